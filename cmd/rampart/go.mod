@@ -1,0 +1,8 @@
+module github.com/rampart-platform/rampart/cmd/rampart
+
+go 1.26.0
+
+replace (
+	github.com/rampart-platform/rampart/gen => ../../gen
+	github.com/rampart-platform/rampart/pkg => ../../pkg
+)

@@ -1,0 +1,131 @@
+package principal
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/rampart-platform/rampart/pkg/logging"
+)
+
+// Exempt decides which methods may be called without an assertion. Anything
+// it does not name requires one: default deny.
+type Exempt func(fullMethod string) bool
+
+// ExemptMethods returns an Exempt naming exact methods or whole services
+// ("/pkg.Service/*"). The gRPC health and reflection services are always exempt.
+func ExemptMethods(methods ...string) Exempt {
+	exact := map[string]bool{}
+	var prefixes []string
+	for _, m := range methods {
+		if p, ok := strings.CutSuffix(m, "*"); ok {
+			prefixes = append(prefixes, p)
+		} else {
+			exact[m] = true
+		}
+	}
+	prefixes = append(prefixes, "/grpc.health.v1.Health/", "/grpc.reflection.")
+	return func(full string) bool {
+		if exact[full] {
+			return true
+		}
+		for _, p := range prefixes {
+			if strings.HasPrefix(full, p) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// UnaryServerInterceptor verifies the assertion of every non-exempt call and
+// puts the principal (and its tenant, for logs) into the context. On an exempt
+// method a present, valid assertion is still honoured.
+func UnaryServerInterceptor(v *Verifier, exempt Exempt) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, err := authenticate(ctx, v, exempt, info.FullMethod)
+		if err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+}
+
+// StreamServerInterceptor is the streaming twin of UnaryServerInterceptor.
+func StreamServerInterceptor(v *Verifier, exempt Exempt) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, err := authenticate(ss.Context(), v, exempt, info.FullMethod)
+		if err != nil {
+			return err
+		}
+		return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+func authenticate(ctx context.Context, v *Verifier, exempt Exempt, method string) (context.Context, error) {
+	token := incoming(ctx)
+	if token == "" && exempt(method) {
+		return ctx, nil
+	}
+	p, err := v.Verify(token)
+	if err != nil {
+		if exempt(method) {
+			return ctx, nil
+		}
+		return ctx, status.Error(codes.Unauthenticated, message(err))
+	}
+	ctx = NewContext(ctx, p)
+	return logging.WithTenantID(ctx, p.GetTenantId()), nil
+}
+
+func message(err error) string {
+	switch {
+	case errors.Is(err, ErrMissing):
+		return "missing principal assertion"
+	case errors.Is(err, ErrExpired):
+		return "principal assertion expired"
+	case errors.Is(err, ErrUnknownKey):
+		return "principal assertion signed by an unknown key"
+	default:
+		return "invalid principal assertion"
+	}
+}
+
+func incoming(ctx context.Context) string {
+	md, ok := metadata.FromIncomingContext(ctx)
+	if !ok {
+		return ""
+	}
+	vals := md.Get(MetadataKey)
+	if len(vals) != 1 {
+		return ""
+	}
+	return vals[0]
+}
+
+// AppendToOutgoing returns ctx with the assertion attached to outgoing calls,
+// for a service that calls another on the same principal's behalf.
+func AppendToOutgoing(ctx context.Context, assertion string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, MetadataKey, assertion)
+}
+
+// Forward copies the caller's assertion onto the outgoing context, so a
+// backend calling another backend keeps acting for the same principal.
+func Forward(ctx context.Context) context.Context {
+	if t := incoming(ctx); t != "" {
+		return AppendToOutgoing(ctx, t)
+	}
+	return ctx
+}
+
+type wrappedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (w *wrappedStream) Context() context.Context { return w.ctx }

@@ -1,0 +1,160 @@
+package principal
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+)
+
+// MetadataKey is the gRPC metadata key carrying the assertion.
+const MetadataKey = "x-rampart-principal"
+
+// MaxTTL bounds how long any assertion may live.
+const MaxTTL = 5 * time.Minute
+
+const version = "v1"
+
+var (
+	// ErrMissing means the call carried no assertion.
+	ErrMissing = errors.New("principal assertion missing")
+	// ErrInvalid means the assertion is malformed or its signature is wrong.
+	ErrInvalid = errors.New("principal assertion invalid")
+	// ErrExpired means the assertion is past its expiry.
+	ErrExpired = errors.New("principal assertion expired")
+	// ErrUnknownKey means no verification key has the assertion's kid.
+	ErrUnknownKey = errors.New("principal assertion signed by an unknown key")
+)
+
+var b64 = base64.RawURLEncoding
+
+// Signer mints assertions. Only auth holds one.
+type Signer struct {
+	kid  string
+	key  ed25519.PrivateKey
+	now  func() time.Time
+	ttl  time.Duration
+	head string
+}
+
+// NewSigner returns a signer for kid. ttl is capped at MaxTTL.
+func NewSigner(kid string, key ed25519.PrivateKey, ttl time.Duration) (*Signer, error) {
+	if kid == "" || strings.Contains(kid, ".") {
+		return nil, fmt.Errorf("signing key id %q must be non-empty and contain no dot", kid)
+	}
+	if len(key) != ed25519.PrivateKeySize {
+		return nil, errors.New("signing key is not an Ed25519 private key")
+	}
+	if ttl <= 0 || ttl > MaxTTL {
+		ttl = MaxTTL
+	}
+	return &Signer{kid: kid, key: key, now: time.Now, ttl: ttl, head: version + "." + kid + "."}, nil
+}
+
+// KID returns the signer's key id.
+func (s *Signer) KID() string { return s.kid }
+
+// PublicKey returns the verification key.
+func (s *Signer) PublicKey() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
+
+// Sign stamps p with issue and expiry times and returns the assertion. The
+// expiry never exceeds notAfter when that is non-zero (e.g. the key's own
+// expiry), so an assertion cannot outlive the key it came from.
+func (s *Signer) Sign(p *authv1.Principal, notAfter time.Time) (string, error) {
+	now := s.now()
+	exp := now.Add(s.ttl)
+	if !notAfter.IsZero() && notAfter.Before(exp) {
+		exp = notAfter
+	}
+	p = proto.CloneOf(p)
+	p.IssuedAt = now.Unix()
+	p.ExpiresAt = exp.Unix()
+	payload, err := proto.MarshalOptions{Deterministic: true}.Marshal(p)
+	if err != nil {
+		return "", fmt.Errorf("marshal principal: %w", err)
+	}
+	signed := s.head + b64.EncodeToString(payload)
+	sig := ed25519.Sign(s.key, []byte(signed))
+	return signed + "." + b64.EncodeToString(sig), nil
+}
+
+// Keys looks up verification keys by kid.
+type Keys interface {
+	PublicKey(kid string) (ed25519.PublicKey, bool)
+}
+
+// StaticKeys is a fixed key set (tests, or a single-key deployment).
+type StaticKeys map[string]ed25519.PublicKey
+
+// PublicKey implements Keys.
+func (k StaticKeys) PublicKey(kid string) (ed25519.PublicKey, bool) {
+	pk, ok := k[kid]
+	return pk, ok
+}
+
+// Verifier checks assertions against a key set.
+type Verifier struct {
+	keys Keys
+	now  func() time.Time
+	skew time.Duration
+}
+
+// NewVerifier returns a verifier over keys.
+func NewVerifier(keys Keys) *Verifier {
+	return &Verifier{keys: keys, now: time.Now, skew: 5 * time.Second}
+}
+
+// Verify parses and checks an assertion and returns its principal.
+func (v *Verifier) Verify(token string) (*authv1.Principal, error) {
+	if token == "" {
+		return nil, ErrMissing
+	}
+	lastDot := strings.LastIndexByte(token, '.')
+	if lastDot < 0 {
+		return nil, ErrInvalid
+	}
+	signed, sigPart := token[:lastDot], token[lastDot+1:]
+	parts := strings.SplitN(signed, ".", 3)
+	if len(parts) != 3 || parts[0] != version || parts[1] == "" {
+		return nil, ErrInvalid
+	}
+	pub, ok := v.keys.PublicKey(parts[1])
+	if !ok {
+		return nil, ErrUnknownKey
+	}
+	sig, err := b64.DecodeString(sigPart)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, ErrInvalid
+	}
+	if !ed25519.Verify(pub, []byte(signed), sig) {
+		return nil, ErrInvalid
+	}
+	payload, err := b64.DecodeString(parts[2])
+	if err != nil {
+		return nil, ErrInvalid
+	}
+	p := &authv1.Principal{}
+	if err := proto.Unmarshal(payload, p); err != nil {
+		return nil, ErrInvalid
+	}
+	now := v.now()
+	if p.GetTenantId() == "" || p.GetExpiresAt() == 0 {
+		return nil, ErrInvalid
+	}
+	if p.GetExpiresAt()-p.GetIssuedAt() > int64((MaxTTL+v.skew)/time.Second) {
+		return nil, fmt.Errorf("%w: lifetime exceeds %s", ErrInvalid, MaxTTL)
+	}
+	if now.Add(-v.skew).Unix() >= p.GetExpiresAt() {
+		return nil, ErrExpired
+	}
+	if p.GetIssuedAt() > now.Add(v.skew).Unix() {
+		return nil, fmt.Errorf("%w: issued in the future", ErrInvalid)
+	}
+	return p, nil
+}
