@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rampart-platform/rampart/cmd/rampart/internal/devstack"
+)
+
+func newDevCmd() *cobra.Command {
+	var cfg devstack.Config
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the whole stack on loopback with dev PKI and SQLite; writes dev.env",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Out = cmd.OutOrStdout()
+			if cfg.BinDir == "" && cfg.RepoRoot == "" {
+				root, err := findRepoRoot()
+				if err != nil {
+					return err
+				}
+				cfg.RepoRoot = root
+			}
+			return devstack.Run(cmd.Context(), cfg)
+		},
+	}
+	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", dataDir(), "data directory (env RAMPART_DATA_DIR)")
+	cmd.Flags().StringVar(&cfg.BinDir, "bin-dir", "", "use prebuilt service binaries from this directory instead of building")
+	cmd.Flags().StringVar(&cfg.HTTPAddr, "http-addr", envOr("RAMPART_HTTP_ADDR", "127.0.0.1:8080"), "edge listen address (env RAMPART_HTTP_ADDR)")
+	cmd.Flags().DurationVar(&cfg.StartTimeout, "start-timeout", 60*time.Second, "how long each service may take to become healthy")
+	return cmd
+}
+
+func dataDir() string { return envOr("RAMPART_DATA_DIR", ".rampart") }
+
+func defaultCertDir() string { return envOr("RAMPART_CERT_DIR", filepath.Join(dataDir(), "pki")) }
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// findRepoRoot walks up from the working directory to the go.work file.
+func findRepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside the Rampart checkout (no go.work found); pass --bin-dir with prebuilt binaries")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,82 @@
+package devstack
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// writeDevEnv writes dev.env (0600: it holds the admin key) atomically.
+func writeDevEnv(path string, svcs []*service, httpAddr, certDir, key, tenant string) error {
+	var b strings.Builder
+	b.WriteString("# Written by `rampart dev`. Holds the bootstrap admin key: keep it private.\n")
+	fmt.Fprintf(&b, "RAMPART_URL=http://%s\n", httpAddr)
+	fmt.Fprintf(&b, "RAMPART_ADMIN_KEY=%s\n", key)
+	fmt.Fprintf(&b, "RAMPART_TENANT_ID=%s\n", tenant)
+	fmt.Fprintf(&b, "RAMPART_CA_DIR=%s\n", certDir)
+	for _, sv := range svcs {
+		if sv.name == "edge" {
+			continue
+		}
+		fmt.Fprintf(&b, "RAMPART_%s_ADDR=%s\n", sv.envName, sv.listenAddr)
+	}
+	for _, sv := range svcs {
+		fmt.Fprintf(&b, "RAMPART_%s_ADMIN_ADDR=%s\n", sv.envName, sv.adminAddr)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("write dev.env: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// readDevEnv parses KEY=VALUE lines, ignoring comments and blanks.
+func readDevEnv(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseEnv(f)
+}
+
+// ParseEnv parses dev.env-style KEY=VALUE lines.
+func ParseEnv(r io.Reader) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("dev.env: malformed line %q", k)
+		}
+		out[k] = v
+	}
+	return out, sc.Err()
+}
+
+// LoadEnvFile reads dev.env from the data dir.
+func LoadEnvFile(dataDir string) (map[string]string, error) {
+	return readDevEnv(filepath.Join(dataDir, "dev.env"))
+}
+
+func printTryIt(w io.Writer, envFile, httpAddr string) {
+	fmt.Fprintf(w, `
+Rampart is up. Environment for tools and tests: %s
+
+Try it:
+  set -a; . %s; set +a
+  curl -s -H "Authorization: Bearer $RAMPART_ADMIN_KEY" http://%s/v1/whoami
+  curl -s http://%s/v1/chat/completions -H "Authorization: Bearer $RAMPART_ADMIN_KEY" \
+       -H 'Content-Type: application/json' \
+       -d '{"model":"rampart-extractive","messages":[{"role":"user","content":"Rampart keeps secrets. What does Rampart keep?"}]}'
+
+Press Ctrl-C to stop.
+`, envFile, envFile, httpAddr, httpAddr)
+}
