@@ -83,11 +83,83 @@ func (RevocationKind) EnumDescriptor() ([]byte, []int) {
 	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{0}
 }
 
+// TenantEventKind says what happened to a tenant.
+type TenantEventKind int32
+
+const (
+	// Unknown kind.
+	TenantEventKind_TENANT_EVENT_KIND_UNSPECIFIED TenantEventKind = 0
+	// The tenant was created.
+	TenantEventKind_TENANT_EVENT_KIND_CREATED TenantEventKind = 1
+	// The tenant was suspended: its keys fail.
+	TenantEventKind_TENANT_EVENT_KIND_SUSPENDED TenantEventKind = 2
+	// The tenant was resumed after a suspension.
+	TenantEventKind_TENANT_EVENT_KIND_RESUMED TenantEventKind = 3
+	// The tenant was soft-deleted; it is purged after the grace period.
+	TenantEventKind_TENANT_EVENT_KIND_DELETED TenantEventKind = 4
+	// The tenant was purged: destroy (crypto-shred) its data now.
+	TenantEventKind_TENANT_EVENT_KIND_PURGED TenantEventKind = 5
+	// The server cannot resume from the cursor: reconcile with ListTenants.
+	TenantEventKind_TENANT_EVENT_KIND_RESYNC TenantEventKind = 6
+)
+
+// Enum value maps for TenantEventKind.
+var (
+	TenantEventKind_name = map[int32]string{
+		0: "TENANT_EVENT_KIND_UNSPECIFIED",
+		1: "TENANT_EVENT_KIND_CREATED",
+		2: "TENANT_EVENT_KIND_SUSPENDED",
+		3: "TENANT_EVENT_KIND_RESUMED",
+		4: "TENANT_EVENT_KIND_DELETED",
+		5: "TENANT_EVENT_KIND_PURGED",
+		6: "TENANT_EVENT_KIND_RESYNC",
+	}
+	TenantEventKind_value = map[string]int32{
+		"TENANT_EVENT_KIND_UNSPECIFIED": 0,
+		"TENANT_EVENT_KIND_CREATED":     1,
+		"TENANT_EVENT_KIND_SUSPENDED":   2,
+		"TENANT_EVENT_KIND_RESUMED":     3,
+		"TENANT_EVENT_KIND_DELETED":     4,
+		"TENANT_EVENT_KIND_PURGED":      5,
+		"TENANT_EVENT_KIND_RESYNC":      6,
+	}
+)
+
+func (x TenantEventKind) Enum() *TenantEventKind {
+	p := new(TenantEventKind)
+	*p = x
+	return p
+}
+
+func (x TenantEventKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TenantEventKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_rampart_auth_v1_auth_proto_enumTypes[1].Descriptor()
+}
+
+func (TenantEventKind) Type() protoreflect.EnumType {
+	return &file_rampart_auth_v1_auth_proto_enumTypes[1]
+}
+
+func (x TenantEventKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TenantEventKind.Descriptor instead.
+func (TenantEventKind) EnumDescriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{1}
+}
+
 // VerifyKeyRequest carries the presented bearer key.
 type VerifyKeyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The full API key as presented by the client.
-	ApiKey        string `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	ApiKey string `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	// Client address as seen by the edge, recorded in the audit log of
+	// failures (the x-forwarded-for metadata is used when this is empty).
+	SourceIp      string `protobuf:"bytes,2,opt,name=source_ip,json=sourceIp,proto3" json:"source_ip,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -125,6 +197,13 @@ func (*VerifyKeyRequest) Descriptor() ([]byte, []int) {
 func (x *VerifyKeyRequest) GetApiKey() string {
 	if x != nil {
 		return x.ApiKey
+	}
+	return ""
+}
+
+func (x *VerifyKeyRequest) GetSourceIp() string {
+	if x != nil {
+		return x.SourceIp
 	}
 	return ""
 }
@@ -697,13 +776,133 @@ func (x *BootstrapResponse) GetKeyId() string {
 	return ""
 }
 
+// WatchTenantEventsRequest starts a tenant event stream.
+type WatchTenantEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resume after this cursor; 0 starts from now.
+	AfterCursor   int64 `protobuf:"varint,1,opt,name=after_cursor,json=afterCursor,proto3" json:"after_cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTenantEventsRequest) Reset() {
+	*x = WatchTenantEventsRequest{}
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTenantEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTenantEventsRequest) ProtoMessage() {}
+
+func (x *WatchTenantEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTenantEventsRequest.ProtoReflect.Descriptor instead.
+func (*WatchTenantEventsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *WatchTenantEventsRequest) GetAfterCursor() int64 {
+	if x != nil {
+		return x.AfterCursor
+	}
+	return 0
+}
+
+// WatchTenantEventsResponse is one tenant event.
+type WatchTenantEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Monotonic cursor of this event.
+	Cursor int64 `protobuf:"varint,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// What happened.
+	Kind TenantEventKind `protobuf:"varint,2,opt,name=kind,proto3,enum=rampart.auth.v1.TenantEventKind" json:"kind,omitempty"`
+	// Tenant id.
+	TenantId string `protobuf:"bytes,3,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Unix seconds when it happened.
+	Time          int64 `protobuf:"varint,4,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTenantEventsResponse) Reset() {
+	*x = WatchTenantEventsResponse{}
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTenantEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTenantEventsResponse) ProtoMessage() {}
+
+func (x *WatchTenantEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTenantEventsResponse.ProtoReflect.Descriptor instead.
+func (*WatchTenantEventsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *WatchTenantEventsResponse) GetCursor() int64 {
+	if x != nil {
+		return x.Cursor
+	}
+	return 0
+}
+
+func (x *WatchTenantEventsResponse) GetKind() TenantEventKind {
+	if x != nil {
+		return x.Kind
+	}
+	return TenantEventKind_TENANT_EVENT_KIND_UNSPECIFIED
+}
+
+func (x *WatchTenantEventsResponse) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *WatchTenantEventsResponse) GetTime() int64 {
+	if x != nil {
+		return x.Time
+	}
+	return 0
+}
+
 var File_rampart_auth_v1_auth_proto protoreflect.FileDescriptor
 
 const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"\n" +
-	"\x1arampart/auth/v1/auth.proto\x12\x0frampart.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1frampart/auth/v1/principal.proto\"0\n" +
+	"\x1arampart/auth/v1/auth.proto\x12\x0frampart.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1frampart/auth/v1/principal.proto\"M\n" +
 	"\x10VerifyKeyRequest\x12\x1c\n" +
-	"\aapi_key\x18\x01 \x01(\tB\x03\xe0A\x02R\x06apiKey\"\x8c\x01\n" +
+	"\aapi_key\x18\x01 \x01(\tB\x03\xe0A\x02R\x06apiKey\x12\x1b\n" +
+	"\tsource_ip\x18\x02 \x01(\tR\bsourceIp\"\x8c\x01\n" +
 	"\x11VerifyKeyResponse\x128\n" +
 	"\tprincipal\x18\x01 \x01(\v2\x1a.rampart.auth.v1.PrincipalR\tprincipal\x12\x1c\n" +
 	"\tassertion\x18\x02 \x01(\tR\tassertion\x12\x1f\n" +
@@ -739,20 +938,36 @@ const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"\x11BootstrapResponse\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
 	"\aapi_key\x18\x02 \x01(\tR\x06apiKey\x12\x15\n" +
-	"\x06key_id\x18\x03 \x01(\tR\x05keyId*\xb5\x01\n" +
+	"\x06key_id\x18\x03 \x01(\tR\x05keyId\"=\n" +
+	"\x18WatchTenantEventsRequest\x12!\n" +
+	"\fafter_cursor\x18\x01 \x01(\x03R\vafterCursor\"\x9a\x01\n" +
+	"\x19WatchTenantEventsResponse\x12\x16\n" +
+	"\x06cursor\x18\x01 \x01(\x03R\x06cursor\x124\n" +
+	"\x04kind\x18\x02 \x01(\x0e2 .rampart.auth.v1.TenantEventKindR\x04kind\x12\x1b\n" +
+	"\ttenant_id\x18\x03 \x01(\tR\btenantId\x12\x12\n" +
+	"\x04time\x18\x04 \x01(\x03R\x04time*\xb5\x01\n" +
 	"\x0eRevocationKind\x12\x1f\n" +
 	"\x1bREVOCATION_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bREVOCATION_KIND_KEY_REVOKED\x10\x01\x12\x1f\n" +
 	"\x1bREVOCATION_KIND_KEY_EXPIRED\x10\x02\x12$\n" +
 	" REVOCATION_KIND_TENANT_SUSPENDED\x10\x03\x12\x1a\n" +
-	"\x16REVOCATION_KIND_RESYNC\x10\x042\xe2\x03\n" +
+	"\x16REVOCATION_KIND_RESYNC\x10\x04*\xee\x01\n" +
+	"\x0fTenantEventKind\x12!\n" +
+	"\x1dTENANT_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19TENANT_EVENT_KIND_CREATED\x10\x01\x12\x1f\n" +
+	"\x1bTENANT_EVENT_KIND_SUSPENDED\x10\x02\x12\x1d\n" +
+	"\x19TENANT_EVENT_KIND_RESUMED\x10\x03\x12\x1d\n" +
+	"\x19TENANT_EVENT_KIND_DELETED\x10\x04\x12\x1c\n" +
+	"\x18TENANT_EVENT_KIND_PURGED\x10\x05\x12\x1c\n" +
+	"\x18TENANT_EVENT_KIND_RESYNC\x10\x062\xd0\x04\n" +
 	"\vAuthService\x12R\n" +
 	"\tVerifyKey\x12!.rampart.auth.v1.VerifyKeyRequest\x1a\".rampart.auth.v1.VerifyKeyResponse\x12i\n" +
 	"\x10WatchRevocations\x12(.rampart.auth.v1.WatchRevocationsRequest\x1a).rampart.auth.v1.WatchRevocationsResponse0\x01\x12a\n" +
 	"\x0eGetSigningKeys\x12&.rampart.auth.v1.GetSigningKeysRequest\x1a'.rampart.auth.v1.GetSigningKeysResponse\x12]\n" +
 	"\x06WhoAmI\x12\x1e.rampart.auth.v1.WhoAmIRequest\x1a\x1f.rampart.auth.v1.WhoAmIResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/whoami\x12R\n" +
-	"\tBootstrap\x12!.rampart.auth.v1.BootstrapRequest\x1a\".rampart.auth.v1.BootstrapResponseBCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
+	"\tBootstrap\x12!.rampart.auth.v1.BootstrapRequest\x1a\".rampart.auth.v1.BootstrapResponse\x12l\n" +
+	"\x11WatchTenantEvents\x12).rampart.auth.v1.WatchTenantEventsRequest\x1a*.rampart.auth.v1.WatchTenantEventsResponse0\x01BCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
 
 var (
 	file_rampart_auth_v1_auth_proto_rawDescOnce sync.Once
@@ -766,42 +981,48 @@ func file_rampart_auth_v1_auth_proto_rawDescGZIP() []byte {
 	return file_rampart_auth_v1_auth_proto_rawDescData
 }
 
-var file_rampart_auth_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rampart_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_rampart_auth_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_rampart_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_rampart_auth_v1_auth_proto_goTypes = []any{
-	(RevocationKind)(0),              // 0: rampart.auth.v1.RevocationKind
-	(*VerifyKeyRequest)(nil),         // 1: rampart.auth.v1.VerifyKeyRequest
-	(*VerifyKeyResponse)(nil),        // 2: rampart.auth.v1.VerifyKeyResponse
-	(*WatchRevocationsRequest)(nil),  // 3: rampart.auth.v1.WatchRevocationsRequest
-	(*WatchRevocationsResponse)(nil), // 4: rampart.auth.v1.WatchRevocationsResponse
-	(*GetSigningKeysRequest)(nil),    // 5: rampart.auth.v1.GetSigningKeysRequest
-	(*SigningKey)(nil),               // 6: rampart.auth.v1.SigningKey
-	(*GetSigningKeysResponse)(nil),   // 7: rampart.auth.v1.GetSigningKeysResponse
-	(*WhoAmIRequest)(nil),            // 8: rampart.auth.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),           // 9: rampart.auth.v1.WhoAmIResponse
-	(*BootstrapRequest)(nil),         // 10: rampart.auth.v1.BootstrapRequest
-	(*BootstrapResponse)(nil),        // 11: rampart.auth.v1.BootstrapResponse
-	(*Principal)(nil),                // 12: rampart.auth.v1.Principal
+	(RevocationKind)(0),               // 0: rampart.auth.v1.RevocationKind
+	(TenantEventKind)(0),              // 1: rampart.auth.v1.TenantEventKind
+	(*VerifyKeyRequest)(nil),          // 2: rampart.auth.v1.VerifyKeyRequest
+	(*VerifyKeyResponse)(nil),         // 3: rampart.auth.v1.VerifyKeyResponse
+	(*WatchRevocationsRequest)(nil),   // 4: rampart.auth.v1.WatchRevocationsRequest
+	(*WatchRevocationsResponse)(nil),  // 5: rampart.auth.v1.WatchRevocationsResponse
+	(*GetSigningKeysRequest)(nil),     // 6: rampart.auth.v1.GetSigningKeysRequest
+	(*SigningKey)(nil),                // 7: rampart.auth.v1.SigningKey
+	(*GetSigningKeysResponse)(nil),    // 8: rampart.auth.v1.GetSigningKeysResponse
+	(*WhoAmIRequest)(nil),             // 9: rampart.auth.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),            // 10: rampart.auth.v1.WhoAmIResponse
+	(*BootstrapRequest)(nil),          // 11: rampart.auth.v1.BootstrapRequest
+	(*BootstrapResponse)(nil),         // 12: rampart.auth.v1.BootstrapResponse
+	(*WatchTenantEventsRequest)(nil),  // 13: rampart.auth.v1.WatchTenantEventsRequest
+	(*WatchTenantEventsResponse)(nil), // 14: rampart.auth.v1.WatchTenantEventsResponse
+	(*Principal)(nil),                 // 15: rampart.auth.v1.Principal
 }
 var file_rampart_auth_v1_auth_proto_depIdxs = []int32{
-	12, // 0: rampart.auth.v1.VerifyKeyResponse.principal:type_name -> rampart.auth.v1.Principal
+	15, // 0: rampart.auth.v1.VerifyKeyResponse.principal:type_name -> rampart.auth.v1.Principal
 	0,  // 1: rampart.auth.v1.WatchRevocationsResponse.kind:type_name -> rampart.auth.v1.RevocationKind
-	6,  // 2: rampart.auth.v1.GetSigningKeysResponse.keys:type_name -> rampart.auth.v1.SigningKey
-	1,  // 3: rampart.auth.v1.AuthService.VerifyKey:input_type -> rampart.auth.v1.VerifyKeyRequest
-	3,  // 4: rampart.auth.v1.AuthService.WatchRevocations:input_type -> rampart.auth.v1.WatchRevocationsRequest
-	5,  // 5: rampart.auth.v1.AuthService.GetSigningKeys:input_type -> rampart.auth.v1.GetSigningKeysRequest
-	8,  // 6: rampart.auth.v1.AuthService.WhoAmI:input_type -> rampart.auth.v1.WhoAmIRequest
-	10, // 7: rampart.auth.v1.AuthService.Bootstrap:input_type -> rampart.auth.v1.BootstrapRequest
-	2,  // 8: rampart.auth.v1.AuthService.VerifyKey:output_type -> rampart.auth.v1.VerifyKeyResponse
-	4,  // 9: rampart.auth.v1.AuthService.WatchRevocations:output_type -> rampart.auth.v1.WatchRevocationsResponse
-	7,  // 10: rampart.auth.v1.AuthService.GetSigningKeys:output_type -> rampart.auth.v1.GetSigningKeysResponse
-	9,  // 11: rampart.auth.v1.AuthService.WhoAmI:output_type -> rampart.auth.v1.WhoAmIResponse
-	11, // 12: rampart.auth.v1.AuthService.Bootstrap:output_type -> rampart.auth.v1.BootstrapResponse
-	8,  // [8:13] is the sub-list for method output_type
-	3,  // [3:8] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	7,  // 2: rampart.auth.v1.GetSigningKeysResponse.keys:type_name -> rampart.auth.v1.SigningKey
+	1,  // 3: rampart.auth.v1.WatchTenantEventsResponse.kind:type_name -> rampart.auth.v1.TenantEventKind
+	2,  // 4: rampart.auth.v1.AuthService.VerifyKey:input_type -> rampart.auth.v1.VerifyKeyRequest
+	4,  // 5: rampart.auth.v1.AuthService.WatchRevocations:input_type -> rampart.auth.v1.WatchRevocationsRequest
+	6,  // 6: rampart.auth.v1.AuthService.GetSigningKeys:input_type -> rampart.auth.v1.GetSigningKeysRequest
+	9,  // 7: rampart.auth.v1.AuthService.WhoAmI:input_type -> rampart.auth.v1.WhoAmIRequest
+	11, // 8: rampart.auth.v1.AuthService.Bootstrap:input_type -> rampart.auth.v1.BootstrapRequest
+	13, // 9: rampart.auth.v1.AuthService.WatchTenantEvents:input_type -> rampart.auth.v1.WatchTenantEventsRequest
+	3,  // 10: rampart.auth.v1.AuthService.VerifyKey:output_type -> rampart.auth.v1.VerifyKeyResponse
+	5,  // 11: rampart.auth.v1.AuthService.WatchRevocations:output_type -> rampart.auth.v1.WatchRevocationsResponse
+	8,  // 12: rampart.auth.v1.AuthService.GetSigningKeys:output_type -> rampart.auth.v1.GetSigningKeysResponse
+	10, // 13: rampart.auth.v1.AuthService.WhoAmI:output_type -> rampart.auth.v1.WhoAmIResponse
+	12, // 14: rampart.auth.v1.AuthService.Bootstrap:output_type -> rampart.auth.v1.BootstrapResponse
+	14, // 15: rampart.auth.v1.AuthService.WatchTenantEvents:output_type -> rampart.auth.v1.WatchTenantEventsResponse
+	10, // [10:16] is the sub-list for method output_type
+	4,  // [4:10] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_rampart_auth_v1_auth_proto_init() }
@@ -815,8 +1036,8 @@ func file_rampart_auth_v1_auth_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_auth_v1_auth_proto_rawDesc), len(file_rampart_auth_v1_auth_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   11,
+			NumEnums:      2,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

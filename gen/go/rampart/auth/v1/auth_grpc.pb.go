@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuthService_VerifyKey_FullMethodName        = "/rampart.auth.v1.AuthService/VerifyKey"
-	AuthService_WatchRevocations_FullMethodName = "/rampart.auth.v1.AuthService/WatchRevocations"
-	AuthService_GetSigningKeys_FullMethodName   = "/rampart.auth.v1.AuthService/GetSigningKeys"
-	AuthService_WhoAmI_FullMethodName           = "/rampart.auth.v1.AuthService/WhoAmI"
-	AuthService_Bootstrap_FullMethodName        = "/rampart.auth.v1.AuthService/Bootstrap"
+	AuthService_VerifyKey_FullMethodName         = "/rampart.auth.v1.AuthService/VerifyKey"
+	AuthService_WatchRevocations_FullMethodName  = "/rampart.auth.v1.AuthService/WatchRevocations"
+	AuthService_GetSigningKeys_FullMethodName    = "/rampart.auth.v1.AuthService/GetSigningKeys"
+	AuthService_WhoAmI_FullMethodName            = "/rampart.auth.v1.AuthService/WhoAmI"
+	AuthService_Bootstrap_FullMethodName         = "/rampart.auth.v1.AuthService/Bootstrap"
+	AuthService_WatchTenantEvents_FullMethodName = "/rampart.auth.v1.AuthService/WatchTenantEvents"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -45,6 +46,10 @@ type AuthServiceClient interface {
 	// Bootstrap creates the first tenant and its owner key. It succeeds only
 	// while no tenant exists and only for the operator CLI identity.
 	Bootstrap(ctx context.Context, in *BootstrapRequest, opts ...grpc.CallOption) (*BootstrapResponse, error)
+	// WatchTenantEvents streams tenant lifecycle events (created, suspended,
+	// resumed, deleted, purged) from a cursor, so services holding tenant data
+	// can crypto-shred it after a purge. Cursors share WatchRevocations' space.
+	WatchTenantEvents(ctx context.Context, in *WatchTenantEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTenantEventsResponse], error)
 }
 
 type authServiceClient struct {
@@ -114,6 +119,25 @@ func (c *authServiceClient) Bootstrap(ctx context.Context, in *BootstrapRequest,
 	return out, nil
 }
 
+func (c *authServiceClient) WatchTenantEvents(ctx context.Context, in *WatchTenantEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTenantEventsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AuthService_ServiceDesc.Streams[1], AuthService_WatchTenantEvents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchTenantEventsRequest, WatchTenantEventsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AuthService_WatchTenantEventsClient = grpc.ServerStreamingClient[WatchTenantEventsResponse]
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -133,6 +157,10 @@ type AuthServiceServer interface {
 	// Bootstrap creates the first tenant and its owner key. It succeeds only
 	// while no tenant exists and only for the operator CLI identity.
 	Bootstrap(context.Context, *BootstrapRequest) (*BootstrapResponse, error)
+	// WatchTenantEvents streams tenant lifecycle events (created, suspended,
+	// resumed, deleted, purged) from a cursor, so services holding tenant data
+	// can crypto-shred it after a purge. Cursors share WatchRevocations' space.
+	WatchTenantEvents(*WatchTenantEventsRequest, grpc.ServerStreamingServer[WatchTenantEventsResponse]) error
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -157,6 +185,9 @@ func (UnimplementedAuthServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*
 }
 func (UnimplementedAuthServiceServer) Bootstrap(context.Context, *BootstrapRequest) (*BootstrapResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Bootstrap not implemented")
+}
+func (UnimplementedAuthServiceServer) WatchTenantEvents(*WatchTenantEventsRequest, grpc.ServerStreamingServer[WatchTenantEventsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchTenantEvents not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -262,6 +293,17 @@ func _AuthService_Bootstrap_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_WatchTenantEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchTenantEventsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AuthServiceServer).WatchTenantEvents(m, &grpc.GenericServerStream[WatchTenantEventsRequest, WatchTenantEventsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AuthService_WatchTenantEventsServer = grpc.ServerStreamingServer[WatchTenantEventsResponse]
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -290,6 +332,11 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "WatchRevocations",
 			Handler:       _AuthService_WatchRevocations_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchTenantEvents",
+			Handler:       _AuthService_WatchTenantEvents_Handler,
 			ServerStreams: true,
 		},
 	},

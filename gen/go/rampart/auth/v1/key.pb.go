@@ -252,7 +252,10 @@ type CreateKeyRequest struct {
 	// Limits.
 	Limits *Limits `protobuf:"bytes,5,opt,name=limits,proto3" json:"limits,omitempty"`
 	// Lifetime in seconds (default 90 days).
-	TtlSeconds    int64 `protobuf:"varint,6,opt,name=ttl_seconds,json=ttlSeconds,proto3" json:"ttl_seconds,omitempty"`
+	TtlSeconds int64 `protobuf:"varint,6,opt,name=ttl_seconds,json=ttlSeconds,proto3" json:"ttl_seconds,omitempty"`
+	// Member (subject) that owns the key; empty means the caller. Only admins
+	// may create keys for another member.
+	Subject       string `protobuf:"bytes,7,opt,name=subject,proto3" json:"subject,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -327,6 +330,13 @@ func (x *CreateKeyRequest) GetTtlSeconds() int64 {
 		return x.TtlSeconds
 	}
 	return 0
+}
+
+func (x *CreateKeyRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
 }
 
 // CreateKeyResponse carries the new key, shown once.
@@ -819,7 +829,7 @@ const file_rampart_auth_v1_key_proto_rawDesc = "" +
 	"expireTime\x12@\n" +
 	"\x0elast_used_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\flastUsedTime\x12\x1f\n" +
 	"\vreplaced_by\x18\r \x01(\tR\n" +
-	"replacedBy\"\xe9\x01\n" +
+	"replacedBy\"\x83\x02\n" +
 	"\x10CreateKeyRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x16\n" +
 	"\x06scopes\x18\x02 \x03(\tR\x06scopes\x12%\n" +
@@ -827,7 +837,8 @@ const file_rampart_auth_v1_key_proto_rawDesc = "" +
 	"\x11allowed_endpoints\x18\x04 \x03(\tR\x10allowedEndpoints\x12/\n" +
 	"\x06limits\x18\x05 \x01(\v2\x17.rampart.auth.v1.LimitsR\x06limits\x12\x1f\n" +
 	"\vttl_seconds\x18\x06 \x01(\x03R\n" +
-	"ttlSeconds\"W\n" +
+	"ttlSeconds\x12\x18\n" +
+	"\asubject\x18\a \x01(\tR\asubject\"W\n" +
 	"\x11CreateKeyResponse\x12)\n" +
 	"\x03key\x18\x01 \x01(\v2\x17.rampart.auth.v1.ApiKeyR\x03key\x12\x17\n" +
 	"\aapi_key\x18\x02 \x01(\tR\x06apiKey\"+\n" +

@@ -90,7 +90,11 @@ type Tenant struct {
 	// State.
 	State TenantState `protobuf:"varint,3,opt,name=state,proto3,enum=rampart.auth.v1.TenantState" json:"state,omitempty"`
 	// Creation time.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the tenant was deleted (state DELETED).
+	DeleteTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
+	// When a deleted tenant is purged for good.
+	PurgeTime     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=purge_time,json=purgeTime,proto3" json:"purge_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -153,11 +157,28 @@ func (x *Tenant) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Tenant) GetDeleteTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeleteTime
+	}
+	return nil
+}
+
+func (x *Tenant) GetPurgeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PurgeTime
+	}
+	return nil
+}
+
 // CreateTenantRequest names the tenant.
 type CreateTenantRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Display name, 1-128 characters.
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Subject of the tenant's first owner; when set, the owner member and an
+	// owner key with scope admin are created with the tenant.
+	OwnerSubject  string `protobuf:"bytes,2,opt,name=owner_subject,json=ownerSubject,proto3" json:"owner_subject,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -199,11 +220,22 @@ func (x *CreateTenantRequest) GetName() string {
 	return ""
 }
 
+func (x *CreateTenantRequest) GetOwnerSubject() string {
+	if x != nil {
+		return x.OwnerSubject
+	}
+	return ""
+}
+
 // CreateTenantResponse returns the tenant.
 type CreateTenantResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The created tenant.
-	Tenant        *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Tenant *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// Plaintext of the owner key (only when owner_subject was set), shown once.
+	OwnerApiKey string `protobuf:"bytes,2,opt,name=owner_api_key,json=ownerApiKey,proto3" json:"owner_api_key,omitempty"`
+	// Metadata of the owner key.
+	OwnerKey      *ApiKey `protobuf:"bytes,3,opt,name=owner_key,json=ownerKey,proto3" json:"owner_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -241,6 +273,20 @@ func (*CreateTenantResponse) Descriptor() ([]byte, []int) {
 func (x *CreateTenantResponse) GetTenant() *Tenant {
 	if x != nil {
 		return x.Tenant
+	}
+	return nil
+}
+
+func (x *CreateTenantResponse) GetOwnerApiKey() string {
+	if x != nil {
+		return x.OwnerApiKey
+	}
+	return ""
+}
+
+func (x *CreateTenantResponse) GetOwnerKey() *ApiKey {
+	if x != nil {
+		return x.OwnerKey
 	}
 	return nil
 }
@@ -447,21 +493,304 @@ func (x *ListTenantsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// SuspendTenantRequest names a tenant.
+type SuspendTenantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant id.
+	TenantId      string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuspendTenantRequest) Reset() {
+	*x = SuspendTenantRequest{}
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuspendTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuspendTenantRequest) ProtoMessage() {}
+
+func (x *SuspendTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuspendTenantRequest.ProtoReflect.Descriptor instead.
+func (*SuspendTenantRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SuspendTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+// SuspendTenantResponse returns the tenant.
+type SuspendTenantResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant.
+	Tenant        *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuspendTenantResponse) Reset() {
+	*x = SuspendTenantResponse{}
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuspendTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuspendTenantResponse) ProtoMessage() {}
+
+func (x *SuspendTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuspendTenantResponse.ProtoReflect.Descriptor instead.
+func (*SuspendTenantResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SuspendTenantResponse) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+// ResumeTenantRequest names a tenant.
+type ResumeTenantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant id.
+	TenantId      string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeTenantRequest) Reset() {
+	*x = ResumeTenantRequest{}
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeTenantRequest) ProtoMessage() {}
+
+func (x *ResumeTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeTenantRequest.ProtoReflect.Descriptor instead.
+func (*ResumeTenantRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ResumeTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+// ResumeTenantResponse returns the tenant.
+type ResumeTenantResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant.
+	Tenant        *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeTenantResponse) Reset() {
+	*x = ResumeTenantResponse{}
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeTenantResponse) ProtoMessage() {}
+
+func (x *ResumeTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeTenantResponse.ProtoReflect.Descriptor instead.
+func (*ResumeTenantResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ResumeTenantResponse) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+// DeleteTenantRequest names a tenant.
+type DeleteTenantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant id.
+	TenantId      string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTenantRequest) Reset() {
+	*x = DeleteTenantRequest{}
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTenantRequest) ProtoMessage() {}
+
+func (x *DeleteTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTenantRequest.ProtoReflect.Descriptor instead.
+func (*DeleteTenantRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DeleteTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+// DeleteTenantResponse returns the tenant, now DELETED.
+type DeleteTenantResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant.
+	Tenant        *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTenantResponse) Reset() {
+	*x = DeleteTenantResponse{}
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTenantResponse) ProtoMessage() {}
+
+func (x *DeleteTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTenantResponse.ProtoReflect.Descriptor instead.
+func (*DeleteTenantResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DeleteTenantResponse) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
 var File_rampart_auth_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_rampart_auth_v1_tenant_proto_rawDesc = "" +
 	"\n" +
-	"\x1crampart/auth/v1/tenant.proto\x12\x0frampart.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x01\n" +
+	"\x1crampart/auth/v1/tenant.proto\x12\x0frampart.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19rampart/auth/v1/key.proto\"\xa2\x02\n" +
 	"\x06Tenant\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x122\n" +
 	"\x05state\x18\x03 \x01(\x0e2\x1c.rampart.auth.v1.TenantStateR\x05state\x12;\n" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\".\n" +
+	"createTime\x12;\n" +
+	"\vdelete_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"deleteTime\x129\n" +
+	"\n" +
+	"purge_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tpurgeTime\"S\n" +
 	"\x13CreateTenantRequest\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"G\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12#\n" +
+	"\rowner_subject\x18\x02 \x01(\tR\fownerSubject\"\xa1\x01\n" +
 	"\x14CreateTenantResponse\x12/\n" +
-	"\x06tenant\x18\x01 \x01(\v2\x17.rampart.auth.v1.TenantR\x06tenant\"4\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x17.rampart.auth.v1.TenantR\x06tenant\x12\"\n" +
+	"\rowner_api_key\x18\x02 \x01(\tR\vownerApiKey\x124\n" +
+	"\towner_key\x18\x03 \x01(\v2\x17.rampart.auth.v1.ApiKeyR\bownerKey\"4\n" +
 	"\x10GetTenantRequest\x12 \n" +
 	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\"D\n" +
 	"\x11GetTenantResponse\x12/\n" +
@@ -472,16 +801,31 @@ const file_rampart_auth_v1_tenant_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"p\n" +
 	"\x13ListTenantsResponse\x121\n" +
 	"\atenants\x18\x01 \x03(\v2\x17.rampart.auth.v1.TenantR\atenants\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*z\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"8\n" +
+	"\x14SuspendTenantRequest\x12 \n" +
+	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\"H\n" +
+	"\x15SuspendTenantResponse\x12/\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x17.rampart.auth.v1.TenantR\x06tenant\"7\n" +
+	"\x13ResumeTenantRequest\x12 \n" +
+	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\"G\n" +
+	"\x14ResumeTenantResponse\x12/\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x17.rampart.auth.v1.TenantR\x06tenant\"7\n" +
+	"\x13DeleteTenantRequest\x12 \n" +
+	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\"G\n" +
+	"\x14DeleteTenantResponse\x12/\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x17.rampart.auth.v1.TenantR\x06tenant*z\n" +
 	"\vTenantState\x12\x1c\n" +
 	"\x18TENANT_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TENANT_STATE_ACTIVE\x10\x01\x12\x1a\n" +
 	"\x16TENANT_STATE_SUSPENDED\x10\x02\x12\x18\n" +
-	"\x14TENANT_STATE_DELETED\x10\x032\xe8\x02\n" +
+	"\x14TENANT_STATE_DELETED\x10\x032\xfc\x05\n" +
 	"\rTenantService\x12s\n" +
 	"\fCreateTenant\x12$.rampart.auth.v1.CreateTenantRequest\x1a%.rampart.auth.v1.CreateTenantResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/tenants\x12s\n" +
 	"\tGetTenant\x12!.rampart.auth.v1.GetTenantRequest\x1a\".rampart.auth.v1.GetTenantResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/tenants/{tenant_id}\x12m\n" +
-	"\vListTenants\x12#.rampart.auth.v1.ListTenantsRequest\x1a$.rampart.auth.v1.ListTenantsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/tenantsBCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
+	"\vListTenants\x12#.rampart.auth.v1.ListTenantsRequest\x1a$.rampart.auth.v1.ListTenantsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/tenants\x12\x8a\x01\n" +
+	"\rSuspendTenant\x12%.rampart.auth.v1.SuspendTenantRequest\x1a&.rampart.auth.v1.SuspendTenantResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/tenants/{tenant_id}:suspend\x12\x86\x01\n" +
+	"\fResumeTenant\x12$.rampart.auth.v1.ResumeTenantRequest\x1a%.rampart.auth.v1.ResumeTenantResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/tenants/{tenant_id}:resume\x12|\n" +
+	"\fDeleteTenant\x12$.rampart.auth.v1.DeleteTenantRequest\x1a%.rampart.auth.v1.DeleteTenantResponse\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/v1/tenants/{tenant_id}BCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
 
 var (
 	file_rampart_auth_v1_tenant_proto_rawDescOnce sync.Once
@@ -496,7 +840,7 @@ func file_rampart_auth_v1_tenant_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_auth_v1_tenant_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rampart_auth_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_rampart_auth_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_rampart_auth_v1_tenant_proto_goTypes = []any{
 	(TenantState)(0),              // 0: rampart.auth.v1.TenantState
 	(*Tenant)(nil),                // 1: rampart.auth.v1.Tenant
@@ -506,25 +850,44 @@ var file_rampart_auth_v1_tenant_proto_goTypes = []any{
 	(*GetTenantResponse)(nil),     // 5: rampart.auth.v1.GetTenantResponse
 	(*ListTenantsRequest)(nil),    // 6: rampart.auth.v1.ListTenantsRequest
 	(*ListTenantsResponse)(nil),   // 7: rampart.auth.v1.ListTenantsResponse
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*SuspendTenantRequest)(nil),  // 8: rampart.auth.v1.SuspendTenantRequest
+	(*SuspendTenantResponse)(nil), // 9: rampart.auth.v1.SuspendTenantResponse
+	(*ResumeTenantRequest)(nil),   // 10: rampart.auth.v1.ResumeTenantRequest
+	(*ResumeTenantResponse)(nil),  // 11: rampart.auth.v1.ResumeTenantResponse
+	(*DeleteTenantRequest)(nil),   // 12: rampart.auth.v1.DeleteTenantRequest
+	(*DeleteTenantResponse)(nil),  // 13: rampart.auth.v1.DeleteTenantResponse
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*ApiKey)(nil),                // 15: rampart.auth.v1.ApiKey
 }
 var file_rampart_auth_v1_tenant_proto_depIdxs = []int32{
-	0, // 0: rampart.auth.v1.Tenant.state:type_name -> rampart.auth.v1.TenantState
-	8, // 1: rampart.auth.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	1, // 2: rampart.auth.v1.CreateTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
-	1, // 3: rampart.auth.v1.GetTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
-	1, // 4: rampart.auth.v1.ListTenantsResponse.tenants:type_name -> rampart.auth.v1.Tenant
-	2, // 5: rampart.auth.v1.TenantService.CreateTenant:input_type -> rampart.auth.v1.CreateTenantRequest
-	4, // 6: rampart.auth.v1.TenantService.GetTenant:input_type -> rampart.auth.v1.GetTenantRequest
-	6, // 7: rampart.auth.v1.TenantService.ListTenants:input_type -> rampart.auth.v1.ListTenantsRequest
-	3, // 8: rampart.auth.v1.TenantService.CreateTenant:output_type -> rampart.auth.v1.CreateTenantResponse
-	5, // 9: rampart.auth.v1.TenantService.GetTenant:output_type -> rampart.auth.v1.GetTenantResponse
-	7, // 10: rampart.auth.v1.TenantService.ListTenants:output_type -> rampart.auth.v1.ListTenantsResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0,  // 0: rampart.auth.v1.Tenant.state:type_name -> rampart.auth.v1.TenantState
+	14, // 1: rampart.auth.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	14, // 2: rampart.auth.v1.Tenant.delete_time:type_name -> google.protobuf.Timestamp
+	14, // 3: rampart.auth.v1.Tenant.purge_time:type_name -> google.protobuf.Timestamp
+	1,  // 4: rampart.auth.v1.CreateTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
+	15, // 5: rampart.auth.v1.CreateTenantResponse.owner_key:type_name -> rampart.auth.v1.ApiKey
+	1,  // 6: rampart.auth.v1.GetTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
+	1,  // 7: rampart.auth.v1.ListTenantsResponse.tenants:type_name -> rampart.auth.v1.Tenant
+	1,  // 8: rampart.auth.v1.SuspendTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
+	1,  // 9: rampart.auth.v1.ResumeTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
+	1,  // 10: rampart.auth.v1.DeleteTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
+	2,  // 11: rampart.auth.v1.TenantService.CreateTenant:input_type -> rampart.auth.v1.CreateTenantRequest
+	4,  // 12: rampart.auth.v1.TenantService.GetTenant:input_type -> rampart.auth.v1.GetTenantRequest
+	6,  // 13: rampart.auth.v1.TenantService.ListTenants:input_type -> rampart.auth.v1.ListTenantsRequest
+	8,  // 14: rampart.auth.v1.TenantService.SuspendTenant:input_type -> rampart.auth.v1.SuspendTenantRequest
+	10, // 15: rampart.auth.v1.TenantService.ResumeTenant:input_type -> rampart.auth.v1.ResumeTenantRequest
+	12, // 16: rampart.auth.v1.TenantService.DeleteTenant:input_type -> rampart.auth.v1.DeleteTenantRequest
+	3,  // 17: rampart.auth.v1.TenantService.CreateTenant:output_type -> rampart.auth.v1.CreateTenantResponse
+	5,  // 18: rampart.auth.v1.TenantService.GetTenant:output_type -> rampart.auth.v1.GetTenantResponse
+	7,  // 19: rampart.auth.v1.TenantService.ListTenants:output_type -> rampart.auth.v1.ListTenantsResponse
+	9,  // 20: rampart.auth.v1.TenantService.SuspendTenant:output_type -> rampart.auth.v1.SuspendTenantResponse
+	11, // 21: rampart.auth.v1.TenantService.ResumeTenant:output_type -> rampart.auth.v1.ResumeTenantResponse
+	13, // 22: rampart.auth.v1.TenantService.DeleteTenant:output_type -> rampart.auth.v1.DeleteTenantResponse
+	17, // [17:23] is the sub-list for method output_type
+	11, // [11:17] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_rampart_auth_v1_tenant_proto_init() }
@@ -532,13 +895,14 @@ func file_rampart_auth_v1_tenant_proto_init() {
 	if File_rampart_auth_v1_tenant_proto != nil {
 		return
 	}
+	file_rampart_auth_v1_key_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_auth_v1_tenant_proto_rawDesc), len(file_rampart_auth_v1_tenant_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TenantService_CreateTenant_FullMethodName = "/rampart.auth.v1.TenantService/CreateTenant"
-	TenantService_GetTenant_FullMethodName    = "/rampart.auth.v1.TenantService/GetTenant"
-	TenantService_ListTenants_FullMethodName  = "/rampart.auth.v1.TenantService/ListTenants"
+	TenantService_CreateTenant_FullMethodName  = "/rampart.auth.v1.TenantService/CreateTenant"
+	TenantService_GetTenant_FullMethodName     = "/rampart.auth.v1.TenantService/GetTenant"
+	TenantService_ListTenants_FullMethodName   = "/rampart.auth.v1.TenantService/ListTenants"
+	TenantService_SuspendTenant_FullMethodName = "/rampart.auth.v1.TenantService/SuspendTenant"
+	TenantService_ResumeTenant_FullMethodName  = "/rampart.auth.v1.TenantService/ResumeTenant"
+	TenantService_DeleteTenant_FullMethodName  = "/rampart.auth.v1.TenantService/DeleteTenant"
 )
 
 // TenantServiceClient is the client API for TenantService service.
@@ -37,6 +40,12 @@ type TenantServiceClient interface {
 	GetTenant(ctx context.Context, in *GetTenantRequest, opts ...grpc.CallOption) (*GetTenantResponse, error)
 	// ListTenants lists tenants visible to the caller.
 	ListTenants(ctx context.Context, in *ListTenantsRequest, opts ...grpc.CallOption) (*ListTenantsResponse, error)
+	// SuspendTenant suspends a tenant: every key of it fails at once.
+	SuspendTenant(ctx context.Context, in *SuspendTenantRequest, opts ...grpc.CallOption) (*SuspendTenantResponse, error)
+	// ResumeTenant lifts a suspension.
+	ResumeTenant(ctx context.Context, in *ResumeTenantRequest, opts ...grpc.CallOption) (*ResumeTenantResponse, error)
+	// DeleteTenant soft-deletes a tenant; it is purged after the grace period.
+	DeleteTenant(ctx context.Context, in *DeleteTenantRequest, opts ...grpc.CallOption) (*DeleteTenantResponse, error)
 }
 
 type tenantServiceClient struct {
@@ -77,6 +86,36 @@ func (c *tenantServiceClient) ListTenants(ctx context.Context, in *ListTenantsRe
 	return out, nil
 }
 
+func (c *tenantServiceClient) SuspendTenant(ctx context.Context, in *SuspendTenantRequest, opts ...grpc.CallOption) (*SuspendTenantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SuspendTenantResponse)
+	err := c.cc.Invoke(ctx, TenantService_SuspendTenant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tenantServiceClient) ResumeTenant(ctx context.Context, in *ResumeTenantRequest, opts ...grpc.CallOption) (*ResumeTenantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResumeTenantResponse)
+	err := c.cc.Invoke(ctx, TenantService_ResumeTenant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tenantServiceClient) DeleteTenant(ctx context.Context, in *DeleteTenantRequest, opts ...grpc.CallOption) (*DeleteTenantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteTenantResponse)
+	err := c.cc.Invoke(ctx, TenantService_DeleteTenant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TenantServiceServer is the server API for TenantService service.
 // All implementations must embed UnimplementedTenantServiceServer
 // for forward compatibility.
@@ -90,6 +129,12 @@ type TenantServiceServer interface {
 	GetTenant(context.Context, *GetTenantRequest) (*GetTenantResponse, error)
 	// ListTenants lists tenants visible to the caller.
 	ListTenants(context.Context, *ListTenantsRequest) (*ListTenantsResponse, error)
+	// SuspendTenant suspends a tenant: every key of it fails at once.
+	SuspendTenant(context.Context, *SuspendTenantRequest) (*SuspendTenantResponse, error)
+	// ResumeTenant lifts a suspension.
+	ResumeTenant(context.Context, *ResumeTenantRequest) (*ResumeTenantResponse, error)
+	// DeleteTenant soft-deletes a tenant; it is purged after the grace period.
+	DeleteTenant(context.Context, *DeleteTenantRequest) (*DeleteTenantResponse, error)
 	mustEmbedUnimplementedTenantServiceServer()
 }
 
@@ -108,6 +153,15 @@ func (UnimplementedTenantServiceServer) GetTenant(context.Context, *GetTenantReq
 }
 func (UnimplementedTenantServiceServer) ListTenants(context.Context, *ListTenantsRequest) (*ListTenantsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTenants not implemented")
+}
+func (UnimplementedTenantServiceServer) SuspendTenant(context.Context, *SuspendTenantRequest) (*SuspendTenantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SuspendTenant not implemented")
+}
+func (UnimplementedTenantServiceServer) ResumeTenant(context.Context, *ResumeTenantRequest) (*ResumeTenantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeTenant not implemented")
+}
+func (UnimplementedTenantServiceServer) DeleteTenant(context.Context, *DeleteTenantRequest) (*DeleteTenantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteTenant not implemented")
 }
 func (UnimplementedTenantServiceServer) mustEmbedUnimplementedTenantServiceServer() {}
 func (UnimplementedTenantServiceServer) testEmbeddedByValue()                       {}
@@ -184,6 +238,60 @@ func _TenantService_ListTenants_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TenantService_SuspendTenant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SuspendTenantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TenantServiceServer).SuspendTenant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TenantService_SuspendTenant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TenantServiceServer).SuspendTenant(ctx, req.(*SuspendTenantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TenantService_ResumeTenant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeTenantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TenantServiceServer).ResumeTenant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TenantService_ResumeTenant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TenantServiceServer).ResumeTenant(ctx, req.(*ResumeTenantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TenantService_DeleteTenant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteTenantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TenantServiceServer).DeleteTenant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TenantService_DeleteTenant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TenantServiceServer).DeleteTenant(ctx, req.(*DeleteTenantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TenantService_ServiceDesc is the grpc.ServiceDesc for TenantService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -202,6 +310,18 @@ var TenantService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTenants",
 			Handler:    _TenantService_ListTenants_Handler,
+		},
+		{
+			MethodName: "SuspendTenant",
+			Handler:    _TenantService_SuspendTenant_Handler,
+		},
+		{
+			MethodName: "ResumeTenant",
+			Handler:    _TenantService_ResumeTenant_Handler,
+		},
+		{
+			MethodName: "DeleteTenant",
+			Handler:    _TenantService_DeleteTenant_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
