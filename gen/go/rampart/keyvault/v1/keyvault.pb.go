@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -21,6 +22,1035 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// ContentType says how a string value is to be validated.
+type ContentType int32
+
+const (
+	// Unspecified: keep the secret's content type (text for a new secret).
+	ContentType_CONTENT_TYPE_UNSPECIFIED ContentType = 0
+	// Free text.
+	ContentType_CONTENT_TYPE_TEXT ContentType = 1
+	// JSON: the value must parse as JSON.
+	ContentType_CONTENT_TYPE_JSON ContentType = 2
+	// Binary: the value is in secret_binary.
+	ContentType_CONTENT_TYPE_BINARY ContentType = 3
+)
+
+// Enum value maps for ContentType.
+var (
+	ContentType_name = map[int32]string{
+		0: "CONTENT_TYPE_UNSPECIFIED",
+		1: "CONTENT_TYPE_TEXT",
+		2: "CONTENT_TYPE_JSON",
+		3: "CONTENT_TYPE_BINARY",
+	}
+	ContentType_value = map[string]int32{
+		"CONTENT_TYPE_UNSPECIFIED": 0,
+		"CONTENT_TYPE_TEXT":        1,
+		"CONTENT_TYPE_JSON":        2,
+		"CONTENT_TYPE_BINARY":      3,
+	}
+)
+
+func (x ContentType) Enum() *ContentType {
+	p := new(ContentType)
+	*p = x
+	return p
+}
+
+func (x ContentType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ContentType) Descriptor() protoreflect.EnumDescriptor {
+	return file_rampart_keyvault_v1_keyvault_proto_enumTypes[0].Descriptor()
+}
+
+func (ContentType) Type() protoreflect.EnumType {
+	return &file_rampart_keyvault_v1_keyvault_proto_enumTypes[0]
+}
+
+func (x ContentType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ContentType.Descriptor instead.
+func (ContentType) EnumDescriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{0}
+}
+
+// RotationStatus summarises a secret's rotation health.
+type RotationStatus int32
+
+const (
+	// Unspecified.
+	RotationStatus_ROTATION_STATUS_UNSPECIFIED RotationStatus = 0
+	// Rotation is not configured.
+	RotationStatus_ROTATION_STATUS_DISABLED RotationStatus = 1
+	// Rotation is configured and the last run succeeded (or none ran yet).
+	RotationStatus_ROTATION_STATUS_SCHEDULED RotationStatus = 2
+	// A rotation is in progress.
+	RotationStatus_ROTATION_STATUS_IN_PROGRESS RotationStatus = 3
+	// The last rotation failed; AWSCURRENT is unchanged.
+	RotationStatus_ROTATION_STATUS_FAILED RotationStatus = 4
+	// The next rotation is past due.
+	RotationStatus_ROTATION_STATUS_OVERDUE RotationStatus = 5
+)
+
+// Enum value maps for RotationStatus.
+var (
+	RotationStatus_name = map[int32]string{
+		0: "ROTATION_STATUS_UNSPECIFIED",
+		1: "ROTATION_STATUS_DISABLED",
+		2: "ROTATION_STATUS_SCHEDULED",
+		3: "ROTATION_STATUS_IN_PROGRESS",
+		4: "ROTATION_STATUS_FAILED",
+		5: "ROTATION_STATUS_OVERDUE",
+	}
+	RotationStatus_value = map[string]int32{
+		"ROTATION_STATUS_UNSPECIFIED": 0,
+		"ROTATION_STATUS_DISABLED":    1,
+		"ROTATION_STATUS_SCHEDULED":   2,
+		"ROTATION_STATUS_IN_PROGRESS": 3,
+		"ROTATION_STATUS_FAILED":      4,
+		"ROTATION_STATUS_OVERDUE":     5,
+	}
+)
+
+func (x RotationStatus) Enum() *RotationStatus {
+	p := new(RotationStatus)
+	*p = x
+	return p
+}
+
+func (x RotationStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RotationStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_rampart_keyvault_v1_keyvault_proto_enumTypes[1].Descriptor()
+}
+
+func (RotationStatus) Type() protoreflect.EnumType {
+	return &file_rampart_keyvault_v1_keyvault_proto_enumTypes[1]
+}
+
+func (x RotationStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RotationStatus.Descriptor instead.
+func (RotationStatus) EnumDescriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{1}
+}
+
+// RotationStep is one of the four steps of a rotation.
+type RotationStep int32
+
+const (
+	// Unspecified.
+	RotationStep_ROTATION_STEP_UNSPECIFIED RotationStep = 0
+	// createSecret: a new value is generated and stored as AWSPENDING.
+	RotationStep_ROTATION_STEP_CREATE_SECRET RotationStep = 1
+	// setSecret: the new value is installed in the target system.
+	RotationStep_ROTATION_STEP_SET_SECRET RotationStep = 2
+	// testSecret: the new value is verified against the target.
+	RotationStep_ROTATION_STEP_TEST_SECRET RotationStep = 3
+	// finishSecret: AWSCURRENT moves to the new version.
+	RotationStep_ROTATION_STEP_FINISH_SECRET RotationStep = 4
+)
+
+// Enum value maps for RotationStep.
+var (
+	RotationStep_name = map[int32]string{
+		0: "ROTATION_STEP_UNSPECIFIED",
+		1: "ROTATION_STEP_CREATE_SECRET",
+		2: "ROTATION_STEP_SET_SECRET",
+		3: "ROTATION_STEP_TEST_SECRET",
+		4: "ROTATION_STEP_FINISH_SECRET",
+	}
+	RotationStep_value = map[string]int32{
+		"ROTATION_STEP_UNSPECIFIED":   0,
+		"ROTATION_STEP_CREATE_SECRET": 1,
+		"ROTATION_STEP_SET_SECRET":    2,
+		"ROTATION_STEP_TEST_SECRET":   3,
+		"ROTATION_STEP_FINISH_SECRET": 4,
+	}
+)
+
+func (x RotationStep) Enum() *RotationStep {
+	p := new(RotationStep)
+	*p = x
+	return p
+}
+
+func (x RotationStep) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RotationStep) Descriptor() protoreflect.EnumDescriptor {
+	return file_rampart_keyvault_v1_keyvault_proto_enumTypes[2].Descriptor()
+}
+
+func (RotationStep) Type() protoreflect.EnumType {
+	return &file_rampart_keyvault_v1_keyvault_proto_enumTypes[2]
+}
+
+func (x RotationStep) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RotationStep.Descriptor instead.
+func (RotationStep) EnumDescriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{2}
+}
+
+// RotationFunctionType names a built-in rotation function.
+type RotationFunctionType int32
+
+const (
+	// Unspecified.
+	RotationFunctionType_ROTATION_FUNCTION_TYPE_UNSPECIFIED RotationFunctionType = 0
+	// Random password with a policy.
+	RotationFunctionType_ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD RotationFunctionType = 1
+	// HTTP webhook called for setSecret and testSecret.
+	RotationFunctionType_ROTATION_FUNCTION_TYPE_WEBHOOK RotationFunctionType = 2
+)
+
+// Enum value maps for RotationFunctionType.
+var (
+	RotationFunctionType_name = map[int32]string{
+		0: "ROTATION_FUNCTION_TYPE_UNSPECIFIED",
+		1: "ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD",
+		2: "ROTATION_FUNCTION_TYPE_WEBHOOK",
+	}
+	RotationFunctionType_value = map[string]int32{
+		"ROTATION_FUNCTION_TYPE_UNSPECIFIED":     0,
+		"ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD": 1,
+		"ROTATION_FUNCTION_TYPE_WEBHOOK":         2,
+	}
+)
+
+func (x RotationFunctionType) Enum() *RotationFunctionType {
+	p := new(RotationFunctionType)
+	*p = x
+	return p
+}
+
+func (x RotationFunctionType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RotationFunctionType) Descriptor() protoreflect.EnumDescriptor {
+	return file_rampart_keyvault_v1_keyvault_proto_enumTypes[3].Descriptor()
+}
+
+func (RotationFunctionType) Type() protoreflect.EnumType {
+	return &file_rampart_keyvault_v1_keyvault_proto_enumTypes[3]
+}
+
+func (x RotationFunctionType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RotationFunctionType.Descriptor instead.
+func (RotationFunctionType) EnumDescriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{3}
+}
+
+// Tag is a key/value label on a secret.
+type Tag struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tag key (1-128 characters).
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Tag value (0-256 characters).
+	Value         string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tag) Reset() {
+	*x = Tag{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tag) ProtoMessage() {}
+
+func (x *Tag) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tag.ProtoReflect.Descriptor instead.
+func (*Tag) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Tag) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Tag) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+// PasswordPolicy shapes a random password.
+type PasswordPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Length, 8-4096; default 32.
+	Length int32 `protobuf:"varint,1,opt,name=length,proto3" json:"length,omitempty"`
+	// Leave out lowercase letters.
+	ExcludeLowercase bool `protobuf:"varint,2,opt,name=exclude_lowercase,json=excludeLowercase,proto3" json:"exclude_lowercase,omitempty"`
+	// Leave out uppercase letters.
+	ExcludeUppercase bool `protobuf:"varint,3,opt,name=exclude_uppercase,json=excludeUppercase,proto3" json:"exclude_uppercase,omitempty"`
+	// Leave out digits.
+	ExcludeNumbers bool `protobuf:"varint,4,opt,name=exclude_numbers,json=excludeNumbers,proto3" json:"exclude_numbers,omitempty"`
+	// Leave out punctuation.
+	ExcludePunctuation bool `protobuf:"varint,5,opt,name=exclude_punctuation,json=excludePunctuation,proto3" json:"exclude_punctuation,omitempty"`
+	// JSON key to put the password under (value becomes {"<key>": "..."}).
+	JsonKey       string `protobuf:"bytes,6,opt,name=json_key,json=jsonKey,proto3" json:"json_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PasswordPolicy) Reset() {
+	*x = PasswordPolicy{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PasswordPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PasswordPolicy) ProtoMessage() {}
+
+func (x *PasswordPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PasswordPolicy.ProtoReflect.Descriptor instead.
+func (*PasswordPolicy) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PasswordPolicy) GetLength() int32 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *PasswordPolicy) GetExcludeLowercase() bool {
+	if x != nil {
+		return x.ExcludeLowercase
+	}
+	return false
+}
+
+func (x *PasswordPolicy) GetExcludeUppercase() bool {
+	if x != nil {
+		return x.ExcludeUppercase
+	}
+	return false
+}
+
+func (x *PasswordPolicy) GetExcludeNumbers() bool {
+	if x != nil {
+		return x.ExcludeNumbers
+	}
+	return false
+}
+
+func (x *PasswordPolicy) GetExcludePunctuation() bool {
+	if x != nil {
+		return x.ExcludePunctuation
+	}
+	return false
+}
+
+func (x *PasswordPolicy) GetJsonKey() string {
+	if x != nil {
+		return x.JsonKey
+	}
+	return ""
+}
+
+// RotationFunction selects how new values are made and installed.
+type RotationFunction struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Function type.
+	Type RotationFunctionType `protobuf:"varint,1,opt,name=type,proto3,enum=rampart.keyvault.v1.RotationFunctionType" json:"type,omitempty"`
+	// Policy for random passwords.
+	PasswordPolicy *PasswordPolicy `protobuf:"bytes,2,opt,name=password_policy,json=passwordPolicy,proto3" json:"password_policy,omitempty"`
+	// Webhook URL (must be allowed by the server's webhook allow-list).
+	WebhookUrl    string `protobuf:"bytes,3,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotationFunction) Reset() {
+	*x = RotationFunction{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotationFunction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotationFunction) ProtoMessage() {}
+
+func (x *RotationFunction) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotationFunction.ProtoReflect.Descriptor instead.
+func (*RotationFunction) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RotationFunction) GetType() RotationFunctionType {
+	if x != nil {
+		return x.Type
+	}
+	return RotationFunctionType_ROTATION_FUNCTION_TYPE_UNSPECIFIED
+}
+
+func (x *RotationFunction) GetPasswordPolicy() *PasswordPolicy {
+	if x != nil {
+		return x.PasswordPolicy
+	}
+	return nil
+}
+
+func (x *RotationFunction) GetWebhookUrl() string {
+	if x != nil {
+		return x.WebhookUrl
+	}
+	return ""
+}
+
+// RotationRules is a rotation schedule.
+type RotationRules struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// rate(N days) or cron(m h dom mon dow) (UTC).
+	ScheduleExpression string `protobuf:"bytes,1,opt,name=schedule_expression,json=scheduleExpression,proto3" json:"schedule_expression,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RotationRules) Reset() {
+	*x = RotationRules{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotationRules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotationRules) ProtoMessage() {}
+
+func (x *RotationRules) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotationRules.ProtoReflect.Descriptor instead.
+func (*RotationRules) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RotationRules) GetScheduleExpression() string {
+	if x != nil {
+		return x.ScheduleExpression
+	}
+	return ""
+}
+
+// VersionInfo describes one version of a secret.
+type VersionInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Version id.
+	VersionId string `protobuf:"bytes,1,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	// Staging labels on the version.
+	VersionStages []string `protobuf:"bytes,2,rep,name=version_stages,json=versionStages,proto3" json:"version_stages,omitempty"`
+	// When the version was created.
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VersionInfo) Reset() {
+	*x = VersionInfo{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VersionInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VersionInfo) ProtoMessage() {}
+
+func (x *VersionInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
+func (*VersionInfo) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *VersionInfo) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetVersionStages() []string {
+	if x != nil {
+		return x.VersionStages
+	}
+	return nil
+}
+
+func (x *VersionInfo) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// SecretMetadata is everything about a secret except its value.
+type SecretMetadata struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Opaque identifier (ARN-like).
+	Arn string `protobuf:"bytes,2,opt,name=arn,proto3" json:"arn,omitempty"`
+	// Description.
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// KMS key id used for the secret's data key.
+	KmsKeyId string `protobuf:"bytes,4,opt,name=kms_key_id,json=kmsKeyId,proto3" json:"kms_key_id,omitempty"`
+	// Tags.
+	Tags []*Tag `protobuf:"bytes,5,rep,name=tags,proto3" json:"tags,omitempty"`
+	// Content type of string values.
+	ContentType ContentType `protobuf:"varint,6,opt,name=content_type,json=contentType,proto3,enum=rampart.keyvault.v1.ContentType" json:"content_type,omitempty"`
+	// Creation time.
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Last change of value or metadata.
+	LastChangedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_changed_at,json=lastChangedAt,proto3" json:"last_changed_at,omitempty"`
+	// Last read of a value (updated asynchronously, at most every few seconds).
+	LastAccessedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_accessed_at,json=lastAccessedAt,proto3" json:"last_accessed_at,omitempty"`
+	// When the secret will be deleted, if a deletion is scheduled.
+	DeletedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=deleted_at,json=deletedAt,proto3" json:"deleted_at,omitempty"`
+	// Whether rotation is configured.
+	RotationEnabled bool `protobuf:"varint,11,opt,name=rotation_enabled,json=rotationEnabled,proto3" json:"rotation_enabled,omitempty"`
+	// Rotation schedule.
+	RotationRules *RotationRules `protobuf:"bytes,12,opt,name=rotation_rules,json=rotationRules,proto3" json:"rotation_rules,omitempty"`
+	// Rotation function.
+	RotationFunction *RotationFunction `protobuf:"bytes,13,opt,name=rotation_function,json=rotationFunction,proto3" json:"rotation_function,omitempty"`
+	// Last successful rotation.
+	LastRotatedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=last_rotated_at,json=lastRotatedAt,proto3" json:"last_rotated_at,omitempty"`
+	// Next scheduled rotation.
+	NextRotationAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=next_rotation_at,json=nextRotationAt,proto3" json:"next_rotation_at,omitempty"`
+	// Rotation health.
+	RotationStatus RotationStatus `protobuf:"varint,16,opt,name=rotation_status,json=rotationStatus,proto3,enum=rampart.keyvault.v1.RotationStatus" json:"rotation_status,omitempty"`
+	// Step an in-progress rotation is at.
+	RotationStep RotationStep `protobuf:"varint,17,opt,name=rotation_step,json=rotationStep,proto3,enum=rampart.keyvault.v1.RotationStep" json:"rotation_step,omitempty"`
+	// Last rotation failure message (no secret material).
+	RotationError string `protobuf:"bytes,18,opt,name=rotation_error,json=rotationError,proto3" json:"rotation_error,omitempty"`
+	// Versions that carry labels.
+	Versions      []*VersionInfo `protobuf:"bytes,19,rep,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretMetadata) Reset() {
+	*x = SecretMetadata{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretMetadata) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretMetadata) ProtoMessage() {}
+
+func (x *SecretMetadata) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretMetadata.ProtoReflect.Descriptor instead.
+func (*SecretMetadata) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SecretMetadata) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretMetadata) GetArn() string {
+	if x != nil {
+		return x.Arn
+	}
+	return ""
+}
+
+func (x *SecretMetadata) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *SecretMetadata) GetKmsKeyId() string {
+	if x != nil {
+		return x.KmsKeyId
+	}
+	return ""
+}
+
+func (x *SecretMetadata) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *SecretMetadata) GetContentType() ContentType {
+	if x != nil {
+		return x.ContentType
+	}
+	return ContentType_CONTENT_TYPE_UNSPECIFIED
+}
+
+func (x *SecretMetadata) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *SecretMetadata) GetLastChangedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastChangedAt
+	}
+	return nil
+}
+
+func (x *SecretMetadata) GetLastAccessedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAccessedAt
+	}
+	return nil
+}
+
+func (x *SecretMetadata) GetDeletedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeletedAt
+	}
+	return nil
+}
+
+func (x *SecretMetadata) GetRotationEnabled() bool {
+	if x != nil {
+		return x.RotationEnabled
+	}
+	return false
+}
+
+func (x *SecretMetadata) GetRotationRules() *RotationRules {
+	if x != nil {
+		return x.RotationRules
+	}
+	return nil
+}
+
+func (x *SecretMetadata) GetRotationFunction() *RotationFunction {
+	if x != nil {
+		return x.RotationFunction
+	}
+	return nil
+}
+
+func (x *SecretMetadata) GetLastRotatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastRotatedAt
+	}
+	return nil
+}
+
+func (x *SecretMetadata) GetNextRotationAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextRotationAt
+	}
+	return nil
+}
+
+func (x *SecretMetadata) GetRotationStatus() RotationStatus {
+	if x != nil {
+		return x.RotationStatus
+	}
+	return RotationStatus_ROTATION_STATUS_UNSPECIFIED
+}
+
+func (x *SecretMetadata) GetRotationStep() RotationStep {
+	if x != nil {
+		return x.RotationStep
+	}
+	return RotationStep_ROTATION_STEP_UNSPECIFIED
+}
+
+func (x *SecretMetadata) GetRotationError() string {
+	if x != nil {
+		return x.RotationError
+	}
+	return ""
+}
+
+func (x *SecretMetadata) GetVersions() []*VersionInfo {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+// CreateSecretRequest creates a secret.
+type CreateSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name, /{env}/{service}/{type}/{name}.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Description.
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// KMS key id; default: the tenant's key.
+	KmsKeyId string `protobuf:"bytes,3,opt,name=kms_key_id,json=kmsKeyId,proto3" json:"kms_key_id,omitempty"`
+	// String value (at most 64 KiB).
+	SecretString string `protobuf:"bytes,4,opt,name=secret_string,json=secretString,proto3" json:"secret_string,omitempty"`
+	// Binary value (at most 64 KiB).
+	SecretBinary []byte `protobuf:"bytes,5,opt,name=secret_binary,json=secretBinary,proto3" json:"secret_binary,omitempty"`
+	// Content type of the string value.
+	ContentType ContentType `protobuf:"varint,6,opt,name=content_type,json=contentType,proto3,enum=rampart.keyvault.v1.ContentType" json:"content_type,omitempty"`
+	// Idempotency token (32-64 characters); also the first version id.
+	ClientRequestToken string `protobuf:"bytes,7,opt,name=client_request_token,json=clientRequestToken,proto3" json:"client_request_token,omitempty"`
+	// Tags.
+	Tags          []*Tag `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSecretRequest) Reset() {
+	*x = CreateSecretRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSecretRequest) ProtoMessage() {}
+
+func (x *CreateSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSecretRequest.ProtoReflect.Descriptor instead.
+func (*CreateSecretRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CreateSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateSecretRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *CreateSecretRequest) GetKmsKeyId() string {
+	if x != nil {
+		return x.KmsKeyId
+	}
+	return ""
+}
+
+func (x *CreateSecretRequest) GetSecretString() string {
+	if x != nil {
+		return x.SecretString
+	}
+	return ""
+}
+
+func (x *CreateSecretRequest) GetSecretBinary() []byte {
+	if x != nil {
+		return x.SecretBinary
+	}
+	return nil
+}
+
+func (x *CreateSecretRequest) GetContentType() ContentType {
+	if x != nil {
+		return x.ContentType
+	}
+	return ContentType_CONTENT_TYPE_UNSPECIFIED
+}
+
+func (x *CreateSecretRequest) GetClientRequestToken() string {
+	if x != nil {
+		return x.ClientRequestToken
+	}
+	return ""
+}
+
+func (x *CreateSecretRequest) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// CreateSecretResponse names the new secret.
+type CreateSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// ARN-like identifier.
+	Arn string `protobuf:"bytes,2,opt,name=arn,proto3" json:"arn,omitempty"`
+	// First version id (empty if created without a value).
+	VersionId     string `protobuf:"bytes,3,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSecretResponse) Reset() {
+	*x = CreateSecretResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSecretResponse) ProtoMessage() {}
+
+func (x *CreateSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSecretResponse.ProtoReflect.Descriptor instead.
+func (*CreateSecretResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CreateSecretResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateSecretResponse) GetArn() string {
+	if x != nil {
+		return x.Arn
+	}
+	return ""
+}
+
+func (x *CreateSecretResponse) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+// DescribeSecretRequest names a secret.
+type DescribeSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeSecretRequest) Reset() {
+	*x = DescribeSecretRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeSecretRequest) ProtoMessage() {}
+
+func (x *DescribeSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeSecretRequest.ProtoReflect.Descriptor instead.
+func (*DescribeSecretRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DescribeSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// DescribeSecretResponse carries the metadata.
+type DescribeSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Metadata.
+	Secret        *SecretMetadata `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeSecretResponse) Reset() {
+	*x = DescribeSecretResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeSecretResponse) ProtoMessage() {}
+
+func (x *DescribeSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeSecretResponse.ProtoReflect.Descriptor instead.
+func (*DescribeSecretResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DescribeSecretResponse) GetSecret() *SecretMetadata {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
 
 // GetSecretValueRequest names a secret and a version.
 type GetSecretValueRequest struct {
@@ -37,7 +1067,7 @@ type GetSecretValueRequest struct {
 
 func (x *GetSecretValueRequest) Reset() {
 	*x = GetSecretValueRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[0]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +1079,7 @@ func (x *GetSecretValueRequest) String() string {
 func (*GetSecretValueRequest) ProtoMessage() {}
 
 func (x *GetSecretValueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[0]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +1092,7 @@ func (x *GetSecretValueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSecretValueRequest.ProtoReflect.Descriptor instead.
 func (*GetSecretValueRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{0}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetSecretValueRequest) GetName() string {
@@ -99,13 +1129,19 @@ type GetSecretValueResponse struct {
 	SecretBinary []byte `protobuf:"bytes,4,opt,name=secret_binary,json=secretBinary,proto3" json:"secret_binary,omitempty"`
 	// Staging labels on this version.
 	VersionStages []string `protobuf:"bytes,5,rep,name=version_stages,json=versionStages,proto3" json:"version_stages,omitempty"`
+	// ARN-like identifier.
+	Arn string `protobuf:"bytes,6,opt,name=arn,proto3" json:"arn,omitempty"`
+	// When the version was created.
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Content type.
+	ContentType   ContentType `protobuf:"varint,8,opt,name=content_type,json=contentType,proto3,enum=rampart.keyvault.v1.ContentType" json:"content_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetSecretValueResponse) Reset() {
 	*x = GetSecretValueResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[1]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -117,7 +1153,7 @@ func (x *GetSecretValueResponse) String() string {
 func (*GetSecretValueResponse) ProtoMessage() {}
 
 func (x *GetSecretValueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[1]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -130,7 +1166,7 @@ func (x *GetSecretValueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSecretValueResponse.ProtoReflect.Descriptor instead.
 func (*GetSecretValueResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{1}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetSecretValueResponse) GetName() string {
@@ -168,25 +1204,2629 @@ func (x *GetSecretValueResponse) GetVersionStages() []string {
 	return nil
 }
 
+func (x *GetSecretValueResponse) GetArn() string {
+	if x != nil {
+		return x.Arn
+	}
+	return ""
+}
+
+func (x *GetSecretValueResponse) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *GetSecretValueResponse) GetContentType() ContentType {
+	if x != nil {
+		return x.ContentType
+	}
+	return ContentType_CONTENT_TYPE_UNSPECIFIED
+}
+
+// BatchGetSecretValueRequest names several secrets.
+type BatchGetSecretValueRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Names (1-20).
+	Names         []string `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetSecretValueRequest) Reset() {
+	*x = BatchGetSecretValueRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetSecretValueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetSecretValueRequest) ProtoMessage() {}
+
+func (x *BatchGetSecretValueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetSecretValueRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetSecretValueRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *BatchGetSecretValueRequest) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+// BatchGetError reports one failed read of a batch.
+type BatchGetError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Error code: NotFound, AccessDenied, InvalidArgument, Internal.
+	ErrorCode string `protobuf:"bytes,2,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	// Message.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetError) Reset() {
+	*x = BatchGetError{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetError) ProtoMessage() {}
+
+func (x *BatchGetError) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetError.ProtoReflect.Descriptor instead.
+func (*BatchGetError) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *BatchGetError) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *BatchGetError) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *BatchGetError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// BatchGetSecretValueResponse carries the values and per-name errors.
+type BatchGetSecretValueResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Values read.
+	SecretValues []*GetSecretValueResponse `protobuf:"bytes,1,rep,name=secret_values,json=secretValues,proto3" json:"secret_values,omitempty"`
+	// Names that could not be read.
+	Errors        []*BatchGetError `protobuf:"bytes,2,rep,name=errors,proto3" json:"errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetSecretValueResponse) Reset() {
+	*x = BatchGetSecretValueResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetSecretValueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetSecretValueResponse) ProtoMessage() {}
+
+func (x *BatchGetSecretValueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetSecretValueResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetSecretValueResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *BatchGetSecretValueResponse) GetSecretValues() []*GetSecretValueResponse {
+	if x != nil {
+		return x.SecretValues
+	}
+	return nil
+}
+
+func (x *BatchGetSecretValueResponse) GetErrors() []*BatchGetError {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+// PutSecretValueRequest stores a new version.
+type PutSecretValueRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// String value.
+	SecretString string `protobuf:"bytes,2,opt,name=secret_string,json=secretString,proto3" json:"secret_string,omitempty"`
+	// Binary value.
+	SecretBinary []byte `protobuf:"bytes,3,opt,name=secret_binary,json=secretBinary,proto3" json:"secret_binary,omitempty"`
+	// Content type; default the secret's.
+	ContentType ContentType `protobuf:"varint,4,opt,name=content_type,json=contentType,proto3,enum=rampart.keyvault.v1.ContentType" json:"content_type,omitempty"`
+	// Idempotency token (32-64 characters); becomes the version id.
+	ClientRequestToken string `protobuf:"bytes,5,opt,name=client_request_token,json=clientRequestToken,proto3" json:"client_request_token,omitempty"`
+	// Labels for the new version; default AWSCURRENT.
+	VersionStages []string `protobuf:"bytes,6,rep,name=version_stages,json=versionStages,proto3" json:"version_stages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutSecretValueRequest) Reset() {
+	*x = PutSecretValueRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutSecretValueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutSecretValueRequest) ProtoMessage() {}
+
+func (x *PutSecretValueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutSecretValueRequest.ProtoReflect.Descriptor instead.
+func (*PutSecretValueRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PutSecretValueRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PutSecretValueRequest) GetSecretString() string {
+	if x != nil {
+		return x.SecretString
+	}
+	return ""
+}
+
+func (x *PutSecretValueRequest) GetSecretBinary() []byte {
+	if x != nil {
+		return x.SecretBinary
+	}
+	return nil
+}
+
+func (x *PutSecretValueRequest) GetContentType() ContentType {
+	if x != nil {
+		return x.ContentType
+	}
+	return ContentType_CONTENT_TYPE_UNSPECIFIED
+}
+
+func (x *PutSecretValueRequest) GetClientRequestToken() string {
+	if x != nil {
+		return x.ClientRequestToken
+	}
+	return ""
+}
+
+func (x *PutSecretValueRequest) GetVersionStages() []string {
+	if x != nil {
+		return x.VersionStages
+	}
+	return nil
+}
+
+// PutSecretValueResponse names the version.
+type PutSecretValueResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Version id.
+	VersionId string `protobuf:"bytes,2,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	// Labels on the version.
+	VersionStages []string `protobuf:"bytes,3,rep,name=version_stages,json=versionStages,proto3" json:"version_stages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutSecretValueResponse) Reset() {
+	*x = PutSecretValueResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutSecretValueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutSecretValueResponse) ProtoMessage() {}
+
+func (x *PutSecretValueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutSecretValueResponse.ProtoReflect.Descriptor instead.
+func (*PutSecretValueResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PutSecretValueResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PutSecretValueResponse) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+func (x *PutSecretValueResponse) GetVersionStages() []string {
+	if x != nil {
+		return x.VersionStages
+	}
+	return nil
+}
+
+// UpdateSecretRequest changes a secret.
+type UpdateSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// New description, if set.
+	Description *string `protobuf:"bytes,2,opt,name=description,proto3,oneof" json:"description,omitempty"`
+	// New KMS key id, if set.
+	KmsKeyId *string `protobuf:"bytes,3,opt,name=kms_key_id,json=kmsKeyId,proto3,oneof" json:"kms_key_id,omitempty"`
+	// New string value, if set (creates a version).
+	SecretString *string `protobuf:"bytes,4,opt,name=secret_string,json=secretString,proto3,oneof" json:"secret_string,omitempty"`
+	// New binary value, if set (creates a version).
+	SecretBinary []byte `protobuf:"bytes,5,opt,name=secret_binary,json=secretBinary,proto3,oneof" json:"secret_binary,omitempty"`
+	// Content type for the new value.
+	ContentType ContentType `protobuf:"varint,6,opt,name=content_type,json=contentType,proto3,enum=rampart.keyvault.v1.ContentType" json:"content_type,omitempty"`
+	// Idempotency token for the new version.
+	ClientRequestToken string `protobuf:"bytes,7,opt,name=client_request_token,json=clientRequestToken,proto3" json:"client_request_token,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *UpdateSecretRequest) Reset() {
+	*x = UpdateSecretRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSecretRequest) ProtoMessage() {}
+
+func (x *UpdateSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSecretRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSecretRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *UpdateSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateSecretRequest) GetDescription() string {
+	if x != nil && x.Description != nil {
+		return *x.Description
+	}
+	return ""
+}
+
+func (x *UpdateSecretRequest) GetKmsKeyId() string {
+	if x != nil && x.KmsKeyId != nil {
+		return *x.KmsKeyId
+	}
+	return ""
+}
+
+func (x *UpdateSecretRequest) GetSecretString() string {
+	if x != nil && x.SecretString != nil {
+		return *x.SecretString
+	}
+	return ""
+}
+
+func (x *UpdateSecretRequest) GetSecretBinary() []byte {
+	if x != nil {
+		return x.SecretBinary
+	}
+	return nil
+}
+
+func (x *UpdateSecretRequest) GetContentType() ContentType {
+	if x != nil {
+		return x.ContentType
+	}
+	return ContentType_CONTENT_TYPE_UNSPECIFIED
+}
+
+func (x *UpdateSecretRequest) GetClientRequestToken() string {
+	if x != nil {
+		return x.ClientRequestToken
+	}
+	return ""
+}
+
+// UpdateSecretResponse names the new version, if any.
+type UpdateSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// New version id, if a value was given.
+	VersionId     string `protobuf:"bytes,2,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSecretResponse) Reset() {
+	*x = UpdateSecretResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSecretResponse) ProtoMessage() {}
+
+func (x *UpdateSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSecretResponse.ProtoReflect.Descriptor instead.
+func (*UpdateSecretResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *UpdateSecretResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateSecretResponse) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+// ListSecretsRequest filters and pages the tenant's secrets.
+type ListSecretsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only names starting with this prefix.
+	NamePrefix string `protobuf:"bytes,1,opt,name=name_prefix,json=namePrefix,proto3" json:"name_prefix,omitempty"`
+	// Only secrets with this tag key.
+	TagKey string `protobuf:"bytes,2,opt,name=tag_key,json=tagKey,proto3" json:"tag_key,omitempty"`
+	// With tag_key: only this tag value.
+	TagValue string `protobuf:"bytes,3,opt,name=tag_value,json=tagValue,proto3" json:"tag_value,omitempty"`
+	// Page size (1-100, default 50).
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response.
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Include secrets scheduled for deletion.
+	IncludePlannedDeletion bool `protobuf:"varint,6,opt,name=include_planned_deletion,json=includePlannedDeletion,proto3" json:"include_planned_deletion,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *ListSecretsRequest) Reset() {
+	*x = ListSecretsRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSecretsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSecretsRequest) ProtoMessage() {}
+
+func (x *ListSecretsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSecretsRequest.ProtoReflect.Descriptor instead.
+func (*ListSecretsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListSecretsRequest) GetNamePrefix() string {
+	if x != nil {
+		return x.NamePrefix
+	}
+	return ""
+}
+
+func (x *ListSecretsRequest) GetTagKey() string {
+	if x != nil {
+		return x.TagKey
+	}
+	return ""
+}
+
+func (x *ListSecretsRequest) GetTagValue() string {
+	if x != nil {
+		return x.TagValue
+	}
+	return ""
+}
+
+func (x *ListSecretsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSecretsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListSecretsRequest) GetIncludePlannedDeletion() bool {
+	if x != nil {
+		return x.IncludePlannedDeletion
+	}
+	return false
+}
+
+// ListSecretsResponse is a page of metadata.
+type ListSecretsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Secrets.
+	Secrets []*SecretMetadata `protobuf:"bytes,1,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	// Token for the next page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSecretsResponse) Reset() {
+	*x = ListSecretsResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSecretsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSecretsResponse) ProtoMessage() {}
+
+func (x *ListSecretsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSecretsResponse.ProtoReflect.Descriptor instead.
+func (*ListSecretsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListSecretsResponse) GetSecrets() []*SecretMetadata {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
+func (x *ListSecretsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ListSecretVersionIdsRequest names a secret.
+type ListSecretVersionIdsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Include versions without labels.
+	IncludeDeprecated bool `protobuf:"varint,2,opt,name=include_deprecated,json=includeDeprecated,proto3" json:"include_deprecated,omitempty"`
+	// Page size (1-100, default 50).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSecretVersionIdsRequest) Reset() {
+	*x = ListSecretVersionIdsRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSecretVersionIdsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSecretVersionIdsRequest) ProtoMessage() {}
+
+func (x *ListSecretVersionIdsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSecretVersionIdsRequest.ProtoReflect.Descriptor instead.
+func (*ListSecretVersionIdsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListSecretVersionIdsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ListSecretVersionIdsRequest) GetIncludeDeprecated() bool {
+	if x != nil {
+		return x.IncludeDeprecated
+	}
+	return false
+}
+
+func (x *ListSecretVersionIdsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSecretVersionIdsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListSecretVersionIdsResponse is a page of versions.
+type ListSecretVersionIdsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Versions, newest first.
+	Versions []*VersionInfo `protobuf:"bytes,2,rep,name=versions,proto3" json:"versions,omitempty"`
+	// Token for the next page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSecretVersionIdsResponse) Reset() {
+	*x = ListSecretVersionIdsResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSecretVersionIdsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSecretVersionIdsResponse) ProtoMessage() {}
+
+func (x *ListSecretVersionIdsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSecretVersionIdsResponse.ProtoReflect.Descriptor instead.
+func (*ListSecretVersionIdsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListSecretVersionIdsResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ListSecretVersionIdsResponse) GetVersions() []*VersionInfo {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+func (x *ListSecretVersionIdsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// UpdateSecretVersionStageRequest moves a label.
+type UpdateSecretVersionStageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Label to move.
+	VersionStage string `protobuf:"bytes,2,opt,name=version_stage,json=versionStage,proto3" json:"version_stage,omitempty"`
+	// Version to attach the label to.
+	MoveToVersionId string `protobuf:"bytes,3,opt,name=move_to_version_id,json=moveToVersionId,proto3" json:"move_to_version_id,omitempty"`
+	// Version the label is on now (required when it is attached somewhere).
+	RemoveFromVersionId string `protobuf:"bytes,4,opt,name=remove_from_version_id,json=removeFromVersionId,proto3" json:"remove_from_version_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *UpdateSecretVersionStageRequest) Reset() {
+	*x = UpdateSecretVersionStageRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSecretVersionStageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSecretVersionStageRequest) ProtoMessage() {}
+
+func (x *UpdateSecretVersionStageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSecretVersionStageRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSecretVersionStageRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UpdateSecretVersionStageRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateSecretVersionStageRequest) GetVersionStage() string {
+	if x != nil {
+		return x.VersionStage
+	}
+	return ""
+}
+
+func (x *UpdateSecretVersionStageRequest) GetMoveToVersionId() string {
+	if x != nil {
+		return x.MoveToVersionId
+	}
+	return ""
+}
+
+func (x *UpdateSecretVersionStageRequest) GetRemoveFromVersionId() string {
+	if x != nil {
+		return x.RemoveFromVersionId
+	}
+	return ""
+}
+
+// UpdateSecretVersionStageResponse names the secret.
+type UpdateSecretVersionStageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSecretVersionStageResponse) Reset() {
+	*x = UpdateSecretVersionStageResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSecretVersionStageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSecretVersionStageResponse) ProtoMessage() {}
+
+func (x *UpdateSecretVersionStageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSecretVersionStageResponse.ProtoReflect.Descriptor instead.
+func (*UpdateSecretVersionStageResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *UpdateSecretVersionStageResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// DeleteSecretRequest schedules or forces deletion.
+type DeleteSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Recovery window in days, 7-30; 0 means 30.
+	RecoveryWindowInDays int32 `protobuf:"varint,2,opt,name=recovery_window_in_days,json=recoveryWindowInDays,proto3" json:"recovery_window_in_days,omitempty"`
+	// Delete now, without recovery.
+	ForceDeleteWithoutRecovery bool `protobuf:"varint,3,opt,name=force_delete_without_recovery,json=forceDeleteWithoutRecovery,proto3" json:"force_delete_without_recovery,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *DeleteSecretRequest) Reset() {
+	*x = DeleteSecretRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSecretRequest) ProtoMessage() {}
+
+func (x *DeleteSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSecretRequest.ProtoReflect.Descriptor instead.
+func (*DeleteSecretRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *DeleteSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteSecretRequest) GetRecoveryWindowInDays() int32 {
+	if x != nil {
+		return x.RecoveryWindowInDays
+	}
+	return 0
+}
+
+func (x *DeleteSecretRequest) GetForceDeleteWithoutRecovery() bool {
+	if x != nil {
+		return x.ForceDeleteWithoutRecovery
+	}
+	return false
+}
+
+// DeleteSecretResponse says when the secret goes.
+type DeleteSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Deletion date.
+	DeletionDate  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=deletion_date,json=deletionDate,proto3" json:"deletion_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteSecretResponse) Reset() {
+	*x = DeleteSecretResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSecretResponse) ProtoMessage() {}
+
+func (x *DeleteSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSecretResponse.ProtoReflect.Descriptor instead.
+func (*DeleteSecretResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *DeleteSecretResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteSecretResponse) GetDeletionDate() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeletionDate
+	}
+	return nil
+}
+
+// RestoreSecretRequest names a secret scheduled for deletion.
+type RestoreSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoreSecretRequest) Reset() {
+	*x = RestoreSecretRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreSecretRequest) ProtoMessage() {}
+
+func (x *RestoreSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreSecretRequest.ProtoReflect.Descriptor instead.
+func (*RestoreSecretRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RestoreSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// RestoreSecretResponse names the secret.
+type RestoreSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoreSecretResponse) Reset() {
+	*x = RestoreSecretResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreSecretResponse) ProtoMessage() {}
+
+func (x *RestoreSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreSecretResponse.ProtoReflect.Descriptor instead.
+func (*RestoreSecretResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *RestoreSecretResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// TagResourceRequest adds tags.
+type TagResourceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Tags to add or replace.
+	Tags          []*Tag `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagResourceRequest) Reset() {
+	*x = TagResourceRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagResourceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagResourceRequest) ProtoMessage() {}
+
+func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagResourceRequest.ProtoReflect.Descriptor instead.
+func (*TagResourceRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *TagResourceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TagResourceRequest) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// TagResourceResponse is empty.
+type TagResourceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagResourceResponse) Reset() {
+	*x = TagResourceResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagResourceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagResourceResponse) ProtoMessage() {}
+
+func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagResourceResponse.ProtoReflect.Descriptor instead.
+func (*TagResourceResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{30}
+}
+
+// UntagResourceRequest removes tags.
+type UntagResourceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Keys to remove.
+	TagKeys       []string `protobuf:"bytes,2,rep,name=tag_keys,json=tagKeys,proto3" json:"tag_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UntagResourceRequest) Reset() {
+	*x = UntagResourceRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UntagResourceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UntagResourceRequest) ProtoMessage() {}
+
+func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UntagResourceRequest.ProtoReflect.Descriptor instead.
+func (*UntagResourceRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *UntagResourceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UntagResourceRequest) GetTagKeys() []string {
+	if x != nil {
+		return x.TagKeys
+	}
+	return nil
+}
+
+// UntagResourceResponse is empty.
+type UntagResourceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UntagResourceResponse) Reset() {
+	*x = UntagResourceResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UntagResourceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UntagResourceResponse) ProtoMessage() {}
+
+func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UntagResourceResponse.ProtoReflect.Descriptor instead.
+func (*UntagResourceResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{32}
+}
+
+// RotateSecretRequest configures and starts a rotation.
+type RotateSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Idempotency token; becomes the pending version id.
+	ClientRequestToken string `protobuf:"bytes,2,opt,name=client_request_token,json=clientRequestToken,proto3" json:"client_request_token,omitempty"`
+	// Rotation function; required the first time.
+	RotationFunction *RotationFunction `protobuf:"bytes,3,opt,name=rotation_function,json=rotationFunction,proto3" json:"rotation_function,omitempty"`
+	// Schedule; empty keeps the current one.
+	RotationRules *RotationRules `protobuf:"bytes,4,opt,name=rotation_rules,json=rotationRules,proto3" json:"rotation_rules,omitempty"`
+	// Start a rotation now (default true).
+	RotateImmediately *bool `protobuf:"varint,5,opt,name=rotate_immediately,json=rotateImmediately,proto3,oneof" json:"rotate_immediately,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *RotateSecretRequest) Reset() {
+	*x = RotateSecretRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateSecretRequest) ProtoMessage() {}
+
+func (x *RotateSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateSecretRequest.ProtoReflect.Descriptor instead.
+func (*RotateSecretRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *RotateSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RotateSecretRequest) GetClientRequestToken() string {
+	if x != nil {
+		return x.ClientRequestToken
+	}
+	return ""
+}
+
+func (x *RotateSecretRequest) GetRotationFunction() *RotationFunction {
+	if x != nil {
+		return x.RotationFunction
+	}
+	return nil
+}
+
+func (x *RotateSecretRequest) GetRotationRules() *RotationRules {
+	if x != nil {
+		return x.RotationRules
+	}
+	return nil
+}
+
+func (x *RotateSecretRequest) GetRotateImmediately() bool {
+	if x != nil && x.RotateImmediately != nil {
+		return *x.RotateImmediately
+	}
+	return false
+}
+
+// RotateSecretResponse names the pending version.
+type RotateSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Version id being rotated in (empty if not rotating now).
+	VersionId string `protobuf:"bytes,2,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	// Status after the call.
+	RotationStatus RotationStatus `protobuf:"varint,3,opt,name=rotation_status,json=rotationStatus,proto3,enum=rampart.keyvault.v1.RotationStatus" json:"rotation_status,omitempty"`
+	// Failure message, if the rotation failed.
+	RotationError string `protobuf:"bytes,4,opt,name=rotation_error,json=rotationError,proto3" json:"rotation_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateSecretResponse) Reset() {
+	*x = RotateSecretResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateSecretResponse) ProtoMessage() {}
+
+func (x *RotateSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateSecretResponse.ProtoReflect.Descriptor instead.
+func (*RotateSecretResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RotateSecretResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RotateSecretResponse) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+func (x *RotateSecretResponse) GetRotationStatus() RotationStatus {
+	if x != nil {
+		return x.RotationStatus
+	}
+	return RotationStatus_ROTATION_STATUS_UNSPECIFIED
+}
+
+func (x *RotateSecretResponse) GetRotationError() string {
+	if x != nil {
+		return x.RotationError
+	}
+	return ""
+}
+
+// CancelRotateSecretRequest names a secret.
+type CancelRotateSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelRotateSecretRequest) Reset() {
+	*x = CancelRotateSecretRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelRotateSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelRotateSecretRequest) ProtoMessage() {}
+
+func (x *CancelRotateSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelRotateSecretRequest.ProtoReflect.Descriptor instead.
+func (*CancelRotateSecretRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *CancelRotateSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// CancelRotateSecretResponse names the abandoned version.
+type CancelRotateSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Pending version that was abandoned, if any.
+	VersionId     string `protobuf:"bytes,2,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelRotateSecretResponse) Reset() {
+	*x = CancelRotateSecretResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelRotateSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelRotateSecretResponse) ProtoMessage() {}
+
+func (x *CancelRotateSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelRotateSecretResponse.ProtoReflect.Descriptor instead.
+func (*CancelRotateSecretResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *CancelRotateSecretResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CancelRotateSecretResponse) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+// RollbackSecretRequest names a secret.
+type RollbackSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackSecretRequest) Reset() {
+	*x = RollbackSecretRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackSecretRequest) ProtoMessage() {}
+
+func (x *RollbackSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackSecretRequest.ProtoReflect.Descriptor instead.
+func (*RollbackSecretRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RollbackSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// RollbackSecretResponse names the version that is current again.
+type RollbackSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Version now labelled AWSCURRENT.
+	VersionId     string `protobuf:"bytes,2,opt,name=version_id,json=versionId,proto3" json:"version_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackSecretResponse) Reset() {
+	*x = RollbackSecretResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackSecretResponse) ProtoMessage() {}
+
+func (x *RollbackSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackSecretResponse.ProtoReflect.Descriptor instead.
+func (*RollbackSecretResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RollbackSecretResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RollbackSecretResponse) GetVersionId() string {
+	if x != nil {
+		return x.VersionId
+	}
+	return ""
+}
+
+// GenerateDataKeyRequest asks for a data key.
+type GenerateDataKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Encryption context bound to the wrapped key (AAD); the same map is
+	// needed to decrypt.
+	EncryptionContext map[string]string `protobuf:"bytes,1,rep,name=encryption_context,json=encryptionContext,proto3" json:"encryption_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *GenerateDataKeyRequest) Reset() {
+	*x = GenerateDataKeyRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenerateDataKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenerateDataKeyRequest) ProtoMessage() {}
+
+func (x *GenerateDataKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenerateDataKeyRequest.ProtoReflect.Descriptor instead.
+func (*GenerateDataKeyRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GenerateDataKeyRequest) GetEncryptionContext() map[string]string {
+	if x != nil {
+		return x.EncryptionContext
+	}
+	return nil
+}
+
+// GenerateDataKeyResponse carries the key.
+type GenerateDataKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 32-byte data key; use it, never store it.
+	Plaintext []byte `protobuf:"bytes,1,opt,name=plaintext,proto3" json:"plaintext,omitempty"`
+	// Wrapped data key to store next to the data.
+	CiphertextBlob []byte `protobuf:"bytes,2,opt,name=ciphertext_blob,json=ciphertextBlob,proto3" json:"ciphertext_blob,omitempty"`
+	// Key-encryption key version that wrapped it.
+	KeyId         string `protobuf:"bytes,3,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GenerateDataKeyResponse) Reset() {
+	*x = GenerateDataKeyResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenerateDataKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenerateDataKeyResponse) ProtoMessage() {}
+
+func (x *GenerateDataKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenerateDataKeyResponse.ProtoReflect.Descriptor instead.
+func (*GenerateDataKeyResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GenerateDataKeyResponse) GetPlaintext() []byte {
+	if x != nil {
+		return x.Plaintext
+	}
+	return nil
+}
+
+func (x *GenerateDataKeyResponse) GetCiphertextBlob() []byte {
+	if x != nil {
+		return x.CiphertextBlob
+	}
+	return nil
+}
+
+func (x *GenerateDataKeyResponse) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+// DecryptRequest carries a wrapped data key.
+type DecryptRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Wrapped data key.
+	CiphertextBlob []byte `protobuf:"bytes,1,opt,name=ciphertext_blob,json=ciphertextBlob,proto3" json:"ciphertext_blob,omitempty"`
+	// Encryption context given at GenerateDataKey.
+	EncryptionContext map[string]string `protobuf:"bytes,2,rep,name=encryption_context,json=encryptionContext,proto3" json:"encryption_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *DecryptRequest) Reset() {
+	*x = DecryptRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecryptRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecryptRequest) ProtoMessage() {}
+
+func (x *DecryptRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecryptRequest.ProtoReflect.Descriptor instead.
+func (*DecryptRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *DecryptRequest) GetCiphertextBlob() []byte {
+	if x != nil {
+		return x.CiphertextBlob
+	}
+	return nil
+}
+
+func (x *DecryptRequest) GetEncryptionContext() map[string]string {
+	if x != nil {
+		return x.EncryptionContext
+	}
+	return nil
+}
+
+// DecryptResponse carries the data key.
+type DecryptResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Data key.
+	Plaintext []byte `protobuf:"bytes,1,opt,name=plaintext,proto3" json:"plaintext,omitempty"`
+	// Key-encryption key version that had wrapped it.
+	KeyId         string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecryptResponse) Reset() {
+	*x = DecryptResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecryptResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecryptResponse) ProtoMessage() {}
+
+func (x *DecryptResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecryptResponse.ProtoReflect.Descriptor instead.
+func (*DecryptResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *DecryptResponse) GetPlaintext() []byte {
+	if x != nil {
+		return x.Plaintext
+	}
+	return nil
+}
+
+func (x *DecryptResponse) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+// ReEncryptRequest rewraps a data key.
+type ReEncryptRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Wrapped data key.
+	CiphertextBlob []byte `protobuf:"bytes,1,opt,name=ciphertext_blob,json=ciphertextBlob,proto3" json:"ciphertext_blob,omitempty"`
+	// Context it was wrapped with.
+	SourceEncryptionContext map[string]string `protobuf:"bytes,2,rep,name=source_encryption_context,json=sourceEncryptionContext,proto3" json:"source_encryption_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Context to wrap it with; empty keeps the source context.
+	DestinationEncryptionContext map[string]string `protobuf:"bytes,3,rep,name=destination_encryption_context,json=destinationEncryptionContext,proto3" json:"destination_encryption_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields                protoimpl.UnknownFields
+	sizeCache                    protoimpl.SizeCache
+}
+
+func (x *ReEncryptRequest) Reset() {
+	*x = ReEncryptRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReEncryptRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReEncryptRequest) ProtoMessage() {}
+
+func (x *ReEncryptRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReEncryptRequest.ProtoReflect.Descriptor instead.
+func (*ReEncryptRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ReEncryptRequest) GetCiphertextBlob() []byte {
+	if x != nil {
+		return x.CiphertextBlob
+	}
+	return nil
+}
+
+func (x *ReEncryptRequest) GetSourceEncryptionContext() map[string]string {
+	if x != nil {
+		return x.SourceEncryptionContext
+	}
+	return nil
+}
+
+func (x *ReEncryptRequest) GetDestinationEncryptionContext() map[string]string {
+	if x != nil {
+		return x.DestinationEncryptionContext
+	}
+	return nil
+}
+
+// ReEncryptResponse carries the rewrapped key.
+type ReEncryptResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Rewrapped data key.
+	CiphertextBlob []byte `protobuf:"bytes,1,opt,name=ciphertext_blob,json=ciphertextBlob,proto3" json:"ciphertext_blob,omitempty"`
+	// Key version that wraps it now.
+	KeyId string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// Key version that had wrapped it.
+	SourceKeyId   string `protobuf:"bytes,3,opt,name=source_key_id,json=sourceKeyId,proto3" json:"source_key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReEncryptResponse) Reset() {
+	*x = ReEncryptResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReEncryptResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReEncryptResponse) ProtoMessage() {}
+
+func (x *ReEncryptResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReEncryptResponse.ProtoReflect.Descriptor instead.
+func (*ReEncryptResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ReEncryptResponse) GetCiphertextBlob() []byte {
+	if x != nil {
+		return x.CiphertextBlob
+	}
+	return nil
+}
+
+func (x *ReEncryptResponse) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ReEncryptResponse) GetSourceKeyId() string {
+	if x != nil {
+		return x.SourceKeyId
+	}
+	return ""
+}
+
+// RotateKeyRequest rotates the caller tenant's key-encryption key.
+type RotateKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateKeyRequest) Reset() {
+	*x = RotateKeyRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateKeyRequest) ProtoMessage() {}
+
+func (x *RotateKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateKeyRequest.ProtoReflect.Descriptor instead.
+func (*RotateKeyRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{45}
+}
+
+// RotateKeyResponse names the new key version.
+type RotateKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// New current key version.
+	KeyId         string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateKeyResponse) Reset() {
+	*x = RotateKeyResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateKeyResponse) ProtoMessage() {}
+
+func (x *RotateKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateKeyResponse.ProtoReflect.Descriptor instead.
+func (*RotateKeyResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *RotateKeyResponse) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+// ListSecretsObservabilityRequest filters the listing.
+type ListSecretsObservabilityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only names starting with this prefix.
+	NamePrefix    string `protobuf:"bytes,1,opt,name=name_prefix,json=namePrefix,proto3" json:"name_prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSecretsObservabilityRequest) Reset() {
+	*x = ListSecretsObservabilityRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSecretsObservabilityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSecretsObservabilityRequest) ProtoMessage() {}
+
+func (x *ListSecretsObservabilityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSecretsObservabilityRequest.ProtoReflect.Descriptor instead.
+func (*ListSecretsObservabilityRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ListSecretsObservabilityRequest) GetNamePrefix() string {
+	if x != nil {
+		return x.NamePrefix
+	}
+	return ""
+}
+
+// SecretObservation is one secret's metadata for dashboards.
+type SecretObservation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Number of stored versions.
+	VersionCount int32 `protobuf:"varint,2,opt,name=version_count,json=versionCount,proto3" json:"version_count,omitempty"`
+	// Labelled versions.
+	Versions []*VersionInfo `protobuf:"bytes,3,rep,name=versions,proto3" json:"versions,omitempty"`
+	// Creation time.
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Last change.
+	LastChangedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_changed_at,json=lastChangedAt,proto3" json:"last_changed_at,omitempty"`
+	// Last read.
+	LastAccessedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_accessed_at,json=lastAccessedAt,proto3" json:"last_accessed_at,omitempty"`
+	// Last successful rotation.
+	LastRotatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_rotated_at,json=lastRotatedAt,proto3" json:"last_rotated_at,omitempty"`
+	// Next scheduled rotation.
+	NextRotationAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=next_rotation_at,json=nextRotationAt,proto3" json:"next_rotation_at,omitempty"`
+	// Rotation health.
+	RotationStatus RotationStatus `protobuf:"varint,9,opt,name=rotation_status,json=rotationStatus,proto3,enum=rampart.keyvault.v1.RotationStatus" json:"rotation_status,omitempty"`
+	// Days until the next rotation (negative when overdue); absent when
+	// rotation is off.
+	DaysUntilRotation *int32 `protobuf:"varint,10,opt,name=days_until_rotation,json=daysUntilRotation,proto3,oneof" json:"days_until_rotation,omitempty"`
+	// Last rotation failure, if any.
+	RotationError string `protobuf:"bytes,11,opt,name=rotation_error,json=rotationError,proto3" json:"rotation_error,omitempty"`
+	// Scheduled deletion date, if any.
+	DeletedAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=deleted_at,json=deletedAt,proto3" json:"deleted_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretObservation) Reset() {
+	*x = SecretObservation{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretObservation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretObservation) ProtoMessage() {}
+
+func (x *SecretObservation) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretObservation.ProtoReflect.Descriptor instead.
+func (*SecretObservation) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *SecretObservation) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretObservation) GetVersionCount() int32 {
+	if x != nil {
+		return x.VersionCount
+	}
+	return 0
+}
+
+func (x *SecretObservation) GetVersions() []*VersionInfo {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+func (x *SecretObservation) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *SecretObservation) GetLastChangedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastChangedAt
+	}
+	return nil
+}
+
+func (x *SecretObservation) GetLastAccessedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAccessedAt
+	}
+	return nil
+}
+
+func (x *SecretObservation) GetLastRotatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastRotatedAt
+	}
+	return nil
+}
+
+func (x *SecretObservation) GetNextRotationAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextRotationAt
+	}
+	return nil
+}
+
+func (x *SecretObservation) GetRotationStatus() RotationStatus {
+	if x != nil {
+		return x.RotationStatus
+	}
+	return RotationStatus_ROTATION_STATUS_UNSPECIFIED
+}
+
+func (x *SecretObservation) GetDaysUntilRotation() int32 {
+	if x != nil && x.DaysUntilRotation != nil {
+		return *x.DaysUntilRotation
+	}
+	return 0
+}
+
+func (x *SecretObservation) GetRotationError() string {
+	if x != nil {
+		return x.RotationError
+	}
+	return ""
+}
+
+func (x *SecretObservation) GetDeletedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeletedAt
+	}
+	return nil
+}
+
+// ListSecretsObservabilityResponse lists the observations.
+type ListSecretsObservabilityResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Secrets, by name.
+	Secrets       []*SecretObservation `protobuf:"bytes,1,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSecretsObservabilityResponse) Reset() {
+	*x = ListSecretsObservabilityResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSecretsObservabilityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSecretsObservabilityResponse) ProtoMessage() {}
+
+func (x *ListSecretsObservabilityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSecretsObservabilityResponse.ProtoReflect.Descriptor instead.
+func (*ListSecretsObservabilityResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ListSecretsObservabilityResponse) GetSecrets() []*SecretObservation {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
 var File_rampart_keyvault_v1_keyvault_proto protoreflect.FileDescriptor
 
 const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\n" +
-	"\"rampart/keyvault/v1/keyvault.proto\x12\x13rampart.keyvault.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"t\n" +
+	"\"rampart/keyvault/v1/keyvault.proto\x12\x13rampart.keyvault.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"-\n" +
+	"\x03Tag\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xf7\x01\n" +
+	"\x0ePasswordPolicy\x12\x16\n" +
+	"\x06length\x18\x01 \x01(\x05R\x06length\x12+\n" +
+	"\x11exclude_lowercase\x18\x02 \x01(\bR\x10excludeLowercase\x12+\n" +
+	"\x11exclude_uppercase\x18\x03 \x01(\bR\x10excludeUppercase\x12'\n" +
+	"\x0fexclude_numbers\x18\x04 \x01(\bR\x0eexcludeNumbers\x12/\n" +
+	"\x13exclude_punctuation\x18\x05 \x01(\bR\x12excludePunctuation\x12\x19\n" +
+	"\bjson_key\x18\x06 \x01(\tR\ajsonKey\"\xc0\x01\n" +
+	"\x10RotationFunction\x12=\n" +
+	"\x04type\x18\x01 \x01(\x0e2).rampart.keyvault.v1.RotationFunctionTypeR\x04type\x12L\n" +
+	"\x0fpassword_policy\x18\x02 \x01(\v2#.rampart.keyvault.v1.PasswordPolicyR\x0epasswordPolicy\x12\x1f\n" +
+	"\vwebhook_url\x18\x03 \x01(\tR\n" +
+	"webhookUrl\"@\n" +
+	"\rRotationRules\x12/\n" +
+	"\x13schedule_expression\x18\x01 \x01(\tR\x12scheduleExpression\"\x8e\x01\n" +
+	"\vVersionInfo\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x01 \x01(\tR\tversionId\x12%\n" +
+	"\x0eversion_stages\x18\x02 \x03(\tR\rversionStages\x129\n" +
+	"\n" +
+	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xb8\b\n" +
+	"\x0eSecretMetadata\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03arn\x18\x02 \x01(\tR\x03arn\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x1c\n" +
+	"\n" +
+	"kms_key_id\x18\x04 \x01(\tR\bkmsKeyId\x12,\n" +
+	"\x04tags\x18\x05 \x03(\v2\x18.rampart.keyvault.v1.TagR\x04tags\x12C\n" +
+	"\fcontent_type\x18\x06 \x01(\x0e2 .rampart.keyvault.v1.ContentTypeR\vcontentType\x129\n" +
+	"\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12B\n" +
+	"\x0flast_changed_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rlastChangedAt\x12D\n" +
+	"\x10last_accessed_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0elastAccessedAt\x129\n" +
+	"\n" +
+	"deleted_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAt\x12)\n" +
+	"\x10rotation_enabled\x18\v \x01(\bR\x0frotationEnabled\x12I\n" +
+	"\x0erotation_rules\x18\f \x01(\v2\".rampart.keyvault.v1.RotationRulesR\rrotationRules\x12R\n" +
+	"\x11rotation_function\x18\r \x01(\v2%.rampart.keyvault.v1.RotationFunctionR\x10rotationFunction\x12B\n" +
+	"\x0flast_rotated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\rlastRotatedAt\x12D\n" +
+	"\x10next_rotation_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x0enextRotationAt\x12L\n" +
+	"\x0frotation_status\x18\x10 \x01(\x0e2#.rampart.keyvault.v1.RotationStatusR\x0erotationStatus\x12F\n" +
+	"\rrotation_step\x18\x11 \x01(\x0e2!.rampart.keyvault.v1.RotationStepR\frotationStep\x12%\n" +
+	"\x0erotation_error\x18\x12 \x01(\tR\rrotationError\x12<\n" +
+	"\bversions\x18\x13 \x03(\v2 .rampart.keyvault.v1.VersionInfoR\bversions\"\xdd\x02\n" +
+	"\x13CreateSecretRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1c\n" +
+	"\n" +
+	"kms_key_id\x18\x03 \x01(\tR\bkmsKeyId\x12#\n" +
+	"\rsecret_string\x18\x04 \x01(\tR\fsecretString\x12#\n" +
+	"\rsecret_binary\x18\x05 \x01(\fR\fsecretBinary\x12C\n" +
+	"\fcontent_type\x18\x06 \x01(\x0e2 .rampart.keyvault.v1.ContentTypeR\vcontentType\x120\n" +
+	"\x14client_request_token\x18\a \x01(\tR\x12clientRequestToken\x12,\n" +
+	"\x04tags\x18\b \x03(\v2\x18.rampart.keyvault.v1.TagR\x04tags\"[\n" +
+	"\x14CreateSecretResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03arn\x18\x02 \x01(\tR\x03arn\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x03 \x01(\tR\tversionId\"0\n" +
+	"\x15DescribeSecretRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"U\n" +
+	"\x16DescribeSecretResponse\x12;\n" +
+	"\x06secret\x18\x01 \x01(\v2#.rampart.keyvault.v1.SecretMetadataR\x06secret\"t\n" +
 	"\x15GetSecretValueRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x1d\n" +
 	"\n" +
 	"version_id\x18\x02 \x01(\tR\tversionId\x12#\n" +
-	"\rversion_stage\x18\x03 \x01(\tR\fversionStage\"\xbc\x01\n" +
+	"\rversion_stage\x18\x03 \x01(\tR\fversionStage\"\xce\x02\n" +
 	"\x16GetSecretValueResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"version_id\x18\x02 \x01(\tR\tversionId\x12#\n" +
 	"\rsecret_string\x18\x03 \x01(\tR\fsecretString\x12#\n" +
 	"\rsecret_binary\x18\x04 \x01(\fR\fsecretBinary\x12%\n" +
-	"\x0eversion_stages\x18\x05 \x03(\tR\rversionStages2\xa1\x01\n" +
-	"\x0eSecretsService\x12\x8e\x01\n" +
-	"\x0eGetSecretValue\x12*.rampart.keyvault.v1.GetSecretValueRequest\x1a+.rampart.keyvault.v1.GetSecretValueResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/secrets/{name=**}:valueBKZIgithub.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1;keyvaultv1b\x06proto3"
+	"\x0eversion_stages\x18\x05 \x03(\tR\rversionStages\x12\x10\n" +
+	"\x03arn\x18\x06 \x01(\tR\x03arn\x129\n" +
+	"\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12C\n" +
+	"\fcontent_type\x18\b \x01(\x0e2 .rampart.keyvault.v1.ContentTypeR\vcontentType\"2\n" +
+	"\x1aBatchGetSecretValueRequest\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"\\\n" +
+	"\rBatchGetError\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x02 \x01(\tR\terrorCode\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xab\x01\n" +
+	"\x1bBatchGetSecretValueResponse\x12P\n" +
+	"\rsecret_values\x18\x01 \x03(\v2+.rampart.keyvault.v1.GetSecretValueResponseR\fsecretValues\x12:\n" +
+	"\x06errors\x18\x02 \x03(\v2\".rampart.keyvault.v1.BatchGetErrorR\x06errors\"\x98\x02\n" +
+	"\x15PutSecretValueRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12#\n" +
+	"\rsecret_string\x18\x02 \x01(\tR\fsecretString\x12#\n" +
+	"\rsecret_binary\x18\x03 \x01(\fR\fsecretBinary\x12C\n" +
+	"\fcontent_type\x18\x04 \x01(\x0e2 .rampart.keyvault.v1.ContentTypeR\vcontentType\x120\n" +
+	"\x14client_request_token\x18\x05 \x01(\tR\x12clientRequestToken\x12%\n" +
+	"\x0eversion_stages\x18\x06 \x03(\tR\rversionStages\"r\n" +
+	"\x16PutSecretValueResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x02 \x01(\tR\tversionId\x12%\n" +
+	"\x0eversion_stages\x18\x03 \x03(\tR\rversionStages\"\x86\x03\n" +
+	"\x13UpdateSecretRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12%\n" +
+	"\vdescription\x18\x02 \x01(\tH\x00R\vdescription\x88\x01\x01\x12!\n" +
+	"\n" +
+	"kms_key_id\x18\x03 \x01(\tH\x01R\bkmsKeyId\x88\x01\x01\x12(\n" +
+	"\rsecret_string\x18\x04 \x01(\tH\x02R\fsecretString\x88\x01\x01\x12(\n" +
+	"\rsecret_binary\x18\x05 \x01(\fH\x03R\fsecretBinary\x88\x01\x01\x12C\n" +
+	"\fcontent_type\x18\x06 \x01(\x0e2 .rampart.keyvault.v1.ContentTypeR\vcontentType\x120\n" +
+	"\x14client_request_token\x18\a \x01(\tR\x12clientRequestTokenB\x0e\n" +
+	"\f_descriptionB\r\n" +
+	"\v_kms_key_idB\x10\n" +
+	"\x0e_secret_stringB\x10\n" +
+	"\x0e_secret_binary\"I\n" +
+	"\x14UpdateSecretResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x02 \x01(\tR\tversionId\"\xe1\x01\n" +
+	"\x12ListSecretsRequest\x12\x1f\n" +
+	"\vname_prefix\x18\x01 \x01(\tR\n" +
+	"namePrefix\x12\x17\n" +
+	"\atag_key\x18\x02 \x01(\tR\x06tagKey\x12\x1b\n" +
+	"\ttag_value\x18\x03 \x01(\tR\btagValue\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x128\n" +
+	"\x18include_planned_deletion\x18\x06 \x01(\bR\x16includePlannedDeletion\"|\n" +
+	"\x13ListSecretsResponse\x12=\n" +
+	"\asecrets\x18\x01 \x03(\v2#.rampart.keyvault.v1.SecretMetadataR\asecrets\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa1\x01\n" +
+	"\x1bListSecretVersionIdsRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12-\n" +
+	"\x12include_deprecated\x18\x02 \x01(\bR\x11includeDeprecated\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\x98\x01\n" +
+	"\x1cListSecretVersionIdsResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12<\n" +
+	"\bversions\x18\x02 \x03(\v2 .rampart.keyvault.v1.VersionInfoR\bversions\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\xc6\x01\n" +
+	"\x1fUpdateSecretVersionStageRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12(\n" +
+	"\rversion_stage\x18\x02 \x01(\tB\x03\xe0A\x02R\fversionStage\x12+\n" +
+	"\x12move_to_version_id\x18\x03 \x01(\tR\x0fmoveToVersionId\x123\n" +
+	"\x16remove_from_version_id\x18\x04 \x01(\tR\x13removeFromVersionId\"6\n" +
+	" UpdateSecretVersionStageResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xa8\x01\n" +
+	"\x13DeleteSecretRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x125\n" +
+	"\x17recovery_window_in_days\x18\x02 \x01(\x05R\x14recoveryWindowInDays\x12A\n" +
+	"\x1dforce_delete_without_recovery\x18\x03 \x01(\bR\x1aforceDeleteWithoutRecovery\"k\n" +
+	"\x14DeleteSecretResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12?\n" +
+	"\rdeletion_date\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fdeletionDate\"/\n" +
+	"\x14RestoreSecretRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"+\n" +
+	"\x15RestoreSecretResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"[\n" +
+	"\x12TagResourceRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12,\n" +
+	"\x04tags\x18\x02 \x03(\v2\x18.rampart.keyvault.v1.TagR\x04tags\"\x15\n" +
+	"\x13TagResourceResponse\"J\n" +
+	"\x14UntagResourceRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x19\n" +
+	"\btag_keys\x18\x02 \x03(\tR\atagKeys\"\x17\n" +
+	"\x15UntagResourceResponse\"\xca\x02\n" +
+	"\x13RotateSecretRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x120\n" +
+	"\x14client_request_token\x18\x02 \x01(\tR\x12clientRequestToken\x12R\n" +
+	"\x11rotation_function\x18\x03 \x01(\v2%.rampart.keyvault.v1.RotationFunctionR\x10rotationFunction\x12I\n" +
+	"\x0erotation_rules\x18\x04 \x01(\v2\".rampart.keyvault.v1.RotationRulesR\rrotationRules\x122\n" +
+	"\x12rotate_immediately\x18\x05 \x01(\bH\x00R\x11rotateImmediately\x88\x01\x01B\x15\n" +
+	"\x13_rotate_immediately\"\xbe\x01\n" +
+	"\x14RotateSecretResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x02 \x01(\tR\tversionId\x12L\n" +
+	"\x0frotation_status\x18\x03 \x01(\x0e2#.rampart.keyvault.v1.RotationStatusR\x0erotationStatus\x12%\n" +
+	"\x0erotation_error\x18\x04 \x01(\tR\rrotationError\"4\n" +
+	"\x19CancelRotateSecretRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"O\n" +
+	"\x1aCancelRotateSecretResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x02 \x01(\tR\tversionId\"0\n" +
+	"\x15RollbackSecretRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"K\n" +
+	"\x16RollbackSecretResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"version_id\x18\x02 \x01(\tR\tversionId\"\xd1\x01\n" +
+	"\x16GenerateDataKeyRequest\x12q\n" +
+	"\x12encryption_context\x18\x01 \x03(\v2B.rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntryR\x11encryptionContext\x1aD\n" +
+	"\x16EncryptionContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"w\n" +
+	"\x17GenerateDataKeyResponse\x12\x1c\n" +
+	"\tplaintext\x18\x01 \x01(\fR\tplaintext\x12'\n" +
+	"\x0fciphertext_blob\x18\x02 \x01(\fR\x0eciphertextBlob\x12\x15\n" +
+	"\x06key_id\x18\x03 \x01(\tR\x05keyId\"\xef\x01\n" +
+	"\x0eDecryptRequest\x12,\n" +
+	"\x0fciphertext_blob\x18\x01 \x01(\fB\x03\xe0A\x02R\x0eciphertextBlob\x12i\n" +
+	"\x12encryption_context\x18\x02 \x03(\v2:.rampart.keyvault.v1.DecryptRequest.EncryptionContextEntryR\x11encryptionContext\x1aD\n" +
+	"\x16EncryptionContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"F\n" +
+	"\x0fDecryptResponse\x12\x1c\n" +
+	"\tplaintext\x18\x01 \x01(\fR\tplaintext\x12\x15\n" +
+	"\x06key_id\x18\x02 \x01(\tR\x05keyId\"\xed\x03\n" +
+	"\x10ReEncryptRequest\x12,\n" +
+	"\x0fciphertext_blob\x18\x01 \x01(\fB\x03\xe0A\x02R\x0eciphertextBlob\x12~\n" +
+	"\x19source_encryption_context\x18\x02 \x03(\v2B.rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntryR\x17sourceEncryptionContext\x12\x8d\x01\n" +
+	"\x1edestination_encryption_context\x18\x03 \x03(\v2G.rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntryR\x1cdestinationEncryptionContext\x1aJ\n" +
+	"\x1cSourceEncryptionContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aO\n" +
+	"!DestinationEncryptionContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"w\n" +
+	"\x11ReEncryptResponse\x12'\n" +
+	"\x0fciphertext_blob\x18\x01 \x01(\fR\x0eciphertextBlob\x12\x15\n" +
+	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\"\n" +
+	"\rsource_key_id\x18\x03 \x01(\tR\vsourceKeyId\"\x12\n" +
+	"\x10RotateKeyRequest\"*\n" +
+	"\x11RotateKeyResponse\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"B\n" +
+	"\x1fListSecretsObservabilityRequest\x12\x1f\n" +
+	"\vname_prefix\x18\x01 \x01(\tR\n" +
+	"namePrefix\"\xd6\x05\n" +
+	"\x11SecretObservation\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
+	"\rversion_count\x18\x02 \x01(\x05R\fversionCount\x12<\n" +
+	"\bversions\x18\x03 \x03(\v2 .rampart.keyvault.v1.VersionInfoR\bversions\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12B\n" +
+	"\x0flast_changed_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\rlastChangedAt\x12D\n" +
+	"\x10last_accessed_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0elastAccessedAt\x12B\n" +
+	"\x0flast_rotated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\rlastRotatedAt\x12D\n" +
+	"\x10next_rotation_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x0enextRotationAt\x12L\n" +
+	"\x0frotation_status\x18\t \x01(\x0e2#.rampart.keyvault.v1.RotationStatusR\x0erotationStatus\x123\n" +
+	"\x13days_until_rotation\x18\n" +
+	" \x01(\x05H\x00R\x11daysUntilRotation\x88\x01\x01\x12%\n" +
+	"\x0erotation_error\x18\v \x01(\tR\rrotationError\x129\n" +
+	"\n" +
+	"deleted_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAtB\x16\n" +
+	"\x14_days_until_rotation\"d\n" +
+	" ListSecretsObservabilityResponse\x12@\n" +
+	"\asecrets\x18\x01 \x03(\v2&.rampart.keyvault.v1.SecretObservationR\asecrets*r\n" +
+	"\vContentType\x12\x1c\n" +
+	"\x18CONTENT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11CONTENT_TYPE_TEXT\x10\x01\x12\x15\n" +
+	"\x11CONTENT_TYPE_JSON\x10\x02\x12\x17\n" +
+	"\x13CONTENT_TYPE_BINARY\x10\x03*\xc8\x01\n" +
+	"\x0eRotationStatus\x12\x1f\n" +
+	"\x1bROTATION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18ROTATION_STATUS_DISABLED\x10\x01\x12\x1d\n" +
+	"\x19ROTATION_STATUS_SCHEDULED\x10\x02\x12\x1f\n" +
+	"\x1bROTATION_STATUS_IN_PROGRESS\x10\x03\x12\x1a\n" +
+	"\x16ROTATION_STATUS_FAILED\x10\x04\x12\x1b\n" +
+	"\x17ROTATION_STATUS_OVERDUE\x10\x05*\xac\x01\n" +
+	"\fRotationStep\x12\x1d\n" +
+	"\x19ROTATION_STEP_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bROTATION_STEP_CREATE_SECRET\x10\x01\x12\x1c\n" +
+	"\x18ROTATION_STEP_SET_SECRET\x10\x02\x12\x1d\n" +
+	"\x19ROTATION_STEP_TEST_SECRET\x10\x03\x12\x1f\n" +
+	"\x1bROTATION_STEP_FINISH_SECRET\x10\x04*\x8e\x01\n" +
+	"\x14RotationFunctionType\x12&\n" +
+	"\"ROTATION_FUNCTION_TYPE_UNSPECIFIED\x10\x00\x12*\n" +
+	"&ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD\x10\x01\x12\"\n" +
+	"\x1eROTATION_FUNCTION_TYPE_WEBHOOK\x10\x022\xbf\x12\n" +
+	"\x0eSecretsService\x12{\n" +
+	"\fCreateSecret\x12(.rampart.keyvault.v1.CreateSecretRequest\x1a).rampart.keyvault.v1.CreateSecretResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/secrets\x12\x88\x01\n" +
+	"\x0eDescribeSecret\x12*.rampart.keyvault.v1.DescribeSecretRequest\x1a+.rampart.keyvault.v1.DescribeSecretResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/secrets/{name=**}\x12\x8e\x01\n" +
+	"\x0eGetSecretValue\x12*.rampart.keyvault.v1.GetSecretValueRequest\x1a+.rampart.keyvault.v1.GetSecretValueResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/secrets/{name=**}:value\x12\x99\x01\n" +
+	"\x13BatchGetSecretValue\x12/.rampart.keyvault.v1.BatchGetSecretValueRequest\x1a0.rampart.keyvault.v1.BatchGetSecretValueResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/secrets:batchGet\x12\x94\x01\n" +
+	"\x0ePutSecretValue\x12*.rampart.keyvault.v1.PutSecretValueRequest\x1a+.rampart.keyvault.v1.PutSecretValueResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/secrets/{name=**}:putValue\x12\x85\x01\n" +
+	"\fUpdateSecret\x12(.rampart.keyvault.v1.UpdateSecretRequest\x1a).rampart.keyvault.v1.UpdateSecretResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*2\x15/v1/secrets/{name=**}\x12u\n" +
+	"\vListSecrets\x12'.rampart.keyvault.v1.ListSecretsRequest\x1a(.rampart.keyvault.v1.ListSecretsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/secrets\x12\xa3\x01\n" +
+	"\x14ListSecretVersionIds\x120.rampart.keyvault.v1.ListSecretVersionIdsRequest\x1a1.rampart.keyvault.v1.ListSecretVersionIdsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/secrets/{name=**}:versions\x12\xbc\x01\n" +
+	"\x18UpdateSecretVersionStage\x124.rampart.keyvault.v1.UpdateSecretVersionStageRequest\x1a5.rampart.keyvault.v1.UpdateSecretVersionStageResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/secrets/{name=**}:updateVersionStage\x12\x82\x01\n" +
+	"\fDeleteSecret\x12(.rampart.keyvault.v1.DeleteSecretRequest\x1a).rampart.keyvault.v1.DeleteSecretResponse\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/secrets/{name=**}\x12\x90\x01\n" +
+	"\rRestoreSecret\x12).rampart.keyvault.v1.RestoreSecretRequest\x1a*.rampart.keyvault.v1.RestoreSecretResponse\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/secrets/{name=**}:restore\x12\x86\x01\n" +
+	"\vTagResource\x12'.rampart.keyvault.v1.TagResourceRequest\x1a(.rampart.keyvault.v1.TagResourceResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/secrets/{name=**}:tag\x12\x8e\x01\n" +
+	"\rUntagResource\x12).rampart.keyvault.v1.UntagResourceRequest\x1a*.rampart.keyvault.v1.UntagResourceResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/secrets/{name=**}:untag\x12\x8c\x01\n" +
+	"\fRotateSecret\x12(.rampart.keyvault.v1.RotateSecretRequest\x1a).rampart.keyvault.v1.RotateSecretResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/secrets/{name=**}:rotate\x12\xa4\x01\n" +
+	"\x12CancelRotateSecret\x12..rampart.keyvault.v1.CancelRotateSecretRequest\x1a/.rampart.keyvault.v1.CancelRotateSecretResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/secrets/{name=**}:cancelRotate\x12\x94\x01\n" +
+	"\x0eRollbackSecret\x12*.rampart.keyvault.v1.RollbackSecretRequest\x1a+.rampart.keyvault.v1.RollbackSecretResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/secrets/{name=**}:rollback2\xa7\x03\n" +
+	"\n" +
+	"KmsService\x12l\n" +
+	"\x0fGenerateDataKey\x12+.rampart.keyvault.v1.GenerateDataKeyRequest\x1a,.rampart.keyvault.v1.GenerateDataKeyResponse\x12T\n" +
+	"\aDecrypt\x12#.rampart.keyvault.v1.DecryptRequest\x1a$.rampart.keyvault.v1.DecryptResponse\x12Z\n" +
+	"\tReEncrypt\x12%.rampart.keyvault.v1.ReEncryptRequest\x1a&.rampart.keyvault.v1.ReEncryptResponse\x12y\n" +
+	"\tRotateKey\x12%.rampart.keyvault.v1.RotateKeyRequest\x1a&.rampart.keyvault.v1.RotateKeyResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/kms/key:rotate2\xc4\x01\n" +
+	"\x14ObservabilityService\x12\xab\x01\n" +
+	"\x18ListSecretsObservability\x124.rampart.keyvault.v1.ListSecretsObservabilityRequest\x1a5.rampart.keyvault.v1.ListSecretsObservabilityResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/observability/secretsBKZIgithub.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1;keyvaultv1b\x06proto3"
 
 var (
 	file_rampart_keyvault_v1_keyvault_proto_rawDescOnce sync.Once
@@ -200,19 +3840,162 @@ func file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP() []byte {
 	return file_rampart_keyvault_v1_keyvault_proto_rawDescData
 }
 
-var file_rampart_keyvault_v1_keyvault_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_rampart_keyvault_v1_keyvault_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_rampart_keyvault_v1_keyvault_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_rampart_keyvault_v1_keyvault_proto_goTypes = []any{
-	(*GetSecretValueRequest)(nil),  // 0: rampart.keyvault.v1.GetSecretValueRequest
-	(*GetSecretValueResponse)(nil), // 1: rampart.keyvault.v1.GetSecretValueResponse
+	(ContentType)(0),                         // 0: rampart.keyvault.v1.ContentType
+	(RotationStatus)(0),                      // 1: rampart.keyvault.v1.RotationStatus
+	(RotationStep)(0),                        // 2: rampart.keyvault.v1.RotationStep
+	(RotationFunctionType)(0),                // 3: rampart.keyvault.v1.RotationFunctionType
+	(*Tag)(nil),                              // 4: rampart.keyvault.v1.Tag
+	(*PasswordPolicy)(nil),                   // 5: rampart.keyvault.v1.PasswordPolicy
+	(*RotationFunction)(nil),                 // 6: rampart.keyvault.v1.RotationFunction
+	(*RotationRules)(nil),                    // 7: rampart.keyvault.v1.RotationRules
+	(*VersionInfo)(nil),                      // 8: rampart.keyvault.v1.VersionInfo
+	(*SecretMetadata)(nil),                   // 9: rampart.keyvault.v1.SecretMetadata
+	(*CreateSecretRequest)(nil),              // 10: rampart.keyvault.v1.CreateSecretRequest
+	(*CreateSecretResponse)(nil),             // 11: rampart.keyvault.v1.CreateSecretResponse
+	(*DescribeSecretRequest)(nil),            // 12: rampart.keyvault.v1.DescribeSecretRequest
+	(*DescribeSecretResponse)(nil),           // 13: rampart.keyvault.v1.DescribeSecretResponse
+	(*GetSecretValueRequest)(nil),            // 14: rampart.keyvault.v1.GetSecretValueRequest
+	(*GetSecretValueResponse)(nil),           // 15: rampart.keyvault.v1.GetSecretValueResponse
+	(*BatchGetSecretValueRequest)(nil),       // 16: rampart.keyvault.v1.BatchGetSecretValueRequest
+	(*BatchGetError)(nil),                    // 17: rampart.keyvault.v1.BatchGetError
+	(*BatchGetSecretValueResponse)(nil),      // 18: rampart.keyvault.v1.BatchGetSecretValueResponse
+	(*PutSecretValueRequest)(nil),            // 19: rampart.keyvault.v1.PutSecretValueRequest
+	(*PutSecretValueResponse)(nil),           // 20: rampart.keyvault.v1.PutSecretValueResponse
+	(*UpdateSecretRequest)(nil),              // 21: rampart.keyvault.v1.UpdateSecretRequest
+	(*UpdateSecretResponse)(nil),             // 22: rampart.keyvault.v1.UpdateSecretResponse
+	(*ListSecretsRequest)(nil),               // 23: rampart.keyvault.v1.ListSecretsRequest
+	(*ListSecretsResponse)(nil),              // 24: rampart.keyvault.v1.ListSecretsResponse
+	(*ListSecretVersionIdsRequest)(nil),      // 25: rampart.keyvault.v1.ListSecretVersionIdsRequest
+	(*ListSecretVersionIdsResponse)(nil),     // 26: rampart.keyvault.v1.ListSecretVersionIdsResponse
+	(*UpdateSecretVersionStageRequest)(nil),  // 27: rampart.keyvault.v1.UpdateSecretVersionStageRequest
+	(*UpdateSecretVersionStageResponse)(nil), // 28: rampart.keyvault.v1.UpdateSecretVersionStageResponse
+	(*DeleteSecretRequest)(nil),              // 29: rampart.keyvault.v1.DeleteSecretRequest
+	(*DeleteSecretResponse)(nil),             // 30: rampart.keyvault.v1.DeleteSecretResponse
+	(*RestoreSecretRequest)(nil),             // 31: rampart.keyvault.v1.RestoreSecretRequest
+	(*RestoreSecretResponse)(nil),            // 32: rampart.keyvault.v1.RestoreSecretResponse
+	(*TagResourceRequest)(nil),               // 33: rampart.keyvault.v1.TagResourceRequest
+	(*TagResourceResponse)(nil),              // 34: rampart.keyvault.v1.TagResourceResponse
+	(*UntagResourceRequest)(nil),             // 35: rampart.keyvault.v1.UntagResourceRequest
+	(*UntagResourceResponse)(nil),            // 36: rampart.keyvault.v1.UntagResourceResponse
+	(*RotateSecretRequest)(nil),              // 37: rampart.keyvault.v1.RotateSecretRequest
+	(*RotateSecretResponse)(nil),             // 38: rampart.keyvault.v1.RotateSecretResponse
+	(*CancelRotateSecretRequest)(nil),        // 39: rampart.keyvault.v1.CancelRotateSecretRequest
+	(*CancelRotateSecretResponse)(nil),       // 40: rampart.keyvault.v1.CancelRotateSecretResponse
+	(*RollbackSecretRequest)(nil),            // 41: rampart.keyvault.v1.RollbackSecretRequest
+	(*RollbackSecretResponse)(nil),           // 42: rampart.keyvault.v1.RollbackSecretResponse
+	(*GenerateDataKeyRequest)(nil),           // 43: rampart.keyvault.v1.GenerateDataKeyRequest
+	(*GenerateDataKeyResponse)(nil),          // 44: rampart.keyvault.v1.GenerateDataKeyResponse
+	(*DecryptRequest)(nil),                   // 45: rampart.keyvault.v1.DecryptRequest
+	(*DecryptResponse)(nil),                  // 46: rampart.keyvault.v1.DecryptResponse
+	(*ReEncryptRequest)(nil),                 // 47: rampart.keyvault.v1.ReEncryptRequest
+	(*ReEncryptResponse)(nil),                // 48: rampart.keyvault.v1.ReEncryptResponse
+	(*RotateKeyRequest)(nil),                 // 49: rampart.keyvault.v1.RotateKeyRequest
+	(*RotateKeyResponse)(nil),                // 50: rampart.keyvault.v1.RotateKeyResponse
+	(*ListSecretsObservabilityRequest)(nil),  // 51: rampart.keyvault.v1.ListSecretsObservabilityRequest
+	(*SecretObservation)(nil),                // 52: rampart.keyvault.v1.SecretObservation
+	(*ListSecretsObservabilityResponse)(nil), // 53: rampart.keyvault.v1.ListSecretsObservabilityResponse
+	nil,                                      // 54: rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
+	nil,                                      // 55: rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
+	nil,                                      // 56: rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
+	nil,                                      // 57: rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
+	(*timestamppb.Timestamp)(nil),            // 58: google.protobuf.Timestamp
 }
 var file_rampart_keyvault_v1_keyvault_proto_depIdxs = []int32{
-	0, // 0: rampart.keyvault.v1.SecretsService.GetSecretValue:input_type -> rampart.keyvault.v1.GetSecretValueRequest
-	1, // 1: rampart.keyvault.v1.SecretsService.GetSecretValue:output_type -> rampart.keyvault.v1.GetSecretValueResponse
-	1, // [1:2] is the sub-list for method output_type
-	0, // [0:1] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	3,  // 0: rampart.keyvault.v1.RotationFunction.type:type_name -> rampart.keyvault.v1.RotationFunctionType
+	5,  // 1: rampart.keyvault.v1.RotationFunction.password_policy:type_name -> rampart.keyvault.v1.PasswordPolicy
+	58, // 2: rampart.keyvault.v1.VersionInfo.created_at:type_name -> google.protobuf.Timestamp
+	4,  // 3: rampart.keyvault.v1.SecretMetadata.tags:type_name -> rampart.keyvault.v1.Tag
+	0,  // 4: rampart.keyvault.v1.SecretMetadata.content_type:type_name -> rampart.keyvault.v1.ContentType
+	58, // 5: rampart.keyvault.v1.SecretMetadata.created_at:type_name -> google.protobuf.Timestamp
+	58, // 6: rampart.keyvault.v1.SecretMetadata.last_changed_at:type_name -> google.protobuf.Timestamp
+	58, // 7: rampart.keyvault.v1.SecretMetadata.last_accessed_at:type_name -> google.protobuf.Timestamp
+	58, // 8: rampart.keyvault.v1.SecretMetadata.deleted_at:type_name -> google.protobuf.Timestamp
+	7,  // 9: rampart.keyvault.v1.SecretMetadata.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
+	6,  // 10: rampart.keyvault.v1.SecretMetadata.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
+	58, // 11: rampart.keyvault.v1.SecretMetadata.last_rotated_at:type_name -> google.protobuf.Timestamp
+	58, // 12: rampart.keyvault.v1.SecretMetadata.next_rotation_at:type_name -> google.protobuf.Timestamp
+	1,  // 13: rampart.keyvault.v1.SecretMetadata.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
+	2,  // 14: rampart.keyvault.v1.SecretMetadata.rotation_step:type_name -> rampart.keyvault.v1.RotationStep
+	8,  // 15: rampart.keyvault.v1.SecretMetadata.versions:type_name -> rampart.keyvault.v1.VersionInfo
+	0,  // 16: rampart.keyvault.v1.CreateSecretRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
+	4,  // 17: rampart.keyvault.v1.CreateSecretRequest.tags:type_name -> rampart.keyvault.v1.Tag
+	9,  // 18: rampart.keyvault.v1.DescribeSecretResponse.secret:type_name -> rampart.keyvault.v1.SecretMetadata
+	58, // 19: rampart.keyvault.v1.GetSecretValueResponse.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 20: rampart.keyvault.v1.GetSecretValueResponse.content_type:type_name -> rampart.keyvault.v1.ContentType
+	15, // 21: rampart.keyvault.v1.BatchGetSecretValueResponse.secret_values:type_name -> rampart.keyvault.v1.GetSecretValueResponse
+	17, // 22: rampart.keyvault.v1.BatchGetSecretValueResponse.errors:type_name -> rampart.keyvault.v1.BatchGetError
+	0,  // 23: rampart.keyvault.v1.PutSecretValueRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
+	0,  // 24: rampart.keyvault.v1.UpdateSecretRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
+	9,  // 25: rampart.keyvault.v1.ListSecretsResponse.secrets:type_name -> rampart.keyvault.v1.SecretMetadata
+	8,  // 26: rampart.keyvault.v1.ListSecretVersionIdsResponse.versions:type_name -> rampart.keyvault.v1.VersionInfo
+	58, // 27: rampart.keyvault.v1.DeleteSecretResponse.deletion_date:type_name -> google.protobuf.Timestamp
+	4,  // 28: rampart.keyvault.v1.TagResourceRequest.tags:type_name -> rampart.keyvault.v1.Tag
+	6,  // 29: rampart.keyvault.v1.RotateSecretRequest.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
+	7,  // 30: rampart.keyvault.v1.RotateSecretRequest.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
+	1,  // 31: rampart.keyvault.v1.RotateSecretResponse.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
+	54, // 32: rampart.keyvault.v1.GenerateDataKeyRequest.encryption_context:type_name -> rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
+	55, // 33: rampart.keyvault.v1.DecryptRequest.encryption_context:type_name -> rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
+	56, // 34: rampart.keyvault.v1.ReEncryptRequest.source_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
+	57, // 35: rampart.keyvault.v1.ReEncryptRequest.destination_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
+	8,  // 36: rampart.keyvault.v1.SecretObservation.versions:type_name -> rampart.keyvault.v1.VersionInfo
+	58, // 37: rampart.keyvault.v1.SecretObservation.created_at:type_name -> google.protobuf.Timestamp
+	58, // 38: rampart.keyvault.v1.SecretObservation.last_changed_at:type_name -> google.protobuf.Timestamp
+	58, // 39: rampart.keyvault.v1.SecretObservation.last_accessed_at:type_name -> google.protobuf.Timestamp
+	58, // 40: rampart.keyvault.v1.SecretObservation.last_rotated_at:type_name -> google.protobuf.Timestamp
+	58, // 41: rampart.keyvault.v1.SecretObservation.next_rotation_at:type_name -> google.protobuf.Timestamp
+	1,  // 42: rampart.keyvault.v1.SecretObservation.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
+	58, // 43: rampart.keyvault.v1.SecretObservation.deleted_at:type_name -> google.protobuf.Timestamp
+	52, // 44: rampart.keyvault.v1.ListSecretsObservabilityResponse.secrets:type_name -> rampart.keyvault.v1.SecretObservation
+	10, // 45: rampart.keyvault.v1.SecretsService.CreateSecret:input_type -> rampart.keyvault.v1.CreateSecretRequest
+	12, // 46: rampart.keyvault.v1.SecretsService.DescribeSecret:input_type -> rampart.keyvault.v1.DescribeSecretRequest
+	14, // 47: rampart.keyvault.v1.SecretsService.GetSecretValue:input_type -> rampart.keyvault.v1.GetSecretValueRequest
+	16, // 48: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:input_type -> rampart.keyvault.v1.BatchGetSecretValueRequest
+	19, // 49: rampart.keyvault.v1.SecretsService.PutSecretValue:input_type -> rampart.keyvault.v1.PutSecretValueRequest
+	21, // 50: rampart.keyvault.v1.SecretsService.UpdateSecret:input_type -> rampart.keyvault.v1.UpdateSecretRequest
+	23, // 51: rampart.keyvault.v1.SecretsService.ListSecrets:input_type -> rampart.keyvault.v1.ListSecretsRequest
+	25, // 52: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:input_type -> rampart.keyvault.v1.ListSecretVersionIdsRequest
+	27, // 53: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:input_type -> rampart.keyvault.v1.UpdateSecretVersionStageRequest
+	29, // 54: rampart.keyvault.v1.SecretsService.DeleteSecret:input_type -> rampart.keyvault.v1.DeleteSecretRequest
+	31, // 55: rampart.keyvault.v1.SecretsService.RestoreSecret:input_type -> rampart.keyvault.v1.RestoreSecretRequest
+	33, // 56: rampart.keyvault.v1.SecretsService.TagResource:input_type -> rampart.keyvault.v1.TagResourceRequest
+	35, // 57: rampart.keyvault.v1.SecretsService.UntagResource:input_type -> rampart.keyvault.v1.UntagResourceRequest
+	37, // 58: rampart.keyvault.v1.SecretsService.RotateSecret:input_type -> rampart.keyvault.v1.RotateSecretRequest
+	39, // 59: rampart.keyvault.v1.SecretsService.CancelRotateSecret:input_type -> rampart.keyvault.v1.CancelRotateSecretRequest
+	41, // 60: rampart.keyvault.v1.SecretsService.RollbackSecret:input_type -> rampart.keyvault.v1.RollbackSecretRequest
+	43, // 61: rampart.keyvault.v1.KmsService.GenerateDataKey:input_type -> rampart.keyvault.v1.GenerateDataKeyRequest
+	45, // 62: rampart.keyvault.v1.KmsService.Decrypt:input_type -> rampart.keyvault.v1.DecryptRequest
+	47, // 63: rampart.keyvault.v1.KmsService.ReEncrypt:input_type -> rampart.keyvault.v1.ReEncryptRequest
+	49, // 64: rampart.keyvault.v1.KmsService.RotateKey:input_type -> rampart.keyvault.v1.RotateKeyRequest
+	51, // 65: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:input_type -> rampart.keyvault.v1.ListSecretsObservabilityRequest
+	11, // 66: rampart.keyvault.v1.SecretsService.CreateSecret:output_type -> rampart.keyvault.v1.CreateSecretResponse
+	13, // 67: rampart.keyvault.v1.SecretsService.DescribeSecret:output_type -> rampart.keyvault.v1.DescribeSecretResponse
+	15, // 68: rampart.keyvault.v1.SecretsService.GetSecretValue:output_type -> rampart.keyvault.v1.GetSecretValueResponse
+	18, // 69: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:output_type -> rampart.keyvault.v1.BatchGetSecretValueResponse
+	20, // 70: rampart.keyvault.v1.SecretsService.PutSecretValue:output_type -> rampart.keyvault.v1.PutSecretValueResponse
+	22, // 71: rampart.keyvault.v1.SecretsService.UpdateSecret:output_type -> rampart.keyvault.v1.UpdateSecretResponse
+	24, // 72: rampart.keyvault.v1.SecretsService.ListSecrets:output_type -> rampart.keyvault.v1.ListSecretsResponse
+	26, // 73: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:output_type -> rampart.keyvault.v1.ListSecretVersionIdsResponse
+	28, // 74: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:output_type -> rampart.keyvault.v1.UpdateSecretVersionStageResponse
+	30, // 75: rampart.keyvault.v1.SecretsService.DeleteSecret:output_type -> rampart.keyvault.v1.DeleteSecretResponse
+	32, // 76: rampart.keyvault.v1.SecretsService.RestoreSecret:output_type -> rampart.keyvault.v1.RestoreSecretResponse
+	34, // 77: rampart.keyvault.v1.SecretsService.TagResource:output_type -> rampart.keyvault.v1.TagResourceResponse
+	36, // 78: rampart.keyvault.v1.SecretsService.UntagResource:output_type -> rampart.keyvault.v1.UntagResourceResponse
+	38, // 79: rampart.keyvault.v1.SecretsService.RotateSecret:output_type -> rampart.keyvault.v1.RotateSecretResponse
+	40, // 80: rampart.keyvault.v1.SecretsService.CancelRotateSecret:output_type -> rampart.keyvault.v1.CancelRotateSecretResponse
+	42, // 81: rampart.keyvault.v1.SecretsService.RollbackSecret:output_type -> rampart.keyvault.v1.RollbackSecretResponse
+	44, // 82: rampart.keyvault.v1.KmsService.GenerateDataKey:output_type -> rampart.keyvault.v1.GenerateDataKeyResponse
+	46, // 83: rampart.keyvault.v1.KmsService.Decrypt:output_type -> rampart.keyvault.v1.DecryptResponse
+	48, // 84: rampart.keyvault.v1.KmsService.ReEncrypt:output_type -> rampart.keyvault.v1.ReEncryptResponse
+	50, // 85: rampart.keyvault.v1.KmsService.RotateKey:output_type -> rampart.keyvault.v1.RotateKeyResponse
+	53, // 86: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:output_type -> rampart.keyvault.v1.ListSecretsObservabilityResponse
+	66, // [66:87] is the sub-list for method output_type
+	45, // [45:66] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_rampart_keyvault_v1_keyvault_proto_init() }
@@ -220,18 +4003,22 @@ func file_rampart_keyvault_v1_keyvault_proto_init() {
 	if File_rampart_keyvault_v1_keyvault_proto != nil {
 		return
 	}
+	file_rampart_keyvault_v1_keyvault_proto_msgTypes[17].OneofWrappers = []any{}
+	file_rampart_keyvault_v1_keyvault_proto_msgTypes[33].OneofWrappers = []any{}
+	file_rampart_keyvault_v1_keyvault_proto_msgTypes[48].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_keyvault_v1_keyvault_proto_rawDesc), len(file_rampart_keyvault_v1_keyvault_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   2,
+			NumEnums:      4,
+			NumMessages:   54,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   3,
 		},
 		GoTypes:           file_rampart_keyvault_v1_keyvault_proto_goTypes,
 		DependencyIndexes: file_rampart_keyvault_v1_keyvault_proto_depIdxs,
+		EnumInfos:         file_rampart_keyvault_v1_keyvault_proto_enumTypes,
 		MessageInfos:      file_rampart_keyvault_v1_keyvault_proto_msgTypes,
 	}.Build()
 	File_rampart_keyvault_v1_keyvault_proto = out.File

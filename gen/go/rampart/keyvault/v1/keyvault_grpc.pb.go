@@ -19,18 +19,73 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SecretsService_GetSecretValue_FullMethodName = "/rampart.keyvault.v1.SecretsService/GetSecretValue"
+	SecretsService_CreateSecret_FullMethodName             = "/rampart.keyvault.v1.SecretsService/CreateSecret"
+	SecretsService_DescribeSecret_FullMethodName           = "/rampart.keyvault.v1.SecretsService/DescribeSecret"
+	SecretsService_GetSecretValue_FullMethodName           = "/rampart.keyvault.v1.SecretsService/GetSecretValue"
+	SecretsService_BatchGetSecretValue_FullMethodName      = "/rampart.keyvault.v1.SecretsService/BatchGetSecretValue"
+	SecretsService_PutSecretValue_FullMethodName           = "/rampart.keyvault.v1.SecretsService/PutSecretValue"
+	SecretsService_UpdateSecret_FullMethodName             = "/rampart.keyvault.v1.SecretsService/UpdateSecret"
+	SecretsService_ListSecrets_FullMethodName              = "/rampart.keyvault.v1.SecretsService/ListSecrets"
+	SecretsService_ListSecretVersionIds_FullMethodName     = "/rampart.keyvault.v1.SecretsService/ListSecretVersionIds"
+	SecretsService_UpdateSecretVersionStage_FullMethodName = "/rampart.keyvault.v1.SecretsService/UpdateSecretVersionStage"
+	SecretsService_DeleteSecret_FullMethodName             = "/rampart.keyvault.v1.SecretsService/DeleteSecret"
+	SecretsService_RestoreSecret_FullMethodName            = "/rampart.keyvault.v1.SecretsService/RestoreSecret"
+	SecretsService_TagResource_FullMethodName              = "/rampart.keyvault.v1.SecretsService/TagResource"
+	SecretsService_UntagResource_FullMethodName            = "/rampart.keyvault.v1.SecretsService/UntagResource"
+	SecretsService_RotateSecret_FullMethodName             = "/rampart.keyvault.v1.SecretsService/RotateSecret"
+	SecretsService_CancelRotateSecret_FullMethodName       = "/rampart.keyvault.v1.SecretsService/CancelRotateSecret"
+	SecretsService_RollbackSecret_FullMethodName           = "/rampart.keyvault.v1.SecretsService/RollbackSecret"
 )
 
 // SecretsServiceClient is the client API for SecretsService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// SecretsService stores tenant secrets with AWS Secrets Manager semantics.
-// First version: the keyvault issue fills in the rest of the API.
+// SecretsService stores tenant secrets with AWS Secrets Manager semantics:
+// versions, staging labels (AWSCURRENT, AWSPREVIOUS, AWSPENDING), idempotent
+// writes by client request token, rotation and a deletion window.
+//
+// The tenant is always the caller's (from the verified principal). Secret
+// names follow /{env}/{service}/{type}/{name}. In REST paths the name is
+// written without its leading slash (/v1/secrets/prod/slack/token/bot:value);
+// the server adds it back.
 type SecretsServiceClient interface {
+	// CreateSecret creates a secret and, when a value is given, its first
+	// version labelled AWSCURRENT.
+	CreateSecret(ctx context.Context, in *CreateSecretRequest, opts ...grpc.CallOption) (*CreateSecretResponse, error)
+	// DescribeSecret returns a secret's metadata (never its value).
+	DescribeSecret(ctx context.Context, in *DescribeSecretRequest, opts ...grpc.CallOption) (*DescribeSecretResponse, error)
 	// GetSecretValue returns a secret version's value.
 	GetSecretValue(ctx context.Context, in *GetSecretValueRequest, opts ...grpc.CallOption) (*GetSecretValueResponse, error)
+	// BatchGetSecretValue returns the current values of up to 20 secrets.
+	BatchGetSecretValue(ctx context.Context, in *BatchGetSecretValueRequest, opts ...grpc.CallOption) (*BatchGetSecretValueResponse, error)
+	// PutSecretValue stores a new version of a secret's value.
+	PutSecretValue(ctx context.Context, in *PutSecretValueRequest, opts ...grpc.CallOption) (*PutSecretValueResponse, error)
+	// UpdateSecret changes description, KMS key and, when a value is given,
+	// stores a new version.
+	UpdateSecret(ctx context.Context, in *UpdateSecretRequest, opts ...grpc.CallOption) (*UpdateSecretResponse, error)
+	// ListSecrets lists the tenant's secrets (metadata only).
+	ListSecrets(ctx context.Context, in *ListSecretsRequest, opts ...grpc.CallOption) (*ListSecretsResponse, error)
+	// ListSecretVersionIds lists a secret's versions and their labels.
+	ListSecretVersionIds(ctx context.Context, in *ListSecretVersionIdsRequest, opts ...grpc.CallOption) (*ListSecretVersionIdsResponse, error)
+	// UpdateSecretVersionStage moves a staging label between versions.
+	UpdateSecretVersionStage(ctx context.Context, in *UpdateSecretVersionStageRequest, opts ...grpc.CallOption) (*UpdateSecretVersionStageResponse, error)
+	// DeleteSecret schedules deletion after a recovery window (7-30 days,
+	// default 30) or deletes at once when forced.
+	DeleteSecret(ctx context.Context, in *DeleteSecretRequest, opts ...grpc.CallOption) (*DeleteSecretResponse, error)
+	// RestoreSecret cancels a scheduled deletion.
+	RestoreSecret(ctx context.Context, in *RestoreSecretRequest, opts ...grpc.CallOption) (*RestoreSecretResponse, error)
+	// TagResource adds or replaces tags on a secret.
+	TagResource(ctx context.Context, in *TagResourceRequest, opts ...grpc.CallOption) (*TagResourceResponse, error)
+	// UntagResource removes tags from a secret.
+	UntagResource(ctx context.Context, in *UntagResourceRequest, opts ...grpc.CallOption) (*UntagResourceResponse, error)
+	// RotateSecret configures rotation and (by default) starts one now.
+	RotateSecret(ctx context.Context, in *RotateSecretRequest, opts ...grpc.CallOption) (*RotateSecretResponse, error)
+	// CancelRotateSecret abandons an in-progress rotation and disables the
+	// schedule; AWSCURRENT is unchanged.
+	CancelRotateSecret(ctx context.Context, in *CancelRotateSecretRequest, opts ...grpc.CallOption) (*CancelRotateSecretResponse, error)
+	// RollbackSecret moves AWSCURRENT back to the AWSPREVIOUS version.
+	RollbackSecret(ctx context.Context, in *RollbackSecretRequest, opts ...grpc.CallOption) (*RollbackSecretResponse, error)
 }
 
 type secretsServiceClient struct {
@@ -39,6 +94,26 @@ type secretsServiceClient struct {
 
 func NewSecretsServiceClient(cc grpc.ClientConnInterface) SecretsServiceClient {
 	return &secretsServiceClient{cc}
+}
+
+func (c *secretsServiceClient) CreateSecret(ctx context.Context, in *CreateSecretRequest, opts ...grpc.CallOption) (*CreateSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSecretResponse)
+	err := c.cc.Invoke(ctx, SecretsService_CreateSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) DescribeSecret(ctx context.Context, in *DescribeSecretRequest, opts ...grpc.CallOption) (*DescribeSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeSecretResponse)
+	err := c.cc.Invoke(ctx, SecretsService_DescribeSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (c *secretsServiceClient) GetSecretValue(ctx context.Context, in *GetSecretValueRequest, opts ...grpc.CallOption) (*GetSecretValueResponse, error) {
@@ -51,15 +126,185 @@ func (c *secretsServiceClient) GetSecretValue(ctx context.Context, in *GetSecret
 	return out, nil
 }
 
+func (c *secretsServiceClient) BatchGetSecretValue(ctx context.Context, in *BatchGetSecretValueRequest, opts ...grpc.CallOption) (*BatchGetSecretValueResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetSecretValueResponse)
+	err := c.cc.Invoke(ctx, SecretsService_BatchGetSecretValue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) PutSecretValue(ctx context.Context, in *PutSecretValueRequest, opts ...grpc.CallOption) (*PutSecretValueResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutSecretValueResponse)
+	err := c.cc.Invoke(ctx, SecretsService_PutSecretValue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) UpdateSecret(ctx context.Context, in *UpdateSecretRequest, opts ...grpc.CallOption) (*UpdateSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateSecretResponse)
+	err := c.cc.Invoke(ctx, SecretsService_UpdateSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) ListSecrets(ctx context.Context, in *ListSecretsRequest, opts ...grpc.CallOption) (*ListSecretsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSecretsResponse)
+	err := c.cc.Invoke(ctx, SecretsService_ListSecrets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) ListSecretVersionIds(ctx context.Context, in *ListSecretVersionIdsRequest, opts ...grpc.CallOption) (*ListSecretVersionIdsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSecretVersionIdsResponse)
+	err := c.cc.Invoke(ctx, SecretsService_ListSecretVersionIds_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) UpdateSecretVersionStage(ctx context.Context, in *UpdateSecretVersionStageRequest, opts ...grpc.CallOption) (*UpdateSecretVersionStageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateSecretVersionStageResponse)
+	err := c.cc.Invoke(ctx, SecretsService_UpdateSecretVersionStage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) DeleteSecret(ctx context.Context, in *DeleteSecretRequest, opts ...grpc.CallOption) (*DeleteSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteSecretResponse)
+	err := c.cc.Invoke(ctx, SecretsService_DeleteSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) RestoreSecret(ctx context.Context, in *RestoreSecretRequest, opts ...grpc.CallOption) (*RestoreSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RestoreSecretResponse)
+	err := c.cc.Invoke(ctx, SecretsService_RestoreSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) TagResource(ctx context.Context, in *TagResourceRequest, opts ...grpc.CallOption) (*TagResourceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TagResourceResponse)
+	err := c.cc.Invoke(ctx, SecretsService_TagResource_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) UntagResource(ctx context.Context, in *UntagResourceRequest, opts ...grpc.CallOption) (*UntagResourceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UntagResourceResponse)
+	err := c.cc.Invoke(ctx, SecretsService_UntagResource_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) RotateSecret(ctx context.Context, in *RotateSecretRequest, opts ...grpc.CallOption) (*RotateSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RotateSecretResponse)
+	err := c.cc.Invoke(ctx, SecretsService_RotateSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) CancelRotateSecret(ctx context.Context, in *CancelRotateSecretRequest, opts ...grpc.CallOption) (*CancelRotateSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelRotateSecretResponse)
+	err := c.cc.Invoke(ctx, SecretsService_CancelRotateSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretsServiceClient) RollbackSecret(ctx context.Context, in *RollbackSecretRequest, opts ...grpc.CallOption) (*RollbackSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RollbackSecretResponse)
+	err := c.cc.Invoke(ctx, SecretsService_RollbackSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SecretsServiceServer is the server API for SecretsService service.
 // All implementations must embed UnimplementedSecretsServiceServer
 // for forward compatibility.
 //
-// SecretsService stores tenant secrets with AWS Secrets Manager semantics.
-// First version: the keyvault issue fills in the rest of the API.
+// SecretsService stores tenant secrets with AWS Secrets Manager semantics:
+// versions, staging labels (AWSCURRENT, AWSPREVIOUS, AWSPENDING), idempotent
+// writes by client request token, rotation and a deletion window.
+//
+// The tenant is always the caller's (from the verified principal). Secret
+// names follow /{env}/{service}/{type}/{name}. In REST paths the name is
+// written without its leading slash (/v1/secrets/prod/slack/token/bot:value);
+// the server adds it back.
 type SecretsServiceServer interface {
+	// CreateSecret creates a secret and, when a value is given, its first
+	// version labelled AWSCURRENT.
+	CreateSecret(context.Context, *CreateSecretRequest) (*CreateSecretResponse, error)
+	// DescribeSecret returns a secret's metadata (never its value).
+	DescribeSecret(context.Context, *DescribeSecretRequest) (*DescribeSecretResponse, error)
 	// GetSecretValue returns a secret version's value.
 	GetSecretValue(context.Context, *GetSecretValueRequest) (*GetSecretValueResponse, error)
+	// BatchGetSecretValue returns the current values of up to 20 secrets.
+	BatchGetSecretValue(context.Context, *BatchGetSecretValueRequest) (*BatchGetSecretValueResponse, error)
+	// PutSecretValue stores a new version of a secret's value.
+	PutSecretValue(context.Context, *PutSecretValueRequest) (*PutSecretValueResponse, error)
+	// UpdateSecret changes description, KMS key and, when a value is given,
+	// stores a new version.
+	UpdateSecret(context.Context, *UpdateSecretRequest) (*UpdateSecretResponse, error)
+	// ListSecrets lists the tenant's secrets (metadata only).
+	ListSecrets(context.Context, *ListSecretsRequest) (*ListSecretsResponse, error)
+	// ListSecretVersionIds lists a secret's versions and their labels.
+	ListSecretVersionIds(context.Context, *ListSecretVersionIdsRequest) (*ListSecretVersionIdsResponse, error)
+	// UpdateSecretVersionStage moves a staging label between versions.
+	UpdateSecretVersionStage(context.Context, *UpdateSecretVersionStageRequest) (*UpdateSecretVersionStageResponse, error)
+	// DeleteSecret schedules deletion after a recovery window (7-30 days,
+	// default 30) or deletes at once when forced.
+	DeleteSecret(context.Context, *DeleteSecretRequest) (*DeleteSecretResponse, error)
+	// RestoreSecret cancels a scheduled deletion.
+	RestoreSecret(context.Context, *RestoreSecretRequest) (*RestoreSecretResponse, error)
+	// TagResource adds or replaces tags on a secret.
+	TagResource(context.Context, *TagResourceRequest) (*TagResourceResponse, error)
+	// UntagResource removes tags from a secret.
+	UntagResource(context.Context, *UntagResourceRequest) (*UntagResourceResponse, error)
+	// RotateSecret configures rotation and (by default) starts one now.
+	RotateSecret(context.Context, *RotateSecretRequest) (*RotateSecretResponse, error)
+	// CancelRotateSecret abandons an in-progress rotation and disables the
+	// schedule; AWSCURRENT is unchanged.
+	CancelRotateSecret(context.Context, *CancelRotateSecretRequest) (*CancelRotateSecretResponse, error)
+	// RollbackSecret moves AWSCURRENT back to the AWSPREVIOUS version.
+	RollbackSecret(context.Context, *RollbackSecretRequest) (*RollbackSecretResponse, error)
 	mustEmbedUnimplementedSecretsServiceServer()
 }
 
@@ -70,8 +315,53 @@ type SecretsServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedSecretsServiceServer struct{}
 
+func (UnimplementedSecretsServiceServer) CreateSecret(context.Context, *CreateSecretRequest) (*CreateSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSecret not implemented")
+}
+func (UnimplementedSecretsServiceServer) DescribeSecret(context.Context, *DescribeSecretRequest) (*DescribeSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeSecret not implemented")
+}
 func (UnimplementedSecretsServiceServer) GetSecretValue(context.Context, *GetSecretValueRequest) (*GetSecretValueResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSecretValue not implemented")
+}
+func (UnimplementedSecretsServiceServer) BatchGetSecretValue(context.Context, *BatchGetSecretValueRequest) (*BatchGetSecretValueResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetSecretValue not implemented")
+}
+func (UnimplementedSecretsServiceServer) PutSecretValue(context.Context, *PutSecretValueRequest) (*PutSecretValueResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutSecretValue not implemented")
+}
+func (UnimplementedSecretsServiceServer) UpdateSecret(context.Context, *UpdateSecretRequest) (*UpdateSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSecret not implemented")
+}
+func (UnimplementedSecretsServiceServer) ListSecrets(context.Context, *ListSecretsRequest) (*ListSecretsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSecrets not implemented")
+}
+func (UnimplementedSecretsServiceServer) ListSecretVersionIds(context.Context, *ListSecretVersionIdsRequest) (*ListSecretVersionIdsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSecretVersionIds not implemented")
+}
+func (UnimplementedSecretsServiceServer) UpdateSecretVersionStage(context.Context, *UpdateSecretVersionStageRequest) (*UpdateSecretVersionStageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSecretVersionStage not implemented")
+}
+func (UnimplementedSecretsServiceServer) DeleteSecret(context.Context, *DeleteSecretRequest) (*DeleteSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteSecret not implemented")
+}
+func (UnimplementedSecretsServiceServer) RestoreSecret(context.Context, *RestoreSecretRequest) (*RestoreSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RestoreSecret not implemented")
+}
+func (UnimplementedSecretsServiceServer) TagResource(context.Context, *TagResourceRequest) (*TagResourceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TagResource not implemented")
+}
+func (UnimplementedSecretsServiceServer) UntagResource(context.Context, *UntagResourceRequest) (*UntagResourceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UntagResource not implemented")
+}
+func (UnimplementedSecretsServiceServer) RotateSecret(context.Context, *RotateSecretRequest) (*RotateSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateSecret not implemented")
+}
+func (UnimplementedSecretsServiceServer) CancelRotateSecret(context.Context, *CancelRotateSecretRequest) (*CancelRotateSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelRotateSecret not implemented")
+}
+func (UnimplementedSecretsServiceServer) RollbackSecret(context.Context, *RollbackSecretRequest) (*RollbackSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RollbackSecret not implemented")
 }
 func (UnimplementedSecretsServiceServer) mustEmbedUnimplementedSecretsServiceServer() {}
 func (UnimplementedSecretsServiceServer) testEmbeddedByValue()                        {}
@@ -94,6 +384,42 @@ func RegisterSecretsServiceServer(s grpc.ServiceRegistrar, srv SecretsServiceSer
 	s.RegisterService(&SecretsService_ServiceDesc, srv)
 }
 
+func _SecretsService_CreateSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).CreateSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_CreateSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).CreateSecret(ctx, req.(*CreateSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_DescribeSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).DescribeSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_DescribeSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).DescribeSecret(ctx, req.(*DescribeSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _SecretsService_GetSecretValue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetSecretValueRequest)
 	if err := dec(in); err != nil {
@@ -112,6 +438,240 @@ func _SecretsService_GetSecretValue_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SecretsService_BatchGetSecretValue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetSecretValueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).BatchGetSecretValue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_BatchGetSecretValue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).BatchGetSecretValue(ctx, req.(*BatchGetSecretValueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_PutSecretValue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutSecretValueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).PutSecretValue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_PutSecretValue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).PutSecretValue(ctx, req.(*PutSecretValueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_UpdateSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).UpdateSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_UpdateSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).UpdateSecret(ctx, req.(*UpdateSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_ListSecrets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSecretsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).ListSecrets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_ListSecrets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).ListSecrets(ctx, req.(*ListSecretsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_ListSecretVersionIds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSecretVersionIdsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).ListSecretVersionIds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_ListSecretVersionIds_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).ListSecretVersionIds(ctx, req.(*ListSecretVersionIdsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_UpdateSecretVersionStage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSecretVersionStageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).UpdateSecretVersionStage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_UpdateSecretVersionStage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).UpdateSecretVersionStage(ctx, req.(*UpdateSecretVersionStageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_DeleteSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).DeleteSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_DeleteSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).DeleteSecret(ctx, req.(*DeleteSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_RestoreSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RestoreSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).RestoreSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_RestoreSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).RestoreSecret(ctx, req.(*RestoreSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_TagResource_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TagResourceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).TagResource(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_TagResource_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).TagResource(ctx, req.(*TagResourceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_UntagResource_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UntagResourceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).UntagResource(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_UntagResource_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).UntagResource(ctx, req.(*UntagResourceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_RotateSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).RotateSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_RotateSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).RotateSecret(ctx, req.(*RotateSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_CancelRotateSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelRotateSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).CancelRotateSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_CancelRotateSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).CancelRotateSecret(ctx, req.(*CancelRotateSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretsService_RollbackSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RollbackSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretsServiceServer).RollbackSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretsService_RollbackSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretsServiceServer).RollbackSecret(ctx, req.(*RollbackSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SecretsService_ServiceDesc is the grpc.ServiceDesc for SecretsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -120,8 +680,418 @@ var SecretsService_ServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*SecretsServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
+			MethodName: "CreateSecret",
+			Handler:    _SecretsService_CreateSecret_Handler,
+		},
+		{
+			MethodName: "DescribeSecret",
+			Handler:    _SecretsService_DescribeSecret_Handler,
+		},
+		{
 			MethodName: "GetSecretValue",
 			Handler:    _SecretsService_GetSecretValue_Handler,
+		},
+		{
+			MethodName: "BatchGetSecretValue",
+			Handler:    _SecretsService_BatchGetSecretValue_Handler,
+		},
+		{
+			MethodName: "PutSecretValue",
+			Handler:    _SecretsService_PutSecretValue_Handler,
+		},
+		{
+			MethodName: "UpdateSecret",
+			Handler:    _SecretsService_UpdateSecret_Handler,
+		},
+		{
+			MethodName: "ListSecrets",
+			Handler:    _SecretsService_ListSecrets_Handler,
+		},
+		{
+			MethodName: "ListSecretVersionIds",
+			Handler:    _SecretsService_ListSecretVersionIds_Handler,
+		},
+		{
+			MethodName: "UpdateSecretVersionStage",
+			Handler:    _SecretsService_UpdateSecretVersionStage_Handler,
+		},
+		{
+			MethodName: "DeleteSecret",
+			Handler:    _SecretsService_DeleteSecret_Handler,
+		},
+		{
+			MethodName: "RestoreSecret",
+			Handler:    _SecretsService_RestoreSecret_Handler,
+		},
+		{
+			MethodName: "TagResource",
+			Handler:    _SecretsService_TagResource_Handler,
+		},
+		{
+			MethodName: "UntagResource",
+			Handler:    _SecretsService_UntagResource_Handler,
+		},
+		{
+			MethodName: "RotateSecret",
+			Handler:    _SecretsService_RotateSecret_Handler,
+		},
+		{
+			MethodName: "CancelRotateSecret",
+			Handler:    _SecretsService_CancelRotateSecret_Handler,
+		},
+		{
+			MethodName: "RollbackSecret",
+			Handler:    _SecretsService_RollbackSecret_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "rampart/keyvault/v1/keyvault.proto",
+}
+
+const (
+	KmsService_GenerateDataKey_FullMethodName = "/rampart.keyvault.v1.KmsService/GenerateDataKey"
+	KmsService_Decrypt_FullMethodName         = "/rampart.keyvault.v1.KmsService/Decrypt"
+	KmsService_ReEncrypt_FullMethodName       = "/rampart.keyvault.v1.KmsService/ReEncrypt"
+	KmsService_RotateKey_FullMethodName       = "/rampart.keyvault.v1.KmsService/RotateKey"
+)
+
+// KmsServiceClient is the client API for KmsService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// KmsService gives other services envelope encryption under their caller's
+// tenant key (AWS KMS semantics). Data keys are AES-256.
+type KmsServiceClient interface {
+	// GenerateDataKey returns a fresh data key in plaintext and wrapped under
+	// the tenant's key-encryption key, bound to the encryption context.
+	GenerateDataKey(ctx context.Context, in *GenerateDataKeyRequest, opts ...grpc.CallOption) (*GenerateDataKeyResponse, error)
+	// Decrypt unwraps a data key made by GenerateDataKey for the same tenant
+	// and encryption context.
+	Decrypt(ctx context.Context, in *DecryptRequest, opts ...grpc.CallOption) (*DecryptResponse, error)
+	// ReEncrypt rewraps a data key under the tenant's current key version,
+	// optionally with a new encryption context; the plaintext never leaves.
+	ReEncrypt(ctx context.Context, in *ReEncryptRequest, opts ...grpc.CallOption) (*ReEncryptResponse, error)
+	// RotateKey creates a new version of the tenant's key-encryption key; old
+	// versions still decrypt. Requires the admin scope.
+	RotateKey(ctx context.Context, in *RotateKeyRequest, opts ...grpc.CallOption) (*RotateKeyResponse, error)
+}
+
+type kmsServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewKmsServiceClient(cc grpc.ClientConnInterface) KmsServiceClient {
+	return &kmsServiceClient{cc}
+}
+
+func (c *kmsServiceClient) GenerateDataKey(ctx context.Context, in *GenerateDataKeyRequest, opts ...grpc.CallOption) (*GenerateDataKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GenerateDataKeyResponse)
+	err := c.cc.Invoke(ctx, KmsService_GenerateDataKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *kmsServiceClient) Decrypt(ctx context.Context, in *DecryptRequest, opts ...grpc.CallOption) (*DecryptResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DecryptResponse)
+	err := c.cc.Invoke(ctx, KmsService_Decrypt_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *kmsServiceClient) ReEncrypt(ctx context.Context, in *ReEncryptRequest, opts ...grpc.CallOption) (*ReEncryptResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReEncryptResponse)
+	err := c.cc.Invoke(ctx, KmsService_ReEncrypt_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *kmsServiceClient) RotateKey(ctx context.Context, in *RotateKeyRequest, opts ...grpc.CallOption) (*RotateKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RotateKeyResponse)
+	err := c.cc.Invoke(ctx, KmsService_RotateKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// KmsServiceServer is the server API for KmsService service.
+// All implementations must embed UnimplementedKmsServiceServer
+// for forward compatibility.
+//
+// KmsService gives other services envelope encryption under their caller's
+// tenant key (AWS KMS semantics). Data keys are AES-256.
+type KmsServiceServer interface {
+	// GenerateDataKey returns a fresh data key in plaintext and wrapped under
+	// the tenant's key-encryption key, bound to the encryption context.
+	GenerateDataKey(context.Context, *GenerateDataKeyRequest) (*GenerateDataKeyResponse, error)
+	// Decrypt unwraps a data key made by GenerateDataKey for the same tenant
+	// and encryption context.
+	Decrypt(context.Context, *DecryptRequest) (*DecryptResponse, error)
+	// ReEncrypt rewraps a data key under the tenant's current key version,
+	// optionally with a new encryption context; the plaintext never leaves.
+	ReEncrypt(context.Context, *ReEncryptRequest) (*ReEncryptResponse, error)
+	// RotateKey creates a new version of the tenant's key-encryption key; old
+	// versions still decrypt. Requires the admin scope.
+	RotateKey(context.Context, *RotateKeyRequest) (*RotateKeyResponse, error)
+	mustEmbedUnimplementedKmsServiceServer()
+}
+
+// UnimplementedKmsServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedKmsServiceServer struct{}
+
+func (UnimplementedKmsServiceServer) GenerateDataKey(context.Context, *GenerateDataKeyRequest) (*GenerateDataKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GenerateDataKey not implemented")
+}
+func (UnimplementedKmsServiceServer) Decrypt(context.Context, *DecryptRequest) (*DecryptResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Decrypt not implemented")
+}
+func (UnimplementedKmsServiceServer) ReEncrypt(context.Context, *ReEncryptRequest) (*ReEncryptResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReEncrypt not implemented")
+}
+func (UnimplementedKmsServiceServer) RotateKey(context.Context, *RotateKeyRequest) (*RotateKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateKey not implemented")
+}
+func (UnimplementedKmsServiceServer) mustEmbedUnimplementedKmsServiceServer() {}
+func (UnimplementedKmsServiceServer) testEmbeddedByValue()                    {}
+
+// UnsafeKmsServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to KmsServiceServer will
+// result in compilation errors.
+type UnsafeKmsServiceServer interface {
+	mustEmbedUnimplementedKmsServiceServer()
+}
+
+func RegisterKmsServiceServer(s grpc.ServiceRegistrar, srv KmsServiceServer) {
+	// If the following call panics, it indicates UnimplementedKmsServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&KmsService_ServiceDesc, srv)
+}
+
+func _KmsService_GenerateDataKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GenerateDataKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(KmsServiceServer).GenerateDataKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: KmsService_GenerateDataKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(KmsServiceServer).GenerateDataKey(ctx, req.(*GenerateDataKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _KmsService_Decrypt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecryptRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(KmsServiceServer).Decrypt(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: KmsService_Decrypt_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(KmsServiceServer).Decrypt(ctx, req.(*DecryptRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _KmsService_ReEncrypt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReEncryptRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(KmsServiceServer).ReEncrypt(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: KmsService_ReEncrypt_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(KmsServiceServer).ReEncrypt(ctx, req.(*ReEncryptRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _KmsService_RotateKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(KmsServiceServer).RotateKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: KmsService_RotateKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(KmsServiceServer).RotateKey(ctx, req.(*RotateKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// KmsService_ServiceDesc is the grpc.ServiceDesc for KmsService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var KmsService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "rampart.keyvault.v1.KmsService",
+	HandlerType: (*KmsServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GenerateDataKey",
+			Handler:    _KmsService_GenerateDataKey_Handler,
+		},
+		{
+			MethodName: "Decrypt",
+			Handler:    _KmsService_Decrypt_Handler,
+		},
+		{
+			MethodName: "ReEncrypt",
+			Handler:    _KmsService_ReEncrypt_Handler,
+		},
+		{
+			MethodName: "RotateKey",
+			Handler:    _KmsService_RotateKey_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "rampart/keyvault/v1/keyvault.proto",
+}
+
+const (
+	ObservabilityService_ListSecretsObservability_FullMethodName = "/rampart.keyvault.v1.ObservabilityService/ListSecretsObservability"
+)
+
+// ObservabilityServiceClient is the client API for ObservabilityService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// ObservabilityService exposes secret metadata for dashboards (seed
+// ADR-0016: /api/observability/secrets). Never values.
+type ObservabilityServiceClient interface {
+	// ListSecretsObservability lists metadata and rotation health of the
+	// caller tenant's secrets.
+	ListSecretsObservability(ctx context.Context, in *ListSecretsObservabilityRequest, opts ...grpc.CallOption) (*ListSecretsObservabilityResponse, error)
+}
+
+type observabilityServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewObservabilityServiceClient(cc grpc.ClientConnInterface) ObservabilityServiceClient {
+	return &observabilityServiceClient{cc}
+}
+
+func (c *observabilityServiceClient) ListSecretsObservability(ctx context.Context, in *ListSecretsObservabilityRequest, opts ...grpc.CallOption) (*ListSecretsObservabilityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSecretsObservabilityResponse)
+	err := c.cc.Invoke(ctx, ObservabilityService_ListSecretsObservability_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ObservabilityServiceServer is the server API for ObservabilityService service.
+// All implementations must embed UnimplementedObservabilityServiceServer
+// for forward compatibility.
+//
+// ObservabilityService exposes secret metadata for dashboards (seed
+// ADR-0016: /api/observability/secrets). Never values.
+type ObservabilityServiceServer interface {
+	// ListSecretsObservability lists metadata and rotation health of the
+	// caller tenant's secrets.
+	ListSecretsObservability(context.Context, *ListSecretsObservabilityRequest) (*ListSecretsObservabilityResponse, error)
+	mustEmbedUnimplementedObservabilityServiceServer()
+}
+
+// UnimplementedObservabilityServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedObservabilityServiceServer struct{}
+
+func (UnimplementedObservabilityServiceServer) ListSecretsObservability(context.Context, *ListSecretsObservabilityRequest) (*ListSecretsObservabilityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSecretsObservability not implemented")
+}
+func (UnimplementedObservabilityServiceServer) mustEmbedUnimplementedObservabilityServiceServer() {}
+func (UnimplementedObservabilityServiceServer) testEmbeddedByValue()                              {}
+
+// UnsafeObservabilityServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ObservabilityServiceServer will
+// result in compilation errors.
+type UnsafeObservabilityServiceServer interface {
+	mustEmbedUnimplementedObservabilityServiceServer()
+}
+
+func RegisterObservabilityServiceServer(s grpc.ServiceRegistrar, srv ObservabilityServiceServer) {
+	// If the following call panics, it indicates UnimplementedObservabilityServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ObservabilityService_ServiceDesc, srv)
+}
+
+func _ObservabilityService_ListSecretsObservability_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSecretsObservabilityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ObservabilityServiceServer).ListSecretsObservability(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ObservabilityService_ListSecretsObservability_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ObservabilityServiceServer).ListSecretsObservability(ctx, req.(*ListSecretsObservabilityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// ObservabilityService_ServiceDesc is the grpc.ServiceDesc for ObservabilityService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ObservabilityService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "rampart.keyvault.v1.ObservabilityService",
+	HandlerType: (*ObservabilityServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ListSecretsObservability",
+			Handler:    _ObservabilityService_ListSecretsObservability_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
