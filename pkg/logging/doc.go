@@ -1,0 +1,6 @@
+// Package logging builds Rampart's JSON slog loggers: every line carries the
+// request and tenant ids from the context, and secrets (API keys, bearer
+// tokens, Slack tokens, passwords, attributes with sensitive names) are
+// redacted from the message and from every attribute value before they
+// reach the output.
+package logging

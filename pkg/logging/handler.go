@@ -1,0 +1,122 @@
+package logging
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// New returns a JSON logger writing to w at level, with request/tenant ids
+// and redaction (see NewHandler).
+func New(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(NewHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
+}
+
+// ParseLevel parses debug, info, warn or error (any case; also slog's
+// "info+2" offsets).
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
+		return 0, fmt.Errorf("log level %q: %w", s, err)
+	}
+	return l, nil
+}
+
+// Handler wraps another slog.Handler, adding request_id and tenant_id from
+// the context and redacting secrets from the message and all attributes.
+type Handler struct {
+	next slog.Handler
+	red  *redactor
+}
+
+// NewHandler wraps next.
+func NewHandler(next slog.Handler) *Handler {
+	return &Handler{next: next, red: newRedactor()}
+}
+
+// Enabled implements slog.Handler.
+func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+// Handle implements slog.Handler.
+func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, h.red.String(r.Message), r.PC)
+	if id := RequestID(ctx); id != "" {
+		out.AddAttrs(slog.String("request_id", id))
+	}
+	if id := TenantID(ctx); id != "" {
+		out.AddAttrs(slog.String("tenant_id", id))
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(h.attr(a))
+		return true
+	})
+	return h.next.Handle(ctx, out)
+}
+
+// WithAttrs implements slog.Handler; the attributes are redacted once here.
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	red := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		red[i] = h.attr(a)
+	}
+	return &Handler{next: h.next.WithAttrs(red), red: h.red}
+}
+
+// WithGroup implements slog.Handler.
+func (h *Handler) WithGroup(name string) slog.Handler {
+	return &Handler{next: h.next.WithGroup(name), red: h.red}
+}
+
+func (h *Handler) attr(a slog.Attr) slog.Attr {
+	// Keys are usually constants, but a dynamic key could carry a secret too.
+	a.Key = h.red.String(a.Key)
+	if SensitiveKey(a.Key) {
+		return slog.String(a.Key, Redacted)
+	}
+	a.Value = h.value(a.Value.Resolve())
+	return a
+}
+
+func (h *Handler) value(v slog.Value) slog.Value {
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.StringValue(h.red.String(v.String()))
+	case slog.KindGroup:
+		group := v.Group()
+		red := make([]slog.Attr, len(group))
+		for i, a := range group {
+			red[i] = h.attr(a)
+		}
+		return slog.GroupValue(red...)
+	case slog.KindAny:
+		return h.anyValue(v.Any())
+	default: // numbers, bools, times, durations cannot hold a secret
+		return v
+	}
+}
+
+// anyValue renders arbitrary values the way the JSON handler would (errors as
+// their message, everything else as JSON), then redacts that text, so struct
+// fields and error chains cannot smuggle a secret past the handler.
+func (h *Handler) anyValue(x any) slog.Value {
+	switch t := x.(type) {
+	case nil:
+		return slog.AnyValue(nil)
+	case error:
+		return slog.StringValue(h.red.String(t.Error()))
+	case fmt.Stringer:
+		return slog.StringValue(h.red.String(t.String()))
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		return slog.StringValue(h.red.String(fmt.Sprintf("%+v", x)))
+	}
+	red := h.red.String(string(b))
+	if !json.Valid([]byte(red)) {
+		return slog.StringValue(red)
+	}
+	return slog.AnyValue(json.RawMessage(red))
+}
