@@ -1,0 +1,7 @@
+// Package grpcerr is the one place where errors become gRPC statuses at a
+// service boundary. Domain code returns (wrapped) sentinel errors from this
+// package or an Invalid error naming the bad field; handlers return
+// grpcerr.ToStatus(ctx, log, err), or rely on the server interceptor
+// installed by pkg/serve. Anything unrecognised becomes codes.Internal
+// "internal error": the details are logged with the request id, never sent.
+package grpcerr

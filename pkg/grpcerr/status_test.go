@@ -1,0 +1,114 @@
+package grpcerr_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/logging"
+)
+
+func TestToStatus(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		wantCode   codes.Code
+		wantMsg    string
+		wantFields []string
+		wantLogged bool
+	}{
+		{name: "nil", err: nil, wantCode: codes.OK},
+		{name: "not found", err: fmt.Errorf("secret %q: %w", "/dev/x", grpcerr.ErrNotFound), wantCode: codes.NotFound, wantMsg: `secret "/dev/x": not found`},
+		{name: "already exists", err: grpcerr.ErrAlreadyExists, wantCode: codes.AlreadyExists, wantMsg: "already exists"},
+		{name: "invalid sentinel", err: fmt.Errorf("bad page token: %w", grpcerr.ErrInvalidArgument), wantCode: codes.InvalidArgument, wantMsg: "bad page token: invalid argument"},
+		{name: "invalid field", err: grpcerr.Invalid("name", "must not be empty"), wantCode: codes.InvalidArgument, wantMsg: "name: must not be empty", wantFields: []string{"name"}},
+		{
+			name:       "several invalid fields",
+			err:        fmt.Errorf("create key: %w", errors.Join(grpcerr.Invalid("ttl", "too long"), grpcerr.Invalidf("scopes[1]", "unknown scope %q", "x"))),
+			wantCode:   codes.InvalidArgument,
+			wantMsg:    "create key: ttl: too long\nscopes[1]: unknown scope \"x\"",
+			wantFields: []string{"ttl", "scopes[1]"},
+		},
+		{name: "permission denied", err: grpcerr.ErrPermissionDenied, wantCode: codes.PermissionDenied, wantMsg: "permission denied"},
+		{name: "unauthenticated", err: grpcerr.ErrUnauthenticated, wantCode: codes.Unauthenticated, wantMsg: "unauthenticated"},
+		{name: "failed precondition", err: grpcerr.ErrFailedPrecondition, wantCode: codes.FailedPrecondition, wantMsg: "failed precondition"},
+		{name: "resource exhausted", err: grpcerr.ErrResourceExhausted, wantCode: codes.ResourceExhausted, wantMsg: "resource exhausted"},
+		{name: "unavailable", err: grpcerr.ErrUnavailable, wantCode: codes.Unavailable, wantMsg: "unavailable"},
+		{name: "deadline", err: fmt.Errorf("query: %w", context.DeadlineExceeded), wantCode: codes.DeadlineExceeded, wantMsg: "query: context deadline exceeded"},
+		{name: "canceled", err: context.Canceled, wantCode: codes.Canceled, wantMsg: "context canceled"},
+		{name: "status passes through", err: status.Error(codes.Unauthenticated, "missing principal assertion"), wantCode: codes.Unauthenticated, wantMsg: "missing principal assertion"},
+		{name: "unknown error", err: errors.New("sql: database is locked at /var/lib/x.db"), wantCode: codes.Internal, wantMsg: "internal error", wantLogged: true},
+		{name: "internal status is scrubbed", err: status.Error(codes.Internal, "pq: relation users does not exist"), wantCode: codes.Internal, wantMsg: "internal error", wantLogged: true},
+		{name: "unknown status is scrubbed", err: status.Error(codes.Unknown, "panic: x"), wantCode: codes.Internal, wantMsg: "internal error", wantLogged: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := logging.New(&buf, slog.LevelDebug)
+			ctx := logging.WithRequestID(context.Background(), "req-42")
+
+			err := grpcerr.ToStatus(ctx, log, tt.err)
+			require.Equal(t, tt.wantCode, status.Code(err))
+			require.Equal(t, tt.wantCode, grpcerr.Code(tt.err))
+			if tt.err == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, tt.wantMsg, status.Convert(err).Message())
+
+			var fields []string
+			for _, v := range grpcerr.FieldViolations(err) {
+				fields = append(fields, v.GetField())
+			}
+			require.Equal(t, tt.wantFields, fields)
+
+			if tt.wantLogged {
+				require.Contains(t, buf.String(), `"request_id":"req-42"`)
+				require.Contains(t, buf.String(), tt.err.Error(), "details go to the log")
+			} else {
+				require.Empty(t, buf.String())
+			}
+		})
+	}
+}
+
+func TestInvalidIs(t *testing.T) {
+	err := fmt.Errorf("wrap: %w", grpcerr.Invalid("name", "bad"))
+	require.ErrorIs(t, err, grpcerr.ErrInvalidArgument)
+	var inv *grpcerr.InvalidError
+	require.ErrorAs(t, err, &inv)
+	require.Equal(t, "name", inv.Field)
+}
+
+func TestInterceptors(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	unary := grpcerr.UnaryServerInterceptor(log)
+	_, err := unary(context.Background(), nil, &grpc.UnaryServerInfo{}, func(context.Context, any) (any, error) {
+		return nil, errors.New("boom")
+	})
+	require.Equal(t, codes.Internal, status.Code(err))
+	resp, err := unary(context.Background(), nil, &grpc.UnaryServerInfo{}, func(context.Context, any) (any, error) {
+		return "ok", nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, "ok", resp)
+
+	stream := grpcerr.StreamServerInterceptor(log)
+	err = stream(nil, fakeStream{}, &grpc.StreamServerInfo{}, func(any, grpc.ServerStream) error {
+		return grpcerr.ErrNotFound
+	})
+	require.Equal(t, codes.NotFound, status.Code(err))
+}
+
+type fakeStream struct{ grpc.ServerStream }
+
+func (fakeStream) Context() context.Context { return context.Background() }
