@@ -1,0 +1,9 @@
+// Package telemetry wires Prometheus metrics and OpenTelemetry tracing into
+// Rampart's gRPC servers and clients.
+//
+// Metrics: one registry per process with the Go and process collectors plus
+// the go-grpc-middleware gRPC server/client metrics, labelled only by
+// service, method, type and code — never by tenant, key or any value from a
+// request. Tracing is off unless RAMPART_OTEL_EXPORTER selects an exporter
+// ("stdout" for now); nothing here touches OpenTelemetry's global providers.
+package telemetry
