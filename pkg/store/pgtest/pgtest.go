@@ -1,0 +1,197 @@
+//go:build unix
+
+package pgtest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the readiness probe
+
+	"github.com/rampart-platform/rampart/pkg/store/internal/testproc"
+)
+
+// Database is the name of the database Start creates.
+const Database = "rampart"
+
+const installHint = "pgtest: PostgreSQL server binaries (initdb, postgres) not found on PATH or in " +
+	"/usr/lib/postgresql/*/bin; install them with: apt-get install postgresql (Debian/Ubuntu), " +
+	"brew install postgresql (macOS)"
+
+// Start starts a fresh PostgreSQL server for t and returns the URL of an
+// empty database on it. The server is stopped and its files deleted when the
+// test ends. See the package documentation for where the binaries come from
+// and how root is handled.
+func Start(t testing.TB) string {
+	t.Helper()
+	bin, ok := findBinDir()
+	if !ok {
+		testproc.Missing(t, installHint)
+		return ""
+	}
+
+	dir, err := os.MkdirTemp("", "rampart-pg-")
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("pgtest: remove %s: %v", dir, err)
+		}
+	})
+	cred, err := credentialFor(dir)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	data := filepath.Join(dir, "data")
+
+	initdb := command(bin, "initdb", dir, cred,
+		"-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	if err := testproc.Run(initdb); err != nil {
+		t.Fatalf("pgtest: initdb: %v", err)
+	}
+
+	var lastErr error
+	for range 3 { // a free port can be taken before postgres binds it
+		port, err := testproc.FreePort()
+		if err != nil {
+			t.Fatalf("pgtest: %v", err)
+		}
+		url, err := start(t, bin, dir, data, cred, port)
+		if err == nil {
+			return url
+		}
+		lastErr = err
+	}
+	t.Fatalf("pgtest: %v", lastErr)
+	return ""
+}
+
+// start runs postgres on port and waits until it accepts connections and the
+// test database exists. On failure the process is stopped.
+func start(t testing.TB, bin, dir, data string, cred *syscall.Credential, port int) (string, error) {
+	t.Helper()
+	cmd := command(bin, "postgres", dir, cred,
+		"-D", data,
+		"-p", strconv.Itoa(port),
+		"-k", dir,
+		"-c", "listen_addresses=127.0.0.1",
+		"-c", "fsync=off",
+		"-c", "synchronous_commit=off",
+		"-c", "full_page_writes=off",
+		"-c", "shared_buffers=32MB",
+		"-c", "max_connections=100",
+	)
+	proc, err := testproc.Start(cmd)
+	if err != nil {
+		return "", err
+	}
+	stop := func() error { return proc.Stop(syscall.SIGINT, 15*time.Second) } // SIGINT = fast shutdown
+	base := fmt.Sprintf("postgres://postgres@127.0.0.1:%d", port)
+	if err := waitReady(proc, base+"/postgres?sslmode=disable", 30*time.Second); err != nil {
+		_ = stop()
+		return "", err
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("pgtest: stop postgres: %v\n%s", err, proc.Output())
+		}
+	})
+	return base + "/" + Database + "?sslmode=disable", nil
+}
+
+// waitReady polls until the server answers and creates the test database.
+func waitReady(proc *testproc.Process, adminURL string, timeout time.Duration) error {
+	db, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", adminURL, err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err = db.PingContext(ctx)
+		if err == nil {
+			_, err = db.ExecContext(ctx, "CREATE DATABASE "+Database)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("create database: %w", err)
+			}
+			return nil
+		}
+		cancel()
+		select {
+		case <-proc.Exited():
+			return fmt.Errorf("postgres exited during startup (%v):\n%s", proc.ExitErr(), proc.Output())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("postgres not ready after %s: %w\n%s", timeout, err, proc.Output())
+		}
+	}
+}
+
+func findBinDir() (string, bool) {
+	candidates := testproc.PathDirs("initdb")
+	candidates = append(candidates, testproc.VersionedDirs("/usr/lib/postgresql/*/bin")...)
+	candidates = append(candidates, "/usr/local/pgsql/bin")
+	return testproc.FindDir(candidates, "initdb", "postgres")
+}
+
+// command builds a server command running in dir, as cred if not nil, with
+// a clean environment (no PG* variables leaking in from the caller).
+func command(bin, name, dir string, cred *syscall.Credential, args ...string) *exec.Cmd {
+	cmd := testproc.Command(filepath.Join(bin, name), args...)
+	cmd.Dir = dir
+	cmd.SysProcAttr.Credential = cred
+	env := []string{"LC_ALL=C", "TZ=UTC"}
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "PG") || k == "LC_ALL" || k == "TZ" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	cmd.Env = env
+	return cmd
+}
+
+// credentialFor returns nil when not running as root. As root it picks an
+// unprivileged account, hands dir to it and returns its credential.
+func credentialFor(dir string) (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	var u *user.User
+	var err error
+	for _, name := range []string{"postgres", "nobody"} {
+		if u, err = user.Lookup(name); err == nil {
+			break
+		}
+	}
+	if u == nil {
+		return nil, fmt.Errorf("running as root and neither a postgres nor a nobody user exists "+
+			"(initdb and postgres refuse to run as root): %w", err)
+	}
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("user %s: uid %q: %w", u.Username, u.Uid, err)
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("user %s: gid %q: %w", u.Username, u.Gid, err)
+	}
+	if err := os.Chown(dir, int(uid), int(gid)); err != nil {
+		return nil, fmt.Errorf("hand %s to user %s: %w", dir, u.Username, err)
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+}

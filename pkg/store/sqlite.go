@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// sqlitePragmas are applied by the driver to every new connection, in order:
+// wait up to 5 s for a lock instead of failing with SQLITE_BUSY, write-ahead
+// logging (readers never block the writer), enforce foreign keys, and fsync
+// only at checkpoints (safe with WAL: a crash loses at most the last
+// transactions, never consistency). Transactions start with BEGIN IMMEDIATE
+// so a read-then-write transaction cannot fail to upgrade its lock halfway.
+const sqlitePragmas = "_pragma=busy_timeout(5000)" +
+	"&_pragma=journal_mode(WAL)" +
+	"&_pragma=foreign_keys(1)" +
+	"&_pragma=synchronous(NORMAL)" +
+	"&_txlock=immediate"
+
+// OpenSQLite opens (creating if needed) the SQLite database file at path and
+// applies migrations (see [Migrate]). A missing parent directory is created
+// with mode 0700 and a new database file with mode 0600; SQLite gives its
+// -wal and -shm files the same mode as the database. Every connection uses
+// WAL, busy_timeout 5000 ms, foreign_keys on and synchronous NORMAL.
+//
+// path must be a file path: ":memory:" and "file:" URIs are refused because
+// each pooled connection would see a different in-memory database.
+func OpenSQLite(ctx context.Context, path string, migrations fs.FS) (*sql.DB, error) {
+	switch {
+	case path == "":
+		return nil, errors.New("store: empty SQLite path")
+	case path == ":memory:" || strings.HasPrefix(path, "file:"):
+		return nil, fmt.Errorf("store: SQLite path %q: give a file path (use a temporary directory in tests)", path)
+	case strings.ContainsRune(path, '?'):
+		return nil, fmt.Errorf("store: SQLite path %q must not contain '?'", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: create SQLite directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: create SQLite file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("store: create SQLite file: %w", err)
+	}
+
+	db, err := sql.Open("sqlite", path+"?"+sqlitePragmas)
+	if err != nil {
+		return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("store: open SQLite %s: %w", path, err), db.Close())
+	}
+	if err := Migrate(ctx, db, SQLite, migrations); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return db, nil
+}
