@@ -1,0 +1,89 @@
+package keys
+
+import (
+	"context"
+	"time"
+
+	"github.com/rampart-platform/rampart/services/auth/internal/store"
+)
+
+// Sweep runs one round of background work: expire keys whose expiry passed
+// (emitting KEY_EXPIRED events), purge deleted tenants past their grace
+// period (emitting TENANT_PURGED), prune old events and flush last-use
+// times. It returns how many keys and tenants changed.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	now := s.opt.Now()
+	changed := 0
+	due, err := s.db.Q().DueForExpiry(ctx, now, 500)
+	if err != nil {
+		return 0, err
+	}
+	if len(due) > 0 {
+		err = s.db.Tx(ctx, func(q *store.Queries) error {
+			for _, k := range due {
+				k.State = store.KeyExpired
+				if err := q.UpdateKeyState(ctx, k); err != nil {
+					return err
+				}
+				if err := s.event(ctx, q, store.EventKeyExpired, k.TenantID, k.ID); err != nil {
+					return err
+				}
+				if err := s.audit(ctx, q, System, k.TenantID, "key.expire", "key:"+k.ID, "ok"); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+		changed += len(due)
+	}
+	purge, err := s.db.Q().TenantsToPurge(ctx, now, 50)
+	if err != nil {
+		return changed, err
+	}
+	for _, t := range purge {
+		err := s.db.Tx(ctx, func(q *store.Queries) error {
+			if err := q.PurgeTenant(ctx, t.ID, now); err != nil {
+				return err
+			}
+			if err := s.event(ctx, q, store.EventTenantPurged, t.ID, ""); err != nil {
+				return err
+			}
+			return s.audit(ctx, q, System, t.ID, "tenant.purge", "tenant:"+t.ID, "ok")
+		})
+		if err != nil {
+			return changed, err
+		}
+		changed++
+	}
+	if changed > 0 {
+		s.notify()
+	}
+	if _, err := s.db.Q().PruneEvents(ctx, now.Add(-s.opt.EventRetention)); err != nil {
+		return changed, err
+	}
+	return changed, s.FlushLastUsed(ctx)
+}
+
+// Run sweeps every interval (expiry must reach watchers within a second, so
+// keep it below that) and drains the failure audit queue, until ctx ends.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	go s.DrainFailureAudit(ctx)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			_ = s.FlushLastUsed(flush)
+			cancel()
+			return
+		case <-t.C:
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("auth sweep", "err", err)
+			}
+		}
+	}
+}

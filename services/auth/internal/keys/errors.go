@@ -1,0 +1,34 @@
+package keys
+
+import (
+	"fmt"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+)
+
+// Domain errors are pkg/grpcerr sentinels (wrapped with a message written for
+// the caller), so the boundary maps them in one place.
+var (
+	ErrNotFound      = grpcerr.ErrNotFound
+	ErrPermission    = grpcerr.ErrPermissionDenied
+	ErrAlreadyExists = grpcerr.ErrAlreadyExists
+	ErrPrecondition  = grpcerr.ErrFailedPrecondition
+	// ErrInvalidKey is the single answer to every failed verification.
+	ErrInvalidKey error = invalidKeyError{}
+)
+
+type invalidKeyError struct{}
+
+func (invalidKeyError) Error() string        { return "invalid api key" }
+func (invalidKeyError) Is(target error) bool { return target == grpcerr.ErrUnauthenticated }
+
+// InvalidArgumentError names the offending request field.
+type InvalidArgumentError = grpcerr.InvalidError
+
+func invalid(field, format string, args ...any) error {
+	return grpcerr.Invalidf(field, format, args...)
+}
+
+func notFound(what string) error    { return fmt.Errorf("%s: %w", what, ErrNotFound) }
+func denied(why string) error       { return fmt.Errorf("%w: %s", ErrPermission, why) }
+func precondition(why string) error { return fmt.Errorf("%w: %s", ErrPrecondition, why) }

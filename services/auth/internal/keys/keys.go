@@ -1,0 +1,288 @@
+package keys
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/rampart-platform/rampart/pkg/apikey"
+
+	"github.com/rampart-platform/rampart/services/auth/internal/store"
+)
+
+// CreateKeyInput describes a new key.
+type CreateKeyInput struct {
+	Name             string
+	Subject          string // empty: the caller
+	Scopes           []string
+	AllowedModels    []string
+	AllowedEndpoints []string
+	Limits           store.Limits
+	TTL              time.Duration // 0: default
+}
+
+// Created is a new key: metadata and the plaintext, shown once.
+type Created struct {
+	Key       store.Key
+	Plaintext string
+}
+
+func (s *Service) checkCreate(ctx context.Context, q *store.Queries, c Caller, in *CreateKeyInput) (store.Member, error) {
+	if c.Role == store.RoleViewer || c.Role == 0 {
+		return store.Member{}, denied("viewers cannot create keys")
+	}
+	if err := checkText("name", in.Name, maxNameLen); err != nil {
+		return store.Member{}, err
+	}
+	if err := checkScopes("scopes", in.Scopes); err != nil {
+		return store.Member{}, err
+	}
+	if err := checkList("allowed_models", in.AllowedModels, false); err != nil {
+		return store.Member{}, err
+	}
+	if err := checkList("allowed_endpoints", in.AllowedEndpoints, true); err != nil {
+		return store.Member{}, err
+	}
+	if err := checkLimits(in.Limits); err != nil {
+		return store.Member{}, err
+	}
+	switch {
+	case in.TTL < 0:
+		return store.Member{}, invalid("ttl_seconds", "must not be negative")
+	case in.TTL == 0:
+		in.TTL = s.opt.DefaultTTL
+	case in.TTL > s.opt.MaxTTL:
+		return store.Member{}, invalid("ttl_seconds", "must be at most %d (%s)", int64(s.opt.MaxTTL/time.Second), s.opt.MaxTTL)
+	}
+	if in.Subject == "" {
+		in.Subject = c.Subject
+	}
+	if err := checkText("subject", in.Subject, maxSubjectLen); err != nil {
+		return store.Member{}, err
+	}
+	if in.Subject != c.Subject && !c.tenantAdmin() {
+		return store.Member{}, denied("only tenant admins create keys for other members")
+	}
+	owner, err := q.GetMemberBySubject(ctx, c.TenantID, in.Subject)
+	if err != nil {
+		return store.Member{}, mapStore(err, "member "+in.Subject)
+	}
+	ceiling := RoleScopes(owner.Role)
+	for i, sc := range in.Scopes {
+		if !slices.Contains(ceiling, sc) {
+			return store.Member{}, fmt.Errorf("%w: scopes[%d] %q exceeds what role %s allows", ErrPermission, i, sc, RoleName(owner.Role))
+		}
+		if !slices.Contains(RoleScopes(c.Role), sc) || !hasScope(c.Scopes, sc) {
+			return store.Member{}, fmt.Errorf("%w: scopes[%d] %q exceeds the creating key's own grant", ErrPermission, i, sc)
+		}
+	}
+	return owner, nil
+}
+
+func checkLimits(l store.Limits) error {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"limits.requests_per_minute", l.RPM}, {"limits.tokens_per_minute", l.TPM}, {"limits.monthly_token_budget", l.MonthlyTokens},
+		{"limits.tenant_requests_per_minute", l.TenantRPM}, {"limits.tenant_tokens_per_minute", l.TenantTPM}, {"limits.tenant_monthly_token_budget", l.TenantMonthlyTokens}} {
+		if f.v < 0 {
+			return invalid(f.name, "must not be negative")
+		}
+	}
+	return nil
+}
+
+// newKey generates key material for k (ID, Salt, Hash) and returns the plaintext.
+func newKey(k *store.Key) (string, error) {
+	gen, err := apikey.Generate()
+	if err != nil {
+		return "", fmt.Errorf("generate key: %w", err)
+	}
+	salt, err := apikey.NewSalt()
+	if err != nil {
+		return "", err
+	}
+	k.ID, k.Salt, k.Hash = gen.ID, salt, gen.Hash(salt)
+	return gen.Plaintext(), nil
+}
+
+// CreateKey creates a key for the caller (or, for admins, another member).
+func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (Created, error) {
+	var out Created
+	err := s.db.Tx(ctx, func(q *store.Queries) error {
+		if _, err := s.checkCreate(ctx, q, c, &in); err != nil {
+			return err
+		}
+		now := s.opt.Now()
+		k := store.Key{TenantID: c.TenantID, Name: in.Name, Subject: in.Subject, Scopes: in.Scopes,
+			AllowedModels: in.AllowedModels, AllowedEndpoints: in.AllowedEndpoints, Limits: in.Limits,
+			State: store.KeyActive, CreatedAt: now, ExpiresAt: now.Add(in.TTL), CreatedBy: c.actor()}
+		pt, err := newKey(&k)
+		if err != nil {
+			return err
+		}
+		if err := q.InsertKey(ctx, k); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, q, c, c.TenantID, "key.create", "key:"+k.ID, "ok"); err != nil {
+			return err
+		}
+		out = Created{Key: k, Plaintext: pt}
+		return nil
+	})
+	return out, err
+}
+
+// visibleKey loads a key of the caller's tenant that the caller may see:
+// tenant admins see all, others only their own. Anything else is NotFound.
+func (s *Service) visibleKey(ctx context.Context, q *store.Queries, c Caller, keyID string) (store.Key, error) {
+	if !apikey.ValidID(keyID) {
+		return store.Key{}, invalid("key_id", "must be %d base62 characters", apikey.IDLen)
+	}
+	k, err := q.GetKey(ctx, c.TenantID, keyID)
+	if err != nil {
+		return store.Key{}, mapStore(err, "key "+keyID)
+	}
+	if k.Subject != c.Subject && !c.tenantAdmin() {
+		return store.Key{}, notFound("key " + keyID)
+	}
+	return s.withDerivedState(k), nil
+}
+
+// withDerivedState reports a live key past its expiry as expired even before
+// the sweeper has marked it.
+func (s *Service) withDerivedState(k store.Key) store.Key {
+	if (k.State == store.KeyActive || k.State == store.KeyRotating) && !s.opt.Now().Before(k.ExpiresAt) {
+		k.State = store.KeyExpired
+	}
+	return k
+}
+
+// GetKey returns a key's metadata.
+func (s *Service) GetKey(ctx context.Context, c Caller, keyID string) (store.Key, error) {
+	return s.visibleKey(ctx, s.db.Q(), c, keyID)
+}
+
+// ListKeys lists the keys the caller may see, by key id.
+func (s *Service) ListKeys(ctx context.Context, c Caller, after string, limit int) ([]store.Key, error) {
+	subject := c.Subject
+	if c.tenantAdmin() {
+		subject = ""
+	}
+	ks, err := s.db.Q().ListKeys(ctx, c.TenantID, subject, after, limit)
+	for i := range ks {
+		ks[i] = s.withDerivedState(ks[i])
+	}
+	return ks, err
+}
+
+func (s *Service) checkMutateKey(c Caller, k store.Key) error {
+	if c.Role == store.RoleViewer {
+		return denied("viewers cannot change keys")
+	}
+	_ = k
+	return nil
+}
+
+// Rotation is the result of RotateKey.
+type Rotation struct {
+	New      Created
+	Previous store.Key
+}
+
+// RotateKey issues a replacement with the same grants; the old key keeps
+// working for the overlap (default 14 days) and then fails.
+func (s *Service) RotateKey(ctx context.Context, c Caller, keyID string, overlap time.Duration) (Rotation, error) {
+	switch {
+	case overlap < 0:
+		return Rotation{}, invalid("overlap_seconds", "must not be negative")
+	case overlap == 0:
+		overlap = s.opt.DefaultOverlap
+	case overlap > s.opt.MaxTTL:
+		return Rotation{}, invalid("overlap_seconds", "must be at most %d", int64(s.opt.MaxTTL/time.Second))
+	}
+	var out Rotation
+	err := s.db.Tx(ctx, func(q *store.Queries) error {
+		old, err := s.visibleKey(ctx, q, c, keyID)
+		if err != nil {
+			return err
+		}
+		if err := s.checkMutateKey(c, old); err != nil {
+			return err
+		}
+		if old.State != store.KeyActive {
+			return precondition("only an active key can be rotated")
+		}
+		now := s.opt.Now()
+		lifetime := old.ExpiresAt.Sub(old.CreatedAt)
+		if lifetime <= 0 || lifetime > s.opt.MaxTTL {
+			lifetime = s.opt.DefaultTTL
+		}
+		nk := store.Key{TenantID: old.TenantID, Name: old.Name, Subject: old.Subject, Scopes: old.Scopes,
+			AllowedModels: old.AllowedModels, AllowedEndpoints: old.AllowedEndpoints, Limits: old.Limits,
+			State: store.KeyActive, CreatedAt: now, ExpiresAt: now.Add(lifetime), CreatedBy: c.actor()}
+		pt, err := newKey(&nk)
+		if err != nil {
+			return err
+		}
+		if err := q.InsertKey(ctx, nk); err != nil {
+			return err
+		}
+		old.State = store.KeyRotating
+		old.ReplacedBy = nk.ID
+		if end := now.Add(overlap); end.Before(old.ExpiresAt) {
+			old.ExpiresAt = end
+		}
+		if err := q.UpdateKeyState(ctx, old); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, q, c, c.TenantID, "key.rotate", "key:"+old.ID, "ok; replaced_by="+nk.ID); err != nil {
+			return err
+		}
+		out = Rotation{New: Created{Key: nk, Plaintext: pt}, Previous: old}
+		return nil
+	})
+	return out, err
+}
+
+// RevokeKey revokes a key at once and emits a revocation event. Revoking a
+// key that is already revoked or expired changes nothing.
+func (s *Service) RevokeKey(ctx context.Context, c Caller, keyID string) (store.Key, error) {
+	var out store.Key
+	changed := false
+	err := s.db.Tx(ctx, func(q *store.Queries) error {
+		k, err := s.visibleKey(ctx, q, c, keyID)
+		if err != nil {
+			return err
+		}
+		if err := s.checkMutateKey(c, k); err != nil {
+			return err
+		}
+		out = k
+		if k.State != store.KeyActive && k.State != store.KeyRotating {
+			return nil
+		}
+		if err := s.revokeInTx(ctx, q, c, k, "key.revoke"); err != nil {
+			return err
+		}
+		k.State, k.RevokedAt = store.KeyRevoked, s.opt.Now()
+		out, changed = k, true
+		return nil
+	})
+	if changed {
+		s.notify()
+	}
+	return out, err
+}
+
+func (s *Service) revokeInTx(ctx context.Context, q *store.Queries, c Caller, k store.Key, action string) error {
+	k.State, k.RevokedAt = store.KeyRevoked, s.opt.Now()
+	if err := q.UpdateKeyState(ctx, k); err != nil {
+		return err
+	}
+	if err := s.event(ctx, q, store.EventKeyRevoked, k.TenantID, k.ID); err != nil {
+		return err
+	}
+	return s.audit(ctx, q, c, k.TenantID, action, "key:"+k.ID, "ok")
+}

@@ -1,0 +1,165 @@
+package keys
+
+import (
+	"context"
+	"errors"
+
+	"github.com/rampart-platform/rampart/services/auth/internal/store"
+)
+
+func checkRole(field string, r store.Role) error {
+	if r < store.RoleOwner || r > store.RoleViewer {
+		return invalid(field, "must be one of ROLE_OWNER, ROLE_ADMIN, ROLE_MEMBER, ROLE_VIEWER")
+	}
+	return nil
+}
+
+// canGrant: only owners grant owner; admins grant up to admin.
+func canGrant(c Caller, r store.Role) error {
+	if !c.tenantAdmin() {
+		return denied("only tenant admins manage members")
+	}
+	if r == store.RoleOwner && c.Role != store.RoleOwner {
+		return denied("only owners grant or remove the owner role")
+	}
+	return nil
+}
+
+// CreateMember adds a user or service account to the caller's tenant.
+func (s *Service) CreateMember(ctx context.Context, c Caller, subject string, kind store.MemberKind, role store.Role) (store.Member, error) {
+	if !c.tenantAdmin() {
+		return store.Member{}, denied("only tenant admins manage members")
+	}
+	if err := checkText("subject", subject, maxSubjectLen); err != nil {
+		return store.Member{}, err
+	}
+	if kind == 0 {
+		kind = store.MemberUser
+	}
+	if kind != store.MemberUser && kind != store.MemberServiceAccount {
+		return store.Member{}, invalid("kind", "must be MEMBER_KIND_USER or MEMBER_KIND_SERVICE_ACCOUNT")
+	}
+	if err := checkRole("role", role); err != nil {
+		return store.Member{}, err
+	}
+	if err := canGrant(c, role); err != nil {
+		return store.Member{}, err
+	}
+	id, err := newID("m_")
+	if err != nil {
+		return store.Member{}, err
+	}
+	now := s.opt.Now()
+	m := store.Member{ID: id, TenantID: c.TenantID, Subject: subject, Kind: kind, Role: role, CreatedAt: now, UpdatedAt: now}
+	err = s.db.Tx(ctx, func(q *store.Queries) error {
+		if err := q.InsertMember(ctx, m); err != nil {
+			return mapStore(err, "member with subject "+subject)
+		}
+		return s.audit(ctx, q, c, c.TenantID, "member.create", "member:"+id, "ok; role="+RoleName(role))
+	})
+	return m, err
+}
+
+// GetMember returns a member of the caller's tenant.
+func (s *Service) GetMember(ctx context.Context, c Caller, id string) (store.Member, error) {
+	if id == "" {
+		return store.Member{}, invalid("member_id", "required")
+	}
+	m, err := s.db.Q().GetMember(ctx, c.TenantID, id)
+	return m, mapStore(err, "member "+id)
+}
+
+// ListMembers lists the caller's tenant's members.
+func (s *Service) ListMembers(ctx context.Context, c Caller, after string, limit int) ([]store.Member, error) {
+	return s.db.Q().ListMembers(ctx, c.TenantID, after, limit)
+}
+
+// UpdateMember changes a member's role. The last owner cannot be demoted.
+func (s *Service) UpdateMember(ctx context.Context, c Caller, id string, role store.Role) (store.Member, error) {
+	if id == "" {
+		return store.Member{}, invalid("member_id", "required")
+	}
+	if err := checkRole("role", role); err != nil {
+		return store.Member{}, err
+	}
+	var out store.Member
+	err := s.db.Tx(ctx, func(q *store.Queries) error {
+		m, err := q.GetMember(ctx, c.TenantID, id)
+		if err != nil {
+			return mapStore(err, "member "+id)
+		}
+		if err := canGrant(c, role); err != nil {
+			return err
+		}
+		if err := canGrant(c, m.Role); err != nil {
+			return err
+		}
+		if m.Role == store.RoleOwner && role != store.RoleOwner {
+			if err := lastOwner(ctx, q, c.TenantID); err != nil {
+				return err
+			}
+		}
+		now := s.opt.Now()
+		if err := q.UpdateMemberRole(ctx, c.TenantID, id, role, now); err != nil {
+			return err
+		}
+		m.Role, m.UpdatedAt = role, now
+		out = m
+		return s.audit(ctx, q, c, c.TenantID, "member.update", "member:"+id, "ok; role="+RoleName(role))
+	})
+	return out, err
+}
+
+func lastOwner(ctx context.Context, q *store.Queries, tenantID string) error {
+	n, err := q.CountOwners(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return precondition("a tenant must keep at least one owner")
+	}
+	return nil
+}
+
+// DeleteMember removes a member and revokes every live key it owns.
+func (s *Service) DeleteMember(ctx context.Context, c Caller, id string) error {
+	if id == "" {
+		return invalid("member_id", "required")
+	}
+	revoked := false
+	err := s.db.Tx(ctx, func(q *store.Queries) error {
+		m, err := q.GetMember(ctx, c.TenantID, id)
+		if err != nil {
+			return mapStore(err, "member "+id)
+		}
+		if err := canGrant(c, m.Role); err != nil {
+			return err
+		}
+		if m.Role == store.RoleOwner {
+			if err := lastOwner(ctx, q, c.TenantID); err != nil {
+				return err
+			}
+		}
+		keys, err := q.LiveKeysOfSubject(ctx, c.TenantID, m.Subject)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := s.revokeInTx(ctx, q, c, k, "key.revoke"); err != nil {
+				return err
+			}
+			revoked = true
+		}
+		if err := q.DeleteMember(ctx, c.TenantID, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, c, c.TenantID, "member.delete", "member:"+id, "ok")
+	})
+	if revoked && err == nil {
+		s.notify()
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("member " + id)
+	}
+	return err
+}

@@ -1,0 +1,75 @@
+package keys
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+const (
+	maxNameLen     = 128
+	maxSubjectLen  = 256
+	maxListLen     = 64
+	maxListItemLen = 256
+)
+
+func checkText(field, v string, maxLen int) error {
+	if v == "" {
+		return invalid(field, "required")
+	}
+	if !utf8.ValidString(v) {
+		return invalid(field, "must be valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(v); n > maxLen {
+		return invalid(field, "must be at most %d characters, got %d", maxLen, n)
+	}
+	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		return invalid(field, "must not contain control characters")
+	}
+	if strings.TrimSpace(v) != v {
+		return invalid(field, "must not start or end with spaces")
+	}
+	return nil
+}
+
+func checkScopes(field string, scopes []string) error {
+	if len(scopes) == 0 {
+		return invalid(field, "at least one scope is required (known: %s)", strings.Join(KnownScopes, ", "))
+	}
+	seen := map[string]bool{}
+	for i, s := range scopes {
+		if !slices.Contains(KnownScopes, s) {
+			return invalid(fmt.Sprintf("%s[%d]", field, i), "unknown scope %q (known: %s)", truncate(s), strings.Join(KnownScopes, ", "))
+		}
+		if seen[s] {
+			return invalid(fmt.Sprintf("%s[%d]", field, i), "duplicate scope %q", s)
+		}
+		seen[s] = true
+	}
+	return nil
+}
+
+func checkList(field string, items []string, endpoint bool) error {
+	if len(items) > maxListLen {
+		return invalid(field, "at most %d entries, got %d", maxListLen, len(items))
+	}
+	for i, it := range items {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if err := checkText(f, it, maxListItemLen); err != nil {
+			return err
+		}
+		if endpoint && !strings.HasPrefix(it, "/") {
+			return invalid(f, "must be an HTTP path prefix starting with /")
+		}
+	}
+	return nil
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

@@ -1,0 +1,187 @@
+package keys
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/apikey"
+
+	"github.com/rampart-platform/rampart/services/auth/internal/store"
+)
+
+// Verified is a successful verification.
+type Verified struct {
+	Principal  *authv1.Principal
+	Assertion  string
+	CacheUntil time.Time
+}
+
+// Source describes where a verification came from, for the failure audit.
+type Source struct {
+	IP        string
+	RequestID string
+	Caller    string // SPIFFE id of the calling service
+}
+
+// Verify checks a presented API key. Every failure — malformed, unknown,
+// wrong secret, revoked, expired, rotated out, suspended tenant, removed
+// member — returns the same ErrInvalidKey, and the secret comparison is
+// constant-time (a dummy comparison runs for unknown ids).
+func (s *Service) Verify(ctx context.Context, presented string, src Source) (Verified, error) {
+	key, err := apikey.Parse(presented)
+	if err != nil {
+		s.auditFailure(src, "", "", "malformed key")
+		return Verified{}, ErrInvalidKey
+	}
+	ka, err := s.db.Q().KeyForVerify(ctx, key.ID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			return Verified{}, err
+		}
+		key.Matches(s.dummy.Salt, s.dummy.Hash)
+		s.auditFailure(src, "", key.ID, "unknown key")
+		return Verified{}, ErrInvalidKey
+	}
+	k := ka.Key
+	now := s.opt.Now()
+	reason := ""
+	switch {
+	case !key.Matches(k.Salt, k.Hash):
+		reason = "wrong secret"
+	case k.State != store.KeyActive && k.State != store.KeyRotating:
+		reason = "key not active"
+	case !now.Before(k.ExpiresAt):
+		reason = "key expired"
+	case ka.TenantState != store.TenantActive:
+		reason = "tenant not active"
+	case ka.Role == 0:
+		reason = "subject is no longer a member"
+	}
+	if reason != "" {
+		s.auditFailure(src, k.TenantID, k.ID, reason)
+		return Verified{}, ErrInvalidKey
+	}
+	p := &authv1.Principal{
+		TenantId:         k.TenantID,
+		KeyId:            k.ID,
+		Subject:          k.Subject,
+		Roles:            []string{RoleName(ka.Role)},
+		Scopes:           effectiveScopes(k.Scopes, ka.Role),
+		AllowedModels:    k.AllowedModels,
+		AllowedEndpoints: k.AllowedEndpoints,
+		Limits: &authv1.Limits{
+			RequestsPerMinute: k.Limits.RPM, TokensPerMinute: k.Limits.TPM, MonthlyTokenBudget: k.Limits.MonthlyTokens,
+			TenantRequestsPerMinute: k.Limits.TenantRPM, TenantTokensPerMinute: k.Limits.TenantTPM, TenantMonthlyTokenBudget: k.Limits.TenantMonthlyTokens,
+		},
+	}
+	signer := s.signer.Signer()
+	if signer == nil {
+		return Verified{}, errors.New("no signing key")
+	}
+	// The assertion never outlives the key, measured on the service clock.
+	notAfter := time.Now().Add(k.ExpiresAt.Sub(now))
+	tok, err := signer.Sign(p, notAfter)
+	if err != nil {
+		return Verified{}, err
+	}
+	cacheUntil := now.Add(s.opt.CacheTTL)
+	if k.ExpiresAt.Before(cacheUntil) {
+		cacheUntil = k.ExpiresAt
+	}
+	s.markUsed(k.ID, now)
+	return Verified{Principal: p, Assertion: tok, CacheUntil: cacheUntil}, nil
+}
+
+func (s *Service) markUsed(id string, at time.Time) {
+	s.usedMu.Lock()
+	s.used[id] = at
+	s.usedMu.Unlock()
+}
+
+// FlushLastUsed writes the batched last-use times.
+func (s *Service) FlushLastUsed(ctx context.Context) error {
+	s.usedMu.Lock()
+	used := s.used
+	if len(used) == 0 {
+		s.usedMu.Unlock()
+		return nil
+	}
+	s.used = map[string]time.Time{}
+	s.usedMu.Unlock()
+	return s.db.Tx(ctx, func(q *store.Queries) error { return q.TouchKeys(ctx, used) })
+}
+
+// auditFailure queues an auth.failure record, rate-limited per source so a
+// flood of bad keys cannot flood the log. The record never holds the
+// presented key, only its public id when it parsed.
+func (s *Service) auditFailure(src Source, tenantID, keyID, reason string) {
+	source := src.IP
+	if source == "" {
+		source = src.Caller
+	}
+	if !s.failures.allow(source, s.opt.Now()) {
+		return
+	}
+	target := "key:unparsable"
+	if keyID != "" {
+		target = "key:" + keyID
+	}
+	actor := "anonymous"
+	if src.Caller != "" {
+		actor = "anonymous via " + src.Caller
+	}
+	r := store.AuditRecord{TenantID: tenantID, At: s.opt.Now(), Actor: actor, Action: "auth.failure",
+		Target: target, Result: reason, RequestID: src.RequestID, SourceIP: src.IP}
+	select {
+	case s.auditQ <- r:
+	default:
+		s.log.Warn("audit queue full; auth failure record dropped", "target", target)
+	}
+}
+
+// DrainFailureAudit writes queued failure records until ctx ends.
+func (s *Service) DrainFailureAudit(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-s.auditQ:
+			err := s.db.Tx(ctx, func(q *store.Queries) error {
+				_, err := q.AppendAudit(ctx, r)
+				return err
+			})
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("write auth failure audit", "err", err)
+			}
+		}
+	}
+}
+
+// failureLimiter admits max records per source per window.
+type failureLimiter struct {
+	mu     sync.Mutex
+	max    int
+	window time.Duration
+	start  time.Time
+	counts map[string]int
+}
+
+func newFailureLimiter(max int, window time.Duration) *failureLimiter {
+	return &failureLimiter{max: max, window: window, counts: map[string]int{}}
+}
+
+func (l *failureLimiter) allow(source string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.start) >= l.window {
+		l.start, l.counts = now, map[string]int{}
+	}
+	if len(l.counts) >= 10000 {
+		source = "*overflow*"
+	}
+	l.counts[source]++
+	return l.counts[source] <= l.max
+}

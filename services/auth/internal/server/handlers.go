@@ -1,0 +1,474 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"google.golang.org/grpc/metadata"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+
+	"github.com/rampart-platform/rampart/services/auth/internal/events"
+	"github.com/rampart-platform/rampart/services/auth/internal/keys"
+	"github.com/rampart-platform/rampart/services/auth/internal/signing"
+	"github.com/rampart-platform/rampart/services/auth/internal/store"
+)
+
+// Server implements every auth gRPC service.
+type Server struct {
+	authv1.UnimplementedAuthServiceServer
+	authv1.UnimplementedKeyServiceServer
+	authv1.UnimplementedTenantServiceServer
+	authv1.UnimplementedMemberServiceServer
+	authv1.UnimplementedAuditServiceServer
+
+	svc     *keys.Service
+	signing *signing.Manager
+	db      *store.DB
+	hub     *events.Hub
+	log     *slog.Logger
+}
+
+// New returns the handlers.
+func New(svc *keys.Service, sm *signing.Manager, db *store.DB, hub *events.Hub, log *slog.Logger) *Server {
+	return &Server{svc: svc, signing: sm, db: db, hub: hub, log: log}
+}
+
+// ---- AuthService ----
+
+// VerifyKey implements AuthService.
+func (s *Server) VerifyKey(ctx context.Context, req *authv1.VerifyKeyRequest) (*authv1.VerifyKeyResponse, error) {
+	src := keys.Source{IP: clip(req.GetSourceIp(), 64), RequestID: requestID(ctx)}
+	if src.IP == "" {
+		src.IP = sourceIP(ctx)
+	}
+	if id, err := mtls.PeerID(ctx); err == nil {
+		src.Caller = id.String()
+	}
+	v, err := s.svc.Verify(ctx, req.GetApiKey(), src)
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.VerifyKeyResponse{Principal: v.Principal, Assertion: v.Assertion, CacheUntil: v.CacheUntil.Unix()}, nil
+}
+
+// WatchRevocations implements AuthService.
+func (s *Server) WatchRevocations(req *authv1.WatchRevocationsRequest, stream authv1.AuthService_WatchRevocationsServer) error {
+	if req.GetAfterCursor() < 0 {
+		return grpcerr.Invalid("after_cursor", "must not be negative")
+	}
+	// Send headers now so the client knows the stream is established.
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
+	return events.Watch(stream.Context(), s.db, s.hub, req.GetAfterCursor(),
+		func(e store.Event) error {
+			kind := revocationKind(e.Kind)
+			if kind == authv1.RevocationKind_REVOCATION_KIND_UNSPECIFIED {
+				return nil
+			}
+			return stream.Send(&authv1.WatchRevocationsResponse{Cursor: e.Cursor, Kind: kind, KeyId: e.KeyID, TenantId: e.TenantID})
+		},
+		func(cursor int64) error {
+			return stream.Send(&authv1.WatchRevocationsResponse{Cursor: cursor, Kind: authv1.RevocationKind_REVOCATION_KIND_RESYNC})
+		})
+}
+
+func revocationKind(k string) authv1.RevocationKind {
+	switch k {
+	case store.EventKeyRevoked:
+		return authv1.RevocationKind_REVOCATION_KIND_KEY_REVOKED
+	case store.EventKeyExpired:
+		return authv1.RevocationKind_REVOCATION_KIND_KEY_EXPIRED
+	case store.EventTenantSuspended, store.EventTenantDeleted, store.EventTenantPurged:
+		return authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED
+	default:
+		return authv1.RevocationKind_REVOCATION_KIND_UNSPECIFIED
+	}
+}
+
+// WatchTenantEvents implements AuthService.
+func (s *Server) WatchTenantEvents(req *authv1.WatchTenantEventsRequest, stream authv1.AuthService_WatchTenantEventsServer) error {
+	if req.GetAfterCursor() < 0 {
+		return grpcerr.Invalid("after_cursor", "must not be negative")
+	}
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
+	return events.Watch(stream.Context(), s.db, s.hub, req.GetAfterCursor(),
+		func(e store.Event) error {
+			kind := tenantKind(e.Kind)
+			if kind == authv1.TenantEventKind_TENANT_EVENT_KIND_UNSPECIFIED {
+				return nil
+			}
+			return stream.Send(&authv1.WatchTenantEventsResponse{Cursor: e.Cursor, Kind: kind, TenantId: e.TenantID, Time: e.At.Unix()})
+		},
+		func(cursor int64) error {
+			return stream.Send(&authv1.WatchTenantEventsResponse{Cursor: cursor, Kind: authv1.TenantEventKind_TENANT_EVENT_KIND_RESYNC})
+		})
+}
+
+func tenantKind(k string) authv1.TenantEventKind {
+	switch k {
+	case store.EventTenantCreated:
+		return authv1.TenantEventKind_TENANT_EVENT_KIND_CREATED
+	case store.EventTenantSuspended:
+		return authv1.TenantEventKind_TENANT_EVENT_KIND_SUSPENDED
+	case store.EventTenantResumed:
+		return authv1.TenantEventKind_TENANT_EVENT_KIND_RESUMED
+	case store.EventTenantDeleted:
+		return authv1.TenantEventKind_TENANT_EVENT_KIND_DELETED
+	case store.EventTenantPurged:
+		return authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED
+	default:
+		return authv1.TenantEventKind_TENANT_EVENT_KIND_UNSPECIFIED
+	}
+}
+
+// GetSigningKeys implements AuthService.
+func (s *Server) GetSigningKeys(context.Context, *authv1.GetSigningKeysRequest) (*authv1.GetSigningKeysResponse, error) {
+	ks := s.signing.PublicKeys()
+	out := &authv1.GetSigningKeysResponse{Keys: make([]*authv1.SigningKey, 0, len(ks))}
+	for _, k := range ks {
+		out.Keys = append(out.Keys, &authv1.SigningKey{Kid: k.KID, PublicKey: k.PublicKey, NotAfter: k.NotAfter.Unix()})
+	}
+	return out, nil
+}
+
+// WhoAmI implements AuthService.
+func (s *Server) WhoAmI(ctx context.Context, _ *authv1.WhoAmIRequest) (*authv1.WhoAmIResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	roles := []string{}
+	if n := keys.RoleName(c.Role); n != "" {
+		roles = append(roles, n)
+	}
+	return &authv1.WhoAmIResponse{TenantId: c.TenantID, KeyId: c.KeyID, Subject: c.Subject, Roles: roles, Scopes: c.Scopes}, nil
+}
+
+// BootstrapCaller is the only identity allowed to bootstrap.
+var BootstrapCaller = pki.ServiceID("rampart-cli")
+
+// Bootstrap implements AuthService.
+func (s *Server) Bootstrap(ctx context.Context, req *authv1.BootstrapRequest) (*authv1.BootstrapResponse, error) {
+	id, err := mtls.PeerID(ctx)
+	if err != nil || id.String() != BootstrapCaller {
+		return nil, grpcerr.ErrPermissionDenied
+	}
+	out, err := s.svc.Bootstrap(ctx, keys.Caller{Subject: "svc:" + id.String(), RequestID: requestID(ctx), SourceIP: sourceIP(ctx)},
+		req.GetTenantName(), req.GetOwnerSubject())
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.BootstrapResponse{TenantId: out.Tenant.ID, ApiKey: out.OwnerKey.Plaintext, KeyId: out.OwnerKey.Key.ID}, nil
+}
+
+// ---- KeyService ----
+
+// CreateKey implements KeyService.
+func (s *Server) CreateKey(ctx context.Context, req *authv1.CreateKeyRequest) (*authv1.CreateKeyResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetTtlSeconds() > int64(100*365*24*time.Hour/time.Second) {
+		return nil, grpcerr.Invalid("ttl_seconds", "is too large")
+	}
+	out, err := s.svc.CreateKey(ctx, c, keys.CreateKeyInput{
+		Name: req.GetName(), Subject: req.GetSubject(), Scopes: req.GetScopes(), AllowedModels: req.GetAllowedModels(),
+		AllowedEndpoints: req.GetAllowedEndpoints(), Limits: limitsFromPB(req.GetLimits()),
+		TTL: time.Duration(req.GetTtlSeconds()) * time.Second,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.CreateKeyResponse{Key: keyPB(out.Key), ApiKey: out.Plaintext}, nil
+}
+
+// GetKey implements KeyService.
+func (s *Server) GetKey(ctx context.Context, req *authv1.GetKeyRequest) (*authv1.GetKeyResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.svc.GetKey(ctx, c, req.GetKeyId())
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.GetKeyResponse{Key: keyPB(k)}, nil
+}
+
+// ListKeys implements KeyService.
+func (s *Server) ListKeys(ctx context.Context, req *authv1.ListKeysRequest) (*authv1.ListKeysResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limit, after, err := page(req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	ks, err := s.svc.ListKeys(ctx, c, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &authv1.ListKeysResponse{Keys: make([]*authv1.ApiKey, 0, len(ks))}
+	for _, k := range ks {
+		out.Keys = append(out.Keys, keyPB(k))
+	}
+	if len(ks) > 0 {
+		out.NextPageToken = nextToken(len(ks), limit, ks[len(ks)-1].ID)
+	}
+	return out, nil
+}
+
+// RotateKey implements KeyService.
+func (s *Server) RotateKey(ctx context.Context, req *authv1.RotateKeyRequest) (*authv1.RotateKeyResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetOverlapSeconds() > int64(100*365*24*time.Hour/time.Second) {
+		return nil, grpcerr.Invalid("overlap_seconds", "is too large")
+	}
+	r, err := s.svc.RotateKey(ctx, c, req.GetKeyId(), time.Duration(req.GetOverlapSeconds())*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.RotateKeyResponse{Key: keyPB(r.New.Key), ApiKey: r.New.Plaintext, Previous: keyPB(r.Previous)}, nil
+}
+
+// RevokeKey implements KeyService.
+func (s *Server) RevokeKey(ctx context.Context, req *authv1.RevokeKeyRequest) (*authv1.RevokeKeyResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.svc.RevokeKey(ctx, c, req.GetKeyId())
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.RevokeKeyResponse{Key: keyPB(k)}, nil
+}
+
+// ---- TenantService ----
+
+// CreateTenant implements TenantService.
+func (s *Server) CreateTenant(ctx context.Context, req *authv1.CreateTenantRequest) (*authv1.CreateTenantResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.svc.CreateTenant(ctx, c, req.GetName(), req.GetOwnerSubject())
+	if err != nil {
+		return nil, err
+	}
+	resp := &authv1.CreateTenantResponse{Tenant: tenantPB(out.Tenant)}
+	if out.OwnerKey != nil {
+		resp.OwnerApiKey, resp.OwnerKey = out.OwnerKey.Plaintext, keyPB(out.OwnerKey.Key)
+	}
+	return resp, nil
+}
+
+// GetTenant implements TenantService.
+func (s *Server) GetTenant(ctx context.Context, req *authv1.GetTenantRequest) (*authv1.GetTenantResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.svc.GetTenant(ctx, c, req.GetTenantId())
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.GetTenantResponse{Tenant: tenantPB(t)}, nil
+}
+
+// ListTenants implements TenantService.
+func (s *Server) ListTenants(ctx context.Context, req *authv1.ListTenantsRequest) (*authv1.ListTenantsResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limit, after, err := page(req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	ts, err := s.svc.ListTenants(ctx, c, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &authv1.ListTenantsResponse{Tenants: make([]*authv1.Tenant, 0, len(ts))}
+	for _, t := range ts {
+		out.Tenants = append(out.Tenants, tenantPB(t))
+	}
+	if len(ts) > 0 {
+		out.NextPageToken = nextToken(len(ts), limit, ts[len(ts)-1].ID)
+	}
+	return out, nil
+}
+
+// SuspendTenant implements TenantService.
+func (s *Server) SuspendTenant(ctx context.Context, req *authv1.SuspendTenantRequest) (*authv1.SuspendTenantResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.svc.SuspendTenant(ctx, c, req.GetTenantId())
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.SuspendTenantResponse{Tenant: tenantPB(t)}, nil
+}
+
+// ResumeTenant implements TenantService.
+func (s *Server) ResumeTenant(ctx context.Context, req *authv1.ResumeTenantRequest) (*authv1.ResumeTenantResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.svc.ResumeTenant(ctx, c, req.GetTenantId())
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.ResumeTenantResponse{Tenant: tenantPB(t)}, nil
+}
+
+// DeleteTenant implements TenantService.
+func (s *Server) DeleteTenant(ctx context.Context, req *authv1.DeleteTenantRequest) (*authv1.DeleteTenantResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.svc.DeleteTenant(ctx, c, req.GetTenantId())
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.DeleteTenantResponse{Tenant: tenantPB(t)}, nil
+}
+
+// ---- MemberService ----
+
+// CreateMember implements MemberService.
+func (s *Server) CreateMember(ctx context.Context, req *authv1.CreateMemberRequest) (*authv1.CreateMemberResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.svc.CreateMember(ctx, c, req.GetSubject(), store.MemberKind(req.GetKind()), store.Role(req.GetRole()))
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.CreateMemberResponse{Member: memberPB(m)}, nil
+}
+
+// GetMember implements MemberService.
+func (s *Server) GetMember(ctx context.Context, req *authv1.GetMemberRequest) (*authv1.GetMemberResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.svc.GetMember(ctx, c, req.GetMemberId())
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.GetMemberResponse{Member: memberPB(m)}, nil
+}
+
+// ListMembers implements MemberService.
+func (s *Server) ListMembers(ctx context.Context, req *authv1.ListMembersRequest) (*authv1.ListMembersResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limit, after, err := page(req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.svc.ListMembers(ctx, c, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &authv1.ListMembersResponse{Members: make([]*authv1.Member, 0, len(ms))}
+	for _, m := range ms {
+		out.Members = append(out.Members, memberPB(m))
+	}
+	if len(ms) > 0 {
+		out.NextPageToken = nextToken(len(ms), limit, ms[len(ms)-1].ID)
+	}
+	return out, nil
+}
+
+// UpdateMember implements MemberService.
+func (s *Server) UpdateMember(ctx context.Context, req *authv1.UpdateMemberRequest) (*authv1.UpdateMemberResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.svc.UpdateMember(ctx, c, req.GetMemberId(), store.Role(req.GetRole()))
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.UpdateMemberResponse{Member: memberPB(m)}, nil
+}
+
+// DeleteMember implements MemberService.
+func (s *Server) DeleteMember(ctx context.Context, req *authv1.DeleteMemberRequest) (*authv1.DeleteMemberResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.svc.DeleteMember(ctx, c, req.GetMemberId()); err != nil {
+		return nil, err
+	}
+	return &authv1.DeleteMemberResponse{}, nil
+}
+
+// ---- AuditService ----
+
+// ListAuditEvents implements AuditService.
+func (s *Server) ListAuditEvents(ctx context.Context, req *authv1.ListAuditEventsRequest) (*authv1.ListAuditEventsResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limit, tok, err := page(req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	before, err := seqToken(tok)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.svc.ListAudit(ctx, c, req.GetTenantId(), req.GetPlatform(), before, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &authv1.ListAuditEventsResponse{Events: make([]*authv1.AuditEvent, 0, len(rs))}
+	for _, r := range rs {
+		out.Events = append(out.Events, auditPB(r))
+	}
+	if len(rs) > 0 && rs[len(rs)-1].Seq > 1 {
+		out.NextPageToken = nextToken(len(rs), limit, strconv.FormatInt(rs[len(rs)-1].Seq, 10))
+	}
+	return out, nil
+}
+
+// VerifyAuditChain implements AuditService.
+func (s *Server) VerifyAuditChain(ctx context.Context, req *authv1.VerifyAuditChainRequest) (*authv1.VerifyAuditChainResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.svc.VerifyAuditChain(ctx, c, req.GetTenantId(), req.GetPlatform())
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.VerifyAuditChainResponse{Ok: r.OK, Checked: r.Checked, FirstBadSeq: r.FirstBadSeq, Reason: r.Reason}, nil
+}

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+var (
+	// ErrNotFound means no row matched (within the given tenant).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a uniqueness constraint was violated.
+	ErrConflict = errors.New("already exists")
+)
+
+// TenantState mirrors authv1.TenantState.
+type TenantState int
+
+// Tenant states.
+const (
+	TenantActive    TenantState = 1
+	TenantSuspended TenantState = 2
+	TenantDeleted   TenantState = 3
+)
+
+// Tenant is one tenant row.
+type Tenant struct {
+	ID        string
+	Name      string
+	State     TenantState
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DeletedAt time.Time
+	PurgeAt   time.Time
+	Purged    bool
+}
+
+// Role mirrors authv1.Role; a lower number is a stronger role.
+type Role int
+
+// Roles.
+const (
+	RoleOwner  Role = 1
+	RoleAdmin  Role = 2
+	RoleMember Role = 3
+	RoleViewer Role = 4
+)
+
+// MemberKind mirrors authv1.MemberKind.
+type MemberKind int
+
+// Member kinds.
+const (
+	MemberUser           MemberKind = 1
+	MemberServiceAccount MemberKind = 2
+)
+
+// Member is a user or service account of a tenant.
+type Member struct {
+	ID        string
+	TenantID  string
+	Subject   string
+	Kind      MemberKind
+	Role      Role
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// KeyState mirrors authv1.KeyState.
+type KeyState int
+
+// Key states.
+const (
+	KeyActive   KeyState = 1
+	KeyRotating KeyState = 2
+	KeyRevoked  KeyState = 3
+	KeyExpired  KeyState = 4
+)
+
+// Limits are a key's quotas (0 = no limit at that level).
+type Limits struct {
+	RPM                 int64 `json:"rpm,omitempty"`
+	TPM                 int64 `json:"tpm,omitempty"`
+	MonthlyTokens       int64 `json:"monthly_tokens,omitempty"`
+	TenantRPM           int64 `json:"tenant_rpm,omitempty"`
+	TenantTPM           int64 `json:"tenant_tpm,omitempty"`
+	TenantMonthlyTokens int64 `json:"tenant_monthly_tokens,omitempty"`
+}
+
+// Key is an API key row: metadata plus salt and hash, never the secret.
+type Key struct {
+	ID               string
+	TenantID         string
+	Salt             []byte
+	Hash             []byte
+	Name             string
+	Subject          string
+	Scopes           []string
+	AllowedModels    []string
+	AllowedEndpoints []string
+	Limits           Limits
+	State            KeyState
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+	LastUsedAt       time.Time
+	RevokedAt        time.Time
+	ReplacedBy       string
+	CreatedBy        string
+}
+
+// KeyAuth is what verification needs in one lookup: the key, its tenant's
+// state and its subject's current role (0 when the member is gone).
+type KeyAuth struct {
+	Key         Key
+	TenantState TenantState
+	Role        Role
+}
+
+// Event kinds in the shared event log.
+const (
+	EventKeyRevoked      = "key_revoked"
+	EventKeyExpired      = "key_expired"
+	EventTenantCreated   = "tenant_created"
+	EventTenantSuspended = "tenant_suspended"
+	EventTenantResumed   = "tenant_resumed"
+	EventTenantDeleted   = "tenant_deleted"
+	EventTenantPurged    = "tenant_purged"
+)
+
+// Event is one row of the event log; Cursor increases monotonically.
+type Event struct {
+	Cursor   int64
+	Kind     string
+	TenantID string
+	KeyID    string
+	At       time.Time
+}
+
+// AuditRecord is one audit row. Seq, PrevHash and Hash are assigned by
+// [Queries.AppendAudit].
+type AuditRecord struct {
+	Seq       int64
+	TenantID  string
+	At        time.Time
+	Actor     string
+	Action    string
+	Target    string
+	Result    string
+	RequestID string
+	SourceIP  string
+	PrevHash  string
+	Hash      string
+}
+
+// SigningKey is a principal signing key; Sealed is the private key
+// encrypted under the key-encryption key (see internal/signing).
+type SigningKey struct {
+	KID       string
+	PublicKey []byte
+	Sealed    []byte
+	CreatedAt time.Time
+	NotAfter  time.Time
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
