@@ -196,3 +196,7 @@ func CheckAddr(addr string) error {
 	}
 	return nil
 }
+
+// Base returns c itself, so code that takes any service config embedding
+// Common (pkg/backend) can reach the shared settings.
+func (c *Common) Base() *Common { return c }

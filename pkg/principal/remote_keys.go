@@ -31,17 +31,21 @@ type RemoteKeys struct {
 	minGap   time.Duration
 }
 
-// NewRemoteKeys fetches the keys once and returns the set. It fails when auth
-// cannot be reached: a backend must not start without a way to verify callers.
-func NewRemoteKeys(ctx context.Context, client SigningKeysClient, log *slog.Logger) (*RemoteKeys, error) {
+// NewRemoteKeys returns an empty set that fills itself from auth: call
+// Refresh at start (a backend should retry until it succeeds) and Run to keep
+// it current. An unknown kid also triggers a refresh.
+func NewRemoteKeys(client SigningKeysClient, log *slog.Logger) *RemoteKeys {
 	r := &RemoteKeys{client: client, log: log, minGap: 2 * time.Second}
 	empty := map[string]ed25519.PublicKey{}
 	r.keys.Store(&empty)
-	if err := r.refresh(ctx); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return r
 }
+
+// Loaded reports whether at least one key has been fetched.
+func (r *RemoteKeys) Loaded() bool { return len(*r.keys.Load()) > 0 }
+
+// Refresh fetches the keys now (at most once per two seconds once loaded).
+func (r *RemoteKeys) Refresh(ctx context.Context) error { return r.refresh(ctx) }
 
 // PublicKey implements Keys; an unknown kid triggers one rate-limited refresh.
 func (r *RemoteKeys) PublicKey(kid string) (ed25519.PublicKey, bool) {
