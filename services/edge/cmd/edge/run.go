@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"github.com/rampart-platform/rampart/gen"
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/telemetry"
+	"github.com/rampart-platform/rampart/services/edge/internal/admin"
+	"github.com/rampart-platform/rampart/services/edge/internal/authn"
+	"github.com/rampart-platform/rampart/services/edge/internal/backend"
+	"github.com/rampart-platform/rampart/services/edge/internal/config"
+	"github.com/rampart-platform/rampart/services/edge/internal/gateway"
+	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
+	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
+	"github.com/rampart-platform/rampart/services/edge/internal/router"
+)
+
+// run is the whole edge process: it returns when ctx ends (after a graceful
+// shutdown) or when a listener fails.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:])
+	}
+	cfg, err := config.Load(args)
+	if errors.Is(err, flag.ErrHelp) {
+		_, _ = fmt.Fprint(stdout, err.Error())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	level, err := logging.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	log := logging.New(stderr, level).With(slog.String("service", "edge"))
+	return serve(ctx, cfg, log, nil)
+}
+
+// listeners lets tests pass pre-bound listeners (nil: listen on cfg).
+type listeners struct {
+	public, admin net.Listener
+	ready         chan<- string // receives the public address once serving
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listeners) error {
+	reg := telemetry.NewRegistry()
+	clientMetrics, err := telemetry.NewClientMetrics(reg)
+	if err != nil {
+		return err
+	}
+	src, err := mtls.NewSource(mtls.FilesFor(cfg.CertDir, "edge"), mtls.WithLogger(log))
+	if err != nil {
+		return fmt.Errorf("load edge mTLS material from %s: %w", cfg.CertDir, err)
+	}
+	targets := []backend.Target{{Name: "auth", Addr: cfg.AuthAddr}}
+	for name, addr := range map[string]string{
+		"keyvault": cfg.KeyvaultAddr, "inference": cfg.InferenceAddr,
+		"ingestion": cfg.IngestionAddr, "slackadapter": cfg.SlackAdapterAddr,
+	} {
+		if config.Enabled(addr) {
+			targets = append(targets, backend.Target{Name: name, Addr: addr})
+		}
+	}
+	backends, err := backend.Dial(ctx, src, targets,
+		grpc.WithChainUnaryInterceptor(clientMetrics.UnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(clientMetrics.StreamClientInterceptor()))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = backends.Close() }()
+	authConn := backends.Conn("auth")
+
+	authenticator, err := authn.New(authn.Options{
+		Client:     authv1.NewAuthServiceClient(authConn),
+		TTL:        cfg.KeyCacheTTL,
+		MaxEntries: cfg.KeyCacheSize,
+		Logger:     log,
+		Metrics:    authn.NewMetrics(reg),
+	})
+	if err != nil {
+		return err
+	}
+
+	limiter, closeLimiter, err := newLimiter(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
+
+	gw := gateway.NewMux(log)
+	if err := gateway.Register(ctx, gw, gateway.Conns{
+		Auth:         authConn,
+		Keyvault:     backends.Conn("keyvault"),
+		Inference:    backends.Conn("inference"),
+		Ingestion:    backends.Conn("ingestion"),
+		SlackAdapter: backends.Conn("slackadapter"),
+	}); err != nil {
+		return err
+	}
+
+	prober := backend.NewProber(authConn, time.Second)
+	readiness := admin.NewReadiness(prober.Check)
+	trusted, err := cfg.TrustedProxyPrefixes()
+	if err != nil {
+		return err
+	}
+	tlsOn := cfg.TLSCert != ""
+	handler := router.New(router.Options{
+		Log:            log,
+		HTTPMetrics:    middleware.NewMetrics(reg),
+		Authn:          authenticator,
+		Limiter:        limiter,
+		LimitDefaults:  ratelimit.Defaults{KeyRPM: cfg.DefaultKeyRPM, TenantRPM: cfg.DefaultTenantRPM},
+		LimitMetrics:   ratelimit.NewMetrics(reg),
+		Gateway:        gw,
+		Mount:          mountOpenAI(log, backends),
+		Ready:          func() error { return readiness.Ready(ctx) },
+		OpenAPI:        gen.OpenAPI,
+		CORSOrigins:    cfg.CORSOrigins,
+		TrustedProxies: trusted,
+		TLS:            tlsOn,
+		RequestTimeout: cfg.RequestTimeout,
+		StreamTimeout:  cfg.StreamTimeout,
+	})
+
+	public := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if tlsOn {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		public.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	adminSrv := &http.Server{
+		Handler:           admin.Handler(reg, readiness),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	if lis == nil {
+		lis = &listeners{}
+	}
+	if lis.public == nil {
+		if lis.public, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+		}
+	}
+	if lis.admin == nil {
+		if lis.admin, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			_ = lis.public.Close()
+			return fmt.Errorf("listen admin %s: %w", cfg.AdminAddr, err)
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := authenticator.Watch(gctx); err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		var err error
+		if tlsOn {
+			err = public.ServeTLS(lis.public, "", "")
+		} else {
+			err = public.Serve(lis.public)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("public listener: %w", err)
+	})
+	g.Go(func() error {
+		if err := adminSrv.Serve(lis.admin); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		// Shutdown order: readiness false → let load balancers notice →
+		// stop accepting and drain in-flight requests with a deadline.
+		readiness.SetDraining()
+		log.Info("shutting down: draining", slog.Duration("drain_delay", cfg.DrainDelay))
+		if cfg.DrainDelay > 0 {
+			t := time.NewTimer(cfg.DrainDelay)
+			<-t.C
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		err := public.Shutdown(sctx)
+		if err != nil {
+			log.Warn("in-flight requests cut off at the shutdown deadline", slog.String("error", err.Error()))
+			_ = public.Close()
+		}
+		_ = adminSrv.Shutdown(sctx)
+		return nil
+	})
+	log.Info("edge serving", slog.String("http_addr", lis.public.Addr().String()),
+		slog.String("admin_addr", lis.admin.Addr().String()), slog.Bool("tls", tlsOn),
+		slog.String("auth_addr", cfg.AuthAddr), slog.Bool("redis_rate_limit", cfg.RedisURL != ""))
+	if lis.ready != nil {
+		lis.ready <- lis.public.Addr().String()
+	}
+	err = g.Wait()
+	log.Info("edge stopped")
+	return err
+}
+
+func newLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, func(), error) {
+	mem := ratelimit.NewMemory(nil)
+	if cfg.RedisURL == "" {
+		return mem, func() {}, nil
+	}
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("RAMPART_REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(opts)
+	return ratelimit.NewRedis(rdb, "rampart:edge:", mem, log), func() { _ = rdb.Close() }, nil
+}
+
+// mountOpenAI mounts the OpenAI-compatible handlers (services/edge/internal/openai,
+// built in the inference issue) on the public mux. Until that package exists
+// this returns nil; then it becomes the single line:
+//
+//	return func(mux *http.ServeMux) { openai.Register(mux, openai.Deps{Inference: backends.Conn("inference"), Ingestion: backends.Conn("ingestion"), Log: log}) }
+func mountOpenAI(_ *slog.Logger, _ *backend.Set) func(*http.ServeMux) {
+	return nil
+}
+
+// healthcheck GETs the admin /readyz and fails unless it answers 200.
+func healthcheck(ctx context.Context, args []string) error {
+	cfg, err := config.Load(args)
+	if err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(cfg.AdminAddr)
+	if err != nil {
+		return err
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /readyz answered %s", resp.Status)
+	}
+	return nil
+}

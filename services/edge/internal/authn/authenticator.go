@@ -1,0 +1,209 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/apikey"
+	"github.com/rampart-platform/rampart/pkg/logging"
+)
+
+// MaxTTL bounds how long a verified key may be served from the cache.
+const MaxTTL = 30 * time.Second
+
+// assertionMargin keeps a cached assertion from being forwarded in its last
+// seconds, so it is still valid when the backend checks it.
+const assertionMargin = 10 * time.Second
+
+var (
+	// ErrMissingKey means the request carried no API key.
+	ErrMissingKey = errors.New("authn: no API key")
+	// ErrMalformedKey means the key failed the format or checksum check; auth
+	// was not called.
+	ErrMalformedKey = errors.New("authn: malformed API key")
+	// ErrInvalidKey means auth rejected the key (unknown, wrong secret,
+	// revoked, expired, tenant suspended — deliberately not told apart).
+	ErrInvalidKey = errors.New("authn: invalid API key")
+	// ErrAuthUnavailable means auth could not be asked.
+	ErrAuthUnavailable = errors.New("authn: auth service unavailable")
+	// ErrThrottled means auth refused to verify more keys for now.
+	ErrThrottled = errors.New("authn: too many verification attempts")
+)
+
+// AuthClient is the part of auth's AuthService the edge uses.
+type AuthClient interface {
+	VerifyKey(ctx context.Context, in *authv1.VerifyKeyRequest, opts ...grpc.CallOption) (*authv1.VerifyKeyResponse, error)
+	WatchRevocations(ctx context.Context, in *authv1.WatchRevocationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[authv1.WatchRevocationsResponse], error)
+}
+
+// Options configures an Authenticator.
+type Options struct {
+	Client AuthClient
+	// TTL is how long a verified key is served from the cache while the
+	// revocation stream is connected (default and maximum MaxTTL).
+	TTL time.Duration
+	// DegradedTTL replaces TTL while the stream is down or resyncing
+	// (default 1 s).
+	DegradedTTL time.Duration
+	// MaxEntries bounds the cache (default 10000).
+	MaxEntries int
+	// VerifyTimeout bounds one VerifyKey call (default 5 s).
+	VerifyTimeout time.Duration
+	Logger        *slog.Logger
+	Metrics       *Metrics
+	// Now is the clock (tests).
+	Now func() time.Time
+}
+
+// Identity is a verified key: the principal and the assertion to forward.
+type Identity struct {
+	Principal *authv1.Principal
+	Assertion string
+}
+
+// Authenticator verifies API keys through a revocation-aware cache.
+type Authenticator struct {
+	client        AuthClient
+	cache         *cache
+	sf            singleflight.Group
+	ttl           time.Duration
+	degradedTTL   time.Duration
+	verifyTimeout time.Duration
+	log           *slog.Logger
+	metrics       *Metrics
+	now           func() time.Time
+
+	stateMu   sync.Mutex
+	connected atomic.Bool  // revocation stream up and resynced
+	cursor    atomic.Int64 // last revocation cursor applied
+}
+
+// New returns an Authenticator. Call Watch in a goroutine to follow
+// revocations; until it connects, the degraded TTL applies.
+func New(o Options) (*Authenticator, error) {
+	if o.Client == nil {
+		return nil, errors.New("authn: auth client is required")
+	}
+	if o.TTL <= 0 || o.TTL > MaxTTL {
+		o.TTL = MaxTTL
+	}
+	if o.DegradedTTL <= 0 || o.DegradedTTL > o.TTL {
+		o.DegradedTTL = min(time.Second, o.TTL)
+	}
+	if o.VerifyTimeout <= 0 {
+		o.VerifyTimeout = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Authenticator{
+		client: o.Client, cache: newCache(o.MaxEntries), ttl: o.TTL, degradedTTL: o.DegradedTTL,
+		verifyTimeout: o.VerifyTimeout, log: o.Logger, metrics: o.Metrics, now: o.Now,
+	}, nil
+}
+
+// CurrentTTL is the cache freshness bound in force: TTL while the
+// revocation stream is healthy, DegradedTTL otherwise.
+func (a *Authenticator) CurrentTTL() time.Duration {
+	if a.connected.Load() {
+		return a.ttl
+	}
+	return a.degradedTTL
+}
+
+// Synced reports whether the revocation stream is connected and resynced.
+func (a *Authenticator) Synced() bool { return a.connected.Load() }
+
+// CacheLen returns the number of cached keys.
+func (a *Authenticator) CacheLen() int { return a.cache.len() }
+
+// Authenticate verifies a presented key. sourceIP is passed to auth for its
+// audit of failures.
+func (a *Authenticator) Authenticate(ctx context.Context, presented, sourceIP string) (Identity, error) {
+	if presented == "" {
+		return Identity{}, ErrMissingKey
+	}
+	k, err := apikey.Parse(presented)
+	if err != nil {
+		a.metrics.result("malformed")
+		return Identity{}, fmt.Errorf("%w: %w", ErrMalformedKey, err)
+	}
+	ck := newCacheKey(k.ID, presented)
+	if e, ok := a.cache.get(ck, a.now(), a.CurrentTTL()); ok {
+		a.metrics.result("hit")
+		return Identity{Principal: e.principal, Assertion: e.assertion}, nil
+	}
+	v, err, _ := a.sf.Do(k.ID+string(ck.sum[:]), func() (any, error) {
+		return a.verify(ctx, ck, presented, sourceIP)
+	})
+	if err != nil {
+		return Identity{}, err
+	}
+	e := v.(*entry)
+	return Identity{Principal: e.principal, Assertion: e.assertion}, nil
+}
+
+func (a *Authenticator) verify(ctx context.Context, ck cacheKey, presented, sourceIP string) (*entry, error) {
+	epoch := a.cache.currentEpoch()
+	// The call is shared by every waiter of the singleflight: it must not
+	// die with the first caller's request.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.verifyTimeout)
+	defer cancel()
+	if id := logging.RequestID(ctx); id != "" {
+		cctx = metadata.AppendToOutgoingContext(cctx, "x-request-id", id)
+	}
+	resp, err := a.client.VerifyKey(cctx, &authv1.VerifyKeyRequest{ApiKey: presented, SourceIp: sourceIP})
+	if err != nil {
+		switch status.Code(err) {
+		case codes.Unauthenticated, codes.NotFound, codes.PermissionDenied, codes.InvalidArgument:
+			a.metrics.result("rejected")
+			return nil, ErrInvalidKey
+		case codes.ResourceExhausted:
+			a.metrics.result("throttled")
+			return nil, ErrThrottled
+		default:
+			a.metrics.result("error")
+			return nil, fmt.Errorf("%w: %s: %s", ErrAuthUnavailable, status.Code(err), status.Convert(err).Message())
+		}
+	}
+	p := resp.GetPrincipal()
+	if p.GetTenantId() == "" || p.GetKeyId() != ck.id || resp.GetAssertion() == "" {
+		a.metrics.result("error")
+		return nil, fmt.Errorf("%w: VerifyKey returned an incomplete principal", ErrAuthUnavailable)
+	}
+	a.metrics.result("miss")
+	now := a.now()
+	e := &entry{principal: p, assertion: resp.GetAssertion(), tenant: p.GetTenantId(), stored: now, expires: now.Add(a.ttl)}
+	if cu := resp.GetCacheUntil(); cu > 0 {
+		e.expires = minTime(e.expires, time.Unix(cu, 0))
+	}
+	if exp := p.GetExpiresAt(); exp > 0 {
+		e.expires = minTime(e.expires, time.Unix(exp, 0).Add(-assertionMargin))
+	}
+	if e.expires.After(now) {
+		a.cache.put(ck, e, epoch)
+	}
+	return e, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,31 @@
+package authn
+
+import (
+	"context"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+)
+
+type ctxKey struct{}
+
+type identity struct {
+	principal *authv1.Principal
+	assertion string
+}
+
+// NewContext returns ctx carrying the verified principal and the signed
+// assertion auth issued for it.
+func NewContext(ctx context.Context, p *authv1.Principal, assertion string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, identity{principal: p, assertion: assertion})
+}
+
+// FromContext returns the verified principal of the request and its signed
+// assertion (to forward as x-rampart-principal). ok is false on routes that
+// do not authenticate.
+func FromContext(ctx context.Context) (p *authv1.Principal, assertion string, ok bool) {
+	id, ok := ctx.Value(ctxKey{}).(identity)
+	if !ok || id.principal == nil {
+		return nil, "", false
+	}
+	return id.principal, id.assertion, true
+}

@@ -1,0 +1,108 @@
+package authn
+
+import (
+	"errors"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/rampart-platform/rampart/pkg/apikey"
+	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
+	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
+)
+
+// PresentedKey returns the API key of a request: "Authorization: Bearer
+// <key>" (scheme case-insensitive) or, for Anthropic/Bedrock-style clients,
+// "x-api-key: <key>".
+func PresentedKey(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, rest, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(rest)
+		}
+		return ""
+	}
+	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
+}
+
+// Middleware authenticates every non-public route of policy, enforces the
+// route's scope and the key's allowed endpoints, strips the credential
+// headers (they never travel to a backend), and puts the principal and its
+// assertion into the request context.
+func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if p == "" || p[0] != '/' || cleanPath(p) != p {
+			// Dot segments or doubled slashes could make the policy and the
+			// router disagree about the route; refuse them outright.
+			httperr.WriteStatus(w, r, http.StatusNotFound, httperr.CodeNotFound, "path is not canonical")
+			return
+		}
+		rule := policy.Match(r.Method, p)
+		if rule.Public {
+			next.ServeHTTP(w, r)
+			return
+		}
+		presented := PresentedKey(r)
+		r.Header.Del("Authorization")
+		r.Header.Del("X-Api-Key")
+		if presented == "" {
+			httperr.WriteStatus(w, r, http.StatusUnauthorized, httperr.CodeMissingAPIKey,
+				"missing API key: send it as \"Authorization: Bearer rk_...\"")
+			return
+		}
+		id, err := a.Authenticate(r.Context(), presented, middleware.ClientIP(r.Context()))
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		pr := id.Principal
+		ctx := logging.WithTenantID(NewContext(r.Context(), pr, id.Assertion), pr.GetTenantId())
+		middleware.ReportTenant(ctx, pr.GetTenantId())
+		if rule.Scope != "" && !principal.HasScope(pr, rule.Scope) {
+			httperr.WriteStatus(w, r, http.StatusForbidden, httperr.CodeInsufficientScope,
+				"this API key lacks the \""+rule.Scope+"\" scope required by "+r.Method+" "+p)
+			return
+		}
+		if !EndpointAllowed(pr.GetAllowedEndpoints(), p) {
+			httperr.WriteStatus(w, r, http.StatusForbidden, httperr.CodeEndpointNotAllowed,
+				"this API key is not allowed to call "+p)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func (a *Authenticator) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrMalformedKey):
+		msg := "invalid API key: not a Rampart key (expected rk_ followed by 61 base62 characters)"
+		if errors.Is(err, apikey.ErrChecksum) {
+			msg = "invalid API key: checksum mismatch (the key was mistyped or truncated)"
+		}
+		httperr.WriteStatus(w, r, http.StatusUnauthorized, httperr.CodeInvalidAPIKey, msg)
+	case errors.Is(err, ErrInvalidKey):
+		httperr.WriteStatus(w, r, http.StatusUnauthorized, httperr.CodeInvalidAPIKey,
+			"invalid API key: unknown, revoked or expired")
+	case errors.Is(err, ErrThrottled):
+		httperr.SetRetryAfter(w.Header(), 1)
+		httperr.WriteStatus(w, r, http.StatusTooManyRequests, httperr.CodeRateLimitExceeded,
+			"too many key verification attempts; retry later")
+	default:
+		a.log.ErrorContext(r.Context(), "key verification failed",
+			"error", err.Error())
+		httperr.WriteStatus(w, r, http.StatusServiceUnavailable, httperr.CodeUnavailable,
+			"cannot verify API keys right now; retry later")
+	}
+}
+
+// cleanPath is path.Clean that keeps a trailing slash.
+func cleanPath(p string) string {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}

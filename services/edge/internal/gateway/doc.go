@@ -1,0 +1,12 @@
+// Package gateway builds the grpc-gateway runtime.ServeMux that serves the
+// REST routes of the backends (/v1/whoami, /v1/keys, /v1/tenants, ...).
+// routes.go is the one list of registered services: adding a service's REST
+// API to the edge is one line there.
+//
+// The mux forwards only x-request-id from the HTTP headers; it adds the
+// principal assertion (x-rampart-principal) from the authn context and the
+// client address computed by the edge (x-forwarded-for). It never forwards
+// Authorization (the credential headers are stripped before the mux) nor
+// any backend response metadata. JSON bodies are decoded strictly: an
+// unknown field is a 400 naming the field.
+package gateway

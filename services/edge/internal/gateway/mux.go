@@ -1,0 +1,65 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/services/edge/internal/authn"
+	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
+	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
+)
+
+// NewMux returns the configured, still empty, gateway mux. Register adds
+// the routes.
+func NewMux(log *slog.Logger) *runtime.ServeMux {
+	marshaler := &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: false},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}
+	deny := func(string) (string, bool) { return "", false }
+	return runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(deny),
+		runtime.WithOutgoingTrailerMatcher(deny),
+		runtime.WithMetadata(Metadata),
+		runtime.WithErrorHandler(httperr.GatewayErrorHandler(log)),
+		runtime.WithRoutingErrorHandler(httperr.RoutingErrorHandler()),
+		// X-HTTP-Method-Override would let a POST be routed as another
+		// method after the edge's per-method scope check.
+		runtime.WithDisableHTTPMethodOverride(),
+	)
+}
+
+// incomingHeader forwards x-request-id only.
+func incomingHeader(key string) (string, bool) {
+	if strings.EqualFold(key, middleware.RequestIDHeader) {
+		return "x-request-id", true
+	}
+	return "", false
+}
+
+// Metadata is the gateway's metadata annotator: the assertion of the
+// authenticated principal, the request id and the client address. The
+// gateway lets annotator values replace header-derived ones.
+func Metadata(ctx context.Context, _ *http.Request) metadata.MD {
+	md := metadata.MD{}
+	if _, assertion, ok := authn.FromContext(ctx); ok {
+		md.Set(principal.MetadataKey, assertion)
+	}
+	if id := logging.RequestID(ctx); id != "" {
+		md.Set("x-request-id", id)
+	}
+	if ip := middleware.ClientIP(ctx); ip != "" {
+		md.Set("x-forwarded-for", ip)
+	}
+	return md
+}

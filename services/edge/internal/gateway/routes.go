@@ -1,0 +1,50 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+)
+
+// Conns are the client connections to the backends. A nil connection makes
+// that backend's routes answer 503.
+type Conns struct {
+	Auth         grpc.ClientConnInterface
+	Keyvault     grpc.ClientConnInterface
+	Inference    grpc.ClientConnInterface
+	Ingestion    grpc.ClientConnInterface
+	SlackAdapter grpc.ClientConnInterface
+}
+
+// Register adds every backend REST API generated in gen/go (the
+// Register*HandlerClient functions) to mux. Adding a service is one line.
+func Register(ctx context.Context, mux *runtime.ServeMux, c Conns) error {
+	auth := orUnavailable(c.Auth, "auth")
+	keyvault := orUnavailable(c.Keyvault, "keyvault")
+	inference := orUnavailable(c.Inference, "inference")
+	regs := []struct {
+		name string
+		err  error
+	}{
+		{"auth.AuthService", authv1.RegisterAuthServiceHandlerClient(ctx, mux, authv1.NewAuthServiceClient(auth))},
+		{"auth.TenantService", authv1.RegisterTenantServiceHandlerClient(ctx, mux, authv1.NewTenantServiceClient(auth))},
+		{"auth.KeyService", authv1.RegisterKeyServiceHandlerClient(ctx, mux, authv1.NewKeyServiceClient(auth))},
+		{"auth.MemberService", authv1.RegisterMemberServiceHandlerClient(ctx, mux, authv1.NewMemberServiceClient(auth))},
+		{"auth.AuditService", authv1.RegisterAuditServiceHandlerClient(ctx, mux, authv1.NewAuditServiceClient(auth))},
+		{"keyvault.SecretsService", keyvaultv1.RegisterSecretsServiceHandlerClient(ctx, mux, keyvaultv1.NewSecretsServiceClient(keyvault))},
+		{"inference.InferenceService", inferencev1.RegisterInferenceServiceHandlerClient(ctx, mux, inferencev1.NewInferenceServiceClient(inference))},
+		// ingestion: add its Register*HandlerClient here once its proto has REST routes.
+	}
+	for _, r := range regs {
+		if r.err != nil {
+			return fmt.Errorf("register %s REST routes: %w", r.name, r.err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package middleware
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+type clientIPKey struct{}
+
+// ClientIP returns the client address computed by ClientAddr, or "".
+func ClientIP(ctx context.Context) string {
+	v, _ := ctx.Value(clientIPKey{}).(string)
+	return v
+}
+
+// ClientAddr determines the client's IP: the TCP peer, unless the peer is
+// one of trusted (e.g. the load balancer or API Gateway VPC link), in which
+// case the right-most X-Forwarded-For entry that is not itself trusted. It
+// then removes X-Forwarded-For and X-Forwarded-Host from the request so no
+// client-supplied value travels further; the gateway sends the computed
+// address to backends as x-forwarded-for.
+func ClientAddr(trusted []netip.Prefix, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := peerIP(r.RemoteAddr)
+		if isTrusted(trusted, ip) {
+			xff := r.Header.Values("X-Forwarded-For")
+			for i := len(xff) - 1; i >= 0; i-- {
+				parts := strings.Split(xff[i], ",")
+				found := false
+				for j := len(parts) - 1; j >= 0; j-- {
+					a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+					if err != nil {
+						found = true // garbage: stop trusting further left
+						break
+					}
+					ip = a.Unmap()
+					if !isTrusted(trusted, ip) {
+						found = true
+						break
+					}
+				}
+				if found {
+					break
+				}
+			}
+		}
+		r.Header.Del("X-Forwarded-For")
+		r.Header.Del("X-Forwarded-Host")
+		s := ""
+		if ip.IsValid() {
+			s = ip.String()
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, s)))
+	})
+}
+
+func peerIP(remote string) netip.Addr {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+func isTrusted(trusted []netip.Prefix, ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,5 @@
+// Package middleware holds the edge's HTTP middleware: request ids, panic
+// recovery, access logs and metrics, client address, body size limits,
+// per-route write deadlines, security headers and CORS. The chain is
+// assembled in one place, internal/router.
+package middleware

@@ -1,0 +1,117 @@
+package ratelimit
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/services/edge/internal/authn"
+	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
+)
+
+// Defaults apply when the principal leaves a level at 0. 0 here too means
+// no limit at that level.
+type Defaults struct {
+	KeyRPM    int
+	TenantRPM int
+}
+
+// Header names (OpenAI's).
+const (
+	HeaderLimit     = "X-Ratelimit-Limit-Requests"
+	HeaderRemaining = "X-Ratelimit-Remaining-Requests"
+	HeaderReset     = "X-Ratelimit-Reset-Requests"
+)
+
+// Metrics counts decisions. A nil *Metrics records nothing.
+type Metrics struct{ limited *prometheus.CounterVec }
+
+// NewMetrics registers the metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rampart_edge_rate_limited_total",
+		Help: "Requests refused with 429 by the edge, by level (key or tenant).",
+	}, []string{"level"})}
+	reg.MustRegister(m.limited)
+	return m
+}
+
+// Middleware throttles authenticated requests per key and per tenant. It
+// must run after authn.Middleware; unauthenticated (public) routes pass.
+func Middleware(l Limiter, d Defaults, m *Metrics, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _, ok := authn.FromContext(r.Context())
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		keyLimit, tenantLimit := Limits(p, d)
+		var binding *Result
+		for _, lv := range []struct {
+			level, key string
+			limit      Limit
+		}{
+			{"key", "k:" + p.GetKeyId(), keyLimit},
+			{"tenant", "t:" + p.GetTenantId(), tenantLimit},
+		} {
+			if lv.limit.IsZero() {
+				continue
+			}
+			res, err := l.Allow(r.Context(), lv.key, lv.limit)
+			if err != nil { // limiters fall back internally; be safe anyway
+				continue
+			}
+			if !res.Allowed {
+				if m != nil {
+					m.limited.WithLabelValues(lv.level).Inc()
+				}
+				setHeaders(w.Header(), res)
+				httperr.SetRetryAfter(w.Header(), res.RetryAfter.Seconds())
+				httperr.WriteStatus(w, r, http.StatusTooManyRequests, httperr.CodeRateLimitExceeded,
+					"rate limit exceeded: "+strconv.Itoa(lv.limit.Rate)+" requests per minute for this "+lv.level+"; retry after the retry-after header")
+				return
+			}
+			if binding == nil || res.Remaining < binding.Remaining {
+				res := res
+				binding = &res
+			}
+		}
+		if binding != nil {
+			setHeaders(w.Header(), *binding)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Limits returns the key and tenant limits for p.
+func Limits(p *authv1.Principal, d Defaults) (key, tenant Limit) {
+	k := int(p.GetLimits().GetRequestsPerMinute())
+	if k <= 0 {
+		k = d.KeyRPM
+	}
+	t := int(p.GetLimits().GetTenantRequestsPerMinute())
+	if t <= 0 {
+		t = d.TenantRPM
+	}
+	return PerMinute(k), PerMinute(t)
+}
+
+func setHeaders(h http.Header, r Result) {
+	h.Set(HeaderLimit, strconv.Itoa(r.Limit.Rate))
+	h.Set(HeaderRemaining, strconv.Itoa(max(r.Remaining, 0)))
+	h.Set(HeaderReset, FormatReset(r.ResetAfter))
+}
+
+// FormatReset renders a reset duration as OpenAI does ("1s", "6m0s", "20ms").
+func FormatReset(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	if d < time.Second {
+		return strconv.FormatInt(int64(d.Round(time.Millisecond)/time.Millisecond), 10) + "ms"
+	}
+	return d.Round(time.Millisecond).String()
+}
