@@ -1,0 +1,165 @@
+package server_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/authz"
+	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/pkg/principal"
+
+	"github.com/rampart-platform/rampart/services/auth/internal/events"
+	"github.com/rampart-platform/rampart/services/auth/internal/keys"
+	"github.com/rampart-platform/rampart/services/auth/internal/server"
+	"github.com/rampart-platform/rampart/services/auth/internal/signing"
+	"github.com/rampart-platform/rampart/services/auth/internal/store"
+)
+
+// fakeClock is the injectable clock of the key domain.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is a real auth server on loopback over real mTLS, with clients
+// holding the edge, operator CLI and keyvault identities.
+type env struct {
+	clock    *fakeClock
+	db       *store.DB
+	dbPath   string
+	dataDir  string
+	svc      *keys.Service
+	sm       *signing.Manager
+	certDir  string
+	ca       *pki.CA
+	addr     string
+	edge     *grpc.ClientConn
+	cli      *grpc.ClientConn
+	keyvault *grpc.ClientConn
+
+	platformTenant string
+	platformKey    string
+	plaintexts     []string
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	ctx := context.Background()
+	e := &env{clock: &fakeClock{t: time.Now().UTC()}, dataDir: t.TempDir()}
+	e.certDir, e.ca = pkitest.NewDir(t, "auth", "edge", "rampart-cli", "keyvault")
+	e.dbPath = filepath.Join(e.dataDir, "auth.db")
+	var err error
+	e.db, err = store.OpenSQLite(ctx, e.dbPath)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.db.Close() })
+	kek, err := signing.LoadKEK(filepath.Join(e.dataDir, "signing-kek"))
+	require.NoError(t, err)
+	e.sm, err = signing.New(ctx, e.db, kek, time.Now, 30*24*time.Hour)
+	require.NoError(t, err)
+	hub := events.NewHub()
+	log := logging.New(testWriter{t}, slog.LevelWarn)
+	e.svc, err = keys.New(ctx, e.db, e.sm, hub, keys.Options{Now: e.clock.Now, Log: log})
+	require.NoError(t, err)
+	bg, cancel := context.WithCancel(ctx)
+	go e.svc.DrainFailureAudit(bg)
+
+	src, err := mtls.NewSource(mtls.FilesFor(e.certDir, "auth"))
+	require.NoError(t, err)
+	az, err := authz.New(server.DefaultPolicy)
+	require.NoError(t, err)
+	unary, stream := server.Interceptors(az, e.sm, log)
+	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)), grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))
+	server.Register(gs, server.New(e.svc, e.sm, e.db, hub, log))
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	e.addr = lis.Addr().String()
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(func() { cancel(); gs.Stop() })
+
+	e.edge = e.dial(t, "edge")
+	e.cli = e.dial(t, "rampart-cli")
+	e.keyvault = e.dial(t, "keyvault")
+
+	resp, err := authv1.NewAuthServiceClient(e.cli).Bootstrap(ctx, &authv1.BootstrapRequest{TenantName: "platform", OwnerSubject: "root@example.com"})
+	require.NoError(t, err)
+	e.platformTenant, e.platformKey = resp.GetTenantId(), resp.GetApiKey()
+	e.plaintexts = append(e.plaintexts, e.platformKey)
+	return e
+}
+
+func (e *env) dial(t testing.TB, name string) *grpc.ClientConn {
+	t.Helper()
+	src, err := mtls.NewSource(mtls.FilesFor(e.certDir, name))
+	require.NoError(t, err)
+	conn, err := mtls.Dial(context.Background(), e.addr, src, pki.ServiceID("auth"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+func (e *env) verify(ctx context.Context, key string) (*authv1.VerifyKeyResponse, error) {
+	return authv1.NewAuthServiceClient(e.edge).VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: key, SourceIp: "203.0.113.7"})
+}
+
+// as verifies key like the edge does and returns a context carrying the
+// assertion, so calls through e.edge act for that key.
+func (e *env) as(t testing.TB, key string) context.Context {
+	t.Helper()
+	resp, err := e.verify(t.Context(), key)
+	require.NoError(t, err)
+	return metadata.AppendToOutgoingContext(t.Context(), principal.MetadataKey, resp.GetAssertion(), "x-request-id", "req-test", "x-forwarded-for", "198.51.100.1")
+}
+
+// tenant creates a tenant with an owner and returns its id and owner key.
+func (e *env) tenant(t testing.TB, name string) (string, string) {
+	t.Helper()
+	resp, err := authv1.NewTenantServiceClient(e.edge).CreateTenant(e.as(t, e.platformKey), &authv1.CreateTenantRequest{Name: name, OwnerSubject: "owner@" + name})
+	require.NoError(t, err)
+	e.plaintexts = append(e.plaintexts, resp.GetOwnerApiKey())
+	return resp.GetTenant().GetTenantId(), resp.GetOwnerApiKey()
+}
+
+// member adds a member with role to the tenant of adminKey and returns a
+// key for it with scopes.
+func (e *env) member(t testing.TB, adminKey, subject string, role authv1.Role, scopes ...string) string {
+	t.Helper()
+	ctx := e.as(t, adminKey)
+	_, err := authv1.NewMemberServiceClient(e.edge).CreateMember(ctx, &authv1.CreateMemberRequest{Subject: subject, Role: role})
+	require.NoError(t, err)
+	resp, err := authv1.NewKeyServiceClient(e.edge).CreateKey(ctx, &authv1.CreateKeyRequest{Name: subject, Subject: subject, Scopes: scopes})
+	require.NoError(t, err)
+	e.plaintexts = append(e.plaintexts, resp.GetApiKey())
+	return resp.GetApiKey()
+}
