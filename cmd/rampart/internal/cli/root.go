@@ -23,6 +23,9 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newPKICmd(), newDevCmd())
+	var api apiFlags
+	api.bind(root)
+	root.AddCommand(newPKICmd(), newDevCmd(), newWhoAmICmd(&api), newTenantCmd(&api), newKeyCmd(&api),
+		newMemberCmd(&api), newAuditCmd(&api), newUsageCmd(&api), newSecretCmd(&api), newAPICmd(&api))
 	return root
 }

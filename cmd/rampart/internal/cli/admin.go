@@ -1,0 +1,262 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rampart-platform/rampart/cmd/rampart/internal/devstack"
+	"github.com/rampart-platform/rampart/cmd/rampart/internal/restclient"
+)
+
+// apiFlags are shared by every verb that talks to the edge.
+type apiFlags struct {
+	url string
+	key string
+}
+
+func (f *apiFlags) bind(cmd *cobra.Command) {
+	cmd.PersistentFlags().StringVar(&f.url, "url", "", "edge URL (env RAMPART_URL, else dev.env)")
+	cmd.PersistentFlags().StringVar(&f.key, "key", "", "API key (env RAMPART_API_KEY or RAMPART_ADMIN_KEY, else dev.env); prefer the env var: flags show up in ps")
+}
+
+func (f *apiFlags) client() (*restclient.Client, error) {
+	base, key := f.url, f.key
+	if base == "" {
+		base = os.Getenv("RAMPART_URL")
+	}
+	if key == "" {
+		key = os.Getenv("RAMPART_API_KEY")
+	}
+	if key == "" {
+		key = os.Getenv("RAMPART_ADMIN_KEY")
+	}
+	if base == "" || key == "" {
+		if env, err := devstack.LoadEnvFile(dataDir()); err == nil {
+			if base == "" {
+				base = env["RAMPART_URL"]
+			}
+			if key == "" {
+				key = env["RAMPART_ADMIN_KEY"]
+			}
+		}
+	}
+	return restclient.New(base, key)
+}
+
+// call performs one request and pretty-prints the JSON answer.
+func (f *apiFlags) call(cmd *cobra.Command, method, path string, query url.Values, body any) error {
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	out, err := c.Do(cmd.Context(), method, path, query, body)
+	if err != nil {
+		return err
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, out, "", "  ") != nil {
+		_, err = cmd.OutOrStdout().Write(out)
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), pretty.String())
+	return nil
+}
+
+// verb builds a leaf command that maps positional args and flags to a request.
+func verb(f *apiFlags, use, short string, nargs int, build func(cmd *cobra.Command, args []string) (method, path string, query url.Values, body any, err error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(nargs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			method, path, q, body, err := build(cmd, args)
+			if err != nil {
+				return err
+			}
+			return f.call(cmd, method, path, q, body)
+		},
+	}
+}
+
+func esc(s string) string { return url.PathEscape(s) }
+
+// enumName turns a friendly value ("admin") into the proto enum name the
+// REST API expects ("ROLE_ADMIN").
+func enumName(prefix, v string) string {
+	v = strings.ToUpper(strings.ReplaceAll(v, "-", "_"))
+	if strings.HasPrefix(v, prefix) {
+		return v
+	}
+	return prefix + v
+}
+
+func newWhoAmICmd(f *apiFlags) *cobra.Command {
+	return verb(f, "whoami", "Show the tenant, key and scopes of the API key in use", 0,
+		func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/whoami", nil, nil, nil
+		})
+}
+
+func newTenantCmd(f *apiFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "tenant", Short: "Manage tenants (platform admin)"}
+	var name string
+	create := verb(f, "create", "Create a tenant", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+		return http.MethodPost, "/v1/tenants", nil, map[string]any{"name": name}, nil
+	})
+	create.Flags().StringVar(&name, "name", "", "display name")
+	cmd.AddCommand(create,
+		verb(f, "list", "List tenants", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/tenants", nil, nil, nil
+		}),
+		verb(f, "get TENANT_ID", "Show a tenant", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/tenants/" + esc(a[0]), nil, nil, nil
+		}),
+		verb(f, "suspend TENANT_ID", "Suspend a tenant: all its keys fail at once", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodPost, "/v1/tenants/" + esc(a[0]) + ":suspend", nil, map[string]any{}, nil
+		}),
+		verb(f, "resume TENANT_ID", "Resume a suspended tenant", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodPost, "/v1/tenants/" + esc(a[0]) + ":resume", nil, map[string]any{}, nil
+		}),
+		verb(f, "delete TENANT_ID", "Delete a tenant (soft delete, purged after the grace period)", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodDelete, "/v1/tenants/" + esc(a[0]), nil, nil, nil
+		}),
+	)
+	return cmd
+}
+
+func newKeyCmd(f *apiFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "key", Short: "Manage API keys of your tenant"}
+	var name, subject string
+	var scopes, models []string
+	var ttl int64
+	create := verb(f, "create", "Create an API key (the plaintext is shown once)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+		body := map[string]any{"name": name, "scopes": scopes, "allowed_models": models}
+		if ttl > 0 {
+			body["ttl_seconds"] = ttl
+		}
+		if subject != "" {
+			body["subject"] = subject
+		}
+		return http.MethodPost, "/v1/keys", nil, body, nil
+	})
+	create.Flags().StringVar(&name, "name", "", "key name")
+	create.Flags().StringVar(&subject, "subject", "", "member the key belongs to (default: you)")
+	create.Flags().StringSliceVar(&scopes, "scopes", nil, "scopes, e.g. chat:write,embeddings:write")
+	create.Flags().StringSliceVar(&models, "models", nil, "allowed models (default: the tenant's)")
+	create.Flags().Int64Var(&ttl, "ttl-seconds", 0, "lifetime in seconds (default 90 days)")
+	var overlap int64
+	rotate := verb(f, "rotate KEY_ID", "Issue a replacement key; the old one works for the overlap", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+		body := map[string]any{}
+		if overlap > 0 {
+			body["overlap_seconds"] = overlap
+		}
+		return http.MethodPost, "/v1/keys/" + esc(a[0]) + ":rotate", nil, body, nil
+	})
+	rotate.Flags().Int64Var(&overlap, "overlap-seconds", 0, "overlap in seconds (default 14 days)")
+	cmd.AddCommand(create, rotate,
+		verb(f, "list", "List keys (metadata only)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/keys", nil, nil, nil
+		}),
+		verb(f, "get KEY_ID", "Show a key's metadata", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/keys/" + esc(a[0]), nil, nil, nil
+		}),
+		verb(f, "revoke KEY_ID", "Revoke a key immediately", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodPost, "/v1/keys/" + esc(a[0]) + ":revoke", nil, map[string]any{}, nil
+		}),
+	)
+	return cmd
+}
+
+func newMemberCmd(f *apiFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "member", Short: "Manage members (users and service accounts) of your tenant"}
+	var subject, role, kind string
+	create := verb(f, "create", "Add a member", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+		body := map[string]any{"subject": subject, "role": enumName("ROLE_", role)}
+		if kind != "" {
+			body["kind"] = enumName("MEMBER_KIND_", kind)
+		}
+		return http.MethodPost, "/v1/members", nil, body, nil
+	})
+	create.Flags().StringVar(&subject, "subject", "", "user email or service account name")
+	create.Flags().StringVar(&role, "role", "member", "owner, admin, member or viewer")
+	create.Flags().StringVar(&kind, "kind", "", "user or service_account")
+	var newRole string
+	update := verb(f, "set-role MEMBER_ID", "Change a member's role", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+		return http.MethodPatch, "/v1/members/" + esc(a[0]), nil, map[string]any{"role": enumName("ROLE_", newRole)}, nil
+	})
+	update.Flags().StringVar(&newRole, "role", "", "owner, admin, member or viewer")
+	cmd.AddCommand(create, update,
+		verb(f, "list", "List members", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/members", nil, nil, nil
+		}),
+		verb(f, "get MEMBER_ID", "Show a member", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/members/" + esc(a[0]), nil, nil, nil
+		}),
+		verb(f, "delete MEMBER_ID", "Remove a member", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodDelete, "/v1/members/" + esc(a[0]), nil, nil, nil
+		}),
+	)
+	return cmd
+}
+
+func newAuditCmd(f *apiFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Read and verify your tenant's audit log"}
+	var pageSize int
+	list := verb(f, "list", "List audit events, newest first", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+		q := url.Values{}
+		if pageSize > 0 {
+			q.Set("page_size", fmt.Sprint(pageSize))
+		}
+		return http.MethodGet, "/v1/audit", q, nil, nil
+	})
+	list.Flags().IntVar(&pageSize, "limit", 0, "maximum events")
+	cmd.AddCommand(list,
+		verb(f, "verify", "Verify the audit hash chain", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/audit:verify", nil, nil, nil
+		}),
+	)
+	return cmd
+}
+
+func newUsageCmd(f *apiFlags) *cobra.Command {
+	var from, to, groupBy string
+	cmd := verb(f, "usage", "Show token usage and cost of your tenant", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+		q := url.Values{}
+		for k, v := range map[string]string{"from": from, "to": to, "group_by": groupBy} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		return http.MethodGet, "/v1/usage", q, nil, nil
+	})
+	cmd.Flags().StringVar(&from, "from", "", "start (RFC 3339 or YYYY-MM-DD)")
+	cmd.Flags().StringVar(&to, "to", "", "end (RFC 3339 or YYYY-MM-DD)")
+	cmd.Flags().StringVar(&groupBy, "group-by", "", "key, model or day")
+	return cmd
+}
+
+// newAPICmd is the escape hatch: any REST call with the configured key.
+func newAPICmd(f *apiFlags) *cobra.Command {
+	var data string
+	cmd := &cobra.Command{
+		Use:   "api METHOD PATH",
+		Short: "Call any REST route, e.g. rampart api GET /v1/keys",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			var body any
+			if data != "" {
+				body = []byte(data)
+			}
+			return f.call(cmd, strings.ToUpper(a[0]), a[1], nil, body)
+		},
+	}
+	cmd.Flags().StringVarP(&data, "data", "d", "", "JSON request body")
+	return cmd
+}

@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+type seen struct {
+	method, path, query string
+	body                map[string]any
+}
+
+func TestAdminVerbs(t *testing.T) {
+	var got seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = seen{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery}
+		data, _ := io.ReadAll(r.Body)
+		got.body = nil
+		if len(data) > 0 {
+			require.NoError(t, json.Unmarshal(data, &got.body))
+		}
+		_, _ = io.WriteString(w, `{}`)
+	}))
+	defer srv.Close()
+	t.Setenv("RAMPART_URL", srv.URL)
+	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+
+	tests := []struct {
+		args   []string
+		stdin  string
+		method string
+		path   string
+		query  string
+		body   map[string]any
+	}{
+		{[]string{"whoami"}, "", "GET", "/v1/whoami", "", nil},
+		{[]string{"tenant", "create", "--name", "acme"}, "", "POST", "/v1/tenants", "", map[string]any{"name": "acme"}},
+		{[]string{"tenant", "suspend", "t_1"}, "", "POST", "/v1/tenants/t_1:suspend", "", map[string]any{}},
+		{[]string{"key", "revoke", "AbC"}, "", "POST", "/v1/keys/AbC:revoke", "", map[string]any{}},
+		{[]string{"member", "create", "--subject", "a@b", "--role", "viewer"}, "", "POST", "/v1/members", "", map[string]any{"subject": "a@b", "role": "ROLE_VIEWER"}},
+		{[]string{"audit", "verify"}, "", "GET", "/v1/audit:verify", "", nil},
+		{[]string{"usage", "--group-by", "model"}, "", "GET", "/v1/usage", "group_by=model", nil},
+		{[]string{"secret", "get", "/prod/slackadapter/token/bot", "--stage", "AWSPREVIOUS"}, "", "GET", "/v1/secrets/prod/slackadapter/token/bot:value", "version_stage=AWSPREVIOUS", nil},
+		{[]string{"secret", "put", "/prod/app/db/pw", "--value", "-"}, "s3cr3t\n", "POST", "/v1/secrets/prod/app/db/pw:putValue", "", map[string]any{"secret_string": "s3cr3t"}},
+		{[]string{"secret", "delete", "/prod/app/db/pw", "--force"}, "", "DELETE", "/v1/secrets/prod/app/db/pw", "force_delete_without_recovery=true", nil},
+		{[]string{"api", "GET", "/v1/keys"}, "", "GET", "/v1/keys", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			root := newRoot(io.Discard, io.Discard)
+			root.SetIn(strings.NewReader(tt.stdin))
+			root.SetArgs(tt.args)
+			require.NoError(t, root.ExecuteContext(context.Background()))
+			require.Equal(t, tt.method, got.method)
+			require.Equal(t, tt.path, got.path)
+			require.Equal(t, tt.query, got.query)
+			require.Equal(t, tt.body, got.body)
+		})
+	}
+}
+
+func TestAdminVerbWithoutConfig(t *testing.T) {
+	t.Setenv("RAMPART_URL", "")
+	t.Setenv("RAMPART_ADMIN_KEY", "")
+	t.Setenv("RAMPART_API_KEY", "")
+	t.Setenv("RAMPART_DATA_DIR", t.TempDir())
+	var out bytes.Buffer
+	err := Run(context.Background(), []string{"whoami"}, &out, &out)
+	require.ErrorContains(t, err, "no Rampart URL")
+}

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// secretPath addresses a secret by name in the REST routes
+// (/v1/secrets/{name=**}); names begin with "/", which the route supplies.
+func secretPath(name, verb string) string {
+	parts := strings.Split(strings.TrimPrefix(name, "/"), "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return "/v1/secrets/" + strings.Join(parts, "/") + verb
+}
+
+func newSecretCmd(f *apiFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "secret", Short: "Manage your tenant's secrets (/{env}/{service}/{type}/{name})"}
+	var value, description, contentType, stage, versionID string
+	create := verb(f, "create NAME", "Create a secret with its first value", 1, func(cmd *cobra.Command, a []string) (string, string, url.Values, any, error) {
+		value, err := readValue(cmd, value)
+		if err != nil {
+			return "", "", nil, nil, err
+		}
+		body := map[string]any{"name": a[0], "secret_string": value, "description": description}
+		if contentType != "" {
+			body["content_type"] = enumName("CONTENT_TYPE_", contentType)
+		}
+		return http.MethodPost, "/v1/secrets", nil, body, nil
+	})
+	create.Flags().StringVar(&value, "value", "", "secret value; \"-\" reads it from stdin (keeps it out of shell history and ps)")
+	create.Flags().StringVar(&description, "description", "", "description")
+	create.Flags().StringVar(&contentType, "content-type", "", "text, json or binary")
+	put := verb(f, "put NAME", "Store a new version (becomes AWSCURRENT)", 1, func(cmd *cobra.Command, a []string) (string, string, url.Values, any, error) {
+		value, err := readValue(cmd, value)
+		if err != nil {
+			return "", "", nil, nil, err
+		}
+		body := map[string]any{"secret_string": value}
+		if contentType != "" {
+			body["content_type"] = enumName("CONTENT_TYPE_", contentType)
+		}
+		return http.MethodPost, secretPath(a[0], ":putValue"), nil, body, nil
+	})
+	put.Flags().StringVar(&value, "value", "", "secret value; \"-\" reads it from stdin")
+	put.Flags().StringVar(&contentType, "content-type", "", "text, json or binary")
+	get := verb(f, "get NAME", "Read a secret value (default AWSCURRENT)", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+		q := url.Values{}
+		if stage != "" {
+			q.Set("version_stage", stage)
+		}
+		if versionID != "" {
+			q.Set("version_id", versionID)
+		}
+		return http.MethodGet, secretPath(a[0], ":value"), q, nil, nil
+	})
+	get.Flags().StringVar(&stage, "stage", "", "staging label, e.g. AWSPREVIOUS")
+	get.Flags().StringVar(&versionID, "version-id", "", "version id")
+	var recoveryDays int
+	var force bool
+	del := verb(f, "delete NAME", "Schedule deletion (recovery window 7-30 days) or force-delete", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+		q := url.Values{}
+		if recoveryDays > 0 {
+			q.Set("recovery_window_in_days", strconv.Itoa(recoveryDays))
+		}
+		if force {
+			q.Set("force_delete_without_recovery", "true")
+		}
+		return http.MethodDelete, secretPath(a[0], ""), q, nil, nil
+	})
+	del.Flags().IntVar(&recoveryDays, "recovery-days", 0, "recovery window in days (7-30, default 30)")
+	del.Flags().BoolVar(&force, "force", false, "delete now, without a recovery window")
+	var function, schedule string
+	rotate := verb(f, "rotate NAME", "Rotate now and/or set a rotation schedule", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+		body := map[string]any{}
+		if function != "" {
+			body["rotation_function"] = map[string]any{"type": enumName("ROTATION_FUNCTION_TYPE_", function)}
+		}
+		if schedule != "" {
+			body["rotation_rules"] = map[string]any{"schedule_expression": schedule}
+		}
+		return http.MethodPost, secretPath(a[0], ":rotate"), nil, body, nil
+	})
+	rotate.Flags().StringVar(&function, "function", "", "rotation function: random-password or webhook")
+	rotate.Flags().StringVar(&schedule, "schedule", "", "schedule, e.g. 'rate(30 days)' or a cron expression")
+	cmd.AddCommand(create, put, get, del, rotate,
+		verb(f, "list", "List secrets (metadata only)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/secrets", nil, nil, nil
+		}),
+		verb(f, "describe NAME", "Show metadata, versions and rotation state", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, secretPath(a[0], ""), nil, nil, nil
+		}),
+		verb(f, "restore NAME", "Cancel a scheduled deletion", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodPost, secretPath(a[0], ":restore"), nil, map[string]any{}, nil
+		}),
+	)
+	return cmd
+}
+
+// readValue returns v, or stdin's content (one trailing newline dropped) when v is "-".
+func readValue(cmd *cobra.Command, v string) (string, error) {
+	if v != "-" {
+		return v, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 64<<10+1))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(string(data), "\n"), nil
+}
