@@ -27,6 +27,7 @@ import (
 	"github.com/rampart-platform/rampart/services/edge/internal/config"
 	"github.com/rampart-platform/rampart/services/edge/internal/gateway"
 	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
+	"github.com/rampart-platform/rampart/services/edge/internal/openai"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
 	"github.com/rampart-platform/rampart/services/edge/internal/router"
 )
@@ -114,6 +115,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 	}); err != nil {
 		return err
 	}
+	// OpenAI-compatible routes (internal/openai) live on the same gateway mux.
+	if err := openai.Register(gw, openai.New(openai.Options{
+		Inference: gateway.OrUnavailable(backends.Conn("inference"), "inference"), Log: log,
+	})); err != nil {
+		return fmt.Errorf("register OpenAI routes: %w", err)
+	}
 
 	prober := backend.NewProber(authConn, time.Second)
 	readiness := admin.NewReadiness(prober.Check)
@@ -130,7 +137,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 		LimitDefaults:  ratelimit.Defaults{KeyRPM: cfg.DefaultKeyRPM, TenantRPM: cfg.DefaultTenantRPM},
 		LimitMetrics:   ratelimit.NewMetrics(reg),
 		Gateway:        gw,
-		Mount:          mountOpenAI(log, backends),
 		Ready:          func() error { return readiness.Ready(ctx) },
 		OpenAPI:        gen.OpenAPI,
 		CORSOrigins:    cfg.CORSOrigins,
@@ -244,15 +250,6 @@ func newLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, func(),
 	}
 	rdb := redis.NewClient(opts)
 	return ratelimit.NewRedis(rdb, "rampart:edge:", mem, log), func() { _ = rdb.Close() }, nil
-}
-
-// mountOpenAI mounts the OpenAI-compatible handlers (services/edge/internal/openai,
-// built in the inference issue) on the public mux. Until that package exists
-// this returns nil; then it becomes the single line:
-//
-//	return func(mux *http.ServeMux) { openai.Register(mux, openai.Deps{Inference: backends.Conn("inference"), Ingestion: backends.Conn("ingestion"), Log: log}) }
-func mountOpenAI(_ *slog.Logger, _ *backend.Set) func(*http.ServeMux) {
-	return nil
 }
 
 // healthcheck GETs the admin /readyz and fails unless it answers 200.

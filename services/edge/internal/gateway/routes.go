@@ -25,9 +25,9 @@ type Conns struct {
 // Register adds every backend REST API generated in gen/go (the
 // Register*HandlerClient functions) to mux. Adding a service is one line.
 func Register(ctx context.Context, mux *runtime.ServeMux, c Conns) error {
-	auth := orUnavailable(c.Auth, "auth")
-	keyvault := orUnavailable(c.Keyvault, "keyvault")
-	inference := orUnavailable(c.Inference, "inference")
+	auth := OrUnavailable(c.Auth, "auth")
+	keyvault := OrUnavailable(c.Keyvault, "keyvault")
+	inference := OrUnavailable(c.Inference, "inference")
 	regs := []struct {
 		name string
 		err  error

@@ -12,7 +12,9 @@ import (
 // every call fails with Unavailable, which the edge answers with 503.
 type unavailableConn struct{ name string }
 
-func orUnavailable(c grpc.ClientConnInterface, name string) grpc.ClientConnInterface {
+// OrUnavailable returns c, or for a nil c a connection whose every call
+// fails with Unavailable (the edge answers 503).
+func OrUnavailable(c grpc.ClientConnInterface, name string) grpc.ClientConnInterface {
 	if c == nil {
 		return unavailableConn{name: name}
 	}

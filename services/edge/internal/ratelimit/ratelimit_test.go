@@ -1,0 +1,168 @@
+package ratelimit_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/pkg/store/redistest"
+	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
+)
+
+type clock struct{ t atomic.Int64 }
+
+func (c *clock) now() time.Time          { return time.Unix(0, c.t.Load()) }
+func (c *clock) advance(d time.Duration) { c.t.Add(int64(d)) }
+func newClock() *clock {
+	c := &clock{}
+	c.t.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+
+func TestMemoryGCRA(t *testing.T) {
+	c := newClock()
+	m := ratelimit.NewMemory(c.now)
+	ctx := context.Background()
+	l := ratelimit.PerMinute(3)
+	for i, wantRemaining := range []int{2, 1, 0} {
+		res, err := m.Allow(ctx, "k", l)
+		require.NoError(t, err)
+		require.True(t, res.Allowed, "request %d", i)
+		require.Equal(t, wantRemaining, res.Remaining)
+	}
+	res, err := m.Allow(ctx, "k", l)
+	require.NoError(t, err)
+	require.False(t, res.Allowed)
+	require.Equal(t, 20*time.Second, res.RetryAfter)
+	require.Equal(t, time.Minute, res.ResetAfter)
+
+	// Another key is independent.
+	res, err = m.Allow(ctx, "other", l)
+	require.NoError(t, err)
+	require.True(t, res.Allowed)
+
+	// One emission interval later, exactly one more request fits.
+	c.advance(20 * time.Second)
+	res, err = m.Allow(ctx, "k", l)
+	require.NoError(t, err)
+	require.True(t, res.Allowed)
+	res, err = m.Allow(ctx, "k", l)
+	require.NoError(t, err)
+	require.False(t, res.Allowed)
+
+	// Unlimited.
+	res, err = m.Allow(ctx, "k", ratelimit.PerMinute(0))
+	require.NoError(t, err)
+	require.True(t, res.Allowed)
+}
+
+func TestFormatReset(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"}, {20 * time.Millisecond, "20ms"}, {time.Second, "1s"},
+		{1500 * time.Millisecond, "1.5s"}, {6 * time.Minute, "6m0s"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, ratelimit.FormatReset(tt.d))
+	}
+}
+
+// Two edges, each with its own Redis limiter, share one limit through one
+// real redis-server.
+func TestRedisSharedLimit(t *testing.T) {
+	addr := redistest.Start(t)
+	newEdgeLimiter := func() *ratelimit.Redis {
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		t.Cleanup(func() { _ = rdb.Close() })
+		return ratelimit.NewRedis(rdb, "rampart:edge:", nil, slog.New(slog.DiscardHandler))
+	}
+	a, b := newEdgeLimiter(), newEdgeLimiter()
+	ctx := t.Context()
+	l := ratelimit.PerMinute(4)
+	allowed := 0
+	for i := range 8 {
+		lim := a
+		if i%2 == 1 {
+			lim = b
+		}
+		res, err := lim.Allow(ctx, "k:shared", l)
+		require.NoError(t, err)
+		if res.Allowed {
+			allowed++
+		} else {
+			require.Positive(t, res.RetryAfter)
+		}
+	}
+	require.Equal(t, 4, allowed, "the two edges together admit the limit once")
+	require.Zero(t, a.Failures()+b.Failures())
+}
+
+func TestRedisFallsBackToMemory(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = rdb.Close() })
+	r := ratelimit.NewRedis(rdb, "p:", ratelimit.NewMemory(nil), nil)
+	l := ratelimit.PerMinute(1)
+	res, err := r.Allow(t.Context(), "k", l)
+	require.NoError(t, err)
+	require.True(t, res.Allowed)
+	res, err = r.Allow(t.Context(), "k", l)
+	require.NoError(t, err)
+	require.False(t, res.Allowed, "the fallback still limits")
+	require.EqualValues(t, 2, r.Failures())
+}
+
+func BenchmarkMemoryAllow(b *testing.B) {
+	m := ratelimit.NewMemory(nil)
+	l := ratelimit.PerMinute(1 << 30)
+	ctx := context.Background()
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k:%d", i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			_, _ = m.Allow(ctx, keys[i%len(keys)], l)
+			i++
+		}
+	})
+}
+
+func BenchmarkRedisAllow(b *testing.B) {
+	addr := redistest.Start(b)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	b.Cleanup(func() { _ = rdb.Close() })
+	r := ratelimit.NewRedis(rdb, "bench:", nil, nil)
+	l := ratelimit.PerMinute(1 << 30)
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		_, _ = r.Allow(ctx, "k:bench", l)
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat)
+	require.Zero(b, r.Failures())
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)*50/100].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds()), "p99-µs")
+}
