@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/services/edge/internal/authtest"
+	"github.com/rampart-platform/rampart/services/edge/internal/config"
+)
+
+func TestServeLifecycle(t *testing.T) {
+	dir, _ := pkitest.NewDir(t, "auth", "edge")
+	auth := authtest.Start(t, dir)
+	key := auth.AddKey(t, &authv1.Principal{TenantId: "t_life", Scopes: []string{"admin"}})
+
+	cfg := config.Defaults()
+	cfg.CertDir = dir
+	cfg.DataDir = t.TempDir()
+	cfg.AuthAddr = auth.Addr
+	for _, p := range []*string{&cfg.KeyvaultAddr, &cfg.InferenceAddr, &cfg.IngestionAddr, &cfg.SlackAdapterAddr} {
+		*p = config.Disabled
+	}
+	cfg.KeyCacheTTL, cfg.KeyCacheSize = 30*time.Second, 100
+	cfg.ReadHeaderTimeout, cfg.ReadTimeout, cfg.IdleTimeout = time.Second, 5*time.Second, 5*time.Second
+	cfg.RequestTimeout, cfg.StreamTimeout, cfg.ShutdownTimeout = 5*time.Second, 5*time.Second, 5*time.Second
+	cfg.DrainDelay = 300 * time.Millisecond
+	pub, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	adm, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg.AdminAddr = adm.Addr().String()
+	require.NoError(t, cfg.Validate())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), &listeners{public: pub, admin: adm, ready: ready})
+	}()
+	base := "http://" + <-ready
+	adminURL := "http://" + cfg.AdminAddr
+
+	get := func(url, key string) (int, string) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+		require.NoError(t, err)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer func() { _ = resp.Body.Close() }()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	require.Eventually(t, func() bool { c, _ := get(adminURL+"/readyz", ""); return c == 200 }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, healthcheck(t.Context(), []string{"-admin-addr", cfg.AdminAddr}))
+
+	code, body := get(base+"/v1/whoami", key)
+	require.Equal(t, 200, code, body)
+	require.Contains(t, body, `"tenant_id":"t_life"`)
+	code, body = get(base+"/v1/whoami", "")
+	require.Equal(t, 401, code)
+	require.Contains(t, body, `"type":"authentication_error"`)
+	code, body = get(base+"/v1/secrets/x:value", key)
+	require.Equal(t, 503, code, "keyvault is switched off: %s", body)
+	code, body = get(adminURL+"/metrics", "")
+	require.Equal(t, 200, code)
+	require.Contains(t, body, "rampart_edge_http_requests_total")
+	require.NotContains(t, body, key)
+
+	// Shutdown: readiness goes false first, then the listeners close.
+	cancel()
+	require.Eventually(t, func() bool { c, _ := get(adminURL+"/readyz", ""); return c == 503 }, 5*time.Second, 10*time.Millisecond)
+	require.Error(t, healthcheck(t.Context(), []string{"-admin-addr", cfg.AdminAddr}))
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not return after shutdown")
+	}
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	t.Setenv("RAMPART_EDGE_KEY_CACHE_TTL", "5m")
+	t.Setenv("RAMPART_EDGE_CORS_ORIGINS", "*")
+	err := run(t.Context(), nil, io.Discard, io.Discard)
+	require.Error(t, err)
+	require.ErrorContains(t, err, "KEY_CACHE_TTL")
+	require.ErrorContains(t, err, "CORS_ORIGINS")
+}
+
+func TestRunHelp(t *testing.T) {
+	var out stringsBuilder
+	require.NoError(t, run(t.Context(), []string{"-h"}, &out, io.Discard))
+	require.Contains(t, out.String(), "RAMPART_HTTP_ADDR")
+}
+
+type stringsBuilder struct{ b []byte }
+
+func (s *stringsBuilder) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
+func (s *stringsBuilder) String() string              { return string(s.b) }

@@ -1,0 +1,54 @@
+package config_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/edge/internal/config"
+)
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		check   func(t *testing.T, c config.Config)
+		wantErr []string
+	}{
+		{name: "defaults", check: func(t *testing.T, c config.Config) {
+			require.Equal(t, "127.0.0.1:8080", c.HTTPAddr)
+			require.Equal(t, "127.0.0.1:9006", c.AdminAddr)
+			require.Equal(t, "127.0.0.1:7001", c.AuthAddr)
+			require.Equal(t, 30*time.Second, c.KeyCacheTTL)
+		}},
+		{name: "RAMPART_HTTP_ADDR wins", env: map[string]string{"RAMPART_HTTP_ADDR": "127.0.0.1:18080", "RAMPART_EDGE_LISTEN_ADDR": "127.0.0.1:1"},
+			check: func(t *testing.T, c config.Config) { require.Equal(t, "127.0.0.1:18080", c.HTTPAddr) }},
+		{name: "flag wins over env", env: map[string]string{"RAMPART_AUTH_ADDR": "127.0.0.1:1"}, args: []string{"-auth-addr", "127.0.0.1:2"},
+			check: func(t *testing.T, c config.Config) { require.Equal(t, "127.0.0.1:2", c.AuthAddr) }},
+		{name: "optional backend off", env: map[string]string{"RAMPART_KEYVAULT_ADDR": "off"},
+			check: func(t *testing.T, c config.Config) { require.False(t, config.Enabled(c.KeyvaultAddr)) }},
+		{name: "every problem at once", env: map[string]string{
+			"RAMPART_AUTH_ADDR": "off", "RAMPART_EDGE_KEY_CACHE_TTL": "31s", "RAMPART_EDGE_TLS_CERT": "/x.pem",
+			"RAMPART_EDGE_CORS_ORIGINS": "*", "RAMPART_REDIS_URL": "http://x", "RAMPART_EDGE_TRUSTED_PROXIES": "nope",
+		}, wantErr: []string{"RAMPART_AUTH_ADDR", "KEY_CACHE_TTL", "TLS_CERT", "CORS_ORIGINS", "RAMPART_REDIS_URL", "TRUSTED_PROXIES"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := config.Load(tt.args)
+			if len(tt.wantErr) > 0 {
+				require.Error(t, err)
+				for _, w := range tt.wantErr {
+					require.ErrorContains(t, err, w)
+				}
+				return
+			}
+			require.NoError(t, err)
+			tt.check(t, c)
+		})
+	}
+}

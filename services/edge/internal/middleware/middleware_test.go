@@ -1,0 +1,130 @@
+package middleware_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
+)
+
+func TestClientAddr(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	tests := []struct {
+		name, remote string
+		xff          []string
+		want         string
+	}{
+		{"direct client, XFF ignored", "198.51.100.7:5000", []string{"1.2.3.4"}, "198.51.100.7"},
+		{"trusted proxy", "10.0.0.2:5000", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"chain of trusted proxies", "10.0.0.2:5000", []string{"1.1.1.1, 203.0.113.9, 10.0.0.5"}, "203.0.113.9"},
+		{"spoofed left part ignored", "10.0.0.2:5000", []string{"6.6.6.6", "203.0.113.9"}, "203.0.113.9"},
+		{"garbage stops the walk", "10.0.0.2:5000", []string{"203.0.113.9, nonsense"}, "10.0.0.2"},
+		{"trusted proxy without XFF", "10.0.0.2:5000", nil, "10.0.0.2"},
+		{"ipv6", "[2001:db8::1]:443", nil, "2001:db8::1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			var xffLeft []string
+			h := middleware.ClientAddr(trusted, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				got = middleware.ClientIP(r.Context())
+				xffLeft = r.Header.Values("X-Forwarded-For")
+			}))
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.RemoteAddr = tt.remote
+			for _, v := range tt.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			require.Equal(t, tt.want, got)
+			require.Empty(t, xffLeft, "XFF is stripped after use")
+		})
+	}
+}
+
+func FuzzClientAddr(f *testing.F) {
+	f.Add("10.0.0.1:1", "1.2.3.4, 10.0.0.9")
+	f.Add("garbage", ",,,")
+	f.Add("[::1]:1", "::ffff:1.2.3.4")
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	f.Fuzz(func(t *testing.T, remote, xff string) {
+		h := middleware.ClientAddr(trusted, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			ip := middleware.ClientIP(r.Context())
+			if ip != "" {
+				_, err := netip.ParseAddr(ip)
+				require.NoError(t, err)
+			}
+		}))
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-For", xff)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	})
+}
+
+func TestRequestID(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"abc-123", "abc-123"},
+		{"", ""},
+		{"has space", ""},
+		{string(make([]byte, 200)), ""},
+	}
+	for _, tt := range tests {
+		var seen string
+		h := middleware.RequestID(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			seen = r.Header.Get(middleware.RequestIDHeader)
+		}))
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set(middleware.RequestIDHeader, tt.in)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		out := rec.Header().Get(middleware.RequestIDHeader)
+		require.Equal(t, seen, out)
+		if tt.want != "" {
+			require.Equal(t, tt.want, out)
+		} else {
+			require.Len(t, out, 32)
+		}
+	}
+}
+
+func FuzzValidRequestID(f *testing.F) {
+	f.Add("abc")
+	f.Add("a\nb")
+	f.Fuzz(func(t *testing.T, s string) {
+		if middleware.ValidRequestID(s) {
+			require.LessOrEqual(t, len(s), 128)
+			require.NotContains(t, s, "\n")
+			require.NotContains(t, s, " ")
+		}
+	})
+}
+
+func TestCORSAllowList(t *testing.T) {
+	h := middleware.CORS([]string{"https://app.example.com"}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	r := httptest.NewRequest(http.MethodOptions, "/v1/whoami", nil)
+	r.Header.Set("Origin", "https://app.example.com")
+	r.Header.Set("Access-Control-Request-Method", "GET")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	require.Equal(t, http.StatusNoContent, rec.Code)
+	require.Equal(t, "https://app.example.com", rec.Header().Get("Access-Control-Allow-Origin"))
+
+	r.Header.Set("Origin", "https://evil.example.com")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	require.Equal(t, http.StatusForbidden, rec.Code)
+	require.Empty(t, rec.Header().Get("Access-Control-Allow-Origin"))
+}
+
+func TestSecurityHeadersHSTSWithTLS(t *testing.T) {
+	rec := httptest.NewRecorder()
+	middleware.SecurityHeaders(true, http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	require.Contains(t, rec.Header().Get("Strict-Transport-Security"), "max-age=")
+}
