@@ -7,6 +7,7 @@
 package inferencev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -21,6 +22,393 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Passage is a piece of retrieved text an answer may be grounded in and cite.
+type Passage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stable id used in citations, e.g. a chunk id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The passage text.
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// Human-readable source, e.g. a document title or URL.
+	Source        string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Passage) Reset() {
+	*x = Passage{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Passage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Passage) ProtoMessage() {}
+
+func (x *Passage) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Passage.ProtoReflect.Descriptor instead.
+func (*Passage) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Passage) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Passage) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Passage) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+// ChatCompletionRequest is one OpenAI chat completion request.
+type ChatCompletionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OpenAI /v1/chat/completions JSON body, unchanged.
+	Body []byte `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	// Passages supplied by retrieval to ground the answer (internal callers).
+	Passages      []*Passage `protobuf:"bytes,2,rep,name=passages,proto3" json:"passages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatCompletionRequest) Reset() {
+	*x = ChatCompletionRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatCompletionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatCompletionRequest) ProtoMessage() {}
+
+func (x *ChatCompletionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatCompletionRequest.ProtoReflect.Descriptor instead.
+func (*ChatCompletionRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ChatCompletionRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *ChatCompletionRequest) GetPassages() []*Passage {
+	if x != nil {
+		return x.Passages
+	}
+	return nil
+}
+
+// ChatCompletionResponse is a finished chat completion.
+type ChatCompletionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OpenAI chat.completion JSON object.
+	Body []byte `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	// HTTP headers the edge should add (x-ratelimit-*).
+	Headers       map[string]string `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatCompletionResponse) Reset() {
+	*x = ChatCompletionResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatCompletionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatCompletionResponse) ProtoMessage() {}
+
+func (x *ChatCompletionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatCompletionResponse.ProtoReflect.Descriptor instead.
+func (*ChatCompletionResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ChatCompletionResponse) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *ChatCompletionResponse) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+// StreamChatCompletionRequest is one streaming chat completion request.
+type StreamChatCompletionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OpenAI /v1/chat/completions JSON body, unchanged ("stream": true).
+	Body []byte `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	// Passages supplied by retrieval to ground the answer (internal callers).
+	Passages      []*Passage `protobuf:"bytes,2,rep,name=passages,proto3" json:"passages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamChatCompletionRequest) Reset() {
+	*x = StreamChatCompletionRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamChatCompletionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamChatCompletionRequest) ProtoMessage() {}
+
+func (x *StreamChatCompletionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamChatCompletionRequest.ProtoReflect.Descriptor instead.
+func (*StreamChatCompletionRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *StreamChatCompletionRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *StreamChatCompletionRequest) GetPassages() []*Passage {
+	if x != nil {
+		return x.Passages
+	}
+	return nil
+}
+
+// StreamChatCompletionResponse is one chunk of a streamed completion.
+type StreamChatCompletionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One OpenAI chat.completion.chunk JSON object: the payload of one
+	// server-sent event ("data: <chunk>\n\n"). The stream's end is the end of
+	// the gRPC stream; the edge then writes "data: [DONE]".
+	Chunk []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	// HTTP headers the edge should add (x-ratelimit-*); first message only.
+	Headers       map[string]string `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamChatCompletionResponse) Reset() {
+	*x = StreamChatCompletionResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamChatCompletionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamChatCompletionResponse) ProtoMessage() {}
+
+func (x *StreamChatCompletionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamChatCompletionResponse.ProtoReflect.Descriptor instead.
+func (*StreamChatCompletionResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *StreamChatCompletionResponse) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+func (x *StreamChatCompletionResponse) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+// EmbeddingsRequest is one OpenAI embeddings request.
+type EmbeddingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OpenAI /v1/embeddings JSON body, unchanged.
+	Body          []byte `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmbeddingsRequest) Reset() {
+	*x = EmbeddingsRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmbeddingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmbeddingsRequest) ProtoMessage() {}
+
+func (x *EmbeddingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmbeddingsRequest.ProtoReflect.Descriptor instead.
+func (*EmbeddingsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *EmbeddingsRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+// EmbeddingsResponse is the result of an embeddings request.
+type EmbeddingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OpenAI embeddings list JSON object.
+	Body []byte `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	// HTTP headers the edge should add (x-ratelimit-*).
+	Headers       map[string]string `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmbeddingsResponse) Reset() {
+	*x = EmbeddingsResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmbeddingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmbeddingsResponse) ProtoMessage() {}
+
+func (x *EmbeddingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmbeddingsResponse.ProtoReflect.Descriptor instead.
+func (*EmbeddingsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EmbeddingsResponse) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *EmbeddingsResponse) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
 // ListModelsRequest is empty: the caller comes from the principal.
 type ListModelsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -30,7 +418,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[0]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -42,7 +430,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[0]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -55,7 +443,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{0}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{7}
 }
 
 // Model is one model the caller may use.
@@ -73,7 +461,7 @@ type Model struct {
 
 func (x *Model) Reset() {
 	*x = Model{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[1]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -85,7 +473,7 @@ func (x *Model) String() string {
 func (*Model) ProtoMessage() {}
 
 func (x *Model) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[1]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -98,7 +486,7 @@ func (x *Model) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Model.ProtoReflect.Descriptor instead.
 func (*Model) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{1}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Model) GetId() string {
@@ -133,7 +521,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[2]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -145,7 +533,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[2]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -158,7 +546,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{2}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListModelsResponse) GetModels() []*Model {
@@ -168,21 +556,410 @@ func (x *ListModelsResponse) GetModels() []*Model {
 	return nil
 }
 
+// GetModelRequest names one model.
+type GetModelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Model id or tenant alias.
+	Model         string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetModelRequest) Reset() {
+	*x = GetModelRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetModelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetModelRequest) ProtoMessage() {}
+
+func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetModelRequest.ProtoReflect.Descriptor instead.
+func (*GetModelRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetModelRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+// GetModelResponse is the model.
+type GetModelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model.
+	Model         *Model `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetModelResponse) Reset() {
+	*x = GetModelResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetModelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetModelResponse) ProtoMessage() {}
+
+func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetModelResponse.ProtoReflect.Descriptor instead.
+func (*GetModelResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetModelResponse) GetModel() *Model {
+	if x != nil {
+		return x.Model
+	}
+	return nil
+}
+
+// GetUsageRequest selects a time range and grouping of the caller's
+// tenant's usage.
+type GetUsageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the range, inclusive: RFC 3339 time or YYYY-MM-DD (UTC).
+	// Default: start of the current month.
+	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// End of the range, exclusive: RFC 3339 time or YYYY-MM-DD (UTC, the
+	// whole day included). Default: now.
+	To string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// Grouping: "key", "model" or "day". Default: "model".
+	GroupBy       string `protobuf:"bytes,3,opt,name=group_by,json=groupBy,proto3" json:"group_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUsageRequest) Reset() {
+	*x = GetUsageRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUsageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUsageRequest) ProtoMessage() {}
+
+func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
+func (*GetUsageRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetUsageRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *GetUsageRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *GetUsageRequest) GetGroupBy() string {
+	if x != nil {
+		return x.GroupBy
+	}
+	return ""
+}
+
+// UsageBucket is the usage of one group.
+type UsageBucket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The group: a key id, a model id, or a day (YYYY-MM-DD).
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// Number of requests.
+	Requests int64 `protobuf:"varint,2,opt,name=requests,proto3" json:"requests,omitempty"`
+	// Prompt (input) tokens.
+	PromptTokens int64 `protobuf:"varint,3,opt,name=prompt_tokens,json=promptTokens,proto3" json:"prompt_tokens,omitempty"`
+	// Completion (output) tokens.
+	CompletionTokens int64 `protobuf:"varint,4,opt,name=completion_tokens,json=completionTokens,proto3" json:"completion_tokens,omitempty"`
+	// prompt_tokens + completion_tokens.
+	TotalTokens int64 `protobuf:"varint,5,opt,name=total_tokens,json=totalTokens,proto3" json:"total_tokens,omitempty"`
+	// Cost in micro-USD (1e-6 USD) from the deployment's price table.
+	CostMicroUsd  int64 `protobuf:"varint,6,opt,name=cost_micro_usd,json=costMicroUsd,proto3" json:"cost_micro_usd,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UsageBucket) Reset() {
+	*x = UsageBucket{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UsageBucket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UsageBucket) ProtoMessage() {}
+
+func (x *UsageBucket) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UsageBucket.ProtoReflect.Descriptor instead.
+func (*UsageBucket) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UsageBucket) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *UsageBucket) GetRequests() int64 {
+	if x != nil {
+		return x.Requests
+	}
+	return 0
+}
+
+func (x *UsageBucket) GetPromptTokens() int64 {
+	if x != nil {
+		return x.PromptTokens
+	}
+	return 0
+}
+
+func (x *UsageBucket) GetCompletionTokens() int64 {
+	if x != nil {
+		return x.CompletionTokens
+	}
+	return 0
+}
+
+func (x *UsageBucket) GetTotalTokens() int64 {
+	if x != nil {
+		return x.TotalTokens
+	}
+	return 0
+}
+
+func (x *UsageBucket) GetCostMicroUsd() int64 {
+	if x != nil {
+		return x.CostMicroUsd
+	}
+	return 0
+}
+
+// GetUsageResponse is the grouped usage.
+type GetUsageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the range used (RFC 3339).
+	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// End of the range used (RFC 3339).
+	To string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// The grouping used.
+	GroupBy string `protobuf:"bytes,3,opt,name=group_by,json=groupBy,proto3" json:"group_by,omitempty"`
+	// One bucket per group, ordered by group.
+	Buckets []*UsageBucket `protobuf:"bytes,4,rep,name=buckets,proto3" json:"buckets,omitempty"`
+	// Sum over all buckets.
+	Total         *UsageBucket `protobuf:"bytes,5,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUsageResponse) Reset() {
+	*x = GetUsageResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUsageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUsageResponse) ProtoMessage() {}
+
+func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
+func (*GetUsageResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetUsageResponse) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *GetUsageResponse) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *GetUsageResponse) GetGroupBy() string {
+	if x != nil {
+		return x.GroupBy
+	}
+	return ""
+}
+
+func (x *GetUsageResponse) GetBuckets() []*UsageBucket {
+	if x != nil {
+		return x.Buckets
+	}
+	return nil
+}
+
+func (x *GetUsageResponse) GetTotal() *UsageBucket {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
 var File_rampart_inference_v1_inference_proto protoreflect.FileDescriptor
 
 const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\n" +
-	"$rampart/inference/v1/inference.proto\x12\x14rampart.inference.v1\"\x13\n" +
+	"$rampart/inference/v1/inference.proto\x12\x14rampart.inference.v1\x1a\x1cgoogle/api/annotations.proto\"E\n" +
+	"\aPassage\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\"f\n" +
+	"\x15ChatCompletionRequest\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\fR\x04body\x129\n" +
+	"\bpassages\x18\x02 \x03(\v2\x1d.rampart.inference.v1.PassageR\bpassages\"\xbd\x01\n" +
+	"\x16ChatCompletionResponse\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\fR\x04body\x12S\n" +
+	"\aheaders\x18\x02 \x03(\v29.rampart.inference.v1.ChatCompletionResponse.HeadersEntryR\aheaders\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"l\n" +
+	"\x1bStreamChatCompletionRequest\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\fR\x04body\x129\n" +
+	"\bpassages\x18\x02 \x03(\v2\x1d.rampart.inference.v1.PassageR\bpassages\"\xcb\x01\n" +
+	"\x1cStreamChatCompletionResponse\x12\x14\n" +
+	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12Y\n" +
+	"\aheaders\x18\x02 \x03(\v2?.rampart.inference.v1.StreamChatCompletionResponse.HeadersEntryR\aheaders\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"'\n" +
+	"\x11EmbeddingsRequest\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\fR\x04body\"\xb5\x01\n" +
+	"\x12EmbeddingsResponse\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\fR\x04body\x12O\n" +
+	"\aheaders\x18\x02 \x03(\v25.rampart.inference.v1.EmbeddingsResponse.HeadersEntryR\aheaders\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x13\n" +
 	"\x11ListModelsRequest\"L\n" +
 	"\x05Model\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bowned_by\x18\x02 \x01(\tR\aownedBy\x12\x18\n" +
 	"\acreated\x18\x03 \x01(\x03R\acreated\"I\n" +
 	"\x12ListModelsResponse\x123\n" +
-	"\x06models\x18\x01 \x03(\v2\x1b.rampart.inference.v1.ModelR\x06models2s\n" +
-	"\x10InferenceService\x12_\n" +
+	"\x06models\x18\x01 \x03(\v2\x1b.rampart.inference.v1.ModelR\x06models\"'\n" +
+	"\x0fGetModelRequest\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\"E\n" +
+	"\x10GetModelResponse\x121\n" +
+	"\x05model\x18\x01 \x01(\v2\x1b.rampart.inference.v1.ModelR\x05model\"P\n" +
+	"\x0fGetUsageRequest\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12\x19\n" +
+	"\bgroup_by\x18\x03 \x01(\tR\agroupBy\"\xda\x01\n" +
+	"\vUsageBucket\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1a\n" +
+	"\brequests\x18\x02 \x01(\x03R\brequests\x12#\n" +
+	"\rprompt_tokens\x18\x03 \x01(\x03R\fpromptTokens\x12+\n" +
+	"\x11completion_tokens\x18\x04 \x01(\x03R\x10completionTokens\x12!\n" +
+	"\ftotal_tokens\x18\x05 \x01(\x03R\vtotalTokens\x12$\n" +
+	"\x0ecost_micro_usd\x18\x06 \x01(\x03R\fcostMicroUsd\"\xc7\x01\n" +
+	"\x10GetUsageResponse\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12\x19\n" +
+	"\bgroup_by\x18\x03 \x01(\tR\agroupBy\x12;\n" +
+	"\abuckets\x18\x04 \x03(\v2!.rampart.inference.v1.UsageBucketR\abuckets\x127\n" +
+	"\x05total\x18\x05 \x01(\v2!.rampart.inference.v1.UsageBucketR\x05total2\x8b\x05\n" +
+	"\x10InferenceService\x12k\n" +
+	"\x0eChatCompletion\x12+.rampart.inference.v1.ChatCompletionRequest\x1a,.rampart.inference.v1.ChatCompletionResponse\x12\x7f\n" +
+	"\x14StreamChatCompletion\x121.rampart.inference.v1.StreamChatCompletionRequest\x1a2.rampart.inference.v1.StreamChatCompletionResponse0\x01\x12_\n" +
 	"\n" +
-	"ListModels\x12'.rampart.inference.v1.ListModelsRequest\x1a(.rampart.inference.v1.ListModelsResponseBMZKgithub.com/rampart-platform/rampart/gen/go/rampart/inference/v1;inferencev1b\x06proto3"
+	"Embeddings\x12'.rampart.inference.v1.EmbeddingsRequest\x1a(.rampart.inference.v1.EmbeddingsResponse\x12_\n" +
+	"\n" +
+	"ListModels\x12'.rampart.inference.v1.ListModelsRequest\x1a(.rampart.inference.v1.ListModelsResponse\x12Y\n" +
+	"\bGetModel\x12%.rampart.inference.v1.GetModelRequest\x1a&.rampart.inference.v1.GetModelResponse\x12l\n" +
+	"\bGetUsage\x12%.rampart.inference.v1.GetUsageRequest\x1a&.rampart.inference.v1.GetUsageResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/usageBMZKgithub.com/rampart-platform/rampart/gen/go/rampart/inference/v1;inferencev1b\x06proto3"
 
 var (
 	file_rampart_inference_v1_inference_proto_rawDescOnce sync.Once
@@ -196,21 +973,54 @@ func file_rampart_inference_v1_inference_proto_rawDescGZIP() []byte {
 	return file_rampart_inference_v1_inference_proto_rawDescData
 }
 
-var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_rampart_inference_v1_inference_proto_goTypes = []any{
-	(*ListModelsRequest)(nil),  // 0: rampart.inference.v1.ListModelsRequest
-	(*Model)(nil),              // 1: rampart.inference.v1.Model
-	(*ListModelsResponse)(nil), // 2: rampart.inference.v1.ListModelsResponse
+	(*Passage)(nil),                      // 0: rampart.inference.v1.Passage
+	(*ChatCompletionRequest)(nil),        // 1: rampart.inference.v1.ChatCompletionRequest
+	(*ChatCompletionResponse)(nil),       // 2: rampart.inference.v1.ChatCompletionResponse
+	(*StreamChatCompletionRequest)(nil),  // 3: rampart.inference.v1.StreamChatCompletionRequest
+	(*StreamChatCompletionResponse)(nil), // 4: rampart.inference.v1.StreamChatCompletionResponse
+	(*EmbeddingsRequest)(nil),            // 5: rampart.inference.v1.EmbeddingsRequest
+	(*EmbeddingsResponse)(nil),           // 6: rampart.inference.v1.EmbeddingsResponse
+	(*ListModelsRequest)(nil),            // 7: rampart.inference.v1.ListModelsRequest
+	(*Model)(nil),                        // 8: rampart.inference.v1.Model
+	(*ListModelsResponse)(nil),           // 9: rampart.inference.v1.ListModelsResponse
+	(*GetModelRequest)(nil),              // 10: rampart.inference.v1.GetModelRequest
+	(*GetModelResponse)(nil),             // 11: rampart.inference.v1.GetModelResponse
+	(*GetUsageRequest)(nil),              // 12: rampart.inference.v1.GetUsageRequest
+	(*UsageBucket)(nil),                  // 13: rampart.inference.v1.UsageBucket
+	(*GetUsageResponse)(nil),             // 14: rampart.inference.v1.GetUsageResponse
+	nil,                                  // 15: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	nil,                                  // 16: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	nil,                                  // 17: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
 }
 var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
-	1, // 0: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
-	0, // 1: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
-	2, // 2: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	0,  // 0: rampart.inference.v1.ChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
+	15, // 1: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	0,  // 2: rampart.inference.v1.StreamChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
+	16, // 3: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	17, // 4: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	8,  // 5: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
+	8,  // 6: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
+	13, // 7: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
+	13, // 8: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
+	1,  // 9: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
+	3,  // 10: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
+	5,  // 11: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
+	7,  // 12: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
+	10, // 13: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
+	12, // 14: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
+	2,  // 15: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
+	4,  // 16: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
+	6,  // 17: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
+	9,  // 18: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
+	11, // 19: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
+	14, // 20: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
+	15, // [15:21] is the sub-list for method output_type
+	9,  // [9:15] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_rampart_inference_v1_inference_proto_init() }
@@ -224,7 +1034,7 @@ func file_rampart_inference_v1_inference_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_inference_v1_inference_proto_rawDesc), len(file_rampart_inference_v1_inference_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,7 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	InferenceService_ListModels_FullMethodName = "/rampart.inference.v1.InferenceService/ListModels"
+	InferenceService_ChatCompletion_FullMethodName       = "/rampart.inference.v1.InferenceService/ChatCompletion"
+	InferenceService_StreamChatCompletion_FullMethodName = "/rampart.inference.v1.InferenceService/StreamChatCompletion"
+	InferenceService_Embeddings_FullMethodName           = "/rampart.inference.v1.InferenceService/Embeddings"
+	InferenceService_ListModels_FullMethodName           = "/rampart.inference.v1.InferenceService/ListModels"
+	InferenceService_GetModel_FullMethodName             = "/rampart.inference.v1.InferenceService/GetModel"
+	InferenceService_GetUsage_FullMethodName             = "/rampart.inference.v1.InferenceService/GetUsage"
 )
 
 // InferenceServiceClient is the client API for InferenceService service.
@@ -27,10 +32,36 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // InferenceService runs chat completions and embeddings for the edge's
-// OpenAI-compatible API. First version: the inference issue fills it in.
+// OpenAI-compatible API and for internal callers.
+//
+// Wire format (docs/adr/0007-inference-wire-format.md): chat and embedding
+// requests carry the caller's OpenAI JSON body unchanged as bytes; inference
+// owns parsing, validation and encoding of the OpenAI JSON, so the edge does
+// not decode and re-encode every request and response. Responses carry the
+// finished OpenAI JSON the edge writes as is.
+//
+// Errors are gRPC statuses carrying a google.rpc.ErrorInfo detail with
+// domain "openai.rampart.local", reason = the OpenAI error code (for example
+// "model_not_found", "insufficient_quota") and metadata "type" (the OpenAI
+// error type), "param" (the offending parameter, when there is one) and
+// "retry_after" (seconds, on ResourceExhausted).
+//
+// The tenant and key always come from the verified principal assertion
+// (x-rampart-principal), never from a request field.
 type InferenceServiceClient interface {
+	// ChatCompletion runs one non-streaming chat completion.
+	ChatCompletion(ctx context.Context, in *ChatCompletionRequest, opts ...grpc.CallOption) (*ChatCompletionResponse, error)
+	// StreamChatCompletion runs a chat completion and streams its chunks.
+	// Cancelling the call cancels the upstream provider request.
+	StreamChatCompletion(ctx context.Context, in *StreamChatCompletionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamChatCompletionResponse], error)
+	// Embeddings computes embeddings for one or more inputs.
+	Embeddings(ctx context.Context, in *EmbeddingsRequest, opts ...grpc.CallOption) (*EmbeddingsResponse, error)
 	// ListModels lists the models the caller may use.
 	ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error)
+	// GetModel returns one model the caller may use; NotFound otherwise.
+	GetModel(ctx context.Context, in *GetModelRequest, opts ...grpc.CallOption) (*GetModelResponse, error)
+	// GetUsage sums the caller's tenant's recorded usage.
+	GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error)
 }
 
 type inferenceServiceClient struct {
@@ -39,6 +70,45 @@ type inferenceServiceClient struct {
 
 func NewInferenceServiceClient(cc grpc.ClientConnInterface) InferenceServiceClient {
 	return &inferenceServiceClient{cc}
+}
+
+func (c *inferenceServiceClient) ChatCompletion(ctx context.Context, in *ChatCompletionRequest, opts ...grpc.CallOption) (*ChatCompletionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChatCompletionResponse)
+	err := c.cc.Invoke(ctx, InferenceService_ChatCompletion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inferenceServiceClient) StreamChatCompletion(ctx context.Context, in *StreamChatCompletionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamChatCompletionResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &InferenceService_ServiceDesc.Streams[0], InferenceService_StreamChatCompletion_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamChatCompletionRequest, StreamChatCompletionResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type InferenceService_StreamChatCompletionClient = grpc.ServerStreamingClient[StreamChatCompletionResponse]
+
+func (c *inferenceServiceClient) Embeddings(ctx context.Context, in *EmbeddingsRequest, opts ...grpc.CallOption) (*EmbeddingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EmbeddingsResponse)
+	err := c.cc.Invoke(ctx, InferenceService_Embeddings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (c *inferenceServiceClient) ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error) {
@@ -51,15 +121,61 @@ func (c *inferenceServiceClient) ListModels(ctx context.Context, in *ListModelsR
 	return out, nil
 }
 
+func (c *inferenceServiceClient) GetModel(ctx context.Context, in *GetModelRequest, opts ...grpc.CallOption) (*GetModelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetModelResponse)
+	err := c.cc.Invoke(ctx, InferenceService_GetModel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inferenceServiceClient) GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetUsageResponse)
+	err := c.cc.Invoke(ctx, InferenceService_GetUsage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InferenceServiceServer is the server API for InferenceService service.
 // All implementations must embed UnimplementedInferenceServiceServer
 // for forward compatibility.
 //
 // InferenceService runs chat completions and embeddings for the edge's
-// OpenAI-compatible API. First version: the inference issue fills it in.
+// OpenAI-compatible API and for internal callers.
+//
+// Wire format (docs/adr/0007-inference-wire-format.md): chat and embedding
+// requests carry the caller's OpenAI JSON body unchanged as bytes; inference
+// owns parsing, validation and encoding of the OpenAI JSON, so the edge does
+// not decode and re-encode every request and response. Responses carry the
+// finished OpenAI JSON the edge writes as is.
+//
+// Errors are gRPC statuses carrying a google.rpc.ErrorInfo detail with
+// domain "openai.rampart.local", reason = the OpenAI error code (for example
+// "model_not_found", "insufficient_quota") and metadata "type" (the OpenAI
+// error type), "param" (the offending parameter, when there is one) and
+// "retry_after" (seconds, on ResourceExhausted).
+//
+// The tenant and key always come from the verified principal assertion
+// (x-rampart-principal), never from a request field.
 type InferenceServiceServer interface {
+	// ChatCompletion runs one non-streaming chat completion.
+	ChatCompletion(context.Context, *ChatCompletionRequest) (*ChatCompletionResponse, error)
+	// StreamChatCompletion runs a chat completion and streams its chunks.
+	// Cancelling the call cancels the upstream provider request.
+	StreamChatCompletion(*StreamChatCompletionRequest, grpc.ServerStreamingServer[StreamChatCompletionResponse]) error
+	// Embeddings computes embeddings for one or more inputs.
+	Embeddings(context.Context, *EmbeddingsRequest) (*EmbeddingsResponse, error)
 	// ListModels lists the models the caller may use.
 	ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error)
+	// GetModel returns one model the caller may use; NotFound otherwise.
+	GetModel(context.Context, *GetModelRequest) (*GetModelResponse, error)
+	// GetUsage sums the caller's tenant's recorded usage.
+	GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error)
 	mustEmbedUnimplementedInferenceServiceServer()
 }
 
@@ -70,8 +186,23 @@ type InferenceServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedInferenceServiceServer struct{}
 
+func (UnimplementedInferenceServiceServer) ChatCompletion(context.Context, *ChatCompletionRequest) (*ChatCompletionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChatCompletion not implemented")
+}
+func (UnimplementedInferenceServiceServer) StreamChatCompletion(*StreamChatCompletionRequest, grpc.ServerStreamingServer[StreamChatCompletionResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamChatCompletion not implemented")
+}
+func (UnimplementedInferenceServiceServer) Embeddings(context.Context, *EmbeddingsRequest) (*EmbeddingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Embeddings not implemented")
+}
 func (UnimplementedInferenceServiceServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
+}
+func (UnimplementedInferenceServiceServer) GetModel(context.Context, *GetModelRequest) (*GetModelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetModel not implemented")
+}
+func (UnimplementedInferenceServiceServer) GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetUsage not implemented")
 }
 func (UnimplementedInferenceServiceServer) mustEmbedUnimplementedInferenceServiceServer() {}
 func (UnimplementedInferenceServiceServer) testEmbeddedByValue()                          {}
@@ -94,6 +225,53 @@ func RegisterInferenceServiceServer(s grpc.ServiceRegistrar, srv InferenceServic
 	s.RegisterService(&InferenceService_ServiceDesc, srv)
 }
 
+func _InferenceService_ChatCompletion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChatCompletionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).ChatCompletion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_ChatCompletion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).ChatCompletion(ctx, req.(*ChatCompletionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InferenceService_StreamChatCompletion_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamChatCompletionRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(InferenceServiceServer).StreamChatCompletion(m, &grpc.GenericServerStream[StreamChatCompletionRequest, StreamChatCompletionResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type InferenceService_StreamChatCompletionServer = grpc.ServerStreamingServer[StreamChatCompletionResponse]
+
+func _InferenceService_Embeddings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EmbeddingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).Embeddings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_Embeddings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).Embeddings(ctx, req.(*EmbeddingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _InferenceService_ListModels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListModelsRequest)
 	if err := dec(in); err != nil {
@@ -112,6 +290,42 @@ func _InferenceService_ListModels_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InferenceService_GetModel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetModelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).GetModel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_GetModel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).GetModel(ctx, req.(*GetModelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InferenceService_GetUsage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetUsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).GetUsage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_GetUsage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).GetUsage(ctx, req.(*GetUsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InferenceService_ServiceDesc is the grpc.ServiceDesc for InferenceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -120,10 +334,32 @@ var InferenceService_ServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*InferenceServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
+			MethodName: "ChatCompletion",
+			Handler:    _InferenceService_ChatCompletion_Handler,
+		},
+		{
+			MethodName: "Embeddings",
+			Handler:    _InferenceService_Embeddings_Handler,
+		},
+		{
 			MethodName: "ListModels",
 			Handler:    _InferenceService_ListModels_Handler,
 		},
+		{
+			MethodName: "GetModel",
+			Handler:    _InferenceService_GetModel_Handler,
+		},
+		{
+			MethodName: "GetUsage",
+			Handler:    _InferenceService_GetUsage_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "StreamChatCompletion",
+			Handler:       _InferenceService_StreamChatCompletion_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "rampart/inference/v1/inference.proto",
 }

@@ -1,0 +1,120 @@
+package inferencetest
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	pkgconfig "github.com/rampart-platform/rampart/pkg/config"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/services/inference/internal/app"
+	"github.com/rampart-platform/rampart/services/inference/internal/config"
+	"github.com/rampart-platform/rampart/services/inference/internal/registry"
+	"github.com/rampart-platform/rampart/services/inference/internal/toolpolicy"
+)
+
+// Options configure the test server.
+type Options struct {
+	// Models is a model registry JSON document (nil = the built-in local models).
+	Models []byte
+	// ToolPolicy is a tool policy JSON document (nil = deny all tools).
+	ToolPolicy []byte
+	// HTTPTransport is used for openai upstreams.
+	HTTPTransport http.RoundTripper
+	// Clients are extra service names to issue certificates for (besides
+	// "edge"), e.g. "ingestion".
+	Clients []string
+}
+
+// Server is a running inference service.
+type Server struct {
+	// Addr is the gRPC address on loopback.
+	Addr string
+	// PKIDir holds ca.crt and <name>.crt/.key for inference, edge and Clients.
+	PKIDir string
+	// Signer mints assertions the server accepts.
+	Signer *principal.Signer
+	app    *app.App
+}
+
+// Start runs an inference server until the test ends.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	dir, _ := pkitest.NewDir(t, append([]string{"inference", "edge"}, o.Clients...)...)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	signer, err := principal.NewSigner("test", priv, principal.MaxTTL)
+	require.NoError(t, err)
+	src, err := mtls.NewSource(mtls.FilesFor(dir, "inference"))
+	require.NoError(t, err)
+
+	cfg := &config.Config{Common: pkgconfig.Defaults(config.Service)}
+	cfg.ListenAddr, cfg.AdminAddr = "127.0.0.1:0", ""
+	cfg.DataDir = t.TempDir()
+	cfg.CertDir = dir
+	cfg.UsageDSN = filepath.Join(cfg.DataDir, "usage.db")
+
+	opts := app.Options{Config: cfg, TLS: src, Keys: principal.StaticKeys{"test": signer.PublicKey()}, HTTPTransport: o.HTTPTransport, DrainDelay: -1}
+	if o.Models != nil {
+		var f registry.File
+		require.NoError(t, json.Unmarshal(o.Models, &f))
+		opts.Models = &f
+	}
+	if o.ToolPolicy != nil {
+		var f toolpolicy.File
+		require.NoError(t, json.Unmarshal(o.ToolPolicy, &f))
+		opts.Tools = &f
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, opts)
+	if err != nil {
+		cancel()
+		require.NoError(t, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("inference server: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("inference server did not stop")
+		}
+	})
+	return &Server{Addr: a.Server.Addr().String(), PKIDir: dir, Signer: signer, app: a}
+}
+
+// Dial connects as the named client (a service with a certificate in PKIDir).
+func (s *Server) Dial(t testing.TB, client string, opts ...grpc.DialOption) *grpc.ClientConn {
+	t.Helper()
+	src, err := mtls.NewSource(mtls.FilesFor(s.PKIDir, client))
+	require.NoError(t, err)
+	conn, err := mtls.Dial(context.Background(), s.Addr, src, pki.ServiceID("inference"), opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// Assertion signs p for calls to the server.
+func (s *Server) Assertion(t testing.TB, p *authv1.Principal) string {
+	t.Helper()
+	tok, err := s.Signer.Sign(p, time.Time{})
+	require.NoError(t, err)
+	return tok
+}

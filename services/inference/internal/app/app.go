@@ -1,0 +1,186 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/serve"
+	"github.com/rampart-platform/rampart/services/inference/internal/config"
+	"github.com/rampart-platform/rampart/services/inference/internal/inference"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider/bedrock"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider/local"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider/openai"
+	"github.com/rampart-platform/rampart/services/inference/internal/quota"
+	"github.com/rampart-platform/rampart/services/inference/internal/registry"
+	"github.com/rampart-platform/rampart/services/inference/internal/server"
+	"github.com/rampart-platform/rampart/services/inference/internal/store"
+	"github.com/rampart-platform/rampart/services/inference/internal/toolpolicy"
+)
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	Config *config.Config
+	// TLS is the service's mTLS source.
+	TLS *mtls.Source
+	// Keys verify principal assertions (auth's RemoteKeys in production).
+	Keys principal.Keys
+	// Models overrides Config.ModelsFile (tests).
+	Models *registry.File
+	// Tools overrides Config.ToolPolicyFile (tests).
+	Tools *toolpolicy.File
+	// AuthzPolicy overrides Config.AuthzPolicy and the embedded default.
+	AuthzPolicy []byte
+	Logger      *slog.Logger
+	Registry    *prometheus.Registry
+	// HTTPTransport, when set, is used by openai upstreams (tests).
+	HTTPTransport http.RoundTripper
+	// DrainDelay overrides pkg/serve's drain delay (negative: none, for tests).
+	DrainDelay time.Duration
+}
+
+// App is the assembled service.
+type App struct {
+	Server  *serve.Server
+	Service *inference.Service
+	Store   *store.Store
+	rec     *store.Recorder
+}
+
+// New builds the service; Run starts it.
+func New(ctx context.Context, o Options) (_ *App, err error) {
+	cfg := o.Config
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	models := o.Models
+	if models == nil {
+		if cfg.ModelsFile != "" {
+			if models, err = registry.Load(cfg.ModelsFile); err != nil {
+				return nil, err
+			}
+		} else {
+			models = registry.Default()
+		}
+	}
+	reg, err := registry.New(models)
+	if err != nil {
+		return nil, err
+	}
+	providers, err := buildProviders(ctx, models, reg, o.HTTPTransport)
+	if err != nil {
+		return nil, err
+	}
+	tf := o.Tools
+	if tf == nil && cfg.ToolPolicyFile != "" {
+		if tf, err = toolpolicy.Load(cfg.ToolPolicyFile); err != nil {
+			return nil, err
+		}
+	}
+	tools, err := toolpolicy.New(tf)
+	if err != nil {
+		return nil, err
+	}
+
+	st, err := store.Open(ctx, cfg.UsageDSN)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = st.Close()
+		}
+	}()
+	rec := store.NewRecorder(st, log)
+	enf := quota.New(func(ctx context.Context, tenant, key string, since time.Time) (int64, error) {
+		if err := rec.Flush(ctx); err != nil {
+			return 0, err
+		}
+		return st.TokensSince(ctx, tenant, key, since)
+	})
+
+	promReg := o.Registry
+	if promReg == nil {
+		promReg = prometheus.NewRegistry()
+	}
+	svc, err := inference.New(inference.Deps{
+		Registry: reg, Providers: providers, Quota: enf, Tools: tools, Store: st, Recorder: rec,
+		Metrics: inference.NewMetrics(promReg), Log: log,
+	})
+	if err != nil {
+		rec.Close()
+		return nil, err
+	}
+
+	cache := server.NewVerifyCache(principal.NewVerifier(o.Keys), 100_000)
+	policy := o.AuthzPolicy
+	if policy == nil && cfg.AuthzPolicy == "" {
+		policy = config.DefaultAuthzPolicy()
+	}
+	srv, err := serve.New(serve.Options{
+		Name: config.Service, ListenAddr: cfg.ListenAddr, AdminAddr: cfg.AdminAddr, TLS: o.TLS,
+		AuthzPolicy: policy, AuthzPolicyFile: cfg.AuthzPolicy,
+		Logger: log, Registry: promReg, Reflection: !cfg.Prod(), DrainDelay: o.DrainDelay,
+		ExtraUnary:  []grpc.UnaryServerInterceptor{cache.UnaryInterceptor},
+		ExtraStream: []grpc.StreamServerInterceptor{cache.StreamInterceptor},
+	})
+	if err != nil {
+		rec.Close()
+		return nil, err
+	}
+	server.New(svc, log).Register(srv.GRPC())
+	srv.OnShutdown(func(context.Context) error {
+		rec.Close()
+		return st.Close()
+	})
+	return &App{Server: srv, Service: svc, Store: st, rec: rec}, nil
+}
+
+// Run serves until ctx ends, then shuts down in order.
+func (a *App) Run(ctx context.Context) error { return a.Server.Run(ctx) }
+
+func buildProviders(ctx context.Context, f *registry.File, reg *registry.Registry, rt http.RoundTripper) (map[string]provider.Provider, error) {
+	out := map[string]provider.Provider{"local": local.New()}
+	var errs []error
+	for _, name := range reg.Upstreams() {
+		if name == "local" {
+			continue
+		}
+		u := f.Upstreams[name]
+		key, err := u.APIKey()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("upstream %s: %w", name, err))
+			continue
+		}
+		switch u.Type {
+		case "openai":
+			p, err := openai.New(openai.Config{BaseURL: u.BaseURL, APIKey: key, Timeout: u.TimeoutDuration(), MaxRetries: u.MaxRetries, Transport: rt})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("upstream %s: %w", name, err))
+				continue
+			}
+			out[name] = p
+		case "bedrock":
+			p, err := bedrock.New(ctx, bedrock.Config{Region: u.Region, Endpoint: u.BaseURL, Timeout: u.TimeoutDuration(), MaxRetries: u.MaxRetries})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("upstream %s: %w", name, err))
+				continue
+			}
+			out[name] = p
+		default:
+			errs = append(errs, fmt.Errorf("upstream %s: type must be openai or bedrock, got %q", name, u.Type))
+		}
+	}
+	return out, errors.Join(errs...)
+}

@@ -1,0 +1,64 @@
+package config
+
+import (
+	"embed"
+	"errors"
+	"path/filepath"
+
+	"github.com/rampart-platform/rampart/pkg/config"
+)
+
+// Service is this service's name.
+const Service = "inference"
+
+//go:embed authz_default.json
+var defaults embed.FS
+
+// DefaultAuthzPolicy is the embedded per-method caller allow-list: the edge
+// and internal services may call the API; the operator CLI may read usage.
+func DefaultAuthzPolicy() []byte {
+	b, _ := defaults.ReadFile("authz_default.json")
+	return b
+}
+
+// Config is the inference configuration.
+type Config struct {
+	config.Common
+
+	AuthAddr       string `env:"RAMPART_AUTH_ADDR,noprefix" flag:"auth-addr" default:"127.0.0.1:7001" usage:"auth gRPC address (principal verification keys)"`
+	ModelsFile     string `env:"MODELS" flag:"models" usage:"model registry JSON file; without it the offline local models are served to every tenant"`
+	ToolPolicyFile string `env:"TOOL_POLICY" flag:"tool-policy" usage:"tool-call allow-list JSON file; without it no tool may be offered (default deny)"`
+	UsageDSN       string `env:"USAGE_DSN" flag:"usage-dsn" usage:"usage store: SQLite file path or postgres:// URL (default $DATA_DIR/usage.db)"`
+}
+
+// Load reads the configuration from the environment and args.
+func Load(args []string) (*Config, error) {
+	cfg := &Config{Common: config.Defaults(Service)}
+	if err := config.Load(config.Prefix(Service), cfg, args); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Finalize derives defaults from other settings.
+func (c *Config) Finalize() error {
+	if err := c.Common.Finalize(); err != nil {
+		return err
+	}
+	if c.UsageDSN == "" && c.DataDir != "" {
+		c.UsageDSN = filepath.Join(c.DataDir, "usage.db")
+	}
+	return nil
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	errs := []error{c.Common.Validate()}
+	if err := config.CheckAddr(c.AuthAddr); err != nil {
+		errs = append(errs, config.Invalidf("AuthAddr", "%w", err))
+	}
+	if c.UsageDSN == "" {
+		errs = append(errs, config.Invalidf("UsageDSN", "required"))
+	}
+	return errors.Join(errs...)
+}

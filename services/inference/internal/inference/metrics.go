@@ -1,0 +1,73 @@
+package inference
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/store"
+)
+
+// Metrics are per-model Prometheus counters. Labels never carry tenant or
+// key ids: model ids come from the deployment's registry, a bounded set.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	tokens   *prometheus.CounterVec
+	cost     *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// NewMetrics registers the metrics with reg (nil = unregistered, for tests).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_inference_requests_total", Help: "Inference requests by model, endpoint and outcome.",
+		}, []string{"model", "endpoint", "outcome"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_inference_tokens_total", Help: "Tokens charged by model and kind (prompt, completion).",
+		}, []string{"model", "kind"}),
+		cost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rampart_inference_cost_micro_usd_total", Help: "Cost in micro-USD by model, from the price table.",
+		}, []string{"model"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "rampart_inference_request_seconds", Help: "Inference request latency by model and endpoint.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"model", "endpoint"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.tokens, m.cost, m.latency)
+	}
+	return m
+}
+
+func (m *Metrics) done(model, endpoint string, u store.Record) {
+	m.requests.WithLabelValues(model, endpoint, "ok").Inc()
+	m.tokens.WithLabelValues(model, "prompt").Add(float64(u.PromptTokens))
+	m.tokens.WithLabelValues(model, "completion").Add(float64(u.CompletionTokens))
+	m.cost.WithLabelValues(model).Add(float64(u.CostMicroUSD))
+	m.latency.WithLabelValues(model, endpoint).Observe(u.Latency.Seconds())
+}
+
+func (m *Metrics) failed(model, endpoint string, err error) {
+	outcome := "error"
+	if e, ok := apierr.As(err); ok {
+		switch e.Kind {
+		case apierr.KindTimeout:
+			outcome = "timeout"
+		case apierr.KindUnavailable:
+			outcome = "unavailable"
+		case apierr.KindRateLimited:
+			outcome = "upstream_rate_limited"
+		case apierr.KindInvalid:
+			outcome = "invalid"
+		}
+	}
+	m.requests.WithLabelValues(model, endpoint, outcome).Inc()
+}
+
+func (m *Metrics) limited(model string, err error) {
+	outcome := "rate_limited"
+	if e, ok := apierr.As(err); ok && e.Kind == apierr.KindQuota {
+		outcome = "quota_exceeded"
+	}
+	m.requests.WithLabelValues(model, "chat", outcome).Inc()
+}

@@ -1,0 +1,256 @@
+package inference
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider"
+	"github.com/rampart-platform/rampart/services/inference/internal/quota"
+	"github.com/rampart-platform/rampart/services/inference/internal/registry"
+	"github.com/rampart-platform/rampart/services/inference/internal/store"
+	"github.com/rampart-platform/rampart/services/inference/internal/toolpolicy"
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
+)
+
+// Caller is whom a call acts for, taken from the verified principal.
+type Caller struct {
+	Tenant, Key, Subject string
+	AllowedModels        []string
+	Limits               quota.Limits
+	RequestID            string
+}
+
+func (c *Caller) subject() quota.Subject { return quota.Subject{Tenant: c.Tenant, Key: c.Key} }
+
+// Output is an encoded response plus the HTTP headers the edge should set.
+type Output struct {
+	Body    []byte
+	Headers map[string]string
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	Registry  *registry.Registry
+	Providers map[string]provider.Provider // by upstream name; "local" included
+	Quota     *quota.Enforcer
+	Tools     *toolpolicy.Policy
+	Store     *store.Store
+	Recorder  *store.Recorder
+	Metrics   *Metrics
+	Log       *slog.Logger
+}
+
+// Service runs completions and embeddings.
+type Service struct {
+	Deps
+	now func() time.Time
+}
+
+// New returns a service.
+func New(d Deps) (*Service, error) {
+	for _, up := range d.Registry.Upstreams() {
+		if d.Providers[up] == nil {
+			return nil, fmt.Errorf("inference: no provider for upstream %q", up)
+		}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics(nil)
+	}
+	return &Service{Deps: d, now: time.Now}, nil
+}
+
+func newID(prefix string) string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, len(prefix), len(prefix)+24)
+	copy(b, prefix)
+	for range 2 {
+		x := rand.Uint64()
+		for range 12 {
+			b = append(b, alphabet[x%62])
+			x /= 62
+		}
+	}
+	return string(b)
+}
+
+// resolveChat resolves and checks the model, tools and quota of a request.
+func (s *Service) resolveChat(ctx context.Context, c *Caller, req *wire.ChatRequest) (*registry.Model, *toolpolicy.Set, quota.Status, error) {
+	m, err := s.Registry.Resolve(c.Tenant, c.AllowedModels, req.Model)
+	if err != nil {
+		return nil, nil, quota.Status{}, err
+	}
+	if m.Kind != registry.KindChat {
+		return nil, nil, quota.Status{}, apierr.Invalid("model", "The model `%s` is an embedding model; use /v1/embeddings.", req.Model)
+	}
+	caps := s.Providers[m.Upstream].Capabilities(m.UpstreamModel)
+	if len(req.Tools) > 0 && !caps.Tools {
+		return nil, nil, quota.Status{}, apierr.Invalid("tools", "The model `%s` does not support tools.", req.Model)
+	}
+	if req.ResponseFormat != nil && req.ResponseFormat.Type == "json_object" && !caps.JSONMode {
+		return nil, nil, quota.Status{}, apierr.Invalid("response_format", "The model `%s` does not support response_format json_object.", req.Model)
+	}
+	set := s.Tools.For(c.Tenant, c.Key)
+	decisions, err := set.CheckDefinitions(req.Tools)
+	s.audit(ctx, c, m.ID, decisions)
+	if err != nil {
+		return nil, nil, quota.Status{}, err
+	}
+	st, err := s.Quota.Check(ctx, c.subject(), c.Limits)
+	if err != nil {
+		s.Metrics.limited(m.ID, err)
+		return nil, nil, quota.Status{}, err
+	}
+	return m, set, st, nil
+}
+
+func (s *Service) audit(ctx context.Context, c *Caller, model string, ds []toolpolicy.Decision) {
+	for _, d := range ds {
+		s.Log.LogAttrs(ctx, slog.LevelInfo, "audit tool policy",
+			slog.String("event", "tool_policy"), slog.String("tenant_id", c.Tenant), slog.String("key_id", c.Key),
+			slog.String("request_id", c.RequestID), slog.String("model", model), slog.String("tool", d.Tool),
+			slog.String("outcome", d.Outcome), slog.String("reason", d.Reason))
+	}
+}
+
+// fallbackable reports whether an error may be retried on the fallback model.
+func fallbackable(err error) bool {
+	e, ok := apierr.As(err)
+	return ok && (e.Kind == apierr.KindUnavailable || e.Kind == apierr.KindTimeout || e.Kind == apierr.KindRateLimited)
+}
+
+// fallback returns m's fallback if the tenant's key may use it.
+func (s *Service) fallback(c *Caller, m *registry.Model) *registry.Model {
+	if m.Fallback == "" {
+		return nil
+	}
+	fb, err := s.Registry.Resolve(c.Tenant, c.AllowedModels, m.Fallback)
+	if err != nil {
+		return nil
+	}
+	return fb
+}
+
+func (s *Service) providerErr(ctx context.Context, c *Caller, m *registry.Model, err error) error {
+	if _, ok := apierr.As(err); ok {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	s.Log.ErrorContext(ctx, "provider call failed", "model", m.ID, "upstream", m.Upstream, "request_id", c.RequestID, "err", err)
+	return apierr.Internal()
+}
+
+// Chat runs a non-streaming completion.
+func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provider.Passage) (*Output, error) {
+	start := s.now()
+	req, err := wire.ParseChat(body)
+	if err != nil {
+		return nil, err
+	}
+	if req.Stream {
+		return nil, apierr.Invalid("stream", "stream must be false on this call; use StreamChatCompletion")
+	}
+	m, set, st, err := s.resolveChat(ctx, c, req)
+	if err != nil {
+		return nil, err
+	}
+	call := &provider.ChatCall{UpstreamModel: m.UpstreamModel, Request: req, Passages: ps}
+	res, err := s.Providers[m.Upstream].Chat(ctx, call)
+	if err != nil && fallbackable(err) {
+		if fb := s.fallback(c, m); fb != nil {
+			s.Log.WarnContext(ctx, "model unavailable, using fallback", "model", m.ID, "fallback", fb.ID, "request_id", c.RequestID)
+			m = fb
+			call.UpstreamModel = fb.UpstreamModel
+			res, err = s.Providers[m.Upstream].Chat(ctx, call)
+		}
+	}
+	if err != nil {
+		s.Metrics.failed(m.ID, "chat", err)
+		return nil, s.providerErr(ctx, c, m, err)
+	}
+
+	ext := &wire.Extension{Citations: res.Citations}
+	toolCalls := res.ToolCalls
+	finish := res.FinishReason
+	if len(toolCalls) > 0 {
+		f := set.FilterCalls(toolCalls, req.Tools)
+		s.audit(ctx, c, m.ID, f.Decisions)
+		toolCalls, ext.RequiresConfirmation, ext.StrippedToolCalls = f.Allowed, f.Confirm, f.Stripped
+		if len(toolCalls) == 0 && finish == "tool_calls" {
+			finish = "stop"
+		}
+	}
+	u := s.usage(req, res.Usage, res.Content, res.ToolCalls)
+
+	out := wire.ChatCompletion{
+		ID: newID("chatcmpl-"), Object: "chat.completion", Created: start.Unix(), Model: m.ID,
+		Choices: []wire.Choice{{
+			Message:      wire.ResponseMessage{Role: "assistant", ToolCalls: toolCalls},
+			Logprobs:     wire.NullRaw,
+			FinishReason: finish,
+		}},
+		Usage: &wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.PromptTokens + u.CompletionTokens)},
+	}
+	if res.HasContent || len(toolCalls) == 0 {
+		content := res.Content
+		out.Choices[0].Message.Content = &content
+	}
+	if len(ext.Citations)+len(ext.RequiresConfirmation)+len(ext.StrippedToolCalls) > 0 {
+		out.Rampart = ext
+	}
+	b, err := json.Marshal(&out)
+	if err != nil {
+		return nil, fmt.Errorf("encode completion: %w", err)
+	}
+	s.finish(c, m, "chat", u, start)
+	return &Output{Body: b, Headers: rateHeaders(st)}, nil
+}
+
+// usage returns the provider's usage or the documented estimate.
+func (s *Service) usage(req *wire.ChatRequest, u provider.Usage, content string, calls []wire.ToolCall) store.Record {
+	if u.Reported {
+		return store.Record{PromptTokens: int64(u.PromptTokens), CompletionTokens: int64(u.CompletionTokens)}
+	}
+	completion := provider.EstimateTokens(content)
+	for _, tc := range calls {
+		completion += provider.EstimateTokens(tc.Function.Name) + provider.EstimateTokens(tc.Function.Arguments)
+	}
+	return store.Record{PromptTokens: int64(provider.EstimatePrompt(req)), CompletionTokens: int64(completion), Estimated: true}
+}
+
+// finish charges the quota, records usage and counts metrics.
+func (s *Service) finish(c *Caller, m *registry.Model, endpoint string, u store.Record, start time.Time) {
+	now := s.now()
+	u.Tenant, u.Key, u.Model, u.RequestID = c.Tenant, c.Key, m.ID, c.RequestID
+	u.CostMicroUSD = m.CostMicroUSD(int(u.PromptTokens), int(u.CompletionTokens))
+	u.Latency = now.Sub(start)
+	u.At = now
+	s.Quota.Charge(c.subject(), c.Limits, u.PromptTokens+u.CompletionTokens)
+	if s.Recorder != nil {
+		s.Recorder.Record(u)
+	}
+	s.Metrics.done(m.ID, endpoint, u)
+}
+
+// rateHeaders are OpenAI's x-ratelimit-* token headers for the tightest
+// token-per-minute limit that applies (none when no TPM limit is set).
+func rateHeaders(st quota.Status) map[string]string {
+	if st.LimitTokens == 0 {
+		return nil
+	}
+	return map[string]string{
+		"x-ratelimit-limit-tokens":     strconv.FormatInt(st.LimitTokens, 10),
+		"x-ratelimit-remaining-tokens": strconv.FormatInt(max(st.RemainingTokens, 0), 10),
+		"x-ratelimit-reset-tokens":     st.ResetTokens.Round(time.Millisecond).String(),
+	}
+}

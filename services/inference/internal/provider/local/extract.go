@@ -1,0 +1,212 @@
+package local
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/provider"
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
+)
+
+// maxQuotes is how many sentences an extractive answer quotes at most.
+const maxQuotes = 3
+
+// NoAnswer is the reply when the context holds nothing relevant.
+const NoAnswer = "I could not find an answer to this in the provided context."
+
+type sentence struct {
+	text   string
+	source string
+	order  int
+	terms  map[string]bool
+}
+
+// extract composes an answer of quoted context sentences. Sources, in order:
+// retrieved passages, system/developer messages, then user messages before
+// the last one, then the last user message's own non-question sentences.
+func extract(call *provider.ChatCall) *provider.ChatResult {
+	r := call.Request
+	lastUser := -1
+	for i := len(r.Messages) - 1; i >= 0; i-- {
+		if r.Messages[i].Role == "user" {
+			lastUser = i
+			break
+		}
+	}
+	question := ""
+	if lastUser >= 0 {
+		question = r.Messages[lastUser].Content.Text
+	}
+
+	var sents []sentence
+	add := func(text, source string, skipQuestions bool) {
+		for _, s := range splitSentences(text) {
+			if skipQuestions && strings.HasSuffix(s, "?") {
+				continue
+			}
+			sents = append(sents, sentence{text: s, source: source, order: len(sents), terms: termSet(s)})
+		}
+	}
+	for _, p := range call.Passages {
+		src := p.Source
+		if src == "" {
+			src = p.ID
+		}
+		if p.ID != "" && p.Source != "" {
+			src = p.Source + " (" + p.ID + ")"
+		}
+		add(p.Text, src, false)
+	}
+	userN := 0
+	for i, m := range r.Messages {
+		switch {
+		case m.Role == "system" || m.Role == "developer":
+			add(m.Content.Text, m.Role+" message", false)
+		case m.Role == "user" && i != lastUser:
+			userN++
+			add(m.Content.Text, "user message "+strconv.Itoa(userN), false)
+		case m.Role == "tool":
+			add(m.Content.Text, "tool result "+m.ToolCallID, false)
+		}
+	}
+	if lastUser >= 0 {
+		add(question, "user message (question)", true)
+	}
+
+	qterms := termSet(question)
+	df := map[string]int{}
+	for _, s := range sents {
+		for t := range s.terms {
+			if qterms[t] {
+				df[t]++
+			}
+		}
+	}
+	type scored struct {
+		s     sentence
+		score float64
+	}
+	var cands []scored
+	for _, s := range sents {
+		score := 0.0
+		for t := range s.terms {
+			if qterms[t] {
+				score += 1 + math.Log(float64(len(sents))/float64(df[t]))
+			}
+		}
+		if score > 0 {
+			cands = append(cands, scored{s, score})
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
+	if len(cands) > maxQuotes {
+		cands = cands[:maxQuotes]
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].s.order < cands[j].s.order })
+
+	if len(cands) == 0 {
+		return truncate(NoAnswer, r.MaxOutputTokens())
+	}
+	var b strings.Builder
+	b.WriteString("From the provided context:")
+	cites := make([]wire.Citation, 0, len(cands))
+	for i, c := range cands {
+		b.WriteString(" \"")
+		b.WriteString(c.s.text)
+		b.WriteString("\" [")
+		b.WriteString(strconv.Itoa(i + 1))
+		b.WriteString("]")
+		cites = append(cites, wire.Citation{Index: i + 1, Source: c.s.source, Quote: c.s.text})
+	}
+	b.WriteString("\n\nSources: ")
+	for i, c := range cites {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString("[" + strconv.Itoa(c.Index) + "] " + c.Source)
+	}
+	res := truncate(b.String(), r.MaxOutputTokens())
+	res.Citations = cites
+	return res
+}
+
+// splitSentences splits on ., ! or ? followed by white space, and on blank
+// lines or newlines, trimming each piece.
+func splitSentences(text string) []string {
+	var out []string
+	start := 0
+	flush := func(end int) {
+		if s := strings.TrimSpace(text[start:end]); s != "" {
+			out = append(out, s)
+		}
+		start = end
+	}
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c == '\n':
+			flush(i + 1)
+		case (c == '.' || c == '!' || c == '?') && (i+1 == len(text) || text[i+1] == ' ' || text[i+1] == '\n' || text[i+1] == '\t'):
+			flush(i + 1)
+		}
+	}
+	flush(len(text))
+	return out
+}
+
+var stopwords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields("a an and are as at be by can could did do does for from had has have how i in is it its me my of on or our so that the their there these this to was we were what when where which who why will with would you your about into than then them they not no yes") {
+		stopwords[w] = true
+	}
+}
+
+// termSet returns the stemmed, lower-cased content words of s.
+func termSet(s string) map[string]bool {
+	set := map[string]bool{}
+	for _, w := range words(s) {
+		if !stopwords[w] && (len(w) > 1 || unicode.IsDigit(rune(w[0]))) {
+			set[stem(w)] = true
+		}
+	}
+	return set
+}
+
+// stem is a deliberately small suffix stripper (plural, -ing, -ed) so
+// "refunds" matches "refund" and "opening" matches "open".
+func stem(w string) string {
+	switch {
+	case len(w) > 4 && strings.HasSuffix(w, "ies"):
+		return w[:len(w)-3] + "y"
+	case len(w) > 5 && strings.HasSuffix(w, "ing"):
+		return w[:len(w)-3]
+	case len(w) > 4 && strings.HasSuffix(w, "ed"):
+		return w[:len(w)-2]
+	case len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us"):
+		return w[:len(w)-1]
+	}
+	return w
+}
+
+// words splits s into lower-cased letter/digit runs.
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
+
+// cutRunes cuts s to at most n bytes without splitting a rune.
+func cutRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,356 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider"
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
+)
+
+// Config configures one upstream.
+type Config struct {
+	// BaseURL ends before /chat/completions, e.g. https://api.openai.com/v1.
+	BaseURL string
+	// APIKey is sent as a bearer token; empty sends none (local vLLM/Ollama).
+	APIKey string
+	// Timeout bounds one attempt, including reading a streamed body (0 = 60 s).
+	Timeout time.Duration
+	// MaxRetries on 429/5xx/connection errors (negative = 0; 0 = default 2).
+	MaxRetries int
+	// MaxRetryWait caps one wait, including Retry-After (0 = 10 s).
+	MaxRetryWait time.Duration
+	// Transport overrides the tuned default (tests).
+	Transport http.RoundTripper
+}
+
+// Provider talks to one OpenAI-compatible upstream.
+type Provider struct {
+	base    string
+	auth    string
+	client  *http.Client
+	timeout time.Duration
+	retries int
+	maxWait time.Duration
+	// sleep waits d or until ctx ends (replaced in tests).
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// NewTransport returns the tuned transport: large keep-alive pools so a busy
+// gateway reuses connections instead of paying TCP/TLS setup per request.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: 0, // the per-attempt context bounds it
+		WriteBufferSize:       32 << 10,
+		ReadBufferSize:        32 << 10,
+	}
+}
+
+// New returns a provider for cfg.
+func New(cfg Config) (*Provider, error) {
+	if cfg.BaseURL == "" {
+		return nil, errors.New("openai provider: base URL is required")
+	}
+	if !strings.HasPrefix(cfg.BaseURL, "http://") && !strings.HasPrefix(cfg.BaseURL, "https://") {
+		return nil, errors.New("openai provider: base URL must be http(s)")
+	}
+	p := &Provider{
+		base:    strings.TrimRight(cfg.BaseURL, "/"),
+		timeout: cfg.Timeout,
+		retries: cfg.MaxRetries,
+		maxWait: cfg.MaxRetryWait,
+		sleep:   sleepCtx,
+	}
+	if cfg.APIKey != "" {
+		p.auth = "Bearer " + cfg.APIKey
+	}
+	if p.timeout <= 0 {
+		p.timeout = 60 * time.Second
+	}
+	if p.retries == 0 {
+		p.retries = 2
+	} else if p.retries < 0 {
+		p.retries = 0
+	}
+	if p.maxWait <= 0 {
+		p.maxWait = 10 * time.Second
+	}
+	rt := cfg.Transport
+	if rt == nil {
+		rt = NewTransport()
+	}
+	p.client = &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return p, nil
+}
+
+// Name implements provider.Provider.
+func (*Provider) Name() string { return "openai" }
+
+// Capabilities implements provider.Provider. What the upstream model really
+// supports is the registry's business; the protocol supports everything.
+func (*Provider) Capabilities(string) provider.Capabilities {
+	return provider.Capabilities{Chat: true, Stream: true, Tools: true, JSONMode: true, Embeddings: true, ReportsUsage: true}
+}
+
+// upstreamChat is the request body sent upstream.
+type upstreamChat struct {
+	*wire.ChatRequest
+	Model         string               `json:"model"`
+	Stream        bool                 `json:"stream,omitempty"`
+	StreamOptions *wire.StreamOptions  `json:"stream_options,omitempty"`
+}
+
+type upstreamCompletion struct {
+	Choices []struct {
+		Message struct {
+			Content   *string         `json:"content"`
+			ToolCalls []wire.ToolCall `json:"tool_calls"`
+		} `json:"message"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *wire.Usage `json:"usage"`
+}
+
+// Chat implements provider.Provider.
+func (p *Provider) Chat(ctx context.Context, call *provider.ChatCall) (*provider.ChatResult, error) {
+	body, err := json.Marshal(upstreamChat{ChatRequest: call.Request, Model: call.UpstreamModel})
+	if err != nil {
+		return nil, fmt.Errorf("openai: encode request: %w", err)
+	}
+	var out upstreamCompletion
+	err = p.do(ctx, "/chat/completions", body, func(resp *http.Response) error {
+		return json.NewDecoder(resp.Body).Decode(&out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Choices) == 0 {
+		return nil, apierr.Unavailable("The upstream model returned no choices.", 0)
+	}
+	c := out.Choices[0]
+	res := &provider.ChatResult{ToolCalls: c.Message.ToolCalls, FinishReason: c.FinishReason}
+	if c.Message.Content != nil {
+		res.Content, res.HasContent = *c.Message.Content, true
+	}
+	if out.Usage != nil {
+		res.Usage = provider.Usage{PromptTokens: out.Usage.PromptTokens, CompletionTokens: out.Usage.CompletionTokens, Reported: true}
+	}
+	if res.FinishReason == "" {
+		res.FinishReason = "stop"
+	}
+	return res, nil
+}
+
+type upstreamEmbeddings struct {
+	Data []struct {
+		Index     int       `json:"index"`
+		Embedding []float32 `json:"embedding"`
+	} `json:"data"`
+	Usage *wire.EmbedUsage `json:"usage"`
+}
+
+// Embed implements provider.Provider.
+func (p *Provider) Embed(ctx context.Context, call *provider.EmbedCall) (*provider.EmbedResult, error) {
+	req := map[string]any{"model": call.UpstreamModel, "input": call.Inputs, "encoding_format": "float"}
+	if call.Dimensions > 0 {
+		req["dimensions"] = call.Dimensions
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("openai: encode request: %w", err)
+	}
+	var out upstreamEmbeddings
+	if err := p.do(ctx, "/embeddings", body, func(resp *http.Response) error {
+		return json.NewDecoder(resp.Body).Decode(&out)
+	}); err != nil {
+		return nil, err
+	}
+	res := &provider.EmbedResult{Vectors: make([][]float32, len(call.Inputs))}
+	for _, d := range out.Data {
+		if d.Index < 0 || d.Index >= len(res.Vectors) {
+			return nil, apierr.Unavailable("The upstream returned a malformed embeddings response.", 0)
+		}
+		res.Vectors[d.Index] = d.Embedding
+	}
+	for _, v := range res.Vectors {
+		if v == nil {
+			return nil, apierr.Unavailable("The upstream returned a malformed embeddings response.", 0)
+		}
+	}
+	if out.Usage != nil {
+		res.Usage = provider.Usage{PromptTokens: out.Usage.PromptTokens, Reported: true}
+	}
+	return res, nil
+}
+
+// do POSTs body to path with retries and hands a 2xx response to read. The
+// attempt's context stays alive while read runs (streams) and is cancelled
+// afterwards, which closes the upstream connection if read returns early.
+func (p *Provider) do(ctx context.Context, path string, body []byte, read func(*http.Response) error) error {
+	url := p.base + path
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		retryable, wait, err := p.attempt(ctx, url, body, read)
+		if err == nil {
+			return nil
+		}
+		lastErr = err
+		if !retryable || attempt >= p.retries || ctx.Err() != nil {
+			return lastErr
+		}
+		if wait <= 0 {
+			wait = backoff(attempt)
+		}
+		if wait > p.maxWait {
+			return lastErr // the upstream asks for longer than we may wait
+		}
+		if err := p.sleep(ctx, wait); err != nil {
+			return lastErr
+		}
+	}
+}
+
+func (p *Provider) attempt(ctx context.Context, url string, body []byte, read func(*http.Response) error) (retryable bool, wait time.Duration, err error) {
+	actx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return false, 0, fmt.Errorf("openai: build request: %w", err)
+	}
+	req.Header["Content-Type"] = []string{"application/json"}
+	req.Header["Accept"] = []string{"application/json, text/event-stream"}
+	if p.auth != "" {
+		req.Header["Authorization"] = []string{p.auth}
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return p.transportError(ctx, actx, err)
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		_ = resp.Body.Close()
+	}()
+	if resp.StatusCode/100 == 2 {
+		if err := read(resp); err != nil {
+			if ae, ok := apierr.As(err); ok {
+				return false, 0, ae
+			}
+			if ctx.Err() != nil {
+				return false, 0, ctx.Err()
+			}
+			if actx.Err() != nil {
+				return false, 0, apierr.Timeout("The upstream model timed out.")
+			}
+			return false, 0, apierr.Unavailable("The upstream model returned an unreadable response.", 0)
+		}
+		return false, 0, nil
+	}
+	return statusError(resp)
+}
+
+func (p *Provider) transportError(ctx, actx context.Context, err error) (bool, time.Duration, error) {
+	if ctx.Err() != nil {
+		return false, 0, ctx.Err()
+	}
+	if actx.Err() != nil {
+		return true, 0, apierr.Timeout("The upstream model timed out.")
+	}
+	return true, 0, apierr.Unavailable("The upstream model is unreachable.", 0)
+}
+
+func statusError(resp *http.Response) (bool, time.Duration, error) {
+	wait := retryAfter(resp.Header)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return true, wait, apierr.RateLimited("The upstream model is rate limited; retry later.", wait)
+	case resp.StatusCode >= 500:
+		return true, wait, apierr.Unavailable("The upstream model is unavailable.", wait)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return false, 0, apierr.Unavailable("The upstream rejected Rampart's credentials; the operator must fix the provider configuration.", 0)
+	case resp.StatusCode == http.StatusNotFound:
+		return false, 0, apierr.Unavailable("The upstream does not serve the configured model.", 0)
+	default:
+		// A 4xx about the caller's request: pass OpenAI's message and param.
+		var e struct {
+			Error struct {
+				Message string  `json:"message"`
+				Param   *string `json:"param"`
+				Code    any     `json:"code"`
+			} `json:"error"`
+		}
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e)
+		msg := e.Error.Message
+		if msg == "" {
+			msg = "The upstream model rejected the request."
+		}
+		param := ""
+		if e.Error.Param != nil {
+			param = *e.Error.Param
+		}
+		return false, 0, apierr.Invalid(param, "%s", cut(msg, 500))
+	}
+}
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// retryAfter parses Retry-After (seconds or HTTP date) and the
+// retry-after-ms extension.
+func retryAfter(h http.Header) time.Duration {
+	if ms := h.Get("Retry-After-Ms"); ms != "" {
+		if n, err := strconv.ParseFloat(ms, 64); err == nil && n >= 0 {
+			return time.Duration(n * float64(time.Millisecond))
+		}
+	}
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// backoff is exponential from 250 ms with full jitter.
+func backoff(attempt int) time.Duration {
+	base := 250 * time.Millisecond << attempt
+	return base/2 + rand.N(base/2+1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

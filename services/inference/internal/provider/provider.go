@@ -1,0 +1,90 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
+)
+
+// Capabilities says what a provider (for a given model) can do.
+type Capabilities struct {
+	Chat       bool
+	Stream     bool
+	Tools      bool
+	JSONMode   bool
+	Embeddings bool
+	// ReportsUsage is true when the provider returns token counts; otherwise
+	// the service estimates them (see internal/inference/tokens.go).
+	ReportsUsage bool
+}
+
+// Passage is retrieved text an answer may quote and cite.
+type Passage struct {
+	ID     string
+	Text   string
+	Source string
+}
+
+// ChatCall is one chat completion call.
+type ChatCall struct {
+	// UpstreamModel is the provider's own model name.
+	UpstreamModel string
+	Request       *wire.ChatRequest
+	Passages      []Passage
+}
+
+// Usage is token usage as reported by the provider.
+type Usage struct {
+	PromptTokens     int
+	CompletionTokens int
+	// Reported is false when the provider did not report usage.
+	Reported bool
+}
+
+// ChatResult is a finished completion.
+type ChatResult struct {
+	Content      string
+	HasContent   bool
+	ToolCalls    []wire.ToolCall
+	FinishReason string // stop, length, tool_calls, content_filter
+	Usage        Usage
+	Citations    []wire.Citation
+}
+
+// Delta is one streamed increment. Tool calls arrive complete (providers
+// assemble argument fragments) so the tool policy can check them.
+type Delta struct {
+	Content      string
+	ToolCalls    []wire.ToolCall
+	FinishReason string
+	Usage        *Usage
+	Citations    []wire.Citation
+}
+
+// EmbedCall is one embeddings call.
+type EmbedCall struct {
+	UpstreamModel string
+	Inputs        []string
+	Dimensions    int // 0 = model default
+}
+
+// EmbedResult holds one vector per input.
+type EmbedResult struct {
+	Vectors [][]float32
+	Usage   Usage
+}
+
+// Provider is a model backend.
+type Provider interface {
+	// Name is the provider kind: local, openai, bedrock.
+	Name() string
+	// Capabilities of upstreamModel on this provider.
+	Capabilities(upstreamModel string) Capabilities
+	// Chat runs a completion.
+	Chat(ctx context.Context, call *ChatCall) (*ChatResult, error)
+	// Stream runs a completion, calling emit for each delta in order. An
+	// error from emit stops the stream and is returned.
+	Stream(ctx context.Context, call *ChatCall, emit func(*Delta) error) error
+	// Embed computes embeddings.
+	Embed(ctx context.Context, call *EmbedCall) (*EmbedResult, error)
+}

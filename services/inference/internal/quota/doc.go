@@ -1,0 +1,13 @@
+// Package quota enforces per-key and per-tenant token limits from the
+// principal's Limits: tokens per minute (a token bucket that refills at
+// TPM/60 per second, holds at most one minute's worth, and is charged with
+// real usage after each request so it may go into debt) and monthly token
+// budgets (calendar month, UTC, seeded from the usage store at first use
+// and then counted in memory).
+//
+// Before a request: an empty bucket → rate_limit_exceeded with the time
+// until it refills; a spent budget → insufficient_quota. After: Charge with
+// the real (or estimated) token count. Counters live in this replica's
+// memory; with several inference replicas, route a tenant to one replica or
+// divide the limits — a shared Redis counter is future work.
+package quota

@@ -1,0 +1,11 @@
+// Package server is the gRPC face of inference: handlers translate between
+// inferencev1 messages and internal/inference, taking the caller only from
+// the verified principal (pkg/principal). Errors are mapped to gRPC status
+// once, in errors.go: the status code, a google.rpc.ErrorInfo (reason = the
+// OpenAI error code, metadata type/param), a google.rpc.BadRequest naming
+// the field for InvalidArgument, and a google.rpc.RetryInfo on 429s.
+//
+// Scopes: chat:write for completions, embeddings and model listing;
+// usage:read (or the owner/admin role) for GetUsage. The admin scope grants
+// everything.
+package server

@@ -1,0 +1,185 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/services/inference/internal/inference"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider"
+	"github.com/rampart-platform/rampart/services/inference/internal/quota"
+)
+
+// Scopes checked by the handlers.
+const (
+	ScopeChat  = "chat:write"
+	ScopeUsage = "usage:read"
+)
+
+// Server implements inferencev1.InferenceServiceServer.
+type Server struct {
+	inferencev1.UnimplementedInferenceServiceServer
+	svc *inference.Service
+	log *slog.Logger
+}
+
+// New returns the gRPC server for svc.
+func New(svc *inference.Service, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{svc: svc, log: log}
+}
+
+// Register registers the service on s.
+func (s *Server) Register(g grpc.ServiceRegistrar) { inferencev1.RegisterInferenceServiceServer(g, s) }
+
+func requestID(ctx context.Context) string {
+	if id := logging.RequestID(ctx); id != "" {
+		return id
+	}
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get("x-request-id"); len(v) > 0 && len(v[0]) <= 128 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+// caller builds the Caller from the verified principal only.
+func caller(ctx context.Context, scope string) (*inference.Caller, error) {
+	p, ok := principal.FromContext(ctx)
+	if !ok || p.GetTenantId() == "" {
+		return nil, status.Error(codes.Unauthenticated, "missing principal assertion")
+	}
+	if !allowed(p, scope) {
+		return nil, status.Errorf(codes.PermissionDenied, "the API key lacks the %s scope", scope)
+	}
+	l := p.GetLimits()
+	return &inference.Caller{
+		Tenant: p.GetTenantId(), Key: p.GetKeyId(), Subject: p.GetSubject(),
+		AllowedModels: p.GetAllowedModels(),
+		Limits: quota.Limits{
+			KeyTPM: l.GetTokensPerMinute(), TenantTPM: l.GetTenantTokensPerMinute(),
+			KeyBudget: l.GetMonthlyTokenBudget(), TenantBudget: l.GetTenantMonthlyTokenBudget(),
+		},
+		RequestID: requestID(ctx),
+	}, nil
+}
+
+func allowed(p *authv1.Principal, scope string) bool {
+	if principal.HasScope(p, scope) {
+		return true
+	}
+	return scope == ScopeUsage && (slices.Contains(p.GetRoles(), "owner") || slices.Contains(p.GetRoles(), "admin"))
+}
+
+func passages(in []*inferencev1.Passage) []provider.Passage {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]provider.Passage, len(in))
+	for i, p := range in {
+		out[i] = provider.Passage{ID: p.GetId(), Text: p.GetText(), Source: p.GetSource()}
+	}
+	return out
+}
+
+// ChatCompletion implements inferencev1.InferenceServiceServer.
+func (s *Server) ChatCompletion(ctx context.Context, req *inferencev1.ChatCompletionRequest) (*inferencev1.ChatCompletionResponse, error) {
+	c, err := caller(ctx, ScopeChat)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.svc.Chat(ctx, c, req.GetBody(), passages(req.GetPassages()))
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &inferencev1.ChatCompletionResponse{Body: out.Body, Headers: out.Headers}, nil
+}
+
+// StreamChatCompletion implements inferencev1.InferenceServiceServer.
+func (s *Server) StreamChatCompletion(req *inferencev1.StreamChatCompletionRequest, stream grpc.ServerStreamingServer[inferencev1.StreamChatCompletionResponse]) error {
+	ctx := stream.Context()
+	c, err := caller(ctx, ScopeChat)
+	if err != nil {
+		return err
+	}
+	msg := &inferencev1.StreamChatCompletionResponse{}
+	err = s.svc.Stream(ctx, c, req.GetBody(), passages(req.GetPassages()), func(chunk []byte, h map[string]string) error {
+		msg.Chunk, msg.Headers = chunk, h
+		return stream.Send(msg)
+	})
+	return toStatus(ctx, s.log, err)
+}
+
+// Embeddings implements inferencev1.InferenceServiceServer.
+func (s *Server) Embeddings(ctx context.Context, req *inferencev1.EmbeddingsRequest) (*inferencev1.EmbeddingsResponse, error) {
+	c, err := caller(ctx, ScopeChat)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.svc.Embeddings(ctx, c, req.GetBody())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &inferencev1.EmbeddingsResponse{Body: out.Body, Headers: out.Headers}, nil
+}
+
+// ListModels implements inferencev1.InferenceServiceServer.
+func (s *Server) ListModels(ctx context.Context, _ *inferencev1.ListModelsRequest) (*inferencev1.ListModelsResponse, error) {
+	c, err := caller(ctx, ScopeChat)
+	if err != nil {
+		return nil, err
+	}
+	entries := s.svc.ListModels(c)
+	out := &inferencev1.ListModelsResponse{Models: make([]*inferencev1.Model, len(entries))}
+	for i, e := range entries {
+		out.Models[i] = &inferencev1.Model{Id: e.ID, OwnedBy: e.OwnedBy, Created: e.Created}
+	}
+	return out, nil
+}
+
+// GetModel implements inferencev1.InferenceServiceServer.
+func (s *Server) GetModel(ctx context.Context, req *inferencev1.GetModelRequest) (*inferencev1.GetModelResponse, error) {
+	c, err := caller(ctx, ScopeChat)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.svc.GetModel(c, req.GetModel())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &inferencev1.GetModelResponse{Model: &inferencev1.Model{Id: e.ID, OwnedBy: e.OwnedBy, Created: e.Created}}, nil
+}
+
+// GetUsage implements inferencev1.InferenceServiceServer.
+func (s *Server) GetUsage(ctx context.Context, req *inferencev1.GetUsageRequest) (*inferencev1.GetUsageResponse, error) {
+	c, err := caller(ctx, ScopeUsage)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.svc.Usage(ctx, c, req.GetFrom(), req.GetTo(), req.GetGroupBy())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	out := &inferencev1.GetUsageResponse{
+		From: r.From.Format(time.RFC3339), To: r.To.Format(time.RFC3339), GroupBy: r.GroupBy,
+		Total: bucket(r.Total), Buckets: make([]*inferencev1.UsageBucket, len(r.Buckets)),
+	}
+	out.Total.Group = "total"
+	for i, b := range r.Buckets {
+		out.Buckets[i] = bucket(b)
+	}
+	return out, nil
+}

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Recorder writes records in batches from one goroutine.
+type Recorder struct {
+	s     *Store
+	log   *slog.Logger
+	in    chan Record
+	flush chan chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+// maxBatch bounds one transaction.
+const maxBatch = 512
+
+// NewRecorder starts the writer.
+func NewRecorder(s *Store, log *slog.Logger) *Recorder {
+	r := &Recorder{s: s, log: log, in: make(chan Record, 8192), flush: make(chan chan struct{}), done: make(chan struct{})}
+	go r.loop()
+	return r
+}
+
+// Record queues r; it blocks only when the queue is full (back-pressure:
+// usage is billing data and is never dropped).
+func (r *Recorder) Record(rec Record) { r.in <- rec }
+
+// Flush returns once everything queued before the call is written.
+func (r *Recorder) Flush(ctx context.Context) error {
+	ack := make(chan struct{})
+	select {
+	case r.flush <- ack:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.done:
+		return nil
+	}
+	select {
+	case <-ack:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close writes what is queued and stops the writer.
+func (r *Recorder) Close() {
+	r.once.Do(func() { close(r.in) })
+	<-r.done
+}
+
+func (r *Recorder) loop() {
+	defer close(r.done)
+	batch := make([]Record, 0, maxBatch)
+	write := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for attempt := 0; ; attempt++ {
+			err := r.s.Insert(ctx, batch)
+			if err == nil {
+				break
+			}
+			if attempt == 2 {
+				r.log.Error("usage records lost after retries", "count", len(batch), "err", err)
+				break
+			}
+			r.log.Warn("write usage records", "err", err)
+			time.Sleep(100 * time.Millisecond << attempt)
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case rec, ok := <-r.in:
+			if !ok {
+				write()
+				return
+			}
+			batch = append(batch, rec)
+			// Drain what is already queued, up to a batch.
+		drain:
+			for len(batch) < maxBatch {
+				select {
+				case rec, ok := <-r.in:
+					if !ok {
+						write()
+						return
+					}
+					batch = append(batch, rec)
+				default:
+					break drain
+				}
+			}
+			write()
+		case ack := <-r.flush:
+		more:
+			for {
+				select {
+				case rec, ok := <-r.in:
+					if !ok {
+						break more
+					}
+					batch = append(batch, rec)
+					if len(batch) >= maxBatch {
+						write()
+					}
+				default:
+					break more
+				}
+			}
+			write()
+			close(ack)
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/rampart-platform/rampart/pkg/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Record is one request's usage.
+type Record struct {
+	Tenant, Key, Model, RequestID string
+	PromptTokens, CompletionTokens int64
+	Estimated                      bool
+	Latency                        time.Duration
+	CostMicroUSD                   int64
+	At                             time.Time
+}
+
+// Bucket is grouped usage.
+type Bucket struct {
+	Group                                 string
+	Requests                              int64
+	PromptTokens, CompletionTokens        int64
+	CostMicroUSD                          int64
+}
+
+// Grouping of usage queries.
+const (
+	ByKey   = "key"
+	ByModel = "model"
+	ByDay   = "day"
+)
+
+// Store is the usage store.
+type Store struct {
+	db *sql.DB
+	d  store.Dialect
+	insert string
+}
+
+// Open opens dsn (SQLite file path or postgres:// URL) and migrates it.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	lite, err := fs.Sub(migrations, "migrations/sqlite")
+	if err != nil {
+		return nil, err
+	}
+	pg, err := fs.Sub(migrations, "migrations/postgres")
+	if err != nil {
+		return nil, err
+	}
+	db, d, err := store.Open(ctx, dsn, store.Migrations{SQLite: lite, Postgres: pg})
+	if err != nil {
+		return nil, fmt.Errorf("usage store: %w", err)
+	}
+	return &Store{db: db, d: d, insert: d.Rebind(`INSERT INTO usage_records
+		(tenant_id, key_id, model, request_id, prompt_tokens, completion_tokens, estimated, latency_us, cost_micro_usd, created_at_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Insert writes records in one transaction: all or none.
+func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
+	if len(recs) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("usage store: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, tx.Rollback())
+		}
+	}()
+	stmt, err := tx.PrepareContext(ctx, s.insert)
+	if err != nil {
+		return fmt.Errorf("usage store: prepare: %w", err)
+	}
+	defer stmt.Close()
+	for _, r := range recs {
+		est := 0
+		if r.Estimated {
+			est = 1
+		}
+		if _, err := stmt.ExecContext(ctx, r.Tenant, r.Key, r.Model, r.RequestID, r.PromptTokens, r.CompletionTokens,
+			est, r.Latency.Microseconds(), r.CostMicroUSD, r.At.UnixMilli()); err != nil {
+			return fmt.Errorf("usage store: insert: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("usage store: commit: %w", err)
+	}
+	return nil
+}
+
+// TokensSince sums a tenant's tokens since t; key "" sums the whole tenant.
+func (s *Store) TokensSince(ctx context.Context, tenant, key string, since time.Time) (int64, error) {
+	q := `SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage_records WHERE tenant_id = ? AND created_at_ms >= ?`
+	args := []any{tenant, since.UnixMilli()}
+	if key != "" {
+		q += ` AND key_id = ?`
+		args = append(args, key)
+	}
+	var n int64
+	if err := s.db.QueryRowContext(ctx, s.d.Rebind(q), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("usage store: sum: %w", err)
+	}
+	return n, nil
+}
+
+// Usage groups a tenant's usage in [from, to).
+func (s *Store) Usage(ctx context.Context, tenant string, from, to time.Time, groupBy string) ([]Bucket, error) {
+	var group string
+	switch groupBy {
+	case ByKey:
+		group = "key_id"
+	case ByModel:
+		group = "model"
+	case ByDay:
+		group = "created_at_ms / 86400000"
+	default:
+		return nil, fmt.Errorf("usage store: unknown grouping %q", groupBy)
+	}
+	q := `SELECT ` + group + `, COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(cost_micro_usd), 0)
+		FROM usage_records WHERE tenant_id = ? AND created_at_ms >= ? AND created_at_ms < ?
+		GROUP BY ` + group + ` ORDER BY 1`
+	rows, err := s.db.QueryContext(ctx, s.d.Rebind(q), tenant, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("usage store: query: %w", err)
+	}
+	defer rows.Close()
+	var out []Bucket
+	for rows.Next() {
+		var b Bucket
+		var g any
+		if err := rows.Scan(&g, &b.Requests, &b.PromptTokens, &b.CompletionTokens, &b.CostMicroUSD); err != nil {
+			return nil, fmt.Errorf("usage store: scan: %w", err)
+		}
+		switch v := g.(type) {
+		case int64:
+			b.Group = time.UnixMilli(v * 86400000).UTC().Format(time.DateOnly)
+		case string:
+			b.Group = v
+		case []byte:
+			b.Group = string(v)
+		default:
+			b.Group = fmt.Sprint(v)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("usage store: rows: %w", err)
+	}
+	return out, nil
+}

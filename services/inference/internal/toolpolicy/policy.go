@@ -1,0 +1,257 @@
+package toolpolicy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
+)
+
+// ToolSpec is one allowed tool.
+type ToolSpec struct {
+	Name string `json:"name"`
+	// Schema is the JSON Schema the arguments must satisfy (empty = any object).
+	Schema json.RawMessage `json:"schema,omitempty"`
+	// RequiresConfirmation marks calls a human must confirm before they run.
+	RequiresConfirmation bool `json:"requires_confirmation,omitempty"`
+}
+
+// TenantPolicy is a tenant's allow-list.
+type TenantPolicy struct {
+	Tools []ToolSpec `json:"tools"`
+	// Keys narrows the list for specific API key ids.
+	Keys map[string][]string `json:"keys,omitempty"`
+}
+
+// File is the policy file.
+type File struct {
+	Default *TenantPolicy           `json:"default,omitempty"`
+	Tenants map[string]TenantPolicy `json:"tenants,omitempty"`
+}
+
+// Load reads a policy file.
+func Load(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tool policy: %w", err)
+	}
+	var f File
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("tool policy %s: %w", path, err)
+	}
+	return &f, nil
+}
+
+type tool struct {
+	spec   ToolSpec
+	schema *jsonschema.Schema
+}
+
+type compiled struct {
+	tools map[string]*tool
+	keys  map[string][]string
+}
+
+// Policy answers tool questions.
+type Policy struct {
+	def     *compiled
+	tenants map[string]*compiled
+}
+
+// New compiles f (nil = deny all tools).
+func New(f *File) (*Policy, error) {
+	p := &Policy{tenants: map[string]*compiled{}}
+	if f == nil {
+		return p, nil
+	}
+	if f.Default != nil {
+		c, err := compile("default", f.Default)
+		if err != nil {
+			return nil, err
+		}
+		p.def = c
+	}
+	for id, tp := range f.Tenants {
+		c, err := compile("tenant "+id, &tp)
+		if err != nil {
+			return nil, err
+		}
+		p.tenants[id] = c
+	}
+	return p, nil
+}
+
+func compile(where string, tp *TenantPolicy) (*compiled, error) {
+	c := &compiled{tools: map[string]*tool{}, keys: tp.Keys}
+	for i, s := range tp.Tools {
+		if s.Name == "" {
+			return nil, fmt.Errorf("tool policy %s: tools[%d]: name is required", where, i)
+		}
+		t := &tool{spec: s}
+		if len(s.Schema) > 0 {
+			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(s.Schema))
+			if err != nil {
+				return nil, fmt.Errorf("tool policy %s: tool %s: schema: %w", where, s.Name, err)
+			}
+			comp := jsonschema.NewCompiler()
+			url := "mem:///" + s.Name + ".json"
+			if err := comp.AddResource(url, doc); err != nil {
+				return nil, fmt.Errorf("tool policy %s: tool %s: schema: %w", where, s.Name, err)
+			}
+			sch, err := comp.Compile(url)
+			if err != nil {
+				return nil, fmt.Errorf("tool policy %s: tool %s: schema: %w", where, s.Name, err)
+			}
+			t.schema = sch
+		}
+		c.tools[s.Name] = t
+	}
+	for key, names := range tp.Keys {
+		for _, n := range names {
+			if _, ok := c.tools[n]; !ok {
+				return nil, fmt.Errorf("tool policy %s: key %s allows %q, which the tenant does not", where, key, n)
+			}
+		}
+	}
+	return c, nil
+}
+
+// Set is the effective allow-list of one tenant's key.
+type Set struct {
+	c    *compiled
+	keep []string // nil = all of c
+}
+
+// For returns the allow-list for a tenant's key.
+func (p *Policy) For(tenant, key string) *Set {
+	c, ok := p.tenants[tenant]
+	if !ok {
+		c = p.def
+	}
+	if c == nil {
+		return &Set{}
+	}
+	s := &Set{c: c}
+	if names, ok := c.keys[key]; ok {
+		s.keep = append([]string{}, names...)
+	}
+	return s
+}
+
+func (s *Set) lookup(name string) *tool {
+	if s.c == nil {
+		return nil
+	}
+	t, ok := s.c.tools[name]
+	if !ok || (s.keep != nil && !slices.Contains(s.keep, name)) {
+		return nil
+	}
+	return t
+}
+
+// Decision records one policy outcome for the audit log.
+type Decision struct {
+	Tool    string
+	Outcome string // offered, refused, allowed, stripped, requires_confirmation
+	Reason  string
+}
+
+// CheckDefinitions refuses a request offering a tool outside the list.
+func (s *Set) CheckDefinitions(tools []wire.Tool) ([]Decision, error) {
+	var ds []Decision
+	for i, t := range tools {
+		if s.lookup(t.Function.Name) == nil {
+			ds = append(ds, Decision{Tool: t.Function.Name, Outcome: "refused", Reason: "not in allow-list"})
+			e := apierr.InvalidCode("tool_not_allowed", fmt.Sprintf("tools[%d].function.name", i),
+				"The tool %q is not allowed for this API key.", t.Function.Name)
+			return ds, e
+		}
+		ds = append(ds, Decision{Tool: t.Function.Name, Outcome: "offered"})
+	}
+	return ds, nil
+}
+
+// Filtered is the outcome of checking model-proposed calls.
+type Filtered struct {
+	Allowed   []wire.ToolCall
+	Confirm   []wire.ToolCall
+	Stripped  []wire.StrippedCall
+	Decisions []Decision
+}
+
+// FilterCalls checks the calls a model proposed. offered are the tool names
+// the request offered; a call to a tool not offered is stripped too.
+func (s *Set) FilterCalls(calls []wire.ToolCall, offered []wire.Tool) Filtered {
+	var f Filtered
+	for _, c := range calls {
+		name := c.Function.Name
+		t := s.lookup(name)
+		reason := ""
+		switch {
+		case t == nil:
+			reason = "tool not in allow-list"
+		case !slices.ContainsFunc(offered, func(o wire.Tool) bool { return o.Function.Name == name }):
+			reason = "tool was not offered in the request"
+		default:
+			reason = t.validate(c.Function.Arguments)
+		}
+		switch {
+		case reason != "":
+			f.Stripped = append(f.Stripped, wire.StrippedCall{ID: c.ID, Name: name, Reason: reason})
+			f.Decisions = append(f.Decisions, Decision{Tool: name, Outcome: "stripped", Reason: reason})
+		case t.spec.RequiresConfirmation:
+			f.Confirm = append(f.Confirm, c)
+			f.Decisions = append(f.Decisions, Decision{Tool: name, Outcome: "requires_confirmation"})
+		default:
+			f.Allowed = append(f.Allowed, c)
+			f.Decisions = append(f.Decisions, Decision{Tool: name, Outcome: "allowed"})
+		}
+	}
+	return f
+}
+
+// validate returns "" when args satisfy the schema, else a reason that
+// names the failing location but never echoes argument values.
+func (t *tool) validate(args string) string {
+	if strings.TrimSpace(args) == "" {
+		args = "{}"
+	}
+	v, err := jsonschema.UnmarshalJSON(strings.NewReader(args))
+	if err != nil {
+		return "arguments are not valid JSON"
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return "arguments must be a JSON object"
+	}
+	if t.schema == nil {
+		return ""
+	}
+	if err := t.schema.Validate(v); err != nil {
+		var ve *jsonschema.ValidationError
+		if errorsAs(err, &ve) {
+			loc := "/" + strings.Join(ve.InstanceLocation, "/")
+			if causes := leaf(ve); len(causes.InstanceLocation) > 0 {
+				loc = "/" + strings.Join(causes.InstanceLocation, "/")
+			}
+			return "arguments fail the tool's schema at " + loc
+		}
+		return "arguments fail the tool's schema"
+	}
+	return ""
+}
+
+func leaf(ve *jsonschema.ValidationError) *jsonschema.ValidationError {
+	for len(ve.Causes) > 0 {
+		ve = ve.Causes[0]
+	}
+	return ve
+}

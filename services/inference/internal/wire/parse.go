@@ -1,0 +1,243 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+)
+
+// MaxStop is the most stop sequences OpenAI accepts.
+const MaxStop = 4
+
+var toolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// ParseChat decodes and validates a chat completion request body.
+func ParseChat(body []byte) (*ChatRequest, error) {
+	var r ChatRequest
+	if err := decodeStrict(body, &r); err != nil {
+		return nil, err
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// ParseEmbeddings decodes and validates an embeddings request body.
+func ParseEmbeddings(body []byte) (*EmbeddingsRequest, error) {
+	var r EmbeddingsRequest
+	if err := decodeStrict(body, &r); err != nil {
+		return nil, err
+	}
+	if r.Model == "" {
+		return nil, apierr.Invalid("model", "you must provide a model parameter")
+	}
+	if len(r.Input) == 0 {
+		return nil, apierr.Invalid("input", "input must be a non-empty string or array of strings")
+	}
+	if len(r.Input) > 2048 {
+		return nil, apierr.Invalid("input", "input must have at most 2048 items")
+	}
+	for i, s := range r.Input {
+		if s == "" {
+			return nil, apierr.Invalid(fmt.Sprintf("input[%d]", i), "input must not contain empty strings")
+		}
+	}
+	switch r.EncodingFormat {
+	case "", "float", "base64":
+	default:
+		return nil, apierr.Invalid("encoding_format", "encoding_format must be \"float\" or \"base64\"")
+	}
+	if r.Dimensions != nil && *r.Dimensions < 1 {
+		return nil, apierr.Invalid("dimensions", "dimensions must be at least 1")
+	}
+	return &r, nil
+}
+
+// decodeStrict decodes exactly one JSON object, refusing unknown fields and
+// naming the offending parameter in every error.
+func decodeStrict(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return apierr.Invalid("", "the request body is empty; expected a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apierr.Invalid("", "We could not parse the JSON body of your request: unexpected data after the JSON object.")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var part *errPartType
+	switch {
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
+		return apierr.Invalid("", "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return apierr.Invalid("", "the request body must be a JSON object")
+		}
+		return apierr.Invalid(field, "Invalid type for '%s': expected %s, got %s.", field, typ.Type.String(), typ.Value)
+	case errors.As(err, &part):
+		return apierr.Invalid("messages", "%s", part.Error())
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return apierr.InvalidCode("unsupported_parameter", name, "Unrecognized request argument supplied: %s", name)
+	case errors.Is(err, errContentType):
+		return apierr.Invalid("messages", "%s", err.Error())
+	default:
+		// Errors from our UnmarshalJSON methods (stop, input).
+		return apierr.Invalid("", "Invalid request body: %s", err.Error())
+	}
+}
+
+var roles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true}
+
+// Validate checks the semantic rules OpenAI applies, naming the parameter.
+func (r *ChatRequest) Validate() error {
+	if r.Model == "" {
+		return apierr.Invalid("model", "you must provide a model parameter")
+	}
+	if len(r.Messages) == 0 {
+		return apierr.Invalid("messages", "messages must be a non-empty array")
+	}
+	for i := range r.Messages {
+		if err := r.Messages[i].validate(i); err != nil {
+			return err
+		}
+	}
+	if r.N != nil && *r.N != 1 {
+		return apierr.Invalid("n", "n must be 1: generating several choices is not supported")
+	}
+	if t := r.Temperature; t != nil && (*t < 0 || *t > 2) {
+		return apierr.Invalid("temperature", "temperature must be between 0 and 2")
+	}
+	if p := r.TopP; p != nil && (*p < 0 || *p > 1) {
+		return apierr.Invalid("top_p", "top_p must be between 0 and 1")
+	}
+	if m := r.MaxTokens; m != nil && *m < 1 {
+		return apierr.Invalid("max_tokens", "max_tokens must be at least 1")
+	}
+	if m := r.MaxCompletionTokens; m != nil && *m < 1 {
+		return apierr.Invalid("max_completion_tokens", "max_completion_tokens must be at least 1")
+	}
+	if len(r.Stop) > MaxStop {
+		return apierr.Invalid("stop", "stop must have at most %d sequences", MaxStop)
+	}
+	if r.StreamOptions != nil && !r.Stream {
+		return apierr.Invalid("stream_options", "stream_options is only allowed when stream is true")
+	}
+	if r.Logprobs != nil && *r.Logprobs {
+		return apierr.InvalidCode("unsupported_parameter", "logprobs", "logprobs is not supported")
+	}
+	if r.ResponseFormat != nil {
+		switch r.ResponseFormat.Type {
+		case "text", "json_object":
+		default:
+			return apierr.Invalid("response_format.type", "response_format.type must be \"text\" or \"json_object\"")
+		}
+	}
+	names := make(map[string]bool, len(r.Tools))
+	for i, t := range r.Tools {
+		p := fmt.Sprintf("tools[%d]", i)
+		if t.Type != "function" {
+			return apierr.Invalid(p+".type", "tool type must be \"function\"")
+		}
+		if !toolName.MatchString(t.Function.Name) {
+			return apierr.Invalid(p+".function.name", "tool names must match ^[a-zA-Z0-9_-]{1,64}$")
+		}
+		if names[t.Function.Name] {
+			return apierr.Invalid(p+".function.name", "duplicate tool name %q", t.Function.Name)
+		}
+		names[t.Function.Name] = true
+		if len(t.Function.Parameters) > 0 && !isObject(t.Function.Parameters) {
+			return apierr.Invalid(p+".function.parameters", "parameters must be a JSON Schema object")
+		}
+	}
+	if len(r.ToolChoice) > 0 && !bytes.Equal(r.ToolChoice, NullRaw) {
+		choice, err := r.ToolChoiceName()
+		if err != nil {
+			return err
+		}
+		if choice != "none" && len(r.Tools) == 0 {
+			return apierr.Invalid("tool_choice", "tool_choice is only allowed when tools are specified")
+		}
+		if choice != "none" && choice != "auto" && choice != "required" && !names[choice] {
+			return apierr.Invalid("tool_choice", "tool_choice names the unknown tool %q", choice)
+		}
+	}
+	return nil
+}
+
+// ToolChoiceName returns "none", "auto", "required", a function name, or ""
+// when tool_choice is absent.
+func (r *ChatRequest) ToolChoiceName() (string, error) {
+	if len(r.ToolChoice) == 0 || bytes.Equal(r.ToolChoice, NullRaw) {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(r.ToolChoice, &s); err == nil {
+		switch s {
+		case "none", "auto", "required":
+			return s, nil
+		}
+		return "", apierr.Invalid("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or a function object")
+	}
+	var obj struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(r.ToolChoice, &obj); err != nil || obj.Type != "function" || obj.Function.Name == "" {
+		return "", apierr.Invalid("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}")
+	}
+	return obj.Function.Name, nil
+}
+
+func (m *Message) validate(i int) error {
+	p := fmt.Sprintf("messages[%d]", i)
+	if !roles[m.Role] {
+		return apierr.Invalid(p+".role", "role must be one of system, developer, user, assistant, tool")
+	}
+	switch m.Role {
+	case "tool":
+		if m.ToolCallID == "" {
+			return apierr.Invalid(p+".tool_call_id", "tool messages must have a tool_call_id")
+		}
+	case "assistant":
+		if (m.Content.Null || !m.Content.Set) && len(m.ToolCalls) == 0 {
+			return apierr.Invalid(p+".content", "assistant messages need content or tool_calls")
+		}
+		for j, tc := range m.ToolCalls {
+			if tc.ID == "" || tc.Function.Name == "" {
+				return apierr.Invalid(fmt.Sprintf("%s.tool_calls[%d]", p, j), "tool calls need an id and a function name")
+			}
+		}
+	default:
+		if m.Content.Null || !m.Content.Set {
+			return apierr.Invalid(p+".content", "content is required for %s messages", m.Role)
+		}
+	}
+	if m.Role != "assistant" && len(m.ToolCalls) > 0 {
+		return apierr.Invalid(p+".tool_calls", "only assistant messages may carry tool_calls")
+	}
+	return nil
+}
+
+func isObject(b json.RawMessage) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{'
+}

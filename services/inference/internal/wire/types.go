@@ -1,0 +1,335 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+)
+
+// ChatRequest is a /v1/chat/completions request body.
+type ChatRequest struct {
+	Model               string          `json:"model"`
+	Messages            []Message       `json:"messages"`
+	Temperature         *float64        `json:"temperature,omitempty"`
+	TopP                *float64        `json:"top_p,omitempty"`
+	MaxTokens           *int            `json:"max_tokens,omitempty"`
+	MaxCompletionTokens *int            `json:"max_completion_tokens,omitempty"`
+	Stop                StringList      `json:"stop,omitempty"`
+	N                   *int            `json:"n,omitempty"`
+	Stream              bool            `json:"stream,omitempty"`
+	StreamOptions       *StreamOptions  `json:"stream_options,omitempty"`
+	Tools               []Tool          `json:"tools,omitempty"`
+	ToolChoice          json.RawMessage `json:"tool_choice,omitempty"`
+	ResponseFormat      *ResponseFormat `json:"response_format,omitempty"`
+	User                string          `json:"user,omitempty"`
+	Seed                *int64          `json:"seed,omitempty"`
+
+	// Accepted and ignored (see ignored.go); not forwarded upstream.
+	FrequencyPenalty  *float64          `json:"frequency_penalty,omitempty"`
+	PresencePenalty   *float64          `json:"presence_penalty,omitempty"`
+	ParallelToolCalls *bool             `json:"parallel_tool_calls,omitempty"`
+	Store             *bool             `json:"store,omitempty"`
+	Metadata          map[string]string `json:"metadata,omitempty"`
+	Logprobs          *bool             `json:"logprobs,omitempty"`
+}
+
+// MaxOutputTokens returns max_completion_tokens, else max_tokens, else 0.
+func (r *ChatRequest) MaxOutputTokens() int {
+	if r.MaxCompletionTokens != nil {
+		return *r.MaxCompletionTokens
+	}
+	if r.MaxTokens != nil {
+		return *r.MaxTokens
+	}
+	return 0
+}
+
+// IncludeUsage reports whether stream_options.include_usage is set.
+func (r *ChatRequest) IncludeUsage() bool {
+	return r.StreamOptions != nil && r.StreamOptions.IncludeUsage
+}
+
+// StreamOptions is stream_options.
+type StreamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+// ResponseFormat is response_format.
+type ResponseFormat struct {
+	Type string `json:"type"`
+}
+
+// Message is one conversation message.
+type Message struct {
+	Role       string     `json:"role"`
+	Content    Content    `json:"content"`
+	Name       string     `json:"name,omitempty"`
+	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string     `json:"tool_call_id,omitempty"`
+}
+
+// Content is a message's content: a string or an array of text parts,
+// flattened to text (parts joined by a newline). Null is allowed (assistant
+// messages carrying only tool calls).
+type Content struct {
+	Text  string
+	Null  bool
+	Parts bool // came as an array of parts
+	Set   bool // present in the JSON
+}
+
+var errContentType = errors.New("content must be a string, an array of text parts, or null")
+
+// errPartType carries the index of a non-text part.
+type errPartType struct {
+	index int
+	typ   string
+}
+
+func (e *errPartType) Error() string {
+	return "content part type " + strconv.Quote(e.typ) + " is not supported (only \"text\")"
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (c *Content) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0:
+		return errContentType
+	case bytes.Equal(b, []byte("null")):
+		*c = Content{Null: true, Set: true}
+		return nil
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*c = Content{Text: s, Set: true}
+		return nil
+	case b[0] == '[':
+		var parts []struct {
+			Type string  `json:"type"`
+			Text *string `json:"text"`
+		}
+		if err := json.Unmarshal(b, &parts); err != nil {
+			return errContentType
+		}
+		var buf []byte
+		for i, p := range parts {
+			if p.Type != "text" || p.Text == nil {
+				return &errPartType{index: i, typ: p.Type}
+			}
+			if i > 0 {
+				buf = append(buf, '\n')
+			}
+			buf = append(buf, *p.Text...)
+		}
+		*c = Content{Text: string(buf), Parts: true, Set: true}
+		return nil
+	default:
+		return errContentType
+	}
+}
+
+// MarshalJSON implements json.Marshaler (always a string or null).
+func (c Content) MarshalJSON() ([]byte, error) {
+	if c.Null || (!c.Set && c.Text == "") {
+		return []byte("null"), nil
+	}
+	return json.Marshal(c.Text)
+}
+
+// StringList is a string or an array of strings (stop).
+type StringList []string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (s *StringList) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		*s = nil
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var one string
+		if err := json.Unmarshal(b, &one); err != nil {
+			return err
+		}
+		*s = StringList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return errors.New("must be a string or an array of strings")
+	}
+	*s = many
+	return nil
+}
+
+// Tool is one tool definition.
+type Tool struct {
+	Type     string       `json:"type"`
+	Function ToolFunction `json:"function"`
+}
+
+// ToolFunction is a function tool's definition.
+type ToolFunction struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+	Strict      *bool           `json:"strict,omitempty"`
+}
+
+// ToolCall is a tool call proposed by the model (or echoed back by the client).
+type ToolCall struct {
+	ID       string           `json:"id"`
+	Type     string           `json:"type"`
+	Function ToolCallFunction `json:"function"`
+}
+
+// ToolCallFunction is the function of a tool call.
+type ToolCallFunction struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// Usage is token usage.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+// ChatCompletion is a chat.completion response object.
+type ChatCompletion struct {
+	ID                string    `json:"id"`
+	Object            string    `json:"object"`
+	Created           int64     `json:"created"`
+	Model             string    `json:"model"`
+	Choices           []Choice  `json:"choices"`
+	Usage             *Usage    `json:"usage,omitempty"`
+	SystemFingerprint *string   `json:"system_fingerprint"`
+	Rampart           *Extension `json:"rampart,omitempty"`
+}
+
+// Choice is one completion choice.
+type Choice struct {
+	Index        int             `json:"index"`
+	Message      ResponseMessage `json:"message"`
+	Logprobs     json.RawMessage `json:"logprobs"`
+	FinishReason string          `json:"finish_reason"`
+}
+
+// ResponseMessage is the assistant message of a choice.
+type ResponseMessage struct {
+	Role      string     `json:"role"`
+	Content   *string    `json:"content"`
+	Refusal   *string    `json:"refusal"`
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+}
+
+// Extension is Rampart's addition to responses and final stream chunks:
+// citations of the extractive answerer and the tool-policy outcome.
+type Extension struct {
+	Citations            []Citation       `json:"citations,omitempty"`
+	RequiresConfirmation []ToolCall       `json:"requires_confirmation,omitempty"`
+	StrippedToolCalls    []StrippedCall   `json:"stripped_tool_calls,omitempty"`
+}
+
+// Citation names a quoted source.
+type Citation struct {
+	Index  int    `json:"index"`
+	Source string `json:"source"`
+	Quote  string `json:"quote"`
+}
+
+// StrippedCall reports a model-proposed tool call the policy removed.
+type StrippedCall struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+// Chunk is a chat.completion.chunk stream object.
+type Chunk struct {
+	ID                string        `json:"id"`
+	Object            string        `json:"object"`
+	Created           int64         `json:"created"`
+	Model             string        `json:"model"`
+	SystemFingerprint *string       `json:"system_fingerprint"`
+	Choices           []ChunkChoice `json:"choices"`
+	// Usage is null on every chunk but the last when include_usage is set,
+	// and absent otherwise (OpenAI's behaviour).
+	Usage   json.RawMessage `json:"usage,omitempty"`
+	Rampart *Extension      `json:"rampart,omitempty"`
+}
+
+// ChunkChoice is one choice of a chunk.
+type ChunkChoice struct {
+	Index        int             `json:"index"`
+	Delta        Delta           `json:"delta"`
+	Logprobs     json.RawMessage `json:"logprobs"`
+	FinishReason *string         `json:"finish_reason"`
+}
+
+// Delta is the incremental message of a chunk.
+type Delta struct {
+	Role      string          `json:"role,omitempty"`
+	Content   *string         `json:"content,omitempty"`
+	ToolCalls []ToolCallDelta `json:"tool_calls,omitempty"`
+}
+
+// ToolCallDelta is an incremental tool call.
+type ToolCallDelta struct {
+	Index    int              `json:"index"`
+	ID       string           `json:"id,omitempty"`
+	Type     string           `json:"type,omitempty"`
+	Function ToolCallFunction `json:"function"`
+}
+
+// EmbeddingsRequest is a /v1/embeddings request body.
+type EmbeddingsRequest struct {
+	Model          string    `json:"model"`
+	Input          InputList `json:"input"`
+	EncodingFormat string    `json:"encoding_format,omitempty"`
+	Dimensions     *int      `json:"dimensions,omitempty"`
+	User           string    `json:"user,omitempty"`
+}
+
+// InputList is embeddings input: a string or an array of strings. Token
+// arrays are not supported.
+type InputList []string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (s *InputList) UnmarshalJSON(b []byte) error {
+	var l StringList
+	if err := l.UnmarshalJSON(b); err != nil {
+		return errors.New("must be a string or an array of strings (token arrays are not supported)")
+	}
+	*s = InputList(l)
+	return nil
+}
+
+// EmbeddingList is the embeddings response.
+type EmbeddingList struct {
+	Object string      `json:"object"`
+	Data   []Embedding `json:"data"`
+	Model  string      `json:"model"`
+	Usage  EmbedUsage  `json:"usage"`
+}
+
+// Embedding is one vector, as floats or as base64 of little-endian float32.
+type Embedding struct {
+	Object    string `json:"object"`
+	Index     int    `json:"index"`
+	Embedding any    `json:"embedding"`
+}
+
+// EmbedUsage is embeddings usage.
+type EmbedUsage struct {
+	PromptTokens int `json:"prompt_tokens"`
+	TotalTokens  int `json:"total_tokens"`
+}
+
+// NullRaw is the JSON null literal.
+var NullRaw = json.RawMessage("null")
