@@ -1,0 +1,201 @@
+// Package app wires keyvault together: configuration, mTLS, store, KMS,
+// audit, policy, gRPC services, background loops (rotation scheduler with a
+// database lease, deletion purge, access-time flush) and shutdown.
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"google.golang.org/grpc"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/serve"
+	"github.com/rampart-platform/rampart/pkg/telemetry"
+
+	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/config"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/server"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/store"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/vault"
+)
+
+// DefaultAuthz is the per-method caller allow-list; the secrets policy then
+// decides per secret name and action.
+var DefaultAuthz = []byte(`{"rules": [
+ {"methods": ["/rampart.keyvault.v1.SecretsService/*"],
+  "callers": ["spiffe://rampart.local/svc/edge", "spiffe://rampart.local/svc/rampart-cli", "spiffe://rampart.local/svc/slackadapter",
+              "spiffe://rampart.local/svc/inference", "spiffe://rampart.local/svc/ingestion", "spiffe://rampart.local/svc/auth"]},
+ {"methods": ["/rampart.keyvault.v1.KmsService/*"],
+  "callers": ["spiffe://rampart.local/svc/ingestion", "spiffe://rampart.local/svc/inference", "spiffe://rampart.local/svc/edge",
+              "spiffe://rampart.local/svc/rampart-cli"]},
+ {"methods": ["/rampart.keyvault.v1.ObservabilityService/*"],
+  "callers": ["spiffe://rampart.local/svc/edge", "spiffe://rampart.local/svc/rampart-cli"]}
+]}`)
+
+// Run runs keyvault until ctx ends.
+func Run(ctx context.Context, args []string) error {
+	cfg, err := config.Load(args)
+	if err != nil {
+		return err
+	}
+	log := logging.New(os.Stderr, cfg.SlogLevel()).With("service", "keyvault")
+	src, err := mtls.NewSource(mtls.FilesFor(cfg.CertDir, "keyvault"), mtls.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	local, err := kms.OpenLocal(cfg.DataDir, st)
+	if err != nil {
+		return err
+	}
+	key, err := audit.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	auditPath := cfg.AuditLog
+	if auditPath == "" {
+		auditPath = filepath.Join(cfg.DataDir, "audit.log")
+	}
+	sink, err := audit.OpenFile(auditPath, cfg.AuditFsync)
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	pol, err := policy.NewHolder(cfg.SecretsPolicy, cfg.Env, log)
+	if err != nil {
+		return err
+	}
+	var keys principal.Keys
+	var remote *principal.RemoteKeys
+	if cfg.PrincipalKeys != "" {
+		if keys, err = loadStaticKeys(cfg.PrincipalKeys); err != nil {
+			return err
+		}
+	} else {
+		conn, err := mtls.Dial(ctx, cfg.AuthAddr, src, pki.ServiceID("auth"))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		remote = principal.NewRemoteKeys(authv1.NewAuthServiceClient(conn), log)
+		keys = remote
+	}
+	reg := telemetry.NewRegistry()
+	metrics := vault.NewMetrics(reg)
+	svc := vault.New(vault.Options{
+		Store: st, Envelope: kms.NewEnvelope(local, st), Audit: sink, Hasher: audit.NewHasher(key), Policy: pol,
+		Log: log, Metrics: metrics, MaxVersions: cfg.MaxVersions, WebhookAllow: cfg.WebhookAllow, CrashAt: cfg.TestCrashAt,
+	})
+	srv, err := serve.New(serve.Options{
+		Name: "keyvault", ListenAddr: cfg.ListenAddr, AdminAddr: cfg.AdminAddr, TLS: src,
+		AuthzPolicy: authzPolicy(cfg), AuthzPolicyFile: cfg.AuthzPolicy, Logger: log, Registry: reg,
+		Reflection: !cfg.Prod(),
+		ExtraUnary: []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(principal.NewVerifier(keys), principal.ExemptMethods())},
+	})
+	if err != nil {
+		return err
+	}
+	keyvaultv1.RegisterSecretsServiceServer(srv.GRPC(), server.NewSecrets(svc, log))
+	keyvaultv1.RegisterKmsServiceServer(srv.GRPC(), server.NewKMS(svc, log))
+	keyvaultv1.RegisterObservabilityServiceServer(srv.GRPC(), server.NewObservability(svc, log))
+
+	// Rotations interrupted by a crash finish before traffic is served.
+	if err := svc.ResumeRotations(ctx); err != nil {
+		log.Error("resume rotations", "err", err)
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	go func() { _ = src.Watch(bg, 5*time.Second) }()
+	go pol.Watch(bg, 2*time.Second)
+	if remote != nil {
+		go remote.Run(bg, time.Minute)
+	}
+	go background(bg, svc, st, cfg.SchedulerInterval, log)
+	srv.OnShutdown(func(ctx context.Context) error { return svc.FlushAccess(ctx) })
+	log.Info("keyvault listening", "addr", srv.Addr().String())
+	return srv.Run(ctx)
+}
+
+func authzPolicy(cfg config.Config) []byte {
+	if cfg.AuthzPolicy != "" {
+		return nil
+	}
+	return DefaultAuthz
+}
+
+// background runs the leased scheduler (due rotations, expired deletions)
+// and flushes access times.
+func background(ctx context.Context, svc *vault.Service, st *store.Store, every time.Duration, log *slog.Logger) {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	holder, _ := os.Hostname()
+	holder += "/" + hex.EncodeToString(b[:])
+	flush := time.NewTicker(5 * time.Second)
+	sched := time.NewTicker(every)
+	defer flush.Stop()
+	defer sched.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-flush.C:
+			if err := svc.FlushAccess(ctx); err != nil {
+				log.Warn("flush access times", "err", err)
+			}
+		case <-sched.C:
+			now := time.Now()
+			ok, err := st.TryLease(ctx, "scheduler", holder, now, now.Add(3*every))
+			if err != nil || !ok {
+				continue
+			}
+			if n, err := svc.RunDueRotations(ctx); err != nil {
+				log.Error("scheduled rotations", "err", err, "done", n)
+			}
+			if _, err := svc.PurgeExpired(ctx); err != nil {
+				log.Error("purge deleted secrets", "err", err)
+			}
+		}
+	}
+}
+
+func loadStaticKeys(path string) (principal.StaticKeys, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("principal keys: %w", err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("principal keys: %w", err)
+	}
+	out := principal.StaticKeys{}
+	for kid, b := range m {
+		k, err := base64.StdEncoding.DecodeString(b)
+		if err != nil || len(k) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("principal keys: key %q is not a base64 Ed25519 public key", kid)
+		}
+		out[kid] = ed25519.PublicKey(k)
+	}
+	return out, nil
+}
+

@@ -1,0 +1,222 @@
+package audit
+
+import (
+	"bufio"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Results recorded in [Record.Result].
+const (
+	ResultOK       = "ok"
+	ResultDenied   = "denied"
+	ResultNotFound = "not_found"
+	ResultInvalid  = "invalid"
+	ResultError    = "error"
+)
+
+// Record is one audit entry. It never holds a secret value.
+type Record struct {
+	Time      time.Time `json:"time"`
+	RequestID string    `json:"request_id,omitempty"`
+	Tenant    string    `json:"tenant"`
+	Caller    string    `json:"caller"`            // mTLS SPIFFE ID
+	Subject   string    `json:"subject,omitempty"` // principal subject
+	KeyID     string    `json:"key_id,omitempty"`  // principal API key id
+	Action    string    `json:"action"`
+	Name      string    `json:"name,omitempty"`
+	VersionID string    `json:"version_id,omitempty"`
+	Stages    []string  `json:"stages,omitempty"`
+	Result    string    `json:"result"`
+	Detail    string    `json:"detail,omitempty"`
+	ValueHMAC string    `json:"value_hmac,omitempty"` // hex HMAC-SHA256 of the value
+}
+
+// Sink stores audit records durably enough that Write returning nil means
+// the record is kept.
+type Sink interface {
+	Write(ctx context.Context, r Record) error
+}
+
+// Hasher computes value fingerprints with the deployment's audit key.
+type Hasher struct{ key []byte }
+
+// NewHasher returns a Hasher over key.
+func NewHasher(key []byte) *Hasher { return &Hasher{key: key} }
+
+// HMAC returns the hex HMAC-SHA256 of value, prefixed "hmac-sha256:".
+func (h *Hasher) HMAC(value []byte) string {
+	m := hmac.New(sha256.New, h.key)
+	m.Write(value)
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+}
+
+// KeyFile is the name of the audit HMAC key file in the data dir.
+const KeyFile = "audit.key"
+
+// LoadOrCreateKey reads the audit key from dir, generating it (0600) if
+// missing.
+func LoadOrCreateKey(dir string) ([]byte, error) {
+	p := filepath.Join(dir, KeyFile)
+	k, err := os.ReadFile(p)
+	if err == nil {
+		if len(k) < 32 {
+			return nil, fmt.Errorf("audit: key file %s is too short", p)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("audit: read key: %w", err)
+	}
+	k = make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("audit: key: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if err := os.WriteFile(p, k, 0o600); err != nil {
+		return nil, fmt.Errorf("audit: write key: %w", err)
+	}
+	return k, nil
+}
+
+type pending struct {
+	line []byte
+	done chan error
+}
+
+// FileSink appends JSON lines to a file. Concurrent writers are batched:
+// one goroutine writes every queued record in one write call (and fsyncs
+// when Sync is set), then releases all their callers with the result.
+type FileSink struct {
+	f    *os.File
+	w    *bufio.Writer
+	sync bool
+
+	mu      sync.Mutex
+	queue   []pending
+	wake    chan struct{}
+	closed  bool
+	stopped chan struct{}
+}
+
+// OpenFile opens (appending, 0600) the audit log at path. With fsync each
+// batch is fsynced before its callers return.
+func OpenFile(path string, fsync bool) (*FileSink, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open log: %w", err)
+	}
+	s := &FileSink{f: f, w: bufio.NewWriterSize(f, 64<<10), sync: fsync, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	go s.loop()
+	return s, nil
+}
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("audit: sink closed")
+
+// Write implements Sink.
+func (s *FileSink) Write(ctx context.Context, r Record) error {
+	line, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("audit: encode: %w", err)
+	}
+	line = append(line, '\n')
+	p := pending{line: line, done: make(chan error, 1)}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.queue = append(s.queue, p)
+	select { // under mu, so Close cannot close wake in between
+	case s.wake <- struct{}{}:
+	default:
+	}
+	s.mu.Unlock()
+	// The record is already queued: wait for its outcome even if ctx ends,
+	// so the caller never reports success for an unwritten record.
+	return <-p.done
+}
+
+func (s *FileSink) loop() {
+	defer close(s.stopped)
+	for range s.wake {
+		for {
+			s.mu.Lock()
+			batch := s.queue
+			s.queue = nil
+			s.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			err := s.flush(batch)
+			for _, p := range batch {
+				p.done <- err
+			}
+		}
+	}
+}
+
+func (s *FileSink) flush(batch []pending) error {
+	for _, p := range batch {
+		if _, err := s.w.Write(p.line); err != nil {
+			s.w.Reset(s.f)
+			return fmt.Errorf("audit: write: %w", err)
+		}
+	}
+	if err := s.w.Flush(); err != nil {
+		s.w.Reset(s.f)
+		return fmt.Errorf("audit: write: %w", err)
+	}
+	if s.sync {
+		if err := s.f.Sync(); err != nil {
+			return fmt.Errorf("audit: fsync: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close flushes pending records and closes the file.
+func (s *FileSink) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.wake)
+	<-s.stopped
+	s.mu.Lock()
+	rest := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	if len(rest) > 0 {
+		err := s.flush(rest)
+		for _, p := range rest {
+			p.done <- err
+		}
+	}
+	return s.f.Close()
+}
+
+// Func adapts a function to Sink (tests: a failing sink).
+type Func func(ctx context.Context, r Record) error
+
+// Write implements Sink.
+func (f Func) Write(ctx context.Context, r Record) error { return f(ctx, r) }

@@ -1,0 +1,65 @@
+// Package config is keyvault's typed configuration: the shared settings
+// (docs/conventions.md) plus the secrets policy, audit log, principal key
+// source, rotation and retention settings.
+package config
+
+import (
+	"errors"
+	"net/url"
+	"time"
+
+	"github.com/rampart-platform/rampart/pkg/config"
+)
+
+// Config is keyvault's configuration.
+type Config struct {
+	config.Common
+
+	Env               string        `env:"ENV" flag:"env" default:"dev" usage:"deployment environment; {env} in policy name patterns"`
+	SecretsPolicy     string        `env:"SECRETS_POLICY" flag:"secrets-policy" usage:"secret access policy (JSON), hot-reloaded; embedded default when unset"`
+	AuditLog          string        `env:"AUDIT_LOG" flag:"audit-log" usage:"audit log file (default <data-dir>/audit.log)"`
+	AuditFsync        bool          `env:"AUDIT_FSYNC" flag:"audit-fsync" usage:"fsync every audit batch before answering"`
+	AuthAddr          string        `env:"RAMPART_AUTH_ADDR,noprefix" flag:"auth-addr" default:"127.0.0.1:7001" usage:"auth gRPC address (principal verification keys)"`
+	PrincipalKeys     string        `env:"PRINCIPAL_KEYS" flag:"principal-keys" usage:"JSON file {kid: base64 Ed25519 public key}; when set, keys are not fetched from auth"`
+	WebhookAllow      []string      `env:"WEBHOOK_ALLOW" flag:"webhook-allow" usage:"URL prefixes rotation webhooks may call"`
+	MaxVersions       int           `env:"MAX_VERSIONS" flag:"max-versions" default:"100" usage:"versions kept per secret (unlabelled ones beyond are pruned)"`
+	SchedulerInterval time.Duration `env:"SCHEDULER_INTERVAL" flag:"scheduler-interval" default:"1m" usage:"how often due rotations and expired deletions are processed"`
+	TestCrashAt       string        `env:"TEST_CRASH_AT" flag:"test-crash-at" usage:"test hook: SIGKILL self at this rotation step"`
+}
+
+// Finalize derives defaults.
+func (c *Config) Finalize() error {
+	return c.Common.Finalize()
+}
+
+// Validate reports every bad setting.
+func (c Config) Validate() error {
+	errs := []error{c.Common.Validate()}
+	if c.Env == "" {
+		errs = append(errs, config.Invalidf("Env", "required"))
+	}
+	if c.MaxVersions < 3 || c.MaxVersions > 10000 {
+		errs = append(errs, config.Invalidf("MaxVersions", "must be 3-10000"))
+	}
+	if c.SchedulerInterval < time.Second {
+		errs = append(errs, config.Invalidf("SchedulerInterval", "must be at least 1s"))
+	}
+	for _, p := range c.WebhookAllow {
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, config.Invalidf("WebhookAllow", "%q is not an http(s) URL prefix", p))
+		}
+	}
+	switch c.TestCrashAt {
+	case "", "createSecret", "setSecret", "testSecret", "finishSecret":
+	default:
+		errs = append(errs, config.Invalidf("TestCrashAt", "unknown step %q", c.TestCrashAt))
+	}
+	return errors.Join(errs...)
+}
+
+// Load reads the configuration from the environment and args.
+func Load(args []string) (Config, error) {
+	cfg := Config{Common: config.Defaults("keyvault")}
+	err := config.Load(config.Prefix("keyvault"), &cfg, args)
+	return cfg, err
+}

@@ -1,0 +1,168 @@
+package kms
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// DEKStore persists the wrapped per-tenant data keys that seal secret values.
+type DEKStore interface {
+	// CurrentDEK returns the tenant's newest data key; ok is false if none.
+	CurrentDEK(ctx context.Context, tenant string) (id string, wrapped []byte, ok bool, err error)
+	// DEK returns one data key of the tenant.
+	DEK(ctx context.Context, tenant, id string) (wrapped []byte, err error)
+	// InsertDEK stores a new data key.
+	InsertDEK(ctx context.Context, tenant, id string, wrapped []byte) error
+}
+
+// dekContext is the encryption context of keyvault's own data keys.
+var dekContext = map[string]string{"purpose": "keyvault-secrets"}
+
+// Envelope seals secret values under per-tenant data keys.
+type Envelope struct {
+	provider Provider
+	store    DEKStore
+
+	mu      sync.RWMutex
+	current map[string]string            // tenant → current dek id
+	keys    map[string]map[string][]byte // tenant → dek id → key
+}
+
+// NewEnvelope returns an Envelope over provider and store.
+func NewEnvelope(provider Provider, store DEKStore) *Envelope {
+	return &Envelope{provider: provider, store: store, current: map[string]string{}, keys: map[string]map[string][]byte{}}
+}
+
+// Provider returns the KMS provider.
+func (e *Envelope) Provider() Provider { return e.provider }
+
+// AAD is the additional authenticated data of a secret version:
+// tenant ‖ secret id ‖ version id, each length-prefixed.
+func AAD(tenant, secretID, versionID string) []byte {
+	var b strings.Builder
+	writeLP(&b, "rampart-secret-v1")
+	writeLP(&b, tenant)
+	writeLP(&b, secretID)
+	writeLP(&b, versionID)
+	return []byte(b.String())
+}
+
+// EnsureKey makes sure the tenant has a data key (creating and caching it).
+func (e *Envelope) EnsureKey(ctx context.Context, tenant string) error {
+	_, _, err := e.currentKey(ctx, tenant)
+	return err
+}
+
+// Seal encrypts a value of the tenant's secret version.
+func (e *Envelope) Seal(ctx context.Context, tenant, secretID, versionID string, plaintext []byte) (ct []byte, dekID string, err error) {
+	id, key, err := e.currentKey(ctx, tenant)
+	if err != nil {
+		return nil, "", err
+	}
+	ct, err = seal(key, plaintext, AAD(tenant, secretID, versionID))
+	if err != nil {
+		return nil, "", err
+	}
+	return ct, id, nil
+}
+
+// Open decrypts a value sealed by Seal for exactly this tenant, secret and
+// version.
+func (e *Envelope) Open(ctx context.Context, tenant, secretID, versionID, dekID string, ct []byte) ([]byte, error) {
+	key, err := e.key(ctx, tenant, dekID)
+	if err != nil {
+		return nil, err
+	}
+	return open(key, ct, AAD(tenant, secretID, versionID))
+}
+
+// Forget drops the tenant's cached data keys (after a crypto-shred).
+func (e *Envelope) Forget(tenant string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.current, tenant)
+	delete(e.keys, tenant)
+}
+
+// Shred destroys the tenant's KEK and forgets its data keys: everything the
+// tenant stored becomes unreadable.
+func (e *Envelope) Shred(ctx context.Context, tenant string) error {
+	if err := e.provider.DestroyTenant(ctx, tenant); err != nil {
+		return err
+	}
+	e.Forget(tenant)
+	return nil
+}
+
+func (e *Envelope) currentKey(ctx context.Context, tenant string) (string, []byte, error) {
+	e.mu.RLock()
+	id, ok := e.current[tenant]
+	var key []byte
+	if ok {
+		key = e.keys[tenant][id]
+	}
+	e.mu.RUnlock()
+	if key != nil {
+		return id, key, nil
+	}
+	id, wrapped, ok, err := e.store.CurrentDEK(ctx, tenant)
+	if err != nil {
+		return "", nil, fmt.Errorf("kms: load data key: %w", err)
+	}
+	if !ok {
+		dk, err := e.provider.GenerateDataKey(ctx, tenant, dekContext)
+		if err != nil {
+			return "", nil, err
+		}
+		var rnd [12]byte
+		if _, err := rand.Read(rnd[:]); err != nil {
+			return "", nil, fmt.Errorf("kms: %w", err)
+		}
+		id = "dek-" + hex.EncodeToString(rnd[:])
+		if err := e.store.InsertDEK(ctx, tenant, id, dk.Wrapped); err != nil {
+			return "", nil, fmt.Errorf("kms: store data key: %w", err)
+		}
+		// Another writer may have won the race: use whatever is current.
+		return e.currentKey(ctx, tenant)
+	}
+	key, err = e.unwrap(ctx, tenant, id, wrapped)
+	if err != nil {
+		return "", nil, err
+	}
+	e.mu.Lock()
+	e.current[tenant] = id
+	e.mu.Unlock()
+	return id, key, nil
+}
+
+func (e *Envelope) key(ctx context.Context, tenant, id string) ([]byte, error) {
+	e.mu.RLock()
+	key := e.keys[tenant][id]
+	e.mu.RUnlock()
+	if key != nil {
+		return key, nil
+	}
+	wrapped, err := e.store.DEK(ctx, tenant, id)
+	if err != nil {
+		return nil, fmt.Errorf("kms: load data key: %w", err)
+	}
+	return e.unwrap(ctx, tenant, id, wrapped)
+}
+
+func (e *Envelope) unwrap(ctx context.Context, tenant, id string, wrapped []byte) ([]byte, error) {
+	key, _, err := e.provider.Decrypt(ctx, tenant, wrapped, dekContext)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.keys[tenant] == nil {
+		e.keys[tenant] = map[string][]byte{}
+	}
+	e.keys[tenant][id] = key
+	return key, nil
+}

@@ -1,0 +1,223 @@
+package rotation
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Function types (stored in the secret's rotation configuration).
+const (
+	TypeRandomPassword = "random_password"
+	TypeWebhook        = "webhook"
+)
+
+// PasswordPolicy shapes random passwords.
+type PasswordPolicy struct {
+	Length             int    `json:"length,omitempty"`
+	ExcludeLowercase   bool   `json:"exclude_lowercase,omitempty"`
+	ExcludeUppercase   bool   `json:"exclude_uppercase,omitempty"`
+	ExcludeNumbers     bool   `json:"exclude_numbers,omitempty"`
+	ExcludePunctuation bool   `json:"exclude_punctuation,omitempty"`
+	JSONKey            string `json:"json_key,omitempty"`
+}
+
+// Config is a secret's rotation function configuration.
+type Config struct {
+	Type       string         `json:"type"`
+	Password   PasswordPolicy `json:"password,omitempty"`
+	WebhookURL string         `json:"webhook_url,omitempty"`
+}
+
+// Input is what a step sees. Pending is the AWSPENDING value (nil in
+// createSecret).
+type Input struct {
+	Name      string
+	VersionID string
+	Current   []byte
+	Pending   []byte
+}
+
+// Function implements the rotation steps. Every step must be idempotent:
+// after a crash the step that was running is run again.
+type Function interface {
+	// CreateSecret returns the new value (stored as AWSPENDING).
+	CreateSecret(ctx context.Context, in Input) ([]byte, error)
+	// SetSecret installs the pending value in the target system.
+	SetSecret(ctx context.Context, in Input) error
+	// TestSecret checks the pending value works.
+	TestSecret(ctx context.Context, in Input) error
+}
+
+// Validate checks a configuration against the webhook allow-list
+// (URL prefixes).
+func (c Config) Validate(webhookAllow []string) error {
+	switch c.Type {
+	case TypeRandomPassword:
+		p := c.Password
+		if p.Length != 0 && (p.Length < 8 || p.Length > 4096) {
+			return errors.New("password_policy.length: must be 8-4096")
+		}
+		if p.ExcludeLowercase && p.ExcludeUppercase && p.ExcludeNumbers && p.ExcludePunctuation {
+			return errors.New("password_policy: every character class is excluded")
+		}
+		return nil
+	case TypeWebhook:
+		u, err := url.Parse(c.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("webhook_url: must be an absolute http(s) URL")
+		}
+		for _, p := range webhookAllow {
+			if p != "" && strings.HasPrefix(c.WebhookURL, p) {
+				return nil
+			}
+		}
+		return errors.New("webhook_url: not in the server's webhook allow-list")
+	case "":
+		return errors.New("rotation_function.type: required")
+	}
+	return fmt.Errorf("rotation_function.type: unknown %q", c.Type)
+}
+
+// New returns the function for c.
+func New(c Config, client *http.Client) (Function, error) {
+	switch c.Type {
+	case TypeRandomPassword:
+		return RandomPassword{Policy: c.Password}, nil
+	case TypeWebhook:
+		if client == nil {
+			client = &http.Client{Timeout: 10 * time.Second}
+		}
+		return Webhook{URL: c.WebhookURL, Client: client}, nil
+	}
+	return nil, fmt.Errorf("rotation: unknown function %q", c.Type)
+}
+
+// RandomPassword generates a password; set and test are no-ops (the value
+// is consumed by whoever reads the secret).
+type RandomPassword struct{ Policy PasswordPolicy }
+
+const (
+	lower = "abcdefghijklmnopqrstuvwxyz"
+	upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	digit = "0123456789"
+	punct = "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+)
+
+// CreateSecret implements Function: a password with at least one character
+// of every included class.
+func (r RandomPassword) CreateSecret(_ context.Context, _ Input) ([]byte, error) {
+	n := r.Policy.Length
+	if n == 0 {
+		n = 32
+	}
+	var classes []string
+	if !r.Policy.ExcludeLowercase {
+		classes = append(classes, lower)
+	}
+	if !r.Policy.ExcludeUppercase {
+		classes = append(classes, upper)
+	}
+	if !r.Policy.ExcludeNumbers {
+		classes = append(classes, digit)
+	}
+	if !r.Policy.ExcludePunctuation {
+		classes = append(classes, punct)
+	}
+	all := strings.Join(classes, "")
+	out := make([]byte, n)
+	for i := range out {
+		set := all
+		if i < len(classes) {
+			set = classes[i]
+		}
+		c, err := randIndex(len(set))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = set[c]
+	}
+	// Shuffle so the guaranteed characters are not always first.
+	for i := len(out) - 1; i > 0; i-- {
+		j, err := randIndex(i + 1)
+		if err != nil {
+			return nil, err
+		}
+		out[i], out[j] = out[j], out[i]
+	}
+	if r.Policy.JSONKey != "" {
+		b, err := json.Marshal(map[string]string{r.Policy.JSONKey: string(out)})
+		if err != nil {
+			return nil, fmt.Errorf("rotation: %w", err)
+		}
+		return b, nil
+	}
+	return out, nil
+}
+
+func randIndex(n int) (int, error) {
+	v, err := rand.Int(rand.Reader, big.NewInt(int64(n)))
+	if err != nil {
+		return 0, fmt.Errorf("rotation: random: %w", err)
+	}
+	return int(v.Int64()), nil
+}
+
+// SetSecret implements Function.
+func (RandomPassword) SetSecret(context.Context, Input) error { return nil }
+
+// TestSecret implements Function.
+func (RandomPassword) TestSecret(context.Context, Input) error { return nil }
+
+// Webhook generates a random password and POSTs setSecret and testSecret
+// to an internal URL: {"step","secret_name","version_id","pending_value"}.
+// A non-2xx answer fails the step.
+type Webhook struct {
+	URL    string
+	Client *http.Client
+}
+
+// CreateSecret implements Function.
+func (w Webhook) CreateSecret(ctx context.Context, in Input) ([]byte, error) {
+	return RandomPassword{}.CreateSecret(ctx, in)
+}
+
+// SetSecret implements Function.
+func (w Webhook) SetSecret(ctx context.Context, in Input) error { return w.call(ctx, "setSecret", in) }
+
+// TestSecret implements Function.
+func (w Webhook) TestSecret(ctx context.Context, in Input) error { return w.call(ctx, "testSecret", in) }
+
+func (w Webhook) call(ctx context.Context, step string, in Input) error {
+	body, err := json.Marshal(map[string]string{
+		"step": step, "secret_name": in.Name, "version_id": in.VersionID, "pending_value": string(in.Pending),
+	})
+	if err != nil {
+		return fmt.Errorf("rotation webhook: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("rotation webhook: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.Client.Do(req)
+	if err != nil {
+		// The URL error may quote the URL but never the body.
+		return fmt.Errorf("rotation webhook %s: request failed", step)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("rotation webhook %s: status %d", step, resp.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/pkg/principal"
+
+	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/server"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/store"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/vault"
+)
+
+// switchSink is the real file sink with a switch that makes it fail.
+type switchSink struct {
+	next audit.Sink
+	fail atomic.Bool
+}
+
+func (s *switchSink) Write(ctx context.Context, r audit.Record) error {
+	if s.fail.Load() {
+		return errors.New("disk full")
+	}
+	return s.next.Write(ctx, r)
+}
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+type harness struct {
+	dataDir  string
+	certDir  string
+	ca       *pki.CA
+	addr     string
+	signer   *principal.Signer
+	svc      *vault.Service
+	st       *store.Store
+	sink     *switchSink
+	clock    *fakeClock
+	logs     *syncBuffer
+	auditLog string
+}
+
+type harnessOpts struct {
+	webhookAllow []string
+	maxVersions  int
+}
+
+func newHarness(t testing.TB, o harnessOpts) *harness {
+	t.Helper()
+	certDir, ca := pkitest.NewDir(t, "keyvault", "edge", "slackadapter", "ingestion", "inference")
+	h := &harness{dataDir: t.TempDir(), certDir: certDir, ca: ca, clock: &fakeClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	ctx := context.Background()
+	var err error
+	h.st, err = store.Open(ctx, h.dataDir)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.st.Close() })
+	local, err := kms.OpenLocal(h.dataDir, h.st)
+	require.NoError(t, err)
+	h.auditLog = filepath.Join(h.dataDir, "audit.log")
+	fs, err := audit.OpenFile(h.auditLog, false)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = fs.Close() })
+	h.sink = &switchSink{next: fs}
+	key, err := audit.LoadOrCreateKey(h.dataDir)
+	require.NoError(t, err)
+	log := logging.New(h.logs, slog.LevelDebug)
+	h.svc = vault.New(vault.Options{
+		Store: h.st, Envelope: kms.NewEnvelope(local, h.st), Audit: h.sink, Hasher: audit.NewHasher(key),
+		Policy: policy.Default("dev"), Log: log, Now: h.clock.Now, MaxVersions: o.maxVersions, WebhookAllow: o.webhookAllow,
+	})
+
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	h.signer, err = principal.NewSigner("test1", priv, time.Minute)
+	require.NoError(t, err)
+	verifier := principal.NewVerifier(principal.StaticKeys{"test1": h.signer.PublicKey()})
+
+	src, err := mtls.NewSource(mtls.FilesFor(certDir, "keyvault"))
+	require.NoError(t, err)
+	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)),
+		grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(verifier, principal.ExemptMethods())))
+	keyvaultv1.RegisterSecretsServiceServer(gs, server.NewSecrets(h.svc, log))
+	keyvaultv1.RegisterKmsServiceServer(gs, server.NewKMS(h.svc, log))
+	keyvaultv1.RegisterObservabilityServiceServer(gs, server.NewObservability(h.svc, log))
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	h.addr = lis.Addr().String()
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+	return h
+}
+
+type clients struct {
+	secrets keyvaultv1.SecretsServiceClient
+	kms     keyvaultv1.KmsServiceClient
+	obs     keyvaultv1.ObservabilityServiceClient
+	conn    *grpc.ClientConn
+}
+
+// as dials keyvault with the certificate of service caller.
+func (h *harness) as(t testing.TB, caller string) clients {
+	t.Helper()
+	src, err := mtls.NewSource(mtls.FilesFor(h.certDir, caller))
+	require.NoError(t, err)
+	conn, err := mtls.Dial(context.Background(), h.addr, src, pki.ServiceID("keyvault"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return clients{keyvaultv1.NewSecretsServiceClient(conn), keyvaultv1.NewKmsServiceClient(conn), keyvaultv1.NewObservabilityServiceClient(conn), conn}
+}
+
+// ctx returns a context carrying a principal assertion for tenant.
+func (h *harness) ctx(t testing.TB, tenant string, roles ...string) context.Context {
+	t.Helper()
+	tok, err := h.signer.Sign(&authv1.Principal{TenantId: tenant, Subject: "user-" + tenant, KeyId: "key-" + tenant, Roles: roles}, time.Time{})
+	require.NoError(t, err)
+	return principal.AppendToOutgoing(context.Background(), tok)
+}
+
+func (h *harness) admin(t testing.TB, tenant string) (keyvaultv1.SecretsServiceClient, context.Context) {
+	return h.as(t, "edge").secrets, h.ctx(t, tenant, "admin")
+}
+
+func requireCode(t testing.TB, err error, code codes.Code, contains ...string) {
+	t.Helper()
+	require.Error(t, err)
+	st, ok := status.FromError(err)
+	require.True(t, ok, "not a status: %v", err)
+	require.Equal(t, code, st.Code(), "message: %s", st.Message())
+	for _, c := range contains {
+		require.Contains(t, st.Message(), c)
+	}
+}
+
+const (
+	tokA = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+	tokB = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+	tokC = "cccccccc-cccc-4ccc-8ccc-cccccccccccc"
+)

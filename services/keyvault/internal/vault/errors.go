@@ -1,0 +1,69 @@
+package vault
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies domain errors.
+type Kind int
+
+// Error kinds.
+const (
+	KindInternal Kind = iota
+	KindInvalid
+	KindNotFound
+	KindAlreadyExists
+	KindFailedPrecondition
+	KindPermissionDenied
+	KindUnavailable
+)
+
+// Error is a domain error. Field names the offending request field for
+// KindInvalid. Msg never contains secret material.
+type Error struct {
+	Kind  Kind
+	Field string
+	Msg   string
+	Err   error // internal cause, logged, never returned to callers
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return e.Field + ": " + e.Msg
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func invalid(field, format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func notFound(format string, args ...any) *Error {
+	return &Error{Kind: KindNotFound, Msg: fmt.Sprintf(format, args...)}
+}
+
+func precondition(format string, args ...any) *Error {
+	return &Error{Kind: KindFailedPrecondition, Msg: fmt.Sprintf(format, args...)}
+}
+
+func internal(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Kind: KindInternal, Msg: "internal error", Err: err}
+}
+
+// KindOf returns the kind of err (KindInternal for foreign errors).
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+var errAuditFailed = &Error{Kind: KindUnavailable, Msg: "audit log unavailable; request refused"}

@@ -1,0 +1,471 @@
+package vault
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/rotation"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/store"
+)
+
+// Rotation steps (persisted; values match the proto enum).
+const (
+	StepCreate = 1
+	StepSet    = 2
+	StepTest   = 3
+	StepFinish = 4
+)
+
+// StepNames are the AWS step names, also used by the crash test hook.
+var StepNames = map[int]string{StepCreate: "createSecret", StepSet: "setSecret", StepTest: "testSecret", StepFinish: "finishSecret"}
+
+// RotateInput is a RotateSecret request.
+type RotateInput struct {
+	Name              string
+	Token             string
+	Function          *rotation.Config
+	Schedule          string
+	RotateImmediately bool
+}
+
+// RotateOutput reports the rotation.
+type RotateOutput struct {
+	Name, VersionID string
+	Status          int
+	Error           string
+}
+
+func (s *Service) lockSecret(id string) func() {
+	s.rotMu.Lock()
+	m := s.rotLock[id]
+	if m == nil {
+		m = &sync.Mutex{}
+		s.rotLock[id] = m
+	}
+	s.rotMu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+// RotateSecret configures rotation and, when asked, runs one now through
+// the four steps. A second rotation while one is in progress is
+// FailedPrecondition; the same token again is idempotent.
+func (s *Service) RotateSecret(ctx context.Context, a Actor, in RotateInput) (RotateOutput, error) {
+	name, err := CanonicalName(in.Name)
+	if err != nil {
+		return RotateOutput{}, err
+	}
+	if err := s.authorize(ctx, a, policy.ActionRotate, name); err != nil {
+		return RotateOutput{}, err
+	}
+	out, err := s.rotateSecret(ctx, a, name, in)
+	if err != nil {
+		return out, s.auditFailure(ctx, a, "RotateSecret", name, err)
+	}
+	return out, nil
+}
+
+func (s *Service) rotateSecret(ctx context.Context, a Actor, name string, in RotateInput) (RotateOutput, error) {
+	if err := validToken(in.Token); err != nil {
+		return RotateOutput{}, err
+	}
+	var sched rotation.Schedule
+	if in.Schedule != "" {
+		var err error
+		if sched, err = rotation.ParseSchedule(in.Schedule); err != nil {
+			return RotateOutput{}, invalid("rotation_rules.schedule_expression", "%v", err)
+		}
+	}
+	if in.Function != nil {
+		if err := in.Function.Validate(s.o.WebhookAllow); err != nil {
+			return RotateOutput{}, invalid("rotation_function", "%v", err)
+		}
+	}
+	var sec store.Secret
+	started := false
+	err := s.o.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if sec, err = s.secretByName(ctx, tx, a.Tenant, name); err != nil {
+			return err
+		}
+		if err := liveSecret(sec); err != nil {
+			return err
+		}
+		if sec.RotationVersionID != "" {
+			if in.Token != "" && in.Token == sec.RotationVersionID {
+				return nil // retry of the running rotation: resume below
+			}
+			return precondition("a rotation of %q is already in progress (version %s)", name, sec.RotationVersionID)
+		}
+		if in.Token != "" {
+			if _, err := tx.Version(ctx, a.Tenant, sec.ID, in.Token); err == nil {
+				return nil // this rotation already completed
+			}
+		}
+		if in.Function != nil {
+			b, err := json.Marshal(in.Function)
+			if err != nil {
+				return internal(err)
+			}
+			sec.RotationFunction = string(b)
+		}
+		if sec.RotationFunction == "" {
+			return invalid("rotation_function", "required: the secret has no rotation function yet")
+		}
+		if _, err := tx.VersionByStage(ctx, a.Tenant, sec.ID, StageCurrent); err != nil {
+			return precondition("secret %q has no AWSCURRENT version to rotate", name)
+		}
+		now := s.now()
+		if sched != nil {
+			sec.RotationSchedule, sec.RotationEnabled = sched.String(), true
+			sec.NextRotationAt = sched.Next(now)
+		}
+		if in.RotateImmediately {
+			sec.RotationVersionID = in.Token
+			if sec.RotationVersionID == "" {
+				sec.RotationVersionID = newID()
+			}
+			sec.RotationStep, sec.RotationError = StepCreate, ""
+			started = true
+		}
+		sec.LastChangedAt = now
+		if err := tx.UpdateSecret(ctx, sec); err != nil {
+			return internal(err)
+		}
+		return s.record(ctx, a, audit.Record{Action: "RotateSecret", Name: name, VersionID: sec.RotationVersionID,
+			Result: audit.ResultOK, Detail: "schedule " + sec.RotationSchedule})
+	})
+	if err != nil {
+		return RotateOutput{}, err
+	}
+	vid := sec.RotationVersionID
+	if vid == "" {
+		vid = in.Token
+	}
+	out := RotateOutput{Name: name, VersionID: vid, Status: s.rotationStatus(sec)}
+	if started || (sec.RotationVersionID != "" && sec.RotationVersionID == in.Token) {
+		st, msg, err := s.runRotation(ctx, sec.TenantID, sec.ID)
+		if err != nil {
+			return out, err
+		}
+		out.Status, out.Error = st, msg
+	}
+	return out, nil
+}
+
+// runRotation drives the persisted rotation of one secret to its end:
+// every step commits its progress, so after a crash it continues from the
+// step that was running. A failing step ends the rotation with AWSCURRENT
+// unchanged and the failure recorded.
+func (s *Service) runRotation(ctx context.Context, tenant, secretID string) (int, string, error) {
+	unlock := s.lockSecret(secretID)
+	defer unlock()
+	sys := Actor{Tenant: tenant, Caller: "keyvault/rotation"}
+	for {
+		sec, err := s.o.Store.Read().SecretByID(ctx, tenant, secretID)
+		if err != nil {
+			return 0, "", internal(err)
+		}
+		if sec.RotationVersionID == "" {
+			return s.rotationStatus(sec), sec.RotationError, nil
+		}
+		var cfg rotation.Config
+		if err := json.Unmarshal([]byte(sec.RotationFunction), &cfg); err != nil {
+			return 0, "", internal(fmt.Errorf("rotation function config: %w", err))
+		}
+		fn, err := rotation.New(cfg, s.o.HTTPClient)
+		if err != nil {
+			return 0, "", internal(err)
+		}
+		in := rotation.Input{Name: sec.Name, VersionID: sec.RotationVersionID}
+		if cur, err := s.getValue(ctx, sys, sec.Name, "", StageCurrent); err == nil {
+			in.Current = cur.Value.bytes()
+		}
+		if sec.RotationStep > StepCreate {
+			p, err := s.getValue(ctx, sys, sec.Name, sec.RotationVersionID, "")
+			if err != nil {
+				return 0, "", s.failRotation(ctx, sec, fmt.Errorf("pending version unreadable: %w", err))
+			}
+			in.Pending = p.Value.bytes()
+		}
+		switch sec.RotationStep {
+		case StepCreate:
+			val, err := fn.CreateSecret(ctx, in)
+			if err != nil {
+				return s.failed(ctx, sec, err)
+			}
+			err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
+				cur, err := tx.SecretByID(ctx, tenant, secretID)
+				if err != nil || cur.RotationVersionID != sec.RotationVersionID || cur.RotationStep != StepCreate {
+					return err
+				}
+				v := Value{String: string(val), ContentType: cur.ContentType}
+				if cur.ContentType == ContentBinary {
+					v = Value{Binary: val, IsBinary: true, ContentType: ContentBinary}
+				}
+				if _, _, err := s.putVersion(ctx, tx, &cur, v, cur.RotationVersionID, []string{StagePending}); err != nil {
+					return err
+				}
+				cur.RotationStep = StepSet
+				if err := tx.UpdateSecret(ctx, cur); err != nil {
+					return internal(err)
+				}
+				s.crashHook(StepCreate)
+				return nil
+			})
+		case StepSet:
+			if err := fn.SetSecret(ctx, in); err != nil {
+				return s.failed(ctx, sec, err)
+			}
+			s.crashHook(StepSet)
+			err = s.advance(ctx, sec, StepTest)
+		case StepTest:
+			if err := fn.TestSecret(ctx, in); err != nil {
+				return s.failed(ctx, sec, err)
+			}
+			s.crashHook(StepTest)
+			err = s.advance(ctx, sec, StepFinish)
+		case StepFinish:
+			err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
+				cur, err := tx.SecretByID(ctx, tenant, secretID)
+				if err != nil || cur.RotationVersionID != sec.RotationVersionID || cur.RotationStep != StepFinish {
+					return err
+				}
+				if err := s.attachStages(ctx, tx, &cur, cur.RotationVersionID, []string{StageCurrent}); err != nil {
+					return err
+				}
+				if err := tx.RemoveStage(ctx, tenant, secretID, StagePending); err != nil {
+					return internal(err)
+				}
+				now := s.now()
+				cur.LastRotatedAt, cur.LastChangedAt = now, now
+				if sch, err := rotation.ParseSchedule(cur.RotationSchedule); err == nil && cur.RotationEnabled {
+					cur.NextRotationAt = sch.Next(now)
+				}
+				vid := cur.RotationVersionID
+				cur.RotationVersionID, cur.RotationStep, cur.RotationError, cur.RotationFailures = "", 0, "", 0
+				if err := tx.UpdateSecret(ctx, cur); err != nil {
+					return internal(err)
+				}
+				if err := s.record(ctx, sys, audit.Record{Action: "RotationFinished", Name: cur.Name, VersionID: vid, Result: audit.ResultOK}); err != nil {
+					return err
+				}
+				s.crashHook(StepFinish)
+				return nil
+			})
+			if err == nil {
+				s.o.Metrics.rotation("success")
+			}
+		default:
+			return s.failed(ctx, sec, fmt.Errorf("unknown rotation step %d", sec.RotationStep))
+		}
+		if err != nil {
+			return 0, "", internal(err)
+		}
+	}
+}
+
+func (s *Service) advance(ctx context.Context, sec store.Secret, next int) error {
+	return s.o.Store.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.SecretByID(ctx, sec.TenantID, sec.ID)
+		if err != nil || cur.RotationVersionID != sec.RotationVersionID || cur.RotationStep != sec.RotationStep {
+			return err
+		}
+		cur.RotationStep = next
+		return tx.UpdateSecret(ctx, cur)
+	})
+}
+
+func (s *Service) failed(ctx context.Context, sec store.Secret, cause error) (int, string, error) {
+	if err := s.failRotation(ctx, sec, cause); err != nil {
+		return 0, "", err
+	}
+	return RotationFailed, cause.Error(), nil
+}
+
+// failRotation ends a rotation: AWSCURRENT stays, the pending version loses
+// AWSPENDING, the error is kept and the next attempt backs off
+// exponentially (1 h, 2 h, 4 h ... capped at 24 h).
+func (s *Service) failRotation(ctx context.Context, sec store.Secret, cause error) error {
+	s.o.Metrics.rotation("failure")
+	s.log.WarnContext(ctx, "rotation failed", "secret", sec.Name, "step", StepNames[sec.RotationStep], "err", cause)
+	return s.o.Store.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.SecretByID(ctx, sec.TenantID, sec.ID)
+		if err != nil {
+			return internal(err)
+		}
+		if cur.RotationVersionID == "" {
+			return nil
+		}
+		stages, err := tx.Stages(ctx, cur.TenantID, cur.ID)
+		if err != nil {
+			return internal(err)
+		}
+		if stages[StagePending] == cur.RotationVersionID {
+			if err := tx.RemoveStage(ctx, cur.TenantID, cur.ID, StagePending); err != nil {
+				return internal(err)
+			}
+		}
+		msg := fmt.Sprintf("%s failed: %v", StepNames[cur.RotationStep], cause)
+		cur.RotationVersionID, cur.RotationStep, cur.RotationError = "", 0, msg
+		cur.RotationFailures++
+		if cur.RotationEnabled {
+			backoff := time.Duration(math.Min(math.Pow(2, float64(cur.RotationFailures-1)), 24)) * time.Hour
+			cur.NextRotationAt = s.now().Add(backoff)
+		}
+		if err := tx.UpdateSecret(ctx, cur); err != nil {
+			return internal(err)
+		}
+		return s.record(ctx, Actor{Tenant: cur.TenantID, Caller: "keyvault/rotation"},
+			audit.Record{Action: "RotationFailed", Name: cur.Name, Result: audit.ResultError, Detail: msg})
+	})
+}
+
+// crashHook kills the process with SIGKILL at the configured step (tests
+// of crash-resume only).
+func (s *Service) crashHook(step int) {
+	if s.o.CrashAt != "" && s.o.CrashAt == StepNames[step] {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // never continue past the crash point
+	}
+}
+
+// ResumeRotations finishes every rotation left in progress (after a crash).
+func (s *Service) ResumeRotations(ctx context.Context) error {
+	secs, err := s.o.Store.Read().InProgressRotations(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, sec := range secs {
+		s.log.InfoContext(ctx, "resuming rotation", "secret", sec.Name, "step", StepNames[sec.RotationStep])
+		if _, _, err := s.runRotation(ctx, sec.TenantID, sec.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RunDueRotations starts every scheduled rotation that is due.
+func (s *Service) RunDueRotations(ctx context.Context) (int, error) {
+	due, err := s.o.Store.Read().DueRotations(ctx, s.now(), 100)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, sec := range due {
+		err := s.o.Store.InTx(ctx, func(tx *store.Tx) error {
+			cur, err := tx.SecretByID(ctx, sec.TenantID, sec.ID)
+			if err != nil || cur.RotationVersionID != "" {
+				return err
+			}
+			cur.RotationVersionID, cur.RotationStep = newID(), StepCreate
+			return tx.UpdateSecret(ctx, cur)
+		})
+		if err != nil {
+			return n, err
+		}
+		if _, _, err := s.runRotation(ctx, sec.TenantID, sec.ID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// CancelRotateSecret abandons a running rotation and disables the schedule.
+func (s *Service) CancelRotateSecret(ctx context.Context, a Actor, name string) (string, error) {
+	name, err := CanonicalName(name)
+	if err != nil {
+		return "", err
+	}
+	if err := s.authorize(ctx, a, policy.ActionRotate, name); err != nil {
+		return "", err
+	}
+	var vid string
+	err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
+		sec, err := s.secretByName(ctx, tx, a.Tenant, name)
+		if err != nil {
+			return err
+		}
+		if !sec.RotationEnabled && sec.RotationVersionID == "" {
+			return precondition("secret %q has no rotation configured or in progress", name)
+		}
+		vid = sec.RotationVersionID
+		if vid != "" {
+			stages, err := tx.Stages(ctx, a.Tenant, sec.ID)
+			if err != nil {
+				return internal(err)
+			}
+			if stages[StagePending] == vid {
+				if err := tx.RemoveStage(ctx, a.Tenant, sec.ID, StagePending); err != nil {
+					return internal(err)
+				}
+			}
+		}
+		sec.RotationVersionID, sec.RotationStep, sec.RotationEnabled, sec.NextRotationAt = "", 0, false, time.Time{}
+		sec.LastChangedAt = s.now()
+		if err := tx.UpdateSecret(ctx, sec); err != nil {
+			return internal(err)
+		}
+		return s.record(ctx, a, audit.Record{Action: "CancelRotateSecret", Name: name, VersionID: vid, Result: audit.ResultOK})
+	})
+	if err != nil {
+		return "", s.auditFailure(ctx, a, "CancelRotateSecret", name, err)
+	}
+	return vid, nil
+}
+
+// RollbackSecret moves AWSCURRENT back to the AWSPREVIOUS version (which
+// in turn becomes AWSPREVIOUS).
+func (s *Service) RollbackSecret(ctx context.Context, a Actor, name string) (string, error) {
+	name, err := CanonicalName(name)
+	if err != nil {
+		return "", err
+	}
+	if err := s.authorize(ctx, a, policy.ActionRotate, name); err != nil {
+		return "", err
+	}
+	var vid string
+	err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
+		sec, err := s.secretByName(ctx, tx, a.Tenant, name)
+		if err != nil {
+			return err
+		}
+		if err := liveSecret(sec); err != nil {
+			return err
+		}
+		if sec.RotationVersionID != "" {
+			return precondition("a rotation is in progress; cancel it first")
+		}
+		stages, err := tx.Stages(ctx, a.Tenant, sec.ID)
+		if err != nil {
+			return internal(err)
+		}
+		vid = stages[StagePrevious]
+		if vid == "" {
+			return precondition("secret %q has no AWSPREVIOUS version to roll back to", name)
+		}
+		if err := s.attachStages(ctx, tx, &sec, vid, []string{StageCurrent}); err != nil {
+			return err
+		}
+		sec.LastChangedAt = s.now()
+		if err := tx.UpdateSecret(ctx, sec); err != nil {
+			return internal(err)
+		}
+		return s.record(ctx, a, audit.Record{Action: "RollbackSecret", Name: name, VersionID: vid, Result: audit.ResultOK})
+	})
+	if err != nil {
+		return "", s.auditFailure(ctx, a, "RollbackSecret", name, err)
+	}
+	return vid, nil
+}
