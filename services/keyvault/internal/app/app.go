@@ -198,4 +198,3 @@ func loadStaticKeys(path string) (principal.StaticKeys, error) {
 	}
 	return out, nil
 }
-

@@ -195,7 +195,9 @@ func (w Webhook) CreateSecret(ctx context.Context, in Input) ([]byte, error) {
 func (w Webhook) SetSecret(ctx context.Context, in Input) error { return w.call(ctx, "setSecret", in) }
 
 // TestSecret implements Function.
-func (w Webhook) TestSecret(ctx context.Context, in Input) error { return w.call(ctx, "testSecret", in) }
+func (w Webhook) TestSecret(ctx context.Context, in Input) error {
+	return w.call(ctx, "testSecret", in)
+}
 
 func (w Webhook) call(ctx context.Context, step string, in Input) error {
 	body, err := json.Marshal(map[string]string{

@@ -168,7 +168,10 @@ func TestCrossTenantNotFound(t *testing.T) {
 			_, err := c.GetSecretValue(ctxB, &keyvaultv1.GetSecretValueRequest{Name: name})
 			return err
 		},
-		"describe": func() error { _, err := c.DescribeSecret(ctxB, &keyvaultv1.DescribeSecretRequest{Name: name}); return err },
+		"describe": func() error {
+			_, err := c.DescribeSecret(ctxB, &keyvaultv1.DescribeSecretRequest{Name: name})
+			return err
+		},
 		"put": func() error {
 			_, err := c.PutSecretValue(ctxB, &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: "x"})
 			return err
@@ -182,8 +185,11 @@ func TestCrossTenantNotFound(t *testing.T) {
 			_, err := c.ListSecretVersionIds(ctxB, &keyvaultv1.ListSecretVersionIdsRequest{Name: name})
 			return err
 		},
-		"delete":  func() error { _, err := c.DeleteSecret(ctxB, &keyvaultv1.DeleteSecretRequest{Name: name}); return err },
-		"restore": func() error { _, err := c.RestoreSecret(ctxB, &keyvaultv1.RestoreSecretRequest{Name: name}); return err },
+		"delete": func() error { _, err := c.DeleteSecret(ctxB, &keyvaultv1.DeleteSecretRequest{Name: name}); return err },
+		"restore": func() error {
+			_, err := c.RestoreSecret(ctxB, &keyvaultv1.RestoreSecretRequest{Name: name})
+			return err
+		},
 		"tag": func() error {
 			_, err := c.TagResource(ctxB, &keyvaultv1.TagResourceRequest{Name: name, Tags: []*keyvaultv1.Tag{{Key: "k"}}})
 			return err
@@ -192,7 +198,10 @@ func TestCrossTenantNotFound(t *testing.T) {
 			_, err := c.RotateSecret(ctxB, &keyvaultv1.RotateSecretRequest{Name: name, RotationFunction: &keyvaultv1.RotationFunction{Type: keyvaultv1.RotationFunctionType_ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD}})
 			return err
 		},
-		"rollback": func() error { _, err := c.RollbackSecret(ctxB, &keyvaultv1.RollbackSecretRequest{Name: name}); return err },
+		"rollback": func() error {
+			_, err := c.RollbackSecret(ctxB, &keyvaultv1.RollbackSecretRequest{Name: name})
+			return err
+		},
 		"stage": func() error {
 			_, err := c.UpdateSecretVersionStage(ctxB, &keyvaultv1.UpdateSecretVersionStageRequest{Name: name, VersionStage: "x", MoveToVersionId: tokA})
 			return err
