@@ -151,12 +151,12 @@ func TestChatCompletion(t *testing.T) {
 func TestChatErrors(t *testing.T) {
 	e := newEnv(t)
 	tests := []struct {
-		name      string
-		p         *authv1.Principal
-		body      string
-		code      codes.Code
-		reason    string
-		param     string
+		name   string
+		p      *authv1.Principal
+		body   string
+		code   codes.Code
+		reason string
+		param  string
 	}{
 		{"malformed json", nil, `{"model":`, codes.InvalidArgument, "", ""},
 		{"not an object", nil, `[1,2]`, codes.InvalidArgument, "", ""},

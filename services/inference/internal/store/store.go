@@ -17,7 +17,7 @@ var migrations embed.FS
 
 // Record is one request's usage.
 type Record struct {
-	Tenant, Key, Model, RequestID string
+	Tenant, Key, Model, RequestID  string
 	PromptTokens, CompletionTokens int64
 	Estimated                      bool
 	Latency                        time.Duration
@@ -27,10 +27,10 @@ type Record struct {
 
 // Bucket is grouped usage.
 type Bucket struct {
-	Group                                 string
-	Requests                              int64
-	PromptTokens, CompletionTokens        int64
-	CostMicroUSD                          int64
+	Group                          string
+	Requests                       int64
+	PromptTokens, CompletionTokens int64
+	CostMicroUSD                   int64
 }
 
 // Grouping of usage queries.
@@ -42,8 +42,8 @@ const (
 
 // Store is the usage store.
 type Store struct {
-	db *sql.DB
-	d  store.Dialect
+	db     *sql.DB
+	d      store.Dialect
 	insert string
 }
 

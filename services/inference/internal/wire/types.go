@@ -202,13 +202,13 @@ type Usage struct {
 
 // ChatCompletion is a chat.completion response object.
 type ChatCompletion struct {
-	ID                string    `json:"id"`
-	Object            string    `json:"object"`
-	Created           int64     `json:"created"`
-	Model             string    `json:"model"`
-	Choices           []Choice  `json:"choices"`
-	Usage             *Usage    `json:"usage,omitempty"`
-	SystemFingerprint *string   `json:"system_fingerprint"`
+	ID                string     `json:"id"`
+	Object            string     `json:"object"`
+	Created           int64      `json:"created"`
+	Model             string     `json:"model"`
+	Choices           []Choice   `json:"choices"`
+	Usage             *Usage     `json:"usage,omitempty"`
+	SystemFingerprint *string    `json:"system_fingerprint"`
 	Rampart           *Extension `json:"rampart,omitempty"`
 }
 
@@ -231,9 +231,9 @@ type ResponseMessage struct {
 // Extension is Rampart's addition to responses and final stream chunks:
 // citations of the extractive answerer and the tool-policy outcome.
 type Extension struct {
-	Citations            []Citation       `json:"citations,omitempty"`
-	RequiresConfirmation []ToolCall       `json:"requires_confirmation,omitempty"`
-	StrippedToolCalls    []StrippedCall   `json:"stripped_tool_calls,omitempty"`
+	Citations            []Citation     `json:"citations,omitempty"`
+	RequiresConfirmation []ToolCall     `json:"requires_confirmation,omitempty"`
+	StrippedToolCalls    []StrippedCall `json:"stripped_tool_calls,omitempty"`
 }
 
 // Citation names a quoted source.

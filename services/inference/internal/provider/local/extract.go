@@ -77,7 +77,18 @@ func extract(call *provider.ChatCall) *provider.ChatResult {
 		add(question, "user message (question)", true)
 	}
 
+	// The question is the last user message's sentences ending in "?"
+	// (context pasted before it is not part of the query), else all of it.
+	var qs []string
+	for _, s := range splitSentences(question) {
+		if strings.HasSuffix(s, "?") {
+			qs = append(qs, s)
+		}
+	}
 	qterms := termSet(question)
+	if len(qs) > 0 {
+		qterms = termSet(strings.Join(qs, " "))
+	}
 	df := map[string]int{}
 	for _, s := range sents {
 		for t := range s.terms {
@@ -140,7 +151,7 @@ func splitSentences(text string) []string {
 	var out []string
 	start := 0
 	flush := func(end int) {
-		if s := strings.TrimSpace(text[start:end]); s != "" {
+		if s := stripLabel(strings.TrimSpace(text[start:end])); s != "" {
 			out = append(out, s)
 		}
 		start = end
@@ -156,6 +167,19 @@ func splitSentences(text string) []string {
 	}
 	flush(len(text))
 	return out
+}
+
+// stripLabel removes a leading "Context:"-style label from a sentence.
+func stripLabel(s string) string {
+	head, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return s
+	}
+	switch strings.ToLower(strings.TrimSpace(head)) {
+	case "context", "question", "passage", "document", "source", "q", "a", "answer":
+		return strings.TrimSpace(rest)
+	}
+	return s
 }
 
 var stopwords = map[string]bool{}

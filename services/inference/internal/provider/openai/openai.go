@@ -114,9 +114,9 @@ func (*Provider) Capabilities(string) provider.Capabilities {
 // upstreamChat is the request body sent upstream.
 type upstreamChat struct {
 	*wire.ChatRequest
-	Model         string               `json:"model"`
-	Stream        bool                 `json:"stream,omitempty"`
-	StreamOptions *wire.StreamOptions  `json:"stream_options,omitempty"`
+	Model         string              `json:"model"`
+	Stream        bool                `json:"stream,omitempty"`
+	StreamOptions *wire.StreamOptions `json:"stream_options,omitempty"`
 }
 
 type upstreamCompletion struct {

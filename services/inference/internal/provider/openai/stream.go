@@ -112,4 +112,3 @@ func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
 	}
 	return emit(last)
 }
-

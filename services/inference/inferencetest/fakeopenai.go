@@ -1,0 +1,214 @@
+package inferencetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// FakeOpenAI is an instant OpenAI-compatible upstream for tests and
+// benchmarks. Chat completions echo the last user message (or, when tools
+// are offered and the message is "call:<name> <json>", propose that call);
+// "stream": true answers word by word as SSE with a usage chunk;
+// embeddings return small deterministic vectors.
+//
+// Scripting: FailNext makes the next n requests answer status (with
+// Retry-After: 0); a user message "hang" makes a streaming response send
+// its first chunk and then wait for the client to go away, which Canceled
+// counts.
+type FakeOpenAI struct {
+	// APIKey, when set, is required as the bearer token.
+	APIKey string
+
+	requests atomic.Int64
+	canceled atomic.Int64
+	mu       sync.Mutex
+	failN    int
+	failCode int
+	lastBody []byte
+	hangDone chan struct{}
+}
+
+// FailNext makes the next n requests fail with status.
+func (f *FakeOpenAI) FailNext(n, status int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failN, f.failCode = n, status
+}
+
+// Requests is the number of requests received.
+func (f *FakeOpenAI) Requests() int64 { return f.requests.Load() }
+
+// Canceled is the number of requests whose client went away mid-response.
+func (f *FakeOpenAI) Canceled() int64 { return f.canceled.Load() }
+
+// HangDone returns a channel closed when a hanging request saw its client go away.
+func (f *FakeOpenAI) HangDone() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hangDone == nil {
+		f.hangDone = make(chan struct{})
+	}
+	return f.hangDone
+}
+
+// LastBody returns the last request body.
+func (f *FakeOpenAI) LastBody() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]byte(nil), f.lastBody...)
+}
+
+type fakeReq struct {
+	Model    string `json:"model"`
+	Stream   bool   `json:"stream"`
+	Messages []struct {
+		Role    string `json:"role"`
+		Content any    `json:"content"`
+	} `json:"messages"`
+	Tools []json.RawMessage `json:"tools"`
+	Input any               `json:"input"`
+}
+
+// ServeHTTP implements http.Handler.
+func (f *FakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.requests.Add(1)
+	if f.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+f.APIKey {
+		http.Error(w, `{"error":{"message":"bad key","type":"invalid_request_error","code":"invalid_api_key"}}`, http.StatusUnauthorized)
+		return
+	}
+	f.mu.Lock()
+	if f.failN > 0 {
+		f.failN--
+		code := f.failCode
+		f.mu.Unlock()
+		w.Header().Set("Retry-After", "0")
+		http.Error(w, `{"error":{"message":"try later","type":"server_error"}}`, code)
+		return
+	}
+	f.mu.Unlock()
+	body, err := io.ReadAll(r.Body)
+	var req fakeReq
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		http.Error(w, `{"error":{"message":"bad json","type":"invalid_request_error","param":null}}`, http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	f.lastBody = body
+	f.mu.Unlock()
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/chat/completions"):
+		f.chat(w, r, &req)
+	case strings.HasSuffix(r.URL.Path, "/embeddings"):
+		f.embeddings(w, &req)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func lastUser(req *fakeReq) string {
+	for i := len(req.Messages) - 1; i >= 0; i-- {
+		if req.Messages[i].Role == "user" {
+			if s, ok := req.Messages[i].Content.(string); ok {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+func (f *FakeOpenAI) chat(w http.ResponseWriter, r *http.Request, req *fakeReq) {
+	text := lastUser(req)
+	var toolCall string
+	if rest, ok := strings.CutPrefix(text, "call:"); ok && len(req.Tools) > 0 {
+		name, args, _ := strings.Cut(rest, " ")
+		a, _ := json.Marshal(args)
+		toolCall = `{"id":"call_fake_1","type":"function","function":{"name":"` + name + `","arguments":` + string(a) + `}}`
+	}
+	prompt, completion := 10+len(text)/4, len(strings.Fields(text))
+	if !req.Stream {
+		w.Header().Set("Content-Type", "application/json")
+		msg := `{"role":"assistant","content":` + jsonString(text) + `}`
+		finish := "stop"
+		if toolCall != "" {
+			msg = `{"role":"assistant","content":null,"tool_calls":[` + toolCall + `]}`
+			finish = "tool_calls"
+		}
+		fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%s,"choices":[{"index":0,"message":%s,"logprobs":null,"finish_reason":"%s"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
+			jsonString(req.Model), msg, finish, prompt, completion, prompt+completion)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	fl, _ := w.(http.Flusher)
+	chunk := func(delta, finish string) {
+		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%s,\"choices\":[{\"index\":0,\"delta\":%s,\"finish_reason\":%s}]}\n\n", jsonString(req.Model), delta, finish)
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	chunk(`{"role":"assistant","content":""}`, "null")
+	if text == "hang" {
+		chunk(`{"content":"waiting"}`, "null")
+		<-r.Context().Done()
+		f.canceled.Add(1)
+		f.mu.Lock()
+		if f.hangDone != nil {
+			close(f.hangDone)
+			f.hangDone = nil
+		}
+		f.mu.Unlock()
+		return
+	}
+	if toolCall != "" {
+		// Split the tool call into fragments as OpenAI does.
+		name, args, _ := strings.Cut(strings.TrimPrefix(text, "call:"), " ")
+		half := len(args) / 2
+		chunk(`{"tool_calls":[{"index":0,"id":"call_fake_1","type":"function","function":{"name":`+jsonString(name)+`,"arguments":`+jsonString(args[:half])+`}}]}`, "null")
+		chunk(`{"tool_calls":[{"index":0,"function":{"arguments":`+jsonString(args[half:])+`}}]}`, "null")
+		chunk(`{}`, `"tool_calls"`)
+	} else {
+		for _, word := range strings.SplitAfter(text, " ") {
+			chunk(`{"content":`+jsonString(word)+`}`, "null")
+		}
+		chunk(`{}`, `"stop"`)
+	}
+	fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%s,\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d}}\n\n", jsonString(req.Model), prompt, completion, prompt+completion)
+	fmt.Fprint(w, "data: [DONE]\n\n")
+}
+
+func (f *FakeOpenAI) embeddings(w http.ResponseWriter, req *fakeReq) {
+	var inputs []string
+	switch v := req.Input.(type) {
+	case string:
+		inputs = []string{v}
+	case []any:
+		for _, x := range v {
+			s, _ := x.(string)
+			inputs = append(inputs, s)
+		}
+	}
+	var b strings.Builder
+	b.WriteString(`{"object":"list","data":[`)
+	for i, in := range inputs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"object":"embedding","index":%d,"embedding":[%d,0.5,0.25]}`, i, len(in))
+	}
+	b.WriteString(`],"model":` + jsonString(req.Model) + `,"usage":{"prompt_tokens":` + strconv.Itoa(len(inputs)*3) + `,"total_tokens":` + strconv.Itoa(len(inputs)*3) + `}}`)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

@@ -1,0 +1,145 @@
+package bedrock_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider/bedrock"
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
+)
+
+const model = "anthropic.claude-3-haiku-20240307-v1:0"
+
+func setup(t *testing.T, f *fakeBedrock, retries int) *bedrock.Provider {
+	t.Helper()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	p, err := bedrock.New(t.Context(), bedrock.Config{
+		Region: "us-east-1", Endpoint: srv.URL, MaxRetries: retries, BaseBackoff: time.Millisecond,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret", Source: "test"}, nil
+		}),
+	})
+	require.NoError(t, err)
+	return p
+}
+
+func chatCall(t *testing.T, body string) *provider.ChatCall {
+	t.Helper()
+	req, err := wire.ParseChat([]byte(body))
+	require.NoError(t, err)
+	return &provider.ChatCall{UpstreamModel: model, Request: req}
+}
+
+const conversation = `{"model":"claude","max_tokens":100,"temperature":0.2,"stop":["END"],"messages":[
+ {"role":"system","content":"Be brief."},
+ {"role":"user","content":"Weather in Paris?"},
+ {"role":"assistant","content":null,"tool_calls":[{"id":"tu-0","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
+ {"role":"tool","tool_call_id":"tu-0","content":"18C and sunny"},
+ {"role":"user","content":"And tomorrow?"}],
+ "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather by city","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],
+ "tool_choice":"required"}`
+
+func TestConverseMapping(t *testing.T) {
+	f := &fakeBedrock{toolUse: true}
+	p := setup(t, f, 0)
+	res, err := p.Chat(t.Context(), chatCall(t, conversation))
+	require.NoError(t, err)
+	require.Equal(t, "Let me check.", res.Content)
+	require.Equal(t, "tool_calls", res.FinishReason)
+	require.Len(t, res.ToolCalls, 1)
+	require.Equal(t, "tu-1", res.ToolCalls[0].ID)
+	require.JSONEq(t, `{"city":"Paris"}`, res.ToolCalls[0].Function.Arguments)
+	require.Equal(t, provider.Usage{PromptTokens: 21, CompletionTokens: 9, Reported: true}, res.Usage)
+
+	require.Equal(t, "/model/"+model+"/converse", f.paths[0])
+	req := f.bodies[0]
+	require.Equal(t, []any{map[string]any{"text": "Be brief."}}, req["system"])
+	msgs := req["messages"].([]any)
+	require.Len(t, msgs, 3, "user, assistant(toolUse), user(toolResult + text) merged")
+	require.Equal(t, "assistant", msgs[1].(map[string]any)["role"])
+	toolUse := msgs[1].(map[string]any)["content"].([]any)[0].(map[string]any)["toolUse"].(map[string]any)
+	require.Equal(t, map[string]any{"city": "Paris"}, toolUse["input"])
+	merged := msgs[2].(map[string]any)["content"].([]any)
+	require.Contains(t, merged[0].(map[string]any), "toolResult")
+	require.Equal(t, "And tomorrow?", merged[1].(map[string]any)["text"])
+	ic := req["inferenceConfig"].(map[string]any)
+	require.Equal(t, float64(100), ic["maxTokens"])
+	require.Equal(t, []any{"END"}, ic["stopSequences"])
+	tc := req["toolConfig"].(map[string]any)
+	require.Contains(t, tc["toolChoice"], "any")
+	spec := tc["tools"].([]any)[0].(map[string]any)["toolSpec"].(map[string]any)
+	require.Equal(t, "get_weather", spec["name"])
+	require.Contains(t, spec["inputSchema"], "json")
+}
+
+func TestConverseStreamWithToolUse(t *testing.T) {
+	f := &fakeBedrock{toolUse: true}
+	p := setup(t, f, 0)
+	var text string
+	var last *provider.Delta
+	err := p.Stream(t.Context(), chatCall(t, conversation), func(d *provider.Delta) error {
+		text += d.Content
+		if d.FinishReason != "" {
+			last = d
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, "Bonjour from Bedrock.", text)
+	require.Equal(t, "tool_calls", last.FinishReason)
+	require.Len(t, last.ToolCalls, 1)
+	require.Equal(t, "get_weather", last.ToolCalls[0].Function.Name)
+	require.JSONEq(t, `{"city":"Paris"}`, last.ToolCalls[0].Function.Arguments)
+	require.Equal(t, &provider.Usage{PromptTokens: 12, CompletionTokens: 6, Reported: true}, last.Usage)
+	require.Equal(t, "/model/"+model+"/converse-stream", f.paths[0])
+}
+
+func TestThrottlingRetry(t *testing.T) {
+	tests := []struct {
+		name     string
+		throttle int
+		retries  int
+		wantErr  bool
+		wantReqs int
+	}{
+		{"retried until success", 2, 3, false, 3},
+		{"gives up after retries", 5, 2, true, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeBedrock{throttleN: tt.throttle}
+			p := setup(t, f, tt.retries)
+			res, err := p.Chat(t.Context(), chatCall(t, `{"model":"c","messages":[{"role":"user","content":"hi"}]}`))
+			require.Equal(t, tt.wantReqs, f.requests)
+			if tt.wantErr {
+				e, ok := apierr.As(err)
+				require.True(t, ok, "%v", err)
+				require.Equal(t, apierr.KindRateLimited, e.Kind)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, "Bonjour from Bedrock.", res.Content)
+			require.Equal(t, "stop", res.FinishReason)
+		})
+	}
+}
+
+func TestTitanEmbeddings(t *testing.T) {
+	f := &fakeBedrock{}
+	p := setup(t, f, 0)
+	res, err := p.Embed(t.Context(), &provider.EmbedCall{UpstreamModel: "amazon.titan-embed-text-v2:0", Inputs: []string{"a", "b"}, Dimensions: 256})
+	require.NoError(t, err)
+	require.Len(t, res.Vectors, 2)
+	require.Equal(t, 6, res.Usage.PromptTokens)
+	require.Equal(t, float64(256), f.bodies[0]["dimensions"])
+}

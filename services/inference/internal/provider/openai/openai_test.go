@@ -1,0 +1,158 @@
+package openai_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider/openai"
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
+)
+
+func setup(t *testing.T) (*inferencetest.FakeOpenAI, *openai.Provider) {
+	t.Helper()
+	fake := &inferencetest.FakeOpenAI{APIKey: "sk-upstream"}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	p, err := openai.New(openai.Config{BaseURL: srv.URL + "/v1", APIKey: "sk-upstream", MaxRetries: 2})
+	require.NoError(t, err)
+	return fake, p
+}
+
+func call(t *testing.T, body string) *provider.ChatCall {
+	t.Helper()
+	req, err := wire.ParseChat([]byte(body))
+	require.NoError(t, err)
+	return &provider.ChatCall{UpstreamModel: "upstream-model", Request: req}
+}
+
+func TestChat(t *testing.T) {
+	fake, p := setup(t)
+	res, err := p.Chat(t.Context(), call(t, `{"model":"alias","messages":[{"role":"user","content":"hi there"}],"temperature":0.5,"seed":7}`))
+	require.NoError(t, err)
+	require.Equal(t, "hi there", res.Content)
+	require.Equal(t, "stop", res.FinishReason)
+	require.True(t, res.Usage.Reported)
+
+	var sent map[string]any
+	require.NoError(t, json.Unmarshal(fake.LastBody(), &sent))
+	require.Equal(t, "upstream-model", sent["model"], "the upstream gets its own model name")
+	require.Equal(t, 0.5, sent["temperature"])
+	require.NotContains(t, sent, "stream")
+}
+
+func TestRetries(t *testing.T) {
+	tests := []struct {
+		name     string
+		fail     int
+		status   int
+		wantKind apierr.Kind
+		wantReqs int64
+	}{
+		{"429 then success", 2, http.StatusTooManyRequests, -1, 3},
+		{"503 then success", 1, http.StatusServiceUnavailable, -1, 2},
+		{"429 beyond retries", 5, http.StatusTooManyRequests, apierr.KindRateLimited, 3},
+		{"500 beyond retries", 5, http.StatusInternalServerError, apierr.KindUnavailable, 3},
+		{"400 is not retried", 1, http.StatusBadRequest, apierr.KindInvalid, 1},
+		{"401 is not retried and hides detail", 1, http.StatusUnauthorized, apierr.KindUnavailable, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, p := setup(t)
+			fake.FailNext(tt.fail, tt.status)
+			_, err := p.Chat(t.Context(), call(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+			require.Equal(t, tt.wantReqs, fake.Requests())
+			if tt.wantKind < 0 {
+				require.NoError(t, err)
+				return
+			}
+			e, ok := apierr.As(err)
+			require.True(t, ok, "%v", err)
+			require.Equal(t, tt.wantKind, e.Kind)
+			require.NotContains(t, e.Message, "sk-upstream")
+		})
+	}
+}
+
+func TestRetryAfterTooLongIsNotWaited(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "3600")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	p, err := openai.New(openai.Config{BaseURL: srv.URL, MaxRetries: 3, MaxRetryWait: time.Second})
+	require.NoError(t, err)
+	_, err = p.Chat(t.Context(), call(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+	e, ok := apierr.As(err)
+	require.True(t, ok)
+	require.Equal(t, apierr.KindRateLimited, e.Kind)
+	require.Equal(t, time.Hour, e.RetryAfter)
+}
+
+func TestStream(t *testing.T) {
+	_, p := setup(t)
+	var text string
+	var last *provider.Delta
+	err := p.Stream(t.Context(), call(t, `{"model":"m","messages":[{"role":"user","content":"one two three"}]}`), func(d *provider.Delta) error {
+		text += d.Content
+		if d.FinishReason != "" {
+			last = d
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, "one two three", text)
+	require.Equal(t, "stop", last.FinishReason)
+	require.NotNil(t, last.Usage)
+	require.True(t, last.Usage.Reported)
+}
+
+func TestStreamAssemblesToolCalls(t *testing.T) {
+	_, p := setup(t)
+	var last *provider.Delta
+	err := p.Stream(t.Context(), call(t, `{"model":"m","messages":[{"role":"user","content":"call:get_weather {\"city\":\"Paris\"}"}],"tools":[{"type":"function","function":{"name":"get_weather"}}]}`), func(d *provider.Delta) error {
+		if d.FinishReason != "" {
+			last = d
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, "tool_calls", last.FinishReason)
+	require.Len(t, last.ToolCalls, 1)
+	require.Equal(t, "get_weather", last.ToolCalls[0].Function.Name)
+	require.JSONEq(t, `{"city":"Paris"}`, last.ToolCalls[0].Function.Arguments)
+}
+
+func TestStreamCancelReachesUpstream(t *testing.T) {
+	fake, p := setup(t)
+	hung := fake.HangDone()
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- p.Stream(ctx, call(t, `{"model":"m","messages":[{"role":"user","content":"hang"}]}`), func(d *provider.Delta) error {
+			if d.Content == "waiting" {
+				cancel() // the client goes away after the first words
+			}
+			return nil
+		})
+	}()
+	<-hung // the fake saw its request context end
+	require.ErrorIs(t, <-errc, context.Canceled)
+	require.Equal(t, int64(1), fake.Canceled())
+}
+
+func TestEmbed(t *testing.T) {
+	_, p := setup(t)
+	res, err := p.Embed(t.Context(), &provider.EmbedCall{UpstreamModel: "e", Inputs: []string{"a", "bb"}})
+	require.NoError(t, err)
+	require.Len(t, res.Vectors, 2)
+	require.Equal(t, float32(2), res.Vectors[1][0])
+}

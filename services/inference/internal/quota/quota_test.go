@@ -1,0 +1,57 @@
+package quota_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/quota"
+)
+
+func TestTokensPerMinute(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	e := quota.New(nil)
+	e.SetClock(func() time.Time { return now })
+	s, l := quota.Subject{Tenant: "t", Key: "k"}, quota.Limits{KeyTPM: 600}
+	_, err := e.Check(t.Context(), s, l)
+	require.NoError(t, err)
+	e.Charge(s, l, 650) // into debt
+	_, err = e.Check(t.Context(), s, l)
+	ae, ok := apierr.As(err)
+	require.True(t, ok)
+	require.Equal(t, "rate_limit_exceeded", ae.Code)
+	require.Equal(t, 5100*time.Millisecond, ae.RetryAfter) // 51 tokens at 10/s
+	now = now.Add(6 * time.Second)
+	st, err := e.Check(t.Context(), s, l)
+	require.NoError(t, err)
+	require.Equal(t, int64(600), st.LimitTokens)
+	// Another key of the same tenant is unaffected.
+	_, err = e.Check(t.Context(), quota.Subject{Tenant: "t", Key: "k2"}, l)
+	require.NoError(t, err)
+}
+
+func TestMonthlyBudget(t *testing.T) {
+	now := time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)
+	seeded := 0
+	e := quota.New(func(_ context.Context, tenant, key string, since time.Time) (int64, error) {
+		seeded++
+		require.Equal(t, time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC), since)
+		return 90, nil
+	})
+	e.SetClock(func() time.Time { return now })
+	s, l := quota.Subject{Tenant: "t", Key: "k"}, quota.Limits{TenantBudget: 100}
+	_, err := e.Check(t.Context(), s, l)
+	require.NoError(t, err)
+	e.Charge(s, l, 10)
+	_, err = e.Check(t.Context(), s, l)
+	ae, ok := apierr.As(err)
+	require.True(t, ok)
+	require.Equal(t, "insufficient_quota", ae.Code)
+	require.Equal(t, 1, seeded, "seeded once, then counted in memory")
+	now = now.Add(2 * time.Hour) // a new month
+	_, err = e.Check(t.Context(), s, l)
+	require.NoError(t, err)
+}

@@ -1,0 +1,91 @@
+package wire_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
+)
+
+func TestParseChat(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		param string // "" with ok=true means valid
+		ok    bool
+	}{
+		{"minimal", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, "", true},
+		{"content parts", `{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`, "", true},
+		{"all supported params", `{"model":"m","messages":[{"role":"developer","content":"s"},{"role":"user","content":"hi"}],"temperature":1,"top_p":0.5,"max_tokens":5,"max_completion_tokens":5,"stop":"x","n":1,"stream":true,"stream_options":{"include_usage":true},"response_format":{"type":"json_object"},"user":"u","seed":3,"frequency_penalty":0,"presence_penalty":0,"parallel_tool_calls":true,"store":false,"metadata":{"a":"b"},"logprobs":false}`, "", true},
+		{"tool round trip", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"ok"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"tool_choice":{"type":"function","function":{"name":"f"}}}`, "", true},
+		{"unknown top-level", `{"model":"m","messages":[{"role":"user","content":"hi"}],"best_of":2}`, "best_of", false},
+		{"unknown nested", `{"model":"m","messages":[{"role":"user","content":"hi","audio":1}]}`, "audio", false},
+		{"logprobs true", `{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true}`, "logprobs", false},
+		{"stop too many", `{"model":"m","messages":[{"role":"user","content":"hi"}],"stop":["a","b","c","d","e"]}`, "stop", false},
+		{"stream_options without stream", `{"model":"m","messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true}}`, "stream_options", false},
+		{"json_schema format", `{"model":"m","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema"}}`, "response_format.type", false},
+		{"tool without id", `{"model":"m","messages":[{"role":"tool","content":"x"}]}`, "messages[0].tool_call_id", false},
+		{"bad tool name", `{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"has space"}}]}`, "tools[0].function.name", false},
+		{"duplicate tool", `{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"f"}}]}`, "tools[1].function.name", false},
+		{"tool_choice unknown tool", `{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"g"}}}`, "tool_choice", false},
+		{"tool_choice without tools", `{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":"auto"}`, "tool_choice", false},
+		{"max_tokens zero", `{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":0}`, "max_tokens", false},
+		{"trailing data", `{"model":"m","messages":[{"role":"user","content":"hi"}]} {}`, "", false},
+		{"empty body", ``, "", false},
+		{"null content for user", `{"model":"m","messages":[{"role":"user","content":null}]}`, "messages[0].content", false},
+		{"number content", `{"model":"m","messages":[{"role":"user","content":5}]}`, "messages", false},
+		{"user with tool_calls", `{"model":"m","messages":[{"role":"user","content":"x","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]}]}`, "messages[0].tool_calls", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := wire.ParseChat([]byte(tt.body))
+			if tt.ok {
+				require.NoError(t, err)
+				require.NotNil(t, r)
+				return
+			}
+			e, ok := apierr.As(err)
+			require.True(t, ok, "%v", err)
+			require.Equal(t, apierr.KindInvalid, e.Kind)
+			require.Equal(t, tt.param, e.Param, e.Message)
+		})
+	}
+}
+
+func TestContentPartsJoined(t *testing.T) {
+	r, err := wire.ParseChat([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`))
+	require.NoError(t, err)
+	require.Equal(t, "a\nb", r.Messages[0].Content.Text)
+}
+
+func FuzzParseChat(f *testing.F) {
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"}]}],"stop":["x"],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"auto"}`))
+	f.Add([]byte(`{"messages":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := wire.ParseChat(body)
+		if err != nil {
+			_, ok := apierr.As(err)
+			require.True(t, ok, "every parse error is a client error: %v", err)
+			return
+		}
+		require.NotEmpty(t, r.Model)
+		require.NotEmpty(t, r.Messages)
+	})
+}
+
+func FuzzParseEmbeddings(f *testing.F) {
+	f.Add([]byte(`{"model":"m","input":"x"}`))
+	f.Add([]byte(`{"model":"m","input":["a","b"],"encoding_format":"base64","dimensions":3}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := wire.ParseEmbeddings(body)
+		if err != nil {
+			_, ok := apierr.As(err)
+			require.True(t, ok, "every parse error is a client error: %v", err)
+			return
+		}
+		require.NotEmpty(t, r.Input)
+	})
+}
