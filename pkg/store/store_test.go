@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -160,7 +161,7 @@ func TestOpenSQLiteConcurrentWriters(t *testing.T) {
 						return err
 					}
 					if _, err := tx.ExecContext(ctx, "INSERT INTO tenants (id, name) VALUES (?, ?)",
-						filepath.Join("w", string(rune('a'+w)), string(rune('a'+i%26)), string(rune('0'+i/26))), "n"); err != nil {
+						fmt.Sprintf("w%d-%d", w, i), "n"); err != nil {
 						return err
 					}
 					return tx.Commit()

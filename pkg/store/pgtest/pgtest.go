@@ -132,7 +132,7 @@ func waitReady(proc *testproc.Process, adminURL string, timeout time.Duration) e
 		cancel()
 		select {
 		case <-proc.Exited():
-			return fmt.Errorf("postgres exited during startup (%v):\n%s", proc.ExitErr(), proc.Output())
+			return fmt.Errorf("postgres exited during startup (%w):\n%s", proc.ExitErr(), proc.Output())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

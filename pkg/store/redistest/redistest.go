@@ -85,7 +85,7 @@ func waitReady(proc *testproc.Process, addr string, timeout time.Duration) error
 		}
 		select {
 		case <-proc.Exited():
-			return fmt.Errorf("redis-server exited during startup (%v):\n%s", proc.ExitErr(), proc.Output())
+			return fmt.Errorf("redis-server exited during startup (%w):\n%s", proc.ExitErr(), proc.Output())
 		case <-time.After(25 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
