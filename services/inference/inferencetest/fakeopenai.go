@@ -20,7 +20,7 @@ import (
 // Scripting: FailNext makes the next n requests answer status (with
 // Retry-After: 0); a user message "hang" makes a streaming response send
 // its first chunk and then wait for the client to go away, which Canceled
-// counts.
+// counts; "badchunk" sends one chunk and then a malformed one.
 type FakeOpenAI struct {
 	// APIKey, when set, is required as the bearer token.
 	APIKey string
@@ -155,6 +155,11 @@ func (f *FakeOpenAI) chat(w http.ResponseWriter, r *http.Request, req *fakeReq) 
 		}
 	}
 	chunk(`{"role":"assistant","content":""}`, "null")
+	if text == "badchunk" {
+		chunk(`{"content":"partial"}`, "null")
+		fmt.Fprint(w, "data: {not json\n\n")
+		return
+	}
 	if text == "hang" {
 		chunk(`{"content":"waiting"}`, "null")
 		<-r.Context().Done()

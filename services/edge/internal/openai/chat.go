@@ -1,0 +1,129 @@
+package openai
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
+)
+
+// ChatCompletions serves POST /v1/chat/completions.
+func (h *Handler) ChatCompletions(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := h.outgoing(w, r)
+	if !ok {
+		return
+	}
+	buf, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	defer h.putBuf(buf)
+	stream, perr := inspect(buf.Bytes())
+	if perr != nil {
+		httperr.Write(w, r, perr)
+		return
+	}
+	if stream {
+		h.stream(w, r, ctx, buf.Bytes())
+		return
+	}
+	resp, err := h.client.ChatCompletion(ctx, &inferencev1.ChatCompletionRequest{Body: buf.Bytes()})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, resp.GetBody(), resp.GetHeaders())
+}
+
+var (
+	sseCT      = []string{"text/event-stream; charset=utf-8"}
+	noCache    = []string{"no-cache"}
+	dataPrefix = []byte("data: ")
+	eventEnd   = []byte("\n\n")
+	done       = []byte("data: [DONE]\n\n")
+)
+
+// stream relays inference's chunks as Server-Sent Events. Headers are
+// written once the first chunk arrives, so errors before any output get a
+// proper HTTP status.
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Context, body []byte) { //nolint:revive // ctx carries outgoing metadata
+	st, err := h.client.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Body: body})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	flusher, _ := w.(http.Flusher)
+	rc := http.NewResponseController(w)
+	started := false
+	msg := new(inferencev1.StreamChatCompletionResponse)
+	for {
+		msg.Reset()
+		err := st.RecvMsg(msg)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				if !started {
+					startSSE(w, nil)
+				}
+				_, _ = w.Write(done)
+				if flusher != nil {
+					flusher.Flush()
+				}
+				return
+			}
+			if !started {
+				h.writeError(w, r, err)
+				return
+			}
+			// Mid-stream: OpenAI sends an error event and ends the stream.
+			if r.Context().Err() == nil {
+				h.streamError(w, err)
+				if flusher != nil {
+					flusher.Flush()
+				}
+			}
+			return
+		}
+		if !started {
+			startSSE(w, msg.GetHeaders())
+			started = true
+		}
+		if _, err := w.Write(dataPrefix); err != nil {
+			return // client gone; returning cancels ctx and the stream
+		}
+		_, _ = w.Write(msg.GetChunk())
+		if _, err := w.Write(eventEnd); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+func startSSE(w http.ResponseWriter, extra map[string]string) {
+	setHeaders(w, extra)
+	hd := w.Header()
+	hd["Content-Type"] = sseCT
+	hd["Cache-Control"] = noCache
+	hd["X-Accel-Buffering"] = []string{"no"}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (h *Handler) streamError(w http.ResponseWriter, err error) {
+	e := fromGRPC(err)
+	msg := e.Message
+	if e.Status >= 500 {
+		msg = "The stream was interrupted by a server error."
+	}
+	var param any
+	if e.Param != "" {
+		param = e.Param
+	}
+	b, _ := jsonMarshal(map[string]any{"error": map[string]any{"message": msg, "type": string(httperr.TypeFor(e.Status)), "param": param, "code": e.Code}})
+	_, _ = w.Write(dataPrefix)
+	_, _ = w.Write(b)
+	_, _ = w.Write(eventEnd)
+}

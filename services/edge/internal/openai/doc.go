@@ -1,0 +1,21 @@
+// Package openai is the edge's OpenAI-compatible HTTP API:
+//
+//	POST /v1/chat/completions   JSON, or Server-Sent Events with "stream": true
+//	POST /v1/embeddings
+//	GET  /v1/models
+//	GET  /v1/models/{id}
+//
+// The handlers do as little as possible on the hot path (see
+// docs/adr/0007-inference-wire-format.md): they read the body once (at
+// most 4 MiB, else 413), check that it is a JSON object and whether it asks
+// to stream, and forward the raw bytes to inference with the caller's
+// principal assertion. Inference owns OpenAI parsing, validation and
+// encoding, and returns the finished JSON (or each chunk's JSON) that the
+// handlers write unchanged. A client disconnect cancels the gRPC call, and
+// with it the upstream request.
+//
+// Errors are written by internal/httperr in OpenAI's shape; the OpenAI
+// error code (model_not_found, insufficient_quota, ...) and param come from
+// the google.rpc.ErrorInfo detail inference attaches. Errors after a stream
+// has started are sent as a final "data: {"error":...}" event, as OpenAI does.
+package openai

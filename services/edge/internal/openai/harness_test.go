@@ -1,0 +1,90 @@
+package openai_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/stretchr/testify/require"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/services/edge/internal/authn"
+	"github.com/rampart-platform/rampart/services/edge/internal/openai"
+	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+)
+
+// The model registry of the tests: the offline local models plus "gpt-fake"
+// served by an OpenAI-compatible fake upstream.
+func models(upstream string) string {
+	return `{
+  "upstreams": {"fake": {"type": "openai", "base_url": "` + upstream + `/v1", "api_key_env": "RAMPART_TEST_UPSTREAM_KEY", "max_retries": -1}},
+  "models": [
+    {"id": "echo", "upstream": "local", "owned_by": "rampart"},
+    {"id": "rampart-extractive", "upstream": "local", "owned_by": "rampart"},
+    {"id": "rampart-hash-embed", "kind": "embedding", "upstream": "local", "owned_by": "rampart", "max_dimensions": 1024},
+    {"id": "gpt-fake", "upstream": "fake", "upstream_model": "gpt-4o-mini", "input_usd_per_mtok": 0.15, "output_usd_per_mtok": 0.6},
+    {"id": "text-embedding-fake", "kind": "embedding", "upstream": "fake", "upstream_model": "text-embedding-3-small"}
+  ],
+  "default": {"allowed_models": ["*"]}
+}`
+}
+
+const toolPolicy = `{"default": {"tools": [
+  {"name": "get_weather", "schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+  {"name": "delete_file", "requires_confirmation": true}
+]}}`
+
+// stack is edge (httptest) → inference (real gRPC over mTLS) → fake upstream.
+type stack struct {
+	URL      string
+	Upstream *inferencetest.FakeOpenAI
+	Inf      *inferencetest.Server
+	keys     map[string]string // bearer → assertion
+	prins    map[string]*authv1.Principal
+}
+
+func newStack(t testing.TB) *stack {
+	t.Helper()
+	fake := &inferencetest.FakeOpenAI{APIKey: "sk-upstream-secret"}
+	up := httptest.NewServer(fake)
+	t.Cleanup(up.Close)
+	t.Setenv("RAMPART_TEST_UPSTREAM_KEY", "sk-upstream-secret")
+	inf := inferencetest.Start(t, inferencetest.Options{Models: []byte(models(up.URL)), ToolPolicy: []byte(toolPolicy)})
+	conn := inf.Dial(t, "edge")
+
+	s := &stack{Upstream: fake, Inf: inf, keys: map[string]string{}, prins: map[string]*authv1.Principal{}}
+	mux := runtime.NewServeMux()
+	require.NoError(t, openai.Register(mux, openai.New(openai.Options{Inference: conn})))
+	srv := httptest.NewServer(s.auth(mux))
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL
+	return s
+}
+
+// AddKey registers a bearer token acting for p (the test's stand-in for
+// the edge's authn middleware, which is tested on its own).
+func (s *stack) AddKey(t testing.TB, bearer string, p *authv1.Principal) {
+	t.Helper()
+	if p.Limits == nil {
+		p.Limits = &authv1.Limits{}
+	}
+	if len(p.Scopes) == 0 {
+		p.Scopes = []string{"chat:write", "usage:read"}
+	}
+	s.keys[bearer] = s.Inf.Assertion(t, p)
+	s.prins[bearer] = p
+}
+
+func (s *stack) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := logging.WithRequestID(r.Context(), "req-test")
+		bearer := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if a, ok := s.keys[bearer]; ok {
+			ctx = authn.NewContext(ctx, s.prins[bearer], a)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

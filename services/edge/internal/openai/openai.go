@@ -1,0 +1,216 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/services/edge/internal/authn"
+	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
+)
+
+// MaxBodyBytes is the largest request body accepted (413 above).
+const MaxBodyBytes = 4 << 20
+
+// ErrorDomain is the ErrorInfo domain inference uses for OpenAI errors.
+const ErrorDomain = "openai.rampart.local"
+
+// Options configure the handlers.
+type Options struct {
+	// Inference is the connection to the inference service.
+	Inference grpc.ClientConnInterface
+	// Log receives server-side failures (never bodies).
+	Log *slog.Logger
+	// MaxBodyBytes overrides MaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// Handler serves the OpenAI routes.
+type Handler struct {
+	client  inferencev1.InferenceServiceClient
+	log     *slog.Logger
+	maxBody int64
+	bufs    sync.Pool
+}
+
+// New returns the handlers.
+func New(o Options) *Handler {
+	h := &Handler{client: inferencev1.NewInferenceServiceClient(o.Inference), log: o.Log, maxBody: o.MaxBodyBytes}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = MaxBodyBytes
+	}
+	h.bufs.New = func() any { return bytes.NewBuffer(make([]byte, 0, 4096)) }
+	return h
+}
+
+// Register mounts the routes on the edge's gateway mux.
+func Register(mux *runtime.ServeMux, h *Handler) error {
+	routes := []struct {
+		method, pattern string
+		fn              runtime.HandlerFunc
+	}{
+		{http.MethodPost, "/v1/chat/completions", func(w http.ResponseWriter, r *http.Request, _ map[string]string) { h.ChatCompletions(w, r) }},
+		{http.MethodPost, "/v1/embeddings", func(w http.ResponseWriter, r *http.Request, _ map[string]string) { h.Embeddings(w, r) }},
+		{http.MethodGet, "/v1/models", func(w http.ResponseWriter, r *http.Request, _ map[string]string) { h.ListModels(w, r) }},
+		// {id=**} also matches "/v1/models" itself (zero segments).
+		{http.MethodGet, "/v1/models/{id=**}", func(w http.ResponseWriter, r *http.Request, p map[string]string) {
+			if p["id"] == "" {
+				h.ListModels(w, r)
+				return
+			}
+			h.GetModel(w, r, p["id"])
+		}},
+	}
+	for _, rt := range routes {
+		if err := mux.HandlePath(rt.method, rt.pattern, rt.fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outgoing returns ctx carrying the caller's assertion and request id, or
+// false after writing 401 when the route was not authenticated.
+func (h *Handler) outgoing(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
+	_, assertion, ok := authn.FromContext(r.Context())
+	if !ok || assertion == "" {
+		httperr.WriteStatus(w, r, http.StatusUnauthorized, httperr.CodeMissingAPIKey, "You didn't provide an API key.")
+		return nil, false
+	}
+	kv := []string{principal.MetadataKey, assertion}
+	if id := logging.RequestID(r.Context()); id != "" {
+		kv = append(kv, "x-request-id", id)
+	}
+	return metadata.AppendToOutgoingContext(r.Context(), kv...), true
+}
+
+// readBody reads the body into a pooled buffer; the caller must put it back.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffer, bool) {
+	if r.ContentLength > h.maxBody {
+		h.tooLarge(w, r)
+		return nil, false
+	}
+	buf := h.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		h.putBuf(buf)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			h.tooLarge(w, r)
+			return nil, false
+		}
+		httperr.WriteStatus(w, r, http.StatusBadRequest, httperr.CodeInvalidJSON, "could not read the request body")
+		return nil, false
+	}
+	return buf, true
+}
+
+func (h *Handler) putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		h.bufs.Put(b)
+	}
+}
+
+func (h *Handler) tooLarge(w http.ResponseWriter, r *http.Request) {
+	httperr.WriteStatus(w, r, http.StatusRequestEntityTooLarge, httperr.CodeRequestTooLarge,
+		"The request body is larger than "+strconv.FormatInt(h.maxBody>>20, 10)+" MiB.")
+}
+
+// peek is the only part of the body the edge looks at.
+type peek struct {
+	Stream json.RawMessage `json:"stream"`
+}
+
+// inspect checks the body is one JSON object and returns its stream flag.
+// Everything else is inference's to validate.
+func inspect(body []byte) (stream bool, e *httperr.Error) {
+	var p peek
+	if err := json.Unmarshal(body, &p); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "" {
+			return false, &httperr.Error{Status: http.StatusBadRequest, Code: httperr.CodeInvalidJSON, Message: "The request body must be a JSON object."}
+		}
+		return false, &httperr.Error{Status: http.StatusBadRequest, Code: httperr.CodeInvalidJSON,
+			Message: "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)"}
+	}
+	switch string(bytes.TrimSpace(p.Stream)) {
+	case "", "null", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, &httperr.Error{Status: http.StatusBadRequest, Code: httperr.CodeInvalidArgument, Param: "stream", Message: "stream must be a boolean"}
+	}
+}
+
+// writeError writes a gRPC error from inference in OpenAI's shape, taking
+// the OpenAI code and param from the ErrorInfo detail.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return // the client is gone: nobody to answer
+	}
+	e := fromGRPC(err)
+	if e.Status >= 500 {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "inference call failed", slog.String("path", r.URL.Path),
+			slog.Int("status", e.Status), slog.String("grpc_code", status.Code(err).String()))
+	}
+	if e.RetryAfter > 0 {
+		httperr.SetRetryAfter(w.Header(), e.RetryAfter.Seconds())
+	}
+	httperr.Write(w, r, e)
+}
+
+func fromGRPC(err error) *httperr.Error {
+	e := httperr.FromGRPC(err)
+	st, ok := status.FromError(err)
+	if !ok {
+		return e
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == ErrorDomain {
+			if info.GetReason() != "" {
+				e.Code = info.GetReason()
+			}
+			if p := info.GetMetadata()["param"]; p != "" {
+				e.Param = p
+			}
+		}
+	}
+	return e
+}
+
+func setHeaders(w http.ResponseWriter, extra map[string]string) {
+	h := w.Header()
+	for k, v := range extra {
+		h[http.CanonicalHeaderKey(k)] = []string{v}
+	}
+}
+
+var jsonCT = []string{"application/json"}
+
+func writeJSON(w http.ResponseWriter, body []byte, extra map[string]string) {
+	setHeaders(w, extra)
+	h := w.Header()
+	h["Content-Type"] = jsonCT
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,114 @@
+package openai_test
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+)
+
+var update = flag.Bool("update", false, "rewrite the SSE golden files in testdata/")
+
+var (
+	idRE      = regexp.MustCompile(`"id":"chatcmpl-[0-9A-Za-z]+"`)
+	createdRE = regexp.MustCompile(`"created":\d+`)
+)
+
+// normalize replaces the per-response id and timestamp.
+func normalize(b []byte) string {
+	s := idRE.ReplaceAllString(string(b), `"id":"chatcmpl-ID"`)
+	return createdRE.ReplaceAllString(s, `"created":0`)
+}
+
+func TestSSEGolden(t *testing.T) {
+	s := newStack(t)
+	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
+	tests := []struct {
+		golden string
+		body   string
+	}{
+		{"stream_echo_usage.sse", `{"model":"echo","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Hello SSE world"}]}`},
+		{"stream_echo.sse", `{"model":"echo","stream":true,"messages":[{"role":"user","content":"no usage here"}]}`},
+		{"stream_upstream_tool_call.sse", `{"model":"gpt-fake","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"call:get_weather {\"city\":\"Paris\"}"}],"tools":[{"type":"function","function":{"name":"get_weather"}}]}`},
+		{"stream_tool_stripped.sse", `{"model":"gpt-fake","stream":true,"messages":[{"role":"user","content":"call:get_weather {\"town\":1}"}],"tools":[{"type":"function","function":{"name":"get_weather"}}]}`},
+		{"stream_extractive.sse", `{"model":"rampart-extractive","stream":true,"messages":[{"role":"system","content":"Backups run at 3am. Restores take an hour."},{"role":"user","content":"When do backups run?"}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			r := post(t, s, "key-a", "/v1/chat/completions", tt.body)
+			require.Equal(t, http.StatusOK, r.status, string(r.bytes))
+			require.Equal(t, "text/event-stream; charset=utf-8", r.header.Get("Content-Type"))
+			require.Equal(t, "no-cache", r.header.Get("Cache-Control"))
+			got := normalize(r.bytes)
+			require.True(t, strings.HasSuffix(got, "data: [DONE]\n\n"))
+			for _, ev := range strings.Split(strings.TrimSuffix(got, "\n\n"), "\n\n") {
+				require.True(t, strings.HasPrefix(ev, "data: "), "every event is one data line: %q", ev)
+				require.NotContains(t, ev, "\n")
+			}
+			path := filepath.Join("testdata", tt.golden)
+			if *update {
+				require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run go test -update to create the golden file")
+			require.Equal(t, string(want), got)
+		})
+	}
+}
+
+func TestMidStreamErrorEvent(t *testing.T) {
+	s := newStack(t)
+	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
+	// The fake upstream sends a malformed chunk after the first one: the
+	// client gets the partial output, then an error event, and no [DONE].
+	r := post(t, s, "key-a", "/v1/chat/completions", `{"model":"gpt-fake","stream":true,"messages":[{"role":"user","content":"badchunk"}]}`)
+	require.Equal(t, http.StatusOK, r.status)
+	events := strings.Split(strings.TrimSuffix(string(r.bytes), "\n\n"), "\n\n")
+	require.Contains(t, events[1], `"content":"partial"`)
+	last := events[len(events)-1]
+	require.True(t, strings.HasPrefix(last, `data: {"error":`), last)
+	require.Contains(t, last, `"type":"server_error"`)
+	require.NotContains(t, string(r.bytes), "[DONE]")
+	require.NotContains(t, last, "not json", "upstream detail stays inside")
+}
+
+// TestDisconnectCancelsUpstream: the client goes away mid-stream; the edge
+// cancels the gRPC stream, inference cancels the upstream request, and the
+// fake upstream sees its request context end.
+func TestDisconnectCancelsUpstream(t *testing.T) {
+	s := newStack(t)
+	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
+	hung := s.Upstream.HangDone()
+	reqCtx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, s.URL+"/v1/chat/completions",
+		strings.NewReader(`{"model":"gpt-fake","stream":true,"messages":[{"role":"user","content":"hang"}]}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer key-a")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "waiting") {
+			break // the upstream is now holding the stream open
+		}
+	}
+	cancel()
+	select {
+	case <-hung:
+	case <-time.After(30 * time.Second): // deadlock guard, not a timing assertion
+		t.Fatal("the upstream never saw the cancellation")
+	}
+	require.Equal(t, int64(1), s.Upstream.Canceled())
+}
