@@ -1,0 +1,219 @@
+package backend
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/config"
+	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/serve"
+	"github.com/rampart-platform/rampart/pkg/telemetry"
+)
+
+// Spec declares what differs between services.
+type Spec struct {
+	// Name is the service name from docs/conventions.md ("keyvault").
+	Name string
+	// DefaultPolicy is the embedded authz policy (pkg/authz JSON), used
+	// unless the operator points AUTHZ_POLICY at a file.
+	DefaultPolicy []byte
+	// PrincipalExempt lists methods callable without a principal assertion
+	// ("/pkg.Service/Method" or "/pkg.Service/*"). Everything else needs one.
+	PrincipalExempt []string
+}
+
+// Configurable is a service config struct embedding config.Common.
+type Configurable interface {
+	Base() *config.Common
+}
+
+// Env is what a service's setup function receives.
+type Env struct {
+	Common   config.Common
+	Log      *slog.Logger
+	TLS      *mtls.Source
+	Server   *serve.Server
+	Registry *prometheus.Registry
+	keys     *switchKeys
+	tracing  *telemetry.Tracing
+}
+
+// Dial opens an mTLS connection to another Rampart service, addressed by
+// RAMPART_<SVC>_ADDR (default: its conventions port on loopback), verifying
+// that the server is spiffe://rampart.local/svc/<svc>. The request id and
+// tracing propagate.
+func (e *Env) Dial(ctx context.Context, svc string) (*grpc.ClientConn, error) {
+	addr := os.Getenv(config.Prefix(svc) + "ADDR")
+	if addr == "" {
+		addr = config.DefaultAddr(svc)
+	}
+	opts := serve.RequestIDDialOptions()
+	if e.tracing != nil {
+		opts = append(opts, e.tracing.DialOptions()...)
+	}
+	conn, err := mtls.Dial(ctx, addr, e.TLS, pki.ServiceID(svc), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s at %s: %w", svc, addr, err)
+	}
+	return conn, nil
+}
+
+// UseLocalKeys makes the principal verifier use keys instead of fetching
+// auth's over the network. Only auth itself calls it.
+func (e *Env) UseLocalKeys(keys principal.Keys) { e.keys.set(keys) }
+
+// Run loads cfg (env RAMPART_<NAME>_*, flags from args), starts the service
+// and blocks until ctx ends. With args[0] == "healthcheck" it instead checks
+// the running service's /readyz and returns an error unless it is ready.
+func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup func(ctx context.Context, env *Env) error) error {
+	healthcheck := len(args) > 0 && args[0] == "healthcheck"
+	if healthcheck {
+		args = args[1:]
+	}
+	if err := config.Load(config.Prefix(spec.Name), cfg, args); err != nil {
+		return err
+	}
+	common := *cfg.Base()
+	if healthcheck {
+		return checkReady(ctx, common.AdminAddr)
+	}
+
+	log := logging.New(os.Stderr, common.SlogLevel()).With("service", spec.Name)
+	src, err := mtls.NewSource(mtls.FilesFor(common.CertDir, spec.Name), mtls.WithLogger(log))
+	if err != nil {
+		return fmt.Errorf("load mTLS certificate for %s from %s: %w", spec.Name, common.CertDir, err)
+	}
+	if err := os.MkdirAll(common.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	tracing, err := telemetry.TracingFromEnv(os.Getenv, spec.Name)
+	if err != nil {
+		return err
+	}
+
+	env := &Env{Common: common, Log: log, TLS: src, Registry: telemetry.NewRegistry(), keys: &switchKeys{}, tracing: tracing}
+	verifier := principal.NewVerifier(env.keys)
+	exempt := principal.ExemptMethods(spec.PrincipalExempt...)
+	opts := serve.Options{
+		Name:        spec.Name,
+		ListenAddr:  common.ListenAddr,
+		AdminAddr:   common.AdminAddr,
+		TLS:         src,
+		Logger:      log,
+		Registry:    env.Registry,
+		Tracing:     tracing,
+		Reflection:  !common.Prod(),
+		ExtraUnary:  []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)},
+		ExtraStream: []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, exempt)},
+	}
+	if common.AuthzPolicy != "" {
+		opts.AuthzPolicyFile = common.AuthzPolicy
+	} else {
+		opts.AuthzPolicy = spec.DefaultPolicy
+	}
+	srv, err := serve.New(opts)
+	if err != nil {
+		return err
+	}
+	env.Server = srv
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		if err := src.Watch(runCtx, 5*time.Second); err != nil && !errors.Is(err, context.Canceled) {
+			log.Warn("certificate watch stopped", "err", err)
+		}
+	}()
+	if err := setup(runCtx, env); err != nil {
+		return err
+	}
+	if !env.keys.isSet() {
+		if err := env.fetchAuthKeys(runCtx); err != nil {
+			return err
+		}
+	}
+	log.Info("starting", "listen", srv.Addr().String(), "admin", srv.AdminAddr())
+	return srv.Run(ctx)
+}
+
+// fetchAuthKeys wires the verifier to auth's published keys, refreshed in
+// the background; the first fetch is retried so start order does not matter.
+func (e *Env) fetchAuthKeys(ctx context.Context) error {
+	conn, err := e.Dial(ctx, "auth")
+	if err != nil {
+		return err
+	}
+	e.Server.OnShutdown(func(context.Context) error { return conn.Close() })
+	remote := principal.NewRemoteKeys(authv1.NewAuthServiceClient(conn), e.Log)
+	e.keys.set(remote)
+	go func() {
+		backoff := 200 * time.Millisecond
+		for !remote.Loaded() {
+			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			err := remote.Refresh(cctx)
+			cancel()
+			if err == nil {
+				break
+			}
+			e.Log.Warn("waiting for auth signing keys", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 5*time.Second)
+		}
+		remote.Run(ctx, time.Minute)
+	}()
+	return nil
+}
+
+func checkReady(ctx context.Context, adminAddr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+adminAddr+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: not ready (%s)", resp.Status)
+	}
+	return nil
+}
+
+// switchKeys lets the verifier be built before the key source is known.
+type switchKeys struct {
+	k atomic.Pointer[principal.Keys]
+}
+
+func (s *switchKeys) set(k principal.Keys) { s.k.Store(&k) }
+func (s *switchKeys) isSet() bool           { return s.k.Load() != nil }
+
+func (s *switchKeys) PublicKey(kid string) (ed25519.PublicKey, bool) {
+	k := s.k.Load()
+	if k == nil {
+		return nil, false
+	}
+	return (*k).PublicKey(kid)
+}

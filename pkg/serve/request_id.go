@@ -1,0 +1,95 @@
+package serve
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/rampart-platform/rampart/pkg/logging"
+)
+
+// RequestIDHeader is the metadata key carrying the request id.
+const RequestIDHeader = "x-request-id"
+
+// maxRequestIDLen bounds what a caller can make us log per line.
+const maxRequestIDLen = 128
+
+func requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	id := incomingRequestID(ctx)
+	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, id)) // fails only if headers were sent: impossible here
+	return handler(logging.WithRequestID(ctx, id), req)
+}
+
+func requestIDStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	id := incomingRequestID(ss.Context())
+	_ = ss.SetHeader(metadata.Pairs(RequestIDHeader, id))
+	return handler(srv, &ctxStream{ServerStream: ss, ctx: logging.WithRequestID(ss.Context(), id)})
+}
+
+// incomingRequestID returns the caller's id if it is well formed, else a new
+// one: ids end up in every log line, so they must not be able to forge lines.
+func incomingRequestID(ctx context.Context) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(RequestIDHeader); len(v) == 1 && validRequestID(v[0]) {
+			return v[0]
+		}
+	}
+	return NewRequestID()
+}
+
+func validRequestID(s string) bool {
+	if s == "" || len(s) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// NewRequestID returns a random 128-bit request id in hex.
+func NewRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+// RequestIDDialOptions returns dial options that forward the request id of
+// the current call (logging.RequestID) to the services it calls.
+func RequestIDDialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			return invoker(outgoingRequestID(ctx), method, req, reply, cc, opts...)
+		}),
+		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			return streamer(outgoingRequestID(ctx), desc, cc, method, opts...)
+		}),
+	}
+}
+
+func outgoingRequestID(ctx context.Context) context.Context {
+	id := logging.RequestID(ctx)
+	if id == "" {
+		return ctx
+	}
+	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(RequestIDHeader)) > 0 {
+		return ctx // set explicitly by the caller
+	}
+	return metadata.AppendToOutgoingContext(ctx, RequestIDHeader, id)
+}
+
+// ctxStream overrides the context of a server stream.
+type ctxStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *ctxStream) Context() context.Context { return s.ctx }

@@ -1,0 +1,72 @@
+package serve_test
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/logging"
+)
+
+// A tiny test service described by hand, so these tests need no generated code.
+const (
+	testService = "rampart.test.v1.Test"
+	echoMethod  = "/" + testService + "/Echo"
+	panicMethod = "/" + testService + "/Panic"
+	failMethod  = "/" + testService + "/Fail"
+	reqIDMethod = "/" + testService + "/RequestID"
+	badMethod   = "/" + testService + "/Invalid"
+	watchMethod = "/" + testService + "/Watch"
+
+	panicSecret = "panic-canary-do-not-leak"
+	failSecret  = "db exploded at /var/lib/secret.db"
+)
+
+func unary(name string, h func(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.StringValue, error)) grpc.MethodDesc {
+	full := "/" + testService + "/" + name
+	return grpc.MethodDesc{MethodName: name, Handler: func(_ any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
+		in := new(wrapperspb.StringValue)
+		if err := dec(in); err != nil {
+			return nil, err
+		}
+		if ic == nil {
+			return h(ctx, in)
+		}
+		return ic(ctx, in, &grpc.UnaryServerInfo{FullMethod: full}, func(ctx context.Context, req any) (any, error) {
+			return h(ctx, req.(*wrapperspb.StringValue))
+		})
+	}}
+}
+
+func registerTestService(s *grpc.Server, draining <-chan struct{}) {
+	s.RegisterService(&grpc.ServiceDesc{
+		ServiceName: testService,
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{
+			unary("Echo", func(_ context.Context, in *wrapperspb.StringValue) (*wrapperspb.StringValue, error) { return in, nil }),
+			unary("Panic", func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) { panic(panicSecret) }),
+			unary("Fail", func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) { return nil, errors.New(failSecret) }),
+			unary("RequestID", func(ctx context.Context, _ *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+				return wrapperspb.String(logging.RequestID(ctx)), nil
+			}),
+			unary("Invalid", func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+				return nil, grpcerr.Invalid("value", "must not be empty")
+			}),
+		},
+		Streams: []grpc.StreamDesc{{StreamName: "Watch", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
+			// A long-lived stream that ends when the server drains.
+			if err := ss.SendMsg(wrapperspb.String("hello")); err != nil {
+				return err
+			}
+			select {
+			case <-draining:
+				return nil
+			case <-ss.Context().Done():
+				return ss.Context().Err()
+			}
+		}}},
+	}, struct{}{})
+}
