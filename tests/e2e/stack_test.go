@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// stack is one running `rampart dev`, shared by the tests of this package.
+type stack struct {
+	dir     string
+	env     map[string]string
+	cmd     *exec.Cmd
+	output  *syncBuffer
+	exited  chan error
+	baseURL string
+}
+
+var (
+	stackOnce sync.Once
+	shared    *stack
+	stackErr  error
+)
+
+// startStack builds every binary once and runs `rampart dev` against them.
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	stackOnce.Do(func() { shared, stackErr = launch() })
+	require.NoError(t, stackErr)
+	return shared
+}
+
+func launch() (*stack, error) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "rampart-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	binDir := filepath.Join(dir, "bin")
+	args := []string{"build", "-o", binDir + "/"}
+	for _, s := range []string{"auth", "keyvault", "inference", "ingestion", "slackadapter", "edge"} {
+		args = append(args, "./services/"+s+"/cmd/"+s)
+	}
+	args = append(args, "./cmd/rampart")
+	build := exec.Command("go", args...)
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build binaries: %w\n%s", err, out)
+	}
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{dir: dir, output: &syncBuffer{}, exited: make(chan error, 1), baseURL: "http://" + httpAddr}
+	s.cmd = exec.Command(filepath.Join(binDir, "rampart"), "dev",
+		"--data-dir", filepath.Join(dir, "data"), "--bin-dir", binDir, "--http-addr", httpAddr)
+	s.cmd.Env = cleanEnv()
+	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+
+	envPath := filepath.Join(dir, "data", "dev.env")
+	deadline := time.After(3 * time.Minute)
+	for {
+		select {
+		case err := <-s.exited:
+			return nil, fmt.Errorf("rampart dev exited during start-up: %w\n%s", err, s.output.String())
+		case <-deadline:
+			_ = s.cmd.Process.Kill()
+			return nil, fmt.Errorf("stack not up after 3m:\n%s", s.output.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+		if strings.Contains(s.output.String(), "Rampart is up") {
+			env, err := readEnv(envPath)
+			if err != nil {
+				return nil, err
+			}
+			s.env = env
+			return s, nil
+		}
+	}
+}
+
+// stop interrupts `rampart dev` like Ctrl-C and waits for a clean exit.
+func (s *stack) stop() error {
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		return err
+	}
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			return fmt.Errorf("rampart dev exit: %w\n%s", err, s.output.String())
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		return fmt.Errorf("rampart dev did not stop within 30s")
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		if err := shared.stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: stopping the stack:", err)
+			code = 1
+		}
+		if code == 0 {
+			_ = os.RemoveAll(shared.dir)
+		} else {
+			fmt.Fprintln(os.Stderr, "e2e: stack data kept in", shared.dir)
+		}
+	}
+	os.Exit(code)
+}
+
+// cleanEnv drops RAMPART_* from the inherited environment so a developer's
+// shell cannot point the test stack at something else.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "RAMPART_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func readEnv(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); ok {
+			env[k] = v
+		}
+	}
+	return env, sc.Err()
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
