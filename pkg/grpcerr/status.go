@@ -97,7 +97,8 @@ func violations(err error) []*errdetails.BadRequest_FieldViolation {
 	var out []*errdetails.BadRequest_FieldViolation
 	var walk func(error)
 	walk = func(e error) {
-		switch x := e.(type) {
+		// Walking the tree by hand is the point: errors.As stops at the first match.
+		switch x := e.(type) { //nolint:errorlint // see above
 		case nil:
 			return
 		case *InvalidError:

@@ -20,7 +20,7 @@ func WriteFiles(dir, name string, certPEM, keyPEM []byte) error {
 
 func writeAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	// CreateTemp makes the file 0600, so a key is never readable by others,

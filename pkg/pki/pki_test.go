@@ -118,7 +118,7 @@ func TestLoadCAErrors(t *testing.T) {
 			pkitest.New(t, other)
 			key, err := os.ReadFile(filepath.Join(other, pki.CAKeyFile))
 			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(dir, pki.CAKeyFile), key, 0o600))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, pki.CAKeyFile), key, 0o600)) //nolint:gosec // test temp dir
 		}},
 		{name: "leaf as CA", setup: func(t *testing.T, dir string) {
 			ca := pkitest.New(t, dir)

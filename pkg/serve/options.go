@@ -36,7 +36,7 @@ type Options struct {
 	AuthzPolicyFile string
 	AuthzRefresh    time.Duration
 
-	Logger     *slog.Logger        // default: JSON to stderr at info
+	Logger     *slog.Logger         // default: JSON to stderr at info
 	Registry   *prometheus.Registry // default: telemetry.NewRegistry()
 	Tracing    *telemetry.Tracing   // nil: tracing off; shut down by Run
 	Reflection bool                 // register gRPC reflection (dev profile only)

@@ -149,7 +149,7 @@ func TestCallers(t *testing.T) {
 	otherDir, _ := pkitest.NewDir(t, "edge")
 	caPEM, err := os.ReadFile(filepath.Join(f.dir, "ca.crt"))
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(otherDir, "ca.crt"), caPEM, 0o644)) // trusts our CA, holds a foreign cert
+	require.NoError(t, os.WriteFile(filepath.Join(otherDir, "ca.crt"), caPEM, 0o644)) //nolint:gosec // test temp dir: trusts our CA, holds a foreign cert
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(caPEM)
 
@@ -160,8 +160,10 @@ func TestCallers(t *testing.T) {
 		want   codes.Code
 	}{
 		{
-			name:   "allowed caller",
-			creds:  func() credentials.TransportCredentials { return mtls.ClientCredentials(f.source("edge"), pki.ServiceID("auth")) },
+			name: "allowed caller",
+			creds: func() credentials.TransportCredentials {
+				return mtls.ClientCredentials(f.source("edge"), pki.ServiceID("auth"))
+			},
 			method: echoMethod,
 			want:   codes.OK,
 		},
@@ -184,20 +186,26 @@ func TestCallers(t *testing.T) {
 			want:   codes.Unavailable,
 		},
 		{
-			name:   "expired certificate",
-			creds:  func() credentials.TransportCredentials { return mtls.ClientCredentials(f.source("expired"), pki.ServiceID("auth")) },
+			name: "expired certificate",
+			creds: func() credentials.TransportCredentials {
+				return mtls.ClientCredentials(f.source("expired"), pki.ServiceID("auth"))
+			},
 			method: echoMethod,
 			want:   codes.Unavailable,
 		},
 		{
-			name:   "caller not on the allow-list",
-			creds:  func() credentials.TransportCredentials { return mtls.ClientCredentials(f.source("ingestion"), pki.ServiceID("auth")) },
+			name: "caller not on the allow-list",
+			creds: func() credentials.TransportCredentials {
+				return mtls.ClientCredentials(f.source("ingestion"), pki.ServiceID("auth"))
+			},
 			method: echoMethod,
 			want:   codes.PermissionDenied,
 		},
 		{
-			name:   "health is open to every verified peer",
-			creds:  func() credentials.TransportCredentials { return mtls.ClientCredentials(f.source("ingestion"), pki.ServiceID("auth")) },
+			name: "health is open to every verified peer",
+			creds: func() credentials.TransportCredentials {
+				return mtls.ClientCredentials(f.source("ingestion"), pki.ServiceID("auth"))
+			},
 			method: "health",
 			want:   codes.OK,
 		},
@@ -262,8 +270,8 @@ func TestErrorsDoNotLeak(t *testing.T) {
 	}{
 		{name: "panic", method: panicMethod, wantCode: codes.Internal, wantMsg: "internal error", secret: panicSecret,
 			wantInLog: []string{"panic in handler", panicSecret, "goroutine", `"request_id":"req-panic"`}},
-		{name: "unknown error", method: failMethod, wantCode: codes.Internal, wantMsg: "internal error", secret: failSecret,
-			wantInLog: []string{failSecret, `"request_id":"req-unknown-error"`}},
+		{name: "unknown error", method: failMethod, wantCode: codes.Internal, wantMsg: "internal error", secret: failDetail,
+			wantInLog: []string{failDetail, `"request_id":"req-unknown-error"`}},
 		{name: "invalid argument names the field", method: badMethod, wantCode: codes.InvalidArgument, wantMsg: "value: must not be empty"},
 	}
 	for _, tt := range tests {
@@ -397,7 +405,10 @@ func TestShutdown(t *testing.T) {
 	}
 	require.ErrorIs(t, stream.RecvMsg(new(wrapperspb.StringValue)), io.EOF, "the stream ended cleanly on drain")
 	require.Equal(t, []string{"last registered", "first registered"}, order)
-	_, err = http.Get("http://" + f.srv.AdminAddr().String() + "/healthz")
+	resp2, err := http.Get("http://" + f.srv.AdminAddr().String() + "/healthz")
+	if err == nil {
+		_ = resp2.Body.Close()
+	}
 	require.Error(t, err, "admin server closed")
 }
 

@@ -22,7 +22,7 @@ const (
 	watchMethod = "/" + testService + "/Watch"
 
 	panicSecret = "panic-canary-do-not-leak"
-	failSecret  = "db exploded at /var/lib/secret.db"
+	failDetail  = "db exploded at /var/lib/secret.db"
 )
 
 func unary(name string, h func(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.StringValue, error)) grpc.MethodDesc {
@@ -36,7 +36,11 @@ func unary(name string, h func(ctx context.Context, in *wrapperspb.StringValue) 
 			return h(ctx, in)
 		}
 		return ic(ctx, in, &grpc.UnaryServerInfo{FullMethod: full}, func(ctx context.Context, req any) (any, error) {
-			return h(ctx, req.(*wrapperspb.StringValue))
+			in, ok := req.(*wrapperspb.StringValue)
+			if !ok {
+				return nil, errors.New("unexpected request type")
+			}
+			return h(ctx, in)
 		})
 	}}
 }
@@ -48,7 +52,9 @@ func registerTestService(s *grpc.Server, draining <-chan struct{}) {
 		Methods: []grpc.MethodDesc{
 			unary("Echo", func(_ context.Context, in *wrapperspb.StringValue) (*wrapperspb.StringValue, error) { return in, nil }),
 			unary("Panic", func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) { panic(panicSecret) }),
-			unary("Fail", func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) { return nil, errors.New(failSecret) }),
+			unary("Fail", func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+				return nil, errors.New(failDetail)
+			}),
 			unary("RequestID", func(ctx context.Context, _ *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
 				return wrapperspb.String(logging.RequestID(ctx)), nil
 			}),
