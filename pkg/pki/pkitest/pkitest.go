@@ -1,5 +1,3 @@
-// Package pkitest generates throwaway PKI directories for tests, so every
-// package and service can run real mTLS without committed key material.
 package pkitest
 
 import (
