@@ -39,11 +39,12 @@ const toolPolicy = `{"default": {"tools": [
 
 // stack is edge (httptest) → inference (real gRPC over mTLS) → fake upstream.
 type stack struct {
-	URL      string
-	Upstream *inferencetest.FakeOpenAI
-	Inf      *inferencetest.Server
-	keys     map[string]string // bearer → assertion
-	prins    map[string]*authv1.Principal
+	URL         string
+	upstreamURL string
+	Upstream    *inferencetest.FakeOpenAI
+	Inf         *inferencetest.Server
+	keys        map[string]string // bearer → assertion
+	prins       map[string]*authv1.Principal
 }
 
 func newStack(t testing.TB) *stack {
@@ -55,7 +56,7 @@ func newStack(t testing.TB) *stack {
 	inf := inferencetest.Start(t, inferencetest.Options{Models: []byte(models(up.URL)), ToolPolicy: []byte(toolPolicy)})
 	conn := inf.Dial(t, "edge")
 
-	s := &stack{Upstream: fake, Inf: inf, keys: map[string]string{}, prins: map[string]*authv1.Principal{}}
+	s := &stack{Upstream: fake, upstreamURL: up.URL, Inf: inf, keys: map[string]string{}, prins: map[string]*authv1.Principal{}}
 	mux := runtime.NewServeMux()
 	require.NoError(t, openai.Register(mux, openai.New(openai.Options{Inference: conn})))
 	srv := httptest.NewServer(s.auth(mux))

@@ -20,6 +20,9 @@ type Recorder struct {
 // maxBatch bounds one transaction.
 const maxBatch = 512
 
+// batchWindow is how long the writer gathers records before a transaction.
+const batchWindow = 20 * time.Millisecond
+
 // NewRecorder starts the writer.
 func NewRecorder(s *Store, log *slog.Logger) *Recorder {
 	r := &Recorder{s: s, log: log, in: make(chan Record, 8192), flush: make(chan chan struct{}), done: make(chan struct{})}
@@ -86,39 +89,51 @@ func (r *Recorder) loop() {
 				return
 			}
 			batch = append(batch, rec)
-			// Drain what is already queued, up to a batch.
-		drain:
+			// Gather for up to batchWindow (or a full batch): one
+			// transaction per window instead of one per request.
+			timer := time.NewTimer(batchWindow)
+		gather:
 			for len(batch) < maxBatch {
 				select {
 				case rec, ok := <-r.in:
 					if !ok {
+						timer.Stop()
 						write()
 						return
 					}
 					batch = append(batch, rec)
-				default:
-					break drain
+				case <-timer.C:
+					break gather
+				case ack := <-r.flush:
+					r.drainInto(&batch, write)
+					write()
+					close(ack)
 				}
 			}
+			timer.Stop()
 			write()
 		case ack := <-r.flush:
-		more:
-			for {
-				select {
-				case rec, ok := <-r.in:
-					if !ok {
-						break more
-					}
-					batch = append(batch, rec)
-					if len(batch) >= maxBatch {
-						write()
-					}
-				default:
-					break more
-				}
-			}
+			r.drainInto(&batch, write)
 			write()
 			close(ack)
+		}
+	}
+}
+
+// drainInto moves what is queued into batch, writing full batches.
+func (r *Recorder) drainInto(batch *[]Record, write func()) {
+	for {
+		select {
+		case rec, ok := <-r.in:
+			if !ok {
+				return
+			}
+			*batch = append(*batch, rec)
+			if len(*batch) >= maxBatch {
+				write()
+			}
+		default:
+			return
 		}
 	}
 }

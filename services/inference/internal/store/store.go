@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/store"
@@ -61,9 +62,24 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("usage store: %w", err)
 	}
-	return &Store{db: db, d: d, insert: d.Rebind(`INSERT INTO usage_records
-		(tenant_id, key_id, model, request_id, prompt_tokens, completion_tokens, estimated, latency_us, cost_micro_usd, created_at_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)}, nil
+	return &Store{db: db, d: d}, nil
+}
+
+// rowsPerInsert is how many rows one INSERT statement carries: one
+// statement per 64 rows instead of per row (10 parameters per row, far
+// below either database's parameter limit).
+const rowsPerInsert = 64
+
+func insertSQL(d store.Dialect, rows int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO usage_records (tenant_id, key_id, model, request_id, prompt_tokens, completion_tokens, estimated, latency_us, cost_micro_usd, created_at_ms) VALUES `)
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	return d.Rebind(b.String())
 }
 
 // Close closes the database.
@@ -83,20 +99,22 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 			err = errors.Join(err, tx.Rollback())
 		}
 	}()
-	stmt, err := tx.PrepareContext(ctx, s.insert)
-	if err != nil {
-		return fmt.Errorf("usage store: prepare: %w", err)
-	}
-	defer stmt.Close()
-	for _, r := range recs {
-		est := 0
-		if r.Estimated {
-			est = 1
+	args := make([]any, 0, 10*min(len(recs), rowsPerInsert))
+	for len(recs) > 0 {
+		n := min(len(recs), rowsPerInsert)
+		args = args[:0]
+		for _, r := range recs[:n] {
+			est := 0
+			if r.Estimated {
+				est = 1
+			}
+			args = append(args, r.Tenant, r.Key, r.Model, r.RequestID, r.PromptTokens, r.CompletionTokens,
+				est, r.Latency.Microseconds(), r.CostMicroUSD, r.At.UnixMilli())
 		}
-		if _, err := stmt.ExecContext(ctx, r.Tenant, r.Key, r.Model, r.RequestID, r.PromptTokens, r.CompletionTokens,
-			est, r.Latency.Microseconds(), r.CostMicroUSD, r.At.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, insertSQL(s.d, n), args...); err != nil {
 			return fmt.Errorf("usage store: insert: %w", err)
 		}
+		recs = recs[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("usage store: commit: %w", err)
