@@ -15,9 +15,15 @@ const PollInterval = 250 * time.Millisecond
 // ends or send fails. after == 0 starts from now. When the log cannot
 // resume from after (pruned past it, or a cursor from the future), resync is
 // called with the current head cursor and delivery continues from there.
-func Watch(ctx context.Context, db *store.DB, hub *Hub, after int64, send func(store.Event) error, resync func(cursor int64) error) error {
+// ready runs once the starting cursor is fixed (a stream handler sends its
+// headers there), so a caller that waits for it cannot miss an event
+// appended afterwards.
+func Watch(ctx context.Context, db *store.DB, hub *Hub, after int64, ready func() error, send func(store.Event) error, resync func(cursor int64) error) error {
 	lo, hi, err := db.Q().EventBounds(ctx)
 	if err != nil {
+		return err
+	}
+	if err := ready(); err != nil {
 		return err
 	}
 	switch {

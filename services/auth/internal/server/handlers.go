@@ -62,11 +62,10 @@ func (s *Server) WatchRevocations(req *authv1.WatchRevocationsRequest, stream au
 	if req.GetAfterCursor() < 0 {
 		return grpcerr.Invalid("after_cursor", "must not be negative")
 	}
-	// Send headers now so the client knows the stream is established.
-	if err := stream.SendHeader(metadata.MD{}); err != nil {
-		return err
-	}
-	return events.Watch(stream.Context(), s.db, s.hub, req.GetAfterCursor(),
+	// Headers go out once the start cursor is fixed: a client that has seen
+	// them cannot miss a later event.
+	ready := func() error { return stream.SendHeader(metadata.MD{}) }
+	return events.Watch(stream.Context(), s.db, s.hub, req.GetAfterCursor(), ready,
 		func(e store.Event) error {
 			kind := revocationKind(e.Kind)
 			if kind == authv1.RevocationKind_REVOCATION_KIND_UNSPECIFIED {
@@ -97,10 +96,8 @@ func (s *Server) WatchTenantEvents(req *authv1.WatchTenantEventsRequest, stream 
 	if req.GetAfterCursor() < 0 {
 		return grpcerr.Invalid("after_cursor", "must not be negative")
 	}
-	if err := stream.SendHeader(metadata.MD{}); err != nil {
-		return err
-	}
-	return events.Watch(stream.Context(), s.db, s.hub, req.GetAfterCursor(),
+	ready := func() error { return stream.SendHeader(metadata.MD{}) }
+	return events.Watch(stream.Context(), s.db, s.hub, req.GetAfterCursor(), ready,
 		func(e store.Event) error {
 			kind := tenantKind(e.Kind)
 			if kind == authv1.TenantEventKind_TENANT_EVENT_KIND_UNSPECIFIED {
