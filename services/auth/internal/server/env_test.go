@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,12 +13,12 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
-	"github.com/rampart-platform/rampart/pkg/authz"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/serve"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/events"
 	"github.com/rampart-platform/rampart/services/auth/internal/keys"
@@ -90,16 +89,22 @@ func newEnv(t testing.TB) *env {
 
 	src, err := mtls.NewSource(mtls.FilesFor(e.certDir, "auth"))
 	require.NoError(t, err)
-	az, err := authz.New(server.DefaultPolicy)
+	// The production chain: pkg/serve (request id, recovery, access log,
+	// metrics, authz, grpcerr) plus the principal interceptors.
+	v := principal.NewVerifier(e.sm)
+	exempt := principal.ExemptMethods(server.ExemptMethodNames...)
+	srv, err := serve.New(serve.Options{
+		Name: "auth", ListenAddr: "127.0.0.1:0", TLS: src, AuthzPolicy: server.DefaultPolicy, Logger: log,
+		ExtraUnary:  []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(v, exempt)},
+		ExtraStream: []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(v, exempt)},
+		DrainDelay:  -1,
+	})
 	require.NoError(t, err)
-	unary, stream := server.Interceptors(az, e.sm, log)
-	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)), grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))
-	server.Register(gs, server.New(e.svc, e.sm, e.db, hub, log))
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	e.addr = lis.Addr().String()
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(func() { cancel(); gs.Stop() })
+	server.Register(srv.GRPC(), server.New(e.svc, e.sm, e.db, hub, log))
+	e.addr = srv.Addr().String()
+	done := make(chan struct{})
+	go func() { _ = srv.Run(bg); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
 
 	e.edge = e.dial(t, "edge")
 	e.cli = e.dial(t, "rampart-cli")
