@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -34,6 +35,8 @@ type Options struct {
 	ToolPolicy []byte
 	// HTTPTransport is used for openai upstreams.
 	HTTPTransport http.RoundTripper
+	// Logger receives the service's logs (nil: discarded unformatted).
+	Logger *slog.Logger
 	// Clients are extra service names to issue certificates for (besides
 	// "edge"), e.g. "ingestion".
 	Clients []string
@@ -67,7 +70,7 @@ func Start(t testing.TB, o Options) *Server {
 	cfg.CertDir = dir
 	cfg.UsageDSN = filepath.Join(cfg.DataDir, "usage.db")
 
-	opts := app.Options{Config: cfg, TLS: src, Keys: principal.StaticKeys{"test": signer.PublicKey()}, HTTPTransport: o.HTTPTransport, DrainDelay: -1}
+	opts := app.Options{Config: cfg, TLS: src, Keys: principal.StaticKeys{"test": signer.PublicKey()}, HTTPTransport: o.HTTPTransport, DrainDelay: -1, Logger: o.Logger}
 	if o.Models != nil {
 		var f registry.File
 		require.NoError(t, json.Unmarshal(o.Models, &f))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/logging"
 )
 
 // The load harness behind the product's headline numbers (docs/performance.md
@@ -38,7 +40,9 @@ type target struct {
 
 func benchTargets(b *testing.B, bodyFmt string) (direct, rampart target) {
 	b.Helper()
-	s := newStack(b)
+	// Production log handler and level, writing to io.Discard: the access
+	// log line of every call is formatted as in production.
+	s := newStackWith(b, logging.New(io.Discard, slog.LevelInfo))
 	s.AddKey(b, "bench-key", &authv1.Principal{TenantId: "bench", KeyId: "kbench",
 		Limits: &authv1.Limits{TokensPerMinute: 1 << 40, TenantTokensPerMinute: 1 << 40}})
 	upstream := strings.TrimSuffix(s.upstreamURL, "/")

@@ -1,6 +1,7 @@
 package openai_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -49,11 +50,17 @@ type stack struct {
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
+	return newStackWith(t, nil)
+}
+
+// newStackWith runs inference with log (nil: discarded).
+func newStackWith(t testing.TB, log *slog.Logger) *stack {
+	t.Helper()
 	fake := &inferencetest.FakeOpenAI{APIKey: "sk-upstream-secret"}
 	up := httptest.NewServer(fake)
 	t.Cleanup(up.Close)
 	t.Setenv("RAMPART_TEST_UPSTREAM_KEY", "sk-upstream-secret")
-	inf := inferencetest.Start(t, inferencetest.Options{Models: []byte(models(up.URL)), ToolPolicy: []byte(toolPolicy)})
+	inf := inferencetest.Start(t, inferencetest.Options{Models: []byte(models(up.URL)), ToolPolicy: []byte(toolPolicy), Logger: log})
 	conn := inf.Dial(t, "edge")
 
 	s := &stack{Upstream: fake, upstreamURL: up.URL, Inf: inf, keys: map[string]string{}, prins: map[string]*authv1.Principal{}}

@@ -15,6 +15,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/serve"
+	"github.com/rampart-platform/rampart/pkg/telemetry"
 	"github.com/rampart-platform/rampart/services/inference/internal/config"
 	"github.com/rampart-platform/rampart/services/inference/internal/inference"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
@@ -112,7 +113,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 
 	promReg := o.Registry
 	if promReg == nil {
-		promReg = prometheus.NewRegistry()
+		promReg = telemetry.NewRegistry()
 	}
 	svc, err := inference.New(inference.Deps{
 		Registry: reg, Providers: providers, Quota: enf, Tools: tools, Store: st, Recorder: rec,

@@ -1,6 +1,8 @@
 package inference
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
@@ -14,6 +16,13 @@ type Metrics struct {
 	tokens   *prometheus.CounterVec
 	cost     *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	ok       sync.Map // model+endpoint → *okSeries, resolved once
+}
+
+// okSeries are the series a successful request touches, looked up once.
+type okSeries struct {
+	requests, prompt, completion, cost prometheus.Counter
+	latency                            prometheus.Observer
 }
 
 // NewMetrics registers the metrics with reg (nil = unregistered, for tests).
@@ -40,11 +49,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) done(model, endpoint string, u store.Record) {
-	m.requests.WithLabelValues(model, endpoint, "ok").Inc()
-	m.tokens.WithLabelValues(model, "prompt").Add(float64(u.PromptTokens))
-	m.tokens.WithLabelValues(model, "completion").Add(float64(u.CompletionTokens))
-	m.cost.WithLabelValues(model).Add(float64(u.CostMicroUSD))
-	m.latency.WithLabelValues(model, endpoint).Observe(u.Latency.Seconds())
+	key := model + "\x00" + endpoint
+	v, ok := m.ok.Load(key)
+	if !ok {
+		v, _ = m.ok.LoadOrStore(key, &okSeries{
+			requests:   m.requests.WithLabelValues(model, endpoint, "ok"),
+			prompt:     m.tokens.WithLabelValues(model, "prompt"),
+			completion: m.tokens.WithLabelValues(model, "completion"),
+			cost:       m.cost.WithLabelValues(model),
+			latency:    m.latency.WithLabelValues(model, endpoint),
+		})
+	}
+	s := v.(*okSeries)
+	s.requests.Inc()
+	s.prompt.Add(float64(u.PromptTokens))
+	s.completion.Add(float64(u.CompletionTokens))
+	s.cost.Add(float64(u.CostMicroUSD))
+	s.latency.Observe(u.Latency.Seconds())
 }
 
 func (m *Metrics) failed(model, endpoint string, err error) {
