@@ -19,6 +19,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/serve"
+	"github.com/rampart-platform/rampart/pkg/store/pgtest"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/events"
 	"github.com/rampart-platform/rampart/services/auth/internal/keys"
@@ -66,14 +67,27 @@ type env struct {
 	plaintexts     []string
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvOn(t, "sqlite") }
+
+// forEachStore runs fn against an auth server on SQLite and on PostgreSQL.
+func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
+	for _, d := range []string{"sqlite", "postgres"} {
+		t.Run(d, func(t *testing.T) { fn(t, newEnvOn(t, d)) })
+	}
+}
+
+func newEnvOn(t testing.TB, dialect string) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{clock: &fakeClock{t: time.Now().UTC()}, dataDir: t.TempDir()}
 	e.certDir, e.ca = pkitest.NewDir(t, "auth", "edge", "rampart-cli", "keyvault")
-	e.dbPath = filepath.Join(e.dataDir, "auth.db")
 	var err error
-	e.db, err = store.OpenSQLite(ctx, e.dbPath)
+	if dialect == "postgres" {
+		e.db, err = store.OpenPostgres(ctx, pgtest.Start(t))
+	} else {
+		e.dbPath = filepath.Join(e.dataDir, "auth.db")
+		e.db, err = store.OpenSQLite(ctx, e.dbPath)
+	}
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = e.db.Close() })
 	kek, err := signing.LoadKEK(filepath.Join(e.dataDir, "signing-kek"))

@@ -23,8 +23,9 @@ import (
 
 func code(err error) codes.Code { return status.Code(err) }
 
-func TestKeyLifecycle(t *testing.T) {
-	e := newEnv(t)
+func TestKeyLifecycle(t *testing.T) { forEachStore(t, keyLifecycle) }
+
+func keyLifecycle(t *testing.T, e *env) {
 	_, owner := e.tenant(t, "acme")
 	keysC := authv1.NewKeyServiceClient(e.edge)
 	created, err := keysC.CreateKey(e.as(t, owner), &authv1.CreateKeyRequest{Name: "app", Scopes: []string{"chat:write"}, TtlSeconds: 30 * 86400})
@@ -136,8 +137,9 @@ func TestVerifyFailuresAreIndistinguishable(t *testing.T) {
 	})
 }
 
-func TestCrossTenantIsNotFound(t *testing.T) {
-	e := newEnv(t)
+func TestCrossTenantIsNotFound(t *testing.T) { forEachStore(t, crossTenantIsNotFound) }
+
+func crossTenantIsNotFound(t *testing.T, e *env) {
 	tidA, ownerA := e.tenant(t, "a")
 	tidB, ownerB := e.tenant(t, "b")
 	keyB, err := authv1.NewKeyServiceClient(e.edge).CreateKey(e.as(t, ownerB), &authv1.CreateKeyRequest{Name: "b", Scopes: []string{"chat:write"}})
@@ -214,8 +216,9 @@ func TestCrossTenantIsNotFound(t *testing.T) {
 	})
 }
 
-func TestRoleMatrix(t *testing.T) {
-	e := newEnv(t)
+func TestRoleMatrix(t *testing.T) { forEachStore(t, roleMatrix) }
+
+func roleMatrix(t *testing.T, e *env) {
 	_, owner := e.tenant(t, "acme")
 	admin := e.member(t, owner, "admin@acme", authv1.Role_ROLE_ADMIN, "admin")
 	member := e.member(t, owner, "member@acme", authv1.Role_ROLE_MEMBER, "chat:write")
