@@ -124,3 +124,16 @@ func FuzzVerifyKey(f *testing.F) {
 		require.Equal(t, codes.Unauthenticated, code(err), "err: %v", err)
 	})
 }
+
+func TestLastUsedIsBatched(t *testing.T) {
+	e := newEnv(t)
+	_, owner := e.tenant(t, "acme")
+	kc := authv1.NewKeyServiceClient(e.edge)
+	k, err := kc.GetKey(e.as(t, owner), &authv1.GetKeyRequest{KeyId: owner[3:15]})
+	require.NoError(t, err)
+	require.Nil(t, k.GetKey().GetLastUsedTime(), "not written on the verify path")
+	require.NoError(t, e.svc.FlushLastUsed(t.Context()))
+	k, err = kc.GetKey(e.as(t, owner), &authv1.GetKeyRequest{KeyId: owner[3:15]})
+	require.NoError(t, err)
+	require.Equal(t, e.clock.Now().Unix(), k.GetKey().GetLastUsedTime().AsTime().Unix())
+}
