@@ -93,7 +93,8 @@ func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup 
 		return checkReady(ctx, common.AdminAddr)
 	}
 
-	log := logging.New(os.Stderr, common.SlogLevel()).With("service", spec.Name)
+	base := logging.New(os.Stderr, common.SlogLevel())
+	log := base.With("service", spec.Name)
 	src, err := mtls.NewSource(mtls.FilesFor(common.CertDir, spec.Name), mtls.WithLogger(log))
 	if err != nil {
 		return fmt.Errorf("load mTLS certificate for %s from %s: %w", spec.Name, common.CertDir, err)
@@ -114,7 +115,7 @@ func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup 
 		ListenAddr:  common.ListenAddr,
 		AdminAddr:   common.AdminAddr,
 		TLS:         src,
-		Logger:      log,
+		Logger:      base, // serve adds the service attribute itself
 		Registry:    env.Registry,
 		Tracing:     tracing,
 		Reflection:  !common.Prod(),
@@ -208,7 +209,7 @@ type switchKeys struct {
 }
 
 func (s *switchKeys) set(k principal.Keys) { s.k.Store(&k) }
-func (s *switchKeys) isSet() bool           { return s.k.Load() != nil }
+func (s *switchKeys) isSet() bool          { return s.k.Load() != nil }
 
 func (s *switchKeys) PublicKey(kid string) (ed25519.PublicKey, bool) {
 	k := s.k.Load()

@@ -15,12 +15,12 @@ import (
 	"syscall"
 	"time"
 
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/cmd/rampart/internal/pkiops"
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 )
@@ -111,7 +111,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	s := &supervisor{out: cfg.Out, exited: make(chan exitInfo, len(svcs))}
-	defer s.stopAll()
+	defer func() { _ = s.stopAll() }()
 
 	start := func(sv *service) error {
 		if err := s.start(sv, binDir, dataDir, env); err != nil {
@@ -146,7 +146,7 @@ func Run(ctx context.Context, cfg Config) error {
 	case e := <-s.exited:
 		s.report(e)
 		_ = s.stopAll()
-		return fmt.Errorf("%s exited unexpectedly (%v); see %s", e.svc.name, e.err, e.svc.logPath)
+		return fmt.Errorf("%s exited unexpectedly (%w); see %s", e.svc.name, e.err, e.svc.logPath)
 	}
 }
 
@@ -231,7 +231,8 @@ func (s *supervisor) start(sv *service, binDir, dataDir string, env []string) er
 	if err != nil {
 		return fmt.Errorf("open %s log: %w", sv.name, err)
 	}
-	cmd := exec.Command(filepath.Join(binDir, sv.name))
+	// The binary path is ours: binDir from the operator, name from the fixed service list.
+	cmd := exec.Command(filepath.Join(binDir, sv.name)) //nolint:gosec // G204: not user-controlled input
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Own process group: a Ctrl-C in the terminal reaches us, and we stop the
@@ -322,7 +323,7 @@ func (s *supervisor) waitHealthy(ctx context.Context, sv *service, cli *mtls.Sou
 			return ctx.Err()
 		case e := <-s.exited:
 			s.report(e)
-			return fmt.Errorf("%s exited during start-up (%v); see %s", e.svc.name, e.err, e.svc.logPath)
+			return fmt.Errorf("%s exited during start-up (%w); see %s", e.svc.name, e.err, e.svc.logPath)
 		default:
 		}
 		if sv.name == "edge" {
@@ -335,7 +336,7 @@ func (s *supervisor) waitHealthy(ctx context.Context, sv *service, cli *mtls.Sou
 		}
 		time.Sleep(150 * time.Millisecond)
 	}
-	return fmt.Errorf("%s not healthy after %s: %v (see %s)", sv.name, timeout, last, sv.logPath)
+	return fmt.Errorf("%s not healthy after %s: %w (see %s)", sv.name, timeout, last, sv.logPath)
 }
 
 func grpcServing(ctx context.Context, sv *service, cli *mtls.Source) error {
