@@ -25,6 +25,7 @@ func init() {
 	register("TrentService.GenerateDataKey", (*Fake).kmsGenerateDataKey)
 	register("TrentService.Decrypt", (*Fake).kmsDecrypt)
 	register("TrentService.ScheduleKeyDeletion", (*Fake).kmsScheduleDeletion)
+	register("TrentService.RotateKeyOnDemand", (*Fake).kmsRotate)
 }
 
 func kmsNotFound(id string) *apiError {
@@ -275,4 +276,23 @@ func (f *Fake) kmsDecrypt(body []byte) (any, *apiError) {
 		return nil, invalidCiphertext()
 	}
 	return map[string]any{"KeyId": k.arn, "Plaintext": pt, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}, nil
+}
+
+// kmsRotate accepts an on-demand rotation; the fake keeps one material per
+// key, which is indistinguishable to callers (old blobs keep decrypting).
+func (f *Fake) kmsRotate(body []byte) (any, *apiError) {
+	var in struct {
+		KeyID string `json:"KeyId"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	k, err := f.resolveKey(in.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	if err := usable(k); err != nil {
+		return nil, err
+	}
+	return map[string]any{"KeyId": k.arn}, nil
 }

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"google.golang.org/grpc"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
@@ -28,6 +30,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/telemetry"
 
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/awssm"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/config"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
@@ -65,8 +68,16 @@ func Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	local, err := kms.OpenLocal(cfg.DataDir, st)
-	if err != nil {
+	var awsCfg aws.Config
+	if cfg.Backend == "awssm" || cfg.KMS == "awskms" {
+		if awsCfg, err = loadAWS(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	var provider kms.Provider
+	if cfg.KMS == "awskms" {
+		provider = kms.NewAWSKMSFromConfig(awsCfg, cfg.KMSAliasPrefix)
+	} else if provider, err = kms.OpenLocal(cfg.DataDir, st); err != nil {
 		return err
 	}
 	key, err := audit.LoadOrCreateKey(cfg.DataDir)
@@ -104,7 +115,7 @@ func Run(ctx context.Context, args []string) error {
 	reg := telemetry.NewRegistry()
 	metrics := vault.NewMetrics(reg)
 	svc := vault.New(vault.Options{
-		Store: st, Envelope: kms.NewEnvelope(local, st), Audit: sink, Hasher: audit.NewHasher(key), Policy: pol,
+		Store: st, Envelope: kms.NewEnvelope(provider, st), Audit: sink, Hasher: audit.NewHasher(key), Policy: pol,
 		Log: log, Metrics: metrics, MaxVersions: cfg.MaxVersions, WebhookAllow: cfg.WebhookAllow, CrashAt: cfg.TestCrashAt,
 	})
 	srv, err := serve.New(serve.Options{
@@ -116,7 +127,11 @@ func Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	keyvaultv1.RegisterSecretsServiceServer(srv.GRPC(), server.NewSecrets(svc, log))
+	var backend server.SecretsBackend = svc
+	if cfg.Backend == "awssm" {
+		backend = awssm.New(awsCfg, svc)
+	}
+	keyvaultv1.RegisterSecretsServiceServer(srv.GRPC(), server.NewSecrets(backend, log))
 	keyvaultv1.RegisterKmsServiceServer(srv.GRPC(), server.NewKMS(svc, log))
 	keyvaultv1.RegisterObservabilityServiceServer(srv.GRPC(), server.NewObservability(svc, log))
 
@@ -135,6 +150,23 @@ func Run(ctx context.Context, args []string) error {
 	srv.OnShutdown(func(ctx context.Context) error { return svc.FlushAccess(ctx) })
 	log.Info("keyvault listening", "addr", srv.Addr().String())
 	return srv.Run(ctx)
+}
+
+// loadAWS reads the SDK's usual configuration (environment, shared files,
+// instance role) with the configured region and endpoint override.
+func loadAWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if cfg.AWSRegion != "" {
+		opts = append(opts, awsconfig.WithRegion(cfg.AWSRegion))
+	}
+	c, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("aws config: %w", err)
+	}
+	if cfg.AWSEndpoint != "" {
+		c.BaseEndpoint = aws.String(cfg.AWSEndpoint)
+	}
+	return c, nil
 }
 
 func authzPolicy(cfg config.Config) []byte {

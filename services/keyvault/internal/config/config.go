@@ -24,6 +24,11 @@ type Config struct {
 	WebhookAllow      []string      `env:"WEBHOOK_ALLOW" flag:"webhook-allow" usage:"URL prefixes rotation webhooks may call"`
 	MaxVersions       int           `env:"MAX_VERSIONS" flag:"max-versions" default:"100" usage:"versions kept per secret (unlabelled ones beyond are pruned)"`
 	SchedulerInterval time.Duration `env:"SCHEDULER_INTERVAL" flag:"scheduler-interval" default:"1m" usage:"how often due rotations and expired deletions are processed"`
+	Backend           string        `env:"BACKEND" flag:"backend" default:"sql" usage:"secret storage: sql (embedded, default) or awssm (AWS Secrets Manager + SSM Parameter Store)"`
+	KMS               string        `env:"KMS" flag:"kms" default:"local" usage:"key-encryption keys: local (master key file) or awskms (one AWS KMS key per tenant)"`
+	KMSAliasPrefix    string        `env:"KMS_ALIAS_PREFIX" flag:"kms-alias-prefix" default:"alias/rampart-tenant-" usage:"awskms: tenant key alias prefix"`
+	AWSRegion         string        `env:"AWS_REGION" flag:"aws-region" usage:"AWS region for awssm/awskms (default from the SDK's environment)"`
+	AWSEndpoint       string        `env:"AWS_ENDPOINT" flag:"aws-endpoint" usage:"AWS endpoint override (VPC endpoint, or a fake in tests)"`
 	TestCrashAt       string        `env:"TEST_CRASH_AT" flag:"test-crash-at" usage:"test hook: SIGKILL self at this rotation step"`
 }
 
@@ -47,6 +52,17 @@ func (c Config) Validate() error {
 	for _, p := range c.WebhookAllow {
 		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, config.Invalidf("WebhookAllow", "%q is not an http(s) URL prefix", p))
+		}
+	}
+	if c.Backend != "sql" && c.Backend != "awssm" {
+		errs = append(errs, config.Invalidf("Backend", "must be sql or awssm, not %q", c.Backend))
+	}
+	if c.KMS != "local" && c.KMS != "awskms" {
+		errs = append(errs, config.Invalidf("KMS", "must be local or awskms, not %q", c.KMS))
+	}
+	if c.AWSEndpoint != "" {
+		if u, err := url.Parse(c.AWSEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, config.Invalidf("AWSEndpoint", "%q is not an http(s) URL", c.AWSEndpoint))
 		}
 	}
 	switch c.TestCrashAt {

@@ -34,6 +34,8 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 		return status.Error(codes.FailedPrecondition, e.Error())
 	case vault.KindPermissionDenied:
 		return status.Error(codes.PermissionDenied, e.Error())
+	case vault.KindUnimplemented:
+		return status.Error(codes.Unimplemented, e.Error())
 	case vault.KindUnavailable:
 		return status.Error(codes.Unavailable, e.Error())
 	default:

@@ -27,7 +27,9 @@ import (
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 
+	"github.com/rampart-platform/rampart/pkg/awsfake"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/awssm"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/server"
@@ -85,11 +87,15 @@ type harness struct {
 	clock    *fakeClock
 	logs     *syncBuffer
 	auditLog string
+	aws      *awsfake.Fake
 }
 
 type harnessOpts struct {
 	webhookAllow []string
 	maxVersions  int
+	// backend "awssm" serves SecretsService from AWS Secrets Manager (the
+	// in-repo fake) instead of SQL.
+	backend string
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -126,7 +132,12 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	require.NoError(t, err)
 	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)),
 		grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(verifier, principal.ExemptMethods())))
-	keyvaultv1.RegisterSecretsServiceServer(gs, server.NewSecrets(h.svc, log))
+	var backend server.SecretsBackend = h.svc
+	if o.backend == "awssm" {
+		h.aws = awsfake.Start(t)
+		backend = awssm.New(h.aws.AWSConfig(), h.svc)
+	}
+	keyvaultv1.RegisterSecretsServiceServer(gs, server.NewSecrets(backend, log))
 	keyvaultv1.RegisterKmsServiceServer(gs, server.NewKMS(h.svc, log))
 	keyvaultv1.RegisterObservabilityServiceServer(gs, server.NewObservability(h.svc, log))
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

@@ -15,12 +15,12 @@ import (
 // Secrets implements keyvaultv1.SecretsServiceServer.
 type Secrets struct {
 	keyvaultv1.UnimplementedSecretsServiceServer
-	svc *vault.Service
+	svc SecretsBackend
 	log *slog.Logger
 }
 
-// NewSecrets returns the SecretsService handlers.
-func NewSecrets(svc *vault.Service, log *slog.Logger) *Secrets { return &Secrets{svc: svc, log: log} }
+// NewSecrets returns the SecretsService handlers over a backend.
+func NewSecrets(svc SecretsBackend, log *slog.Logger) *Secrets { return &Secrets{svc: svc, log: log} }
 
 func ts(t time.Time) *timestamppb.Timestamp {
 	if t.IsZero() {

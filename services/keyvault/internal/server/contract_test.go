@@ -1,0 +1,206 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+)
+
+// TestBackendContract runs one behaviour suite against the sql backend and
+// the awssm backend (real aws-sdk-go-v2 clients against the in-repo AWS
+// JSON 1.1 fake), over the same real mTLS gRPC server, where the two
+// overlap: versions, labels and their movement, idempotent tokens,
+// deletion window and restore, tenant isolation, policy and bad input.
+func TestBackendContract(t *testing.T) {
+	for _, backend := range []string{"sql", "awssm"} {
+		t.Run(backend, func(t *testing.T) {
+			h := newHarness(t, harnessOpts{backend: backend})
+			c, ctx := h.admin(t, "t1")
+			const n = "/dev/billing/db-password/contract"
+
+			cr, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: n, SecretString: "v1", ClientRequestToken: tokA,
+				Tags: []*keyvaultv1.Tag{{Key: "team", Value: "billing"}}})
+			require.NoError(t, err)
+			require.Equal(t, tokA, cr.GetVersionId())
+			require.Equal(t, n, cr.GetName())
+			_, err = c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: n, SecretString: "v1"})
+			requireCode(t, err, codes.AlreadyExists)
+
+			// Idempotent put: same token + same value → same version.
+			p1, err := c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: n, SecretString: "v2", ClientRequestToken: tokB})
+			require.NoError(t, err)
+			require.Equal(t, tokB, p1.GetVersionId())
+			require.Equal(t, []string{"AWSCURRENT"}, p1.GetVersionStages())
+			p2, err := c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: n, SecretString: "v2", ClientRequestToken: tokB})
+			require.NoError(t, err)
+			require.Equal(t, tokB, p2.GetVersionId())
+			_, err = c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: n, SecretString: "other", ClientRequestToken: tokB})
+			requireCode(t, err, codes.FailedPrecondition)
+
+			// Label movement: v2 current, v1 previous.
+			get := func(vid, stage string) *keyvaultv1.GetSecretValueResponse {
+				t.Helper()
+				r, err := c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: n, VersionId: vid, VersionStage: stage})
+				require.NoError(t, err)
+				return r
+			}
+			require.Equal(t, "v2", get("", "").GetSecretString())
+			require.Equal(t, "v1", get("", "AWSPREVIOUS").GetSecretString())
+			require.Equal(t, []string{"AWSPREVIOUS"}, get(tokA, "").GetVersionStages())
+
+			// A pending version does not move AWSCURRENT.
+			_, err = c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: n, SecretString: "v3", ClientRequestToken: tokC, VersionStages: []string{"AWSPENDING"}})
+			require.NoError(t, err)
+			require.Equal(t, "v2", get("", "").GetSecretString())
+			require.Equal(t, "v3", get("", "AWSPENDING").GetSecretString())
+
+			// Moving AWSCURRENT needs the current holder named; then AWSPREVIOUS follows.
+			_, err = c.UpdateSecretVersionStage(ctx, &keyvaultv1.UpdateSecretVersionStageRequest{Name: n, VersionStage: "AWSCURRENT", MoveToVersionId: tokC})
+			requireCode(t, err, codes.InvalidArgument, "remove_from_version_id")
+			_, err = c.UpdateSecretVersionStage(ctx, &keyvaultv1.UpdateSecretVersionStageRequest{Name: n, VersionStage: "AWSCURRENT", MoveToVersionId: tokC, RemoveFromVersionId: tokB})
+			require.NoError(t, err)
+			require.Equal(t, "v3", get("", "").GetSecretString())
+			require.Equal(t, tokB, get("", "AWSPREVIOUS").GetVersionId())
+
+			// Rollback: AWSCURRENT ← AWSPREVIOUS.
+			rb, err := c.RollbackSecret(ctx, &keyvaultv1.RollbackSecretRequest{Name: n})
+			require.NoError(t, err)
+			require.Equal(t, tokB, rb.GetVersionId())
+			require.Equal(t, "v2", get("", "").GetSecretString())
+
+			// Unknown versions and labels.
+			_, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: n, VersionId: "dddddddd-dddd-4ddd-8ddd-dddddddddddd"})
+			requireCode(t, err, codes.NotFound)
+			_, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: n, VersionStage: "NOPE"})
+			requireCode(t, err, codes.NotFound)
+
+			// Describe.
+			d, err := c.DescribeSecret(ctx, &keyvaultv1.DescribeSecretRequest{Name: n})
+			require.NoError(t, err)
+			require.Equal(t, n, d.GetSecret().GetName())
+
+			// Tenant isolation: another tenant sees nothing, and can reuse the name.
+			c2, ctx2 := h.admin(t, "t2")
+			_, err = c2.GetSecretValue(ctx2, &keyvaultv1.GetSecretValueRequest{Name: n})
+			requireCode(t, err, codes.NotFound)
+			_, err = c2.DescribeSecret(ctx2, &keyvaultv1.DescribeSecretRequest{Name: n})
+			requireCode(t, err, codes.NotFound)
+			_, err = c2.PutSecretValue(ctx2, &keyvaultv1.PutSecretValueRequest{Name: n, SecretString: "x"})
+			requireCode(t, err, codes.NotFound)
+			_, err = c2.CreateSecret(ctx2, &keyvaultv1.CreateSecretRequest{Name: n, SecretString: "t2 value"})
+			require.NoError(t, err)
+			require.Equal(t, "v2", get("", "").GetSecretString())
+
+			// Policy: a viewer may not read values; slackadapter only its names.
+			_, err = c.GetSecretValue(h.ctx(t, "t1", "viewer"), &keyvaultv1.GetSecretValueRequest{Name: n})
+			requireCode(t, err, codes.PermissionDenied)
+			slack := h.as(t, "slackadapter").secrets
+			_, err = slack.GetSecretValue(h.ctx(t, "t1"), &keyvaultv1.GetSecretValueRequest{Name: n})
+			requireCode(t, err, codes.PermissionDenied)
+
+			// Bad input: precise errors, nothing changed.
+			bad := []struct {
+				req   *keyvaultv1.PutSecretValueRequest
+				field string
+			}{
+				{&keyvaultv1.PutSecretValueRequest{Name: "no-slashes", SecretString: "x"}, "name"},
+				{&keyvaultv1.PutSecretValueRequest{Name: "/dev/a b/c/d", SecretString: "x"}, "name"},
+				{&keyvaultv1.PutSecretValueRequest{Name: n, SecretString: string(make([]byte, 64<<10+1))}, "secret"},
+				{&keyvaultv1.PutSecretValueRequest{Name: n, SecretString: "x", ClientRequestToken: "short"}, "client_request_token"},
+				{&keyvaultv1.PutSecretValueRequest{Name: n, SecretString: "{", ContentType: keyvaultv1.ContentType_CONTENT_TYPE_JSON}, "json"},
+			}
+			for _, b := range bad {
+				_, err := c.PutSecretValue(ctx, b.req)
+				requireCode(t, err, codes.InvalidArgument, b.field)
+			}
+			require.Equal(t, "v2", get("", "").GetSecretString())
+
+			// Deletion window and restore.
+			_, err = c.DeleteSecret(ctx, &keyvaultv1.DeleteSecretRequest{Name: n, RecoveryWindowInDays: 3})
+			requireCode(t, err, codes.InvalidArgument, "recovery_window_in_days")
+			del, err := c.DeleteSecret(ctx, &keyvaultv1.DeleteSecretRequest{Name: n, RecoveryWindowInDays: 7})
+			require.NoError(t, err)
+			require.NotNil(t, del.GetDeletionDate())
+			_, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: n})
+			requireCode(t, err, codes.FailedPrecondition)
+			_, err = c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: n, SecretString: "x"})
+			requireCode(t, err, codes.FailedPrecondition)
+			_, err = c.RestoreSecret(ctx, &keyvaultv1.RestoreSecretRequest{Name: n})
+			require.NoError(t, err)
+			require.Equal(t, "v2", get("", "").GetSecretString())
+
+			// Force delete: gone.
+			_, err = c.DeleteSecret(ctx, &keyvaultv1.DeleteSecretRequest{Name: n, ForceDeleteWithoutRecovery: true})
+			require.NoError(t, err)
+			_, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: n})
+			requireCode(t, err, codes.NotFound)
+
+			// Audit fail-closed holds for both backends.
+			h.sink.fail.Store(true)
+			_, err = c2.GetSecretValue(ctx2, &keyvaultv1.GetSecretValueRequest{Name: n})
+			requireCode(t, err, codes.Unavailable)
+			h.sink.fail.Store(false)
+		})
+	}
+}
+
+// TestAWSSMBackendSpecifics covers what only the awssm backend does:
+// {{resolve:...}} values, SDK retries on throttling, and the
+// Unimplemented answer for rotation.
+func TestAWSSMBackendSpecifics(t *testing.T) {
+	h := newHarness(t, harnessOpts{backend: "awssm"})
+	c, ctx := h.admin(t, "t1")
+	_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/slack-adapter/token/bot", SecretString: `{"token":"xoxb-1","signing_secret":"s"}`})
+	require.NoError(t, err)
+	// Seed 000: an SSM parameter points at the Secrets Manager secret, and a
+	// secret refers to the parameter.
+	h.aws.PutParameter("/rampart/t1/dev/slack-adapter/param/bot-token", "{{resolve:secretsmanager:/dev/slack-adapter/token/bot:SecretString:token}}", "SecureString")
+	_, err = c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/slack-adapter/ref/bot-token", SecretString: "{{resolve:ssm-secure:/dev/slack-adapter/param/bot-token}}"})
+	require.NoError(t, err)
+	_, err = c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/slack-adapter/ref/signing", SecretString: "{{resolve:secretsmanager:/dev/slack-adapter/token/bot::signing_secret}}"})
+	require.NoError(t, err)
+	_, err = c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/slack-adapter/ref/broken", SecretString: "{{resolve:secretsmanager:/dev/slack-adapter/token/bot::missing}}"})
+	require.NoError(t, err)
+
+	r, err := c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slack-adapter/ref/bot-token"})
+	require.NoError(t, err)
+	require.Equal(t, "xoxb-1", r.GetSecretString())
+	r, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slack-adapter/ref/signing"})
+	require.NoError(t, err)
+	require.Equal(t, "s", r.GetSecretString())
+	_, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slack-adapter/ref/broken"})
+	requireCode(t, err, codes.FailedPrecondition, "json key")
+
+	// References resolve inside the caller's tenant only.
+	c2, ctx2 := h.admin(t, "t2")
+	_, err = c2.CreateSecret(ctx2, &keyvaultv1.CreateSecretRequest{Name: "/dev/x/ref/steal", SecretString: "{{resolve:secretsmanager:/dev/slack-adapter/token/bot}}"})
+	require.NoError(t, err)
+	_, err = c2.GetSecretValue(ctx2, &keyvaultv1.GetSecretValueRequest{Name: "/dev/x/ref/steal"})
+	requireCode(t, err, codes.NotFound)
+
+	// Throttling is retried by the SDK.
+	h.aws.Throttle("secretsmanager.GetSecretValue", 2)
+	r, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slack-adapter/token/bot"})
+	require.NoError(t, err)
+	require.Contains(t, r.GetSecretString(), "xoxb-1")
+	// Persistent throttling surfaces as Unavailable, never as Internal.
+	h.aws.Throttle("secretsmanager.GetSecretValue", 10)
+	_, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slack-adapter/token/bot"})
+	requireCode(t, err, codes.Unavailable)
+	h.aws.Throttle("secretsmanager.GetSecretValue", 0)
+
+	_, err = c.RotateSecret(ctx, &keyvaultv1.RotateSecretRequest{Name: "/dev/slack-adapter/token/bot"})
+	requireCode(t, err, codes.Unimplemented)
+
+	l, err := c.ListSecrets(ctx, &keyvaultv1.ListSecretsRequest{NamePrefix: "/dev/slack-adapter/ref"})
+	require.NoError(t, err)
+	require.Len(t, l.GetSecrets(), 3)
+	l, err = c2.ListSecrets(ctx2, &keyvaultv1.ListSecretsRequest{})
+	require.NoError(t, err)
+	require.Len(t, l.GetSecrets(), 1, "only the tenant's own secrets")
+	_ = context.Background
+}
