@@ -169,8 +169,8 @@ type failureLimiter struct {
 	counts map[string]int
 }
 
-func newFailureLimiter(max int, window time.Duration) *failureLimiter {
-	return &failureLimiter{max: max, window: window, counts: map[string]int{}}
+func newFailureLimiter(limit int, window time.Duration) *failureLimiter {
+	return &failureLimiter{max: limit, window: window, counts: map[string]int{}}
 }
 
 func (l *failureLimiter) allow(source string, now time.Time) bool {

@@ -483,7 +483,7 @@ func TestAuditChainTamperAndNoSecrets(t *testing.T) {
 		if err != nil || info.IsDir() {
 			return err
 		}
-		b, err := os.ReadFile(path)
+		b, err := os.ReadFile(path) //nolint:gosec // the test walks its own temp dir
 		if err != nil {
 			return err
 		}

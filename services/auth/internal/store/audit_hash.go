@@ -21,7 +21,7 @@ func AuditHash(r AuditRecord) string {
 		h.Write([]byte(s))
 	}
 	putInt := func(v int64) {
-		binary.BigEndian.PutUint64(n[:], uint64(v))
+		binary.BigEndian.PutUint64(n[:], uint64(v)) //nolint:gosec // two's-complement bits, not a value conversion
 		h.Write(n[:])
 	}
 	put(r.PrevHash)

@@ -292,7 +292,7 @@ func (q *Queries) GetKey(ctx context.Context, tenantID, keyID string) (Key, erro
 // tenant's state and its subject's role. It is the authentication lookup.
 func (q *Queries) KeyForVerify(ctx context.Context, keyID string) (KeyAuth, error) {
 	var ka KeyAuth
-	var role sql.NullInt64
+	var role sql.NullInt32
 	const cols = `k.key_id, k.tenant_id, k.salt, k.hash, k.name, k.subject, k.scopes, k.allowed_models, k.allowed_endpoints, k.limits, k.state, k.created_at, k.expires_at, k.last_used_at, k.replaced_by, k.revoked_at, k.created_by`
 	k, err := scanKey(q.row(ctx, `SELECT `+cols+`, t.state, m.role FROM api_keys k
 		JOIN tenants t ON t.tenant_id = k.tenant_id
@@ -302,7 +302,7 @@ func (q *Queries) KeyForVerify(ctx context.Context, keyID string) (KeyAuth, erro
 		return KeyAuth{}, err
 	}
 	ka.Key = k
-	ka.Role = Role(role.Int64)
+	ka.Role = Role(role.Int32)
 	return ka, nil
 }
 

@@ -15,7 +15,7 @@ import (
 )
 
 // backends opens every dialect: the contract suite runs against each.
-func backends(t *testing.T) map[string]func(t *testing.T) *store.DB {
+func backends() map[string]func(t *testing.T) *store.DB {
 	return map[string]func(t *testing.T) *store.DB{
 		"sqlite": func(t *testing.T) *store.DB {
 			db, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "auth.db"))
@@ -35,7 +35,7 @@ func backends(t *testing.T) map[string]func(t *testing.T) *store.DB {
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
 
 func TestContract(t *testing.T) {
-	for name, open := range backends(t) {
+	for name, open := range backends() {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
 			ctx := t.Context()

@@ -13,7 +13,7 @@ var (
 )
 
 // TenantState mirrors authv1.TenantState.
-type TenantState int
+type TenantState int32
 
 // Tenant states.
 const (
@@ -35,7 +35,7 @@ type Tenant struct {
 }
 
 // Role mirrors authv1.Role; a lower number is a stronger role.
-type Role int
+type Role int32
 
 // Roles.
 const (
@@ -46,7 +46,7 @@ const (
 )
 
 // MemberKind mirrors authv1.MemberKind.
-type MemberKind int
+type MemberKind int32
 
 // Member kinds.
 const (
@@ -66,7 +66,7 @@ type Member struct {
 }
 
 // KeyState mirrors authv1.KeyState.
-type KeyState int
+type KeyState int32
 
 // Key states.
 const (
