@@ -1,5 +1,3 @@
-// Package config is auth's typed configuration: the shared settings of
-// pkg/config plus the store, key lifetimes and signing-key rotation.
 package config
 
 import (
