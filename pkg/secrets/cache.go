@@ -142,7 +142,7 @@ type Cache struct {
 	lru   *list.List
 
 	hits, misses, stale, upstream, failures, evictions prometheus.Counter
-	breakerOpen                                         prometheus.Gauge
+	breakerOpen                                        prometheus.Gauge
 }
 
 // NewCache returns a Cache over src.

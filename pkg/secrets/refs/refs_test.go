@@ -87,12 +87,12 @@ func TestResolve(t *testing.T) {
 			"plain|AWSCURRENT|":                  "hunter2",
 		},
 		SSM: fakeSSM{
-			"/prod/slack/bot-token|0|false":  "{{resolve:secretsmanager:/prod/slack/token/bot:SecretString:token}}",
-			"/prod/slack/signing|2|true":     "s3cret",
-			"/prod/loop|0|false":             "{{resolve:ssm:/prod/loop}}",
-			"/prod/bad|0|false":              "{{resolve:secretsmanager:}}",
-			"/prod/slack/chain|0|true":       "{{resolve:secretsmanager:plain}}",
-			"/prod/slack/not-a-ref|0|false":  "just text",
+			"/prod/slack/bot-token|0|false": "{{resolve:secretsmanager:/prod/slack/token/bot:SecretString:token}}",
+			"/prod/slack/signing|2|true":    "s3cret",
+			"/prod/loop|0|false":            "{{resolve:ssm:/prod/loop}}",
+			"/prod/bad|0|false":             "{{resolve:secretsmanager:}}",
+			"/prod/slack/chain|0|true":      "{{resolve:secretsmanager:plain}}",
+			"/prod/slack/not-a-ref|0|false": "just text",
 		},
 	}
 	tests := []struct {

@@ -33,7 +33,9 @@ func (s *Service) Guard(ctx context.Context, a Actor, action, name string) error
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 // Audit writes an audit record (fail-closed: its error fails the request).
-func (s *Service) Audit(ctx context.Context, a Actor, r audit.Record) error { return s.record(ctx, a, r) }
+func (s *Service) Audit(ctx context.Context, a Actor, r audit.Record) error {
+	return s.record(ctx, a, r)
+}
 
 // AuditFailure records a failed operation and returns err (or the audit
 // failure).

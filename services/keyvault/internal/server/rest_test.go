@@ -1,0 +1,149 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/metadata"
+
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/principal"
+)
+
+// TestRESTRouting mounts keyvault's generated grpc-gateway handlers on a
+// runtime.ServeMux (as the edge does) over a real in-process keyvault gRPC
+// server on mTLS, and checks that secret names with slashes (and the other
+// allowed punctuation) reach the right RPC with the right name for every
+// verb.
+func TestRESTRouting(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	cl := h.as(t, "edge")
+	md := metadata.MD{}
+	// The edge forwards the principal assertion it got from auth.
+	ctx := h.ctx(t, "t1", "admin")
+	outMD, _ := metadata.FromOutgoingContext(ctx)
+	md.Set(principal.MetadataKey, outMD.Get(principal.MetadataKey)...)
+	mux := runtime.NewServeMux(runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return md }))
+	require.NoError(t, keyvaultv1.RegisterSecretsServiceHandlerClient(context.Background(), mux, cl.secrets))
+	require.NoError(t, keyvaultv1.RegisterObservabilityServiceHandlerClient(context.Background(), mux, cl.obs))
+	require.NoError(t, keyvaultv1.RegisterKmsServiceHandlerClient(context.Background(), mux, cl.kms))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	do := func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(context.Background(), method, srv.URL+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		var out map[string]any
+		require.NoError(t, json.Unmarshal(raw, &out), "%s %s: %s", method, path, raw)
+		return resp.StatusCode, out
+	}
+
+	for _, name := range []string{"/dev/billing/db-password/primary", "/prod/slack-adapter/token/bot.v2@team+a=b/extra/depth"} {
+		t.Run(name, func(t *testing.T) {
+			p := "/v1/secrets" + name // REST paths carry the name's slashes as path segments
+			code, out := do(http.MethodPost, "/v1/secrets", `{"name":"`+name+`","secretString":"v1","clientRequestToken":"`+tokA+`"}`)
+			require.Equal(t, http.StatusOK, code, out)
+			require.Equal(t, name, out["name"])
+
+			code, out = do(http.MethodGet, p, "")
+			require.Equal(t, http.StatusOK, code, out)
+			require.Equal(t, name, out["secret"].(map[string]any)["name"])
+
+			code, out = do(http.MethodGet, p+":value", "")
+			require.Equal(t, http.StatusOK, code, out)
+			require.Equal(t, "v1", out["secretString"])
+			require.Equal(t, name, out["name"])
+
+			code, out = do(http.MethodPost, p+":putValue", `{"secretString":"v2","clientRequestToken":"`+tokB+`"}`)
+			require.Equal(t, http.StatusOK, code, out)
+			require.Equal(t, tokB, out["versionId"])
+
+			code, out = do(http.MethodGet, p+":value?versionStage=AWSPREVIOUS", "")
+			require.Equal(t, http.StatusOK, code, out)
+			require.Equal(t, "v1", out["secretString"])
+
+			code, out = do(http.MethodPatch, p, `{"description":"routed"}`)
+			require.Equal(t, http.StatusOK, code, out)
+
+			code, out = do(http.MethodGet, p+":versions", "")
+			require.Equal(t, http.StatusOK, code, out)
+			require.Len(t, out["versions"], 2)
+
+			code, out = do(http.MethodPost, p+":updateVersionStage", `{"versionStage":"AWSCURRENT","moveToVersionId":"`+tokA+`","removeFromVersionId":"`+tokB+`"}`)
+			require.Equal(t, http.StatusOK, code, out)
+			_, out = do(http.MethodGet, p+":value", "")
+			require.Equal(t, "v1", out["secretString"])
+
+			code, out = do(http.MethodPost, p+":rollback", `{}`)
+			require.Equal(t, http.StatusOK, code, out)
+			_, out = do(http.MethodGet, p+":value", "")
+			require.Equal(t, "v2", out["secretString"])
+
+			code, out = do(http.MethodPost, p+":tag", `{"tags":[{"key":"team","value":"billing"}]}`)
+			require.Equal(t, http.StatusOK, code, out)
+			code, out = do(http.MethodPost, p+":untag", `{"tagKeys":["team"]}`)
+			require.Equal(t, http.StatusOK, code, out)
+
+			code, out = do(http.MethodPost, p+":rotate", `{"clientRequestToken":"`+tokC+`","rotationFunction":{"type":"ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD"},"rotationRules":{"scheduleExpression":"rate(30 days)"}}`)
+			require.Equal(t, http.StatusOK, code, out)
+			_, out = do(http.MethodGet, p+":value", "")
+			require.Equal(t, tokC, out["versionId"])
+			code, out = do(http.MethodPost, p+":cancelRotate", `{}`)
+			require.Equal(t, http.StatusOK, code, out)
+
+			code, out = do(http.MethodPost, "/v1/secrets:batchGet", `{"names":["`+name+`"]}`)
+			require.Equal(t, http.StatusOK, code, out)
+			require.Len(t, out["secretValues"], 1)
+
+			code, out = do(http.MethodDelete, p+"?recoveryWindowInDays=7", "")
+			require.Equal(t, http.StatusOK, code, out)
+			code, out = do(http.MethodGet, p+":value", "")
+			require.Equal(t, http.StatusBadRequest, code, out)
+			code, out = do(http.MethodPost, p+":restore", `{}`)
+			require.Equal(t, http.StatusOK, code, out)
+			code, _ = do(http.MethodGet, p+":value", "")
+			require.Equal(t, http.StatusOK, code)
+
+			code, out = do(http.MethodGet, "/v1/secrets?namePrefix="+url.QueryEscape(name), "")
+			require.Equal(t, http.StatusOK, code, out)
+			require.Len(t, out["secrets"], 1)
+
+			code, out = do(http.MethodGet, "/api/observability/secrets?namePrefix="+url.QueryEscape(name), "")
+			require.Equal(t, http.StatusOK, code, out)
+			obs := out["secrets"].([]any)
+			require.Len(t, obs, 1)
+			require.Equal(t, name, obs[0].(map[string]any)["name"])
+			require.NotContains(t, toJSON(t, out), "secretString", "no values in observability")
+		})
+	}
+
+	code, out := do(http.MethodGet, "/v1/secrets/dev/none/x/y:value", "")
+	require.Equal(t, http.StatusNotFound, code, out)
+	code, out = do(http.MethodGet, "/v1/secrets/dev/bad%20name/x/y:value", "")
+	require.Equal(t, http.StatusBadRequest, code, out)
+	code, out = do(http.MethodPost, "/v1/kms/key:rotate", `{}`)
+	require.Equal(t, http.StatusOK, code, out)
+	require.NotEmpty(t, out["keyId"])
+}
+
+func toJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
