@@ -38,6 +38,8 @@ func Register(ctx context.Context, mux *runtime.ServeMux, c Conns) error {
 		{"auth.MemberService", authv1.RegisterMemberServiceHandlerClient(ctx, mux, authv1.NewMemberServiceClient(auth))},
 		{"auth.AuditService", authv1.RegisterAuditServiceHandlerClient(ctx, mux, authv1.NewAuditServiceClient(auth))},
 		{"keyvault.SecretsService", keyvaultv1.RegisterSecretsServiceHandlerClient(ctx, mux, keyvaultv1.NewSecretsServiceClient(keyvault))},
+		{"keyvault.KmsService", keyvaultv1.RegisterKmsServiceHandlerClient(ctx, mux, keyvaultv1.NewKmsServiceClient(keyvault))},
+		{"keyvault.ObservabilityService", keyvaultv1.RegisterObservabilityServiceHandlerClient(ctx, mux, keyvaultv1.NewObservabilityServiceClient(keyvault))},
 		{"inference.InferenceService", inferencev1.RegisterInferenceServiceHandlerClient(ctx, mux, inferencev1.NewInferenceServiceClient(inference))},
 		// ingestion: add its Register*HandlerClient here once its proto has REST routes.
 	}
