@@ -37,29 +37,46 @@ var (
 func startStack(t *testing.T) *stack {
 	t.Helper()
 	stackOnce.Do(func() { shared, stackErr = launch() })
+	if stackErr != nil && shared == nil {
+		stackErr = fmt.Errorf("start stack: %w", stackErr)
+	}
 	require.NoError(t, stackErr)
 	return shared
 }
 
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// buildBinaries compiles the six services and the CLI once per test run.
+func buildBinaries() (string, error) {
+	buildOnce.Do(func() {
+		root, err := filepath.Abs("../..")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "rampart-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binDir = dir
+		buildErr = build(root, dir)
+	})
+	return binDir, buildErr
+}
+
 func launch() (*stack, error) {
-	root, err := filepath.Abs("../..")
+	binDir, err := buildBinaries()
 	if err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "rampart-e2e-")
 	if err != nil {
 		return nil, err
-	}
-	binDir := filepath.Join(dir, "bin")
-	args := []string{"build", "-o", binDir + "/"}
-	for _, s := range []string{"auth", "keyvault", "inference", "ingestion", "slackadapter", "edge"} {
-		args = append(args, "./services/"+s+"/cmd/"+s)
-	}
-	args = append(args, "./cmd/rampart")
-	build := exec.Command("go", args...)
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build binaries: %w\n%s", err, out)
 	}
 	httpAddr, err := freeAddr()
 	if err != nil {
@@ -74,25 +91,42 @@ func launch() (*stack, error) {
 		return nil, err
 	}
 	go func() { s.exited <- s.cmd.Wait() }()
+	return s, s.waitUp(filepath.Join(dir, "data", "dev.env"))
+}
 
-	envPath := filepath.Join(dir, "data", "dev.env")
+func build(root, binDir string) error {
+	args := []string{"build", "-o", binDir + "/"}
+	for _, s := range []string{"auth", "keyvault", "inference", "ingestion", "slackadapter", "edge"} {
+		args = append(args, "./services/"+s+"/cmd/"+s)
+	}
+	args = append(args, "./cmd/rampart")
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build binaries: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// waitUp waits until `rampart dev` announces the stack and reads dev.env.
+func (s *stack) waitUp(envPath string) error {
 	deadline := time.After(3 * time.Minute)
 	for {
 		select {
 		case err := <-s.exited:
-			return nil, fmt.Errorf("rampart dev exited during start-up: %w\n%s", err, s.output.String())
+			return fmt.Errorf("rampart dev exited during start-up: %w\n%s", err, s.output.String())
 		case <-deadline:
 			_ = s.cmd.Process.Kill()
-			return nil, fmt.Errorf("stack not up after 3m:\n%s", s.output.String())
+			return fmt.Errorf("stack not up after 3m:\n%s", s.output.String())
 		case <-time.After(200 * time.Millisecond):
 		}
 		if strings.Contains(s.output.String(), "Rampart is up") {
 			env, err := readEnv(envPath)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			s.env = env
-			return s, nil
+			return nil
 		}
 	}
 }
@@ -123,6 +157,7 @@ func TestMain(m *testing.M) {
 		}
 		if code == 0 {
 			_ = os.RemoveAll(shared.dir)
+			_ = os.RemoveAll(binDir)
 		} else {
 			fmt.Fprintln(os.Stderr, "e2e: stack data kept in", shared.dir)
 		}
