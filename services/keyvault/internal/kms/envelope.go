@@ -30,11 +30,25 @@ type Envelope struct {
 	mu      sync.RWMutex
 	current map[string]string            // tenant → current dek id
 	keys    map[string]map[string][]byte // tenant → dek id → key
+	n       int                          // keys cached
+	max     int
+}
+
+// MaxCachedKeys bounds the unwrapped data keys kept in memory; beyond it an
+// arbitrary other key is evicted (and zeroed) — it is unwrapped again on
+// next use.
+const MaxCachedKeys = 4096
+
+// zero overwrites key material.
+func zero(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
 }
 
 // NewEnvelope returns an Envelope over provider and store.
 func NewEnvelope(provider Provider, store DEKStore) *Envelope {
-	return &Envelope{provider: provider, store: store, current: map[string]string{}, keys: map[string]map[string][]byte{}}
+	return &Envelope{provider: provider, store: store, current: map[string]string{}, keys: map[string]map[string][]byte{}, max: MaxCachedKeys}
 }
 
 // Provider returns the KMS provider.
@@ -63,6 +77,7 @@ func (e *Envelope) Seal(ctx context.Context, tenant, secretID, versionID string,
 	if err != nil {
 		return nil, "", err
 	}
+	defer zero(key)
 	ct, err = seal(key, plaintext, AAD(tenant, secretID, versionID))
 	if err != nil {
 		return nil, "", err
@@ -77,6 +92,7 @@ func (e *Envelope) Open(ctx context.Context, tenant, secretID, versionID, dekID 
 	if err != nil {
 		return nil, err
 	}
+	defer zero(key)
 	return open(key, ct, AAD(tenant, secretID, versionID))
 }
 
@@ -85,6 +101,10 @@ func (e *Envelope) Forget(tenant string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.current, tenant)
+	for _, k := range e.keys[tenant] {
+		zero(k)
+		e.n--
+	}
 	delete(e.keys, tenant)
 }
 
@@ -103,7 +123,7 @@ func (e *Envelope) currentKey(ctx context.Context, tenant string) (string, []byt
 	id, ok := e.current[tenant]
 	var key []byte
 	if ok {
-		key = e.keys[tenant][id]
+		key = clone(e.keys[tenant][id])
 	}
 	e.mu.RUnlock()
 	if key != nil {
@@ -141,7 +161,7 @@ func (e *Envelope) currentKey(ctx context.Context, tenant string) (string, []byt
 
 func (e *Envelope) key(ctx context.Context, tenant, id string) ([]byte, error) {
 	e.mu.RLock()
-	key := e.keys[tenant][id]
+	key := clone(e.keys[tenant][id])
 	e.mu.RUnlock()
 	if key != nil {
 		return key, nil
@@ -163,6 +183,41 @@ func (e *Envelope) unwrap(ctx context.Context, tenant, id string, wrapped []byte
 	if e.keys[tenant] == nil {
 		e.keys[tenant] = map[string][]byte{}
 	}
+	if old, ok := e.keys[tenant][id]; ok {
+		zero(old)
+		e.n--
+	}
+	for e.n >= e.max && e.evictOne() {
+	}
 	e.keys[tenant][id] = key
-	return key, nil
+	e.n++
+	return clone(key), nil
+}
+
+// evictOne zeroes and drops one cached key (callers hold copies).
+func (e *Envelope) evictOne() bool {
+	for t, m := range e.keys {
+		for id, k := range m {
+			zero(k)
+			delete(m, id)
+			e.n--
+			if len(m) == 0 {
+				delete(e.keys, t)
+			}
+			if e.current[t] == id {
+				delete(e.current, t)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	out := make([]byte, len(b))
+	copy(out, b)
+	return out
 }

@@ -28,7 +28,8 @@ const DBFile = "keyvault.db"
 
 // Store is the keyvault database.
 type Store struct {
-	db *sql.DB
+	db        *sql.DB
+	readValue *sql.Stmt // the hot read path, prepared once
 }
 
 // Open opens (creating and migrating) the SQLite database in dataDir.
@@ -44,11 +45,19 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	// One writer at a time is all SQLite allows; readers scale in WAL mode.
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	return &Store{db: db}, nil
+	rv, err := db.PrepareContext(ctx, readValueSQL)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	return &Store{db: db, readValue: rv}, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	_ = s.readValue.Close()
+	return s.db.Close()
+}
 
 // DB exposes the handle (tests).
 func (s *Store) DB() *sql.DB { return s.db }

@@ -408,40 +408,24 @@ func (s *Service) getValue(ctx context.Context, a Actor, name, versionID, stage 
 	if versionID == "" && stage == "" {
 		stage = StageCurrent
 	}
-	rd := s.o.Store.Read()
-	sec, err := s.secretByName(ctx, rd, a.Tenant, name)
-	if err != nil {
-		return SecretValue{}, err
+	// One prepared query: secret, selected version and its labels.
+	rv, err := s.o.Store.ReadValue(ctx, a.Tenant, name, versionID, stage)
+	if errors.Is(err, store.ErrNotFound) {
+		return SecretValue{}, notFound("secret %q not found", name)
 	}
+	if err != nil {
+		return SecretValue{}, internal(err)
+	}
+	sec, v, labels := rv.Secret, rv.Version, rv.Labels
 	if err := liveSecret(sec); err != nil {
 		return SecretValue{}, err
 	}
-	var v store.Version
-	if versionID != "" {
-		v, err = rd.Version(ctx, a.Tenant, sec.ID, versionID)
-	} else {
-		v, err = rd.VersionByStage(ctx, a.Tenant, sec.ID, stage)
-	}
-	if errors.Is(err, store.ErrNotFound) {
+	if v.VersionID == "" {
 		if versionID != "" {
 			return SecretValue{}, notFound("version %q of secret %q not found", versionID, name)
 		}
 		return SecretValue{}, notFound("no version of secret %q has label %s", name, stage)
 	}
-	if err != nil {
-		return SecretValue{}, internal(err)
-	}
-	stages, err := rd.Stages(ctx, a.Tenant, sec.ID)
-	if err != nil {
-		return SecretValue{}, internal(err)
-	}
-	var labels []string
-	for st, vid := range stages {
-		if vid == v.VersionID {
-			labels = append(labels, st)
-		}
-	}
-	slices.Sort(labels)
 	if stage != "" && versionID != "" && !slices.Contains(labels, stage) {
 		return SecretValue{}, invalid("version_stage", "label %s is not on version %s", stage, versionID)
 	}

@@ -1,0 +1,68 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// readValueSQL answers a whole GetSecretValue in one statement: the secret,
+// the selected version (by id, else by stage) and that version's labels.
+// The version columns are NULL when no version matches.
+const readValueSQL = `SELECT s.id, s.tenant_id, s.name, s.arn, s.description, s.kms_key_id, s.content_type, s.created_at, s.last_changed_at,
+ s.last_accessed_at, s.deleted_at, s.rotation_enabled, s.rotation_schedule, s.rotation_function, s.last_rotated_at,
+ s.next_rotation_at, s.rotation_version_id, s.rotation_step, s.rotation_error, s.rotation_failures,
+ v.version_id, v.seq, v.created_at, v.is_binary, v.dek_id, v.ciphertext,
+ (SELECT group_concat(st.stage, ',') FROM version_stages st WHERE st.secret_id = s.id AND st.version_id = v.version_id)
+FROM secrets s
+LEFT JOIN secret_versions v ON v.secret_id = s.id AND v.tenant_id = s.tenant_id AND v.version_id =
+ CASE WHEN ?1 <> '' THEN ?1 ELSE (SELECT x.version_id FROM version_stages x WHERE x.secret_id = s.id AND x.stage = ?2) END
+WHERE s.tenant_id = ?3 AND s.name = ?4`
+
+// ValueRead is the result of ReadValue.
+type ValueRead struct {
+	Secret  Secret
+	Version Version // VersionID empty when no version matched
+	Labels  []string
+}
+
+type rowScanner struct {
+	row  *sql.Row
+	dest []any
+}
+
+func (r *rowScanner) Scan(dest ...any) error { return r.row.Scan(append(dest, r.dest...)...) }
+
+// ReadValue reads the tenant's secret called name with the version
+// versionID (or, when empty, the version labelled stage) in one prepared
+// query. ErrNotFound means no such secret; a missing version leaves
+// Version.VersionID empty.
+func (s *Store) ReadValue(ctx context.Context, tenant, name, versionID, stage string) (ValueRead, error) {
+	var (
+		vid, dek, labels sql.NullString
+		seq, created     sql.NullInt64
+		bin              sql.NullInt64
+		ct               []byte
+	)
+	row := s.readValue.QueryRowContext(ctx, versionID, stage, tenant, name)
+	sec, err := scanSecret(&rowScanner{row: row, dest: []any{&vid, &seq, &created, &bin, &dek, &ct, &labels}})
+	if errors.Is(err, ErrNotFound) {
+		return ValueRead{}, ErrNotFound
+	}
+	if err != nil {
+		return ValueRead{}, fmt.Errorf("store: read value: %w", err)
+	}
+	out := ValueRead{Secret: sec}
+	if vid.Valid {
+		out.Version = Version{TenantID: tenant, SecretID: sec.ID, VersionID: vid.String, Seq: seq.Int64, CreatedAt: fromNanos(created.Int64),
+			Binary: bin.Int64 != 0, DEKID: dek.String, Ciphertext: ct}
+		if labels.String != "" {
+			out.Labels = strings.Split(labels.String, ",")
+			slices.Sort(out.Labels)
+		}
+	}
+	return out, nil
+}
