@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -44,6 +45,7 @@ type stack struct {
 	upstreamURL string
 	Upstream    *inferencetest.FakeOpenAI
 	Inf         *inferencetest.Server
+	mu          sync.RWMutex      // the race detector does not see ordering through sockets
 	keys        map[string]string // bearer → assertion
 	prins       map[string]*authv1.Principal
 }
@@ -82,7 +84,10 @@ func (s *stack) AddKey(t testing.TB, bearer string, p *authv1.Principal) {
 	if len(p.Scopes) == 0 {
 		p.Scopes = []string{"chat:write", "usage:read"}
 	}
-	s.keys[bearer] = s.Inf.Assertion(t, p)
+	a := s.Inf.Assertion(t, p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[bearer] = a
 	s.prins[bearer] = p
 }
 
@@ -90,8 +95,12 @@ func (s *stack) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := logging.WithRequestID(r.Context(), "req-test")
 		bearer := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if a, ok := s.keys[bearer]; ok {
-			ctx = authn.NewContext(ctx, s.prins[bearer], a)
+		s.mu.RLock()
+		a, ok := s.keys[bearer]
+		p := s.prins[bearer]
+		s.mu.RUnlock()
+		if ok {
+			ctx = authn.NewContext(ctx, p, a)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
