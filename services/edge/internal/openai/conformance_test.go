@@ -196,7 +196,13 @@ func TestSDKModels(t *testing.T) {
 	requireAPIError(t, err, http.StatusNotFound, "model_not_found", "model")
 }
 
-func requireAPIError(t *testing.T, err error, status int, code, param string) *oai.Error {
+func requireAPIError(t *testing.T, err error, status int, code, param string) {
+	t.Helper()
+	_ = checkAPIError(t, err, status, code, param)
+}
+
+// checkAPIError is requireAPIError returning the error for more checks.
+func checkAPIError(t *testing.T, err error, status int, code, param string) *oai.Error {
 	t.Helper()
 	var apiErr *oai.Error
 	require.True(t, errors.As(err, &apiErr), "%v", err)
@@ -232,7 +238,7 @@ func TestSDKErrors(t *testing.T) {
 	_, err = sdk(s, "key-tpm").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
 	require.NoError(t, err)
 	_, err = sdk(s, "key-tpm").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
-	apiErr := requireAPIError(t, err, http.StatusTooManyRequests, "rate_limit_exceeded", "")
+	apiErr := checkAPIError(t, err, http.StatusTooManyRequests, "rate_limit_exceeded", "")
 	require.NotEmpty(t, apiErr.Response.Header.Get("Retry-After"))
 
 	_, err = sdk(s, "key-budget").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})

@@ -58,7 +58,7 @@ func newStack(t testing.TB) *stack {
 // newStackWith runs inference with log (nil: discarded).
 func newStackWith(t testing.TB, log *slog.Logger) *stack {
 	t.Helper()
-	fake := &inferencetest.FakeOpenAI{APIKey: "sk-upstream-secret"}
+	fake := &inferencetest.FakeOpenAI{APIKey: "sk-upstream-secret"} //nolint:gosec // the fake upstream's test key
 	up := httptest.NewServer(fake)
 	t.Cleanup(up.Close)
 	t.Setenv("RAMPART_TEST_UPSTREAM_KEY", "sk-upstream-secret")

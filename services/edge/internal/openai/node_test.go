@@ -41,7 +41,7 @@ func TestNodeSDK(t *testing.T) {
 	require.NoError(t, err, "npm install %s: %s", nodeOpenAI, out)
 	script, err := os.ReadFile(filepath.Join("testdata", "node", "conformance.mjs"))
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "conformance.mjs"), script, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "conformance.mjs"), script, 0o644)) //nolint:gosec // dir is t.TempDir()
 
 	s := newStack(t)
 	s.AddKey(t, "node-key", &authv1.Principal{TenantId: "t1", KeyId: "knode"})

@@ -107,7 +107,10 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 		h.tooLarge(w, r)
 		return nil, false
 	}
-	buf := h.bufs.Get().(*bytes.Buffer)
+	buf, ok := h.bufs.Get().(*bytes.Buffer)
+	if !ok {
+		buf = new(bytes.Buffer)
+	}
 	buf.Reset()
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {

@@ -60,7 +60,10 @@ func (m *Metrics) done(model, endpoint string, u store.Record) {
 			latency:    m.latency.WithLabelValues(model, endpoint),
 		})
 	}
-	s := v.(*okSeries)
+	s, ok := v.(*okSeries)
+	if !ok {
+		return
+	}
 	s.requests.Inc()
 	s.prompt.Add(float64(u.PromptTokens))
 	s.completion.Add(float64(u.CompletionTokens))

@@ -73,7 +73,7 @@ func newID(prefix string) string {
 	b := make([]byte, len(prefix), len(prefix)+24)
 	copy(b, prefix)
 	for range 2 {
-		x := rand.Uint64()
+		x := rand.Uint64() //nolint:gosec // response ids are unique labels, not secrets
 		for range 12 {
 			b = append(b, alphabet[x%62])
 			x /= 62

@@ -3,6 +3,7 @@ package inference
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
@@ -160,7 +161,8 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 }
 
 func (s *Service) streamErr(ctx context.Context, c *Caller, m *registry.Model, err error) error {
-	if se, ok := err.(*errSend); ok {
+	var se *errSend
+	if errors.As(err, &se) {
 		s.Metrics.failed(m.ID, "stream", err)
 		return se.err
 	}

@@ -36,7 +36,7 @@ func TestTokensPerMinute(t *testing.T) {
 func TestMonthlyBudget(t *testing.T) {
 	now := time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)
 	seeded := 0
-	e := quota.New(func(_ context.Context, tenant, key string, since time.Time) (int64, error) {
+	e := quota.New(func(_ context.Context, _, _ string, since time.Time) (int64, error) {
 		seeded++
 		require.Equal(t, time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC), since)
 		return 90, nil

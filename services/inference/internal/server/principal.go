@@ -37,8 +37,8 @@ type cached struct {
 }
 
 // NewVerifyCache wraps v, holding at most max assertions.
-func NewVerifyCache(v *principal.Verifier, max int) *VerifyCache {
-	return &VerifyCache{v: v, now: time.Now, max: max, m: make(map[string]cached)}
+func NewVerifyCache(v *principal.Verifier, maxEntries int) *VerifyCache {
+	return &VerifyCache{v: v, now: time.Now, max: maxEntries, m: make(map[string]cached)}
 }
 
 // Verify returns the principal of a valid, unexpired assertion.

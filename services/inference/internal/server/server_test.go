@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -249,29 +249,27 @@ func TestStream(t *testing.T) {
 	var chunks []map[string]any
 	for {
 		msg, err := st.Recv()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		require.NoError(t, err)
 		var c map[string]any
 		require.NoError(t, json.Unmarshal(msg.GetChunk(), &c))
 		chunks = append(chunks, c)
-		for _, ch := range c["choices"].([]any) {
-			d := ch.(map[string]any)["delta"].(map[string]any)
-			if s, ok := d["content"].(string); ok {
+		if choices, _ := c["choices"].([]any); len(choices) > 0 {
+			if s, ok := dig(t, choices, 0, "delta", "content").(string); ok {
 				text += s
 			}
 		}
 	}
 	require.Equal(t, "one two three", text)
 	first, last := chunks[0], chunks[len(chunks)-1]
-	require.Equal(t, "assistant", first["choices"].([]any)[0].(map[string]any)["delta"].(map[string]any)["role"])
+	require.Equal(t, "assistant", dig(t, first, "choices", 0, "delta", "role"))
 	require.Empty(t, last["choices"])
 	require.NotNil(t, last["usage"])
 	require.Contains(t, chunks[1], "usage")
 	require.Nil(t, chunks[1]["usage"])
-	penult := chunks[len(chunks)-2]["choices"].([]any)[0].(map[string]any)
-	require.Equal(t, "stop", penult["finish_reason"])
+	require.Equal(t, "stop", dig(t, chunks[len(chunks)-2], "choices", 0, "finish_reason"))
 }
 
 func TestExtractive(t *testing.T) {
@@ -469,4 +467,21 @@ func TestEmbeddings(t *testing.T) {
 	}
 }
 
-var _ = grpc.WithBlock
+// dig walks decoded JSON by object keys (string) and array indexes (int).
+func dig(t *testing.T, v any, path ...any) any {
+	t.Helper()
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			require.True(t, ok, "not an object at %v", p)
+			v = m[k]
+		case int:
+			a, ok := v.([]any)
+			require.True(t, ok, "not an array at %v", p)
+			require.Less(t, k, len(a))
+			v = a[k]
+		}
+	}
+	return v
+}

@@ -43,9 +43,8 @@ const (
 
 // Store is the usage store.
 type Store struct {
-	db     *sql.DB
-	d      store.Dialect
-	insert string
+	db *sql.DB
+	d  store.Dialect
 }
 
 // Open opens dsn (SQLite file path or postgres:// URL) and migrates it.

@@ -96,7 +96,7 @@ type backoff struct{ base time.Duration }
 
 func (b backoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
 	d := b.base << min(attempt-1, 8)
-	return d/2 + rand.N(d/2+1), nil
+	return d/2 + rand.N(d/2+1), nil //nolint:gosec // retry jitter needs no crypto randomness
 }
 
 // noRateLimit disables the client-side retry token bucket: a burst of

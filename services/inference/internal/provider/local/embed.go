@@ -40,7 +40,7 @@ func HashEmbedding(text string, dims int) []float32 {
 		h := fnv.New64a()
 		_, _ = h.Write([]byte(s))
 		x := h.Sum64()
-		idx := int(x % uint64(dims))
+		idx := int(x % uint64(dims)) //nolint:gosec // dims is positive and small
 		if x>>63 == 1 {
 			v[idx]--
 		} else {

@@ -112,9 +112,9 @@ func echo(r *wire.ChatRequest) *provider.ChatResult {
 }
 
 // truncate limits text to max estimated tokens (0 = no limit).
-func truncate(text string, max int) *provider.ChatResult {
-	if max > 0 && provider.EstimateTokens(text) > max {
-		return &provider.ChatResult{Content: cutRunes(text, max*4), HasContent: true, FinishReason: "length"}
+func truncate(text string, limit int) *provider.ChatResult {
+	if limit > 0 && provider.EstimateTokens(text) > limit {
+		return &provider.ChatResult{Content: cutRunes(text, limit*4), HasContent: true, FinishReason: "length"}
 	}
 	return &provider.ChatResult{Content: text, HasContent: true, FinishReason: "stop"}
 }

@@ -267,7 +267,7 @@ func (p *Provider) attempt(ctx context.Context, url string, body []byte, read fu
 	return statusError(resp)
 }
 
-func (p *Provider) transportError(ctx, actx context.Context, err error) (bool, time.Duration, error) {
+func (p *Provider) transportError(ctx, actx context.Context, _ error) (bool, time.Duration, error) {
 	if ctx.Err() != nil {
 		return false, 0, ctx.Err()
 	}
@@ -341,7 +341,7 @@ func retryAfter(h http.Header) time.Duration {
 // backoff is exponential from 250 ms with full jitter.
 func backoff(attempt int) time.Duration {
 	base := 250 * time.Millisecond << attempt
-	return base/2 + rand.N(base/2+1)
+	return base/2 + rand.N(base/2+1) //nolint:gosec // retry jitter needs no crypto randomness
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
