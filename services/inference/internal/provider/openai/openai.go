@@ -130,9 +130,20 @@ type upstreamCompletion struct {
 	Usage *wire.Usage `json:"usage"`
 }
 
+// forwarded returns the request as sent upstream: store and metadata are
+// dropped so no upstream keeps a copy of the conversation on Rampart's key.
+func forwarded(r *wire.ChatRequest) *wire.ChatRequest {
+	if r.Store == nil && r.Metadata == nil {
+		return r
+	}
+	c := *r
+	c.Store, c.Metadata = nil, nil
+	return &c
+}
+
 // Chat implements provider.Provider.
 func (p *Provider) Chat(ctx context.Context, call *provider.ChatCall) (*provider.ChatResult, error) {
-	body, err := json.Marshal(upstreamChat{ChatRequest: call.Request, Model: call.UpstreamModel})
+	body, err := json.Marshal(upstreamChat{ChatRequest: forwarded(call.Request), Model: call.UpstreamModel})
 	if err != nil {
 		return nil, fmt.Errorf("openai: encode request: %w", err)
 	}

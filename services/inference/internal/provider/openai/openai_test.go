@@ -36,7 +36,7 @@ func call(t *testing.T, body string) *provider.ChatCall {
 
 func TestChat(t *testing.T) {
 	fake, p := setup(t)
-	res, err := p.Chat(t.Context(), call(t, `{"model":"alias","messages":[{"role":"user","content":"hi there"}],"temperature":0.5,"seed":7}`))
+	res, err := p.Chat(t.Context(), call(t, `{"model":"alias","messages":[{"role":"user","content":"hi there"}],"temperature":0.5,"seed":7,"store":true,"metadata":{"a":"b"}}`))
 	require.NoError(t, err)
 	require.Equal(t, "hi there", res.Content)
 	require.Equal(t, "stop", res.FinishReason)
@@ -47,6 +47,8 @@ func TestChat(t *testing.T) {
 	require.Equal(t, "upstream-model", sent["model"], "the upstream gets its own model name")
 	require.Equal(t, 0.5, sent["temperature"])
 	require.NotContains(t, sent, "stream")
+	require.NotContains(t, sent, "store", "no upstream retention on Rampart's key")
+	require.NotContains(t, sent, "metadata")
 }
 
 func TestRetries(t *testing.T) {

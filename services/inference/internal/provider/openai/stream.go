@@ -29,7 +29,7 @@ type upstreamChunk struct {
 // finish reason, so the tool policy sees complete arguments.
 func (p *Provider) Stream(ctx context.Context, call *provider.ChatCall, emit func(*provider.Delta) error) error {
 	body, err := json.Marshal(upstreamChat{
-		ChatRequest:   call.Request,
+		ChatRequest:   forwarded(call.Request),
 		Model:         call.UpstreamModel,
 		Stream:        true,
 		StreamOptions: &wire.StreamOptions{IncludeUsage: true},
