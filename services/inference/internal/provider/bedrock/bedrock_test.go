@@ -132,6 +132,16 @@ func TestThrottlingRetry(t *testing.T) {
 	}
 }
 
+func TestCohereEmbeddings(t *testing.T) {
+	f := &fakeBedrock{}
+	p := setup(t, f, 0)
+	res, err := p.Embed(t.Context(), &provider.EmbedCall{UpstreamModel: "cohere.embed-english-v3", Inputs: []string{"a", "b", "c"}})
+	require.NoError(t, err)
+	require.Len(t, res.Vectors, 3)
+	require.False(t, res.Usage.Reported, "Cohere reports no tokens: the service estimates")
+	require.Equal(t, "search_document", f.bodies[0]["input_type"])
+}
+
 func TestTitanEmbeddings(t *testing.T) {
 	f := &fakeBedrock{}
 	p := setup(t, f, 0)

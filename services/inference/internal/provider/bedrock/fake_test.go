@@ -51,6 +51,14 @@ func (f *fakeBedrock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.converse(w)
 	case strings.HasSuffix(r.URL.Path, "/converse-stream"):
 		f.converseStream(w)
+	case strings.HasSuffix(r.URL.Path, "/invoke") && strings.Contains(r.URL.Path, "cohere"):
+		w.Header().Set("Content-Type", "application/json")
+		texts, _ := req["texts"].([]any)
+		out := make([]string, len(texts))
+		for i := range texts {
+			out[i] = "[1,0]"
+		}
+		_, _ = io.WriteString(w, `{"id":"x","embeddings":[`+strings.Join(out, ",")+`],"response_type":"embeddings_floats"}`)
 	case strings.HasSuffix(r.URL.Path, "/invoke"):
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"embedding":[0.6,0.8],"inputTextTokenCount":3}`)
