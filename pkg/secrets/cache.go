@@ -212,7 +212,7 @@ func (c *Cache) GetSecretValue(ctx context.Context, name, stage string) (Value, 
 	now := c.o.Now()
 	c.mu.Lock()
 	if el, ok := c.items[key]; ok {
-		e := el.Value.(*entry)
+		e := entryOf(el)
 		if now.Before(e.expires) {
 			c.lru.MoveToFront(el)
 			v := e.val
@@ -248,7 +248,8 @@ func (c *Cache) GetSecretValue(ctx context.Context, name, stage string) (Value, 
 	case res = <-ch:
 	}
 	if res.Err == nil {
-		return res.Val.(Value), nil
+		v, _ := res.Val.(Value) // the singleflight function returns only Value
+		return v, nil
 	}
 	if IsPermanent(res.Err) {
 		return Value{}, res.Err
@@ -321,7 +322,7 @@ func (c *Cache) put(key string, v Value) {
 	for c.lru.Len() > c.o.MaxEntries {
 		old := c.lru.Back()
 		c.lru.Remove(old)
-		delete(c.items, old.Value.(*entry).key)
+		delete(c.items, entryOf(old).key)
 		c.evictions.Inc()
 	}
 }
@@ -340,7 +341,7 @@ func (c *Cache) freshValue(key string) (Value, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok {
-		if e := el.Value.(*entry); now.Before(e.expires) {
+		if e := entryOf(el); now.Before(e.expires) {
 			return e.val, true
 		}
 	}
@@ -354,9 +355,15 @@ func (c *Cache) staleValue(key string, now time.Time) (Value, bool) {
 	if !ok {
 		return Value{}, false
 	}
-	e := el.Value.(*entry)
+	e := entryOf(el)
 	if now.Before(e.staleUntil) {
 		return e.val, true
 	}
 	return Value{}, false
+}
+
+// entryOf returns the entry an LRU element holds (the list holds only *entry).
+func entryOf(el *list.Element) *entry {
+	e, _ := el.Value.(*entry)
+	return e
 }

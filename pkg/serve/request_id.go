@@ -2,8 +2,6 @@ package serve
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -13,9 +11,6 @@ import (
 
 // RequestIDHeader is the metadata key carrying the request id.
 const RequestIDHeader = "x-request-id"
-
-// maxRequestIDLen bounds what a caller can make us log per line.
-const maxRequestIDLen = 128
 
 func requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	id := incomingRequestID(ctx)
@@ -33,34 +28,15 @@ func requestIDStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, ha
 // one: ids end up in every log line, so they must not be able to forge lines.
 func incomingRequestID(ctx context.Context) string {
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get(RequestIDHeader); len(v) == 1 && validRequestID(v[0]) {
+		if v := md.Get(RequestIDHeader); len(v) == 1 && logging.ValidRequestID(v[0]) {
 			return v[0]
 		}
 	}
 	return NewRequestID()
 }
 
-func validRequestID(s string) bool {
-	if s == "" || len(s) > maxRequestIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == ':':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // NewRequestID returns a random 128-bit request id in hex.
-func NewRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return hex.EncodeToString(b[:])
-}
+func NewRequestID() string { return logging.NewRequestID() }
 
 // RequestIDDialOptions returns dial options that forward the request id of
 // the current call (logging.RequestID) to the services it calls.

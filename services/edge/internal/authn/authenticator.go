@@ -154,7 +154,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, presented, sourceIP st
 	if err != nil {
 		return Identity{}, err
 	}
-	e := v.(*entry)
+	e, _ := v.(*entry) // verify returns only *entry
 	return Identity{Principal: e.principal, Assertion: e.assertion}, nil
 }
 

@@ -42,11 +42,11 @@ type cache struct {
 	epoch   uint64 // bumped on every eviction event, to drop racing inserts
 }
 
-func newCache(max int) *cache {
-	if max <= 0 {
-		max = 10000
+func newCache(size int) *cache {
+	if size <= 0 {
+		size = 10000
 	}
-	return &cache{max: max, entries: map[cacheKey]*entry{}, byID: map[string]map[cacheKey]struct{}{}}
+	return &cache{max: size, entries: map[cacheKey]*entry{}, byID: map[string]map[cacheKey]struct{}{}}
 }
 
 // get returns the entry if it is still valid at now with freshness ttl.

@@ -1,8 +1,6 @@
 package middleware
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 
 	"github.com/rampart-platform/rampart/pkg/logging"
@@ -27,23 +25,9 @@ func RequestID(next http.Handler) http.Handler {
 	})
 }
 
-// ValidRequestID reports whether id is acceptable as a request id.
-func ValidRequestID(id string) bool {
-	if len(id) == 0 || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+// ValidRequestID reports whether id is acceptable as a request id (the
+// rule every service shares, logging.ValidRequestID).
+func ValidRequestID(id string) bool { return logging.ValidRequestID(id) }
 
-// NewRequestID returns 16 random bytes in hex.
-func NewRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+// NewRequestID returns a random request id.
+func NewRequestID() string { return logging.NewRequestID() }

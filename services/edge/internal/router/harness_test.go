@@ -92,6 +92,7 @@ func (e *edge) do(t testing.TB, method, path, key string, body io.Reader, hdr ..
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = resp.Body.Close() }) // closing twice is harmless
 	return resp
 }
 

@@ -130,7 +130,7 @@ func OpenFile(path string, fsync bool) (*FileSink, error) {
 var ErrClosed = errors.New("audit: sink closed")
 
 // Write implements Sink.
-func (s *FileSink) Write(ctx context.Context, r Record) error {
+func (s *FileSink) Write(_ context.Context, r Record) error {
 	line, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("audit: encode: %w", err)

@@ -593,5 +593,5 @@ func (b *Backend) RollbackSecret(ctx context.Context, a vault.Actor, name string
 	return vid, err
 }
 
-// DaysUntilRotation: rotation is never scheduled by keyvault here.
+// DaysUntilRotation reports no schedule: keyvault never schedules rotation here.
 func (b *Backend) DaysUntilRotation(vault.Metadata) (int32, bool) { return 0, false }

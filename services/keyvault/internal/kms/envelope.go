@@ -187,7 +187,10 @@ func (e *Envelope) unwrap(ctx context.Context, tenant, id string, wrapped []byte
 		zero(old)
 		e.n--
 	}
-	for e.n >= e.max && e.evictOne() {
+	for e.n >= e.max {
+		if !e.evictOne() {
+			break
+		}
 	}
 	e.keys[tenant][id] = key
 	e.n++

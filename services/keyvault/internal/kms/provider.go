@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"sort"
 	"strings"
@@ -60,10 +61,8 @@ func canonicalContext(tenant string, encCtx map[string]string) []byte {
 }
 
 func writeLP(b *strings.Builder, s string) {
-	n := len(s)
-	b.WriteByte(byte(n >> 24))
-	b.WriteByte(byte(n >> 16))
-	b.WriteByte(byte(n >> 8))
-	b.WriteByte(byte(n))
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(s))) //nolint:gosec // G115: lengths are bounded far below 4 GiB (names ≤ 512 B, ids)
+	b.Write(n[:])
 	b.WriteString(s)
 }

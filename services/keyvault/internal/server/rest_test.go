@@ -62,7 +62,9 @@ func TestRESTRouting(t *testing.T) {
 
 			code, out = do(http.MethodGet, p, "")
 			require.Equal(t, http.StatusOK, code, out)
-			require.Equal(t, name, out["secret"].(map[string]any)["name"])
+			secret, ok := out["secret"].(map[string]any)
+			require.True(t, ok, out)
+			require.Equal(t, name, secret["name"])
 
 			code, out = do(http.MethodGet, p+":value", "")
 			require.Equal(t, http.StatusOK, code, out)
@@ -125,9 +127,12 @@ func TestRESTRouting(t *testing.T) {
 
 			code, out = do(http.MethodGet, "/api/observability/secrets?namePrefix="+url.QueryEscape(name), "")
 			require.Equal(t, http.StatusOK, code, out)
-			obs := out["secrets"].([]any)
+			obs, ok := out["secrets"].([]any)
+			require.True(t, ok, out)
 			require.Len(t, obs, 1)
-			require.Equal(t, name, obs[0].(map[string]any)["name"])
+			first, ok := obs[0].(map[string]any)
+			require.True(t, ok, out)
+			require.Equal(t, name, first["name"])
 			require.NotContains(t, toJSON(t, out), "secretString", "no values in observability")
 		})
 	}

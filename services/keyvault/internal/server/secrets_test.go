@@ -87,7 +87,7 @@ func TestIdempotencyMatrix(t *testing.T) {
 	require.Len(t, vs.GetVersions(), 2)
 }
 
-func stagesOf(t *testing.T, c keyvaultv1.SecretsServiceClient, ctx context.Context) map[string][]string {
+func stagesOf(ctx context.Context, t *testing.T, c keyvaultv1.SecretsServiceClient) map[string][]string {
 	t.Helper()
 	vs, err := c.ListSecretVersionIds(ctx, &keyvaultv1.ListSecretVersionIdsRequest{Name: name, IncludeDeprecated: true})
 	require.NoError(t, err)
@@ -103,16 +103,16 @@ func TestLabelMovement(t *testing.T) {
 	c, ctx := h.admin(t, "t1")
 	_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: name, SecretString: "v1", ClientRequestToken: tokA})
 	require.NoError(t, err)
-	require.Equal(t, map[string][]string{tokA: {"AWSCURRENT"}}, stagesOf(t, c, ctx))
+	require.Equal(t, map[string][]string{tokA: {"AWSCURRENT"}}, stagesOf(ctx, t, c))
 
 	_, err = c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: "v2", ClientRequestToken: tokB})
 	require.NoError(t, err)
-	require.Equal(t, map[string][]string{tokA: {"AWSPREVIOUS"}, tokB: {"AWSCURRENT"}}, stagesOf(t, c, ctx))
+	require.Equal(t, map[string][]string{tokA: {"AWSPREVIOUS"}, tokB: {"AWSCURRENT"}}, stagesOf(ctx, t, c))
 
 	// A pending version does not touch AWSCURRENT.
 	_, err = c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: "v3", ClientRequestToken: tokC, VersionStages: []string{"AWSPENDING"}})
 	require.NoError(t, err)
-	require.Equal(t, map[string][]string{tokA: {"AWSPREVIOUS"}, tokB: {"AWSCURRENT"}, tokC: {"AWSPENDING"}}, stagesOf(t, c, ctx))
+	require.Equal(t, map[string][]string{tokA: {"AWSPREVIOUS"}, tokB: {"AWSCURRENT"}, tokC: {"AWSPENDING"}}, stagesOf(ctx, t, c))
 
 	// Moving AWSCURRENT needs the version it is on now.
 	_, err = c.UpdateSecretVersionStage(ctx, &keyvaultv1.UpdateSecretVersionStageRequest{Name: name, VersionStage: "AWSCURRENT", MoveToVersionId: tokC})
@@ -123,11 +123,11 @@ func TestLabelMovement(t *testing.T) {
 	requireCode(t, err, codes.NotFound)
 	_, err = c.UpdateSecretVersionStage(ctx, &keyvaultv1.UpdateSecretVersionStageRequest{Name: name, VersionStage: "AWSCURRENT", RemoveFromVersionId: tokB})
 	requireCode(t, err, codes.InvalidArgument, "AWSCURRENT")
-	require.Equal(t, map[string][]string{tokA: {"AWSPREVIOUS"}, tokB: {"AWSCURRENT"}, tokC: {"AWSPENDING"}}, stagesOf(t, c, ctx))
+	require.Equal(t, map[string][]string{tokA: {"AWSPREVIOUS"}, tokB: {"AWSCURRENT"}, tokC: {"AWSPENDING"}}, stagesOf(ctx, t, c))
 
 	_, err = c.UpdateSecretVersionStage(ctx, &keyvaultv1.UpdateSecretVersionStageRequest{Name: name, VersionStage: "AWSCURRENT", MoveToVersionId: tokC, RemoveFromVersionId: tokB})
 	require.NoError(t, err)
-	require.Equal(t, map[string][]string{tokA: {}, tokB: {"AWSPREVIOUS"}, tokC: {"AWSCURRENT", "AWSPENDING"}}, nilToEmpty(stagesOf(t, c, ctx)))
+	require.Equal(t, map[string][]string{tokA: {}, tokB: {"AWSPREVIOUS"}, tokC: {"AWSCURRENT", "AWSPENDING"}}, nilToEmpty(stagesOf(ctx, t, c)))
 
 	// Custom label, then removal.
 	_, err = c.UpdateSecretVersionStage(ctx, &keyvaultv1.UpdateSecretVersionStageRequest{Name: name, VersionStage: "blue", MoveToVersionId: tokA})
@@ -142,7 +142,7 @@ func TestLabelMovement(t *testing.T) {
 		_, err = c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: v})
 		require.NoError(t, err, i)
 	}
-	st := stagesOf(t, c, ctx)
+	st := stagesOf(ctx, t, c)
 	require.Len(t, st, 3)
 	require.NotContains(t, st, tokA)
 }

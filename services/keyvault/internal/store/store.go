@@ -151,6 +151,7 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
+//nolint:gosec // G101: a column list, not a credential.
 const secretCols = `id, tenant_id, name, arn, description, kms_key_id, content_type, created_at, last_changed_at,
  last_accessed_at, deleted_at, rotation_enabled, rotation_schedule, rotation_function, last_rotated_at,
  next_rotation_at, rotation_version_id, rotation_step, rotation_error, rotation_failures`

@@ -199,9 +199,10 @@ func (s *Service) runRotation(ctx context.Context, tenant, secretID string) (int
 		}
 		switch sec.RotationStep {
 		case StepCreate:
-			val, err := fn.CreateSecret(ctx, in)
-			if err != nil {
-				return s.failed(ctx, sec, err)
+			// cerr, not err: the outer err must carry the InTx result below.
+			val, cerr := fn.CreateSecret(ctx, in)
+			if cerr != nil {
+				return s.failed(ctx, sec, cerr)
 			}
 			err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
 				cur, err := tx.SecretByID(ctx, tenant, secretID)
