@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"google.golang.org/grpc"
@@ -135,6 +136,9 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		Logger: log, Registry: promReg, Reflection: !cfg.Prod(), DrainDelay: o.DrainDelay,
 		ExtraUnary:  []grpc.UnaryServerInterceptor{cache.UnaryInterceptor},
 		ExtraStream: []grpc.StreamServerInterceptor{cache.StreamInterceptor},
+		// Reused handler goroutines keep their grown stacks: without them
+		// every call paid a stack copy (≈5% of CPU in the profile).
+		ServerOptions: []grpc.ServerOption{grpc.NumStreamWorkers(uint32(4 * runtime.GOMAXPROCS(0)))}, //nolint:gosec // small positive
 	})
 	if err != nil {
 		rec.Close()
