@@ -108,7 +108,7 @@ func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup 
 	}
 
 	env := &Env{Common: common, Log: log, TLS: src, Registry: telemetry.NewRegistry(), keys: &switchKeys{}, tracing: tracing}
-	verifier := principal.NewVerifier(env.keys)
+	verifier := principal.NewVerifier(env.keys, principal.WithCache(100_000))
 	exempt := principal.ExemptMethods(spec.PrincipalExempt...)
 	opts := serve.Options{
 		Name:        spec.Name,

@@ -171,3 +171,62 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+func TestVerifierCache(t *testing.T) {
+	s := newSigner(t, "k1")
+	now := time.Now()
+	keys := &countingKeys{StaticKeys: StaticKeys{"k1": s.PublicKey()}}
+	v := NewVerifier(keys, WithCache(2))
+	v.now = func() time.Time { return now }
+
+	tok, err := s.Sign(samplePrincipal(), time.Time{})
+	require.NoError(t, err)
+	for range 3 {
+		p, err := v.Verify(tok)
+		require.NoError(t, err)
+		require.Equal(t, "t_1", p.GetTenantId())
+	}
+	require.Equal(t, 1, keys.lookups, "a cached assertion is not verified again")
+
+	// A tampered token is a different cache key and fails verification.
+	_, err = v.Verify(tok[:len(tok)-2] + "AA")
+	require.ErrorIs(t, err, ErrInvalid)
+
+	// Past its expiry (plus skew) the cached entry no longer answers.
+	v.now = func() time.Time { return now.Add(2 * time.Minute) }
+	_, err = v.Verify(tok)
+	require.ErrorIs(t, err, ErrExpired)
+
+	// The cache stays bounded.
+	v.now = func() time.Time { return now }
+	for range 5 {
+		other, err := s.Sign(&authv1.Principal{TenantId: "t_" + time.Now().String()}, time.Time{})
+		require.NoError(t, err)
+		_, err = v.Verify(other)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(v.cache.m), 2)
+	}
+}
+
+type countingKeys struct {
+	StaticKeys
+	lookups int
+}
+
+func (c *countingKeys) PublicKey(kid string) (ed25519.PublicKey, bool) {
+	c.lookups++
+	return c.StaticKeys.PublicKey(kid)
+}
+
+func BenchmarkVerifyCached(b *testing.B) {
+	s := newSigner(b, "k1")
+	v := NewVerifier(StaticKeys{"k1": s.PublicKey()}, WithCache(1000))
+	tok, err := s.Sign(samplePrincipal(), time.Time{})
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

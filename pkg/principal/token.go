@@ -103,18 +103,56 @@ func (k StaticKeys) PublicKey(kid string) (ed25519.PublicKey, bool) {
 
 // Verifier checks assertions against a key set.
 type Verifier struct {
-	keys Keys
-	now  func() time.Time
-	skew time.Duration
+	keys  Keys
+	now   func() time.Time
+	skew  time.Duration
+	cache *verifiedCache
+}
+
+// VerifierOption configures a Verifier.
+type VerifierOption func(*Verifier)
+
+// WithCache remembers up to maxEntries verified assertions until they
+// expire. The edge reuses one assertion for many calls, so a busy key then
+// costs one Ed25519 verification (≈55 µs here) per assertion instead of per
+// call. The cache key is the whole token, signature included: any other byte
+// string is verified from scratch. Cached principals are shared: callers must
+// treat them as read-only (as they must any verified principal).
+func WithCache(maxEntries int) VerifierOption {
+	return func(v *Verifier) {
+		if maxEntries > 0 {
+			v.cache = &verifiedCache{max: maxEntries, m: make(map[string]verified)}
+		}
+	}
 }
 
 // NewVerifier returns a verifier over keys.
-func NewVerifier(keys Keys) *Verifier {
-	return &Verifier{keys: keys, now: time.Now, skew: 5 * time.Second}
+func NewVerifier(keys Keys, opts ...VerifierOption) *Verifier {
+	v := &Verifier{keys: keys, now: time.Now, skew: 5 * time.Second}
+	for _, o := range opts {
+		o(v)
+	}
+	return v
 }
 
 // Verify parses and checks an assertion and returns its principal.
 func (v *Verifier) Verify(token string) (*authv1.Principal, error) {
+	if v.cache == nil {
+		return v.verify(token)
+	}
+	now := v.now()
+	if p, ok := v.cache.get(token, now); ok {
+		return p, nil
+	}
+	p, err := v.verify(token)
+	if err != nil {
+		return nil, err
+	}
+	v.cache.put(token, p, time.Unix(p.GetExpiresAt(), 0).Add(v.skew), now)
+	return p, nil
+}
+
+func (v *Verifier) verify(token string) (*authv1.Principal, error) {
 	if token == "" {
 		return nil, ErrMissing
 	}

@@ -118,11 +118,13 @@ func Run(ctx context.Context, args []string) error {
 		Store: st, Envelope: kms.NewEnvelope(provider, st), Audit: sink, Hasher: audit.NewHasher(key), Policy: pol,
 		Log: log, Metrics: metrics, MaxVersions: cfg.MaxVersions, WebhookAllow: cfg.WebhookAllow, CrashAt: cfg.TestCrashAt,
 	})
+	verifier := principal.NewVerifier(keys, principal.WithCache(100_000))
 	srv, err := serve.New(serve.Options{
 		Name: "keyvault", ListenAddr: cfg.ListenAddr, AdminAddr: cfg.AdminAddr, TLS: src,
 		AuthzPolicy: authzPolicy(cfg), AuthzPolicyFile: cfg.AuthzPolicy, Logger: log, Registry: reg,
-		Reflection: !cfg.Prod(),
-		ExtraUnary: []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(principal.NewVerifier(keys), principal.ExemptMethods())},
+		Reflection:  !cfg.Prod(),
+		ExtraUnary:  []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, principal.ExemptMethods())},
+		ExtraStream: []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, principal.ExemptMethods())},
 	})
 	if err != nil {
 		return err
