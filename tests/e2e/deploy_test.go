@@ -214,29 +214,35 @@ func TestDeployK8sFilesDecodeStrictly(t *testing.T) {
 		return nil
 	}))
 	require.NotEmpty(t, files)
+	// First the kustomizations (what they list, which files are patches),
+	// then every other file on its own.
 	patches := map[string]bool{}
 	for _, p := range files {
-		data, err := os.ReadFile(p)
-		require.NoError(t, err)
-		if filepath.Base(p) == "kustomization.yaml" {
-			j, err := yaml.YAMLToJSON(data)
-			require.NoError(t, err, p)
-			var k kustypes.Kustomization
-			require.NoError(t, decodeStrict(j, &k), "%s must decode strictly as a Kustomization", p)
-			require.Equal(t, "Kustomization", k.Kind, p)
-			listed[filepath.Dir(p)] = k.Resources
-			for _, pt := range k.Patches {
-				if pt.Path != "" {
-					patches[filepath.Join(filepath.Dir(p), pt.Path)] = true
-				}
-			}
+		if filepath.Base(p) != "kustomization.yaml" {
 			continue
 		}
-		if patches[p] || strings.HasSuffix(p, "-aws.yaml") && !strings.HasPrefix(filepath.Base(p), "networkpolicies") {
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		j, err := yaml.YAMLToJSON(data)
+		require.NoError(t, err, p)
+		var k kustypes.Kustomization
+		require.NoError(t, decodeStrict(j, &k), "%s must decode strictly as a Kustomization", p)
+		require.Equal(t, "Kustomization", k.Kind, p)
+		listed[filepath.Dir(p)] = k.Resources
+		for _, pt := range k.Patches {
+			if pt.Path != "" {
+				patches[filepath.Join(filepath.Dir(p), pt.Path)] = true
+			}
+		}
+	}
+	for _, p := range files {
+		if filepath.Base(p) == "kustomization.yaml" || patches[p] {
 			// Strategic-merge patches are partial objects; kustomize applies
 			// them and TestDeployK8sAWSOverlay decodes the result.
 			continue
 		}
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
 		m := &manifests{}
 		for _, doc := range splitYAML(t, p, data) {
 			m.add(t, p, doc)
@@ -526,6 +532,11 @@ func portNum(t *testing.T, addr string) int32 {
 	return int32(n) //nolint:gosec // a port
 }
 
+// portOf is a NetworkPolicy port as a number (named ports are not used here).
+func portOf(p *intstr.IntOrString) int32 {
+	return int32(p.IntValue()) //nolint:gosec // TCP ports fit
+}
+
 func selects(sel, labels map[string]string) bool {
 	if len(sel) == 0 {
 		return true
@@ -654,7 +665,7 @@ func TestDeployK8sNetworkPolicies(t *testing.T) {
 					}
 					if name == "edge" && peer.IPBlock != nil {
 						require.Len(t, r.Ports, 1, "%s: outside traffic reaches only the public port", np.Name)
-						require.Equal(t, svcPort["edge"], int32(r.Ports[0].Port.IntValue()))
+						require.Equal(t, svcPort["edge"], portOf(r.Ports[0].Port))
 						continue
 					}
 					require.NotNil(t, peer.NamespaceSelector, "%s: only the edge accepts traffic from IP blocks", np.Name)
@@ -663,7 +674,7 @@ func TestDeployK8sNetworkPolicies(t *testing.T) {
 					require.Nil(t, peer.PodSelector)
 					require.NotEmpty(t, r.Ports, "%s: monitoring reaches named ports only", np.Name)
 					for _, p := range r.Ports {
-						require.True(t, adminPorts[int32(p.Port.IntValue())], "%s: monitoring reaches admin ports only, not %v", np.Name, p.Port)
+						require.True(t, adminPorts[portOf(p.Port)], "%s: monitoring reaches admin ports only, not %v", np.Name, p.Port)
 					}
 				}
 			}
@@ -677,7 +688,7 @@ func TestDeployK8sNetworkPolicies(t *testing.T) {
 		require.True(t, egressTo(nps, podLabels[name], func(p networkingv1.NetworkPolicyPeer, port int32) bool {
 			return port == 53 && p.NamespaceSelector != nil && p.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] == "kube-system"
 		}), "%s resolves names via kube-dns", name)
-		internet := egressTo(nps, podLabels[name], func(p networkingv1.NetworkPolicyPeer, port int32) bool {
+		internet := egressTo(nps, podLabels[name], func(p networkingv1.NetworkPolicyPeer, _ int32) bool {
 			return p.IPBlock != nil && p.IPBlock.CIDR == "0.0.0.0/0"
 		})
 		require.Equal(t, name == "inference" || name == "slackadapter", internet, "%s internet egress", name)
@@ -704,7 +715,7 @@ func egressTo(nps []*networkingv1.NetworkPolicy, labels map[string]string, match
 		for _, r := range np.Spec.Egress {
 			for _, p := range r.To {
 				for _, pt := range r.Ports {
-					if pt.Port != nil && match(p, int32(pt.Port.IntValue())) {
+					if pt.Port != nil && match(p, portOf(pt.Port)) {
 						return true
 					}
 				}
@@ -958,11 +969,14 @@ func TestDeployCloudFormationFrontDoor(t *testing.T) {
 	require.Contains(t, paths, "/v1/chat/completions")
 	integrations := 0
 	for p, item := range paths {
-		for method, op := range item.(map[string]any) {
+		ops, ok := item.(map[string]any)
+		require.True(t, ok, "%s is an object", p)
+		for method, op := range ops {
 			if method == "parameters" {
 				continue
 			}
-			opm := op.(map[string]any)
+			opm, ok := op.(map[string]any)
+			require.True(t, ok, "%s %s is an object", method, p)
 			in, ok := opm["x-amazon-apigateway-integration"].(map[string]any)
 			require.True(t, ok, "%s %s has an integration", method, p)
 			integrations++
@@ -1080,7 +1094,8 @@ func TestDeployCloudFormationIAM(t *testing.T) {
 				require.NotContains(t, principal, "AWS", "%s: no cross-account/user trust", n)
 				require.Contains(t, st, "Condition", "%s: trust is conditioned on the source account", n)
 				if principal["Service"] == "pods.eks.amazonaws.com" {
-					cond := st["Condition"].(map[string]any)
+					cond, ok := st["Condition"].(map[string]any)
+					require.True(t, ok)
 					require.Contains(t, cond, "ArnEquals", "%s: trusted only for this EKS cluster", n)
 				}
 			}
@@ -1131,7 +1146,8 @@ func TestDeployCloudFormationIAM(t *testing.T) {
 	require.NotNil(t, envKey)
 	for _, st := range statements(t, envKey.PolicyDocument) {
 		require.Equal(t, []string{cfnRef("GetAtt", "EnvKey.Arn")}, strs(st["Resource"]), "one key")
-		cond := st["Condition"].(map[string]any)
+		cond, ok := st["Condition"].(map[string]any)
+		require.True(t, ok, "conditioned")
 		require.Contains(t, cond, "StringEquals", "only via Secrets Manager/SSM")
 		require.Contains(t, fmt.Sprint(cond["StringLike"]), "kms:EncryptionContext:", "bound to this environment's encryption context")
 	}
@@ -1165,8 +1181,9 @@ func TestDeployCloudFormationIAM(t *testing.T) {
 		var bound bool
 		for _, st := range statements(t, k.KeyPolicy) {
 			if slices.Contains(strs(st["Action"]), "kms:Decrypt") {
-				cond := st["Condition"].(map[string]any)["StringEquals"].(map[string]any)
-				bound = cond["kms:EncryptionContext:rampart:tenant"] == "{{Ref:TenantId}}"
+				cond, _ := st["Condition"].(map[string]any)
+				eq, _ := cond["StringEquals"].(map[string]any)
+				bound = eq["kms:EncryptionContext:rampart:tenant"] == "{{Ref:TenantId}}"
 			}
 		}
 		require.True(t, bound, "a tenant key opens only for its own tenant's encryption context")
@@ -1241,7 +1258,7 @@ func codeMetricNames(t *testing.T) map[string]bool {
 			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
 				return err
 			}
-			b, err := os.ReadFile(p)
+			b, err := os.ReadFile(p) //nolint:gosec // the repository's own files
 			if err != nil {
 				return err
 			}
