@@ -39,8 +39,8 @@ type Config struct {
 	KeyCacheTTL  time.Duration `env:"KEY_CACHE_TTL" flag:"key-cache-ttl" default:"30s" usage:"how long a verified key is cached (max 30s)"`
 	KeyCacheSize int           `env:"KEY_CACHE_SIZE" flag:"key-cache-size" default:"10000" usage:"maximum number of cached keys"`
 
-	DefaultKeyRPM    int `env:"DEFAULT_KEY_RPM" flag:"default-key-rpm" default:"0" usage:"requests per minute per key when the key sets none (0: unlimited)"`
-	DefaultTenantRPM int `env:"DEFAULT_TENANT_RPM" flag:"default-tenant-rpm" default:"0" usage:"requests per minute per tenant when the tenant sets none (0: unlimited)"`
+	DefaultKeyRPM    int `env:"DEFAULT_KEY_RPM" flag:"default-key-rpm" default:"3000" usage:"requests per minute per key when the key sets none (0: unlimited)"`
+	DefaultTenantRPM int `env:"DEFAULT_TENANT_RPM" flag:"default-tenant-rpm" default:"12000" usage:"requests per minute per tenant when the tenant sets none (0: unlimited)"`
 
 	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" flag:"read-header-timeout" default:"10s" usage:"time to read request headers"`
 	ReadTimeout       time.Duration `env:"READ_TIMEOUT" flag:"read-timeout" default:"60s" usage:"time to read a whole request"`
