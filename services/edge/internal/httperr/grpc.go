@@ -16,6 +16,11 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// OpenAIErrorDomain is the google.rpc.ErrorInfo domain of OpenAI-shaped
+// errors (inference, ADR 0007): reason is the OpenAI code, metadata "type"
+// the OpenAI type and "param" the offending parameter.
+const OpenAIErrorDomain = "openai.rampart.local"
+
 // unknownFieldRE matches protojson's "unknown field" decode error.
 var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]{1,128})"`)
 
@@ -131,8 +136,22 @@ func FromGRPC(err error) *Error {
 		out.Message = "the service behind this route did not answer in time"
 	}
 	for _, d := range st.Details() {
-		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
-			out.RetryAfter = ri.GetRetryDelay().AsDuration()
+		switch d := d.(type) {
+		case *errdetails.RetryInfo:
+			if d.GetRetryDelay() != nil {
+				out.RetryAfter = d.GetRetryDelay().AsDuration()
+			}
+		case *errdetails.ErrorInfo:
+			if d.GetDomain() != OpenAIErrorDomain {
+				continue
+			}
+			if d.GetReason() != "" {
+				out.Code = d.GetReason()
+			}
+			if p := d.GetMetadata()["param"]; p != "" {
+				out.Param = p
+			}
+			out.Type = Type(d.GetMetadata()["type"])
 		}
 	}
 	return out

@@ -10,7 +10,9 @@ import (
 	"github.com/rampart-platform/rampart/pkg/logging"
 )
 
-// Type is the OpenAI error type, derived from the HTTP status.
+// Type is the OpenAI error type. By default it is derived from the HTTP
+// status (TypeFor); an Error may carry an explicit one where OpenAI defines
+// a specific type for the case (see Error.Type).
 type Type string
 
 // Error types, as in OpenAI's API.
@@ -21,7 +23,20 @@ const (
 	TypeNotFound       Type = "not_found_error"
 	TypeRateLimit      Type = "rate_limit_error"
 	TypeServer         Type = "server_error"
+	// TypeInsufficientQuota is OpenAI's type (and code) for a spent budget.
+	TypeInsufficientQuota Type = "insufficient_quota"
+	// TypeRequests and TypeTokens are OpenAI's types for rate limits on
+	// requests and on tokens per minute (code rate_limit_exceeded).
+	TypeRequests Type = "requests"
+	TypeTokens   Type = "tokens"
 )
+
+// knownTypes are the explicit types an Error may carry; anything else
+// (for example an unexpected value from a backend) falls back to TypeFor.
+var knownTypes = map[Type]bool{
+	TypeInvalidRequest: true, TypeAuthentication: true, TypePermission: true, TypeNotFound: true,
+	TypeRateLimit: true, TypeServer: true, TypeInsufficientQuota: true, TypeRequests: true, TypeTokens: true,
+}
 
 // Stable machine-readable codes used by the edge itself. Backends' messages
 // are mapped onto the gRPC-code-derived codes in FromGRPC.
@@ -50,6 +65,19 @@ type Error struct {
 	Param   string
 	// RetryAfter, when set, is sent as the Retry-After header.
 	RetryAfter time.Duration
+	// Type, when set to one of the known types, replaces the type derived
+	// from Status (e.g. model_not_found is a 404 of type
+	// invalid_request_error in OpenAI's API).
+	Type Type
+}
+
+// OpenAIType is the type written for e: its explicit Type when that is a
+// known OpenAI type, else TypeFor(status).
+func (e *Error) OpenAIType() Type {
+	if knownTypes[e.Type] {
+		return e.Type
+	}
+	return TypeFor(e.Status)
 }
 
 // Error implements error so an *Error can travel through error returns.
@@ -124,7 +152,11 @@ func Write(w http.ResponseWriter, r *http.Request, e *Error) {
 	if code == "" {
 		code = defaultCode(status)
 	}
-	buf, err := json.Marshal(body{Error: payload{Message: msg, Type: TypeFor(status), Param: param, Code: code}})
+	typ := TypeFor(status)
+	if knownTypes[e.Type] && e.Status == status {
+		typ = e.Type
+	}
+	buf, err := json.Marshal(body{Error: payload{Message: msg, Type: typ, Param: param, Code: code}})
 	if err != nil { // cannot happen with these field types
 		buf = []byte(`{"error":{"message":"internal error","type":"server_error","param":null,"code":"internal_error"}}`)
 	}

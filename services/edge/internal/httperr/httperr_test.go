@@ -88,9 +88,16 @@ func TestWriteShape(t *testing.T) {
 		{httperr.New(429, "rate_limit_exceeded", "slow down"), "rate_limit_error", "slow down"},
 		{httperr.New(500, "internal_error", "secret internal detail"), "server_error", "internal error (request id rid-1)"},
 		{httperr.New(200, "", "not an error status"), "server_error", "internal error (request id rid-1)"},
+		// Explicit types where OpenAI defines one for the case.
+		{&httperr.Error{Status: 404, Code: "model_not_found", Type: httperr.TypeInvalidRequest, Message: "no such model"}, "invalid_request_error", "no such model"},
+		{&httperr.Error{Status: 429, Code: "insufficient_quota", Type: httperr.TypeInsufficientQuota, Message: "budget"}, "insufficient_quota", "budget"},
+		{&httperr.Error{Status: 429, Code: "rate_limit_exceeded", Type: httperr.TypeTokens, Message: "tpm"}, "tokens", "tpm"},
+		{&httperr.Error{Status: 429, Code: "rate_limit_exceeded", Type: httperr.TypeRequests, Message: "rpm"}, "requests", "rpm"},
+		// An unknown explicit type falls back to the status's.
+		{&httperr.Error{Status: 403, Code: "x", Type: "made_up<script>", Message: "no"}, "permission_error", "no"},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprint(tt.e.Status), func(t *testing.T) {
+		t.Run(fmt.Sprint(tt.e.Status, tt.e.Type), func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			r = r.WithContext(logging.WithRequestID(r.Context(), "rid-1"))
@@ -109,6 +116,43 @@ func TestWriteShape(t *testing.T) {
 			}
 			require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 			require.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+		})
+	}
+}
+
+// Inference's OpenAI errors carry code, type and param in an ErrorInfo of
+// the OpenAI domain; other domains are not trusted for them.
+func TestFromGRPCOpenAIErrorInfo(t *testing.T) {
+	info := func(domain, reason string, md map[string]string) error {
+		st, err := status.New(codes.ResourceExhausted, "spent").WithDetails(&errdetails.ErrorInfo{Domain: domain, Reason: reason, Metadata: md})
+		require.NoError(t, err)
+		return st.Err()
+	}
+	tests := []struct {
+		name            string
+		err             error
+		typ, code, parm string
+	}{
+		{"quota", info(httperr.OpenAIErrorDomain, "insufficient_quota", map[string]string{"type": "insufficient_quota"}), "insufficient_quota", "insufficient_quota", ""},
+		{"tokens", info(httperr.OpenAIErrorDomain, "rate_limit_exceeded", map[string]string{"type": "tokens"}), "tokens", "rate_limit_exceeded", ""},
+		{"param", info(httperr.OpenAIErrorDomain, "model_not_found", map[string]string{"type": "invalid_request_error", "param": "model"}), "invalid_request_error", "model_not_found", "model"},
+		{"other domain ignored", info("auth.rampart.local", "whatever", map[string]string{"type": "insufficient_quota"}), "rate_limit_error", "resource_exhausted", ""},
+		{"unknown type falls back", info(httperr.OpenAIErrorDomain, "rate_limit_exceeded", map[string]string{"type": "bogus"}), "rate_limit_error", "rate_limit_exceeded", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := httperr.FromGRPC(tt.err)
+			require.Equal(t, 429, e.Status)
+			require.Equal(t, tt.code, e.Code)
+			require.Equal(t, tt.parm, e.Param)
+			require.Equal(t, httperr.Type(tt.typ), e.OpenAIType())
+
+			rec := httptest.NewRecorder()
+			httperr.Write(rec, httptest.NewRequest(http.MethodGet, "/", nil), e)
+			var body map[string]map[string]any
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+			require.Equal(t, tt.typ, body["error"]["type"])
+			require.Equal(t, tt.code, body["error"]["code"])
 		})
 	}
 }

@@ -122,7 +122,7 @@ func (h *Handler) streamError(w http.ResponseWriter, err error) {
 	if e.Param != "" {
 		param = e.Param
 	}
-	b, _ := jsonMarshal(map[string]any{"error": map[string]any{"message": msg, "type": string(httperr.TypeFor(e.Status)), "param": param, "code": e.Code}})
+	b, _ := jsonMarshal(map[string]any{"error": map[string]any{"message": msg, "type": string(e.OpenAIType()), "param": param, "code": e.Code}})
 	_, _ = w.Write(dataPrefix)
 	_, _ = w.Write(b)
 	_, _ = w.Write(eventEnd)

@@ -193,24 +193,25 @@ func TestSDKModels(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "fake", m.OwnedBy)
 	_, err = sdk(s, "key-narrow").Models.Get(ctx(t), "gpt-fake")
-	requireAPIError(t, err, http.StatusNotFound, "model_not_found", "model")
+	requireAPIError(t, err, http.StatusNotFound, "invalid_request_error", "model_not_found", "model")
 }
 
-func requireAPIError(t *testing.T, err error, status int, code, param string) {
+func requireAPIError(t *testing.T, err error, status int, typ, code, param string) {
 	t.Helper()
-	_ = checkAPIError(t, err, status, code, param)
+	_ = checkAPIError(t, err, status, typ, code, param)
 }
 
-// checkAPIError is requireAPIError returning the error for more checks.
-func checkAPIError(t *testing.T, err error, status int, code, param string) *oai.Error {
+// checkAPIError is requireAPIError returning the error for more checks. It
+// asserts OpenAI's exact error shape: status, type, code and param.
+func checkAPIError(t *testing.T, err error, status int, typ, code, param string) *oai.Error {
 	t.Helper()
 	var apiErr *oai.Error
 	require.True(t, errors.As(err, &apiErr), "%v", err)
 	require.Equal(t, status, apiErr.StatusCode, apiErr.Message)
+	require.Equal(t, typ, apiErr.Type, apiErr.Message)
 	require.Equal(t, code, apiErr.Code)
 	require.Equal(t, param, apiErr.Param)
 	require.NotEmpty(t, apiErr.Message)
-	require.NotEmpty(t, apiErr.Type)
 	return apiErr
 }
 
@@ -223,39 +224,39 @@ func TestSDKErrors(t *testing.T) {
 	user := []oai.ChatCompletionMessageParamUnion{oai.UserMessage("hello there, a message of some length")}
 
 	_, err := sdk(s, "key-a").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "gpt-99", Messages: user})
-	requireAPIError(t, err, http.StatusNotFound, "model_not_found", "model")
+	requireAPIError(t, err, http.StatusNotFound, "invalid_request_error", "model_not_found", "model")
 
 	_, err = sdk(s, "key-narrow").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "gpt-fake", Messages: user})
-	requireAPIError(t, err, http.StatusForbidden, "model_not_allowed", "model")
+	requireAPIError(t, err, http.StatusForbidden, "invalid_request_error", "model_not_allowed", "model")
 
 	_, err = sdk(s, "key-a").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user, N: oai.Int(2)})
-	requireAPIError(t, err, http.StatusBadRequest, "invalid_argument", "n")
+	requireAPIError(t, err, http.StatusBadRequest, "invalid_request_error", "invalid_argument", "n")
 
 	_, err = sdk(s, "unknown-key").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
-	requireAPIError(t, err, http.StatusUnauthorized, "missing_api_key", "")
+	requireAPIError(t, err, http.StatusUnauthorized, "authentication_error", "missing_api_key", "")
 
 	// TPM: the first call spends more than the limit; the next is refused.
 	_, err = sdk(s, "key-tpm").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
 	require.NoError(t, err)
 	_, err = sdk(s, "key-tpm").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
-	apiErr := checkAPIError(t, err, http.StatusTooManyRequests, "rate_limit_exceeded", "")
+	apiErr := checkAPIError(t, err, http.StatusTooManyRequests, "tokens", "rate_limit_exceeded", "")
 	require.NotEmpty(t, apiErr.Response.Header.Get("Retry-After"))
 
 	_, err = sdk(s, "key-budget").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
 	require.NoError(t, err)
 	_, err = sdk(s, "key-budget").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
-	requireAPIError(t, err, http.StatusTooManyRequests, "insufficient_quota", "")
+	requireAPIError(t, err, http.StatusTooManyRequests, "insufficient_quota", "insufficient_quota", "")
 
 	// Disallowed tool definitions are refused before anything runs.
 	_, err = sdk(s, "key-a").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user,
 		Tools: []oai.ChatCompletionToolUnionParam{oai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "rm_rf"})}})
-	requireAPIError(t, err, http.StatusBadRequest, "tool_not_allowed", "tools[0].function.name")
+	requireAPIError(t, err, http.StatusBadRequest, "invalid_request_error", "tool_not_allowed", "tools[0].function.name")
 
 	// Streaming errors before the first chunk are plain HTTP errors.
 	stream := sdk(s, "key-a").Chat.Completions.NewStreaming(ctx(t), oai.ChatCompletionNewParams{Model: "gpt-99", Messages: user})
 	for stream.Next() {
 	}
-	requireAPIError(t, stream.Err(), http.StatusNotFound, "model_not_found", "model")
+	requireAPIError(t, stream.Err(), http.StatusNotFound, "invalid_request_error", "model_not_found", "model")
 }
 
 type response struct {
@@ -318,7 +319,9 @@ func TestBadInput(t *testing.T) {
 			var e errorBody
 			require.NoError(t, json.Unmarshal(r.bytes, &e), string(r.bytes))
 			require.NotEmpty(t, e.Error.Message)
-			require.NotEmpty(t, e.Error.Type)
+			// OpenAI answers every client mistake here, 404 model_not_found
+			// and 413 included, with type invalid_request_error.
+			require.Equal(t, "invalid_request_error", e.Error.Type)
 			require.NotEmpty(t, e.Error.Code)
 			if tt.param == "" {
 				require.Nil(t, e.Error.Param)
@@ -336,6 +339,10 @@ func TestNoSecretsInResponses(t *testing.T) {
 	s.Upstream.FailNext(1, http.StatusUnauthorized)
 	r := post(t, s, "key-a", "/v1/chat/completions", `{"model":"gpt-fake","messages":[{"role":"user","content":"x"}]}`)
 	require.Equal(t, http.StatusServiceUnavailable, r.status)
+	var e errorBody
+	require.NoError(t, json.Unmarshal(r.bytes, &e))
+	require.Equal(t, "server_error", e.Error.Type)
+	require.Equal(t, "upstream_unavailable", e.Error.Code)
 	require.NotContains(t, string(r.bytes), "sk-upstream-secret")
 	require.NotContains(t, string(r.bytes), "127.0.0.1")
 }

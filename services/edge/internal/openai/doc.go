@@ -15,7 +15,8 @@
 // with it the upstream request.
 //
 // Errors are written by internal/httperr in OpenAI's shape; the OpenAI
-// error code (model_not_found, insufficient_quota, ...) and param come from
-// the google.rpc.ErrorInfo detail inference attaches. Errors after a stream
+// error code (model_not_found, insufficient_quota, ...), type
+// (invalid_request_error, insufficient_quota, tokens, ...) and param come
+// from the google.rpc.ErrorInfo detail inference attaches. Errors after a stream
 // has started are sent as a final "data: {"error":...}" event, as OpenAI does.
 package openai

@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -27,7 +26,7 @@ import (
 const MaxBodyBytes = 4 << 20
 
 // ErrorDomain is the ErrorInfo domain inference uses for OpenAI errors.
-const ErrorDomain = "openai.rampart.local"
+const ErrorDomain = httperr.OpenAIErrorDomain
 
 // Options configure the handlers.
 type Options struct {
@@ -165,7 +164,7 @@ func inspect(body []byte) (stream bool, e *httperr.Error) {
 }
 
 // writeError writes a gRPC error from inference in OpenAI's shape, taking
-// the OpenAI code and param from the ErrorInfo detail.
+// the OpenAI code, type and param from the ErrorInfo detail.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		return // the client is gone: nobody to answer
@@ -181,24 +180,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	httperr.Write(w, r, e)
 }
 
-func fromGRPC(err error) *httperr.Error {
-	e := httperr.FromGRPC(err)
-	st, ok := status.FromError(err)
-	if !ok {
-		return e
-	}
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == ErrorDomain {
-			if info.GetReason() != "" {
-				e.Code = info.GetReason()
-			}
-			if p := info.GetMetadata()["param"]; p != "" {
-				e.Param = p
-			}
-		}
-	}
-	return e
-}
+// fromGRPC maps an inference error with the edge's one mapping: httperr
+// reads inference's ErrorInfo (OpenAI code, type and param).
+func fromGRPC(err error) *httperr.Error { return httperr.FromGRPC(err) }
 
 func setHeaders(w http.ResponseWriter, extra map[string]string) {
 	h := w.Header()

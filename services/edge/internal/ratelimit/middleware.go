@@ -70,8 +70,10 @@ func Middleware(l Limiter, d Defaults, m *Metrics, next http.Handler) http.Handl
 				}
 				setHeaders(w.Header(), res)
 				httperr.SetRetryAfter(w.Header(), res.RetryAfter.Seconds())
-				httperr.WriteStatus(w, r, http.StatusTooManyRequests, httperr.CodeRateLimitExceeded,
-					"rate limit exceeded: "+strconv.Itoa(lv.limit.Rate)+" requests per minute for this "+lv.level+"; retry after the retry-after header")
+				// OpenAI's shape for a requests-per-minute limit: type
+				// "requests", code "rate_limit_exceeded".
+				httperr.Write(w, r, &httperr.Error{Status: http.StatusTooManyRequests, Code: httperr.CodeRateLimitExceeded, Type: httperr.TypeRequests,
+					Message: "rate limit exceeded: " + strconv.Itoa(lv.limit.Rate) + " requests per minute for this " + lv.level + "; retry after the retry-after header"})
 				return
 			}
 			if binding == nil || res.Remaining < binding.Remaining {

@@ -242,7 +242,7 @@ func TestRateLimit(t *testing.T) {
 	resp := e.do(t, http.MethodGet, "/v1/whoami", key, nil)
 	apiErr := readError(t, resp, 429)
 	require.Equal(t, "rate_limit_exceeded", apiErr.Error.Code)
-	require.Equal(t, "rate_limit_error", apiErr.Error.Type)
+	require.Equal(t, "requests", apiErr.Error.Type)
 	require.Equal(t, "20", resp.Header.Get("Retry-After"))
 	require.Equal(t, "3", resp.Header.Get("X-Ratelimit-Limit-Requests"))
 	require.Equal(t, "0", resp.Header.Get("X-Ratelimit-Remaining-Requests"))

@@ -83,15 +83,15 @@ func Quota(msg string) *Error {
 
 // Unavailable is a 503 for upstream failures (details are logged, not returned).
 func Unavailable(msg string, retryAfter time.Duration) *Error {
-	return &Error{Kind: KindUnavailable, Type: "api_error", Code: "upstream_unavailable", Message: msg, RetryAfter: retryAfter}
+	return &Error{Kind: KindUnavailable, Type: "server_error", Code: "upstream_unavailable", Message: msg, RetryAfter: retryAfter}
 }
 
 // Timeout is a 504 for upstream timeouts.
 func Timeout(msg string) *Error {
-	return &Error{Kind: KindTimeout, Type: "api_error", Code: "upstream_timeout", Message: msg}
+	return &Error{Kind: KindTimeout, Type: "server_error", Code: "upstream_timeout", Message: msg}
 }
 
 // Internal is a 500 whose message is generic; the cause is for logs only.
 func Internal() *Error {
-	return &Error{Kind: KindInternal, Type: "api_error", Code: "internal_error", Message: "The server had an error while processing your request."}
+	return &Error{Kind: KindInternal, Type: "server_error", Code: "internal_error", Message: "The server had an error while processing your request."}
 }

@@ -5,12 +5,13 @@ import OpenAI from 'openai';
 
 const client = new OpenAI({ baseURL: process.env.RAMPART_URL + '/v1', apiKey: process.env.RAMPART_KEY, maxRetries: 0 });
 
-async function expectError(promise, status, code, param) {
+async function expectError(promise, status, type, code, param) {
   try {
     await promise;
   } catch (err) {
     assert.ok(err instanceof OpenAI.APIError, `not an APIError: ${err}`);
     assert.equal(err.status, status);
+    assert.equal(err.type, type);
     assert.equal(err.code, code);
     assert.equal(err.param ?? null, param);
     return err;
@@ -61,9 +62,9 @@ for await (const m of client.models.list()) models.push(m.id);
 assert.ok(models.includes('echo') && models.includes('gpt-fake'));
 assert.equal((await client.models.retrieve('echo')).id, 'echo');
 
-await expectError(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }), 404, 'model_not_found', 'model');
-await expectError(client.chat.completions.create({ model: 'echo', n: 2, messages: [{ role: 'user', content: 'x' }] }), 400, 'invalid_argument', 'n');
-await expectError(client.chat.completions.create({ model: 'echo', messages: [] }), 400, 'invalid_argument', 'messages');
-await expectError(client.models.retrieve('nope'), 404, 'model_not_found', 'model');
+await expectError(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }), 404, 'invalid_request_error', 'model_not_found', 'model');
+await expectError(client.chat.completions.create({ model: 'echo', n: 2, messages: [{ role: 'user', content: 'x' }] }), 400, 'invalid_request_error', 'invalid_argument', 'n');
+await expectError(client.chat.completions.create({ model: 'echo', messages: [] }), 400, 'invalid_request_error', 'invalid_argument', 'messages');
+await expectError(client.models.retrieve('nope'), 404, 'invalid_request_error', 'model_not_found', 'model');
 
 console.log('node conformance OK');
