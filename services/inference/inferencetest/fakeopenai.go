@@ -32,6 +32,24 @@ type FakeOpenAI struct {
 	failCode int
 	lastBody []byte
 	hangDone chan struct{}
+	rotated  *string
+}
+
+// SetAPIKey replaces the required bearer token (a rotation at the
+// upstream); safe while requests are served.
+func (f *FakeOpenAI) SetAPIKey(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rotated = &key
+}
+
+func (f *FakeOpenAI) apiKey() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.rotated != nil {
+		return *f.rotated
+	}
+	return f.APIKey
 }
 
 // FailNext makes the next n requests fail with status.
@@ -78,7 +96,7 @@ type fakeReq struct {
 // ServeHTTP implements http.Handler.
 func (f *FakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.requests.Add(1)
-	if f.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+f.APIKey {
+	if key := f.apiKey(); key != "" && r.Header.Get("Authorization") != "Bearer "+key {
 		http.Error(w, `{"error":{"message":"bad key","type":"invalid_request_error","code":"invalid_api_key"}}`, http.StatusUnauthorized)
 		return
 	}

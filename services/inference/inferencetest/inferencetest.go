@@ -40,6 +40,12 @@ type Options struct {
 	// Clients are extra service names to issue certificates for (besides
 	// "edge"), e.g. "ingestion".
 	Clients []string
+	// Keyvault, when set, runs a FakeKeyvault that inference dials over
+	// mTLS (Server.Keyvault); it is called with it before inference starts
+	// (to store secrets). A "keyvault" certificate is issued for it.
+	Keyvault func(*FakeKeyvault)
+	// SecretsCacheTTL overrides the upstream key cache TTL (default 5 min).
+	SecretsCacheTTL time.Duration
 }
 
 // Server is a running inference service.
@@ -50,13 +56,21 @@ type Server struct {
 	PKIDir string
 	// Signer mints assertions the server accepts.
 	Signer *principal.Signer
+	// DataDir holds the service's SQLite files.
+	DataDir string
+	// Keyvault is the fake keyvault (Options.Keyvault), else nil.
+	Keyvault *FakeKeyvault
 	app    *app.App
 }
 
 // Start runs an inference server until the test ends.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	dir, _ := pkitest.NewDir(t, append([]string{"inference", "edge"}, o.Clients...)...)
+	names := append([]string{"inference", "edge"}, o.Clients...)
+	if o.Keyvault != nil {
+		names = append(names, "keyvault")
+	}
+	dir, _ := pkitest.NewDir(t, names...)
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	signer, err := principal.NewSigner("test", priv, principal.MaxTTL)
@@ -69,6 +83,17 @@ func Start(t testing.TB, o Options) *Server {
 	cfg.DataDir = t.TempDir()
 	cfg.CertDir = dir
 	cfg.UsageDSN = filepath.Join(cfg.DataDir, "usage.db")
+	cfg.KeyvaultAddr = ""
+	cfg.SecretsCacheTTL = 5 * time.Minute
+	if o.SecretsCacheTTL > 0 {
+		cfg.SecretsCacheTTL = o.SecretsCacheTTL
+	}
+	var kv *FakeKeyvault
+	if o.Keyvault != nil {
+		kv = StartKeyvault(t, dir, principal.StaticKeys{"test": signer.PublicKey()})
+		o.Keyvault(kv)
+		cfg.KeyvaultAddr = kv.Addr
+	}
 
 	opts := app.Options{Config: cfg, TLS: src, Keys: principal.StaticKeys{"test": signer.PublicKey()}, HTTPTransport: o.HTTPTransport, DrainDelay: -1, Logger: o.Logger}
 	if o.Models != nil {
@@ -100,7 +125,7 @@ func Start(t testing.TB, o Options) *Server {
 			t.Errorf("inference server did not stop")
 		}
 	})
-	return &Server{Addr: a.Server.Addr().String(), PKIDir: dir, Signer: signer, app: a}
+	return &Server{Addr: a.Server.Addr().String(), PKIDir: dir, Signer: signer, DataDir: cfg.DataDir, Keyvault: kv, app: a}
 }
 
 // Dial connects as the named client (a service with a certificate in PKIDir).

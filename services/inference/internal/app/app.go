@@ -14,7 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/pkg/serve"
 	"github.com/rampart-platform/rampart/pkg/telemetry"
 	"github.com/rampart-platform/rampart/services/inference/internal/config"
@@ -28,6 +30,7 @@ import (
 	"github.com/rampart-platform/rampart/services/inference/internal/server"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 	"github.com/rampart-platform/rampart/services/inference/internal/toolpolicy"
+	"github.com/rampart-platform/rampart/services/inference/internal/upstreamkey"
 )
 
 // Options are what New needs besides the configuration.
@@ -49,6 +52,15 @@ type Options struct {
 	HTTPTransport http.RoundTripper
 	// DrainDelay overrides pkg/serve's drain delay (negative: none, for tests).
 	DrainDelay time.Duration
+	// Keyvault overrides the connection to keyvault (dialled with TLS at
+	// Config.KeyvaultAddr when an upstream key or prompt logging needs it).
+	Keyvault grpc.ClientConnInterface
+	// KeyvaultAssertion, when set, supplies a service principal for secret
+	// reads (pkg/secrets.KeyvaultOptions.Assertion); nil forwards the
+	// caller's principal, so each tenant's own secret is read.
+	KeyvaultAssertion func(ctx context.Context) (string, error)
+	// Secrets overrides the cached keyvault reader of upstream API keys (tests).
+	Secrets upstreamkey.Reader
 }
 
 // App is the assembled service.
@@ -80,7 +92,48 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	providers, err := buildProviders(ctx, models, reg, o.HTTPTransport)
+	promReg := o.Registry
+	if promReg == nil {
+		promReg = telemetry.NewRegistry()
+	}
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			for _, c := range closers {
+				_ = c()
+			}
+		}
+	}()
+	kv := o.Keyvault
+	keyvault := func() (grpc.ClientConnInterface, error) {
+		if kv != nil {
+			return kv, nil
+		}
+		if cfg.KeyvaultAddr == "" || o.TLS == nil {
+			return nil, errors.New("inference: keyvault is needed (api_key_secret or prompt logging) but RAMPART_KEYVAULT_ADDR or the TLS source is not set")
+		}
+		conn, err := mtls.Dial(ctx, cfg.KeyvaultAddr, o.TLS, pki.ServiceID("keyvault"))
+		if err != nil {
+			return nil, fmt.Errorf("inference: dial keyvault: %w", err)
+		}
+		closers = append(closers, conn.Close)
+		kv = conn
+		return conn, nil
+	}
+	secretReader := o.Secrets
+	if secretReader == nil && usesSecrets(models) {
+		conn, err := keyvault()
+		if err != nil {
+			return nil, err
+		}
+		cache, err := secrets.NewCache(secrets.NewKeyvault(conn, secrets.KeyvaultOptions{Assertion: o.KeyvaultAssertion}),
+			secrets.CacheOptions{Name: "inference_upstream_keys", TTL: cfg.SecretsCacheTTL, Registerer: promReg})
+		if err != nil {
+			return nil, err
+		}
+		secretReader = cache
+	}
+	providers, err := buildProviders(ctx, models, reg, o.HTTPTransport, secretReader, log)
 	if err != nil {
 		return nil, err
 	}
@@ -112,10 +165,6 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		return st.TokensSince(ctx, tenant, key, since)
 	})
 
-	promReg := o.Registry
-	if promReg == nil {
-		promReg = telemetry.NewRegistry()
-	}
 	svc, err := inference.New(inference.Deps{
 		Registry: reg, Providers: providers, Quota: enf, Tools: tools, Store: st, Recorder: rec,
 		Metrics: inference.NewMetrics(promReg), Log: log,
@@ -150,7 +199,11 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	server.New(svc, log).Register(srv.GRPC())
 	srv.OnShutdown(func(context.Context) error {
 		rec.Close()
-		return st.Close()
+		errs := []error{st.Close()}
+		for _, c := range closers {
+			errs = append(errs, c())
+		}
+		return errors.Join(errs...)
 	})
 	return &App{Server: srv, Service: svc, Store: st, rec: rec}, nil
 }
@@ -158,7 +211,17 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 // Run serves until ctx ends, then shuts down in order.
 func (a *App) Run(ctx context.Context) error { return a.Server.Run(ctx) }
 
-func buildProviders(ctx context.Context, f *registry.File, reg *registry.Registry, rt http.RoundTripper) (map[string]provider.Provider, error) {
+// usesSecrets reports whether an upstream's API key is a keyvault secret.
+func usesSecrets(f *registry.File) bool {
+	for _, u := range f.Upstreams {
+		if u.APIKeySecret != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func buildProviders(ctx context.Context, f *registry.File, reg *registry.Registry, rt http.RoundTripper, sec upstreamkey.Reader, log *slog.Logger) (map[string]provider.Provider, error) {
 	out := map[string]provider.Provider{"local": local.New()}
 	var errs []error
 	for _, name := range reg.Upstreams() {
@@ -173,7 +236,15 @@ func buildProviders(ctx context.Context, f *registry.File, reg *registry.Registr
 		}
 		switch u.Type {
 		case "openai":
-			p, err := openai.New(openai.Config{BaseURL: u.BaseURL, APIKey: key, Timeout: u.TimeoutDuration(), MaxRetries: u.MaxRetries, Transport: rt})
+			oc := openai.Config{BaseURL: u.BaseURL, APIKey: key, Timeout: u.TimeoutDuration(), MaxRetries: u.MaxRetries, Transport: rt}
+			if u.APIKeySecret != "" {
+				if sec == nil {
+					errs = append(errs, fmt.Errorf("upstream %s: api_key_secret needs keyvault", name))
+					continue
+				}
+				oc.Credentials = upstreamkey.New(sec, u.APIKeySecret, u.APIKeySecretField, name, log)
+			}
+			p, err := openai.New(oc)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("upstream %s: %w", name, err))
 				continue

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"path/filepath"
+	"time"
 
 	"github.com/rampart-platform/rampart/pkg/config"
 )
@@ -29,6 +30,11 @@ type Config struct {
 	ModelsFile     string `env:"MODELS" flag:"models" usage:"model registry JSON file; without it the offline local models are served to every tenant"`
 	ToolPolicyFile string `env:"TOOL_POLICY" flag:"tool-policy" usage:"tool-call allow-list JSON file; without it no tool may be offered (default deny)"`
 	UsageDSN       string `env:"USAGE_DSN" flag:"usage-dsn" usage:"usage store: SQLite file path or postgres:// URL (default $DATA_DIR/usage.db)"`
+	KeyvaultAddr   string `env:"RAMPART_KEYVAULT_ADDR,noprefix" flag:"keyvault-addr" default:"127.0.0.1:7002" usage:"keyvault gRPC address; dialled only when an upstream's API key is a keyvault secret or a tenant has prompt logging on"`
+	// SecretsCacheTTL is how long an upstream API key read from keyvault is
+	// reused; a rotated key is picked up within it (or at once after the
+	// upstream rejects the old key).
+	SecretsCacheTTL time.Duration `env:"SECRETS_CACHE_TTL" flag:"secrets-cache-ttl" default:"5m" usage:"how long upstream API keys read from keyvault are cached (rotation is picked up within it)"`
 }
 
 // Load reads the configuration from the environment and args.
@@ -59,6 +65,14 @@ func (c *Config) Validate() error {
 	}
 	if c.UsageDSN == "" {
 		errs = append(errs, config.Invalidf("UsageDSN", "required"))
+	}
+	if c.KeyvaultAddr != "" {
+		if err := config.CheckAddr(c.KeyvaultAddr); err != nil {
+			errs = append(errs, config.Invalidf("KeyvaultAddr", "%w", err))
+		}
+	}
+	if c.SecretsCacheTTL < time.Second || c.SecretsCacheTTL > time.Hour {
+		errs = append(errs, config.Invalidf("SecretsCacheTTL", "must be between 1s and 1h, got %s", c.SecretsCacheTTL))
 	}
 	return errors.Join(errs...)
 }

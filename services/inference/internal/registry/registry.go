@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
@@ -63,6 +64,15 @@ type Upstream struct {
 	APIKeyEnv string `json:"api_key_env,omitempty"`
 	// APIKeyFile names a file holding the API key (e.g. a mounted secret).
 	APIKeyFile string `json:"api_key_file,omitempty"`
+	// APIKeySecret names a keyvault secret holding the API key, e.g.
+	// "/prod/inference/api-key/openai". It is read through pkg/secrets'
+	// cache (so a rotated value is picked up within the cache TTL, or at
+	// once after the upstream rejects the old one) with the caller's
+	// principal: each tenant's own secret of that name is used.
+	APIKeySecret string `json:"api_key_secret,omitempty"`
+	// APIKeySecretField, when set, reads the key from this field of a JSON
+	// secret value (e.g. "api_key" of {"api_key":"sk-..."}).
+	APIKeySecretField string `json:"api_key_secret_field,omitempty"`
 	// Region for bedrock.
 	Region string `json:"region,omitempty"`
 	// Timeout of one upstream attempt, e.g. "60s".
@@ -97,6 +107,29 @@ func trimSpace(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// check validates an upstream's credential settings.
+func (u Upstream) check() error {
+	n := 0
+	for _, v := range []string{u.APIKeyEnv, u.APIKeyFile, u.APIKeySecret} {
+		if v != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return errors.New("set at most one of api_key_env, api_key_file and api_key_secret")
+	}
+	if u.APIKeySecret != "" && (!strings.HasPrefix(u.APIKeySecret, "/") || len(u.APIKeySecret) > 512) {
+		return fmt.Errorf("api_key_secret %q must be a keyvault name like /{env}/inference/api-key/{name}", u.APIKeySecret)
+	}
+	if u.APIKeySecretField != "" && u.APIKeySecret == "" {
+		return errors.New("api_key_secret_field needs api_key_secret")
+	}
+	if u.APIKeySecret != "" && u.Type != "openai" {
+		return errors.New("api_key_secret applies to openai upstreams")
+	}
+	return nil
 }
 
 // Tenant is a tenant's model policy.
@@ -154,6 +187,11 @@ type Registry struct {
 // New validates f and builds a registry.
 func New(f *File) (*Registry, error) {
 	r := &Registry{models: map[string]*Model{}, tenants: map[string]*Tenant{}, start: time.Now().Unix()}
+	for name, u := range f.Upstreams {
+		if err := u.check(); err != nil {
+			return nil, fmt.Errorf("registry: upstream %q: %w", name, err)
+		}
+	}
 	for i := range f.Models {
 		m := f.Models[i]
 		if m.ID == "" {

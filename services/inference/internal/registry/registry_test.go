@@ -54,3 +54,31 @@ func TestCost(t *testing.T) {
 	require.Equal(t, int64(1), m.CostMicroUSD(1, 0), "rounded up")
 	require.Equal(t, int64(150_000+600_000), m.CostMicroUSD(1_000_000, 1_000_000))
 }
+
+func TestUpstreamCredentialSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		up   registry.Upstream
+		ok   bool
+	}{
+		{"secret", registry.Upstream{Type: "openai", BaseURL: "http://x", APIKeySecret: "/prod/inference/api-key/openai"}, true},
+		{"secret field", registry.Upstream{Type: "openai", BaseURL: "http://x", APIKeySecret: "/prod/inference/api-key/openai", APIKeySecretField: "api_key"}, true},
+		{"two sources", registry.Upstream{Type: "openai", BaseURL: "http://x", APIKeySecret: "/prod/inference/k/x", APIKeyEnv: "X"}, false},
+		{"relative name", registry.Upstream{Type: "openai", BaseURL: "http://x", APIKeySecret: "prod/inference/k/x"}, false},
+		{"field without secret", registry.Upstream{Type: "openai", BaseURL: "http://x", APIKeySecretField: "api_key"}, false},
+		{"bedrock secret", registry.Upstream{Type: "bedrock", APIKeySecret: "/prod/inference/k/x"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := registry.New(&registry.File{
+				Upstreams: map[string]registry.Upstream{"u": tt.up},
+				Models:    []registry.Model{{ID: "m", Upstream: "u"}},
+			})
+			if tt.ok {
+				require.NoError(t, err)
+			} else {
+				require.Error(t, err)
+			}
+		})
+	}
+}

@@ -25,6 +25,9 @@ type Config struct {
 	BaseURL string
 	// APIKey is sent as a bearer token; empty sends none (local vLLM/Ollama).
 	APIKey string
+	// Credentials, when set, supplies the API key for each request instead
+	// of APIKey (a keyvault secret read through a cache).
+	Credentials Credentials
 	// Timeout bounds one attempt, including reading a streamed body (0 = 60 s).
 	Timeout time.Duration
 	// MaxRetries on 429/5xx/connection errors (negative = 0; 0 = default 2).
@@ -35,10 +38,22 @@ type Config struct {
 	Transport http.RoundTripper
 }
 
+// Credentials supplies an upstream API key per request.
+type Credentials interface {
+	// APIKey returns the key to send for the call in ctx. Its errors are
+	// returned to the caller as they are (they should be apierr errors
+	// that say nothing about the secret).
+	APIKey(ctx context.Context) (string, error)
+	// Rejected reports that the upstream refused the key (401/403), so a
+	// rotated key is fetched again instead of waiting for the cache TTL.
+	Rejected(ctx context.Context)
+}
+
 // Provider talks to one OpenAI-compatible upstream.
 type Provider struct {
 	base    string
 	auth    string
+	creds   Credentials
 	client  *http.Client
 	timeout time.Duration
 	retries int
@@ -83,6 +98,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.APIKey != "" {
 		p.auth = "Bearer " + cfg.APIKey
 	}
+	p.creds = cfg.Credentials
 	if p.timeout <= 0 {
 		p.timeout = 60 * time.Second
 	}
@@ -241,6 +257,14 @@ func (p *Provider) do(ctx context.Context, path string, body []byte, read func(*
 }
 
 func (p *Provider) attempt(ctx context.Context, url string, body []byte, read func(*http.Response) error) (retryable bool, wait time.Duration, err error) {
+	auth := p.auth
+	if p.creds != nil {
+		key, err := p.creds.APIKey(ctx)
+		if err != nil {
+			return false, 0, err
+		}
+		auth = "Bearer " + key
+	}
 	actx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, url, bytes.NewReader(body))
@@ -249,12 +273,15 @@ func (p *Provider) attempt(ctx context.Context, url string, body []byte, read fu
 	}
 	req.Header["Content-Type"] = []string{"application/json"}
 	req.Header["Accept"] = []string{"application/json, text/event-stream"}
-	if p.auth != "" {
-		req.Header["Authorization"] = []string{p.auth}
+	if auth != "" {
+		req.Header["Authorization"] = []string{auth}
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return p.transportError(ctx, actx, err)
+	}
+	if p.creds != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+		p.creds.Rejected(ctx)
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
