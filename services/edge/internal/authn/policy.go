@@ -48,6 +48,8 @@ func DefaultRules() []Rule {
 		{Method: http.MethodGet, Prefix: "/v1/secrets", Scope: "secrets:read"},
 		{Method: http.MethodHead, Prefix: "/v1/secrets", Scope: "secrets:read"},
 		{Prefix: "/v1/secrets", Scope: "secrets:write"},
+		{Method: http.MethodGet, Prefix: "/api/observability/secrets", Scope: "secrets:read"},
+		{Prefix: "/v1/kms", Scope: "admin"},
 
 		{Method: http.MethodGet, Prefix: "/v1/collections", Scope: "ingest:read"},
 		{Prefix: "/v1/collections", Scope: "ingest:write"},

@@ -83,6 +83,8 @@ func New(o Options) http.Handler {
 	}
 	if o.Gateway != nil {
 		mux.Handle("/v1/", o.Gateway)
+		// ADR-0016's observability endpoint (keyvault, metadata only).
+		mux.Handle("/api/observability/", o.Gateway)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.WriteStatus(w, r, http.StatusNotFound, httperr.CodeNotFound, "no route for "+r.Method+" "+r.URL.Path)
@@ -143,7 +145,7 @@ var routeClasses = map[string]bool{
 func Classify(r *http.Request) string {
 	p := r.URL.Path
 	switch p {
-	case "/healthz", "/readyz", "/openapi.json":
+	case "/healthz", "/readyz", "/openapi.json", "/api/observability/secrets":
 		return p
 	}
 	if strings.HasPrefix(p, "/slack/") {
