@@ -128,6 +128,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 	if err != nil {
 		return err
 	}
+	spec, err := router.PublicSpec(gen.OpenAPI)
+	if err != nil {
+		return err
+	}
 	tlsOn := cfg.TLSCert != ""
 	handler := router.New(router.Options{
 		Log:            log,
@@ -138,7 +142,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 		LimitMetrics:   ratelimit.NewMetrics(reg),
 		Gateway:        gw,
 		Ready:          func() error { return readiness.Ready(ctx) },
-		OpenAPI:        gen.OpenAPI,
+		OpenAPI:        spec,
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: trusted,
 		TLS:            tlsOn,
