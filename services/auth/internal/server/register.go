@@ -9,9 +9,12 @@ import (
 )
 
 // DefaultPolicy is the embedded per-method caller allow-list: VerifyKey and
-// WatchRevocations for the edge only; GetSigningKeys and WatchTenantEvents
-// for every Rampart service; Bootstrap for the operator CLI; the
-// REST-facing services for the edge. Health is open to any verified peer.
+// WatchRevocations for the edge; GetSigningKeys and WatchTenantEvents for
+// every Rampart service; VerifyKey, KeyService GetKey and RotateKey also for
+// keyvault (its rampart-api-key rotation acts as the key it rotates, see
+// docs/adr/0009-keyvault-rotates-api-keys.md); Bootstrap for the operator
+// CLI; the REST-facing services for the edge. Health is open to any
+// verified peer.
 //
 //go:embed policy.json
 var DefaultPolicy []byte

@@ -30,12 +30,14 @@ import (
 	"github.com/rampart-platform/rampart/pkg/telemetry"
 
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/authclient"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/awssm"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/config"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/server"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/store"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/tenantevents"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/vault"
 )
 
@@ -49,8 +51,15 @@ var DefaultAuthz = []byte(`{"rules": [
   "callers": ["spiffe://rampart.local/svc/ingestion", "spiffe://rampart.local/svc/inference", "spiffe://rampart.local/svc/edge",
               "spiffe://rampart.local/svc/rampart-cli"]},
  {"methods": ["/rampart.keyvault.v1.ObservabilityService/*"],
-  "callers": ["spiffe://rampart.local/svc/edge", "spiffe://rampart.local/svc/rampart-cli"]}
+  "callers": ["spiffe://rampart.local/svc/edge", "spiffe://rampart.local/svc/rampart-cli"]},
+ {"methods": ["/rampart.keyvault.v1.TenantAdminService/*"],
+  "callers": ["spiffe://rampart.local/svc/auth", "spiffe://rampart.local/svc/rampart-cli"]}
 ]}`)
+
+// ExemptMethods need no principal assertion: TenantAdminService acts on a
+// tenant named in the request (one auth may already have purged); the
+// allow-list above is its guard.
+var ExemptMethods = []string{"/rampart.keyvault.v1.TenantAdminService/*"}
 
 // Run runs keyvault until ctx ends.
 func Run(ctx context.Context, args []string) error {
@@ -97,6 +106,14 @@ func Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The connection to auth is lazy: it serves principal keys (unless a
+	// static key file is configured), the tenant event stream and the
+	// rampart-api-key rotation function.
+	authConn, err := mtls.Dial(ctx, cfg.AuthAddr, src, pki.ServiceID("auth"))
+	if err != nil {
+		return err
+	}
+	defer authConn.Close()
 	var keys principal.Keys
 	var remote *principal.RemoteKeys
 	if cfg.PrincipalKeys != "" {
@@ -104,12 +121,7 @@ func Run(ctx context.Context, args []string) error {
 			return err
 		}
 	} else {
-		conn, err := mtls.Dial(ctx, cfg.AuthAddr, src, pki.ServiceID("auth"))
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		remote = principal.NewRemoteKeys(authv1.NewAuthServiceClient(conn), log)
+		remote = principal.NewRemoteKeys(authv1.NewAuthServiceClient(authConn), log)
 		keys = remote
 	}
 	reg := telemetry.NewRegistry()
@@ -117,14 +129,15 @@ func Run(ctx context.Context, args []string) error {
 	svc := vault.New(vault.Options{
 		Store: st, Envelope: kms.NewEnvelope(provider, st), Audit: sink, Hasher: audit.NewHasher(key), Policy: pol,
 		Log: log, Metrics: metrics, MaxVersions: cfg.MaxVersions, WebhookAllow: cfg.WebhookAllow, CrashAt: cfg.TestCrashAt,
+		KeyAuthority: authclient.New(authConn),
 	})
 	verifier := principal.NewVerifier(keys, principal.WithCache(100_000))
 	srv, err := serve.New(serve.Options{
 		Name: "keyvault", ListenAddr: cfg.ListenAddr, AdminAddr: cfg.AdminAddr, TLS: src,
 		AuthzPolicy: authzPolicy(cfg), AuthzPolicyFile: cfg.AuthzPolicy, Logger: log, Registry: reg,
 		Reflection:  !cfg.Prod(),
-		ExtraUnary:  []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, principal.ExemptMethods())},
-		ExtraStream: []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, principal.ExemptMethods())},
+		ExtraUnary:  []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, principal.ExemptMethods(ExemptMethods...))},
+		ExtraStream: []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, principal.ExemptMethods(ExemptMethods...))},
 	})
 	if err != nil {
 		return err
@@ -136,6 +149,7 @@ func Run(ctx context.Context, args []string) error {
 	keyvaultv1.RegisterSecretsServiceServer(srv.GRPC(), server.NewSecrets(backend, log))
 	keyvaultv1.RegisterKmsServiceServer(srv.GRPC(), server.NewKMS(svc, log))
 	keyvaultv1.RegisterObservabilityServiceServer(srv.GRPC(), server.NewObservability(svc, log))
+	keyvaultv1.RegisterTenantAdminServiceServer(srv.GRPC(), server.NewTenantAdmin(svc, log))
 
 	// Rotations interrupted by a crash finish before traffic is served.
 	if err := svc.ResumeRotations(ctx); err != nil {
@@ -149,6 +163,13 @@ func Run(ctx context.Context, args []string) error {
 		go remote.Run(bg, time.Minute)
 	}
 	go background(bg, svc, st, cfg.SchedulerInterval, log)
+	if cfg.TenantEvents {
+		shred := func(ctx context.Context, tenant string) error {
+			_, err := svc.ShredTenant(ctx, "auth/tenant-purged", tenant)
+			return err
+		}
+		go tenantevents.New(authv1.NewAuthServiceClient(authConn), shred, st, log).Run(bg)
+	}
 	srv.OnShutdown(func(ctx context.Context) error { return svc.FlushAccess(ctx) })
 	log.Info("keyvault listening", "addr", srv.Addr().String())
 	return srv.Run(ctx)

@@ -29,6 +29,7 @@ type Config struct {
 	KMSAliasPrefix    string        `env:"KMS_ALIAS_PREFIX" flag:"kms-alias-prefix" default:"alias/rampart-tenant-" usage:"awskms: tenant key alias prefix"`
 	AWSRegion         string        `env:"AWS_REGION" flag:"aws-region" usage:"AWS region for awssm/awskms (default from the SDK's environment)"`
 	AWSEndpoint       string        `env:"AWS_ENDPOINT" flag:"aws-endpoint" usage:"AWS endpoint override (VPC endpoint, or a fake in tests)"`
+	TenantEvents      bool          `env:"TENANT_EVENTS" flag:"tenant-events" default:"true" usage:"follow auth's tenant events and crypto-shred purged tenants"`
 	TestCrashAt       string        `env:"TEST_CRASH_AT" flag:"test-crash-at" usage:"test hook: SIGKILL self at this rotation step"`
 }
 

@@ -178,7 +178,9 @@ func (l *Local) tenantKEK(ctx context.Context, tenant string, version int, creat
 		}
 		live[s.Version] = k
 	}
-	if len(live) == 0 && len(stored) > 0 && !create {
+	if len(live) == 0 && len(stored) > 0 {
+		// Every version is a tombstone: the tenant was crypto-shredded and
+		// gets no new key.
 		return nil, 0, ErrShredded
 	}
 	if create && (len(live) == 0 || (version == 0 && live[maxV] == nil)) {
@@ -283,7 +285,7 @@ func (l *Local) Decrypt(ctx context.Context, tenant string, wrapped []byte, encC
 
 // RotateTenantKey implements Provider.
 func (l *Local) RotateTenantKey(ctx context.Context, tenant string) (string, error) {
-	if _, _, err := l.tenantKEK(ctx, tenant, 0, true); err != nil && !errors.Is(err, ErrShredded) {
+	if _, _, err := l.tenantKEK(ctx, tenant, 0, true); err != nil {
 		return "", err
 	}
 	l.mu.Lock()

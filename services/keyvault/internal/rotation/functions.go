@@ -36,11 +36,13 @@ type Config struct {
 	Type       string         `json:"type"`
 	Password   PasswordPolicy `json:"password,omitempty"`
 	WebhookURL string         `json:"webhook_url,omitempty"`
+	APIKey     APIKeyOptions  `json:"api_key,omitempty"`
 }
 
 // Input is what a step sees. Pending is the AWSPENDING value (nil in
-// createSecret).
+// createSecret). Tenant owns the secret.
 type Input struct {
+	Tenant    string
 	Name      string
 	VersionID string
 	Current   []byte
@@ -82,22 +84,42 @@ func (c Config) Validate(webhookAllow []string) error {
 			}
 		}
 		return errors.New("webhook_url: not in the server's webhook allow-list")
+	case TypeRampartAPIKey:
+		return c.APIKey.validate()
 	case "":
 		return errors.New("rotation_function.type: required")
 	}
 	return fmt.Errorf("rotation_function.type: unknown %q", c.Type)
 }
 
+// Deps are what functions call out to.
+type Deps struct {
+	// HTTP is the webhook client (default: 10 s timeout).
+	HTTP *http.Client
+	// Keys is auth, for the Rampart API key function.
+	Keys KeyAuthority
+}
+
+// ErrNoAuth means a Rampart API key rotation ran on a server without an
+// auth connection.
+var ErrNoAuth = errors.New("rotation: rampart-api-key needs the auth service (RAMPART_AUTH_ADDR)")
+
 // New returns the function for c.
-func New(c Config, client *http.Client) (Function, error) {
+func New(c Config, d Deps) (Function, error) {
 	switch c.Type {
 	case TypeRandomPassword:
 		return RandomPassword{Policy: c.Password}, nil
 	case TypeWebhook:
+		client := d.HTTP
 		if client == nil {
 			client = &http.Client{Timeout: 10 * time.Second}
 		}
 		return Webhook{URL: c.WebhookURL, Client: client}, nil
+	case TypeRampartAPIKey:
+		if d.Keys == nil {
+			return nil, ErrNoAuth
+		}
+		return APIKey{Options: c.APIKey, Auth: d.Keys}, nil
 	}
 	return nil, fmt.Errorf("rotation: unknown function %q", c.Type)
 }

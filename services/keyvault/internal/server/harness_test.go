@@ -27,11 +27,16 @@ import (
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 
+	"github.com/rampart-platform/rampart/pkg/authz"
 	"github.com/rampart-platform/rampart/pkg/awsfake"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/app"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/authclient"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/authtest"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/awssm"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/rotation"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/server"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/store"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/vault"
@@ -88,6 +93,7 @@ type harness struct {
 	logs     *syncBuffer
 	auditLog string
 	aws      *awsfake.Fake
+	auth     *authtest.Auth
 }
 
 type harnessOpts struct {
@@ -96,11 +102,16 @@ type harnessOpts struct {
 	// backend "awssm" serves SecretsService from AWS Secrets Manager (the
 	// in-repo fake) instead of SQL.
 	backend string
+	// authz enforces keyvault's embedded per-method allow-list.
+	authz bool
+	// auth starts the in-process auth stand-in and gives keyvault a client
+	// of it (rampart-api-key rotation).
+	auth bool
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
-	certDir, ca := pkitest.NewDir(t, "keyvault", "edge", "slackadapter", "ingestion", "inference")
+	certDir, ca := pkitest.NewDir(t, "keyvault", "edge", "slackadapter", "ingestion", "inference", "auth", "rampart-cli")
 	h := &harness{dataDir: t.TempDir(), certDir: certDir, ca: ca, clock: &fakeClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
 	ctx := context.Background()
 	var err error
@@ -117,9 +128,15 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	key, err := audit.LoadOrCreateKey(h.dataDir)
 	require.NoError(t, err)
 	log := logging.New(h.logs, slog.LevelDebug)
+	var keyAuthority rotation.KeyAuthority
+	if o.auth {
+		h.auth = authtest.Start(t, certDir)
+		keyAuthority = authclient.New(h.dialAuth(t))
+	}
 	h.svc = vault.New(vault.Options{
 		Store: h.st, Envelope: kms.NewEnvelope(local, h.st), Audit: h.sink, Hasher: audit.NewHasher(key),
 		Policy: policy.Default("dev"), Log: log, Now: h.clock.Now, MaxVersions: o.maxVersions, WebhookAllow: o.webhookAllow,
+		KeyAuthority: keyAuthority,
 	})
 
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -130,8 +147,14 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 
 	src, err := mtls.NewSource(mtls.FilesFor(certDir, "keyvault"))
 	require.NoError(t, err)
-	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)),
-		grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(verifier, principal.ExemptMethods())))
+	exempt := principal.ExemptMethods(app.ExemptMethods...)
+	unary := []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)}
+	if o.authz {
+		az, err := authz.New(app.DefaultAuthz)
+		require.NoError(t, err)
+		unary = append([]grpc.UnaryServerInterceptor{az.UnaryInterceptor}, unary...)
+	}
+	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)), grpc.ChainUnaryInterceptor(unary...))
 	var backend server.SecretsBackend = h.svc
 	if o.backend == "awssm" {
 		h.aws = awsfake.Start(t)
@@ -140,6 +163,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	keyvaultv1.RegisterSecretsServiceServer(gs, server.NewSecrets(backend, log))
 	keyvaultv1.RegisterKmsServiceServer(gs, server.NewKMS(h.svc, log))
 	keyvaultv1.RegisterObservabilityServiceServer(gs, server.NewObservability(h.svc, log))
+	keyvaultv1.RegisterTenantAdminServiceServer(gs, server.NewTenantAdmin(h.svc, log))
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	h.addr = lis.Addr().String()
@@ -152,7 +176,19 @@ type clients struct {
 	secrets keyvaultv1.SecretsServiceClient
 	kms     keyvaultv1.KmsServiceClient
 	obs     keyvaultv1.ObservabilityServiceClient
+	admin   keyvaultv1.TenantAdminServiceClient
 	conn    *grpc.ClientConn
+}
+
+// dialAuth dials the auth stand-in with keyvault's certificate.
+func (h *harness) dialAuth(t testing.TB) *grpc.ClientConn {
+	t.Helper()
+	src, err := mtls.NewSource(mtls.FilesFor(h.certDir, "keyvault"))
+	require.NoError(t, err)
+	conn, err := mtls.Dial(context.Background(), h.auth.Addr, src, pki.ServiceID("auth"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
 
 // as dials keyvault with the certificate of service caller.
@@ -163,7 +199,8 @@ func (h *harness) as(t testing.TB, caller string) clients {
 	conn, err := mtls.Dial(context.Background(), h.addr, src, pki.ServiceID("keyvault"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
-	return clients{keyvaultv1.NewSecretsServiceClient(conn), keyvaultv1.NewKmsServiceClient(conn), keyvaultv1.NewObservabilityServiceClient(conn), conn}
+	return clients{keyvaultv1.NewSecretsServiceClient(conn), keyvaultv1.NewKmsServiceClient(conn), keyvaultv1.NewObservabilityServiceClient(conn),
+		keyvaultv1.NewTenantAdminServiceClient(conn), conn}
 }
 
 // ctx returns a context carrying a principal assertion for tenant.

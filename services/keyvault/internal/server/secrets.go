@@ -162,6 +162,9 @@ func functionProto(c rotation.Config) *keyvaultv1.RotationFunction {
 		f.Type = keyvaultv1.RotationFunctionType_ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD
 	case rotation.TypeWebhook:
 		f.Type = keyvaultv1.RotationFunctionType_ROTATION_FUNCTION_TYPE_WEBHOOK
+	case rotation.TypeRampartAPIKey:
+		f.Type = keyvaultv1.RotationFunctionType_ROTATION_FUNCTION_TYPE_RAMPART_API_KEY
+		f.ApiKey = &keyvaultv1.ApiKeyRotation{JsonKey: c.APIKey.JSONKey, OverlapSeconds: c.APIKey.OverlapSeconds}
 	}
 	p := c.Password
 	f.PasswordPolicy = &keyvaultv1.PasswordPolicy{Length: int32(p.Length), ExcludeLowercase: p.ExcludeLowercase, //nolint:gosec // ≤4096
@@ -257,6 +260,11 @@ func (s *Secrets) RotateSecret(ctx context.Context, r *keyvaultv1.RotateSecretRe
 			c.Type = rotation.TypeRandomPassword
 		case keyvaultv1.RotationFunctionType_ROTATION_FUNCTION_TYPE_WEBHOOK:
 			c.Type = rotation.TypeWebhook
+		case keyvaultv1.RotationFunctionType_ROTATION_FUNCTION_TYPE_RAMPART_API_KEY:
+			c.Type = rotation.TypeRampartAPIKey
+		}
+		if k := f.GetApiKey(); k != nil {
+			c.APIKey = rotation.APIKeyOptions{JSONKey: k.GetJsonKey(), OverlapSeconds: k.GetOverlapSeconds()}
 		}
 		if p := f.GetPasswordPolicy(); p != nil {
 			c.Password = rotation.PasswordPolicy{Length: int(p.GetLength()), ExcludeLowercase: p.GetExcludeLowercase(),

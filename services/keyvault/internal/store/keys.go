@@ -90,6 +90,9 @@ func (s *Store) InsertKEK(ctx context.Context, k kms.StoredKEK) error {
 // tenant's data keys.
 func (s *Store) DestroyTenantKEKs(ctx context.Context, tenant string) error {
 	return s.InTx(ctx, func(tx *Tx) error {
+		if err := tx.secureDelete(ctx); err != nil {
+			return err
+		}
 		if _, err := tx.q.ExecContext(ctx, `UPDATE kms_keks SET wrapped = NULL WHERE tenant_id = ?`, tenant); err != nil {
 			return fmt.Errorf("store: destroy kek: %w", err)
 		}

@@ -3,6 +3,8 @@ package vault
 import (
 	"errors"
 	"fmt"
+
+	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 )
 
 // Kind classifies domain errors.
@@ -54,6 +56,9 @@ func internal(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	if errors.Is(err, kms.ErrShredded) {
+		return errShredded
+	}
 	return &Error{Kind: KindInternal, Msg: "internal error", Err: err}
 }
 
@@ -65,5 +70,8 @@ func KindOf(err error) Kind {
 	}
 	return KindInternal
 }
+
+// errShredded answers any use of a crypto-shredded tenant's keys.
+var errShredded = &Error{Kind: KindFailedPrecondition, Msg: "the tenant's key has been destroyed; its data is unrecoverable"}
 
 var errAuditFailed = &Error{Kind: KindUnavailable, Msg: "audit log unavailable; request refused"}

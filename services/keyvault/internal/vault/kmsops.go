@@ -3,10 +3,12 @@ package vault
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/store"
 )
 
 func validContext(field string, c map[string]string) error {
@@ -27,7 +29,10 @@ func (s *Service) kmsOp(ctx context.Context, a Actor, action string, fn func() (
 	}
 	keyID, err := fn()
 	if err != nil {
-		if errors.Is(err, kms.ErrDecrypt) || errors.Is(err, kms.ErrShredded) {
+		switch {
+		case errors.Is(err, kms.ErrShredded):
+			err = errShredded
+		case errors.Is(err, kms.ErrDecrypt):
 			err = &Error{Kind: KindInvalid, Field: "ciphertext_blob", Msg: "does not decrypt for this tenant and encryption context"}
 		}
 		return s.auditFailure(ctx, a, action, "", err)
@@ -121,12 +126,54 @@ func (s *Service) RotateKey(ctx context.Context, a Actor) (string, error) {
 	return id, s.record(ctx, a, audit.Record{Action: "RotateKey", VersionID: id, Result: audit.ResultOK})
 }
 
-// ShredTenant destroys the tenant's keys: all of its secrets and every data
-// key other services got from GenerateDataKey become unreadable. Called on
-// tenant deletion (system actor only; not exposed over the API).
-func (s *Service) ShredTenant(ctx context.Context, tenant string) error {
-	if err := s.o.Envelope.Shred(ctx, tenant); err != nil {
-		return err
+// ShredResult reports a tenant crypto-shred.
+type ShredResult = store.ShredResult
+
+// validTenantID accepts the tenant ids auth issues (and the test ones):
+// 1-128 characters of [A-Za-z0-9_-].
+func validTenantID(id string) error {
+	if id == "" || len(id) > 128 {
+		return invalid("tenant_id", "required, at most 128 characters")
 	}
-	return s.record(ctx, Actor{Tenant: tenant, Caller: "keyvault"}, audit.Record{Action: "ShredTenant", Result: audit.ResultOK})
+	for _, c := range []byte(id) {
+		ok := c == '_' || c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if !ok {
+			return invalid("tenant_id", "only letters, digits, '_' and '-' are allowed")
+		}
+	}
+	return nil
+}
+
+// ShredTenant crypto-shreds a tenant: the KMS provider destroys its
+// key-encryption keys, and the store erases its secrets, data keys and
+// wrapped keys in one transaction (secure_delete), then compacts the file.
+// Everything the tenant stored here, and every data key other services got
+// from GenerateDataKey, becomes unreadable; no new key is ever made for it.
+// It is idempotent (a repeat reports the first shred). Only operators and
+// auth's purge reach it (TenantAdminService, and the tenant event watcher).
+func (s *Service) ShredTenant(ctx context.Context, by, tenant string) (ShredResult, error) {
+	if err := validTenantID(tenant); err != nil {
+		return ShredResult{}, err
+	}
+	a := Actor{Tenant: tenant, Caller: by}
+	if err := s.o.Envelope.Shred(ctx, tenant); err != nil {
+		return ShredResult{}, s.auditFailure(ctx, a, "ShredTenant", "", internal(err))
+	}
+	res, err := s.o.Store.EraseTenant(ctx, tenant, s.now())
+	if err != nil {
+		return ShredResult{}, s.auditFailure(ctx, a, "ShredTenant", "", internal(err))
+	}
+	// Cached data keys may have been reloaded between the destroy and the
+	// erase by a request in flight: drop them again.
+	s.o.Envelope.Forget(tenant)
+	if err := s.o.Store.Compact(ctx); err != nil {
+		s.log.WarnContext(ctx, "tenant shred: database compaction incomplete; old row images may remain until the next one", "tenant_id", tenant, "err", err)
+	}
+	s.o.Metrics.shred()
+	detail := fmt.Sprintf("secrets_erased=%d key_versions_destroyed=%d already=%t", res.SecretsErased, res.KeyVersionsCut, res.AlreadyErased)
+	if err := s.record(ctx, a, audit.Record{Action: "ShredTenant", Result: audit.ResultOK, Detail: detail}); err != nil {
+		return ShredResult{}, err
+	}
+	s.log.InfoContext(ctx, "tenant shredded", "tenant_id", tenant, "by", by, "secrets_erased", res.SecretsErased, "already", res.AlreadyErased)
+	return res, nil
 }

@@ -18,6 +18,7 @@ type Metrics struct {
 	rotationTotal *prometheus.CounterVec
 	deniedTotal   *prometheus.CounterVec
 	auditFailures prometheus.Counter
+	shredTotal    prometheus.Counter
 
 	mu    sync.Mutex
 	names map[string]bool
@@ -38,10 +39,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "keyvault_audit_failures_total", Help: "Audit writes that failed (each failed its request).",
 		}),
+		shredTotal: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "keyvault_tenant_shred_total", Help: "Tenant crypto-shreds performed (repeats included).",
+		}),
 		names: map[string]bool{},
 	}
 	if reg != nil {
-		reg.MustRegister(m.accessTotal, m.rotationTotal, m.deniedTotal, m.auditFailures)
+		reg.MustRegister(m.accessTotal, m.rotationTotal, m.deniedTotal, m.auditFailures, m.shredTotal)
 	}
 	return m
 }
@@ -62,6 +66,7 @@ func (m *Metrics) access(name, action, result string) {
 func (m *Metrics) rotation(result string) { m.rotationTotal.WithLabelValues(result).Inc() }
 func (m *Metrics) denied(action string)   { m.deniedTotal.WithLabelValues(action).Inc() }
 func (m *Metrics) auditFailed()           { m.auditFailures.Inc() }
+func (m *Metrics) shred()                 { m.shredTotal.Inc() }
 
 // accessTracker batches last-access times so reads do not write the DB.
 type accessTracker struct {

@@ -182,11 +182,11 @@ func (s *Service) runRotation(ctx context.Context, tenant, secretID string) (int
 		if err := json.Unmarshal([]byte(sec.RotationFunction), &cfg); err != nil {
 			return 0, "", internal(fmt.Errorf("rotation function config: %w", err))
 		}
-		fn, err := rotation.New(cfg, s.o.HTTPClient)
+		fn, err := rotation.New(cfg, rotation.Deps{HTTP: s.o.HTTPClient, Keys: s.o.KeyAuthority})
 		if err != nil {
-			return 0, "", internal(err)
+			return s.failed(ctx, sec, err)
 		}
-		in := rotation.Input{Name: sec.Name, VersionID: sec.RotationVersionID}
+		in := rotation.Input{Tenant: sec.TenantID, Name: sec.Name, VersionID: sec.RotationVersionID}
 		if cur, err := s.getValue(ctx, sys, sec.Name, "", StageCurrent); err == nil {
 			in.Current = cur.Value.bytes()
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/rotation"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/store"
 )
 
@@ -57,6 +58,9 @@ type Options struct {
 	WebhookAllow []string
 	// HTTPClient is used by webhook rotation functions.
 	HTTPClient *http.Client
+	// KeyAuthority is auth, for the rampart-api-key rotation function
+	// (nil: that function fails with a recorded error).
+	KeyAuthority rotation.KeyAuthority
 	// CrashAt names a rotation step at which the process kills itself
 	// (SIGKILL) — a test hook for crash-resume tests; empty in production.
 	CrashAt string

@@ -216,6 +216,11 @@ const (
 	RotationFunctionType_ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD RotationFunctionType = 1
 	// HTTP webhook called for setSecret and testSecret.
 	RotationFunctionType_ROTATION_FUNCTION_TYPE_WEBHOOK RotationFunctionType = 2
+	// Rampart API key: the secret holds an auth API key of the same tenant;
+	// rotation calls auth's KeyService.RotateKey acting as that key, tests the
+	// new key with AuthService.VerifyKey and then moves AWSCURRENT
+	// (docs/adr/0009-keyvault-rotates-api-keys.md).
+	RotationFunctionType_ROTATION_FUNCTION_TYPE_RAMPART_API_KEY RotationFunctionType = 3
 )
 
 // Enum value maps for RotationFunctionType.
@@ -224,11 +229,13 @@ var (
 		0: "ROTATION_FUNCTION_TYPE_UNSPECIFIED",
 		1: "ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD",
 		2: "ROTATION_FUNCTION_TYPE_WEBHOOK",
+		3: "ROTATION_FUNCTION_TYPE_RAMPART_API_KEY",
 	}
 	RotationFunctionType_value = map[string]int32{
 		"ROTATION_FUNCTION_TYPE_UNSPECIFIED":     0,
 		"ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD": 1,
 		"ROTATION_FUNCTION_TYPE_WEBHOOK":         2,
+		"ROTATION_FUNCTION_TYPE_RAMPART_API_KEY": 3,
 	}
 )
 
@@ -413,7 +420,9 @@ type RotationFunction struct {
 	// Policy for random passwords.
 	PasswordPolicy *PasswordPolicy `protobuf:"bytes,2,opt,name=password_policy,json=passwordPolicy,proto3" json:"password_policy,omitempty"`
 	// Webhook URL (must be allowed by the server's webhook allow-list).
-	WebhookUrl    string `protobuf:"bytes,3,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
+	WebhookUrl string `protobuf:"bytes,3,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
+	// Options of the Rampart API key function.
+	ApiKey        *ApiKeyRotation `protobuf:"bytes,4,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -469,6 +478,70 @@ func (x *RotationFunction) GetWebhookUrl() string {
 	return ""
 }
 
+func (x *RotationFunction) GetApiKey() *ApiKeyRotation {
+	if x != nil {
+		return x.ApiKey
+	}
+	return nil
+}
+
+// ApiKeyRotation configures the Rampart API key rotation function.
+type ApiKeyRotation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// JSON key holding the API key when the secret value is a JSON object;
+	// empty means the whole value is the key.
+	JsonKey string `protobuf:"bytes,1,opt,name=json_key,json=jsonKey,proto3" json:"json_key,omitempty"`
+	// Seconds the replaced key keeps working after rotation (0: auth's
+	// default of 14 days).
+	OverlapSeconds int64 `protobuf:"varint,2,opt,name=overlap_seconds,json=overlapSeconds,proto3" json:"overlap_seconds,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ApiKeyRotation) Reset() {
+	*x = ApiKeyRotation{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApiKeyRotation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApiKeyRotation) ProtoMessage() {}
+
+func (x *ApiKeyRotation) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApiKeyRotation.ProtoReflect.Descriptor instead.
+func (*ApiKeyRotation) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ApiKeyRotation) GetJsonKey() string {
+	if x != nil {
+		return x.JsonKey
+	}
+	return ""
+}
+
+func (x *ApiKeyRotation) GetOverlapSeconds() int64 {
+	if x != nil {
+		return x.OverlapSeconds
+	}
+	return 0
+}
+
 // RotationRules is a rotation schedule.
 type RotationRules struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -480,7 +553,7 @@ type RotationRules struct {
 
 func (x *RotationRules) Reset() {
 	*x = RotationRules{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[3]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -492,7 +565,7 @@ func (x *RotationRules) String() string {
 func (*RotationRules) ProtoMessage() {}
 
 func (x *RotationRules) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[3]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -505,7 +578,7 @@ func (x *RotationRules) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotationRules.ProtoReflect.Descriptor instead.
 func (*RotationRules) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{3}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RotationRules) GetScheduleExpression() string {
@@ -530,7 +603,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[4]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -542,7 +615,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[4]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -555,7 +628,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{4}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *VersionInfo) GetVersionId() string {
@@ -626,7 +699,7 @@ type SecretMetadata struct {
 
 func (x *SecretMetadata) Reset() {
 	*x = SecretMetadata{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[5]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -638,7 +711,7 @@ func (x *SecretMetadata) String() string {
 func (*SecretMetadata) ProtoMessage() {}
 
 func (x *SecretMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[5]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -651,7 +724,7 @@ func (x *SecretMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretMetadata.ProtoReflect.Descriptor instead.
 func (*SecretMetadata) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{5}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SecretMetadata) GetName() string {
@@ -812,7 +885,7 @@ type CreateSecretRequest struct {
 
 func (x *CreateSecretRequest) Reset() {
 	*x = CreateSecretRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[6]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +897,7 @@ func (x *CreateSecretRequest) String() string {
 func (*CreateSecretRequest) ProtoMessage() {}
 
 func (x *CreateSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[6]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +910,7 @@ func (x *CreateSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSecretRequest.ProtoReflect.Descriptor instead.
 func (*CreateSecretRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{6}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateSecretRequest) GetName() string {
@@ -911,7 +984,7 @@ type CreateSecretResponse struct {
 
 func (x *CreateSecretResponse) Reset() {
 	*x = CreateSecretResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[7]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +996,7 @@ func (x *CreateSecretResponse) String() string {
 func (*CreateSecretResponse) ProtoMessage() {}
 
 func (x *CreateSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[7]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1009,7 @@ func (x *CreateSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSecretResponse.ProtoReflect.Descriptor instead.
 func (*CreateSecretResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{7}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateSecretResponse) GetName() string {
@@ -971,7 +1044,7 @@ type DescribeSecretRequest struct {
 
 func (x *DescribeSecretRequest) Reset() {
 	*x = DescribeSecretRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[8]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1056,7 @@ func (x *DescribeSecretRequest) String() string {
 func (*DescribeSecretRequest) ProtoMessage() {}
 
 func (x *DescribeSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[8]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1069,7 @@ func (x *DescribeSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeSecretRequest.ProtoReflect.Descriptor instead.
 func (*DescribeSecretRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{8}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DescribeSecretRequest) GetName() string {
@@ -1017,7 +1090,7 @@ type DescribeSecretResponse struct {
 
 func (x *DescribeSecretResponse) Reset() {
 	*x = DescribeSecretResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[9]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1102,7 @@ func (x *DescribeSecretResponse) String() string {
 func (*DescribeSecretResponse) ProtoMessage() {}
 
 func (x *DescribeSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[9]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1115,7 @@ func (x *DescribeSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeSecretResponse.ProtoReflect.Descriptor instead.
 func (*DescribeSecretResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{9}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DescribeSecretResponse) GetSecret() *SecretMetadata {
@@ -1067,7 +1140,7 @@ type GetSecretValueRequest struct {
 
 func (x *GetSecretValueRequest) Reset() {
 	*x = GetSecretValueRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[10]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1152,7 @@ func (x *GetSecretValueRequest) String() string {
 func (*GetSecretValueRequest) ProtoMessage() {}
 
 func (x *GetSecretValueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[10]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1165,7 @@ func (x *GetSecretValueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSecretValueRequest.ProtoReflect.Descriptor instead.
 func (*GetSecretValueRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{10}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetSecretValueRequest) GetName() string {
@@ -1141,7 +1214,7 @@ type GetSecretValueResponse struct {
 
 func (x *GetSecretValueResponse) Reset() {
 	*x = GetSecretValueResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[11]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1226,7 @@ func (x *GetSecretValueResponse) String() string {
 func (*GetSecretValueResponse) ProtoMessage() {}
 
 func (x *GetSecretValueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[11]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1239,7 @@ func (x *GetSecretValueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSecretValueResponse.ProtoReflect.Descriptor instead.
 func (*GetSecretValueResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{11}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetSecretValueResponse) GetName() string {
@@ -1236,7 +1309,7 @@ type BatchGetSecretValueRequest struct {
 
 func (x *BatchGetSecretValueRequest) Reset() {
 	*x = BatchGetSecretValueRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[12]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1321,7 @@ func (x *BatchGetSecretValueRequest) String() string {
 func (*BatchGetSecretValueRequest) ProtoMessage() {}
 
 func (x *BatchGetSecretValueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[12]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1334,7 @@ func (x *BatchGetSecretValueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetSecretValueRequest.ProtoReflect.Descriptor instead.
 func (*BatchGetSecretValueRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{12}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BatchGetSecretValueRequest) GetNames() []string {
@@ -1286,7 +1359,7 @@ type BatchGetError struct {
 
 func (x *BatchGetError) Reset() {
 	*x = BatchGetError{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[13]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1371,7 @@ func (x *BatchGetError) String() string {
 func (*BatchGetError) ProtoMessage() {}
 
 func (x *BatchGetError) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[13]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1384,7 @@ func (x *BatchGetError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetError.ProtoReflect.Descriptor instead.
 func (*BatchGetError) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{13}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *BatchGetError) GetName() string {
@@ -1348,7 +1421,7 @@ type BatchGetSecretValueResponse struct {
 
 func (x *BatchGetSecretValueResponse) Reset() {
 	*x = BatchGetSecretValueResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[14]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1433,7 @@ func (x *BatchGetSecretValueResponse) String() string {
 func (*BatchGetSecretValueResponse) ProtoMessage() {}
 
 func (x *BatchGetSecretValueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[14]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1446,7 @@ func (x *BatchGetSecretValueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchGetSecretValueResponse.ProtoReflect.Descriptor instead.
 func (*BatchGetSecretValueResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{14}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BatchGetSecretValueResponse) GetSecretValues() []*GetSecretValueResponse {
@@ -1411,7 +1484,7 @@ type PutSecretValueRequest struct {
 
 func (x *PutSecretValueRequest) Reset() {
 	*x = PutSecretValueRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[15]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1496,7 @@ func (x *PutSecretValueRequest) String() string {
 func (*PutSecretValueRequest) ProtoMessage() {}
 
 func (x *PutSecretValueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[15]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1509,7 @@ func (x *PutSecretValueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSecretValueRequest.ProtoReflect.Descriptor instead.
 func (*PutSecretValueRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{15}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PutSecretValueRequest) GetName() string {
@@ -1496,7 +1569,7 @@ type PutSecretValueResponse struct {
 
 func (x *PutSecretValueResponse) Reset() {
 	*x = PutSecretValueResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[16]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1508,7 +1581,7 @@ func (x *PutSecretValueResponse) String() string {
 func (*PutSecretValueResponse) ProtoMessage() {}
 
 func (x *PutSecretValueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[16]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1521,7 +1594,7 @@ func (x *PutSecretValueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSecretValueResponse.ProtoReflect.Descriptor instead.
 func (*PutSecretValueResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{16}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PutSecretValueResponse) GetName() string {
@@ -1568,7 +1641,7 @@ type UpdateSecretRequest struct {
 
 func (x *UpdateSecretRequest) Reset() {
 	*x = UpdateSecretRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[17]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1580,7 +1653,7 @@ func (x *UpdateSecretRequest) String() string {
 func (*UpdateSecretRequest) ProtoMessage() {}
 
 func (x *UpdateSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[17]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +1666,7 @@ func (x *UpdateSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSecretRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSecretRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{17}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UpdateSecretRequest) GetName() string {
@@ -1658,7 +1731,7 @@ type UpdateSecretResponse struct {
 
 func (x *UpdateSecretResponse) Reset() {
 	*x = UpdateSecretResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[18]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1670,7 +1743,7 @@ func (x *UpdateSecretResponse) String() string {
 func (*UpdateSecretResponse) ProtoMessage() {}
 
 func (x *UpdateSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[18]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1683,7 +1756,7 @@ func (x *UpdateSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSecretResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSecretResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{18}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UpdateSecretResponse) GetName() string {
@@ -1721,7 +1794,7 @@ type ListSecretsRequest struct {
 
 func (x *ListSecretsRequest) Reset() {
 	*x = ListSecretsRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[19]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +1806,7 @@ func (x *ListSecretsRequest) String() string {
 func (*ListSecretsRequest) ProtoMessage() {}
 
 func (x *ListSecretsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[19]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +1819,7 @@ func (x *ListSecretsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretsRequest.ProtoReflect.Descriptor instead.
 func (*ListSecretsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{19}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListSecretsRequest) GetNamePrefix() string {
@@ -1804,7 +1877,7 @@ type ListSecretsResponse struct {
 
 func (x *ListSecretsResponse) Reset() {
 	*x = ListSecretsResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[20]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1816,7 +1889,7 @@ func (x *ListSecretsResponse) String() string {
 func (*ListSecretsResponse) ProtoMessage() {}
 
 func (x *ListSecretsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[20]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1829,7 +1902,7 @@ func (x *ListSecretsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretsResponse.ProtoReflect.Descriptor instead.
 func (*ListSecretsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{20}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListSecretsResponse) GetSecrets() []*SecretMetadata {
@@ -1863,7 +1936,7 @@ type ListSecretVersionIdsRequest struct {
 
 func (x *ListSecretVersionIdsRequest) Reset() {
 	*x = ListSecretVersionIdsRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[21]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1875,7 +1948,7 @@ func (x *ListSecretVersionIdsRequest) String() string {
 func (*ListSecretVersionIdsRequest) ProtoMessage() {}
 
 func (x *ListSecretVersionIdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[21]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +1961,7 @@ func (x *ListSecretVersionIdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretVersionIdsRequest.ProtoReflect.Descriptor instead.
 func (*ListSecretVersionIdsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{21}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListSecretVersionIdsRequest) GetName() string {
@@ -1934,7 +2007,7 @@ type ListSecretVersionIdsResponse struct {
 
 func (x *ListSecretVersionIdsResponse) Reset() {
 	*x = ListSecretVersionIdsResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[22]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2019,7 @@ func (x *ListSecretVersionIdsResponse) String() string {
 func (*ListSecretVersionIdsResponse) ProtoMessage() {}
 
 func (x *ListSecretVersionIdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[22]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2032,7 @@ func (x *ListSecretVersionIdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretVersionIdsResponse.ProtoReflect.Descriptor instead.
 func (*ListSecretVersionIdsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{22}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListSecretVersionIdsResponse) GetName() string {
@@ -2000,7 +2073,7 @@ type UpdateSecretVersionStageRequest struct {
 
 func (x *UpdateSecretVersionStageRequest) Reset() {
 	*x = UpdateSecretVersionStageRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[23]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2012,7 +2085,7 @@ func (x *UpdateSecretVersionStageRequest) String() string {
 func (*UpdateSecretVersionStageRequest) ProtoMessage() {}
 
 func (x *UpdateSecretVersionStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[23]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2025,7 +2098,7 @@ func (x *UpdateSecretVersionStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSecretVersionStageRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSecretVersionStageRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{23}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdateSecretVersionStageRequest) GetName() string {
@@ -2067,7 +2140,7 @@ type UpdateSecretVersionStageResponse struct {
 
 func (x *UpdateSecretVersionStageResponse) Reset() {
 	*x = UpdateSecretVersionStageResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[24]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2152,7 @@ func (x *UpdateSecretVersionStageResponse) String() string {
 func (*UpdateSecretVersionStageResponse) ProtoMessage() {}
 
 func (x *UpdateSecretVersionStageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[24]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +2165,7 @@ func (x *UpdateSecretVersionStageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSecretVersionStageResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSecretVersionStageResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{24}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateSecretVersionStageResponse) GetName() string {
@@ -2117,7 +2190,7 @@ type DeleteSecretRequest struct {
 
 func (x *DeleteSecretRequest) Reset() {
 	*x = DeleteSecretRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[25]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2129,7 +2202,7 @@ func (x *DeleteSecretRequest) String() string {
 func (*DeleteSecretRequest) ProtoMessage() {}
 
 func (x *DeleteSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[25]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2142,7 +2215,7 @@ func (x *DeleteSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecretRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSecretRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{25}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteSecretRequest) GetName() string {
@@ -2179,7 +2252,7 @@ type DeleteSecretResponse struct {
 
 func (x *DeleteSecretResponse) Reset() {
 	*x = DeleteSecretResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[26]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2191,7 +2264,7 @@ func (x *DeleteSecretResponse) String() string {
 func (*DeleteSecretResponse) ProtoMessage() {}
 
 func (x *DeleteSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[26]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2204,7 +2277,7 @@ func (x *DeleteSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecretResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSecretResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{26}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteSecretResponse) GetName() string {
@@ -2232,7 +2305,7 @@ type RestoreSecretRequest struct {
 
 func (x *RestoreSecretRequest) Reset() {
 	*x = RestoreSecretRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[27]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2244,7 +2317,7 @@ func (x *RestoreSecretRequest) String() string {
 func (*RestoreSecretRequest) ProtoMessage() {}
 
 func (x *RestoreSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[27]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2257,7 +2330,7 @@ func (x *RestoreSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreSecretRequest.ProtoReflect.Descriptor instead.
 func (*RestoreSecretRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{27}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RestoreSecretRequest) GetName() string {
@@ -2278,7 +2351,7 @@ type RestoreSecretResponse struct {
 
 func (x *RestoreSecretResponse) Reset() {
 	*x = RestoreSecretResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[28]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2363,7 @@ func (x *RestoreSecretResponse) String() string {
 func (*RestoreSecretResponse) ProtoMessage() {}
 
 func (x *RestoreSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[28]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2376,7 @@ func (x *RestoreSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreSecretResponse.ProtoReflect.Descriptor instead.
 func (*RestoreSecretResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{28}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RestoreSecretResponse) GetName() string {
@@ -2326,7 +2399,7 @@ type TagResourceRequest struct {
 
 func (x *TagResourceRequest) Reset() {
 	*x = TagResourceRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[29]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2338,7 +2411,7 @@ func (x *TagResourceRequest) String() string {
 func (*TagResourceRequest) ProtoMessage() {}
 
 func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[29]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2351,7 +2424,7 @@ func (x *TagResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceRequest.ProtoReflect.Descriptor instead.
 func (*TagResourceRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{29}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TagResourceRequest) GetName() string {
@@ -2377,7 +2450,7 @@ type TagResourceResponse struct {
 
 func (x *TagResourceResponse) Reset() {
 	*x = TagResourceResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[30]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2389,7 +2462,7 @@ func (x *TagResourceResponse) String() string {
 func (*TagResourceResponse) ProtoMessage() {}
 
 func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[30]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2402,7 +2475,7 @@ func (x *TagResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResourceResponse.ProtoReflect.Descriptor instead.
 func (*TagResourceResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{30}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{31}
 }
 
 // UntagResourceRequest removes tags.
@@ -2418,7 +2491,7 @@ type UntagResourceRequest struct {
 
 func (x *UntagResourceRequest) Reset() {
 	*x = UntagResourceRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[31]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2503,7 @@ func (x *UntagResourceRequest) String() string {
 func (*UntagResourceRequest) ProtoMessage() {}
 
 func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[31]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2516,7 @@ func (x *UntagResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResourceRequest.ProtoReflect.Descriptor instead.
 func (*UntagResourceRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{31}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UntagResourceRequest) GetName() string {
@@ -2469,7 +2542,7 @@ type UntagResourceResponse struct {
 
 func (x *UntagResourceResponse) Reset() {
 	*x = UntagResourceResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[32]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2481,7 +2554,7 @@ func (x *UntagResourceResponse) String() string {
 func (*UntagResourceResponse) ProtoMessage() {}
 
 func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[32]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2494,7 +2567,7 @@ func (x *UntagResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResourceResponse.ProtoReflect.Descriptor instead.
 func (*UntagResourceResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{32}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{33}
 }
 
 // RotateSecretRequest configures and starts a rotation.
@@ -2516,7 +2589,7 @@ type RotateSecretRequest struct {
 
 func (x *RotateSecretRequest) Reset() {
 	*x = RotateSecretRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[33]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2528,7 +2601,7 @@ func (x *RotateSecretRequest) String() string {
 func (*RotateSecretRequest) ProtoMessage() {}
 
 func (x *RotateSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[33]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2541,7 +2614,7 @@ func (x *RotateSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSecretRequest.ProtoReflect.Descriptor instead.
 func (*RotateSecretRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{33}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RotateSecretRequest) GetName() string {
@@ -2596,7 +2669,7 @@ type RotateSecretResponse struct {
 
 func (x *RotateSecretResponse) Reset() {
 	*x = RotateSecretResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[34]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2681,7 @@ func (x *RotateSecretResponse) String() string {
 func (*RotateSecretResponse) ProtoMessage() {}
 
 func (x *RotateSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[34]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2694,7 @@ func (x *RotateSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSecretResponse.ProtoReflect.Descriptor instead.
 func (*RotateSecretResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{34}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RotateSecretResponse) GetName() string {
@@ -2663,7 +2736,7 @@ type CancelRotateSecretRequest struct {
 
 func (x *CancelRotateSecretRequest) Reset() {
 	*x = CancelRotateSecretRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[35]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2675,7 +2748,7 @@ func (x *CancelRotateSecretRequest) String() string {
 func (*CancelRotateSecretRequest) ProtoMessage() {}
 
 func (x *CancelRotateSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[35]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2688,7 +2761,7 @@ func (x *CancelRotateSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRotateSecretRequest.ProtoReflect.Descriptor instead.
 func (*CancelRotateSecretRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{35}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CancelRotateSecretRequest) GetName() string {
@@ -2711,7 +2784,7 @@ type CancelRotateSecretResponse struct {
 
 func (x *CancelRotateSecretResponse) Reset() {
 	*x = CancelRotateSecretResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[36]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2723,7 +2796,7 @@ func (x *CancelRotateSecretResponse) String() string {
 func (*CancelRotateSecretResponse) ProtoMessage() {}
 
 func (x *CancelRotateSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[36]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2736,7 +2809,7 @@ func (x *CancelRotateSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRotateSecretResponse.ProtoReflect.Descriptor instead.
 func (*CancelRotateSecretResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{36}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CancelRotateSecretResponse) GetName() string {
@@ -2764,7 +2837,7 @@ type RollbackSecretRequest struct {
 
 func (x *RollbackSecretRequest) Reset() {
 	*x = RollbackSecretRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[37]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2776,7 +2849,7 @@ func (x *RollbackSecretRequest) String() string {
 func (*RollbackSecretRequest) ProtoMessage() {}
 
 func (x *RollbackSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[37]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2789,7 +2862,7 @@ func (x *RollbackSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackSecretRequest.ProtoReflect.Descriptor instead.
 func (*RollbackSecretRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{37}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RollbackSecretRequest) GetName() string {
@@ -2812,7 +2885,7 @@ type RollbackSecretResponse struct {
 
 func (x *RollbackSecretResponse) Reset() {
 	*x = RollbackSecretResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[38]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2824,7 +2897,7 @@ func (x *RollbackSecretResponse) String() string {
 func (*RollbackSecretResponse) ProtoMessage() {}
 
 func (x *RollbackSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[38]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2837,7 +2910,7 @@ func (x *RollbackSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackSecretResponse.ProtoReflect.Descriptor instead.
 func (*RollbackSecretResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{38}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RollbackSecretResponse) GetName() string {
@@ -2866,7 +2939,7 @@ type GenerateDataKeyRequest struct {
 
 func (x *GenerateDataKeyRequest) Reset() {
 	*x = GenerateDataKeyRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[39]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2878,7 +2951,7 @@ func (x *GenerateDataKeyRequest) String() string {
 func (*GenerateDataKeyRequest) ProtoMessage() {}
 
 func (x *GenerateDataKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[39]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2891,7 +2964,7 @@ func (x *GenerateDataKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateDataKeyRequest.ProtoReflect.Descriptor instead.
 func (*GenerateDataKeyRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{39}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GenerateDataKeyRequest) GetEncryptionContext() map[string]string {
@@ -2916,7 +2989,7 @@ type GenerateDataKeyResponse struct {
 
 func (x *GenerateDataKeyResponse) Reset() {
 	*x = GenerateDataKeyResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[40]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2928,7 +3001,7 @@ func (x *GenerateDataKeyResponse) String() string {
 func (*GenerateDataKeyResponse) ProtoMessage() {}
 
 func (x *GenerateDataKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[40]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2941,7 +3014,7 @@ func (x *GenerateDataKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateDataKeyResponse.ProtoReflect.Descriptor instead.
 func (*GenerateDataKeyResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{40}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GenerateDataKeyResponse) GetPlaintext() []byte {
@@ -2978,7 +3051,7 @@ type DecryptRequest struct {
 
 func (x *DecryptRequest) Reset() {
 	*x = DecryptRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[41]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2990,7 +3063,7 @@ func (x *DecryptRequest) String() string {
 func (*DecryptRequest) ProtoMessage() {}
 
 func (x *DecryptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[41]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3003,7 +3076,7 @@ func (x *DecryptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecryptRequest.ProtoReflect.Descriptor instead.
 func (*DecryptRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{41}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DecryptRequest) GetCiphertextBlob() []byte {
@@ -3033,7 +3106,7 @@ type DecryptResponse struct {
 
 func (x *DecryptResponse) Reset() {
 	*x = DecryptResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[42]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3045,7 +3118,7 @@ func (x *DecryptResponse) String() string {
 func (*DecryptResponse) ProtoMessage() {}
 
 func (x *DecryptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[42]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3058,7 +3131,7 @@ func (x *DecryptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecryptResponse.ProtoReflect.Descriptor instead.
 func (*DecryptResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{42}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DecryptResponse) GetPlaintext() []byte {
@@ -3090,7 +3163,7 @@ type ReEncryptRequest struct {
 
 func (x *ReEncryptRequest) Reset() {
 	*x = ReEncryptRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[43]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3102,7 +3175,7 @@ func (x *ReEncryptRequest) String() string {
 func (*ReEncryptRequest) ProtoMessage() {}
 
 func (x *ReEncryptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[43]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3115,7 +3188,7 @@ func (x *ReEncryptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReEncryptRequest.ProtoReflect.Descriptor instead.
 func (*ReEncryptRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{43}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ReEncryptRequest) GetCiphertextBlob() []byte {
@@ -3154,7 +3227,7 @@ type ReEncryptResponse struct {
 
 func (x *ReEncryptResponse) Reset() {
 	*x = ReEncryptResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[44]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3166,7 +3239,7 @@ func (x *ReEncryptResponse) String() string {
 func (*ReEncryptResponse) ProtoMessage() {}
 
 func (x *ReEncryptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[44]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3179,7 +3252,7 @@ func (x *ReEncryptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReEncryptResponse.ProtoReflect.Descriptor instead.
 func (*ReEncryptResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{44}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ReEncryptResponse) GetCiphertextBlob() []byte {
@@ -3212,7 +3285,7 @@ type RotateKeyRequest struct {
 
 func (x *RotateKeyRequest) Reset() {
 	*x = RotateKeyRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[45]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3224,7 +3297,7 @@ func (x *RotateKeyRequest) String() string {
 func (*RotateKeyRequest) ProtoMessage() {}
 
 func (x *RotateKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[45]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3237,7 +3310,7 @@ func (x *RotateKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateKeyRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{45}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{46}
 }
 
 // RotateKeyResponse names the new key version.
@@ -3251,7 +3324,7 @@ type RotateKeyResponse struct {
 
 func (x *RotateKeyResponse) Reset() {
 	*x = RotateKeyResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[46]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3263,7 +3336,7 @@ func (x *RotateKeyResponse) String() string {
 func (*RotateKeyResponse) ProtoMessage() {}
 
 func (x *RotateKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[46]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3276,7 +3349,7 @@ func (x *RotateKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeyResponse.ProtoReflect.Descriptor instead.
 func (*RotateKeyResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{46}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RotateKeyResponse) GetKeyId() string {
@@ -3297,7 +3370,7 @@ type ListSecretsObservabilityRequest struct {
 
 func (x *ListSecretsObservabilityRequest) Reset() {
 	*x = ListSecretsObservabilityRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[47]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3309,7 +3382,7 @@ func (x *ListSecretsObservabilityRequest) String() string {
 func (*ListSecretsObservabilityRequest) ProtoMessage() {}
 
 func (x *ListSecretsObservabilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[47]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3322,7 +3395,7 @@ func (x *ListSecretsObservabilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretsObservabilityRequest.ProtoReflect.Descriptor instead.
 func (*ListSecretsObservabilityRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{47}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListSecretsObservabilityRequest) GetNamePrefix() string {
@@ -3366,7 +3439,7 @@ type SecretObservation struct {
 
 func (x *SecretObservation) Reset() {
 	*x = SecretObservation{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[48]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3378,7 +3451,7 @@ func (x *SecretObservation) String() string {
 func (*SecretObservation) ProtoMessage() {}
 
 func (x *SecretObservation) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[48]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3391,7 +3464,7 @@ func (x *SecretObservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretObservation.ProtoReflect.Descriptor instead.
 func (*SecretObservation) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{48}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *SecretObservation) GetName() string {
@@ -3489,7 +3562,7 @@ type ListSecretsObservabilityResponse struct {
 
 func (x *ListSecretsObservabilityResponse) Reset() {
 	*x = ListSecretsObservabilityResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[49]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3501,7 +3574,7 @@ func (x *ListSecretsObservabilityResponse) String() string {
 func (*ListSecretsObservabilityResponse) ProtoMessage() {}
 
 func (x *ListSecretsObservabilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[49]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3514,7 +3587,7 @@ func (x *ListSecretsObservabilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretsObservabilityResponse.ProtoReflect.Descriptor instead.
 func (*ListSecretsObservabilityResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{49}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListSecretsObservabilityResponse) GetSecrets() []*SecretObservation {
@@ -3522,6 +3595,125 @@ func (x *ListSecretsObservabilityResponse) GetSecrets() []*SecretObservation {
 		return x.Secrets
 	}
 	return nil
+}
+
+// ShredTenantRequest names the tenant to shred.
+type ShredTenantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant id (as issued by auth).
+	TenantId      string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShredTenantRequest) Reset() {
+	*x = ShredTenantRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShredTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShredTenantRequest) ProtoMessage() {}
+
+func (x *ShredTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShredTenantRequest.ProtoReflect.Descriptor instead.
+func (*ShredTenantRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ShredTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+// ShredTenantResponse reports the shred.
+type ShredTenantResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant id shredded.
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// When the tenant was shredded (the first time, for a repeated call).
+	ShredTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=shred_time,json=shredTime,proto3" json:"shred_time,omitempty"`
+	// Secrets erased by this call.
+	SecretsErased int32 `protobuf:"varint,3,opt,name=secrets_erased,json=secretsErased,proto3" json:"secrets_erased,omitempty"`
+	// True when the tenant had already been shredded before this call.
+	AlreadyShredded bool `protobuf:"varint,4,opt,name=already_shredded,json=alreadyShredded,proto3" json:"already_shredded,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ShredTenantResponse) Reset() {
+	*x = ShredTenantResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShredTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShredTenantResponse) ProtoMessage() {}
+
+func (x *ShredTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShredTenantResponse.ProtoReflect.Descriptor instead.
+func (*ShredTenantResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ShredTenantResponse) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ShredTenantResponse) GetShredTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ShredTime
+	}
+	return nil
+}
+
+func (x *ShredTenantResponse) GetSecretsErased() int32 {
+	if x != nil {
+		return x.SecretsErased
+	}
+	return 0
+}
+
+func (x *ShredTenantResponse) GetAlreadyShredded() bool {
+	if x != nil {
+		return x.AlreadyShredded
+	}
+	return false
 }
 
 var File_rampart_keyvault_v1_keyvault_proto protoreflect.FileDescriptor
@@ -3538,12 +3730,16 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\x11exclude_uppercase\x18\x03 \x01(\bR\x10excludeUppercase\x12'\n" +
 	"\x0fexclude_numbers\x18\x04 \x01(\bR\x0eexcludeNumbers\x12/\n" +
 	"\x13exclude_punctuation\x18\x05 \x01(\bR\x12excludePunctuation\x12\x19\n" +
-	"\bjson_key\x18\x06 \x01(\tR\ajsonKey\"\xc0\x01\n" +
+	"\bjson_key\x18\x06 \x01(\tR\ajsonKey\"\xfe\x01\n" +
 	"\x10RotationFunction\x12=\n" +
 	"\x04type\x18\x01 \x01(\x0e2).rampart.keyvault.v1.RotationFunctionTypeR\x04type\x12L\n" +
 	"\x0fpassword_policy\x18\x02 \x01(\v2#.rampart.keyvault.v1.PasswordPolicyR\x0epasswordPolicy\x12\x1f\n" +
 	"\vwebhook_url\x18\x03 \x01(\tR\n" +
-	"webhookUrl\"@\n" +
+	"webhookUrl\x12<\n" +
+	"\aapi_key\x18\x04 \x01(\v2#.rampart.keyvault.v1.ApiKeyRotationR\x06apiKey\"T\n" +
+	"\x0eApiKeyRotation\x12\x19\n" +
+	"\bjson_key\x18\x01 \x01(\tR\ajsonKey\x12'\n" +
+	"\x0foverlap_seconds\x18\x02 \x01(\x03R\x0eoverlapSeconds\"@\n" +
 	"\rRotationRules\x12/\n" +
 	"\x13schedule_expression\x18\x01 \x01(\tR\x12scheduleExpression\"\x8e\x01\n" +
 	"\vVersionInfo\x12\x1d\n" +
@@ -3779,7 +3975,15 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"deleted_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAtB\x16\n" +
 	"\x14_days_until_rotation\"d\n" +
 	" ListSecretsObservabilityResponse\x12@\n" +
-	"\asecrets\x18\x01 \x03(\v2&.rampart.keyvault.v1.SecretObservationR\asecrets*r\n" +
+	"\asecrets\x18\x01 \x03(\v2&.rampart.keyvault.v1.SecretObservationR\asecrets\"6\n" +
+	"\x12ShredTenantRequest\x12 \n" +
+	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\"\xbf\x01\n" +
+	"\x13ShredTenantResponse\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x129\n" +
+	"\n" +
+	"shred_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tshredTime\x12%\n" +
+	"\x0esecrets_erased\x18\x03 \x01(\x05R\rsecretsErased\x12)\n" +
+	"\x10already_shredded\x18\x04 \x01(\bR\x0falreadyShredded*r\n" +
 	"\vContentType\x12\x1c\n" +
 	"\x18CONTENT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11CONTENT_TYPE_TEXT\x10\x01\x12\x15\n" +
@@ -3797,11 +4001,12 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\x1bROTATION_STEP_CREATE_SECRET\x10\x01\x12\x1c\n" +
 	"\x18ROTATION_STEP_SET_SECRET\x10\x02\x12\x1d\n" +
 	"\x19ROTATION_STEP_TEST_SECRET\x10\x03\x12\x1f\n" +
-	"\x1bROTATION_STEP_FINISH_SECRET\x10\x04*\x8e\x01\n" +
+	"\x1bROTATION_STEP_FINISH_SECRET\x10\x04*\xba\x01\n" +
 	"\x14RotationFunctionType\x12&\n" +
 	"\"ROTATION_FUNCTION_TYPE_UNSPECIFIED\x10\x00\x12*\n" +
 	"&ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD\x10\x01\x12\"\n" +
-	"\x1eROTATION_FUNCTION_TYPE_WEBHOOK\x10\x022\xbf\x12\n" +
+	"\x1eROTATION_FUNCTION_TYPE_WEBHOOK\x10\x02\x12*\n" +
+	"&ROTATION_FUNCTION_TYPE_RAMPART_API_KEY\x10\x032\xbf\x12\n" +
 	"\x0eSecretsService\x12{\n" +
 	"\fCreateSecret\x12(.rampart.keyvault.v1.CreateSecretRequest\x1a).rampart.keyvault.v1.CreateSecretResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/secrets\x12\x88\x01\n" +
 	"\x0eDescribeSecret\x12*.rampart.keyvault.v1.DescribeSecretRequest\x1a+.rampart.keyvault.v1.DescribeSecretResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/secrets/{name=**}\x12\x8e\x01\n" +
@@ -3826,7 +4031,9 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\tReEncrypt\x12%.rampart.keyvault.v1.ReEncryptRequest\x1a&.rampart.keyvault.v1.ReEncryptResponse\x12y\n" +
 	"\tRotateKey\x12%.rampart.keyvault.v1.RotateKeyRequest\x1a&.rampart.keyvault.v1.RotateKeyResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/kms/key:rotate2\xc4\x01\n" +
 	"\x14ObservabilityService\x12\xab\x01\n" +
-	"\x18ListSecretsObservability\x124.rampart.keyvault.v1.ListSecretsObservabilityRequest\x1a5.rampart.keyvault.v1.ListSecretsObservabilityResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/observability/secretsBKZIgithub.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1;keyvaultv1b\x06proto3"
+	"\x18ListSecretsObservability\x124.rampart.keyvault.v1.ListSecretsObservabilityRequest\x1a5.rampart.keyvault.v1.ListSecretsObservabilityResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/observability/secrets2v\n" +
+	"\x12TenantAdminService\x12`\n" +
+	"\vShredTenant\x12'.rampart.keyvault.v1.ShredTenantRequest\x1a(.rampart.keyvault.v1.ShredTenantResponseBKZIgithub.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1;keyvaultv1b\x06proto3"
 
 var (
 	file_rampart_keyvault_v1_keyvault_proto_rawDescOnce sync.Once
@@ -3841,7 +4048,7 @@ func file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_keyvault_v1_keyvault_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_rampart_keyvault_v1_keyvault_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_rampart_keyvault_v1_keyvault_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_rampart_keyvault_v1_keyvault_proto_goTypes = []any{
 	(ContentType)(0),                         // 0: rampart.keyvault.v1.ContentType
 	(RotationStatus)(0),                      // 1: rampart.keyvault.v1.RotationStatus
@@ -3850,152 +4057,159 @@ var file_rampart_keyvault_v1_keyvault_proto_goTypes = []any{
 	(*Tag)(nil),                              // 4: rampart.keyvault.v1.Tag
 	(*PasswordPolicy)(nil),                   // 5: rampart.keyvault.v1.PasswordPolicy
 	(*RotationFunction)(nil),                 // 6: rampart.keyvault.v1.RotationFunction
-	(*RotationRules)(nil),                    // 7: rampart.keyvault.v1.RotationRules
-	(*VersionInfo)(nil),                      // 8: rampart.keyvault.v1.VersionInfo
-	(*SecretMetadata)(nil),                   // 9: rampart.keyvault.v1.SecretMetadata
-	(*CreateSecretRequest)(nil),              // 10: rampart.keyvault.v1.CreateSecretRequest
-	(*CreateSecretResponse)(nil),             // 11: rampart.keyvault.v1.CreateSecretResponse
-	(*DescribeSecretRequest)(nil),            // 12: rampart.keyvault.v1.DescribeSecretRequest
-	(*DescribeSecretResponse)(nil),           // 13: rampart.keyvault.v1.DescribeSecretResponse
-	(*GetSecretValueRequest)(nil),            // 14: rampart.keyvault.v1.GetSecretValueRequest
-	(*GetSecretValueResponse)(nil),           // 15: rampart.keyvault.v1.GetSecretValueResponse
-	(*BatchGetSecretValueRequest)(nil),       // 16: rampart.keyvault.v1.BatchGetSecretValueRequest
-	(*BatchGetError)(nil),                    // 17: rampart.keyvault.v1.BatchGetError
-	(*BatchGetSecretValueResponse)(nil),      // 18: rampart.keyvault.v1.BatchGetSecretValueResponse
-	(*PutSecretValueRequest)(nil),            // 19: rampart.keyvault.v1.PutSecretValueRequest
-	(*PutSecretValueResponse)(nil),           // 20: rampart.keyvault.v1.PutSecretValueResponse
-	(*UpdateSecretRequest)(nil),              // 21: rampart.keyvault.v1.UpdateSecretRequest
-	(*UpdateSecretResponse)(nil),             // 22: rampart.keyvault.v1.UpdateSecretResponse
-	(*ListSecretsRequest)(nil),               // 23: rampart.keyvault.v1.ListSecretsRequest
-	(*ListSecretsResponse)(nil),              // 24: rampart.keyvault.v1.ListSecretsResponse
-	(*ListSecretVersionIdsRequest)(nil),      // 25: rampart.keyvault.v1.ListSecretVersionIdsRequest
-	(*ListSecretVersionIdsResponse)(nil),     // 26: rampart.keyvault.v1.ListSecretVersionIdsResponse
-	(*UpdateSecretVersionStageRequest)(nil),  // 27: rampart.keyvault.v1.UpdateSecretVersionStageRequest
-	(*UpdateSecretVersionStageResponse)(nil), // 28: rampart.keyvault.v1.UpdateSecretVersionStageResponse
-	(*DeleteSecretRequest)(nil),              // 29: rampart.keyvault.v1.DeleteSecretRequest
-	(*DeleteSecretResponse)(nil),             // 30: rampart.keyvault.v1.DeleteSecretResponse
-	(*RestoreSecretRequest)(nil),             // 31: rampart.keyvault.v1.RestoreSecretRequest
-	(*RestoreSecretResponse)(nil),            // 32: rampart.keyvault.v1.RestoreSecretResponse
-	(*TagResourceRequest)(nil),               // 33: rampart.keyvault.v1.TagResourceRequest
-	(*TagResourceResponse)(nil),              // 34: rampart.keyvault.v1.TagResourceResponse
-	(*UntagResourceRequest)(nil),             // 35: rampart.keyvault.v1.UntagResourceRequest
-	(*UntagResourceResponse)(nil),            // 36: rampart.keyvault.v1.UntagResourceResponse
-	(*RotateSecretRequest)(nil),              // 37: rampart.keyvault.v1.RotateSecretRequest
-	(*RotateSecretResponse)(nil),             // 38: rampart.keyvault.v1.RotateSecretResponse
-	(*CancelRotateSecretRequest)(nil),        // 39: rampart.keyvault.v1.CancelRotateSecretRequest
-	(*CancelRotateSecretResponse)(nil),       // 40: rampart.keyvault.v1.CancelRotateSecretResponse
-	(*RollbackSecretRequest)(nil),            // 41: rampart.keyvault.v1.RollbackSecretRequest
-	(*RollbackSecretResponse)(nil),           // 42: rampart.keyvault.v1.RollbackSecretResponse
-	(*GenerateDataKeyRequest)(nil),           // 43: rampart.keyvault.v1.GenerateDataKeyRequest
-	(*GenerateDataKeyResponse)(nil),          // 44: rampart.keyvault.v1.GenerateDataKeyResponse
-	(*DecryptRequest)(nil),                   // 45: rampart.keyvault.v1.DecryptRequest
-	(*DecryptResponse)(nil),                  // 46: rampart.keyvault.v1.DecryptResponse
-	(*ReEncryptRequest)(nil),                 // 47: rampart.keyvault.v1.ReEncryptRequest
-	(*ReEncryptResponse)(nil),                // 48: rampart.keyvault.v1.ReEncryptResponse
-	(*RotateKeyRequest)(nil),                 // 49: rampart.keyvault.v1.RotateKeyRequest
-	(*RotateKeyResponse)(nil),                // 50: rampart.keyvault.v1.RotateKeyResponse
-	(*ListSecretsObservabilityRequest)(nil),  // 51: rampart.keyvault.v1.ListSecretsObservabilityRequest
-	(*SecretObservation)(nil),                // 52: rampart.keyvault.v1.SecretObservation
-	(*ListSecretsObservabilityResponse)(nil), // 53: rampart.keyvault.v1.ListSecretsObservabilityResponse
-	nil,                                      // 54: rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
-	nil,                                      // 55: rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
-	nil,                                      // 56: rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
-	nil,                                      // 57: rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
-	(*timestamppb.Timestamp)(nil),            // 58: google.protobuf.Timestamp
+	(*ApiKeyRotation)(nil),                   // 7: rampart.keyvault.v1.ApiKeyRotation
+	(*RotationRules)(nil),                    // 8: rampart.keyvault.v1.RotationRules
+	(*VersionInfo)(nil),                      // 9: rampart.keyvault.v1.VersionInfo
+	(*SecretMetadata)(nil),                   // 10: rampart.keyvault.v1.SecretMetadata
+	(*CreateSecretRequest)(nil),              // 11: rampart.keyvault.v1.CreateSecretRequest
+	(*CreateSecretResponse)(nil),             // 12: rampart.keyvault.v1.CreateSecretResponse
+	(*DescribeSecretRequest)(nil),            // 13: rampart.keyvault.v1.DescribeSecretRequest
+	(*DescribeSecretResponse)(nil),           // 14: rampart.keyvault.v1.DescribeSecretResponse
+	(*GetSecretValueRequest)(nil),            // 15: rampart.keyvault.v1.GetSecretValueRequest
+	(*GetSecretValueResponse)(nil),           // 16: rampart.keyvault.v1.GetSecretValueResponse
+	(*BatchGetSecretValueRequest)(nil),       // 17: rampart.keyvault.v1.BatchGetSecretValueRequest
+	(*BatchGetError)(nil),                    // 18: rampart.keyvault.v1.BatchGetError
+	(*BatchGetSecretValueResponse)(nil),      // 19: rampart.keyvault.v1.BatchGetSecretValueResponse
+	(*PutSecretValueRequest)(nil),            // 20: rampart.keyvault.v1.PutSecretValueRequest
+	(*PutSecretValueResponse)(nil),           // 21: rampart.keyvault.v1.PutSecretValueResponse
+	(*UpdateSecretRequest)(nil),              // 22: rampart.keyvault.v1.UpdateSecretRequest
+	(*UpdateSecretResponse)(nil),             // 23: rampart.keyvault.v1.UpdateSecretResponse
+	(*ListSecretsRequest)(nil),               // 24: rampart.keyvault.v1.ListSecretsRequest
+	(*ListSecretsResponse)(nil),              // 25: rampart.keyvault.v1.ListSecretsResponse
+	(*ListSecretVersionIdsRequest)(nil),      // 26: rampart.keyvault.v1.ListSecretVersionIdsRequest
+	(*ListSecretVersionIdsResponse)(nil),     // 27: rampart.keyvault.v1.ListSecretVersionIdsResponse
+	(*UpdateSecretVersionStageRequest)(nil),  // 28: rampart.keyvault.v1.UpdateSecretVersionStageRequest
+	(*UpdateSecretVersionStageResponse)(nil), // 29: rampart.keyvault.v1.UpdateSecretVersionStageResponse
+	(*DeleteSecretRequest)(nil),              // 30: rampart.keyvault.v1.DeleteSecretRequest
+	(*DeleteSecretResponse)(nil),             // 31: rampart.keyvault.v1.DeleteSecretResponse
+	(*RestoreSecretRequest)(nil),             // 32: rampart.keyvault.v1.RestoreSecretRequest
+	(*RestoreSecretResponse)(nil),            // 33: rampart.keyvault.v1.RestoreSecretResponse
+	(*TagResourceRequest)(nil),               // 34: rampart.keyvault.v1.TagResourceRequest
+	(*TagResourceResponse)(nil),              // 35: rampart.keyvault.v1.TagResourceResponse
+	(*UntagResourceRequest)(nil),             // 36: rampart.keyvault.v1.UntagResourceRequest
+	(*UntagResourceResponse)(nil),            // 37: rampart.keyvault.v1.UntagResourceResponse
+	(*RotateSecretRequest)(nil),              // 38: rampart.keyvault.v1.RotateSecretRequest
+	(*RotateSecretResponse)(nil),             // 39: rampart.keyvault.v1.RotateSecretResponse
+	(*CancelRotateSecretRequest)(nil),        // 40: rampart.keyvault.v1.CancelRotateSecretRequest
+	(*CancelRotateSecretResponse)(nil),       // 41: rampart.keyvault.v1.CancelRotateSecretResponse
+	(*RollbackSecretRequest)(nil),            // 42: rampart.keyvault.v1.RollbackSecretRequest
+	(*RollbackSecretResponse)(nil),           // 43: rampart.keyvault.v1.RollbackSecretResponse
+	(*GenerateDataKeyRequest)(nil),           // 44: rampart.keyvault.v1.GenerateDataKeyRequest
+	(*GenerateDataKeyResponse)(nil),          // 45: rampart.keyvault.v1.GenerateDataKeyResponse
+	(*DecryptRequest)(nil),                   // 46: rampart.keyvault.v1.DecryptRequest
+	(*DecryptResponse)(nil),                  // 47: rampart.keyvault.v1.DecryptResponse
+	(*ReEncryptRequest)(nil),                 // 48: rampart.keyvault.v1.ReEncryptRequest
+	(*ReEncryptResponse)(nil),                // 49: rampart.keyvault.v1.ReEncryptResponse
+	(*RotateKeyRequest)(nil),                 // 50: rampart.keyvault.v1.RotateKeyRequest
+	(*RotateKeyResponse)(nil),                // 51: rampart.keyvault.v1.RotateKeyResponse
+	(*ListSecretsObservabilityRequest)(nil),  // 52: rampart.keyvault.v1.ListSecretsObservabilityRequest
+	(*SecretObservation)(nil),                // 53: rampart.keyvault.v1.SecretObservation
+	(*ListSecretsObservabilityResponse)(nil), // 54: rampart.keyvault.v1.ListSecretsObservabilityResponse
+	(*ShredTenantRequest)(nil),               // 55: rampart.keyvault.v1.ShredTenantRequest
+	(*ShredTenantResponse)(nil),              // 56: rampart.keyvault.v1.ShredTenantResponse
+	nil,                                      // 57: rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
+	nil,                                      // 58: rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
+	nil,                                      // 59: rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
+	nil,                                      // 60: rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
+	(*timestamppb.Timestamp)(nil),            // 61: google.protobuf.Timestamp
 }
 var file_rampart_keyvault_v1_keyvault_proto_depIdxs = []int32{
 	3,  // 0: rampart.keyvault.v1.RotationFunction.type:type_name -> rampart.keyvault.v1.RotationFunctionType
 	5,  // 1: rampart.keyvault.v1.RotationFunction.password_policy:type_name -> rampart.keyvault.v1.PasswordPolicy
-	58, // 2: rampart.keyvault.v1.VersionInfo.created_at:type_name -> google.protobuf.Timestamp
-	4,  // 3: rampart.keyvault.v1.SecretMetadata.tags:type_name -> rampart.keyvault.v1.Tag
-	0,  // 4: rampart.keyvault.v1.SecretMetadata.content_type:type_name -> rampart.keyvault.v1.ContentType
-	58, // 5: rampart.keyvault.v1.SecretMetadata.created_at:type_name -> google.protobuf.Timestamp
-	58, // 6: rampart.keyvault.v1.SecretMetadata.last_changed_at:type_name -> google.protobuf.Timestamp
-	58, // 7: rampart.keyvault.v1.SecretMetadata.last_accessed_at:type_name -> google.protobuf.Timestamp
-	58, // 8: rampart.keyvault.v1.SecretMetadata.deleted_at:type_name -> google.protobuf.Timestamp
-	7,  // 9: rampart.keyvault.v1.SecretMetadata.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
-	6,  // 10: rampart.keyvault.v1.SecretMetadata.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
-	58, // 11: rampart.keyvault.v1.SecretMetadata.last_rotated_at:type_name -> google.protobuf.Timestamp
-	58, // 12: rampart.keyvault.v1.SecretMetadata.next_rotation_at:type_name -> google.protobuf.Timestamp
-	1,  // 13: rampart.keyvault.v1.SecretMetadata.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
-	2,  // 14: rampart.keyvault.v1.SecretMetadata.rotation_step:type_name -> rampart.keyvault.v1.RotationStep
-	8,  // 15: rampart.keyvault.v1.SecretMetadata.versions:type_name -> rampart.keyvault.v1.VersionInfo
-	0,  // 16: rampart.keyvault.v1.CreateSecretRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
-	4,  // 17: rampart.keyvault.v1.CreateSecretRequest.tags:type_name -> rampart.keyvault.v1.Tag
-	9,  // 18: rampart.keyvault.v1.DescribeSecretResponse.secret:type_name -> rampart.keyvault.v1.SecretMetadata
-	58, // 19: rampart.keyvault.v1.GetSecretValueResponse.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 20: rampart.keyvault.v1.GetSecretValueResponse.content_type:type_name -> rampart.keyvault.v1.ContentType
-	15, // 21: rampart.keyvault.v1.BatchGetSecretValueResponse.secret_values:type_name -> rampart.keyvault.v1.GetSecretValueResponse
-	17, // 22: rampart.keyvault.v1.BatchGetSecretValueResponse.errors:type_name -> rampart.keyvault.v1.BatchGetError
-	0,  // 23: rampart.keyvault.v1.PutSecretValueRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
-	0,  // 24: rampart.keyvault.v1.UpdateSecretRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
-	9,  // 25: rampart.keyvault.v1.ListSecretsResponse.secrets:type_name -> rampart.keyvault.v1.SecretMetadata
-	8,  // 26: rampart.keyvault.v1.ListSecretVersionIdsResponse.versions:type_name -> rampart.keyvault.v1.VersionInfo
-	58, // 27: rampart.keyvault.v1.DeleteSecretResponse.deletion_date:type_name -> google.protobuf.Timestamp
-	4,  // 28: rampart.keyvault.v1.TagResourceRequest.tags:type_name -> rampart.keyvault.v1.Tag
-	6,  // 29: rampart.keyvault.v1.RotateSecretRequest.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
-	7,  // 30: rampart.keyvault.v1.RotateSecretRequest.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
-	1,  // 31: rampart.keyvault.v1.RotateSecretResponse.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
-	54, // 32: rampart.keyvault.v1.GenerateDataKeyRequest.encryption_context:type_name -> rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
-	55, // 33: rampart.keyvault.v1.DecryptRequest.encryption_context:type_name -> rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
-	56, // 34: rampart.keyvault.v1.ReEncryptRequest.source_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
-	57, // 35: rampart.keyvault.v1.ReEncryptRequest.destination_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
-	8,  // 36: rampart.keyvault.v1.SecretObservation.versions:type_name -> rampart.keyvault.v1.VersionInfo
-	58, // 37: rampart.keyvault.v1.SecretObservation.created_at:type_name -> google.protobuf.Timestamp
-	58, // 38: rampart.keyvault.v1.SecretObservation.last_changed_at:type_name -> google.protobuf.Timestamp
-	58, // 39: rampart.keyvault.v1.SecretObservation.last_accessed_at:type_name -> google.protobuf.Timestamp
-	58, // 40: rampart.keyvault.v1.SecretObservation.last_rotated_at:type_name -> google.protobuf.Timestamp
-	58, // 41: rampart.keyvault.v1.SecretObservation.next_rotation_at:type_name -> google.protobuf.Timestamp
-	1,  // 42: rampart.keyvault.v1.SecretObservation.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
-	58, // 43: rampart.keyvault.v1.SecretObservation.deleted_at:type_name -> google.protobuf.Timestamp
-	52, // 44: rampart.keyvault.v1.ListSecretsObservabilityResponse.secrets:type_name -> rampart.keyvault.v1.SecretObservation
-	10, // 45: rampart.keyvault.v1.SecretsService.CreateSecret:input_type -> rampart.keyvault.v1.CreateSecretRequest
-	12, // 46: rampart.keyvault.v1.SecretsService.DescribeSecret:input_type -> rampart.keyvault.v1.DescribeSecretRequest
-	14, // 47: rampart.keyvault.v1.SecretsService.GetSecretValue:input_type -> rampart.keyvault.v1.GetSecretValueRequest
-	16, // 48: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:input_type -> rampart.keyvault.v1.BatchGetSecretValueRequest
-	19, // 49: rampart.keyvault.v1.SecretsService.PutSecretValue:input_type -> rampart.keyvault.v1.PutSecretValueRequest
-	21, // 50: rampart.keyvault.v1.SecretsService.UpdateSecret:input_type -> rampart.keyvault.v1.UpdateSecretRequest
-	23, // 51: rampart.keyvault.v1.SecretsService.ListSecrets:input_type -> rampart.keyvault.v1.ListSecretsRequest
-	25, // 52: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:input_type -> rampart.keyvault.v1.ListSecretVersionIdsRequest
-	27, // 53: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:input_type -> rampart.keyvault.v1.UpdateSecretVersionStageRequest
-	29, // 54: rampart.keyvault.v1.SecretsService.DeleteSecret:input_type -> rampart.keyvault.v1.DeleteSecretRequest
-	31, // 55: rampart.keyvault.v1.SecretsService.RestoreSecret:input_type -> rampart.keyvault.v1.RestoreSecretRequest
-	33, // 56: rampart.keyvault.v1.SecretsService.TagResource:input_type -> rampart.keyvault.v1.TagResourceRequest
-	35, // 57: rampart.keyvault.v1.SecretsService.UntagResource:input_type -> rampart.keyvault.v1.UntagResourceRequest
-	37, // 58: rampart.keyvault.v1.SecretsService.RotateSecret:input_type -> rampart.keyvault.v1.RotateSecretRequest
-	39, // 59: rampart.keyvault.v1.SecretsService.CancelRotateSecret:input_type -> rampart.keyvault.v1.CancelRotateSecretRequest
-	41, // 60: rampart.keyvault.v1.SecretsService.RollbackSecret:input_type -> rampart.keyvault.v1.RollbackSecretRequest
-	43, // 61: rampart.keyvault.v1.KmsService.GenerateDataKey:input_type -> rampart.keyvault.v1.GenerateDataKeyRequest
-	45, // 62: rampart.keyvault.v1.KmsService.Decrypt:input_type -> rampart.keyvault.v1.DecryptRequest
-	47, // 63: rampart.keyvault.v1.KmsService.ReEncrypt:input_type -> rampart.keyvault.v1.ReEncryptRequest
-	49, // 64: rampart.keyvault.v1.KmsService.RotateKey:input_type -> rampart.keyvault.v1.RotateKeyRequest
-	51, // 65: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:input_type -> rampart.keyvault.v1.ListSecretsObservabilityRequest
-	11, // 66: rampart.keyvault.v1.SecretsService.CreateSecret:output_type -> rampart.keyvault.v1.CreateSecretResponse
-	13, // 67: rampart.keyvault.v1.SecretsService.DescribeSecret:output_type -> rampart.keyvault.v1.DescribeSecretResponse
-	15, // 68: rampart.keyvault.v1.SecretsService.GetSecretValue:output_type -> rampart.keyvault.v1.GetSecretValueResponse
-	18, // 69: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:output_type -> rampart.keyvault.v1.BatchGetSecretValueResponse
-	20, // 70: rampart.keyvault.v1.SecretsService.PutSecretValue:output_type -> rampart.keyvault.v1.PutSecretValueResponse
-	22, // 71: rampart.keyvault.v1.SecretsService.UpdateSecret:output_type -> rampart.keyvault.v1.UpdateSecretResponse
-	24, // 72: rampart.keyvault.v1.SecretsService.ListSecrets:output_type -> rampart.keyvault.v1.ListSecretsResponse
-	26, // 73: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:output_type -> rampart.keyvault.v1.ListSecretVersionIdsResponse
-	28, // 74: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:output_type -> rampart.keyvault.v1.UpdateSecretVersionStageResponse
-	30, // 75: rampart.keyvault.v1.SecretsService.DeleteSecret:output_type -> rampart.keyvault.v1.DeleteSecretResponse
-	32, // 76: rampart.keyvault.v1.SecretsService.RestoreSecret:output_type -> rampart.keyvault.v1.RestoreSecretResponse
-	34, // 77: rampart.keyvault.v1.SecretsService.TagResource:output_type -> rampart.keyvault.v1.TagResourceResponse
-	36, // 78: rampart.keyvault.v1.SecretsService.UntagResource:output_type -> rampart.keyvault.v1.UntagResourceResponse
-	38, // 79: rampart.keyvault.v1.SecretsService.RotateSecret:output_type -> rampart.keyvault.v1.RotateSecretResponse
-	40, // 80: rampart.keyvault.v1.SecretsService.CancelRotateSecret:output_type -> rampart.keyvault.v1.CancelRotateSecretResponse
-	42, // 81: rampart.keyvault.v1.SecretsService.RollbackSecret:output_type -> rampart.keyvault.v1.RollbackSecretResponse
-	44, // 82: rampart.keyvault.v1.KmsService.GenerateDataKey:output_type -> rampart.keyvault.v1.GenerateDataKeyResponse
-	46, // 83: rampart.keyvault.v1.KmsService.Decrypt:output_type -> rampart.keyvault.v1.DecryptResponse
-	48, // 84: rampart.keyvault.v1.KmsService.ReEncrypt:output_type -> rampart.keyvault.v1.ReEncryptResponse
-	50, // 85: rampart.keyvault.v1.KmsService.RotateKey:output_type -> rampart.keyvault.v1.RotateKeyResponse
-	53, // 86: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:output_type -> rampart.keyvault.v1.ListSecretsObservabilityResponse
-	66, // [66:87] is the sub-list for method output_type
-	45, // [45:66] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	7,  // 2: rampart.keyvault.v1.RotationFunction.api_key:type_name -> rampart.keyvault.v1.ApiKeyRotation
+	61, // 3: rampart.keyvault.v1.VersionInfo.created_at:type_name -> google.protobuf.Timestamp
+	4,  // 4: rampart.keyvault.v1.SecretMetadata.tags:type_name -> rampart.keyvault.v1.Tag
+	0,  // 5: rampart.keyvault.v1.SecretMetadata.content_type:type_name -> rampart.keyvault.v1.ContentType
+	61, // 6: rampart.keyvault.v1.SecretMetadata.created_at:type_name -> google.protobuf.Timestamp
+	61, // 7: rampart.keyvault.v1.SecretMetadata.last_changed_at:type_name -> google.protobuf.Timestamp
+	61, // 8: rampart.keyvault.v1.SecretMetadata.last_accessed_at:type_name -> google.protobuf.Timestamp
+	61, // 9: rampart.keyvault.v1.SecretMetadata.deleted_at:type_name -> google.protobuf.Timestamp
+	8,  // 10: rampart.keyvault.v1.SecretMetadata.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
+	6,  // 11: rampart.keyvault.v1.SecretMetadata.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
+	61, // 12: rampart.keyvault.v1.SecretMetadata.last_rotated_at:type_name -> google.protobuf.Timestamp
+	61, // 13: rampart.keyvault.v1.SecretMetadata.next_rotation_at:type_name -> google.protobuf.Timestamp
+	1,  // 14: rampart.keyvault.v1.SecretMetadata.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
+	2,  // 15: rampart.keyvault.v1.SecretMetadata.rotation_step:type_name -> rampart.keyvault.v1.RotationStep
+	9,  // 16: rampart.keyvault.v1.SecretMetadata.versions:type_name -> rampart.keyvault.v1.VersionInfo
+	0,  // 17: rampart.keyvault.v1.CreateSecretRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
+	4,  // 18: rampart.keyvault.v1.CreateSecretRequest.tags:type_name -> rampart.keyvault.v1.Tag
+	10, // 19: rampart.keyvault.v1.DescribeSecretResponse.secret:type_name -> rampart.keyvault.v1.SecretMetadata
+	61, // 20: rampart.keyvault.v1.GetSecretValueResponse.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 21: rampart.keyvault.v1.GetSecretValueResponse.content_type:type_name -> rampart.keyvault.v1.ContentType
+	16, // 22: rampart.keyvault.v1.BatchGetSecretValueResponse.secret_values:type_name -> rampart.keyvault.v1.GetSecretValueResponse
+	18, // 23: rampart.keyvault.v1.BatchGetSecretValueResponse.errors:type_name -> rampart.keyvault.v1.BatchGetError
+	0,  // 24: rampart.keyvault.v1.PutSecretValueRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
+	0,  // 25: rampart.keyvault.v1.UpdateSecretRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
+	10, // 26: rampart.keyvault.v1.ListSecretsResponse.secrets:type_name -> rampart.keyvault.v1.SecretMetadata
+	9,  // 27: rampart.keyvault.v1.ListSecretVersionIdsResponse.versions:type_name -> rampart.keyvault.v1.VersionInfo
+	61, // 28: rampart.keyvault.v1.DeleteSecretResponse.deletion_date:type_name -> google.protobuf.Timestamp
+	4,  // 29: rampart.keyvault.v1.TagResourceRequest.tags:type_name -> rampart.keyvault.v1.Tag
+	6,  // 30: rampart.keyvault.v1.RotateSecretRequest.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
+	8,  // 31: rampart.keyvault.v1.RotateSecretRequest.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
+	1,  // 32: rampart.keyvault.v1.RotateSecretResponse.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
+	57, // 33: rampart.keyvault.v1.GenerateDataKeyRequest.encryption_context:type_name -> rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
+	58, // 34: rampart.keyvault.v1.DecryptRequest.encryption_context:type_name -> rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
+	59, // 35: rampart.keyvault.v1.ReEncryptRequest.source_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
+	60, // 36: rampart.keyvault.v1.ReEncryptRequest.destination_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
+	9,  // 37: rampart.keyvault.v1.SecretObservation.versions:type_name -> rampart.keyvault.v1.VersionInfo
+	61, // 38: rampart.keyvault.v1.SecretObservation.created_at:type_name -> google.protobuf.Timestamp
+	61, // 39: rampart.keyvault.v1.SecretObservation.last_changed_at:type_name -> google.protobuf.Timestamp
+	61, // 40: rampart.keyvault.v1.SecretObservation.last_accessed_at:type_name -> google.protobuf.Timestamp
+	61, // 41: rampart.keyvault.v1.SecretObservation.last_rotated_at:type_name -> google.protobuf.Timestamp
+	61, // 42: rampart.keyvault.v1.SecretObservation.next_rotation_at:type_name -> google.protobuf.Timestamp
+	1,  // 43: rampart.keyvault.v1.SecretObservation.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
+	61, // 44: rampart.keyvault.v1.SecretObservation.deleted_at:type_name -> google.protobuf.Timestamp
+	53, // 45: rampart.keyvault.v1.ListSecretsObservabilityResponse.secrets:type_name -> rampart.keyvault.v1.SecretObservation
+	61, // 46: rampart.keyvault.v1.ShredTenantResponse.shred_time:type_name -> google.protobuf.Timestamp
+	11, // 47: rampart.keyvault.v1.SecretsService.CreateSecret:input_type -> rampart.keyvault.v1.CreateSecretRequest
+	13, // 48: rampart.keyvault.v1.SecretsService.DescribeSecret:input_type -> rampart.keyvault.v1.DescribeSecretRequest
+	15, // 49: rampart.keyvault.v1.SecretsService.GetSecretValue:input_type -> rampart.keyvault.v1.GetSecretValueRequest
+	17, // 50: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:input_type -> rampart.keyvault.v1.BatchGetSecretValueRequest
+	20, // 51: rampart.keyvault.v1.SecretsService.PutSecretValue:input_type -> rampart.keyvault.v1.PutSecretValueRequest
+	22, // 52: rampart.keyvault.v1.SecretsService.UpdateSecret:input_type -> rampart.keyvault.v1.UpdateSecretRequest
+	24, // 53: rampart.keyvault.v1.SecretsService.ListSecrets:input_type -> rampart.keyvault.v1.ListSecretsRequest
+	26, // 54: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:input_type -> rampart.keyvault.v1.ListSecretVersionIdsRequest
+	28, // 55: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:input_type -> rampart.keyvault.v1.UpdateSecretVersionStageRequest
+	30, // 56: rampart.keyvault.v1.SecretsService.DeleteSecret:input_type -> rampart.keyvault.v1.DeleteSecretRequest
+	32, // 57: rampart.keyvault.v1.SecretsService.RestoreSecret:input_type -> rampart.keyvault.v1.RestoreSecretRequest
+	34, // 58: rampart.keyvault.v1.SecretsService.TagResource:input_type -> rampart.keyvault.v1.TagResourceRequest
+	36, // 59: rampart.keyvault.v1.SecretsService.UntagResource:input_type -> rampart.keyvault.v1.UntagResourceRequest
+	38, // 60: rampart.keyvault.v1.SecretsService.RotateSecret:input_type -> rampart.keyvault.v1.RotateSecretRequest
+	40, // 61: rampart.keyvault.v1.SecretsService.CancelRotateSecret:input_type -> rampart.keyvault.v1.CancelRotateSecretRequest
+	42, // 62: rampart.keyvault.v1.SecretsService.RollbackSecret:input_type -> rampart.keyvault.v1.RollbackSecretRequest
+	44, // 63: rampart.keyvault.v1.KmsService.GenerateDataKey:input_type -> rampart.keyvault.v1.GenerateDataKeyRequest
+	46, // 64: rampart.keyvault.v1.KmsService.Decrypt:input_type -> rampart.keyvault.v1.DecryptRequest
+	48, // 65: rampart.keyvault.v1.KmsService.ReEncrypt:input_type -> rampart.keyvault.v1.ReEncryptRequest
+	50, // 66: rampart.keyvault.v1.KmsService.RotateKey:input_type -> rampart.keyvault.v1.RotateKeyRequest
+	52, // 67: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:input_type -> rampart.keyvault.v1.ListSecretsObservabilityRequest
+	55, // 68: rampart.keyvault.v1.TenantAdminService.ShredTenant:input_type -> rampart.keyvault.v1.ShredTenantRequest
+	12, // 69: rampart.keyvault.v1.SecretsService.CreateSecret:output_type -> rampart.keyvault.v1.CreateSecretResponse
+	14, // 70: rampart.keyvault.v1.SecretsService.DescribeSecret:output_type -> rampart.keyvault.v1.DescribeSecretResponse
+	16, // 71: rampart.keyvault.v1.SecretsService.GetSecretValue:output_type -> rampart.keyvault.v1.GetSecretValueResponse
+	19, // 72: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:output_type -> rampart.keyvault.v1.BatchGetSecretValueResponse
+	21, // 73: rampart.keyvault.v1.SecretsService.PutSecretValue:output_type -> rampart.keyvault.v1.PutSecretValueResponse
+	23, // 74: rampart.keyvault.v1.SecretsService.UpdateSecret:output_type -> rampart.keyvault.v1.UpdateSecretResponse
+	25, // 75: rampart.keyvault.v1.SecretsService.ListSecrets:output_type -> rampart.keyvault.v1.ListSecretsResponse
+	27, // 76: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:output_type -> rampart.keyvault.v1.ListSecretVersionIdsResponse
+	29, // 77: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:output_type -> rampart.keyvault.v1.UpdateSecretVersionStageResponse
+	31, // 78: rampart.keyvault.v1.SecretsService.DeleteSecret:output_type -> rampart.keyvault.v1.DeleteSecretResponse
+	33, // 79: rampart.keyvault.v1.SecretsService.RestoreSecret:output_type -> rampart.keyvault.v1.RestoreSecretResponse
+	35, // 80: rampart.keyvault.v1.SecretsService.TagResource:output_type -> rampart.keyvault.v1.TagResourceResponse
+	37, // 81: rampart.keyvault.v1.SecretsService.UntagResource:output_type -> rampart.keyvault.v1.UntagResourceResponse
+	39, // 82: rampart.keyvault.v1.SecretsService.RotateSecret:output_type -> rampart.keyvault.v1.RotateSecretResponse
+	41, // 83: rampart.keyvault.v1.SecretsService.CancelRotateSecret:output_type -> rampart.keyvault.v1.CancelRotateSecretResponse
+	43, // 84: rampart.keyvault.v1.SecretsService.RollbackSecret:output_type -> rampart.keyvault.v1.RollbackSecretResponse
+	45, // 85: rampart.keyvault.v1.KmsService.GenerateDataKey:output_type -> rampart.keyvault.v1.GenerateDataKeyResponse
+	47, // 86: rampart.keyvault.v1.KmsService.Decrypt:output_type -> rampart.keyvault.v1.DecryptResponse
+	49, // 87: rampart.keyvault.v1.KmsService.ReEncrypt:output_type -> rampart.keyvault.v1.ReEncryptResponse
+	51, // 88: rampart.keyvault.v1.KmsService.RotateKey:output_type -> rampart.keyvault.v1.RotateKeyResponse
+	54, // 89: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:output_type -> rampart.keyvault.v1.ListSecretsObservabilityResponse
+	56, // 90: rampart.keyvault.v1.TenantAdminService.ShredTenant:output_type -> rampart.keyvault.v1.ShredTenantResponse
+	69, // [69:91] is the sub-list for method output_type
+	47, // [47:69] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_rampart_keyvault_v1_keyvault_proto_init() }
@@ -4003,18 +4217,18 @@ func file_rampart_keyvault_v1_keyvault_proto_init() {
 	if File_rampart_keyvault_v1_keyvault_proto != nil {
 		return
 	}
-	file_rampart_keyvault_v1_keyvault_proto_msgTypes[17].OneofWrappers = []any{}
-	file_rampart_keyvault_v1_keyvault_proto_msgTypes[33].OneofWrappers = []any{}
-	file_rampart_keyvault_v1_keyvault_proto_msgTypes[48].OneofWrappers = []any{}
+	file_rampart_keyvault_v1_keyvault_proto_msgTypes[18].OneofWrappers = []any{}
+	file_rampart_keyvault_v1_keyvault_proto_msgTypes[34].OneofWrappers = []any{}
+	file_rampart_keyvault_v1_keyvault_proto_msgTypes[49].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_keyvault_v1_keyvault_proto_rawDesc), len(file_rampart_keyvault_v1_keyvault_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   54,
+			NumMessages:   57,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_rampart_keyvault_v1_keyvault_proto_goTypes,
 		DependencyIndexes: file_rampart_keyvault_v1_keyvault_proto_depIdxs,

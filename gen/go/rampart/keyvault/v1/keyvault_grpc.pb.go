@@ -1097,3 +1097,119 @@ var ObservabilityService_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "rampart/keyvault/v1/keyvault.proto",
 }
+
+const (
+	TenantAdminService_ShredTenant_FullMethodName = "/rampart.keyvault.v1.TenantAdminService/ShredTenant"
+)
+
+// TenantAdminServiceClient is the client API for TenantAdminService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// TenantAdminService holds operator actions on a whole tenant. It is not
+// routed by the edge; its allow-list admits only auth and the operator CLI,
+// and it needs no principal assertion (the tenant may no longer exist).
+type TenantAdminServiceClient interface {
+	// ShredTenant crypto-shreds a tenant: its key-encryption keys and data
+	// keys are destroyed and its secrets erased, so nothing it stored here or
+	// sealed with data keys from KmsService can be read again. Idempotent.
+	ShredTenant(ctx context.Context, in *ShredTenantRequest, opts ...grpc.CallOption) (*ShredTenantResponse, error)
+}
+
+type tenantAdminServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewTenantAdminServiceClient(cc grpc.ClientConnInterface) TenantAdminServiceClient {
+	return &tenantAdminServiceClient{cc}
+}
+
+func (c *tenantAdminServiceClient) ShredTenant(ctx context.Context, in *ShredTenantRequest, opts ...grpc.CallOption) (*ShredTenantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ShredTenantResponse)
+	err := c.cc.Invoke(ctx, TenantAdminService_ShredTenant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TenantAdminServiceServer is the server API for TenantAdminService service.
+// All implementations must embed UnimplementedTenantAdminServiceServer
+// for forward compatibility.
+//
+// TenantAdminService holds operator actions on a whole tenant. It is not
+// routed by the edge; its allow-list admits only auth and the operator CLI,
+// and it needs no principal assertion (the tenant may no longer exist).
+type TenantAdminServiceServer interface {
+	// ShredTenant crypto-shreds a tenant: its key-encryption keys and data
+	// keys are destroyed and its secrets erased, so nothing it stored here or
+	// sealed with data keys from KmsService can be read again. Idempotent.
+	ShredTenant(context.Context, *ShredTenantRequest) (*ShredTenantResponse, error)
+	mustEmbedUnimplementedTenantAdminServiceServer()
+}
+
+// UnimplementedTenantAdminServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedTenantAdminServiceServer struct{}
+
+func (UnimplementedTenantAdminServiceServer) ShredTenant(context.Context, *ShredTenantRequest) (*ShredTenantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ShredTenant not implemented")
+}
+func (UnimplementedTenantAdminServiceServer) mustEmbedUnimplementedTenantAdminServiceServer() {}
+func (UnimplementedTenantAdminServiceServer) testEmbeddedByValue()                            {}
+
+// UnsafeTenantAdminServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to TenantAdminServiceServer will
+// result in compilation errors.
+type UnsafeTenantAdminServiceServer interface {
+	mustEmbedUnimplementedTenantAdminServiceServer()
+}
+
+func RegisterTenantAdminServiceServer(s grpc.ServiceRegistrar, srv TenantAdminServiceServer) {
+	// If the following call panics, it indicates UnimplementedTenantAdminServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&TenantAdminService_ServiceDesc, srv)
+}
+
+func _TenantAdminService_ShredTenant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShredTenantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TenantAdminServiceServer).ShredTenant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TenantAdminService_ShredTenant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TenantAdminServiceServer).ShredTenant(ctx, req.(*ShredTenantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// TenantAdminService_ServiceDesc is the grpc.ServiceDesc for TenantAdminService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var TenantAdminService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "rampart.keyvault.v1.TenantAdminService",
+	HandlerType: (*TenantAdminServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ShredTenant",
+			Handler:    _TenantAdminService_ShredTenant_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "rampart/keyvault/v1/keyvault.proto",
+}

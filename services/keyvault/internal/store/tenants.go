@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// secureDelete makes SQLite overwrite deleted content with zeros on this
+// transaction's connection, so erased key material and values do not
+// linger in free pages of the database file.
+func (t *Tx) secureDelete(ctx context.Context) error {
+	if _, err := t.q.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+		return fmt.Errorf("store: secure_delete: %w", err)
+	}
+	return nil
+}
+
+// ShredResult reports an erased tenant.
+type ShredResult struct {
+	ShreddedAt     time.Time
+	SecretsErased  int
+	AlreadyErased  bool
+	KeyVersionsCut int
+}
+
+// EraseTenant erases everything keyvault stores for the tenant in one
+// transaction: secrets, versions, labels, tags, data keys, and the wrapped
+// key-encryption keys (tombstones without key material stay, so versions
+// are never reused and no new key is made for the tenant). Deleted content
+// is overwritten (secure_delete); the caller then runs [Store.Compact] so
+// the file keeps no older copy. It records the tenant as shredded;
+// a repeated call reports the first time.
+func (s *Store) EraseTenant(ctx context.Context, tenant string, now time.Time) (ShredResult, error) {
+	var out ShredResult
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if err := tx.secureDelete(ctx); err != nil {
+			return err
+		}
+		var at int64
+		switch err := tx.q.QueryRowContext(ctx, `SELECT shredded_at FROM shredded_tenants WHERE tenant_id = ?`, tenant).Scan(&at); {
+		case err == nil:
+			out.AlreadyErased, out.ShreddedAt = true, fromNanos(at)
+		case errors.Is(err, sql.ErrNoRows):
+			out.ShreddedAt = now
+			if _, err := tx.q.ExecContext(ctx, `INSERT INTO shredded_tenants (tenant_id, shredded_at) VALUES (?, ?)`, tenant, nanos(now)); err != nil {
+				return fmt.Errorf("store: record shred: %w", err)
+			}
+		default:
+			return fmt.Errorf("store: shred: %w", err)
+		}
+		var n int64
+		if err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM secrets WHERE tenant_id = ?`, tenant).Scan(&n); err != nil {
+			return fmt.Errorf("store: shred: %w", err)
+		}
+		out.SecretsErased = int(n)
+		for _, q := range []string{
+			`DELETE FROM version_stages WHERE tenant_id = ?`,
+			`DELETE FROM secret_versions WHERE tenant_id = ?`,
+			`DELETE FROM secret_tags WHERE tenant_id = ?`,
+			`DELETE FROM secrets WHERE tenant_id = ?`,
+			`DELETE FROM tenant_deks WHERE tenant_id = ?`,
+		} {
+			if _, err := tx.q.ExecContext(ctx, q, tenant); err != nil {
+				return fmt.Errorf("store: shred: %w", err)
+			}
+		}
+		res, err := tx.q.ExecContext(ctx, `UPDATE kms_keks SET wrapped = NULL WHERE tenant_id = ? AND wrapped IS NOT NULL`, tenant)
+		if err != nil {
+			return fmt.Errorf("store: shred: %w", err)
+		}
+		cut, _ := res.RowsAffected()
+		out.KeyVersionsCut = int(cut)
+		return nil
+	})
+	if err != nil {
+		return ShredResult{}, err
+	}
+	return out, nil
+}
+
+// Compact rebuilds the database file (VACUUM) so no free page or freed
+// cell fragment keeps older copies of rows — an update leaves the previous
+// row image in free space — then checkpoints and truncates the write-ahead
+// log. It rewrites the whole file and blocks writers meanwhile: it runs
+// after a tenant shred, which is rare.
+func (s *Store) Compact(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `VACUUM`); err != nil {
+		return fmt.Errorf("store: vacuum: %w", err)
+	}
+	return s.Checkpoint(ctx)
+}
+
+// Checkpoint copies the write-ahead log into the database file and
+// truncates it, so overwritten pages leave no older copy behind. Readers
+// in flight can keep part of the log; a later checkpoint finishes it.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	var busy, logFrames, done int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+		return fmt.Errorf("store: checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return errors.New("store: checkpoint: database busy; the log is truncated by a later checkpoint")
+	}
+	return nil
+}
+
+// TenantShredded reports whether the tenant was shredded.
+func (s *Store) TenantShredded(ctx context.Context, tenant string) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM shredded_tenants WHERE tenant_id = ?`, tenant).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: shredded: %w", err)
+	}
+	return true, nil
+}
+
+// Cursor returns the saved position of the named event stream (0 if none).
+func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
+	var c int64
+	err := s.db.QueryRowContext(ctx, `SELECT cursor FROM stream_cursors WHERE name = ?`, name).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: cursor: %w", err)
+	}
+	return c, nil
+}
+
+// SetCursor saves the position of the named event stream; it never moves
+// a cursor backwards.
+func (s *Store) SetCursor(ctx context.Context, name string, cursor int64) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO stream_cursors (name, cursor) VALUES (?, ?)
+ ON CONFLICT (name) DO UPDATE SET cursor = MAX(cursor, excluded.cursor)`, name, cursor); err != nil {
+		return fmt.Errorf("store: cursor: %w", err)
+	}
+	return nil
+}
