@@ -128,6 +128,9 @@ func Start(t testing.TB, o Options) *Server {
 	return &Server{Addr: a.Server.Addr().String(), PKIDir: dir, Signer: signer, DataDir: cfg.DataDir, Keyvault: kv, app: a}
 }
 
+// App is the assembled service (its store, for tests that inspect it).
+func (s *Server) App() *app.App { return s.app }
+
 // Dial connects as the named client (a service with a certificate in PKIDir).
 func (s *Server) Dial(t testing.TB, client string, opts ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()

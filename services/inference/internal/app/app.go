@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -21,6 +22,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/telemetry"
 	"github.com/rampart-platform/rampart/services/inference/internal/config"
 	"github.com/rampart-platform/rampart/services/inference/internal/inference"
+	"github.com/rampart-platform/rampart/services/inference/internal/promptlog"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider/bedrock"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider/local"
@@ -165,9 +167,18 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		return st.TokensSince(ctx, tenant, key, since)
 	})
 
+	var prompts *promptlog.Logger
+	if reg.AnyPromptLogging() {
+		conn, kerr := keyvault()
+		if kerr != nil {
+			rec.Close()
+			return nil, kerr
+		}
+		prompts = promptlog.New(st, promptlog.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(conn)}, reg.PromptLogging)
+	}
 	svc, err := inference.New(inference.Deps{
 		Registry: reg, Providers: providers, Quota: enf, Tools: tools, Store: st, Recorder: rec,
-		Metrics: inference.NewMetrics(promReg), Log: log,
+		Metrics: inference.NewMetrics(promReg), Log: log, Prompts: prompts,
 	})
 	if err != nil {
 		rec.Close()

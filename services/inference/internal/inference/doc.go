@@ -6,5 +6,6 @@
 // stream chunks.
 //
 // The Caller always comes from the verified principal; nothing in a request
-// body can change the tenant. Prompts and completions are never logged.
+// body can change the tenant. Prompts and completions never go to logs;
+// they are stored, encrypted, only for tenants with prompt logging on.
 package inference

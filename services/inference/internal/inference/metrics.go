@@ -17,6 +17,8 @@ type Metrics struct {
 	cost     *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	ok       sync.Map // model+endpoint → *okSeries, resolved once
+	// promptLogErrors counts prompt logs that could not be stored.
+	promptLogErrors prometheus.Counter
 }
 
 // okSeries are the series a successful request touches, looked up once.
@@ -41,12 +43,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "rampart_inference_request_seconds", Help: "Inference request latency by model and endpoint.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"model", "endpoint"}),
+		promptLogErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rampart_inference_prompt_log_errors_total", Help: "Prompt logs (tenants with prompt logging on) that could not be stored.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.tokens, m.cost, m.latency)
+		reg.MustRegister(m.requests, m.tokens, m.cost, m.latency, m.promptLogErrors)
 	}
 	return m
 }
+
+func (m *Metrics) promptLogFailed() { m.promptLogErrors.Inc() }
 
 func (m *Metrics) done(model, endpoint string, u store.Record) {
 	key := model + "\x00" + endpoint

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/promptlog"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/quota"
 	"github.com/rampart-platform/rampart/services/inference/internal/registry"
@@ -44,6 +45,9 @@ type Deps struct {
 	Recorder  *store.Recorder
 	Metrics   *Metrics
 	Log       *slog.Logger
+	// PromptLog stores prompts and responses of tenants that turned it on
+	// (nil: prompt logging is off for everyone).
+	Prompts *promptlog.Logger
 }
 
 // Service runs completions and embeddings.
@@ -213,6 +217,7 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 		return nil, fmt.Errorf("encode completion: %w", err)
 	}
 	s.finish(c, m, "chat", u, start)
+	s.logPrompt(ctx, c, m, "chat", body, b)
 	return &Output{Body: b, Headers: rateHeaders(st)}, nil
 }
 

@@ -157,6 +157,10 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 		}
 	}
 	s.finish(c, m, "stream", u, start)
+	if s.Prompts.Enabled(c.Tenant) {
+		wu := &wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.PromptTokens + u.CompletionTokens)}
+		s.logPrompt(ctx, c, m, "stream", body, streamedCompletion(chunk.ID, chunk.Created, m.ID, string(content), allowed, finish, wu))
+	}
 	return nil
 }
 

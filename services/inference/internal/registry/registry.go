@@ -138,6 +138,10 @@ type Tenant struct {
 	AllowedModels []string `json:"allowed_models"`
 	// Aliases maps a tenant-specific name to a model id.
 	Aliases map[string]string `json:"aliases,omitempty"`
+	// PromptLogging stores the tenant's chat requests and responses,
+	// encrypted with its data key from keyvault (internal/promptlog). Off
+	// by default.
+	PromptLogging bool `json:"prompt_logging,omitempty"`
 }
 
 // File is the registry file.
@@ -327,6 +331,23 @@ func (r *Registry) List(tenant string, keyAllowed []string) []Entry {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// PromptLogging reports whether the tenant has prompt logging on.
+func (r *Registry) PromptLogging(tenant string) bool { return r.tenant(tenant).PromptLogging }
+
+// AnyPromptLogging reports whether some tenant (or the default) has prompt
+// logging on.
+func (r *Registry) AnyPromptLogging() bool {
+	if r.def.PromptLogging {
+		return true
+	}
+	for _, t := range r.tenants {
+		if t.PromptLogging {
+			return true
+		}
+	}
+	return false
 }
 
 // Upstreams returns the upstream names models refer to.

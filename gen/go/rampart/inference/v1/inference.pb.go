@@ -22,6 +22,328 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// PromptLog is one stored request and response.
+type PromptLog struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Request id of the call (x-request-id), unique within the tenant.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// API key id that made the call.
+	KeyId string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// Model id as resolved.
+	Model string `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
+	// When the call finished (RFC 3339).
+	CreatedAt string `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The OpenAI request JSON body as received.
+	Request string `protobuf:"bytes,5,opt,name=request,proto3" json:"request,omitempty"`
+	// The OpenAI response JSON (for streams: the assembled completion).
+	Response string `protobuf:"bytes,6,opt,name=response,proto3" json:"response,omitempty"`
+	// "chat" or "stream".
+	Endpoint      string `protobuf:"bytes,7,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromptLog) Reset() {
+	*x = PromptLog{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromptLog) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromptLog) ProtoMessage() {}
+
+func (x *PromptLog) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromptLog.ProtoReflect.Descriptor instead.
+func (*PromptLog) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PromptLog) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *PromptLog) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *PromptLog) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *PromptLog) GetCreatedAt() string {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return ""
+}
+
+func (x *PromptLog) GetRequest() string {
+	if x != nil {
+		return x.Request
+	}
+	return ""
+}
+
+func (x *PromptLog) GetResponse() string {
+	if x != nil {
+		return x.Response
+	}
+	return ""
+}
+
+func (x *PromptLog) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
+	}
+	return ""
+}
+
+// ListPromptLogsRequest selects a page of the caller's tenant's logs.
+type ListPromptLogsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the range, inclusive: RFC 3339 time or YYYY-MM-DD (UTC).
+	// Default: 24 hours before to.
+	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// End of the range, exclusive: RFC 3339 time or YYYY-MM-DD (UTC, the whole
+	// day included). Default: now.
+	To string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// Maximum entries to return, 1-100. Default 20.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPromptLogsRequest) Reset() {
+	*x = ListPromptLogsRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPromptLogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPromptLogsRequest) ProtoMessage() {}
+
+func (x *ListPromptLogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPromptLogsRequest.ProtoReflect.Descriptor instead.
+func (*ListPromptLogsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListPromptLogsRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *ListPromptLogsRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *ListPromptLogsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPromptLogsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListPromptLogsResponse is one page of logs.
+type ListPromptLogsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Entries, newest first.
+	Logs []*PromptLog `protobuf:"bytes,1,rep,name=logs,proto3" json:"logs,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPromptLogsResponse) Reset() {
+	*x = ListPromptLogsResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPromptLogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPromptLogsResponse) ProtoMessage() {}
+
+func (x *ListPromptLogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPromptLogsResponse.ProtoReflect.Descriptor instead.
+func (*ListPromptLogsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListPromptLogsResponse) GetLogs() []*PromptLog {
+	if x != nil {
+		return x.Logs
+	}
+	return nil
+}
+
+func (x *ListPromptLogsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetPromptLogRequest names one log entry.
+type GetPromptLogRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Request id of the call.
+	RequestId     string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPromptLogRequest) Reset() {
+	*x = GetPromptLogRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPromptLogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPromptLogRequest) ProtoMessage() {}
+
+func (x *GetPromptLogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPromptLogRequest.ProtoReflect.Descriptor instead.
+func (*GetPromptLogRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetPromptLogRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// GetPromptLogResponse is the entry.
+type GetPromptLogResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entry.
+	Log           *PromptLog `protobuf:"bytes,1,opt,name=log,proto3" json:"log,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPromptLogResponse) Reset() {
+	*x = GetPromptLogResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPromptLogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPromptLogResponse) ProtoMessage() {}
+
+func (x *GetPromptLogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPromptLogResponse.ProtoReflect.Descriptor instead.
+func (*GetPromptLogResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetPromptLogResponse) GetLog() *PromptLog {
+	if x != nil {
+		return x.Log
+	}
+	return nil
+}
+
 // Passage is a piece of retrieved text an answer may be grounded in and cite.
 type Passage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -37,7 +359,7 @@ type Passage struct {
 
 func (x *Passage) Reset() {
 	*x = Passage{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[0]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +371,7 @@ func (x *Passage) String() string {
 func (*Passage) ProtoMessage() {}
 
 func (x *Passage) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[0]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +384,7 @@ func (x *Passage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Passage.ProtoReflect.Descriptor instead.
 func (*Passage) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{0}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Passage) GetId() string {
@@ -99,7 +421,7 @@ type ChatCompletionRequest struct {
 
 func (x *ChatCompletionRequest) Reset() {
 	*x = ChatCompletionRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[1]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -111,7 +433,7 @@ func (x *ChatCompletionRequest) String() string {
 func (*ChatCompletionRequest) ProtoMessage() {}
 
 func (x *ChatCompletionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[1]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -124,7 +446,7 @@ func (x *ChatCompletionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatCompletionRequest.ProtoReflect.Descriptor instead.
 func (*ChatCompletionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{1}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ChatCompletionRequest) GetBody() []byte {
@@ -154,7 +476,7 @@ type ChatCompletionResponse struct {
 
 func (x *ChatCompletionResponse) Reset() {
 	*x = ChatCompletionResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[2]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -166,7 +488,7 @@ func (x *ChatCompletionResponse) String() string {
 func (*ChatCompletionResponse) ProtoMessage() {}
 
 func (x *ChatCompletionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[2]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -179,7 +501,7 @@ func (x *ChatCompletionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatCompletionResponse.ProtoReflect.Descriptor instead.
 func (*ChatCompletionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{2}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ChatCompletionResponse) GetBody() []byte {
@@ -209,7 +531,7 @@ type StreamChatCompletionRequest struct {
 
 func (x *StreamChatCompletionRequest) Reset() {
 	*x = StreamChatCompletionRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[3]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -221,7 +543,7 @@ func (x *StreamChatCompletionRequest) String() string {
 func (*StreamChatCompletionRequest) ProtoMessage() {}
 
 func (x *StreamChatCompletionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[3]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -234,7 +556,7 @@ func (x *StreamChatCompletionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamChatCompletionRequest.ProtoReflect.Descriptor instead.
 func (*StreamChatCompletionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{3}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StreamChatCompletionRequest) GetBody() []byte {
@@ -266,7 +588,7 @@ type StreamChatCompletionResponse struct {
 
 func (x *StreamChatCompletionResponse) Reset() {
 	*x = StreamChatCompletionResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[4]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -278,7 +600,7 @@ func (x *StreamChatCompletionResponse) String() string {
 func (*StreamChatCompletionResponse) ProtoMessage() {}
 
 func (x *StreamChatCompletionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[4]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -291,7 +613,7 @@ func (x *StreamChatCompletionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamChatCompletionResponse.ProtoReflect.Descriptor instead.
 func (*StreamChatCompletionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{4}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StreamChatCompletionResponse) GetChunk() []byte {
@@ -319,7 +641,7 @@ type EmbeddingsRequest struct {
 
 func (x *EmbeddingsRequest) Reset() {
 	*x = EmbeddingsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[5]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +653,7 @@ func (x *EmbeddingsRequest) String() string {
 func (*EmbeddingsRequest) ProtoMessage() {}
 
 func (x *EmbeddingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[5]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +666,7 @@ func (x *EmbeddingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbeddingsRequest.ProtoReflect.Descriptor instead.
 func (*EmbeddingsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{5}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EmbeddingsRequest) GetBody() []byte {
@@ -367,7 +689,7 @@ type EmbeddingsResponse struct {
 
 func (x *EmbeddingsResponse) Reset() {
 	*x = EmbeddingsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[6]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -379,7 +701,7 @@ func (x *EmbeddingsResponse) String() string {
 func (*EmbeddingsResponse) ProtoMessage() {}
 
 func (x *EmbeddingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[6]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -392,7 +714,7 @@ func (x *EmbeddingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbeddingsResponse.ProtoReflect.Descriptor instead.
 func (*EmbeddingsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{6}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *EmbeddingsResponse) GetBody() []byte {
@@ -418,7 +740,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[7]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -430,7 +752,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[7]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -443,7 +765,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{7}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{12}
 }
 
 // Model is one model the caller may use.
@@ -461,7 +783,7 @@ type Model struct {
 
 func (x *Model) Reset() {
 	*x = Model{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[8]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +795,7 @@ func (x *Model) String() string {
 func (*Model) ProtoMessage() {}
 
 func (x *Model) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[8]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +808,7 @@ func (x *Model) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Model.ProtoReflect.Descriptor instead.
 func (*Model) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{8}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Model) GetId() string {
@@ -521,7 +843,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[9]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +855,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[9]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +868,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{9}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListModelsResponse) GetModels() []*Model {
@@ -567,7 +889,7 @@ type GetModelRequest struct {
 
 func (x *GetModelRequest) Reset() {
 	*x = GetModelRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[10]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +901,7 @@ func (x *GetModelRequest) String() string {
 func (*GetModelRequest) ProtoMessage() {}
 
 func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[10]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +914,7 @@ func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelRequest.ProtoReflect.Descriptor instead.
 func (*GetModelRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{10}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetModelRequest) GetModel() string {
@@ -613,7 +935,7 @@ type GetModelResponse struct {
 
 func (x *GetModelResponse) Reset() {
 	*x = GetModelResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[11]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -625,7 +947,7 @@ func (x *GetModelResponse) String() string {
 func (*GetModelResponse) ProtoMessage() {}
 
 func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[11]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -638,7 +960,7 @@ func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelResponse.ProtoReflect.Descriptor instead.
 func (*GetModelResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{11}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetModelResponse) GetModel() *Model {
@@ -666,7 +988,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[12]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -678,7 +1000,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[12]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -691,7 +1013,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{12}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetUsageRequest) GetFrom() string {
@@ -736,7 +1058,7 @@ type UsageBucket struct {
 
 func (x *UsageBucket) Reset() {
 	*x = UsageBucket{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[13]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +1070,7 @@ func (x *UsageBucket) String() string {
 func (*UsageBucket) ProtoMessage() {}
 
 func (x *UsageBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[13]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +1083,7 @@ func (x *UsageBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageBucket.ProtoReflect.Descriptor instead.
 func (*UsageBucket) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{13}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UsageBucket) GetGroup() string {
@@ -825,7 +1147,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[14]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +1159,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[14]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +1172,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{14}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetUsageResponse) GetFrom() string {
@@ -892,7 +1214,31 @@ var File_rampart_inference_v1_inference_proto protoreflect.FileDescriptor
 
 const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\n" +
-	"$rampart/inference/v1/inference.proto\x12\x14rampart.inference.v1\x1a\x1cgoogle/api/annotations.proto\"E\n" +
+	"$rampart/inference/v1/inference.proto\x12\x14rampart.inference.v1\x1a\x1cgoogle/api/annotations.proto\"\xc8\x01\n" +
+	"\tPromptLog\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x15\n" +
+	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x14\n" +
+	"\x05model\x18\x03 \x01(\tR\x05model\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\tR\tcreatedAt\x12\x18\n" +
+	"\arequest\x18\x05 \x01(\tR\arequest\x12\x1a\n" +
+	"\bresponse\x18\x06 \x01(\tR\bresponse\x12\x1a\n" +
+	"\bendpoint\x18\a \x01(\tR\bendpoint\"w\n" +
+	"\x15ListPromptLogsRequest\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"u\n" +
+	"\x16ListPromptLogsResponse\x123\n" +
+	"\x04logs\x18\x01 \x03(\v2\x1f.rampart.inference.v1.PromptLogR\x04logs\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"4\n" +
+	"\x13GetPromptLogRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\"I\n" +
+	"\x14GetPromptLogResponse\x121\n" +
+	"\x03log\x18\x01 \x01(\v2\x1f.rampart.inference.v1.PromptLogR\x03log\"E\n" +
 	"\aPassage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x16\n" +
@@ -950,7 +1296,7 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x19\n" +
 	"\bgroup_by\x18\x03 \x01(\tR\agroupBy\x12;\n" +
 	"\abuckets\x18\x04 \x03(\v2!.rampart.inference.v1.UsageBucketR\abuckets\x127\n" +
-	"\x05total\x18\x05 \x01(\v2!.rampart.inference.v1.UsageBucketR\x05total2\x8b\x05\n" +
+	"\x05total\x18\x05 \x01(\v2!.rampart.inference.v1.UsageBucketR\x05total2\x9e\a\n" +
 	"\x10InferenceService\x12k\n" +
 	"\x0eChatCompletion\x12+.rampart.inference.v1.ChatCompletionRequest\x1a,.rampart.inference.v1.ChatCompletionResponse\x12\x7f\n" +
 	"\x14StreamChatCompletion\x121.rampart.inference.v1.StreamChatCompletionRequest\x1a2.rampart.inference.v1.StreamChatCompletionResponse0\x01\x12_\n" +
@@ -959,7 +1305,9 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\n" +
 	"ListModels\x12'.rampart.inference.v1.ListModelsRequest\x1a(.rampart.inference.v1.ListModelsResponse\x12Y\n" +
 	"\bGetModel\x12%.rampart.inference.v1.GetModelRequest\x1a&.rampart.inference.v1.GetModelResponse\x12l\n" +
-	"\bGetUsage\x12%.rampart.inference.v1.GetUsageRequest\x1a&.rampart.inference.v1.GetUsageResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/usageBMZKgithub.com/rampart-platform/rampart/gen/go/rampart/inference/v1;inferencev1b\x06proto3"
+	"\bGetUsage\x12%.rampart.inference.v1.GetUsageRequest\x1a&.rampart.inference.v1.GetUsageResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/usage\x12\x83\x01\n" +
+	"\x0eListPromptLogs\x12+.rampart.inference.v1.ListPromptLogsRequest\x1a,.rampart.inference.v1.ListPromptLogsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/usage/logs\x12\x8a\x01\n" +
+	"\fGetPromptLog\x12).rampart.inference.v1.GetPromptLogRequest\x1a*.rampart.inference.v1.GetPromptLogResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/usage/logs/{request_id}BMZKgithub.com/rampart-platform/rampart/gen/go/rampart/inference/v1;inferencev1b\x06proto3"
 
 var (
 	file_rampart_inference_v1_inference_proto_rawDescOnce sync.Once
@@ -973,54 +1321,65 @@ func file_rampart_inference_v1_inference_proto_rawDescGZIP() []byte {
 	return file_rampart_inference_v1_inference_proto_rawDescData
 }
 
-var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_rampart_inference_v1_inference_proto_goTypes = []any{
-	(*Passage)(nil),                      // 0: rampart.inference.v1.Passage
-	(*ChatCompletionRequest)(nil),        // 1: rampart.inference.v1.ChatCompletionRequest
-	(*ChatCompletionResponse)(nil),       // 2: rampart.inference.v1.ChatCompletionResponse
-	(*StreamChatCompletionRequest)(nil),  // 3: rampart.inference.v1.StreamChatCompletionRequest
-	(*StreamChatCompletionResponse)(nil), // 4: rampart.inference.v1.StreamChatCompletionResponse
-	(*EmbeddingsRequest)(nil),            // 5: rampart.inference.v1.EmbeddingsRequest
-	(*EmbeddingsResponse)(nil),           // 6: rampart.inference.v1.EmbeddingsResponse
-	(*ListModelsRequest)(nil),            // 7: rampart.inference.v1.ListModelsRequest
-	(*Model)(nil),                        // 8: rampart.inference.v1.Model
-	(*ListModelsResponse)(nil),           // 9: rampart.inference.v1.ListModelsResponse
-	(*GetModelRequest)(nil),              // 10: rampart.inference.v1.GetModelRequest
-	(*GetModelResponse)(nil),             // 11: rampart.inference.v1.GetModelResponse
-	(*GetUsageRequest)(nil),              // 12: rampart.inference.v1.GetUsageRequest
-	(*UsageBucket)(nil),                  // 13: rampart.inference.v1.UsageBucket
-	(*GetUsageResponse)(nil),             // 14: rampart.inference.v1.GetUsageResponse
-	nil,                                  // 15: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
-	nil,                                  // 16: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	nil,                                  // 17: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	(*PromptLog)(nil),                    // 0: rampart.inference.v1.PromptLog
+	(*ListPromptLogsRequest)(nil),        // 1: rampart.inference.v1.ListPromptLogsRequest
+	(*ListPromptLogsResponse)(nil),       // 2: rampart.inference.v1.ListPromptLogsResponse
+	(*GetPromptLogRequest)(nil),          // 3: rampart.inference.v1.GetPromptLogRequest
+	(*GetPromptLogResponse)(nil),         // 4: rampart.inference.v1.GetPromptLogResponse
+	(*Passage)(nil),                      // 5: rampart.inference.v1.Passage
+	(*ChatCompletionRequest)(nil),        // 6: rampart.inference.v1.ChatCompletionRequest
+	(*ChatCompletionResponse)(nil),       // 7: rampart.inference.v1.ChatCompletionResponse
+	(*StreamChatCompletionRequest)(nil),  // 8: rampart.inference.v1.StreamChatCompletionRequest
+	(*StreamChatCompletionResponse)(nil), // 9: rampart.inference.v1.StreamChatCompletionResponse
+	(*EmbeddingsRequest)(nil),            // 10: rampart.inference.v1.EmbeddingsRequest
+	(*EmbeddingsResponse)(nil),           // 11: rampart.inference.v1.EmbeddingsResponse
+	(*ListModelsRequest)(nil),            // 12: rampart.inference.v1.ListModelsRequest
+	(*Model)(nil),                        // 13: rampart.inference.v1.Model
+	(*ListModelsResponse)(nil),           // 14: rampart.inference.v1.ListModelsResponse
+	(*GetModelRequest)(nil),              // 15: rampart.inference.v1.GetModelRequest
+	(*GetModelResponse)(nil),             // 16: rampart.inference.v1.GetModelResponse
+	(*GetUsageRequest)(nil),              // 17: rampart.inference.v1.GetUsageRequest
+	(*UsageBucket)(nil),                  // 18: rampart.inference.v1.UsageBucket
+	(*GetUsageResponse)(nil),             // 19: rampart.inference.v1.GetUsageResponse
+	nil,                                  // 20: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	nil,                                  // 21: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	nil,                                  // 22: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
 }
 var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
-	0,  // 0: rampart.inference.v1.ChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
-	15, // 1: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
-	0,  // 2: rampart.inference.v1.StreamChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
-	16, // 3: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	17, // 4: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
-	8,  // 5: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
-	8,  // 6: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
-	13, // 7: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
-	13, // 8: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
-	1,  // 9: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
-	3,  // 10: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
-	5,  // 11: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
-	7,  // 12: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
-	10, // 13: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
-	12, // 14: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
-	2,  // 15: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
-	4,  // 16: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
-	6,  // 17: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
-	9,  // 18: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
-	11, // 19: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
-	14, // 20: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
-	15, // [15:21] is the sub-list for method output_type
-	9,  // [9:15] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	0,  // 0: rampart.inference.v1.ListPromptLogsResponse.logs:type_name -> rampart.inference.v1.PromptLog
+	0,  // 1: rampart.inference.v1.GetPromptLogResponse.log:type_name -> rampart.inference.v1.PromptLog
+	5,  // 2: rampart.inference.v1.ChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
+	20, // 3: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	5,  // 4: rampart.inference.v1.StreamChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
+	21, // 5: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	22, // 6: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	13, // 7: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
+	13, // 8: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
+	18, // 9: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
+	18, // 10: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
+	6,  // 11: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
+	8,  // 12: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
+	10, // 13: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
+	12, // 14: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
+	15, // 15: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
+	17, // 16: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
+	1,  // 17: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
+	3,  // 18: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
+	7,  // 19: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
+	9,  // 20: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
+	11, // 21: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
+	14, // 22: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
+	16, // 23: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
+	19, // 24: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
+	2,  // 25: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
+	4,  // 26: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
+	19, // [19:27] is the sub-list for method output_type
+	11, // [11:19] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_rampart_inference_v1_inference_proto_init() }
@@ -1034,7 +1393,7 @@ func file_rampart_inference_v1_inference_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_inference_v1_inference_proto_rawDesc), len(file_rampart_inference_v1_inference_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

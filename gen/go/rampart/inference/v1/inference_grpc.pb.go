@@ -25,6 +25,8 @@ const (
 	InferenceService_ListModels_FullMethodName           = "/rampart.inference.v1.InferenceService/ListModels"
 	InferenceService_GetModel_FullMethodName             = "/rampart.inference.v1.InferenceService/GetModel"
 	InferenceService_GetUsage_FullMethodName             = "/rampart.inference.v1.InferenceService/GetUsage"
+	InferenceService_ListPromptLogs_FullMethodName       = "/rampart.inference.v1.InferenceService/ListPromptLogs"
+	InferenceService_GetPromptLog_FullMethodName         = "/rampart.inference.v1.InferenceService/GetPromptLog"
 )
 
 // InferenceServiceClient is the client API for InferenceService service.
@@ -62,6 +64,14 @@ type InferenceServiceClient interface {
 	GetModel(ctx context.Context, in *GetModelRequest, opts ...grpc.CallOption) (*GetModelResponse, error)
 	// GetUsage sums the caller's tenant's recorded usage.
 	GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error)
+	// ListPromptLogs returns the caller's tenant's stored prompts and
+	// responses, newest first, decrypted. Prompt logging is off unless the
+	// deployment's model registry turns it on for the tenant; the caller must
+	// have the owner or admin role.
+	ListPromptLogs(ctx context.Context, in *ListPromptLogsRequest, opts ...grpc.CallOption) (*ListPromptLogsResponse, error)
+	// GetPromptLog returns one stored prompt and response of the caller's
+	// tenant by request id; NotFound for any other tenant's.
+	GetPromptLog(ctx context.Context, in *GetPromptLogRequest, opts ...grpc.CallOption) (*GetPromptLogResponse, error)
 }
 
 type inferenceServiceClient struct {
@@ -141,6 +151,26 @@ func (c *inferenceServiceClient) GetUsage(ctx context.Context, in *GetUsageReque
 	return out, nil
 }
 
+func (c *inferenceServiceClient) ListPromptLogs(ctx context.Context, in *ListPromptLogsRequest, opts ...grpc.CallOption) (*ListPromptLogsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPromptLogsResponse)
+	err := c.cc.Invoke(ctx, InferenceService_ListPromptLogs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inferenceServiceClient) GetPromptLog(ctx context.Context, in *GetPromptLogRequest, opts ...grpc.CallOption) (*GetPromptLogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPromptLogResponse)
+	err := c.cc.Invoke(ctx, InferenceService_GetPromptLog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InferenceServiceServer is the server API for InferenceService service.
 // All implementations must embed UnimplementedInferenceServiceServer
 // for forward compatibility.
@@ -176,6 +206,14 @@ type InferenceServiceServer interface {
 	GetModel(context.Context, *GetModelRequest) (*GetModelResponse, error)
 	// GetUsage sums the caller's tenant's recorded usage.
 	GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error)
+	// ListPromptLogs returns the caller's tenant's stored prompts and
+	// responses, newest first, decrypted. Prompt logging is off unless the
+	// deployment's model registry turns it on for the tenant; the caller must
+	// have the owner or admin role.
+	ListPromptLogs(context.Context, *ListPromptLogsRequest) (*ListPromptLogsResponse, error)
+	// GetPromptLog returns one stored prompt and response of the caller's
+	// tenant by request id; NotFound for any other tenant's.
+	GetPromptLog(context.Context, *GetPromptLogRequest) (*GetPromptLogResponse, error)
 	mustEmbedUnimplementedInferenceServiceServer()
 }
 
@@ -203,6 +241,12 @@ func (UnimplementedInferenceServiceServer) GetModel(context.Context, *GetModelRe
 }
 func (UnimplementedInferenceServiceServer) GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetUsage not implemented")
+}
+func (UnimplementedInferenceServiceServer) ListPromptLogs(context.Context, *ListPromptLogsRequest) (*ListPromptLogsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPromptLogs not implemented")
+}
+func (UnimplementedInferenceServiceServer) GetPromptLog(context.Context, *GetPromptLogRequest) (*GetPromptLogResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPromptLog not implemented")
 }
 func (UnimplementedInferenceServiceServer) mustEmbedUnimplementedInferenceServiceServer() {}
 func (UnimplementedInferenceServiceServer) testEmbeddedByValue()                          {}
@@ -326,6 +370,42 @@ func _InferenceService_GetUsage_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InferenceService_ListPromptLogs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPromptLogsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).ListPromptLogs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_ListPromptLogs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).ListPromptLogs(ctx, req.(*ListPromptLogsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InferenceService_GetPromptLog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPromptLogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).GetPromptLog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_GetPromptLog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).GetPromptLog(ctx, req.(*GetPromptLogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InferenceService_ServiceDesc is the grpc.ServiceDesc for InferenceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -352,6 +432,14 @@ var InferenceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetUsage",
 			Handler:    _InferenceService_GetUsage_Handler,
+		},
+		{
+			MethodName: "ListPromptLogs",
+			Handler:    _InferenceService_ListPromptLogs_Handler,
+		},
+		{
+			MethodName: "GetPromptLog",
+			Handler:    _InferenceService_GetPromptLog_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,237 @@
+package promptlog
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/store"
+)
+
+// Purpose is the encryption-context value that binds wrapped keys to this use.
+const Purpose = "rampart-inference-prompt-logs"
+
+// sealVersion prefixes sealed entries (format: version ‖ nonce ‖ ciphertext).
+const sealVersion = 1
+
+// maxKeys bounds the cache of unwrapped tenant keys.
+const maxKeys = 4096
+
+// ErrNotFound is returned for an entry the tenant does not have.
+var ErrNotFound = errors.New("prompt log not found")
+
+// KMS makes and unwraps data keys for the tenant of the call in ctx.
+type KMS interface {
+	GenerateDataKey(ctx context.Context, encryptionContext map[string]string) (plaintext, wrapped []byte, keyID string, err error)
+	Decrypt(ctx context.Context, wrapped []byte, encryptionContext map[string]string) ([]byte, error)
+}
+
+// Store is what the logger needs of the store.
+type Store interface {
+	TenantKey(ctx context.Context, tenant string) (store.WrappedKey, error)
+	PutTenantKey(ctx context.Context, tenant string, k store.WrappedKey, at time.Time) (store.WrappedKey, error)
+	InsertPromptLog(ctx context.Context, l store.PromptLog) error
+	PromptLog(ctx context.Context, tenant, requestID string) (store.PromptLog, error)
+	PromptLogs(ctx context.Context, tenant string, from, to time.Time, beforeID int64, limit int) ([]store.PromptLog, error)
+}
+
+// Entry is one logged call.
+type Entry struct {
+	ID                                      int64
+	Tenant, RequestID, Key, Model, Endpoint string
+	// Request is the OpenAI request JSON; Response the response JSON.
+	Request, Response json.RawMessage
+	At                time.Time
+}
+
+// sealed is what is encrypted.
+type sealed struct {
+	Request  json.RawMessage `json:"request"`
+	Response json.RawMessage `json:"response"`
+}
+
+// Logger records and reads prompt logs.
+type Logger struct {
+	store   Store
+	kms     KMS
+	enabled func(tenant string) bool
+	now     func() time.Time
+
+	mu   sync.Mutex
+	keys map[string]cipher.AEAD
+	sf   singleflight.Group
+}
+
+// New returns a logger; enabled says which tenants have logging on.
+func New(s Store, kms KMS, enabled func(tenant string) bool) *Logger {
+	return &Logger{store: s, kms: kms, enabled: enabled, now: time.Now, keys: map[string]cipher.AEAD{}}
+}
+
+// Enabled reports whether the tenant's calls are logged.
+func (l *Logger) Enabled(tenant string) bool { return l != nil && l.enabled(tenant) }
+
+func encContext(tenant string) map[string]string {
+	return map[string]string{"tenant": tenant, "purpose": Purpose}
+}
+
+// aead returns the tenant's unwrapped data key, making one on first use.
+func (l *Logger) aead(ctx context.Context, tenant string, create bool) (cipher.AEAD, error) {
+	l.mu.Lock()
+	a, ok := l.keys[tenant]
+	l.mu.Unlock()
+	if ok {
+		return a, nil
+	}
+	v, err, _ := l.sf.Do(tenant, func() (any, error) {
+		wk, err := l.store.TenantKey(ctx, tenant)
+		var plain []byte
+		switch {
+		case errors.Is(err, store.ErrNotFound) && !create:
+			return nil, ErrNotFound
+		case errors.Is(err, store.ErrNotFound):
+			p, blob, keyID, gerr := l.kms.GenerateDataKey(ctx, encContext(tenant))
+			if gerr != nil {
+				return nil, fmt.Errorf("prompt log: generate data key: %w", gerr)
+			}
+			stored, perr := l.store.PutTenantKey(ctx, tenant, store.WrappedKey{Blob: blob, KMSKeyID: keyID}, l.now())
+			if perr != nil {
+				clear(p)
+				return nil, perr
+			}
+			if string(stored.Blob) == string(blob) {
+				plain = p
+			} else { // another replica stored its key first: use that one
+				clear(p)
+				wk = stored
+			}
+		case err != nil:
+			return nil, err
+		}
+		if plain == nil {
+			p, derr := l.kms.Decrypt(ctx, wk.Blob, encContext(tenant))
+			if derr != nil {
+				return nil, fmt.Errorf("prompt log: unwrap data key: %w", derr)
+			}
+			plain = p
+		}
+		defer clear(plain)
+		if len(plain) != 32 {
+			return nil, errors.New("prompt log: data key is not 256 bits")
+		}
+		b, err := aes.NewCipher(plain)
+		if err != nil {
+			return nil, fmt.Errorf("prompt log: %w", err)
+		}
+		g, err := cipher.NewGCM(b)
+		if err != nil {
+			return nil, fmt.Errorf("prompt log: %w", err)
+		}
+		l.mu.Lock()
+		if len(l.keys) >= maxKeys {
+			clear(l.keys)
+		}
+		l.keys[tenant] = g
+		l.mu.Unlock()
+		return g, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	g, _ := v.(cipher.AEAD)
+	return g, nil
+}
+
+func aad(tenant, requestID string) []byte {
+	b := make([]byte, 0, len(tenant)+1+len(requestID))
+	return append(append(append(b, tenant...), 0), requestID...)
+}
+
+// Record seals and stores e for its tenant (which must have logging on).
+func (l *Logger) Record(ctx context.Context, e Entry) error {
+	if !l.Enabled(e.Tenant) {
+		return nil
+	}
+	g, err := l.aead(ctx, e.Tenant, true)
+	if err != nil {
+		return err
+	}
+	pt, err := json.Marshal(sealed{Request: e.Request, Response: e.Response})
+	if err != nil {
+		return fmt.Errorf("prompt log: encode: %w", err)
+	}
+	out := make([]byte, 1+g.NonceSize(), 1+g.NonceSize()+len(pt)+g.Overhead())
+	out[0] = sealVersion
+	if _, err := rand.Read(out[1:]); err != nil {
+		return fmt.Errorf("prompt log: nonce: %w", err)
+	}
+	out = g.Seal(out, out[1:1+g.NonceSize()], pt, aad(e.Tenant, e.RequestID))
+	clear(pt)
+	at := e.At
+	if at.IsZero() {
+		at = l.now()
+	}
+	return l.store.InsertPromptLog(ctx, store.PromptLog{Tenant: e.Tenant, RequestID: e.RequestID, Key: e.Key, Model: e.Model, Endpoint: e.Endpoint, Sealed: out, At: at})
+}
+
+func (l *Logger) open(ctx context.Context, row store.PromptLog) (Entry, error) {
+	g, err := l.aead(ctx, row.Tenant, false)
+	if err != nil {
+		return Entry{}, err
+	}
+	n := g.NonceSize()
+	if len(row.Sealed) < 1+n || row.Sealed[0] != sealVersion {
+		return Entry{}, errors.New("prompt log: malformed sealed entry")
+	}
+	pt, err := g.Open(nil, row.Sealed[1:1+n], row.Sealed[1+n:], aad(row.Tenant, row.RequestID))
+	if err != nil {
+		return Entry{}, errors.New("prompt log: entry does not open with the tenant's key")
+	}
+	var s sealed
+	if err := json.Unmarshal(pt, &s); err != nil {
+		return Entry{}, fmt.Errorf("prompt log: decode: %w", err)
+	}
+	return Entry{ID: row.ID, Tenant: row.Tenant, RequestID: row.RequestID, Key: row.Key, Model: row.Model, Endpoint: row.Endpoint,
+		Request: s.Request, Response: s.Response, At: row.At}, nil
+}
+
+// Get returns the tenant's entry for requestID, decrypted.
+func (l *Logger) Get(ctx context.Context, tenant, requestID string) (Entry, error) {
+	row, err := l.store.PromptLog(ctx, tenant, requestID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Entry{}, ErrNotFound
+	}
+	if err != nil {
+		return Entry{}, err
+	}
+	return l.open(ctx, row)
+}
+
+// List returns up to limit of the tenant's entries in [from, to), newest
+// first, older than beforeID when it is > 0; next is the beforeID of the
+// following page (0 when this is the last).
+func (l *Logger) List(ctx context.Context, tenant string, from, to time.Time, beforeID int64, limit int) (entries []Entry, next int64, err error) {
+	rows, err := l.store.PromptLogs(ctx, tenant, from, to, beforeID, limit+1)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = rows[limit-1].ID
+	}
+	for _, r := range rows {
+		e, err := l.open(ctx, r)
+		if err != nil {
+			return nil, 0, err
+		}
+		entries = append(entries, e)
+	}
+	return entries, next, nil
+}
