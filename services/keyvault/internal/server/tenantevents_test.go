@@ -80,6 +80,10 @@ func TestTenantEventsShredOnPurge(t *testing.T) {
 	require.Equal(t, "failed:t2", recv(t, shredded, "failed shred"))
 	require.Equal(t, purge, recv(t, h.auth.Watches(), "re-watch after failure"), "resumes before the failed event")
 	require.Equal(t, "t2", recv(t, shredded, "retried shred"))
+	// The client sees the drop only at its next Recv, after the event was
+	// handled: the re-watch shows the saved cursor.
+	h.auth.DropStreams()
+	require.Equal(t, purge2, recv(t, h.auth.Watches(), "re-watch after the retried shred"))
 	ok, err := h.st.TenantShredded(context.Background(), "t2")
 	require.NoError(t, err)
 	require.True(t, ok)
