@@ -24,6 +24,9 @@ import (
 type FakeOpenAI struct {
 	// APIKey, when set, is required as the bearer token.
 	APIKey string
+	// NoUsage makes chat answers carry no usage (like some
+	// OpenAI-compatible servers), so inference counts tokens itself.
+	NoUsage bool
 
 	requests atomic.Int64
 	canceled atomic.Int64
@@ -160,6 +163,11 @@ func (f *FakeOpenAI) chat(w http.ResponseWriter, r *http.Request, req *fakeReq) 
 			msg = `{"role":"assistant","content":null,"tool_calls":[` + toolCall + `]}`
 			finish = "tool_calls"
 		}
+		if f.NoUsage {
+			fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%s,"choices":[{"index":0,"message":%s,"logprobs":null,"finish_reason":"%s"}]}`,
+				jsonString(req.Model), msg, finish)
+			return
+		}
 		fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%s,"choices":[{"index":0,"message":%s,"logprobs":null,"finish_reason":"%s"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
 			jsonString(req.Model), msg, finish, prompt, completion, prompt+completion)
 		return
@@ -202,6 +210,10 @@ func (f *FakeOpenAI) chat(w http.ResponseWriter, r *http.Request, req *fakeReq) 
 			chunk(`{"content":`+jsonString(word)+`}`, "null")
 		}
 		chunk(`{}`, `"stop"`)
+	}
+	if f.NoUsage {
+		fmt.Fprint(w, "data: [DONE]\n\n")
+		return
 	}
 	fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%s,\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d}}\n\n", jsonString(req.Model), prompt, completion, prompt+completion)
 	fmt.Fprint(w, "data: [DONE]\n\n")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
@@ -15,6 +16,7 @@ import (
 	"github.com/rampart-platform/rampart/services/inference/internal/quota"
 	"github.com/rampart-platform/rampart/services/inference/internal/registry"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
+	"github.com/rampart-platform/rampart/services/inference/internal/tokenizer"
 	"github.com/rampart-platform/rampart/services/inference/internal/toolpolicy"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
@@ -53,7 +55,8 @@ type Deps struct {
 // Service runs completions and embeddings.
 type Service struct {
 	Deps
-	now func() time.Time
+	now      func() time.Time
+	counters sync.Map // model id → tokenizer.Counter
 }
 
 // New returns a service.
@@ -194,7 +197,7 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 			finish = "stop"
 		}
 	}
-	u := s.usage(req, res.Usage, res.Content, res.ToolCalls)
+	u := s.usage(m, req, res.Usage, res.Content, res.ToolCalls)
 
 	out := wire.ChatCompletion{
 		ID: newID("chatcmpl-"), Object: "chat.completion", Created: start.Unix(), Model: m.ID,
@@ -221,16 +224,36 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 	return &Output{Body: b, Headers: rateHeaders(st)}, nil
 }
 
-// usage returns the provider's usage or the documented estimate.
-func (s *Service) usage(req *wire.ChatRequest, u provider.Usage, content string, calls []wire.ToolCall) store.Record {
+// usage returns the provider's usage or, when it reports none, a count
+// with the model's tokenizer (tiktoken for OpenAI-style models) or the
+// documented estimate.
+func (s *Service) usage(m *registry.Model, req *wire.ChatRequest, u provider.Usage, content string, calls []wire.ToolCall) store.Record {
 	if u.Reported {
 		return store.Record{PromptTokens: int64(u.PromptTokens), CompletionTokens: int64(u.CompletionTokens)}
 	}
-	completion := provider.EstimateTokens(content)
-	for _, tc := range calls {
-		completion += provider.EstimateTokens(tc.Function.Name) + provider.EstimateTokens(tc.Function.Arguments)
+	cnt := s.counter(m)
+	if !cnt.Exact() {
+		cnt = tokenizer.EstimateCounter
 	}
-	return store.Record{PromptTokens: int64(provider.EstimatePrompt(req)), CompletionTokens: int64(completion), Estimated: true}
+	completion := cnt.Count(content)
+	for _, tc := range calls {
+		completion += cnt.Count(tc.Function.Name) + cnt.Count(tc.Function.Arguments)
+	}
+	if !cnt.Exact() {
+		return store.Record{PromptTokens: int64(provider.EstimatePrompt(req)), CompletionTokens: int64(completion), Estimated: true}
+	}
+	return store.Record{PromptTokens: int64(provider.CountPrompt(req, cnt.Count, 3)), CompletionTokens: int64(completion), Estimated: true}
+}
+
+// counter returns (and remembers) the model's token counter.
+func (s *Service) counter(m *registry.Model) tokenizer.Counter {
+	if c, ok := s.counters.Load(m.ID); ok {
+		cnt, _ := c.(tokenizer.Counter)
+		return cnt
+	}
+	cnt := tokenizer.For(s.Providers[m.Upstream].Name(), m.UpstreamModel, m.Tokenizer)
+	s.counters.Store(m.ID, cnt)
+	return cnt
 }
 
 // finish charges the quota, records usage and counts metrics.

@@ -143,7 +143,7 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 	if final.Usage != nil {
 		pu = *final.Usage
 	}
-	u := s.usage(req, pu, string(content), final.ToolCalls)
+	u := s.usage(m, req, pu, string(content), final.ToolCalls)
 	if err := emitChunk(one(wire.Delta{}, &finish), ext); err != nil {
 		s.finish(c, m, "stream", u, start) // the tokens were spent
 		return s.streamErr(ctx, c, m, err)

@@ -17,17 +17,26 @@ func EstimateTokens(s string) int {
 // EstimatePrompt estimates a request's prompt tokens: text of every message
 // and tool definition plus 4 tokens of framing per message, 3 for the reply
 // primer (OpenAI's published accounting for chat formats).
-func EstimatePrompt(r *wire.ChatRequest) int {
+func EstimatePrompt(r *wire.ChatRequest) int { return CountPrompt(r, EstimateTokens, 4) }
+
+// CountPrompt counts a request's prompt tokens with count: every message's
+// text and name, tool calls and tool definitions, plus perMessage tokens of
+// framing per message and 3 for the reply primer (OpenAI's cookbook uses 3
+// per message with its tokenizers; the estimate uses 4).
+func CountPrompt(r *wire.ChatRequest, count func(string) int, perMessage int) int {
 	n := 3
 	for i := range r.Messages {
 		m := &r.Messages[i]
-		n += 4 + EstimateTokens(m.Content.Text) + EstimateTokens(m.Name)
+		n += perMessage + count(m.Content.Text)
+		if m.Name != "" {
+			n += count(m.Name)
+		}
 		for _, tc := range m.ToolCalls {
-			n += EstimateTokens(tc.Function.Name) + EstimateTokens(tc.Function.Arguments)
+			n += count(tc.Function.Name) + count(tc.Function.Arguments)
 		}
 	}
 	for _, t := range r.Tools {
-		n += EstimateTokens(t.Function.Name) + EstimateTokens(t.Function.Description) + EstimateTokens(string(t.Function.Parameters))
+		n += count(t.Function.Name) + count(t.Function.Description) + count(string(t.Function.Parameters))
 	}
 	return n
 }

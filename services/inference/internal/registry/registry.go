@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/tokenizer"
 )
 
 // Kind of model.
@@ -41,6 +42,11 @@ type Model struct {
 	Fallback string `json:"fallback,omitempty"`
 	// MaxDimensions bounds the embeddings dimensions parameter (0 = fixed).
 	MaxDimensions int `json:"max_dimensions,omitempty"`
+	// Tokenizer counts tokens when the provider reports no usage:
+	// "cl100k_base" or "o200k_base" (tiktoken), "estimate" (4 bytes per
+	// token), or "" to pick tiktoken's encoding for OpenAI-compatible
+	// upstream models it knows and the estimate otherwise.
+	Tokenizer string `json:"tokenizer,omitempty"`
 }
 
 // CostMicroUSD prices a request in micro-USD, rounded up.
@@ -212,6 +218,9 @@ func New(f *File) (*Registry, error) {
 		}
 		if m.Upstream == "" {
 			return nil, fmt.Errorf("registry: model %q: upstream is required", m.ID)
+		}
+		if err := tokenizer.Check(m.Tokenizer); err != nil {
+			return nil, fmt.Errorf("registry: model %q: %w", m.ID, err)
 		}
 		if _, ok := f.Upstreams[m.Upstream]; !ok && m.Upstream != "local" {
 			return nil, fmt.Errorf("registry: model %q: unknown upstream %q", m.ID, m.Upstream)
