@@ -60,7 +60,7 @@ type Server struct {
 	DataDir string
 	// Keyvault is the fake keyvault (Options.Keyvault), else nil.
 	Keyvault *FakeKeyvault
-	app    *app.App
+	app      *app.App
 }
 
 // Start runs an inference server until the test ends.

@@ -167,18 +167,29 @@ func (l *Logger) Record(ctx context.Context, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("prompt log: encode: %w", err)
 	}
-	out := make([]byte, 1+g.NonceSize(), 1+g.NonceSize()+len(pt)+g.Overhead())
-	out[0] = sealVersion
-	if _, err := rand.Read(out[1:]); err != nil {
-		return fmt.Errorf("prompt log: nonce: %w", err)
+	nonce, err := randomNonce(g.NonceSize())
+	if err != nil {
+		return err
 	}
-	out = g.Seal(out, out[1:1+g.NonceSize()], pt, aad(e.Tenant, e.RequestID))
+	out := make([]byte, 0, 1+len(nonce)+len(pt)+g.Overhead())
+	out = append(append(out, sealVersion), nonce...)
+	out = g.Seal(out, nonce, pt, aad(e.Tenant, e.RequestID))
 	clear(pt)
 	at := e.At
 	if at.IsZero() {
 		at = l.now()
 	}
 	return l.store.InsertPromptLog(ctx, store.PromptLog{Tenant: e.Tenant, RequestID: e.RequestID, Key: e.Key, Model: e.Model, Endpoint: e.Endpoint, Sealed: out, At: at})
+}
+
+// randomNonce returns a fresh random GCM nonce (96 bits: at the volumes of
+// one tenant's logs the collision bound is far away).
+func randomNonce(n int) ([]byte, error) {
+	nonce := make([]byte, n)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("prompt log: nonce: %w", err)
+	}
+	return nonce, nil
 }
 
 func (l *Logger) open(ctx context.Context, row store.PromptLog) (Entry, error) {
