@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rampart-platform/rampart/pkg/logging/logtest"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,7 +24,7 @@ type stack struct {
 	dir     string
 	env     map[string]string
 	cmd     *exec.Cmd
-	output  *syncBuffer
+	output  *logtest.Buffer
 	exited  chan error
 	baseURL string
 }
@@ -82,7 +84,7 @@ func launch() (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{dir: dir, output: &syncBuffer{}, exited: make(chan error, 1), baseURL: "http://" + httpAddr}
+	s := &stack{dir: dir, output: &logtest.Buffer{}, exited: make(chan error, 1), baseURL: "http://" + httpAddr}
 	s.cmd = exec.Command(filepath.Join(binDir, "rampart"), "dev",
 		"--data-dir", filepath.Join(dir, "data"), "--bin-dir", binDir, "--http-addr", httpAddr)
 	s.cmd.Env = cleanEnv()
@@ -203,21 +205,4 @@ func readEnv(path string) (map[string]string, error) {
 		}
 	}
 	return env, sc.Err()
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
