@@ -79,7 +79,7 @@ func (c Config) Validate(webhookAllow []string) error {
 			return errors.New("webhook_url: must be an absolute http(s) URL")
 		}
 		for _, p := range webhookAllow {
-			if p != "" && strings.HasPrefix(c.WebhookURL, p) {
+			if allowedBy(c.WebhookURL, p) {
 				return nil
 			}
 		}
@@ -103,6 +103,19 @@ type Deps struct {
 // ErrNoAuth means a Rampart API key rotation ran on a server without an
 // auth connection.
 var ErrNoAuth = errors.New("rotation: rampart-api-key needs the auth service (RAMPART_AUTH_ADDR)")
+
+// allowedBy reports whether url starts with the allow-list prefix p at a
+// boundary: "https://hooks.internal" admits "https://hooks.internal/x" but
+// not "https://hooks.internal.evil.example/".
+func allowedBy(url, p string) bool {
+	if p == "" || !strings.HasPrefix(url, p) {
+		return false
+	}
+	if len(url) == len(p) || strings.HasSuffix(p, "/") {
+		return true
+	}
+	return strings.ContainsRune("/?#", rune(url[len(p)]))
+}
 
 // New returns the function for c.
 func New(c Config, d Deps) (Function, error) {

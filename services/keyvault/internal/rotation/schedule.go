@@ -84,6 +84,10 @@ func parseCron(expr string) (Schedule, error) {
 	}
 	c.domStar = f[2] == "*" || f[2] == "?"
 	c.dowStar = f[4] == "*" || f[4] == "?"
+	// A day that never comes (cron(0 0 31 2 *)) would never rotate.
+	if c.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
+		return nil, fmt.Errorf("schedule %q: never fires", expr)
+	}
 	return c, nil
 }
 

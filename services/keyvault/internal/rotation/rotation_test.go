@@ -1,0 +1,236 @@
+package rotation_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/keyvault/internal/rotation"
+)
+
+var t0 = time.Date(2026, 11, 2, 10, 30, 0, 0, time.UTC) // a Monday
+
+func TestParseSchedule(t *testing.T) {
+	tests := []struct {
+		expr    string
+		next    time.Time
+		wantErr string
+	}{
+		{expr: "rate(30 days)", next: t0.AddDate(0, 0, 30)},
+		{expr: "rate(90 days)", next: t0.AddDate(0, 0, 90)},
+		{expr: "rate(365 days)", next: t0.AddDate(0, 0, 365)},
+		{expr: "rate(1 day)", next: t0.AddDate(0, 0, 1)},
+		{expr: " rate(12 hours) ", next: t0.Add(12 * time.Hour)},
+		{expr: "cron(0 3 * * ?)", next: time.Date(2026, 11, 3, 3, 0, 0, 0, time.UTC)},
+		{expr: "cron(45 10 * * *)", next: time.Date(2026, 11, 2, 10, 45, 0, 0, time.UTC)},
+		{expr: "cron(0 0 1 * ? *)", next: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		{expr: "cron(0 12 * * 0)", next: time.Date(2026, 11, 8, 12, 0, 0, 0, time.UTC)},
+		{expr: "cron(*/20 * * * *)", next: time.Date(2026, 11, 2, 10, 40, 0, 0, time.UTC)},
+		{expr: "cron(0 9 * * 1-5)", next: time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)},
+		{expr: "cron(0 0 1,15 1 *)", next: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{expr: "cron(0 0 29 2 *)", next: time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC)},
+		{expr: "rate(0 days)", wantErr: "positive integer"},
+		{expr: "rate(-3 days)", wantErr: "positive integer"},
+		{expr: "rate(1001 days)", wantErr: "at most 1000 days"},
+		{expr: "rate(2 hours)", wantErr: "4 or more"},
+		{expr: "rate(3 weeks)", wantErr: "days or hours"},
+		{expr: "rate(30)", wantErr: "want rate"},
+		{expr: "every 30 days", wantErr: "want rate(N days) or cron"},
+		{expr: "", wantErr: "want rate(N days) or cron"},
+		{expr: "cron(0 0 * *)", wantErr: "5 fields"},
+		{expr: "cron(60 0 * * *)", wantErr: "out of range"},
+		{expr: "cron(0 24 * * *)", wantErr: "out of range"},
+		{expr: "cron(0 0 0 * *)", wantErr: "out of range"},
+		{expr: "cron(0 0 * 13 *)", wantErr: "out of range"},
+		{expr: "cron(0 0 * * 7)", wantErr: "out of range"},
+		{expr: "cron(0 0 5-1 * *)", wantErr: "bad range"},
+		{expr: "cron(*/0 0 * * *)", wantErr: "bad step"},
+		{expr: "cron(x 0 * * *)", wantErr: "bad value"},
+		{expr: "cron(0 0 * * * 2027)", wantErr: "year must be *"},
+		{expr: "cron(0 0 31 2 *)", wantErr: "never fires"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.expr, func(t *testing.T) {
+			s, err := rotation.ParseSchedule(tc.expr)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.next, s.Next(t0))
+			require.Equal(t, strings.TrimSpace(tc.expr), s.String())
+		})
+	}
+}
+
+func FuzzParseSchedule(f *testing.F) {
+	for _, s := range []string{"rate(30 days)", "cron(0 3 * * ?)", "cron(*/5 1-3 1,2 * 0-6 *)", "rate(4 hours)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		s, err := rotation.ParseSchedule(expr)
+		if err != nil {
+			return
+		}
+		next := s.Next(t0)
+		require.True(t, next.After(t0), "a valid schedule fires after now: %q", expr)
+	})
+}
+
+func classes(s string) (lower, upper, digit, punct int) {
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z':
+			lower++
+		case c >= 'A' && c <= 'Z':
+			upper++
+		case c >= '0' && c <= '9':
+			digit++
+		default:
+			punct++
+		}
+	}
+	return
+}
+
+func TestRandomPassword(t *testing.T) {
+	tests := []struct {
+		desc   string
+		policy rotation.PasswordPolicy
+		length int
+		check  func(t *testing.T, l, u, d, p int)
+	}{
+		{"default: 32 of every class", rotation.PasswordPolicy{}, 32, func(t *testing.T, l, u, d, p int) {
+			require.Positive(t, l)
+			require.Positive(t, u)
+			require.Positive(t, d)
+			require.Positive(t, p)
+		}},
+		{"digits only", rotation.PasswordPolicy{Length: 12, ExcludeLowercase: true, ExcludeUppercase: true, ExcludePunctuation: true}, 12,
+			func(t *testing.T, _, _, d, _ int) { require.Equal(t, 12, d) }},
+		{"no punctuation", rotation.PasswordPolicy{Length: 64, ExcludePunctuation: true}, 64,
+			func(t *testing.T, _, _, _, p int) { require.Zero(t, p) }},
+		{"minimum length keeps every class", rotation.PasswordPolicy{Length: 8}, 8, func(t *testing.T, l, u, d, p int) {
+			require.Positive(t, l*u*d*p)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			require.NoError(t, rotation.Config{Type: rotation.TypeRandomPassword, Password: tc.policy}.Validate(nil))
+			fn, err := rotation.New(rotation.Config{Type: rotation.TypeRandomPassword, Password: tc.policy}, rotation.Deps{})
+			require.NoError(t, err)
+			seen := map[string]bool{}
+			for range 20 {
+				v, err := fn.CreateSecret(context.Background(), rotation.Input{})
+				require.NoError(t, err)
+				require.Len(t, v, tc.length)
+				l, u, d, p := classes(string(v))
+				tc.check(t, l, u, d, p)
+				require.False(t, seen[string(v)], "passwords repeat")
+				seen[string(v)] = true
+			}
+		})
+	}
+	t.Run("json key", func(t *testing.T) {
+		fn, err := rotation.New(rotation.Config{Type: rotation.TypeRandomPassword, Password: rotation.PasswordPolicy{JSONKey: "password"}}, rotation.Deps{})
+		require.NoError(t, err)
+		v, err := fn.CreateSecret(context.Background(), rotation.Input{})
+		require.NoError(t, err)
+		var m map[string]string
+		require.NoError(t, json.Unmarshal(v, &m))
+		require.Len(t, m["password"], 32)
+	})
+}
+
+func TestConfigValidate(t *testing.T) {
+	allow := []string{"https://hooks.internal/rotate/", "http://127.0.0.1:9999/"}
+	tests := []struct {
+		desc    string
+		cfg     rotation.Config
+		wantErr string
+	}{
+		{"password ok", rotation.Config{Type: rotation.TypeRandomPassword}, ""},
+		{"password too short", rotation.Config{Type: rotation.TypeRandomPassword, Password: rotation.PasswordPolicy{Length: 7}}, "length: must be 8-4096"},
+		{"password too long", rotation.Config{Type: rotation.TypeRandomPassword, Password: rotation.PasswordPolicy{Length: 4097}}, "length: must be 8-4096"},
+		{"every class excluded", rotation.Config{Type: rotation.TypeRandomPassword, Password: rotation.PasswordPolicy{
+			ExcludeLowercase: true, ExcludeUppercase: true, ExcludeNumbers: true, ExcludePunctuation: true}}, "every character class"},
+		{"webhook allowed", rotation.Config{Type: rotation.TypeWebhook, WebhookURL: "https://hooks.internal/rotate/db"}, ""},
+		{"webhook allowed loopback", rotation.Config{Type: rotation.TypeWebhook, WebhookURL: "http://127.0.0.1:9999/x"}, ""},
+		{"webhook outside allow-list", rotation.Config{Type: rotation.TypeWebhook, WebhookURL: "https://evil.example/rotate/db"}, "not in the server's webhook allow-list"},
+		{"webhook prefix trick", rotation.Config{Type: rotation.TypeWebhook, WebhookURL: "https://hooks.internal.evil.example/rotate/"}, "allow-list"},
+		{"webhook other port", rotation.Config{Type: rotation.TypeWebhook, WebhookURL: "http://127.0.0.1:99990/"}, "allow-list"},
+		{"webhook not a URL", rotation.Config{Type: rotation.TypeWebhook, WebhookURL: "hooks.internal/rotate"}, "absolute http(s) URL"},
+		{"webhook file scheme", rotation.Config{Type: rotation.TypeWebhook, WebhookURL: "file:///etc/passwd"}, "absolute http(s) URL"},
+		{"api key ok", rotation.Config{Type: rotation.TypeRampartAPIKey, APIKey: rotation.APIKeyOptions{JSONKey: "key", OverlapSeconds: 3600}}, ""},
+		{"api key negative overlap", rotation.Config{Type: rotation.TypeRampartAPIKey, APIKey: rotation.APIKeyOptions{OverlapSeconds: -1}}, "overlap_seconds"},
+		{"api key huge overlap", rotation.Config{Type: rotation.TypeRampartAPIKey, APIKey: rotation.APIKeyOptions{OverlapSeconds: 400 * 86400}}, "overlap_seconds"},
+		{"no type", rotation.Config{}, "type: required"},
+		{"unknown type", rotation.Config{Type: "lambda"}, `unknown "lambda"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			err := tc.cfg.Validate(allow)
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.wantErr)
+		})
+	}
+	require.ErrorContains(t, rotation.Config{Type: rotation.TypeWebhook, WebhookURL: "https://hooks.internal/rotate/x"}.Validate(nil), "allow-list",
+		"an empty allow-list allows nothing")
+	hostOnly := []string{"https://hooks.internal"}
+	require.NoError(t, rotation.Config{Type: rotation.TypeWebhook, WebhookURL: "https://hooks.internal/rotate"}.Validate(hostOnly))
+	require.ErrorContains(t, rotation.Config{Type: rotation.TypeWebhook, WebhookURL: "https://hooks.internal.evil.example/"}.Validate(hostOnly), "allow-list",
+		"a host prefix does not admit a longer host name")
+	require.ErrorContains(t, rotation.Config{Type: rotation.TypeWebhook, WebhookURL: "https://hooks.internal:8443/"}.Validate(hostOnly), "allow-list",
+		"nor another port")
+}
+
+func TestWebhookSteps(t *testing.T) {
+	var mu sync.Mutex
+	var got []map[string]string
+	status := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var m map[string]string
+		_ = json.Unmarshal(b, &m)
+		mu.Lock()
+		got = append(got, m)
+		code := status
+		mu.Unlock()
+		w.WriteHeader(code)
+	}))
+	t.Cleanup(srv.Close)
+	fn, err := rotation.New(rotation.Config{Type: rotation.TypeWebhook, WebhookURL: srv.URL}, rotation.Deps{HTTP: srv.Client()})
+	require.NoError(t, err)
+	ctx := context.Background()
+	pending, err := fn.CreateSecret(ctx, rotation.Input{Name: "/prod/db/password/main"})
+	require.NoError(t, err)
+	in := rotation.Input{Name: "/prod/db/password/main", VersionID: "v2", Pending: pending}
+	require.NoError(t, fn.SetSecret(ctx, in))
+	require.NoError(t, fn.TestSecret(ctx, in))
+	mu.Lock()
+	require.Len(t, got, 2)
+	require.Equal(t, "setSecret", got[0]["step"])
+	require.Equal(t, "testSecret", got[1]["step"])
+	require.Equal(t, string(pending), got[1]["pending_value"])
+	status = http.StatusInternalServerError
+	mu.Unlock()
+	err = fn.TestSecret(ctx, in)
+	require.ErrorContains(t, err, "status 500")
+	require.NotContains(t, err.Error(), string(pending), "no value in errors")
+}
+
+func TestAPIKeyNeedsAuth(t *testing.T) {
+	_, err := rotation.New(rotation.Config{Type: rotation.TypeRampartAPIKey}, rotation.Deps{})
+	require.ErrorIs(t, err, rotation.ErrNoAuth)
+}
