@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"slices"
 	"testing"
 	"time"
 
@@ -10,22 +9,9 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 
+	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/services/auth/internal/keys"
 )
-
-// reportPercentiles records p50/p99 of per-op latencies in microseconds.
-func reportPercentiles(b *testing.B, lat []time.Duration) {
-	b.Helper()
-	if len(lat) == 0 {
-		return
-	}
-	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		return float64(lat[int(p*float64(len(lat)-1))].Nanoseconds()) / 1e3
-	}
-	b.ReportMetric(pct(0.50), "p50-µs")
-	b.ReportMetric(pct(0.99), "p99-µs")
-}
 
 // BenchmarkVerifyKeyDomain is verification in process: parse, SQLite
 // lookup, constant-time hash compare, Ed25519 signature.
@@ -43,7 +29,7 @@ func BenchmarkVerifyKeyDomain(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	reportPercentiles(b, lat)
+	latency.Report(b, "", lat)
 }
 
 // BenchmarkVerifyKeyGRPC is the edge's cache miss: edge → auth over mTLS
@@ -66,7 +52,7 @@ func BenchmarkVerifyKeyGRPC(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	reportPercentiles(b, lat)
+	latency.Report(b, "", lat)
 }
 
 // BenchmarkGetSigningKeysGRPC is the floor for comparison: the same mTLS
@@ -86,7 +72,7 @@ func BenchmarkGetSigningKeysGRPC(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	reportPercentiles(b, lat)
+	latency.Report(b, "", lat)
 }
 
 // BenchmarkVerifyKeyGRPCParallel measures throughput with concurrent callers.
@@ -135,5 +121,5 @@ func BenchmarkRevocationPropagation(b *testing.B) {
 		require.Equal(b, k.GetKey().GetKeyId(), ev.GetKeyId())
 	}
 	b.StopTimer()
-	reportPercentiles(b, lat)
+	latency.Report(b, "", lat)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/pkg/store/redistest"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
 )
@@ -154,15 +154,6 @@ func BenchmarkRedisAllow(b *testing.B) {
 		lat = append(lat, time.Since(start))
 	}
 	b.StopTimer()
-	reportPercentiles(b, lat)
+	latency.Report(b, "", lat)
 	require.Zero(b, r.Failures())
-}
-
-func reportPercentiles(b *testing.B, lat []time.Duration) {
-	if len(lat) == 0 {
-		return
-	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	b.ReportMetric(float64(lat[len(lat)*50/100].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds()), "p99-µs")
 }

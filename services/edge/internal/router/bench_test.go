@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"slices"
 	"testing"
 	"time"
 
@@ -12,17 +11,13 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/edge/internal/authtest"
 	"github.com/rampart-platform/rampart/services/edge/internal/backend"
 )
-
-func percentiles(lat []time.Duration) (p50, p99 time.Duration) {
-	slices.Sort(lat)
-	return lat[len(lat)*50/100], lat[min(len(lat)-1, len(lat)*99/100)]
-}
 
 // BenchmarkWhoAmI compares GET /v1/whoami through the edge (bearer check
 // from the cache, rate limit off, grpc-gateway, mTLS to auth, assertion
@@ -62,12 +57,8 @@ func BenchmarkWhoAmI(b *testing.B) {
 		floorLat = append(floorLat, time.Since(start))
 	}
 	b.StopTimer()
-	ep50, ep99 := percentiles(edgeLat)
-	fp50, fp99 := percentiles(floorLat)
-	b.ReportMetric(float64(ep50.Microseconds()), "edge-p50-µs")
-	b.ReportMetric(float64(ep99.Microseconds()), "edge-p99-µs")
-	b.ReportMetric(float64(fp50.Microseconds()), "floor-p50-µs")
-	b.ReportMetric(float64(fp99.Microseconds()), "floor-p99-µs")
+	ep50, ep99 := latency.Report(b, "edge-", edgeLat)
+	fp50, fp99 := latency.Report(b, "floor-", floorLat)
 	b.ReportMetric(float64(ep50)/float64(fp50), "p50-ratio")
 	b.ReportMetric(float64(ep99)/float64(fp99), "p99-ratio")
 }

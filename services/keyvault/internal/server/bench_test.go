@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"net"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,17 +14,12 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/secrets"
 )
-
-func report(b *testing.B, lat []time.Duration) {
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-}
 
 // BenchmarkGetSecretValueMTLS: uncached read over mTLS gRPC with principal
 // verification, policy, decryption and the audit record written.
@@ -44,7 +38,7 @@ func BenchmarkGetSecretValueMTLS(b *testing.B) {
 		}
 		lat = append(lat, time.Since(t0))
 	}
-	report(b, lat)
+	latency.Report(b, "", lat)
 }
 
 // BenchmarkGetSecretValueMTLSParallel16 measures throughput at concurrency 16.
@@ -89,7 +83,7 @@ func BenchmarkPutSecretValueMTLS(b *testing.B) {
 		}
 		lat = append(lat, time.Since(t0))
 	}
-	report(b, lat)
+	latency.Report(b, "", lat)
 }
 
 // BenchmarkBareMTLSRoundTrip is the baseline: a gRPC health check over the
@@ -118,7 +112,7 @@ func BenchmarkBareMTLSRoundTrip(b *testing.B) {
 		}
 		lat = append(lat, time.Since(t0))
 	}
-	report(b, lat)
+	latency.Report(b, "", lat)
 }
 
 // BenchmarkGetSecretValueCachedPkgSecrets reads through pkg/secrets' cache
