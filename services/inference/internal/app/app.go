@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/mtls"
@@ -166,6 +168,16 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		}
 		return st.TokensSince(ctx, tenant, key, since)
 	})
+	if cfg.RedisURL != "" {
+		ro, perr := redis.ParseURL(cfg.RedisURL)
+		if perr != nil {
+			rec.Close()
+			return nil, errors.New("inference: RAMPART_REDIS_URL is not a redis:// URL")
+		}
+		rc := redis.NewClient(ro)
+		closers = append(closers, rc.Close)
+		enf.SetShared(quota.NewRedisBuckets(rc), redisErrorLogger(log))
+	}
 
 	var prompts *promptlog.Logger
 	if reg.AnyPromptLogging() {
@@ -221,6 +233,19 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 
 // Run serves until ctx ends, then shuts down in order.
 func (a *App) Run(ctx context.Context) error { return a.Server.Run(ctx) }
+
+// redisErrorLogger reports shared-quota failures at most every 10 s (the
+// replica's own buckets decide meanwhile).
+func redisErrorLogger(log *slog.Logger) func(error) {
+	var last atomic.Int64
+	return func(err error) {
+		now := time.Now().UnixNano()
+		if prev := last.Load(); now-prev < int64(10*time.Second) || !last.CompareAndSwap(prev, now) {
+			return
+		}
+		log.Warn("shared quota store (redis) failed; using this replica's counters", "error", err.Error())
+	}
+}
 
 // usesSecrets reports whether an upstream's API key is a keyvault secret.
 func usesSecrets(f *registry.File) bool {

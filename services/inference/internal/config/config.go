@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/rampart-platform/rampart/pkg/config"
 )
 
@@ -34,6 +36,9 @@ type Config struct {
 	// SecretsCacheTTL is how long an upstream API key read from keyvault is
 	// reused; a rotated key is picked up within it (or at once after the
 	// upstream rejects the old key).
+	// RedisURL, when set, keeps the tokens-per-minute buckets in Redis so
+	// every inference replica enforces the same limits.
+	RedisURL        string        `env:"RAMPART_REDIS_URL,noprefix" flag:"redis-url" usage:"redis:// URL; when set, token-per-minute quotas are shared by all replicas through Redis"`
 	SecretsCacheTTL time.Duration `env:"SECRETS_CACHE_TTL" flag:"secrets-cache-ttl" default:"5m" usage:"how long upstream API keys read from keyvault are cached (rotation is picked up within it)"`
 }
 
@@ -69,6 +74,11 @@ func (c *Config) Validate() error {
 	if c.KeyvaultAddr != "" {
 		if err := config.CheckAddr(c.KeyvaultAddr); err != nil {
 			errs = append(errs, config.Invalidf("KeyvaultAddr", "%w", err))
+		}
+	}
+	if c.RedisURL != "" {
+		if _, err := redis.ParseURL(c.RedisURL); err != nil {
+			errs = append(errs, config.Invalidf("RedisURL", "not a redis:// URL"))
 		}
 	}
 	if c.SecretsCacheTTL < time.Second || c.SecretsCacheTTL > time.Hour {

@@ -3,6 +3,7 @@ package config_test
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -41,10 +42,23 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{name: "bad auth address", env: map[string]string{"RAMPART_AUTH_ADDR": "nope"}, wantErr: "RAMPART_AUTH_ADDR"},
+		{
+			name: "keyvault, secrets cache and redis",
+			env:  map[string]string{"RAMPART_KEYVAULT_ADDR": "kv:7002", "RAMPART_INFERENCE_SECRETS_CACHE_TTL": "30s", "RAMPART_REDIS_URL": "redis://r:6379/0"},
+			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, "kv:7002", c.KeyvaultAddr)
+				require.Equal(t, 30*time.Second, c.SecretsCacheTTL)
+				require.Equal(t, "redis://r:6379/0", c.RedisURL)
+			},
+		},
+		{name: "bad keyvault address", env: map[string]string{"RAMPART_KEYVAULT_ADDR": "nope"}, wantErr: "RAMPART_KEYVAULT_ADDR"},
+		{name: "secrets cache ttl out of range", env: map[string]string{"RAMPART_INFERENCE_SECRETS_CACHE_TTL": "2h"}, wantErr: "SECRETS_CACHE_TTL"},
+		{name: "bad redis url", env: map[string]string{"RAMPART_REDIS_URL": "http://x"}, wantErr: "RAMPART_REDIS_URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"RAMPART_DATA_DIR", "RAMPART_INFERENCE_MODELS", "RAMPART_AUTH_ADDR", "RAMPART_CERT_DIR"} {
+			for _, k := range []string{"RAMPART_DATA_DIR", "RAMPART_INFERENCE_MODELS", "RAMPART_AUTH_ADDR", "RAMPART_CERT_DIR",
+				"RAMPART_KEYVAULT_ADDR", "RAMPART_INFERENCE_SECRETS_CACHE_TTL", "RAMPART_REDIS_URL"} {
 				t.Setenv(k, "")
 			}
 			for k, v := range tt.env {

@@ -75,6 +75,6 @@ func (s *Service) Embeddings(ctx context.Context, c *Caller, body []byte) (*Outp
 	if err != nil {
 		return nil, fmt.Errorf("encode embeddings: %w", err)
 	}
-	s.finish(c, m, "embeddings", store.Record{PromptTokens: int64(prompt), Estimated: !res.Usage.Reported}, start)
+	s.finish(ctx, c, m, "embeddings", store.Record{PromptTokens: int64(prompt), Estimated: !res.Usage.Reported}, start)
 	return &Output{Body: b, Headers: rateHeaders(st)}, nil
 }

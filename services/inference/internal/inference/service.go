@@ -219,7 +219,7 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 	if err != nil {
 		return nil, fmt.Errorf("encode completion: %w", err)
 	}
-	s.finish(c, m, "chat", u, start)
+	s.finish(ctx, c, m, "chat", u, start)
 	s.logPrompt(ctx, c, m, "chat", body, b)
 	return &Output{Body: b, Headers: rateHeaders(st)}, nil
 }
@@ -257,13 +257,13 @@ func (s *Service) counter(m *registry.Model) tokenizer.Counter {
 }
 
 // finish charges the quota, records usage and counts metrics.
-func (s *Service) finish(c *Caller, m *registry.Model, endpoint string, u store.Record, start time.Time) {
+func (s *Service) finish(ctx context.Context, c *Caller, m *registry.Model, endpoint string, u store.Record, start time.Time) {
 	now := s.now()
 	u.Tenant, u.Key, u.Model, u.RequestID = c.Tenant, c.Key, m.ID, c.RequestID
 	u.CostMicroUSD = m.CostMicroUSD(int(u.PromptTokens), int(u.CompletionTokens))
 	u.Latency = now.Sub(start)
 	u.At = now
-	s.Quota.Charge(c.subject(), c.Limits, u.PromptTokens+u.CompletionTokens)
+	s.Quota.Charge(ctx, c.subject(), c.Limits, u.PromptTokens+u.CompletionTokens)
 	if s.Recorder != nil {
 		s.Recorder.Record(u)
 	}

@@ -145,18 +145,18 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 	}
 	u := s.usage(m, req, pu, string(content), final.ToolCalls)
 	if err := emitChunk(one(wire.Delta{}, &finish), ext); err != nil {
-		s.finish(c, m, "stream", u, start) // the tokens were spent
+		s.finish(ctx, c, m, "stream", u, start) // the tokens were spent
 		return s.streamErr(ctx, c, m, err)
 	}
 	if includeUsage {
 		usage, _ := json.Marshal(wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.PromptTokens + u.CompletionTokens)})
 		chunk.Usage = usage
 		if err := emitChunk([]wire.ChunkChoice{}, nil); err != nil {
-			s.finish(c, m, "stream", u, start)
+			s.finish(ctx, c, m, "stream", u, start)
 			return s.streamErr(ctx, c, m, err)
 		}
 	}
-	s.finish(c, m, "stream", u, start)
+	s.finish(ctx, c, m, "stream", u, start)
 	if s.Prompts.Enabled(c.Tenant) {
 		wu := &wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.PromptTokens + u.CompletionTokens)}
 		s.logPrompt(ctx, c, m, "stream", body, streamedCompletion(chunk.ID, chunk.Created, m.ID, string(content), allowed, finish, wu))

@@ -7,7 +7,10 @@
 //
 // Before a request: an empty bucket → rate_limit_exceeded with the time
 // until it refills; a spent budget → insufficient_quota. After: Charge with
-// the real (or estimated) token count. Counters live in this replica's
-// memory; with several inference replicas, route a tenant to one replica or
-// divide the limits — a shared Redis counter is future work.
+// the real (or estimated) token count. TPM buckets live in this replica's
+// memory, or, with RAMPART_REDIS_URL set, in Redis (RedisBuckets: one Lua
+// script refills and spends atomically with Redis' clock) so every replica
+// enforces the same limit; if Redis fails, the replica's own buckets decide
+// until it is back. Monthly budgets are seeded from the usage store (shared
+// when it is PostgreSQL) and then counted per replica.
 package quota

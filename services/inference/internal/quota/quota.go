@@ -31,12 +31,66 @@ type Status struct {
 	ResetTokens     time.Duration
 }
 
+// Buckets stores the token-per-minute buckets: a bucket of capacity rate
+// refills at rate/60 tokens per second. Memory (one replica) and Redis
+// (shared by every replica) implement it.
+type Buckets interface {
+	// Level refills bucket id and returns the tokens it holds (negative
+	// when in debt).
+	Level(ctx context.Context, id string, rate int64) (float64, error)
+	// Spend refills bucket id and removes tokens from it.
+	Spend(ctx context.Context, id string, rate, tokens int64) error
+}
+
 // Enforcer holds the counters.
 type Enforcer struct {
+	mu     sync.Mutex
+	local  *memBuckets
+	shared Buckets // nil: local only
+	onErr  func(error)
+	months map[string]*month
+	seed   MonthUsage
+	now    func() time.Time
+}
+
+// SetShared makes TPM buckets live in b (e.g. Redis) so every replica
+// enforces the same limit. When b fails, the replica's own buckets decide
+// and onErr (may be nil) hears about it.
+func (e *Enforcer) SetShared(b Buckets, onErr func(error)) {
+	e.shared, e.onErr = b, onErr
+}
+
+func (e *Enforcer) level(ctx context.Context, id string, rate int64) float64 {
+	if e.shared != nil {
+		lv, err := e.shared.Level(ctx, id, rate)
+		if err == nil {
+			return lv
+		}
+		if e.onErr != nil {
+			e.onErr(err)
+		}
+	}
+	lv, _ := e.local.Level(ctx, id, rate)
+	return lv
+}
+
+func (e *Enforcer) spend(ctx context.Context, id string, rate, tokens int64) {
+	if e.shared != nil {
+		err := e.shared.Spend(ctx, id, rate, tokens)
+		if err == nil {
+			return
+		}
+		if e.onErr != nil {
+			e.onErr(err)
+		}
+	}
+	_ = e.local.Spend(ctx, id, rate, tokens)
+}
+
+// memBuckets are the buckets of one replica.
+type memBuckets struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
-	months  map[string]*month
-	seed    MonthUsage
 	now     func() time.Time
 }
 
@@ -46,6 +100,21 @@ type bucket struct {
 	rate  int64
 }
 
+// Level implements Buckets.
+func (m *memBuckets) Level(_ context.Context, id string, rate int64) (float64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bucketLocked(id, rate, m.now()).level, nil
+}
+
+// Spend implements Buckets.
+func (m *memBuckets) Spend(_ context.Context, id string, rate, tokens int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.bucketLocked(id, rate, m.now()).level -= float64(tokens)
+	return nil
+}
+
 type month struct {
 	start time.Time
 	used  int64
@@ -53,11 +122,11 @@ type month struct {
 
 // New returns an enforcer seeding monthly counters from seed (may be nil).
 func New(seed MonthUsage) *Enforcer {
-	return &Enforcer{buckets: map[string]*bucket{}, months: map[string]*month{}, seed: seed, now: time.Now}
+	return &Enforcer{local: &memBuckets{buckets: map[string]*bucket{}, now: time.Now}, months: map[string]*month{}, seed: seed, now: time.Now}
 }
 
 // SetClock replaces the clock (tests).
-func (e *Enforcer) SetClock(now func() time.Time) { e.now = now }
+func (e *Enforcer) SetClock(now func() time.Time) { e.now, e.local.now = now, now }
 
 // Check refuses the call when a bucket is empty or a budget is spent.
 func (e *Enforcer) Check(ctx context.Context, s Subject, l Limits) (Status, error) {
@@ -67,9 +136,6 @@ func (e *Enforcer) Check(ctx context.Context, s Subject, l Limits) (Status, erro
 			return st, err
 		}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	now := e.now()
 	for _, c := range []struct {
 		id   string
 		rate int64
@@ -78,7 +144,7 @@ func (e *Enforcer) Check(ctx context.Context, s Subject, l Limits) (Status, erro
 		if c.rate <= 0 {
 			continue
 		}
-		b := e.bucketLocked(c.id, c.rate, now)
+		b := bucket{level: e.level(ctx, c.id, c.rate)}
 		if b.level < 1 {
 			wait := time.Duration((1 - b.level) / (float64(c.rate) / 60) * float64(time.Second))
 			return st, apierr.RateLimited(fmt.Sprintf("Rate limit reached for tokens per minute (TPM) on this %s: limit %d. Please try again in %s.", c.what, c.rate, wait.Round(time.Millisecond)), wait)
@@ -90,11 +156,11 @@ func (e *Enforcer) Check(ctx context.Context, s Subject, l Limits) (Status, erro
 	return st, nil
 }
 
-func (e *Enforcer) bucketLocked(id string, rate int64, now time.Time) *bucket {
-	b, ok := e.buckets[id]
+func (m *memBuckets) bucketLocked(id string, rate int64, now time.Time) *bucket {
+	b, ok := m.buckets[id]
 	if !ok || b.rate != rate {
 		b = &bucket{level: float64(rate), last: now, rate: rate}
-		e.buckets[id] = b
+		m.buckets[id] = b
 		return b
 	}
 	b.level = math.Min(float64(rate), b.level+now.Sub(b.last).Seconds()*float64(rate)/60)
@@ -155,20 +221,19 @@ func (e *Enforcer) monthUsed(ctx context.Context, id, tenant, key string, start 
 }
 
 // Charge records tokens used by a finished call.
-func (e *Enforcer) Charge(s Subject, l Limits, tokens int64) {
+func (e *Enforcer) Charge(ctx context.Context, s Subject, l Limits, tokens int64) {
 	if tokens <= 0 {
 		return
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	now := e.now()
 	if l.KeyTPM > 0 {
-		e.bucketLocked("k\x00"+s.Tenant+"\x00"+s.Key, l.KeyTPM, now).level -= float64(tokens)
+		e.spend(ctx, "k\x00"+s.Tenant+"\x00"+s.Key, l.KeyTPM, tokens)
 	}
 	if l.TenantTPM > 0 {
-		e.bucketLocked("t\x00"+s.Tenant, l.TenantTPM, now).level -= float64(tokens)
+		e.spend(ctx, "t\x00"+s.Tenant, l.TenantTPM, tokens)
 	}
-	start := monthStart(now)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	start := monthStart(e.now())
 	for _, id := range []string{"k\x00" + s.Tenant + "\x00" + s.Key, "t\x00" + s.Tenant} {
 		if m, ok := e.months[id]; ok && m.start.Equal(start) {
 			m.used += tokens

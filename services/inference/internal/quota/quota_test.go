@@ -18,7 +18,7 @@ func TestTokensPerMinute(t *testing.T) {
 	s, l := quota.Subject{Tenant: "t", Key: "k"}, quota.Limits{KeyTPM: 600}
 	_, err := e.Check(t.Context(), s, l)
 	require.NoError(t, err)
-	e.Charge(s, l, 650) // into debt
+	e.Charge(t.Context(), s, l, 650) // into debt
 	_, err = e.Check(t.Context(), s, l)
 	ae, ok := apierr.As(err)
 	require.True(t, ok)
@@ -45,7 +45,7 @@ func TestMonthlyBudget(t *testing.T) {
 	s, l := quota.Subject{Tenant: "t", Key: "k"}, quota.Limits{TenantBudget: 100}
 	_, err := e.Check(t.Context(), s, l)
 	require.NoError(t, err)
-	e.Charge(s, l, 10)
+	e.Charge(t.Context(), s, l, 10)
 	_, err = e.Check(t.Context(), s, l)
 	ae, ok := apierr.As(err)
 	require.True(t, ok)
