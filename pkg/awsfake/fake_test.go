@@ -96,6 +96,7 @@ func TestSecretsManagerThroughSDK(t *testing.T) {
 	list, err := sm.ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
 	require.NoError(t, err)
 	require.Len(t, list.SecretList, 1)
+	require.Len(t, list.SecretList[0].SecretVersionsToStages, 2, "ListSecrets carries the version map under its own name")
 }
 
 func TestThrottlingIsRetried(t *testing.T) {

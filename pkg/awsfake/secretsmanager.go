@@ -511,7 +511,12 @@ func (f *Fake) smList(body []byte) (any, *apiError) {
 			}
 		}
 		if ok {
-			list = append(list, f.describe(f.secrets[n]))
+			e := f.describe(f.secrets[n])
+			// ListSecrets names the version map differently from
+			// DescribeSecret, as AWS does.
+			e["SecretVersionsToStages"] = e["VersionIdsToStages"]
+			delete(e, "VersionIdsToStages")
+			list = append(list, e)
 		}
 	}
 	return map[string]any{"SecretList": list}, nil

@@ -143,12 +143,14 @@ func Run(ctx context.Context, args []string) error {
 		return err
 	}
 	var backend server.SecretsBackend = svc
+	var observer server.Observer = svc
 	if cfg.Backend == "awssm" {
-		backend = awssm.New(awsCfg, svc)
+		b := awssm.New(awsCfg, svc)
+		backend, observer = b, b
 	}
 	keyvaultv1.RegisterSecretsServiceServer(srv.GRPC(), server.NewSecrets(backend, log))
 	keyvaultv1.RegisterKmsServiceServer(srv.GRPC(), server.NewKMS(svc, log))
-	keyvaultv1.RegisterObservabilityServiceServer(srv.GRPC(), server.NewObservability(svc, log))
+	keyvaultv1.RegisterObservabilityServiceServer(srv.GRPC(), server.NewObservability(observer, log))
 	keyvaultv1.RegisterTenantAdminServiceServer(srv.GRPC(), server.NewTenantAdmin(svc, log))
 
 	// Rotations interrupted by a crash finish before traffic is served.

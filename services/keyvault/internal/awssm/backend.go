@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -364,6 +365,8 @@ func metadataOf(tenant string, d *secretsmanager.DescribeSecretOutput) vault.Met
 	set(&m.LastAccessedAt, d.LastAccessedDate)
 	set(&m.DeletedAt, d.DeletedDate)
 	set(&m.LastRotatedAt, d.LastRotatedDate)
+	set(&m.NextRotationAt, d.NextRotationDate)
+	m.RotationEnabled = aws.ToBool(d.RotationEnabled)
 	for _, t := range d.Tags {
 		m.Tags = append(m.Tags, vault.Tag{Key: aws.ToString(t.Key), Value: aws.ToString(t.Value)})
 	}
@@ -372,7 +375,14 @@ func metadataOf(tenant string, d *secretsmanager.DescribeSecretOutput) vault.Met
 	}
 	sort.Slice(m.Versions, func(i, j int) bool { return m.Versions[i].VersionID < m.Versions[j].VersionID })
 	m.VersionCount = len(m.Versions)
-	m.RotationStatus = vault.RotationDisabled
+	switch {
+	case !m.RotationEnabled:
+		m.RotationStatus = vault.RotationDisabled
+	case !m.NextRotationAt.IsZero() && m.NextRotationAt.Before(time.Now().Add(-time.Hour)):
+		m.RotationStatus = vault.RotationOverdue
+	default:
+		m.RotationStatus = vault.RotationScheduled
+	}
 	return m
 }
 
@@ -416,6 +426,7 @@ func (b *Backend) ListSecrets(ctx context.Context, a vault.Actor, in vault.ListI
 		}
 		m := metadataOf(a.Tenant, &secretsmanager.DescribeSecretOutput{Name: e.Name, ARN: e.ARN, Description: e.Description, KmsKeyId: e.KmsKeyId,
 			CreatedDate: e.CreatedDate, LastChangedDate: e.LastChangedDate, LastAccessedDate: e.LastAccessedDate, DeletedDate: e.DeletedDate,
+			LastRotatedDate: e.LastRotatedDate, NextRotationDate: e.NextRotationDate, RotationEnabled: e.RotationEnabled,
 			Tags: e.Tags, VersionIdsToStages: e.SecretVersionsToStages})
 		if in.TagKey != "" && !slices.ContainsFunc(m.Tags, func(t vault.Tag) bool {
 			return t.Key == in.TagKey && (in.TagValue == "" || t.Value == in.TagValue)
@@ -593,5 +604,36 @@ func (b *Backend) RollbackSecret(ctx context.Context, a vault.Actor, name string
 	return vid, err
 }
 
-// DaysUntilRotation reports no schedule: keyvault never schedules rotation here.
-func (b *Backend) DaysUntilRotation(vault.Metadata) (int32, bool) { return 0, false }
+// DaysUntilRotation returns whole days to AWS's next rotation date
+// (negative when overdue); ok is false when AWS rotation is off.
+func (b *Backend) DaysUntilRotation(m vault.Metadata) (int32, bool) {
+	if !m.RotationEnabled || m.NextRotationAt.IsZero() {
+		return 0, false
+	}
+	return int32(math.Floor(time.Until(m.NextRotationAt).Hours() / 24)), true
+}
+
+// Observe lists the tenant's secrets from AWS Secrets Manager (ListSecrets,
+// scheduled deletions included) for the observability endpoint: metadata
+// and AWS's own rotation dates, never values. One audit record covers the
+// listing; if it cannot be written the listing fails.
+func (b *Backend) Observe(ctx context.Context, a vault.Actor, prefix string) ([]vault.Metadata, error) {
+	var out []vault.Metadata
+	token := ""
+	for {
+		page, next, err := b.ListSecrets(ctx, a, vault.ListInput{NamePrefix: prefix, PageSize: 100, PageToken: token, IncludeDeleted: true})
+		if err != nil {
+			return nil, b.guard.AuditFailure(ctx, a, "ListSecretsObservability", prefix, err)
+		}
+		out = append(out, page...)
+		if next == "" || len(out) >= 10000 {
+			break
+		}
+		token = next
+	}
+	if err := b.guard.Audit(ctx, a, audit.Record{Action: "ListSecretsObservability", Name: prefix, Result: audit.ResultOK,
+		Detail: fmt.Sprintf("backend=awssm secrets=%d", len(out))}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -156,13 +156,15 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)), grpc.ChainUnaryInterceptor(unary...))
 	var backend server.SecretsBackend = h.svc
+	var observer server.Observer = h.svc
 	if o.backend == "awssm" {
 		h.aws = awsfake.Start(t)
-		backend = awssm.New(h.aws.AWSConfig(), h.svc)
+		b := awssm.New(h.aws.AWSConfig(), h.svc)
+		backend, observer = b, b
 	}
 	keyvaultv1.RegisterSecretsServiceServer(gs, server.NewSecrets(backend, log))
 	keyvaultv1.RegisterKmsServiceServer(gs, server.NewKMS(h.svc, log))
-	keyvaultv1.RegisterObservabilityServiceServer(gs, server.NewObservability(h.svc, log))
+	keyvaultv1.RegisterObservabilityServiceServer(gs, server.NewObservability(observer, log))
 	keyvaultv1.RegisterTenantAdminServiceServer(gs, server.NewTenantAdmin(h.svc, log))
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -54,15 +54,22 @@ func (k *KMS) RotateKey(ctx context.Context, _ *keyvaultv1.RotateKeyRequest) (*k
 	return &keyvaultv1.RotateKeyResponse{KeyId: id}, nil
 }
 
+// Observer lists secret metadata for dashboards: vault.Service (the SQL
+// store) or the awssm backend (AWS ListSecrets).
+type Observer interface {
+	Observe(ctx context.Context, a vault.Actor, prefix string) ([]vault.Metadata, error)
+	DaysUntilRotation(m vault.Metadata) (int32, bool)
+}
+
 // Observability implements keyvaultv1.ObservabilityServiceServer.
 type Observability struct {
 	keyvaultv1.UnimplementedObservabilityServiceServer
-	svc *vault.Service
+	svc Observer
 	log *slog.Logger
 }
 
 // NewObservability returns the ObservabilityService handlers.
-func NewObservability(svc *vault.Service, log *slog.Logger) *Observability {
+func NewObservability(svc Observer, log *slog.Logger) *Observability {
 	return &Observability{svc: svc, log: log}
 }
 
