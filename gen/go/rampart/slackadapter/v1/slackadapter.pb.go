@@ -7,6 +7,7 @@
 package slackadapterv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -84,7 +85,11 @@ type HandleEventRequest struct {
 	// Headers, unchanged (the signature covers the raw body).
 	Headers []*Header `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
 	// Raw body, unchanged.
-	Body          []byte `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Body []byte `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	// Raw query string (the OAuth redirect carries code and state in it).
+	RawQuery string `protobuf:"bytes,4,opt,name=raw_query,json=rawQuery,proto3" json:"raw_query,omitempty"`
+	// HTTP method (GET for the OAuth redirect, POST otherwise).
+	Method        string `protobuf:"bytes,5,opt,name=method,proto3" json:"method,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -138,6 +143,20 @@ func (x *HandleEventRequest) GetBody() []byte {
 		return x.Body
 	}
 	return nil
+}
+
+func (x *HandleEventRequest) GetRawQuery() string {
+	if x != nil {
+		return x.RawQuery
+	}
+	return ""
+}
+
+func (x *HandleEventRequest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
 }
 
 // HandleEventResponse is the HTTP response to send back to Slack.
@@ -204,25 +223,429 @@ func (x *HandleEventResponse) GetBody() []byte {
 	return nil
 }
 
+// GetInstallUrlRequest asks for an install URL for the caller's tenant.
+type GetInstallUrlRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInstallUrlRequest) Reset() {
+	*x = GetInstallUrlRequest{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInstallUrlRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInstallUrlRequest) ProtoMessage() {}
+
+func (x *GetInstallUrlRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInstallUrlRequest.ProtoReflect.Descriptor instead.
+func (*GetInstallUrlRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{3}
+}
+
+// GetInstallUrlResponse carries the install URL.
+type GetInstallUrlResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// URL of Slack's OAuth v2 authorize page with client id, scopes,
+	// redirect URI and state.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// Unix seconds after which the state in the URL is refused.
+	ExpiresAt     int64 `protobuf:"varint,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInstallUrlResponse) Reset() {
+	*x = GetInstallUrlResponse{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInstallUrlResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInstallUrlResponse) ProtoMessage() {}
+
+func (x *GetInstallUrlResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInstallUrlResponse.ProtoReflect.Descriptor instead.
+func (*GetInstallUrlResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetInstallUrlResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *GetInstallUrlResponse) GetExpiresAt() int64 {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return 0
+}
+
+// ConfigureAppRequest carries the Slack app's credentials.
+type ConfigureAppRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// OAuth client id of the Slack app.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// OAuth client secret of the Slack app (stored in keyvault only).
+	ClientSecret string `protobuf:"bytes,2,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	// Signing secret of the Slack app (stored in keyvault only).
+	SigningSecret string `protobuf:"bytes,3,opt,name=signing_secret,json=signingSecret,proto3" json:"signing_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigureAppRequest) Reset() {
+	*x = ConfigureAppRequest{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigureAppRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigureAppRequest) ProtoMessage() {}
+
+func (x *ConfigureAppRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigureAppRequest.ProtoReflect.Descriptor instead.
+func (*ConfigureAppRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ConfigureAppRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ConfigureAppRequest) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
+func (x *ConfigureAppRequest) GetSigningSecret() string {
+	if x != nil {
+		return x.SigningSecret
+	}
+	return ""
+}
+
+// ConfigureAppResponse says where the credentials were stored.
+type ConfigureAppResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Keyvault secret name holding the credentials.
+	SecretName    string `protobuf:"bytes,1,opt,name=secret_name,json=secretName,proto3" json:"secret_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigureAppResponse) Reset() {
+	*x = ConfigureAppResponse{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigureAppResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigureAppResponse) ProtoMessage() {}
+
+func (x *ConfigureAppResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigureAppResponse.ProtoReflect.Descriptor instead.
+func (*ConfigureAppResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ConfigureAppResponse) GetSecretName() string {
+	if x != nil {
+		return x.SecretName
+	}
+	return ""
+}
+
+// ListInstallationsRequest is empty: the tenant comes from the principal.
+type ListInstallationsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInstallationsRequest) Reset() {
+	*x = ListInstallationsRequest{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInstallationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInstallationsRequest) ProtoMessage() {}
+
+func (x *ListInstallationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInstallationsRequest.ProtoReflect.Descriptor instead.
+func (*ListInstallationsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{7}
+}
+
+// Installation is one Slack workspace (or org) installed for a tenant.
+type Installation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Slack team (workspace) id.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Slack Enterprise Grid org id, if any.
+	EnterpriseId string `protobuf:"bytes,2,opt,name=enterprise_id,json=enterpriseId,proto3" json:"enterprise_id,omitempty"`
+	// Workspace name.
+	TeamName string `protobuf:"bytes,3,opt,name=team_name,json=teamName,proto3" json:"team_name,omitempty"`
+	// The bot's Slack user id.
+	BotUserId string `protobuf:"bytes,4,opt,name=bot_user_id,json=botUserId,proto3" json:"bot_user_id,omitempty"`
+	// Unix seconds of the install.
+	InstalledAt int64 `protobuf:"varint,5,opt,name=installed_at,json=installedAt,proto3" json:"installed_at,omitempty"`
+	// Unix seconds at which the bot token expires (0: no rotation).
+	TokenExpiresAt int64 `protobuf:"varint,6,opt,name=token_expires_at,json=tokenExpiresAt,proto3" json:"token_expires_at,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Installation) Reset() {
+	*x = Installation{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Installation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Installation) ProtoMessage() {}
+
+func (x *Installation) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Installation.ProtoReflect.Descriptor instead.
+func (*Installation) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Installation) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *Installation) GetEnterpriseId() string {
+	if x != nil {
+		return x.EnterpriseId
+	}
+	return ""
+}
+
+func (x *Installation) GetTeamName() string {
+	if x != nil {
+		return x.TeamName
+	}
+	return ""
+}
+
+func (x *Installation) GetBotUserId() string {
+	if x != nil {
+		return x.BotUserId
+	}
+	return ""
+}
+
+func (x *Installation) GetInstalledAt() int64 {
+	if x != nil {
+		return x.InstalledAt
+	}
+	return 0
+}
+
+func (x *Installation) GetTokenExpiresAt() int64 {
+	if x != nil {
+		return x.TokenExpiresAt
+	}
+	return 0
+}
+
+// ListInstallationsResponse lists the tenant's installations.
+type ListInstallationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Installations, by team id.
+	Installations []*Installation `protobuf:"bytes,1,rep,name=installations,proto3" json:"installations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInstallationsResponse) Reset() {
+	*x = ListInstallationsResponse{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInstallationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInstallationsResponse) ProtoMessage() {}
+
+func (x *ListInstallationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInstallationsResponse.ProtoReflect.Descriptor instead.
+func (*ListInstallationsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListInstallationsResponse) GetInstallations() []*Installation {
+	if x != nil {
+		return x.Installations
+	}
+	return nil
+}
+
 var File_rampart_slackadapter_v1_slackadapter_proto protoreflect.FileDescriptor
 
 const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\n" +
-	"*rampart/slackadapter/v1/slackadapter.proto\x12\x17rampart.slackadapter.v1\"2\n" +
+	"*rampart/slackadapter/v1/slackadapter.proto\x12\x17rampart.slackadapter.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"2\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"w\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xac\x01\n" +
 	"\x12HandleEventRequest\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x129\n" +
 	"\aheaders\x18\x02 \x03(\v2\x1f.rampart.slackadapter.v1.HeaderR\aheaders\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\"m\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1b\n" +
+	"\traw_query\x18\x04 \x01(\tR\brawQuery\x12\x16\n" +
+	"\x06method\x18\x05 \x01(\tR\x06method\"m\n" +
 	"\x13HandleEventResponse\x12\x1f\n" +
 	"\vstatus_code\x18\x01 \x01(\x05R\n" +
 	"statusCode\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body2\x7f\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\"\x16\n" +
+	"\x14GetInstallUrlRequest\"H\n" +
+	"\x15GetInstallUrlResponse\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\x03R\texpiresAt\"\x8d\x01\n" +
+	"\x13ConfigureAppRequest\x12 \n" +
+	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
+	"\rclient_secret\x18\x02 \x01(\tB\x03\xe0A\x02R\fclientSecret\x12*\n" +
+	"\x0esigning_secret\x18\x03 \x01(\tB\x03\xe0A\x02R\rsigningSecret\"7\n" +
+	"\x14ConfigureAppResponse\x12\x1f\n" +
+	"\vsecret_name\x18\x01 \x01(\tR\n" +
+	"secretName\"\x1a\n" +
+	"\x18ListInstallationsRequest\"\xd6\x01\n" +
+	"\fInstallation\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12#\n" +
+	"\renterprise_id\x18\x02 \x01(\tR\fenterpriseId\x12\x1b\n" +
+	"\tteam_name\x18\x03 \x01(\tR\bteamName\x12\x1e\n" +
+	"\vbot_user_id\x18\x04 \x01(\tR\tbotUserId\x12!\n" +
+	"\finstalled_at\x18\x05 \x01(\x03R\vinstalledAt\x12(\n" +
+	"\x10token_expires_at\x18\x06 \x01(\x03R\x0etokenExpiresAt\"h\n" +
+	"\x19ListInstallationsResponse\x12K\n" +
+	"\rinstallations\x18\x01 \x03(\v2%.rampart.slackadapter.v1.InstallationR\rinstallations2\xb1\x04\n" +
 	"\x13SlackAdapterService\x12h\n" +
-	"\vHandleEvent\x12+.rampart.slackadapter.v1.HandleEventRequest\x1a,.rampart.slackadapter.v1.HandleEventResponseBSZQgithub.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1;slackadapterv1b\x06proto3"
+	"\vHandleEvent\x12+.rampart.slackadapter.v1.HandleEventRequest\x1a,.rampart.slackadapter.v1.HandleEventResponse\x12\x89\x01\n" +
+	"\rGetInstallUrl\x12-.rampart.slackadapter.v1.GetInstallUrlRequest\x1a..rampart.slackadapter.v1.GetInstallUrlResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/slack/install\x12\x85\x01\n" +
+	"\fConfigureApp\x12,.rampart.slackadapter.v1.ConfigureAppRequest\x1a-.rampart.slackadapter.v1.ConfigureAppResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\x1a\r/v1/slack/app\x12\x9b\x01\n" +
+	"\x11ListInstallations\x121.rampart.slackadapter.v1.ListInstallationsRequest\x1a2.rampart.slackadapter.v1.ListInstallationsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/slack/installationsBSZQgithub.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1;slackadapterv1b\x06proto3"
 
 var (
 	file_rampart_slackadapter_v1_slackadapter_proto_rawDescOnce sync.Once
@@ -236,21 +659,35 @@ func file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP() []byte {
 	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescData
 }
 
-var file_rampart_slackadapter_v1_slackadapter_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_rampart_slackadapter_v1_slackadapter_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_rampart_slackadapter_v1_slackadapter_proto_goTypes = []any{
-	(*Header)(nil),              // 0: rampart.slackadapter.v1.Header
-	(*HandleEventRequest)(nil),  // 1: rampart.slackadapter.v1.HandleEventRequest
-	(*HandleEventResponse)(nil), // 2: rampart.slackadapter.v1.HandleEventResponse
+	(*Header)(nil),                    // 0: rampart.slackadapter.v1.Header
+	(*HandleEventRequest)(nil),        // 1: rampart.slackadapter.v1.HandleEventRequest
+	(*HandleEventResponse)(nil),       // 2: rampart.slackadapter.v1.HandleEventResponse
+	(*GetInstallUrlRequest)(nil),      // 3: rampart.slackadapter.v1.GetInstallUrlRequest
+	(*GetInstallUrlResponse)(nil),     // 4: rampart.slackadapter.v1.GetInstallUrlResponse
+	(*ConfigureAppRequest)(nil),       // 5: rampart.slackadapter.v1.ConfigureAppRequest
+	(*ConfigureAppResponse)(nil),      // 6: rampart.slackadapter.v1.ConfigureAppResponse
+	(*ListInstallationsRequest)(nil),  // 7: rampart.slackadapter.v1.ListInstallationsRequest
+	(*Installation)(nil),              // 8: rampart.slackadapter.v1.Installation
+	(*ListInstallationsResponse)(nil), // 9: rampart.slackadapter.v1.ListInstallationsResponse
 }
 var file_rampart_slackadapter_v1_slackadapter_proto_depIdxs = []int32{
 	0, // 0: rampart.slackadapter.v1.HandleEventRequest.headers:type_name -> rampart.slackadapter.v1.Header
-	1, // 1: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:input_type -> rampart.slackadapter.v1.HandleEventRequest
-	2, // 2: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:output_type -> rampart.slackadapter.v1.HandleEventResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	8, // 1: rampart.slackadapter.v1.ListInstallationsResponse.installations:type_name -> rampart.slackadapter.v1.Installation
+	1, // 2: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:input_type -> rampart.slackadapter.v1.HandleEventRequest
+	3, // 3: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:input_type -> rampart.slackadapter.v1.GetInstallUrlRequest
+	5, // 4: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:input_type -> rampart.slackadapter.v1.ConfigureAppRequest
+	7, // 5: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:input_type -> rampart.slackadapter.v1.ListInstallationsRequest
+	2, // 6: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:output_type -> rampart.slackadapter.v1.HandleEventResponse
+	4, // 7: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:output_type -> rampart.slackadapter.v1.GetInstallUrlResponse
+	6, // 8: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:output_type -> rampart.slackadapter.v1.ConfigureAppResponse
+	9, // 9: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:output_type -> rampart.slackadapter.v1.ListInstallationsResponse
+	6, // [6:10] is the sub-list for method output_type
+	2, // [2:6] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_rampart_slackadapter_v1_slackadapter_proto_init() }
@@ -264,7 +701,7 @@ func file_rampart_slackadapter_v1_slackadapter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_slackadapter_v1_slackadapter_proto_rawDesc), len(file_rampart_slackadapter_v1_slackadapter_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

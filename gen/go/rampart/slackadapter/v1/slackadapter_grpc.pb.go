@@ -19,18 +19,36 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SlackAdapterService_HandleEvent_FullMethodName = "/rampart.slackadapter.v1.SlackAdapterService/HandleEvent"
+	SlackAdapterService_HandleEvent_FullMethodName       = "/rampart.slackadapter.v1.SlackAdapterService/HandleEvent"
+	SlackAdapterService_GetInstallUrl_FullMethodName     = "/rampart.slackadapter.v1.SlackAdapterService/GetInstallUrl"
+	SlackAdapterService_ConfigureApp_FullMethodName      = "/rampart.slackadapter.v1.SlackAdapterService/ConfigureApp"
+	SlackAdapterService_ListInstallations_FullMethodName = "/rampart.slackadapter.v1.SlackAdapterService/ListInstallations"
 )
 
 // SlackAdapterServiceClient is the client API for SlackAdapterService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// SlackAdapterService receives Slack HTTP requests relayed unchanged by the
-// edge. First version: the slack-adapter issue fills it in.
+// SlackAdapterService is Rampart's Slack bot. HandleEvent receives Slack's
+// HTTP requests (Events API, slash commands, the OAuth v2 redirect) relayed
+// unchanged by the edge; Slack authenticates them by signature or OAuth
+// state, so they carry no Rampart principal. The other RPCs are for tenant
+// admins and take the tenant only from the principal assertion.
 type SlackAdapterServiceClient interface {
-	// HandleEvent verifies and handles one Events API or slash-command request.
+	// HandleEvent verifies and handles one Slack HTTP request:
+	// /slack/events, /slack/commands and /slack/oauth/callback.
 	HandleEvent(ctx context.Context, in *HandleEventRequest, opts ...grpc.CallOption) (*HandleEventResponse, error)
+	// GetInstallUrl returns the "Add to Slack" URL for the caller's tenant
+	// (owner or admin with scope admin). The URL carries a signed state bound
+	// to the tenant that expires.
+	GetInstallUrl(ctx context.Context, in *GetInstallUrlRequest, opts ...grpc.CallOption) (*GetInstallUrlResponse, error)
+	// ConfigureApp stores the Slack app's credentials (client id, client
+	// secret, signing secret) in keyvault under the caller's tenant, which
+	// becomes the app-owner tenant (owner or admin with scope admin).
+	ConfigureApp(ctx context.Context, in *ConfigureAppRequest, opts ...grpc.CallOption) (*ConfigureAppResponse, error)
+	// ListInstallations lists the Slack workspaces installed for the
+	// caller's tenant (metadata only, never tokens).
+	ListInstallations(ctx context.Context, in *ListInstallationsRequest, opts ...grpc.CallOption) (*ListInstallationsResponse, error)
 }
 
 type slackAdapterServiceClient struct {
@@ -51,15 +69,60 @@ func (c *slackAdapterServiceClient) HandleEvent(ctx context.Context, in *HandleE
 	return out, nil
 }
 
+func (c *slackAdapterServiceClient) GetInstallUrl(ctx context.Context, in *GetInstallUrlRequest, opts ...grpc.CallOption) (*GetInstallUrlResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetInstallUrlResponse)
+	err := c.cc.Invoke(ctx, SlackAdapterService_GetInstallUrl_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *slackAdapterServiceClient) ConfigureApp(ctx context.Context, in *ConfigureAppRequest, opts ...grpc.CallOption) (*ConfigureAppResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConfigureAppResponse)
+	err := c.cc.Invoke(ctx, SlackAdapterService_ConfigureApp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *slackAdapterServiceClient) ListInstallations(ctx context.Context, in *ListInstallationsRequest, opts ...grpc.CallOption) (*ListInstallationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListInstallationsResponse)
+	err := c.cc.Invoke(ctx, SlackAdapterService_ListInstallations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SlackAdapterServiceServer is the server API for SlackAdapterService service.
 // All implementations must embed UnimplementedSlackAdapterServiceServer
 // for forward compatibility.
 //
-// SlackAdapterService receives Slack HTTP requests relayed unchanged by the
-// edge. First version: the slack-adapter issue fills it in.
+// SlackAdapterService is Rampart's Slack bot. HandleEvent receives Slack's
+// HTTP requests (Events API, slash commands, the OAuth v2 redirect) relayed
+// unchanged by the edge; Slack authenticates them by signature or OAuth
+// state, so they carry no Rampart principal. The other RPCs are for tenant
+// admins and take the tenant only from the principal assertion.
 type SlackAdapterServiceServer interface {
-	// HandleEvent verifies and handles one Events API or slash-command request.
+	// HandleEvent verifies and handles one Slack HTTP request:
+	// /slack/events, /slack/commands and /slack/oauth/callback.
 	HandleEvent(context.Context, *HandleEventRequest) (*HandleEventResponse, error)
+	// GetInstallUrl returns the "Add to Slack" URL for the caller's tenant
+	// (owner or admin with scope admin). The URL carries a signed state bound
+	// to the tenant that expires.
+	GetInstallUrl(context.Context, *GetInstallUrlRequest) (*GetInstallUrlResponse, error)
+	// ConfigureApp stores the Slack app's credentials (client id, client
+	// secret, signing secret) in keyvault under the caller's tenant, which
+	// becomes the app-owner tenant (owner or admin with scope admin).
+	ConfigureApp(context.Context, *ConfigureAppRequest) (*ConfigureAppResponse, error)
+	// ListInstallations lists the Slack workspaces installed for the
+	// caller's tenant (metadata only, never tokens).
+	ListInstallations(context.Context, *ListInstallationsRequest) (*ListInstallationsResponse, error)
 	mustEmbedUnimplementedSlackAdapterServiceServer()
 }
 
@@ -72,6 +135,15 @@ type UnimplementedSlackAdapterServiceServer struct{}
 
 func (UnimplementedSlackAdapterServiceServer) HandleEvent(context.Context, *HandleEventRequest) (*HandleEventResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method HandleEvent not implemented")
+}
+func (UnimplementedSlackAdapterServiceServer) GetInstallUrl(context.Context, *GetInstallUrlRequest) (*GetInstallUrlResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInstallUrl not implemented")
+}
+func (UnimplementedSlackAdapterServiceServer) ConfigureApp(context.Context, *ConfigureAppRequest) (*ConfigureAppResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ConfigureApp not implemented")
+}
+func (UnimplementedSlackAdapterServiceServer) ListInstallations(context.Context, *ListInstallationsRequest) (*ListInstallationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListInstallations not implemented")
 }
 func (UnimplementedSlackAdapterServiceServer) mustEmbedUnimplementedSlackAdapterServiceServer() {}
 func (UnimplementedSlackAdapterServiceServer) testEmbeddedByValue()                             {}
@@ -112,6 +184,60 @@ func _SlackAdapterService_HandleEvent_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SlackAdapterService_GetInstallUrl_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInstallUrlRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlackAdapterServiceServer).GetInstallUrl(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlackAdapterService_GetInstallUrl_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlackAdapterServiceServer).GetInstallUrl(ctx, req.(*GetInstallUrlRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SlackAdapterService_ConfigureApp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConfigureAppRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlackAdapterServiceServer).ConfigureApp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlackAdapterService_ConfigureApp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlackAdapterServiceServer).ConfigureApp(ctx, req.(*ConfigureAppRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SlackAdapterService_ListInstallations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListInstallationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlackAdapterServiceServer).ListInstallations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlackAdapterService_ListInstallations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlackAdapterServiceServer).ListInstallations(ctx, req.(*ListInstallationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SlackAdapterService_ServiceDesc is the grpc.ServiceDesc for SlackAdapterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -122,6 +248,18 @@ var SlackAdapterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "HandleEvent",
 			Handler:    _SlackAdapterService_HandleEvent_Handler,
+		},
+		{
+			MethodName: "GetInstallUrl",
+			Handler:    _SlackAdapterService_GetInstallUrl_Handler,
+		},
+		{
+			MethodName: "ConfigureApp",
+			Handler:    _SlackAdapterService_ConfigureApp_Handler,
+		},
+		{
+			MethodName: "ListInstallations",
+			Handler:    _SlackAdapterService_ListInstallations_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
