@@ -76,3 +76,36 @@ func TestSecretsThroughEdge(t *testing.T) {
 		require.NotContains(t, string(data), canary, "secret value in plaintext in %s", path)
 	}))
 }
+
+// TestTenantShredThroughCLI: the operator crypto-shreds a tenant with
+// `rampart tenant shred` (mTLS with the CLI certificate); its secrets are
+// gone and nothing else is touched.
+func TestTenantShredThroughCLI(t *testing.T) {
+	s := startStack(t)
+	admin := s.env["RAMPART_ADMIN_KEY"]
+	var tc struct {
+		Tenant struct {
+			TenantID string `json:"tenant_id"`
+		} `json:"tenant"`
+		OwnerAPIKey string `json:"owner_api_key"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/tenants", admin,
+		map[string]any{"name": "tenant-shred", "owner_subject": "owner@shred.example"}, &tc))
+	const name = "/dev/app/db/password"
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/secrets", tc.OwnerAPIKey,
+		map[string]any{"name": name, "secret_string": "shred-me"}, nil))
+	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/secrets"+name+":value", tc.OwnerAPIKey, nil, nil))
+
+	cli := exec.Command(filepath.Join(binDir, "rampart"), "tenant", "shred", tc.Tenant.TenantID,
+		"--cert-dir", s.env["RAMPART_CA_DIR"], "--keyvault-addr", s.env["RAMPART_KEYVAULT_ADDR"])
+	cli.Env = cleanEnv()
+	out, err := cli.CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), tc.Tenant.TenantID)
+
+	code := do(t, http.MethodGet, s.baseURL+"/v1/secrets"+name+":value", tc.OwnerAPIKey, nil, nil)
+	require.True(t, code == http.StatusNotFound || code == http.StatusBadRequest || code == http.StatusConflict,
+		"a shredded tenant's secret must be gone, got %d", code)
+	// The platform tenant is untouched.
+	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/whoami", admin, nil, nil))
+}

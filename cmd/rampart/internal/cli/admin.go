@@ -127,6 +127,7 @@ func newTenantCmd(f *apiFlags) *cobra.Command {
 		verb(f, "delete TENANT_ID", "Delete a tenant (soft delete, purged after the grace period)", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
 			return http.MethodDelete, "/v1/tenants/" + esc(a[0]), nil, nil, nil
 		}),
+		newShredCmd(),
 	)
 	return cmd
 }

@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rampart-platform/rampart/cmd/rampart/internal/pkiops"
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+)
+
+// newShredCmd crypto-shreds a tenant in keyvault. It speaks mTLS gRPC with
+// the operator CLI certificate: the RPC is not routed by the edge, and auth
+// triggers the same shred on its own when it purges a deleted tenant.
+func newShredCmd() *cobra.Command {
+	var certDir, addr string
+	cmd := &cobra.Command{
+		Use:   "shred TENANT_ID",
+		Short: "Crypto-shred a tenant in keyvault now (irreversible; auth does this itself after a purge)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, err := mtls.NewSource(mtls.FilesFor(certDir, pkiops.CLIName))
+			if err != nil {
+				return fmt.Errorf("load the operator certificate from %s: %w", certDir, err)
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			conn, err := mtls.Dial(ctx, addr, src, pki.ServiceID("keyvault"))
+			if err != nil {
+				return err
+			}
+			defer func() { _ = conn.Close() }()
+			resp, err := keyvaultv1.NewTenantAdminServiceClient(conn).ShredTenant(ctx, &keyvaultv1.ShredTenantRequest{TenantId: args[0]})
+			if err != nil {
+				return err
+			}
+			out, err := json.MarshalIndent(map[string]any{
+				"tenant_id": resp.GetTenantId(), "shred_time": resp.GetShredTime().AsTime(), "secrets_erased": resp.GetSecretsErased(),
+			}, "", "  ")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), string(out))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&certDir, "cert-dir", defaultCertDir(), "PKI directory holding rampart-cli.crt/.key and ca.crt")
+	cmd.Flags().StringVar(&addr, "keyvault-addr", envOr("RAMPART_KEYVAULT_ADDR", "127.0.0.1:7002"), "keyvault gRPC address (env RAMPART_KEYVAULT_ADDR)")
+	return cmd
+}
