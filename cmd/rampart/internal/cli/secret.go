@@ -87,7 +87,7 @@ func newSecretCmd(f *apiFlags) *cobra.Command {
 		}
 		return http.MethodPost, secretPath(a[0], ":rotate"), nil, body, nil
 	})
-	rotate.Flags().StringVar(&function, "function", "", "rotation function: random-password or webhook")
+	rotate.Flags().StringVar(&function, "function", "", "rotation function: random-password, webhook or rampart-api-key")
 	rotate.Flags().StringVar(&schedule, "schedule", "", "schedule, e.g. 'rate(30 days)' or a cron expression")
 	cmd.AddCommand(create, put, get, del, rotate,
 		verb(f, "list", "List secrets (metadata only)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
