@@ -60,7 +60,7 @@ func (q *Queries) SetMeta(ctx context.Context, k, v string) error {
 
 const tenantCols = `tenant_id, name, state, created_at, updated_at, deleted_at, purge_at, purged`
 
-func scanTenant(sc interface{ Scan(...any) error }) (Tenant, error) {
+func scanTenant(sc scanner) (Tenant, error) {
 	var t Tenant
 	var created, updated, deleted, purge, purged int64
 	if err := sc.Scan(&t.ID, &t.Name, &t.State, &created, &updated, &deleted, &purge, &purged); err != nil {
@@ -96,16 +96,7 @@ func (q *Queries) ListTenants(ctx context.Context, after string, limit int) ([]T
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, mapErr(rows.Err())
+	return collect(rows, scanTenant)
 }
 
 // UpdateTenant writes a tenant's state and lifecycle times.
@@ -125,16 +116,7 @@ func (q *Queries) TenantsToPurge(ctx context.Context, now time.Time, limit int) 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, mapErr(rows.Err())
+	return collect(rows, scanTenant)
 }
 
 // PurgeTenant deletes a tenant's keys and members and marks it purged. The
@@ -157,7 +139,7 @@ func (q *Queries) PurgeTenant(ctx context.Context, id string, now time.Time) err
 
 const memberCols = `member_id, tenant_id, subject, kind, role, created_at, updated_at`
 
-func scanMember(sc interface{ Scan(...any) error }) (Member, error) {
+func scanMember(sc scanner) (Member, error) {
 	var m Member
 	var created, updated int64
 	if err := sc.Scan(&m.ID, &m.TenantID, &m.Subject, &m.Kind, &m.Role, &created, &updated); err != nil {
@@ -190,16 +172,7 @@ func (q *Queries) ListMembers(ctx context.Context, tenantID, after string, limit
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Member
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, mapErr(rows.Err())
+	return collect(rows, scanMember)
 }
 
 // CountOwners counts a tenant's owners.
@@ -231,7 +204,7 @@ func (q *Queries) DeleteMember(ctx context.Context, tenantID, id string) error {
 
 const keyCols = `key_id, tenant_id, salt, hash, name, subject, scopes, allowed_models, allowed_endpoints, limits, state, created_at, expires_at, last_used_at, replaced_by, revoked_at, created_by`
 
-func scanKey(sc interface{ Scan(...any) error }, extra ...any) (Key, error) {
+func scanKey(sc scanner, extra ...any) (Key, error) {
 	var k Key
 	var scopes, models, endpoints, limits string
 	var created, expires, lastUsed, revoked int64
@@ -317,16 +290,7 @@ func (q *Queries) ListKeys(ctx context.Context, tenantID, subject, after string,
 }
 
 func collectKeys(rows *sql.Rows) ([]Key, error) {
-	defer rows.Close()
-	var out []Key
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, mapErr(rows.Err())
+	return collect(rows, func(sc scanner) (Key, error) { return scanKey(sc) })
 }
 
 // UpdateKeyState writes a key's lifecycle fields.
@@ -464,7 +428,7 @@ func (q *Queries) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, 
 
 const auditCols = `tenant_id, seq, at, actor, action, target, result, request_id, source_ip, prev_hash, hash`
 
-func scanAudit(sc interface{ Scan(...any) error }) (AuditRecord, error) {
+func scanAudit(sc scanner) (AuditRecord, error) {
 	var r AuditRecord
 	var at int64
 	if err := sc.Scan(&r.TenantID, &r.Seq, &at, &r.Actor, &r.Action, &r.Target, &r.Result, &r.RequestID, &r.SourceIP, &r.PrevHash, &r.Hash); err != nil {
@@ -484,16 +448,7 @@ func (q *Queries) ListAudit(ctx context.Context, tenantID string, beforeSeq int6
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []AuditRecord
-	for rows.Next() {
-		r, err := scanAudit(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, mapErr(rows.Err())
+	return collect(rows, scanAudit)
 }
 
 // VerifyAuditChain streams a tenant's chain in seq order and checks it.
@@ -570,4 +525,21 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect scans every row with scan, closes rows, and maps the error.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, mapErr(rows.Err())
 }
