@@ -1,4 +1,6 @@
-// Command slackadapter runs the Rampart Slack adapter service.
+// Command slackadapter runs Rampart's Slack bot: Events API and slash
+// commands relayed by the edge (verified by Slack signature), OAuth v2
+// install for many workspaces, answers from inference in thread.
 package main
 
 import (
@@ -7,14 +9,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/rampart-platform/rampart/services/slackadapter/internal/server"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := server.Run(ctx, os.Args[1:]); err != nil {
+	if err := run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "slackadapter:", err)
 		os.Exit(1)
 	}

@@ -1,12 +1,115 @@
-// Package config is the slackadapter service's typed configuration.
 package config
 
-import "github.com/rampart-platform/rampart/pkg/config"
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"time"
 
-// Config is loaded from RAMPART_INGESTION_* and flags.
+	"github.com/rampart-platform/rampart/pkg/config"
+)
+
+// Service is this service's name.
+const Service = "slackadapter"
+
+// Config is loaded from RAMPART_SLACKADAPTER_* and flags.
 type Config struct {
 	config.Common
+
+	AuthAddr      string `env:"RAMPART_AUTH_ADDR,noprefix" flag:"auth-addr" default:"127.0.0.1:7001" usage:"auth gRPC address (signing keys, VerifyKey, CreateKey)"`
+	KeyvaultAddr  string `env:"RAMPART_KEYVAULT_ADDR,noprefix" flag:"keyvault-addr" default:"127.0.0.1:7002" usage:"keyvault gRPC address (Slack credentials)"`
+	InferenceAddr string `env:"RAMPART_INFERENCE_ADDR,noprefix" flag:"inference-addr" default:"127.0.0.1:7003" usage:"inference gRPC address (answers)"`
+
+	// Env is the {env} segment of keyvault names (/{env}/slackadapter/...).
+	Env string `env:"ENV" flag:"env" default:"dev" usage:"environment segment of keyvault secret names"`
+	// Model answers Slack questions through inference.
+	Model string `env:"MODEL" flag:"model" default:"rampart-extractive" usage:"inference model used for answers"`
+	// SlackAPIURL is Slack's Web API base URL (tests point it at a fake).
+	SlackAPIURL string `env:"SLACK_API_URL" flag:"slack-api-url" default:"https://slack.com/api/" usage:"Slack Web API base URL"`
+	// AuthorizeURL is Slack's OAuth v2 authorize page.
+	AuthorizeURL string `env:"SLACK_AUTHORIZE_URL" flag:"slack-authorize-url" default:"https://slack.com/oauth/v2/authorize" usage:"Slack OAuth v2 authorize URL"`
+	// PublicURL is the edge's public base URL; the OAuth redirect URI is
+	// PublicURL + /slack/oauth/callback.
+	PublicURL string `env:"PUBLIC_URL" flag:"public-url" default:"http://127.0.0.1:8080" usage:"public base URL of the edge (OAuth redirect URI base)"`
+	// BotScopes are the bot token scopes requested at install.
+	BotScopes []string `env:"BOT_SCOPES" flag:"bot-scopes" default:"app_mentions:read,chat:write,commands,im:history" usage:"comma-separated Slack bot scopes requested at install"`
+	// ResponseURLHosts are the hosts slash-command response_url may name
+	// (anything else is refused: no SSRF through a forged response_url).
+	ResponseURLHosts []string `env:"RESPONSE_URL_HOSTS" flag:"response-url-hosts" default:"hooks.slack.com" usage:"comma-separated hosts allowed in slash-command response_url"`
+
+	Workers   int           `env:"WORKERS" flag:"workers" default:"8" usage:"event-processing workers"`
+	QueueSize int           `env:"QUEUE_SIZE" flag:"queue-size" default:"1024" usage:"events waiting for a worker; a full queue answers 503 so Slack retries"`
+	DedupeTTL time.Duration `env:"DEDUPE_TTL" flag:"dedupe-ttl" default:"1h" usage:"how long event ids are remembered to drop Slack's retries"`
+	StateTTL  time.Duration `env:"STATE_TTL" flag:"state-ttl" default:"10m" usage:"lifetime of an OAuth install state"`
+	// RefreshBefore: a rotating bot token is refreshed this long before expiry.
+	RefreshBefore time.Duration `env:"REFRESH_BEFORE" flag:"refresh-before" default:"15m" usage:"refresh rotating bot tokens this long before they expire"`
+	MaxRetries    int           `env:"MAX_RETRIES" flag:"max-retries" default:"3" usage:"retries of a Slack call answered 429 (honoring Retry-After)"`
+	MaxRetryAfter time.Duration `env:"MAX_RETRY_AFTER" flag:"max-retry-after" default:"30s" usage:"longest Retry-After honored; a longer one fails the reply"`
 }
 
 // Default returns the defaults from docs/conventions.md.
-func Default() *Config { return &Config{Common: config.Defaults("slackadapter")} }
+func Default() *Config {
+	return &Config{
+		Common: config.Defaults(Service), AuthAddr: config.DefaultAddr("auth"),
+		KeyvaultAddr: config.DefaultAddr("keyvault"), InferenceAddr: config.DefaultAddr("inference"),
+		Env: "dev", Model: "rampart-extractive", SlackAPIURL: "https://slack.com/api/",
+		AuthorizeURL: "https://slack.com/oauth/v2/authorize", PublicURL: "http://127.0.0.1:8080",
+		BotScopes:        []string{"app_mentions:read", "chat:write", "commands", "im:history"},
+		ResponseURLHosts: []string{"hooks.slack.com"},
+		Workers:          8, QueueSize: 1024, DedupeTTL: time.Hour, StateTTL: 10 * time.Minute,
+		RefreshBefore: 15 * time.Minute, MaxRetries: 3, MaxRetryAfter: 30 * time.Second,
+	}
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	errs := []error{c.Common.Validate()}
+	for name, addr := range map[string]string{"AuthAddr": c.AuthAddr, "KeyvaultAddr": c.KeyvaultAddr, "InferenceAddr": c.InferenceAddr} {
+		if err := config.CheckAddr(addr); err != nil {
+			errs = append(errs, config.Invalidf(name, "%w", err))
+		}
+	}
+	if c.Env == "" || strings.ContainsAny(c.Env, "/ ") {
+		errs = append(errs, config.Invalidf("Env", "must be one name segment, got %q", c.Env))
+	}
+	if c.Model == "" {
+		errs = append(errs, config.Invalidf("Model", "required"))
+	}
+	for name, u := range map[string]string{"SlackAPIURL": c.SlackAPIURL, "AuthorizeURL": c.AuthorizeURL, "PublicURL": c.PublicURL} {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			errs = append(errs, config.Invalidf(name, "must be an absolute http(s) URL, got %q", u))
+		}
+	}
+	if !strings.HasSuffix(c.SlackAPIURL, "/") {
+		errs = append(errs, config.Invalidf("SlackAPIURL", "must end with /"))
+	}
+	if len(c.BotScopes) == 0 {
+		errs = append(errs, config.Invalidf("BotScopes", "at least one scope is required"))
+	}
+	if len(c.ResponseURLHosts) == 0 {
+		errs = append(errs, config.Invalidf("ResponseURLHosts", "at least one host is required"))
+	}
+	if c.Workers < 1 || c.Workers > 1024 {
+		errs = append(errs, config.Invalidf("Workers", "must be 1..1024, got %d", c.Workers))
+	}
+	if c.QueueSize < 1 || c.QueueSize > 1_000_000 {
+		errs = append(errs, config.Invalidf("QueueSize", "must be 1..1000000, got %d", c.QueueSize))
+	}
+	if c.DedupeTTL < time.Minute {
+		errs = append(errs, config.Invalidf("DedupeTTL", "must be at least 1m (Slack retries for about an hour), got %s", c.DedupeTTL))
+	}
+	if c.StateTTL < time.Minute || c.StateTTL > time.Hour {
+		errs = append(errs, config.Invalidf("StateTTL", "must be 1m..1h, got %s", c.StateTTL))
+	}
+	if c.RefreshBefore < time.Minute {
+		errs = append(errs, config.Invalidf("RefreshBefore", "must be at least 1m, got %s", c.RefreshBefore))
+	}
+	if c.MaxRetries < 0 || c.MaxRetries > 10 {
+		errs = append(errs, config.Invalidf("MaxRetries", "must be 0..10, got %d", c.MaxRetries))
+	}
+	if c.MaxRetryAfter <= 0 {
+		errs = append(errs, config.Invalidf("MaxRetryAfter", "must be positive"))
+	}
+	return errors.Join(errs...)
+}

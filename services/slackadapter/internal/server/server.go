@@ -1,28 +1,121 @@
-// Package server wires the Slack adapter service. Until the slack-adapter
-// issue lands, SlackAdapterService answers every RPC with codes.Unimplemented
-// (the generated default), while health, metrics, mTLS and authz are real.
 package server
 
 import (
 	"context"
 	_ "embed"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"google.golang.org/grpc"
 
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/serve"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/config"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/keyring"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/platform"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackapi"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/store"
 )
 
 //go:embed policy.json
 var defaultPolicy []byte
 
+// DefaultPolicy is the embedded per-method caller allow-list.
+func DefaultPolicy() []byte { return defaultPolicy }
+
+// Spec is the service's pkg/backend spec. Slack's requests carry no
+// Rampart principal: the adapter authenticates them by Slack signature or
+// OAuth state instead.
+func Spec() backend.Spec {
+	return backend.Spec{Name: config.Service, DefaultPolicy: defaultPolicy,
+		PrincipalExempt: []string{slackadapterv1.SlackAdapterService_HandleEvent_FullMethodName}}
+}
+
+// Hooks let tests reach inside the assembled service.
+type Hooks struct {
+	// SlackHTTP is the HTTP client for Slack (tests: the fake's transport).
+	SlackHTTP *http.Client
+	// Sleep replaces Retry-After waits.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock.
+	Now func() time.Time
+	// AllowHTTPResponseURL admits http:// response URLs (the fake Slack).
+	AllowHTTPResponseURL bool
+	// Started receives the assembled adapter and server address.
+	Started func(a *bot.Adapter, env *backend.Env)
+}
+
 // Run starts the service and blocks until ctx ends.
-func Run(ctx context.Context, args []string) error {
-	// Slack's requests carry no Rampart principal: the adapter authenticates
-	// them by their Slack signature instead.
-	spec := backend.Spec{Name: "slackadapter", DefaultPolicy: defaultPolicy,
-		PrincipalExempt: []string{"/rampart.slackadapter.v1.SlackAdapterService/HandleEvent"}}
-	return backend.Run(ctx, spec, config.Default(), args, func(_ context.Context, env *backend.Env) error {
-		slackadapterv1.RegisterSlackAdapterServiceServer(env.Server.GRPC(), &slackadapterv1.UnimplementedSlackAdapterServiceServer{})
+func Run(ctx context.Context, args []string, hooks Hooks) error {
+	cfg := config.Default()
+	return backend.Run(ctx, Spec(), cfg, args, func(ctx context.Context, env *backend.Env) error {
+		st, err := store.Open(ctx, filepath.Join(env.Common.DataDir, "slackadapter.db"))
+		if err != nil {
+			return err
+		}
+		kr, err := keyring.Load(bot.KeyringPath(env.Common.DataDir))
+		if err != nil {
+			_ = st.Close()
+			return err
+		}
+		dial := func(svc, addr string) (*grpc.ClientConn, error) { return dialAddr(ctx, env, svc, addr) }
+		var conns []*grpc.ClientConn
+		closeAll := func() {
+			for _, c := range conns {
+				_ = c.Close()
+			}
+		}
+		for _, t := range []struct{ svc, addr string }{{"auth", cfg.AuthAddr}, {"keyvault", cfg.KeyvaultAddr}, {"inference", cfg.InferenceAddr}} {
+			c, err := dial(t.svc, t.addr)
+			if err != nil {
+				closeAll()
+				_ = st.Close()
+				return err
+			}
+			conns = append(conns, c)
+		}
+		a, err := bot.New(bot.Options{
+			Config: cfg, Store: st, Keyring: kr, Log: env.Log, Registry: env.Registry, Now: hooks.Now,
+			Auth: platform.NewAuth(conns[0]), Vault: platform.NewVault(conns[1]), Inference: platform.NewInference(conns[2]),
+			Slack: slackapi.New(slackapi.Options{APIURL: cfg.SlackAPIURL, HTTP: hooks.SlackHTTP,
+				MaxRetries: cfg.MaxRetries, MaxRetryAfter: cfg.MaxRetryAfter, Sleep: hooks.Sleep}),
+			AllowHTTPResponseURL: hooks.AllowHTTPResponseURL,
+		})
+		if err != nil {
+			closeAll()
+			_ = st.Close()
+			return err
+		}
+		slackadapterv1.RegisterSlackAdapterServiceServer(env.Server.GRPC(), &Handlers{Bot: a})
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = a.Run(runCtx)
+		}()
+		env.Server.OnShutdown(func(context.Context) error {
+			cancel() // after gRPC drained: finish queued work, then close
+			<-done
+			closeAll()
+			return st.Close()
+		})
+		if hooks.Started != nil {
+			hooks.Started(a, env)
+		}
 		return nil
 	})
+}
+
+func dialAddr(ctx context.Context, env *backend.Env, svc, addr string) (*grpc.ClientConn, error) {
+	conn, err := mtls.Dial(ctx, addr, env.TLS, pki.ServiceID(svc), serve.RequestIDDialOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s at %s: %w", svc, addr, err)
+	}
+	return conn, nil
 }

@@ -1,0 +1,239 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rampart-platform/rampart/pkg/secrets"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/config"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/keyring"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/store"
+)
+
+// Options assemble an Adapter.
+type Options struct {
+	Config    *config.Config
+	Store     *store.Store
+	Keyring   *keyring.Keyring
+	Auth      Auth
+	Vault     Vault
+	Inference Inference
+	Slack     Slack
+	Log       *slog.Logger
+	Registry  prometheus.Registerer
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// AllowHTTPResponseURL admits http:// response URLs (tests' fake Slack).
+	AllowHTTPResponseURL bool
+}
+
+// Adapter is the slack bot.
+type Adapter struct {
+	cfg     *config.Config
+	st      *store.Store
+	kr      *keyring.Keyring
+	auth    Auth
+	vault   Vault
+	inf     Inference
+	slack   Slack
+	log     *slog.Logger
+	now     clock
+	httpOK  bool
+	queue   chan job
+	secrets *secrets.Cache
+	m       *metrics
+
+	mu         sync.Mutex
+	assertions map[string]assertion // tenant → cached assertion
+	wg         sync.WaitGroup
+}
+
+type assertion struct {
+	token string
+	until time.Time
+}
+
+// New builds an Adapter; Run starts its workers.
+func New(o Options) (*Adapter, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	a := &Adapter{cfg: o.Config, st: o.Store, kr: o.Keyring, auth: o.Auth, vault: o.Vault, inf: o.Inference,
+		slack: o.Slack, log: o.Log, now: o.Now, httpOK: o.AllowHTTPResponseURL,
+		queue: make(chan job, o.Config.QueueSize), assertions: map[string]assertion{}, m: newMetrics(o.Registry)}
+	cache, err := secrets.NewCache(secrets.SourceFunc(a.fetchSecret), secrets.CacheOptions{
+		Name: "slackadapter", TTL: 5 * time.Minute, Scope: tenantScope, Now: o.Now, Registerer: o.Registry,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.secrets = cache
+	return a, nil
+}
+
+// KeyringPath is where the local key-encryption key lives in the data dir.
+func KeyringPath(dataDir string) string { return filepath.Join(dataDir, "slackadapter.kek") }
+
+// Run processes queued work on the worker pool and rotates tokens until ctx
+// ends, then drains what is queued.
+func (a *Adapter) Run(ctx context.Context) error {
+	for range a.cfg.Workers {
+		a.wg.Go(func() {
+			for j := range a.queue {
+				a.process(j)
+			}
+		})
+	}
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		a.maintain(ctx)
+		select {
+		case <-ctx.Done():
+			close(a.queue)
+			a.wg.Wait()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// maintain purges expired dedupe marks and states and refreshes tokens.
+func (a *Adapter) maintain(ctx context.Context) {
+	if err := a.st.PurgeExpired(ctx, a.now()); err != nil && ctx.Err() == nil {
+		a.log.Warn("purge expired events", "err", err)
+	}
+	if err := a.RefreshTokens(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("token refresh", "err", err)
+	}
+}
+
+// --- tenant principals ---------------------------------------------------
+
+type tenantKey struct{}
+
+func withTenant(ctx context.Context, tenant string) context.Context {
+	return context.WithValue(ctx, tenantKey{}, tenant)
+}
+
+func tenantScope(ctx context.Context) string {
+	t, _ := ctx.Value(tenantKey{}).(string)
+	return t
+}
+
+// errNoKey: the tenant has no adapter key (not installed).
+var errNoKey = errors.New("no slack adapter key for tenant")
+
+// assertionFor returns a principal assertion for tenant, obtained by
+// verifying the tenant's dedicated adapter key with auth and cached until
+// shortly before it expires.
+func (a *Adapter) assertionFor(ctx context.Context, tenant string) (string, error) {
+	now := a.now()
+	a.mu.Lock()
+	c, ok := a.assertions[tenant]
+	a.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.token, nil
+	}
+	k, err := a.st.TenantKey(ctx, tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", errNoKey
+	}
+	if err != nil {
+		return "", err
+	}
+	plain, err := a.kr.Open(k.Sealed, tenant)
+	if err != nil {
+		return "", fmt.Errorf("tenant key %s: %w", k.KeyID, err)
+	}
+	v, err := a.auth.VerifyKey(ctx, string(plain))
+	if err != nil {
+		return "", fmt.Errorf("verify adapter key %s: %w", k.KeyID, err)
+	}
+	if v.TenantID != tenant {
+		return "", fmt.Errorf("adapter key %s belongs to another tenant", k.KeyID)
+	}
+	until := v.Until.Add(-30 * time.Second)
+	if until.After(now.Add(4 * time.Minute)) {
+		until = now.Add(4 * time.Minute)
+	}
+	a.mu.Lock()
+	a.assertions[tenant] = assertion{token: v.Assertion, until: until}
+	a.mu.Unlock()
+	return v.Assertion, nil
+}
+
+// ensureTenantKey creates the tenant's dedicated adapter key (scope
+// chat:write) acting as the admin whose assertion ctx carries, unless one
+// exists and still verifies.
+func (a *Adapter) ensureTenantKey(ctx context.Context, tenant string) error {
+	if _, err := a.assertionFor(ctx, tenant); err == nil {
+		return nil
+	}
+	id, plain, err := a.auth.CreateKey(ctx, "slackadapter", []string{"chat:write"})
+	if err != nil {
+		return err
+	}
+	sealed, err := a.kr.Seal([]byte(plain), tenant)
+	if err != nil {
+		return err
+	}
+	if err := a.st.PutTenantKey(ctx, store.TenantKey{TenantID: tenant, KeyID: id, Sealed: sealed}, a.now()); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	delete(a.assertions, tenant)
+	a.mu.Unlock()
+	_, err = a.assertionFor(ctx, tenant)
+	return err
+}
+
+// fetchSecret is the secrets cache's source: it reads as the tenant in ctx.
+func (a *Adapter) fetchSecret(ctx context.Context, name, _ string) (secrets.Value, error) {
+	tenant := tenantScope(ctx)
+	if tenant == "" {
+		return secrets.Value{}, fmt.Errorf("%w: no tenant", secrets.ErrDenied)
+	}
+	tok, err := a.assertionFor(ctx, tenant)
+	if err != nil {
+		return secrets.Value{}, fmt.Errorf("%w: %w", secrets.ErrDenied, err)
+	}
+	return a.vault.Get(ctx, tok, name)
+}
+
+// secret reads name of tenant through the cache.
+func (a *Adapter) secret(ctx context.Context, tenant, name string) (string, error) {
+	v, err := a.secrets.GetSecretValue(withTenant(ctx, tenant), name, "")
+	if err != nil {
+		return "", err
+	}
+	return v.String, nil
+}
+
+// putSecret writes name of tenant and drops the cached value.
+func (a *Adapter) putSecret(ctx context.Context, tenant, name, value string) error {
+	tok, err := a.assertionFor(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	if err := a.vault.Put(ctx, tok, name, value); err != nil {
+		return err
+	}
+	a.secrets.Invalidate(withTenant(ctx, tenant), name, "")
+	return nil
+}
+
+// secretName is /{env}/slackadapter/{type}/{name} (ADR-0016 naming).
+func (a *Adapter) secretName(typ, name string) string {
+	return "/" + a.cfg.Env + "/slackadapter/" + typ + "/" + name
+}

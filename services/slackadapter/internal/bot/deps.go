@@ -1,0 +1,63 @@
+package bot
+
+import (
+	"context"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/rampart-platform/rampart/pkg/secrets"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/platform"
+)
+
+// Auth is what the adapter needs from auth.
+type Auth interface {
+	VerifyKey(ctx context.Context, apiKey string) (platform.Verified, error)
+	// CreateKey acts as the caller whose assertion ctx carries.
+	CreateKey(ctx context.Context, name string, scopes []string) (id, plaintext string, err error)
+}
+
+// Vault is what the adapter needs from keyvault.
+type Vault interface {
+	Get(ctx context.Context, assertion, name string) (secrets.Value, error)
+	Put(ctx context.Context, assertion, name, value string) error
+}
+
+// Inference answers chat completions.
+type Inference interface {
+	Chat(ctx context.Context, assertion string, body []byte) ([]byte, error)
+}
+
+// Slack is the Slack Web API.
+type Slack interface {
+	PostMessage(ctx context.Context, botToken, channel, threadTS, text string) error
+	Exchange(ctx context.Context, clientID, clientSecret, code, redirectURI string) (*slack.OAuthV2Response, error)
+	Refresh(ctx context.Context, clientID, clientSecret, refreshToken string) (*slack.OAuthV2Response, error)
+	Respond(ctx context.Context, responseURL, text string) error
+}
+
+// Caller is a verified admin-API caller (from the principal assertion).
+type Caller struct {
+	TenantID string
+	Roles    []string
+	Scopes   []string
+}
+
+// admin: role owner or admin with a key holding scope admin (auth's rule).
+func (c Caller) admin() bool {
+	role := false
+	for _, r := range c.Roles {
+		if r == "owner" || r == "admin" {
+			role = true
+		}
+	}
+	for _, s := range c.Scopes {
+		if s == "admin" {
+			return role
+		}
+	}
+	return false
+}
+
+// clock is injectable.
+type clock func() time.Time

@@ -1,0 +1,9 @@
+// Package bot is the slack adapter's logic, free of gRPC types: it verifies
+// Slack's signature before parsing, answers url_verification, acks events
+// and slash commands at once and processes them on a bounded worker pool
+// (a full queue answers 503 so Slack retries), dedupes retries by event id,
+// ignores bots and itself, answers through inference as the workspace's
+// tenant, replies in thread, runs the OAuth v2 install and rotates bot
+// tokens. The tenant always comes from the installation record (Slack team
+// → tenant) or, for admin calls, from the caller's verified principal.
+package bot

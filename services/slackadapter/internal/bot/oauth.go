@@ -1,0 +1,255 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/keyring"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/store"
+)
+
+// botToken is the keyvault secret of one installation.
+type botToken struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	ExpiresAt    int64  `json:"expires_at,omitempty"` // Unix seconds; 0: does not expire
+	BotUserID    string `json:"bot_user_id,omitempty"`
+}
+
+func (a *Adapter) botToken(ctx context.Context, inst store.Installation) (botToken, error) {
+	raw, err := a.secret(ctx, inst.TenantID, inst.SecretName)
+	if err != nil {
+		return botToken{}, err
+	}
+	var t botToken
+	if err := json.Unmarshal([]byte(raw), &t); err != nil || t.AccessToken == "" {
+		return botToken{}, fmt.Errorf("secret %s: not a bot token object", inst.SecretName)
+	}
+	return t, nil
+}
+
+func (a *Adapter) redirectURI() string {
+	return strings.TrimSuffix(a.cfg.PublicURL, "/") + "/slack/oauth/callback"
+}
+
+// ConfigureApp stores the Slack app's credentials in keyvault under the
+// caller's tenant, which owns the app from then on. ctx carries the
+// caller's assertion for outgoing calls.
+func (a *Adapter) ConfigureApp(ctx context.Context, c Caller, clientID, clientSecret, signingSecret string) (string, error) {
+	if !c.admin() {
+		return "", fmt.Errorf("configuring the Slack app needs role owner or admin and scope admin: %w", grpcerr.ErrPermissionDenied)
+	}
+	for _, f := range []struct{ name, v string }{{"client_id", clientID}, {"client_secret", clientSecret}, {"signing_secret", signingSecret}} {
+		if f.v == "" {
+			return "", grpcerr.Invalid(f.name, "required")
+		}
+		if len(f.v) > 256 || strings.TrimSpace(f.v) != f.v {
+			return "", grpcerr.Invalid(f.name, "at most 256 characters without surrounding spaces")
+		}
+	}
+	if app, err := a.st.App(ctx); err == nil && app.TenantID != c.TenantID {
+		return "", fmt.Errorf("the Slack app is owned by another tenant: %w", grpcerr.ErrFailedPrecondition)
+	}
+	if err := a.ensureTenantKey(ctx, c.TenantID); err != nil {
+		return "", err
+	}
+	name := a.secretName("app", "credentials")
+	val, _ := json.Marshal(appCreds{ClientID: clientID, ClientSecret: clientSecret, SigningSecret: signingSecret})
+	if err := a.putSecret(ctx, c.TenantID, name, string(val)); err != nil {
+		return "", err
+	}
+	if err := a.st.PutApp(ctx, store.App{TenantID: c.TenantID, SecretName: name}, a.now()); err != nil {
+		if errors.Is(err, store.ErrTeamTaken) {
+			return "", fmt.Errorf("the Slack app is owned by another tenant: %w", grpcerr.ErrFailedPrecondition)
+		}
+		return "", err
+	}
+	return name, nil
+}
+
+// InstallURL returns the "Add to Slack" URL with a state bound to the
+// caller's tenant, and creates the tenant's adapter key if needed.
+func (a *Adapter) InstallURL(ctx context.Context, c Caller) (string, time.Time, error) {
+	if !c.admin() {
+		return "", time.Time{}, fmt.Errorf("installing Slack needs role owner or admin and scope admin: %w", grpcerr.ErrPermissionDenied)
+	}
+	creds, err := a.appCredentials(ctx)
+	if errors.Is(err, errNoApp) {
+		return "", time.Time{}, fmt.Errorf("no Slack app is configured (PUT /v1/slack/app): %w", grpcerr.ErrFailedPrecondition)
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("slack app credentials: %w", grpcerr.ErrUnavailable)
+	}
+	if err := a.ensureTenantKey(ctx, c.TenantID); err != nil {
+		return "", time.Time{}, err
+	}
+	exp := a.now().Add(a.cfg.StateTTL).Truncate(time.Second)
+	nonce := keyring.Nonce()
+	if err := a.st.PutState(ctx, nonce, c.TenantID, exp); err != nil {
+		return "", time.Time{}, err
+	}
+	q := url.Values{
+		"client_id":    {creds.ClientID},
+		"scope":        {strings.Join(a.cfg.BotScopes, ",")},
+		"redirect_uri": {a.redirectURI()},
+		"state":        {a.kr.SignState(nonce, c.TenantID, exp)},
+	}
+	return a.cfg.AuthorizeURL + "?" + q.Encode(), exp, nil
+}
+
+func htmlResp(status int, title, msg string) Response {
+	body := "<!doctype html><meta charset=utf-8><title>" + html.EscapeString(title) + "</title><h1>" +
+		html.EscapeString(title) + "</h1><p>" + html.EscapeString(msg) + "</p>\n"
+	return Response{Status: status, ContentType: "text/html; charset=utf-8", Body: []byte(body)}
+}
+
+// callback completes an install: Slack redirects the admin's browser here
+// with code and state.
+func (a *Adapter) callback(ctx context.Context, r Request) Response {
+	if r.Method != "" && r.Method != http.MethodGet {
+		return errResp(http.StatusMethodNotAllowed, "method must be GET")
+	}
+	q, err := url.ParseQuery(r.RawQuery)
+	if err != nil {
+		return htmlResp(http.StatusBadRequest, "Slack install failed", "Malformed query.")
+	}
+	if e := q.Get("error"); e != "" {
+		return htmlResp(http.StatusBadRequest, "Slack install cancelled", "Slack said: "+e)
+	}
+	code, state := q.Get("code"), q.Get("state")
+	if code == "" || len(code) > 512 {
+		return htmlResp(http.StatusBadRequest, "Slack install failed", "code: required.")
+	}
+	nonce, _, err := keyring.ParseState(state, a.now())
+	if err != nil {
+		return htmlResp(http.StatusBadRequest, "Slack install failed", "The install link is invalid or expired; start again from Rampart.")
+	}
+	// Check the MAC before consuming the nonce, so a forged state cannot
+	// burn a real one; then consume it (single use).
+	tenant, err := a.st.PeekState(ctx, nonce, a.now())
+	if err == nil {
+		err = a.kr.VerifyState(state, tenant)
+	}
+	if err == nil {
+		var taken string
+		taken, err = a.st.TakeState(ctx, nonce, a.now())
+		if err == nil && taken != tenant {
+			err = keyring.ErrState
+		}
+	}
+	if err != nil {
+		return htmlResp(http.StatusBadRequest, "Slack install failed", "The install link is invalid, expired or already used; start again from Rampart.")
+	}
+	creds, err := a.appCredentials(ctx)
+	if err != nil {
+		a.log.WarnContext(ctx, "slack app credentials unavailable", "err", err)
+		return htmlResp(http.StatusServiceUnavailable, "Slack install failed", "The Slack app is not available; try again.")
+	}
+	resp, err := a.slack.Exchange(ctx, creds.ClientID, creds.ClientSecret, code, a.redirectURI())
+	if err != nil {
+		a.log.WarnContext(ctx, "oauth.v2.access failed", "err", err)
+		return htmlResp(http.StatusBadGateway, "Slack install failed", "Slack refused the install code; start again.")
+	}
+	team := resp.Team.ID
+	if resp.IsEnterpriseInstall || team == "" {
+		team = resp.Enterprise.ID
+	}
+	if team == "" || resp.AccessToken == "" {
+		return htmlResp(http.StatusBadGateway, "Slack install failed", "Slack's answer had no team or token.")
+	}
+	now := a.now()
+	tok := botToken{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken, BotUserID: resp.BotUserID}
+	var exp time.Time
+	if resp.ExpiresIn > 0 {
+		exp = now.Add(time.Duration(resp.ExpiresIn) * time.Second)
+		tok.ExpiresAt = exp.Unix()
+	}
+	if prev, err := a.st.InstallationByTeam(ctx, team, ""); err == nil && prev.TenantID != tenant {
+		return htmlResp(http.StatusConflict, "Slack install refused", "This workspace is already connected to another Rampart tenant.")
+	}
+	name := a.secretName("bot-token", team)
+	val, _ := json.Marshal(tok)
+	if err := a.putSecret(ctx, tenant, name, string(val)); err != nil {
+		a.log.ErrorContext(ctx, "store bot token", "err", err)
+		return htmlResp(http.StatusServiceUnavailable, "Slack install failed", "Could not store the workspace's token; try again.")
+	}
+	err = a.st.SaveInstallation(ctx, store.Installation{TeamID: team, EnterpriseID: resp.Enterprise.ID, TenantID: tenant,
+		TeamName: resp.Team.Name, BotUserID: resp.BotUserID, SecretName: name, TokenExpiresAt: exp, InstalledAt: now})
+	if errors.Is(err, store.ErrTeamTaken) {
+		return htmlResp(http.StatusConflict, "Slack install refused", "This workspace is already connected to another Rampart tenant.")
+	}
+	if err != nil {
+		a.log.ErrorContext(ctx, "save installation", "err", err)
+		return htmlResp(http.StatusServiceUnavailable, "Slack install failed", "Could not record the install; try again.")
+	}
+	a.log.InfoContext(ctx, "slack workspace installed", "tenant_id", tenant, "team_id", team)
+	return htmlResp(http.StatusOK, "Rampart is installed in Slack", "You can close this window and mention the bot in Slack.")
+}
+
+// Installations lists the caller's tenant's installations.
+func (a *Adapter) Installations(ctx context.Context, c Caller) ([]store.Installation, error) {
+	if c.TenantID == "" {
+		return nil, grpcerr.ErrPermissionDenied
+	}
+	return a.st.ListInstallations(ctx, c.TenantID)
+}
+
+// RefreshTokens rotates every bot token expiring within RefreshBefore.
+func (a *Adapter) RefreshTokens(ctx context.Context) error {
+	due, err := a.st.ExpiringInstallations(ctx, a.now().Add(a.cfg.RefreshBefore))
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	creds, err := a.appCredentials(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, inst := range due {
+		if err := a.refresh(ctx, creds, inst); err != nil {
+			errs = append(errs, fmt.Errorf("team %s: %w", inst.TeamID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *Adapter) refresh(ctx context.Context, creds appCreds, inst store.Installation) error {
+	// Read fresh (not from the cache): the refresh token is single-use.
+	a.secrets.Invalidate(withTenant(ctx, inst.TenantID), inst.SecretName, "")
+	cur, err := a.botToken(ctx, inst)
+	if err != nil {
+		return err
+	}
+	if cur.RefreshToken == "" {
+		return errors.New("no refresh token stored")
+	}
+	resp, err := a.slack.Refresh(ctx, creds.ClientID, creds.ClientSecret, cur.RefreshToken)
+	if err != nil {
+		return err
+	}
+	next := botToken{AccessToken: resp.AccessToken, RefreshToken: resp.RefreshToken, BotUserID: cur.BotUserID}
+	if next.RefreshToken == "" {
+		next.RefreshToken = cur.RefreshToken
+	}
+	var exp time.Time
+	if resp.ExpiresIn > 0 {
+		exp = a.now().Add(time.Duration(resp.ExpiresIn) * time.Second)
+		next.ExpiresAt = exp.Unix()
+	}
+	if next.AccessToken == "" {
+		return errors.New("refresh answered without a token")
+	}
+	val, _ := json.Marshal(next)
+	if err := a.putSecret(ctx, inst.TenantID, inst.SecretName, string(val)); err != nil {
+		return err
+	}
+	return a.st.SetTokenExpiry(ctx, inst.TenantID, inst.TeamID, exp)
+}

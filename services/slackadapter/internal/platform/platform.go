@@ -1,0 +1,130 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/secrets"
+)
+
+// Auth calls auth.
+type Auth struct {
+	auth authv1.AuthServiceClient
+	keys authv1.KeyServiceClient
+}
+
+// NewAuth returns an Auth over conn.
+func NewAuth(conn grpc.ClientConnInterface) *Auth {
+	return &Auth{auth: authv1.NewAuthServiceClient(conn), keys: authv1.NewKeyServiceClient(conn)}
+}
+
+// Verified is a verified key's assertion.
+type Verified struct {
+	Assertion string
+	TenantID  string
+	Until     time.Time
+}
+
+// VerifyKey turns an API key into a signed principal assertion.
+func (a *Auth) VerifyKey(ctx context.Context, apiKey string) (Verified, error) {
+	r, err := a.auth.VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: apiKey})
+	if err != nil {
+		return Verified{}, fmt.Errorf("auth VerifyKey: %s", status.Code(err))
+	}
+	until := time.Unix(r.GetCacheUntil(), 0)
+	if exp := r.GetPrincipal().GetExpiresAt(); exp > 0 && (r.GetCacheUntil() == 0 || exp < r.GetCacheUntil()) {
+		until = time.Unix(exp, 0)
+	}
+	return Verified{Assertion: r.GetAssertion(), TenantID: r.GetPrincipal().GetTenantId(), Until: until}, nil
+}
+
+// CreateKey creates a key with scopes for the caller whose assertion ctx
+// carries (principal.Forward) and returns its id and plaintext.
+func (a *Auth) CreateKey(ctx context.Context, name string, scopes []string) (id, plaintext string, err error) {
+	r, err := a.keys.CreateKey(ctx, &authv1.CreateKeyRequest{Name: name, Scopes: scopes})
+	if err != nil {
+		st := status.Convert(err)
+		return "", "", status.Error(st.Code(), "auth CreateKey: "+st.Message())
+	}
+	return r.GetKey().GetKeyId(), r.GetApiKey(), nil
+}
+
+// Vault reads and writes keyvault secrets.
+type Vault struct {
+	conn grpc.ClientConnInterface
+	c    keyvaultv1.SecretsServiceClient
+}
+
+// NewVault returns a Vault over conn.
+func NewVault(conn grpc.ClientConnInterface) *Vault {
+	return &Vault{conn: conn, c: keyvaultv1.NewSecretsServiceClient(conn)}
+}
+
+// Get reads name's current string value as the principal of assertion.
+func (v *Vault) Get(ctx context.Context, assertion, name string) (secrets.Value, error) {
+	return secrets.NewKeyvault(v.conn, secrets.KeyvaultOptions{
+		Assertion: func(context.Context) (string, error) { return assertion, nil },
+	}).GetSecretValue(withAssertion(ctx, ""), name, "")
+}
+
+// Put writes value as the new current version of name (creating it).
+func (v *Vault) Put(ctx context.Context, assertion, name, value string) error {
+	ctx = withAssertion(ctx, assertion)
+	_, err := v.c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: value})
+	if status.Code(err) == codes.NotFound {
+		_, err = v.c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: name, SecretString: value,
+			Description: "Slack credentials managed by the Rampart slack adapter"})
+		if status.Code(err) == codes.AlreadyExists {
+			_, err = v.c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: value})
+		}
+	}
+	if err != nil {
+		st := status.Convert(err)
+		return fmt.Errorf("keyvault write %s: %s: %s", name, st.Code(), st.Message())
+	}
+	return nil
+}
+
+// Inference asks inference for chat completions.
+type Inference struct {
+	c inferencev1.InferenceServiceClient
+}
+
+// NewInference returns an Inference over conn.
+func NewInference(conn grpc.ClientConnInterface) *Inference {
+	return &Inference{c: inferencev1.NewInferenceServiceClient(conn)}
+}
+
+// Chat sends an OpenAI chat completion body as the principal of assertion
+// and returns the OpenAI response body.
+func (i *Inference) Chat(ctx context.Context, assertion string, body []byte) ([]byte, error) {
+	r, err := i.c.ChatCompletion(withAssertion(ctx, assertion), &inferencev1.ChatCompletionRequest{Body: body})
+	if err != nil {
+		st := status.Convert(err)
+		return nil, fmt.Errorf("inference ChatCompletion: %s: %s", st.Code(), st.Message())
+	}
+	return r.GetBody(), nil
+}
+
+// withAssertion makes assertion the only principal assertion on outgoing
+// calls (an admin request's ctx already forwards the admin's own); an
+// empty assertion just removes it.
+func withAssertion(ctx context.Context, assertion string) context.Context {
+	md, _ := metadata.FromOutgoingContext(ctx)
+	md = md.Copy()
+	md.Delete(principal.MetadataKey)
+	if assertion != "" {
+		md.Set(principal.MetadataKey, assertion)
+	}
+	return metadata.NewOutgoingContext(ctx, md)
+}

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
+)
+
+// Handlers implement SlackAdapterService.
+type Handlers struct {
+	slackadapterv1.UnimplementedSlackAdapterServiceServer
+	Bot *bot.Adapter
+}
+
+// HandleEvent relays one Slack HTTP request to the bot.
+func (h *Handlers) HandleEvent(ctx context.Context, r *slackadapterv1.HandleEventRequest) (*slackadapterv1.HandleEventResponse, error) {
+	hdr := make(http.Header, len(r.GetHeaders()))
+	for _, kv := range r.GetHeaders() {
+		hdr.Add(kv.GetName(), kv.GetValue())
+	}
+	resp := h.Bot.HandleHTTP(ctx, bot.Request{Method: r.GetMethod(), Path: r.GetPath(), RawQuery: r.GetRawQuery(), Header: hdr, Body: r.GetBody()})
+	return &slackadapterv1.HandleEventResponse{StatusCode: int32(resp.Status), ContentType: resp.ContentType, Body: resp.Body}, nil //nolint:gosec // HTTP status
+}
+
+func caller(ctx context.Context) (context.Context, bot.Caller, error) {
+	p, ok := principal.FromContext(ctx)
+	if !ok || p.GetTenantId() == "" {
+		return ctx, bot.Caller{}, grpcerr.ErrUnauthenticated
+	}
+	// Outgoing calls made for this request (auth CreateKey, keyvault)
+	// carry the caller's own assertion.
+	return principal.Forward(ctx), bot.Caller{TenantID: p.GetTenantId(), Roles: p.GetRoles(), Scopes: p.GetScopes()}, nil
+}
+
+// GetInstallUrl returns the install URL for the caller's tenant.
+func (h *Handlers) GetInstallUrl(ctx context.Context, _ *slackadapterv1.GetInstallUrlRequest) (*slackadapterv1.GetInstallUrlResponse, error) {
+	ctx, c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, exp, err := h.Bot.InstallURL(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return &slackadapterv1.GetInstallUrlResponse{Url: u, ExpiresAt: exp.Unix()}, nil
+}
+
+// ConfigureApp stores the Slack app credentials for the caller's tenant.
+func (h *Handlers) ConfigureApp(ctx context.Context, r *slackadapterv1.ConfigureAppRequest) (*slackadapterv1.ConfigureAppResponse, error) {
+	ctx, c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name, err := h.Bot.ConfigureApp(ctx, c, r.GetClientId(), r.GetClientSecret(), r.GetSigningSecret())
+	if err != nil {
+		return nil, err
+	}
+	return &slackadapterv1.ConfigureAppResponse{SecretName: name}, nil
+}
+
+// ListInstallations lists the caller's tenant's workspaces.
+func (h *Handlers) ListInstallations(ctx context.Context, _ *slackadapterv1.ListInstallationsRequest) (*slackadapterv1.ListInstallationsResponse, error) {
+	ctx, c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := h.Bot.Installations(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	out := &slackadapterv1.ListInstallationsResponse{}
+	for _, in := range list {
+		pi := &slackadapterv1.Installation{TeamId: in.TeamID, EnterpriseId: in.EnterpriseID, TeamName: in.TeamName,
+			BotUserId: in.BotUserID, InstalledAt: in.InstalledAt.Unix()}
+		if !in.TokenExpiresAt.IsZero() {
+			pi.TokenExpiresAt = in.TokenExpiresAt.Unix()
+		}
+		out.Installations = append(out.Installations, pi)
+	}
+	return out, nil
+}

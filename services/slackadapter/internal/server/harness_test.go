@@ -1,0 +1,203 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/pkg/logging/logtest"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/server"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/signature"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackfake"
+)
+
+const (
+	clientID      = "1234.5678"
+	clientSecret  = "client-secret-CANARY-55aa"
+	signingSecret = "signing-secret-CANARY-8f74"
+)
+
+type harness struct {
+	inf    *inferencetest.Server
+	auth   *fakeAuth
+	vault  *fakeVault
+	slack  *slackfake.Server
+	bot    *bot.Adapter
+	client slackadapterv1.SlackAdapterServiceClient
+	cli    slackadapterv1.SlackAdapterServiceClient // rampart-cli identity
+	logs   *logtest.Buffer
+	now    time.Time
+	sleeps chan time.Duration
+}
+
+type harnessOpts struct {
+	workers   int
+	queueSize int
+}
+
+// start runs the real service (pkg/backend, mTLS, authz, principals) with
+// an in-process inference (inferencetest), fake auth and keyvault speaking
+// their protos over mTLS, and the fake Slack Web API.
+func start(t *testing.T, o harnessOpts) *harness {
+	if o.workers == 0 {
+		o.workers = 1
+	}
+	if o.queueSize == 0 {
+		o.queueSize = 64
+	}
+	h := &harness{logs: &logtest.Buffer{}, now: time.Now(), sleeps: make(chan time.Duration, 16)}
+	h.inf = inferencetest.Start(t, inferencetest.Options{Clients: []string{"slackadapter", "auth", "keyvault", "rampart-cli"}})
+	h.auth = startAuth(t, h.inf.PKIDir, h.inf.Signer)
+	h.vault = startVault(t, h.inf.PKIDir, h.inf.Signer)
+	h.slack = slackfake.Start(t, clientID, clientSecret)
+	t.Setenv("RAMPART_AUTH_ADDR", h.auth.addr)
+
+	// Capture the service's JSON logs (it writes to stderr) for the canary scan.
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	stderr := os.Stderr
+	os.Stderr = w
+	copied := make(chan struct{})
+	go func() { _, _ = io.Copy(h.logs, r); close(copied) }()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan string, 1)
+	done := make(chan error, 1)
+	u, err := url.Parse(h.slack.URL)
+	require.NoError(t, err)
+	args := []string{"--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--cert-dir", h.inf.PKIDir, "--auth-addr", h.auth.addr, "--keyvault-addr", h.vault.addr, "--inference-addr", h.inf.Addr,
+		"--slack-api-url", h.slack.URL + "/api/", "--response-url-hosts", u.Host, "--public-url", "https://rampart.example.com",
+		"--model", "echo", "--workers", strconv.Itoa(o.workers), "--queue-size", strconv.Itoa(o.queueSize), "--log-level", "debug"}
+	var once sync.Once
+	go func() {
+		done <- server.Run(ctx, args, server.Hooks{
+			AllowHTTPResponseURL: true,
+			Now:                  func() time.Time { return h.now },
+			Sleep: func(_ context.Context, d time.Duration) error {
+				h.sleeps <- d
+				return nil
+			},
+			Started: func(a *bot.Adapter, env *backend.Env) {
+				h.bot = a
+				once.Do(func() { started <- env.Server.Addr().String() })
+			},
+		})
+	}()
+	var addr string
+	select {
+	case addr = <-started:
+	case err := <-done:
+		t.Fatalf("slackadapter stopped: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("slackadapter: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("slackadapter did not stop")
+		}
+		os.Stderr = stderr
+		_ = w.Close()
+		<-copied
+		if t.Failed() {
+			t.Log(h.logs.String())
+		}
+	})
+	h.client = slackadapterv1.NewSlackAdapterServiceClient(dialAs(t, h.inf.PKIDir, "edge", addr))
+	h.cli = slackadapterv1.NewSlackAdapterServiceClient(dialAs(t, h.inf.PKIDir, "rampart-cli", addr))
+	return h
+}
+
+func dialAs(t *testing.T, dir, name, addr string) *grpc.ClientConn {
+	src, err := mtls.NewSource(mtls.FilesFor(dir, name))
+	require.NoError(t, err)
+	conn, err := mtls.Dial(context.Background(), addr, src, pki.ServiceID("slackadapter"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// as returns ctx carrying an assertion for tenant with roles and scopes.
+func (h *harness) as(t *testing.T, tenant string, roles, scopes []string) context.Context {
+	tok, err := h.inf.Signer.Sign(&authv1.Principal{TenantId: tenant, KeyId: "admin-" + tenant, Subject: "alice@" + tenant, Roles: roles, Scopes: scopes}, time.Time{})
+	require.NoError(t, err)
+	return principal.AppendToOutgoing(context.Background(), tok)
+}
+
+func (h *harness) admin(t *testing.T, tenant string) context.Context {
+	return h.as(t, tenant, []string{"owner"}, []string{"admin"})
+}
+
+// signed is a Slack request signed at the harness clock.
+func (h *harness) signed(path, contentType string, body []byte, extra ...string) *slackadapterv1.HandleEventRequest {
+	ts := strconv.FormatInt(h.now.Unix(), 10)
+	hdrs := []*slackadapterv1.Header{
+		{Name: "Content-Type", Value: contentType},
+		{Name: signature.HeaderTimestamp, Value: ts},
+		{Name: signature.HeaderSignature, Value: signature.Sign([]byte(signingSecret), ts, body)},
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		hdrs = append(hdrs, &slackadapterv1.Header{Name: extra[i], Value: extra[i+1]})
+	}
+	return &slackadapterv1.HandleEventRequest{Method: http.MethodPost, Path: path, Headers: hdrs, Body: body}
+}
+
+func (h *harness) send(t *testing.T, req *slackadapterv1.HandleEventRequest) (int, string) {
+	resp, err := h.client.HandleEvent(context.Background(), req)
+	require.NoError(t, err)
+	return int(resp.GetStatusCode()), string(resp.GetBody())
+}
+
+// configure sets the Slack app up for tenant.
+func (h *harness) configure(t *testing.T, tenant string) {
+	_, err := h.client.ConfigureApp(h.admin(t, tenant), &slackadapterv1.ConfigureAppRequest{
+		ClientId: clientID, ClientSecret: clientSecret, SigningSecret: signingSecret})
+	require.NoError(t, err)
+}
+
+// install runs the OAuth flow for tenant and team.
+func (h *harness) install(t *testing.T, tenant string, g slackfake.Grant) {
+	resp, err := h.client.GetInstallUrl(h.admin(t, tenant), &slackadapterv1.GetInstallUrlRequest{})
+	require.NoError(t, err)
+	u, err := url.Parse(resp.GetUrl())
+	require.NoError(t, err)
+	code := "code-" + g.TeamID
+	h.slack.AddCode(code, g)
+	q := url.Values{"code": {code}, "state": {u.Query().Get("state")}}
+	st, body := h.send(t, &slackadapterv1.HandleEventRequest{Method: http.MethodGet, Path: "/slack/oauth/callback", RawQuery: q.Encode()})
+	require.Equal(t, http.StatusOK, st, body)
+}
+
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatal("nothing arrived")
+		var zero T
+		return zero
+	}
+}

@@ -1,0 +1,173 @@
+package slackapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// ErrRateLimited: Slack kept answering 429 past the retry budget, or asked
+// for a longer wait than MaxRetryAfter.
+var ErrRateLimited = errors.New("slackapi: rate limited")
+
+// Options configure a Client.
+type Options struct {
+	// APIURL is the Web API base ("https://slack.com/api/").
+	APIURL string
+	// HTTP is the HTTP client (default: 10 s timeout).
+	HTTP *http.Client
+	// MaxRetries bounds retries after 429 (default 0: none).
+	MaxRetries int
+	// MaxRetryAfter is the longest Retry-After honored (default 30 s).
+	MaxRetryAfter time.Duration
+	// Sleep waits for Retry-After (tests record instead of sleeping).
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Client calls Slack.
+type Client struct{ o Options }
+
+// New returns a Client.
+func New(o Options) *Client {
+	if o.HTTP == nil {
+		o.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	if o.MaxRetryAfter <= 0 {
+		o.MaxRetryAfter = 30 * time.Second
+	}
+	if o.Sleep == nil {
+		o.Sleep = func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+				return nil
+			}
+		}
+	}
+	return &Client{o: o}
+}
+
+// retry runs call, waiting out 429s up to the budget.
+func (c *Client) retry(ctx context.Context, op string, call func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := call()
+		var rl *slack.RateLimitedError
+		if !errors.As(err, &rl) {
+			return err
+		}
+		if attempt >= c.o.MaxRetries || rl.RetryAfter > c.o.MaxRetryAfter {
+			return fmt.Errorf("%w: %s (retry after %s, attempt %d)", ErrRateLimited, op, rl.RetryAfter, attempt+1)
+		}
+		wait := max(rl.RetryAfter, time.Second/10)
+		if err := c.o.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// PostMessage posts text to channel, in the thread of threadTS when set.
+func (c *Client) PostMessage(ctx context.Context, botToken, channel, threadTS, text string) error {
+	api := slack.New(botToken, slack.OptionAPIURL(c.o.APIURL), slack.OptionHTTPClient(bearer{c: c.o.HTTP, token: botToken}))
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
+	}
+	return c.retry(ctx, "chat.postMessage", func() error {
+		_, _, err := api.PostMessageContext(ctx, channel, opts...)
+		return clean("chat.postMessage", err)
+	})
+}
+
+// Exchange trades an OAuth code for tokens (oauth.v2.access).
+func (c *Client) Exchange(ctx context.Context, clientID, clientSecret, code, redirectURI string) (*slack.OAuthV2Response, error) {
+	var resp *slack.OAuthV2Response
+	err := c.retry(ctx, "oauth.v2.access", func() error {
+		var err error
+		resp, err = slack.GetOAuthV2ResponseContext(ctx, c.o.HTTP, clientID, clientSecret, code, redirectURI, slack.OAuthOptionAPIURL(c.o.APIURL))
+		return clean("oauth.v2.access", err)
+	})
+	return resp, err
+}
+
+// Refresh rotates a bot token (oauth.v2.access grant_type=refresh_token).
+func (c *Client) Refresh(ctx context.Context, clientID, clientSecret, refreshToken string) (*slack.OAuthV2Response, error) {
+	var resp *slack.OAuthV2Response
+	err := c.retry(ctx, "oauth.v2.access refresh", func() error {
+		var err error
+		resp, err = slack.RefreshOAuthV2TokenContext(ctx, c.o.HTTP, clientID, clientSecret, refreshToken, slack.OAuthOptionAPIURL(c.o.APIURL))
+		return clean("oauth.v2.access", err)
+	})
+	return resp, err
+}
+
+// Respond posts a slash command's answer to its response_url.
+func (c *Client) Respond(ctx context.Context, responseURL, text string) error {
+	msg := &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeInChannel}
+	return c.retry(ctx, "response_url", func() error {
+		return clean("response_url", slack.PostWebhookCustomHTTPContext(ctx, responseURL, c.o.HTTP, msg))
+	})
+}
+
+// clean drops what an error could leak: *url.Error carries the URL (a
+// response_url is a bearer capability), Slack API errors are short codes.
+func clean(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return rl
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("slackapi: %s: %s: %w", op, ue.Op, errors.Unwrap(ue))
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return fmt.Errorf("slackapi: %s: %s", op, se.Err)
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		return fmt.Errorf("slackapi: %s: HTTP %d", op, sc.Code)
+	}
+	return fmt.Errorf("slackapi: %s failed", op)
+}
+
+// bearer sends the bot token in the Authorization header and strips it
+// from form bodies (slack-go puts it in chat.postMessage's form): tokens
+// belong in headers, which proxies and access logs treat as secret.
+type bearer struct {
+	c     *http.Client
+	token string
+}
+
+func (b bearer) Do(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		raw, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		form, err := url.ParseQuery(string(raw))
+		if err != nil {
+			return nil, err
+		}
+		form.Del("token")
+		body := form.Encode()
+		req.Body = io.NopCloser(strings.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+		req.ContentLength = int64(len(body))
+	}
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	return b.c.Do(req)
+}

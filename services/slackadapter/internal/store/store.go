@@ -1,0 +1,265 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/rampart-platform/rampart/pkg/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ErrNotFound: no such row.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrTeamTaken: the workspace is installed for another tenant.
+var ErrTeamTaken = errors.New("store: workspace installed for another tenant")
+
+// Store is the adapter's database.
+type Store struct {
+	db *sql.DB
+}
+
+// Open opens (creating and migrating) the SQLite file at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.OpenSQLite(ctx, path, sub)
+	if err != nil {
+		return nil, fmt.Errorf("slackadapter store: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// MarkSeen records (team, event id) until now+ttl and reports whether it is
+// new. An expired record counts as new and is renewed.
+func (s *Store) MarkSeen(ctx context.Context, team, eventID string, now time.Time, ttl time.Duration) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO seen_events (team_id, event_id, expires_at_ms) VALUES (?, ?, ?)
+		ON CONFLICT (team_id, event_id) DO UPDATE SET expires_at_ms = excluded.expires_at_ms
+		WHERE seen_events.expires_at_ms <= ?`, team, eventID, now.Add(ttl).UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("mark event seen: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
+// ForgetSeen removes a seen mark (the event could not be queued, so Slack's
+// retry must be processed).
+func (s *Store) ForgetSeen(ctx context.Context, team, eventID string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM seen_events WHERE team_id = ? AND event_id = ?`, team, eventID)
+	return err
+}
+
+// PurgeExpired deletes expired seen events and OAuth states.
+func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM seen_events WHERE expires_at_ms <= ?`, now.UnixMilli()); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, `DELETE FROM oauth_states WHERE expires_at_ms <= ?`, now.UnixMilli())
+	return err
+}
+
+// Installation is one installed workspace.
+type Installation struct {
+	TeamID, EnterpriseID, TenantID, TeamName, BotUserID, SecretName string
+	TokenExpiresAt, InstalledAt                                     time.Time
+}
+
+const instCols = `team_id, enterprise_id, tenant_id, team_name, bot_user_id, secret_name, token_expires_at, installed_at`
+
+func scanInst(sc interface{ Scan(...any) error }) (Installation, error) {
+	var in Installation
+	var exp, at int64
+	if err := sc.Scan(&in.TeamID, &in.EnterpriseID, &in.TenantID, &in.TeamName, &in.BotUserID, &in.SecretName, &exp, &at); err != nil {
+		return Installation{}, err
+	}
+	if exp > 0 {
+		in.TokenExpiresAt = time.Unix(exp, 0)
+	}
+	in.InstalledAt = time.Unix(at, 0)
+	return in, nil
+}
+
+// SaveInstallation inserts or updates in. A workspace installed for another
+// tenant is refused (ErrTeamTaken): re-installing cannot move it.
+func (s *Store) SaveInstallation(ctx context.Context, in Installation) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var owner string
+	err = tx.QueryRowContext(ctx, `SELECT tenant_id FROM installations WHERE team_id = ?`, in.TeamID).Scan(&owner)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	case owner != in.TenantID:
+		return ErrTeamTaken
+	}
+	var exp int64
+	if !in.TokenExpiresAt.IsZero() {
+		exp = in.TokenExpiresAt.Unix()
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO installations (`+instCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (team_id) DO UPDATE SET enterprise_id = excluded.enterprise_id, team_name = excluded.team_name,
+		bot_user_id = excluded.bot_user_id, secret_name = excluded.secret_name, token_expires_at = excluded.token_expires_at,
+		installed_at = excluded.installed_at`,
+		in.TeamID, in.EnterpriseID, in.TenantID, in.TeamName, in.BotUserID, in.SecretName, exp, in.InstalledAt.Unix()); err != nil {
+		return fmt.Errorf("save installation: %w", err)
+	}
+	return tx.Commit()
+}
+
+// SetTokenExpiry records a refreshed token's expiry for the tenant's team.
+func (s *Store) SetTokenExpiry(ctx context.Context, tenant, team string, exp time.Time) error {
+	var v int64
+	if !exp.IsZero() {
+		v = exp.Unix()
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE installations SET token_expires_at = ? WHERE tenant_id = ? AND team_id = ?`, v, tenant, team)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// InstallationByTeam finds the installation of a Slack team, falling back
+// to an org-wide (Enterprise Grid) installation of enterpriseID.
+func (s *Store) InstallationByTeam(ctx context.Context, teamID, enterpriseID string) (Installation, error) {
+	in, err := scanInst(s.db.QueryRowContext(ctx, `SELECT `+instCols+` FROM installations WHERE team_id = ?`, teamID))
+	if errors.Is(err, sql.ErrNoRows) && enterpriseID != "" {
+		in, err = scanInst(s.db.QueryRowContext(ctx, `SELECT `+instCols+` FROM installations WHERE team_id = ?`, enterpriseID))
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return Installation{}, ErrNotFound
+	}
+	return in, err
+}
+
+// ListInstallations lists the tenant's installations by team id.
+func (s *Store) ListInstallations(ctx context.Context, tenant string) ([]Installation, error) {
+	return s.queryInst(ctx, `SELECT `+instCols+` FROM installations WHERE tenant_id = ? ORDER BY team_id`, tenant)
+}
+
+// ExpiringInstallations lists installations whose rotating token expires
+// before t (every tenant: the refresher acts per row with that row's tenant).
+func (s *Store) ExpiringInstallations(ctx context.Context, before time.Time) ([]Installation, error) {
+	return s.queryInst(ctx, `SELECT `+instCols+` FROM installations WHERE token_expires_at > 0 AND token_expires_at <= ? ORDER BY token_expires_at`, before.Unix())
+}
+
+func (s *Store) queryInst(ctx context.Context, q string, args ...any) ([]Installation, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Installation
+	for rows.Next() {
+		in, err := scanInst(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// TenantKey is a tenant's sealed Rampart API key.
+type TenantKey struct {
+	TenantID, KeyID string
+	Sealed          []byte
+}
+
+// PutTenantKey stores (replacing) the tenant's sealed key.
+func (s *Store) PutTenantKey(ctx context.Context, k TenantKey, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO tenant_keys (tenant_id, key_id, sealed, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (tenant_id) DO UPDATE SET key_id = excluded.key_id, sealed = excluded.sealed, created_at = excluded.created_at`,
+		k.TenantID, k.KeyID, k.Sealed, now.Unix())
+	return err
+}
+
+// TenantKey returns the tenant's sealed key.
+func (s *Store) TenantKey(ctx context.Context, tenant string) (TenantKey, error) {
+	k := TenantKey{TenantID: tenant}
+	err := s.db.QueryRowContext(ctx, `SELECT key_id, sealed FROM tenant_keys WHERE tenant_id = ?`, tenant).Scan(&k.KeyID, &k.Sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return TenantKey{}, ErrNotFound
+	}
+	return k, err
+}
+
+// App is the Slack app record.
+type App struct {
+	TenantID, SecretName string
+}
+
+// PutApp records the app owner tenant and its credentials' secret name.
+// Another tenant cannot take the app over (ErrTeamTaken).
+func (s *Store) PutApp(ctx context.Context, a App, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO app (id, tenant_id, secret_name, updated_at) VALUES (1, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET secret_name = excluded.secret_name, updated_at = excluded.updated_at
+		WHERE app.tenant_id = excluded.tenant_id`, a.TenantID, a.SecretName, now.Unix())
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrTeamTaken
+	}
+	return nil
+}
+
+// App returns the app record.
+func (s *Store) App(ctx context.Context) (App, error) {
+	var a App
+	err := s.db.QueryRowContext(ctx, `SELECT tenant_id, secret_name FROM app WHERE id = 1`).Scan(&a.TenantID, &a.SecretName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return App{}, ErrNotFound
+	}
+	return a, err
+}
+
+// PutState records an outstanding OAuth state nonce for tenant.
+func (s *Store) PutState(ctx context.Context, nonce, tenant string, exp time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO oauth_states (nonce, tenant_id, expires_at_ms) VALUES (?, ?, ?)`, nonce, tenant, exp.UnixMilli())
+	return err
+}
+
+// PeekState returns the tenant recorded for an unexpired nonce.
+func (s *Store) PeekState(ctx context.Context, nonce string, now time.Time) (string, error) {
+	var tenant string
+	err := s.db.QueryRowContext(ctx, `SELECT tenant_id FROM oauth_states WHERE nonce = ? AND expires_at_ms > ?`, nonce, now.UnixMilli()).Scan(&tenant)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return tenant, err
+}
+
+// TakeState consumes the state nonce: it returns its tenant once, if not
+// expired; a second call returns ErrNotFound.
+func (s *Store) TakeState(ctx context.Context, nonce string, now time.Time) (string, error) {
+	var tenant string
+	err := s.db.QueryRowContext(ctx, `DELETE FROM oauth_states WHERE nonce = ? AND expires_at_ms > ? RETURNING tenant_id`, nonce, now.UnixMilli()).Scan(&tenant)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return tenant, err
+}
