@@ -30,6 +30,7 @@ import (
 	"github.com/rampart-platform/rampart/services/edge/internal/openai"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
 	"github.com/rampart-platform/rampart/services/edge/internal/router"
+	"github.com/rampart-platform/rampart/services/edge/internal/slackrelay"
 )
 
 // run is the whole edge process: it returns when ctx ends (after a graceful
@@ -141,6 +142,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 		LimitDefaults:  ratelimit.Defaults{KeyRPM: cfg.DefaultKeyRPM, TenantRPM: cfg.DefaultTenantRPM},
 		LimitMetrics:   ratelimit.NewMetrics(reg),
 		Gateway:        gw,
+		Slack:          slackHandler(backends.Conn("slackadapter")),
 		Ready:          func() error { return readiness.Ready(ctx) },
 		OpenAPI:        spec,
 		CORSOrigins:    cfg.CORSOrigins,
@@ -284,4 +286,12 @@ func healthcheck(ctx context.Context, args []string) error {
 		return fmt.Errorf("healthcheck: /readyz answered %s", resp.Status)
 	}
 	return nil
+}
+
+// slackHandler relays /slack/ to the adapter, or nil (503) when it is off.
+func slackHandler(conn grpc.ClientConnInterface) http.Handler {
+	if conn == nil {
+		return nil
+	}
+	return slackrelay.New(conn)
 }

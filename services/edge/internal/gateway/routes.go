@@ -9,7 +9,9 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 )
 
 // Conns are the client connections to the backends. A nil connection makes
@@ -28,6 +30,7 @@ func Register(ctx context.Context, mux *runtime.ServeMux, c Conns) error {
 	auth := OrUnavailable(c.Auth, "auth")
 	keyvault := OrUnavailable(c.Keyvault, "keyvault")
 	inference := OrUnavailable(c.Inference, "inference")
+	ingestion := OrUnavailable(c.Ingestion, "ingestion")
 	regs := []struct {
 		name string
 		err  error
@@ -41,7 +44,8 @@ func Register(ctx context.Context, mux *runtime.ServeMux, c Conns) error {
 		{"keyvault.KmsService", keyvaultv1.RegisterKmsServiceHandlerClient(ctx, mux, keyvaultv1.NewKmsServiceClient(keyvault))},
 		{"keyvault.ObservabilityService", keyvaultv1.RegisterObservabilityServiceHandlerClient(ctx, mux, keyvaultv1.NewObservabilityServiceClient(keyvault))},
 		{"inference.InferenceService", inferencev1.RegisterInferenceServiceHandlerClient(ctx, mux, inferencev1.NewInferenceServiceClient(inference))},
-		// ingestion: add its Register*HandlerClient here once its proto has REST routes.
+		{"slackadapter.SlackAdapterService", slackadapterv1.RegisterSlackAdapterServiceHandlerClient(ctx, mux, slackadapterv1.NewSlackAdapterServiceClient(OrUnavailable(c.SlackAdapter, "slackadapter")))},
+		{"ingestion.IngestionService", ingestionv1.RegisterIngestionServiceHandlerClient(ctx, mux, ingestionv1.NewIngestionServiceClient(ingestion))},
 	}
 	for _, r := range regs {
 		if r.err != nil {

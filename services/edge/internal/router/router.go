@@ -33,6 +33,8 @@ type Options struct {
 	// Mount registers extra handlers (the OpenAI-compatible routes) on the
 	// mux before the gateway catch-all; more specific patterns win.
 	Mount func(mux *http.ServeMux)
+	// Slack relays /slack/ to the slack adapter (nil: 503).
+	Slack http.Handler
 	// Ready reports readiness for /readyz (nil error: ready).
 	Ready   func() error
 	OpenAPI []byte
@@ -75,9 +77,13 @@ func New(o Options) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(o.OpenAPI)
 	})
-	mux.HandleFunc("/slack/", func(w http.ResponseWriter, r *http.Request) {
-		httperr.WriteStatus(w, r, http.StatusServiceUnavailable, httperr.CodeUnavailable, "slack adapter not configured")
-	})
+	if o.Slack != nil {
+		mux.Handle("/slack/", o.Slack)
+	} else {
+		mux.HandleFunc("/slack/", func(w http.ResponseWriter, r *http.Request) {
+			httperr.WriteStatus(w, r, http.StatusServiceUnavailable, httperr.CodeUnavailable, "slack adapter not configured")
+		})
+	}
 	if o.Mount != nil {
 		o.Mount(mux)
 	}

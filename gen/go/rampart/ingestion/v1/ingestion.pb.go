@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -22,6 +23,1344 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// DocumentState is where a document is in the pipeline.
+type DocumentState int32
+
+const (
+	// Unknown.
+	DocumentState_DOCUMENT_STATE_UNSPECIFIED DocumentState = 0
+	// Queued or being processed.
+	DocumentState_DOCUMENT_STATE_PROCESSING DocumentState = 1
+	// Chunks indexed and searchable.
+	DocumentState_DOCUMENT_STATE_READY DocumentState = 2
+	// Processing failed; see the job's error.
+	DocumentState_DOCUMENT_STATE_FAILED DocumentState = 3
+)
+
+// Enum value maps for DocumentState.
+var (
+	DocumentState_name = map[int32]string{
+		0: "DOCUMENT_STATE_UNSPECIFIED",
+		1: "DOCUMENT_STATE_PROCESSING",
+		2: "DOCUMENT_STATE_READY",
+		3: "DOCUMENT_STATE_FAILED",
+	}
+	DocumentState_value = map[string]int32{
+		"DOCUMENT_STATE_UNSPECIFIED": 0,
+		"DOCUMENT_STATE_PROCESSING":  1,
+		"DOCUMENT_STATE_READY":       2,
+		"DOCUMENT_STATE_FAILED":      3,
+	}
+)
+
+func (x DocumentState) Enum() *DocumentState {
+	p := new(DocumentState)
+	*p = x
+	return p
+}
+
+func (x DocumentState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DocumentState) Descriptor() protoreflect.EnumDescriptor {
+	return file_rampart_ingestion_v1_ingestion_proto_enumTypes[0].Descriptor()
+}
+
+func (DocumentState) Type() protoreflect.EnumType {
+	return &file_rampart_ingestion_v1_ingestion_proto_enumTypes[0]
+}
+
+func (x DocumentState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DocumentState.Descriptor instead.
+func (DocumentState) EnumDescriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{0}
+}
+
+// JobState is an ingestion job's state.
+type JobState int32
+
+const (
+	// Unknown.
+	JobState_JOB_STATE_UNSPECIFIED JobState = 0
+	// Waiting for a worker (or, after a restart, for the tenant's data key,
+	// which unlocks on the tenant's next call).
+	JobState_JOB_STATE_QUEUED JobState = 1
+	// Being processed.
+	JobState_JOB_STATE_RUNNING JobState = 2
+	// Done: the document is searchable.
+	JobState_JOB_STATE_SUCCEEDED JobState = 3
+	// Failed; error says why.
+	JobState_JOB_STATE_FAILED JobState = 4
+)
+
+// Enum value maps for JobState.
+var (
+	JobState_name = map[int32]string{
+		0: "JOB_STATE_UNSPECIFIED",
+		1: "JOB_STATE_QUEUED",
+		2: "JOB_STATE_RUNNING",
+		3: "JOB_STATE_SUCCEEDED",
+		4: "JOB_STATE_FAILED",
+	}
+	JobState_value = map[string]int32{
+		"JOB_STATE_UNSPECIFIED": 0,
+		"JOB_STATE_QUEUED":      1,
+		"JOB_STATE_RUNNING":     2,
+		"JOB_STATE_SUCCEEDED":   3,
+		"JOB_STATE_FAILED":      4,
+	}
+)
+
+func (x JobState) Enum() *JobState {
+	p := new(JobState)
+	*p = x
+	return p
+}
+
+func (x JobState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (JobState) Descriptor() protoreflect.EnumDescriptor {
+	return file_rampart_ingestion_v1_ingestion_proto_enumTypes[1].Descriptor()
+}
+
+func (JobState) Type() protoreflect.EnumType {
+	return &file_rampart_ingestion_v1_ingestion_proto_enumTypes[1]
+}
+
+func (x JobState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use JobState.Descriptor instead.
+func (JobState) EnumDescriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{1}
+}
+
+// Collection is a named set of documents searched together.
+type Collection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name, unique in the tenant: 1–63 of a-z 0-9 _ -, starting alphanumeric.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Free-form description.
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// Number of documents.
+	DocumentCount int64 `protobuf:"varint,3,opt,name=document_count,json=documentCount,proto3" json:"document_count,omitempty"`
+	// Creation time.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Collection) Reset() {
+	*x = Collection{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Collection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Collection) ProtoMessage() {}
+
+func (x *Collection) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Collection.ProtoReflect.Descriptor instead.
+func (*Collection) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Collection) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Collection) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Collection) GetDocumentCount() int64 {
+	if x != nil {
+		return x.DocumentCount
+	}
+	return 0
+}
+
+func (x *Collection) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// CreateCollectionRequest names the new collection.
+type CreateCollectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Collection name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Optional description (≤ 1024 bytes).
+	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateCollectionRequest) Reset() {
+	*x = CreateCollectionRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCollectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCollectionRequest) ProtoMessage() {}
+
+func (x *CreateCollectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCollectionRequest.ProtoReflect.Descriptor instead.
+func (*CreateCollectionRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CreateCollectionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateCollectionRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// CreateCollectionResponse carries the collection.
+type CreateCollectionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The collection.
+	Collection    *Collection `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateCollectionResponse) Reset() {
+	*x = CreateCollectionResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCollectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCollectionResponse) ProtoMessage() {}
+
+func (x *CreateCollectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCollectionResponse.ProtoReflect.Descriptor instead.
+func (*CreateCollectionResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CreateCollectionResponse) GetCollection() *Collection {
+	if x != nil {
+		return x.Collection
+	}
+	return nil
+}
+
+// ListCollectionsRequest has no parameters.
+type ListCollectionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCollectionsRequest) Reset() {
+	*x = ListCollectionsRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCollectionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCollectionsRequest) ProtoMessage() {}
+
+func (x *ListCollectionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCollectionsRequest.ProtoReflect.Descriptor instead.
+func (*ListCollectionsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{3}
+}
+
+// ListCollectionsResponse lists collections by name.
+type ListCollectionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Collections.
+	Collections   []*Collection `protobuf:"bytes,1,rep,name=collections,proto3" json:"collections,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCollectionsResponse) Reset() {
+	*x = ListCollectionsResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCollectionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCollectionsResponse) ProtoMessage() {}
+
+func (x *ListCollectionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCollectionsResponse.ProtoReflect.Descriptor instead.
+func (*ListCollectionsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListCollectionsResponse) GetCollections() []*Collection {
+	if x != nil {
+		return x.Collections
+	}
+	return nil
+}
+
+// DeleteCollectionRequest names the collection.
+type DeleteCollectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Collection name.
+	Collection    string `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionRequest) Reset() {
+	*x = DeleteCollectionRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionRequest) ProtoMessage() {}
+
+func (x *DeleteCollectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DeleteCollectionRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+// DeleteCollectionResponse is empty.
+type DeleteCollectionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCollectionResponse) Reset() {
+	*x = DeleteCollectionResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCollectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCollectionResponse) ProtoMessage() {}
+
+func (x *DeleteCollectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCollectionResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCollectionResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{6}
+}
+
+// IngestDocumentRequest is one document to ingest.
+type IngestDocumentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Collection to add the document to.
+	Collection string `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	// Inline content (≤ 10 MiB), or a URL to fetch.
+	//
+	// Types that are valid to be assigned to Input:
+	//
+	//	*IngestDocumentRequest_Content
+	//	*IngestDocumentRequest_Url
+	Input isIngestDocumentRequest_Input `protobuf_oneof:"input"`
+	// Source name for citations (file name or URL); defaults to the URL, or
+	// "upload".
+	Source string `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
+	// Content type: "text/plain", "text/markdown" or "text/html". Defaults to
+	// the fetched Content-Type, else sniffed.
+	ContentType string `protobuf:"bytes,5,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// Short-lived bearer token sent as "Authorization: Bearer" for the URL
+	// fetch only. It is used once and never stored, logged, traced or put in
+	// an error.
+	AccessToken   string `protobuf:"bytes,6,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestDocumentRequest) Reset() {
+	*x = IngestDocumentRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestDocumentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestDocumentRequest) ProtoMessage() {}
+
+func (x *IngestDocumentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestDocumentRequest.ProtoReflect.Descriptor instead.
+func (*IngestDocumentRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *IngestDocumentRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *IngestDocumentRequest) GetInput() isIngestDocumentRequest_Input {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
+func (x *IngestDocumentRequest) GetContent() []byte {
+	if x != nil {
+		if x, ok := x.Input.(*IngestDocumentRequest_Content); ok {
+			return x.Content
+		}
+	}
+	return nil
+}
+
+func (x *IngestDocumentRequest) GetUrl() string {
+	if x != nil {
+		if x, ok := x.Input.(*IngestDocumentRequest_Url); ok {
+			return x.Url
+		}
+	}
+	return ""
+}
+
+func (x *IngestDocumentRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *IngestDocumentRequest) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *IngestDocumentRequest) GetAccessToken() string {
+	if x != nil {
+		return x.AccessToken
+	}
+	return ""
+}
+
+type isIngestDocumentRequest_Input interface {
+	isIngestDocumentRequest_Input()
+}
+
+type IngestDocumentRequest_Content struct {
+	// Document bytes (UTF-8 text, Markdown or HTML).
+	Content []byte `protobuf:"bytes,2,opt,name=content,proto3,oneof"`
+}
+
+type IngestDocumentRequest_Url struct {
+	// http(s) URL to fetch once; private, loopback and link-local targets
+	// are refused unless the service is configured to allow them.
+	Url string `protobuf:"bytes,3,opt,name=url,proto3,oneof"`
+}
+
+func (*IngestDocumentRequest_Content) isIngestDocumentRequest_Input() {}
+
+func (*IngestDocumentRequest_Url) isIngestDocumentRequest_Input() {}
+
+// IngestDocumentResponse carries the document and its job.
+type IngestDocumentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The document (existing one when the content was already ingested).
+	Document *Document `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	// The job that processes it.
+	Job *Job `protobuf:"bytes,2,opt,name=job,proto3" json:"job,omitempty"`
+	// True when the content hash matched an existing document.
+	Deduplicated  bool `protobuf:"varint,3,opt,name=deduplicated,proto3" json:"deduplicated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestDocumentResponse) Reset() {
+	*x = IngestDocumentResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestDocumentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestDocumentResponse) ProtoMessage() {}
+
+func (x *IngestDocumentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestDocumentResponse.ProtoReflect.Descriptor instead.
+func (*IngestDocumentResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *IngestDocumentResponse) GetDocument() *Document {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+func (x *IngestDocumentResponse) GetJob() *Job {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+func (x *IngestDocumentResponse) GetDeduplicated() bool {
+	if x != nil {
+		return x.Deduplicated
+	}
+	return false
+}
+
+// Document is an ingested document's metadata (never its text).
+type Document struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Document id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Collection name.
+	Collection string `protobuf:"bytes,2,opt,name=collection,proto3" json:"collection,omitempty"`
+	// Source for citations.
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// Content type used for extraction.
+	ContentType string `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// Size of the original content in bytes.
+	SizeBytes int64 `protobuf:"varint,5,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// Number of chunks.
+	ChunkCount int32 `protobuf:"varint,6,opt,name=chunk_count,json=chunkCount,proto3" json:"chunk_count,omitempty"`
+	// Pipeline state.
+	State DocumentState `protobuf:"varint,7,opt,name=state,proto3,enum=rampart.ingestion.v1.DocumentState" json:"state,omitempty"`
+	// Creation time.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Document) Reset() {
+	*x = Document{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Document) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Document) ProtoMessage() {}
+
+func (x *Document) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Document.ProtoReflect.Descriptor instead.
+func (*Document) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Document) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Document) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *Document) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Document) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *Document) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *Document) GetChunkCount() int32 {
+	if x != nil {
+		return x.ChunkCount
+	}
+	return 0
+}
+
+func (x *Document) GetState() DocumentState {
+	if x != nil {
+		return x.State
+	}
+	return DocumentState_DOCUMENT_STATE_UNSPECIFIED
+}
+
+func (x *Document) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// GetDocumentRequest names a document.
+type GetDocumentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Document id.
+	DocumentId    string `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDocumentRequest) Reset() {
+	*x = GetDocumentRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDocumentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDocumentRequest) ProtoMessage() {}
+
+func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDocumentRequest.ProtoReflect.Descriptor instead.
+func (*GetDocumentRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetDocumentRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+// GetDocumentResponse carries the document.
+type GetDocumentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The document.
+	Document      *Document `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDocumentResponse) Reset() {
+	*x = GetDocumentResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDocumentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDocumentResponse) ProtoMessage() {}
+
+func (x *GetDocumentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDocumentResponse.ProtoReflect.Descriptor instead.
+func (*GetDocumentResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetDocumentResponse) GetDocument() *Document {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+// ListDocumentsRequest names the collection.
+type ListDocumentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Collection name.
+	Collection    string `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDocumentsRequest) Reset() {
+	*x = ListDocumentsRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDocumentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDocumentsRequest) ProtoMessage() {}
+
+func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDocumentsRequest.ProtoReflect.Descriptor instead.
+func (*ListDocumentsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListDocumentsRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+// ListDocumentsResponse lists documents, newest first.
+type ListDocumentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Documents.
+	Documents     []*Document `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDocumentsResponse) Reset() {
+	*x = ListDocumentsResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDocumentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDocumentsResponse) ProtoMessage() {}
+
+func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDocumentsResponse.ProtoReflect.Descriptor instead.
+func (*ListDocumentsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListDocumentsResponse) GetDocuments() []*Document {
+	if x != nil {
+		return x.Documents
+	}
+	return nil
+}
+
+// DeleteDocumentRequest names a document.
+type DeleteDocumentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Document id.
+	DocumentId    string `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteDocumentRequest) Reset() {
+	*x = DeleteDocumentRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteDocumentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteDocumentRequest) ProtoMessage() {}
+
+func (x *DeleteDocumentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteDocumentRequest.ProtoReflect.Descriptor instead.
+func (*DeleteDocumentRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DeleteDocumentRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+// DeleteDocumentResponse is empty.
+type DeleteDocumentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteDocumentResponse) Reset() {
+	*x = DeleteDocumentResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteDocumentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteDocumentResponse) ProtoMessage() {}
+
+func (x *DeleteDocumentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteDocumentResponse.ProtoReflect.Descriptor instead.
+func (*DeleteDocumentResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{15}
+}
+
+// Job is the durable processing of one document.
+type Job struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Job id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Document id.
+	DocumentId string `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	// Collection name.
+	Collection string `protobuf:"bytes,3,opt,name=collection,proto3" json:"collection,omitempty"`
+	// State.
+	State JobState `protobuf:"varint,4,opt,name=state,proto3,enum=rampart.ingestion.v1.JobState" json:"state,omitempty"`
+	// Chunks processed so far.
+	ChunksDone int32 `protobuf:"varint,5,opt,name=chunks_done,json=chunksDone,proto3" json:"chunks_done,omitempty"`
+	// Chunks in total (0 until chunked).
+	ChunksTotal int32 `protobuf:"varint,6,opt,name=chunks_total,json=chunksTotal,proto3" json:"chunks_total,omitempty"`
+	// Failure reason (never contains secrets).
+	Error string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// Creation time.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Last update time.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Job) Reset() {
+	*x = Job{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Job) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Job) ProtoMessage() {}
+
+func (x *Job) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Job.ProtoReflect.Descriptor instead.
+func (*Job) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Job) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Job) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *Job) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *Job) GetState() JobState {
+	if x != nil {
+		return x.State
+	}
+	return JobState_JOB_STATE_UNSPECIFIED
+}
+
+func (x *Job) GetChunksDone() int32 {
+	if x != nil {
+		return x.ChunksDone
+	}
+	return 0
+}
+
+func (x *Job) GetChunksTotal() int32 {
+	if x != nil {
+		return x.ChunksTotal
+	}
+	return 0
+}
+
+func (x *Job) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Job) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Job) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// GetJobRequest names a job.
+type GetJobRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Job id.
+	JobId         string `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetJobRequest) Reset() {
+	*x = GetJobRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetJobRequest) ProtoMessage() {}
+
+func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetJobRequest.ProtoReflect.Descriptor instead.
+func (*GetJobRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetJobRequest) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+// GetJobResponse carries the job.
+type GetJobResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job.
+	Job           *Job `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetJobResponse) Reset() {
+	*x = GetJobResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetJobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetJobResponse) ProtoMessage() {}
+
+func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetJobResponse.ProtoReflect.Descriptor instead.
+func (*GetJobResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetJobResponse) GetJob() *Job {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+// ListJobsRequest filters jobs.
+type ListJobsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this collection's jobs, when set.
+	Collection string `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	// Maximum jobs (default 50, at most 500).
+	PageSize      int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListJobsRequest) Reset() {
+	*x = ListJobsRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListJobsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListJobsRequest) ProtoMessage() {}
+
+func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
+func (*ListJobsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListJobsRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *ListJobsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+// ListJobsResponse lists jobs, newest first.
+type ListJobsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Jobs.
+	Jobs          []*Job `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListJobsResponse) Reset() {
+	*x = ListJobsResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListJobsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListJobsResponse) ProtoMessage() {}
+
+func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
+func (*ListJobsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListJobsResponse) GetJobs() []*Job {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
+}
+
 // SearchRequest is a hybrid (lexical + vector) query.
 type SearchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -29,7 +1368,7 @@ type SearchRequest struct {
 	Collection string `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
 	// Query text.
 	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
-	// Maximum passages (default 5).
+	// Maximum passages (default 5, at most 50).
 	TopK          int32 `protobuf:"varint,3,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -37,7 +1376,7 @@ type SearchRequest struct {
 
 func (x *SearchRequest) Reset() {
 	*x = SearchRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[0]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +1388,7 @@ func (x *SearchRequest) String() string {
 func (*SearchRequest) ProtoMessage() {}
 
 func (x *SearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[0]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +1401,7 @@ func (x *SearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
 func (*SearchRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{0}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SearchRequest) GetCollection() string {
@@ -96,14 +1435,16 @@ type Passage struct {
 	// Source (file name or URL) for citation.
 	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
 	// Fused relevance score.
-	Score         float64 `protobuf:"fixed64,4,opt,name=score,proto3" json:"score,omitempty"`
+	Score float64 `protobuf:"fixed64,4,opt,name=score,proto3" json:"score,omitempty"`
+	// Chunk id (document id ":" sequence number).
+	ChunkId       string `protobuf:"bytes,5,opt,name=chunk_id,json=chunkId,proto3" json:"chunk_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Passage) Reset() {
 	*x = Passage{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[1]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -115,7 +1456,7 @@ func (x *Passage) String() string {
 func (*Passage) ProtoMessage() {}
 
 func (x *Passage) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[1]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -128,7 +1469,7 @@ func (x *Passage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Passage.ProtoReflect.Descriptor instead.
 func (*Passage) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{1}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Passage) GetText() string {
@@ -159,6 +1500,13 @@ func (x *Passage) GetScore() float64 {
 	return 0
 }
 
+func (x *Passage) GetChunkId() string {
+	if x != nil {
+		return x.ChunkId
+	}
+	return ""
+}
+
 // SearchResponse lists passages, best first.
 type SearchResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -170,7 +1518,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[2]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -182,7 +1530,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[2]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -195,7 +1543,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{2}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SearchResponse) GetPassages() []*Passage {
@@ -209,23 +1557,138 @@ var File_rampart_ingestion_v1_ingestion_proto protoreflect.FileDescriptor
 
 const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\n" +
-	"$rampart/ingestion/v1/ingestion.proto\x12\x14rampart.ingestion.v1\x1a\x1fgoogle/api/field_behavior.proto\"d\n" +
+	"$rampart/ingestion/v1/ingestion.proto\x12\x14rampart.ingestion.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x01\n" +
+	"\n" +
+	"Collection\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12%\n" +
+	"\x0edocument_count\x18\x03 \x01(\x03R\rdocumentCount\x12;\n" +
+	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"T\n" +
+	"\x17CreateCollectionRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\"\\\n" +
+	"\x18CreateCollectionResponse\x12@\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\v2 .rampart.ingestion.v1.CollectionR\n" +
+	"collection\"\x18\n" +
+	"\x16ListCollectionsRequest\"]\n" +
+	"\x17ListCollectionsResponse\x12B\n" +
+	"\vcollections\x18\x01 \x03(\v2 .rampart.ingestion.v1.CollectionR\vcollections\">\n" +
+	"\x17DeleteCollectionRequest\x12#\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"collection\"\x1a\n" +
+	"\x18DeleteCollectionResponse\"\xd8\x01\n" +
+	"\x15IngestDocumentRequest\x12#\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"collection\x12\x1a\n" +
+	"\acontent\x18\x02 \x01(\fH\x00R\acontent\x12\x12\n" +
+	"\x03url\x18\x03 \x01(\tH\x00R\x03url\x12\x16\n" +
+	"\x06source\x18\x04 \x01(\tR\x06source\x12!\n" +
+	"\fcontent_type\x18\x05 \x01(\tR\vcontentType\x12&\n" +
+	"\faccess_token\x18\x06 \x01(\tB\x03\x80\x01\x01R\vaccessTokenB\a\n" +
+	"\x05input\"\xa5\x01\n" +
+	"\x16IngestDocumentResponse\x12:\n" +
+	"\bdocument\x18\x01 \x01(\v2\x1e.rampart.ingestion.v1.DocumentR\bdocument\x12+\n" +
+	"\x03job\x18\x02 \x01(\v2\x19.rampart.ingestion.v1.JobR\x03job\x12\"\n" +
+	"\fdeduplicated\x18\x03 \x01(\bR\fdeduplicated\"\xad\x02\n" +
+	"\bDocument\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x02 \x01(\tR\n" +
+	"collection\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x05 \x01(\x03R\tsizeBytes\x12\x1f\n" +
+	"\vchunk_count\x18\x06 \x01(\x05R\n" +
+	"chunkCount\x129\n" +
+	"\x05state\x18\a \x01(\x0e2#.rampart.ingestion.v1.DocumentStateR\x05state\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\":\n" +
+	"\x12GetDocumentRequest\x12$\n" +
+	"\vdocument_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"documentId\"Q\n" +
+	"\x13GetDocumentResponse\x12:\n" +
+	"\bdocument\x18\x01 \x01(\v2\x1e.rampart.ingestion.v1.DocumentR\bdocument\";\n" +
+	"\x14ListDocumentsRequest\x12#\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"collection\"U\n" +
+	"\x15ListDocumentsResponse\x12<\n" +
+	"\tdocuments\x18\x01 \x03(\v2\x1e.rampart.ingestion.v1.DocumentR\tdocuments\"=\n" +
+	"\x15DeleteDocumentRequest\x12$\n" +
+	"\vdocument_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"documentId\"\x18\n" +
+	"\x16DeleteDocumentResponse\"\xe0\x02\n" +
+	"\x03Job\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vdocument_id\x18\x02 \x01(\tR\n" +
+	"documentId\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x03 \x01(\tR\n" +
+	"collection\x124\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x1e.rampart.ingestion.v1.JobStateR\x05state\x12\x1f\n" +
+	"\vchunks_done\x18\x05 \x01(\x05R\n" +
+	"chunksDone\x12!\n" +
+	"\fchunks_total\x18\x06 \x01(\x05R\vchunksTotal\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"+\n" +
+	"\rGetJobRequest\x12\x1a\n" +
+	"\x06job_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05jobId\"=\n" +
+	"\x0eGetJobResponse\x12+\n" +
+	"\x03job\x18\x01 \x01(\v2\x19.rampart.ingestion.v1.JobR\x03job\"N\n" +
+	"\x0fListJobsRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"A\n" +
+	"\x10ListJobsResponse\x12-\n" +
+	"\x04jobs\x18\x01 \x03(\v2\x19.rampart.ingestion.v1.JobR\x04jobs\"d\n" +
 	"\rSearchRequest\x12#\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"collection\x12\x19\n" +
 	"\x05query\x18\x02 \x01(\tB\x03\xe0A\x02R\x05query\x12\x13\n" +
-	"\x05top_k\x18\x03 \x01(\x05R\x04topK\"l\n" +
+	"\x05top_k\x18\x03 \x01(\x05R\x04topK\"\x87\x01\n" +
 	"\aPassage\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x1f\n" +
 	"\vdocument_id\x18\x02 \x01(\tR\n" +
 	"documentId\x12\x16\n" +
 	"\x06source\x18\x03 \x01(\tR\x06source\x12\x14\n" +
-	"\x05score\x18\x04 \x01(\x01R\x05score\"K\n" +
+	"\x05score\x18\x04 \x01(\x01R\x05score\x12\x19\n" +
+	"\bchunk_id\x18\x05 \x01(\tR\achunkId\"K\n" +
 	"\x0eSearchResponse\x129\n" +
-	"\bpassages\x18\x01 \x03(\v2\x1d.rampart.ingestion.v1.PassageR\bpassages2g\n" +
-	"\x10IngestionService\x12S\n" +
-	"\x06Search\x12#.rampart.ingestion.v1.SearchRequest\x1a$.rampart.ingestion.v1.SearchResponseBMZKgithub.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1;ingestionv1b\x06proto3"
+	"\bpassages\x18\x01 \x03(\v2\x1d.rampart.ingestion.v1.PassageR\bpassages*\x83\x01\n" +
+	"\rDocumentState\x12\x1e\n" +
+	"\x1aDOCUMENT_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19DOCUMENT_STATE_PROCESSING\x10\x01\x12\x18\n" +
+	"\x14DOCUMENT_STATE_READY\x10\x02\x12\x19\n" +
+	"\x15DOCUMENT_STATE_FAILED\x10\x03*\x81\x01\n" +
+	"\bJobState\x12\x19\n" +
+	"\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n" +
+	"\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n" +
+	"\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n" +
+	"\x10JOB_STATE_FAILED\x10\x042\xf6\n" +
+	"\n" +
+	"\x10IngestionService\x12\x8d\x01\n" +
+	"\x10CreateCollection\x12-.rampart.ingestion.v1.CreateCollectionRequest\x1a..rampart.ingestion.v1.CreateCollectionResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/collections\x12\x87\x01\n" +
+	"\x0fListCollections\x12,.rampart.ingestion.v1.ListCollectionsRequest\x1a-.rampart.ingestion.v1.ListCollectionsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/collections\x12\x97\x01\n" +
+	"\x10DeleteCollection\x12-.rampart.ingestion.v1.DeleteCollectionRequest\x1a..rampart.ingestion.v1.DeleteCollectionResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/collections/{collection}\x12\x9e\x01\n" +
+	"\x0eIngestDocument\x12+.rampart.ingestion.v1.IngestDocumentRequest\x1a,.rampart.ingestion.v1.IngestDocumentResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/collections/{collection}/documents\x12\x87\x01\n" +
+	"\vGetDocument\x12(.rampart.ingestion.v1.GetDocumentRequest\x1a).rampart.ingestion.v1.GetDocumentResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/documents/{document_id}\x12\x98\x01\n" +
+	"\rListDocuments\x12*.rampart.ingestion.v1.ListDocumentsRequest\x1a+.rampart.ingestion.v1.ListDocumentsResponse\".\x82\xd3\xe4\x93\x02(\x12&/v1/collections/{collection}/documents\x12\x90\x01\n" +
+	"\x0eDeleteDocument\x12+.rampart.ingestion.v1.DeleteDocumentRequest\x1a,.rampart.ingestion.v1.DeleteDocumentResponse\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/documents/{document_id}\x12u\n" +
+	"\x06GetJob\x12#.rampart.ingestion.v1.GetJobRequest\x1a$.rampart.ingestion.v1.GetJobResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/ingest/jobs/{job_id}\x12r\n" +
+	"\bListJobs\x12%.rampart.ingestion.v1.ListJobsRequest\x1a&.rampart.ingestion.v1.ListJobsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/ingest/jobs\x12j\n" +
+	"\x06Search\x12#.rampart.ingestion.v1.SearchRequest\x1a$.rampart.ingestion.v1.SearchResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
+	"/v1/searchBMZKgithub.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1;ingestionv1b\x06proto3"
 
 var (
 	file_rampart_ingestion_v1_ingestion_proto_rawDescOnce sync.Once
@@ -239,21 +1702,78 @@ func file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP() []byte {
 	return file_rampart_ingestion_v1_ingestion_proto_rawDescData
 }
 
-var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_rampart_ingestion_v1_ingestion_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_rampart_ingestion_v1_ingestion_proto_goTypes = []any{
-	(*SearchRequest)(nil),  // 0: rampart.ingestion.v1.SearchRequest
-	(*Passage)(nil),        // 1: rampart.ingestion.v1.Passage
-	(*SearchResponse)(nil), // 2: rampart.ingestion.v1.SearchResponse
+	(DocumentState)(0),               // 0: rampart.ingestion.v1.DocumentState
+	(JobState)(0),                    // 1: rampart.ingestion.v1.JobState
+	(*Collection)(nil),               // 2: rampart.ingestion.v1.Collection
+	(*CreateCollectionRequest)(nil),  // 3: rampart.ingestion.v1.CreateCollectionRequest
+	(*CreateCollectionResponse)(nil), // 4: rampart.ingestion.v1.CreateCollectionResponse
+	(*ListCollectionsRequest)(nil),   // 5: rampart.ingestion.v1.ListCollectionsRequest
+	(*ListCollectionsResponse)(nil),  // 6: rampart.ingestion.v1.ListCollectionsResponse
+	(*DeleteCollectionRequest)(nil),  // 7: rampart.ingestion.v1.DeleteCollectionRequest
+	(*DeleteCollectionResponse)(nil), // 8: rampart.ingestion.v1.DeleteCollectionResponse
+	(*IngestDocumentRequest)(nil),    // 9: rampart.ingestion.v1.IngestDocumentRequest
+	(*IngestDocumentResponse)(nil),   // 10: rampart.ingestion.v1.IngestDocumentResponse
+	(*Document)(nil),                 // 11: rampart.ingestion.v1.Document
+	(*GetDocumentRequest)(nil),       // 12: rampart.ingestion.v1.GetDocumentRequest
+	(*GetDocumentResponse)(nil),      // 13: rampart.ingestion.v1.GetDocumentResponse
+	(*ListDocumentsRequest)(nil),     // 14: rampart.ingestion.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),    // 15: rampart.ingestion.v1.ListDocumentsResponse
+	(*DeleteDocumentRequest)(nil),    // 16: rampart.ingestion.v1.DeleteDocumentRequest
+	(*DeleteDocumentResponse)(nil),   // 17: rampart.ingestion.v1.DeleteDocumentResponse
+	(*Job)(nil),                      // 18: rampart.ingestion.v1.Job
+	(*GetJobRequest)(nil),            // 19: rampart.ingestion.v1.GetJobRequest
+	(*GetJobResponse)(nil),           // 20: rampart.ingestion.v1.GetJobResponse
+	(*ListJobsRequest)(nil),          // 21: rampart.ingestion.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),         // 22: rampart.ingestion.v1.ListJobsResponse
+	(*SearchRequest)(nil),            // 23: rampart.ingestion.v1.SearchRequest
+	(*Passage)(nil),                  // 24: rampart.ingestion.v1.Passage
+	(*SearchResponse)(nil),           // 25: rampart.ingestion.v1.SearchResponse
+	(*timestamppb.Timestamp)(nil),    // 26: google.protobuf.Timestamp
 }
 var file_rampart_ingestion_v1_ingestion_proto_depIdxs = []int32{
-	1, // 0: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
-	0, // 1: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
-	2, // 2: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	26, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
+	2,  // 1: rampart.ingestion.v1.CreateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
+	2,  // 2: rampart.ingestion.v1.ListCollectionsResponse.collections:type_name -> rampart.ingestion.v1.Collection
+	11, // 3: rampart.ingestion.v1.IngestDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
+	18, // 4: rampart.ingestion.v1.IngestDocumentResponse.job:type_name -> rampart.ingestion.v1.Job
+	0,  // 5: rampart.ingestion.v1.Document.state:type_name -> rampart.ingestion.v1.DocumentState
+	26, // 6: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	11, // 7: rampart.ingestion.v1.GetDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
+	11, // 8: rampart.ingestion.v1.ListDocumentsResponse.documents:type_name -> rampart.ingestion.v1.Document
+	1,  // 9: rampart.ingestion.v1.Job.state:type_name -> rampart.ingestion.v1.JobState
+	26, // 10: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	26, // 11: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	18, // 12: rampart.ingestion.v1.GetJobResponse.job:type_name -> rampart.ingestion.v1.Job
+	18, // 13: rampart.ingestion.v1.ListJobsResponse.jobs:type_name -> rampart.ingestion.v1.Job
+	24, // 14: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
+	3,  // 15: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
+	5,  // 16: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
+	7,  // 17: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
+	9,  // 18: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
+	12, // 19: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
+	14, // 20: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
+	16, // 21: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
+	19, // 22: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
+	21, // 23: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
+	23, // 24: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
+	4,  // 25: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
+	6,  // 26: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
+	8,  // 27: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
+	10, // 28: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
+	13, // 29: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
+	15, // 30: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
+	17, // 31: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
+	20, // 32: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
+	22, // 33: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
+	25, // 34: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
+	25, // [25:35] is the sub-list for method output_type
+	15, // [15:25] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_rampart_ingestion_v1_ingestion_proto_init() }
@@ -261,18 +1781,23 @@ func file_rampart_ingestion_v1_ingestion_proto_init() {
 	if File_rampart_ingestion_v1_ingestion_proto != nil {
 		return
 	}
+	file_rampart_ingestion_v1_ingestion_proto_msgTypes[7].OneofWrappers = []any{
+		(*IngestDocumentRequest_Content)(nil),
+		(*IngestDocumentRequest_Url)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_ingestion_v1_ingestion_proto_rawDesc), len(file_rampart_ingestion_v1_ingestion_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   3,
+			NumEnums:      2,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_rampart_ingestion_v1_ingestion_proto_goTypes,
 		DependencyIndexes: file_rampart_ingestion_v1_ingestion_proto_depIdxs,
+		EnumInfos:         file_rampart_ingestion_v1_ingestion_proto_enumTypes,
 		MessageInfos:      file_rampart_ingestion_v1_ingestion_proto_msgTypes,
 	}.Build()
 	File_rampart_ingestion_v1_ingestion_proto = out.File

@@ -1,0 +1,58 @@
+package slackrelay
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
+)
+
+// MaxBody bounds a relayed body (Slack's payloads are far smaller).
+const MaxBody = 1 << 20
+
+// New returns the relay handler over conn (the slack adapter).
+func New(conn grpc.ClientConnInterface) http.Handler {
+	client := slackadapterv1.NewSlackAdapterServiceClient(conn)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				httperr.WriteStatus(w, r, http.StatusRequestEntityTooLarge, httperr.CodeRequestTooLarge, "body exceeds 1 MiB")
+				return
+			}
+			httperr.WriteStatus(w, r, http.StatusBadRequest, httperr.CodeInvalidArgument, "could not read the body")
+			return
+		}
+		req := &slackadapterv1.HandleEventRequest{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Body: body}
+		for name, vals := range r.Header {
+			for _, v := range vals {
+				req.Headers = append(req.Headers, &slackadapterv1.Header{Name: name, Value: v})
+			}
+		}
+		resp, err := client.HandleEvent(r.Context(), req)
+		if err != nil {
+			code := http.StatusBadGateway
+			if c := status.Code(err); c == codes.Unavailable || c == codes.DeadlineExceeded {
+				code = http.StatusServiceUnavailable
+			}
+			httperr.WriteStatus(w, r, code, httperr.CodeUnavailable, "slack adapter unavailable")
+			return
+		}
+		st := int(resp.GetStatusCode())
+		if st < 100 || st > 599 {
+			st = http.StatusBadGateway
+		}
+		if ct := resp.GetContentType(); ct != "" {
+			w.Header().Set("Content-Type", ct)
+		}
+		w.WriteHeader(st)
+		_, _ = w.Write(resp.GetBody())
+	})
+}
