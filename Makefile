@@ -80,6 +80,8 @@ bench: ## Benchmarks: each reports p50/p99 and ratios against a baseline measure
 	$(BENCH) -bench . ./pkg/secrets
 	@echo "## Inference: chat completions through edge→inference→instant fake upstream vs direct to the fake"
 	$(BENCH) -bench . -benchtime 2000x ./services/edge/internal/openai ./services/inference/internal/wire
+	@echo "## Slack adapter: ack latency of a signed event relayed over mTLS (verify, parse, dedupe, queue)"
+	$(BENCH) -bench . -benchtime 2000x ./services/slackadapter/internal/server
 
 .PHONY: compose-check
 compose-check: ## Validate docker-compose.yml and the deploy manifests (no Docker engine needed)

@@ -34,7 +34,7 @@ type fakeAuth struct {
 	created []string                     // tenants
 }
 
-func startAuth(t *testing.T, pkiDir string, signer *principal.Signer) *fakeAuth {
+func startAuth(t testing.TB, pkiDir string, signer *principal.Signer) *fakeAuth {
 	t.Helper()
 	f := &fakeAuth{signer: signer, keys: map[string]*authv1.Principal{}}
 	src, err := mtls.NewSource(mtls.FilesFor(pkiDir, "auth"))
@@ -103,7 +103,7 @@ type fakeVault struct {
 	reads   []string          // tenant \x00 name
 }
 
-func startVault(t *testing.T, pkiDir string, signer *principal.Signer) *fakeVault {
+func startVault(t testing.TB, pkiDir string, signer *principal.Signer) *fakeVault {
 	t.Helper()
 	f := &fakeVault{secrets: map[string]string{}}
 	src, err := mtls.NewSource(mtls.FilesFor(pkiDir, "keyvault"))

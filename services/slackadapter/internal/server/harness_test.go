@@ -56,7 +56,7 @@ type harnessOpts struct {
 // start runs the real service (pkg/backend, mTLS, authz, principals) with
 // an in-process inference (inferencetest), fake auth and keyvault speaking
 // their protos over mTLS, and the fake Slack Web API.
-func start(t *testing.T, o harnessOpts) *harness {
+func start(t testing.TB, o harnessOpts) *harness {
 	if o.workers == 0 {
 		o.workers = 1
 	}
@@ -130,7 +130,7 @@ func start(t *testing.T, o harnessOpts) *harness {
 	return h
 }
 
-func dialAs(t *testing.T, dir, name, addr string) *grpc.ClientConn {
+func dialAs(t testing.TB, dir, name, addr string) *grpc.ClientConn {
 	src, err := mtls.NewSource(mtls.FilesFor(dir, name))
 	require.NoError(t, err)
 	conn, err := mtls.Dial(context.Background(), addr, src, pki.ServiceID("slackadapter"))
@@ -140,13 +140,13 @@ func dialAs(t *testing.T, dir, name, addr string) *grpc.ClientConn {
 }
 
 // as returns ctx carrying an assertion for tenant with roles and scopes.
-func (h *harness) as(t *testing.T, tenant string, roles, scopes []string) context.Context {
+func (h *harness) as(t testing.TB, tenant string, roles, scopes []string) context.Context {
 	tok, err := h.inf.Signer.Sign(&authv1.Principal{TenantId: tenant, KeyId: "admin-" + tenant, Subject: "alice@" + tenant, Roles: roles, Scopes: scopes}, time.Time{})
 	require.NoError(t, err)
 	return principal.AppendToOutgoing(context.Background(), tok)
 }
 
-func (h *harness) admin(t *testing.T, tenant string) context.Context {
+func (h *harness) admin(t testing.TB, tenant string) context.Context {
 	return h.as(t, tenant, []string{"owner"}, []string{"admin"})
 }
 
@@ -164,14 +164,14 @@ func (h *harness) signed(path, contentType string, body []byte, extra ...string)
 	return &slackadapterv1.HandleEventRequest{Method: http.MethodPost, Path: path, Headers: hdrs, Body: body}
 }
 
-func (h *harness) send(t *testing.T, req *slackadapterv1.HandleEventRequest) (int, string) {
+func (h *harness) send(t testing.TB, req *slackadapterv1.HandleEventRequest) (int, string) {
 	resp, err := h.client.HandleEvent(context.Background(), req)
 	require.NoError(t, err)
 	return int(resp.GetStatusCode()), string(resp.GetBody())
 }
 
 // configure sets the Slack app up for tenant.
-func (h *harness) configure(t *testing.T, tenant string) {
+func (h *harness) configure(t testing.TB, tenant string) {
 	_, err := h.client.ConfigureApp(h.admin(t, tenant), &slackadapterv1.ConfigureAppRequest{
 		ClientId: clientID, ClientSecret: clientSecret, SigningSecret: signingSecret})
 	require.NoError(t, err)
