@@ -1,0 +1,99 @@
+package chunk_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
+)
+
+func TestTokens(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"", 0},
+		{"a", 1},
+		{"hello world", 4},
+		{"internationalization", 5},
+		{"Hi, you.", 4},
+	} {
+		require.Equal(t, tc.want, chunk.Tokens(tc.in), tc.in)
+	}
+}
+
+func TestSplit(t *testing.T) {
+	var b strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&b, "Sentence number %d talks about topic %d. ", i, i%7)
+	}
+	text := b.String()
+	for _, tc := range []struct {
+		name string
+		o    chunk.Options
+	}{
+		{"default", chunk.Options{}},
+		{"small", chunk.Options{Tokens: 40, Overlap: 15}},
+		{"no overlap", chunk.Options{Tokens: 60, Overlap: 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			chunks := chunk.Split(text, tc.o)
+			require.Greater(t, len(chunks), 1)
+			limit := tc.o.Tokens
+			if limit == 0 {
+				limit = 300
+			}
+			for i, c := range chunks {
+				require.LessOrEqual(t, chunk.Tokens(c), limit, "chunk %d", i)
+				require.True(t, strings.HasSuffix(c, "."), "chunk %d ends at a sentence: %q", i, c)
+				require.True(t, strings.HasPrefix(c, "Sentence"), "chunk %d starts at a sentence", i)
+			}
+			// every sentence is somewhere
+			for i := range 200 {
+				s := fmt.Sprintf("Sentence number %d talks", i)
+				found := false
+				for _, c := range chunks {
+					if strings.Contains(c, s) {
+						found = true
+						break
+					}
+				}
+				require.True(t, found, s)
+			}
+			if tc.o.Overlap > 0 {
+				last := chunks[0][strings.LastIndex(strings.TrimSuffix(chunks[0], "."), ".")+2:]
+				require.True(t, strings.HasPrefix(chunks[1], last), "overlap: %q then %q", last, chunks[1][:40])
+			}
+		})
+	}
+}
+
+func TestSplitEdgeCases(t *testing.T) {
+	require.Empty(t, chunk.Split("  \n\n ", chunk.Options{}))
+	require.Equal(t, []string{"One line."}, chunk.Split("One line.", chunk.Options{}))
+	long := strings.Repeat("word ", 1000)
+	parts := chunk.Split(long, chunk.Options{Tokens: 100, Overlap: 10})
+	require.Len(t, parts, 10)
+	huge := strings.Repeat("x", 5000)
+	parts = chunk.Split(huge, chunk.Options{Tokens: 100})
+	require.Equal(t, huge, strings.Join(parts, ""))
+	for _, p := range parts {
+		require.LessOrEqual(t, chunk.Tokens(p), 100)
+	}
+	require.Equal(t, []string{"# Title", "Para one."}, chunk.Split("# Title\n\nPara one.", chunk.Options{Tokens: 3, Overlap: 0}))
+}
+
+func FuzzSplit(f *testing.F) {
+	f.Add("Hello there. How are you?\nFine!", 10, 2)
+	f.Fuzz(func(t *testing.T, s string, tokens, overlap int) {
+		if tokens <= 0 || tokens > 1000 {
+			tokens = 50
+		}
+		for _, c := range chunk.Split(s, chunk.Options{Tokens: tokens, Overlap: overlap}) {
+			require.NotEmpty(t, strings.TrimSpace(c))
+		}
+	})
+}

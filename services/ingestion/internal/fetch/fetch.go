@@ -1,0 +1,210 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrInvalidURL is returned for a URL that is not an absolute http(s) URL
+// without credentials.
+var ErrInvalidURL = errors.New("invalid url")
+
+// ErrForbiddenTarget is returned when the URL resolves to an address the
+// guard refuses.
+var ErrForbiddenTarget = errors.New("url target is not allowed")
+
+// ErrTooLarge is returned for a body over the limit.
+var ErrTooLarge = errors.New("document too large")
+
+// ErrFetch is returned when the fetch fails; its message carries only the
+// status code or failure class, never the URL's query or the token.
+var ErrFetch = errors.New("fetch failed")
+
+// Options configure a Fetcher.
+type Options struct {
+	// AllowPrivate permits loopback, private and link-local targets (tests,
+	// on-premise sources). Off by default.
+	AllowPrivate bool
+	// MaxBytes bounds the body (default 10 MiB).
+	MaxBytes int64
+	// Timeout bounds the whole fetch (default 30 s).
+	Timeout time.Duration
+}
+
+// Fetcher fetches documents.
+type Fetcher struct {
+	client *http.Client
+	opts   Options
+}
+
+// New returns a Fetcher.
+func New(o Options) *Fetcher {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 10 << 20
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second, Control: control(o.AllowPrivate)}
+	tr := &http.Transport{
+		DialContext:           d.DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: o.Timeout,
+		MaxIdleConns:          4,
+		IdleConnTimeout:       30 * time.Second,
+		DisableCompression:    false,
+		Proxy:                 nil, // never send tokens through an environment proxy
+	}
+	c := &http.Client{
+		Transport: tr,
+		Timeout:   o.Timeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("too many redirects")
+			}
+			if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
+				return errors.New("redirect to a non-http scheme")
+			}
+			// Go drops Authorization when the redirect leaves the host;
+			// refuse that outright so a token-bearing job never silently
+			// fetches something else unauthenticated.
+			if req.URL.Host != via[0].URL.Host {
+				return errors.New("redirect to another host")
+			}
+			return nil
+		},
+	}
+	return &Fetcher{client: c, opts: o}
+}
+
+// Result is a fetched document.
+type Result struct {
+	Body        []byte
+	ContentType string
+}
+
+// Validate checks that raw is an absolute http(s) URL without user info,
+// and returns it without its fragment.
+func Validate(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return nil, fmt.Errorf("%w: must be an absolute http or https URL", ErrInvalidURL)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%w: scheme must be http or https", ErrInvalidURL)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%w: credentials in the URL are not accepted; use access_token", ErrInvalidURL)
+	}
+	if len(raw) > 4096 {
+		return nil, fmt.Errorf("%w: longer than 4096 bytes", ErrInvalidURL)
+	}
+	u.Fragment = ""
+	return u, nil
+}
+
+// Get fetches raw, sending token (if not empty) as a bearer token on this
+// request only. Errors never include the token.
+func (f *Fetcher) Get(ctx context.Context, raw, token string) (*Result, error) {
+	u, err := Validate(raw)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidURL, "cannot build request")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Accept", "text/html, text/markdown, text/plain;q=0.9, */*;q=0.1")
+	req.Header.Set("User-Agent", "rampart-ingestion/1")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil, fmt.Errorf("%w: the source answered HTTP %d", ErrFetch, resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the body failed", ErrFetch)
+	}
+	if int64(len(body)) > f.opts.MaxBytes {
+		return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, f.opts.MaxBytes)
+	}
+	return &Result{Body: body, ContentType: resp.Header.Get("Content-Type")}, nil
+}
+
+// classify turns a transport error into one without the URL (which may
+// carry query secrets) or any header.
+func classify(err error) error {
+	var fe *forbiddenError
+	switch {
+	case errors.As(err, &fe):
+		return fmt.Errorf("%w: %s", ErrForbiddenTarget, fe.reason)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return fmt.Errorf("%w: timed out or canceled", ErrFetch)
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return fmt.Errorf("%w: the host name does not resolve", ErrFetch)
+	}
+	if ue := (*url.Error)(nil); errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "redirect") {
+		return fmt.Errorf("%w: %s", ErrFetch, ue.Err.Error())
+	}
+	return fmt.Errorf("%w: could not connect", ErrFetch)
+}
+
+type forbiddenError struct{ reason string }
+
+func (e *forbiddenError) Error() string { return e.reason }
+
+// control runs after DNS resolution, on the address actually dialled.
+func control(allowPrivate bool) func(network, address string, _ syscall.RawConn) error {
+	return func(_, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return &forbiddenError{"unparseable address"}
+		}
+		if reason := Forbidden(ap.Addr(), allowPrivate); reason != "" {
+			return &forbiddenError{reason}
+		}
+		return nil
+	}
+}
+
+// Forbidden says why the guard refuses addr ("" when allowed).
+func Forbidden(addr netip.Addr, allowPrivate bool) string {
+	addr = addr.Unmap()
+	switch {
+	case addr.IsUnspecified():
+		return "unspecified address"
+	case addr.IsMulticast() || addr.IsInterfaceLocalMulticast() || addr.IsLinkLocalMulticast():
+		return "multicast address"
+	case allowPrivate:
+		return ""
+	case addr.IsLoopback():
+		return "loopback address"
+	case addr.IsPrivate():
+		return "private address"
+	case addr.IsLinkLocalUnicast():
+		return "link-local address (cloud metadata)"
+	case cgnat.Contains(addr):
+		return "shared address space"
+	}
+	return ""
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
