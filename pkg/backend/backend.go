@@ -35,6 +35,9 @@ type Spec struct {
 	// PrincipalExempt lists methods callable without a principal assertion
 	// ("/pkg.Service/Method" or "/pkg.Service/*"). Everything else needs one.
 	PrincipalExempt []string
+	// ServerOptions are extra gRPC server options (e.g. a larger
+	// MaxRecvMsgSize for ingestion's uploads).
+	ServerOptions []grpc.ServerOption
 }
 
 // Configurable is a service config struct embedding config.Common.
@@ -111,16 +114,17 @@ func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup 
 	verifier := principal.NewVerifier(env.keys, principal.WithCache(100_000))
 	exempt := principal.ExemptMethods(spec.PrincipalExempt...)
 	opts := serve.Options{
-		Name:        spec.Name,
-		ListenAddr:  common.ListenAddr,
-		AdminAddr:   common.AdminAddr,
-		TLS:         src,
-		Logger:      base, // serve adds the service attribute itself
-		Registry:    env.Registry,
-		Tracing:     tracing,
-		Reflection:  !common.Prod(),
-		ExtraUnary:  []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)},
-		ExtraStream: []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, exempt)},
+		Name:          spec.Name,
+		ListenAddr:    common.ListenAddr,
+		AdminAddr:     common.AdminAddr,
+		TLS:           src,
+		Logger:        base, // serve adds the service attribute itself
+		Registry:      env.Registry,
+		Tracing:       tracing,
+		Reflection:    !common.Prod(),
+		ExtraUnary:    []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)},
+		ExtraStream:   []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, exempt)},
+		ServerOptions: spec.ServerOptions,
 	}
 	if common.AuthzPolicy != "" {
 		opts.AuthzPolicyFile = common.AuthzPolicy

@@ -1,12 +1,46 @@
-// Package config is the ingestion service's typed configuration.
 package config
 
-import "github.com/rampart-platform/rampart/pkg/config"
+import (
+	"errors"
+	"time"
+
+	"github.com/rampart-platform/rampart/pkg/config"
+)
 
 // Config is loaded from RAMPART_INGESTION_* and flags.
 type Config struct {
 	config.Common
+
+	Workers           int           `env:"WORKERS" flag:"workers" default:"2" usage:"ingestion jobs processed concurrently"`
+	EmbedDims         int           `env:"EMBED_DIMS" flag:"embed-dims" default:"256" usage:"dimensions of the hash embedding (match inference's rampart-hash-embed)"`
+	ChunkTokens       int           `env:"CHUNK_TOKENS" flag:"chunk-tokens" default:"300" usage:"target chunk size in approximate tokens"`
+	ChunkOverlap      int           `env:"CHUNK_OVERLAP" flag:"chunk-overlap" default:"50" usage:"tokens of trailing sentences repeated in the next chunk"`
+	AllowPrivate      bool          `env:"FETCH_ALLOW_PRIVATE" flag:"fetch-allow-private" usage:"allow URL ingestion from loopback, private and link-local addresses (SSRF guard off for those)"`
+	FetchTimeout      time.Duration `env:"FETCH_TIMEOUT" flag:"fetch-timeout" default:"30s" usage:"bound on one URL fetch"`
+	KeyCacheSize      int           `env:"KEY_CACHE" flag:"key-cache" default:"4096" usage:"tenant data keys kept unwrapped in memory"`
+	VectorCollections int           `env:"VECTOR_CACHE" flag:"vector-cache" default:"256" usage:"collections whose vectors are kept decrypted in memory for search"`
 }
 
 // Default returns the defaults from docs/conventions.md.
 func Default() *Config { return &Config{Common: config.Defaults("ingestion")} }
+
+// Validate checks the settings.
+func (c *Config) Validate() error {
+	var errs []error
+	if err := c.Common.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	check := func(ok bool, field, msg string) {
+		if !ok {
+			errs = append(errs, config.Invalidf(field, "%s", msg))
+		}
+	}
+	check(c.Workers >= 1 && c.Workers <= 64, "Workers", "must be between 1 and 64")
+	check(c.EmbedDims >= 16 && c.EmbedDims <= 4096, "EmbedDims", "must be between 16 and 4096")
+	check(c.ChunkTokens >= 32 && c.ChunkTokens <= 8192, "ChunkTokens", "must be between 32 and 8192")
+	check(c.ChunkOverlap >= 0 && c.ChunkOverlap < c.ChunkTokens, "ChunkOverlap", "must be at least 0 and less than the chunk size")
+	check(c.FetchTimeout > 0, "FetchTimeout", "must be positive")
+	check(c.KeyCacheSize >= 1, "KeyCacheSize", "must be at least 1")
+	check(c.VectorCollections >= 1, "VectorCollections", "must be at least 1")
+	return errors.Join(errs...)
+}

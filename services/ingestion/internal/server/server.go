@@ -1,25 +1,101 @@
-// Package server wires the ingestion service. Until the ingestion issue
-// lands, IngestionService answers every RPC with codes.Unimplemented (the
-// generated default), while health, metrics, mTLS and authz are real.
 package server
 
 import (
 	"context"
 	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"google.golang.org/grpc"
 
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/fetch"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/ingest"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
 )
 
 //go:embed policy.json
 var defaultPolicy []byte
 
+// DefaultPolicy is the embedded per-method caller allow-list.
+func DefaultPolicy() []byte { return defaultPolicy }
+
+// ServerOptions are the gRPC server options ingestion needs: requests carry
+// documents up to ingest.MaxContentBytes plus framing.
+func ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(ingest.MaxContentBytes + 64<<10)}
+}
+
+// App is the assembled service without its gRPC server: tests and Run
+// share it.
+type App struct {
+	Service *ingest.Service
+	Store   *store.Store
+	Lexical *index.Lexical
+}
+
+// Build opens the store under dataDir and assembles the domain.
+func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.KMS, log *slog.Logger, onDone func(tenant, job string, state int)) (*App, error) {
+	st, err := store.Open(ctx, filepath.Join(dataDir, "ingestion.db"))
+	if err != nil {
+		return nil, err
+	}
+	lex := index.NewLexical(filepath.Join(dataDir, "index"))
+	svc := ingest.New(ingest.Options{
+		Store:     st,
+		Ring:      keyring.New(kms, st, cfg.KeyCacheSize),
+		Lexical:   lex,
+		Vectors:   index.NewVectors(cfg.VectorCollections),
+		Embedder:  embed.Hash{Dims: cfg.EmbedDims},
+		Fetcher:   fetch.New(fetch.Options{AllowPrivate: cfg.AllowPrivate, MaxBytes: ingest.MaxContentBytes, Timeout: cfg.FetchTimeout}),
+		Chunk:     chunk.Options{Tokens: cfg.ChunkTokens, Overlap: cfg.ChunkOverlap},
+		Workers:   cfg.Workers,
+		Log:       log,
+		OnJobDone: onDone,
+	})
+	return &App{Service: svc, Store: st, Lexical: lex}, nil
+}
+
+// Close closes the index and the store.
+func (a *App) Close() error { return errors.Join(a.Lexical.Close(), a.Store.Close()) }
+
 // Run starts the service and blocks until ctx ends.
 func Run(ctx context.Context, args []string) error {
-	spec := backend.Spec{Name: "ingestion", DefaultPolicy: defaultPolicy}
-	return backend.Run(ctx, spec, config.Default(), args, func(_ context.Context, env *backend.Env) error {
-		ingestionv1.RegisterIngestionServiceServer(env.Server.GRPC(), &ingestionv1.UnimplementedIngestionServiceServer{})
+	cfg := config.Default()
+	spec := backend.Spec{Name: "ingestion", DefaultPolicy: defaultPolicy, ServerOptions: ServerOptions()}
+	return backend.Run(ctx, spec, cfg, args, func(ctx context.Context, env *backend.Env) error {
+		kv, err := env.Dial(ctx, "keyvault")
+		if err != nil {
+			return err
+		}
+		app, err := Build(ctx, cfg, env.Common.DataDir, KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)}, env.Log, nil)
+		if err != nil {
+			_ = kv.Close()
+			return fmt.Errorf("ingestion: %w", err)
+		}
+		ingestionv1.RegisterIngestionServiceServer(env.Server.GRPC(), NewIngestion(app.Service, env.Log))
+		workCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := app.Service.Run(workCtx); err != nil && !errors.Is(err, context.Canceled) {
+				env.Log.Error("ingestion workers stopped", "err", err)
+			}
+		}()
+		env.Server.OnShutdown(func(context.Context) error {
+			stop()
+			<-done
+			return errors.Join(app.Close(), kv.Close())
+		})
 		return nil
 	})
 }

@@ -1,0 +1,57 @@
+package index
+
+import "sort"
+
+// RRFK is the reciprocal rank fusion constant (Cormack et al.).
+const RRFK = 60
+
+// Fuse merges rankings by reciprocal rank fusion: each id scores the sum
+// over rankings of 1/(RRFK + rank), rank counted from 1. Rankings are given
+// in priority order: equal scores go to the id ranked in an earlier ranking
+// (then the better rank there, then the id, for a stable order). It returns
+// at most k hits.
+func Fuse(k int, rankings ...[]Hit) []Hit {
+	type acc struct {
+		score       float64
+		first, rank int
+	}
+	m := map[string]*acc{}
+	for li, r := range rankings {
+		for i, h := range r {
+			a, ok := m[h.ID]
+			if !ok {
+				a = &acc{first: li, rank: i}
+				m[h.ID] = a
+			}
+			a.score += 1 / float64(RRFK+i+1)
+		}
+	}
+	type row struct {
+		Hit
+		acc
+	}
+	rows := make([]row, 0, len(m))
+	for id, a := range m {
+		rows = append(rows, row{Hit{ID: id, Score: a.score}, *a})
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		switch {
+		case a.Score != b.Score:
+			return a.Score > b.Score
+		case a.first != b.first:
+			return a.first < b.first
+		case a.rank != b.rank:
+			return a.rank < b.rank
+		}
+		return a.ID < b.ID
+	})
+	out := make([]Hit, len(rows))
+	for i, r := range rows {
+		out[i] = r.Hit
+	}
+	if len(out) > k {
+		out = out[:k]
+	}
+	return out
+}

@@ -1,0 +1,89 @@
+package index_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
+)
+
+func TestFuse(t *testing.T) {
+	a := []index.Hit{{ID: "x"}, {ID: "y"}, {ID: "z"}}
+	b := []index.Hit{{ID: "y"}, {ID: "w"}}
+	got := index.Fuse(3, a, b)
+	require.Len(t, got, 3)
+	require.Equal(t, "y", got[0].ID, "in both lists, ranks 2 and 1")
+	require.InDelta(t, 1.0/62+1.0/61, got[0].Score, 1e-12)
+	require.Equal(t, "x", got[1].ID)
+	require.Equal(t, "w", got[2].ID, "1/62 beats z's 1/63")
+	require.Equal(t, []string{"a", "b"}, ids(index.Fuse(2, []index.Hit{{ID: "a"}}, []index.Hit{{ID: "b"}})), "a tie goes to the first ranking")
+	require.Empty(t, index.Fuse(5))
+}
+
+func TestLexical(t *testing.T) {
+	l := index.NewLexical(t.TempDir())
+	t.Cleanup(func() { _ = l.Close() })
+	require.NoError(t, l.Index("t1", "docs", []index.Entry{
+		{ID: "a:0", Text: "The payment service retries failed charges."},
+		{ID: "a:1", Text: "Kubernetes schedules pods on nodes."},
+		{ID: "b:0", Text: "Retries are bounded by exponential backoff for payments."},
+	}))
+	hits, err := l.Search("t1", "docs", "payment retries", 10)
+	require.NoError(t, err)
+	require.Len(t, hits, 2)
+	ids := []string{hits[0].ID, hits[1].ID}
+	require.ElementsMatch(t, []string{"a:0", "b:0"}, ids)
+
+	hits, err = l.Search("t2", "docs", "payment", 10)
+	require.NoError(t, err)
+	require.Empty(t, hits, "other tenant has no index")
+
+	require.NoError(t, l.Delete("t1", "docs", []string{"a:0"}))
+	hits, err = l.Search("t1", "docs", "payment", 10)
+	require.NoError(t, err)
+	require.Len(t, hits, 1)
+	require.Equal(t, "b:0", hits[0].ID)
+
+	require.NoError(t, l.DropTenant("t1"))
+	hits, err = l.Search("t1", "docs", "payment", 10)
+	require.NoError(t, err)
+	require.Empty(t, hits)
+}
+
+func TestVectors(t *testing.T) {
+	v := index.NewVectors(2)
+	loads := 0
+	var entries []index.VectorEntry
+	for i := range 50 {
+		entries = append(entries, index.VectorEntry{ID: fmt.Sprint(i), Vec: embed.HashEmbedding(fmt.Sprintf("topic %d alpha", i), 64)})
+	}
+	load := func(context.Context, string, string) ([]index.VectorEntry, error) { loads++; return entries, nil }
+	q := embed.HashEmbedding("topic 7 alpha", 64)
+	hits, err := v.Search(context.Background(), "t", "c", q, 5, load)
+	require.NoError(t, err)
+	require.Len(t, hits, 5)
+	require.Equal(t, "7", hits[0].ID)
+	require.InDelta(t, 1, hits[0].Score, 1e-5)
+	for i := 1; i < len(hits); i++ {
+		require.GreaterOrEqual(t, hits[i-1].Score, hits[i].Score)
+	}
+	_, err = v.Search(context.Background(), "t", "c", q, 5, load)
+	require.NoError(t, err)
+	require.Equal(t, 1, loads, "cached")
+	v.Invalidate("t", "c")
+	_, err = v.Search(context.Background(), "t", "c", q, 5, load)
+	require.NoError(t, err)
+	require.Equal(t, 2, loads)
+}
+
+func ids(hs []index.Hit) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.ID
+	}
+	return out
+}

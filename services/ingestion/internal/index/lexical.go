@@ -1,0 +1,196 @@
+package index
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/mapping"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// Entry is one chunk to index.
+type Entry struct {
+	ID   string
+	Text string
+}
+
+// Hit is a ranked chunk id.
+type Hit struct {
+	ID    string
+	Score float64
+}
+
+// minRelativeScore drops lexical hits scoring below this fraction of the
+// best hit.
+const minRelativeScore = 1e-3
+
+// Lexical manages the per-tenant, per-collection bleve indexes.
+type Lexical struct {
+	dir string
+
+	mu   sync.Mutex
+	open map[string]bleve.Index
+}
+
+// NewLexical keeps indexes under dir.
+func NewLexical(dir string) *Lexical {
+	return &Lexical{dir: dir, open: map[string]bleve.Index{}}
+}
+
+// TenantDir is where a tenant's indexes live: a digest, so tenant ids never
+// become path components.
+func (l *Lexical) TenantDir(tenant string) string {
+	sum := sha256.Sum256([]byte("rampart-ingestion-index\x00" + tenant))
+	return filepath.Join(l.dir, hex.EncodeToString(sum[:16]))
+}
+
+func (l *Lexical) path(tenant, collection string) string {
+	return filepath.Join(l.TenantDir(tenant), collection)
+}
+
+func newMapping() mapping.IndexMapping {
+	im := bleve.NewIndexMapping()
+	im.ScoringModel = index.BM25Scoring
+	im.DefaultAnalyzer = en.AnalyzerName
+	im.StoreDynamic = false
+	im.IndexDynamic = false
+	im.DocValuesDynamic = false
+	fm := bleve.NewTextFieldMapping()
+	fm.Analyzer = en.AnalyzerName
+	fm.Store = false
+	fm.IncludeInAll = false
+	fm.IncludeTermVectors = false
+	fm.DocValues = false
+	dm := bleve.NewDocumentStaticMapping()
+	dm.AddFieldMappingsAt("text", fm)
+	im.DefaultMapping = dm
+	return im
+}
+
+// get opens (creating with create) the index of a collection.
+func (l *Lexical) get(tenant, collection string, create bool) (bleve.Index, error) {
+	key := tenant + "\x00" + collection
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ix, ok := l.open[key]; ok {
+		return ix, nil
+	}
+	p := l.path(tenant, collection)
+	ix, err := bleve.Open(p)
+	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
+		if !create {
+			return nil, nil
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return nil, err
+		}
+		ix, err = bleve.New(p, newMapping())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open lexical index: %w", err)
+	}
+	l.open[key] = ix
+	return ix, nil
+}
+
+// Index adds or replaces entries (ids are stable, so re-indexing after a
+// crash is idempotent).
+func (l *Lexical) Index(tenant, collection string, entries []Entry) error {
+	ix, err := l.get(tenant, collection, true)
+	if err != nil {
+		return err
+	}
+	b := ix.NewBatch()
+	for _, e := range entries {
+		if err := b.Index(e.ID, map[string]any{"text": e.Text}); err != nil {
+			return err
+		}
+	}
+	return ix.Batch(b)
+}
+
+// Delete removes entries by id.
+func (l *Lexical) Delete(tenant, collection string, ids []string) error {
+	ix, err := l.get(tenant, collection, false)
+	if err != nil || ix == nil {
+		return err
+	}
+	b := ix.NewBatch()
+	for _, id := range ids {
+		b.Delete(id)
+	}
+	return ix.Batch(b)
+}
+
+// Search returns up to k chunk ids ranked by BM25 for query.
+func (l *Lexical) Search(tenant, collection, query string, k int) ([]Hit, error) {
+	ix, err := l.get(tenant, collection, false)
+	if err != nil || ix == nil {
+		return nil, err
+	}
+	q := bleve.NewMatchQuery(query)
+	q.SetField("text")
+	req := bleve.NewSearchRequestOptions(q, k, 0, false)
+	res, err := ix.Search(req)
+	if err != nil {
+		return nil, fmt.Errorf("lexical search: %w", err)
+	}
+	out := make([]Hit, 0, len(res.Hits))
+	for _, h := range res.Hits {
+		// A term found in (nearly) every chunk has a BM25 idf of almost
+		// zero: such hits carry no evidence and would only add noise to
+		// the fusion.
+		if len(out) > 0 && h.Score < out[0].Score*minRelativeScore {
+			break
+		}
+		out = append(out, Hit{ID: h.ID, Score: h.Score})
+	}
+	return out, nil
+}
+
+// DropCollection closes and deletes a collection's index.
+func (l *Lexical) DropCollection(tenant, collection string) error {
+	l.close(tenant + "\x00" + collection)
+	return os.RemoveAll(l.path(tenant, collection))
+}
+
+// DropTenant closes and deletes all of a tenant's indexes.
+func (l *Lexical) DropTenant(tenant string) error {
+	l.mu.Lock()
+	for k, ix := range l.open {
+		if len(k) > len(tenant) && k[:len(tenant)+1] == tenant+"\x00" {
+			_ = ix.Close()
+			delete(l.open, k)
+		}
+	}
+	l.mu.Unlock()
+	return os.RemoveAll(l.TenantDir(tenant))
+}
+
+func (l *Lexical) close(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ix, ok := l.open[key]; ok {
+		_ = ix.Close()
+		delete(l.open, key)
+	}
+}
+
+// Close closes every open index.
+func (l *Lexical) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var errs []error
+	for k, ix := range l.open {
+		errs = append(errs, ix.Close())
+		delete(l.open, k)
+	}
+	return errors.Join(errs...)
+}

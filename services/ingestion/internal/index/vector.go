@@ -1,0 +1,126 @@
+package index
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+
+	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
+)
+
+// VectorEntry is one chunk's vector.
+type VectorEntry struct {
+	ID  string
+	Vec []float32
+}
+
+// Loader reads a collection's vectors (decrypting them) when they are not
+// in memory.
+type Loader func(ctx context.Context, tenant, collection string) ([]VectorEntry, error)
+
+// Vectors caches decrypted vectors per tenant and collection in memory
+// (never on disk) for brute-force cosine search. Writers Invalidate; the
+// next search reloads.
+type Vectors struct {
+	mu    sync.Mutex
+	sets  map[string]*vset
+	limit int // max cached collections
+}
+
+type vset struct {
+	once    sync.Once
+	entries []VectorEntry
+	err     error
+}
+
+// NewVectors caches up to maxSets collections (default 256).
+func NewVectors(maxSets int) *Vectors {
+	if maxSets <= 0 {
+		maxSets = 256
+	}
+	return &Vectors{sets: map[string]*vset{}, limit: maxSets}
+}
+
+// Invalidate drops a collection's cached vectors.
+func (v *Vectors) Invalidate(tenant, collection string) {
+	v.mu.Lock()
+	delete(v.sets, tenant+"\x00"+collection)
+	v.mu.Unlock()
+}
+
+// InvalidateTenant drops all of a tenant's cached vectors.
+func (v *Vectors) InvalidateTenant(tenant string) {
+	v.mu.Lock()
+	for k := range v.sets {
+		if len(k) > len(tenant) && k[:len(tenant)+1] == tenant+"\x00" {
+			delete(v.sets, k)
+		}
+	}
+	v.mu.Unlock()
+}
+
+// Search returns the k entries with the highest cosine similarity to q.
+func (v *Vectors) Search(ctx context.Context, tenant, collection string, q []float32, k int, load Loader) ([]Hit, error) {
+	key := tenant + "\x00" + collection
+	v.mu.Lock()
+	s, ok := v.sets[key]
+	if !ok {
+		if len(v.sets) >= v.limit {
+			clear(v.sets)
+		}
+		s = &vset{}
+		v.sets[key] = s
+	}
+	v.mu.Unlock()
+	s.once.Do(func() { s.entries, s.err = load(ctx, tenant, collection) })
+	if s.err != nil {
+		v.mu.Lock()
+		if v.sets[key] == s {
+			delete(v.sets, key)
+		}
+		v.mu.Unlock()
+		return nil, s.err
+	}
+	return TopK(s.entries, q, k), nil
+}
+
+// TopK ranks entries by dot product with q (cosine for unit vectors).
+func TopK(entries []VectorEntry, q []float32, k int) []Hit {
+	h := &minHeap{}
+	for _, e := range entries {
+		s := float64(embed.Dot(e.Vec, q))
+		if s <= 0 {
+			continue
+		}
+		if h.Len() < k {
+			heap.Push(h, Hit{e.ID, s})
+		} else if s > (*h)[0].Score {
+			(*h)[0] = Hit{e.ID, s}
+			heap.Fix(h, 0)
+		}
+	}
+	out := make([]Hit, h.Len())
+	for i := len(out) - 1; i >= 0; i-- {
+		x, _ := heap.Pop(h).(Hit)
+		out[i] = x
+	}
+	return out
+}
+
+type minHeap []Hit
+
+func (h minHeap) Len() int { return len(h) }
+func (h minHeap) Less(i, j int) bool {
+	if h[i].Score != h[j].Score {
+		return h[i].Score < h[j].Score
+	}
+	return h[i].ID > h[j].ID
+}
+func (h minHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *minHeap) Push(x any)   { hit, _ := x.(Hit); *h = append(*h, hit) }
+func (h *minHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}

@@ -1,0 +1,124 @@
+package ingest
+
+import (
+	"context"
+	"strings"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
+)
+
+// MaxTopK bounds a search's results.
+const MaxTopK = 50
+
+// candidates is how deep each ranking goes before fusion.
+func candidates(k int) int { return max(50, 4*k) }
+
+// Passage is a search result with its citation.
+type Passage struct {
+	ChunkID, DocumentID, Source, Text string
+	Score                             float64
+}
+
+// Search runs the hybrid query in the tenant's collection.
+func (s *Service) Search(ctx context.Context, tenant, collection, query string, topK int) ([]Passage, error) {
+	if err := ValidCollection("collection", collection); err != nil {
+		return nil, err
+	}
+	query = strings.TrimSpace(query)
+	switch {
+	case query == "":
+		return nil, grpcerr.Invalid("query", "is required")
+	case len(query) > 4096:
+		return nil, grpcerr.Invalid("query", "must be at most 4096 bytes")
+	case topK < 0:
+		return nil, grpcerr.Invalid("top_k", "must not be negative")
+	case topK == 0:
+		topK = 5
+	case topK > MaxTopK:
+		return nil, grpcerr.Invalidf("top_k", "must be at most %d", MaxTopK)
+	}
+	if _, err := s.o.Store.GetCollection(ctx, tenant, collection); err != nil {
+		return nil, notFound(err, "collection")
+	}
+	key, err := s.key(ctx, tenant)
+	if err != nil {
+		if err == keyring.ErrNoKey { //nolint:errorlint // sentinel from this module
+			return nil, nil // nothing was ever ingested
+		}
+		return nil, err
+	}
+	n := candidates(topK)
+	lex, err := s.o.Lexical.Search(tenant, collection, query, n)
+	if err != nil {
+		return nil, err
+	}
+	qv := s.o.Embedder.Embed([]string{query})[0]
+	vec, err := s.o.Vectors.Search(ctx, tenant, collection, qv, n, func(ctx context.Context, tenant, collection string) ([]index.VectorEntry, error) {
+		return s.loadVectors(ctx, key, tenant, collection)
+	})
+	if err != nil {
+		return nil, err
+	}
+	fused := index.Fuse(n, lex, vec)
+	return s.passages(ctx, key, tenant, collection, fused, topK)
+}
+
+func (s *Service) loadVectors(ctx context.Context, key *keyring.Key, tenant, collection string) ([]index.VectorEntry, error) {
+	var out []index.VectorEntry
+	err := s.o.Store.Vectors(ctx, tenant, collection, func(doc string, seq int, sealed []byte) error {
+		id := chunkID(doc, seq)
+		b, err := key.Open(kindVector, id, sealed)
+		if err != nil {
+			return err
+		}
+		out = append(out, index.VectorEntry{ID: id, Vec: decodeVector(b)})
+		return nil
+	})
+	return out, err
+}
+
+// passages opens the best fused hits that still have rows (index entries
+// of deleted or uncommitted chunks are skipped), best first.
+func (s *Service) passages(ctx context.Context, key *keyring.Key, tenant, collection string, fused []index.Hit, topK int) ([]Passage, error) {
+	out := make([]Passage, 0, topK)
+	for start := 0; start < len(fused) && len(out) < topK; {
+		end := min(start+2*(topK-len(out)), len(fused))
+		refs := make([]store.ChunkRef, 0, end-start)
+		for _, h := range fused[start:end] {
+			if doc, seq, ok := splitChunkID(h.ID); ok {
+				refs = append(refs, store.ChunkRef{DocumentID: doc, Seq: seq})
+			}
+		}
+		rows, err := s.o.Store.Chunks(ctx, tenant, collection, refs)
+		if err != nil {
+			return nil, err
+		}
+		byID := make(map[string]store.StoredChunk, len(rows))
+		for _, r := range rows {
+			byID[chunkID(r.DocumentID, r.Seq)] = r
+		}
+		for _, h := range fused[start:end] {
+			r, ok := byID[h.ID]
+			if !ok {
+				continue
+			}
+			text, err := key.Open(kindText, h.ID, r.Text)
+			if err != nil {
+				return nil, err
+			}
+			src, err := key.Open(kindSource, r.DocumentID, r.Source)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, Passage{ChunkID: h.ID, DocumentID: r.DocumentID, Source: string(src), Text: string(text), Score: h.Score})
+			if len(out) == topK {
+				break
+			}
+		}
+		start = end
+	}
+	return out, nil
+}

@@ -1,0 +1,370 @@
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/extract"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/fetch"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
+)
+
+// MaxContentBytes bounds one document.
+const MaxContentBytes = 10 << 20
+
+// Sealed value kinds (part of the AAD).
+const (
+	kindPayload = "payload"
+	kindSource  = "source"
+	kindText    = "text"
+	kindVector  = "vector"
+)
+
+var collectionName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// Options wire a Service.
+type Options struct {
+	Store    *store.Store
+	Ring     *keyring.Ring
+	Lexical  *index.Lexical
+	Vectors  *index.Vectors
+	Embedder embed.Embedder
+	Fetcher  *fetch.Fetcher
+	Chunk    chunk.Options
+	// Workers process jobs concurrently (default 2).
+	Workers int
+	Log     *slog.Logger
+	// OnJobDone, when set, is called after a job succeeds or fails (tests).
+	OnJobDone func(tenant, jobID string, state int)
+}
+
+// Service is the ingestion domain.
+type Service struct {
+	o   Options
+	log *slog.Logger
+
+	mu     sync.Mutex
+	queue  []jobRef
+	parked map[string][]jobRef // tenant → jobs waiting for its key
+	wake   chan struct{}
+}
+
+type jobRef struct{ tenant, id, doc, collection, contentType string }
+
+// New returns a Service; call Run to process jobs.
+func New(o Options) *Service {
+	if o.Workers <= 0 {
+		o.Workers = 2
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Embedder == nil {
+		o.Embedder = embed.Hash{}
+	}
+	s := &Service{o: o, log: o.Log, parked: map[string][]jobRef{}, wake: make(chan struct{}, 1)}
+	o.Ring.OnUnlock(s.unpark)
+	return s
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// ValidCollection checks a collection name.
+func ValidCollection(field, name string) error {
+	if !collectionName.MatchString(name) {
+		return grpcerr.Invalid(field, "must be 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit")
+	}
+	return nil
+}
+
+// CreateCollection creates a collection.
+func (s *Service) CreateCollection(ctx context.Context, tenant, name, description string) (store.Collection, error) {
+	if err := ValidCollection("name", name); err != nil {
+		return store.Collection{}, err
+	}
+	if len(description) > 1024 {
+		return store.Collection{}, grpcerr.Invalid("description", "must be at most 1024 bytes")
+	}
+	c, err := s.o.Store.CreateCollection(ctx, store.Collection{Tenant: tenant, Name: name, Description: description})
+	if errors.Is(err, store.ErrExists) {
+		return c, fmt.Errorf("collection %q: %w", name, grpcerr.ErrAlreadyExists)
+	}
+	return c, err
+}
+
+// ListCollections lists the tenant's collections.
+func (s *Service) ListCollections(ctx context.Context, tenant string) ([]store.Collection, error) {
+	return s.o.Store.ListCollections(ctx, tenant)
+}
+
+// DeleteCollection deletes a collection, its rows and its index.
+func (s *Service) DeleteCollection(ctx context.Context, tenant, name string) error {
+	if err := ValidCollection("collection", name); err != nil {
+		return err
+	}
+	if err := s.o.Store.DeleteCollection(ctx, tenant, name); err != nil {
+		return notFound(err, "collection")
+	}
+	s.o.Vectors.Invalidate(tenant, name)
+	return s.o.Lexical.DropCollection(tenant, name)
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%s: %w", what, grpcerr.ErrNotFound)
+	}
+	return err
+}
+
+// Input is a document to ingest: Content or URL.
+type Input struct {
+	Collection  string
+	Content     []byte
+	URL         string
+	Source      string
+	ContentType string
+	// Token is a short-lived bearer token for the URL fetch only. It is
+	// used for that request and dropped; nothing keeps it.
+	Token string
+}
+
+// Document is a document's metadata with its source opened.
+type Document struct {
+	store.Document
+	SourceName string
+}
+
+// Ingest validates in, fetches a URL (with the one-shot token) now, seals
+// the content into a durable queued job and returns. The same content in
+// the same collection returns the existing document (dedup).
+func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document, store.Job, bool, error) {
+	if err := ValidCollection("collection", in.Collection); err != nil {
+		return Document{}, store.Job{}, false, err
+	}
+	if len(in.Source) > 2048 {
+		return Document{}, store.Job{}, false, grpcerr.Invalid("source", "must be at most 2048 bytes")
+	}
+	switch {
+	case in.URL != "" && len(in.Content) > 0:
+		return Document{}, store.Job{}, false, grpcerr.Invalid("content", "give content or url, not both")
+	case in.URL == "" && len(in.Content) == 0:
+		return Document{}, store.Job{}, false, grpcerr.Invalid("content", "is required (or url)")
+	case in.Token != "" && in.URL == "":
+		return Document{}, store.Job{}, false, grpcerr.Invalid("access_token", "is only used with url")
+	case len(in.Content) > MaxContentBytes:
+		return Document{}, store.Job{}, false, grpcerr.Invalidf("content", "must be at most %d bytes", MaxContentBytes)
+	}
+	// The collection must exist before anything is fetched.
+	if _, err := s.o.Store.GetCollection(ctx, tenant, in.Collection); err != nil {
+		return Document{}, store.Job{}, false, notFound(err, "collection")
+	}
+	content, ctype, source := in.Content, in.ContentType, in.Source
+	if in.URL != "" {
+		u, err := fetch.Validate(in.URL)
+		if err != nil {
+			return Document{}, store.Job{}, false, grpcerr.Invalid("url", err.Error())
+		}
+		res, err := s.o.Fetcher.Get(ctx, u.String(), in.Token)
+		in.Token = ""
+		switch {
+		case errors.Is(err, fetch.ErrForbiddenTarget), errors.Is(err, fetch.ErrInvalidURL):
+			return Document{}, store.Job{}, false, grpcerr.Invalid("url", err.Error())
+		case errors.Is(err, fetch.ErrTooLarge):
+			return Document{}, store.Job{}, false, grpcerr.Invalidf("url", "the document is larger than %d bytes", MaxContentBytes)
+		case err != nil:
+			return Document{}, store.Job{}, false, fmt.Errorf("url: %w: %w", grpcerr.ErrFailedPrecondition, err)
+		}
+		content = res.Body
+		if ctype == "" {
+			ctype = res.ContentType
+		}
+		if source == "" {
+			u.RawQuery = "" // a query may carry a signature: not for citations
+			source = u.String()
+		}
+		if len(content) == 0 {
+			return Document{}, store.Job{}, false, grpcerr.Invalid("url", "the document is empty")
+		}
+	}
+	if source == "" {
+		source = "upload"
+	}
+	ct, err := extract.Normalize(ctype, content)
+	if err != nil {
+		return Document{}, store.Job{}, false, grpcerr.Invalid("content_type", err.Error())
+	}
+	if !utf8.Valid(content) {
+		return Document{}, store.Job{}, false, grpcerr.Invalid("content", "must be UTF-8 text")
+	}
+	key, err := s.o.Ring.Get(ctx, tenant, true)
+	if err != nil {
+		return Document{}, store.Job{}, false, err
+	}
+	doc := store.Document{
+		Tenant: tenant, ID: newID("doc_"), Collection: in.Collection, ContentMAC: key.MAC(content),
+		ContentType: ct, SizeBytes: int64(len(content)),
+	}
+	doc.Source = key.Seal(kindSource, doc.ID, []byte(source))
+	job := store.Job{ID: newID("job_")}
+	payload := key.Seal(kindPayload, job.ID, content)
+	d, j, dedup, err := s.o.Store.AddDocument(ctx, doc, job, payload)
+	if err != nil {
+		return Document{}, store.Job{}, false, notFound(err, "collection")
+	}
+	out, err := s.open(key, d)
+	if err != nil {
+		return Document{}, store.Job{}, false, err
+	}
+	if !dedup {
+		s.enqueue(jobRef{tenant: tenant, id: j.ID, doc: d.ID, collection: d.Collection, contentType: d.ContentType})
+	}
+	return out, j, dedup, nil
+}
+
+func (s *Service) open(key *keyring.Key, d store.Document) (Document, error) {
+	src, err := key.Open(kindSource, d.ID, d.Source)
+	if err != nil {
+		return Document{}, fmt.Errorf("document %s source: %w", d.ID, err)
+	}
+	return Document{Document: d, SourceName: string(src)}, nil
+}
+
+// key returns the tenant's key for reading (ErrNoKey → nothing stored).
+func (s *Service) key(ctx context.Context, tenant string) (*keyring.Key, error) {
+	return s.o.Ring.Get(ctx, tenant, false)
+}
+
+// GetDocument returns one document.
+func (s *Service) GetDocument(ctx context.Context, tenant, id string) (Document, error) {
+	if id == "" {
+		return Document{}, grpcerr.Invalid("document_id", "is required")
+	}
+	d, err := s.o.Store.GetDocument(ctx, tenant, id)
+	if err != nil {
+		return Document{}, notFound(err, "document")
+	}
+	key, err := s.key(ctx, tenant)
+	if err != nil {
+		return Document{}, err
+	}
+	return s.open(key, d)
+}
+
+// ListDocuments lists a collection's documents.
+func (s *Service) ListDocuments(ctx context.Context, tenant, collection string) ([]Document, error) {
+	if err := ValidCollection("collection", collection); err != nil {
+		return nil, err
+	}
+	if _, err := s.o.Store.GetCollection(ctx, tenant, collection); err != nil {
+		return nil, notFound(err, "collection")
+	}
+	ds, err := s.o.Store.ListDocuments(ctx, tenant, collection)
+	if err != nil || len(ds) == 0 {
+		return nil, err
+	}
+	key, err := s.key(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Document, 0, len(ds))
+	for _, d := range ds {
+		od, err := s.open(key, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, od)
+	}
+	return out, nil
+}
+
+// DeleteDocument deletes a document's rows, then its index entries (search
+// ignores index entries without rows, so a crash in between is harmless).
+func (s *Service) DeleteDocument(ctx context.Context, tenant, id string) error {
+	if id == "" {
+		return grpcerr.Invalid("document_id", "is required")
+	}
+	d, err := s.o.Store.DeleteDocument(ctx, tenant, id)
+	if err != nil {
+		return notFound(err, "document")
+	}
+	s.o.Vectors.Invalidate(tenant, d.Collection)
+	ids := make([]string, d.Chunks)
+	for i := range ids {
+		ids[i] = chunkID(d.ID, i)
+	}
+	return s.o.Lexical.Delete(tenant, d.Collection, ids)
+}
+
+// GetJob returns one job.
+func (s *Service) GetJob(ctx context.Context, tenant, id string) (store.Job, error) {
+	if id == "" {
+		return store.Job{}, grpcerr.Invalid("job_id", "is required")
+	}
+	j, err := s.o.Store.GetJob(ctx, tenant, id)
+	return j, notFound(err, "job")
+}
+
+// ListJobs lists jobs, newest first.
+func (s *Service) ListJobs(ctx context.Context, tenant, collection string, limit int) ([]store.Job, error) {
+	if collection != "" {
+		if err := ValidCollection("collection", collection); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case limit < 0:
+		return nil, grpcerr.Invalid("page_size", "must not be negative")
+	case limit == 0:
+		limit = 50
+	case limit > 500:
+		limit = 500
+	}
+	return s.o.Store.ListJobs(ctx, tenant, collection, limit)
+}
+
+// Unlock makes sure the tenant's key is in memory when the tenant has jobs
+// waiting for it; servers call it on every call on a tenant's behalf.
+func (s *Service) Unlock(ctx context.Context, tenant string) {
+	s.mu.Lock()
+	waiting := len(s.parked[tenant]) > 0
+	s.mu.Unlock()
+	if !waiting {
+		return
+	}
+	if _, err := s.o.Ring.Get(ctx, tenant, false); err != nil {
+		s.log.WarnContext(ctx, "cannot unlock tenant key for queued jobs", "tenant", tenant, "err", err)
+	}
+}
+
+// Purge deletes everything of a tenant: rows (with the wrapped key), the
+// index directory and cached keys and vectors.
+func (s *Service) Purge(ctx context.Context, tenant string) error {
+	if err := s.o.Store.DeleteTenant(ctx, tenant); err != nil {
+		return err
+	}
+	s.o.Ring.Forget(tenant)
+	s.o.Vectors.InvalidateTenant(tenant)
+	s.mu.Lock()
+	delete(s.parked, tenant)
+	s.mu.Unlock()
+	return s.o.Lexical.DropTenant(tenant)
+}
+
+func chunkID(doc string, seq int) string { return fmt.Sprintf("%s:%d", doc, seq) }
+

@@ -1,0 +1,246 @@
+package ingest
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/extract"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
+)
+
+// progressEvery is how many chunks pass between progress writes.
+const progressEvery = 64
+
+// Run resumes unfinished jobs and processes jobs until ctx ends. Jobs of a
+// tenant whose key is not in memory wait (queued) for the tenant's next
+// call.
+func (s *Service) Run(ctx context.Context) error {
+	jobs, err := s.o.Store.UnfinishedJobs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		ref := jobRef{tenant: j.Tenant, id: j.ID, doc: j.DocumentID, collection: j.Collection}
+		if _, ok := s.o.Ring.Cached(j.Tenant); ok {
+			s.enqueue(ref)
+		} else {
+			s.park(ref)
+		}
+	}
+	if len(jobs) > 0 {
+		s.log.Info("resuming unfinished ingestion jobs", "jobs", len(jobs))
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	for range s.o.Workers {
+		g.Go(func() error { s.work(ctx); return nil })
+	}
+	return g.Wait()
+}
+
+func (s *Service) enqueue(r jobRef) {
+	s.mu.Lock()
+	s.queue = append(s.queue, r)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) park(r jobRef) {
+	s.mu.Lock()
+	s.parked[r.tenant] = append(s.parked[r.tenant], r)
+	s.mu.Unlock()
+}
+
+// unpark requeues a tenant's waiting jobs once its key is in memory.
+func (s *Service) unpark(tenant string) {
+	s.mu.Lock()
+	refs := s.parked[tenant]
+	delete(s.parked, tenant)
+	s.mu.Unlock()
+	for _, r := range refs {
+		s.enqueue(r)
+	}
+}
+
+func (s *Service) next() (jobRef, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		return jobRef{}, false
+	}
+	r := s.queue[0]
+	s.queue = s.queue[1:]
+	return r, true
+}
+
+func (s *Service) work(ctx context.Context) {
+	for {
+		r, ok := s.next()
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+				continue
+			}
+		}
+		// more work may be queued: let another worker look too
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+		s.process(ctx, r)
+	}
+}
+
+// failure is a job failure whose message is safe to show the tenant.
+type failure struct{ msg string }
+
+func (f *failure) Error() string { return f.msg }
+
+func (s *Service) process(ctx context.Context, r jobRef) {
+	key, ok := s.o.Ring.Cached(r.tenant)
+	if !ok {
+		s.park(r)
+		return
+	}
+	err := s.run(ctx, key, r)
+	var f *failure
+	switch {
+	case err == nil:
+		s.done(r, store.JobSucceeded)
+	case errors.Is(err, store.ErrNotFound):
+		// deleted while queued: nothing to do
+	case ctx.Err() != nil:
+		// shutting down: the job stays unfinished and resumes on restart
+	case errors.As(err, &f):
+		s.fail(r, f.msg)
+	default:
+		s.log.Error("ingestion job failed", "tenant", r.tenant, "job", r.id, "err", err)
+		s.fail(r, "internal error")
+	}
+}
+
+func (s *Service) fail(r jobRef, msg string) {
+	if err := s.o.Store.Fail(context.WithoutCancel(context.Background()), r.tenant, r.id, r.doc, msg); err != nil {
+		s.log.Error("record job failure", "tenant", r.tenant, "job", r.id, "err", err)
+		return
+	}
+	s.done(r, store.JobFailed)
+}
+
+func (s *Service) done(r jobRef, state int) {
+	if s.o.OnJobDone != nil {
+		s.o.OnJobDone(r.tenant, r.id, state)
+	}
+}
+
+// run is one job: open the payload, extract, chunk, embed, index, seal and
+// commit the chunks with the job's success in one transaction.
+func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
+	sealed, err := s.o.Store.Payload(ctx, r.tenant, r.id)
+	if err != nil {
+		return err
+	}
+	doc, err := s.o.Store.GetDocument(ctx, r.tenant, r.doc)
+	if err != nil {
+		return err
+	}
+	content, err := key.Open(kindPayload, r.id, sealed)
+	if err != nil {
+		return err
+	}
+	if err := s.o.Store.SetProgress(ctx, r.tenant, r.id, store.JobRunning, 0, 0); err != nil {
+		return err
+	}
+	text, err := extract.Text(doc.ContentType, content)
+	clear(content)
+	if err != nil {
+		return &failure{"extract: " + err.Error()}
+	}
+	parts := chunk.Split(text, s.o.Chunk)
+	if len(parts) == 0 {
+		return &failure{"extract: the document has no text"}
+	}
+	total := len(parts)
+	if err := s.o.Store.SetProgress(ctx, r.tenant, r.id, store.JobRunning, 0, total); err != nil {
+		return err
+	}
+	rows := make([]store.Chunk, 0, total)
+	entries := make([]index.Entry, 0, total)
+	for start := 0; start < total; start += progressEvery {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		end := min(start+progressEvery, total)
+		vecs := s.o.Embedder.Embed(parts[start:end])
+		for i, v := range vecs {
+			seq := start + i
+			id := chunkID(doc.ID, seq)
+			rows = append(rows, store.Chunk{
+				DocumentID: doc.ID, Seq: seq,
+				Text:   key.Seal(kindText, id, []byte(parts[seq])),
+				Vector: key.Seal(kindVector, id, encodeVector(v)),
+			})
+			entries = append(entries, index.Entry{ID: id, Text: parts[seq]})
+		}
+		if end < total {
+			if err := s.o.Store.SetProgress(ctx, r.tenant, r.id, store.JobRunning, end, total); err != nil {
+				return err
+			}
+		}
+	}
+	// Index first: ids are stable, so a crash before the commit below only
+	// means the retried job re-indexes the same ids; search ignores index
+	// entries without committed rows.
+	if err := s.o.Lexical.Index(r.tenant, doc.Collection, entries); err != nil {
+		return err
+	}
+	if err := s.o.Store.Complete(ctx, r.tenant, r.id, doc.ID, rows); err != nil {
+		return err
+	}
+	s.o.Vectors.Invalidate(r.tenant, doc.Collection)
+	return nil
+}
+
+func encodeVector(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+func decodeVector(b []byte) []float32 {
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v
+}
+
+// splitChunkID parses "doc:seq".
+func splitChunkID(id string) (string, int, bool) {
+	i := strings.LastIndexByte(id, ':')
+	if i <= 0 {
+		return "", 0, false
+	}
+	n := 0
+	for _, c := range id[i+1:] {
+		if c < '0' || c > '9' {
+			return "", 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return id[:i], n, i+1 < len(id)
+}

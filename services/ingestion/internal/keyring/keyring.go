@@ -1,0 +1,242 @@
+package keyring
+
+import (
+	"container/list"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
+)
+
+// Purpose binds wrapped keys to this use (encryption context).
+const Purpose = "rampart-ingestion"
+
+// sealVersion prefixes sealed values: version ‖ nonce ‖ ciphertext.
+const sealVersion = 1
+
+// ErrLocked is returned when a tenant's key is not cached and there is no
+// call on the tenant's behalf to unwrap it.
+var ErrLocked = errors.New("tenant data key is locked until the tenant's next call")
+
+// ErrNoKey is returned by Open for a tenant that never had a key.
+var ErrNoKey = fmt.Errorf("tenant has no data key: %w", grpcerr.ErrNotFound)
+
+// ErrCorrupt is returned when a sealed value does not authenticate.
+var ErrCorrupt = errors.New("sealed value does not authenticate")
+
+// KMS makes and unwraps data keys for the tenant of the call in ctx.
+type KMS interface {
+	GenerateDataKey(ctx context.Context, encryptionContext map[string]string) (plaintext, wrapped []byte, keyID string, err error)
+	Decrypt(ctx context.Context, wrapped []byte, encryptionContext map[string]string) ([]byte, error)
+}
+
+// Store keeps wrapped keys.
+type Store interface {
+	TenantKey(ctx context.Context, tenant string) (store.WrappedKey, error)
+	PutTenantKey(ctx context.Context, tenant string, k store.WrappedKey) (store.WrappedKey, error)
+}
+
+// Key is a tenant's unwrapped key material.
+type Key struct {
+	tenant string
+	aead   cipher.AEAD
+	mac    []byte
+}
+
+// Ring caches tenant keys (LRU, bounded).
+type Ring struct {
+	kms   KMS
+	store Store
+	max   int
+
+	mu    sync.Mutex
+	keys  map[string]*list.Element
+	lru   *list.List
+	sf    singleflight.Group
+	onNew func(tenant string)
+}
+
+// New returns a ring caching at most maxKeys tenants (default 4096).
+func New(kms KMS, s Store, maxKeys int) *Ring {
+	if maxKeys <= 0 {
+		maxKeys = 4096
+	}
+	return &Ring{kms: kms, store: s, max: maxKeys, keys: map[string]*list.Element{}, lru: list.New()}
+}
+
+// OnUnlock registers fn, called (outside locks) whenever a tenant's key
+// enters the cache.
+func (r *Ring) OnUnlock(fn func(tenant string)) { r.onNew = fn }
+
+func encContext(tenant string) map[string]string {
+	return map[string]string{"tenant": tenant, "purpose": Purpose}
+}
+
+// Cached returns the tenant's key if it is in memory.
+func (r *Ring) Cached(tenant string) (*Key, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.keys[tenant]; ok {
+		r.lru.MoveToFront(e)
+		k, _ := e.Value.(*Key)
+		return k, true
+	}
+	return nil, false
+}
+
+// Get returns the tenant's key. ctx must carry the tenant's principal
+// (forwarded to keyvault) unless the key is cached. With create, a tenant
+// without a key gets one; otherwise that is ErrNoKey.
+func (r *Ring) Get(ctx context.Context, tenant string, create bool) (*Key, error) {
+	if k, ok := r.Cached(tenant); ok {
+		return k, nil
+	}
+	v, err, _ := r.sf.Do(tenant, func() (any, error) {
+		if k, ok := r.Cached(tenant); ok {
+			return k, nil
+		}
+		k, err := r.load(ctx, tenant, create)
+		if err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		r.keys[tenant] = r.lru.PushFront(k)
+		for r.lru.Len() > r.max {
+			old := r.lru.Back()
+			r.lru.Remove(old)
+			ok, _ := old.Value.(*Key)
+			delete(r.keys, ok.tenant)
+		}
+		r.mu.Unlock()
+		if r.onNew != nil {
+			r.onNew(tenant)
+		}
+		return k, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	k, _ := v.(*Key)
+	return k, nil
+}
+
+// Forget drops a tenant's key from memory (purge, shred).
+func (r *Ring) Forget(tenant string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.keys[tenant]; ok {
+		r.lru.Remove(e)
+		delete(r.keys, tenant)
+	}
+}
+
+func (r *Ring) load(ctx context.Context, tenant string, create bool) (*Key, error) {
+	wk, err := r.store.TenantKey(ctx, tenant)
+	var plain []byte
+	switch {
+	case errors.Is(err, store.ErrNotFound) && !create:
+		return nil, ErrNoKey
+	case errors.Is(err, store.ErrNotFound):
+		p, blob, keyID, gerr := r.kms.GenerateDataKey(ctx, encContext(tenant))
+		if gerr != nil {
+			return nil, fmt.Errorf("generate tenant data key: %w", gerr)
+		}
+		stored, perr := r.store.PutTenantKey(ctx, tenant, store.WrappedKey{Blob: blob, KMSKeyID: keyID})
+		if perr != nil {
+			clear(p)
+			return nil, perr
+		}
+		if hmac.Equal(stored.Blob, blob) {
+			plain = p
+		} else {
+			clear(p)
+			wk = stored
+		}
+	case err != nil:
+		return nil, err
+	}
+	if plain == nil {
+		p, derr := r.kms.Decrypt(ctx, wk.Blob, encContext(tenant))
+		if derr != nil {
+			return nil, fmt.Errorf("unwrap tenant data key: %w", derr)
+		}
+		plain = p
+	}
+	defer clear(plain)
+	if len(plain) != 32 {
+		return nil, errors.New("tenant data key is not 256 bits")
+	}
+	return derive(tenant, plain)
+}
+
+// derive splits the data key into an AES-256-GCM key and an HMAC key
+// (HMAC-SHA256 of the data key over distinct labels).
+func derive(tenant string, dk []byte) (*Key, error) {
+	sub := func(label string) []byte {
+		m := hmac.New(sha256.New, dk)
+		m.Write([]byte(label))
+		return m.Sum(nil)
+	}
+	ek := sub("rampart-ingestion seal v1")
+	defer clear(ek)
+	b, err := aes.NewCipher(ek)
+	if err != nil {
+		return nil, err
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{tenant: tenant, aead: g, mac: sub("rampart-ingestion mac v1")}, nil
+}
+
+// aad binds a sealed value to its tenant, kind and id.
+func (k *Key) aad(kind, id string) []byte {
+	b := make([]byte, 0, len(k.tenant)+len(kind)+len(id)+2)
+	b = append(b, k.tenant...)
+	b = append(b, 0)
+	b = append(b, kind...)
+	b = append(b, 0)
+	return append(b, id...)
+}
+
+// Seal encrypts pt bound to (tenant, kind, id).
+func (k *Key) Seal(kind, id string, pt []byte) []byte {
+	n := k.aead.NonceSize()
+	out := make([]byte, 1+n, 1+n+len(pt)+k.aead.Overhead())
+	out[0] = sealVersion
+	if _, err := rand.Read(out[1:]); err != nil {
+		panic("crypto/rand failed: " + err.Error()) // crypto/rand never fails on supported platforms
+	}
+	return k.aead.Seal(out, out[1:1+n], pt, k.aad(kind, id))
+}
+
+// Open decrypts a value sealed for (tenant, kind, id).
+func (k *Key) Open(kind, id string, sealed []byte) ([]byte, error) {
+	n := k.aead.NonceSize()
+	if len(sealed) < 1+n+k.aead.Overhead() || sealed[0] != sealVersion {
+		return nil, ErrCorrupt
+	}
+	pt, err := k.aead.Open(nil, sealed[1:1+n], sealed[1+n:], k.aad(kind, id))
+	if err != nil {
+		return nil, ErrCorrupt
+	}
+	return pt, nil
+}
+
+// MAC returns the tenant-keyed HMAC-SHA256 of data (content hashes).
+func (k *Key) MAC(data []byte) []byte {
+	m := hmac.New(sha256.New, k.mac)
+	m.Write(data)
+	return m.Sum(nil)
+}

@@ -1,0 +1,213 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/ingest"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
+)
+
+// Ingestion implements IngestionService.
+type Ingestion struct {
+	ingestionv1.UnimplementedIngestionServiceServer
+	svc *ingest.Service
+	log *slog.Logger
+}
+
+// NewIngestion returns the handlers.
+func NewIngestion(svc *ingest.Service, log *slog.Logger) *Ingestion {
+	return &Ingestion{svc: svc, log: log}
+}
+
+// tenant is the caller's tenant from the verified principal; it also lets
+// jobs waiting for that tenant's key resume.
+func (s *Ingestion) tenant(ctx context.Context) (string, error) {
+	p, ok := principal.FromContext(ctx)
+	if !ok || p.GetTenantId() == "" {
+		return "", fmt.Errorf("no principal: %w", grpcerr.ErrUnauthenticated)
+	}
+	s.svc.Unlock(ctx, p.GetTenantId())
+	return p.GetTenantId(), nil
+}
+
+func (s *Ingestion) status(ctx context.Context, err error) error {
+	return grpcerr.ToStatus(ctx, s.log, err)
+}
+
+// CreateCollection implements the RPC.
+func (s *Ingestion) CreateCollection(ctx context.Context, r *ingestionv1.CreateCollectionRequest) (*ingestionv1.CreateCollectionResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	c, err := s.svc.CreateCollection(ctx, t, r.GetName(), r.GetDescription())
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &ingestionv1.CreateCollectionResponse{Collection: collectionPB(c)}, nil
+}
+
+// ListCollections implements the RPC.
+func (s *Ingestion) ListCollections(ctx context.Context, _ *ingestionv1.ListCollectionsRequest) (*ingestionv1.ListCollectionsResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	cs, err := s.svc.ListCollections(ctx, t)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	out := &ingestionv1.ListCollectionsResponse{Collections: make([]*ingestionv1.Collection, 0, len(cs))}
+	for _, c := range cs {
+		out.Collections = append(out.Collections, collectionPB(c))
+	}
+	return out, nil
+}
+
+// DeleteCollection implements the RPC.
+func (s *Ingestion) DeleteCollection(ctx context.Context, r *ingestionv1.DeleteCollectionRequest) (*ingestionv1.DeleteCollectionResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	if err := s.svc.DeleteCollection(ctx, t, r.GetCollection()); err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &ingestionv1.DeleteCollectionResponse{}, nil
+}
+
+// IngestDocument implements the RPC. The access token goes to the domain
+// for the one fetch; it is never logged (the field is debug_redact and the
+// access log records only the status message, which never carries it).
+func (s *Ingestion) IngestDocument(ctx context.Context, r *ingestionv1.IngestDocumentRequest) (*ingestionv1.IngestDocumentResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	d, j, dedup, err := s.svc.Ingest(ctx, t, ingest.Input{
+		Collection: r.GetCollection(), Content: r.GetContent(), URL: r.GetUrl(),
+		Source: r.GetSource(), ContentType: r.GetContentType(), Token: r.GetAccessToken(),
+	})
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &ingestionv1.IngestDocumentResponse{Document: documentPB(d), Job: jobPB(j), Deduplicated: dedup}, nil
+}
+
+// GetDocument implements the RPC.
+func (s *Ingestion) GetDocument(ctx context.Context, r *ingestionv1.GetDocumentRequest) (*ingestionv1.GetDocumentResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	d, err := s.svc.GetDocument(ctx, t, r.GetDocumentId())
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &ingestionv1.GetDocumentResponse{Document: documentPB(d)}, nil
+}
+
+// ListDocuments implements the RPC.
+func (s *Ingestion) ListDocuments(ctx context.Context, r *ingestionv1.ListDocumentsRequest) (*ingestionv1.ListDocumentsResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	ds, err := s.svc.ListDocuments(ctx, t, r.GetCollection())
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	out := &ingestionv1.ListDocumentsResponse{Documents: make([]*ingestionv1.Document, 0, len(ds))}
+	for _, d := range ds {
+		out.Documents = append(out.Documents, documentPB(d))
+	}
+	return out, nil
+}
+
+// DeleteDocument implements the RPC.
+func (s *Ingestion) DeleteDocument(ctx context.Context, r *ingestionv1.DeleteDocumentRequest) (*ingestionv1.DeleteDocumentResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	if err := s.svc.DeleteDocument(ctx, t, r.GetDocumentId()); err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &ingestionv1.DeleteDocumentResponse{}, nil
+}
+
+// GetJob implements the RPC.
+func (s *Ingestion) GetJob(ctx context.Context, r *ingestionv1.GetJobRequest) (*ingestionv1.GetJobResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	j, err := s.svc.GetJob(ctx, t, r.GetJobId())
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &ingestionv1.GetJobResponse{Job: jobPB(j)}, nil
+}
+
+// ListJobs implements the RPC.
+func (s *Ingestion) ListJobs(ctx context.Context, r *ingestionv1.ListJobsRequest) (*ingestionv1.ListJobsResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	js, err := s.svc.ListJobs(ctx, t, r.GetCollection(), int(r.GetPageSize()))
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	out := &ingestionv1.ListJobsResponse{Jobs: make([]*ingestionv1.Job, 0, len(js))}
+	for _, j := range js {
+		out.Jobs = append(out.Jobs, jobPB(j))
+	}
+	return out, nil
+}
+
+// Search implements the RPC.
+func (s *Ingestion) Search(ctx context.Context, r *ingestionv1.SearchRequest) (*ingestionv1.SearchResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	ps, err := s.svc.Search(ctx, t, r.GetCollection(), r.GetQuery(), int(r.GetTopK()))
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	out := &ingestionv1.SearchResponse{Passages: make([]*ingestionv1.Passage, 0, len(ps))}
+	for _, p := range ps {
+		out.Passages = append(out.Passages, &ingestionv1.Passage{
+			Text: p.Text, DocumentId: p.DocumentID, Source: p.Source, Score: p.Score, ChunkId: p.ChunkID,
+		})
+	}
+	return out, nil
+}
+
+func collectionPB(c store.Collection) *ingestionv1.Collection {
+	return &ingestionv1.Collection{Name: c.Name, Description: c.Description, DocumentCount: c.Documents, CreateTime: timestamppb.New(c.CreatedAt)}
+}
+
+func documentPB(d ingest.Document) *ingestionv1.Document {
+	return &ingestionv1.Document{
+		Id: d.ID, Collection: d.Collection, Source: d.SourceName, ContentType: d.ContentType,
+		SizeBytes: d.SizeBytes, ChunkCount: int32(min(d.Chunks, 1<<30)), //nolint:gosec // bounded
+		State: ingestionv1.DocumentState(d.State), CreateTime: timestamppb.New(d.CreatedAt), //nolint:gosec // proto numbering
+	}
+}
+
+func jobPB(j store.Job) *ingestionv1.Job {
+	return &ingestionv1.Job{
+		Id: j.ID, DocumentId: j.DocumentID, Collection: j.Collection, State: ingestionv1.JobState(j.State), //nolint:gosec // proto numbering
+		ChunksDone: int32(min(j.Done, 1<<30)), ChunksTotal: int32(min(j.Total, 1<<30)), //nolint:gosec // bounded
+		Error: j.Error, CreateTime: timestamppb.New(j.CreatedAt), UpdateTime: timestamppb.New(j.UpdatedAt),
+	}
+}

@@ -1,0 +1,209 @@
+package server_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/logging/logtest"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/serve"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring/keyringtest"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/server"
+)
+
+// harness runs ingestion (real pkg/serve server: authz, access log,
+// principal verification) over mTLS against a fake keyvault KmsService over
+// mTLS that really wraps keys. The data dir survives restarts.
+type harness struct {
+	certDir, dataDir string
+	signer           *principal.Signer
+	verifier         *principal.Verifier
+	kms              *keyringtest.KMS
+	kvAddr           string
+	logs             *logtest.Buffer
+	cfg              *config.Config
+
+	addr string
+	stop func()
+	app  *server.App
+
+	mu   sync.Mutex
+	done map[string]chan int
+}
+
+type opts struct {
+	noWorkers    bool
+	allowPrivate bool
+}
+
+func newHarness(t *testing.T, o opts) *harness {
+	t.Helper()
+	certDir, _ := pkitest.NewDir(t, "ingestion", "keyvault", "edge", "inference", "slackadapter")
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	signer, err := principal.NewSigner("test1", priv, time.Minute)
+	require.NoError(t, err)
+	h := &harness{
+		certDir: certDir, dataDir: t.TempDir(), signer: signer, kms: keyringtest.New(), logs: &logtest.Buffer{},
+		verifier: principal.NewVerifier(principal.StaticKeys{"test1": signer.PublicKey()}),
+		done:     map[string]chan int{},
+	}
+	h.cfg = config.Default()
+	h.cfg.Workers, h.cfg.EmbedDims, h.cfg.ChunkTokens, h.cfg.ChunkOverlap = 2, 256, 300, 50
+	h.cfg.FetchTimeout, h.cfg.KeyCacheSize, h.cfg.VectorCollections = 10*time.Second, 64, 16
+	h.cfg.AllowPrivate = o.allowPrivate
+
+	// fake keyvault
+	src, err := mtls.NewSource(mtls.FilesFor(certDir, "keyvault"))
+	require.NoError(t, err)
+	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)), grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(h.verifier, principal.ExemptMethods())))
+	keyvaultv1.RegisterKmsServiceServer(gs, keyringtest.Server{K: h.kms})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	h.kvAddr = lis.Addr().String()
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+
+	h.start(t, o)
+	t.Cleanup(func() { h.shutdown() })
+	return h
+}
+
+// start runs an ingestion instance on the harness' data dir.
+func (h *harness) start(t *testing.T, o opts) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	log := logging.New(h.logs, slog.LevelDebug)
+	src, err := mtls.NewSource(mtls.FilesFor(h.certDir, "ingestion"))
+	require.NoError(t, err)
+	kv, err := mtls.Dial(ctx, h.kvAddr, src, pki.ServiceID("keyvault"))
+	require.NoError(t, err)
+	app, err := server.Build(ctx, h.cfg, h.dataDir, server.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)}, log, h.jobDone)
+	require.NoError(t, err)
+	srv, err := serve.New(serve.Options{
+		Name: "ingestion", ListenAddr: "127.0.0.1:0", TLS: src, Logger: log, AuthzPolicy: server.DefaultPolicy(),
+		ExtraUnary: []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(h.verifier, principal.ExemptMethods())},
+		DrainDelay: -1, ServerOptions: server.ServerOptions(),
+	})
+	require.NoError(t, err)
+	ingestionv1.RegisterIngestionServiceServer(srv.GRPC(), server.NewIngestion(app.Service, log))
+	h.addr, h.app = srv.Addr().String(), app
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = srv.Run(ctx) }()
+	go func() {
+		defer wg.Done()
+		if !o.noWorkers {
+			_ = app.Service.Run(ctx)
+		}
+	}()
+	h.stop = func() {
+		cancel()
+		wg.Wait()
+		_ = app.Close()
+		_ = kv.Close()
+	}
+}
+
+func (h *harness) shutdown() {
+	if h.stop != nil {
+		h.stop()
+		h.stop = nil
+	}
+}
+
+// restart stops the instance and starts a new one on the same data dir
+// (in-memory key caches are gone).
+func (h *harness) restart(t *testing.T, o opts) {
+	h.shutdown()
+	h.start(t, o)
+}
+
+func (h *harness) jobDone(_, job string, state int) {
+	h.ch(job) <- state
+}
+
+func (h *harness) ch(job string) chan int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c, ok := h.done[job]
+	if !ok {
+		c = make(chan int, 4)
+		h.done[job] = c
+	}
+	return c
+}
+
+// wait blocks until job finishes and returns its final state.
+func (h *harness) wait(t *testing.T, job string) ingestionv1.JobState {
+	t.Helper()
+	select {
+	case s := <-h.ch(job):
+		return ingestionv1.JobState(s) //nolint:gosec // small
+	case <-time.After(30 * time.Second): // a hang guard, not a timing assertion
+		t.Fatalf("job %s did not finish", job)
+		return 0
+	}
+}
+
+// client dials ingestion as service caller.
+func (h *harness) client(t *testing.T, caller string) ingestionv1.IngestionServiceClient {
+	t.Helper()
+	src, err := mtls.NewSource(mtls.FilesFor(h.certDir, caller))
+	require.NoError(t, err)
+	conn, err := mtls.Dial(context.Background(), h.addr, src, pki.ServiceID("ingestion"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return ingestionv1.NewIngestionServiceClient(conn)
+}
+
+// ctx carries a principal assertion for tenant.
+func (h *harness) ctx(t *testing.T, tenant string) context.Context {
+	t.Helper()
+	tok, err := h.signer.Sign(&authv1.Principal{TenantId: tenant, Subject: "user-" + tenant, KeyId: "key-" + tenant, Scopes: []string{"ingest:read", "ingest:write"}}, time.Time{})
+	require.NoError(t, err)
+	return principal.AppendToOutgoing(context.Background(), tok)
+}
+
+// ingest uploads content and waits for its job.
+func (h *harness) ingest(t *testing.T, c ingestionv1.IngestionServiceClient, tenant, coll, source, ctype, content string) *ingestionv1.IngestDocumentResponse {
+	t.Helper()
+	r, err := c.IngestDocument(h.ctx(t, tenant), &ingestionv1.IngestDocumentRequest{
+		Collection: coll, Input: &ingestionv1.IngestDocumentRequest_Content{Content: []byte(content)}, Source: source, ContentType: ctype,
+	})
+	require.NoError(t, err)
+	if !r.GetDeduplicated() {
+		require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, r.GetJob().GetId()))
+	}
+	return r
+}
+
+func requireCode(t *testing.T, err error, code codes.Code, contains ...string) {
+	t.Helper()
+	require.Error(t, err)
+	st, ok := status.FromError(err)
+	require.True(t, ok, "not a status: %v", err)
+	require.Equal(t, code, st.Code(), "message: %s", st.Message())
+	for _, c := range contains {
+		require.Contains(t, st.Message(), c)
+	}
+}

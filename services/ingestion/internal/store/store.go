@@ -1,0 +1,503 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ErrNotFound is returned for a row the tenant does not have.
+var ErrNotFound = fmt.Errorf("ingestion store: %w", grpcerr.ErrNotFound)
+
+// ErrExists is returned when creating something that exists.
+var ErrExists = fmt.Errorf("ingestion store: %w", grpcerr.ErrAlreadyExists)
+
+// Document states (the proto's numbering).
+const (
+	DocProcessing = 1
+	DocReady      = 2
+	DocFailed     = 3
+)
+
+// Job states (the proto's numbering).
+const (
+	JobQueued    = 1
+	JobRunning   = 2
+	JobSucceeded = 3
+	JobFailed    = 4
+)
+
+// WrappedKey is a tenant's data key as keyvault wrapped it.
+type WrappedKey struct {
+	Blob     []byte
+	KMSKeyID string
+}
+
+// Collection row.
+type Collection struct {
+	Tenant, Name, Description string
+	Documents                 int64
+	CreatedAt                 time.Time
+}
+
+// Document row. Source is sealed.
+type Document struct {
+	Tenant, ID, Collection string
+	ContentMAC, Source     []byte
+	ContentType            string
+	SizeBytes              int64
+	Chunks                 int
+	State                  int
+	CreatedAt              time.Time
+}
+
+// Job row. Payload (sealed content) is only read by PendingPayload.
+type Job struct {
+	Tenant, ID, DocumentID, Collection string
+	State, Done, Total                 int
+	Error                              string
+	CreatedAt, UpdatedAt               time.Time
+}
+
+// Chunk row; Text and Vector are sealed.
+type Chunk struct {
+	DocumentID   string
+	Seq          int
+	Text, Vector []byte
+}
+
+// Store is the ingestion database.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// Open opens (creating) the SQLite database at path and migrates it.
+func Open(ctx context.Context, path string) (*Store, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.OpenSQLite(ctx, path, sub)
+	if err != nil {
+		return nil, fmt.Errorf("ingestion store: %w", err)
+	}
+	return &Store{db: db, now: time.Now}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func ns(t time.Time) int64 { return t.UnixNano() }
+func at(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// TenantKey returns the tenant's wrapped data key.
+func (s *Store) TenantKey(ctx context.Context, tenant string) (WrappedKey, error) {
+	var k WrappedKey
+	err := s.db.QueryRowContext(ctx, `SELECT wrapped, kms_key_id FROM tenant_keys WHERE tenant = ?`, tenant).Scan(&k.Blob, &k.KMSKeyID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, ErrNotFound
+	}
+	return k, err
+}
+
+// PutTenantKey stores k unless the tenant has a key already, and returns
+// the stored one (the first writer wins).
+func (s *Store) PutTenantKey(ctx context.Context, tenant string, k WrappedKey) (WrappedKey, error) {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO tenant_keys (tenant, wrapped, kms_key_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (tenant) DO NOTHING`,
+		tenant, k.Blob, k.KMSKeyID, ns(s.now())); err != nil {
+		return WrappedKey{}, err
+	}
+	return s.TenantKey(ctx, tenant)
+}
+
+// CreateCollection inserts c.
+func (s *Store) CreateCollection(ctx context.Context, c Collection) (Collection, error) {
+	c.CreatedAt = s.now().UTC()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO collections (tenant, name, description, created_at) VALUES (?, ?, ?, ?)`, c.Tenant, c.Name, c.Description, ns(c.CreatedAt))
+	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		return c, ErrExists
+	}
+	return c, err
+}
+
+// GetCollection returns one collection.
+func (s *Store) GetCollection(ctx context.Context, tenant, name string) (Collection, error) {
+	cs, err := s.collections(ctx, `WHERE c.tenant = ? AND c.name = ?`, tenant, name)
+	if err != nil {
+		return Collection{}, err
+	}
+	if len(cs) == 0 {
+		return Collection{}, ErrNotFound
+	}
+	return cs[0], nil
+}
+
+// ListCollections returns the tenant's collections by name.
+func (s *Store) ListCollections(ctx context.Context, tenant string) ([]Collection, error) {
+	return s.collections(ctx, `WHERE c.tenant = ?`, tenant)
+}
+
+func (s *Store) collections(ctx context.Context, where string, args ...any) ([]Collection, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT c.tenant, c.name, c.description, c.created_at,
+		(SELECT COUNT(*) FROM documents d WHERE d.tenant = c.tenant AND d.collection = c.name)
+		FROM collections c `+where+` ORDER BY c.name`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Collection
+	for rows.Next() {
+		var c Collection
+		var t int64
+		if err := rows.Scan(&c.Tenant, &c.Name, &c.Description, &t, &c.Documents); err != nil {
+			return nil, err
+		}
+		c.CreatedAt = at(t)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DeleteCollection deletes a collection and (by cascade) its documents,
+// chunks and jobs.
+func (s *Store) DeleteCollection(ctx context.Context, tenant, name string) error {
+	r, err := s.db.ExecContext(ctx, `DELETE FROM collections WHERE tenant = ? AND name = ?`, tenant, name)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// AddDocument inserts doc and its queued job carrying the sealed payload in
+// one transaction. When the collection already has a document with the
+// same content MAC that did not fail, nothing is written and the existing
+// document and its latest job are returned with dedup true (a failed one is
+// replaced).
+func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload []byte) (Document, Job, bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Document{}, Job{}, false, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var exists int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections WHERE tenant = ? AND name = ?`, doc.Tenant, doc.Collection).Scan(&exists); err != nil {
+		return Document{}, Job{}, false, err
+	}
+	if exists == 0 {
+		return Document{}, Job{}, false, ErrNotFound
+	}
+	old, err := scanDoc(tx.QueryRowContext(ctx, docSelect+` WHERE tenant = ? AND collection = ? AND content_mac = ?`, doc.Tenant, doc.Collection, doc.ContentMAC))
+	switch {
+	case err == nil && old.State != DocFailed:
+		j, jerr := scanJob(tx.QueryRowContext(ctx, jobSelect+` WHERE tenant = ? AND document_id = ? ORDER BY created_at DESC LIMIT 1`, doc.Tenant, old.ID))
+		if jerr != nil {
+			return Document{}, Job{}, false, jerr
+		}
+		return old, j, true, nil
+	case err == nil:
+		if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE tenant = ? AND document_id = ?`, doc.Tenant, old.ID); err != nil {
+			return Document{}, Job{}, false, err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM documents WHERE tenant = ? AND id = ?`, doc.Tenant, old.ID); err != nil {
+			return Document{}, Job{}, false, err
+		}
+	case !errors.Is(err, ErrNotFound):
+		return Document{}, Job{}, false, err
+	}
+	now := s.now().UTC()
+	doc.CreatedAt, doc.State = now, DocProcessing
+	job.CreatedAt, job.UpdatedAt, job.State = now, now, JobQueued
+	job.Tenant, job.DocumentID, job.Collection = doc.Tenant, doc.ID, doc.Collection
+	if _, err := tx.ExecContext(ctx, `INSERT INTO documents (tenant, id, collection, content_mac, source, content_type, size_bytes, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		doc.Tenant, doc.ID, doc.Collection, doc.ContentMAC, doc.Source, doc.ContentType, doc.SizeBytes, doc.State, ns(now)); err != nil {
+		return Document{}, Job{}, false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		job.Tenant, job.ID, job.DocumentID, job.Collection, job.State, payload, ns(now), ns(now)); err != nil {
+		return Document{}, Job{}, false, err
+	}
+	return doc, job, false, tx.Commit()
+}
+
+const docSelect = `SELECT tenant, id, collection, content_mac, source, content_type, size_bytes, chunk_count, state, created_at FROM documents`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanDoc(r scanner) (Document, error) {
+	var d Document
+	var t int64
+	err := r.Scan(&d.Tenant, &d.ID, &d.Collection, &d.ContentMAC, &d.Source, &d.ContentType, &d.SizeBytes, &d.Chunks, &d.State, &t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	d.CreatedAt = at(t)
+	return d, err
+}
+
+// GetDocument returns one document.
+func (s *Store) GetDocument(ctx context.Context, tenant, id string) (Document, error) {
+	return scanDoc(s.db.QueryRowContext(ctx, docSelect+` WHERE tenant = ? AND id = ?`, tenant, id))
+}
+
+// ListDocuments returns a collection's documents, newest first.
+func (s *Store) ListDocuments(ctx context.Context, tenant, collection string) ([]Document, error) {
+	rows, err := s.db.QueryContext(ctx, docSelect+` WHERE tenant = ? AND collection = ? ORDER BY created_at DESC, id`, tenant, collection)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Document
+	for rows.Next() {
+		d, err := scanDoc(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// DeleteDocument deletes a document with its chunks and jobs and returns
+// it (the caller removes its chunks from the index).
+func (s *Store) DeleteDocument(ctx context.Context, tenant, id string) (Document, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Document{}, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	d, err := scanDoc(tx.QueryRowContext(ctx, docSelect+` WHERE tenant = ? AND id = ?`, tenant, id))
+	if err != nil {
+		return Document{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE tenant = ? AND document_id = ?`, tenant, id); err != nil {
+		return Document{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM documents WHERE tenant = ? AND id = ?`, tenant, id); err != nil {
+		return Document{}, err
+	}
+	return d, tx.Commit()
+}
+
+const jobSelect = `SELECT tenant, id, document_id, collection, state, chunks_done, chunks_total, error, created_at, updated_at FROM jobs`
+
+func scanJob(r scanner) (Job, error) {
+	var j Job
+	var c, u int64
+	err := r.Scan(&j.Tenant, &j.ID, &j.DocumentID, &j.Collection, &j.State, &j.Done, &j.Total, &j.Error, &c, &u)
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, ErrNotFound
+	}
+	j.CreatedAt, j.UpdatedAt = at(c), at(u)
+	return j, err
+}
+
+// GetJob returns one job.
+func (s *Store) GetJob(ctx context.Context, tenant, id string) (Job, error) {
+	return scanJob(s.db.QueryRowContext(ctx, jobSelect+` WHERE tenant = ? AND id = ?`, tenant, id))
+}
+
+// ListJobs returns the tenant's jobs (of one collection when given), newest
+// first.
+func (s *Store) ListJobs(ctx context.Context, tenant, collection string, limit int) ([]Job, error) {
+	q, args := jobSelect+` WHERE tenant = ?`, []any{tenant}
+	if collection != "" {
+		q += ` AND collection = ?`
+		args = append(args, collection)
+	}
+	q += ` ORDER BY created_at DESC, id LIMIT ?`
+	args = append(args, limit)
+	return s.jobs(ctx, q, args...)
+}
+
+func (s *Store) jobs(ctx context.Context, q string, args ...any) ([]Job, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// UnfinishedJobs returns every tenant's queued or running jobs, oldest
+// first: what the worker pool resumes after a restart.
+func (s *Store) UnfinishedJobs(ctx context.Context) ([]Job, error) {
+	return s.jobs(ctx, jobSelect+` WHERE state IN (?, ?) ORDER BY created_at, id`, JobQueued, JobRunning)
+}
+
+// Payload returns an unfinished job's sealed content.
+func (s *Store) Payload(ctx context.Context, tenant, id string) ([]byte, error) {
+	var p []byte
+	err := s.db.QueryRowContext(ctx, `SELECT payload FROM jobs WHERE tenant = ? AND id = ? AND payload IS NOT NULL`, tenant, id).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return p, err
+}
+
+// SetProgress records a job's state and progress.
+func (s *Store) SetProgress(ctx context.Context, tenant, id string, state, done, total int) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = ?, chunks_done = ?, chunks_total = ?, updated_at = ? WHERE tenant = ? AND id = ?`,
+		state, done, total, ns(s.now()), tenant, id)
+	return err
+}
+
+// Complete stores a document's chunks, marks it ready and its job
+// succeeded, and drops the job's payload, all in one transaction. It
+// replaces chunks a crashed earlier attempt may have left.
+func (s *Store) Complete(ctx context.Context, tenant, jobID, docID string, chunks []Chunk) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	d, err := scanDoc(tx.QueryRowContext(ctx, docSelect+` WHERE tenant = ? AND id = ?`, tenant, docID))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE tenant = ? AND document_id = ?`, tenant, docID); err != nil {
+		return err
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO chunks (tenant, document_id, seq, collection, text, vector) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, c := range chunks {
+		if _, err := st.ExecContext(ctx, tenant, docID, c.Seq, d.Collection, c.Text, c.Vector); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE documents SET state = ?, chunk_count = ? WHERE tenant = ? AND id = ?`, DocReady, len(chunks), tenant, docID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, chunks_done = ?, chunks_total = ?, payload = NULL, error = '', updated_at = ? WHERE tenant = ? AND id = ?`,
+		JobSucceeded, len(chunks), len(chunks), ns(s.now()), tenant, jobID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Fail marks a job and its document failed with a (secret-free) reason and
+// drops the payload.
+func (s *Store) Fail(ctx context.Context, tenant, jobID, docID, reason string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, error = ?, payload = NULL, updated_at = ? WHERE tenant = ? AND id = ?`, JobFailed, reason, ns(s.now()), tenant, jobID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE documents SET state = ? WHERE tenant = ? AND id = ?`, DocFailed, tenant, docID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// StoredChunk is a chunk with its ids, as search reads it.
+type StoredChunk struct {
+	DocumentID string
+	Seq        int
+	Text       []byte // sealed
+	Vector     []byte // sealed
+	Source     []byte // sealed, the document's
+}
+
+// Vectors streams a collection's sealed vectors to fn.
+func (s *Store) Vectors(ctx context.Context, tenant, collection string, fn func(docID string, seq int, sealed []byte) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT document_id, seq, vector FROM chunks WHERE tenant = ? AND collection = ?`, tenant, collection)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var doc string
+		var seq int
+		var v []byte
+		if err := rows.Scan(&doc, &seq, &v); err != nil {
+			return err
+		}
+		if err := fn(doc, seq, v); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ChunkRef names a chunk.
+type ChunkRef struct {
+	DocumentID string
+	Seq        int
+}
+
+// Chunks returns the named chunks of a collection that still exist (with
+// their document's sealed source), in no particular order.
+func (s *Store) Chunks(ctx context.Context, tenant, collection string, refs []ChunkRef) ([]StoredChunk, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	var b strings.Builder
+	args := []any{tenant, collection}
+	b.WriteString(`SELECT c.document_id, c.seq, c.text, d.source FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id
+		WHERE c.tenant = ? AND c.collection = ? AND (`)
+	for i, r := range refs {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString("(c.document_id = ? AND c.seq = ?)")
+		args = append(args, r.DocumentID, r.Seq)
+	}
+	b.WriteString(")")
+	rows, err := s.db.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []StoredChunk
+	for rows.Next() {
+		var c StoredChunk
+		if err := rows.Scan(&c.DocumentID, &c.Seq, &c.Text, &c.Source); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DeleteTenant removes everything of a tenant (purge).
+func (s *Store) DeleteTenant(ctx context.Context, tenant string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, q := range []string{`DELETE FROM collections WHERE tenant = ?`, `DELETE FROM tenant_keys WHERE tenant = ?`} {
+		if _, err := tx.ExecContext(ctx, q, tenant); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
