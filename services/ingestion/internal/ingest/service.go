@@ -367,4 +367,3 @@ func (s *Service) Purge(ctx context.Context, tenant string) error {
 }
 
 func chunkID(doc string, seq int) string { return fmt.Sprintf("%s:%d", doc, seq) }
-

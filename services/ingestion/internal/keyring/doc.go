@@ -7,6 +7,6 @@
 //
 // Keyvault unwraps a tenant's key only for a call on that tenant's behalf,
 // so after a restart the background workers cannot read a tenant's queued
-// jobs until that tenant's next call unlocks the key (ErrLocked). A crypto-
+// jobs until that tenant's next call unlocks the key (the jobs stay queued). A crypto-
 // shred in keyvault makes Decrypt fail and the data unreadable.
 package keyring

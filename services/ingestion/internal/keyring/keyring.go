@@ -24,10 +24,6 @@ const Purpose = "rampart-ingestion"
 // sealVersion prefixes sealed values: version ‖ nonce ‖ ciphertext.
 const sealVersion = 1
 
-// ErrLocked is returned when a tenant's key is not cached and there is no
-// call on the tenant's behalf to unwrap it.
-var ErrLocked = errors.New("tenant data key is locked until the tenant's next call")
-
 // ErrNoKey is returned by Open for a tenant that never had a key.
 var ErrNoKey = fmt.Errorf("tenant has no data key: %w", grpcerr.ErrNotFound)
 

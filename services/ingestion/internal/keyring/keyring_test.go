@@ -1,0 +1,92 @@
+package keyring_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring/keyringtest"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
+)
+
+func newRing(t *testing.T, max int) (*keyring.Ring, *keyringtest.KMS, *store.Store) {
+	t.Helper()
+	st, err := store.Open(context.Background(), t.TempDir()+"/k.db")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	k := keyringtest.New()
+	return keyring.New(keyringtest.Direct{K: k}, st, max), k, st
+}
+
+func TestSealOpen(t *testing.T) {
+	r, _, _ := newRing(t, 8)
+	ctx := context.Background()
+	a, err := r.Get(ctx, "a", true)
+	require.NoError(t, err)
+	b, err := r.Get(ctx, "b", true)
+	require.NoError(t, err)
+
+	sealed := a.Seal("text", "doc:1", []byte("hello"))
+	require.NotContains(t, string(sealed), "hello")
+	pt, err := a.Open("text", "doc:1", sealed)
+	require.NoError(t, err)
+	require.Equal(t, "hello", string(pt))
+	for _, tc := range []struct {
+		name     string
+		key      *keyring.Key
+		kind, id string
+		data     []byte
+	}{
+		{"other tenant", b, "text", "doc:1", sealed},
+		{"other kind", a, "vector", "doc:1", sealed},
+		{"other id", a, "text", "doc:2", sealed},
+		{"truncated", a, "text", "doc:1", sealed[:10]},
+		{"flipped", a, "text", "doc:1", append(append([]byte{}, sealed[:len(sealed)-1]...), sealed[len(sealed)-1]^1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.key.Open(tc.kind, tc.id, tc.data)
+			require.ErrorIs(t, err, keyring.ErrCorrupt)
+		})
+	}
+	require.NotEqual(t, a.MAC([]byte("x")), b.MAC([]byte("x")), "content hashes are tenant-keyed")
+	require.Equal(t, a.MAC([]byte("x")), a.MAC([]byte("x")))
+}
+
+func TestKeyLifecycle(t *testing.T) {
+	r, k, st := newRing(t, 2)
+	ctx := context.Background()
+	_, err := r.Get(ctx, "a", false)
+	require.ErrorIs(t, err, keyring.ErrNoKey)
+	a1, err := r.Get(ctx, "a", true)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, k.Generated.Load())
+	wk, err := st.TenantKey(ctx, "a")
+	require.NoError(t, err)
+	require.Len(t, wk.Blob, 12+32+16, "only the wrapped key is stored")
+	sealed := a1.Seal("k", "i", []byte("v"))
+
+	// evicted by two other tenants (bound 2), then unwrapped again
+	for _, tn := range []string{"b", "c"} {
+		_, err := r.Get(ctx, tn, true)
+		require.NoError(t, err)
+	}
+	_, cached := r.Cached("a")
+	require.False(t, cached)
+	unlocked := ""
+	r.OnUnlock(func(t string) { unlocked = t })
+	a2, err := r.Get(ctx, "a", false)
+	require.NoError(t, err)
+	require.Equal(t, "a", unlocked)
+	require.EqualValues(t, 1, k.Decrypted.Load())
+	pt, err := a2.Open("k", "i", sealed)
+	require.NoError(t, err)
+	require.Equal(t, "v", string(pt))
+
+	// shredded: gone once forgotten
+	k.Shred("a")
+	r.Forget("a")
+	_, err = r.Get(ctx, "a", false)
+	require.ErrorIs(t, err, keyringtest.ErrShredded)
+}
