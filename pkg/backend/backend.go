@@ -76,9 +76,11 @@ func (e *Env) Dial(ctx context.Context, svc string) (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
-// UseLocalKeys makes the principal verifier use keys instead of fetching
-// auth's over the network. Only auth itself calls it.
-func (e *Env) UseLocalKeys(keys principal.Keys) { e.keys.set(keys) }
+// UseKeys makes the principal verifier use keys instead of the published
+// keys Run would otherwise fetch from auth: auth passes its own signing keys,
+// a service may pass a static key file or a RemoteKeys on a connection it
+// manages itself.
+func (e *Env) UseKeys(keys principal.Keys) { e.keys.set(keys) }
 
 // Run loads cfg (env RAMPART_<NAME>_*, flags from args), starts the service
 // and blocks until ctx ends. With args[0] == "healthcheck" it instead checks

@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		env.UseLocalKeys(sm) // auth verifies the assertions it mints itself
+		env.UseKeys(sm) // auth verifies the assertions it mints itself
 		hub := events.NewHub()
 		svc, err := keys.New(ctx, db, sm, hub, keys.Options{
 			DefaultTTL: cfg.KeyDefaultTTL, MaxTTL: cfg.KeyMaxTTL, DefaultOverlap: cfg.RotationOverlap,

@@ -18,16 +18,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"google.golang.org/grpc"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
-	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/backend"
+	pkgconfig "github.com/rampart-platform/rampart/pkg/config"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
-	"github.com/rampart-platform/rampart/pkg/serve"
-	"github.com/rampart-platform/rampart/pkg/telemetry"
 
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/authclient"
@@ -61,22 +59,27 @@ var DefaultAuthz = []byte(`{"rules": [
 // allow-list above is its guard.
 var ExemptMethods = []string{"/rampart.keyvault.v1.TenantAdminService/*"}
 
-// Run runs keyvault until ctx ends.
+// Run runs keyvault until ctx ends (or, with "healthcheck" as the first
+// argument, checks a running instance), on the shared start-up path of
+// pkg/backend.
 func Run(ctx context.Context, args []string) error {
-	cfg, err := config.Load(args)
-	if err != nil {
-		return err
-	}
-	log := logging.New(os.Stderr, cfg.SlogLevel()).With("service", "keyvault")
-	src, err := mtls.NewSource(mtls.FilesFor(cfg.CertDir, "keyvault"), mtls.WithLogger(log))
-	if err != nil {
-		return err
-	}
+	cfg := config.Config{Common: pkgconfig.Defaults("keyvault")}
+	spec := backend.Spec{Name: "keyvault", DefaultPolicy: DefaultAuthz, PrincipalExempt: ExemptMethods}
+	return backend.Run(ctx, spec, &cfg, args, func(ctx context.Context, env *backend.Env) error {
+		return setup(ctx, env, cfg)
+	})
+}
+
+// setup opens the stores, wires the services and starts the background
+// loops. Closers registered with OnShutdown run in reverse order, so the
+// loops stop before the audit sink and the store close.
+func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
+	log, srv := env.Log, env.Server
 	st, err := store.Open(ctx, cfg.DataDir)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	srv.OnShutdown(func(context.Context) error { return st.Close() })
 	var awsCfg aws.Config
 	if cfg.Backend == "awssm" || cfg.KMS == "awskms" {
 		if awsCfg, err = loadAWS(ctx, cfg); err != nil {
@@ -101,7 +104,7 @@ func Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer sink.Close()
+	srv.OnShutdown(func(context.Context) error { return sink.Close() })
 	pol, err := policy.NewHolder(cfg.SecretsPolicy, cfg.Env, log)
 	if err != nil {
 		return err
@@ -109,39 +112,27 @@ func Run(ctx context.Context, args []string) error {
 	// The connection to auth is lazy: it serves principal keys (unless a
 	// static key file is configured), the tenant event stream and the
 	// rampart-api-key rotation function.
-	authConn, err := mtls.Dial(ctx, cfg.AuthAddr, src, pki.ServiceID("auth"))
+	authConn, err := mtls.Dial(ctx, cfg.AuthAddr, env.TLS, pki.ServiceID("auth"))
 	if err != nil {
 		return err
 	}
-	defer authConn.Close()
-	var keys principal.Keys
+	srv.OnShutdown(func(context.Context) error { return authConn.Close() })
 	var remote *principal.RemoteKeys
 	if cfg.PrincipalKeys != "" {
-		if keys, err = loadStaticKeys(cfg.PrincipalKeys); err != nil {
+		keys, err := loadStaticKeys(cfg.PrincipalKeys)
+		if err != nil {
 			return err
 		}
+		env.UseKeys(keys)
 	} else {
 		remote = principal.NewRemoteKeys(authv1.NewAuthServiceClient(authConn), log)
-		keys = remote
+		env.UseKeys(remote)
 	}
-	reg := telemetry.NewRegistry()
-	metrics := vault.NewMetrics(reg)
 	svc := vault.New(vault.Options{
 		Store: st, Envelope: kms.NewEnvelope(provider, st), Audit: sink, Hasher: audit.NewHasher(key), Policy: pol,
-		Log: log, Metrics: metrics, MaxVersions: cfg.MaxVersions, WebhookAllow: cfg.WebhookAllow, CrashAt: cfg.TestCrashAt,
+		Log: log, Metrics: vault.NewMetrics(env.Registry), MaxVersions: cfg.MaxVersions, WebhookAllow: cfg.WebhookAllow, CrashAt: cfg.TestCrashAt,
 		KeyAuthority: authclient.New(authConn),
 	})
-	verifier := principal.NewVerifier(keys, principal.WithCache(100_000))
-	srv, err := serve.New(serve.Options{
-		Name: "keyvault", ListenAddr: cfg.ListenAddr, AdminAddr: cfg.AdminAddr, TLS: src,
-		AuthzPolicy: authzPolicy(cfg), AuthzPolicyFile: cfg.AuthzPolicy, Logger: log, Registry: reg,
-		Reflection:  !cfg.Prod(),
-		ExtraUnary:  []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, principal.ExemptMethods(ExemptMethods...))},
-		ExtraStream: []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, principal.ExemptMethods(ExemptMethods...))},
-	})
-	if err != nil {
-		return err
-	}
 	var backend server.SecretsBackend = svc
 	var observer server.Observer = svc
 	if cfg.Backend == "awssm" {
@@ -158,8 +149,6 @@ func Run(ctx context.Context, args []string) error {
 		log.Error("resume rotations", "err", err)
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	defer stop()
-	go func() { _ = src.Watch(bg, 5*time.Second) }()
 	go pol.Watch(bg, 2*time.Second)
 	if remote != nil {
 		go remote.Run(bg, time.Minute)
@@ -172,9 +161,11 @@ func Run(ctx context.Context, args []string) error {
 		}
 		go tenantevents.New(authv1.NewAuthServiceClient(authConn), shred, st, log).Run(bg)
 	}
-	srv.OnShutdown(func(ctx context.Context) error { return svc.FlushAccess(ctx) })
-	log.Info("keyvault listening", "addr", srv.Addr().String())
-	return srv.Run(ctx)
+	srv.OnShutdown(func(ctx context.Context) error {
+		stop()
+		return svc.FlushAccess(ctx)
+	})
+	return nil
 }
 
 // loadAWS reads the SDK's usual configuration (environment, shared files,
@@ -192,13 +183,6 @@ func loadAWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
 		c.BaseEndpoint = aws.String(cfg.AWSEndpoint)
 	}
 	return c, nil
-}
-
-func authzPolicy(cfg config.Config) []byte {
-	if cfg.AuthzPolicy != "" {
-		return nil
-	}
-	return DefaultAuthz
 }
 
 // background runs the leased scheduler (due rotations, expired deletions)
