@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -158,4 +159,22 @@ func walkFiles(root *os.Root, fn func(path string, data []byte)) error {
 		fn(path, data)
 		return nil
 	})
+}
+
+// TestHealthcheckMode runs every service binary the way the container health
+// checks do (`<svc> healthcheck`, no shell in the image) against the running
+// stack.
+func TestHealthcheckMode(t *testing.T) {
+	s := startStack(t)
+	for _, svc := range []string{"auth", "keyvault", "inference", "ingestion", "slackadapter", "edge"} {
+		t.Run(svc, func(t *testing.T) {
+			prefix := "RAMPART_" + strings.ToUpper(svc) + "_"
+			admin := s.env[prefix+"ADMIN_ADDR"]
+			require.NotEmpty(t, admin)
+			cmd := exec.Command(filepath.Join(binDir, svc), "healthcheck")
+			cmd.Env = append(cleanEnv(), prefix+"ADMIN_ADDR="+admin, "RAMPART_DATA_DIR="+filepath.Join(s.dir, "data"))
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s healthcheck: %s", svc, out)
+		})
+	}
 }
