@@ -84,11 +84,18 @@ func words(s string) []string {
 
 // Dot is the cosine similarity of two L2-normalised vectors.
 func Dot(a, b []float32) float32 {
-	var s float32
 	n := min(len(a), len(b))
 	a, b = a[:n], b[:n]
-	for i := range a {
-		s += a[i] * b[i]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
 	}
-	return s
+	for ; i < n; i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }

@@ -74,6 +74,14 @@ func TestVectors(t *testing.T) {
 	_, err = v.Search(context.Background(), "t", "c", q, 5, load)
 	require.NoError(t, err)
 	require.Equal(t, 1, loads, "cached")
+	// the column layout scores exactly like a row-by-row dot product
+	m := index.NewMatrix(entries)
+	for _, h := range m.TopK(q, 10) {
+		var id int
+		_, _ = fmt.Sscan(h.ID, &id)
+		require.InDelta(t, embed.Dot(entries[id].Vec, q), h.Score, 1e-5)
+	}
+	require.Empty(t, index.NewMatrix(nil).TopK(q, 3))
 	v.Invalidate("t", "c")
 	_, err = v.Search(context.Background(), "t", "c", q, 5, load)
 	require.NoError(t, err)

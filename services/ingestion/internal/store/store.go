@@ -454,37 +454,36 @@ type ChunkRef struct {
 }
 
 // Chunks returns the named chunks of a collection that still exist (with
-// their document's sealed source), in no particular order.
+// their document's sealed source), in the order of refs (missing ones are
+// skipped). Each is a primary-key lookup.
 func (s *Store) Chunks(ctx context.Context, tenant, collection string, refs []ChunkRef) ([]StoredChunk, error) {
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	var b strings.Builder
-	args := []any{tenant, collection}
-	b.WriteString(`SELECT c.document_id, c.seq, c.text, d.source FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id
-		WHERE c.tenant = ? AND c.collection = ? AND (`)
-	for i, r := range refs {
-		if i > 0 {
-			b.WriteString(" OR ")
-		}
-		b.WriteString("(c.document_id = ? AND c.seq = ?)")
-		args = append(args, r.DocumentID, r.Seq)
-	}
-	b.WriteString(")")
-	rows, err := s.db.QueryContext(ctx, b.String(), args...)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []StoredChunk
-	for rows.Next() {
-		var c StoredChunk
-		if err := rows.Scan(&c.DocumentID, &c.Seq, &c.Text, &c.Source); err != nil {
+	defer conn.Close()
+	st, err := conn.PrepareContext(ctx, `SELECT c.text, d.source FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id
+		WHERE c.tenant = ? AND c.document_id = ? AND c.seq = ? AND c.collection = ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	out := make([]StoredChunk, 0, len(refs))
+	for _, r := range refs {
+		c := StoredChunk{DocumentID: r.DocumentID, Seq: r.Seq}
+		err := st.QueryRowContext(ctx, tenant, r.DocumentID, r.Seq, collection).Scan(&c.Text, &c.Source)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DeleteTenant removes everything of a tenant (purge).

@@ -1,0 +1,178 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/pkg/latency"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/fetch"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/ingest"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring/keyringtest"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
+)
+
+// vocabulary for synthetic prose: 2,000 pseudo-words with a Zipf-like draw.
+var vocab = func() []string {
+	r := rand.New(rand.NewPCG(1, 2))
+	out := make([]string, 2000)
+	for i := range out {
+		n := 3 + r.IntN(8)
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte('a' + r.IntN(26))
+		}
+		out[i] = string(b)
+	}
+	return out
+}()
+
+func prose(r *rand.Rand, bytes int) string {
+	var b strings.Builder
+	for b.Len() < bytes {
+		n := 8 + r.IntN(15)
+		for i := range n {
+			w := vocab[int(float64(len(vocab))*r.Float64()*r.Float64())]
+			if i == 0 {
+				w = strings.ToUpper(w[:1]) + w[1:]
+			}
+			b.WriteString(w)
+			if i < n-1 {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(". ")
+	}
+	return b.String()
+}
+
+type env struct {
+	svc  *ingest.Service
+	done chan int
+	ctx  context.Context
+}
+
+func newEnv(b *testing.B, workers int) *env {
+	b.Helper()
+	dir := b.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "ingestion.db"))
+	require.NoError(b, err)
+	lex := index.NewLexical(filepath.Join(dir, "index"))
+	e := &env{done: make(chan int, 1024)}
+	e.svc = ingest.New(ingest.Options{
+		Store: st, Ring: keyring.New(keyringtest.Direct{K: keyringtest.New()}, st, 0), Lexical: lex,
+		Vectors: index.NewVectors(0), Embedder: embed.Hash{}, Fetcher: fetch.New(fetch.Options{}),
+		Chunk: chunk.Options{Tokens: 300, Overlap: 50}, Workers: workers,
+		OnJobDone: func(_, _ string, s int) { e.done <- s },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = e.svc.Run(ctx) }()
+	b.Cleanup(func() { cancel(); _ = lex.Close(); _ = st.Close() })
+	e.ctx = context.Background()
+	_, err = e.svc.CreateCollection(e.ctx, "t", "kb", "")
+	require.NoError(b, err)
+	return e
+}
+
+// BenchmarkIngest measures end-to-end ingestion of 256 KiB text documents
+// with one worker (one core): seal + store the payload, then extract,
+// chunk, embed, seal, BM25-index and commit. MB/s is text per core.
+func BenchmarkIngest(b *testing.B) {
+	e := newEnv(b, 1)
+	r := rand.New(rand.NewPCG(3, 4))
+	docs := make([]string, 16)
+	for i := range docs {
+		docs[i] = prose(r, 256<<10)
+	}
+	b.SetBytes(256 << 10)
+	b.ResetTimer()
+	for i := range b.N {
+		text := fmt.Sprintf("Document %d. %s", i, docs[i%len(docs)])
+		_, _, _, err := e.svc.Ingest(e.ctx, "t", ingest.Input{Collection: "kb", Content: []byte(text), ContentType: "text/plain"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s := <-e.done; s != store.JobSucceeded {
+			b.Fatalf("job state %d", s)
+		}
+	}
+}
+
+// BenchmarkHybridSearch measures Search (BM25 + cosine + RRF + opening the
+// top 5 sealed chunks) over a collection of about 14k chunks (queries are
+// 8–22 words of Zipf-distributed prose, so they hit frequent terms).
+func BenchmarkHybridSearch(b *testing.B) {
+	e := newEnv(b, 2)
+	r := rand.New(rand.NewPCG(5, 6))
+	docs := 40 // ≈ 14k chunks; INGESTION_BENCH_DOCS=290 for ≈ 100k
+	if v, err := strconv.Atoi(os.Getenv("INGESTION_BENCH_DOCS")); err == nil && v > 0 {
+		docs = v
+	}
+	chunks := 0
+	for i := range docs {
+		text := prose(r, 310<<10) // ≈ 250 chunks of 300 tokens each
+		_, _, _, err := e.svc.Ingest(e.ctx, "t", ingest.Input{Collection: "kb", Content: []byte(fmt.Sprintf("Doc %d. %s", i, text)), ContentType: "text/plain"})
+		require.NoError(b, err)
+	}
+	for range docs {
+		require.Equal(b, store.JobSucceeded, <-e.done)
+	}
+	ds, err := e.svc.ListDocuments(e.ctx, "t", "kb")
+	require.NoError(b, err)
+	for _, d := range ds {
+		chunks += d.Chunks
+	}
+	queries := make([]string, 64)
+	for i := range queries {
+		queries[i] = prose(r, 40)
+	}
+	_, err = e.svc.Search(e.ctx, "t", "kb", queries[0], 5) // load the vectors
+	require.NoError(b, err)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		ps, err := e.svc.Search(e.ctx, "t", "kb", queries[i%len(queries)], 5)
+		lat = append(lat, time.Since(start))
+		if err != nil || len(ps) == 0 {
+			b.Fatal(err, len(ps))
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(chunks), "chunks")
+	latency.Report(b, "", lat)
+}
+
+// BenchmarkVectorTopK100k is the exact cosine part alone over 100k
+// in-memory 256-dim vectors (the search's share that grows linearly) for a
+// short query.
+func BenchmarkVectorTopK100k(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	entries := make([]index.VectorEntry, 100_000)
+	for i := range entries {
+		entries[i] = index.VectorEntry{ID: fmt.Sprint(i), Vec: embed.HashEmbedding(prose(r, 200), embed.DefaultDimensions)}
+	}
+	q := embed.HashEmbedding(prose(r, 40), embed.DefaultDimensions)
+	m := index.NewMatrix(entries)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		_ = m.TopK(q, 50)
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	latency.Report(b, "", lat)
+}
