@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,6 +46,13 @@ type Configurable interface {
 	Base() *config.Common
 }
 
+// AuthTarget is implemented by a service config that carries auth's address
+// itself (flag and env): Run then fetches the signing keys there instead of
+// at RAMPART_AUTH_ADDR.
+type AuthTarget interface {
+	AuthTarget() string
+}
+
 // Env is what a service's setup function receives.
 type Env struct {
 	Common   config.Common
@@ -54,6 +62,7 @@ type Env struct {
 	Registry *prometheus.Registry
 	keys     *switchKeys
 	tracing  *telemetry.Tracing
+	authAddr string // "" → RAMPART_AUTH_ADDR or the conventions default
 }
 
 // Dial opens an mTLS connection to another Rampart service, addressed by
@@ -62,6 +71,9 @@ type Env struct {
 // tracing propagate.
 func (e *Env) Dial(ctx context.Context, svc string) (*grpc.ClientConn, error) {
 	addr := os.Getenv(config.Prefix(svc) + "ADDR")
+	if svc == "auth" && e.authAddr != "" {
+		addr = e.authAddr
+	}
 	if addr == "" {
 		addr = config.DefaultAddr(svc)
 	}
@@ -91,6 +103,10 @@ func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup 
 		args = args[1:]
 	}
 	if err := config.Load(config.Prefix(spec.Name), cfg, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) { // -h: the usage text is the answer
+			fmt.Fprintln(os.Stdout, err.Error())
+			return nil
+		}
 		return err
 	}
 	common := *cfg.Base()
@@ -113,6 +129,9 @@ func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup 
 	}
 
 	env := &Env{Common: common, Log: log, TLS: src, Registry: telemetry.NewRegistry(), keys: &switchKeys{}, tracing: tracing}
+	if t, ok := cfg.(AuthTarget); ok {
+		env.authAddr = t.AuthTarget()
+	}
 	verifier := principal.NewVerifier(env.keys, principal.WithCache(100_000))
 	exempt := principal.ExemptMethods(spec.PrincipalExempt...)
 	opts := serve.Options{

@@ -152,3 +152,67 @@ func TestRun(t *testing.T) {
 		[]string{"healthcheck", "--admin-addr", admin}, nil)
 	require.Error(t, err, "healthcheck must fail once the service is gone")
 }
+
+func TestRunHelpPrintsUsage(t *testing.T) {
+	spec := backend.Spec{Name: "ingestion", DefaultPolicy: []byte(policy)}
+	err := backend.Run(context.Background(), spec, &cfg{Common: config.Defaults("ingestion")}, []string{"-h"}, nil)
+	require.NoError(t, err, "-h is not an error")
+}
+
+// authCfg carries its own auth address, as a service with an --auth-addr flag does.
+type authCfg struct {
+	config.Common
+	Auth string `flag:"auth-addr"`
+}
+
+func (c *authCfg) AuthTarget() string { return c.Auth }
+
+func TestAuthTargetFromConfig(t *testing.T) {
+	dir, _ := pkitest.NewDir(t, "auth", "ingestion")
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	authSrc, err := mtls.NewSource(mtls.FilesFor(dir, "auth"))
+	require.NoError(t, err)
+	authSrv := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(authSrc)))
+	authv1.RegisterAuthServiceServer(authSrv, &keysServer{pub: pub})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = authSrv.Serve(lis) }()
+	t.Cleanup(authSrv.Stop)
+	t.Setenv("RAMPART_AUTH_ADDR", "127.0.0.1:1") // wrong on purpose: the flag must win
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan string, 1)
+	done := make(chan error, 1)
+	args := []string{"--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--cert-dir", dir, "--auth-addr", lis.Addr().String()}
+	go func() {
+		done <- backend.Run(ctx, backend.Spec{Name: "ingestion", DefaultPolicy: []byte(policy)}, &authCfg{Common: config.Defaults("ingestion")}, args,
+			func(ctx context.Context, env *backend.Env) error {
+				conn, err := env.Dial(ctx, "auth")
+				if err != nil {
+					return err
+				}
+				defer conn.Close()
+				resp, err := authv1.NewAuthServiceClient(conn).GetSigningKeys(ctx, &authv1.GetSigningKeysRequest{})
+				if err != nil {
+					return err
+				}
+				got <- resp.GetKeys()[0].GetKid()
+				return nil
+			})
+	}()
+	select {
+	case kid := <-got:
+		require.Equal(t, "k1", kid, "Env.Dial(\"auth\") uses the config's auth address")
+	case err := <-done:
+		t.Fatalf("Run returned early: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out")
+	}
+	cancel()
+	// Cancelled during start-up, Run may stop before serving: that is fine.
+	if err := <-done; err != nil {
+		require.ErrorIs(t, err, context.Canceled)
+	}
+}

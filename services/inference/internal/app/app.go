@@ -54,6 +54,10 @@ type Options struct {
 	Registry    *prometheus.Registry
 	// HTTPTransport, when set, is used by openai upstreams (tests).
 	HTTPTransport http.RoundTripper
+	// Server, when set, is an already configured server to register on
+	// (pkg/backend in production, with its interceptors); otherwise New
+	// creates one with the same chain, from Keys and AuthzPolicy.
+	Server *serve.Server
 	// DrainDelay overrides pkg/serve's drain delay (negative: none, for tests).
 	DrainDelay time.Duration
 	// Keyvault overrides the connection to keyvault (dialled with TLS at
@@ -197,27 +201,12 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 
-	// Every call needs a principal except health and reflection (the
-	// default exemptions); verified assertions are cached until expiry.
-	verifier := principal.NewVerifier(o.Keys, principal.WithCache(100_000))
-	exempt := principal.ExemptMethods()
-	policy := o.AuthzPolicy
-	if policy == nil && cfg.AuthzPolicy == "" {
-		policy = config.DefaultAuthzPolicy()
-	}
-	srv, err := serve.New(serve.Options{
-		Name: config.Service, ListenAddr: cfg.ListenAddr, AdminAddr: cfg.AdminAddr, TLS: o.TLS,
-		AuthzPolicy: policy, AuthzPolicyFile: cfg.AuthzPolicy,
-		Logger: log, Registry: promReg, Reflection: !cfg.Prod(), DrainDelay: o.DrainDelay,
-		ExtraUnary:  []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)},
-		ExtraStream: []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, exempt)},
-		// Reused handler goroutines keep their grown stacks: without them
-		// every call paid a stack copy (≈5% of CPU in the profile).
-		ServerOptions: []grpc.ServerOption{grpc.NumStreamWorkers(uint32(4 * runtime.GOMAXPROCS(0)))}, //nolint:gosec // small positive
-	})
-	if err != nil {
-		rec.Close()
-		return nil, err
+	srv := o.Server
+	if srv == nil {
+		if srv, err = newServer(o, log, promReg); err != nil {
+			rec.Close()
+			return nil, err
+		}
 	}
 	server.New(svc, log).Register(srv.GRPC())
 	srv.OnShutdown(func(context.Context) error {
@@ -229,6 +218,34 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		return errors.Join(errs...)
 	})
 	return &App{Server: srv, Service: svc, Store: st, rec: rec}, nil
+}
+
+// StreamWorkers reuses handler goroutines, which keep their grown stacks:
+// without them every call paid a stack copy (≈5% of CPU in the profile).
+func StreamWorkers() grpc.ServerOption {
+	return grpc.NumStreamWorkers(uint32(4 * runtime.GOMAXPROCS(0))) //nolint:gosec // small positive
+}
+
+// newServer creates the gRPC server for in-process use (tests and
+// inferencetest): the same interceptors pkg/backend installs in production.
+func newServer(o Options, log *slog.Logger, promReg *prometheus.Registry) (*serve.Server, error) {
+	cfg := o.Config
+	// Every call needs a principal except health and reflection (the
+	// default exemptions); verified assertions are cached until expiry.
+	verifier := principal.NewVerifier(o.Keys, principal.WithCache(100_000))
+	exempt := principal.ExemptMethods()
+	policy := o.AuthzPolicy
+	if policy == nil && cfg.AuthzPolicy == "" {
+		policy = config.DefaultAuthzPolicy()
+	}
+	return serve.New(serve.Options{
+		Name: config.Service, ListenAddr: cfg.ListenAddr, AdminAddr: cfg.AdminAddr, TLS: o.TLS,
+		AuthzPolicy: policy, AuthzPolicyFile: cfg.AuthzPolicy,
+		Logger: log, Registry: promReg, Reflection: !cfg.Prod(), DrainDelay: o.DrainDelay,
+		ExtraUnary:    []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)},
+		ExtraStream:   []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, exempt)},
+		ServerOptions: []grpc.ServerOption{StreamWorkers()},
+	})
 }
 
 // Run serves until ctx ends, then shuts down in order.

@@ -51,6 +51,9 @@ func Load(args []string) (*Config, error) {
 	return cfg, nil
 }
 
+// AuthTarget tells pkg/backend where auth is (flag or RAMPART_AUTH_ADDR).
+func (c *Config) AuthTarget() string { return c.AuthAddr }
+
 // Finalize derives defaults from other settings.
 func (c *Config) Finalize() error {
 	if err := c.Common.Finalize(); err != nil {

@@ -61,6 +61,9 @@ func Default() *Config {
 	}
 }
 
+// AuthTarget tells pkg/backend where auth is (flag or RAMPART_AUTH_ADDR).
+func (c *Config) AuthTarget() string { return c.AuthAddr }
+
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
 	errs := []error{c.Common.Validate()}
