@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 )
 
@@ -130,13 +132,15 @@ func (l *Lexical) Delete(tenant, collection string, ids []string) error {
 }
 
 // Search returns up to k chunk ids ranked by BM25 for query.
-func (l *Lexical) Search(tenant, collection, query string, k int) ([]Hit, error) {
+func (l *Lexical) Search(tenant, collection, text string, k int) ([]Hit, error) {
 	ix, err := l.get(tenant, collection, false)
 	if err != nil || ix == nil {
 		return nil, err
 	}
-	q := bleve.NewMatchQuery(query)
-	q.SetField("text")
+	q, err := l.prune(ix, text)
+	if err != nil || q == nil {
+		return nil, err
+	}
 	req := bleve.NewSearchRequestOptions(q, k, 0, false)
 	res, err := ix.Search(req)
 	if err != nil {
@@ -154,6 +158,82 @@ func (l *Lexical) Search(tenant, collection, query string, k int) ([]Hit, error)
 	}
 	return out, nil
 }
+
+// commonFraction: query terms found in more than this fraction of a
+// collection's chunks are dropped from the lexical query (their BM25 idf is
+// near zero, yet their postings are the longest to walk), as long as a
+// rarer term remains — the "common terms" cutoff of Lucene.
+const commonFraction = 0.3
+
+// prune analyses query like the indexed text and keeps its informative
+// terms as a disjunction of term queries (nil: no term at all).
+func (l *Lexical) prune(ix bleve.Index, text string) (bleveQuery, error) {
+	an := ix.Mapping().AnalyzerNamed(en.AnalyzerName)
+	if an == nil {
+		return nil, errors.New("lexical search: english analyser missing")
+	}
+	seen := map[string]bool{}
+	var terms []string
+	for _, tok := range an.Analyze([]byte(text)) {
+		if t := string(tok.Term); !seen[t] {
+			seen[t] = true
+			terms = append(terms, t)
+		}
+	}
+	if len(terms) == 0 {
+		return nil, nil
+	}
+	adv, err := ix.Advanced()
+	if err != nil {
+		return nil, err
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	n, err := r.DocCount()
+	if err != nil {
+		return nil, err
+	}
+	type tdf struct {
+		term string
+		df   uint64
+	}
+	dfs := make([]tdf, 0, len(terms))
+	for _, t := range terms {
+		tfr, err := r.TermFieldReader(context.Background(), []byte(t), "text", false, false, false)
+		if err != nil {
+			return nil, err
+		}
+		dfs = append(dfs, tdf{t, tfr.Count()})
+		_ = tfr.Close()
+	}
+	limit := uint64(float64(n) * commonFraction)
+	var keep []query.Query
+	rarest := 0
+	for i, d := range dfs {
+		if d.df < dfs[rarest].df {
+			rarest = i
+		}
+		if d.df > 0 && (n < 20 || d.df <= limit) {
+			tq := bleve.NewTermQuery(d.term)
+			tq.SetField("text")
+			keep = append(keep, tq)
+		}
+	}
+	if len(keep) == 0 { // only common terms: the rarest still ranks something
+		if dfs[rarest].df == 0 {
+			return nil, nil
+		}
+		tq := bleve.NewTermQuery(dfs[rarest].term)
+		tq.SetField("text")
+		keep = append(keep, tq)
+	}
+	return bleve.NewDisjunctionQuery(keep...), nil
+}
+
+type bleveQuery = query.Query
 
 // DropCollection closes and deletes a collection's index.
 func (l *Lexical) DropCollection(tenant, collection string) error {

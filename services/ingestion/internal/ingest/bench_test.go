@@ -24,10 +24,11 @@ import (
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
 )
 
-// vocabulary for synthetic prose: 2,000 pseudo-words with a Zipf-like draw.
+// vocabulary for synthetic prose: 30,000 pseudo-words drawn by Zipf's law
+// (s = 1.1), roughly the shape of English text.
 var vocab = func() []string {
 	r := rand.New(rand.NewPCG(1, 2))
-	out := make([]string, 2000)
+	out := make([]string, 30000)
 	for i := range out {
 		n := 3 + r.IntN(8)
 		b := make([]byte, n)
@@ -40,11 +41,17 @@ var vocab = func() []string {
 }()
 
 func prose(r *rand.Rand, bytes int) string {
+	return sentences(r, bytes, 8, 15)
+}
+
+// sentences writes sentences of min..min+spread-1 Zipf-drawn words.
+func sentences(r *rand.Rand, bytes, minWords, spread int) string {
+	z := rand.NewZipf(r, 1.1, 1, uint64(len(vocab)-1))
 	var b strings.Builder
 	for b.Len() < bytes {
-		n := 8 + r.IntN(15)
+		n := minWords + r.IntN(spread)
 		for i := range n {
-			w := vocab[int(float64(len(vocab))*r.Float64()*r.Float64())]
+			w := vocab[z.Uint64()]
 			if i == 0 {
 				w = strings.ToUpper(w[:1]) + w[1:]
 			}
@@ -111,8 +118,8 @@ func BenchmarkIngest(b *testing.B) {
 }
 
 // BenchmarkHybridSearch measures Search (BM25 + cosine + RRF + opening the
-// top 5 sealed chunks) over a collection of about 14k chunks (queries are
-// 8–22 words of Zipf-distributed prose, so they hit frequent terms).
+// top 5 sealed chunks) over a collection of about 14k chunks of synthetic
+// Zipf prose; queries are 4–9 words drawn the same way.
 func BenchmarkHybridSearch(b *testing.B) {
 	e := newEnv(b, 2)
 	r := rand.New(rand.NewPCG(5, 6))
@@ -134,9 +141,9 @@ func BenchmarkHybridSearch(b *testing.B) {
 	for _, d := range ds {
 		chunks += d.Chunks
 	}
-	queries := make([]string, 64)
+	queries := make([]string, 64) // 4–9 words, like a question to a chatbot
 	for i := range queries {
-		queries[i] = prose(r, 40)
+		queries[i] = sentences(r, 1, 4, 6)
 	}
 	_, err = e.svc.Search(e.ctx, "t", "kb", queries[0], 5) // load the vectors
 	require.NoError(b, err)
@@ -164,7 +171,7 @@ func BenchmarkVectorTopK100k(b *testing.B) {
 	for i := range entries {
 		entries[i] = index.VectorEntry{ID: fmt.Sprint(i), Vec: embed.HashEmbedding(prose(r, 200), embed.DefaultDimensions)}
 	}
-	q := embed.HashEmbedding(prose(r, 40), embed.DefaultDimensions)
+	q := embed.HashEmbedding(sentences(r, 1, 4, 6), embed.DefaultDimensions)
 	m := index.NewMatrix(entries)
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
