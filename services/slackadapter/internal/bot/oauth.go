@@ -62,7 +62,7 @@ func (a *Adapter) ConfigureApp(ctx context.Context, c Caller, clientID, clientSe
 		return "", err
 	}
 	name := a.secretName("app", "credentials")
-	val, _ := json.Marshal(appCreds{ClientID: clientID, ClientSecret: clientSecret, SigningSecret: signingSecret})
+	val, _ := json.Marshal(appCreds{ClientID: clientID, ClientSecret: clientSecret, SigningSecret: signingSecret}) //nolint:gosec // G117: serialised only into keyvault, never logged
 	if err := a.putSecret(ctx, c.TenantID, name, string(val)); err != nil {
 		return "", err
 	}
@@ -176,7 +176,7 @@ func (a *Adapter) callback(ctx context.Context, r Request) Response {
 		return htmlResp(http.StatusConflict, "Slack install refused", "This workspace is already connected to another Rampart tenant.")
 	}
 	name := a.secretName("bot-token", team)
-	val, _ := json.Marshal(tok)
+	val, _ := json.Marshal(tok) //nolint:gosec // G117: serialised only into keyvault, never logged
 	if err := a.putSecret(ctx, tenant, name, string(val)); err != nil {
 		a.log.ErrorContext(ctx, "store bot token", "err", err)
 		return htmlResp(http.StatusServiceUnavailable, "Slack install failed", "Could not store the workspace's token; try again.")
@@ -247,7 +247,7 @@ func (a *Adapter) refresh(ctx context.Context, creds appCreds, inst store.Instal
 	if next.AccessToken == "" {
 		return errors.New("refresh answered without a token")
 	}
-	val, _ := json.Marshal(next)
+	val, _ := json.Marshal(next) //nolint:gosec // G117: serialised only into keyvault, never logged
 	if err := a.putSecret(ctx, inst.TenantID, inst.SecretName, string(val)); err != nil {
 		return err
 	}

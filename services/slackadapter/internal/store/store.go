@@ -15,10 +15,10 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// ErrNotFound: no such row.
+// ErrNotFound means there is no such row.
 var ErrNotFound = errors.New("store: not found")
 
-// ErrTeamTaken: the workspace is installed for another tenant.
+// ErrTeamTaken means the workspace is installed for another tenant.
 var ErrTeamTaken = errors.New("store: workspace installed for another tenant")
 
 // Store is the adapter's database.
