@@ -82,6 +82,9 @@ bench: ## Benchmarks: each reports p50/p99 and ratios against a baseline measure
 	$(BENCH) -bench . -benchtime 2000x ./services/edge/internal/openai ./services/inference/internal/wire
 	@echo "## Slack adapter: ack latency of a signed event relayed over mTLS (verify, parse, dedupe, queue)"
 	$(BENCH) -bench . -benchtime 2000x ./services/slackadapter/internal/server
+	@echo "## Ingestion: MB/s of text per worker end to end; hybrid search p50/p99 over ~14k chunks (INGESTION_BENCH_DOCS=290 for ~100k); exact cosine over 100k vectors"
+	$(BENCH) -bench Ingest -benchtime 40x ./services/ingestion/internal/ingest
+	$(BENCH) -bench 'Search|TopK' -benchtime 500x ./services/ingestion/internal/ingest
 
 .PHONY: compose-check
 compose-check: ## Validate docker-compose.yml and the deploy manifests (no Docker engine needed)
