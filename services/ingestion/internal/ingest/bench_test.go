@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,11 +24,13 @@ import (
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
 )
 
+const vocabSize = 30000
+
 // vocabulary for synthetic prose: 30,000 pseudo-words drawn by Zipf's law
 // (s = 1.1), roughly the shape of English text.
 var vocab = func() []string {
 	r := rand.New(rand.NewPCG(1, 2))
-	out := make([]string, 30000)
+	out := make([]string, vocabSize)
 	for i := range out {
 		n := 3 + r.IntN(8)
 		b := make([]byte, n)
@@ -46,7 +48,7 @@ func prose(r *rand.Rand, bytes int) string {
 
 // sentences writes sentences of min..min+spread-1 Zipf-drawn words.
 func sentences(r *rand.Rand, bytes, minWords, spread int) string {
-	z := rand.NewZipf(r, 1.1, 1, uint64(len(vocab)-1))
+	z := rand.NewZipf(r, 1.1, 1, vocabSize-1)
 	var b strings.Builder
 	for b.Len() < bytes {
 		n := minWords + r.IntN(spread)

@@ -208,13 +208,21 @@ func (k *Key) aad(kind, id string) []byte {
 
 // Seal encrypts pt bound to (tenant, kind, id).
 func (k *Key) Seal(kind, id string, pt []byte) []byte {
-	n := k.aead.NonceSize()
-	out := make([]byte, 1+n, 1+n+len(pt)+k.aead.Overhead())
-	out[0] = sealVersion
-	if _, err := rand.Read(out[1:]); err != nil {
-		panic("crypto/rand failed: " + err.Error()) // crypto/rand never fails on supported platforms
+	nonce := randomNonce(k.aead.NonceSize())
+	out := make([]byte, 0, 1+len(nonce)+len(pt)+k.aead.Overhead())
+	out = append(append(out, sealVersion), nonce...)
+	return k.aead.Seal(out, nonce, pt, k.aad(kind, id))
+}
+
+// randomNonce returns a fresh random 96-bit GCM nonce (one tenant key seals
+// far fewer than the 2^32 values where random nonces start to risk a
+// collision).
+func randomNonce(n int) []byte {
+	nonce := make([]byte, n)
+	if _, err := rand.Read(nonce); err != nil {
+		panic("crypto/rand failed: " + err.Error()) // never fails on supported platforms
 	}
-	return k.aead.Seal(out, out[1:1+n], pt, k.aad(kind, id))
+	return nonce
 }
 
 // Open decrypts a value sealed for (tenant, kind, id).

@@ -11,13 +11,13 @@ import (
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
 )
 
-func newRing(t *testing.T, max int) (*keyring.Ring, *keyringtest.KMS, *store.Store) {
+func newRing(t *testing.T, maxKeys int) (*keyring.Ring, *keyringtest.KMS, *store.Store) {
 	t.Helper()
 	st, err := store.Open(context.Background(), t.TempDir()+"/k.db")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	k := keyringtest.New()
-	return keyring.New(keyringtest.Direct{K: k}, st, max), k, st
+	return keyring.New(keyringtest.Direct{K: k}, st, maxKeys), k, st
 }
 
 func TestSealOpen(t *testing.T) {

@@ -20,17 +20,20 @@ import (
 func scan(t *testing.T, dir, needle string) []string {
 	t.Helper()
 	var hits []string
-	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	root, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+	defer root.Close()
+	fsys := root.FS()
+	require.NoError(t, fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		b, err := os.ReadFile(p)
+		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
 		}
 		if bytes.Contains(bytes.ToLower(b), bytes.ToLower([]byte(needle))) {
-			rel, _ := filepath.Rel(dir, p)
-			hits = append(hits, rel)
+			hits = append(hits, filepath.FromSlash(p))
 		}
 		return nil
 	}))

@@ -29,9 +29,9 @@ var defaultPolicy []byte
 // DefaultPolicy is the embedded per-method caller allow-list.
 func DefaultPolicy() []byte { return defaultPolicy }
 
-// ServerOptions are the gRPC server options ingestion needs: requests carry
+// GRPCOptions are the gRPC server options ingestion needs: requests carry
 // documents up to ingest.MaxContentBytes plus framing.
-func ServerOptions() []grpc.ServerOption {
+func GRPCOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{grpc.MaxRecvMsgSize(ingest.MaxContentBytes + 64<<10)}
 }
 
@@ -71,7 +71,7 @@ func (a *App) Close() error { return errors.Join(a.Lexical.Close(), a.Store.Clos
 // Run starts the service and blocks until ctx ends.
 func Run(ctx context.Context, args []string) error {
 	cfg := config.Default()
-	spec := backend.Spec{Name: "ingestion", DefaultPolicy: defaultPolicy, ServerOptions: ServerOptions()}
+	spec := backend.Spec{Name: "ingestion", DefaultPolicy: defaultPolicy, ServerOptions: GRPCOptions()}
 	return backend.Run(ctx, spec, cfg, args, func(ctx context.Context, env *backend.Env) error {
 		kv, err := env.Dial(ctx, "keyvault")
 		if err != nil {

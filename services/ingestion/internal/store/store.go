@@ -134,7 +134,7 @@ func (s *Store) CreateCollection(ctx context.Context, c Collection) (Collection,
 
 // GetCollection returns one collection.
 func (s *Store) GetCollection(ctx context.Context, tenant, name string) (Collection, error) {
-	cs, err := s.collections(ctx, `WHERE c.tenant = ? AND c.name = ?`, tenant, name)
+	cs, err := s.collections(ctx, tenant, name)
 	if err != nil {
 		return Collection{}, err
 	}
@@ -146,13 +146,14 @@ func (s *Store) GetCollection(ctx context.Context, tenant, name string) (Collect
 
 // ListCollections returns the tenant's collections by name.
 func (s *Store) ListCollections(ctx context.Context, tenant string) ([]Collection, error) {
-	return s.collections(ctx, `WHERE c.tenant = ?`, tenant)
+	return s.collections(ctx, tenant, "")
 }
 
-func (s *Store) collections(ctx context.Context, where string, args ...any) ([]Collection, error) {
+// collections lists the tenant's collections, or the one named name.
+func (s *Store) collections(ctx context.Context, tenant, name string) ([]Collection, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT c.tenant, c.name, c.description, c.created_at,
 		(SELECT COUNT(*) FROM documents d WHERE d.tenant = c.tenant AND d.collection = c.name)
-		FROM collections c `+where+` ORDER BY c.name`, args...)
+		FROM collections c WHERE c.tenant = ? AND (? = '' OR c.name = ?) ORDER BY c.name`, tenant, name, name)
 	if err != nil {
 		return nil, err
 	}
