@@ -81,7 +81,7 @@ func newEnv(b *testing.B, workers int) *env {
 	lex := index.NewLexical(filepath.Join(dir, "index"))
 	e := &env{done: make(chan int, 1024)}
 	e.svc = ingest.New(ingest.Options{
-		Store: st, Ring: keyring.New(keyringtest.Direct{K: keyringtest.New()}, st, 0), Lexical: lex,
+		Store: st, Ring: keyring.New(keyringtest.Direct{K: keyringtest.New()}, st, 0, 0), Lexical: lex,
 		Vectors: index.NewVectors(0), Embedder: embed.Hash{}, Fetcher: fetch.New(fetch.Options{}),
 		Chunk: chunk.Options{Tokens: 300, Overlap: 50}, Workers: workers,
 		OnJobDone: func(_, _ string, s int) { e.done <- s },

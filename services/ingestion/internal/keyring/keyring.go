@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 
@@ -44,16 +45,20 @@ type Store interface {
 
 // Key is a tenant's unwrapped key material.
 type Key struct {
-	tenant string
-	aead   cipher.AEAD
-	mac    []byte
+	tenant   string
+	aead     cipher.AEAD
+	mac      []byte
+	loadedAt time.Time
 }
 
-// Ring caches tenant keys (LRU, bounded).
+// Ring caches tenant keys (LRU, bounded, each for at most a TTL so a
+// crypto-shred in keyvault takes effect here within it).
 type Ring struct {
 	kms   KMS
 	store Store
 	max   int
+	ttl   time.Duration
+	now   func() time.Time
 
 	mu    sync.Mutex
 	keys  map[string]*list.Element
@@ -62,13 +67,24 @@ type Ring struct {
 	onNew func(tenant string)
 }
 
-// New returns a ring caching at most maxKeys tenants (default 4096).
-func New(kms KMS, s Store, maxKeys int) *Ring {
+// DefaultTTL is how long an unwrapped key is used before keyvault is asked
+// again.
+const DefaultTTL = 10 * time.Minute
+
+// New returns a ring caching at most maxKeys tenants (default 4096) for at
+// most ttl each (default DefaultTTL).
+func New(kms KMS, s Store, maxKeys int, ttl time.Duration) *Ring {
 	if maxKeys <= 0 {
 		maxKeys = 4096
 	}
-	return &Ring{kms: kms, store: s, max: maxKeys, keys: map[string]*list.Element{}, lru: list.New()}
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	return &Ring{kms: kms, store: s, max: maxKeys, ttl: ttl, now: time.Now, keys: map[string]*list.Element{}, lru: list.New()}
 }
+
+// SetClock replaces the clock (tests).
+func (r *Ring) SetClock(now func() time.Time) { r.now = now }
 
 // OnUnlock registers fn, called (outside locks) whenever a tenant's key
 // enters the cache.
@@ -78,16 +94,23 @@ func encContext(tenant string) map[string]string {
 	return map[string]string{"tenant": tenant, "purpose": Purpose}
 }
 
-// Cached returns the tenant's key if it is in memory.
+// Cached returns the tenant's key if it is in memory and not older than
+// the TTL (an expired key is dropped).
 func (r *Ring) Cached(tenant string) (*Key, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e, ok := r.keys[tenant]; ok {
-		r.lru.MoveToFront(e)
-		k, _ := e.Value.(*Key)
-		return k, true
+	e, ok := r.keys[tenant]
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	k, _ := e.Value.(*Key)
+	if r.now().Sub(k.loadedAt) >= r.ttl {
+		r.lru.Remove(e)
+		delete(r.keys, tenant)
+		return nil, false
+	}
+	r.lru.MoveToFront(e)
+	return k, true
 }
 
 // Get returns the tenant's key. ctx must carry the tenant's principal
@@ -105,6 +128,7 @@ func (r *Ring) Get(ctx context.Context, tenant string, create bool) (*Key, error
 		if err != nil {
 			return nil, err
 		}
+		k.loadedAt = r.now()
 		r.mu.Lock()
 		r.keys[tenant] = r.lru.PushFront(k)
 		for r.lru.Len() > r.max {

@@ -3,6 +3,7 @@ package keyring_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -17,7 +18,7 @@ func newRing(t *testing.T, maxKeys int) (*keyring.Ring, *keyringtest.KMS, *store
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	k := keyringtest.New()
-	return keyring.New(keyringtest.Direct{K: k}, st, maxKeys), k, st
+	return keyring.New(keyringtest.Direct{K: k}, st, maxKeys, time.Minute), k, st
 }
 
 func TestSealOpen(t *testing.T) {
@@ -83,6 +84,19 @@ func TestKeyLifecycle(t *testing.T) {
 	pt, err := a2.Open("k", "i", sealed)
 	require.NoError(t, err)
 	require.Equal(t, "v", string(pt))
+
+	// the TTL bounds how long a cached key is used without asking keyvault
+	now := time.Now()
+	r.SetClock(func() time.Time { return now })
+	_, cached = r.Cached("a")
+	require.True(t, cached)
+	r.SetClock(func() time.Time { return now.Add(2 * time.Minute) })
+	_, cached = r.Cached("a")
+	require.False(t, cached, "expired")
+	k.Shred("b")
+	_, err = r.Get(ctx, "b", false)
+	require.ErrorIs(t, err, keyringtest.ErrShredded, "a shred is seen once the TTL ran out")
+	r.SetClock(time.Now)
 
 	// shredded: gone once forgotten
 	k.Shred("a")

@@ -69,7 +69,7 @@ func newHarness(t *testing.T, o opts) *harness {
 	}
 	h.cfg = config.Default()
 	h.cfg.Workers, h.cfg.EmbedDims, h.cfg.ChunkTokens, h.cfg.ChunkOverlap = 2, 256, 300, 50
-	h.cfg.FetchTimeout, h.cfg.KeyCacheSize, h.cfg.VectorCollections = 10*time.Second, 64, 16
+	h.cfg.FetchTimeout, h.cfg.KeyCacheSize, h.cfg.VectorCollections, h.cfg.KeyTTL = 10*time.Second, 64, 16, time.Hour
 	h.cfg.AllowPrivate = o.allowPrivate
 
 	// fake keyvault

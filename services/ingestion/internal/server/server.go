@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/backend"
@@ -21,6 +22,7 @@ import (
 	"github.com/rampart-platform/rampart/services/ingestion/internal/ingest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/tenantevents"
 )
 
 //go:embed policy.json
@@ -52,7 +54,7 @@ func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.
 	lex := index.NewLexical(filepath.Join(dataDir, "index"))
 	svc := ingest.New(ingest.Options{
 		Store:     st,
-		Ring:      keyring.New(kms, st, cfg.KeyCacheSize),
+		Ring:      keyring.New(kms, st, cfg.KeyCacheSize, cfg.KeyTTL),
 		Lexical:   lex,
 		Vectors:   index.NewVectors(cfg.VectorCollections),
 		Embedder:  embed.Hash{Dims: cfg.EmbedDims},
@@ -82,19 +84,30 @@ func Run(ctx context.Context, args []string) error {
 			_ = kv.Close()
 			return fmt.Errorf("ingestion: %w", err)
 		}
+		auth, err := env.Dial(ctx, "auth")
+		if err != nil {
+			_ = kv.Close()
+			_ = app.Close()
+			return err
+		}
 		ingestionv1.RegisterIngestionServiceServer(env.Server.GRPC(), NewIngestion(app.Service, env.Log))
 		workCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{})
+		done := make(chan struct{}, 2)
 		go func() {
-			defer close(done)
+			defer func() { done <- struct{}{} }()
 			if err := app.Service.Run(workCtx); err != nil && !errors.Is(err, context.Canceled) {
 				env.Log.Error("ingestion workers stopped", "err", err)
 			}
 		}()
+		go func() {
+			defer func() { done <- struct{}{} }()
+			tenantevents.New(authv1.NewAuthServiceClient(auth), app.Service.Purge, app.Store, env.Log).Run(workCtx)
+		}()
 		env.Server.OnShutdown(func(context.Context) error {
 			stop()
 			<-done
-			return errors.Join(app.Close(), kv.Close())
+			<-done
+			return errors.Join(app.Close(), kv.Close(), auth.Close())
 		})
 		return nil
 	})

@@ -501,3 +501,19 @@ func (s *Store) DeleteTenant(ctx context.Context, tenant string) error {
 	}
 	return tx.Commit()
 }
+
+// Cursor returns a saved stream position (0 when none).
+func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
+	var c int64
+	err := s.db.QueryRowContext(ctx, `SELECT cursor FROM stream_cursors WHERE name = ?`, name).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return c, err
+}
+
+// SetCursor saves a stream position.
+func (s *Store) SetCursor(ctx context.Context, name string, cursor int64) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO stream_cursors (name, cursor) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor`, name, cursor)
+	return err
+}

@@ -1,0 +1,121 @@
+package tenantevents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"google.golang.org/grpc"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+)
+
+// CursorName is the stream_cursors row holding the position.
+const CursorName = "auth.tenant_events"
+
+// Purger deletes a tenant's data (ingest.Service.Purge).
+type Purger func(ctx context.Context, tenant string) error
+
+// Cursors persists the stream position (store.Store).
+type Cursors interface {
+	Cursor(ctx context.Context, name string) (int64, error)
+	SetCursor(ctx context.Context, name string, cursor int64) error
+}
+
+// EventsClient is the part of auth's AuthService client the watcher uses.
+type EventsClient interface {
+	WatchTenantEvents(ctx context.Context, in *authv1.WatchTenantEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[authv1.WatchTenantEventsResponse], error)
+}
+
+// Watcher follows the tenant event stream.
+type Watcher struct {
+	client  EventsClient
+	purge   Purger
+	cursors Cursors
+	log     *slog.Logger
+	// MinBackoff and MaxBackoff bound the reconnect delay (full jitter).
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// New returns a Watcher.
+func New(client EventsClient, purge Purger, cursors Cursors, log *slog.Logger) *Watcher {
+	return &Watcher{client: client, purge: purge, cursors: cursors, log: log, MinBackoff: 200 * time.Millisecond, MaxBackoff: 30 * time.Second}
+}
+
+// Run follows the stream until ctx ends, reconnecting after any failure.
+func (w *Watcher) Run(ctx context.Context) {
+	failures := 0
+	for ctx.Err() == nil {
+		progressed, err := w.Session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if progressed {
+			failures = 0
+		}
+		failures++
+		w.log.WarnContext(ctx, "tenant event stream ended; reconnecting", "err", err)
+		d := w.MaxBackoff
+		if failures < 20 {
+			d = min(w.MaxBackoff, w.MinBackoff<<(failures-1))
+		}
+		d = time.Duration(rand.Int64N(int64(d)) + 1) //nolint:gosec // jitter, not security
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Session runs one stream from the saved cursor until it fails; it reports
+// whether any event was handled.
+func (w *Watcher) Session(ctx context.Context) (bool, error) {
+	after, err := w.cursors.Cursor(ctx, CursorName)
+	if err != nil {
+		return false, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := w.client.WatchTenantEvents(ctx, &authv1.WatchTenantEventsRequest{AfterCursor: after})
+	if err != nil {
+		return false, fmt.Errorf("watch tenant events: %w", err)
+	}
+	progressed := false
+	for {
+		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return progressed, errors.New("watch tenant events: stream closed by auth")
+		}
+		if err != nil {
+			return progressed, fmt.Errorf("watch tenant events: %w", err)
+		}
+		if err := w.handle(ctx, ev); err != nil {
+			return progressed, err
+		}
+		progressed = true
+	}
+}
+
+func (w *Watcher) handle(ctx context.Context, ev *authv1.WatchTenantEventsResponse) error {
+	switch ev.GetKind() {
+	case authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED:
+		if err := w.purge(ctx, ev.GetTenantId()); err != nil {
+			return fmt.Errorf("purge tenant: %w", err)
+		}
+		w.log.InfoContext(ctx, "purged tenant's ingestion data", "tenant", ev.GetTenantId())
+	case authv1.TenantEventKind_TENANT_EVENT_KIND_RESYNC:
+		w.log.ErrorContext(ctx, "tenant event stream resynced: purges since the saved cursor may be missed", "cursor", ev.GetCursor())
+	default:
+	}
+	if err := w.cursors.SetCursor(ctx, CursorName, ev.GetCursor()); err != nil {
+		return fmt.Errorf("save tenant event cursor: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package tenantevents_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/tenantevents"
+)
+
+// fakeAuth streams a fixed list of events after the requested cursor, then
+// ends the stream.
+type fakeAuth struct {
+	authv1.UnimplementedAuthServiceServer
+	events []*authv1.WatchTenantEventsResponse
+	mu     sync.Mutex
+	asked  []int64
+}
+
+func (f *fakeAuth) WatchTenantEvents(r *authv1.WatchTenantEventsRequest, s grpc.ServerStreamingServer[authv1.WatchTenantEventsResponse]) error {
+	f.mu.Lock()
+	f.asked = append(f.asked, r.GetAfterCursor())
+	f.mu.Unlock()
+	for _, ev := range f.events {
+		if ev.GetCursor() > r.GetAfterCursor() {
+			if err := s.Send(ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func TestWatcherPurgesAndResumes(t *testing.T) {
+	dir, _ := pkitest.NewDir(t, "auth", "ingestion")
+	src, err := mtls.NewSource(mtls.FilesFor(dir, "auth"))
+	require.NoError(t, err)
+	fa := &fakeAuth{events: []*authv1.WatchTenantEventsResponse{
+		{Cursor: 1, Kind: authv1.TenantEventKind_TENANT_EVENT_KIND_CREATED, TenantId: "a"},
+		{Cursor: 2, Kind: authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, TenantId: "a"},
+		{Cursor: 3, Kind: authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, TenantId: "b"},
+	}}
+	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)))
+	authv1.RegisterAuthServiceServer(gs, fa)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+	csrc, err := mtls.NewSource(mtls.FilesFor(dir, "ingestion"))
+	require.NoError(t, err)
+	conn, err := mtls.Dial(context.Background(), lis.Addr().String(), csrc, pki.ServiceID("auth"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "i.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+
+	var purged []string
+	failB := true
+	purge := func(_ context.Context, tenant string) error {
+		if tenant == "b" && failB {
+			return errors.New("disk busy")
+		}
+		purged = append(purged, tenant)
+		return nil
+	}
+	w := tenantevents.New(authv1.NewAuthServiceClient(conn), purge, st, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+
+	progressed, err := w.Session(ctx)
+	require.True(t, progressed)
+	require.ErrorContains(t, err, "disk busy")
+	require.Equal(t, []string{"a"}, purged)
+	c, err := st.Cursor(ctx, tenantevents.CursorName)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, c, "the failed purge is not skipped")
+
+	failB = false
+	_, err = w.Session(ctx)
+	require.ErrorContains(t, err, "stream closed")
+	require.Equal(t, []string{"a", "b"}, purged)
+	c, err = st.Cursor(ctx, tenantevents.CursorName)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, c)
+	require.Equal(t, []int64{0, 2}, fa.asked, "resumed after the saved cursor")
+}
