@@ -6,6 +6,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring/keyringtest"
@@ -103,4 +107,39 @@ func TestKeyLifecycle(t *testing.T) {
 	r.Forget("a")
 	_, err = r.Get(ctx, "a", false)
 	require.ErrorIs(t, err, keyringtest.ErrShredded)
+}
+
+// statusKMS fails every call with a gRPC status.
+type statusKMS struct{ code codes.Code }
+
+func (s statusKMS) GenerateDataKey(context.Context, map[string]string) ([]byte, []byte, string, error) {
+	return nil, nil, "", status.Error(s.code, "dial tcp 10.0.0.7:7002: connection refused")
+}
+
+func (s statusKMS) Decrypt(context.Context, []byte, map[string]string) ([]byte, error) {
+	return nil, status.Error(s.code, "internal detail")
+}
+
+func TestKMSErrorsSayNothingInternal(t *testing.T) {
+	st, err := store.Open(context.Background(), t.TempDir()+"/k.db")
+	require.NoError(t, err)
+	defer st.Close()
+	for _, tc := range []struct {
+		code codes.Code
+		want codes.Code
+	}{
+		{codes.Unavailable, codes.Unavailable},
+		{codes.FailedPrecondition, codes.FailedPrecondition},
+		{codes.Unauthenticated, codes.Unauthenticated},
+		{codes.PermissionDenied, codes.Internal},
+		{codes.Internal, codes.Internal},
+	} {
+		t.Run(tc.code.String(), func(t *testing.T) {
+			_, err := keyring.New(statusKMS{tc.code}, st, 1, 0).Get(context.Background(), "t", true)
+			require.Equal(t, tc.want, grpcerr.Code(err))
+			if tc.want != codes.Internal {
+				require.NotContains(t, err.Error(), "10.0.0.7")
+			}
+		})
+	}
 }
