@@ -113,3 +113,20 @@ func TestGet(t *testing.T) {
 	require.ErrorIs(t, err, fetch.ErrFetch)
 	require.NotContains(t, err.Error(), token)
 }
+
+func FuzzValidate(f *testing.F) {
+	for _, s := range []string{"https://example.com/a?b#c", "http://u:p@h/", "javascript:alert(1)", "//host/path", "http://[::1]:80/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := fetch.Validate(raw)
+		if err != nil {
+			require.ErrorIs(t, err, fetch.ErrInvalidURL)
+			return
+		}
+		require.Contains(t, []string{"http", "https"}, u.Scheme)
+		require.Nil(t, u.User)
+		require.NotEmpty(t, u.Host)
+		require.Empty(t, u.Fragment)
+	})
+}

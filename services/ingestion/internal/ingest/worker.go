@@ -207,6 +207,13 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 		return err
 	}
 	if err := s.o.Store.Complete(ctx, r.tenant, r.id, doc.ID, rows); err != nil {
+		if errors.Is(err, store.ErrNotFound) { // deleted meanwhile: take back the index entries
+			ids := make([]string, len(entries))
+			for i, e := range entries {
+				ids[i] = e.ID
+			}
+			_ = s.o.Lexical.Delete(r.tenant, doc.Collection, ids)
+		}
 		return err
 	}
 	s.o.Vectors.Invalidate(r.tenant, doc.Collection)
