@@ -135,7 +135,7 @@ func (f *Fetcher) Get(ctx context.Context, raw, token string) (*Result, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, fmt.Errorf("%w: the source answered HTTP %d", ErrFetch, resp.StatusCode)
+		return nil, &StatusError{Code: resp.StatusCode}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxBytes+1))
 	if err != nil {
@@ -146,6 +146,23 @@ func (f *Fetcher) Get(ctx context.Context, raw, token string) (*Result, error) {
 	}
 	return &Result{Body: body, ContentType: resp.Header.Get("Content-Type")}, nil
 }
+
+// StatusError is a non-200 answer from the source. It is an ErrFetch.
+type StatusError struct{ Code int }
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s: the source answered HTTP %d", ErrFetch.Error(), e.Code)
+}
+
+// Is makes errors.Is(err, ErrFetch) true.
+func (e *StatusError) Is(target error) bool { return target == ErrFetch }
+
+// Client is the guarded HTTP client (for OAuth token and revocation
+// endpoints, which get the same SSRF guard).
+func (f *Fetcher) Client() *http.Client { return f.client }
+
+// AllowsPrivate reports whether private targets are allowed.
+func (f *Fetcher) AllowsPrivate() bool { return f.opts.AllowPrivate }
 
 // classify turns a transport error into one without the URL (which may
 // carry query secrets) or any header.

@@ -46,6 +46,11 @@ type Options struct {
 	// Workers process jobs concurrently (default 2).
 	Workers int
 	Log     *slog.Logger
+	// Secrets keeps data-source connection secrets (keyvault); nil turns
+	// connections off.
+	Secrets Secrets
+	// SecretEnv is the {env} of keyvault secret names (default "dev").
+	SecretEnv string
 	// OnJobDone, when set, is called after a job succeeds or fails (tests).
 	OnJobDone func(tenant, jobID string, state int)
 }
@@ -73,6 +78,9 @@ func New(o Options) *Service {
 	}
 	if o.Embedder == nil {
 		o.Embedder = embed.Hash{}
+	}
+	if o.SecretEnv == "" {
+		o.SecretEnv = "dev"
 	}
 	s := &Service{o: o, log: o.Log, parked: map[string][]jobRef{}, wake: make(chan struct{}, 1)}
 	o.Ring.OnUnlock(s.unpark)
@@ -142,6 +150,9 @@ type Input struct {
 	// Token is a short-lived bearer token for the URL fetch only. It is
 	// used for that request and dropped; nothing keeps it.
 	Token string
+	// ConnectionID names a connected data source whose token authorizes
+	// the URL fetch.
+	ConnectionID string
 }
 
 // Document is a document's metadata with its source opened.
@@ -167,6 +178,10 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 		return Document{}, store.Job{}, false, grpcerr.Invalid("content", "is required (or url)")
 	case in.Token != "" && in.URL == "":
 		return Document{}, store.Job{}, false, grpcerr.Invalid("access_token", "is only used with url")
+	case in.ConnectionID != "" && in.URL == "":
+		return Document{}, store.Job{}, false, grpcerr.Invalid("connection_id", "is only used with url")
+	case in.ConnectionID != "" && in.Token != "":
+		return Document{}, store.Job{}, false, grpcerr.Invalid("access_token", "give access_token or connection_id, not both")
 	case len(in.Content) > MaxContentBytes:
 		return Document{}, store.Job{}, false, grpcerr.Invalidf("content", "must be at most %d bytes", MaxContentBytes)
 	}
@@ -180,15 +195,22 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 		if err != nil {
 			return Document{}, store.Job{}, false, grpcerr.Invalid("url", err.Error())
 		}
-		res, err := s.o.Fetcher.Get(ctx, u.String(), in.Token)
+		var res *fetch.Result
+		if in.ConnectionID != "" {
+			res, err = s.fetchWithConnection(ctx, tenant, in.ConnectionID, u.String())
+		} else {
+			res, err = s.o.Fetcher.Get(ctx, u.String(), in.Token)
+		}
 		in.Token = ""
 		switch {
 		case errors.Is(err, fetch.ErrForbiddenTarget), errors.Is(err, fetch.ErrInvalidURL):
 			return Document{}, store.Job{}, false, grpcerr.Invalid("url", err.Error())
 		case errors.Is(err, fetch.ErrTooLarge):
 			return Document{}, store.Job{}, false, grpcerr.Invalidf("url", "the document is larger than %d bytes", MaxContentBytes)
-		case err != nil:
+		case errors.Is(err, fetch.ErrFetch):
 			return Document{}, store.Job{}, false, fmt.Errorf("url: %w: %w", grpcerr.ErrFailedPrecondition, err)
+		case err != nil:
+			return Document{}, store.Job{}, false, err
 		}
 		content = res.Body
 		if ctype == "" {
@@ -218,7 +240,7 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 	}
 	doc := store.Document{
 		Tenant: tenant, ID: newID("doc_"), Collection: in.Collection, ContentMAC: key.MAC(content),
-		ContentType: ct, SizeBytes: int64(len(content)),
+		ContentType: ct, SizeBytes: int64(len(content)), ConnectionID: in.ConnectionID,
 	}
 	doc.Source = key.Seal(kindSource, doc.ID, []byte(source))
 	job := store.Job{ID: newID("job_")}

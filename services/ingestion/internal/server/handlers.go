@@ -93,7 +93,7 @@ func (s *Ingestion) IngestDocument(ctx context.Context, r *ingestionv1.IngestDoc
 	}
 	d, j, dedup, err := s.svc.Ingest(ctx, t, ingest.Input{
 		Collection: r.GetCollection(), Content: r.GetContent(), URL: r.GetUrl(),
-		Source: r.GetSource(), ContentType: r.GetContentType(), Token: r.GetAccessToken(),
+		Source: r.GetSource(), ContentType: r.GetContentType(), Token: r.GetAccessToken(), ConnectionID: r.GetConnectionId(),
 	})
 	if err != nil {
 		return nil, s.status(ctx, err)
@@ -209,5 +209,73 @@ func jobPB(j store.Job) *ingestionv1.Job {
 		Id: j.ID, DocumentId: j.DocumentID, Collection: j.Collection, State: ingestionv1.JobState(j.State), //nolint:gosec // proto numbering
 		ChunksDone: int32(min(j.Done, 1<<30)), ChunksTotal: int32(min(j.Total, 1<<30)), //nolint:gosec // bounded
 		Error: j.Error, CreateTime: timestamppb.New(j.CreatedAt), UpdateTime: timestamppb.New(j.UpdatedAt),
+	}
+}
+
+// CreateConnection implements the RPC.
+func (s *Ingestion) CreateConnection(ctx context.Context, r *ingestionv1.CreateConnectionRequest) (*ingestionv1.CreateConnectionResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	c, authURL, err := s.svc.CreateConnection(ctx, t, ingest.ConnectionInput{
+		Name: r.GetName(), AuthEndpoint: r.GetAuthorizationEndpoint(), TokenEndpoint: r.GetTokenEndpoint(),
+		RevocationEndpoint: r.GetRevocationEndpoint(), ClientID: r.GetClientId(), ClientSecret: r.GetClientSecret(),
+		RedirectURI: r.GetRedirectUri(), Scopes: r.GetScopes(),
+	})
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &ingestionv1.CreateConnectionResponse{Connection: connectionPB(c), AuthorizationUrl: authURL}, nil
+}
+
+// CompleteConnection implements the RPC.
+func (s *Ingestion) CompleteConnection(ctx context.Context, r *ingestionv1.CompleteConnectionRequest) (*ingestionv1.CompleteConnectionResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	c, err := s.svc.CompleteConnection(ctx, t, r.GetConnectionId(), r.GetState(), r.GetCode())
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &ingestionv1.CompleteConnectionResponse{Connection: connectionPB(c)}, nil
+}
+
+// ListConnections implements the RPC.
+func (s *Ingestion) ListConnections(ctx context.Context, _ *ingestionv1.ListConnectionsRequest) (*ingestionv1.ListConnectionsResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	cs, err := s.svc.ListConnections(ctx, t)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	out := &ingestionv1.ListConnectionsResponse{Connections: make([]*ingestionv1.Connection, 0, len(cs))}
+	for _, c := range cs {
+		out.Connections = append(out.Connections, connectionPB(c))
+	}
+	return out, nil
+}
+
+// DeleteConnection implements the RPC.
+func (s *Ingestion) DeleteConnection(ctx context.Context, r *ingestionv1.DeleteConnectionRequest) (*ingestionv1.DeleteConnectionResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	revoked, n, err := s.svc.DeleteConnection(ctx, t, r.GetConnectionId(), r.GetPurgeDocuments())
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &ingestionv1.DeleteConnectionResponse{Revoked: revoked, DocumentsDeleted: int32(min(n, 1<<30))}, nil //nolint:gosec // bounded
+}
+
+func connectionPB(c store.Connection) *ingestionv1.Connection {
+	return &ingestionv1.Connection{
+		Id: c.ID, Name: c.Name, AuthorizationEndpoint: c.AuthEndpoint, TokenEndpoint: c.TokenEndpoint,
+		RevocationEndpoint: c.RevocationEndpoint, ClientId: c.ClientID, Scopes: c.Scopes, RedirectUri: c.RedirectURI,
+		State: ingestionv1.ConnectionState(c.Status), CreateTime: timestamppb.New(c.CreatedAt), //nolint:gosec // proto numbering
 	}
 }

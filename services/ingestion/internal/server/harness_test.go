@@ -38,6 +38,7 @@ type harness struct {
 	signer           *principal.Signer
 	verifier         *principal.Verifier
 	kms              *keyringtest.KMS
+	secrets          *keyringtest.Secrets
 	kvAddr           string
 	logs             *logtest.Buffer
 	cfg              *config.Config
@@ -63,7 +64,7 @@ func newHarness(t *testing.T, o opts) *harness {
 	signer, err := principal.NewSigner("test1", priv, time.Minute)
 	require.NoError(t, err)
 	h := &harness{
-		certDir: certDir, dataDir: t.TempDir(), signer: signer, kms: keyringtest.New(), logs: &logtest.Buffer{},
+		certDir: certDir, dataDir: t.TempDir(), signer: signer, kms: keyringtest.New(), secrets: keyringtest.NewSecrets(), logs: &logtest.Buffer{},
 		verifier: principal.NewVerifier(principal.StaticKeys{"test1": signer.PublicKey()}),
 		done:     map[string]chan int{},
 	}
@@ -77,6 +78,7 @@ func newHarness(t *testing.T, o opts) *harness {
 	require.NoError(t, err)
 	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)), grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(h.verifier, principal.ExemptMethods())))
 	keyvaultv1.RegisterKmsServiceServer(gs, keyringtest.Server{K: h.kms})
+	keyvaultv1.RegisterSecretsServiceServer(gs, h.secrets)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	h.kvAddr = lis.Addr().String()
@@ -97,7 +99,8 @@ func (h *harness) start(t *testing.T, o opts) {
 	require.NoError(t, err)
 	kv, err := mtls.Dial(ctx, h.kvAddr, src, pki.ServiceID("keyvault"))
 	require.NoError(t, err)
-	app, err := server.Build(ctx, h.cfg, h.dataDir, server.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)}, log, h.jobDone)
+	app, err := server.Build(ctx, h.cfg, h.dataDir, server.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
+		server.KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, log, h.jobDone)
 	require.NoError(t, err)
 	srv, err := serve.New(serve.Options{
 		Name: "ingestion", ListenAddr: "127.0.0.1:0", TLS: src, Logger: log, AuthzPolicy: server.DefaultPolicy(),

@@ -45,8 +45,9 @@ type App struct {
 	Lexical *index.Lexical
 }
 
-// Build opens the store under dataDir and assembles the domain.
-func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.KMS, log *slog.Logger, onDone func(tenant, job string, state int)) (*App, error) {
+// Build opens the store under dataDir and assembles the domain; secrets
+// (keyvault) may be nil, which turns data-source connections off.
+func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.KMS, secrets ingest.Secrets, log *slog.Logger, onDone func(tenant, job string, state int)) (*App, error) {
 	st, err := store.Open(ctx, filepath.Join(dataDir, "ingestion.db"))
 	if err != nil {
 		return nil, err
@@ -61,6 +62,8 @@ func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.
 		Fetcher:   fetch.New(fetch.Options{AllowPrivate: cfg.AllowPrivate, MaxBytes: ingest.MaxContentBytes, Timeout: cfg.FetchTimeout}),
 		Chunk:     chunk.Options{Tokens: cfg.ChunkTokens, Overlap: cfg.ChunkOverlap},
 		Workers:   cfg.Workers,
+		Secrets:   secrets,
+		SecretEnv: cfg.Profile,
 		Log:       log,
 		OnJobDone: onDone,
 	})
@@ -79,7 +82,8 @@ func Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		app, err := Build(ctx, cfg, env.Common.DataDir, KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)}, env.Log, nil)
+		app, err := Build(ctx, cfg, env.Common.DataDir, KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
+			KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, env.Log, nil)
 		if err != nil {
 			_ = kv.Close()
 			return fmt.Errorf("ingestion: %w", err)

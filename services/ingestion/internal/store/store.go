@@ -60,6 +60,8 @@ type Document struct {
 	Chunks                 int
 	State                  int
 	CreatedAt              time.Time
+	// ConnectionID is the data source it was fetched through, if any.
+	ConnectionID string
 }
 
 // Job row. Payload (sealed content) is only read by PendingPayload.
@@ -224,8 +226,8 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 	doc.CreatedAt, doc.State = now, DocProcessing
 	job.CreatedAt, job.UpdatedAt, job.State = now, now, JobQueued
 	job.Tenant, job.DocumentID, job.Collection = doc.Tenant, doc.ID, doc.Collection
-	if _, err := tx.ExecContext(ctx, `INSERT INTO documents (tenant, id, collection, content_mac, source, content_type, size_bytes, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		doc.Tenant, doc.ID, doc.Collection, doc.ContentMAC, doc.Source, doc.ContentType, doc.SizeBytes, doc.State, ns(now)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO documents (tenant, id, collection, content_mac, source, content_type, size_bytes, state, created_at, connection_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		doc.Tenant, doc.ID, doc.Collection, doc.ContentMAC, doc.Source, doc.ContentType, doc.SizeBytes, doc.State, ns(now), doc.ConnectionID); err != nil {
 		return Document{}, Job{}, false, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -235,14 +237,14 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 	return doc, job, false, tx.Commit()
 }
 
-const docSelect = `SELECT tenant, id, collection, content_mac, source, content_type, size_bytes, chunk_count, state, created_at FROM documents`
+const docSelect = `SELECT tenant, id, collection, content_mac, source, content_type, size_bytes, chunk_count, state, created_at, connection_id FROM documents`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanDoc(r scanner) (Document, error) {
 	var d Document
 	var t int64
-	err := r.Scan(&d.Tenant, &d.ID, &d.Collection, &d.ContentMAC, &d.Source, &d.ContentType, &d.SizeBytes, &d.Chunks, &d.State, &t)
+	err := r.Scan(&d.Tenant, &d.ID, &d.Collection, &d.ContentMAC, &d.Source, &d.ContentType, &d.SizeBytes, &d.Chunks, &d.State, &t, &d.ConnectionID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, ErrNotFound
 	}
@@ -494,7 +496,7 @@ func (s *Store) DeleteTenant(ctx context.Context, tenant string) error {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	for _, q := range []string{`DELETE FROM collections WHERE tenant = ?`, `DELETE FROM tenant_keys WHERE tenant = ?`} {
+	for _, q := range []string{`DELETE FROM collections WHERE tenant = ?`, `DELETE FROM connections WHERE tenant = ?`, `DELETE FROM tenant_keys WHERE tenant = ?`} {
 		if _, err := tx.ExecContext(ctx, q, tenant); err != nil {
 			return err
 		}

@@ -142,6 +142,59 @@ func (JobState) EnumDescriptor() ([]byte, []int) {
 	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{1}
 }
 
+// ConnectionState is where a connection is in the OAuth grant.
+type ConnectionState int32
+
+const (
+	// Unknown.
+	ConnectionState_CONNECTION_STATE_UNSPECIFIED ConnectionState = 0
+	// Waiting for the user to grant access (CompleteConnection).
+	ConnectionState_CONNECTION_STATE_PENDING ConnectionState = 1
+	// Tokens stored; URLs can be ingested through it.
+	ConnectionState_CONNECTION_STATE_CONNECTED ConnectionState = 2
+)
+
+// Enum value maps for ConnectionState.
+var (
+	ConnectionState_name = map[int32]string{
+		0: "CONNECTION_STATE_UNSPECIFIED",
+		1: "CONNECTION_STATE_PENDING",
+		2: "CONNECTION_STATE_CONNECTED",
+	}
+	ConnectionState_value = map[string]int32{
+		"CONNECTION_STATE_UNSPECIFIED": 0,
+		"CONNECTION_STATE_PENDING":     1,
+		"CONNECTION_STATE_CONNECTED":   2,
+	}
+)
+
+func (x ConnectionState) Enum() *ConnectionState {
+	p := new(ConnectionState)
+	*p = x
+	return p
+}
+
+func (x ConnectionState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConnectionState) Descriptor() protoreflect.EnumDescriptor {
+	return file_rampart_ingestion_v1_ingestion_proto_enumTypes[2].Descriptor()
+}
+
+func (ConnectionState) Type() protoreflect.EnumType {
+	return &file_rampart_ingestion_v1_ingestion_proto_enumTypes[2]
+}
+
+func (x ConnectionState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConnectionState.Descriptor instead.
+func (ConnectionState) EnumDescriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{2}
+}
+
 // Collection is a named set of documents searched together.
 type Collection struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -503,7 +556,10 @@ type IngestDocumentRequest struct {
 	// Short-lived bearer token sent as "Authorization: Bearer" for the URL
 	// fetch only. It is used once and never stored, logged, traced or put in
 	// an error.
-	AccessToken   string `protobuf:"bytes,6,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	AccessToken string `protobuf:"bytes,6,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	// Connected data source whose OAuth token authorizes the URL fetch
+	// (instead of access_token).
+	ConnectionId  string `protobuf:"bytes,7,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -587,6 +643,13 @@ func (x *IngestDocumentRequest) GetContentType() string {
 func (x *IngestDocumentRequest) GetAccessToken() string {
 	if x != nil {
 		return x.AccessToken
+	}
+	return ""
+}
+
+func (x *IngestDocumentRequest) GetConnectionId() string {
+	if x != nil {
+		return x.ConnectionId
 	}
 	return ""
 }
@@ -1553,6 +1616,602 @@ func (x *SearchResponse) GetPassages() []*Passage {
 	return nil
 }
 
+// Connection is an OAuth2 data source (never its secrets or tokens).
+type Connection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Connection id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Display name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Provider's authorization endpoint.
+	AuthorizationEndpoint string `protobuf:"bytes,3,opt,name=authorization_endpoint,json=authorizationEndpoint,proto3" json:"authorization_endpoint,omitempty"`
+	// Provider's token endpoint.
+	TokenEndpoint string `protobuf:"bytes,4,opt,name=token_endpoint,json=tokenEndpoint,proto3" json:"token_endpoint,omitempty"`
+	// Provider's RFC 7009 revocation endpoint, if any.
+	RevocationEndpoint string `protobuf:"bytes,5,opt,name=revocation_endpoint,json=revocationEndpoint,proto3" json:"revocation_endpoint,omitempty"`
+	// OAuth client id.
+	ClientId string `protobuf:"bytes,6,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// Scopes requested.
+	Scopes []string `protobuf:"bytes,7,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// Redirect URI registered with the provider.
+	RedirectUri string `protobuf:"bytes,8,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
+	// State.
+	State ConnectionState `protobuf:"varint,9,opt,name=state,proto3,enum=rampart.ingestion.v1.ConnectionState" json:"state,omitempty"`
+	// Creation time.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Connection) Reset() {
+	*x = Connection{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Connection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Connection) ProtoMessage() {}
+
+func (x *Connection) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Connection.ProtoReflect.Descriptor instead.
+func (*Connection) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Connection) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Connection) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Connection) GetAuthorizationEndpoint() string {
+	if x != nil {
+		return x.AuthorizationEndpoint
+	}
+	return ""
+}
+
+func (x *Connection) GetTokenEndpoint() string {
+	if x != nil {
+		return x.TokenEndpoint
+	}
+	return ""
+}
+
+func (x *Connection) GetRevocationEndpoint() string {
+	if x != nil {
+		return x.RevocationEndpoint
+	}
+	return ""
+}
+
+func (x *Connection) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *Connection) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *Connection) GetRedirectUri() string {
+	if x != nil {
+		return x.RedirectUri
+	}
+	return ""
+}
+
+func (x *Connection) GetState() ConnectionState {
+	if x != nil {
+		return x.State
+	}
+	return ConnectionState_CONNECTION_STATE_UNSPECIFIED
+}
+
+func (x *Connection) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// CreateConnectionRequest describes the provider.
+type CreateConnectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Display name (1–128 bytes).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// https authorization endpoint.
+	AuthorizationEndpoint string `protobuf:"bytes,2,opt,name=authorization_endpoint,json=authorizationEndpoint,proto3" json:"authorization_endpoint,omitempty"`
+	// https token endpoint.
+	TokenEndpoint string `protobuf:"bytes,3,opt,name=token_endpoint,json=tokenEndpoint,proto3" json:"token_endpoint,omitempty"`
+	// https RFC 7009 revocation endpoint (optional).
+	RevocationEndpoint string `protobuf:"bytes,4,opt,name=revocation_endpoint,json=revocationEndpoint,proto3" json:"revocation_endpoint,omitempty"`
+	// OAuth client id.
+	ClientId string `protobuf:"bytes,5,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// OAuth client secret for confidential clients; stored only in keyvault.
+	ClientSecret string `protobuf:"bytes,6,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	// Scopes to request.
+	Scopes []string `protobuf:"bytes,7,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// Redirect URI registered with the provider.
+	RedirectUri   string `protobuf:"bytes,8,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateConnectionRequest) Reset() {
+	*x = CreateConnectionRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateConnectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateConnectionRequest) ProtoMessage() {}
+
+func (x *CreateConnectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateConnectionRequest.ProtoReflect.Descriptor instead.
+func (*CreateConnectionRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CreateConnectionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetAuthorizationEndpoint() string {
+	if x != nil {
+		return x.AuthorizationEndpoint
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetTokenEndpoint() string {
+	if x != nil {
+		return x.TokenEndpoint
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetRevocationEndpoint() string {
+	if x != nil {
+		return x.RevocationEndpoint
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
+func (x *CreateConnectionRequest) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *CreateConnectionRequest) GetRedirectUri() string {
+	if x != nil {
+		return x.RedirectUri
+	}
+	return ""
+}
+
+// CreateConnectionResponse carries the pending connection and the URL to
+// open.
+type CreateConnectionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The connection (PENDING).
+	Connection *Connection `protobuf:"bytes,1,opt,name=connection,proto3" json:"connection,omitempty"`
+	// Authorization URL with state and the PKCE S256 challenge.
+	AuthorizationUrl string `protobuf:"bytes,2,opt,name=authorization_url,json=authorizationUrl,proto3" json:"authorization_url,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CreateConnectionResponse) Reset() {
+	*x = CreateConnectionResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateConnectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateConnectionResponse) ProtoMessage() {}
+
+func (x *CreateConnectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateConnectionResponse.ProtoReflect.Descriptor instead.
+func (*CreateConnectionResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CreateConnectionResponse) GetConnection() *Connection {
+	if x != nil {
+		return x.Connection
+	}
+	return nil
+}
+
+func (x *CreateConnectionResponse) GetAuthorizationUrl() string {
+	if x != nil {
+		return x.AuthorizationUrl
+	}
+	return ""
+}
+
+// CompleteConnectionRequest carries what the provider redirected back with.
+type CompleteConnectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Connection id.
+	ConnectionId string `protobuf:"bytes,1,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	// The state parameter from the redirect.
+	State string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// The authorization code from the redirect.
+	Code          string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteConnectionRequest) Reset() {
+	*x = CompleteConnectionRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteConnectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteConnectionRequest) ProtoMessage() {}
+
+func (x *CompleteConnectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteConnectionRequest.ProtoReflect.Descriptor instead.
+func (*CompleteConnectionRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CompleteConnectionRequest) GetConnectionId() string {
+	if x != nil {
+		return x.ConnectionId
+	}
+	return ""
+}
+
+func (x *CompleteConnectionRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *CompleteConnectionRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// CompleteConnectionResponse carries the connected connection.
+type CompleteConnectionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The connection (CONNECTED).
+	Connection    *Connection `protobuf:"bytes,1,opt,name=connection,proto3" json:"connection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteConnectionResponse) Reset() {
+	*x = CompleteConnectionResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteConnectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteConnectionResponse) ProtoMessage() {}
+
+func (x *CompleteConnectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteConnectionResponse.ProtoReflect.Descriptor instead.
+func (*CompleteConnectionResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CompleteConnectionResponse) GetConnection() *Connection {
+	if x != nil {
+		return x.Connection
+	}
+	return nil
+}
+
+// ListConnectionsRequest has no parameters.
+type ListConnectionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConnectionsRequest) Reset() {
+	*x = ListConnectionsRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConnectionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConnectionsRequest) ProtoMessage() {}
+
+func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConnectionsRequest.ProtoReflect.Descriptor instead.
+func (*ListConnectionsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{29}
+}
+
+// ListConnectionsResponse lists connections, newest first.
+type ListConnectionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Connections.
+	Connections   []*Connection `protobuf:"bytes,1,rep,name=connections,proto3" json:"connections,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConnectionsResponse) Reset() {
+	*x = ListConnectionsResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConnectionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConnectionsResponse) ProtoMessage() {}
+
+func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConnectionsResponse.ProtoReflect.Descriptor instead.
+func (*ListConnectionsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListConnectionsResponse) GetConnections() []*Connection {
+	if x != nil {
+		return x.Connections
+	}
+	return nil
+}
+
+// DeleteConnectionRequest names the connection.
+type DeleteConnectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Connection id.
+	ConnectionId string `protobuf:"bytes,1,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	// Also delete the documents ingested through this connection.
+	PurgeDocuments bool `protobuf:"varint,2,opt,name=purge_documents,json=purgeDocuments,proto3" json:"purge_documents,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DeleteConnectionRequest) Reset() {
+	*x = DeleteConnectionRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteConnectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteConnectionRequest) ProtoMessage() {}
+
+func (x *DeleteConnectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteConnectionRequest.ProtoReflect.Descriptor instead.
+func (*DeleteConnectionRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *DeleteConnectionRequest) GetConnectionId() string {
+	if x != nil {
+		return x.ConnectionId
+	}
+	return ""
+}
+
+func (x *DeleteConnectionRequest) GetPurgeDocuments() bool {
+	if x != nil {
+		return x.PurgeDocuments
+	}
+	return false
+}
+
+// DeleteConnectionResponse reports what happened.
+type DeleteConnectionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the provider accepted the revocation (false: no revocation
+	// endpoint, or it failed; the tokens are deleted here either way).
+	Revoked bool `protobuf:"varint,1,opt,name=revoked,proto3" json:"revoked,omitempty"`
+	// Documents deleted with purge_documents.
+	DocumentsDeleted int32 `protobuf:"varint,2,opt,name=documents_deleted,json=documentsDeleted,proto3" json:"documents_deleted,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DeleteConnectionResponse) Reset() {
+	*x = DeleteConnectionResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteConnectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteConnectionResponse) ProtoMessage() {}
+
+func (x *DeleteConnectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteConnectionResponse.ProtoReflect.Descriptor instead.
+func (*DeleteConnectionResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DeleteConnectionResponse) GetRevoked() bool {
+	if x != nil {
+		return x.Revoked
+	}
+	return false
+}
+
+func (x *DeleteConnectionResponse) GetDocumentsDeleted() int32 {
+	if x != nil {
+		return x.DocumentsDeleted
+	}
+	return 0
+}
+
 var File_rampart_ingestion_v1_ingestion_proto protoreflect.FileDescriptor
 
 const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
@@ -1579,7 +2238,7 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\n" +
 	"collection\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"collection\"\x1a\n" +
-	"\x18DeleteCollectionResponse\"\xd8\x01\n" +
+	"\x18DeleteCollectionResponse\"\xfd\x01\n" +
 	"\x15IngestDocumentRequest\x12#\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
@@ -1588,7 +2247,8 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x03url\x18\x03 \x01(\tH\x00R\x03url\x12\x16\n" +
 	"\x06source\x18\x04 \x01(\tR\x06source\x12!\n" +
 	"\fcontent_type\x18\x05 \x01(\tR\vcontentType\x12&\n" +
-	"\faccess_token\x18\x06 \x01(\tB\x03\x80\x01\x01R\vaccessTokenB\a\n" +
+	"\faccess_token\x18\x06 \x01(\tB\x03\x80\x01\x01R\vaccessToken\x12#\n" +
+	"\rconnection_id\x18\a \x01(\tR\fconnectionIdB\a\n" +
 	"\x05input\"\xa5\x01\n" +
 	"\x16IngestDocumentResponse\x12:\n" +
 	"\bdocument\x18\x01 \x01(\v2\x1e.rampart.ingestion.v1.DocumentR\bdocument\x12+\n" +
@@ -1664,7 +2324,52 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x05score\x18\x04 \x01(\x01R\x05score\x12\x19\n" +
 	"\bchunk_id\x18\x05 \x01(\tR\achunkId\"K\n" +
 	"\x0eSearchResponse\x129\n" +
-	"\bpassages\x18\x01 \x03(\v2\x1d.rampart.ingestion.v1.PassageR\bpassages*\x83\x01\n" +
+	"\bpassages\x18\x01 \x03(\v2\x1d.rampart.ingestion.v1.PassageR\bpassages\"\x91\x03\n" +
+	"\n" +
+	"Connection\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x125\n" +
+	"\x16authorization_endpoint\x18\x03 \x01(\tR\x15authorizationEndpoint\x12%\n" +
+	"\x0etoken_endpoint\x18\x04 \x01(\tR\rtokenEndpoint\x12/\n" +
+	"\x13revocation_endpoint\x18\x05 \x01(\tR\x12revocationEndpoint\x12\x1b\n" +
+	"\tclient_id\x18\x06 \x01(\tR\bclientId\x12\x16\n" +
+	"\x06scopes\x18\a \x03(\tR\x06scopes\x12!\n" +
+	"\fredirect_uri\x18\b \x01(\tR\vredirectUri\x12;\n" +
+	"\x05state\x18\t \x01(\x0e2%.rampart.ingestion.v1.ConnectionStateR\x05state\x12;\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xd7\x02\n" +
+	"\x17CreateConnectionRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12:\n" +
+	"\x16authorization_endpoint\x18\x02 \x01(\tB\x03\xe0A\x02R\x15authorizationEndpoint\x12*\n" +
+	"\x0etoken_endpoint\x18\x03 \x01(\tB\x03\xe0A\x02R\rtokenEndpoint\x12/\n" +
+	"\x13revocation_endpoint\x18\x04 \x01(\tR\x12revocationEndpoint\x12 \n" +
+	"\tclient_id\x18\x05 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
+	"\rclient_secret\x18\x06 \x01(\tB\x03\x80\x01\x01R\fclientSecret\x12\x16\n" +
+	"\x06scopes\x18\a \x03(\tR\x06scopes\x12&\n" +
+	"\fredirect_uri\x18\b \x01(\tB\x03\xe0A\x02R\vredirectUri\"\x89\x01\n" +
+	"\x18CreateConnectionResponse\x12@\n" +
+	"\n" +
+	"connection\x18\x01 \x01(\v2 .rampart.ingestion.v1.ConnectionR\n" +
+	"connection\x12+\n" +
+	"\x11authorization_url\x18\x02 \x01(\tR\x10authorizationUrl\"|\n" +
+	"\x19CompleteConnectionRequest\x12(\n" +
+	"\rconnection_id\x18\x01 \x01(\tB\x03\xe0A\x02R\fconnectionId\x12\x19\n" +
+	"\x05state\x18\x02 \x01(\tB\x03\xe0A\x02R\x05state\x12\x1a\n" +
+	"\x04code\x18\x03 \x01(\tB\x06\xe0A\x02\x80\x01\x01R\x04code\"^\n" +
+	"\x1aCompleteConnectionResponse\x12@\n" +
+	"\n" +
+	"connection\x18\x01 \x01(\v2 .rampart.ingestion.v1.ConnectionR\n" +
+	"connection\"\x18\n" +
+	"\x16ListConnectionsRequest\"]\n" +
+	"\x17ListConnectionsResponse\x12B\n" +
+	"\vconnections\x18\x01 \x03(\v2 .rampart.ingestion.v1.ConnectionR\vconnections\"l\n" +
+	"\x17DeleteConnectionRequest\x12(\n" +
+	"\rconnection_id\x18\x01 \x01(\tB\x03\xe0A\x02R\fconnectionId\x12'\n" +
+	"\x0fpurge_documents\x18\x02 \x01(\bR\x0epurgeDocuments\"a\n" +
+	"\x18DeleteConnectionResponse\x12\x18\n" +
+	"\arevoked\x18\x01 \x01(\bR\arevoked\x12+\n" +
+	"\x11documents_deleted\x18\x02 \x01(\x05R\x10documentsDeleted*\x83\x01\n" +
 	"\rDocumentState\x12\x1e\n" +
 	"\x1aDOCUMENT_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19DOCUMENT_STATE_PROCESSING\x10\x01\x12\x18\n" +
@@ -1675,8 +2380,11 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n" +
 	"\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n" +
 	"\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n" +
-	"\x10JOB_STATE_FAILED\x10\x042\xf6\n" +
-	"\n" +
+	"\x10JOB_STATE_FAILED\x10\x04*q\n" +
+	"\x0fConnectionState\x12 \n" +
+	"\x1cCONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18CONNECTION_STATE_PENDING\x10\x01\x12\x1e\n" +
+	"\x1aCONNECTION_STATE_CONNECTED\x10\x022\xf8\x0f\n" +
 	"\x10IngestionService\x12\x8d\x01\n" +
 	"\x10CreateCollection\x12-.rampart.ingestion.v1.CreateCollectionRequest\x1a..rampart.ingestion.v1.CreateCollectionResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/collections\x12\x87\x01\n" +
 	"\x0fListCollections\x12,.rampart.ingestion.v1.ListCollectionsRequest\x1a-.rampart.ingestion.v1.ListCollectionsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/collections\x12\x97\x01\n" +
@@ -1686,7 +2394,11 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\rListDocuments\x12*.rampart.ingestion.v1.ListDocumentsRequest\x1a+.rampart.ingestion.v1.ListDocumentsResponse\".\x82\xd3\xe4\x93\x02(\x12&/v1/collections/{collection}/documents\x12\x90\x01\n" +
 	"\x0eDeleteDocument\x12+.rampart.ingestion.v1.DeleteDocumentRequest\x1a,.rampart.ingestion.v1.DeleteDocumentResponse\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/documents/{document_id}\x12u\n" +
 	"\x06GetJob\x12#.rampart.ingestion.v1.GetJobRequest\x1a$.rampart.ingestion.v1.GetJobResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/ingest/jobs/{job_id}\x12r\n" +
-	"\bListJobs\x12%.rampart.ingestion.v1.ListJobsRequest\x1a&.rampart.ingestion.v1.ListJobsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/ingest/jobs\x12j\n" +
+	"\bListJobs\x12%.rampart.ingestion.v1.ListJobsRequest\x1a&.rampart.ingestion.v1.ListJobsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/ingest/jobs\x12\x94\x01\n" +
+	"\x10CreateConnection\x12-.rampart.ingestion.v1.CreateConnectionRequest\x1a..rampart.ingestion.v1.CreateConnectionResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/ingest/connections\x12\xb3\x01\n" +
+	"\x12CompleteConnection\x12/.rampart.ingestion.v1.CompleteConnectionRequest\x1a0.rampart.ingestion.v1.CompleteConnectionResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/ingest/connections/{connection_id}:complete\x12\x8e\x01\n" +
+	"\x0fListConnections\x12,.rampart.ingestion.v1.ListConnectionsRequest\x1a-.rampart.ingestion.v1.ListConnectionsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/ingest/connections\x12\xa1\x01\n" +
+	"\x10DeleteConnection\x12-.rampart.ingestion.v1.DeleteConnectionRequest\x1a..rampart.ingestion.v1.DeleteConnectionResponse\".\x82\xd3\xe4\x93\x02(*&/v1/ingest/connections/{connection_id}\x12j\n" +
 	"\x06Search\x12#.rampart.ingestion.v1.SearchRequest\x1a$.rampart.ingestion.v1.SearchResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/searchBMZKgithub.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1;ingestionv1b\x06proto3"
 
@@ -1702,78 +2414,101 @@ func file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP() []byte {
 	return file_rampart_ingestion_v1_ingestion_proto_rawDescData
 }
 
-var file_rampart_ingestion_v1_ingestion_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_rampart_ingestion_v1_ingestion_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_rampart_ingestion_v1_ingestion_proto_goTypes = []any{
-	(DocumentState)(0),               // 0: rampart.ingestion.v1.DocumentState
-	(JobState)(0),                    // 1: rampart.ingestion.v1.JobState
-	(*Collection)(nil),               // 2: rampart.ingestion.v1.Collection
-	(*CreateCollectionRequest)(nil),  // 3: rampart.ingestion.v1.CreateCollectionRequest
-	(*CreateCollectionResponse)(nil), // 4: rampart.ingestion.v1.CreateCollectionResponse
-	(*ListCollectionsRequest)(nil),   // 5: rampart.ingestion.v1.ListCollectionsRequest
-	(*ListCollectionsResponse)(nil),  // 6: rampart.ingestion.v1.ListCollectionsResponse
-	(*DeleteCollectionRequest)(nil),  // 7: rampart.ingestion.v1.DeleteCollectionRequest
-	(*DeleteCollectionResponse)(nil), // 8: rampart.ingestion.v1.DeleteCollectionResponse
-	(*IngestDocumentRequest)(nil),    // 9: rampart.ingestion.v1.IngestDocumentRequest
-	(*IngestDocumentResponse)(nil),   // 10: rampart.ingestion.v1.IngestDocumentResponse
-	(*Document)(nil),                 // 11: rampart.ingestion.v1.Document
-	(*GetDocumentRequest)(nil),       // 12: rampart.ingestion.v1.GetDocumentRequest
-	(*GetDocumentResponse)(nil),      // 13: rampart.ingestion.v1.GetDocumentResponse
-	(*ListDocumentsRequest)(nil),     // 14: rampart.ingestion.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil),    // 15: rampart.ingestion.v1.ListDocumentsResponse
-	(*DeleteDocumentRequest)(nil),    // 16: rampart.ingestion.v1.DeleteDocumentRequest
-	(*DeleteDocumentResponse)(nil),   // 17: rampart.ingestion.v1.DeleteDocumentResponse
-	(*Job)(nil),                      // 18: rampart.ingestion.v1.Job
-	(*GetJobRequest)(nil),            // 19: rampart.ingestion.v1.GetJobRequest
-	(*GetJobResponse)(nil),           // 20: rampart.ingestion.v1.GetJobResponse
-	(*ListJobsRequest)(nil),          // 21: rampart.ingestion.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),         // 22: rampart.ingestion.v1.ListJobsResponse
-	(*SearchRequest)(nil),            // 23: rampart.ingestion.v1.SearchRequest
-	(*Passage)(nil),                  // 24: rampart.ingestion.v1.Passage
-	(*SearchResponse)(nil),           // 25: rampart.ingestion.v1.SearchResponse
-	(*timestamppb.Timestamp)(nil),    // 26: google.protobuf.Timestamp
+	(DocumentState)(0),                 // 0: rampart.ingestion.v1.DocumentState
+	(JobState)(0),                      // 1: rampart.ingestion.v1.JobState
+	(ConnectionState)(0),               // 2: rampart.ingestion.v1.ConnectionState
+	(*Collection)(nil),                 // 3: rampart.ingestion.v1.Collection
+	(*CreateCollectionRequest)(nil),    // 4: rampart.ingestion.v1.CreateCollectionRequest
+	(*CreateCollectionResponse)(nil),   // 5: rampart.ingestion.v1.CreateCollectionResponse
+	(*ListCollectionsRequest)(nil),     // 6: rampart.ingestion.v1.ListCollectionsRequest
+	(*ListCollectionsResponse)(nil),    // 7: rampart.ingestion.v1.ListCollectionsResponse
+	(*DeleteCollectionRequest)(nil),    // 8: rampart.ingestion.v1.DeleteCollectionRequest
+	(*DeleteCollectionResponse)(nil),   // 9: rampart.ingestion.v1.DeleteCollectionResponse
+	(*IngestDocumentRequest)(nil),      // 10: rampart.ingestion.v1.IngestDocumentRequest
+	(*IngestDocumentResponse)(nil),     // 11: rampart.ingestion.v1.IngestDocumentResponse
+	(*Document)(nil),                   // 12: rampart.ingestion.v1.Document
+	(*GetDocumentRequest)(nil),         // 13: rampart.ingestion.v1.GetDocumentRequest
+	(*GetDocumentResponse)(nil),        // 14: rampart.ingestion.v1.GetDocumentResponse
+	(*ListDocumentsRequest)(nil),       // 15: rampart.ingestion.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),      // 16: rampart.ingestion.v1.ListDocumentsResponse
+	(*DeleteDocumentRequest)(nil),      // 17: rampart.ingestion.v1.DeleteDocumentRequest
+	(*DeleteDocumentResponse)(nil),     // 18: rampart.ingestion.v1.DeleteDocumentResponse
+	(*Job)(nil),                        // 19: rampart.ingestion.v1.Job
+	(*GetJobRequest)(nil),              // 20: rampart.ingestion.v1.GetJobRequest
+	(*GetJobResponse)(nil),             // 21: rampart.ingestion.v1.GetJobResponse
+	(*ListJobsRequest)(nil),            // 22: rampart.ingestion.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),           // 23: rampart.ingestion.v1.ListJobsResponse
+	(*SearchRequest)(nil),              // 24: rampart.ingestion.v1.SearchRequest
+	(*Passage)(nil),                    // 25: rampart.ingestion.v1.Passage
+	(*SearchResponse)(nil),             // 26: rampart.ingestion.v1.SearchResponse
+	(*Connection)(nil),                 // 27: rampart.ingestion.v1.Connection
+	(*CreateConnectionRequest)(nil),    // 28: rampart.ingestion.v1.CreateConnectionRequest
+	(*CreateConnectionResponse)(nil),   // 29: rampart.ingestion.v1.CreateConnectionResponse
+	(*CompleteConnectionRequest)(nil),  // 30: rampart.ingestion.v1.CompleteConnectionRequest
+	(*CompleteConnectionResponse)(nil), // 31: rampart.ingestion.v1.CompleteConnectionResponse
+	(*ListConnectionsRequest)(nil),     // 32: rampart.ingestion.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil),    // 33: rampart.ingestion.v1.ListConnectionsResponse
+	(*DeleteConnectionRequest)(nil),    // 34: rampart.ingestion.v1.DeleteConnectionRequest
+	(*DeleteConnectionResponse)(nil),   // 35: rampart.ingestion.v1.DeleteConnectionResponse
+	(*timestamppb.Timestamp)(nil),      // 36: google.protobuf.Timestamp
 }
 var file_rampart_ingestion_v1_ingestion_proto_depIdxs = []int32{
-	26, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
-	2,  // 1: rampart.ingestion.v1.CreateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
-	2,  // 2: rampart.ingestion.v1.ListCollectionsResponse.collections:type_name -> rampart.ingestion.v1.Collection
-	11, // 3: rampart.ingestion.v1.IngestDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
-	18, // 4: rampart.ingestion.v1.IngestDocumentResponse.job:type_name -> rampart.ingestion.v1.Job
+	36, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
+	3,  // 1: rampart.ingestion.v1.CreateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
+	3,  // 2: rampart.ingestion.v1.ListCollectionsResponse.collections:type_name -> rampart.ingestion.v1.Collection
+	12, // 3: rampart.ingestion.v1.IngestDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
+	19, // 4: rampart.ingestion.v1.IngestDocumentResponse.job:type_name -> rampart.ingestion.v1.Job
 	0,  // 5: rampart.ingestion.v1.Document.state:type_name -> rampart.ingestion.v1.DocumentState
-	26, // 6: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
-	11, // 7: rampart.ingestion.v1.GetDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
-	11, // 8: rampart.ingestion.v1.ListDocumentsResponse.documents:type_name -> rampart.ingestion.v1.Document
+	36, // 6: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	12, // 7: rampart.ingestion.v1.GetDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
+	12, // 8: rampart.ingestion.v1.ListDocumentsResponse.documents:type_name -> rampart.ingestion.v1.Document
 	1,  // 9: rampart.ingestion.v1.Job.state:type_name -> rampart.ingestion.v1.JobState
-	26, // 10: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
-	26, // 11: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
-	18, // 12: rampart.ingestion.v1.GetJobResponse.job:type_name -> rampart.ingestion.v1.Job
-	18, // 13: rampart.ingestion.v1.ListJobsResponse.jobs:type_name -> rampart.ingestion.v1.Job
-	24, // 14: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
-	3,  // 15: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
-	5,  // 16: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
-	7,  // 17: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
-	9,  // 18: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
-	12, // 19: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
-	14, // 20: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
-	16, // 21: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
-	19, // 22: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
-	21, // 23: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
-	23, // 24: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
-	4,  // 25: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
-	6,  // 26: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
-	8,  // 27: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
-	10, // 28: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
-	13, // 29: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
-	15, // 30: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
-	17, // 31: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
-	20, // 32: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
-	22, // 33: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
-	25, // 34: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
-	25, // [25:35] is the sub-list for method output_type
-	15, // [15:25] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	36, // 10: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	36, // 11: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	19, // 12: rampart.ingestion.v1.GetJobResponse.job:type_name -> rampart.ingestion.v1.Job
+	19, // 13: rampart.ingestion.v1.ListJobsResponse.jobs:type_name -> rampart.ingestion.v1.Job
+	25, // 14: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
+	2,  // 15: rampart.ingestion.v1.Connection.state:type_name -> rampart.ingestion.v1.ConnectionState
+	36, // 16: rampart.ingestion.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
+	27, // 17: rampart.ingestion.v1.CreateConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
+	27, // 18: rampart.ingestion.v1.CompleteConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
+	27, // 19: rampart.ingestion.v1.ListConnectionsResponse.connections:type_name -> rampart.ingestion.v1.Connection
+	4,  // 20: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
+	6,  // 21: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
+	8,  // 22: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
+	10, // 23: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
+	13, // 24: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
+	15, // 25: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
+	17, // 26: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
+	20, // 27: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
+	22, // 28: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
+	28, // 29: rampart.ingestion.v1.IngestionService.CreateConnection:input_type -> rampart.ingestion.v1.CreateConnectionRequest
+	30, // 30: rampart.ingestion.v1.IngestionService.CompleteConnection:input_type -> rampart.ingestion.v1.CompleteConnectionRequest
+	32, // 31: rampart.ingestion.v1.IngestionService.ListConnections:input_type -> rampart.ingestion.v1.ListConnectionsRequest
+	34, // 32: rampart.ingestion.v1.IngestionService.DeleteConnection:input_type -> rampart.ingestion.v1.DeleteConnectionRequest
+	24, // 33: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
+	5,  // 34: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
+	7,  // 35: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
+	9,  // 36: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
+	11, // 37: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
+	14, // 38: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
+	16, // 39: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
+	18, // 40: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
+	21, // 41: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
+	23, // 42: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
+	29, // 43: rampart.ingestion.v1.IngestionService.CreateConnection:output_type -> rampart.ingestion.v1.CreateConnectionResponse
+	31, // 44: rampart.ingestion.v1.IngestionService.CompleteConnection:output_type -> rampart.ingestion.v1.CompleteConnectionResponse
+	33, // 45: rampart.ingestion.v1.IngestionService.ListConnections:output_type -> rampart.ingestion.v1.ListConnectionsResponse
+	35, // 46: rampart.ingestion.v1.IngestionService.DeleteConnection:output_type -> rampart.ingestion.v1.DeleteConnectionResponse
+	26, // 47: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
+	34, // [34:48] is the sub-list for method output_type
+	20, // [20:34] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_rampart_ingestion_v1_ingestion_proto_init() }
@@ -1790,8 +2525,8 @@ func file_rampart_ingestion_v1_ingestion_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_ingestion_v1_ingestion_proto_rawDesc), len(file_rampart_ingestion_v1_ingestion_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   24,
+			NumEnums:      3,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

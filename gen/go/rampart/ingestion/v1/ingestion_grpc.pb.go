@@ -19,16 +19,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IngestionService_CreateCollection_FullMethodName = "/rampart.ingestion.v1.IngestionService/CreateCollection"
-	IngestionService_ListCollections_FullMethodName  = "/rampart.ingestion.v1.IngestionService/ListCollections"
-	IngestionService_DeleteCollection_FullMethodName = "/rampart.ingestion.v1.IngestionService/DeleteCollection"
-	IngestionService_IngestDocument_FullMethodName   = "/rampart.ingestion.v1.IngestionService/IngestDocument"
-	IngestionService_GetDocument_FullMethodName      = "/rampart.ingestion.v1.IngestionService/GetDocument"
-	IngestionService_ListDocuments_FullMethodName    = "/rampart.ingestion.v1.IngestionService/ListDocuments"
-	IngestionService_DeleteDocument_FullMethodName   = "/rampart.ingestion.v1.IngestionService/DeleteDocument"
-	IngestionService_GetJob_FullMethodName           = "/rampart.ingestion.v1.IngestionService/GetJob"
-	IngestionService_ListJobs_FullMethodName         = "/rampart.ingestion.v1.IngestionService/ListJobs"
-	IngestionService_Search_FullMethodName           = "/rampart.ingestion.v1.IngestionService/Search"
+	IngestionService_CreateCollection_FullMethodName   = "/rampart.ingestion.v1.IngestionService/CreateCollection"
+	IngestionService_ListCollections_FullMethodName    = "/rampart.ingestion.v1.IngestionService/ListCollections"
+	IngestionService_DeleteCollection_FullMethodName   = "/rampart.ingestion.v1.IngestionService/DeleteCollection"
+	IngestionService_IngestDocument_FullMethodName     = "/rampart.ingestion.v1.IngestionService/IngestDocument"
+	IngestionService_GetDocument_FullMethodName        = "/rampart.ingestion.v1.IngestionService/GetDocument"
+	IngestionService_ListDocuments_FullMethodName      = "/rampart.ingestion.v1.IngestionService/ListDocuments"
+	IngestionService_DeleteDocument_FullMethodName     = "/rampart.ingestion.v1.IngestionService/DeleteDocument"
+	IngestionService_GetJob_FullMethodName             = "/rampart.ingestion.v1.IngestionService/GetJob"
+	IngestionService_ListJobs_FullMethodName           = "/rampart.ingestion.v1.IngestionService/ListJobs"
+	IngestionService_CreateConnection_FullMethodName   = "/rampart.ingestion.v1.IngestionService/CreateConnection"
+	IngestionService_CompleteConnection_FullMethodName = "/rampart.ingestion.v1.IngestionService/CompleteConnection"
+	IngestionService_ListConnections_FullMethodName    = "/rampart.ingestion.v1.IngestionService/ListConnections"
+	IngestionService_DeleteConnection_FullMethodName   = "/rampart.ingestion.v1.IngestionService/DeleteConnection"
+	IngestionService_Search_FullMethodName             = "/rampart.ingestion.v1.IngestionService/Search"
 )
 
 // IngestionServiceClient is the client API for IngestionService service.
@@ -64,6 +68,19 @@ type IngestionServiceClient interface {
 	GetJob(ctx context.Context, in *GetJobRequest, opts ...grpc.CallOption) (*GetJobResponse, error)
 	// ListJobs lists the tenant's ingestion jobs, newest first.
 	ListJobs(ctx context.Context, in *ListJobsRequest, opts ...grpc.CallOption) (*ListJobsResponse, error)
+	// CreateConnection registers an OAuth2 data source (authorization code
+	// with PKCE) and returns the URL the user opens to grant access. The
+	// client secret, if any, and later the tokens live only in keyvault.
+	CreateConnection(ctx context.Context, in *CreateConnectionRequest, opts ...grpc.CallOption) (*CreateConnectionResponse, error)
+	// CompleteConnection finishes the grant: it exchanges the authorization
+	// code (with the PKCE verifier) for tokens and stores them in keyvault.
+	CompleteConnection(ctx context.Context, in *CompleteConnectionRequest, opts ...grpc.CallOption) (*CompleteConnectionResponse, error)
+	// ListConnections lists the tenant's data-source connections.
+	ListConnections(ctx context.Context, in *ListConnectionsRequest, opts ...grpc.CallOption) (*ListConnectionsResponse, error)
+	// DeleteConnection disconnects a data source: it revokes the tokens at
+	// the provider (when it has a revocation endpoint), deletes them from
+	// keyvault and, optionally, the documents ingested through it.
+	DeleteConnection(ctx context.Context, in *DeleteConnectionRequest, opts ...grpc.CallOption) (*DeleteConnectionResponse, error)
 	// Search returns the passages of a collection that best match a query:
 	// BM25 and vector cosine rankings fused by reciprocal rank fusion.
 	Search(ctx context.Context, in *SearchRequest, opts ...grpc.CallOption) (*SearchResponse, error)
@@ -167,6 +184,46 @@ func (c *ingestionServiceClient) ListJobs(ctx context.Context, in *ListJobsReque
 	return out, nil
 }
 
+func (c *ingestionServiceClient) CreateConnection(ctx context.Context, in *CreateConnectionRequest, opts ...grpc.CallOption) (*CreateConnectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateConnectionResponse)
+	err := c.cc.Invoke(ctx, IngestionService_CreateConnection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestionServiceClient) CompleteConnection(ctx context.Context, in *CompleteConnectionRequest, opts ...grpc.CallOption) (*CompleteConnectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompleteConnectionResponse)
+	err := c.cc.Invoke(ctx, IngestionService_CompleteConnection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestionServiceClient) ListConnections(ctx context.Context, in *ListConnectionsRequest, opts ...grpc.CallOption) (*ListConnectionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListConnectionsResponse)
+	err := c.cc.Invoke(ctx, IngestionService_ListConnections_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestionServiceClient) DeleteConnection(ctx context.Context, in *DeleteConnectionRequest, opts ...grpc.CallOption) (*DeleteConnectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteConnectionResponse)
+	err := c.cc.Invoke(ctx, IngestionService_DeleteConnection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ingestionServiceClient) Search(ctx context.Context, in *SearchRequest, opts ...grpc.CallOption) (*SearchResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SearchResponse)
@@ -210,6 +267,19 @@ type IngestionServiceServer interface {
 	GetJob(context.Context, *GetJobRequest) (*GetJobResponse, error)
 	// ListJobs lists the tenant's ingestion jobs, newest first.
 	ListJobs(context.Context, *ListJobsRequest) (*ListJobsResponse, error)
+	// CreateConnection registers an OAuth2 data source (authorization code
+	// with PKCE) and returns the URL the user opens to grant access. The
+	// client secret, if any, and later the tokens live only in keyvault.
+	CreateConnection(context.Context, *CreateConnectionRequest) (*CreateConnectionResponse, error)
+	// CompleteConnection finishes the grant: it exchanges the authorization
+	// code (with the PKCE verifier) for tokens and stores them in keyvault.
+	CompleteConnection(context.Context, *CompleteConnectionRequest) (*CompleteConnectionResponse, error)
+	// ListConnections lists the tenant's data-source connections.
+	ListConnections(context.Context, *ListConnectionsRequest) (*ListConnectionsResponse, error)
+	// DeleteConnection disconnects a data source: it revokes the tokens at
+	// the provider (when it has a revocation endpoint), deletes them from
+	// keyvault and, optionally, the documents ingested through it.
+	DeleteConnection(context.Context, *DeleteConnectionRequest) (*DeleteConnectionResponse, error)
 	// Search returns the passages of a collection that best match a query:
 	// BM25 and vector cosine rankings fused by reciprocal rank fusion.
 	Search(context.Context, *SearchRequest) (*SearchResponse, error)
@@ -249,6 +319,18 @@ func (UnimplementedIngestionServiceServer) GetJob(context.Context, *GetJobReques
 }
 func (UnimplementedIngestionServiceServer) ListJobs(context.Context, *ListJobsRequest) (*ListJobsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListJobs not implemented")
+}
+func (UnimplementedIngestionServiceServer) CreateConnection(context.Context, *CreateConnectionRequest) (*CreateConnectionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateConnection not implemented")
+}
+func (UnimplementedIngestionServiceServer) CompleteConnection(context.Context, *CompleteConnectionRequest) (*CompleteConnectionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompleteConnection not implemented")
+}
+func (UnimplementedIngestionServiceServer) ListConnections(context.Context, *ListConnectionsRequest) (*ListConnectionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListConnections not implemented")
+}
+func (UnimplementedIngestionServiceServer) DeleteConnection(context.Context, *DeleteConnectionRequest) (*DeleteConnectionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteConnection not implemented")
 }
 func (UnimplementedIngestionServiceServer) Search(context.Context, *SearchRequest) (*SearchResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Search not implemented")
@@ -436,6 +518,78 @@ func _IngestionService_ListJobs_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestionService_CreateConnection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateConnectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).CreateConnection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_CreateConnection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).CreateConnection(ctx, req.(*CreateConnectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestionService_CompleteConnection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompleteConnectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).CompleteConnection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_CompleteConnection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).CompleteConnection(ctx, req.(*CompleteConnectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestionService_ListConnections_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListConnectionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).ListConnections(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_ListConnections_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).ListConnections(ctx, req.(*ListConnectionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestionService_DeleteConnection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteConnectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).DeleteConnection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_DeleteConnection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).DeleteConnection(ctx, req.(*DeleteConnectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IngestionService_Search_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SearchRequest)
 	if err := dec(in); err != nil {
@@ -496,6 +650,22 @@ var IngestionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListJobs",
 			Handler:    _IngestionService_ListJobs_Handler,
+		},
+		{
+			MethodName: "CreateConnection",
+			Handler:    _IngestionService_CreateConnection_Handler,
+		},
+		{
+			MethodName: "CompleteConnection",
+			Handler:    _IngestionService_CompleteConnection_Handler,
+		},
+		{
+			MethodName: "ListConnections",
+			Handler:    _IngestionService_ListConnections_Handler,
+		},
+		{
+			MethodName: "DeleteConnection",
+			Handler:    _IngestionService_DeleteConnection_Handler,
 		},
 		{
 			MethodName: "Search",

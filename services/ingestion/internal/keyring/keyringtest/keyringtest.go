@@ -153,3 +153,89 @@ func (s Server) Decrypt(ctx context.Context, r *keyvaultv1.DecryptRequest) (*key
 	}
 	return &keyvaultv1.DecryptResponse{Plaintext: p, KeyId: "test-1"}, nil
 }
+
+// Secrets is a fake of keyvault's SecretsService: values in memory per
+// (tenant from the verified principal, name), enough of the API for
+// ingestion's connections (create, put, get current, force delete).
+type Secrets struct {
+	keyvaultv1.UnimplementedSecretsServiceServer
+	mu     sync.Mutex
+	values map[string]string
+	// Deleted lists deleted names.
+	Deleted []string
+}
+
+// NewSecrets returns an empty fake.
+func NewSecrets() *Secrets { return &Secrets{values: map[string]string{}} }
+
+// Value returns a stored value (tests).
+func (s *Secrets) Value(tenant, name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.values[tenant+"\x00"+name]
+	return v, ok
+}
+
+// CreateSecret implements the RPC.
+func (s *Secrets) CreateSecret(ctx context.Context, r *keyvaultv1.CreateSecretRequest) (*keyvaultv1.CreateSecretResponse, error) {
+	t, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := t + "\x00" + r.GetName()
+	if _, ok := s.values[k]; ok {
+		return nil, status.Error(codes.AlreadyExists, "secret exists")
+	}
+	s.values[k] = r.GetSecretString()
+	return &keyvaultv1.CreateSecretResponse{}, nil
+}
+
+// PutSecretValue implements the RPC.
+func (s *Secrets) PutSecretValue(ctx context.Context, r *keyvaultv1.PutSecretValueRequest) (*keyvaultv1.PutSecretValueResponse, error) {
+	t, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := t + "\x00" + r.GetName()
+	if _, ok := s.values[k]; !ok {
+		return nil, status.Error(codes.NotFound, "secret not found")
+	}
+	s.values[k] = r.GetSecretString()
+	return &keyvaultv1.PutSecretValueResponse{}, nil
+}
+
+// GetSecretValue implements the RPC.
+func (s *Secrets) GetSecretValue(ctx context.Context, r *keyvaultv1.GetSecretValueRequest) (*keyvaultv1.GetSecretValueResponse, error) {
+	t, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.values[t+"\x00"+r.GetName()]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "secret not found")
+	}
+	return &keyvaultv1.GetSecretValueResponse{Name: r.GetName(), SecretString: v}, nil
+}
+
+// DeleteSecret implements the RPC.
+func (s *Secrets) DeleteSecret(ctx context.Context, r *keyvaultv1.DeleteSecretRequest) (*keyvaultv1.DeleteSecretResponse, error) {
+	t, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := t + "\x00" + r.GetName()
+	if _, ok := s.values[k]; !ok {
+		return nil, status.Error(codes.NotFound, "secret not found")
+	}
+	delete(s.values, k)
+	s.Deleted = append(s.Deleted, r.GetName())
+	return &keyvaultv1.DeleteSecretResponse{Name: r.GetName()}, nil
+}

@@ -1,0 +1,368 @@
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/fetch"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
+)
+
+// Secrets stores connection secrets in keyvault, for the tenant of the
+// call in ctx.
+type Secrets interface {
+	Create(ctx context.Context, name string, value []byte) error
+	Put(ctx context.Context, name string, value []byte) error
+	Get(ctx context.Context, name string) ([]byte, error)
+	Delete(ctx context.Context, name string) error
+}
+
+const kindVerifier = "pkce-verifier"
+
+// ConnectionInput describes an OAuth2 data source.
+type ConnectionInput struct {
+	Name, AuthEndpoint, TokenEndpoint, RevocationEndpoint string
+	ClientID, ClientSecret, RedirectURI                   string
+	Scopes                                                []string
+}
+
+// connSecret is the keyvault value of a connection.
+type connSecret struct {
+	ClientSecret string    `json:"client_secret,omitempty"`
+	AccessToken  string    `json:"access_token,omitempty"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	TokenType    string    `json:"token_type,omitempty"`
+	Expiry       time.Time `json:"expiry,omitzero"`
+}
+
+func (s *Service) secretName(id string) string {
+	return "/" + s.o.SecretEnv + "/ingestion/oauth/" + id
+}
+
+func (s *Service) checkEndpoint(field, raw string) error {
+	u, err := fetch.Validate(raw)
+	if err != nil {
+		return grpcerr.Invalid(field, err.Error())
+	}
+	if u.Scheme != "https" && !s.o.Fetcher.AllowsPrivate() {
+		return grpcerr.Invalid(field, "must be an https URL")
+	}
+	return nil
+}
+
+func oauthConfig(c store.Connection, secret string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID: c.ClientID, ClientSecret: secret, RedirectURL: c.RedirectURI, Scopes: c.Scopes,
+		Endpoint: oauth2.Endpoint{AuthURL: c.AuthEndpoint, TokenURL: c.TokenEndpoint},
+	}
+}
+
+func (s *Service) requireSecrets() error {
+	if s.o.Secrets == nil {
+		return fmt.Errorf("%w: data-source connections need keyvault", grpcerr.ErrFailedPrecondition)
+	}
+	return nil
+}
+
+// CreateConnection registers a pending connection: the client secret goes
+// to keyvault, the PKCE verifier is sealed, only the state's hash is kept.
+func (s *Service) CreateConnection(ctx context.Context, tenant string, in ConnectionInput) (store.Connection, string, error) {
+	if err := s.requireSecrets(); err != nil {
+		return store.Connection{}, "", err
+	}
+	switch {
+	case in.Name == "" || len(in.Name) > 128:
+		return store.Connection{}, "", grpcerr.Invalid("name", "must be 1-128 bytes")
+	case in.ClientID == "" || len(in.ClientID) > 512:
+		return store.Connection{}, "", grpcerr.Invalid("client_id", "must be 1-512 bytes")
+	case len(in.ClientSecret) > 4096:
+		return store.Connection{}, "", grpcerr.Invalid("client_secret", "must be at most 4096 bytes")
+	case len(in.Scopes) > 64:
+		return store.Connection{}, "", grpcerr.Invalid("scopes", "at most 64 scopes")
+	}
+	for _, sc := range in.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\r\n") {
+			return store.Connection{}, "", grpcerr.Invalid("scopes", "each scope must be non-empty without spaces")
+		}
+	}
+	if err := s.checkEndpoint("authorization_endpoint", in.AuthEndpoint); err != nil {
+		return store.Connection{}, "", err
+	}
+	if err := s.checkEndpoint("token_endpoint", in.TokenEndpoint); err != nil {
+		return store.Connection{}, "", err
+	}
+	if in.RevocationEndpoint != "" {
+		if err := s.checkEndpoint("revocation_endpoint", in.RevocationEndpoint); err != nil {
+			return store.Connection{}, "", err
+		}
+	}
+	if u, err := url.Parse(in.RedirectURI); err != nil || !u.IsAbs() {
+		return store.Connection{}, "", grpcerr.Invalid("redirect_uri", "must be an absolute URL")
+	}
+	key, err := s.o.Ring.Get(ctx, tenant, true)
+	if err != nil {
+		return store.Connection{}, "", err
+	}
+	c := store.Connection{
+		Tenant: tenant, ID: newID("con_"), Name: in.Name, AuthEndpoint: in.AuthEndpoint, TokenEndpoint: in.TokenEndpoint,
+		RevocationEndpoint: in.RevocationEndpoint, ClientID: in.ClientID, RedirectURI: in.RedirectURI, Scopes: in.Scopes,
+	}
+	state := randomToken()
+	verifier := oauth2.GenerateVerifier()
+	sum := sha256.Sum256([]byte(state))
+	c.StateHash, c.Verifier = sum[:], key.Seal(kindVerifier, c.ID, []byte(verifier))
+	val, _ := json.Marshal(connSecret{ClientSecret: in.ClientSecret}) //nolint:gosec // G117: this is the keyvault value, by design
+	if err := s.o.Secrets.Create(ctx, s.secretName(c.ID), val); err != nil {
+		return store.Connection{}, "", fmt.Errorf("store client secret: %w", err)
+	}
+	c, err = s.o.Store.CreateConnection(ctx, c)
+	if err != nil {
+		_ = s.o.Secrets.Delete(ctx, s.secretName(c.ID))
+		return store.Connection{}, "", err
+	}
+	return c, oauthConfig(c, "").AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), nil
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// CompleteConnection exchanges the code (with the PKCE verifier) and keeps
+// the tokens in keyvault.
+func (s *Service) CompleteConnection(ctx context.Context, tenant, id, state, code string) (store.Connection, error) {
+	if err := s.requireSecrets(); err != nil {
+		return store.Connection{}, err
+	}
+	switch {
+	case id == "":
+		return store.Connection{}, grpcerr.Invalid("connection_id", "is required")
+	case state == "":
+		return store.Connection{}, grpcerr.Invalid("state", "is required")
+	case code == "" || len(code) > 4096:
+		return store.Connection{}, grpcerr.Invalid("code", "must be 1-4096 bytes")
+	}
+	c, err := s.o.Store.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return store.Connection{}, notFound(err, "connection")
+	}
+	if c.Status != store.ConnPending {
+		return store.Connection{}, fmt.Errorf("%w: the connection is already connected", grpcerr.ErrFailedPrecondition)
+	}
+	sum := sha256.Sum256([]byte(state))
+	if subtle.ConstantTimeCompare(sum[:], c.StateHash) != 1 {
+		return store.Connection{}, grpcerr.Invalid("state", "does not match this connection's authorization request")
+	}
+	key, err := s.key(ctx, tenant)
+	if err != nil {
+		return store.Connection{}, err
+	}
+	verifier, err := key.Open(kindVerifier, c.ID, c.Verifier)
+	if err != nil {
+		return store.Connection{}, err
+	}
+	sec, err := s.readSecret(ctx, c.ID)
+	if err != nil {
+		return store.Connection{}, err
+	}
+	tok, err := oauthConfig(c, sec.ClientSecret).Exchange(s.oauthCtx(ctx), code, oauth2.VerifierOption(string(verifier)))
+	if err != nil {
+		return store.Connection{}, tokenError("token exchange", err)
+	}
+	if err := s.writeToken(ctx, c.ID, sec, tok); err != nil {
+		return store.Connection{}, err
+	}
+	if err := s.o.Store.MarkConnected(ctx, tenant, id); err != nil {
+		return store.Connection{}, notFound(err, "connection")
+	}
+	c.Status, c.StateHash, c.Verifier = store.ConnConnected, nil, nil
+	return c, nil
+}
+
+// oauthCtx makes golang.org/x/oauth2 use the SSRF-guarded client.
+func (s *Service) oauthCtx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, s.o.Fetcher.Client())
+}
+
+// tokenError reports a failed token call by its HTTP status only: the
+// provider's body may echo codes or tokens.
+func tokenError(op string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		return fmt.Errorf("%w: %s failed: the provider answered HTTP %d", grpcerr.ErrFailedPrecondition, op, re.Response.StatusCode)
+	}
+	return fmt.Errorf("%w: %s failed: the provider could not be reached", grpcerr.ErrFailedPrecondition, op)
+}
+
+func (s *Service) readSecret(ctx context.Context, id string) (connSecret, error) {
+	var sec connSecret
+	b, err := s.o.Secrets.Get(ctx, s.secretName(id))
+	if err != nil {
+		return sec, fmt.Errorf("read connection secret: %w", err)
+	}
+	if err := json.Unmarshal(b, &sec); err != nil {
+		return sec, errors.New("connection secret is not JSON")
+	}
+	return sec, nil
+}
+
+func (s *Service) writeToken(ctx context.Context, id string, sec connSecret, tok *oauth2.Token) error {
+	sec.AccessToken, sec.TokenType, sec.Expiry = tok.AccessToken, tok.TokenType, tok.Expiry
+	if tok.RefreshToken != "" {
+		sec.RefreshToken = tok.RefreshToken
+	}
+	val, _ := json.Marshal(sec) //nolint:gosec // G117: this is the keyvault value, by design
+	if err := s.o.Secrets.Put(ctx, s.secretName(id), val); err != nil {
+		return fmt.Errorf("store connection tokens: %w", err)
+	}
+	return nil
+}
+
+// ListConnections lists the tenant's connections.
+func (s *Service) ListConnections(ctx context.Context, tenant string) ([]store.Connection, error) {
+	return s.o.Store.ListConnections(ctx, tenant)
+}
+
+// connToken returns a usable access token of a connected connection,
+// refreshing it (and saving the new one) when it expired or force is set.
+func (s *Service) connToken(ctx context.Context, tenant, id string, force bool) (string, error) {
+	if err := s.requireSecrets(); err != nil {
+		return "", err
+	}
+	c, err := s.o.Store.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return "", notFound(err, "connection")
+	}
+	if c.Status != store.ConnConnected {
+		return "", fmt.Errorf("%w: connection_id: the connection is not connected yet", grpcerr.ErrFailedPrecondition)
+	}
+	sec, err := s.readSecret(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	tok := &oauth2.Token{AccessToken: sec.AccessToken, RefreshToken: sec.RefreshToken, TokenType: sec.TokenType, Expiry: sec.Expiry}
+	if force {
+		tok.Expiry = time.Unix(1, 0) // make the token source refresh
+	}
+	if tok.Valid() {
+		return tok.AccessToken, nil
+	}
+	if tok.RefreshToken == "" {
+		return "", fmt.Errorf("%w: the connection's token expired and cannot be refreshed; connect again", grpcerr.ErrFailedPrecondition)
+	}
+	nt, err := oauthConfig(c, sec.ClientSecret).TokenSource(s.oauthCtx(ctx), tok).Token()
+	if err != nil {
+		return "", tokenError("token refresh", err)
+	}
+	if err := s.writeToken(ctx, id, sec, nt); err != nil {
+		return "", err
+	}
+	return nt.AccessToken, nil
+}
+
+// fetchWithConnection fetches rawURL with the connection's token,
+// refreshing once after a 401.
+func (s *Service) fetchWithConnection(ctx context.Context, tenant, id, rawURL string) (*fetch.Result, error) {
+	tok, err := s.connToken(ctx, tenant, id, false)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.o.Fetcher.Get(ctx, rawURL, tok)
+	var se *fetch.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusUnauthorized {
+		if tok, err = s.connToken(ctx, tenant, id, true); err != nil {
+			return nil, err
+		}
+		res, err = s.o.Fetcher.Get(ctx, rawURL, tok)
+	}
+	return res, err
+}
+
+// DeleteConnection revokes the connection's tokens at the provider (best
+// effort), deletes them from keyvault, deletes the connection and, with
+// purge, the documents ingested through it.
+func (s *Service) DeleteConnection(ctx context.Context, tenant, id string, purge bool) (bool, int, error) {
+	if err := s.requireSecrets(); err != nil {
+		return false, 0, err
+	}
+	if id == "" {
+		return false, 0, grpcerr.Invalid("connection_id", "is required")
+	}
+	c, err := s.o.Store.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return false, 0, notFound(err, "connection")
+	}
+	revoked := false
+	if sec, err := s.readSecret(ctx, id); err == nil && c.RevocationEndpoint != "" {
+		revoked = s.revoke(ctx, c, sec)
+	}
+	if err := s.o.Secrets.Delete(ctx, s.secretName(id)); err != nil {
+		return false, 0, fmt.Errorf("delete connection tokens: %w", err)
+	}
+	docs, err := s.o.Store.DeleteConnection(ctx, tenant, id, purge)
+	if err != nil {
+		return revoked, 0, notFound(err, "connection")
+	}
+	for _, d := range docs {
+		s.o.Vectors.Invalidate(tenant, d.Collection)
+		ids := make([]string, d.Chunks)
+		for i := range ids {
+			ids[i] = chunkID(d.ID, i)
+		}
+		if err := s.o.Lexical.Delete(tenant, d.Collection, ids); err != nil {
+			return revoked, len(docs), err
+		}
+	}
+	return revoked, len(docs), nil
+}
+
+// revoke asks the provider to revoke the refresh token (which revokes the
+// grant) or else the access token (RFC 7009).
+func (s *Service) revoke(ctx context.Context, c store.Connection, sec connSecret) bool {
+	tok, hint := sec.RefreshToken, "refresh_token"
+	if tok == "" {
+		tok, hint = sec.AccessToken, "access_token"
+	}
+	if tok == "" {
+		return false
+	}
+	form := url.Values{"token": {tok}, "token_type_hint": {hint}}
+	if sec.ClientSecret == "" {
+		form.Set("client_id", c.ClientID)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.RevocationEndpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return false
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if sec.ClientSecret != "" {
+		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(sec.ClientSecret))
+	}
+	resp, err := s.o.Fetcher.Client().Do(req)
+	if err != nil {
+		s.log.WarnContext(ctx, "token revocation failed", "connection", c.ID)
+		return false
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		s.log.WarnContext(ctx, "token revocation refused", "connection", c.ID, "status", resp.StatusCode)
+		return false
+	}
+	return true
+}

@@ -1,0 +1,238 @@
+package server_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+
+	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+)
+
+// fakeProvider is an OAuth2 provider with PKCE (S256), refresh, RFC 7009
+// revocation and one protected document.
+type fakeProvider struct {
+	*httptest.Server
+	mu         sync.Mutex
+	challenges map[string]string // code → PKCE challenge
+	access     map[string]bool   // valid access tokens
+	refresh    map[string]bool   // valid refresh tokens
+	revoked    []string
+	n          int
+}
+
+const (
+	clientSecret = "client-secret-canary-51e0"
+	tokenPrefix  = "tok-canary-"
+)
+
+func newProvider(t *testing.T) *fakeProvider {
+	p := &fakeProvider{challenges: map[string]string{}, access: map[string]bool{}, refresh: map[string]bool{}}
+	p.Server = httptest.NewServer(http.HandlerFunc(p.serve))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *fakeProvider) issue(w http.ResponseWriter) {
+	p.n++
+	letter := "abcdefghijklmnopqrstuvwxyz"[p.n%26 : p.n%26+1]
+	at, rt := tokenPrefix+"access-"+letter, tokenPrefix+"refresh-"+letter
+	p.access[at], p.refresh[rt] = true, true
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": at, "refresh_token": rt, "token_type": "Bearer", "expires_in": 3600})
+}
+
+func (p *fakeProvider) serve(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch r.URL.Path {
+	case "/token":
+		_ = r.ParseForm()
+		if user, pass, ok := r.BasicAuth(); !ok || user != "client-1" || pass != clientSecret {
+			if r.PostForm.Get("client_secret") != clientSecret {
+				http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+				return
+			}
+		}
+		switch r.PostForm.Get("grant_type") {
+		case "authorization_code":
+			ch, ok := p.challenges[r.PostForm.Get("code")]
+			sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+			if !ok || base64.RawURLEncoding.EncodeToString(sum[:]) != ch {
+				http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
+				return
+			}
+			delete(p.challenges, r.PostForm.Get("code"))
+			p.issue(w)
+		case "refresh_token":
+			if !p.refresh[r.PostForm.Get("refresh_token")] {
+				http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
+				return
+			}
+			p.issue(w)
+		default:
+			http.Error(w, `{"error":"unsupported_grant_type"}`, http.StatusBadRequest)
+		}
+	case "/revoke":
+		_ = r.ParseForm()
+		tok := r.PostForm.Get("token")
+		p.revoked = append(p.revoked, tok)
+		delete(p.refresh, tok)
+		for a := range p.access {
+			delete(p.access, a) // revoking the grant kills its access tokens
+		}
+	case "/doc":
+		if !p.access[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")] {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("The connected wiki says the quarterly offsite is in Lisbon."))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// consent plays the user approving the authorization URL: the provider
+// binds a code to the request's PKCE challenge.
+func (p *fakeProvider) consent(t *testing.T, authURL string) (state, code string) {
+	t.Helper()
+	u, err := url.Parse(authURL)
+	require.NoError(t, err)
+	q := u.Query()
+	require.Equal(t, "S256", q.Get("code_challenge_method"))
+	require.Equal(t, "client-1", q.Get("client_id"))
+	require.Equal(t, "code", q.Get("response_type"))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.challenges["code-123"] = q.Get("code_challenge")
+	return q.Get("state"), "code-123"
+}
+
+func (p *fakeProvider) expireAccessTokens() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear(p.access)
+}
+
+// TestOAuthConnection: authorization code + PKCE, tokens only in keyvault,
+// ingestion through the connection with a refresh after the provider
+// expired the access token, and disconnect: revoke, delete tokens, purge.
+func TestOAuthConnection(t *testing.T) {
+	p := newProvider(t)
+	h := newHarness(t, opts{allowPrivate: true})
+	c := h.client(t, "edge")
+	ctx := h.ctx(t, "tenant-a")
+	_, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "wiki"})
+	require.NoError(t, err)
+
+	cr, err := c.CreateConnection(ctx, &ingestionv1.CreateConnectionRequest{
+		Name: "Wiki", AuthorizationEndpoint: p.URL + "/authorize", TokenEndpoint: p.URL + "/token", RevocationEndpoint: p.URL + "/revoke",
+		ClientId: "client-1", ClientSecret: clientSecret, Scopes: []string{"read"}, RedirectUri: "https://rampart.example/oauth/callback",
+	})
+	require.NoError(t, err)
+	conn := cr.GetConnection()
+	require.Equal(t, ingestionv1.ConnectionState_CONNECTION_STATE_PENDING, conn.GetState())
+	secretName := "/dev/ingestion/oauth/" + conn.GetId()
+	v, ok := h.secrets.Value("tenant-a", secretName)
+	require.True(t, ok)
+	require.Contains(t, v, clientSecret, "the client secret lives in keyvault")
+
+	state, code := p.consent(t, cr.GetAuthorizationUrl())
+	_, err = c.CompleteConnection(ctx, &ingestionv1.CompleteConnectionRequest{ConnectionId: conn.GetId(), State: state + "x", Code: code})
+	requireCode(t, err, codes.InvalidArgument, "state")
+	_, err = c.CompleteConnection(h.ctx(t, "tenant-b"), &ingestionv1.CompleteConnectionRequest{ConnectionId: conn.GetId(), State: state, Code: code})
+	requireCode(t, err, codes.NotFound)
+	done, err := c.CompleteConnection(ctx, &ingestionv1.CompleteConnectionRequest{ConnectionId: conn.GetId(), State: state, Code: code})
+	require.NoError(t, err)
+	require.Equal(t, ingestionv1.ConnectionState_CONNECTION_STATE_CONNECTED, done.GetConnection().GetState())
+	_, err = c.CompleteConnection(ctx, &ingestionv1.CompleteConnectionRequest{ConnectionId: conn.GetId(), State: state, Code: code})
+	requireCode(t, err, codes.FailedPrecondition, "already connected")
+	v, _ = h.secrets.Value("tenant-a", secretName)
+	require.Contains(t, v, tokenPrefix+"refresh-", "tokens live in keyvault")
+
+	ingest := func(tenant string) (*ingestionv1.IngestDocumentResponse, error) {
+		return c.IngestDocument(h.ctx(t, tenant), &ingestionv1.IngestDocumentRequest{
+			Collection: "wiki", Input: &ingestionv1.IngestDocumentRequest_Url{Url: p.URL + "/doc"}, ConnectionId: conn.GetId(),
+		})
+	}
+	_, err = ingest("tenant-b")
+	requireCode(t, err, codes.NotFound)
+	p.expireAccessTokens() // the provider drops the access token: one refresh, then the fetch
+	r, err := ingest("tenant-a")
+	require.NoError(t, err)
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, r.GetJob().GetId()))
+	res, err := c.Search(ctx, &ingestionv1.SearchRequest{Collection: "wiki", Query: "where is the offsite"})
+	require.NoError(t, err)
+	require.Contains(t, res.GetPassages()[0].GetText(), "Lisbon")
+	v, _ = h.secrets.Value("tenant-a", secretName)
+	require.Contains(t, v, tokenPrefix+"access-c", "the refreshed token was saved")
+
+	list, err := c.ListConnections(ctx, &ingestionv1.ListConnectionsRequest{})
+	require.NoError(t, err)
+	require.Len(t, list.GetConnections(), 1)
+	list, err = c.ListConnections(h.ctx(t, "tenant-b"), &ingestionv1.ListConnectionsRequest{})
+	require.NoError(t, err)
+	require.Empty(t, list.GetConnections())
+
+	_, err = c.DeleteConnection(h.ctx(t, "tenant-b"), &ingestionv1.DeleteConnectionRequest{ConnectionId: conn.GetId()})
+	requireCode(t, err, codes.NotFound)
+	del, err := c.DeleteConnection(ctx, &ingestionv1.DeleteConnectionRequest{ConnectionId: conn.GetId(), PurgeDocuments: true})
+	require.NoError(t, err)
+	require.True(t, del.GetRevoked())
+	require.EqualValues(t, 1, del.GetDocumentsDeleted())
+	require.Equal(t, []string{tokenPrefix + "refresh-c"}, p.revoked)
+	_, ok = h.secrets.Value("tenant-a", secretName)
+	require.False(t, ok, "tokens deleted from keyvault")
+	res, err = c.Search(ctx, &ingestionv1.SearchRequest{Collection: "wiki", Query: "offsite Lisbon"})
+	require.NoError(t, err)
+	require.Empty(t, res.GetPassages(), "documents purged")
+	_, err = ingest("tenant-a")
+	requireCode(t, err, codes.NotFound)
+
+	h.shutdown()
+	for _, needle := range []string{clientSecret, tokenPrefix, "code-123"} {
+		require.Empty(t, scan(t, h.dataDir, needle), "%s at rest", needle)
+		require.NotContains(t, h.logs.String(), needle)
+	}
+}
+
+func TestConnectionValidation(t *testing.T) {
+	h := newHarness(t, opts{})
+	c := h.client(t, "edge")
+	ctx := h.ctx(t, "tenant-a")
+	base := func() *ingestionv1.CreateConnectionRequest {
+		return &ingestionv1.CreateConnectionRequest{
+			Name: "x", AuthorizationEndpoint: "https://idp.example/authorize", TokenEndpoint: "https://idp.example/token",
+			ClientId: "c", RedirectUri: "https://rampart.example/cb",
+		}
+	}
+	for _, tc := range []struct {
+		field  string
+		mutate func(r *ingestionv1.CreateConnectionRequest)
+	}{
+		{"name", func(r *ingestionv1.CreateConnectionRequest) { r.Name = "" }},
+		{"client_id", func(r *ingestionv1.CreateConnectionRequest) { r.ClientId = "" }},
+		{"authorization_endpoint", func(r *ingestionv1.CreateConnectionRequest) { r.AuthorizationEndpoint = "http://idp.example/a" }},
+		{"token_endpoint", func(r *ingestionv1.CreateConnectionRequest) { r.TokenEndpoint = "ftp://idp.example/t" }},
+		{"redirect_uri", func(r *ingestionv1.CreateConnectionRequest) { r.RedirectUri = "/cb" }},
+		{"scopes", func(r *ingestionv1.CreateConnectionRequest) { r.Scopes = []string{"a b"} }},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			r := base()
+			tc.mutate(r)
+			_, err := c.CreateConnection(ctx, r)
+			requireCode(t, err, codes.InvalidArgument, tc.field)
+		})
+	}
+	_, err := c.IngestDocument(ctx, &ingestionv1.IngestDocumentRequest{Collection: "x", Input: &ingestionv1.IngestDocumentRequest_Url{Url: "https://a.example/"}, ConnectionId: "con_x", AccessToken: "t"})
+	requireCode(t, err, codes.InvalidArgument, "access_token")
+}
