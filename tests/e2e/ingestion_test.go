@@ -88,6 +88,24 @@ func TestIngestionThroughEdge(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, do(t, http.MethodPost, s.baseURL+"/v1/collections/e2e-handbook/documents", admin,
 		map[string]any{"url": s.baseURL + "/healthz", "access_token": "e2e-temp-token"}, nil))
 
+	// a data-source connection: the client secret goes to the real keyvault
+	// (ingestion's policy allows /{env}/ingestion/*), the URL carries PKCE
+	var conn struct {
+		Connection struct {
+			ID    string `json:"id"`
+			State string `json:"state"`
+		} `json:"connection"`
+		AuthorizationURL string `json:"authorization_url"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/ingest/connections", admin, map[string]any{
+		"name": "wiki", "authorization_endpoint": "https://idp.example/authorize", "token_endpoint": "https://idp.example/token",
+		"client_id": "rampart", "client_secret": "e2e-client-secret-canary", "redirect_uri": "https://rampart.example/cb", "scopes": []string{"read"},
+	}, &conn))
+	require.Equal(t, "CONNECTION_STATE_PENDING", conn.Connection.State)
+	require.Contains(t, conn.AuthorizationURL, "code_challenge_method=S256")
+	require.Equal(t, http.StatusNotFound, do(t, http.MethodDelete, s.baseURL+"/v1/ingest/connections/"+conn.Connection.ID, tb.OwnerAPIKey, nil, nil))
+	require.Equal(t, http.StatusOK, do(t, http.MethodDelete, s.baseURL+"/v1/ingest/connections/"+conn.Connection.ID, admin, nil, nil))
+
 	// no plaintext of the document at rest
 	root, err := os.OpenRoot(filepath.Join(s.dir, "data"))
 	require.NoError(t, err)
@@ -95,5 +113,6 @@ func TestIngestionThroughEdge(t *testing.T) {
 	require.NoError(t, walkFiles(root, func(path string, data []byte) {
 		require.NotContains(t, string(data), canary, "document text in plaintext in %s", path)
 		require.NotContains(t, string(data), "e2e-temp-token", "temporary token in %s", path)
+		require.NotContains(t, string(data), "e2e-client-secret-canary", "client secret in plaintext in %s", path)
 	}))
 }
