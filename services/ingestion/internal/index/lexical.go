@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
@@ -60,12 +59,12 @@ func (l *Lexical) path(tenant, collection string) string {
 func newMapping() mapping.IndexMapping {
 	im := bleve.NewIndexMapping()
 	im.ScoringModel = index.BM25Scoring
-	im.DefaultAnalyzer = en.AnalyzerName
+	im.DefaultAnalyzer = AnalyzerName
 	im.StoreDynamic = false
 	im.IndexDynamic = false
 	im.DocValuesDynamic = false
 	fm := bleve.NewTextFieldMapping()
-	fm.Analyzer = en.AnalyzerName
+	fm.Analyzer = AnalyzerName
 	fm.Store = false
 	fm.IncludeInAll = false
 	fm.IncludeTermVectors = false
@@ -168,7 +167,7 @@ const commonFraction = 0.3
 // prune analyses query like the indexed text and keeps its informative
 // terms as a disjunction of term queries (nil: no term at all).
 func (l *Lexical) prune(ix bleve.Index, text string) (bleveQuery, error) {
-	an := ix.Mapping().AnalyzerNamed(en.AnalyzerName)
+	an := ix.Mapping().AnalyzerNamed(AnalyzerName)
 	if an == nil {
 		return nil, errors.New("lexical search: english analyser missing")
 	}
