@@ -4,10 +4,9 @@
 // the collection's vectors held in memory, fused by reciprocal rank fusion.
 //
 // What the lexical index keeps on disk: chunk ids and the analysed terms of
-// each chunk (letters-and-digits tokens, lower-cased, English stop words dropped,
-Porter-stemmed: see AnalyzerName),
-// with Store, term vectors and doc values off, so no chunk text is stored in
-// it. Its term dictionary still reveals the vocabulary of the tenant's
+// each chunk (letters-and-digits tokens, lower-cased, English stop words
+// dropped, Porter-stemmed: see AnalyzerName), with Store, term vectors and
+// doc values off, so no chunk text is stored in it. Its term dictionary still reveals the vocabulary of the tenant's
 // documents, unencrypted: that is the documented limit of encryption at
 // rest here. Chunk text and vectors live sealed in the SQL store; a tenant
 // crypto-shred makes them unreadable, and purging the tenant deletes its
