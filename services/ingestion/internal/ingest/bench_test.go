@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,6 +107,7 @@ func BenchmarkIngest(b *testing.B) {
 		docs[i] = prose(r, 256<<10)
 	}
 	b.SetBytes(256 << 10)
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := range b.N {
 		text := fmt.Sprintf("Document %d. %s", i, docs[i%len(docs)])
@@ -117,6 +119,22 @@ func BenchmarkIngest(b *testing.B) {
 			b.Fatalf("job state %d", s)
 		}
 	}
+	b.StopTimer()
+	// MB of text per CPU-second of this process (all its goroutines,
+	// bleve's background merges included): the per-core figure, less
+	// sensitive than wall time to other load on the machine.
+	if cpu := (cpuTime() - cpu0).Seconds(); cpu > 0 {
+		b.ReportMetric(float64(b.N)*(256<<10)/1e6/cpu, "MB/cpu-s")
+	}
+}
+
+// cpuTime is the process' user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkHybridSearch measures Search (BM25 + cosine + RRF + opening the
