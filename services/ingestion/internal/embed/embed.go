@@ -1,11 +1,6 @@
 package embed
 
-import (
-	"hash/fnv"
-	"math"
-	"strings"
-	"unicode"
-)
+import "github.com/rampart-platform/rampart/pkg/hashembed"
 
 // DefaultDimensions matches inference's rampart-hash-embed default.
 const DefaultDimensions = 256
@@ -38,49 +33,9 @@ func (h Hash) Embed(texts []string) [][]float32 {
 	return out
 }
 
-// HashEmbedding embeds text into dims buckets; see the package comment.
-// Empty or word-less text yields the zero vector.
-func HashEmbedding(text string, dims int) []float32 {
-	v := make([]float64, dims)
-	ws := words(text)
-	h := fnv.New64a()
-	feature := func(s string) {
-		h.Reset()
-		_, _ = h.Write([]byte(s))
-		x := h.Sum64()
-		idx := int(x % uint64(dims)) //nolint:gosec // dims is positive and small
-		if x>>63 == 1 {
-			v[idx]--
-		} else {
-			v[idx]++
-		}
-	}
-	for i, w := range ws {
-		feature(w)
-		if i > 0 {
-			feature(ws[i-1] + " " + w)
-		}
-	}
-	var norm float64
-	for _, x := range v {
-		norm += x * x
-	}
-	out := make([]float32, dims)
-	if norm == 0 {
-		return out
-	}
-	norm = math.Sqrt(norm)
-	for i, x := range v {
-		out[i] = float32(x / norm)
-	}
-	return out
-}
-
-func words(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
-}
+// HashEmbedding is the same vector inference serves as rampart-hash-embed
+// (pkg/hashembed), so query and chunk vectors are comparable.
+func HashEmbedding(text string, dims int) []float32 { return hashembed.Vector(text, dims) }
 
 // Dot is the cosine similarity of two L2-normalised vectors.
 func Dot(a, b []float32) float32 {

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/rampart-platform/rampart/pkg/hashembed"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
@@ -193,7 +194,7 @@ func init() {
 // termSet returns the stemmed, lower-cased content words of s.
 func termSet(s string) map[string]bool {
 	set := map[string]bool{}
-	for _, w := range words(s) {
+	for _, w := range hashembed.Words(s) {
 		if !stopwords[w] && (len(w) > 1 || unicode.IsDigit(rune(w[0]))) {
 			set[stem(w)] = true
 		}
@@ -215,13 +216,6 @@ func stem(w string) string {
 		return w[:len(w)-1]
 	}
 	return w
-}
-
-// words splits s into lower-cased letter/digit runs.
-func words(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
 }
 
 // cutRunes cuts s to at most n bytes without splitting a rune.

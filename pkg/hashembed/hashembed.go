@@ -1,0 +1,60 @@
+// Package hashembed is Rampart's dependency-free text embedding: signed
+// feature hashing of lower-cased words and word bigrams (FNV-1a 64) into a
+// fixed number of buckets, L2-normalised. Inference serves it as the
+// `rampart-hash-embed` model and ingestion indexes with it, so the vectors of
+// a query and of the chunks it searches are comparable. It needs no weights
+// and always gives the same vector for the same text.
+package hashembed
+
+import (
+	"hash/fnv"
+	"math"
+	"strings"
+	"unicode"
+)
+
+// Vector embeds text into dims buckets (dims > 0). Texts sharing words have
+// a positive cosine similarity; empty or word-less text yields the zero
+// vector.
+func Vector(text string, dims int) []float32 {
+	v := make([]float64, dims)
+	ws := Words(text)
+	h := fnv.New64a()
+	feature := func(s string) {
+		h.Reset()
+		_, _ = h.Write([]byte(s))
+		x := h.Sum64()
+		idx := int(x % uint64(dims)) //nolint:gosec // dims is positive and small
+		if x>>63 == 1 {
+			v[idx]--
+		} else {
+			v[idx]++
+		}
+	}
+	for i, w := range ws {
+		feature(w)
+		if i > 0 {
+			feature(ws[i-1] + " " + w)
+		}
+	}
+	var norm float64
+	for _, x := range v {
+		norm += x * x
+	}
+	out := make([]float32, dims)
+	if norm == 0 {
+		return out
+	}
+	norm = math.Sqrt(norm)
+	for i, x := range v {
+		out[i] = float32(x / norm)
+	}
+	return out
+}
+
+// Words splits s into lower-cased runs of letters and digits.
+func Words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
