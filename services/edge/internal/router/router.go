@@ -17,6 +17,9 @@ import (
 const (
 	MaxAdminBody = 1 << 20 // 1 MiB: REST admin routes
 	MaxModelBody = 4 << 20 // 4 MiB: chat completions and embeddings
+	// MaxUploadBody fits ingestion's 10 MiB document limit once base64 and
+	// JSON wrap it (document uploads only).
+	MaxUploadBody = 16 << 20
 )
 
 // Options are the parts of the public handler.
@@ -133,10 +136,22 @@ func limitsFor(request, stream time.Duration) func(*http.Request) middleware.Rou
 			return middleware.RouteLimits{MaxBody: MaxModelBody, WriteDeadline: stream}
 		case authn.PathHasPrefix(p, "/v1/embeddings"):
 			return middleware.RouteLimits{MaxBody: MaxModelBody, WriteDeadline: request}
+		case r.Method == http.MethodPost && isDocumentUpload(p):
+			return middleware.RouteLimits{MaxBody: MaxUploadBody, WriteDeadline: request}
 		default:
 			return middleware.RouteLimits{MaxBody: MaxAdminBody, WriteDeadline: request}
 		}
 	}
+}
+
+// isDocumentUpload matches POST /v1/collections/{collection}/documents.
+func isDocumentUpload(p string) bool {
+	rest, ok := strings.CutPrefix(p, "/v1/collections/")
+	if !ok {
+		return false
+	}
+	name, tail, ok := strings.Cut(rest, "/")
+	return ok && name != "" && tail == "documents"
 }
 
 // routeClasses are the metric labels of known route families.
