@@ -17,10 +17,11 @@ import (
 // CursorName is the stream_cursors row holding the position.
 const CursorName = "auth.tenant_events"
 
-// Shredder destroys a tenant's data (vault.Service.ShredTenant).
-type Shredder func(ctx context.Context, tenant string) error
+// OnPurged destroys a purged tenant's data in the calling service. It must
+// be idempotent: after a failure or a crash the event is delivered again.
+type OnPurged func(ctx context.Context, tenant string) error
 
-// Cursors persists the stream position (store.Store).
+// Cursors persists the stream position in the calling service's store.
 type Cursors interface {
 	Cursor(ctx context.Context, name string) (int64, error)
 	SetCursor(ctx context.Context, name string, cursor int64) error
@@ -34,7 +35,7 @@ type EventsClient interface {
 // Watcher follows the tenant event stream.
 type Watcher struct {
 	client  EventsClient
-	shred   Shredder
+	purged  OnPurged
 	cursors Cursors
 	log     *slog.Logger
 	// MinBackoff and MaxBackoff bound the reconnect delay (full jitter,
@@ -43,8 +44,8 @@ type Watcher struct {
 }
 
 // New returns a Watcher.
-func New(client EventsClient, shred Shredder, cursors Cursors, log *slog.Logger) *Watcher {
-	return &Watcher{client: client, shred: shred, cursors: cursors, log: log, MinBackoff: 200 * time.Millisecond, MaxBackoff: 30 * time.Second}
+func New(client EventsClient, purged OnPurged, cursors Cursors, log *slog.Logger) *Watcher {
+	return &Watcher{client: client, purged: purged, cursors: cursors, log: log, MinBackoff: 200 * time.Millisecond, MaxBackoff: 30 * time.Second}
 }
 
 // Run follows the stream until ctx ends, reconnecting after any failure.
@@ -99,7 +100,7 @@ func (w *Watcher) Session(ctx context.Context) (bool, error) {
 		}
 		if err := w.handle(ctx, ev); err != nil {
 			// The cursor stays before this event: it is replayed after the
-			// reconnect and the shred retried.
+			// reconnect and the handler retried.
 			return progressed, err
 		}
 		progressed = true
@@ -109,14 +110,13 @@ func (w *Watcher) Session(ctx context.Context) (bool, error) {
 func (w *Watcher) handle(ctx context.Context, ev *authv1.WatchTenantEventsResponse) error {
 	switch ev.GetKind() {
 	case authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED:
-		if err := w.shred(ctx, ev.GetTenantId()); err != nil {
-			return fmt.Errorf("shred purged tenant: %w", err)
+		if err := w.purged(ctx, ev.GetTenantId()); err != nil {
+			return fmt.Errorf("destroy purged tenant's data: %w", err)
 		}
 	case authv1.TenantEventKind_TENANT_EVENT_KIND_RESYNC:
 		// Auth no longer has the events after our cursor: purges in the gap
-		// are missed here. Operators reconcile with TenantAdminService.
-		w.log.ErrorContext(ctx, "tenant event stream resynced: purges since the saved cursor may be missed; shred them with TenantAdminService.ShredTenant",
-			"cursor", ev.GetCursor())
+		// are missed here and must be reconciled by an operator.
+		w.log.ErrorContext(ctx, "tenant event stream resynced: purges since the saved cursor may be missed", "cursor", ev.GetCursor())
 	default:
 	}
 	if err := w.cursors.SetCursor(ctx, CursorName, ev.GetCursor()); err != nil {

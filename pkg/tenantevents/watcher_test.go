@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -16,8 +15,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
-	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
-	"github.com/rampart-platform/rampart/services/ingestion/internal/tenantevents"
+	"github.com/rampart-platform/rampart/pkg/tenantevents"
 )
 
 // fakeAuth streams a fixed list of events after the requested cursor, then
@@ -43,6 +41,26 @@ func (f *fakeAuth) WatchTenantEvents(r *authv1.WatchTenantEventsRequest, s grpc.
 	return nil
 }
 
+// memCursors stands in for a service's store (each service persists its
+// cursor in its own database; the watcher only needs these two calls).
+type memCursors struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+func (c *memCursors) Cursor(_ context.Context, name string) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[name], nil
+}
+
+func (c *memCursors) SetCursor(_ context.Context, name string, cursor int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[name] = cursor
+	return nil
+}
+
 func TestWatcherPurgesAndResumes(t *testing.T) {
 	dir, _ := pkitest.NewDir(t, "auth", "ingestion")
 	src, err := mtls.NewSource(mtls.FilesFor(dir, "auth"))
@@ -64,9 +82,7 @@ func TestWatcherPurgesAndResumes(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "i.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
+	st := &memCursors{m: map[string]int64{}}
 
 	var purged []string
 	failB := true

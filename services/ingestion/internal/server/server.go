@@ -14,6 +14,7 @@ import (
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/pkg/tenantevents"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
@@ -22,7 +23,6 @@ import (
 	"github.com/rampart-platform/rampart/services/ingestion/internal/ingest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
-	"github.com/rampart-platform/rampart/services/ingestion/internal/tenantevents"
 )
 
 //go:embed policy.json

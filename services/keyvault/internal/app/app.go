@@ -27,6 +27,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
 
+	"github.com/rampart-platform/rampart/pkg/tenantevents"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/authclient"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/awssm"
@@ -35,7 +36,6 @@ import (
 	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/server"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/store"
-	"github.com/rampart-platform/rampart/services/keyvault/internal/tenantevents"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/vault"
 )
 

@@ -12,7 +12,7 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/logging"
 
-	"github.com/rampart-platform/rampart/services/keyvault/internal/tenantevents"
+	"github.com/rampart-platform/rampart/pkg/tenantevents"
 )
 
 // recv waits for a value; the bound only keeps a broken build from hanging.
