@@ -190,7 +190,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 			rec.Close()
 			return nil, kerr
 		}
-		prompts = promptlog.New(st, promptlog.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(conn)}, reg.PromptLogging)
+		prompts = promptlog.New(st, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(conn)}, reg.PromptLogging)
 	}
 	svc, err := inference.New(inference.Deps{
 		Registry: reg, Providers: providers, Quota: enf, Tools: tools, Store: st, Recorder: rec,

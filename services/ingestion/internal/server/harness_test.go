@@ -24,6 +24,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/pkg/serve"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring/keyringtest"
@@ -99,7 +100,7 @@ func (h *harness) start(t *testing.T, o opts) {
 	require.NoError(t, err)
 	kv, err := mtls.Dial(ctx, h.kvAddr, src, pki.ServiceID("keyvault"))
 	require.NoError(t, err)
-	app, err := server.Build(ctx, h.cfg, h.dataDir, server.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
+	app, err := server.Build(ctx, h.cfg, h.dataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
 		server.KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, log, h.jobDone)
 	require.NoError(t, err)
 	srv, err := serve.New(serve.Options{

@@ -14,6 +14,7 @@ import (
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/pkg/tenantevents"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
@@ -82,7 +83,7 @@ func Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		app, err := Build(ctx, cfg, env.Common.DataDir, KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
+		app, err := Build(ctx, cfg, env.Common.DataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
 			KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, env.Log, nil)
 		if err != nil {
 			_ = kv.Close()

@@ -1,4 +1,4 @@
-package promptlog
+package secrets
 
 import (
 	"context"
@@ -7,14 +7,16 @@ import (
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
-// KeyvaultKMS is the KMS of keyvault's KmsService, called with the caller's
-// principal (forwarded from the incoming call) so keys are the caller
-// tenant's.
+// KeyvaultKMS is envelope encryption's key service over keyvault's
+// KmsService: data keys for the tenant of the caller, whose principal
+// assertion it forwards from the incoming call. Services that seal their own
+// tenant data at rest (inference's prompt logs, ingestion's chunks) use it.
 type KeyvaultKMS struct {
 	Client keyvaultv1.KmsServiceClient
 }
 
-// GenerateDataKey implements KMS.
+// GenerateDataKey returns a new data key in plaintext and wrapped under the
+// caller tenant's key-encryption key, bound to the encryption context ec.
 func (k KeyvaultKMS) GenerateDataKey(ctx context.Context, ec map[string]string) (plaintext, wrapped []byte, keyID string, err error) {
 	r, err := k.Client.GenerateDataKey(principal.Forward(ctx), &keyvaultv1.GenerateDataKeyRequest{EncryptionContext: ec})
 	if err != nil {
@@ -23,7 +25,7 @@ func (k KeyvaultKMS) GenerateDataKey(ctx context.Context, ec map[string]string) 
 	return r.GetPlaintext(), r.GetCiphertextBlob(), r.GetKeyId(), nil
 }
 
-// Decrypt implements KMS.
+// Decrypt unwraps a data key produced by GenerateDataKey with the same ec.
 func (k KeyvaultKMS) Decrypt(ctx context.Context, wrapped []byte, ec map[string]string) ([]byte, error) {
 	r, err := k.Client.Decrypt(principal.Forward(ctx), &keyvaultv1.DecryptRequest{CiphertextBlob: wrapped, EncryptionContext: ec})
 	if err != nil {
