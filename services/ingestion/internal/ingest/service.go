@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
@@ -63,7 +64,11 @@ type Service struct {
 	mu     sync.Mutex
 	queue  []jobRef
 	parked map[string][]jobRef // tenant → jobs waiting for its key
-	wake   chan struct{}
+	// resumed is set once Run has parked or queued the jobs left from before
+	// a restart; until then every call unlocks its tenant's key, so a call
+	// racing the start-up scan cannot leave its jobs parked.
+	resumed atomic.Bool
+	wake    chan struct{}
 }
 
 type jobRef struct{ tenant, id, doc, collection, contentType string }
@@ -366,7 +371,7 @@ func (s *Service) Unlock(ctx context.Context, tenant string) {
 	s.mu.Lock()
 	waiting := len(s.parked[tenant]) > 0
 	s.mu.Unlock()
-	if !waiting {
+	if !waiting && s.resumed.Load() {
 		return
 	}
 	if _, err := s.o.Ring.Get(ctx, tenant, false); err != nil {

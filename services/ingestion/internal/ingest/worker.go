@@ -35,6 +35,20 @@ func (s *Service) Run(ctx context.Context) error {
 			s.park(ref)
 		}
 	}
+	s.resumed.Store(true)
+	// A tenant whose key was unlocked while the scan ran may have missed its
+	// unpark: requeue every parked tenant whose key is in memory now.
+	s.mu.Lock()
+	var ready []string
+	for tenant := range s.parked {
+		if _, ok := s.o.Ring.Cached(tenant); ok {
+			ready = append(ready, tenant)
+		}
+	}
+	s.mu.Unlock()
+	for _, tenant := range ready {
+		s.unpark(tenant)
+	}
 	if len(jobs) > 0 {
 		s.log.Info("resuming unfinished ingestion jobs", "jobs", len(jobs))
 	}
