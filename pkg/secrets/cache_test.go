@@ -158,7 +158,7 @@ func TestCacheOutageServesStaleBreakerOpensAndRecovers(t *testing.T) {
 	up := &upstream{}
 	clk := &clock{t: time.Unix(1_800_000_000, 0)}
 	c, reg := newCache(t, up, secrets.CacheOptions{
-		TTL: time.Minute, MaxStale: 10 * time.Minute, Attempts: 3, BreakerFailures: 3, BreakerTimeout: 300 * time.Millisecond, Now: clk.Now,
+		TTL: time.Minute, MaxStale: 10 * time.Minute, Attempts: 3, BreakerFailures: 3, BreakerTimeout: 2 * time.Second, Now: clk.Now, // long enough that a loaded CI machine cannot see it half-open mid-test
 	})
 	ctx := context.Background()
 	const name = "/prod/slack-adapter/token/bot"
