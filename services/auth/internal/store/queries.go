@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
 
 // Queries runs statements on the database or inside a transaction.
@@ -527,19 +529,11 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// scanner is what *sql.Row and *sql.Rows have in common.
-type scanner interface{ Scan(dest ...any) error }
+// scanner is pkg/store's, so scan functions fit store.CollectRows.
+type scanner = pstore.Scanner
 
-// collect scans every row with scan, closes rows, and maps the error.
+// collect is store.CollectRows with auth's error mapping.
 func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, mapErr(rows.Err())
+	out, err := pstore.CollectRows(rows, scan)
+	return out, mapErr(err)
 }

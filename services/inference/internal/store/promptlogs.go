@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
 
 // ErrNotFound is returned for a prompt log that does not exist in the tenant.
@@ -61,7 +63,7 @@ func (s *Store) InsertPromptLog(ctx context.Context, l PromptLog) error {
 
 const promptLogCols = `id, tenant_id, request_id, key_id, model, endpoint, sealed, created_at_ms`
 
-func scanPromptLog(sc interface{ Scan(...any) error }) (PromptLog, error) {
+func scanPromptLog(sc pstore.Scanner) (PromptLog, error) {
 	var l PromptLog
 	var ms int64
 	if err := sc.Scan(&l.ID, &l.Tenant, &l.RequestID, &l.Key, &l.Model, &l.Endpoint, &l.Sealed, &ms); err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/rampart-platform/rampart/pkg/store"
 )
 
 // Connection states (the proto's numbering).
@@ -62,16 +64,7 @@ func (s *Store) ListConnections(ctx context.Context, tenant string) ([]Connectio
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Connection
-	for rows.Next() {
-		c, err := scanConn(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return store.CollectRows(rows, scanConn)
 }
 
 // MarkConnected forgets the pending grant's state and verifier (single

@@ -239,7 +239,8 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 
 const docSelect = `SELECT tenant, id, collection, content_mac, source, content_type, size_bytes, chunk_count, state, created_at, connection_id FROM documents`
 
-type scanner interface{ Scan(dest ...any) error }
+// scanner is pkg/store's, so scan functions fit store.CollectRows.
+type scanner = store.Scanner
 
 func scanDoc(r scanner) (Document, error) {
 	var d Document
@@ -263,16 +264,7 @@ func (s *Store) ListDocuments(ctx context.Context, tenant, collection string) ([
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Document
-	for rows.Next() {
-		d, err := scanDoc(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return store.CollectRows(rows, scanDoc)
 }
 
 // DeleteDocument deletes a document with its chunks and jobs and returns
@@ -332,16 +324,7 @@ func (s *Store) jobs(ctx context.Context, q string, args ...any) ([]Job, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return store.CollectRows(rows, scanJob)
 }
 
 // UnfinishedJobs returns every tenant's queued or running jobs, oldest

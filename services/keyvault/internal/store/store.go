@@ -156,7 +156,8 @@ const secretCols = `id, tenant_id, name, arn, description, kms_key_id, content_t
  last_accessed_at, deleted_at, rotation_enabled, rotation_schedule, rotation_function, last_rotated_at,
  next_rotation_at, rotation_version_id, rotation_step, rotation_error, rotation_failures`
 
-type scanner interface{ Scan(dest ...any) error }
+// scanner is pkg/store's, so scan functions fit store.CollectRows.
+type scanner = pstore.Scanner
 
 func scanSecret(r scanner) (Secret, error) {
 	var s Secret
@@ -376,16 +377,7 @@ func (t *Tx) Versions(ctx context.Context, tenant, secretID string) ([]Version, 
 	if err != nil {
 		return nil, fmt.Errorf("store: versions: %w", err)
 	}
-	defer rows.Close()
-	var out []Version
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return pstore.CollectRows(rows, scanVersion)
 }
 
 // PruneVersions deletes the oldest unlabelled versions so that at most keep
@@ -443,16 +435,7 @@ func (t *Tx) querySecrets(ctx context.Context, q string, args ...any) ([]Secret,
 	if err != nil {
 		return nil, fmt.Errorf("store: list secrets: %w", err)
 	}
-	defer rows.Close()
-	var out []Secret
-	for rows.Next() {
-		s, err := scanSecret(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return pstore.CollectRows(rows, scanSecret)
 }
 
 // DueRotations returns secrets of any tenant whose scheduled rotation is

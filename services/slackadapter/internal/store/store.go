@@ -82,7 +82,7 @@ type Installation struct {
 
 const instCols = `team_id, enterprise_id, tenant_id, team_name, bot_user_id, secret_name, token_expires_at, installed_at`
 
-func scanInst(sc interface{ Scan(...any) error }) (Installation, error) {
+func scanInst(sc store.Scanner) (Installation, error) {
 	var in Installation
 	var exp, at int64
 	if err := sc.Scan(&in.TeamID, &in.EnterpriseID, &in.TenantID, &in.TeamName, &in.BotUserID, &in.SecretName, &exp, &at); err != nil {
@@ -171,16 +171,7 @@ func (s *Store) queryInst(ctx context.Context, q string, args ...any) ([]Install
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Installation
-	for rows.Next() {
-		in, err := scanInst(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, in)
-	}
-	return out, rows.Err()
+	return store.CollectRows(rows, scanInst)
 }
 
 // TenantKey is a tenant's sealed Rampart API key.
