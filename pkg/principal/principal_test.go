@@ -239,3 +239,21 @@ func BenchmarkVerifyCached(b *testing.B) {
 		}
 	}
 }
+
+func TestVerifyRejectsNonCanonicalEncoding(t *testing.T) {
+	s := newSigner(t, "k1")
+	v := NewVerifier(StaticKeys{"k1": s.PublicKey()})
+	tok, err := s.Sign(samplePrincipal(), time.Time{})
+	require.NoError(t, err)
+	// A 64-byte signature is 86 base64 digits; the last one carries 4 data
+	// bits and 2 padding bits. Setting a padding bit keeps the bytes but
+	// changes the string: it must not verify.
+	last := tok[len(tok)-1]
+	i := strings.IndexByte(alphabet64, last)
+	require.GreaterOrEqual(t, i, 0)
+	alt := tok[:len(tok)-1] + string(alphabet64[i^1])
+	_, err = v.Verify(alt)
+	require.ErrorIs(t, err, ErrInvalid)
+}
+
+const alphabet64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -32,7 +32,9 @@ var (
 	ErrUnknownKey = errors.New("principal assertion signed by an unknown key")
 )
 
-var b64 = base64.RawURLEncoding
+// Strict: a token has exactly one encoding (no ignored padding bits), so
+// a cache keyed by the token string cannot hold two forms of one assertion.
+var b64 = base64.RawURLEncoding.Strict()
 
 // Signer mints assertions. Only auth holds one.
 type Signer struct {
