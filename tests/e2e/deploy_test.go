@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/awslabs/goformation/v7"
@@ -835,10 +836,25 @@ func openCFN(t *testing.T, path string) *cloudformation.Template {
 		"Fn::ImportValue": func(_ string, in, _ any) any { return cfnRef("ImportValue", in) },
 		"Fn::Equals":      func(_ string, in, _ any) any { return in },
 	}
+	cfnParse.Lock()
+	defer cfnParse.Unlock()
+	if tmpl, ok := cfnParsed[path]; ok {
+		return tmpl
+	}
 	tmpl, err := goformation.OpenWithOptions(path, &intrinsics.ProcessorOptions{IntrinsicHandlerOverrides: overrides})
 	require.NoError(t, err, "%s must parse with goformation", path)
+	cfnParsed[path] = tmpl
 	return tmpl
 }
+
+// goformation is not safe for concurrent use: every OpenWithOptions call
+// writes a package-level tag-resolver map. Parallel tests therefore parse
+// through this lock, and each template is parsed once and shared read-only
+// (see docs/conventions.md, "Libraries that are not thread-safe").
+var (
+	cfnParse  sync.Mutex
+	cfnParsed = map[string]*cloudformation.Template{}
+)
 
 // statements flattens a policy document's statements.
 func statements(t *testing.T, doc any) []map[string]any {
