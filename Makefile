@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# Go 1.27.3 everywhere (security fixes in net/http, crypto/tls, crypto/x509);
+# the go command fetches it through the module proxy on first use.
+export GOTOOLCHAIN := go1.27.3
 GO        ?= go
 TOOLS_BIN := $(CURDIR)/bin/tools
 BUF       := $(TOOLS_BIN)/buf

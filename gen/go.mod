@@ -1,6 +1,6 @@
 module github.com/rampart-platform/rampart/gen
 
-go 1.26.0
+go 1.27.3
 
 require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0

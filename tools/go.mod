@@ -1,6 +1,6 @@
 module github.com/rampart-platform/rampart/tools
 
-go 1.26.0
+go 1.27.3
 
 tool (
 	github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway

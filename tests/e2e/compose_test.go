@@ -259,7 +259,7 @@ func TestComposeDockerfile(t *testing.T) {
 	} {
 		require.Contains(t, df, want)
 	}
-	require.Contains(t, df, "ARG GO_VERSION=1.26")
+	require.Contains(t, df, "ARG GO_VERSION=1.27.3")
 	for _, svc := range append(config.Services(), "rampart") {
 		require.Contains(t, df, svc, "the SERVICE switch knows %s", svc)
 	}

@@ -1,6 +1,6 @@
 module github.com/rampart-platform/rampart/tests/e2e
 
-go 1.26.0
+go 1.27.3
 
 replace (
 	github.com/rampart-platform/rampart/gen => ../../gen

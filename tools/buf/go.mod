@@ -1,6 +1,6 @@
 module github.com/rampart-platform/rampart/tools/buf
 
-go 1.26.7
+go 1.27.3
 
 tool github.com/bufbuild/buf/cmd/buf
 
