@@ -9,10 +9,22 @@
 //   - "Tenant admin" = role owner or admin AND a key with scope admin. Tenant
 //     admins manage the tenant's members, every key of the tenant and read
 //     its audit. Owners alone grant, change or remove the owner role.
-//   - Members manage their own keys; viewers can read but not create keys.
-//   - A key's scopes never exceed its subject's role ceiling nor the
-//     creating key's scopes; at verification the scopes are intersected with
-//     the subject's current role, so a demotion takes effect at once.
+//   - The covering rule ([Covers], cover.go): a key may be created,
+//     rotated, revoked or read by another key only when the calling key's
+//     grant covers the target's — subject role not stronger, scopes a
+//     subset (scope admin covers all), models and endpoints within, each
+//     limit at most the caller's, expiry no later. Creating, rotating and
+//     revoking also need scope keys:write (or admin). A key may always
+//     rotate or revoke itself (keyvault's rotation acts as the key, ADR
+//     0009); a replacement made by another key never outlives that key.
+//   - Users see their own subject's keys' metadata; tenant admins also see
+//     the keys they cover. Anything else is NotFound.
+//   - A key's scopes never exceed its subject's role ceiling; at
+//     verification the scopes are intersected with the subject's current
+//     role, so a demotion takes effect at once.
+//   - No change may strand a tenant: revoking the last live owner key
+//     (an owner's key with scope admin), demoting or removing an owner so
+//     that none remains is FailedPrecondition.
 //   - The platform admin is a tenant admin whose role is owner in the
 //     bootstrap tenant; it alone creates, suspends, resumes and deletes
 //     tenants and may read any tenant's audit.

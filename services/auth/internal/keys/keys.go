@@ -28,9 +28,16 @@ type Created struct {
 	Plaintext string
 }
 
-func (s *Service) checkCreate(ctx context.Context, q *store.Queries, c Caller, in *CreateKeyInput) (store.Member, error) {
+// checkCreate validates in and applies the covering rule: the new key's
+// grant (subject role, scopes, models, endpoints, limits, expiry) must be
+// covered by the creating key's. It fills the defaults (subject, TTL).
+func (s *Service) checkCreate(ctx context.Context, a *access, in *CreateKeyInput) (store.Member, error) {
+	c := a.c
 	if c.Role == store.RoleViewer || c.Role == 0 {
 		return store.Member{}, denied("viewers cannot create keys")
+	}
+	if !hasScope(a.grant.Scopes, ScopeKeysWrite) {
+		return store.Member{}, denied("creating keys needs the keys:write or admin scope")
 	}
 	if err := checkText("name", in.Name, maxNameLen); err != nil {
 		return store.Member{}, err
@@ -47,6 +54,8 @@ func (s *Service) checkCreate(ctx context.Context, q *store.Queries, c Caller, i
 	if err := checkLimits(in.Limits); err != nil {
 		return store.Member{}, err
 	}
+	now := s.opt.Now()
+	defaultTTL := in.TTL == 0
 	switch {
 	case in.TTL < 0:
 		return store.Member{}, invalid("ttl_seconds", "must not be negative")
@@ -54,6 +63,11 @@ func (s *Service) checkCreate(ctx context.Context, q *store.Queries, c Caller, i
 		in.TTL = s.opt.DefaultTTL
 	case in.TTL > s.opt.MaxTTL:
 		return store.Member{}, invalid("ttl_seconds", "must be at most %d (%s)", int64(s.opt.MaxTTL/time.Second), s.opt.MaxTTL)
+	}
+	// A default lifetime never outlives the creating key; an explicit one
+	// that would is refused below by the covering rule.
+	if left := a.key.ExpiresAt.Sub(now); defaultTTL && in.TTL > left {
+		in.TTL = left
 	}
 	if in.Subject == "" {
 		in.Subject = c.Subject
@@ -64,7 +78,7 @@ func (s *Service) checkCreate(ctx context.Context, q *store.Queries, c Caller, i
 	if in.Subject != c.Subject && !c.tenantAdmin() {
 		return store.Member{}, denied("only tenant admins create keys for other members")
 	}
-	owner, err := q.GetMemberBySubject(ctx, c.TenantID, in.Subject)
+	owner, err := a.q.GetMemberBySubject(ctx, c.TenantID, in.Subject)
 	if err != nil {
 		return store.Member{}, mapStore(err, "member "+in.Subject)
 	}
@@ -73,11 +87,37 @@ func (s *Service) checkCreate(ctx context.Context, q *store.Queries, c Caller, i
 		if !slices.Contains(ceiling, sc) {
 			return store.Member{}, fmt.Errorf("%w: scopes[%d] %q exceeds what role %s allows", ErrPermission, i, sc, RoleName(owner.Role))
 		}
-		if !slices.Contains(RoleScopes(c.Role), sc) || !hasScope(c.Scopes, sc) {
-			return store.Member{}, fmt.Errorf("%w: scopes[%d] %q exceeds the creating key's own grant", ErrPermission, i, sc)
-		}
+	}
+	if err := checkTenantLimits(a.tl, in.AllowedModels, in.Limits); err != nil {
+		return store.Member{}, err
+	}
+	nk := store.Key{Subject: in.Subject, Scopes: in.Scopes, AllowedModels: in.AllowedModels, AllowedEndpoints: in.AllowedEndpoints,
+		Limits: in.Limits, ExpiresAt: now.Add(in.TTL)}
+	if err := Covers(a.grant, keyGrant(nk, owner.Role, a.tl)); err != nil {
+		return store.Member{}, fmt.Errorf("the new key would exceed the creating key: %w", err)
 	}
 	return owner, nil
+}
+
+// checkTenantLimits: a key's own limits may only narrow its tenant's.
+func checkTenantLimits(tl store.TenantLimits, models []string, l store.Limits) error {
+	for _, f := range []struct {
+		name      string
+		key, tent int64
+	}{{"limits.requests_per_minute", l.RPM, tl.RPM}, {"limits.tokens_per_minute", l.TPM, tl.TPM},
+		{"limits.monthly_token_budget", l.MonthlyTokens, tl.MonthlyTokens}} {
+		if f.tent > 0 && f.key > f.tent {
+			return invalid(f.name, "%d exceeds the tenant's limit of %d (a key's limits only narrow the tenant's)", f.key, f.tent)
+		}
+	}
+	if len(tl.AllowedModels) > 0 {
+		for i, m := range models {
+			if !slices.Contains(tl.AllowedModels, m) {
+				return invalid(fmt.Sprintf("allowed_models[%d]", i), "model %q is not allowed to the tenant", truncate(m))
+			}
+		}
+	}
+	return nil
 }
 
 func checkLimits(l store.Limits) error {
@@ -111,7 +151,11 @@ func newKey(k *store.Key) (string, error) {
 func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (Created, error) {
 	var out Created
 	err := s.db.Tx(ctx, func(q *store.Queries) error {
-		if _, err := s.checkCreate(ctx, q, c, &in); err != nil {
+		a, err := s.loadAccess(ctx, q, c)
+		if err != nil {
+			return err
+		}
+		if _, err := s.checkCreate(ctx, a, &in); err != nil {
 			return err
 		}
 		now := s.opt.Now()
@@ -135,16 +179,21 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (C
 }
 
 // visibleKey loads a key of the caller's tenant that the caller may see:
-// tenant admins see all, others only their own. Anything else is NotFound.
-func (s *Service) visibleKey(ctx context.Context, q *store.Queries, c Caller, keyID string) (store.Key, error) {
+// its own subject's keys, and for tenant admins the keys their calling key
+// covers. Anything else is NotFound.
+func (s *Service) visibleKey(ctx context.Context, a *access, keyID string) (store.Key, error) {
 	if !apikey.ValidID(keyID) {
 		return store.Key{}, invalid("key_id", "must be %d base62 characters", apikey.IDLen)
 	}
-	k, err := q.GetKey(ctx, c.TenantID, keyID)
+	k, err := a.q.GetKey(ctx, a.c.TenantID, keyID)
 	if err != nil {
 		return store.Key{}, mapStore(err, "key "+keyID)
 	}
-	if k.Subject != c.Subject && !c.tenantAdmin() {
+	ok, err := a.canSee(ctx, k)
+	if err != nil {
+		return store.Key{}, err
+	}
+	if !ok {
 		return store.Key{}, notFound("key " + keyID)
 	}
 	return s.withDerivedState(k), nil
@@ -161,28 +210,47 @@ func (s *Service) withDerivedState(k store.Key) store.Key {
 
 // GetKey returns a key's metadata.
 func (s *Service) GetKey(ctx context.Context, c Caller, keyID string) (store.Key, error) {
-	return s.visibleKey(ctx, s.db.Q(), c, keyID)
+	a, err := s.loadAccess(ctx, s.db.Q(), c)
+	if err != nil {
+		return store.Key{}, err
+	}
+	return s.visibleKey(ctx, a, keyID)
 }
 
 // ListKeys lists the keys the caller may see, by key id.
 func (s *Service) ListKeys(ctx context.Context, c Caller, after string, limit int) ([]store.Key, error) {
+	a, err := s.loadAccess(ctx, s.db.Q(), c)
+	if err != nil {
+		return nil, err
+	}
 	subject := c.Subject
 	if c.tenantAdmin() {
 		subject = ""
 	}
-	ks, err := s.db.Q().ListKeys(ctx, c.TenantID, subject, after, limit)
-	for i := range ks {
-		ks[i] = s.withDerivedState(ks[i])
+	// Filtering may drop keys from a page: read on until the page is full
+	// or the keys run out, so page tokens stay exact.
+	out := make([]store.Key, 0, limit)
+	for len(out) < limit {
+		want := limit - len(out)
+		ks, err := s.db.Q().ListKeys(ctx, c.TenantID, subject, after, want)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range ks {
+			ok, err := a.canSee(ctx, k)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, s.withDerivedState(k))
+			}
+		}
+		if len(ks) < want {
+			break
+		}
+		after = ks[len(ks)-1].ID
 	}
-	return ks, err
-}
-
-func (s *Service) checkMutateKey(c Caller, k store.Key) error {
-	if c.Role == store.RoleViewer {
-		return denied("viewers cannot change keys")
-	}
-	_ = k
-	return nil
+	return out, nil
 }
 
 // Rotation is the result of RotateKey.
@@ -204,11 +272,15 @@ func (s *Service) RotateKey(ctx context.Context, c Caller, keyID string, overlap
 	}
 	var out Rotation
 	err := s.db.Tx(ctx, func(q *store.Queries) error {
-		old, err := s.visibleKey(ctx, q, c, keyID)
+		a, err := s.loadAccess(ctx, q, c)
 		if err != nil {
 			return err
 		}
-		if err := s.checkMutateKey(c, old); err != nil {
+		old, err := s.visibleKey(ctx, a, keyID)
+		if err != nil {
+			return err
+		}
+		if err := a.canMutate(ctx, old); err != nil {
 			return err
 		}
 		if old.State != store.KeyActive {
@@ -219,9 +291,15 @@ func (s *Service) RotateKey(ctx context.Context, c Caller, keyID string, overlap
 		if lifetime <= 0 || lifetime > s.opt.MaxTTL {
 			lifetime = s.opt.DefaultTTL
 		}
+		expires := now.Add(lifetime)
+		// A replacement made by another key never outlives that key; a key
+		// rotating itself keeps its lifetime (it is the same holder).
+		if !a.self(old) && expires.After(a.key.ExpiresAt) {
+			expires = a.key.ExpiresAt
+		}
 		nk := store.Key{TenantID: old.TenantID, Name: old.Name, Subject: old.Subject, Scopes: old.Scopes,
 			AllowedModels: old.AllowedModels, AllowedEndpoints: old.AllowedEndpoints, Limits: old.Limits,
-			State: store.KeyActive, CreatedAt: now, ExpiresAt: now.Add(lifetime), CreatedBy: c.actor()}
+			State: store.KeyActive, CreatedAt: now, ExpiresAt: expires, CreatedBy: c.actor()}
 		pt, err := newKey(&nk)
 		if err != nil {
 			return err
@@ -252,16 +330,34 @@ func (s *Service) RevokeKey(ctx context.Context, c Caller, keyID string) (store.
 	var out store.Key
 	changed := false
 	err := s.db.Tx(ctx, func(q *store.Queries) error {
-		k, err := s.visibleKey(ctx, q, c, keyID)
+		a, err := s.loadAccess(ctx, q, c)
 		if err != nil {
 			return err
 		}
-		if err := s.checkMutateKey(c, k); err != nil {
+		k, err := s.visibleKey(ctx, a, keyID)
+		if err != nil {
+			return err
+		}
+		if err := a.canMutate(ctx, k); err != nil {
 			return err
 		}
 		out = k
 		if k.State != store.KeyActive && k.State != store.KeyRotating {
 			return nil
+		}
+		now := s.opt.Now()
+		role, err := a.role(ctx, k.Subject)
+		if err != nil {
+			return err
+		}
+		if ownerCapable(k, role, now) {
+			ok, err := ownerKeyRemains(ctx, q, c.TenantID, k.ID, "", now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errStranded("revoking key " + k.ID)
+			}
 		}
 		if err := s.revokeInTx(ctx, q, c, k, "key.revoke"); err != nil {
 			return err

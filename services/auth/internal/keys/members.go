@@ -95,7 +95,7 @@ func (s *Service) UpdateMember(ctx context.Context, c Caller, id string, role st
 			return err
 		}
 		if m.Role == store.RoleOwner && role != store.RoleOwner {
-			if err := lastOwner(ctx, q, c.TenantID); err != nil {
+			if err := s.keepsOwner(ctx, q, c.TenantID, m.Subject, "demoting "+m.Subject); err != nil {
 				return err
 			}
 		}
@@ -110,13 +110,23 @@ func (s *Service) UpdateMember(ctx context.Context, c Caller, id string, role st
 	return out, err
 }
 
-func lastOwner(ctx context.Context, q *store.Queries, tenantID string) error {
+// keepsOwner refuses a change that takes the owner role from subject when
+// no other owner would remain, or none with a live owner key: either would
+// strand the tenant.
+func (s *Service) keepsOwner(ctx context.Context, q *store.Queries, tenantID, subject, what string) error {
 	n, err := q.CountOwners(ctx, tenantID)
 	if err != nil {
 		return err
 	}
 	if n <= 1 {
 		return precondition("a tenant must keep at least one owner")
+	}
+	ok, err := ownerKeyRemains(ctx, q, tenantID, "", subject, s.opt.Now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errStranded(what)
 	}
 	return nil
 }
@@ -136,7 +146,7 @@ func (s *Service) DeleteMember(ctx context.Context, c Caller, id string) error {
 			return err
 		}
 		if m.Role == store.RoleOwner {
-			if err := lastOwner(ctx, q, c.TenantID); err != nil {
+			if err := s.keepsOwner(ctx, q, c.TenantID, m.Subject, "removing "+m.Subject); err != nil {
 				return err
 			}
 		}

@@ -15,12 +15,15 @@ const (
 	ScopeSecretsRead     = "secrets:read"
 	ScopeSecretsWrite    = "secrets:write"
 	ScopeUsageRead       = "usage:read"
-	ScopeAdmin           = "admin"
+	// ScopeKeysWrite allows creating, rotating and revoking keys (within
+	// the covering rule); a key may always rotate or revoke itself.
+	ScopeKeysWrite = "keys:write"
+	ScopeAdmin     = "admin"
 )
 
 // KnownScopes lists every valid scope.
 var KnownScopes = []string{ScopeChatWrite, ScopeEmbeddingsWrite, ScopeIngestWrite, ScopeIngestRead,
-	ScopeSecretsRead, ScopeSecretsWrite, ScopeUsageRead, ScopeAdmin}
+	ScopeSecretsRead, ScopeSecretsWrite, ScopeUsageRead, ScopeKeysWrite, ScopeAdmin}
 
 // RoleScopes is the ceiling of scopes a role's keys may hold.
 func RoleScopes(r store.Role) []string {
@@ -28,7 +31,7 @@ func RoleScopes(r store.Role) []string {
 	case store.RoleOwner, store.RoleAdmin:
 		return KnownScopes
 	case store.RoleMember:
-		return []string{ScopeChatWrite, ScopeEmbeddingsWrite, ScopeIngestWrite, ScopeIngestRead, ScopeSecretsRead, ScopeUsageRead}
+		return []string{ScopeChatWrite, ScopeEmbeddingsWrite, ScopeIngestWrite, ScopeIngestRead, ScopeSecretsRead, ScopeUsageRead, ScopeKeysWrite}
 	case store.RoleViewer:
 		return []string{ScopeIngestRead, ScopeUsageRead}
 	default:

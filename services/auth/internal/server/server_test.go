@@ -221,7 +221,8 @@ func TestRoleMatrix(t *testing.T) { forEachStore(t, roleMatrix) }
 func roleMatrix(t *testing.T, e *env) {
 	_, owner := e.tenant(t, "acme")
 	admin := e.member(t, owner, "admin@acme", authv1.Role_ROLE_ADMIN, "admin")
-	member := e.member(t, owner, "member@acme", authv1.Role_ROLE_MEMBER, "chat:write")
+	member := e.member(t, owner, "member@acme", authv1.Role_ROLE_MEMBER, "chat:write", "keys:write")
+	memberChat := e.member(t, owner, "chat@acme", authv1.Role_ROLE_MEMBER, "chat:write")
 	viewer := e.member(t, owner, "viewer@acme", authv1.Role_ROLE_VIEWER, "usage:read")
 	ownerChatOnly := e.member(t, owner, "owner2@acme", authv1.Role_ROLE_OWNER, "chat:write")
 	kc, mc, tc := authv1.NewKeyServiceClient(e.edge), authv1.NewMemberServiceClient(e.edge), authv1.NewTenantServiceClient(e.edge)
@@ -240,6 +241,10 @@ func roleMatrix(t *testing.T, e *env) {
 			_, err := kc.CreateKey(ctx, &authv1.CreateKeyRequest{Name: "m", Scopes: []string{"chat:write"}})
 			return err
 		}, codes.OK},
+		{"a chat-only key cannot create keys", &memberChat, func(ctx context.Context) error {
+			_, err := kc.CreateKey(ctx, &authv1.CreateKeyRequest{Name: "m", Scopes: []string{"chat:write"}})
+			return err
+		}, codes.PermissionDenied},
 		{"member cannot mint scopes its key lacks", &member, func(ctx context.Context) error {
 			_, err := kc.CreateKey(ctx, &authv1.CreateKeyRequest{Name: "m", Scopes: []string{"ingest:write"}})
 			return err
@@ -313,7 +318,7 @@ func roleMatrix(t *testing.T, e *env) {
 	t.Run("demotion narrows the scopes of existing keys", func(t *testing.T) {
 		resp, err := e.verify(t.Context(), member)
 		require.NoError(t, err)
-		require.Equal(t, []string{"chat:write"}, resp.GetPrincipal().GetScopes())
+		require.Equal(t, []string{"chat:write", "keys:write"}, resp.GetPrincipal().GetScopes())
 		ms, err := mc.ListMembers(e.as(t, owner), &authv1.ListMembersRequest{})
 		require.NoError(t, err)
 		for _, m := range ms.GetMembers() {
@@ -534,8 +539,11 @@ func TestTenantLifecycleAndEvents(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, authv1.TenantEventKind_TENANT_EVENT_KIND_RESUMED, tev.GetKind())
 
-	// Revoking a key reaches the watcher.
-	keyID := owner[3:15]
+	// Revoking a key reaches the watcher (not the tenant's only owner key:
+	// that would strand the tenant and is refused).
+	spare, err := authv1.NewKeyServiceClient(e.edge).CreateKey(e.as(t, owner), &authv1.CreateKeyRequest{Name: "spare", Scopes: []string{"chat:write"}})
+	require.NoError(t, err)
+	keyID := spare.GetKey().GetKeyId()
 	_, err = authv1.NewKeyServiceClient(e.edge).RevokeKey(e.as(t, owner), &authv1.RevokeKeyRequest{KeyId: keyID})
 	require.NoError(t, err)
 	ev, err = rev.Recv()

@@ -315,6 +315,19 @@ func (q *Queries) LiveKeysOfSubject(ctx context.Context, tenantID, subject strin
 	return collectKeys(rows)
 }
 
+// LiveKeysOfRole returns the active and rotating keys of a tenant whose
+// subjects currently hold role.
+func (q *Queries) LiveKeysOfRole(ctx context.Context, tenantID string, role Role) ([]Key, error) {
+	const cols = `k.key_id, k.tenant_id, k.salt, k.hash, k.name, k.subject, k.scopes, k.allowed_models, k.allowed_endpoints, k.limits, k.state, k.created_at, k.expires_at, k.last_used_at, k.replaced_by, k.revoked_at, k.created_by`
+	rows, err := q.query(ctx, `SELECT `+cols+` FROM api_keys k
+		JOIN members m ON m.tenant_id = k.tenant_id AND m.subject = k.subject
+		WHERE k.tenant_id = ? AND m.role = ? AND k.state IN (?, ?)`, tenantID, role, KeyActive, KeyRotating)
+	if err != nil {
+		return nil, err
+	}
+	return collectKeys(rows)
+}
+
 // DueForExpiry returns live keys whose expiry has passed.
 func (q *Queries) DueForExpiry(ctx context.Context, now time.Time, limit int) ([]Key, error) {
 	rows, err := q.query(ctx, `SELECT `+keyCols+` FROM api_keys WHERE state IN (?, ?) AND expires_at <= ? ORDER BY expires_at LIMIT ?`,

@@ -174,3 +174,13 @@ func fromNanos(n int64) time.Time {
 	}
 	return time.Unix(0, n).UTC()
 }
+
+// TenantLimits are a tenant's own limits, set by its owners or the
+// platform operator; every key of the tenant is narrowed by them (0 or an
+// empty list: no limit at the tenant level).
+type TenantLimits struct {
+	RPM           int64    `json:"rpm,omitempty"`
+	TPM           int64    `json:"tpm,omitempty"`
+	MonthlyTokens int64    `json:"monthly_tokens,omitempty"`
+	AllowedModels []string `json:"allowed_models,omitempty"`
+}

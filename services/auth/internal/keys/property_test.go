@@ -1,0 +1,217 @@
+package keys
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/auth/internal/store"
+)
+
+type stepClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *stepClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestRandomOperationsNeverEscalate runs random sequences of member and key
+// operations, each by a random live key of the tenant acting as the edge
+// would let it (the caller built from what verification would assert), and
+// checks after every successful key creation or rotation that the new key
+// does not exceed its creator: subject role, scopes, models, endpoints,
+// limits and expiry. The check is written out here independently of
+// [Covers]. It also checks that the tenant never loses its last owner key.
+func TestRandomOperationsNeverEscalate(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	runs, steps := 8, 250
+	if testing.Short() {
+		runs = 2
+	}
+	for run := range runs {
+		s := seed + uint64(run)
+		t.Run(fmt.Sprint("seed=", s), func(t *testing.T) { randomOps(t, rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15)), steps) })
+	}
+}
+
+func randomOps(t *testing.T, rng *rand.Rand, steps int) {
+	ctx := context.Background()
+	db, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "auth.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	clock := &stepClock{t: time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)}
+	svc, err := New(ctx, db, nil, nil, Options{Now: clock.Now})
+	require.NoError(t, err)
+	boot, err := svc.Bootstrap(ctx, Caller{Subject: "svc:test"}, "platform", "root@p")
+	require.NoError(t, err)
+	tid := boot.Tenant.ID
+
+	subjects := []string{"root@p", "a@p", "b@p", "c@p", "d@p"}
+	models := []string{"echo", "small", "big"}
+	endpoints := []string{"/v1/chat", "/v1/embeddings", "/v1/chat/completions"}
+	pick := func(n int) int { return rng.IntN(n) }
+	subset := func(all []string, allowNil bool) []string {
+		if allowNil && rng.IntN(3) == 0 {
+			return nil
+		}
+		var out []string
+		for _, x := range all {
+			if rng.IntN(2) == 0 {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	randomRole := func() store.Role {
+		return []store.Role{store.RoleOwner, store.RoleAdmin, store.RoleMember, store.RoleViewer}[pick(4)]
+	}
+	limit := func() int64 { return []int64{0, 5, 10, 100}[pick(4)] }
+	q := db.Q()
+
+	// callerOf is what the server would build from the key's assertion.
+	callerOf := func(k store.Key) (Caller, bool) {
+		m, err := q.GetMemberBySubject(ctx, tid, k.Subject)
+		if err != nil {
+			return Caller{}, false
+		}
+		return Caller{TenantID: tid, KeyID: k.ID, Subject: k.Subject, Role: m.Role, Scopes: effectiveScopes(k.Scopes, m.Role)}, true
+	}
+	liveKeys := func() []store.Key {
+		ks, err := q.ListKeys(ctx, tid, "", "", 1000)
+		require.NoError(t, err)
+		now := clock.Now()
+		return slices.DeleteFunc(ks, func(k store.Key) bool {
+			return (k.State != store.KeyActive && k.State != store.KeyRotating) || !now.Before(k.ExpiresAt)
+		})
+	}
+	roleOf := func(subject string) store.Role {
+		m, err := q.GetMemberBySubject(ctx, tid, subject)
+		if err != nil {
+			return 0
+		}
+		return m.Role
+	}
+	within := func(parent, child []string) bool {
+		if len(parent) == 0 {
+			return true
+		}
+		if len(child) == 0 {
+			return false
+		}
+		for _, c := range child {
+			if !slices.ContainsFunc(parent, func(p string) bool { return p == c || endpointCovers(p, c) }) {
+				return false
+			}
+		}
+		return true
+	}
+	limitOK := func(parent, child int64) bool { return parent == 0 || (child > 0 && child <= parent) }
+	// exceeds is the invariant, stated independently of Covers.
+	exceeds := func(creator store.Key, creatorRole store.Role, child store.Key, childRole store.Role) string {
+		switch {
+		case childRole < creatorRole:
+			return "role"
+		case !slices.Contains(effectiveScopes(creator.Scopes, creatorRole), ScopeAdmin) &&
+			slices.ContainsFunc(child.Scopes, func(s string) bool { return !slices.Contains(effectiveScopes(creator.Scopes, creatorRole), s) }):
+			return "scopes"
+		case !within(creator.AllowedModels, child.AllowedModels):
+			return "models"
+		case !within(creator.AllowedEndpoints, child.AllowedEndpoints):
+			return "endpoints"
+		case !limitOK(creator.Limits.RPM, child.Limits.RPM), !limitOK(creator.Limits.TPM, child.Limits.TPM),
+			!limitOK(creator.Limits.MonthlyTokens, child.Limits.MonthlyTokens):
+			return "limits"
+		case child.ExpiresAt.After(creator.ExpiresAt):
+			return "expiry"
+		}
+		return ""
+	}
+
+	counts := map[string]int{}
+	for step := range steps {
+		ks := liveKeys()
+		require.NotEmpty(t, ks, "step %d: the tenant lost every key", step)
+		actor := ks[pick(len(ks))]
+		c, ok := callerOf(actor)
+		if !ok {
+			continue
+		}
+		actorRole := c.Role
+		op := pick(6)
+		switch op {
+		case 0: // add a member
+			_, err = svc.CreateMember(ctx, c, subjects[pick(len(subjects))], store.MemberUser, randomRole())
+		case 1: // change a member's role
+			ms, lerr := q.ListMembers(ctx, tid, "", 100)
+			require.NoError(t, lerr)
+			_, err = svc.UpdateMember(ctx, c, ms[pick(len(ms))].ID, randomRole())
+		case 2, 3: // create a key
+			in := CreateKeyInput{Name: "k", Subject: subjects[pick(len(subjects))], Scopes: subset(KnownScopes, false),
+				AllowedModels: subset(models, true), AllowedEndpoints: subset(endpoints, true),
+				Limits: store.Limits{RPM: limit(), TPM: limit(), MonthlyTokens: limit()},
+				TTL:    []time.Duration{0, time.Hour, 30 * 24 * time.Hour, 200 * 24 * time.Hour}[pick(4)]}
+			if rng.IntN(2) == 0 {
+				in.Subject = ""
+			}
+			var out Created
+			out, err = svc.CreateKey(ctx, c, in)
+			if err == nil {
+				if why := exceeds(actor, actorRole, out.Key, roleOf(out.Key.Subject)); why != "" {
+					t.Fatalf("step %d: key %s created by %s exceeds its creator in %s\ncreator %+v (role %d)\nchild %+v", step, out.Key.ID, actor.ID, why, actor, actorRole, out.Key)
+				}
+			}
+		case 4: // rotate a key
+			target := ks[pick(len(ks))]
+			var r Rotation
+			r, err = svc.RotateKey(ctx, c, target.ID, time.Hour)
+			if err == nil && target.ID != actor.ID && target.ID != actor.ReplacedBy {
+				if why := exceeds(actor, actorRole, r.New.Key, roleOf(r.New.Key.Subject)); why != "" {
+					t.Fatalf("step %d: rotation of %s by %s exceeds the rotating key in %s", step, target.ID, actor.ID, why)
+				}
+			}
+		case 5: // revoke a key
+			_, err = svc.RevokeKey(ctx, c, ks[pick(len(ks))].ID)
+		}
+		if os.Getenv("PROP_DEBUG") != "" {
+			t.Logf("step %d op %d by %s (%s role %d): err=%v live=%d", step, op, actor.ID, actor.Subject, actorRole, err, len(liveKeys()))
+		}
+		if err == nil {
+			counts[fmt.Sprint("ok op", op)]++
+		} else {
+			counts[fmt.Sprint("refused op", op)]++
+		}
+		ok, rerr := ownerKeyRemains(ctx, q, tid, "", "", clock.Now())
+		require.NoError(t, rerr)
+		require.True(t, ok, "step %d (op %d): the tenant has no owner key left", step, op)
+		// Time passes, but not past the last owner key's expiry: keys that
+		// simply expire are the operator's recover-owner case, not an
+		// operation that stranded the tenant.
+		if d := time.Duration(pick(60)) * time.Minute; pick(10) == 0 {
+			if ok, err := ownerKeyRemains(ctx, q, tid, "", "", clock.Now().Add(d)); err == nil && ok {
+				clock.advance(d)
+			}
+		}
+	}
+	t.Log(counts)
+	// The run must have exercised both outcomes of key creation.
+	require.Positive(t, counts["ok op2"]+counts["ok op3"])
+	require.Positive(t, counts["refused op2"]+counts["refused op3"])
+}
