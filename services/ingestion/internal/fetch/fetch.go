@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"code.dny.dev/ssrf"
 )
 
 // ErrInvalidURL is returned for a URL that is not an absolute http(s) URL
@@ -48,13 +50,18 @@ type Fetcher struct {
 
 // New returns a Fetcher.
 func New(o Options) *Fetcher {
+	return newFetcher(o, func(a netip.Addr) string { return Forbidden(a, o.AllowPrivate) })
+}
+
+// newFetcher builds a Fetcher whose dialer refuses what forbidden names.
+func newFetcher(o Options, forbidden func(netip.Addr) string) *Fetcher {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = 10 << 20
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
-	d := &net.Dialer{Timeout: 10 * time.Second, Control: control(o.AllowPrivate)}
+	d := &net.Dialer{Timeout: 10 * time.Second, Control: control(forbidden)}
 	tr := &http.Transport{
 		DialContext:           d.DialContext,
 		TLSHandshakeTimeout:   10 * time.Second,
@@ -188,21 +195,41 @@ type forbiddenError struct{ reason string }
 
 func (e *forbiddenError) Error() string { return e.reason }
 
-// control runs after DNS resolution, on the address actually dialled.
-func control(allowPrivate bool) func(network, address string, _ syscall.RawConn) error {
+// control runs after DNS resolution, on the address actually dialled: every
+// connection (the first request, each redirect hop, OAuth token and
+// revocation calls) passes through it, so neither DNS rebinding nor a
+// redirect can reach a refused address.
+func control(forbidden func(netip.Addr) string) func(network, address string, _ syscall.RawConn) error {
 	return func(_, address string, _ syscall.RawConn) error {
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil {
 			return &forbiddenError{"unparseable address"}
 		}
-		if reason := Forbidden(ap.Addr(), allowPrivate); reason != "" {
+		if reason := forbidden(ap.Addr()); reason != "" {
 			return &forbiddenError{reason}
 		}
 		return nil
 	}
 }
 
-// Forbidden says why the guard refuses addr ("" when allowed).
+// guardian is code.dny.dev/ssrf's deny list: every prefix of IANA's IPv4
+// and IPv6 special-purpose registries that is not globally reachable, and
+// every IPv6 address outside global unicast 2000::/3 (so IPv4-compatible
+// ::/96, IPv4-translated, NAT64 64:ff9b::/96 and 64:ff9b:1::/48, ULA,
+// link-local, multicast); inside 2000::/3 it refuses 2001::/23 (Teredo and
+// other IETF assignments), 6to4 2002::/16 and the documentation prefixes.
+// Ports are not restricted here (OAuth providers and on-premise wikis use
+// others than 80 and 443).
+var guardian = ssrf.New(ssrf.WithAnyPort(), ssrf.WithAnyNetwork())
+
+// Forbidden says why the guard refuses addr ("" when allowed). The reason
+// names the kind of range only, never the address (an error must not tell
+// a caller what an internal host name resolves to).
+//
+// An IPv4-mapped address (::ffff:a.b.c.d) is the IPv4 address a.b.c.d on
+// the wire, so it is judged as that IPv4 address. allowPrivate (tests,
+// on-premise sources) lets through everything but unspecified and
+// multicast addresses.
 func Forbidden(addr netip.Addr, allowPrivate bool) string {
 	addr = addr.Unmap()
 	switch {
@@ -212,6 +239,11 @@ func Forbidden(addr netip.Addr, allowPrivate bool) string {
 		return "multicast address"
 	case allowPrivate:
 		return ""
+	}
+	if guardian.SafeAddr(addr) == nil {
+		return ""
+	}
+	switch {
 	case addr.IsLoopback():
 		return "loopback address"
 	case addr.IsPrivate():
@@ -220,8 +252,31 @@ func Forbidden(addr netip.Addr, allowPrivate bool) string {
 		return "link-local address (cloud metadata)"
 	case cgnat.Contains(addr):
 		return "shared address space"
+	case addr.Is6() && embedsIPv4(addr):
+		return "IPv6 transition address (NAT64, 6to4, Teredo or IPv4-compatible)"
 	}
-	return ""
+	return "special-purpose address (not globally reachable)"
 }
 
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+var (
+	cgnat      = netip.MustParsePrefix("100.64.0.0/10")
+	transition = []netip.Prefix{
+		netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated)
+		netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated
+		netip.MustParsePrefix("64:ff9b::/96"),    // NAT64 well-known prefix
+		netip.MustParsePrefix("64:ff9b:1::/48"),  // NAT64 local-use
+		netip.MustParsePrefix("2001::/32"),       // Teredo
+		netip.MustParsePrefix("2002::/16"),       // 6to4
+	}
+)
+
+// embedsIPv4 reports whether addr is in a transition prefix that carries
+// an IPv4 address (only used to word the refusal: all are refused).
+func embedsIPv4(addr netip.Addr) bool {
+	for _, p := range transition {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
