@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -164,19 +163,31 @@ func (s *Service) CompleteConnection(ctx context.Context, tenant, id, state, cod
 	if c.Status != store.ConnPending {
 		return store.Connection{}, fmt.Errorf("%w: the connection is already connected", grpcerr.ErrFailedPrecondition)
 	}
-	sum := sha256.Sum256([]byte(state))
-	if subtle.ConstantTimeCompare(sum[:], c.StateHash) != 1 {
-		return store.Connection{}, grpcerr.Invalid("state", "does not match this connection's authorization request")
-	}
+	// Everything that can fail for reasons of our own comes before the
+	// state is consumed; from ConsumeState on, the state is spent whatever
+	// the provider answers (a code or state seen once must not be
+	// replayable, e.g. after a leaked redirect).
 	key, err := s.key(ctx, tenant)
 	if err != nil {
 		return store.Connection{}, err
 	}
-	verifier, err := key.Open(kindVerifier, c.ID, c.Verifier)
+	sec, err := s.readSecret(ctx, c.ID)
 	if err != nil {
 		return store.Connection{}, err
 	}
-	sec, err := s.readSecret(ctx, c.ID)
+	sum := sha256.Sum256([]byte(state))
+	sealed, err := s.o.Store.ConsumeState(ctx, tenant, id, sum[:])
+	switch {
+	case errors.Is(err, store.ErrStateMismatch):
+		return store.Connection{}, grpcerr.Invalid("state", "does not match this connection's authorization request")
+	case errors.Is(err, store.ErrStateUsed):
+		return store.Connection{}, fmt.Errorf("%w: this authorization request was already used; delete the connection and create it again to sign in anew", grpcerr.ErrFailedPrecondition)
+	case errors.Is(err, store.ErrConnected):
+		return store.Connection{}, fmt.Errorf("%w: the connection is already connected", grpcerr.ErrFailedPrecondition)
+	case err != nil:
+		return store.Connection{}, notFound(err, "connection")
+	}
+	verifier, err := key.Open(kindVerifier, c.ID, sealed)
 	if err != nil {
 		return store.Connection{}, err
 	}

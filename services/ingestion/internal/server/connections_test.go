@@ -27,6 +27,10 @@ type fakeProvider struct {
 	refresh    map[string]bool   // valid refresh tokens
 	revoked    []string
 	n          int
+	// reuseCodes makes the provider accept an authorization code more than
+	// once, so a test sees what Rampart itself allows (a real provider
+	// should refuse, but Rampart must not rely on it).
+	reuseCodes bool
 }
 
 const (
@@ -70,7 +74,9 @@ func (p *fakeProvider) serve(w http.ResponseWriter, r *http.Request) {
 				http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
 				return
 			}
-			delete(p.challenges, r.PostForm.Get("code"))
+			if !p.reuseCodes {
+				delete(p.challenges, r.PostForm.Get("code"))
+			}
 			p.issue(w)
 		case "refresh_token":
 			if !p.refresh[r.PostForm.Get("refresh_token")] {
@@ -115,6 +121,18 @@ func (p *fakeProvider) consent(t *testing.T, authURL string) (state, code string
 	defer p.mu.Unlock()
 	p.challenges["code-123"] = q.Get("code_challenge")
 	return q.Get("state"), "code-123"
+}
+
+// consentWith binds code to the authorization request (like consent, with
+// a chosen code).
+func (p *fakeProvider) consentWith(t *testing.T, authURL, code string) string {
+	t.Helper()
+	u, err := url.Parse(authURL)
+	require.NoError(t, err)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.challenges[code] = u.Query().Get("code_challenge")
+	return u.Query().Get("state")
 }
 
 func (p *fakeProvider) expireAccessTokens() {
@@ -203,6 +221,79 @@ func TestOAuthConnection(t *testing.T) {
 		require.Empty(t, scan(t, h.dataDir, needle), "%s at rest", needle)
 		require.NotContains(t, h.logs.String(), needle)
 	}
+}
+
+// TestOAuthStateSingleUse: the state is spent by the first completion that
+// presents it, also when the token exchange then fails, and of concurrent
+// completions with the same state (and a provider that would accept the
+// code twice) exactly one connects.
+func TestOAuthStateSingleUse(t *testing.T) {
+	p := newProvider(t)
+	p.reuseCodes = true
+	h := newHarness(t, opts{allowPrivate: true})
+	c := h.client(t, "edge")
+	ctx := h.ctx(t, "tenant-a")
+	create := func() *ingestionv1.CreateConnectionResponse {
+		cr, err := c.CreateConnection(ctx, &ingestionv1.CreateConnectionRequest{
+			Name: "Wiki", AuthorizationEndpoint: p.URL + "/authorize", TokenEndpoint: p.URL + "/token",
+			ClientId: "client-1", ClientSecret: clientSecret, RedirectUri: "https://rampart.example/oauth/callback",
+		})
+		require.NoError(t, err)
+		return cr
+	}
+
+	t.Run("failed exchange spends the state", func(t *testing.T) {
+		cr := create()
+		id := cr.GetConnection().GetId()
+		state := p.consentWith(t, cr.GetAuthorizationUrl(), "good-code")
+		_, err := c.CompleteConnection(ctx, &ingestionv1.CompleteConnectionRequest{ConnectionId: id, State: state, Code: "code-the-provider-never-issued"})
+		requireCode(t, err, codes.FailedPrecondition, "token exchange failed", "HTTP 400")
+		_, err = c.CompleteConnection(ctx, &ingestionv1.CompleteConnectionRequest{ConnectionId: id, State: state, Code: "good-code"})
+		requireCode(t, err, codes.FailedPrecondition, "already used")
+		list, err := c.ListConnections(ctx, &ingestionv1.ListConnectionsRequest{})
+		require.NoError(t, err)
+		for _, got := range list.GetConnections() {
+			if got.GetId() == id {
+				require.Equal(t, ingestionv1.ConnectionState_CONNECTION_STATE_PENDING, got.GetState())
+			}
+		}
+	})
+
+	t.Run("wrong state spends nothing", func(t *testing.T) {
+		cr := create()
+		id := cr.GetConnection().GetId()
+		state := p.consentWith(t, cr.GetAuthorizationUrl(), "code-w")
+		_, err := c.CompleteConnection(ctx, &ingestionv1.CompleteConnectionRequest{ConnectionId: id, State: "guess", Code: "code-w"})
+		requireCode(t, err, codes.InvalidArgument, "state")
+		_, err = c.CompleteConnection(ctx, &ingestionv1.CompleteConnectionRequest{ConnectionId: id, State: state, Code: "code-w"})
+		require.NoError(t, err)
+	})
+
+	t.Run("concurrent double use connects once", func(t *testing.T) {
+		cr := create()
+		id := cr.GetConnection().GetId()
+		state := p.consentWith(t, cr.GetAuthorizationUrl(), "code-c")
+		const n = 8
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				_, err := c.CompleteConnection(ctx, &ingestionv1.CompleteConnectionRequest{ConnectionId: id, State: state, Code: "code-c"})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		ok := 0
+		for err := range errs {
+			if err == nil {
+				ok++
+				continue
+			}
+			requireCode(t, err, codes.FailedPrecondition)
+		}
+		require.Equal(t, 1, ok, "exactly one completion wins")
+	})
 }
 
 func TestConnectionValidation(t *testing.T) {

@@ -67,6 +67,70 @@ func (s *Store) ListConnections(ctx context.Context, tenant string) ([]Connectio
 	return store.CollectRows(rows, scanConn)
 }
 
+// ErrStateUsed is returned by ConsumeState when the connection is pending
+// but its authorization request was already used (successfully or not).
+var ErrStateUsed = errors.New("authorization request already used")
+
+// ErrStateMismatch is returned by ConsumeState when the state does not
+// belong to the connection's pending authorization request.
+var ErrStateMismatch = errors.New("state does not match")
+
+// ErrConnected is returned by ConsumeState for a connected connection.
+var ErrConnected = errors.New("connection already connected")
+
+// ConsumeState takes the pending authorization request of a connection in
+// one statement: it clears the state hash and returns the sealed PKCE
+// verifier only when stateHash matches, so of two concurrent callers with
+// the same state exactly one gets the verifier, and the state is gone
+// whatever happens to the token exchange that follows. A wrong state
+// consumes nothing (a guess must not cancel the user's sign-in).
+//
+// The comparison runs in SQL and is not constant time; it compares SHA-256
+// digests of the state, which leaks nothing an attacker can steer.
+func (s *Store) ConsumeState(ctx context.Context, tenant, id string, stateHash []byte) ([]byte, error) {
+	verifier, err := s.takeState(ctx, tenant, id, stateHash)
+	if err == nil {
+		return verifier, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	// Nothing taken: say why (the row is read after the failed update, so
+	// a concurrent winner shows as used or connected, never as a match).
+	c, err := s.GetConnection(ctx, tenant, id)
+	switch {
+	case err != nil:
+		return nil, err
+	case c.Status != ConnPending:
+		return nil, ErrConnected
+	case c.StateHash == nil:
+		return nil, ErrStateUsed
+	}
+	return nil, ErrStateMismatch
+}
+
+// takeState clears the matching state and the verifier in one
+// transaction. RETURNING yields the row after the update, so the statement
+// that spends the state returns the (still present) verifier and a second
+// statement clears it; sql.ErrNoRows when nothing matched.
+func (s *Store) takeState(ctx context.Context, tenant, id string, stateHash []byte) ([]byte, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var verifier []byte
+	if err := tx.QueryRowContext(ctx, `UPDATE connections SET state_hash = NULL
+		WHERE tenant = ? AND id = ? AND status = ? AND state_hash IS NOT NULL AND state_hash = ? RETURNING verifier`,
+		tenant, id, ConnPending, stateHash).Scan(&verifier); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE connections SET verifier = NULL WHERE tenant = ? AND id = ?`, tenant, id); err != nil {
+		return nil, err
+	}
+	return verifier, tx.Commit()
+}
+
 // MarkConnected forgets the pending grant's state and verifier (single
 // use) and marks the connection connected, if it was pending.
 func (s *Store) MarkConnected(ctx context.Context, tenant, id string) error {
