@@ -46,6 +46,14 @@ type Options struct {
 	Keyvault func(*FakeKeyvault)
 	// SecretsCacheTTL overrides the upstream key cache TTL (default 5 min).
 	SecretsCacheTTL time.Duration
+	// Ingestion, when set, runs a FakeIngestion that inference searches
+	// over mTLS (Server.Ingestion); it is called with it before inference
+	// starts (to add collections). An "ingestion" certificate is issued.
+	Ingestion func(*FakeIngestion)
+	// IngestionAddr points inference at an ingestion server the test runs
+	// itself (its certificate must be in PKIDir: pass "ingestion" in
+	// Clients); ignored when Ingestion is set.
+	IngestionAddr string
 }
 
 // Server is a running inference service.
@@ -60,7 +68,9 @@ type Server struct {
 	DataDir string
 	// Keyvault is the fake keyvault (Options.Keyvault), else nil.
 	Keyvault *FakeKeyvault
-	app      *app.App
+	// Ingestion is the fake ingestion (Options.Ingestion), else nil.
+	Ingestion *FakeIngestion
+	app       *app.App
 }
 
 // Start runs an inference server until the test ends.
@@ -69,6 +79,9 @@ func Start(t testing.TB, o Options) *Server {
 	names := append([]string{"inference", "edge"}, o.Clients...)
 	if o.Keyvault != nil {
 		names = append(names, "keyvault")
+	}
+	if o.Ingestion != nil {
+		names = append(names, "ingestion")
 	}
 	dir, _ := pkitest.NewDir(t, names...)
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -93,6 +106,14 @@ func Start(t testing.TB, o Options) *Server {
 		kv = StartKeyvault(t, dir, principal.StaticKeys{"test": signer.PublicKey()})
 		o.Keyvault(kv)
 		cfg.KeyvaultAddr = kv.Addr
+	}
+
+	cfg.IngestionAddr = o.IngestionAddr
+	var ing *FakeIngestion
+	if o.Ingestion != nil {
+		ing = StartIngestion(t, dir, principal.StaticKeys{"test": signer.PublicKey()})
+		o.Ingestion(ing)
+		cfg.IngestionAddr = ing.Addr
 	}
 
 	opts := app.Options{Config: cfg, TLS: src, Keys: principal.StaticKeys{"test": signer.PublicKey()}, HTTPTransport: o.HTTPTransport, DrainDelay: -1, Logger: o.Logger}
@@ -125,7 +146,7 @@ func Start(t testing.TB, o Options) *Server {
 			t.Errorf("inference server did not stop")
 		}
 	})
-	return &Server{Addr: a.Server.Addr().String(), PKIDir: dir, Signer: signer, DataDir: cfg.DataDir, Keyvault: kv, app: a}
+	return &Server{Addr: a.Server.Addr().String(), PKIDir: dir, Signer: signer, DataDir: cfg.DataDir, Keyvault: kv, Ingestion: ing, app: a}
 }
 
 // App is the assembled service (its store, for tests that inspect it).

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
@@ -30,6 +31,7 @@ import (
 	"github.com/rampart-platform/rampart/services/inference/internal/provider/local"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider/openai"
 	"github.com/rampart-platform/rampart/services/inference/internal/quota"
+	"github.com/rampart-platform/rampart/services/inference/internal/rag"
 	"github.com/rampart-platform/rampart/services/inference/internal/registry"
 	"github.com/rampart-platform/rampart/services/inference/internal/server"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
@@ -69,6 +71,9 @@ type Options struct {
 	KeyvaultAssertion func(ctx context.Context) (string, error)
 	// Secrets overrides the cached keyvault reader of upstream API keys (tests).
 	Secrets upstreamkey.Reader
+	// Ingestion overrides the connection to ingestion (dialled with mTLS at
+	// Config.IngestionAddr otherwise), searched for retrieval.
+	Ingestion grpc.ClientConnInterface
 }
 
 // App is the assembled service.
@@ -192,9 +197,24 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		}
 		prompts = promptlog.New(st, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(conn)}, reg.PromptLogging)
 	}
+	var retriever *rag.Retriever
+	ing := o.Ingestion
+	if ing == nil && cfg.IngestionAddr != "" && o.TLS != nil {
+		// grpc.NewClient connects lazily: ingestion need not be up yet.
+		conn, derr := mtls.Dial(ctx, cfg.IngestionAddr, o.TLS, pki.ServiceID("ingestion"), serve.RequestIDDialOptions()...)
+		if derr != nil {
+			rec.Close()
+			return nil, fmt.Errorf("inference: dial ingestion: %w", derr)
+		}
+		closers = append(closers, conn.Close)
+		ing = conn
+	}
+	if ing != nil {
+		retriever = &rag.Retriever{Client: ingestionv1.NewIngestionServiceClient(ing)}
+	}
 	svc, err := inference.New(inference.Deps{
 		Registry: reg, Providers: providers, Quota: enf, Tools: tools, Store: st, Recorder: rec,
-		Metrics: inference.NewMetrics(promReg), Log: log, Prompts: prompts,
+		Metrics: inference.NewMetrics(promReg), Log: log, Prompts: prompts, Retriever: retriever,
 	})
 	if err != nil {
 		rec.Close()

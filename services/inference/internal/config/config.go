@@ -32,7 +32,11 @@ type Config struct {
 	ModelsFile     string `env:"MODELS" flag:"models" usage:"model registry JSON file; without it the offline local models are served to every tenant"`
 	ToolPolicyFile string `env:"TOOL_POLICY" flag:"tool-policy" usage:"tool-call allow-list JSON file; without it no tool may be offered (default deny)"`
 	UsageDSN       string `env:"USAGE_DSN" flag:"usage-dsn" usage:"usage store: SQLite file path or postgres:// URL (default $DATA_DIR/usage.db)"`
-	KeyvaultAddr   string `env:"RAMPART_KEYVAULT_ADDR,noprefix" flag:"keyvault-addr" default:"127.0.0.1:7002" usage:"keyvault gRPC address; dialled only when an upstream's API key is a keyvault secret or a tenant has prompt logging on"`
+	// IngestionAddr is where chats with rampart.collections search the
+	// tenant's documents ("" turns retrieval off: such chats answer
+	// without documents and say so in rampart.warning).
+	IngestionAddr string `env:"RAMPART_INGESTION_ADDR,noprefix" flag:"ingestion-addr" default:"127.0.0.1:7004" usage:"ingestion gRPC address, searched for chats with rampart.collections (empty: retrieval off)"`
+	KeyvaultAddr  string `env:"RAMPART_KEYVAULT_ADDR,noprefix" flag:"keyvault-addr" default:"127.0.0.1:7002" usage:"keyvault gRPC address; dialled only when an upstream's API key is a keyvault secret or a tenant has prompt logging on"`
 	// SecretsCacheTTL is how long an upstream API key read from keyvault is
 	// reused; a rotated key is picked up within it (or at once after the
 	// upstream rejects the old key).
@@ -73,6 +77,11 @@ func (c *Config) Validate() error {
 	}
 	if c.UsageDSN == "" {
 		errs = append(errs, config.Invalidf("UsageDSN", "required"))
+	}
+	if c.IngestionAddr != "" {
+		if err := config.CheckAddr(c.IngestionAddr); err != nil {
+			errs = append(errs, config.Invalidf("IngestionAddr", "%w", err))
+		}
 	}
 	if c.KeyvaultAddr != "" {
 		if err := config.CheckAddr(c.KeyvaultAddr); err != nil {

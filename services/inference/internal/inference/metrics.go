@@ -19,6 +19,9 @@ type Metrics struct {
 	ok       sync.Map // model+endpoint → *okSeries, resolved once
 	// promptLogErrors counts prompt logs that could not be stored.
 	promptLogErrors prometheus.Counter
+	// retrievalErrors counts chats answered without documents because
+	// ingestion's search failed.
+	retrievalErrors prometheus.Counter
 }
 
 // okSeries are the series a successful request touches, looked up once.
@@ -46,14 +49,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		promptLogErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rampart_inference_prompt_log_errors_total", Help: "Prompt logs (tenants with prompt logging on) that could not be stored.",
 		}),
+		retrievalErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rampart_inference_retrieval_errors_total", Help: "Chats with collections answered without documents because ingestion's search failed.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.tokens, m.cost, m.latency, m.promptLogErrors)
+		reg.MustRegister(m.requests, m.tokens, m.cost, m.latency, m.promptLogErrors, m.retrievalErrors)
 	}
 	return m
 }
 
 func (m *Metrics) promptLogFailed() { m.promptLogErrors.Inc() }
+
+func (m *Metrics) retrievalFailed() { m.retrievalErrors.Inc() }
 
 func (m *Metrics) done(model, endpoint string, u store.Record) {
 	key := model + "\x00" + endpoint

@@ -14,6 +14,7 @@ import (
 	"github.com/rampart-platform/rampart/services/inference/internal/promptlog"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/quota"
+	"github.com/rampart-platform/rampart/services/inference/internal/rag"
 	"github.com/rampart-platform/rampart/services/inference/internal/registry"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 	"github.com/rampart-platform/rampart/services/inference/internal/tokenizer"
@@ -50,6 +51,10 @@ type Deps struct {
 	// PromptLog stores prompts and responses of tenants that turned it on
 	// (nil: prompt logging is off for everyone).
 	Prompts *promptlog.Logger
+	// Retriever searches the tenant's collections for requests with
+	// rampart.collections (nil: such requests are answered without
+	// documents and carry rampart.warning).
+	Retriever *rag.Retriever
 }
 
 // Service runs completions and embeddings.
@@ -171,14 +176,20 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 	if err != nil {
 		return nil, err
 	}
-	call := &provider.ChatCall{UpstreamModel: m.UpstreamModel, Request: req, Passages: ps}
-	res, err := s.Providers[m.Upstream].Chat(ctx, call)
+	g, err := s.ground(ctx, c, req, ps, requestRetrieval(req))
+	if err != nil {
+		return nil, err
+	}
+	p := g.provider(s, m)
+	call := g.call(m, p)
+	res, err := p.Chat(ctx, call)
 	if err != nil && fallbackable(err) {
 		if fb := s.fallback(c, m); fb != nil {
 			s.Log.WarnContext(ctx, "model unavailable, using fallback", "model", m.ID, "fallback", fb.ID, "request_id", c.RequestID)
 			m = fb
-			call.UpstreamModel = fb.UpstreamModel
-			res, err = s.Providers[m.Upstream].Chat(ctx, call)
+			p = g.provider(s, m)
+			call = g.call(m, p)
+			res, err = p.Chat(ctx, call)
 		}
 	}
 	if err != nil {
@@ -186,7 +197,7 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 		return nil, s.providerErr(ctx, c, m, err)
 	}
 
-	ext := &wire.Extension{Citations: res.Citations}
+	ext := &wire.Extension{Citations: g.citations(res.Citations, res.Content)}
 	toolCalls := res.ToolCalls
 	finish := res.FinishReason
 	if len(toolCalls) > 0 {
@@ -197,7 +208,7 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 			finish = "stop"
 		}
 	}
-	u := s.usage(m, req, res.Usage, res.Content, res.ToolCalls)
+	u := s.usage(m, call.Request, res.Usage, res.Content, res.ToolCalls)
 
 	out := wire.ChatCompletion{
 		ID: newID("chatcmpl-"), Object: "chat.completion", Created: start.Unix(), Model: m.ID,
@@ -212,9 +223,7 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 		content := res.Content
 		out.Choices[0].Message.Content = &content
 	}
-	if len(ext.Citations)+len(ext.RequiresConfirmation)+len(ext.StrippedToolCalls) > 0 {
-		out.Rampart = ext
-	}
+	out.Rampart = g.extension(ext)
 	b, err := json.Marshal(&out)
 	if err != nil {
 		return nil, fmt.Errorf("encode completion: %w", err)

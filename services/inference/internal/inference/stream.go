@@ -36,6 +36,10 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 	if err != nil {
 		return err
 	}
+	g, err := s.ground(ctx, c, req, ps, requestRetrieval(req))
+	if err != nil {
+		return err
+	}
 	headers := rateHeaders(st)
 	includeUsage := req.IncludeUsage()
 	chunk := wire.Chunk{ID: newID("chatcmpl-"), Object: "chat.completion.chunk", Created: start.Unix(), Model: m.ID}
@@ -94,14 +98,17 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 		}
 		return nil
 	}
-	call := &provider.ChatCall{UpstreamModel: m.UpstreamModel, Request: req, Passages: ps}
-	err = s.Providers[m.Upstream].Stream(ctx, call, emit)
+	p := g.provider(s, m)
+	call := g.call(m, p)
+	err = p.Stream(ctx, call, emit)
 	if err != nil && !sent && fallbackable(err) {
 		if fb := s.fallback(c, m); fb != nil {
 			s.Log.WarnContext(ctx, "model unavailable, using fallback", "model", m.ID, "fallback", fb.ID, "request_id", c.RequestID)
-			m, call.UpstreamModel, chunk.Model = fb, fb.UpstreamModel, fb.ID
+			m, chunk.Model = fb, fb.ID
+			p = g.provider(s, m)
+			call = g.call(m, p)
 			final = nil
-			err = s.Providers[m.Upstream].Stream(ctx, call, emit)
+			err = p.Stream(ctx, call, emit)
 		}
 	}
 	if err != nil {
@@ -116,7 +123,7 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 			return s.streamErr(ctx, c, m, err)
 		}
 	}
-	ext := &wire.Extension{Citations: final.Citations}
+	ext := &wire.Extension{Citations: g.citations(final.Citations, string(content))}
 	finish := final.FinishReason
 	var allowed []wire.ToolCall
 	if len(final.ToolCalls) > 0 {
@@ -136,14 +143,12 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 			}
 		}
 	}
-	if len(ext.Citations)+len(ext.RequiresConfirmation)+len(ext.StrippedToolCalls) == 0 {
-		ext = nil
-	}
+	ext = g.extension(ext)
 	pu := provider.Usage{}
 	if final.Usage != nil {
 		pu = *final.Usage
 	}
-	u := s.usage(m, req, pu, string(content), final.ToolCalls)
+	u := s.usage(m, call.Request, pu, string(content), final.ToolCalls)
 	if err := emitChunk(one(wire.Delta{}, &finish), ext); err != nil {
 		s.finish(ctx, c, m, "stream", u, start) // the tokens were spent
 		return s.streamErr(ctx, c, m, err)

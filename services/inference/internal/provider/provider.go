@@ -20,9 +20,12 @@ type Capabilities struct {
 
 // Passage is retrieved text an answer may quote and cite.
 type Passage struct {
+	// ID is the chunk id cited ("<document id>:<seq>" for ingestion's).
 	ID     string
 	Text   string
 	Source string
+	// DocumentID, Title and URL describe the passage's document when known.
+	DocumentID, Title, URL string
 }
 
 // ChatCall is one chat completion call.
@@ -31,6 +34,10 @@ type ChatCall struct {
 	UpstreamModel string
 	Request       *wire.ChatRequest
 	Passages      []Passage
+	// Grounded means the passages came from retrieval over the tenant's
+	// documents: an answerer that quotes (rampart-extractive) quotes only
+	// them, never the request's messages.
+	Grounded bool
 }
 
 // Usage is token usage as reported by the provider.

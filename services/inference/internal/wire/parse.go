@@ -149,6 +149,9 @@ func (r *ChatRequest) Validate() error {
 			return apierr.Invalid("response_format.type", "response_format.type must be \"text\" or \"json_object\"")
 		}
 	}
+	if err := r.Rampart.validate(); err != nil {
+		return err
+	}
 	names := make(map[string]bool, len(r.Tools))
 	for i, t := range r.Tools {
 		p := fmt.Sprintf("tools[%d]", i)
@@ -240,4 +243,53 @@ func (m *Message) validate(i int) error {
 func isObject(b json.RawMessage) bool {
 	b = bytes.TrimSpace(b)
 	return len(b) > 0 && b[0] == '{'
+}
+
+// Bounds of the rampart request extension.
+const (
+	// MaxCollections is the most collections one request may search.
+	MaxCollections = 8
+	// DefaultTopK is how many passages are used when top_k is absent.
+	DefaultTopK = 8
+	// MaxTopK is ingestion's bound on one search.
+	MaxTopK = 50
+)
+
+// collectionName is ingestion's collection name rule.
+var collectionName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+func (e *RequestExtension) validate() error {
+	if e == nil {
+		return nil
+	}
+	if len(e.Collections) > MaxCollections {
+		return apierr.Invalid("rampart.collections", "rampart.collections may name at most %d collections", MaxCollections)
+	}
+	seen := make(map[string]bool, len(e.Collections))
+	for i, c := range e.Collections {
+		p := fmt.Sprintf("rampart.collections[%d]", i)
+		if !collectionName.MatchString(c) {
+			return apierr.Invalid(p, "%q is not a collection name (1-63 of a-z 0-9 _ -, starting alphanumeric)", c)
+		}
+		if seen[c] {
+			return apierr.Invalid(p, "collection %q is listed twice", c)
+		}
+		seen[c] = true
+	}
+	if e.TopK != nil && (*e.TopK < 1 || *e.TopK > MaxTopK) {
+		return apierr.Invalid("rampart.top_k", "rampart.top_k must be between 1 and %d", MaxTopK)
+	}
+	if e.MinScore != nil && (*e.MinScore < 0 || *e.MinScore > 1e6) {
+		return apierr.Invalid("rampart.min_score", "rampart.min_score must be between 0 and 1000000")
+	}
+	return nil
+}
+
+// Retrieval reports whether the request asks for retrieval.
+func (r *ChatRequest) Retrieval() bool { return r.Rampart != nil && len(r.Rampart.Collections) > 0 }
+
+// ErrNoUserMessage is the 400 of a retrieval request without a user
+// message to search for.
+func ErrNoUserMessage() error {
+	return apierr.Invalid("messages", "retrieval (rampart.collections) needs a user message with text to search for")
 }

@@ -36,6 +36,14 @@ func TestParseChat(t *testing.T) {
 		{"empty body", ``, "", false},
 		{"null content for user", `{"model":"m","messages":[{"role":"user","content":null}]}`, "messages[0].content", false},
 		{"number content", `{"model":"m","messages":[{"role":"user","content":5}]}`, "messages", false},
+		{"rampart extension", `{"model":"m","messages":[{"role":"user","content":"hi"}],"rampart":{"collections":["handbook","it-docs"],"top_k":8,"min_score":0.01}}`, "", true},
+		{"rampart empty", `{"model":"m","messages":[{"role":"user","content":"hi"}],"rampart":{}}`, "", true},
+		{"rampart top_k 0", `{"model":"m","messages":[{"role":"user","content":"hi"}],"rampart":{"collections":["a"],"top_k":0}}`, "rampart.top_k", false},
+		{"rampart top_k 51", `{"model":"m","messages":[{"role":"user","content":"hi"}],"rampart":{"collections":["a"],"top_k":51}}`, "rampart.top_k", false},
+		{"rampart bad collection", `{"model":"m","messages":[{"role":"user","content":"hi"}],"rampart":{"collections":["a","../b"]}}`, "rampart.collections[1]", false},
+		{"rampart duplicate collection", `{"model":"m","messages":[{"role":"user","content":"hi"}],"rampart":{"collections":["a","a"]}}`, "rampart.collections[1]", false},
+		{"rampart too many", `{"model":"m","messages":[{"role":"user","content":"hi"}],"rampart":{"collections":["a","b","c","d","e","f","g","h","i"]}}`, "rampart.collections", false},
+		{"rampart unknown field", `{"model":"m","messages":[{"role":"user","content":"hi"}],"rampart":{"collection":"a"}}`, "collection", false},
 		{"user with tool_calls", `{"model":"m","messages":[{"role":"user","content":"x","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]}]}`, "messages[0].tool_calls", false},
 	}
 	for _, tt := range tests {

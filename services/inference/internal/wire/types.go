@@ -25,6 +25,11 @@ type ChatRequest struct {
 	User                string          `json:"user,omitempty"`
 	Seed                *int64          `json:"seed,omitempty"`
 
+	// Rampart is Rampart's extension: retrieval over the tenant's
+	// collections (docs/adr/0012-retrieval-augmented-chat.md). It is never
+	// forwarded to an upstream.
+	Rampart *RequestExtension `json:"rampart,omitempty"`
+
 	// Accepted and ignored (see ignored.go); not forwarded upstream.
 	FrequencyPenalty  *float64          `json:"frequency_penalty,omitempty"`
 	PresencePenalty   *float64          `json:"presence_penalty,omitempty"`
@@ -229,18 +234,50 @@ type ResponseMessage struct {
 }
 
 // Extension is Rampart's addition to responses and final stream chunks:
-// citations of the extractive answerer and the tool-policy outcome.
+// citations of grounded answers, the tool-policy outcome, and a warning
+// when retrieval could not run.
 type Extension struct {
 	Citations            []Citation     `json:"citations,omitempty"`
 	RequiresConfirmation []ToolCall     `json:"requires_confirmation,omitempty"`
 	StrippedToolCalls    []StrippedCall `json:"stripped_tool_calls,omitempty"`
+	// Warning says the answer is not what was asked for in a way the
+	// client should show, e.g. that document search was unavailable and
+	// the answer is not grounded in the documents.
+	Warning string `json:"warning,omitempty"`
 }
 
-// Citation names a quoted source.
+// Empty reports whether the extension carries nothing (and is omitted).
+func (e *Extension) Empty() bool {
+	return e == nil || len(e.Citations)+len(e.RequiresConfirmation)+len(e.StrippedToolCalls) == 0 && e.Warning == ""
+}
+
+// Citation names a quoted source. Its JSON field names are a contract
+// shared with the Slack adapter and API clients: do not rename them.
 type Citation struct {
-	Index  int    `json:"index"`
+	// Index is the number the answer uses ("[1]").
+	Index int `json:"index"`
+	// DocumentID and ChunkID identify the retrieved passage (absent for
+	// context that came in the request's messages).
+	DocumentID string `json:"document_id,omitempty"`
+	// Source is the document's source (file name or URL).
 	Source string `json:"source"`
-	Quote  string `json:"quote"`
+	// Title is the document's title, when known.
+	Title string `json:"title,omitempty"`
+	// URL links to the document, when it has one.
+	URL     string `json:"url,omitempty"`
+	ChunkID string `json:"chunk_id,omitempty"`
+	// Quote is the quoted text.
+	Quote string `json:"quote"`
+}
+
+// RequestExtension is the request's "rampart" object.
+type RequestExtension struct {
+	// Collections to retrieve passages from (the caller tenant's).
+	Collections []string `json:"collections,omitempty"`
+	// TopK is how many passages to use (default DefaultTopK, 1–MaxTopK).
+	TopK *int `json:"top_k,omitempty"`
+	// MinScore drops passages whose search score is below it.
+	MinScore *float64 `json:"min_score,omitempty"`
 }
 
 // StrippedCall reports a model-proposed tool call the policy removed.

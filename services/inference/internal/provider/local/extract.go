@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"math"
 	"sort"
 	"strconv"
@@ -16,14 +17,23 @@ import (
 // maxQuotes is how many sentences an extractive answer quotes at most.
 const maxQuotes = 3
 
+// minRelativeScore is the share of the best sentence's score another
+// sentence needs to be quoted too.
+const minRelativeScore = 0.5
+
 // NoAnswer is the reply when the context holds nothing relevant.
 const NoAnswer = "I could not find an answer to this in the provided context."
+
+// NoAnswerDocuments is the reply of a grounded call whose retrieved passages
+// hold nothing relevant.
+const NoAnswerDocuments = "The documents do not contain an answer to this question."
 
 type sentence struct {
 	text   string
 	source string
 	order  int
 	terms  map[string]bool
+	cite   wire.Citation // the passage's identity (grounded calls)
 }
 
 // extract composes an answer of quoted context sentences. Sources, in order:
@@ -44,38 +54,45 @@ func extract(call *provider.ChatCall) *provider.ChatResult {
 	}
 
 	var sents []sentence
-	add := func(text, source string, skipQuestions bool) {
+	add := func(text, source string, skipQuestions bool, cite wire.Citation) {
 		for _, s := range splitSentences(text) {
 			if skipQuestions && strings.HasSuffix(s, "?") {
 				continue
 			}
-			sents = append(sents, sentence{text: s, source: source, order: len(sents), terms: termSet(s)})
+			if strings.HasPrefix(s, "#") { // a Markdown heading is not an answer
+				continue
+			}
+			sents = append(sents, sentence{text: s, source: source, order: len(sents), terms: termSet(s), cite: cite})
 		}
 	}
 	for _, p := range call.Passages {
-		src := p.Source
-		if src == "" {
-			src = p.ID
-		}
-		if p.ID != "" && p.Source != "" {
+		// Cite a document by its source (file name or URL), else its
+		// title, else the passage id: never by the message it came in.
+		src := cmp.Or(p.Source, p.Title, p.DocumentID, p.ID)
+		if !call.Grounded && p.ID != "" && p.Source != "" {
 			src = p.Source + " (" + p.ID + ")"
 		}
-		add(p.Text, src, false)
+		add(p.Text, src, false, wire.Citation{DocumentID: p.DocumentID, Title: p.Title, URL: p.URL, ChunkID: p.ID})
 	}
+	// A grounded answer quotes the retrieved documents only: the system
+	// prompt or earlier turns are not sources.
 	userN := 0
 	for i, m := range r.Messages {
+		if call.Grounded {
+			break
+		}
 		switch {
 		case m.Role == "system" || m.Role == "developer":
-			add(m.Content.Text, m.Role+" message", false)
+			add(m.Content.Text, m.Role+" message", false, wire.Citation{})
 		case m.Role == "user" && i != lastUser:
 			userN++
-			add(m.Content.Text, "user message "+strconv.Itoa(userN), false)
+			add(m.Content.Text, "user message "+strconv.Itoa(userN), false, wire.Citation{})
 		case m.Role == "tool":
-			add(m.Content.Text, "tool result "+m.ToolCallID, false)
+			add(m.Content.Text, "tool result "+m.ToolCallID, false, wire.Citation{})
 		}
 	}
-	if lastUser >= 0 {
-		add(question, "user message (question)", true)
+	if lastUser >= 0 && !call.Grounded {
+		add(question, "user message (question)", true, wire.Citation{})
 	}
 
 	// The question is the last user message's sentences ending in "?"
@@ -118,13 +135,28 @@ func extract(call *provider.ChatCall) *provider.ChatResult {
 	if len(cands) > maxQuotes {
 		cands = cands[:maxQuotes]
 	}
+	// Sentences sharing much less with the question than the best one
+	// (a heading, a sentence that only repeats the topic word) are noise.
+	for i := 1; i < len(cands); i++ {
+		if cands[i].score < minRelativeScore*cands[0].score {
+			cands = cands[:i]
+			break
+		}
+	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].s.order < cands[j].s.order })
 
 	if len(cands) == 0 {
+		if call.Grounded {
+			return truncate(NoAnswerDocuments, r.MaxOutputTokens())
+		}
 		return truncate(NoAnswer, r.MaxOutputTokens())
 	}
 	var b strings.Builder
-	b.WriteString("From the provided context:")
+	if call.Grounded {
+		b.WriteString("From the documents:")
+	} else {
+		b.WriteString("From the provided context:")
+	}
 	cites := make([]wire.Citation, 0, len(cands))
 	for i, c := range cands {
 		b.WriteString(" \"")
@@ -132,7 +164,9 @@ func extract(call *provider.ChatCall) *provider.ChatResult {
 		b.WriteString("\" [")
 		b.WriteString(strconv.Itoa(i + 1))
 		b.WriteString("]")
-		cites = append(cites, wire.Citation{Index: i + 1, Source: c.s.source, Quote: c.s.text})
+		cite := c.s.cite
+		cite.Index, cite.Source, cite.Quote = i+1, c.s.source, c.s.text
+		cites = append(cites, cite)
 	}
 	b.WriteString("\n\nSources: ")
 	for i, c := range cites {

@@ -1,0 +1,268 @@
+package server_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+)
+
+type ragCitation struct {
+	Index      int    `json:"index"`
+	DocumentID string `json:"document_id"`
+	Source     string `json:"source"`
+	Title      string `json:"title"`
+	URL        string `json:"url"`
+	ChunkID    string `json:"chunk_id"`
+	Quote      string `json:"quote"`
+}
+
+type ragCompletion struct {
+	Choices []struct {
+		Message struct {
+			Content string `json:"content"`
+		} `json:"message"`
+	} `json:"choices"`
+	Rampart *struct {
+		Citations []ragCitation `json:"citations"`
+		Warning   string        `json:"warning"`
+	} `json:"rampart"`
+}
+
+const vpnText = "# VPN\n\nVPN certificates rotate every 45 days. The VPN gateway is vpn.example.com."
+
+// ragEnv runs inference against a fake ingestion holding tenant t1's
+// "handbook" (and tenant t2's "secret") collections, plus an
+// OpenAI-compatible upstream "gpt-fake".
+func ragEnv(t *testing.T) (*env, *inferencetest.FakeOpenAI) {
+	t.Helper()
+	fake := &inferencetest.FakeOpenAI{}
+	up := httptest.NewServer(fake)
+	t.Cleanup(up.Close)
+	reg := `{
+  "upstreams": {"fake": {"type": "openai", "base_url": "` + up.URL + `/v1", "max_retries": -1}},
+  "models": [
+    {"id": "rampart-extractive", "upstream": "local"},
+    {"id": "echo", "upstream": "local"},
+    {"id": "gpt-fake", "upstream": "fake", "upstream_model": "gpt-4o-mini"}
+  ]
+}`
+	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(reg), Ingestion: func(f *inferencetest.FakeIngestion) {
+		f.Add("t1", "handbook",
+			&ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText},
+			&ingestionv1.Passage{ChunkId: "doc-wiki:3", DocumentId: "doc-wiki", Source: "https://wiki.example.com/lunch", Text: "Lunch is served from noon in the cafeteria."})
+		f.Add("t2", "secret", &ingestionv1.Passage{ChunkId: "doc-x:0", DocumentId: "doc-x", Source: "x.md", Text: "Tenant two's certificates rotate every 7 days."})
+	}})
+	return &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}, fake
+}
+
+func ragBody(model, ext string, msgs ...string) []byte {
+	var b strings.Builder
+	b.WriteString(`{"model":"` + model + `","messages":[`)
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		role := "user"
+		if i%2 == 1 {
+			role = "assistant"
+		}
+		b.WriteString(`{"role":"` + role + `","content":` + quote(m) + `}`)
+	}
+	b.WriteString(`]` + ext + `}`)
+	return []byte(b.String())
+}
+
+func TestRAGExtractiveAnswersFromTheTenantsDocuments(t *testing.T) {
+	e, _ := ragEnv(t)
+	resp, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{
+		Body: ragBody("rampart-extractive", `,"rampart":{"collections":["handbook"],"top_k":4}`, "How often do VPN certificates rotate?")})
+	require.NoError(t, err)
+	var c ragCompletion
+	require.NoError(t, json.Unmarshal(resp.GetBody(), &c))
+	answer := c.Choices[0].Message.Content
+	require.Contains(t, answer, `"VPN certificates rotate every 45 days." [1]`)
+	require.Contains(t, answer, "[1] vpn.md")
+	require.NotContains(t, answer, "message", "a grounded answer never cites a message")
+	require.NotContains(t, answer, "7 days", "another tenant's document is never searched")
+	require.NotNil(t, c.Rampart)
+	require.Equal(t, ragCitation{Index: 1, DocumentID: "doc-vpn", Source: "vpn.md", ChunkID: "doc-vpn:0", Quote: "VPN certificates rotate every 45 days."}, c.Rampart.Citations[0])
+
+	// The search ran as tenant t1 (the forwarded principal), in t1's collection.
+	s := e.srv.Ingestion.Searches()
+	require.Len(t, s, 1)
+	require.Equal(t, inferencetest.Search{Tenant: "t1", Collection: "handbook", Query: "How often do VPN certificates rotate?", TopK: 4}, s[0])
+}
+
+func TestRAGStreamCarriesCitationsInTheFinalChunk(t *testing.T) {
+	e, _ := ragEnv(t)
+	st, err := e.client.StreamChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.StreamChatCompletionRequest{
+		Body: ragBody("rampart-extractive", `,"stream":true,"rampart":{"collections":["handbook"]}`, "When is lunch served?")})
+	require.NoError(t, err)
+	var text string
+	var last map[string]json.RawMessage
+	for {
+		msg, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		var c struct {
+			Choices []struct {
+				Delta struct {
+					Content string `json:"content"`
+				} `json:"delta"`
+			} `json:"choices"`
+		}
+		require.NoError(t, json.Unmarshal(msg.GetChunk(), &c))
+		require.NoError(t, json.Unmarshal(msg.GetChunk(), &last))
+		if len(c.Choices) > 0 {
+			text += c.Choices[0].Delta.Content
+		}
+	}
+	require.Contains(t, text, "Lunch is served from noon in the cafeteria.")
+	var ext struct {
+		Citations []ragCitation `json:"citations"`
+	}
+	require.NoError(t, json.Unmarshal(last["rampart"], &ext))
+	require.Equal(t, ragCitation{Index: 1, DocumentID: "doc-wiki", Source: "https://wiki.example.com/lunch", URL: "https://wiki.example.com/lunch",
+		ChunkID: "doc-wiki:3", Quote: "Lunch is served from noon in the cafeteria."}, ext.Citations[0])
+}
+
+func TestRAGFollowUpSearchesWithThePreviousTurns(t *testing.T) {
+	e, _ := ragEnv(t)
+	_, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{
+		Body: ragBody("rampart-extractive", `,"rampart":{"collections":["handbook"]}`,
+			"Tell me about VPN certificates.", "They are documented.", "How often do they rotate?")})
+	require.NoError(t, err)
+	s := e.srv.Ingestion.Searches()
+	require.Len(t, s, 1)
+	require.Equal(t, "Tell me about VPN certificates.\nHow often do they rotate?", s[0].Query)
+}
+
+func TestRAGNothingRelevantSaysSo(t *testing.T) {
+	e, fake := ragEnv(t)
+	for _, model := range []string{"rampart-extractive", "gpt-fake"} {
+		t.Run(model, func(t *testing.T) {
+			before := fake.Requests()
+			resp, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{
+				Body: ragBody(model, `,"rampart":{"collections":["handbook"]}`, "What is the parental leave policy?")})
+			require.NoError(t, err)
+			var c ragCompletion
+			require.NoError(t, json.Unmarshal(resp.GetBody(), &c))
+			require.Equal(t, "The documents in the collection `handbook` do not contain an answer to this question.", c.Choices[0].Message.Content)
+			require.Nil(t, c.Rampart)
+			require.Equal(t, before, fake.Requests(), "no model is asked when nothing was found")
+		})
+	}
+	// Passages that match the query but not the question: the extractive
+	// answerer says the documents do not contain it.
+	resp, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{
+		Body: ragBody("rampart-extractive", `,"rampart":{"collections":["handbook"],"min_score":0}`, "Lunch menu? What does it cost?")})
+	require.NoError(t, err)
+	var c ragCompletion
+	require.NoError(t, json.Unmarshal(resp.GetBody(), &c))
+	require.NotContains(t, c.Choices[0].Message.Content, "45 days")
+}
+
+func TestRAGLanguageModelGetsNumberedPassages(t *testing.T) {
+	e, fake := ragEnv(t)
+	// The fake upstream echoes the last user message: a question ending in
+	// "[1]" stands for a model answer citing passage 1.
+	resp, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{
+		Body: []byte(`{"model":"gpt-fake","messages":[{"role":"system","content":"You are the IT helpdesk."},{"role":"user","content":"How often do VPN certificates rotate? [1]"}],"rampart":{"collections":["handbook"],"top_k":2}}`)})
+	require.NoError(t, err)
+	var up struct {
+		Messages []struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		} `json:"messages"`
+	}
+	body := fake.LastBody()
+	require.NoError(t, json.Unmarshal(body, &up))
+	require.NotContains(t, string(body), `"rampart"`, "the extension is never forwarded upstream")
+	require.Len(t, up.Messages, 3)
+	require.Equal(t, "You are the IT helpdesk.", up.Messages[0].Content, "the caller's system prompt comes first")
+	require.Equal(t, "system", up.Messages[1].Role)
+	require.Contains(t, up.Messages[1].Content, "[1] Source: vpn.md\n<<<\n"+vpnText+"\n>>>")
+	require.Contains(t, up.Messages[1].Content, "do not make anything up")
+
+	var c ragCompletion
+	require.NoError(t, json.Unmarshal(resp.GetBody(), &c))
+	require.Len(t, c.Rampart.Citations, 1, "only the cited passage")
+	require.Equal(t, "doc-vpn:0", c.Rampart.Citations[0].ChunkID)
+	require.Equal(t, "vpn.md", c.Rampart.Citations[0].Source)
+	require.Equal(t, "# VPN VPN certificates rotate every 45 days. The VPN gateway is vpn.example.com.", c.Rampart.Citations[0].Quote)
+}
+
+func TestRAGBadInput(t *testing.T) {
+	e, _ := ragEnv(t)
+	tests := []struct {
+		name, ext string
+		code      codes.Code
+		param     string
+		msg       string
+	}{
+		{"unknown collection", `{"collections":["nope"]}`, codes.NotFound, "rampart.collections[0]", "`nope`"},
+		{"another tenant's collection", `{"collections":["handbook","secret"]}`, codes.NotFound, "rampart.collections[1]", "`secret`"},
+		{"top_k zero", `{"collections":["handbook"],"top_k":0}`, codes.InvalidArgument, "rampart.top_k", "rampart.top_k"},
+		{"top_k too big", `{"collections":["handbook"],"top_k":51}`, codes.InvalidArgument, "rampart.top_k", "rampart.top_k"},
+		{"bad collection name", `{"collections":["Hand Book"]}`, codes.InvalidArgument, "rampart.collections[0]", "collection name"},
+		{"unknown field", `{"collections":["handbook"],"k":3}`, codes.InvalidArgument, "k", "k"},
+		{"negative min_score", `{"collections":["handbook"],"min_score":-1}`, codes.InvalidArgument, "rampart.min_score", "min_score"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{
+				Body: ragBody("rampart-extractive", `,"rampart":`+tt.ext, "How often do certificates rotate?")})
+			code, _, param := errInfo(t, err)
+			require.Equal(t, tt.code, code, "%v", err)
+			require.Equal(t, tt.param, param)
+			require.Contains(t, err.Error(), tt.msg)
+		})
+	}
+	// tenant t2 never reached t1's collection, and t1 never reached t2's
+	for _, s := range e.srv.Ingestion.Searches() {
+		require.Equal(t, "t1", s.Tenant)
+	}
+}
+
+func TestRAGIngestionDownAnswersWithAWarning(t *testing.T) {
+	e, _ := ragEnv(t)
+	e.srv.Ingestion.Stop()
+	for _, stream := range []bool{false, true} {
+		body := ragBody("echo", `,"rampart":{"collections":["handbook"]}`, "How often do VPN certificates rotate?")
+		var raw []byte
+		if stream {
+			body = ragBody("echo", `,"stream":true,"rampart":{"collections":["handbook"]}`, "How often do VPN certificates rotate?")
+			st, err := e.client.StreamChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.StreamChatCompletionRequest{Body: body})
+			require.NoError(t, err)
+			for {
+				msg, err := st.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				require.NoError(t, err)
+				raw = msg.GetChunk()
+			}
+		} else {
+			resp, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{Body: body})
+			require.NoError(t, err)
+			raw = resp.GetBody()
+		}
+		var c ragCompletion
+		require.NoError(t, json.Unmarshal(raw, &c))
+		require.NotNil(t, c.Rampart, "stream=%v", stream)
+		require.Contains(t, c.Rampart.Warning, "not grounded in your documents")
+		require.Empty(t, c.Rampart.Citations)
+	}
+}
