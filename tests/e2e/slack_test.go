@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -24,10 +26,25 @@ func slackSign(secret, ts string, body []byte) string {
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// TestSlackEventsThroughEdge configures the Slack app through the REST API
-// (the signing secret goes to keyvault), then sends Slack-signed requests to
-// the public /slack/events route: a valid url_verification is answered, a
-// bad or stale signature is refused before anything is parsed.
+// setSlackApp sets the Slack app as the platform operator does: the CLI
+// over mTLS with the rampart-cli certificate, secrets from the environment.
+func setSlackApp(t *testing.T, s *stack, clientID, clientSecret, signingSecret string) {
+	t.Helper()
+	cli := exec.Command(filepath.Join(binDir, "rampart"), "slack", "app", "set", "--client-id", clientID,
+		"--cert-dir", s.env["RAMPART_CA_DIR"], "--slackadapter-addr", s.env["RAMPART_SLACKADAPTER_ADDR"])
+	cli.Env = append(cleanEnv(), "SLACK_CLIENT_SECRET="+clientSecret, "SLACK_SIGNING_SECRET="+signingSecret)
+	out, err := cli.CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), clientID)
+	require.NotContains(t, string(out), signingSecret)
+}
+
+// TestSlackEventsThroughEdge: a tenant admin (here the bootstrap owner)
+// cannot configure the Slack app through the REST API (403: it is
+// deployment configuration); the operator sets it with the CLI over mTLS.
+// Slack-signed requests to the public /slack/events route are then
+// verified: a valid url_verification is answered, a bad or stale signature
+// is refused before anything is parsed.
 func TestSlackEventsThroughEdge(t *testing.T) {
 	s := startStack(t)
 	admin := s.env["RAMPART_ADMIN_KEY"]
@@ -35,7 +52,8 @@ func TestSlackEventsThroughEdge(t *testing.T) {
 	code := do(t, http.MethodPut, s.baseURL+"/v1/slack/app", admin, map[string]any{
 		"client_id": "123.456", "client_secret": "e2e-client-secret", "signing_secret": signingSecret,
 	}, nil)
-	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, http.StatusForbidden, code, "no tenant, owner included, sets the Slack app")
+	setSlackApp(t, s, "123.456", "e2e-client-secret", signingSecret)
 
 	body := []byte(`{"type":"url_verification","token":"x","challenge":"e2e-challenge-42"}`)
 	now := strconv.FormatInt(time.Now().Unix(), 10)

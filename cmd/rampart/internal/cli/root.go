@@ -27,5 +27,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	api.bind(root)
 	root.AddCommand(newPKICmd(), newDevCmd(), newWhoAmICmd(&api), newTenantCmd(&api), newKeyCmd(&api),
 		newMemberCmd(&api), newAuditCmd(&api), newUsageCmd(&api), newSecretCmd(&api), newAPICmd(&api))
+	root.AddCommand(newSlackCmd(&api))
 	return root
 }

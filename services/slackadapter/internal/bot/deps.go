@@ -21,6 +21,8 @@ type Auth interface {
 type Vault interface {
 	Get(ctx context.Context, assertion, name string) (secrets.Value, error)
 	Put(ctx context.Context, assertion, name, value string) error
+	// Delete removes name now (no recovery window).
+	Delete(ctx context.Context, assertion, name string) error
 }
 
 // Inference answers chat completions.

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/signature"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/store"
@@ -92,13 +94,18 @@ type envelope struct {
 	EventID        string          `json:"event_id"`
 	Event          json.RawMessage `json:"event"`
 	IsExtSharedCh  bool            `json:"is_ext_shared_channel"`
-	Authorizations []struct {
-		TeamID       string `json:"team_id"`
-		EnterpriseID string `json:"enterprise_id"`
-	} `json:"authorizations"`
+	Authorizations []authorization `json:"authorizations"`
 }
 
-// event is the inner event of interest (app_mention, message).
+// authorization is one installation an event is delivered for.
+type authorization struct {
+	TeamID              string `json:"team_id"`
+	EnterpriseID        string `json:"enterprise_id"`
+	IsEnterpriseInstall bool   `json:"is_enterprise_install"`
+}
+
+// event is the inner event of interest (app_mention, message, and the
+// app_uninstalled / tokens_revoked lifecycle events).
 type event struct {
 	Type        string `json:"type"`
 	Subtype     string `json:"subtype"`
@@ -109,6 +116,10 @@ type event struct {
 	ChannelType string `json:"channel_type"`
 	TS          string `json:"ts"`
 	ThreadTS    string `json:"thread_ts"`
+	Tokens      struct {
+		OAuth []string `json:"oauth"`
+		Bot   []string `json:"bot"`
+	} `json:"tokens"`
 }
 
 func (a *Adapter) events(ctx context.Context, r Request) Response {
@@ -136,8 +147,15 @@ func (a *Adapter) events(ctx context.Context, r Request) Response {
 	if err := json.Unmarshal(env.Event, &ev); err != nil {
 		return errResp(http.StatusBadRequest, "event: not an object")
 	}
-	if ignored(ev) {
+	lifecycle := ev.Type == "app_uninstalled" || ev.Type == "tokens_revoked"
+	if !lifecycle && ignored(ev) {
 		return jsonResp(http.StatusOK, map[string]string{"status": "ignored"})
+	}
+	// A lifecycle event retried after a failure finds the installation
+	// disabled already and must still complete.
+	inst, resp, ok := a.route(ctx, env.TeamID, env.EnterpriseID, env.Authorizations, lifecycle)
+	if !ok {
+		return resp
 	}
 	fresh, err := a.st.MarkSeen(ctx, env.TeamID, env.EventID, a.now(), a.cfg.DedupeTTL)
 	if err != nil {
@@ -149,15 +167,72 @@ func (a *Adapter) events(ctx context.Context, r Request) Response {
 		a.log.InfoContext(ctx, "duplicate slack event dropped", "event_id", env.EventID, "retry_num", r.Header.Get("X-Slack-Retry-Num"))
 		return jsonResp(http.StatusOK, map[string]string{"status": "duplicate"})
 	}
-	j := job{team: env.TeamID, enterprise: env.EnterpriseID, eventID: env.EventID, ev: ev}
-	if !a.enqueue(j) {
-		// Not accepted: forget it so Slack's retry is processed.
+	forget := func() {
+		// Not done: forget the event so Slack's retry is processed.
 		if err := a.st.ForgetSeen(context.WithoutCancel(ctx), env.TeamID, env.EventID); err != nil {
 			a.log.ErrorContext(ctx, "forget event", "err", err)
 		}
+	}
+	if lifecycle {
+		// Handled before the ack (a database write and one keyvault call):
+		// a failure answers 503 and Slack delivers the event again.
+		if err := a.lifecycle(ctx, inst, ev); err != nil {
+			a.log.WarnContext(ctx, "slack lifecycle event failed", "tenant_id", inst.TenantID, "team_id", inst.TeamID, "kind", ev.Type, "err", err)
+			forget()
+			return errResp(http.StatusServiceUnavailable, "try again")
+		}
+		return jsonResp(http.StatusOK, map[string]string{"status": "accepted"})
+	}
+	j := job{tenant: inst.TenantID, team: inst.TeamID, eventID: env.EventID, ev: ev}
+	if !a.enqueue(j) {
+		forget()
 		return errResp(http.StatusServiceUnavailable, "busy, retry later")
 	}
 	return jsonResp(http.StatusOK, map[string]string{"status": "accepted"})
+}
+
+// route finds the live installation a request from Slack is for and
+// checks that the request's teams all belong to that installation's
+// tenant: the envelope's team_id (or, for an org-wide install, its
+// enterprise_id) and every team in authorizations. A request naming a
+// workspace installed for another tenant is refused, so one tenant's
+// installation can never act on another tenant's workspace. Not installed
+// or uninstalled (unless disabledOK) answers 200: Slack must not retry.
+func (a *Adapter) route(ctx context.Context, team, enterprise string, auths []authorization, disabledOK bool) (store.Installation, Response, bool) {
+	inst, err := a.st.InstallationByTeam(ctx, team, enterprise)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && inst.Disabled() && !disabledOK) {
+		a.m.replies.WithLabelValues("not_installed").Inc()
+		return store.Installation{}, jsonResp(http.StatusOK, map[string]string{"status": "not_installed"}), false
+	}
+	if err != nil {
+		a.log.ErrorContext(ctx, "installation lookup", "err", err)
+		return store.Installation{}, errResp(http.StatusServiceUnavailable, "try again"), false
+	}
+	// An org-wide installation is recorded under the org id; it only
+	// serves requests that name that org.
+	if inst.TeamID != team && (enterprise == "" || inst.TeamID != enterprise) {
+		return store.Installation{}, a.mismatch(ctx, team, inst), false
+	}
+	for _, au := range auths {
+		id := au.TeamID
+		if au.IsEnterpriseInstall || id == "" {
+			id = au.EnterpriseID
+		}
+		if id == "" {
+			continue
+		}
+		other, err := a.st.InstallationByTeam(ctx, id, "")
+		if err != nil || other.TenantID != inst.TenantID || (other.Disabled() && !disabledOK) {
+			return store.Installation{}, a.mismatch(ctx, id, inst), false
+		}
+	}
+	return inst, Response{}, true
+}
+
+func (a *Adapter) mismatch(ctx context.Context, team string, inst store.Installation) Response {
+	a.m.replies.WithLabelValues("team_mismatch").Inc()
+	a.log.WarnContext(ctx, "slack request refused: team does not match the installation", "team_id", team, "installation_team_id", inst.TeamID, "tenant_id", inst.TenantID)
+	return errResp(http.StatusForbidden, "team_id: does not match an installation of the tenant the request is routed to")
 }
 
 // ignored: bots (including this one, whose messages carry bot_id), edits,
@@ -206,15 +281,54 @@ func (a *Adapter) commands(ctx context.Context, r Request) Response {
 	case !a.allowedResponseURL(respURL):
 		return errResp(http.StatusBadRequest, "response_url: must be an https URL on an allowed Slack host")
 	}
+	// A slash command has no id Slack would retry with: a second delivery
+	// of the same signed request is a replay. The database's primary key
+	// on (timestamp, signature) refuses it on every replica for as long as
+	// the signature would verify.
+	if resp, ok := a.once(ctx, r); !ok {
+		return resp
+	}
+	var auths []authorization
+	if form.Get("is_enterprise_install") == "true" {
+		auths = append(auths, authorization{EnterpriseID: form.Get("enterprise_id"), IsEnterpriseInstall: true})
+	}
+	inst, resp, ok := a.route(ctx, team, form.Get("enterprise_id"), auths, false)
+	if !ok {
+		if resp.Status == http.StatusOK {
+			return jsonResp(http.StatusOK, map[string]string{"response_type": "ephemeral", "text": "Rampart is not installed in this workspace."})
+		}
+		return resp
+	}
 	if text == "" {
 		return jsonResp(http.StatusOK, map[string]string{"response_type": "ephemeral", "text": "Usage: " + form.Get("command") + " <question>"})
 	}
-	j := job{team: team, enterprise: form.Get("enterprise_id"), responseURL: respURL,
+	j := job{tenant: inst.TenantID, team: inst.TeamID, responseURL: respURL,
 		ev: event{Type: "command", User: form.Get("user_id"), Channel: form.Get("channel_id"), Text: text}}
 	if !a.enqueue(j) {
 		return errResp(http.StatusServiceUnavailable, "busy, retry later")
 	}
 	return jsonResp(http.StatusOK, map[string]string{"response_type": "ephemeral", "text": "Working on it…"})
+}
+
+// once records a verified request's timestamp and signature and refuses
+// one already seen (409).
+func (a *Adapter) once(ctx context.Context, r Request) (Response, bool) {
+	ts := r.Header.Get(signature.HeaderTimestamp)
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil { // verify() accepted it: unreachable
+		return errResp(http.StatusUnauthorized, "invalid Slack signature"), false
+	}
+	key := ts + ":" + strings.ToLower(r.Header.Get(signature.HeaderSignature))
+	fresh, err := a.st.MarkSignature(ctx, key, time.Unix(sec, 0).Add(signature.MaxSkew+time.Second))
+	if err != nil {
+		a.log.ErrorContext(ctx, "replay store", "err", err)
+		return errResp(http.StatusServiceUnavailable, "try again"), false
+	}
+	if !fresh {
+		a.log.WarnContext(ctx, "replayed slack request refused", "path", r.Path)
+		return errResp(http.StatusConflict, "replayed request: this signed request was already received"), false
+	}
+	return Response{}, true
 }
 
 // allowedResponseURL: response_url is a bearer capability we POST to, so a
@@ -232,7 +346,7 @@ func (a *Adapter) allowedResponseURL(s string) bool {
 	return false
 }
 
-// appCreds are the Slack app's credentials (a JSON secret in keyvault).
+// appCreds are the Slack app's credentials, sealed in the store.
 type appCreds struct {
 	ClientID      string `json:"client_id"`
 	ClientSecret  string `json:"client_secret"`
@@ -241,6 +355,12 @@ type appCreds struct {
 
 var errNoApp = errors.New("slack app not configured")
 
+// appAAD binds the sealed app credentials to their role.
+const appAAD = "slack-app"
+
+// appCredentials reads the operator's app record. It is read on every
+// request (one indexed row, one AES-GCM open): every replica sees a new
+// signing secret at once.
 func (a *Adapter) appCredentials(ctx context.Context) (appCreds, error) {
 	app, err := a.st.App(ctx)
 	if errors.Is(err, store.ErrNotFound) {
@@ -249,13 +369,13 @@ func (a *Adapter) appCredentials(ctx context.Context) (appCreds, error) {
 	if err != nil {
 		return appCreds{}, err
 	}
-	raw, err := a.secret(ctx, app.TenantID, app.SecretName)
+	plain, err := a.kr.Open(app.Sealed, appAAD)
 	if err != nil {
-		return appCreds{}, err
+		return appCreds{}, fmt.Errorf("slack app credentials: %w", err)
 	}
 	var c appCreds
-	if err := json.Unmarshal([]byte(raw), &c); err != nil || c.SigningSecret == "" || c.ClientID == "" {
-		return appCreds{}, fmt.Errorf("secret %s: not a Slack app credentials object", app.SecretName)
+	if err := json.Unmarshal(plain, &c); err != nil || c.SigningSecret == "" || c.ClientID == "" {
+		return appCreds{}, errors.New("slack app credentials: not a credentials object")
 	}
 	return c, nil
 }

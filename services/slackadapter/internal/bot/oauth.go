@@ -40,39 +40,43 @@ func (a *Adapter) redirectURI() string {
 	return strings.TrimSuffix(a.cfg.PublicURL, "/") + "/slack/oauth/callback"
 }
 
-// ConfigureApp stores the Slack app's credentials in keyvault under the
-// caller's tenant, which owns the app from then on. ctx carries the
-// caller's assertion for outgoing calls.
-func (a *Adapter) ConfigureApp(ctx context.Context, c Caller, clientID, clientSecret, signingSecret string) (string, error) {
-	if !c.admin() {
-		return "", fmt.Errorf("configuring the Slack app needs role owner or admin and scope admin: %w", grpcerr.ErrPermissionDenied)
-	}
+// SetApp stores the Slack app's credentials, sealed with the adapter's
+// key-encryption key: the app is deployment configuration owned by the
+// platform operator (the caller authorizes; see server.operator), not by
+// any tenant, so no tenant's deletion or keyvault policy can affect it.
+func (a *Adapter) SetApp(ctx context.Context, clientID, clientSecret, signingSecret string) (time.Time, error) {
 	for _, f := range []struct{ name, v string }{{"client_id", clientID}, {"client_secret", clientSecret}, {"signing_secret", signingSecret}} {
 		if f.v == "" {
-			return "", grpcerr.Invalid(f.name, "required")
+			return time.Time{}, grpcerr.Invalid(f.name, "required")
 		}
 		if len(f.v) > 256 || strings.TrimSpace(f.v) != f.v {
-			return "", grpcerr.Invalid(f.name, "at most 256 characters without surrounding spaces")
+			return time.Time{}, grpcerr.Invalid(f.name, "at most 256 characters without surrounding spaces")
 		}
 	}
-	if app, err := a.st.App(ctx); err == nil && app.TenantID != c.TenantID {
-		return "", fmt.Errorf("the Slack app is owned by another tenant: %w", grpcerr.ErrFailedPrecondition)
+	val, _ := json.Marshal(appCreds{ClientID: clientID, ClientSecret: clientSecret, SigningSecret: signingSecret}) //nolint:gosec // G117: sealed, never logged
+	sealed, err := a.kr.Seal(val, appAAD)
+	if err != nil {
+		return time.Time{}, err
 	}
-	if err := a.ensureTenantKey(ctx, c.TenantID); err != nil {
-		return "", err
+	now := a.now().Truncate(time.Second)
+	if err := a.st.PutApp(ctx, store.App{ClientID: clientID, Sealed: sealed, UpdatedAt: now}); err != nil {
+		return time.Time{}, err
 	}
-	name := a.secretName("app", "credentials")
-	val, _ := json.Marshal(appCreds{ClientID: clientID, ClientSecret: clientSecret, SigningSecret: signingSecret}) //nolint:gosec // G117: serialised only into keyvault, never logged
-	if err := a.putSecret(ctx, c.TenantID, name, string(val)); err != nil {
-		return "", err
+	a.log.InfoContext(ctx, "slack app credentials set by the operator", "client_id", clientID)
+	return now, nil
+}
+
+// App returns the configured app's client id and update time (never a
+// secret), or FailedPrecondition before the operator set it.
+func (a *Adapter) App(ctx context.Context) (string, time.Time, error) {
+	app, err := a.st.App(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", time.Time{}, fmt.Errorf("no Slack app is configured (the platform operator runs `rampart slack app set`): %w", grpcerr.ErrFailedPrecondition)
 	}
-	if err := a.st.PutApp(ctx, store.App{TenantID: c.TenantID, SecretName: name}, a.now()); err != nil {
-		if errors.Is(err, store.ErrTeamTaken) {
-			return "", fmt.Errorf("the Slack app is owned by another tenant: %w", grpcerr.ErrFailedPrecondition)
-		}
-		return "", err
+	if err != nil {
+		return "", time.Time{}, err
 	}
-	return name, nil
+	return app.ClientID, app.UpdatedAt, nil
 }
 
 // InstallURL returns the "Add to Slack" URL with a state bound to the
@@ -83,7 +87,7 @@ func (a *Adapter) InstallURL(ctx context.Context, c Caller) (string, time.Time, 
 	}
 	creds, err := a.appCredentials(ctx)
 	if errors.Is(err, errNoApp) {
-		return "", time.Time{}, fmt.Errorf("no Slack app is configured (PUT /v1/slack/app): %w", grpcerr.ErrFailedPrecondition)
+		return "", time.Time{}, fmt.Errorf("no Slack app is configured (the platform operator runs `rampart slack app set`): %w", grpcerr.ErrFailedPrecondition)
 	}
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("slack app credentials: %w", grpcerr.ErrUnavailable)
@@ -172,7 +176,7 @@ func (a *Adapter) callback(ctx context.Context, r Request) Response {
 		exp = now.Add(time.Duration(resp.ExpiresIn) * time.Second)
 		tok.ExpiresAt = exp.Unix()
 	}
-	if prev, err := a.st.InstallationByTeam(ctx, team, ""); err == nil && prev.TenantID != tenant {
+	if prev, err := a.st.InstallationByTeam(ctx, team, ""); err == nil && prev.TenantID != tenant && !prev.Disabled() {
 		return htmlResp(http.StatusConflict, "Slack install refused", "This workspace is already connected to another Rampart tenant.")
 	}
 	name := a.secretName("bot-token", team)

@@ -15,9 +15,11 @@ import (
 
 // job is one accepted event or slash command.
 type job struct {
-	team, enterprise, eventID string
-	responseURL               string // slash commands
-	ev                        event
+	// tenant and team are the installation the request was routed to
+	// (checked against the request's teams before the ack).
+	tenant, team, eventID string
+	responseURL           string // slash commands
+	ev                    event
 }
 
 // processTimeout bounds one job (inference plus Slack, retries included).
@@ -34,8 +36,10 @@ func (a *Adapter) process(j job) {
 }
 
 func (a *Adapter) handle(ctx context.Context, j job) error {
-	inst, err := a.st.InstallationByTeam(ctx, j.team, j.enterprise)
-	if errors.Is(err, store.ErrNotFound) {
+	inst, err := a.st.InstallationByTeam(ctx, j.team, "")
+	// Re-checked: the workspace may have been uninstalled (or installed
+	// for another tenant) since the ack.
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (inst.Disabled() || inst.TenantID != j.tenant)) {
 		a.m.replies.WithLabelValues("not_installed").Inc()
 		return nil
 	}

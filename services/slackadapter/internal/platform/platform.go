@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -94,6 +95,36 @@ func (v *Vault) Put(ctx context.Context, assertion, name, value string) error {
 	}
 	return nil
 }
+
+// Tombstone is the value a revoked token's secret is overwritten with when
+// keyvault's policy does not let the adapter delete it.
+const Tombstone = `{"revoked":true}`
+
+// Delete removes name at once (force_delete_without_recovery): used for a
+// bot token Slack has revoked. A secret already gone is not an error. If
+// keyvault's policy refuses the deletion (its default policy grants the
+// adapter read, write and rotate on its prefix, not delete), the current
+// value is overwritten with Tombstone so no live version holds the token,
+// and ErrDeleteDenied is returned wrapped for the caller to log.
+func (v *Vault) Delete(ctx context.Context, assertion, name string) error {
+	_, err := v.c.DeleteSecret(withAssertion(ctx, assertion), &keyvaultv1.DeleteSecretRequest{Name: name, ForceDeleteWithoutRecovery: true})
+	switch status.Code(err) {
+	case codes.OK, codes.NotFound:
+		return nil
+	case codes.PermissionDenied:
+		if perr := v.Put(ctx, assertion, name, Tombstone); perr != nil {
+			return perr
+		}
+		return fmt.Errorf("%w: %s overwritten with a tombstone", ErrDeleteDenied, name)
+	default:
+		st := status.Convert(err)
+		return fmt.Errorf("keyvault delete %s: %s: %s", name, st.Code(), st.Message())
+	}
+}
+
+// ErrDeleteDenied means keyvault's policy refused a deletion; the value was
+// overwritten instead.
+var ErrDeleteDenied = errors.New("keyvault policy denies slackadapter deletes")
 
 // Inference asks inference for chat completions.
 type Inference struct {

@@ -19,7 +19,7 @@ import (
 // DESIGN.md target: p99 ≤ 100 ms.
 func BenchmarkAck(b *testing.B) {
 	h := start(b, harnessOpts{workers: 4, queueSize: 100_000})
-	h.configure(b, "t_app")
+	h.configure(b)
 	ctx := context.Background()
 	// Warm the signing-secret cache and the connection.
 	_, err := h.client.HandleEvent(ctx, h.signed("/slack/events", "application/json", eventBody("TB", "warm", mentionEv("hi", "1.0"))))

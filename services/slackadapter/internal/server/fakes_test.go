@@ -98,9 +98,10 @@ type fakeVault struct {
 	keyvaultv1.UnimplementedSecretsServiceServer
 	addr string
 
-	mu      sync.Mutex
-	secrets map[string]string // tenant \x00 name → value
-	reads   []string          // tenant \x00 name
+	mu         sync.Mutex
+	secrets    map[string]string // tenant \x00 name → value
+	reads      []string          // tenant \x00 name
+	denyDelete bool              // keyvault's default policy: no delete for slackadapter
 }
 
 func startVault(t testing.TB, pkiDir string, signer *principal.Signer) *fakeVault {
@@ -181,4 +182,59 @@ func (f *fakeVault) get(tenant, name string) (string, bool) {
 	defer f.mu.Unlock()
 	v, ok := f.secrets[tenant+"\x00"+name]
 	return v, ok
+}
+
+func (f *fakeVault) DeleteSecret(ctx context.Context, r *keyvaultv1.DeleteSecretRequest) (*keyvaultv1.DeleteSecretResponse, error) {
+	tenant, err := f.check(ctx, r.GetName())
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.denyDelete {
+		return nil, status.Errorf(codes.PermissionDenied, "slackadapter may not delete %q", r.GetName())
+	}
+	if !r.GetForceDeleteWithoutRecovery() {
+		return nil, status.Error(codes.InvalidArgument, "the fake only force-deletes")
+	}
+	if _, ok := f.secrets[tenant+"\x00"+r.GetName()]; !ok {
+		return nil, status.Errorf(codes.NotFound, "secret %q not found", r.GetName())
+	}
+	delete(f.secrets, tenant+"\x00"+r.GetName())
+	return &keyvaultv1.DeleteSecretResponse{Name: r.GetName()}, nil
+}
+
+// dropTenant forgets every secret of tenant (auth purged it, keyvault
+// shredded it).
+func (f *fakeVault) dropTenant(tenant string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k := range f.secrets {
+		if strings.HasPrefix(k, tenant+"\x00") {
+			delete(f.secrets, k)
+		}
+	}
+}
+
+// names lists the secret names held for every tenant, as tenant\x00name.
+func (f *fakeVault) names() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for k := range f.secrets {
+		out = append(out, k)
+	}
+	return out
+}
+
+// deleteTenant makes every key of tenant fail verification, as auth does
+// once a tenant is deleted.
+func (f *fakeAuth) deleteTenant(tenant string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, p := range f.keys {
+		if p.GetTenantId() == tenant {
+			delete(f.keys, k)
+		}
+	}
 }

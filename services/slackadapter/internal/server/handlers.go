@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
 )
@@ -49,17 +52,42 @@ func (h *Handlers) GetInstallUrl(ctx context.Context, _ *slackadapterv1.GetInsta
 	return &slackadapterv1.GetInstallUrlResponse{Url: u, ExpiresAt: exp.Unix()}, nil
 }
 
-// ConfigureApp stores the Slack app credentials for the caller's tenant.
+// operatorID is the platform operator's mTLS identity (the CLI).
+var operatorID = pki.ServiceID("rampart-cli")
+
+// operator admits only the platform operator: the rampart-cli mTLS peer.
+// Everything the edge relays (any tenant's key, admins and owners
+// included) is refused: the Slack app is deployment configuration.
+func operator(ctx context.Context) error {
+	if id, err := mtls.PeerID(ctx); err == nil && id.String() == operatorID {
+		return nil
+	}
+	return fmt.Errorf("the Slack app is deployment configuration set by the platform operator "+
+		"(`rampart slack app set` over mTLS); tenants install workspaces with GET /v1/slack/install: %w", grpcerr.ErrPermissionDenied)
+}
+
+// ConfigureApp sets the Slack app credentials (platform operator only).
 func (h *Handlers) ConfigureApp(ctx context.Context, r *slackadapterv1.ConfigureAppRequest) (*slackadapterv1.ConfigureAppResponse, error) {
-	ctx, c, err := caller(ctx)
+	if err := operator(ctx); err != nil {
+		return nil, err
+	}
+	at, err := h.Bot.SetApp(ctx, r.GetClientId(), r.GetClientSecret(), r.GetSigningSecret())
 	if err != nil {
 		return nil, err
 	}
-	name, err := h.Bot.ConfigureApp(ctx, c, r.GetClientId(), r.GetClientSecret(), r.GetSigningSecret())
+	return &slackadapterv1.ConfigureAppResponse{ClientId: r.GetClientId(), UpdatedAt: at.Unix()}, nil
+}
+
+// GetApp shows the configured app (platform operator only).
+func (h *Handlers) GetApp(ctx context.Context, _ *slackadapterv1.GetAppRequest) (*slackadapterv1.GetAppResponse, error) {
+	if err := operator(ctx); err != nil {
+		return nil, err
+	}
+	id, at, err := h.Bot.App(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &slackadapterv1.ConfigureAppResponse{SecretName: name}, nil
+	return &slackadapterv1.GetAppResponse{ClientId: id, UpdatedAt: at.Unix()}, nil
 }
 
 // ListInstallations lists the caller's tenant's workspaces.
@@ -78,6 +106,9 @@ func (h *Handlers) ListInstallations(ctx context.Context, _ *slackadapterv1.List
 			BotUserId: in.BotUserID, InstalledAt: in.InstalledAt.Unix()}
 		if !in.TokenExpiresAt.IsZero() {
 			pi.TokenExpiresAt = in.TokenExpiresAt.Unix()
+		}
+		if in.Disabled() {
+			pi.DisabledAt = in.DisabledAt.Unix()
 		}
 		out.Installations = append(out.Installations, pi)
 	}

@@ -152,7 +152,12 @@ func (h *harness) admin(t testing.TB, tenant string) context.Context {
 
 // signed is a Slack request signed at the harness clock.
 func (h *harness) signed(path, contentType string, body []byte, extra ...string) *slackadapterv1.HandleEventRequest {
-	ts := strconv.FormatInt(h.now.Unix(), 10)
+	return h.signedAt(h.now, path, contentType, body, extra...)
+}
+
+// signedAt is a Slack request signed with timestamp at.
+func (h *harness) signedAt(at time.Time, path, contentType string, body []byte, extra ...string) *slackadapterv1.HandleEventRequest {
+	ts := strconv.FormatInt(at.Unix(), 10)
 	hdrs := []*slackadapterv1.Header{
 		{Name: "Content-Type", Value: contentType},
 		{Name: signature.HeaderTimestamp, Value: ts},
@@ -170,9 +175,10 @@ func (h *harness) send(t testing.TB, req *slackadapterv1.HandleEventRequest) (in
 	return int(resp.GetStatusCode()), string(resp.GetBody())
 }
 
-// configure sets the Slack app up for tenant.
-func (h *harness) configure(t testing.TB, tenant string) {
-	_, err := h.client.ConfigureApp(h.admin(t, tenant), &slackadapterv1.ConfigureAppRequest{
+// configure sets the Slack app up as the platform operator does: the
+// rampart-cli mTLS identity, no principal.
+func (h *harness) configure(t testing.TB) {
+	_, err := h.cli.ConfigureApp(context.Background(), &slackadapterv1.ConfigureAppRequest{
 		ClientId: clientID, ClientSecret: clientSecret, SigningSecret: signingSecret})
 	require.NoError(t, err)
 }

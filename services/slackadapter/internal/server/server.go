@@ -31,10 +31,15 @@ func DefaultPolicy() []byte { return defaultPolicy }
 
 // Spec is the service's pkg/backend spec. Slack's requests carry no
 // Rampart principal: the adapter authenticates them by Slack signature or
-// OAuth state instead.
+// OAuth state instead; the operator's app configuration is authorized by
+// its mTLS identity.
 func Spec() backend.Spec {
 	return backend.Spec{Name: config.Service, DefaultPolicy: defaultPolicy,
-		PrincipalExempt: []string{slackadapterv1.SlackAdapterService_HandleEvent_FullMethodName}}
+		PrincipalExempt: []string{slackadapterv1.SlackAdapterService_HandleEvent_FullMethodName,
+			// The operator's CLI carries no principal; the handlers admit
+			// only its mTLS identity.
+			slackadapterv1.SlackAdapterService_ConfigureApp_FullMethodName,
+			slackadapterv1.SlackAdapterService_GetApp_FullMethodName}}
 }
 
 // Hooks let tests reach inside the assembled service.

@@ -31,7 +31,7 @@ func mentionEv(text, ts string) map[string]any {
 
 func TestSignatureAtTheBoundary(t *testing.T) {
 	h := start(t, harnessOpts{})
-	h.configure(t, "t_app")
+	h.configure(t)
 	body := []byte(`{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}`)
 	ts := strconv.FormatInt(h.now.Unix(), 10)
 	stale := strconv.FormatInt(h.now.Add(-6*time.Minute).Unix(), 10)
@@ -72,7 +72,7 @@ func TestUnconfiguredAppAnswers503(t *testing.T) {
 
 func TestMentionAnsweredInThreadWithDedupeAndBotFilter(t *testing.T) {
 	h := start(t, harnessOpts{workers: 1})
-	h.configure(t, "t_app")
+	h.configure(t)
 	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", TeamName: "Acme", BotUserID: "UBOT1"})
 
 	// Bot messages, our own messages and non-DM messages are ignored.
@@ -125,7 +125,7 @@ func TestMentionAnsweredInThreadWithDedupeAndBotFilter(t *testing.T) {
 	// The bot token came from keyvault for the installing tenant only.
 	_, ok := h.vault.get("t_acme", "/dev/slackadapter/bot-token/T1")
 	require.True(t, ok)
-	_, ok = h.vault.get("t_app", "/dev/slackadapter/bot-token/T1")
+	_, ok = h.vault.get("t_other", "/dev/slackadapter/bot-token/T1")
 	require.False(t, ok, "the workspace's token is stored under its own tenant")
 
 	// Canary: no token, key or Slack secret in the logs.
@@ -138,7 +138,7 @@ func TestMentionAnsweredInThreadWithDedupeAndBotFilter(t *testing.T) {
 
 func TestSlashCommandAnsweredAtResponseURL(t *testing.T) {
 	h := start(t, harnessOpts{})
-	h.configure(t, "t_app")
+	h.configure(t)
 	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
 	form := url.Values{"team_id": {"T1"}, "command": {"/rampart"}, "text": {"summarise the policy"}, "user_id": {"U123"},
 		"channel_id": {"C42"}, "response_url": {h.slack.URL + "/hooks/commands/T1/1/abc"}}
@@ -156,7 +156,7 @@ func TestSlashCommandAnsweredAtResponseURL(t *testing.T) {
 
 func TestRetryAfterHonored(t *testing.T) {
 	h := start(t, harnessOpts{})
-	h.configure(t, "t_app")
+	h.configure(t)
 	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
 	h.slack.Throttle(2, 3)
 	st, _ := h.send(t, h.signed("/slack/events", "application/json", eventBody("T1", "Ev1", mentionEv("hi", "1.5"))))
@@ -173,18 +173,13 @@ func TestOAuthInstall(t *testing.T) {
 	// Before the app is configured there is nothing to install.
 	_, err := h.client.GetInstallUrl(h.admin(t, "t_acme"), &slackadapterv1.GetInstallUrlRequest{})
 	require.Equal(t, codes.FailedPrecondition, status.Code(err), "%v", err)
-	h.configure(t, "t_app")
+	h.configure(t)
 
-	// Only tenant admins may configure or install.
+	// Only tenant admins may install.
 	_, err = h.client.GetInstallUrl(h.as(t, "t_acme", []string{"member"}, []string{"chat:write"}), &slackadapterv1.GetInstallUrlRequest{})
 	require.Equal(t, codes.PermissionDenied, status.Code(err))
 	_, err = h.client.GetInstallUrl(context.Background(), &slackadapterv1.GetInstallUrlRequest{})
 	require.Equal(t, codes.Unauthenticated, status.Code(err), "admin RPCs need a principal")
-	_, err = h.client.ConfigureApp(h.admin(t, "t_other"), &slackadapterv1.ConfigureAppRequest{ClientId: "x", ClientSecret: "y", SigningSecret: "z"})
-	require.Equal(t, codes.FailedPrecondition, status.Code(err), "another tenant cannot take the app over")
-	_, err = h.client.ConfigureApp(h.admin(t, "t_app"), &slackadapterv1.ConfigureAppRequest{ClientId: clientID, SigningSecret: "z"})
-	require.Equal(t, codes.InvalidArgument, status.Code(err))
-	require.Contains(t, status.Convert(err).Message(), "client_secret")
 
 	resp, err := h.client.GetInstallUrl(h.admin(t, "t_acme"), &slackadapterv1.GetInstallUrlRequest{})
 	require.NoError(t, err)
@@ -239,7 +234,7 @@ func TestOAuthInstall(t *testing.T) {
 	raw, ok := h.vault.get("t_acme", "/dev/slackadapter/bot-token/T1")
 	require.True(t, ok)
 	require.Contains(t, raw, "xoxb-T1-")
-	require.ElementsMatch(t, []string{"t_app", "t_acme", "t_other"}, h.auth.created)
+	require.ElementsMatch(t, []string{"t_acme", "t_other"}, h.auth.created, "an adapter key per installing tenant, none for the app")
 
 	// Only the edge may relay Slack requests; the CLI may not.
 	_, err = h.cli.HandleEvent(context.Background(), &slackadapterv1.HandleEventRequest{Path: "/slack/events"})
@@ -248,7 +243,7 @@ func TestOAuthInstall(t *testing.T) {
 
 func TestTokenRotation(t *testing.T) {
 	h := start(t, harnessOpts{})
-	h.configure(t, "t_app")
+	h.configure(t)
 	h.slack.SetExpiresIn(600) // inside the 15 min refresh window
 	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
 	before, _ := h.vault.get("t_acme", "/dev/slackadapter/bot-token/T1")
@@ -267,7 +262,7 @@ func TestTokenRotation(t *testing.T) {
 
 func TestFullQueueAnswers503AndRetryIsProcessed(t *testing.T) {
 	h := start(t, harnessOpts{workers: 1, queueSize: 1})
-	h.configure(t, "t_app")
+	h.configure(t)
 	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
 	// Hold the one worker: its post is throttled with a Retry-After the
 	// recording Sleep reports and we do not drain yet.

@@ -65,38 +65,70 @@ func (s *Store) ForgetSeen(ctx context.Context, team, eventID string) error {
 	return err
 }
 
-// PurgeExpired deletes expired seen events and OAuth states.
-func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM seen_events WHERE expires_at_ms <= ?`, now.UnixMilli()); err != nil {
-		return err
+// MarkSignature records a signed request (its timestamp and signature)
+// until exp and reports whether it is new. The primary key decides, so two
+// replicas sharing the database cannot both accept the same request.
+func (s *Store) MarkSignature(ctx context.Context, key string, exp time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO seen_signatures (signature, expires_at_ms) VALUES (?, ?)
+		ON CONFLICT (signature) DO NOTHING`, key, exp.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("mark signature seen: %w", err)
 	}
-	_, err := s.db.ExecContext(ctx, `DELETE FROM oauth_states WHERE expires_at_ms <= ?`, now.UnixMilli())
-	return err
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
+// PurgeExpired deletes expired seen events and signatures and OAuth states.
+func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
+	for _, q := range []string{
+		`DELETE FROM seen_events WHERE expires_at_ms <= ?`,
+		`DELETE FROM seen_signatures WHERE expires_at_ms <= ?`,
+		`DELETE FROM oauth_states WHERE expires_at_ms <= ?`,
+	} {
+		if _, err := s.db.ExecContext(ctx, q, now.UnixMilli()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Installation is one installed workspace.
 type Installation struct {
 	TeamID, EnterpriseID, TenantID, TeamName, BotUserID, SecretName string
 	TokenExpiresAt, InstalledAt                                     time.Time
+	// DisabledAt is set when Slack reported the app uninstalled or its
+	// tokens revoked; zero while the installation is live.
+	DisabledAt time.Time
 }
 
-const instCols = `team_id, enterprise_id, tenant_id, team_name, bot_user_id, secret_name, token_expires_at, installed_at`
+// Disabled reports whether the installation was uninstalled or revoked.
+func (in Installation) Disabled() bool { return !in.DisabledAt.IsZero() }
+
+const instCols = `team_id, enterprise_id, tenant_id, team_name, bot_user_id, secret_name, token_expires_at, installed_at, disabled_at`
 
 func scanInst(sc store.Scanner) (Installation, error) {
 	var in Installation
-	var exp, at int64
-	if err := sc.Scan(&in.TeamID, &in.EnterpriseID, &in.TenantID, &in.TeamName, &in.BotUserID, &in.SecretName, &exp, &at); err != nil {
+	var exp, at, dis int64
+	if err := sc.Scan(&in.TeamID, &in.EnterpriseID, &in.TenantID, &in.TeamName, &in.BotUserID, &in.SecretName, &exp, &at, &dis); err != nil {
 		return Installation{}, err
 	}
 	if exp > 0 {
 		in.TokenExpiresAt = time.Unix(exp, 0)
 	}
+	if dis > 0 {
+		in.DisabledAt = time.Unix(dis, 0)
+	}
 	in.InstalledAt = time.Unix(at, 0)
 	return in, nil
 }
 
-// SaveInstallation inserts or updates in. A workspace installed for another
-// tenant is refused (ErrTeamTaken): re-installing cannot move it.
+// SaveInstallation inserts or updates in and (re-)enables it. A workspace
+// live for another tenant is refused (ErrTeamTaken): re-installing cannot
+// move it. A workspace that uninstalled the app may be installed by another
+// tenant; the previous tenant's channel bindings go with the old record.
 func (s *Store) SaveInstallation(ctx context.Context, in Installation) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -110,17 +142,28 @@ func (s *Store) SaveInstallation(ctx context.Context, in Installation) error {
 	case err != nil:
 		return err
 	case owner != in.TenantID:
-		return ErrTeamTaken
+		var dis int64
+		if err := tx.QueryRowContext(ctx, `SELECT disabled_at FROM installations WHERE team_id = ?`, in.TeamID).Scan(&dis); err != nil {
+			return err
+		}
+		if dis == 0 {
+			return ErrTeamTaken
+		}
+		for _, q := range []string{`DELETE FROM installations WHERE team_id = ?`, `DELETE FROM bindings WHERE team_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, in.TeamID); err != nil {
+				return err
+			}
+		}
 	}
 	var exp int64
 	if !in.TokenExpiresAt.IsZero() {
 		exp = in.TokenExpiresAt.Unix()
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO installations (`+instCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO installations (`+instCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (team_id) DO UPDATE SET enterprise_id = excluded.enterprise_id, team_name = excluded.team_name,
 		bot_user_id = excluded.bot_user_id, secret_name = excluded.secret_name, token_expires_at = excluded.token_expires_at,
-		installed_at = excluded.installed_at`,
-		in.TeamID, in.EnterpriseID, in.TenantID, in.TeamName, in.BotUserID, in.SecretName, exp, in.InstalledAt.Unix()); err != nil {
+		installed_at = excluded.installed_at, disabled_at = 0`,
+		in.TeamID, in.EnterpriseID, in.TenantID, in.TeamName, in.BotUserID, in.SecretName, exp, in.InstalledAt.Unix(), 0); err != nil {
 		return fmt.Errorf("save installation: %w", err)
 	}
 	return tx.Commit()
@@ -133,6 +176,20 @@ func (s *Store) SetTokenExpiry(ctx context.Context, tenant, team string, exp tim
 		v = exp.Unix()
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE installations SET token_expires_at = ? WHERE tenant_id = ? AND team_id = ?`, v, tenant, team)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DisableInstallation marks the tenant's installation of team disabled at
+// now and stops its token refresh. Disabling twice keeps the first time.
+func (s *Store) DisableInstallation(ctx context.Context, tenant, team string, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE installations SET disabled_at = CASE WHEN disabled_at = 0 THEN ? ELSE disabled_at END,
+		token_expires_at = 0 WHERE tenant_id = ? AND team_id = ?`, now.Unix(), tenant, team)
 	if err != nil {
 		return err
 	}
@@ -163,7 +220,7 @@ func (s *Store) ListInstallations(ctx context.Context, tenant string) ([]Install
 // ExpiringInstallations lists installations whose rotating token expires
 // before t (every tenant: the refresher acts per row with that row's tenant).
 func (s *Store) ExpiringInstallations(ctx context.Context, before time.Time) ([]Installation, error) {
-	return s.queryInst(ctx, `SELECT `+instCols+` FROM installations WHERE token_expires_at > 0 AND token_expires_at <= ? ORDER BY token_expires_at`, before.Unix())
+	return s.queryInst(ctx, `SELECT `+instCols+` FROM installations WHERE disabled_at = 0 AND token_expires_at > 0 AND token_expires_at <= ? ORDER BY token_expires_at`, before.Unix())
 }
 
 func (s *Store) queryInst(ctx context.Context, q string, args ...any) ([]Installation, error) {
@@ -198,33 +255,31 @@ func (s *Store) TenantKey(ctx context.Context, tenant string) (TenantKey, error)
 	return k, err
 }
 
-// App is the Slack app record.
+// App is the Slack app: its public client id and its credentials sealed
+// by the caller (the adapter's keyring).
 type App struct {
-	TenantID, SecretName string
+	ClientID  string
+	Sealed    []byte
+	UpdatedAt time.Time
 }
 
-// PutApp records the app owner tenant and its credentials' secret name.
-// Another tenant cannot take the app over (ErrTeamTaken).
-func (s *Store) PutApp(ctx context.Context, a App, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO app (id, tenant_id, secret_name, updated_at) VALUES (1, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET secret_name = excluded.secret_name, updated_at = excluded.updated_at
-		WHERE app.tenant_id = excluded.tenant_id`, a.TenantID, a.SecretName, now.Unix())
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrTeamTaken
-	}
-	return nil
+// PutApp records (replacing) the app.
+func (s *Store) PutApp(ctx context.Context, a App) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO slack_app (id, client_id, sealed, updated_at) VALUES (1, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, sealed = excluded.sealed, updated_at = excluded.updated_at`,
+		a.ClientID, a.Sealed, a.UpdatedAt.Unix())
+	return err
 }
 
-// App returns the app record.
+// App returns the app, or ErrNotFound before the operator set it.
 func (s *Store) App(ctx context.Context) (App, error) {
 	var a App
-	err := s.db.QueryRowContext(ctx, `SELECT tenant_id, secret_name FROM app WHERE id = 1`).Scan(&a.TenantID, &a.SecretName)
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT client_id, sealed, updated_at FROM slack_app WHERE id = 1`).Scan(&a.ClientID, &a.Sealed, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return App{}, ErrNotFound
 	}
+	a.UpdatedAt = time.Unix(at, 0)
 	return a, err
 }
 

@@ -380,11 +380,17 @@ func (x *ConfigureAppRequest) GetSigningSecret() string {
 	return ""
 }
 
-// ConfigureAppResponse says where the credentials were stored.
+// ConfigureAppResponse confirms the update.
 type ConfigureAppResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Keyvault secret name holding the credentials.
-	SecretName    string `protobuf:"bytes,1,opt,name=secret_name,json=secretName,proto3" json:"secret_name,omitempty"`
+	// Always empty: the credentials are no longer a keyvault secret.
+	//
+	// Deprecated: Marked as deprecated in rampart/slackadapter/v1/slackadapter.proto.
+	SecretName string `protobuf:"bytes,1,opt,name=secret_name,json=secretName,proto3" json:"secret_name,omitempty"`
+	// OAuth client id now in use.
+	ClientId string `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// Unix seconds of the update.
+	UpdatedAt     int64 `protobuf:"varint,3,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -419,11 +425,118 @@ func (*ConfigureAppResponse) Descriptor() ([]byte, []int) {
 	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{6}
 }
 
+// Deprecated: Marked as deprecated in rampart/slackadapter/v1/slackadapter.proto.
 func (x *ConfigureAppResponse) GetSecretName() string {
 	if x != nil {
 		return x.SecretName
 	}
 	return ""
+}
+
+func (x *ConfigureAppResponse) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ConfigureAppResponse) GetUpdatedAt() int64 {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return 0
+}
+
+// GetAppRequest is empty.
+type GetAppRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAppRequest) Reset() {
+	*x = GetAppRequest{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAppRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAppRequest) ProtoMessage() {}
+
+func (x *GetAppRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAppRequest.ProtoReflect.Descriptor instead.
+func (*GetAppRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{7}
+}
+
+// GetAppResponse describes the configured app.
+type GetAppResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// OAuth client id.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// Unix seconds of the last update.
+	UpdatedAt     int64 `protobuf:"varint,2,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAppResponse) Reset() {
+	*x = GetAppResponse{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAppResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAppResponse) ProtoMessage() {}
+
+func (x *GetAppResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAppResponse.ProtoReflect.Descriptor instead.
+func (*GetAppResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetAppResponse) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *GetAppResponse) GetUpdatedAt() int64 {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return 0
 }
 
 // ListInstallationsRequest is empty: the tenant comes from the principal.
@@ -435,7 +548,7 @@ type ListInstallationsRequest struct {
 
 func (x *ListInstallationsRequest) Reset() {
 	*x = ListInstallationsRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -447,7 +560,7 @@ func (x *ListInstallationsRequest) String() string {
 func (*ListInstallationsRequest) ProtoMessage() {}
 
 func (x *ListInstallationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -460,7 +573,7 @@ func (x *ListInstallationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstallationsRequest.ProtoReflect.Descriptor instead.
 func (*ListInstallationsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{7}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{9}
 }
 
 // Installation is one Slack workspace (or org) installed for a tenant.
@@ -478,13 +591,17 @@ type Installation struct {
 	InstalledAt int64 `protobuf:"varint,5,opt,name=installed_at,json=installedAt,proto3" json:"installed_at,omitempty"`
 	// Unix seconds at which the bot token expires (0: no rotation).
 	TokenExpiresAt int64 `protobuf:"varint,6,opt,name=token_expires_at,json=tokenExpiresAt,proto3" json:"token_expires_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Unix seconds at which Slack reported the app uninstalled or its token
+	// revoked (0: live). A disabled installation answers nothing until a
+	// tenant admin installs the workspace again.
+	DisabledAt    int64 `protobuf:"varint,7,opt,name=disabled_at,json=disabledAt,proto3" json:"disabled_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Installation) Reset() {
 	*x = Installation{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +613,7 @@ func (x *Installation) String() string {
 func (*Installation) ProtoMessage() {}
 
 func (x *Installation) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +626,7 @@ func (x *Installation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Installation.ProtoReflect.Descriptor instead.
 func (*Installation) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{8}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Installation) GetTeamId() string {
@@ -554,6 +671,13 @@ func (x *Installation) GetTokenExpiresAt() int64 {
 	return 0
 }
 
+func (x *Installation) GetDisabledAt() int64 {
+	if x != nil {
+		return x.DisabledAt
+	}
+	return 0
+}
+
 // ListInstallationsResponse lists the tenant's installations.
 type ListInstallationsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -565,7 +689,7 @@ type ListInstallationsResponse struct {
 
 func (x *ListInstallationsResponse) Reset() {
 	*x = ListInstallationsResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +701,7 @@ func (x *ListInstallationsResponse) String() string {
 func (*ListInstallationsResponse) ProtoMessage() {}
 
 func (x *ListInstallationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +714,7 @@ func (x *ListInstallationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstallationsResponse.ProtoReflect.Descriptor instead.
 func (*ListInstallationsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{9}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListInstallationsResponse) GetInstallations() []*Installation {
@@ -627,24 +751,35 @@ const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\x13ConfigureAppRequest\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
 	"\rclient_secret\x18\x02 \x01(\tB\x03\xe0A\x02R\fclientSecret\x12*\n" +
-	"\x0esigning_secret\x18\x03 \x01(\tB\x03\xe0A\x02R\rsigningSecret\"7\n" +
-	"\x14ConfigureAppResponse\x12\x1f\n" +
-	"\vsecret_name\x18\x01 \x01(\tR\n" +
-	"secretName\"\x1a\n" +
-	"\x18ListInstallationsRequest\"\xd6\x01\n" +
+	"\x0esigning_secret\x18\x03 \x01(\tB\x03\xe0A\x02R\rsigningSecret\"w\n" +
+	"\x14ConfigureAppResponse\x12#\n" +
+	"\vsecret_name\x18\x01 \x01(\tB\x02\x18\x01R\n" +
+	"secretName\x12\x1b\n" +
+	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\x03 \x01(\x03R\tupdatedAt\"\x0f\n" +
+	"\rGetAppRequest\"L\n" +
+	"\x0eGetAppResponse\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\x02 \x01(\x03R\tupdatedAt\"\x1a\n" +
+	"\x18ListInstallationsRequest\"\xf7\x01\n" +
 	"\fInstallation\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12#\n" +
 	"\renterprise_id\x18\x02 \x01(\tR\fenterpriseId\x12\x1b\n" +
 	"\tteam_name\x18\x03 \x01(\tR\bteamName\x12\x1e\n" +
 	"\vbot_user_id\x18\x04 \x01(\tR\tbotUserId\x12!\n" +
 	"\finstalled_at\x18\x05 \x01(\x03R\vinstalledAt\x12(\n" +
-	"\x10token_expires_at\x18\x06 \x01(\x03R\x0etokenExpiresAt\"h\n" +
+	"\x10token_expires_at\x18\x06 \x01(\x03R\x0etokenExpiresAt\x12\x1f\n" +
+	"\vdisabled_at\x18\a \x01(\x03R\n" +
+	"disabledAt\"h\n" +
 	"\x19ListInstallationsResponse\x12K\n" +
-	"\rinstallations\x18\x01 \x03(\v2%.rampart.slackadapter.v1.InstallationR\rinstallations2\xb1\x04\n" +
+	"\rinstallations\x18\x01 \x03(\v2%.rampart.slackadapter.v1.InstallationR\rinstallations2\x8c\x05\n" +
 	"\x13SlackAdapterService\x12h\n" +
 	"\vHandleEvent\x12+.rampart.slackadapter.v1.HandleEventRequest\x1a,.rampart.slackadapter.v1.HandleEventResponse\x12\x89\x01\n" +
 	"\rGetInstallUrl\x12-.rampart.slackadapter.v1.GetInstallUrlRequest\x1a..rampart.slackadapter.v1.GetInstallUrlResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/slack/install\x12\x85\x01\n" +
-	"\fConfigureApp\x12,.rampart.slackadapter.v1.ConfigureAppRequest\x1a-.rampart.slackadapter.v1.ConfigureAppResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\x1a\r/v1/slack/app\x12\x9b\x01\n" +
+	"\fConfigureApp\x12,.rampart.slackadapter.v1.ConfigureAppRequest\x1a-.rampart.slackadapter.v1.ConfigureAppResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\x1a\r/v1/slack/app\x12Y\n" +
+	"\x06GetApp\x12&.rampart.slackadapter.v1.GetAppRequest\x1a'.rampart.slackadapter.v1.GetAppResponse\x12\x9b\x01\n" +
 	"\x11ListInstallations\x121.rampart.slackadapter.v1.ListInstallationsRequest\x1a2.rampart.slackadapter.v1.ListInstallationsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/slack/installationsBSZQgithub.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1;slackadapterv1b\x06proto3"
 
 var (
@@ -659,7 +794,7 @@ func file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP() []byte {
 	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescData
 }
 
-var file_rampart_slackadapter_v1_slackadapter_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_rampart_slackadapter_v1_slackadapter_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_rampart_slackadapter_v1_slackadapter_proto_goTypes = []any{
 	(*Header)(nil),                    // 0: rampart.slackadapter.v1.Header
 	(*HandleEventRequest)(nil),        // 1: rampart.slackadapter.v1.HandleEventRequest
@@ -668,26 +803,30 @@ var file_rampart_slackadapter_v1_slackadapter_proto_goTypes = []any{
 	(*GetInstallUrlResponse)(nil),     // 4: rampart.slackadapter.v1.GetInstallUrlResponse
 	(*ConfigureAppRequest)(nil),       // 5: rampart.slackadapter.v1.ConfigureAppRequest
 	(*ConfigureAppResponse)(nil),      // 6: rampart.slackadapter.v1.ConfigureAppResponse
-	(*ListInstallationsRequest)(nil),  // 7: rampart.slackadapter.v1.ListInstallationsRequest
-	(*Installation)(nil),              // 8: rampart.slackadapter.v1.Installation
-	(*ListInstallationsResponse)(nil), // 9: rampart.slackadapter.v1.ListInstallationsResponse
+	(*GetAppRequest)(nil),             // 7: rampart.slackadapter.v1.GetAppRequest
+	(*GetAppResponse)(nil),            // 8: rampart.slackadapter.v1.GetAppResponse
+	(*ListInstallationsRequest)(nil),  // 9: rampart.slackadapter.v1.ListInstallationsRequest
+	(*Installation)(nil),              // 10: rampart.slackadapter.v1.Installation
+	(*ListInstallationsResponse)(nil), // 11: rampart.slackadapter.v1.ListInstallationsResponse
 }
 var file_rampart_slackadapter_v1_slackadapter_proto_depIdxs = []int32{
-	0, // 0: rampart.slackadapter.v1.HandleEventRequest.headers:type_name -> rampart.slackadapter.v1.Header
-	8, // 1: rampart.slackadapter.v1.ListInstallationsResponse.installations:type_name -> rampart.slackadapter.v1.Installation
-	1, // 2: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:input_type -> rampart.slackadapter.v1.HandleEventRequest
-	3, // 3: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:input_type -> rampart.slackadapter.v1.GetInstallUrlRequest
-	5, // 4: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:input_type -> rampart.slackadapter.v1.ConfigureAppRequest
-	7, // 5: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:input_type -> rampart.slackadapter.v1.ListInstallationsRequest
-	2, // 6: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:output_type -> rampart.slackadapter.v1.HandleEventResponse
-	4, // 7: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:output_type -> rampart.slackadapter.v1.GetInstallUrlResponse
-	6, // 8: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:output_type -> rampart.slackadapter.v1.ConfigureAppResponse
-	9, // 9: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:output_type -> rampart.slackadapter.v1.ListInstallationsResponse
-	6, // [6:10] is the sub-list for method output_type
-	2, // [2:6] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	0,  // 0: rampart.slackadapter.v1.HandleEventRequest.headers:type_name -> rampart.slackadapter.v1.Header
+	10, // 1: rampart.slackadapter.v1.ListInstallationsResponse.installations:type_name -> rampart.slackadapter.v1.Installation
+	1,  // 2: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:input_type -> rampart.slackadapter.v1.HandleEventRequest
+	3,  // 3: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:input_type -> rampart.slackadapter.v1.GetInstallUrlRequest
+	5,  // 4: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:input_type -> rampart.slackadapter.v1.ConfigureAppRequest
+	7,  // 5: rampart.slackadapter.v1.SlackAdapterService.GetApp:input_type -> rampart.slackadapter.v1.GetAppRequest
+	9,  // 6: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:input_type -> rampart.slackadapter.v1.ListInstallationsRequest
+	2,  // 7: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:output_type -> rampart.slackadapter.v1.HandleEventResponse
+	4,  // 8: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:output_type -> rampart.slackadapter.v1.GetInstallUrlResponse
+	6,  // 9: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:output_type -> rampart.slackadapter.v1.ConfigureAppResponse
+	8,  // 10: rampart.slackadapter.v1.SlackAdapterService.GetApp:output_type -> rampart.slackadapter.v1.GetAppResponse
+	11, // 11: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:output_type -> rampart.slackadapter.v1.ListInstallationsResponse
+	7,  // [7:12] is the sub-list for method output_type
+	2,  // [2:7] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_rampart_slackadapter_v1_slackadapter_proto_init() }
@@ -701,7 +840,7 @@ func file_rampart_slackadapter_v1_slackadapter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_slackadapter_v1_slackadapter_proto_rawDesc), len(file_rampart_slackadapter_v1_slackadapter_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

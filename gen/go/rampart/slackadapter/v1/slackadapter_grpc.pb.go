@@ -22,6 +22,7 @@ const (
 	SlackAdapterService_HandleEvent_FullMethodName       = "/rampart.slackadapter.v1.SlackAdapterService/HandleEvent"
 	SlackAdapterService_GetInstallUrl_FullMethodName     = "/rampart.slackadapter.v1.SlackAdapterService/GetInstallUrl"
 	SlackAdapterService_ConfigureApp_FullMethodName      = "/rampart.slackadapter.v1.SlackAdapterService/ConfigureApp"
+	SlackAdapterService_GetApp_FullMethodName            = "/rampart.slackadapter.v1.SlackAdapterService/GetApp"
 	SlackAdapterService_ListInstallations_FullMethodName = "/rampart.slackadapter.v1.SlackAdapterService/ListInstallations"
 )
 
@@ -32,8 +33,9 @@ const (
 // SlackAdapterService is Rampart's Slack bot. HandleEvent receives Slack's
 // HTTP requests (Events API, slash commands, the OAuth v2 redirect) relayed
 // unchanged by the edge; Slack authenticates them by signature or OAuth
-// state, so they carry no Rampart principal. The other RPCs are for tenant
-// admins and take the tenant only from the principal assertion.
+// state, so they carry no Rampart principal. ConfigureApp and GetApp are for
+// the platform operator (the rampart-cli mTLS identity); the other RPCs are
+// for tenants and take the tenant only from the principal assertion.
 type SlackAdapterServiceClient interface {
 	// HandleEvent verifies and handles one Slack HTTP request:
 	// /slack/events, /slack/commands and /slack/oauth/callback.
@@ -42,10 +44,16 @@ type SlackAdapterServiceClient interface {
 	// (owner or admin with scope admin). The URL carries a signed state bound
 	// to the tenant that expires.
 	GetInstallUrl(ctx context.Context, in *GetInstallUrlRequest, opts ...grpc.CallOption) (*GetInstallUrlResponse, error)
-	// ConfigureApp stores the Slack app's credentials (client id, client
-	// secret, signing secret) in keyvault under the caller's tenant, which
-	// becomes the app-owner tenant (owner or admin with scope admin).
+	// ConfigureApp sets the Slack app's credentials (client id, client
+	// secret, signing secret). The app is deployment configuration: only the
+	// platform operator sets it, over mTLS with the rampart-cli identity
+	// (`rampart slack app set`); every tenant caller, admins included, gets
+	// PermissionDenied. The credentials are sealed in the adapter's database
+	// under its key-encryption key, belonging to no tenant.
 	ConfigureApp(ctx context.Context, in *ConfigureAppRequest, opts ...grpc.CallOption) (*ConfigureAppResponse, error)
+	// GetApp shows the configured app (client id and update time, never a
+	// secret); platform operator only, not routed by the edge.
+	GetApp(ctx context.Context, in *GetAppRequest, opts ...grpc.CallOption) (*GetAppResponse, error)
 	// ListInstallations lists the Slack workspaces installed for the
 	// caller's tenant (metadata only, never tokens).
 	ListInstallations(ctx context.Context, in *ListInstallationsRequest, opts ...grpc.CallOption) (*ListInstallationsResponse, error)
@@ -89,6 +97,16 @@ func (c *slackAdapterServiceClient) ConfigureApp(ctx context.Context, in *Config
 	return out, nil
 }
 
+func (c *slackAdapterServiceClient) GetApp(ctx context.Context, in *GetAppRequest, opts ...grpc.CallOption) (*GetAppResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAppResponse)
+	err := c.cc.Invoke(ctx, SlackAdapterService_GetApp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *slackAdapterServiceClient) ListInstallations(ctx context.Context, in *ListInstallationsRequest, opts ...grpc.CallOption) (*ListInstallationsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListInstallationsResponse)
@@ -106,8 +124,9 @@ func (c *slackAdapterServiceClient) ListInstallations(ctx context.Context, in *L
 // SlackAdapterService is Rampart's Slack bot. HandleEvent receives Slack's
 // HTTP requests (Events API, slash commands, the OAuth v2 redirect) relayed
 // unchanged by the edge; Slack authenticates them by signature or OAuth
-// state, so they carry no Rampart principal. The other RPCs are for tenant
-// admins and take the tenant only from the principal assertion.
+// state, so they carry no Rampart principal. ConfigureApp and GetApp are for
+// the platform operator (the rampart-cli mTLS identity); the other RPCs are
+// for tenants and take the tenant only from the principal assertion.
 type SlackAdapterServiceServer interface {
 	// HandleEvent verifies and handles one Slack HTTP request:
 	// /slack/events, /slack/commands and /slack/oauth/callback.
@@ -116,10 +135,16 @@ type SlackAdapterServiceServer interface {
 	// (owner or admin with scope admin). The URL carries a signed state bound
 	// to the tenant that expires.
 	GetInstallUrl(context.Context, *GetInstallUrlRequest) (*GetInstallUrlResponse, error)
-	// ConfigureApp stores the Slack app's credentials (client id, client
-	// secret, signing secret) in keyvault under the caller's tenant, which
-	// becomes the app-owner tenant (owner or admin with scope admin).
+	// ConfigureApp sets the Slack app's credentials (client id, client
+	// secret, signing secret). The app is deployment configuration: only the
+	// platform operator sets it, over mTLS with the rampart-cli identity
+	// (`rampart slack app set`); every tenant caller, admins included, gets
+	// PermissionDenied. The credentials are sealed in the adapter's database
+	// under its key-encryption key, belonging to no tenant.
 	ConfigureApp(context.Context, *ConfigureAppRequest) (*ConfigureAppResponse, error)
+	// GetApp shows the configured app (client id and update time, never a
+	// secret); platform operator only, not routed by the edge.
+	GetApp(context.Context, *GetAppRequest) (*GetAppResponse, error)
 	// ListInstallations lists the Slack workspaces installed for the
 	// caller's tenant (metadata only, never tokens).
 	ListInstallations(context.Context, *ListInstallationsRequest) (*ListInstallationsResponse, error)
@@ -141,6 +166,9 @@ func (UnimplementedSlackAdapterServiceServer) GetInstallUrl(context.Context, *Ge
 }
 func (UnimplementedSlackAdapterServiceServer) ConfigureApp(context.Context, *ConfigureAppRequest) (*ConfigureAppResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ConfigureApp not implemented")
+}
+func (UnimplementedSlackAdapterServiceServer) GetApp(context.Context, *GetAppRequest) (*GetAppResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetApp not implemented")
 }
 func (UnimplementedSlackAdapterServiceServer) ListInstallations(context.Context, *ListInstallationsRequest) (*ListInstallationsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInstallations not implemented")
@@ -220,6 +248,24 @@ func _SlackAdapterService_ConfigureApp_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SlackAdapterService_GetApp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAppRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlackAdapterServiceServer).GetApp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlackAdapterService_GetApp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlackAdapterServiceServer).GetApp(ctx, req.(*GetAppRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _SlackAdapterService_ListInstallations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListInstallationsRequest)
 	if err := dec(in); err != nil {
@@ -256,6 +302,10 @@ var SlackAdapterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ConfigureApp",
 			Handler:    _SlackAdapterService_ConfigureApp_Handler,
+		},
+		{
+			MethodName: "GetApp",
+			Handler:    _SlackAdapterService_GetApp_Handler,
 		},
 		{
 			MethodName: "ListInstallations",

@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rampart-platform/rampart/cmd/rampart/internal/devstack"
+	"github.com/rampart-platform/rampart/cmd/rampart/internal/pkiops"
+	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+)
+
+// newSlackCmd groups the Slack verbs: `app` is the platform operator's
+// (mTLS with the rampart-cli certificate, no API key), the rest are a
+// tenant admin's (REST through the edge with an API key).
+func newSlackCmd(f *apiFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "slack", Short: "Slack: the deployment's app (operator) and your tenant's workspaces"}
+	cmd.AddCommand(newSlackAppCmd())
+	cmd.AddCommand(slackTenantVerbs(f)...)
+	return cmd
+}
+
+// operatorConn dials the slack adapter with the operator certificate.
+type operatorConn struct {
+	certDir, addr string
+}
+
+func (o *operatorConn) bind(cmd *cobra.Command) {
+	cmd.PersistentFlags().StringVar(&o.certDir, "cert-dir", defaultCertDir(), "PKI directory holding rampart-cli.crt/.key and ca.crt")
+	cmd.PersistentFlags().StringVar(&o.addr, "slackadapter-addr", "", "slack adapter gRPC address (env RAMPART_SLACKADAPTER_ADDR, else dev.env, else 127.0.0.1:7005)")
+}
+
+func (o *operatorConn) client(ctx context.Context) (slackadapterv1.SlackAdapterServiceClient, func(), error) {
+	addr := o.addr
+	if addr == "" {
+		addr = os.Getenv("RAMPART_SLACKADAPTER_ADDR")
+	}
+	if addr == "" {
+		if env, err := devstack.LoadEnvFile(dataDir()); err == nil {
+			addr = env["RAMPART_SLACKADAPTER_ADDR"]
+		}
+	}
+	if addr == "" {
+		addr = "127.0.0.1:7005"
+	}
+	src, err := mtls.NewSource(mtls.FilesFor(o.certDir, pkiops.CLIName))
+	if err != nil {
+		return nil, nil, fmt.Errorf("load the operator certificate from %s: %w", o.certDir, err)
+	}
+	conn, err := mtls.Dial(ctx, addr, src, pki.ServiceID("slackadapter"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return slackadapterv1.NewSlackAdapterServiceClient(conn), func() { _ = conn.Close() }, nil
+}
+
+func newSlackAppCmd() *cobra.Command {
+	var o operatorConn
+	cmd := &cobra.Command{Use: "app", Short: "The deployment's Slack app (platform operator, mTLS)"}
+	o.bind(cmd)
+	var clientID, clientSecretFile, signingSecretFile string
+	set := &cobra.Command{
+		Use:   "set",
+		Short: "Set the Slack app's client id, client secret and signing secret",
+		Long: "Set the Slack app's credentials. Secrets are read from files (--client-secret-file, --signing-secret-file; \"-\" is stdin, " +
+			"for one of them) or from SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET, never from flags (they show up in ps).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if clientSecretFile == "-" && signingSecretFile == "-" {
+				return errors.New("only one of --client-secret-file and --signing-secret-file can be \"-\" (stdin)")
+			}
+			clientSecret, err := readSecretInput(cmd, clientSecretFile, "SLACK_CLIENT_SECRET", "--client-secret-file")
+			if err != nil {
+				return err
+			}
+			signingSecret, err := readSecretInput(cmd, signingSecretFile, "SLACK_SIGNING_SECRET", "--signing-secret-file")
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			c, closeConn, err := o.client(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeConn()
+			resp, err := c.ConfigureApp(ctx, &slackadapterv1.ConfigureAppRequest{ClientId: clientID, ClientSecret: clientSecret, SigningSecret: signingSecret})
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd, map[string]any{"client_id": resp.GetClientId(), "updated_at": time.Unix(resp.GetUpdatedAt(), 0).UTC()})
+		},
+	}
+	set.Flags().StringVar(&clientID, "client-id", "", "the app's OAuth client id (Basic Information → App Credentials)")
+	set.Flags().StringVar(&clientSecretFile, "client-secret-file", "", "file holding the client secret (\"-\": stdin); default env SLACK_CLIENT_SECRET")
+	set.Flags().StringVar(&signingSecretFile, "signing-secret-file", "", "file holding the signing secret (\"-\": stdin); default env SLACK_SIGNING_SECRET")
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Show the configured app (client id and update time, never a secret)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			c, closeConn, err := o.client(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeConn()
+			resp, err := c.GetApp(ctx, &slackadapterv1.GetAppRequest{})
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd, map[string]any{"client_id": resp.GetClientId(), "updated_at": time.Unix(resp.GetUpdatedAt(), 0).UTC()})
+		},
+	}
+	cmd.AddCommand(set, show)
+	return cmd
+}
+
+// readSecretInput reads a secret from path ("-": stdin) or else from the
+// environment variable env; one trailing newline is dropped.
+func readSecretInput(cmd *cobra.Command, path, env, flag string) (string, error) {
+	var data []byte
+	var err error
+	switch path {
+	case "":
+		v := os.Getenv(env)
+		if v == "" {
+			return "", fmt.Errorf("%s or %s is required", flag, env)
+		}
+		return v, nil
+	case "-":
+		data, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 4<<10))
+	default:
+		data, err = os.ReadFile(path) //nolint:gosec // the operator names the file
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flag, err)
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r"), nil
+}
+
+func printJSON(cmd *cobra.Command, v any) error {
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), string(out))
+	return nil
+}
+
+// slackTenantVerbs are the tenant admin's Slack verbs over REST.
+func slackTenantVerbs(f *apiFlags) []*cobra.Command {
+	return []*cobra.Command{
+		verb(f, "install-url", "Print the \"Add to Slack\" URL for your tenant (tenant admin)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/slack/install", nil, nil, nil
+		}),
+		verb(f, "installations", "List your tenant's Slack workspaces", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/slack/installations", nil, nil, nil
+		}),
+	}
+}

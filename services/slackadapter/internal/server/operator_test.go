@@ -1,0 +1,221 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/platform"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackfake"
+)
+
+// The Slack app is deployment configuration: no tenant caller (owner with
+// scope admin included) may set or read it; the operator's CLI identity
+// may; its secrets go to no tenant's keyvault.
+func TestAppIsOperatorConfiguration(t *testing.T) {
+	h := start(t, harnessOpts{})
+	req := &slackadapterv1.ConfigureAppRequest{ClientId: clientID, ClientSecret: clientSecret, SigningSecret: signingSecret}
+	tenantCallers := map[string]context.Context{
+		"owner with scope admin": h.admin(t, "t_acme"),
+		"admin with scope admin": h.as(t, "t_acme", []string{"admin"}, []string{"admin"}),
+		"member":                 h.as(t, "t_acme", []string{"member"}, []string{"chat:write"}),
+		"no principal":           context.Background(),
+	}
+	for name, ctx := range tenantCallers {
+		t.Run(name, func(t *testing.T) {
+			_, err := h.client.ConfigureApp(ctx, req)
+			require.Equal(t, codes.PermissionDenied, status.Code(err), "%v", err)
+			require.Contains(t, status.Convert(err).Message(), "rampart slack app set")
+			_, err = h.client.GetApp(ctx, &slackadapterv1.GetAppRequest{})
+			require.Equal(t, codes.PermissionDenied, status.Code(err), "%v", err)
+		})
+	}
+	_, err := h.cli.GetApp(context.Background(), &slackadapterv1.GetAppRequest{})
+	require.Equal(t, codes.FailedPrecondition, status.Code(err), "nothing configured yet")
+
+	// The operator: bad input is named, then the app is set.
+	_, err = h.cli.ConfigureApp(context.Background(), &slackadapterv1.ConfigureAppRequest{ClientId: clientID, SigningSecret: "z"})
+	require.Equal(t, codes.InvalidArgument, status.Code(err))
+	require.Contains(t, status.Convert(err).Message(), "client_secret")
+	resp, err := h.cli.ConfigureApp(context.Background(), req)
+	require.NoError(t, err)
+	require.Equal(t, clientID, resp.GetClientId())
+	app, err := h.cli.GetApp(context.Background(), &slackadapterv1.GetAppRequest{})
+	require.NoError(t, err)
+	require.Equal(t, clientID, app.GetClientId())
+	require.Equal(t, resp.GetUpdatedAt(), app.GetUpdatedAt())
+
+	// Signed requests verify with the operator's signing secret, and no
+	// tenant holds (or could read) the app's secrets.
+	st, _ := h.send(t, h.signed("/slack/events", "application/json", []byte(`{"type":"url_verification","challenge":"c"}`)))
+	require.Equal(t, http.StatusOK, st)
+	require.Empty(t, h.vault.names(), "no app secret in any tenant's keyvault")
+	require.Empty(t, h.auth.created, "setting the app creates no tenant key")
+	for _, canary := range []string{clientSecret, signingSecret} {
+		require.NotContains(t, h.logs.String(), canary)
+	}
+}
+
+// Deleting a tenant (its keys stop verifying, its keyvault data is
+// shredded) stops that tenant's workspace only.
+func TestTenantDeletionLeavesOthersWorking(t *testing.T) {
+	h := start(t, harnessOpts{})
+	h.configure(t)
+	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
+	h.install(t, "t_beta", slackfake.Grant{TeamID: "T2", BotUserID: "UBOT2"})
+	// The first installer is gone: every key fails, its secrets shredded.
+	h.auth.deleteTenant("t_acme")
+	h.vault.dropTenant("t_acme")
+
+	st, out := h.send(t, h.signed("/slack/events", "application/json", []byte(`{"type":"url_verification","challenge":"c"}`)))
+	require.Equal(t, http.StatusOK, st, "signatures still verify: the app belongs to no tenant: %s", out)
+	st, _ = h.send(t, h.signed("/slack/events", "application/json", eventBody("T2", "Ev2", mentionEv("still here?", "5.1"))))
+	require.Equal(t, http.StatusOK, st)
+	p := recv(t, h.slack.Posts())
+	require.Equal(t, "5.1", p.ThreadTS, "the other tenant's workspace is answered")
+	require.Contains(t, p.Text, "still here?")
+	// Installing still works for a live tenant.
+	h.install(t, "t_gamma", slackfake.Grant{TeamID: "T3", BotUserID: "UBOT3"})
+}
+
+func lifecycleBody(team, eventID string, ev map[string]any) []byte {
+	return eventBody(team, eventID, ev)
+}
+
+func TestUninstallAndTokensRevoked(t *testing.T) {
+	h := start(t, harnessOpts{})
+	h.configure(t)
+	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
+	h.install(t, "t_acme", slackfake.Grant{TeamID: "T2", BotUserID: "UBOT2"})
+	const name1, name2 = "/dev/slackadapter/bot-token/T1", "/dev/slackadapter/bot-token/T2"
+	list := func() map[string]int64 {
+		resp, err := h.client.ListInstallations(h.admin(t, "t_acme"), &slackadapterv1.ListInstallationsRequest{})
+		require.NoError(t, err)
+		out := map[string]int64{}
+		for _, in := range resp.GetInstallations() {
+			out[in.GetTeamId()] = in.GetDisabledAt()
+		}
+		return out
+	}
+
+	// tokens_revoked for user tokens only, or for another bot: nothing changes.
+	for i, tokens := range []map[string]any{{"oauth": []string{"U1"}}, {"bot": []string{"UOTHER"}}} {
+		st, out := h.send(t, h.signed("/slack/events", "application/json", lifecycleBody("T1", "EvR"+string(rune('a'+i)), map[string]any{"type": "tokens_revoked", "tokens": tokens})))
+		require.Equal(t, http.StatusOK, st, out)
+	}
+	require.Equal(t, map[string]int64{"T1": 0, "T2": 0}, list())
+	_, ok := h.vault.get("t_acme", name1)
+	require.True(t, ok)
+
+	// app_uninstalled: T1 disabled, its token deleted from keyvault.
+	st, out := h.send(t, h.signed("/slack/events", "application/json", lifecycleBody("T1", "EvU", map[string]any{"type": "app_uninstalled"})))
+	require.Equal(t, http.StatusOK, st, out)
+	require.NotZero(t, list()["T1"])
+	_, ok = h.vault.get("t_acme", name1)
+	require.False(t, ok, "the bot token is deleted from keyvault")
+
+	// tokens_revoked naming our bot, with keyvault's default policy (no
+	// delete for the adapter): T2 disabled, its value overwritten.
+	h.vault.mu.Lock()
+	h.vault.denyDelete = true
+	h.vault.mu.Unlock()
+	st, out = h.send(t, h.signed("/slack/events", "application/json", lifecycleBody("T2", "EvT", map[string]any{"type": "tokens_revoked", "tokens": map[string]any{"bot": []string{"UBOT2"}}})))
+	require.Equal(t, http.StatusOK, st, out)
+	require.NotZero(t, list()["T2"])
+	v, _ := h.vault.get("t_acme", name2)
+	require.Equal(t, platform.Tombstone, v, "no live version holds the revoked token")
+
+	// A disabled workspace is not answered; a mention is "not_installed".
+	st, out = h.send(t, h.signed("/slack/events", "application/json", eventBody("T1", "EvM", mentionEv("anyone?", "6.0"))))
+	require.Equal(t, http.StatusOK, st)
+	require.Contains(t, out, "not_installed")
+	form := url.Values{"team_id": {"T2"}, "command": {"/rampart"}, "text": {"hi"}, "user_id": {"U1"}, "channel_id": {"C1"},
+		"response_url": {h.slack.URL + "/hooks/commands/T2/1/x"}}
+	st, out = h.send(t, h.signed("/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode())))
+	require.Equal(t, http.StatusOK, st)
+	require.Contains(t, out, "not installed")
+
+	// Re-installing re-enables the workspace and stores a fresh token.
+	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
+	require.Zero(t, list()["T1"])
+	st, _ = h.send(t, h.signed("/slack/events", "application/json", eventBody("T1", "EvM2", mentionEv("back?", "6.1"))))
+	require.Equal(t, http.StatusOK, st)
+	p := recv(t, h.slack.Posts())
+	require.Equal(t, "6.1", p.ThreadTS)
+	require.True(t, h.slack.Valid(p.Token))
+
+	// A workspace that uninstalled may be installed by another tenant.
+	h.install(t, "t_beta", slackfake.Grant{TeamID: "T2", BotUserID: "UBOT2"})
+	beta, err := h.client.ListInstallations(h.admin(t, "t_beta"), &slackadapterv1.ListInstallationsRequest{})
+	require.NoError(t, err)
+	require.Len(t, beta.GetInstallations(), 1)
+	require.NotContains(t, list(), "T2")
+}
+
+// An event whose teams do not all belong to the tenant its team_id routes
+// to is refused and never answered.
+func TestTeamMismatchRefused(t *testing.T) {
+	h := start(t, harnessOpts{})
+	h.configure(t)
+	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
+	h.install(t, "t_beta", slackfake.Grant{TeamID: "T2", BotUserID: "UBOT2"})
+	withAuth := func(team, eventID, authTeam string) []byte {
+		b, _ := json.Marshal(map[string]any{"type": "event_callback", "team_id": team, "api_app_id": "A1", "event_id": eventID,
+			"event":          mentionEv("whose bill?", "7.0"),
+			"authorizations": []map[string]any{{"team_id": authTeam, "user_id": "UBOT", "is_bot": true}}})
+		return b
+	}
+	st, out := h.send(t, h.signed("/slack/events", "application/json", withAuth("T1", "EvX", "T2")))
+	require.Equal(t, http.StatusForbidden, st, out)
+	require.Contains(t, out, "team_id")
+	st, out = h.send(t, h.signed("/slack/events", "application/json", withAuth("T1", "EvY", "T404")))
+	require.Equal(t, http.StatusForbidden, st, out)
+	// Matching authorizations are answered.
+	st, out = h.send(t, h.signed("/slack/events", "application/json", withAuth("T1", "EvZ", "T1")))
+	require.Equal(t, http.StatusOK, st, out)
+	p := recv(t, h.slack.Posts())
+	require.Equal(t, "C42", p.Channel)
+	select {
+	case extra := <-h.slack.Posts():
+		t.Fatalf("a refused event was answered: %+v", extra)
+	default:
+	}
+	require.True(t, strings.Contains(h.logs.String(), "team does not match"))
+}
+
+// A signed slash command delivered again inside its 5-minute window is a
+// replay: refused, answered once, billed once.
+func TestSlashCommandReplayRefused(t *testing.T) {
+	h := start(t, harnessOpts{})
+	h.configure(t)
+	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
+	form := url.Values{"team_id": {"T1"}, "command": {"/rampart"}, "text": {"ask what is the VPN policy"}, "user_id": {"U123"},
+		"channel_id": {"C42"}, "response_url": {h.slack.URL + "/hooks/commands/T1/1/abc"}}
+	req := h.signed("/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode()))
+	st, out := h.send(t, req)
+	require.Equal(t, http.StatusOK, st, out)
+	for range 3 {
+		st, out = h.send(t, req)
+		require.Equal(t, http.StatusConflict, st, out)
+		require.Contains(t, out, "replayed")
+	}
+	recv(t, h.slack.Responses())
+	select {
+	case extra := <-h.slack.Responses():
+		t.Fatalf("a replay was answered: %q", extra)
+	default:
+	}
+	// A new request (new timestamp → new signature) is answered.
+	st, _ = h.send(t, h.signedAt(h.now.Add(-time.Second), "/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode())))
+	require.Equal(t, http.StatusOK, st)
+	recv(t, h.slack.Responses())
+}
