@@ -128,6 +128,8 @@ func newTenantCmd(f *apiFlags) *cobra.Command {
 			return http.MethodDelete, "/v1/tenants/" + esc(a[0]), nil, nil, nil
 		}),
 		newShredCmd(),
+		newRecoverOwnerCmd(),
+		newTenantLimitsCmd(f),
 	)
 	return cmd
 }

@@ -44,6 +44,8 @@ func TestAdminVerbs(t *testing.T) {
 		{[]string{"whoami"}, "", "GET", "/v1/whoami", "", nil},
 		{[]string{"tenant", "create", "--name", "acme"}, "", "POST", "/v1/tenants", "", map[string]any{"name": "acme"}},
 		{[]string{"tenant", "suspend", "t_1"}, "", "POST", "/v1/tenants/t_1:suspend", "", map[string]any{}},
+		{[]string{"tenant", "limits", "t_1", "--monthly-tokens", "1000", "--model", "echo"}, "", "PUT", "/v1/tenants/t_1/limits", "",
+			map[string]any{"requests_per_minute": float64(0), "tokens_per_minute": float64(0), "monthly_token_budget": float64(1000), "allowed_models": []any{"echo"}}},
 		{[]string{"key", "revoke", "AbC"}, "", "POST", "/v1/keys/AbC:revoke", "", map[string]any{}},
 		{[]string{"member", "create", "--subject", "a@b", "--role", "viewer"}, "", "POST", "/v1/members", "", map[string]any{"subject": "a@b", "role": "ROLE_VIEWER"}},
 		{[]string{"audit", "verify"}, "", "GET", "/v1/audit:verify", "", nil},

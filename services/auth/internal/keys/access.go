@@ -51,10 +51,13 @@ func (s *Service) loadAccess(ctx context.Context, q *store.Queries, c Caller) (*
 	return a, nil
 }
 
-// tenantLimits returns the tenant's limits (none yet: tenant records carry
-// no limits in this version).
-func (s *Service) tenantLimits(context.Context, *store.Queries, string) (store.TenantLimits, error) {
-	return store.TenantLimits{}, nil
+// tenantLimits returns the tenant's limits.
+func (s *Service) tenantLimits(ctx context.Context, q *store.Queries, tenantID string) (store.TenantLimits, error) {
+	t, err := q.GetTenant(ctx, tenantID)
+	if err != nil {
+		return store.TenantLimits{}, mapStore(err, "tenant "+tenantID)
+	}
+	return t.Limits, nil
 }
 
 // role is the current role of subject in the caller's tenant, 0 if it is

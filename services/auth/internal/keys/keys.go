@@ -121,6 +121,17 @@ func checkTenantLimits(tl store.TenantLimits, models []string, l store.Limits) e
 }
 
 func checkLimits(l store.Limits) error {
+	// Tenant-wide limits are a tenant record (UpdateTenantLimits), not
+	// something a key can bring along.
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"limits.tenant_requests_per_minute", l.TenantRPM}, {"limits.tenant_tokens_per_minute", l.TenantTPM},
+		{"limits.tenant_monthly_token_budget", l.TenantMonthlyTokens}} {
+		if f.v != 0 {
+			return invalid(f.name, "tenant limits are set on the tenant (PUT /v1/tenants/{tenant_id}/limits), not on a key")
+		}
+	}
 	for _, f := range []struct {
 		name string
 		v    int64

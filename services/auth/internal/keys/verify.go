@@ -70,11 +70,16 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source) (Ver
 		Subject:          k.Subject,
 		Roles:            []string{RoleName(ka.Role)},
 		Scopes:           effectiveScopes(k.Scopes, ka.Role),
-		AllowedModels:    k.AllowedModels,
+		AllowedModels:    principalModels(k.AllowedModels, ka.TenantLimits.AllowedModels),
 		AllowedEndpoints: k.AllowedEndpoints,
+		// The tenant's limits come from the tenant record; keys made before
+		// tenant records had limits may still carry their own tenant_*
+		// values, which can only narrow.
 		Limits: &authv1.Limits{
 			RequestsPerMinute: k.Limits.RPM, TokensPerMinute: k.Limits.TPM, MonthlyTokenBudget: k.Limits.MonthlyTokens,
-			TenantRequestsPerMinute: k.Limits.TenantRPM, TenantTokensPerMinute: k.Limits.TenantTPM, TenantMonthlyTokenBudget: k.Limits.TenantMonthlyTokens,
+			TenantRequestsPerMinute:  narrowLimit(ka.TenantLimits.RPM, k.Limits.TenantRPM),
+			TenantTokensPerMinute:    narrowLimit(ka.TenantLimits.TPM, k.Limits.TenantTPM),
+			TenantMonthlyTokenBudget: narrowLimit(ka.TenantLimits.MonthlyTokens, k.Limits.TenantMonthlyTokens),
 		},
 	}
 	signer := s.signer.Signer()
@@ -93,6 +98,20 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source) (Ver
 	}
 	s.markUsed(k.ID, now)
 	return Verified{Principal: p, Assertion: tok, CacheUntil: cacheUntil}, nil
+}
+
+// NoModel is the allowed-models entry of a principal whose key and tenant
+// share no model: an empty list would mean "every model".
+const NoModel = "-"
+
+// principalModels is the model list a principal carries: the key's,
+// narrowed by the tenant's.
+func principalModels(key, tenant []string) []string {
+	m := narrowModels(key, tenant)
+	if m != nil && len(m) == 0 {
+		return []string{NoModel}
+	}
+	return m
 }
 
 func (s *Service) markUsed(id string, at time.Time) {

@@ -106,7 +106,14 @@ func limitsFromPB(l *authv1.Limits) store.Limits {
 
 func tenantPB(t store.Tenant) *authv1.Tenant {
 	return &authv1.Tenant{TenantId: t.ID, Name: t.Name, State: authv1.TenantState(t.State), CreateTime: ts(t.CreatedAt),
-		DeleteTime: ts(t.DeletedAt), PurgeTime: ts(t.PurgeAt)}
+		DeleteTime: ts(t.DeletedAt), PurgeTime: ts(t.PurgeAt), Limits: &authv1.TenantLimits{
+			RequestsPerMinute: t.Limits.RPM, TokensPerMinute: t.Limits.TPM, MonthlyTokenBudget: t.Limits.MonthlyTokens,
+			AllowedModels: t.Limits.AllowedModels}}
+}
+
+func tenantLimitsFromPB(l *authv1.TenantLimits) store.TenantLimits {
+	return store.TenantLimits{RPM: l.GetRequestsPerMinute(), TPM: l.GetTokensPerMinute(), MonthlyTokens: l.GetMonthlyTokenBudget(),
+		AllowedModels: l.GetAllowedModels()}
 }
 
 func memberPB(m store.Member) *authv1.Member {

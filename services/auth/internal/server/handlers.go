@@ -167,6 +167,21 @@ func (s *Server) Bootstrap(ctx context.Context, req *authv1.BootstrapRequest) (*
 	return &authv1.BootstrapResponse{TenantId: out.Tenant.ID, ApiKey: out.OwnerKey.Plaintext, KeyId: out.OwnerKey.Key.ID}, nil
 }
 
+// RecoverOwner implements AuthService. Like Bootstrap it answers only the
+// operator CLI identity (the allow-list admits no one else either).
+func (s *Server) RecoverOwner(ctx context.Context, req *authv1.RecoverOwnerRequest) (*authv1.RecoverOwnerResponse, error) {
+	id, err := mtls.PeerID(ctx)
+	if err != nil || id.String() != BootstrapCaller {
+		return nil, grpcerr.ErrPermissionDenied
+	}
+	out, err := s.svc.RecoverOwner(ctx, keys.Caller{Subject: "svc:" + id.String(), RequestID: requestID(ctx), SourceIP: sourceIP(ctx)},
+		req.GetTenantId(), req.GetSubject())
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.RecoverOwnerResponse{TenantId: req.GetTenantId(), Subject: out.Subject, ApiKey: out.Key.Plaintext, KeyId: out.Key.Key.ID}, nil
+}
+
 // ---- KeyService ----
 
 // CreateKey implements KeyService.
@@ -348,6 +363,22 @@ func (s *Server) DeleteTenant(ctx context.Context, req *authv1.DeleteTenantReque
 		return nil, err
 	}
 	return &authv1.DeleteTenantResponse{Tenant: tenantPB(t)}, nil
+}
+
+// UpdateTenantLimits implements TenantService.
+func (s *Server) UpdateTenantLimits(ctx context.Context, req *authv1.UpdateTenantLimitsRequest) (*authv1.UpdateTenantLimitsResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetLimits() == nil {
+		return nil, grpcerr.Invalid("limits", "required (send {} to clear every tenant limit)")
+	}
+	t, err := s.svc.UpdateTenantLimits(ctx, c, req.GetTenantId(), tenantLimitsFromPB(req.GetLimits()))
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.UpdateTenantLimitsResponse{Tenant: tenantPB(t)}, nil
 }
 
 // ---- MemberService ----

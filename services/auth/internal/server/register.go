@@ -12,8 +12,8 @@ import (
 // WatchRevocations for the edge; GetSigningKeys and WatchTenantEvents for
 // every Rampart service; VerifyKey, KeyService GetKey and RotateKey also for
 // keyvault (its rampart-api-key rotation acts as the key it rotates, see
-// docs/adr/0009-keyvault-rotates-api-keys.md); Bootstrap for the operator
-// CLI; the REST-facing services for the edge. Health is open to any
+// docs/adr/0009-keyvault-rotates-api-keys.md); Bootstrap and RecoverOwner
+// for the operator CLI; the REST-facing services for the edge. Health is open to any
 // verified peer.
 //
 //go:embed policy.json
@@ -28,6 +28,7 @@ var ExemptMethodNames = []string{
 	authv1.AuthService_WatchRevocations_FullMethodName,
 	authv1.AuthService_WatchTenantEvents_FullMethodName,
 	authv1.AuthService_Bootstrap_FullMethodName,
+	authv1.AuthService_RecoverOwner_FullMethodName,
 }
 
 // Register registers every auth service on g.

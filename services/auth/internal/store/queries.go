@@ -60,13 +60,17 @@ func (q *Queries) SetMeta(ctx context.Context, k, v string) error {
 
 // ---- tenants ----
 
-const tenantCols = `tenant_id, name, state, created_at, updated_at, deleted_at, purge_at, purged`
+const tenantCols = `tenant_id, name, state, created_at, updated_at, deleted_at, purge_at, purged, limits`
 
 func scanTenant(sc scanner) (Tenant, error) {
 	var t Tenant
 	var created, updated, deleted, purge, purged int64
-	if err := sc.Scan(&t.ID, &t.Name, &t.State, &created, &updated, &deleted, &purge, &purged); err != nil {
+	var limits string
+	if err := sc.Scan(&t.ID, &t.Name, &t.State, &created, &updated, &deleted, &purge, &purged, &limits); err != nil {
 		return Tenant{}, mapErr(err)
+	}
+	if err := json.Unmarshal([]byte(limits), &t.Limits); err != nil {
+		return Tenant{}, fmt.Errorf("decode limits of tenant %s: %w", t.ID, err)
 	}
 	t.CreatedAt, t.UpdatedAt, t.DeletedAt, t.PurgeAt = fromNanos(created), fromNanos(updated), fromNanos(deleted), fromNanos(purge)
 	t.Purged = purged != 0
@@ -75,8 +79,8 @@ func scanTenant(sc scanner) (Tenant, error) {
 
 // InsertTenant creates a tenant.
 func (q *Queries) InsertTenant(ctx context.Context, t Tenant) error {
-	_, err := q.exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Name, t.State, nanos(t.CreatedAt), nanos(t.UpdatedAt), nanos(t.DeletedAt), nanos(t.PurgeAt), boolInt(t.Purged))
+	_, err := q.exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Name, t.State, nanos(t.CreatedAt), nanos(t.UpdatedAt), nanos(t.DeletedAt), nanos(t.PurgeAt), boolInt(t.Purged), jsonText(t.Limits))
 	return err
 }
 
@@ -105,6 +109,15 @@ func (q *Queries) ListTenants(ctx context.Context, after string, limit int) ([]T
 func (q *Queries) UpdateTenant(ctx context.Context, t Tenant) error {
 	res, err := q.exec(ctx, `UPDATE tenants SET state = ?, updated_at = ?, deleted_at = ?, purge_at = ? WHERE tenant_id = ? AND purged = 0`,
 		t.State, nanos(t.UpdatedAt), nanos(t.DeletedAt), nanos(t.PurgeAt), t.ID)
+	if err != nil {
+		return err
+	}
+	return affected(res)
+}
+
+// SetTenantLimits replaces a tenant's limits.
+func (q *Queries) SetTenantLimits(ctx context.Context, id string, l TenantLimits, now time.Time) error {
+	res, err := q.exec(ctx, `UPDATE tenants SET limits = ?, updated_at = ? WHERE tenant_id = ? AND purged = 0`, jsonText(l), nanos(now), id)
 	if err != nil {
 		return err
 	}
@@ -268,13 +281,17 @@ func (q *Queries) GetKey(ctx context.Context, tenantID, keyID string) (Key, erro
 func (q *Queries) KeyForVerify(ctx context.Context, keyID string) (KeyAuth, error) {
 	var ka KeyAuth
 	var role sql.NullInt32
+	var tlimits string
 	const cols = `k.key_id, k.tenant_id, k.salt, k.hash, k.name, k.subject, k.scopes, k.allowed_models, k.allowed_endpoints, k.limits, k.state, k.created_at, k.expires_at, k.last_used_at, k.replaced_by, k.revoked_at, k.created_by`
-	k, err := scanKey(q.row(ctx, `SELECT `+cols+`, t.state, m.role FROM api_keys k
+	k, err := scanKey(q.row(ctx, `SELECT `+cols+`, t.state, t.limits, m.role FROM api_keys k
 		JOIN tenants t ON t.tenant_id = k.tenant_id
 		LEFT JOIN members m ON m.tenant_id = k.tenant_id AND m.subject = k.subject
-		WHERE k.key_id = ?`, keyID), &ka.TenantState, &role)
+		WHERE k.key_id = ?`, keyID), &ka.TenantState, &tlimits, &role)
 	if err != nil {
 		return KeyAuth{}, err
+	}
+	if err := json.Unmarshal([]byte(tlimits), &ka.TenantLimits); err != nil {
+		return KeyAuth{}, fmt.Errorf("decode limits of tenant %s: %w", k.TenantID, err)
 	}
 	ka.Key = k
 	ka.Role = Role(role.Int32)

@@ -63,6 +63,19 @@ func tenants(ctx context.Context, t *testing.T, db *store.DB) {
 	require.Equal(t, store.Tenant{ID: "t_a", Name: "t_a", State: store.TenantActive, CreatedAt: t0, UpdatedAt: t0}, got)
 	_, err = db.Q().GetTenant(ctx, "t_zz")
 	require.ErrorIs(t, err, store.ErrNotFound)
+	t.Run("limits", func(t *testing.T) {
+		l := store.TenantLimits{RPM: 60, TPM: 1000, MonthlyTokens: 1 << 40, AllowedModels: []string{"echo", "gpt-4o"}}
+		require.NoError(t, db.Q().SetTenantLimits(ctx, "t_b", l, t0.Add(time.Minute)))
+		gb, err := db.Q().GetTenant(ctx, "t_b")
+		require.NoError(t, err)
+		require.Equal(t, l, gb.Limits)
+		require.Equal(t, t0.Add(time.Minute), gb.UpdatedAt)
+		require.ErrorIs(t, db.Q().SetTenantLimits(ctx, "t_zz", l, t0), store.ErrNotFound)
+		require.NoError(t, db.Q().SetTenantLimits(ctx, "t_b", store.TenantLimits{}, t0))
+		gb, err = db.Q().GetTenant(ctx, "t_b")
+		require.NoError(t, err)
+		require.Equal(t, store.TenantLimits{}, gb.Limits, "cleared")
+	})
 	list, err := db.Q().ListTenants(ctx, "", 1)
 	require.NoError(t, err)
 	require.Len(t, list, 1)
@@ -115,6 +128,26 @@ func membersAndKeys(ctx context.Context, t *testing.T, db *store.DB) {
 	require.NoError(t, err)
 	require.Equal(t, store.TenantActive, ka.TenantState)
 	require.Equal(t, store.RoleAdmin, ka.Role)
+	require.Equal(t, store.TenantLimits{}, ka.TenantLimits)
+	tl := store.TenantLimits{TPM: 7, AllowedModels: []string{"echo"}}
+	require.NoError(t, db.Q().SetTenantLimits(ctx, "t_m1", tl, t0))
+	ka, err = db.Q().KeyForVerify(ctx, k.ID)
+	require.NoError(t, err)
+	require.Equal(t, tl, ka.TenantLimits, "verification sees the tenant's limits")
+
+	require.NoError(t, db.Q().InsertMember(ctx, store.Member{ID: "m_o", TenantID: "t_m1", Subject: "own@example.com", Kind: 1, Role: store.RoleOwner, CreatedAt: t0, UpdatedAt: t0}))
+	ok := store.Key{ID: "BBBBBBBBBBBB", TenantID: "t_m1", Salt: []byte("s"), Hash: []byte("h"), Name: "o", Subject: "own@example.com",
+		Scopes: []string{"admin"}, State: store.KeyActive, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), CreatedBy: "test"}
+	require.NoError(t, db.Q().InsertKey(ctx, ok))
+	owners, err := db.Q().LiveKeysOfRole(ctx, "t_m1", store.RoleOwner)
+	require.NoError(t, err)
+	require.Len(t, owners, 1)
+	require.Equal(t, ok.ID, owners[0].ID)
+	ok.State = store.KeyRevoked
+	require.NoError(t, db.Q().UpdateKeyState(ctx, ok))
+	owners, err = db.Q().LiveKeysOfRole(ctx, "t_m1", store.RoleOwner)
+	require.NoError(t, err)
+	require.Empty(t, owners, "revoked keys are not live")
 
 	require.NoError(t, db.Q().TouchKeys(ctx, map[string]time.Time{k.ID: t0.Add(time.Minute)}))
 	require.NoError(t, db.Q().TouchKeys(ctx, map[string]time.Time{k.ID: t0}), "an older time never overwrites")
@@ -133,7 +166,7 @@ func membersAndKeys(ctx context.Context, t *testing.T, db *store.DB) {
 	ks, err := db.Q().ListKeys(ctx, "t_m1", "someone-else", "", 10)
 	require.NoError(t, err)
 	require.Empty(t, ks)
-	ks, err = db.Q().ListKeys(ctx, "t_m1", "", "", 10)
+	ks, err = db.Q().ListKeys(ctx, "t_m1", "ann@example.com", "", 10)
 	require.NoError(t, err)
 	require.Len(t, ks, 1)
 

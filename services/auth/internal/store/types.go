@@ -32,6 +32,7 @@ type Tenant struct {
 	DeletedAt time.Time
 	PurgeAt   time.Time
 	Purged    bool
+	Limits    TenantLimits
 }
 
 // Role mirrors authv1.Role; a lower number is a stronger role.
@@ -110,9 +111,10 @@ type Key struct {
 // KeyAuth is what verification needs in one lookup: the key, its tenant's
 // state and its subject's current role (0 when the member is gone).
 type KeyAuth struct {
-	Key         Key
-	TenantState TenantState
-	Role        Role
+	Key          Key
+	TenantState  TenantState
+	TenantLimits TenantLimits
+	Role         Role
 }
 
 // Event kinds in the shared event log.

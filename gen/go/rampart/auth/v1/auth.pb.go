@@ -776,6 +776,135 @@ func (x *BootstrapResponse) GetKeyId() string {
 	return ""
 }
 
+// RecoverOwnerRequest names the tenant and, optionally, the new owner.
+type RecoverOwnerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant to recover.
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Subject of the owner: an existing member is made owner, a new subject
+	// is added as owner. Empty: the tenant's longest-standing owner.
+	Subject       string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecoverOwnerRequest) Reset() {
+	*x = RecoverOwnerRequest{}
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoverOwnerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoverOwnerRequest) ProtoMessage() {}
+
+func (x *RecoverOwnerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoverOwnerRequest.ProtoReflect.Descriptor instead.
+func (*RecoverOwnerRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RecoverOwnerRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *RecoverOwnerRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+// RecoverOwnerResponse carries the new owner key.
+type RecoverOwnerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant.
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Subject that owns the new key.
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// The plaintext owner key, shown once.
+	ApiKey string `protobuf:"bytes,3,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	// Key id of that key.
+	KeyId         string `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecoverOwnerResponse) Reset() {
+	*x = RecoverOwnerResponse{}
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoverOwnerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoverOwnerResponse) ProtoMessage() {}
+
+func (x *RecoverOwnerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoverOwnerResponse.ProtoReflect.Descriptor instead.
+func (*RecoverOwnerResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RecoverOwnerResponse) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *RecoverOwnerResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *RecoverOwnerResponse) GetApiKey() string {
+	if x != nil {
+		return x.ApiKey
+	}
+	return ""
+}
+
+func (x *RecoverOwnerResponse) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
 // WatchTenantEventsRequest starts a tenant event stream.
 type WatchTenantEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -787,7 +916,7 @@ type WatchTenantEventsRequest struct {
 
 func (x *WatchTenantEventsRequest) Reset() {
 	*x = WatchTenantEventsRequest{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[11]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +928,7 @@ func (x *WatchTenantEventsRequest) String() string {
 func (*WatchTenantEventsRequest) ProtoMessage() {}
 
 func (x *WatchTenantEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[11]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +941,7 @@ func (x *WatchTenantEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTenantEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchTenantEventsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{11}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WatchTenantEventsRequest) GetAfterCursor() int64 {
@@ -839,7 +968,7 @@ type WatchTenantEventsResponse struct {
 
 func (x *WatchTenantEventsResponse) Reset() {
 	*x = WatchTenantEventsResponse{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[12]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +980,7 @@ func (x *WatchTenantEventsResponse) String() string {
 func (*WatchTenantEventsResponse) ProtoMessage() {}
 
 func (x *WatchTenantEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[12]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +993,7 @@ func (x *WatchTenantEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTenantEventsResponse.ProtoReflect.Descriptor instead.
 func (*WatchTenantEventsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{12}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchTenantEventsResponse) GetCursor() int64 {
@@ -938,7 +1067,15 @@ const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"\x11BootstrapResponse\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
 	"\aapi_key\x18\x02 \x01(\tR\x06apiKey\x12\x15\n" +
-	"\x06key_id\x18\x03 \x01(\tR\x05keyId\"=\n" +
+	"\x06key_id\x18\x03 \x01(\tR\x05keyId\"Q\n" +
+	"\x13RecoverOwnerRequest\x12 \n" +
+	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\"}\n" +
+	"\x14RecoverOwnerResponse\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x17\n" +
+	"\aapi_key\x18\x03 \x01(\tR\x06apiKey\x12\x15\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId\"=\n" +
 	"\x18WatchTenantEventsRequest\x12!\n" +
 	"\fafter_cursor\x18\x01 \x01(\x03R\vafterCursor\"\x9a\x01\n" +
 	"\x19WatchTenantEventsResponse\x12\x16\n" +
@@ -959,14 +1096,15 @@ const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"\x19TENANT_EVENT_KIND_RESUMED\x10\x03\x12\x1d\n" +
 	"\x19TENANT_EVENT_KIND_DELETED\x10\x04\x12\x1c\n" +
 	"\x18TENANT_EVENT_KIND_PURGED\x10\x05\x12\x1c\n" +
-	"\x18TENANT_EVENT_KIND_RESYNC\x10\x062\xd0\x04\n" +
+	"\x18TENANT_EVENT_KIND_RESYNC\x10\x062\xad\x05\n" +
 	"\vAuthService\x12R\n" +
 	"\tVerifyKey\x12!.rampart.auth.v1.VerifyKeyRequest\x1a\".rampart.auth.v1.VerifyKeyResponse\x12i\n" +
 	"\x10WatchRevocations\x12(.rampart.auth.v1.WatchRevocationsRequest\x1a).rampart.auth.v1.WatchRevocationsResponse0\x01\x12a\n" +
 	"\x0eGetSigningKeys\x12&.rampart.auth.v1.GetSigningKeysRequest\x1a'.rampart.auth.v1.GetSigningKeysResponse\x12]\n" +
 	"\x06WhoAmI\x12\x1e.rampart.auth.v1.WhoAmIRequest\x1a\x1f.rampart.auth.v1.WhoAmIResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/whoami\x12R\n" +
-	"\tBootstrap\x12!.rampart.auth.v1.BootstrapRequest\x1a\".rampart.auth.v1.BootstrapResponse\x12l\n" +
+	"\tBootstrap\x12!.rampart.auth.v1.BootstrapRequest\x1a\".rampart.auth.v1.BootstrapResponse\x12[\n" +
+	"\fRecoverOwner\x12$.rampart.auth.v1.RecoverOwnerRequest\x1a%.rampart.auth.v1.RecoverOwnerResponse\x12l\n" +
 	"\x11WatchTenantEvents\x12).rampart.auth.v1.WatchTenantEventsRequest\x1a*.rampart.auth.v1.WatchTenantEventsResponse0\x01BCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
 
 var (
@@ -982,7 +1120,7 @@ func file_rampart_auth_v1_auth_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_auth_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_rampart_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_rampart_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_rampart_auth_v1_auth_proto_goTypes = []any{
 	(RevocationKind)(0),               // 0: rampart.auth.v1.RevocationKind
 	(TenantEventKind)(0),              // 1: rampart.auth.v1.TenantEventKind
@@ -997,12 +1135,14 @@ var file_rampart_auth_v1_auth_proto_goTypes = []any{
 	(*WhoAmIResponse)(nil),            // 10: rampart.auth.v1.WhoAmIResponse
 	(*BootstrapRequest)(nil),          // 11: rampart.auth.v1.BootstrapRequest
 	(*BootstrapResponse)(nil),         // 12: rampart.auth.v1.BootstrapResponse
-	(*WatchTenantEventsRequest)(nil),  // 13: rampart.auth.v1.WatchTenantEventsRequest
-	(*WatchTenantEventsResponse)(nil), // 14: rampart.auth.v1.WatchTenantEventsResponse
-	(*Principal)(nil),                 // 15: rampart.auth.v1.Principal
+	(*RecoverOwnerRequest)(nil),       // 13: rampart.auth.v1.RecoverOwnerRequest
+	(*RecoverOwnerResponse)(nil),      // 14: rampart.auth.v1.RecoverOwnerResponse
+	(*WatchTenantEventsRequest)(nil),  // 15: rampart.auth.v1.WatchTenantEventsRequest
+	(*WatchTenantEventsResponse)(nil), // 16: rampart.auth.v1.WatchTenantEventsResponse
+	(*Principal)(nil),                 // 17: rampart.auth.v1.Principal
 }
 var file_rampart_auth_v1_auth_proto_depIdxs = []int32{
-	15, // 0: rampart.auth.v1.VerifyKeyResponse.principal:type_name -> rampart.auth.v1.Principal
+	17, // 0: rampart.auth.v1.VerifyKeyResponse.principal:type_name -> rampart.auth.v1.Principal
 	0,  // 1: rampart.auth.v1.WatchRevocationsResponse.kind:type_name -> rampart.auth.v1.RevocationKind
 	7,  // 2: rampart.auth.v1.GetSigningKeysResponse.keys:type_name -> rampart.auth.v1.SigningKey
 	1,  // 3: rampart.auth.v1.WatchTenantEventsResponse.kind:type_name -> rampart.auth.v1.TenantEventKind
@@ -1011,15 +1151,17 @@ var file_rampart_auth_v1_auth_proto_depIdxs = []int32{
 	6,  // 6: rampart.auth.v1.AuthService.GetSigningKeys:input_type -> rampart.auth.v1.GetSigningKeysRequest
 	9,  // 7: rampart.auth.v1.AuthService.WhoAmI:input_type -> rampart.auth.v1.WhoAmIRequest
 	11, // 8: rampart.auth.v1.AuthService.Bootstrap:input_type -> rampart.auth.v1.BootstrapRequest
-	13, // 9: rampart.auth.v1.AuthService.WatchTenantEvents:input_type -> rampart.auth.v1.WatchTenantEventsRequest
-	3,  // 10: rampart.auth.v1.AuthService.VerifyKey:output_type -> rampart.auth.v1.VerifyKeyResponse
-	5,  // 11: rampart.auth.v1.AuthService.WatchRevocations:output_type -> rampart.auth.v1.WatchRevocationsResponse
-	8,  // 12: rampart.auth.v1.AuthService.GetSigningKeys:output_type -> rampart.auth.v1.GetSigningKeysResponse
-	10, // 13: rampart.auth.v1.AuthService.WhoAmI:output_type -> rampart.auth.v1.WhoAmIResponse
-	12, // 14: rampart.auth.v1.AuthService.Bootstrap:output_type -> rampart.auth.v1.BootstrapResponse
-	14, // 15: rampart.auth.v1.AuthService.WatchTenantEvents:output_type -> rampart.auth.v1.WatchTenantEventsResponse
-	10, // [10:16] is the sub-list for method output_type
-	4,  // [4:10] is the sub-list for method input_type
+	13, // 9: rampart.auth.v1.AuthService.RecoverOwner:input_type -> rampart.auth.v1.RecoverOwnerRequest
+	15, // 10: rampart.auth.v1.AuthService.WatchTenantEvents:input_type -> rampart.auth.v1.WatchTenantEventsRequest
+	3,  // 11: rampart.auth.v1.AuthService.VerifyKey:output_type -> rampart.auth.v1.VerifyKeyResponse
+	5,  // 12: rampart.auth.v1.AuthService.WatchRevocations:output_type -> rampart.auth.v1.WatchRevocationsResponse
+	8,  // 13: rampart.auth.v1.AuthService.GetSigningKeys:output_type -> rampart.auth.v1.GetSigningKeysResponse
+	10, // 14: rampart.auth.v1.AuthService.WhoAmI:output_type -> rampart.auth.v1.WhoAmIResponse
+	12, // 15: rampart.auth.v1.AuthService.Bootstrap:output_type -> rampart.auth.v1.BootstrapResponse
+	14, // 16: rampart.auth.v1.AuthService.RecoverOwner:output_type -> rampart.auth.v1.RecoverOwnerResponse
+	16, // 17: rampart.auth.v1.AuthService.WatchTenantEvents:output_type -> rampart.auth.v1.WatchTenantEventsResponse
+	11, // [11:18] is the sub-list for method output_type
+	4,  // [4:11] is the sub-list for method input_type
 	4,  // [4:4] is the sub-list for extension type_name
 	4,  // [4:4] is the sub-list for extension extendee
 	0,  // [0:4] is the sub-list for field type_name
@@ -1037,7 +1179,7 @@ func file_rampart_auth_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_auth_v1_auth_proto_rawDesc), len(file_rampart_auth_v1_auth_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const (
 	AuthService_GetSigningKeys_FullMethodName    = "/rampart.auth.v1.AuthService/GetSigningKeys"
 	AuthService_WhoAmI_FullMethodName            = "/rampart.auth.v1.AuthService/WhoAmI"
 	AuthService_Bootstrap_FullMethodName         = "/rampart.auth.v1.AuthService/Bootstrap"
+	AuthService_RecoverOwner_FullMethodName      = "/rampart.auth.v1.AuthService/RecoverOwner"
 	AuthService_WatchTenantEvents_FullMethodName = "/rampart.auth.v1.AuthService/WatchTenantEvents"
 )
 
@@ -46,6 +47,12 @@ type AuthServiceClient interface {
 	// Bootstrap creates the first tenant and its owner key. It succeeds only
 	// while no tenant exists and only for the operator CLI identity.
 	Bootstrap(ctx context.Context, in *BootstrapRequest, opts ...grpc.CallOption) (*BootstrapResponse, error)
+	// RecoverOwner gives a tenant an owner again and returns a new owner key
+	// (scope admin), shown once: the way back for a tenant whose owner keys
+	// are all lost, revoked or expired. Only the operator CLI identity may
+	// call it (mTLS allow-list, no HTTP route); it is audited in the tenant's
+	// chain and in the platform chain.
+	RecoverOwner(ctx context.Context, in *RecoverOwnerRequest, opts ...grpc.CallOption) (*RecoverOwnerResponse, error)
 	// WatchTenantEvents streams tenant lifecycle events (created, suspended,
 	// resumed, deleted, purged) from a cursor, so services holding tenant data
 	// can crypto-shred it after a purge. Cursors share WatchRevocations' space.
@@ -119,6 +126,16 @@ func (c *authServiceClient) Bootstrap(ctx context.Context, in *BootstrapRequest,
 	return out, nil
 }
 
+func (c *authServiceClient) RecoverOwner(ctx context.Context, in *RecoverOwnerRequest, opts ...grpc.CallOption) (*RecoverOwnerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecoverOwnerResponse)
+	err := c.cc.Invoke(ctx, AuthService_RecoverOwner_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *authServiceClient) WatchTenantEvents(ctx context.Context, in *WatchTenantEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTenantEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &AuthService_ServiceDesc.Streams[1], AuthService_WatchTenantEvents_FullMethodName, cOpts...)
@@ -157,6 +174,12 @@ type AuthServiceServer interface {
 	// Bootstrap creates the first tenant and its owner key. It succeeds only
 	// while no tenant exists and only for the operator CLI identity.
 	Bootstrap(context.Context, *BootstrapRequest) (*BootstrapResponse, error)
+	// RecoverOwner gives a tenant an owner again and returns a new owner key
+	// (scope admin), shown once: the way back for a tenant whose owner keys
+	// are all lost, revoked or expired. Only the operator CLI identity may
+	// call it (mTLS allow-list, no HTTP route); it is audited in the tenant's
+	// chain and in the platform chain.
+	RecoverOwner(context.Context, *RecoverOwnerRequest) (*RecoverOwnerResponse, error)
 	// WatchTenantEvents streams tenant lifecycle events (created, suspended,
 	// resumed, deleted, purged) from a cursor, so services holding tenant data
 	// can crypto-shred it after a purge. Cursors share WatchRevocations' space.
@@ -185,6 +208,9 @@ func (UnimplementedAuthServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*
 }
 func (UnimplementedAuthServiceServer) Bootstrap(context.Context, *BootstrapRequest) (*BootstrapResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Bootstrap not implemented")
+}
+func (UnimplementedAuthServiceServer) RecoverOwner(context.Context, *RecoverOwnerRequest) (*RecoverOwnerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecoverOwner not implemented")
 }
 func (UnimplementedAuthServiceServer) WatchTenantEvents(*WatchTenantEventsRequest, grpc.ServerStreamingServer[WatchTenantEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchTenantEvents not implemented")
@@ -293,6 +319,24 @@ func _AuthService_Bootstrap_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_RecoverOwner_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecoverOwnerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).RecoverOwner(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_RecoverOwner_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).RecoverOwner(ctx, req.(*RecoverOwnerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AuthService_WatchTenantEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchTenantEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -326,6 +370,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Bootstrap",
 			Handler:    _AuthService_Bootstrap_Handler,
+		},
+		{
+			MethodName: "RecoverOwner",
+			Handler:    _AuthService_RecoverOwner_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -238,20 +238,29 @@ func (x *ApiKey) GetReplacedBy() string {
 	return ""
 }
 
-// CreateKeyRequest describes a new key.
+// CreateKeyRequest describes a new key. The creating key must hold scope
+// keys:write (or admin) and cover the new key (covering rule, ADR 0012):
+// the subject's role is not above the creator's; scopes, allowed models
+// and endpoints are within the creator's; each limit is at most the
+// creator's (a creator with a limit cannot mint an unlimited key); the key
+// expires no later than the creator. A violation is PERMISSION_DENIED
+// naming the field.
 type CreateKeyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Human name, 1-128 characters.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Scopes to grant; must not exceed the creator's.
 	Scopes []string `protobuf:"bytes,2,rep,name=scopes,proto3" json:"scopes,omitempty"`
-	// Allowed models.
+	// Allowed models (empty: every model the tenant allows); must be within
+	// the tenant's allowed models.
 	AllowedModels []string `protobuf:"bytes,3,rep,name=allowed_models,json=allowedModels,proto3" json:"allowed_models,omitempty"`
 	// Allowed endpoints.
 	AllowedEndpoints []string `protobuf:"bytes,4,rep,name=allowed_endpoints,json=allowedEndpoints,proto3" json:"allowed_endpoints,omitempty"`
-	// Limits.
+	// Limits of the key; they may only narrow the tenant's limits. The
+	// tenant_* fields are not settable here: tenant limits are set on the
+	// tenant (UpdateTenantLimits).
 	Limits *Limits `protobuf:"bytes,5,opt,name=limits,proto3" json:"limits,omitempty"`
-	// Lifetime in seconds (default 90 days).
+	// Lifetime in seconds (default 90 days, never beyond the creating key).
 	TtlSeconds int64 `protobuf:"varint,6,opt,name=ttl_seconds,json=ttlSeconds,proto3" json:"ttl_seconds,omitempty"`
 	// Member (subject) that owns the key; empty means the caller. Only admins
 	// may create keys for another member.

@@ -35,7 +35,9 @@ type Principal struct {
 	Roles []string `protobuf:"bytes,4,rep,name=roles,proto3" json:"roles,omitempty"`
 	// Scopes granted to the key, e.g. chat:write.
 	Scopes []string `protobuf:"bytes,5,rep,name=scopes,proto3" json:"scopes,omitempty"`
-	// Models the key may use; empty means all models the tenant allows.
+	// Models the key may use: the key's list narrowed by the tenant's.
+	// Empty means every model; when the two lists share no model, it holds
+	// the single reserved entry "-" (matches no model id).
 	AllowedModels []string `protobuf:"bytes,6,rep,name=allowed_models,json=allowedModels,proto3" json:"allowed_models,omitempty"`
 	// Endpoints (HTTP path prefixes) the key may call; empty means all.
 	AllowedEndpoints []string `protobuf:"bytes,7,rep,name=allowed_endpoints,json=allowedEndpoints,proto3" json:"allowed_endpoints,omitempty"`
@@ -158,11 +160,13 @@ type Limits struct {
 	TokensPerMinute int64 `protobuf:"varint,2,opt,name=tokens_per_minute,json=tokensPerMinute,proto3" json:"tokens_per_minute,omitempty"`
 	// Token budget per calendar month for the key.
 	MonthlyTokenBudget int64 `protobuf:"varint,3,opt,name=monthly_token_budget,json=monthlyTokenBudget,proto3" json:"monthly_token_budget,omitempty"`
-	// Requests per minute for the whole tenant.
+	// Requests per minute for the whole tenant. In a principal: from the
+	// tenant's limits (UpdateTenantLimits).
 	TenantRequestsPerMinute int64 `protobuf:"varint,4,opt,name=tenant_requests_per_minute,json=tenantRequestsPerMinute,proto3" json:"tenant_requests_per_minute,omitempty"`
-	// Tokens per minute for the whole tenant.
+	// Tokens per minute for the whole tenant (from the tenant's limits).
 	TenantTokensPerMinute int64 `protobuf:"varint,5,opt,name=tenant_tokens_per_minute,json=tenantTokensPerMinute,proto3" json:"tenant_tokens_per_minute,omitempty"`
-	// Token budget per calendar month for the whole tenant.
+	// Token budget per calendar month for the whole tenant (from the
+	// tenant's limits).
 	TenantMonthlyTokenBudget int64 `protobuf:"varint,6,opt,name=tenant_monthly_token_budget,json=tenantMonthlyTokenBudget,proto3" json:"tenant_monthly_token_budget,omitempty"`
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache

@@ -94,7 +94,9 @@ type Tenant struct {
 	// When the tenant was deleted (state DELETED).
 	DeleteTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
 	// When a deleted tenant is purged for good.
-	PurgeTime     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=purge_time,json=purgeTime,proto3" json:"purge_time,omitempty"`
+	PurgeTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=purge_time,json=purgeTime,proto3" json:"purge_time,omitempty"`
+	// The tenant's limits; a key's own limits only narrow them.
+	Limits        *TenantLimits `protobuf:"bytes,7,opt,name=limits,proto3" json:"limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -171,6 +173,188 @@ func (x *Tenant) GetPurgeTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Tenant) GetLimits() *TenantLimits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+// TenantLimits apply to the whole tenant and bound every key of it (0 or an
+// empty list: no limit at the tenant level).
+type TenantLimits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Requests per minute for the whole tenant (enforced by the edge).
+	RequestsPerMinute int64 `protobuf:"varint,1,opt,name=requests_per_minute,json=requestsPerMinute,proto3" json:"requests_per_minute,omitempty"`
+	// Tokens per minute for the whole tenant (enforced by inference).
+	TokensPerMinute int64 `protobuf:"varint,2,opt,name=tokens_per_minute,json=tokensPerMinute,proto3" json:"tokens_per_minute,omitempty"`
+	// Token budget per calendar month (UTC) for the whole tenant.
+	MonthlyTokenBudget int64 `protobuf:"varint,3,opt,name=monthly_token_budget,json=monthlyTokenBudget,proto3" json:"monthly_token_budget,omitempty"`
+	// Models the tenant's keys may use; empty means every model.
+	AllowedModels []string `protobuf:"bytes,4,rep,name=allowed_models,json=allowedModels,proto3" json:"allowed_models,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TenantLimits) Reset() {
+	*x = TenantLimits{}
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TenantLimits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TenantLimits) ProtoMessage() {}
+
+func (x *TenantLimits) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TenantLimits.ProtoReflect.Descriptor instead.
+func (*TenantLimits) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TenantLimits) GetRequestsPerMinute() int64 {
+	if x != nil {
+		return x.RequestsPerMinute
+	}
+	return 0
+}
+
+func (x *TenantLimits) GetTokensPerMinute() int64 {
+	if x != nil {
+		return x.TokensPerMinute
+	}
+	return 0
+}
+
+func (x *TenantLimits) GetMonthlyTokenBudget() int64 {
+	if x != nil {
+		return x.MonthlyTokenBudget
+	}
+	return 0
+}
+
+func (x *TenantLimits) GetAllowedModels() []string {
+	if x != nil {
+		return x.AllowedModels
+	}
+	return nil
+}
+
+// UpdateTenantLimitsRequest replaces a tenant's limits.
+type UpdateTenantLimitsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant id.
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The new limits (all fields replaced).
+	Limits        *TenantLimits `protobuf:"bytes,2,opt,name=limits,proto3" json:"limits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantLimitsRequest) Reset() {
+	*x = UpdateTenantLimitsRequest{}
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantLimitsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantLimitsRequest) ProtoMessage() {}
+
+func (x *UpdateTenantLimitsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantLimitsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTenantLimitsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *UpdateTenantLimitsRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *UpdateTenantLimitsRequest) GetLimits() *TenantLimits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+// UpdateTenantLimitsResponse returns the tenant with its new limits.
+type UpdateTenantLimitsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant.
+	Tenant        *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantLimitsResponse) Reset() {
+	*x = UpdateTenantLimitsResponse{}
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantLimitsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantLimitsResponse) ProtoMessage() {}
+
+func (x *UpdateTenantLimitsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantLimitsResponse.ProtoReflect.Descriptor instead.
+func (*UpdateTenantLimitsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UpdateTenantLimitsResponse) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
 // CreateTenantRequest names the tenant.
 type CreateTenantRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -185,7 +369,7 @@ type CreateTenantRequest struct {
 
 func (x *CreateTenantRequest) Reset() {
 	*x = CreateTenantRequest{}
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[1]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -197,7 +381,7 @@ func (x *CreateTenantRequest) String() string {
 func (*CreateTenantRequest) ProtoMessage() {}
 
 func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[1]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -210,7 +394,7 @@ func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantRequest.ProtoReflect.Descriptor instead.
 func (*CreateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{1}
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateTenantRequest) GetName() string {
@@ -242,7 +426,7 @@ type CreateTenantResponse struct {
 
 func (x *CreateTenantResponse) Reset() {
 	*x = CreateTenantResponse{}
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[2]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -254,7 +438,7 @@ func (x *CreateTenantResponse) String() string {
 func (*CreateTenantResponse) ProtoMessage() {}
 
 func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[2]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -267,7 +451,7 @@ func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantResponse.ProtoReflect.Descriptor instead.
 func (*CreateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{2}
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateTenantResponse) GetTenant() *Tenant {
@@ -302,7 +486,7 @@ type GetTenantRequest struct {
 
 func (x *GetTenantRequest) Reset() {
 	*x = GetTenantRequest{}
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[3]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -314,7 +498,7 @@ func (x *GetTenantRequest) String() string {
 func (*GetTenantRequest) ProtoMessage() {}
 
 func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[3]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -327,7 +511,7 @@ func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantRequest.ProtoReflect.Descriptor instead.
 func (*GetTenantRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{3}
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetTenantRequest) GetTenantId() string {
@@ -348,7 +532,7 @@ type GetTenantResponse struct {
 
 func (x *GetTenantResponse) Reset() {
 	*x = GetTenantResponse{}
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[4]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -360,7 +544,7 @@ func (x *GetTenantResponse) String() string {
 func (*GetTenantResponse) ProtoMessage() {}
 
 func (x *GetTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[4]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -373,7 +557,7 @@ func (x *GetTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantResponse.ProtoReflect.Descriptor instead.
 func (*GetTenantResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{4}
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetTenantResponse) GetTenant() *Tenant {
@@ -396,7 +580,7 @@ type ListTenantsRequest struct {
 
 func (x *ListTenantsRequest) Reset() {
 	*x = ListTenantsRequest{}
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[5]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -408,7 +592,7 @@ func (x *ListTenantsRequest) String() string {
 func (*ListTenantsRequest) ProtoMessage() {}
 
 func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[5]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -421,7 +605,7 @@ func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsRequest.ProtoReflect.Descriptor instead.
 func (*ListTenantsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{5}
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListTenantsRequest) GetPageSize() int32 {
@@ -451,7 +635,7 @@ type ListTenantsResponse struct {
 
 func (x *ListTenantsResponse) Reset() {
 	*x = ListTenantsResponse{}
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[6]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +647,7 @@ func (x *ListTenantsResponse) String() string {
 func (*ListTenantsResponse) ProtoMessage() {}
 
 func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[6]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +660,7 @@ func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsResponse.ProtoReflect.Descriptor instead.
 func (*ListTenantsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{6}
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListTenantsResponse) GetTenants() []*Tenant {
@@ -504,7 +688,7 @@ type SuspendTenantRequest struct {
 
 func (x *SuspendTenantRequest) Reset() {
 	*x = SuspendTenantRequest{}
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[7]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -516,7 +700,7 @@ func (x *SuspendTenantRequest) String() string {
 func (*SuspendTenantRequest) ProtoMessage() {}
 
 func (x *SuspendTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[7]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -529,7 +713,7 @@ func (x *SuspendTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendTenantRequest.ProtoReflect.Descriptor instead.
 func (*SuspendTenantRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{7}
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SuspendTenantRequest) GetTenantId() string {
@@ -550,7 +734,7 @@ type SuspendTenantResponse struct {
 
 func (x *SuspendTenantResponse) Reset() {
 	*x = SuspendTenantResponse{}
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[8]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -562,7 +746,7 @@ func (x *SuspendTenantResponse) String() string {
 func (*SuspendTenantResponse) ProtoMessage() {}
 
 func (x *SuspendTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[8]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -575,7 +759,7 @@ func (x *SuspendTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendTenantResponse.ProtoReflect.Descriptor instead.
 func (*SuspendTenantResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{8}
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SuspendTenantResponse) GetTenant() *Tenant {
@@ -596,7 +780,7 @@ type ResumeTenantRequest struct {
 
 func (x *ResumeTenantRequest) Reset() {
 	*x = ResumeTenantRequest{}
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[9]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -608,7 +792,7 @@ func (x *ResumeTenantRequest) String() string {
 func (*ResumeTenantRequest) ProtoMessage() {}
 
 func (x *ResumeTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[9]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -621,7 +805,7 @@ func (x *ResumeTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTenantRequest.ProtoReflect.Descriptor instead.
 func (*ResumeTenantRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{9}
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ResumeTenantRequest) GetTenantId() string {
@@ -642,7 +826,7 @@ type ResumeTenantResponse struct {
 
 func (x *ResumeTenantResponse) Reset() {
 	*x = ResumeTenantResponse{}
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[10]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +838,7 @@ func (x *ResumeTenantResponse) String() string {
 func (*ResumeTenantResponse) ProtoMessage() {}
 
 func (x *ResumeTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[10]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +851,7 @@ func (x *ResumeTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTenantResponse.ProtoReflect.Descriptor instead.
 func (*ResumeTenantResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{10}
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ResumeTenantResponse) GetTenant() *Tenant {
@@ -688,7 +872,7 @@ type DeleteTenantRequest struct {
 
 func (x *DeleteTenantRequest) Reset() {
 	*x = DeleteTenantRequest{}
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[11]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +884,7 @@ func (x *DeleteTenantRequest) String() string {
 func (*DeleteTenantRequest) ProtoMessage() {}
 
 func (x *DeleteTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[11]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +897,7 @@ func (x *DeleteTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTenantRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTenantRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{11}
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteTenantRequest) GetTenantId() string {
@@ -734,7 +918,7 @@ type DeleteTenantResponse struct {
 
 func (x *DeleteTenantResponse) Reset() {
 	*x = DeleteTenantResponse{}
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[12]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +930,7 @@ func (x *DeleteTenantResponse) String() string {
 func (*DeleteTenantResponse) ProtoMessage() {}
 
 func (x *DeleteTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[12]
+	mi := &file_rampart_auth_v1_tenant_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +943,7 @@ func (x *DeleteTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTenantResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTenantResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{12}
+	return file_rampart_auth_v1_tenant_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteTenantResponse) GetTenant() *Tenant {
@@ -773,7 +957,7 @@ var File_rampart_auth_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_rampart_auth_v1_tenant_proto_rawDesc = "" +
 	"\n" +
-	"\x1crampart/auth/v1/tenant.proto\x12\x0frampart.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19rampart/auth/v1/key.proto\"\xa2\x02\n" +
+	"\x1crampart/auth/v1/tenant.proto\x12\x0frampart.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19rampart/auth/v1/key.proto\"\xd9\x02\n" +
 	"\x06Tenant\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x122\n" +
@@ -783,7 +967,18 @@ const file_rampart_auth_v1_tenant_proto_rawDesc = "" +
 	"\vdelete_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"deleteTime\x129\n" +
 	"\n" +
-	"purge_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tpurgeTime\"S\n" +
+	"purge_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tpurgeTime\x125\n" +
+	"\x06limits\x18\a \x01(\v2\x1d.rampart.auth.v1.TenantLimitsR\x06limits\"\xc3\x01\n" +
+	"\fTenantLimits\x12.\n" +
+	"\x13requests_per_minute\x18\x01 \x01(\x03R\x11requestsPerMinute\x12*\n" +
+	"\x11tokens_per_minute\x18\x02 \x01(\x03R\x0ftokensPerMinute\x120\n" +
+	"\x14monthly_token_budget\x18\x03 \x01(\x03R\x12monthlyTokenBudget\x12%\n" +
+	"\x0eallowed_models\x18\x04 \x03(\tR\rallowedModels\"y\n" +
+	"\x19UpdateTenantLimitsRequest\x12 \n" +
+	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\x12:\n" +
+	"\x06limits\x18\x02 \x01(\v2\x1d.rampart.auth.v1.TenantLimitsB\x03\xe0A\x02R\x06limits\"M\n" +
+	"\x1aUpdateTenantLimitsResponse\x12/\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x17.rampart.auth.v1.TenantR\x06tenant\"S\n" +
 	"\x13CreateTenantRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12#\n" +
 	"\rowner_subject\x18\x02 \x01(\tR\fownerSubject\"\xa1\x01\n" +
@@ -818,14 +1013,15 @@ const file_rampart_auth_v1_tenant_proto_rawDesc = "" +
 	"\x18TENANT_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TENANT_STATE_ACTIVE\x10\x01\x12\x1a\n" +
 	"\x16TENANT_STATE_SUSPENDED\x10\x02\x12\x18\n" +
-	"\x14TENANT_STATE_DELETED\x10\x032\xfc\x05\n" +
+	"\x14TENANT_STATE_DELETED\x10\x032\x9c\a\n" +
 	"\rTenantService\x12s\n" +
 	"\fCreateTenant\x12$.rampart.auth.v1.CreateTenantRequest\x1a%.rampart.auth.v1.CreateTenantResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/tenants\x12s\n" +
 	"\tGetTenant\x12!.rampart.auth.v1.GetTenantRequest\x1a\".rampart.auth.v1.GetTenantResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/tenants/{tenant_id}\x12m\n" +
 	"\vListTenants\x12#.rampart.auth.v1.ListTenantsRequest\x1a$.rampart.auth.v1.ListTenantsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/tenants\x12\x8a\x01\n" +
 	"\rSuspendTenant\x12%.rampart.auth.v1.SuspendTenantRequest\x1a&.rampart.auth.v1.SuspendTenantResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/tenants/{tenant_id}:suspend\x12\x86\x01\n" +
 	"\fResumeTenant\x12$.rampart.auth.v1.ResumeTenantRequest\x1a%.rampart.auth.v1.ResumeTenantResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/tenants/{tenant_id}:resume\x12|\n" +
-	"\fDeleteTenant\x12$.rampart.auth.v1.DeleteTenantRequest\x1a%.rampart.auth.v1.DeleteTenantResponse\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/v1/tenants/{tenant_id}BCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
+	"\fDeleteTenant\x12$.rampart.auth.v1.DeleteTenantRequest\x1a%.rampart.auth.v1.DeleteTenantResponse\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/v1/tenants/{tenant_id}\x12\x9d\x01\n" +
+	"\x12UpdateTenantLimits\x12*.rampart.auth.v1.UpdateTenantLimitsRequest\x1a+.rampart.auth.v1.UpdateTenantLimitsResponse\".\x82\xd3\xe4\x93\x02(:\x06limits\x1a\x1e/v1/tenants/{tenant_id}/limitsBCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
 
 var (
 	file_rampart_auth_v1_tenant_proto_rawDescOnce sync.Once
@@ -840,54 +1036,62 @@ func file_rampart_auth_v1_tenant_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_auth_v1_tenant_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rampart_auth_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_rampart_auth_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_rampart_auth_v1_tenant_proto_goTypes = []any{
-	(TenantState)(0),              // 0: rampart.auth.v1.TenantState
-	(*Tenant)(nil),                // 1: rampart.auth.v1.Tenant
-	(*CreateTenantRequest)(nil),   // 2: rampart.auth.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),  // 3: rampart.auth.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),      // 4: rampart.auth.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),     // 5: rampart.auth.v1.GetTenantResponse
-	(*ListTenantsRequest)(nil),    // 6: rampart.auth.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),   // 7: rampart.auth.v1.ListTenantsResponse
-	(*SuspendTenantRequest)(nil),  // 8: rampart.auth.v1.SuspendTenantRequest
-	(*SuspendTenantResponse)(nil), // 9: rampart.auth.v1.SuspendTenantResponse
-	(*ResumeTenantRequest)(nil),   // 10: rampart.auth.v1.ResumeTenantRequest
-	(*ResumeTenantResponse)(nil),  // 11: rampart.auth.v1.ResumeTenantResponse
-	(*DeleteTenantRequest)(nil),   // 12: rampart.auth.v1.DeleteTenantRequest
-	(*DeleteTenantResponse)(nil),  // 13: rampart.auth.v1.DeleteTenantResponse
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
-	(*ApiKey)(nil),                // 15: rampart.auth.v1.ApiKey
+	(TenantState)(0),                   // 0: rampart.auth.v1.TenantState
+	(*Tenant)(nil),                     // 1: rampart.auth.v1.Tenant
+	(*TenantLimits)(nil),               // 2: rampart.auth.v1.TenantLimits
+	(*UpdateTenantLimitsRequest)(nil),  // 3: rampart.auth.v1.UpdateTenantLimitsRequest
+	(*UpdateTenantLimitsResponse)(nil), // 4: rampart.auth.v1.UpdateTenantLimitsResponse
+	(*CreateTenantRequest)(nil),        // 5: rampart.auth.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),       // 6: rampart.auth.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),           // 7: rampart.auth.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),          // 8: rampart.auth.v1.GetTenantResponse
+	(*ListTenantsRequest)(nil),         // 9: rampart.auth.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),        // 10: rampart.auth.v1.ListTenantsResponse
+	(*SuspendTenantRequest)(nil),       // 11: rampart.auth.v1.SuspendTenantRequest
+	(*SuspendTenantResponse)(nil),      // 12: rampart.auth.v1.SuspendTenantResponse
+	(*ResumeTenantRequest)(nil),        // 13: rampart.auth.v1.ResumeTenantRequest
+	(*ResumeTenantResponse)(nil),       // 14: rampart.auth.v1.ResumeTenantResponse
+	(*DeleteTenantRequest)(nil),        // 15: rampart.auth.v1.DeleteTenantRequest
+	(*DeleteTenantResponse)(nil),       // 16: rampart.auth.v1.DeleteTenantResponse
+	(*timestamppb.Timestamp)(nil),      // 17: google.protobuf.Timestamp
+	(*ApiKey)(nil),                     // 18: rampart.auth.v1.ApiKey
 }
 var file_rampart_auth_v1_tenant_proto_depIdxs = []int32{
 	0,  // 0: rampart.auth.v1.Tenant.state:type_name -> rampart.auth.v1.TenantState
-	14, // 1: rampart.auth.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	14, // 2: rampart.auth.v1.Tenant.delete_time:type_name -> google.protobuf.Timestamp
-	14, // 3: rampart.auth.v1.Tenant.purge_time:type_name -> google.protobuf.Timestamp
-	1,  // 4: rampart.auth.v1.CreateTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
-	15, // 5: rampart.auth.v1.CreateTenantResponse.owner_key:type_name -> rampart.auth.v1.ApiKey
-	1,  // 6: rampart.auth.v1.GetTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
-	1,  // 7: rampart.auth.v1.ListTenantsResponse.tenants:type_name -> rampart.auth.v1.Tenant
-	1,  // 8: rampart.auth.v1.SuspendTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
-	1,  // 9: rampart.auth.v1.ResumeTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
-	1,  // 10: rampart.auth.v1.DeleteTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
-	2,  // 11: rampart.auth.v1.TenantService.CreateTenant:input_type -> rampart.auth.v1.CreateTenantRequest
-	4,  // 12: rampart.auth.v1.TenantService.GetTenant:input_type -> rampart.auth.v1.GetTenantRequest
-	6,  // 13: rampart.auth.v1.TenantService.ListTenants:input_type -> rampart.auth.v1.ListTenantsRequest
-	8,  // 14: rampart.auth.v1.TenantService.SuspendTenant:input_type -> rampart.auth.v1.SuspendTenantRequest
-	10, // 15: rampart.auth.v1.TenantService.ResumeTenant:input_type -> rampart.auth.v1.ResumeTenantRequest
-	12, // 16: rampart.auth.v1.TenantService.DeleteTenant:input_type -> rampart.auth.v1.DeleteTenantRequest
-	3,  // 17: rampart.auth.v1.TenantService.CreateTenant:output_type -> rampart.auth.v1.CreateTenantResponse
-	5,  // 18: rampart.auth.v1.TenantService.GetTenant:output_type -> rampart.auth.v1.GetTenantResponse
-	7,  // 19: rampart.auth.v1.TenantService.ListTenants:output_type -> rampart.auth.v1.ListTenantsResponse
-	9,  // 20: rampart.auth.v1.TenantService.SuspendTenant:output_type -> rampart.auth.v1.SuspendTenantResponse
-	11, // 21: rampart.auth.v1.TenantService.ResumeTenant:output_type -> rampart.auth.v1.ResumeTenantResponse
-	13, // 22: rampart.auth.v1.TenantService.DeleteTenant:output_type -> rampart.auth.v1.DeleteTenantResponse
-	17, // [17:23] is the sub-list for method output_type
-	11, // [11:17] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	17, // 1: rampart.auth.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	17, // 2: rampart.auth.v1.Tenant.delete_time:type_name -> google.protobuf.Timestamp
+	17, // 3: rampart.auth.v1.Tenant.purge_time:type_name -> google.protobuf.Timestamp
+	2,  // 4: rampart.auth.v1.Tenant.limits:type_name -> rampart.auth.v1.TenantLimits
+	2,  // 5: rampart.auth.v1.UpdateTenantLimitsRequest.limits:type_name -> rampart.auth.v1.TenantLimits
+	1,  // 6: rampart.auth.v1.UpdateTenantLimitsResponse.tenant:type_name -> rampart.auth.v1.Tenant
+	1,  // 7: rampart.auth.v1.CreateTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
+	18, // 8: rampart.auth.v1.CreateTenantResponse.owner_key:type_name -> rampart.auth.v1.ApiKey
+	1,  // 9: rampart.auth.v1.GetTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
+	1,  // 10: rampart.auth.v1.ListTenantsResponse.tenants:type_name -> rampart.auth.v1.Tenant
+	1,  // 11: rampart.auth.v1.SuspendTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
+	1,  // 12: rampart.auth.v1.ResumeTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
+	1,  // 13: rampart.auth.v1.DeleteTenantResponse.tenant:type_name -> rampart.auth.v1.Tenant
+	5,  // 14: rampart.auth.v1.TenantService.CreateTenant:input_type -> rampart.auth.v1.CreateTenantRequest
+	7,  // 15: rampart.auth.v1.TenantService.GetTenant:input_type -> rampart.auth.v1.GetTenantRequest
+	9,  // 16: rampart.auth.v1.TenantService.ListTenants:input_type -> rampart.auth.v1.ListTenantsRequest
+	11, // 17: rampart.auth.v1.TenantService.SuspendTenant:input_type -> rampart.auth.v1.SuspendTenantRequest
+	13, // 18: rampart.auth.v1.TenantService.ResumeTenant:input_type -> rampart.auth.v1.ResumeTenantRequest
+	15, // 19: rampart.auth.v1.TenantService.DeleteTenant:input_type -> rampart.auth.v1.DeleteTenantRequest
+	3,  // 20: rampart.auth.v1.TenantService.UpdateTenantLimits:input_type -> rampart.auth.v1.UpdateTenantLimitsRequest
+	6,  // 21: rampart.auth.v1.TenantService.CreateTenant:output_type -> rampart.auth.v1.CreateTenantResponse
+	8,  // 22: rampart.auth.v1.TenantService.GetTenant:output_type -> rampart.auth.v1.GetTenantResponse
+	10, // 23: rampart.auth.v1.TenantService.ListTenants:output_type -> rampart.auth.v1.ListTenantsResponse
+	12, // 24: rampart.auth.v1.TenantService.SuspendTenant:output_type -> rampart.auth.v1.SuspendTenantResponse
+	14, // 25: rampart.auth.v1.TenantService.ResumeTenant:output_type -> rampart.auth.v1.ResumeTenantResponse
+	16, // 26: rampart.auth.v1.TenantService.DeleteTenant:output_type -> rampart.auth.v1.DeleteTenantResponse
+	4,  // 27: rampart.auth.v1.TenantService.UpdateTenantLimits:output_type -> rampart.auth.v1.UpdateTenantLimitsResponse
+	21, // [21:28] is the sub-list for method output_type
+	14, // [14:21] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_rampart_auth_v1_tenant_proto_init() }
@@ -902,7 +1106,7 @@ func file_rampart_auth_v1_tenant_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_auth_v1_tenant_proto_rawDesc), len(file_rampart_auth_v1_tenant_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,12 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TenantService_CreateTenant_FullMethodName  = "/rampart.auth.v1.TenantService/CreateTenant"
-	TenantService_GetTenant_FullMethodName     = "/rampart.auth.v1.TenantService/GetTenant"
-	TenantService_ListTenants_FullMethodName   = "/rampart.auth.v1.TenantService/ListTenants"
-	TenantService_SuspendTenant_FullMethodName = "/rampart.auth.v1.TenantService/SuspendTenant"
-	TenantService_ResumeTenant_FullMethodName  = "/rampart.auth.v1.TenantService/ResumeTenant"
-	TenantService_DeleteTenant_FullMethodName  = "/rampart.auth.v1.TenantService/DeleteTenant"
+	TenantService_CreateTenant_FullMethodName       = "/rampart.auth.v1.TenantService/CreateTenant"
+	TenantService_GetTenant_FullMethodName          = "/rampart.auth.v1.TenantService/GetTenant"
+	TenantService_ListTenants_FullMethodName        = "/rampart.auth.v1.TenantService/ListTenants"
+	TenantService_SuspendTenant_FullMethodName      = "/rampart.auth.v1.TenantService/SuspendTenant"
+	TenantService_ResumeTenant_FullMethodName       = "/rampart.auth.v1.TenantService/ResumeTenant"
+	TenantService_DeleteTenant_FullMethodName       = "/rampart.auth.v1.TenantService/DeleteTenant"
+	TenantService_UpdateTenantLimits_FullMethodName = "/rampart.auth.v1.TenantService/UpdateTenantLimits"
 )
 
 // TenantServiceClient is the client API for TenantService service.
@@ -46,6 +47,10 @@ type TenantServiceClient interface {
 	ResumeTenant(ctx context.Context, in *ResumeTenantRequest, opts ...grpc.CallOption) (*ResumeTenantResponse, error)
 	// DeleteTenant soft-deletes a tenant; it is purged after the grace period.
 	DeleteTenant(ctx context.Context, in *DeleteTenantRequest, opts ...grpc.CallOption) (*DeleteTenantResponse, error)
+	// UpdateTenantLimits replaces a tenant's limits. Owners of the tenant
+	// (with scope admin) and the platform admin may call it. Every key of the
+	// tenant is narrowed by them at its next verification.
+	UpdateTenantLimits(ctx context.Context, in *UpdateTenantLimitsRequest, opts ...grpc.CallOption) (*UpdateTenantLimitsResponse, error)
 }
 
 type tenantServiceClient struct {
@@ -116,6 +121,16 @@ func (c *tenantServiceClient) DeleteTenant(ctx context.Context, in *DeleteTenant
 	return out, nil
 }
 
+func (c *tenantServiceClient) UpdateTenantLimits(ctx context.Context, in *UpdateTenantLimitsRequest, opts ...grpc.CallOption) (*UpdateTenantLimitsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateTenantLimitsResponse)
+	err := c.cc.Invoke(ctx, TenantService_UpdateTenantLimits_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TenantServiceServer is the server API for TenantService service.
 // All implementations must embed UnimplementedTenantServiceServer
 // for forward compatibility.
@@ -135,6 +150,10 @@ type TenantServiceServer interface {
 	ResumeTenant(context.Context, *ResumeTenantRequest) (*ResumeTenantResponse, error)
 	// DeleteTenant soft-deletes a tenant; it is purged after the grace period.
 	DeleteTenant(context.Context, *DeleteTenantRequest) (*DeleteTenantResponse, error)
+	// UpdateTenantLimits replaces a tenant's limits. Owners of the tenant
+	// (with scope admin) and the platform admin may call it. Every key of the
+	// tenant is narrowed by them at its next verification.
+	UpdateTenantLimits(context.Context, *UpdateTenantLimitsRequest) (*UpdateTenantLimitsResponse, error)
 	mustEmbedUnimplementedTenantServiceServer()
 }
 
@@ -162,6 +181,9 @@ func (UnimplementedTenantServiceServer) ResumeTenant(context.Context, *ResumeTen
 }
 func (UnimplementedTenantServiceServer) DeleteTenant(context.Context, *DeleteTenantRequest) (*DeleteTenantResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteTenant not implemented")
+}
+func (UnimplementedTenantServiceServer) UpdateTenantLimits(context.Context, *UpdateTenantLimitsRequest) (*UpdateTenantLimitsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateTenantLimits not implemented")
 }
 func (UnimplementedTenantServiceServer) mustEmbedUnimplementedTenantServiceServer() {}
 func (UnimplementedTenantServiceServer) testEmbeddedByValue()                       {}
@@ -292,6 +314,24 @@ func _TenantService_DeleteTenant_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TenantService_UpdateTenantLimits_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateTenantLimitsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TenantServiceServer).UpdateTenantLimits(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TenantService_UpdateTenantLimits_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TenantServiceServer).UpdateTenantLimits(ctx, req.(*UpdateTenantLimitsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TenantService_ServiceDesc is the grpc.ServiceDesc for TenantService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -322,6 +362,10 @@ var TenantService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteTenant",
 			Handler:    _TenantService_DeleteTenant_Handler,
+		},
+		{
+			MethodName: "UpdateTenantLimits",
+			Handler:    _TenantService_UpdateTenantLimits_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

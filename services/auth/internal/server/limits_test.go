@@ -1,0 +1,158 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+)
+
+func TestTenantLimits(t *testing.T) { forEachStore(t, tenantLimits) }
+
+func tenantLimits(t *testing.T, e *env) {
+	tid, owner := e.tenant(t, "acme")
+	otherTID, _ := e.tenant(t, "other")
+	admin := e.member(t, owner, "admin@acme", authv1.Role_ROLE_ADMIN, "admin")
+	member := e.member(t, owner, "dev@acme", authv1.Role_ROLE_MEMBER, "chat:write", "keys:write")
+	tc, kc := authv1.NewTenantServiceClient(e.edge), authv1.NewKeyServiceClient(e.edge)
+	limits := &authv1.TenantLimits{RequestsPerMinute: 100, TokensPerMinute: 5000, MonthlyTokenBudget: 100000, AllowedModels: []string{"echo", "small"}}
+
+	t.Run("who may set them", func(t *testing.T) {
+		for _, tt := range []struct {
+			name   string
+			key    string
+			tenant string
+			want   codes.Code
+		}{
+			{"member", member, tid, codes.PermissionDenied},
+			{"admin", admin, tid, codes.PermissionDenied},
+			{"owner of another tenant", owner, otherTID, codes.NotFound},
+			{"owner", owner, tid, codes.OK},
+			{"platform admin", e.platformKey, otherTID, codes.OK},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				_, err := tc.UpdateTenantLimits(e.as(t, tt.key), &authv1.UpdateTenantLimitsRequest{TenantId: tt.tenant, Limits: limits})
+				require.Equal(t, tt.want, code(err), "%v", err)
+			})
+		}
+		got, err := tc.GetTenant(e.as(t, owner), &authv1.GetTenantRequest{TenantId: tid})
+		require.NoError(t, err)
+		require.Equal(t, limits.GetAllowedModels(), got.GetTenant().GetLimits().GetAllowedModels())
+		require.EqualValues(t, 100000, got.GetTenant().GetLimits().GetMonthlyTokenBudget())
+		_, err = tc.UpdateTenantLimits(e.as(t, owner), &authv1.UpdateTenantLimitsRequest{TenantId: tid, Limits: &authv1.TenantLimits{TokensPerMinute: -1}})
+		requireField(t, err, "limits.tokens_per_minute")
+		_, err = tc.UpdateTenantLimits(e.as(t, owner), &authv1.UpdateTenantLimitsRequest{TenantId: tid})
+		requireField(t, err, "limits")
+	})
+
+	t.Run("every key carries the tenant's limits", func(t *testing.T) {
+		resp, err := e.verify(t.Context(), member)
+		require.NoError(t, err)
+		l := resp.GetPrincipal().GetLimits()
+		require.EqualValues(t, 100, l.GetTenantRequestsPerMinute())
+		require.EqualValues(t, 5000, l.GetTenantTokensPerMinute())
+		require.EqualValues(t, 100000, l.GetTenantMonthlyTokenBudget())
+		require.Equal(t, []string{"echo", "small"}, resp.GetPrincipal().GetAllowedModels(), "no key list: the tenant's")
+	})
+
+	t.Run("key limits only narrow the tenant's", func(t *testing.T) {
+		for _, tt := range []struct {
+			name  string
+			req   *authv1.CreateKeyRequest
+			field string
+		}{
+			{"budget above the tenant's", &authv1.CreateKeyRequest{Limits: &authv1.Limits{MonthlyTokenBudget: 100001}}, "limits.monthly_token_budget"},
+			{"rpm above the tenant's", &authv1.CreateKeyRequest{Limits: &authv1.Limits{RequestsPerMinute: 101}}, "limits.requests_per_minute"},
+			{"a model the tenant lacks", &authv1.CreateKeyRequest{AllowedModels: []string{"echo", "big"}}, "allowed_models[1]"},
+			{"a tenant limit on a key", &authv1.CreateKeyRequest{Limits: &authv1.Limits{TenantMonthlyTokenBudget: 5}}, "limits.tenant_monthly_token_budget"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				tt.req.Name, tt.req.Scopes = "k", []string{"chat:write"}
+				_, err := kc.CreateKey(e.as(t, owner), tt.req)
+				requireField(t, err, tt.field)
+			})
+		}
+		k, err := kc.CreateKey(e.as(t, owner), &authv1.CreateKeyRequest{Name: "k", Scopes: []string{"chat:write"}, AllowedModels: []string{"small"},
+			Limits: &authv1.Limits{MonthlyTokenBudget: 10}})
+		require.NoError(t, err)
+		resp, err := e.verify(t.Context(), k.GetApiKey())
+		require.NoError(t, err)
+		require.Equal(t, []string{"small"}, resp.GetPrincipal().GetAllowedModels())
+		require.EqualValues(t, 10, resp.GetPrincipal().GetLimits().GetMonthlyTokenBudget())
+		require.EqualValues(t, 100000, resp.GetPrincipal().GetLimits().GetTenantMonthlyTokenBudget())
+
+		// Narrowing the tenant later narrows existing keys; a key left with
+		// no shared model may use none (never "all").
+		_, err = tc.UpdateTenantLimits(e.as(t, owner), &authv1.UpdateTenantLimitsRequest{TenantId: tid, Limits: &authv1.TenantLimits{AllowedModels: []string{"echo"}}})
+		require.NoError(t, err)
+		resp, err = e.verify(t.Context(), k.GetApiKey())
+		require.NoError(t, err)
+		require.Equal(t, []string{"-"}, resp.GetPrincipal().GetAllowedModels())
+	})
+}
+
+func TestRecoverOwner(t *testing.T) {
+	e := newEnv(t)
+	tid, owner := e.tenant(t, "acme")
+	req := &authv1.RecoverOwnerRequest{TenantId: tid}
+	_, err := authv1.NewAuthServiceClient(e.edge).RecoverOwner(e.as(t, e.platformKey), req)
+	require.Equal(t, codes.PermissionDenied, code(err), "not through the edge, not even for the platform admin")
+	_, err = authv1.NewAuthServiceClient(e.keyvault).RecoverOwner(t.Context(), req)
+	require.Equal(t, codes.PermissionDenied, code(err))
+
+	// The tenant loses its owner key: the owner made a second owner key
+	// (which expires with the first), revoked the first, and the second
+	// expired.
+	spare := e.ownKey(t, owner, &authv1.CreateKeyRequest{Name: "spare", Scopes: []string{"admin"}})
+	_, err = authv1.NewKeyServiceClient(e.edge).RevokeKey(e.as(t, spare), &authv1.RevokeKeyRequest{KeyId: owner[3:15]})
+	require.NoError(t, err)
+	e.clock.Advance(91 * 24 * time.Hour)
+	_, err = e.verify(t.Context(), spare)
+	require.Equal(t, codes.Unauthenticated, code(err))
+
+	cli := authv1.NewAuthServiceClient(e.cli)
+	rec, err := cli.RecoverOwner(t.Context(), req)
+	require.NoError(t, err)
+	require.Equal(t, "owner@acme", rec.GetSubject())
+	e.plaintexts = append(e.plaintexts, rec.GetApiKey())
+	resp, err := e.verify(t.Context(), rec.GetApiKey())
+	require.NoError(t, err)
+	require.Equal(t, []string{"owner"}, resp.GetPrincipal().GetRoles())
+	require.Equal(t, []string{"admin"}, resp.GetPrincipal().GetScopes())
+	require.Equal(t, tid, resp.GetPrincipal().GetTenantId())
+
+	// A named new subject becomes owner.
+	rec2, err := cli.RecoverOwner(t.Context(), &authv1.RecoverOwnerRequest{TenantId: tid, Subject: "new-owner@acme"})
+	require.NoError(t, err)
+	e.plaintexts = append(e.plaintexts, rec2.GetApiKey())
+	resp, err = e.verify(t.Context(), rec2.GetApiKey())
+	require.NoError(t, err)
+	require.Equal(t, "new-owner@acme", resp.GetPrincipal().GetSubject())
+	require.Equal(t, []string{"owner"}, resp.GetPrincipal().GetRoles())
+
+	_, err = cli.RecoverOwner(t.Context(), &authv1.RecoverOwnerRequest{TenantId: "t_nope"})
+	require.Equal(t, codes.NotFound, code(err))
+	_, err = cli.RecoverOwner(t.Context(), &authv1.RecoverOwnerRequest{TenantId: tid, Subject: "x\u202e@acme"})
+	requireField(t, err, "subject")
+
+	// Audited in the tenant's chain and in the platform chain.
+	for chain, tenant := range map[string]string{"tenant": tid, "platform": ""} {
+		rs, err := e.db.Q().ListAudit(t.Context(), tenant, 0, 500)
+		require.NoError(t, err)
+		n := 0
+		for _, a := range rs {
+			if a.Action == "tenant.recover_owner" {
+				n++
+				require.Equal(t, "svc:spiffe://rampart.local/svc/rampart-cli", a.Actor)
+				require.NotContains(t, a.Result, rec.GetApiKey()[15:])
+			}
+		}
+		require.Equal(t, 2, n, chain)
+	}
+	ok, err := e.db.Q().VerifyAuditChain(t.Context(), "")
+	require.NoError(t, err)
+	require.True(t, ok.OK)
+}
