@@ -6,6 +6,7 @@
 // the field for InvalidArgument, and a google.rpc.RetryInfo on 429s.
 //
 // Scopes: chat:write for completions, embeddings and model listing;
-// usage:read (or the owner/admin role) for GetUsage. The admin scope grants
-// everything.
+// usage:read for GetUsage; usage:read AND the owner or admin role for the
+// prompt logs. The admin scope grants every scope. A role never stands in
+// for a scope: it only narrows what a scope allows.
 package server

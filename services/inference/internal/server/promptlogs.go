@@ -14,8 +14,10 @@ import (
 	"github.com/rampart-platform/rampart/services/inference/internal/promptlog"
 )
 
-// promptLogReader returns the caller if it is an owner or admin of its
-// tenant: prompt logs hold conversation content, so usage:read is not enough.
+// promptLogReader returns the caller if its key holds usage:read AND its
+// subject is an owner or admin of the tenant: prompt logs hold conversation
+// content, so usage:read alone is not enough, and the role never replaces
+// the scope (an owner's chat:write key cannot read them).
 func promptLogReader(ctx context.Context) (*inference.Caller, error) {
 	c, err := caller(ctx, ScopeUsage)
 	if err != nil {
@@ -23,7 +25,7 @@ func promptLogReader(ctx context.Context) (*inference.Caller, error) {
 	}
 	p, _ := principal.FromContext(ctx)
 	if !slices.Contains(p.GetRoles(), "owner") && !slices.Contains(p.GetRoles(), "admin") {
-		return nil, status.Error(codes.PermissionDenied, "reading prompt logs needs the owner or admin role")
+		return nil, status.Error(codes.PermissionDenied, "reading prompt logs needs the usage:read scope and the owner or admin role")
 	}
 	return c, nil
 }

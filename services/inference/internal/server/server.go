@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"log/slog"
-	"slices"
 	"time"
 
 	"google.golang.org/grpc"
@@ -11,7 +10,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -62,7 +60,9 @@ func caller(ctx context.Context, scope string) (*inference.Caller, error) {
 	if !ok || p.GetTenantId() == "" {
 		return nil, status.Error(codes.Unauthenticated, "missing principal assertion")
 	}
-	if !allowed(p, scope) {
+	// Role is not a scope: the role only narrows what a scope allows
+	// (promptLogReader), it never stands in for one.
+	if !principal.HasScope(p, scope) {
 		return nil, status.Errorf(codes.PermissionDenied, "the API key lacks the %s scope", scope)
 	}
 	l := p.GetLimits()
@@ -75,13 +75,6 @@ func caller(ctx context.Context, scope string) (*inference.Caller, error) {
 		},
 		RequestID: requestID(ctx),
 	}, nil
-}
-
-func allowed(p *authv1.Principal, scope string) bool {
-	if principal.HasScope(p, scope) {
-		return true
-	}
-	return scope == ScopeUsage && (slices.Contains(p.GetRoles(), "owner") || slices.Contains(p.GetRoles(), "admin"))
 }
 
 func passages(in []*inferencev1.Passage) []provider.Passage {
