@@ -31,6 +31,7 @@ import (
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
 	"github.com/rampart-platform/rampart/services/edge/internal/router"
 	"github.com/rampart-platform/rampart/services/edge/internal/slackrelay"
+	"github.com/rampart-platform/rampart/services/edge/internal/wirecheck"
 )
 
 // run is the whole edge process: it returns when ctx ends (after a graceful
@@ -201,7 +202,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 		if tlsOn {
 			err = public.ServeTLS(lis.public, "", "")
 		} else {
-			err = public.Serve(lis.public)
+			// Plaintext HTTP/1.1 (behind a load balancer or API Gateway):
+			// refuse the framing net/http accepts but a proxy may read
+			// differently (bare LF, obs-fold, TE with CL).
+			err = public.Serve(wirecheck.NewListener(lis.public))
 		}
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"log/slog"
@@ -77,6 +78,21 @@ func TestServeLifecycle(t *testing.T) {
 	require.Equal(t, 200, code)
 	require.Contains(t, body, "rampart_edge_http_requests_total")
 	require.NotContains(t, body, key)
+
+	// The public listener refuses the framing net/http alone accepts.
+	raw := func(req string) string {
+		c, err := net.Dial("tcp", pub.Addr().String())
+		require.NoError(t, err)
+		defer func() { _ = c.Close() }()
+		require.NoError(t, c.SetDeadline(time.Now().Add(5*time.Second)))
+		_, err = io.WriteString(c, req)
+		require.NoError(t, err)
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return line
+	}
+	require.Equal(t, "HTTP/1.1 200 OK\r\n", raw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+	require.Equal(t, "HTTP/1.1 400 Bad Request\r\n", raw("GET /healthz HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n"))
+	require.Equal(t, "HTTP/1.1 400 Bad Request\r\n", raw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n"))
 
 	// Shutdown: readiness goes false first, then the listeners close.
 	cancel()

@@ -6,7 +6,11 @@
 // The mux forwards only x-request-id from the HTTP headers; it adds the
 // principal assertion (x-rampart-principal) from the authn context and the
 // client address computed by the edge (x-forwarded-for). It never forwards
-// Authorization (the credential headers are stripped before the mux) nor
-// any backend response metadata. JSON bodies are decoded strictly: an
+// Authorization (the credential headers are stripped before the mux, and
+// the annotator suppresses the key grpc-gateway would derive from it),
+// x-forwarded-host (derived from the client's Host header), client-sent
+// grpc-* headers (removed by middleware.HeaderGuard; Grpc-Timeout would
+// otherwise set the backend call's deadline) nor any backend response
+// metadata. JSON bodies are decoded strictly: an
 // unknown field is a 400 naming the field.
 package gateway

@@ -47,11 +47,23 @@ func incomingHeader(key string) (string, bool) {
 	return "", false
 }
 
+// suppressed are metadata keys grpc-gateway derives from the request
+// whatever the header matcher says: the Authorization header (forwarded
+// unprefixed "for backwards compatibility") and x-forwarded-host (from the
+// client's Host header). Both are client-controlled; no backend may see
+// them. (x-forwarded-for is replaced by the edge's own value below.)
+var suppressed = []string{"authorization", "x-forwarded-host"}
+
 // Metadata is the gateway's metadata annotator: the assertion of the
 // authenticated principal, the request id and the client address. The
-// gateway lets annotator values replace header-derived ones.
+// gateway lets annotator values replace header-derived ones: a key the
+// annotator returns with no values removes the header-derived key, and
+// grpc-go sends nothing for a key without values.
 func Metadata(ctx context.Context, _ *http.Request) metadata.MD {
 	md := metadata.MD{}
+	for _, k := range suppressed {
+		md[k] = []string{}
+	}
 	if _, assertion, ok := authn.FromContext(ctx); ok {
 		md.Set(principal.MetadataKey, assertion)
 	}

@@ -1,5 +1,6 @@
 // Package middleware holds the edge's HTTP middleware: request ids, panic
 // recovery, access logs and metrics, client address, body size limits,
-// per-route write deadlines, security headers and CORS. The chain is
+// per-route write deadlines, security headers, CORS and the header guard
+// (ambiguous credentials refused, client-sent gRPC metadata removed). The chain is
 // assembled in one place, internal/router.
 package middleware

@@ -54,8 +54,9 @@ type Options struct {
 
 // New returns the public handler. The middleware chain, outermost first:
 // security headers → request id → access log + metrics → panic recovery →
-// client address → body limits and write deadline → CORS → authentication
-// and route authorization → rate limit → routes.
+// client address → body limits and write deadline → CORS → header guard
+// (ambiguous credentials, reserved headers) → authentication and route
+// authorization → rate limit → routes.
 func New(o Options) http.Handler {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -106,6 +107,7 @@ func New(o Options) http.Handler {
 	if o.Authn != nil {
 		h = o.Authn.Middleware(o.Policy, h)
 	}
+	h = middleware.HeaderGuard(h)
 	h = middleware.CORS(o.CORSOrigins, h)
 	h = middleware.Limits(limitsFor(o.RequestTimeout, o.StreamTimeout), h)
 	h = middleware.ClientAddr(o.TrustedProxies, h)
