@@ -12,5 +12,13 @@
 // script refills and spends atomically with Redis' clock) so every replica
 // enforces the same limit; if Redis fails, the replica's own buckets decide
 // until it is back. Monthly budgets are seeded from the usage store (shared
-// when it is PostgreSQL) and then counted per replica.
+// when it is PostgreSQL) once per month and counter; with Redis the counters
+// live there (MonthCounters: seeded with SET NX, charged with INCRBY, kept a
+// day past the month) so a tenant's budget is one budget across replicas,
+// and without Redis — or while it is down — each replica counts its own.
+//
+// The limits come from the principal: the key's own, and the tenant's from
+// the tenant record in auth (tenant_* fields). A tenant's budget and TPM
+// therefore bind every key of the tenant, including keys minted after the
+// budget ran out.
 package quota

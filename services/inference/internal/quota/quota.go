@@ -47,17 +47,28 @@ type Enforcer struct {
 	mu     sync.Mutex
 	local  *memBuckets
 	shared Buckets // nil: local only
-	onErr  func(error)
-	months map[string]*month
-	seed   MonthUsage
-	now    func() time.Time
+	// sharedMonths holds the monthly counters for every replica (nil:
+	// counted per replica).
+	sharedMonths MonthCounters
+	onErr        func(error)
+	months       map[string]*month
+	seed         MonthUsage
+	now          func() time.Time
 }
 
 // SetShared makes TPM buckets live in b (e.g. Redis) so every replica
-// enforces the same limit. When b fails, the replica's own buckets decide
-// and onErr (may be nil) hears about it.
+// enforces the same limit; when b also keeps MonthCounters (Redis does),
+// the monthly budgets are shared the same way. When b fails, the replica's
+// own buckets and counters decide and onErr (may be nil) hears about it.
 func (e *Enforcer) SetShared(b Buckets, onErr func(error)) {
 	e.shared, e.onErr = b, onErr
+	e.sharedMonths, _ = b.(MonthCounters)
+}
+
+func (e *Enforcer) reportErr(err error) {
+	if e.onErr != nil {
+		e.onErr(err)
+	}
 }
 
 func (e *Enforcer) level(ctx context.Context, id string, rate int64) float64 {
@@ -195,6 +206,39 @@ func (e *Enforcer) checkBudgets(ctx context.Context, s Subject, l Limits) error 
 }
 
 func (e *Enforcer) monthUsed(ctx context.Context, id, tenant, key string, start time.Time) (int64, error) {
+	if e.sharedMonths != nil {
+		used, ok, err := e.sharedMonths.MonthUsed(ctx, id, start)
+		if err == nil && ok {
+			return used, nil
+		}
+		if err == nil {
+			// First use this month on any replica: seed from the usage store.
+			seed, serr := e.seedMonth(ctx, tenant, key, start)
+			if serr != nil {
+				return 0, serr
+			}
+			used, err = e.sharedMonths.SeedMonth(ctx, id, start, seed)
+			if err == nil {
+				return used, nil
+			}
+		}
+		e.reportErr(err)
+	}
+	return e.localMonthUsed(ctx, id, tenant, key, start)
+}
+
+func (e *Enforcer) seedMonth(ctx context.Context, tenant, key string, start time.Time) (int64, error) {
+	if e.seed == nil {
+		return 0, nil
+	}
+	u, err := e.seed(ctx, tenant, key, start)
+	if err != nil {
+		return 0, fmt.Errorf("quota: read month usage: %w", err)
+	}
+	return u, nil
+}
+
+func (e *Enforcer) localMonthUsed(ctx context.Context, id, tenant, key string, start time.Time) (int64, error) {
 	e.mu.Lock()
 	m, ok := e.months[id]
 	if ok && m.start.Equal(start) {
@@ -203,13 +247,9 @@ func (e *Enforcer) monthUsed(ctx context.Context, id, tenant, key string, start 
 		return used, nil
 	}
 	e.mu.Unlock()
-	var used int64
-	if e.seed != nil {
-		u, err := e.seed(ctx, tenant, key, start)
-		if err != nil {
-			return 0, fmt.Errorf("quota: read month usage: %w", err)
-		}
-		used = u
+	used, err := e.seedMonth(ctx, tenant, key, start)
+	if err != nil {
+		return 0, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -231,10 +271,22 @@ func (e *Enforcer) Charge(ctx context.Context, s Subject, l Limits, tokens int64
 	if l.TenantTPM > 0 {
 		e.spend(ctx, "t\x00"+s.Tenant, l.TenantTPM, tokens)
 	}
+	start := monthStart(e.now())
+	ids := []string{"k\x00" + s.Tenant + "\x00" + s.Key, "t\x00" + s.Tenant}
+	if e.sharedMonths != nil {
+		for i, budget := range []int64{l.KeyBudget, l.TenantBudget} {
+			if budget <= 0 {
+				continue // no budget at this level: nothing reads the counter
+			}
+			if err := e.sharedMonths.AddMonth(ctx, ids[i], start, tokens); err != nil {
+				e.reportErr(err)
+			}
+		}
+	}
+	// The replica's own counters follow too: they decide while Redis is down.
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	start := monthStart(e.now())
-	for _, id := range []string{"k\x00" + s.Tenant + "\x00" + s.Key, "t\x00" + s.Tenant} {
+	for _, id := range ids {
 		if m, ok := e.months[id]; ok && m.start.Equal(start) {
 			m.used += tokens
 		}

@@ -55,3 +55,20 @@ func TestMonthlyBudget(t *testing.T) {
 	_, err = e.Check(t.Context(), s, l)
 	require.NoError(t, err)
 }
+
+// A tenant's budget binds every key of the tenant: a key minted after the
+// budget ran out (with no key budget of its own) is refused too.
+func TestTenantBudgetBindsEveryKey(t *testing.T) {
+	e := quota.New(nil)
+	l := quota.Limits{TenantBudget: 100}
+	_, err := e.Check(t.Context(), quota.Subject{Tenant: "t", Key: "old"}, l)
+	require.NoError(t, err)
+	e.Charge(t.Context(), quota.Subject{Tenant: "t", Key: "old"}, l, 100)
+	for _, key := range []string{"old", "fresh"} {
+		_, err := e.Check(t.Context(), quota.Subject{Tenant: "t", Key: key}, l)
+		ae, ok := apierr.As(err)
+		require.True(t, ok, "%s: %v", key, err)
+		require.Equal(t, "insufficient_quota", ae.Code)
+		require.Contains(t, ae.Message, "organization")
+	}
+}
