@@ -19,7 +19,7 @@ import (
 func TestSecretsThroughEdge(t *testing.T) {
 	s := startStack(t)
 	admin := s.env["RAMPART_ADMIN_KEY"]
-	const name = "/dev/slackadapter/token/bot"
+	const name = "/dev/app/token/bot"
 	canary := "xoxb-e2e-canary-" + strings.Repeat("7", 24)
 
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/secrets", admin,

@@ -76,7 +76,7 @@ func (e *env) client(t *testing.T, addr string) (keyvaultv1.SecretsServiceClient
 	conn, err := mtls.Dial(context.Background(), addr, src, pki.ServiceID("keyvault"), grpc.WithDefaultCallOptions(grpc.WaitForReady(true)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
-	tok, err := e.signer.Sign(&authv1.Principal{TenantId: "t1", Subject: "admin", KeyId: "k", Roles: []string{"admin"}}, time.Time{})
+	tok, err := e.signer.Sign(&authv1.Principal{TenantId: "t1", Subject: "admin", KeyId: "k", Roles: []string{"admin"}, Scopes: []string{"secrets:read", "secrets:write"}}, time.Time{})
 	require.NoError(t, err)
 	return keyvaultv1.NewSecretsServiceClient(conn), principal.AppendToOutgoing(context.Background(), tok)
 }

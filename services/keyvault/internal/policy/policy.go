@@ -28,7 +28,10 @@ const (
 
 var knownActions = []string{ActionRead, ActionDescribe, ActionWrite, ActionRotate, ActionDelete, ActionKMS, ActionAdmin, "*"}
 
-// Rule is one allow rule.
+// Rule is one allow rule. When both Roles and Scopes are given the
+// principal needs one of the roles AND one of the scopes (role narrows, it
+// never stands in for a scope); a principal holding the "admin" scope holds
+// every scope (as principal.HasScope).
 type Rule struct {
 	Callers []string `json:"callers"`
 	Roles   []string `json:"roles,omitempty"`
@@ -104,8 +107,12 @@ func Parse(data []byte, env string) (*Policy, error) {
 	return &Policy{env: env, rules: d.Rules}, nil
 }
 
-// Allowed reports whether req is allowed.
+// Allowed reports whether req is allowed. A service-owned name (see Owner)
+// allows its owner only, whatever the rules say, except for describe.
 func (p *Policy) Allowed(req Request) bool {
+	if !OwnerAllows(Owner(req.Name), req.Caller, req.Action) {
+		return false
+	}
 	for _, r := range p.rules {
 		if r.matches(req, p.env) {
 			return true
@@ -121,21 +128,11 @@ func (r Rule) matches(req Request, env string) bool {
 	if !slices.Contains(r.Actions, req.Action) && !slices.Contains(r.Actions, "*") {
 		return false
 	}
-	if len(r.Roles) > 0 || len(r.Scopes) > 0 {
-		ok := false
-		for _, role := range r.Roles {
-			if slices.Contains(req.Roles, role) {
-				ok = true
-			}
-		}
-		for _, sc := range r.Scopes {
-			if slices.Contains(req.Scopes, sc) {
-				ok = true
-			}
-		}
-		if !ok {
-			return false
-		}
+	if len(r.Roles) > 0 && !slices.ContainsFunc(r.Roles, func(role string) bool { return slices.Contains(req.Roles, role) }) {
+		return false
+	}
+	if len(r.Scopes) > 0 && !slices.ContainsFunc(r.Scopes, func(sc string) bool { return hasScope(req.Scopes, sc) }) {
+		return false
 	}
 	for _, n := range r.Names {
 		if MatchName(n, req.Name, env) {
@@ -143,6 +140,11 @@ func (r Rule) matches(req Request, env string) bool {
 		}
 	}
 	return false
+}
+
+// hasScope mirrors principal.HasScope: "admin" holds every scope.
+func hasScope(have []string, want string) bool {
+	return slices.Contains(have, want) || slices.Contains(have, scopeAdmin)
 }
 
 // MatchName matches a secret name against a pattern (see the package doc).

@@ -31,7 +31,7 @@ func keyID(t *testing.T, plaintext string) string {
 func TestRampartAPIKeyRotation(t *testing.T) {
 	h := newHarness(t, harnessOpts{auth: true})
 	c, ctx := h.admin(t, "t1")
-	const secret = "/dev/inference/api-key/batch"
+	const secret = "/dev/batch/api-key/batch"
 
 	t.Run("rotates, tests and promotes the new key", func(t *testing.T) {
 		old := h.auth.IssueKey(t, "t1", "svc-batch")
@@ -81,7 +81,7 @@ func TestRampartAPIKeyRotation(t *testing.T) {
 	})
 
 	t.Run("JSON value keeps its other fields", func(t *testing.T) {
-		const js = "/dev/inference/api-key/json"
+		const js = "/dev/batch/api-key/json"
 		old := h.auth.IssueKey(t, "t1", "svc-json")
 		v, err := json.Marshal(map[string]string{"api_key": old, "base_url": "https://rampart.internal"})
 		require.NoError(t, err)
@@ -105,13 +105,13 @@ func TestRampartAPIKeyRotation(t *testing.T) {
 		setup                      func()
 		teardown                   func()
 	}{
-		{desc: "failed testSecret leaves AWSCURRENT", name: "/dev/inference/api-key/broken",
+		{desc: "failed testSecret leaves AWSCURRENT", name: "/dev/batch/api-key/broken",
 			setup:    func() { h.auth.RevokeNewKeys(true) },
 			teardown: func() { h.auth.RevokeNewKeys(false) }, wantErr: "pending key does not verify"},
-		{desc: "another tenant's key is refused", name: "/dev/inference/api-key/foreign",
+		{desc: "another tenant's key is refused", name: "/dev/batch/api-key/foreign",
 			value: h.auth.IssueKey(t, "t2", "svc-other"), wantErr: "belongs to another tenant"},
-		{desc: "not an API key", name: "/dev/inference/api-key/garbage", value: "rk_not-a-key", wantErr: "not a Rampart API key"},
-		{desc: "unknown key", name: "/dev/inference/api-key/unknown", value: func() string {
+		{desc: "not an API key", name: "/dev/batch/api-key/garbage", value: "rk_not-a-key", wantErr: "not a Rampart API key"},
+		{desc: "unknown key", name: "/dev/batch/api-key/unknown", value: func() string {
 			k, err := apikey.Generate()
 			require.NoError(t, err)
 			return k.Plaintext()

@@ -154,49 +154,49 @@ func TestBackendContract(t *testing.T) {
 func TestAWSSMBackendSpecifics(t *testing.T) {
 	h := newHarness(t, harnessOpts{backend: "awssm"})
 	c, ctx := h.admin(t, "t1")
-	_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/slack-adapter/token/bot", SecretString: `{"token":"xoxb-1","signing_secret":"s"}`})
+	_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/chatops/token/bot", SecretString: `{"token":"xoxb-1","signing_secret":"s"}`})
 	require.NoError(t, err)
 	// Seed 000: an SSM parameter points at the Secrets Manager secret, and a
 	// secret refers to the parameter.
-	h.aws.PutParameter("/rampart/t1/dev/slack-adapter/param/bot-token", "{{resolve:secretsmanager:/dev/slack-adapter/token/bot:SecretString:token}}", "SecureString")
-	_, err = c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/slack-adapter/ref/bot-token", SecretString: "{{resolve:ssm-secure:/dev/slack-adapter/param/bot-token}}"})
+	h.aws.PutParameter("/rampart/t1/dev/chatops/param/bot-token", "{{resolve:secretsmanager:/dev/chatops/token/bot:SecretString:token}}", "SecureString")
+	_, err = c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/chatops/ref/bot-token", SecretString: "{{resolve:ssm-secure:/dev/chatops/param/bot-token}}"})
 	require.NoError(t, err)
-	_, err = c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/slack-adapter/ref/signing", SecretString: "{{resolve:secretsmanager:/dev/slack-adapter/token/bot::signing_secret}}"})
+	_, err = c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/chatops/ref/signing", SecretString: "{{resolve:secretsmanager:/dev/chatops/token/bot::signing_secret}}"})
 	require.NoError(t, err)
-	_, err = c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/slack-adapter/ref/broken", SecretString: "{{resolve:secretsmanager:/dev/slack-adapter/token/bot::missing}}"})
+	_, err = c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/chatops/ref/broken", SecretString: "{{resolve:secretsmanager:/dev/chatops/token/bot::missing}}"})
 	require.NoError(t, err)
 
-	r, err := c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slack-adapter/ref/bot-token"})
+	r, err := c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/chatops/ref/bot-token"})
 	require.NoError(t, err)
 	require.Equal(t, "xoxb-1", r.GetSecretString())
-	r, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slack-adapter/ref/signing"})
+	r, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/chatops/ref/signing"})
 	require.NoError(t, err)
 	require.Equal(t, "s", r.GetSecretString())
-	_, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slack-adapter/ref/broken"})
+	_, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/chatops/ref/broken"})
 	requireCode(t, err, codes.FailedPrecondition, "json key")
 
 	// References resolve inside the caller's tenant only.
 	c2, ctx2 := h.admin(t, "t2")
-	_, err = c2.CreateSecret(ctx2, &keyvaultv1.CreateSecretRequest{Name: "/dev/x/ref/steal", SecretString: "{{resolve:secretsmanager:/dev/slack-adapter/token/bot}}"})
+	_, err = c2.CreateSecret(ctx2, &keyvaultv1.CreateSecretRequest{Name: "/dev/x/ref/steal", SecretString: "{{resolve:secretsmanager:/dev/chatops/token/bot}}"})
 	require.NoError(t, err)
 	_, err = c2.GetSecretValue(ctx2, &keyvaultv1.GetSecretValueRequest{Name: "/dev/x/ref/steal"})
 	requireCode(t, err, codes.NotFound)
 
 	// Throttling is retried by the SDK.
 	h.aws.Throttle("secretsmanager.GetSecretValue", 2)
-	r, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slack-adapter/token/bot"})
+	r, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/chatops/token/bot"})
 	require.NoError(t, err)
 	require.Contains(t, r.GetSecretString(), "xoxb-1")
 	// Persistent throttling surfaces as Unavailable, never as Internal.
 	h.aws.Throttle("secretsmanager.GetSecretValue", 10)
-	_, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slack-adapter/token/bot"})
+	_, err = c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/chatops/token/bot"})
 	requireCode(t, err, codes.Unavailable)
 	h.aws.Throttle("secretsmanager.GetSecretValue", 0)
 
-	_, err = c.RotateSecret(ctx, &keyvaultv1.RotateSecretRequest{Name: "/dev/slack-adapter/token/bot"})
+	_, err = c.RotateSecret(ctx, &keyvaultv1.RotateSecretRequest{Name: "/dev/chatops/token/bot"})
 	requireCode(t, err, codes.Unimplemented)
 
-	l, err := c.ListSecrets(ctx, &keyvaultv1.ListSecretsRequest{NamePrefix: "/dev/slack-adapter/ref"})
+	l, err := c.ListSecrets(ctx, &keyvaultv1.ListSecretsRequest{NamePrefix: "/dev/chatops/ref"})
 	require.NoError(t, err)
 	require.Len(t, l.GetSecrets(), 3)
 	l, err = c2.ListSecrets(ctx2, &keyvaultv1.ListSecretsRequest{})

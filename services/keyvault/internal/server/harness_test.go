@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -94,6 +95,7 @@ type harness struct {
 	auditLog string
 	aws      *awsfake.Fake
 	auth     *authtest.Auth
+	reg      *prometheus.Registry // keyvault's metrics
 }
 
 type harnessOpts struct {
@@ -112,7 +114,7 @@ type harnessOpts struct {
 func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	certDir, ca := pkitest.NewDir(t, "keyvault", "edge", "slackadapter", "ingestion", "inference", "auth", "rampart-cli")
-	h := &harness{dataDir: t.TempDir(), certDir: certDir, ca: ca, clock: &fakeClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	h := &harness{dataDir: t.TempDir(), certDir: certDir, ca: ca, clock: &fakeClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
 	ctx := context.Background()
 	var err error
 	h.st, err = store.Open(ctx, h.dataDir)
@@ -136,7 +138,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	h.svc = vault.New(vault.Options{
 		Store: h.st, Envelope: kms.NewEnvelope(local, h.st), Audit: h.sink, Hasher: audit.NewHasher(key),
 		Policy: policy.Default("dev"), Log: log, Now: h.clock.Now, MaxVersions: o.maxVersions, WebhookAllow: o.webhookAllow,
-		KeyAuthority: keyAuthority,
+		KeyAuthority: keyAuthority, Metrics: vault.NewMetrics(h.reg),
 	})
 
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -205,10 +207,32 @@ func (h *harness) as(t testing.TB, caller string) clients {
 		keyvaultv1.NewTenantAdminServiceClient(conn), conn}
 }
 
-// ctx returns a context carrying a principal assertion for tenant.
+// ctx returns a context carrying a principal assertion for tenant: a
+// full-scope key of the roles (the scope ceiling auth's keys.RoleScopes
+// gives each role), or a principal with neither roles nor scopes (a
+// service's own assertion in these tests) when no role is given.
 func (h *harness) ctx(t testing.TB, tenant string, roles ...string) context.Context {
 	t.Helper()
-	tok, err := h.signer.Sign(&authv1.Principal{TenantId: tenant, Subject: "user-" + tenant, KeyId: "key-" + tenant, Roles: roles}, time.Time{})
+	var scopes []string
+	for _, r := range roles {
+		scopes = append(scopes, roleScopes[r]...)
+	}
+	return h.key(t, tenant, roles, scopes...)
+}
+
+// roleScopes mirrors auth's keys.RoleScopes (the ceiling of a role's keys).
+var roleScopes = map[string][]string{
+	"owner":  {"chat:write", "embeddings:write", "ingest:write", "ingest:read", "secrets:read", "secrets:write", "usage:read", "admin"},
+	"admin":  {"chat:write", "embeddings:write", "ingest:write", "ingest:read", "secrets:read", "secrets:write", "usage:read", "admin"},
+	"member": {"chat:write", "embeddings:write", "ingest:write", "ingest:read", "secrets:read", "usage:read"},
+	"viewer": {"ingest:read", "usage:read"},
+}
+
+// key returns a context carrying a principal assertion for tenant with
+// exactly these roles and scopes.
+func (h *harness) key(t testing.TB, tenant string, roles []string, scopes ...string) context.Context {
+	t.Helper()
+	tok, err := h.signer.Sign(&authv1.Principal{TenantId: tenant, Subject: "user-" + tenant, KeyId: "key-" + tenant, Roles: roles, Scopes: scopes}, time.Time{})
 	require.NoError(t, err)
 	return principal.AppendToOutgoing(context.Background(), tok)
 }

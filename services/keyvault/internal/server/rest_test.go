@@ -53,7 +53,7 @@ func TestRESTRouting(t *testing.T) {
 		return resp.StatusCode, out
 	}
 
-	for _, name := range []string{"/dev/billing/db-password/primary", "/prod/slack-adapter/token/bot.v2@team+a=b/extra/depth"} {
+	for _, name := range []string{"/dev/billing/db-password/primary", "/prod/chatops/token/bot.v2@team+a=b/extra/depth"} {
 		t.Run(name, func(t *testing.T) {
 			p := "/v1/secrets" + name // REST paths carry the name's slashes as path segments
 			code, out := do(http.MethodPost, "/v1/secrets", `{"name":"`+name+`","secretString":"v1","clientRequestToken":"`+tokA+`"}`)

@@ -221,27 +221,33 @@ func TestCrossTenantNotFound(t *testing.T) {
 func TestPolicyDeny(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	c, ctx := h.admin(t, "t1")
-	for _, n := range []string{"/dev/slackadapter/token/bot", "/dev/billing/api-key/stripe", "/prod/slackadapter/token/bot"} {
-		_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: n, SecretString: "s"})
-		require.NoError(t, err)
-	}
+	_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/billing/api-key/stripe", SecretString: "s"})
+	require.NoError(t, err)
 	slack := h.as(t, "slackadapter").secrets
 	sctx := h.ctx(t, "t1")
-	_, err := slack.GetSecretValue(sctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slackadapter/token/bot"})
+	_, err = slack.CreateSecret(sctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/slackadapter/token/bot", SecretString: "s"})
+	require.NoError(t, err)
+	_, err = slack.GetSecretValue(sctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slackadapter/token/bot"})
 	require.NoError(t, err)
 	_, err = slack.GetSecretValue(sctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/billing/api-key/stripe"})
 	requireCode(t, err, codes.PermissionDenied)
-	_, err = slack.GetSecretValue(sctx, &keyvaultv1.GetSecretValueRequest{Name: "/prod/slackadapter/token/bot"})
+	_, err = slack.CreateSecret(sctx, &keyvaultv1.CreateSecretRequest{Name: "/prod/slackadapter/token/bot", SecretString: "s"})
 	requireCode(t, err, codes.PermissionDenied) // other environment
 	_, err = slack.DeleteSecret(sctx, &keyvaultv1.DeleteSecretRequest{Name: "/dev/slackadapter/token/bot"})
 	requireCode(t, err, codes.PermissionDenied)
 
-	// A viewer through the edge may list metadata but not read values.
-	vctx := h.ctx(t, "t1", "viewer")
-	_, err = c.GetSecretValue(vctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/billing/api-key/stripe"})
+	// A member through the edge may list metadata but not read values; a
+	// viewer's keys cannot hold a secrets scope and see nothing.
+	mctx := h.ctx(t, "t1", "member")
+	_, err = c.GetSecretValue(mctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/billing/api-key/stripe"})
 	requireCode(t, err, codes.PermissionDenied)
-	_, err = c.DescribeSecret(vctx, &keyvaultv1.DescribeSecretRequest{Name: "/dev/billing/api-key/stripe"})
+	_, err = c.DescribeSecret(mctx, &keyvaultv1.DescribeSecretRequest{Name: "/dev/billing/api-key/stripe"})
 	require.NoError(t, err)
+	_, err = c.DescribeSecret(h.ctx(t, "t1", "viewer"), &keyvaultv1.DescribeSecretRequest{Name: "/dev/billing/api-key/stripe"})
+	requireCode(t, err, codes.PermissionDenied)
+	// Role is not a scope: an admin's key without secrets:read reads nothing.
+	_, err = c.GetSecretValue(h.key(t, "t1", []string{"admin"}, "chat:write"), &keyvaultv1.GetSecretValueRequest{Name: "/dev/billing/api-key/stripe"})
+	requireCode(t, err, codes.PermissionDenied)
 
 	// No principal: Unauthenticated.
 	_, err = c.GetSecretValue(context.Background(), &keyvaultv1.GetSecretValueRequest{Name: name})

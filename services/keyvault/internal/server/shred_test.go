@@ -24,7 +24,7 @@ func seedTenant(t *testing.T, h *harness, tenant string) *keyvaultv1.GenerateDat
 	t.Helper()
 	cl := h.as(t, "edge")
 	ctx := h.ctx(t, tenant, "admin")
-	for _, n := range []string{"/dev/billing/db-password/primary", "/dev/slack-adapter/token/bot"} {
+	for _, n := range []string{"/dev/billing/db-password/primary", "/dev/chatops/token/bot"} {
 		_, err := cl.secrets.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: n, SecretString: shredCanary + "-value-" + tenant,
 			Description: shredCanary + "-old-description-" + tenant, Tags: []*keyvaultv1.Tag{{Key: "owner", Value: shredCanary + "-tag-" + tenant}}})
 		require.NoError(t, err)
