@@ -2,15 +2,27 @@ package vault
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
 )
 
-// maxNameLabels bounds the secret-name label's cardinality; further names
-// are counted as "other". Tenant ids never appear in labels.
-const maxNameLabels = 1000
+// Label values are never caller-supplied: no secret name, tenant or
+// subject appears in a label (a name is a tenant's data, and a lookup of
+// any string must not mint a series). Secrets are counted by owner class
+// instead — "tenant" or the owning service — a fixed set, pre-created.
+var (
+	accessOwners  = append([]string{ownerTenant}, policy.Services()...)
+	accessActions = []string{"read"}
+	accessResults = []string{audit.ResultOK, audit.ResultDenied, audit.ResultNotFound, audit.ResultInvalid, audit.ResultError}
+)
+
+const ownerTenant = "tenant"
 
 // Metrics are keyvault's Prometheus metrics.
 type Metrics struct {
@@ -19,17 +31,14 @@ type Metrics struct {
 	deniedTotal   *prometheus.CounterVec
 	auditFailures prometheus.Counter
 	shredTotal    prometheus.Counter
-
-	mu    sync.Mutex
-	names map[string]bool
 }
 
 // NewMetrics registers the metrics with reg (nil: unregistered).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		accessTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "keyvault_secret_access_total", Help: "Secret accesses by secret name, action and result.",
-		}, []string{"secret", "action", "result"}),
+			Name: "keyvault_secret_access_total", Help: "Secret accesses by owner (tenant or the owning service), action and result.",
+		}, []string{"owner", "action", "result"}),
 		rotationTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keyvault_rotation_total", Help: "Rotations by result (success, failure).",
 		}, []string{"result"}),
@@ -42,7 +51,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		shredTotal: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "keyvault_tenant_shred_total", Help: "Tenant crypto-shreds performed (repeats included).",
 		}),
-		names: map[string]bool{},
+	}
+	for _, o := range accessOwners {
+		for _, a := range accessActions {
+			for _, r := range accessResults {
+				m.accessTotal.WithLabelValues(o, a, r)
+			}
+		}
 	}
 	if reg != nil {
 		reg.MustRegister(m.accessTotal, m.rotationTotal, m.deniedTotal, m.auditFailures, m.shredTotal)
@@ -50,17 +65,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// access counts an access to name. Only pre-created series are touched:
+// an unknown action or result (a programming error) is counted as "error".
 func (m *Metrics) access(name, action, result string) {
-	m.mu.Lock()
-	if !m.names[name] {
-		if len(m.names) >= maxNameLabels {
-			name = "other"
-		} else {
-			m.names[name] = true
-		}
+	owner := policy.ServiceName(policy.Owner(name))
+	if owner == "" {
+		owner = ownerTenant
 	}
-	m.mu.Unlock()
-	m.accessTotal.WithLabelValues(name, action, result).Inc()
+	if !slices.Contains(accessActions, action) || !slices.Contains(accessResults, result) {
+		action, result = "read", audit.ResultError
+	}
+	m.accessTotal.WithLabelValues(owner, action, result).Inc()
 }
 
 func (m *Metrics) rotation(result string) { m.rotationTotal.WithLabelValues(result).Inc() }
