@@ -44,6 +44,9 @@ func DefaultRules() []Rule {
 		{Prefix: "/v1/chat/completions", Scope: "chat:write"},
 		{Prefix: "/v1/completions", Scope: "chat:write"},
 		{Prefix: "/v1/embeddings", Scope: "embeddings:write"},
+		// Tenant assistants (model names with retrieval settings): managed
+		// by admins; used through /v1/chat/completions with chat:write.
+		{Prefix: "/v1/rampart/assistants", Scope: "admin"},
 
 		{Method: http.MethodGet, Prefix: "/v1/secrets", Scope: "secrets:read"},
 		{Method: http.MethodHead, Prefix: "/v1/secrets", Scope: "secrets:read"},

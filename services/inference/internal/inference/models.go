@@ -2,6 +2,8 @@ package inference
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
@@ -9,18 +11,42 @@ import (
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 )
 
-// ListModels lists the models the caller may use.
-func (s *Service) ListModels(c *Caller) []registry.Entry {
-	return s.Registry.List(c.Tenant, c.AllowedModels)
+// OwnedByAssistant is the owned_by of tenant assistants in /v1/models.
+const OwnedByAssistant = "rampart-assistant"
+
+// ListModels lists the models the caller may use: the registry's and the
+// tenant's assistants (only the caller's tenant's).
+func (s *Service) ListModels(ctx context.Context, c *Caller) ([]registry.Entry, error) {
+	out := s.Registry.List(c.Tenant, c.AllowedModels)
+	as, err := s.Assistants(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range as {
+		m, err := s.Registry.Resolve(c.Tenant, nil, a.Model)
+		if err != nil {
+			continue // the tenant lost access to the model
+		}
+		if len(c.AllowedModels) > 0 && !slices.Contains(c.AllowedModels, a.Name) && !slices.Contains(c.AllowedModels, m.ID) {
+			continue
+		}
+		out = append(out, registry.Entry{ID: a.Name, OwnedBy: OwnedByAssistant, Created: a.Created.Unix()})
+	}
+	slices.SortFunc(out, func(a, b registry.Entry) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // GetModel returns one model the caller may use. A model the key may not
 // use is NotFound here too: listing is about visibility.
-func (s *Service) GetModel(c *Caller, name string) (registry.Entry, error) {
+func (s *Service) GetModel(ctx context.Context, c *Caller, name string) (registry.Entry, error) {
 	if name == "" {
 		return registry.Entry{}, apierr.Invalid("model", "model is required")
 	}
-	for _, e := range s.ListModels(c) {
+	all, err := s.ListModels(ctx, c)
+	if err != nil {
+		return registry.Entry{}, err
+	}
+	for _, e := range all {
 		if e.ID == name {
 			return e, nil
 		}

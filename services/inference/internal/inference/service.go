@@ -94,12 +94,56 @@ func newID(prefix string) string {
 	return string(b)
 }
 
-// resolveChat resolves and checks the model, tools and quota of a request.
-func (s *Service) resolveChat(ctx context.Context, c *Caller, req *wire.ChatRequest) (*registry.Model, *toolpolicy.Set, quota.Status, error) {
-	m, err := s.Registry.Resolve(c.Tenant, c.AllowedModels, req.Model)
-	if err != nil {
-		return nil, nil, quota.Status{}, err
+// resolved is a chat request's model and policy.
+type resolved struct {
+	m   *registry.Model
+	set *toolpolicy.Set
+	st  quota.Status
+	// asst is the tenant's assistant the request named, else nil.
+	asst *Assistant
+	// req is the request as the model runs it (an assistant's system
+	// prompt first) and ret what to retrieve for it.
+	req *wire.ChatRequest
+	ret *retrieval
+}
+
+// name is the model name responses carry when m answered: the assistant's
+// name when the client asked for one, else the model's (a fallback's own).
+func (r *resolved) name(m *registry.Model) string {
+	if r.asst != nil {
+		return r.asst.Name
 	}
+	return m.ID
+}
+
+// resolve resolves a request's model — a registry model or alias first,
+// else one of the tenant's assistants — and checks its tools and quota.
+func (s *Service) resolve(ctx context.Context, c *Caller, req *wire.ChatRequest) (*resolved, error) {
+	r := &resolved{req: req}
+	m, err := s.Registry.Resolve(c.Tenant, c.AllowedModels, req.Model)
+	if e, ok := apierr.As(err); ok && e.Kind == apierr.KindNotFound {
+		a, am, aerr := s.assistant(ctx, c, req.Model)
+		switch {
+		case aerr != nil:
+			return nil, aerr
+		case a != nil:
+			m, err, r.asst = am, nil, a
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.ret = requestRetrieval(req)
+	if r.asst != nil {
+		r.ret = assistantRetrieval(r.asst, req)
+		r.req = withSystemPrompt(r.asst, req)
+	}
+	r.m, r.set, r.st, err = s.resolveChat(ctx, c, req, m)
+	return r, err
+}
+
+// resolveChat checks the model, tools and quota of a request.
+func (s *Service) resolveChat(ctx context.Context, c *Caller, req *wire.ChatRequest, m *registry.Model) (*registry.Model, *toolpolicy.Set, quota.Status, error) {
 	if m.Kind != registry.KindChat {
 		return nil, nil, quota.Status{}, apierr.Invalid("model", "The model `%s` is an embedding model; use /v1/embeddings.", req.Model)
 	}
@@ -172,11 +216,12 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 	if req.Stream {
 		return nil, apierr.Invalid("stream", "stream must be false on this call; use StreamChatCompletion")
 	}
-	m, set, st, err := s.resolveChat(ctx, c, req)
+	r, err := s.resolve(ctx, c, req)
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.ground(ctx, c, req, ps, requestRetrieval(req))
+	m, set, st := r.m, r.set, r.st
+	g, err := s.ground(ctx, c, r.req, ps, r.ret)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +256,7 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 	u := s.usage(m, call.Request, res.Usage, res.Content, res.ToolCalls)
 
 	out := wire.ChatCompletion{
-		ID: newID("chatcmpl-"), Object: "chat.completion", Created: start.Unix(), Model: m.ID,
+		ID: newID("chatcmpl-"), Object: "chat.completion", Created: start.Unix(), Model: r.name(m),
 		Choices: []wire.Choice{{
 			Message:      wire.ResponseMessage{Role: "assistant", ToolCalls: toolCalls},
 			Logprobs:     wire.NullRaw,

@@ -32,17 +32,18 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 	if err != nil {
 		return err
 	}
-	m, set, st, err := s.resolveChat(ctx, c, req)
+	r, err := s.resolve(ctx, c, req)
 	if err != nil {
 		return err
 	}
-	g, err := s.ground(ctx, c, req, ps, requestRetrieval(req))
+	m, set, st := r.m, r.set, r.st
+	g, err := s.ground(ctx, c, r.req, ps, r.ret)
 	if err != nil {
 		return err
 	}
 	headers := rateHeaders(st)
 	includeUsage := req.IncludeUsage()
-	chunk := wire.Chunk{ID: newID("chatcmpl-"), Object: "chat.completion.chunk", Created: start.Unix(), Model: m.ID}
+	chunk := wire.Chunk{ID: newID("chatcmpl-"), Object: "chat.completion.chunk", Created: start.Unix(), Model: r.name(m)}
 	if includeUsage {
 		chunk.Usage = wire.NullRaw
 	}
@@ -104,7 +105,8 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 	if err != nil && !sent && fallbackable(err) {
 		if fb := s.fallback(c, m); fb != nil {
 			s.Log.WarnContext(ctx, "model unavailable, using fallback", "model", m.ID, "fallback", fb.ID, "request_id", c.RequestID)
-			m, chunk.Model = fb, fb.ID
+			m = fb
+			chunk.Model = r.name(fb)
 			p = g.provider(s, m)
 			call = g.call(m, p)
 			final = nil
@@ -164,7 +166,7 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 	s.finish(ctx, c, m, "stream", u, start)
 	if s.Prompts.Enabled(c.Tenant) {
 		wu := &wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.PromptTokens + u.CompletionTokens)}
-		s.logPrompt(ctx, c, m, "stream", body, streamedCompletion(chunk.ID, chunk.Created, m.ID, string(content), allowed, finish, wu))
+		s.logPrompt(ctx, c, m, "stream", body, streamedCompletion(chunk.ID, chunk.Created, chunk.Model, string(content), allowed, finish, wu))
 	}
 	return nil
 }

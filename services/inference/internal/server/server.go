@@ -135,7 +135,10 @@ func (s *Server) ListModels(ctx context.Context, _ *inferencev1.ListModelsReques
 	if err != nil {
 		return nil, err
 	}
-	entries := s.svc.ListModels(c)
+	entries, err := s.svc.ListModels(ctx, c)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
 	out := &inferencev1.ListModelsResponse{Models: make([]*inferencev1.Model, len(entries))}
 	for i, e := range entries {
 		out.Models[i] = &inferencev1.Model{Id: e.ID, OwnedBy: e.OwnedBy, Created: e.Created}
@@ -149,7 +152,7 @@ func (s *Server) GetModel(ctx context.Context, req *inferencev1.GetModelRequest)
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.svc.GetModel(c, req.GetModel())
+	e, err := s.svc.GetModel(ctx, c, req.GetModel())
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}

@@ -285,6 +285,9 @@ func (e *RequestExtension) validate() error {
 	return nil
 }
 
+// CollectionName reports whether s is a valid collection name.
+func CollectionName(s string) bool { return collectionName.MatchString(s) }
+
 // Retrieval reports whether the request asks for retrieval.
 func (r *ChatRequest) Retrieval() bool { return r.Rampart != nil && len(r.Rampart.Collections) > 0 }
 

@@ -22,6 +22,467 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Assistant is a tenant-defined model name with retrieval settings.
+type Assistant struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name clients send as "model", unique in the tenant: 1–64 of a-z 0-9
+	// . _ -, starting alphanumeric; it may not be a registry model or alias.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Registry chat model that answers (e.g. "rampart-extractive", "gpt-4o").
+	Model string `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	// Collections of the tenant to retrieve passages from (0–8). Empty: no
+	// retrieval, only the system prompt.
+	Collections []string `protobuf:"bytes,3,rep,name=collections,proto3" json:"collections,omitempty"`
+	// System prompt put before the conversation (≤ 32 KiB).
+	SystemPrompt string `protobuf:"bytes,4,opt,name=system_prompt,json=systemPrompt,proto3" json:"system_prompt,omitempty"`
+	// Passages used per answer, 1–50 (0: the default, 8).
+	TopK int32 `protobuf:"varint,5,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
+	// Passages scoring below this are dropped (0: none).
+	MinScore float64 `protobuf:"fixed64,6,opt,name=min_score,json=minScore,proto3" json:"min_score,omitempty"`
+	// Free-form description (≤ 1024 bytes).
+	Description string `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
+	// Unix seconds when the assistant was created (output only).
+	Created       int64 `protobuf:"varint,8,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Assistant) Reset() {
+	*x = Assistant{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Assistant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Assistant) ProtoMessage() {}
+
+func (x *Assistant) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Assistant.ProtoReflect.Descriptor instead.
+func (*Assistant) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Assistant) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Assistant) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Assistant) GetCollections() []string {
+	if x != nil {
+		return x.Collections
+	}
+	return nil
+}
+
+func (x *Assistant) GetSystemPrompt() string {
+	if x != nil {
+		return x.SystemPrompt
+	}
+	return ""
+}
+
+func (x *Assistant) GetTopK() int32 {
+	if x != nil {
+		return x.TopK
+	}
+	return 0
+}
+
+func (x *Assistant) GetMinScore() float64 {
+	if x != nil {
+		return x.MinScore
+	}
+	return 0
+}
+
+func (x *Assistant) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Assistant) GetCreated() int64 {
+	if x != nil {
+		return x.Created
+	}
+	return 0
+}
+
+// CreateAssistantRequest carries the new assistant.
+type CreateAssistantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The assistant (created is ignored).
+	Assistant     *Assistant `protobuf:"bytes,1,opt,name=assistant,proto3" json:"assistant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAssistantRequest) Reset() {
+	*x = CreateAssistantRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAssistantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAssistantRequest) ProtoMessage() {}
+
+func (x *CreateAssistantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAssistantRequest.ProtoReflect.Descriptor instead.
+func (*CreateAssistantRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CreateAssistantRequest) GetAssistant() *Assistant {
+	if x != nil {
+		return x.Assistant
+	}
+	return nil
+}
+
+// CreateAssistantResponse is the stored assistant.
+type CreateAssistantResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The assistant.
+	Assistant     *Assistant `protobuf:"bytes,1,opt,name=assistant,proto3" json:"assistant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAssistantResponse) Reset() {
+	*x = CreateAssistantResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAssistantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAssistantResponse) ProtoMessage() {}
+
+func (x *CreateAssistantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAssistantResponse.ProtoReflect.Descriptor instead.
+func (*CreateAssistantResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CreateAssistantResponse) GetAssistant() *Assistant {
+	if x != nil {
+		return x.Assistant
+	}
+	return nil
+}
+
+// ListAssistantsRequest has no parameters: the tenant is the caller's.
+type ListAssistantsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAssistantsRequest) Reset() {
+	*x = ListAssistantsRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAssistantsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAssistantsRequest) ProtoMessage() {}
+
+func (x *ListAssistantsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAssistantsRequest.ProtoReflect.Descriptor instead.
+func (*ListAssistantsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{3}
+}
+
+// ListAssistantsResponse lists assistants by name.
+type ListAssistantsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assistants.
+	Assistants    []*Assistant `protobuf:"bytes,1,rep,name=assistants,proto3" json:"assistants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAssistantsResponse) Reset() {
+	*x = ListAssistantsResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAssistantsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAssistantsResponse) ProtoMessage() {}
+
+func (x *ListAssistantsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAssistantsResponse.ProtoReflect.Descriptor instead.
+func (*ListAssistantsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListAssistantsResponse) GetAssistants() []*Assistant {
+	if x != nil {
+		return x.Assistants
+	}
+	return nil
+}
+
+// GetAssistantRequest names one assistant.
+type GetAssistantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assistant name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAssistantRequest) Reset() {
+	*x = GetAssistantRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAssistantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAssistantRequest) ProtoMessage() {}
+
+func (x *GetAssistantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAssistantRequest.ProtoReflect.Descriptor instead.
+func (*GetAssistantRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetAssistantRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// GetAssistantResponse is the assistant.
+type GetAssistantResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The assistant.
+	Assistant     *Assistant `protobuf:"bytes,1,opt,name=assistant,proto3" json:"assistant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAssistantResponse) Reset() {
+	*x = GetAssistantResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAssistantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAssistantResponse) ProtoMessage() {}
+
+func (x *GetAssistantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAssistantResponse.ProtoReflect.Descriptor instead.
+func (*GetAssistantResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetAssistantResponse) GetAssistant() *Assistant {
+	if x != nil {
+		return x.Assistant
+	}
+	return nil
+}
+
+// DeleteAssistantRequest names one assistant.
+type DeleteAssistantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assistant name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAssistantRequest) Reset() {
+	*x = DeleteAssistantRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAssistantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAssistantRequest) ProtoMessage() {}
+
+func (x *DeleteAssistantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAssistantRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAssistantRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DeleteAssistantRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// DeleteAssistantResponse is empty.
+type DeleteAssistantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAssistantResponse) Reset() {
+	*x = DeleteAssistantResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAssistantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAssistantResponse) ProtoMessage() {}
+
+func (x *DeleteAssistantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAssistantResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAssistantResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{8}
+}
+
 // PromptLog is one stored request and response.
 type PromptLog struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -45,7 +506,7 @@ type PromptLog struct {
 
 func (x *PromptLog) Reset() {
 	*x = PromptLog{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[0]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -57,7 +518,7 @@ func (x *PromptLog) String() string {
 func (*PromptLog) ProtoMessage() {}
 
 func (x *PromptLog) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[0]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -70,7 +531,7 @@ func (x *PromptLog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromptLog.ProtoReflect.Descriptor instead.
 func (*PromptLog) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{0}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PromptLog) GetRequestId() string {
@@ -141,7 +602,7 @@ type ListPromptLogsRequest struct {
 
 func (x *ListPromptLogsRequest) Reset() {
 	*x = ListPromptLogsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[1]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -153,7 +614,7 @@ func (x *ListPromptLogsRequest) String() string {
 func (*ListPromptLogsRequest) ProtoMessage() {}
 
 func (x *ListPromptLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[1]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -166,7 +627,7 @@ func (x *ListPromptLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPromptLogsRequest.ProtoReflect.Descriptor instead.
 func (*ListPromptLogsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{1}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListPromptLogsRequest) GetFrom() string {
@@ -210,7 +671,7 @@ type ListPromptLogsResponse struct {
 
 func (x *ListPromptLogsResponse) Reset() {
 	*x = ListPromptLogsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[2]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -222,7 +683,7 @@ func (x *ListPromptLogsResponse) String() string {
 func (*ListPromptLogsResponse) ProtoMessage() {}
 
 func (x *ListPromptLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[2]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -235,7 +696,7 @@ func (x *ListPromptLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPromptLogsResponse.ProtoReflect.Descriptor instead.
 func (*ListPromptLogsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{2}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListPromptLogsResponse) GetLogs() []*PromptLog {
@@ -263,7 +724,7 @@ type GetPromptLogRequest struct {
 
 func (x *GetPromptLogRequest) Reset() {
 	*x = GetPromptLogRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[3]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -275,7 +736,7 @@ func (x *GetPromptLogRequest) String() string {
 func (*GetPromptLogRequest) ProtoMessage() {}
 
 func (x *GetPromptLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[3]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -288,7 +749,7 @@ func (x *GetPromptLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPromptLogRequest.ProtoReflect.Descriptor instead.
 func (*GetPromptLogRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{3}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetPromptLogRequest) GetRequestId() string {
@@ -309,7 +770,7 @@ type GetPromptLogResponse struct {
 
 func (x *GetPromptLogResponse) Reset() {
 	*x = GetPromptLogResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[4]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -321,7 +782,7 @@ func (x *GetPromptLogResponse) String() string {
 func (*GetPromptLogResponse) ProtoMessage() {}
 
 func (x *GetPromptLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[4]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -334,7 +795,7 @@ func (x *GetPromptLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPromptLogResponse.ProtoReflect.Descriptor instead.
 func (*GetPromptLogResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{4}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetPromptLogResponse) GetLog() *PromptLog {
@@ -359,7 +820,7 @@ type Passage struct {
 
 func (x *Passage) Reset() {
 	*x = Passage{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[5]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -371,7 +832,7 @@ func (x *Passage) String() string {
 func (*Passage) ProtoMessage() {}
 
 func (x *Passage) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[5]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -384,7 +845,7 @@ func (x *Passage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Passage.ProtoReflect.Descriptor instead.
 func (*Passage) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{5}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Passage) GetId() string {
@@ -421,7 +882,7 @@ type ChatCompletionRequest struct {
 
 func (x *ChatCompletionRequest) Reset() {
 	*x = ChatCompletionRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[6]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -433,7 +894,7 @@ func (x *ChatCompletionRequest) String() string {
 func (*ChatCompletionRequest) ProtoMessage() {}
 
 func (x *ChatCompletionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[6]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -446,7 +907,7 @@ func (x *ChatCompletionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatCompletionRequest.ProtoReflect.Descriptor instead.
 func (*ChatCompletionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{6}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ChatCompletionRequest) GetBody() []byte {
@@ -476,7 +937,7 @@ type ChatCompletionResponse struct {
 
 func (x *ChatCompletionResponse) Reset() {
 	*x = ChatCompletionResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[7]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -488,7 +949,7 @@ func (x *ChatCompletionResponse) String() string {
 func (*ChatCompletionResponse) ProtoMessage() {}
 
 func (x *ChatCompletionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[7]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -501,7 +962,7 @@ func (x *ChatCompletionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatCompletionResponse.ProtoReflect.Descriptor instead.
 func (*ChatCompletionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{7}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ChatCompletionResponse) GetBody() []byte {
@@ -531,7 +992,7 @@ type StreamChatCompletionRequest struct {
 
 func (x *StreamChatCompletionRequest) Reset() {
 	*x = StreamChatCompletionRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[8]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +1004,7 @@ func (x *StreamChatCompletionRequest) String() string {
 func (*StreamChatCompletionRequest) ProtoMessage() {}
 
 func (x *StreamChatCompletionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[8]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +1017,7 @@ func (x *StreamChatCompletionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamChatCompletionRequest.ProtoReflect.Descriptor instead.
 func (*StreamChatCompletionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{8}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StreamChatCompletionRequest) GetBody() []byte {
@@ -588,7 +1049,7 @@ type StreamChatCompletionResponse struct {
 
 func (x *StreamChatCompletionResponse) Reset() {
 	*x = StreamChatCompletionResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[9]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +1061,7 @@ func (x *StreamChatCompletionResponse) String() string {
 func (*StreamChatCompletionResponse) ProtoMessage() {}
 
 func (x *StreamChatCompletionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[9]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +1074,7 @@ func (x *StreamChatCompletionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamChatCompletionResponse.ProtoReflect.Descriptor instead.
 func (*StreamChatCompletionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{9}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StreamChatCompletionResponse) GetChunk() []byte {
@@ -641,7 +1102,7 @@ type EmbeddingsRequest struct {
 
 func (x *EmbeddingsRequest) Reset() {
 	*x = EmbeddingsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[10]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -653,7 +1114,7 @@ func (x *EmbeddingsRequest) String() string {
 func (*EmbeddingsRequest) ProtoMessage() {}
 
 func (x *EmbeddingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[10]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -666,7 +1127,7 @@ func (x *EmbeddingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbeddingsRequest.ProtoReflect.Descriptor instead.
 func (*EmbeddingsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{10}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *EmbeddingsRequest) GetBody() []byte {
@@ -689,7 +1150,7 @@ type EmbeddingsResponse struct {
 
 func (x *EmbeddingsResponse) Reset() {
 	*x = EmbeddingsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[11]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +1162,7 @@ func (x *EmbeddingsResponse) String() string {
 func (*EmbeddingsResponse) ProtoMessage() {}
 
 func (x *EmbeddingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[11]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +1175,7 @@ func (x *EmbeddingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbeddingsResponse.ProtoReflect.Descriptor instead.
 func (*EmbeddingsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{11}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *EmbeddingsResponse) GetBody() []byte {
@@ -740,7 +1201,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[12]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -752,7 +1213,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[12]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -765,7 +1226,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{12}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{21}
 }
 
 // Model is one model the caller may use.
@@ -783,7 +1244,7 @@ type Model struct {
 
 func (x *Model) Reset() {
 	*x = Model{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[13]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +1256,7 @@ func (x *Model) String() string {
 func (*Model) ProtoMessage() {}
 
 func (x *Model) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[13]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +1269,7 @@ func (x *Model) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Model.ProtoReflect.Descriptor instead.
 func (*Model) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{13}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Model) GetId() string {
@@ -843,7 +1304,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[14]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +1316,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[14]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1329,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{14}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListModelsResponse) GetModels() []*Model {
@@ -889,7 +1350,7 @@ type GetModelRequest struct {
 
 func (x *GetModelRequest) Reset() {
 	*x = GetModelRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[15]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +1362,7 @@ func (x *GetModelRequest) String() string {
 func (*GetModelRequest) ProtoMessage() {}
 
 func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[15]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -914,7 +1375,7 @@ func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelRequest.ProtoReflect.Descriptor instead.
 func (*GetModelRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{15}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetModelRequest) GetModel() string {
@@ -935,7 +1396,7 @@ type GetModelResponse struct {
 
 func (x *GetModelResponse) Reset() {
 	*x = GetModelResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[16]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1408,7 @@ func (x *GetModelResponse) String() string {
 func (*GetModelResponse) ProtoMessage() {}
 
 func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[16]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1421,7 @@ func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelResponse.ProtoReflect.Descriptor instead.
 func (*GetModelResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{16}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetModelResponse) GetModel() *Model {
@@ -988,7 +1449,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[17]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1461,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[17]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1474,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{17}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetUsageRequest) GetFrom() string {
@@ -1058,7 +1519,7 @@ type UsageBucket struct {
 
 func (x *UsageBucket) Reset() {
 	*x = UsageBucket{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[18]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +1531,7 @@ func (x *UsageBucket) String() string {
 func (*UsageBucket) ProtoMessage() {}
 
 func (x *UsageBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[18]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1544,7 @@ func (x *UsageBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageBucket.ProtoReflect.Descriptor instead.
 func (*UsageBucket) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{18}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UsageBucket) GetGroup() string {
@@ -1147,7 +1608,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[19]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1620,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[19]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1633,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{19}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetUsageResponse) GetFrom() string {
@@ -1214,7 +1675,32 @@ var File_rampart_inference_v1_inference_proto protoreflect.FileDescriptor
 
 const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\n" +
-	"$rampart/inference/v1/inference.proto\x12\x14rampart.inference.v1\x1a\x1cgoogle/api/annotations.proto\"\xc8\x01\n" +
+	"$rampart/inference/v1/inference.proto\x12\x14rampart.inference.v1\x1a\x1cgoogle/api/annotations.proto\"\xea\x01\n" +
+	"\tAssistant\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05model\x18\x02 \x01(\tR\x05model\x12 \n" +
+	"\vcollections\x18\x03 \x03(\tR\vcollections\x12#\n" +
+	"\rsystem_prompt\x18\x04 \x01(\tR\fsystemPrompt\x12\x13\n" +
+	"\x05top_k\x18\x05 \x01(\x05R\x04topK\x12\x1b\n" +
+	"\tmin_score\x18\x06 \x01(\x01R\bminScore\x12 \n" +
+	"\vdescription\x18\a \x01(\tR\vdescription\x12\x18\n" +
+	"\acreated\x18\b \x01(\x03R\acreated\"W\n" +
+	"\x16CreateAssistantRequest\x12=\n" +
+	"\tassistant\x18\x01 \x01(\v2\x1f.rampart.inference.v1.AssistantR\tassistant\"X\n" +
+	"\x17CreateAssistantResponse\x12=\n" +
+	"\tassistant\x18\x01 \x01(\v2\x1f.rampart.inference.v1.AssistantR\tassistant\"\x17\n" +
+	"\x15ListAssistantsRequest\"Y\n" +
+	"\x16ListAssistantsResponse\x12?\n" +
+	"\n" +
+	"assistants\x18\x01 \x03(\v2\x1f.rampart.inference.v1.AssistantR\n" +
+	"assistants\")\n" +
+	"\x13GetAssistantRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"U\n" +
+	"\x14GetAssistantResponse\x12=\n" +
+	"\tassistant\x18\x01 \x01(\v2\x1f.rampart.inference.v1.AssistantR\tassistant\",\n" +
+	"\x16DeleteAssistantRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x19\n" +
+	"\x17DeleteAssistantResponse\"\xc8\x01\n" +
 	"\tPromptLog\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x15\n" +
@@ -1296,7 +1782,7 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x19\n" +
 	"\bgroup_by\x18\x03 \x01(\tR\agroupBy\x12;\n" +
 	"\abuckets\x18\x04 \x03(\v2!.rampart.inference.v1.UsageBucketR\abuckets\x127\n" +
-	"\x05total\x18\x05 \x01(\v2!.rampart.inference.v1.UsageBucketR\x05total2\x9e\a\n" +
+	"\x05total\x18\x05 \x01(\v2!.rampart.inference.v1.UsageBucketR\x05total2\xef\v\n" +
 	"\x10InferenceService\x12k\n" +
 	"\x0eChatCompletion\x12+.rampart.inference.v1.ChatCompletionRequest\x1a,.rampart.inference.v1.ChatCompletionResponse\x12\x7f\n" +
 	"\x14StreamChatCompletion\x121.rampart.inference.v1.StreamChatCompletionRequest\x1a2.rampart.inference.v1.StreamChatCompletionResponse0\x01\x12_\n" +
@@ -1307,7 +1793,11 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\bGetModel\x12%.rampart.inference.v1.GetModelRequest\x1a&.rampart.inference.v1.GetModelResponse\x12l\n" +
 	"\bGetUsage\x12%.rampart.inference.v1.GetUsageRequest\x1a&.rampart.inference.v1.GetUsageResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/usage\x12\x83\x01\n" +
 	"\x0eListPromptLogs\x12+.rampart.inference.v1.ListPromptLogsRequest\x1a,.rampart.inference.v1.ListPromptLogsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/usage/logs\x12\x8a\x01\n" +
-	"\fGetPromptLog\x12).rampart.inference.v1.GetPromptLogRequest\x1a*.rampart.inference.v1.GetPromptLogResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/usage/logs/{request_id}BMZKgithub.com/rampart-platform/rampart/gen/go/rampart/inference/v1;inferencev1b\x06proto3"
+	"\fGetPromptLog\x12).rampart.inference.v1.GetPromptLogRequest\x1a*.rampart.inference.v1.GetPromptLogResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/usage/logs/{request_id}\x12\x99\x01\n" +
+	"\x0fCreateAssistant\x12,.rampart.inference.v1.CreateAssistantRequest\x1a-.rampart.inference.v1.CreateAssistantResponse\")\x82\xd3\xe4\x93\x02#:\tassistant\"\x16/v1/rampart/assistants\x12\x8b\x01\n" +
+	"\x0eListAssistants\x12+.rampart.inference.v1.ListAssistantsRequest\x1a,.rampart.inference.v1.ListAssistantsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/rampart/assistants\x12\x8c\x01\n" +
+	"\fGetAssistant\x12).rampart.inference.v1.GetAssistantRequest\x1a*.rampart.inference.v1.GetAssistantResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/rampart/assistants/{name}\x12\x95\x01\n" +
+	"\x0fDeleteAssistant\x12,.rampart.inference.v1.DeleteAssistantRequest\x1a-.rampart.inference.v1.DeleteAssistantResponse\"%\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/rampart/assistants/{name}BMZKgithub.com/rampart-platform/rampart/gen/go/rampart/inference/v1;inferencev1b\x06proto3"
 
 var (
 	file_rampart_inference_v1_inference_proto_rawDescOnce sync.Once
@@ -1321,65 +1811,86 @@ func file_rampart_inference_v1_inference_proto_rawDescGZIP() []byte {
 	return file_rampart_inference_v1_inference_proto_rawDescData
 }
 
-var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_rampart_inference_v1_inference_proto_goTypes = []any{
-	(*PromptLog)(nil),                    // 0: rampart.inference.v1.PromptLog
-	(*ListPromptLogsRequest)(nil),        // 1: rampart.inference.v1.ListPromptLogsRequest
-	(*ListPromptLogsResponse)(nil),       // 2: rampart.inference.v1.ListPromptLogsResponse
-	(*GetPromptLogRequest)(nil),          // 3: rampart.inference.v1.GetPromptLogRequest
-	(*GetPromptLogResponse)(nil),         // 4: rampart.inference.v1.GetPromptLogResponse
-	(*Passage)(nil),                      // 5: rampart.inference.v1.Passage
-	(*ChatCompletionRequest)(nil),        // 6: rampart.inference.v1.ChatCompletionRequest
-	(*ChatCompletionResponse)(nil),       // 7: rampart.inference.v1.ChatCompletionResponse
-	(*StreamChatCompletionRequest)(nil),  // 8: rampart.inference.v1.StreamChatCompletionRequest
-	(*StreamChatCompletionResponse)(nil), // 9: rampart.inference.v1.StreamChatCompletionResponse
-	(*EmbeddingsRequest)(nil),            // 10: rampart.inference.v1.EmbeddingsRequest
-	(*EmbeddingsResponse)(nil),           // 11: rampart.inference.v1.EmbeddingsResponse
-	(*ListModelsRequest)(nil),            // 12: rampart.inference.v1.ListModelsRequest
-	(*Model)(nil),                        // 13: rampart.inference.v1.Model
-	(*ListModelsResponse)(nil),           // 14: rampart.inference.v1.ListModelsResponse
-	(*GetModelRequest)(nil),              // 15: rampart.inference.v1.GetModelRequest
-	(*GetModelResponse)(nil),             // 16: rampart.inference.v1.GetModelResponse
-	(*GetUsageRequest)(nil),              // 17: rampart.inference.v1.GetUsageRequest
-	(*UsageBucket)(nil),                  // 18: rampart.inference.v1.UsageBucket
-	(*GetUsageResponse)(nil),             // 19: rampart.inference.v1.GetUsageResponse
-	nil,                                  // 20: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
-	nil,                                  // 21: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	nil,                                  // 22: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	(*Assistant)(nil),                    // 0: rampart.inference.v1.Assistant
+	(*CreateAssistantRequest)(nil),       // 1: rampart.inference.v1.CreateAssistantRequest
+	(*CreateAssistantResponse)(nil),      // 2: rampart.inference.v1.CreateAssistantResponse
+	(*ListAssistantsRequest)(nil),        // 3: rampart.inference.v1.ListAssistantsRequest
+	(*ListAssistantsResponse)(nil),       // 4: rampart.inference.v1.ListAssistantsResponse
+	(*GetAssistantRequest)(nil),          // 5: rampart.inference.v1.GetAssistantRequest
+	(*GetAssistantResponse)(nil),         // 6: rampart.inference.v1.GetAssistantResponse
+	(*DeleteAssistantRequest)(nil),       // 7: rampart.inference.v1.DeleteAssistantRequest
+	(*DeleteAssistantResponse)(nil),      // 8: rampart.inference.v1.DeleteAssistantResponse
+	(*PromptLog)(nil),                    // 9: rampart.inference.v1.PromptLog
+	(*ListPromptLogsRequest)(nil),        // 10: rampart.inference.v1.ListPromptLogsRequest
+	(*ListPromptLogsResponse)(nil),       // 11: rampart.inference.v1.ListPromptLogsResponse
+	(*GetPromptLogRequest)(nil),          // 12: rampart.inference.v1.GetPromptLogRequest
+	(*GetPromptLogResponse)(nil),         // 13: rampart.inference.v1.GetPromptLogResponse
+	(*Passage)(nil),                      // 14: rampart.inference.v1.Passage
+	(*ChatCompletionRequest)(nil),        // 15: rampart.inference.v1.ChatCompletionRequest
+	(*ChatCompletionResponse)(nil),       // 16: rampart.inference.v1.ChatCompletionResponse
+	(*StreamChatCompletionRequest)(nil),  // 17: rampart.inference.v1.StreamChatCompletionRequest
+	(*StreamChatCompletionResponse)(nil), // 18: rampart.inference.v1.StreamChatCompletionResponse
+	(*EmbeddingsRequest)(nil),            // 19: rampart.inference.v1.EmbeddingsRequest
+	(*EmbeddingsResponse)(nil),           // 20: rampart.inference.v1.EmbeddingsResponse
+	(*ListModelsRequest)(nil),            // 21: rampart.inference.v1.ListModelsRequest
+	(*Model)(nil),                        // 22: rampart.inference.v1.Model
+	(*ListModelsResponse)(nil),           // 23: rampart.inference.v1.ListModelsResponse
+	(*GetModelRequest)(nil),              // 24: rampart.inference.v1.GetModelRequest
+	(*GetModelResponse)(nil),             // 25: rampart.inference.v1.GetModelResponse
+	(*GetUsageRequest)(nil),              // 26: rampart.inference.v1.GetUsageRequest
+	(*UsageBucket)(nil),                  // 27: rampart.inference.v1.UsageBucket
+	(*GetUsageResponse)(nil),             // 28: rampart.inference.v1.GetUsageResponse
+	nil,                                  // 29: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	nil,                                  // 30: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	nil,                                  // 31: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
 }
 var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
-	0,  // 0: rampart.inference.v1.ListPromptLogsResponse.logs:type_name -> rampart.inference.v1.PromptLog
-	0,  // 1: rampart.inference.v1.GetPromptLogResponse.log:type_name -> rampart.inference.v1.PromptLog
-	5,  // 2: rampart.inference.v1.ChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
-	20, // 3: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
-	5,  // 4: rampart.inference.v1.StreamChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
-	21, // 5: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	22, // 6: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
-	13, // 7: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
-	13, // 8: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
-	18, // 9: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
-	18, // 10: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
-	6,  // 11: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
-	8,  // 12: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
-	10, // 13: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
-	12, // 14: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
-	15, // 15: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
-	17, // 16: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
-	1,  // 17: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
-	3,  // 18: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
-	7,  // 19: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
-	9,  // 20: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
-	11, // 21: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
-	14, // 22: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
-	16, // 23: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
-	19, // 24: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
-	2,  // 25: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
-	4,  // 26: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
-	19, // [19:27] is the sub-list for method output_type
-	11, // [11:19] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	0,  // 0: rampart.inference.v1.CreateAssistantRequest.assistant:type_name -> rampart.inference.v1.Assistant
+	0,  // 1: rampart.inference.v1.CreateAssistantResponse.assistant:type_name -> rampart.inference.v1.Assistant
+	0,  // 2: rampart.inference.v1.ListAssistantsResponse.assistants:type_name -> rampart.inference.v1.Assistant
+	0,  // 3: rampart.inference.v1.GetAssistantResponse.assistant:type_name -> rampart.inference.v1.Assistant
+	9,  // 4: rampart.inference.v1.ListPromptLogsResponse.logs:type_name -> rampart.inference.v1.PromptLog
+	9,  // 5: rampart.inference.v1.GetPromptLogResponse.log:type_name -> rampart.inference.v1.PromptLog
+	14, // 6: rampart.inference.v1.ChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
+	29, // 7: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	14, // 8: rampart.inference.v1.StreamChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
+	30, // 9: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	31, // 10: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	22, // 11: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
+	22, // 12: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
+	27, // 13: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
+	27, // 14: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
+	15, // 15: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
+	17, // 16: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
+	19, // 17: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
+	21, // 18: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
+	24, // 19: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
+	26, // 20: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
+	10, // 21: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
+	12, // 22: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
+	1,  // 23: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
+	3,  // 24: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
+	5,  // 25: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
+	7,  // 26: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
+	16, // 27: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
+	18, // 28: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
+	20, // 29: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
+	23, // 30: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
+	25, // 31: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
+	28, // 32: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
+	11, // 33: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
+	13, // 34: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
+	2,  // 35: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
+	4,  // 36: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
+	6,  // 37: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
+	8,  // 38: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
+	27, // [27:39] is the sub-list for method output_type
+	15, // [15:27] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_rampart_inference_v1_inference_proto_init() }
@@ -1393,7 +1904,7 @@ func file_rampart_inference_v1_inference_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_inference_v1_inference_proto_rawDesc), len(file_rampart_inference_v1_inference_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

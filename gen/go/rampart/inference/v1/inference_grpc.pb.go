@@ -27,6 +27,10 @@ const (
 	InferenceService_GetUsage_FullMethodName             = "/rampart.inference.v1.InferenceService/GetUsage"
 	InferenceService_ListPromptLogs_FullMethodName       = "/rampart.inference.v1.InferenceService/ListPromptLogs"
 	InferenceService_GetPromptLog_FullMethodName         = "/rampart.inference.v1.InferenceService/GetPromptLog"
+	InferenceService_CreateAssistant_FullMethodName      = "/rampart.inference.v1.InferenceService/CreateAssistant"
+	InferenceService_ListAssistants_FullMethodName       = "/rampart.inference.v1.InferenceService/ListAssistants"
+	InferenceService_GetAssistant_FullMethodName         = "/rampart.inference.v1.InferenceService/GetAssistant"
+	InferenceService_DeleteAssistant_FullMethodName      = "/rampart.inference.v1.InferenceService/DeleteAssistant"
 )
 
 // InferenceServiceClient is the client API for InferenceService service.
@@ -72,6 +76,22 @@ type InferenceServiceClient interface {
 	// GetPromptLog returns one stored prompt and response of the caller's
 	// tenant by request id; NotFound for any other tenant's.
 	GetPromptLog(ctx context.Context, in *GetPromptLogRequest, opts ...grpc.CallOption) (*GetPromptLogResponse, error)
+	// CreateAssistant defines an assistant of the caller's tenant: a model
+	// name bound to a registry chat model, collections to retrieve from, a
+	// system prompt and retrieval settings. Unchanged OpenAI clients use it
+	// by sending its name as "model"; it is listed in /v1/models for that
+	// tenant only. Needs the admin scope. (The path is not /v1/assistants,
+	// which OpenAI SDKs own with another API: docs/adr/0016-assistants.md.)
+	CreateAssistant(ctx context.Context, in *CreateAssistantRequest, opts ...grpc.CallOption) (*CreateAssistantResponse, error)
+	// ListAssistants lists the caller's tenant's assistants by name. Needs
+	// the admin scope.
+	ListAssistants(ctx context.Context, in *ListAssistantsRequest, opts ...grpc.CallOption) (*ListAssistantsResponse, error)
+	// GetAssistant returns one assistant of the caller's tenant; NotFound for
+	// any other tenant's. Needs the admin scope.
+	GetAssistant(ctx context.Context, in *GetAssistantRequest, opts ...grpc.CallOption) (*GetAssistantResponse, error)
+	// DeleteAssistant deletes one assistant of the caller's tenant; NotFound
+	// for any other tenant's. Needs the admin scope.
+	DeleteAssistant(ctx context.Context, in *DeleteAssistantRequest, opts ...grpc.CallOption) (*DeleteAssistantResponse, error)
 }
 
 type inferenceServiceClient struct {
@@ -171,6 +191,46 @@ func (c *inferenceServiceClient) GetPromptLog(ctx context.Context, in *GetPrompt
 	return out, nil
 }
 
+func (c *inferenceServiceClient) CreateAssistant(ctx context.Context, in *CreateAssistantRequest, opts ...grpc.CallOption) (*CreateAssistantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAssistantResponse)
+	err := c.cc.Invoke(ctx, InferenceService_CreateAssistant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inferenceServiceClient) ListAssistants(ctx context.Context, in *ListAssistantsRequest, opts ...grpc.CallOption) (*ListAssistantsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAssistantsResponse)
+	err := c.cc.Invoke(ctx, InferenceService_ListAssistants_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inferenceServiceClient) GetAssistant(ctx context.Context, in *GetAssistantRequest, opts ...grpc.CallOption) (*GetAssistantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAssistantResponse)
+	err := c.cc.Invoke(ctx, InferenceService_GetAssistant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inferenceServiceClient) DeleteAssistant(ctx context.Context, in *DeleteAssistantRequest, opts ...grpc.CallOption) (*DeleteAssistantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAssistantResponse)
+	err := c.cc.Invoke(ctx, InferenceService_DeleteAssistant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InferenceServiceServer is the server API for InferenceService service.
 // All implementations must embed UnimplementedInferenceServiceServer
 // for forward compatibility.
@@ -214,6 +274,22 @@ type InferenceServiceServer interface {
 	// GetPromptLog returns one stored prompt and response of the caller's
 	// tenant by request id; NotFound for any other tenant's.
 	GetPromptLog(context.Context, *GetPromptLogRequest) (*GetPromptLogResponse, error)
+	// CreateAssistant defines an assistant of the caller's tenant: a model
+	// name bound to a registry chat model, collections to retrieve from, a
+	// system prompt and retrieval settings. Unchanged OpenAI clients use it
+	// by sending its name as "model"; it is listed in /v1/models for that
+	// tenant only. Needs the admin scope. (The path is not /v1/assistants,
+	// which OpenAI SDKs own with another API: docs/adr/0016-assistants.md.)
+	CreateAssistant(context.Context, *CreateAssistantRequest) (*CreateAssistantResponse, error)
+	// ListAssistants lists the caller's tenant's assistants by name. Needs
+	// the admin scope.
+	ListAssistants(context.Context, *ListAssistantsRequest) (*ListAssistantsResponse, error)
+	// GetAssistant returns one assistant of the caller's tenant; NotFound for
+	// any other tenant's. Needs the admin scope.
+	GetAssistant(context.Context, *GetAssistantRequest) (*GetAssistantResponse, error)
+	// DeleteAssistant deletes one assistant of the caller's tenant; NotFound
+	// for any other tenant's. Needs the admin scope.
+	DeleteAssistant(context.Context, *DeleteAssistantRequest) (*DeleteAssistantResponse, error)
 	mustEmbedUnimplementedInferenceServiceServer()
 }
 
@@ -247,6 +323,18 @@ func (UnimplementedInferenceServiceServer) ListPromptLogs(context.Context, *List
 }
 func (UnimplementedInferenceServiceServer) GetPromptLog(context.Context, *GetPromptLogRequest) (*GetPromptLogResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPromptLog not implemented")
+}
+func (UnimplementedInferenceServiceServer) CreateAssistant(context.Context, *CreateAssistantRequest) (*CreateAssistantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAssistant not implemented")
+}
+func (UnimplementedInferenceServiceServer) ListAssistants(context.Context, *ListAssistantsRequest) (*ListAssistantsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAssistants not implemented")
+}
+func (UnimplementedInferenceServiceServer) GetAssistant(context.Context, *GetAssistantRequest) (*GetAssistantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAssistant not implemented")
+}
+func (UnimplementedInferenceServiceServer) DeleteAssistant(context.Context, *DeleteAssistantRequest) (*DeleteAssistantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAssistant not implemented")
 }
 func (UnimplementedInferenceServiceServer) mustEmbedUnimplementedInferenceServiceServer() {}
 func (UnimplementedInferenceServiceServer) testEmbeddedByValue()                          {}
@@ -406,6 +494,78 @@ func _InferenceService_GetPromptLog_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InferenceService_CreateAssistant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAssistantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).CreateAssistant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_CreateAssistant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).CreateAssistant(ctx, req.(*CreateAssistantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InferenceService_ListAssistants_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAssistantsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).ListAssistants(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_ListAssistants_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).ListAssistants(ctx, req.(*ListAssistantsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InferenceService_GetAssistant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAssistantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).GetAssistant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_GetAssistant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).GetAssistant(ctx, req.(*GetAssistantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InferenceService_DeleteAssistant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAssistantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).DeleteAssistant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_DeleteAssistant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).DeleteAssistant(ctx, req.(*DeleteAssistantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InferenceService_ServiceDesc is the grpc.ServiceDesc for InferenceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -440,6 +600,22 @@ var InferenceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPromptLog",
 			Handler:    _InferenceService_GetPromptLog_Handler,
+		},
+		{
+			MethodName: "CreateAssistant",
+			Handler:    _InferenceService_CreateAssistant_Handler,
+		},
+		{
+			MethodName: "ListAssistants",
+			Handler:    _InferenceService_ListAssistants_Handler,
+		},
+		{
+			MethodName: "GetAssistant",
+			Handler:    _InferenceService_GetAssistant_Handler,
+		},
+		{
+			MethodName: "DeleteAssistant",
+			Handler:    _InferenceService_DeleteAssistant_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

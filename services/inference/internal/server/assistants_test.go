@@ -1,0 +1,165 @@
+package server_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+)
+
+func adminOf(tenant string) *authv1.Principal {
+	return principalFor(tenant, "k-admin", func(p *authv1.Principal) { p.Scopes = []string{"admin"} })
+}
+
+func modelIDs(t *testing.T, e *env, p *authv1.Principal) map[string]string {
+	t.Helper()
+	resp, err := e.client.ListModels(e.ctx(t, p), &inferencev1.ListModelsRequest{})
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, m := range resp.GetModels() {
+		out[m.GetId()] = m.GetOwnedBy()
+	}
+	return out
+}
+
+func TestAssistants(t *testing.T) {
+	e, fake := ragEnv(t)
+	admin := e.ctx(t, adminOf("t1"))
+	created, err := e.client.CreateAssistant(admin, &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{
+		Name: "kb-support", Model: "rampart-extractive", Collections: []string{"handbook"},
+		SystemPrompt: "You answer IT questions.", TopK: 3, Description: "IT helpdesk"}})
+	require.NoError(t, err)
+	require.Equal(t, "kb-support", created.GetAssistant().GetName())
+	require.NotZero(t, created.GetAssistant().GetCreated())
+	_, err = e.client.CreateAssistant(admin, &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{
+		Name: "kb-llm", Model: "gpt-fake", Collections: []string{"handbook"}, SystemPrompt: "You are the IT helpdesk."}})
+	require.NoError(t, err)
+
+	// Listed in /v1/models for t1 only, usable as a model.
+	require.Equal(t, "rampart-assistant", modelIDs(t, e, principalFor("t1", "k1"))["kb-support"])
+	require.NotContains(t, modelIDs(t, e, principalFor("t2", "k2")), "kb-support")
+	got, err := e.client.GetModel(e.ctx(t, principalFor("t1", "k1")), &inferencev1.GetModelRequest{Model: "kb-support"})
+	require.NoError(t, err)
+	require.Equal(t, "kb-support", got.GetModel().GetId())
+
+	resp, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{
+		Body: chatBody("kb-support", "How often do VPN certificates rotate?", "")})
+	require.NoError(t, err)
+	var c ragCompletion
+	require.NoError(t, json.Unmarshal(resp.GetBody(), &c))
+	require.Contains(t, c.Choices[0].Message.Content, `"VPN certificates rotate every 45 days." [1]`)
+	require.NotContains(t, c.Choices[0].Message.Content, "IT questions", "the system prompt is not a source")
+	require.Equal(t, "vpn.md", c.Rampart.Citations[0].Source)
+	var head struct {
+		Model string `json:"model"`
+	}
+	require.NoError(t, json.Unmarshal(resp.GetBody(), &head))
+	require.Equal(t, "kb-support", head.Model)
+	s := e.srv.Ingestion.Searches()
+	require.Equal(t, int32(3), s[len(s)-1].TopK, "the assistant's top_k")
+
+	// An LLM assistant: its system prompt first, then the passages.
+	_, err = e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{
+		Body: chatBody("kb-llm", "How often do VPN certificates rotate?", "")})
+	require.NoError(t, err)
+	var up struct {
+		Model    string `json:"model"`
+		Messages []struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		} `json:"messages"`
+	}
+	require.NoError(t, json.Unmarshal(fake.LastBody(), &up))
+	require.Equal(t, "gpt-4o-mini", up.Model)
+	require.Len(t, up.Messages, 3)
+	require.Equal(t, "You are the IT helpdesk.", up.Messages[0].Content)
+	require.Contains(t, up.Messages[1].Content, "[1] Source: vpn.md")
+
+	// Another tenant can neither use, see nor delete it.
+	_, err = e.client.ChatCompletion(e.ctx(t, principalFor("t2", "k2")), &inferencev1.ChatCompletionRequest{
+		Body: chatBody("kb-support", "How often do VPN certificates rotate?", "")})
+	code, reason, _ := errInfo(t, err)
+	require.Equal(t, codes.NotFound, code)
+	require.Equal(t, "model_not_found", reason)
+	_, err = e.client.GetAssistant(e.ctx(t, adminOf("t2")), &inferencev1.GetAssistantRequest{Name: "kb-support"})
+	require.Equal(t, codes.NotFound, status.Code(err))
+	_, err = e.client.DeleteAssistant(e.ctx(t, adminOf("t2")), &inferencev1.DeleteAssistantRequest{Name: "kb-support"})
+	require.Equal(t, codes.NotFound, status.Code(err))
+	list, err := e.client.ListAssistants(e.ctx(t, adminOf("t2")), &inferencev1.ListAssistantsRequest{})
+	require.NoError(t, err)
+	require.Empty(t, list.GetAssistants())
+
+	// A key limited to other models may not use it.
+	_, err = e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1", func(p *authv1.Principal) { p.AllowedModels = []string{"echo"} })),
+		&inferencev1.ChatCompletionRequest{Body: chatBody("kb-support", "hi", "")})
+	require.Equal(t, codes.PermissionDenied, status.Code(err))
+
+	// Managing needs the admin scope.
+	_, err = e.client.CreateAssistant(e.ctx(t, principalFor("t1", "k1")), &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{Name: "x", Model: "echo"}})
+	require.Equal(t, codes.PermissionDenied, status.Code(err))
+	_, err = e.client.ListAssistants(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ListAssistantsRequest{})
+	require.Equal(t, codes.PermissionDenied, status.Code(err))
+
+	list, err = e.client.ListAssistants(admin, &inferencev1.ListAssistantsRequest{})
+	require.NoError(t, err)
+	require.Len(t, list.GetAssistants(), 2)
+	require.Equal(t, []string{"handbook"}, list.GetAssistants()[1].GetCollections())
+
+	_, err = e.client.DeleteAssistant(admin, &inferencev1.DeleteAssistantRequest{Name: "kb-support"})
+	require.NoError(t, err)
+	_, err = e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{Body: chatBody("kb-support", "hi", "")})
+	require.Equal(t, codes.NotFound, status.Code(err))
+}
+
+func TestAssistantBadInput(t *testing.T) {
+	e, _ := ragEnv(t)
+	admin := e.ctx(t, adminOf("t1"))
+	_, err := e.client.CreateAssistant(admin, &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{Name: "dup", Model: "echo"}})
+	require.NoError(t, err)
+	tests := []struct {
+		name  string
+		a     *inferencev1.Assistant
+		code  codes.Code
+		field string
+	}{
+		{"empty name", &inferencev1.Assistant{Model: "echo"}, codes.InvalidArgument, "assistant.name"},
+		{"bad name", &inferencev1.Assistant{Name: "KB Support", Model: "echo"}, codes.InvalidArgument, "assistant.name"},
+		{"shadows a model", &inferencev1.Assistant{Name: "echo", Model: "echo"}, codes.InvalidArgument, "assistant.name"},
+		{"unknown model", &inferencev1.Assistant{Name: "a", Model: "gpt-9"}, codes.InvalidArgument, "assistant.model"},
+		{"no model", &inferencev1.Assistant{Name: "a"}, codes.InvalidArgument, "assistant.model"},
+		{"top_k", &inferencev1.Assistant{Name: "a", Model: "echo", TopK: 51}, codes.InvalidArgument, "assistant.top_k"},
+		{"bad collection", &inferencev1.Assistant{Name: "a", Model: "echo", Collections: []string{"ok", "Not OK"}}, codes.InvalidArgument, "assistant.collections[1]"},
+		{"exists", &inferencev1.Assistant{Name: "dup", Model: "echo"}, codes.AlreadyExists, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.client.CreateAssistant(admin, &inferencev1.CreateAssistantRequest{Assistant: tt.a})
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+			if tt.field != "" {
+				require.Equal(t, tt.field, fieldViolation(t, err))
+			}
+		})
+	}
+	// An assistant whose collection is gone answers 404 naming it.
+	_, err = e.client.CreateAssistant(admin, &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{Name: "stale", Model: "echo", Collections: []string{"gone"}}})
+	require.NoError(t, err)
+	_, err = e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{Body: chatBody("stale", "hi?", "")})
+	require.Equal(t, codes.NotFound, status.Code(err))
+	require.Contains(t, err.Error(), "`gone`")
+}
+
+func fieldViolation(t *testing.T, err error) string {
+	t.Helper()
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			return br.GetFieldViolations()[0].GetField()
+		}
+	}
+	return ""
+}

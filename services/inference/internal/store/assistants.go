@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	pstore "github.com/rampart-platform/rampart/pkg/store"
+)
+
+// ErrExists is returned when an assistant of that name exists in the tenant.
+var ErrExists = errors.New("already exists")
+
+// Assistant is one stored assistant.
+type Assistant struct {
+	Tenant, Name, Model string
+	Collections         []string
+	SystemPrompt        string
+	TopK                int
+	MinScore            float64
+	Description         string
+	Created             time.Time
+}
+
+const assistantCols = `tenant_id, name, model, collections, system_prompt, top_k, min_score, description, created_at_ms`
+
+func scanAssistant(sc pstore.Scanner) (Assistant, error) {
+	var a Assistant
+	var cols string
+	var ms int64
+	if err := sc.Scan(&a.Tenant, &a.Name, &a.Model, &cols, &a.SystemPrompt, &a.TopK, &a.MinScore, &a.Description, &ms); err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal([]byte(cols), &a.Collections); err != nil {
+		return a, fmt.Errorf("assistant %q: collections: %w", a.Name, err)
+	}
+	a.Created = time.UnixMilli(ms).UTC()
+	return a, nil
+}
+
+// CreateAssistant stores a; ErrExists when the tenant has one of that name.
+func (s *Store) CreateAssistant(ctx context.Context, a Assistant) error {
+	cols, err := json.Marshal(a.Collections)
+	if err != nil {
+		return err
+	}
+	if a.Collections == nil {
+		cols = []byte("[]")
+	}
+	res, err := s.db.ExecContext(ctx, s.d.Rebind(`INSERT INTO assistants (`+assistantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING`),
+		a.Tenant, a.Name, a.Model, string(cols), a.SystemPrompt, a.TopK, a.MinScore, a.Description, a.Created.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("assistants: insert: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return ErrExists
+	}
+	return nil
+}
+
+// Assistant returns the tenant's assistant name; ErrNotFound otherwise
+// (also when another tenant has one of that name).
+func (s *Store) Assistant(ctx context.Context, tenant, name string) (Assistant, error) {
+	a, err := scanAssistant(s.db.QueryRowContext(ctx, s.d.Rebind(`SELECT `+assistantCols+` FROM assistants WHERE tenant_id = ? AND name = ?`), tenant, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	if err != nil {
+		return a, fmt.Errorf("assistants: get: %w", err)
+	}
+	return a, nil
+}
+
+// Assistants lists the tenant's assistants by name.
+func (s *Store) Assistants(ctx context.Context, tenant string) ([]Assistant, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.Rebind(`SELECT `+assistantCols+` FROM assistants WHERE tenant_id = ? ORDER BY name`), tenant)
+	if err != nil {
+		return nil, fmt.Errorf("assistants: list: %w", err)
+	}
+	return pstore.CollectRows(rows, scanAssistant)
+}
+
+// DeleteAssistant deletes the tenant's assistant name; ErrNotFound when it
+// has none.
+func (s *Store) DeleteAssistant(ctx context.Context, tenant, name string) error {
+	res, err := s.db.ExecContext(ctx, s.d.Rebind(`DELETE FROM assistants WHERE tenant_id = ? AND name = ?`), tenant, name)
+	if err != nil {
+		return fmt.Errorf("assistants: delete: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
