@@ -172,16 +172,7 @@ func (k APIKey) replace(value []byte, newKey string) ([]byte, error) {
 	if k.Options.JSONKey == "" {
 		return []byte(newKey), nil
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(value, &m); err != nil {
-		return nil, errors.New("rampart-api-key: the current value is not a JSON object")
-	}
-	b, err := json.Marshal(newKey)
-	if err != nil {
-		return nil, fmt.Errorf("rampart-api-key: %w", err)
-	}
-	m[k.Options.JSONKey] = b
-	out, err := json.Marshal(m)
+	out, err := setJSONField(value, k.Options.JSONKey, newKey)
 	if err != nil {
 		return nil, fmt.Errorf("rampart-api-key: %w", err)
 	}

@@ -149,8 +149,10 @@ const (
 )
 
 // CreateSecret implements Function: a password with at least one character
-// of every included class.
-func (r RandomPassword) CreateSecret(_ context.Context, _ Input) ([]byte, error) {
+// of every included class. With Policy.JSONKey the current value must be a
+// JSON object (or empty); the password replaces that one field and every
+// other field is kept.
+func (r RandomPassword) CreateSecret(_ context.Context, in Input) ([]byte, error) {
 	n := r.Policy.Length
 	if n == 0 {
 		n = 32
@@ -190,9 +192,10 @@ func (r RandomPassword) CreateSecret(_ context.Context, _ Input) ([]byte, error)
 		out[i], out[j] = out[j], out[i]
 	}
 	if r.Policy.JSONKey != "" {
-		b, err := json.Marshal(map[string]string{r.Policy.JSONKey: string(out)})
+		// A database credential: only the configured field changes.
+		b, err := setJSONField(in.Current, r.Policy.JSONKey, string(out))
 		if err != nil {
-			return nil, fmt.Errorf("rotation: %w", err)
+			return nil, fmt.Errorf("random_password: %w; cannot set field %q", err, r.Policy.JSONKey)
 		}
 		return b, nil
 	}

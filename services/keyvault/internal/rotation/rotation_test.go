@@ -139,15 +139,45 @@ func TestRandomPassword(t *testing.T) {
 			}
 		})
 	}
-	t.Run("json key", func(t *testing.T) {
-		fn, err := rotation.New(rotation.Config{Type: rotation.TypeRandomPassword, Password: rotation.PasswordPolicy{JSONKey: "password"}}, rotation.Deps{})
-		require.NoError(t, err)
-		v, err := fn.CreateSecret(context.Background(), rotation.Input{})
-		require.NoError(t, err)
-		var m map[string]string
-		require.NoError(t, json.Unmarshal(v, &m))
-		require.Len(t, m["password"], 32)
-	})
+	// With a JSON key only that field changes (database credentials keep
+	// username, host, port…); a value that is not a JSON object is refused,
+	// never replaced wholesale.
+	jsonKey := []struct {
+		desc, current string
+		want          map[string]any // expected fields besides password
+		wantErr       bool
+	}{
+		{desc: "no current value", current: "", want: map[string]any{}},
+		{desc: "database credential", current: `{"username":"app","password":"old","host":"db.internal","port":5432,"engine":"postgres","dbname":"orders"}`,
+			want: map[string]any{"username": "app", "host": "db.internal", "port": float64(5432), "engine": "postgres", "dbname": "orders"}},
+		{desc: "field absent so far", current: `{"username":"app"}`, want: map[string]any{"username": "app"}},
+		{desc: "nested values kept", current: `{"password":"x","options":{"sslmode":"verify-full"},"hosts":["a","b"]}`,
+			want: map[string]any{"options": map[string]any{"sslmode": "verify-full"}, "hosts": []any{"a", "b"}}},
+		{desc: "plain text", current: "old-password", wantErr: true},
+		{desc: "JSON array", current: `["a"]`, wantErr: true},
+		{desc: "JSON null", current: `null`, wantErr: true},
+		{desc: "JSON string", current: `"x"`, wantErr: true},
+	}
+	for _, tc := range jsonKey {
+		t.Run("json key: "+tc.desc, func(t *testing.T) {
+			fn, err := rotation.New(rotation.Config{Type: rotation.TypeRandomPassword, Password: rotation.PasswordPolicy{JSONKey: "password"}}, rotation.Deps{})
+			require.NoError(t, err)
+			v, err := fn.CreateSecret(context.Background(), rotation.Input{Current: []byte(tc.current)})
+			if tc.wantErr {
+				require.ErrorContains(t, err, "not a JSON object")
+				require.NotContains(t, err.Error(), tc.current)
+				return
+			}
+			require.NoError(t, err)
+			var m map[string]any
+			require.NoError(t, json.Unmarshal(v, &m))
+			pw, ok := m["password"].(string)
+			require.True(t, ok, "password is a string: %s", v)
+			require.Len(t, pw, 32)
+			delete(m, "password")
+			require.Equal(t, tc.want, m)
+		})
+	}
 }
 
 func TestConfigValidate(t *testing.T) {
