@@ -310,6 +310,10 @@ func TestBadInput(t *testing.T) {
 		{"body over 4 MiB", "/v1/chat/completions", big, 413, ""},
 		{"embeddings bad format", "/v1/embeddings", `{"model":"rampart-hash-embed","input":"x","encoding_format":"hex"}`, 400, "encoding_format"},
 		{"embeddings empty", "/v1/embeddings", `{"model":"rampart-hash-embed","input":[]}`, 400, "input"},
+		// Invalid UTF-8 (issue 10): encoding/json would turn it into U+FFFD.
+		{"chat invalid UTF-8", "/v1/chat/completions", "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"a\xffb\"}]}", 400, ""},
+		{"streaming chat invalid UTF-8", "/v1/chat/completions", "{\"model\":\"echo\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"\xed\xa0\x80\"}]}", 400, ""},
+		{"embeddings invalid UTF-8", "/v1/embeddings", "{\"model\":\"rampart-hash-embed\",\"input\":\"x\xc3\"}", 400, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"testing"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
@@ -40,6 +41,10 @@ func TestInspect(t *testing.T) {
 		{`[]`, false, "", true},
 		{`"x"`, false, "", true},
 		{`{"a":`, false, "", true},
+		{"{\"messages\":[{\"role\":\"user\",\"content\":\"a\xffb\"}]}", false, "", true},
+		{"{\"model\":\"\xed\xa0\x80\"}", false, "", true}, // a UTF-16 surrogate encoded in UTF-8
+		{"{\"model\":\"\xc3\"}", false, "", true},         // truncated sequence
+		{"{\"model\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}", false, "", false},
 	}
 	for _, tt := range tests {
 		stream, e := inspect([]byte(tt.body))
@@ -62,6 +67,9 @@ func FuzzInspect(f *testing.F) {
 		_, e := inspect(body)
 		if e != nil && (e.Status != 400 || e.Message == "") {
 			t.Fatalf("bad error %+v", e)
+		}
+		if e == nil && !utf8.Valid(body) {
+			t.Fatalf("invalid UTF-8 accepted: %q", body)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -141,9 +142,17 @@ type peek struct {
 	Stream json.RawMessage `json:"stream"`
 }
 
-// inspect checks the body is one JSON object and returns its stream flag.
-// Everything else is inference's to validate.
+// inspect checks the body is one JSON object in valid UTF-8 and returns its
+// stream flag. Everything else is inference's to validate.
 func inspect(body []byte) (stream bool, e *httperr.Error) {
+	// RFC 8259 JSON is UTF-8. encoding/json would silently turn invalid
+	// bytes inside strings into U+FFFD, so a prompt (or a tool argument)
+	// would reach the model, the logs and the usage records other than
+	// sent; the REST routes (protojson) refuse such bodies too.
+	if !utf8.Valid(body) {
+		return false, &httperr.Error{Status: http.StatusBadRequest, Code: httperr.CodeInvalidJSON,
+			Message: "The request body is not valid UTF-8 (first invalid byte at offset " + strconv.Itoa(invalidUTF8At(body)) + "); JSON must be UTF-8 encoded."}
+	}
 	var p peek
 	if err := json.Unmarshal(body, &p); err != nil {
 		var te *json.UnmarshalTypeError
@@ -161,6 +170,19 @@ func inspect(body []byte) (stream bool, e *httperr.Error) {
 	default:
 		return false, &httperr.Error{Status: http.StatusBadRequest, Code: httperr.CodeInvalidArgument, Param: "stream", Message: "stream must be a boolean"}
 	}
+}
+
+// invalidUTF8At returns the offset of the first byte that is not part of a
+// valid UTF-8 sequence, or -1.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
 }
 
 // writeError writes a gRPC error from inference in OpenAI's shape, taking

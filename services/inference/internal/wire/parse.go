@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 )
@@ -65,6 +66,11 @@ func ParseEmbeddings(body []byte) (*EmbeddingsRequest, error) {
 func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apierr.Invalid("", "the request body is empty; expected a JSON object")
+	}
+	// encoding/json turns invalid UTF-8 inside strings into U+FFFD: refuse
+	// it instead, so what reaches the model and the logs is what was sent.
+	if !utf8.Valid(body) {
+		return apierr.Invalid("", "the request body is not valid UTF-8; JSON must be UTF-8 encoded")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

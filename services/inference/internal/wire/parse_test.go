@@ -44,6 +44,8 @@ func TestParseChat(t *testing.T) {
 		{"rampart duplicate collection", `{"model":"m","messages":[{"role":"user","content":"hi"}],"rampart":{"collections":["a","a"]}}`, "rampart.collections[1]", false},
 		{"rampart too many", `{"model":"m","messages":[{"role":"user","content":"hi"}],"rampart":{"collections":["a","b","c","d","e","f","g","h","i"]}}`, "rampart.collections", false},
 		{"rampart unknown field", `{"model":"m","messages":[{"role":"user","content":"hi"}],"rampart":{"collection":"a"}}`, "collection", false},
+		{"invalid UTF-8 in content", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\xffb\"}]}", "", false},
+		{"UTF-8-encoded surrogate", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xed\xa0\x80\"}]}", "", false},
 		{"user with tool_calls", `{"model":"m","messages":[{"role":"user","content":"x","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]}]}`, "messages[0].tool_calls", false},
 	}
 	for _, tt := range tests {
