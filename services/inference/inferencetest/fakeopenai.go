@@ -20,7 +20,10 @@ import (
 // Scripting: FailNext makes the next n requests answer status (with
 // Retry-After: 0); a user message "hang" makes a streaming response send
 // its first chunk and then wait for the client to go away, which Canceled
-// counts; "badchunk" sends one chunk and then a malformed one.
+// counts; "badchunk" sends one chunk and then a malformed one; "nodone"
+// streams a whole answer (finish_reason "stop", usage) but ends without
+// "data: [DONE]"; "errorevent" sends one chunk and then an error event
+// (data: {"error": {...}}, as OpenAI and vLLM do mid-stream).
 type FakeOpenAI struct {
 	// APIKey, when set, is required as the bearer token.
 	APIKey string
@@ -186,6 +189,11 @@ func (f *FakeOpenAI) chat(w http.ResponseWriter, r *http.Request, req *fakeReq) 
 		fmt.Fprint(w, "data: {not json\n\n")
 		return
 	}
+	if text == "errorevent" {
+		chunk(`{"content":"partial"}`, "null")
+		fmt.Fprint(w, `data: {"error":{"message":"upstream overloaded for org-fake-secret","type":"server_error","param":null,"code":"server_overloaded"}}`+"\n\n")
+		return
+	}
 	if text == "hang" {
 		chunk(`{"content":"waiting"}`, "null")
 		<-r.Context().Done()
@@ -210,6 +218,9 @@ func (f *FakeOpenAI) chat(w http.ResponseWriter, r *http.Request, req *fakeReq) 
 			chunk(`{"content":`+jsonString(word)+`}`, "null")
 		}
 		chunk(`{}`, `"stop"`)
+	}
+	if text == "nodone" {
+		return // a complete-looking answer, cut before its end
 	}
 	if f.NoUsage {
 		fmt.Fprint(w, "data: [DONE]\n\n")

@@ -3,6 +3,7 @@ package openai_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"net/http"
 	"os"
@@ -80,6 +81,35 @@ func TestMidStreamErrorEvent(t *testing.T) {
 	require.Contains(t, last, `"type":"server_error"`)
 	require.NotContains(t, string(r.bytes), "[DONE]")
 	require.NotContains(t, last, "not json", "upstream detail stays inside")
+}
+
+// Issue 10: an upstream stream that ends without [DONE], or that sends an
+// error event, reaches the client as an error event — never as
+// finish_reason "stop" followed by [DONE]; the non-streaming call fails
+// with 503.
+func TestUpstreamStreamFailuresAreErrors(t *testing.T) {
+	s := newStack(t)
+	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
+	for _, tc := range []struct{ script, wantCode string }{
+		{"nodone", "upstream_unavailable"},
+		{"errorevent", "upstream_unavailable"},
+	} {
+		t.Run(tc.script, func(t *testing.T) {
+			r := post(t, s, "key-a", "/v1/chat/completions", `{"model":"gpt-fake","stream":true,"messages":[{"role":"user","content":"`+tc.script+`"}]}`)
+			require.Equal(t, http.StatusOK, r.status, "the stream had begun")
+			body := string(r.bytes)
+			require.NotContains(t, body, "[DONE]")
+			require.NotContains(t, body, `"finish_reason":"stop"`)
+			events := strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")
+			last := events[len(events)-1]
+			require.True(t, strings.HasPrefix(last, `data: {"error":`), last)
+			var e errorBody
+			require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(last, "data: ")), &e))
+			require.Equal(t, tc.wantCode, e.Error.Code)
+			require.Equal(t, "server_error", e.Error.Type)
+			require.NotContains(t, body, "org-fake-secret", "the upstream's message stays inside")
+		})
+	}
 }
 
 // TestDisconnectCancelsUpstream: the client goes away mid-stream; the edge

@@ -7,13 +7,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
 
 type upstreamChunk struct {
+	// Error is set on an error event: OpenAI and compatible servers
+	// (vLLM, LiteLLM) report a failure after the stream began as
+	// data: {"error": {...}}.
+	Error   json.RawMessage `json:"error"`
 	Choices []struct {
 		Delta struct {
 			Content   *string              `json:"content"`
@@ -47,25 +53,52 @@ func (p *Provider) Stream(ctx context.Context, call *provider.ChatCall, emit fun
 	})
 }
 
+// errTruncated: the upstream closed the stream without its final
+// "data: [DONE]", so the answer may be cut short. It must reach the client
+// as an error, never as an ordinary finish.
+func errTruncated() error {
+	return apierr.Unavailable("The upstream model's stream ended before it was complete; the answer may be cut short. Retry the request.", 0)
+}
+
+// readSSE relays an upstream OpenAI stream. Only a stream that ends with
+// "data: [DONE]" ends normally; an error event or an early end is an error,
+// and then no finish reason is emitted.
 func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 16<<10), 4<<20)
 	tools := map[int]*wire.ToolCall{}
 	finish := ""
 	var usage *provider.Usage
+	event := "" // the event: field of the event being read
+	done := false
 	for sc.Scan() {
 		line := sc.Bytes()
+		if len(line) == 0 {
+			event = "" // blank line: end of the event
+			continue
+		}
+		if name, ok := bytes.CutPrefix(line, []byte("event:")); ok {
+			event = string(bytes.TrimSpace(name))
+			continue
+		}
 		data, ok := bytes.CutPrefix(line, []byte("data:"))
 		if !ok {
-			continue // comments, event:, id:, blank separators
+			continue // comments, id:, retry:
 		}
 		data = bytes.TrimSpace(data)
+		if event == "error" {
+			return upstreamStreamError(data)
+		}
 		if bytes.Equal(data, []byte("[DONE]")) {
+			done = true
 			break
 		}
 		var ch upstreamChunk
 		if err := json.Unmarshal(data, &ch); err != nil {
 			return fmt.Errorf("openai: bad stream chunk: %w", err)
+		}
+		if len(ch.Error) > 0 && !bytes.Equal(ch.Error, []byte("null")) {
+			return upstreamStreamError(ch.Error)
 		}
 		if ch.Usage != nil {
 			usage = &provider.Usage{PromptTokens: ch.Usage.PromptTokens, CompletionTokens: ch.Usage.CompletionTokens, Reported: true}
@@ -96,6 +129,9 @@ func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("openai: read stream: %w", err)
 	}
+	if !done {
+		return errTruncated()
+	}
 	last := &provider.Delta{FinishReason: finish, Usage: usage}
 	if last.FinishReason == "" {
 		last.FinishReason = "stop"
@@ -111,4 +147,37 @@ func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
 		}
 	}
 	return emit(last)
+}
+
+// errorCode matches the identifiers OpenAI uses as error codes and types.
+var errorCode = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
+
+// upstreamStreamError maps an upstream error event. Its message stays
+// inside (it can name the upstream account, organization or quota); its
+// code (or type), when it is a plain identifier such as
+// context_length_exceeded, is passed on so the client can tell failures
+// apart.
+func upstreamStreamError(raw []byte) error {
+	var e struct {
+		Error *struct {
+			Code json.RawMessage `json:"code"`
+			Type string          `json:"type"`
+		} `json:"error"`
+		Code json.RawMessage `json:"code"`
+		Type string          `json:"type"`
+	}
+	_ = json.Unmarshal(raw, &e) // an undecodable event is still an error
+	code, typ := e.Code, e.Type
+	if e.Error != nil {
+		code, typ = e.Error.Code, e.Error.Type
+	}
+	var c string
+	if json.Unmarshal(code, &c) != nil || !errorCode.MatchString(c) {
+		c = typ
+	}
+	msg := "The upstream model reported an error during the stream; the answer is incomplete."
+	if errorCode.MatchString(c) {
+		msg = "The upstream model reported an error during the stream (" + c + "); the answer is incomplete."
+	}
+	return apierr.Unavailable(msg, 0)
 }

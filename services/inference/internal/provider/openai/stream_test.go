@@ -1,0 +1,81 @@
+package openai_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider"
+	"github.com/rampart-platform/rampart/services/inference/internal/provider/openai"
+)
+
+const (
+	sseHello  = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hello\"},\"finish_reason\":null}]}\n\n"
+	sseStop   = "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+	sseUsage  = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\n"
+	sseDone   = "data: [DONE]\n\n"
+	leakCanon = "org-SECRETORG sk-upstream-LEAK"
+)
+
+// Issue 10: an upstream stream that ends without [DONE], or that reports an
+// error event, is an error for the client, never finish_reason "stop".
+func TestStreamEndings(t *testing.T) {
+	cases := []struct {
+		name string
+		body string
+		// wantErr "": the stream ends normally with finish "stop".
+		wantErr  string
+		wantText string
+	}{
+		{"complete", sseHello + sseStop + sseUsage + sseDone, "", "hello"},
+		{"done without space", sseHello + sseStop + "data:[DONE]\n\n", "", "hello"},
+		{"error: null is not an error", "data: {\"error\":null,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hello\"}}]}\n\n" + sseStop + sseDone, "", "hello"},
+		{"no [DONE] after stop", sseHello + sseStop + sseUsage, "ended before it was complete", "hello"},
+		{"cut mid-answer", sseHello, "ended before it was complete", "hello"},
+		{"empty body", "", "ended before it was complete", ""},
+		{"error event (OpenAI shape)", sseHello + "data: {\"error\":{\"message\":\"quota for " + leakCanon + "\",\"type\":\"server_error\",\"code\":\"rate_limit_exceeded\"}}\n\n",
+			"(rate_limit_exceeded)", "hello"},
+		{"error event then [DONE]", sseHello + "data: {\"error\":{\"message\":\"" + leakCanon + "\",\"type\":\"invalid_request_error\",\"code\":null}}\n\n" + sseDone,
+			"(invalid_request_error)", "hello"},
+		{"error event with odd code", "data: {\"error\":{\"message\":\"" + leakCanon + "\",\"code\":\"Bad Code <x>\"}}\n\n",
+			"reported an error during the stream;", ""},
+		{"event: error", sseHello + "event: error\ndata: {\"message\":\"" + leakCanon + "\"}\n\n" + sseDone, "reported an error during the stream", "hello"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			p, err := openai.New(openai.Config{BaseURL: srv.URL, MaxRetries: -1})
+			require.NoError(t, err)
+			var text, finish string
+			err = p.Stream(t.Context(), call(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`), func(d *provider.Delta) error {
+				text += d.Content
+				if d.FinishReason != "" {
+					finish = d.FinishReason
+				}
+				return nil
+			})
+			require.Equal(t, tc.wantText, text)
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+				require.Equal(t, "stop", finish)
+				return
+			}
+			require.Error(t, err)
+			require.Empty(t, finish, "a failed stream must not finish")
+			e, ok := apierr.As(err)
+			require.True(t, ok, "%v", err)
+			require.Equal(t, apierr.KindUnavailable, e.Kind)
+			require.Contains(t, e.Message, tc.wantErr)
+			require.NotContains(t, e.Message, "SECRETORG", "the upstream's message stays inside")
+			require.NotContains(t, e.Message, "LEAK")
+		})
+	}
+}
