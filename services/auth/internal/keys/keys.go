@@ -20,6 +20,11 @@ type CreateKeyInput struct {
 	AllowedEndpoints []string
 	Limits           store.Limits
 	TTL              time.Duration // 0: default
+
+	// now is the creation time checkCreate measured the expiry against;
+	// the key is stamped with the same instant so a default lifetime capped
+	// at the creating key's expiry lands exactly on it.
+	now time.Time
 }
 
 // Created is a new key: metadata and the plaintext, shown once.
@@ -55,6 +60,7 @@ func (s *Service) checkCreate(ctx context.Context, a *access, in *CreateKeyInput
 		return store.Member{}, err
 	}
 	now := s.opt.Now()
+	in.now = now
 	defaultTTL := in.TTL == 0
 	switch {
 	case in.TTL < 0:
@@ -169,7 +175,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (C
 		if _, err := s.checkCreate(ctx, a, &in); err != nil {
 			return err
 		}
-		now := s.opt.Now()
+		now := in.now
 		k := store.Key{TenantID: c.TenantID, Name: in.Name, Subject: in.Subject, Scopes: in.Scopes,
 			AllowedModels: in.AllowedModels, AllowedEndpoints: in.AllowedEndpoints, Limits: in.Limits,
 			State: store.KeyActive, CreatedAt: now, ExpiresAt: now.Add(in.TTL), CreatedBy: c.actor()}
