@@ -162,7 +162,44 @@ func printJSON(cmd *cobra.Command, v any) error {
 
 // slackTenantVerbs are the tenant admin's Slack verbs over REST.
 func slackTenantVerbs(f *apiFlags) []*cobra.Command {
-	return []*cobra.Command{
+	var channel, assistant string
+	var collections []string
+	bind := verb(f, "bind TEAM_ID", "Make a workspace (or --channel) answer from an assistant or collections", 1,
+		func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			body := map[string]any{"team_id": a[0], "channel_id": channel}
+			if assistant != "" {
+				body["assistant"] = assistant
+			}
+			if len(collections) > 0 {
+				body["collections"] = collections
+			}
+			return http.MethodPut, "/v1/slack/bindings", nil, body, nil
+		})
+	bind.Flags().StringVar(&channel, "channel", "", "Slack channel id (default: the whole workspace)")
+	bind.Flags().StringVar(&assistant, "assistant", "", "tenant assistant (model name) to answer with")
+	bind.Flags().StringSliceVar(&collections, "collections", nil, "collections to answer from, e.g. handbook,faq")
+	bind.MarkFlagsMutuallyExclusive("assistant", "collections")
+	bind.MarkFlagsOneRequired("assistant", "collections")
+	var unbindChannel string
+	unbind := verb(f, "unbind TEAM_ID", "Remove the binding of a workspace (or --channel)", 1,
+		func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			q := url.Values{}
+			if unbindChannel != "" {
+				q.Set("channel_id", unbindChannel)
+			}
+			return http.MethodDelete, "/v1/slack/bindings/" + esc(a[0]), q, nil, nil
+		})
+	unbind.Flags().StringVar(&unbindChannel, "channel", "", "Slack channel id (default: the workspace default)")
+	var team string
+	list := verb(f, "bindings", "List your tenant's Slack bindings", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+		q := url.Values{}
+		if team != "" {
+			q.Set("team_id", team)
+		}
+		return http.MethodGet, "/v1/slack/bindings", q, nil, nil
+	})
+	list.Flags().StringVar(&team, "team", "", "only this workspace")
+	return []*cobra.Command{bind, unbind, list,
 		verb(f, "install-url", "Print the \"Add to Slack\" URL for your tenant (tenant admin)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 			return http.MethodGet, "/v1/slack/install", nil, nil, nil
 		}),

@@ -3,7 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,4 +100,45 @@ func TestSlackAppSetOverMTLS(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, Run(context.Background(), append(append([]string{}, base...), "show"), &out, &out))
 	require.Contains(t, out.String(), "2027-01-15")
+}
+
+func TestSlackTenantVerbs(t *testing.T) {
+	var got seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = seen{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery}
+		data, _ := io.ReadAll(r.Body)
+		got.body = nil
+		if len(data) > 0 {
+			require.NoError(t, json.Unmarshal(data, &got.body))
+		}
+		_, _ = io.WriteString(w, `{}`)
+	}))
+	defer srv.Close()
+	t.Setenv("RAMPART_URL", srv.URL)
+	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+	tests := []struct {
+		args                []string
+		method, path, query string
+		body                map[string]any
+	}{
+		{[]string{"slack", "bind", "T1", "--collections", "handbook,faq"}, "PUT", "/v1/slack/bindings", "",
+			map[string]any{"team_id": "T1", "channel_id": "", "collections": []any{"handbook", "faq"}}},
+		{[]string{"slack", "bind", "T1", "--channel", "C42", "--assistant", "kb-support"}, "PUT", "/v1/slack/bindings", "",
+			map[string]any{"team_id": "T1", "channel_id": "C42", "assistant": "kb-support"}},
+		{[]string{"slack", "unbind", "T1", "--channel", "C42"}, "DELETE", "/v1/slack/bindings/T1", "channel_id=C42", nil},
+		{[]string{"slack", "bindings", "--team", "T1"}, "GET", "/v1/slack/bindings", "team_id=T1", nil},
+		{[]string{"slack", "installations"}, "GET", "/v1/slack/installations", "", nil},
+		{[]string{"slack", "install-url"}, "GET", "/v1/slack/install", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			root := newRoot(io.Discard, io.Discard)
+			root.SetArgs(tt.args)
+			require.NoError(t, root.ExecuteContext(context.Background()))
+			require.Equal(t, seen{method: tt.method, path: tt.path, query: tt.query, body: tt.body}, got)
+		})
+	}
+	root := newRoot(io.Discard, io.Discard)
+	root.SetArgs([]string{"slack", "bind", "T1", "--assistant", "a", "--collections", "b"})
+	require.Error(t, root.ExecuteContext(context.Background()), "assistant and collections are exclusive")
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/platform"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackapi"
 )
 
 // Auth is what the adapter needs from auth.
@@ -27,20 +28,27 @@ type Vault interface {
 
 // Inference answers chat completions.
 type Inference interface {
-	Chat(ctx context.Context, assertion string, body []byte) ([]byte, error)
+	// Stream runs a streaming chat completion, calling onChunk per chunk.
+	Stream(ctx context.Context, assertion string, body []byte, onChunk func([]byte) error) error
+	// HasModel: may the principal use model (e.g. a tenant assistant)?
+	HasModel(ctx context.Context, assertion, model string) (bool, error)
 }
 
 // Slack is the Slack Web API.
 type Slack interface {
-	PostMessage(ctx context.Context, botToken, channel, threadTS, text string) error
+	PostMessage(ctx context.Context, botToken, channel, threadTS string, msg slackapi.Message) (string, error)
+	UpdateMessage(ctx context.Context, botToken, channel, ts string, msg slackapi.Message) error
+	ThreadReplies(ctx context.Context, botToken, channel, threadTS string, limit int) ([]slackapi.ThreadMessage, error)
+	IsWorkspaceAdmin(ctx context.Context, botToken, user string) (bool, error)
 	Exchange(ctx context.Context, clientID, clientSecret, code, redirectURI string) (*slack.OAuthV2Response, error)
 	Refresh(ctx context.Context, clientID, clientSecret, refreshToken string) (*slack.OAuthV2Response, error)
-	Respond(ctx context.Context, responseURL, text string) error
+	Respond(ctx context.Context, responseURL string, inChannel bool, msg slackapi.Message) error
 }
 
 // Caller is a verified admin-API caller (from the principal assertion).
 type Caller struct {
 	TenantID string
+	Subject  string
 	Roles    []string
 	Scopes   []string
 }

@@ -299,11 +299,12 @@ func (a *Adapter) commands(ctx context.Context, r Request) Response {
 		}
 		return resp
 	}
-	if text == "" {
-		return jsonResp(http.StatusOK, map[string]string{"response_type": "ephemeral", "text": "Usage: " + form.Get("command") + " <question>"})
+	cmd, ok := parseCommand(text)
+	if !ok {
+		return jsonResp(http.StatusOK, map[string]string{"response_type": "ephemeral", "text": usage(form.Get("command"))})
 	}
-	j := job{tenant: inst.TenantID, team: inst.TeamID, responseURL: respURL,
-		ev: event{Type: "command", User: form.Get("user_id"), Channel: form.Get("channel_id"), Text: text}}
+	j := job{tenant: inst.TenantID, team: inst.TeamID, responseURL: respURL, cmd: cmd,
+		ev: event{Type: "command", User: form.Get("user_id"), Channel: form.Get("channel_id"), Text: cmd.arg}}
 	if !a.enqueue(j) {
 		return errResp(http.StatusServiceUnavailable, "busy, retry later")
 	}

@@ -32,10 +32,14 @@ type Config struct {
 	// PublicURL + /slack/oauth/callback.
 	PublicURL string `env:"PUBLIC_URL" flag:"public-url" default:"http://127.0.0.1:8080" usage:"public base URL of the edge (OAuth redirect URI base)"`
 	// BotScopes are the bot token scopes requested at install.
-	BotScopes []string `env:"BOT_SCOPES" flag:"bot-scopes" default:"app_mentions:read,chat:write,commands,im:history" usage:"comma-separated Slack bot scopes requested at install"`
+	BotScopes []string `env:"BOT_SCOPES" flag:"bot-scopes" default:"app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,mpim:history,users:read" usage:"comma-separated Slack bot scopes requested at install"`
 	// ResponseURLHosts are the hosts slash-command response_url may name
 	// (anything else is refused: no SSRF through a forged response_url).
 	ResponseURLHosts []string `env:"RESPONSE_URL_HOSTS" flag:"response-url-hosts" default:"hooks.slack.com" usage:"comma-separated hosts allowed in slash-command response_url"`
+
+	// StreamUpdateInterval: at most one chat.update per interval while an
+	// answer streams (0: every chunk; tests).
+	StreamUpdateInterval time.Duration `env:"STREAM_UPDATE_INTERVAL" flag:"stream-update-interval" default:"1s" usage:"least time between chat.update calls while an answer streams"`
 
 	Workers   int           `env:"WORKERS" flag:"workers" default:"8" usage:"event-processing workers"`
 	QueueSize int           `env:"QUEUE_SIZE" flag:"queue-size" default:"1024" usage:"events waiting for a worker; a full queue answers 503 so Slack retries"`
@@ -54,10 +58,11 @@ func Default() *Config {
 		KeyvaultAddr: config.DefaultAddr("keyvault"), InferenceAddr: config.DefaultAddr("inference"),
 		Env: "dev", Model: "rampart-extractive", SlackAPIURL: "https://slack.com/api/",
 		AuthorizeURL: "https://slack.com/oauth/v2/authorize", PublicURL: "http://127.0.0.1:8080",
-		BotScopes:        []string{"app_mentions:read", "chat:write", "commands", "im:history"},
+		BotScopes: []string{"app_mentions:read", "channels:history", "chat:write", "commands", "groups:history",
+			"im:history", "mpim:history", "users:read"},
 		ResponseURLHosts: []string{"hooks.slack.com"},
 		Workers:          8, QueueSize: 1024, DedupeTTL: time.Hour, StateTTL: 10 * time.Minute,
-		RefreshBefore: 15 * time.Minute, MaxRetries: 3, MaxRetryAfter: 30 * time.Second,
+		RefreshBefore: 15 * time.Minute, MaxRetries: 3, MaxRetryAfter: 30 * time.Second, StreamUpdateInterval: time.Second,
 	}
 }
 
@@ -110,6 +115,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRetries < 0 || c.MaxRetries > 10 {
 		errs = append(errs, config.Invalidf("MaxRetries", "must be 0..10, got %d", c.MaxRetries))
+	}
+	if c.StreamUpdateInterval < 0 || c.StreamUpdateInterval > time.Minute {
+		errs = append(errs, config.Invalidf("StreamUpdateInterval", "must be 0..1m, got %s", c.StreamUpdateInterval))
 	}
 	if c.MaxRetryAfter <= 0 {
 		errs = append(errs, config.Invalidf("MaxRetryAfter", "must be positive"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"google.golang.org/grpc"
@@ -145,6 +146,58 @@ func (i *Inference) Chat(ctx context.Context, assertion string, body []byte) ([]
 		return nil, fmt.Errorf("inference ChatCompletion: %s: %s", st.Code(), st.Message())
 	}
 	return r.GetBody(), nil
+}
+
+// Stream sends an OpenAI chat completion body with "stream": true as the
+// principal of assertion and calls onChunk with each chat.completion.chunk
+// JSON object until the stream ends. An error from onChunk cancels it.
+func (i *Inference) Stream(ctx context.Context, assertion string, body []byte, onChunk func([]byte) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := i.c.StreamChatCompletion(withAssertion(ctx, assertion), &inferencev1.StreamChatCompletionRequest{Body: body})
+	if err != nil {
+		return inferenceErr(err)
+	}
+	for {
+		msg, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return inferenceErr(err)
+		}
+		if err := onChunk(msg.GetChunk()); err != nil {
+			return err
+		}
+	}
+}
+
+// HasModel reports whether the principal of assertion may use model (a
+// provider model or one of its tenant's assistants).
+func (i *Inference) HasModel(ctx context.Context, assertion, model string) (bool, error) {
+	_, err := i.c.GetModel(withAssertion(ctx, assertion), &inferencev1.GetModelRequest{Model: model})
+	switch status.Code(err) {
+	case codes.OK:
+		return true, nil
+	case codes.NotFound, codes.InvalidArgument, codes.PermissionDenied:
+		return false, nil
+	default:
+		return false, inferenceErr(err)
+	}
+}
+
+// InferenceError is an error inference answered with: its gRPC code and
+// message (which name the request's problem, e.g. an unknown collection).
+type InferenceError struct {
+	Code    codes.Code
+	Message string
+}
+
+func (e *InferenceError) Error() string { return "inference: " + e.Code.String() + ": " + e.Message }
+
+func inferenceErr(err error) error {
+	st := status.Convert(err)
+	return &InferenceError{Code: st.Code(), Message: st.Message()}
 }
 
 // withAssertion makes assertion the only principal assertion on outgoing

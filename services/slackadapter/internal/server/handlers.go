@@ -11,6 +11,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/store"
 )
 
 // Handlers implement SlackAdapterService.
@@ -36,7 +37,7 @@ func caller(ctx context.Context) (context.Context, bot.Caller, error) {
 	}
 	// Outgoing calls made for this request (auth CreateKey, keyvault)
 	// carry the caller's own assertion.
-	return principal.Forward(ctx), bot.Caller{TenantID: p.GetTenantId(), Roles: p.GetRoles(), Scopes: p.GetScopes()}, nil
+	return principal.Forward(ctx), bot.Caller{TenantID: p.GetTenantId(), Subject: p.GetSubject(), Roles: p.GetRoles(), Scopes: p.GetScopes()}, nil
 }
 
 // GetInstallUrl returns the install URL for the caller's tenant.
@@ -113,4 +114,52 @@ func (h *Handlers) ListInstallations(ctx context.Context, _ *slackadapterv1.List
 		out.Installations = append(out.Installations, pi)
 	}
 	return out, nil
+}
+
+func bindingProto(b store.Binding) *slackadapterv1.Binding {
+	return &slackadapterv1.Binding{TeamId: b.TeamID, ChannelId: b.ChannelID, Assistant: b.Assistant,
+		Collections: b.Collections, UpdatedBy: b.UpdatedBy, UpdatedAt: b.UpdatedAt.Unix()}
+}
+
+// SetBinding binds a workspace or channel of the caller's tenant.
+func (h *Handlers) SetBinding(ctx context.Context, r *slackadapterv1.SetBindingRequest) (*slackadapterv1.SetBindingResponse, error) {
+	ctx, c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := h.Bot.SetBinding(ctx, c, store.Binding{TeamID: r.GetTeamId(), ChannelID: r.GetChannelId(),
+		Assistant: r.GetAssistant(), Collections: r.GetCollections()})
+	if err != nil {
+		return nil, err
+	}
+	return &slackadapterv1.SetBindingResponse{Binding: bindingProto(b)}, nil
+}
+
+// ListBindings lists the caller's tenant's bindings.
+func (h *Handlers) ListBindings(ctx context.Context, r *slackadapterv1.ListBindingsRequest) (*slackadapterv1.ListBindingsResponse, error) {
+	ctx, c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := h.Bot.Bindings(ctx, c, r.GetTeamId())
+	if err != nil {
+		return nil, err
+	}
+	out := &slackadapterv1.ListBindingsResponse{}
+	for _, b := range list {
+		out.Bindings = append(out.Bindings, bindingProto(b))
+	}
+	return out, nil
+}
+
+// DeleteBinding removes a binding of the caller's tenant.
+func (h *Handlers) DeleteBinding(ctx context.Context, r *slackadapterv1.DeleteBindingRequest) (*slackadapterv1.DeleteBindingResponse, error) {
+	ctx, c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Bot.DeleteBinding(ctx, c, r.GetTeamId(), r.GetChannelId()); err != nil {
+		return nil, err
+	}
+	return &slackadapterv1.DeleteBindingResponse{}, nil
 }

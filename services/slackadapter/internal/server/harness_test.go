@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,6 +52,12 @@ type harness struct {
 type harnessOpts struct {
 	workers   int
 	queueSize int
+	// ingestion seeds the fake ingestion the real inference searches.
+	ingestion func(*inferencetest.FakeIngestion)
+	// streamEvery is --stream-update-interval (default 1s).
+	streamEvery string
+	// model is --model (default echo).
+	model string
 }
 
 // start runs the real service (pkg/backend, mTLS, authz, principals) with
@@ -63,8 +70,14 @@ func start(t testing.TB, o harnessOpts) *harness {
 	if o.queueSize == 0 {
 		o.queueSize = 64
 	}
+	if o.streamEvery == "" {
+		o.streamEvery = "1s"
+	}
+	if o.model == "" {
+		o.model = "echo"
+	}
 	h := &harness{logs: &logtest.Buffer{}, now: time.Now(), sleeps: make(chan time.Duration, 16)}
-	h.inf = inferencetest.Start(t, inferencetest.Options{Clients: []string{"slackadapter", "auth", "keyvault", "rampart-cli"}})
+	h.inf = inferencetest.Start(t, inferencetest.Options{Clients: []string{"slackadapter", "auth", "keyvault", "rampart-cli"}, Ingestion: o.ingestion})
 	h.auth = startAuth(t, h.inf.PKIDir, h.inf.Signer)
 	h.vault = startVault(t, h.inf.PKIDir, h.inf.Signer)
 	h.slack = slackfake.Start(t, clientID, clientSecret)
@@ -86,7 +99,7 @@ func start(t testing.TB, o harnessOpts) *harness {
 	args := []string{"--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir(),
 		"--cert-dir", h.inf.PKIDir, "--auth-addr", h.auth.addr, "--keyvault-addr", h.vault.addr, "--inference-addr", h.inf.Addr,
 		"--slack-api-url", h.slack.URL + "/api/", "--response-url-hosts", u.Host, "--public-url", "https://rampart.example.com",
-		"--model", "echo", "--workers", strconv.Itoa(o.workers), "--queue-size", strconv.Itoa(o.queueSize), "--log-level", "debug"}
+		"--model", o.model, "--stream-update-interval", o.streamEvery, "--workers", strconv.Itoa(o.workers), "--queue-size", strconv.Itoa(o.queueSize), "--log-level", "debug"}
 	var once sync.Once
 	go func() {
 		done <- server.Run(ctx, args, server.Hooks{
@@ -207,3 +220,18 @@ func recv[T any](t *testing.T, ch <-chan T) T {
 		return zero
 	}
 }
+
+// final waits for the chat.update that completes the answer posted as p
+// (the placeholder): the first update of p.TS that is not a partial.
+func (h *harness) final(t *testing.T, p slackfake.Post) slackfake.Update {
+	t.Helper()
+	for {
+		u := recv(t, h.slack.Updates())
+		if u.TS == p.TS && u.Channel == p.Channel && !strings.HasSuffix(u.Text, " …") {
+			return u
+		}
+	}
+}
+
+// time1 is n seconds: distinct timestamps make distinct signed requests.
+func time1(n int) time.Duration { return time.Duration(n) * time.Second }

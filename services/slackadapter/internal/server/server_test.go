@@ -105,8 +105,9 @@ func TestMentionAnsweredInThreadWithDedupeAndBotFilter(t *testing.T) {
 	p := recv(t, h.slack.Posts())
 	require.Equal(t, "C42", p.Channel)
 	require.Equal(t, "1700000000.000100", p.ThreadTS, "answers go in the thread of the mention")
-	require.Contains(t, p.Text, "what is rampart?", "echo model: the question reached inference without the mention")
-	require.NotContains(t, p.Text, "<@UBOT1>")
+	final := h.final(t, p)
+	require.Contains(t, final.Text, "what is rampart?", "echo model: the question reached inference without the mention")
+	require.NotContains(t, final.Text, "<@UBOT1>")
 	require.True(t, h.slack.Valid(p.Token), "posted with the workspace's bot token")
 
 	// A DM is answered too (one worker: processed after the self message).
@@ -115,7 +116,7 @@ func TestMentionAnsweredInThreadWithDedupeAndBotFilter(t *testing.T) {
 	require.Equal(t, http.StatusOK, st)
 	p = recv(t, h.slack.Posts())
 	require.Equal(t, "D1", p.Channel)
-	require.Contains(t, p.Text, "hello in DM")
+	require.Contains(t, h.final(t, p).Text, "hello in DM")
 	select {
 	case extra := <-h.slack.Posts():
 		t.Fatalf("unexpected extra post (self message or duplicate answered): %+v", extra)
@@ -145,7 +146,7 @@ func TestSlashCommandAnsweredAtResponseURL(t *testing.T) {
 	st, out := h.send(t, h.signed("/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode())))
 	require.Equal(t, http.StatusOK, st)
 	require.JSONEq(t, `{"response_type":"ephemeral","text":"Working on it…"}`, out)
-	require.Contains(t, recv(t, h.slack.Responses()), "summarise the policy")
+	require.Contains(t, recv(t, h.slack.Responses()).Text, "summarise the policy")
 
 	// A response_url off the allow-list is refused (no request forgery).
 	form.Set("response_url", "http://169.254.169.254/latest/meta-data")

@@ -75,17 +75,84 @@ func (c *Client) retry(ctx context.Context, op string, call func() error) error 
 	}
 }
 
-// PostMessage posts text to channel, in the thread of threadTS when set.
-func (c *Client) PostMessage(ctx context.Context, botToken, channel, threadTS, text string) error {
-	api := slack.New(botToken, slack.OptionAPIURL(c.o.APIURL), slack.OptionHTTPClient(bearer{c: c.o.HTTP, token: botToken}))
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+// Message is what the bot posts: Block Kit blocks and the plain-text
+// fallback Slack shows in notifications (and where blocks are not shown).
+type Message struct {
+	Text   string
+	Blocks []slack.Block
+}
+
+func (m Message) options() []slack.MsgOption {
+	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false)}
+	if len(m.Blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(m.Blocks...))
+	}
+	return opts
+}
+
+func (c *Client) api(botToken string) *slack.Client {
+	return slack.New(botToken, slack.OptionAPIURL(c.o.APIURL), slack.OptionHTTPClient(bearer{c: c.o.HTTP, token: botToken}))
+}
+
+// PostMessage posts msg to channel, in the thread of threadTS when set,
+// and returns the new message's ts (what UpdateMessage needs).
+func (c *Client) PostMessage(ctx context.Context, botToken, channel, threadTS string, msg Message) (string, error) {
+	opts := msg.options()
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
-	return c.retry(ctx, "chat.postMessage", func() error {
-		_, _, err := api.PostMessageContext(ctx, channel, opts...)
+	var ts string
+	err := c.retry(ctx, "chat.postMessage", func() error {
+		var err error
+		_, ts, err = c.api(botToken).PostMessageContext(ctx, channel, opts...)
 		return clean("chat.postMessage", err)
 	})
+	return ts, err
+}
+
+// UpdateMessage replaces the bot's message ts in channel (chat.update).
+func (c *Client) UpdateMessage(ctx context.Context, botToken, channel, ts string, msg Message) error {
+	return c.retry(ctx, "chat.update", func() error {
+		_, _, _, err := c.api(botToken).UpdateMessageContext(ctx, channel, ts, msg.options()...)
+		return clean("chat.update", err)
+	})
+}
+
+// ThreadMessage is one message of a thread.
+type ThreadMessage struct {
+	User, BotID, Text, TS string
+}
+
+// ThreadReplies returns the messages of the thread rooted at threadTS,
+// oldest first (conversations.replies; the first page, up to limit).
+func (c *Client) ThreadReplies(ctx context.Context, botToken, channel, threadTS string, limit int) ([]ThreadMessage, error) {
+	var msgs []slack.Message
+	err := c.retry(ctx, "conversations.replies", func() error {
+		var err error
+		msgs, _, _, err = c.api(botToken).GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+			ChannelID: channel, Timestamp: threadTS, Limit: limit})
+		return clean("conversations.replies", err)
+	})
+	out := make([]ThreadMessage, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, ThreadMessage{User: m.User, BotID: m.BotID, Text: m.Text, TS: m.Timestamp})
+	}
+	return out, err
+}
+
+// IsWorkspaceAdmin reports whether user is an admin or owner of the
+// workspace (users.info).
+func (c *Client) IsWorkspaceAdmin(ctx context.Context, botToken, user string) (bool, error) {
+	var u *slack.User
+	err := c.retry(ctx, "users.info", func() error {
+		var err error
+		u, err = c.api(botToken).GetUserInfoContext(ctx, user)
+		return clean("users.info", err)
+	})
+	if err != nil {
+		return false, err
+	}
+	return u.IsAdmin || u.IsOwner || u.IsPrimaryOwner, nil
 }
 
 // Exchange trades an OAuth code for tokens (oauth.v2.access).
@@ -110,9 +177,16 @@ func (c *Client) Refresh(ctx context.Context, clientID, clientSecret, refreshTok
 	return resp, err
 }
 
-// Respond posts a slash command's answer to its response_url.
-func (c *Client) Respond(ctx context.Context, responseURL, text string) error {
-	msg := &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeInChannel}
+// Respond posts a slash command's answer to its response_url, visible to
+// the channel (inChannel) or to the user who ran the command only.
+func (c *Client) Respond(ctx context.Context, responseURL string, inChannel bool, m Message) error {
+	msg := &slack.WebhookMessage{Text: m.Text, ResponseType: slack.ResponseTypeEphemeral}
+	if inChannel {
+		msg.ResponseType = slack.ResponseTypeInChannel
+	}
+	if len(m.Blocks) > 0 {
+		msg.Blocks = &slack.Blocks{BlockSet: m.Blocks}
+	}
 	return c.retry(ctx, "response_url", func() error {
 		return clean("response_url", slack.PostWebhookCustomHTTPContext(ctx, responseURL, c.o.HTTP, msg))
 	})

@@ -1,5 +1,8 @@
-// Package slackfake is an in-repo fake of the Slack Web API for tests:
-// chat.postMessage (checks the bot token header, records posts, can answer
-// 429 with Retry-After), oauth.v2.access (code exchange and refresh-token
-// rotation) and slash-command response URLs (records answers).
+// Package slackfake is an in-repo fake of the Slack Web API for tests,
+// speaking Slack's wire format to slack-go: chat.postMessage (checks the
+// bot token header, records posts with their blocks, can answer 429 with
+// Retry-After), chat.update, conversations.replies (seeded threads plus
+// the bot's own posts), users.info (workspace admins), oauth.v2.access
+// (code exchange and refresh-token rotation) and slash-command response
+// URLs (records answers).
 package slackfake

@@ -2,6 +2,7 @@ package slackfake
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -10,9 +11,26 @@ import (
 	"testing"
 )
 
-// Post is one recorded chat.postMessage.
+// Post is one recorded chat.postMessage; TS is the ts the fake gave it.
 type Post struct {
-	Token, Channel, ThreadTS, Text string
+	Token, Channel, ThreadTS, TS, Text string
+	// Blocks is the raw Block Kit JSON ("" when none).
+	Blocks string
+}
+
+// Update is one recorded chat.update.
+type Update struct {
+	Token, Channel, TS, Text, Blocks string
+}
+
+// Response is one message posted to a response_url.
+type Response struct {
+	Text, ResponseType, Blocks string
+}
+
+// Message is a message of a thread as conversations.replies returns it.
+type Message struct {
+	User, BotID, Text, TS, ThreadTS string
 }
 
 // Token is one issued bot token.
@@ -36,8 +54,13 @@ type Server struct {
 	throttle  int // remaining 429 answers
 	retryAft  int
 	posts     chan Post
-	responses chan string
+	updates   chan Update
+	responses chan Response
 	refreshed int
+	threads   map[string][]Message // channel \x00 thread ts → messages
+	admins    map[string]bool      // workspace admins (users.info)
+	messages  map[string]bool      // channel \x00 ts of posted messages
+	bots      map[string]string    // bot token → bot user id
 }
 
 // Grant is what an OAuth code installs.
@@ -48,9 +71,14 @@ type Grant struct {
 // Start serves the fake until the test ends. clientID/secret are the app's.
 func Start(t testing.TB, clientID, clientSecret string) *Server {
 	s := &Server{tokens: map[string]bool{}, refresh: map[string]string{}, codes: map[string]Grant{},
-		clientID: clientID, secret: clientSecret, posts: make(chan Post, 100), responses: make(chan string, 100)}
+		clientID: clientID, secret: clientSecret, posts: make(chan Post, 100), updates: make(chan Update, 1000),
+		responses: make(chan Response, 100), threads: map[string][]Message{}, admins: map[string]bool{},
+		messages: map[string]bool{}, bots: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/chat.postMessage", s.postMessage)
+	mux.HandleFunc("POST /api/chat.update", s.update)
+	mux.HandleFunc("POST /api/conversations.replies", s.replies)
+	mux.HandleFunc("POST /api/users.info", s.userInfo)
 	mux.HandleFunc("POST /api/oauth.v2.access", s.oauth)
 	mux.HandleFunc("POST /hooks/", s.hook)
 	ts := httptest.NewServer(mux)
@@ -76,8 +104,28 @@ func (s *Server) Throttle(n, retryAfterSeconds int) {
 // Posts delivers recorded posts.
 func (s *Server) Posts() <-chan Post { return s.posts }
 
-// Responses delivers texts posted to response URLs.
-func (s *Server) Responses() <-chan string { return s.responses }
+// Responses delivers messages posted to response URLs.
+func (s *Server) Responses() <-chan Response { return s.responses }
+
+// Updates delivers recorded chat.update calls.
+func (s *Server) Updates() <-chan Update { return s.updates }
+
+// AddThreadMessage adds a user's message to the thread rooted at threadTS
+// of channel (what conversations.replies returns, root first).
+func (s *Server) AddThreadMessage(channel, threadTS string, m Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m.ThreadTS = threadTS
+	k := channel + "\x00" + threadTS
+	s.threads[k] = append(s.threads[k], m)
+}
+
+// SetAdmin makes user a workspace admin (users.info is_admin).
+func (s *Server) SetAdmin(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.admins[user] = true
+}
 
 // Refreshed counts refresh-token grants served.
 func (s *Server) Refreshed() int {
@@ -123,9 +171,94 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"ok": false, "error": "ratelimited"})
 		return
 	}
-	p := Post{Token: tok, Channel: r.PostForm.Get("channel"), ThreadTS: r.PostForm.Get("thread_ts"), Text: r.PostForm.Get("text")}
+	s.mu.Lock()
+	s.seq++
+	p := Post{Token: tok, Channel: r.PostForm.Get("channel"), ThreadTS: r.PostForm.Get("thread_ts"),
+		TS: "1800000000." + fmt.Sprintf("%06d", s.seq), Text: r.PostForm.Get("text"), Blocks: r.PostForm.Get("blocks")}
+	s.messages[p.Channel+"\x00"+p.TS] = true
+	if p.ThreadTS != "" {
+		k := p.Channel + "\x00" + p.ThreadTS
+		s.threads[k] = append(s.threads[k], Message{BotID: "B1", User: s.bots[tok], Text: p.Text, TS: p.TS, ThreadTS: p.ThreadTS})
+	}
+	s.mu.Unlock()
 	s.posts <- p
-	writeJSON(w, map[string]any{"ok": true, "channel": p.Channel, "ts": "1700000000.000200"})
+	writeJSON(w, map[string]any{"ok": true, "channel": p.Channel, "ts": p.TS})
+}
+
+// auth checks the bearer token (never a form field) and parses the form.
+func (s *Server) auth(w http.ResponseWriter, r *http.Request) (string, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_form_data"})
+		return "", false
+	}
+	s.mu.Lock()
+	valid := ok && s.tokens[tok] && r.PostForm.Get("token") == ""
+	s.mu.Unlock()
+	if !valid {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return "", false
+	}
+	return tok, true
+}
+
+func (s *Server) update(w http.ResponseWriter, r *http.Request) {
+	tok, ok := s.auth(w, r)
+	if !ok {
+		return
+	}
+	u := Update{Token: tok, Channel: r.PostForm.Get("channel"), TS: r.PostForm.Get("ts"), Text: r.PostForm.Get("text"), Blocks: r.PostForm.Get("blocks")}
+	s.mu.Lock()
+	known := s.messages[u.Channel+"\x00"+u.TS]
+	if known && u.Text != "" {
+		// The thread shows the message's current text, as Slack does.
+		for k, msgs := range s.threads {
+			for i := range msgs {
+				if msgs[i].TS == u.TS && strings.HasPrefix(k, u.Channel+"\x00") {
+					msgs[i].Text = u.Text
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+	if !known {
+		writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
+		return
+	}
+	s.updates <- u
+	writeJSON(w, map[string]any{"ok": true, "channel": u.Channel, "ts": u.TS, "text": u.Text})
+}
+
+func (s *Server) replies(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.auth(w, r); !ok {
+		return
+	}
+	s.mu.Lock()
+	msgs := append([]Message{}, s.threads[r.PostForm.Get("channel")+"\x00"+r.PostForm.Get("ts")]...)
+	s.mu.Unlock()
+	out := make([]map[string]any, 0, len(msgs))
+	for _, m := range msgs {
+		o := map[string]any{"type": "message", "text": m.Text, "ts": m.TS, "thread_ts": m.ThreadTS}
+		if m.User != "" {
+			o["user"] = m.User
+		}
+		if m.BotID != "" {
+			o["bot_id"] = m.BotID
+		}
+		out = append(out, o)
+	}
+	writeJSON(w, map[string]any{"ok": true, "messages": out, "has_more": false})
+}
+
+func (s *Server) userInfo(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.auth(w, r); !ok {
+		return
+	}
+	user := r.PostForm.Get("user")
+	s.mu.Lock()
+	admin := s.admins[user]
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": user, "name": strings.ToLower(user), "is_admin": admin}})
 }
 
 func (s *Server) issue(team string) (string, string) {
@@ -176,7 +309,9 @@ func (s *Server) oauth(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		delete(s.codes, r.PostForm.Get("code"))
-		resp["access_token"], resp["refresh_token"] = s.issue(g.TeamID)
+		access, refresh := s.issue(g.TeamID)
+		resp["access_token"], resp["refresh_token"] = access, refresh
+		s.bots[access] = g.BotUserID
 		resp["team"] = map[string]string{"id": g.TeamID, "name": g.TeamName}
 		resp["enterprise"] = map[string]string{"id": g.EnterpriseID}
 		resp["bot_user_id"] = g.BotUserID
@@ -189,13 +324,15 @@ func (s *Server) oauth(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
 	var m struct {
-		Text string `json:"text"`
+		Text         string          `json:"text"`
+		ResponseType string          `json:"response_type"`
+		Blocks       json.RawMessage `json:"blocks"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
 		http.Error(w, "bad json", http.StatusBadRequest)
 		return
 	}
-	s.responses <- m.Text
+	s.responses <- Response{Text: m.Text, ResponseType: m.ResponseType, Blocks: string(m.Blocks)}
 	_, _ = w.Write([]byte("ok"))
 }
 

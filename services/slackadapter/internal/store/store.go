@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -308,4 +309,85 @@ func (s *Store) TakeState(ctx context.Context, nonce string, now time.Time) (str
 		return "", ErrNotFound
 	}
 	return tenant, err
+}
+
+// Binding says what a workspace (ChannelID "") or one channel answers
+// from: a tenant assistant, or collections.
+type Binding struct {
+	TeamID, ChannelID, TenantID string
+	Assistant                   string
+	Collections                 []string
+	UpdatedBy                   string
+	UpdatedAt                   time.Time
+}
+
+const bindCols = `team_id, channel_id, tenant_id, assistant, collections, updated_by, updated_at`
+
+func scanBinding(sc store.Scanner) (Binding, error) {
+	var b Binding
+	var cols string
+	var at int64
+	if err := sc.Scan(&b.TeamID, &b.ChannelID, &b.TenantID, &b.Assistant, &cols, &b.UpdatedBy, &at); err != nil {
+		return Binding{}, err
+	}
+	if err := json.Unmarshal([]byte(cols), &b.Collections); err != nil {
+		return Binding{}, fmt.Errorf("binding %s/%s: collections: %w", b.TeamID, b.ChannelID, err)
+	}
+	b.UpdatedAt = time.Unix(at, 0)
+	return b, nil
+}
+
+// PutBinding records b (replacing the binding of the same team and
+// channel) if b's team is a live installation of b's tenant; otherwise
+// ErrNotFound.
+func (s *Store) PutBinding(ctx context.Context, b Binding) error {
+	cols, err := json.Marshal(append([]string{}, b.Collections...))
+	if err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO bindings (`+bindCols+`)
+		SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM installations WHERE team_id = ? AND tenant_id = ? AND disabled_at = 0)
+		ON CONFLICT (team_id, channel_id) DO UPDATE SET tenant_id = excluded.tenant_id, assistant = excluded.assistant,
+		collections = excluded.collections, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+		b.TeamID, b.ChannelID, b.TenantID, b.Assistant, string(cols), b.UpdatedBy, b.UpdatedAt.Unix(), b.TeamID, b.TenantID)
+	if err != nil {
+		return fmt.Errorf("put binding: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteBinding removes the tenant's binding of team and channel.
+func (s *Store) DeleteBinding(ctx context.Context, tenant, team, channel string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM bindings WHERE tenant_id = ? AND team_id = ? AND channel_id = ?`, tenant, team, channel)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ListBindings lists the tenant's bindings, of one team when team is set.
+func (s *Store) ListBindings(ctx context.Context, tenant, team string) ([]Binding, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+bindCols+` FROM bindings WHERE tenant_id = ? AND (? = '' OR team_id = ?)
+		ORDER BY team_id, channel_id`, tenant, team, team)
+	if err != nil {
+		return nil, err
+	}
+	return store.CollectRows(rows, scanBinding)
+}
+
+// BindingFor returns what channel of team answers from for tenant: the
+// channel's binding, else the workspace's, else ErrNotFound.
+func (s *Store) BindingFor(ctx context.Context, tenant, team, channel string) (Binding, error) {
+	b, err := scanBinding(s.db.QueryRowContext(ctx, `SELECT `+bindCols+` FROM bindings WHERE tenant_id = ? AND team_id = ?
+		AND channel_id IN (?, '') ORDER BY channel_id DESC LIMIT 1`, tenant, team, channel))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Binding{}, ErrNotFound
+	}
+	return b, err
 }

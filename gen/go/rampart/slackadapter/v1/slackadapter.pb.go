@@ -22,6 +22,402 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SetBindingRequest names a workspace or channel and what it answers from:
+// exactly one of assistant or collections.
+type SetBindingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Slack team id of one of the tenant's installations.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Slack channel id (C…, G…, D…); empty binds the workspace default.
+	ChannelId string `protobuf:"bytes,2,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// A tenant assistant (model name) to answer with.
+	Assistant string `protobuf:"bytes,3,opt,name=assistant,proto3" json:"assistant,omitempty"`
+	// 1-8 collections of the tenant to answer from (with the adapter's
+	// configured model).
+	Collections   []string `protobuf:"bytes,4,rep,name=collections,proto3" json:"collections,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetBindingRequest) Reset() {
+	*x = SetBindingRequest{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetBindingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetBindingRequest) ProtoMessage() {}
+
+func (x *SetBindingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetBindingRequest.ProtoReflect.Descriptor instead.
+func (*SetBindingRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *SetBindingRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *SetBindingRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *SetBindingRequest) GetAssistant() string {
+	if x != nil {
+		return x.Assistant
+	}
+	return ""
+}
+
+func (x *SetBindingRequest) GetCollections() []string {
+	if x != nil {
+		return x.Collections
+	}
+	return nil
+}
+
+// SetBindingResponse is the binding as stored.
+type SetBindingResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The binding.
+	Binding       *Binding `protobuf:"bytes,1,opt,name=binding,proto3" json:"binding,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetBindingResponse) Reset() {
+	*x = SetBindingResponse{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetBindingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetBindingResponse) ProtoMessage() {}
+
+func (x *SetBindingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetBindingResponse.ProtoReflect.Descriptor instead.
+func (*SetBindingResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SetBindingResponse) GetBinding() *Binding {
+	if x != nil {
+		return x.Binding
+	}
+	return nil
+}
+
+// Binding is what a workspace or channel answers from.
+type Binding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Slack team id.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Slack channel id; empty for the workspace default.
+	ChannelId string `protobuf:"bytes,2,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// Assistant, if bound to one.
+	Assistant string `protobuf:"bytes,3,opt,name=assistant,proto3" json:"assistant,omitempty"`
+	// Collections, if bound to collections.
+	Collections []string `protobuf:"bytes,4,rep,name=collections,proto3" json:"collections,omitempty"`
+	// Who set it: "rampart:<subject>" or "slack:<user id>".
+	UpdatedBy string `protobuf:"bytes,5,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	// Unix seconds of the last change.
+	UpdatedAt     int64 `protobuf:"varint,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Binding) Reset() {
+	*x = Binding{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Binding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Binding) ProtoMessage() {}
+
+func (x *Binding) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Binding.ProtoReflect.Descriptor instead.
+func (*Binding) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Binding) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *Binding) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *Binding) GetAssistant() string {
+	if x != nil {
+		return x.Assistant
+	}
+	return ""
+}
+
+func (x *Binding) GetCollections() []string {
+	if x != nil {
+		return x.Collections
+	}
+	return nil
+}
+
+func (x *Binding) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *Binding) GetUpdatedAt() int64 {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return 0
+}
+
+// ListBindingsRequest optionally narrows to one workspace.
+type ListBindingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Slack team id; empty lists every workspace of the tenant.
+	TeamId        string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBindingsRequest) Reset() {
+	*x = ListBindingsRequest{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBindingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBindingsRequest) ProtoMessage() {}
+
+func (x *ListBindingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBindingsRequest.ProtoReflect.Descriptor instead.
+func (*ListBindingsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListBindingsRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+// ListBindingsResponse lists bindings by team and channel.
+type ListBindingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Bindings.
+	Bindings      []*Binding `protobuf:"bytes,1,rep,name=bindings,proto3" json:"bindings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBindingsResponse) Reset() {
+	*x = ListBindingsResponse{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBindingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBindingsResponse) ProtoMessage() {}
+
+func (x *ListBindingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBindingsResponse.ProtoReflect.Descriptor instead.
+func (*ListBindingsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListBindingsResponse) GetBindings() []*Binding {
+	if x != nil {
+		return x.Bindings
+	}
+	return nil
+}
+
+// DeleteBindingRequest names the binding to remove.
+type DeleteBindingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Slack team id.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Slack channel id; empty for the workspace default.
+	ChannelId     string `protobuf:"bytes,2,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteBindingRequest) Reset() {
+	*x = DeleteBindingRequest{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteBindingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteBindingRequest) ProtoMessage() {}
+
+func (x *DeleteBindingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteBindingRequest.ProtoReflect.Descriptor instead.
+func (*DeleteBindingRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DeleteBindingRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *DeleteBindingRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+// DeleteBindingResponse is empty.
+type DeleteBindingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteBindingResponse) Reset() {
+	*x = DeleteBindingResponse{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteBindingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteBindingResponse) ProtoMessage() {}
+
+func (x *DeleteBindingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteBindingResponse.ProtoReflect.Descriptor instead.
+func (*DeleteBindingResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{6}
+}
+
 // Header is one HTTP header as received.
 type Header struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -35,7 +431,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[0]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -47,7 +443,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[0]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -60,7 +456,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{0}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Header) GetName() string {
@@ -96,7 +492,7 @@ type HandleEventRequest struct {
 
 func (x *HandleEventRequest) Reset() {
 	*x = HandleEventRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[1]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -108,7 +504,7 @@ func (x *HandleEventRequest) String() string {
 func (*HandleEventRequest) ProtoMessage() {}
 
 func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[1]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -121,7 +517,7 @@ func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventRequest.ProtoReflect.Descriptor instead.
 func (*HandleEventRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{1}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HandleEventRequest) GetPath() string {
@@ -174,7 +570,7 @@ type HandleEventResponse struct {
 
 func (x *HandleEventResponse) Reset() {
 	*x = HandleEventResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[2]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -186,7 +582,7 @@ func (x *HandleEventResponse) String() string {
 func (*HandleEventResponse) ProtoMessage() {}
 
 func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[2]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -199,7 +595,7 @@ func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventResponse.ProtoReflect.Descriptor instead.
 func (*HandleEventResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{2}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *HandleEventResponse) GetStatusCode() int32 {
@@ -232,7 +628,7 @@ type GetInstallUrlRequest struct {
 
 func (x *GetInstallUrlRequest) Reset() {
 	*x = GetInstallUrlRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -244,7 +640,7 @@ func (x *GetInstallUrlRequest) String() string {
 func (*GetInstallUrlRequest) ProtoMessage() {}
 
 func (x *GetInstallUrlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -257,7 +653,7 @@ func (x *GetInstallUrlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstallUrlRequest.ProtoReflect.Descriptor instead.
 func (*GetInstallUrlRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{3}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{10}
 }
 
 // GetInstallUrlResponse carries the install URL.
@@ -274,7 +670,7 @@ type GetInstallUrlResponse struct {
 
 func (x *GetInstallUrlResponse) Reset() {
 	*x = GetInstallUrlResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -286,7 +682,7 @@ func (x *GetInstallUrlResponse) String() string {
 func (*GetInstallUrlResponse) ProtoMessage() {}
 
 func (x *GetInstallUrlResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -299,7 +695,7 @@ func (x *GetInstallUrlResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstallUrlResponse.ProtoReflect.Descriptor instead.
 func (*GetInstallUrlResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{4}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetInstallUrlResponse) GetUrl() string {
@@ -331,7 +727,7 @@ type ConfigureAppRequest struct {
 
 func (x *ConfigureAppRequest) Reset() {
 	*x = ConfigureAppRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +739,7 @@ func (x *ConfigureAppRequest) String() string {
 func (*ConfigureAppRequest) ProtoMessage() {}
 
 func (x *ConfigureAppRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +752,7 @@ func (x *ConfigureAppRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureAppRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureAppRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{5}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ConfigureAppRequest) GetClientId() string {
@@ -397,7 +793,7 @@ type ConfigureAppResponse struct {
 
 func (x *ConfigureAppResponse) Reset() {
 	*x = ConfigureAppResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -409,7 +805,7 @@ func (x *ConfigureAppResponse) String() string {
 func (*ConfigureAppResponse) ProtoMessage() {}
 
 func (x *ConfigureAppResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -422,7 +818,7 @@ func (x *ConfigureAppResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureAppResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureAppResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{6}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{13}
 }
 
 // Deprecated: Marked as deprecated in rampart/slackadapter/v1/slackadapter.proto.
@@ -456,7 +852,7 @@ type GetAppRequest struct {
 
 func (x *GetAppRequest) Reset() {
 	*x = GetAppRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -468,7 +864,7 @@ func (x *GetAppRequest) String() string {
 func (*GetAppRequest) ProtoMessage() {}
 
 func (x *GetAppRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -481,7 +877,7 @@ func (x *GetAppRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppRequest.ProtoReflect.Descriptor instead.
 func (*GetAppRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{7}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{14}
 }
 
 // GetAppResponse describes the configured app.
@@ -497,7 +893,7 @@ type GetAppResponse struct {
 
 func (x *GetAppResponse) Reset() {
 	*x = GetAppResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +905,7 @@ func (x *GetAppResponse) String() string {
 func (*GetAppResponse) ProtoMessage() {}
 
 func (x *GetAppResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +918,7 @@ func (x *GetAppResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppResponse.ProtoReflect.Descriptor instead.
 func (*GetAppResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{8}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetAppResponse) GetClientId() string {
@@ -548,7 +944,7 @@ type ListInstallationsRequest struct {
 
 func (x *ListInstallationsRequest) Reset() {
 	*x = ListInstallationsRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +956,7 @@ func (x *ListInstallationsRequest) String() string {
 func (*ListInstallationsRequest) ProtoMessage() {}
 
 func (x *ListInstallationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +969,7 @@ func (x *ListInstallationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstallationsRequest.ProtoReflect.Descriptor instead.
 func (*ListInstallationsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{9}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{16}
 }
 
 // Installation is one Slack workspace (or org) installed for a tenant.
@@ -601,7 +997,7 @@ type Installation struct {
 
 func (x *Installation) Reset() {
 	*x = Installation{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +1009,7 @@ func (x *Installation) String() string {
 func (*Installation) ProtoMessage() {}
 
 func (x *Installation) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +1022,7 @@ func (x *Installation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Installation.ProtoReflect.Descriptor instead.
 func (*Installation) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{10}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Installation) GetTeamId() string {
@@ -689,7 +1085,7 @@ type ListInstallationsResponse struct {
 
 func (x *ListInstallationsResponse) Reset() {
 	*x = ListInstallationsResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +1097,7 @@ func (x *ListInstallationsResponse) String() string {
 func (*ListInstallationsResponse) ProtoMessage() {}
 
 func (x *ListInstallationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +1110,7 @@ func (x *ListInstallationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstallationsResponse.ProtoReflect.Descriptor instead.
 func (*ListInstallationsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{11}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListInstallationsResponse) GetInstallations() []*Installation {
@@ -728,7 +1124,34 @@ var File_rampart_slackadapter_v1_slackadapter_proto protoreflect.FileDescriptor
 
 const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\n" +
-	"*rampart/slackadapter/v1/slackadapter.proto\x12\x17rampart.slackadapter.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"2\n" +
+	"*rampart/slackadapter/v1/slackadapter.proto\x12\x17rampart.slackadapter.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\x90\x01\n" +
+	"\x11SetBindingRequest\x12\x1c\n" +
+	"\ateam_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06teamId\x12\x1d\n" +
+	"\n" +
+	"channel_id\x18\x02 \x01(\tR\tchannelId\x12\x1c\n" +
+	"\tassistant\x18\x03 \x01(\tR\tassistant\x12 \n" +
+	"\vcollections\x18\x04 \x03(\tR\vcollections\"P\n" +
+	"\x12SetBindingResponse\x12:\n" +
+	"\abinding\x18\x01 \x01(\v2 .rampart.slackadapter.v1.BindingR\abinding\"\xbf\x01\n" +
+	"\aBinding\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1d\n" +
+	"\n" +
+	"channel_id\x18\x02 \x01(\tR\tchannelId\x12\x1c\n" +
+	"\tassistant\x18\x03 \x01(\tR\tassistant\x12 \n" +
+	"\vcollections\x18\x04 \x03(\tR\vcollections\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\x05 \x01(\tR\tupdatedBy\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\x06 \x01(\x03R\tupdatedAt\".\n" +
+	"\x13ListBindingsRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"T\n" +
+	"\x14ListBindingsResponse\x12<\n" +
+	"\bbindings\x18\x01 \x03(\v2 .rampart.slackadapter.v1.BindingR\bbindings\"S\n" +
+	"\x14DeleteBindingRequest\x12\x1c\n" +
+	"\ateam_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06teamId\x12\x1d\n" +
+	"\n" +
+	"channel_id\x18\x02 \x01(\tR\tchannelId\"\x17\n" +
+	"\x15DeleteBindingResponse\"2\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"\xac\x01\n" +
@@ -774,13 +1197,17 @@ const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\vdisabled_at\x18\a \x01(\x03R\n" +
 	"disabledAt\"h\n" +
 	"\x19ListInstallationsResponse\x12K\n" +
-	"\rinstallations\x18\x01 \x03(\v2%.rampart.slackadapter.v1.InstallationR\rinstallations2\x8c\x05\n" +
+	"\rinstallations\x18\x01 \x03(\v2%.rampart.slackadapter.v1.InstallationR\rinstallations2\xb4\b\n" +
 	"\x13SlackAdapterService\x12h\n" +
 	"\vHandleEvent\x12+.rampart.slackadapter.v1.HandleEventRequest\x1a,.rampart.slackadapter.v1.HandleEventResponse\x12\x89\x01\n" +
 	"\rGetInstallUrl\x12-.rampart.slackadapter.v1.GetInstallUrlRequest\x1a..rampart.slackadapter.v1.GetInstallUrlResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/slack/install\x12\x85\x01\n" +
 	"\fConfigureApp\x12,.rampart.slackadapter.v1.ConfigureAppRequest\x1a-.rampart.slackadapter.v1.ConfigureAppResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\x1a\r/v1/slack/app\x12Y\n" +
 	"\x06GetApp\x12&.rampart.slackadapter.v1.GetAppRequest\x1a'.rampart.slackadapter.v1.GetAppResponse\x12\x9b\x01\n" +
-	"\x11ListInstallations\x121.rampart.slackadapter.v1.ListInstallationsRequest\x1a2.rampart.slackadapter.v1.ListInstallationsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/slack/installationsBSZQgithub.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1;slackadapterv1b\x06proto3"
+	"\x11ListInstallations\x121.rampart.slackadapter.v1.ListInstallationsRequest\x1a2.rampart.slackadapter.v1.ListInstallationsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/slack/installations\x12\x84\x01\n" +
+	"\n" +
+	"SetBinding\x12*.rampart.slackadapter.v1.SetBindingRequest\x1a+.rampart.slackadapter.v1.SetBindingResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\x1a\x12/v1/slack/bindings\x12\x87\x01\n" +
+	"\fListBindings\x12,.rampart.slackadapter.v1.ListBindingsRequest\x1a-.rampart.slackadapter.v1.ListBindingsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/slack/bindings\x12\x94\x01\n" +
+	"\rDeleteBinding\x12-.rampart.slackadapter.v1.DeleteBindingRequest\x1a..rampart.slackadapter.v1.DeleteBindingResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/slack/bindings/{team_id}BSZQgithub.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1;slackadapterv1b\x06proto3"
 
 var (
 	file_rampart_slackadapter_v1_slackadapter_proto_rawDescOnce sync.Once
@@ -794,39 +1221,54 @@ func file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP() []byte {
 	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescData
 }
 
-var file_rampart_slackadapter_v1_slackadapter_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_rampart_slackadapter_v1_slackadapter_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_rampart_slackadapter_v1_slackadapter_proto_goTypes = []any{
-	(*Header)(nil),                    // 0: rampart.slackadapter.v1.Header
-	(*HandleEventRequest)(nil),        // 1: rampart.slackadapter.v1.HandleEventRequest
-	(*HandleEventResponse)(nil),       // 2: rampart.slackadapter.v1.HandleEventResponse
-	(*GetInstallUrlRequest)(nil),      // 3: rampart.slackadapter.v1.GetInstallUrlRequest
-	(*GetInstallUrlResponse)(nil),     // 4: rampart.slackadapter.v1.GetInstallUrlResponse
-	(*ConfigureAppRequest)(nil),       // 5: rampart.slackadapter.v1.ConfigureAppRequest
-	(*ConfigureAppResponse)(nil),      // 6: rampart.slackadapter.v1.ConfigureAppResponse
-	(*GetAppRequest)(nil),             // 7: rampart.slackadapter.v1.GetAppRequest
-	(*GetAppResponse)(nil),            // 8: rampart.slackadapter.v1.GetAppResponse
-	(*ListInstallationsRequest)(nil),  // 9: rampart.slackadapter.v1.ListInstallationsRequest
-	(*Installation)(nil),              // 10: rampart.slackadapter.v1.Installation
-	(*ListInstallationsResponse)(nil), // 11: rampart.slackadapter.v1.ListInstallationsResponse
+	(*SetBindingRequest)(nil),         // 0: rampart.slackadapter.v1.SetBindingRequest
+	(*SetBindingResponse)(nil),        // 1: rampart.slackadapter.v1.SetBindingResponse
+	(*Binding)(nil),                   // 2: rampart.slackadapter.v1.Binding
+	(*ListBindingsRequest)(nil),       // 3: rampart.slackadapter.v1.ListBindingsRequest
+	(*ListBindingsResponse)(nil),      // 4: rampart.slackadapter.v1.ListBindingsResponse
+	(*DeleteBindingRequest)(nil),      // 5: rampart.slackadapter.v1.DeleteBindingRequest
+	(*DeleteBindingResponse)(nil),     // 6: rampart.slackadapter.v1.DeleteBindingResponse
+	(*Header)(nil),                    // 7: rampart.slackadapter.v1.Header
+	(*HandleEventRequest)(nil),        // 8: rampart.slackadapter.v1.HandleEventRequest
+	(*HandleEventResponse)(nil),       // 9: rampart.slackadapter.v1.HandleEventResponse
+	(*GetInstallUrlRequest)(nil),      // 10: rampart.slackadapter.v1.GetInstallUrlRequest
+	(*GetInstallUrlResponse)(nil),     // 11: rampart.slackadapter.v1.GetInstallUrlResponse
+	(*ConfigureAppRequest)(nil),       // 12: rampart.slackadapter.v1.ConfigureAppRequest
+	(*ConfigureAppResponse)(nil),      // 13: rampart.slackadapter.v1.ConfigureAppResponse
+	(*GetAppRequest)(nil),             // 14: rampart.slackadapter.v1.GetAppRequest
+	(*GetAppResponse)(nil),            // 15: rampart.slackadapter.v1.GetAppResponse
+	(*ListInstallationsRequest)(nil),  // 16: rampart.slackadapter.v1.ListInstallationsRequest
+	(*Installation)(nil),              // 17: rampart.slackadapter.v1.Installation
+	(*ListInstallationsResponse)(nil), // 18: rampart.slackadapter.v1.ListInstallationsResponse
 }
 var file_rampart_slackadapter_v1_slackadapter_proto_depIdxs = []int32{
-	0,  // 0: rampart.slackadapter.v1.HandleEventRequest.headers:type_name -> rampart.slackadapter.v1.Header
-	10, // 1: rampart.slackadapter.v1.ListInstallationsResponse.installations:type_name -> rampart.slackadapter.v1.Installation
-	1,  // 2: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:input_type -> rampart.slackadapter.v1.HandleEventRequest
-	3,  // 3: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:input_type -> rampart.slackadapter.v1.GetInstallUrlRequest
-	5,  // 4: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:input_type -> rampart.slackadapter.v1.ConfigureAppRequest
-	7,  // 5: rampart.slackadapter.v1.SlackAdapterService.GetApp:input_type -> rampart.slackadapter.v1.GetAppRequest
-	9,  // 6: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:input_type -> rampart.slackadapter.v1.ListInstallationsRequest
-	2,  // 7: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:output_type -> rampart.slackadapter.v1.HandleEventResponse
-	4,  // 8: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:output_type -> rampart.slackadapter.v1.GetInstallUrlResponse
-	6,  // 9: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:output_type -> rampart.slackadapter.v1.ConfigureAppResponse
-	8,  // 10: rampart.slackadapter.v1.SlackAdapterService.GetApp:output_type -> rampart.slackadapter.v1.GetAppResponse
-	11, // 11: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:output_type -> rampart.slackadapter.v1.ListInstallationsResponse
-	7,  // [7:12] is the sub-list for method output_type
-	2,  // [2:7] is the sub-list for method input_type
-	2,  // [2:2] is the sub-list for extension type_name
-	2,  // [2:2] is the sub-list for extension extendee
-	0,  // [0:2] is the sub-list for field type_name
+	2,  // 0: rampart.slackadapter.v1.SetBindingResponse.binding:type_name -> rampart.slackadapter.v1.Binding
+	2,  // 1: rampart.slackadapter.v1.ListBindingsResponse.bindings:type_name -> rampart.slackadapter.v1.Binding
+	7,  // 2: rampart.slackadapter.v1.HandleEventRequest.headers:type_name -> rampart.slackadapter.v1.Header
+	17, // 3: rampart.slackadapter.v1.ListInstallationsResponse.installations:type_name -> rampart.slackadapter.v1.Installation
+	8,  // 4: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:input_type -> rampart.slackadapter.v1.HandleEventRequest
+	10, // 5: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:input_type -> rampart.slackadapter.v1.GetInstallUrlRequest
+	12, // 6: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:input_type -> rampart.slackadapter.v1.ConfigureAppRequest
+	14, // 7: rampart.slackadapter.v1.SlackAdapterService.GetApp:input_type -> rampart.slackadapter.v1.GetAppRequest
+	16, // 8: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:input_type -> rampart.slackadapter.v1.ListInstallationsRequest
+	0,  // 9: rampart.slackadapter.v1.SlackAdapterService.SetBinding:input_type -> rampart.slackadapter.v1.SetBindingRequest
+	3,  // 10: rampart.slackadapter.v1.SlackAdapterService.ListBindings:input_type -> rampart.slackadapter.v1.ListBindingsRequest
+	5,  // 11: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:input_type -> rampart.slackadapter.v1.DeleteBindingRequest
+	9,  // 12: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:output_type -> rampart.slackadapter.v1.HandleEventResponse
+	11, // 13: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:output_type -> rampart.slackadapter.v1.GetInstallUrlResponse
+	13, // 14: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:output_type -> rampart.slackadapter.v1.ConfigureAppResponse
+	15, // 15: rampart.slackadapter.v1.SlackAdapterService.GetApp:output_type -> rampart.slackadapter.v1.GetAppResponse
+	18, // 16: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:output_type -> rampart.slackadapter.v1.ListInstallationsResponse
+	1,  // 17: rampart.slackadapter.v1.SlackAdapterService.SetBinding:output_type -> rampart.slackadapter.v1.SetBindingResponse
+	4,  // 18: rampart.slackadapter.v1.SlackAdapterService.ListBindings:output_type -> rampart.slackadapter.v1.ListBindingsResponse
+	6,  // 19: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:output_type -> rampart.slackadapter.v1.DeleteBindingResponse
+	12, // [12:20] is the sub-list for method output_type
+	4,  // [4:12] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_rampart_slackadapter_v1_slackadapter_proto_init() }
@@ -840,7 +1282,7 @@ func file_rampart_slackadapter_v1_slackadapter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_slackadapter_v1_slackadapter_proto_rawDesc), len(file_rampart_slackadapter_v1_slackadapter_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

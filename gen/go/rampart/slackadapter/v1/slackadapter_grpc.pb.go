@@ -24,6 +24,9 @@ const (
 	SlackAdapterService_ConfigureApp_FullMethodName      = "/rampart.slackadapter.v1.SlackAdapterService/ConfigureApp"
 	SlackAdapterService_GetApp_FullMethodName            = "/rampart.slackadapter.v1.SlackAdapterService/GetApp"
 	SlackAdapterService_ListInstallations_FullMethodName = "/rampart.slackadapter.v1.SlackAdapterService/ListInstallations"
+	SlackAdapterService_SetBinding_FullMethodName        = "/rampart.slackadapter.v1.SlackAdapterService/SetBinding"
+	SlackAdapterService_ListBindings_FullMethodName      = "/rampart.slackadapter.v1.SlackAdapterService/ListBindings"
+	SlackAdapterService_DeleteBinding_FullMethodName     = "/rampart.slackadapter.v1.SlackAdapterService/DeleteBinding"
 )
 
 // SlackAdapterServiceClient is the client API for SlackAdapterService service.
@@ -57,6 +60,18 @@ type SlackAdapterServiceClient interface {
 	// ListInstallations lists the Slack workspaces installed for the
 	// caller's tenant (metadata only, never tokens).
 	ListInstallations(ctx context.Context, in *ListInstallationsRequest, opts ...grpc.CallOption) (*ListInstallationsResponse, error)
+	// SetBinding binds one of the tenant's workspaces (channel_id empty) or
+	// one channel of it to a tenant assistant or to collections: mentions,
+	// DMs and /rampart ask there answer from those documents (owner or admin
+	// with scope admin). A team that is not a live installation of the
+	// caller's tenant is NotFound. Workspace admins can do the same in Slack
+	// with `/rampart kb use`.
+	SetBinding(ctx context.Context, in *SetBindingRequest, opts ...grpc.CallOption) (*SetBindingResponse, error)
+	// ListBindings lists the tenant's bindings (of one workspace if team_id
+	// is set).
+	ListBindings(ctx context.Context, in *ListBindingsRequest, opts ...grpc.CallOption) (*ListBindingsResponse, error)
+	// DeleteBinding removes a binding (owner or admin with scope admin).
+	DeleteBinding(ctx context.Context, in *DeleteBindingRequest, opts ...grpc.CallOption) (*DeleteBindingResponse, error)
 }
 
 type slackAdapterServiceClient struct {
@@ -117,6 +132,36 @@ func (c *slackAdapterServiceClient) ListInstallations(ctx context.Context, in *L
 	return out, nil
 }
 
+func (c *slackAdapterServiceClient) SetBinding(ctx context.Context, in *SetBindingRequest, opts ...grpc.CallOption) (*SetBindingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetBindingResponse)
+	err := c.cc.Invoke(ctx, SlackAdapterService_SetBinding_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *slackAdapterServiceClient) ListBindings(ctx context.Context, in *ListBindingsRequest, opts ...grpc.CallOption) (*ListBindingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBindingsResponse)
+	err := c.cc.Invoke(ctx, SlackAdapterService_ListBindings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *slackAdapterServiceClient) DeleteBinding(ctx context.Context, in *DeleteBindingRequest, opts ...grpc.CallOption) (*DeleteBindingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteBindingResponse)
+	err := c.cc.Invoke(ctx, SlackAdapterService_DeleteBinding_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SlackAdapterServiceServer is the server API for SlackAdapterService service.
 // All implementations must embed UnimplementedSlackAdapterServiceServer
 // for forward compatibility.
@@ -148,6 +193,18 @@ type SlackAdapterServiceServer interface {
 	// ListInstallations lists the Slack workspaces installed for the
 	// caller's tenant (metadata only, never tokens).
 	ListInstallations(context.Context, *ListInstallationsRequest) (*ListInstallationsResponse, error)
+	// SetBinding binds one of the tenant's workspaces (channel_id empty) or
+	// one channel of it to a tenant assistant or to collections: mentions,
+	// DMs and /rampart ask there answer from those documents (owner or admin
+	// with scope admin). A team that is not a live installation of the
+	// caller's tenant is NotFound. Workspace admins can do the same in Slack
+	// with `/rampart kb use`.
+	SetBinding(context.Context, *SetBindingRequest) (*SetBindingResponse, error)
+	// ListBindings lists the tenant's bindings (of one workspace if team_id
+	// is set).
+	ListBindings(context.Context, *ListBindingsRequest) (*ListBindingsResponse, error)
+	// DeleteBinding removes a binding (owner or admin with scope admin).
+	DeleteBinding(context.Context, *DeleteBindingRequest) (*DeleteBindingResponse, error)
 	mustEmbedUnimplementedSlackAdapterServiceServer()
 }
 
@@ -172,6 +229,15 @@ func (UnimplementedSlackAdapterServiceServer) GetApp(context.Context, *GetAppReq
 }
 func (UnimplementedSlackAdapterServiceServer) ListInstallations(context.Context, *ListInstallationsRequest) (*ListInstallationsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInstallations not implemented")
+}
+func (UnimplementedSlackAdapterServiceServer) SetBinding(context.Context, *SetBindingRequest) (*SetBindingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetBinding not implemented")
+}
+func (UnimplementedSlackAdapterServiceServer) ListBindings(context.Context, *ListBindingsRequest) (*ListBindingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBindings not implemented")
+}
+func (UnimplementedSlackAdapterServiceServer) DeleteBinding(context.Context, *DeleteBindingRequest) (*DeleteBindingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteBinding not implemented")
 }
 func (UnimplementedSlackAdapterServiceServer) mustEmbedUnimplementedSlackAdapterServiceServer() {}
 func (UnimplementedSlackAdapterServiceServer) testEmbeddedByValue()                             {}
@@ -284,6 +350,60 @@ func _SlackAdapterService_ListInstallations_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SlackAdapterService_SetBinding_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetBindingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlackAdapterServiceServer).SetBinding(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlackAdapterService_SetBinding_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlackAdapterServiceServer).SetBinding(ctx, req.(*SetBindingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SlackAdapterService_ListBindings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBindingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlackAdapterServiceServer).ListBindings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlackAdapterService_ListBindings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlackAdapterServiceServer).ListBindings(ctx, req.(*ListBindingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SlackAdapterService_DeleteBinding_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteBindingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlackAdapterServiceServer).DeleteBinding(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlackAdapterService_DeleteBinding_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlackAdapterServiceServer).DeleteBinding(ctx, req.(*DeleteBindingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SlackAdapterService_ServiceDesc is the grpc.ServiceDesc for SlackAdapterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -310,6 +430,18 @@ var SlackAdapterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListInstallations",
 			Handler:    _SlackAdapterService_ListInstallations_Handler,
+		},
+		{
+			MethodName: "SetBinding",
+			Handler:    _SlackAdapterService_SetBinding_Handler,
+		},
+		{
+			MethodName: "ListBindings",
+			Handler:    _SlackAdapterService_ListBindings_Handler,
+		},
+		{
+			MethodName: "DeleteBinding",
+			Handler:    _SlackAdapterService_DeleteBinding_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,243 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/platform"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackapi"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/store"
+)
+
+const systemPrompt = "You are Rampart's assistant in Slack. Answer concisely."
+
+// Thread context bounds: earlier user turns sent with a follow-up.
+const (
+	maxThreadTurns = 10
+	maxThreadBytes = 16 << 10
+)
+
+// citation is one entry of rampart.citations (docs/adr/0012).
+type citation struct {
+	Index      int    `json:"index"`
+	DocumentID string `json:"document_id"`
+	Source     string `json:"source"`
+	Title      string `json:"title"`
+	URL        string `json:"url"`
+	ChunkID    string `json:"chunk_id"`
+	Quote      string `json:"quote"`
+}
+
+// chunk is the part of a chat.completion.chunk the bot reads.
+type chunk struct {
+	Choices []struct {
+		Delta struct {
+			Content string `json:"content"`
+		} `json:"delta"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+	Rampart *struct {
+		Citations []citation `json:"citations"`
+		Warning   string     `json:"warning"`
+	} `json:"rampart"`
+}
+
+// answer is what inference said.
+type answer struct {
+	text      string
+	citations []citation
+	warning   string
+}
+
+// reply answers a mention, DM or /rampart ask as the installation's
+// tenant: with the channel's (or workspace's) binding, the thread's earlier
+// user turns, streamed into a placeholder message with chat.update (slash
+// commands: one answer at response_url).
+func (a *Adapter) reply(ctx context.Context, inst store.Installation, j job) error {
+	question := cleanText(j.ev.Text)
+	if j.cmd.kind == cmdAsk {
+		question = j.cmd.arg
+	}
+	if len(question) > MaxQuestion {
+		question = question[:MaxQuestion]
+	}
+	bind, err := a.st.BindingFor(ctx, inst.TenantID, inst.TeamID, j.ev.Channel)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	tok, err := a.assertionFor(ctx, inst.TenantID)
+	if err != nil {
+		return err
+	}
+	if j.responseURL != "" {
+		ans, err := a.ask(ctx, tok, bind, nil, question, nil)
+		msg := render(ans, err)
+		if rerr := a.respond(ctx, j, true, msg); rerr != nil {
+			return rerr
+		}
+		return a.replied(ctx, inst, j, bind, "", ans, err)
+	}
+	bot, err := a.botToken(ctx, inst)
+	if err != nil {
+		return err
+	}
+	thread := j.ev.ThreadTS
+	if thread == "" {
+		thread = j.ev.TS
+	}
+	var history []string
+	if j.ev.ThreadTS != "" && j.ev.ThreadTS != j.ev.TS {
+		history = a.threadTurns(ctx, bot.AccessToken, inst, j.ev)
+	}
+	placeholder := slackapi.Message{Text: "_Looking in your documents…_"}
+	ts, err := a.slack.PostMessage(ctx, bot.AccessToken, j.ev.Channel, thread, placeholder)
+	if err != nil {
+		return err
+	}
+	// Partial answers replace the placeholder as they stream, at most
+	// once per StreamUpdateInterval (chat.update is rate limited).
+	var last time.Time
+	progress := func(text string) {
+		if a.now().Sub(last) < a.cfg.StreamUpdateInterval || strings.TrimSpace(text) == "" {
+			return
+		}
+		last = a.now()
+		if err := a.slack.UpdateMessage(ctx, bot.AccessToken, j.ev.Channel, ts, slackapi.Message{Text: escape(text) + " …",
+			Blocks: answerBlocks(text+" …", nil, "")}); err != nil {
+			a.log.DebugContext(ctx, "stream update failed", "err", err)
+		}
+	}
+	ans, aerr := a.ask(ctx, tok, bind, history, question, progress)
+	if err := a.slack.UpdateMessage(ctx, bot.AccessToken, j.ev.Channel, ts, render(ans, aerr)); err != nil {
+		return err
+	}
+	return a.replied(ctx, inst, j, bind, ts, ans, aerr)
+}
+
+// replied logs and counts a delivered reply by ids, never its text.
+func (a *Adapter) replied(ctx context.Context, inst store.Installation, j job, bind store.Binding, ts string, ans answer, aerr error) error {
+	if aerr != nil {
+		a.m.replies.WithLabelValues("answer_failed").Inc()
+		a.log.WarnContext(ctx, "answer failed", "team_id", inst.TeamID, "channel_id", j.ev.Channel, "event_id", j.eventID, "err", aerr)
+		return nil
+	}
+	docs := make([]string, 0, len(ans.citations))
+	for _, c := range ans.citations {
+		if !slices.Contains(docs, c.DocumentID) {
+			docs = append(docs, c.DocumentID)
+		}
+	}
+	a.m.replies.WithLabelValues("ok").Inc()
+	a.log.InfoContext(ctx, "slack reply sent", "team_id", inst.TeamID, "channel_id", j.ev.Channel, "event_id", j.eventID,
+		"reply_ts", ts, "user_id", j.ev.User, "assistant", bind.Assistant, "collections", bind.Collections,
+		"citations", len(ans.citations), "document_ids", docs, "grounding_warning", ans.warning != "")
+	return nil
+}
+
+// threadTurns returns the earlier user messages of the thread (not the
+// bot's, not the current one), oldest first, mentions removed, bounded.
+func (a *Adapter) threadTurns(ctx context.Context, botToken string, inst store.Installation, ev event) []string {
+	msgs, err := a.slack.ThreadReplies(ctx, botToken, ev.Channel, ev.ThreadTS, 100)
+	if err != nil {
+		a.log.WarnContext(ctx, "thread history unavailable", "err", err)
+		return nil
+	}
+	var turns []string
+	for _, m := range msgs {
+		if m.TS == ev.TS || m.User == "" || m.BotID != "" || m.User == inst.BotUserID {
+			continue
+		}
+		if t := cleanText(m.Text); t != "" {
+			turns = append(turns, t)
+		}
+	}
+	if len(turns) > maxThreadTurns {
+		turns = turns[len(turns)-maxThreadTurns:]
+	}
+	total := 0
+	for i := len(turns) - 1; i >= 0; i-- {
+		if total += len(turns[i]); total > maxThreadBytes {
+			return turns[i+1:]
+		}
+	}
+	return turns
+}
+
+// request builds the OpenAI body: the binding's assistant as the model,
+// or the configured model with the binding's collections.
+func (a *Adapter) request(bind store.Binding, history []string, question string) ([]byte, error) {
+	msgs := []map[string]string{{"role": "system", "content": systemPrompt}}
+	for _, h := range history {
+		msgs = append(msgs, map[string]string{"role": "user", "content": h})
+	}
+	msgs = append(msgs, map[string]string{"role": "user", "content": question})
+	body := map[string]any{"model": a.cfg.Model, "messages": msgs, "stream": true}
+	switch {
+	case bind.Assistant != "":
+		body["model"] = bind.Assistant
+	case len(bind.Collections) > 0:
+		body["rampart"] = map[string]any{"collections": bind.Collections}
+	}
+	return json.Marshal(body)
+}
+
+// ask streams the answer, calling progress with the text so far.
+func (a *Adapter) ask(ctx context.Context, tok string, bind store.Binding, history []string, question string, progress func(string)) (answer, error) {
+	if question == "" {
+		return answer{text: "Ask me a question."}, nil
+	}
+	body, err := a.request(bind, history, question)
+	if err != nil {
+		return answer{}, err
+	}
+	var ans answer
+	var sb strings.Builder
+	err = a.inf.Stream(ctx, tok, body, func(raw []byte) error {
+		var c chunk
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return fmt.Errorf("inference: chunk is not JSON: %w", err)
+		}
+		for _, ch := range c.Choices {
+			sb.WriteString(ch.Delta.Content)
+		}
+		if c.Rampart != nil {
+			ans.citations = append(ans.citations, c.Rampart.Citations...)
+			if c.Rampart.Warning != "" {
+				ans.warning = c.Rampart.Warning
+			}
+		}
+		if progress != nil && len(c.Choices) > 0 {
+			progress(sb.String())
+		}
+		return nil
+	})
+	ans.text = strings.TrimSpace(sb.String())
+	if err != nil {
+		return ans, err
+	}
+	if ans.text == "" {
+		ans.text = "(no answer)"
+	}
+	return ans, nil
+}
+
+// failure is what the user sees when the answer failed: inference's own
+// message when it is about the request (an unknown collection or
+// assistant bound to the channel), a generic one otherwise.
+func failure(err error) string {
+	var ie *platform.InferenceError
+	if errors.As(err, &ie) {
+		switch ie.Code {
+		case codes.NotFound, codes.InvalidArgument, codes.PermissionDenied, codes.ResourceExhausted:
+			return "Sorry, I could not answer: " + ie.Message
+		}
+	}
+	return "Sorry, I could not answer that right now."
+}

@@ -1,0 +1,183 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackapi"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/store"
+)
+
+// maxCollections matches inference's limit on rampart.collections.
+const maxCollections = 8
+
+// nameRule is the shape of a collection or assistant name (ingestion's and
+// inference's rules are at least this strict; they decide the rest).
+var nameRule = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+
+// checkBinding validates a binding's target: exactly one of an assistant
+// or 1–8 collections.
+func checkBinding(assistant string, collections []string) error {
+	switch {
+	case assistant != "" && len(collections) > 0:
+		return grpcerr.Invalid("assistant", "bind either an assistant or collections, not both")
+	case assistant == "" && len(collections) == 0:
+		return grpcerr.Invalid("collections", "name an assistant or 1-8 collections")
+	case assistant != "" && !nameRule.MatchString(assistant):
+		return grpcerr.Invalid("assistant", "letters, digits, '.', '_', ':' or '-', at most 128")
+	case len(collections) > maxCollections:
+		return grpcerr.Invalid("collections", fmt.Sprintf("at most %d", maxCollections))
+	}
+	for i, c := range collections {
+		if !nameRule.MatchString(c) {
+			return grpcerr.Invalid(fmt.Sprintf("collections[%d]", i), "letters, digits, '.', '_', ':' or '-', at most 128")
+		}
+		if slices.Contains(collections[:i], c) {
+			return grpcerr.Invalid(fmt.Sprintf("collections[%d]", i), "duplicate")
+		}
+	}
+	return nil
+}
+
+// channelRule: Slack channel ids (C…, G…, D…); "" is the workspace.
+var channelRule = regexp.MustCompile(`^[CGD][A-Z0-9]{2,20}$`)
+
+// SetBinding binds a workspace of the caller's tenant (channel "") or one
+// of its channels to an assistant or collections. Tenant admins only; a
+// team that is not a live installation of the tenant is NotFound.
+func (a *Adapter) SetBinding(ctx context.Context, c Caller, b store.Binding) (store.Binding, error) {
+	if !c.admin() {
+		return store.Binding{}, fmt.Errorf("binding Slack needs role owner or admin and scope admin: %w", grpcerr.ErrPermissionDenied)
+	}
+	if b.TeamID == "" {
+		return store.Binding{}, grpcerr.Invalid("team_id", "required")
+	}
+	if b.ChannelID != "" && !channelRule.MatchString(b.ChannelID) {
+		return store.Binding{}, grpcerr.Invalid("channel_id", "a Slack channel id such as C0123ABCD, or empty for the whole workspace")
+	}
+	if err := checkBinding(b.Assistant, b.Collections); err != nil {
+		return store.Binding{}, err
+	}
+	b.TenantID, b.UpdatedBy, b.UpdatedAt = c.TenantID, "rampart:"+c.Subject, a.now().Truncate(1e9)
+	if err := a.st.PutBinding(ctx, b); errors.Is(err, store.ErrNotFound) {
+		return store.Binding{}, fmt.Errorf("slack workspace %q: %w", b.TeamID, grpcerr.ErrNotFound)
+	} else if err != nil {
+		return store.Binding{}, err
+	}
+	return b, nil
+}
+
+// Bindings lists the caller's tenant's bindings (of one team if set).
+func (a *Adapter) Bindings(ctx context.Context, c Caller, team string) ([]store.Binding, error) {
+	if c.TenantID == "" {
+		return nil, grpcerr.ErrPermissionDenied
+	}
+	return a.st.ListBindings(ctx, c.TenantID, team)
+}
+
+// DeleteBinding removes a binding of the caller's tenant (tenant admins).
+func (a *Adapter) DeleteBinding(ctx context.Context, c Caller, team, channel string) error {
+	if !c.admin() {
+		return fmt.Errorf("binding Slack needs role owner or admin and scope admin: %w", grpcerr.ErrPermissionDenied)
+	}
+	if err := a.st.DeleteBinding(ctx, c.TenantID, team, channel); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("binding of %q: %w", strings.TrimSuffix(team+"/"+channel, "/"), grpcerr.ErrNotFound)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// kb runs /rampart kb use|show|clear. use and clear need a workspace admin
+// or owner (users.info); the answer is ephemeral.
+func (a *Adapter) kb(ctx context.Context, inst store.Installation, j job) error {
+	say := func(text string) error {
+		return a.respond(ctx, j, false, slackapi.Message{Text: text})
+	}
+	channel := j.ev.Channel
+	if j.cmd.workspace {
+		channel = ""
+	}
+	where := "This channel"
+	if channel == "" {
+		where = "This workspace"
+	}
+	if j.cmd.sub == "show" {
+		b, err := a.st.BindingFor(ctx, inst.TenantID, inst.TeamID, j.ev.Channel)
+		if errors.Is(err, store.ErrNotFound) {
+			return say("This channel is not bound: answers do not use your documents. A workspace admin runs `/rampart kb use <assistant | collection>`.")
+		}
+		if err != nil {
+			return err
+		}
+		scope := "this channel"
+		if b.ChannelID == "" {
+			scope = "the workspace default"
+		}
+		return say("Answers here use " + describe(b) + " (" + scope + ").")
+	}
+	bot, err := a.botToken(ctx, inst)
+	if err != nil {
+		return err
+	}
+	admin, err := a.slack.IsWorkspaceAdmin(ctx, bot.AccessToken, j.ev.User)
+	if err != nil {
+		return fmt.Errorf("users.info: %w", err)
+	}
+	if !admin {
+		a.log.InfoContext(ctx, "kb change refused: not a workspace admin", "team_id", inst.TeamID, "user_id", j.ev.User)
+		return say("Only workspace admins and owners can change what Rampart answers from (tenant admins can also use `rampart slack bind`).")
+	}
+	if j.cmd.sub == "clear" {
+		err := a.st.DeleteBinding(ctx, inst.TenantID, inst.TeamID, channel)
+		if errors.Is(err, store.ErrNotFound) {
+			return say(where + " had no binding.")
+		}
+		if err != nil {
+			return err
+		}
+		a.log.InfoContext(ctx, "slack binding cleared", "team_id", inst.TeamID, "channel_id", channel, "slack_user_id", j.ev.User)
+		return say(where + " is no longer bound.")
+	}
+	b := store.Binding{TeamID: inst.TeamID, ChannelID: channel, TenantID: inst.TenantID,
+		UpdatedBy: "slack:" + j.ev.User, UpdatedAt: a.now().Truncate(1e9)}
+	names := strings.Split(strings.Trim(j.cmd.arg, ","), ",")
+	if len(names) == 1 {
+		tok, err := a.assertionFor(ctx, inst.TenantID)
+		if err != nil {
+			return err
+		}
+		// A single name the tenant can use as a model is an assistant.
+		ok, err := a.inf.HasModel(ctx, tok, names[0])
+		if err != nil {
+			return err
+		}
+		if ok {
+			b.Assistant = names[0]
+		}
+	}
+	if b.Assistant == "" {
+		b.Collections = names
+	}
+	if err := checkBinding(b.Assistant, b.Collections); err != nil {
+		return say("Not bound: " + err.Error())
+	}
+	if err := a.st.PutBinding(ctx, b); err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "slack binding set", "team_id", inst.TeamID, "channel_id", channel, "slack_user_id", j.ev.User,
+		"assistant", b.Assistant, "collections", b.Collections)
+	return say(where + " now answers from " + describe(b) + ".")
+}
+
+func describe(b store.Binding) string {
+	if b.Assistant != "" {
+		return "the assistant `" + b.Assistant + "`"
+	}
+	return "the collection" + map[bool]string{true: "s", false: ""}[len(b.Collections) > 1] + " `" + strings.Join(b.Collections, "`, `") + "`"
+}

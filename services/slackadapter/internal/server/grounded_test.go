@@ -1,0 +1,247 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackfake"
+)
+
+const vpnURL = "https://wiki.example.com/it/vpn"
+
+// grounded starts the adapter against the real inference (in-process,
+// model rampart-extractive) whose fake ingestion holds t_acme's handbook,
+// with T1 installed for t_acme.
+func grounded(t *testing.T) *harness {
+	h := start(t, harnessOpts{model: "rampart-extractive", streamEvery: "0s", ingestion: func(f *inferencetest.FakeIngestion) {
+		f.Add("t_acme", "handbook",
+			&ingestionv1.Passage{DocumentId: "doc_vpn", ChunkId: "doc_vpn#0", Source: vpnURL,
+				Text: "VPN certificates rotate every 45 days. The VPN client renews the certificate automatically."},
+			&ingestionv1.Passage{DocumentId: "doc_lunch", ChunkId: "doc_lunch#0", Source: "lunch.md",
+				Text: "Lunch is served in the cafeteria from noon."})
+	}})
+	h.configure(t)
+	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", TeamName: "Acme", BotUserID: "UBOT1"})
+	return h
+}
+
+func (h *harness) bind(t *testing.T, tenant string, req *slackadapterv1.SetBindingRequest) {
+	t.Helper()
+	_, err := h.client.SetBinding(h.admin(t, tenant), req)
+	require.NoError(t, err)
+}
+
+// A mention in a channel bound to a collection: a placeholder in the
+// thread, updated as the answer streams, ending in a grounded answer with
+// the source as a Slack link; the reply is logged by ids, not text.
+func TestGroundedMentionStreamsIntoPlaceholderWithCitationLink(t *testing.T) {
+	h := grounded(t)
+	h.bind(t, "t_acme", &slackadapterv1.SetBindingRequest{TeamId: "T1", ChannelId: "C42", Collections: []string{"handbook"}})
+
+	st, out := h.send(t, h.signed("/slack/events", "application/json",
+		eventBody("T1", "EvG1", mentionEv("how often do VPN certificates rotate?", "1800000001.000100"))))
+	require.Equal(t, http.StatusOK, st, out)
+	p := recv(t, h.slack.Posts())
+	require.Equal(t, "1800000001.000100", p.ThreadTS, "the reply goes in the mention's thread")
+	require.Contains(t, p.Text, "Looking", "a placeholder first")
+
+	var updates []slackfake.Update
+	for {
+		u := recv(t, h.slack.Updates())
+		require.Equal(t, p.TS, u.TS, "chat.update edits the placeholder")
+		updates = append(updates, u)
+		if !strings.HasSuffix(u.Text, " …") {
+			break
+		}
+	}
+	require.Greater(t, len(updates), 1, "partial answers replaced the placeholder while streaming")
+	final := updates[len(updates)-1]
+	require.Contains(t, final.Text, "45 days")
+	blocks := blockText(t, final.Blocks)
+	require.Contains(t, blocks, "section: ", "Block Kit")
+	require.Contains(t, blocks, "<"+vpnURL+"|"+vpnURL+">", "the citation is a Slack link to the source")
+	require.NotContains(t, blocks, "lunch.md", "only what the answer cites")
+
+	// The question went with the channel's collection.
+	searches := h.inf.Ingestion.Searches()
+	require.NotEmpty(t, searches)
+	require.Equal(t, "t_acme", searches[len(searches)-1].Tenant)
+	require.Equal(t, "handbook", searches[len(searches)-1].Collection)
+
+	var line string
+	require.Eventually(t, func() bool {
+		for l := range strings.Lines(h.logs.String()) {
+			if strings.Contains(l, "slack reply sent") {
+				line = l
+			}
+		}
+		return line != ""
+	}, 10*time.Second, 20*time.Millisecond, "successful replies are logged")
+	require.Contains(t, line, "doc_vpn")
+	require.Contains(t, line, "EvG1")
+	require.NotContains(t, line, "45 days", "no answer text in the log")
+	require.NotContains(t, line, "certificates rotate", "no question text in the log")
+}
+
+// A follow-up in the thread carries the thread's earlier user turns, so
+// "how often do they rotate?" still retrieves what the thread is about.
+func TestThreadFollowUpCarriesEarlierTurns(t *testing.T) {
+	h := grounded(t)
+	h.bind(t, "t_acme", &slackadapterv1.SetBindingRequest{TeamId: "T1", Collections: []string{"handbook"}}) // workspace default
+	root := "1800000002.000100"
+	h.slack.AddThreadMessage("C42", root, slackfake.Message{User: "U123", Text: "<@UBOT1> tell me about VPN certificates", TS: root})
+	h.slack.AddThreadMessage("C42", root, slackfake.Message{BotID: "B1", User: "UBOT1", Text: "an earlier bot answer", TS: "1800000002.000200"})
+	const followText = "<@UBOT1> how often do they rotate?"
+	follow := map[string]any{"type": "app_mention", "user": "U123", "text": followText, "channel": "C42",
+		"ts": "1800000002.000300", "thread_ts": root}
+	h.slack.AddThreadMessage("C42", root, slackfake.Message{User: "U123", Text: followText, TS: "1800000002.000300"})
+
+	st, _ := h.send(t, h.signed("/slack/events", "application/json", eventBody("T1", "EvF1", follow)))
+	require.Equal(t, http.StatusOK, st)
+	p := recv(t, h.slack.Posts())
+	require.Equal(t, root, p.ThreadTS)
+	final := h.final(t, p)
+	require.Contains(t, final.Text, "45 days")
+
+	searches := h.inf.Ingestion.Searches()
+	q := searches[len(searches)-1].Query
+	require.Contains(t, q, "VPN certificates", "the earlier user turn is in the retrieval query")
+	require.Contains(t, q, "how often do they rotate?")
+	require.NotContains(t, q, "earlier bot answer", "only user turns")
+}
+
+func TestBindingsREST(t *testing.T) {
+	h := grounded(t)
+	h.install(t, "t_beta", slackfake.Grant{TeamID: "T2", BotUserID: "UBOT2"})
+	acme := h.admin(t, "t_acme")
+
+	tests := []struct {
+		name string
+		ctx  context.Context
+		req  *slackadapterv1.SetBindingRequest
+		code codes.Code
+		want string
+	}{
+		{"another tenant's workspace", h.admin(t, "t_beta"), &slackadapterv1.SetBindingRequest{TeamId: "T1", Collections: []string{"x"}}, codes.NotFound, "T1"},
+		{"unknown workspace", acme, &slackadapterv1.SetBindingRequest{TeamId: "T404", Collections: []string{"x"}}, codes.NotFound, "T404"},
+		{"member", h.as(t, "t_acme", []string{"member"}, []string{"chat:write"}), &slackadapterv1.SetBindingRequest{TeamId: "T1", Collections: []string{"x"}}, codes.PermissionDenied, "admin"},
+		{"both", acme, &slackadapterv1.SetBindingRequest{TeamId: "T1", Assistant: "kb", Collections: []string{"x"}}, codes.InvalidArgument, "assistant"},
+		{"neither", acme, &slackadapterv1.SetBindingRequest{TeamId: "T1"}, codes.InvalidArgument, "collections"},
+		{"bad channel", acme, &slackadapterv1.SetBindingRequest{TeamId: "T1", ChannelId: "general", Collections: []string{"x"}}, codes.InvalidArgument, "channel_id"},
+		{"bad collection", acme, &slackadapterv1.SetBindingRequest{TeamId: "T1", Collections: []string{"a b"}}, codes.InvalidArgument, "collections[0]"},
+		{"too many", acme, &slackadapterv1.SetBindingRequest{TeamId: "T1", Collections: []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}}, codes.InvalidArgument, "collections"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := h.client.SetBinding(tt.ctx, tt.req)
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+			require.Contains(t, status.Convert(err).Message(), tt.want)
+		})
+	}
+
+	resp, err := h.client.SetBinding(acme, &slackadapterv1.SetBindingRequest{TeamId: "T1", ChannelId: "C42", Assistant: "kb-support"})
+	require.NoError(t, err)
+	require.Equal(t, "rampart:alice@t_acme", resp.GetBinding().GetUpdatedBy())
+	list, err := h.client.ListBindings(h.as(t, "t_acme", []string{"member"}, []string{"chat:write"}), &slackadapterv1.ListBindingsRequest{})
+	require.NoError(t, err)
+	require.Len(t, list.GetBindings(), 1)
+	require.Equal(t, "kb-support", list.GetBindings()[0].GetAssistant())
+	list, err = h.client.ListBindings(h.admin(t, "t_beta"), &slackadapterv1.ListBindingsRequest{TeamId: "T1"})
+	require.NoError(t, err)
+	require.Empty(t, list.GetBindings(), "another tenant sees nothing")
+
+	_, err = h.client.DeleteBinding(h.admin(t, "t_beta"), &slackadapterv1.DeleteBindingRequest{TeamId: "T1", ChannelId: "C42"})
+	require.Equal(t, codes.NotFound, status.Code(err))
+	_, err = h.client.DeleteBinding(acme, &slackadapterv1.DeleteBindingRequest{TeamId: "T1", ChannelId: "C42"})
+	require.NoError(t, err)
+	_, err = h.client.DeleteBinding(acme, &slackadapterv1.DeleteBindingRequest{TeamId: "T1", ChannelId: "C42"})
+	require.Equal(t, codes.NotFound, status.Code(err))
+}
+
+// /rampart kb use|show|clear: workspace admins only change bindings;
+// /rampart ask answers from them at the response URL.
+func TestKBSlashCommandsAndAsk(t *testing.T) {
+	h := grounded(t)
+	n := 0
+	run := func(user, text string) slackfake.Response {
+		t.Helper()
+		n++
+		form := url.Values{"team_id": {"T1"}, "command": {"/rampart"}, "text": {text}, "user_id": {user}, "channel_id": {"C42"},
+			"response_url": {h.slack.URL + "/hooks/commands/T1/" + text}}
+		st, out := h.send(t, h.signedAt(h.now.Add(-time1(n)), "/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode())))
+		require.Equal(t, http.StatusOK, st, out)
+		return recv(t, h.slack.Responses())
+	}
+	h.slack.SetAdmin("UADMIN")
+
+	r := run("U123", "kb use handbook")
+	require.Contains(t, r.Text, "Only workspace admins")
+	r = run("UADMIN", "kb use handbook")
+	require.Contains(t, r.Text, "This channel now answers from the collection `handbook`")
+	require.Equal(t, "ephemeral", r.ResponseType)
+	list, err := h.client.ListBindings(h.admin(t, "t_acme"), &slackadapterv1.ListBindingsRequest{TeamId: "T1"})
+	require.NoError(t, err)
+	require.Len(t, list.GetBindings(), 1)
+	require.Equal(t, "C42", list.GetBindings()[0].GetChannelId())
+	require.Equal(t, "slack:UADMIN", list.GetBindings()[0].GetUpdatedBy())
+	require.Contains(t, run("U123", "kb show").Text, "`handbook`")
+
+	r = run("U123", "ask how often do VPN certificates rotate?")
+	require.Equal(t, "in_channel", r.ResponseType)
+	require.Contains(t, r.Text, "45 days")
+	require.Contains(t, blockText(t, r.Blocks), "<"+vpnURL+"|")
+
+	// A single name inference knows as a model is bound as an assistant.
+	r = run("UADMIN", "kb use rampart-extractive --workspace")
+	require.Contains(t, r.Text, "This workspace now answers from the assistant `rampart-extractive`")
+	require.Contains(t, run("UADMIN", "kb clear").Text, "no longer bound")
+	require.Contains(t, run("U123", "kb show").Text, "assistant `rampart-extractive`", "the workspace default applies")
+
+	// A collection that does not exist: the answer says which.
+	run("UADMIN", "kb use nosuch")
+	r = run("U123", "ask anything about VPN?")
+	require.Contains(t, r.Text, "nosuch")
+
+	// Help for anything else.
+	form := url.Values{"team_id": {"T1"}, "command": {"/rampart"}, "text": {"kb frobnicate"}, "user_id": {"U1"}, "channel_id": {"C42"},
+		"response_url": {h.slack.URL + "/hooks/x"}}
+	st, out := h.send(t, h.signed("/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode())))
+	require.Equal(t, http.StatusOK, st)
+	require.Contains(t, out, "kb use")
+}
+
+// blockText flattens Block Kit JSON to "type: text" lines.
+func blockText(t *testing.T, raw string) string {
+	t.Helper()
+	var blocks []struct {
+		Type string `json:"type"`
+		Text struct {
+			Text string `json:"text"`
+		} `json:"text"`
+		Elements []struct {
+			Text string `json:"text"`
+		} `json:"elements"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(raw), &blocks), raw)
+	var sb strings.Builder
+	for _, b := range blocks {
+		sb.WriteString(b.Type + ": " + b.Text.Text)
+		for _, e := range b.Elements {
+			sb.WriteString(" " + e.Text)
+		}
+		sb.WriteString("\n")
+	}
+	return sb.String()
+}
