@@ -18,44 +18,83 @@ import (
 
 var t0 = time.Date(2026, 11, 2, 10, 30, 0, 0, time.UTC) // a Monday
 
+// TestParseSchedule is a table of AWS Secrets Manager's documented schedule
+// examples ("Schedule expressions in Secrets Manager rotation", and the
+// EventBridge cron reference for L and #) and of what AWS refuses.
 func TestParseSchedule(t *testing.T) {
+	day := func(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, time.UTC) }
 	tests := []struct {
 		expr    string
-		next    time.Time
+		next    time.Time // first firing after t0 (Monday 2 Nov 2026 10:30 UTC)
 		wantErr string
 	}{
-		{expr: "rate(30 days)", next: t0.AddDate(0, 0, 30)},
-		{expr: "rate(90 days)", next: t0.AddDate(0, 0, 90)},
-		{expr: "rate(365 days)", next: t0.AddDate(0, 0, 365)},
+		// rate(): hour(s) or day(s), singular exactly for 1, 4 hours to 999 days.
+		{expr: "rate(4 hours)", next: t0.Add(4 * time.Hour)},
 		{expr: "rate(1 day)", next: t0.AddDate(0, 0, 1)},
+		{expr: "rate(10 days)", next: t0.AddDate(0, 0, 10)},
 		{expr: " rate(12 hours) ", next: t0.Add(12 * time.Hour)},
-		{expr: "cron(0 3 * * ?)", next: time.Date(2026, 11, 3, 3, 0, 0, 0, time.UTC)},
-		{expr: "cron(45 10 * * *)", next: time.Date(2026, 11, 2, 10, 45, 0, 0, time.UTC)},
-		{expr: "cron(0 0 1 * ? *)", next: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
-		{expr: "cron(0 12 * * 0)", next: time.Date(2026, 11, 8, 12, 0, 0, 0, time.UTC)},
-		{expr: "cron(*/20 * * * *)", next: time.Date(2026, 11, 2, 10, 40, 0, 0, time.UTC)},
-		{expr: "cron(0 9 * * 1-5)", next: time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)},
-		{expr: "cron(0 0 1,15 1 *)", next: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
-		{expr: "cron(0 0 29 2 *)", next: time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC)},
+		{expr: "rate(999 days)", next: t0.AddDate(0, 0, 999)},
+		{expr: "rate(1 days)", wantErr: "singular for a Value of 1"},
+		{expr: "rate(5 day)", wantErr: "singular for a Value of 1"},
+		{expr: "rate(1 hour)", wantErr: "at most every 4 hours"},
+		{expr: "rate(3 hours)", wantErr: "at most every 4 hours"},
+		{expr: "rate(240 minutes)", wantErr: "not minutes"},
+		{expr: "rate(1 minute)", wantErr: "not minutes"},
+		{expr: "rate(1000 days)", wantErr: "at most 999 days"},
 		{expr: "rate(0 days)", wantErr: "positive integer"},
 		{expr: "rate(-3 days)", wantErr: "positive integer"},
-		{expr: "rate(1001 days)", wantErr: "at most 1000 days"},
-		{expr: "rate(2 hours)", wantErr: "4 or more"},
-		{expr: "rate(3 weeks)", wantErr: "days or hours"},
-		{expr: "rate(30)", wantErr: "want rate"},
-		{expr: "every 30 days", wantErr: "want rate(N days) or cron"},
-		{expr: "", wantErr: "want rate(N days) or cron"},
-		{expr: "cron(0 0 * *)", wantErr: "5 fields"},
-		{expr: "cron(60 0 * * *)", wantErr: "out of range"},
-		{expr: "cron(0 24 * * *)", wantErr: "out of range"},
-		{expr: "cron(0 0 0 * *)", wantErr: "out of range"},
-		{expr: "cron(0 0 * 13 *)", wantErr: "out of range"},
-		{expr: "cron(0 0 * * 7)", wantErr: "out of range"},
-		{expr: "cron(0 0 5-1 * *)", wantErr: "bad range"},
-		{expr: "cron(*/0 0 * * *)", wantErr: "bad step"},
-		{expr: "cron(x 0 * * *)", wantErr: "bad value"},
-		{expr: "cron(0 0 * * * 2027)", wantErr: "year must be *"},
-		{expr: "cron(0 0 31 2 *)", wantErr: "never fires"},
+		{expr: "rate(+3 days)", wantErr: "positive integer"},
+		{expr: "rate(3 weeks)", wantErr: "must be hour, hours, day or days"},
+		{expr: "rate(30)", wantErr: "want rate(Value Unit)"},
+		{expr: "every 30 days", wantErr: "want rate(Value Unit) or cron("},
+		{expr: "", wantErr: "want rate(Value Unit) or cron("},
+
+		// cron(): AWS's examples. Hour increments restart each day.
+		{expr: "cron(0 4/12 * * ? *)", next: day(11, 2, 16)},   // 04:00 and 16:00
+		{expr: "cron(0 8/8 * * ? *)", next: day(11, 2, 16)},    // 08:00 and 16:00
+		{expr: "cron(0 2/10 * * ? *)", next: day(11, 2, 12)},   // 02:00, 12:00, 22:00
+		{expr: "cron(0 8 1/7 * ? *)", next: day(11, 8, 8)},     // days 1, 8, 15, 22, 29
+		{expr: "cron(0 0 ? * SUN#1 *)", next: day(12, 6, 0)},   // first Sunday of the month
+		{expr: "cron(0 16 L * ? *)", next: day(11, 30, 16)},    // last day of the month
+		{expr: "cron(0 10 ? * 6L *)", next: day(11, 27, 10)},   // last Friday of the month
+		{expr: "cron(0 0 ? * 3#2 *)", next: day(11, 10, 0)},    // second Tuesday (3 = Tuesday)
+		{expr: "cron(0 8 ? * MON-FRI *)", next: day(11, 3, 8)}, // weekdays
+		{expr: "cron(0 10 * * ? *)", next: day(11, 3, 10)},     // every day at 10:00
+		{expr: "cron(0 18 ? * SAT *)", next: day(11, 7, 18)},
+		{expr: "cron(0 8 1 * ? *)", next: day(12, 1, 8)},
+		{expr: "cron(0 10 1 JAN,APR,JUL,OCT ? *)", next: time.Date(2027, 1, 1, 10, 0, 0, 0, time.UTC)},
+		// Day-of-week is 1-7 with 1 = Sunday; L alone is Saturday.
+		{expr: "cron(0 0 ? * 1 *)", next: day(11, 8, 0)},
+		{expr: "cron(0 9 ? * 2-6 *)", next: day(11, 3, 9)},
+		{expr: "cron(0 12 ? * 7 *)", next: day(11, 7, 12)},
+		{expr: "cron(0 12 ? * L *)", next: day(11, 7, 12)},
+		{expr: "cron(0 0 ? * 1/2 *)", next: day(11, 3, 0)}, // SUN, TUE, THU, SAT
+		{expr: "cron(0 0 ? * 2,4,6 *)", next: day(11, 4, 0)},
+		{expr: "cron(0 0 29 2 ? *)", next: time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC)},
+
+		{expr: "cron(0 3 * * ?)", wantErr: "6 fields"},
+		{expr: "cron(0 3 * * ? * *)", wantErr: "6 fields"},
+		{expr: "cron(15 10 * * ? *)", wantErr: "minutes must be 0"},
+		{expr: "cron(0 0 * * ? 2027)", wantErr: "year must be *"},
+		{expr: "cron(0 0 * * * *)", wantErr: "exactly one of day-of-month and day-of-week must be ?"},
+		{expr: "cron(0 0 ? * ? *)", wantErr: "exactly one of day-of-month and day-of-week must be ?"},
+		{expr: "cron(0 0 1 * MON *)", wantErr: "exactly one of day-of-month and day-of-week must be ?"},
+		{expr: "cron(0 0 ? * 0 *)", wantErr: "outside 1-7"},
+		{expr: "cron(0 0 ? * 8 *)", wantErr: "outside 1-7"},
+		{expr: "cron(0 0 ? * 9L *)", wantErr: "outside 1-7"},
+		{expr: "cron(0 0 ? * 2#6 *)", wantErr: "day-of-week"},
+		{expr: "cron(0 0 3W * ? *)", wantErr: "W (nearest weekday) is not supported"},
+		{expr: "cron(0 0 L-2 * ? *)", wantErr: "day-of-month"},
+		{expr: "cron(0 24 * * ? *)", wantErr: "above maximum"},
+		{expr: "cron(0 0 0 * ? *)", wantErr: "below minimum"},
+		{expr: "cron(0 0 32 * ? *)", wantErr: "above maximum"},
+		{expr: "cron(0 0 * 13 ? *)", wantErr: "above maximum"},
+		{expr: "cron(0 0 5-1 * ? *)", wantErr: "beyond end of range"},
+		{expr: "cron(0 */0 * * ? *)", wantErr: "positive number"},
+		{expr: "cron(0 x * * ? *)", wantErr: "hours"},
+		{expr: "cron(0 0 31 2 ? *)", wantErr: "never fires"},
+		{expr: "cron(0 */2 * * ? *)", wantErr: "at most every 4 hours"},
+		{expr: "cron(0 0,22 * * ? *)", wantErr: "at most every 4 hours"}, // 22:00, then 00:00
 	}
 	for _, tc := range tests {
 		t.Run(tc.expr, func(t *testing.T) {
@@ -71,8 +110,38 @@ func TestParseSchedule(t *testing.T) {
 	}
 }
 
+// A firing time is never repeated: Next is strictly after its argument.
+func TestCronNextSequence(t *testing.T) {
+	tests := []struct {
+		expr string
+		want []time.Time
+	}{
+		{"cron(0 4/12 * * ? *)", []time.Time{
+			time.Date(2026, 11, 2, 16, 0, 0, 0, time.UTC), time.Date(2026, 11, 3, 4, 0, 0, 0, time.UTC), time.Date(2026, 11, 3, 16, 0, 0, 0, time.UTC)}},
+		{"cron(0 2/10 * * ? *)", []time.Time{
+			time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC), time.Date(2026, 11, 2, 22, 0, 0, 0, time.UTC), time.Date(2026, 11, 3, 2, 0, 0, 0, time.UTC)}},
+		{"cron(0 10 ? * 6L *)", []time.Time{
+			time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC), time.Date(2026, 12, 25, 10, 0, 0, 0, time.UTC), time.Date(2027, 1, 29, 10, 0, 0, 0, time.UTC)}},
+		{"cron(0 16 L * ? *)", []time.Time{
+			time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC), time.Date(2026, 12, 31, 16, 0, 0, 0, time.UTC), time.Date(2027, 1, 31, 16, 0, 0, 0, time.UTC), time.Date(2027, 2, 28, 16, 0, 0, 0, time.UTC)}},
+		{"cron(0 0 ? * SUN#5 *)", []time.Time{ // only months with five Sundays
+			time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.expr, func(t *testing.T) {
+			s, err := rotation.ParseSchedule(tc.expr)
+			require.NoError(t, err)
+			at := t0
+			for _, want := range tc.want {
+				at = s.Next(at)
+				require.Equal(t, want, at)
+			}
+		})
+	}
+}
+
 func FuzzParseSchedule(f *testing.F) {
-	for _, s := range []string{"rate(30 days)", "cron(0 3 * * ?)", "cron(*/5 1-3 1,2 * 0-6 *)", "rate(4 hours)"} {
+	for _, s := range []string{"rate(30 days)", "cron(0 3 * * ? *)", "cron(0 1-3/2 1,2 * ? *)", "cron(0 0 ? * 6L *)", "cron(0 0 ? * 3#2 *)", "rate(4 hours)"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, expr string) {

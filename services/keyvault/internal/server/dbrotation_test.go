@@ -66,3 +66,28 @@ func TestDatabaseCredentialRotationKeepsOtherFields(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "just-a-password", v.GetSecretString())
 }
+
+// A schedule stored before the AWS rules were enforced (a 5-field cron)
+// does not leave a past due time behind after the next rotation: automatic
+// rotation is switched off (and logged) instead of firing at every tick.
+func TestLegacyScheduleDisablesAutomaticRotation(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	c, ctx := h.admin(t, "t1")
+	const n = "/dev/app/db/legacy"
+	_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: n, SecretString: "v1"})
+	require.NoError(t, err)
+	fn := &keyvaultv1.RotationFunction{Type: keyvaultv1.RotationFunctionType_ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD}
+	_, err = c.RotateSecret(ctx, &keyvaultv1.RotateSecretRequest{Name: n, RotationFunction: fn,
+		RotationRules: &keyvaultv1.RotationRules{ScheduleExpression: "cron(0 3 * * ? *)"}})
+	require.NoError(t, err)
+	_, err = h.st.DB().Exec(`UPDATE secrets SET rotation_schedule = 'cron(0 3 * * ?)' WHERE name = ?`, n)
+	require.NoError(t, err)
+
+	_, err = c.RotateSecret(ctx, &keyvaultv1.RotateSecretRequest{Name: n})
+	require.NoError(t, err)
+	d, err := c.DescribeSecret(ctx, &keyvaultv1.DescribeSecretRequest{Name: n})
+	require.NoError(t, err)
+	require.False(t, d.GetSecret().GetRotationEnabled())
+	require.Nil(t, d.GetSecret().GetNextRotationAt())
+	require.Contains(t, h.logs.String(), "stored rotation schedule is no longer valid")
+}

@@ -249,8 +249,18 @@ func (s *Service) runRotation(ctx context.Context, tenant, secretID string) (int
 				}
 				now := s.now()
 				cur.LastRotatedAt, cur.LastChangedAt = now, now
-				if sch, err := rotation.ParseSchedule(cur.RotationSchedule); err == nil && cur.RotationEnabled {
-					cur.NextRotationAt = sch.Next(now)
+				if cur.RotationEnabled {
+					// A schedule stored under older, laxer rules (e.g. a
+					// 5-field cron) must not leave a past due time behind:
+					// the scheduler would rotate again at every tick.
+					sch, err := rotation.ParseSchedule(cur.RotationSchedule)
+					if err != nil {
+						cur.RotationEnabled, cur.NextRotationAt = false, time.Time{}
+						s.log.WarnContext(ctx, "stored rotation schedule is no longer valid; automatic rotation disabled",
+							"secret_id", cur.ID, "err", err)
+					} else {
+						cur.NextRotationAt = sch.Next(now)
+					}
 				}
 				vid := cur.RotationVersionID
 				cur.RotationVersionID, cur.RotationStep, cur.RotationError, cur.RotationFailures = "", 0, "", 0

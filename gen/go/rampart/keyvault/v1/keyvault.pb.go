@@ -545,7 +545,11 @@ func (x *ApiKeyRotation) GetOverlapSeconds() int64 {
 // RotationRules is a rotation schedule.
 type RotationRules struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// rate(N days) or cron(m h dom mon dow) (UTC).
+	// AWS Secrets Manager schedule expression (UTC): rate(Value Unit) with
+	// Unit hour/hours/day/days (singular for 1; 4 hours to 999 days), or
+	// cron(Minutes Hours Day-of-month Month Day-of-week Year) with Minutes 0,
+	// Year *, Day-of-week 1-7 or SUN-SAT (1 = Sunday), L, #, and ? in one of
+	// the two day fields; e.g. rate(30 days), cron(0 4 ? * MON-FRI *).
 	ScheduleExpression string `protobuf:"bytes,1,opt,name=schedule_expression,json=scheduleExpression,proto3" json:"schedule_expression,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
