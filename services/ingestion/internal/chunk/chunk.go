@@ -61,49 +61,59 @@ func Split(text string, o Options) []string {
 	o = o.norm()
 	var sents []piece
 	for _, s := range sentences(text) {
-		sents = append(sents, fit(s, o.Tokens)...)
+		sents = append(sents, fit(s, o.Tokens, 0)...)
 	}
 	var out []string
-	var cur []piece
-	curTok := 0
-	emit := func() {
-		parts := make([]string, len(cur))
-		for i, p := range cur {
-			parts[i] = p.text
-		}
-		out = append(out, strings.Join(parts, " "))
+	for _, w := range window(sents, o) {
+		out = append(out, join(sents[w[0]:w[1]]))
 	}
+	return out
+}
+
+func join(w []piece) string {
+	parts := make([]string, len(w))
+	for i, p := range w {
+		parts[i] = p.text
+	}
+	return strings.Join(parts, " ")
+}
+
+// window groups sentences into windows of about o.Tokens tokens, each
+// starting with trailing sentences (up to o.Overlap tokens) of the
+// previous one. It returns [start, end) index pairs into sents.
+func window(sents []piece, o Options) [][2]int {
+	var out [][2]int
+	start, curTok := 0, 0
 	for i := 0; i < len(sents); i++ {
 		s := sents[i]
-		if curTok+s.tokens > o.Tokens && len(cur) > 0 {
-			emit()
+		if curTok+s.tokens > o.Tokens && i > start {
+			out = append(out, [2]int{start, i})
 			// keep trailing sentences as overlap, but always make progress
-			var keep []piece
-			kt := 0
-			for j := len(cur) - 1; j >= 1; j-- {
-				if kt+cur[j].tokens > o.Overlap {
+			ns, kt := i, 0
+			for j := i - 1; j >= start+1; j-- {
+				if kt+sents[j].tokens > o.Overlap {
 					break
 				}
-				kt += cur[j].tokens
-				keep = append([]piece{cur[j]}, keep...)
+				kt += sents[j].tokens
+				ns = j
 			}
 			if kt+s.tokens > o.Tokens {
-				keep, kt = nil, 0
+				ns, kt = i, 0
 			}
-			cur, curTok = keep, kt
+			start, curTok = ns, kt
 		}
-		cur = append(cur, s)
 		curTok += s.tokens
 	}
-	if len(cur) > 0 {
-		emit()
+	if start < len(sents) {
+		out = append(out, [2]int{start, len(sents)})
 	}
 	return out
 }
 
 type piece struct {
-	text   string
-	tokens int
+	text    string
+	tokens  int
+	section int // index of the section the sentence comes from
 }
 
 // sentences splits at . ! ? followed by space, and at blank lines and line
@@ -131,10 +141,10 @@ func sentences(text string) []string {
 }
 
 // fit cuts a sentence longer than limit tokens into word-aligned parts.
-func fit(s string, limit int) []piece {
+func fit(s string, limit, section int) []piece {
 	t := Tokens(s)
 	if t <= limit {
-		return []piece{{s, t}}
+		return []piece{{s, t, section}}
 	}
 	var out []piece
 	var b strings.Builder
@@ -142,13 +152,13 @@ func fit(s string, limit int) []piece {
 	for _, w := range strings.Fields(s) {
 		wt := Tokens(w)
 		if bt+wt > limit && bt > 0 {
-			out = append(out, piece{b.String(), bt})
+			out = append(out, piece{b.String(), bt, section})
 			b.Reset()
 			bt = 0
 		}
 		if wt > limit { // a single enormous "word": cut by bytes
 			for _, part := range cutBytes(w, limit*4) {
-				out = append(out, piece{part, Tokens(part)})
+				out = append(out, piece{part, Tokens(part), section})
 			}
 			continue
 		}
@@ -159,7 +169,7 @@ func fit(s string, limit int) []piece {
 		bt += wt
 	}
 	if bt > 0 {
-		out = append(out, piece{b.String(), bt})
+		out = append(out, piece{b.String(), bt, section})
 	}
 	return out
 }
@@ -179,6 +189,55 @@ func cutBytes(s string, n int) []string {
 	}
 	if s != "" {
 		out = append(out, s)
+	}
+	return out
+}
+
+// Section is text under a heading path (see extract.Section).
+type Section struct {
+	Heading string
+	Text    string
+}
+
+// Piece is a chunk with the heading path it sits under.
+type Piece struct {
+	Heading  string
+	Headings []string
+	Text     string
+}
+
+// SplitSections windows the sentences of all sections like Split (small
+// sections share a window, so a page of short sections does not become a
+// crowd of tiny chunks that BM25's length normalisation would favour), and
+// gives each chunk the heading path of the section its first new sentence
+// comes from (the overlap repeated from the previous chunk does not count);
+// Headings lists every distinct heading path the chunk covers.
+func SplitSections(secs []Section, o Options) []Piece {
+	o = o.norm()
+	var sents []piece
+	for i, sec := range secs {
+		for _, s := range sentences(sec.Text) {
+			sents = append(sents, fit(s, o.Tokens, i)...)
+		}
+	}
+	var out []Piece
+	prevEnd := 0 // end of the previous window: sentences before it are overlap
+	for _, w := range window(sents, o) {
+		ws := sents[w[0]:w[1]]
+		first := ws[0].section
+		if prevEnd > w[0] && prevEnd < w[1] {
+			first = sents[prevEnd].section
+		}
+		p := Piece{Heading: secs[first].Heading, Text: join(ws)}
+		seen := map[int]bool{}
+		for _, s := range ws {
+			if !seen[s.section] && secs[s.section].Heading != "" {
+				seen[s.section] = true
+				p.Headings = append(p.Headings, secs[s.section].Heading)
+			}
+		}
+		out = append(out, p)
+		prevEnd = w[1]
 	}
 	return out
 }

@@ -97,3 +97,28 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitSections(t *testing.T) {
+	long := strings.Repeat("Word after word makes a sentence. ", 40)
+	secs := []chunk.Section{{Heading: "A > B", Text: "Short one."}, {Heading: "A > C", Text: long}, {Heading: "A > D", Text: "  "}, {Heading: "A > E", Text: "Tail."}}
+	got := chunk.SplitSections(secs, chunk.Options{Tokens: 100, Overlap: 10})
+	require.Greater(t, len(got), 2)
+	require.True(t, strings.HasPrefix(got[0].Text, "Short one. Word after word"), "small sections share a window")
+	require.Equal(t, "A > B", got[0].Heading)
+	require.Equal(t, []string{"A > B", "A > C"}, got[0].Headings)
+	for _, p := range got[1 : len(got)-1] {
+		require.Equal(t, "A > C", p.Heading)
+	}
+	last := got[len(got)-1]
+	require.True(t, strings.HasSuffix(last.Text, "Tail."))
+	require.Contains(t, last.Headings, "A > E")
+
+	// Without headings, SplitSections is Split.
+	plain := chunk.SplitSections([]chunk.Section{{Text: long}}, chunk.Options{Tokens: 100, Overlap: 10})
+	want := chunk.Split(long, chunk.Options{Tokens: 100, Overlap: 10})
+	require.Len(t, plain, len(want))
+	for i := range want {
+		require.Equal(t, want[i], plain[i].Text)
+		require.Empty(t, plain[i].Headings)
+	}
+}

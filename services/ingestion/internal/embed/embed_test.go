@@ -39,3 +39,11 @@ func TestMatchesInference(t *testing.T) {
 	require.LessOrEqual(t, nonzero, 3)
 	require.Equal(t, v, embed.HashEmbedding("Hello, World", 8))
 }
+
+type otherEmbedder struct{ embed.Hash }
+
+func TestFusionWeight(t *testing.T) {
+	require.Less(t, embed.FusionWeight(embed.Hash{}), 0.5, "hash vectors only break BM25's ties")
+	require.Less(t, embed.FusionWeight(&embed.Hash{}), 0.5)
+	require.InDelta(t, 1.0, embed.FusionWeight(otherEmbedder{}), 0, "a learned model fuses at BM25's weight")
+}

@@ -47,6 +47,25 @@ func Normalize(contentType string, data []byte) (string, error) {
 	return "", fmt.Errorf("%w: %q (want text/plain, text/markdown or text/html)", ErrUnsupported, mt)
 }
 
+// Section is a run of text under one heading path.
+type Section struct {
+	// Headings is the path of headings above the text, outermost first
+	// (empty before the first heading and for plain text).
+	Headings []string
+	Text     string
+}
+
+// Doc is extracted text with its structure.
+type Doc struct {
+	// Title is the HTML <title> or, failing that, the first top-level
+	// heading ("" when there is none).
+	Title    string
+	Sections []Section
+}
+
+// HeadingPath joins a section's headings for display and indexing.
+func (s Section) HeadingPath() string { return strings.Join(s.Headings, " > ") }
+
 // Text extracts plain text from data of the (normalized) content type.
 // Markdown is kept as text: its markup is light and the analyzer ignores
 // punctuation.
@@ -58,9 +77,128 @@ func Text(contentType string, data []byte) (string, error) {
 	case Plain, Markdown:
 		return string(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))), nil
 	case HTML:
-		return htmlText(data)
+		d := htmlDoc(data)
+		var lines []string
+		for _, sec := range d.Sections {
+			if n := len(sec.Headings); n > 0 && sec.firstUnder {
+				lines = append(lines, sec.Headings[n-1])
+			}
+			if sec.Text != "" {
+				lines = append(lines, sec.Text)
+			}
+		}
+		out := strings.Join(lines, "\n")
+		if d.Title != "" && !strings.Contains(out, d.Title) {
+			out = strings.TrimSpace(d.Title + "\n" + out)
+		}
+		return out, nil
 	}
 	return "", fmt.Errorf("%w: %q", ErrUnsupported, contentType)
+}
+
+// Document extracts text and its heading structure: HTML h1–h6 and
+// Markdown ATX headings (# …) start sections; plain text is one section.
+func Document(contentType string, data []byte) (Doc, error) {
+	if !utf8.Valid(data) {
+		return Doc{}, ErrNotText
+	}
+	switch contentType {
+	case Plain:
+		t := strings.TrimSpace(string(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))))
+		if t == "" {
+			return Doc{}, nil
+		}
+		return Doc{Sections: []Section{{Text: t}}}, nil
+	case Markdown:
+		return markdownDoc(string(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")))), nil
+	case HTML:
+		d := htmlDoc(data)
+		out := Doc{Title: d.Title}
+		for _, sec := range d.Sections {
+			if sec.Text != "" {
+				out.Sections = append(out.Sections, sec.Section)
+			}
+		}
+		if out.Title == "" {
+			out.Title = d.firstH1
+		}
+		return out, nil
+	}
+	return Doc{}, fmt.Errorf("%w: %q", ErrUnsupported, contentType)
+}
+
+// markdownDoc splits Markdown at ATX headings outside fenced code blocks.
+func markdownDoc(text string) Doc {
+	var d Doc
+	var path [6]string
+	var body []string
+	flush := func() {
+		t := strings.TrimSpace(strings.Join(body, "\n"))
+		body = body[:0]
+		if t == "" {
+			return
+		}
+		d.Sections = append(d.Sections, Section{Headings: headings(path[:]), Text: t})
+	}
+	fence := ""
+	for _, line := range strings.Split(text, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if fence != "" {
+			if strings.HasPrefix(trimmed, fence) {
+				fence = ""
+			}
+			body = append(body, line)
+			continue
+		}
+		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
+			fence = trimmed[:3]
+			body = append(body, line)
+			continue
+		}
+		if level, h, ok := atxHeading(line); ok {
+			flush()
+			path[level-1] = h
+			clear(path[level:])
+			if level == 1 && d.Title == "" {
+				d.Title = h
+			}
+			continue
+		}
+		body = append(body, line)
+	}
+	flush()
+	return d
+}
+
+// atxHeading parses "## Heading ##" (up to three leading spaces).
+func atxHeading(line string) (int, string, bool) {
+	l := strings.TrimLeft(line, " ")
+	if len(line)-len(l) > 3 {
+		return 0, "", false
+	}
+	n := 0
+	for n < len(l) && l[n] == '#' {
+		n++
+	}
+	if n == 0 || n > 6 || (n < len(l) && l[n] != ' ' && l[n] != '\t') {
+		return 0, "", false
+	}
+	h := strings.TrimSpace(l[n:])
+	h = strings.TrimSpace(strings.TrimRight(h, "#"))
+	if h == "" {
+		return 0, "", false
+	}
+	return n, strings.Join(strings.Fields(h), " "), true
+}
+
+func headings(path []string) []string {
+	var out []string
+	for _, h := range path {
+		if h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // skipped elements carry no readable text.
@@ -78,28 +216,52 @@ var block = map[atom.Atom]bool{
 	atom.Dt: true, atom.Dd: true, atom.Main: true, atom.Nav: true, atom.Aside: true,
 }
 
-// htmlText walks the token stream (no DOM: linear in the input, bounded
-// memory) and keeps the text outside skipped elements, one line per block.
-func htmlText(data []byte) (string, error) {
+var headingLevel = map[atom.Atom]int{atom.H1: 1, atom.H2: 2, atom.H3: 3, atom.H4: 4, atom.H5: 5, atom.H6: 6}
+
+// htmlSection is a Section plus whether it is the first under its
+// heading (Text then prints the heading line).
+type htmlSection struct {
+	Section
+	firstUnder bool
+}
+
+type htmlResult struct {
+	Title, firstH1 string
+	Sections       []htmlSection
+}
+
+// htmlDoc walks the token stream (no DOM: linear in the input, bounded
+// memory) and keeps the text outside skipped elements, one line per block,
+// cut into sections at h1–h6.
+func htmlDoc(data []byte) htmlResult {
 	z := html.NewTokenizer(bytes.NewReader(data))
-	var b strings.Builder
-	depth := 0 // inside skipped elements
-	title := ""
+	var r htmlResult
+	var b, hb strings.Builder
+	var path [6]string
+	depth := 0     // inside skipped elements
+	inHeading := 0 // level of the heading whose text is being read
 	inTitle := false
+	newHeading := false
 	newline := func() {
 		s := b.String()
 		if len(s) > 0 && !strings.HasSuffix(s, "\n") {
 			b.WriteByte('\n')
 		}
 	}
+	flush := func() {
+		t := strings.TrimSpace(collapse(b.String()))
+		b.Reset()
+		if t == "" && !newHeading {
+			return
+		}
+		r.Sections = append(r.Sections, htmlSection{Section{Headings: headings(path[:]), Text: t}, newHeading})
+		newHeading = false
+	}
 	for {
 		switch z.Next() {
 		case html.ErrorToken:
-			out := strings.TrimSpace(collapse(b.String()))
-			if title != "" && !strings.Contains(out, title) {
-				out = strings.TrimSpace(title + "\n" + out)
-			}
-			return out, nil
+			flush()
+			return r
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, _ := z.TagName()
 			a := atom.Lookup(name)
@@ -111,6 +273,12 @@ func htmlText(data []byte) (string, error) {
 				if tt := z.Token(); tt.Type == html.StartTagToken {
 					depth++
 				}
+				continue
+			}
+			if lv := headingLevel[a]; lv > 0 && depth == 0 && inHeading == 0 {
+				flush()
+				inHeading = lv
+				hb.Reset()
 				continue
 			}
 			if block[a] {
@@ -129,15 +297,32 @@ func htmlText(data []byte) (string, error) {
 				}
 				continue
 			}
+			if lv := headingLevel[a]; lv > 0 && inHeading == lv {
+				h := strings.Join(strings.Fields(hb.String()), " ")
+				if h != "" {
+					path[lv-1] = h
+					clear(path[lv:])
+					newHeading = true
+					if lv == 1 && r.firstH1 == "" {
+						r.firstH1 = h
+					}
+				}
+				inHeading = 0
+				continue
+			}
 			if block[a] {
 				newline()
 			}
 		case html.TextToken:
 			if inTitle {
-				title = strings.TrimSpace(string(z.Text()))
+				r.Title = strings.TrimSpace(string(z.Text()))
 				continue
 			}
 			if depth > 0 {
+				continue
+			}
+			if inHeading > 0 {
+				hb.Write(z.Text())
 				continue
 			}
 			b.Write(z.Text())

@@ -68,3 +68,42 @@ func FuzzHTMLText(f *testing.F) {
 		require.LessOrEqual(t, len(out), len(s)+1024)
 	})
 }
+
+func TestDocument(t *testing.T) {
+	sec := func(text string, h ...string) extract.Section { return extract.Section{Headings: h, Text: text} }
+	for _, tc := range []struct {
+		name, ct, in string
+		want         extract.Doc
+	}{
+		{"plain", extract.Plain, "one\r\ntwo", extract.Doc{Sections: []extract.Section{sec("one\ntwo")}}},
+		{"plain blank", extract.Plain, " \n ", extract.Doc{}},
+		{"html headings", extract.HTML,
+			`<html><head><title>git-rebase(1)</title></head><body><p>intro</p><h1>git-rebase(1) Manual Page</h1><h2 id="n">NAME</h2><p>git-rebase - Reapply commits</p>` +
+				`<h2>OPTIONS</h2><h3>Empty <code>commits</code></h3><p>a</p><p>b</p><h2>NOTES</h2><script>x</script><p>c</p></body></html>`,
+			extract.Doc{Title: "git-rebase(1)", Sections: []extract.Section{
+				sec("intro"),
+				sec("git-rebase - Reapply commits", "git-rebase(1) Manual Page", "NAME"),
+				sec("a\nb", "git-rebase(1) Manual Page", "OPTIONS", "Empty commits"),
+				sec("c", "git-rebase(1) Manual Page", "NOTES"),
+			}}},
+		{"html title from h1", extract.HTML, "<h1>Payments</h1><p>retried</p>",
+			extract.Doc{Title: "Payments", Sections: []extract.Section{sec("retried", "Payments")}}},
+		{"markdown", extract.Markdown, "intro\n# VPN\n\nCertificates rotate.\n## Renewal ##\nevery 45 days\n```\n# not a heading\n```\n### \n#nospace\n",
+			extract.Doc{Title: "VPN", Sections: []extract.Section{
+				sec("intro"),
+				sec("Certificates rotate.", "VPN"),
+				sec("every 45 days\n```\n# not a heading\n```\n### \n#nospace", "VPN", "Renewal"),
+			}}},
+		{"markdown deeper then shallower", extract.Markdown, "# A\n## B\nx\n# C\ny",
+			extract.Doc{Title: "A", Sections: []extract.Section{sec("x", "A", "B"), sec("y", "C")}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := extract.Document(tc.ct, []byte(tc.in))
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+	_, err := extract.Document(extract.Markdown, []byte{0xff})
+	require.ErrorIs(t, err, extract.ErrNotText)
+	require.Equal(t, "A > B", extract.Section{Headings: []string{"A", "B"}}.HeadingPath())
+}

@@ -11,19 +11,40 @@ const RRFK = 60
 // (then the better rank there, then the id, for a stable order). It returns
 // at most k hits.
 func Fuse(k int, rankings ...[]Hit) []Hit {
+	rs := make([]Ranking, len(rankings))
+	for i, r := range rankings {
+		rs[i] = Ranking{Hits: r, Weight: 1}
+	}
+	return FuseWeighted(k, rs...)
+}
+
+// Ranking is one ranked list and its weight in the fusion.
+type Ranking struct {
+	Hits   []Hit
+	Weight float64
+}
+
+// FuseWeighted is Fuse with a weight per ranking: an id scores the sum of
+// weight/(RRFK + rank). A weak ranking (hash vectors) gets a small weight
+// so that it breaks ties and adds recall at the tail without pushing a
+// strong ranking's hits down.
+func FuseWeighted(k int, rankings ...Ranking) []Hit {
 	type acc struct {
 		score       float64
 		first, rank int
 	}
 	m := map[string]*acc{}
 	for li, r := range rankings {
-		for i, h := range r {
+		if r.Weight <= 0 {
+			continue
+		}
+		for i, h := range r.Hits {
 			a, ok := m[h.ID]
 			if !ok {
 				a = &acc{first: li, rank: i}
 				m[h.ID] = a
 			}
-			a.score += 1 / float64(RRFK+i+1)
+			a.score += r.Weight / float64(RRFK+i+1)
 		}
 	}
 	type row struct {

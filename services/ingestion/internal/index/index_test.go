@@ -24,6 +24,21 @@ func TestFuse(t *testing.T) {
 	require.Empty(t, index.Fuse(5))
 }
 
+// TestFuseWeighted: a low-weight ranking reorders near-ties of the strong
+// one but cannot lift its own top hit over the strong ranking's top hits.
+func TestFuseWeighted(t *testing.T) {
+	lex := []index.Hit{{ID: "a"}, {ID: "b"}, {ID: "c"}}
+	vec := []index.Hit{{ID: "z"}, {ID: "c"}, {ID: "b"}}
+	got := index.FuseWeighted(4, index.Ranking{Hits: lex, Weight: 1}, index.Ranking{Hits: vec, Weight: 0.25})
+	// b and c, found by both, pass a; z, the vector ranking's top hit
+	// alone, stays last (at equal weight its 1/61 would tie a's).
+	require.Equal(t, []string{"b", "c", "a", "z"}, ids(got))
+	require.InDelta(t, 1.0/62+0.25/63, got[0].Score, 1e-12)
+	equal := index.FuseWeighted(4, index.Ranking{Hits: lex, Weight: 1}, index.Ranking{Hits: vec, Weight: 1})
+	require.Equal(t, ids(index.Fuse(4, lex, vec)), ids(equal))
+	require.Equal(t, []string{"a", "b", "c"}, ids(index.FuseWeighted(5, index.Ranking{Hits: lex, Weight: 1}, index.Ranking{Hits: vec, Weight: 0})), "weight 0 drops a ranking")
+}
+
 func TestLexical(t *testing.T) {
 	l := index.NewLexical(t.TempDir())
 	t.Cleanup(func() { _ = l.Close() })

@@ -74,7 +74,7 @@ type env struct {
 	ctx  context.Context
 }
 
-func newEnv(b *testing.B, workers int) *env {
+func newEnv(b testing.TB, workers int) *env {
 	b.Helper()
 	dir := b.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(dir, "ingestion.db"))

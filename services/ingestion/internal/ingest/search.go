@@ -22,8 +22,25 @@ type Passage struct {
 	Score                             float64
 }
 
+// Mode picks the rankings a search fuses.
+type Mode int
+
+// Modes: hybrid (the default) fuses BM25 and the vector ranking; the other
+// two use one ranking alone (for evaluation and for a caller that knows
+// better).
+const (
+	ModeHybrid Mode = iota
+	ModeLexical
+	ModeVector
+)
+
 // Search runs the hybrid query in the tenant's collection.
 func (s *Service) Search(ctx context.Context, tenant, collection, query string, topK int) ([]Passage, error) {
+	return s.SearchMode(ctx, tenant, collection, query, topK, ModeHybrid)
+}
+
+// SearchMode runs the query with the rankings of mode.
+func (s *Service) SearchMode(ctx context.Context, tenant, collection, query string, topK int, mode Mode) ([]Passage, error) {
 	if err := ValidCollection("collection", collection); err != nil {
 		return nil, err
 	}
@@ -51,18 +68,22 @@ func (s *Service) Search(ctx context.Context, tenant, collection, query string, 
 		return nil, err
 	}
 	n := candidates(topK)
-	lex, err := s.o.Lexical.Search(tenant, collection, query, n)
-	if err != nil {
-		return nil, err
+	var lex, vec []index.Hit
+	if mode != ModeVector {
+		if lex, err = s.o.Lexical.Search(tenant, collection, query, n); err != nil {
+			return nil, err
+		}
 	}
-	qv := s.o.Embedder.Embed([]string{query})[0]
-	vec, err := s.o.Vectors.Search(ctx, tenant, collection, qv, n, func(ctx context.Context, tenant, collection string) ([]index.VectorEntry, error) {
-		return s.loadVectors(ctx, key, tenant, collection)
-	})
-	if err != nil {
-		return nil, err
+	if mode != ModeLexical {
+		qv := s.o.Embedder.Embed([]string{query})[0]
+		vec, err = s.o.Vectors.Search(ctx, tenant, collection, qv, n, func(ctx context.Context, tenant, collection string) ([]index.VectorEntry, error) {
+			return s.loadVectors(ctx, key, tenant, collection)
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	fused := index.Fuse(n, lex, vec)
+	fused := index.FuseWeighted(n, index.Ranking{Hits: lex, Weight: 1}, index.Ranking{Hits: vec, Weight: s.o.VectorWeight})
 	return s.passages(ctx, key, tenant, collection, fused, topK)
 }
 

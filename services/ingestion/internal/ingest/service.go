@@ -44,6 +44,9 @@ type Options struct {
 	Embedder embed.Embedder
 	Fetcher  *fetch.Fetcher
 	Chunk    chunk.Options
+	// VectorWeight is the vector ranking's weight in the fusion (BM25's is
+	// 1); 0 takes the embedder's default (embed.FusionWeight).
+	VectorWeight float64
 	// Workers process jobs concurrently (default 2).
 	Workers int
 	Log     *slog.Logger
@@ -83,6 +86,9 @@ func New(o Options) *Service {
 	}
 	if o.Embedder == nil {
 		o.Embedder = embed.Hash{}
+	}
+	if o.VectorWeight <= 0 {
+		o.VectorWeight = embed.FusionWeight(o.Embedder)
 	}
 	if o.SecretEnv == "" {
 		o.SecretEnv = "dev"

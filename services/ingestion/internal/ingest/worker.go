@@ -177,12 +177,16 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 	if err := s.o.Store.SetProgress(ctx, r.tenant, r.id, store.JobRunning, 0, 0); err != nil {
 		return err
 	}
-	text, err := extract.Text(doc.ContentType, content)
+	xdoc, err := extract.Document(doc.ContentType, content)
 	clear(content)
 	if err != nil {
 		return &failure{"extract: " + err.Error()}
 	}
-	parts := chunk.Split(text, s.o.Chunk)
+	secs := make([]chunk.Section, len(xdoc.Sections))
+	for i, sec := range xdoc.Sections {
+		secs[i] = chunk.Section{Heading: sec.HeadingPath(), Text: sec.Text}
+	}
+	parts := chunk.SplitSections(secs, s.o.Chunk)
 	if len(parts) == 0 {
 		return &failure{"extract: the document has no text"}
 	}
@@ -192,21 +196,33 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 	}
 	rows := make([]store.Chunk, 0, total)
 	entries := make([]index.Entry, 0, total)
+	texts := make([]string, 0, progressEvery)
 	for start := 0; start < total; start += progressEvery {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		end := min(start+progressEvery, total)
-		vecs := s.o.Embedder.Embed(parts[start:end])
+		// The document title is part of what is embedded and indexed, so a
+		// chunk deep in "OPTIONS" of a page still carries the page's
+		// subject. Heading paths are not: on the git-doc set, indexing them
+		// (as text or as a boosted field) lowered recall@5 — man-page
+		// headings are generic ("OPTIONS", "FILES") and command names are
+		// everyday verbs; see the README's retrieval section.
+		texts = texts[:0]
+		for _, p := range parts[start:end] {
+			texts = append(texts, withContext(xdoc.Title, p.Text))
+		}
+		vecs := s.o.Embedder.Embed(texts)
 		for i, v := range vecs {
 			seq := start + i
 			id := chunkID(doc.ID, seq)
+			p := parts[seq]
 			rows = append(rows, store.Chunk{
 				DocumentID: doc.ID, Seq: seq,
-				Text:   key.Seal(kindText, id, []byte(parts[seq])),
+				Text:   key.Seal(kindText, id, []byte(p.Text)),
 				Vector: key.Seal(kindVector, id, encodeVector(v)),
 			})
-			entries = append(entries, index.Entry{ID: id, Text: parts[seq]})
+			entries = append(entries, index.Entry{ID: id, Text: texts[i]})
 		}
 		if end < total {
 			if err := s.o.Store.SetProgress(ctx, r.tenant, r.id, store.JobRunning, end, total); err != nil {
@@ -232,6 +248,14 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 	}
 	s.o.Vectors.Invalidate(r.tenant, doc.Collection)
 	return nil
+}
+
+// withContext prefixes a chunk's text with its context line(s).
+func withContext(ctx, text string) string {
+	if ctx == "" {
+		return text
+	}
+	return ctx + "\n" + text
 }
 
 func encodeVector(v []float32) []byte {
