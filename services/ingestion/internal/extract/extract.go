@@ -300,7 +300,7 @@ func htmlDoc(data []byte) htmlResult {
 			if lv := headingLevel[a]; lv > 0 && inHeading == lv {
 				h := strings.Join(strings.Fields(hb.String()), " ")
 				if h != "" {
-					path[lv-1] = h
+					path[lv-1] = h //nolint:gosec // G602: lv is 1–6 (headingLevel) and path has 6 entries
 					clear(path[lv:])
 					newHeading = true
 					if lv == 1 && r.firstH1 == "" {
