@@ -101,7 +101,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 		return err
 	}
 
-	limiter, closeLimiter, err := newLimiter(cfg, log)
+	limiter, slots, closeLimiter, err := newLimiter(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -117,9 +117,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 	}); err != nil {
 		return err
 	}
+	limitMetrics := ratelimit.NewMetrics(reg)
 	// OpenAI-compatible routes (internal/openai) live on the same gateway mux.
 	if err := openai.Register(gw, openai.New(openai.Options{
 		Inference: gateway.OrUnavailable(backends.Conn("inference"), "inference"), Log: log,
+		Streams: slots, MaxStreamsPerKey: cfg.MaxStreamsPerKey, LimitMetrics: limitMetrics,
 	})); err != nil {
 		return fmt.Errorf("register OpenAI routes: %w", err)
 	}
@@ -141,7 +143,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 		Authn:          authenticator,
 		Limiter:        limiter,
 		LimitDefaults:  ratelimit.Defaults{KeyRPM: cfg.DefaultKeyRPM, TenantRPM: cfg.DefaultTenantRPM},
-		LimitMetrics:   ratelimit.NewMetrics(reg),
+		LimitMetrics:   limitMetrics,
 		Gateway:        gw,
 		Slack:          slackHandler(backends.Conn("slackadapter")),
 		Ready:          func() error { return readiness.Ready(ctx) },
@@ -249,17 +251,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 	return err
 }
 
-func newLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, func(), error) {
-	mem := ratelimit.NewMemory(nil)
+// newLimiter returns the request rate limiter and the concurrent-stream
+// slots: in memory, or shared through Redis when one is configured.
+func newLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, ratelimit.Slots, func(), error) {
+	mem, memSlots := ratelimit.NewMemory(nil), ratelimit.NewMemorySlots()
 	if cfg.RedisURL == "" {
-		return mem, func() {}, nil
+		return mem, memSlots, func() {}, nil
 	}
 	opts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("RAMPART_REDIS_URL: %w", err)
+		return nil, nil, nil, fmt.Errorf("RAMPART_REDIS_URL: %w", err)
 	}
 	rdb := redis.NewClient(opts)
-	return ratelimit.NewRedis(rdb, "rampart:edge:", mem, log), func() { _ = rdb.Close() }, nil
+	return ratelimit.NewRedis(rdb, "rampart:edge:", mem, log),
+		ratelimit.NewRedisSlots(rdb, "rampart:edge:streams:", 0, memSlots, log),
+		func() { _ = rdb.Close() }, nil
 }
 
 // healthcheck GETs the admin /readyz and fails unless it answers 200.

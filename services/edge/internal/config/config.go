@@ -42,6 +42,8 @@ type Config struct {
 	DefaultKeyRPM    int `env:"DEFAULT_KEY_RPM" flag:"default-key-rpm" default:"3000" usage:"requests per minute per key when the key sets none (0: unlimited)"`
 	DefaultTenantRPM int `env:"DEFAULT_TENANT_RPM" flag:"default-tenant-rpm" default:"12000" usage:"requests per minute per tenant when the tenant sets none (0: unlimited)"`
 
+	MaxStreamsPerKey int `env:"MAX_STREAMS_PER_KEY" flag:"max-streams-per-key" default:"20" usage:"chat completion streams one API key may hold open at once, shared across edges through Redis when configured (0: unlimited)"`
+
 	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" flag:"read-header-timeout" default:"10s" usage:"time to read request headers"`
 	ReadTimeout       time.Duration `env:"READ_TIMEOUT" flag:"read-timeout" default:"60s" usage:"time to read a whole request"`
 	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT" flag:"idle-timeout" default:"120s" usage:"keep-alive idle timeout"`
@@ -124,6 +126,9 @@ func (c Config) Validate() error {
 	}
 	if c.DefaultKeyRPM < 0 {
 		errs = append(errs, pkgconfig.Invalidf("DefaultKeyRPM", "must not be negative"))
+	}
+	if c.MaxStreamsPerKey < 0 {
+		errs = append(errs, pkgconfig.Invalidf("MaxStreamsPerKey", "must not be negative"))
 	}
 	if c.DefaultTenantRPM < 0 {
 		errs = append(errs, pkgconfig.Invalidf("DefaultTenantRPM", "must not be negative"))

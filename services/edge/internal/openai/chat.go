@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 )
 
@@ -50,6 +52,11 @@ var (
 // written once the first chunk arrives, so errors before any output get a
 // proper HTTP status.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Context, body []byte) { //nolint:revive // ctx carries outgoing metadata
+	release, ok := h.streamSlot(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	st, err := h.client.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Body: body})
 	if err != nil {
 		h.writeError(w, r, err)
@@ -101,6 +108,25 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 			return
 		}
 	}
+}
+
+// streamSlot takes one of the key's concurrent stream slots, or writes 429
+// and returns false when the key already holds all of them open.
+func (h *Handler) streamSlot(w http.ResponseWriter, r *http.Request) (func(), bool) {
+	if h.streams == nil || h.maxStreams <= 0 {
+		return func() {}, true
+	}
+	p, _, _ := authn.FromContext(r.Context())
+	release, ok := h.streams.Acquire(r.Context(), "k:"+p.GetKeyId(), h.maxStreams)
+	if ok {
+		return release, true
+	}
+	h.metrics.Limited("streams")
+	httperr.SetRetryAfter(w.Header(), 1)
+	httperr.Write(w, r, &httperr.Error{Status: http.StatusTooManyRequests, Code: httperr.CodeRateLimitExceeded, Type: httperr.TypeRequests,
+		Param: "stream", Message: "Too many concurrent streams for this API key: at most " + strconv.Itoa(h.maxStreams) +
+			" streaming requests may be open at once. Wait for one to finish, or send the request without \"stream\": true."})
+	return nil, false
 }
 
 func startSSE(w http.ResponseWriter, extra map[string]string) {

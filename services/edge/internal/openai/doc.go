@@ -19,4 +19,8 @@
 // (invalid_request_error, insufficient_quota, tokens, ...) and param come
 // from the google.rpc.ErrorInfo detail inference attaches. Errors after a stream
 // has started are sent as a final "data: {"error":...}" event, as OpenAI does.
+//
+// An API key holds at most Options.MaxStreamsPerKey chat streams open at
+// once (ratelimit.Slots, shared through Redis when the edge has one); a
+// further stream request gets 429 rate_limit_exceeded with param "stream".
 package openai

@@ -58,6 +58,12 @@ func newStack(t testing.TB) *stack {
 // newStackWith runs inference with log (nil: discarded).
 func newStackWith(t testing.TB, log *slog.Logger) *stack {
 	t.Helper()
+	return newStackOpts(t, log, openai.Options{})
+}
+
+// newStackOpts is newStackWith with handler options (Inference is set here).
+func newStackOpts(t testing.TB, log *slog.Logger, o openai.Options) *stack {
+	t.Helper()
 	fake := &inferencetest.FakeOpenAI{APIKey: "sk-upstream-secret"} //nolint:gosec // the fake upstream's test key
 	up := httptest.NewServer(fake)
 	t.Cleanup(up.Close)
@@ -67,7 +73,8 @@ func newStackWith(t testing.TB, log *slog.Logger) *stack {
 
 	s := &stack{Upstream: fake, upstreamURL: up.URL, Inf: inf, keys: map[string]string{}, prins: map[string]*authv1.Principal{}}
 	mux := runtime.NewServeMux()
-	require.NoError(t, openai.Register(mux, openai.New(openai.Options{Inference: conn})))
+	o.Inference = conn
+	require.NoError(t, openai.Register(mux, openai.New(o)))
 	srv := httptest.NewServer(s.auth(mux))
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL

@@ -21,6 +21,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
+	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
 )
 
 // MaxBodyBytes is the largest request body accepted (413 above).
@@ -37,19 +38,29 @@ type Options struct {
 	Log *slog.Logger
 	// MaxBodyBytes overrides MaxBodyBytes.
 	MaxBodyBytes int64
+	// Streams and MaxStreamsPerKey cap the chat streams one API key holds
+	// open at once (nil or 0: no cap); beyond it a stream request gets 429.
+	Streams          ratelimit.Slots
+	MaxStreamsPerKey int
+	// LimitMetrics counts those refusals (level "streams"); may be nil.
+	LimitMetrics *ratelimit.Metrics
 }
 
 // Handler serves the OpenAI routes.
 type Handler struct {
-	client  inferencev1.InferenceServiceClient
-	log     *slog.Logger
-	maxBody int64
-	bufs    sync.Pool
+	client     inferencev1.InferenceServiceClient
+	log        *slog.Logger
+	maxBody    int64
+	bufs       sync.Pool
+	streams    ratelimit.Slots
+	maxStreams int
+	metrics    *ratelimit.Metrics
 }
 
 // New returns the handlers.
 func New(o Options) *Handler {
-	h := &Handler{client: inferencev1.NewInferenceServiceClient(o.Inference), log: o.Log, maxBody: o.MaxBodyBytes}
+	h := &Handler{client: inferencev1.NewInferenceServiceClient(o.Inference), log: o.Log, maxBody: o.MaxBodyBytes,
+		streams: o.Streams, maxStreams: o.MaxStreamsPerKey, metrics: o.LimitMetrics}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

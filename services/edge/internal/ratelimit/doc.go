@@ -10,4 +10,10 @@
 // Every response of an authenticated route carries x-ratelimit-limit-requests,
 // x-ratelimit-remaining-requests and x-ratelimit-reset-requests; a 429 adds
 // retry-after.
+//
+// Slots (streams.go) caps concurrent long-lived requests per key, the chat
+// streams: MemorySlots counts in process; RedisSlots keeps per-key leases
+// in a Redis sorted set (scored by expiry on Redis's clock, renewed while
+// held, so a crashed edge's slots free themselves) and falls back to memory
+// when Redis fails.
 package ratelimit

@@ -33,10 +33,23 @@ type Metrics struct{ limited *prometheus.CounterVec }
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rampart_edge_rate_limited_total",
-		Help: "Requests refused with 429 by the edge, by level (key or tenant).",
+		Help: "Requests refused with 429 by the edge, by level (key, tenant, or streams: concurrent chat streams of a key).",
 	}, []string{"level"})}
 	reg.MustRegister(m.limited)
 	return m
+}
+
+// Limited counts one refusal at level ("key", "tenant", "streams"). Safe on
+// a nil *Metrics.
+func (m *Metrics) Limited(level string) {
+	if m != nil {
+		m.limited.WithLabelValues(level).Inc()
+	}
+}
+
+// Counter returns the refusal counter of level (for tests).
+func (m *Metrics) Counter(level string) prometheus.Counter {
+	return m.limited.WithLabelValues(level)
 }
 
 // Middleware throttles authenticated requests per key and per tenant. It
@@ -65,9 +78,7 @@ func Middleware(l Limiter, d Defaults, m *Metrics, next http.Handler) http.Handl
 				continue
 			}
 			if !res.Allowed {
-				if m != nil {
-					m.limited.WithLabelValues(lv.level).Inc()
-				}
+				m.Limited(lv.level)
 				setHeaders(w.Header(), res)
 				httperr.SetRetryAfter(w.Header(), res.RetryAfter.Seconds())
 				// OpenAI's shape for a requests-per-minute limit: type

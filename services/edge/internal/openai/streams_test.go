@@ -1,0 +1,87 @@
+package openai_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/services/edge/internal/openai"
+	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
+)
+
+// openStream starts a streaming chat that the fake upstream holds open
+// ("hang") and returns once the first content chunk arrived; cancel ends it.
+func openStream(t *testing.T, s *stack, key string) func() {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/v1/chat/completions",
+		strings.NewReader(`{"model":"gpt-fake","stream":true,"messages":[{"role":"user","content":"hang"}]}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "waiting") {
+			break
+		}
+	}
+	return func() { cancel(); _ = resp.Body.Close() }
+}
+
+// Issue 10: a key holds at most MaxStreamsPerKey chat streams open; the
+// next stream gets 429 with an OpenAI-shaped error naming the limit, while
+// other keys and non-streaming calls are unaffected.
+func TestConcurrentStreamsPerKey(t *testing.T) {
+	slots := ratelimit.NewMemorySlots()
+	reg := prometheus.NewRegistry()
+	metrics := ratelimit.NewMetrics(reg)
+	s := newStackOpts(t, nil, openai.Options{Streams: slots, MaxStreamsPerKey: 2, LimitMetrics: metrics})
+	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
+	s.AddKey(t, "key-b", &authv1.Principal{TenantId: "t1", KeyId: "kb"})
+
+	first, second := openStream(t, s, "key-a"), openStream(t, s, "key-a")
+	defer second()
+	require.Equal(t, 2, slots.Open("k:ka"))
+
+	r := post(t, s, "key-a", "/v1/chat/completions", `{"model":"echo","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	require.Equal(t, http.StatusTooManyRequests, r.status, string(r.bytes))
+	require.Equal(t, "1", r.header.Get("Retry-After"))
+	var e errorBody
+	require.NoError(t, json.Unmarshal(r.bytes, &e))
+	require.Equal(t, "rate_limit_exceeded", e.Error.Code)
+	require.Equal(t, "requests", e.Error.Type)
+	require.NotNil(t, e.Error.Param)
+	require.Equal(t, "stream", *e.Error.Param)
+	require.Contains(t, e.Error.Message, "at most 2 streaming requests")
+	require.InDelta(t, 1, testutil.ToFloat64(metrics.Counter("streams")), 0)
+
+	// Non-streaming calls and other keys are not capped by a's streams.
+	r = post(t, s, "key-a", "/v1/chat/completions", `{"model":"echo","messages":[{"role":"user","content":"x"}]}`)
+	require.Equal(t, http.StatusOK, r.status)
+	r = post(t, s, "key-b", "/v1/chat/completions", `{"model":"echo","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	require.Equal(t, http.StatusOK, r.status)
+	require.Contains(t, string(r.bytes), "[DONE]")
+	require.Zero(t, slots.Open("k:kb"), "a finished stream gives its slot back")
+
+	// Ending a stream (here: the client goes away) frees its slot.
+	first()
+	require.Eventually(t, func() bool { return slots.Open("k:ka") == 1 }, 10*time.Second, 10*time.Millisecond)
+	r = post(t, s, "key-a", "/v1/chat/completions", `{"model":"echo","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	require.Equal(t, http.StatusOK, r.status, string(r.bytes))
+
+	// A stream refused before any output (unknown model) gives its slot back.
+	r = post(t, s, "key-a", "/v1/chat/completions", `{"model":"nope","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	require.Equal(t, http.StatusNotFound, r.status)
+	require.Equal(t, 1, slots.Open("k:ka"))
+}
