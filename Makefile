@@ -9,8 +9,15 @@ GO        ?= go
 TOOLS_BIN := $(CURDIR)/bin/tools
 BUF       := $(TOOLS_BIN)/buf
 LINT      := $(TOOLS_BIN)/golangci-lint
-# Every module in go.work; `./...` does not cross module boundaries.
-MODULES   := $(shell $(GO) list -f '{{.Dir}}' -m 2>/dev/null)
+VULNCHECK := $(TOOLS_BIN)/govulncheck
+# Offline vulnerability database, built from the golang.org/x/vulndb module
+# pinned in tools/vuln/go.mod; one directory per vulndb version.
+VULNDB_VERSION := $(shell awk '$$1=="golang.org/x/vulndb"{print $$2}' tools/vuln/go.mod)
+VULNDB    := $(TOOLS_BIN)/vulndb/$(VULNDB_VERSION)
+# Every module in go.work; `./...` does not cross module boundaries. GNU Make
+# before 4.4 does not pass exported variables to $(shell), and the image's
+# go.env says GOTOOLCHAIN=local, so name the toolchain here too.
+MODULES   := $(shell GOTOOLCHAIN=$(GOTOOLCHAIN) $(GO) list -f '{{.Dir}}' -m 2>/dev/null)
 PKGS      := $(addsuffix /...,$(MODULES))
 SERVICES  := auth keyvault inference ingestion slackadapter edge
 BENCHTIME ?= 2000x
@@ -38,7 +45,7 @@ build: ## Build every binary into bin/
 	$(GO) build -trimpath -o bin/rampart ./cmd/rampart
 
 .PHONY: tools
-tools: $(BUF) $(TOOLS_BIN)/protoc-gen-go $(LINT) ## Install the pinned tools into bin/tools
+tools: $(BUF) $(TOOLS_BIN)/protoc-gen-go $(LINT) $(VULNCHECK) ## Install the pinned tools into bin/tools
 
 $(TOOLS_BIN)/protoc-gen-go: tools/go.mod tools/go.sum
 	cd tools && GOWORK=off GOBIN=$(TOOLS_BIN) $(GO) install tool
@@ -51,6 +58,38 @@ $(BUF): tools/buf/go.mod tools/buf/go.sum
 $(LINT): tools/lint/go.mod tools/lint/go.sum
 	cd tools/lint && GOWORK=off GOBIN=$(TOOLS_BIN) $(GO) install tool
 	@touch $@
+
+# govulncheck and indexdb (x/vulndb's OSV-directory -> v1 database writer).
+$(VULNCHECK): tools/vuln/go.mod tools/vuln/go.sum
+	cd tools/vuln && GOWORK=off GOBIN=$(TOOLS_BIN) $(GO) install tool
+	@touch $@
+
+# The vulndb module zip carries data/osv/GO-*.json (one OSV entry per report)
+# but no index; indexdb writes the v1 layout govulncheck reads from file://
+# (index/db.json, index/modules.json, ID/GO-*.json). bin/ may be shared by
+# several worktrees: the build holds a lock and writes to a temporary
+# directory that is renamed at the end, so no reader sees half a database.
+$(VULNDB)/index/modules.json: tools/vuln/go.mod $(VULNCHECK)
+	@mkdir -p $(TOOLS_BIN)/vulndb
+	@set -euo pipefail; exec 9>$(TOOLS_BIN)/vulndb/.lock; flock 9; \
+	osv="$$(cd tools/vuln && GOWORK=off $(GO) mod download golang.org/x/vulndb && \
+		GOWORK=off $(GO) list -m -f '{{.Dir}}' golang.org/x/vulndb)/data/osv"; \
+	echo "indexdb -vulns $$osv -out $(VULNDB)"; \
+	rm -rf $(TOOLS_BIN)/vulndb/.build; \
+	$(TOOLS_BIN)/indexdb -vulns "$$osv" -out $(TOOLS_BIN)/vulndb/.build; \
+	find $(TOOLS_BIN)/vulndb -mindepth 1 -maxdepth 1 -type d ! -name .build -exec rm -rf {} +; \
+	mv $(TOOLS_BIN)/vulndb/.build $(VULNDB)
+
+.PHONY: vulncheck
+vulncheck: $(VULNCHECK) $(VULNDB)/index/modules.json ## govulncheck every module against the pinned offline vulndb; fails on a reachable vulnerability
+	@# Canary: an empty or misread database would make every scan pass, so the
+	@# database must know the standard-library vulnerabilities of Go 1.26.8.
+	@$(VULNCHECK) -mode query -format json -db file://$(VULNDB) stdlib@go1.26.8 | grep -q '"osv"' || \
+		{ echo "vulndb at $(VULNDB) reports nothing for stdlib@go1.26.8: database broken"; exit 1; }
+	@# govulncheck needs a module directory to start in; go.work then puts
+	@# every module's packages into one load and one call graph.
+	@test -n "$(PKGS)" || { echo "go list -m found no modules"; exit 1; }
+	$(VULNCHECK) -C $(CURDIR)/pkg -db file://$(VULNDB) $(PKGS)
 
 .PHONY: generate
 generate: $(BUF) $(TOOLS_BIN)/protoc-gen-go ## Regenerate gen/ from proto/ (buf generate) and lint the protos
