@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
@@ -19,7 +20,12 @@ func candidates(k int) int { return max(50, 4*k) }
 // Passage is a search result with its citation.
 type Passage struct {
 	ChunkID, DocumentID, Source, Text string
-	Score                             float64
+	// Title is the document's title, Heading the chunk's heading path
+	// ("A > B"), URL the source when it is an http(s) URL ("" otherwise).
+	Title, Heading, URL string
+	// UpdatedAt is when this version of the document was ingested.
+	UpdatedAt time.Time
+	Score     float64
 }
 
 // Mode picks the rankings a search fuses.
@@ -134,7 +140,25 @@ func (s *Service) passages(ctx context.Context, key *keyring.Key, tenant, collec
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, Passage{ChunkID: h.ID, DocumentID: r.DocumentID, Source: string(src), Text: string(text), Score: h.Score})
+			p := Passage{ChunkID: h.ID, DocumentID: r.DocumentID, Source: string(src), Text: string(text), Score: h.Score, UpdatedAt: r.DocumentCreatedAt}
+			if r.Title != nil {
+				t, err := key.Open(kindTitle, r.DocumentID, r.Title)
+				if err != nil {
+					return nil, err
+				}
+				p.Title = string(t)
+			}
+			if r.Heading != nil {
+				hd, err := key.Open(kindHeading, h.ID, r.Heading)
+				if err != nil {
+					return nil, err
+				}
+				p.Heading = string(hd)
+			}
+			if strings.HasPrefix(p.Source, "https://") || strings.HasPrefix(p.Source, "http://") {
+				p.URL = p.Source
+			}
+			out = append(out, p)
 			if len(out) == topK {
 				break
 			}

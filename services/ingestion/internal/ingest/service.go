@@ -29,6 +29,8 @@ const MaxContentBytes = 10 << 20
 const (
 	kindPayload = "payload"
 	kindSource  = "source"
+	kindTitle   = "title"   // a document's title (AAD id: document id)
+	kindHeading = "heading" // a chunk's heading path (AAD id: chunk id)
 	kindText    = "text"
 	kindVector  = "vector"
 )

@@ -217,11 +217,15 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 			seq := start + i
 			id := chunkID(doc.ID, seq)
 			p := parts[seq]
-			rows = append(rows, store.Chunk{
+			row := store.Chunk{
 				DocumentID: doc.ID, Seq: seq,
 				Text:   key.Seal(kindText, id, []byte(p.Text)),
 				Vector: key.Seal(kindVector, id, encodeVector(v)),
-			})
+			}
+			if p.Heading != "" {
+				row.Heading = key.Seal(kindHeading, id, []byte(p.Heading))
+			}
+			rows = append(rows, row)
 			entries = append(entries, index.Entry{ID: id, Text: texts[i]})
 		}
 		if end < total {
@@ -236,7 +240,11 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 	if err := s.o.Lexical.Index(r.tenant, doc.Collection, entries); err != nil {
 		return err
 	}
-	if err := s.o.Store.Complete(ctx, r.tenant, r.id, doc.ID, rows); err != nil {
+	var title []byte
+	if xdoc.Title != "" {
+		title = key.Seal(kindTitle, doc.ID, []byte(xdoc.Title))
+	}
+	if err := s.o.Store.Complete(ctx, r.tenant, r.id, doc.ID, rows, title); err != nil {
 		if errors.Is(err, store.ErrNotFound) { // deleted meanwhile: take back the index entries
 			ids := make([]string, len(entries))
 			for i, e := range entries {

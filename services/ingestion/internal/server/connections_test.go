@@ -191,6 +191,7 @@ func TestOAuthConnection(t *testing.T) {
 	res, err := c.Search(ctx, &ingestionv1.SearchRequest{Collection: "wiki", Query: "where is the offsite"})
 	require.NoError(t, err)
 	require.Contains(t, res.GetPassages()[0].GetText(), "Lisbon")
+	require.Equal(t, p.URL+"/doc", res.GetPassages()[0].GetUrl(), "a fetched document cites its URL")
 	v, _ = h.secrets.Value("tenant-a", secretName)
 	require.Contains(t, v, tokenPrefix+"access-c", "the refreshed token was saved")
 

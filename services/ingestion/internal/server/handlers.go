@@ -179,15 +179,31 @@ func (s *Ingestion) Search(ctx context.Context, r *ingestionv1.SearchRequest) (*
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	ps, err := s.svc.Search(ctx, t, r.GetCollection(), r.GetQuery(), int(r.GetTopK()))
+	var mode ingest.Mode
+	switch r.GetMode() {
+	case ingestionv1.SearchMode_SEARCH_MODE_UNSPECIFIED, ingestionv1.SearchMode_SEARCH_MODE_HYBRID:
+		mode = ingest.ModeHybrid
+	case ingestionv1.SearchMode_SEARCH_MODE_LEXICAL:
+		mode = ingest.ModeLexical
+	case ingestionv1.SearchMode_SEARCH_MODE_VECTOR:
+		mode = ingest.ModeVector
+	default:
+		return nil, s.status(ctx, grpcerr.Invalid("mode", "must be SEARCH_MODE_HYBRID, SEARCH_MODE_LEXICAL or SEARCH_MODE_VECTOR"))
+	}
+	ps, err := s.svc.SearchMode(ctx, t, r.GetCollection(), r.GetQuery(), int(r.GetTopK()), mode)
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
 	out := &ingestionv1.SearchResponse{Passages: make([]*ingestionv1.Passage, 0, len(ps))}
 	for _, p := range ps {
-		out.Passages = append(out.Passages, &ingestionv1.Passage{
+		pb := &ingestionv1.Passage{
 			Text: p.Text, DocumentId: p.DocumentID, Source: p.Source, Score: p.Score, ChunkId: p.ChunkID,
-		})
+			Title: p.Title, Heading: p.Heading, Url: p.URL,
+		}
+		if !p.UpdatedAt.IsZero() {
+			pb.UpdatedAt = timestamppb.New(p.UpdatedAt)
+		}
+		out.Passages = append(out.Passages, pb)
 	}
 	return out, nil
 }

@@ -57,11 +57,20 @@ func TestEncryptionAtRest(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, res.GetPassages()[0].GetText(), canary)
 	require.Equal(t, source, res.GetPassages()[0].GetSource())
+	// Titles and heading paths are sealed like the text.
+	const title, heading = "Heliotrope Merger Plans", "Wolframite Due Diligence"
+	h.ingest(t, c, "tenant-a", "vault", "m.md", "text/markdown", "# "+title+"\n\n## "+heading+"\n\nThe counterparty is named here.")
+	res, err = c.Search(ctx, &ingestionv1.SearchRequest{Collection: "vault", Query: "counterparty named", TopK: 1})
+	require.NoError(t, err)
+	require.Equal(t, title, res.GetPassages()[0].GetTitle())
+	require.Equal(t, title+" > "+heading, res.GetPassages()[0].GetHeading())
 
 	h.shutdown() // flush and close everything before scanning
 	require.Empty(t, scan(t, h.dataDir, canary), "the sentence is never stored in plaintext")
 	require.Empty(t, scan(t, h.dataDir, "preamble text"))
 	require.Empty(t, scan(t, h.dataDir, source), "sources are sealed")
+	require.Empty(t, scan(t, h.dataDir, title), "titles are sealed")
+	require.Empty(t, scan(t, h.dataDir, heading), "heading paths are sealed")
 	for _, word := range []string{"zanzibarcanary", "quixoticprojectname"} {
 		for _, f := range scan(t, h.dataDir, word) {
 			require.True(t, strings.HasPrefix(f, "index"+string(filepath.Separator)), "%q found outside the lexical index in %s", word, f)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
@@ -76,6 +77,31 @@ func TestIngestAndSearch(t *testing.T) {
 	for _, p := range res.GetPassages() {
 		require.NotContains(t, p.GetText(), "var secret", "script text is not extracted")
 	}
+
+	// Citation context: title, heading path, ingestion time; no URL for
+	// uploads.
+	for _, tc := range []struct{ query, title, heading string }{
+		{"kubernetes pods scheduling", "Cluster notes", "Scheduling"},
+		{"card charges retried", "Payments runbook", "Payments runbook"},
+		{"annual leave", "", ""},
+	} {
+		res, err := c.Search(ctx, &ingestionv1.SearchRequest{Collection: "handbook", Query: tc.query, TopK: 1})
+		require.NoError(t, err)
+		top := res.GetPassages()[0]
+		require.Equal(t, tc.title, top.GetTitle(), tc.query)
+		require.Equal(t, tc.heading, top.GetHeading(), tc.query)
+		require.Empty(t, top.GetUrl())
+		require.WithinDuration(t, time.Now(), top.GetUpdatedAt().AsTime(), time.Minute)
+	}
+
+	// Modes: each ranking alone finds the page; an unknown mode is refused.
+	for _, mode := range []ingestionv1.SearchMode{ingestionv1.SearchMode_SEARCH_MODE_LEXICAL, ingestionv1.SearchMode_SEARCH_MODE_VECTOR, ingestionv1.SearchMode_SEARCH_MODE_HYBRID} {
+		res, err := c.Search(ctx, &ingestionv1.SearchRequest{Collection: "handbook", Query: "kubernetes pods", TopK: 1, Mode: mode})
+		require.NoError(t, err, mode)
+		require.Equal(t, "kube.html", res.GetPassages()[0].GetSource(), mode)
+	}
+	_, err = c.Search(ctx, &ingestionv1.SearchRequest{Collection: "handbook", Query: "x", Mode: ingestionv1.SearchMode(42)})
+	requireCode(t, err, codes.InvalidArgument, "mode")
 
 	docs, err := c.ListDocuments(ctx, &ingestionv1.ListDocumentsRequest{Collection: "handbook"})
 	require.NoError(t, err)

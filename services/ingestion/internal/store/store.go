@@ -72,11 +72,11 @@ type Job struct {
 	CreatedAt, UpdatedAt               time.Time
 }
 
-// Chunk row; Text and Vector are sealed.
+// Chunk row; Text, Vector and Heading (nil: none) are sealed.
 type Chunk struct {
-	DocumentID   string
-	Seq          int
-	Text, Vector []byte
+	DocumentID            string
+	Seq                   int
+	Text, Vector, Heading []byte
 }
 
 // Store is the ingestion database.
@@ -352,8 +352,9 @@ func (s *Store) SetProgress(ctx context.Context, tenant, id string, state, done,
 
 // Complete stores a document's chunks, marks it ready and its job
 // succeeded, and drops the job's payload, all in one transaction. It
-// replaces chunks a crashed earlier attempt may have left.
-func (s *Store) Complete(ctx context.Context, tenant, jobID, docID string, chunks []Chunk) error {
+// replaces chunks a crashed earlier attempt may have left. title is the
+// document's sealed title (nil: none).
+func (s *Store) Complete(ctx context.Context, tenant, jobID, docID string, chunks []Chunk, title []byte) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -366,17 +367,17 @@ func (s *Store) Complete(ctx context.Context, tenant, jobID, docID string, chunk
 	if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE tenant = ? AND document_id = ?`, tenant, docID); err != nil {
 		return err
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO chunks (tenant, document_id, seq, collection, text, vector) VALUES (?, ?, ?, ?, ?, ?)`)
+	st, err := tx.PrepareContext(ctx, `INSERT INTO chunks (tenant, document_id, seq, collection, text, vector, heading) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	for _, c := range chunks {
-		if _, err := st.ExecContext(ctx, tenant, docID, c.Seq, d.Collection, c.Text, c.Vector); err != nil {
+		if _, err := st.ExecContext(ctx, tenant, docID, c.Seq, d.Collection, c.Text, c.Vector, c.Heading); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE documents SET state = ?, chunk_count = ? WHERE tenant = ? AND id = ?`, DocReady, len(chunks), tenant, docID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE documents SET state = ?, chunk_count = ?, title = ? WHERE tenant = ? AND id = ?`, DocReady, len(chunks), title, tenant, docID); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, chunks_done = ?, chunks_total = ?, payload = NULL, error = '', updated_at = ? WHERE tenant = ? AND id = ?`,
@@ -410,6 +411,10 @@ type StoredChunk struct {
 	Text       []byte // sealed
 	Vector     []byte // sealed
 	Source     []byte // sealed, the document's
+	Title      []byte // sealed, the document's (nil: none)
+	Heading    []byte // sealed (nil: none)
+	// DocumentCreatedAt is when this version of the document was ingested.
+	DocumentCreatedAt time.Time
 }
 
 // Vectors streams a collection's sealed vectors to fn.
@@ -451,7 +456,7 @@ func (s *Store) Chunks(ctx context.Context, tenant, collection string, refs []Ch
 		return nil, err
 	}
 	defer conn.Close()
-	st, err := conn.PrepareContext(ctx, `SELECT c.text, d.source FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id
+	st, err := conn.PrepareContext(ctx, `SELECT c.text, c.heading, d.source, d.title, d.created_at FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id
 		WHERE c.tenant = ? AND c.document_id = ? AND c.seq = ? AND c.collection = ?`)
 	if err != nil {
 		return nil, err
@@ -460,13 +465,15 @@ func (s *Store) Chunks(ctx context.Context, tenant, collection string, refs []Ch
 	out := make([]StoredChunk, 0, len(refs))
 	for _, r := range refs {
 		c := StoredChunk{DocumentID: r.DocumentID, Seq: r.Seq}
-		err := st.QueryRowContext(ctx, tenant, r.DocumentID, r.Seq, collection).Scan(&c.Text, &c.Source)
+		var created int64
+		err := st.QueryRowContext(ctx, tenant, r.DocumentID, r.Seq, collection).Scan(&c.Text, &c.Heading, &c.Source, &c.Title, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
+		c.DocumentCreatedAt = at(created)
 		out = append(out, c)
 	}
 	return out, nil

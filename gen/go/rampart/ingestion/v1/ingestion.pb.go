@@ -142,6 +142,63 @@ func (JobState) EnumDescriptor() ([]byte, []int) {
 	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{1}
 }
 
+// SearchMode picks the rankings a search fuses.
+type SearchMode int32
+
+const (
+	// Hybrid.
+	SearchMode_SEARCH_MODE_UNSPECIFIED SearchMode = 0
+	// BM25 and vector rankings fused by weighted reciprocal rank fusion.
+	SearchMode_SEARCH_MODE_HYBRID SearchMode = 1
+	// BM25 alone.
+	SearchMode_SEARCH_MODE_LEXICAL SearchMode = 2
+	// Vector cosine alone.
+	SearchMode_SEARCH_MODE_VECTOR SearchMode = 3
+)
+
+// Enum value maps for SearchMode.
+var (
+	SearchMode_name = map[int32]string{
+		0: "SEARCH_MODE_UNSPECIFIED",
+		1: "SEARCH_MODE_HYBRID",
+		2: "SEARCH_MODE_LEXICAL",
+		3: "SEARCH_MODE_VECTOR",
+	}
+	SearchMode_value = map[string]int32{
+		"SEARCH_MODE_UNSPECIFIED": 0,
+		"SEARCH_MODE_HYBRID":      1,
+		"SEARCH_MODE_LEXICAL":     2,
+		"SEARCH_MODE_VECTOR":      3,
+	}
+)
+
+func (x SearchMode) Enum() *SearchMode {
+	p := new(SearchMode)
+	*p = x
+	return p
+}
+
+func (x SearchMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SearchMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_rampart_ingestion_v1_ingestion_proto_enumTypes[2].Descriptor()
+}
+
+func (SearchMode) Type() protoreflect.EnumType {
+	return &file_rampart_ingestion_v1_ingestion_proto_enumTypes[2]
+}
+
+func (x SearchMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SearchMode.Descriptor instead.
+func (SearchMode) EnumDescriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{2}
+}
+
 // ConnectionState is where a connection is in the OAuth grant.
 type ConnectionState int32
 
@@ -179,11 +236,11 @@ func (x ConnectionState) String() string {
 }
 
 func (ConnectionState) Descriptor() protoreflect.EnumDescriptor {
-	return file_rampart_ingestion_v1_ingestion_proto_enumTypes[2].Descriptor()
+	return file_rampart_ingestion_v1_ingestion_proto_enumTypes[3].Descriptor()
 }
 
 func (ConnectionState) Type() protoreflect.EnumType {
-	return &file_rampart_ingestion_v1_ingestion_proto_enumTypes[2]
+	return &file_rampart_ingestion_v1_ingestion_proto_enumTypes[3]
 }
 
 func (x ConnectionState) Number() protoreflect.EnumNumber {
@@ -192,7 +249,7 @@ func (x ConnectionState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConnectionState.Descriptor instead.
 func (ConnectionState) EnumDescriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{2}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{3}
 }
 
 // Collection is a named set of documents searched together.
@@ -1432,7 +1489,11 @@ type SearchRequest struct {
 	// Query text.
 	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
 	// Maximum passages (default 5, at most 50).
-	TopK          int32 `protobuf:"varint,3,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
+	TopK int32 `protobuf:"varint,3,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
+	// Rankings to use (default: hybrid). Lexical or vector alone are for
+	// evaluation (`rampart eval retrieval --mode`) and for callers that know
+	// better.
+	Mode          SearchMode `protobuf:"varint,4,opt,name=mode,proto3,enum=rampart.ingestion.v1.SearchMode" json:"mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1488,6 +1549,13 @@ func (x *SearchRequest) GetTopK() int32 {
 	return 0
 }
 
+func (x *SearchRequest) GetMode() SearchMode {
+	if x != nil {
+		return x.Mode
+	}
+	return SearchMode_SEARCH_MODE_UNSPECIFIED
+}
+
 // Passage is one retrieved chunk with its citation.
 type Passage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1500,7 +1568,18 @@ type Passage struct {
 	// Fused relevance score.
 	Score float64 `protobuf:"fixed64,4,opt,name=score,proto3" json:"score,omitempty"`
 	// Chunk id (document id ":" sequence number).
-	ChunkId       string `protobuf:"bytes,5,opt,name=chunk_id,json=chunkId,proto3" json:"chunk_id,omitempty"`
+	ChunkId string `protobuf:"bytes,5,opt,name=chunk_id,json=chunkId,proto3" json:"chunk_id,omitempty"`
+	// Document title (HTML <title> or first top-level heading; empty when
+	// the document has none).
+	Title string `protobuf:"bytes,6,opt,name=title,proto3" json:"title,omitempty"`
+	// Heading path of the chunk, outermost first, joined by " > " (empty
+	// when the chunk is not under a heading).
+	Heading string `protobuf:"bytes,7,opt,name=heading,proto3" json:"heading,omitempty"`
+	// Source URL when the document was fetched from an http(s) URL (without
+	// its query string); empty for uploaded content.
+	Url string `protobuf:"bytes,8,opt,name=url,proto3" json:"url,omitempty"`
+	// When this version of the document was ingested.
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1568,6 +1647,34 @@ func (x *Passage) GetChunkId() string {
 		return x.ChunkId
 	}
 	return ""
+}
+
+func (x *Passage) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Passage) GetHeading() string {
+	if x != nil {
+		return x.Heading
+	}
+	return ""
+}
+
+func (x *Passage) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Passage) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
 }
 
 // SearchResponse lists passages, best first.
@@ -2309,20 +2416,26 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"collection\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"A\n" +
 	"\x10ListJobsResponse\x12-\n" +
-	"\x04jobs\x18\x01 \x03(\v2\x19.rampart.ingestion.v1.JobR\x04jobs\"d\n" +
+	"\x04jobs\x18\x01 \x03(\v2\x19.rampart.ingestion.v1.JobR\x04jobs\"\x9a\x01\n" +
 	"\rSearchRequest\x12#\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"collection\x12\x19\n" +
 	"\x05query\x18\x02 \x01(\tB\x03\xe0A\x02R\x05query\x12\x13\n" +
-	"\x05top_k\x18\x03 \x01(\x05R\x04topK\"\x87\x01\n" +
+	"\x05top_k\x18\x03 \x01(\x05R\x04topK\x124\n" +
+	"\x04mode\x18\x04 \x01(\x0e2 .rampart.ingestion.v1.SearchModeR\x04mode\"\x84\x02\n" +
 	"\aPassage\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x1f\n" +
 	"\vdocument_id\x18\x02 \x01(\tR\n" +
 	"documentId\x12\x16\n" +
 	"\x06source\x18\x03 \x01(\tR\x06source\x12\x14\n" +
 	"\x05score\x18\x04 \x01(\x01R\x05score\x12\x19\n" +
-	"\bchunk_id\x18\x05 \x01(\tR\achunkId\"K\n" +
+	"\bchunk_id\x18\x05 \x01(\tR\achunkId\x12\x14\n" +
+	"\x05title\x18\x06 \x01(\tR\x05title\x12\x18\n" +
+	"\aheading\x18\a \x01(\tR\aheading\x12\x10\n" +
+	"\x03url\x18\b \x01(\tR\x03url\x129\n" +
+	"\n" +
+	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"K\n" +
 	"\x0eSearchResponse\x129\n" +
 	"\bpassages\x18\x01 \x03(\v2\x1d.rampart.ingestion.v1.PassageR\bpassages\"\x91\x03\n" +
 	"\n" +
@@ -2380,7 +2493,13 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n" +
 	"\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n" +
 	"\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n" +
-	"\x10JOB_STATE_FAILED\x10\x04*q\n" +
+	"\x10JOB_STATE_FAILED\x10\x04*r\n" +
+	"\n" +
+	"SearchMode\x12\x1b\n" +
+	"\x17SEARCH_MODE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12SEARCH_MODE_HYBRID\x10\x01\x12\x17\n" +
+	"\x13SEARCH_MODE_LEXICAL\x10\x02\x12\x16\n" +
+	"\x12SEARCH_MODE_VECTOR\x10\x03*q\n" +
 	"\x0fConnectionState\x12 \n" +
 	"\x1cCONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CONNECTION_STATE_PENDING\x10\x01\x12\x1e\n" +
@@ -2414,101 +2533,104 @@ func file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP() []byte {
 	return file_rampart_ingestion_v1_ingestion_proto_rawDescData
 }
 
-var file_rampart_ingestion_v1_ingestion_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_rampart_ingestion_v1_ingestion_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_rampart_ingestion_v1_ingestion_proto_goTypes = []any{
 	(DocumentState)(0),                 // 0: rampart.ingestion.v1.DocumentState
 	(JobState)(0),                      // 1: rampart.ingestion.v1.JobState
-	(ConnectionState)(0),               // 2: rampart.ingestion.v1.ConnectionState
-	(*Collection)(nil),                 // 3: rampart.ingestion.v1.Collection
-	(*CreateCollectionRequest)(nil),    // 4: rampart.ingestion.v1.CreateCollectionRequest
-	(*CreateCollectionResponse)(nil),   // 5: rampart.ingestion.v1.CreateCollectionResponse
-	(*ListCollectionsRequest)(nil),     // 6: rampart.ingestion.v1.ListCollectionsRequest
-	(*ListCollectionsResponse)(nil),    // 7: rampart.ingestion.v1.ListCollectionsResponse
-	(*DeleteCollectionRequest)(nil),    // 8: rampart.ingestion.v1.DeleteCollectionRequest
-	(*DeleteCollectionResponse)(nil),   // 9: rampart.ingestion.v1.DeleteCollectionResponse
-	(*IngestDocumentRequest)(nil),      // 10: rampart.ingestion.v1.IngestDocumentRequest
-	(*IngestDocumentResponse)(nil),     // 11: rampart.ingestion.v1.IngestDocumentResponse
-	(*Document)(nil),                   // 12: rampart.ingestion.v1.Document
-	(*GetDocumentRequest)(nil),         // 13: rampart.ingestion.v1.GetDocumentRequest
-	(*GetDocumentResponse)(nil),        // 14: rampart.ingestion.v1.GetDocumentResponse
-	(*ListDocumentsRequest)(nil),       // 15: rampart.ingestion.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil),      // 16: rampart.ingestion.v1.ListDocumentsResponse
-	(*DeleteDocumentRequest)(nil),      // 17: rampart.ingestion.v1.DeleteDocumentRequest
-	(*DeleteDocumentResponse)(nil),     // 18: rampart.ingestion.v1.DeleteDocumentResponse
-	(*Job)(nil),                        // 19: rampart.ingestion.v1.Job
-	(*GetJobRequest)(nil),              // 20: rampart.ingestion.v1.GetJobRequest
-	(*GetJobResponse)(nil),             // 21: rampart.ingestion.v1.GetJobResponse
-	(*ListJobsRequest)(nil),            // 22: rampart.ingestion.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),           // 23: rampart.ingestion.v1.ListJobsResponse
-	(*SearchRequest)(nil),              // 24: rampart.ingestion.v1.SearchRequest
-	(*Passage)(nil),                    // 25: rampart.ingestion.v1.Passage
-	(*SearchResponse)(nil),             // 26: rampart.ingestion.v1.SearchResponse
-	(*Connection)(nil),                 // 27: rampart.ingestion.v1.Connection
-	(*CreateConnectionRequest)(nil),    // 28: rampart.ingestion.v1.CreateConnectionRequest
-	(*CreateConnectionResponse)(nil),   // 29: rampart.ingestion.v1.CreateConnectionResponse
-	(*CompleteConnectionRequest)(nil),  // 30: rampart.ingestion.v1.CompleteConnectionRequest
-	(*CompleteConnectionResponse)(nil), // 31: rampart.ingestion.v1.CompleteConnectionResponse
-	(*ListConnectionsRequest)(nil),     // 32: rampart.ingestion.v1.ListConnectionsRequest
-	(*ListConnectionsResponse)(nil),    // 33: rampart.ingestion.v1.ListConnectionsResponse
-	(*DeleteConnectionRequest)(nil),    // 34: rampart.ingestion.v1.DeleteConnectionRequest
-	(*DeleteConnectionResponse)(nil),   // 35: rampart.ingestion.v1.DeleteConnectionResponse
-	(*timestamppb.Timestamp)(nil),      // 36: google.protobuf.Timestamp
+	(SearchMode)(0),                    // 2: rampart.ingestion.v1.SearchMode
+	(ConnectionState)(0),               // 3: rampart.ingestion.v1.ConnectionState
+	(*Collection)(nil),                 // 4: rampart.ingestion.v1.Collection
+	(*CreateCollectionRequest)(nil),    // 5: rampart.ingestion.v1.CreateCollectionRequest
+	(*CreateCollectionResponse)(nil),   // 6: rampart.ingestion.v1.CreateCollectionResponse
+	(*ListCollectionsRequest)(nil),     // 7: rampart.ingestion.v1.ListCollectionsRequest
+	(*ListCollectionsResponse)(nil),    // 8: rampart.ingestion.v1.ListCollectionsResponse
+	(*DeleteCollectionRequest)(nil),    // 9: rampart.ingestion.v1.DeleteCollectionRequest
+	(*DeleteCollectionResponse)(nil),   // 10: rampart.ingestion.v1.DeleteCollectionResponse
+	(*IngestDocumentRequest)(nil),      // 11: rampart.ingestion.v1.IngestDocumentRequest
+	(*IngestDocumentResponse)(nil),     // 12: rampart.ingestion.v1.IngestDocumentResponse
+	(*Document)(nil),                   // 13: rampart.ingestion.v1.Document
+	(*GetDocumentRequest)(nil),         // 14: rampart.ingestion.v1.GetDocumentRequest
+	(*GetDocumentResponse)(nil),        // 15: rampart.ingestion.v1.GetDocumentResponse
+	(*ListDocumentsRequest)(nil),       // 16: rampart.ingestion.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),      // 17: rampart.ingestion.v1.ListDocumentsResponse
+	(*DeleteDocumentRequest)(nil),      // 18: rampart.ingestion.v1.DeleteDocumentRequest
+	(*DeleteDocumentResponse)(nil),     // 19: rampart.ingestion.v1.DeleteDocumentResponse
+	(*Job)(nil),                        // 20: rampart.ingestion.v1.Job
+	(*GetJobRequest)(nil),              // 21: rampart.ingestion.v1.GetJobRequest
+	(*GetJobResponse)(nil),             // 22: rampart.ingestion.v1.GetJobResponse
+	(*ListJobsRequest)(nil),            // 23: rampart.ingestion.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),           // 24: rampart.ingestion.v1.ListJobsResponse
+	(*SearchRequest)(nil),              // 25: rampart.ingestion.v1.SearchRequest
+	(*Passage)(nil),                    // 26: rampart.ingestion.v1.Passage
+	(*SearchResponse)(nil),             // 27: rampart.ingestion.v1.SearchResponse
+	(*Connection)(nil),                 // 28: rampart.ingestion.v1.Connection
+	(*CreateConnectionRequest)(nil),    // 29: rampart.ingestion.v1.CreateConnectionRequest
+	(*CreateConnectionResponse)(nil),   // 30: rampart.ingestion.v1.CreateConnectionResponse
+	(*CompleteConnectionRequest)(nil),  // 31: rampart.ingestion.v1.CompleteConnectionRequest
+	(*CompleteConnectionResponse)(nil), // 32: rampart.ingestion.v1.CompleteConnectionResponse
+	(*ListConnectionsRequest)(nil),     // 33: rampart.ingestion.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil),    // 34: rampart.ingestion.v1.ListConnectionsResponse
+	(*DeleteConnectionRequest)(nil),    // 35: rampart.ingestion.v1.DeleteConnectionRequest
+	(*DeleteConnectionResponse)(nil),   // 36: rampart.ingestion.v1.DeleteConnectionResponse
+	(*timestamppb.Timestamp)(nil),      // 37: google.protobuf.Timestamp
 }
 var file_rampart_ingestion_v1_ingestion_proto_depIdxs = []int32{
-	36, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 1: rampart.ingestion.v1.CreateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
-	3,  // 2: rampart.ingestion.v1.ListCollectionsResponse.collections:type_name -> rampart.ingestion.v1.Collection
-	12, // 3: rampart.ingestion.v1.IngestDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
-	19, // 4: rampart.ingestion.v1.IngestDocumentResponse.job:type_name -> rampart.ingestion.v1.Job
+	37, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
+	4,  // 1: rampart.ingestion.v1.CreateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
+	4,  // 2: rampart.ingestion.v1.ListCollectionsResponse.collections:type_name -> rampart.ingestion.v1.Collection
+	13, // 3: rampart.ingestion.v1.IngestDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
+	20, // 4: rampart.ingestion.v1.IngestDocumentResponse.job:type_name -> rampart.ingestion.v1.Job
 	0,  // 5: rampart.ingestion.v1.Document.state:type_name -> rampart.ingestion.v1.DocumentState
-	36, // 6: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
-	12, // 7: rampart.ingestion.v1.GetDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
-	12, // 8: rampart.ingestion.v1.ListDocumentsResponse.documents:type_name -> rampart.ingestion.v1.Document
+	37, // 6: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	13, // 7: rampart.ingestion.v1.GetDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
+	13, // 8: rampart.ingestion.v1.ListDocumentsResponse.documents:type_name -> rampart.ingestion.v1.Document
 	1,  // 9: rampart.ingestion.v1.Job.state:type_name -> rampart.ingestion.v1.JobState
-	36, // 10: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
-	36, // 11: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
-	19, // 12: rampart.ingestion.v1.GetJobResponse.job:type_name -> rampart.ingestion.v1.Job
-	19, // 13: rampart.ingestion.v1.ListJobsResponse.jobs:type_name -> rampart.ingestion.v1.Job
-	25, // 14: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
-	2,  // 15: rampart.ingestion.v1.Connection.state:type_name -> rampart.ingestion.v1.ConnectionState
-	36, // 16: rampart.ingestion.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
-	27, // 17: rampart.ingestion.v1.CreateConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
-	27, // 18: rampart.ingestion.v1.CompleteConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
-	27, // 19: rampart.ingestion.v1.ListConnectionsResponse.connections:type_name -> rampart.ingestion.v1.Connection
-	4,  // 20: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
-	6,  // 21: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
-	8,  // 22: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
-	10, // 23: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
-	13, // 24: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
-	15, // 25: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
-	17, // 26: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
-	20, // 27: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
-	22, // 28: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
-	28, // 29: rampart.ingestion.v1.IngestionService.CreateConnection:input_type -> rampart.ingestion.v1.CreateConnectionRequest
-	30, // 30: rampart.ingestion.v1.IngestionService.CompleteConnection:input_type -> rampart.ingestion.v1.CompleteConnectionRequest
-	32, // 31: rampart.ingestion.v1.IngestionService.ListConnections:input_type -> rampart.ingestion.v1.ListConnectionsRequest
-	34, // 32: rampart.ingestion.v1.IngestionService.DeleteConnection:input_type -> rampart.ingestion.v1.DeleteConnectionRequest
-	24, // 33: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
-	5,  // 34: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
-	7,  // 35: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
-	9,  // 36: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
-	11, // 37: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
-	14, // 38: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
-	16, // 39: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
-	18, // 40: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
-	21, // 41: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
-	23, // 42: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
-	29, // 43: rampart.ingestion.v1.IngestionService.CreateConnection:output_type -> rampart.ingestion.v1.CreateConnectionResponse
-	31, // 44: rampart.ingestion.v1.IngestionService.CompleteConnection:output_type -> rampart.ingestion.v1.CompleteConnectionResponse
-	33, // 45: rampart.ingestion.v1.IngestionService.ListConnections:output_type -> rampart.ingestion.v1.ListConnectionsResponse
-	35, // 46: rampart.ingestion.v1.IngestionService.DeleteConnection:output_type -> rampart.ingestion.v1.DeleteConnectionResponse
-	26, // 47: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
-	34, // [34:48] is the sub-list for method output_type
-	20, // [20:34] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	37, // 10: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	37, // 11: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	20, // 12: rampart.ingestion.v1.GetJobResponse.job:type_name -> rampart.ingestion.v1.Job
+	20, // 13: rampart.ingestion.v1.ListJobsResponse.jobs:type_name -> rampart.ingestion.v1.Job
+	2,  // 14: rampart.ingestion.v1.SearchRequest.mode:type_name -> rampart.ingestion.v1.SearchMode
+	37, // 15: rampart.ingestion.v1.Passage.updated_at:type_name -> google.protobuf.Timestamp
+	26, // 16: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
+	3,  // 17: rampart.ingestion.v1.Connection.state:type_name -> rampart.ingestion.v1.ConnectionState
+	37, // 18: rampart.ingestion.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
+	28, // 19: rampart.ingestion.v1.CreateConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
+	28, // 20: rampart.ingestion.v1.CompleteConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
+	28, // 21: rampart.ingestion.v1.ListConnectionsResponse.connections:type_name -> rampart.ingestion.v1.Connection
+	5,  // 22: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
+	7,  // 23: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
+	9,  // 24: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
+	11, // 25: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
+	14, // 26: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
+	16, // 27: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
+	18, // 28: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
+	21, // 29: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
+	23, // 30: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
+	29, // 31: rampart.ingestion.v1.IngestionService.CreateConnection:input_type -> rampart.ingestion.v1.CreateConnectionRequest
+	31, // 32: rampart.ingestion.v1.IngestionService.CompleteConnection:input_type -> rampart.ingestion.v1.CompleteConnectionRequest
+	33, // 33: rampart.ingestion.v1.IngestionService.ListConnections:input_type -> rampart.ingestion.v1.ListConnectionsRequest
+	35, // 34: rampart.ingestion.v1.IngestionService.DeleteConnection:input_type -> rampart.ingestion.v1.DeleteConnectionRequest
+	25, // 35: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
+	6,  // 36: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
+	8,  // 37: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
+	10, // 38: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
+	12, // 39: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
+	15, // 40: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
+	17, // 41: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
+	19, // 42: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
+	22, // 43: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
+	24, // 44: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
+	30, // 45: rampart.ingestion.v1.IngestionService.CreateConnection:output_type -> rampart.ingestion.v1.CreateConnectionResponse
+	32, // 46: rampart.ingestion.v1.IngestionService.CompleteConnection:output_type -> rampart.ingestion.v1.CompleteConnectionResponse
+	34, // 47: rampart.ingestion.v1.IngestionService.ListConnections:output_type -> rampart.ingestion.v1.ListConnectionsResponse
+	36, // 48: rampart.ingestion.v1.IngestionService.DeleteConnection:output_type -> rampart.ingestion.v1.DeleteConnectionResponse
+	27, // 49: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
+	36, // [36:50] is the sub-list for method output_type
+	22, // [22:36] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_rampart_ingestion_v1_ingestion_proto_init() }
@@ -2525,7 +2647,7 @@ func file_rampart_ingestion_v1_ingestion_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_ingestion_v1_ingestion_proto_rawDesc), len(file_rampart_ingestion_v1_ingestion_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      4,
 			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
