@@ -14,5 +14,6 @@
 // service-owned names ("/<any env>/slackadapter/…", "…/ingestion/…",
 // "…/inference/…") are read, written, rotated and deleted only by the
 // owning service's identity; anyone else may at most describe them (see
-// Owner).
+// Owner). The vault applies the same rule (OwnerAllows) to any secret a
+// service created for itself, whose creator it records (IsService).
 package policy

@@ -109,6 +109,8 @@ type harnessOpts struct {
 	// auth starts the in-process auth stand-in and gives keyvault a client
 	// of it (rampart-api-key rotation).
 	auth bool
+	// policy replaces the embedded default secrets policy (JSON).
+	policy string
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -135,9 +137,14 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		h.auth = authtest.Start(t, certDir)
 		keyAuthority = authclient.New(h.dialAuth(t))
 	}
+	pol := policy.Default("dev")
+	if o.policy != "" {
+		pol, err = policy.Parse([]byte(o.policy), "dev")
+		require.NoError(t, err)
+	}
 	h.svc = vault.New(vault.Options{
 		Store: h.st, Envelope: kms.NewEnvelope(local, h.st), Audit: h.sink, Hasher: audit.NewHasher(key),
-		Policy: policy.Default("dev"), Log: log, Now: h.clock.Now, MaxVersions: o.maxVersions, WebhookAllow: o.webhookAllow,
+		Policy: pol, Log: log, Now: h.clock.Now, MaxVersions: o.maxVersions, WebhookAllow: o.webhookAllow,
 		KeyAuthority: keyAuthority, Metrics: vault.NewMetrics(h.reg),
 	})
 

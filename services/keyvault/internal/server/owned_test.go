@@ -133,3 +133,54 @@ func TestServiceOwnedSecrets(t *testing.T) {
 		})
 	}
 }
+
+// A secret a service creates for itself outside its prefix (where a
+// configured policy lets it write) is recorded as that service's: user keys
+// that the rules would let read, overwrite or delete it are refused, and
+// may only describe it. Secrets users create there stay theirs.
+func TestServiceCreatedSecretIsOwned(t *testing.T) {
+	const edge = "spiffe://rampart.local/svc/edge"
+	h := newHarness(t, harnessOpts{policy: `{"rules": [
+	 {"callers": ["` + edge + `"], "roles": ["owner", "admin"], "names": ["/**"], "actions": ["*"]},
+	 {"callers": ["spiffe://rampart.local/svc/ingestion", "spiffe://rampart.local/svc/slackadapter"],
+	  "names": ["/{env}/shared-cache/**"], "actions": ["read", "describe", "write", "rotate", "delete"]}]}`})
+	const svcName, userName = "/dev/shared-cache/ingestion/token", "/dev/shared-cache/user/token"
+	ingestion := h.as(t, "ingestion").secrets
+	_, err := ingestion.CreateSecret(h.ctx(t, "t1"), &keyvaultv1.CreateSecretRequest{Name: svcName, SecretString: "svc-canary"})
+	require.NoError(t, err)
+	admin, actx := h.admin(t, "t1")
+	_, err = admin.CreateSecret(actx, &keyvaultv1.CreateSecretRequest{Name: userName, SecretString: "user-value"})
+	require.NoError(t, err)
+
+	// The admin's rule covers every name and action, yet only describes.
+	_, err = admin.GetSecretValue(actx, &keyvaultv1.GetSecretValueRequest{Name: svcName})
+	requireCode(t, err, codes.PermissionDenied, "belongs to spiffe://rampart.local/svc/ingestion")
+	_, err = admin.PutSecretValue(actx, &keyvaultv1.PutSecretValueRequest{Name: svcName, SecretString: "attacker"})
+	requireCode(t, err, codes.PermissionDenied)
+	_, err = admin.DeleteSecret(actx, &keyvaultv1.DeleteSecretRequest{Name: svcName, ForceDeleteWithoutRecovery: true})
+	requireCode(t, err, codes.PermissionDenied)
+	_, err = admin.RotateSecret(actx, &keyvaultv1.RotateSecretRequest{Name: svcName})
+	requireCode(t, err, codes.PermissionDenied)
+	_, err = admin.TagResource(actx, &keyvaultv1.TagResourceRequest{Name: svcName, Tags: []*keyvaultv1.Tag{{Key: "k", Value: "v"}}})
+	requireCode(t, err, codes.PermissionDenied)
+	_, err = admin.CreateSecret(actx, &keyvaultv1.CreateSecretRequest{Name: svcName, SecretString: "svc-canary", ClientRequestToken: tokA})
+	requireCode(t, err, codes.PermissionDenied) // no idempotency oracle on its value
+	d, err := admin.DescribeSecret(actx, &keyvaultv1.DescribeSecretRequest{Name: svcName})
+	require.NoError(t, err)
+	require.NotContains(t, d.String(), "svc-canary")
+
+	// Another service the rules admit to the same names is refused too.
+	_, err = h.as(t, "slackadapter").secrets.GetSecretValue(h.ctx(t, "t1"), &keyvaultv1.GetSecretValueRequest{Name: svcName})
+	requireCode(t, err, codes.PermissionDenied)
+
+	// The owner keeps full use; the user's own secret stays the admin's.
+	r, err := ingestion.GetSecretValue(h.ctx(t, "t1"), &keyvaultv1.GetSecretValueRequest{Name: svcName})
+	require.NoError(t, err)
+	require.Equal(t, "svc-canary", r.GetSecretString())
+	_, err = ingestion.PutSecretValue(h.ctx(t, "t1"), &keyvaultv1.PutSecretValueRequest{Name: svcName, SecretString: "svc-2"})
+	require.NoError(t, err)
+	_, err = admin.GetSecretValue(actx, &keyvaultv1.GetSecretValueRequest{Name: userName})
+	require.NoError(t, err)
+	_, err = ingestion.DeleteSecret(h.ctx(t, "t1"), &keyvaultv1.DeleteSecretRequest{Name: svcName, ForceDeleteWithoutRecovery: true})
+	require.NoError(t, err)
+}

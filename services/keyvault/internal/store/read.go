@@ -14,7 +14,7 @@ import (
 // The version columns are NULL when no version matches.
 const readValueSQL = `SELECT s.id, s.tenant_id, s.name, s.arn, s.description, s.kms_key_id, s.content_type, s.created_at, s.last_changed_at,
  s.last_accessed_at, s.deleted_at, s.rotation_enabled, s.rotation_schedule, s.rotation_function, s.last_rotated_at,
- s.next_rotation_at, s.rotation_version_id, s.rotation_step, s.rotation_error, s.rotation_failures,
+ s.next_rotation_at, s.rotation_version_id, s.rotation_step, s.rotation_error, s.rotation_failures, s.owner,
  v.version_id, v.seq, v.created_at, v.is_binary, v.dek_id, v.ciphertext,
  (SELECT group_concat(st.stage, ',') FROM version_stages st WHERE st.secret_id = s.id AND st.version_id = v.version_id)
 FROM secrets s

@@ -120,6 +120,9 @@ type Secret struct {
 	RotationStep      int
 	RotationError     string
 	RotationFailures  int
+	// Owner is the SPIFFE ID of the service that created the secret for
+	// itself ("" for a user's secret); set at insert, never changed.
+	Owner string
 }
 
 // Version is a secret version's row (Ciphertext empty in listings).
@@ -154,7 +157,7 @@ func fromNanos(n int64) time.Time {
 //nolint:gosec // G101: a column list, not a credential.
 const secretCols = `id, tenant_id, name, arn, description, kms_key_id, content_type, created_at, last_changed_at,
  last_accessed_at, deleted_at, rotation_enabled, rotation_schedule, rotation_function, last_rotated_at,
- next_rotation_at, rotation_version_id, rotation_step, rotation_error, rotation_failures`
+ next_rotation_at, rotation_version_id, rotation_step, rotation_error, rotation_failures, owner`
 
 // scanner is pkg/store's, so scan functions fit store.CollectRows.
 type scanner = pstore.Scanner
@@ -165,7 +168,7 @@ func scanSecret(r scanner) (Secret, error) {
 	var enabled int
 	err := r.Scan(&s.ID, &s.TenantID, &s.Name, &s.ARN, &s.Description, &s.KMSKeyID, &s.ContentType, &created, &changed,
 		&accessed, &deleted, &enabled, &s.RotationSchedule, &s.RotationFunction, &rotated,
-		&next, &s.RotationVersionID, &s.RotationStep, &s.RotationError, &s.RotationFailures)
+		&next, &s.RotationVersionID, &s.RotationStep, &s.RotationError, &s.RotationFailures, &s.Owner)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Secret{}, ErrNotFound
 	}
@@ -190,10 +193,10 @@ func (t *Tx) SecretByID(ctx context.Context, tenant, id string) (Secret, error) 
 
 // InsertSecret inserts s; ErrConflict if the name is taken in the tenant.
 func (t *Tx) InsertSecret(ctx context.Context, s Secret) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO secrets (`+secretCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO secrets (`+secretCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		s.ID, s.TenantID, s.Name, s.ARN, s.Description, s.KMSKeyID, s.ContentType, nanos(s.CreatedAt), nanos(s.LastChangedAt),
 		nanos(s.LastAccessedAt), nanos(s.DeletedAt), boolInt(s.RotationEnabled), s.RotationSchedule, s.RotationFunction, nanos(s.LastRotatedAt),
-		nanos(s.NextRotationAt), s.RotationVersionID, s.RotationStep, s.RotationError, s.RotationFailures)
+		nanos(s.NextRotationAt), s.RotationVersionID, s.RotationStep, s.RotationError, s.RotationFailures, s.Owner)
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return ErrConflict
 	}

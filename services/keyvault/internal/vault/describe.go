@@ -111,7 +111,7 @@ func (s *Service) DescribeSecret(ctx context.Context, a Actor, name string) (Met
 		return Metadata{}, err
 	}
 	rd := s.o.Store.Read()
-	sec, err := s.secretByName(ctx, rd, a.Tenant, name)
+	sec, err := s.secretFor(ctx, rd, a, policy.ActionDescribe, name)
 	if err == nil {
 		var m Metadata
 		if m, err = s.metadata(ctx, rd, sec, false); err == nil {
@@ -203,7 +203,7 @@ func (s *Service) ListSecretVersionIds(ctx context.Context, a Actor, name string
 		pageSize = 50
 	}
 	rd := s.o.Store.Read()
-	sec, err := s.secretByName(ctx, rd, a.Tenant, name)
+	sec, err := s.secretFor(ctx, rd, a, policy.ActionDescribe, name)
 	if err != nil {
 		return nil, "", s.auditFailure(ctx, a, "ListSecretVersionIds", name, err)
 	}

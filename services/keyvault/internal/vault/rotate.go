@@ -94,7 +94,7 @@ func (s *Service) rotateSecret(ctx context.Context, a Actor, name string, in Rot
 	started := false
 	err := s.o.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if sec, err = s.secretByName(ctx, tx, a.Tenant, name); err != nil {
+		if sec, err = s.secretFor(ctx, tx, a, policy.ActionRotate, name); err != nil {
 			return err
 		}
 		if err := liveSecret(sec); err != nil {
@@ -169,7 +169,7 @@ func (s *Service) rotateSecret(ctx context.Context, a Actor, name string, in Rot
 func (s *Service) runRotation(ctx context.Context, tenant, secretID string) (int, string, error) {
 	unlock := s.lockSecret(secretID)
 	defer unlock()
-	sys := Actor{Tenant: tenant, Caller: "keyvault/rotation"}
+	sys := Actor{Tenant: tenant, Caller: rotationCaller}
 	for {
 		sec, err := s.o.Store.Read().SecretByID(ctx, tenant, secretID)
 		if err != nil {
@@ -404,7 +404,7 @@ func (s *Service) CancelRotateSecret(ctx context.Context, a Actor, name string) 
 	}
 	var vid string
 	err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
-		sec, err := s.secretByName(ctx, tx, a.Tenant, name)
+		sec, err := s.secretFor(ctx, tx, a, policy.ActionRotate, name)
 		if err != nil {
 			return err
 		}
@@ -448,7 +448,7 @@ func (s *Service) RollbackSecret(ctx context.Context, a Actor, name string) (str
 	}
 	var vid string
 	err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
-		sec, err := s.secretByName(ctx, tx, a.Tenant, name)
+		sec, err := s.secretFor(ctx, tx, a, policy.ActionRotate, name)
 		if err != nil {
 			return err
 		}

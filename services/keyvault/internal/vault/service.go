@@ -163,15 +163,36 @@ func (s *Service) auditFailure(ctx context.Context, a Actor, action, name string
 	return err
 }
 
-func (s *Service) secretByName(ctx context.Context, tx *store.Tx, tenant, name string) (store.Secret, error) {
-	sec, err := tx.SecretByName(ctx, tenant, name)
+// secretFor loads the actor's secret called name for action, applying the
+// ownership rule to what the name alone could not tell: a secret a service
+// created for itself is that service's (see checkOwner).
+func (s *Service) secretFor(ctx context.Context, tx *store.Tx, a Actor, action, name string) (store.Secret, error) {
+	sec, err := tx.SecretByName(ctx, a.Tenant, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return sec, notFound("secret %q not found", name)
 	}
 	if err != nil {
 		return sec, internal(err)
 	}
-	return sec, nil
+	return sec, s.checkOwner(ctx, a, action, sec)
+}
+
+// rotationCaller is the actor of scheduled rotation steps (never an mTLS
+// peer: those are spiffe:// IDs).
+const rotationCaller = "keyvault/rotation"
+
+// checkOwner refuses (and audits) action on a secret recorded as created
+// by a service for itself when the caller is not that service; describe
+// stays with the policy. Keyvault's own rotation steps act for the owner.
+func (s *Service) checkOwner(ctx context.Context, a Actor, action string, sec store.Secret) error {
+	if a.Caller == rotationCaller || policy.OwnerAllows(sec.Owner, a.Caller, action) {
+		return nil
+	}
+	s.o.Metrics.denied(action)
+	if err := s.record(ctx, a, audit.Record{Action: action, Name: sec.Name, Result: audit.ResultDenied, Detail: "owned by " + sec.Owner}); err != nil {
+		return err
+	}
+	return &Error{Kind: KindPermissionDenied, Msg: fmt.Sprintf("caller may not %s %q: it belongs to %s", action, sec.Name, sec.Owner)}
 }
 
 func liveSecret(sec store.Secret) error {
@@ -236,6 +257,11 @@ func (s *Service) createSecret(ctx context.Context, a Actor, name string, in Cre
 		existing, err := tx.SecretByName(ctx, a.Tenant, name)
 		switch {
 		case err == nil:
+			// The idempotent-retry answer below compares values: not for
+			// someone else's service secret.
+			if err := s.checkOwner(ctx, a, policy.ActionWrite, existing); err != nil {
+				return err
+			}
 			if !existing.DeletedAt.IsZero() {
 				return precondition("secret %q is scheduled for deletion", name)
 			}
@@ -261,6 +287,9 @@ func (s *Service) createSecret(ctx context.Context, a Actor, name string, in Cre
 		sec := store.Secret{
 			ID: id, TenantID: a.Tenant, Name: name, ARN: arn(a.Tenant, name, id), Description: in.Description,
 			KMSKeyID: in.KMSKeyID, ContentType: ct, CreatedAt: now, LastChangedAt: now,
+		}
+		if policy.IsService(a.Caller) {
+			sec.Owner = a.Caller // a service's own credential, whatever its name
 		}
 		if err := tx.InsertSecret(ctx, sec); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -421,6 +450,9 @@ func (s *Service) getValue(ctx context.Context, a Actor, name, versionID, stage 
 		return SecretValue{}, internal(err)
 	}
 	sec, v, labels := rv.Secret, rv.Version, rv.Labels
+	if err := s.checkOwner(ctx, a, policy.ActionRead, sec); err != nil {
+		return SecretValue{}, err
+	}
 	if err := liveSecret(sec); err != nil {
 		return SecretValue{}, err
 	}
@@ -509,7 +541,7 @@ func (s *Service) putSecretValue(ctx context.Context, a Actor, name string, val 
 	var vid string
 	var labels []string
 	err := s.o.Store.InTx(ctx, func(tx *store.Tx) error {
-		sec, err := s.secretByName(ctx, tx, a.Tenant, name)
+		sec, err := s.secretFor(ctx, tx, a, policy.ActionWrite, name)
 		if err != nil {
 			return err
 		}
@@ -566,7 +598,7 @@ func (s *Service) UpdateSecret(ctx context.Context, a Actor, in UpdateInput) (st
 			return err
 		}
 		return s.o.Store.InTx(ctx, func(tx *store.Tx) error {
-			sec, err := s.secretByName(ctx, tx, a.Tenant, name)
+			sec, err := s.secretFor(ctx, tx, a, policy.ActionWrite, name)
 			if err != nil {
 				return err
 			}
@@ -619,7 +651,7 @@ func (s *Service) UpdateSecretVersionStage(ctx context.Context, a Actor, name, s
 			return invalid("move_to_version_id", "move_to_version_id or remove_from_version_id is required")
 		}
 		return s.o.Store.InTx(ctx, func(tx *store.Tx) error {
-			sec, err := s.secretByName(ctx, tx, a.Tenant, name)
+			sec, err := s.secretFor(ctx, tx, a, policy.ActionWrite, name)
 			if err != nil {
 				return err
 			}
@@ -698,7 +730,7 @@ func (s *Service) DeleteSecret(ctx context.Context, a Actor, name string, window
 			return invalid("recovery_window_in_days", "must be %d-%d", MinRecoveryDays, MaxRecoveryDays)
 		}
 		return s.o.Store.InTx(ctx, func(tx *store.Tx) error {
-			sec, err := s.secretByName(ctx, tx, a.Tenant, name)
+			sec, err := s.secretFor(ctx, tx, a, policy.ActionDelete, name)
 			if err != nil {
 				return err
 			}
@@ -738,7 +770,7 @@ func (s *Service) RestoreSecret(ctx context.Context, a Actor, name string) error
 		return err
 	}
 	err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
-		sec, err := s.secretByName(ctx, tx, a.Tenant, name)
+		sec, err := s.secretFor(ctx, tx, a, policy.ActionDelete, name)
 		if err != nil {
 			return err
 		}
@@ -837,7 +869,7 @@ func (s *Service) tagOp(ctx context.Context, a Actor, name, action string, fn fu
 		return err
 	}
 	err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
-		sec, err := s.secretByName(ctx, tx, a.Tenant, name)
+		sec, err := s.secretFor(ctx, tx, a, policy.ActionWrite, name)
 		if err != nil {
 			return err
 		}
