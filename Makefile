@@ -106,7 +106,7 @@ generate-check: generate ## Fail if the committed generated code differs from th
 .PHONY: lint
 lint: $(LINT) $(BUF) ## buf lint + golangci-lint over every module
 	$(BUF) lint
-	@set -e; for m in $(MODULES); do echo "golangci-lint $$m"; (cd $$m && $(LINT) run --config $(CURDIR)/.golangci.yml ./...); done
+	@set -e; for m in $(MODULES); do echo "golangci-lint $$m"; (cd $$m && $(LINT) run --allow-serial-runners --config $(CURDIR)/.golangci.yml ./...); done
 
 BENCH := $(GO) test -run '^$$' -benchmem -count=1
 
