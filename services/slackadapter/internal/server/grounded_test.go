@@ -13,8 +13,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/services/inference/inferencetest"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackfake"
 )
@@ -244,4 +247,33 @@ func blockText(t *testing.T, raw string) string {
 		sb.WriteString("\n")
 	}
 	return sb.String()
+}
+
+// A channel bound to a tenant assistant (inference's, ADR 0016) by a
+// workspace admin: the assistant's collections ground the answer.
+func TestAssistantBinding(t *testing.T) {
+	h := grounded(t)
+	src, err := mtls.NewSource(mtls.FilesFor(h.inf.PKIDir, "edge"))
+	require.NoError(t, err)
+	conn, err := mtls.Dial(context.Background(), h.inf.Addr, src, pki.ServiceID("inference"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	inf := inferencev1.NewInferenceServiceClient(conn)
+	_, err = inf.CreateAssistant(h.admin(t, "t_acme"), &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{
+		Name: "kb-it", Model: "rampart-extractive", Collections: []string{"handbook"}, SystemPrompt: "Answer IT questions."}})
+	require.NoError(t, err)
+	h.slack.SetAdmin("UADMIN")
+	form := url.Values{"team_id": {"T1"}, "command": {"/rampart"}, "text": {"kb use kb-it"}, "user_id": {"UADMIN"}, "channel_id": {"C42"},
+		"response_url": {h.slack.URL + "/hooks/kb"}}
+	st, out := h.send(t, h.signed("/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode())))
+	require.Equal(t, http.StatusOK, st, out)
+	require.Contains(t, recv(t, h.slack.Responses()).Text, "the assistant `kb-it`")
+
+	st, _ = h.send(t, h.signed("/slack/events", "application/json", eventBody("T1", "EvA1", mentionEv("how often do VPN certificates rotate?", "1800000003.000100"))))
+	require.Equal(t, http.StatusOK, st)
+	final := h.final(t, recv(t, h.slack.Posts()))
+	require.Contains(t, final.Text, "45 days")
+	require.Contains(t, blockText(t, final.Blocks), "<"+vpnURL+"|")
+	searches := h.inf.Ingestion.Searches()
+	require.Equal(t, "handbook", searches[len(searches)-1].Collection, "the assistant's collection was searched")
 }
