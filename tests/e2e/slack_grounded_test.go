@@ -1,0 +1,241 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/pkg/logging/logtest"
+)
+
+// fakeSlackAPI is the part of Slack's Web API the bot calls, on the wire
+// slack-go speaks (form POSTs, bearer token, JSON answers): oauth.v2.access,
+// chat.postMessage, chat.update, conversations.replies and users.info.
+type fakeSlackAPI struct {
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	seq     int
+	token   string
+	codes   map[string]string // code → team
+	posts   []url.Values
+	updates chan url.Values
+}
+
+func startFakeSlackAPI(t *testing.T, clientID, clientSecret string) *fakeSlackAPI {
+	f := &fakeSlackAPI{codes: map[string]string{}, updates: make(chan url.Values, 1000)}
+	reply := func(w http.ResponseWriter, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	authed := func(w http.ResponseWriter, r *http.Request) bool {
+		if err := r.ParseForm(); err != nil {
+			reply(w, map[string]any{"ok": false, "error": "invalid_form_data"})
+			return false
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.token == "" || r.Header.Get("Authorization") != "Bearer "+f.token {
+			reply(w, map[string]any{"ok": false, "error": "invalid_auth"})
+			return false
+		}
+		return true
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/oauth.v2.access", func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		id, secret, ok := r.BasicAuth()
+		if !ok {
+			id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		team, known := f.codes[r.PostForm.Get("code")]
+		if id != clientID || secret != clientSecret || !known {
+			reply(w, map[string]any{"ok": false, "error": "invalid_code"})
+			return
+		}
+		delete(f.codes, r.PostForm.Get("code"))
+		f.token = "xoxb-e2e-" + team + "-token"
+		reply(w, map[string]any{"ok": true, "access_token": f.token, "token_type": "bot", "scope": "app_mentions:read,chat:write",
+			"bot_user_id": "UBOTE2E", "app_id": "AE2E", "team": map[string]string{"id": team, "name": "E2E"}, "enterprise": nil})
+	})
+	mux.HandleFunc("POST /api/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
+		if !authed(w, r) {
+			return
+		}
+		f.mu.Lock()
+		f.seq++
+		ts := fmt.Sprintf("1900000000.%06d", f.seq)
+		r.PostForm.Set("ts", ts)
+		f.posts = append(f.posts, r.PostForm)
+		f.mu.Unlock()
+		reply(w, map[string]any{"ok": true, "channel": r.PostForm.Get("channel"), "ts": ts})
+	})
+	mux.HandleFunc("POST /api/chat.update", func(w http.ResponseWriter, r *http.Request) {
+		if !authed(w, r) {
+			return
+		}
+		f.updates <- r.PostForm
+		reply(w, map[string]any{"ok": true, "channel": r.PostForm.Get("channel"), "ts": r.PostForm.Get("ts")})
+	})
+	mux.HandleFunc("POST /api/conversations.replies", func(w http.ResponseWriter, r *http.Request) {
+		if authed(w, r) {
+			reply(w, map[string]any{"ok": true, "messages": []any{}})
+		}
+	})
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// launchWith runs a dedicated `rampart dev` whose services also get env
+// (the shared stack talks to the real slack.com).
+func launchWith(t *testing.T, env ...string) *stack {
+	t.Helper()
+	bin, err := buildBinaries()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	httpAddr, err := freeAddr()
+	require.NoError(t, err)
+	s := &stack{dir: dir, output: &logtest.Buffer{}, exited: make(chan error, 1), baseURL: "http://" + httpAddr}
+	s.cmd = exec.Command(filepath.Join(bin, "rampart"), "dev", "--data-dir", filepath.Join(dir, "data"), "--bin-dir", bin, "--http-addr", httpAddr)
+	s.cmd.Env = append(cleanEnv(), env...)
+	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
+	require.NoError(t, s.cmd.Start())
+	go func() { s.exited <- s.cmd.Wait() }()
+	if err := s.waitUp(filepath.Join(dir, "data", "dev.env")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			if logs, err := os.ReadFile(filepath.Join(dir, "data", "logs", "slackadapter.log")); err == nil {
+				t.Logf("slackadapter.log:\n%s", logs)
+			}
+		}
+	})
+	return s
+}
+
+// TestSlackMentionGroundedThreadedReply: through the real stack (edge,
+// auth, keyvault, inference, ingestion, slackadapter) with a fake Slack Web
+// API — a document is ingested, a workspace installed by OAuth and a channel
+// bound to the collection; a signed mention is answered in its thread by a
+// placeholder that chat.update turns into the grounded answer, with the
+// document's source as a Slack link.
+func TestSlackMentionGroundedThreadedReply(t *testing.T) {
+	const clientID, clientSecret, signingSecret = "e2e.1", "e2e-grounded-client-secret", "e2e-grounded-signing-secret-0123"
+	const source = "https://wiki.example.com/it/vpn"
+	slackAPI := startFakeSlackAPI(t, clientID, clientSecret)
+	s := launchWith(t, "RAMPART_SLACKADAPTER_SLACK_API_URL="+slackAPI.srv.URL+"/api/", "RAMPART_SLACKADAPTER_STREAM_UPDATE_INTERVAL=0s")
+	admin := s.env["RAMPART_ADMIN_KEY"]
+	setSlackApp(t, s, clientID, clientSecret, signingSecret)
+
+	// The tenant's document.
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", admin, map[string]any{"name": "it-handbook"}, nil))
+	var ing struct {
+		Job ingestJob `json:"job"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections/it-handbook/documents", admin, map[string]any{
+		// Plain text: ingestion flattens a Markdown chunk to one line, and
+		// rampart-extractive skips a "sentence" that starts with "#".
+		"content":      []byte("VPN certificates rotate every 45 days. The client renews them automatically.\n\nPrinters are on floor two."),
+		"source":       source,
+		"content_type": "text/plain"}, &ing))
+	var job struct {
+		Job ingestJob `json:"job"`
+	}
+	for range 400 {
+		require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/ingest/jobs/"+ing.Job.ID, admin, nil, &job))
+		if job.Job.State == "JOB_STATE_SUCCEEDED" || job.Job.State == "JOB_STATE_FAILED" {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	require.Equal(t, "JOB_STATE_SUCCEEDED", job.Job.State)
+
+	// Install workspace T1 by OAuth: install URL → Slack redirects back.
+	var inst struct {
+		URL string `json:"url"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/slack/install", admin, nil, &inst))
+	u, err := url.Parse(inst.URL)
+	require.NoError(t, err)
+	slackAPI.mu.Lock()
+	slackAPI.codes["e2e-code"] = "T1"
+	slackAPI.mu.Unlock()
+	resp, err := http.Get(s.baseURL + "/slack/oauth/callback?" + url.Values{"code": {"e2e-code"}, "state": {u.Query().Get("state")}}.Encode())
+	require.NoError(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(page))
+
+	// Bind channel C42 to the collection.
+	require.Equal(t, http.StatusOK, do(t, http.MethodPut, s.baseURL+"/v1/slack/bindings", admin,
+		map[string]any{"team_id": "T1", "channel_id": "C42", "collections": []string{"it-handbook"}}, nil))
+
+	// A signed mention.
+	mentionTS := "1900000001.000100"
+	body, err := json.Marshal(map[string]any{"type": "event_callback", "team_id": "T1", "api_app_id": "AE2E", "event_id": "EvE2E1",
+		"event": map[string]any{"type": "app_mention", "user": "U1", "text": "<@UBOTE2E> how often do VPN certificates rotate?", "channel": "C42", "ts": mentionTS}})
+	require.NoError(t, err)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, err := http.NewRequest(http.MethodPost, s.baseURL+"/slack/events", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", slackSign(signingSecret, ts, body))
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	ack, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(ack))
+
+	var final url.Values
+	deadline := time.After(60 * time.Second)
+	for final == nil {
+		select {
+		case up := <-slackAPI.updates:
+			if !strings.HasSuffix(up.Get("text"), " …") {
+				final = up
+			}
+		case <-deadline:
+			t.Fatalf("no final chat.update; posts: %v", slackAPI.posts)
+		}
+	}
+	slackAPI.mu.Lock()
+	require.Len(t, slackAPI.posts, 1, "one placeholder")
+	post := slackAPI.posts[0]
+	slackAPI.mu.Unlock()
+	require.Equal(t, mentionTS, post.Get("thread_ts"), "threaded reply")
+	require.Equal(t, post.Get("ts"), final.Get("ts"), "the placeholder is updated")
+	require.Contains(t, final.Get("text"), "45 days", "grounded in the document")
+	var blocks []struct {
+		Text struct {
+			Text string `json:"text"`
+		} `json:"text"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(final.Get("blocks")), &blocks))
+	var all strings.Builder
+	for _, b := range blocks {
+		all.WriteString(b.Text.Text + "\n")
+	}
+	require.Contains(t, all.String(), "<"+source+"|", "the citation links the document's source")
+}
