@@ -122,6 +122,8 @@ bench: ## Benchmarks: each reports p50/p99 and ratios against a baseline measure
 	$(BENCH) -bench . ./pkg/secrets
 	@echo "## Inference: chat completions through edge→inference→instant fake upstream vs direct to the fake"
 	$(BENCH) -bench . -benchtime 2000x ./services/edge/internal/openai ./services/inference/internal/wire
+	@echo "## Retrieval-augmented chat: added latency of rampart.collections (Search over mTLS to ingestion, 8 passages) over the same chat without"
+	$(BENCH) -bench RAGChat -benchtime 500x ./services/inference/internal/server
 	@echo "## Slack adapter: ack latency of a signed event relayed over mTLS (verify, parse, dedupe, queue)"
 	$(BENCH) -bench . -benchtime 2000x ./services/slackadapter/internal/server
 	@echo "## Ingestion: MB/s of text per worker end to end; hybrid search p50/p99 over ~14k chunks (INGESTION_BENCH_DOCS=290 for ~100k); exact cosine over 100k vectors"

@@ -28,5 +28,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newPKICmd(), newDevCmd(), newWhoAmICmd(&api), newTenantCmd(&api), newKeyCmd(&api),
 		newMemberCmd(&api), newAuditCmd(&api), newUsageCmd(&api), newSecretCmd(&api), newAPICmd(&api))
 	root.AddCommand(newSlackCmd(&api))
+	root.AddCommand(newCollectionCmd(&api), newDocCmd(&api), newSearchCmd(&api), newChatCmd(&api), newAssistantCmd(&api))
 	return root
 }

@@ -89,6 +89,11 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if resp.StatusCode/100 == 2 {
 		return data, nil
 	}
+	return nil, apiError(resp.StatusCode, data)
+}
+
+// apiError decodes an error response of the edge (OpenAI or Google shape).
+func apiError(status int, data []byte) error {
 	var eb struct {
 		Error struct {
 			Message string `json:"message"`
@@ -96,7 +101,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			Param   any    `json:"param"`
 		} `json:"error"`
 	}
-	apiErr := &APIError{Status: resp.StatusCode, Message: strings.TrimSpace(string(data))}
+	apiErr := &APIError{Status: status, Message: strings.TrimSpace(string(data))}
 	if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
 		apiErr.Message = eb.Error.Message
 		apiErr.Code = fmt.Sprint(eb.Error.Code)
@@ -104,5 +109,5 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			apiErr.Param = fmt.Sprint(eb.Error.Param)
 		}
 	}
-	return nil, apiErr
+	return apiErr
 }

@@ -35,6 +35,9 @@ type grounding struct {
 	grounded  bool   // retrieval ran and its passages are the only sources
 	noAnswer  string // retrieval found nothing: the fixed answer
 	warning   string
+	// prompted: the passages went to a language model in a grounded
+	// prompt, so its answer's [n] markers name the citations.
+	prompted bool
 }
 
 // ground runs retrieval for req (when it asks for it) and prepares the
@@ -96,6 +99,7 @@ func (g *grounding) call(m *registry.Model, p provider.Provider) *provider.ChatC
 		return call
 	}
 	call.Request = rag.Ground(g.req, g.retrieved)
+	g.prompted = true
 	return call
 }
 
@@ -110,9 +114,10 @@ func (g *grounding) provider(s *Service, m *registry.Model) provider.Provider {
 }
 
 // citations completes a result's citations: a language model's answer
-// cites the retrieved passages it names.
+// cites the retrieved passages it names as [n]; the extractive answerer
+// returns its own.
 func (g *grounding) citations(own []wire.Citation, content string) []wire.Citation {
-	if len(own) > 0 || !g.grounded || len(g.retrieved) == 0 {
+	if len(own) > 0 || !g.prompted {
 		return own
 	}
 	return rag.Citations(g.retrieved, content)

@@ -57,8 +57,8 @@ const maxQuote = 300
 var marker = regexp.MustCompile(`\[(\d{1,2})\]`)
 
 // Citations are the passages a model's answer cites by "[n]", in the
-// answer's order of first mention; when it cites none, every passage it
-// was given (the answer's context).
+// answer's order of first mention; none when it cites none (for example
+// when it says the documents do not contain the answer).
 func Citations(ps []provider.Passage, answer string) []wire.Citation {
 	var idx []int
 	seen := map[int]bool{}
@@ -67,11 +67,6 @@ func Citations(ps []provider.Passage, answer string) []wire.Citation {
 		if n >= 1 && n <= len(ps) && !seen[n] {
 			seen[n] = true
 			idx = append(idx, n)
-		}
-	}
-	if len(idx) == 0 {
-		for i := range ps {
-			idx = append(idx, i+1)
 		}
 	}
 	out := make([]wire.Citation, 0, len(idx))

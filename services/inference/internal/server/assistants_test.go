@@ -53,7 +53,7 @@ func TestAssistants(t *testing.T) {
 	require.NoError(t, err)
 	var c ragCompletion
 	require.NoError(t, json.Unmarshal(resp.GetBody(), &c))
-	require.Contains(t, c.Choices[0].Message.Content, `"VPN certificates rotate every 45 days." [1]`)
+	require.Contains(t, c.Choices[0].Message.Content, `VPN certificates rotate every 45 days." [1]`)
 	require.NotContains(t, c.Choices[0].Message.Content, "IT questions", "the system prompt is not a source")
 	require.Equal(t, "vpn.md", c.Rampart.Citations[0].Source)
 	var head struct {

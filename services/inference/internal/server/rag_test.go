@@ -38,7 +38,9 @@ type ragCompletion struct {
 	} `json:"rampart"`
 }
 
-const vpnText = "# VPN\n\nVPN certificates rotate every 45 days. The VPN gateway is vpn.example.com."
+// vpnText is shaped like ingestion's chunks: sentences joined by spaces,
+// a Markdown heading run into the sentence after it.
+const vpnText = "# VPN VPN certificates rotate every 45 days. The VPN gateway is vpn.example.com."
 
 // ragEnv runs inference against a fake ingestion holding tenant t1's
 // "handbook" (and tenant t2's "secret") collections, plus an
@@ -90,12 +92,13 @@ func TestRAGExtractiveAnswersFromTheTenantsDocuments(t *testing.T) {
 	var c ragCompletion
 	require.NoError(t, json.Unmarshal(resp.GetBody(), &c))
 	answer := c.Choices[0].Message.Content
-	require.Contains(t, answer, `"VPN certificates rotate every 45 days." [1]`)
+	require.Contains(t, answer, `"VPN VPN certificates rotate every 45 days." [1]`)
+	require.NotContains(t, answer, "gateway", "a sentence sharing only the topic word is not quoted")
 	require.Contains(t, answer, "[1] vpn.md")
 	require.NotContains(t, answer, "message", "a grounded answer never cites a message")
 	require.NotContains(t, answer, "7 days", "another tenant's document is never searched")
 	require.NotNil(t, c.Rampart)
-	require.Equal(t, ragCitation{Index: 1, DocumentID: "doc-vpn", Source: "vpn.md", ChunkID: "doc-vpn:0", Quote: "VPN certificates rotate every 45 days."}, c.Rampart.Citations[0])
+	require.Equal(t, ragCitation{Index: 1, DocumentID: "doc-vpn", Source: "vpn.md", ChunkID: "doc-vpn:0", Quote: "VPN VPN certificates rotate every 45 days."}, c.Rampart.Citations[0])
 
 	// The search ran as tenant t1 (the forwarded principal), in t1's collection.
 	s := e.srv.Ingestion.Searches()
@@ -201,7 +204,7 @@ func TestRAGLanguageModelGetsNumberedPassages(t *testing.T) {
 	require.Len(t, c.Rampart.Citations, 1, "only the cited passage")
 	require.Equal(t, "doc-vpn:0", c.Rampart.Citations[0].ChunkID)
 	require.Equal(t, "vpn.md", c.Rampart.Citations[0].Source)
-	require.Equal(t, "# VPN VPN certificates rotate every 45 days. The VPN gateway is vpn.example.com.", c.Rampart.Citations[0].Quote)
+	require.Equal(t, vpnText, c.Rampart.Citations[0].Quote)
 }
 
 func TestRAGBadInput(t *testing.T) {

@@ -59,7 +59,10 @@ func extract(call *provider.ChatCall) *provider.ChatResult {
 			if skipQuestions && strings.HasSuffix(s, "?") {
 				continue
 			}
-			if strings.HasPrefix(s, "#") { // a Markdown heading is not an answer
+			// A Markdown heading marker is not part of the answer; chunked
+			// documents may carry the heading text joined to the sentence
+			// that follows it, so only the marker is dropped.
+			if s = strings.TrimSpace(strings.TrimLeft(s, "#")); s == "" {
 				continue
 			}
 			sents = append(sents, sentence{text: s, source: source, order: len(sents), terms: termSet(s), cite: cite})

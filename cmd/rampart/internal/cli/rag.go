@@ -1,0 +1,480 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rampart-platform/rampart/cmd/rampart/internal/restclient"
+)
+
+// Verbs over the documents and retrieval API: collections, documents,
+// search, grounded chat and assistants (issue 12). They use the REST API
+// with the key from RAMPART_API_KEY / RAMPART_ADMIN_KEY like the admin verbs.
+
+func newCollectionCmd(f *apiFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "collection", Short: "Manage document collections of your tenant"}
+	var desc string
+	create := verb(f, "create NAME", "Create a collection", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+		return http.MethodPost, "/v1/collections", nil, map[string]any{"name": a[0], "description": desc}, nil
+	})
+	create.Flags().StringVar(&desc, "description", "", "free-form description")
+	cmd.AddCommand(create,
+		verb(f, "list", "List collections", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/collections", nil, nil, nil
+		}),
+		verb(f, "delete NAME", "Delete a collection with its documents", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodDelete, "/v1/collections/" + esc(a[0]), nil, nil, nil
+		}))
+	return cmd
+}
+
+// contentTypes maps file extensions to the types ingestion accepts; other
+// files are sent without a type and ingestion sniffs them.
+var contentTypes = map[string]string{".md": "text/markdown", ".markdown": "text/markdown", ".txt": "text/plain", ".html": "text/html", ".htm": "text/html"}
+
+// maxUpload is ingestion's limit on one document.
+const maxUpload = 10 << 20
+
+type docJob struct {
+	ID          string `json:"id"`
+	State       string `json:"state"`
+	ChunksDone  int    `json:"chunks_done"`
+	ChunksTotal int    `json:"chunks_total"`
+	Error       string `json:"error"`
+}
+
+func newDocCmd(f *apiFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "doc", Short: "Add, list and delete documents of a collection"}
+	var collection, source, ctype string
+	var wait bool
+	add := &cobra.Command{
+		Use:   "add FILE|URL|- ...",
+		Short: "Ingest files, URLs or standard input (-) into a collection",
+		Long: "Ingest each argument: a file path, an http(s) URL (fetched by ingestion) or - for standard input.\n" +
+			"With --wait, show each job's progress until it ends; the command fails if a job fails.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if collection == "" {
+				return errors.New("--collection is required")
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			var failed []string
+			for _, arg := range args {
+				body, err := docBody(cmd.InOrStdin(), arg, source, ctype)
+				if err != nil {
+					return err
+				}
+				out, err := c.Do(cmd.Context(), http.MethodPost, "/v1/collections/"+esc(collection)+"/documents", nil, body)
+				if err != nil {
+					return fmt.Errorf("%s: %w", arg, err)
+				}
+				var res struct {
+					Document struct {
+						ID     string `json:"id"`
+						Source string `json:"source"`
+					} `json:"document"`
+					Job          docJob `json:"job"`
+					Deduplicated bool   `json:"deduplicated"`
+				}
+				if err := json.Unmarshal(out, &res); err != nil {
+					return fmt.Errorf("%s: unexpected answer: %w", arg, err)
+				}
+				note := ""
+				if res.Deduplicated {
+					note = " (already ingested)"
+				}
+				label := docLabel(arg)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s  document %s  job %s%s\n", label, res.Document.ID, res.Job.ID, note)
+				if !wait {
+					continue
+				}
+				job, err := waitJob(cmd.Context(), c, res.Job, func(j docJob) { progress(cmd.ErrOrStderr(), label, j) })
+				if err != nil {
+					return fmt.Errorf("%s: %w", arg, err)
+				}
+				if job.State != "JOB_STATE_SUCCEEDED" {
+					failed = append(failed, arg+": "+job.Error)
+				}
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("ingestion failed: %s", strings.Join(failed, "; "))
+			}
+			return nil
+		},
+	}
+	add.Flags().StringVarP(&collection, "collection", "c", "", "collection to add to (required)")
+	add.Flags().StringVar(&source, "source", "", "source shown in citations (default: the file name or URL; stdin: \"stdin\")")
+	add.Flags().StringVar(&ctype, "type", "", "content type: text/plain, text/markdown or text/html (default: from the extension, else sniffed)")
+	add.Flags().BoolVar(&wait, "wait", false, "wait for each job, showing its progress")
+
+	var listCollection string
+	list := verb(f, "list", "List the documents of a collection", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+		if listCollection == "" {
+			return "", "", nil, nil, errors.New("--collection is required")
+		}
+		return http.MethodGet, "/v1/collections/" + esc(listCollection) + "/documents", nil, nil, nil
+	})
+	list.Flags().StringVarP(&listCollection, "collection", "c", "", "collection (required)")
+	cmd.AddCommand(add, list,
+		verb(f, "delete DOCUMENT_ID", "Delete a document and its chunks", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodDelete, "/v1/documents/" + esc(a[0]), nil, nil, nil
+		}))
+	return cmd
+}
+
+// docLabel names an argument in progress lines: a file's base name,
+// "stdin", or the URL.
+func docLabel(arg string) string {
+	switch {
+	case arg == "-":
+		return "stdin"
+	case strings.Contains(arg, "://"):
+		return arg
+	}
+	return filepath.Base(arg)
+}
+
+// docBody is the IngestDocument body for one argument.
+func docBody(stdin io.Reader, arg, source, ctype string) (map[string]any, error) {
+	if u, err := url.Parse(arg); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		body := map[string]any{"url": arg}
+		if source != "" {
+			body["source"] = source
+		}
+		return body, nil
+	}
+	var data []byte
+	var err error
+	name := filepath.Base(arg)
+	if arg == "-" {
+		name = "stdin"
+		data, err = io.ReadAll(io.LimitReader(stdin, maxUpload+1))
+	} else {
+		var fh *os.File
+		if fh, err = os.Open(arg); err == nil { //nolint:gosec // the operator names the file to upload
+			data, err = io.ReadAll(io.LimitReader(fh, maxUpload+1))
+			_ = fh.Close()
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxUpload {
+		return nil, fmt.Errorf("%s: larger than %d MiB, the most ingestion accepts", arg, maxUpload>>20)
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%s: empty", arg)
+	}
+	if ctype == "" {
+		ctype = contentTypes[strings.ToLower(filepath.Ext(arg))]
+	}
+	if source == "" {
+		source = name
+	}
+	body := map[string]any{"content": data, "source": source}
+	if ctype != "" {
+		body["content_type"] = ctype
+	}
+	return body, nil
+}
+
+// waitJob polls the job until it succeeds or fails, reporting each change.
+func waitJob(ctx context.Context, c *restclient.Client, job docJob, report func(docJob)) (docJob, error) {
+	last := docJob{State: "-"}
+	delay := 50 * time.Millisecond
+	for {
+		if job != last {
+			report(job)
+			last = job
+		}
+		if job.State == "JOB_STATE_SUCCEEDED" || job.State == "JOB_STATE_FAILED" {
+			return job, nil
+		}
+		select {
+		case <-ctx.Done():
+			return job, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+		out, err := c.Do(ctx, http.MethodGet, "/v1/ingest/jobs/"+esc(job.ID), nil, nil)
+		if err != nil {
+			return job, err
+		}
+		var res struct {
+			Job docJob `json:"job"`
+		}
+		if err := json.Unmarshal(out, &res); err != nil {
+			return job, err
+		}
+		job = res.Job
+	}
+}
+
+// progress prints one line per change: a bar of chunks done.
+func progress(w io.Writer, name string, j docJob) {
+	const width = 20
+	state := strings.ToLower(strings.TrimPrefix(j.State, "JOB_STATE_"))
+	bar := strings.Repeat(".", width)
+	if j.ChunksTotal > 0 {
+		n := min(width, width*j.ChunksDone/j.ChunksTotal)
+		bar = strings.Repeat("#", n) + strings.Repeat(".", width-n)
+	}
+	line := fmt.Sprintf("%s [%s] %d/%d chunks %s", name, bar, j.ChunksDone, j.ChunksTotal, state)
+	if j.Error != "" {
+		line += ": " + j.Error
+	}
+	fmt.Fprintln(w, line)
+}
+
+func newSearchCmd(f *apiFlags) *cobra.Command {
+	var collection string
+	var topK int
+	var raw bool
+	cmd := &cobra.Command{
+		Use:   "search QUERY...",
+		Short: "Search a collection (hybrid BM25 + vectors) and print the passages",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if collection == "" {
+				return errors.New("--collection is required")
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			out, err := c.Do(cmd.Context(), http.MethodPost, "/v1/search", nil,
+				map[string]any{"collection": collection, "query": strings.Join(args, " "), "top_k": topK})
+			if err != nil {
+				return err
+			}
+			if raw {
+				_, err = cmd.OutOrStdout().Write(append(out, '\n'))
+				return err
+			}
+			var res struct {
+				Passages []struct {
+					Text    string  `json:"text"`
+					Source  string  `json:"source"`
+					ChunkID string  `json:"chunk_id"`
+					Score   float64 `json:"score"`
+				} `json:"passages"`
+			}
+			if err := json.Unmarshal(out, &res); err != nil {
+				return err
+			}
+			if len(res.Passages) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "no passages")
+			}
+			for i, p := range res.Passages {
+				fmt.Fprintf(cmd.OutOrStdout(), "[%d] %s  (%s, score %.4f)\n    %s\n", i+1, p.Source, p.ChunkID, p.Score, p.Text)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&collection, "collection", "c", "", "collection to search (required)")
+	cmd.Flags().IntVarP(&topK, "top-k", "k", 5, "passages to return (1-50)")
+	cmd.Flags().BoolVar(&raw, "json", false, "print the JSON answer")
+	return cmd
+}
+
+type chatMsg struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+type citation struct {
+	Index  int    `json:"index"`
+	Source string `json:"source"`
+	Title  string `json:"title"`
+	URL    string `json:"url"`
+	Quote  string `json:"quote"`
+}
+
+func newChatCmd(f *apiFlags) *cobra.Command {
+	var assistant, model string
+	var collections []string
+	var topK int
+	cmd := &cobra.Command{
+		Use:   "chat [MESSAGE...]",
+		Short: "Chat grounded in your documents (an assistant or collections); streams the answer",
+		Long: "With MESSAGE, ask once; without, read questions line by line from standard input\n" +
+			"(the conversation is kept, so follow-up questions work). Sources are listed after each answer.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if assistant != "" && (len(collections) > 0 || cmd.Flags().Changed("model")) {
+				return errors.New("use --assistant or --collection/--model, not both")
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			if assistant != "" {
+				model = assistant
+			}
+			var history []chatMsg
+			ask := func(q string) error {
+				history = append(history, chatMsg{Role: "user", Content: q})
+				body := map[string]any{"model": model, "messages": history, "stream": true}
+				if len(collections) > 0 {
+					ext := map[string]any{"collections": collections}
+					if topK > 0 {
+						ext["top_k"] = topK
+					}
+					body["rampart"] = ext
+				}
+				answer, cites, warning, err := streamAnswer(cmd.Context(), c, body, cmd.OutOrStdout())
+				if err != nil {
+					history = history[:len(history)-1]
+					return err
+				}
+				history = append(history, chatMsg{Role: "assistant", Content: answer})
+				printSources(cmd.OutOrStdout(), cites)
+				if warning != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warning)
+				}
+				return nil
+			}
+			if len(args) > 0 {
+				return ask(strings.Join(args, " "))
+			}
+			sc := bufio.NewScanner(cmd.InOrStdin())
+			sc.Buffer(make([]byte, 64<<10), 1<<20)
+			for {
+				fmt.Fprint(cmd.ErrOrStderr(), "> ")
+				if !sc.Scan() {
+					fmt.Fprintln(cmd.ErrOrStderr())
+					return sc.Err()
+				}
+				q := strings.TrimSpace(sc.Text())
+				if q == "" {
+					continue
+				}
+				if err := ask(q); err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "error:", err)
+				}
+			}
+		},
+	}
+	cmd.Flags().StringVarP(&assistant, "assistant", "a", "", "assistant to chat with (its model, collections and prompt)")
+	cmd.Flags().StringSliceVarP(&collections, "collection", "c", nil, "collection(s) to retrieve from (repeatable)")
+	cmd.Flags().StringVarP(&model, "model", "m", "rampart-extractive", "model, with --collection")
+	cmd.Flags().IntVarP(&topK, "top-k", "k", 0, "passages per answer (1-50; default: the server's)")
+	return cmd
+}
+
+// streamAnswer streams one completion to w and returns its text, the
+// final chunk's citations and warning.
+func streamAnswer(ctx context.Context, c *restclient.Client, body map[string]any, w io.Writer) (string, []citation, string, error) {
+	var text strings.Builder
+	var cites []citation
+	var warning string
+	err := c.Stream(ctx, "/v1/chat/completions", body, func(data []byte) error {
+		var chunk struct {
+			Choices []struct {
+				Delta struct {
+					Content string `json:"content"`
+				} `json:"delta"`
+			} `json:"choices"`
+			Rampart *struct {
+				Citations []citation `json:"citations"`
+				Warning   string     `json:"warning"`
+			} `json:"rampart"`
+		}
+		if err := json.Unmarshal(data, &chunk); err != nil {
+			return fmt.Errorf("bad stream chunk: %w", err)
+		}
+		if len(chunk.Choices) > 0 && chunk.Choices[0].Delta.Content != "" {
+			text.WriteString(chunk.Choices[0].Delta.Content)
+			if _, err := io.WriteString(w, chunk.Choices[0].Delta.Content); err != nil {
+				return err
+			}
+		}
+		if chunk.Rampart != nil {
+			cites, warning = chunk.Rampart.Citations, chunk.Rampart.Warning
+		}
+		return nil
+	})
+	fmt.Fprintln(w)
+	return text.String(), cites, warning, err
+}
+
+func printSources(w io.Writer, cites []citation) {
+	if len(cites) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "Sources:")
+	for _, c := range cites {
+		where := c.Source
+		if c.Title != "" && c.Title != c.Source {
+			where = c.Title + " — " + where
+		}
+		if c.URL != "" && c.URL != c.Source {
+			where += " <" + c.URL + ">"
+		}
+		fmt.Fprintf(w, "  [%d] %s\n", c.Index, where)
+	}
+}
+
+func newAssistantCmd(f *apiFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "assistant", Short: "Manage assistants: model names bound to a model, collections and a prompt (admin)"}
+	var model, prompt, promptFile, desc string
+	var collections []string
+	var topK int32
+	var minScore float64
+	create := verb(f, "create NAME", "Create an assistant (use NAME as the model in any OpenAI client)", 1, func(cmd *cobra.Command, a []string) (string, string, url.Values, any, error) {
+		if promptFile != "" {
+			if prompt != "" {
+				return "", "", nil, nil, errors.New("use --system-prompt or --system-prompt-file, not both")
+			}
+			b, err := readArgFile(cmd.InOrStdin(), promptFile)
+			if err != nil {
+				return "", "", nil, nil, err
+			}
+			prompt = string(b)
+		}
+		return http.MethodPost, "/v1/rampart/assistants", nil, map[string]any{
+			"name": a[0], "model": model, "collections": collections, "system_prompt": prompt,
+			"top_k": topK, "min_score": minScore, "description": desc,
+		}, nil
+	})
+	create.Flags().StringVarP(&model, "model", "m", "rampart-extractive", "registry chat model that answers")
+	create.Flags().StringSliceVarP(&collections, "collection", "c", nil, "collection(s) to retrieve from (repeatable)")
+	create.Flags().StringVar(&prompt, "system-prompt", "", "system prompt")
+	create.Flags().StringVar(&promptFile, "system-prompt-file", "", "read the system prompt from a file (- for stdin)")
+	create.Flags().Int32VarP(&topK, "top-k", "k", 0, "passages per answer (1-50; 0: the default)")
+	create.Flags().Float64Var(&minScore, "min-score", 0, "drop passages scoring below this")
+	create.Flags().StringVar(&desc, "description", "", "free-form description")
+	cmd.AddCommand(create,
+		verb(f, "list", "List assistants", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/rampart/assistants", nil, nil, nil
+		}),
+		verb(f, "get NAME", "Show an assistant", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/rampart/assistants/" + esc(a[0]), nil, nil, nil
+		}),
+		verb(f, "delete NAME", "Delete an assistant", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodDelete, "/v1/rampart/assistants/" + esc(a[0]), nil, nil, nil
+		}))
+	return cmd
+}
+
+// readArgFile reads path, or stdin for "-" (bounded).
+func readArgFile(stdin io.Reader, path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(io.LimitReader(stdin, 1<<20))
+	}
+	return os.ReadFile(path) //nolint:gosec // the operator names the file
+}

@@ -1,0 +1,379 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The official OpenAI Node SDK version the assistant test drives (the
+// newest 6.x: 7.x needs Node 22, CI and the dev machine have Node 20).
+const openaiNodeVersion = "6.49.0"
+
+const ragDoc = "# VPN\n\nVPN certificates rotate every 45 days. The VPN gateway is vpn.example.com and needs the Rampart client.\n\n" +
+	"# Laptops\n\nLaptops are replaced every three years. Lost laptops are reported to the service desk at once."
+
+type ragCitation struct {
+	Index      int    `json:"index"`
+	DocumentID string `json:"document_id"`
+	Source     string `json:"source"`
+	Title      string `json:"title"`
+	URL        string `json:"url"`
+	ChunkID    string `json:"chunk_id"`
+	Quote      string `json:"quote"`
+}
+
+type ragAnswer struct {
+	Model   string `json:"model"`
+	Choices []struct {
+		Message struct {
+			Content string `json:"content"`
+		} `json:"message"`
+	} `json:"choices"`
+	Rampart *struct {
+		Citations []ragCitation `json:"citations"`
+		Warning   string        `json:"warning"`
+	} `json:"rampart"`
+}
+
+// rawDo sends a JSON body and returns the status and raw answer.
+func rawDo(t *testing.T, method, url, key string, body any) (int, []byte) {
+	t.Helper()
+	data, err := json.Marshal(body)
+	require.NoError(t, err)
+	req, err := http.NewRequest(method, url, bytes.NewReader(data))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, out
+}
+
+// ingestAndWait uploads content into collection and waits for its job.
+func ingestAndWait(t *testing.T, s *stack, key, collection, source, content string) string {
+	t.Helper()
+	var ing struct {
+		Document struct {
+			ID string `json:"id"`
+		} `json:"document"`
+		Job ingestJob `json:"job"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections/"+collection+"/documents", key,
+		map[string]any{"content": []byte(content), "source": source, "content_type": "text/markdown"}, &ing))
+	var job struct {
+		Job ingestJob `json:"job"`
+	}
+	for range 400 { // poll the durable job until it ends (bounded)
+		require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/ingest/jobs/"+ing.Job.ID, key, nil, &job))
+		if job.Job.State == "JOB_STATE_SUCCEEDED" || job.Job.State == "JOB_STATE_FAILED" {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	require.Equal(t, "JOB_STATE_SUCCEEDED", job.Job.State)
+	return ing.Document.ID
+}
+
+// streamChat posts a streaming chat and returns the concatenated content
+// and the final chunk's rampart object.
+func streamChat(t *testing.T, s *stack, key string, body map[string]any) (string, json.RawMessage) {
+	t.Helper()
+	body["stream"] = true
+	data, err := json.Marshal(body)
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, s.baseURL+"/v1/chat/completions", bytes.NewReader(data))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("Content-Type"), "text/event-stream")
+	var text strings.Builder
+	var final json.RawMessage
+	done := false
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		payload, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		if payload == "[DONE]" {
+			done = true
+			break
+		}
+		var c struct {
+			Choices []struct {
+				Delta struct {
+					Content string `json:"content"`
+				} `json:"delta"`
+				FinishReason *string `json:"finish_reason"`
+			} `json:"choices"`
+			Rampart json.RawMessage `json:"rampart"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(payload), &c), payload)
+		if len(c.Choices) > 0 {
+			text.WriteString(c.Choices[0].Delta.Content)
+			if c.Choices[0].FinishReason != nil {
+				final = c.Rampart
+			}
+		}
+	}
+	require.NoError(t, sc.Err())
+	require.True(t, done, "the stream ends with [DONE]")
+	return text.String(), final
+}
+
+// TestRAGChatThroughEdge: a document ingested through the edge grounds
+// chat answers — JSON and streamed — that quote it and cite its source;
+// follow-ups use the conversation; nothing relevant → the answer says so;
+// another tenant's collection is never searched (404); top_k is checked.
+func TestRAGChatThroughEdge(t *testing.T) {
+	s := startStack(t)
+	admin := s.env["RAMPART_ADMIN_KEY"]
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", admin, map[string]any{"name": "e2e-rag"}, nil))
+	docID := ingestAndWait(t, s, admin, "e2e-rag", "vpn.md", ragDoc)
+
+	// A chat-only key (like the Slack adapter's) may ground answers.
+	var chatOnly createdKey
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/keys", admin,
+		map[string]any{"name": "rag-chat-only", "scopes": []string{"chat:write"}}, &chatOnly))
+
+	ask := func(q ...string) map[string]any {
+		msgs := make([]map[string]string, len(q))
+		for i, m := range q {
+			role := "user"
+			if i%2 == 1 {
+				role = "assistant"
+			}
+			msgs[i] = map[string]string{"role": role, "content": m}
+		}
+		return map[string]any{"model": "rampart-extractive", "messages": msgs, "rampart": map[string]any{"collections": []string{"e2e-rag"}, "top_k": 4}}
+	}
+
+	t.Run("json", func(t *testing.T) {
+		var a ragAnswer
+		require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/chat/completions", chatOnly.APIKey, ask("How often do VPN certificates rotate?"), &a))
+		// (ingestion's chunks run a heading into the next sentence: the
+		// quote may start with the heading's text)
+		require.Contains(t, a.Choices[0].Message.Content, `VPN certificates rotate every 45 days." [1]`)
+		require.NotContains(t, a.Choices[0].Message.Content, "gateway")
+		require.Contains(t, a.Choices[0].Message.Content, "[1] vpn.md")
+		require.NotContains(t, a.Choices[0].Message.Content, "message")
+		require.NotNil(t, a.Rampart)
+		c := a.Rampart.Citations[0]
+		require.Equal(t, 1, c.Index)
+		require.Equal(t, docID, c.DocumentID)
+		require.Equal(t, "vpn.md", c.Source)
+		require.True(t, strings.HasPrefix(c.ChunkID, docID+":"), c.ChunkID)
+		require.Contains(t, c.Quote, "VPN certificates rotate every 45 days.")
+	})
+
+	t.Run("stream", func(t *testing.T) {
+		text, final := streamChat(t, s, admin, ask("How often do VPN certificates rotate?"))
+		require.Contains(t, text, "VPN certificates rotate every 45 days.")
+		var ext struct {
+			Citations []ragCitation `json:"citations"`
+		}
+		require.NoError(t, json.Unmarshal(final, &ext), string(final))
+		require.Equal(t, "vpn.md", ext.Citations[0].Source)
+		require.Equal(t, docID, ext.Citations[0].DocumentID)
+	})
+
+	t.Run("follow-up", func(t *testing.T) {
+		var a ragAnswer
+		require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/chat/completions", admin,
+			ask("I have a question about laptops.", "Sure, what is it?", "How often are they replaced?"), &a))
+		require.Contains(t, a.Choices[0].Message.Content, "Laptops are replaced every three years.")
+	})
+
+	t.Run("no answer", func(t *testing.T) {
+		var a ragAnswer
+		require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/chat/completions", admin, ask("What is the parental leave policy?"), &a))
+		require.Contains(t, a.Choices[0].Message.Content, "do not contain an answer")
+		require.NotContains(t, a.Choices[0].Message.Content, "45 days")
+		require.Nil(t, a.Rampart)
+	})
+
+	t.Run("bad input", func(t *testing.T) {
+		body := ask("How often do VPN certificates rotate?")
+		body["rampart"] = map[string]any{"collections": []string{"e2e-rag"}, "top_k": 500}
+		code, out := rawDo(t, http.MethodPost, s.baseURL+"/v1/chat/completions", admin, body)
+		require.Equal(t, http.StatusBadRequest, code, string(out))
+		require.Contains(t, string(out), `"param":"rampart.top_k"`)
+
+		body["rampart"] = map[string]any{"collections": []string{"no-such-collection"}}
+		code, out = rawDo(t, http.MethodPost, s.baseURL+"/v1/chat/completions", admin, body)
+		require.Equal(t, http.StatusNotFound, code, string(out))
+		require.Contains(t, string(out), "no-such-collection")
+	})
+
+	t.Run("another tenant's collection", func(t *testing.T) {
+		var tb struct {
+			OwnerAPIKey string `json:"owner_api_key"`
+		}
+		require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/tenants", admin,
+			map[string]any{"name": "tenant-rag", "owner_subject": "owner@rag.example"}, &tb))
+		code, out := rawDo(t, http.MethodPost, s.baseURL+"/v1/chat/completions", tb.OwnerAPIKey, ask("How often do VPN certificates rotate?"))
+		require.Equal(t, http.StatusNotFound, code, string(out))
+		require.Contains(t, string(out), "e2e-rag")
+		require.NotContains(t, string(out), "45 days")
+	})
+}
+
+// TestRAGAssistantWithOpenAINodeSDK: an admin defines an assistant; the
+// official OpenAI Node SDK, unchanged, lists it and gets grounded answers
+// (JSON and streamed) by choosing it as the model; another tenant neither
+// sees nor uses it.
+func TestRAGAssistantWithOpenAINodeSDK(t *testing.T) {
+	node, err := exec.LookPath("node")
+	require.NoError(t, err, "node is needed for the OpenAI SDK test (CI installs it)")
+	npm, err := exec.LookPath("npm")
+	require.NoError(t, err, "npm is needed for the OpenAI SDK test")
+	s := startStack(t)
+	admin := s.env["RAMPART_ADMIN_KEY"]
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", admin, map[string]any{"name": "e2e-kb"}, nil))
+	ingestAndWait(t, s, admin, "e2e-kb", "vpn.md", ragDoc)
+	code, out := rawDo(t, http.MethodPost, s.baseURL+"/v1/rampart/assistants", admin, map[string]any{
+		"name": "kb-e2e", "model": "rampart-extractive", "collections": []string{"e2e-kb"},
+		"system_prompt": "You answer IT questions.", "top_k": 4, "description": "e2e"})
+	require.Equal(t, http.StatusOK, code, string(out))
+
+	// A key without the admin scope cannot manage assistants.
+	var chatOnly createdKey
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/keys", admin,
+		map[string]any{"name": "rag-sdk", "scopes": []string{"chat:write"}}, &chatOnly))
+	code, _ = rawDo(t, http.MethodPost, s.baseURL+"/v1/rampart/assistants", chatOnly.APIKey, map[string]any{"name": "x", "model": "echo"})
+	require.Equal(t, http.StatusForbidden, code)
+
+	dir := t.TempDir()
+	install := exec.Command(npm, "install", "--no-audit", "--no-fund", "--silent", "openai@"+openaiNodeVersion)
+	install.Dir = dir
+	installOut, err := install.CombinedOutput()
+	require.NoError(t, err, string(installOut))
+	script := `
+const { OpenAI } = require("openai");
+(async () => {
+  const client = new OpenAI({ baseURL: process.env.BASE_URL + "/v1", apiKey: process.env.KEY, maxRetries: 0 });
+  const models = [];
+  for await (const m of client.models.list()) models.push(m.id);
+  const q = [{ role: "user", content: "How often do VPN certificates rotate?" }];
+  const r = await client.chat.completions.create({ model: "kb-e2e", messages: q });
+  let text = "", final = null;
+  const stream = await client.chat.completions.create({ model: "kb-e2e", messages: q, stream: true });
+  for await (const chunk of stream) {
+    text += chunk.choices[0]?.delta?.content || "";
+    if (chunk.choices[0]?.finish_reason) final = chunk.rampart || null;
+  }
+  let other = null;
+  try {
+    await new OpenAI({ baseURL: process.env.BASE_URL + "/v1", apiKey: process.env.OTHER_KEY, maxRetries: 0 })
+      .chat.completions.create({ model: "kb-e2e", messages: q });
+  } catch (e) { other = e.status; }
+  const otherModels = [];
+  for await (const m of new OpenAI({ baseURL: process.env.BASE_URL + "/v1", apiKey: process.env.OTHER_KEY }).models.list()) otherModels.push(m.id);
+  console.log(JSON.stringify({ models, json: r, text, final, other, otherModels }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sdk.js"), []byte(script), 0o600))
+	var tb struct {
+		OwnerAPIKey string `json:"owner_api_key"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/tenants", admin,
+		map[string]any{"name": "tenant-sdk", "owner_subject": "owner@sdk.example"}, &tb))
+	run := exec.Command(node, "sdk.js")
+	run.Dir = dir
+	run.Env = append(cleanEnv(), "BASE_URL="+s.baseURL, "KEY="+chatOnly.APIKey, "OTHER_KEY="+tb.OwnerAPIKey)
+	var stderr bytes.Buffer
+	run.Stderr = &stderr
+	stdout, err := run.Output()
+	require.NoError(t, err, stderr.String())
+	var res struct {
+		Models      []string        `json:"models"`
+		JSON        ragAnswer       `json:"json"`
+		Text        string          `json:"text"`
+		Final       json.RawMessage `json:"final"`
+		Other       int             `json:"other"`
+		OtherModels []string        `json:"otherModels"`
+	}
+	require.NoError(t, json.Unmarshal(stdout, &res), string(stdout))
+	require.Contains(t, res.Models, "kb-e2e")
+	require.Equal(t, "kb-e2e", res.JSON.Model)
+	require.Contains(t, res.JSON.Choices[0].Message.Content, "VPN certificates rotate every 45 days.")
+	require.NotContains(t, res.JSON.Choices[0].Message.Content, "IT questions", "the system prompt is not quoted")
+	require.Equal(t, "vpn.md", res.JSON.Rampart.Citations[0].Source)
+	require.Contains(t, res.Text, "VPN certificates rotate every 45 days.")
+	require.Contains(t, string(res.Final), `"source":"vpn.md"`)
+	require.Equal(t, http.StatusNotFound, res.Other, "another tenant cannot use the assistant")
+	require.NotContains(t, res.OtherModels, "kb-e2e", "nor see it")
+	require.Contains(t, res.OtherModels, "rampart-extractive")
+
+	// Deleted: gone from /v1/models.
+	code, _ = rawDo(t, http.MethodDelete, s.baseURL+"/v1/rampart/assistants/kb-e2e", admin, nil)
+	require.Equal(t, http.StatusOK, code)
+	var models struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/models", admin, nil, &models))
+	for _, m := range models.Data {
+		require.NotEqual(t, "kb-e2e", m.ID)
+	}
+}
+
+// TestRAGCLI drives the CLI verbs against the real stack: collection,
+// doc add (a file and stdin, --wait), search, chat with a collection and
+// with an assistant (streamed), assistant create/list/delete.
+func TestRAGCLI(t *testing.T) {
+	s := startStack(t)
+	rampart := func(stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(binDir, "rampart"), args...)
+		cmd.Env = append(cleanEnv(), "RAMPART_URL="+s.baseURL, "RAMPART_ADMIN_KEY="+s.env["RAMPART_ADMIN_KEY"])
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "rampart %v:\n%s", args, out)
+		return string(out)
+	}
+	rampart("", "collection", "create", "e2e-cli", "--description", "cli")
+	require.Contains(t, rampart("", "collection", "list"), `"e2e-cli"`)
+	file := filepath.Join(t.TempDir(), "vpn.md")
+	require.NoError(t, os.WriteFile(file, []byte(ragDoc), 0o600))
+	out := rampart("Printers are on the third floor. Toner is in the supply room.", "doc", "add", "-c", "e2e-cli", "--wait", file, "-")
+	require.Contains(t, out, "vpn.md [####################]")
+	require.Contains(t, out, "stdin [####################]")
+	require.Contains(t, out, "succeeded")
+
+	require.Contains(t, rampart("", "search", "-c", "e2e-cli", "where", "is", "the", "toner"), "[1] stdin")
+
+	out = rampart("", "chat", "-c", "e2e-cli", "How often do VPN certificates rotate?")
+	require.Contains(t, out, "VPN certificates rotate every 45 days.")
+	require.Contains(t, out, "Sources:\n  [1] vpn.md")
+
+	rampart("", "assistant", "create", "kb-cli", "-c", "e2e-cli", "--system-prompt", "You answer office questions.")
+	require.Contains(t, rampart("", "assistant", "list"), `"kb-cli"`)
+	// interactive: questions from stdin, the conversation kept
+	out = rampart("Where are the printers?\nAnd the toner?\n", "chat", "--assistant", "kb-cli")
+	require.Contains(t, out, "Printers are on the third floor.")
+	require.Contains(t, out, "Toner is in the supply room.")
+	require.Contains(t, out, "[1] stdin")
+	rampart("", "assistant", "delete", "kb-cli")
+	require.NotContains(t, rampart("", "assistant", "list"), "kb-cli")
+	rampart("", "collection", "delete", "e2e-cli")
+}
