@@ -26,7 +26,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	var api apiFlags
 	api.bind(root)
 	root.AddCommand(newPKICmd(), newDevCmd(), newWhoAmICmd(&api), newTenantCmd(&api), newKeyCmd(&api),
-		newMemberCmd(&api), newAuditCmd(&api), newUsageCmd(&api), newSecretCmd(&api), newAPICmd(&api))
+		newMemberCmd(&api), newAuditCmd(&api), newUsageCmd(&api), newSecretCmd(&api), newAPICmd(&api), newEvalCmd(&api))
 	root.AddCommand(newSlackCmd(&api))
 	root.AddCommand(newCollectionCmd(&api), newDocCmd(&api), newSearchCmd(&api), newChatCmd(&api), newAssistantCmd(&api))
 	return root
