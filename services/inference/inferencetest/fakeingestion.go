@@ -33,8 +33,14 @@ type FakeIngestion struct {
 
 	gs       *grpc.Server
 	mu       sync.Mutex
-	docs     map[string][]*ingestionv1.Passage // tenant \x00 collection → passages
+	docs     map[string][]doc // tenant \x00 collection → passages
 	searches []Search
+}
+
+// doc is a stored passage with its words counted once, at Add.
+type doc struct {
+	p     *ingestionv1.Passage
+	words map[string]int
 }
 
 // Search is one Search call as served.
@@ -52,7 +58,7 @@ func StartIngestion(t testing.TB, pkiDir string, keys principal.Keys) *FakeInges
 	v := principal.NewVerifier(keys)
 	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)),
 		grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(v, principal.ExemptMethods())))
-	f := &FakeIngestion{gs: gs, docs: map[string][]*ingestionv1.Passage{}}
+	f := &FakeIngestion{gs: gs, docs: map[string][]doc{}}
 	ingestionv1.RegisterIngestionServiceServer(gs, &fakeSearch{f: f})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -67,7 +73,16 @@ func (f *FakeIngestion) Add(tenant, collection string, ps ...*ingestionv1.Passag
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	k := tenant + "\x00" + collection
-	f.docs[k] = append(f.docs[k], ps...)
+	if _, ok := f.docs[k]; !ok {
+		f.docs[k] = []doc{}
+	}
+	for _, p := range ps {
+		d := doc{p: p, words: map[string]int{}}
+		for _, w := range strings.FieldsFunc(strings.ToLower(p.GetText()), notWord) {
+			d.words[w]++
+		}
+		f.docs[k] = append(f.docs[k], d)
+	}
 }
 
 // Searches returns the calls served so far.
@@ -115,23 +130,29 @@ func (s *fakeSearch) Search(ctx context.Context, r *ingestionv1.SearchRequest) (
 			words[w] = true
 		}
 	}
-	var out []*ingestionv1.Passage
+	type hit struct {
+		d     doc
+		score float64
+	}
+	var hits []hit
 	for _, d := range docs {
 		n := 0
-		for _, w := range strings.FieldsFunc(strings.ToLower(d.GetText()), notWord) {
-			if words[w] {
-				n++
-			}
+		for w := range words {
+			n += d.words[w]
 		}
 		if n > 0 {
-			c, _ := proto.Clone(d).(*ingestionv1.Passage)
-			c.Score = float64(n) / 100
-			out = append(out, c)
+			hits = append(hits, hit{d, float64(n) / 100})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *ingestionv1.Passage) int { return cmp.Compare(b.GetScore(), a.GetScore()) })
-	if k := int(cmp.Or(r.GetTopK(), 5)); len(out) > k {
-		out = out[:k]
+	slices.SortStableFunc(hits, func(a, b hit) int { return cmp.Compare(b.score, a.score) })
+	if k := int(cmp.Or(r.GetTopK(), 5)); len(hits) > k {
+		hits = hits[:k]
+	}
+	out := make([]*ingestionv1.Passage, len(hits))
+	for i, h := range hits {
+		c, _ := proto.Clone(h.d.p).(*ingestionv1.Passage)
+		c.Score = h.score
+		out[i] = c
 	}
 	return &ingestionv1.SearchResponse{Passages: out}, nil
 }
