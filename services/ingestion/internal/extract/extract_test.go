@@ -107,3 +107,32 @@ func TestDocument(t *testing.T) {
 	require.ErrorIs(t, err, extract.ErrNotText)
 	require.Equal(t, "A > B", extract.Section{Headings: []string{"A", "B"}}.HeadingPath())
 }
+
+// FuzzDocument: any UTF-8 input yields sections with text, at most six
+// headings each, none empty, and no more text than went in.
+func FuzzDocument(f *testing.F) {
+	f.Add("html", "<title>T</title><h1>A</h1><p>x</p><h3>C</h3><p>y</p><h2></h2>")
+	f.Add("md", "# A\n## B\nx\n```\n# no\n```\n####### seven\n")
+	f.Add("md", "~~~\n# inside\n")
+	f.Fuzz(func(t *testing.T, kind, s string) {
+		ct := extract.HTML
+		if kind == "md" {
+			ct = extract.Markdown
+		}
+		d, err := extract.Document(ct, []byte(s))
+		if err != nil {
+			require.ErrorIs(t, err, extract.ErrNotText)
+			return
+		}
+		total := 0
+		for _, sec := range d.Sections {
+			require.NotEmpty(t, sec.Text)
+			require.LessOrEqual(t, len(sec.Headings), 6)
+			for _, h := range sec.Headings {
+				require.NotEmpty(t, h)
+			}
+			total += len(sec.Text)
+		}
+		require.LessOrEqual(t, total, len(s)+1024)
+	})
+}
