@@ -21,7 +21,7 @@ import (
 func TestServeLifecycle(t *testing.T) {
 	dir, _ := pkitest.NewDir(t, "auth", "edge")
 	auth := authtest.Start(t, dir)
-	key := auth.AddKey(t, &authv1.Principal{TenantId: "t_life", Scopes: []string{"admin"}})
+	key := auth.AddKey(t, &authv1.Principal{TenantId: "t_life", Roles: []string{"owner"}, Scopes: []string{"admin"}})
 
 	cfg := config.Defaults()
 	cfg.CertDir = dir

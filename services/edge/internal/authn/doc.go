@@ -13,6 +13,9 @@
 //
 // The verified principal and its signed assertion travel in the request
 // context; FromContext returns them to the gateway and the OpenAI handlers.
-// The Policy maps routes to required scopes and enforces the key's
-// allowed_endpoints.
+// The Policy is the edge's view of the one permission table
+// (pkg/permissions): the middleware refuses a key lacking the route's scopes
+// or whose subject's role is below the route's minimum, enforces the key's
+// allowed_endpoints, and answers 404/405 (after authentication) for a
+// request no route of the table matches.
 package authn

@@ -8,7 +8,7 @@ import (
 
 	"github.com/rampart-platform/rampart/pkg/apikey"
 	"github.com/rampart-platform/rampart/pkg/logging"
-	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
 )
@@ -28,10 +28,15 @@ func PresentedKey(r *http.Request) string {
 }
 
 // Middleware authenticates every non-public route of policy, enforces the
-// route's scope and the key's allowed endpoints, strips the credential
-// headers (they never travel to a backend), and puts the principal and its
-// assertion into the request context.
+// route's scopes, minimum role and the key's allowed endpoints, strips the
+// credential headers (they never travel to a backend), and puts the
+// principal and its assertion into the request context. A route the table
+// does not list is refused after authentication: 405 when the path exists
+// for another method, else 404.
 func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handler {
+	if policy == nil {
+		policy = NewPolicy(nil)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		if p == "" || p[0] != '/' || cleanPath(p) != p {
@@ -40,8 +45,8 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 			httperr.WriteStatus(w, r, http.StatusNotFound, httperr.CodeNotFound, "path is not canonical")
 			return
 		}
-		rule := policy.Match(r.Method, p)
-		if rule.Public {
+		route, known := policy.routeOf(r)
+		if route != nil && route.Public {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -61,9 +66,28 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 		pr := id.Principal
 		ctx := logging.WithTenantID(NewContext(r.Context(), pr, id.Assertion), pr.GetTenantId())
 		middleware.ReportTenant(ctx, pr.GetTenantId())
-		if rule.Scope != "" && !principal.HasScope(pr, rule.Scope) {
+		switch {
+		case route == nil && known:
+			httperr.WriteStatus(w, r, http.StatusMethodNotAllowed, httperr.CodeMethodNotAllowed,
+				"method "+r.Method+" is not allowed on "+p)
+			return
+		case route == nil:
+			httperr.WriteStatus(w, r, http.StatusNotFound, httperr.CodeNotFound, "no route for "+r.Method+" "+p)
+			return
+		}
+		if route.Tenant == permissions.BindOperator {
+			httperr.WriteStatus(w, r, http.StatusForbidden, CodeOperatorOnly,
+				r.Method+" "+p+" is deployment configuration: only the platform operator sets it, with the rampart CLI over mTLS")
+			return
+		}
+		if s := route.MissingScope(pr.GetScopes()); s != "" {
 			httperr.WriteStatus(w, r, http.StatusForbidden, httperr.CodeInsufficientScope,
-				"this API key lacks the \""+rule.Scope+"\" scope required by "+r.Method+" "+p)
+				"this API key lacks the \""+s+"\" scope required by "+r.Method+" "+p)
+			return
+		}
+		if role := permissions.HighestRole(pr.GetRoles()); role < route.MinRole {
+			httperr.WriteStatus(w, r, http.StatusForbidden, CodeInsufficientRole,
+				r.Method+" "+p+" needs the "+route.MinRole.String()+" role or higher; this key's subject is "+role.String())
 			return
 		}
 		if !EndpointAllowed(pr.GetAllowedEndpoints(), p) {
@@ -74,6 +98,14 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
+
+// CodeInsufficientRole is the error code of a route refused for the role of
+// the key's subject (the key may hold the scope; the role still narrows).
+const CodeInsufficientRole = "insufficient_role"
+
+// CodeOperatorOnly refuses every API key on a route only the operator's CLI
+// may call (over mTLS, not through the edge).
+const CodeOperatorOnly = "operator_only"
 
 func (a *Authenticator) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {

@@ -1,93 +1,63 @@
 package authn
 
 import (
+	"context"
 	"net/http"
 	"strings"
+
+	"github.com/rampart-platform/rampart/pkg/permissions"
 )
 
-// Rule is one route's access requirement. Prefix matches whole path
-// segments ("/v1/keys" matches "/v1/keys", "/v1/keys/abc" and
-// "/v1/keys:rotate", not "/v1/keysmith"); Exact matches only itself.
-type Rule struct {
-	// Method restricts the rule to one HTTP method; "" matches any.
-	Method string
-	Prefix string
-	Exact  bool
-	// Public routes need no API key (health, OpenAPI, Slack — which the
-	// adapter authenticates by signature).
-	Public bool
-	// Scope the key must hold (principal.HasScope: "admin" holds all).
-	// "" means any authenticated key.
-	Scope string
-}
-
-// Policy is the route table of the edge. The most specific rule wins:
-// longest prefix, then a method-specific rule over a method-agnostic one.
-// A path no rule names needs an authenticated key and no particular scope
-// (the backend still applies its own RBAC). Every path not listed Public is
-// authenticated: default deny.
+// Policy is the edge's view of the permission table (pkg/permissions):
+// which route a request is, whether it needs a key, the scopes and minimum
+// role it requires. A request that matches no route is still authenticated
+// (default deny: nobody learns which paths exist without a key) and then
+// answered 404, or 405 when the path exists for another method.
 type Policy struct {
-	rules []Rule
+	table *permissions.Table
 }
 
-// NewPolicy returns a policy over rules.
-func NewPolicy(rules ...Rule) *Policy { return &Policy{rules: rules} }
-
-// DefaultRules is the edge's route table.
-func DefaultRules() []Rule {
-	return []Rule{
-		{Method: http.MethodGet, Prefix: "/healthz", Exact: true, Public: true},
-		{Method: http.MethodGet, Prefix: "/readyz", Exact: true, Public: true},
-		{Method: http.MethodGet, Prefix: "/openapi.json", Exact: true, Public: true},
-		{Prefix: "/slack", Public: true},
-
-		{Prefix: "/v1/chat/completions", Scope: "chat:write"},
-		{Prefix: "/v1/completions", Scope: "chat:write"},
-		{Prefix: "/v1/embeddings", Scope: "embeddings:write"},
-		// Tenant assistants (model names with retrieval settings): managed
-		// by admins; used through /v1/chat/completions with chat:write.
-		{Prefix: "/v1/rampart/assistants", Scope: "admin"},
-
-		{Method: http.MethodGet, Prefix: "/v1/secrets", Scope: "secrets:read"},
-		{Method: http.MethodHead, Prefix: "/v1/secrets", Scope: "secrets:read"},
-		{Prefix: "/v1/secrets", Scope: "secrets:write"},
-		{Method: http.MethodGet, Prefix: "/api/observability/secrets", Scope: "secrets:read"},
-		{Prefix: "/v1/kms", Scope: "admin"},
-
-		{Method: http.MethodGet, Prefix: "/v1/collections", Scope: "ingest:read"},
-		{Prefix: "/v1/collections", Scope: "ingest:write"},
-		{Method: http.MethodGet, Prefix: "/v1/documents", Scope: "ingest:read"},
-		{Prefix: "/v1/documents", Scope: "ingest:write"},
-		{Method: http.MethodGet, Prefix: "/v1/ingest", Scope: "ingest:read"},
-		{Prefix: "/v1/ingest", Scope: "ingest:write"},
-		{Method: http.MethodGet, Prefix: "/v1/search", Scope: "ingest:read"},
-		{Method: http.MethodPost, Prefix: "/v1/search", Scope: "ingest:read"},
+// NewPolicy returns the policy of table (nil: permissions.Default()).
+func NewPolicy(table *permissions.Table) *Policy {
+	if table == nil {
+		table = permissions.Default()
 	}
+	return &Policy{table: table}
 }
 
-// Match returns the rule for a request.
-func (p *Policy) Match(method, path string) Rule {
-	best, bestLen, bestMethod := Rule{}, -1, false
-	for _, r := range p.rules {
-		if r.Method != "" && r.Method != method {
-			continue
-		}
-		if r.Exact {
-			if path != r.Prefix {
-				continue
-			}
-		} else if !PathHasPrefix(path, r.Prefix) {
-			continue
-		}
-		l := len(r.Prefix)
-		if r.Exact {
-			l++ // an exact match beats a prefix of the same length
-		}
-		if l > bestLen || l == bestLen && r.Method != "" && !bestMethod {
-			best, bestLen, bestMethod = r, l, r.Method != ""
-		}
+// Match returns the route of a request (nil when none matches) and whether
+// the path is served for some method.
+func (p *Policy) Match(method, path string) (route *permissions.Route, pathKnown bool) {
+	return p.table.Match(method, path)
+}
+
+type routeKey struct{}
+
+type matched struct {
+	route *permissions.Route
+	known bool
+}
+
+// WithRoute returns ctx carrying the route matched for the request, so the
+// layers after the router's (body limits, authentication, rate limiting)
+// match once.
+func WithRoute(ctx context.Context, route *permissions.Route, pathKnown bool) context.Context {
+	return context.WithValue(ctx, routeKey{}, matched{route: route, known: pathKnown})
+}
+
+// RouteFromContext returns the route stored by WithRoute; ok is false when
+// none was stored.
+func RouteFromContext(ctx context.Context) (route *permissions.Route, pathKnown, ok bool) {
+	m, ok := ctx.Value(routeKey{}).(matched)
+	return m.route, m.known, ok
+}
+
+// routeOf is the request's route from the context, else matched now.
+func (p *Policy) routeOf(r *http.Request) (*permissions.Route, bool) {
+	if route, known, ok := RouteFromContext(r.Context()); ok {
+		return route, known
 	}
-	return best
+	return p.Match(r.Method, r.URL.Path)
 }
 
 // PathHasPrefix reports whether prefix covers path on a segment boundary

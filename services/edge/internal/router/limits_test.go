@@ -1,23 +1,64 @@
 package router
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/pkg/permissions"
+	"github.com/rampart-platform/rampart/services/edge/internal/authn"
+	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
 )
 
-func TestIsDocumentUpload(t *testing.T) {
+// TestLimitsFromTable: body limits and write deadlines come from the
+// permission table's route.
+func TestLimitsFromTable(t *testing.T) {
+	limits := limitsFor(time.Minute, 15*time.Minute)
+	policy := authn.NewPolicy(nil)
 	tests := []struct {
-		path string
-		want bool
+		method, path string
+		want         middleware.RouteLimits
 	}{
-		{"/v1/collections/handbook/documents", true},
-		{"/v1/collections//documents", false},
-		{"/v1/collections/handbook/documents/x", false},
-		{"/v1/collections/handbook", false},
-		{"/v1/keys", false},
+		{"POST", "/v1/collections/handbook/documents", middleware.RouteLimits{MaxBody: permissions.BodyUpload, WriteDeadline: time.Minute}},
+		{"GET", "/v1/collections/handbook/documents", middleware.RouteLimits{MaxBody: permissions.BodyAdmin, WriteDeadline: time.Minute}},
+		{"POST", "/v1/collections//documents", middleware.RouteLimits{MaxBody: permissions.BodyAdmin, WriteDeadline: time.Minute}},
+		{"POST", "/v1/chat/completions", middleware.RouteLimits{MaxBody: permissions.BodyModel, WriteDeadline: 15 * time.Minute}},
+		{"POST", "/v1/embeddings", middleware.RouteLimits{MaxBody: permissions.BodyModel, WriteDeadline: time.Minute}},
+		{"POST", "/v1/keys", middleware.RouteLimits{MaxBody: permissions.BodyAdmin, WriteDeadline: time.Minute}},
+		{"GET", "/v1/nope", middleware.RouteLimits{MaxBody: permissions.BodyAdmin, WriteDeadline: time.Minute}},
 	}
 	for _, tt := range tests {
-		require.Equal(t, tt.want, isDocumentUpload(tt.path), tt.path)
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			var got middleware.RouteLimits
+			h := matchRoute(policy, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = limits(r) }))
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(tt.method, tt.path, nil))
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestClassify(t *testing.T) {
+	policy := authn.NewPolicy(nil)
+	tests := []struct{ method, path, want string }{
+		{"GET", "/healthz", "/healthz"},
+		{"POST", "/slack/events", "/slack"},
+		{"GET", "/api/observability/secrets", "/api/observability/secrets"},
+		{"POST", "/v1/keys/AbC:rotate", "/v1/keys"},
+		{"GET", "/v1/audit:verify", "/v1/audit"},
+		{"POST", "/v1/secrets:batchGet", "/v1/secrets"},
+		{"GET", "/v1/secrets/prod/db:value", "/v1/secrets"},
+		{"POST", "/v1/chat/completions", "/v1/chat"},
+		{"GET", "/v1/models/org/m", "/v1/models"},
+		{"GET", "/v1/nope", "other"},
+		{"GET", "/v1/user-controlled-" + "x", "other"},
+	}
+	for _, tt := range tests {
+		var got string
+		h := matchRoute(policy, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = Classify(r) }))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(tt.method, tt.path, nil))
+		require.Equal(t, tt.want, got, tt.path)
 	}
 }

@@ -7,26 +7,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
 )
 
-// Body size limits.
-const (
-	MaxAdminBody = 1 << 20 // 1 MiB: REST admin routes
-	MaxModelBody = 4 << 20 // 4 MiB: chat completions and embeddings
-	// MaxUploadBody fits ingestion's 10 MiB document limit once base64 and
-	// JSON wrap it (document uploads only).
-	MaxUploadBody = 16 << 20
-)
-
 // Options are the parts of the public handler.
 type Options struct {
-	Log           *slog.Logger
-	HTTPMetrics   *middleware.Metrics
-	Authn         *authn.Authenticator
+	Log         *slog.Logger
+	HTTPMetrics *middleware.Metrics
+	Authn       *authn.Authenticator
+	// Policy is the route table (nil: pkg/permissions' table). Body limits,
+	// deadlines, authentication and rate-limit classes all read it.
 	Policy        *authn.Policy
 	Limiter       ratelimit.Limiter
 	LimitDefaults ratelimit.Defaults
@@ -53,16 +47,17 @@ type Options struct {
 }
 
 // New returns the public handler. The middleware chain, outermost first:
-// security headers → request id → access log + metrics → panic recovery →
-// client address → body limits and write deadline → CORS → header guard
-// (ambiguous credentials, reserved headers) → authentication and route
-// authorization → rate limit → routes.
+// security headers → request id → route match (the permission table) →
+// access log + metrics → panic recovery → client address → body limits and
+// write deadline → CORS → header guard (ambiguous credentials, reserved
+// headers) → authentication and route authorization → rate limit (by the
+// route's class) → routes.
 func New(o Options) http.Handler {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Policy == nil {
-		o.Policy = authn.NewPolicy(authn.DefaultRules()...)
+		o.Policy = authn.NewPolicy(nil)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -102,7 +97,7 @@ func New(o Options) http.Handler {
 
 	var h http.Handler = mux
 	if o.Limiter != nil {
-		h = ratelimit.Middleware(o.Limiter, o.LimitDefaults, o.LimitMetrics, h)
+		h = byRateClass(ratelimit.Middleware(o.Limiter, o.LimitDefaults, o.LimitMetrics, h), h)
 	}
 	if o.Authn != nil {
 		h = o.Authn.Middleware(o.Policy, h)
@@ -113,6 +108,7 @@ func New(o Options) http.Handler {
 	h = middleware.ClientAddr(o.TrustedProxies, h)
 	h = middleware.Recover(o.Log, h)
 	h = middleware.AccessLog(o.Log, o.HTTPMetrics, Classify, h)
+	h = matchRoute(o.Policy, h)
 	h = middleware.RequestID(h)
 	h = middleware.SecurityHeaders(o.TLS, h)
 	return h
@@ -124,6 +120,35 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	_, _ = w.Write([]byte(body + "\n"))
 }
 
+// matchRoute looks the request up in the permission table once and keeps
+// the result in the context for the layers below.
+func matchRoute(p *authn.Policy, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		route, known := p.Match(r.Method, r.URL.Path)
+		next.ServeHTTP(w, r.WithContext(authn.WithRoute(r.Context(), route, known)))
+	})
+}
+
+// routeOf is the route matched by matchRoute (nil: none, or no matchRoute).
+func routeOf(r *http.Request) *permissions.Route {
+	route, _, _ := authn.RouteFromContext(r.Context())
+	return route
+}
+
+// byRateClass sends routes of a throttled class through limited and the
+// others (public routes, class none) straight to next.
+func byRateClass(limited, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if route := routeOf(r); route != nil && route.Rate != permissions.RateNone {
+			limited.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitsFor gives each route its body limit and write deadline from the
+// table; an unmatched request (refused later) gets the smallest limit.
 func limitsFor(request, stream time.Duration) func(*http.Request) middleware.RouteLimits {
 	if request <= 0 {
 		request = 60 * time.Second
@@ -132,56 +157,41 @@ func limitsFor(request, stream time.Duration) func(*http.Request) middleware.Rou
 		stream = 15 * time.Minute
 	}
 	return func(r *http.Request) middleware.RouteLimits {
-		p := r.URL.Path
-		switch {
-		case authn.PathHasPrefix(p, "/v1/chat/completions"), authn.PathHasPrefix(p, "/v1/completions"):
-			return middleware.RouteLimits{MaxBody: MaxModelBody, WriteDeadline: stream}
-		case authn.PathHasPrefix(p, "/v1/embeddings"):
-			return middleware.RouteLimits{MaxBody: MaxModelBody, WriteDeadline: request}
-		case r.Method == http.MethodPost && isDocumentUpload(p):
-			return middleware.RouteLimits{MaxBody: MaxUploadBody, WriteDeadline: request}
-		default:
-			return middleware.RouteLimits{MaxBody: MaxAdminBody, WriteDeadline: request}
+		route := routeOf(r)
+		if route == nil {
+			return middleware.RouteLimits{MaxBody: permissions.BodyAdmin, WriteDeadline: request}
 		}
+		deadline := request
+		if route.Stream {
+			deadline = stream
+		}
+		return middleware.RouteLimits{MaxBody: route.MaxBody, WriteDeadline: deadline}
 	}
 }
 
-// isDocumentUpload matches POST /v1/collections/{collection}/documents.
-func isDocumentUpload(p string) bool {
-	rest, ok := strings.CutPrefix(p, "/v1/collections/")
-	if !ok {
-		return false
-	}
-	name, tail, ok := strings.Cut(rest, "/")
-	return ok && name != "" && tail == "documents"
-}
-
-// routeClasses are the metric labels of known route families.
-var routeClasses = map[string]bool{
-	"chat": true, "completions": true, "embeddings": true, "models": true,
-	"whoami": true, "keys": true, "tenants": true, "members": true, "audit": true,
-	"secrets": true, "usage": true, "collections": true, "documents": true,
-	"ingest": true, "search": true,
-}
-
-// Classify maps a request to a bounded route label for metrics and logs.
+// Classify maps a request to a bounded route label for metrics and logs:
+// the family of its table route ("/v1/keys" for every key route), the exact
+// path of operational routes, "other" when no route matches.
 func Classify(r *http.Request) string {
-	p := r.URL.Path
-	switch p {
-	case "/healthz", "/readyz", "/openapi.json", "/api/observability/secrets":
-		return p
+	route := routeOf(r)
+	if route == nil {
+		return "other"
 	}
-	if strings.HasPrefix(p, "/slack/") {
+	return family(route.Pattern)
+}
+
+// family is a pattern's label: "/slack" for the relay, the pattern itself
+// outside /v1/, else "/v1/" + its first segment (without a custom verb).
+func family(pattern string) string {
+	if strings.HasPrefix(pattern, "/slack/") {
 		return "/slack"
 	}
-	if rest, ok := strings.CutPrefix(p, "/v1/"); ok {
-		seg := rest
-		if i := strings.IndexAny(rest, "/:"); i >= 0 {
-			seg = rest[:i]
-		}
-		if routeClasses[seg] {
-			return "/v1/" + seg
-		}
+	rest, ok := strings.CutPrefix(pattern, "/v1/")
+	if !ok {
+		return pattern
 	}
-	return "other"
+	if i := strings.IndexAny(rest, "/:"); i >= 0 {
+		rest = rest[:i]
+	}
+	return "/v1/" + rest
 }

@@ -110,7 +110,7 @@ func forgeSameID(t *testing.T, key string) string {
 func TestRevocationEvictsWithinOneSecond(t *testing.T) {
 	e := newEdge(t, edgeOpts{})
 	key := e.auth.AddKey(t, tenantA())
-	other := e.auth.AddKey(t, &authv1.Principal{TenantId: "t_beta", Scopes: []string{"chat:write"}})
+	other := e.auth.AddKey(t, &authv1.Principal{TenantId: "t_beta", Roles: []string{"owner"}, Scopes: []string{"chat:write"}})
 	require.Eventually(t, e.authn.Synced, 5*time.Second, 5*time.Millisecond)
 	readJSON(t, e.do(t, http.MethodGet, "/v1/whoami", key, nil), 200)
 	readJSON(t, e.do(t, http.MethodGet, "/v1/whoami", other, nil), 200)
@@ -196,9 +196,9 @@ func TestScopesAndEndpoints(t *testing.T) {
 		})
 	}
 	e := newEdge(t, edgeOpts{mount: mount})
-	chat := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Scopes: []string{"chat:write"}})
-	admin := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Scopes: []string{"admin"}})
-	chatOnly := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Scopes: []string{"chat:write", "embeddings:write"},
+	chat := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"chat:write"}})
+	admin := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"admin"}})
+	chatOnly := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"chat:write", "embeddings:write"},
 		AllowedEndpoints: []string{"/v1/chat/completions"}})
 
 	tests := []struct {
@@ -211,7 +211,7 @@ func TestScopesAndEndpoints(t *testing.T) {
 		{"admin scope grants all", admin, "/v1/embeddings", 200, ""},
 		{"endpoint allowed", chatOnly, "/v1/chat/completions", 200, ""},
 		{"endpoint not allowed", chatOnly, "/v1/embeddings", 403, "endpoint_not_allowed"},
-		{"secrets write needs scope", chat, "/v1/secrets/x", 403, "insufficient_scope"},
+		{"secrets write needs scope", chat, "/v1/secrets/x:putValue", 403, "insufficient_scope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,7 +248,7 @@ func TestRateLimit(t *testing.T) {
 	require.Equal(t, "0", resp.Header.Get("X-Ratelimit-Remaining-Requests"))
 
 	// Per-tenant limit from the principal: two keys share it.
-	tl := &authv1.Principal{TenantId: "t_shared", Limits: &authv1.Limits{TenantRequestsPerMinute: 2}}
+	tl := &authv1.Principal{TenantId: "t_shared", Roles: []string{"member"}, Limits: &authv1.Limits{TenantRequestsPerMinute: 2}}
 	k1, k2 := e.auth.AddKey(t, tl), e.auth.AddKey(t, tl)
 	readJSON(t, e.do(t, http.MethodGet, "/v1/whoami", k1, nil), 200)
 	readJSON(t, e.do(t, http.MethodGet, "/v1/whoami", k2, nil), 200)
@@ -259,7 +259,7 @@ func TestBadInput(t *testing.T) {
 	e := newEdge(t, edgeOpts{mount: func(mux *http.ServeMux) {
 		mux.HandleFunc("GET /v1/models", func(http.ResponseWriter, *http.Request) { panic("boom: secret detail") })
 	}})
-	key := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Scopes: []string{"admin"}})
+	key := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"admin"}})
 
 	t.Run("unknown field", func(t *testing.T) {
 		resp := e.do(t, http.MethodPost, "/v1/keys", key, strings.NewReader(`{"name":"k","bogus":1}`))

@@ -1,0 +1,247 @@
+package permissions
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Table is the compiled permission table.
+type Table struct {
+	routes   []Route
+	compiled []pattern
+	rpcs     []RPC
+	byRPC    map[string]*Route
+}
+
+// pattern is a compiled path template: literal segments, "*" for one
+// segment ({x}), "**" for the rest of the path ({x=**}, zero or more
+// segments), and an optional custom verb (":rotate").
+type pattern struct {
+	segs    []string
+	verb    string
+	subtree bool // "/slack/*": any path below the prefix
+}
+
+var (
+	defaultOnce  sync.Once
+	defaultTable *Table
+)
+
+// Default returns Rampart's permission table. It panics if the table in
+// table.go is malformed, which the package's tests rule out.
+func Default() *Table {
+	defaultOnce.Do(func() {
+		t, err := New(routes, rpcs)
+		if err != nil {
+			panic(err)
+		}
+		defaultTable = t
+	})
+	return defaultTable
+}
+
+// New compiles a table. Every route's pattern must parse, no two routes may
+// share method and pattern, and every route's RPC must be listed in rpcs.
+func New(routes []Route, rpcs []RPC) (*Table, error) {
+	t := &Table{routes: slices.Clone(routes), rpcs: slices.Clone(rpcs), byRPC: map[string]*Route{}}
+	names := map[string]bool{}
+	for _, r := range t.rpcs {
+		if names[r.Name] {
+			return nil, fmt.Errorf("permissions: RPC %s listed twice", r.Name)
+		}
+		names[r.Name] = true
+	}
+	seen := map[string]bool{}
+	for i := range t.routes {
+		r := &t.routes[i]
+		p, err := compile(r.Pattern)
+		if err != nil {
+			return nil, fmt.Errorf("permissions: route %s: %w", r.Key(), err)
+		}
+		if seen[r.Key()] {
+			return nil, fmt.Errorf("permissions: route %s listed twice", r.Key())
+		}
+		seen[r.Key()] = true
+		if r.RPC != "" {
+			if !names[r.RPC] {
+				return nil, fmt.Errorf("permissions: route %s: RPC %s is not in the RPC table", r.Key(), r.RPC)
+			}
+			t.byRPC[r.RPC] = r
+		}
+		if !r.Public && r.MinRole == RoleNone {
+			return nil, fmt.Errorf("permissions: route %s: an authenticated route needs a minimum role", r.Key())
+		}
+		if r.MaxBody <= 0 || r.Rate == "" || r.Tenant == "" {
+			return nil, fmt.Errorf("permissions: route %s: body limit, rate class and tenant binding are required", r.Key())
+		}
+		t.compiled = append(t.compiled, p)
+	}
+	for i := range t.rpcs {
+		if r := t.byRPC[t.rpcs[i].Name]; r != nil && t.rpcs[i].Tenant == "" {
+			t.rpcs[i].Tenant = r.Tenant
+		}
+		if t.rpcs[i].Tenant == "" {
+			t.rpcs[i].Tenant = BindTenant
+		}
+	}
+	return t, nil
+}
+
+// Routes returns the REST routes, in table order.
+func (t *Table) Routes() []Route { return slices.Clone(t.routes) }
+
+// RPCs returns the gRPC methods, in table order.
+func (t *Table) RPCs() []RPC { return slices.Clone(t.rpcs) }
+
+// RPC returns the entry of a full method name.
+func (t *Table) RPC(name string) (RPC, bool) {
+	for _, r := range t.rpcs {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return RPC{}, false
+}
+
+// RouteOf returns the REST route that reaches an RPC, if any.
+func (t *Table) RouteOf(rpc string) (Route, bool) {
+	r, ok := t.byRPC[rpc]
+	if !ok {
+		return Route{}, false
+	}
+	return *r, true
+}
+
+// Match returns the route of a request. A path that matches a route of
+// another method reports pathKnown (the edge answers 405, not 404). Custom
+// verbs match first, then templates with more literal segments, as
+// grpc-gateway's router would; a verbless template also matches a last
+// segment that contains ':' (secret names cannot, so that answers 400 from
+// the backend rather than reaching another route).
+func (t *Table) Match(method, path string) (route *Route, pathKnown bool) {
+	segs, verb := split(path)
+	best, bestScore := -1, -1
+	for i := range t.routes {
+		score, ok := t.compiled[i].match(segs, verb)
+		if !ok {
+			continue
+		}
+		r := &t.routes[i]
+		if r.Method != "" && r.Method != method {
+			pathKnown = true
+			continue
+		}
+		if score > bestScore {
+			best, bestScore = i, score
+		}
+	}
+	if best < 0 {
+		return nil, pathKnown
+	}
+	return &t.routes[best], true
+}
+
+func compile(tmpl string) (pattern, error) {
+	if !strings.HasPrefix(tmpl, "/") {
+		return pattern{}, fmt.Errorf("pattern %q must start with /", tmpl)
+	}
+	if prefix, ok := strings.CutSuffix(tmpl, "/*"); ok {
+		return pattern{segs: strings.Split(prefix[1:], "/"), subtree: true}, nil
+	}
+	var p pattern
+	body := tmpl[1:]
+	// The verb follows the last ':' outside braces.
+	if i := strings.LastIndexByte(body, ':'); i >= 0 && !strings.Contains(body[i:], "}") {
+		body, p.verb = body[:i], body[i+1:]
+		if p.verb == "" {
+			return pattern{}, fmt.Errorf("pattern %q: empty verb", tmpl)
+		}
+	}
+	for _, s := range strings.Split(body, "/") {
+		switch {
+		case s == "":
+			return pattern{}, fmt.Errorf("pattern %q: empty segment", tmpl)
+		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "=**}"):
+			p.segs = append(p.segs, "**")
+		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") && !strings.Contains(s, "="):
+			p.segs = append(p.segs, "*")
+		case strings.ContainsAny(s, "{}=*"):
+			return pattern{}, fmt.Errorf("pattern %q: unsupported segment %q", tmpl, s)
+		default:
+			p.segs = append(p.segs, s)
+		}
+	}
+	for i, s := range p.segs {
+		if s == "**" && i != len(p.segs)-1 {
+			return pattern{}, fmt.Errorf("pattern %q: {x=**} must be the last segment", tmpl)
+		}
+	}
+	return p, nil
+}
+
+// split cuts a request path into segments and a custom verb (after the last
+// ':' of the last segment).
+func split(path string) (segs []string, verb string) {
+	path = strings.TrimPrefix(path, "/")
+	segs = strings.Split(path, "/")
+	last := segs[len(segs)-1]
+	if i := strings.LastIndexByte(last, ':'); i >= 0 {
+		verb = last[i+1:]
+		segs = append(segs[:len(segs)-1:len(segs)-1], last[:i])
+	}
+	return segs, verb
+}
+
+// match reports whether the pattern matches, with a score that prefers
+// custom verbs and literal segments.
+func (p pattern) match(segs []string, verb string) (int, bool) {
+	if p.subtree {
+		if len(segs) <= len(p.segs) {
+			return 0, false
+		}
+		for i, s := range p.segs {
+			if segs[i] != s {
+				return 0, false
+			}
+		}
+		return len(p.segs), true
+	}
+	if p.verb != verb {
+		if p.verb != "" {
+			return 0, false
+		}
+		// A verbless template sees the whole last segment, ':' included.
+		segs = append(segs[:len(segs)-1:len(segs)-1], segs[len(segs)-1]+":"+verb)
+	}
+	score := 0
+	if p.verb != "" {
+		score += 1000
+	}
+	for i, s := range p.segs {
+		switch s {
+		case "**":
+			// Zero or more remaining segments, none empty.
+			for _, rest := range segs[i:] {
+				if rest == "" {
+					return 0, false
+				}
+			}
+			return score, true
+		case "*":
+			if i >= len(segs) || segs[i] == "" {
+				return 0, false
+			}
+		default:
+			if i >= len(segs) || segs[i] != s {
+				return 0, false
+			}
+			score += 10
+		}
+	}
+	if len(segs) != len(p.segs) {
+		return 0, false
+	}
+	return score + 1, true
+}
