@@ -180,6 +180,8 @@ func TestRAGChatThroughEdge(t *testing.T) {
 		require.Equal(t, 1, c.Index)
 		require.Equal(t, docID, c.DocumentID)
 		require.Equal(t, "vpn.md", c.Source)
+		require.Equal(t, "VPN", c.Title, "the document's first top-level heading")
+		require.Empty(t, c.URL, "an uploaded document has no URL")
 		require.True(t, strings.HasPrefix(c.ChunkID, docID+":"), c.ChunkID)
 		require.Contains(t, c.Quote, "VPN certificates rotate every 45 days.")
 	})
@@ -364,7 +366,7 @@ func TestRAGCLI(t *testing.T) {
 
 	out = rampart("", "chat", "-c", "e2e-cli", "How often do VPN certificates rotate?")
 	require.Contains(t, out, "VPN certificates rotate every 45 days.")
-	require.Contains(t, out, "Sources:\n  [1] vpn.md")
+	require.Contains(t, out, "Sources:\n  [1] VPN — vpn.md")
 
 	rampart("", "assistant", "create", "kb-cli", "-c", "e2e-cli", "--system-prompt", "You answer office questions.")
 	require.Contains(t, rampart("", "assistant", "list"), `"kb-cli"`)

@@ -26,6 +26,8 @@ type Passage struct {
 	Source string
 	// DocumentID, Title and URL describe the passage's document when known.
 	DocumentID, Title, URL string
+	// Heading is the passage's heading path in its document ("A > B").
+	Heading string
 }
 
 // ChatCall is one chat completion call.

@@ -33,6 +33,9 @@ func Ground(req *wire.ChatRequest, ps []provider.Passage) *wire.ChatRequest {
 		if p.Title != "" && p.Title != p.Source {
 			b.WriteString(" (" + p.Title + ")")
 		}
+		if p.Heading != "" {
+			b.WriteString(", section: " + p.Heading)
+		}
 		b.WriteString("\n<<<\n")
 		b.WriteString(strings.ReplaceAll(p.Text, ">>>", "> > >"))
 		b.WriteString("\n>>>")

@@ -97,7 +97,8 @@ func (r *Retriever) Retrieve(ctx context.Context, q Query) ([]provider.Passage, 
 func Passage(p *ingestionv1.Passage) provider.Passage {
 	return provider.Passage{
 		ID: p.GetChunkId(), Text: p.GetText(), Source: p.GetSource(),
-		DocumentID: p.GetDocumentId(), URL: linkOf(p.GetSource()),
+		DocumentID: p.GetDocumentId(), Title: p.GetTitle(), Heading: p.GetHeading(),
+		URL: cmp.Or(p.GetUrl(), linkOf(p.GetSource())),
 	}
 }
 

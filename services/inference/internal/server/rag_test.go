@@ -61,7 +61,8 @@ func ragEnv(t *testing.T) (*env, *inferencetest.FakeOpenAI) {
 	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(reg), Ingestion: func(f *inferencetest.FakeIngestion) {
 		f.Add("t1", "handbook",
 			&ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText},
-			&ingestionv1.Passage{ChunkId: "doc-wiki:3", DocumentId: "doc-wiki", Source: "https://wiki.example.com/lunch", Text: "Lunch is served from noon in the cafeteria."})
+			&ingestionv1.Passage{ChunkId: "doc-wiki:3", DocumentId: "doc-wiki", Source: "https://wiki.example.com/lunch", Title: "Cafeteria",
+				Heading: "Food > Lunch", Url: "https://wiki.example.com/lunch", Text: "Lunch is served from noon in the cafeteria."})
 		f.Add("t2", "secret", &ingestionv1.Passage{ChunkId: "doc-x:0", DocumentId: "doc-x", Source: "x.md", Text: "Tenant two's certificates rotate every 7 days."})
 	}})
 	return &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}, fake
@@ -137,7 +138,7 @@ func TestRAGStreamCarriesCitationsInTheFinalChunk(t *testing.T) {
 		Citations []ragCitation `json:"citations"`
 	}
 	require.NoError(t, json.Unmarshal(last["rampart"], &ext))
-	require.Equal(t, ragCitation{Index: 1, DocumentID: "doc-wiki", Source: "https://wiki.example.com/lunch", URL: "https://wiki.example.com/lunch",
+	require.Equal(t, ragCitation{Index: 1, DocumentID: "doc-wiki", Source: "https://wiki.example.com/lunch", Title: "Cafeteria", URL: "https://wiki.example.com/lunch",
 		ChunkID: "doc-wiki:3", Quote: "Lunch is served from noon in the cafeteria."}, ext.Citations[0])
 }
 
