@@ -24,8 +24,8 @@ const gitDocDir = "/usr/share/doc/git/html"
 // vector leg alone. It holds floors on recall@5 so retrieval quality cannot
 // regress silently.
 func TestRetrievalQualityGitDoc(t *testing.T) {
-	if testing.Short() {
-		t.Skip("corpus test: skipped with -short")
+	if testing.Short() || raceEnabled {
+		t.Skip("corpus test: skipped with -short and under the race detector (it measures quality, not concurrency)")
 	}
 	pages, _ := filepath.Glob(filepath.Join(gitDocDir, "*.html"))
 	if len(pages) < 100 {
