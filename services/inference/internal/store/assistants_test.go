@@ -1,0 +1,57 @@
+package store_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/pkg/store/pgtest"
+	"github.com/rampart-platform/rampart/services/inference/internal/store"
+)
+
+// TestAssistantsContract runs the same assistant store contract on SQLite
+// and PostgreSQL (a real server started by pgtest).
+func TestAssistantsContract(t *testing.T) {
+	for name, dsn := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "usage.db") },
+		"postgres": func(t *testing.T) string { return pgtest.Start(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			st, err := store.Open(t.Context(), dsn(t))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = st.Close() })
+			ctx := t.Context()
+			at := time.Date(2026, 12, 6, 1, 2, 3, 4_000_000, time.UTC)
+			kb := store.Assistant{Tenant: "t1", Name: "kb", Model: "gpt-4o", Collections: []string{"handbook", "it"},
+				SystemPrompt: "Be brief.", TopK: 6, MinScore: 0.02, Description: "d", Created: at}
+			require.NoError(t, st.CreateAssistant(ctx, kb))
+			require.ErrorIs(t, st.CreateAssistant(ctx, kb), store.ErrExists)
+			other := store.Assistant{Tenant: "t2", Name: "kb", Model: "echo", Created: at}
+			require.NoError(t, st.CreateAssistant(ctx, other), "names are per tenant")
+
+			got, err := st.Assistant(ctx, "t1", "kb")
+			require.NoError(t, err)
+			require.Equal(t, kb, got)
+			got, err = st.Assistant(ctx, "t2", "kb")
+			require.NoError(t, err)
+			require.Equal(t, []string{}, got.Collections)
+			_, err = st.Assistant(ctx, "t3", "kb")
+			require.ErrorIs(t, err, store.ErrNotFound)
+
+			require.NoError(t, st.CreateAssistant(ctx, store.Assistant{Tenant: "t1", Name: "a-first", Model: "echo", Created: at}))
+			list, err := st.Assistants(ctx, "t1")
+			require.NoError(t, err)
+			require.Len(t, list, 2)
+			require.Equal(t, "a-first", list[0].Name)
+
+			require.ErrorIs(t, st.DeleteAssistant(ctx, "t3", "kb"), store.ErrNotFound)
+			require.NoError(t, st.DeleteAssistant(ctx, "t1", "kb"))
+			_, err = st.Assistant(ctx, "t1", "kb")
+			require.ErrorIs(t, err, store.ErrNotFound)
+			_, err = st.Assistant(ctx, "t2", "kb")
+			require.NoError(t, err, "another tenant's assistant of the same name is untouched")
+		})
+	}
+}
