@@ -169,7 +169,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 		if err != nil {
 			return fmt.Errorf("load TLS certificate: %w", err)
 		}
-		public.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		// NextProtos: Serve (not ServeTLS, see below) sets up HTTP/2 only
+		// when the config offers h2.
+		public.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
 	}
 	adminSrv := &http.Server{
 		Handler:           admin.Handler(reg, readiness),
@@ -201,12 +203,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 	})
 	g.Go(func() error {
 		var err error
+		// HTTP/1.1 connections are checked for the framing net/http
+		// accepts but a proxy may read differently (bare LF, obs-fold, TE
+		// with CL); with TLS the listener terminates it so the check sees
+		// plaintext, and hands HTTP/2 connections over unwrapped.
 		if tlsOn {
-			err = public.ServeTLS(lis.public, "", "")
+			err = public.Serve(wirecheck.NewTLSListener(lis.public, public.TLSConfig, cfg.ReadHeaderTimeout))
 		} else {
-			// Plaintext HTTP/1.1 (behind a load balancer or API Gateway):
-			// refuse the framing net/http accepts but a proxy may read
-			// differently (bare LF, obs-fold, TE with CL).
 			err = public.Serve(wirecheck.NewListener(lis.public))
 		}
 		if errors.Is(err, http.ErrServerClosed) {

@@ -21,6 +21,8 @@
 // The tracker parses only framing (line ends, Content-Length,
 // Transfer-Encoding, chunk sizes); everything else is left to net/http.
 // Where it cannot follow the framing (a value net/http rejects anyway,
-// such as a malformed Content-Length), it refuses too. It applies to
-// plaintext listeners; HTTP/2 has no line framing and is not wrapped.
+// such as a malformed Content-Length), it refuses too. NewListener wraps a
+// plaintext listener; NewTLSListener terminates TLS itself so the check
+// sees plaintext, and hands connections that negotiated HTTP/2 (no line
+// framing) to net/http unwrapped.
 package wirecheck
