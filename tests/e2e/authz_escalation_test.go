@@ -187,3 +187,26 @@ func TestEscalationRecoverOwnerThroughCLI(t *testing.T) {
 	}
 	require.Equal(t, "svc:spiffe://rampart.local/svc/rampart-cli", actions["tenant.recover_owner"], fmt.Sprint(actions))
 }
+
+// Reproduction 3, rotation variant: a key whose own budget is spent does
+// not get a fresh budget by rotating itself.
+func TestEscalationRotationKeepsTheBudget(t *testing.T) {
+	s := startStack(t)
+	tn := newEscalationTenant(t, s, "esc-rotate-budget")
+	k := mustKey(t, s, tn.owner, map[string]any{"name": "budgeted", "scopes": []string{"chat:write"}, "limits": map[string]any{"monthly_token_budget": 30}})
+	chat := func(key string) int {
+		return do(t, http.MethodPost, s.baseURL+"/v1/chat/completions", key, map[string]any{
+			"model": "echo", "messages": []map[string]any{{"role": "user", "content": "spend some tokens of the key budget please"}},
+		}, nil)
+	}
+	spent := false
+	for i := 0; i < 20 && !spent; i++ {
+		code := chat(k.APIKey)
+		require.Contains(t, []int{http.StatusOK, http.StatusTooManyRequests}, code)
+		spent = code == http.StatusTooManyRequests
+	}
+	require.True(t, spent, "the key budget of 30 tokens runs out")
+	var rotated createdKey
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/keys/"+k.Key.KeyID+":rotate", k.APIKey, map[string]any{}, &rotated))
+	require.Equal(t, http.StatusTooManyRequests, chat(rotated.APIKey), "the replacement draws from the same budget")
+}

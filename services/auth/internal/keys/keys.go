@@ -179,6 +179,11 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (C
 		k := store.Key{TenantID: c.TenantID, Name: in.Name, Subject: in.Subject, Scopes: in.Scopes,
 			AllowedModels: in.AllowedModels, AllowedEndpoints: in.AllowedEndpoints, Limits: in.Limits,
 			State: store.KeyActive, CreatedAt: now, ExpiresAt: now.Add(in.TTL), CreatedBy: c.actor()}
+		// A key minted by a key with a monthly budget draws from the same
+		// budget: minting must not start a fresh one.
+		if a.key.Limits.MonthlyTokens > 0 {
+			k.BudgetKey = a.key.BudgetPool()
+		}
 		pt, err := newKey(&k)
 		if err != nil {
 			return err
@@ -316,7 +321,9 @@ func (s *Service) RotateKey(ctx context.Context, c Caller, keyID string, overlap
 		}
 		nk := store.Key{TenantID: old.TenantID, Name: old.Name, Subject: old.Subject, Scopes: old.Scopes,
 			AllowedModels: old.AllowedModels, AllowedEndpoints: old.AllowedEndpoints, Limits: old.Limits,
-			State: store.KeyActive, CreatedAt: now, ExpiresAt: expires, CreatedBy: c.actor()}
+			State: store.KeyActive, CreatedAt: now, ExpiresAt: expires, CreatedBy: c.actor(),
+			// The replacement keeps counting against the old key's budget.
+			BudgetKey: old.BudgetPool()}
 		pt, err := newKey(&nk)
 		if err != nil {
 			return err

@@ -67,6 +67,7 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source) (Ver
 	p := &authv1.Principal{
 		TenantId:         k.TenantID,
 		KeyId:            k.ID,
+		BudgetKeyId:      k.BudgetPool(),
 		Subject:          k.Subject,
 		Roles:            []string{RoleName(ka.Role)},
 		Scopes:           effectiveScopes(k.Scopes, ka.Role),

@@ -156,3 +156,33 @@ func TestRecoverOwner(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok.OK)
 }
+
+// Neither rotating a budgeted key nor minting from it starts a fresh
+// monthly budget: the principal names the budget counter to draw from.
+func TestBudgetPoolSurvivesRotationAndMinting(t *testing.T) { forEachStore(t, budgetPool) }
+
+func budgetPool(t *testing.T, e *env) {
+	_, owner := e.tenant(t, "acme")
+	kc := authv1.NewKeyServiceClient(e.edge)
+	budgeted := e.ownKey(t, owner, &authv1.CreateKeyRequest{Name: "b", Scopes: []string{"chat:write", "keys:write"}, Limits: &authv1.Limits{MonthlyTokenBudget: 100}})
+	free := e.ownKey(t, owner, &authv1.CreateKeyRequest{Name: "f", Scopes: []string{"chat:write"}, Limits: &authv1.Limits{MonthlyTokenBudget: 100}})
+	budgetKey := func(key string) string {
+		resp, err := e.verify(t.Context(), key)
+		require.NoError(t, err)
+		return resp.GetPrincipal().GetBudgetKeyId()
+	}
+	require.Equal(t, budgeted[3:15], budgetKey(budgeted))
+	require.Equal(t, free[3:15], budgetKey(free), "minted by an owner key without a budget: its own")
+
+	child := e.ownKey(t, budgeted, &authv1.CreateKeyRequest{Name: "c", Scopes: []string{"chat:write"}, Limits: &authv1.Limits{MonthlyTokenBudget: 50}})
+	require.Equal(t, budgeted[3:15], budgetKey(child), "minted by a budgeted key")
+
+	r, err := kc.RotateKey(e.as(t, budgeted), &authv1.RotateKeyRequest{KeyId: budgeted[3:15]})
+	require.NoError(t, err)
+	e.plaintexts = append(e.plaintexts, r.GetApiKey())
+	require.Equal(t, budgeted[3:15], budgetKey(r.GetApiKey()), "rotated")
+	r2, err := kc.RotateKey(e.as(t, r.GetApiKey()), &authv1.RotateKeyRequest{KeyId: r.GetKey().GetKeyId()})
+	require.NoError(t, err)
+	e.plaintexts = append(e.plaintexts, r2.GetApiKey())
+	require.Equal(t, budgeted[3:15], budgetKey(r2.GetApiKey()), "rotated twice")
+}

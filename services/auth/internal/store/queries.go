@@ -217,14 +217,17 @@ func (q *Queries) DeleteMember(ctx context.Context, tenantID, id string) error {
 
 // ---- keys ----
 
-const keyCols = `key_id, tenant_id, salt, hash, name, subject, scopes, allowed_models, allowed_endpoints, limits, state, created_at, expires_at, last_used_at, replaced_by, revoked_at, created_by`
+const keyCols = `key_id, tenant_id, salt, hash, name, subject, scopes, allowed_models, allowed_endpoints, limits, state, created_at, expires_at, last_used_at, replaced_by, revoked_at, created_by, budget_key`
+
+// keyColsK is keyCols qualified with the alias k, for joins.
+const keyColsK = `k.key_id, k.tenant_id, k.salt, k.hash, k.name, k.subject, k.scopes, k.allowed_models, k.allowed_endpoints, k.limits, k.state, k.created_at, k.expires_at, k.last_used_at, k.replaced_by, k.revoked_at, k.created_by, k.budget_key`
 
 func scanKey(sc scanner, extra ...any) (Key, error) {
 	var k Key
 	var scopes, models, endpoints, limits string
 	var created, expires, lastUsed, revoked int64
 	dst := []any{&k.ID, &k.TenantID, &k.Salt, &k.Hash, &k.Name, &k.Subject, &scopes, &models, &endpoints, &limits,
-		&k.State, &created, &expires, &lastUsed, &k.ReplacedBy, &revoked, &k.CreatedBy}
+		&k.State, &created, &expires, &lastUsed, &k.ReplacedBy, &revoked, &k.CreatedBy, &k.BudgetKey}
 	if err := sc.Scan(append(dst, extra...)...); err != nil {
 		return Key{}, mapErr(err)
 	}
@@ -264,10 +267,10 @@ func nonNil(s []string) []string {
 
 // InsertKey stores a key (salt and hash only).
 func (q *Queries) InsertKey(ctx context.Context, k Key) error {
-	_, err := q.exec(ctx, `INSERT INTO api_keys (`+keyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := q.exec(ctx, `INSERT INTO api_keys (`+keyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.TenantID, k.Salt, k.Hash, k.Name, k.Subject, jsonText(nonNil(k.Scopes)), jsonText(nonNil(k.AllowedModels)),
 		jsonText(nonNil(k.AllowedEndpoints)), jsonText(k.Limits), k.State, nanos(k.CreatedAt), nanos(k.ExpiresAt),
-		nanos(k.LastUsedAt), k.ReplacedBy, nanos(k.RevokedAt), k.CreatedBy)
+		nanos(k.LastUsedAt), k.ReplacedBy, nanos(k.RevokedAt), k.CreatedBy, k.BudgetKey)
 	return err
 }
 
@@ -282,7 +285,7 @@ func (q *Queries) KeyForVerify(ctx context.Context, keyID string) (KeyAuth, erro
 	var ka KeyAuth
 	var role sql.NullInt32
 	var tlimits string
-	const cols = `k.key_id, k.tenant_id, k.salt, k.hash, k.name, k.subject, k.scopes, k.allowed_models, k.allowed_endpoints, k.limits, k.state, k.created_at, k.expires_at, k.last_used_at, k.replaced_by, k.revoked_at, k.created_by`
+	const cols = keyColsK
 	k, err := scanKey(q.row(ctx, `SELECT `+cols+`, t.state, t.limits, m.role FROM api_keys k
 		JOIN tenants t ON t.tenant_id = k.tenant_id
 		LEFT JOIN members m ON m.tenant_id = k.tenant_id AND m.subject = k.subject
@@ -335,7 +338,7 @@ func (q *Queries) LiveKeysOfSubject(ctx context.Context, tenantID, subject strin
 // LiveKeysOfRole returns the active and rotating keys of a tenant whose
 // subjects currently hold role.
 func (q *Queries) LiveKeysOfRole(ctx context.Context, tenantID string, role Role) ([]Key, error) {
-	const cols = `k.key_id, k.tenant_id, k.salt, k.hash, k.name, k.subject, k.scopes, k.allowed_models, k.allowed_endpoints, k.limits, k.state, k.created_at, k.expires_at, k.last_used_at, k.replaced_by, k.revoked_at, k.created_by`
+	const cols = keyColsK
 	rows, err := q.query(ctx, `SELECT `+cols+` FROM api_keys k
 		JOIN members m ON m.tenant_id = k.tenant_id AND m.subject = k.subject
 		WHERE k.tenant_id = ? AND m.role = ? AND k.state IN (?, ?)`, tenantID, role, KeyActive, KeyRotating)

@@ -114,7 +114,7 @@ func membersAndKeys(ctx context.Context, t *testing.T, db *store.DB) {
 
 	k := store.Key{ID: "AAAAAAAAAAAA", TenantID: "t_m1", Salt: []byte("salt"), Hash: []byte("hash"), Name: "k",
 		Subject: "ann@example.com", Scopes: []string{"chat:write"}, Limits: store.Limits{RPM: 5},
-		State: store.KeyActive, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), CreatedBy: "test"}
+		State: store.KeyActive, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), CreatedBy: "test", BudgetKey: "ZZZZZZZZZZZZ"}
 	require.NoError(t, db.Q().InsertKey(ctx, k))
 	gk, err := db.Q().GetKey(ctx, "t_m1", k.ID)
 	require.NoError(t, err)

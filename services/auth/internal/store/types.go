@@ -106,6 +106,17 @@ type Key struct {
 	RevokedAt        time.Time
 	ReplacedBy       string
 	CreatedBy        string
+	// BudgetKey is the key whose monthly budget counter this key draws
+	// from; empty: its own (see [Key.BudgetPool]).
+	BudgetKey string
+}
+
+// BudgetPool is the key id whose monthly budget counter k draws from.
+func (k Key) BudgetPool() string {
+	if k.BudgetKey != "" {
+		return k.BudgetKey
+	}
+	return k.ID
 }
 
 // KeyAuth is what verification needs in one lookup: the key, its tenant's

@@ -14,6 +14,19 @@ import (
 type Limits struct {
 	KeyTPM, TenantTPM       int64
 	KeyBudget, TenantBudget int64
+	// BudgetKey is the key whose monthly counter KeyBudget is checked
+	// against (the principal's budget_key_id): a key replaced by rotation
+	// or minted by a budgeted key shares its origin's counter. Empty: the
+	// calling key's own.
+	BudgetKey string
+}
+
+// budgetKey is the key id of the monthly counter for s under l.
+func budgetKey(s Subject, l Limits) string {
+	if l.BudgetKey != "" {
+		return l.BudgetKey
+	}
+	return s.Key
 }
 
 // Subject identifies whose limits apply.
@@ -190,7 +203,7 @@ func (e *Enforcer) checkBudgets(ctx context.Context, s Subject, l Limits) error 
 		id, tenant, key string
 		budget          int64
 		what            string
-	}{{"k\x00" + s.Tenant + "\x00" + s.Key, s.Tenant, s.Key, l.KeyBudget, "API key"}, {"t\x00" + s.Tenant, s.Tenant, "", l.TenantBudget, "organization"}} {
+	}{{"k\x00" + s.Tenant + "\x00" + budgetKey(s, l), s.Tenant, budgetKey(s, l), l.KeyBudget, "API key"}, {"t\x00" + s.Tenant, s.Tenant, "", l.TenantBudget, "organization"}} {
 		if c.budget <= 0 {
 			continue
 		}
@@ -272,7 +285,7 @@ func (e *Enforcer) Charge(ctx context.Context, s Subject, l Limits, tokens int64
 		e.spend(ctx, "t\x00"+s.Tenant, l.TenantTPM, tokens)
 	}
 	start := monthStart(e.now())
-	ids := []string{"k\x00" + s.Tenant + "\x00" + s.Key, "t\x00" + s.Tenant}
+	ids := []string{"k\x00" + s.Tenant + "\x00" + budgetKey(s, l), "t\x00" + s.Tenant}
 	if e.sharedMonths != nil {
 		for i, budget := range []int64{l.KeyBudget, l.TenantBudget} {
 			if budget <= 0 {

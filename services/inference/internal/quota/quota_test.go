@@ -72,3 +72,21 @@ func TestTenantBudgetBindsEveryKey(t *testing.T) {
 		require.Contains(t, ae.Message, "organization")
 	}
 }
+
+// A key replaced by rotation, or minted by a budgeted key, draws from its
+// origin's monthly counter: neither starts a fresh budget.
+func TestBudgetKeyIsShared(t *testing.T) {
+	e := quota.New(nil)
+	origin := quota.Limits{KeyBudget: 100}
+	_, err := e.Check(t.Context(), quota.Subject{Tenant: "t", Key: "k1"}, origin)
+	require.NoError(t, err)
+	e.Charge(t.Context(), quota.Subject{Tenant: "t", Key: "k1"}, origin, 100)
+	replacement := quota.Limits{KeyBudget: 100, BudgetKey: "k1"}
+	_, err = e.Check(t.Context(), quota.Subject{Tenant: "t", Key: "k2"}, replacement)
+	ae, ok := apierr.As(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, "insufficient_quota", ae.Code)
+	// A key of its own is unaffected.
+	_, err = e.Check(t.Context(), quota.Subject{Tenant: "t", Key: "k3"}, quota.Limits{KeyBudget: 100})
+	require.NoError(t, err)
+}

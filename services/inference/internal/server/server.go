@@ -71,7 +71,7 @@ func caller(ctx context.Context, scope string) (*inference.Caller, error) {
 		AllowedModels: p.GetAllowedModels(),
 		Limits: quota.Limits{
 			KeyTPM: l.GetTokensPerMinute(), TenantTPM: l.GetTenantTokensPerMinute(),
-			KeyBudget: l.GetMonthlyTokenBudget(), TenantBudget: l.GetTenantMonthlyTokenBudget(),
+			KeyBudget: l.GetMonthlyTokenBudget(), TenantBudget: l.GetTenantMonthlyTokenBudget(), BudgetKey: p.GetBudgetKeyId(),
 		},
 		RequestID: requestID(ctx),
 	}, nil

@@ -46,7 +46,12 @@ type Principal struct {
 	// Unix seconds when the assertion was issued.
 	IssuedAt int64 `protobuf:"varint,9,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
 	// Unix seconds after which the assertion must be rejected.
-	ExpiresAt     int64 `protobuf:"varint,10,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	ExpiresAt int64 `protobuf:"varint,10,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// Key whose monthly token budget this key draws from: the key itself, or,
+	// for a replacement made by rotation or a key minted by a key with a
+	// budget, that key's budget key — so neither rotating nor minting starts
+	// a fresh budget.
+	BudgetKeyId   string `protobuf:"bytes,11,opt,name=budget_key_id,json=budgetKeyId,proto3" json:"budget_key_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -151,6 +156,13 @@ func (x *Principal) GetExpiresAt() int64 {
 	return 0
 }
 
+func (x *Principal) GetBudgetKeyId() string {
+	if x != nil {
+		return x.BudgetKeyId
+	}
+	return ""
+}
+
 // Limits are the quotas attached to a key (0 means no limit at this level).
 type Limits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -248,7 +260,7 @@ var File_rampart_auth_v1_principal_proto protoreflect.FileDescriptor
 
 const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"\n" +
-	"\x1frampart/auth/v1/principal.proto\x12\x0frampart.auth.v1\"\xc8\x02\n" +
+	"\x1frampart/auth/v1/principal.proto\x12\x0frampart.auth.v1\"\xec\x02\n" +
 	"\tPrincipal\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x18\n" +
@@ -261,7 +273,8 @@ const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"\tissued_at\x18\t \x01(\x03R\bissuedAt\x12\x1d\n" +
 	"\n" +
 	"expires_at\x18\n" +
-	" \x01(\x03R\texpiresAt\"\xcb\x02\n" +
+	" \x01(\x03R\texpiresAt\x12\"\n" +
+	"\rbudget_key_id\x18\v \x01(\tR\vbudgetKeyId\"\xcb\x02\n" +
 	"\x06Limits\x12.\n" +
 	"\x13requests_per_minute\x18\x01 \x01(\x03R\x11requestsPerMinute\x12*\n" +
 	"\x11tokens_per_minute\x18\x02 \x01(\x03R\x0ftokensPerMinute\x120\n" +
