@@ -5,13 +5,11 @@ go 1.27.3
 replace (
 	github.com/rampart-platform/rampart/gen => ../../gen
 	github.com/rampart-platform/rampart/pkg => ../../pkg
-	github.com/rampart-platform/rampart/services/ingestion => ../../services/ingestion
 )
 
 require (
 	github.com/rampart-platform/rampart/gen v0.0.0-00010101000000-000000000000
 	github.com/rampart-platform/rampart/pkg v0.0.0-00010101000000-000000000000
-	github.com/rampart-platform/rampart/services/ingestion v0.0.0-00010101000000-000000000000
 	github.com/spf13/cobra v1.10.2
 	github.com/stretchr/testify v1.12.1
 	google.golang.org/grpc v1.85.0

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rampart-platform/rampart/cmd/rampart/internal/restclient"
-	"github.com/rampart-platform/rampart/services/ingestion/retrievaleval"
+	"github.com/rampart-platform/rampart/pkg/retrievaleval"
 )
 
 // evalModes maps --mode values to SearchRequest.mode.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/rampart-platform/rampart/services/ingestion/internal/ingest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
-	"github.com/rampart-platform/rampart/services/ingestion/retrievaleval"
+	"github.com/rampart-platform/rampart/pkg/retrievaleval"
 )
 
 // gitDocDir is where Debian's git-doc package puts Git's HTML manual.

@@ -2,13 +2,12 @@ package retrievaleval_test
 
 import (
 	"math"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rampart-platform/rampart/services/ingestion/retrievaleval"
+	"github.com/rampart-platform/rampart/pkg/retrievaleval"
 )
 
 func TestScore(t *testing.T) {
@@ -72,14 +71,4 @@ func TestLoad(t *testing.T) {
 		_, err := retrievaleval.Load(strings.NewReader(bad))
 		require.Error(t, err, bad)
 	}
-}
-
-// TestShippedSet: the git-doc question set parses and is large enough.
-func TestShippedSet(t *testing.T) {
-	f, err := os.Open("../eval/gitdoc/questions.jsonl")
-	require.NoError(t, err)
-	defer f.Close()
-	qs, err := retrievaleval.Load(f)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(qs), 50)
 }
