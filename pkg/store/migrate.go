@@ -46,5 +46,20 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect, migrations fs.FS) error
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("store: apply %s migrations: %w", d, err)
 	}
+	// A schema newer than this binary knows (a rollback after a newer
+	// release migrated the database) would be read and written with the
+	// wrong assumptions: refuse to start instead.
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("store: read %s schema version: %w", d, err)
+	}
+	if current > target {
+		return fmt.Errorf("%w: the database is at migration %d, this binary knows up to %d (run the newer release, or restore a matching backup)",
+			ErrSchemaTooNew, current, target)
+	}
 	return nil
 }
+
+// ErrSchemaTooNew means the database was migrated by a newer release than
+// the running binary; [Migrate] refuses it.
+var ErrSchemaTooNew = errors.New("store: database schema is newer than this binary")

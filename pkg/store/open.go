@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"io/fs"
+	"net/url"
 	"strings"
 )
 
@@ -30,4 +31,23 @@ func Open(ctx context.Context, dsn string, m Migrations) (*sql.DB, Dialect, erro
 func IsPostgresURL(dsn string) bool {
 	l := strings.ToLower(dsn)
 	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// RedactURL returns dsn fit for logs and errors: a URL with its password
+// replaced by "xxxxx" and its query (which may carry a password too)
+// dropped; anything that is not a URL (a key=value DSN, a file path) as
+// "(not shown)" unless it is a plain SQLite path.
+func RedactURL(dsn string) string {
+	if !IsPostgresURL(dsn) {
+		if strings.Contains(dsn, "=") {
+			return "(not shown)"
+		}
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(not shown)"
+	}
+	u.RawQuery, u.Fragment = "", ""
+	return u.Redacted()
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 
 	"github.com/rampart-platform/rampart/pkg/tenantevents"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
@@ -75,7 +76,7 @@ func Run(ctx context.Context, args []string) error {
 // loops stop before the audit sink and the store close.
 func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	log, srv := env.Log, env.Server
-	st, err := store.Open(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -96,15 +97,23 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	auditPath := cfg.AuditLog
-	if auditPath == "" {
-		auditPath = filepath.Join(cfg.DataDir, "audit.log")
+	var sink audit.Sink
+	if st.Dialect() == pstore.Postgres && cfg.AuditLog == "" {
+		// Replicas share one linear audit chain in the database; a local
+		// file would split the log per replica.
+		sink = audit.NewChainSink(st)
+	} else {
+		auditPath := cfg.AuditLog
+		if auditPath == "" {
+			auditPath = filepath.Join(cfg.DataDir, "audit.log")
+		}
+		file, err := audit.OpenFile(auditPath, cfg.AuditFsync)
+		if err != nil {
+			return err
+		}
+		srv.OnShutdown(func(context.Context) error { return file.Close() })
+		sink = file
 	}
-	sink, err := audit.OpenFile(auditPath, cfg.AuditFsync)
-	if err != nil {
-		return err
-	}
-	srv.OnShutdown(func(context.Context) error { return sink.Close() })
 	pol, err := policy.NewHolder(cfg.SecretsPolicy, cfg.Env, log)
 	if err != nil {
 		return err
@@ -166,6 +175,28 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 		return svc.FlushAccess(ctx)
 	})
 	return nil
+}
+
+// openStore opens the SQLite file in the data dir, or PostgreSQL when
+// DATABASE_URL is set. A PostgreSQL that cannot be reached or is migrated
+// beyond this binary stops the start (the service never becomes ready);
+// the error names the setting and shows the URL without its password.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
+	if cfg.DatabaseURL == "" {
+		return store.Open(ctx, cfg.DataDir)
+	}
+	pool := pstore.DefaultPoolOptions
+	pool.MaxOpen, pool.MaxIdle, pool.StatementTimeout = cfg.DBMaxConns, cfg.DBMaxConns, cfg.DBStatementTimeout
+	// Connecting must not hang the start: a dead address fails the start
+	// within the timeout and the orchestrator restarts us.
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := store.OpenPostgres(octx, cfg.DatabaseURL, pool)
+	if err != nil {
+		return nil, fmt.Errorf("keyvault store: RAMPART_KEYVAULT_DATABASE_URL (%s): %w", pstore.RedactURL(cfg.DatabaseURL), err)
+	}
+	log.Info("store: PostgreSQL", "url", pstore.RedactURL(cfg.DatabaseURL), "max_conns", cfg.DBMaxConns)
+	return st, nil
 }
 
 // loadAWS reads the SDK's usual configuration (environment, shared files,

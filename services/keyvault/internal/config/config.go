@@ -9,28 +9,32 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/config"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
 
 // Config is keyvault's configuration.
 type Config struct {
 	config.Common
 
-	Env               string        `env:"ENV" flag:"env" default:"dev" usage:"deployment environment; {env} in policy name patterns"`
-	SecretsPolicy     string        `env:"SECRETS_POLICY" flag:"secrets-policy" usage:"secret access policy (JSON), hot-reloaded; embedded default when unset"`
-	AuditLog          string        `env:"AUDIT_LOG" flag:"audit-log" usage:"audit log file (default <data-dir>/audit.log)"`
-	AuditFsync        bool          `env:"AUDIT_FSYNC" flag:"audit-fsync" usage:"fsync every audit batch before answering"`
-	AuthAddr          string        `env:"RAMPART_AUTH_ADDR,noprefix" flag:"auth-addr" default:"127.0.0.1:7001" usage:"auth gRPC address (principal verification keys)"`
-	PrincipalKeys     string        `env:"PRINCIPAL_KEYS" flag:"principal-keys" usage:"JSON file {kid: base64 Ed25519 public key}; when set, keys are not fetched from auth"`
-	WebhookAllow      []string      `env:"WEBHOOK_ALLOW" flag:"webhook-allow" usage:"URL prefixes rotation webhooks may call"`
-	MaxVersions       int           `env:"MAX_VERSIONS" flag:"max-versions" default:"100" usage:"versions kept per secret (unlabelled ones beyond are pruned)"`
-	SchedulerInterval time.Duration `env:"SCHEDULER_INTERVAL" flag:"scheduler-interval" default:"1m" usage:"how often due rotations and expired deletions are processed"`
-	Backend           string        `env:"BACKEND" flag:"backend" default:"sql" usage:"secret storage: sql (embedded, default) or awssm (AWS Secrets Manager + SSM Parameter Store)"`
-	KMS               string        `env:"KMS" flag:"kms" default:"local" usage:"key-encryption keys: local (master key file) or awskms (one AWS KMS key per tenant)"`
-	KMSAliasPrefix    string        `env:"KMS_ALIAS_PREFIX" flag:"kms-alias-prefix" default:"alias/rampart-tenant-" usage:"awskms: tenant key alias prefix"`
-	AWSRegion         string        `env:"AWS_REGION" flag:"aws-region" usage:"AWS region for awssm/awskms (default from the SDK's environment)"`
-	AWSEndpoint       string        `env:"AWS_ENDPOINT" flag:"aws-endpoint" usage:"AWS endpoint override (VPC endpoint, or a fake in tests)"`
-	TenantEvents      bool          `env:"TENANT_EVENTS" flag:"tenant-events" default:"true" usage:"follow auth's tenant events and crypto-shred purged tenants"`
-	TestCrashAt       string        `env:"TEST_CRASH_AT" flag:"test-crash-at" usage:"test hook: SIGKILL self at this rotation step"`
+	DatabaseURL        string        `env:"DATABASE_URL" flag:"database-url" usage:"postgres://... selects PostgreSQL (several replicas may share it); empty uses SQLite (keyvault.db) in the data dir"`
+	DBMaxConns         int           `env:"DB_MAX_CONNS" flag:"db-max-conns" default:"16" usage:"PostgreSQL: connections per replica (plus 4 for audit appends)"`
+	DBStatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" flag:"db-statement-timeout" default:"30s" usage:"PostgreSQL: the server cancels statements running longer"`
+	Env                string        `env:"ENV" flag:"env" default:"dev" usage:"deployment environment; {env} in policy name patterns"`
+	SecretsPolicy      string        `env:"SECRETS_POLICY" flag:"secrets-policy" usage:"secret access policy (JSON), hot-reloaded; embedded default when unset"`
+	AuditLog           string        `env:"AUDIT_LOG" flag:"audit-log" usage:"audit log file (default <data-dir>/audit.log)"`
+	AuditFsync         bool          `env:"AUDIT_FSYNC" flag:"audit-fsync" usage:"fsync every audit batch before answering"`
+	AuthAddr           string        `env:"RAMPART_AUTH_ADDR,noprefix" flag:"auth-addr" default:"127.0.0.1:7001" usage:"auth gRPC address (principal verification keys)"`
+	PrincipalKeys      string        `env:"PRINCIPAL_KEYS" flag:"principal-keys" usage:"JSON file {kid: base64 Ed25519 public key}; when set, keys are not fetched from auth"`
+	WebhookAllow       []string      `env:"WEBHOOK_ALLOW" flag:"webhook-allow" usage:"URL prefixes rotation webhooks may call"`
+	MaxVersions        int           `env:"MAX_VERSIONS" flag:"max-versions" default:"100" usage:"versions kept per secret (unlabelled ones beyond are pruned)"`
+	SchedulerInterval  time.Duration `env:"SCHEDULER_INTERVAL" flag:"scheduler-interval" default:"1m" usage:"how often due rotations and expired deletions are processed"`
+	Backend            string        `env:"BACKEND" flag:"backend" default:"sql" usage:"secret storage: sql (embedded, default) or awssm (AWS Secrets Manager + SSM Parameter Store)"`
+	KMS                string        `env:"KMS" flag:"kms" default:"local" usage:"key-encryption keys: local (master key file) or awskms (one AWS KMS key per tenant)"`
+	KMSAliasPrefix     string        `env:"KMS_ALIAS_PREFIX" flag:"kms-alias-prefix" default:"alias/rampart-tenant-" usage:"awskms: tenant key alias prefix"`
+	AWSRegion          string        `env:"AWS_REGION" flag:"aws-region" usage:"AWS region for awssm/awskms (default from the SDK's environment)"`
+	AWSEndpoint        string        `env:"AWS_ENDPOINT" flag:"aws-endpoint" usage:"AWS endpoint override (VPC endpoint, or a fake in tests)"`
+	TenantEvents       bool          `env:"TENANT_EVENTS" flag:"tenant-events" default:"true" usage:"follow auth's tenant events and crypto-shred purged tenants"`
+	TestCrashAt        string        `env:"TEST_CRASH_AT" flag:"test-crash-at" usage:"test hook: SIGKILL self at this rotation step"`
 }
 
 // Finalize derives defaults.
@@ -46,6 +50,16 @@ func (c Config) Validate() error {
 	}
 	if c.MaxVersions < 3 || c.MaxVersions > 10000 {
 		errs = append(errs, config.Invalidf("MaxVersions", "must be 3-10000"))
+	}
+	if c.DatabaseURL != "" && !pstore.IsPostgresURL(c.DatabaseURL) {
+		// The value may hold a password: never echo it.
+		errs = append(errs, config.Invalidf("DatabaseURL", "must be a postgres:// or postgresql:// URL (empty: SQLite in the data dir)"))
+	}
+	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
+		errs = append(errs, config.Invalidf("DBMaxConns", "must be 1-1000"))
+	}
+	if c.DBStatementTimeout < 100*time.Millisecond {
+		errs = append(errs, config.Invalidf("DBStatementTimeout", "must be at least 100ms"))
 	}
 	if c.SchedulerInterval < time.Second {
 		errs = append(errs, config.Invalidf("SchedulerInterval", "must be at least 1s"))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 )
 
@@ -13,7 +14,7 @@ import (
 func (s *Store) CurrentDEK(ctx context.Context, tenant string) (string, []byte, bool, error) {
 	var id string
 	var w []byte
-	err := s.db.QueryRowContext(ctx, `SELECT dek_id, wrapped FROM tenant_deks WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1`, tenant).Scan(&id, &w)
+	err := s.x().QueryRowContext(ctx, `SELECT dek_id, wrapped FROM tenant_deks WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1`, tenant).Scan(&id, &w)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, false, nil
 	}
@@ -26,7 +27,7 @@ func (s *Store) CurrentDEK(ctx context.Context, tenant string) (string, []byte, 
 // DEK implements kms.DEKStore.
 func (s *Store) DEK(ctx context.Context, tenant, id string) ([]byte, error) {
 	var w []byte
-	err := s.db.QueryRowContext(ctx, `SELECT wrapped FROM tenant_deks WHERE tenant_id = ? AND dek_id = ?`, tenant, id).Scan(&w)
+	err := s.x().QueryRowContext(ctx, `SELECT wrapped FROM tenant_deks WHERE tenant_id = ? AND dek_id = ?`, tenant, id).Scan(&w)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Data keys only disappear with a crypto-shred of the tenant.
 		return nil, fmt.Errorf("%w: data key %s", kms.ErrShredded, id)
@@ -38,11 +39,20 @@ func (s *Store) DEK(ctx context.Context, tenant, id string) ([]byte, error) {
 }
 
 // InsertDEK implements kms.DEKStore. Only the first data key of a tenant is
-// kept when two writers race (seq 1 is unique per tenant by the insert).
+// kept when two writers race: SQLite runs the insert alone; on PostgreSQL
+// two replicas can both see no key, and the unique (tenant_id, seq) index
+// lets only one of them in (the other does nothing, as on SQLite; the
+// caller then reads the winner's key).
 func (s *Store) InsertDEK(ctx context.Context, tenant, id string, wrapped []byte) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tenant_deks (tenant_id, dek_id, seq, wrapped)
+	q := `INSERT INTO tenant_deks (tenant_id, dek_id, seq, wrapped)
  SELECT ?, ?, COALESCE(MAX(seq), 0) + 1, ? FROM tenant_deks WHERE tenant_id = ?
- HAVING COALESCE(MAX(seq), 0) = 0`, tenant, id, wrapped, tenant)
+ HAVING COALESCE(MAX(seq), 0) = 0`
+	if s.d == pstore.Postgres {
+		q = `INSERT INTO tenant_deks (tenant_id, dek_id, seq, wrapped)
+ SELECT CAST(? AS TEXT), CAST(? AS TEXT), COALESCE(MAX(seq), 0) + 1, CAST(? AS BYTEA) FROM tenant_deks WHERE tenant_id = ?
+ HAVING COALESCE(MAX(seq), 0) = 0 ON CONFLICT (tenant_id, seq) DO NOTHING`
+	}
+	_, err := s.x().ExecContext(ctx, q, tenant, id, wrapped, tenant)
 	if err != nil {
 		return fmt.Errorf("store: insert dek: %w", err)
 	}
@@ -60,7 +70,7 @@ func (s *Store) AllKEKs(ctx context.Context) ([]kms.StoredKEK, error) {
 }
 
 func (s *Store) keks(ctx context.Context, q string, args ...any) ([]kms.StoredKEK, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.x().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: keks: %w", err)
 	}
@@ -78,7 +88,7 @@ func (s *Store) keks(ctx context.Context, q string, args ...any) ([]kms.StoredKE
 
 // InsertKEK implements kms.KEKStore.
 func (s *Store) InsertKEK(ctx context.Context, k kms.StoredKEK) error {
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO kms_keks (tenant_id, version, master_version, wrapped) VALUES (?,?,?,?)`,
+	if _, err := s.x().ExecContext(ctx, `INSERT INTO kms_keks (tenant_id, version, master_version, wrapped) VALUES (?,?,?,?)`,
 		k.Tenant, k.Version, k.MasterVersion, k.Wrapped); err != nil {
 		return fmt.Errorf("store: insert kek: %w", err)
 	}

@@ -22,6 +22,11 @@ LEFT JOIN secret_versions v ON v.secret_id = s.id AND v.tenant_id = s.tenant_id 
  CASE WHEN ?1 <> '' THEN ?1 ELSE (SELECT x.version_id FROM version_stages x WHERE x.secret_id = s.id AND x.stage = ?2) END
 WHERE s.tenant_id = ?3 AND s.name = ?4`
 
+// readValueSQLPostgres is readValueSQL for PostgreSQL: $n parameters and
+// string_agg for group_concat.
+var readValueSQLPostgres = strings.NewReplacer("?1", "$1", "?2", "$2", "?3", "$3", "?4", "$4",
+	"group_concat(st.stage, ',')", "string_agg(st.stage, ',')").Replace(readValueSQL)
+
 // ValueRead is the result of ReadValue.
 type ValueRead struct {
 	Secret  Secret

@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strings"
 	"time"
 
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
 
-//go:embed migrations/sqlite/*.sql
-var sqliteMigrations embed.FS
+//go:embed migrations
+var migrations embed.FS
 
 // ErrNotFound means the row does not exist for this tenant.
 var ErrNotFound = errors.New("store: not found")
@@ -26,17 +25,31 @@ var ErrConflict = errors.New("store: already exists")
 // DBFile is the SQLite file name inside the data dir.
 const DBFile = "keyvault.db"
 
-// Store is the keyvault database.
+// Store is the keyvault database: an embedded SQLite file or PostgreSQL.
 type Store struct {
-	db        *sql.DB
+	db *sql.DB
+	// auditDB is a separate small pool for audit appends on PostgreSQL:
+	// requests record audit entries while holding a connection of db in
+	// their own transaction, so sharing one bounded pool could deadlock.
+	// On SQLite it is db (the app keeps the audit file there).
+	auditDB   *sql.DB
+	d         pstore.Dialect
 	readValue *sql.Stmt // the hot read path, prepared once
+}
+
+func migrationsFor(d pstore.Dialect) (fs.FS, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+d.String())
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	return sub, nil
 }
 
 // Open opens (creating and migrating) the SQLite database in dataDir.
 func Open(ctx context.Context, dataDir string) (*Store, error) {
-	sub, err := fs.Sub(sqliteMigrations, "migrations/sqlite")
+	sub, err := migrationsFor(pstore.SQLite)
 	if err != nil {
-		return nil, fmt.Errorf("store: migrations: %w", err)
+		return nil, err
 	}
 	db, err := pstore.OpenSQLite(ctx, filepath.Join(dataDir, DBFile), sub)
 	if err != nil {
@@ -45,22 +58,71 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	// One writer at a time is all SQLite allows; readers scale in WAL mode.
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	rv, err := db.PrepareContext(ctx, readValueSQL)
+	return finish(ctx, db, pstore.SQLite)
+}
+
+// OpenPostgres connects to the PostgreSQL database at url with a bounded
+// pool and statement timeouts, and migrates it. Several replicas may share
+// it: write transactions lock the secret row they change (see [Store.InTx]),
+// leases and the audit chain are coordinated by the database. Errors never
+// include the URL.
+func OpenPostgres(ctx context.Context, url string, pool pstore.PoolOptions) (*Store, error) {
+	sub, err := migrationsFor(pstore.Postgres)
+	if err != nil {
+		return nil, err
+	}
+	db, err := pstore.OpenPostgresPool(ctx, url, sub, pool)
+	if err != nil {
+		return nil, err
+	}
+	auditPool := pool
+	auditPool.MaxOpen, auditPool.MaxIdle = AuditPoolSize, AuditPoolSize
+	auditDB, err := pstore.OpenPostgresPool(ctx, url, nil, auditPool)
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	s, err := finish(ctx, db, pstore.Postgres)
+	if err != nil {
+		return nil, errors.Join(err, auditDB.Close())
+	}
+	s.auditDB = auditDB
+	return s, nil
+}
+
+// AuditPoolSize is the number of connections of the audit pool
+// (PostgreSQL): appends are serialised by the chain head lock anyway.
+const AuditPoolSize = 4
+
+func finish(ctx context.Context, db *sql.DB, d pstore.Dialect) (*Store, error) {
+	q := readValueSQL
+	if d == pstore.Postgres {
+		q = readValueSQLPostgres
+	}
+	rv, err := db.PrepareContext(ctx, q)
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: prepare: %w", err)
 	}
-	return &Store{db: db, readValue: rv}, nil
+	return &Store{db: db, auditDB: db, d: d, readValue: rv}, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
 	_ = s.readValue.Close()
+	if s.auditDB != s.db {
+		_ = s.auditDB.Close()
+	}
 	return s.db.Close()
 }
 
 // DB exposes the handle (tests).
 func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect reports which database the store runs on.
+func (s *Store) Dialect() pstore.Dialect { return s.d }
+
+// Ping checks the database connection (readiness).
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -68,18 +130,53 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// rebinding writes every query with "?" placeholders and rewrites them for
+// the dialect on the way through.
+type rebinding struct {
+	q querier
+	d pstore.Dialect
+}
+
+func (r rebinding) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return r.q.ExecContext(ctx, r.d.Rebind(query), args...)
+}
+
+func (r rebinding) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return r.q.QueryContext(ctx, r.d.Rebind(query), args...)
+}
+
+func (r rebinding) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return r.q.QueryRowContext(ctx, r.d.Rebind(query), args...)
+}
+
+// x returns a querier over the pool (no transaction).
+func (s *Store) x() querier { return rebinding{q: s.db, d: s.d} }
+
 // Tx is a transaction; all its methods are scoped by tenant.
 type Tx struct {
 	q querier
+	d pstore.Dialect
+	// forUpdate is set in PostgreSQL transactions: reading a secret locks
+	// its row until commit, so two replicas changing the same secret
+	// (version-stage moves, rotation steps, tag edits) run one after the
+	// other, as SQLite's single writer makes them run anyway.
+	forUpdate bool
 }
 
-// InTx runs fn in one transaction, committing if it returns nil.
+// InTx runs fn in one transaction, committing if it returns nil. Every
+// write transaction starts by reading the secret it changes; on PostgreSQL
+// that read takes the row lock (SELECT ... FOR UPDATE), on SQLite the
+// transaction holds the database's write lock from BEGIN (IMMEDIATE).
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	sqlTx, err := s.db.BeginTx(ctx, nil)
+	return s.inTx(ctx, s.db, fn)
+}
+
+func (s *Store) inTx(ctx context.Context, db *sql.DB, fn func(tx *Tx) error) error {
+	sqlTx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(&Tx{q: sqlTx}); err != nil {
+	if err := fn(&Tx{q: rebinding{q: sqlTx, d: s.d}, d: s.d, forUpdate: s.d == pstore.Postgres}); err != nil {
 		return errors.Join(err, ignoreDone(sqlTx.Rollback()))
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -96,7 +193,7 @@ func ignoreDone(err error) error {
 }
 
 // Read returns a Tx-like reader over the pool (no transaction), for reads.
-func (s *Store) Read() *Tx { return &Tx{q: s.db} }
+func (s *Store) Read() *Tx { return &Tx{q: s.x(), d: s.d} }
 
 // Secret is a secret's row.
 type Secret struct {
@@ -181,14 +278,24 @@ func scanSecret(r scanner) (Secret, error) {
 	return s, nil
 }
 
-// SecretByName returns the tenant's secret called name.
+// SecretByName returns the tenant's secret called name (locked until the
+// transaction ends, on PostgreSQL).
 func (t *Tx) SecretByName(ctx context.Context, tenant, name string) (Secret, error) {
-	return scanSecret(t.q.QueryRowContext(ctx, `SELECT `+secretCols+` FROM secrets WHERE tenant_id = ? AND name = ?`, tenant, name))
+	return scanSecret(t.q.QueryRowContext(ctx, `SELECT `+secretCols+` FROM secrets WHERE tenant_id = ? AND name = ?`+t.lockRow(), tenant, name))
 }
 
-// SecretByID returns the tenant's secret with id.
+// SecretByID returns the tenant's secret with id (locked until the
+// transaction ends, on PostgreSQL).
 func (t *Tx) SecretByID(ctx context.Context, tenant, id string) (Secret, error) {
-	return scanSecret(t.q.QueryRowContext(ctx, `SELECT `+secretCols+` FROM secrets WHERE tenant_id = ? AND id = ?`, tenant, id))
+	return scanSecret(t.q.QueryRowContext(ctx, `SELECT `+secretCols+` FROM secrets WHERE tenant_id = ? AND id = ?`+t.lockRow(), tenant, id))
+}
+
+// lockRow is the row-lock clause of a read inside a PostgreSQL transaction.
+func (t *Tx) lockRow() string {
+	if t.forUpdate {
+		return ` FOR UPDATE`
+	}
+	return ``
 }
 
 // InsertSecret inserts s; ErrConflict if the name is taken in the tenant.
@@ -197,7 +304,7 @@ func (t *Tx) InsertSecret(ctx context.Context, s Secret) error {
 		s.ID, s.TenantID, s.Name, s.ARN, s.Description, s.KMSKeyID, s.ContentType, nanos(s.CreatedAt), nanos(s.LastChangedAt),
 		nanos(s.LastAccessedAt), nanos(s.DeletedAt), boolInt(s.RotationEnabled), s.RotationSchedule, s.RotationFunction, nanos(s.LastRotatedAt),
 		nanos(s.NextRotationAt), s.RotationVersionID, s.RotationStep, s.RotationError, s.RotationFailures, s.Owner)
-	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+	if pstore.IsUniqueViolation(err) {
 		return ErrConflict
 	}
 	if err != nil {
@@ -328,7 +435,7 @@ func (t *Tx) InsertVersion(ctx context.Context, v Version) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO secret_versions (`+versionCols+`)
  VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM secret_versions WHERE secret_id = ?), ?, ?, ?, ?)`,
 		v.TenantID, v.SecretID, v.VersionID, v.SecretID, nanos(v.CreatedAt), boolInt(v.Binary), v.DEKID, v.Ciphertext)
-	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+	if pstore.IsUniqueViolation(err) {
 		return ErrConflict
 	}
 	if err != nil {
@@ -375,7 +482,7 @@ func (t *Tx) RemoveStage(ctx context.Context, tenant, secretID, stage string) er
 
 // Versions lists the secret's versions, newest first, without ciphertext.
 func (t *Tx) Versions(ctx context.Context, tenant, secretID string) ([]Version, error) {
-	rows, err := t.q.QueryContext(ctx, `SELECT tenant_id, secret_id, version_id, seq, created_at, is_binary, dek_id, x''
+	rows, err := t.q.QueryContext(ctx, `SELECT tenant_id, secret_id, version_id, seq, created_at, is_binary, dek_id, NULL
  FROM secret_versions WHERE tenant_id = ? AND secret_id = ? ORDER BY seq DESC`, tenant, secretID)
 	if err != nil {
 		return nil, fmt.Errorf("store: versions: %w", err)
@@ -386,11 +493,17 @@ func (t *Tx) Versions(ctx context.Context, tenant, secretID string) ([]Version, 
 // PruneVersions deletes the oldest unlabelled versions so that at most keep
 // versions remain. It returns how many it deleted.
 func (t *Tx) PruneVersions(ctx context.Context, tenant, secretID string, keep int) (int64, error) {
+	// Only the OFFSET clause differs: SQLite needs a LIMIT (-1: none) and
+	// calls GREATEST MAX.
+	offset := `LIMIT -1 OFFSET MAX(0, ? - (SELECT COUNT(*) FROM version_stages s WHERE s.secret_id = ?))`
+	if t.d == pstore.Postgres {
+		offset = `OFFSET GREATEST(0, CAST(? AS BIGINT) - (SELECT COUNT(*) FROM version_stages s WHERE s.secret_id = ?))`
+	}
 	res, err := t.q.ExecContext(ctx, `DELETE FROM secret_versions WHERE tenant_id = ? AND secret_id = ? AND version_id IN (
    SELECT v.version_id FROM secret_versions v
    WHERE v.tenant_id = ? AND v.secret_id = ?
      AND NOT EXISTS (SELECT 1 FROM version_stages s WHERE s.secret_id = v.secret_id AND s.version_id = v.version_id)
-   ORDER BY v.seq DESC LIMIT -1 OFFSET MAX(0, ? - (SELECT COUNT(*) FROM version_stages s WHERE s.secret_id = ?)))`,
+   ORDER BY v.seq DESC `+offset+`)`,
 		tenant, secretID, tenant, secretID, keep, secretID)
 	if err != nil {
 		return 0, fmt.Errorf("store: prune versions: %w", err)
@@ -462,8 +575,8 @@ func (t *Tx) ExpiredDeletions(ctx context.Context, now time.Time, limit int) ([]
 func (s *Store) TouchAccessed(ctx context.Context, tenant map[[2]string]time.Time) error {
 	return s.InTx(ctx, func(tx *Tx) error {
 		for k, at := range tenant {
-			if _, err := tx.q.ExecContext(ctx, `UPDATE secrets SET last_accessed_at = MAX(last_accessed_at, ?) WHERE tenant_id = ? AND id = ?`,
-				nanos(at), k[0], k[1]); err != nil {
+			if _, err := tx.q.ExecContext(ctx, `UPDATE secrets SET last_accessed_at = CASE WHEN last_accessed_at > ? THEN last_accessed_at ELSE ? END
+ WHERE tenant_id = ? AND id = ?`, nanos(at), nanos(at), k[0], k[1]); err != nil {
 				return fmt.Errorf("store: touch: %w", err)
 			}
 		}

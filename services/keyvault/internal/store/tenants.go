@@ -6,12 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
 
 // secureDelete makes SQLite overwrite deleted content with zeros on this
 // transaction's connection, so erased key material and values do not
-// linger in free pages of the database file.
+// linger in free pages of the database file. PostgreSQL has no such
+// setting: dead row versions stay until VACUUM reuses their space (see
+// [Store.Compact]); the values in them are sealed under the destroyed keys.
 func (t *Tx) secureDelete(ctx context.Context) error {
+	if t.d == pstore.Postgres {
+		return nil
+	}
 	if _, err := t.q.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
 		return fmt.Errorf("store: secure_delete: %w", err)
 	}
@@ -86,7 +93,18 @@ func (s *Store) EraseTenant(ctx context.Context, tenant string, now time.Time) (
 // row image in free space — then checkpoints and truncates the write-ahead
 // log. It rewrites the whole file and blocks writers meanwhile: it runs
 // after a tenant shred, which is rare.
+//
+// On PostgreSQL it VACUUMs the tables a shred touches, so their dead row
+// versions are marked reusable; the server's WAL, replicas and backups keep
+// older images until they age out, which is why a shred destroys the keys
+// first (the values are unreadable without them).
 func (s *Store) Compact(ctx context.Context) error {
+	if s.d == pstore.Postgres {
+		if _, err := s.db.ExecContext(ctx, `VACUUM secrets, secret_versions, version_stages, secret_tags, tenant_deks, kms_keks`); err != nil {
+			return fmt.Errorf("store: vacuum: %w", err)
+		}
+		return nil
+	}
 	if _, err := s.db.ExecContext(ctx, `VACUUM`); err != nil {
 		return fmt.Errorf("store: vacuum: %w", err)
 	}
@@ -96,9 +114,15 @@ func (s *Store) Compact(ctx context.Context) error {
 // Checkpoint copies the write-ahead log into the database file and
 // truncates it, so overwritten pages leave no older copy behind. Readers
 // in flight can keep part of the log; a later checkpoint finishes it.
+//
+// PostgreSQL manages its own log (a CHECKPOINT needs superuser rights): a
+// no-op there.
 func (s *Store) Checkpoint(ctx context.Context) error {
+	if s.d == pstore.Postgres {
+		return nil
+	}
 	var busy, logFrames, done int
-	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+	if err := s.x().QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
 		return fmt.Errorf("store: checkpoint: %w", err)
 	}
 	if busy != 0 {
@@ -110,7 +134,7 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 // TenantShredded reports whether the tenant was shredded.
 func (s *Store) TenantShredded(ctx context.Context, tenant string) (bool, error) {
 	var one int
-	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM shredded_tenants WHERE tenant_id = ?`, tenant).Scan(&one)
+	err := s.x().QueryRowContext(ctx, `SELECT 1 FROM shredded_tenants WHERE tenant_id = ?`, tenant).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -123,7 +147,7 @@ func (s *Store) TenantShredded(ctx context.Context, tenant string) (bool, error)
 // Cursor returns the saved position of the named event stream (0 if none).
 func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
 	var c int64
-	err := s.db.QueryRowContext(ctx, `SELECT cursor FROM stream_cursors WHERE name = ?`, name).Scan(&c)
+	err := s.x().QueryRowContext(ctx, `SELECT cursor FROM stream_cursors WHERE name = ?`, name).Scan(&c)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -136,8 +160,9 @@ func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
 // SetCursor saves the position of the named event stream; it never moves
 // a cursor backwards.
 func (s *Store) SetCursor(ctx context.Context, name string, cursor int64) error {
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO stream_cursors (name, cursor) VALUES (?, ?)
- ON CONFLICT (name) DO UPDATE SET cursor = MAX(cursor, excluded.cursor)`, name, cursor); err != nil {
+	if _, err := s.x().ExecContext(ctx, `INSERT INTO stream_cursors (name, cursor) VALUES (?, ?)
+ ON CONFLICT (name) DO UPDATE SET cursor = CASE WHEN stream_cursors.cursor > excluded.cursor
+ THEN stream_cursors.cursor ELSE excluded.cursor END`, name, cursor); err != nil {
 		return fmt.Errorf("store: cursor: %w", err)
 	}
 	return nil
