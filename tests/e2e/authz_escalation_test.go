@@ -87,11 +87,14 @@ func TestEscalationNarrowKeyCannotRotateAdminKey(t *testing.T) {
 func TestEscalationBootstrapSubjectStaysNarrow(t *testing.T) {
 	s := startStack(t)
 	admin := s.env["RAMPART_ADMIN_KEY"]
-	chat := mustKey(t, s, admin, map[string]any{"name": "platform-chat", "scopes": []string{"chat:write"}})
-	require.Equal(t, http.StatusForbidden, do(t, http.MethodPost, s.baseURL+"/v1/keys/"+admin[3:15]+":rotate", chat.APIKey, map[string]any{}, nil))
-	require.Equal(t, http.StatusForbidden, do(t, http.MethodGet, s.baseURL+"/v1/audit?platform=true", chat.APIKey, nil, nil))
-	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/keys/"+chat.Key.KeyID+":revoke", chat.APIKey, map[string]any{}, nil),
-		"a key may always revoke itself")
+	for _, scopes := range [][]string{{"chat:write"}, {"chat:write", "keys:write"}} {
+		chat := mustKey(t, s, admin, map[string]any{"name": "platform-chat", "scopes": scopes})
+		require.Equal(t, http.StatusForbidden, do(t, http.MethodPost, s.baseURL+"/v1/keys/"+admin[3:15]+":rotate", chat.APIKey, map[string]any{}, nil), "%v", scopes)
+		require.Equal(t, http.StatusForbidden, do(t, http.MethodGet, s.baseURL+"/v1/audit?platform=true", chat.APIKey, nil, nil), "%v", scopes)
+	}
+	// keys:write manages what it covers, itself included.
+	kw := mustKey(t, s, admin, map[string]any{"name": "platform-keys", "scopes": []string{"chat:write", "keys:write"}})
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/keys/"+kw.Key.KeyID+":revoke", kw.APIKey, map[string]any{}, nil))
 }
 
 // Reproduction 2: an admin mints a key for an owner subject.
@@ -193,7 +196,9 @@ func TestEscalationRecoverOwnerThroughCLI(t *testing.T) {
 func TestEscalationRotationKeepsTheBudget(t *testing.T) {
 	s := startStack(t)
 	tn := newEscalationTenant(t, s, "esc-rotate-budget")
-	k := mustKey(t, s, tn.owner, map[string]any{"name": "budgeted", "scopes": []string{"chat:write"}, "limits": map[string]any{"monthly_token_budget": 30}})
+	// keys:write: over REST the edge's permission table asks it for every
+	// rotation (auth alone would let a key rotate itself without it).
+	k := mustKey(t, s, tn.owner, map[string]any{"name": "budgeted", "scopes": []string{"chat:write", "keys:write"}, "limits": map[string]any{"monthly_token_budget": 30}})
 	chat := func(key string) int {
 		return do(t, http.MethodPost, s.baseURL+"/v1/chat/completions", key, map[string]any{
 			"model": "echo", "messages": []map[string]any{{"role": "user", "content": "spend some tokens of the key budget please"}},
