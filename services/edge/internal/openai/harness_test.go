@@ -89,7 +89,7 @@ func (s *stack) AddKey(t testing.TB, bearer string, p *authv1.Principal) {
 		p.Limits = &authv1.Limits{}
 	}
 	if len(p.Scopes) == 0 {
-		p.Scopes = []string{"chat:write", "usage:read"}
+		p.Scopes = []string{"chat:write", "embeddings:write", "usage:read"}
 	}
 	a := s.Inf.Assertion(t, p)
 	s.mu.Lock()

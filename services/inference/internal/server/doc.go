@@ -5,7 +5,8 @@
 // OpenAI error code, metadata type/param), a google.rpc.BadRequest naming
 // the field for InvalidArgument, and a google.rpc.RetryInfo on 429s.
 //
-// Scopes: chat:write for completions, embeddings and model listing;
+// Scopes (as in pkg/permissions): chat:write for completions and model
+// listing; embeddings:write for embeddings;
 // usage:read for GetUsage; usage:read AND the owner or admin role for the
 // prompt logs. The admin scope grants every scope. A role never stands in
 // for a scope: it only narrows what a scope allows.

@@ -58,3 +58,25 @@ func TestRoleIsNotAScope(t *testing.T) {
 		})
 	}
 }
+
+// Every method needs the scope pkg/permissions names for it: embeddings
+// need embeddings:write (a chat:write key, whatever its role, gets 403).
+func TestMethodScopes(t *testing.T) {
+	e := newEnv(t)
+	embed := func(p *authv1.Principal) codes.Code {
+		_, err := e.client.Embeddings(e.ctx(t, p), &inferencev1.EmbeddingsRequest{Body: []byte(`{"model":"rampart-hash-embed","input":"x"}`)})
+		return status.Code(err)
+	}
+	chat := func(p *authv1.Principal) codes.Code {
+		_, err := e.client.ChatCompletion(e.ctx(t, p), &inferencev1.ChatCompletionRequest{Body: chatBody("echo", "hi", "")})
+		return status.Code(err)
+	}
+	with := func(roles, scopes []string) *authv1.Principal {
+		return principalFor("t-scopes", "k1", func(p *authv1.Principal) { p.Roles, p.Scopes = roles, scopes })
+	}
+	require.Equal(t, codes.PermissionDenied, embed(with([]string{"owner"}, []string{"chat:write"})))
+	require.Equal(t, codes.OK, embed(with([]string{"member"}, []string{"embeddings:write"})))
+	require.Equal(t, codes.OK, embed(with([]string{"owner"}, []string{"admin"})))
+	require.Equal(t, codes.PermissionDenied, chat(with([]string{"owner"}, []string{"embeddings:write"})))
+	require.Equal(t, codes.OK, chat(with([]string{"viewer"}, []string{"chat:write"})), "the edge applies minimum roles; inference the scope")
+}

@@ -20,8 +20,9 @@ import (
 
 // Scopes checked by the handlers.
 const (
-	ScopeChat  = "chat:write"
-	ScopeUsage = "usage:read"
+	ScopeChat       = "chat:write"
+	ScopeEmbeddings = "embeddings:write"
+	ScopeUsage      = "usage:read"
 )
 
 // Server implements inferencev1.InferenceServiceServer.
@@ -118,7 +119,7 @@ func (s *Server) StreamChatCompletion(req *inferencev1.StreamChatCompletionReque
 
 // Embeddings implements inferencev1.InferenceServiceServer.
 func (s *Server) Embeddings(ctx context.Context, req *inferencev1.EmbeddingsRequest) (*inferencev1.EmbeddingsResponse, error) {
-	c, err := caller(ctx, ScopeChat)
+	c, err := caller(ctx, ScopeEmbeddings)
 	if err != nil {
 		return nil, err
 	}
