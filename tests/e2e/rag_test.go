@@ -4,16 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/pkg/latency"
 )
 
 // The official OpenAI Node SDK version the assistant test drives (the
@@ -378,4 +382,94 @@ func TestRAGCLI(t *testing.T) {
 	rampart("", "assistant", "delete", "kb-cli")
 	require.NotContains(t, rampart("", "assistant", "list"), "kb-cli")
 	rampart("", "collection", "delete", "e2e-cli")
+}
+
+// BenchmarkRAGChatThroughStack: retrieval's added latency through the real
+// stack (edge → inference → ingestion's hybrid search over sealed chunks),
+// rampart-extractive with rampart.collections vs the same chat without,
+// sequential. Run: cd tests/e2e && go test -run '^$' -bench RAGChatThroughStack -benchtime 500x .
+func BenchmarkRAGChatThroughStack(b *testing.B) {
+	s, err := func() (s *stack, err error) {
+		stackOnce.Do(func() { shared, stackErr = launch() })
+		return shared, stackErr
+	}()
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin := s.env["RAMPART_ADMIN_KEY"]
+	post := func(path string, body any) []byte {
+		data, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, s.baseURL+path, bytes.NewReader(data))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("%s: %d %s", path, resp.StatusCode, out)
+		}
+		return out
+	}
+	benchSetup.Do(func() { ingestBenchDocs(b, s, post) })
+	msgs := []map[string]string{{"role": "user", "content": "How often do VPN certificates rotate?"}}
+	plain := map[string]any{"model": "rampart-extractive", "messages": msgs}
+	rag := map[string]any{"model": "rampart-extractive", "messages": msgs, "rampart": map[string]any{"collections": []string{"bench-rag"}, "top_k": 8}}
+	n := max(b.N, 100)
+	run := func(body any) []time.Duration {
+		lat := make([]time.Duration, 0, n)
+		for range n {
+			start := time.Now()
+			post("/v1/chat/completions", body)
+			lat = append(lat, time.Since(start))
+		}
+		return lat
+	}
+	run(rag)
+	b.ResetTimer()
+	p50, p99 := latency.Report(b, "plain-", run(plain))
+	r50, r99 := latency.Report(b, "rag-", run(rag))
+	b.StopTimer()
+	b.ReportMetric(latency.Micros(r50-p50), "added-p50-µs")
+	b.ReportMetric(latency.Micros(r99-p99), "added-p99-µs")
+	b.ReportMetric(0, "ns/op")
+}
+
+// benchSetup ingests the benchmark's documents once per process (the
+// testing package calls a benchmark more than once).
+var benchSetup sync.Once
+
+func ingestBenchDocs(b *testing.B, s *stack, post func(string, any) []byte) {
+	admin := s.env["RAMPART_ADMIN_KEY"]
+	post("/v1/collections", map[string]any{"name": "bench-rag"})
+	var jobs []string
+	for i := range 50 {
+		var ing struct {
+			Job ingestJob `json:"job"`
+		}
+		doc := fmt.Sprintf("# Site %d\n\n%s VPN certificates of site %d rotate every 45 days.", i, strings.Repeat("Routine maintenance of the office network is logged weekly. ", 12), i)
+		_ = json.Unmarshal(post("/v1/collections/bench-rag/documents", map[string]any{"content": []byte(doc), "source": fmt.Sprintf("site-%d.md", i), "content_type": "text/markdown"}), &ing)
+		jobs = append(jobs, ing.Job.ID)
+	}
+	for _, id := range jobs {
+		for range 400 {
+			req, _ := http.NewRequest(http.MethodGet, s.baseURL+"/v1/ingest/jobs/"+id, nil)
+			req.Header.Set("Authorization", "Bearer "+admin)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var j struct {
+				Job ingestJob `json:"job"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&j)
+			resp.Body.Close()
+			if j.Job.State == "JOB_STATE_SUCCEEDED" {
+				break
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+	}
 }
