@@ -197,7 +197,7 @@ func (h *harness) configure(t testing.TB) {
 }
 
 // install runs the OAuth flow for tenant and team.
-func (h *harness) install(t *testing.T, tenant string, g slackfake.Grant) {
+func (h *harness) install(t testing.TB, tenant string, g slackfake.Grant) {
 	resp, err := h.client.GetInstallUrl(h.admin(t, tenant), &slackadapterv1.GetInstallUrlRequest{})
 	require.NoError(t, err)
 	u, err := url.Parse(resp.GetUrl())
