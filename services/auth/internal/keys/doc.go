@@ -25,6 +25,13 @@
 //   - No change may strand a tenant: revoking the last live owner key
 //     (an owner's key with scope admin), demoting or removing an owner so
 //     that none remains is FailedPrecondition.
+//   - Tenant limits (RPM, TPM, monthly budget, allowed models) are a tenant
+//     record set by its owners or the platform admin; verification narrows
+//     every key by them, and a key's own limits may only narrow them. A
+//     key's budget is counted on its budget key, shared by a rotation's
+//     replacement and by keys minted from a budgeted key.
+//   - RecoverOwner (operator CLI over mTLS only) gives a tenant that lost
+//     its owner keys a new one, audited in the tenant and platform chains.
 //   - The platform admin is a tenant admin whose role is owner in the
 //     bootstrap tenant; it alone creates, suspends, resumes and deletes
 //     tenants and may read any tenant's audit.
