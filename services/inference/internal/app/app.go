@@ -22,6 +22,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/pkg/serve"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/pkg/telemetry"
 	"github.com/rampart-platform/rampart/services/inference/internal/config"
 	"github.com/rampart-platform/rampart/services/inference/internal/inference"
@@ -161,9 +162,11 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 
+	cfg.WarnDeprecated(log)
 	st, err := store.Open(ctx, cfg.UsageDSN)
 	if err != nil {
-		return nil, err
+		// Name the setting to fix; the URL is shown without its password.
+		return nil, fmt.Errorf("inference store: RAMPART_INFERENCE_DATABASE_URL (%s): %w", pstore.RedactURL(cfg.UsageDSN), err)
 	}
 	defer func() {
 		if err != nil {

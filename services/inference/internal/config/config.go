@@ -3,6 +3,7 @@ package config
 import (
 	"embed"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -31,7 +32,15 @@ type Config struct {
 	AuthAddr       string `env:"RAMPART_AUTH_ADDR,noprefix" flag:"auth-addr" default:"127.0.0.1:7001" usage:"auth gRPC address (principal verification keys)"`
 	ModelsFile     string `env:"MODELS" flag:"models" usage:"model registry JSON file; without it the offline local models are served to every tenant"`
 	ToolPolicyFile string `env:"TOOL_POLICY" flag:"tool-policy" usage:"tool-call allow-list JSON file; without it no tool may be offered (default deny)"`
-	UsageDSN       string `env:"USAGE_DSN" flag:"usage-dsn" usage:"usage store: SQLite file path or postgres:// URL (default $DATA_DIR/usage.db)"`
+	// DatabaseURL is the store (usage, prompt logs, ...): the name every
+	// service uses (RAMPART_<SVC>_DATABASE_URL).
+	DatabaseURL string `env:"DATABASE_URL" flag:"database-url" usage:"store: postgres:// URL, or a SQLite file path (default $DATA_DIR/usage.db)"`
+	// UsageDSN is the deprecated name of DatabaseURL, still accepted (a
+	// warning is logged at start). After Finalize it holds the resolved
+	// store DSN, whichever name set it.
+	UsageDSN string `env:"USAGE_DSN" flag:"usage-dsn" usage:"deprecated: use DATABASE_URL"`
+	// deprecated lists the deprecated settings in use (see WarnDeprecated).
+	deprecated []string
 	// IngestionAddr is where chats with rampart.collections search the
 	// tenant's documents ("" turns retrieval off: such chats answer
 	// without documents and say so in rampart.warning).
@@ -63,10 +72,27 @@ func (c *Config) Finalize() error {
 	if err := c.Common.Finalize(); err != nil {
 		return err
 	}
-	if c.UsageDSN == "" && c.DataDir != "" {
-		c.UsageDSN = filepath.Join(c.DataDir, "usage.db")
+	switch {
+	case c.DatabaseURL != "" && c.UsageDSN != "" && c.UsageDSN != c.DatabaseURL:
+		c.deprecated = append(c.deprecated, "RAMPART_INFERENCE_USAGE_DSN (-usage-dsn) is deprecated and ignored: RAMPART_INFERENCE_DATABASE_URL is set and wins")
+	case c.DatabaseURL == "" && c.UsageDSN != "":
+		c.deprecated = append(c.deprecated, "RAMPART_INFERENCE_USAGE_DSN (-usage-dsn) is deprecated: rename it to RAMPART_INFERENCE_DATABASE_URL (-database-url)")
+		c.DatabaseURL = c.UsageDSN
+	case c.DatabaseURL == "" && c.DataDir != "":
+		c.DatabaseURL = filepath.Join(c.DataDir, "usage.db")
 	}
+	c.UsageDSN = c.DatabaseURL
 	return nil
+}
+
+// Deprecations returns a warning per deprecated setting in use.
+func (c *Config) Deprecations() []string { return c.deprecated }
+
+// WarnDeprecated logs the deprecation warnings (at start).
+func (c *Config) WarnDeprecated(log *slog.Logger) {
+	for _, w := range c.deprecated {
+		log.Warn("deprecated setting", "warning", w)
+	}
 }
 
 // Validate reports every problem at once.
@@ -76,7 +102,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, config.Invalidf("AuthAddr", "%w", err))
 	}
 	if c.UsageDSN == "" {
-		errs = append(errs, config.Invalidf("UsageDSN", "required"))
+		errs = append(errs, config.Invalidf("DatabaseURL", "required"))
 	}
 	if c.IngestionAddr != "" {
 		if err := config.CheckAddr(c.IngestionAddr); err != nil {

@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"bytes"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -26,6 +28,8 @@ func TestLoad(t *testing.T) {
 				require.Equal(t, "127.0.0.1:7003", c.ListenAddr)
 				require.Equal(t, "127.0.0.1:9003", c.AdminAddr)
 				require.Equal(t, filepath.Join("/d", "inference", "usage.db"), c.UsageDSN)
+				require.Equal(t, c.UsageDSN, c.DatabaseURL)
+				require.Empty(t, c.Deprecations())
 				require.Equal(t, "127.0.0.1:7001", c.AuthAddr)
 				require.Empty(t, c.ModelsFile)
 			},
@@ -33,12 +37,43 @@ func TestLoad(t *testing.T) {
 		{
 			name: "env and flags",
 			env:  map[string]string{"RAMPART_INFERENCE_MODELS": "/etc/models.json", "RAMPART_AUTH_ADDR": "auth:7001"},
-			args: []string{"-tool-policy", "/etc/tools.json", "-usage-dsn", "postgres://u@db/usage"},
+			args: []string{"-tool-policy", "/etc/tools.json", "-database-url", "postgres://u@db/usage"},
 			check: func(t *testing.T, c *config.Config) {
 				require.Equal(t, "/etc/models.json", c.ModelsFile)
 				require.Equal(t, "/etc/tools.json", c.ToolPolicyFile)
+				require.Equal(t, "postgres://u@db/usage", c.DatabaseURL)
 				require.Equal(t, "postgres://u@db/usage", c.UsageDSN)
+				require.Empty(t, c.Deprecations())
 				require.Equal(t, "auth:7001", c.AuthAddr)
+			},
+		},
+		{
+			name: "database url by its name",
+			env:  map[string]string{"RAMPART_INFERENCE_DATABASE_URL": "postgres://u@db/inference"},
+			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, "postgres://u@db/inference", c.DatabaseURL)
+				require.Equal(t, "postgres://u@db/inference", c.UsageDSN, "the store opens what DATABASE_URL says")
+				require.Empty(t, c.Deprecations())
+			},
+		},
+		{
+			name: "deprecated usage dsn still works, with a warning",
+			env:  map[string]string{"RAMPART_INFERENCE_USAGE_DSN": "postgres://u@db/old"},
+			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, "postgres://u@db/old", c.DatabaseURL)
+				require.Equal(t, "postgres://u@db/old", c.UsageDSN)
+				require.Len(t, c.Deprecations(), 1)
+				require.Contains(t, c.Deprecations()[0], "RAMPART_INFERENCE_USAGE_DSN")
+				require.Contains(t, c.Deprecations()[0], "RAMPART_INFERENCE_DATABASE_URL")
+			},
+		},
+		{
+			name: "both names: database url wins, the old one is reported",
+			env:  map[string]string{"RAMPART_INFERENCE_USAGE_DSN": "postgres://u@db/old", "RAMPART_INFERENCE_DATABASE_URL": "postgres://u@db/new"},
+			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, "postgres://u@db/new", c.UsageDSN)
+				require.Len(t, c.Deprecations(), 1)
+				require.Contains(t, c.Deprecations()[0], "ignored")
 			},
 		},
 		{name: "bad auth address", env: map[string]string{"RAMPART_AUTH_ADDR": "nope"}, wantErr: "RAMPART_AUTH_ADDR"},
@@ -58,7 +93,8 @@ func TestLoad(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, k := range []string{"RAMPART_DATA_DIR", "RAMPART_INFERENCE_MODELS", "RAMPART_AUTH_ADDR", "RAMPART_CERT_DIR",
-				"RAMPART_KEYVAULT_ADDR", "RAMPART_INFERENCE_SECRETS_CACHE_TTL", "RAMPART_REDIS_URL"} {
+				"RAMPART_KEYVAULT_ADDR", "RAMPART_INFERENCE_SECRETS_CACHE_TTL", "RAMPART_REDIS_URL",
+				"RAMPART_INFERENCE_DATABASE_URL", "RAMPART_INFERENCE_USAGE_DSN"} {
 				t.Setenv(k, "")
 			}
 			for k, v := range tt.env {
@@ -73,6 +109,28 @@ func TestLoad(t *testing.T) {
 			tt.check(t, c)
 		})
 	}
+}
+
+// The deprecation warning reaches the start-up log (app.New calls
+// WarnDeprecated before opening the store).
+func TestWarnDeprecatedLogs(t *testing.T) {
+	for _, k := range []string{"RAMPART_INFERENCE_DATABASE_URL", "RAMPART_AUTH_ADDR", "RAMPART_KEYVAULT_ADDR", "RAMPART_REDIS_URL"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("RAMPART_INFERENCE_USAGE_DSN", filepath.Join(t.TempDir(), "usage.db"))
+	c, err := config.Load(nil)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	c.WarnDeprecated(slog.New(slog.NewTextHandler(&buf, nil)))
+	require.Contains(t, buf.String(), "level=WARN")
+	require.Contains(t, buf.String(), "RAMPART_INFERENCE_USAGE_DSN (-usage-dsn) is deprecated: rename it to RAMPART_INFERENCE_DATABASE_URL")
+
+	t.Setenv("RAMPART_INFERENCE_USAGE_DSN", "")
+	c, err = config.Load(nil)
+	require.NoError(t, err)
+	buf.Reset()
+	c.WarnDeprecated(slog.New(slog.NewTextHandler(&buf, nil)))
+	require.Empty(t, buf.String(), "nothing to warn about")
 }
 
 func TestDefaultAuthzPolicyParses(t *testing.T) {
