@@ -232,6 +232,8 @@ var rpcs = []RPC{
 
 	modelRPC("ChatCompletion"), modelRPC("StreamChatCompletion"), modelRPC("Embeddings"),
 	modelRPC("ListModels"), modelRPC("GetModel"),
+	{Name: inferenceSvc + "EmbedForTenant", Callers: []string{Ingestion}, Tenant: BindTenant,
+		Note: "background ingest/re-embed jobs; the tenant is named in the request and trusted only from ingestion (ADR 0023)"},
 	{Name: inferenceSvc + "CreateAssistant", Callers: []string{Edge}, Principal: true},
 	{Name: inferenceSvc + "ListAssistants", Callers: []string{Edge}, Principal: true},
 	{Name: inferenceSvc + "GetAssistant", Callers: []string{Edge}, Principal: true},

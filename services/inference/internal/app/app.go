@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/mtls"
@@ -254,9 +255,11 @@ func StreamWorkers() grpc.ServerOption {
 func newServer(o Options, log *slog.Logger, promReg *prometheus.Registry) (*serve.Server, error) {
 	cfg := o.Config
 	// Every call needs a principal except health and reflection (the
-	// default exemptions); verified assertions are cached until expiry.
+	// default exemptions) and EmbedForTenant, which only ingestion may call
+	// (authz allow-list) for jobs that outlive assertions (ADR 0023);
+	// verified assertions are cached until expiry.
 	verifier := principal.NewVerifier(o.Keys, principal.WithCache(100_000))
-	exempt := principal.ExemptMethods()
+	exempt := principal.ExemptMethods(inferencev1.InferenceService_EmbedForTenant_FullMethodName)
 	policy := o.AuthzPolicy
 	if policy == nil && cfg.AuthzPolicy == "" {
 		policy = config.DefaultAuthzPolicy()

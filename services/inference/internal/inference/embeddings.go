@@ -5,11 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
+	"github.com/rampart-platform/rampart/services/inference/internal/quota"
 	"github.com/rampart-platform/rampart/services/inference/internal/registry"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
@@ -39,22 +41,9 @@ func (s *Service) Embeddings(ctx context.Context, c *Caller, body []byte) (*Outp
 		}
 		dims = *req.Dimensions
 	}
-	st, err := s.Quota.Check(ctx, c.subject(), c.Limits)
+	res, prompt, st, err := s.embed(ctx, c, m, req.Input, dims)
 	if err != nil {
-		s.Metrics.limited(m.ID, err)
 		return nil, err
-	}
-	res, err := s.Providers[m.Upstream].Embed(ctx, &provider.EmbedCall{UpstreamModel: m.UpstreamModel, Inputs: req.Input, Dimensions: dims})
-	if err != nil {
-		s.Metrics.failed(m.ID, "embeddings", err)
-		return nil, s.providerErr(ctx, c, m, err)
-	}
-	prompt := res.Usage.PromptTokens
-	if !res.Usage.Reported {
-		prompt = 0
-		for _, in := range req.Input {
-			prompt += provider.EstimateTokens(in)
-		}
 	}
 	out := wire.EmbeddingList{Object: "list", Model: m.ID, Data: make([]wire.Embedding, len(res.Vectors)),
 		Usage: wire.EmbedUsage{PromptTokens: prompt, TotalTokens: prompt}}
@@ -77,4 +66,94 @@ func (s *Service) Embeddings(ctx context.Context, c *Caller, body []byte) (*Outp
 	}
 	s.finish(ctx, c, m, "embeddings", store.Record{PromptTokens: int64(prompt), Estimated: !res.Usage.Reported}, start)
 	return &Output{Body: b, Headers: rateHeaders(st)}, nil
+}
+
+// embed checks the caller's quota and calls m's upstream; prompt is the
+// upstream's token count, or the estimate when it reports none.
+func (s *Service) embed(ctx context.Context, c *Caller, m *registry.Model, inputs []string, dims int) (*provider.EmbedResult, int, quota.Status, error) {
+	st, err := s.Quota.Check(ctx, c.subject(), c.Limits)
+	if err != nil {
+		s.Metrics.limited(m.ID, err)
+		return nil, 0, st, err
+	}
+	res, err := s.Providers[m.Upstream].Embed(ctx, &provider.EmbedCall{UpstreamModel: m.UpstreamModel, Inputs: inputs, Dimensions: dims})
+	if err != nil {
+		s.Metrics.failed(m.ID, "embeddings", err)
+		return nil, 0, st, s.providerErr(ctx, c, m, err)
+	}
+	if len(res.Vectors) != len(inputs) {
+		s.Metrics.failed(m.ID, "embeddings", errVectorCount)
+		return nil, 0, st, s.providerErr(ctx, c, m, errVectorCount)
+	}
+	prompt := res.Usage.PromptTokens
+	if !res.Usage.Reported {
+		prompt = 0
+		for _, in := range inputs {
+			prompt += provider.EstimateTokens(in)
+		}
+	}
+	return res, prompt, st, nil
+}
+
+var errVectorCount = errors.New("upstream returned a different number of vectors than inputs")
+
+// MaxTenantEmbedInputs bounds one EmbedForTenant batch.
+const MaxTenantEmbedInputs = 256
+
+// NoteTenantLimits remembers the tenant-wide limits of a verified
+// principal, so that EmbedForTenant (which carries no principal) charges
+// background jobs against the same tenant budget and token rate. Key-level
+// limits do not apply to a tenant's jobs.
+func (s *Service) NoteTenantLimits(c *Caller) {
+	if c == nil || c.Tenant == "" {
+		return
+	}
+	l := quota.Limits{TenantTPM: c.Limits.TenantTPM, TenantBudget: c.Limits.TenantBudget}
+	if old, ok := s.tenantLimits.Load(c.Tenant); ok {
+		if prev, _ := old.(quota.Limits); prev == l {
+			return
+		}
+	}
+	s.tenantLimits.Store(c.Tenant, l)
+}
+
+// TenantEmbedding is EmbedForTenant's result.
+type TenantEmbedding struct {
+	Vectors      [][]float32
+	Model        string
+	PromptTokens int64
+}
+
+// EmbedForTenant embeds inputs for a background job of tenant (the caller,
+// ingestion, is trusted to name only tenants whose jobs it accepted from a
+// verified principal). The model must be an embedding model the tenant may
+// use; usage is recorded for the tenant (and key, when named) and counted
+// against the tenant-wide limits last seen on one of its principals.
+func (s *Service) EmbedForTenant(ctx context.Context, tenant, key, model string, inputs []string, requestID string) (*TenantEmbedding, error) {
+	start := s.now()
+	switch {
+	case model == "":
+		return nil, apierr.Invalid("model", "model is required.")
+	case len(inputs) == 0:
+		return nil, apierr.Invalid("input", "input must not be empty.")
+	case len(inputs) > MaxTenantEmbedInputs:
+		return nil, apierr.Invalid("input", "input must have at most %d items.", MaxTenantEmbedInputs)
+	}
+	c := &Caller{Tenant: tenant, Key: key, RequestID: requestID}
+	if l, ok := s.tenantLimits.Load(tenant); ok {
+		c.Limits, _ = l.(quota.Limits)
+	}
+	m, err := s.Registry.Resolve(tenant, nil, model)
+	if err != nil {
+		return nil, err
+	}
+	if m.Kind != registry.KindEmbedding {
+		return nil, apierr.Invalid("model", "The model `%s` is not an embedding model.", model)
+	}
+	res, prompt, _, err := s.embed(ctx, c, m, inputs, 0)
+	if err != nil {
+		return nil, err
+	}
+	s.finish(ctx, c, m, "embeddings", store.Record{PromptTokens: int64(prompt), Estimated: !res.Usage.Reported}, start)
+	return &TenantEmbedding{Vectors: res.Vectors, Model: m.ID, PromptTokens: int64(prompt)}, nil
 }

@@ -62,6 +62,9 @@ type Service struct {
 	Deps
 	now      func() time.Time
 	counters sync.Map // model id → tokenizer.Counter
+	// tenantLimits: tenant → its tenant-wide quota.Limits, as last seen on
+	// a verified principal (NoteTenantLimits), for EmbedForTenant.
+	tenantLimits sync.Map
 }
 
 // New returns a service.

@@ -13,6 +13,7 @@ import (
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/inference"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/quota"
@@ -95,6 +96,7 @@ func (s *Server) ChatCompletion(ctx context.Context, req *inferencev1.ChatComple
 	if err != nil {
 		return nil, err
 	}
+	s.svc.NoteTenantLimits(c)
 	out, err := s.svc.Chat(ctx, c, req.GetBody(), passages(req.GetPassages()))
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
@@ -109,6 +111,7 @@ func (s *Server) StreamChatCompletion(req *inferencev1.StreamChatCompletionReque
 	if err != nil {
 		return err
 	}
+	s.svc.NoteTenantLimits(c)
 	msg := &inferencev1.StreamChatCompletionResponse{}
 	err = s.svc.Stream(ctx, c, req.GetBody(), passages(req.GetPassages()), func(chunk []byte, h map[string]string) error {
 		msg.Chunk, msg.Headers = chunk, h
@@ -123,11 +126,32 @@ func (s *Server) Embeddings(ctx context.Context, req *inferencev1.EmbeddingsRequ
 	if err != nil {
 		return nil, err
 	}
+	s.svc.NoteTenantLimits(c)
 	out, err := s.svc.Embeddings(ctx, c, req.GetBody())
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}
 	return &inferencev1.EmbeddingsResponse{Body: out.Body, Headers: out.Headers}, nil
+}
+
+// EmbedForTenant implements inferencev1.InferenceServiceServer. Only
+// ingestion reaches it (the authz allow-list; the method is exempt from the
+// principal check because background jobs outlive assertions), so the
+// request's tenant is trusted: ADR 0023.
+func (s *Server) EmbedForTenant(ctx context.Context, req *inferencev1.EmbedForTenantRequest) (*inferencev1.EmbedForTenantResponse, error) {
+	if req.GetTenantId() == "" {
+		return nil, toStatus(ctx, s.log, apierr.Invalid("tenant_id", "tenant_id is required."))
+	}
+	out, err := s.svc.EmbedForTenant(ctx, req.GetTenantId(), req.GetKeyId(), req.GetModel(), req.GetInputs(), requestID(ctx))
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	resp := &inferencev1.EmbedForTenantResponse{Model: out.Model, PromptTokens: out.PromptTokens,
+		Vectors: make([]*inferencev1.Vector, len(out.Vectors))}
+	for i, v := range out.Vectors {
+		resp.Vectors[i] = &inferencev1.Vector{Values: v}
+	}
+	return resp, nil
 }
 
 // ListModels implements inferencev1.InferenceServiceServer.

@@ -1192,6 +1192,189 @@ func (x *EmbeddingsResponse) GetHeaders() map[string]string {
 	return nil
 }
 
+// EmbedForTenantRequest is one batch of texts of one tenant's job.
+type EmbedForTenantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant the job belongs to (charged for the usage).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The key that started the job, recorded with the usage (may be empty).
+	KeyId string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// Embedding model id or alias of the tenant's registry.
+	Model string `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
+	// Texts to embed (1–256; document text, never logged).
+	Inputs        []string `protobuf:"bytes,4,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmbedForTenantRequest) Reset() {
+	*x = EmbedForTenantRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmbedForTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmbedForTenantRequest) ProtoMessage() {}
+
+func (x *EmbedForTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmbedForTenantRequest.ProtoReflect.Descriptor instead.
+func (*EmbedForTenantRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *EmbedForTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *EmbedForTenantRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *EmbedForTenantRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *EmbedForTenantRequest) GetInputs() []string {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+// Vector is one embedding.
+type Vector struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The vector's components.
+	Values        []float32 `protobuf:"fixed32,1,rep,packed,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Vector) Reset() {
+	*x = Vector{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Vector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Vector) ProtoMessage() {}
+
+func (x *Vector) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Vector.ProtoReflect.Descriptor instead.
+func (*Vector) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *Vector) GetValues() []float32 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// EmbedForTenantResponse holds one vector per input, in input order.
+type EmbedForTenantResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The vectors.
+	Vectors []*Vector `protobuf:"bytes,1,rep,name=vectors,proto3" json:"vectors,omitempty"`
+	// The registry model id the alias resolved to.
+	Model string `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
+	// Prompt tokens charged to the tenant.
+	PromptTokens  int64 `protobuf:"varint,3,opt,name=prompt_tokens,json=promptTokens,proto3" json:"prompt_tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmbedForTenantResponse) Reset() {
+	*x = EmbedForTenantResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmbedForTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmbedForTenantResponse) ProtoMessage() {}
+
+func (x *EmbedForTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmbedForTenantResponse.ProtoReflect.Descriptor instead.
+func (*EmbedForTenantResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *EmbedForTenantResponse) GetVectors() []*Vector {
+	if x != nil {
+		return x.Vectors
+	}
+	return nil
+}
+
+func (x *EmbedForTenantResponse) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *EmbedForTenantResponse) GetPromptTokens() int64 {
+	if x != nil {
+		return x.PromptTokens
+	}
+	return 0
+}
+
 // ListModelsRequest is empty: the caller comes from the principal.
 type ListModelsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1201,7 +1384,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1213,7 +1396,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1226,7 +1409,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{21}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{24}
 }
 
 // Model is one model the caller may use.
@@ -1244,7 +1427,7 @@ type Model struct {
 
 func (x *Model) Reset() {
 	*x = Model{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1439,7 @@ func (x *Model) String() string {
 func (*Model) ProtoMessage() {}
 
 func (x *Model) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1452,7 @@ func (x *Model) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Model.ProtoReflect.Descriptor instead.
 func (*Model) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{22}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Model) GetId() string {
@@ -1304,7 +1487,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1499,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1512,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{23}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListModelsResponse) GetModels() []*Model {
@@ -1350,7 +1533,7 @@ type GetModelRequest struct {
 
 func (x *GetModelRequest) Reset() {
 	*x = GetModelRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1362,7 +1545,7 @@ func (x *GetModelRequest) String() string {
 func (*GetModelRequest) ProtoMessage() {}
 
 func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1375,7 +1558,7 @@ func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelRequest.ProtoReflect.Descriptor instead.
 func (*GetModelRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{24}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetModelRequest) GetModel() string {
@@ -1396,7 +1579,7 @@ type GetModelResponse struct {
 
 func (x *GetModelResponse) Reset() {
 	*x = GetModelResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1591,7 @@ func (x *GetModelResponse) String() string {
 func (*GetModelResponse) ProtoMessage() {}
 
 func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1604,7 @@ func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelResponse.ProtoReflect.Descriptor instead.
 func (*GetModelResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{25}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetModelResponse) GetModel() *Model {
@@ -1449,7 +1632,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1644,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1657,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{26}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetUsageRequest) GetFrom() string {
@@ -1519,7 +1702,7 @@ type UsageBucket struct {
 
 func (x *UsageBucket) Reset() {
 	*x = UsageBucket{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1714,7 @@ func (x *UsageBucket) String() string {
 func (*UsageBucket) ProtoMessage() {}
 
 func (x *UsageBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1727,7 @@ func (x *UsageBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageBucket.ProtoReflect.Descriptor instead.
 func (*UsageBucket) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{27}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *UsageBucket) GetGroup() string {
@@ -1608,7 +1791,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1620,7 +1803,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1633,7 +1816,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{28}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetUsageResponse) GetFrom() string {
@@ -1754,7 +1937,18 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\aheaders\x18\x02 \x03(\v25.rampart.inference.v1.EmbeddingsResponse.HeadersEntryR\aheaders\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x13\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"~\n" +
+	"\x15EmbedForTenantRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x15\n" +
+	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x14\n" +
+	"\x05model\x18\x03 \x01(\tR\x05model\x12\x1b\n" +
+	"\x06inputs\x18\x04 \x03(\tB\x03\x80\x01\x01R\x06inputs\" \n" +
+	"\x06Vector\x12\x16\n" +
+	"\x06values\x18\x01 \x03(\x02R\x06values\"\x8b\x01\n" +
+	"\x16EmbedForTenantResponse\x126\n" +
+	"\avectors\x18\x01 \x03(\v2\x1c.rampart.inference.v1.VectorR\avectors\x12\x14\n" +
+	"\x05model\x18\x02 \x01(\tR\x05model\x12#\n" +
+	"\rprompt_tokens\x18\x03 \x01(\x03R\fpromptTokens\"\x13\n" +
 	"\x11ListModelsRequest\"L\n" +
 	"\x05Model\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
@@ -1782,12 +1976,13 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x19\n" +
 	"\bgroup_by\x18\x03 \x01(\tR\agroupBy\x12;\n" +
 	"\abuckets\x18\x04 \x03(\v2!.rampart.inference.v1.UsageBucketR\abuckets\x127\n" +
-	"\x05total\x18\x05 \x01(\v2!.rampart.inference.v1.UsageBucketR\x05total2\xef\v\n" +
+	"\x05total\x18\x05 \x01(\v2!.rampart.inference.v1.UsageBucketR\x05total2\xdc\f\n" +
 	"\x10InferenceService\x12k\n" +
 	"\x0eChatCompletion\x12+.rampart.inference.v1.ChatCompletionRequest\x1a,.rampart.inference.v1.ChatCompletionResponse\x12\x7f\n" +
 	"\x14StreamChatCompletion\x121.rampart.inference.v1.StreamChatCompletionRequest\x1a2.rampart.inference.v1.StreamChatCompletionResponse0\x01\x12_\n" +
 	"\n" +
-	"Embeddings\x12'.rampart.inference.v1.EmbeddingsRequest\x1a(.rampart.inference.v1.EmbeddingsResponse\x12_\n" +
+	"Embeddings\x12'.rampart.inference.v1.EmbeddingsRequest\x1a(.rampart.inference.v1.EmbeddingsResponse\x12k\n" +
+	"\x0eEmbedForTenant\x12+.rampart.inference.v1.EmbedForTenantRequest\x1a,.rampart.inference.v1.EmbedForTenantResponse\x12_\n" +
 	"\n" +
 	"ListModels\x12'.rampart.inference.v1.ListModelsRequest\x1a(.rampart.inference.v1.ListModelsResponse\x12Y\n" +
 	"\bGetModel\x12%.rampart.inference.v1.GetModelRequest\x1a&.rampart.inference.v1.GetModelResponse\x12l\n" +
@@ -1811,7 +2006,7 @@ func file_rampart_inference_v1_inference_proto_rawDescGZIP() []byte {
 	return file_rampart_inference_v1_inference_proto_rawDescData
 }
 
-var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_rampart_inference_v1_inference_proto_goTypes = []any{
 	(*Assistant)(nil),                    // 0: rampart.inference.v1.Assistant
 	(*CreateAssistantRequest)(nil),       // 1: rampart.inference.v1.CreateAssistantRequest
@@ -1834,17 +2029,20 @@ var file_rampart_inference_v1_inference_proto_goTypes = []any{
 	(*StreamChatCompletionResponse)(nil), // 18: rampart.inference.v1.StreamChatCompletionResponse
 	(*EmbeddingsRequest)(nil),            // 19: rampart.inference.v1.EmbeddingsRequest
 	(*EmbeddingsResponse)(nil),           // 20: rampart.inference.v1.EmbeddingsResponse
-	(*ListModelsRequest)(nil),            // 21: rampart.inference.v1.ListModelsRequest
-	(*Model)(nil),                        // 22: rampart.inference.v1.Model
-	(*ListModelsResponse)(nil),           // 23: rampart.inference.v1.ListModelsResponse
-	(*GetModelRequest)(nil),              // 24: rampart.inference.v1.GetModelRequest
-	(*GetModelResponse)(nil),             // 25: rampart.inference.v1.GetModelResponse
-	(*GetUsageRequest)(nil),              // 26: rampart.inference.v1.GetUsageRequest
-	(*UsageBucket)(nil),                  // 27: rampart.inference.v1.UsageBucket
-	(*GetUsageResponse)(nil),             // 28: rampart.inference.v1.GetUsageResponse
-	nil,                                  // 29: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
-	nil,                                  // 30: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	nil,                                  // 31: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	(*EmbedForTenantRequest)(nil),        // 21: rampart.inference.v1.EmbedForTenantRequest
+	(*Vector)(nil),                       // 22: rampart.inference.v1.Vector
+	(*EmbedForTenantResponse)(nil),       // 23: rampart.inference.v1.EmbedForTenantResponse
+	(*ListModelsRequest)(nil),            // 24: rampart.inference.v1.ListModelsRequest
+	(*Model)(nil),                        // 25: rampart.inference.v1.Model
+	(*ListModelsResponse)(nil),           // 26: rampart.inference.v1.ListModelsResponse
+	(*GetModelRequest)(nil),              // 27: rampart.inference.v1.GetModelRequest
+	(*GetModelResponse)(nil),             // 28: rampart.inference.v1.GetModelResponse
+	(*GetUsageRequest)(nil),              // 29: rampart.inference.v1.GetUsageRequest
+	(*UsageBucket)(nil),                  // 30: rampart.inference.v1.UsageBucket
+	(*GetUsageResponse)(nil),             // 31: rampart.inference.v1.GetUsageResponse
+	nil,                                  // 32: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	nil,                                  // 33: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	nil,                                  // 34: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
 }
 var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
 	0,  // 0: rampart.inference.v1.CreateAssistantRequest.assistant:type_name -> rampart.inference.v1.Assistant
@@ -1854,43 +2052,46 @@ var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
 	9,  // 4: rampart.inference.v1.ListPromptLogsResponse.logs:type_name -> rampart.inference.v1.PromptLog
 	9,  // 5: rampart.inference.v1.GetPromptLogResponse.log:type_name -> rampart.inference.v1.PromptLog
 	14, // 6: rampart.inference.v1.ChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
-	29, // 7: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	32, // 7: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
 	14, // 8: rampart.inference.v1.StreamChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
-	30, // 9: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	31, // 10: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
-	22, // 11: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
-	22, // 12: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
-	27, // 13: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
-	27, // 14: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
-	15, // 15: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
-	17, // 16: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
-	19, // 17: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
-	21, // 18: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
-	24, // 19: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
-	26, // 20: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
-	10, // 21: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
-	12, // 22: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
-	1,  // 23: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
-	3,  // 24: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
-	5,  // 25: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
-	7,  // 26: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
-	16, // 27: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
-	18, // 28: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
-	20, // 29: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
-	23, // 30: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
-	25, // 31: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
-	28, // 32: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
-	11, // 33: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
-	13, // 34: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
-	2,  // 35: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
-	4,  // 36: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
-	6,  // 37: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
-	8,  // 38: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
-	27, // [27:39] is the sub-list for method output_type
-	15, // [15:27] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	33, // 9: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	34, // 10: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	22, // 11: rampart.inference.v1.EmbedForTenantResponse.vectors:type_name -> rampart.inference.v1.Vector
+	25, // 12: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
+	25, // 13: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
+	30, // 14: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
+	30, // 15: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
+	15, // 16: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
+	17, // 17: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
+	19, // 18: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
+	21, // 19: rampart.inference.v1.InferenceService.EmbedForTenant:input_type -> rampart.inference.v1.EmbedForTenantRequest
+	24, // 20: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
+	27, // 21: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
+	29, // 22: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
+	10, // 23: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
+	12, // 24: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
+	1,  // 25: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
+	3,  // 26: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
+	5,  // 27: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
+	7,  // 28: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
+	16, // 29: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
+	18, // 30: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
+	20, // 31: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
+	23, // 32: rampart.inference.v1.InferenceService.EmbedForTenant:output_type -> rampart.inference.v1.EmbedForTenantResponse
+	26, // 33: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
+	28, // 34: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
+	31, // 35: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
+	11, // 36: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
+	13, // 37: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
+	2,  // 38: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
+	4,  // 39: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
+	6,  // 40: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
+	8,  // 41: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
+	29, // [29:42] is the sub-list for method output_type
+	16, // [16:29] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_rampart_inference_v1_inference_proto_init() }
@@ -1904,7 +2105,7 @@ func file_rampart_inference_v1_inference_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_inference_v1_inference_proto_rawDesc), len(file_rampart_inference_v1_inference_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	InferenceService_ChatCompletion_FullMethodName       = "/rampart.inference.v1.InferenceService/ChatCompletion"
 	InferenceService_StreamChatCompletion_FullMethodName = "/rampart.inference.v1.InferenceService/StreamChatCompletion"
 	InferenceService_Embeddings_FullMethodName           = "/rampart.inference.v1.InferenceService/Embeddings"
+	InferenceService_EmbedForTenant_FullMethodName       = "/rampart.inference.v1.InferenceService/EmbedForTenant"
 	InferenceService_ListModels_FullMethodName           = "/rampart.inference.v1.InferenceService/ListModels"
 	InferenceService_GetModel_FullMethodName             = "/rampart.inference.v1.InferenceService/GetModel"
 	InferenceService_GetUsage_FullMethodName             = "/rampart.inference.v1.InferenceService/GetUsage"
@@ -62,6 +63,16 @@ type InferenceServiceClient interface {
 	StreamChatCompletion(ctx context.Context, in *StreamChatCompletionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamChatCompletionResponse], error)
 	// Embeddings computes embeddings for one or more inputs.
 	Embeddings(ctx context.Context, in *EmbeddingsRequest, opts ...grpc.CallOption) (*EmbeddingsResponse, error)
+	// EmbedForTenant embeds texts on behalf of the tenant named in the
+	// request. Internal, no REST route: only ingestion may call it (authz
+	// allow-list), for background ingest and re-embed jobs that outlive the
+	// principal assertion of the user who started them. The call carries no
+	// principal; the tenant is trusted because the caller is ingestion, which
+	// names only tenants of jobs it accepted from a verified principal
+	// (docs/adr/0023-embeddings-for-background-jobs.md). The model must be an
+	// embedding model the tenant may use in the registry; usage is recorded
+	// and charged against the tenant's limits.
+	EmbedForTenant(ctx context.Context, in *EmbedForTenantRequest, opts ...grpc.CallOption) (*EmbedForTenantResponse, error)
 	// ListModels lists the models the caller may use.
 	ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error)
 	// GetModel returns one model the caller may use; NotFound otherwise.
@@ -135,6 +146,16 @@ func (c *inferenceServiceClient) Embeddings(ctx context.Context, in *EmbeddingsR
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(EmbeddingsResponse)
 	err := c.cc.Invoke(ctx, InferenceService_Embeddings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inferenceServiceClient) EmbedForTenant(ctx context.Context, in *EmbedForTenantRequest, opts ...grpc.CallOption) (*EmbedForTenantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EmbedForTenantResponse)
+	err := c.cc.Invoke(ctx, InferenceService_EmbedForTenant_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -260,6 +281,16 @@ type InferenceServiceServer interface {
 	StreamChatCompletion(*StreamChatCompletionRequest, grpc.ServerStreamingServer[StreamChatCompletionResponse]) error
 	// Embeddings computes embeddings for one or more inputs.
 	Embeddings(context.Context, *EmbeddingsRequest) (*EmbeddingsResponse, error)
+	// EmbedForTenant embeds texts on behalf of the tenant named in the
+	// request. Internal, no REST route: only ingestion may call it (authz
+	// allow-list), for background ingest and re-embed jobs that outlive the
+	// principal assertion of the user who started them. The call carries no
+	// principal; the tenant is trusted because the caller is ingestion, which
+	// names only tenants of jobs it accepted from a verified principal
+	// (docs/adr/0023-embeddings-for-background-jobs.md). The model must be an
+	// embedding model the tenant may use in the registry; usage is recorded
+	// and charged against the tenant's limits.
+	EmbedForTenant(context.Context, *EmbedForTenantRequest) (*EmbedForTenantResponse, error)
 	// ListModels lists the models the caller may use.
 	ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error)
 	// GetModel returns one model the caller may use; NotFound otherwise.
@@ -308,6 +339,9 @@ func (UnimplementedInferenceServiceServer) StreamChatCompletion(*StreamChatCompl
 }
 func (UnimplementedInferenceServiceServer) Embeddings(context.Context, *EmbeddingsRequest) (*EmbeddingsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Embeddings not implemented")
+}
+func (UnimplementedInferenceServiceServer) EmbedForTenant(context.Context, *EmbedForTenantRequest) (*EmbedForTenantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EmbedForTenant not implemented")
 }
 func (UnimplementedInferenceServiceServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
@@ -400,6 +434,24 @@ func _InferenceService_Embeddings_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(InferenceServiceServer).Embeddings(ctx, req.(*EmbeddingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InferenceService_EmbedForTenant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EmbedForTenantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).EmbedForTenant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_EmbedForTenant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).EmbedForTenant(ctx, req.(*EmbedForTenantRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -580,6 +632,10 @@ var InferenceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Embeddings",
 			Handler:    _InferenceService_Embeddings_Handler,
+		},
+		{
+			MethodName: "EmbedForTenant",
+			Handler:    _InferenceService_EmbedForTenant_Handler,
 		},
 		{
 			MethodName: "ListModels",

@@ -1,0 +1,90 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/hashembed"
+	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+)
+
+// TestEmbedForTenant: ingestion embeds a background job's chunks for the
+// job's tenant without a principal; nobody else may call the method, the
+// tenant's registry decides the model, and usage lands on that tenant.
+func TestEmbedForTenant(t *testing.T) {
+	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(models), Clients: []string{"ingestion", "keyvault"}})
+	ing := inferencev1.NewInferenceServiceClient(srv.Dial(t, "ingestion"))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", "job-1")
+
+	resp, err := ing.EmbedForTenant(ctx, &inferencev1.EmbedForTenantRequest{TenantId: "t1", KeyId: "k1", Model: "rampart-hash-embed",
+		Inputs: []string{"certificates rotate every 45 days", "lunch is at noon"}})
+	require.NoError(t, err)
+	require.Equal(t, "rampart-hash-embed", resp.GetModel())
+	require.Len(t, resp.GetVectors(), 2)
+	// The same vectors the local model serves (pkg/hashembed, 256 dims).
+	require.Equal(t, hashembed.Vector("lunch is at noon", 256), resp.GetVectors()[1].GetValues())
+	require.Positive(t, resp.GetPromptTokens())
+
+	// Usage is the named tenant's, attributed to the job's key.
+	edge := inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))
+	p := &authv1.Principal{TenantId: "t1", KeyId: "k1", Subject: "u", Scopes: []string{"usage:read"}, Limits: &authv1.Limits{}}
+	require.Eventually(t, func() bool {
+		u, err := edge.GetUsage(metadata.AppendToOutgoingContext(ctx, "x-rampart-principal", srv.Assertion(t, p)), &inferencev1.GetUsageRequest{GroupBy: "key"})
+		return err == nil && len(u.GetBuckets()) == 1 && u.GetBuckets()[0].GetGroup() == "k1" && u.GetTotal().GetPromptTokens() == resp.GetPromptTokens()
+	}, 10*time.Second, 50*time.Millisecond)
+
+	for _, tc := range []struct {
+		name string
+		req  *inferencev1.EmbedForTenantRequest
+		code codes.Code
+	}{
+		{"no tenant", &inferencev1.EmbedForTenantRequest{Model: "rampart-hash-embed", Inputs: []string{"x"}}, codes.InvalidArgument},
+		{"no model", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Inputs: []string{"x"}}, codes.InvalidArgument},
+		{"no input", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "rampart-hash-embed"}, codes.InvalidArgument},
+		{"chat model", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "echo", Inputs: []string{"x"}}, codes.InvalidArgument},
+		// secret-model exists but only t-vip may use it.
+		{"model not allowed for tenant", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "secret-model", Inputs: []string{"x"}}, codes.NotFound},
+		{"too many inputs", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "rampart-hash-embed", Inputs: make([]string, 257)}, codes.InvalidArgument},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ing.EmbedForTenant(ctx, tc.req)
+			require.Equal(t, tc.code, status.Code(err), err)
+		})
+	}
+
+	// Only ingestion: the edge (even with a valid principal) and keyvault
+	// are refused by the allow-list.
+	req := &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "rampart-hash-embed", Inputs: []string{"x"}}
+	_, err = edge.EmbedForTenant(metadata.AppendToOutgoingContext(ctx, "x-rampart-principal", srv.Assertion(t, p)), req)
+	require.Equal(t, codes.PermissionDenied, status.Code(err))
+	_, err = inferencev1.NewInferenceServiceClient(srv.Dial(t, "keyvault")).EmbedForTenant(ctx, req)
+	require.Equal(t, codes.PermissionDenied, status.Code(err))
+}
+
+// TestEmbedForTenantBudget: a tenant's monthly budget, as seen on its
+// principals, also stops its background jobs.
+func TestEmbedForTenantBudget(t *testing.T) {
+	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(models), Clients: []string{"ingestion"}})
+	ing := inferencev1.NewInferenceServiceClient(srv.Dial(t, "ingestion"))
+	edge := inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	p := principalFor("tb", "k1", func(p *authv1.Principal) { p.Limits = &authv1.Limits{TenantMonthlyTokenBudget: 5} })
+	_, err := edge.Embeddings(metadata.AppendToOutgoingContext(ctx, "x-rampart-principal", srv.Assertion(t, p)),
+		&inferencev1.EmbeddingsRequest{Body: []byte(`{"model":"rampart-hash-embed","input":"a fairly long sentence that uses up the whole small budget"}`)})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err = ing.EmbedForTenant(ctx, &inferencev1.EmbedForTenantRequest{TenantId: "tb", Model: "rampart-hash-embed", Inputs: []string{"more"}})
+		return status.Code(err) == codes.ResourceExhausted
+	}, 10*time.Second, 50*time.Millisecond)
+}
