@@ -18,14 +18,16 @@ import (
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
 )
 
-// MaxBodyBytes is the largest request body accepted (413 above).
-const MaxBodyBytes = 4 << 20
+// MaxBodyBytes is the largest request body accepted (413 above): the body
+// limit the permission table gives the model routes.
+const MaxBodyBytes = permissions.BodyModel
 
 // ErrorDomain is the ErrorInfo domain inference uses for OpenAI errors.
 const ErrorDomain = httperr.OpenAIErrorDomain
