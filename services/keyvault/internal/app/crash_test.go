@@ -42,7 +42,7 @@ type env struct {
 	signer                          *principal.Signer
 }
 
-func (e *env) start(t *testing.T, crashAt string) (*exec.Cmd, string) {
+func (e *env) start(t *testing.T, crashAt string, extraEnv ...string) (*exec.Cmd, string) {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(e.bin)
@@ -56,6 +56,7 @@ func (e *env) start(t *testing.T, crashAt string) (*exec.Cmd, string) {
 		"RAMPART_KEYVAULT_SCHEDULER_INTERVAL=1h",
 		"RAMPART_KEYVAULT_TEST_CRASH_AT="+crashAt,
 	)
+	cmd.Env = append(cmd.Env, extraEnv...)
 	log, err := os.Create(filepath.Join(t.TempDir(), "keyvault.log"))
 	require.NoError(t, err)
 	cmd.Stdout, cmd.Stderr = log, log
