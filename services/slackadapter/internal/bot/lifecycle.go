@@ -45,3 +45,17 @@ func (a *Adapter) lifecycle(ctx context.Context, inst store.Installation, ev eve
 	a.log.InfoContext(ctx, "slack installation disabled", "tenant_id", inst.TenantID, "team_id", inst.TeamID, "reason", ev.Type)
 	return nil
 }
+
+// PurgeTenant forgets a tenant auth has purged (pkg/tenantevents): its
+// workspaces stop being answered and may be installed by another tenant.
+// Idempotent.
+func (a *Adapter) PurgeTenant(ctx context.Context, tenant string) error {
+	if err := a.st.PurgeTenant(ctx, tenant); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	delete(a.assertions, tenant)
+	a.mu.Unlock()
+	a.log.InfoContext(ctx, "purged tenant's slack installations removed", "tenant_id", tenant)
+	return nil
+}

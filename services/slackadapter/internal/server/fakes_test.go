@@ -32,11 +32,54 @@ type fakeAuth struct {
 	mu      sync.Mutex
 	keys    map[string]*authv1.Principal // plaintext → principal
 	created []string                     // tenants
+	events  []*authv1.WatchTenantEventsResponse
+	notify  chan struct{}
+}
+
+// WatchTenantEvents streams the events after the cursor, then waits for
+// more (auth's stream, from the slackadapter identity only).
+func (f *fakeAuth) WatchTenantEvents(r *authv1.WatchTenantEventsRequest, st grpc.ServerStreamingServer[authv1.WatchTenantEventsResponse]) error {
+	if id, err := mtls.PeerID(st.Context()); err != nil || id.String() != pki.ServiceID("slackadapter") {
+		return status.Error(codes.PermissionDenied, "caller")
+	}
+	after := r.GetAfterCursor()
+	for {
+		f.mu.Lock()
+		var next []*authv1.WatchTenantEventsResponse
+		for _, ev := range f.events {
+			if ev.GetCursor() > after {
+				next = append(next, ev)
+			}
+		}
+		wake := f.notify
+		f.mu.Unlock()
+		for _, ev := range next {
+			if err := st.Send(ev); err != nil {
+				return err
+			}
+			after = ev.GetCursor()
+		}
+		select {
+		case <-st.Context().Done():
+			return nil
+		case <-wake:
+		}
+	}
+}
+
+// purge appends a PURGED event for tenant to the stream.
+func (f *fakeAuth) purge(tenant string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, &authv1.WatchTenantEventsResponse{Cursor: int64(len(f.events) + 1),
+		Kind: authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, TenantId: tenant})
+	close(f.notify)
+	f.notify = make(chan struct{})
 }
 
 func startAuth(t testing.TB, pkiDir string, signer *principal.Signer) *fakeAuth {
 	t.Helper()
-	f := &fakeAuth{signer: signer, keys: map[string]*authv1.Principal{}}
+	f := &fakeAuth{signer: signer, keys: map[string]*authv1.Principal{}, notify: make(chan struct{})}
 	src, err := mtls.NewSource(mtls.FilesFor(pkiDir, "auth"))
 	require.NoError(t, err)
 	v := principal.NewVerifier(principal.StaticKeys{signer.KID(): signer.PublicKey()})

@@ -85,6 +85,20 @@ func TestTenantDeletionLeavesOthersWorking(t *testing.T) {
 	require.Contains(t, h.final(t, p).Text, "still here?")
 	// Installing still works for a live tenant.
 	h.install(t, "t_gamma", slackfake.Grant{TeamID: "T3", BotUserID: "UBOT3"})
+
+	// Once auth purges the deleted tenant (its event stream), its
+	// workspace is forgotten and another tenant may install it.
+	_, err := h.client.SetBinding(h.admin(t, "t_beta"), &slackadapterv1.SetBindingRequest{TeamId: "T2", Collections: []string{"kb"}})
+	require.NoError(t, err)
+	h.auth.purge("t_acme")
+	require.Eventually(t, func() bool {
+		list, err := h.client.ListInstallations(h.admin(t, "t_acme"), &slackadapterv1.ListInstallationsRequest{})
+		return err == nil && len(list.GetInstallations()) == 0
+	}, 10*time.Second, 20*time.Millisecond)
+	h.install(t, "t_delta", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
+	beta, err := h.client.ListBindings(h.admin(t, "t_beta"), &slackadapterv1.ListBindingsRequest{})
+	require.NoError(t, err)
+	require.Len(t, beta.GetBindings(), 1, "other tenants' bindings are untouched")
 }
 
 func lifecycleBody(team, eventID string, ev map[string]any) []byte {

@@ -6,15 +6,18 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/serve"
+	"github.com/rampart-platform/rampart/pkg/tenantevents"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/config"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/keyring"
@@ -102,7 +105,14 @@ func Run(ctx context.Context, args []string, hooks Hooks) error {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
+			var wg sync.WaitGroup
+			// A tenant purged by auth: its installations go, so its
+			// workspaces can be installed again by another tenant.
+			wg.Go(func() {
+				tenantevents.New(authv1.NewAuthServiceClient(conns[0]), a.PurgeTenant, st, env.Log).Run(runCtx)
+			})
 			_ = a.Run(runCtx)
+			wg.Wait()
 		}()
 		env.Server.OnShutdown(func(context.Context) error {
 			cancel() // after gRPC drained: finish queued work, then close

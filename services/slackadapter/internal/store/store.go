@@ -391,3 +391,42 @@ func (s *Store) BindingFor(ctx context.Context, tenant, team, channel string) (B
 	}
 	return b, err
 }
+
+// Cursor returns the saved position of stream name (0 when none).
+func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
+	var c int64
+	err := s.db.QueryRowContext(ctx, `SELECT cursor FROM stream_cursors WHERE name = ?`, name).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return c, err
+}
+
+// SetCursor saves the position of stream name.
+func (s *Store) SetCursor(ctx context.Context, name string, cursor int64) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO stream_cursors (name, cursor) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor`, name, cursor)
+	return err
+}
+
+// PurgeTenant deletes everything the adapter keeps for tenant: its
+// installations (metadata; the tokens are in the tenant's keyvault, which
+// keyvault shreds), bindings and sealed adapter key. Idempotent.
+func (s *Store) PurgeTenant(ctx context.Context, tenant string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, q := range []string{
+		`DELETE FROM bindings WHERE tenant_id = ?`,
+		`DELETE FROM installations WHERE tenant_id = ?`,
+		`DELETE FROM tenant_keys WHERE tenant_id = ?`,
+		`DELETE FROM oauth_states WHERE tenant_id = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, tenant); err != nil {
+			return fmt.Errorf("purge tenant: %w", err)
+		}
+	}
+	return tx.Commit()
+}
