@@ -157,6 +157,9 @@ func (s *Service) resolveChat(ctx context.Context, c *Caller, req *wire.ChatRequ
 	if req.ResponseFormat != nil && req.ResponseFormat.Type == "json_object" && !caps.JSONMode {
 		return nil, nil, quota.Status{}, apierr.Invalid("response_format", "The model `%s` does not support response_format json_object.", req.Model)
 	}
+	if req.StructuredOutput() && !caps.StructuredOutputs {
+		return nil, nil, quota.Status{}, apierr.Invalid("response_format", "The model `%s` does not support response_format json_schema (structured outputs).", req.Model)
+	}
 	set := s.Tools.For(c.Tenant, c.Key)
 	decisions, err := set.CheckDefinitions(req.Tools)
 	s.audit(ctx, c, m.ID, decisions)

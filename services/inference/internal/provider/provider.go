@@ -8,11 +8,13 @@ import (
 
 // Capabilities says what a provider (for a given model) can do.
 type Capabilities struct {
-	Chat       bool
-	Stream     bool
-	Tools      bool
-	JSONMode   bool
-	Embeddings bool
+	Chat     bool
+	Stream   bool
+	Tools    bool
+	JSONMode bool
+	// StructuredOutputs is response_format json_schema support.
+	StructuredOutputs bool
+	Embeddings        bool
 	// ReportsUsage is true when the provider returns token counts; otherwise
 	// the service estimates them (see internal/inference/tokens.go).
 	ReportsUsage bool

@@ -221,7 +221,7 @@ func TestRAGBadInput(t *testing.T) {
 		{"top_k zero", `{"collections":["handbook"],"top_k":0}`, codes.InvalidArgument, "rampart.top_k", "rampart.top_k"},
 		{"top_k too big", `{"collections":["handbook"],"top_k":51}`, codes.InvalidArgument, "rampart.top_k", "rampart.top_k"},
 		{"bad collection name", `{"collections":["Hand Book"]}`, codes.InvalidArgument, "rampart.collections[0]", "collection name"},
-		{"unknown field", `{"collections":["handbook"],"k":3}`, codes.InvalidArgument, "k", "k"},
+		{"unknown field", `{"collections":["handbook"],"k":3}`, codes.InvalidArgument, "rampart.k", "rampart.k"},
 		{"negative min_score", `{"collections":["handbook"],"min_score":-1}`, codes.InvalidArgument, "rampart.min_score", "min_score"},
 	}
 	for _, tt := range tests {

@@ -179,6 +179,9 @@ func TestChatErrors(t *testing.T) {
 		{"tool not allowed", nil, `{"model":"echo","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"rm_rf"}}]}`, codes.InvalidArgument, "tool_not_allowed", "tools[0].function.name"},
 		{"tool not allowed for key", principalFor("t1", "k-narrow"), `{"model":"echo","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"get_weather"}}]}`, codes.InvalidArgument, "tool_not_allowed", "tools[0].function.name"},
 		{"tools denied by default for other tenants", principalFor("t2", "k2"), `{"model":"echo","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"search"}}]}`, codes.InvalidArgument, "tool_not_allowed", "tools[0].function.name"},
+		{"unknown nested parameter named by path", nil, `{"model":"echo","messages":[{"role":"user","content":"x","audio":{}}]}`, codes.InvalidArgument, "unsupported_parameter", "messages[0].audio"},
+		{"json_schema on extractive", nil, `{"model":"rampart-extractive","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"a","strict":true,"schema":{"type":"object"}}}}`, codes.InvalidArgument, "", "response_format"},
+		{"json_schema without schema", nil, `{"model":"echo","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema"}}`, codes.InvalidArgument, "", "response_format.json_schema"},
 		{"stream on unary", nil, `{"model":"echo","stream":true,"messages":[{"role":"user","content":"x"}]}`, codes.InvalidArgument, "", "stream"},
 		{"missing scope", principalFor("t1", "k1", func(p *authv1.Principal) { p.Scopes = []string{"ingest:write"} }), `{"model":"echo","messages":[{"role":"user","content":"x"}]}`, codes.PermissionDenied, "", ""},
 	}

@@ -75,7 +75,7 @@ func decodeStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+		return decodeError(err, body, v)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apierr.Invalid("", "We could not parse the JSON body of your request: unexpected data after the JSON object.")
@@ -83,7 +83,7 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
-func decodeError(err error) error {
+func decodeError(err error, body []byte, v any) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var part *errPartType
@@ -100,6 +100,9 @@ func decodeError(err error) error {
 		return apierr.Invalid("messages", "%s", part.Error())
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if p := unknownPath(body, v, name); p != "" {
+			name = p
+		}
 		return apierr.InvalidCode("unsupported_parameter", name, "Unrecognized request argument supplied: %s", name)
 	case errors.Is(err, errContentType):
 		return apierr.Invalid("messages", "%s", err.Error())
@@ -148,12 +151,8 @@ func (r *ChatRequest) Validate() error {
 	if r.Logprobs != nil && *r.Logprobs {
 		return apierr.InvalidCode("unsupported_parameter", "logprobs", "logprobs is not supported")
 	}
-	if r.ResponseFormat != nil {
-		switch r.ResponseFormat.Type {
-		case "text", "json_object":
-		default:
-			return apierr.Invalid("response_format.type", "response_format.type must be \"text\" or \"json_object\"")
-		}
+	if err := r.ResponseFormat.validate(); err != nil {
+		return err
 	}
 	if err := r.Rampart.validate(); err != nil {
 		return err
@@ -301,4 +300,30 @@ func (r *ChatRequest) Retrieval() bool { return r.Rampart != nil && len(r.Rampar
 // message to search for.
 func ErrNoUserMessage() error {
 	return apierr.Invalid("messages", "retrieval (rampart.collections) needs a user message with text to search for")
+}
+
+func (f *ResponseFormat) validate() error {
+	if f == nil {
+		return nil
+	}
+	switch f.Type {
+	case "text", "json_object":
+		if f.JSONSchema != nil {
+			return apierr.Invalid("response_format.json_schema", "response_format.json_schema is only allowed when response_format.type is \"json_schema\"")
+		}
+	case "json_schema":
+		s := f.JSONSchema
+		if s == nil {
+			return apierr.Invalid("response_format.json_schema", "Missing required parameter: 'response_format.json_schema'.")
+		}
+		if !toolName.MatchString(s.Name) {
+			return apierr.Invalid("response_format.json_schema.name", "response_format.json_schema.name must match ^[a-zA-Z0-9_-]{1,64}$")
+		}
+		if len(s.Schema) > 0 && !isObject(s.Schema) {
+			return apierr.Invalid("response_format.json_schema.schema", "response_format.json_schema.schema must be a JSON Schema object")
+		}
+	default:
+		return apierr.Invalid("response_format.type", "response_format.type must be \"text\", \"json_object\" or \"json_schema\"")
+	}
+	return nil
 }

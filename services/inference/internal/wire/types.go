@@ -60,9 +60,24 @@ type StreamOptions struct {
 	IncludeUsage bool `json:"include_usage"`
 }
 
-// ResponseFormat is response_format.
+// ResponseFormat is response_format: "text", "json_object", or
+// "json_schema" with the schema the answer must follow (structured outputs).
 type ResponseFormat struct {
-	Type string `json:"type"`
+	Type       string      `json:"type"`
+	JSONSchema *JSONSchema `json:"json_schema,omitempty"`
+}
+
+// JSONSchema is response_format.json_schema.
+type JSONSchema struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Schema      json.RawMessage `json:"schema,omitempty"`
+	Strict      *bool           `json:"strict,omitempty"`
+}
+
+// StructuredOutput reports whether the request asks for json_schema output.
+func (r *ChatRequest) StructuredOutput() bool {
+	return r.ResponseFormat != nil && r.ResponseFormat.Type == "json_schema"
 }
 
 // Message is one conversation message.

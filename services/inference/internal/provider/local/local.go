@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -37,7 +38,7 @@ func (*Provider) Capabilities(model string) provider.Capabilities {
 	case Extractive:
 		return provider.Capabilities{Chat: true, Stream: true}
 	case Echo:
-		return provider.Capabilities{Chat: true, Stream: true, Tools: true, JSONMode: true}
+		return provider.Capabilities{Chat: true, Stream: true, Tools: true, JSONMode: true, StructuredOutputs: true}
 	case HashEmbed:
 		return provider.Capabilities{Embeddings: true}
 	}
@@ -87,6 +88,12 @@ func (p *Provider) Stream(ctx context.Context, call *provider.ChatCall, emit fun
 	return emit(&provider.Delta{FinishReason: res.FinishReason, Citations: res.Citations})
 }
 
+// echo answers with the last user message. It honours tool_choice:
+// "required" or a named function always returns a call (arguments from a
+// "call:<tool> <json>" message for that tool, else built from the tool's
+// parameters schema), "none" never does, "auto" only for "call:" messages.
+// With response_format json_schema the answer is an instance of the schema
+// whose strings carry the message.
 func echo(r *wire.ChatRequest) *provider.ChatResult {
 	last := ""
 	for i := len(r.Messages) - 1; i >= 0; i-- {
@@ -97,10 +104,27 @@ func echo(r *wire.ChatRequest) *provider.ChatResult {
 	}
 	choice, _ := r.ToolChoiceName()
 	if len(r.Tools) > 0 && choice != "none" {
-		if rest, ok := strings.CutPrefix(last, "call:"); ok {
-			name, args, _ := strings.Cut(rest, " ")
+		rest, asked := strings.CutPrefix(last, "call:")
+		name, args, _ := strings.Cut(rest, " ")
+		if !asked {
+			name, args = "", ""
+		}
+		switch choice {
+		case "", "auto":
+		case "required":
+			if !asked || !offered(r.Tools, name) {
+				name, args = r.Tools[0].Function.Name, ""
+			}
+			asked = true
+		default: // a named function
+			if name != choice {
+				name, args = choice, ""
+			}
+			asked = true
+		}
+		if asked {
 			if args == "" {
-				args = "{}"
+				args = toolArguments(r.Tools, name, last)
 			}
 			return &provider.ChatResult{
 				ToolCalls:    []wire.ToolCall{{ID: "call_echo_0", Type: "function", Function: wire.ToolCallFunction{Name: name, Arguments: args}}},
@@ -108,7 +132,36 @@ func echo(r *wire.ChatRequest) *provider.ChatResult {
 			}
 		}
 	}
+	if r.StructuredOutput() {
+		b, err := json.Marshal(instance(r.ResponseFormat.JSONSchema.Schema, last))
+		if err != nil {
+			b = []byte("{}")
+		}
+		return &provider.ChatResult{Content: string(b), HasContent: true, FinishReason: "stop"}
+	}
 	return truncate(last, r.MaxOutputTokens())
+}
+
+func offered(tools []wire.Tool, name string) bool {
+	for _, t := range tools {
+		if t.Function.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// toolArguments builds arguments valid for the named tool's parameters
+// schema, with text in its strings ("{}" for a tool without parameters).
+func toolArguments(tools []wire.Tool, name, text string) string {
+	for _, t := range tools {
+		if t.Function.Name == name && len(t.Function.Parameters) > 0 {
+			if b, err := json.Marshal(instance(t.Function.Parameters, text)); err == nil {
+				return string(b)
+			}
+		}
+	}
+	return "{}"
 }
 
 // truncate limits text to max estimated tokens (0 = no limit).

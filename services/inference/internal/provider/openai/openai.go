@@ -124,7 +124,7 @@ func (*Provider) Name() string { return "openai" }
 // Capabilities implements provider.Provider. What the upstream model really
 // supports is the registry's business; the protocol supports everything.
 func (*Provider) Capabilities(string) provider.Capabilities {
-	return provider.Capabilities{Chat: true, Stream: true, Tools: true, JSONMode: true, Embeddings: true, ReportsUsage: true}
+	return provider.Capabilities{Chat: true, Stream: true, Tools: true, JSONMode: true, StructuredOutputs: true, Embeddings: true, ReportsUsage: true}
 }
 
 // upstreamChat is the request body sent upstream.

@@ -51,6 +51,18 @@ func TestChat(t *testing.T) {
 	require.NotContains(t, sent, "metadata")
 }
 
+func TestStructuredOutputsArePassedThrough(t *testing.T) {
+	fake, p := setup(t)
+	const format = `{"type":"json_schema","json_schema":{"name":"person","description":"a person","strict":true,"schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}}}`
+	_, err := p.Chat(t.Context(), call(t, `{"model":"alias","messages":[{"role":"user","content":"hi"}],"response_format":`+format+`}`))
+	require.NoError(t, err)
+	var sent struct {
+		ResponseFormat json.RawMessage `json:"response_format"`
+	}
+	require.NoError(t, json.Unmarshal(fake.LastBody(), &sent))
+	require.JSONEq(t, format, string(sent.ResponseFormat))
+}
+
 func TestRetries(t *testing.T) {
 	tests := []struct {
 		name     string
