@@ -290,7 +290,9 @@ func (m *matrix) principals(t *testing.T) []*matrixPrincipal {
 
 		out = append(out, &matrixPrincipal{role: role, kind: kindNone, tenant: m.a})
 	}
-	time.Sleep(1100 * time.Millisecond) // the expiring keys were never used: nothing cached them
+	// The expiring keys were never used, so nothing cached them; 2 s leaves
+	// room for an expiry stored at whole seconds.
+	time.Sleep(2 * time.Second)
 	return out
 }
 

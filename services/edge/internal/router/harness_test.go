@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/stretchr/testify/require"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
@@ -34,8 +35,10 @@ type edge struct {
 type edgeOpts struct {
 	limiter  ratelimit.Limiter
 	defaults ratelimit.Defaults
-	mount    func(*http.ServeMux)
-	noWatch  bool
+	// mount registers extra routes on the gateway mux, where the edge's
+	// OpenAI-compatible handlers live too.
+	mount   func(*runtime.ServeMux)
+	noWatch bool
 }
 
 func newEdge(t testing.TB, o edgeOpts) *edge {
@@ -66,9 +69,12 @@ func newEdge(t testing.TB, o edgeOpts) *edge {
 	log := slog.New(slog.DiscardHandler)
 	gw := gateway.NewMux(log)
 	require.NoError(t, gateway.Register(t.Context(), gw, gateway.Conns{Auth: set.Conn("auth")}))
+	if o.mount != nil {
+		o.mount(gw)
+	}
 	h := router.New(router.Options{
 		Log: log, Authn: a, Limiter: o.limiter, LimitDefaults: o.defaults,
-		Gateway: gw, Mount: o.mount, OpenAPI: []byte(`{"swagger":"2.0"}`),
+		Gateway: gw, OpenAPI: []byte(`{"swagger":"2.0"}`),
 		Ready: func() error { return nil },
 	})
 	srv := httptest.NewServer(h)

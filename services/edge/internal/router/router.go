@@ -27,9 +27,6 @@ type Options struct {
 	LimitMetrics  *ratelimit.Metrics
 	// Gateway serves /v1/ (the grpc-gateway mux).
 	Gateway http.Handler
-	// Mount registers extra handlers (the OpenAI-compatible routes) on the
-	// mux before the gateway catch-all; more specific patterns win.
-	Mount func(mux *http.ServeMux)
 	// Slack relays /slack/ to the slack adapter (nil: 503).
 	Slack http.Handler
 	// Ready reports readiness for /readyz (nil error: ready).
@@ -82,9 +79,6 @@ func New(o Options) http.Handler {
 		mux.HandleFunc("/slack/", func(w http.ResponseWriter, r *http.Request) {
 			httperr.WriteStatus(w, r, http.StatusServiceUnavailable, httperr.CodeUnavailable, "slack adapter not configured")
 		})
-	}
-	if o.Mount != nil {
-		o.Mount(mux)
 	}
 	if o.Gateway != nil {
 		mux.Handle("/v1/", o.Gateway)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/stretchr/testify/require"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
@@ -184,16 +185,16 @@ func TestDegradedTTLWithoutStream(t *testing.T) {
 
 func TestScopesAndEndpoints(t *testing.T) {
 	var reached int
-	mount := func(mux *http.ServeMux) {
-		mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, _ *http.Request) {
+	mount := func(mux *runtime.ServeMux) {
+		require.NoError(t, mux.HandlePath(http.MethodPost, "/v1/chat/completions", func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
 			reached++
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"ok":true}`))
-		})
-		mux.HandleFunc("POST /v1/embeddings", func(w http.ResponseWriter, _ *http.Request) {
+		}))
+		require.NoError(t, mux.HandlePath(http.MethodPost, "/v1/embeddings", func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
 			reached++
 			_, _ = w.Write([]byte(`{"ok":true}`))
-		})
+		}))
 	}
 	e := newEdge(t, edgeOpts{mount: mount})
 	chat := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"chat:write"}})
@@ -256,8 +257,8 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	e := newEdge(t, edgeOpts{mount: func(mux *http.ServeMux) {
-		mux.HandleFunc("GET /v1/models", func(http.ResponseWriter, *http.Request) { panic("boom: secret detail") })
+	e := newEdge(t, edgeOpts{mount: func(mux *runtime.ServeMux) {
+		require.NoError(t, mux.HandlePath(http.MethodGet, "/v1/models", func(http.ResponseWriter, *http.Request, map[string]string) { panic("boom: secret detail") }))
 	}})
 	key := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"admin"}})
 
