@@ -104,6 +104,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	env := stackEnv(svcs, dataDir, certDir, cfg.HTTPAddr)
+	tools, err := writeToolPolicy(dataDir)
+	if err != nil {
+		return err
+	}
+	env = append(env, tools...)
 
 	cli, err := mtls.NewSource(mtls.FilesFor(certDir, pkiops.CLIName))
 	if err != nil {

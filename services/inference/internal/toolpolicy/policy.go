@@ -28,6 +28,11 @@ type TenantPolicy struct {
 	Tools []ToolSpec `json:"tools"`
 	// Keys narrows the list for specific API key ids.
 	Keys map[string][]string `json:"keys,omitempty"`
+	// AnyFunction allows every function tool a request offers, not only
+	// the listed ones (listed tools keep their schema and confirmation
+	// rule; others only need arguments that are a JSON object). Meant for
+	// development stacks (`rampart dev`), never for production tenants.
+	AnyFunction bool `json:"any_function,omitempty"`
 }
 
 // File is the policy file.
@@ -59,6 +64,7 @@ type tool struct {
 type compiled struct {
 	tools map[string]*tool
 	keys  map[string][]string
+	any   bool
 }
 
 // Policy answers tool questions.
@@ -91,7 +97,7 @@ func New(f *File) (*Policy, error) {
 }
 
 func compile(where string, tp *TenantPolicy) (*compiled, error) {
-	c := &compiled{tools: map[string]*tool{}, keys: tp.Keys}
+	c := &compiled{tools: map[string]*tool{}, keys: tp.Keys, any: tp.AnyFunction}
 	for i, s := range tp.Tools {
 		if s.Name == "" {
 			return nil, fmt.Errorf("tool policy %s: tools[%d]: name is required", where, i)
@@ -151,11 +157,24 @@ func (s *Set) lookup(name string) *tool {
 	if s.c == nil {
 		return nil
 	}
-	t, ok := s.c.tools[name]
-	if !ok || (s.keep != nil && !slices.Contains(s.keep, name)) {
+	if s.keep != nil && !slices.Contains(s.keep, name) {
 		return nil
 	}
+	t, ok := s.c.tools[name]
+	if !ok && s.c.any {
+		return &tool{spec: ToolSpec{Name: name}}
+	}
 	return t
+}
+
+// narrowed reports whether the tenant's policy allows name but this key's
+// list does not.
+func (s *Set) narrowed(name string) bool {
+	if s.c == nil || s.keep == nil || slices.Contains(s.keep, name) {
+		return false
+	}
+	_, ok := s.c.tools[name]
+	return ok || s.c.any
 }
 
 // Decision records one policy outcome for the audit log.
@@ -170,10 +189,18 @@ func (s *Set) CheckDefinitions(tools []wire.Tool) ([]Decision, error) {
 	var ds []Decision
 	for i, t := range tools {
 		if s.lookup(t.Function.Name) == nil {
+			param := fmt.Sprintf("tools[%d].function.name", i)
+			// Say which policy refused it: the deployment's tool policy
+			// file (RAMPART_INFERENCE_TOOL_POLICY) decides per tenant, and
+			// only its "keys" lists narrow it per API key.
+			if s.narrowed(t.Function.Name) {
+				ds = append(ds, Decision{Tool: t.Function.Name, Outcome: "refused", Reason: "not in the key's list"})
+				return ds, apierr.InvalidCode("tool_not_allowed", param,
+					"The tool %q is allowed for this tenant, but not for this API key: the tenant's tool policy limits this key to other tools.", t.Function.Name)
+			}
 			ds = append(ds, Decision{Tool: t.Function.Name, Outcome: "refused", Reason: "not in allow-list"})
-			e := apierr.InvalidCode("tool_not_allowed", fmt.Sprintf("tools[%d].function.name", i),
-				"The tool %q is not allowed for this API key.", t.Function.Name)
-			return ds, e
+			return ds, apierr.InvalidCode("tool_not_allowed", param,
+				"The tool %q is not allowed by this tenant's tool policy (set by the deployment's tool policy file, RAMPART_INFERENCE_TOOL_POLICY; without one no tool may be offered).", t.Function.Name)
 		}
 		ds = append(ds, Decision{Tool: t.Function.Name, Outcome: "offered"})
 	}
