@@ -15,12 +15,13 @@ type Migrations struct {
 }
 
 // Open opens dsn and applies the matching migrations: a postgres:// or
-// postgresql:// URL opens PostgreSQL ([OpenPostgres]); anything else is a
+// postgresql:// URL opens PostgreSQL ([OpenPostgresPool] with
+// [DefaultPoolOptions]: bounded pool, statement and lock timeouts); anything else is a
 // SQLite file path ([OpenSQLite]). It returns the dialect so the caller can
 // [Dialect.Rebind] its queries.
 func Open(ctx context.Context, dsn string, m Migrations) (*sql.DB, Dialect, error) {
 	if IsPostgresURL(dsn) {
-		db, err := OpenPostgres(ctx, dsn, m.Postgres)
+		db, err := OpenPostgresPool(ctx, dsn, m.Postgres, DefaultPoolOptions)
 		return db, Postgres, err
 	}
 	db, err := OpenSQLite(ctx, dsn, m.SQLite)

@@ -277,6 +277,13 @@ func TestOpenPicksDialect(t *testing.T) {
 			t.Cleanup(func() { require.NoError(t, db.Close()) })
 			require.Equal(t, tt.want, d)
 			exercise(ctx, t, db, d, "t-"+d.String())
+			if d == store.Postgres {
+				// Open bounds the pool and the statements by default.
+				require.Equal(t, store.DefaultPoolOptions.MaxOpen, db.Stats().MaxOpenConnections)
+				var timeout string
+				require.NoError(t, db.QueryRowContext(ctx, "SHOW statement_timeout").Scan(&timeout))
+				require.Equal(t, "30s", timeout)
+			}
 		})
 	}
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/backend"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/config"
 	"github.com/rampart-platform/rampart/services/auth/internal/events"
@@ -23,6 +25,10 @@ func run(ctx context.Context, args []string) error {
 	spec := backend.Spec{Name: "auth", DefaultPolicy: server.DefaultPolicy, PrincipalExempt: server.ExemptMethodNames}
 	return backend.Run(ctx, spec, &cfg, args, func(ctx context.Context, env *backend.Env) error {
 		db, err := store.Open(ctx, cfg.DatabaseURL, filepath.Join(cfg.DataDir, "auth.db"))
+		if err != nil && cfg.DatabaseURL != "" {
+			// Name the setting to fix; the URL is shown without its password.
+			return fmt.Errorf("auth store: RAMPART_AUTH_DATABASE_URL (%s): %w", pstore.RedactURL(cfg.DatabaseURL), err)
+		}
 		if err != nil {
 			return err
 		}
