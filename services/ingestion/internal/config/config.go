@@ -17,6 +17,7 @@ type Config struct {
 	ChunkOverlap      int           `env:"CHUNK_OVERLAP" flag:"chunk-overlap" default:"50" usage:"tokens of trailing sentences repeated in the next chunk"`
 	AllowPrivate      bool          `env:"FETCH_ALLOW_PRIVATE" flag:"fetch-allow-private" usage:"allow URL ingestion from loopback, private and link-local addresses (SSRF guard off for those)"`
 	FetchTimeout      time.Duration `env:"FETCH_TIMEOUT" flag:"fetch-timeout" default:"30s" usage:"bound on one URL fetch"`
+	EmbedRetryDelay   time.Duration `env:"EMBED_RETRY_DELAY" flag:"embed-retry-delay" default:"1m" usage:"first wait before a job whose embedding model was unavailable runs again (doubled per attempt, up to 30m, 8 attempts)"`
 	KeyTTL            time.Duration `env:"KEY_TTL" flag:"key-ttl" default:"10m" usage:"how long an unwrapped tenant key is used before keyvault is asked again (a crypto-shred takes effect within it)"`
 	KeyCacheSize      int           `env:"KEY_CACHE" flag:"key-cache" default:"4096" usage:"tenant data keys kept unwrapped in memory"`
 	VectorCollections int           `env:"VECTOR_CACHE" flag:"vector-cache" default:"256" usage:"collections whose vectors are kept decrypted in memory for search"`

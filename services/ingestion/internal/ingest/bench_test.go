@@ -91,7 +91,7 @@ func newEnv(b testing.TB, workers int) *env {
 	go func() { _ = e.svc.Run(ctx) }()
 	b.Cleanup(func() { cancel(); _ = lex.Close(); _ = st.Close() })
 	e.ctx = context.Background()
-	_, err = e.svc.CreateCollection(e.ctx, "t", "kb", "")
+	_, err = e.svc.CreateCollection(e.ctx, "t", "", "kb", "", "")
 	require.NoError(b, err)
 	return e
 }

@@ -10,9 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rampart-platform/rampart/pkg/retrievaleval"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/ingest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
-	"github.com/rampart-platform/rampart/pkg/retrievaleval"
 )
 
 // gitDocDir is where Debian's git-doc package puts Git's HTML manual.

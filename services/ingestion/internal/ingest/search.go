@@ -2,10 +2,12 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
@@ -47,50 +49,90 @@ func (s *Service) Search(ctx context.Context, tenant, collection, query string, 
 
 // SearchMode runs the query with the rankings of mode.
 func (s *Service) SearchMode(ctx context.Context, tenant, collection, query string, topK int, mode Mode) ([]Passage, error) {
+	res, err := s.SearchQuery(ctx, Query{Tenant: tenant, Collection: collection, Text: query, TopK: topK, Mode: mode})
+	return res.Passages, err
+}
+
+// Query is one search.
+type Query struct {
+	Tenant, Key, Collection, Text string
+	TopK                          int
+	Mode                          Mode
+}
+
+// Result is a search's passages and, when the search was degraded, why.
+type Result struct {
+	Passages []Passage
+	Warning  string
+}
+
+// SearchQuery runs q. When the collection's embedding model cannot be
+// reached the search uses the lexical ranking alone and says so in
+// Result.Warning instead of failing.
+func (s *Service) SearchQuery(ctx context.Context, q Query) (Result, error) {
+	tenant, collection, query, topK, mode := q.Tenant, q.Collection, q.Text, q.TopK, q.Mode
 	if err := ValidCollection("collection", collection); err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	query = strings.TrimSpace(query)
 	switch {
 	case query == "":
-		return nil, grpcerr.Invalid("query", "is required")
+		return Result{}, grpcerr.Invalid("query", "is required")
 	case len(query) > 4096:
-		return nil, grpcerr.Invalid("query", "must be at most 4096 bytes")
+		return Result{}, grpcerr.Invalid("query", "must be at most 4096 bytes")
 	case topK < 0:
-		return nil, grpcerr.Invalid("top_k", "must not be negative")
+		return Result{}, grpcerr.Invalid("top_k", "must not be negative")
 	case topK == 0:
 		topK = 5
 	case topK > MaxTopK:
-		return nil, grpcerr.Invalidf("top_k", "must be at most %d", MaxTopK)
+		return Result{}, grpcerr.Invalidf("top_k", "must be at most %d", MaxTopK)
 	}
-	if _, err := s.o.Store.GetCollection(ctx, tenant, collection); err != nil {
-		return nil, notFound(err, "collection")
+	col, err := s.o.Store.GetCollection(ctx, tenant, collection)
+	if err != nil {
+		return Result{}, notFound(err, "collection")
 	}
 	key, err := s.key(ctx, tenant)
 	if err != nil {
 		if err == keyring.ErrNoKey { //nolint:errorlint // sentinel from this module
-			return nil, nil // nothing was ever ingested
+			return Result{}, nil // nothing was ever ingested
 		}
-		return nil, err
+		return Result{}, err
 	}
 	n := candidates(topK)
+	var res Result
 	var lex, vec []index.Hit
+	if mode != ModeLexical {
+		qv, err := s.embedTexts(ctx, tenant, q.Key, col, []string{query})
+		switch {
+		case err == nil:
+			vec, err = s.o.Vectors.Search(ctx, tenant, collection, qv[0], n, func(ctx context.Context, tenant, collection string) ([]index.VectorEntry, error) {
+				return s.loadVectors(ctx, key, tenant, collection)
+			})
+			if err != nil {
+				return Result{}, err
+			}
+		case ctx.Err() != nil:
+			return Result{}, ctx.Err()
+		default:
+			// The model is down or refused the query: answer from the
+			// lexical ranking rather than fail the search.
+			s.log.WarnContext(ctx, "query embedding failed; lexical search only", "tenant", tenant, "model", col.EmbeddingModel, "err", err)
+			res.Warning = fmt.Sprintf("The embedding model `%s` is unavailable right now; these results come from keyword search only.", col.EmbeddingModel)
+			mode = ModeLexical
+		}
+	}
 	if mode != ModeVector {
 		if lex, err = s.o.Lexical.Search(tenant, collection, query, n); err != nil {
-			return nil, err
+			return Result{}, err
 		}
 	}
-	if mode != ModeLexical {
-		qv := s.o.Embedder.Embed([]string{query})[0]
-		vec, err = s.o.Vectors.Search(ctx, tenant, collection, qv, n, func(ctx context.Context, tenant, collection string) ([]index.VectorEntry, error) {
-			return s.loadVectors(ctx, key, tenant, collection)
-		})
-		if err != nil {
-			return nil, err
-		}
+	weight := s.o.VectorWeight
+	if col.EmbeddingModel != "" && col.EmbeddingModel != store.HashEmbedModel {
+		weight = embed.ModelFusionWeight
 	}
-	fused := index.FuseWeighted(n, index.Ranking{Hits: lex, Weight: 1}, index.Ranking{Hits: vec, Weight: s.o.VectorWeight})
-	return s.passages(ctx, key, tenant, collection, fused, topK)
+	fused := index.FuseWeighted(n, index.Ranking{Hits: lex, Weight: 1}, index.Ranking{Hits: vec, Weight: weight})
+	res.Passages, err = s.passages(ctx, key, tenant, collection, fused, topK)
+	return res, err
 }
 
 func (s *Service) loadVectors(ctx context.Context, key *keyring.Key, tenant, collection string) ([]index.VectorEntry, error) {

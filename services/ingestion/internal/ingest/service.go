@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
@@ -59,6 +61,20 @@ type Options struct {
 	SecretEnv string
 	// OnJobDone, when set, is called after a job succeeds or fails (tests).
 	OnJobDone func(tenant, jobID string, state int)
+	// Models embeds with inference registry models (EmbedForTenant); nil:
+	// only rampart-hash-embed collections can be created.
+	Models TenantEmbedder
+	// RetryDelay is the first wait before a job whose embedding model was
+	// unavailable runs again (default 1m, doubled per attempt up to 30m);
+	// RetryAttempts bounds the runs (default 8) before the job fails for good.
+	RetryDelay    time.Duration
+	RetryAttempts int
+}
+
+// TenantEmbedder embeds texts with a registry model for a tenant
+// (embed.Remote over inference's EmbedForTenant).
+type TenantEmbedder interface {
+	EmbedForTenant(ctx context.Context, tenant, key, model string, texts []string) ([][]float32, error)
 }
 
 // Service is the ingestion domain.
@@ -74,6 +90,8 @@ type Service struct {
 	// racing the start-up scan cannot leave its jobs parked.
 	resumed atomic.Bool
 	wake    chan struct{}
+	// attempts counts the runs of jobs waiting for their embedding model.
+	attempts map[string]int
 }
 
 type jobRef struct{ tenant, id, doc, collection, contentType string }
@@ -95,7 +113,13 @@ func New(o Options) *Service {
 	if o.SecretEnv == "" {
 		o.SecretEnv = "dev"
 	}
-	s := &Service{o: o, log: o.Log, parked: map[string][]jobRef{}, wake: make(chan struct{}, 1)}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = time.Minute
+	}
+	if o.RetryAttempts <= 0 {
+		o.RetryAttempts = 8
+	}
+	s := &Service{o: o, log: o.Log, parked: map[string][]jobRef{}, wake: make(chan struct{}, 1), attempts: map[string]int{}}
 	o.Ring.OnUnlock(s.unpark)
 	return s
 }
@@ -114,19 +138,53 @@ func ValidCollection(field, name string) error {
 	return nil
 }
 
-// CreateCollection creates a collection.
-func (s *Service) CreateCollection(ctx context.Context, tenant, name, description string) (store.Collection, error) {
+// CreateCollection creates a collection whose vectors come from model
+// ("" or rampart-hash-embed: local hashing; otherwise an embedding model of
+// inference's registry, probed once for the tenant to check it and learn
+// its dimensions).
+func (s *Service) CreateCollection(ctx context.Context, tenant, key, name, description, model string) (store.Collection, error) {
 	if err := ValidCollection("name", name); err != nil {
 		return store.Collection{}, err
 	}
 	if len(description) > 1024 {
 		return store.Collection{}, grpcerr.Invalid("description", "must be at most 1024 bytes")
 	}
-	c, err := s.o.Store.CreateCollection(ctx, store.Collection{Tenant: tenant, Name: name, Description: description})
+	col := store.Collection{Tenant: tenant, Name: name, Description: description, EmbeddingModel: model}
+	if model == "" || model == store.HashEmbedModel {
+		col.EmbeddingModel, col.EmbeddingDims = store.HashEmbedModel, s.o.Embedder.Dimensions()
+	} else {
+		dims, err := s.probe(ctx, tenant, key, model)
+		if err != nil {
+			return store.Collection{}, err
+		}
+		col.EmbeddingDims = dims
+	}
+	c, err := s.o.Store.CreateCollection(ctx, col)
 	if errors.Is(err, store.ErrExists) {
 		return c, fmt.Errorf("collection %q: %w", name, grpcerr.ErrAlreadyExists)
 	}
 	return c, err
+}
+
+// probe embeds one short text with model for tenant: the model must exist
+// for the tenant and be an embedding model; returns its dimensions.
+func (s *Service) probe(ctx context.Context, tenant, key, model string) (int, error) {
+	if len(model) > 256 {
+		return 0, grpcerr.Invalid("embedding_model", "must be at most 256 bytes")
+	}
+	if s.o.Models == nil {
+		return 0, grpcerr.Invalidf("embedding_model", "only %s is available: this ingestion has no inference service configured", store.HashEmbedModel)
+	}
+	vecs, err := s.o.Models.EmbedForTenant(ctx, tenant, key, model, []string{"rampart embedding probe"})
+	switch {
+	case errors.Is(err, embed.ErrUnavailable):
+		return 0, fmt.Errorf("%w: %s", grpcerr.ErrUnavailable, err.Error())
+	case err != nil:
+		return 0, grpcerr.Invalidf("embedding_model", "%s is not an embedding model this tenant may use", strconv.Quote(model))
+	case len(vecs) != 1 || len(vecs[0]) == 0:
+		return 0, grpcerr.Invalidf("embedding_model", "%s returned no vector", strconv.Quote(model))
+	}
+	return len(vecs[0]), nil
 }
 
 // ListCollections lists the tenant's collections.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/extract"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
@@ -132,7 +135,10 @@ func (s *Service) process(ctx context.Context, r jobRef) {
 	var f *failure
 	switch {
 	case err == nil:
+		s.forget(r)
 		s.done(r, store.JobSucceeded)
+	case errors.Is(err, embed.ErrUnavailable) && ctx.Err() == nil:
+		s.retryLater(r, err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		// deleted while queued: nothing to do
 	case ctx.Err() != nil:
@@ -143,6 +149,40 @@ func (s *Service) process(ctx context.Context, r jobRef) {
 		s.log.Error("ingestion job failed", "tenant", r.tenant, "job", r.id, "err", err)
 		s.fail(r, "internal error")
 	}
+}
+
+// retryLater records a job whose embedding model was unavailable as failed
+// with the reason, keeping its payload, and runs it again after a backoff
+// (also after a restart: UnfinishedJobs lists it); after RetryAttempts runs
+// it fails for good.
+func (s *Service) retryLater(r jobRef, reason string) {
+	s.mu.Lock()
+	s.attempts[r.id]++
+	n := s.attempts[r.id]
+	s.mu.Unlock()
+	if n >= s.o.RetryAttempts {
+		s.forget(r)
+		s.fail(r, fmt.Sprintf("%s (gave up after %d attempts)", reason, n))
+		return
+	}
+	delay := min(s.o.RetryDelay<<(n-1), 30*time.Minute)
+	msg := fmt.Sprintf("%s; retrying in %s (attempt %d of %d)", reason, delay.Round(time.Second), n, s.o.RetryAttempts)
+	if err := s.o.Store.FailRetryable(context.WithoutCancel(context.Background()), r.tenant, r.id, msg); err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("record job retry", "tenant", r.tenant, "job", r.id, "err", err)
+		}
+		s.forget(r)
+		return
+	}
+	s.log.Warn("embedding model unavailable; job retries later", "tenant", r.tenant, "job", r.id, "delay", delay)
+	s.done(r, store.JobFailed)
+	time.AfterFunc(delay, func() { s.enqueue(r) })
+}
+
+func (s *Service) forget(r jobRef) {
+	s.mu.Lock()
+	delete(s.attempts, r.id)
+	s.mu.Unlock()
 }
 
 func (s *Service) fail(r jobRef, msg string) {
@@ -167,6 +207,10 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 		return err
 	}
 	doc, err := s.o.Store.GetDocument(ctx, r.tenant, r.doc)
+	if err != nil {
+		return err
+	}
+	col, err := s.o.Store.GetCollection(ctx, r.tenant, doc.Collection)
 	if err != nil {
 		return err
 	}
@@ -212,7 +256,10 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 		for _, p := range parts[start:end] {
 			texts = append(texts, withContext(xdoc.Title, p.Text))
 		}
-		vecs := s.o.Embedder.Embed(texts)
+		vecs, err := s.embedTexts(ctx, r.tenant, "", col, texts)
+		if err != nil {
+			return err
+		}
 		for i, v := range vecs {
 			seq := start + i
 			id := chunkID(doc.ID, seq)
@@ -256,6 +303,30 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 	}
 	s.o.Vectors.Invalidate(r.tenant, doc.Collection)
 	return nil
+}
+
+// embedTexts embeds texts with the collection's model: the local hash
+// embedder, or the registry model through inference for the tenant.
+func (s *Service) embedTexts(ctx context.Context, tenant, key string, col store.Collection, texts []string) ([][]float32, error) {
+	if col.EmbeddingModel == "" || col.EmbeddingModel == store.HashEmbedModel {
+		return s.o.Embedder.Embed(texts), nil
+	}
+	if s.o.Models == nil {
+		return nil, fmt.Errorf("%w: `%s`: no inference service is configured", embed.ErrUnavailable, col.EmbeddingModel)
+	}
+	vecs, err := s.o.Models.EmbedForTenant(ctx, tenant, key, col.EmbeddingModel, texts)
+	if err != nil {
+		if errors.Is(err, embed.ErrRejected) {
+			return nil, &failure{err.Error()}
+		}
+		return nil, err
+	}
+	for _, v := range vecs {
+		if col.EmbeddingDims > 0 && len(v) != col.EmbeddingDims {
+			return nil, &failure{fmt.Sprintf("embedding model `%s` returned %d dimensions, the collection has %d", col.EmbeddingModel, len(v), col.EmbeddingDims)}
+		}
+	}
+	return vecs, nil
 }
 
 // withContext prefixes a chunk's text with its context line(s).

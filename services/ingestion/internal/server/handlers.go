@@ -47,7 +47,8 @@ func (s *Ingestion) CreateCollection(ctx context.Context, r *ingestionv1.CreateC
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	c, err := s.svc.CreateCollection(ctx, t, r.GetName(), r.GetDescription())
+	p, _ := principal.FromContext(ctx)
+	c, err := s.svc.CreateCollection(ctx, t, p.GetKeyId(), r.GetName(), r.GetDescription(), r.GetEmbeddingModel())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -190,11 +191,13 @@ func (s *Ingestion) Search(ctx context.Context, r *ingestionv1.SearchRequest) (*
 	default:
 		return nil, s.status(ctx, grpcerr.Invalid("mode", "must be SEARCH_MODE_HYBRID, SEARCH_MODE_LEXICAL or SEARCH_MODE_VECTOR"))
 	}
-	ps, err := s.svc.SearchMode(ctx, t, r.GetCollection(), r.GetQuery(), int(r.GetTopK()), mode)
+	p, _ := principal.FromContext(ctx)
+	res, err := s.svc.SearchQuery(ctx, ingest.Query{Tenant: t, Key: p.GetKeyId(), Collection: r.GetCollection(), Text: r.GetQuery(), TopK: int(r.GetTopK()), Mode: mode})
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	out := &ingestionv1.SearchResponse{Passages: make([]*ingestionv1.Passage, 0, len(ps))}
+	ps := res.Passages
+	out := &ingestionv1.SearchResponse{Passages: make([]*ingestionv1.Passage, 0, len(ps)), Warning: res.Warning}
 	for _, p := range ps {
 		pb := &ingestionv1.Passage{
 			Text: p.Text, DocumentId: p.DocumentID, Source: p.Source, Score: p.Score, ChunkId: p.ChunkID,
@@ -209,7 +212,8 @@ func (s *Ingestion) Search(ctx context.Context, r *ingestionv1.SearchRequest) (*
 }
 
 func collectionPB(c store.Collection) *ingestionv1.Collection {
-	return &ingestionv1.Collection{Name: c.Name, Description: c.Description, DocumentCount: c.Documents, CreateTime: timestamppb.New(c.CreatedAt)}
+	return &ingestionv1.Collection{Name: c.Name, Description: c.Description, DocumentCount: c.Documents, CreateTime: timestamppb.New(c.CreatedAt),
+		EmbeddingModel: c.EmbeddingModel, EmbeddingDimensions: int32(min(c.EmbeddingDims, 1<<30))} //nolint:gosec // bounded
 }
 
 func documentPB(d ingest.Document) *ingestionv1.Document {

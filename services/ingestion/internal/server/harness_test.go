@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/logging"
@@ -27,6 +28,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/pkg/serve"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring/keyringtest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/server"
 )
@@ -41,6 +43,7 @@ type harness struct {
 	kms              *keyringtest.KMS
 	secrets          *keyringtest.Secrets
 	kvAddr           string
+	inference        *fakeInference
 	logs             *logtest.Buffer
 	cfg              *config.Config
 
@@ -86,6 +89,9 @@ func newHarness(t *testing.T, o opts) *harness {
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
 
+	h.cfg.EmbedRetryDelay = 300 * time.Millisecond
+	h.inference = startFakeInference(t, certDir)
+
 	h.start(t, o)
 	t.Cleanup(func() { h.shutdown() })
 	return h
@@ -100,8 +106,11 @@ func (h *harness) start(t *testing.T, o opts) {
 	require.NoError(t, err)
 	kv, err := mtls.Dial(ctx, h.kvAddr, src, pki.ServiceID("keyvault"))
 	require.NoError(t, err)
+	inf, err := mtls.Dial(ctx, h.inference.addr, src, pki.ServiceID("inference"))
+	require.NoError(t, err)
+	models := &embed.Remote{Client: inferencev1.NewInferenceServiceClient(inf), Batch: 8, Backoff: time.Millisecond}
 	app, err := server.Build(ctx, h.cfg, h.dataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
-		server.KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, log, h.jobDone)
+		server.KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, models, log, h.jobDone)
 	require.NoError(t, err)
 	srv, err := serve.New(serve.Options{
 		Name: "ingestion", ListenAddr: "127.0.0.1:0", TLS: src, Logger: log, AuthzPolicy: server.DefaultPolicy(),
@@ -125,6 +134,7 @@ func (h *harness) start(t *testing.T, o opts) {
 		wg.Wait()
 		_ = app.Close()
 		_ = kv.Close()
+		_ = inf.Close()
 	}
 }
 

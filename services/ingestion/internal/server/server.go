@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/backend"
@@ -47,8 +48,9 @@ type App struct {
 }
 
 // Build opens the store under dataDir and assembles the domain; secrets
-// (keyvault) may be nil, which turns data-source connections off.
-func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.KMS, secrets ingest.Secrets, log *slog.Logger, onDone func(tenant, job string, state int)) (*App, error) {
+// (keyvault) may be nil, which turns data-source connections off; models
+// (inference) may be nil, which leaves only rampart-hash-embed collections.
+func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.KMS, secrets ingest.Secrets, models ingest.TenantEmbedder, log *slog.Logger, onDone func(tenant, job string, state int)) (*App, error) {
 	st, err := store.Open(ctx, filepath.Join(dataDir, "ingestion.db"))
 	if err != nil {
 		return nil, err
@@ -67,6 +69,10 @@ func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.
 		SecretEnv: cfg.Profile,
 		Log:       log,
 		OnJobDone: onDone,
+		Models:    models,
+		// RetryDelay: the first wait of a job whose embedding model was
+		// unavailable (doubled per attempt).
+		RetryDelay: cfg.EmbedRetryDelay,
 	})
 	return &App{Service: svc, Store: st, Lexical: lex}, nil
 }
@@ -83,15 +89,25 @@ func Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		app, err := Build(ctx, cfg, env.Common.DataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
-			KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, env.Log, nil)
+		// Inference embeds for collections with a registry model
+		// (EmbedForTenant; RAMPART_INFERENCE_ADDR). The connection is lazy:
+		// ingestion starts without inference and such jobs retry.
+		inf, err := env.Dial(ctx, "inference")
 		if err != nil {
 			_ = kv.Close()
+			return err
+		}
+		app, err := Build(ctx, cfg, env.Common.DataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
+			KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, &embed.Remote{Client: inferencev1.NewInferenceServiceClient(inf)}, env.Log, nil)
+		if err != nil {
+			_ = kv.Close()
+			_ = inf.Close()
 			return fmt.Errorf("ingestion: %w", err)
 		}
 		auth, err := env.Dial(ctx, "auth")
 		if err != nil {
 			_ = kv.Close()
+			_ = inf.Close()
 			_ = app.Close()
 			return err
 		}
@@ -112,7 +128,7 @@ func Run(ctx context.Context, args []string) error {
 			stop()
 			<-done
 			<-done
-			return errors.Join(app.Close(), kv.Close(), auth.Close())
+			return errors.Join(app.Close(), kv.Close(), inf.Close(), auth.Close())
 		})
 		return nil
 	})

@@ -49,7 +49,15 @@ type Collection struct {
 	Tenant, Name, Description string
 	Documents                 int64
 	CreatedAt                 time.Time
+	// EmbeddingModel is the model of the collection's vectors
+	// ("rampart-hash-embed" or an inference registry model), EmbeddingDims
+	// its dimensions (0: the hash embedder's default).
+	EmbeddingModel string
+	EmbeddingDims  int
 }
+
+// HashEmbedModel is the local feature-hashing embedder's model id.
+const HashEmbedModel = "rampart-hash-embed"
 
 // Document row. Source is sealed.
 type Document struct {
@@ -127,7 +135,11 @@ func (s *Store) PutTenantKey(ctx context.Context, tenant string, k WrappedKey) (
 // CreateCollection inserts c.
 func (s *Store) CreateCollection(ctx context.Context, c Collection) (Collection, error) {
 	c.CreatedAt = s.now().UTC()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO collections (tenant, name, description, created_at) VALUES (?, ?, ?, ?)`, c.Tenant, c.Name, c.Description, ns(c.CreatedAt))
+	if c.EmbeddingModel == "" {
+		c.EmbeddingModel = HashEmbedModel
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO collections (tenant, name, description, created_at, embedding_model, embedding_dims) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.Tenant, c.Name, c.Description, ns(c.CreatedAt), c.EmbeddingModel, c.EmbeddingDims)
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return c, ErrExists
 	}
@@ -153,7 +165,7 @@ func (s *Store) ListCollections(ctx context.Context, tenant string) ([]Collectio
 
 // collections lists the tenant's collections, or the one named name.
 func (s *Store) collections(ctx context.Context, tenant, name string) ([]Collection, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT c.tenant, c.name, c.description, c.created_at,
+	rows, err := s.db.QueryContext(ctx, `SELECT c.tenant, c.name, c.description, c.created_at, c.embedding_model, c.embedding_dims,
 		(SELECT COUNT(*) FROM documents d WHERE d.tenant = c.tenant AND d.collection = c.name)
 		FROM collections c WHERE c.tenant = ? AND (? = '' OR c.name = ?) ORDER BY c.name`, tenant, name, name)
 	if err != nil {
@@ -164,7 +176,7 @@ func (s *Store) collections(ctx context.Context, tenant, name string) ([]Collect
 	for rows.Next() {
 		var c Collection
 		var t int64
-		if err := rows.Scan(&c.Tenant, &c.Name, &c.Description, &t, &c.Documents); err != nil {
+		if err := rows.Scan(&c.Tenant, &c.Name, &c.Description, &t, &c.EmbeddingModel, &c.EmbeddingDims, &c.Documents); err != nil {
 			return nil, err
 		}
 		c.CreatedAt = at(t)
@@ -330,7 +342,7 @@ func (s *Store) jobs(ctx context.Context, q string, args ...any) ([]Job, error) 
 // UnfinishedJobs returns every tenant's queued or running jobs, oldest
 // first: what the worker pool resumes after a restart.
 func (s *Store) UnfinishedJobs(ctx context.Context) ([]Job, error) {
-	return s.jobs(ctx, jobSelect+` WHERE state IN (?, ?) ORDER BY created_at, id`, JobQueued, JobRunning)
+	return s.jobs(ctx, jobSelect+` WHERE state IN (?, ?) OR (state = ? AND payload IS NOT NULL) ORDER BY created_at, id`, JobQueued, JobRunning, JobFailed)
 }
 
 // Payload returns an unfinished job's sealed content.
@@ -402,6 +414,21 @@ func (s *Store) Fail(ctx context.Context, tenant, jobID, docID, reason string) e
 		return err
 	}
 	return tx.Commit()
+}
+
+// FailRetryable marks a job failed with reason but keeps its payload (and
+// the document's previous state), so the job can run again: after a
+// backoff, and after a restart (UnfinishedJobs lists it). Fail ends it.
+func (s *Store) FailRetryable(ctx context.Context, tenant, jobID, reason string) error {
+	r, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = ?, error = ?, updated_at = ? WHERE tenant = ? AND id = ? AND payload IS NOT NULL`,
+		JobFailed, reason, ns(s.now()), tenant, jobID)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // StoredChunk is a chunk with its ids, as search reads it.

@@ -262,9 +262,15 @@ type Collection struct {
 	// Number of documents.
 	DocumentCount int64 `protobuf:"varint,3,opt,name=document_count,json=documentCount,proto3" json:"document_count,omitempty"`
 	// Creation time.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Embedding model of the collection's vectors: "rampart-hash-embed"
+	// (offline feature hashing, the default) or an embedding model of
+	// inference's registry.
+	EmbeddingModel string `protobuf:"bytes,5,opt,name=embedding_model,json=embeddingModel,proto3" json:"embedding_model,omitempty"`
+	// Vector dimensions of the embedding model.
+	EmbeddingDimensions int32 `protobuf:"varint,6,opt,name=embedding_dimensions,json=embeddingDimensions,proto3" json:"embedding_dimensions,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Collection) Reset() {
@@ -325,15 +331,33 @@ func (x *Collection) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Collection) GetEmbeddingModel() string {
+	if x != nil {
+		return x.EmbeddingModel
+	}
+	return ""
+}
+
+func (x *Collection) GetEmbeddingDimensions() int32 {
+	if x != nil {
+		return x.EmbeddingDimensions
+	}
+	return 0
+}
+
 // CreateCollectionRequest names the new collection.
 type CreateCollectionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Collection name.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Optional description (≤ 1024 bytes).
-	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// Optional embedding model (default "rampart-hash-embed"): an embedding
+	// model of inference's registry the caller may use; checked by embedding
+	// a probe text with the caller's principal.
+	EmbeddingModel string `protobuf:"bytes,3,opt,name=embedding_model,json=embeddingModel,proto3" json:"embedding_model,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CreateCollectionRequest) Reset() {
@@ -376,6 +400,13 @@ func (x *CreateCollectionRequest) GetName() string {
 func (x *CreateCollectionRequest) GetDescription() string {
 	if x != nil {
 		return x.Description
+	}
+	return ""
+}
+
+func (x *CreateCollectionRequest) GetEmbeddingModel() string {
+	if x != nil {
+		return x.EmbeddingModel
 	}
 	return ""
 }
@@ -1681,7 +1712,10 @@ func (x *Passage) GetUpdatedAt() *timestamppb.Timestamp {
 type SearchResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Passages.
-	Passages      []*Passage `protobuf:"bytes,1,rep,name=passages,proto3" json:"passages,omitempty"`
+	Passages []*Passage `protobuf:"bytes,1,rep,name=passages,proto3" json:"passages,omitempty"`
+	// Set when the search was degraded, e.g. the collection's embedding model
+	// was unreachable and only the lexical ranking was used.
+	Warning       string `protobuf:"bytes,2,opt,name=warning,proto3" json:"warning,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1721,6 +1755,13 @@ func (x *SearchResponse) GetPassages() []*Passage {
 		return x.Passages
 	}
 	return nil
+}
+
+func (x *SearchResponse) GetWarning() string {
+	if x != nil {
+		return x.Warning
+	}
+	return ""
 }
 
 // Connection is an OAuth2 data source (never its secrets or tokens).
@@ -2323,17 +2364,20 @@ var File_rampart_ingestion_v1_ingestion_proto protoreflect.FileDescriptor
 
 const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\n" +
-	"$rampart/ingestion/v1/ingestion.proto\x12\x14rampart.ingestion.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x01\n" +
+	"$rampart/ingestion/v1/ingestion.proto\x12\x14rampart.ingestion.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x02\n" +
 	"\n" +
 	"Collection\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12%\n" +
 	"\x0edocument_count\x18\x03 \x01(\x03R\rdocumentCount\x12;\n" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"T\n" +
+	"createTime\x12'\n" +
+	"\x0fembedding_model\x18\x05 \x01(\tR\x0eembeddingModel\x121\n" +
+	"\x14embedding_dimensions\x18\x06 \x01(\x05R\x13embeddingDimensions\"}\n" +
 	"\x17CreateCollectionRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12 \n" +
-	"\vdescription\x18\x02 \x01(\tR\vdescription\"\\\n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12'\n" +
+	"\x0fembedding_model\x18\x03 \x01(\tR\x0eembeddingModel\"\\\n" +
 	"\x18CreateCollectionResponse\x12@\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\v2 .rampart.ingestion.v1.CollectionR\n" +
@@ -2435,9 +2479,10 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\aheading\x18\a \x01(\tR\aheading\x12\x10\n" +
 	"\x03url\x18\b \x01(\tR\x03url\x129\n" +
 	"\n" +
-	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"K\n" +
+	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"e\n" +
 	"\x0eSearchResponse\x129\n" +
-	"\bpassages\x18\x01 \x03(\v2\x1d.rampart.ingestion.v1.PassageR\bpassages\"\x91\x03\n" +
+	"\bpassages\x18\x01 \x03(\v2\x1d.rampart.ingestion.v1.PassageR\bpassages\x12\x18\n" +
+	"\awarning\x18\x02 \x01(\tR\awarning\"\x91\x03\n" +
 	"\n" +
 	"Connection\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +

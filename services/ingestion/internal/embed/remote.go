@@ -1,0 +1,123 @@
+package embed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+)
+
+// ModelFusionWeight is the fusion weight of a learned embedding model's
+// vector ranking (BM25's is 1).
+const ModelFusionWeight = modelFusionWeight
+
+// ErrUnavailable wraps failures of the embedding upstream that may pass
+// (inference or the provider down, timing out, or over the tenant's rate):
+// a job retries later, a search falls back to lexical.
+var ErrUnavailable = errors.New("embedding model unavailable")
+
+// ErrRejected wraps refusals that will not pass by retrying (unknown
+// model, not an embedding model, bad input).
+var ErrRejected = errors.New("embedding model rejected the request")
+
+// Remote embeds through inference's EmbedForTenant RPC (mTLS, ingestion's
+// identity; docs/adr/0023-embeddings-for-background-jobs.md): batched,
+// retried with exponential backoff on transient failures.
+type Remote struct {
+	Client inferencev1.InferenceServiceClient
+	// Batch is the number of texts per call (default 64, at most 256).
+	Batch int
+	// Attempts per batch (default 3) and the first backoff (default
+	// 200ms, doubled each retry).
+	Attempts int
+	Backoff  time.Duration
+	// Timeout bounds one call (default 60s).
+	Timeout time.Duration
+}
+
+// EmbedForTenant returns one vector per text, embedded with model for
+// tenant (usage is charged to the tenant, attributed to key when set).
+func (r *Remote) EmbedForTenant(ctx context.Context, tenant, key, model string, texts []string) ([][]float32, error) {
+	batch := r.Batch
+	if batch <= 0 || batch > 256 {
+		batch = 64
+	}
+	out := make([][]float32, 0, len(texts))
+	for start := 0; start < len(texts); start += batch {
+		end := min(start+batch, len(texts))
+		vecs, err := r.call(ctx, &inferencev1.EmbedForTenantRequest{TenantId: tenant, KeyId: key, Model: model, Inputs: texts[start:end]})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vecs...)
+	}
+	return out, nil
+}
+
+func (r *Remote) call(ctx context.Context, req *inferencev1.EmbedForTenantRequest) ([][]float32, error) {
+	attempts, backoff, timeout := r.Attempts, r.Backoff, r.Timeout
+	if attempts <= 0 {
+		attempts = 3
+	}
+	if backoff <= 0 {
+		backoff = 200 * time.Millisecond
+	}
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	var last error
+	for i := range attempts {
+		if i > 0 {
+			t := time.NewTimer(backoff << (i - 1))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			case <-t.C:
+			}
+		}
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		resp, err := r.Client.EmbedForTenant(cctx, req)
+		cancel()
+		if err == nil {
+			if len(resp.GetVectors()) != len(req.GetInputs()) {
+				return nil, fmt.Errorf("%w: %d vectors for %d texts", ErrRejected, len(resp.GetVectors()), len(req.GetInputs()))
+			}
+			out := make([][]float32, len(resp.GetVectors()))
+			for j, v := range resp.GetVectors() {
+				out[j] = v.GetValues()
+			}
+			return out, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		last = classify(req.GetModel(), err)
+		if !errors.Is(last, ErrUnavailable) || status.Code(err) == codes.ResourceExhausted {
+			return nil, last
+		}
+	}
+	return nil, last
+}
+
+// classify turns an RPC error into ErrUnavailable or ErrRejected with a
+// message safe to show the tenant (the gRPC code and inference's
+// OpenAI-style message, which never carries the input text).
+func classify(model string, err error) error {
+	st := status.Convert(err)
+	msg := st.Message()
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	switch st.Code() {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.Internal, codes.Unknown, codes.ResourceExhausted, codes.Canceled:
+		return fmt.Errorf("%w: `%s`: %s (%s)", ErrUnavailable, model, msg, st.Code())
+	default:
+		return fmt.Errorf("%w: `%s`: %s (%s)", ErrRejected, model, msg, st.Code())
+	}
+}

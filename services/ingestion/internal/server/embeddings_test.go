@@ -1,0 +1,130 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+
+	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+)
+
+const carDoc = "# Fleet\n\nEvery car in the company fleet is serviced each spring. Keys are kept at the front desk."
+
+// TestCollectionEmbeddingModel: a collection records its model; chunks and
+// queries are embedded through inference's EmbedForTenant for the
+// collection's tenant (batched), and the vector ranking finds a synonym
+// BM25 cannot.
+func TestCollectionEmbeddingModel(t *testing.T) {
+	h := newHarness(t, opts{})
+	c := h.client(t, "edge")
+	ctx := h.ctx(t, "acme")
+
+	cr, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "fleet", EmbeddingModel: fakeModel})
+	require.NoError(t, err)
+	require.Equal(t, fakeModel, cr.GetCollection().GetEmbeddingModel())
+	require.Equal(t, int32(fakeDims), cr.GetCollection().GetEmbeddingDimensions())
+	def, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "plain"})
+	require.NoError(t, err)
+	require.Equal(t, "rampart-hash-embed", def.GetCollection().GetEmbeddingModel())
+
+	// A long document: more chunks than one batch of 8.
+	long := carDoc + "\n\n" + strings.Repeat("The lunch menu changes weekly and is posted near the kitchen door. ", 400)
+	h.ingest(t, c, "acme", "fleet", "fleet.md", "text/markdown", long)
+	calls := h.inference.embedCalls()
+	require.Greater(t, len(calls), 2, "probe plus several batches")
+	for _, call := range calls {
+		require.Equal(t, "acme", call.Tenant)
+		require.Equal(t, fakeModel, call.Model)
+		require.LessOrEqual(t, call.Inputs, 8)
+	}
+
+	res, err := c.Search(ctx, &ingestionv1.SearchRequest{Collection: "fleet", Query: "automobile", TopK: 1, Mode: ingestionv1.SearchMode_SEARCH_MODE_VECTOR})
+	require.NoError(t, err)
+	require.Empty(t, res.GetWarning())
+	require.Len(t, res.GetPassages(), 1)
+	require.Contains(t, res.GetPassages()[0].GetText(), "car in the company fleet")
+	last := h.inference.embedCalls()
+	require.Equal(t, "key-acme", last[len(last)-1].Key, "a query is attributed to the caller's key")
+
+	// Canary: the document's sentences are nowhere in the data dir in
+	// plaintext with a model collection either (vectors from inference
+	// are sealed like the text).
+	h.shutdown()
+	for _, needle := range []string{"car in the company fleet", "serviced each spring", "lunch menu changes weekly"} {
+		require.Empty(t, scan(t, h.dataDir, needle), needle)
+	}
+	h.start(t, opts{})
+	c = h.client(t, "edge")
+
+	// The hash collection never calls inference.
+	before := len(h.inference.embedCalls())
+	h.ingest(t, c, "acme", "plain", "fleet.md", "text/markdown", carDoc)
+	_, err = c.Search(ctx, &ingestionv1.SearchRequest{Collection: "plain", Query: "car"})
+	require.NoError(t, err)
+	require.Len(t, h.inference.embedCalls(), before)
+}
+
+func TestCollectionEmbeddingModelRejected(t *testing.T) {
+	h := newHarness(t, opts{})
+	c := h.client(t, "edge")
+	// initech may not use the model: the create names the field.
+	_, err := c.CreateCollection(h.ctx(t, "initech"), &ingestionv1.CreateCollectionRequest{Name: "x", EmbeddingModel: fakeModel})
+	requireCode(t, err, codes.InvalidArgument, "embedding_model")
+	// Inference down while creating: Unavailable, nothing created.
+	h.inference.setDown(true)
+	_, err = c.CreateCollection(h.ctx(t, "acme"), &ingestionv1.CreateCollectionRequest{Name: "y", EmbeddingModel: fakeModel})
+	requireCode(t, err, codes.Unavailable)
+	h.inference.setDown(false)
+	list, err := c.ListCollections(h.ctx(t, "acme"), &ingestionv1.ListCollectionsRequest{})
+	require.NoError(t, err)
+	require.Empty(t, list.GetCollections())
+}
+
+// TestEmbeddingUpstreamDown: with the model unavailable a job fails with
+// the reason, keeps its payload and runs again later (here, once the
+// upstream is back), and search falls back to lexical with a warning.
+func TestEmbeddingUpstreamDown(t *testing.T) {
+	h := newHarness(t, opts{})
+	c := h.client(t, "edge")
+	ctx := h.ctx(t, "acme")
+	_, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "fleet", EmbeddingModel: fakeModel})
+	require.NoError(t, err)
+	h.ingest(t, c, "acme", "fleet", "a.md", "text/markdown", "# Parking\n\nVisitors park in lot B behind the warehouse.")
+
+	h.inference.setDown(true)
+	r, err := c.IngestDocument(ctx, &ingestionv1.IngestDocumentRequest{Collection: "fleet", Source: "fleet.md", ContentType: "text/markdown",
+		Input: &ingestionv1.IngestDocumentRequest_Content{Content: []byte(carDoc)}})
+	require.NoError(t, err)
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_FAILED, h.wait(t, r.GetJob().GetId()))
+	job, err := c.GetJob(ctx, &ingestionv1.GetJobRequest{JobId: r.GetJob().GetId()})
+	require.NoError(t, err)
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_FAILED, job.GetJob().GetState())
+	require.Contains(t, job.GetJob().GetError(), "embedding model unavailable")
+	require.Contains(t, job.GetJob().GetError(), "retrying in")
+	require.NotContains(t, job.GetJob().GetError(), "company fleet", "no document text in the reason")
+
+	// Search: lexical results and a warning, not an error.
+	res, err := c.Search(ctx, &ingestionv1.SearchRequest{Collection: "fleet", Query: "where do visitors park"})
+	require.NoError(t, err)
+	require.Contains(t, res.GetWarning(), "semantic-embed")
+	require.NotEmpty(t, res.GetPassages())
+	require.Contains(t, res.GetPassages()[0].GetText(), "lot B")
+
+	// Back up: the retry (after its backoff) succeeds without a new upload.
+	h.inference.setDown(false)
+	state := h.wait(t, r.GetJob().GetId())
+	for state == ingestionv1.JobState_JOB_STATE_FAILED { // a retry that ran while still down
+		state = h.wait(t, r.GetJob().GetId())
+	}
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, state)
+	job, err = c.GetJob(ctx, &ingestionv1.GetJobRequest{JobId: r.GetJob().GetId()})
+	require.NoError(t, err)
+	require.Empty(t, job.GetJob().GetError())
+	res, err = c.Search(ctx, &ingestionv1.SearchRequest{Collection: "fleet", Query: "automobile", TopK: 1, Mode: ingestionv1.SearchMode_SEARCH_MODE_VECTOR})
+	require.NoError(t, err)
+	require.Empty(t, res.GetWarning())
+	require.Contains(t, res.GetPassages()[0].GetText(), "car in the company fleet")
+
+}
