@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -18,7 +19,13 @@ const (
 	Plain    = "text/plain"
 	Markdown = "text/markdown"
 	HTML     = "text/html"
+	PDF      = "application/pdf"
+	DOCX     = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 )
+
+// Binary reports whether a (normalized) content type is a binary format,
+// which is not checked for UTF-8 before extraction.
+func Binary(contentType string) bool { return contentType == PDF || contentType == DOCX }
 
 // ErrUnsupported is returned for a content type the pipeline cannot read.
 var ErrUnsupported = errors.New("unsupported content type")
@@ -27,7 +34,8 @@ var ErrUnsupported = errors.New("unsupported content type")
 var ErrNotText = errors.New("content is not UTF-8 text")
 
 // Normalize maps a Content-Type header value (with parameters, aliases) to
-// one of Plain, Markdown or HTML; "" sniffs data.
+// one of Plain, Markdown, HTML, PDF or DOCX; "" sniffs data (a zip is a
+// DOCX when it holds word/document.xml).
 func Normalize(contentType string, data []byte) (string, error) {
 	if strings.TrimSpace(contentType) == "" {
 		contentType = http.DetectContentType(data)
@@ -43,8 +51,16 @@ func Normalize(contentType string, data []byte) (string, error) {
 		return Markdown, nil
 	case HTML, "application/xhtml+xml":
 		return HTML, nil
+	case PDF, "application/x-pdf":
+		return PDF, nil
+	case DOCX:
+		return DOCX, nil
+	case "application/zip", "application/octet-stream":
+		if isDOCX(data) {
+			return DOCX, nil
+		}
 	}
-	return "", fmt.Errorf("%w: %q (want text/plain, text/markdown or text/html)", ErrUnsupported, mt)
+	return "", fmt.Errorf("%w: %q (want text/plain, text/markdown, text/html, application/pdf or a DOCX)", ErrUnsupported, mt)
 }
 
 // Section is a run of text under one heading path.
@@ -58,9 +74,13 @@ type Section struct {
 // Doc is extracted text with its structure.
 type Doc struct {
 	// Title is the HTML <title> or, failing that, the first top-level
-	// heading ("" when there is none).
+	// heading ("" when there is none); for PDF the Info /Title, for DOCX
+	// core.xml's dc:title.
 	Title    string
 	Sections []Section
+	// UpdatedAt is when the document says it was last modified (PDF
+	// /ModDate, DOCX dcterms:modified); zero when it does not say.
+	UpdatedAt time.Time
 }
 
 // HeadingPath joins a section's headings for display and indexing.
@@ -70,6 +90,20 @@ func (s Section) HeadingPath() string { return strings.Join(s.Headings, " > ") }
 // Markdown is kept as text: its markup is light and the analyzer ignores
 // punctuation.
 func Text(contentType string, data []byte) (string, error) {
+	if Binary(contentType) {
+		d, err := Document(contentType, data)
+		if err != nil {
+			return "", err
+		}
+		lines := []string{}
+		if d.Title != "" {
+			lines = append(lines, d.Title)
+		}
+		for _, sec := range d.Sections {
+			lines = append(lines, sec.Text)
+		}
+		return strings.Join(lines, "\n"), nil
+	}
 	if !utf8.Valid(data) {
 		return "", ErrNotText
 	}
@@ -97,8 +131,17 @@ func Text(contentType string, data []byte) (string, error) {
 }
 
 // Document extracts text and its heading structure: HTML h1–h6 and
-// Markdown ATX headings (# …) start sections; plain text is one section.
+// Markdown ATX headings (# …) start sections; plain text is one section;
+// a PDF has a section per page ("Page N"), a DOCX sections at its heading
+// paragraphs. Binary formats are parsed within the limits of pdf.go and
+// docx.go and fail with ErrMalformed or ErrTooLarge.
 func Document(contentType string, data []byte) (Doc, error) {
+	switch contentType {
+	case PDF:
+		return pdfDoc(data)
+	case DOCX:
+		return docxDoc(data)
+	}
 	if !utf8.Valid(data) {
 		return Doc{}, ErrNotText
 	}

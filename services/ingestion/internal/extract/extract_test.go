@@ -20,8 +20,10 @@ func TestNormalize(t *testing.T) {
 		{in: "TEXT/HTML; charset=UTF-8", want: extract.HTML},
 		{in: "", data: "<!DOCTYPE html><html><body>x</body></html>", want: extract.HTML},
 		{in: "", data: "just words", want: extract.Plain},
-		{in: "application/pdf", err: true},
-		{in: "", data: "%PDF-1.4\x00\x01", err: true},
+		{in: "application/pdf", want: extract.PDF},
+		{in: "", data: "%PDF-1.4\x00\x01", want: extract.PDF},
+		{in: "application/msword", err: true},
+		{in: "", data: "\x00\x01\x02binary", err: true},
 		{in: ";;;", err: true},
 	} {
 		t.Run(tc.in+tc.data, func(t *testing.T) {

@@ -302,7 +302,7 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 	if err != nil {
 		return Document{}, store.Job{}, false, grpcerr.Invalid("content_type", err.Error())
 	}
-	if !utf8.Valid(content) {
+	if !extract.Binary(ct) && !utf8.Valid(content) {
 		return Document{}, store.Job{}, false, grpcerr.Invalid("content", "must be UTF-8 text")
 	}
 	key, err := s.o.Ring.Get(ctx, tenant, true)
