@@ -99,3 +99,5 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.61.1 // indirect
 )
+
+replace github.com/ledongthuc/pdf => ./third_party/pdf

@@ -176,6 +176,12 @@ func TestPDFHostile(t *testing.T) {
 			}
 			return append(objs, "<< /Type /Page /Contents 999 0 R >>")
 		}()},
+		{"open hex string", []string{ // found by FuzzPDF; see third_party/pdf/PATCHES.md
+			"<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>",
+			stream("BT (hello) Tj <4142", false),
+		}},
 		{"self-referencing font", []string{
 			"<< /Type /Catalog /Pages 2 0 R >>",
 			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -55,7 +55,7 @@ func isDOCX(data []byte) bool {
 func docxDoc(data []byte) (Doc, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return Doc{}, fmt.Errorf("%w: DOCX: %v", ErrMalformed, err)
+		return Doc{}, fmt.Errorf("%w: DOCX: %w", ErrMalformed, err)
 	}
 	if len(zr.File) > maxZipEntries {
 		return Doc{}, fmt.Errorf("%w: DOCX has more than %d parts", ErrTooLarge, maxZipEntries)
@@ -103,18 +103,18 @@ func docxDoc(data []byte) (Doc, error) {
 
 // readPart inflates one zip entry, at most limit bytes.
 func readPart(f *zip.File, limit int64) ([]byte, error) {
-	if f.UncompressedSize64 > uint64(limit) {
+	if f.UncompressedSize64 > uint64(limit) { //nolint:gosec // G115: limit is a positive constant
 		return nil, fmt.Errorf("%w: DOCX part %s is larger than %d MiB", ErrTooLarge, f.Name, limit>>20)
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, fmt.Errorf("%w: DOCX part %s: %v", ErrMalformed, f.Name, err)
+		return nil, fmt.Errorf("%w: DOCX part %s: %w", ErrMalformed, f.Name, err)
 	}
 	defer func() { _ = rc.Close() }()
 	// The header's size is a claim: read through a limit anyway.
 	raw, err := io.ReadAll(io.LimitReader(rc, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: DOCX part %s: %v", ErrMalformed, f.Name, err)
+		return nil, fmt.Errorf("%w: DOCX part %s: %w", ErrMalformed, f.Name, err)
 	}
 	if int64(len(raw)) > limit {
 		return nil, fmt.Errorf("%w: DOCX part %s is larger than %d MiB", ErrTooLarge, f.Name, limit>>20)
@@ -257,7 +257,7 @@ func docxBody(raw []byte, levels map[string]int) ([]Section, string, error) {
 			break
 		}
 		if err != nil {
-			return nil, "", fmt.Errorf("%w: DOCX document.xml: %v", ErrMalformed, err)
+			return nil, "", fmt.Errorf("%w: DOCX document.xml: %w", ErrMalformed, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -310,7 +310,7 @@ func docxBody(raw []byte, levels map[string]int) ([]Section, string, error) {
 					}
 				case level > 0:
 					flush()
-					path[level-1] = line
+					path[level-1] = line //nolint:gosec // G602: level is 1–6 here (styleLevels, headingName, outlineLvl < 6)
 					clear(path[level:])
 				default:
 					body = append(body, line)

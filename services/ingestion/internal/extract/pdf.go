@@ -113,7 +113,7 @@ func pdfDoc(data []byte) (d Doc, err error) {
 		if errors.Is(err, pdf.ErrInvalidPassword) {
 			return Doc{}, fmt.Errorf("%w: the PDF is encrypted with a password", ErrUnsupported)
 		}
-		return Doc{}, fmt.Errorf("%w: PDF: %v", ErrMalformed, err)
+		return Doc{}, fmt.Errorf("%w: PDF: %w", ErrMalformed, err)
 	}
 	info := r.Trailer().Key("Info")
 	d.Title = cleanText(info.Key("Title").Text())
@@ -160,7 +160,17 @@ func collectPages(node pdf.Value, depth int, visits *int, out *[]pdf.Value, b *b
 // pageText interprets a page's content stream and keeps the shown text.
 // Text positioning that moves down starts a new line; a large negative
 // kerning in TJ (a word gap typeset as a shift) becomes a space.
-func pageText(page pdf.Value, fonts map[string]*pdf.Font, b *budget) string {
+func pageText(page pdf.Value, fonts map[string]*pdf.Font, b *budget) (text string) {
+	// A malformed page loses its text, not the whole document; the budget
+	// still ends everything.
+	defer func() {
+		if x := recover(); x != nil {
+			if e, ok := x.(error); ok && errors.As(e, new(budgetExceeded)) {
+				panic(x)
+			}
+			text = ""
+		}
+	}()
 	contents := page.Key("Contents")
 	if contents.IsNull() {
 		return ""
