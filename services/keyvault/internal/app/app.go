@@ -139,7 +139,7 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	}
 	svc := vault.New(vault.Options{
 		Store: st, Envelope: kms.NewEnvelope(provider, st), Audit: sink, Hasher: audit.NewHasher(key), Policy: pol,
-		Log: log, Metrics: vault.NewMetrics(env.Registry), MaxVersions: cfg.MaxVersions, WebhookAllow: cfg.WebhookAllow, CrashAt: cfg.TestCrashAt,
+		Log: log, Metrics: vault.NewMetrics(env.Registry), MaxVersions: cfg.MaxVersions, WebhookAllow: cfg.WebhookAllow,
 		KeyAuthority: authclient.New(authConn),
 	})
 	var backend server.SecretsBackend = svc

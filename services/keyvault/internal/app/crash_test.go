@@ -103,7 +103,8 @@ func currentOnDisk(t *testing.T, dataDir, name string) string {
 }
 
 // TestRotationCrashResume kills a real keyvault process (SIGKILL from the
-// RAMPART_KEYVAULT_TEST_CRASH_AT hook) at each rotation step, restarts it
+// RAMPART_KEYVAULT_TEST_CRASH_AT hook, compiled in only with -tags
+// crashhook) at each rotation step, restarts it
 // without the hook and checks the rotation completes exactly once, with
 // AWSCURRENT readable before, at the crash (on disk) and after.
 func TestRotationCrashResume(t *testing.T) {
@@ -111,7 +112,7 @@ func TestRotationCrashResume(t *testing.T) {
 		t.Skip("builds and runs the keyvault binary")
 	}
 	bin := filepath.Join(t.TempDir(), "keyvault")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/keyvault")
+	build := exec.Command("go", "build", "-tags", "crashhook", "-o", bin, "../../cmd/keyvault")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 

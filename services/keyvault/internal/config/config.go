@@ -34,7 +34,6 @@ type Config struct {
 	AWSRegion          string        `env:"AWS_REGION" flag:"aws-region" usage:"AWS region for awssm/awskms (default from the SDK's environment)"`
 	AWSEndpoint        string        `env:"AWS_ENDPOINT" flag:"aws-endpoint" usage:"AWS endpoint override (VPC endpoint, or a fake in tests)"`
 	TenantEvents       bool          `env:"TENANT_EVENTS" flag:"tenant-events" default:"true" usage:"follow auth's tenant events and crypto-shred purged tenants"`
-	TestCrashAt        string        `env:"TEST_CRASH_AT" flag:"test-crash-at" usage:"test hook: SIGKILL self at this rotation step"`
 }
 
 // Finalize derives defaults.
@@ -79,11 +78,6 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.AWSEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, config.Invalidf("AWSEndpoint", "%q is not an http(s) URL", c.AWSEndpoint))
 		}
-	}
-	switch c.TestCrashAt {
-	case "", "createSecret", "setSecret", "testSecret", "finishSecret":
-	default:
-		errs = append(errs, config.Invalidf("TestCrashAt", "unknown step %q", c.TestCrashAt))
 	}
 	return errors.Join(errs...)
 }

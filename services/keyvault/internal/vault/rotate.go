@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
@@ -42,18 +39,6 @@ type RotateOutput struct {
 	Name, VersionID string
 	Status          int
 	Error           string
-}
-
-func (s *Service) lockSecret(id string) func() {
-	s.rotMu.Lock()
-	m := s.rotLock[id]
-	if m == nil {
-		m = &sync.Mutex{}
-		s.rotLock[id] = m
-	}
-	s.rotMu.Unlock()
-	m.Lock()
-	return m.Unlock
 }
 
 // RotateSecret configures rotation and, when asked, runs one now through
@@ -167,7 +152,7 @@ func (s *Service) rotateSecret(ctx context.Context, a Actor, name string, in Rot
 // step that was running. A failing step ends the rotation with AWSCURRENT
 // unchanged and the failure recorded.
 func (s *Service) runRotation(ctx context.Context, tenant, secretID string) (int, string, error) {
-	unlock := s.lockSecret(secretID)
+	unlock := s.rotLock.lock(secretID)
 	defer unlock()
 	sys := Actor{Tenant: tenant, Caller: rotationCaller}
 	for {
@@ -220,20 +205,20 @@ func (s *Service) runRotation(ctx context.Context, tenant, secretID string) (int
 				if err := tx.UpdateSecret(ctx, cur); err != nil {
 					return internal(err)
 				}
-				s.crashHook(StepCreate)
+				crashHook(StepCreate)
 				return nil
 			})
 		case StepSet:
 			if err := fn.SetSecret(ctx, in); err != nil {
 				return s.failed(ctx, sec, err)
 			}
-			s.crashHook(StepSet)
+			crashHook(StepSet)
 			err = s.advance(ctx, sec, StepTest)
 		case StepTest:
 			if err := fn.TestSecret(ctx, in); err != nil {
 				return s.failed(ctx, sec, err)
 			}
-			s.crashHook(StepTest)
+			crashHook(StepTest)
 			err = s.advance(ctx, sec, StepFinish)
 		case StepFinish:
 			err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
@@ -270,7 +255,7 @@ func (s *Service) runRotation(ctx context.Context, tenant, secretID string) (int
 				if err := s.record(ctx, sys, audit.Record{Action: "RotationFinished", Name: cur.Name, VersionID: vid, Result: audit.ResultOK}); err != nil {
 					return err
 				}
-				s.crashHook(StepFinish)
+				crashHook(StepFinish)
 				return nil
 			})
 			if err == nil {
@@ -339,15 +324,6 @@ func (s *Service) failRotation(ctx context.Context, sec store.Secret, cause erro
 		return s.record(ctx, Actor{Tenant: cur.TenantID, Caller: "keyvault/rotation"},
 			audit.Record{Action: "RotationFailed", Name: cur.Name, Result: audit.ResultError, Detail: msg})
 	})
-}
-
-// crashHook kills the process with SIGKILL at the configured step (tests
-// of crash-resume only).
-func (s *Service) crashHook(step int) {
-	if s.o.CrashAt != "" && s.o.CrashAt == StepNames[step] {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // never continue past the crash point
-	}
 }
 
 // ResumeRotations finishes every rotation left in progress (after a crash).

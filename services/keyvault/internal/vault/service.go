@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
@@ -61,9 +60,6 @@ type Options struct {
 	// KeyAuthority is auth, for the rampart-api-key rotation function
 	// (nil: that function fails with a recorded error).
 	KeyAuthority rotation.KeyAuthority
-	// CrashAt names a rotation step at which the process kills itself
-	// (SIGKILL) — a test hook for crash-resume tests; empty in production.
-	CrashAt string
 }
 
 // Service implements the secrets API.
@@ -71,8 +67,7 @@ type Service struct {
 	o       Options
 	log     *slog.Logger
 	access  *accessTracker
-	rotMu   sync.Mutex
-	rotLock map[string]*sync.Mutex
+	rotLock keyedMutex // one rotation per secret at a time
 }
 
 // New returns a Service.
@@ -89,7 +84,7 @@ func New(o Options) *Service {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	return &Service{o: o, log: o.Log, access: newAccessTracker(), rotLock: map[string]*sync.Mutex{}}
+	return &Service{o: o, log: o.Log, access: newAccessTracker()}
 }
 
 func (s *Service) now() time.Time { return s.o.Now().UTC() }
