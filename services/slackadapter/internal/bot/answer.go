@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slack-go/slack"
 	"google.golang.org/grpc/codes"
 
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/platform"
@@ -102,16 +103,23 @@ func (a *Adapter) reply(ctx context.Context, inst store.Installation, j job) err
 		return err
 	}
 	// Partial answers replace the placeholder as they stream, at most
-	// once per StreamUpdateInterval (chat.update is rate limited).
-	var last time.Time
+	// once per StreamUpdateInterval (chat.update is rate limited), one
+	// attempt each: a 429 skips partial updates for its Retry-After rather
+	// than holding up the answer; the final update waits its turn.
+	var next time.Time
 	progress := func(text string) {
-		if a.now().Sub(last) < a.cfg.StreamUpdateInterval || strings.TrimSpace(text) == "" {
+		if a.now().Before(next) || strings.TrimSpace(text) == "" {
 			return
 		}
-		last = a.now()
-		if err := a.slack.UpdateMessage(ctx, bot.AccessToken, j.ev.Channel, ts, slackapi.Message{Text: escape(text) + " …",
-			Blocks: answerBlocks(text+" …", nil, "")}); err != nil {
-			a.log.DebugContext(ctx, "stream update failed", "err", err)
+		next = a.now().Add(a.cfg.StreamUpdateInterval)
+		err := a.slack.TryUpdateMessage(ctx, bot.AccessToken, j.ev.Channel, ts, slackapi.Message{Text: escape(text) + " …",
+			Blocks: answerBlocks(text+" …", nil, "")})
+		var rl *slack.RateLimitedError
+		if errors.As(err, &rl) {
+			next = a.now().Add(rl.RetryAfter)
+		}
+		if err != nil {
+			a.log.DebugContext(ctx, "stream update skipped", "err", err)
 		}
 	}
 	ans, aerr := a.ask(ctx, tok, bind, history, question, progress)

@@ -277,3 +277,24 @@ func TestAssistantBinding(t *testing.T) {
 	searches := h.inf.Ingestion.Searches()
 	require.Equal(t, "handbook", searches[len(searches)-1].Collection, "the assistant's collection was searched")
 }
+
+// A rate-limited partial update is not waited for: partial updates pause
+// for Slack's Retry-After and the final answer still replaces the
+// placeholder at once.
+func TestStreamingUpdateRateLimitedIsSkipped(t *testing.T) {
+	h := grounded(t)
+	h.bind(t, "t_acme", &slackadapterv1.SetBindingRequest{TeamId: "T1", Collections: []string{"handbook"}})
+	h.slack.ThrottleUpdates(1, 3600)
+	st, _ := h.send(t, h.signed("/slack/events", "application/json", eventBody("T1", "EvRL", mentionEv("how often do VPN certificates rotate?", "1800000004.000100"))))
+	require.Equal(t, http.StatusOK, st)
+	p := recv(t, h.slack.Posts())
+	u := recv(t, h.slack.Updates())
+	require.Equal(t, p.TS, u.TS)
+	require.False(t, strings.HasSuffix(u.Text, " …"), "after the 429 no partial update was sent, only the final one: %q", u.Text)
+	require.Contains(t, u.Text, "45 days")
+	select {
+	case d := <-h.sleeps:
+		t.Fatalf("waited %s for a partial update", d)
+	default:
+	}
+}

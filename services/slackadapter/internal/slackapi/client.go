@@ -118,6 +118,14 @@ func (c *Client) UpdateMessage(ctx context.Context, botToken, channel, ts string
 	})
 }
 
+// TryUpdateMessage is UpdateMessage without waiting: one attempt, for
+// partial answers while streaming (the final update waits). A 429 comes
+// back as *slack.RateLimitedError carrying Slack's Retry-After.
+func (c *Client) TryUpdateMessage(ctx context.Context, botToken, channel, ts string, msg Message) error {
+	_, _, _, err := c.api(botToken).UpdateMessageContext(ctx, channel, ts, msg.options()...)
+	return clean("chat.update", err)
+}
+
 // ThreadMessage is one message of a thread.
 type ThreadMessage struct {
 	User, BotID, Text, TS string

@@ -52,6 +52,7 @@ type Server struct {
 	seq       int
 	expiresIn int
 	throttle  int // remaining 429 answers
+	throttleU int // remaining 429 answers to chat.update
 	retryAft  int
 	posts     chan Post
 	updates   chan Update
@@ -99,6 +100,14 @@ func (s *Server) Throttle(n, retryAfterSeconds int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.throttle, s.retryAft = n, retryAfterSeconds
+}
+
+// ThrottleUpdates makes the next n chat.update calls answer 429 with
+// Retry-After retryAfterSeconds.
+func (s *Server) ThrottleUpdates(n, retryAfterSeconds int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttleU, s.retryAft = n, retryAfterSeconds
 }
 
 // Posts delivers recorded posts.
@@ -209,6 +218,15 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 	}
 	u := Update{Token: tok, Channel: r.PostForm.Get("channel"), TS: r.PostForm.Get("ts"), Text: r.PostForm.Get("text"), Blocks: r.PostForm.Get("blocks")}
 	s.mu.Lock()
+	if s.throttleU > 0 {
+		s.throttleU--
+		retry := s.retryAft
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		w.WriteHeader(http.StatusTooManyRequests)
+		writeJSON(w, map[string]any{"ok": false, "error": "ratelimited"})
+		return
+	}
 	known := s.messages[u.Channel+"\x00"+u.TS]
 	if known && u.Text != "" {
 		// The thread shows the message's current text, as Slack does.
