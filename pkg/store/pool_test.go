@@ -1,9 +1,13 @@
 package store_test
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,6 +89,37 @@ func TestIsUniqueViolation(t *testing.T) {
 	require.True(t, store.IsSerializationFailure(&pgconn.PgError{Code: "40001"}))
 	require.True(t, store.IsSerializationFailure(fmt.Errorf("x: %w", &pgconn.PgError{Code: "40P01"})))
 	require.False(t, store.IsSerializationFailure(&pgconn.PgError{Code: "23505"}))
+}
+
+func TestIsUnavailable(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"plain", errors.New("boom"), false},
+		{"unique violation", &pgconn.PgError{Code: "23505"}, false},
+		{"statement timeout", &pgconn.PgError{Code: "57014"}, false},
+		{"connection failure", &pgconn.PgError{Code: "08006"}, true},
+		{"admin shutdown", fmt.Errorf("q: %w", &pgconn.PgError{Code: "57P01"}), true},
+		{"too many connections", &pgconn.PgError{Code: "53300"}, true},
+		{"bad conn", fmt.Errorf("begin: %w", driver.ErrBadConn), true},
+		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{"eof", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), true},
+		{"closed by pgx", errors.New("conn closed"), true},
+	} {
+		require.Equal(t, tt.want, store.IsUnavailable(tt.err), tt.name)
+	}
+
+	// The real thing: nothing listens on the port.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	_, err = store.OpenPostgres(t.Context(), "postgres://u@"+addr+"/db?sslmode=disable&connect_timeout=2", nil)
+	require.True(t, store.IsUnavailable(err), "%v", err)
 }
 
 func TestRedactURL(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/rampart-platform/rampart/pkg/logging"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/vault"
 )
 
@@ -19,7 +20,11 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 		return nil
 	}
 	var e *vault.Error
-	if !errors.As(err, &e) {
+	if !errors.As(err, &e) && pstore.IsUnavailable(err) {
+		log.WarnContext(ctx, "database unavailable", "err", err, "request_id", logging.RequestID(ctx))
+		return status.Error(codes.Unavailable, "database unavailable; retry")
+	}
+	if e == nil {
 		log.ErrorContext(ctx, "internal error", "err", err, "request_id", logging.RequestID(ctx))
 		return status.Error(codes.Internal, "internal error")
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 )
 
@@ -58,6 +59,11 @@ func internal(err error) *Error {
 	}
 	if errors.Is(err, kms.ErrShredded) {
 		return errShredded
+	}
+	if pstore.IsUnavailable(err) {
+		// The database is unreachable or dropped the connection: nothing
+		// was committed, and the pool reconnects once it is back.
+		return &Error{Kind: KindUnavailable, Msg: "database unavailable; retry", Err: err}
 	}
 	return &Error{Kind: KindInternal, Msg: "internal error", Err: err}
 }
