@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,9 +17,9 @@ import (
 // overlap: versions, labels and their movement, idempotent tokens,
 // deletion window and restore, tenant isolation, policy and bad input.
 func TestBackendContract(t *testing.T) {
-	for _, backend := range []string{"sql", "awssm"} {
+	for _, backend := range []string{"sql", "sql-postgres", "awssm"} {
 		t.Run(backend, func(t *testing.T) {
-			h := newHarness(t, harnessOpts{backend: backend})
+			h := newHarness(t, harnessOpts{backend: strings.TrimSuffix(backend, "-postgres"), postgres: backend == "sql-postgres"})
 			c, ctx := h.admin(t, "t1")
 			const n = "/dev/billing/db-password/contract"
 

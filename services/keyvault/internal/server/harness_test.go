@@ -27,6 +27,8 @@ import (
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
+	"github.com/rampart-platform/rampart/pkg/store/pgtest"
 
 	"github.com/rampart-platform/rampart/pkg/authz"
 	"github.com/rampart-platform/rampart/pkg/awsfake"
@@ -111,6 +113,20 @@ type harnessOpts struct {
 	auth bool
 	// policy replaces the embedded default secrets policy (JSON).
 	policy string
+	// postgres keeps the store in a real PostgreSQL (pkg/store/pgtest)
+	// instead of SQLite.
+	postgres bool
+}
+
+// onBothStores runs fn with the SQL store on SQLite and on PostgreSQL.
+func onBothStores(t *testing.T, fn func(t *testing.T, postgres bool)) {
+	for _, pg := range []bool{false, true} {
+		name := "sqlite"
+		if pg {
+			name = "postgres"
+		}
+		t.Run(name, func(t *testing.T) { fn(t, pg) })
+	}
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -119,7 +135,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	h := &harness{dataDir: t.TempDir(), certDir: certDir, ca: ca, clock: &fakeClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
 	ctx := context.Background()
 	var err error
-	h.st, err = store.Open(ctx, h.dataDir)
+	if o.postgres {
+		h.st, err = store.OpenPostgres(ctx, pgtest.Start(t), pstore.DefaultPoolOptions)
+	} else {
+		h.st, err = store.Open(ctx, h.dataDir)
+	}
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = h.st.Close() })
 	local, err := kms.OpenLocal(h.dataDir, h.st)

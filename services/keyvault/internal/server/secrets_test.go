@@ -98,8 +98,10 @@ func stagesOf(ctx context.Context, t *testing.T, c keyvaultv1.SecretsServiceClie
 	return out
 }
 
-func TestLabelMovement(t *testing.T) {
-	h := newHarness(t, harnessOpts{maxVersions: 3})
+func TestLabelMovement(t *testing.T) { onBothStores(t, testLabelMovement) }
+
+func testLabelMovement(t *testing.T, postgres bool) {
+	h := newHarness(t, harnessOpts{maxVersions: 3, postgres: postgres})
 	c, ctx := h.admin(t, "t1")
 	_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: name, SecretString: "v1", ClientRequestToken: tokA})
 	require.NoError(t, err)
@@ -417,7 +419,9 @@ func TestCanaryNeverAtRest(t *testing.T) {
 	require.Contains(t, string(auditLog), "hmac-sha256:")
 }
 
-func TestRotation(t *testing.T) {
+func TestRotation(t *testing.T) { onBothStores(t, testRotation) }
+
+func testRotation(t *testing.T, postgres bool) {
 	var failTest bool
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if failTest && strings.Contains(readAll(r), "testSecret") {
@@ -427,7 +431,7 @@ func TestRotation(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer hook.Close()
-	h := newHarness(t, harnessOpts{webhookAllow: []string{hook.URL}})
+	h := newHarness(t, harnessOpts{webhookAllow: []string{hook.URL}, postgres: postgres})
 	c, ctx := h.admin(t, "t1")
 	_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: name, SecretString: "initial", ClientRequestToken: tokA})
 	require.NoError(t, err)
