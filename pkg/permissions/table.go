@@ -153,6 +153,8 @@ var routes = []Route{
 
 	// ingestion: collections, documents, jobs, data-source connections, search.
 	api(post, "/v1/collections", ingestionSvc+"CreateCollection", RoleMember, ScopeIngestWrite),
+	api(patch, "/v1/collections/{collection}", ingestionSvc+"UpdateCollection", RoleMember, ScopeIngestWrite).
+		note("changes the embedding model; queues a re-embed job"),
 	api(get, "/v1/collections", ingestionSvc+"ListCollections", RoleViewer, ScopeIngestRead),
 	api(del, "/v1/collections/{collection}", ingestionSvc+"DeleteCollection", RoleMember, ScopeIngestWrite),
 	api(post, "/v1/collections/{collection}/documents", ingestionSvc+"IngestDocument", RoleMember, ScopeIngestWrite).body(BodyUpload),
@@ -242,7 +244,7 @@ var rpcs = []RPC{
 	{Name: inferenceSvc + "ListPromptLogs", Callers: []string{Edge, CLI}, Principal: true},
 	{Name: inferenceSvc + "GetPromptLog", Callers: []string{Edge, CLI}, Principal: true},
 
-	ingestRPC("CreateCollection"), ingestRPC("ListCollections"), ingestRPC("DeleteCollection"),
+	ingestRPC("CreateCollection"), ingestRPC("UpdateCollection"), ingestRPC("ListCollections"), ingestRPC("DeleteCollection"),
 	ingestRPC("IngestDocument"), ingestRPC("GetDocument"), ingestRPC("ListDocuments"),
 	ingestRPC("DeleteDocument"), ingestRPC("GetJob"), ingestRPC("ListJobs"),
 	ingestRPC("CreateConnection"), ingestRPC("CompleteConnection"), ingestRPC("ListConnections"),

@@ -461,6 +461,8 @@ func (m *matrix) request(t *testing.T, r *permissions.Route, p *matrixPrincipal,
 		body = map[string]any{"names": []string{"/" + m.fixtures["name"]}}
 	case "POST /v1/secrets/{name=**}:putValue":
 		body = map[string]any{"secret_string": m.secret}
+	case "PATCH /v1/collections/{collection}":
+		body = map[string]any{"embedding_model": "rampart-hash-embed"} // unchanged: no re-embed job
 	case "PATCH /v1/secrets/{name=**}":
 		body = map[string]any{"description": "matrix"}
 	case "POST /v1/secrets/{name=**}:tag":

@@ -166,6 +166,42 @@ func (s *Service) CreateCollection(ctx context.Context, tenant, key, name, descr
 	return c, err
 }
 
+// UpdateCollection switches a collection to another embedding model: the
+// model is checked like at creation and a re-embed job is queued (nil
+// when the model is unchanged). The collection keeps its current model
+// until the job commits.
+func (s *Service) UpdateCollection(ctx context.Context, tenant, key, name, model string) (store.Collection, *store.Job, error) {
+	if err := ValidCollection("collection", name); err != nil {
+		return store.Collection{}, nil, err
+	}
+	c, err := s.o.Store.GetCollection(ctx, tenant, name)
+	if err != nil {
+		return store.Collection{}, nil, notFound(err, "collection")
+	}
+	if model == "" {
+		return store.Collection{}, nil, grpcerr.Invalid("embedding_model", "is required")
+	}
+	if c.EmbeddingModel == model {
+		return c, nil, nil
+	}
+	if model != store.HashEmbedModel {
+		if _, err := s.probe(ctx, tenant, key, model); err != nil {
+			return store.Collection{}, nil, err
+		}
+	}
+	k, err := s.o.Ring.Get(ctx, tenant, true)
+	if err != nil {
+		return store.Collection{}, nil, err
+	}
+	id := newID("job_")
+	j, err := s.o.Store.CreateReembedJob(ctx, tenant, name, id, k.Seal(kindPayload, id, []byte(model)))
+	if err != nil {
+		return store.Collection{}, nil, err
+	}
+	s.enqueue(jobRef{tenant: tenant, id: j.ID, collection: name})
+	return c, &j, nil
+}
+
 // probe embeds one short text with model for tenant: the model must exist
 // for the tenant and be an embedding model; returns its dimensions.
 func (s *Service) probe(ctx context.Context, tenant, key, model string) (int, error) {

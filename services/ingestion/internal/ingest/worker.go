@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/extract"
@@ -131,7 +132,11 @@ func (s *Service) process(ctx context.Context, r jobRef) {
 		s.park(r)
 		return
 	}
-	err := s.run(ctx, key, r)
+	run := s.run
+	if r.doc == "" {
+		run = s.runReembed
+	}
+	err := run(ctx, key, r)
 	var f *failure
 	switch {
 	case err == nil:
@@ -139,6 +144,10 @@ func (s *Service) process(ctx context.Context, r jobRef) {
 		s.done(r, store.JobSucceeded)
 	case errors.Is(err, embed.ErrUnavailable) && ctx.Err() == nil:
 		s.retryLater(r, err.Error())
+	case errors.Is(err, store.ErrStale):
+		// the collection's model changed (or, for a re-embed, its chunks)
+		// while the job ran: run it again with the current state
+		s.enqueue(r)
 	case errors.Is(err, store.ErrNotFound):
 		// deleted while queued: nothing to do
 	case ctx.Err() != nil:
@@ -291,7 +300,7 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 	if xdoc.Title != "" {
 		title = key.Seal(kindTitle, doc.ID, []byte(xdoc.Title))
 	}
-	if err := s.o.Store.Complete(ctx, r.tenant, r.id, doc.ID, rows, title); err != nil {
+	if err := s.o.Store.Complete(ctx, r.tenant, r.id, doc.ID, col.EmbeddingModel, rows, title); err != nil {
 		if errors.Is(err, store.ErrNotFound) { // deleted meanwhile: take back the index entries
 			ids := make([]string, len(entries))
 			for i, e := range entries {
@@ -302,6 +311,84 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 		return err
 	}
 	s.o.Vectors.Invalidate(r.tenant, doc.Collection)
+	return nil
+}
+
+// runReembed is a re-embed job: every chunk of the collection is embedded
+// again with the job's model (the sealed payload) and all vectors are
+// replaced, with the collection's model, in one transaction.
+func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) error {
+	sealed, err := s.o.Store.Payload(ctx, r.tenant, r.id)
+	if err != nil {
+		return err
+	}
+	model, err := key.Open(kindPayload, r.id, sealed)
+	if err != nil {
+		return err
+	}
+	target := store.Collection{Tenant: r.tenant, Name: r.collection, EmbeddingModel: string(model)}
+	if target.EmbeddingModel == store.HashEmbedModel {
+		target.EmbeddingDims = s.o.Embedder.Dimensions()
+	}
+	chunks, err := s.o.Store.CollectionChunks(ctx, r.tenant, r.collection)
+	if err != nil {
+		return err
+	}
+	total := len(chunks)
+	if err := s.o.Store.SetProgress(ctx, r.tenant, r.id, store.JobRunning, 0, total); err != nil {
+		return err
+	}
+	vectors := make(map[store.ChunkRef][]byte, total)
+	titles := map[string]string{}
+	texts := make([]string, 0, progressEvery)
+	for start := 0; start < total; start += progressEvery {
+		end := min(start+progressEvery, total)
+		texts = texts[:0]
+		for _, c := range chunks[start:end] {
+			id := chunkID(c.DocumentID, c.Seq)
+			text, err := key.Open(kindText, id, c.Text)
+			if err != nil {
+				return err
+			}
+			title, ok := titles[c.DocumentID]
+			if !ok && c.Title != nil {
+				t, err := key.Open(kindTitle, c.DocumentID, c.Title)
+				if err != nil {
+					return err
+				}
+				title = string(t)
+				titles[c.DocumentID] = title
+			}
+			// the same context as at ingestion (withContext)
+			texts = append(texts, withContext(title, string(text)))
+		}
+		vecs, err := s.embedTexts(ctx, r.tenant, "", target, texts)
+		if err != nil {
+			return err
+		}
+		for i, v := range vecs {
+			c := chunks[start+i]
+			if target.EmbeddingDims == 0 {
+				target.EmbeddingDims = len(v)
+			}
+			vectors[store.ChunkRef{DocumentID: c.DocumentID, Seq: c.Seq}] = key.Seal(kindVector, chunkID(c.DocumentID, c.Seq), encodeVector(v))
+		}
+		if err := s.o.Store.SetProgress(ctx, r.tenant, r.id, store.JobRunning, end, total); err != nil {
+			return err
+		}
+	}
+	if target.EmbeddingDims == 0 { // an empty collection: learn the dimensions
+		if target.EmbeddingDims, err = s.probe(ctx, r.tenant, "", target.EmbeddingModel); err != nil {
+			if errors.Is(err, grpcerr.ErrUnavailable) {
+				return fmt.Errorf("%w: %s", embed.ErrUnavailable, err.Error())
+			}
+			return &failure{err.Error()}
+		}
+	}
+	if err := s.o.Store.CompleteReembed(ctx, r.tenant, r.id, r.collection, target.EmbeddingModel, target.EmbeddingDims, vectors); err != nil {
+		return err
+	}
+	s.o.Vectors.Invalidate(r.tenant, r.collection)
 	return nil
 }
 

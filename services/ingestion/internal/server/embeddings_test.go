@@ -128,3 +128,83 @@ func TestEmbeddingUpstreamDown(t *testing.T) {
 	require.Contains(t, res.GetPassages()[0].GetText(), "car in the company fleet")
 
 }
+
+// TestReembedCollection: changing a collection's model runs a durable
+// re-embed job with progress; the collection switches model when it
+// commits, searches then embed queries with the new model, nothing is in
+// plaintext on disk afterwards, and an unavailable model fails the job
+// with the reason and retries it.
+func TestReembedCollection(t *testing.T) {
+	h := newHarness(t, opts{})
+	c := h.client(t, "edge")
+	ctx := h.ctx(t, "acme")
+	_, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "kb"})
+	require.NoError(t, err)
+	h.ingest(t, c, "acme", "kb", "fleet.md", "text/markdown", carDoc)
+	h.ingest(t, c, "acme", "kb", "lunch.md", "text/markdown", "# Lunch\n\nThe lunch menu changes weekly and is posted near the kitchen door.")
+	require.Empty(t, h.inference.embedCalls(), "hash collections do not call inference")
+
+	// Bad input: unknown model for the tenant, foreign collection, no model.
+	_, err = c.UpdateCollection(ctx, &ingestionv1.UpdateCollectionRequest{Collection: "kb", EmbeddingModel: "gpt-embed-huge"})
+	requireCode(t, err, codes.InvalidArgument, "embedding_model")
+	_, err = c.UpdateCollection(h.ctx(t, "globex"), &ingestionv1.UpdateCollectionRequest{Collection: "kb", EmbeddingModel: fakeModel})
+	requireCode(t, err, codes.NotFound)
+	_, err = c.UpdateCollection(ctx, &ingestionv1.UpdateCollectionRequest{Collection: "kb"})
+	requireCode(t, err, codes.InvalidArgument, "embedding_model")
+	same, err := c.UpdateCollection(ctx, &ingestionv1.UpdateCollectionRequest{Collection: "kb", EmbeddingModel: "rampart-hash-embed"})
+	require.NoError(t, err)
+	require.Nil(t, same.GetJob(), "unchanged model: no job")
+
+	up, err := c.UpdateCollection(ctx, &ingestionv1.UpdateCollectionRequest{Collection: "kb", EmbeddingModel: fakeModel})
+	require.NoError(t, err)
+	require.NotEmpty(t, up.GetJob().GetId())
+	require.Equal(t, "kb", up.GetJob().GetCollection())
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, up.GetJob().GetId()))
+	job, err := c.GetJob(ctx, &ingestionv1.GetJobRequest{JobId: up.GetJob().GetId()})
+	require.NoError(t, err)
+	require.Positive(t, job.GetJob().GetChunksTotal())
+	require.Equal(t, job.GetJob().GetChunksTotal(), job.GetJob().GetChunksDone())
+	list, err := c.ListCollections(ctx, &ingestionv1.ListCollectionsRequest{})
+	require.NoError(t, err)
+	require.Equal(t, fakeModel, list.GetCollections()[0].GetEmbeddingModel())
+	require.Equal(t, int32(fakeDims), list.GetCollections()[0].GetEmbeddingDimensions())
+
+	res, err := c.Search(ctx, &ingestionv1.SearchRequest{Collection: "kb", Query: "automobile", TopK: 1, Mode: ingestionv1.SearchMode_SEARCH_MODE_VECTOR})
+	require.NoError(t, err)
+	require.Empty(t, res.GetWarning())
+	require.Contains(t, res.GetPassages()[0].GetText(), "car in the company fleet")
+
+	// Canary scan after re-embedding.
+	h.shutdown()
+	for _, needle := range []string{"car in the company fleet", "lunch menu changes weekly"} {
+		require.Empty(t, scan(t, h.dataDir, needle), needle)
+	}
+	h.start(t, opts{})
+	c = h.client(t, "edge")
+
+	// Re-embedding back to hashing while the model's upstream is down
+	// needs no upstream; re-embedding to the model while it is down fails
+	// with the reason, keeps the hash model, and succeeds on retry.
+	back, err := c.UpdateCollection(ctx, &ingestionv1.UpdateCollectionRequest{Collection: "kb", EmbeddingModel: "rampart-hash-embed"})
+	require.NoError(t, err)
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, back.GetJob().GetId()))
+	h.inference.setDownBatches(true) // the probe passes, the job's batches do not
+	again, err := c.UpdateCollection(ctx, &ingestionv1.UpdateCollectionRequest{Collection: "kb", EmbeddingModel: fakeModel})
+	require.NoError(t, err)
+	state := h.wait(t, again.GetJob().GetId())
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_FAILED, state)
+	job, err = c.GetJob(ctx, &ingestionv1.GetJobRequest{JobId: again.GetJob().GetId()})
+	require.NoError(t, err)
+	require.Contains(t, job.GetJob().GetError(), "embedding model unavailable")
+	list, err = c.ListCollections(ctx, &ingestionv1.ListCollectionsRequest{})
+	require.NoError(t, err)
+	require.Equal(t, "rampart-hash-embed", list.GetCollections()[0].GetEmbeddingModel(), "the old model stays until the job commits")
+	// A second re-embed while one is unfinished is refused.
+	_, err = c.UpdateCollection(ctx, &ingestionv1.UpdateCollectionRequest{Collection: "kb", EmbeddingModel: fakeModel})
+	requireCode(t, err, codes.FailedPrecondition)
+	h.inference.setDownBatches(false)
+	for state == ingestionv1.JobState_JOB_STATE_FAILED {
+		state = h.wait(t, again.GetJob().GetId())
+	}
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, state)
+}

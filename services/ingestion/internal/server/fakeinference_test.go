@@ -30,10 +30,13 @@ type fakeInference struct {
 	inferencev1.UnimplementedInferenceServiceServer
 	addr string
 
-	mu     sync.Mutex
-	down   bool
-	calls  []fakeEmbedCall
-	models map[string][]string // tenant → models it may use
+	mu   sync.Mutex
+	down bool
+	// downBatches: Unavailable only for calls of several texts (jobs),
+	// not for single-text probes and queries.
+	downBatches bool
+	calls       []fakeEmbedCall
+	models      map[string][]string // tenant → models it may use
 }
 
 type fakeEmbedCall struct {
@@ -64,6 +67,12 @@ func (f *fakeInference) setDown(down bool) {
 	f.mu.Unlock()
 }
 
+func (f *fakeInference) setDownBatches(down bool) {
+	f.mu.Lock()
+	f.downBatches = down
+	f.mu.Unlock()
+}
+
 func (f *fakeInference) embedCalls() []fakeEmbedCall {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -77,7 +86,7 @@ func (f *fakeInference) EmbedForTenant(ctx context.Context, req *inferencev1.Emb
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.down {
+	if f.down || (f.downBatches && len(req.GetInputs()) > 1) {
 		return nil, status.Error(codes.Unavailable, "The upstream provider is unavailable.")
 	}
 	allowed := false

@@ -72,6 +72,24 @@ func (s *Ingestion) ListCollections(ctx context.Context, _ *ingestionv1.ListColl
 	return out, nil
 }
 
+// UpdateCollection implements the RPC.
+func (s *Ingestion) UpdateCollection(ctx context.Context, r *ingestionv1.UpdateCollectionRequest) (*ingestionv1.UpdateCollectionResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	p, _ := principal.FromContext(ctx)
+	c, j, err := s.svc.UpdateCollection(ctx, t, p.GetKeyId(), r.GetCollection(), r.GetEmbeddingModel())
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	out := &ingestionv1.UpdateCollectionResponse{Collection: collectionPB(c)}
+	if j != nil {
+		out.Job = jobPB(*j)
+	}
+	return out, nil
+}
+
 // DeleteCollection implements the RPC.
 func (s *Ingestion) DeleteCollection(ctx context.Context, r *ingestionv1.DeleteCollectionRequest) (*ingestionv1.DeleteCollectionResponse, error) {
 	t, err := s.tenant(ctx)

@@ -23,6 +23,14 @@ var ErrNotFound = fmt.Errorf("ingestion store: %w", grpcerr.ErrNotFound)
 // ErrExists is returned when creating something that exists.
 var ErrExists = fmt.Errorf("ingestion store: %w", grpcerr.ErrAlreadyExists)
 
+// ErrStale means a job's vectors were computed with an embedding model the
+// collection no longer has (or a re-embed missed chunks committed
+// meanwhile): the job must run again.
+var ErrStale = errors.New("ingestion store: collection changed while the job ran")
+
+// ErrBusy means the collection already has an unfinished re-embed job.
+var ErrBusy = fmt.Errorf("ingestion store: a re-embed job of this collection is unfinished: %w", grpcerr.ErrFailedPrecondition)
+
 // Document states (the proto's numbering).
 const (
 	DocProcessing = 1
@@ -366,7 +374,7 @@ func (s *Store) SetProgress(ctx context.Context, tenant, id string, state, done,
 // succeeded, and drops the job's payload, all in one transaction. It
 // replaces chunks a crashed earlier attempt may have left. title is the
 // document's sealed title (nil: none).
-func (s *Store) Complete(ctx context.Context, tenant, jobID, docID string, chunks []Chunk, title []byte) error {
+func (s *Store) Complete(ctx context.Context, tenant, jobID, docID, model string, chunks []Chunk, title []byte) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -375,6 +383,18 @@ func (s *Store) Complete(ctx context.Context, tenant, jobID, docID string, chunk
 	d, err := scanDoc(tx.QueryRowContext(ctx, docSelect+` WHERE tenant = ? AND id = ?`, tenant, docID))
 	if err != nil {
 		return err
+	}
+	// The vectors must be of the collection's current model: a re-embed
+	// may have switched it while this job ran.
+	var current string
+	if err := tx.QueryRowContext(ctx, `SELECT embedding_model FROM collections WHERE tenant = ? AND name = ?`, tenant, d.Collection).Scan(&current); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	}
+	if current != model {
+		return ErrStale
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE tenant = ? AND document_id = ?`, tenant, docID); err != nil {
 		return err
@@ -411,6 +431,102 @@ func (s *Store) Fail(ctx context.Context, tenant, jobID, docID, reason string) e
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE documents SET state = ? WHERE tenant = ? AND id = ?`, DocFailed, tenant, docID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// CreateReembedJob queues a collection's re-embed job (no document; the
+// sealed target model is the payload). ErrBusy when one is unfinished.
+func (s *Store) CreateReembedJob(ctx context.Context, tenant, collection, jobID string, payload []byte) (Job, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Job{}, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE tenant = ? AND collection = ? AND document_id = '' AND (state IN (?, ?) OR payload IS NOT NULL)`,
+		tenant, collection, JobQueued, JobRunning).Scan(&n); err != nil {
+		return Job{}, err
+	}
+	if n > 0 {
+		return Job{}, ErrBusy
+	}
+	now := s.now()
+	j := Job{Tenant: tenant, ID: jobID, Collection: collection, State: JobQueued, CreatedAt: now, UpdatedAt: now}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at) VALUES (?, ?, '', ?, ?, ?, ?, ?)`,
+		tenant, jobID, collection, JobQueued, payload, ns(now), ns(now)); err != nil {
+		return Job{}, err
+	}
+	return j, tx.Commit()
+}
+
+// ReembedChunk is a chunk's sealed text and its document's sealed title.
+type ReembedChunk struct {
+	DocumentID  string
+	Seq         int
+	Text, Title []byte
+}
+
+// CollectionChunks returns every chunk of a collection for re-embedding.
+func (s *Store) CollectionChunks(ctx context.Context, tenant, collection string) ([]ReembedChunk, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT c.document_id, c.seq, c.text, d.title FROM chunks c
+		JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id
+		WHERE c.tenant = ? AND c.collection = ? ORDER BY c.document_id, c.seq`, tenant, collection)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ReembedChunk
+	for rows.Next() {
+		var c ReembedChunk
+		if err := rows.Scan(&c.DocumentID, &c.Seq, &c.Text, &c.Title); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CompleteReembed replaces the vectors of every chunk of the collection
+// and switches its model in one transaction. ErrStale when the chunks are
+// not exactly the ones re-embedded (a document came or went meanwhile).
+func (s *Store) CompleteReembed(ctx context.Context, tenant, jobID, collection, model string, dims int, vectors map[ChunkRef][]byte) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM chunks WHERE tenant = ? AND collection = ?`, tenant, collection).Scan(&n); err != nil {
+		return err
+	}
+	if n != len(vectors) {
+		return ErrStale
+	}
+	st, err := tx.PrepareContext(ctx, `UPDATE chunks SET vector = ? WHERE tenant = ? AND collection = ? AND document_id = ? AND seq = ?`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for ref, v := range vectors {
+		r, err := st.ExecContext(ctx, v, tenant, collection, ref.DocumentID, ref.Seq)
+		if err != nil {
+			return err
+		}
+		if k, _ := r.RowsAffected(); k != 1 {
+			return ErrStale
+		}
+	}
+	r, err := tx.ExecContext(ctx, `UPDATE collections SET embedding_model = ?, embedding_dims = ? WHERE tenant = ? AND name = ?`, model, dims, tenant, collection)
+	if err != nil {
+		return err
+	}
+	if k, _ := r.RowsAffected(); k != 1 {
+		return ErrNotFound
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, chunks_done = ?, chunks_total = ?, payload = NULL, error = '', updated_at = ? WHERE tenant = ? AND id = ?`,
+		JobSucceeded, len(vectors), len(vectors), ns(s.now()), tenant, jobID); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -53,7 +53,7 @@ func TestStoreScopesAndTransactions(t *testing.T) {
 	require.Len(t, jobs, 1)
 
 	require.NoError(t, st.SetProgress(ctx, "a", "j1", store.JobRunning, 1, 2))
-	require.NoError(t, st.Complete(ctx, "a", "j1", "d1", []store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1"), Heading: []byte("h1")}}, []byte("title")))
+	require.NoError(t, st.Complete(ctx, "a", "j1", "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1"), Heading: []byte("h1")}}, []byte("title")))
 	_, err = st.Payload(ctx, "a", "j1")
 	require.ErrorIs(t, err, store.ErrNotFound, "payload dropped on completion")
 	j, err = st.GetJob(ctx, "a", "j1")

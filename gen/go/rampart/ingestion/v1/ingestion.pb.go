@@ -623,6 +623,118 @@ func (*DeleteCollectionResponse) Descriptor() ([]byte, []int) {
 	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{6}
 }
 
+// UpdateCollectionRequest names the collection and its new embedding model.
+type UpdateCollectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Collection name.
+	Collection string `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	// The new embedding model ("rampart-hash-embed" or an embedding model of
+	// inference's registry the caller may use).
+	EmbeddingModel string `protobuf:"bytes,2,opt,name=embedding_model,json=embeddingModel,proto3" json:"embedding_model,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UpdateCollectionRequest) Reset() {
+	*x = UpdateCollectionRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCollectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCollectionRequest) ProtoMessage() {}
+
+func (x *UpdateCollectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCollectionRequest.ProtoReflect.Descriptor instead.
+func (*UpdateCollectionRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UpdateCollectionRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *UpdateCollectionRequest) GetEmbeddingModel() string {
+	if x != nil {
+		return x.EmbeddingModel
+	}
+	return ""
+}
+
+// UpdateCollectionResponse carries the collection (still with its current
+// model) and the re-embed job; no job when the model is unchanged.
+type UpdateCollectionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The collection.
+	Collection *Collection `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	// The re-embed job.
+	Job           *Job `protobuf:"bytes,2,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCollectionResponse) Reset() {
+	*x = UpdateCollectionResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCollectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCollectionResponse) ProtoMessage() {}
+
+func (x *UpdateCollectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCollectionResponse.ProtoReflect.Descriptor instead.
+func (*UpdateCollectionResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UpdateCollectionResponse) GetCollection() *Collection {
+	if x != nil {
+		return x.Collection
+	}
+	return nil
+}
+
+func (x *UpdateCollectionResponse) GetJob() *Job {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
 // IngestDocumentRequest is one document to ingest.
 type IngestDocumentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -654,7 +766,7 @@ type IngestDocumentRequest struct {
 
 func (x *IngestDocumentRequest) Reset() {
 	*x = IngestDocumentRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[7]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -666,7 +778,7 @@ func (x *IngestDocumentRequest) String() string {
 func (*IngestDocumentRequest) ProtoMessage() {}
 
 func (x *IngestDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[7]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -679,7 +791,7 @@ func (x *IngestDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestDocumentRequest.ProtoReflect.Descriptor instead.
 func (*IngestDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{7}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *IngestDocumentRequest) GetCollection() string {
@@ -776,7 +888,7 @@ type IngestDocumentResponse struct {
 
 func (x *IngestDocumentResponse) Reset() {
 	*x = IngestDocumentResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[8]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +900,7 @@ func (x *IngestDocumentResponse) String() string {
 func (*IngestDocumentResponse) ProtoMessage() {}
 
 func (x *IngestDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[8]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +913,7 @@ func (x *IngestDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestDocumentResponse.ProtoReflect.Descriptor instead.
 func (*IngestDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{8}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *IngestDocumentResponse) GetDocument() *Document {
@@ -850,7 +962,7 @@ type Document struct {
 
 func (x *Document) Reset() {
 	*x = Document{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[9]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +974,7 @@ func (x *Document) String() string {
 func (*Document) ProtoMessage() {}
 
 func (x *Document) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[9]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +987,7 @@ func (x *Document) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Document.ProtoReflect.Descriptor instead.
 func (*Document) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{9}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Document) GetId() string {
@@ -945,7 +1057,7 @@ type GetDocumentRequest struct {
 
 func (x *GetDocumentRequest) Reset() {
 	*x = GetDocumentRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[10]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -957,7 +1069,7 @@ func (x *GetDocumentRequest) String() string {
 func (*GetDocumentRequest) ProtoMessage() {}
 
 func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[10]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -970,7 +1082,7 @@ func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentRequest.ProtoReflect.Descriptor instead.
 func (*GetDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{10}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetDocumentRequest) GetDocumentId() string {
@@ -991,7 +1103,7 @@ type GetDocumentResponse struct {
 
 func (x *GetDocumentResponse) Reset() {
 	*x = GetDocumentResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[11]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1003,7 +1115,7 @@ func (x *GetDocumentResponse) String() string {
 func (*GetDocumentResponse) ProtoMessage() {}
 
 func (x *GetDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[11]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1016,7 +1128,7 @@ func (x *GetDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentResponse.ProtoReflect.Descriptor instead.
 func (*GetDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{11}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetDocumentResponse) GetDocument() *Document {
@@ -1037,7 +1149,7 @@ type ListDocumentsRequest struct {
 
 func (x *ListDocumentsRequest) Reset() {
 	*x = ListDocumentsRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[12]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1161,7 @@ func (x *ListDocumentsRequest) String() string {
 func (*ListDocumentsRequest) ProtoMessage() {}
 
 func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[12]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1174,7 @@ func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsRequest.ProtoReflect.Descriptor instead.
 func (*ListDocumentsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{12}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListDocumentsRequest) GetCollection() string {
@@ -1083,7 +1195,7 @@ type ListDocumentsResponse struct {
 
 func (x *ListDocumentsResponse) Reset() {
 	*x = ListDocumentsResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[13]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1207,7 @@ func (x *ListDocumentsResponse) String() string {
 func (*ListDocumentsResponse) ProtoMessage() {}
 
 func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[13]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1220,7 @@ func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsResponse.ProtoReflect.Descriptor instead.
 func (*ListDocumentsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{13}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListDocumentsResponse) GetDocuments() []*Document {
@@ -1129,7 +1241,7 @@ type DeleteDocumentRequest struct {
 
 func (x *DeleteDocumentRequest) Reset() {
 	*x = DeleteDocumentRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1141,7 +1253,7 @@ func (x *DeleteDocumentRequest) String() string {
 func (*DeleteDocumentRequest) ProtoMessage() {}
 
 func (x *DeleteDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1154,7 +1266,7 @@ func (x *DeleteDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDocumentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{14}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteDocumentRequest) GetDocumentId() string {
@@ -1173,7 +1285,7 @@ type DeleteDocumentResponse struct {
 
 func (x *DeleteDocumentResponse) Reset() {
 	*x = DeleteDocumentResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1185,7 +1297,7 @@ func (x *DeleteDocumentResponse) String() string {
 func (*DeleteDocumentResponse) ProtoMessage() {}
 
 func (x *DeleteDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1198,7 +1310,7 @@ func (x *DeleteDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDocumentResponse.ProtoReflect.Descriptor instead.
 func (*DeleteDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{15}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{17}
 }
 
 // Job is the durable processing of one document.
@@ -1228,7 +1340,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1352,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1365,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{16}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Job) GetId() string {
@@ -1330,7 +1442,7 @@ type GetJobRequest struct {
 
 func (x *GetJobRequest) Reset() {
 	*x = GetJobRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1454,7 @@ func (x *GetJobRequest) String() string {
 func (*GetJobRequest) ProtoMessage() {}
 
 func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1467,7 @@ func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobRequest.ProtoReflect.Descriptor instead.
 func (*GetJobRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{17}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetJobRequest) GetJobId() string {
@@ -1376,7 +1488,7 @@ type GetJobResponse struct {
 
 func (x *GetJobResponse) Reset() {
 	*x = GetJobResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1500,7 @@ func (x *GetJobResponse) String() string {
 func (*GetJobResponse) ProtoMessage() {}
 
 func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1513,7 @@ func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobResponse.ProtoReflect.Descriptor instead.
 func (*GetJobResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{18}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetJobResponse) GetJob() *Job {
@@ -1424,7 +1536,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1548,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1561,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{19}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListJobsRequest) GetCollection() string {
@@ -1477,7 +1589,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1489,7 +1601,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +1614,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{20}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListJobsResponse) GetJobs() []*Job {
@@ -1531,7 +1643,7 @@ type SearchRequest struct {
 
 func (x *SearchRequest) Reset() {
 	*x = SearchRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1543,7 +1655,7 @@ func (x *SearchRequest) String() string {
 func (*SearchRequest) ProtoMessage() {}
 
 func (x *SearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1556,7 +1668,7 @@ func (x *SearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
 func (*SearchRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{21}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SearchRequest) GetCollection() string {
@@ -1617,7 +1729,7 @@ type Passage struct {
 
 func (x *Passage) Reset() {
 	*x = Passage{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1741,7 @@ func (x *Passage) String() string {
 func (*Passage) ProtoMessage() {}
 
 func (x *Passage) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +1754,7 @@ func (x *Passage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Passage.ProtoReflect.Descriptor instead.
 func (*Passage) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{22}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Passage) GetText() string {
@@ -1722,7 +1834,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +1846,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1859,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{23}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SearchResponse) GetPassages() []*Passage {
@@ -1793,7 +1905,7 @@ type Connection struct {
 
 func (x *Connection) Reset() {
 	*x = Connection{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1805,7 +1917,7 @@ func (x *Connection) String() string {
 func (*Connection) ProtoMessage() {}
 
 func (x *Connection) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1818,7 +1930,7 @@ func (x *Connection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connection.ProtoReflect.Descriptor instead.
 func (*Connection) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{24}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Connection) GetId() string {
@@ -1916,7 +2028,7 @@ type CreateConnectionRequest struct {
 
 func (x *CreateConnectionRequest) Reset() {
 	*x = CreateConnectionRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2040,7 @@ func (x *CreateConnectionRequest) String() string {
 func (*CreateConnectionRequest) ProtoMessage() {}
 
 func (x *CreateConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2053,7 @@ func (x *CreateConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnectionRequest.ProtoReflect.Descriptor instead.
 func (*CreateConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{25}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CreateConnectionRequest) GetName() string {
@@ -2014,7 +2126,7 @@ type CreateConnectionResponse struct {
 
 func (x *CreateConnectionResponse) Reset() {
 	*x = CreateConnectionResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +2138,7 @@ func (x *CreateConnectionResponse) String() string {
 func (*CreateConnectionResponse) ProtoMessage() {}
 
 func (x *CreateConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2039,7 +2151,7 @@ func (x *CreateConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnectionResponse.ProtoReflect.Descriptor instead.
 func (*CreateConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{26}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateConnectionResponse) GetConnection() *Connection {
@@ -2071,7 +2183,7 @@ type CompleteConnectionRequest struct {
 
 func (x *CompleteConnectionRequest) Reset() {
 	*x = CompleteConnectionRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2083,7 +2195,7 @@ func (x *CompleteConnectionRequest) String() string {
 func (*CompleteConnectionRequest) ProtoMessage() {}
 
 func (x *CompleteConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2096,7 +2208,7 @@ func (x *CompleteConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteConnectionRequest.ProtoReflect.Descriptor instead.
 func (*CompleteConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{27}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CompleteConnectionRequest) GetConnectionId() string {
@@ -2131,7 +2243,7 @@ type CompleteConnectionResponse struct {
 
 func (x *CompleteConnectionResponse) Reset() {
 	*x = CompleteConnectionResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2143,7 +2255,7 @@ func (x *CompleteConnectionResponse) String() string {
 func (*CompleteConnectionResponse) ProtoMessage() {}
 
 func (x *CompleteConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2156,7 +2268,7 @@ func (x *CompleteConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteConnectionResponse.ProtoReflect.Descriptor instead.
 func (*CompleteConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{28}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CompleteConnectionResponse) GetConnection() *Connection {
@@ -2175,7 +2287,7 @@ type ListConnectionsRequest struct {
 
 func (x *ListConnectionsRequest) Reset() {
 	*x = ListConnectionsRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2187,7 +2299,7 @@ func (x *ListConnectionsRequest) String() string {
 func (*ListConnectionsRequest) ProtoMessage() {}
 
 func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2200,7 +2312,7 @@ func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListConnectionsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{29}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{31}
 }
 
 // ListConnectionsResponse lists connections, newest first.
@@ -2214,7 +2326,7 @@ type ListConnectionsResponse struct {
 
 func (x *ListConnectionsResponse) Reset() {
 	*x = ListConnectionsResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2226,7 +2338,7 @@ func (x *ListConnectionsResponse) String() string {
 func (*ListConnectionsResponse) ProtoMessage() {}
 
 func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2239,7 +2351,7 @@ func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListConnectionsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{30}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListConnectionsResponse) GetConnections() []*Connection {
@@ -2262,7 +2374,7 @@ type DeleteConnectionRequest struct {
 
 func (x *DeleteConnectionRequest) Reset() {
 	*x = DeleteConnectionRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2274,7 +2386,7 @@ func (x *DeleteConnectionRequest) String() string {
 func (*DeleteConnectionRequest) ProtoMessage() {}
 
 func (x *DeleteConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2287,7 +2399,7 @@ func (x *DeleteConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConnectionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{31}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeleteConnectionRequest) GetConnectionId() string {
@@ -2318,7 +2430,7 @@ type DeleteConnectionResponse struct {
 
 func (x *DeleteConnectionResponse) Reset() {
 	*x = DeleteConnectionResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2330,7 +2442,7 @@ func (x *DeleteConnectionResponse) String() string {
 func (*DeleteConnectionResponse) ProtoMessage() {}
 
 func (x *DeleteConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2343,7 +2455,7 @@ func (x *DeleteConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConnectionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{32}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DeleteConnectionResponse) GetRevoked() bool {
@@ -2389,7 +2501,17 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\n" +
 	"collection\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"collection\"\x1a\n" +
-	"\x18DeleteCollectionResponse\"\xfd\x01\n" +
+	"\x18DeleteCollectionResponse\"l\n" +
+	"\x17UpdateCollectionRequest\x12#\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"collection\x12,\n" +
+	"\x0fembedding_model\x18\x02 \x01(\tB\x03\xe0A\x02R\x0eembeddingModel\"\x89\x01\n" +
+	"\x18UpdateCollectionResponse\x12@\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\v2 .rampart.ingestion.v1.CollectionR\n" +
+	"collection\x12+\n" +
+	"\x03job\x18\x02 \x01(\v2\x19.rampart.ingestion.v1.JobR\x03job\"\xfd\x01\n" +
 	"\x15IngestDocumentRequest\x12#\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
@@ -2548,11 +2670,12 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x0fConnectionState\x12 \n" +
 	"\x1cCONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CONNECTION_STATE_PENDING\x10\x01\x12\x1e\n" +
-	"\x1aCONNECTION_STATE_CONNECTED\x10\x022\xf8\x0f\n" +
+	"\x1aCONNECTION_STATE_CONNECTED\x10\x022\x95\x11\n" +
 	"\x10IngestionService\x12\x8d\x01\n" +
 	"\x10CreateCollection\x12-.rampart.ingestion.v1.CreateCollectionRequest\x1a..rampart.ingestion.v1.CreateCollectionResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/collections\x12\x87\x01\n" +
 	"\x0fListCollections\x12,.rampart.ingestion.v1.ListCollectionsRequest\x1a-.rampart.ingestion.v1.ListCollectionsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/collections\x12\x97\x01\n" +
-	"\x10DeleteCollection\x12-.rampart.ingestion.v1.DeleteCollectionRequest\x1a..rampart.ingestion.v1.DeleteCollectionResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/collections/{collection}\x12\x9e\x01\n" +
+	"\x10DeleteCollection\x12-.rampart.ingestion.v1.DeleteCollectionRequest\x1a..rampart.ingestion.v1.DeleteCollectionResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/collections/{collection}\x12\x9a\x01\n" +
+	"\x10UpdateCollection\x12-.rampart.ingestion.v1.UpdateCollectionRequest\x1a..rampart.ingestion.v1.UpdateCollectionResponse\"'\x82\xd3\xe4\x93\x02!:\x01*2\x1c/v1/collections/{collection}\x12\x9e\x01\n" +
 	"\x0eIngestDocument\x12+.rampart.ingestion.v1.IngestDocumentRequest\x1a,.rampart.ingestion.v1.IngestDocumentResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/collections/{collection}/documents\x12\x87\x01\n" +
 	"\vGetDocument\x12(.rampart.ingestion.v1.GetDocumentRequest\x1a).rampart.ingestion.v1.GetDocumentResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/documents/{document_id}\x12\x98\x01\n" +
 	"\rListDocuments\x12*.rampart.ingestion.v1.ListDocumentsRequest\x1a+.rampart.ingestion.v1.ListDocumentsResponse\".\x82\xd3\xe4\x93\x02(\x12&/v1/collections/{collection}/documents\x12\x90\x01\n" +
@@ -2579,7 +2702,7 @@ func file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_ingestion_v1_ingestion_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_rampart_ingestion_v1_ingestion_proto_goTypes = []any{
 	(DocumentState)(0),                 // 0: rampart.ingestion.v1.DocumentState
 	(JobState)(0),                      // 1: rampart.ingestion.v1.JobState
@@ -2592,90 +2715,96 @@ var file_rampart_ingestion_v1_ingestion_proto_goTypes = []any{
 	(*ListCollectionsResponse)(nil),    // 8: rampart.ingestion.v1.ListCollectionsResponse
 	(*DeleteCollectionRequest)(nil),    // 9: rampart.ingestion.v1.DeleteCollectionRequest
 	(*DeleteCollectionResponse)(nil),   // 10: rampart.ingestion.v1.DeleteCollectionResponse
-	(*IngestDocumentRequest)(nil),      // 11: rampart.ingestion.v1.IngestDocumentRequest
-	(*IngestDocumentResponse)(nil),     // 12: rampart.ingestion.v1.IngestDocumentResponse
-	(*Document)(nil),                   // 13: rampart.ingestion.v1.Document
-	(*GetDocumentRequest)(nil),         // 14: rampart.ingestion.v1.GetDocumentRequest
-	(*GetDocumentResponse)(nil),        // 15: rampart.ingestion.v1.GetDocumentResponse
-	(*ListDocumentsRequest)(nil),       // 16: rampart.ingestion.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil),      // 17: rampart.ingestion.v1.ListDocumentsResponse
-	(*DeleteDocumentRequest)(nil),      // 18: rampart.ingestion.v1.DeleteDocumentRequest
-	(*DeleteDocumentResponse)(nil),     // 19: rampart.ingestion.v1.DeleteDocumentResponse
-	(*Job)(nil),                        // 20: rampart.ingestion.v1.Job
-	(*GetJobRequest)(nil),              // 21: rampart.ingestion.v1.GetJobRequest
-	(*GetJobResponse)(nil),             // 22: rampart.ingestion.v1.GetJobResponse
-	(*ListJobsRequest)(nil),            // 23: rampart.ingestion.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),           // 24: rampart.ingestion.v1.ListJobsResponse
-	(*SearchRequest)(nil),              // 25: rampart.ingestion.v1.SearchRequest
-	(*Passage)(nil),                    // 26: rampart.ingestion.v1.Passage
-	(*SearchResponse)(nil),             // 27: rampart.ingestion.v1.SearchResponse
-	(*Connection)(nil),                 // 28: rampart.ingestion.v1.Connection
-	(*CreateConnectionRequest)(nil),    // 29: rampart.ingestion.v1.CreateConnectionRequest
-	(*CreateConnectionResponse)(nil),   // 30: rampart.ingestion.v1.CreateConnectionResponse
-	(*CompleteConnectionRequest)(nil),  // 31: rampart.ingestion.v1.CompleteConnectionRequest
-	(*CompleteConnectionResponse)(nil), // 32: rampart.ingestion.v1.CompleteConnectionResponse
-	(*ListConnectionsRequest)(nil),     // 33: rampart.ingestion.v1.ListConnectionsRequest
-	(*ListConnectionsResponse)(nil),    // 34: rampart.ingestion.v1.ListConnectionsResponse
-	(*DeleteConnectionRequest)(nil),    // 35: rampart.ingestion.v1.DeleteConnectionRequest
-	(*DeleteConnectionResponse)(nil),   // 36: rampart.ingestion.v1.DeleteConnectionResponse
-	(*timestamppb.Timestamp)(nil),      // 37: google.protobuf.Timestamp
+	(*UpdateCollectionRequest)(nil),    // 11: rampart.ingestion.v1.UpdateCollectionRequest
+	(*UpdateCollectionResponse)(nil),   // 12: rampart.ingestion.v1.UpdateCollectionResponse
+	(*IngestDocumentRequest)(nil),      // 13: rampart.ingestion.v1.IngestDocumentRequest
+	(*IngestDocumentResponse)(nil),     // 14: rampart.ingestion.v1.IngestDocumentResponse
+	(*Document)(nil),                   // 15: rampart.ingestion.v1.Document
+	(*GetDocumentRequest)(nil),         // 16: rampart.ingestion.v1.GetDocumentRequest
+	(*GetDocumentResponse)(nil),        // 17: rampart.ingestion.v1.GetDocumentResponse
+	(*ListDocumentsRequest)(nil),       // 18: rampart.ingestion.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),      // 19: rampart.ingestion.v1.ListDocumentsResponse
+	(*DeleteDocumentRequest)(nil),      // 20: rampart.ingestion.v1.DeleteDocumentRequest
+	(*DeleteDocumentResponse)(nil),     // 21: rampart.ingestion.v1.DeleteDocumentResponse
+	(*Job)(nil),                        // 22: rampart.ingestion.v1.Job
+	(*GetJobRequest)(nil),              // 23: rampart.ingestion.v1.GetJobRequest
+	(*GetJobResponse)(nil),             // 24: rampart.ingestion.v1.GetJobResponse
+	(*ListJobsRequest)(nil),            // 25: rampart.ingestion.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),           // 26: rampart.ingestion.v1.ListJobsResponse
+	(*SearchRequest)(nil),              // 27: rampart.ingestion.v1.SearchRequest
+	(*Passage)(nil),                    // 28: rampart.ingestion.v1.Passage
+	(*SearchResponse)(nil),             // 29: rampart.ingestion.v1.SearchResponse
+	(*Connection)(nil),                 // 30: rampart.ingestion.v1.Connection
+	(*CreateConnectionRequest)(nil),    // 31: rampart.ingestion.v1.CreateConnectionRequest
+	(*CreateConnectionResponse)(nil),   // 32: rampart.ingestion.v1.CreateConnectionResponse
+	(*CompleteConnectionRequest)(nil),  // 33: rampart.ingestion.v1.CompleteConnectionRequest
+	(*CompleteConnectionResponse)(nil), // 34: rampart.ingestion.v1.CompleteConnectionResponse
+	(*ListConnectionsRequest)(nil),     // 35: rampart.ingestion.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil),    // 36: rampart.ingestion.v1.ListConnectionsResponse
+	(*DeleteConnectionRequest)(nil),    // 37: rampart.ingestion.v1.DeleteConnectionRequest
+	(*DeleteConnectionResponse)(nil),   // 38: rampart.ingestion.v1.DeleteConnectionResponse
+	(*timestamppb.Timestamp)(nil),      // 39: google.protobuf.Timestamp
 }
 var file_rampart_ingestion_v1_ingestion_proto_depIdxs = []int32{
-	37, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
+	39, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 1: rampart.ingestion.v1.CreateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
 	4,  // 2: rampart.ingestion.v1.ListCollectionsResponse.collections:type_name -> rampart.ingestion.v1.Collection
-	13, // 3: rampart.ingestion.v1.IngestDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
-	20, // 4: rampart.ingestion.v1.IngestDocumentResponse.job:type_name -> rampart.ingestion.v1.Job
-	0,  // 5: rampart.ingestion.v1.Document.state:type_name -> rampart.ingestion.v1.DocumentState
-	37, // 6: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
-	13, // 7: rampart.ingestion.v1.GetDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
-	13, // 8: rampart.ingestion.v1.ListDocumentsResponse.documents:type_name -> rampart.ingestion.v1.Document
-	1,  // 9: rampart.ingestion.v1.Job.state:type_name -> rampart.ingestion.v1.JobState
-	37, // 10: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
-	37, // 11: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
-	20, // 12: rampart.ingestion.v1.GetJobResponse.job:type_name -> rampart.ingestion.v1.Job
-	20, // 13: rampart.ingestion.v1.ListJobsResponse.jobs:type_name -> rampart.ingestion.v1.Job
-	2,  // 14: rampart.ingestion.v1.SearchRequest.mode:type_name -> rampart.ingestion.v1.SearchMode
-	37, // 15: rampart.ingestion.v1.Passage.updated_at:type_name -> google.protobuf.Timestamp
-	26, // 16: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
-	3,  // 17: rampart.ingestion.v1.Connection.state:type_name -> rampart.ingestion.v1.ConnectionState
-	37, // 18: rampart.ingestion.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
-	28, // 19: rampart.ingestion.v1.CreateConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
-	28, // 20: rampart.ingestion.v1.CompleteConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
-	28, // 21: rampart.ingestion.v1.ListConnectionsResponse.connections:type_name -> rampart.ingestion.v1.Connection
-	5,  // 22: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
-	7,  // 23: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
-	9,  // 24: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
-	11, // 25: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
-	14, // 26: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
-	16, // 27: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
-	18, // 28: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
-	21, // 29: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
-	23, // 30: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
-	29, // 31: rampart.ingestion.v1.IngestionService.CreateConnection:input_type -> rampart.ingestion.v1.CreateConnectionRequest
-	31, // 32: rampart.ingestion.v1.IngestionService.CompleteConnection:input_type -> rampart.ingestion.v1.CompleteConnectionRequest
-	33, // 33: rampart.ingestion.v1.IngestionService.ListConnections:input_type -> rampart.ingestion.v1.ListConnectionsRequest
-	35, // 34: rampart.ingestion.v1.IngestionService.DeleteConnection:input_type -> rampart.ingestion.v1.DeleteConnectionRequest
-	25, // 35: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
-	6,  // 36: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
-	8,  // 37: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
-	10, // 38: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
-	12, // 39: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
-	15, // 40: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
-	17, // 41: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
-	19, // 42: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
-	22, // 43: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
-	24, // 44: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
-	30, // 45: rampart.ingestion.v1.IngestionService.CreateConnection:output_type -> rampart.ingestion.v1.CreateConnectionResponse
-	32, // 46: rampart.ingestion.v1.IngestionService.CompleteConnection:output_type -> rampart.ingestion.v1.CompleteConnectionResponse
-	34, // 47: rampart.ingestion.v1.IngestionService.ListConnections:output_type -> rampart.ingestion.v1.ListConnectionsResponse
-	36, // 48: rampart.ingestion.v1.IngestionService.DeleteConnection:output_type -> rampart.ingestion.v1.DeleteConnectionResponse
-	27, // 49: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
-	36, // [36:50] is the sub-list for method output_type
-	22, // [22:36] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	4,  // 3: rampart.ingestion.v1.UpdateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
+	22, // 4: rampart.ingestion.v1.UpdateCollectionResponse.job:type_name -> rampart.ingestion.v1.Job
+	15, // 5: rampart.ingestion.v1.IngestDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
+	22, // 6: rampart.ingestion.v1.IngestDocumentResponse.job:type_name -> rampart.ingestion.v1.Job
+	0,  // 7: rampart.ingestion.v1.Document.state:type_name -> rampart.ingestion.v1.DocumentState
+	39, // 8: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	15, // 9: rampart.ingestion.v1.GetDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
+	15, // 10: rampart.ingestion.v1.ListDocumentsResponse.documents:type_name -> rampart.ingestion.v1.Document
+	1,  // 11: rampart.ingestion.v1.Job.state:type_name -> rampart.ingestion.v1.JobState
+	39, // 12: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	39, // 13: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	22, // 14: rampart.ingestion.v1.GetJobResponse.job:type_name -> rampart.ingestion.v1.Job
+	22, // 15: rampart.ingestion.v1.ListJobsResponse.jobs:type_name -> rampart.ingestion.v1.Job
+	2,  // 16: rampart.ingestion.v1.SearchRequest.mode:type_name -> rampart.ingestion.v1.SearchMode
+	39, // 17: rampart.ingestion.v1.Passage.updated_at:type_name -> google.protobuf.Timestamp
+	28, // 18: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
+	3,  // 19: rampart.ingestion.v1.Connection.state:type_name -> rampart.ingestion.v1.ConnectionState
+	39, // 20: rampart.ingestion.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
+	30, // 21: rampart.ingestion.v1.CreateConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
+	30, // 22: rampart.ingestion.v1.CompleteConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
+	30, // 23: rampart.ingestion.v1.ListConnectionsResponse.connections:type_name -> rampart.ingestion.v1.Connection
+	5,  // 24: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
+	7,  // 25: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
+	9,  // 26: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
+	11, // 27: rampart.ingestion.v1.IngestionService.UpdateCollection:input_type -> rampart.ingestion.v1.UpdateCollectionRequest
+	13, // 28: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
+	16, // 29: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
+	18, // 30: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
+	20, // 31: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
+	23, // 32: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
+	25, // 33: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
+	31, // 34: rampart.ingestion.v1.IngestionService.CreateConnection:input_type -> rampart.ingestion.v1.CreateConnectionRequest
+	33, // 35: rampart.ingestion.v1.IngestionService.CompleteConnection:input_type -> rampart.ingestion.v1.CompleteConnectionRequest
+	35, // 36: rampart.ingestion.v1.IngestionService.ListConnections:input_type -> rampart.ingestion.v1.ListConnectionsRequest
+	37, // 37: rampart.ingestion.v1.IngestionService.DeleteConnection:input_type -> rampart.ingestion.v1.DeleteConnectionRequest
+	27, // 38: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
+	6,  // 39: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
+	8,  // 40: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
+	10, // 41: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
+	12, // 42: rampart.ingestion.v1.IngestionService.UpdateCollection:output_type -> rampart.ingestion.v1.UpdateCollectionResponse
+	14, // 43: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
+	17, // 44: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
+	19, // 45: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
+	21, // 46: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
+	24, // 47: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
+	26, // 48: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
+	32, // 49: rampart.ingestion.v1.IngestionService.CreateConnection:output_type -> rampart.ingestion.v1.CreateConnectionResponse
+	34, // 50: rampart.ingestion.v1.IngestionService.CompleteConnection:output_type -> rampart.ingestion.v1.CompleteConnectionResponse
+	36, // 51: rampart.ingestion.v1.IngestionService.ListConnections:output_type -> rampart.ingestion.v1.ListConnectionsResponse
+	38, // 52: rampart.ingestion.v1.IngestionService.DeleteConnection:output_type -> rampart.ingestion.v1.DeleteConnectionResponse
+	29, // 53: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
+	39, // [39:54] is the sub-list for method output_type
+	24, // [24:39] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_rampart_ingestion_v1_ingestion_proto_init() }
@@ -2683,7 +2812,7 @@ func file_rampart_ingestion_v1_ingestion_proto_init() {
 	if File_rampart_ingestion_v1_ingestion_proto != nil {
 		return
 	}
-	file_rampart_ingestion_v1_ingestion_proto_msgTypes[7].OneofWrappers = []any{
+	file_rampart_ingestion_v1_ingestion_proto_msgTypes[9].OneofWrappers = []any{
 		(*IngestDocumentRequest_Content)(nil),
 		(*IngestDocumentRequest_Url)(nil),
 	}
@@ -2693,7 +2822,7 @@ func file_rampart_ingestion_v1_ingestion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_ingestion_v1_ingestion_proto_rawDesc), len(file_rampart_ingestion_v1_ingestion_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   33,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

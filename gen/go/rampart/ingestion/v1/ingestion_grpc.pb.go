@@ -22,6 +22,7 @@ const (
 	IngestionService_CreateCollection_FullMethodName   = "/rampart.ingestion.v1.IngestionService/CreateCollection"
 	IngestionService_ListCollections_FullMethodName    = "/rampart.ingestion.v1.IngestionService/ListCollections"
 	IngestionService_DeleteCollection_FullMethodName   = "/rampart.ingestion.v1.IngestionService/DeleteCollection"
+	IngestionService_UpdateCollection_FullMethodName   = "/rampart.ingestion.v1.IngestionService/UpdateCollection"
 	IngestionService_IngestDocument_FullMethodName     = "/rampart.ingestion.v1.IngestionService/IngestDocument"
 	IngestionService_GetDocument_FullMethodName        = "/rampart.ingestion.v1.IngestionService/GetDocument"
 	IngestionService_ListDocuments_FullMethodName      = "/rampart.ingestion.v1.IngestionService/ListDocuments"
@@ -52,6 +53,12 @@ type IngestionServiceClient interface {
 	// DeleteCollection deletes a collection with its documents, chunks, jobs
 	// and lexical index.
 	DeleteCollection(ctx context.Context, in *DeleteCollectionRequest, opts ...grpc.CallOption) (*DeleteCollectionResponse, error)
+	// UpdateCollection changes a collection's embedding model: it checks the
+	// model like CreateCollection and queues a re-embed job (durable like
+	// ingest jobs, with progress in chunks_done/chunks_total) that embeds
+	// every chunk again with the new model. Searches use the old model until
+	// the job commits all new vectors at once.
+	UpdateCollection(ctx context.Context, in *UpdateCollectionRequest, opts ...grpc.CallOption) (*UpdateCollectionResponse, error)
 	// IngestDocument queues a document for extraction, chunking, embedding and
 	// indexing, either uploaded inline or fetched from a URL. It is idempotent
 	// per content hash within a collection: the same content returns the
@@ -118,6 +125,16 @@ func (c *ingestionServiceClient) DeleteCollection(ctx context.Context, in *Delet
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DeleteCollectionResponse)
 	err := c.cc.Invoke(ctx, IngestionService_DeleteCollection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestionServiceClient) UpdateCollection(ctx context.Context, in *UpdateCollectionRequest, opts ...grpc.CallOption) (*UpdateCollectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateCollectionResponse)
+	err := c.cc.Invoke(ctx, IngestionService_UpdateCollection_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +268,12 @@ type IngestionServiceServer interface {
 	// DeleteCollection deletes a collection with its documents, chunks, jobs
 	// and lexical index.
 	DeleteCollection(context.Context, *DeleteCollectionRequest) (*DeleteCollectionResponse, error)
+	// UpdateCollection changes a collection's embedding model: it checks the
+	// model like CreateCollection and queues a re-embed job (durable like
+	// ingest jobs, with progress in chunks_done/chunks_total) that embeds
+	// every chunk again with the new model. Searches use the old model until
+	// the job commits all new vectors at once.
+	UpdateCollection(context.Context, *UpdateCollectionRequest) (*UpdateCollectionResponse, error)
 	// IngestDocument queues a document for extraction, chunking, embedding and
 	// indexing, either uploaded inline or fetched from a URL. It is idempotent
 	// per content hash within a collection: the same content returns the
@@ -301,6 +324,9 @@ func (UnimplementedIngestionServiceServer) ListCollections(context.Context, *Lis
 }
 func (UnimplementedIngestionServiceServer) DeleteCollection(context.Context, *DeleteCollectionRequest) (*DeleteCollectionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteCollection not implemented")
+}
+func (UnimplementedIngestionServiceServer) UpdateCollection(context.Context, *UpdateCollectionRequest) (*UpdateCollectionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateCollection not implemented")
 }
 func (UnimplementedIngestionServiceServer) IngestDocument(context.Context, *IngestDocumentRequest) (*IngestDocumentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IngestDocument not implemented")
@@ -406,6 +432,24 @@ func _IngestionService_DeleteCollection_Handler(srv interface{}, ctx context.Con
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IngestionServiceServer).DeleteCollection(ctx, req.(*DeleteCollectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestionService_UpdateCollection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateCollectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).UpdateCollection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_UpdateCollection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).UpdateCollection(ctx, req.(*UpdateCollectionRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -626,6 +670,10 @@ var IngestionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteCollection",
 			Handler:    _IngestionService_DeleteCollection_Handler,
+		},
+		{
+			MethodName: "UpdateCollection",
+			Handler:    _IngestionService_UpdateCollection_Handler,
 		},
 		{
 			MethodName: "IngestDocument",
