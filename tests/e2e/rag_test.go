@@ -153,10 +153,14 @@ func TestRAGChatThroughEdge(t *testing.T) {
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", admin, map[string]any{"name": "e2e-rag"}, nil))
 	docID := ingestAndWait(t, s, admin, "e2e-rag", "vpn.md", ragDoc)
 
-	// A chat-only key (like the Slack adapter's) may ground answers.
-	var chatOnly createdKey
+	// A key with chat:write and ingest:read (like the Slack adapter's) may
+	// name collections; a chat:write-only key reaches documents only through
+	// an assistant (TestRAGAssistantWithOpenAINodeSDK).
+	var chatOnly, noSearch createdKey
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/keys", admin,
-		map[string]any{"name": "rag-chat-only", "scopes": []string{"chat:write"}}, &chatOnly))
+		map[string]any{"name": "rag-reader", "scopes": []string{"chat:write", "ingest:read"}}, &chatOnly))
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/keys", admin,
+		map[string]any{"name": "rag-chat-only", "scopes": []string{"chat:write"}}, &noSearch))
 
 	ask := func(q ...string) map[string]any {
 		msgs := make([]map[string]string, len(q))
@@ -169,6 +173,20 @@ func TestRAGChatThroughEdge(t *testing.T) {
 		}
 		return map[string]any{"model": "rampart-extractive", "messages": msgs, "rampart": map[string]any{"collections": []string{"e2e-rag"}, "top_k": 4}}
 	}
+
+	t.Run("naming collections needs ingest:read", func(t *testing.T) {
+		var e struct {
+			Error struct {
+				Code  string `json:"code"`
+				Param string `json:"param"`
+			} `json:"error"`
+		}
+		code, body := rawDo(t, http.MethodPost, s.baseURL+"/v1/chat/completions", noSearch.APIKey, ask("How often do VPN certificates rotate?"))
+		require.Equal(t, http.StatusForbidden, code, string(body))
+		require.NoError(t, json.Unmarshal(body, &e), string(body))
+		require.Equal(t, "rampart.collections", e.Error.Param)
+		require.Equal(t, "insufficient_scope", e.Error.Code)
+	})
 
 	t.Run("json", func(t *testing.T) {
 		var a ragAnswer

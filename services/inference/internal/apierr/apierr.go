@@ -71,6 +71,11 @@ func ModelNotAllowed(model string) *Error {
 		Message: fmt.Sprintf("This API key is not allowed to use the model `%s`.", model)}
 }
 
+// Forbidden is a 403 for a parameter the key's scopes do not allow.
+func Forbidden(param, msg string) *Error {
+	return &Error{Kind: KindPermission, Type: "invalid_request_error", Code: "insufficient_scope", Param: param, Message: msg}
+}
+
 // RateLimited is a 429 rate_limit_exceeded.
 func RateLimited(msg string, retryAfter time.Duration) *Error {
 	return &Error{Kind: KindRateLimited, Type: "tokens", Code: "rate_limit_exceeded", Message: msg, RetryAfter: retryAfter}

@@ -28,6 +28,10 @@ type Caller struct {
 	AllowedModels        []string
 	Limits               quota.Limits
 	RequestID            string
+	// CanSearch: the key holds ingest:read, so it may name collections in
+	// rampart.collections itself. Without it a key only reaches documents
+	// through an assistant the tenant's admins bound to collections.
+	CanSearch bool
 }
 
 func (c *Caller) subject() quota.Subject { return quota.Subject{Tenant: c.Tenant, Key: c.Key} }
@@ -137,6 +141,10 @@ func (s *Service) resolve(ctx context.Context, c *Caller, req *wire.ChatRequest)
 		return nil, err
 	}
 	r.ret = requestRetrieval(req)
+	if r.ret != nil && !c.CanSearch {
+		return nil, apierr.Forbidden("rampart.collections",
+			"This API key lacks the ingest:read scope needed to search collections by name; use an assistant model or a key with ingest:read.")
+	}
 	if r.asst != nil {
 		r.ret = assistantRetrieval(r.asst, req)
 		r.req = withSystemPrompt(r.asst, req)

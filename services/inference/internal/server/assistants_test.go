@@ -163,3 +163,44 @@ func fieldViolation(t *testing.T, err error) string {
 	}
 	return ""
 }
+
+// TestNamingCollectionsNeedsIngestRead: a chat:write key reaches documents
+// only through an assistant its tenant's admins bound to collections; naming
+// collections itself (with or without an assistant) needs ingest:read.
+func TestNamingCollectionsNeedsIngestRead(t *testing.T) {
+	e, _ := ragEnv(t)
+	_, err := e.client.CreateAssistant(e.ctx(t, adminOf("t1")), &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{
+		Name: "kb-support", Model: "rampart-extractive", Collections: []string{"handbook"}}})
+	require.NoError(t, err)
+	chatOnly := principalFor("t1", "k1", func(p *authv1.Principal) { p.Scopes = []string{"chat:write"} })
+	searches := len(e.srv.Ingestion.Searches())
+
+	tests := []struct {
+		name  string
+		model string
+		ext   string
+		p     *authv1.Principal
+		code  codes.Code
+	}{
+		{"chat-only key names a collection", "rampart-extractive", `,"rampart":{"collections":["handbook"]}`, chatOnly, codes.PermissionDenied},
+		{"chat-only key widens an assistant", "kb-support", `,"rampart":{"collections":["handbook"]}`, chatOnly, codes.PermissionDenied},
+		{"chat-only key uses the assistant", "kb-support", "", chatOnly, codes.OK},
+		{"ingest:read key names a collection", "rampart-extractive", `,"rampart":{"collections":["handbook"]}`, principalFor("t1", "k1"), codes.OK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.client.ChatCompletion(e.ctx(t, tt.p), &inferencev1.ChatCompletionRequest{
+				Body: ragBody(tt.model, tt.ext, "How often do VPN certificates rotate?")})
+			if tt.code == codes.OK {
+				require.NoError(t, err)
+				return
+			}
+			code, reason, param := errInfo(t, err)
+			require.Equal(t, tt.code, code, "%v", err)
+			require.Equal(t, "insufficient_scope", reason)
+			require.Equal(t, "rampart.collections", param)
+		})
+	}
+	// The refused requests never reached ingestion: only the two allowed ones searched.
+	require.Len(t, e.srv.Ingestion.Searches(), searches+2)
+}

@@ -22,6 +22,7 @@ import (
 // Scopes checked by the handlers.
 const (
 	ScopeChat       = "chat:write"
+	ScopeIngestRead = "ingest:read"
 	ScopeEmbeddings = "embeddings:write"
 	ScopeUsage      = "usage:read"
 )
@@ -76,6 +77,7 @@ func caller(ctx context.Context, scope string) (*inference.Caller, error) {
 			KeyBudget: l.GetMonthlyTokenBudget(), TenantBudget: l.GetTenantMonthlyTokenBudget(), BudgetKey: p.GetBudgetKeyId(),
 		},
 		RequestID: requestID(ctx),
+		CanSearch: principal.HasScope(p, ScopeIngestRead),
 	}, nil
 }
 

@@ -59,7 +59,7 @@ func newEnv(t *testing.T) *env {
 }
 
 func principalFor(tenant, key string, mutate ...func(*authv1.Principal)) *authv1.Principal {
-	p := &authv1.Principal{TenantId: tenant, KeyId: key, Subject: "user-1", Scopes: []string{"chat:write", "embeddings:write", "usage:read"}, Limits: &authv1.Limits{}}
+	p := &authv1.Principal{TenantId: tenant, KeyId: key, Subject: "user-1", Scopes: []string{"chat:write", "embeddings:write", "usage:read", "ingest:read"}, Limits: &authv1.Limits{}}
 	for _, m := range mutate {
 		m(p)
 	}

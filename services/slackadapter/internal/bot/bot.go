@@ -173,14 +173,15 @@ func (a *Adapter) assertionFor(ctx context.Context, tenant string) (string, erro
 	return v.Assertion, nil
 }
 
-// ensureTenantKey creates the tenant's dedicated adapter key (scope
-// chat:write) acting as the admin whose assertion ctx carries, unless one
-// exists and still verifies.
+// ensureTenantKey creates the tenant's dedicated adapter key (scopes
+// chat:write, and ingest:read so channels an admin bound to collections can
+// name them in rampart.collections) acting as the admin whose assertion ctx
+// carries, unless one exists and still verifies.
 func (a *Adapter) ensureTenantKey(ctx context.Context, tenant string) error {
 	if _, err := a.assertionFor(ctx, tenant); err == nil {
 		return nil
 	}
-	id, plain, err := a.auth.CreateKey(ctx, "slackadapter", []string{"chat:write"})
+	id, plain, err := a.auth.CreateKey(ctx, "slackadapter", []string{"chat:write", "ingest:read"})
 	if err != nil {
 		return err
 	}
