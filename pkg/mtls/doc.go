@@ -5,5 +5,5 @@
 //
 // Transport credentials are plain credentials.NewTLS so the connection's
 // AuthInfo stays credentials.TLSInfo, which grpc-go's authz package needs to
-// match principals (DESIGN §8). go-spiffe is used only to parse IDs.
+// match principals (pkg/authz). go-spiffe is used only to parse IDs.
 package mtls

@@ -3,7 +3,7 @@
 // "ssm:<parameter>" reads a parameter (SecureString decrypted) and a
 // "{{resolve:...}}" reference is resolved (see pkg/secrets/refs) — a
 // parameter whose value is a secretsmanager reference resolves through
-// Secrets Manager, the pattern of seed 000.
+// Secrets Manager (functions read SSM, SSM points at the secret).
 package awssm
 
 import (

@@ -7,6 +7,6 @@
 //
 // Trailing segments are optional. A Parameter Store value that is itself a
 // secretsmanager reference resolves through Secrets Manager (the Slack bot
-// pattern of seed 000: functions read SSM, SSM points at the secret). Both
+// pattern: functions read SSM, SSM points at the secret). Both
 // keyvault and pkg/secrets use it.
 package refs

@@ -82,7 +82,7 @@ func New(o Options) http.Handler {
 	}
 	if o.Gateway != nil {
 		mux.Handle("/v1/", o.Gateway)
-		// ADR-0016's observability endpoint (keyvault, metadata only).
+		// keyvault's observability endpoint (metadata only; docs/security.md).
 		mux.Handle("/api/observability/", o.Gateway)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

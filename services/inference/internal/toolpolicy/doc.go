@@ -1,4 +1,4 @@
-// Package toolpolicy is the MCP tool-call allow-list of seed 003: per tenant
+// Package toolpolicy is the MCP tool-call allow-list: per tenant
 // (and optionally narrowed per API key) the tool names a request may offer a
 // model, each with a JSON Schema its arguments must satisfy and whether a
 // human must confirm a call before it runs.

@@ -112,7 +112,7 @@ func TestCryptoShred(t *testing.T) {
 	require.Empty(t, cols.GetCollections())
 }
 
-// TestTemporaryTokenIngestion (seed ChatBees): a caller-supplied token is
+// TestTemporaryTokenIngestion: a caller-supplied token is
 // used for the one fetch and is found nowhere afterwards: not in the data
 // dir, not in the logs (access log included), not in job errors.
 func TestTemporaryTokenIngestion(t *testing.T) {

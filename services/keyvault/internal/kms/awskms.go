@@ -29,8 +29,8 @@ type AWSKMSAPI interface {
 // (and CloudTrail shows whose key was used).
 const TenantContextKey = "rampart:tenant"
 
-// AWSKMS is the awskms provider: one customer managed key per tenant (seed
-// 002/004: a unique key per account), found by alias
+// AWSKMS is the awskms provider: one customer managed key per tenant (a
+// unique key per tenant account, docs/deploy.md), found by alias
 // <AliasPrefix><tenant> and created on first use. Data keys come from
 // GenerateDataKey and open with Decrypt, both with the tenant in the
 // encryption context. Destroying a tenant schedules its key's deletion

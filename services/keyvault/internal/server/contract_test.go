@@ -157,7 +157,7 @@ func TestAWSSMBackendSpecifics(t *testing.T) {
 	c, ctx := h.admin(t, "t1")
 	_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/chatops/token/bot", SecretString: `{"token":"xoxb-1","signing_secret":"s"}`})
 	require.NoError(t, err)
-	// Seed 000: an SSM parameter points at the Secrets Manager secret, and a
+	// The Slack bot pattern: an SSM parameter points at the Secrets Manager secret, and a
 	// secret refers to the parameter.
 	h.aws.PutParameter("/rampart/t1/dev/chatops/param/bot-token", "{{resolve:secretsmanager:/dev/chatops/token/bot:SecretString:token}}", "SecureString")
 	_, err = c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/chatops/ref/bot-token", SecretString: "{{resolve:ssm-secure:/dev/chatops/param/bot-token}}"})

@@ -234,7 +234,8 @@ func (a *Adapter) putSecret(ctx context.Context, tenant, name, value string) err
 	return nil
 }
 
-// secretName is /{env}/slackadapter/{type}/{name} (ADR-0016 naming).
+// secretName is /{env}/slackadapter/{type}/{name}: keyvault's naming, whose
+// /{env}/slackadapter/** prefix only this service may read (ADR 0015).
 func (a *Adapter) secretName(typ, name string) string {
 	return "/" + a.cfg.Env + "/slackadapter/" + typ + "/" + name
 }

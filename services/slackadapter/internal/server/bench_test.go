@@ -18,7 +18,7 @@ import (
 // routed to its installation (team check), deduped in SQLite and queued.
 // Answering (inference, placeholder, chat.update) happens after the ack,
 // on the workers, competing for the same CPUs as a loaded adapter would.
-// DESIGN.md target: p99 ≤ 100 ms.
+// Target: p99 ≤ 100 ms (docs/performance.md).
 func BenchmarkAck(b *testing.B) {
 	h := start(b, harnessOpts{workers: 4, queueSize: 100_000})
 	h.configure(b)

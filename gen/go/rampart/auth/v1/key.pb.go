@@ -239,7 +239,7 @@ func (x *ApiKey) GetReplacedBy() string {
 }
 
 // CreateKeyRequest describes a new key. The creating key must hold scope
-// keys:write (or admin) and cover the new key (covering rule, ADR 0012):
+// keys:write (or admin) and cover the new key (covering rule, ADR 0017):
 // the subject's role is not above the creator's; scopes, allowed models
 // and endpoints are within the creator's; each limit is at most the
 // creator's (a creator with a limit cannot mint an unlimited key); the key

@@ -994,8 +994,9 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// ObservabilityService exposes secret metadata for dashboards (seed
-// ADR-0016: /api/observability/secrets). Never values.
+// ObservabilityService exposes secret metadata for dashboards at
+// GET /api/observability/secrets (docs/security.md, permission table).
+// Never values.
 type ObservabilityServiceClient interface {
 	// ListSecretsObservability lists metadata and rotation health of the
 	// caller tenant's secrets.
@@ -1024,8 +1025,9 @@ func (c *observabilityServiceClient) ListSecretsObservability(ctx context.Contex
 // All implementations must embed UnimplementedObservabilityServiceServer
 // for forward compatibility.
 //
-// ObservabilityService exposes secret metadata for dashboards (seed
-// ADR-0016: /api/observability/secrets). Never values.
+// ObservabilityService exposes secret metadata for dashboards at
+// GET /api/observability/secrets (docs/security.md, permission table).
+// Never values.
 type ObservabilityServiceServer interface {
 	// ListSecretsObservability lists metadata and rotation health of the
 	// caller tenant's secrets.
