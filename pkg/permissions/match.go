@@ -68,7 +68,11 @@ func New(routes []Route, rpcs []RPC) (*Table, error) {
 			if !names[r.RPC] {
 				return nil, fmt.Errorf("permissions: route %s: RPC %s is not in the RPC table", r.Key(), r.RPC)
 			}
-			t.byRPC[r.RPC] = r
+			// The first route of an RPC is its main one (the chat RPC also
+			// serves the legacy /v1/completions).
+			if t.byRPC[r.RPC] == nil {
+				t.byRPC[r.RPC] = r
+			}
 		}
 		if !r.Public && r.MinRole == RoleNone {
 			return nil, fmt.Errorf("permissions: route %s: an authenticated route needs a minimum role", r.Key())

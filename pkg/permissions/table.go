@@ -137,6 +137,8 @@ var routes = []Route{
 	// which calls inference) and usage.
 	api(post, "/v1/chat/completions", inferenceSvc+"ChatCompletion", RoleMember, ScopeChatWrite).model(true).
 		note("StreamChatCompletion when stream=true; allowed_models and token limits in inference"),
+	api(post, "/v1/completions", inferenceSvc+"ChatCompletion", RoleMember, ScopeChatWrite).model(true).
+		note("legacy completions: the chat RPCs with format COMPLETIONS (StreamChatCompletion when stream=true), mapped to chat in inference"),
 	api(post, "/v1/embeddings", inferenceSvc+"Embeddings", RoleMember, ScopeEmbeddingsWrite).model(false),
 	api(get, "/v1/models", inferenceSvc+"ListModels", RoleMember, ScopeChatWrite),
 	api(get, "/v1/models/{id=**}", inferenceSvc+"GetModel", RoleMember, ScopeChatWrite),

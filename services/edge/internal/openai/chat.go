@@ -14,6 +14,17 @@ import (
 
 // ChatCompletions serves POST /v1/chat/completions.
 func (h *Handler) ChatCompletions(w http.ResponseWriter, r *http.Request) {
+	h.complete(w, r, inferencev1.RequestFormat_REQUEST_FORMAT_UNSPECIFIED)
+}
+
+// Completions serves the legacy POST /v1/completions: the same RPCs as
+// chat, marked so inference parses the legacy body and answers with
+// text_completion objects.
+func (h *Handler) Completions(w http.ResponseWriter, r *http.Request) {
+	h.complete(w, r, inferencev1.RequestFormat_REQUEST_FORMAT_COMPLETIONS)
+}
+
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request, format inferencev1.RequestFormat) {
 	ctx, ok := h.outgoing(w, r)
 	if !ok {
 		return
@@ -29,10 +40,10 @@ func (h *Handler) ChatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if stream {
-		h.stream(w, r, ctx, buf.Bytes())
+		h.stream(w, r, ctx, buf.Bytes(), format)
 		return
 	}
-	resp, err := h.client.ChatCompletion(ctx, &inferencev1.ChatCompletionRequest{Body: buf.Bytes()})
+	resp, err := h.client.ChatCompletion(ctx, &inferencev1.ChatCompletionRequest{Body: buf.Bytes(), Format: format})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -51,13 +62,13 @@ var (
 // stream relays inference's chunks as Server-Sent Events. Headers are
 // written once the first chunk arrives, so errors before any output get a
 // proper HTTP status.
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Context, body []byte) { //nolint:revive // ctx carries outgoing metadata
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Context, body []byte, format inferencev1.RequestFormat) { //nolint:revive // ctx carries outgoing metadata
 	release, ok := h.streamSlot(w, r)
 	if !ok {
 		return
 	}
 	defer release()
-	st, err := h.client.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Body: body})
+	st, err := h.client.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Body: body, Format: format})
 	if err != nil {
 		h.writeError(w, r, err)
 		return

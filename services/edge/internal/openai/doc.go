@@ -1,6 +1,7 @@
 // Package openai is the edge's OpenAI-compatible HTTP API:
 //
 //	POST /v1/chat/completions   JSON, or Server-Sent Events with "stream": true
+//	POST /v1/completions        legacy completions (the chat RPCs, format COMPLETIONS)
 //	POST /v1/embeddings
 //	GET  /v1/models
 //	GET  /v1/models/{id}

@@ -99,7 +99,12 @@ func (s *Server) ChatCompletion(ctx context.Context, req *inferencev1.ChatComple
 		return nil, err
 	}
 	s.svc.NoteTenantLimits(c)
-	out, err := s.svc.Chat(ctx, c, req.GetBody(), passages(req.GetPassages()))
+	var out *inference.Output
+	if req.GetFormat() == inferencev1.RequestFormat_REQUEST_FORMAT_COMPLETIONS {
+		out, err = s.svc.Completions(ctx, c, req.GetBody())
+	} else {
+		out, err = s.svc.Chat(ctx, c, req.GetBody(), passages(req.GetPassages()))
+	}
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}
@@ -115,10 +120,15 @@ func (s *Server) StreamChatCompletion(req *inferencev1.StreamChatCompletionReque
 	}
 	s.svc.NoteTenantLimits(c)
 	msg := &inferencev1.StreamChatCompletionResponse{}
-	err = s.svc.Stream(ctx, c, req.GetBody(), passages(req.GetPassages()), func(chunk []byte, h map[string]string) error {
+	send := func(chunk []byte, h map[string]string) error {
 		msg.Chunk, msg.Headers = chunk, h
 		return stream.Send(msg)
-	})
+	}
+	if req.GetFormat() == inferencev1.RequestFormat_REQUEST_FORMAT_COMPLETIONS {
+		err = s.svc.StreamCompletions(ctx, c, req.GetBody(), send)
+	} else {
+		err = s.svc.Stream(ctx, c, req.GetBody(), passages(req.GetPassages()), send)
+	}
 	return toStatus(ctx, s.log, err)
 }
 

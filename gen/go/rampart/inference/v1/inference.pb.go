@@ -22,6 +22,56 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// RequestFormat names the OpenAI endpoint whose body a request carries.
+type RequestFormat int32
+
+const (
+	// /v1/chat/completions.
+	RequestFormat_REQUEST_FORMAT_UNSPECIFIED RequestFormat = 0
+	// Legacy /v1/completions (prompt string or array): mapped to chat by
+	// inference, answered as text_completion objects.
+	RequestFormat_REQUEST_FORMAT_COMPLETIONS RequestFormat = 1
+)
+
+// Enum value maps for RequestFormat.
+var (
+	RequestFormat_name = map[int32]string{
+		0: "REQUEST_FORMAT_UNSPECIFIED",
+		1: "REQUEST_FORMAT_COMPLETIONS",
+	}
+	RequestFormat_value = map[string]int32{
+		"REQUEST_FORMAT_UNSPECIFIED": 0,
+		"REQUEST_FORMAT_COMPLETIONS": 1,
+	}
+)
+
+func (x RequestFormat) Enum() *RequestFormat {
+	p := new(RequestFormat)
+	*p = x
+	return p
+}
+
+func (x RequestFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RequestFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_rampart_inference_v1_inference_proto_enumTypes[0].Descriptor()
+}
+
+func (RequestFormat) Type() protoreflect.EnumType {
+	return &file_rampart_inference_v1_inference_proto_enumTypes[0]
+}
+
+func (x RequestFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RequestFormat.Descriptor instead.
+func (RequestFormat) EnumDescriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{0}
+}
+
 // Assistant is a tenant-defined model name with retrieval settings.
 type Assistant struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -872,10 +922,13 @@ func (x *Passage) GetSource() string {
 // ChatCompletionRequest is one OpenAI chat completion request.
 type ChatCompletionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The OpenAI /v1/chat/completions JSON body, unchanged.
+	// The OpenAI /v1/chat/completions JSON body, unchanged (or the legacy
+	// /v1/completions body when format is REQUEST_FORMAT_COMPLETIONS).
 	Body []byte `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
 	// Passages supplied by retrieval to ground the answer (internal callers).
-	Passages      []*Passage `protobuf:"bytes,2,rep,name=passages,proto3" json:"passages,omitempty"`
+	Passages []*Passage `protobuf:"bytes,2,rep,name=passages,proto3" json:"passages,omitempty"`
+	// Which OpenAI request and response format body uses (unspecified: chat).
+	Format        RequestFormat `protobuf:"varint,3,opt,name=format,proto3,enum=rampart.inference.v1.RequestFormat" json:"format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -922,6 +975,13 @@ func (x *ChatCompletionRequest) GetPassages() []*Passage {
 		return x.Passages
 	}
 	return nil
+}
+
+func (x *ChatCompletionRequest) GetFormat() RequestFormat {
+	if x != nil {
+		return x.Format
+	}
+	return RequestFormat_REQUEST_FORMAT_UNSPECIFIED
 }
 
 // ChatCompletionResponse is a finished chat completion.
@@ -985,7 +1045,9 @@ type StreamChatCompletionRequest struct {
 	// The OpenAI /v1/chat/completions JSON body, unchanged ("stream": true).
 	Body []byte `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
 	// Passages supplied by retrieval to ground the answer (internal callers).
-	Passages      []*Passage `protobuf:"bytes,2,rep,name=passages,proto3" json:"passages,omitempty"`
+	Passages []*Passage `protobuf:"bytes,2,rep,name=passages,proto3" json:"passages,omitempty"`
+	// Which OpenAI request and response format body uses (unspecified: chat).
+	Format        RequestFormat `protobuf:"varint,3,opt,name=format,proto3,enum=rampart.inference.v1.RequestFormat" json:"format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1032,6 +1094,13 @@ func (x *StreamChatCompletionRequest) GetPassages() []*Passage {
 		return x.Passages
 	}
 	return nil
+}
+
+func (x *StreamChatCompletionRequest) GetFormat() RequestFormat {
+	if x != nil {
+		return x.Format
+	}
+	return RequestFormat_REQUEST_FORMAT_UNSPECIFIED
 }
 
 // StreamChatCompletionResponse is one chunk of a streamed completion.
@@ -1911,19 +1980,21 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\aPassage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x16\n" +
-	"\x06source\x18\x03 \x01(\tR\x06source\"f\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\"\xa3\x01\n" +
 	"\x15ChatCompletionRequest\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\x129\n" +
-	"\bpassages\x18\x02 \x03(\v2\x1d.rampart.inference.v1.PassageR\bpassages\"\xbd\x01\n" +
+	"\bpassages\x18\x02 \x03(\v2\x1d.rampart.inference.v1.PassageR\bpassages\x12;\n" +
+	"\x06format\x18\x03 \x01(\x0e2#.rampart.inference.v1.RequestFormatR\x06format\"\xbd\x01\n" +
 	"\x16ChatCompletionResponse\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\x12S\n" +
 	"\aheaders\x18\x02 \x03(\v29.rampart.inference.v1.ChatCompletionResponse.HeadersEntryR\aheaders\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"l\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa9\x01\n" +
 	"\x1bStreamChatCompletionRequest\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\x129\n" +
-	"\bpassages\x18\x02 \x03(\v2\x1d.rampart.inference.v1.PassageR\bpassages\"\xcb\x01\n" +
+	"\bpassages\x18\x02 \x03(\v2\x1d.rampart.inference.v1.PassageR\bpassages\x12;\n" +
+	"\x06format\x18\x03 \x01(\x0e2#.rampart.inference.v1.RequestFormatR\x06format\"\xcb\x01\n" +
 	"\x1cStreamChatCompletionResponse\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12Y\n" +
 	"\aheaders\x18\x02 \x03(\v2?.rampart.inference.v1.StreamChatCompletionResponse.HeadersEntryR\aheaders\x1a:\n" +
@@ -1976,7 +2047,10 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x19\n" +
 	"\bgroup_by\x18\x03 \x01(\tR\agroupBy\x12;\n" +
 	"\abuckets\x18\x04 \x03(\v2!.rampart.inference.v1.UsageBucketR\abuckets\x127\n" +
-	"\x05total\x18\x05 \x01(\v2!.rampart.inference.v1.UsageBucketR\x05total2\xdc\f\n" +
+	"\x05total\x18\x05 \x01(\v2!.rampart.inference.v1.UsageBucketR\x05total*O\n" +
+	"\rRequestFormat\x12\x1e\n" +
+	"\x1aREQUEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aREQUEST_FORMAT_COMPLETIONS\x10\x012\xdc\f\n" +
 	"\x10InferenceService\x12k\n" +
 	"\x0eChatCompletion\x12+.rampart.inference.v1.ChatCompletionRequest\x1a,.rampart.inference.v1.ChatCompletionResponse\x12\x7f\n" +
 	"\x14StreamChatCompletion\x121.rampart.inference.v1.StreamChatCompletionRequest\x1a2.rampart.inference.v1.StreamChatCompletionResponse0\x01\x12_\n" +
@@ -2006,92 +2080,96 @@ func file_rampart_inference_v1_inference_proto_rawDescGZIP() []byte {
 	return file_rampart_inference_v1_inference_proto_rawDescData
 }
 
+var file_rampart_inference_v1_inference_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_rampart_inference_v1_inference_proto_goTypes = []any{
-	(*Assistant)(nil),                    // 0: rampart.inference.v1.Assistant
-	(*CreateAssistantRequest)(nil),       // 1: rampart.inference.v1.CreateAssistantRequest
-	(*CreateAssistantResponse)(nil),      // 2: rampart.inference.v1.CreateAssistantResponse
-	(*ListAssistantsRequest)(nil),        // 3: rampart.inference.v1.ListAssistantsRequest
-	(*ListAssistantsResponse)(nil),       // 4: rampart.inference.v1.ListAssistantsResponse
-	(*GetAssistantRequest)(nil),          // 5: rampart.inference.v1.GetAssistantRequest
-	(*GetAssistantResponse)(nil),         // 6: rampart.inference.v1.GetAssistantResponse
-	(*DeleteAssistantRequest)(nil),       // 7: rampart.inference.v1.DeleteAssistantRequest
-	(*DeleteAssistantResponse)(nil),      // 8: rampart.inference.v1.DeleteAssistantResponse
-	(*PromptLog)(nil),                    // 9: rampart.inference.v1.PromptLog
-	(*ListPromptLogsRequest)(nil),        // 10: rampart.inference.v1.ListPromptLogsRequest
-	(*ListPromptLogsResponse)(nil),       // 11: rampart.inference.v1.ListPromptLogsResponse
-	(*GetPromptLogRequest)(nil),          // 12: rampart.inference.v1.GetPromptLogRequest
-	(*GetPromptLogResponse)(nil),         // 13: rampart.inference.v1.GetPromptLogResponse
-	(*Passage)(nil),                      // 14: rampart.inference.v1.Passage
-	(*ChatCompletionRequest)(nil),        // 15: rampart.inference.v1.ChatCompletionRequest
-	(*ChatCompletionResponse)(nil),       // 16: rampart.inference.v1.ChatCompletionResponse
-	(*StreamChatCompletionRequest)(nil),  // 17: rampart.inference.v1.StreamChatCompletionRequest
-	(*StreamChatCompletionResponse)(nil), // 18: rampart.inference.v1.StreamChatCompletionResponse
-	(*EmbeddingsRequest)(nil),            // 19: rampart.inference.v1.EmbeddingsRequest
-	(*EmbeddingsResponse)(nil),           // 20: rampart.inference.v1.EmbeddingsResponse
-	(*EmbedForTenantRequest)(nil),        // 21: rampart.inference.v1.EmbedForTenantRequest
-	(*Vector)(nil),                       // 22: rampart.inference.v1.Vector
-	(*EmbedForTenantResponse)(nil),       // 23: rampart.inference.v1.EmbedForTenantResponse
-	(*ListModelsRequest)(nil),            // 24: rampart.inference.v1.ListModelsRequest
-	(*Model)(nil),                        // 25: rampart.inference.v1.Model
-	(*ListModelsResponse)(nil),           // 26: rampart.inference.v1.ListModelsResponse
-	(*GetModelRequest)(nil),              // 27: rampart.inference.v1.GetModelRequest
-	(*GetModelResponse)(nil),             // 28: rampart.inference.v1.GetModelResponse
-	(*GetUsageRequest)(nil),              // 29: rampart.inference.v1.GetUsageRequest
-	(*UsageBucket)(nil),                  // 30: rampart.inference.v1.UsageBucket
-	(*GetUsageResponse)(nil),             // 31: rampart.inference.v1.GetUsageResponse
-	nil,                                  // 32: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
-	nil,                                  // 33: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	nil,                                  // 34: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	(RequestFormat)(0),                   // 0: rampart.inference.v1.RequestFormat
+	(*Assistant)(nil),                    // 1: rampart.inference.v1.Assistant
+	(*CreateAssistantRequest)(nil),       // 2: rampart.inference.v1.CreateAssistantRequest
+	(*CreateAssistantResponse)(nil),      // 3: rampart.inference.v1.CreateAssistantResponse
+	(*ListAssistantsRequest)(nil),        // 4: rampart.inference.v1.ListAssistantsRequest
+	(*ListAssistantsResponse)(nil),       // 5: rampart.inference.v1.ListAssistantsResponse
+	(*GetAssistantRequest)(nil),          // 6: rampart.inference.v1.GetAssistantRequest
+	(*GetAssistantResponse)(nil),         // 7: rampart.inference.v1.GetAssistantResponse
+	(*DeleteAssistantRequest)(nil),       // 8: rampart.inference.v1.DeleteAssistantRequest
+	(*DeleteAssistantResponse)(nil),      // 9: rampart.inference.v1.DeleteAssistantResponse
+	(*PromptLog)(nil),                    // 10: rampart.inference.v1.PromptLog
+	(*ListPromptLogsRequest)(nil),        // 11: rampart.inference.v1.ListPromptLogsRequest
+	(*ListPromptLogsResponse)(nil),       // 12: rampart.inference.v1.ListPromptLogsResponse
+	(*GetPromptLogRequest)(nil),          // 13: rampart.inference.v1.GetPromptLogRequest
+	(*GetPromptLogResponse)(nil),         // 14: rampart.inference.v1.GetPromptLogResponse
+	(*Passage)(nil),                      // 15: rampart.inference.v1.Passage
+	(*ChatCompletionRequest)(nil),        // 16: rampart.inference.v1.ChatCompletionRequest
+	(*ChatCompletionResponse)(nil),       // 17: rampart.inference.v1.ChatCompletionResponse
+	(*StreamChatCompletionRequest)(nil),  // 18: rampart.inference.v1.StreamChatCompletionRequest
+	(*StreamChatCompletionResponse)(nil), // 19: rampart.inference.v1.StreamChatCompletionResponse
+	(*EmbeddingsRequest)(nil),            // 20: rampart.inference.v1.EmbeddingsRequest
+	(*EmbeddingsResponse)(nil),           // 21: rampart.inference.v1.EmbeddingsResponse
+	(*EmbedForTenantRequest)(nil),        // 22: rampart.inference.v1.EmbedForTenantRequest
+	(*Vector)(nil),                       // 23: rampart.inference.v1.Vector
+	(*EmbedForTenantResponse)(nil),       // 24: rampart.inference.v1.EmbedForTenantResponse
+	(*ListModelsRequest)(nil),            // 25: rampart.inference.v1.ListModelsRequest
+	(*Model)(nil),                        // 26: rampart.inference.v1.Model
+	(*ListModelsResponse)(nil),           // 27: rampart.inference.v1.ListModelsResponse
+	(*GetModelRequest)(nil),              // 28: rampart.inference.v1.GetModelRequest
+	(*GetModelResponse)(nil),             // 29: rampart.inference.v1.GetModelResponse
+	(*GetUsageRequest)(nil),              // 30: rampart.inference.v1.GetUsageRequest
+	(*UsageBucket)(nil),                  // 31: rampart.inference.v1.UsageBucket
+	(*GetUsageResponse)(nil),             // 32: rampart.inference.v1.GetUsageResponse
+	nil,                                  // 33: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	nil,                                  // 34: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	nil,                                  // 35: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
 }
 var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
-	0,  // 0: rampart.inference.v1.CreateAssistantRequest.assistant:type_name -> rampart.inference.v1.Assistant
-	0,  // 1: rampart.inference.v1.CreateAssistantResponse.assistant:type_name -> rampart.inference.v1.Assistant
-	0,  // 2: rampart.inference.v1.ListAssistantsResponse.assistants:type_name -> rampart.inference.v1.Assistant
-	0,  // 3: rampart.inference.v1.GetAssistantResponse.assistant:type_name -> rampart.inference.v1.Assistant
-	9,  // 4: rampart.inference.v1.ListPromptLogsResponse.logs:type_name -> rampart.inference.v1.PromptLog
-	9,  // 5: rampart.inference.v1.GetPromptLogResponse.log:type_name -> rampart.inference.v1.PromptLog
-	14, // 6: rampart.inference.v1.ChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
-	32, // 7: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
-	14, // 8: rampart.inference.v1.StreamChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
-	33, // 9: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	34, // 10: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
-	22, // 11: rampart.inference.v1.EmbedForTenantResponse.vectors:type_name -> rampart.inference.v1.Vector
-	25, // 12: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
-	25, // 13: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
-	30, // 14: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
-	30, // 15: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
-	15, // 16: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
-	17, // 17: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
-	19, // 18: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
-	21, // 19: rampart.inference.v1.InferenceService.EmbedForTenant:input_type -> rampart.inference.v1.EmbedForTenantRequest
-	24, // 20: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
-	27, // 21: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
-	29, // 22: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
-	10, // 23: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
-	12, // 24: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
-	1,  // 25: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
-	3,  // 26: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
-	5,  // 27: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
-	7,  // 28: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
-	16, // 29: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
-	18, // 30: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
-	20, // 31: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
-	23, // 32: rampart.inference.v1.InferenceService.EmbedForTenant:output_type -> rampart.inference.v1.EmbedForTenantResponse
-	26, // 33: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
-	28, // 34: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
-	31, // 35: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
-	11, // 36: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
-	13, // 37: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
-	2,  // 38: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
-	4,  // 39: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
-	6,  // 40: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
-	8,  // 41: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
-	29, // [29:42] is the sub-list for method output_type
-	16, // [16:29] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	1,  // 0: rampart.inference.v1.CreateAssistantRequest.assistant:type_name -> rampart.inference.v1.Assistant
+	1,  // 1: rampart.inference.v1.CreateAssistantResponse.assistant:type_name -> rampart.inference.v1.Assistant
+	1,  // 2: rampart.inference.v1.ListAssistantsResponse.assistants:type_name -> rampart.inference.v1.Assistant
+	1,  // 3: rampart.inference.v1.GetAssistantResponse.assistant:type_name -> rampart.inference.v1.Assistant
+	10, // 4: rampart.inference.v1.ListPromptLogsResponse.logs:type_name -> rampart.inference.v1.PromptLog
+	10, // 5: rampart.inference.v1.GetPromptLogResponse.log:type_name -> rampart.inference.v1.PromptLog
+	15, // 6: rampart.inference.v1.ChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
+	0,  // 7: rampart.inference.v1.ChatCompletionRequest.format:type_name -> rampart.inference.v1.RequestFormat
+	33, // 8: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	15, // 9: rampart.inference.v1.StreamChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
+	0,  // 10: rampart.inference.v1.StreamChatCompletionRequest.format:type_name -> rampart.inference.v1.RequestFormat
+	34, // 11: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	35, // 12: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	23, // 13: rampart.inference.v1.EmbedForTenantResponse.vectors:type_name -> rampart.inference.v1.Vector
+	26, // 14: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
+	26, // 15: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
+	31, // 16: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
+	31, // 17: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
+	16, // 18: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
+	18, // 19: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
+	20, // 20: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
+	22, // 21: rampart.inference.v1.InferenceService.EmbedForTenant:input_type -> rampart.inference.v1.EmbedForTenantRequest
+	25, // 22: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
+	28, // 23: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
+	30, // 24: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
+	11, // 25: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
+	13, // 26: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
+	2,  // 27: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
+	4,  // 28: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
+	6,  // 29: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
+	8,  // 30: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
+	17, // 31: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
+	19, // 32: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
+	21, // 33: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
+	24, // 34: rampart.inference.v1.InferenceService.EmbedForTenant:output_type -> rampart.inference.v1.EmbedForTenantResponse
+	27, // 35: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
+	29, // 36: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
+	32, // 37: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
+	12, // 38: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
+	14, // 39: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
+	3,  // 40: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
+	5,  // 41: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
+	7,  // 42: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
+	9,  // 43: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
+	31, // [31:44] is the sub-list for method output_type
+	18, // [18:31] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_rampart_inference_v1_inference_proto_init() }
@@ -2104,13 +2182,14 @@ func file_rampart_inference_v1_inference_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_inference_v1_inference_proto_rawDesc), len(file_rampart_inference_v1_inference_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_rampart_inference_v1_inference_proto_goTypes,
 		DependencyIndexes: file_rampart_inference_v1_inference_proto_depIdxs,
+		EnumInfos:         file_rampart_inference_v1_inference_proto_enumTypes,
 		MessageInfos:      file_rampart_inference_v1_inference_proto_msgTypes,
 	}.Build()
 	File_rampart_inference_v1_inference_proto = out.File
