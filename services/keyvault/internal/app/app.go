@@ -140,7 +140,7 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	svc := vault.New(vault.Options{
 		Store: st, Envelope: kms.NewEnvelope(provider, st), Audit: sink, Hasher: audit.NewHasher(key), Policy: pol,
 		Log: log, Metrics: vault.NewMetrics(env.Registry), MaxVersions: cfg.MaxVersions, WebhookAllow: cfg.WebhookAllow,
-		KeyAuthority: authclient.New(authConn),
+		KeyAuthority: authclient.New(authConn), Replica: replicaName(cfg.DataDir),
 	})
 	var backend server.SecretsBackend = svc
 	var observer server.Observer = svc
@@ -216,6 +216,17 @@ func loadAWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
 	return c, nil
 }
 
+// replicaName names this replica in rotation leases: the same across its
+// restarts (host name and data dir), different for two replicas on one
+// host.
+func replicaName(dataDir string) string {
+	host, _ := os.Hostname()
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
+	return host + ":" + dataDir
+}
+
 // background runs the leased scheduler (due rotations, expired deletions)
 // and flushes access times.
 func background(ctx context.Context, svc *vault.Service, st *store.Store, every time.Duration, log *slog.Logger) {
@@ -240,6 +251,10 @@ func background(ctx context.Context, svc *vault.Service, st *store.Store, every 
 			ok, err := st.TryLease(ctx, "scheduler", holder, now, now.Add(3*every))
 			if err != nil || !ok {
 				continue
+			}
+			// Rotations a dead replica left behind (their lease expired).
+			if err := svc.ResumeRotations(ctx); err != nil {
+				log.Error("resume rotations", "err", err)
 			}
 			if n, err := svc.RunDueRotations(ctx); err != nil {
 				log.Error("scheduled rotations", "err", err, "done", n)

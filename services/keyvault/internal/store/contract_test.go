@@ -435,6 +435,15 @@ func leases(ctx context.Context, t *testing.T, open opener) {
 	ok, err = st.TryLease(ctx, "other", "a", t0, t0.Add(time.Minute))
 	require.NoError(t, err)
 	require.True(t, ok, "leases are per name")
+
+	require.NoError(t, st.ReleaseLease(ctx, "other", "b"), "not b's: nothing happens")
+	ok, err = st.TryLease(ctx, "other", "b", t0, t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.False(t, ok, "still a's")
+	require.NoError(t, st.ReleaseLease(ctx, "other", "a"))
+	ok, err = st.TryLease(ctx, "other", "b", t0, t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, ok, "released: free before it expires")
 }
 
 func keys(ctx context.Context, t *testing.T, open opener) {

@@ -584,6 +584,15 @@ func (s *Store) TouchAccessed(ctx context.Context, tenant map[[2]string]time.Tim
 	})
 }
 
+// ReleaseLease gives up the named lease if holder holds it (no error
+// otherwise), so the next holder need not wait for it to expire.
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	if _, err := s.x().ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder); err != nil {
+		return fmt.Errorf("store: release lease: %w", err)
+	}
+	return nil
+}
+
 // TryLease acquires or renews the named lease for holder until expires; it
 // reports whether holder now holds it.
 func (s *Store) TryLease(ctx context.Context, name, holder string, now, expires time.Time) (bool, error) {

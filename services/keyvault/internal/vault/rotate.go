@@ -151,9 +151,25 @@ func (s *Service) rotateSecret(ctx context.Context, a Actor, name string, in Rot
 // every step commits its progress, so after a crash it continues from the
 // step that was running. A failing step ends the rotation with AWSCURRENT
 // unchanged and the failure recorded.
+//
+// One replica drives a rotation at a time: the in-process lock orders this
+// process's callers, and the database lease "rotation:<secret id>" (held
+// for RotationLease, renewed at every step, released at the end) keeps
+// other replicas from repeating a step's external call (webhook, auth). A
+// replica that does not get the lease leaves the rotation to its holder and
+// reports it as in progress.
 func (s *Service) runRotation(ctx context.Context, tenant, secretID string) (int, string, error) {
 	unlock := s.rotLock.lock(secretID)
 	defer unlock()
+	lease := "rotation:" + secretID
+	held := false
+	defer func() {
+		if held {
+			if err := s.o.Store.ReleaseLease(context.WithoutCancel(ctx), lease, s.o.Replica); err != nil {
+				s.log.WarnContext(ctx, "release rotation lease", "err", err) // it expires anyway
+			}
+		}
+	}()
 	sys := Actor{Tenant: tenant, Caller: rotationCaller}
 	for {
 		sec, err := s.o.Store.Read().SecretByID(ctx, tenant, secretID)
@@ -163,6 +179,21 @@ func (s *Service) runRotation(ctx context.Context, tenant, secretID string) (int
 		if sec.RotationVersionID == "" {
 			return s.rotationStatus(sec), sec.RotationError, nil
 		}
+		now := s.now()
+		ok, err := s.o.Store.TryLease(ctx, lease, s.o.Replica, now, now.Add(RotationLease))
+		if err != nil {
+			return 0, "", internal(err)
+		}
+		if !ok {
+			if held {
+				// Lost the lease mid-rotation (a step outlived it): stop
+				// here; its new holder continues from the committed step.
+				s.log.WarnContext(ctx, "rotation lease lost; another replica continues", "secret", sec.Name)
+			}
+			held = false
+			return s.rotationStatus(sec), "", nil
+		}
+		held = true
 		var cfg rotation.Config
 		if err := json.Unmarshal([]byte(sec.RotationFunction), &cfg); err != nil {
 			return 0, "", internal(fmt.Errorf("rotation function config: %w", err))
@@ -326,7 +357,14 @@ func (s *Service) failRotation(ctx context.Context, sec store.Secret, cause erro
 	})
 }
 
-// ResumeRotations finishes every rotation left in progress (after a crash).
+// RotationLease is how long a replica may drive a rotation step before
+// another replica may take the rotation over.
+const RotationLease = 5 * time.Minute
+
+// ResumeRotations finishes every rotation left in progress (after a crash)
+// whose lease is free or this replica's; it runs at start and on every
+// scheduler tick, so a rotation orphaned by a replica that died is taken
+// over once its lease expires.
 func (s *Service) ResumeRotations(ctx context.Context) error {
 	secs, err := s.o.Store.Read().InProgressRotations(ctx)
 	if err != nil {

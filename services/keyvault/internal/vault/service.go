@@ -60,6 +60,11 @@ type Options struct {
 	// KeyAuthority is auth, for the rampart-api-key rotation function
 	// (nil: that function fails with a recorded error).
 	KeyAuthority rotation.KeyAuthority
+	// Replica names this process in rotation leases. It must stay the same
+	// across restarts of one replica (the app uses hostname and data dir),
+	// so a restarted replica resumes its own interrupted rotation at once;
+	// another replica waits for the lease to expire. Default "local".
+	Replica string
 }
 
 // Service implements the secrets API.
@@ -74,6 +79,9 @@ type Service struct {
 func New(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Replica == "" {
+		o.Replica = "local"
 	}
 	if o.MaxVersions <= 0 {
 		o.MaxVersions = 100
