@@ -21,6 +21,7 @@ type Config struct {
 	KeyTTL            time.Duration `env:"KEY_TTL" flag:"key-ttl" default:"10m" usage:"how long an unwrapped tenant key is used before keyvault is asked again (a crypto-shred takes effect within it)"`
 	KeyCacheSize      int           `env:"KEY_CACHE" flag:"key-cache" default:"4096" usage:"tenant data keys kept unwrapped in memory"`
 	VectorCollections int           `env:"VECTOR_CACHE" flag:"vector-cache" default:"256" usage:"collections whose vectors are kept decrypted in memory for search"`
+	ANNThreshold      int           `env:"ANN_THRESHOLD" flag:"ann-threshold" default:"100000" usage:"chunks from which a collection's vector search uses an HNSW graph (built in memory in the background; exact search until it is ready); 0 turns it off"`
 }
 
 // Default returns the defaults from docs/conventions.md.

@@ -3,7 +3,11 @@ package index
 import (
 	"container/heap"
 	"context"
+	"math"
 	"sync"
+	"sync/atomic"
+
+	"github.com/rampart-platform/rampart/services/ingestion/internal/ann"
 )
 
 // VectorEntry is one chunk's vector.
@@ -23,12 +27,34 @@ type Vectors struct {
 	mu    sync.Mutex
 	sets  map[string]*vset
 	limit int // max cached collections
+	// annFrom is the collection size from which an HNSW graph is built
+	// (0: never); building holds one build at a time.
+	annFrom  int
+	building chan struct{}
 }
 
 type vset struct {
 	once sync.Once
 	m    *Matrix
 	err  error
+	// graph is set when the background HNSW build is done; until then
+	// (and when the collection is small) search is exact.
+	graph atomic.Pointer[annGraph]
+}
+
+type annGraph struct {
+	ix  *ann.Index
+	ids []string
+}
+
+// WithANN makes collections of at least threshold vectors searched
+// through an HNSW graph (internal/ann), built in memory from the decrypted
+// vectors in the background after the first search loads them; searches
+// are exact until it is ready. threshold ≤ 0 keeps every search exact.
+func (v *Vectors) WithANN(threshold int) *Vectors {
+	v.annFrom = threshold
+	v.building = make(chan struct{}, 1)
+	return v
 }
 
 // NewVectors caches up to maxSets collections (default 256).
@@ -75,6 +101,9 @@ func (v *Vectors) Search(ctx context.Context, tenant, collection string, q []flo
 		entries, s.err = load(ctx, tenant, collection)
 		if s.err == nil {
 			s.m = NewMatrix(entries)
+			if v.annFrom > 0 && len(entries) >= v.annFrom {
+				v.buildGraph(s, entries)
+			}
 		}
 	})
 	if s.err != nil {
@@ -85,7 +114,74 @@ func (v *Vectors) Search(ctx context.Context, tenant, collection string, q []flo
 		v.mu.Unlock()
 		return nil, s.err
 	}
+	if g := s.graph.Load(); g != nil {
+		return g.topK(q, k), nil
+	}
 	return s.m.TopK(q, k), nil
+}
+
+// UsesANN reports whether a collection's searches go through its graph.
+func (v *Vectors) UsesANN(tenant, collection string) bool {
+	v.mu.Lock()
+	s := v.sets[tenant+"\x00"+collection]
+	v.mu.Unlock()
+	return s != nil && s.graph.Load() != nil
+}
+
+// buildGraph starts the HNSW build of one collection unless another build
+// is running (the next load of a large collection tries again). The graph
+// holds its own unit-length copy of the vectors, in memory only.
+func (v *Vectors) buildGraph(s *vset, entries []VectorEntry) {
+	select {
+	case v.building <- struct{}{}:
+	default:
+		return
+	}
+	dims := len(entries[0].Vec)
+	ids := make([]string, len(entries))
+	flat := make([]float32, 0, dims*len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+		flat = append(flat, unit(e.Vec, dims)...)
+	}
+	go func() {
+		defer func() { <-v.building }()
+		s.graph.Store(&annGraph{ix: ann.Build(flat, dims, ann.Options{}), ids: ids})
+	}()
+}
+
+// unit returns v scaled to length 1 (and padded or cut to dims).
+func unit(v []float32, dims int) []float32 {
+	out := make([]float32, dims)
+	copy(out, v)
+	var n float64
+	for _, x := range out {
+		n += float64(x) * float64(x)
+	}
+	if n > 0 {
+		inv := float32(1 / math.Sqrt(n))
+		for i := range out {
+			out[i] *= inv
+		}
+	}
+	return out
+}
+
+// topK searches the graph with a candidate list of max(64, 2k) and keeps
+// positive scores, like Matrix.TopK.
+func (g *annGraph) topK(q []float32, k int) []Hit {
+	if k <= 0 {
+		return nil
+	}
+	rs := g.ix.Search(unit(q, len(q)), k, max(64, 2*k))
+	out := make([]Hit, 0, len(rs))
+	for _, r := range rs {
+		if r.Score <= 1e-6 {
+			continue
+		}
+		out = append(out, Hit{g.ids[r.Index], float64(r.Score)})
+	}
+	return out
 }
 
 // Matrix holds vectors dimension-major: column d is every vector's d-th

@@ -60,7 +60,7 @@ func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.
 		Store:     st,
 		Ring:      keyring.New(kms, st, cfg.KeyCacheSize, cfg.KeyTTL),
 		Lexical:   lex,
-		Vectors:   index.NewVectors(cfg.VectorCollections),
+		Vectors:   index.NewVectors(cfg.VectorCollections).WithANN(cfg.ANNThreshold),
 		Embedder:  embed.Hash{Dims: cfg.EmbedDims},
 		Fetcher:   fetch.New(fetch.Options{AllowPrivate: cfg.AllowPrivate, MaxBytes: ingest.MaxContentBytes, Timeout: cfg.FetchTimeout}),
 		Chunk:     chunk.Options{Tokens: cfg.ChunkTokens, Overlap: cfg.ChunkOverlap},
