@@ -51,7 +51,8 @@ func TestCompile(t *testing.T) {
 			policy: `{"rules":[{"methods":["/a.v1.S/M","/b.v1.T/*"],"callers":["spiffe://rampart.local/svc/edge","*"]}]}`,
 			want: `{"name":"rampart","allow_rules":[` +
 				`{"name":"rule-0","source":{"principals":["spiffe://rampart.local/svc/edge","*"]},"request":{"paths":["/a.v1.S/M","/b.v1.T/*"]}},` +
-				`{"name":"rule-1","source":{"principals":["*"]},"request":{"paths":["/grpc.health.v1.Health/*"]}}]}`,
+				`{"name":"rule-1","source":{"principals":["*"]},"request":{"paths":["/grpc.health.v1.Health/*"]}},` +
+				`{"name":"rule-2","source":{"principals":["spiffe://rampart.local/svc/rampart-cli"]},"request":{"paths":["/grpc.reflection.v1.ServerReflection/*","/grpc.reflection.v1alpha.ServerReflection/*"]}}]}`,
 		},
 		{name: "not JSON", policy: `rules`, wantErr: "invalid character"},
 		{name: "unknown field", policy: `{"rule":[]}`, wantErr: "unknown field"},

@@ -11,6 +11,15 @@ import (
 	"github.com/rampart-platform/rampart/pkg/pki"
 )
 
+// ReflectionMethods are the gRPC reflection services (v1 and v1alpha),
+// which only the operator CLI identity may call (pkg/serve registers them
+// in the dev profile, or in prod with -grpc-reflection).
+var ReflectionMethods = []string{"/grpc.reflection.v1.ServerReflection/*", "/grpc.reflection.v1alpha.ServerReflection/*"}
+
+// OperatorCLI is the service name in the operator CLI's certificate
+// (`rampart` and grpcurl with .rampart/pki/rampart-cli.crt).
+const OperatorCLI = "rampart-cli"
+
 // HealthMethods is the method pattern every verified peer may call.
 const HealthMethods = "/grpc.health.v1.Health/*"
 
@@ -97,7 +106,8 @@ func Compile(policyJSON []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	rules := append(p.Rules, Rule{Methods: []string{HealthMethods}, Callers: []string{AnyCaller}})
+	rules := append(p.Rules, Rule{Methods: []string{HealthMethods}, Callers: []string{AnyCaller}},
+		Rule{Methods: ReflectionMethods, Callers: []string{pki.ServiceID(OperatorCLI)}})
 	out := sdkPolicy{Name: "rampart"}
 	for i, r := range rules {
 		var sr sdkRule

@@ -142,7 +142,7 @@ func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup 
 		Logger:        base, // serve adds the service attribute itself
 		Registry:      env.Registry,
 		Tracing:       tracing,
-		Reflection:    !common.Prod(),
+		Reflection:    common.Reflection(),
 		ExtraUnary:    []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)},
 		ExtraStream:   []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, exempt)},
 		ServerOptions: spec.ServerOptions,

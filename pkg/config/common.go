@@ -39,6 +39,9 @@ type Common struct {
 	AuthzPolicy string `env:"AUTHZ_POLICY" flag:"authz-policy" usage:"per-method caller allow-list (JSON file); the embedded default applies when unset"`
 	LogLevel    string `env:"LOG_LEVEL" flag:"log-level" default:"info" usage:"debug, info, warn or error"`
 	Profile     string `env:"RAMPART_PROFILE,noprefix" flag:"profile" default:"dev" usage:"dev or prod (prod turns gRPC reflection off)"`
+	// GRPCReflection turns gRPC reflection on in the prod profile too
+	// (always on in dev). Only the operator CLI identity may call it.
+	GRPCReflection bool `env:"RAMPART_GRPC_REFLECTION,noprefix" flag:"grpc-reflection" usage:"serve gRPC reflection in the prod profile too (always on in dev; only the rampart-cli identity may call it)"`
 }
 
 type ports struct{ listen, admin int }
@@ -160,6 +163,10 @@ func (c Common) SlogLevel() slog.Level {
 
 // Prod reports whether the prod profile is selected.
 func (c Common) Prod() bool { return c.Profile == ProfileProd }
+
+// Reflection reports whether gRPC reflection is served: always in dev, in
+// prod only with GRPCReflection.
+func (c Common) Reflection() bool { return !c.Prod() || c.GRPCReflection }
 
 // ParseLogLevel parses debug, info, warn or error (any case).
 func ParseLogLevel(s string) (slog.Level, error) {

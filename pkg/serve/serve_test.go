@@ -46,7 +46,7 @@ type fixture struct {
 
 func start(t *testing.T, mutate func(*serve.Options)) *fixture {
 	t.Helper()
-	dir, ca := pkitest.NewDir(t, "auth", "edge", "ingestion")
+	dir, ca := pkitest.NewDir(t, "auth", "edge", "ingestion", "rampart-cli")
 	src, err := mtls.NewSource(mtls.FilesFor(dir, "auth"))
 	require.NoError(t, err)
 	logs := &logtest.Buffer{}

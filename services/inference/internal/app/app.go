@@ -267,7 +267,7 @@ func newServer(o Options, log *slog.Logger, promReg *prometheus.Registry) (*serv
 	return serve.New(serve.Options{
 		Name: config.Service, ListenAddr: cfg.ListenAddr, AdminAddr: cfg.AdminAddr, TLS: o.TLS,
 		AuthzPolicy: policy, AuthzPolicyFile: cfg.AuthzPolicy,
-		Logger: log, Registry: promReg, Reflection: !cfg.Prod(), DrainDelay: o.DrainDelay,
+		Logger: log, Registry: promReg, Reflection: cfg.Reflection(), DrainDelay: o.DrainDelay,
 		ExtraUnary:    []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)},
 		ExtraStream:   []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, exempt)},
 		ServerOptions: []grpc.ServerOption{StreamWorkers()},
