@@ -235,8 +235,12 @@ func TestPolicyDeny(t *testing.T) {
 	requireCode(t, err, codes.PermissionDenied)
 	_, err = slack.CreateSecret(sctx, &keyvaultv1.CreateSecretRequest{Name: "/prod/slackadapter/token/bot", SecretString: "s"})
 	requireCode(t, err, codes.PermissionDenied) // other environment
-	_, err = slack.DeleteSecret(sctx, &keyvaultv1.DeleteSecretRequest{Name: "/dev/slackadapter/token/bot"})
-	requireCode(t, err, codes.PermissionDenied)
+	_, err = slack.DeleteSecret(sctx, &keyvaultv1.DeleteSecretRequest{Name: "/dev/billing/api-key/stripe"})
+	requireCode(t, err, codes.PermissionDenied) // not its own
+	_, err = slack.DeleteSecret(sctx, &keyvaultv1.DeleteSecretRequest{Name: "/dev/slackadapter/token/bot", ForceDeleteWithoutRecovery: true})
+	require.NoError(t, err) // its own: a bot token Slack revoked is deleted, not kept
+	_, err = slack.GetSecretValue(sctx, &keyvaultv1.GetSecretValueRequest{Name: "/dev/slackadapter/token/bot"})
+	requireCode(t, err, codes.NotFound)
 
 	// A member through the edge may list metadata but not read values; a
 	// viewer's keys cannot hold a secrets scope and see nothing.

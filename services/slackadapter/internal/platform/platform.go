@@ -102,11 +102,11 @@ func (v *Vault) Put(ctx context.Context, assertion, name, value string) error {
 const Tombstone = `{"revoked":true}`
 
 // Delete removes name at once (force_delete_without_recovery): used for a
-// bot token Slack has revoked. A secret already gone is not an error. If
-// keyvault's policy refuses the deletion (its default policy grants the
-// adapter read, write and rotate on its prefix, not delete), the current
-// value is overwritten with Tombstone so no live version holds the token,
-// and ErrDeleteDenied is returned wrapped for the caller to log.
+// bot token Slack has revoked. A secret already gone is not an error.
+// keyvault's default policy lets the adapter delete on its own prefix; if a
+// configured policy refuses the deletion, the current value is overwritten
+// with Tombstone so no live version holds the token, and ErrDeleteDenied is
+// returned wrapped for the caller to log.
 func (v *Vault) Delete(ctx context.Context, assertion, name string) error {
 	_, err := v.c.DeleteSecret(withAssertion(ctx, assertion), &keyvaultv1.DeleteSecretRequest{Name: name, ForceDeleteWithoutRecovery: true})
 	switch status.Code(err) {
