@@ -71,7 +71,11 @@ func buildBinaries() (string, error) {
 	return binDir, buildErr
 }
 
-func launch() (*stack, error) {
+func launch() (*stack, error) { return launchEnv() }
+
+// launchEnv starts a stack of its own with extra environment (RAMPART_*
+// settings the children inherit).
+func launchEnv(extra ...string) (*stack, error) {
 	binDir, err := buildBinaries()
 	if err != nil {
 		return nil, err
@@ -87,7 +91,7 @@ func launch() (*stack, error) {
 	s := &stack{dir: dir, output: &logtest.Buffer{}, exited: make(chan error, 1), baseURL: "http://" + httpAddr}
 	s.cmd = exec.Command(filepath.Join(binDir, "rampart"), "dev",
 		"--data-dir", filepath.Join(dir, "data"), "--bin-dir", binDir, "--http-addr", httpAddr)
-	s.cmd.Env = cleanEnv()
+	s.cmd.Env = append(cleanEnv(), extra...)
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
 	if err := s.cmd.Start(); err != nil {
 		return nil, err

@@ -20,6 +20,8 @@ func run(ctx context.Context, args []string) error {
 		Name:          infconfig.Service,
 		DefaultPolicy: infconfig.DefaultAuthzPolicy(),
 		ServerOptions: []grpc.ServerOption{app.StreamWorkers()},
+		// EmbedForTenant: ingestion's background jobs carry no principal.
+		PrincipalExempt: app.PrincipalExempt(),
 	}
 	return backend.Run(ctx, spec, cfg, args, func(ctx context.Context, env *backend.Env) error {
 		_, err := app.New(ctx, app.Options{Config: cfg, TLS: env.TLS, Logger: env.Log, Registry: env.Registry, Server: env.Server})

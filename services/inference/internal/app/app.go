@@ -250,6 +250,14 @@ func StreamWorkers() grpc.ServerOption {
 	return grpc.NumStreamWorkers(uint32(4 * runtime.GOMAXPROCS(0))) //nolint:gosec // small positive
 }
 
+// PrincipalExempt are the methods callable without a principal assertion
+// besides health and reflection: EmbedForTenant, which only ingestion may
+// call (authz allow-list) for jobs that outlive assertions (ADR 0023).
+// Production (pkg/backend) and newServer both use it.
+func PrincipalExempt() []string {
+	return []string{inferencev1.InferenceService_EmbedForTenant_FullMethodName}
+}
+
 // newServer creates the gRPC server for in-process use (tests and
 // inferencetest): the same interceptors pkg/backend installs in production.
 func newServer(o Options, log *slog.Logger, promReg *prometheus.Registry) (*serve.Server, error) {
@@ -259,7 +267,7 @@ func newServer(o Options, log *slog.Logger, promReg *prometheus.Registry) (*serv
 	// (authz allow-list) for jobs that outlive assertions (ADR 0023);
 	// verified assertions are cached until expiry.
 	verifier := principal.NewVerifier(o.Keys, principal.WithCache(100_000))
-	exempt := principal.ExemptMethods(inferencev1.InferenceService_EmbedForTenant_FullMethodName)
+	exempt := principal.ExemptMethods(PrincipalExempt()...)
 	policy := o.AuthzPolicy
 	if policy == nil && cfg.AuthzPolicy == "" {
 		policy = config.DefaultAuthzPolicy()
