@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
+
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+)
+
+// TestGRPCReflectionForTheCLI is what `grpcurl -cacert .rampart/pki/ca.crt
+// -cert .rampart/pki/rampart-cli.crt -key … <addr> list` does, against every
+// service of the dev stack: reflection lists the service's own API for the
+// CLI identity, health answers, and another service identity is refused.
+func TestGRPCReflectionForTheCLI(t *testing.T) {
+	s := startStack(t)
+	want := map[string]string{
+		"auth":         "rampart.auth.v1.AuthService",
+		"keyvault":     "rampart.keyvault.v1.SecretsService",
+		"inference":    "rampart.inference.v1.InferenceService",
+		"ingestion":    "rampart.ingestion.v1.IngestionService",
+		"slackadapter": "rampart.slackadapter.v1.SlackAdapterService",
+	}
+	list := func(t *testing.T, svc, as string) ([]string, error) {
+		src, err := mtls.NewSource(mtls.FilesFor(s.env["RAMPART_CA_DIR"], as))
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		conn, err := mtls.Dial(ctx, s.env["RAMPART_"+map[string]string{"auth": "AUTH", "keyvault": "KEYVAULT", "inference": "INFERENCE", "ingestion": "INGESTION", "slackadapter": "SLACKADAPTER"}[svc]+"_ADDR"], src, pki.ServiceID(svc))
+		require.NoError(t, err)
+		defer conn.Close()
+		if as == "rampart-cli" {
+			h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+			require.NoError(t, err)
+			require.Equal(t, healthpb.HealthCheckResponse_SERVING, h.GetStatus())
+		}
+		st, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := st.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		// A refused stream fails Send with io.EOF; Recv returns its status.
+		resp, err := st.Recv()
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for _, x := range resp.GetListServicesResponse().GetService() {
+			names = append(names, x.GetName())
+		}
+		return names, nil
+	}
+	for svc, api := range want {
+		t.Run(svc, func(t *testing.T) {
+			names, err := list(t, svc, "rampart-cli")
+			require.NoError(t, err)
+			require.Contains(t, names, api)
+			require.Contains(t, names, "grpc.health.v1.Health")
+
+			other := "edge"
+			if svc == "auth" {
+				other = "ingestion"
+			}
+			_, err = list(t, svc, other)
+			require.Equal(t, codes.PermissionDenied, status.Code(err), "%v", err)
+		})
+	}
+}
