@@ -13,7 +13,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/store"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations
 var migrations embed.FS
 
 // ErrNotFound means there is no such row.
@@ -22,14 +22,28 @@ var ErrNotFound = errors.New("store: not found")
 // ErrTeamTaken means the workspace is installed for another tenant.
 var ErrTeamTaken = errors.New("store: workspace installed for another tenant")
 
-// Store is the adapter's database.
+// Store is the adapter's database: an embedded SQLite file or PostgreSQL.
+// Queries are written with "?" placeholders and rebound for the dialect.
+// Every single-use guarantee (event dedupe, signed-request replay, OAuth
+// state) is one statement decided by a primary key (INSERT ... ON CONFLICT,
+// DELETE ... RETURNING), so replicas sharing the database agree.
 type Store struct {
-	db *sql.DB
+	raw *sql.DB
+	db  rebinding
+	d   store.Dialect
+}
+
+func migrationsFor(d store.Dialect) (fs.FS, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+d.String())
+	if err != nil {
+		return nil, fmt.Errorf("slackadapter store: migrations: %w", err)
+	}
+	return sub, nil
 }
 
 // Open opens (creating and migrating) the SQLite file at path.
 func Open(ctx context.Context, path string) (*Store, error) {
-	sub, err := fs.Sub(migrations, "migrations")
+	sub, err := migrationsFor(store.SQLite)
 	if err != nil {
 		return nil, err
 	}
@@ -37,11 +51,70 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slackadapter store: %w", err)
 	}
-	return &Store{db: db}, nil
+	return newStore(db, store.SQLite), nil
+}
+
+// OpenPostgres connects to the PostgreSQL database at url with a bounded
+// pool and statement timeouts, and migrates it (under goose's advisory
+// lock, so replicas starting together do not race). Errors never include
+// the URL.
+func OpenPostgres(ctx context.Context, url string, pool store.PoolOptions) (*Store, error) {
+	sub, err := migrationsFor(store.Postgres)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.OpenPostgresPool(ctx, url, sub, pool)
+	if err != nil {
+		return nil, fmt.Errorf("slackadapter store: %w", err)
+	}
+	return newStore(db, store.Postgres), nil
+}
+
+func newStore(db *sql.DB, d store.Dialect) *Store {
+	return &Store{raw: db, db: rebinding{q: db, d: d}, d: d}
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.raw.Close() }
+
+// Dialect reports which database the store runs on.
+func (s *Store) Dialect() store.Dialect { return s.d }
+
+// Ping checks the database connection (readiness).
+func (s *Store) Ping(ctx context.Context) error { return s.raw.PingContext(ctx) }
+
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// rebinding rewrites "?" placeholders for the dialect on the way through.
+type rebinding struct {
+	q querier
+	d store.Dialect
+}
+
+func (r rebinding) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return r.q.ExecContext(ctx, r.d.Rebind(query), args...)
+}
+
+func (r rebinding) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return r.q.QueryContext(ctx, r.d.Rebind(query), args...)
+}
+
+func (r rebinding) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return r.q.QueryRowContext(ctx, r.d.Rebind(query), args...)
+}
+
+// beginTx starts a transaction whose queries are rebound too.
+func (s *Store) beginTx(ctx context.Context) (*sql.Tx, rebinding, error) {
+	tx, err := s.raw.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, rebinding{}, err
+	}
+	return tx, rebinding{q: tx, d: s.d}, nil
+}
 
 // MarkSeen records (team, event id) until now+ttl and reports whether it is
 // new. An expired record counts as new and is renewed.
@@ -131,11 +204,11 @@ func scanInst(sc store.Scanner) (Installation, error) {
 // move it. A workspace that uninstalled the app may be installed by another
 // tenant; the previous tenant's channel bindings go with the old record.
 func (s *Store) SaveInstallation(ctx context.Context, in Installation) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	rtx, tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer func() { _ = rtx.Rollback() }()
 	var owner string
 	err = tx.QueryRowContext(ctx, `SELECT tenant_id FROM installations WHERE team_id = ?`, in.TeamID).Scan(&owner)
 	switch {
@@ -160,14 +233,24 @@ func (s *Store) SaveInstallation(ctx context.Context, in Installation) error {
 	if !in.TokenExpiresAt.IsZero() {
 		exp = in.TokenExpiresAt.Unix()
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO installations (`+instCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	// The update applies only to the same tenant's row: a concurrent
+	// install by another tenant (on another replica, between our SELECT
+	// and this statement) must not overwrite its record.
+	res, err := tx.ExecContext(ctx, `INSERT INTO installations (`+instCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (team_id) DO UPDATE SET enterprise_id = excluded.enterprise_id, team_name = excluded.team_name,
 		bot_user_id = excluded.bot_user_id, secret_name = excluded.secret_name, token_expires_at = excluded.token_expires_at,
-		installed_at = excluded.installed_at, disabled_at = 0`,
-		in.TeamID, in.EnterpriseID, in.TenantID, in.TeamName, in.BotUserID, in.SecretName, exp, in.InstalledAt.Unix(), 0); err != nil {
+		installed_at = excluded.installed_at, disabled_at = 0
+		WHERE installations.tenant_id = excluded.tenant_id`,
+		in.TeamID, in.EnterpriseID, in.TenantID, in.TeamName, in.BotUserID, in.SecretName, exp, in.InstalledAt.Unix(), 0)
+	if err != nil {
 		return fmt.Errorf("save installation: %w", err)
 	}
-	return tx.Commit()
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrTeamTaken
+	}
+	return rtx.Commit()
 }
 
 // SetTokenExpiry records a refreshed token's expiry for the tenant's team.
@@ -346,7 +429,7 @@ func (s *Store) PutBinding(ctx context.Context, b Binding) error {
 		return err
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO bindings (`+bindCols+`)
-		SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM installations WHERE team_id = ? AND tenant_id = ? AND disabled_at = 0)
+		SELECT ?, ?, ?, ?, ?, ?, CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM installations WHERE team_id = ? AND tenant_id = ? AND disabled_at = 0)
 		ON CONFLICT (team_id, channel_id) DO UPDATE SET tenant_id = excluded.tenant_id, assistant = excluded.assistant,
 		collections = excluded.collections, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
 		b.TeamID, b.ChannelID, b.TenantID, b.Assistant, string(cols), b.UpdatedBy, b.UpdatedAt.Unix(), b.TeamID, b.TenantID)
@@ -413,11 +496,11 @@ func (s *Store) SetCursor(ctx context.Context, name string, cursor int64) error 
 // installations (metadata; the tokens are in the tenant's keyvault, which
 // keyvault shreds), bindings and sealed adapter key. Idempotent.
 func (s *Store) PurgeTenant(ctx context.Context, tenant string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	rtx, tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer func() { _ = rtx.Rollback() }()
 	for _, q := range []string{
 		`DELETE FROM bindings WHERE tenant_id = ?`,
 		`DELETE FROM installations WHERE tenant_id = ?`,
@@ -428,5 +511,5 @@ func (s *Store) PurgeTenant(ctx context.Context, tenant string) error {
 			return fmt.Errorf("purge tenant: %w", err)
 		}
 	}
-	return tx.Commit()
+	return rtx.Commit()
 }

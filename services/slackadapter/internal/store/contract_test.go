@@ -1,0 +1,515 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	pstore "github.com/rampart-platform/rampart/pkg/store"
+	"github.com/rampart-platform/rampart/pkg/store/pgtest"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/store"
+)
+
+// opener opens another handle ("replica") on one fresh database.
+type opener func(t *testing.T) *store.Store
+
+var (
+	pgOnce sync.Once
+	pgURL  string
+	pgN    atomic.Int64
+)
+
+// backends returns, per dialect, a function creating a fresh empty
+// database and returning an opener for it. The whole suite runs on each.
+func backends() map[string]func(t *testing.T) opener {
+	return map[string]func(t *testing.T) opener{
+		"sqlite": func(t *testing.T) opener {
+			path := filepath.Join(t.TempDir(), "slackadapter.db")
+			return func(t *testing.T) *store.Store {
+				st, err := store.Open(t.Context(), path)
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = st.Close() })
+				require.Equal(t, pstore.SQLite, st.Dialect())
+				return st
+			}
+		},
+		"postgres": func(t *testing.T) opener {
+			u := freshPostgresDB(t)
+			return func(t *testing.T) *store.Store {
+				st, err := store.OpenPostgres(t.Context(), u, pstore.DefaultPoolOptions)
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = st.Close() })
+				require.Equal(t, pstore.Postgres, st.Dialect())
+				return st
+			}
+		},
+	}
+}
+
+// freshPostgresDB creates an empty database on the suite's server (the
+// "pgx" driver is registered by pkg/store).
+func freshPostgresDB(t *testing.T) string {
+	t.Helper()
+	require.NotEmpty(t, pgURL, "the PostgreSQL server is started by TestContract")
+	name := fmt.Sprintf("slack_%d", pgN.Add(1))
+	admin, err := sql.Open("pgx", pgURL)
+	require.NoError(t, err)
+	defer admin.Close()
+	_, err = admin.ExecContext(t.Context(), "CREATE DATABASE "+name)
+	require.NoError(t, err)
+	u, err := url.Parse(pgURL)
+	require.NoError(t, err)
+	u.Path = "/" + name
+	return u.String()
+}
+
+var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func TestContract(t *testing.T) {
+	cases := []struct {
+		name string
+		fn   func(ctx context.Context, t *testing.T, open opener)
+	}{
+		{"event dedupe", eventDedupe},
+		{"signed-request replay keys", signatures},
+		{"purge expired", purgeExpired},
+		{"installations", installations},
+		{"installation moves only once disabled", installationOwner},
+		{"tenant keys", tenantKeys},
+		{"app", app},
+		{"OAuth state", oauthState},
+		{"bindings", bindings},
+		{"stream cursors", cursors},
+		{"purge tenant", purgeTenant},
+		{"migrations are idempotent", reopen},
+		{"two replicas: each single use happens once", twoReplicas},
+	}
+	for dialect, fresh := range backends() {
+		t.Run(dialect, func(t *testing.T) {
+			if dialect == "postgres" {
+				pgOnce.Do(func() { pgURL = pgtest.Start(t) })
+				if pgURL == "" {
+					t.Skip("PostgreSQL not available")
+				}
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) { c.fn(t.Context(), t, fresh(t)) })
+			}
+		})
+	}
+}
+
+func eventDedupe(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	fresh, err := s.MarkSeen(ctx, "T1", "Ev1", t0, time.Hour)
+	require.NoError(t, err)
+	require.True(t, fresh)
+	fresh, err = s.MarkSeen(ctx, "T1", "Ev1", t0.Add(time.Minute), time.Hour)
+	require.NoError(t, err)
+	require.False(t, fresh, "Slack's retry is a duplicate")
+	fresh, err = s.MarkSeen(ctx, "T2", "Ev1", t0, time.Hour)
+	require.NoError(t, err)
+	require.True(t, fresh, "event ids are per team")
+
+	// Expired marks count as new and are renewed.
+	fresh, err = s.MarkSeen(ctx, "T1", "Ev1", t0.Add(time.Hour), time.Hour)
+	require.NoError(t, err)
+	require.True(t, fresh)
+	fresh, err = s.MarkSeen(ctx, "T1", "Ev1", t0.Add(90*time.Minute), time.Hour)
+	require.NoError(t, err)
+	require.False(t, fresh, "the renewed mark holds")
+
+	// Forgotten (could not be queued): the retry is processed.
+	require.NoError(t, s.ForgetSeen(ctx, "T1", "Ev1"))
+	fresh, err = s.MarkSeen(ctx, "T1", "Ev1", t0.Add(91*time.Minute), time.Hour)
+	require.NoError(t, err)
+	require.True(t, fresh)
+	require.NoError(t, s.ForgetSeen(ctx, "T9", "nope"), "forgetting nothing is fine")
+}
+
+func signatures(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	fresh, err := s.MarkSignature(ctx, "1700000000:v0=abc", t0.Add(5*time.Minute))
+	require.NoError(t, err)
+	require.True(t, fresh)
+	fresh, err = s.MarkSignature(ctx, "1700000000:v0=abc", t0.Add(5*time.Minute))
+	require.NoError(t, err)
+	require.False(t, fresh, "a replayed request is refused")
+	fresh, err = s.MarkSignature(ctx, "1700000001:v0=abc", t0.Add(5*time.Minute))
+	require.NoError(t, err)
+	require.True(t, fresh, "another timestamp is another request")
+}
+
+func purgeExpired(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	_, err := s.MarkSeen(ctx, "T1", "old", t0, time.Minute)
+	require.NoError(t, err)
+	_, err = s.MarkSeen(ctx, "T1", "new", t0, time.Hour)
+	require.NoError(t, err)
+	_, err = s.MarkSignature(ctx, "old-sig", t0.Add(time.Minute))
+	require.NoError(t, err)
+	_, err = s.MarkSignature(ctx, "new-sig", t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.NoError(t, s.PutState(ctx, "old-state", "tn1", t0.Add(time.Minute)))
+	require.NoError(t, s.PutState(ctx, "new-state", "tn1", t0.Add(time.Hour)))
+
+	require.NoError(t, s.PurgeExpired(ctx, t0.Add(2*time.Minute)))
+
+	// Purged signature keys are free again (their signature would no
+	// longer verify anyway); unexpired ones still refuse.
+	fresh, err := s.MarkSignature(ctx, "old-sig", t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.True(t, fresh)
+	fresh, err = s.MarkSignature(ctx, "new-sig", t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.False(t, fresh)
+	// The unexpired event mark is still there (a still-live mark at a
+	// time before its expiry refuses).
+	fresh, err = s.MarkSeen(ctx, "T1", "new", t0.Add(3*time.Minute), time.Hour)
+	require.NoError(t, err)
+	require.False(t, fresh)
+	// The expired state is gone even for a clock that would accept it.
+	_, err = s.PeekState(ctx, "old-state", t0)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	tenant, err := s.PeekState(ctx, "new-state", t0)
+	require.NoError(t, err)
+	require.Equal(t, "tn1", tenant)
+}
+
+func inst(tenant, team string) store.Installation {
+	return store.Installation{TeamID: team, EnterpriseID: "E1", TenantID: tenant, TeamName: "Team " + team,
+		BotUserID: "U" + team, SecretName: "/dev/slackadapter/" + team, InstalledAt: t0}
+}
+
+func installations(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	_, err := s.InstallationByTeam(ctx, "T1", "")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	a := inst("tn1", "T1")
+	a.TokenExpiresAt = t0.Add(time.Hour)
+	require.NoError(t, s.SaveInstallation(ctx, a))
+	require.NoError(t, s.SaveInstallation(ctx, inst("tn1", "T0")))
+	require.NoError(t, s.SaveInstallation(ctx, inst("tn2", "E1")))
+
+	got, err := s.InstallationByTeam(ctx, "T1", "")
+	require.NoError(t, err)
+	require.Equal(t, a.TokenExpiresAt.Unix(), got.TokenExpiresAt.Unix())
+	require.Equal(t, t0.Unix(), got.InstalledAt.Unix())
+	got.TokenExpiresAt, got.InstalledAt = time.Time{}, time.Time{}
+	want := a
+	want.TokenExpiresAt, want.InstalledAt = time.Time{}, time.Time{}
+	require.Equal(t, want, got)
+	require.False(t, got.Disabled())
+
+	// Enterprise Grid: an unknown team falls back to the org installation.
+	org, err := s.InstallationByTeam(ctx, "T-unknown", "E1")
+	require.NoError(t, err)
+	require.Equal(t, "tn2", org.TenantID)
+	_, err = s.InstallationByTeam(ctx, "T-unknown", "")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	list, err := s.ListInstallations(ctx, "tn1")
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	require.Equal(t, []string{"T0", "T1"}, []string{list[0].TeamID, list[1].TeamID})
+	list, err = s.ListInstallations(ctx, "tn-none")
+	require.NoError(t, err)
+	require.Empty(t, list)
+
+	// Token expiry: set, cross-tenant refused, listed when due.
+	require.NoError(t, s.SetTokenExpiry(ctx, "tn1", "T0", t0.Add(10*time.Minute)))
+	require.ErrorIs(t, s.SetTokenExpiry(ctx, "tn2", "T0", t0), store.ErrNotFound)
+	due, err := s.ExpiringInstallations(ctx, t0.Add(30*time.Minute))
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	require.Equal(t, "T0", due[0].TeamID)
+	due, err = s.ExpiringInstallations(ctx, t0.Add(2*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, []string{"T0", "T1"}, []string{due[0].TeamID, due[1].TeamID}, "soonest first")
+
+	// Disable: cross-tenant refused, first time kept, no longer due.
+	require.ErrorIs(t, s.DisableInstallation(ctx, "tn2", "T1", t0), store.ErrNotFound)
+	require.NoError(t, s.DisableInstallation(ctx, "tn1", "T1", t0.Add(time.Minute)))
+	require.NoError(t, s.DisableInstallation(ctx, "tn1", "T1", t0.Add(time.Hour)))
+	got, err = s.InstallationByTeam(ctx, "T1", "")
+	require.NoError(t, err)
+	require.True(t, got.Disabled())
+	require.Equal(t, t0.Add(time.Minute).Unix(), got.DisabledAt.Unix())
+	require.True(t, got.TokenExpiresAt.IsZero())
+	due, err = s.ExpiringInstallations(ctx, t0.Add(2*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	require.Equal(t, "T0", due[0].TeamID)
+
+	// Reinstalling by the same tenant re-enables.
+	require.NoError(t, s.SaveInstallation(ctx, inst("tn1", "T1")))
+	got, err = s.InstallationByTeam(ctx, "T1", "")
+	require.NoError(t, err)
+	require.False(t, got.Disabled())
+}
+
+func installationOwner(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	require.NoError(t, s.SaveInstallation(ctx, inst("tn1", "T1")))
+	require.NoError(t, s.PutBinding(ctx, store.Binding{TeamID: "T1", TenantID: "tn1", Assistant: "a", UpdatedAt: t0}))
+
+	require.ErrorIs(t, s.SaveInstallation(ctx, inst("tn2", "T1")), store.ErrTeamTaken, "a live workspace cannot move")
+	got, err := s.InstallationByTeam(ctx, "T1", "")
+	require.NoError(t, err)
+	require.Equal(t, "tn1", got.TenantID)
+
+	require.NoError(t, s.DisableInstallation(ctx, "tn1", "T1", t0))
+	require.NoError(t, s.SaveInstallation(ctx, inst("tn2", "T1")), "an uninstalled workspace may be installed by another tenant")
+	got, err = s.InstallationByTeam(ctx, "T1", "")
+	require.NoError(t, err)
+	require.Equal(t, "tn2", got.TenantID)
+	require.False(t, got.Disabled())
+	bs, err := s.ListBindings(ctx, "tn1", "")
+	require.NoError(t, err)
+	require.Empty(t, bs, "the previous tenant's bindings went with its record")
+}
+
+func tenantKeys(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	_, err := s.TenantKey(ctx, "tn1")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.NoError(t, s.PutTenantKey(ctx, store.TenantKey{TenantID: "tn1", KeyID: "k1", Sealed: []byte{0, 1, 2, 255}}, t0))
+	require.NoError(t, s.PutTenantKey(ctx, store.TenantKey{TenantID: "tn1", KeyID: "k2", Sealed: []byte{9, 0}}, t0))
+	k, err := s.TenantKey(ctx, "tn1")
+	require.NoError(t, err)
+	require.Equal(t, store.TenantKey{TenantID: "tn1", KeyID: "k2", Sealed: []byte{9, 0}}, k)
+	_, err = s.TenantKey(ctx, "tn2")
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func app(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	_, err := s.App(ctx)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.NoError(t, s.PutApp(ctx, store.App{ClientID: "c1", Sealed: []byte("sealed-1"), UpdatedAt: t0}))
+	require.NoError(t, s.PutApp(ctx, store.App{ClientID: "c2", Sealed: []byte{0, 255}, UpdatedAt: t0.Add(time.Hour)}))
+	a, err := s.App(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "c2", a.ClientID)
+	require.Equal(t, []byte{0, 255}, a.Sealed)
+	require.Equal(t, t0.Add(time.Hour).Unix(), a.UpdatedAt.Unix())
+}
+
+func oauthState(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	require.NoError(t, s.PutState(ctx, "n1", "tn1", t0.Add(10*time.Minute)))
+	require.Error(t, s.PutState(ctx, "n1", "tn2", t0.Add(10*time.Minute)), "a nonce is recorded once")
+
+	tenant, err := s.PeekState(ctx, "n1", t0)
+	require.NoError(t, err)
+	require.Equal(t, "tn1", tenant)
+	_, err = s.PeekState(ctx, "n1", t0.Add(10*time.Minute))
+	require.ErrorIs(t, err, store.ErrNotFound, "expired")
+	_, err = s.TakeState(ctx, "n1", t0.Add(10*time.Minute))
+	require.ErrorIs(t, err, store.ErrNotFound, "expired states are not consumed")
+
+	tenant, err = s.TakeState(ctx, "n1", t0)
+	require.NoError(t, err)
+	require.Equal(t, "tn1", tenant)
+	_, err = s.TakeState(ctx, "n1", t0)
+	require.ErrorIs(t, err, store.ErrNotFound, "single use")
+	_, err = s.PeekState(ctx, "n1", t0)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.TakeState(ctx, "never", t0)
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func bindings(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	require.NoError(t, s.SaveInstallation(ctx, inst("tn1", "T1")))
+	require.NoError(t, s.SaveInstallation(ctx, inst("tn1", "T2")))
+	require.NoError(t, s.SaveInstallation(ctx, inst("tn2", "T3")))
+
+	ws := store.Binding{TeamID: "T1", TenantID: "tn1", Assistant: "helper", UpdatedBy: "u1", UpdatedAt: t0}
+	ch := store.Binding{TeamID: "T1", ChannelID: "C1", TenantID: "tn1", Collections: []string{"col_a", "col_b"}, UpdatedBy: "u2", UpdatedAt: t0}
+	require.NoError(t, s.PutBinding(ctx, ws))
+	require.NoError(t, s.PutBinding(ctx, ch))
+	require.NoError(t, s.PutBinding(ctx, store.Binding{TeamID: "T2", TenantID: "tn1", Assistant: "x", UpdatedAt: t0}))
+	require.ErrorIs(t, s.PutBinding(ctx, store.Binding{TeamID: "T3", TenantID: "tn1", Assistant: "x", UpdatedAt: t0}),
+		store.ErrNotFound, "another tenant's workspace")
+	require.ErrorIs(t, s.PutBinding(ctx, store.Binding{TeamID: "T9", TenantID: "tn1", UpdatedAt: t0}), store.ErrNotFound)
+
+	got, err := s.BindingFor(ctx, "tn1", "T1", "C1")
+	require.NoError(t, err)
+	require.Equal(t, []string{"col_a", "col_b"}, got.Collections)
+	require.Equal(t, t0.Unix(), got.UpdatedAt.Unix())
+	got, err = s.BindingFor(ctx, "tn1", "T1", "C-other")
+	require.NoError(t, err)
+	require.Equal(t, "helper", got.Assistant, "falls back to the workspace binding")
+	require.Empty(t, got.Collections)
+	_, err = s.BindingFor(ctx, "tn2", "T1", "C1")
+	require.ErrorIs(t, err, store.ErrNotFound, "cross-tenant")
+
+	// Replace.
+	ch.Collections, ch.UpdatedAt = []string{"col_c"}, t0.Add(time.Hour)
+	require.NoError(t, s.PutBinding(ctx, ch))
+	got, err = s.BindingFor(ctx, "tn1", "T1", "C1")
+	require.NoError(t, err)
+	require.Equal(t, []string{"col_c"}, got.Collections)
+	require.Equal(t, t0.Add(time.Hour).Unix(), got.UpdatedAt.Unix())
+
+	all, err := s.ListBindings(ctx, "tn1", "")
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	require.Equal(t, [][2]string{{"T1", ""}, {"T1", "C1"}, {"T2", ""}},
+		[][2]string{{all[0].TeamID, all[0].ChannelID}, {all[1].TeamID, all[1].ChannelID}, {all[2].TeamID, all[2].ChannelID}})
+	one, err := s.ListBindings(ctx, "tn1", "T2")
+	require.NoError(t, err)
+	require.Len(t, one, 1)
+	none, err := s.ListBindings(ctx, "tn2", "")
+	require.NoError(t, err)
+	require.Empty(t, none)
+
+	// Bindings of a disabled installation cannot be set.
+	require.NoError(t, s.DisableInstallation(ctx, "tn1", "T2", t0))
+	require.ErrorIs(t, s.PutBinding(ctx, store.Binding{TeamID: "T2", TenantID: "tn1", UpdatedAt: t0}), store.ErrNotFound)
+
+	require.ErrorIs(t, s.DeleteBinding(ctx, "tn2", "T1", "C1"), store.ErrNotFound, "cross-tenant")
+	require.NoError(t, s.DeleteBinding(ctx, "tn1", "T1", "C1"))
+	require.ErrorIs(t, s.DeleteBinding(ctx, "tn1", "T1", "C1"), store.ErrNotFound)
+	got, err = s.BindingFor(ctx, "tn1", "T1", "C1")
+	require.NoError(t, err)
+	require.Equal(t, "helper", got.Assistant)
+}
+
+func cursors(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	c, err := s.Cursor(ctx, "tenant-events")
+	require.NoError(t, err)
+	require.Zero(t, c)
+	require.NoError(t, s.SetCursor(ctx, "tenant-events", 42))
+	require.NoError(t, s.SetCursor(ctx, "tenant-events", 1<<40))
+	c, err = s.Cursor(ctx, "tenant-events")
+	require.NoError(t, err)
+	require.EqualValues(t, int64(1<<40), c)
+	c, err = s.Cursor(ctx, "other")
+	require.NoError(t, err)
+	require.Zero(t, c)
+}
+
+func purgeTenant(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	for _, tn := range []string{"tn1", "tn2"} {
+		team := "T-" + tn
+		require.NoError(t, s.SaveInstallation(ctx, inst(tn, team)))
+		require.NoError(t, s.PutBinding(ctx, store.Binding{TeamID: team, TenantID: tn, Assistant: "a", UpdatedAt: t0}))
+		require.NoError(t, s.PutTenantKey(ctx, store.TenantKey{TenantID: tn, KeyID: "k", Sealed: []byte("s")}, t0))
+		require.NoError(t, s.PutState(ctx, "n-"+tn, tn, t0.Add(time.Hour)))
+	}
+	require.NoError(t, s.PurgeTenant(ctx, "tn1"))
+	require.NoError(t, s.PurgeTenant(ctx, "tn1"), "idempotent")
+
+	_, err := s.InstallationByTeam(ctx, "T-tn1", "")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	bs, err := s.ListBindings(ctx, "tn1", "")
+	require.NoError(t, err)
+	require.Empty(t, bs)
+	_, err = s.TenantKey(ctx, "tn1")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.PeekState(ctx, "n-tn1", t0)
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	// The other tenant is untouched.
+	_, err = s.InstallationByTeam(ctx, "T-tn2", "")
+	require.NoError(t, err)
+	bs, err = s.ListBindings(ctx, "tn2", "")
+	require.NoError(t, err)
+	require.Len(t, bs, 1)
+	_, err = s.TenantKey(ctx, "tn2")
+	require.NoError(t, err)
+	_, err = s.PeekState(ctx, "n-tn2", t0)
+	require.NoError(t, err)
+	// The purged tenant's workspace is free for another tenant.
+	require.NoError(t, s.SaveInstallation(ctx, inst("tn2", "T-tn1")))
+}
+
+// reopen: a second open of a migrated database migrates nothing and sees
+// the data; Ping works.
+func reopen(ctx context.Context, t *testing.T, open opener) {
+	a := open(t)
+	require.NoError(t, a.SetCursor(ctx, "c", 7))
+	b := open(t)
+	require.NoError(t, b.Ping(ctx))
+	c, err := b.Cursor(ctx, "c")
+	require.NoError(t, err)
+	require.EqualValues(t, 7, c)
+}
+
+// twoReplicas: two handles on one database, many concurrent attempts each:
+// an event id is processed once, a replayed slash command accepted once,
+// an OAuth state consumed once, and a workspace installed by one tenant
+// only.
+func twoReplicas(ctx context.Context, t *testing.T, open opener) {
+	replicas := []*store.Store{open(t), open(t)}
+	require.NoError(t, replicas[0].PutState(ctx, "nonce", "tn1", t0.Add(10*time.Minute)))
+
+	const n = 16
+	var events, sigs, states, installs atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		s := replicas[i%2]
+		wg.Go(func() {
+			fresh, err := s.MarkSeen(ctx, "T1", "Ev-race", t0, time.Hour)
+			if err != nil {
+				t.Error("MarkSeen:", err)
+			} else if fresh {
+				events.Add(1)
+			}
+		})
+		wg.Go(func() {
+			fresh, err := s.MarkSignature(ctx, "1700000000:v0=race", t0.Add(5*time.Minute))
+			if err != nil {
+				t.Error("MarkSignature:", err)
+			} else if fresh {
+				sigs.Add(1)
+			}
+		})
+		wg.Go(func() {
+			tenant, err := s.TakeState(ctx, "nonce", t0)
+			switch {
+			case err == nil && tenant == "tn1":
+				states.Add(1)
+			case err == nil:
+				t.Error("TakeState: wrong tenant", tenant)
+			case !errorsIsNotFound(err):
+				t.Error("TakeState:", err)
+			}
+		})
+		wg.Go(func() {
+			err := s.SaveInstallation(ctx, inst(fmt.Sprintf("tn%d", i), "T-race"))
+			switch {
+			case err == nil:
+				installs.Add(1)
+			case errorsIsTaken(err):
+			default:
+				t.Error("SaveInstallation:", err)
+			}
+		})
+	}
+	wg.Wait()
+	require.EqualValues(t, 1, events.Load(), "event processed once")
+	require.EqualValues(t, 1, sigs.Load(), "replayed slash command refused")
+	require.EqualValues(t, 1, states.Load(), "OAuth state consumed once")
+	require.EqualValues(t, 1, installs.Load(), "one tenant owns the workspace")
+	in, err := replicas[1].InstallationByTeam(ctx, "T-race", "")
+	require.NoError(t, err)
+	require.Equal(t, "/dev/slackadapter/T-race", in.SecretName)
+}
+
+func errorsIsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+func errorsIsTaken(err error) bool    { return errors.Is(err, store.ErrTeamTaken) }
