@@ -25,12 +25,21 @@ import (
 
 func newCollectionCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "collection", Short: "Manage document collections of your tenant"}
-	var desc string
+	var desc, model string
 	create := verb(f, "create NAME", "Create a collection", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
-		return http.MethodPost, "/v1/collections", nil, map[string]any{"name": a[0], "description": desc}, nil
+		body := map[string]any{"name": a[0], "description": desc}
+		if model != "" {
+			body["embedding_model"] = model
+		}
+		return http.MethodPost, "/v1/collections", nil, body, nil
 	})
 	create.Flags().StringVar(&desc, "description", "", "free-form description")
-	cmd.AddCommand(create,
+	create.Flags().StringVar(&model, "embedding-model", "", "embedding model of inference's registry (default rampart-hash-embed)")
+	setModel := verb(f, "set-model NAME MODEL", "Change a collection's embedding model (queues a re-embed job: GET /v1/ingest/jobs/{id} shows its progress)", 2,
+		func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodPatch, "/v1/collections/" + esc(a[0]), nil, map[string]any{"embedding_model": a[1]}, nil
+		})
+	cmd.AddCommand(create, setModel,
 		verb(f, "list", "List collections", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 			return http.MethodGet, "/v1/collections", nil, nil, nil
 		}),

@@ -38,6 +38,9 @@ func TestRAGVerbs(t *testing.T) {
 		body   map[string]any
 	}{
 		{[]string{"collection", "create", "handbook", "--description", "d"}, "POST", "/v1/collections", map[string]any{"name": "handbook", "description": "d"}},
+		{[]string{"collection", "create", "kb", "--embedding-model", "text-embedding-3-small"}, "POST", "/v1/collections",
+			map[string]any{"name": "kb", "description": "", "embedding_model": "text-embedding-3-small"}},
+		{[]string{"collection", "set-model", "kb", "text-embedding-3-small"}, "PATCH", "/v1/collections/kb", map[string]any{"embedding_model": "text-embedding-3-small"}},
 		{[]string{"collection", "list"}, "GET", "/v1/collections", nil},
 		{[]string{"collection", "delete", "handbook"}, "DELETE", "/v1/collections/handbook", nil},
 		{[]string{"doc", "list", "-c", "handbook"}, "GET", "/v1/collections/handbook/documents", nil},
