@@ -97,6 +97,9 @@ func newFetcher(o Options, forbidden func(netip.Addr) string) *Fetcher {
 type Result struct {
 	Body        []byte
 	ContentType string
+	// LastModified is the Last-Modified header (zero when absent or
+	// unparsable), for citations.
+	LastModified time.Time
 }
 
 // Validate checks that raw is an absolute http(s) URL without user info,
@@ -134,7 +137,7 @@ func (f *Fetcher) Get(ctx context.Context, raw, token string) (*Result, error) {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Accept", "text/html, text/markdown, text/plain;q=0.9, */*;q=0.1")
-	req.Header.Set("User-Agent", "rampart-ingestion/1")
+	req.Header.Set("User-Agent", UserAgent+"/1 (rampart-ingestion)") // the token robots.txt rules are matched against
 	resp, err := f.client.Do(req)
 	if err != nil {
 		return nil, classify(err)
@@ -151,7 +154,11 @@ func (f *Fetcher) Get(ctx context.Context, raw, token string) (*Result, error) {
 	if int64(len(body)) > f.opts.MaxBytes {
 		return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, f.opts.MaxBytes)
 	}
-	return &Result{Body: body, ContentType: resp.Header.Get("Content-Type")}, nil
+	res := &Result{Body: body, ContentType: resp.Header.Get("Content-Type")}
+	if lm, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
+		res.LastModified = lm.UTC()
+	}
+	return res, nil
 }
 
 // StatusError is a non-200 answer from the source. It is an ErrFetch.
