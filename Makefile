@@ -129,6 +129,8 @@ bench: ## Benchmarks: each reports p50/p99 and ratios against a baseline measure
 	@echo "## Ingestion: MB/s of text per worker end to end; hybrid search p50/p99 over ~14k chunks (INGESTION_BENCH_DOCS=290 for ~100k); exact cosine over 100k vectors"
 	$(BENCH) -bench Ingest -benchtime 40x ./services/ingestion/internal/ingest
 	$(BENCH) -bench 'Search|TopK' -benchtime 500x ./services/ingestion/internal/ingest
+	@echo "## Ingestion ANN: HNSW build time, graph memory, p50/p99 and recall@10 at 100k 384-dim vectors (ANN_BENCH_N=1000000 for 1M; minutes to build)"
+	$(BENCH) -bench HNSW -benchtime 2000x -timeout 3h ./services/ingestion/internal/ann
 
 .PHONY: compose-check
 compose-check: ## Validate docker-compose.yml and the deploy manifests (no Docker engine needed)
