@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/config"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
 
 // Service is this service's name.
@@ -19,6 +20,13 @@ type Config struct {
 	AuthAddr      string `env:"RAMPART_AUTH_ADDR,noprefix" flag:"auth-addr" default:"127.0.0.1:7001" usage:"auth gRPC address (signing keys, VerifyKey, CreateKey)"`
 	KeyvaultAddr  string `env:"RAMPART_KEYVAULT_ADDR,noprefix" flag:"keyvault-addr" default:"127.0.0.1:7002" usage:"keyvault gRPC address (Slack credentials)"`
 	InferenceAddr string `env:"RAMPART_INFERENCE_ADDR,noprefix" flag:"inference-addr" default:"127.0.0.1:7003" usage:"inference gRPC address (answers)"`
+
+	// DatabaseURL selects PostgreSQL (replicas share it: event dedupe,
+	// replay refusal and OAuth state single use are decided by its keys);
+	// empty keeps the embedded SQLite file in the data dir.
+	DatabaseURL        string        `env:"DATABASE_URL" flag:"database-url" usage:"postgres://... selects PostgreSQL (several replicas may share it); empty uses SQLite (slackadapter.db) in the data dir"`
+	DBMaxConns         int           `env:"DB_MAX_CONNS" flag:"db-max-conns" default:"16" usage:"PostgreSQL: connections per replica"`
+	DBStatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" flag:"db-statement-timeout" default:"30s" usage:"PostgreSQL: the server cancels statements running longer"`
 
 	// Env is the {env} segment of keyvault names (/{env}/slackadapter/...).
 	Env string `env:"ENV" flag:"env" default:"dev" usage:"environment segment of keyvault secret names"`
@@ -63,6 +71,7 @@ func Default() *Config {
 		ResponseURLHosts: []string{"hooks.slack.com"},
 		Workers:          8, QueueSize: 1024, DedupeTTL: time.Hour, StateTTL: 10 * time.Minute,
 		RefreshBefore: 15 * time.Minute, MaxRetries: 3, MaxRetryAfter: 30 * time.Second, StreamUpdateInterval: time.Second,
+		DBMaxConns: 16, DBStatementTimeout: 30 * time.Second,
 	}
 }
 
@@ -76,6 +85,16 @@ func (c *Config) Validate() error {
 		if err := config.CheckAddr(addr); err != nil {
 			errs = append(errs, config.Invalidf(name, "%w", err))
 		}
+	}
+	if c.DatabaseURL != "" && !pstore.IsPostgresURL(c.DatabaseURL) {
+		// The value may hold a password: never echo it.
+		errs = append(errs, config.Invalidf("DatabaseURL", "must be a postgres:// or postgresql:// URL (empty: SQLite in the data dir)"))
+	}
+	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
+		errs = append(errs, config.Invalidf("DBMaxConns", "must be 1-1000"))
+	}
+	if c.DBStatementTimeout < 100*time.Millisecond {
+		errs = append(errs, config.Invalidf("DBStatementTimeout", "must be at least 100ms"))
 	}
 	if c.Env == "" || strings.ContainsAny(c.Env, "/ ") {
 		errs = append(errs, config.Invalidf("Env", "must be one name segment, got %q", c.Env))

@@ -17,6 +17,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/serve"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/pkg/tenantevents"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/config"
@@ -59,11 +60,36 @@ type Hooks struct {
 	Started func(a *bot.Adapter, env *backend.Env)
 }
 
+// openStore opens the SQLite file in the data dir, or PostgreSQL when
+// DATABASE_URL is set. A PostgreSQL that cannot be reached (or is migrated
+// beyond this binary) stops the start, so the service never becomes ready;
+// the error names the setting and shows the URL without its password.
+func openStore(ctx context.Context, cfg *config.Config, env *backend.Env) (*store.Store, error) {
+	if cfg.DatabaseURL == "" {
+		return store.Open(ctx, filepath.Join(env.Common.DataDir, "slackadapter.db"))
+	}
+	pool := pstore.DefaultPoolOptions
+	pool.MaxOpen, pool.MaxIdle, pool.StatementTimeout = cfg.DBMaxConns, cfg.DBMaxConns, cfg.DBStatementTimeout
+	// A dead address must not hang the start: it fails within the timeout
+	// and the orchestrator restarts us.
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := store.OpenPostgres(octx, cfg.DatabaseURL, pool)
+	if err != nil {
+		return nil, fmt.Errorf("slackadapter store: %s (%s): %w", DatabaseURLEnv, pstore.RedactURL(cfg.DatabaseURL), err)
+	}
+	env.Log.Info("store: PostgreSQL", "url", pstore.RedactURL(cfg.DatabaseURL), "max_conns", cfg.DBMaxConns)
+	return st, nil
+}
+
+// DatabaseURLEnv is the setting that selects PostgreSQL.
+const DatabaseURLEnv = "RAMPART_SLACKADAPTER_DATABASE_URL"
+
 // Run starts the service and blocks until ctx ends.
 func Run(ctx context.Context, args []string, hooks Hooks) error {
 	cfg := config.Default()
 	return backend.Run(ctx, Spec(), cfg, args, func(ctx context.Context, env *backend.Env) error {
-		st, err := store.Open(ctx, filepath.Join(env.Common.DataDir, "slackadapter.db"))
+		st, err := openStore(ctx, cfg, env)
 		if err != nil {
 			return err
 		}
