@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"testing"
+	"time"
 
 	"codeberg.org/go-pdf/fpdf"
 	"github.com/stretchr/testify/require"
@@ -20,6 +21,7 @@ func TestIngestPDFAndDOCX(t *testing.T) {
 
 	p := fpdf.New("P", "mm", "A4", "")
 	p.SetTitle("Remote Access", false)
+	p.SetModificationDate(time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC))
 	p.SetFont("Helvetica", "", 12)
 	p.AddPage()
 	p.MultiCell(0, 6, "VPN certificates rotate every 45 days.", "", "", false)
@@ -55,12 +57,14 @@ func TestIngestPDFAndDOCX(t *testing.T) {
 	// Short pages share a chunk; its heading is the page it starts on.
 	require.Equal(t, "Page 1", ps[0].Heading)
 	require.Contains(t, ps[0].Text, "every 45 days")
+	require.Equal(t, time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC), ps[0].UpdatedAt, "the PDF's /ModDate")
 
 	ps, err = e.svc.Search(e.ctx, "t", "kb", "where do visitors park", 1)
 	require.NoError(t, err)
 	require.Len(t, ps, 1)
 	require.Equal(t, "facilities.docx", ps[0].Source)
 	require.Equal(t, "Parking", ps[0].Heading)
+	require.WithinDuration(t, time.Now(), ps[0].UpdatedAt, time.Minute, "no date in the file: when it was ingested")
 
 	// A truncated PDF is accepted (sniffed) and its job fails with a reason.
 	_, job, _, err := e.svc.Ingest(e.ctx, "t", ingest.Input{Collection: "kb", Content: pdfBuf.Bytes()[:pdfBuf.Len()/2], ContentType: "application/pdf"})

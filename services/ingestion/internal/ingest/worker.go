@@ -300,6 +300,11 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 	if xdoc.Title != "" {
 		title = key.Seal(kindTitle, doc.ID, []byte(xdoc.Title))
 	}
+	if !xdoc.UpdatedAt.IsZero() { // the document's own date, for citations
+		if err := s.o.Store.SetModified(ctx, r.tenant, doc.ID, xdoc.UpdatedAt); err != nil {
+			return err
+		}
+	}
 	if err := s.o.Store.Complete(ctx, r.tenant, r.id, doc.ID, col.EmbeddingModel, rows, title); err != nil {
 		if errors.Is(err, store.ErrNotFound) { // deleted meanwhile: take back the index entries
 			ids := make([]string, len(entries))

@@ -556,7 +556,8 @@ type StoredChunk struct {
 	Source     []byte // sealed, the document's
 	Title      []byte // sealed, the document's (nil: none)
 	Heading    []byte // sealed (nil: none)
-	// DocumentCreatedAt is when this version of the document was ingested.
+	// DocumentCreatedAt is when the document says it was last modified
+	// (SetModified) or else when this version of it was ingested.
 	DocumentCreatedAt time.Time
 }
 
@@ -599,7 +600,7 @@ func (s *Store) Chunks(ctx context.Context, tenant, collection string, refs []Ch
 		return nil, err
 	}
 	defer conn.Close()
-	st, err := conn.PrepareContext(ctx, `SELECT c.text, c.heading, d.source, d.title, d.created_at FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id
+	st, err := conn.PrepareContext(ctx, `SELECT c.text, c.heading, d.source, d.title, COALESCE(d.modified_at, d.created_at) FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id
 		WHERE c.tenant = ? AND c.document_id = ? AND c.seq = ? AND c.collection = ?`)
 	if err != nil {
 		return nil, err
@@ -620,6 +621,12 @@ func (s *Store) Chunks(ctx context.Context, tenant, collection string, refs []Ch
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// SetModified records when a document says it was last modified.
+func (s *Store) SetModified(ctx context.Context, tenant, docID string, t time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE documents SET modified_at = ? WHERE tenant = ? AND id = ?`, ns(t), tenant, docID)
+	return err
 }
 
 // DeleteTenant removes everything of a tenant (purge).
