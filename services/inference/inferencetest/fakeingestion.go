@@ -35,6 +35,15 @@ type FakeIngestion struct {
 	mu       sync.Mutex
 	docs     map[string][]doc // tenant \x00 collection → passages
 	searches []Search
+	warning  string
+}
+
+// SetWarning makes every search answer with SearchResponse.warning set,
+// as ingestion does when a collection's embedding model is unavailable.
+func (f *FakeIngestion) SetWarning(w string) {
+	f.mu.Lock()
+	f.warning = w
+	f.mu.Unlock()
 }
 
 // doc is a stored passage with its words counted once, at Add.
@@ -120,6 +129,7 @@ func (s *fakeSearch) Search(ctx context.Context, r *ingestionv1.SearchRequest) (
 	f.mu.Lock()
 	f.searches = append(f.searches, Search{Tenant: p.GetTenantId(), Collection: r.GetCollection(), Query: q, TopK: r.GetTopK()})
 	docs, ok := f.docs[p.GetTenantId()+"\x00"+r.GetCollection()]
+	warning := f.warning
 	f.mu.Unlock()
 	if !ok {
 		return nil, status.Error(codes.NotFound, "collection not found")
@@ -154,7 +164,7 @@ func (s *fakeSearch) Search(ctx context.Context, r *ingestionv1.SearchRequest) (
 		c.Score = h.score
 		out[i] = c
 	}
-	return &ingestionv1.SearchResponse{Passages: out}, nil
+	return &ingestionv1.SearchResponse{Passages: out, Warning: warning}, nil
 }
 
 func notWord(r rune) bool {

@@ -57,7 +57,7 @@ func (s *Service) ground(ctx context.Context, c *Caller, req *wire.ChatRequest, 
 	if q == "" {
 		return nil, wire.ErrNoUserMessage()
 	}
-	ps, err := s.Retriever.Retrieve(ctx, rag.Query{Collections: ret.collections, Params: ret.params, Text: q, TopK: ret.topK, MinScore: ret.minScore})
+	ps, warning, err := s.Retriever.RetrieveWithWarning(ctx, rag.Query{Collections: ret.collections, Params: ret.params, Text: q, TopK: ret.topK, MinScore: ret.minScore})
 	switch {
 	case errors.Is(err, rag.ErrUnavailable):
 		s.Log.LogAttrs(ctx, slog.LevelWarn, "retrieval failed, answering without documents",
@@ -68,7 +68,8 @@ func (s *Service) ground(ctx context.Context, c *Caller, req *wire.ChatRequest, 
 	case err != nil:
 		return nil, err
 	}
-	g.grounded, g.retrieved = true, ps
+	// e.g. keyword search only, the collection's embedding model being down
+	g.grounded, g.retrieved, g.warning = true, ps, warning
 	if len(ps) == 0 {
 		g.noAnswer = fmt.Sprintf("The documents in %s do not contain an answer to this question.", listNames(ret.collections))
 	}

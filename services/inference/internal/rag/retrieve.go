@@ -52,30 +52,41 @@ type Query struct {
 // 404 naming it; a bad query is a 400; any other failure wraps
 // ErrUnavailable.
 func (r *Retriever) Retrieve(ctx context.Context, q Query) ([]provider.Passage, error) {
+	ps, _, err := r.RetrieveWithWarning(ctx, q)
+	return ps, err
+}
+
+// RetrieveWithWarning is Retrieve plus the first warning ingestion attached
+// to a search (a collection whose embedding model is unavailable is
+// searched by keywords only).
+func (r *Retriever) RetrieveWithWarning(ctx context.Context, q Query) ([]provider.Passage, string, error) {
 	if r == nil || r.Client == nil {
-		return nil, fmt.Errorf("%w: ingestion is not configured", ErrUnavailable)
+		return nil, "", fmt.Errorf("%w: ingestion is not configured", ErrUnavailable)
 	}
 	ctx, cancel := context.WithTimeout(principal.Forward(ctx), cmp.Or(r.Timeout, DefaultTimeout))
 	defer cancel()
 	type result struct {
-		ps  []*ingestionv1.Passage
-		err error
+		ps      []*ingestionv1.Passage
+		warning string
+		err     error
 	}
 	results := make([]result, len(q.Collections))
 	var wg sync.WaitGroup
 	for i, c := range q.Collections {
 		wg.Go(func() {
 			res, err := r.Client.Search(ctx, &ingestionv1.SearchRequest{Collection: c, Query: q.Text, TopK: int32(q.TopK)}) //nolint:gosec // TopK ≤ wire.MaxTopK
-			results[i] = result{res.GetPassages(), err}
+			results[i] = result{res.GetPassages(), res.GetWarning(), err}
 		})
 	}
 	wg.Wait()
 	var all []*ingestionv1.Passage
+	var warning string
 	for i, res := range results {
 		if res.err != nil {
-			return nil, searchErr(q, i, res.err)
+			return nil, "", searchErr(q, i, res.err)
 		}
 		all = append(all, res.ps...)
+		warning = cmp.Or(warning, res.warning)
 	}
 	// Scores of different collections are all ingestion's fused scores;
 	// a stable sort keeps each collection's own order on ties.
@@ -90,7 +101,7 @@ func (r *Retriever) Retrieve(ctx context.Context, q Query) ([]provider.Passage, 
 		}
 		out = append(out, Passage(p))
 	}
-	return out, nil
+	return out, warning, nil
 }
 
 // Passage maps one ingestion passage to the provider's.

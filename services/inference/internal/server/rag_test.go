@@ -270,3 +270,20 @@ func TestRAGIngestionDownAnswersWithAWarning(t *testing.T) {
 		require.Empty(t, c.Rampart.Citations)
 	}
 }
+
+// TestRAGCarriesIngestionsSearchWarning: when ingestion searched by
+// keywords only (the collection's embedding model was down), the grounded
+// answer still cites and carries ingestion's warning.
+func TestRAGCarriesIngestionsSearchWarning(t *testing.T) {
+	e, _ := ragEnv(t)
+	const w = "The embedding model `semantic-embed` is unavailable right now; these results come from keyword search only."
+	e.srv.Ingestion.SetWarning(w)
+	resp, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{
+		Body: ragBody("rampart-extractive", `,"rampart":{"collections":["handbook"]}`, "How often do VPN certificates rotate?")})
+	require.NoError(t, err)
+	var c ragCompletion
+	require.NoError(t, json.Unmarshal(resp.GetBody(), &c))
+	require.NotNil(t, c.Rampart)
+	require.NotEmpty(t, c.Rampart.Citations)
+	require.Equal(t, w, c.Rampart.Warning)
+}
