@@ -66,4 +66,16 @@ func TestVectorsSwitchToANN(t *testing.T) {
 
 	vs.Invalidate("t", "big")
 	require.False(t, vs.UsesANN("t", "big"), "invalidated: rebuilt on the next search")
+
+	// Two large collections: the builder takes one at a time, and the
+	// other is built by a later search once it is free.
+	for _, c := range []string{"x", "y"} {
+		deadline := time.Now().Add(60 * time.Second)
+		for !vs.UsesANN("t", c) {
+			_, err := vs.Search(ctx, "t", c, entries[0].Vec, 1, load)
+			require.NoError(t, err)
+			require.True(t, time.Now().Before(deadline), "graph of %s not built in time", c)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }

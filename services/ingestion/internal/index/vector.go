@@ -40,6 +40,8 @@ type vset struct {
 	// graph is set when the background HNSW build is done; until then
 	// (and when the collection is small) search is exact.
 	graph atomic.Pointer[annGraph]
+	// started is set once a build of this set has begun.
+	started atomic.Bool
 }
 
 type annGraph struct {
@@ -101,9 +103,6 @@ func (v *Vectors) Search(ctx context.Context, tenant, collection string, q []flo
 		entries, s.err = load(ctx, tenant, collection)
 		if s.err == nil {
 			s.m = NewMatrix(entries)
-			if v.annFrom > 0 && len(entries) >= v.annFrom {
-				v.buildGraph(s, entries)
-			}
 		}
 	})
 	if s.err != nil {
@@ -117,6 +116,11 @@ func (v *Vectors) Search(ctx context.Context, tenant, collection string, q []flo
 	if g := s.graph.Load(); g != nil {
 		return g.topK(q, k), nil
 	}
+	// Large and no build yet (or the builder was busy with another set
+	// last time): try to start one; this search stays exact.
+	if v.annFrom > 0 && s.m.Len() >= v.annFrom && !s.started.Load() {
+		v.buildGraph(s)
+	}
 	return s.m.TopK(q, k), nil
 }
 
@@ -128,25 +132,33 @@ func (v *Vectors) UsesANN(tenant, collection string) bool {
 	return s != nil && s.graph.Load() != nil
 }
 
-// buildGraph starts the HNSW build of one collection unless another build
-// is running (the next load of a large collection tries again). The graph
-// holds its own unit-length copy of the vectors, in memory only.
-func (v *Vectors) buildGraph(s *vset, entries []VectorEntry) {
+// buildGraph starts the HNSW build of one set unless another build is
+// running (a later search tries again). The graph holds its own
+// unit-length, row-major copy of the vectors, in memory only.
+func (v *Vectors) buildGraph(s *vset) {
 	select {
 	case v.building <- struct{}{}:
 	default:
 		return
 	}
-	dims := len(entries[0].Vec)
-	ids := make([]string, len(entries))
-	flat := make([]float32, 0, dims*len(entries))
-	for i, e := range entries {
-		ids[i] = e.ID
-		flat = append(flat, unit(e.Vec, dims)...)
+	if !s.started.CompareAndSwap(false, true) {
+		<-v.building
+		return
+	}
+	m := s.m
+	dims := len(m.cols)
+	flat := make([]float32, m.Len()*dims)
+	for d, col := range m.cols {
+		for i, x := range col {
+			flat[i*dims+d] = x
+		}
+	}
+	for i := range m.Len() {
+		copy(flat[i*dims:(i+1)*dims], unit(flat[i*dims:(i+1)*dims], dims))
 	}
 	go func() {
 		defer func() { <-v.building }()
-		s.graph.Store(&annGraph{ix: ann.Build(flat, dims, ann.Options{}), ids: ids})
+		s.graph.Store(&annGraph{ix: ann.Build(flat, dims, ann.Options{}), ids: m.ids})
 	}()
 }
 
