@@ -750,8 +750,10 @@ type IngestDocumentRequest struct {
 	// Source name for citations (file name or URL); defaults to the URL, or
 	// "upload".
 	Source string `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
-	// Content type: "text/plain", "text/markdown" or "text/html". Defaults to
-	// the fetched Content-Type, else sniffed.
+	// Content type: "text/plain", "text/markdown", "text/html",
+	// "application/pdf" or
+	// "application/vnd.openxmlformats-officedocument.wordprocessingml.document".
+	// Defaults to the fetched Content-Type, else sniffed.
 	ContentType string `protobuf:"bytes,5,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
 	// Short-lived bearer token sent as "Authorization: Bearer" for the URL
 	// fetch only. It is used once and never stored, logged, traced or put in
@@ -859,7 +861,7 @@ type isIngestDocumentRequest_Input interface {
 }
 
 type IngestDocumentRequest_Content struct {
-	// Document bytes (UTF-8 text, Markdown or HTML).
+	// Document bytes: UTF-8 text, Markdown or HTML, or a PDF or DOCX file.
 	Content []byte `protobuf:"bytes,2,opt,name=content,proto3,oneof"`
 }
 
