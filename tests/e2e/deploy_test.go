@@ -553,13 +553,13 @@ func selects(sel, labels map[string]string) bool {
 // callGraph is who may open a connection to whom (docs/deploy.md): the edge
 // reaches every backend; every backend reaches auth for the principal
 // verification keys; inference → ingestion (RAG search) and keyvault;
-// ingestion → keyvault (data keys); slackadapter → keyvault (bot tokens)
-// and inference.
+// ingestion → keyvault (data keys) and inference (embedding models,
+// EmbedForTenant); slackadapter → keyvault (bot tokens) and inference.
 var callGraph = map[string][]string{
 	"edge":         {"auth", "keyvault", "inference", "ingestion", "slackadapter"},
 	"keyvault":     {"auth"},
 	"inference":    {"auth", "ingestion", "keyvault"},
-	"ingestion":    {"auth", "keyvault"},
+	"ingestion":    {"auth", "keyvault", "inference"},
 	"slackadapter": {"auth", "keyvault", "inference"},
 	"auth":         {},
 }
