@@ -51,7 +51,10 @@ func newCollectionCmd(f *apiFlags) *cobra.Command {
 
 // contentTypes maps file extensions to the types ingestion accepts; other
 // files are sent without a type and ingestion sniffs them.
-var contentTypes = map[string]string{".md": "text/markdown", ".markdown": "text/markdown", ".txt": "text/plain", ".html": "text/html", ".htm": "text/html"}
+var contentTypes = map[string]string{
+	".md": "text/markdown", ".markdown": "text/markdown", ".txt": "text/plain", ".html": "text/html", ".htm": "text/html",
+	".pdf": "application/pdf", ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
 
 // maxUpload is ingestion's limit on one document.
 const maxUpload = 10 << 20
@@ -128,7 +131,7 @@ func newDocCmd(f *apiFlags) *cobra.Command {
 	}
 	add.Flags().StringVarP(&collection, "collection", "c", "", "collection to add to (required)")
 	add.Flags().StringVar(&source, "source", "", "source shown in citations (default: the file name or URL; stdin: \"stdin\")")
-	add.Flags().StringVar(&ctype, "type", "", "content type: text/plain, text/markdown or text/html (default: from the extension, else sniffed)")
+	add.Flags().StringVar(&ctype, "type", "", "content type: text/plain, text/markdown, text/html, application/pdf or the DOCX type (default: from the extension, else sniffed)")
 	add.Flags().BoolVar(&wait, "wait", false, "wait for each job, showing its progress")
 
 	var listCollection string
