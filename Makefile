@@ -108,6 +108,10 @@ lint: $(LINT) $(BUF) ## buf lint + golangci-lint over every module
 	$(BUF) lint
 	@set -e; for m in $(MODULES); do echo "golangci-lint $$m"; (cd $$m && $(LINT) run --allow-serial-runners --config $(CURDIR)/.golangci.yml ./...); done
 
+.PHONY: bench-stack
+bench-stack: ## The real stack (`rampart dev`) vs direct, a bare proxy hop and the two-hop floor; BENCH_REQUESTS/BENCH_SECONDS/BENCH_ROUNDS shrink it
+	$(GO) run ./tests/e2e/benchstack -root $(CURDIR)
+
 BENCH := $(GO) test -run '^$$' -benchmem -count=1
 
 .PHONY: bench

@@ -1,0 +1,125 @@
+// Command fakeupstream is a minimal OpenAI-compatible upstream for gateway
+// overhead measurements: POST /v1/chat/completions answers a fixed, valid
+// chat.completion at once; GET /v1/models lists one model; GET /datasheet
+// answers an empty price list; GET /secret answers a fixed
+// secret-shaped JSON body (the bare HTTP floor for secret reads). It listens on a loopback address only and
+// writes the chosen address to -addr-file. With -print-free-port it prints a
+// free loopback TCP port and exits. With -proxy URL it is instead a bare
+// net/http/httputil reverse proxy to URL: the floor cost of one extra
+// loopback HTTP hop, to compare a gateway against.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+type chatReq struct {
+	Model string `json:"model"`
+}
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "loopback host:port to listen on")
+	addrFile := flag.String("addr-file", "", "write the bound address here once listening")
+	freePort := flag.Bool("print-free-port", false, "print a free loopback TCP port and exit")
+	proxyTo := flag.String("proxy", "", "run as a bare reverse proxy to this loopback base URL")
+	flag.Parse()
+	if *freePort {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			log.Fatal(err)
+		}
+		_, _ = fmt.Println(ln.Addr().(*net.TCPAddr).Port) //nolint:errcheck,forcetypeassert // a TCP listener has a TCP address
+		ln.Close()
+		return
+	}
+	if h, _, err := net.SplitHostPort(*listen); err != nil || !strings.HasPrefix(h, "127.") {
+		log.Fatalf("refusing non-loopback listen address %q", *listen)
+	}
+
+	var handler http.Handler
+	if *proxyTo != "" {
+		u, err := url.Parse(*proxyTo)
+		if err != nil || !strings.HasPrefix(u.Hostname(), "127.") {
+			log.Fatalf("refusing non-loopback proxy target %q", *proxyTo)
+		}
+		rp := httputil.NewSingleHostReverseProxy(u)
+		rp.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 90 * time.Second}
+		handler = rp
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, `{"error":{"message":"read error","type":"invalid_request_error"}}`, http.StatusBadRequest)
+			return
+		}
+		var req chatReq
+		if err := json.Unmarshal(body, &req); err != nil || req.Model == "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":{"message":"invalid JSON body or missing model","type":"invalid_request_error"}}`)
+			return
+		}
+		resp := map[string]any{
+			"id":                 "chatcmpl-fake-0001",
+			"object":             "chat.completion",
+			"created":            time.Now().Unix(),
+			"model":              req.Model,
+			"system_fingerprint": "fp_fake",
+			"choices": []any{map[string]any{
+				"index":         0,
+				"message":       map[string]any{"role": "assistant", "content": "Hello! This is a fixed reply from the fake upstream."},
+				"logprobs":      nil,
+				"finish_reason": "stop",
+			}},
+			"usage": map[string]any{"prompt_tokens": 12, "completion_tokens": 11, "total_tokens": 23},
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(resp)
+	})
+	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1700000000,"owned_by":"fake"}]}`)
+	})
+
+	// The bare net/http floor for secret reads (benchstack): a fixed JSON
+	// body shaped like keyvault's GetSecretValue answer, no work behind it.
+	mux.HandleFunc("GET /secret", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"name":"/bench/floor","version_id":"v1","secret_string":"floor-value-0123456789","version_stages":["AWSCURRENT"]}`)
+	})
+
+	// Stand-in for a gateway's model-pricing download, so that nothing
+	// needs to leave the machine: an empty price list.
+	mux.HandleFunc("GET /datasheet", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{}`)
+	})
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *addrFile != "" {
+		if err := os.WriteFile(*addrFile, []byte(ln.Addr().String()), 0o600); err != nil {
+			log.Fatal(err)
+		}
+	}
+	log.Printf("fakeupstream listening on %s", ln.Addr())
+	if handler == nil {
+		handler = mux
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	log.Fatal(srv.Serve(ln))
+}

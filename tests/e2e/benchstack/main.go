@@ -1,0 +1,607 @@
+// Command benchstack measures the stack users run (`rampart dev`: separate
+// processes, real config) against an instant fake OpenAI-compatible
+// upstream, in the same run as the upstream called directly, a bare
+// httputil.ReverseProxy hop and the two-hop floor (hopfloor), and prints a
+// markdown table with ratios against the floor. `make bench-stack` runs it.
+//
+// Sizes come from the environment: BENCH_REQUESTS (sequential requests per
+// target, default 2000), BENCH_SECONDS (each closed-loop phase, default 10),
+// BENCH_ROUNDS (default 2), BENCH_WARMUP (default 200). Everything listens
+// on loopback only.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	root := flag.String("root", ".", "repository root (holds go.work)")
+	out := flag.String("out", "", "also write the markdown table here")
+	flag.Parse()
+	res, err := run(*root, sizesFromEnv(), os.Stdout)
+	if err != nil {
+		log.Fatal(err)
+	}
+	md := res.markdown()
+	fmt.Println()
+	fmt.Print(md)
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(md), 0o600); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+// sizes are the run's dimensions; the defaults are issue 15's.
+type sizes struct {
+	Requests, Seconds, Rounds, Warmup int
+}
+
+func sizesFromEnv() sizes {
+	get := func(k string, def int) int {
+		if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
+			return v
+		}
+		return def
+	}
+	s := sizes{Requests: get("BENCH_REQUESTS", 2000), Seconds: get("BENCH_SECONDS", 10), Rounds: get("BENCH_ROUNDS", 2)}
+	s.Warmup = get("BENCH_WARMUP", min(200, max(s.Requests/10, 10)))
+	return s
+}
+
+// proc is a process we started; stop ends it (and only it).
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+}
+
+func (p *proc) stop() {
+	if p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func start(name, bin string, env []string, args ...string) (*proc, error) {
+	cmd := exec.Command(bin, args...) //nolint:gosec // G204: our own freshly built binaries
+	cmd.Env = append(cleanEnv(), env...)
+	buf := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = buf, buf
+	// hopfloor's back half dies with its front (Pdeathsig); everything else
+	// is stopped explicitly by stop.
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	return &proc{name: name, cmd: cmd, out: buf}, nil
+}
+
+// cleanEnv drops RAMPART_* so a developer's shell cannot redirect the stack.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "RAMPART_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func waitFile(p string, d time.Duration) (string, error) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(p); err == nil && len(b) > 0 {
+			return strings.TrimSpace(string(b)), nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "", fmt.Errorf("%s not written within %s", p, d)
+}
+
+// build compiles the six services, the CLI and the three harness tools.
+func build(root, binDir string) error {
+	args := []string{"build", "-trimpath", "-o", binDir + "/"}
+	for _, s := range []string{"auth", "keyvault", "inference", "ingestion", "slackadapter", "edge"} {
+		args = append(args, "./services/"+s+"/cmd/"+s)
+	}
+	args = append(args, "./cmd/rampart", "./tests/e2e/benchstack/fakeupstream", "./tests/e2e/benchstack/hopfloor", "./tests/e2e/benchstack/loadgen")
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// childOf finds a direct child process of ppid (hopfloor's back half).
+func childOf(ppid int) (int, error) {
+	for range 100 {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil {
+				continue
+			}
+			s := string(b)
+			f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+			if len(f) > 1 && f[1] == strconv.Itoa(ppid) {
+				return pid, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("no child of %d", ppid)
+}
+
+// cpuTicks is utime+stime of one process in clock ticks (USER_HZ=100).
+func cpuTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return ut + st
+}
+
+// rssMB is VmRSS of pid in MB.
+func rssMB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+var pidLine = regexp.MustCompile(`(?m)^\s+(\w+)\s+pid (\d+)\s`)
+
+// result is everything one run measured.
+type result struct {
+	Sizes      sizes
+	LoadAvg    string
+	Loadgen    loadgenJSON
+	Breakdown  map[string]float64 // share of Rampart's CPU in the load phases, per service
+	RSS        map[string]float64 // MB after the run, per process
+	Secrets    []secretRow
+	Targets    []string
+	StackPIDs  map[string]int
+	RunSeconds float64
+}
+
+type loadgenJSON struct {
+	Sequential map[string]struct {
+		N                    int
+		Errors               int64
+		MeanUs, P50Us, P99Us float64
+	} `json:"sequential"`
+	SequentialCPU map[string]float64 `json:"sequential_cpu_us_per_req"`
+	Load          []struct {
+		Target      string
+		Concurrency int
+		Round       int
+		Requests    int
+		Errors      int64
+		RPS         float64
+		CPUUsPerReq float64
+	} `json:"load"`
+}
+
+func run(root string, sz sizes, logw io.Writer) (*result, error) {
+	t0 := time.Now()
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp("", "rampart-benchstack-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(work) }()
+	bin := filepath.Join(work, "bin")
+	fmt.Fprintf(logw, "benchstack: building into %s\n", bin)
+	if err := build(root, bin); err != nil {
+		return nil, err
+	}
+	var procs []*proc
+	defer func() {
+		for i := len(procs) - 1; i >= 0; i-- {
+			procs[i].stop()
+		}
+	}()
+	launch := func(name, addrFile string, env []string, args ...string) (*proc, string, error) {
+		p, err := start(name, filepath.Join(bin, strings.Fields(name)[0]), env, args...)
+		if err != nil {
+			return nil, "", err
+		}
+		procs = append(procs, p)
+		addr, err := waitFile(addrFile, 30*time.Second)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w\n%s", name, err, p.out.String())
+		}
+		return p, addr, nil
+	}
+	_, upAddr, err := launch("fakeupstream", filepath.Join(work, "up.addr"), nil, "-addr-file", filepath.Join(work, "up.addr"))
+	if err != nil {
+		return nil, err
+	}
+	proxy, pxAddr, err := launch("fakeupstream (proxy)", filepath.Join(work, "px.addr"), nil, "-proxy", "http://"+upAddr, "-addr-file", filepath.Join(work, "px.addr"))
+	if err != nil {
+		return nil, err
+	}
+	hf, hfAddr, err := launch("hopfloor", filepath.Join(work, "hf.addr"), nil, "-upstream", "http://"+upAddr, "-addr-file", filepath.Join(work, "hf.addr"))
+	if err != nil {
+		return nil, err
+	}
+	hfBack, err := childOf(hf.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+
+	// The stack, as `make run` starts it, with an openai upstream pointed at
+	// the fake and the edge's limits out of the way (1e9 per minute: the
+	// limiter still runs on every request).
+	models := map[string]any{
+		"upstreams": map[string]any{"fake": map[string]any{"type": "openai", "base_url": "http://" + upAddr + "/v1", "api_key_env": "BENCH_FAKE_UPSTREAM_KEY", "max_retries": -1}},
+		"models": []any{
+			map[string]any{"id": "gpt-4o-mini", "upstream": "fake", "upstream_model": "gpt-4o-mini"},
+			map[string]any{"id": "rampart-extractive", "upstream": "local", "owned_by": "rampart"},
+			map[string]any{"id": "echo", "upstream": "local", "owned_by": "rampart"},
+			map[string]any{"id": "rampart-hash-embed", "kind": "embedding", "upstream": "local", "owned_by": "rampart", "max_dimensions": 4096},
+		},
+		"default": map[string]any{"allowed_models": []string{"*"}},
+	}
+	mb, _ := json.Marshal(models)
+	modelsPath := filepath.Join(work, "models.json")
+	if err := os.WriteFile(modelsPath, mb, 0o600); err != nil {
+		return nil, err
+	}
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	dataDir := filepath.Join(work, "data")
+	dev, err := start("rampart", filepath.Join(bin, "rampart"), []string{
+		"RAMPART_INFERENCE_MODELS=" + modelsPath, "BENCH_FAKE_UPSTREAM_KEY=sk-fake-upstream",
+		"RAMPART_EDGE_DEFAULT_KEY_RPM=1000000000", "RAMPART_EDGE_DEFAULT_TENANT_RPM=1000000000",
+	}, "dev", "--data-dir", dataDir, "--bin-dir", bin, "--http-addr", httpAddr)
+	if err != nil {
+		return nil, err
+	}
+	procs = append(procs, dev)
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(dev.out.String(), "Rampart is up") {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("stack not up after 3m:\n%s", dev.out.String())
+		}
+		if dev.cmd.ProcessState != nil {
+			return nil, fmt.Errorf("rampart dev exited:\n%s", dev.out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	pids := map[string]int{}
+	for _, m := range pidLine.FindAllStringSubmatch(dev.out.String(), -1) {
+		pids[m[1]], _ = strconv.Atoi(m[2])
+	}
+	for _, s := range []string{"edge", "inference", "auth", "keyvault"} {
+		if pids[s] == 0 {
+			return nil, fmt.Errorf("no pid for %s in rampart dev's output:\n%s", s, dev.out.String())
+		}
+	}
+	env, err := readEnv(filepath.Join(dataDir, "dev.env"))
+	if err != nil {
+		return nil, err
+	}
+	admin := env["RAMPART_ADMIN_KEY"]
+	if admin == "" {
+		return nil, errors.New("dev.env has no RAMPART_ADMIN_KEY")
+	}
+	base := "http://" + httpAddr
+
+	res := &result{Sizes: sz, StackPIDs: pids, Targets: []string{"direct", "proxy", "gateway", "rampart"}}
+	// Chat: loadgen, as in the shared harness.
+	rp := []int{pids["edge"], pids["inference"], pids["auth"]}
+	before := map[string]int64{}
+	for _, s := range []string{"edge", "inference", "auth"} {
+		before[s] = cpuTicks(pids[s])
+	}
+	jsonPath := filepath.Join(work, "loadgen.json")
+	lg := exec.Command(filepath.Join(bin, "loadgen"), //nolint:gosec // G204: our own binary
+		"-direct", "http://"+upAddr+"/v1/chat/completions",
+		"-proxy", "http://"+pxAddr+"/v1/chat/completions",
+		"-gateway", "http://"+hfAddr+"/v1/chat/completions", "-gateway-model", "gpt-4o-mini",
+		"-rampart", base+"/v1/chat/completions",
+		"-cpu", fmt.Sprintf("rampart=%d+%d+%d", rp[0], rp[1], rp[2]),
+		"-cpu", fmt.Sprintf("proxy=%d", proxy.cmd.Process.Pid),
+		"-cpu", fmt.Sprintf("gateway=%d+%d", hf.cmd.Process.Pid, hfBack),
+		"-n", strconv.Itoa(sz.Requests), "-warmup", strconv.Itoa(sz.Warmup),
+		"-conc", "16,64", "-dur", fmt.Sprintf("%ds", sz.Seconds), "-rounds", strconv.Itoa(sz.Rounds),
+		"-json", jsonPath)
+	lg.Env = append(cleanEnv(), "RAMPART_ADMIN_KEY="+admin)
+	lg.Stdout, lg.Stderr = logw, logw
+	if err := lg.Run(); err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	lb, err := os.ReadFile(jsonPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(lb, &res.Loadgen); err != nil {
+		return nil, err
+	}
+	var total int64
+	delta := map[string]int64{}
+	for s, b := range before {
+		delta[s] = cpuTicks(pids[s]) - b
+		total += delta[s]
+	}
+	res.Breakdown = map[string]float64{}
+	for s, d := range delta {
+		if total > 0 {
+			res.Breakdown[s] = float64(d) / float64(total)
+		}
+	}
+
+	// Secrets: REST through the edge next to a bare net/http floor.
+	res.Secrets, err = benchSecrets(base, admin, "http://"+upAddr+"/secret", sz, pids)
+	if err != nil {
+		return nil, err
+	}
+	res.RSS = map[string]float64{}
+	for _, s := range []string{"edge", "inference", "auth", "keyvault"} {
+		res.RSS[s] = rssMB(pids[s])
+	}
+	res.RSS["hopfloor"] = rssMB(hf.cmd.Process.Pid) + rssMB(hfBack)
+	res.RSS["proxy"] = rssMB(proxy.cmd.Process.Pid)
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		res.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	res.RunSeconds = time.Since(t0).Seconds()
+	return res, nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String(), nil
+}
+
+func readEnv(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			env[k] = v
+		}
+	}
+	return env, sc.Err()
+}
+
+// secretRow is one secrets measurement.
+type secretRow struct {
+	Name        string
+	Sequential  latStats
+	RPS16       float64
+	Requests16  int
+	Errors      int64
+	CPUUsPerReq float64 // edge+auth+keyvault CPU per request under load (0 for the floor)
+}
+
+type latStats struct {
+	N        int
+	P50, P99 float64 // µs
+	Errors   int64
+}
+
+func summarize(d []time.Duration, errs int64) latStats {
+	if len(d) == 0 {
+		return latStats{Errors: errs}
+	}
+	slices.Sort(d)
+	q := func(p float64) float64 {
+		i := int(p*float64(len(d))+0.5) - 1
+		i = max(0, min(i, len(d)-1))
+		return float64(d[i].Nanoseconds()) / 1e3
+	}
+	return latStats{N: len(d), Errors: errs, P50: q(0.5), P99: q(0.99)}
+}
+
+type httpTarget struct {
+	name   string
+	method string
+	url    string
+	auth   string
+	body   func(i int) []byte
+	want   string
+	client *http.Client
+	cpu    []int
+}
+
+func (t *httpTarget) do(i int) (time.Duration, error) {
+	var body io.Reader
+	if t.body != nil {
+		body = bytes.NewReader(t.body(i))
+	}
+	req, _ := http.NewRequest(t.method, t.url, body)
+	req.Header.Set("Content-Type", "application/json")
+	if t.auth != "" {
+		req.Header.Set("Authorization", t.auth)
+	}
+	start := time.Now()
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	el := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(t.want)) {
+		return 0, fmt.Errorf("%s: status %d", t.name, resp.StatusCode) // the body may hold a secret: not logged
+	}
+	return el, nil
+}
+
+// benchSecrets: sequential interleaved reads (floor, REST read) and writes,
+// then a closed loop at concurrency 16 for reads, same client settings as
+// loadgen.
+func benchSecrets(base, admin, floorURL string, sz sizes, pids map[string]int) ([]secretRow, error) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128, IdleConnTimeout: 90 * time.Second, DisableCompression: true}, Timeout: 10 * time.Second}
+	const name = "/dev/bench/token/one" // env/app/type/name
+	const value = "bench-secret-value-0123456789"
+	seed := &httpTarget{name: "seed", method: http.MethodPost, url: base + "/v1/secrets", auth: "Bearer " + admin,
+		body: func(int) []byte { return []byte(`{"name":"` + name + `","secret_string":"` + value + `"}`) }, want: "{", client: client}
+	if _, err := seed.do(0); err != nil {
+		return nil, fmt.Errorf("create bench secret: %w", err)
+	}
+	svc := []int{pids["edge"], pids["auth"], pids["keyvault"]}
+	targets := []*httpTarget{
+		{name: "HTTP floor read (bare net/http)", method: http.MethodGet, url: floorURL, want: "secret_string", client: client},
+		{name: "REST read through the edge", method: http.MethodGet, url: base + "/v1/secrets" + name + ":value", auth: "Bearer " + admin, want: value, client: client, cpu: svc},
+		{name: "REST write through the edge", method: http.MethodPost, url: base + "/v1/secrets" + name + ":putValue", auth: "Bearer " + admin,
+			body: func(int) []byte { return []byte(`{"secret_string":"` + value + `"}`) }, want: "{", client: client, cpu: svc},
+	}
+	// Writes create versions: fewer of them keeps the run short.
+	seqN := []int{sz.Requests, sz.Requests, max(sz.Requests/4, 10)}
+	lat := make([][]time.Duration, len(targets))
+	errs := make([]int64, len(targets))
+	for i := range min(sz.Warmup, 50) {
+		for _, t := range targets[:2] {
+			if _, err := t.do(i); err != nil {
+				return nil, fmt.Errorf("warm-up: %w", err)
+			}
+		}
+	}
+	for i := range sz.Requests {
+		for k := range targets {
+			j := (k + i) % len(targets) // rotating order
+			if i >= seqN[j] {
+				continue
+			}
+			d, err := targets[j].do(i)
+			if err != nil {
+				errs[j]++
+				continue
+			}
+			lat[j] = append(lat[j], d)
+		}
+	}
+	var rows []secretRow
+	for j, t := range targets {
+		rows = append(rows, secretRow{Name: t.name, Sequential: summarize(lat[j], errs[j]), Errors: errs[j]})
+	}
+	// Closed loop, reads only, c=16, rounds rotating.
+	for r := range sz.Rounds {
+		for k := range 2 {
+			j := (k + r) % 2
+			n, e, cpu := closedLoop(targets[j], 16, time.Duration(sz.Seconds)*time.Second)
+			rows[j].RPS16 += n / float64(sz.Seconds) / float64(sz.Rounds)
+			rows[j].Requests16 += int(n)
+			rows[j].Errors += e
+			rows[j].CPUUsPerReq += cpu / float64(sz.Rounds)
+		}
+	}
+	return rows, nil
+}
+
+func closedLoop(t *httpTarget, conc int, dur time.Duration) (float64, int64, float64) {
+	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	defer cancel()
+	var ok, errs atomic.Int64
+	var c0 int64
+	for _, p := range t.cpu {
+		c0 += cpuTicks(p)
+	}
+	var wg sync.WaitGroup
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; ctx.Err() == nil; i += conc {
+				if _, err := t.do(i); err != nil {
+					errs.Add(1)
+					continue
+				}
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	var c1 int64
+	for _, p := range t.cpu {
+		c1 += cpuTicks(p)
+	}
+	cpu := 0.0
+	if n := ok.Load() + errs.Load(); n > 0 && len(t.cpu) > 0 {
+		cpu = float64(c1-c0) * 1e4 / float64(n)
+	}
+	return float64(ok.Load()), errs.Load(), cpu
+}

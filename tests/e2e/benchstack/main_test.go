@@ -1,0 +1,59 @@
+package main
+
+import (
+	"io"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestSmoke runs the whole harness at a tiny size so it cannot rot: it
+// builds and starts the real stack, the fake upstream, the proxy and the
+// floor on loopback and checks that every row has results and no errors.
+// Timings are never asserted (the machine is shared).
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the whole stack")
+	}
+	res, err := run("../../..", sizes{Requests: 100, Seconds: 1, Rounds: 1, Warmup: 10}, testWriter())
+	require.NoError(t, err)
+	for _, target := range []string{"direct", "proxy", "gateway", "rampart"} {
+		s := res.Loadgen.Sequential[target]
+		require.Equal(t, 100, s.N, target)
+		require.Zero(t, s.Errors, target)
+		require.Positive(t, s.P50Us, target)
+		for _, c := range []int{16, 64} {
+			rps, _, reqs, errs := res.loadMean(target, c)
+			require.Positive(t, reqs, "%s c=%d", target, c)
+			require.Positive(t, rps, "%s c=%d", target, c)
+			require.Zero(t, errs, "%s c=%d", target, c)
+		}
+	}
+	for _, target := range []string{"proxy", "gateway", "rampart"} {
+		_, cpu, _, _ := res.loadMean(target, 64)
+		require.Positive(t, cpu, "CPU charged to %s", target)
+	}
+	require.Len(t, res.Secrets, 3)
+	for _, s := range res.Secrets {
+		require.Positive(t, s.Sequential.N, s.Name)
+		require.Zero(t, s.Errors, s.Name)
+	}
+	require.Positive(t, res.Secrets[0].Requests16)
+	require.Positive(t, res.Secrets[1].Requests16)
+	for _, p := range []string{"edge", "inference", "auth", "keyvault"} {
+		require.Positive(t, res.RSS[p], p)
+	}
+	md := res.markdown()
+	require.Contains(t, md, "two-hop floor")
+	require.Contains(t, md, "REST read through the edge")
+	t.Log("\n" + md)
+}
+
+// testWriter sends the harness's progress to the test log only with -v.
+func testWriter() io.Writer {
+	if testing.Verbose() {
+		return os.Stdout
+	}
+	return io.Discard
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// loadMean is the mean over rounds of req/s, CPU per request, requests and
+// errors of one target at one concurrency.
+func (r *result) loadMean(target string, conc int) (rps, cpu float64, reqs int, errs int64) {
+	k := 0.0
+	for _, l := range r.Loadgen.Load {
+		if l.Target == target && l.Concurrency == conc {
+			rps += l.RPS
+			cpu += l.CPUUsPerReq
+			reqs += l.Requests
+			errs += l.Errors
+			k++
+		}
+	}
+	if k > 0 {
+		rps, cpu = rps/k, cpu/k
+	}
+	return rps, cpu, reqs, errs
+}
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// markdown renders the run as the table docs/performance.md shows.
+func (r *result) markdown() string {
+	var b strings.Builder
+	seq := r.Loadgen.Sequential
+	d := seq["direct"]
+	fmt.Fprintf(&b, "Sizes: %d sequential requests per target (warm-up %d), closed loop %d s × %d rounds per level; load average at the end: %s; run took %.0f s.\n\n",
+		r.Sizes.Requests, r.Sizes.Warmup, r.Sizes.Seconds, r.Sizes.Rounds, r.LoadAvg, r.RunSeconds)
+	b.WriteString("| chat completions, same run | direct | bare proxy hop | two-hop floor (hopfloor) | Rampart (`rampart dev`) | Rampart / floor |\n|---|---|---|---|---|---|\n")
+	row := func(label string, f func(t string) (float64, string)) {
+		fmt.Fprintf(&b, "| %s |", label)
+		var floor, rp float64
+		for _, t := range []string{"direct", "proxy", "gateway", "rampart"} {
+			v, s := f(t)
+			if t == "gateway" {
+				floor = v
+			}
+			if t == "rampart" {
+				rp = v
+			}
+			fmt.Fprintf(&b, " %s |", s)
+		}
+		fmt.Fprintf(&b, " %s |\n", ratio(rp, floor))
+	}
+	row("sequential p50 / p99 (µs)", func(t string) (float64, string) {
+		s := seq[t]
+		return s.P50Us, fmt.Sprintf("%.0f / %.0f", s.P50Us, s.P99Us)
+	})
+	row("added p50 (µs)", func(t string) (float64, string) {
+		if t == "direct" {
+			return 0, "–"
+		}
+		v := seq[t].P50Us - d.P50Us
+		return v, fmt.Sprintf("+%.0f", v)
+	})
+	row("added p99 (µs)", func(t string) (float64, string) {
+		if t == "direct" {
+			return 0, "–"
+		}
+		v := seq[t].P99Us - d.P99Us
+		return v, fmt.Sprintf("+%.0f", v)
+	})
+	for _, c := range []int{16, 64} {
+		direct, _, _, _ := r.loadMean("direct", c)
+		row(fmt.Sprintf("throughput c=%d (req/s, %% of direct)", c), func(t string) (float64, string) {
+			v, _, _, _ := r.loadMean(t, c)
+			if t == "direct" {
+				return v, fmt.Sprintf("%.0f", v)
+			}
+			return v, fmt.Sprintf("%.0f (%.0f %%)", v, 100*v/max(direct, 1))
+		})
+	}
+	for _, c := range []int{16, 64} {
+		row(fmt.Sprintf("CPU per request under load c=%d (µs)", c), func(t string) (float64, string) {
+			if t == "direct" {
+				return 0, "–"
+			}
+			_, v, _, _ := r.loadMean(t, c)
+			s := fmt.Sprintf("%.0f", v)
+			if t == "rampart" {
+				s += fmt.Sprintf(" (edge %.0f + inference %.0f + auth %.0f)", v*r.Breakdown["edge"], v*r.Breakdown["inference"], v*r.Breakdown["auth"])
+			}
+			return v, s
+		})
+	}
+	row("CPU per request, sequential (µs)", func(t string) (float64, string) {
+		v, ok := r.Loadgen.SequentialCPU[t]
+		if !ok {
+			return 0, "–"
+		}
+		return v, fmt.Sprintf("%.0f", v)
+	})
+	row("errors (all phases)", func(t string) (float64, string) {
+		e := seq[t].Errors
+		for _, c := range []int{16, 64} {
+			_, _, _, x := r.loadMean(t, c)
+			e += x
+		}
+		return float64(e), fmt.Sprintf("%d", e)
+	})
+	fmt.Fprintf(&b, "| RSS after the run (MB) | – | %.0f | %.0f (front + back) | edge %.0f, inference %.0f, auth %.0f | – |\n\n",
+		r.RSS["proxy"], r.RSS["hopfloor"], r.RSS["edge"], r.RSS["inference"], r.RSS["auth"])
+	b.WriteString("Added = the target's percentile minus the direct call's from the same interleaved run. Rampart's CPU split is each process's share of the stack's CPU over the whole chat run.\n\n")
+
+	b.WriteString("| secrets, same run | sequential p50 / p99 (µs) | c=16 (req/s) | CPU per request under load (µs, edge+auth+keyvault) | errors | vs HTTP floor (p50, c=16) |\n|---|---|---|---|---|---|\n")
+	var floor secretRow
+	for i, s := range r.Secrets {
+		if i == 0 {
+			floor = s
+		}
+		rps, cpu, vs := "–", "–", "–"
+		if s.Requests16 > 0 {
+			rps = fmt.Sprintf("%.0f", s.RPS16)
+		}
+		if s.CPUUsPerReq > 0 {
+			cpu = fmt.Sprintf("%.0f", s.CPUUsPerReq)
+		}
+		if i > 0 {
+			vs = ratio(s.Sequential.P50, floor.Sequential.P50)
+			if s.Requests16 > 0 {
+				vs += fmt.Sprintf(", %.0f %%", 100*s.RPS16/max(floor.RPS16, 1))
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %.0f / %.0f (n=%d) | %s | %s | %d | %s |\n", s.Name, s.Sequential.P50, s.Sequential.P99, s.Sequential.N, rps, cpu, s.Errors, vs)
+	}
+	fmt.Fprintf(&b, "\nRSS after the run: keyvault %.0f MB.\n", r.RSS["keyvault"])
+	return b.String()
+}
