@@ -35,3 +35,23 @@ func TestStartTwiceGivesIndependentServers(t *testing.T) {
 	a, b := pgtest.Start(t), pgtest.Start(t)
 	require.NotEqual(t, a, b)
 }
+
+// TestFreshDatabase: each call gives another empty database on the same
+// server; what one holds the other does not see.
+func TestFreshDatabase(t *testing.T) {
+	t.Parallel()
+	server := pgtest.Start(t)
+	a, b := pgtest.FreshDatabase(t, server, "fresh"), pgtest.FreshDatabase(t, server, "fresh")
+	require.NotEqual(t, a, b)
+	dbA, err := sql.Open("pgx", a)
+	require.NoError(t, err)
+	defer dbA.Close()
+	_, err = dbA.ExecContext(t.Context(), "CREATE TABLE only_in_a (x int)")
+	require.NoError(t, err)
+	dbB, err := sql.Open("pgx", b)
+	require.NoError(t, err)
+	defer dbB.Close()
+	var n int
+	require.NoError(t, dbB.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'only_in_a'").Scan(&n))
+	require.Zero(t, n)
+}

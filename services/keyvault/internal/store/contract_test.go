@@ -2,15 +2,12 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // admin connection creating one database per test
 	"github.com/stretchr/testify/require"
 
 	pstore "github.com/rampart-platform/rampart/pkg/store"
@@ -27,7 +24,6 @@ type opener func(t *testing.T) *store.Store
 var (
 	pgOnce sync.Once
 	pgURL  string
-	pgN    atomic.Int64
 )
 
 // backends returns, per dialect, a function that creates a fresh empty
@@ -62,16 +58,7 @@ func backends() map[string]func(t *testing.T) opener {
 func freshPostgresDB(t *testing.T) string {
 	t.Helper()
 	require.NotEmpty(t, pgURL, "the PostgreSQL server is started by TestContract")
-	name := fmt.Sprintf("kv_%d", pgN.Add(1))
-	admin, err := sql.Open("pgx", pgURL)
-	require.NoError(t, err)
-	defer admin.Close()
-	_, err = admin.ExecContext(t.Context(), "CREATE DATABASE "+name)
-	require.NoError(t, err)
-	u, err := url.Parse(pgURL)
-	require.NoError(t, err)
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.FreshDatabase(t, pgURL, "kv")
 }
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 8000, time.UTC)

@@ -2,10 +2,8 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -25,7 +23,6 @@ type opener func(t *testing.T) *store.Store
 var (
 	pgOnce sync.Once
 	pgURL  string
-	pgN    atomic.Int64
 )
 
 // backends returns, per dialect, a function creating a fresh empty
@@ -55,21 +52,12 @@ func backends() map[string]func(t *testing.T) opener {
 	}
 }
 
-// freshPostgresDB creates an empty database on the suite's server (the
-// "pgx" driver is registered by pkg/store).
+// freshPostgresDB creates an empty database on the suite's server, which
+// TestContract starts once (pgtest stops it when that test ends).
 func freshPostgresDB(t *testing.T) string {
 	t.Helper()
 	require.NotEmpty(t, pgURL, "the PostgreSQL server is started by TestContract")
-	name := fmt.Sprintf("slack_%d", pgN.Add(1))
-	admin, err := sql.Open("pgx", pgURL)
-	require.NoError(t, err)
-	defer admin.Close()
-	_, err = admin.ExecContext(t.Context(), "CREATE DATABASE "+name)
-	require.NoError(t, err)
-	u, err := url.Parse(pgURL)
-	require.NoError(t, err)
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.FreshDatabase(t, pgURL, "slack")
 }
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
