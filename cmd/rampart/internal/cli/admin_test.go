@@ -53,6 +53,11 @@ func TestAdminVerbs(t *testing.T) {
 		{[]string{"secret", "get", "/prod/slackadapter/token/bot", "--stage", "AWSPREVIOUS"}, "", "GET", "/v1/secrets/prod/slackadapter/token/bot:value", "version_stage=AWSPREVIOUS", nil},
 		{[]string{"secret", "put", "/prod/app/db/pw", "--value", "-"}, "s3cr3t\n", "POST", "/v1/secrets/prod/app/db/pw:putValue", "", map[string]any{"secret_string": "s3cr3t"}},
 		{[]string{"secret", "delete", "/prod/app/db/pw", "--force"}, "", "DELETE", "/v1/secrets/prod/app/db/pw", "force_delete_without_recovery=true", nil},
+		{[]string{"secret", "rotate", "/prod/app/db/main", "--function", "random-password", "--json-key", "password"}, "", "POST", "/v1/secrets/prod/app/db/main:rotate", "",
+			map[string]any{"rotation_function": map[string]any{"type": "ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD", "password_policy": map[string]any{"json_key": "password"}}}},
+		{[]string{"secret", "rotate", "/prod/app/llm/key", "--function", "rampart-api-key", "--json-key", "api_key", "--schedule", "rate(30 days)"}, "", "POST", "/v1/secrets/prod/app/llm/key:rotate", "",
+			map[string]any{"rotation_function": map[string]any{"type": "ROTATION_FUNCTION_TYPE_RAMPART_API_KEY", "api_key": map[string]any{"json_key": "api_key"}},
+				"rotation_rules": map[string]any{"schedule_expression": "rate(30 days)"}}},
 		{[]string{"api", "GET", "/v1/keys"}, "", "GET", "/v1/keys", "", nil},
 	}
 	for _, tt := range tests {
@@ -77,4 +82,19 @@ func TestAdminVerbWithoutConfig(t *testing.T) {
 	var out bytes.Buffer
 	err := Run(context.Background(), []string{"whoami"}, &out, &out)
 	require.ErrorContains(t, err, "no Rampart URL")
+}
+
+// TestSecretRotateJSONKeyNeedsAFunction: --json-key only names a field of a
+// function that writes one; anything else is refused before any call.
+func TestSecretRotateJSONKeyNeedsAFunction(t *testing.T) {
+	for _, args := range [][]string{
+		{"secret", "rotate", "/prod/app/db/main", "--json-key", "password"},
+		{"secret", "rotate", "/prod/app/db/main", "--function", "webhook", "--json-key", "password"},
+	} {
+		root := newRoot(io.Discard, io.Discard)
+		root.SetArgs(append(args, "--url", "http://127.0.0.1:1", "--key", "rk_unused"))
+		err := root.Execute()
+		require.Error(t, err, args)
+		require.Contains(t, err.Error(), "--json-key")
+	}
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -76,11 +78,26 @@ func newSecretCmd(f *apiFlags) *cobra.Command {
 	})
 	del.Flags().IntVar(&recoveryDays, "recovery-days", 0, "recovery window in days (7-30, default 30)")
 	del.Flags().BoolVar(&force, "force", false, "delete now, without a recovery window")
-	var function, schedule string
+	var function, schedule, jsonKey string
 	rotate := verb(f, "rotate NAME", "Rotate now and/or set a rotation schedule", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
 		body := map[string]any{}
+		if jsonKey != "" && function == "" {
+			return "", "", nil, nil, errors.New("--json-key needs --function random-password or rampart-api-key")
+		}
 		if function != "" {
-			body["rotation_function"] = map[string]any{"type": enumName("ROTATION_FUNCTION_TYPE_", function)}
+			rf := map[string]any{"type": enumName("ROTATION_FUNCTION_TYPE_", function)}
+			// A JSON value (e.g. a database credential) keeps its other
+			// fields; only the named one is replaced.
+			switch {
+			case jsonKey == "":
+			case rf["type"] == "ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD":
+				rf["password_policy"] = map[string]any{"json_key": jsonKey}
+			case rf["type"] == "ROTATION_FUNCTION_TYPE_RAMPART_API_KEY":
+				rf["api_key"] = map[string]any{"json_key": jsonKey}
+			default:
+				return "", "", nil, nil, fmt.Errorf("--json-key applies to random-password and rampart-api-key, not %s", function)
+			}
+			body["rotation_function"] = rf
 		}
 		if schedule != "" {
 			body["rotation_rules"] = map[string]any{"schedule_expression": schedule}
@@ -89,6 +106,7 @@ func newSecretCmd(f *apiFlags) *cobra.Command {
 	})
 	rotate.Flags().StringVar(&function, "function", "", "rotation function: random-password, webhook or rampart-api-key")
 	rotate.Flags().StringVar(&schedule, "schedule", "", "schedule, e.g. 'rate(30 days)' or a cron expression")
+	rotate.Flags().StringVar(&jsonKey, "json-key", "", "the value is a JSON object: replace only this field (e.g. password), keep the others")
 	cmd.AddCommand(create, put, get, del, rotate,
 		verb(f, "list", "List secrets (metadata only)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 			return http.MethodGet, "/v1/secrets", nil, nil, nil
