@@ -228,7 +228,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 		// Shutdown order: readiness false → let load balancers notice →
 		// stop accepting and drain in-flight requests with a deadline.
 		readiness.SetDraining()
-		log.Info("shutting down: draining", slog.Duration("drain_delay", cfg.DrainDelay))
+		log.Info("shutting down: draining", slog.Int64("drain_delay_us", cfg.DrainDelay.Microseconds()))
 		if cfg.DrainDelay > 0 {
 			t := time.NewTimer(cfg.DrainDelay)
 			<-t.C

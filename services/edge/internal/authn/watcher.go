@@ -36,7 +36,7 @@ func (a *Authenticator) Watch(ctx context.Context) error {
 		}
 		a.metrics.reconnect()
 		a.log.Warn("revocation stream lost; cache TTL shortened until resynced",
-			slog.String("error", errString(err)), slog.Duration("retry_in", backoff), slog.Duration("ttl", a.degradedTTL))
+			slog.String("error", errString(err)), slog.Int64("retry_in_us", backoff.Microseconds()), slog.Int64("ttl_us", a.degradedTTL.Microseconds()))
 		delay := backoff/2 + rand.N(backoff/2+1) //nolint:gosec // jitter, not security
 		t := time.NewTimer(delay)
 		select {

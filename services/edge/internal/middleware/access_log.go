@@ -34,7 +34,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // AccessLog logs one line per request (method, path, route class, status,
-// bytes, duration, request and tenant ids — never headers or bodies) and
+// bytes, duration_us, client IP (as ClientAddr computed it from the
+// trusted proxies), request and tenant ids — never headers or bodies) and
 // records metrics. classify maps a path to a bounded route label.
 func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +64,9 @@ func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string
 			slog.String("route", route),
 			slog.Int("status", status),
 			slog.Int64("bytes", rec.bytes),
-			slog.Duration("duration", elapsed),
+			// The one duration unit of every service's access log (pkg/serve):
+			// integer microseconds, named with their unit.
+			slog.Int64("duration_us", elapsed.Microseconds()),
 			slog.String("client_ip", ClientIP(r.Context())))
 	})
 }

@@ -45,7 +45,7 @@ type Options struct {
 
 // New returns the public handler. The middleware chain, outermost first:
 // security headers → request id → route match (the permission table) →
-// access log + metrics → panic recovery → client address → body limits and
+// client address → access log + metrics → panic recovery → body limits and
 // write deadline → CORS → header guard (ambiguous credentials, reserved
 // headers) → authentication and route authorization → rate limit (by the
 // route's class) → routes.
@@ -99,9 +99,11 @@ func New(o Options) http.Handler {
 	h = middleware.HeaderGuard(h)
 	h = middleware.CORS(o.CORSOrigins, h)
 	h = middleware.Limits(limitsFor(o.RequestTimeout, o.StreamTimeout), h)
-	h = middleware.ClientAddr(o.TrustedProxies, h)
 	h = middleware.Recover(o.Log, h)
 	h = middleware.AccessLog(o.Log, o.HTTPMetrics, Classify, h)
+	// Outside the access log, so the log line reads the address it computed
+	// (a context value set further in would be invisible to it).
+	h = middleware.ClientAddr(o.TrustedProxies, h)
 	h = matchRoute(o.Policy, h)
 	h = middleware.RequestID(h)
 	h = middleware.SecurityHeaders(o.TLS, h)

@@ -1,0 +1,63 @@
+package router_test
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/pkg/logging/logtest"
+	"github.com/rampart-platform/rampart/services/edge/internal/router"
+)
+
+// The access log line names the client address the edge trusts (the
+// forwarded one only behind a trusted proxy) and the duration with its unit.
+func TestAccessLogClientIPAndDuration(t *testing.T) {
+	tests := []struct {
+		name    string
+		trusted []netip.Prefix
+		want    string
+	}{
+		{"peer not trusted: the TCP peer, the header ignored", nil, "127.0.0.1"},
+		{"peer is a trusted proxy: the right-most untrusted forwarded address",
+			[]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "203.0.113.7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf logtest.Buffer
+			h := router.New(router.Options{
+				Log: slog.New(slog.NewJSONHandler(&buf, nil)), OpenAPI: []byte(`{}`), TrustedProxies: tt.trusted,
+			})
+			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/healthz", nil)
+			require.NoError(t, err)
+			req.Header.Set("X-Forwarded-For", "198.51.100.1, 203.0.113.7")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			require.NoError(t, resp.Body.Close())
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+
+			var line map[string]any
+			for l := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
+				var m map[string]any
+				require.NoError(t, json.Unmarshal([]byte(l), &m), l)
+				if m["msg"] == "http request" {
+					line = m
+				}
+			}
+			require.NotNil(t, line, "no access log line in %s", buf.String())
+			require.Equal(t, tt.want, line["client_ip"])
+			require.Equal(t, "/healthz", line["path"])
+			d, ok := line["duration_us"].(float64)
+			require.True(t, ok, "duration_us missing or not a number: %v", line)
+			require.GreaterOrEqual(t, d, 0.0)
+			require.NotContains(t, line, "duration")
+		})
+	}
+}
