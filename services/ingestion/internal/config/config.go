@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/config"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
 
 // Config is loaded from RAMPART_INGESTION_* and flags.
@@ -21,7 +22,16 @@ type Config struct {
 	KeyTTL            time.Duration `env:"KEY_TTL" flag:"key-ttl" default:"10m" usage:"how long an unwrapped tenant key is used before keyvault is asked again (a crypto-shred takes effect within it)"`
 	KeyCacheSize      int           `env:"KEY_CACHE" flag:"key-cache" default:"4096" usage:"tenant data keys kept unwrapped in memory"`
 	VectorCollections int           `env:"VECTOR_CACHE" flag:"vector-cache" default:"256" usage:"collections whose vectors are kept decrypted in memory for search"`
-	ANNThreshold      int           `env:"ANN_THRESHOLD" flag:"ann-threshold" default:"100000" usage:"chunks from which a collection's vector search uses an HNSW graph (built in memory in the background; exact search until it is ready); 0 turns it off"`
+	// DatabaseURL selects PostgreSQL, which several replicas share (the
+	// job queue is claimed with leases; search indexes are rebuilt from
+	// it when another replica changed a collection); empty keeps the
+	// embedded SQLite file in the data dir.
+	DatabaseURL        string        `env:"DATABASE_URL" flag:"database-url" usage:"postgres://... selects PostgreSQL (several replicas may share it); empty uses SQLite (ingestion.db) in the data dir"`
+	DBMaxConns         int           `env:"DB_MAX_CONNS" flag:"db-max-conns" default:"16" usage:"PostgreSQL: connections per replica"`
+	DBStatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" flag:"db-statement-timeout" default:"30s" usage:"PostgreSQL: the server cancels statements running longer"`
+	JobLease           time.Duration `env:"JOB_LEASE" flag:"job-lease" default:"2m" usage:"a claimed job is this replica's for this long without renewal (renewed every third of it while it runs); the job of a replica that died is retaken after it"`
+	Replica            string        `env:"REPLICA" flag:"replica" usage:"this replica's name in job leases (default: the host name, the pod name on Kubernetes)"`
+	ANNThreshold       int           `env:"ANN_THRESHOLD" flag:"ann-threshold" default:"100000" usage:"chunks from which a collection's vector search uses an HNSW graph (built in memory in the background; exact search until it is ready); 0 turns it off"`
 }
 
 // Default returns the defaults from docs/conventions.md.
@@ -46,5 +56,10 @@ func (c *Config) Validate() error {
 	check(c.KeyCacheSize >= 1, "KeyCacheSize", "must be at least 1")
 	check(c.KeyTTL >= time.Second, "KeyTTL", "must be at least 1s")
 	check(c.VectorCollections >= 1, "VectorCollections", "must be at least 1")
+	// The value may hold a password: never echo it.
+	check(c.DatabaseURL == "" || pstore.IsPostgresURL(c.DatabaseURL), "DatabaseURL", "must be a postgres:// or postgresql:// URL (empty: SQLite in the data dir)")
+	check(c.DBMaxConns >= 1 && c.DBMaxConns <= 1000, "DBMaxConns", "must be 1-1000")
+	check(c.DBStatementTimeout >= 100*time.Millisecond, "DBStatementTimeout", "must be at least 100ms")
+	check(c.JobLease >= 3*time.Second && c.JobLease <= time.Hour, "JobLease", "must be between 3s and 1h")
 	return errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package index_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -109,4 +110,34 @@ func ids(hs []index.Hit) []string {
 		out[i] = h.ID
 	}
 	return out
+}
+
+// TestLexicalGenerationAndCleanup: an index records the collection state
+// it holds across a reopen, and the directories of tenants that are gone
+// are deleted while the others stay.
+func TestLexicalGenerationAndCleanup(t *testing.T) {
+	dir := t.TempDir()
+	l := index.NewLexical(dir)
+	g, err := l.Generation("a", "kb")
+	require.NoError(t, err)
+	require.Empty(t, g, "no index: nothing recorded")
+	require.NoError(t, l.Index("a", "kb", []index.Entry{{ID: "d:0", Text: "alpha"}}))
+	require.NoError(t, l.SetGeneration("a", "kb", "17.3"))
+	require.NoError(t, l.Index("b", "kb", []index.Entry{{ID: "d:0", Text: "beta"}}))
+	require.NoError(t, l.Close())
+
+	l = index.NewLexical(dir)
+	g, err = l.Generation("a", "kb")
+	require.NoError(t, err)
+	require.Equal(t, "17.3", g, "kept across a reopen")
+	require.NoError(t, l.Close())
+
+	n, err := l.DropOtherTenants([]string{"a"})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, err = os.Stat(l.TenantDir("b"))
+	require.ErrorIs(t, err, os.ErrNotExist, "b's index is gone")
+	hits, err := l.Search("a", "kb", "alpha", 5)
+	require.NoError(t, err)
+	require.Len(t, hits, 1, "a's index stays")
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/blevesearch/bleve/v2"
@@ -234,10 +235,70 @@ func (l *Lexical) prune(ix bleve.Index, text string) (bleveQuery, error) {
 
 type bleveQuery = query.Query
 
+// generationKey is where an index records the state of the collection it
+// was built from (bleve's internal key-value space, not a document).
+var generationKey = []byte("rampart.generation")
+
+// Generation returns what SetGeneration last recorded in a collection's
+// index ("" when nothing was, or there is no index).
+func (l *Lexical) Generation(tenant, collection string) (string, error) {
+	ix, err := l.get(tenant, collection, false)
+	if err != nil || ix == nil {
+		return "", err
+	}
+	v, err := ix.GetInternal(generationKey)
+	return string(v), err
+}
+
+// SetGeneration records in a collection's index (created if missing) the
+// state of the collection it now holds, so a restart keeps an index that is
+// still current.
+func (l *Lexical) SetGeneration(tenant, collection, g string) error {
+	ix, err := l.get(tenant, collection, true)
+	if err != nil {
+		return err
+	}
+	return ix.SetInternal(generationKey, []byte(g))
+}
+
 // DropCollection closes and deletes a collection's index.
 func (l *Lexical) DropCollection(tenant, collection string) error {
 	l.close(tenant + "\x00" + collection)
 	return os.RemoveAll(l.path(tenant, collection))
+}
+
+// DropOtherTenants deletes the index directories of every tenant not in
+// keep (and not open): the indexes of tenants purged while this replica
+// was down. It returns how many it deleted.
+func (l *Lexical) DropOtherTenants(keep []string) (int, error) {
+	entries, err := os.ReadDir(l.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	keepDirs := make(map[string]bool, len(keep))
+	for _, t := range keep {
+		keepDirs[filepath.Base(l.TenantDir(t))] = true
+	}
+	l.mu.Lock()
+	for k := range l.open {
+		tenant, _, _ := strings.Cut(k, "\x00")
+		keepDirs[filepath.Base(l.TenantDir(tenant))] = true
+	}
+	l.mu.Unlock()
+	n := 0
+	for _, e := range entries {
+		if !e.IsDir() || keepDirs[e.Name()] {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(l.dir, e.Name())); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // DropTenant closes and deletes all of a tenant's indexes.

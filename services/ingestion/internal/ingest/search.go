@@ -98,6 +98,13 @@ func (s *Service) SearchQuery(ctx context.Context, q Query) (Result, error) {
 		}
 		return Result{}, err
 	}
+	// Another replica may have changed the collection since this one's
+	// indexes were built.
+	release, err := s.fresh(ctx, key, col)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
 	n := candidates(topK)
 	var res Result
 	var lex, vec []index.Hit

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"regexp"
 	"strconv"
 	"sync"
@@ -69,6 +70,15 @@ type Options struct {
 	// RetryAttempts bounds the runs (default 8) before the job fails for good.
 	RetryDelay    time.Duration
 	RetryAttempts int
+	// Replica names this process in job leases (default: the host name).
+	Replica string
+	// JobLease is how long a claimed job is this replica's without a
+	// renewal (renewed every third of it while the job runs; default 2m):
+	// the job of a replica that died is retaken after at most this long.
+	JobLease time.Duration
+	// PollInterval is how often idle workers look for jobs queued by other
+	// replicas or left by dead ones (default 2s).
+	PollInterval time.Duration
 }
 
 // TenantEmbedder embeds texts with a registry model for a tenant
@@ -82,19 +92,25 @@ type Service struct {
 	o   Options
 	log *slog.Logger
 
-	mu     sync.Mutex
-	queue  []jobRef
-	parked map[string][]jobRef // tenant → jobs waiting for its key
-	// resumed is set once Run has parked or queued the jobs left from before
-	// a restart; until then every call unlocks its tenant's key, so a call
-	// racing the start-up scan cannot leave its jobs parked.
+	mu sync.Mutex
+	// waiting lists the tenants with claimable jobs whose keys this
+	// replica does not hold: their next call here unlocks the key.
+	waiting map[string]bool
+	// resumed is set once Run has listed the waiting tenants; until then
+	// every call unlocks its tenant's key, so a call racing the start-up
+	// scan cannot leave its jobs waiting.
 	resumed atomic.Bool
 	wake    chan struct{}
-	// attempts counts the runs of jobs waiting for their embedding model.
-	attempts map[string]int
+	// cols is the state of this replica's per-collection search indexes.
+	cols freshness
 }
 
-type jobRef struct{ tenant, id, doc, collection, contentType string }
+// jobRef is a claimed job.
+type jobRef struct {
+	tenant, id, doc, collection string
+	lease                       store.Lease
+	attempts                    int
+}
 
 // New returns a Service; call Run to process jobs.
 func New(o Options) *Service {
@@ -119,7 +135,16 @@ func New(o Options) *Service {
 	if o.RetryAttempts <= 0 {
 		o.RetryAttempts = 8
 	}
-	s := &Service{o: o, log: o.Log, parked: map[string][]jobRef{}, wake: make(chan struct{}, 1), attempts: map[string]int{}}
+	if o.Replica == "" {
+		o.Replica, _ = os.Hostname()
+	}
+	if o.JobLease <= 0 {
+		o.JobLease = 2 * time.Minute
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 2 * time.Second
+	}
+	s := &Service{o: o, log: o.Log, waiting: map[string]bool{}, wake: make(chan struct{}, 1)}
 	o.Ring.OnUnlock(s.unpark)
 	return s
 }
@@ -237,6 +262,7 @@ func (s *Service) DeleteCollection(ctx context.Context, tenant, name string) err
 		return notFound(err, "collection")
 	}
 	s.o.Vectors.Invalidate(tenant, name)
+	s.cols.forget(tenant, name)
 	return s.o.Lexical.DropCollection(tenant, name)
 }
 
@@ -361,7 +387,7 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 		return Document{}, store.Job{}, false, err
 	}
 	if !dedup {
-		s.enqueue(jobRef{tenant: tenant, id: j.ID, doc: d.ID, collection: d.Collection, contentType: d.ContentType})
+		s.enqueue(jobRef{tenant: tenant, id: j.ID, doc: d.ID, collection: d.Collection})
 	}
 	return out, j, dedup, nil
 }
@@ -428,16 +454,23 @@ func (s *Service) DeleteDocument(ctx context.Context, tenant, id string) error {
 	if id == "" {
 		return grpcerr.Invalid("document_id", "is required")
 	}
-	d, err := s.o.Store.DeleteDocument(ctx, tenant, id)
+	// The collection is only known once the row is read: the change runs
+	// under the lock of the collection the document was in.
+	d, err := s.o.Store.GetDocument(ctx, tenant, id)
 	if err != nil {
 		return notFound(err, "document")
 	}
-	s.o.Vectors.Invalidate(tenant, d.Collection)
-	ids := make([]string, d.Chunks)
-	for i := range ids {
-		ids[i] = chunkID(d.ID, i)
-	}
-	return s.o.Lexical.Delete(tenant, d.Collection, ids)
+	return s.change(tenant, d.Collection, func() (store.Generation, error) {
+		d, g, err := s.o.Store.DeleteDocument(ctx, tenant, id)
+		if err != nil {
+			return g, notFound(err, "document")
+		}
+		ids := make([]string, d.Chunks)
+		for i := range ids {
+			ids[i] = chunkID(d.ID, i)
+		}
+		return g, s.o.Lexical.Delete(tenant, d.Collection, ids)
+	})
 }
 
 // GetJob returns one job.
@@ -471,7 +504,7 @@ func (s *Service) ListJobs(ctx context.Context, tenant, collection string, limit
 // waiting for it; servers call it on every call on a tenant's behalf.
 func (s *Service) Unlock(ctx context.Context, tenant string) {
 	s.mu.Lock()
-	waiting := len(s.parked[tenant]) > 0
+	waiting := s.waiting[tenant]
 	s.mu.Unlock()
 	if !waiting && s.resumed.Load() {
 		return
@@ -489,8 +522,9 @@ func (s *Service) Purge(ctx context.Context, tenant string) error {
 	}
 	s.o.Ring.Forget(tenant)
 	s.o.Vectors.InvalidateTenant(tenant)
+	s.cols.forgetTenant(tenant)
 	s.mu.Lock()
-	delete(s.parked, tenant)
+	delete(s.waiting, tenant)
 	s.mu.Unlock()
 	return s.o.Lexical.DropTenant(tenant)
 }

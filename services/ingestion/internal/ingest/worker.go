@@ -23,102 +23,133 @@ import (
 // progressEvery is how many chunks pass between progress writes.
 const progressEvery = 64
 
-// Run resumes unfinished jobs and processes jobs until ctx ends. Jobs of a
-// tenant whose key is not in memory wait (queued) for the tenant's next
-// call.
+// Run processes jobs until ctx ends. The queue is the jobs table, shared
+// by every replica on the database: each worker claims the oldest
+// claimable job of a tenant whose key this replica holds (a lease, renewed
+// while the job runs; see store.ClaimNext), so no job runs on two replicas
+// at once and the job of a replica that died is retaken once its lease
+// expires. Jobs of a tenant whose key is not in memory wait for the
+// tenant's next call on some replica (Unlock).
 func (s *Service) Run(ctx context.Context) error {
-	jobs, err := s.o.Store.UnfinishedJobs(ctx)
-	if err != nil {
-		return err
-	}
-	for _, j := range jobs {
-		ref := jobRef{tenant: j.Tenant, id: j.ID, doc: j.DocumentID, collection: j.Collection}
-		if _, ok := s.o.Ring.Cached(j.Tenant); ok {
-			s.enqueue(ref)
-		} else {
-			s.park(ref)
-		}
-	}
+	s.dropOrphanIndexes(ctx)
+	s.refreshWaiting(ctx)
 	s.resumed.Store(true)
-	// A tenant whose key was unlocked while the scan ran may have missed its
-	// unpark: requeue every parked tenant whose key is in memory now.
-	s.mu.Lock()
-	var ready []string
-	for tenant := range s.parked {
-		if _, ok := s.o.Ring.Cached(tenant); ok {
-			ready = append(ready, tenant)
-		}
-	}
-	s.mu.Unlock()
-	for _, tenant := range ready {
-		s.unpark(tenant)
-	}
-	if len(jobs) > 0 {
-		s.log.Info("resuming unfinished ingestion jobs", "jobs", len(jobs))
-	}
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		t := time.NewTicker(s.o.PollInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				s.refreshWaiting(ctx)
+				s.wakeOne()
+			}
+		}
+	})
 	for range s.o.Workers {
 		g.Go(func() error { s.work(ctx); return nil })
 	}
 	return g.Wait()
 }
 
-func (s *Service) enqueue(r jobRef) {
+// dropOrphanIndexes deletes the local index directories of tenants that
+// have no collection in the database: tenants purged while this replica
+// was down (the replica that handled the purge cannot reach this one's
+// disk, and the shared event cursor has moved past it).
+func (s *Service) dropOrphanIndexes(ctx context.Context) {
+	tenants, err := s.o.Store.Tenants(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("list tenants for index cleanup", "err", err)
+		}
+		return
+	}
+	n, err := s.o.Lexical.DropOtherTenants(tenants)
+	if err != nil {
+		s.log.Warn("delete indexes of purged tenants", "err", err)
+	}
+	if n > 0 {
+		s.log.Info("deleted local indexes of tenants no longer in the database", "tenants", n)
+	}
+}
+
+// refreshWaiting records the tenants with claimable jobs whose keys this
+// replica does not hold, so their next call here unlocks them.
+func (s *Service) refreshWaiting(ctx context.Context) {
+	tenants, err := s.o.Store.WaitingTenants(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("list tenants with waiting jobs", "err", err)
+		}
+		return
+	}
+	waiting := make(map[string]bool, len(tenants))
+	for _, t := range tenants {
+		if _, ok := s.o.Ring.Cached(t); !ok {
+			waiting[t] = true
+		}
+	}
 	s.mu.Lock()
-	s.queue = append(s.queue, r)
+	s.waiting = waiting
 	s.mu.Unlock()
+	if n := len(waiting); n > 0 && !s.resumed.Load() {
+		s.log.Info("jobs wait for their tenants' next call (keys not in memory)", "tenants", n)
+	}
+}
+
+// enqueue wakes a worker for a job just written to the queue.
+func (s *Service) enqueue(jobRef) { s.wakeOne() }
+
+func (s *Service) wakeOne() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (s *Service) park(r jobRef) {
-	s.mu.Lock()
-	s.parked[r.tenant] = append(s.parked[r.tenant], r)
-	s.mu.Unlock()
-}
-
-// unpark requeues a tenant's waiting jobs once its key is in memory.
+// unpark wakes the workers once a tenant's key is in memory.
 func (s *Service) unpark(tenant string) {
 	s.mu.Lock()
-	refs := s.parked[tenant]
-	delete(s.parked, tenant)
+	delete(s.waiting, tenant)
 	s.mu.Unlock()
-	for _, r := range refs {
-		s.enqueue(r)
-	}
-}
-
-func (s *Service) next() (jobRef, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.queue) == 0 {
-		return jobRef{}, false
-	}
-	r := s.queue[0]
-	s.queue = s.queue[1:]
-	return r, true
+	s.wakeOne()
 }
 
 func (s *Service) work(ctx context.Context) {
 	for {
-		r, ok := s.next()
+		j, holder, ok := s.claim(ctx)
 		if !ok {
 			select {
 			case <-ctx.Done():
 				return
 			case <-s.wake:
-				continue
+			case <-time.After(s.o.PollInterval):
 			}
+			continue
 		}
 		// more work may be queued: let another worker look too
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
-		s.process(ctx, r)
+		s.wakeOne()
+		s.process(ctx, j, holder)
 	}
+}
+
+// claim takes the next job this replica can open.
+func (s *Service) claim(ctx context.Context) (store.Job, string, bool) {
+	tenants := s.o.Ring.Tenants()
+	if len(tenants) == 0 {
+		return store.Job{}, "", false
+	}
+	holder := store.NewHolder(s.o.Replica)
+	j, ok, err := s.o.Store.ClaimNext(ctx, tenants, holder, s.o.JobLease)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("claim ingestion job", "err", err)
+		}
+		return store.Job{}, "", false
+	}
+	return j, holder, ok
 }
 
 // failure is a job failure whose message is safe to show the tenant.
@@ -126,32 +157,48 @@ type failure struct{ msg string }
 
 func (f *failure) Error() string { return f.msg }
 
-func (s *Service) process(ctx context.Context, r jobRef) {
+// errLeaseLost cancels a job whose lease another replica took.
+var errLeaseLost = errors.New("job lease lost")
+
+func (s *Service) process(ctx context.Context, j store.Job, holder string) {
+	r := jobRef{tenant: j.Tenant, id: j.ID, doc: j.DocumentID, collection: j.Collection,
+		lease: store.Lease{Tenant: j.Tenant, JobID: j.ID, Holder: holder}, attempts: j.Attempts}
 	key, ok := s.o.Ring.Cached(r.tenant)
-	if !ok {
-		s.park(r)
+	if !ok { // expired since the claim: give the job back
+		s.release(r)
 		return
 	}
+	jobCtx, cancel := context.WithCancelCause(ctx)
+	stopRenew := s.renew(jobCtx, r.lease, cancel)
 	run := s.run
 	if r.doc == "" {
 		run = s.runReembed
 	}
-	err := run(ctx, key, r)
+	err := run(jobCtx, key, r)
+	stopRenew()
+	lost := errors.Is(context.Cause(jobCtx), errLeaseLost)
+	cancel(nil)
 	var f *failure
 	switch {
 	case err == nil:
-		s.forget(r)
 		s.done(r, store.JobSucceeded)
+	case lost || errors.Is(err, store.ErrLeaseLost):
+		// another replica holds the job now (this one stalled past its
+		// lease): its outcome is the one that counts
+		s.log.Warn("ingestion job lease lost; another replica runs it", "tenant", r.tenant, "job", r.id)
 	case errors.Is(err, embed.ErrUnavailable) && ctx.Err() == nil:
 		s.retryLater(r, err.Error())
 	case errors.Is(err, store.ErrStale):
 		// the collection's model changed (or, for a re-embed, its chunks)
 		// while the job ran: run it again with the current state
-		s.enqueue(r)
+		s.release(r)
+		s.wakeOne()
 	case errors.Is(err, store.ErrNotFound):
 		// deleted while queued: nothing to do
 	case ctx.Err() != nil:
-		// shutting down: the job stays unfinished and resumes on restart
+		// shutting down: give the job back so another replica takes it
+		// now rather than when the lease expires
+		s.release(r)
 	case errors.As(err, &f):
 		s.fail(r, f.msg)
 	default:
@@ -160,43 +207,72 @@ func (s *Service) process(ctx context.Context, r jobRef) {
 	}
 }
 
+// renew extends the job's lease every third of its length until the
+// returned stop is called; a lost lease cancels the job.
+func (s *Service) renew(ctx context.Context, l store.Lease, cancel context.CancelCauseFunc) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(s.o.JobLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				err := s.o.Store.RenewLease(ctx, l, s.o.JobLease)
+				switch {
+				case errors.Is(err, store.ErrLeaseLost):
+					cancel(errLeaseLost)
+					return
+				case err != nil && ctx.Err() == nil:
+					// the database is unreachable: keep working, the
+					// fenced commit decides whether the work counts
+					s.log.Warn("renew ingestion job lease", "job", l.JobID, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func (s *Service) release(r jobRef) {
+	if err := s.o.Store.ReleaseLease(context.WithoutCancel(context.Background()), r.lease); err != nil {
+		s.log.Warn("release ingestion job lease (it expires anyway)", "job", r.id, "err", err)
+	}
+}
+
 // retryLater records a job whose embedding model was unavailable as failed
 // with the reason, keeping its payload, and runs it again after a backoff
-// (also after a restart: UnfinishedJobs lists it); after RetryAttempts runs
-// it fails for good.
+// (on whichever replica claims it then, also after a restart); after
+// RetryAttempts runs it fails for good.
 func (s *Service) retryLater(r jobRef, reason string) {
-	s.mu.Lock()
-	s.attempts[r.id]++
-	n := s.attempts[r.id]
-	s.mu.Unlock()
+	n := r.attempts + 1
 	if n >= s.o.RetryAttempts {
-		s.forget(r)
 		s.fail(r, fmt.Sprintf("%s (gave up after %d attempts)", reason, n))
 		return
 	}
 	delay := min(s.o.RetryDelay<<(n-1), 30*time.Minute)
 	msg := fmt.Sprintf("%s; retrying in %s (attempt %d of %d)", reason, delay.Round(time.Second), n, s.o.RetryAttempts)
-	if err := s.o.Store.FailRetryable(context.WithoutCancel(context.Background()), r.tenant, r.id, msg); err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
+	if err := s.o.Store.FailRetryable(context.WithoutCancel(context.Background()), r.lease, msg, time.Now().Add(delay)); err != nil {
+		if !errors.Is(err, store.ErrLeaseLost) {
 			s.log.Error("record job retry", "tenant", r.tenant, "job", r.id, "err", err)
 		}
-		s.forget(r)
 		return
 	}
 	s.log.Warn("embedding model unavailable; job retries later", "tenant", r.tenant, "job", r.id, "delay", delay)
 	s.done(r, store.JobFailed)
-	time.AfterFunc(delay, func() { s.enqueue(r) })
-}
-
-func (s *Service) forget(r jobRef) {
-	s.mu.Lock()
-	delete(s.attempts, r.id)
-	s.mu.Unlock()
+	time.AfterFunc(delay, s.wakeOne)
 }
 
 func (s *Service) fail(r jobRef, msg string) {
-	if err := s.o.Store.Fail(context.WithoutCancel(context.Background()), r.tenant, r.id, r.doc, msg); err != nil {
-		s.log.Error("record job failure", "tenant", r.tenant, "job", r.id, "err", err)
+	if err := s.o.Store.Fail(context.WithoutCancel(context.Background()), r.lease, r.doc, msg); err != nil {
+		if !errors.Is(err, store.ErrLeaseLost) {
+			s.log.Error("record job failure", "tenant", r.tenant, "job", r.id, "err", err)
+		}
 		return
 	}
 	s.done(r, store.JobFailed)
@@ -227,7 +303,7 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 	if err != nil {
 		return err
 	}
-	if err := s.o.Store.SetProgress(ctx, r.tenant, r.id, store.JobRunning, 0, 0); err != nil {
+	if err := s.o.Store.SetProgress(ctx, r.lease, store.JobRunning, 0, 0); err != nil {
 		return err
 	}
 	xdoc, err := extract.Document(doc.ContentType, content)
@@ -244,7 +320,7 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 		return &failure{"extract: the document has no text"}
 	}
 	total := len(parts)
-	if err := s.o.Store.SetProgress(ctx, r.tenant, r.id, store.JobRunning, 0, total); err != nil {
+	if err := s.o.Store.SetProgress(ctx, r.lease, store.JobRunning, 0, total); err != nil {
 		return err
 	}
 	rows := make([]store.Chunk, 0, total)
@@ -285,16 +361,10 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 			entries = append(entries, index.Entry{ID: id, Text: texts[i]})
 		}
 		if end < total {
-			if err := s.o.Store.SetProgress(ctx, r.tenant, r.id, store.JobRunning, end, total); err != nil {
+			if err := s.o.Store.SetProgress(ctx, r.lease, store.JobRunning, end, total); err != nil {
 				return err
 			}
 		}
-	}
-	// Index first: ids are stable, so a crash before the commit below only
-	// means the retried job re-indexes the same ids; search ignores index
-	// entries without committed rows.
-	if err := s.o.Lexical.Index(r.tenant, doc.Collection, entries); err != nil {
-		return err
 	}
 	var title []byte
 	if xdoc.Title != "" {
@@ -305,18 +375,26 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 			return err
 		}
 	}
-	if err := s.o.Store.Complete(ctx, r.tenant, r.id, doc.ID, col.EmbeddingModel, rows, title); err != nil {
-		if errors.Is(err, store.ErrNotFound) { // deleted meanwhile: take back the index entries
+	return s.change(r.tenant, doc.Collection, func() (store.Generation, error) {
+		// Index first: ids are stable, so a crash before the commit below
+		// only means the retried job re-indexes the same ids; search
+		// ignores index entries without committed rows.
+		if err := s.o.Lexical.Index(r.tenant, doc.Collection, entries); err != nil {
+			return store.Generation{}, err
+		}
+		g, err := s.o.Store.Complete(ctx, r.lease, doc.ID, col.EmbeddingModel, rows, title)
+		if err != nil {
+			// not committed (deleted meanwhile, lease lost, stale): take
+			// back the index entries; if another replica committed the
+			// document, the generation moved and a search rebuilds
 			ids := make([]string, len(entries))
 			for i, e := range entries {
 				ids[i] = e.ID
 			}
 			_ = s.o.Lexical.Delete(r.tenant, doc.Collection, ids)
 		}
-		return err
-	}
-	s.o.Vectors.Invalidate(r.tenant, doc.Collection)
-	return nil
+		return g, err
+	})
 }
 
 // runReembed is a re-embed job: every chunk of the collection is embedded
@@ -340,7 +418,7 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 		return err
 	}
 	total := len(chunks)
-	if err := s.o.Store.SetProgress(ctx, r.tenant, r.id, store.JobRunning, 0, total); err != nil {
+	if err := s.o.Store.SetProgress(ctx, r.lease, store.JobRunning, 0, total); err != nil {
 		return err
 	}
 	vectors := make(map[store.ChunkRef][]byte, total)
@@ -378,7 +456,7 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 			}
 			vectors[store.ChunkRef{DocumentID: c.DocumentID, Seq: c.Seq}] = key.Seal(kindVector, chunkID(c.DocumentID, c.Seq), encodeVector(v))
 		}
-		if err := s.o.Store.SetProgress(ctx, r.tenant, r.id, store.JobRunning, end, total); err != nil {
+		if err := s.o.Store.SetProgress(ctx, r.lease, store.JobRunning, end, total); err != nil {
 			return err
 		}
 	}
@@ -390,11 +468,10 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 			return &failure{err.Error()}
 		}
 	}
-	if err := s.o.Store.CompleteReembed(ctx, r.tenant, r.id, r.collection, target.EmbeddingModel, target.EmbeddingDims, vectors); err != nil {
-		return err
-	}
-	s.o.Vectors.Invalidate(r.tenant, r.collection)
-	return nil
+	// The lexical index does not change (same texts): only the vectors.
+	return s.change(r.tenant, r.collection, func() (store.Generation, error) {
+		return s.o.Store.CompleteReembed(ctx, r.lease, r.collection, target.EmbeddingModel, target.EmbeddingDims, vectors)
+	})
 }
 
 // embedTexts embeds texts with the collection's model: the local hash

@@ -152,6 +152,21 @@ func (r *Ring) Get(ctx context.Context, tenant string, create bool) (*Key, error
 	return k, nil
 }
 
+// Tenants lists the tenants whose keys are in memory and not older than
+// the TTL: the tenants whose jobs this process can open.
+func (r *Ring) Tenants() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.keys))
+	now := r.now()
+	for tenant, e := range r.keys {
+		if k, _ := e.Value.(*Key); now.Sub(k.loadedAt) < r.ttl {
+			out = append(out, tenant)
+		}
+	}
+	return out
+}
+
 // Forget drops a tenant's key from memory (purge, shred).
 func (r *Ring) Forget(tenant string) {
 	r.mu.Lock()

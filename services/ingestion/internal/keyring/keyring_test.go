@@ -79,6 +79,7 @@ func TestKeyLifecycle(t *testing.T) {
 	}
 	_, cached := r.Cached("a")
 	require.False(t, cached)
+	require.ElementsMatch(t, []string{"b", "c"}, r.Tenants(), "the tenants whose jobs this replica can open")
 	unlocked := ""
 	r.OnUnlock(func(t string) { unlocked = t })
 	a2, err := r.Get(ctx, "a", false)
@@ -94,7 +95,9 @@ func TestKeyLifecycle(t *testing.T) {
 	r.SetClock(func() time.Time { return now })
 	_, cached = r.Cached("a")
 	require.True(t, cached)
+	require.Contains(t, r.Tenants(), "a")
 	r.SetClock(func() time.Time { return now.Add(2 * time.Minute) })
+	require.Empty(t, r.Tenants(), "expired keys open no jobs")
 	_, cached = r.Cached("a")
 	require.False(t, cached, "expired")
 	k.Shred("b")

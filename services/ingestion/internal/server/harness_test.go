@@ -53,11 +53,15 @@ type harness struct {
 
 	mu   sync.Mutex
 	done map[string]chan int
+	// parent is the harness whose job waiters a replica reports to.
+	parent *harness
 }
 
 type opts struct {
 	noWorkers    bool
 	allowPrivate bool
+	// databaseURL selects PostgreSQL (shared by replicas).
+	databaseURL string
 }
 
 func newHarness(t *testing.T, o opts) *harness {
@@ -76,6 +80,7 @@ func newHarness(t *testing.T, o opts) *harness {
 	h.cfg.Workers, h.cfg.EmbedDims, h.cfg.ChunkTokens, h.cfg.ChunkOverlap = 2, 256, 300, 50
 	h.cfg.FetchTimeout, h.cfg.KeyCacheSize, h.cfg.VectorCollections, h.cfg.KeyTTL = 10*time.Second, 64, 16, time.Hour
 	h.cfg.AllowPrivate = o.allowPrivate
+	h.cfg.DatabaseURL = o.databaseURL
 
 	// fake keyvault
 	src, err := mtls.NewSource(mtls.FilesFor(certDir, "keyvault"))
@@ -153,7 +158,25 @@ func (h *harness) restart(t *testing.T, o opts) {
 }
 
 func (h *harness) jobDone(_, job string, state int) {
+	if h.parent != nil {
+		h.parent.jobDone("", job, state)
+		return
+	}
 	h.ch(job) <- state
+}
+
+// replica starts another ingestion instance with its own data dir (its
+// own lexical indexes) on the same database, keyvault and inference;
+// its finished jobs are reported to h's waiters.
+func (h *harness) replica(t *testing.T) *harness {
+	t.Helper()
+	r := &harness{
+		certDir: h.certDir, dataDir: t.TempDir(), signer: h.signer, verifier: h.verifier, kms: h.kms, secrets: h.secrets,
+		kvAddr: h.kvAddr, inference: h.inference, logs: h.logs, cfg: h.cfg, parent: h, done: map[string]chan int{},
+	}
+	r.start(t, opts{})
+	t.Cleanup(r.shutdown)
+	return r
 }
 
 func (h *harness) ch(job string) chan int {

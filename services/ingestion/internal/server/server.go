@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -16,6 +17,7 @@ import (
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/secrets"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/pkg/tenantevents"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
@@ -51,7 +53,7 @@ type App struct {
 // (keyvault) may be nil, which turns data-source connections off; models
 // (inference) may be nil, which leaves only rampart-hash-embed collections.
 func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.KMS, secrets ingest.Secrets, models ingest.TenantEmbedder, log *slog.Logger, onDone func(tenant, job string, state int)) (*App, error) {
-	st, err := store.Open(ctx, filepath.Join(dataDir, "ingestion.db"))
+	st, err := openStore(ctx, cfg, dataDir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -73,8 +75,37 @@ func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.
 		// RetryDelay: the first wait of a job whose embedding model was
 		// unavailable (doubled per attempt).
 		RetryDelay: cfg.EmbedRetryDelay,
+		Replica:    cfg.Replica,
+		JobLease:   cfg.JobLease,
 	})
 	return &App{Service: svc, Store: st, Lexical: lex}, nil
+}
+
+// DatabaseURLEnv is the setting that selects PostgreSQL.
+const DatabaseURLEnv = "RAMPART_INGESTION_DATABASE_URL"
+
+// openStore opens the SQLite file in the data dir, or PostgreSQL when
+// DATABASE_URL is set. A PostgreSQL that cannot be reached (or is migrated
+// beyond this binary) stops the start, so the service never becomes ready;
+// the error names the setting and shows the URL without its password.
+func openStore(ctx context.Context, cfg *config.Config, dataDir string, log *slog.Logger) (*store.Store, error) {
+	if cfg.DatabaseURL == "" {
+		return store.Open(ctx, filepath.Join(dataDir, "ingestion.db"))
+	}
+	pool := pstore.DefaultPoolOptions
+	pool.MaxOpen, pool.MaxIdle, pool.StatementTimeout = cfg.DBMaxConns, cfg.DBMaxConns, cfg.DBStatementTimeout
+	// A dead address must not hang the start: it fails within the timeout
+	// and the orchestrator restarts us.
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := store.OpenPostgres(octx, cfg.DatabaseURL, pool)
+	if err != nil {
+		return nil, fmt.Errorf("%s (%s): %w", DatabaseURLEnv, pstore.RedactURL(cfg.DatabaseURL), err)
+	}
+	if log != nil {
+		log.Info("store: PostgreSQL", "url", pstore.RedactURL(cfg.DatabaseURL), "max_conns", cfg.DBMaxConns)
+	}
+	return st, nil
 }
 
 // Close closes the index and the store.

@@ -114,18 +114,18 @@ func (s *Store) ConsumeState(ctx context.Context, tenant, id string, stateHash [
 // that spends the state returns the (still present) verifier and a second
 // statement clears it; sql.ErrNoRows when nothing matched.
 func (s *Store) takeState(ctx context.Context, tenant, id string, stateHash []byte) ([]byte, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, q, err := s.beginTx(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }()
 	var verifier []byte
-	if err := tx.QueryRowContext(ctx, `UPDATE connections SET state_hash = NULL
+	if err := q.QueryRowContext(ctx, `UPDATE connections SET state_hash = NULL
 		WHERE tenant = ? AND id = ? AND status = ? AND state_hash IS NOT NULL AND state_hash = ? RETURNING verifier`,
 		tenant, id, ConnPending, stateHash).Scan(&verifier); err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE connections SET verifier = NULL WHERE tenant = ? AND id = ?`, tenant, id); err != nil {
+	if _, err := q.ExecContext(ctx, `UPDATE connections SET verifier = NULL WHERE tenant = ? AND id = ?`, tenant, id); err != nil {
 		return nil, err
 	}
 	return verifier, tx.Commit()
@@ -148,12 +148,12 @@ func (s *Store) MarkConnected(ctx context.Context, tenant, id string) error {
 // DeleteConnection deletes a connection and, with purge, its documents
 // (whose chunks and jobs cascade); it returns the deleted documents.
 func (s *Store) DeleteConnection(ctx context.Context, tenant, id string, purge bool) ([]Document, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, q, err := s.beginTx(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	r, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE tenant = ? AND id = ?`, tenant, id)
+	r, err := q.ExecContext(ctx, `DELETE FROM connections WHERE tenant = ? AND id = ?`, tenant, id)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (s *Store) DeleteConnection(ctx context.Context, tenant, id string, purge b
 	}
 	var docs []Document
 	if purge {
-		rows, err := tx.QueryContext(ctx, docSelect+` WHERE tenant = ? AND connection_id = ?`, tenant, id)
+		rows, err := q.QueryContext(ctx, docSelect+` WHERE tenant = ? AND connection_id = ?`, tenant, id)
 		if err != nil {
 			return nil, err
 		}
@@ -176,10 +176,14 @@ func (s *Store) DeleteConnection(ctx context.Context, tenant, id string, purge b
 		}
 		_ = rows.Close()
 		for _, d := range docs {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE tenant = ? AND document_id = ?`, tenant, d.ID); err != nil {
+			// other replicas' indexes of the collection are now stale
+			if _, _, err := bump(ctx, q, tenant, d.Collection); err != nil {
 				return nil, err
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM documents WHERE tenant = ? AND id = ?`, tenant, d.ID); err != nil {
+			if _, err := q.ExecContext(ctx, `DELETE FROM jobs WHERE tenant = ? AND document_id = ?`, tenant, d.ID); err != nil {
+				return nil, err
+			}
+			if _, err := q.ExecContext(ctx, `DELETE FROM documents WHERE tenant = ? AND id = ?`, tenant, d.ID); err != nil {
 				return nil, err
 			}
 		}

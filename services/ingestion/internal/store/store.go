@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/store"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations
 var migrations embed.FS
 
 // ErrNotFound is returned for a row the tenant does not have.
@@ -62,6 +61,9 @@ type Collection struct {
 	// its dimensions (0: the hash embedder's default).
 	EmbeddingModel string
 	EmbeddingDims  int
+	// Generation identifies the collection's current chunks (see
+	// Generation); search indexes built from them remember it.
+	Generation Generation
 }
 
 // HashEmbedModel is the local feature-hashing embedder's model id.
@@ -85,7 +87,10 @@ type Job struct {
 	Tenant, ID, DocumentID, Collection string
 	State, Done, Total                 int
 	Error                              string
-	CreatedAt, UpdatedAt               time.Time
+	// Attempts counts the runs that ended waiting for an unavailable
+	// embedding model (FailRetryable), across replicas.
+	Attempts             int
+	CreatedAt, UpdatedAt time.Time
 }
 
 // Chunk row; Text, Vector and Heading (nil: none) are sealed.
@@ -95,15 +100,27 @@ type Chunk struct {
 	Text, Vector, Heading []byte
 }
 
-// Store is the ingestion database.
+// Store is the ingestion database: an embedded SQLite file or PostgreSQL
+// shared by several replicas. Queries are written with "?" placeholders and
+// rebound for the dialect.
 type Store struct {
-	db  *sql.DB
+	raw *sql.DB
+	db  rebinding
+	d   store.Dialect
 	now func() time.Time
+}
+
+func migrationsFor(d store.Dialect) (fs.FS, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+d.String())
+	if err != nil {
+		return nil, fmt.Errorf("ingestion store: migrations: %w", err)
+	}
+	return sub, nil
 }
 
 // Open opens (creating) the SQLite database at path and migrates it.
 func Open(ctx context.Context, path string) (*Store, error) {
-	sub, err := fs.Sub(migrations, "migrations")
+	sub, err := migrationsFor(store.SQLite)
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +128,40 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingestion store: %w", err)
 	}
-	return &Store{db: db, now: time.Now}, nil
+	return newStore(db, store.SQLite), nil
 }
 
+// OpenPostgres connects to the PostgreSQL database at url with a bounded
+// pool and statement timeouts and migrates it (under goose's advisory lock,
+// so replicas starting together do not race; a database migrated beyond
+// this binary is refused). Errors never include the URL.
+func OpenPostgres(ctx context.Context, url string, pool store.PoolOptions) (*Store, error) {
+	sub, err := migrationsFor(store.Postgres)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.OpenPostgresPool(ctx, url, sub, pool)
+	if err != nil {
+		return nil, fmt.Errorf("ingestion store: %w", err)
+	}
+	return newStore(db, store.Postgres), nil
+}
+
+func newStore(db *sql.DB, d store.Dialect) *Store {
+	return &Store{raw: db, db: rebinding{q: db, d: d}, d: d, now: time.Now}
+}
+
+// Dialect reports which database the store runs on.
+func (s *Store) Dialect() store.Dialect { return s.d }
+
+// Ping checks the database connection (readiness).
+func (s *Store) Ping(ctx context.Context) error { return s.raw.PingContext(ctx) }
+
+// SetClock replaces the store's clock (tests of lease expiry).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.raw.Close() }
 
 func ns(t time.Time) int64 { return t.UnixNano() }
 func at(n int64) time.Time { return time.Unix(0, n).UTC() }
@@ -148,7 +194,7 @@ func (s *Store) CreateCollection(ctx context.Context, c Collection) (Collection,
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO collections (tenant, name, description, created_at, embedding_model, embedding_dims) VALUES (?, ?, ?, ?, ?, ?)`,
 		c.Tenant, c.Name, c.Description, ns(c.CreatedAt), c.EmbeddingModel, c.EmbeddingDims)
-	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+	if store.IsUniqueViolation(err) {
 		return c, ErrExists
 	}
 	return c, err
@@ -173,7 +219,7 @@ func (s *Store) ListCollections(ctx context.Context, tenant string) ([]Collectio
 
 // collections lists the tenant's collections, or the one named name.
 func (s *Store) collections(ctx context.Context, tenant, name string) ([]Collection, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT c.tenant, c.name, c.description, c.created_at, c.embedding_model, c.embedding_dims,
+	rows, err := s.db.QueryContext(ctx, `SELECT c.tenant, c.name, c.description, c.created_at, c.embedding_model, c.embedding_dims, c.generation,
 		(SELECT COUNT(*) FROM documents d WHERE d.tenant = c.tenant AND d.collection = c.name)
 		FROM collections c WHERE c.tenant = ? AND (? = '' OR c.name = ?) ORDER BY c.name`, tenant, name, name)
 	if err != nil {
@@ -184,10 +230,11 @@ func (s *Store) collections(ctx context.Context, tenant, name string) ([]Collect
 	for rows.Next() {
 		var c Collection
 		var t int64
-		if err := rows.Scan(&c.Tenant, &c.Name, &c.Description, &t, &c.EmbeddingModel, &c.EmbeddingDims, &c.Documents); err != nil {
+		if err := rows.Scan(&c.Tenant, &c.Name, &c.Description, &t, &c.EmbeddingModel, &c.EmbeddingDims, &c.Generation.N, &c.Documents); err != nil {
 			return nil, err
 		}
 		c.CreatedAt = at(t)
+		c.Generation.Epoch = t
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -212,31 +259,31 @@ func (s *Store) DeleteCollection(ctx context.Context, tenant, name string) error
 // document and its latest job are returned with dedup true (a failed one is
 // replaced).
 func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload []byte) (Document, Job, bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, q, err := s.beginTx(ctx)
 	if err != nil {
 		return Document{}, Job{}, false, err
 	}
 	defer func() { _ = tx.Rollback() }()
 	var exists int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections WHERE tenant = ? AND name = ?`, doc.Tenant, doc.Collection).Scan(&exists); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections WHERE tenant = ? AND name = ?`, doc.Tenant, doc.Collection).Scan(&exists); err != nil {
 		return Document{}, Job{}, false, err
 	}
 	if exists == 0 {
 		return Document{}, Job{}, false, ErrNotFound
 	}
-	old, err := scanDoc(tx.QueryRowContext(ctx, docSelect+` WHERE tenant = ? AND collection = ? AND content_mac = ?`, doc.Tenant, doc.Collection, doc.ContentMAC))
+	old, err := scanDoc(q.QueryRowContext(ctx, docSelect+` WHERE tenant = ? AND collection = ? AND content_mac = ?`, doc.Tenant, doc.Collection, doc.ContentMAC))
 	switch {
 	case err == nil && old.State != DocFailed:
-		j, jerr := scanJob(tx.QueryRowContext(ctx, jobSelect+` WHERE tenant = ? AND document_id = ? ORDER BY created_at DESC LIMIT 1`, doc.Tenant, old.ID))
+		j, jerr := scanJob(q.QueryRowContext(ctx, jobSelect+` WHERE tenant = ? AND document_id = ? ORDER BY created_at DESC LIMIT 1`, doc.Tenant, old.ID))
 		if jerr != nil {
 			return Document{}, Job{}, false, jerr
 		}
 		return old, j, true, nil
 	case err == nil:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE tenant = ? AND document_id = ?`, doc.Tenant, old.ID); err != nil {
+		if _, err := q.ExecContext(ctx, `DELETE FROM jobs WHERE tenant = ? AND document_id = ?`, doc.Tenant, old.ID); err != nil {
 			return Document{}, Job{}, false, err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM documents WHERE tenant = ? AND id = ?`, doc.Tenant, old.ID); err != nil {
+		if _, err := q.ExecContext(ctx, `DELETE FROM documents WHERE tenant = ? AND id = ?`, doc.Tenant, old.ID); err != nil {
 			return Document{}, Job{}, false, err
 		}
 	case !errors.Is(err, ErrNotFound):
@@ -246,11 +293,11 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 	doc.CreatedAt, doc.State = now, DocProcessing
 	job.CreatedAt, job.UpdatedAt, job.State = now, now, JobQueued
 	job.Tenant, job.DocumentID, job.Collection = doc.Tenant, doc.ID, doc.Collection
-	if _, err := tx.ExecContext(ctx, `INSERT INTO documents (tenant, id, collection, content_mac, source, content_type, size_bytes, state, created_at, connection_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := q.ExecContext(ctx, `INSERT INTO documents (tenant, id, collection, content_mac, source, content_type, size_bytes, state, created_at, connection_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		doc.Tenant, doc.ID, doc.Collection, doc.ContentMAC, doc.Source, doc.ContentType, doc.SizeBytes, doc.State, ns(now), doc.ConnectionID); err != nil {
 		return Document{}, Job{}, false, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := q.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		job.Tenant, job.ID, job.DocumentID, job.Collection, job.State, payload, ns(now), ns(now)); err != nil {
 		return Document{}, Job{}, false, err
 	}
@@ -288,32 +335,37 @@ func (s *Store) ListDocuments(ctx context.Context, tenant, collection string) ([
 }
 
 // DeleteDocument deletes a document with its chunks and jobs and returns
-// it (the caller removes its chunks from the index).
-func (s *Store) DeleteDocument(ctx context.Context, tenant, id string) (Document, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+// it with its collection's new generation (the caller removes its chunks
+// from the index).
+func (s *Store) DeleteDocument(ctx context.Context, tenant, id string) (Document, Generation, error) {
+	tx, q, err := s.beginTx(ctx)
 	if err != nil {
-		return Document{}, err
+		return Document{}, Generation{}, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	d, err := scanDoc(tx.QueryRowContext(ctx, docSelect+` WHERE tenant = ? AND id = ?`, tenant, id))
+	d, err := scanDoc(q.QueryRowContext(ctx, docSelect+` WHERE tenant = ? AND id = ?`+s.forUpdate(), tenant, id))
 	if err != nil {
-		return Document{}, err
+		return Document{}, Generation{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE tenant = ? AND document_id = ?`, tenant, id); err != nil {
-		return Document{}, err
+	g, _, err := bump(ctx, q, tenant, d.Collection)
+	if err != nil {
+		return Document{}, Generation{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM documents WHERE tenant = ? AND id = ?`, tenant, id); err != nil {
-		return Document{}, err
+	if _, err := q.ExecContext(ctx, `DELETE FROM jobs WHERE tenant = ? AND document_id = ?`, tenant, id); err != nil {
+		return Document{}, Generation{}, err
 	}
-	return d, tx.Commit()
+	if _, err := q.ExecContext(ctx, `DELETE FROM documents WHERE tenant = ? AND id = ?`, tenant, id); err != nil {
+		return Document{}, Generation{}, err
+	}
+	return d, g, tx.Commit()
 }
 
-const jobSelect = `SELECT tenant, id, document_id, collection, state, chunks_done, chunks_total, error, created_at, updated_at FROM jobs`
+const jobSelect = `SELECT tenant, id, document_id, collection, state, chunks_done, chunks_total, error, attempts, created_at, updated_at FROM jobs`
 
 func scanJob(r scanner) (Job, error) {
 	var j Job
 	var c, u int64
-	err := r.Scan(&j.Tenant, &j.ID, &j.DocumentID, &j.Collection, &j.State, &j.Done, &j.Total, &j.Error, &c, &u)
+	err := r.Scan(&j.Tenant, &j.ID, &j.DocumentID, &j.Collection, &j.State, &j.Done, &j.Total, &j.Error, &j.Attempts, &c, &u)
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, ErrNotFound
 	}
@@ -347,12 +399,6 @@ func (s *Store) jobs(ctx context.Context, q string, args ...any) ([]Job, error) 
 	return store.CollectRows(rows, scanJob)
 }
 
-// UnfinishedJobs returns every tenant's queued or running jobs, oldest
-// first: what the worker pool resumes after a restart.
-func (s *Store) UnfinishedJobs(ctx context.Context) ([]Job, error) {
-	return s.jobs(ctx, jobSelect+` WHERE state IN (?, ?) OR (state = ? AND payload IS NOT NULL) ORDER BY created_at, id`, JobQueued, JobRunning, JobFailed)
-}
-
 // Payload returns an unfinished job's sealed content.
 func (s *Store) Payload(ctx context.Context, tenant, id string) ([]byte, error) {
 	var p []byte
@@ -363,89 +409,16 @@ func (s *Store) Payload(ctx context.Context, tenant, id string) ([]byte, error) 
 	return p, err
 }
 
-// SetProgress records a job's state and progress.
-func (s *Store) SetProgress(ctx context.Context, tenant, id string, state, done, total int) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = ?, chunks_done = ?, chunks_total = ?, updated_at = ? WHERE tenant = ? AND id = ?`,
-		state, done, total, ns(s.now()), tenant, id)
-	return err
-}
-
-// Complete stores a document's chunks, marks it ready and its job
-// succeeded, and drops the job's payload, all in one transaction. It
-// replaces chunks a crashed earlier attempt may have left. title is the
-// document's sealed title (nil: none).
-func (s *Store) Complete(ctx context.Context, tenant, jobID, docID, model string, chunks []Chunk, title []byte) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	d, err := scanDoc(tx.QueryRowContext(ctx, docSelect+` WHERE tenant = ? AND id = ?`, tenant, docID))
-	if err != nil {
-		return err
-	}
-	// The vectors must be of the collection's current model: a re-embed
-	// may have switched it while this job ran.
-	var current string
-	if err := tx.QueryRowContext(ctx, `SELECT embedding_model FROM collections WHERE tenant = ? AND name = ?`, tenant, d.Collection).Scan(&current); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		return err
-	}
-	if current != model {
-		return ErrStale
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE tenant = ? AND document_id = ?`, tenant, docID); err != nil {
-		return err
-	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO chunks (tenant, document_id, seq, collection, text, vector, heading) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, c := range chunks {
-		if _, err := st.ExecContext(ctx, tenant, docID, c.Seq, d.Collection, c.Text, c.Vector, c.Heading); err != nil {
-			return err
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE documents SET state = ?, chunk_count = ?, title = ? WHERE tenant = ? AND id = ?`, DocReady, len(chunks), title, tenant, docID); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, chunks_done = ?, chunks_total = ?, payload = NULL, error = '', updated_at = ? WHERE tenant = ? AND id = ?`,
-		JobSucceeded, len(chunks), len(chunks), ns(s.now()), tenant, jobID); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-// Fail marks a job and its document failed with a (secret-free) reason and
-// drops the payload.
-func (s *Store) Fail(ctx context.Context, tenant, jobID, docID, reason string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, error = ?, payload = NULL, updated_at = ? WHERE tenant = ? AND id = ?`, JobFailed, reason, ns(s.now()), tenant, jobID); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE documents SET state = ? WHERE tenant = ? AND id = ?`, DocFailed, tenant, docID); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
 // CreateReembedJob queues a collection's re-embed job (no document; the
 // sealed target model is the payload). ErrBusy when one is unfinished.
 func (s *Store) CreateReembedJob(ctx context.Context, tenant, collection, jobID string, payload []byte) (Job, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, q, err := s.beginTx(ctx)
 	if err != nil {
 		return Job{}, err
 	}
 	defer func() { _ = tx.Rollback() }()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE tenant = ? AND collection = ? AND document_id = '' AND (state IN (?, ?) OR payload IS NOT NULL)`,
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE tenant = ? AND collection = ? AND document_id = '' AND (state IN (?, ?) OR payload IS NOT NULL)`,
 		tenant, collection, JobQueued, JobRunning).Scan(&n); err != nil {
 		return Job{}, err
 	}
@@ -454,7 +427,7 @@ func (s *Store) CreateReembedJob(ctx context.Context, tenant, collection, jobID 
 	}
 	now := s.now()
 	j := Job{Tenant: tenant, ID: jobID, Collection: collection, State: JobQueued, CreatedAt: now, UpdatedAt: now}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at) VALUES (?, ?, '', ?, ?, ?, ?, ?)`,
+	if _, err := q.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at) VALUES (?, ?, '', ?, ?, ?, ?, ?)`,
 		tenant, jobID, collection, JobQueued, payload, ns(now), ns(now)); err != nil {
 		return Job{}, err
 	}
@@ -486,65 +459,6 @@ func (s *Store) CollectionChunks(ctx context.Context, tenant, collection string)
 		out = append(out, c)
 	}
 	return out, rows.Err()
-}
-
-// CompleteReembed replaces the vectors of every chunk of the collection
-// and switches its model in one transaction. ErrStale when the chunks are
-// not exactly the ones re-embedded (a document came or went meanwhile).
-func (s *Store) CompleteReembed(ctx context.Context, tenant, jobID, collection, model string, dims int, vectors map[ChunkRef][]byte) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM chunks WHERE tenant = ? AND collection = ?`, tenant, collection).Scan(&n); err != nil {
-		return err
-	}
-	if n != len(vectors) {
-		return ErrStale
-	}
-	st, err := tx.PrepareContext(ctx, `UPDATE chunks SET vector = ? WHERE tenant = ? AND collection = ? AND document_id = ? AND seq = ?`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for ref, v := range vectors {
-		r, err := st.ExecContext(ctx, v, tenant, collection, ref.DocumentID, ref.Seq)
-		if err != nil {
-			return err
-		}
-		if k, _ := r.RowsAffected(); k != 1 {
-			return ErrStale
-		}
-	}
-	r, err := tx.ExecContext(ctx, `UPDATE collections SET embedding_model = ?, embedding_dims = ? WHERE tenant = ? AND name = ?`, model, dims, tenant, collection)
-	if err != nil {
-		return err
-	}
-	if k, _ := r.RowsAffected(); k != 1 {
-		return ErrNotFound
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, chunks_done = ?, chunks_total = ?, payload = NULL, error = '', updated_at = ? WHERE tenant = ? AND id = ?`,
-		JobSucceeded, len(vectors), len(vectors), ns(s.now()), tenant, jobID); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-// FailRetryable marks a job failed with reason but keeps its payload (and
-// the document's previous state), so the job can run again: after a
-// backoff, and after a restart (UnfinishedJobs lists it). Fail ends it.
-func (s *Store) FailRetryable(ctx context.Context, tenant, jobID, reason string) error {
-	r, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = ?, error = ?, updated_at = ? WHERE tenant = ? AND id = ? AND payload IS NOT NULL`,
-		JobFailed, reason, ns(s.now()), tenant, jobID)
-	if err != nil {
-		return err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
 }
 
 // StoredChunk is a chunk with its ids, as search reads it.
@@ -595,13 +509,13 @@ func (s *Store) Chunks(ctx context.Context, tenant, collection string, refs []Ch
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	conn, err := s.db.Conn(ctx)
+	conn, err := s.raw.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	st, err := conn.PrepareContext(ctx, `SELECT c.text, c.heading, d.source, d.title, COALESCE(d.modified_at, d.created_at) FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id
-		WHERE c.tenant = ? AND c.document_id = ? AND c.seq = ? AND c.collection = ?`)
+	st, err := conn.PrepareContext(ctx, s.d.Rebind(`SELECT c.text, c.heading, d.source, d.title, COALESCE(d.modified_at, d.created_at) FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id
+		WHERE c.tenant = ? AND c.document_id = ? AND c.seq = ? AND c.collection = ?`))
 	if err != nil {
 		return nil, err
 	}
@@ -631,17 +545,35 @@ func (s *Store) SetModified(ctx context.Context, tenant, docID string, t time.Ti
 
 // DeleteTenant removes everything of a tenant (purge).
 func (s *Store) DeleteTenant(ctx context.Context, tenant string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, q, err := s.beginTx(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	for _, q := range []string{`DELETE FROM collections WHERE tenant = ?`, `DELETE FROM connections WHERE tenant = ?`, `DELETE FROM tenant_keys WHERE tenant = ?`} {
-		if _, err := tx.ExecContext(ctx, q, tenant); err != nil {
+	for _, stmt := range []string{`DELETE FROM collections WHERE tenant = ?`, `DELETE FROM connections WHERE tenant = ?`, `DELETE FROM tenant_keys WHERE tenant = ?`} {
+		if _, err := q.ExecContext(ctx, stmt, tenant); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
+}
+
+// Tenants lists the tenants that have collections.
+func (s *Store) Tenants(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT tenant FROM collections`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 // Cursor returns a saved stream position (0 when none).

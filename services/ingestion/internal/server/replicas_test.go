@@ -1,0 +1,130 @@
+package server_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/store/pgtest"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/server"
+)
+
+// TestTwoReplicasOnPostgres runs two ingestion instances (each with its own
+// data dir, so its own lexical index and vector cache) on one PostgreSQL:
+// a document ingested through one is found by a search on the other, also
+// after the other had already built its indexes of the collection (the
+// collection's generation moved, so it rebuilds from the sealed chunks);
+// documents ingested through both at once are each processed once.
+func TestTwoReplicasOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	h := newHarness(t, opts{databaseURL: pgtest.Start(t)})
+	r2 := h.replica(t)
+	c1, c2 := h.client(t, "edge"), r2.client(t, "edge")
+	ctx := h.ctx(t, "tenant-a")
+
+	_, err := c1.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "kb"})
+	require.NoError(t, err)
+	h.ingest(t, c1, "tenant-a", "kb", "ships.txt", "text/plain", "The harbour master logs every schooner that docks at the northern quay.")
+
+	search := func(c ingestionv1.IngestionServiceClient, q string) []string {
+		t.Helper()
+		res, err := c.Search(ctx, &ingestionv1.SearchRequest{Collection: "kb", Query: q, TopK: 5})
+		require.NoError(t, err)
+		var sources []string
+		for _, p := range res.GetPassages() {
+			sources = append(sources, p.GetSource())
+		}
+		return sources
+	}
+	require.Equal(t, "ships.txt", first(t, search(c2, "schooner quay")), "replica 2 builds its index from the database")
+
+	// Replica 2 ingests; replica 1, whose index of kb is built and current
+	// until now, must notice.
+	require.Equal(t, "ships.txt", first(t, search(c1, "schooner")))
+	h.ingest(t, c2, "tenant-a", "kb", "bees.txt", "text/plain", "Apiarists inspect each beehive for varroa mites before the honey harvest.")
+	require.Equal(t, "bees.txt", first(t, search(c1, "varroa beehive")), "replica 1 sees replica 2's document")
+	require.Equal(t, "bees.txt", first(t, search(c2, "varroa beehive")))
+
+	// A deletion through replica 1 reaches replica 2's search.
+	docs, err := c2.ListDocuments(ctx, &ingestionv1.ListDocumentsRequest{Collection: "kb"})
+	require.NoError(t, err)
+	for _, d := range docs.GetDocuments() {
+		if d.GetSource() == "bees.txt" {
+			_, err := c1.DeleteDocument(ctx, &ingestionv1.DeleteDocumentRequest{DocumentId: d.GetId()})
+			require.NoError(t, err)
+		}
+	}
+	require.NotContains(t, search(c2, "varroa beehive"), "bees.txt")
+
+	// Many documents through both replicas at once: each job is done once
+	// (jobDone fires once per job whichever replica ran it) and every
+	// document is searchable on both.
+	const n = 12
+	jobs := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		c := c1
+		if i%2 == 1 {
+			c = c2
+		}
+		wg.Go(func() {
+			r, err := c.IngestDocument(ctx, &ingestionv1.IngestDocumentRequest{Collection: "kb", Source: fmt.Sprintf("doc%d.txt", i), ContentType: "text/plain",
+				Input: &ingestionv1.IngestDocumentRequest_Content{Content: fmt.Appendf(nil, "Report %d mentions the codeword zephyr%d exactly once.", i, i)}})
+			errs[i] = err
+			if err == nil {
+				jobs[i] = r.GetJob().GetId()
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	for _, id := range jobs {
+		require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, id))
+	}
+	for _, id := range jobs {
+		select {
+		case st := <-h.ch(id):
+			t.Fatalf("job %s finished twice (second state %d)", id, st)
+		default:
+		}
+	}
+	for i := range n {
+		want := fmt.Sprintf("doc%d.txt", i)
+		require.Equal(t, want, first(t, search(c1, fmt.Sprintf("zephyr%d", i))))
+		require.Equal(t, want, first(t, search(c2, fmt.Sprintf("zephyr%d", i))))
+	}
+	require.Contains(t, h.logs.String(), "rebuilt a collection's search index")
+}
+
+func first(t *testing.T, sources []string) string {
+	t.Helper()
+	require.NotEmpty(t, sources)
+	return sources[0]
+}
+
+// TestUnreachableDatabaseStopsTheStart: a PostgreSQL that does not answer
+// stops the start with an error naming the setting, without the password.
+func TestUnreachableDatabaseStopsTheStart(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := lis.Addr().String()
+	require.NoError(t, lis.Close()) // nothing listens there now
+	cfg := config.Default()
+	cfg.DatabaseURL = "postgres://rampart:hunter2@" + addr + "/ingestion?sslmode=disable"
+	_, err = server.Build(t.Context(), cfg, t.TempDir(), nil, nil, nil, slog.New(slog.DiscardHandler), nil)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), server.DatabaseURLEnv)
+	require.Contains(t, err.Error(), addr, "says where it tried")
+	require.NotContains(t, err.Error(), "hunter2")
+}

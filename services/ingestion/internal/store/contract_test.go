@@ -1,0 +1,614 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	pstore "github.com/rampart-platform/rampart/pkg/store"
+	"github.com/rampart-platform/rampart/pkg/store/pgtest"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
+)
+
+// opener opens another handle ("replica") on one fresh database.
+type opener func(t *testing.T) *store.Store
+
+var (
+	pgOnce sync.Once
+	pgURL  string
+)
+
+// backends returns, per dialect, a function creating a fresh empty
+// database and returning an opener for it. The whole suite runs on each.
+func backends() map[string]func(t *testing.T) opener {
+	return map[string]func(t *testing.T) opener{
+		"sqlite": func(t *testing.T) opener {
+			path := filepath.Join(t.TempDir(), "ingestion.db")
+			return func(t *testing.T) *store.Store {
+				st, err := store.Open(t.Context(), path)
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = st.Close() })
+				require.Equal(t, pstore.SQLite, st.Dialect())
+				return st
+			}
+		},
+		"postgres": func(t *testing.T) opener {
+			require.NotEmpty(t, pgURL, "the PostgreSQL server is started by TestContract")
+			u := pgtest.FreshDatabase(t, pgURL, "ingestion")
+			return func(t *testing.T) *store.Store {
+				st, err := store.OpenPostgres(t.Context(), u, pstore.DefaultPoolOptions)
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = st.Close() })
+				require.Equal(t, pstore.Postgres, st.Dialect())
+				return st
+			}
+		},
+	}
+}
+
+func TestContract(t *testing.T) {
+	cases := []struct {
+		name string
+		fn   func(ctx context.Context, t *testing.T, open opener)
+	}{
+		{"scopes and transactions", scopesAndTransactions},
+		{"OAuth state is consumed once", consumeState},
+		{"claims, fencing and lease expiry", claims},
+		{"retry delay and attempts", retries},
+		{"generation counts chunk changes", generations},
+		{"re-embed", reembed},
+		{"migrations are idempotent", reopen},
+		{"two replicas: no job runs twice", twoReplicasClaim},
+	}
+	for dialect, fresh := range backends() {
+		t.Run(dialect, func(t *testing.T) {
+			if dialect == "postgres" {
+				pgOnce.Do(func() { pgURL = pgtest.Start(t) })
+				if pgURL == "" {
+					t.Skip("PostgreSQL not available")
+				}
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) { c.fn(t.Context(), t, fresh(t)) })
+			}
+		})
+	}
+}
+
+// clock is a settable clock shared by the handles of one test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func addDoc(ctx context.Context, t *testing.T, st *store.Store, tenant, collection, id string) store.Job {
+	t.Helper()
+	doc := store.Document{Tenant: tenant, ID: id, Collection: collection, ContentMAC: []byte("mac-" + id), Source: []byte("s"), ContentType: "text/plain", SizeBytes: 1}
+	_, j, dedup, err := st.AddDocument(ctx, doc, store.Job{ID: "job-" + id}, []byte("payload-"+id))
+	require.NoError(t, err)
+	require.False(t, dedup)
+	return j
+}
+
+func scopesAndTransactions(ctx context.Context, t *testing.T, open opener) {
+	st := open(t)
+	_, err := st.CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err)
+	_, err = st.CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.ErrorIs(t, err, store.ErrExists)
+	_, err = st.CreateCollection(ctx, store.Collection{Tenant: "b", Name: "kb"})
+	require.NoError(t, err, "names are per tenant")
+
+	doc := store.Document{Tenant: "a", ID: "d1", Collection: "kb", ContentMAC: []byte("m"), Source: []byte("s"), ContentType: "text/plain", SizeBytes: 3}
+	d, j, dedup, err := st.AddDocument(ctx, doc, store.Job{ID: "j1"}, []byte("payload"))
+	require.NoError(t, err)
+	require.False(t, dedup)
+	require.Equal(t, store.JobQueued, j.State)
+	require.Equal(t, store.DocProcessing, d.State)
+
+	_, _, _, err = st.AddDocument(ctx, store.Document{Tenant: "a", ID: "d9", Collection: "nope", ContentMAC: []byte("m")}, store.Job{ID: "j9"}, nil)
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	doc2 := doc
+	doc2.ID = "d2"
+	d, j, dedup, err = st.AddDocument(ctx, doc2, store.Job{ID: "j2"}, []byte("payload"))
+	require.NoError(t, err)
+	require.True(t, dedup)
+	require.Equal(t, "d1", d.ID)
+	require.Equal(t, "j1", j.ID)
+
+	// other tenant sees nothing, and cannot claim the job
+	_, err = st.GetDocument(ctx, "b", "d1")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = st.GetJob(ctx, "b", "j1")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = st.Payload(ctx, "b", "j1")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, ok, err := st.ClaimNext(ctx, []string{"b"}, "r1", time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "a replica only claims jobs of tenants whose keys it holds")
+	_, ok, err = st.ClaimJob(ctx, "b", "j1", "r1", time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok)
+
+	waiting, err := st.WaitingTenants(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a"}, waiting)
+
+	holder := store.NewHolder("r1")
+	j, ok, err = st.ClaimNext(ctx, []string{"b", "a"}, holder, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "j1", j.ID)
+	l := store.Lease{Tenant: "a", JobID: "j1", Holder: holder}
+	require.NoError(t, st.SetProgress(ctx, l, store.JobRunning, 1, 2))
+	g, err := st.Complete(ctx, l, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1"), Heading: []byte("h1")}}, []byte("title"))
+	require.NoError(t, err)
+	require.Equal(t, int64(1), g.N)
+	_, err = st.Payload(ctx, "a", "j1")
+	require.ErrorIs(t, err, store.ErrNotFound, "payload dropped on completion")
+	j, err = st.GetJob(ctx, "a", "j1")
+	require.NoError(t, err)
+	require.Equal(t, store.JobSucceeded, j.State)
+	require.Equal(t, 2, j.Done)
+	chunks, err := st.Chunks(ctx, "a", "kb", []store.ChunkRef{{DocumentID: "d1", Seq: 1}, {DocumentID: "d1", Seq: 7}})
+	require.NoError(t, err)
+	require.Len(t, chunks, 1)
+	require.Equal(t, "t1", string(chunks[0].Text))
+	require.Equal(t, "h1", string(chunks[0].Heading))
+	require.Equal(t, "title", string(chunks[0].Title))
+	require.False(t, chunks[0].DocumentCreatedAt.IsZero())
+	chunks, err = st.Chunks(ctx, "b", "kb", []store.ChunkRef{{DocumentID: "d1", Seq: 1}})
+	require.NoError(t, err)
+	require.Empty(t, chunks)
+
+	modified := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	require.NoError(t, st.SetModified(ctx, "a", "d1", modified))
+	chunks, err = st.Chunks(ctx, "a", "kb", []store.ChunkRef{{DocumentID: "d1", Seq: 0}})
+	require.NoError(t, err)
+	require.Equal(t, modified, chunks[0].DocumentCreatedAt)
+
+	// a failed document is replaced by a new ingest of the same content
+	doc3 := doc
+	doc3.ID, doc3.ContentMAC = "d3", []byte("m3")
+	_, _, _, err = st.AddDocument(ctx, doc3, store.Job{ID: "j3"}, []byte("p"))
+	require.NoError(t, err)
+	h3 := store.NewHolder("r1")
+	_, ok, err = st.ClaimJob(ctx, "a", "j3", h3, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, st.Fail(ctx, store.Lease{Tenant: "a", JobID: "j3", Holder: h3}, "d3", "extract: bad"))
+	doc4 := doc3
+	doc4.ID = "d4"
+	d, _, dedup, err = st.AddDocument(ctx, doc4, store.Job{ID: "j4"}, []byte("p"))
+	require.NoError(t, err)
+	require.False(t, dedup)
+	require.Equal(t, "d4", d.ID)
+	_, err = st.GetDocument(ctx, "a", "d3")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	// tenant keys: the first writer wins
+	k, err := st.PutTenantKey(ctx, "a", store.WrappedKey{Blob: []byte("k1"), KMSKeyID: "kms"})
+	require.NoError(t, err)
+	require.Equal(t, "k1", string(k.Blob))
+	k, err = st.PutTenantKey(ctx, "a", store.WrappedKey{Blob: []byte("k2"), KMSKeyID: "kms"})
+	require.NoError(t, err)
+	require.Equal(t, "k1", string(k.Blob))
+
+	// cursors
+	c, err := st.Cursor(ctx, "tenant-events")
+	require.NoError(t, err)
+	require.Zero(t, c)
+	require.NoError(t, st.SetCursor(ctx, "tenant-events", 42))
+	require.NoError(t, st.SetCursor(ctx, "tenant-events", 43))
+	c, err = st.Cursor(ctx, "tenant-events")
+	require.NoError(t, err)
+	require.Equal(t, int64(43), c)
+
+	require.NoError(t, st.DeleteCollection(ctx, "a", "kb"))
+	_, err = st.GetDocument(ctx, "a", "d1")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	n := 0
+	require.NoError(t, st.Vectors(ctx, "a", "kb", func(string, int, []byte) error { n++; return nil }))
+	require.Zero(t, n, "chunks cascade")
+	_, err = st.GetCollection(ctx, "b", "kb")
+	require.NoError(t, err)
+
+	require.NoError(t, st.DeleteTenant(ctx, "a"))
+	_, err = st.TenantKey(ctx, "a")
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// consumeState: the state of a pending connection is taken once, by one
+// statement, whatever the callers do; a wrong state takes nothing and
+// another tenant's call finds nothing.
+func consumeState(ctx context.Context, t *testing.T, open opener) {
+	st := open(t)
+	good, bad := sha256.Sum256([]byte("state-1")), sha256.Sum256([]byte("state-2"))
+	mk := func(id string) {
+		_, err := st.CreateConnection(ctx, store.Connection{Tenant: "a", ID: id, Name: id, AuthEndpoint: "https://p/a", TokenEndpoint: "https://p/t",
+			ClientID: "c", RedirectURI: "https://r/cb", StateHash: good[:], Verifier: []byte("sealed-" + id), Scopes: []string{"read", "offline"}})
+		require.NoError(t, err)
+	}
+
+	mk("con_1")
+	_, err := st.ConsumeState(ctx, "a", "con_1", bad[:])
+	require.ErrorIs(t, err, store.ErrStateMismatch)
+	_, err = st.ConsumeState(ctx, "b", "con_1", good[:])
+	require.ErrorIs(t, err, store.ErrNotFound)
+	v, err := st.ConsumeState(ctx, "a", "con_1", good[:])
+	require.NoError(t, err, "a wrong guess did not spend the state")
+	require.Equal(t, "sealed-con_1", string(v))
+	_, err = st.ConsumeState(ctx, "a", "con_1", good[:])
+	require.ErrorIs(t, err, store.ErrStateUsed, "second use fails although the connection is still pending")
+	c, err := st.GetConnection(ctx, "a", "con_1")
+	require.NoError(t, err)
+	require.Equal(t, store.ConnPending, c.Status)
+	require.Equal(t, []string{"read", "offline"}, c.Scopes)
+	require.Nil(t, c.StateHash)
+	require.Nil(t, c.Verifier, "the sealed verifier is gone with the state")
+	require.NoError(t, st.MarkConnected(ctx, "a", "con_1"))
+	_, err = st.ConsumeState(ctx, "a", "con_1", good[:])
+	require.ErrorIs(t, err, store.ErrConnected)
+
+	// Concurrent double use (through two handles): exactly one winner.
+	mk("con_2")
+	other := open(t)
+	const n = 16
+	var wg sync.WaitGroup
+	results := make(chan error, n)
+	for i := range n {
+		h := st
+		if i%2 == 1 {
+			h = other
+		}
+		wg.Go(func() {
+			_, err := h.ConsumeState(ctx, "a", "con_2", good[:])
+			results <- err
+		})
+	}
+	wg.Wait()
+	close(results)
+	won := 0
+	for err := range results {
+		if err == nil {
+			won++
+			continue
+		}
+		require.ErrorIs(t, err, store.ErrStateUsed)
+	}
+	require.Equal(t, 1, won)
+
+	list, err := st.ListConnections(ctx, "a")
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	_, err = st.DeleteConnection(ctx, "b", "con_1", true)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = st.DeleteConnection(ctx, "a", "con_1", true)
+	require.NoError(t, err)
+}
+
+// claims: a claimed job is nobody else's until its lease expires; the
+// holder renews it; once another replica retakes an expired lease, every
+// write of the first claim is refused (ErrLeaseLost).
+func claims(ctx context.Context, t *testing.T, open opener) {
+	clk := newClock()
+	r1, r2 := open(t), open(t)
+	r1.SetClock(clk.Now)
+	r2.SetClock(clk.Now)
+	_, err := r1.CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err)
+	addDoc(ctx, t, r1, "a", "kb", "d1")
+
+	h1, h2 := store.NewHolder("r1"), store.NewHolder("r2")
+	require.NotEqual(t, h1, store.NewHolder("r1"), "each claim has its own holder")
+	_, ok, err := r1.ClaimJob(ctx, "a", "job-d1", h1, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	l1 := store.Lease{Tenant: "a", JobID: "job-d1", Holder: h1}
+	require.NoError(t, r1.SetProgress(ctx, l1, store.JobRunning, 0, 3))
+
+	_, ok, err = r2.ClaimNext(ctx, []string{"a"}, h2, time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "the lease holds")
+	waiting, err := r2.WaitingTenants(ctx)
+	require.NoError(t, err)
+	require.Empty(t, waiting, "a leased job is nobody's to unlock")
+
+	// renewed before it expires: still held after the first minute
+	clk.Add(50 * time.Second)
+	require.NoError(t, r1.RenewLease(ctx, l1, time.Minute))
+	clk.Add(50 * time.Second)
+	_, ok, err = r2.ClaimNext(ctx, []string{"a"}, h2, time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "the renewed lease holds")
+
+	// r1 stalls (or dies): its lease expires and r2 retakes the job
+	clk.Add(11 * time.Second)
+	j, ok, err := r2.ClaimNext(ctx, []string{"a"}, h2, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok, "an expired lease is retaken")
+	require.Equal(t, "job-d1", j.ID)
+	require.Equal(t, store.JobRunning, j.State)
+
+	// r1 wakes up: nothing it writes counts any more
+	require.ErrorIs(t, r1.RenewLease(ctx, l1, time.Minute), store.ErrLeaseLost)
+	require.ErrorIs(t, r1.SetProgress(ctx, l1, store.JobRunning, 2, 3), store.ErrLeaseLost)
+	_, err = r1.Complete(ctx, l1, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Text: []byte("stale"), Vector: []byte("v")}}, nil)
+	require.ErrorIs(t, err, store.ErrLeaseLost)
+	require.ErrorIs(t, r1.Fail(ctx, l1, "d1", "x"), store.ErrLeaseLost)
+	require.ErrorIs(t, r1.FailRetryable(ctx, l1, "x", clk.Now()), store.ErrLeaseLost)
+	require.NoError(t, r1.ReleaseLease(ctx, l1), "releasing a lost lease is not an error")
+
+	l2 := store.Lease{Tenant: "a", JobID: "job-d1", Holder: h2}
+	_, err = r2.Complete(ctx, l2, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Text: []byte("good"), Vector: []byte("v")}}, nil)
+	require.NoError(t, err)
+	chunks, err := r1.Chunks(ctx, "a", "kb", []store.ChunkRef{{DocumentID: "d1"}})
+	require.NoError(t, err)
+	require.Len(t, chunks, 1)
+	require.Equal(t, "good", string(chunks[0].Text))
+	_, ok, err = r1.ClaimNext(ctx, []string{"a"}, store.NewHolder("r1"), time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "a finished job is never claimed again")
+	require.ErrorIs(t, r2.ReleaseLease(ctx, l2), nil)
+
+	// released on shutdown: another replica takes it at once
+	addDoc(ctx, t, r1, "a", "kb", "d2")
+	h3 := store.NewHolder("r1")
+	_, ok, err = r1.ClaimJob(ctx, "a", "job-d2", h3, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, r1.ReleaseLease(ctx, store.Lease{Tenant: "a", JobID: "job-d2", Holder: h3}))
+	j, ok, err = r2.ClaimNext(ctx, []string{"a"}, store.NewHolder("r2"), time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "job-d2", j.ID)
+
+	// a deleted document takes its job with it: the claim is lost
+	_, _, err = r1.DeleteDocument(ctx, "a", "d2")
+	require.NoError(t, err)
+	_, err = r2.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d2", Holder: h3}, "d2", store.HashEmbedModel, nil, nil)
+	require.ErrorIs(t, err, store.ErrLeaseLost)
+}
+
+// retries: a job whose embedding model was unavailable goes back to the
+// queue with its attempts counted, and no replica runs it before its delay.
+func retries(ctx context.Context, t *testing.T, open opener) {
+	clk := newClock()
+	st := open(t)
+	st.SetClock(clk.Now)
+	_, err := st.CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err)
+	addDoc(ctx, t, st, "a", "kb", "d1")
+	h := store.NewHolder("r1")
+	_, ok, err := st.ClaimNext(ctx, []string{"a"}, h, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, st.FailRetryable(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h}, "model down; retrying", clk.Now().Add(5*time.Minute)))
+	j, err := st.GetJob(ctx, "a", "job-d1")
+	require.NoError(t, err)
+	require.Equal(t, store.JobFailed, j.State)
+	require.Equal(t, 1, j.Attempts)
+	require.Equal(t, "model down; retrying", j.Error)
+	_, err = st.Payload(ctx, "a", "job-d1")
+	require.NoError(t, err, "the payload is kept for the retry")
+
+	_, ok, err = st.ClaimNext(ctx, []string{"a"}, store.NewHolder("r2"), time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "not before its delay")
+	clk.Add(5 * time.Minute)
+	h2 := store.NewHolder("r2")
+	j, ok, err = st.ClaimNext(ctx, []string{"a"}, h2, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 1, j.Attempts)
+	require.NoError(t, st.Fail(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h2}, "d1", "gave up"))
+	d, err := st.GetDocument(ctx, "a", "d1")
+	require.NoError(t, err)
+	require.Equal(t, store.DocFailed, d.State)
+}
+
+// generations: every change of a collection's chunks, on any handle,
+// moves its generation; a collection created again starts a new epoch.
+func generations(ctx context.Context, t *testing.T, open opener) {
+	r1, r2 := open(t), open(t)
+	c, err := r1.CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err)
+	got, err := r2.GetCollection(ctx, "a", "kb")
+	require.NoError(t, err)
+	g0 := got.Generation
+	require.Equal(t, c.CreatedAt.UnixNano(), g0.Epoch)
+	require.Zero(t, g0.N)
+
+	complete := func(st *store.Store, id string) store.Generation {
+		addDoc(ctx, t, st, "a", "kb", id)
+		h := store.NewHolder("r")
+		_, ok, err := st.ClaimJob(ctx, "a", "job-"+id, h, time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+		g, err := st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-" + id, Holder: h}, id, store.HashEmbedModel, []store.Chunk{{DocumentID: id, Text: []byte("t"), Vector: []byte("v")}}, nil)
+		require.NoError(t, err)
+		return g
+	}
+	g1 := complete(r1, "d1")
+	require.Equal(t, store.Generation{Epoch: g0.Epoch, N: 1}, g1)
+	g2 := complete(r2, "d2")
+	require.Equal(t, int64(2), g2.N)
+	got, err = r1.GetCollection(ctx, "a", "kb")
+	require.NoError(t, err)
+	require.Equal(t, g2, got.Generation, "r1 sees r2's change")
+	_, g3, err := r2.DeleteDocument(ctx, "a", "d1")
+	require.NoError(t, err)
+	require.Equal(t, int64(3), g3.N)
+
+	// purging a connection's documents moves the generation too
+	_, err = r1.CreateConnection(ctx, store.Connection{Tenant: "a", ID: "con", Name: "c", AuthEndpoint: "https://p/a", TokenEndpoint: "https://p/t", ClientID: "c", RedirectURI: "https://r/cb"})
+	require.NoError(t, err)
+	doc := store.Document{Tenant: "a", ID: "d3", Collection: "kb", ContentMAC: []byte("m3"), Source: []byte("s"), ContentType: "text/plain", ConnectionID: "con"}
+	_, _, _, err = r1.AddDocument(ctx, doc, store.Job{ID: "j3"}, []byte("p"))
+	require.NoError(t, err)
+	docs, err := r2.DeleteConnection(ctx, "a", "con", true)
+	require.NoError(t, err)
+	require.Len(t, docs, 1)
+	got, err = r1.GetCollection(ctx, "a", "kb")
+	require.NoError(t, err)
+	require.Greater(t, got.Generation.N, g3.N)
+
+	// created again under the same name: a new epoch, never mistaken for
+	// the old collection's state
+	require.NoError(t, r1.DeleteCollection(ctx, "a", "kb"))
+	time.Sleep(time.Millisecond)
+	_, err = r2.CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err)
+	got, err = r1.GetCollection(ctx, "a", "kb")
+	require.NoError(t, err)
+	require.NotEqual(t, g0.Epoch, got.Generation.Epoch)
+}
+
+// reembed: a re-embed replaces every vector and the model at once, and is
+// refused (ErrStale) when the chunks changed meanwhile.
+func reembed(ctx context.Context, t *testing.T, open opener) {
+	st := open(t)
+	_, err := st.CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err)
+	addDoc(ctx, t, st, "a", "kb", "d1")
+	h := store.NewHolder("r")
+	_, ok, err := st.ClaimJob(ctx, "a", "job-d1", h, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h}, "d1", store.HashEmbedModel,
+		[]store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1")}}, []byte("T"))
+	require.NoError(t, err)
+
+	j, err := st.CreateReembedJob(ctx, "a", "kb", "re1", []byte("model"))
+	require.NoError(t, err)
+	_, err = st.CreateReembedJob(ctx, "a", "kb", "re2", []byte("model"))
+	require.ErrorIs(t, err, store.ErrBusy)
+	cc, err := st.CollectionChunks(ctx, "a", "kb")
+	require.NoError(t, err)
+	require.Len(t, cc, 2)
+	require.Equal(t, "T", string(cc[0].Title))
+
+	hr := store.NewHolder("r")
+	_, ok, err = st.ClaimJob(ctx, "a", j.ID, hr, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	lr := store.Lease{Tenant: "a", JobID: j.ID, Holder: hr}
+	_, err = st.CompleteReembed(ctx, lr, "kb", "other", 8, map[store.ChunkRef][]byte{{DocumentID: "d1", Seq: 0}: []byte("w0")})
+	require.ErrorIs(t, err, store.ErrStale, "one chunk is missing")
+	g, err := st.CompleteReembed(ctx, lr, "kb", "other", 8, map[store.ChunkRef][]byte{{DocumentID: "d1", Seq: 0}: []byte("w0"), {DocumentID: "d1", Seq: 1}: []byte("w1")})
+	require.NoError(t, err)
+	c, err := st.GetCollection(ctx, "a", "kb")
+	require.NoError(t, err)
+	require.Equal(t, "other", c.EmbeddingModel)
+	require.Equal(t, 8, c.EmbeddingDims)
+	require.Equal(t, g, c.Generation)
+	var vecs []string
+	require.NoError(t, st.Vectors(ctx, "a", "kb", func(_ string, _ int, v []byte) error { vecs = append(vecs, string(v)); return nil }))
+	require.ElementsMatch(t, []string{"w0", "w1"}, vecs)
+
+	// a document job embedded with the old model is stale now
+	addDoc(ctx, t, st, "a", "kb", "d2")
+	h2 := store.NewHolder("r")
+	_, ok, err = st.ClaimJob(ctx, "a", "job-d2", h2, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d2", Holder: h2}, "d2", store.HashEmbedModel, nil, nil)
+	require.ErrorIs(t, err, store.ErrStale)
+}
+
+func reopen(ctx context.Context, t *testing.T, open opener) {
+	st := open(t)
+	_, err := st.CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	again := open(t)
+	_, err = again.GetCollection(ctx, "a", "kb")
+	require.NoError(t, err)
+	require.NoError(t, again.Ping(ctx))
+}
+
+// twoReplicasClaim: two store handles on one database (two replicas), each
+// with several workers, drain a queue of jobs; every job is completed
+// exactly once and no claim ever overlaps another on the same job.
+func twoReplicasClaim(ctx context.Context, t *testing.T, open opener) {
+	replicas := []*store.Store{open(t), open(t)}
+	const jobs, workersPerReplica = 60, 3
+	_, err := replicas[0].CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err)
+	for i := range jobs {
+		addDoc(ctx, t, replicas[i%2], "a", "kb", fmt.Sprintf("d%02d", i))
+	}
+	var (
+		mu      sync.Mutex
+		running = map[string]string{} // job → holder running it now
+		claimed = map[string]int{}
+		done    = map[string]int{}
+		overlap atomic.Int64
+	)
+	var wg sync.WaitGroup
+	for r, st := range replicas {
+		for w := range workersPerReplica {
+			wg.Go(func() {
+				for {
+					h := store.NewHolder(fmt.Sprintf("r%d-w%d", r, w))
+					j, ok, err := st.ClaimNext(ctx, []string{"a"}, h, time.Minute)
+					if err != nil {
+						t.Errorf("claim: %v", err)
+						return
+					}
+					if !ok {
+						return
+					}
+					mu.Lock()
+					if _, busy := running[j.ID]; busy {
+						overlap.Add(1)
+					}
+					running[j.ID] = h
+					claimed[j.ID]++
+					mu.Unlock()
+					l := store.Lease{Tenant: "a", JobID: j.ID, Holder: h}
+					if err := st.SetProgress(ctx, l, store.JobRunning, 0, 1); err != nil {
+						t.Errorf("progress: %v", err)
+						return
+					}
+					_, err = st.Complete(ctx, l, j.DocumentID, store.HashEmbedModel, []store.Chunk{{DocumentID: j.DocumentID, Text: []byte(h), Vector: []byte("v")}}, nil)
+					mu.Lock()
+					delete(running, j.ID)
+					if err == nil {
+						done[j.ID]++
+					}
+					mu.Unlock()
+					if err != nil {
+						t.Errorf("complete %s: %v", j.ID, err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	require.Zero(t, overlap.Load(), "no job was claimed while another claim ran it")
+	require.Len(t, done, jobs)
+	for id, n := range claimed {
+		require.Equal(t, 1, n, "job %s claimed once", id)
+		require.Equal(t, 1, done[id], "job %s completed once", id)
+	}
+	c, err := replicas[1].GetCollection(ctx, "a", "kb")
+	require.NoError(t, err)
+	require.Equal(t, int64(jobs), c.Generation.N, "one generation per committed document")
+	require.Equal(t, int64(jobs), c.Documents)
+}

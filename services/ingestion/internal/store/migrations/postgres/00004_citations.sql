@@ -1,0 +1,10 @@
+-- +goose Up
+-- Citation context: the document's title and each chunk's heading path,
+-- both sealed with the tenant key like text and source (NULL: none, or
+-- ingested before this migration).
+ALTER TABLE documents ADD COLUMN title BYTEA;
+ALTER TABLE chunks ADD COLUMN heading BYTEA;
+
+-- +goose Down
+ALTER TABLE chunks DROP COLUMN heading;
+ALTER TABLE documents DROP COLUMN title;
