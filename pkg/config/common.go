@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/rampart-platform/rampart/pkg/listen"
 )
 
 // Profile values for [Common.Profile].
@@ -127,10 +129,10 @@ func (c *Common) Finalize() error {
 // Validate checks the shared settings and reports every problem at once.
 func (c Common) Validate() error {
 	var errs []error
-	if err := CheckAddr(c.ListenAddr); err != nil {
+	if err := CheckListenAddr(c.ListenAddr); err != nil {
 		errs = append(errs, Invalidf("ListenAddr", "%w", err))
 	}
-	if err := CheckAddr(c.AdminAddr); err != nil {
+	if err := CheckListenAddr(c.AdminAddr); err != nil {
 		errs = append(errs, Invalidf("AdminAddr", "%w", err))
 	}
 	if c.ListenAddr != "" && c.ListenAddr == c.AdminAddr && !strings.HasSuffix(c.ListenAddr, ":0") {
@@ -182,6 +184,15 @@ func ParseLogLevel(s string) (slog.Level, error) {
 	default:
 		return 0, fmt.Errorf("log level must be debug, info, warn or error, got %q", s)
 	}
+}
+
+// CheckListenAddr accepts what CheckAddr does plus "fd:N", a socket
+// inherited from a supervisor (pkg/listen).
+func CheckListenAddr(addr string) error {
+	if _, ok, err := listen.ParseFD(addr); ok || err != nil {
+		return err
+	}
+	return CheckAddr(addr)
 }
 
 // CheckAddr checks that addr is host:port with a numeric port (0–65535).

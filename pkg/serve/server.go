@@ -22,6 +22,7 @@ import (
 
 	"github.com/rampart-platform/rampart/pkg/authz"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/listen"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/telemetry"
 )
@@ -112,12 +113,12 @@ func New(opts Options) (_ *Server, err error) {
 		reflection.Register(s.grpc)
 	}
 
-	s.lis, err = net.Listen("tcp", opts.ListenAddr)
+	s.lis, err = listen.TCP(opts.ListenAddr)
 	if err != nil {
 		return nil, fmt.Errorf("serve %s: listen: %w", opts.Name, err)
 	}
 	if opts.AdminAddr != "" {
-		s.adminLis, err = net.Listen("tcp", opts.AdminAddr)
+		s.adminLis, err = listen.TCP(opts.AdminAddr)
 		if err != nil {
 			return nil, fmt.Errorf("serve %s: admin listen: %w", opts.Name, err)
 		}

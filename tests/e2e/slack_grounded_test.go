@@ -110,10 +110,8 @@ func launchWith(t *testing.T, env ...string) *stack {
 	bin, err := buildBinaries()
 	require.NoError(t, err)
 	dir := t.TempDir()
-	httpAddr, err := freeAddr()
-	require.NoError(t, err)
-	s := &stack{dir: dir, output: &logtest.Buffer{}, exited: make(chan error, 1), baseURL: "http://" + httpAddr}
-	s.cmd = exec.Command(filepath.Join(bin, "rampart"), "dev", "--data-dir", filepath.Join(dir, "data"), "--bin-dir", bin, "--http-addr", httpAddr)
+	s := &stack{dir: dir, output: &logtest.Buffer{}, exited: make(chan error, 1)}
+	s.cmd = exec.Command(filepath.Join(bin, "rampart"), "dev", "--data-dir", filepath.Join(dir, "data"), "--bin-dir", bin, "--http-addr", "127.0.0.1:0")
 	s.cmd.Env = append(cleanEnv(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
 	require.NoError(t, s.cmd.Start())

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,13 +83,11 @@ func launchEnv(extra ...string) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	httpAddr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	s := &stack{dir: dir, output: &logtest.Buffer{}, exited: make(chan error, 1), baseURL: "http://" + httpAddr}
+	s := &stack{dir: dir, output: &logtest.Buffer{}, exited: make(chan error, 1)}
+	// Port 0: rampart dev binds the port and hands the socket to the edge,
+	// so parallel suites never race for one; the URL comes from dev.env.
 	s.cmd = exec.Command(filepath.Join(binDir, "rampart"), "dev",
-		"--data-dir", filepath.Join(dir, "data"), "--bin-dir", binDir, "--http-addr", httpAddr)
+		"--data-dir", filepath.Join(dir, "data"), "--bin-dir", binDir, "--http-addr", "127.0.0.1:0")
 	s.cmd.Env = append(cleanEnv(), extra...)
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
 	if err := s.cmd.Start(); err != nil {
@@ -132,6 +129,9 @@ func (s *stack) waitUp(envPath string) error {
 				return err
 			}
 			s.env = env
+			if s.baseURL = env["RAMPART_URL"]; s.baseURL == "" {
+				return fmt.Errorf("dev.env has no RAMPART_URL:\n%s", s.output.String())
+			}
 			return nil
 		}
 	}
@@ -181,15 +181,6 @@ func cleanEnv() []string {
 		}
 	}
 	return out
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 func readEnv(path string) (map[string]string, error) {

@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -314,15 +313,11 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 	if err := os.WriteFile(modelsPath, mb, 0o600); err != nil {
 		return nil, err
 	}
-	httpAddr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
 	dataDir := filepath.Join(work, "data")
 	dev, err := start("rampart", filepath.Join(bin, "rampart"), []string{
 		"RAMPART_INFERENCE_MODELS=" + modelsPath, "BENCH_FAKE_UPSTREAM_KEY=sk-fake-upstream",
 		"RAMPART_EDGE_DEFAULT_KEY_RPM=1000000000", "RAMPART_EDGE_DEFAULT_TENANT_RPM=1000000000",
-	}, "dev", "--data-dir", dataDir, "--bin-dir", bin, "--http-addr", httpAddr)
+	}, "dev", "--data-dir", dataDir, "--bin-dir", bin, "--http-addr", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +349,7 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 	if admin == "" {
 		return nil, errors.New("dev.env has no RAMPART_ADMIN_KEY")
 	}
-	base := "http://" + httpAddr
+	base := env["RAMPART_URL"] // rampart dev bound port 0 itself: no race
 
 	res := &result{Sizes: sz, StackPIDs: pids, Targets: []string{"direct", "proxy", "gateway", "rampart"}}
 	// Chat: loadgen, as in the shared harness.
@@ -416,15 +411,6 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 	}
 	res.RunSeconds = time.Since(t0).Seconds()
 	return res, nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String(), nil
 }
 
 func readEnv(path string) (map[string]string, error) {

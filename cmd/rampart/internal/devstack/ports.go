@@ -3,20 +3,37 @@ package devstack
 import (
 	"fmt"
 	"net"
+	"os"
 )
 
-// pickAddr returns preferred if it can be bound on loopback now, else a free
-// loopback port chosen by the kernel. The tiny window between closing the
-// probe and the child binding is acceptable for a dev tool.
-func pickAddr(preferred string) (string, error) {
-	if l, err := net.Listen("tcp", preferred); err == nil {
-		addr := l.Addr().String()
-		return addr, l.Close()
+// bindPreferred binds preferred on loopback if it is free, else a port the
+// kernel chooses. The supervisor keeps the socket and hands it to the child
+// (pkg/listen "fd:N"), so no other process can take the port in between:
+// two stacks, or a stack and a test suite, can start side by side.
+func bindPreferred(preferred string) (*net.TCPListener, error) {
+	if l, err := bindTCP(preferred); err == nil {
+		return l, nil
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := bindTCP("127.0.0.1:0")
 	if err != nil {
-		return "", fmt.Errorf("find a free loopback port: %w", err)
+		return nil, fmt.Errorf("bind a loopback port: %w", err)
 	}
-	addr := l.Addr().String()
-	return addr, l.Close()
+	return l, nil
+}
+
+func bindTCP(addr string) (*net.TCPListener, error) {
+	a, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return net.ListenTCP("tcp", a)
+}
+
+// socketFile returns a duplicate of l's descriptor for a child's ExtraFiles.
+func socketFile(l *net.TCPListener) (*os.File, error) {
+	f, err := l.File()
+	if err != nil {
+		return nil, fmt.Errorf("pass %s to the child: %w", l.Addr(), err)
+	}
+	return f, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/rampart-platform/rampart/cmd/rampart/internal/pkiops"
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/listen"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 )
@@ -47,10 +49,13 @@ type service struct {
 	envName    string // AUTH, KEYVAULT, ...
 	grpcPort   int
 	adminPort  int
-	listenAddr string
+	listenAddr string // the real address, for clients and dev.env
 	adminAddr  string
-	cmd        *exec.Cmd
-	logPath    string
+	// The sockets the supervisor bound; handed to the child as fd 3 and 4,
+	// then closed here.
+	listenSock, adminSock *net.TCPListener
+	cmd                   *exec.Cmd
+	logPath               string
 }
 
 // The start order matters: every backend fetches auth's signing keys at start,
@@ -100,10 +105,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	svcs := newServices()
-	if err := assignAddrs(svcs, cfg.HTTPAddr); err != nil {
+	defer closeSockets(svcs)
+	if err := bindAddrs(svcs, cfg.HTTPAddr); err != nil {
 		return err
 	}
-	env := stackEnv(svcs, dataDir, certDir, cfg.HTTPAddr)
+	cfg.HTTPAddr = svcs[len(svcs)-1].listenAddr // the real port, also for ":0"
+	env := stackEnv(svcs, dataDir, certDir)
 	tools, err := writeToolPolicy(dataDir)
 	if err != nil {
 		return err
@@ -155,40 +162,83 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 }
 
-func assignAddrs(svcs []*service, httpAddr string) error {
+// bindAddrs binds every service's listener and admin socket up front, on
+// the well-known dev ports when free. The edge's public listener is
+// httpAddr exactly: the operator chose it, so a busy port is an error.
+func bindAddrs(svcs []*service, httpAddr string) error {
 	for _, sv := range svcs {
+		var err error
 		if sv.grpcPort != 0 {
-			a, err := pickAddr(fmt.Sprintf("127.0.0.1:%d", sv.grpcPort))
-			if err != nil {
-				return err
-			}
-			sv.listenAddr = a
+			sv.listenSock, err = bindPreferred(fmt.Sprintf("127.0.0.1:%d", sv.grpcPort))
 		} else {
-			sv.listenAddr = httpAddr
+			if sv.listenSock, err = bindTCP(httpAddr); err != nil {
+				err = fmt.Errorf("edge HTTP address: %w", err)
+			}
 		}
-		a, err := pickAddr(fmt.Sprintf("127.0.0.1:%d", sv.adminPort))
 		if err != nil {
 			return err
 		}
-		sv.adminAddr = a
+		sv.listenAddr = sv.listenSock.Addr().String()
+		if sv.adminSock, err = bindPreferred(fmt.Sprintf("127.0.0.1:%d", sv.adminPort)); err != nil {
+			return err
+		}
+		sv.adminAddr = sv.adminSock.Addr().String()
 	}
 	return nil
 }
 
-// stackEnv is the environment every child gets: its own listeners plus where
-// to find the others.
-func stackEnv(svcs []*service, dataDir, certDir, httpAddr string) []string {
+// childSockets duplicates sv's sockets in the order of childListenFD and
+// childAdminFD.
+func childSockets(sv *service) ([]*os.File, error) {
+	if sv.listenSock == nil || sv.adminSock == nil {
+		return nil, fmt.Errorf("%s: sockets not bound (started twice?)", sv.name)
+	}
+	listenF, err := socketFile(sv.listenSock)
+	if err != nil {
+		return nil, err
+	}
+	adminF, err := socketFile(sv.adminSock)
+	if err != nil {
+		_ = listenF.Close()
+		return nil, err
+	}
+	return []*os.File{listenF, adminF}, nil
+}
+
+// closeSockets closes the supervisor's copies; a started child keeps its own.
+func closeSockets(svcs []*service) {
+	for _, sv := range svcs {
+		for _, l := range []*net.TCPListener{sv.listenSock, sv.adminSock} {
+			if l != nil {
+				_ = l.Close()
+			}
+		}
+		sv.listenSock, sv.adminSock = nil, nil
+	}
+}
+
+// The descriptors a child finds its sockets on (ExtraFiles start at 3).
+const (
+	childListenFD = 3
+	childAdminFD  = 4
+)
+
+// stackEnv is the environment every child gets: its own listeners (the
+// inherited sockets) plus where to find the others.
+func stackEnv(svcs []*service, dataDir, certDir string) []string {
 	env := []string{
 		"RAMPART_DATA_DIR=" + dataDir,
 		"RAMPART_CERT_DIR=" + certDir,
 		"RAMPART_PROFILE=dev",
-		"RAMPART_HTTP_ADDR=" + httpAddr,
+		// The edge's public listener is its inherited fd 3 like every
+		// service's; clients use the real address from dev.env.
+		"RAMPART_HTTP_ADDR=" + listen.FD(childListenFD),
 	}
 	for _, sv := range svcs {
 		p := "RAMPART_" + sv.envName + "_"
 		env = append(env,
-			p+"LISTEN_ADDR="+sv.listenAddr,
-			p+"ADMIN_ADDR="+sv.adminAddr,
+			p+"LISTEN_ADDR="+listen.FD(childListenFD),
+			p+"ADMIN_ADDR="+listen.FD(childAdminFD),
 			p+"DATA_DIR="+filepath.Join(dataDir, sv.name),
 		)
 		if sv.name != "edge" {
@@ -240,6 +290,17 @@ func (s *supervisor) start(sv *service, binDir, dataDir string, env []string) er
 	cmd := exec.Command(filepath.Join(binDir, sv.name)) //nolint:gosec // G204: not user-controlled input
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	socks, err := childSockets(sv)
+	if err != nil {
+		_ = logFile.Close()
+		return err
+	}
+	cmd.ExtraFiles = socks // fd 3 and 4: childListenFD, childAdminFD
+	defer func() {
+		for _, f := range socks {
+			_ = f.Close()
+		}
+	}()
 	// Own process group: a Ctrl-C in the terminal reaches us, and we stop the
 	// children in order instead of them all dying at once.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -248,6 +309,9 @@ func (s *supervisor) start(sv *service, binDir, dataDir string, env []string) er
 		return fmt.Errorf("start %s: %w", sv.name, err)
 	}
 	sv.cmd = cmd
+	// The child holds the sockets now; ours would only keep ports open
+	// after it exits.
+	closeSockets([]*service{sv})
 	s.mu.Lock()
 	s.started = append(s.started, sv)
 	s.mu.Unlock()

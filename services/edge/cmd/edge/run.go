@@ -18,6 +18,7 @@ import (
 
 	"github.com/rampart-platform/rampart/gen"
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/listen"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/telemetry"
@@ -183,12 +184,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 		lis = &listeners{}
 	}
 	if lis.public == nil {
-		if lis.public, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		if lis.public, err = listen.TCP(cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
 		}
 	}
 	if lis.admin == nil {
-		if lis.admin, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+		if lis.admin, err = listen.TCP(cfg.AdminAddr); err != nil {
 			_ = lis.public.Close()
 			return fmt.Errorf("listen admin %s: %w", cfg.AdminAddr, err)
 		}

@@ -1,0 +1,62 @@
+package devstack
+
+import (
+	"fmt"
+	"net"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Two stacks binding at once must never share a port, and a busy
+// well-known port falls back to a free one instead of failing.
+func TestBindAddrsTwoStacksNeverShareAPort(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	busyAddr, ok := busy.Addr().(*net.TCPAddr)
+	require.True(t, ok)
+	busyPort := busyAddr.Port
+
+	stacks := make([][]*service, 2)
+	seen := map[string]string{}
+	for i := range stacks {
+		svcs := newServices()
+		svcs[0].grpcPort = busyPort // auth's preferred port is taken
+		stacks[i] = svcs
+		defer closeSockets(svcs)
+		require.NoError(t, bindAddrs(svcs, "127.0.0.1:0"))
+		for _, sv := range svcs {
+			for _, a := range []string{sv.listenAddr, sv.adminAddr} {
+				owner, dup := seen[a]
+				require.False(t, dup, "%s given to %s and %s", a, owner, sv.name)
+				seen[a] = fmt.Sprintf("stack %d %s", i, sv.name)
+			}
+		}
+		require.NotEqual(t, busy.Addr().String(), svcs[0].listenAddr)
+	}
+	// The sockets are held (bound and listening) until handed over.
+	c, err := net.Dial("tcp", stacks[1][0].listenAddr)
+	require.NoError(t, err)
+	_ = c.Close()
+}
+
+func TestBindAddrsRefusesABusyHTTPAddr(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	svcs := newServices()
+	defer closeSockets(svcs)
+	require.ErrorContains(t, bindAddrs(svcs, busy.Addr().String()), "edge HTTP address")
+}
+
+func TestStackEnvPointsChildrenAtInheritedSockets(t *testing.T) {
+	svcs := newServices()
+	defer closeSockets(svcs)
+	require.NoError(t, bindAddrs(svcs, "127.0.0.1:0"))
+	env := stackEnv(svcs, "/d", "/d/pki")
+	require.Contains(t, env, "RAMPART_AUTH_LISTEN_ADDR=fd:3")
+	require.Contains(t, env, "RAMPART_AUTH_ADMIN_ADDR=fd:4")
+	require.Contains(t, env, "RAMPART_HTTP_ADDR=fd:3")
+	require.Contains(t, env, "RAMPART_AUTH_ADDR="+svcs[0].listenAddr, "clients dial the real address")
+}
