@@ -139,6 +139,8 @@ var routes = []Route{
 		note("StreamChatCompletion when stream=true; allowed_models and token limits in inference"),
 	api(post, "/v1/completions", inferenceSvc+"ChatCompletion", RoleMember, ScopeChatWrite).model(true).
 		note("legacy completions: the chat RPCs with format COMPLETIONS (StreamChatCompletion when stream=true), mapped to chat in inference"),
+	api(post, "/v1/responses", inferenceSvc+"ChatCompletion", RoleMember, ScopeChatWrite).model(true).
+		note("Responses API: the chat RPCs with format RESPONSES (StreamChatCompletion when stream=true), mapped to chat in inference; nothing stored"),
 	api(post, "/v1/embeddings", inferenceSvc+"Embeddings", RoleMember, ScopeEmbeddingsWrite).model(false),
 	api(get, "/v1/models", inferenceSvc+"ListModels", RoleMember, ScopeChatWrite),
 	api(get, "/v1/models/{id=**}", inferenceSvc+"GetModel", RoleMember, ScopeChatWrite),

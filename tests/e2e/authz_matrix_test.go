@@ -346,7 +346,7 @@ var strict = map[string]bool{
 	"POST /v1/secrets": true, "GET /v1/secrets": true, "GET /v1/secrets/{name=**}": true,
 	"GET /v1/secrets/{name=**}:value": true, "GET /v1/secrets/{name=**}:versions": true, "DELETE /v1/secrets/{name=**}": true,
 	"POST /v1/kms/key:rotate": true, "GET /api/observability/secrets": true,
-	"POST /v1/chat/completions": true, "POST /v1/completions": true, "POST /v1/embeddings": true, "GET /v1/models": true, "GET /v1/models/{id=**}": true,
+	"POST /v1/chat/completions": true, "POST /v1/completions": true, "POST /v1/responses": true, "POST /v1/embeddings": true, "GET /v1/models": true, "GET /v1/models/{id=**}": true,
 	"GET /v1/usage": true, "GET /v1/usage/logs": true,
 	"POST /v1/collections": true, "GET /v1/collections": true, "DELETE /v1/collections/{collection}": true,
 	"GET /v1/collections/{collection}/documents": true, "GET /v1/documents/{document_id}": true,
@@ -477,6 +477,8 @@ func (m *matrix) request(t *testing.T, r *permissions.Route, p *matrixPrincipal,
 		body = map[string]any{"model": m.chatModel, "messages": []map[string]string{{"role": "user", "content": "Rampart keeps secrets. What does Rampart keep?"}}}
 	case "POST /v1/completions":
 		body = map[string]any{"model": m.chatModel, "prompt": "Rampart keeps secrets. What does Rampart keep?"}
+	case "POST /v1/responses":
+		body = map[string]any{"model": m.chatModel, "input": "Rampart keeps secrets. What does Rampart keep?"}
 	case "POST /v1/embeddings":
 		body = map[string]any{"model": m.embModel, "input": "matrix"}
 	case "GET /v1/models/{id=**}":

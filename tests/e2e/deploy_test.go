@@ -1000,7 +1000,7 @@ func TestDeployCloudFormationFrontDoor(t *testing.T) {
 			require.Equal(t, "VPC_LINK", in["connectionType"], "%s %s goes through the VPC link only", method, p)
 			require.Equal(t, cfnRef("Ref", linkName), in["connectionId"])
 			timeout, _ := in["timeoutInMillis"].(float64)
-			if p == "/v1/chat/completions" || p == "/v1/completions" {
+			if p == "/v1/chat/completions" || p == "/v1/completions" || p == "/v1/responses" {
 				require.Equal(t, "STREAM", in["responseTransferMode"], "SSE needs response streaming (ADR 0006)")
 				require.Greater(t, timeout, 29000.0)
 				require.LessOrEqual(t, timeout, 900000.0, "API Gateway streams for at most 15 minutes")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
@@ -22,6 +23,13 @@ func (h *Handler) ChatCompletions(w http.ResponseWriter, r *http.Request) {
 // text_completion objects.
 func (h *Handler) Completions(w http.ResponseWriter, r *http.Request) {
 	h.complete(w, r, inferencev1.RequestFormat_REQUEST_FORMAT_COMPLETIONS)
+}
+
+// Responses serves POST /v1/responses (the Responses API): the chat RPCs
+// with format RESPONSES; inference maps the request to chat and answers
+// with a response object or, streamed, named Responses events.
+func (h *Handler) Responses(w http.ResponseWriter, r *http.Request) {
+	h.complete(w, r, inferencev1.RequestFormat_REQUEST_FORMAT_RESPONSES)
 }
 
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request, format inferencev1.RequestFormat) {
@@ -57,6 +65,8 @@ var (
 	dataPrefix = []byte("data: ")
 	eventEnd   = []byte("\n\n")
 	done       = []byte("data: [DONE]\n\n")
+	eventField = []byte("event: ")
+	newline    = []byte("\n")
 )
 
 // stream relays inference's chunks as Server-Sent Events. Headers are
@@ -85,7 +95,11 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 				if !started {
 					startSSE(w, nil)
 				}
-				_, _ = w.Write(done)
+				// The Responses stream ends with response.completed, not
+				// with a [DONE] sentinel (OpenAI sends none there).
+				if format != inferencev1.RequestFormat_REQUEST_FORMAT_RESPONSES {
+					_, _ = w.Write(done)
+				}
 				if flusher != nil {
 					flusher.Flush()
 				}
@@ -97,7 +111,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 			}
 			// Mid-stream: OpenAI sends an error event and ends the stream.
 			if r.Context().Err() == nil {
-				h.streamError(w, err)
+				h.streamError(w, err, format)
 				if flusher != nil {
 					flusher.Flush()
 				}
@@ -107,6 +121,13 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 		if !started {
 			startSSE(w, msg.GetHeaders())
 			started = true
+		}
+		// Event names are inference's fixed set; one with a line break
+		// would split the frame, so it is dropped rather than written.
+		if ev := msg.GetEvent(); ev != "" && !strings.ContainsAny(ev, "\r\n") {
+			_, _ = w.Write(eventField)
+			_, _ = w.Write([]byte(ev))
+			_, _ = w.Write(newline)
 		}
 		if _, err := w.Write(dataPrefix); err != nil {
 			return // client gone; returning cancels ctx and the stream
@@ -149,7 +170,10 @@ func startSSE(w http.ResponseWriter, extra map[string]string) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func (h *Handler) streamError(w http.ResponseWriter, err error) {
+// streamError writes the event that ends a stream broken after its start:
+// chat's {"error":{...}} data event, or for the Responses API its "error"
+// event ({"type":"error","code","message","param"}).
+func (h *Handler) streamError(w http.ResponseWriter, err error, format inferencev1.RequestFormat) {
 	e := fromGRPC(err)
 	msg := e.Message
 	if e.Status >= 500 {
@@ -159,7 +183,13 @@ func (h *Handler) streamError(w http.ResponseWriter, err error) {
 	if e.Param != "" {
 		param = e.Param
 	}
-	b, _ := jsonMarshal(map[string]any{"error": map[string]any{"message": msg, "type": string(e.OpenAIType()), "param": param, "code": e.Code}})
+	var b []byte
+	if format == inferencev1.RequestFormat_REQUEST_FORMAT_RESPONSES {
+		b, _ = jsonMarshal(map[string]any{"type": "error", "message": msg, "param": param, "code": e.Code})
+		_, _ = w.Write([]byte("event: error\n"))
+	} else {
+		b, _ = jsonMarshal(map[string]any{"error": map[string]any{"message": msg, "type": string(e.OpenAIType()), "param": param, "code": e.Code}})
+	}
 	_, _ = w.Write(dataPrefix)
 	_, _ = w.Write(b)
 	_, _ = w.Write(eventEnd)

@@ -2,6 +2,9 @@
 //
 //	POST /v1/chat/completions   JSON, or Server-Sent Events with "stream": true
 //	POST /v1/completions        legacy completions (the chat RPCs, format COMPLETIONS)
+//	POST /v1/responses          Responses API (the chat RPCs, format RESPONSES);
+//	                            streamed as named events ("event: response.created"),
+//	                            ended by response.completed without "data: [DONE]"
 //	POST /v1/embeddings
 //	GET  /v1/models
 //	GET  /v1/models/{id}
@@ -19,7 +22,8 @@
 // error code (model_not_found, insufficient_quota, ...), type
 // (invalid_request_error, insufficient_quota, tokens, ...) and param come
 // from the google.rpc.ErrorInfo detail inference attaches. Errors after a stream
-// has started are sent as a final "data: {"error":...}" event, as OpenAI does.
+// has started are sent as a final "data: {"error":...}" event, as OpenAI does
+// (on /v1/responses an "event: error" with {"type":"error",...}).
 //
 // An API key holds at most Options.MaxStreamsPerKey chat streams open at
 // once (ratelimit.Slots, shared through Redis when the edge has one); a

@@ -142,3 +142,34 @@ func TestDisconnectCancelsUpstream(t *testing.T) {
 	}
 	require.Equal(t, int64(1), s.Upstream.Canceled())
 }
+
+// The Responses stream frames each event as "event: <type>" plus one data
+// line whose type matches, numbered in order, and ends with
+// response.completed instead of a [DONE] sentinel.
+func TestResponsesSSEFraming(t *testing.T) {
+	s := newStack(t)
+	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
+	r := post(t, s, "key-a", "/v1/responses", `{"model":"echo","stream":true,"input":"framed responses"}`)
+	require.Equal(t, http.StatusOK, r.status, string(r.bytes))
+	require.Equal(t, "text/event-stream; charset=utf-8", r.header.Get("Content-Type"))
+	body := string(r.bytes)
+	require.NotContains(t, body, "[DONE]")
+	events := strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")
+	var last string
+	for i, ev := range events {
+		name, data, ok := strings.Cut(ev, "\n")
+		require.True(t, ok, "event %d has an event line and a data line: %q", i, ev)
+		require.True(t, strings.HasPrefix(name, "event: "), ev)
+		require.True(t, strings.HasPrefix(data, "data: "), ev)
+		var payload struct {
+			Type           string `json:"type"`
+			SequenceNumber int    `json:"sequence_number"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(data, "data: ")), &payload))
+		require.Equal(t, strings.TrimPrefix(name, "event: "), payload.Type)
+		require.Equal(t, i, payload.SequenceNumber)
+		last = payload.Type
+	}
+	require.Equal(t, "response.created", strings.TrimPrefix(strings.SplitN(events[0], "\n", 2)[0], "event: "))
+	require.Equal(t, "response.completed", last)
+}

@@ -17,7 +17,7 @@ func PublicSpec(generated []byte) ([]byte, error) {
 	doc["info"] = map[string]any{
 		"title":       "Rampart API",
 		"version":     "v1",
-		"description": "REST routes of the Rampart services, served by the edge. The OpenAI-compatible routes (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) follow OpenAI's published API.",
+		"description": "REST routes of the Rampart services, served by the edge. The OpenAI-compatible routes (/v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings, /v1/models) follow OpenAI's published API.",
 	}
 	doc["securityDefinitions"] = map[string]any{
 		"bearer": map[string]any{"type": "apiKey", "in": "header", "name": "Authorization",

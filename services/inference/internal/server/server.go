@@ -100,9 +100,12 @@ func (s *Server) ChatCompletion(ctx context.Context, req *inferencev1.ChatComple
 	}
 	s.svc.NoteTenantLimits(c)
 	var out *inference.Output
-	if req.GetFormat() == inferencev1.RequestFormat_REQUEST_FORMAT_COMPLETIONS {
+	switch req.GetFormat() {
+	case inferencev1.RequestFormat_REQUEST_FORMAT_COMPLETIONS:
 		out, err = s.svc.Completions(ctx, c, req.GetBody())
-	} else {
+	case inferencev1.RequestFormat_REQUEST_FORMAT_RESPONSES:
+		out, err = s.svc.Responses(ctx, c, req.GetBody())
+	default:
 		out, err = s.svc.Chat(ctx, c, req.GetBody(), passages(req.GetPassages()))
 	}
 	if err != nil {
@@ -124,9 +127,15 @@ func (s *Server) StreamChatCompletion(req *inferencev1.StreamChatCompletionReque
 		msg.Chunk, msg.Headers = chunk, h
 		return stream.Send(msg)
 	}
-	if req.GetFormat() == inferencev1.RequestFormat_REQUEST_FORMAT_COMPLETIONS {
+	switch req.GetFormat() {
+	case inferencev1.RequestFormat_REQUEST_FORMAT_COMPLETIONS:
 		err = s.svc.StreamCompletions(ctx, c, req.GetBody(), send)
-	} else {
+	case inferencev1.RequestFormat_REQUEST_FORMAT_RESPONSES:
+		err = s.svc.StreamResponses(ctx, c, req.GetBody(), func(event string, data []byte, h map[string]string) error {
+			msg.Event = event
+			return send(data, h)
+		})
+	default:
 		err = s.svc.Stream(ctx, c, req.GetBody(), passages(req.GetPassages()), send)
 	}
 	return toStatus(ctx, s.log, err)

@@ -31,6 +31,10 @@ const (
 	// Legacy /v1/completions (prompt string or array): mapped to chat by
 	// inference, answered as text_completion objects.
 	RequestFormat_REQUEST_FORMAT_COMPLETIONS RequestFormat = 1
+	// /v1/responses (the Responses API): mapped to chat by inference,
+	// answered as a response object or, streamed, as Responses events (each
+	// chunk names its SSE event).
+	RequestFormat_REQUEST_FORMAT_RESPONSES RequestFormat = 2
 )
 
 // Enum value maps for RequestFormat.
@@ -38,10 +42,12 @@ var (
 	RequestFormat_name = map[int32]string{
 		0: "REQUEST_FORMAT_UNSPECIFIED",
 		1: "REQUEST_FORMAT_COMPLETIONS",
+		2: "REQUEST_FORMAT_RESPONSES",
 	}
 	RequestFormat_value = map[string]int32{
 		"REQUEST_FORMAT_UNSPECIFIED": 0,
 		"REQUEST_FORMAT_COMPLETIONS": 1,
+		"REQUEST_FORMAT_RESPONSES":   2,
 	}
 )
 
@@ -1111,7 +1117,10 @@ type StreamChatCompletionResponse struct {
 	// the gRPC stream; the edge then writes "data: [DONE]".
 	Chunk []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
 	// HTTP headers the edge should add (x-ratelimit-*); first message only.
-	Headers       map[string]string `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Headers map[string]string `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The SSE event name ("event: <name>" before the data line); set for
+	// REQUEST_FORMAT_RESPONSES, whose stream also ends without "data: [DONE]".
+	Event         string `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1158,6 +1167,13 @@ func (x *StreamChatCompletionResponse) GetHeaders() map[string]string {
 		return x.Headers
 	}
 	return nil
+}
+
+func (x *StreamChatCompletionResponse) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
 }
 
 // EmbeddingsRequest is one OpenAI embeddings request.
@@ -1994,10 +2010,11 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\x1bStreamChatCompletionRequest\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\x129\n" +
 	"\bpassages\x18\x02 \x03(\v2\x1d.rampart.inference.v1.PassageR\bpassages\x12;\n" +
-	"\x06format\x18\x03 \x01(\x0e2#.rampart.inference.v1.RequestFormatR\x06format\"\xcb\x01\n" +
+	"\x06format\x18\x03 \x01(\x0e2#.rampart.inference.v1.RequestFormatR\x06format\"\xe1\x01\n" +
 	"\x1cStreamChatCompletionResponse\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12Y\n" +
-	"\aheaders\x18\x02 \x03(\v2?.rampart.inference.v1.StreamChatCompletionResponse.HeadersEntryR\aheaders\x1a:\n" +
+	"\aheaders\x18\x02 \x03(\v2?.rampart.inference.v1.StreamChatCompletionResponse.HeadersEntryR\aheaders\x12\x14\n" +
+	"\x05event\x18\x03 \x01(\tR\x05event\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"'\n" +
@@ -2047,10 +2064,11 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x19\n" +
 	"\bgroup_by\x18\x03 \x01(\tR\agroupBy\x12;\n" +
 	"\abuckets\x18\x04 \x03(\v2!.rampart.inference.v1.UsageBucketR\abuckets\x127\n" +
-	"\x05total\x18\x05 \x01(\v2!.rampart.inference.v1.UsageBucketR\x05total*O\n" +
+	"\x05total\x18\x05 \x01(\v2!.rampart.inference.v1.UsageBucketR\x05total*m\n" +
 	"\rRequestFormat\x12\x1e\n" +
 	"\x1aREQUEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n" +
-	"\x1aREQUEST_FORMAT_COMPLETIONS\x10\x012\xdc\f\n" +
+	"\x1aREQUEST_FORMAT_COMPLETIONS\x10\x01\x12\x1c\n" +
+	"\x18REQUEST_FORMAT_RESPONSES\x10\x022\xdc\f\n" +
 	"\x10InferenceService\x12k\n" +
 	"\x0eChatCompletion\x12+.rampart.inference.v1.ChatCompletionRequest\x1a,.rampart.inference.v1.ChatCompletionResponse\x12\x7f\n" +
 	"\x14StreamChatCompletion\x121.rampart.inference.v1.StreamChatCompletionRequest\x1a2.rampart.inference.v1.StreamChatCompletionResponse0\x01\x12_\n" +

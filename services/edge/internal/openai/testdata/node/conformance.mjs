@@ -48,7 +48,50 @@ for (const model of ['echo', 'gpt-fake']) {
   const call = await client.chat.completions.create({ model, tools, messages: [{ role: 'user', content: 'call:get_weather {"city":"Lima"}' }] });
   assert.equal(call.choices[0].finish_reason, 'tool_calls');
   assert.deepEqual(JSON.parse(call.choices[0].message.tool_calls[0].function.arguments), { city: 'Lima' });
+
+  // Responses API: mapped to chat in inference, for local and upstream
+  // models alike.
+  const resp = await client.responses.create({ model, instructions: 'be terse', input: 'hello responses' });
+  assert.equal(resp.object, 'response');
+  assert.equal(resp.status, 'completed');
+  assert.equal(resp.output_text, 'hello responses');
+  assert.ok(resp.usage.total_tokens > 0);
+  assert.equal(resp.usage.total_tokens, resp.usage.input_tokens + resp.usage.output_tokens);
+
+  const rtools = [{ type: 'function', name: 'get_weather', strict: false, parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+  const input = [{ role: 'user', content: 'call:get_weather {"city":"Lima"}' }];
+  const rcall = await client.responses.create({ model, tools: rtools, input });
+  const fc = rcall.output.find((o) => o.type === 'function_call');
+  assert.ok(fc, JSON.stringify(rcall.output));
+  assert.equal(fc.name, 'get_weather');
+  assert.deepEqual(JSON.parse(fc.arguments), { city: 'Lima' });
+  // The round trip: the call and its output go back as input items.
+  const after = await client.responses.create({ model, tools: rtools,
+    input: [...input, ...rcall.output, { type: 'function_call_output', call_id: fc.call_id, output: '18 C' }, { role: 'user', content: 'thanks' }] });
+  assert.equal(after.output_text, 'thanks');
+
+  const rs = client.responses.stream({ model, input: [{ role: 'user', content: [{ type: 'input_text', text: 'streamed responses' }] }] });
+  const types = [];
+  let rtext = '';
+  for await (const ev of rs) {
+    types.push(ev.type);
+    if (ev.type === 'response.output_text.delta') rtext += ev.delta;
+  }
+  const final = await rs.finalResponse();
+  assert.equal(rtext, 'streamed responses');
+  assert.equal(final.output[0].content[0].text, 'streamed responses');
+  assert.ok(final.usage.total_tokens > 0, 'response.completed carries usage');
+  assert.deepEqual(types.slice(0, 4), ['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+  assert.equal(types.at(-1), 'response.completed');
 }
+
+// Responses API structured output: parse() reads text.format json_schema.
+const person = { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } }, required: ['name', 'age'], additionalProperties: false };
+const parsed = await client.responses.parse({ model: 'echo', input: 'Ada', text: { format: { type: 'json_schema', name: 'person', strict: true, schema: person } } });
+assert.equal(typeof parsed.output_parsed.name, 'string');
+assert.equal(typeof parsed.output_parsed.age, 'number');
+await expectError(client.responses.create({ model: 'echo', input: 'x', tools: [{ type: 'web_search_preview' }] }), 400, 'invalid_request_error', 'unsupported_value', 'tools[0].type');
+await expectError(client.responses.create({ model: 'echo', input: [{ role: 'user', content: 'x' }, { role: 'user', content: 'y' }, { role: 'user', content: 42 }] }), 400, 'invalid_request_error', 'invalid_argument', 'input[2].content');
 
 // The Node SDK asks for base64 embeddings by default and decodes them.
 const emb = await client.embeddings.create({ model: 'rampart-hash-embed', input: ['alpha', 'beta gamma'], dimensions: 16 });

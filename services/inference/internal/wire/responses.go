@@ -1,0 +1,545 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+)
+
+// MaxInputItems bounds a Responses request's input array.
+const MaxInputItems = 1024
+
+// ResponsesRequest is a /v1/responses request body (the OpenAI Responses
+// API). It is served by mapping it to one chat request (ToChat): the same
+// model resolution, tool policy, quota, usage and prompt logging as chat.
+type ResponsesRequest struct {
+	Model              string            `json:"model"`
+	Input              json.RawMessage   `json:"input"`
+	Instructions       *string           `json:"instructions,omitempty"`
+	RawTools           []json.RawMessage `json:"tools,omitempty"`
+	ToolChoice         json.RawMessage   `json:"tool_choice,omitempty"`
+	Text               *ResponsesText    `json:"text,omitempty"`
+	Temperature        *float64          `json:"temperature,omitempty"`
+	TopP               *float64          `json:"top_p,omitempty"`
+	MaxOutputTokens    *int              `json:"max_output_tokens,omitempty"`
+	Stream             bool              `json:"stream,omitempty"`
+	User               string            `json:"user,omitempty"`
+	Metadata           map[string]string `json:"metadata,omitempty"`
+	ParallelToolCalls  *bool             `json:"parallel_tool_calls,omitempty"`
+	Store              *bool             `json:"store,omitempty"`
+	PreviousResponseID *string           `json:"previous_response_id,omitempty"`
+	Truncation         *string           `json:"truncation,omitempty"`
+	Include            []string          `json:"include,omitempty"`
+	Background         *bool             `json:"background,omitempty"`
+	Reasoning          json.RawMessage   `json:"reasoning,omitempty"`
+	ServiceTier        *string           `json:"service_tier,omitempty"`
+	SafetyIdentifier   string            `json:"safety_identifier,omitempty"`
+	PromptCacheKey     string            `json:"prompt_cache_key,omitempty"`
+	StreamOptions      json.RawMessage   `json:"stream_options,omitempty"`
+
+	// Rampart is the same retrieval extension as chat's.
+	Rampart *RequestExtension `json:"rampart,omitempty"`
+
+	// Tools are the function tools (decoded from RawTools by
+	// ParseResponses, so a hosted tool is refused by its type rather than
+	// by its first unknown field).
+	Tools []ResponsesTool `json:"-"`
+	// messages is the input as chat messages (set by ParseResponses).
+	messages []Message
+}
+
+// ResponsesTool is one tool of a Responses request. Only function tools
+// are served; hosted tools (web_search, file_search, ...) are refused
+// naming their type.
+type ResponsesTool struct {
+	Type        string          `json:"type"`
+	Name        string          `json:"name,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+	Strict      *bool           `json:"strict,omitempty"`
+}
+
+// ResponsesText is the request's and response's "text" object.
+type ResponsesText struct {
+	Format *ResponsesFormat `json:"format,omitempty"`
+}
+
+// ResponsesFormat is text.format: the Responses API's flat form of chat's
+// response_format.
+type ResponsesFormat struct {
+	Type        string          `json:"type"`
+	Name        string          `json:"name,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Schema      json.RawMessage `json:"schema,omitempty"`
+	Strict      *bool           `json:"strict,omitempty"`
+}
+
+// inputItem is one element of input. The Responses API's "easy" message
+// form ({"role","content"}) has no type.
+type inputItem struct {
+	Type      string          `json:"type"`
+	ID        string          `json:"id"`
+	Role      string          `json:"role"`
+	Content   json.RawMessage `json:"content"`
+	Status    string          `json:"status"`
+	CallID    string          `json:"call_id"`
+	Name      string          `json:"name"`
+	Arguments *string         `json:"arguments"`
+	Output    json.RawMessage `json:"output"`
+}
+
+// ParseResponses decodes and validates a Responses request body. Errors
+// name the Responses API's parameters (input[2].content, text.format.name).
+func ParseResponses(body []byte) (*ResponsesRequest, error) {
+	var r ResponsesRequest
+	if err := decodeStrict(body, &r); err != nil {
+		return nil, err
+	}
+	switch {
+	case r.Model == "":
+		return nil, apierr.Invalid("model", "you must provide a model parameter")
+	case r.PreviousResponseID != nil && *r.PreviousResponseID != "":
+		return nil, apierr.InvalidCode("unsupported_parameter", "previous_response_id",
+			"previous_response_id is not supported: Rampart does not store responses (every response has \"store\": false); send the whole conversation in input")
+	case r.Background != nil && *r.Background:
+		return nil, apierr.InvalidCode("unsupported_parameter", "background", "background responses are not supported")
+	case r.Truncation != nil && *r.Truncation != "disabled":
+		return nil, apierr.InvalidCode("unsupported_parameter", "truncation", "truncation must be \"disabled\"")
+	case len(r.Include) > 0:
+		return nil, apierr.InvalidCode("unsupported_parameter", "include", "include is not supported")
+	case r.MaxOutputTokens != nil && *r.MaxOutputTokens < 1:
+		return nil, apierr.Invalid("max_output_tokens", "max_output_tokens must be at least 1")
+	}
+	msgs, err := inputMessages(r.Input)
+	if err != nil {
+		return nil, err
+	}
+	if r.Instructions != nil && *r.Instructions != "" {
+		msgs = append([]Message{{Role: "system", Content: Content{Text: *r.Instructions, Set: true}}}, msgs...)
+	}
+	r.messages = msgs
+	for i, raw := range r.RawTools {
+		p := fmt.Sprintf("tools[%d]", i)
+		var peek struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(raw, &peek); err != nil {
+			return nil, apierr.Invalid(p, "each tool must be an object with a type")
+		}
+		if peek.Type != "function" {
+			return nil, apierr.InvalidCode("unsupported_value", p+".type",
+				"tool type %q is not supported: only \"function\" tools (hosted tools such as web_search run at OpenAI, not here)", peek.Type)
+		}
+		var t ResponsesTool
+		if err := decodeStrict(raw, &t); err != nil {
+			if e, ok := apierr.As(err); ok && e.Param != "" {
+				e.Param = p + "." + e.Param
+			}
+			return nil, err
+		}
+		if len(t.Parameters) > 0 && !isObject(t.Parameters) {
+			return nil, apierr.Invalid(p+".parameters", "parameters must be a JSON Schema object")
+		}
+		r.Tools = append(r.Tools, t)
+		if !toolName.MatchString(t.Name) {
+			return nil, apierr.Invalid(p+".name", "tool names must match ^[a-zA-Z0-9_-]{1,64}$")
+		}
+	}
+	if err := r.Text.validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func inputMessages(raw json.RawMessage) ([]Message, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, NullRaw) {
+		return nil, apierr.Invalid("input", "Missing required parameter: 'input'.")
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, apierr.Invalid("input", "input must be a string or an array of input items")
+		}
+		return []Message{{Role: "user", Content: Content{Text: s, Set: true}}}, nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, apierr.Invalid("input", "input must be a string or an array of input items")
+	}
+	switch {
+	case len(items) == 0:
+		return nil, apierr.Invalid("input", "input must not be an empty array")
+	case len(items) > MaxInputItems:
+		return nil, apierr.Invalid("input", "input may have at most %d items", MaxInputItems)
+	}
+	msgs := make([]Message, 0, len(items))
+	for i, b := range items {
+		p := fmt.Sprintf("input[%d]", i)
+		var it inputItem
+		if err := json.Unmarshal(b, &it); err != nil {
+			return nil, apierr.Invalid(p, "each input item must be an object with a type (message, function_call, function_call_output)")
+		}
+		switch it.Type {
+		case "", "message":
+			m, err := itemMessage(p, &it)
+			if err != nil {
+				return nil, err
+			}
+			msgs = append(msgs, m)
+		case "function_call":
+			if it.CallID == "" {
+				return nil, apierr.Invalid(p+".call_id", "Missing required parameter: '%s.call_id'.", p)
+			}
+			if !toolName.MatchString(it.Name) {
+				return nil, apierr.Invalid(p+".name", "function names must match ^[a-zA-Z0-9_-]{1,64}$")
+			}
+			if it.Arguments == nil {
+				return nil, apierr.Invalid(p+".arguments", "Missing required parameter: '%s.arguments'.", p)
+			}
+			tc := ToolCall{ID: it.CallID, Type: "function", Function: ToolCallFunction{Name: it.Name, Arguments: *it.Arguments}}
+			// Consecutive calls are one assistant turn with several calls,
+			// as chat expects them.
+			if n := len(msgs); n > 0 && msgs[n-1].Role == "assistant" && len(msgs[n-1].ToolCalls) > 0 {
+				msgs[n-1].ToolCalls = append(msgs[n-1].ToolCalls, tc)
+				continue
+			}
+			msgs = append(msgs, Message{Role: "assistant", Content: Content{Null: true, Set: true}, ToolCalls: []ToolCall{tc}})
+		case "function_call_output":
+			if it.CallID == "" {
+				return nil, apierr.Invalid(p+".call_id", "Missing required parameter: '%s.call_id'.", p)
+			}
+			out, err := contentText(p+".output", it.Output)
+			if err != nil {
+				return nil, err
+			}
+			msgs = append(msgs, Message{Role: "tool", ToolCallID: it.CallID, Content: Content{Text: out, Set: true}})
+		default:
+			return nil, apierr.InvalidCode("unsupported_value", p+".type",
+				"input item type %q is not supported: only message, function_call and function_call_output", it.Type)
+		}
+	}
+	return msgs, nil
+}
+
+var inputRoles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true}
+
+func itemMessage(p string, it *inputItem) (Message, error) {
+	if !inputRoles[it.Role] {
+		return Message{}, apierr.Invalid(p+".role", "role must be one of user, assistant, system, developer")
+	}
+	text, err := contentText(p+".content", it.Content)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{Role: it.Role, Content: Content{Text: text, Set: true}}, nil
+}
+
+// contentText flattens a message's content (a string or an array of
+// input_text / output_text parts) or a function_call_output's output to
+// text; other part types (images, files, audio) are refused naming the part.
+func contentText(p string, raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, NullRaw) {
+		return "", apierr.Invalid(p, "Missing required parameter: '%s'.", p)
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", apierr.Invalid(p, "%s must be a string or an array of text parts", p)
+		}
+		return s, nil
+	}
+	var parts []struct {
+		Type string  `json:"type"`
+		Text *string `json:"text"`
+	}
+	if err := json.Unmarshal(raw, &parts); err != nil {
+		return "", apierr.Invalid(p, "%s must be a string or an array of text parts", p)
+	}
+	texts := make([]string, 0, len(parts))
+	for j, part := range parts {
+		q := fmt.Sprintf("%s[%d]", p, j)
+		switch part.Type {
+		case "input_text", "output_text", "text":
+		default:
+			return "", apierr.InvalidCode("unsupported_value", q+".type",
+				"content part type %q is not supported: only input_text and output_text", part.Type)
+		}
+		if part.Text == nil {
+			return "", apierr.Invalid(q+".text", "Missing required parameter: '%s.text'.", q)
+		}
+		texts = append(texts, *part.Text)
+	}
+	return strings.Join(texts, "\n"), nil
+}
+
+func (t *ResponsesText) validate() error {
+	if t == nil || t.Format == nil {
+		return nil
+	}
+	f := t.Format
+	switch f.Type {
+	case "text", "json_object":
+	case "json_schema":
+		if !toolName.MatchString(f.Name) {
+			return apierr.Invalid("text.format.name", "text.format.name must match ^[a-zA-Z0-9_-]{1,64}$")
+		}
+		if !isObject(f.Schema) {
+			return apierr.Invalid("text.format.schema", "text.format.schema must be a JSON Schema object")
+		}
+	default:
+		return apierr.Invalid("text.format.type", "text.format.type must be \"text\", \"json_object\" or \"json_schema\"")
+	}
+	return nil
+}
+
+// ToChat returns the chat request body the Responses request maps to.
+// Streaming asks for usage, which response.completed carries.
+func (r *ResponsesRequest) ToChat() ([]byte, error) {
+	c := ChatRequest{
+		Model: r.Model, Messages: r.messages, Temperature: r.Temperature, TopP: r.TopP,
+		MaxCompletionTokens: r.MaxOutputTokens, Stream: r.Stream, User: r.User,
+		ParallelToolCalls: r.ParallelToolCalls, Rampart: r.Rampart,
+	}
+	if r.Stream {
+		c.StreamOptions = &StreamOptions{IncludeUsage: true}
+	}
+	for _, t := range r.Tools {
+		c.Tools = append(c.Tools, Tool{Type: "function", Function: ToolFunction{
+			Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict}})
+	}
+	if len(r.ToolChoice) > 0 && !bytes.Equal(r.ToolChoice, NullRaw) {
+		tc, err := r.chatToolChoice()
+		if err != nil {
+			return nil, err
+		}
+		c.ToolChoice = tc
+	}
+	if r.Text != nil && r.Text.Format != nil {
+		f := r.Text.Format
+		c.ResponseFormat = &ResponseFormat{Type: f.Type}
+		if f.Type == "json_schema" {
+			c.ResponseFormat.JSONSchema = &JSONSchema{Name: f.Name, Description: f.Description, Schema: f.Schema, Strict: f.Strict}
+		}
+	}
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return nil, fmt.Errorf("encode chat request: %w", err)
+	}
+	return b, nil
+}
+
+// chatToolChoice maps tool_choice ("none", "auto", "required" or
+// {"type":"function","name":...}) to chat's form.
+func (r *ResponsesRequest) chatToolChoice() (json.RawMessage, error) {
+	var s string
+	if json.Unmarshal(r.ToolChoice, &s) == nil {
+		switch s {
+		case "none", "auto", "required":
+			return r.ToolChoice, nil
+		}
+		return nil, apierr.Invalid("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or {\"type\":\"function\",\"name\":...}")
+	}
+	var obj struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(r.ToolChoice, &obj); err != nil || obj.Type != "function" || obj.Name == "" {
+		return nil, apierr.Invalid("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or {\"type\":\"function\",\"name\":...} (hosted tools are not supported)")
+	}
+	b, err := json.Marshal(map[string]any{"type": "function", "function": map[string]string{"name": obj.Name}})
+	if err != nil {
+		return nil, fmt.Errorf("encode tool_choice: %w", err)
+	}
+	return b, nil
+}
+
+// ChatParam renames a parameter path of the chat request ToChat built to
+// the Responses request's: an error the chat path raises names what the
+// client sent.
+func ChatParam(p string) string {
+	for _, m := range chatParams {
+		if rest, ok := strings.CutPrefix(p, m.chat); ok {
+			return m.responses + rest
+		}
+	}
+	return p
+}
+
+var chatParams = []struct{ chat, responses string }{
+	{"messages", "input"},
+	{"max_completion_tokens", "max_output_tokens"},
+	{"response_format.json_schema.schema", "text.format.schema"},
+	{"response_format.json_schema.name", "text.format.name"},
+	{"response_format.json_schema", "text.format"},
+	{"response_format", "text.format"},
+	{"stream_options", "stream"},
+}
+
+// Response is a Responses API response object.
+type Response struct {
+	ID                 string             `json:"id"`
+	Object             string             `json:"object"`
+	CreatedAt          int64              `json:"created_at"`
+	Status             string             `json:"status"`
+	Error              json.RawMessage    `json:"error"`
+	IncompleteDetails  *IncompleteDetails `json:"incomplete_details"`
+	Instructions       *string            `json:"instructions"`
+	MaxOutputTokens    *int               `json:"max_output_tokens"`
+	Model              string             `json:"model"`
+	Output             []OutputItem       `json:"output"`
+	ParallelToolCalls  bool               `json:"parallel_tool_calls"`
+	PreviousResponseID *string            `json:"previous_response_id"`
+	Temperature        *float64           `json:"temperature"`
+	TopP               *float64           `json:"top_p"`
+	ToolChoice         json.RawMessage    `json:"tool_choice"`
+	Tools              []ResponsesTool    `json:"tools"`
+	Text               ResponsesText      `json:"text"`
+	Truncation         string             `json:"truncation"`
+	Usage              *ResponsesUsage    `json:"usage"`
+	User               *string            `json:"user"`
+	Metadata           map[string]string  `json:"metadata"`
+	Store              bool               `json:"store"`
+	Rampart            *Extension         `json:"rampart,omitempty"`
+}
+
+// IncompleteDetails says why a response is incomplete.
+type IncompleteDetails struct {
+	Reason string `json:"reason"`
+}
+
+// OutputItem is one item of a response's output: a message or a function
+// call.
+type OutputItem struct {
+	Type   string `json:"type"`
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	// message
+	Role    string        `json:"role,omitempty"`
+	Content []ContentPart `json:"content,omitempty"`
+	// function_call
+	CallID    string  `json:"call_id,omitempty"`
+	Name      string  `json:"name,omitempty"`
+	Arguments *string `json:"arguments,omitempty"`
+}
+
+// MarshalJSON keeps a message's content an array even when empty (the
+// in-progress item of a stream).
+func (o OutputItem) MarshalJSON() ([]byte, error) {
+	type plain OutputItem
+	if o.Type != "message" {
+		return json.Marshal(plain(o))
+	}
+	content := o.Content
+	if content == nil {
+		content = []ContentPart{}
+	}
+	return json.Marshal(struct {
+		Type    string        `json:"type"`
+		ID      string        `json:"id"`
+		Status  string        `json:"status"`
+		Role    string        `json:"role"`
+		Content []ContentPart `json:"content"`
+	}{o.Type, o.ID, o.Status, o.Role, content})
+}
+
+// ContentPart is one part of an output message: output_text or refusal.
+type ContentPart struct {
+	Type        string `json:"type"`
+	Text        string `json:"text,omitempty"`
+	Annotations []any  `json:"annotations"`
+	Refusal     string `json:"refusal,omitempty"`
+}
+
+// MarshalJSON writes output_text with its (possibly empty) text and no
+// refusal, refusal without text and annotations.
+func (c ContentPart) MarshalJSON() ([]byte, error) {
+	if c.Type == "refusal" {
+		return json.Marshal(struct {
+			Type    string `json:"type"`
+			Refusal string `json:"refusal"`
+		}{c.Type, c.Refusal})
+	}
+	ann := c.Annotations
+	if ann == nil {
+		ann = []any{}
+	}
+	return json.Marshal(struct {
+		Type        string `json:"type"`
+		Text        string `json:"text"`
+		Annotations []any  `json:"annotations"`
+		Logprobs    []any  `json:"logprobs"`
+	}{c.Type, c.Text, ann, []any{}})
+}
+
+// ResponsesUsage is a response's token usage.
+type ResponsesUsage struct {
+	InputTokens         int          `json:"input_tokens"`
+	InputTokensDetails  CachedTokens `json:"input_tokens_details"`
+	OutputTokens        int          `json:"output_tokens"`
+	OutputTokensDetails ReasonTokens `json:"output_tokens_details"`
+	TotalTokens         int          `json:"total_tokens"`
+}
+
+// CachedTokens is input_tokens_details.
+type CachedTokens struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+// ReasonTokens is output_tokens_details.
+type ReasonTokens struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
+}
+
+// ResponsesUsageOf converts chat usage.
+func ResponsesUsageOf(u *Usage) *ResponsesUsage {
+	if u == nil {
+		return nil
+	}
+	return &ResponsesUsage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+}
+
+// NewResponse returns the response object for r, in progress and without
+// output: what response.created carries, and what the final object fills.
+func (r *ResponsesRequest) NewResponse(id string, created int64) *Response {
+	resp := &Response{
+		ID: id, Object: "response", CreatedAt: created, Status: "in_progress", Error: NullRaw,
+		Instructions: r.Instructions, MaxOutputTokens: r.MaxOutputTokens, Model: r.Model, Output: []OutputItem{},
+		ParallelToolCalls: r.ParallelToolCalls == nil || *r.ParallelToolCalls, Temperature: r.Temperature, TopP: r.TopP,
+		ToolChoice: r.ToolChoice, Tools: r.Tools, Truncation: "disabled", Metadata: r.Metadata,
+	}
+	if len(resp.ToolChoice) == 0 || bytes.Equal(resp.ToolChoice, NullRaw) {
+		resp.ToolChoice = json.RawMessage(`"auto"`)
+	}
+	if resp.Tools == nil {
+		resp.Tools = []ResponsesTool{}
+	}
+	if resp.Metadata == nil {
+		resp.Metadata = map[string]string{}
+	}
+	if r.User != "" {
+		resp.User = &r.User
+	}
+	resp.Text.Format = &ResponsesFormat{Type: "text"}
+	if r.Text != nil && r.Text.Format != nil {
+		resp.Text.Format = r.Text.Format
+	}
+	return resp
+}
+
+// Finish sets the status from chat's finish reason: "length" and
+// "content_filter" make the response incomplete, as OpenAI reports them.
+func (resp *Response) Finish(finishReason string) {
+	switch finishReason {
+	case "length":
+		resp.Status, resp.IncompleteDetails = "incomplete", &IncompleteDetails{Reason: "max_output_tokens"}
+	case "content_filter":
+		resp.Status, resp.IncompleteDetails = "incomplete", &IncompleteDetails{Reason: "content_filter"}
+	default:
+		resp.Status = "completed"
+	}
+}

@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestResponsesAPIWithNodeSDK drives /v1/responses on the dev stack with
+// the official Node SDK: responses.create with a string and with items,
+// a function tool round trip (call, then its output as an input item),
+// responses.parse with a json_schema text format, responses.stream with its
+// events in order and the final usage, and the refusals of what Rampart
+// does not serve (hosted tools, previous_response_id).
+func TestResponsesAPIWithNodeSDK(t *testing.T) {
+	node, err := exec.LookPath("node")
+	require.NoError(t, err, "node is needed for the OpenAI SDK test (CI installs it)")
+	npm, err := exec.LookPath("npm")
+	require.NoError(t, err, "npm is needed for the OpenAI SDK test")
+	s := startStack(t)
+	var key createdKey
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/keys", s.env["RAMPART_ADMIN_KEY"],
+		map[string]any{"name": "responses-contract", "scopes": []string{"chat:write"}}, &key))
+
+	dir := t.TempDir()
+	install := exec.Command(npm, "install", "--no-audit", "--no-fund", "--silent", "openai@"+openaiNodeVersion)
+	install.Dir = dir
+	installOut, err := install.CombinedOutput()
+	require.NoError(t, err, string(installOut))
+	script := `
+const { OpenAI } = require("openai");
+(async () => {
+  const c = new OpenAI({ baseURL: process.env.BASE_URL + "/v1", apiKey: process.env.KEY, maxRetries: 0 });
+  const schema = JSON.parse(process.env.SCHEMA);
+  const text = await c.responses.create({ model: "echo", instructions: "be terse", input: "Say this is a test" });
+  const tools = [{ type: "function", name: "extract_person", description: "record a person", parameters: schema, strict: true }];
+  const input = [{ role: "user", content: [{ type: "input_text", text: "Ada Lovelace" }] }];
+  const call = await c.responses.create({ model: "echo", input, tools, tool_choice: "required" });
+  const fc = call.output.find((o) => o.type === "function_call");
+  const roundTrip = await c.responses.create({ model: "echo", tools,
+    input: [...input, fc, { type: "function_call_output", call_id: fc.call_id, output: "recorded" }, { role: "user", content: "done" }] });
+  const parsed = await c.responses.parse({ model: "echo", input: "Ada Lovelace",
+    text: { format: { type: "json_schema", name: "person", strict: true, schema } } });
+  const stream = c.responses.stream({ model: "echo", input: "stream these words" });
+  const events = [];
+  let deltas = "";
+  for await (const ev of stream) {
+    events.push(ev.type);
+    if (ev.type === "response.output_text.delta") deltas += ev.delta;
+  }
+  const final = await stream.finalResponse();
+  const refusals = [];
+  for (const body of [
+    { model: "echo", input: "x", tools: [{ type: "web_search_preview" }] },
+    { model: "echo", input: "x", previous_response_id: "resp_unknown" },
+    { model: "echo", input: [{ role: "user", content: "x" }, { type: "reasoning", summary: [] }] },
+  ]) {
+    try { await c.responses.create(body); refusals.push(null); } catch (e) { refusals.push({ status: e.status, param: e.param, code: e.code }); }
+  }
+  console.log(JSON.stringify({ text: { output_text: text.output_text, status: text.status, usage: text.usage },
+    fc, roundTrip: roundTrip.output_text, parsed: parsed.output_parsed, events, deltas,
+    final: { status: final.status, usage: final.usage, text: final.output[0].content[0].text }, refusals }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "responses.js"), []byte(script), 0o600))
+	run := exec.Command(node, "responses.js")
+	run.Dir = dir
+	run.Env = append(cleanEnv(), "BASE_URL="+s.baseURL, "KEY="+key.APIKey, "SCHEMA="+personSchema)
+	var stderr bytes.Buffer
+	run.Stderr = &stderr
+	stdout, err := run.Output()
+	require.NoError(t, err, stderr.String())
+
+	type usage struct {
+		InputTokens  int `json:"input_tokens"`
+		OutputTokens int `json:"output_tokens"`
+		TotalTokens  int `json:"total_tokens"`
+	}
+	var res struct {
+		Text struct {
+			OutputText string `json:"output_text"`
+			Status     string `json:"status"`
+			Usage      usage  `json:"usage"`
+		} `json:"text"`
+		FC struct {
+			Type      string `json:"type"`
+			Name      string `json:"name"`
+			CallID    string `json:"call_id"`
+			Arguments string `json:"arguments"`
+		} `json:"fc"`
+		RoundTrip string          `json:"roundTrip"`
+		Parsed    json.RawMessage `json:"parsed"`
+		Events    []string        `json:"events"`
+		Deltas    string          `json:"deltas"`
+		Final     struct {
+			Status string `json:"status"`
+			Usage  *usage `json:"usage"`
+			Text   string `json:"text"`
+		} `json:"final"`
+		Refusals []*struct {
+			Status int    `json:"status"`
+			Param  string `json:"param"`
+			Code   string `json:"code"`
+		} `json:"refusals"`
+	}
+	require.NoError(t, json.Unmarshal(stdout, &res), string(stdout))
+
+	require.Equal(t, "Say this is a test", res.Text.OutputText)
+	require.Equal(t, "completed", res.Text.Status)
+	require.Positive(t, res.Text.Usage.InputTokens)
+	require.Equal(t, res.Text.Usage.InputTokens+res.Text.Usage.OutputTokens, res.Text.Usage.TotalTokens)
+
+	require.Equal(t, "function_call", res.FC.Type)
+	require.Equal(t, "extract_person", res.FC.Name)
+	require.NotEmpty(t, res.FC.CallID)
+	requireSchemaValid(t, personSchema, res.FC.Arguments)
+	require.Equal(t, "done", res.RoundTrip)
+
+	requireSchemaValid(t, personSchema, string(res.Parsed))
+	require.Contains(t, string(res.Parsed), "Ada Lovelace")
+
+	require.Equal(t, []string{"response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"}, res.Events[:4])
+	require.Equal(t, []string{"response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"}, res.Events[len(res.Events)-4:])
+	require.Equal(t, "stream these words", res.Deltas)
+	require.Equal(t, "stream these words", res.Final.Text)
+	require.Equal(t, "completed", res.Final.Status)
+	require.NotNil(t, res.Final.Usage)
+	require.Positive(t, res.Final.Usage.TotalTokens)
+
+	require.Len(t, res.Refusals, 3)
+	for i, want := range []struct {
+		param, code string
+	}{{"tools[0].type", "unsupported_value"}, {"previous_response_id", "unsupported_parameter"}, {"input[1].type", "unsupported_value"}} {
+		require.NotNil(t, res.Refusals[i], "request %d must be refused", i)
+		require.Equal(t, http.StatusBadRequest, res.Refusals[i].Status)
+		require.Equal(t, want.param, res.Refusals[i].Param)
+		require.Equal(t, want.code, res.Refusals[i].Code)
+	}
+}
