@@ -31,6 +31,8 @@ func newDevCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", dataDir(), "data directory (env RAMPART_DATA_DIR)")
 	cmd.Flags().StringVar(&cfg.BinDir, "bin-dir", "", "use prebuilt service binaries from this directory instead of building")
 	cmd.Flags().StringVar(&cfg.HTTPAddr, "http-addr", envOr("RAMPART_HTTP_ADDR", "127.0.0.1:8080"), "edge listen address (env RAMPART_HTTP_ADDR)")
+	cmd.Flags().IntVar(&cfg.LogMaxMB, "log-max-mb", 100, "rotate each service's log in <data-dir>/logs at this size")
+	cmd.Flags().IntVar(&cfg.LogBackups, "log-backups", 3, "rotated log files kept per service")
 	cmd.Flags().DurationVar(&cfg.StartTimeout, "start-timeout", 60*time.Second, "how long each service may take to become healthy")
 	return cmd
 }

@@ -20,6 +20,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"gopkg.in/natefinch/lumberjack.v2"
+
 	"github.com/rampart-platform/rampart/cmd/rampart/internal/pkiops"
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/listen"
@@ -38,6 +40,9 @@ type Config struct {
 	BinDir string
 	// HTTPAddr is the edge's public listener.
 	HTTPAddr string
+	// LogMaxMB rotates a service's log file at this size (default 100);
+	// LogBackups old files are kept (default 3).
+	LogMaxMB, LogBackups int
 	// StartTimeout bounds the wait for each service to become healthy.
 	StartTimeout time.Duration
 	// Out receives progress and the "try it" text.
@@ -76,6 +81,12 @@ func newServices() []*service {
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 60 * time.Second
+	}
+	if cfg.LogMaxMB <= 0 {
+		cfg.LogMaxMB = 100
+	}
+	if cfg.LogBackups <= 0 {
+		cfg.LogBackups = 3
 	}
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
@@ -122,7 +133,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("load CLI certificate: %w", err)
 	}
 
-	s := &supervisor{out: cfg.Out, exited: make(chan exitInfo, len(svcs))}
+	s := &supervisor{out: cfg.Out, exited: make(chan exitInfo, len(svcs)), logMaxMB: cfg.LogMaxMB, logBackups: cfg.LogBackups}
 	defer func() { _ = s.stopAll() }()
 
 	start := func(sv *service) error {
@@ -272,20 +283,22 @@ type exitInfo struct {
 }
 
 type supervisor struct {
-	out      io.Writer
-	mu       sync.Mutex
-	started  []*service
-	stopping bool
-	exited   chan exitInfo
-	wg       sync.WaitGroup
+	out io.Writer
+	// Log rotation of every child's output (Config.LogMaxMB, LogBackups).
+	logMaxMB, logBackups int
+	mu                   sync.Mutex
+	started              []*service
+	stopping             bool
+	exited               chan exitInfo
+	wg                   sync.WaitGroup
 }
 
 func (s *supervisor) start(sv *service, binDir, dataDir string, env []string) error {
 	sv.logPath = filepath.Join(dataDir, "logs", sv.name+".log")
-	logFile, err := os.OpenFile(sv.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("open %s log: %w", sv.name, err)
-	}
+	// Children write into a pipe we drain into a size-rotated file: a long
+	// load test must not fill the disk (about 560 bytes of log per chat
+	// request at the default level).
+	logFile := &lumberjack.Logger{Filename: sv.logPath, MaxSize: s.logMaxMB, MaxBackups: s.logBackups}
 	// The binary path is ours: binDir from the operator, name from the fixed service list.
 	cmd := exec.Command(filepath.Join(binDir, sv.name)) //nolint:gosec // G204: not user-controlled input
 	cmd.Env = append(os.Environ(), env...)
