@@ -2,12 +2,15 @@ package bot
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -208,7 +211,8 @@ func (a *Adapter) Installations(ctx context.Context, c Caller) ([]store.Installa
 
 // RefreshTokens rotates every bot token expiring within RefreshBefore.
 func (a *Adapter) RefreshTokens(ctx context.Context) error {
-	due, err := a.st.ExpiringInstallations(ctx, a.now().Add(a.cfg.RefreshBefore))
+	before := a.now().Add(a.cfg.RefreshBefore)
+	due, err := a.st.ExpiringInstallations(ctx, before)
 	if err != nil || len(due) == 0 {
 		return err
 	}
@@ -218,11 +222,54 @@ func (a *Adapter) RefreshTokens(ctx context.Context) error {
 	}
 	var errs []error
 	for _, inst := range due {
-		if err := a.refresh(ctx, creds, inst); err != nil {
+		if err := a.refreshLeased(ctx, creds, inst, before); err != nil {
 			errs = append(errs, fmt.Errorf("team %s: %w", inst.TeamID, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// RefreshLease bounds how long one replica may take to refresh a
+// workspace's token before another may try (the holder died mid-refresh).
+const RefreshLease = 5 * time.Minute
+
+// refreshLeased refreshes one installation's token under the database
+// lease "token-refresh:<team>", so of several replicas (or overlapping
+// runs) exactly one refreshes: a Slack refresh token is single use, and a
+// second refresh with it would fail or leave the other replica holding a
+// revoked token. The holder is unique per attempt.
+func (a *Adapter) refreshLeased(ctx context.Context, creds appCreds, inst store.Installation, before time.Time) error {
+	lease, holder := "token-refresh:"+inst.TeamID, newHolder()
+	ok, err := a.st.TryLease(ctx, lease, holder, a.now(), RefreshLease)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		a.log.DebugContext(ctx, "another replica refreshes this workspace's token", "team_id", inst.TeamID)
+		return nil
+	}
+	defer func() {
+		if err := a.st.ReleaseLease(context.WithoutCancel(ctx), lease, holder); err != nil {
+			a.log.WarnContext(ctx, "release token refresh lease (it expires anyway)", "team_id", inst.TeamID, "err", err)
+		}
+	}()
+	// Listed before the lease was taken: another replica may have
+	// refreshed it since (and released the lease).
+	cur, err := a.st.InstallationByTeam(ctx, inst.TeamID, "")
+	if err != nil {
+		return err
+	}
+	if cur.TenantID != inst.TenantID || cur.Disabled() || cur.TokenExpiresAt.IsZero() || cur.TokenExpiresAt.After(before) {
+		return nil
+	}
+	return a.refresh(ctx, creds, cur)
+}
+
+func newHolder() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	host, _ := os.Hostname()
+	return host + "/" + hex.EncodeToString(b)
 }
 
 func (a *Adapter) refresh(ctx context.Context, creds appCreds, inst store.Installation) error {

@@ -80,6 +80,7 @@ func TestContract(t *testing.T) {
 		{"purge tenant", purgeTenant},
 		{"migrations are idempotent", reopen},
 		{"two replicas: each single use happens once", twoReplicas},
+		{"leases", leases},
 	}
 	for dialect, fresh := range backends() {
 		t.Run(dialect, func(t *testing.T) {
@@ -501,3 +502,53 @@ func twoReplicas(ctx context.Context, t *testing.T, open opener) {
 
 func errorsIsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 func errorsIsTaken(err error) bool    { return errors.Is(err, store.ErrTeamTaken) }
+
+// leases: a lease is one holder's until it expires or is released; of
+// handles racing for it exactly one wins.
+func leases(ctx context.Context, t *testing.T, open opener) {
+	r1, r2 := open(t), open(t)
+	ok, err := r1.TryLease(ctx, "token-refresh:T1", "a", t0, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = r2.TryLease(ctx, "token-refresh:T1", "b", t0.Add(30*time.Second), time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "held by a")
+	ok, err = r2.TryLease(ctx, "token-refresh:T2", "b", t0, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok, "leases are per name")
+	ok, err = r1.TryLease(ctx, "token-refresh:T1", "a", t0.Add(50*time.Second), time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok, "the holder renews")
+	ok, err = r2.TryLease(ctx, "token-refresh:T1", "b", t0.Add(100*time.Second), time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "the renewal holds")
+	ok, err = r2.TryLease(ctx, "token-refresh:T1", "b", t0.Add(111*time.Second), time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok, "expired (a died): b takes over")
+	require.NoError(t, r1.ReleaseLease(ctx, "token-refresh:T1", "a"), "releasing a lost lease does nothing")
+	ok, err = r1.TryLease(ctx, "token-refresh:T1", "a", t0.Add(112*time.Second), time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "still b's")
+	require.NoError(t, r2.ReleaseLease(ctx, "token-refresh:T1", "b"))
+	ok, err = r1.TryLease(ctx, "token-refresh:T1", "a", t0.Add(113*time.Second), time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok, "released: free at once")
+
+	// a race for a free lease through both handles: one winner
+	const n = 16
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		s := []*store.Store{r1, r2}[i%2]
+		wg.Go(func() {
+			ok, err := s.TryLease(ctx, "race", fmt.Sprintf("h%d", i), t0, time.Minute)
+			if err != nil {
+				t.Error("TryLease:", err)
+			} else if ok {
+				won.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	require.EqualValues(t, 1, won.Load())
+}

@@ -283,6 +283,27 @@ func (s *Store) DisableInstallation(ctx context.Context, tenant, team string, no
 	return nil
 }
 
+// TryLease takes (or, for the same holder, renews) the named lease until
+// now+ttl and reports whether holder has it. One statement decided by the
+// primary key: of replicas racing for a free or expired lease exactly one
+// wins.
+func (s *Store) TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO leases (name, holder, expires_at_ms) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms
+		WHERE leases.holder = excluded.holder OR leases.expires_at_ms <= ?`, name, holder, now.Add(ttl).UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("lease %s: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ReleaseLease gives up the named lease if holder holds it.
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder)
+	return err
+}
+
 // InstallationByTeam finds the installation of a Slack team, falling back
 // to an org-wide (Enterprise Grid) installation of enterpriseID.
 func (s *Store) InstallationByTeam(ctx context.Context, teamID, enterpriseID string) (Installation, error) {
