@@ -143,3 +143,105 @@ func TestSmallAndEdgeCases(t *testing.T) {
 	require.Empty(t, ix.Search(make([]float32, 7), 3, 0), "wrong dimension")
 	require.Empty(t, ix.Search(vecs[:8], 0, 0))
 }
+
+// TestIncrementalInsert: vectors added to a built graph are found at once
+// (scanned exactly until linked), and after Link the grown graph keeps the
+// recall of one built in one go, with searches running during the link.
+func TestIncrementalInsert(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	const n, dims = 4000, 64
+	all := embedded(r, n+50, dims, 12, 40, 0.7)
+	vecs, queries := all[:n*dims], all[n*dims:]
+	half := n / 2 * dims
+	ix := ann.Build(vecs[:half], dims, ann.Options{Seed: 3})
+	require.Equal(t, n/2, ix.Linked())
+
+	first := ix.Add(vecs[half:])
+	require.Equal(t, n/2, first)
+	require.Equal(t, n, ix.Len())
+	require.Equal(t, n/2, ix.Linked(), "added, not linked yet")
+	for _, id := range []int{n / 2, n/2 + 7, n - 1} {
+		got := ix.Search(vecs[id*dims:(id+1)*dims], 3, 0)
+		require.Equal(t, id, got[0].Index, "an unlinked vector is found by the exact tail scan")
+	}
+	require.GreaterOrEqual(t, recall(t, ix, vecs, queries, dims, 10, 0), 0.95, "before Link")
+
+	done := make(chan struct{})
+	go func() { defer close(done); ix.Link(2) }()
+	for searching := true; searching; {
+		select {
+		case <-done:
+			searching = false
+		default:
+			q := queries[:dims]
+			require.NotEmpty(t, ix.Search(q, 10, 0))
+		}
+	}
+	require.Equal(t, n, ix.Linked())
+	got := recall(t, ix, vecs, queries, dims, 10, 0)
+	t.Logf("recall@10 after incremental insert = %.3f", got)
+	require.GreaterOrEqual(t, got, 0.95)
+	for _, id := range []int{n / 2, n - 1} {
+		require.Equal(t, id, ix.Search(vecs[id*dims:(id+1)*dims], 1, 0)[0].Index, "linked vector finds itself")
+	}
+}
+
+// TestDelete: a tombstoned vector is never returned, not even as its own
+// best match, and the live vectors keep their recall against exact search
+// over what is left (the graph still walks through the dead nodes).
+func TestDelete(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	const n, dims = 3000, 64
+	all := embedded(r, n+50, dims, 12, 40, 0.7)
+	vecs, queries := all[:n*dims], all[n*dims:]
+	ix := ann.Build(vecs, dims, ann.Options{Seed: 5})
+	dead := map[int]bool{}
+	for i := 0; i < n; i += 4 { // a quarter, the entry point among them
+		ix.Delete(i)
+		dead[i] = true
+	}
+	ix.Delete(0) // twice: counted once
+	ix.Delete(-1)
+	ix.Delete(n) // out of range: ignored
+	require.Equal(t, len(dead), ix.Deleted())
+
+	for id := range dead {
+		for _, h := range ix.Search(vecs[id*dims:(id+1)*dims], 10, 0) {
+			require.False(t, dead[h.Index], "deleted %d returned", h.Index)
+		}
+	}
+	// exact over the survivors, in their original ids
+	live := make([]float32, 0, n*dims)
+	ids := make([]int, 0, n)
+	for i := range n {
+		if !dead[i] {
+			live = append(live, vecs[i*dims:(i+1)*dims]...)
+			ids = append(ids, i)
+		}
+	}
+	hit, total := 0, 0
+	for qi := range len(queries) / dims {
+		q := queries[qi*dims : (qi+1)*dims]
+		want := map[int]bool{}
+		for _, j := range exact(live, dims, q, 10) {
+			want[ids[j]] = true
+		}
+		for _, h := range ix.Search(q, 10, 0) {
+			require.False(t, dead[h.Index])
+			if want[h.Index] {
+				hit++
+			}
+		}
+		total += 10
+	}
+	got := float64(hit) / float64(total)
+	t.Logf("recall@10 with a quarter deleted = %.3f", got)
+	require.GreaterOrEqual(t, got, 0.95)
+
+	// deletes of vectors still in the exact tail are honoured too
+	id := ix.Add(vecs[dims : 2*dims])
+	ix.Delete(id)
+	for _, h := range ix.Search(vecs[dims:2*dims], 5, 0) {
+		require.NotEqual(t, id, h.Index)
+	}
+}

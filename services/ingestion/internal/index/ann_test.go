@@ -79,3 +79,113 @@ func TestVectorsSwitchToANN(t *testing.T) {
 		}
 	}
 }
+
+func unitVectors(r *rand.Rand, n, dims int, prefix string) []index.VectorEntry {
+	out := make([]index.VectorEntry, n)
+	for i := range out {
+		v := make([]float32, dims)
+		var norm float64
+		for d := range v {
+			v[d] = float32(r.NormFloat64())
+			norm += float64(v[d]) * float64(v[d])
+		}
+		for d := range v {
+			v[d] /= float32(math.Sqrt(norm))
+		}
+		out[i] = index.VectorEntry{ID: fmt.Sprint(prefix, i), Vec: v}
+	}
+	return out
+}
+
+// TestVectorsAddRemoveInPlace: writes change a cached collection in place,
+// exact or through its graph, without reloading it or rebuilding the
+// graph: added vectors are found at once, removed ones never again, a
+// replaced id answers with its new vector; a quarter tombstoned drops the
+// collection so the next search reloads only the live rows.
+func TestVectorsAddRemoveInPlace(t *testing.T) {
+	const dims = 32
+	for _, tc := range []struct {
+		name      string
+		n, annMin int
+	}{
+		{"exact", 500, 0},
+		{"graph", 3000, 3000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, 8))
+			entries := unitVectors(r, tc.n, dims, "c")
+			loads := 0
+			load := func(context.Context, string, string) ([]index.VectorEntry, error) {
+				loads++
+				return entries, nil
+			}
+			vs := index.NewVectors(0).WithANN(tc.annMin)
+			ctx := context.Background()
+			search := func(q []float32, k int) []index.Hit {
+				hits, err := vs.Search(ctx, "t", "kb", q, k, load)
+				require.NoError(t, err)
+				return hits
+			}
+			search(entries[0].Vec, 1)
+			if tc.annMin > 0 {
+				deadline := time.Now().Add(60 * time.Second)
+				for !vs.UsesANN("t", "kb") {
+					require.True(t, time.Now().Before(deadline), "graph not built in time")
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+
+			added := unitVectors(r, 200, dims, "new")
+			vs.Add("t", "kb", added)
+			for _, e := range added[:20] {
+				require.Equal(t, e.ID, search(e.Vec, 3)[0].ID, "an added vector is found at once")
+			}
+
+			removed := map[string]bool{}
+			var ids []string
+			for _, e := range append(entries[:50:50], added[:50]...) {
+				ids = append(ids, e.ID)
+				removed[e.ID] = true
+			}
+			vs.Remove("t", "kb", ids)
+			for _, e := range append(entries[:20:20], added[:20]...) {
+				for _, h := range search(e.Vec, 10) {
+					require.False(t, removed[h.ID], "removed %s returned", h.ID)
+				}
+			}
+
+			// the same id with another vector: the new one answers
+			moved := index.VectorEntry{ID: entries[60].ID, Vec: added[150].Vec}
+			vs.Add("t", "kb", []index.VectorEntry{moved})
+			hits := search(added[150].Vec, 2)
+			require.ElementsMatch(t, []string{added[150].ID, moved.ID}, []string{hits[0].ID, hits[1].ID})
+			for _, h := range search(entries[60].Vec, 5) {
+				if h.ID == moved.ID {
+					require.Less(t, h.Score, 0.99, "the old vector of a replaced id is gone")
+				}
+			}
+
+			// a graph keeps serving after its new rows are linked
+			if tc.annMin > 0 {
+				time.Sleep(200 * time.Millisecond)
+				require.True(t, vs.UsesANN("t", "kb"), "no rebuild for writes")
+				require.Equal(t, added[199].ID, search(added[199].Vec, 1)[0].ID)
+			}
+			require.Equal(t, 1, loads, "writes never reload")
+
+			// tombstone a quarter: dropped, and the next search reloads
+			ids = ids[:0]
+			for _, e := range entries[50 : 50+tc.n/4] {
+				ids = append(ids, e.ID)
+			}
+			vs.Remove("t", "kb", ids)
+			search(entries[0].Vec, 1)
+			require.Equal(t, 2, loads, "reloaded after a quarter was deleted")
+
+			// a collection not cached ignores writes (its next load has them)
+			vs.Add("t", "other", added[:1])
+			vs.Remove("t", "other", []string{"c1"})
+			require.False(t, vs.UsesANN("t", "other"))
+		})
+	}
+}

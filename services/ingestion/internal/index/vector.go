@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -21,38 +22,48 @@ type VectorEntry struct {
 type Loader func(ctx context.Context, tenant, collection string) ([]VectorEntry, error)
 
 // Vectors caches decrypted vectors per tenant and collection in memory
-// (never on disk) for brute-force cosine search. Writers Invalidate; the
-// next search reloads.
+// (never on disk) for cosine search. The first search of a collection
+// loads it; writers then Add and Remove entries in place (Invalidate drops
+// a collection, and the next search reloads it).
 type Vectors struct {
 	mu    sync.Mutex
 	sets  map[string]*vset
 	limit int // max cached collections
 	// annFrom is the collection size from which an HNSW graph is built
-	// (0: never); building holds one build at a time.
+	// (0: never); building holds one initial build at a time.
 	annFrom  int
 	building chan struct{}
 }
 
-type vset struct {
-	once sync.Once
-	m    *Matrix
-	err  error
-	// graph is set when the background HNSW build is done; until then
-	// (and when the collection is small) search is exact.
-	graph atomic.Pointer[annGraph]
-	// started is set once a build of this set has begun.
-	started atomic.Bool
-}
+// rebuildDead is the fraction of tombstoned vectors at which a collection
+// is dropped from the cache, so the next search reloads only the live ones
+// and builds a fresh graph (tombstones still cost walking time).
+const rebuildDead = 0.25
 
-type annGraph struct {
-	ix  *ann.Index
-	ids []string
+type vset struct {
+	once   sync.Once
+	loaded atomic.Bool // once has finished
+	err    error
+
+	// mu guards m and pos: searches read, Add and Remove write.
+	mu  sync.RWMutex
+	m   *Matrix
+	pos map[string]int // live id → row
+	// graph is set when the initial HNSW build is done; from then on every
+	// row of m is in it (Add appends to both; the graph links new rows in
+	// the background and scans them exactly until then) and m keeps only
+	// ids and tombstones, not a second copy of the vectors.
+	graph atomic.Pointer[ann.Index]
+	// started is set once a build of this set has begun; linking while a
+	// background Link of new rows runs.
+	started, linking atomic.Bool
 }
 
 // WithANN makes collections of at least threshold vectors searched
 // through an HNSW graph (internal/ann), built in memory from the decrypted
-// vectors in the background after the first search loads them; searches
-// are exact until it is ready. threshold ≤ 0 keeps every search exact.
+// vectors in the background once a collection that large is loaded or
+// grows that large; searches are exact until it is ready. threshold ≤ 0
+// keeps every search exact.
 func (v *Vectors) WithANN(threshold int) *Vectors {
 	v.annFrom = threshold
 	v.building = make(chan struct{}, 1)
@@ -85,6 +96,108 @@ func (v *Vectors) InvalidateTenant(tenant string) {
 	v.mu.Unlock()
 }
 
+// cached returns a collection's set if it is loaded without error; a set
+// still loading is dropped instead (the load may or may not have seen the
+// caller's write), so the next search reloads.
+func (v *Vectors) cached(tenant, collection string) *vset {
+	key := tenant + "\x00" + collection
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	s := v.sets[key]
+	if s == nil {
+		return nil
+	}
+	if !s.loaded.Load() || s.err != nil {
+		delete(v.sets, key)
+		return nil
+	}
+	return s
+}
+
+// Add puts committed entries into a cached collection; an id already
+// there is replaced (a document processed again keeps its chunk ids).
+// Uncached collections are loaded, entries included, by their next
+// search. New vectors join the graph of a large collection without a
+// rebuild.
+func (v *Vectors) Add(tenant, collection string, entries []VectorEntry) {
+	s := v.cached(tenant, collection)
+	if s == nil || len(entries) == 0 {
+		return
+	}
+	s.mu.Lock()
+	if dims := s.m.Dims(); dims > 0 && len(entries[0].Vec) != dims {
+		s.mu.Unlock()
+		v.Invalidate(tenant, collection) // another model's vectors: reload
+		return
+	}
+	g := s.graph.Load()
+	var rows []float32
+	for _, e := range entries {
+		if row, ok := s.pos[e.ID]; ok {
+			s.m.kill(row)
+			if g != nil {
+				g.Delete(row)
+			}
+		}
+		s.pos[e.ID] = s.m.Len()
+		s.m.append(e)
+		if g != nil {
+			rows = append(rows, unit(e.Vec, len(e.Vec))...)
+		}
+	}
+	if len(rows) > 0 {
+		g.Add(rows)
+	}
+	large := v.annFrom > 0 && s.m.Live() >= v.annFrom
+	compact := s.m.Len()-s.m.Live() >= int(rebuildDead*float64(s.m.Len())) && s.m.Len() > s.m.Live()
+	s.mu.Unlock()
+	switch {
+	case compact:
+		v.drop(tenant, collection, s)
+	case g != nil:
+		s.linkLater(g)
+	case large && !s.started.Load():
+		v.buildGraph(s)
+	}
+}
+
+// Remove tombstones entries of a cached collection. When a quarter of its
+// rows are dead it is dropped, and the next search reloads the live ones.
+func (v *Vectors) Remove(tenant, collection string, ids []string) {
+	s := v.cached(tenant, collection)
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	g := s.graph.Load()
+	for _, id := range ids {
+		row, ok := s.pos[id]
+		if !ok {
+			continue
+		}
+		delete(s.pos, id)
+		s.m.kill(row)
+		if g != nil {
+			g.Delete(row)
+		}
+	}
+	compact := s.m.Len()-s.m.Live() >= int(rebuildDead*float64(s.m.Len())) && s.m.Len() > s.m.Live()
+	s.mu.Unlock()
+	if compact {
+		v.drop(tenant, collection, s)
+	}
+}
+
+// drop removes set s of a collection from the cache (not a newer one).
+func (v *Vectors) drop(tenant, collection string, s *vset) {
+	key := tenant + "\x00" + collection
+	v.mu.Lock()
+	if v.sets[key] == s {
+		delete(v.sets, key)
+	}
+	v.mu.Unlock()
+}
+
 // Search returns the k entries with the highest cosine similarity to q.
 func (v *Vectors) Search(ctx context.Context, tenant, collection string, q []float32, k int, load Loader) ([]Hit, error) {
 	key := tenant + "\x00" + collection
@@ -99,10 +212,15 @@ func (v *Vectors) Search(ctx context.Context, tenant, collection string, q []flo
 	}
 	v.mu.Unlock()
 	s.once.Do(func() {
+		defer s.loaded.Store(true)
 		var entries []VectorEntry
 		entries, s.err = load(ctx, tenant, collection)
 		if s.err == nil {
 			s.m = NewMatrix(entries)
+			s.pos = make(map[string]int, len(entries))
+			for i, e := range entries {
+				s.pos[e.ID] = i
+			}
 		}
 	})
 	if s.err != nil {
@@ -113,12 +231,14 @@ func (v *Vectors) Search(ctx context.Context, tenant, collection string, q []flo
 		v.mu.Unlock()
 		return nil, s.err
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if g := s.graph.Load(); g != nil {
-		return g.topK(q, k), nil
+		return topKGraph(g, s.m.ids, q, k), nil
 	}
 	// Large and no build yet (or the builder was busy with another set
 	// last time): try to start one; this search stays exact.
-	if v.annFrom > 0 && s.m.Len() >= v.annFrom && !s.started.Load() {
+	if v.annFrom > 0 && s.m.Live() >= v.annFrom && !s.started.Load() {
 		v.buildGraph(s)
 	}
 	return s.m.TopK(q, k), nil
@@ -132,9 +252,12 @@ func (v *Vectors) UsesANN(tenant, collection string) bool {
 	return s != nil && s.graph.Load() != nil
 }
 
-// buildGraph starts the HNSW build of one set unless another build is
-// running (a later search tries again). The graph holds its own
-// unit-length, row-major copy of the vectors, in memory only.
+// buildGraph builds the HNSW graph of one set unless another build is
+// running (a later search or write tries again). The graph holds its own
+// unit-length, row-major copy of the vectors, in memory only, copied from
+// the matrix a page at a time; rows added meanwhile are caught up under
+// the write lock when the graph is published, and the matrix then drops
+// its copy.
 func (v *Vectors) buildGraph(s *vset) {
 	select {
 	case v.building <- struct{}{}:
@@ -145,20 +268,64 @@ func (v *Vectors) buildGraph(s *vset) {
 		<-v.building
 		return
 	}
-	m := s.m
-	dims := len(m.cols)
-	flat := make([]float32, m.Len()*dims)
-	for d, col := range m.cols {
-		for i, x := range col {
-			flat[i*dims+d] = x
-		}
-	}
-	for i := range m.Len() {
-		copy(flat[i*dims:(i+1)*dims], unit(flat[i*dims:(i+1)*dims], dims))
-	}
 	go func() {
 		defer func() { <-v.building }()
-		s.graph.Store(&annGraph{ix: ann.Build(flat, dims, ann.Options{}), ids: m.ids})
+		s.mu.RLock()
+		dims, n := s.m.Dims(), s.m.Len()
+		s.mu.RUnlock()
+		g := ann.New(dims, ann.Options{})
+		v.copyRows(s, g, 0, n, false)
+		g.Link(runtime.GOMAXPROCS(0))
+		s.mu.Lock()
+		v.copyRows(s, g, n, s.m.Len(), true)
+		for row, dead := range s.m.dead {
+			if dead {
+				g.Delete(row)
+			}
+		}
+		s.graph.Store(g)
+		s.m.dropVectors()
+		s.mu.Unlock()
+		s.linkLater(g)
+	}()
+}
+
+// copyRows adds rows [from, to) of s.m to g, unit length, 1,024 at a
+// time (locked: the caller holds s.mu).
+func (v *Vectors) copyRows(s *vset, g *ann.Index, from, to int, locked bool) {
+	const batch = 1024
+	dims := g.Dims()
+	buf := make([]float32, 0, batch*dims)
+	for start := from; start < to; start += batch {
+		buf = buf[:0]
+		if !locked {
+			s.mu.RLock()
+		}
+		for row := start; row < min(start+batch, to); row++ {
+			buf = append(buf, unit(s.m.row(row), dims)...)
+		}
+		if !locked {
+			s.mu.RUnlock()
+		}
+		g.Add(buf)
+	}
+}
+
+// linkLater links a graph's new rows in the background, one Link at a
+// time per set.
+func (s *vset) linkLater(g *ann.Index) {
+	if !s.linking.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		for {
+			g.Link(runtime.GOMAXPROCS(0))
+			s.linking.Store(false)
+			// an Add after Link took its snapshot saw linking set: go on
+			if g.Linked() >= g.Len() || !s.linking.CompareAndSwap(false, true) {
+				return
+			}
+		}
 	}()
 }
 
@@ -179,19 +346,19 @@ func unit(v []float32, dims int) []float32 {
 	return out
 }
 
-// topK searches the graph with a candidate list of max(64, 2k) and keeps
-// positive scores, like Matrix.TopK.
-func (g *annGraph) topK(q []float32, k int) []Hit {
+// topKGraph searches the graph with a candidate list of max(64, 2k) and
+// keeps positive scores, like Matrix.TopK. Graph ids are matrix rows.
+func topKGraph(g *ann.Index, ids []string, q []float32, k int) []Hit {
 	if k <= 0 {
 		return nil
 	}
-	rs := g.ix.Search(unit(q, len(q)), k, max(64, 2*k))
+	rs := g.Search(unit(q, g.Dims()), k, max(64, 2*k))
 	out := make([]Hit, 0, len(rs))
 	for _, r := range rs {
-		if r.Score <= 1e-6 {
+		if r.Score <= 1e-6 || r.Index >= len(ids) {
 			continue
 		}
-		out = append(out, Hit{g.ids[r.Index], float64(r.Score)})
+		out = append(out, Hit{ids[r.Index], float64(r.Score)})
 	}
 	return out
 }
@@ -203,16 +370,20 @@ func (g *annGraph) topK(q []float32, k int) []Hit {
 // traffic of a row-by-row scan.
 type Matrix struct {
 	ids  []string
-	cols [][]float32
+	cols [][]float32 // nil once a graph holds the vectors
+	dims int
+	dead []bool // tombstones, by row
+	live int
 }
 
 // NewMatrix lays entries out by dimension (all vectors have one length).
 func NewMatrix(entries []VectorEntry) *Matrix {
-	m := &Matrix{ids: make([]string, len(entries))}
+	m := &Matrix{ids: make([]string, len(entries)), dead: make([]bool, len(entries)), live: len(entries)}
 	if len(entries) == 0 {
 		return m
 	}
 	dims := len(entries[0].Vec)
+	m.dims = dims
 	flat := make([]float32, dims*len(entries))
 	m.cols = make([][]float32, dims)
 	for d := range dims {
@@ -227,8 +398,55 @@ func NewMatrix(entries []VectorEntry) *Matrix {
 	return m
 }
 
-// Len is the number of vectors.
+// Len is the number of rows, tombstoned ones included.
 func (m *Matrix) Len() int { return len(m.ids) }
+
+// Live is the number of rows not tombstoned.
+func (m *Matrix) Live() int { return m.live }
+
+// Dims is the vectors' length (0 while empty).
+func (m *Matrix) Dims() int { return m.dims }
+
+// append adds one row (its vector only while the matrix holds vectors).
+func (m *Matrix) append(e VectorEntry) {
+	if m.dims == 0 {
+		m.dims = len(e.Vec)
+		m.cols = make([][]float32, m.dims)
+	}
+	m.ids = append(m.ids, e.ID)
+	m.dead = append(m.dead, false)
+	m.live++
+	if m.cols == nil {
+		return
+	}
+	for d := range m.cols {
+		var x float32
+		if d < len(e.Vec) {
+			x = e.Vec[d]
+		}
+		m.cols[d] = append(m.cols[d], x)
+	}
+}
+
+// kill tombstones a row.
+func (m *Matrix) kill(row int) {
+	if !m.dead[row] {
+		m.dead[row] = true
+		m.live--
+	}
+}
+
+// row gathers one row's vector from the columns.
+func (m *Matrix) row(i int) []float32 {
+	out := make([]float32, len(m.cols))
+	for d, col := range m.cols {
+		out[d] = col[i]
+	}
+	return out
+}
+
+// dropVectors frees the columns once a graph holds the vectors.
+func (m *Matrix) dropVectors() { m.cols = nil }
 
 // TopK ranks the vectors by dot product with q (cosine for unit vectors),
 // keeping positive scores only.
@@ -249,7 +467,7 @@ func (m *Matrix) TopK(q []float32, k int) []Hit {
 	h := &minHeap{}
 	for i, sc := range scores {
 		s := float64(sc)
-		if s <= 1e-6 {
+		if s <= 1e-6 || m.dead[i] {
 			continue
 		}
 		if h.Len() < k {

@@ -30,6 +30,9 @@ type colIndex struct {
 	// rw: searches and own changes share it, a rebuild (which drops and
 	// refills the lexical index) takes it alone.
 	rw sync.RWMutex
+	// own orders own changes between their commit and the update of the
+	// recorded generation and the cached vectors.
+	own sync.Mutex
 
 	mu     sync.Mutex
 	loaded bool
@@ -194,8 +197,12 @@ func (s *Service) rebuild(ctx context.Context, key *keyring.Key, col store.Colle
 // change runs an own change of a collection's chunks (its lexical index
 // edits and the commit returning the new generation) shared-locked against
 // rebuilds, and records the new generation when the indexes were at the
-// one just before it.
-func (s *Service) change(tenant, collection string, fn func() (store.Generation, error)) error {
+// one just before it. Then, and only then, vectors (if not nil) applies
+// the change to the cached vectors in place (ADR 0028: a large
+// collection's graph grows instead of being rebuilt); otherwise they are
+// dropped and the next search reloads them. Own changes pass this point
+// one at a time, so in-place updates follow the generation order.
+func (s *Service) change(tenant, collection string, fn func() (store.Generation, error), vectors func()) error {
 	c := s.cols.get(tenant, collection)
 	c.rw.RLock()
 	defer c.rw.RUnlock()
@@ -203,10 +210,18 @@ func (s *Service) change(tenant, collection string, fn func() (store.Generation,
 	if err != nil {
 		return err
 	}
-	s.o.Vectors.Invalidate(tenant, collection)
+	c.own.Lock()
+	defer c.own.Unlock()
 	held, ok := s.state(c, tenant, collection)
 	if ok && held.Epoch == g.Epoch && held.N == g.N-1 {
+		if vectors != nil {
+			vectors()
+		} else {
+			s.o.Vectors.Invalidate(tenant, collection)
+		}
 		s.setState(c, tenant, collection, g)
+		return nil
 	}
+	s.o.Vectors.Invalidate(tenant, collection)
 	return nil
 }

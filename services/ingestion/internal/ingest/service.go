@@ -460,6 +460,7 @@ func (s *Service) DeleteDocument(ctx context.Context, tenant, id string) error {
 	if err != nil {
 		return notFound(err, "document")
 	}
+	var removed []string
 	return s.change(tenant, d.Collection, func() (store.Generation, error) {
 		d, g, err := s.o.Store.DeleteDocument(ctx, tenant, id)
 		if err != nil {
@@ -469,8 +470,9 @@ func (s *Service) DeleteDocument(ctx context.Context, tenant, id string) error {
 		for i := range ids {
 			ids[i] = chunkID(d.ID, i)
 		}
+		removed = ids
 		return g, s.o.Lexical.Delete(tenant, d.Collection, ids)
-	})
+	}, func() { s.o.Vectors.Remove(tenant, d.Collection, removed) })
 }
 
 // GetJob returns one job.

@@ -325,6 +325,7 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 	}
 	rows := make([]store.Chunk, 0, total)
 	entries := make([]index.Entry, 0, total)
+	vectors := make([]index.VectorEntry, 0, total)
 	texts := make([]string, 0, progressEvery)
 	for start := 0; start < total; start += progressEvery {
 		if err := ctx.Err(); err != nil {
@@ -359,6 +360,7 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 			}
 			rows = append(rows, row)
 			entries = append(entries, index.Entry{ID: id, Text: texts[i]})
+			vectors = append(vectors, index.VectorEntry{ID: id, Vec: v})
 		}
 		if end < total {
 			if err := s.o.Store.SetProgress(ctx, r.lease, store.JobRunning, end, total); err != nil {
@@ -394,6 +396,10 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 			_ = s.o.Lexical.Delete(r.tenant, doc.Collection, ids)
 		}
 		return g, err
+	}, func() {
+		// committed: the cached vectors take the chunks in place (a large
+		// collection links them into its live graph) instead of reloading
+		s.o.Vectors.Add(r.tenant, doc.Collection, vectors)
 	})
 }
 
@@ -471,7 +477,7 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 	// The lexical index does not change (same texts): only the vectors.
 	return s.change(r.tenant, r.collection, func() (store.Generation, error) {
 		return s.o.Store.CompleteReembed(ctx, r.lease, r.collection, target.EmbeddingModel, target.EmbeddingDims, vectors)
-	})
+	}, nil)
 }
 
 // embedTexts embeds texts with the collection's model: the local hash
