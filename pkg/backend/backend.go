@@ -20,7 +20,6 @@ import (
 	"github.com/rampart-platform/rampart/pkg/config"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/serve"
 	"github.com/rampart-platform/rampart/pkg/telemetry"
@@ -63,29 +62,6 @@ type Env struct {
 	keys     *switchKeys
 	tracing  *telemetry.Tracing
 	authAddr string // "" → RAMPART_AUTH_ADDR or the conventions default
-}
-
-// Dial opens an mTLS connection to another Rampart service, addressed by
-// RAMPART_<SVC>_ADDR (default: its conventions port on loopback), verifying
-// that the server is spiffe://rampart.local/svc/<svc>. The request id and
-// tracing propagate.
-func (e *Env) Dial(ctx context.Context, svc string) (*grpc.ClientConn, error) {
-	addr := os.Getenv(config.Prefix(svc) + "ADDR")
-	if svc == "auth" && e.authAddr != "" {
-		addr = e.authAddr
-	}
-	if addr == "" {
-		addr = config.DefaultAddr(svc)
-	}
-	opts := serve.RequestIDDialOptions()
-	if e.tracing != nil {
-		opts = append(opts, e.tracing.DialOptions()...)
-	}
-	conn, err := mtls.Dial(ctx, addr, e.TLS, pki.ServiceID(svc), opts...)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s at %s: %w", svc, addr, err)
-	}
-	return conn, nil
 }
 
 // UseKeys makes the principal verifier use keys instead of the published

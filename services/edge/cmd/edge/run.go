@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/rampart-platform/rampart/gen"
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/listen"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/mtls"
@@ -82,9 +84,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 			targets = append(targets, backend.Target{Name: name, Addr: addr})
 		}
 	}
-	backends, err := backend.Dial(ctx, src, targets,
+	// Outgoing calls carry the request id and, with RAMPART_OTEL_EXPORTER
+	// set, the trace context, like every service's (pkg/backend.Dialer).
+	tracing, err := telemetry.TracingFromEnv(os.Getenv, "edge")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tracing.Shutdown(context.WithoutCancel(ctx)) }()
+	backends, err := backend.Dial(ctx, &pkgbackend.Dialer{TLS: src, Tracing: tracing, Options: []grpc.DialOption{
 		grpc.WithChainUnaryInterceptor(clientMetrics.UnaryClientInterceptor()),
-		grpc.WithChainStreamInterceptor(clientMetrics.StreamClientInterceptor()))
+		grpc.WithChainStreamInterceptor(clientMetrics.StreamClientInterceptor()),
+	}}, targets)
 	if err != nil {
 		return err
 	}

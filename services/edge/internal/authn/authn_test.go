@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
@@ -25,7 +26,7 @@ func newAuthn(t testing.TB, o authn.Options) (*authn.Authenticator, *authtest.Se
 	srv := authtest.Start(t, dir)
 	src, err := mtls.NewSource(mtls.FilesFor(dir, "edge"))
 	require.NoError(t, err)
-	set, err := backend.Dial(t.Context(), src, []backend.Target{{Name: "auth", Addr: srv.Addr}})
+	set, err := backend.Dial(t.Context(), &pkgbackend.Dialer{TLS: src}, []backend.Target{{Name: "auth", Addr: srv.Addr}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = set.Close() })
 	o.Client = authv1.NewAuthServiceClient(set.Conn("auth"))

@@ -12,8 +12,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
+	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
 )
 
 // Target is one backend to dial.
@@ -27,15 +26,16 @@ type Set struct {
 	conns map[string]*grpc.ClientConn
 }
 
-// Dial creates a lazy mTLS connection to every configured target, each
-// verified against spiffe://rampart.local/svc/<name>.
-func Dial(ctx context.Context, src *mtls.Source, targets []Target, opts ...grpc.DialOption) (*Set, error) {
+// Dial creates a lazy connection to every configured target through d
+// (pkg/backend's one outgoing dial: mTLS verified against
+// spiffe://rampart.local/svc/<name>, request id, tracing).
+func Dial(ctx context.Context, d *pkgbackend.Dialer, targets []Target) (*Set, error) {
 	s := &Set{conns: map[string]*grpc.ClientConn{}}
 	for _, t := range targets {
 		if t.Addr == "" {
 			continue
 		}
-		conn, err := mtls.Dial(ctx, t.Addr, src, pki.ServiceID(t.Name), opts...)
+		conn, err := d.Dial(ctx, t.Name, t.Addr)
 		if err != nil {
 			_ = s.Close()
 			return nil, fmt.Errorf("backend %s: %w", t.Name, err)

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
@@ -70,7 +71,7 @@ func newFloor(b *testing.B) func() {
 	auth := authtest.Start(b, dir)
 	src, err := mtls.NewSource(mtls.FilesFor(dir, "edge"))
 	require.NoError(b, err)
-	set, err := backend.Dial(b.Context(), src, []backend.Target{{Name: "auth", Addr: auth.Addr}})
+	set, err := backend.Dial(b.Context(), &pkgbackend.Dialer{TLS: src}, []backend.Target{{Name: "auth", Addr: auth.Addr}})
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = set.Close() })
 	client := authv1.NewAuthServiceClient(set.Conn("auth"))

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
@@ -47,7 +48,7 @@ func newEdge(t testing.TB, o edgeOpts) *edge {
 	auth := authtest.Start(t, dir)
 	src, err := mtls.NewSource(mtls.FilesFor(dir, "edge"))
 	require.NoError(t, err)
-	set, err := backend.Dial(t.Context(), src, []backend.Target{{Name: "auth", Addr: auth.Addr}})
+	set, err := backend.Dial(t.Context(), &pkgbackend.Dialer{TLS: src}, []backend.Target{{Name: "auth", Addr: auth.Addr}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = set.Close() })
 

@@ -24,7 +24,7 @@ func run(ctx context.Context, args []string) error {
 		PrincipalExempt: app.PrincipalExempt(),
 	}
 	return backend.Run(ctx, spec, cfg, args, func(ctx context.Context, env *backend.Env) error {
-		_, err := app.New(ctx, app.Options{Config: cfg, TLS: env.TLS, Logger: env.Log, Registry: env.Registry, Server: env.Server})
+		_, err := app.New(ctx, app.Options{Config: cfg, TLS: env.TLS, Dialer: env.Dialer(), Logger: env.Log, Registry: env.Registry, Server: env.Server})
 		return err
 	})
 }

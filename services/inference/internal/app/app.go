@@ -18,8 +18,8 @@ import (
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/pkg/serve"
@@ -46,6 +46,9 @@ type Options struct {
 	Config *config.Config
 	// TLS is the service's mTLS source.
 	TLS *mtls.Source
+	// Dialer dials keyvault and ingestion (pkg/backend: mTLS, request id,
+	// tracing); nil means a Dialer on TLS without tracing.
+	Dialer *backend.Dialer
 	// Keys verify principal assertions (auth's RemoteKeys in production).
 	Keys principal.Keys
 	// Models overrides Config.ModelsFile (tests).
@@ -119,17 +122,21 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 			}
 		}
 	}()
+	dialer := o.Dialer
+	if dialer == nil && o.TLS != nil {
+		dialer = &backend.Dialer{TLS: o.TLS}
+	}
 	kv := o.Keyvault
 	keyvault := func() (grpc.ClientConnInterface, error) {
 		if kv != nil {
 			return kv, nil
 		}
-		if cfg.KeyvaultAddr == "" || o.TLS == nil {
+		if cfg.KeyvaultAddr == "" || dialer == nil {
 			return nil, errors.New("inference: keyvault is needed (api_key_secret or prompt logging) but RAMPART_KEYVAULT_ADDR or the TLS source is not set")
 		}
-		conn, err := mtls.Dial(ctx, cfg.KeyvaultAddr, o.TLS, pki.ServiceID("keyvault"))
+		conn, err := dialer.Dial(ctx, "keyvault", cfg.KeyvaultAddr)
 		if err != nil {
-			return nil, fmt.Errorf("inference: dial keyvault: %w", err)
+			return nil, fmt.Errorf("inference: %w", err)
 		}
 		closers = append(closers, conn.Close)
 		kv = conn
@@ -203,12 +210,12 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	var retriever *rag.Retriever
 	ing := o.Ingestion
-	if ing == nil && cfg.IngestionAddr != "" && o.TLS != nil {
+	if ing == nil && cfg.IngestionAddr != "" && dialer != nil {
 		// grpc.NewClient connects lazily: ingestion need not be up yet.
-		conn, derr := mtls.Dial(ctx, cfg.IngestionAddr, o.TLS, pki.ServiceID("ingestion"), serve.RequestIDDialOptions()...)
+		conn, derr := dialer.Dial(ctx, "ingestion", cfg.IngestionAddr)
 		if derr != nil {
 			rec.Close()
-			return nil, fmt.Errorf("inference: dial ingestion: %w", derr)
+			return nil, fmt.Errorf("inference: %w", derr)
 		}
 		closers = append(closers, conn.Close)
 		ing = conn

@@ -23,8 +23,6 @@ import (
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/backend"
 	pkgconfig "github.com/rampart-platform/rampart/pkg/config"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 
@@ -121,7 +119,7 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	// The connection to auth is lazy: it serves principal keys (unless a
 	// static key file is configured), the tenant event stream and the
 	// rampart-api-key rotation function.
-	authConn, err := mtls.Dial(ctx, cfg.AuthAddr, env.TLS, pki.ServiceID("auth"))
+	authConn, err := env.Dialer().Dial(ctx, "auth", cfg.AuthAddr)
 	if err != nil {
 		return err
 	}

@@ -14,9 +14,6 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/backend"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
-	"github.com/rampart-platform/rampart/pkg/serve"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/pkg/tenantevents"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
@@ -98,7 +95,7 @@ func Run(ctx context.Context, args []string, hooks Hooks) error {
 			_ = st.Close()
 			return err
 		}
-		dial := func(svc, addr string) (*grpc.ClientConn, error) { return dialAddr(ctx, env, svc, addr) }
+		dialer := env.Dialer()
 		var conns []*grpc.ClientConn
 		closeAll := func() {
 			for _, c := range conns {
@@ -106,7 +103,7 @@ func Run(ctx context.Context, args []string, hooks Hooks) error {
 			}
 		}
 		for _, t := range []struct{ svc, addr string }{{"auth", cfg.AuthAddr}, {"keyvault", cfg.KeyvaultAddr}, {"inference", cfg.InferenceAddr}} {
-			c, err := dial(t.svc, t.addr)
+			c, err := dialer.Dial(ctx, t.svc, t.addr)
 			if err != nil {
 				closeAll()
 				_ = st.Close()
@@ -151,12 +148,4 @@ func Run(ctx context.Context, args []string, hooks Hooks) error {
 		}
 		return nil
 	})
-}
-
-func dialAddr(ctx context.Context, env *backend.Env, svc, addr string) (*grpc.ClientConn, error) {
-	conn, err := mtls.Dial(ctx, addr, env.TLS, pki.ServiceID(svc), serve.RequestIDDialOptions()...)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s at %s: %w", svc, addr, err)
-	}
-	return conn, nil
 }
