@@ -5,17 +5,13 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/server"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "slackadapter:", err)
-		os.Exit(1)
-	}
+	backend.Main("slackadapter", func(ctx context.Context, args []string) error {
+		return server.Run(ctx, args, server.Hooks{})
+	})
 }
