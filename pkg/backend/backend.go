@@ -119,6 +119,7 @@ func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup 
 		Registry:      env.Registry,
 		Tracing:       tracing,
 		Reflection:    common.Reflection(),
+		Pprof:         common.Pprof,
 		ExtraUnary:    []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)},
 		ExtraStream:   []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, exempt)},
 		ServerOptions: spec.ServerOptions,

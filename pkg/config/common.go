@@ -44,6 +44,11 @@ type Common struct {
 	// GRPCReflection turns gRPC reflection on in the prod profile too
 	// (always on in dev). Only the operator CLI identity may call it.
 	GRPCReflection bool `env:"RAMPART_GRPC_REFLECTION,noprefix" flag:"grpc-reflection" usage:"serve gRPC reflection in the prod profile too (always on in dev; only the rampart-cli identity may call it)"`
+	// Pprof serves net/http/pprof under /debug/pprof/ on the admin address
+	// (issue 15: profiling the real processes). Opt-in and dev profile only:
+	// profiles expose memory contents' shapes and cost CPU, so Validate
+	// refuses it in prod.
+	Pprof bool `env:"RAMPART_PPROF,noprefix" flag:"pprof" usage:"serve /debug/pprof/ on the admin address (dev profile only)"`
 }
 
 type ports struct{ listen, admin int }
@@ -149,6 +154,9 @@ func (c Common) Validate() error {
 	}
 	if c.Profile != ProfileDev && c.Profile != ProfileProd {
 		errs = append(errs, Invalidf("Profile", "must be %q or %q, got %q", ProfileDev, ProfileProd, c.Profile))
+	}
+	if c.Pprof && c.Prod() {
+		errs = append(errs, Invalidf("Pprof", "dev profile only: the prod profile never serves /debug/pprof/"))
 	}
 	return errors.Join(errs...)
 }

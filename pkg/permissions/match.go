@@ -125,10 +125,10 @@ func (t *Table) RouteOf(rpc string) (Route, bool) {
 // segment that contains ':' (secret names cannot, so that answers 400 from
 // the backend rather than reaching another route).
 func (t *Table) Match(method, path string) (route *Route, pathKnown bool) {
-	segs, verb := split(path)
+	segs, whole, verb := split(path)
 	best, bestScore := -1, -1
 	for i := range t.routes {
-		score, ok := t.compiled[i].match(segs, verb)
+		score, ok := t.compiled[i].match(segs, whole, verb)
 		if !ok {
 			continue
 		}
@@ -187,20 +187,26 @@ func compile(tmpl string) (pattern, error) {
 
 // split cuts a request path into segments and a custom verb (after the last
 // ':' of the last segment).
-func split(path string) (segs []string, verb string) {
+// split returns the path's segments with the verb cut off the last one,
+// the segments as they are (whole: the last one keeps ":verb"; the same
+// slice as segs without a verb) and the verb. whole is built once per
+// request rather than once per verbless route (issue 15: that allocation
+// per route was most of the edge's route matching).
+func split(path string) (segs, whole []string, verb string) {
 	path = strings.TrimPrefix(path, "/")
-	segs = strings.Split(path, "/")
-	last := segs[len(segs)-1]
+	whole = strings.Split(path, "/")
+	segs = whole
+	last := whole[len(whole)-1]
 	if i := strings.LastIndexByte(last, ':'); i >= 0 {
 		verb = last[i+1:]
-		segs = append(segs[:len(segs)-1:len(segs)-1], last[:i])
+		segs = append(whole[:len(whole)-1:len(whole)-1], last[:i])
 	}
-	return segs, verb
+	return segs, whole, verb
 }
 
 // match reports whether the pattern matches, with a score that prefers
 // custom verbs and literal segments.
-func (p pattern) match(segs []string, verb string) (int, bool) {
+func (p pattern) match(segs, whole []string, verb string) (int, bool) {
 	if p.subtree {
 		if len(segs) <= len(p.segs) {
 			return 0, false
@@ -217,7 +223,7 @@ func (p pattern) match(segs []string, verb string) (int, bool) {
 			return 0, false
 		}
 		// A verbless template sees the whole last segment, ':' included.
-		segs = append(segs[:len(segs)-1:len(segs)-1], segs[len(segs)-1]+":"+verb)
+		segs = whole
 	}
 	score := 0
 	if p.verb != "" {

@@ -97,11 +97,9 @@ func message(err error) string {
 }
 
 func incoming(ctx context.Context) string {
-	md, ok := metadata.FromIncomingContext(ctx)
-	if !ok {
-		return ""
-	}
-	vals := md.Get(MetadataKey)
+	// Only this key's values are copied (FromIncomingContext would copy the
+	// whole map on every call).
+	vals := metadata.ValueFromIncomingContext(ctx, MetadataKey)
 	if len(vals) != 1 {
 		return ""
 	}

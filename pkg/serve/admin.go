@@ -11,8 +11,11 @@ import (
 
 // newAdminServer serves /metrics, /healthz (the process is alive) and
 // /readyz (200 only while serving, 503 before start and during drain).
-func newAdminServer(reg *prometheus.Registry, ready *atomic.Bool) *http.Server {
+func newAdminServer(reg *prometheus.Registry, ready *atomic.Bool, withPprof bool) *http.Server {
 	mux := http.NewServeMux()
+	if withPprof {
+		MountPprof(mux)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))

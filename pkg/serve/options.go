@@ -40,6 +40,7 @@ type Options struct {
 	Registry   *prometheus.Registry // default: telemetry.NewRegistry()
 	Tracing    *telemetry.Tracing   // nil: tracing off; shut down by Run
 	Reflection bool                 // register gRPC reflection (dev profile only)
+	Pprof      bool                 // serve /debug/pprof/ on the admin server (dev profile only; config.Common.Pprof)
 
 	// Extra interceptors run after authz and before the handler, e.g.
 	// principal verification.

@@ -347,6 +347,27 @@ func TestAdminEndpoints(t *testing.T) {
 	require.Contains(t, f.srv.GRPC().GetServiceInfo(), "grpc.reflection.v1.ServerReflection")
 }
 
+func TestAdminPprof(t *testing.T) {
+	tests := []struct {
+		name  string
+		pprof bool
+		want  int
+	}{
+		{"off by default", false, http.StatusNotFound},
+		{"opt-in", true, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := start(t, func(o *serve.Options) { o.Pprof = tt.pprof })
+			code, body := f.admin("/debug/pprof/heap?debug=1")
+			require.Equal(t, tt.want, code)
+			if tt.pprof {
+				require.Contains(t, body, "heap profile")
+			}
+		})
+	}
+}
+
 func TestShutdown(t *testing.T) {
 	const drain = 500 * time.Millisecond
 	f := start(t, func(o *serve.Options) { o.DrainDelay = drain })

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rampart-platform/rampart/pkg/serve"
 )
 
 // Readiness is the edge's readiness: false while draining, otherwise the
@@ -40,9 +42,13 @@ func (r *Readiness) Ready(ctx context.Context) error {
 	return r.check(ctx)
 }
 
-// Handler returns the admin mux.
-func Handler(reg prometheus.Gatherer, ready *Readiness) http.Handler {
+// Handler returns the admin mux; withPprof adds /debug/pprof/ (RAMPART_PPROF,
+// dev profile only).
+func Handler(reg prometheus.Gatherer, ready *Readiness, withPprof bool) http.Handler {
 	mux := http.NewServeMux()
+	if withPprof {
+		serve.MountPprof(mux)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -253,8 +252,11 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 
 // StreamWorkers reuses handler goroutines, which keep their grown stacks:
 // without them every call paid a stack copy (≈5% of CPU in the profile).
+// pkg/serve now starts serve.DefaultStreamWorkers for every service (issue
+// 15: the earlier 4 per core left most calls at concurrency 64 on fresh
+// goroutines); this option stays for the servers built here.
 func StreamWorkers() grpc.ServerOption {
-	return grpc.NumStreamWorkers(uint32(4 * runtime.GOMAXPROCS(0))) //nolint:gosec // small positive
+	return grpc.NumStreamWorkers(serve.DefaultStreamWorkers())
 }
 
 // PrincipalExempt are the methods callable without a principal assertion
@@ -282,7 +284,7 @@ func newServer(o Options, log *slog.Logger, promReg *prometheus.Registry) (*serv
 	return serve.New(serve.Options{
 		Name: config.Service, ListenAddr: cfg.ListenAddr, AdminAddr: cfg.AdminAddr, TLS: o.TLS,
 		AuthzPolicy: policy, AuthzPolicyFile: cfg.AuthzPolicy,
-		Logger: log, Registry: promReg, Reflection: cfg.Reflection(), DrainDelay: o.DrainDelay,
+		Logger: log, Registry: promReg, Reflection: cfg.Reflection(), Pprof: cfg.Pprof, DrainDelay: o.DrainDelay,
 		ExtraUnary:    []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)},
 		ExtraStream:   []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, exempt)},
 		ServerOptions: []grpc.ServerOption{StreamWorkers()},

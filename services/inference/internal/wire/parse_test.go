@@ -1,6 +1,7 @@
 package wire_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -104,4 +105,37 @@ func FuzzParseEmbeddings(f *testing.F) {
 		}
 		require.NotEmpty(t, r.Input)
 	})
+}
+
+// TestContentStringFastPath: the no-escape fast path of Content.UnmarshalJSON
+// gives exactly what encoding/json gives, and everything it cannot take
+// (escapes, invalid UTF-8, control characters) still goes through
+// encoding/json.
+func TestContentStringFastPath(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  string
+	}{
+		{"plain", `"hello world"`},
+		{"empty", `""`},
+		{"unicode", `"héllo ✓ 日本"`},
+		{"escaped quote", `"say \"hi\""`},
+		{"escaped unicode", `"\u00e9\n\t"`},
+		{"surrogate pair", `"\ud83d\ude00"`},
+		{"invalid utf-8", "\"a\xffb\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want string
+			require.NoError(t, json.Unmarshal([]byte(tt.raw), &want))
+			var c wire.Content
+			require.NoError(t, c.UnmarshalJSON([]byte(tt.raw)))
+			require.Equal(t, want, c.Text)
+			require.True(t, c.Set)
+		})
+	}
+	for _, bad := range []string{"\"a\x01b\"", `"`, `"abc`} {
+		var c wire.Content
+		require.Error(t, c.UnmarshalJSON([]byte(bad)), "%q", bad)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"unicode/utf8"
 )
 
 // ChatRequest is a /v1/chat/completions request body.
@@ -121,6 +122,15 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 		*c = Content{Null: true, Set: true}
 		return nil
 	case b[0] == '"':
+		// Fast path (issue 15): the decoder that handed us b has already
+		// checked it is one well-formed JSON string, so without a backslash
+		// its text is the bytes between the quotes. A nested json.Unmarshal
+		// per message was a measurable share of a chat's CPU. Invalid UTF-8
+		// takes the slow path, which keeps json's U+FFFD replacement.
+		if s, ok := plainJSONString(b); ok {
+			*c = Content{Text: s, Set: true}
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
@@ -150,6 +160,26 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 	default:
 		return errContentType
 	}
+}
+
+// plainJSONString returns the text of b when b is a JSON string literal
+// that needs no unescaping: quoted, no backslash, quote or control
+// character inside, valid UTF-8. Anything else reports false and goes
+// through encoding/json.
+func plainJSONString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	inner := b[1 : len(b)-1]
+	for _, ch := range inner {
+		if ch < 0x20 || ch == '"' || ch == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
 }
 
 // MarshalJSON implements json.Marshaler (always a string or null).
