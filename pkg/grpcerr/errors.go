@@ -17,6 +17,7 @@ var (
 	ErrFailedPrecondition = errors.New("failed precondition")
 	ErrResourceExhausted  = errors.New("resource exhausted")
 	ErrUnavailable        = errors.New("unavailable")
+	ErrUnimplemented      = errors.New("unimplemented")
 )
 
 // InvalidError is an invalid-argument error naming the offending field, so
@@ -39,3 +40,12 @@ func (e *InvalidError) Error() string { return e.Field + ": " + e.Msg }
 
 // Is makes errors.Is(err, ErrInvalidArgument) true.
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalidArgument }
+
+// FieldError is implemented by a service's own domain error type when it
+// names the offending request field (keyvault's vault.Error): ToStatus then
+// lists it as a BadRequest field violation, like an *InvalidError. field is
+// "" when the error names no field.
+type FieldError interface {
+	error
+	InvalidField() (field, msg string)
+}

@@ -26,6 +26,7 @@ var sentinels = []struct {
 	{ErrFailedPrecondition, codes.FailedPrecondition},
 	{ErrResourceExhausted, codes.ResourceExhausted},
 	{ErrUnavailable, codes.Unavailable},
+	{ErrUnimplemented, codes.Unimplemented},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 	{context.Canceled, codes.Canceled},
 }
@@ -104,6 +105,14 @@ func violations(err error) []*errdetails.BadRequest_FieldViolation {
 		case *InvalidError:
 			out = append(out, &errdetails.BadRequest_FieldViolation{Field: x.Field, Description: x.Msg})
 			return
+		case FieldError:
+			if field, msg := x.InvalidField(); field != "" {
+				out = append(out, &errdetails.BadRequest_FieldViolation{Field: field, Description: msg})
+				return
+			}
+			if u, ok := x.(interface{ Unwrap() error }); ok {
+				walk(u.Unwrap())
+			}
 		case interface{ Unwrap() []error }:
 			for _, c := range x.Unwrap() {
 				walk(c)

@@ -43,6 +43,8 @@ func TestToStatus(t *testing.T) {
 		{name: "failed precondition", err: grpcerr.ErrFailedPrecondition, wantCode: codes.FailedPrecondition, wantMsg: "failed precondition"},
 		{name: "resource exhausted", err: grpcerr.ErrResourceExhausted, wantCode: codes.ResourceExhausted, wantMsg: "resource exhausted"},
 		{name: "unavailable", err: grpcerr.ErrUnavailable, wantCode: codes.Unavailable, wantMsg: "unavailable"},
+		{name: "unimplemented", err: fmt.Errorf("rotation on this backend: %w", grpcerr.ErrUnimplemented), wantCode: codes.Unimplemented, wantMsg: "rotation on this backend: unimplemented"},
+		{name: "a service's field error", err: fmt.Errorf("put: %w", fieldErr{"secret_string", "must not be empty"}), wantCode: codes.InvalidArgument, wantMsg: "put: secret_string: must not be empty", wantFields: []string{"secret_string"}},
 		{name: "deadline", err: fmt.Errorf("query: %w", context.DeadlineExceeded), wantCode: codes.DeadlineExceeded, wantMsg: "query: context deadline exceeded"},
 		{name: "canceled", err: context.Canceled, wantCode: codes.Canceled, wantMsg: "context canceled"},
 		{name: "status passes through", err: status.Error(codes.Unauthenticated, "missing principal assertion"), wantCode: codes.Unauthenticated, wantMsg: "missing principal assertion"},
@@ -108,6 +110,13 @@ func TestInterceptors(t *testing.T) {
 	})
 	require.Equal(t, codes.NotFound, status.Code(err))
 }
+
+// fieldErr is a service's own invalid-argument error naming a field.
+type fieldErr struct{ field, msg string }
+
+func (e fieldErr) Error() string                     { return e.field + ": " + e.msg }
+func (e fieldErr) Is(target error) bool              { return target == grpcerr.ErrInvalidArgument }
+func (e fieldErr) InvalidField() (field, msg string) { return e.field, e.msg }
 
 type fakeStream struct{ grpc.ServerStream }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 )
@@ -39,6 +40,35 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// kindSentinels are the pkg/grpcerr sentinels the kinds match, so that the
+// platform's one mapping (grpcerr.ToStatus) gives each kind its code.
+// KindInternal matches none: its cause is logged and hidden by the server.
+var kindSentinels = map[Kind]error{
+	KindInvalid:            grpcerr.ErrInvalidArgument,
+	KindNotFound:           grpcerr.ErrNotFound,
+	KindAlreadyExists:      grpcerr.ErrAlreadyExists,
+	KindFailedPrecondition: grpcerr.ErrFailedPrecondition,
+	KindPermissionDenied:   grpcerr.ErrPermissionDenied,
+	KindUnavailable:        grpcerr.ErrUnavailable,
+	KindUnimplemented:      grpcerr.ErrUnimplemented,
+}
+
+// Is makes errors.Is(err, grpcerr.ErrNotFound) (and the other sentinels)
+// true for the matching kind.
+func (e *Error) Is(target error) bool {
+	s, ok := kindSentinels[e.Kind]
+	return ok && s == target
+}
+
+// InvalidField names the offending request field of a KindInvalid error
+// (grpcerr.FieldError), so the status carries it as a field violation.
+func (e *Error) InvalidField() (field, msg string) {
+	if e.Kind != KindInvalid {
+		return "", ""
+	}
+	return e.Field, e.Msg
+}
 
 func invalid(field, format string, args ...any) *Error {
 	return &Error{Kind: KindInvalid, Field: field, Msg: fmt.Sprintf(format, args...)}
