@@ -38,6 +38,12 @@ type Spec struct {
 	// ServerOptions are extra gRPC server options (e.g. a larger
 	// MaxRecvMsgSize for ingestion's uploads).
 	ServerOptions []grpc.ServerOption
+	// Migrate opens the service's store with the loaded configuration,
+	// which applies its migrations, and closes it: "migrate" as the first
+	// argument runs only this and exits (a deployment's migration job,
+	// before the new release's replicas start). nil: the service has no
+	// database.
+	Migrate func(ctx context.Context, log *slog.Logger) error
 }
 
 // Configurable is a service config struct embedding config.Common.
@@ -72,10 +78,13 @@ func (e *Env) UseKeys(keys principal.Keys) { e.keys.set(keys) }
 
 // Run loads cfg (env RAMPART_<NAME>_*, flags from args), starts the service
 // and blocks until ctx ends. With args[0] == "healthcheck" it instead checks
-// the running service's /readyz and returns an error unless it is ready.
+// the running service's /readyz and returns an error unless it is ready;
+// with args[0] == "migrate" it brings the service's database schema up to
+// date (Spec.Migrate) and returns.
 func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup func(ctx context.Context, env *Env) error) error {
 	healthcheck := len(args) > 0 && args[0] == "healthcheck"
-	if healthcheck {
+	migrate := len(args) > 0 && args[0] == "migrate"
+	if healthcheck || migrate {
 		args = args[1:]
 	}
 	if err := config.Load(config.Prefix(spec.Name), cfg, args); err != nil {
@@ -88,6 +97,20 @@ func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup 
 	common := *cfg.Base()
 	if healthcheck {
 		return checkReady(ctx, common.AdminAddr)
+	}
+	if migrate {
+		if spec.Migrate == nil {
+			return fmt.Errorf("%s has no database to migrate", spec.Name)
+		}
+		log := logging.New(os.Stderr, common.SlogLevel()).With("service", spec.Name)
+		if err := os.MkdirAll(common.DataDir, 0o700); err != nil {
+			return fmt.Errorf("create data dir: %w", err)
+		}
+		if err := spec.Migrate(ctx, log); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		log.Info("database schema is up to date")
+		return nil
 	}
 
 	base := logging.New(os.Stderr, common.SlogLevel())

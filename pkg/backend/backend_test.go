@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -222,4 +224,26 @@ func TestAuthTargetFromConfig(t *testing.T) {
 	if err := <-done; err != nil {
 		require.ErrorIs(t, err, context.Canceled)
 	}
+}
+
+// TestRunMigrate: "migrate" runs only Spec.Migrate with the loaded
+// configuration (no certificates, no listener, no setup) and reports its
+// error; a service without a database says so.
+func TestRunMigrate(t *testing.T) {
+	var got string
+	spec := backend.Spec{Name: "ingestion", DefaultPolicy: []byte(policy)}
+	c := &cfg{Common: config.Defaults("ingestion")}
+	spec.Migrate = func(context.Context, *slog.Logger) error { got = c.DataDir; return nil }
+	dir := t.TempDir()
+	setup := func(context.Context, *backend.Env) error { t.Fatal("migrate must not start the service"); return nil }
+	require.NoError(t, backend.Run(t.Context(), spec, c, []string{"migrate", "--data-dir", dir, "--cert-dir", "/nonexistent"}, setup))
+	require.Equal(t, dir, got, "the configuration is loaded first")
+
+	spec.Migrate = func(context.Context, *slog.Logger) error { return errors.New("schema too new") }
+	err := backend.Run(t.Context(), spec, c, []string{"migrate", "--data-dir", dir}, setup)
+	require.ErrorContains(t, err, "migrate: schema too new")
+
+	spec.Migrate = nil
+	err = backend.Run(t.Context(), spec, c, []string{"migrate", "--data-dir", dir}, setup)
+	require.ErrorContains(t, err, "no database")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -23,12 +24,23 @@ import (
 func run(ctx context.Context, args []string) error {
 	cfg := config.Default()
 	spec := backend.Spec{Name: "auth", DefaultPolicy: server.DefaultPolicy, PrincipalExempt: server.ExemptMethodNames}
-	return backend.Run(ctx, spec, &cfg, args, func(ctx context.Context, env *backend.Env) error {
+	open := func(ctx context.Context) (*store.DB, error) {
 		db, err := store.Open(ctx, cfg.DatabaseURL, filepath.Join(cfg.DataDir, "auth.db"))
 		if err != nil && cfg.DatabaseURL != "" {
 			// Name the setting to fix; the URL is shown without its password.
-			return fmt.Errorf("auth store: RAMPART_AUTH_DATABASE_URL (%s): %w", pstore.RedactURL(cfg.DatabaseURL), err)
+			return nil, fmt.Errorf("auth store: RAMPART_AUTH_DATABASE_URL (%s): %w", pstore.RedactURL(cfg.DatabaseURL), err)
 		}
+		return db, err
+	}
+	spec.Migrate = func(ctx context.Context, _ *slog.Logger) error {
+		db, err := open(ctx)
+		if err != nil {
+			return err
+		}
+		return db.Close()
+	}
+	return backend.Run(ctx, spec, &cfg, args, func(ctx context.Context, env *backend.Env) error {
+		db, err := open(ctx)
 		if err != nil {
 			return err
 		}

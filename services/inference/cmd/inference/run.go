@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 
 	"google.golang.org/grpc"
 
 	"github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/config"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/services/inference/internal/app"
 	infconfig "github.com/rampart-platform/rampart/services/inference/internal/config"
+	"github.com/rampart-platform/rampart/services/inference/internal/store"
 )
 
 // run starts inference on pkg/backend's shared start-up path (config, logs,
@@ -22,6 +26,13 @@ func run(ctx context.Context, args []string) error {
 		ServerOptions: []grpc.ServerOption{app.StreamWorkers()},
 		// EmbedForTenant: ingestion's background jobs carry no principal.
 		PrincipalExempt: app.PrincipalExempt(),
+	}
+	spec.Migrate = func(ctx context.Context, _ *slog.Logger) error {
+		st, err := store.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("inference store: RAMPART_INFERENCE_DATABASE_URL (%s): %w", pstore.RedactURL(cfg.DatabaseURL), err)
+		}
+		return st.Close()
 	}
 	return backend.Run(ctx, spec, cfg, args, func(ctx context.Context, env *backend.Env) error {
 		_, err := app.New(ctx, app.Options{Config: cfg, TLS: env.TLS, Dialer: env.Dialer(), Logger: env.Log, Registry: env.Registry, Server: env.Server})

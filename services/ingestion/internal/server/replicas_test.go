@@ -4,15 +4,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/pkg/store/pgtest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/server"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
 )
 
 // TestTwoReplicasOnPostgres runs two ingestion instances (each with its own
@@ -127,4 +131,25 @@ func TestUnreachableDatabaseStopsTheStart(t *testing.T) {
 	require.Contains(t, err.Error(), server.DatabaseURLEnv)
 	require.Contains(t, err.Error(), addr, "says where it tried")
 	require.NotContains(t, err.Error(), "hunter2")
+}
+
+// TestMigrateOnly: "ingestion migrate" (the deployment's migration job)
+// brings the schema up to date and exits without serving; the service
+// then starts on it.
+func TestMigrateOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	u := pgtest.Start(t)
+	require.NoError(t, server.Run(t.Context(), []string{"migrate", "--database-url", u, "--data-dir", t.TempDir(), "--cert-dir", "/nonexistent"}))
+	st, err := store.OpenPostgres(t.Context(), u, pstore.DefaultPoolOptions)
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = st.CreateCollection(t.Context(), store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err, "the schema is there")
+
+	dir := t.TempDir()
+	require.NoError(t, server.Run(t.Context(), []string{"migrate", "--data-dir", dir, "--cert-dir", "/nonexistent"}))
+	_, err = os.Stat(filepath.Join(dir, "ingestion.db"))
+	require.NoError(t, err, "SQLite in the data dir without a URL")
 }

@@ -115,6 +115,13 @@ func (a *App) Close() error { return errors.Join(a.Lexical.Close(), a.Store.Clos
 func Run(ctx context.Context, args []string) error {
 	cfg := config.Default()
 	spec := backend.Spec{Name: "ingestion", DefaultPolicy: defaultPolicy, ServerOptions: GRPCOptions()}
+	spec.Migrate = func(ctx context.Context, log *slog.Logger) error {
+		st, err := openStore(ctx, cfg, cfg.DataDir, log)
+		if err != nil {
+			return err
+		}
+		return st.Close()
+	}
 	return backend.Run(ctx, spec, cfg, args, func(ctx context.Context, env *backend.Env) error {
 		kv, err := env.Dial(ctx, "keyvault")
 		if err != nil {

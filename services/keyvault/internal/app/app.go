@@ -64,6 +64,13 @@ var ExemptMethods = []string{"/rampart.keyvault.v1.TenantAdminService/*"}
 func Run(ctx context.Context, args []string) error {
 	cfg := config.Config{Common: pkgconfig.Defaults("keyvault")}
 	spec := backend.Spec{Name: "keyvault", DefaultPolicy: DefaultAuthz, PrincipalExempt: ExemptMethods}
+	spec.Migrate = func(ctx context.Context, log *slog.Logger) error {
+		st, err := openStore(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		return st.Close()
+	}
 	return backend.Run(ctx, spec, &cfg, args, func(ctx context.Context, env *backend.Env) error {
 		return setup(ctx, env, cfg)
 	})

@@ -26,7 +26,7 @@ func TestOpenStoreUnreachablePostgres(t *testing.T) {
 	env := &backend.Env{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	env.Common.DataDir = t.TempDir()
 
-	st, err := openStore(t.Context(), cfg, env)
+	st, err := openStore(t.Context(), cfg, env.Common.DataDir, env.Log)
 	require.Error(t, err)
 	require.Nil(t, st)
 	msg := err.Error()
@@ -40,7 +40,7 @@ func TestOpenStoreUnreachablePostgres(t *testing.T) {
 func TestOpenStoreDefaultsToSQLite(t *testing.T) {
 	env := &backend.Env{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	env.Common.DataDir = t.TempDir()
-	st, err := openStore(t.Context(), config.Default(), env)
+	st, err := openStore(t.Context(), config.Default(), env.Common.DataDir, env.Log)
 	require.NoError(t, err)
 	require.NoError(t, st.Ping(t.Context()))
 	require.Equal(t, "sqlite", st.Dialect().String())

@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -61,9 +62,9 @@ type Hooks struct {
 // DATABASE_URL is set. A PostgreSQL that cannot be reached (or is migrated
 // beyond this binary) stops the start, so the service never becomes ready;
 // the error names the setting and shows the URL without its password.
-func openStore(ctx context.Context, cfg *config.Config, env *backend.Env) (*store.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config, dataDir string, log *slog.Logger) (*store.Store, error) {
 	if cfg.DatabaseURL == "" {
-		return store.Open(ctx, filepath.Join(env.Common.DataDir, "slackadapter.db"))
+		return store.Open(ctx, filepath.Join(dataDir, "slackadapter.db"))
 	}
 	pool := pstore.DefaultPoolOptions
 	pool.MaxOpen, pool.MaxIdle, pool.StatementTimeout = cfg.DBMaxConns, cfg.DBMaxConns, cfg.DBStatementTimeout
@@ -75,7 +76,7 @@ func openStore(ctx context.Context, cfg *config.Config, env *backend.Env) (*stor
 	if err != nil {
 		return nil, fmt.Errorf("slackadapter store: %s (%s): %w", DatabaseURLEnv, pstore.RedactURL(cfg.DatabaseURL), err)
 	}
-	env.Log.Info("store: PostgreSQL", "url", pstore.RedactURL(cfg.DatabaseURL), "max_conns", cfg.DBMaxConns)
+	log.Info("store: PostgreSQL", "url", pstore.RedactURL(cfg.DatabaseURL), "max_conns", cfg.DBMaxConns)
 	return st, nil
 }
 
@@ -85,8 +86,16 @@ const DatabaseURLEnv = "RAMPART_SLACKADAPTER_DATABASE_URL"
 // Run starts the service and blocks until ctx ends.
 func Run(ctx context.Context, args []string, hooks Hooks) error {
 	cfg := config.Default()
-	return backend.Run(ctx, Spec(), cfg, args, func(ctx context.Context, env *backend.Env) error {
-		st, err := openStore(ctx, cfg, env)
+	spec := Spec()
+	spec.Migrate = func(ctx context.Context, log *slog.Logger) error {
+		st, err := openStore(ctx, cfg, cfg.DataDir, log)
+		if err != nil {
+			return err
+		}
+		return st.Close()
+	}
+	return backend.Run(ctx, spec, cfg, args, func(ctx context.Context, env *backend.Env) error {
+		st, err := openStore(ctx, cfg, env.Common.DataDir, env.Log)
 		if err != nil {
 			return err
 		}
