@@ -60,6 +60,10 @@ func (r Route) model(stream bool) Route {
 
 func (r Route) body(n int64) Route { r.MaxBody = n; return r }
 
+// streaming routes answer with a stream that lasts as long as what it
+// follows (the stream write deadline, not the request one).
+func (r Route) streaming() Route { r.Stream = true; return r }
+
 const (
 	get   = http.MethodGet
 	post  = http.MethodPost
@@ -162,11 +166,15 @@ var routes = []Route{
 	api(get, "/v1/collections", ingestionSvc+"ListCollections", RoleViewer, ScopeIngestRead),
 	api(del, "/v1/collections/{collection}", ingestionSvc+"DeleteCollection", RoleMember, ScopeIngestWrite),
 	api(post, "/v1/collections/{collection}/documents", ingestionSvc+"IngestDocument", RoleMember, ScopeIngestWrite).body(BodyUpload),
+	api(post, "/v1/collections/{collection}/documents:crawl", ingestionSvc+"CrawlDocuments", RoleMember, ScopeIngestWrite).
+		note("same-host crawl within bounded depth and pages, every fetch through the SSRF guard; one document per page"),
 	api(get, "/v1/collections/{collection}/documents", ingestionSvc+"ListDocuments", RoleViewer, ScopeIngestRead),
 	api(get, "/v1/documents/{document_id}", ingestionSvc+"GetDocument", RoleViewer, ScopeIngestRead),
 	api(del, "/v1/documents/{document_id}", ingestionSvc+"DeleteDocument", RoleMember, ScopeIngestWrite),
 	api(get, "/v1/ingest/jobs", ingestionSvc+"ListJobs", RoleViewer, ScopeIngestRead),
 	api(get, "/v1/ingest/jobs/{job_id}", ingestionSvc+"GetJob", RoleViewer, ScopeIngestRead),
+	api(get, "/v1/ingest/jobs/{job_id}:watch", ingestionSvc+"WatchJob", RoleViewer, ScopeIngestRead).streaming().
+		note("newline-delimited JSON stream of the job until it ends"),
 	api(post, "/v1/ingest/connections", ingestionSvc+"CreateConnection", RoleMember, ScopeIngestWrite).
 		note("client secret and tokens stored only in keyvault"),
 	api(get, "/v1/ingest/connections", ingestionSvc+"ListConnections", RoleViewer, ScopeIngestRead),
@@ -249,8 +257,8 @@ var rpcs = []RPC{
 	{Name: inferenceSvc + "GetPromptLog", Callers: []string{Edge, CLI}, Principal: true},
 
 	ingestRPC("CreateCollection"), ingestRPC("UpdateCollection"), ingestRPC("ListCollections"), ingestRPC("DeleteCollection"),
-	ingestRPC("IngestDocument"), ingestRPC("GetDocument"), ingestRPC("ListDocuments"),
-	ingestRPC("DeleteDocument"), ingestRPC("GetJob"), ingestRPC("ListJobs"),
+	ingestRPC("IngestDocument"), ingestRPC("CrawlDocuments"), ingestRPC("GetDocument"), ingestRPC("ListDocuments"),
+	ingestRPC("DeleteDocument"), ingestRPC("GetJob"), ingestRPC("WatchJob"), ingestRPC("ListJobs"),
 	ingestRPC("CreateConnection"), ingestRPC("CompleteConnection"), ingestRPC("ListConnections"),
 	ingestRPC("DeleteConnection"),
 	{Name: ingestionSvc + "Search", Callers: []string{Edge, Inference}, Principal: true,

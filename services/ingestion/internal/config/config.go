@@ -16,7 +16,8 @@ type Config struct {
 	EmbedDims         int           `env:"EMBED_DIMS" flag:"embed-dims" default:"256" usage:"dimensions of the hash embedding (match inference's rampart-hash-embed)"`
 	ChunkTokens       int           `env:"CHUNK_TOKENS" flag:"chunk-tokens" default:"300" usage:"target chunk size in approximate tokens"`
 	ChunkOverlap      int           `env:"CHUNK_OVERLAP" flag:"chunk-overlap" default:"50" usage:"tokens of trailing sentences repeated in the next chunk"`
-	AllowPrivate      bool          `env:"FETCH_ALLOW_PRIVATE" flag:"fetch-allow-private" usage:"allow URL ingestion from loopback, private and link-local addresses (SSRF guard off for those)"`
+	AllowPrivate      bool          `env:"FETCH_ALLOW_PRIVATE" flag:"fetch-allow-private" usage:"dev profile only: allow URL ingestion and crawls from loopback, private and link-local addresses (SSRF guard off for those); refused with RAMPART_PROFILE=prod"`
+	CrawlMaxPages     int           `env:"CRAWL_MAX_PAGES" flag:"crawl-max-pages" default:"200" usage:"most pages one crawl may ask for (1-1000)"`
 	FetchTimeout      time.Duration `env:"FETCH_TIMEOUT" flag:"fetch-timeout" default:"30s" usage:"bound on one URL fetch"`
 	EmbedRetryDelay   time.Duration `env:"EMBED_RETRY_DELAY" flag:"embed-retry-delay" default:"1m" usage:"first wait before a job whose embedding model was unavailable runs again (doubled per attempt, up to 30m, 8 attempts)"`
 	KeyTTL            time.Duration `env:"KEY_TTL" flag:"key-ttl" default:"10m" usage:"how long an unwrapped tenant key is used before keyvault is asked again (a crypto-shred takes effect within it)"`
@@ -53,6 +54,10 @@ func (c *Config) Validate() error {
 	check(c.ChunkTokens >= 32 && c.ChunkTokens <= 8192, "ChunkTokens", "must be between 32 and 8192")
 	check(c.ChunkOverlap >= 0 && c.ChunkOverlap < c.ChunkTokens, "ChunkOverlap", "must be at least 0 and less than the chunk size")
 	check(c.FetchTimeout > 0, "FetchTimeout", "must be positive")
+	// The SSRF guard is not optional in production: loopback, private and
+	// link-local targets (cloud metadata, internal services) stay refused.
+	check(!c.AllowPrivate || !c.Prod(), "AllowPrivate", "is for the dev profile and tests only; it cannot be enabled with the prod profile")
+	check(c.CrawlMaxPages >= 1 && c.CrawlMaxPages <= 1000, "CrawlMaxPages", "must be between 1 and 1000")
 	check(c.KeyCacheSize >= 1, "KeyCacheSize", "must be at least 1")
 	check(c.KeyTTL >= time.Second, "KeyTTL", "must be at least 1s")
 	check(c.VectorCollections >= 1, "VectorCollections", "must be at least 1")

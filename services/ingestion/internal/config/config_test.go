@@ -49,4 +49,13 @@ func TestLoadAndValidate(t *testing.T) {
 	cfg = config.Default()
 	require.NoError(t, pkgconfig.Load(pkgconfig.Prefix("ingestion"), cfg, nil))
 	require.True(t, cfg.AllowPrivate)
+
+	// The SSRF guard cannot be switched off in production.
+	t.Setenv("RAMPART_PROFILE", "prod")
+	err = pkgconfig.Load(pkgconfig.Prefix("ingestion"), config.Default(), nil)
+	require.ErrorContains(t, err, "RAMPART_INGESTION_FETCH_ALLOW_PRIVATE")
+	require.ErrorContains(t, err, "prod profile")
+	t.Setenv("RAMPART_INGESTION_FETCH_ALLOW_PRIVATE", "false")
+	require.NoError(t, pkgconfig.Load(pkgconfig.Prefix("ingestion"), config.Default(), nil))
+	require.ErrorContains(t, pkgconfig.Load(pkgconfig.Prefix("ingestion"), config.Default(), []string{"-crawl-max-pages", "1001"}), "RAMPART_INGESTION_CRAWL_MAX_PAGES")
 }

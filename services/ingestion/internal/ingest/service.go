@@ -79,6 +79,14 @@ type Options struct {
 	// PollInterval is how often idle workers look for jobs queued by other
 	// replicas or left by dead ones (default 2s).
 	PollInterval time.Duration
+	// CrawlMaxPages is the most pages a crawl may ask for (default
+	// DefaultCrawlMaxPages, at most fetch.MaxCrawlPages).
+	CrawlMaxPages int
+	// WatchInterval is how often WatchJob looks at a job (default 250ms).
+	WatchInterval time.Duration
+	// Now is the clock (fetch time of crawled pages without
+	// Last-Modified); default time.Now.
+	Now func() time.Time
 }
 
 // TenantEmbedder embeds texts with a registry model for a tenant
@@ -105,9 +113,12 @@ type Service struct {
 	cols freshness
 }
 
-// jobRef is a claimed job.
+// jobRef is a claimed job. kind is store.KindCrawl for crawls (else an
+// ingest job when doc is set, a re-embed job when not); parent is the
+// crawl job of a page's ingest job.
 type jobRef struct {
 	tenant, id, doc, collection string
+	kind, parent                string
 	lease                       store.Lease
 	attempts                    int
 }
@@ -143,6 +154,16 @@ func New(o Options) *Service {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 2 * time.Second
+	}
+	if o.CrawlMaxPages <= 0 {
+		o.CrawlMaxPages = DefaultCrawlMaxPages
+	}
+	o.CrawlMaxPages = min(o.CrawlMaxPages, fetch.MaxCrawlPages)
+	if o.WatchInterval <= 0 {
+		o.WatchInterval = 250 * time.Millisecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	s := &Service{o: o, log: o.Log, waiting: map[string]bool{}, wake: make(chan struct{}, 1)}
 	o.Ring.OnUnlock(s.unpark)
@@ -323,6 +344,7 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 		return Document{}, store.Job{}, false, notFound(err, "collection")
 	}
 	content, ctype, source := in.Content, in.ContentType, in.Source
+	var modified time.Time
 	if in.URL != "" {
 		u, err := fetch.Validate(in.URL)
 		if err != nil {
@@ -346,6 +368,7 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 			return Document{}, store.Job{}, false, err
 		}
 		content = res.Body
+		modified = res.LastModified // zero: the citation shows the fetch (ingestion) time
 		if ctype == "" {
 			ctype = res.ContentType
 		}
@@ -373,7 +396,7 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 	}
 	doc := store.Document{
 		Tenant: tenant, ID: newID("doc_"), Collection: in.Collection, ContentMAC: key.MAC(content),
-		ContentType: ct, SizeBytes: int64(len(content)), ConnectionID: in.ConnectionID,
+		ContentType: ct, SizeBytes: int64(len(content)), ConnectionID: in.ConnectionID, ModifiedAt: modified,
 	}
 	doc.Source = key.Seal(kindSource, doc.ID, []byte(source))
 	job := store.Job{ID: newID("job_")}

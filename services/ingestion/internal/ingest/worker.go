@@ -161,7 +161,7 @@ func (f *failure) Error() string { return f.msg }
 var errLeaseLost = errors.New("job lease lost")
 
 func (s *Service) process(ctx context.Context, j store.Job, holder string) {
-	r := jobRef{tenant: j.Tenant, id: j.ID, doc: j.DocumentID, collection: j.Collection,
+	r := jobRef{tenant: j.Tenant, id: j.ID, doc: j.DocumentID, collection: j.Collection, kind: j.Kind, parent: j.ParentID,
 		lease: store.Lease{Tenant: j.Tenant, JobID: j.ID, Holder: holder}, attempts: j.Attempts}
 	key, ok := s.o.Ring.Cached(r.tenant)
 	if !ok { // expired since the claim: give the job back
@@ -171,7 +171,10 @@ func (s *Service) process(ctx context.Context, j store.Job, holder string) {
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	stopRenew := s.renew(jobCtx, r.lease, cancel)
 	run := s.run
-	if r.doc == "" {
+	switch {
+	case r.kind == store.KindCrawl:
+		run = s.runCrawl
+	case r.doc == "":
 		run = s.runReembed
 	}
 	err := run(jobCtx, key, r)
@@ -180,6 +183,9 @@ func (s *Service) process(ctx context.Context, j store.Job, holder string) {
 	cancel(nil)
 	var f *failure
 	switch {
+	case err == nil && r.kind == store.KindCrawl:
+		// done crawling: the crawl succeeds once its page jobs have ended
+		s.finishCrawl(r)
 	case err == nil:
 		s.done(r, store.JobSucceeded)
 	case lost || errors.Is(err, store.ErrLeaseLost):
@@ -194,7 +200,8 @@ func (s *Service) process(ctx context.Context, j store.Job, holder string) {
 		s.release(r)
 		s.wakeOne()
 	case errors.Is(err, store.ErrNotFound):
-		// deleted while queued: nothing to do
+		// deleted while queued: nothing to do (but its crawl may be done)
+		s.pageEnded(r)
 	case ctx.Err() != nil:
 		// shutting down: give the job back so another replica takes it
 		// now rather than when the lease expires
@@ -282,6 +289,7 @@ func (s *Service) done(r jobRef, state int) {
 	if s.o.OnJobDone != nil {
 		s.o.OnJobDone(r.tenant, r.id, state)
 	}
+	s.pageEnded(r)
 }
 
 // run is one job: open the payload, extract, chunk, embed, index, seal and

@@ -120,6 +120,37 @@ func (s *Ingestion) IngestDocument(ctx context.Context, r *ingestionv1.IngestDoc
 	return &ingestionv1.IngestDocumentResponse{Document: documentPB(d), Job: jobPB(j), Deduplicated: dedup}, nil
 }
 
+// CrawlDocuments implements the RPC.
+func (s *Ingestion) CrawlDocuments(ctx context.Context, r *ingestionv1.CrawlDocumentsRequest) (*ingestionv1.CrawlDocumentsResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	j, err := s.svc.Crawl(ctx, t, ingest.CrawlInput{
+		Collection: r.GetCollection(), URL: r.GetUrl(), MaxDepth: int(r.GetMaxDepth()), MaxPages: int(r.GetMaxPages()),
+	})
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &ingestionv1.CrawlDocumentsResponse{Job: jobPB(j)}, nil
+}
+
+// WatchJob implements the streaming RPC.
+func (s *Ingestion) WatchJob(r *ingestionv1.WatchJobRequest, stream ingestionv1.IngestionService_WatchJobServer) error {
+	ctx := stream.Context()
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return s.status(ctx, err)
+	}
+	err = s.svc.WatchJob(ctx, t, r.GetJobId(), func(j store.Job) error {
+		return stream.Send(&ingestionv1.WatchJobResponse{Job: jobPB(j)})
+	})
+	if err != nil {
+		return s.status(ctx, err)
+	}
+	return nil
+}
+
 // GetDocument implements the RPC.
 func (s *Ingestion) GetDocument(ctx context.Context, r *ingestionv1.GetDocumentRequest) (*ingestionv1.GetDocumentResponse, error) {
 	t, err := s.tenant(ctx)
@@ -247,7 +278,15 @@ func jobPB(j store.Job) *ingestionv1.Job {
 		Id: j.ID, DocumentId: j.DocumentID, Collection: j.Collection, State: ingestionv1.JobState(j.State), //nolint:gosec // proto numbering
 		ChunksDone: int32(min(j.Done, 1<<30)), ChunksTotal: int32(min(j.Total, 1<<30)), //nolint:gosec // bounded
 		Error: j.Error, CreateTime: timestamppb.New(j.CreatedAt), UpdateTime: timestamppb.New(j.UpdatedAt),
+		Kind: jobKinds[j.Kind], ParentJobId: j.ParentID, Detail: j.Detail,
+		PagesDone: int32(min(j.PagesDone, 1<<30)), PagesMax: int32(min(j.PagesMax, 1<<30)), //nolint:gosec // bounded
+		DocumentsPending: int32(min(j.ChildPending, 1<<30)), DocumentsFailed: int32(min(j.ChildFailed, 1<<30)), //nolint:gosec // bounded
 	}
+}
+
+var jobKinds = map[string]ingestionv1.JobKind{
+	store.KindIngest: ingestionv1.JobKind_JOB_KIND_INGEST, store.KindReembed: ingestionv1.JobKind_JOB_KIND_REEMBED,
+	store.KindCrawl: ingestionv1.JobKind_JOB_KIND_CRAWL,
 }
 
 // CreateConnection implements the RPC.

@@ -120,7 +120,9 @@ func (h *harness) start(t *testing.T, o opts) {
 	srv, err := serve.New(serve.Options{
 		Name: "ingestion", ListenAddr: "127.0.0.1:0", TLS: src, Logger: log, AuthzPolicy: server.DefaultPolicy(),
 		ExtraUnary: []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(h.verifier, principal.ExemptMethods())},
-		DrainDelay: -1, ServerOptions: server.GRPCOptions(),
+		// as pkg/backend: WatchJob is a server stream
+		ExtraStream: []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(h.verifier, principal.ExemptMethods())},
+		DrainDelay:  -1, ServerOptions: server.GRPCOptions(),
 	})
 	require.NoError(t, err)
 	ingestionv1.RegisterIngestionServiceServer(srv.GRPC(), server.NewIngestion(app.Service, log))

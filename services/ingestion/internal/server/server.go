@@ -77,6 +77,8 @@ func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.
 		RetryDelay: cfg.EmbedRetryDelay,
 		Replica:    cfg.Replica,
 		JobLease:   cfg.JobLease,
+		// CrawlMaxPages: the most pages one crawl may ask for.
+		CrawlMaxPages: cfg.CrawlMaxPages,
 	})
 	return &App{Service: svc, Store: st, Lexical: lex}, nil
 }

@@ -66,6 +66,7 @@ func TestContract(t *testing.T) {
 		{"re-embed", reembed},
 		{"migrations are idempotent", reopen},
 		{"two replicas: no job runs twice", twoReplicasClaim},
+		{"crawl jobs and their page jobs", crawlJobs},
 	}
 	for dialect, fresh := range backends() {
 		t.Run(dialect, func(t *testing.T) {
@@ -611,4 +612,104 @@ func twoReplicasClaim(ctx context.Context, t *testing.T, open opener) {
 	require.NoError(t, err)
 	require.Equal(t, int64(jobs), c.Generation.N, "one generation per committed document")
 	require.Equal(t, int64(jobs), c.Documents)
+}
+
+// crawlJobs: a crawl job is claimed like any job, its page jobs name it,
+// it ends crawling without ending, and the last page job's end finishes
+// it exactly once; a page keeps its Last-Modified for citations.
+func crawlJobs(ctx context.Context, t *testing.T, open opener) {
+	clk := newClock()
+	st := open(t)
+	st.SetClock(clk.Now)
+	_, err := st.CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err)
+	_, err = st.CreateCrawlJob(ctx, "b", "kb", "crawl-x", 10, []byte("p"))
+	require.ErrorIs(t, err, store.ErrNotFound, "another tenant's collection")
+	j, err := st.CreateCrawlJob(ctx, "a", "kb", "crawl-1", 10, []byte("sealed start"))
+	require.NoError(t, err)
+	require.Equal(t, store.KindCrawl, j.Kind)
+	_, err = st.CreateCrawlJob(ctx, "a", "kb", "crawl-2", 10, []byte("p"))
+	require.ErrorIs(t, err, store.ErrCrawlBusy)
+
+	h := store.NewHolder("r1")
+	claimed, ok, err := st.ClaimJob(ctx, "a", "crawl-1", h, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, store.KindCrawl, claimed.Kind)
+	require.Equal(t, 10, claimed.PagesMax)
+	l := store.Lease{Tenant: "a", JobID: "crawl-1", Holder: h}
+	require.NoError(t, st.SetPages(ctx, l, 1))
+	require.ErrorIs(t, st.SetPages(ctx, store.Lease{Tenant: "a", JobID: "crawl-1", Holder: "other"}, 5), store.ErrLeaseLost)
+
+	modified := time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
+	for i, id := range []string{"p1", "p2"} {
+		doc := store.Document{Tenant: "a", ID: id, Collection: "kb", ContentMAC: []byte("mac-" + id), Source: []byte("s"), ContentType: "text/html", SizeBytes: 1}
+		if i == 0 {
+			doc.ModifiedAt = modified
+		}
+		_, pj, _, err := st.AddDocument(ctx, doc, store.Job{ID: "job-" + id, ParentID: "crawl-1"}, []byte("page"))
+		require.NoError(t, err)
+		require.Equal(t, store.KindIngest, pj.Kind)
+	}
+	require.NoError(t, st.SetPages(ctx, l, 2))
+	got, err := st.GetJob(ctx, "a", "crawl-1")
+	require.NoError(t, err)
+	require.Equal(t, store.JobRunning, got.State)
+	require.Equal(t, 2, got.PagesDone)
+	require.Equal(t, 2, got.ChildPending)
+
+	done, err := st.FinishCrawl(ctx, "a", "crawl-1")
+	require.NoError(t, err)
+	require.False(t, done, "still crawling")
+	require.NoError(t, st.EndCrawl(ctx, l, 2, "2 pages fetched"))
+	_, ok, err = st.ClaimJob(ctx, "a", "crawl-1", store.NewHolder("r2"), time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "a crawl that ended crawling is not claimed again")
+	done, err = st.FinishCrawl(ctx, "a", "crawl-1")
+	require.NoError(t, err)
+	require.False(t, done, "page jobs are unfinished")
+	_, err = st.CreateCrawlJob(ctx, "a", "kb", "crawl-2", 10, []byte("p"))
+	require.ErrorIs(t, err, store.ErrCrawlBusy, "busy until the page jobs end")
+
+	for _, id := range []string{"p1", "p2"} {
+		ph := store.NewHolder("r1")
+		_, ok, err := st.ClaimJob(ctx, "a", "job-"+id, ph, time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+		pl := store.Lease{Tenant: "a", JobID: "job-" + id, Holder: ph}
+		if id == "p2" {
+			require.NoError(t, st.Fail(ctx, pl, id, "extract: no text"))
+		} else {
+			_, err = st.Complete(ctx, pl, id, store.HashEmbedModel, []store.Chunk{{DocumentID: id, Text: []byte("t"), Vector: []byte("v")}}, nil)
+			require.NoError(t, err)
+		}
+	}
+	got, err = st.GetJob(ctx, "a", "crawl-1")
+	require.NoError(t, err)
+	require.Zero(t, got.ChildPending)
+	require.Equal(t, 1, got.ChildFailed)
+	require.Equal(t, "2 pages fetched", got.Detail)
+	done, err = st.FinishCrawl(ctx, "a", "crawl-1")
+	require.NoError(t, err)
+	require.True(t, done)
+	done, err = st.FinishCrawl(ctx, "a", "crawl-1")
+	require.NoError(t, err)
+	require.False(t, done, "finished once")
+	got, err = st.GetJob(ctx, "a", "crawl-1")
+	require.NoError(t, err)
+	require.Equal(t, store.JobSucceeded, got.State)
+
+	chunks, err := st.Chunks(ctx, "a", "kb", []store.ChunkRef{{DocumentID: "p1"}})
+	require.NoError(t, err)
+	require.Len(t, chunks, 1)
+	require.True(t, modified.Equal(chunks[0].DocumentCreatedAt), "Last-Modified is the citation's date: %s", chunks[0].DocumentCreatedAt)
+
+	// A re-embed job is not a crawl and the other way round.
+	_, err = st.CreateReembedJob(ctx, "a", "kb", "re-1", []byte("m"))
+	require.NoError(t, err)
+	_, err = st.CreateCrawlJob(ctx, "a", "kb", "crawl-3", 10, []byte("p"))
+	require.NoError(t, err)
+	re, err := st.GetJob(ctx, "a", "re-1")
+	require.NoError(t, err)
+	require.Equal(t, store.KindReembed, re.Kind)
 }

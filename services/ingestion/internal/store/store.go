@@ -80,6 +80,9 @@ type Document struct {
 	CreatedAt              time.Time
 	// ConnectionID is the data source it was fetched through, if any.
 	ConnectionID string
+	// ModifiedAt is when the source says the document was last modified
+	// (a fetched URL's Last-Modified; zero: not known), set on insert.
+	ModifiedAt time.Time
 }
 
 // Job row. Payload (sealed content) is only read by PendingPayload.
@@ -91,7 +94,24 @@ type Job struct {
 	// embedding model (FailRetryable), across replicas.
 	Attempts             int
 	CreatedAt, UpdatedAt time.Time
+	// Kind is KindIngest, KindReembed or KindCrawl (rows from before
+	// migration 00008 are typed by whether they have a document).
+	Kind string
+	// ParentID is the crawl job of a page's ingest job.
+	ParentID string
+	// Crawl jobs: pages fetched, the page limit, what the crawl did, and
+	// the page jobs unfinished / failed (counted on read).
+	PagesDone, PagesMax       int
+	Detail                    string
+	ChildPending, ChildFailed int
 }
+
+// Job kinds.
+const (
+	KindIngest  = "ingest"
+	KindReembed = "reembed"
+	KindCrawl   = "crawl"
+)
 
 // Chunk row; Text, Vector and Heading (nil: none) are sealed.
 type Chunk struct {
@@ -292,13 +312,17 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 	now := s.now().UTC()
 	doc.CreatedAt, doc.State = now, DocProcessing
 	job.CreatedAt, job.UpdatedAt, job.State = now, now, JobQueued
-	job.Tenant, job.DocumentID, job.Collection = doc.Tenant, doc.ID, doc.Collection
-	if _, err := q.ExecContext(ctx, `INSERT INTO documents (tenant, id, collection, content_mac, source, content_type, size_bytes, state, created_at, connection_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		doc.Tenant, doc.ID, doc.Collection, doc.ContentMAC, doc.Source, doc.ContentType, doc.SizeBytes, doc.State, ns(now), doc.ConnectionID); err != nil {
+	job.Tenant, job.DocumentID, job.Collection, job.Kind = doc.Tenant, doc.ID, doc.Collection, KindIngest
+	var modified any
+	if !doc.ModifiedAt.IsZero() {
+		modified = ns(doc.ModifiedAt)
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO documents (tenant, id, collection, content_mac, source, content_type, size_bytes, state, created_at, connection_id, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		doc.Tenant, doc.ID, doc.Collection, doc.ContentMAC, doc.Source, doc.ContentType, doc.SizeBytes, doc.State, ns(now), doc.ConnectionID, modified); err != nil {
 		return Document{}, Job{}, false, err
 	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		job.Tenant, job.ID, job.DocumentID, job.Collection, job.State, payload, ns(now), ns(now)); err != nil {
+	if _, err := q.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at, kind, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		job.Tenant, job.ID, job.DocumentID, job.Collection, job.State, payload, ns(now), ns(now), job.Kind, job.ParentID); err != nil {
 		return Document{}, Job{}, false, err
 	}
 	return doc, job, false, tx.Commit()
@@ -360,12 +384,22 @@ func (s *Store) DeleteDocument(ctx context.Context, tenant, id string) (Document
 	return d, g, tx.Commit()
 }
 
-const jobSelect = `SELECT tenant, id, document_id, collection, state, chunks_done, chunks_total, error, attempts, created_at, updated_at FROM jobs`
+// jobSelect reads jobs with their kind (typed for rows older than
+// migration 00008) and, for crawl jobs, the counts of their page jobs that
+// are unfinished (they keep their payload, also while a retry waits) and
+// that failed for good.
+const jobSelect = `SELECT tenant, id, document_id, collection, state, chunks_done, chunks_total, error, attempts, created_at, updated_at,
+	CASE WHEN kind != '' THEN kind WHEN document_id != '' THEN 'ingest' ELSE 'reembed' END,
+	parent_id, pages_done, pages_max, detail,
+	CASE WHEN kind = 'crawl' THEN (SELECT COUNT(*) FROM jobs c WHERE c.tenant = jobs.tenant AND c.parent_id = jobs.id AND c.payload IS NOT NULL) ELSE 0 END,
+	CASE WHEN kind = 'crawl' THEN (SELECT COUNT(*) FROM jobs c WHERE c.tenant = jobs.tenant AND c.parent_id = jobs.id AND c.payload IS NULL AND c.state = 4) ELSE 0 END
+	FROM jobs`
 
 func scanJob(r scanner) (Job, error) {
 	var j Job
 	var c, u int64
-	err := r.Scan(&j.Tenant, &j.ID, &j.DocumentID, &j.Collection, &j.State, &j.Done, &j.Total, &j.Error, &j.Attempts, &c, &u)
+	err := r.Scan(&j.Tenant, &j.ID, &j.DocumentID, &j.Collection, &j.State, &j.Done, &j.Total, &j.Error, &j.Attempts, &c, &u,
+		&j.Kind, &j.ParentID, &j.PagesDone, &j.PagesMax, &j.Detail, &j.ChildPending, &j.ChildFailed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, ErrNotFound
 	}
@@ -418,7 +452,7 @@ func (s *Store) CreateReembedJob(ctx context.Context, tenant, collection, jobID 
 	}
 	defer func() { _ = tx.Rollback() }()
 	var n int
-	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE tenant = ? AND collection = ? AND document_id = '' AND (state IN (?, ?) OR payload IS NOT NULL)`,
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE tenant = ? AND collection = ? AND document_id = '' AND kind IN ('', 'reembed') AND (state IN (?, ?) OR payload IS NOT NULL)`,
 		tenant, collection, JobQueued, JobRunning).Scan(&n); err != nil {
 		return Job{}, err
 	}
@@ -426,8 +460,8 @@ func (s *Store) CreateReembedJob(ctx context.Context, tenant, collection, jobID 
 		return Job{}, ErrBusy
 	}
 	now := s.now()
-	j := Job{Tenant: tenant, ID: jobID, Collection: collection, State: JobQueued, CreatedAt: now, UpdatedAt: now}
-	if _, err := q.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at) VALUES (?, ?, '', ?, ?, ?, ?, ?)`,
+	j := Job{Tenant: tenant, ID: jobID, Collection: collection, State: JobQueued, CreatedAt: now, UpdatedAt: now, Kind: KindReembed}
+	if _, err := q.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at, kind) VALUES (?, ?, '', ?, ?, ?, ?, ?, 'reembed')`,
 		tenant, jobID, collection, JobQueued, payload, ns(now), ns(now)); err != nil {
 		return Job{}, err
 	}

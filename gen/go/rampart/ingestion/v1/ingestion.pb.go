@@ -142,6 +142,63 @@ func (JobState) EnumDescriptor() ([]byte, []int) {
 	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{1}
 }
 
+// JobKind is what a job does.
+type JobKind int32
+
+const (
+	// Unknown.
+	JobKind_JOB_KIND_UNSPECIFIED JobKind = 0
+	// Extract, chunk, embed and index one document.
+	JobKind_JOB_KIND_INGEST JobKind = 1
+	// Embed a collection's chunks again with a new model.
+	JobKind_JOB_KIND_REEMBED JobKind = 2
+	// Crawl a site into one document (and ingest job) per page.
+	JobKind_JOB_KIND_CRAWL JobKind = 3
+)
+
+// Enum value maps for JobKind.
+var (
+	JobKind_name = map[int32]string{
+		0: "JOB_KIND_UNSPECIFIED",
+		1: "JOB_KIND_INGEST",
+		2: "JOB_KIND_REEMBED",
+		3: "JOB_KIND_CRAWL",
+	}
+	JobKind_value = map[string]int32{
+		"JOB_KIND_UNSPECIFIED": 0,
+		"JOB_KIND_INGEST":      1,
+		"JOB_KIND_REEMBED":     2,
+		"JOB_KIND_CRAWL":       3,
+	}
+)
+
+func (x JobKind) Enum() *JobKind {
+	p := new(JobKind)
+	*p = x
+	return p
+}
+
+func (x JobKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (JobKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_rampart_ingestion_v1_ingestion_proto_enumTypes[2].Descriptor()
+}
+
+func (JobKind) Type() protoreflect.EnumType {
+	return &file_rampart_ingestion_v1_ingestion_proto_enumTypes[2]
+}
+
+func (x JobKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use JobKind.Descriptor instead.
+func (JobKind) EnumDescriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{2}
+}
+
 // SearchMode picks the rankings a search fuses.
 type SearchMode int32
 
@@ -183,11 +240,11 @@ func (x SearchMode) String() string {
 }
 
 func (SearchMode) Descriptor() protoreflect.EnumDescriptor {
-	return file_rampart_ingestion_v1_ingestion_proto_enumTypes[2].Descriptor()
+	return file_rampart_ingestion_v1_ingestion_proto_enumTypes[3].Descriptor()
 }
 
 func (SearchMode) Type() protoreflect.EnumType {
-	return &file_rampart_ingestion_v1_ingestion_proto_enumTypes[2]
+	return &file_rampart_ingestion_v1_ingestion_proto_enumTypes[3]
 }
 
 func (x SearchMode) Number() protoreflect.EnumNumber {
@@ -196,7 +253,7 @@ func (x SearchMode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SearchMode.Descriptor instead.
 func (SearchMode) EnumDescriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{2}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{3}
 }
 
 // ConnectionState is where a connection is in the OAuth grant.
@@ -236,11 +293,11 @@ func (x ConnectionState) String() string {
 }
 
 func (ConnectionState) Descriptor() protoreflect.EnumDescriptor {
-	return file_rampart_ingestion_v1_ingestion_proto_enumTypes[3].Descriptor()
+	return file_rampart_ingestion_v1_ingestion_proto_enumTypes[4].Descriptor()
 }
 
 func (ConnectionState) Type() protoreflect.EnumType {
-	return &file_rampart_ingestion_v1_ingestion_proto_enumTypes[3]
+	return &file_rampart_ingestion_v1_ingestion_proto_enumTypes[4]
 }
 
 func (x ConnectionState) Number() protoreflect.EnumNumber {
@@ -249,7 +306,7 @@ func (x ConnectionState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConnectionState.Descriptor instead.
 func (ConnectionState) EnumDescriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{3}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{4}
 }
 
 // Collection is a named set of documents searched together.
@@ -939,6 +996,130 @@ func (x *IngestDocumentResponse) GetDeduplicated() bool {
 	return false
 }
 
+// CrawlDocumentsRequest starts a crawl.
+type CrawlDocumentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Collection to add the pages to.
+	Collection string `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	// http(s) start URL; only pages of its scheme and host are fetched.
+	// Private, loopback and link-local targets are refused unless the service
+	// is configured to allow them (never in the prod profile).
+	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// Links to follow away from the start page: 0 takes the default (2),
+	// otherwise 1 to 5 (the start page alone: use IngestDocument).
+	MaxDepth int32 `protobuf:"varint,3,opt,name=max_depth,json=maxDepth,proto3" json:"max_depth,omitempty"`
+	// Pages to fetch, robots.txt not counted: 0 takes the default (50),
+	// otherwise 1 to the service's maximum (RAMPART_INGESTION_CRAWL_MAX_PAGES,
+	// default 200, at most 1000).
+	MaxPages      int32 `protobuf:"varint,4,opt,name=max_pages,json=maxPages,proto3" json:"max_pages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CrawlDocumentsRequest) Reset() {
+	*x = CrawlDocumentsRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CrawlDocumentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CrawlDocumentsRequest) ProtoMessage() {}
+
+func (x *CrawlDocumentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CrawlDocumentsRequest.ProtoReflect.Descriptor instead.
+func (*CrawlDocumentsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CrawlDocumentsRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *CrawlDocumentsRequest) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *CrawlDocumentsRequest) GetMaxDepth() int32 {
+	if x != nil {
+		return x.MaxDepth
+	}
+	return 0
+}
+
+func (x *CrawlDocumentsRequest) GetMaxPages() int32 {
+	if x != nil {
+		return x.MaxPages
+	}
+	return 0
+}
+
+// CrawlDocumentsResponse carries the crawl job.
+type CrawlDocumentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The crawl job (JOB_KIND_CRAWL, queued).
+	Job           *Job `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CrawlDocumentsResponse) Reset() {
+	*x = CrawlDocumentsResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CrawlDocumentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CrawlDocumentsResponse) ProtoMessage() {}
+
+func (x *CrawlDocumentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CrawlDocumentsResponse.ProtoReflect.Descriptor instead.
+func (*CrawlDocumentsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CrawlDocumentsResponse) GetJob() *Job {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
 // Document is an ingested document's metadata (never its text).
 type Document struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -964,7 +1145,7 @@ type Document struct {
 
 func (x *Document) Reset() {
 	*x = Document{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[11]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -976,7 +1157,7 @@ func (x *Document) String() string {
 func (*Document) ProtoMessage() {}
 
 func (x *Document) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[11]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -989,7 +1170,7 @@ func (x *Document) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Document.ProtoReflect.Descriptor instead.
 func (*Document) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{11}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Document) GetId() string {
@@ -1059,7 +1240,7 @@ type GetDocumentRequest struct {
 
 func (x *GetDocumentRequest) Reset() {
 	*x = GetDocumentRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[12]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1252,7 @@ func (x *GetDocumentRequest) String() string {
 func (*GetDocumentRequest) ProtoMessage() {}
 
 func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[12]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1265,7 @@ func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentRequest.ProtoReflect.Descriptor instead.
 func (*GetDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{12}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetDocumentRequest) GetDocumentId() string {
@@ -1105,7 +1286,7 @@ type GetDocumentResponse struct {
 
 func (x *GetDocumentResponse) Reset() {
 	*x = GetDocumentResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[13]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1117,7 +1298,7 @@ func (x *GetDocumentResponse) String() string {
 func (*GetDocumentResponse) ProtoMessage() {}
 
 func (x *GetDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[13]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1130,7 +1311,7 @@ func (x *GetDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentResponse.ProtoReflect.Descriptor instead.
 func (*GetDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{13}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetDocumentResponse) GetDocument() *Document {
@@ -1151,7 +1332,7 @@ type ListDocumentsRequest struct {
 
 func (x *ListDocumentsRequest) Reset() {
 	*x = ListDocumentsRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1344,7 @@ func (x *ListDocumentsRequest) String() string {
 func (*ListDocumentsRequest) ProtoMessage() {}
 
 func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1357,7 @@ func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsRequest.ProtoReflect.Descriptor instead.
 func (*ListDocumentsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{14}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListDocumentsRequest) GetCollection() string {
@@ -1197,7 +1378,7 @@ type ListDocumentsResponse struct {
 
 func (x *ListDocumentsResponse) Reset() {
 	*x = ListDocumentsResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1209,7 +1390,7 @@ func (x *ListDocumentsResponse) String() string {
 func (*ListDocumentsResponse) ProtoMessage() {}
 
 func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1222,7 +1403,7 @@ func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsResponse.ProtoReflect.Descriptor instead.
 func (*ListDocumentsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{15}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListDocumentsResponse) GetDocuments() []*Document {
@@ -1243,7 +1424,7 @@ type DeleteDocumentRequest struct {
 
 func (x *DeleteDocumentRequest) Reset() {
 	*x = DeleteDocumentRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1436,7 @@ func (x *DeleteDocumentRequest) String() string {
 func (*DeleteDocumentRequest) ProtoMessage() {}
 
 func (x *DeleteDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1449,7 @@ func (x *DeleteDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDocumentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{16}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteDocumentRequest) GetDocumentId() string {
@@ -1287,7 +1468,7 @@ type DeleteDocumentResponse struct {
 
 func (x *DeleteDocumentResponse) Reset() {
 	*x = DeleteDocumentResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1480,7 @@ func (x *DeleteDocumentResponse) String() string {
 func (*DeleteDocumentResponse) ProtoMessage() {}
 
 func (x *DeleteDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,10 +1493,11 @@ func (x *DeleteDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDocumentResponse.ProtoReflect.Descriptor instead.
 func (*DeleteDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{17}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{19}
 }
 
-// Job is the durable processing of one document.
+// Job is the durable processing of one document, a collection's
+// re-embedding, or a crawl.
 type Job struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Job id.
@@ -1335,14 +1517,29 @@ type Job struct {
 	// Creation time.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Last update time.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// What the job does.
+	Kind JobKind `protobuf:"varint,10,opt,name=kind,proto3,enum=rampart.ingestion.v1.JobKind" json:"kind,omitempty"`
+	// Crawl jobs: pages fetched and queued as documents so far.
+	PagesDone int32 `protobuf:"varint,11,opt,name=pages_done,json=pagesDone,proto3" json:"pages_done,omitempty"`
+	// Crawl jobs: the page limit of this crawl.
+	PagesMax int32 `protobuf:"varint,12,opt,name=pages_max,json=pagesMax,proto3" json:"pages_max,omitempty"`
+	// Crawl jobs: page ingest jobs not ended yet.
+	DocumentsPending int32 `protobuf:"varint,13,opt,name=documents_pending,json=documentsPending,proto3" json:"documents_pending,omitempty"`
+	// Crawl jobs: page ingest jobs that failed.
+	DocumentsFailed int32 `protobuf:"varint,14,opt,name=documents_failed,json=documentsFailed,proto3" json:"documents_failed,omitempty"`
+	// Page ingest jobs of a crawl: the crawl job.
+	ParentJobId string `protobuf:"bytes,15,opt,name=parent_job_id,json=parentJobId,proto3" json:"parent_job_id,omitempty"`
+	// Crawl jobs: what the crawl did, once it is done ("12 pages fetched,
+	// 1 failed, 3 disallowed by robots.txt, 48213 bytes; 2 skipped: …").
+	Detail        string `protobuf:"bytes,16,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1354,7 +1551,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1367,7 +1564,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{18}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Job) GetId() string {
@@ -1433,6 +1630,55 @@ func (x *Job) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Job) GetKind() JobKind {
+	if x != nil {
+		return x.Kind
+	}
+	return JobKind_JOB_KIND_UNSPECIFIED
+}
+
+func (x *Job) GetPagesDone() int32 {
+	if x != nil {
+		return x.PagesDone
+	}
+	return 0
+}
+
+func (x *Job) GetPagesMax() int32 {
+	if x != nil {
+		return x.PagesMax
+	}
+	return 0
+}
+
+func (x *Job) GetDocumentsPending() int32 {
+	if x != nil {
+		return x.DocumentsPending
+	}
+	return 0
+}
+
+func (x *Job) GetDocumentsFailed() int32 {
+	if x != nil {
+		return x.DocumentsFailed
+	}
+	return 0
+}
+
+func (x *Job) GetParentJobId() string {
+	if x != nil {
+		return x.ParentJobId
+	}
+	return ""
+}
+
+func (x *Job) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
 // GetJobRequest names a job.
 type GetJobRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1444,7 +1690,7 @@ type GetJobRequest struct {
 
 func (x *GetJobRequest) Reset() {
 	*x = GetJobRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1456,7 +1702,7 @@ func (x *GetJobRequest) String() string {
 func (*GetJobRequest) ProtoMessage() {}
 
 func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1469,7 +1715,7 @@ func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobRequest.ProtoReflect.Descriptor instead.
 func (*GetJobRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{19}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetJobRequest) GetJobId() string {
@@ -1490,7 +1736,7 @@ type GetJobResponse struct {
 
 func (x *GetJobResponse) Reset() {
 	*x = GetJobResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +1748,7 @@ func (x *GetJobResponse) String() string {
 func (*GetJobResponse) ProtoMessage() {}
 
 func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,10 +1761,102 @@ func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobResponse.ProtoReflect.Descriptor instead.
 func (*GetJobResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{20}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetJobResponse) GetJob() *Job {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+// WatchJobRequest names a job.
+type WatchJobRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Job id.
+	JobId         string `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchJobRequest) Reset() {
+	*x = WatchJobRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchJobRequest) ProtoMessage() {}
+
+func (x *WatchJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchJobRequest.ProtoReflect.Descriptor instead.
+func (*WatchJobRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *WatchJobRequest) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+// WatchJobResponse is one observation of the job.
+type WatchJobResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job.
+	Job           *Job `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchJobResponse) Reset() {
+	*x = WatchJobResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchJobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchJobResponse) ProtoMessage() {}
+
+func (x *WatchJobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchJobResponse.ProtoReflect.Descriptor instead.
+func (*WatchJobResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *WatchJobResponse) GetJob() *Job {
 	if x != nil {
 		return x.Job
 	}
@@ -1538,7 +1876,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1550,7 +1888,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1563,7 +1901,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{21}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListJobsRequest) GetCollection() string {
@@ -1591,7 +1929,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1941,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1954,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{22}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListJobsResponse) GetJobs() []*Job {
@@ -1645,7 +1983,7 @@ type SearchRequest struct {
 
 func (x *SearchRequest) Reset() {
 	*x = SearchRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1657,7 +1995,7 @@ func (x *SearchRequest) String() string {
 func (*SearchRequest) ProtoMessage() {}
 
 func (x *SearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1670,7 +2008,7 @@ func (x *SearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
 func (*SearchRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{23}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SearchRequest) GetCollection() string {
@@ -1723,7 +2061,9 @@ type Passage struct {
 	// Source URL when the document was fetched from an http(s) URL (without
 	// its query string); empty for uploaded content.
 	Url string `protobuf:"bytes,8,opt,name=url,proto3" json:"url,omitempty"`
-	// When this version of the document was ingested.
+	// When the document was last modified: the PDF's /ModDate or DOCX's
+	// dcterms:modified, a fetched URL's Last-Modified header, else when this
+	// version of it was ingested (fetched).
 	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1731,7 +2071,7 @@ type Passage struct {
 
 func (x *Passage) Reset() {
 	*x = Passage{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1743,7 +2083,7 @@ func (x *Passage) String() string {
 func (*Passage) ProtoMessage() {}
 
 func (x *Passage) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1756,7 +2096,7 @@ func (x *Passage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Passage.ProtoReflect.Descriptor instead.
 func (*Passage) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{24}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Passage) GetText() string {
@@ -1836,7 +2176,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +2188,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +2201,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{25}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SearchResponse) GetPassages() []*Passage {
@@ -1907,7 +2247,7 @@ type Connection struct {
 
 func (x *Connection) Reset() {
 	*x = Connection{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1919,7 +2259,7 @@ func (x *Connection) String() string {
 func (*Connection) ProtoMessage() {}
 
 func (x *Connection) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1932,7 +2272,7 @@ func (x *Connection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connection.ProtoReflect.Descriptor instead.
 func (*Connection) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{26}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Connection) GetId() string {
@@ -2030,7 +2370,7 @@ type CreateConnectionRequest struct {
 
 func (x *CreateConnectionRequest) Reset() {
 	*x = CreateConnectionRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2042,7 +2382,7 @@ func (x *CreateConnectionRequest) String() string {
 func (*CreateConnectionRequest) ProtoMessage() {}
 
 func (x *CreateConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2055,7 +2395,7 @@ func (x *CreateConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnectionRequest.ProtoReflect.Descriptor instead.
 func (*CreateConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{27}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CreateConnectionRequest) GetName() string {
@@ -2128,7 +2468,7 @@ type CreateConnectionResponse struct {
 
 func (x *CreateConnectionResponse) Reset() {
 	*x = CreateConnectionResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2140,7 +2480,7 @@ func (x *CreateConnectionResponse) String() string {
 func (*CreateConnectionResponse) ProtoMessage() {}
 
 func (x *CreateConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2153,7 +2493,7 @@ func (x *CreateConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnectionResponse.ProtoReflect.Descriptor instead.
 func (*CreateConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{28}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CreateConnectionResponse) GetConnection() *Connection {
@@ -2185,7 +2525,7 @@ type CompleteConnectionRequest struct {
 
 func (x *CompleteConnectionRequest) Reset() {
 	*x = CompleteConnectionRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +2537,7 @@ func (x *CompleteConnectionRequest) String() string {
 func (*CompleteConnectionRequest) ProtoMessage() {}
 
 func (x *CompleteConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2210,7 +2550,7 @@ func (x *CompleteConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteConnectionRequest.ProtoReflect.Descriptor instead.
 func (*CompleteConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{29}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CompleteConnectionRequest) GetConnectionId() string {
@@ -2245,7 +2585,7 @@ type CompleteConnectionResponse struct {
 
 func (x *CompleteConnectionResponse) Reset() {
 	*x = CompleteConnectionResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2257,7 +2597,7 @@ func (x *CompleteConnectionResponse) String() string {
 func (*CompleteConnectionResponse) ProtoMessage() {}
 
 func (x *CompleteConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2270,7 +2610,7 @@ func (x *CompleteConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteConnectionResponse.ProtoReflect.Descriptor instead.
 func (*CompleteConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{30}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CompleteConnectionResponse) GetConnection() *Connection {
@@ -2289,7 +2629,7 @@ type ListConnectionsRequest struct {
 
 func (x *ListConnectionsRequest) Reset() {
 	*x = ListConnectionsRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2641,7 @@ func (x *ListConnectionsRequest) String() string {
 func (*ListConnectionsRequest) ProtoMessage() {}
 
 func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2654,7 @@ func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListConnectionsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{31}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{35}
 }
 
 // ListConnectionsResponse lists connections, newest first.
@@ -2328,7 +2668,7 @@ type ListConnectionsResponse struct {
 
 func (x *ListConnectionsResponse) Reset() {
 	*x = ListConnectionsResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2340,7 +2680,7 @@ func (x *ListConnectionsResponse) String() string {
 func (*ListConnectionsResponse) ProtoMessage() {}
 
 func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2353,7 +2693,7 @@ func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListConnectionsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{32}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListConnectionsResponse) GetConnections() []*Connection {
@@ -2376,7 +2716,7 @@ type DeleteConnectionRequest struct {
 
 func (x *DeleteConnectionRequest) Reset() {
 	*x = DeleteConnectionRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2388,7 +2728,7 @@ func (x *DeleteConnectionRequest) String() string {
 func (*DeleteConnectionRequest) ProtoMessage() {}
 
 func (x *DeleteConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2401,7 +2741,7 @@ func (x *DeleteConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConnectionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{33}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteConnectionRequest) GetConnectionId() string {
@@ -2432,7 +2772,7 @@ type DeleteConnectionResponse struct {
 
 func (x *DeleteConnectionResponse) Reset() {
 	*x = DeleteConnectionResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2444,7 +2784,7 @@ func (x *DeleteConnectionResponse) String() string {
 func (*DeleteConnectionResponse) ProtoMessage() {}
 
 func (x *DeleteConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2457,7 +2797,7 @@ func (x *DeleteConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConnectionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{34}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteConnectionResponse) GetRevoked() bool {
@@ -2528,7 +2868,16 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x16IngestDocumentResponse\x12:\n" +
 	"\bdocument\x18\x01 \x01(\v2\x1e.rampart.ingestion.v1.DocumentR\bdocument\x12+\n" +
 	"\x03job\x18\x02 \x01(\v2\x19.rampart.ingestion.v1.JobR\x03job\x12\"\n" +
-	"\fdeduplicated\x18\x03 \x01(\bR\fdeduplicated\"\xad\x02\n" +
+	"\fdeduplicated\x18\x03 \x01(\bR\fdeduplicated\"\x8d\x01\n" +
+	"\x15CrawlDocumentsRequest\x12#\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"collection\x12\x15\n" +
+	"\x03url\x18\x02 \x01(\tB\x03\xe0A\x02R\x03url\x12\x1b\n" +
+	"\tmax_depth\x18\x03 \x01(\x05R\bmaxDepth\x12\x1b\n" +
+	"\tmax_pages\x18\x04 \x01(\x05R\bmaxPages\"E\n" +
+	"\x16CrawlDocumentsResponse\x12+\n" +
+	"\x03job\x18\x01 \x01(\v2\x19.rampart.ingestion.v1.JobR\x03job\"\xad\x02\n" +
 	"\bDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1e\n" +
 	"\n" +
@@ -2557,7 +2906,7 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x15DeleteDocumentRequest\x12$\n" +
 	"\vdocument_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"documentId\"\x18\n" +
-	"\x16DeleteDocumentResponse\"\xe0\x02\n" +
+	"\x16DeleteDocumentResponse\"\xe3\x04\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vdocument_id\x18\x02 \x01(\tR\n" +
@@ -2573,10 +2922,23 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"+\n" +
+	"updateTime\x121\n" +
+	"\x04kind\x18\n" +
+	" \x01(\x0e2\x1d.rampart.ingestion.v1.JobKindR\x04kind\x12\x1d\n" +
+	"\n" +
+	"pages_done\x18\v \x01(\x05R\tpagesDone\x12\x1b\n" +
+	"\tpages_max\x18\f \x01(\x05R\bpagesMax\x12+\n" +
+	"\x11documents_pending\x18\r \x01(\x05R\x10documentsPending\x12)\n" +
+	"\x10documents_failed\x18\x0e \x01(\x05R\x0fdocumentsFailed\x12\"\n" +
+	"\rparent_job_id\x18\x0f \x01(\tR\vparentJobId\x12\x16\n" +
+	"\x06detail\x18\x10 \x01(\tR\x06detail\"+\n" +
 	"\rGetJobRequest\x12\x1a\n" +
 	"\x06job_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05jobId\"=\n" +
 	"\x0eGetJobResponse\x12+\n" +
+	"\x03job\x18\x01 \x01(\v2\x19.rampart.ingestion.v1.JobR\x03job\"-\n" +
+	"\x0fWatchJobRequest\x12\x1a\n" +
+	"\x06job_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05jobId\"?\n" +
+	"\x10WatchJobResponse\x12+\n" +
 	"\x03job\x18\x01 \x01(\v2\x19.rampart.ingestion.v1.JobR\x03job\"N\n" +
 	"\x0fListJobsRequest\x12\x1e\n" +
 	"\n" +
@@ -2662,7 +3024,12 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n" +
 	"\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n" +
 	"\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n" +
-	"\x10JOB_STATE_FAILED\x10\x04*r\n" +
+	"\x10JOB_STATE_FAILED\x10\x04*b\n" +
+	"\aJobKind\x12\x18\n" +
+	"\x14JOB_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fJOB_KIND_INGEST\x10\x01\x12\x14\n" +
+	"\x10JOB_KIND_REEMBED\x10\x02\x12\x12\n" +
+	"\x0eJOB_KIND_CRAWL\x10\x03*r\n" +
 	"\n" +
 	"SearchMode\x12\x1b\n" +
 	"\x17SEARCH_MODE_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -2672,17 +3039,19 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x0fConnectionState\x12 \n" +
 	"\x1cCONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CONNECTION_STATE_PENDING\x10\x01\x12\x1e\n" +
-	"\x1aCONNECTION_STATE_CONNECTED\x10\x022\x95\x11\n" +
+	"\x1aCONNECTION_STATE_CONNECTED\x10\x022\xc2\x13\n" +
 	"\x10IngestionService\x12\x8d\x01\n" +
 	"\x10CreateCollection\x12-.rampart.ingestion.v1.CreateCollectionRequest\x1a..rampart.ingestion.v1.CreateCollectionResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/collections\x12\x87\x01\n" +
 	"\x0fListCollections\x12,.rampart.ingestion.v1.ListCollectionsRequest\x1a-.rampart.ingestion.v1.ListCollectionsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/collections\x12\x97\x01\n" +
 	"\x10DeleteCollection\x12-.rampart.ingestion.v1.DeleteCollectionRequest\x1a..rampart.ingestion.v1.DeleteCollectionResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/collections/{collection}\x12\x9a\x01\n" +
 	"\x10UpdateCollection\x12-.rampart.ingestion.v1.UpdateCollectionRequest\x1a..rampart.ingestion.v1.UpdateCollectionResponse\"'\x82\xd3\xe4\x93\x02!:\x01*2\x1c/v1/collections/{collection}\x12\x9e\x01\n" +
-	"\x0eIngestDocument\x12+.rampart.ingestion.v1.IngestDocumentRequest\x1a,.rampart.ingestion.v1.IngestDocumentResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/collections/{collection}/documents\x12\x87\x01\n" +
+	"\x0eIngestDocument\x12+.rampart.ingestion.v1.IngestDocumentRequest\x1a,.rampart.ingestion.v1.IngestDocumentResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/collections/{collection}/documents\x12\xa4\x01\n" +
+	"\x0eCrawlDocuments\x12+.rampart.ingestion.v1.CrawlDocumentsRequest\x1a,.rampart.ingestion.v1.CrawlDocumentsResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/collections/{collection}/documents:crawl\x12\x87\x01\n" +
 	"\vGetDocument\x12(.rampart.ingestion.v1.GetDocumentRequest\x1a).rampart.ingestion.v1.GetDocumentResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/documents/{document_id}\x12\x98\x01\n" +
 	"\rListDocuments\x12*.rampart.ingestion.v1.ListDocumentsRequest\x1a+.rampart.ingestion.v1.ListDocumentsResponse\".\x82\xd3\xe4\x93\x02(\x12&/v1/collections/{collection}/documents\x12\x90\x01\n" +
 	"\x0eDeleteDocument\x12+.rampart.ingestion.v1.DeleteDocumentRequest\x1a,.rampart.ingestion.v1.DeleteDocumentResponse\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/documents/{document_id}\x12u\n" +
-	"\x06GetJob\x12#.rampart.ingestion.v1.GetJobRequest\x1a$.rampart.ingestion.v1.GetJobResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/ingest/jobs/{job_id}\x12r\n" +
+	"\x06GetJob\x12#.rampart.ingestion.v1.GetJobRequest\x1a$.rampart.ingestion.v1.GetJobResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/ingest/jobs/{job_id}\x12\x83\x01\n" +
+	"\bWatchJob\x12%.rampart.ingestion.v1.WatchJobRequest\x1a&.rampart.ingestion.v1.WatchJobResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/ingest/jobs/{job_id}:watch0\x01\x12r\n" +
 	"\bListJobs\x12%.rampart.ingestion.v1.ListJobsRequest\x1a&.rampart.ingestion.v1.ListJobsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/ingest/jobs\x12\x94\x01\n" +
 	"\x10CreateConnection\x12-.rampart.ingestion.v1.CreateConnectionRequest\x1a..rampart.ingestion.v1.CreateConnectionResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/ingest/connections\x12\xb3\x01\n" +
 	"\x12CompleteConnection\x12/.rampart.ingestion.v1.CompleteConnectionRequest\x1a0.rampart.ingestion.v1.CompleteConnectionResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/ingest/connections/{connection_id}:complete\x12\x8e\x01\n" +
@@ -2703,110 +3072,122 @@ func file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP() []byte {
 	return file_rampart_ingestion_v1_ingestion_proto_rawDescData
 }
 
-var file_rampart_ingestion_v1_ingestion_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_rampart_ingestion_v1_ingestion_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_rampart_ingestion_v1_ingestion_proto_goTypes = []any{
 	(DocumentState)(0),                 // 0: rampart.ingestion.v1.DocumentState
 	(JobState)(0),                      // 1: rampart.ingestion.v1.JobState
-	(SearchMode)(0),                    // 2: rampart.ingestion.v1.SearchMode
-	(ConnectionState)(0),               // 3: rampart.ingestion.v1.ConnectionState
-	(*Collection)(nil),                 // 4: rampart.ingestion.v1.Collection
-	(*CreateCollectionRequest)(nil),    // 5: rampart.ingestion.v1.CreateCollectionRequest
-	(*CreateCollectionResponse)(nil),   // 6: rampart.ingestion.v1.CreateCollectionResponse
-	(*ListCollectionsRequest)(nil),     // 7: rampart.ingestion.v1.ListCollectionsRequest
-	(*ListCollectionsResponse)(nil),    // 8: rampart.ingestion.v1.ListCollectionsResponse
-	(*DeleteCollectionRequest)(nil),    // 9: rampart.ingestion.v1.DeleteCollectionRequest
-	(*DeleteCollectionResponse)(nil),   // 10: rampart.ingestion.v1.DeleteCollectionResponse
-	(*UpdateCollectionRequest)(nil),    // 11: rampart.ingestion.v1.UpdateCollectionRequest
-	(*UpdateCollectionResponse)(nil),   // 12: rampart.ingestion.v1.UpdateCollectionResponse
-	(*IngestDocumentRequest)(nil),      // 13: rampart.ingestion.v1.IngestDocumentRequest
-	(*IngestDocumentResponse)(nil),     // 14: rampart.ingestion.v1.IngestDocumentResponse
-	(*Document)(nil),                   // 15: rampart.ingestion.v1.Document
-	(*GetDocumentRequest)(nil),         // 16: rampart.ingestion.v1.GetDocumentRequest
-	(*GetDocumentResponse)(nil),        // 17: rampart.ingestion.v1.GetDocumentResponse
-	(*ListDocumentsRequest)(nil),       // 18: rampart.ingestion.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil),      // 19: rampart.ingestion.v1.ListDocumentsResponse
-	(*DeleteDocumentRequest)(nil),      // 20: rampart.ingestion.v1.DeleteDocumentRequest
-	(*DeleteDocumentResponse)(nil),     // 21: rampart.ingestion.v1.DeleteDocumentResponse
-	(*Job)(nil),                        // 22: rampart.ingestion.v1.Job
-	(*GetJobRequest)(nil),              // 23: rampart.ingestion.v1.GetJobRequest
-	(*GetJobResponse)(nil),             // 24: rampart.ingestion.v1.GetJobResponse
-	(*ListJobsRequest)(nil),            // 25: rampart.ingestion.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),           // 26: rampart.ingestion.v1.ListJobsResponse
-	(*SearchRequest)(nil),              // 27: rampart.ingestion.v1.SearchRequest
-	(*Passage)(nil),                    // 28: rampart.ingestion.v1.Passage
-	(*SearchResponse)(nil),             // 29: rampart.ingestion.v1.SearchResponse
-	(*Connection)(nil),                 // 30: rampart.ingestion.v1.Connection
-	(*CreateConnectionRequest)(nil),    // 31: rampart.ingestion.v1.CreateConnectionRequest
-	(*CreateConnectionResponse)(nil),   // 32: rampart.ingestion.v1.CreateConnectionResponse
-	(*CompleteConnectionRequest)(nil),  // 33: rampart.ingestion.v1.CompleteConnectionRequest
-	(*CompleteConnectionResponse)(nil), // 34: rampart.ingestion.v1.CompleteConnectionResponse
-	(*ListConnectionsRequest)(nil),     // 35: rampart.ingestion.v1.ListConnectionsRequest
-	(*ListConnectionsResponse)(nil),    // 36: rampart.ingestion.v1.ListConnectionsResponse
-	(*DeleteConnectionRequest)(nil),    // 37: rampart.ingestion.v1.DeleteConnectionRequest
-	(*DeleteConnectionResponse)(nil),   // 38: rampart.ingestion.v1.DeleteConnectionResponse
-	(*timestamppb.Timestamp)(nil),      // 39: google.protobuf.Timestamp
+	(JobKind)(0),                       // 2: rampart.ingestion.v1.JobKind
+	(SearchMode)(0),                    // 3: rampart.ingestion.v1.SearchMode
+	(ConnectionState)(0),               // 4: rampart.ingestion.v1.ConnectionState
+	(*Collection)(nil),                 // 5: rampart.ingestion.v1.Collection
+	(*CreateCollectionRequest)(nil),    // 6: rampart.ingestion.v1.CreateCollectionRequest
+	(*CreateCollectionResponse)(nil),   // 7: rampart.ingestion.v1.CreateCollectionResponse
+	(*ListCollectionsRequest)(nil),     // 8: rampart.ingestion.v1.ListCollectionsRequest
+	(*ListCollectionsResponse)(nil),    // 9: rampart.ingestion.v1.ListCollectionsResponse
+	(*DeleteCollectionRequest)(nil),    // 10: rampart.ingestion.v1.DeleteCollectionRequest
+	(*DeleteCollectionResponse)(nil),   // 11: rampart.ingestion.v1.DeleteCollectionResponse
+	(*UpdateCollectionRequest)(nil),    // 12: rampart.ingestion.v1.UpdateCollectionRequest
+	(*UpdateCollectionResponse)(nil),   // 13: rampart.ingestion.v1.UpdateCollectionResponse
+	(*IngestDocumentRequest)(nil),      // 14: rampart.ingestion.v1.IngestDocumentRequest
+	(*IngestDocumentResponse)(nil),     // 15: rampart.ingestion.v1.IngestDocumentResponse
+	(*CrawlDocumentsRequest)(nil),      // 16: rampart.ingestion.v1.CrawlDocumentsRequest
+	(*CrawlDocumentsResponse)(nil),     // 17: rampart.ingestion.v1.CrawlDocumentsResponse
+	(*Document)(nil),                   // 18: rampart.ingestion.v1.Document
+	(*GetDocumentRequest)(nil),         // 19: rampart.ingestion.v1.GetDocumentRequest
+	(*GetDocumentResponse)(nil),        // 20: rampart.ingestion.v1.GetDocumentResponse
+	(*ListDocumentsRequest)(nil),       // 21: rampart.ingestion.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),      // 22: rampart.ingestion.v1.ListDocumentsResponse
+	(*DeleteDocumentRequest)(nil),      // 23: rampart.ingestion.v1.DeleteDocumentRequest
+	(*DeleteDocumentResponse)(nil),     // 24: rampart.ingestion.v1.DeleteDocumentResponse
+	(*Job)(nil),                        // 25: rampart.ingestion.v1.Job
+	(*GetJobRequest)(nil),              // 26: rampart.ingestion.v1.GetJobRequest
+	(*GetJobResponse)(nil),             // 27: rampart.ingestion.v1.GetJobResponse
+	(*WatchJobRequest)(nil),            // 28: rampart.ingestion.v1.WatchJobRequest
+	(*WatchJobResponse)(nil),           // 29: rampart.ingestion.v1.WatchJobResponse
+	(*ListJobsRequest)(nil),            // 30: rampart.ingestion.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),           // 31: rampart.ingestion.v1.ListJobsResponse
+	(*SearchRequest)(nil),              // 32: rampart.ingestion.v1.SearchRequest
+	(*Passage)(nil),                    // 33: rampart.ingestion.v1.Passage
+	(*SearchResponse)(nil),             // 34: rampart.ingestion.v1.SearchResponse
+	(*Connection)(nil),                 // 35: rampart.ingestion.v1.Connection
+	(*CreateConnectionRequest)(nil),    // 36: rampart.ingestion.v1.CreateConnectionRequest
+	(*CreateConnectionResponse)(nil),   // 37: rampart.ingestion.v1.CreateConnectionResponse
+	(*CompleteConnectionRequest)(nil),  // 38: rampart.ingestion.v1.CompleteConnectionRequest
+	(*CompleteConnectionResponse)(nil), // 39: rampart.ingestion.v1.CompleteConnectionResponse
+	(*ListConnectionsRequest)(nil),     // 40: rampart.ingestion.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil),    // 41: rampart.ingestion.v1.ListConnectionsResponse
+	(*DeleteConnectionRequest)(nil),    // 42: rampart.ingestion.v1.DeleteConnectionRequest
+	(*DeleteConnectionResponse)(nil),   // 43: rampart.ingestion.v1.DeleteConnectionResponse
+	(*timestamppb.Timestamp)(nil),      // 44: google.protobuf.Timestamp
 }
 var file_rampart_ingestion_v1_ingestion_proto_depIdxs = []int32{
-	39, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
-	4,  // 1: rampart.ingestion.v1.CreateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
-	4,  // 2: rampart.ingestion.v1.ListCollectionsResponse.collections:type_name -> rampart.ingestion.v1.Collection
-	4,  // 3: rampart.ingestion.v1.UpdateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
-	22, // 4: rampart.ingestion.v1.UpdateCollectionResponse.job:type_name -> rampart.ingestion.v1.Job
-	15, // 5: rampart.ingestion.v1.IngestDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
-	22, // 6: rampart.ingestion.v1.IngestDocumentResponse.job:type_name -> rampart.ingestion.v1.Job
-	0,  // 7: rampart.ingestion.v1.Document.state:type_name -> rampart.ingestion.v1.DocumentState
-	39, // 8: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
-	15, // 9: rampart.ingestion.v1.GetDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
-	15, // 10: rampart.ingestion.v1.ListDocumentsResponse.documents:type_name -> rampart.ingestion.v1.Document
-	1,  // 11: rampart.ingestion.v1.Job.state:type_name -> rampart.ingestion.v1.JobState
-	39, // 12: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
-	39, // 13: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
-	22, // 14: rampart.ingestion.v1.GetJobResponse.job:type_name -> rampart.ingestion.v1.Job
-	22, // 15: rampart.ingestion.v1.ListJobsResponse.jobs:type_name -> rampart.ingestion.v1.Job
-	2,  // 16: rampart.ingestion.v1.SearchRequest.mode:type_name -> rampart.ingestion.v1.SearchMode
-	39, // 17: rampart.ingestion.v1.Passage.updated_at:type_name -> google.protobuf.Timestamp
-	28, // 18: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
-	3,  // 19: rampart.ingestion.v1.Connection.state:type_name -> rampart.ingestion.v1.ConnectionState
-	39, // 20: rampart.ingestion.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
-	30, // 21: rampart.ingestion.v1.CreateConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
-	30, // 22: rampart.ingestion.v1.CompleteConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
-	30, // 23: rampart.ingestion.v1.ListConnectionsResponse.connections:type_name -> rampart.ingestion.v1.Connection
-	5,  // 24: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
-	7,  // 25: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
-	9,  // 26: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
-	11, // 27: rampart.ingestion.v1.IngestionService.UpdateCollection:input_type -> rampart.ingestion.v1.UpdateCollectionRequest
-	13, // 28: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
-	16, // 29: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
-	18, // 30: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
-	20, // 31: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
-	23, // 32: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
-	25, // 33: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
-	31, // 34: rampart.ingestion.v1.IngestionService.CreateConnection:input_type -> rampart.ingestion.v1.CreateConnectionRequest
-	33, // 35: rampart.ingestion.v1.IngestionService.CompleteConnection:input_type -> rampart.ingestion.v1.CompleteConnectionRequest
-	35, // 36: rampart.ingestion.v1.IngestionService.ListConnections:input_type -> rampart.ingestion.v1.ListConnectionsRequest
-	37, // 37: rampart.ingestion.v1.IngestionService.DeleteConnection:input_type -> rampart.ingestion.v1.DeleteConnectionRequest
-	27, // 38: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
-	6,  // 39: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
-	8,  // 40: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
-	10, // 41: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
-	12, // 42: rampart.ingestion.v1.IngestionService.UpdateCollection:output_type -> rampart.ingestion.v1.UpdateCollectionResponse
-	14, // 43: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
-	17, // 44: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
-	19, // 45: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
-	21, // 46: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
-	24, // 47: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
-	26, // 48: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
-	32, // 49: rampart.ingestion.v1.IngestionService.CreateConnection:output_type -> rampart.ingestion.v1.CreateConnectionResponse
-	34, // 50: rampart.ingestion.v1.IngestionService.CompleteConnection:output_type -> rampart.ingestion.v1.CompleteConnectionResponse
-	36, // 51: rampart.ingestion.v1.IngestionService.ListConnections:output_type -> rampart.ingestion.v1.ListConnectionsResponse
-	38, // 52: rampart.ingestion.v1.IngestionService.DeleteConnection:output_type -> rampart.ingestion.v1.DeleteConnectionResponse
-	29, // 53: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
-	39, // [39:54] is the sub-list for method output_type
-	24, // [24:39] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	44, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 1: rampart.ingestion.v1.CreateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
+	5,  // 2: rampart.ingestion.v1.ListCollectionsResponse.collections:type_name -> rampart.ingestion.v1.Collection
+	5,  // 3: rampart.ingestion.v1.UpdateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
+	25, // 4: rampart.ingestion.v1.UpdateCollectionResponse.job:type_name -> rampart.ingestion.v1.Job
+	18, // 5: rampart.ingestion.v1.IngestDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
+	25, // 6: rampart.ingestion.v1.IngestDocumentResponse.job:type_name -> rampart.ingestion.v1.Job
+	25, // 7: rampart.ingestion.v1.CrawlDocumentsResponse.job:type_name -> rampart.ingestion.v1.Job
+	0,  // 8: rampart.ingestion.v1.Document.state:type_name -> rampart.ingestion.v1.DocumentState
+	44, // 9: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	18, // 10: rampart.ingestion.v1.GetDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
+	18, // 11: rampart.ingestion.v1.ListDocumentsResponse.documents:type_name -> rampart.ingestion.v1.Document
+	1,  // 12: rampart.ingestion.v1.Job.state:type_name -> rampart.ingestion.v1.JobState
+	44, // 13: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	44, // 14: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 15: rampart.ingestion.v1.Job.kind:type_name -> rampart.ingestion.v1.JobKind
+	25, // 16: rampart.ingestion.v1.GetJobResponse.job:type_name -> rampart.ingestion.v1.Job
+	25, // 17: rampart.ingestion.v1.WatchJobResponse.job:type_name -> rampart.ingestion.v1.Job
+	25, // 18: rampart.ingestion.v1.ListJobsResponse.jobs:type_name -> rampart.ingestion.v1.Job
+	3,  // 19: rampart.ingestion.v1.SearchRequest.mode:type_name -> rampart.ingestion.v1.SearchMode
+	44, // 20: rampart.ingestion.v1.Passage.updated_at:type_name -> google.protobuf.Timestamp
+	33, // 21: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
+	4,  // 22: rampart.ingestion.v1.Connection.state:type_name -> rampart.ingestion.v1.ConnectionState
+	44, // 23: rampart.ingestion.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
+	35, // 24: rampart.ingestion.v1.CreateConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
+	35, // 25: rampart.ingestion.v1.CompleteConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
+	35, // 26: rampart.ingestion.v1.ListConnectionsResponse.connections:type_name -> rampart.ingestion.v1.Connection
+	6,  // 27: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
+	8,  // 28: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
+	10, // 29: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
+	12, // 30: rampart.ingestion.v1.IngestionService.UpdateCollection:input_type -> rampart.ingestion.v1.UpdateCollectionRequest
+	14, // 31: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
+	16, // 32: rampart.ingestion.v1.IngestionService.CrawlDocuments:input_type -> rampart.ingestion.v1.CrawlDocumentsRequest
+	19, // 33: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
+	21, // 34: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
+	23, // 35: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
+	26, // 36: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
+	28, // 37: rampart.ingestion.v1.IngestionService.WatchJob:input_type -> rampart.ingestion.v1.WatchJobRequest
+	30, // 38: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
+	36, // 39: rampart.ingestion.v1.IngestionService.CreateConnection:input_type -> rampart.ingestion.v1.CreateConnectionRequest
+	38, // 40: rampart.ingestion.v1.IngestionService.CompleteConnection:input_type -> rampart.ingestion.v1.CompleteConnectionRequest
+	40, // 41: rampart.ingestion.v1.IngestionService.ListConnections:input_type -> rampart.ingestion.v1.ListConnectionsRequest
+	42, // 42: rampart.ingestion.v1.IngestionService.DeleteConnection:input_type -> rampart.ingestion.v1.DeleteConnectionRequest
+	32, // 43: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
+	7,  // 44: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
+	9,  // 45: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
+	11, // 46: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
+	13, // 47: rampart.ingestion.v1.IngestionService.UpdateCollection:output_type -> rampart.ingestion.v1.UpdateCollectionResponse
+	15, // 48: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
+	17, // 49: rampart.ingestion.v1.IngestionService.CrawlDocuments:output_type -> rampart.ingestion.v1.CrawlDocumentsResponse
+	20, // 50: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
+	22, // 51: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
+	24, // 52: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
+	27, // 53: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
+	29, // 54: rampart.ingestion.v1.IngestionService.WatchJob:output_type -> rampart.ingestion.v1.WatchJobResponse
+	31, // 55: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
+	37, // 56: rampart.ingestion.v1.IngestionService.CreateConnection:output_type -> rampart.ingestion.v1.CreateConnectionResponse
+	39, // 57: rampart.ingestion.v1.IngestionService.CompleteConnection:output_type -> rampart.ingestion.v1.CompleteConnectionResponse
+	41, // 58: rampart.ingestion.v1.IngestionService.ListConnections:output_type -> rampart.ingestion.v1.ListConnectionsResponse
+	43, // 59: rampart.ingestion.v1.IngestionService.DeleteConnection:output_type -> rampart.ingestion.v1.DeleteConnectionResponse
+	34, // 60: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
+	44, // [44:61] is the sub-list for method output_type
+	27, // [27:44] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_rampart_ingestion_v1_ingestion_proto_init() }
@@ -2823,8 +3204,8 @@ func file_rampart_ingestion_v1_ingestion_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_ingestion_v1_ingestion_proto_rawDesc), len(file_rampart_ingestion_v1_ingestion_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   35,
+			NumEnums:      5,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

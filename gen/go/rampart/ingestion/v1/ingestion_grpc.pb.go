@@ -24,10 +24,12 @@ const (
 	IngestionService_DeleteCollection_FullMethodName   = "/rampart.ingestion.v1.IngestionService/DeleteCollection"
 	IngestionService_UpdateCollection_FullMethodName   = "/rampart.ingestion.v1.IngestionService/UpdateCollection"
 	IngestionService_IngestDocument_FullMethodName     = "/rampart.ingestion.v1.IngestionService/IngestDocument"
+	IngestionService_CrawlDocuments_FullMethodName     = "/rampart.ingestion.v1.IngestionService/CrawlDocuments"
 	IngestionService_GetDocument_FullMethodName        = "/rampart.ingestion.v1.IngestionService/GetDocument"
 	IngestionService_ListDocuments_FullMethodName      = "/rampart.ingestion.v1.IngestionService/ListDocuments"
 	IngestionService_DeleteDocument_FullMethodName     = "/rampart.ingestion.v1.IngestionService/DeleteDocument"
 	IngestionService_GetJob_FullMethodName             = "/rampart.ingestion.v1.IngestionService/GetJob"
+	IngestionService_WatchJob_FullMethodName           = "/rampart.ingestion.v1.IngestionService/WatchJob"
 	IngestionService_ListJobs_FullMethodName           = "/rampart.ingestion.v1.IngestionService/ListJobs"
 	IngestionService_CreateConnection_FullMethodName   = "/rampart.ingestion.v1.IngestionService/CreateConnection"
 	IngestionService_CompleteConnection_FullMethodName = "/rampart.ingestion.v1.IngestionService/CompleteConnection"
@@ -64,6 +66,16 @@ type IngestionServiceClient interface {
 	// per content hash within a collection: the same content returns the
 	// existing document and job.
 	IngestDocument(ctx context.Context, in *IngestDocumentRequest, opts ...grpc.CallOption) (*IngestDocumentResponse, error)
+	// CrawlDocuments queues a crawl job: starting at url it fetches the pages
+	// of the same scheme and host breadth first, within max_depth and
+	// max_pages (bounded by the service's maximums) and what robots.txt
+	// allows for RampartBot, every fetch through the SSRF guard, and ingests
+	// each page as a document of its own (source: the page's URL without its
+	// query; title: the page's <title> or first h1; updated_at: its
+	// Last-Modified header, else the fetch time) with its own ingest job.
+	// The crawl job reports pages_done/pages_max while it crawls and ends
+	// once every page's job has ended. One unfinished crawl per collection.
+	CrawlDocuments(ctx context.Context, in *CrawlDocumentsRequest, opts ...grpc.CallOption) (*CrawlDocumentsResponse, error)
 	// GetDocument returns a document's metadata.
 	GetDocument(ctx context.Context, in *GetDocumentRequest, opts ...grpc.CallOption) (*GetDocumentResponse, error)
 	// ListDocuments lists the documents of a collection.
@@ -73,6 +85,12 @@ type IngestionServiceClient interface {
 	DeleteDocument(ctx context.Context, in *DeleteDocumentRequest, opts ...grpc.CallOption) (*DeleteDocumentResponse, error)
 	// GetJob returns an ingestion job with its progress.
 	GetJob(ctx context.Context, in *GetJobRequest, opts ...grpc.CallOption) (*GetJobResponse, error)
+	// WatchJob streams a job: its current state at once, then each change
+	// of state or progress, and ends after the job succeeded or failed. Over
+	// REST the stream is newline-delimited JSON objects {"result": {"job":
+	// …}} (an error before the first object is the HTTP status with
+	// {"error": …}).
+	WatchJob(ctx context.Context, in *WatchJobRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchJobResponse], error)
 	// ListJobs lists the tenant's ingestion jobs, newest first.
 	ListJobs(ctx context.Context, in *ListJobsRequest, opts ...grpc.CallOption) (*ListJobsResponse, error)
 	// CreateConnection registers an OAuth2 data source (authorization code
@@ -151,6 +169,16 @@ func (c *ingestionServiceClient) IngestDocument(ctx context.Context, in *IngestD
 	return out, nil
 }
 
+func (c *ingestionServiceClient) CrawlDocuments(ctx context.Context, in *CrawlDocumentsRequest, opts ...grpc.CallOption) (*CrawlDocumentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CrawlDocumentsResponse)
+	err := c.cc.Invoke(ctx, IngestionService_CrawlDocuments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ingestionServiceClient) GetDocument(ctx context.Context, in *GetDocumentRequest, opts ...grpc.CallOption) (*GetDocumentResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetDocumentResponse)
@@ -190,6 +218,25 @@ func (c *ingestionServiceClient) GetJob(ctx context.Context, in *GetJobRequest, 
 	}
 	return out, nil
 }
+
+func (c *ingestionServiceClient) WatchJob(ctx context.Context, in *WatchJobRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchJobResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IngestionService_ServiceDesc.Streams[0], IngestionService_WatchJob_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchJobRequest, WatchJobResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IngestionService_WatchJobClient = grpc.ServerStreamingClient[WatchJobResponse]
 
 func (c *ingestionServiceClient) ListJobs(ctx context.Context, in *ListJobsRequest, opts ...grpc.CallOption) (*ListJobsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -279,6 +326,16 @@ type IngestionServiceServer interface {
 	// per content hash within a collection: the same content returns the
 	// existing document and job.
 	IngestDocument(context.Context, *IngestDocumentRequest) (*IngestDocumentResponse, error)
+	// CrawlDocuments queues a crawl job: starting at url it fetches the pages
+	// of the same scheme and host breadth first, within max_depth and
+	// max_pages (bounded by the service's maximums) and what robots.txt
+	// allows for RampartBot, every fetch through the SSRF guard, and ingests
+	// each page as a document of its own (source: the page's URL without its
+	// query; title: the page's <title> or first h1; updated_at: its
+	// Last-Modified header, else the fetch time) with its own ingest job.
+	// The crawl job reports pages_done/pages_max while it crawls and ends
+	// once every page's job has ended. One unfinished crawl per collection.
+	CrawlDocuments(context.Context, *CrawlDocumentsRequest) (*CrawlDocumentsResponse, error)
 	// GetDocument returns a document's metadata.
 	GetDocument(context.Context, *GetDocumentRequest) (*GetDocumentResponse, error)
 	// ListDocuments lists the documents of a collection.
@@ -288,6 +345,12 @@ type IngestionServiceServer interface {
 	DeleteDocument(context.Context, *DeleteDocumentRequest) (*DeleteDocumentResponse, error)
 	// GetJob returns an ingestion job with its progress.
 	GetJob(context.Context, *GetJobRequest) (*GetJobResponse, error)
+	// WatchJob streams a job: its current state at once, then each change
+	// of state or progress, and ends after the job succeeded or failed. Over
+	// REST the stream is newline-delimited JSON objects {"result": {"job":
+	// …}} (an error before the first object is the HTTP status with
+	// {"error": …}).
+	WatchJob(*WatchJobRequest, grpc.ServerStreamingServer[WatchJobResponse]) error
 	// ListJobs lists the tenant's ingestion jobs, newest first.
 	ListJobs(context.Context, *ListJobsRequest) (*ListJobsResponse, error)
 	// CreateConnection registers an OAuth2 data source (authorization code
@@ -331,6 +394,9 @@ func (UnimplementedIngestionServiceServer) UpdateCollection(context.Context, *Up
 func (UnimplementedIngestionServiceServer) IngestDocument(context.Context, *IngestDocumentRequest) (*IngestDocumentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IngestDocument not implemented")
 }
+func (UnimplementedIngestionServiceServer) CrawlDocuments(context.Context, *CrawlDocumentsRequest) (*CrawlDocumentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CrawlDocuments not implemented")
+}
 func (UnimplementedIngestionServiceServer) GetDocument(context.Context, *GetDocumentRequest) (*GetDocumentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDocument not implemented")
 }
@@ -342,6 +408,9 @@ func (UnimplementedIngestionServiceServer) DeleteDocument(context.Context, *Dele
 }
 func (UnimplementedIngestionServiceServer) GetJob(context.Context, *GetJobRequest) (*GetJobResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJob not implemented")
+}
+func (UnimplementedIngestionServiceServer) WatchJob(*WatchJobRequest, grpc.ServerStreamingServer[WatchJobResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchJob not implemented")
 }
 func (UnimplementedIngestionServiceServer) ListJobs(context.Context, *ListJobsRequest) (*ListJobsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListJobs not implemented")
@@ -472,6 +541,24 @@ func _IngestionService_IngestDocument_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestionService_CrawlDocuments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CrawlDocumentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).CrawlDocuments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_CrawlDocuments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).CrawlDocuments(ctx, req.(*CrawlDocumentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IngestionService_GetDocument_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetDocumentRequest)
 	if err := dec(in); err != nil {
@@ -543,6 +630,17 @@ func _IngestionService_GetJob_Handler(srv interface{}, ctx context.Context, dec 
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _IngestionService_WatchJob_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchJobRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IngestionServiceServer).WatchJob(m, &grpc.GenericServerStream[WatchJobRequest, WatchJobResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IngestionService_WatchJobServer = grpc.ServerStreamingServer[WatchJobResponse]
 
 func _IngestionService_ListJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListJobsRequest)
@@ -680,6 +778,10 @@ var IngestionService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _IngestionService_IngestDocument_Handler,
 		},
 		{
+			MethodName: "CrawlDocuments",
+			Handler:    _IngestionService_CrawlDocuments_Handler,
+		},
+		{
 			MethodName: "GetDocument",
 			Handler:    _IngestionService_GetDocument_Handler,
 		},
@@ -720,6 +822,12 @@ var IngestionService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _IngestionService_Search_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchJob",
+			Handler:       _IngestionService_WatchJob_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "rampart/ingestion/v1/ingestion.proto",
 }
