@@ -61,11 +61,20 @@ const maxUpload = 10 << 20
 
 type docJob struct {
 	ID          string `json:"id"`
+	Kind        string `json:"kind"`
 	State       string `json:"state"`
 	ChunksDone  int    `json:"chunks_done"`
 	ChunksTotal int    `json:"chunks_total"`
 	Error       string `json:"error"`
+	// crawl jobs
+	PagesDone        int    `json:"pages_done"`
+	PagesMax         int    `json:"pages_max"`
+	DocumentsPending int    `json:"documents_pending"`
+	DocumentsFailed  int    `json:"documents_failed"`
+	Detail           string `json:"detail"`
 }
+
+func (j docJob) ended() bool { return j.State == "JOB_STATE_SUCCEEDED" || j.State == "JOB_STATE_FAILED" }
 
 func newDocCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "doc", Short: "Add, list and delete documents of a collection"}
@@ -75,7 +84,7 @@ func newDocCmd(f *apiFlags) *cobra.Command {
 		Use:   "add FILE|URL|- ...",
 		Short: "Ingest files, URLs or standard input (-) into a collection",
 		Long: "Ingest each argument: a file path, an http(s) URL (fetched by ingestion) or - for standard input.\n" +
-			"With --wait, show each job's progress until it ends; the command fails if a job fails.",
+			"With --wait, follow each job's progress stream (GET /v1/ingest/jobs/{id}:watch) until it ends; the command fails if a job fails.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if collection == "" {
@@ -142,7 +151,7 @@ func newDocCmd(f *apiFlags) *cobra.Command {
 		return http.MethodGet, "/v1/collections/" + esc(listCollection) + "/documents", nil, nil, nil
 	})
 	list.Flags().StringVarP(&listCollection, "collection", "c", "", "collection (required)")
-	cmd.AddCommand(add, list,
+	cmd.AddCommand(add, list, newCrawlCmd(f),
 		verb(f, "delete DOCUMENT_ID", "Delete a document and its chunks", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
 			return http.MethodDelete, "/v1/documents/" + esc(a[0]), nil, nil, nil
 		}))
@@ -205,48 +214,130 @@ func docBody(stdin io.Reader, arg, source, ctype string) (map[string]any, error)
 	return body, nil
 }
 
-// waitJob polls the job until it succeeds or fails, reporting each change.
-func waitJob(ctx context.Context, c *restclient.Client, job docJob, report func(docJob)) (docJob, error) {
-	last := docJob{State: "-"}
-	delay := 50 * time.Millisecond
-	for {
-		if job != last {
-			report(job)
-			last = job
-		}
-		if job.State == "JOB_STATE_SUCCEEDED" || job.State == "JOB_STATE_FAILED" {
-			return job, nil
-		}
-		select {
-		case <-ctx.Done():
-			return job, ctx.Err()
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, time.Second)
-		out, err := c.Do(ctx, http.MethodGet, "/v1/ingest/jobs/"+esc(job.ID), nil, nil)
-		if err != nil {
-			return job, err
-		}
-		var res struct {
-			Job docJob `json:"job"`
-		}
-		if err := json.Unmarshal(out, &res); err != nil {
-			return job, err
-		}
-		job = res.Job
+func newCrawlCmd(f *apiFlags) *cobra.Command {
+	var collection string
+	var depth, pages int
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "crawl URL",
+		Short: "Crawl a site (same scheme and host, robots.txt honoured) into a collection, one document per page",
+		Long: "Queue a crawl job: ingestion fetches URL and the pages it links to on the same scheme and host, breadth first,\n" +
+			"within --depth links and --max-pages pages (0: the service's defaults, 2 and 50), and ingests each page.\n" +
+			"With --wait, follow the job's progress stream until every page is ingested; the command fails if the crawl\n" +
+			"or a page fails.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if collection == "" {
+				return errors.New("--collection is required")
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			body := map[string]any{"url": args[0]}
+			if depth != 0 {
+				body["max_depth"] = depth
+			}
+			if pages != 0 {
+				body["max_pages"] = pages
+			}
+			out, err := c.Do(cmd.Context(), http.MethodPost, "/v1/collections/"+esc(collection)+"/documents:crawl", nil, body)
+			if err != nil {
+				return err
+			}
+			var res struct {
+				Job docJob `json:"job"`
+			}
+			if err := json.Unmarshal(out, &res); err != nil {
+				return fmt.Errorf("unexpected answer: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "crawl %s  job %s\n", args[0], res.Job.ID)
+			if !wait {
+				return nil
+			}
+			job, err := waitJob(cmd.Context(), c, res.Job, func(j docJob) { progress(cmd.ErrOrStderr(), "crawl", j) })
+			if err != nil {
+				return err
+			}
+			if job.Detail != "" {
+				fmt.Fprintln(cmd.OutOrStdout(), job.Detail)
+			}
+			switch {
+			case job.State != "JOB_STATE_SUCCEEDED":
+				return fmt.Errorf("crawl failed: %s", job.Error)
+			case job.DocumentsFailed > 0:
+				return fmt.Errorf("crawl done, but %d page(s) failed to ingest: rampart doc list / GET /v1/ingest/jobs?collection=%s shows why", job.DocumentsFailed, collection)
+			}
+			return nil
+		},
 	}
+	cmd.Flags().StringVarP(&collection, "collection", "c", "", "collection to add the pages to (required)")
+	cmd.Flags().IntVar(&depth, "depth", 0, "links to follow away from the start page (1-5; 0: the default, 2)")
+	cmd.Flags().IntVar(&pages, "max-pages", 0, "pages to fetch (1 to the service's maximum, 200 by default; 0: the default, 50)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the crawl until every page is ingested, showing its progress")
+	return cmd
 }
 
-// progress prints one line per change: a bar of chunks done.
+// waitJob follows the job's progress stream (WatchJob) until it succeeds
+// or fails, reporting each change. A stream that ends before the job does
+// (the edge's stream deadline, a restart) is opened again.
+func waitJob(ctx context.Context, c *restclient.Client, job docJob, report func(docJob)) (docJob, error) {
+	last := job
+	report(job)
+	for attempt := 0; !last.ended(); attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return last, ctx.Err()
+			case <-time.After(time.Second):
+			}
+		}
+		err := c.StreamJSON(ctx, "/v1/ingest/jobs/"+esc(job.ID)+":watch", func(raw json.RawMessage) error {
+			var res struct {
+				Job docJob `json:"job"`
+			}
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return fmt.Errorf("unexpected job update: %w", err)
+			}
+			if res.Job != last {
+				report(res.Job)
+				last = res.Job
+			}
+			return nil
+		})
+		if err != nil {
+			return last, err
+		}
+		if attempt >= 100 {
+			return last, errors.New("the job's progress stream keeps ending before the job")
+		}
+	}
+	return last, nil
+}
+
+// progress prints one line per change: a bar of chunks done (pages for a
+// crawl).
 func progress(w io.Writer, name string, j docJob) {
 	const width = 20
 	state := strings.ToLower(strings.TrimPrefix(j.State, "JOB_STATE_"))
-	bar := strings.Repeat(".", width)
-	if j.ChunksTotal > 0 {
-		n := min(width, width*j.ChunksDone/j.ChunksTotal)
-		bar = strings.Repeat("#", n) + strings.Repeat(".", width-n)
+	bar := func(done, total int) string {
+		if total <= 0 {
+			return strings.Repeat(".", width)
+		}
+		n := min(width, width*done/total)
+		return strings.Repeat("#", n) + strings.Repeat(".", width-n)
 	}
-	line := fmt.Sprintf("%s [%s] %d/%d chunks %s", name, bar, j.ChunksDone, j.ChunksTotal, state)
+	var line string
+	if j.Kind == "JOB_KIND_CRAWL" {
+		limit := j.PagesMax
+		if j.ended() { // a crawl often ends below its page limit
+			limit = j.PagesDone
+		}
+		line = fmt.Sprintf("%s [%s] %d/%d pages, %d documents pending, %d failed %s", name, bar(j.PagesDone, limit),
+			j.PagesDone, j.PagesMax, j.DocumentsPending, j.DocumentsFailed, state)
+	} else {
+		line = fmt.Sprintf("%s [%s] %d/%d chunks %s", name, bar(j.ChunksDone, j.ChunksTotal), j.ChunksDone, j.ChunksTotal, state)
+	}
 	if j.Error != "" {
 		line += ": " + j.Error
 	}

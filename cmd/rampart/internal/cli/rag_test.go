@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -65,10 +66,20 @@ func TestRAGVerbs(t *testing.T) {
 	}
 }
 
-func TestDocAddWaitsForTheJob(t *testing.T) {
+// ndjson writes grpc-gateway's form of a server stream: one
+// {"result": …} object per line, flushed.
+func ndjson(w http.ResponseWriter, results ...string) {
+	w.Header().Set("Content-Type", "application/json")
+	for _, r := range results {
+		_, _ = io.WriteString(w, `{"result":`+r+"}\n")
+		w.(http.Flusher).Flush()
+	}
+}
+
+func TestDocAddFollowsTheJobStream(t *testing.T) {
 	var mu sync.Mutex
 	var bodies []map[string]any
-	polls := 0
+	watches := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -77,14 +88,18 @@ func TestDocAddWaitsForTheJob(t *testing.T) {
 			var b map[string]any
 			require.NoError(t, json.NewDecoder(r.Body).Decode(&b))
 			bodies = append(bodies, b)
-			_, _ = io.WriteString(w, `{"document":{"id":"doc_1"},"job":{"id":"job_1","state":"JOB_STATE_QUEUED"}}`)
-		case r.URL.Path == "/v1/ingest/jobs/job_1":
-			polls++
-			if polls < 2 {
-				_, _ = io.WriteString(w, `{"job":{"id":"job_1","state":"JOB_STATE_RUNNING","chunks_done":1,"chunks_total":2}}`)
+			id := fmt.Sprintf("job_%d", len(bodies))
+			_, _ = io.WriteString(w, `{"document":{"id":"doc_1"},"job":{"id":"`+id+`","state":"JOB_STATE_QUEUED"}}`)
+		case r.Method == http.MethodGet && r.URL.Path == "/v1/ingest/jobs/job_1:watch":
+			watches++
+			if watches == 1 { // the stream ends before the job: the CLI watches again
+				ndjson(w, `{"job":{"id":"job_1","state":"JOB_STATE_QUEUED"}}`, `{"job":{"id":"job_1","state":"JOB_STATE_RUNNING","chunks_done":1,"chunks_total":2}}`)
 				return
 			}
-			_, _ = io.WriteString(w, `{"job":{"id":"job_1","state":"JOB_STATE_SUCCEEDED","chunks_done":2,"chunks_total":2}}`)
+			ndjson(w, `{"job":{"id":"job_1","state":"JOB_STATE_RUNNING","chunks_done":1,"chunks_total":2}}`,
+				`{"job":{"id":"job_1","state":"JOB_STATE_SUCCEEDED","chunks_done":2,"chunks_total":2}}`)
+		case r.Method == http.MethodGet && r.URL.Path == "/v1/ingest/jobs/job_2:watch":
+			ndjson(w, `{"job":{"id":"job_2","state":"JOB_STATE_SUCCEEDED","chunks_done":1,"chunks_total":1}}`)
 		default:
 			http.NotFound(w, r)
 		}
@@ -104,10 +119,96 @@ func TestDocAddWaitsForTheJob(t *testing.T) {
 	require.Equal(t, base64.StdEncoding.EncodeToString([]byte("# Notes\n\nhello")), bodies[0]["content"])
 	require.Equal(t, "notes.md", bodies[0]["source"])
 	require.Equal(t, "text/markdown", bodies[0]["content_type"])
+	require.Equal(t, base64.StdEncoding.EncodeToString([]byte("from stdin")), bodies[1]["content"])
 	require.Equal(t, "stdin", bodies[1]["source"])
 	require.NotContains(t, bodies[1], "content_type", "stdin is sniffed by ingestion")
-	require.Contains(t, out.String(), "notes.md [##########..........] 1/2 chunks running")
+	require.Equal(t, 2, watches)
+	require.Equal(t, 1, strings.Count(out.String(), "notes.md [##########..........] 1/2 chunks running"), "each change once:\n%s", out.String())
 	require.Contains(t, out.String(), "notes.md [####################] 2/2 chunks succeeded")
+	require.Contains(t, out.String(), "stdin [####################] 1/1 chunks succeeded")
+}
+
+func TestDocAddWaitReportsFailures(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost:
+			_, _ = io.WriteString(w, `{"document":{"id":"doc_1"},"job":{"id":"job_1","state":"JOB_STATE_QUEUED"}}`)
+		case strings.HasSuffix(r.URL.Path, ":watch"):
+			ndjson(w, `{"job":{"id":"job_1","state":"JOB_STATE_FAILED","error":"extract: the document has no text"}}`)
+		}
+	}))
+	defer srv.Close()
+	t.Setenv("RAMPART_URL", srv.URL)
+	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+	var out bytes.Buffer
+	root := newRoot(&out, &out)
+	root.SetIn(strings.NewReader("x"))
+	root.SetArgs([]string{"doc", "add", "-c", "handbook", "--wait", "-"})
+	err := root.ExecuteContext(context.Background())
+	require.ErrorContains(t, err, "ingestion failed: -: extract: the document has no text")
+	require.Contains(t, out.String(), "stdin [....................] 0/0 chunks failed: extract: the document has no text")
+
+	// A stream that fails (here: the job is not the caller's) ends the wait
+	// with the edge's error.
+	srv404 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			_, _ = io.WriteString(w, `{"document":{"id":"doc_1"},"job":{"id":"job_1","state":"JOB_STATE_QUEUED"}}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"error":{"code":5,"message":"job: not found","details":[]}}`)
+	}))
+	defer srv404.Close()
+	t.Setenv("RAMPART_URL", srv404.URL)
+	root = newRoot(io.Discard, io.Discard)
+	root.SetIn(strings.NewReader("x"))
+	root.SetArgs([]string{"doc", "add", "-c", "handbook", "--wait", "-"})
+	require.ErrorContains(t, root.ExecuteContext(context.Background()), "404 5: job: not found")
+}
+
+func TestDocCrawl(t *testing.T) {
+	var body map[string]any
+	var path string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost:
+			path, body = r.URL.Path, nil
+			require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+			_, _ = io.WriteString(w, `{"job":{"id":"job_c","kind":"JOB_KIND_CRAWL","state":"JOB_STATE_QUEUED","pages_max":20}}`)
+		case r.URL.Path == "/v1/ingest/jobs/job_c:watch":
+			ndjson(w,
+				`{"job":{"id":"job_c","kind":"JOB_KIND_CRAWL","state":"JOB_STATE_RUNNING","pages_done":5,"pages_max":20,"documents_pending":3}}`,
+				`{"job":{"id":"job_c","kind":"JOB_KIND_CRAWL","state":"JOB_STATE_RUNNING","pages_done":10,"pages_max":20,"documents_pending":1}}`,
+				`{"job":{"id":"job_c","kind":"JOB_KIND_CRAWL","state":"JOB_STATE_SUCCEEDED","pages_done":10,"pages_max":20,"documents_failed":1,"detail":"10 pages fetched, 0 failed, 2 disallowed by robots.txt, 5120 bytes"}}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	t.Setenv("RAMPART_URL", srv.URL)
+	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+	var out bytes.Buffer
+	root := newRoot(&out, &out)
+	root.SetArgs([]string{"doc", "crawl", "https://docs.example/", "-c", "handbook", "--depth", "3", "--max-pages", "20", "--wait"})
+	err := root.ExecuteContext(context.Background())
+	require.ErrorContains(t, err, "1 page(s) failed to ingest")
+	require.Equal(t, "/v1/collections/handbook/documents:crawl", path)
+	require.Equal(t, map[string]any{"url": "https://docs.example/", "max_depth": float64(3), "max_pages": float64(20)}, body)
+	require.Contains(t, out.String(), "crawl https://docs.example/  job job_c")
+	require.Contains(t, out.String(), "crawl [#####...............] 5/20 pages, 3 documents pending, 0 failed running")
+	require.Contains(t, out.String(), "crawl [####################] 10/20 pages, 0 documents pending, 1 failed succeeded")
+	require.Contains(t, out.String(), "2 disallowed by robots.txt")
+
+	// Without limits the body leaves them to the service's defaults.
+	root = newRoot(io.Discard, io.Discard)
+	root.SetArgs([]string{"doc", "crawl", "https://docs.example/", "-c", "handbook"})
+	require.NoError(t, root.ExecuteContext(context.Background()))
+	require.Equal(t, map[string]any{"url": "https://docs.example/"}, body)
+
+	root = newRoot(io.Discard, io.Discard)
+	root.SetArgs([]string{"doc", "crawl", "https://docs.example/"})
+	require.ErrorContains(t, root.ExecuteContext(context.Background()), "--collection is required")
 }
 
 func TestChatStreamsAndKeepsTheConversation(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -47,6 +48,65 @@ func (c *Client) Stream(ctx context.Context, path string, body any, onEvent func
 			return nil
 		}
 		if err := onEvent([]byte(payload)); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+// StreamError is an error object inside a stream of newline-delimited
+// JSON after it started (grpc-gateway's {"error": {code, message}}, code
+// being the gRPC code).
+type StreamError struct {
+	Code    int
+	Message string
+}
+
+func (e *StreamError) Error() string { return fmt.Sprintf("stream error (gRPC code %d): %s", e.Code, e.Message) }
+
+// StreamJSON sends GET path and calls onResult with the "result" of each
+// line of a newline-delimited JSON stream (the REST form of a gRPC server
+// stream) until the response ends. A non-2xx answer is an *APIError, an
+// {"error": …} line a *StreamError. There is no overall timeout: cancel
+// ctx.
+func (c *Client) StreamJSON(ctx context.Context, path string, onResult func(result json.RawMessage) error) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Key)
+	hc := *c.HTTP
+	hc.Timeout = 0 // a stream lasts as long as what it follows
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return apiError(resp.StatusCode, msg)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var m struct {
+			Result json.RawMessage `json:"result"`
+			Error  *struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(line, &m); err != nil {
+			return fmt.Errorf("unexpected stream line: %w", err)
+		}
+		if m.Error != nil {
+			return &StreamError{Code: m.Error.Code, Message: m.Error.Message}
+		}
+		if err := onResult(m.Result); err != nil {
 			return err
 		}
 	}

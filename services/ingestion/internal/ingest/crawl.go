@@ -188,12 +188,9 @@ func (s *Service) addPage(ctx context.Context, key *keyring.Key, r jobRef, pg fe
 	if len(pg.Body) == 0 {
 		return "empty", nil
 	}
-	ct, err := extract.Normalize(pg.ContentType, pg.Body)
-	if err != nil {
-		return "of an unsupported content type", nil
-	}
-	if !extract.Binary(ct) && !utf8.Valid(pg.Body) {
-		return "not UTF-8 text", nil
+	ct, why := pageType(pg)
+	if why != "" {
+		return why, nil
 	}
 	u, err := url.Parse(pg.URL)
 	if err != nil {
@@ -219,4 +216,17 @@ func (s *Service) addPage(ctx context.Context, key *keyring.Key, r jobRef, pg fe
 	}
 	s.enqueue(jobRef{tenant: r.tenant, id: j.ID, doc: d.ID, collection: d.Collection, parent: r.id})
 	return "", nil
+}
+
+// pageType is the content type ingestion extracts a page as, or why it
+// does not take the page.
+func pageType(pg fetch.Page) (contentType, why string) {
+	ct, err := extract.Normalize(pg.ContentType, pg.Body)
+	switch {
+	case err != nil:
+		return "", "of an unsupported content type"
+	case !extract.Binary(ct) && !utf8.Valid(pg.Body):
+		return "", "not UTF-8 text"
+	}
+	return ct, ""
 }

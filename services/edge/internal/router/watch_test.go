@@ -1,0 +1,111 @@
+package router_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/principal"
+)
+
+// fakeWatch is an IngestionService whose WatchJob sends "job_1" in two
+// steps, the second only after the test has read the first through the
+// edge (so the edge must flush each message), and answers NotFound for
+// any other job.
+type fakeWatch struct {
+	ingestionv1.UnimplementedIngestionServiceServer
+	next chan struct{}
+}
+
+func (f *fakeWatch) WatchJob(r *ingestionv1.WatchJobRequest, stream grpc.ServerStreamingServer[ingestionv1.WatchJobResponse]) error {
+	md, _ := metadata.FromIncomingContext(stream.Context())
+	if len(md.Get(principal.MetadataKey)) != 1 {
+		return status.Error(codes.Unauthenticated, "no principal")
+	}
+	if r.GetJobId() != "job_1" {
+		return status.Error(codes.NotFound, "job: not found")
+	}
+	if err := stream.Send(&ingestionv1.WatchJobResponse{Job: &ingestionv1.Job{Id: "job_1", State: ingestionv1.JobState_JOB_STATE_RUNNING, ChunksDone: 1, ChunksTotal: 2}}); err != nil {
+		return err
+	}
+	select {
+	case <-f.next:
+	case <-time.After(10 * time.Second):
+		return status.Error(codes.DeadlineExceeded, "the test did not read the first message")
+	}
+	return stream.Send(&ingestionv1.WatchJobResponse{Job: &ingestionv1.Job{Id: "job_1", State: ingestionv1.JobState_JOB_STATE_SUCCEEDED, ChunksDone: 2, ChunksTotal: 2}})
+}
+
+// TestWatchJobStreamsThroughTheEdge: GET /v1/ingest/jobs/{id}:watch is a
+// stream route of the permission table: ingest:read is required, the
+// principal is forwarded, each message reaches the client as it is sent
+// (newline-delimited JSON), and a job the backend does not find is 404.
+func TestWatchJobStreamsThroughTheEdge(t *testing.T) {
+	fake := &fakeWatch{next: make(chan struct{})}
+	gs := grpc.NewServer()
+	ingestionv1.RegisterIngestionServiceServer(gs, fake)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+
+	e := newEdge(t, edgeOpts{mount: func(mux *runtime.ServeMux) {
+		require.NoError(t, ingestionv1.RegisterIngestionServiceHandlerClient(context.Background(), mux, ingestionv1.NewIngestionServiceClient(conn)))
+	}})
+	reader := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"viewer"}, Scopes: []string{"ingest:read"}})
+	chat := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"chat:write"}})
+
+	apiErr := readError(t, e.do(t, http.MethodGet, "/v1/ingest/jobs/job_1:watch", chat, nil), http.StatusForbidden)
+	require.Equal(t, "insufficient_scope", apiErr.Error.Code)
+	readError(t, e.do(t, http.MethodGet, "/v1/ingest/jobs/job_1:watch", "", nil), http.StatusUnauthorized)
+
+	resp := e.do(t, http.MethodGet, "/v1/ingest/jobs/job_1:watch", reader, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	sc := bufio.NewScanner(resp.Body)
+	type line struct {
+		Result struct {
+			Job struct {
+				State      string `json:"state"`
+				ChunksDone int    `json:"chunks_done"`
+			} `json:"job"`
+		} `json:"result"`
+	}
+	var got []line
+	for sc.Scan() {
+		var l line
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &l), "line: %s", sc.Text())
+		got = append(got, l)
+		if len(got) == 1 {
+			require.Equal(t, "JOB_STATE_RUNNING", l.Result.Job.State)
+			close(fake.next) // the first message arrived before the second was sent
+		}
+	}
+	require.NoError(t, sc.Err())
+	require.Len(t, got, 2)
+	require.Equal(t, "JOB_STATE_SUCCEEDED", got[1].Result.Job.State)
+	require.Equal(t, 2, got[1].Result.Job.ChunksDone)
+
+	resp = e.do(t, http.MethodGet, "/v1/ingest/jobs/job_other:watch", reader, nil)
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "body: %s", raw)
+	require.Contains(t, string(raw), "job: not found")
+}
