@@ -351,7 +351,7 @@ var strict = map[string]bool{
 	"POST /v1/collections": true, "GET /v1/collections": true, "DELETE /v1/collections/{collection}": true,
 	"GET /v1/collections/{collection}/documents": true, "GET /v1/documents/{document_id}": true,
 	"DELETE /v1/documents/{document_id}": true, "GET /v1/ingest/jobs": true, "GET /v1/ingest/jobs/{job_id}": true,
-	"GET /v1/ingest/connections": true, "POST /v1/search": true, "GET /v1/slack/installations": true,
+	"GET /v1/ingest/jobs/{job_id}:watch": true, "GET /v1/ingest/connections": true, "POST /v1/search": true, "GET /v1/slack/installations": true,
 	"GET /healthz": true, "GET /readyz": true, "GET /openapi.json": true,
 }
 

@@ -74,6 +74,15 @@ func TestIngestionThroughEdge(t *testing.T) {
 		map[string]any{"name": "tenant-ingestion", "owner_subject": "owner@i.example"}, &tb))
 	require.Equal(t, http.StatusNotFound, do(t, http.MethodGet, s.baseURL+"/v1/documents/"+ing.Document.ID, tb.OwnerAPIKey, nil, nil))
 	require.Equal(t, http.StatusNotFound, do(t, http.MethodGet, s.baseURL+"/v1/ingest/jobs/"+ing.Job.ID, tb.OwnerAPIKey, nil, nil))
+	require.Equal(t, http.StatusNotFound, do(t, http.MethodGet, s.baseURL+"/v1/ingest/jobs/"+ing.Job.ID+":watch", tb.OwnerAPIKey, nil, nil))
+	// the job's stream through the edge: the job has ended, so one object
+	var watched struct {
+		Result struct {
+			Job ingestJob `json:"job"`
+		} `json:"result"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/ingest/jobs/"+ing.Job.ID+":watch", admin, nil, &watched))
+	require.Equal(t, "JOB_STATE_SUCCEEDED", watched.Result.Job.State)
 	require.Equal(t, http.StatusNotFound, do(t, http.MethodPost, s.baseURL+"/v1/search", tb.OwnerAPIKey,
 		map[string]any{"collection": "e2e-handbook", "query": "vault door"}, nil))
 

@@ -50,6 +50,10 @@ func (s *Service) Crawl(ctx context.Context, tenant string, in CrawlInput) (stor
 	if err := ValidCollection("collection", in.Collection); err != nil {
 		return store.Job{}, err
 	}
+	// Another tenant's collection is NotFound whatever else is wrong.
+	if _, err := s.o.Store.GetCollection(ctx, tenant, in.Collection); err != nil {
+		return store.Job{}, notFound(err, "collection")
+	}
 	if in.URL == "" {
 		return store.Job{}, grpcerr.Invalid("url", "is required")
 	}
@@ -76,9 +80,6 @@ func (s *Service) Crawl(ctx context.Context, tenant string, in CrawlInput) (stor
 	}
 	if p.Pages == 0 {
 		p.Pages = min(DefaultCrawlPages, s.o.CrawlMaxPages)
-	}
-	if _, err := s.o.Store.GetCollection(ctx, tenant, in.Collection); err != nil {
-		return store.Job{}, notFound(err, "collection")
 	}
 	key, err := s.o.Ring.Get(ctx, tenant, true)
 	if err != nil {

@@ -244,8 +244,11 @@ func TestCrawlRefusals(t *testing.T) {
 	}
 	require.Zero(t, s.total(), "nothing was fetched")
 
-	// Another tenant's collection and jobs do not exist for tenant B.
+	// Another tenant's collection and jobs do not exist for tenant B, even
+	// with a request that is wrong in other ways.
 	_, err = c.CrawlDocuments(ctxB, &ingestionv1.CrawlDocumentsRequest{Collection: "site", Url: "https://example.com/"})
+	requireCode(t, err, codes.NotFound, "collection")
+	_, err = c.CrawlDocuments(ctxB, &ingestionv1.CrawlDocumentsRequest{Collection: "site", MaxDepth: 9})
 	requireCode(t, err, codes.NotFound, "collection")
 
 	// A host name that resolves to loopback passes validation but the
