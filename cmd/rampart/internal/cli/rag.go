@@ -74,7 +74,9 @@ type docJob struct {
 	Detail           string `json:"detail"`
 }
 
-func (j docJob) ended() bool { return j.State == "JOB_STATE_SUCCEEDED" || j.State == "JOB_STATE_FAILED" }
+func (j docJob) ended() bool {
+	return j.State == "JOB_STATE_SUCCEEDED" || j.State == "JOB_STATE_FAILED"
+}
 
 func newDocCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "doc", Short: "Add, list and delete documents of a collection"}

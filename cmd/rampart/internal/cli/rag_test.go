@@ -72,7 +72,9 @@ func ndjson(w http.ResponseWriter, results ...string) {
 	w.Header().Set("Content-Type", "application/json")
 	for _, r := range results {
 		_, _ = io.WriteString(w, `{"result":`+r+"}\n")
-		w.(http.Flusher).Flush()
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
 	}
 }
 

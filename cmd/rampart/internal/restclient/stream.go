@@ -62,7 +62,9 @@ type StreamError struct {
 	Message string
 }
 
-func (e *StreamError) Error() string { return fmt.Sprintf("stream error (gRPC code %d): %s", e.Code, e.Message) }
+func (e *StreamError) Error() string {
+	return fmt.Sprintf("stream error (gRPC code %d): %s", e.Code, e.Message)
+}
 
 // StreamJSON sends GET path and calls onResult with the "result" of each
 // line of a newline-delimited JSON stream (the REST form of a gRPC server
