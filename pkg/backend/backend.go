@@ -113,7 +113,11 @@ func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup 
 		return nil
 	}
 
-	base := logging.New(os.Stderr, common.SlogLevel())
+	// Log lines go out in batches (warnings and errors at once), flushed
+	// when Run returns: one write per batch instead of one per request.
+	out := logging.NewBufferedWriter(os.Stderr, logging.DefaultFlushDelay, logging.DefaultBufferSize)
+	defer func() { _ = out.Flush() }()
+	base := logging.New(out, common.SlogLevel())
 	log := base.With("service", spec.Name)
 	src, err := mtls.NewSource(mtls.FilesFor(common.CertDir, spec.Name), mtls.WithLogger(log))
 	if err != nil {

@@ -55,7 +55,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := logging.New(stderr, level).With(slog.String("service", "edge"))
+	// Log lines go out in batches (warnings and errors at once), flushed
+	// when the edge stops: one write per batch instead of one per request.
+	out := logging.NewBufferedWriter(stderr, logging.DefaultFlushDelay, logging.DefaultBufferSize)
+	defer func() { _ = out.Flush() }()
+	log := logging.New(out, level).With(slog.String("service", "edge"))
 	return serve(ctx, cfg, log, nil)
 }
 
