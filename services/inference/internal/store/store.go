@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/store"
@@ -45,6 +46,13 @@ const (
 type Store struct {
 	db *sql.DB
 	d  store.Dialect
+
+	// inserts caches the prepared INSERT for each row count (at most
+	// rowsPerInsert of them): the recorder's batches vary in size, and
+	// parsing a 64-row INSERT for every batch was a visible share of
+	// inference's CPU under load (issue 15).
+	mu      sync.Mutex
+	inserts map[int]*sql.Stmt
 }
 
 // Open opens dsn (SQLite file path or postgres:// URL) and migrates it.
@@ -61,7 +69,22 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("usage store: %w", err)
 	}
-	return &Store{db: db, d: d}, nil
+	return &Store{db: db, d: d, inserts: map[int]*sql.Stmt{}}, nil
+}
+
+// insertStmt returns the prepared INSERT for rows rows.
+func (s *Store) insertStmt(ctx context.Context, rows int) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.inserts[rows]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, insertSQL(s.d, rows))
+	if err != nil {
+		return nil, err
+	}
+	s.inserts[rows] = st
+	return st, nil
 }
 
 // rowsPerInsert is how many rows one INSERT statement carries: one
@@ -82,12 +105,33 @@ func insertSQL(d store.Dialect, rows int) string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	errs := make([]error, 0, len(s.inserts)+1)
+	for _, st := range s.inserts {
+		errs = append(errs, st.Close())
+	}
+	clear(s.inserts)
+	s.mu.Unlock()
+	return errors.Join(append(errs, s.db.Close())...)
+}
 
 // Insert writes records in one transaction: all or none.
 func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 	if len(recs) == 0 {
 		return nil
+	}
+	// Prepared before the transaction: preparing takes a pooled connection,
+	// which a pool of one would not have while the transaction holds it.
+	full, err := s.insertStmt(ctx, min(len(recs), rowsPerInsert))
+	if err != nil {
+		return fmt.Errorf("usage store: prepare insert: %w", err)
+	}
+	rest := full
+	if r := len(recs) % rowsPerInsert; r != 0 && len(recs) > rowsPerInsert {
+		if rest, err = s.insertStmt(ctx, r); err != nil {
+			return fmt.Errorf("usage store: prepare insert: %w", err)
+		}
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -110,7 +154,11 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 			args = append(args, r.Tenant, r.Key, r.Model, r.RequestID, r.PromptTokens, r.CompletionTokens,
 				est, r.Latency.Microseconds(), r.CostMicroUSD, r.At.UnixMilli())
 		}
-		if _, err := tx.ExecContext(ctx, insertSQL(s.d, n), args...); err != nil {
+		st := full // a full chunk, or the only one
+		if n != rowsPerInsert {
+			st = rest
+		}
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("usage store: insert: %w", err)
 		}
 		recs = recs[n:]

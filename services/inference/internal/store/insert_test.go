@@ -1,0 +1,44 @@
+package store_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/pkg/store/pgtest"
+	"github.com/rampart-platform/rampart/services/inference/internal/store"
+)
+
+// TestInsertBatchSizes: batches below, at and across the 64-row statement
+// size (the prepared statements are cached per row count) store every
+// record, on SQLite and PostgreSQL, and repeated sizes reuse their
+// statement.
+func TestInsertBatchSizes(t *testing.T) {
+	for name, dsn := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "usage.db") },
+		"postgres": func(t *testing.T) string { return pgtest.Start(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			st, err := store.Open(t.Context(), dsn(t))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = st.Close() })
+			at := time.Now().UTC()
+			want := int64(0)
+			for i, n := range []int{1, 63, 64, 65, 130, 200, 1, 64} {
+				recs := make([]store.Record, n)
+				for j := range recs {
+					recs[j] = store.Record{Tenant: "t1", Key: "k", Model: "m", RequestID: fmt.Sprintf("r%d-%d", i, j),
+						PromptTokens: 2, CompletionTokens: 1, At: at}
+				}
+				require.NoError(t, st.Insert(t.Context(), recs), "batch of %d", n)
+				want += int64(3 * n)
+				got, err := st.TokensSince(t.Context(), "t1", "", at.Add(-time.Minute))
+				require.NoError(t, err)
+				require.Equal(t, want, got, "after a batch of %d", n)
+			}
+		})
+	}
+}
