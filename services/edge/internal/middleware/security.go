@@ -8,19 +8,31 @@ import (
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 )
 
+var (
+	nosniff    = []string{"nosniff"}
+	frameDeny  = []string{"DENY"}
+	noStore    = []string{"no-store"}
+	noReferrer = []string{"no-referrer"}
+	cspNone    = []string{"default-src 'none'; frame-ancestors 'none'"}
+	hsts       = []string{"max-age=63072000; includeSubDomains"}
+)
+
 // SecurityHeaders sets the headers every edge response carries:
 // nosniff, DENY framing, no-store caching (API responses are per-caller),
 // no referrer, and HSTS when the edge terminates TLS.
 func SecurityHeaders(tls bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Shared value slices (canonical keys, len == cap, never written
+		// through): Header.Set allocated a new one per header per request
+		// (issue 15). A later Set replaces a slice; an Add copies it.
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h["X-Content-Type-Options"] = nosniff
+		h["X-Frame-Options"] = frameDeny
+		h["Cache-Control"] = noStore
+		h["Referrer-Policy"] = noReferrer
+		h["Content-Security-Policy"] = cspNone
 		if tls {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			h["Strict-Transport-Security"] = hsts
 		}
 		next.ServeHTTP(w, r)
 	})
