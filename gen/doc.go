@@ -1,11 +1,13 @@
 // Package gen holds the code generated from proto/ by `make generate`
-// (buf generate) and embeds the merged OpenAPI document. Do not edit the
+// (buf generate, then tools/openapi) and embeds the edge's OpenAPI document. Do not edit the
 // generated files; change the protos and regenerate.
 package gen
 
 import _ "embed"
 
-// OpenAPI is the merged OpenAPI v2 document of every REST route.
+// OpenAPI is the edge's OpenAPI 3.1 document: every REST route (converted
+// from protoc-gen-openapiv2's merged Swagger 2.0 by tools/openapi) plus the
+// OpenAI-compatible and operational routes. docs/api/openapi.json is a copy.
 //
-//go:embed openapiv2/rampart.swagger.json
+//go:embed openapi/rampart.json
 var OpenAPI []byte

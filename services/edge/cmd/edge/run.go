@@ -147,10 +147,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 	if err != nil {
 		return err
 	}
-	spec, err := router.PublicSpec(gen.OpenAPI)
-	if err != nil {
-		return err
-	}
 	tlsOn := cfg.TLSCert != ""
 	handler := router.New(router.Options{
 		Log:            log,
@@ -162,7 +158,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 		Gateway:        gw,
 		Slack:          slackHandler(backends.Conn("slackadapter")),
 		Ready:          func() error { return readiness.Ready(ctx) },
-		OpenAPI:        spec,
+		OpenAPI:        gen.OpenAPI, // served as committed (docs/api/openapi.json)
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: trusted,
 		TLS:            tlsOn,
