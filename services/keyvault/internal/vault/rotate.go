@@ -79,55 +79,8 @@ func (s *Service) rotateSecret(ctx context.Context, a Actor, name string, in Rot
 	started := false
 	err := s.o.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if sec, err = s.secretFor(ctx, tx, a, policy.ActionRotate, name); err != nil {
-			return err
-		}
-		if err := liveSecret(sec); err != nil {
-			return err
-		}
-		if sec.RotationVersionID != "" {
-			if in.Token != "" && in.Token == sec.RotationVersionID {
-				return nil // retry of the running rotation: resume below
-			}
-			return precondition("a rotation of %q is already in progress (version %s)", name, sec.RotationVersionID)
-		}
-		if in.Token != "" {
-			if _, err := tx.Version(ctx, a.Tenant, sec.ID, in.Token); err == nil {
-				return nil // this rotation already completed
-			}
-		}
-		if in.Function != nil {
-			b, err := json.Marshal(in.Function)
-			if err != nil {
-				return internal(err)
-			}
-			sec.RotationFunction = string(b)
-		}
-		if sec.RotationFunction == "" {
-			return invalid("rotation_function", "required: the secret has no rotation function yet")
-		}
-		if _, err := tx.VersionByStage(ctx, a.Tenant, sec.ID, StageCurrent); err != nil {
-			return precondition("secret %q has no AWSCURRENT version to rotate", name)
-		}
-		now := s.now()
-		if sched != nil {
-			sec.RotationSchedule, sec.RotationEnabled = sched.String(), true
-			sec.NextRotationAt = sched.Next(now)
-		}
-		if in.RotateImmediately {
-			sec.RotationVersionID = in.Token
-			if sec.RotationVersionID == "" {
-				sec.RotationVersionID = newID()
-			}
-			sec.RotationStep, sec.RotationError = StepCreate, ""
-			started = true
-		}
-		sec.LastChangedAt = now
-		if err := tx.UpdateSecret(ctx, sec); err != nil {
-			return internal(err)
-		}
-		return s.record(ctx, a, audit.Record{Action: "RotateSecret", Name: name, VersionID: sec.RotationVersionID,
-			Result: audit.ResultOK, Detail: "schedule " + sec.RotationSchedule})
+		sec, started, err = s.configureRotation(ctx, tx, a, name, in, sched)
+		return err
 	})
 	if err != nil {
 		return RotateOutput{}, err
@@ -147,6 +100,62 @@ func (s *Service) rotateSecret(ctx context.Context, a Actor, name string, in Rot
 	return out, nil
 }
 
+// configureRotation stores the rotation function and schedule of the secret
+// and, with RotateImmediately, starts a rotation at createSecret (started).
+// A retry of the running rotation or of a completed one (same token)
+// changes nothing.
+func (s *Service) configureRotation(ctx context.Context, tx *store.Tx, a Actor, name string, in RotateInput, sched rotation.Schedule) (store.Secret, bool, error) {
+	sec, err := s.secretFor(ctx, tx, a, policy.ActionRotate, name)
+	if err != nil {
+		return sec, false, err
+	}
+	if err := liveSecret(sec); err != nil {
+		return sec, false, err
+	}
+	if sec.RotationVersionID != "" {
+		if in.Token != "" && in.Token == sec.RotationVersionID {
+			return sec, false, nil // retry of the running rotation: resume below
+		}
+		return sec, false, precondition("a rotation of %q is already in progress (version %s)", name, sec.RotationVersionID)
+	}
+	if in.Token != "" {
+		if _, err := tx.Version(ctx, a.Tenant, sec.ID, in.Token); err == nil {
+			return sec, false, nil // this rotation already completed
+		}
+	}
+	if in.Function != nil {
+		b, err := json.Marshal(in.Function)
+		if err != nil {
+			return sec, false, internal(err)
+		}
+		sec.RotationFunction = string(b)
+	}
+	if sec.RotationFunction == "" {
+		return sec, false, invalid("rotation_function", "required: the secret has no rotation function yet")
+	}
+	if _, err := tx.VersionByStage(ctx, a.Tenant, sec.ID, StageCurrent); err != nil {
+		return sec, false, precondition("secret %q has no AWSCURRENT version to rotate", name)
+	}
+	now := s.now()
+	if sched != nil {
+		sec.RotationSchedule, sec.RotationEnabled = sched.String(), true
+		sec.NextRotationAt = sched.Next(now)
+	}
+	if in.RotateImmediately {
+		sec.RotationVersionID = in.Token
+		if sec.RotationVersionID == "" {
+			sec.RotationVersionID = newID()
+		}
+		sec.RotationStep, sec.RotationError = StepCreate, ""
+	}
+	sec.LastChangedAt = now
+	if err := tx.UpdateSecret(ctx, sec); err != nil {
+		return sec, false, internal(err)
+	}
+	return sec, in.RotateImmediately, s.record(ctx, a, audit.Record{Action: "RotateSecret", Name: name, VersionID: sec.RotationVersionID,
+		Result: audit.ResultOK, Detail: "schedule " + sec.RotationSchedule})
+}
+
 // runRotation drives the persisted rotation of one secret to its end:
 // every step commits its progress, so after a crash it continues from the
 // step that was running. A failing step ends the rotation with AWSCURRENT
@@ -161,15 +170,8 @@ func (s *Service) rotateSecret(ctx context.Context, a Actor, name string, in Rot
 func (s *Service) runRotation(ctx context.Context, tenant, secretID string) (int, string, error) {
 	unlock := s.rotLock.lock(secretID)
 	defer unlock()
-	lease := "rotation:" + secretID
-	held := false
-	defer func() {
-		if held {
-			if err := s.o.Store.ReleaseLease(context.WithoutCancel(ctx), lease, s.o.Replica); err != nil {
-				s.log.WarnContext(ctx, "release rotation lease", "err", err) // it expires anyway
-			}
-		}
-	}()
+	lease := &rotationLease{s: s, name: "rotation:" + secretID}
+	defer lease.release(ctx)
 	sys := Actor{Tenant: tenant, Caller: rotationCaller}
 	for {
 		sec, err := s.o.Store.Read().SecretByID(ctx, tenant, secretID)
@@ -179,126 +181,202 @@ func (s *Service) runRotation(ctx context.Context, tenant, secretID string) (int
 		if sec.RotationVersionID == "" {
 			return s.rotationStatus(sec), sec.RotationError, nil
 		}
-		now := s.now()
-		ok, err := s.o.Store.TryLease(ctx, lease, s.o.Replica, now, now.Add(RotationLease))
+		ok, err := lease.renew(ctx, sec.Name)
 		if err != nil {
 			return 0, "", internal(err)
 		}
 		if !ok {
-			if held {
-				// Lost the lease mid-rotation (a step outlived it): stop
-				// here; its new holder continues from the committed step.
-				s.log.WarnContext(ctx, "rotation lease lost; another replica continues", "secret", sec.Name)
-			}
-			held = false
 			return s.rotationStatus(sec), "", nil
 		}
-		held = true
-		var cfg rotation.Config
-		if err := json.Unmarshal([]byte(sec.RotationFunction), &cfg); err != nil {
-			return 0, "", internal(fmt.Errorf("rotation function config: %w", err))
+		fn, in, end := s.prepareStep(ctx, sys, sec)
+		if end == nil {
+			end = s.runStep(ctx, sys, sec, fn, in)
 		}
-		fn, err := rotation.New(cfg, rotation.Deps{HTTP: s.o.HTTPClient, Keys: s.o.KeyAuthority})
-		if err != nil {
-			return s.failed(ctx, sec, err)
-		}
-		in := rotation.Input{Tenant: sec.TenantID, Name: sec.Name, VersionID: sec.RotationVersionID}
-		if cur, err := s.getValue(ctx, sys, sec.Name, "", StageCurrent); err == nil {
-			in.Current = cur.Value.bytes()
-		}
-		if sec.RotationStep > StepCreate {
-			p, err := s.getValue(ctx, sys, sec.Name, sec.RotationVersionID, "")
-			if err != nil {
-				return 0, "", s.failRotation(ctx, sec, fmt.Errorf("pending version unreadable: %w", err))
-			}
-			in.Pending = p.Value.bytes()
-		}
-		switch sec.RotationStep {
-		case StepCreate:
-			// cerr, not err: the outer err must carry the InTx result below.
-			val, cerr := fn.CreateSecret(ctx, in)
-			if cerr != nil {
-				return s.failed(ctx, sec, cerr)
-			}
-			err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
-				cur, err := tx.SecretByID(ctx, tenant, secretID)
-				if err != nil || cur.RotationVersionID != sec.RotationVersionID || cur.RotationStep != StepCreate {
-					return err
-				}
-				v := Value{String: string(val), ContentType: cur.ContentType}
-				if cur.ContentType == ContentBinary {
-					v = Value{Binary: val, IsBinary: true, ContentType: ContentBinary}
-				}
-				if _, _, err := s.putVersion(ctx, tx, &cur, v, cur.RotationVersionID, []string{StagePending}); err != nil {
-					return err
-				}
-				cur.RotationStep = StepSet
-				if err := tx.UpdateSecret(ctx, cur); err != nil {
-					return internal(err)
-				}
-				crashHook(StepCreate)
-				return nil
-			})
-		case StepSet:
-			if err := fn.SetSecret(ctx, in); err != nil {
-				return s.failed(ctx, sec, err)
-			}
-			crashHook(StepSet)
-			err = s.advance(ctx, sec, StepTest)
-		case StepTest:
-			if err := fn.TestSecret(ctx, in); err != nil {
-				return s.failed(ctx, sec, err)
-			}
-			crashHook(StepTest)
-			err = s.advance(ctx, sec, StepFinish)
-		case StepFinish:
-			err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
-				cur, err := tx.SecretByID(ctx, tenant, secretID)
-				if err != nil || cur.RotationVersionID != sec.RotationVersionID || cur.RotationStep != StepFinish {
-					return err
-				}
-				if err := s.attachStages(ctx, tx, &cur, cur.RotationVersionID, []string{StageCurrent}); err != nil {
-					return err
-				}
-				if err := tx.RemoveStage(ctx, tenant, secretID, StagePending); err != nil {
-					return internal(err)
-				}
-				now := s.now()
-				cur.LastRotatedAt, cur.LastChangedAt = now, now
-				if cur.RotationEnabled {
-					// A schedule stored under older, laxer rules (e.g. a
-					// 5-field cron) must not leave a past due time behind:
-					// the scheduler would rotate again at every tick.
-					sch, err := rotation.ParseSchedule(cur.RotationSchedule)
-					if err != nil {
-						cur.RotationEnabled, cur.NextRotationAt = false, time.Time{}
-						s.log.WarnContext(ctx, "stored rotation schedule is no longer valid; automatic rotation disabled",
-							"secret_id", cur.ID, "err", err)
-					} else {
-						cur.NextRotationAt = sch.Next(now)
-					}
-				}
-				vid := cur.RotationVersionID
-				cur.RotationVersionID, cur.RotationStep, cur.RotationError, cur.RotationFailures = "", 0, "", 0
-				if err := tx.UpdateSecret(ctx, cur); err != nil {
-					return internal(err)
-				}
-				if err := s.record(ctx, sys, audit.Record{Action: "RotationFinished", Name: cur.Name, VersionID: vid, Result: audit.ResultOK}); err != nil {
-					return err
-				}
-				crashHook(StepFinish)
-				return nil
-			})
-			if err == nil {
-				s.o.Metrics.rotation("success")
-			}
-		default:
-			return s.failed(ctx, sec, fmt.Errorf("unknown rotation step %d", sec.RotationStep))
-		}
-		if err != nil {
-			return 0, "", internal(err)
+		if end != nil {
+			return end.status, end.msg, end.err
 		}
 	}
+}
+
+// rotationEnd is how a rotation run stops before the rotation is over: a
+// failure recorded on the secret (status and message), or an error for the
+// caller.
+type rotationEnd struct {
+	status int
+	msg    string
+	err    error
+}
+
+func endWith(status int, msg string, err error) *rotationEnd {
+	return &rotationEnd{status: status, msg: msg, err: err}
+}
+
+// rotationLease is the database lease "rotation:<secret id>" a replica
+// holds while it drives a rotation.
+type rotationLease struct {
+	s    *Service
+	name string
+	held bool
+}
+
+// renew takes or extends the lease for RotationLease; false means another
+// replica holds it.
+func (l *rotationLease) renew(ctx context.Context, secretName string) (bool, error) {
+	now := l.s.now()
+	ok, err := l.s.o.Store.TryLease(ctx, l.name, l.s.o.Replica, now, now.Add(RotationLease))
+	if err != nil {
+		return false, err
+	}
+	if !ok && l.held {
+		// Lost the lease mid-rotation (a step outlived it): stop here; its
+		// new holder continues from the committed step.
+		l.s.log.WarnContext(ctx, "rotation lease lost; another replica continues", "secret", secretName)
+	}
+	l.held = ok
+	return ok, nil
+}
+
+// release gives the lease up early; it expires anyway.
+func (l *rotationLease) release(ctx context.Context) {
+	if !l.held {
+		return
+	}
+	if err := l.s.o.Store.ReleaseLease(context.WithoutCancel(ctx), l.name, l.s.o.Replica); err != nil {
+		l.s.log.WarnContext(ctx, "release rotation lease", "err", err)
+	}
+}
+
+// prepareStep builds the secret's rotation function and the step's input:
+// the AWSCURRENT value when there is one and, after createSecret, the
+// pending value.
+func (s *Service) prepareStep(ctx context.Context, sys Actor, sec store.Secret) (rotation.Function, rotation.Input, *rotationEnd) {
+	var cfg rotation.Config
+	if err := json.Unmarshal([]byte(sec.RotationFunction), &cfg); err != nil {
+		return nil, rotation.Input{}, endWith(0, "", internal(fmt.Errorf("rotation function config: %w", err)))
+	}
+	fn, err := rotation.New(cfg, rotation.Deps{HTTP: s.o.HTTPClient, Keys: s.o.KeyAuthority})
+	if err != nil {
+		return nil, rotation.Input{}, endWith(s.failed(ctx, sec, err))
+	}
+	in := rotation.Input{Tenant: sec.TenantID, Name: sec.Name, VersionID: sec.RotationVersionID}
+	if cur, err := s.getValue(ctx, sys, sec.Name, "", StageCurrent); err == nil {
+		in.Current = cur.Value.bytes()
+	}
+	if sec.RotationStep > StepCreate {
+		p, err := s.getValue(ctx, sys, sec.Name, sec.RotationVersionID, "")
+		if err != nil {
+			return nil, rotation.Input{}, endWith(0, "", s.failRotation(ctx, sec, fmt.Errorf("pending version unreadable: %w", err)))
+		}
+		in.Pending = p.Value.bytes()
+	}
+	return fn, in, nil
+}
+
+// runStep runs the secret's current step and commits the next one; nil
+// means the loop goes on with the next step.
+func (s *Service) runStep(ctx context.Context, sys Actor, sec store.Secret, fn rotation.Function, in rotation.Input) *rotationEnd {
+	var err error
+	switch sec.RotationStep {
+	case StepCreate:
+		val, cerr := fn.CreateSecret(ctx, in)
+		if cerr != nil {
+			return endWith(s.failed(ctx, sec, cerr))
+		}
+		err = s.commitCreated(ctx, sec, val)
+	case StepSet:
+		if err := fn.SetSecret(ctx, in); err != nil {
+			return endWith(s.failed(ctx, sec, err))
+		}
+		crashHook(StepSet)
+		err = s.advance(ctx, sec, StepTest)
+	case StepTest:
+		if err := fn.TestSecret(ctx, in); err != nil {
+			return endWith(s.failed(ctx, sec, err))
+		}
+		crashHook(StepTest)
+		err = s.advance(ctx, sec, StepFinish)
+	case StepFinish:
+		if err = s.commitFinished(ctx, sys, sec); err == nil {
+			s.o.Metrics.rotation("success")
+		}
+	default:
+		return endWith(s.failed(ctx, sec, fmt.Errorf("unknown rotation step %d", sec.RotationStep)))
+	}
+	if err != nil {
+		return endWith(0, "", internal(err))
+	}
+	return nil
+}
+
+// commitCreated stores the created value as the AWSPENDING version and
+// moves the rotation to setSecret, unless another run already did.
+func (s *Service) commitCreated(ctx context.Context, sec store.Secret, val []byte) error {
+	return s.o.Store.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.SecretByID(ctx, sec.TenantID, sec.ID)
+		if err != nil || cur.RotationVersionID != sec.RotationVersionID || cur.RotationStep != StepCreate {
+			return err
+		}
+		v := Value{String: string(val), ContentType: cur.ContentType}
+		if cur.ContentType == ContentBinary {
+			v = Value{Binary: val, IsBinary: true, ContentType: ContentBinary}
+		}
+		if _, _, err := s.putVersion(ctx, tx, &cur, v, cur.RotationVersionID, []string{StagePending}); err != nil {
+			return err
+		}
+		cur.RotationStep = StepSet
+		if err := tx.UpdateSecret(ctx, cur); err != nil {
+			return internal(err)
+		}
+		crashHook(StepCreate)
+		return nil
+	})
+}
+
+// commitFinished makes the pending version AWSCURRENT, schedules the next
+// rotation and clears the rotation state, unless another run already did.
+func (s *Service) commitFinished(ctx context.Context, sys Actor, sec store.Secret) error {
+	return s.o.Store.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.SecretByID(ctx, sec.TenantID, sec.ID)
+		if err != nil || cur.RotationVersionID != sec.RotationVersionID || cur.RotationStep != StepFinish {
+			return err
+		}
+		if err := s.attachStages(ctx, tx, &cur, cur.RotationVersionID, []string{StageCurrent}); err != nil {
+			return err
+		}
+		if err := tx.RemoveStage(ctx, sec.TenantID, sec.ID, StagePending); err != nil {
+			return internal(err)
+		}
+		now := s.now()
+		cur.LastRotatedAt, cur.LastChangedAt = now, now
+		if cur.RotationEnabled {
+			s.scheduleNext(ctx, &cur, now)
+		}
+		vid := cur.RotationVersionID
+		cur.RotationVersionID, cur.RotationStep, cur.RotationError, cur.RotationFailures = "", 0, "", 0
+		if err := tx.UpdateSecret(ctx, cur); err != nil {
+			return internal(err)
+		}
+		if err := s.record(ctx, sys, audit.Record{Action: "RotationFinished", Name: cur.Name, VersionID: vid, Result: audit.ResultOK}); err != nil {
+			return err
+		}
+		crashHook(StepFinish)
+		return nil
+	})
+}
+
+// scheduleNext sets the next rotation time after a finished rotation. A
+// schedule stored under older, laxer rules (e.g. a 5-field cron) must not
+// leave a past due time behind: the scheduler would rotate again at every
+// tick, so it turns automatic rotation off instead.
+func (s *Service) scheduleNext(ctx context.Context, cur *store.Secret, now time.Time) {
+	sch, err := rotation.ParseSchedule(cur.RotationSchedule)
+	if err != nil {
+		cur.RotationEnabled, cur.NextRotationAt = false, time.Time{}
+		s.log.WarnContext(ctx, "stored rotation schedule is no longer valid; automatic rotation disabled",
+			"secret_id", cur.ID, "err", err)
+		return
+	}
+	cur.NextRotationAt = sch.Next(now)
 }
 
 func (s *Service) advance(ctx context.Context, sec store.Secret, next int) error {
