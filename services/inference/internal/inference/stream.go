@@ -9,6 +9,8 @@ import (
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/registry"
+	"github.com/rampart-platform/rampart/services/inference/internal/store"
+	"github.com/rampart-platform/rampart/services/inference/internal/toolpolicy"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
 
@@ -36,139 +38,182 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 	if err != nil {
 		return err
 	}
-	m, set, st := r.m, r.set, r.st
+	m := r.m
 	g, err := s.ground(ctx, c, r.req, ps, r.ret)
 	if err != nil {
 		return err
 	}
-	headers := rateHeaders(st)
+	w := &chunkWriter{send: send, headers: rateHeaders(r.st),
+		chunk: wire.Chunk{ID: newID("chatcmpl-"), Object: "chat.completion.chunk", Created: start.Unix(), Model: r.name(m)}}
 	includeUsage := req.IncludeUsage()
-	chunk := wire.Chunk{ID: newID("chatcmpl-"), Object: "chat.completion.chunk", Created: start.Unix(), Model: r.name(m)}
 	if includeUsage {
-		chunk.Usage = wire.NullRaw
+		w.chunk.Usage = wire.NullRaw
 	}
-	sent := false
-	emitChunk := func(choices []wire.ChunkChoice, ext *wire.Extension) error {
-		chunk.Choices, chunk.Rampart = choices, ext
-		b, err := json.Marshal(&chunk)
-		if err != nil {
-			return fmt.Errorf("encode chunk: %w", err)
-		}
-		h := headers
-		if sent {
-			h = nil
-		}
-		sent = true
-		if err := send(b, h); err != nil {
-			return &errSend{err}
-		}
-		return nil
-	}
-	one := func(d wire.Delta, finish *string) []wire.ChunkChoice {
-		return []wire.ChunkChoice{{Delta: d, Logprobs: wire.NullRaw, FinishReason: finish}}
-	}
-
-	var content []byte
-	var final *provider.Delta
-	emit := func(d *provider.Delta) error {
-		if !sent {
-			empty := ""
-			if err := emitChunk(one(wire.Delta{Role: "assistant", Content: &empty}, nil), nil); err != nil {
-				return err
-			}
-		}
-		if d.Content != "" {
-			content = append(content, d.Content...)
-			text := d.Content
-			if err := emitChunk(one(wire.Delta{Content: &text}, nil), nil); err != nil {
-				return err
-			}
-		}
-		if d.FinishReason != "" || len(d.ToolCalls) > 0 || d.Usage != nil || len(d.Citations) > 0 {
-			if final == nil {
-				final = &provider.Delta{}
-			}
-			final.ToolCalls = append(final.ToolCalls, d.ToolCalls...)
-			final.Citations = append(final.Citations, d.Citations...)
-			if d.FinishReason != "" {
-				final.FinishReason = d.FinishReason
-			}
-			if d.Usage != nil {
-				final.Usage = d.Usage
-			}
-		}
-		return nil
-	}
+	var got streamed
+	emit := func(d *provider.Delta) error { return got.forward(w, d) }
 	p := g.provider(s, m)
 	call := g.call(m, p)
 	err = p.Stream(ctx, call, emit)
-	if err != nil && !sent && fallbackable(err) {
+	if err != nil && !w.sent && fallbackable(err) {
 		if fb := s.fallback(c, m); fb != nil {
 			s.Log.WarnContext(ctx, "model unavailable, using fallback", "model", m.ID, "fallback", fb.ID, "request_id", c.RequestID)
 			m = fb
-			chunk.Model = r.name(fb)
+			w.chunk.Model = r.name(fb)
 			p = g.provider(s, m)
 			call = g.call(m, p)
-			final = nil
+			got.final = nil
 			err = p.Stream(ctx, call, emit)
 		}
 	}
 	if err != nil {
 		return s.streamErr(ctx, c, m, err)
 	}
-	if final == nil {
-		final = &provider.Delta{FinishReason: "stop"}
+	if got.final == nil {
+		got.final = &provider.Delta{FinishReason: "stop"}
 	}
-	if !sent {
-		empty := ""
-		if err := emitChunk(one(wire.Delta{Role: "assistant", Content: &empty}, nil), nil); err != nil {
-			return s.streamErr(ctx, c, m, err)
-		}
+	if err := w.start(); err != nil {
+		return s.streamErr(ctx, c, m, err)
 	}
-	ext := &wire.Extension{Citations: g.citations(final.Citations, string(content))}
-	finish := final.FinishReason
-	var allowed []wire.ToolCall
-	if len(final.ToolCalls) > 0 {
-		f := set.FilterCalls(final.ToolCalls, req.Tools)
-		s.audit(ctx, c, m.ID, f.Decisions)
-		allowed, ext.RequiresConfirmation, ext.StrippedToolCalls = f.Allowed, f.Confirm, f.Stripped
-		if len(allowed) == 0 && finish == "tool_calls" {
-			finish = "stop"
-		}
-		if len(allowed) > 0 {
-			deltas := make([]wire.ToolCallDelta, len(allowed))
-			for i, tc := range allowed {
-				deltas[i] = wire.ToolCallDelta{Index: i, ID: tc.ID, Type: "function", Function: tc.Function}
-			}
-			if err := emitChunk(one(wire.Delta{ToolCalls: deltas}, nil), nil); err != nil {
-				return s.streamErr(ctx, c, m, err)
-			}
-		}
+	ext := &wire.Extension{Citations: g.citations(got.final.Citations, string(got.content))}
+	allowed, finish, err := s.streamToolCalls(ctx, c, m, r.set, req, got.final, ext, w)
+	if err != nil {
+		return s.streamErr(ctx, c, m, err)
 	}
 	ext = g.extension(ext)
 	pu := provider.Usage{}
-	if final.Usage != nil {
-		pu = *final.Usage
+	if got.final.Usage != nil {
+		pu = *got.final.Usage
 	}
-	u := s.usage(m, call.Request, pu, string(content), final.ToolCalls)
-	if err := emitChunk(one(wire.Delta{}, &finish), ext); err != nil {
+	u := s.usage(m, call.Request, pu, string(got.content), got.final.ToolCalls)
+	if err := w.finish(finish, ext, includeUsage, u); err != nil {
 		s.finish(ctx, c, m, "stream", u, start) // the tokens were spent
 		return s.streamErr(ctx, c, m, err)
-	}
-	if includeUsage {
-		usage, _ := json.Marshal(wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.PromptTokens + u.CompletionTokens)})
-		chunk.Usage = usage
-		if err := emitChunk([]wire.ChunkChoice{}, nil); err != nil {
-			s.finish(ctx, c, m, "stream", u, start)
-			return s.streamErr(ctx, c, m, err)
-		}
 	}
 	s.finish(ctx, c, m, "stream", u, start)
 	if s.Prompts.Enabled(c.Tenant) {
 		wu := &wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.PromptTokens + u.CompletionTokens)}
-		s.logPrompt(ctx, c, m, "stream", body, streamedCompletion(chunk.ID, chunk.Created, chunk.Model, string(content), allowed, finish, wu))
+		s.logPrompt(ctx, c, m, "stream", body, streamedCompletion(w.chunk.ID, w.chunk.Created, w.chunk.Model, string(got.content), allowed, finish, wu))
 	}
 	return nil
+}
+
+// chunkWriter encodes and sends the chunks of one streamed completion; the
+// rate-limit headers go with the first.
+type chunkWriter struct {
+	chunk   wire.Chunk
+	headers map[string]string
+	send    Send
+	sent    bool
+}
+
+// emit sends one chunk with choices and the rampart extension.
+func (w *chunkWriter) emit(choices []wire.ChunkChoice, ext *wire.Extension) error {
+	w.chunk.Choices, w.chunk.Rampart = choices, ext
+	b, err := json.Marshal(&w.chunk)
+	if err != nil {
+		return fmt.Errorf("encode chunk: %w", err)
+	}
+	h := w.headers
+	if w.sent {
+		h = nil
+	}
+	w.sent = true
+	if err := w.send(b, h); err != nil {
+		return &errSend{err}
+	}
+	return nil
+}
+
+// delta sends a chunk with one choice.
+func (w *chunkWriter) delta(d wire.Delta, finish *string, ext *wire.Extension) error {
+	return w.emit([]wire.ChunkChoice{{Delta: d, Logprobs: wire.NullRaw, FinishReason: finish}}, ext)
+}
+
+// start sends the assistant's empty first chunk unless a chunk went out.
+func (w *chunkWriter) start() error {
+	if w.sent {
+		return nil
+	}
+	empty := ""
+	return w.delta(wire.Delta{Role: "assistant", Content: &empty}, nil, nil)
+}
+
+// finish sends the chunk with the finish reason and, with include_usage,
+// the usage chunk with empty choices.
+func (w *chunkWriter) finish(reason string, ext *wire.Extension, includeUsage bool, u store.Record) error {
+	if err := w.delta(wire.Delta{}, &reason, ext); err != nil {
+		return err
+	}
+	if !includeUsage {
+		return nil
+	}
+	usage, _ := json.Marshal(wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.PromptTokens + u.CompletionTokens)})
+	w.chunk.Usage = usage
+	return w.emit([]wire.ChunkChoice{}, nil)
+}
+
+// streamed is what the provider streamed: the content, and in final the
+// tool calls, citations, finish reason and usage of every delta.
+type streamed struct {
+	content []byte
+	final   *provider.Delta
+}
+
+// forward sends a delta's content on as it arrives and keeps the rest for
+// the end.
+func (st *streamed) forward(w *chunkWriter, d *provider.Delta) error {
+	if err := w.start(); err != nil {
+		return err
+	}
+	if d.Content != "" {
+		st.content = append(st.content, d.Content...)
+		text := d.Content
+		if err := w.delta(wire.Delta{Content: &text}, nil, nil); err != nil {
+			return err
+		}
+	}
+	if d.FinishReason == "" && len(d.ToolCalls) == 0 && d.Usage == nil && len(d.Citations) == 0 {
+		return nil
+	}
+	if st.final == nil {
+		st.final = &provider.Delta{}
+	}
+	st.final.ToolCalls = append(st.final.ToolCalls, d.ToolCalls...)
+	st.final.Citations = append(st.final.Citations, d.Citations...)
+	if d.FinishReason != "" {
+		st.final.FinishReason = d.FinishReason
+	}
+	if d.Usage != nil {
+		st.final.Usage = d.Usage
+	}
+	return nil
+}
+
+// streamToolCalls checks the finished tool calls against the policy (the
+// decisions are audited, ext names the held and stripped ones) and sends
+// the allowed ones in one chunk. The finish reason becomes "stop" when
+// every call was held back.
+func (s *Service) streamToolCalls(ctx context.Context, c *Caller, m *registry.Model, set *toolpolicy.Set, req *wire.ChatRequest,
+	final *provider.Delta, ext *wire.Extension, w *chunkWriter) ([]wire.ToolCall, string, error) {
+	finish := final.FinishReason
+	if len(final.ToolCalls) == 0 {
+		return nil, finish, nil
+	}
+	f := set.FilterCalls(final.ToolCalls, req.Tools)
+	s.audit(ctx, c, m.ID, f.Decisions)
+	allowed := f.Allowed
+	ext.RequiresConfirmation, ext.StrippedToolCalls = f.Confirm, f.Stripped
+	if len(allowed) == 0 {
+		if finish == "tool_calls" {
+			finish = "stop"
+		}
+		return allowed, finish, nil
+	}
+	deltas := make([]wire.ToolCallDelta, len(allowed))
+	for i, tc := range allowed {
+		deltas[i] = wire.ToolCallDelta{Index: i, ID: tc.ID, Type: "function", Function: tc.Function}
+	}
+	return allowed, finish, w.delta(wire.Delta{ToolCalls: deltas}, nil, nil)
 }
 
 func (s *Service) streamErr(ctx context.Context, c *Caller, m *registry.Model, err error) error {
