@@ -6,7 +6,8 @@
 //
 // Sizes come from the environment: BENCH_REQUESTS (sequential requests per
 // target, default 2000), BENCH_SECONDS (each closed-loop phase, default 10),
-// BENCH_ROUNDS (default 2), BENCH_WARMUP (default 200). Everything listens
+// BENCH_ROUNDS (default 2), BENCH_WARMUP (default 200), BENCH_IDLE_SECONDS
+// (the idle measurement, default 10). Everything listens
 // on loopback only.
 package main
 
@@ -55,6 +56,7 @@ func main() {
 // sizes are the run's dimensions; the defaults are issue 15's.
 type sizes struct {
 	Requests, Seconds, Rounds, Warmup int
+	Idle                              int // seconds of the idle measurement
 }
 
 func sizesFromEnv() sizes {
@@ -66,6 +68,7 @@ func sizesFromEnv() sizes {
 	}
 	s := sizes{Requests: get("BENCH_REQUESTS", 2000), Seconds: get("BENCH_SECONDS", 10), Rounds: get("BENCH_ROUNDS", 2)}
 	s.Warmup = get("BENCH_WARMUP", min(200, max(s.Requests/10, 10)))
+	s.Idle = get("BENCH_IDLE_SECONDS", 10)
 	return s
 }
 
@@ -221,6 +224,11 @@ type result struct {
 	Breakdown  map[string]float64 // share of Rampart's CPU in the load phases, per service
 	RSS        map[string]float64 // MB after the run, per process
 	Secrets    []secretRow
+	GRPCSecret secretRow
+	GRPCRPS    map[int]float64 // gRPC reads/s by concurrency
+	GRPCCPU    map[int]float64 // keyvault CPU µs per gRPC read by concurrency
+	Stream     streamRow
+	Idle       idleRow
 	Targets    []string
 	StackPIDs  map[string]int
 	RunSeconds float64
@@ -400,6 +408,19 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Secrets over gRPC, keyvault directly (as the edge calls it).
+	res.GRPCSecret, res.GRPCRPS, res.GRPCCPU, err = benchGRPCSecrets(context.Background(), env, pkiDirOf(dataDir), admin, benchSecretName, sz, pids)
+	if err != nil {
+		return nil, err
+	}
+	// Streaming chat: time to first byte, direct vs through the stack.
+	fmt.Fprintf(logw, "benchstack: streaming time to first byte (%d requests per target)\n", sz.Requests)
+	res.Stream, err = benchStreaming(base, admin, "http://"+upAddr, sz)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(logw, "benchstack: idle stack for %d s\n", sz.Idle)
+	res.Idle = measureIdle(pids, sz.Idle)
 	res.RSS = map[string]float64{}
 	for _, s := range []string{"edge", "inference", "auth", "keyvault"} {
 		res.RSS[s] = rssMB(pids[s])
@@ -428,6 +449,9 @@ func readEnv(path string) (map[string]string, error) {
 	}
 	return env, sc.Err()
 }
+
+// benchSecretName is the secret the secrets phases read (env/app/type/name).
+const benchSecretName = "/dev/bench/token/one" //nolint:gosec // G101: a secret's name, not a credential
 
 // secretRow is one secrets measurement.
 type secretRow struct {
@@ -501,7 +525,7 @@ func (t *httpTarget) do(i int) (time.Duration, error) {
 // loadgen.
 func benchSecrets(base, admin, floorURL string, sz sizes, pids map[string]int) ([]secretRow, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128, IdleConnTimeout: 90 * time.Second, DisableCompression: true}, Timeout: 10 * time.Second}
-	const name = "/dev/bench/token/one" // env/app/type/name
+	const name = benchSecretName
 	const value = "bench-secret-value-0123456789"
 	seed := &httpTarget{name: "seed", method: http.MethodPost, url: base + "/v1/secrets", auth: "Bearer " + admin,
 		body: func(int) []byte { return []byte(`{"name":"` + name + `","secret_string":"` + value + `"}`) }, want: "{", client: client}

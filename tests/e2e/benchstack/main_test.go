@@ -16,7 +16,7 @@ func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the whole stack")
 	}
-	res, err := run("../../..", sizes{Requests: 100, Seconds: 1, Rounds: 1, Warmup: 10}, testWriter())
+	res, err := run("../../..", sizes{Requests: 100, Seconds: 1, Rounds: 1, Warmup: 10, Idle: 1}, testWriter())
 	require.NoError(t, err)
 	for _, target := range []string{"direct", "proxy", "gateway", "rampart"} {
 		s := res.Loadgen.Sequential[target]
@@ -44,7 +44,20 @@ func TestSmoke(t *testing.T) {
 	for _, p := range []string{"edge", "inference", "auth", "keyvault"} {
 		require.Positive(t, res.RSS[p], p)
 	}
+	g := res.GRPCSecret
+	require.Positive(t, g.Sequential.N, "gRPC secret reads")
+	require.Zero(t, g.Errors, "gRPC secret reads")
+	require.Positive(t, res.GRPCRPS[64], "gRPC secret reads at 64")
+	require.Equal(t, 100, res.Stream.Direct.N, "streaming direct")
+	require.Equal(t, 100, res.Stream.Rampart.N, "streaming through the stack")
+	require.Zero(t, res.Stream.Rampart.Errors)
+	require.Positive(t, res.Stream.Rampart.P50)
+	for _, p := range []string{"edge", "inference", "auth", "keyvault", "ingestion", "slackadapter"} {
+		require.Positive(t, res.Idle.RSS[p], "idle RSS of %s", p)
+	}
 	md := res.markdown()
+	require.Contains(t, md, "time to first byte")
+	require.Contains(t, md, "idle")
 	require.Contains(t, md, "two-hop floor")
 	require.Contains(t, md, "REST read through the edge")
 	t.Log("\n" + md)

@@ -135,6 +135,26 @@ func (r *result) markdown() string {
 		}
 		fmt.Fprintf(&b, "| %s | %.0f / %.0f (n=%d) | %s | %s | %d | %s |\n", s.Name, s.Sequential.P50, s.Sequential.P99, s.Sequential.N, rps, cpu, s.Errors, vs)
 	}
-	fmt.Fprintf(&b, "\nRSS after the run: keyvault %.0f MB.\n", r.RSS["keyvault"])
+	g := r.GRPCSecret
+	fmt.Fprintf(&b, "| %s | %.0f / %.0f (n=%d) | %.0f (c=64: %.0f) | %.0f (keyvault only; c=64: %.0f) | %d | %s |\n",
+		g.Name, g.Sequential.P50, g.Sequential.P99, g.Sequential.N, r.GRPCRPS[16], r.GRPCRPS[64], g.CPUUsPerReq, r.GRPCCPU[64], g.Errors,
+		ratio(g.Sequential.P50, floor.Sequential.P50))
+	fmt.Fprintf(&b, "\nRSS after the run: keyvault %.0f MB.\n\n", r.RSS["keyvault"])
+
+	st := r.Stream
+	added := st.Rampart.P50 - st.Direct.P50
+	nonStream := seq["rampart"].P50Us - d.P50Us
+	b.WriteString("| streaming chat, same run (sequential, interleaved) | direct | Rampart (`rampart dev`) | added | non-streaming added p50 (above) |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| time to first byte p50 / p99 (µs) | %.0f / %.0f (n=%d) | %.0f / %.0f (n=%d) | +%.0f / +%.0f | +%.0f (%s) |\n\n",
+		st.Direct.P50, st.Direct.P99, st.Direct.N, st.Rampart.P50, st.Rampart.P99, st.Rampart.N,
+		added, st.Rampart.P99-st.Direct.P99, nonStream, ratio(added, nonStream))
+
+	fmt.Fprintf(&b, "| idle stack (%d s after the run, nothing sent) | CPU (%% of one core) | RSS (MB) |\n|---|---|---|\n", r.Idle.Seconds)
+	var total float64
+	for _, s := range []string{"auth", "keyvault", "inference", "ingestion", "slackadapter", "edge"} {
+		total += r.Idle.CPUPercent[s]
+		fmt.Fprintf(&b, "| %s | %.1f | %.0f |\n", s, r.Idle.CPUPercent[s], r.Idle.RSS[s])
+	}
+	fmt.Fprintf(&b, "| whole stack | %.1f | – |\n", total)
 	return b.String()
 }

@@ -25,7 +25,8 @@ import (
 )
 
 type chatReq struct {
-	Model string `json:"model"`
+	Model  string `json:"model"`
+	Stream bool   `json:"stream"`
 }
 
 func main() {
@@ -69,6 +70,10 @@ func main() {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = io.WriteString(w, `{"error":{"message":"invalid JSON body or missing model","type":"invalid_request_error"}}`)
+			return
+		}
+		if req.Stream {
+			streamChat(w, req.Model)
 			return
 		}
 		resp := map[string]any{
@@ -122,4 +127,35 @@ func main() {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	log.Fatal(srv.Serve(ln))
+}
+
+// streamChat answers stream:true like OpenAI's Server-Sent Events: a role
+// chunk (flushed at once, so time to first byte is the fake's minimum), the
+// same fixed reply in three content chunks, a finish chunk with usage, and
+// [DONE]. benchstack measures streaming time to first byte with it.
+func streamChat(w http.ResponseWriter, model string) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	flusher, _ := w.(http.Flusher)
+	chunk := func(delta map[string]any, finish any, usage any) {
+		c := map[string]any{
+			"id": "chatcmpl-fake-0001", "object": "chat.completion.chunk", "created": time.Now().Unix(), "model": model,
+			"system_fingerprint": "fp_fake",
+			"choices":            []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}},
+		}
+		if usage != nil {
+			c["usage"] = usage
+		}
+		b, _ := json.Marshal(c)
+		_, _ = fmt.Fprintf(w, "data: %s\n\n", b)
+	}
+	chunk(map[string]any{"role": "assistant", "content": ""}, nil, nil)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	for _, part := range []string{"Hello! This is ", "a fixed reply from ", "the fake upstream."} {
+		chunk(map[string]any{"content": part}, nil, nil)
+	}
+	chunk(map[string]any{}, "stop", map[string]any{"prompt_tokens": 12, "completion_tokens": 11, "total_tokens": 23})
+	_, _ = io.WriteString(w, "data: [DONE]\n\n")
 }

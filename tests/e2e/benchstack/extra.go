@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/principal"
+)
+
+// streamRow is streaming time to first byte: sequential, interleaved with
+// the fake upstream streaming directly.
+type streamRow struct {
+	Direct, Rampart latStats
+}
+
+// benchStreaming sends stream:true chat completions to the fake directly and
+// through the edge, interleaved, and times the first byte of the body (the
+// first Server-Sent Event; the edge writes its headers with it).
+func benchStreaming(base, admin, upBase string, sz sizes) (streamRow, error) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 16, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, DisableCompression: true}, Timeout: 10 * time.Second}
+	body := []byte(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello."}]}`)
+	ttfb := func(url, auth string) (time.Duration, error) {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer func() { _ = resp.Body.Close() }()
+		var one [1]byte
+		if _, err := io.ReadFull(resp.Body, one[:]); err != nil {
+			return 0, err
+		}
+		first := time.Since(start)
+		rest, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return 0, err
+		}
+		if resp.StatusCode != http.StatusOK || !bytes.Contains(rest, []byte("[DONE]")) {
+			return 0, fmt.Errorf("stream %s: status %d", url, resp.StatusCode)
+		}
+		return first, nil
+	}
+	targets := []struct{ url, auth string }{
+		{upBase + "/v1/chat/completions", ""},
+		{base + "/v1/chat/completions", "Bearer " + admin},
+	}
+	n := sz.Requests
+	lat := make([][]time.Duration, 2)
+	errs := make([]int64, 2)
+	for i := range min(sz.Warmup, 50) {
+		for _, t := range targets {
+			if _, err := ttfb(t.url, t.auth); err != nil {
+				return streamRow{}, fmt.Errorf("streaming warm-up (request %d): %w", i, err)
+			}
+		}
+	}
+	for i := range n {
+		for k := range targets {
+			j := (k + i) % 2
+			d, err := ttfb(targets[j].url, targets[j].auth)
+			if err != nil {
+				errs[j]++
+				continue
+			}
+			lat[j] = append(lat[j], d)
+		}
+	}
+	return streamRow{Direct: summarize(lat[0], errs[0]), Rampart: summarize(lat[1], errs[1])}, nil
+}
+
+// benchGRPCSecrets reads the bench secret from keyvault over mTLS gRPC the
+// way the edge does: with the edge's dev certificate and a principal
+// assertion auth issued for the admin key (VerifyKey), refreshed before
+// every phase. Sequential, then closed loops at concurrency 16 and 64.
+func benchGRPCSecrets(ctx context.Context, env map[string]string, pkiDir, admin, name string, sz sizes, pids map[string]int) (secretRow, map[int]float64, map[int]float64, error) {
+	src, err := mtls.NewSource(mtls.FilesFor(pkiDir, "edge"))
+	if err != nil {
+		return secretRow{}, nil, nil, fmt.Errorf("edge certificate: %w", err)
+	}
+	dialer := &backend.Dialer{TLS: src} // the edge's dial (mTLS, request ids)
+	dial := func(addr, svc string) (*grpc.ClientConn, error) { return dialer.Dial(ctx, svc, addr) }
+	authConn, err := dial(env["RAMPART_AUTH_ADDR"], "auth")
+	if err != nil {
+		return secretRow{}, nil, nil, err
+	}
+	defer func() { _ = authConn.Close() }()
+	kvConn, err := dial(env["RAMPART_KEYVAULT_ADDR"], "keyvault")
+	if err != nil {
+		return secretRow{}, nil, nil, err
+	}
+	defer func() { _ = kvConn.Close() }()
+	auth := authv1.NewAuthServiceClient(authConn)
+	kv := keyvaultv1.NewSecretsServiceClient(kvConn)
+	assert := func() (context.Context, error) {
+		v, err := auth.VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: admin})
+		if err != nil {
+			return nil, fmt.Errorf("VerifyKey: %w", err)
+		}
+		return principal.AppendToOutgoing(ctx, v.GetAssertion()), nil
+	}
+	req := &keyvaultv1.GetSecretValueRequest{Name: name}
+	read := func(cctx context.Context) error {
+		_, err := kv.GetSecretValue(cctx, req)
+		return err
+	}
+	cctx, err := assert()
+	if err != nil {
+		return secretRow{}, nil, nil, err
+	}
+	for range min(sz.Warmup, 50) {
+		if err := read(cctx); err != nil {
+			return secretRow{}, nil, nil, fmt.Errorf("gRPC read warm-up: %w", err)
+		}
+	}
+	var lat []time.Duration
+	var errs int64
+	for range sz.Requests {
+		start := time.Now()
+		if err := read(cctx); err != nil {
+			errs++
+			continue
+		}
+		lat = append(lat, time.Since(start))
+	}
+	row := secretRow{Name: "gRPC read, keyvault directly (mTLS + assertion)", Sequential: summarize(lat, errs), Errors: errs}
+	rps := map[int]float64{}
+	cpu := map[int]float64{}
+	for _, conc := range []int{16, 64} {
+		for range sz.Rounds {
+			cctx, err := assert()
+			if err != nil {
+				return secretRow{}, nil, nil, err
+			}
+			n, e, c := closedLoopFunc(func() error { return read(cctx) }, conc, time.Duration(sz.Seconds)*time.Second, []int{pids["keyvault"]})
+			rps[conc] += n / float64(sz.Seconds) / float64(sz.Rounds)
+			cpu[conc] += c / float64(sz.Rounds)
+			row.Errors += e
+			if conc == 16 {
+				row.Requests16 += int(n)
+			}
+		}
+	}
+	row.RPS16 = rps[16]
+	row.CPUUsPerReq = cpu[16]
+	return row, rps, cpu, nil
+}
+
+// closedLoopFunc is closedLoop for any call: conc workers for dur, and the
+// CPU per request of the processes cpuPIDs.
+func closedLoopFunc(call func() error, conc int, dur time.Duration, cpuPIDs []int) (float64, int64, float64) {
+	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	defer cancel()
+	var ok, errs atomic.Int64
+	var c0 int64
+	for _, p := range cpuPIDs {
+		c0 += cpuTicks(p)
+	}
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if err := call(); err != nil {
+					if ctx.Err() == nil {
+						errs.Add(1)
+					}
+					continue
+				}
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	var c1 int64
+	for _, p := range cpuPIDs {
+		c1 += cpuTicks(p)
+	}
+	cpu := 0.0
+	if n := ok.Load() + errs.Load(); n > 0 {
+		cpu = float64(c1-c0) * 1e4 / float64(n)
+	}
+	return float64(ok.Load()), errs.Load(), cpu
+}
+
+// idleRow is the stack doing nothing: CPU over a quiet window after the
+// load, and RSS, per service.
+type idleRow struct {
+	Seconds    int
+	CPUPercent map[string]float64 // % of one core
+	RSS        map[string]float64 // MB
+}
+
+// measureIdle waits for the stack to settle, then reads each service's CPU
+// ticks over secs seconds.
+func measureIdle(pids map[string]int, secs int) idleRow {
+	secs = max(secs, 1)
+	time.Sleep(3 * time.Second) // timers of the last requests (batched writes, log flushes) run out
+	before := map[string]int64{}
+	for s, p := range pids {
+		before[s] = cpuTicks(p)
+	}
+	time.Sleep(time.Duration(secs) * time.Second)
+	row := idleRow{Seconds: secs, CPUPercent: map[string]float64{}, RSS: map[string]float64{}}
+	for s, p := range pids {
+		// ticks are 10 ms: ticks*10ms / (secs s) * 100 %.
+		row.CPUPercent[s] = float64(cpuTicks(p)-before[s]) / float64(secs)
+		row.RSS[s] = rssMB(p)
+	}
+	return row
+}
+
+// pkiDirOf is where `rampart dev` keeps the dev PKI.
+func pkiDirOf(dataDir string) string { return filepath.Join(dataDir, "pki") }
