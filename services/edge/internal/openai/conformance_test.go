@@ -14,6 +14,7 @@ import (
 
 	oai "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
 	"github.com/openai/openai-go/v3/shared"
 	"github.com/stretchr/testify/require"
 
@@ -352,3 +353,85 @@ func TestNoSecretsInResponses(t *testing.T) {
 }
 
 var _ = bytes.NewReader
+
+// The Responses API with openai-go: text, a function tool round trip, a
+// json_schema text format, and the stream's events in order with usage,
+// for a local model and one behind an OpenAI-compatible upstream (both
+// through inference's mapping onto chat).
+func TestSDKResponses(t *testing.T) {
+	s := newStack(t)
+	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
+	c := sdk(s, "key-a")
+	weather := responses.ToolUnionParam{OfFunction: &responses.FunctionToolParam{Name: "get_weather", Strict: oai.Bool(false),
+		Parameters: map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}}}
+	for _, model := range []string{"echo", "gpt-fake"} {
+		t.Run(model, func(t *testing.T) {
+			resp, err := c.Responses.New(ctx(t), responses.ResponseNewParams{Model: model, Instructions: oai.String("be terse"),
+				Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("hello responses")}})
+			require.NoError(t, err)
+			require.Equal(t, "hello responses", resp.OutputText())
+			require.Equal(t, responses.ResponseStatusCompleted, resp.Status)
+			require.Positive(t, resp.Usage.TotalTokens)
+
+			input := responses.ResponseInputParam{responses.ResponseInputItemParamOfMessage(`call:get_weather {"city":"Oslo"}`, responses.EasyInputMessageRoleUser)}
+			call, err := c.Responses.New(ctx(t), responses.ResponseNewParams{Model: model, Tools: []responses.ToolUnionParam{weather},
+				Input: responses.ResponseNewParamsInputUnion{OfInputItemList: input}})
+			require.NoError(t, err)
+			require.Len(t, call.Output, 1)
+			fc := call.Output[0]
+			require.Equal(t, "function_call", fc.Type)
+			require.Equal(t, "get_weather", fc.Name)
+			require.JSONEq(t, `{"city":"Oslo"}`, fc.Arguments.OfString)
+			out := responses.ResponseInputItemParamOfFunctionCallOutput("4 C")
+			out.OfFunctionCallOutput.CallID = oai.String(fc.CallID)
+			input = append(input, responses.ResponseInputItemParamOfFunctionCall(fc.Arguments.OfString, fc.CallID, fc.Name), out,
+				responses.ResponseInputItemParamOfMessage("thanks", responses.EasyInputMessageRoleUser))
+			after, err := c.Responses.New(ctx(t), responses.ResponseNewParams{Model: model, Tools: []responses.ToolUnionParam{weather},
+				Input: responses.ResponseNewParamsInputUnion{OfInputItemList: input}})
+			require.NoError(t, err)
+			require.Equal(t, "thanks", after.OutputText())
+
+			stream := c.Responses.NewStreaming(ctx(t), responses.ResponseNewParams{Model: model,
+				Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("stream these words")}})
+			var types []string
+			text := ""
+			var final responses.Response
+			for stream.Next() {
+				ev := stream.Current()
+				require.Equal(t, int64(len(types)), ev.SequenceNumber)
+				types = append(types, ev.Type)
+				if ev.Type == "response.output_text.delta" {
+					text += ev.Delta
+				}
+				if ev.Type == "response.completed" {
+					final = ev.AsResponseCompleted().Response
+				}
+			}
+			require.NoError(t, stream.Err())
+			require.Equal(t, []string{"response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"}, types[:4])
+			require.Equal(t, "response.completed", types[len(types)-1])
+			require.Equal(t, "stream these words", text)
+			require.Equal(t, "stream these words", final.OutputText())
+			require.Positive(t, final.Usage.TotalTokens)
+		})
+	}
+	t.Run("json_schema text format", func(t *testing.T) {
+		format := responses.ResponseFormatTextConfigParamOfJSONSchema("person", map[string]any{"type": "object",
+			"properties": map[string]any{"name": map[string]any{"type": "string"}}, "required": []string{"name"}, "additionalProperties": false})
+		resp, err := c.Responses.New(ctx(t), responses.ResponseNewParams{Model: "echo", Text: responses.ResponseTextConfigParam{Format: format},
+			Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("Ada")}})
+		require.NoError(t, err)
+		var person map[string]string
+		require.NoError(t, json.Unmarshal([]byte(resp.OutputText()), &person))
+		require.Contains(t, person["name"], "Ada")
+	})
+	t.Run("a hosted tool is refused naming it", func(t *testing.T) {
+		_, err := c.Responses.New(ctx(t), responses.ResponseNewParams{Model: "echo",
+			Tools: []responses.ToolUnionParam{{OfWebSearch: &responses.WebSearchToolParam{Type: responses.WebSearchToolTypeWebSearch}}},
+			Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("x")}})
+		var apiErr *oai.Error
+		require.ErrorAs(t, err, &apiErr)
+		require.Equal(t, http.StatusBadRequest, apiErr.StatusCode)
+		require.Equal(t, "tools[0].type", apiErr.Param)
+	})
+}
