@@ -13,6 +13,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -69,42 +70,17 @@ type listeners struct {
 	ready         chan<- string // receives the public address once serving
 }
 
+// serve runs the edge until ctx ends: backends dialled, the handler
+// assembled, the listeners opened, then the servers run with the shutdown
+// order of shutdownOnDone.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listeners) error {
 	reg := telemetry.NewRegistry()
-	clientMetrics, err := telemetry.NewClientMetrics(reg)
+	backends, closeBackends, err := dialBackends(ctx, cfg, log, reg)
 	if err != nil {
 		return err
 	}
-	src, err := mtls.NewSource(mtls.FilesFor(cfg.CertDir, "edge"), mtls.WithLogger(log))
-	if err != nil {
-		return fmt.Errorf("load edge mTLS material from %s: %w", cfg.CertDir, err)
-	}
-	targets := []backend.Target{{Name: "auth", Addr: cfg.AuthAddr}}
-	for name, addr := range map[string]string{
-		"keyvault": cfg.KeyvaultAddr, "inference": cfg.InferenceAddr,
-		"ingestion": cfg.IngestionAddr, "slackadapter": cfg.SlackAdapterAddr,
-	} {
-		if config.Enabled(addr) {
-			targets = append(targets, backend.Target{Name: name, Addr: addr})
-		}
-	}
-	// Outgoing calls carry the request id and, with RAMPART_OTEL_EXPORTER
-	// set, the trace context, like every service's (pkg/backend.Dialer).
-	tracing, err := telemetry.TracingFromEnv(os.Getenv, "edge")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tracing.Shutdown(context.WithoutCancel(ctx)) }()
-	backends, err := backend.Dial(ctx, &pkgbackend.Dialer{TLS: src, Tracing: tracing, Options: []grpc.DialOption{
-		grpc.WithChainUnaryInterceptor(clientMetrics.UnaryClientInterceptor()),
-		grpc.WithChainStreamInterceptor(clientMetrics.StreamClientInterceptor()),
-	}}, targets)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = backends.Close() }()
+	defer closeBackends()
 	authConn := backends.Conn("auth")
-
 	authenticator, err := authn.New(authn.Options{
 		Client:     authv1.NewAuthServiceClient(authConn),
 		TTL:        cfg.KeyCacheTTL,
@@ -115,94 +91,22 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 	if err != nil {
 		return err
 	}
-
 	limiter, slots, closeLimiter, err := newLimiter(cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeLimiter()
-
-	gw := gateway.NewMux(log)
-	if err := gateway.Register(ctx, gw, gateway.Conns{
-		Auth:         authConn,
-		Keyvault:     backends.Conn("keyvault"),
-		Inference:    backends.Conn("inference"),
-		Ingestion:    backends.Conn("ingestion"),
-		SlackAdapter: backends.Conn("slackadapter"),
-	}); err != nil {
-		return err
-	}
-	limitMetrics := ratelimit.NewMetrics(reg)
-	// OpenAI-compatible routes (internal/openai) live on the same gateway mux.
-	if err := openai.Register(gw, openai.New(openai.Options{
-		Inference: gateway.OrUnavailable(backends.Conn("inference"), "inference"), Log: log,
-		Streams: slots, MaxStreamsPerKey: cfg.MaxStreamsPerKey, LimitMetrics: limitMetrics,
-	})); err != nil {
-		return fmt.Errorf("register OpenAI routes: %w", err)
-	}
-
-	prober := backend.NewProber(authConn, time.Second)
-	readiness := admin.NewReadiness(prober.Check)
-	trusted, err := cfg.TrustedProxyPrefixes()
+	readiness := admin.NewReadiness(backend.NewProber(authConn, time.Second).Check)
+	handler, err := newHandler(ctx, cfg, log, reg, handlerDeps{backends: backends, authn: authenticator, limiter: limiter, slots: slots, readiness: readiness})
 	if err != nil {
 		return err
 	}
-	tlsOn := cfg.TLSCert != ""
-	handler := router.New(router.Options{
-		Log:            log,
-		HTTPMetrics:    middleware.NewMetrics(reg),
-		Authn:          authenticator,
-		Limiter:        limiter,
-		LimitDefaults:  ratelimit.Defaults{KeyRPM: cfg.DefaultKeyRPM, TenantRPM: cfg.DefaultTenantRPM},
-		LimitMetrics:   limitMetrics,
-		Gateway:        gw,
-		Slack:          slackHandler(backends.Conn("slackadapter")),
-		Ready:          func() error { return readiness.Ready(ctx) },
-		OpenAPI:        gen.OpenAPI, // served as committed (docs/api/openapi.json)
-		CORSOrigins:    cfg.CORSOrigins,
-		TrustedProxies: trusted,
-		TLS:            tlsOn,
-		RequestTimeout: cfg.RequestTimeout,
-		StreamTimeout:  cfg.StreamTimeout,
-	})
-
-	public := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	public, adminSrv, err := newServers(ctx, cfg, log, handler, admin.Handler(reg, readiness, cfg.Pprof))
+	if err != nil {
+		return err
 	}
-	if tlsOn {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return fmt.Errorf("load TLS certificate: %w", err)
-		}
-		// NextProtos: Serve (not ServeTLS, see below) sets up HTTP/2 only
-		// when the config offers h2.
-		public.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
-	}
-	adminSrv := &http.Server{
-		Handler:           admin.Handler(reg, readiness, cfg.Pprof),
-		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-
-	if lis == nil {
-		lis = &listeners{}
-	}
-	if lis.public == nil {
-		if lis.public, err = listen.TCP(cfg.HTTPAddr); err != nil {
-			return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
-		}
-	}
-	if lis.admin == nil {
-		if lis.admin, err = listen.TCP(cfg.AdminAddr); err != nil {
-			_ = lis.public.Close()
-			return fmt.Errorf("listen admin %s: %w", cfg.AdminAddr, err)
-		}
+	if lis, err = openListeners(cfg, lis); err != nil {
+		return err
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -212,22 +116,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 		}
 		return nil
 	})
-	g.Go(func() error {
-		var err error
-		// HTTP/1.1 connections are checked for the framing net/http
-		// accepts but a proxy may read differently (bare LF, obs-fold, TE
-		// with CL); with TLS the listener terminates it so the check sees
-		// plaintext, and hands HTTP/2 connections over unwrapped.
-		if tlsOn {
-			err = public.Serve(wirecheck.NewTLSListener(lis.public, public.TLSConfig, cfg.ReadHeaderTimeout))
-		} else {
-			err = public.Serve(wirecheck.NewListener(lis.public))
-		}
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return fmt.Errorf("public listener: %w", err)
-	})
+	g.Go(func() error { return servePublic(public, lis.public, cfg) })
 	g.Go(func() error {
 		if err := adminSrv.Serve(lis.admin); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("admin listener: %w", err)
@@ -236,26 +125,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 	})
 	g.Go(func() error {
 		<-gctx.Done()
-		// Shutdown order: readiness false → let load balancers notice →
-		// stop accepting and drain in-flight requests with a deadline.
-		readiness.SetDraining()
-		log.Info("shutting down: draining", slog.Int64("drain_delay_us", cfg.DrainDelay.Microseconds()))
-		if cfg.DrainDelay > 0 {
-			t := time.NewTimer(cfg.DrainDelay)
-			<-t.C
-		}
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		defer cancel()
-		err := public.Shutdown(sctx)
-		if err != nil {
-			log.Warn("in-flight requests cut off at the shutdown deadline", slog.String("error", err.Error()))
-			_ = public.Close()
-		}
-		_ = adminSrv.Shutdown(sctx)
+		shutdown(ctx, cfg, log, readiness, public, adminSrv)
 		return nil
 	})
 	log.Info("edge serving", slog.String("http_addr", lis.public.Addr().String()),
-		slog.String("admin_addr", lis.admin.Addr().String()), slog.Bool("tls", tlsOn),
+		slog.String("admin_addr", lis.admin.Addr().String()), slog.Bool("tls", cfg.TLSCert != ""),
 		slog.String("auth_addr", cfg.AuthAddr), slog.Bool("redis_rate_limit", cfg.RedisURL != ""))
 	if lis.ready != nil {
 		lis.ready <- lis.public.Addr().String()
@@ -263,6 +137,187 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, lis *listen
 	err = g.Wait()
 	log.Info("edge stopped")
 	return err
+}
+
+// dialBackends opens the lazy connections to auth and every enabled
+// backend through pkg/backend's Dialer. Outgoing calls carry the request
+// id and, with RAMPART_OTEL_EXPORTER set, the trace context, like every
+// service's. The returned func closes the connections, then flushes spans.
+func dialBackends(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*backend.Set, func(), error) {
+	clientMetrics, err := telemetry.NewClientMetrics(reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := mtls.NewSource(mtls.FilesFor(cfg.CertDir, "edge"), mtls.WithLogger(log))
+	if err != nil {
+		return nil, nil, fmt.Errorf("load edge mTLS material from %s: %w", cfg.CertDir, err)
+	}
+	targets := []backend.Target{{Name: "auth", Addr: cfg.AuthAddr}}
+	for name, addr := range map[string]string{
+		"keyvault": cfg.KeyvaultAddr, "inference": cfg.InferenceAddr,
+		"ingestion": cfg.IngestionAddr, "slackadapter": cfg.SlackAdapterAddr,
+	} {
+		if config.Enabled(addr) {
+			targets = append(targets, backend.Target{Name: name, Addr: addr})
+		}
+	}
+	tracing, err := telemetry.TracingFromEnv(os.Getenv, "edge")
+	if err != nil {
+		return nil, nil, err
+	}
+	backends, err := backend.Dial(ctx, &pkgbackend.Dialer{TLS: src, Tracing: tracing, Options: []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(clientMetrics.UnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(clientMetrics.StreamClientInterceptor()),
+	}}, targets)
+	if err != nil {
+		_ = tracing.Shutdown(context.WithoutCancel(ctx))
+		return nil, nil, err
+	}
+	return backends, func() {
+		_ = backends.Close()
+		_ = tracing.Shutdown(context.WithoutCancel(ctx))
+	}, nil
+}
+
+// handlerDeps are the parts of the public handler built before it.
+type handlerDeps struct {
+	backends  *backend.Set
+	authn     *authn.Authenticator
+	limiter   ratelimit.Limiter
+	slots     ratelimit.Slots
+	readiness *admin.Readiness
+}
+
+// newHandler assembles the public handler: the REST gateway and the
+// OpenAI-compatible routes on one mux, behind the router's authentication,
+// rate limits and body limits.
+func newHandler(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry, d handlerDeps) (http.Handler, error) {
+	gw := gateway.NewMux(log)
+	if err := gateway.Register(ctx, gw, gateway.Conns{
+		Auth:         d.backends.Conn("auth"),
+		Keyvault:     d.backends.Conn("keyvault"),
+		Inference:    d.backends.Conn("inference"),
+		Ingestion:    d.backends.Conn("ingestion"),
+		SlackAdapter: d.backends.Conn("slackadapter"),
+	}); err != nil {
+		return nil, err
+	}
+	limitMetrics := ratelimit.NewMetrics(reg)
+	// OpenAI-compatible routes (internal/openai) live on the same gateway mux.
+	if err := openai.Register(gw, openai.New(openai.Options{
+		Inference: gateway.OrUnavailable(d.backends.Conn("inference"), "inference"), Log: log,
+		Streams: d.slots, MaxStreamsPerKey: cfg.MaxStreamsPerKey, LimitMetrics: limitMetrics,
+	})); err != nil {
+		return nil, fmt.Errorf("register OpenAI routes: %w", err)
+	}
+	trusted, err := cfg.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	return router.New(router.Options{
+		Log:            log,
+		HTTPMetrics:    middleware.NewMetrics(reg),
+		Authn:          d.authn,
+		Limiter:        d.limiter,
+		LimitDefaults:  ratelimit.Defaults{KeyRPM: cfg.DefaultKeyRPM, TenantRPM: cfg.DefaultTenantRPM},
+		LimitMetrics:   limitMetrics,
+		Gateway:        gw,
+		Slack:          slackHandler(d.backends.Conn("slackadapter")),
+		Ready:          func() error { return d.readiness.Ready(ctx) },
+		OpenAPI:        gen.OpenAPI, // served as committed (docs/api/openapi.json)
+		CORSOrigins:    cfg.CORSOrigins,
+		TrustedProxies: trusted,
+		TLS:            cfg.TLSCert != "",
+		RequestTimeout: cfg.RequestTimeout,
+		StreamTimeout:  cfg.StreamTimeout,
+	}), nil
+}
+
+// newServers returns the public server (with TLS when a certificate is
+// configured) and the admin server.
+func newServers(ctx context.Context, cfg config.Config, log *slog.Logger, handler, adminHandler http.Handler) (*http.Server, *http.Server, error) {
+	public := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		// NextProtos: Serve (not ServeTLS, see servePublic) sets up HTTP/2
+		// only when the config offers h2.
+		public.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	}
+	adminSrv := &http.Server{
+		Handler:           adminHandler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return public, adminSrv, nil
+}
+
+// openListeners opens the public and admin listeners the tests did not
+// pass (pkg/listen: an address, or fd:N for an inherited socket).
+func openListeners(cfg config.Config, lis *listeners) (*listeners, error) {
+	if lis == nil {
+		lis = &listeners{}
+	}
+	var err error
+	if lis.public == nil {
+		if lis.public, err = listen.TCP(cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+		}
+	}
+	if lis.admin == nil {
+		if lis.admin, err = listen.TCP(cfg.AdminAddr); err != nil {
+			_ = lis.public.Close()
+			return nil, fmt.Errorf("listen admin %s: %w", cfg.AdminAddr, err)
+		}
+	}
+	return lis, nil
+}
+
+// servePublic serves the public listener until Shutdown. HTTP/1.1
+// connections are checked for the framing net/http accepts but a proxy may
+// read differently (bare LF, obs-fold, TE with CL); with TLS the listener
+// terminates it so the check sees plaintext, and hands HTTP/2 connections
+// over unwrapped.
+func servePublic(public *http.Server, l net.Listener, cfg config.Config) error {
+	var err error
+	if cfg.TLSCert != "" {
+		err = public.Serve(wirecheck.NewTLSListener(l, public.TLSConfig, cfg.ReadHeaderTimeout))
+	} else {
+		err = public.Serve(wirecheck.NewListener(l))
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("public listener: %w", err)
+}
+
+// shutdown stops the servers in order: readiness false → let load
+// balancers notice (drain delay) → stop accepting and drain in-flight
+// requests with a deadline → admin server.
+func shutdown(ctx context.Context, cfg config.Config, log *slog.Logger, readiness *admin.Readiness, public, adminSrv *http.Server) {
+	readiness.SetDraining()
+	log.Info("shutting down: draining", slog.Int64("drain_delay_us", cfg.DrainDelay.Microseconds()))
+	if cfg.DrainDelay > 0 {
+		t := time.NewTimer(cfg.DrainDelay)
+		<-t.C
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := public.Shutdown(sctx); err != nil {
+		log.Warn("in-flight requests cut off at the shutdown deadline", slog.String("error", err.Error()))
+		_ = public.Close()
+	}
+	_ = adminSrv.Shutdown(sctx)
 }
 
 // newLimiter returns the request rate limiter and the concurrent-stream
