@@ -205,6 +205,7 @@ type idleRow struct {
 	Seconds    int
 	CPUPercent map[string]float64 // % of one core
 	RSS        map[string]float64 // MB
+	Anon       map[string]float64 // MB of RSS that is not the mapped binary (RssAnon)
 }
 
 // measureIdle waits for the stack to settle, then reads each service's CPU
@@ -217,11 +218,12 @@ func measureIdle(pids map[string]int, secs int) idleRow {
 		before[s] = cpuTicks(p)
 	}
 	time.Sleep(time.Duration(secs) * time.Second)
-	row := idleRow{Seconds: secs, CPUPercent: map[string]float64{}, RSS: map[string]float64{}}
+	row := idleRow{Seconds: secs, CPUPercent: map[string]float64{}, RSS: map[string]float64{}, Anon: map[string]float64{}}
 	for s, p := range pids {
 		// ticks are 10 ms: ticks*10ms / (secs s) * 100 %.
 		row.CPUPercent[s] = float64(cpuTicks(p)-before[s]) / float64(secs)
 		row.RSS[s] = rssMB(p)
+		row.Anon[s] = statusMB(p, "RssAnon:")
 	}
 	return row
 }

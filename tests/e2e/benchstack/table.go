@@ -149,12 +149,12 @@ func (r *result) markdown() string {
 		st.Direct.P50, st.Direct.P99, st.Direct.N, st.Rampart.P50, st.Rampart.P99, st.Rampart.N,
 		added, st.Rampart.P99-st.Direct.P99, nonStream, ratio(added, nonStream))
 
-	fmt.Fprintf(&b, "| idle stack (%d s after the run, nothing sent) | CPU (%% of one core) | RSS (MB) |\n|---|---|---|\n", r.Idle.Seconds)
+	fmt.Fprintf(&b, "| idle stack (%d s after the run, nothing sent) | CPU (%% of one core) | RSS (MB) | of which anonymous (MB; the rest is the mapped binary) |\n|---|---|---|---|\n", r.Idle.Seconds)
 	var total float64
 	for _, s := range []string{"auth", "keyvault", "inference", "ingestion", "slackadapter", "edge"} {
 		total += r.Idle.CPUPercent[s]
-		fmt.Fprintf(&b, "| %s | %.1f | %.0f |\n", s, r.Idle.CPUPercent[s], r.Idle.RSS[s])
+		fmt.Fprintf(&b, "| %s | %.1f | %.0f | %.0f |\n", s, r.Idle.CPUPercent[s], r.Idle.RSS[s], r.Idle.Anon[s])
 	}
-	fmt.Fprintf(&b, "| whole stack | %.1f | – |\n", total)
+	fmt.Fprintf(&b, "| whole stack | %.1f | – | – |\n", total)
 	return b.String()
 }
