@@ -81,7 +81,7 @@ func New(o Options) http.Handler {
 		})
 	}
 	if o.Gateway != nil {
-		mux.Handle("/v1/", o.Gateway)
+		mux.Handle("/v1/", streamErrors(o.Log, o.Gateway))
 		// keyvault's observability endpoint (metadata only; docs/security.md).
 		mux.Handle("/api/observability/", o.Gateway)
 	}

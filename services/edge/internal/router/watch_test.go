@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -37,7 +37,19 @@ func (f *fakeWatch) WatchJob(r *ingestionv1.WatchJobRequest, stream grpc.ServerS
 	if len(md.Get(principal.MetadataKey)) != 1 {
 		return status.Error(codes.Unauthenticated, "no principal")
 	}
-	if r.GetJobId() != "job_1" {
+	switch r.GetJobId() {
+	case "job_1":
+	case "job_invalid":
+		st, err := status.New(codes.InvalidArgument, "job_id: is required").WithDetails(&errdetails.BadRequest{
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "job_id", Description: "is required"}},
+		})
+		if err != nil {
+			return err
+		}
+		return st.Err()
+	case "job_boom":
+		return status.Error(codes.Internal, "database at 10.0.0.7:5432 refused")
+	default:
 		return status.Error(codes.NotFound, "job: not found")
 	}
 	if err := stream.Send(&ingestionv1.WatchJobResponse{Job: &ingestionv1.Job{Id: "job_1", State: ingestionv1.JobState_JOB_STATE_RUNNING, ChunksDone: 1, ChunksTotal: 2}}); err != nil {
@@ -103,9 +115,15 @@ func TestWatchJobStreamsThroughTheEdge(t *testing.T) {
 	require.Equal(t, "JOB_STATE_SUCCEEDED", got[1].Result.Job.State)
 	require.Equal(t, 2, got[1].Result.Job.ChunksDone)
 
-	resp = e.do(t, http.MethodGet, "/v1/ingest/jobs/job_other:watch", reader, nil)
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusNotFound, resp.StatusCode, "body: %s", raw)
-	require.Contains(t, string(raw), "job: not found")
+	// A stream that fails before its first message is the edge's error,
+	// like any route's: status, code, param, and no internal detail.
+	apiErr = readError(t, e.do(t, http.MethodGet, "/v1/ingest/jobs/job_other:watch", reader, nil), http.StatusNotFound)
+	require.Equal(t, "not_found", apiErr.Error.Code)
+	require.Equal(t, "job: not found", apiErr.Error.Message)
+	apiErr = readError(t, e.do(t, http.MethodGet, "/v1/ingest/jobs/job_invalid:watch", reader, nil), http.StatusBadRequest)
+	require.NotNil(t, apiErr.Error.Param)
+	require.Equal(t, "job_id", *apiErr.Error.Param)
+	resp = e.do(t, http.MethodGet, "/v1/ingest/jobs/job_boom:watch", reader, nil, "X-Request-Id", "req-boom")
+	apiErr = readError(t, resp, http.StatusInternalServerError)
+	require.NotContains(t, apiErr.Error.Message, "10.0.0.7")
 }
