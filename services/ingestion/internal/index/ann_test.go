@@ -18,7 +18,7 @@ import (
 // with the same best hits; a smaller one stays exact.
 func TestVectorsSwitchToANN(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	const n, dims = 3000, 32
+	const n, dims = 1000, 32
 	entries := make([]index.VectorEntry, n)
 	for i := range entries {
 		v := make([]float32, dims)
@@ -38,7 +38,7 @@ func TestVectorsSwitchToANN(t *testing.T) {
 	ctx := context.Background()
 
 	exact := index.NewMatrix(entries)
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute) // a liveness bound: -race on a loaded CI machine is slow
 	for {
 		hits, err := vs.Search(ctx, "t", "big", entries[42].Vec, 5, load)
 		require.NoError(t, err)
@@ -70,7 +70,7 @@ func TestVectorsSwitchToANN(t *testing.T) {
 	// Two large collections: the builder takes one at a time, and the
 	// other is built by a later search once it is free.
 	for _, c := range []string{"x", "y"} {
-		deadline := time.Now().Add(60 * time.Second)
+		deadline := time.Now().Add(3 * time.Minute)
 		for !vs.UsesANN("t", c) {
 			_, err := vs.Search(ctx, "t", c, entries[0].Vec, 1, load)
 			require.NoError(t, err)
@@ -128,7 +128,7 @@ func TestVectorsAddRemoveInPlace(t *testing.T) {
 			}
 			search(entries[0].Vec, 1)
 			if tc.annMin > 0 {
-				deadline := time.Now().Add(60 * time.Second)
+				deadline := time.Now().Add(3 * time.Minute)
 				for !vs.UsesANN("t", "kb") {
 					require.True(t, time.Now().Before(deadline), "graph not built in time")
 					time.Sleep(20 * time.Millisecond)
