@@ -95,10 +95,10 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	var provider kms.Provider
 	if cfg.KMS == "awskms" {
 		provider = kms.NewAWSKMSFromConfig(awsCfg, cfg.KMSAliasPrefix)
-	} else if provider, err = kms.OpenLocal(cfg.DataDir, st); err != nil {
+	} else if provider, err = kms.OpenLocal(keyDir(cfg), st); err != nil {
 		return err
 	}
-	key, err := audit.LoadOrCreateKey(cfg.DataDir)
+	key, err := audit.LoadOrCreateKey(keyDir(cfg))
 	if err != nil {
 		return err
 	}
@@ -219,6 +219,16 @@ func loadAWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
 		c.BaseEndpoint = aws.String(cfg.AWSEndpoint)
 	}
 	return c, nil
+}
+
+// keyDir is where master.key and audit.key live: KEY_DIR, else the data
+// dir. Replicas share the files (a Secret mounted read-only): a key that is
+// missing there is created only where the directory is writable.
+func keyDir(cfg config.Config) string {
+	if cfg.KeyDir != "" {
+		return cfg.KeyDir
+	}
+	return cfg.DataDir
 }
 
 // replicaName names this replica in rotation leases: the same across its

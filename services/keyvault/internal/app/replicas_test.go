@@ -65,12 +65,8 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 	for i := range replicas {
 		e := &env{bin: bin, certDir: certDir, dataDir: filepath.Join(root, fmt.Sprintf("kv%d", i)), keysFile: keysFile, signer: signer}
 		require.NoError(t, os.MkdirAll(e.dataDir, 0o700))
-		for _, f := range []string{kms.MasterKeyFile, audit.KeyFile} {
-			b, err := os.ReadFile(filepath.Join(shared, f))
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(e.dataDir, f), b, 0o600)) //nolint:gosec // G703: fixed names under t.TempDir()
-		}
-		_, addr := e.start(t, "", "RAMPART_KEYVAULT_DATABASE_URL="+dbURL, "RAMPART_KEYVAULT_TENANT_EVENTS=false")
+		// KEY_DIR: both read the same key files (on Kubernetes, one Secret).
+		_, addr := e.start(t, "", "RAMPART_KEYVAULT_DATABASE_URL="+dbURL, "RAMPART_KEYVAULT_TENANT_EVENTS=false", "RAMPART_KEYVAULT_KEY_DIR="+shared)
 		replicas[i], ctx = e.client(t, addr)
 	}
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -147,6 +143,10 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 	require.GreaterOrEqual(t, n, int64(2*perReplica+2), "every write and the create are audited")
 	_, err = os.Stat(filepath.Join(root, "kv0", "audit.log"))
 	require.ErrorIs(t, err, os.ErrNotExist, "on PostgreSQL the audit log is the shared chain, not a file")
+	for _, f := range []string{kms.MasterKeyFile, audit.KeyFile} {
+		_, err = os.Stat(filepath.Join(root, "kv1", f))
+		require.ErrorIs(t, err, os.ErrNotExist, "%s is read from KEY_DIR, not made per replica", f)
+	}
 }
 
 // assertNoError reports err from a goroutine without stopping the test

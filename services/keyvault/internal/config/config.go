@@ -21,6 +21,7 @@ type Config struct {
 	DBStatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" flag:"db-statement-timeout" default:"30s" usage:"PostgreSQL: the server cancels statements running longer"`
 	Env                string        `env:"ENV" flag:"env" default:"dev" usage:"deployment environment; {env} in policy name patterns"`
 	SecretsPolicy      string        `env:"SECRETS_POLICY" flag:"secrets-policy" usage:"secret access policy (JSON), hot-reloaded; embedded default when unset"`
+	KeyDir             string        `env:"KEY_DIR" flag:"key-dir" usage:"directory of master.key (local KMS) and audit.key (default: the data dir); replicas must read the same files, e.g. one Kubernetes Secret mounted read-only"`
 	AuditLog           string        `env:"AUDIT_LOG" flag:"audit-log" usage:"audit log file (default <data-dir>/audit.log)"`
 	AuditFsync         bool          `env:"AUDIT_FSYNC" flag:"audit-fsync" usage:"fsync every audit batch before answering"`
 	AuthAddr           string        `env:"RAMPART_AUTH_ADDR,noprefix" flag:"auth-addr" default:"127.0.0.1:7001" usage:"auth gRPC address (principal verification keys)"`

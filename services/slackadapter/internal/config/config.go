@@ -25,6 +25,7 @@ type Config struct {
 	// replay refusal and OAuth state single use are decided by its keys);
 	// empty keeps the embedded SQLite file in the data dir.
 	DatabaseURL        string        `env:"DATABASE_URL" flag:"database-url" usage:"postgres://... selects PostgreSQL (several replicas may share it); empty uses SQLite (slackadapter.db) in the data dir"`
+	KEKFile            string        `env:"KEK_FILE" flag:"kek-file" usage:"the key-encryption key sealing the Slack app credentials and adapter keys (default: <data dir>/slackadapter.kek); replicas must read the same file, e.g. one Kubernetes Secret mounted read-only"`
 	DBMaxConns         int           `env:"DB_MAX_CONNS" flag:"db-max-conns" default:"16" usage:"PostgreSQL: connections per replica"`
 	DBStatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" flag:"db-statement-timeout" default:"30s" usage:"PostgreSQL: the server cancels statements running longer"`
 

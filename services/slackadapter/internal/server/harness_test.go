@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,7 +97,9 @@ func start(t testing.TB, o harnessOpts) *harness {
 	done := make(chan error, 1)
 	u, err := url.Parse(h.slack.URL)
 	require.NoError(t, err)
-	args := []string{"--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir(),
+	// The KEK outside the data dir, as replicas read it (one Secret).
+	kekFile := filepath.Join(t.TempDir(), "shared.kek")
+	args := []string{"--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--kek-file", kekFile,
 		"--cert-dir", h.inf.PKIDir, "--auth-addr", h.auth.addr, "--keyvault-addr", h.vault.addr, "--inference-addr", h.inf.Addr,
 		"--slack-api-url", h.slack.URL + "/api/", "--response-url-hosts", u.Host, "--public-url", "https://rampart.example.com",
 		"--model", o.model, "--stream-update-interval", o.streamEvery, "--workers", strconv.Itoa(o.workers), "--queue-size", strconv.Itoa(o.queueSize), "--log-level", "debug"}
@@ -138,6 +141,8 @@ func start(t testing.TB, o harnessOpts) *harness {
 			t.Log(h.logs.String())
 		}
 	})
+	_, err = os.Stat(kekFile)
+	require.NoError(t, err, "the KEK is where KEK_FILE says")
 	h.client = slackadapterv1.NewSlackAdapterServiceClient(dialAs(t, h.inf.PKIDir, "edge", addr))
 	h.cli = slackadapterv1.NewSlackAdapterServiceClient(dialAs(t, h.inf.PKIDir, "rampart-cli", addr))
 	return h

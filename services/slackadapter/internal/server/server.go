@@ -99,7 +99,11 @@ func Run(ctx context.Context, args []string, hooks Hooks) error {
 		if err != nil {
 			return err
 		}
-		kr, err := keyring.Load(bot.KeyringPath(env.Common.DataDir))
+		kekFile := cfg.KEKFile
+		if kekFile == "" {
+			kekFile = bot.KeyringPath(env.Common.DataDir)
+		}
+		kr, err := keyring.Load(kekFile)
 		if err != nil {
 			_ = st.Close()
 			return err
