@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,6 +36,8 @@ import (
 	"github.com/awslabs/goformation/v7/intrinsics"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -84,6 +87,8 @@ type manifests struct {
 	Deployments     []*appsv1.Deployment
 	PDBs            []*policyv1.PodDisruptionBudget
 	NetworkPolicies []*networkingv1.NetworkPolicy
+	HPAs            []*autoscalingv2.HorizontalPodAutoscaler
+	Jobs            []*batchv1.Job
 	TGBs            []*TargetGroupBinding
 }
 
@@ -159,6 +164,14 @@ func (m *manifests) add(t *testing.T, name string, doc []byte) {
 		o := &networkingv1.NetworkPolicy{}
 		decode(o)
 		m.NetworkPolicies = append(m.NetworkPolicies, o)
+	case "autoscaling/v2 HorizontalPodAutoscaler":
+		o := &autoscalingv2.HorizontalPodAutoscaler{}
+		decode(o)
+		m.HPAs = append(m.HPAs, o)
+	case "batch/v1 Job":
+		o := &batchv1.Job{}
+		decode(o)
+		m.Jobs = append(m.Jobs, o)
 	case "elbv2.k8s.aws/v1beta1 TargetGroupBinding":
 		o := &TargetGroupBinding{}
 		decode(o)
@@ -439,30 +452,45 @@ func TestDeployK8sDeployments(t *testing.T) {
 			require.Contains(t, mounts, "/tmp")
 			data := vols[mounts["/data"].Name]
 
-			// State: a ReadWriteOnce volume means one replica, replaced with
-			// Recreate; replicated services keep no local state.
+			// State: nothing on a volume of the pod's own (the data dir is
+			// an emptyDir for derived or scratch files).
 			require.NotNil(t, d.Spec.Replicas)
-			if data.PersistentVolumeClaim != nil {
-				require.EqualValues(t, 1, *d.Spec.Replicas, "SQLite on a ReadWriteOnce volume: one replica")
-				require.Equal(t, appsv1.RecreateDeploymentStrategyType, d.Spec.Strategy.Type)
-				found := false
-				for _, pvc := range m.PVCs {
-					found = found || pvc.Name == data.PersistentVolumeClaim.ClaimName
+			require.NotNil(t, data.EmptyDir, "the data dir is scratch space")
+			// Every service runs several replicas (issue 16): each keeps its
+			// state in PostgreSQL and Redis, and the key files every replica
+			// must share come from one Secret (docs/adr/0022).
+			require.GreaterOrEqual(t, *d.Spec.Replicas, int32(2), "%s survives losing a replica", name)
+			require.Equal(t, appsv1.RollingUpdateDeploymentStrategyType, d.Spec.Strategy.Type)
+			require.Nil(t, data.PersistentVolumeClaim, "replicas keep no state on a volume of their own")
+			sharedFile := func(envName, secret string) {
+				t.Helper()
+				dir := lit(envName)
+				var mounted bool
+				for _, vm := range c.VolumeMounts {
+					if strings.HasPrefix(dir, vm.MountPath) {
+						v := vols[vm.Name]
+						require.True(t, vm.ReadOnly, "%s is read-only", vm.MountPath)
+						require.NotNil(t, v.Secret, "%s comes from a Secret", envName)
+						require.Equal(t, secret, v.Secret.SecretName)
+						require.True(t, v.Secret.DefaultMode != nil && *v.Secret.DefaultMode&0o007 == 0, "key material not world-readable")
+						mounted = true
+					}
 				}
-				require.True(t, found, "PVC %s exists", data.PersistentVolumeClaim.ClaimName)
-			} else {
-				require.NotNil(t, data.EmptyDir)
+				require.True(t, mounted, "%s (%s) is on a Secret volume", envName, dir)
 			}
-			if *d.Spec.Replicas > 1 {
-				switch name {
-				case "auth":
-					require.Contains(t, env, "RAMPART_AUTH_DATABASE_URL", "replicated auth needs PostgreSQL")
-					require.Contains(t, env, "RAMPART_AUTH_SIGNING_KEK_FILE", "replicas share one signing KEK")
-				case "edge":
-					require.Contains(t, env, "RAMPART_REDIS_URL", "replicated edges share rate limits through Redis")
-				default:
-					t.Fatalf("%s has %d replicas: check its state can be shared", name, *d.Spec.Replicas)
-				}
+			if name != "edge" {
+				require.Contains(t, env, prefix+"DATABASE_URL", "replicated %s needs PostgreSQL", name)
+				require.Equal(t, "rampart-"+name+"-db", env[prefix+"DATABASE_URL"].ValueFrom.SecretKeyRef.Name)
+			}
+			switch name {
+			case "auth":
+				sharedFile("RAMPART_AUTH_SIGNING_KEK_FILE", "rampart-auth-signing-kek")
+			case "keyvault":
+				sharedFile("RAMPART_KEYVAULT_KEY_DIR", "rampart-keyvault-keys")
+			case "slackadapter":
+				sharedFile("RAMPART_SLACKADAPTER_KEK_FILE", "rampart-slackadapter-kek")
+			case "inference", "edge":
+				require.Contains(t, env, "RAMPART_REDIS_URL", "%s replicas share quotas and rate limits through Redis", name)
 			}
 			if name == "edge" {
 				require.Equal(t, "0.0.0.0:8080", lit("RAMPART_HTTP_ADDR"))
@@ -503,6 +531,26 @@ func TestDeployK8sDeployments(t *testing.T) {
 				}
 			}
 			require.NotNil(t, pdb, "PodDisruptionBudget for %s", name)
+
+			// HorizontalPodAutoscaler scaling this Deployment from its
+			// replica count up, on CPU.
+			var hpa *autoscalingv2.HorizontalPodAutoscaler
+			for _, h := range m.HPAs {
+				if h.Spec.ScaleTargetRef.Kind == "Deployment" && h.Spec.ScaleTargetRef.Name == name {
+					require.Nil(t, hpa, "one HPA per service")
+					hpa = h
+				}
+			}
+			require.NotNil(t, hpa, "HorizontalPodAutoscaler for %s", name)
+			require.Equal(t, "apps/v1", hpa.Spec.ScaleTargetRef.APIVersion)
+			require.NotNil(t, hpa.Spec.MinReplicas)
+			require.Equal(t, *d.Spec.Replicas, *hpa.Spec.MinReplicas, "the HPA never scales below the Deployment's replicas")
+			require.Greater(t, hpa.Spec.MaxReplicas, *hpa.Spec.MinReplicas)
+			require.NotEmpty(t, hpa.Spec.Metrics)
+			for _, mt := range hpa.Spec.Metrics {
+				require.Equal(t, autoscalingv2.ResourceMetricSourceType, mt.Type)
+				require.Equal(t, corev1.ResourceCPU, mt.Resource.Name, "scales on CPU, which every container requests")
+			}
 			if *d.Spec.Replicas > 1 {
 				require.True(t, pdb.Spec.MinAvailable != nil && pdb.Spec.MinAvailable.IntValue() >= 1, "keeps one replica serving")
 			} else {
@@ -511,6 +559,81 @@ func TestDeployK8sDeployments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDeployK8sMigrationJob: one Job migrates every service's database
+// with that service's image ("<svc> migrate") and the same database Secret
+// as its Deployment, hardened like the services, reaching only PostgreSQL.
+func TestDeployK8sMigrationJob(t *testing.T) {
+	t.Parallel()
+	m := kustomizeBuild(t, k8sBase)
+	require.Len(t, m.Jobs, 1)
+	job := m.Jobs[0]
+	pod := job.Spec.Template.Spec
+	require.Contains(t, []corev1.RestartPolicy{corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}, pod.RestartPolicy)
+	require.NotNil(t, job.Spec.BackoffLimit)
+	require.NotNil(t, job.Spec.ActiveDeadlineSeconds, "a database that never answers does not hold the Job forever")
+	require.True(t, pod.AutomountServiceAccountToken != nil && !*pod.AutomountServiceAccountToken)
+	require.True(t, pod.SecurityContext != nil && pod.SecurityContext.RunAsNonRoot != nil && *pod.SecurityContext.RunAsNonRoot)
+
+	byName := map[string]corev1.Container{}
+	for _, c := range pod.Containers {
+		byName[c.Name] = c
+	}
+	var withDB []string
+	for _, name := range config.Services() {
+		if name != "edge" {
+			withDB = append(withDB, name)
+		}
+	}
+	require.ElementsMatch(t, withDB, slices.Collect(maps.Keys(byName)), "a container per service with a database")
+	for _, name := range withDB {
+		c := byName[name]
+		repo, _, _ := strings.Cut(c.Image[strings.LastIndex(c.Image, "/")+1:], ":")
+		require.Equal(t, "rampart-"+name, repo)
+		dep := m.deployment(t, name).Spec.Template.Spec.Containers[0]
+		require.Equal(t, dep.Image, c.Image, "%s: migrates with the release it deploys", name)
+		require.Equal(t, []string{"migrate"}, c.Args)
+		var url *corev1.EnvVar
+		for i, e := range c.Env {
+			if e.Name == config.Prefix(name)+"DATABASE_URL" {
+				url = &c.Env[i]
+			}
+		}
+		require.NotNil(t, url, "%s: DATABASE_URL", name)
+		require.NotNil(t, url.ValueFrom.SecretKeyRef, "from a Secret")
+		for _, e := range dep.Env {
+			if e.Name == url.Name {
+				require.Equal(t, e.ValueFrom.SecretKeyRef, url.ValueFrom.SecretKeyRef, "%s: the database its Deployment uses", name)
+			}
+		}
+		sc := c.SecurityContext
+		require.True(t, sc != nil && sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem)
+		require.True(t, sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation)
+		require.Equal(t, []corev1.Capability{"ALL"}, sc.Capabilities.Drop)
+		_, okCPU := c.Resources.Limits[corev1.ResourceCPU]
+		_, okMem := c.Resources.Limits[corev1.ResourceMemory]
+		require.True(t, okCPU && okMem, "%s: limits", name)
+	}
+
+	// Network: out only to PostgreSQL (and DNS), nothing in but the
+	// namespace-wide metrics scrape of admin ports (it has none).
+	for _, np := range m.NetworkPolicies {
+		if !selects(np.Spec.PodSelector.MatchLabels, job.Spec.Template.Labels) {
+			continue
+		}
+		if np.Name != "allow-metrics-scrape" {
+			require.Empty(t, np.Spec.Ingress, "%s: nothing calls the migration", np.Name)
+		}
+		for _, r := range np.Spec.Egress {
+			for _, p := range r.Ports {
+				require.Contains(t, []int{53, 5432}, p.Port.IntValue(), "%s: only DNS and PostgreSQL", np.Name)
+			}
+		}
+	}
+	require.True(t, egressTo(m.NetworkPolicies, job.Spec.Template.Labels, func(p networkingv1.NetworkPolicyPeer, port int32) bool {
+		return port == 5432 && p.IPBlock != nil
+	}), "the migration reaches PostgreSQL")
 }
 
 func requireProbe(t *testing.T, name string, p *corev1.Probe, path string) {
@@ -693,6 +816,16 @@ func TestDeployK8sNetworkPolicies(t *testing.T) {
 			return p.IPBlock != nil && p.IPBlock.CIDR == "0.0.0.0/0"
 		})
 		require.Equal(t, name == "inference" || name == "slackadapter", internet, "%s internet egress", name)
+	}
+	for _, name := range config.Services() {
+		pg := egressTo(nps, podLabels[name], func(p networkingv1.NetworkPolicyPeer, port int32) bool {
+			return port == 5432 && p.IPBlock != nil
+		})
+		require.Equal(t, name != "edge", pg, "%s reaches PostgreSQL", name)
+		redis := egressTo(nps, podLabels[name], func(p networkingv1.NetworkPolicyPeer, port int32) bool {
+			return port == 6379 && p.IPBlock != nil
+		})
+		require.Equal(t, name == "edge" || name == "inference", redis, "%s reaches Redis", name)
 	}
 	for _, np := range nps {
 		for _, r := range np.Spec.Egress {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 )
 
 // StoredKEK is one version of a tenant's KEK as kept in the database,
@@ -80,7 +81,7 @@ func OpenLocal(dir string, store KEKStore) (*Local, error) {
 	case err != nil:
 		return nil, fmt.Errorf("kms: read master key: %w", err)
 	}
-	if st, err := os.Stat(l.path); err == nil && st.Mode().Perm()&0o077 != 0 {
+	if st, err := os.Stat(l.path); err == nil && !privateEnough(st) {
 		return nil, fmt.Errorf("kms: master key file %s is accessible by group/others (mode %v); chmod 600", l.path, st.Mode().Perm())
 	}
 	var mf masterFile
@@ -377,4 +378,21 @@ func (l *Local) Wrap(ctx context.Context, tenant string, dk []byte, encCtx map[s
 	}
 	w, err := l.wrap(kek, v, tenant, dk, encCtx)
 	return w, keyID(v), err
+}
+
+// privateEnough reports whether a key file is readable by its owner only,
+// or also by the group of this process and nobody else: the layout of a
+// Kubernetes Secret volume (root-owned, mode 0440, group = the pod's
+// fsGroup), from which replicas read one shared key (KEY_DIR). Other
+// users, and group write, are always refused.
+func privateEnough(st os.FileInfo) bool {
+	perm := st.Mode().Perm()
+	if perm&0o037 != 0 {
+		return false
+	}
+	if perm&0o040 == 0 {
+		return true
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return ok && int(sys.Gid) == os.Getegid()
 }

@@ -33,24 +33,42 @@ func TestLocalMasterKeyFile(t *testing.T) {
 
 	tests := []struct {
 		desc    string
-		mutate  func()
+		mutate  func(t *testing.T)
 		wantErr string
 	}{
-		{"group-readable file refused", func() { require.NoError(t, os.Chmod(path, 0o640)) }, "chmod 600"},
-		{"not JSON", func() { require.NoError(t, os.WriteFile(path, []byte("{"), 0o600)) }, "not valid JSON"},
-		{"short key", func() {
+		{"others-readable file refused", func(t *testing.T) { require.NoError(t, os.Chmod(path, 0o604)) }, "chmod 600"},
+		{"group-writable file refused", func(t *testing.T) { require.NoError(t, os.Chmod(path, 0o660)) }, "chmod 600"},
+		{"readable by another group refused", func(t *testing.T) {
+			require.NoError(t, os.Chmod(path, 0o640))
+			if err := os.Chown(path, -1, os.Getegid()+1); err != nil {
+				t.Skip("cannot give the file another group here:", err)
+			}
+		}, "chmod 600"},
+		{"not JSON", func(t *testing.T) { require.NoError(t, os.WriteFile(path, []byte("{"), 0o600)) }, "not valid JSON"},
+		{"short key", func(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, []byte(`{"current":1,"keys":{"1":"AAAA"}}`), 0o600))
 		}, "malformed"},
-		{"missing current version", func() {
+		{"missing current version", func(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, []byte(`{"current":2,"keys":{}}`), 0o600))
 		}, "no current version 2"},
 	}
+	// A Kubernetes Secret volume: readable by the owner and this process's
+	// group (the pod's fsGroup) only.
+	d := t.TempDir()
+	openLocal(t, d)
+	require.NoError(t, os.Chmod(filepath.Join(d, kms.MasterKeyFile), 0o440))
+	st, err := store.Open(context.Background(), d)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	_, err = kms.OpenLocal(d, st)
+	require.NoError(t, err, "group-readable by our own group is accepted")
+
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			d := t.TempDir()
 			openLocal(t, d)
 			path = filepath.Join(d, kms.MasterKeyFile)
-			tc.mutate()
+			tc.mutate(t)
 			st, err := store.Open(context.Background(), d)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = st.Close() })
