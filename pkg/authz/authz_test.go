@@ -252,7 +252,7 @@ func TestFromFile(t *testing.T) {
 
 	// Hot reload: ingestion is added without a restart.
 	write(authz.Policy{Rules: []authz.Rule{{Methods: []string{verifyKey}, Callers: []string{pki.ServiceID("edge"), pki.ServiceID("ingestion")}}}})
-	require.Eventually(t, func() bool { return invoke(t, ingestion, verifyKey) == nil }, 5*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return invoke(t, ingestion, verifyKey) == nil }, 30*time.Second, 20*time.Millisecond)
 
 	// A broken edit keeps the last good policy.
 	write(`{"rules":[{"methods":["oops"]}]}`)

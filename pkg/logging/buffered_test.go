@@ -66,12 +66,12 @@ func TestBufferedWriterTimedFlush(t *testing.T) {
 	l := logging.New(bw, slog.LevelInfo)
 	l.Info("a")
 	l.Info("b")
-	require.Eventually(t, func() bool { n, _ := cw.snapshot(); return n == 1 }, 2*time.Second, 5*time.Millisecond,
+	require.Eventually(t, func() bool { n, _ := cw.snapshot(); return n == 1 }, 30*time.Second, 5*time.Millisecond,
 		"both lines go out in one write after the delay")
 	_, text := cw.snapshot()
 	require.Contains(t, text, `"msg":"a"`)
 	require.Contains(t, text, `"msg":"b"`)
 	l.Info("c")
-	require.Eventually(t, func() bool { n, _ := cw.snapshot(); return n == 2 }, 2*time.Second, 5*time.Millisecond,
+	require.Eventually(t, func() bool { n, _ := cw.snapshot(); return n == 2 }, 30*time.Second, 5*time.Millisecond,
 		"the timer re-arms for the next line")
 }

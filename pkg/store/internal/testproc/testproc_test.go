@@ -72,7 +72,7 @@ func TestProcessStop(t *testing.T) {
 	t.Parallel()
 	p, err := Start(Command("/bin/sh", "-c", "echo started; exec sleep 60"))
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return p.Output() == "started" }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return p.Output() == "started" }, 30*time.Second, 10*time.Millisecond)
 	require.NoError(t, p.Stop(syscall.SIGTERM, 5*time.Second))
 	<-p.Exited()
 	require.Error(t, p.ExitErr())
@@ -81,7 +81,7 @@ func TestProcessStop(t *testing.T) {
 	// A process that ignores the signal is killed after the timeout.
 	p, err = Start(Command("/bin/sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"))
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return p.Output() == "ready" }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return p.Output() == "ready" }, 30*time.Second, 10*time.Millisecond)
 	require.ErrorContains(t, p.Stop(syscall.SIGTERM, 200*time.Millisecond), "killed")
 }
 

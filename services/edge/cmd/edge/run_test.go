@@ -63,7 +63,7 @@ func TestServeLifecycle(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	require.Eventually(t, func() bool { c, _ := get(adminURL+"/readyz", ""); return c == 200 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { c, _ := get(adminURL+"/readyz", ""); return c == 200 }, 30*time.Second, 10*time.Millisecond)
 	require.NoError(t, healthcheck(t.Context(), []string{"-admin-addr", cfg.AdminAddr}))
 
 	code, body := get(base+"/v1/whoami", key)
@@ -96,7 +96,7 @@ func TestServeLifecycle(t *testing.T) {
 
 	// Shutdown: readiness goes false first, then the listeners close.
 	cancel()
-	require.Eventually(t, func() bool { c, _ := get(adminURL+"/readyz", ""); return c == 503 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { c, _ := get(adminURL+"/readyz", ""); return c == 503 }, 30*time.Second, 10*time.Millisecond)
 	require.Error(t, healthcheck(t.Context(), []string{"-admin-addr", cfg.AdminAddr}))
 	select {
 	case err := <-done:

@@ -64,7 +64,7 @@ func newEdge(t testing.TB, o edgeOpts) *edge {
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	if !o.noWatch {
-		require.Eventually(t, a.Synced, 5*time.Second, 5*time.Millisecond, "revocation stream never synced")
+		require.Eventually(t, a.Synced, 30*time.Second, 5*time.Millisecond, "revocation stream never synced")
 	}
 
 	log := slog.New(slog.DiscardHandler)
