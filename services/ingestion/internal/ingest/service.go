@@ -84,6 +84,9 @@ type Options struct {
 	CrawlMaxPages int
 	// WatchInterval is how often WatchJob looks at a job (default 250ms).
 	WatchInterval time.Duration
+	// MaxWatches bounds a tenant's WatchJob streams open at once on this
+	// replica (default 16): each reads the database every WatchInterval.
+	MaxWatches int
 	// Now is the clock (fetch time of crawled pages without
 	// Last-Modified); default time.Now.
 	Now func() time.Time
@@ -111,6 +114,8 @@ type Service struct {
 	wake    chan struct{}
 	// cols is the state of this replica's per-collection search indexes.
 	cols freshness
+	// watches counts each tenant's open WatchJob streams (under mu).
+	watches map[string]int
 }
 
 // jobRef is a claimed job. kind is store.KindCrawl for crawls (else an
@@ -162,10 +167,13 @@ func New(o Options) *Service {
 	if o.WatchInterval <= 0 {
 		o.WatchInterval = 250 * time.Millisecond
 	}
+	if o.MaxWatches <= 0 {
+		o.MaxWatches = 16
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{o: o, log: o.Log, waiting: map[string]bool{}, wake: make(chan struct{}, 1)}
+	s := &Service{o: o, log: o.Log, waiting: map[string]bool{}, wake: make(chan struct{}, 1), watches: map[string]int{}}
 	o.Ring.OnUnlock(s.unpark)
 	return s
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
@@ -18,6 +19,10 @@ func (s *Service) WatchJob(ctx context.Context, tenant, id string, send func(sto
 	if id == "" {
 		return grpcerr.Invalid("job_id", "is required")
 	}
+	if !s.openWatch(tenant) {
+		return fmt.Errorf("%w: at most %d job watches of a tenant at once", grpcerr.ErrResourceExhausted, s.o.MaxWatches)
+	}
+	defer s.closeWatch(tenant)
 	tick := time.NewTicker(s.o.WatchInterval)
 	defer tick.Stop()
 	var last store.Job
@@ -40,5 +45,24 @@ func (s *Service) WatchJob(ctx context.Context, tenant, id string, send func(sto
 			return ctx.Err()
 		case <-tick.C:
 		}
+	}
+}
+
+// openWatch takes one of the tenant's watch slots (false: all taken).
+func (s *Service) openWatch(tenant string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watches[tenant] >= s.o.MaxWatches {
+		return false
+	}
+	s.watches[tenant]++
+	return true
+}
+
+func (s *Service) closeWatch(tenant string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watches[tenant]--; s.watches[tenant] <= 0 {
+		delete(s.watches, tenant)
 	}
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -295,4 +296,54 @@ func TestCrawlOnePerCollection(t *testing.T) {
 	// A crawl does not count as a re-embed of the collection.
 	_, err = c.UpdateCollection(ctx, &ingestionv1.UpdateCollectionRequest{Collection: "one", EmbeddingModel: "rampart-hash-embed"})
 	require.NoError(t, err)
+}
+
+func TestWatchJobsPerTenantBounded(t *testing.T) {
+	h := newHarness(t, opts{noWorkers: true}) // jobs stay queued: watches stay open
+	c := h.client(t, "edge")
+	jobs := map[string]string{}
+	for _, tenant := range []string{"tenant-a", "tenant-b"} {
+		ctx := h.ctx(t, tenant)
+		_, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "kb"})
+		require.NoError(t, err)
+		r, err := c.IngestDocument(ctx, &ingestionv1.IngestDocumentRequest{Collection: "kb", Input: &ingestionv1.IngestDocumentRequest_Content{Content: []byte("queued " + tenant)}})
+		require.NoError(t, err)
+		jobs[tenant] = r.GetJob().GetId()
+	}
+	open := func(tenant string) (ingestionv1.IngestionService_WatchJobClient, context.CancelFunc, error) {
+		ctx, cancel := context.WithCancel(h.ctx(t, tenant))
+		stream, err := c.WatchJob(ctx, &ingestionv1.WatchJobRequest{JobId: jobs[tenant]})
+		require.NoError(t, err)
+		m, err := stream.Recv()
+		if err == nil {
+			require.Equal(t, ingestionv1.JobState_JOB_STATE_QUEUED, m.GetJob().GetState())
+		}
+		return stream, cancel, err
+	}
+	var cancels []context.CancelFunc
+	for range 16 {
+		_, cancel, err := open("tenant-a")
+		require.NoError(t, err)
+		cancels = append(cancels, cancel)
+	}
+	_, cancel, err := open("tenant-a")
+	cancel()
+	requireCode(t, err, codes.ResourceExhausted, "at most 16")
+	_, cancelB, err := open("tenant-b")
+	require.NoError(t, err, "another tenant's watches are its own")
+	cancelB()
+
+	cancels[0]()
+	require.Eventually(t, func() bool {
+		_, cancel, err := open("tenant-a")
+		if err != nil {
+			cancel()
+			return false
+		}
+		cancels = append(cancels, cancel)
+		return true
+	}, 10*time.Second, 20*time.Millisecond, "a closed watch frees its slot")
+	for _, cancel := range cancels[1:] {
+		cancel()
+	}
 }
