@@ -86,6 +86,8 @@ func convert(swagger []byte) ([]byte, error) {
 			"`{\"error\":{\"message\",\"type\",\"param\",\"code\"}}`.",
 	}
 	doc.Tags = nil
+	// Relative: the document describes the edge that serves it.
+	doc.Servers = openapi3.Servers{{URL: "/", Description: "the Rampart edge serving this document"}}
 	// openapi3conv rewrites only what differs between 3.0 and 3.1 (nullable,
 	// boolean exclusive bounds, example); it needs a valid document, so the
 	// converted one is checked first, as 3.0.
@@ -165,6 +167,10 @@ func errorBodies(doc *openapi3.T) error {
 			if op.Responses == nil {
 				op.Responses = openapi3.NewResponses()
 			}
+			// 4XX and 5XX name the error classes explicitly (linters and
+			// generators type them); default covers anything else.
+			op.Responses.Set("4XX", ref)
+			op.Responses.Set("5XX", ref)
 			op.Responses.Set("default", ref)
 		}
 	}
