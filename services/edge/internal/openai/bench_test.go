@@ -33,6 +33,12 @@ const benchChat = `{"model":"%s","messages":[{"role":"system","content":"You are
 
 const benchStream = `{"model":"%s","stream":true,"messages":[{"role":"user","content":"Say hello to the benchmark in a few words please."}],"max_tokens":64}`
 
+// The same prompts on the Responses API: inference maps them onto the same
+// upstream chat call, so the direct baseline is the chat request.
+const benchResponses = `{"model":"%s","instructions":"You are a helpful assistant.","input":"Say hello to the benchmark in a few words please.","max_output_tokens":64,"temperature":0.2}`
+
+const benchResponsesStream = `{"model":"%s","stream":true,"input":"Say hello to the benchmark in a few words please.","max_output_tokens":64}`
+
 type target struct {
 	url, auth string
 	body      []byte
@@ -40,14 +46,21 @@ type target struct {
 
 func benchTargets(b *testing.B, bodyFmt string) (direct, rampart target) {
 	b.Helper()
+	return benchRoute(b, bodyFmt, "/v1/chat/completions", bodyFmt)
+}
+
+// benchRoute is benchTargets for a Rampart route and body other than chat's
+// (the direct request stays the upstream chat completion).
+func benchRoute(b *testing.B, directFmt, path, rampartFmt string) (direct, rampart target) {
+	b.Helper()
 	// Production log handler and level, writing to io.Discard: the access
 	// log line of every call is formatted as in production.
 	s := newStackWith(b, logging.New(io.Discard, slog.LevelInfo))
 	s.AddKey(b, "bench-key", &authv1.Principal{TenantId: "bench", KeyId: "kbench",
 		Limits: &authv1.Limits{TokensPerMinute: 1 << 40, TenantTokensPerMinute: 1 << 40}})
 	upstream := strings.TrimSuffix(s.upstreamURL, "/")
-	direct = target{url: upstream + "/v1/chat/completions", auth: "Bearer sk-upstream-secret", body: fmt.Appendf(nil, bodyFmt, "gpt-4o-mini")}
-	rampart = target{url: s.URL + "/v1/chat/completions", auth: "Bearer bench-key", body: fmt.Appendf(nil, bodyFmt, "gpt-fake")}
+	direct = target{url: upstream + "/v1/chat/completions", auth: "Bearer sk-upstream-secret", body: fmt.Appendf(nil, directFmt, "gpt-4o-mini")}
+	rampart = target{url: s.URL + path, auth: "Bearer bench-key", body: fmt.Appendf(nil, rampartFmt, "gpt-fake")}
 	return direct, rampart
 }
 
@@ -151,9 +164,14 @@ func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond)
 
 // BenchmarkChatLatency: added p50/p99 over b.N sequential requests.
 func BenchmarkChatLatency(b *testing.B) {
-	for _, tc := range []struct{ name, body string }{{"json", benchChat}, {"stream", benchStream}} {
+	for _, tc := range []struct{ name, direct, path, body string }{
+		{"json", benchChat, "/v1/chat/completions", benchChat},
+		{"stream", benchStream, "/v1/chat/completions", benchStream},
+		{"responses-json", benchChat, "/v1/responses", benchResponses},
+		{"responses-stream", benchStream, "/v1/responses", benchResponsesStream},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
-			direct, rampart := benchTargets(b, tc.body)
+			direct, rampart := benchRoute(b, tc.direct, tc.path, tc.body)
 			n := max(b.N, 100)
 			b.ResetTimer()
 			d := sequential(direct, n)
@@ -175,11 +193,17 @@ func BenchmarkChatLatency(b *testing.B) {
 }
 
 // BenchmarkChatThroughput: requests per second at concurrency 16 and 64.
-func BenchmarkChatThroughput(b *testing.B) {
+func BenchmarkChatThroughput(b *testing.B) { throughput(b, "/v1/chat/completions", benchChat) }
+
+// BenchmarkResponsesThroughput: the same for /v1/responses, against the
+// same direct chat baseline.
+func BenchmarkResponsesThroughput(b *testing.B) { throughput(b, "/v1/responses", benchResponses) }
+
+func throughput(b *testing.B, path, body string) {
 	dur := benchDuration()
 	for _, conc := range []int{16, 64} {
 		b.Run(fmt.Sprintf("c=%d", conc), func(b *testing.B) {
-			direct, rampart := benchTargets(b, benchChat)
+			direct, rampart := benchRoute(b, benchChat, path, body)
 			b.ResetTimer()
 			d := loadResult{rps: 1}
 			if os.Getenv("RAMPART_BENCH_ONLY_RAMPART") == "" { // set it to profile Rampart alone
