@@ -125,7 +125,7 @@ type Chunk struct {
 // rebound for the dialect.
 type Store struct {
 	raw *sql.DB
-	db  rebinding
+	db  store.Rebound
 	d   store.Dialect
 	now func() time.Time
 }
@@ -168,7 +168,7 @@ func OpenPostgres(ctx context.Context, url string, pool store.PoolOptions) (*Sto
 }
 
 func newStore(db *sql.DB, d store.Dialect) *Store {
-	return &Store{raw: db, db: rebinding{q: db, d: d}, d: d, now: time.Now}
+	return &Store{raw: db, db: store.Rebound{Q: db, D: d}, d: d, now: time.Now}
 }
 
 // Dialect reports which database the store runs on.

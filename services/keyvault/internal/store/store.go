@@ -124,33 +124,11 @@ func (s *Store) Dialect() pstore.Dialect { return s.d }
 // Ping checks the database connection (readiness).
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// rebinding writes every query with "?" placeholders and rewrites them for
-// the dialect on the way through.
-type rebinding struct {
-	q querier
-	d pstore.Dialect
-}
-
-func (r rebinding) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return r.q.ExecContext(ctx, r.d.Rebind(query), args...)
-}
-
-func (r rebinding) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return r.q.QueryContext(ctx, r.d.Rebind(query), args...)
-}
-
-func (r rebinding) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return r.q.QueryRowContext(ctx, r.d.Rebind(query), args...)
-}
+// querier is a pool or a transaction, with queries rebound for the dialect.
+type querier = pstore.Querier
 
 // x returns a querier over the pool (no transaction).
-func (s *Store) x() querier { return rebinding{q: s.db, d: s.d} }
+func (s *Store) x() querier { return pstore.Rebound{Q: s.db, D: s.d} }
 
 // Tx is a transaction; all its methods are scoped by tenant.
 type Tx struct {
@@ -176,7 +154,7 @@ func (s *Store) inTx(ctx context.Context, db *sql.DB, fn func(tx *Tx) error) err
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(&Tx{q: rebinding{q: sqlTx, d: s.d}, d: s.d, forUpdate: s.d == pstore.Postgres}); err != nil {
+	if err := fn(&Tx{q: pstore.Rebound{Q: sqlTx, D: s.d}, d: s.d, forUpdate: s.d == pstore.Postgres}); err != nil {
 		return errors.Join(err, ignoreDone(sqlTx.Rollback()))
 	}
 	if err := sqlTx.Commit(); err != nil {

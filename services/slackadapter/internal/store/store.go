@@ -29,7 +29,7 @@ var ErrTeamTaken = errors.New("store: workspace installed for another tenant")
 // DELETE ... RETURNING), so replicas sharing the database agree.
 type Store struct {
 	raw *sql.DB
-	db  rebinding
+	db  store.Rebound
 	d   store.Dialect
 }
 
@@ -71,7 +71,7 @@ func OpenPostgres(ctx context.Context, url string, pool store.PoolOptions) (*Sto
 }
 
 func newStore(db *sql.DB, d store.Dialect) *Store {
-	return &Store{raw: db, db: rebinding{q: db, d: d}, d: d}
+	return &Store{raw: db, db: store.Rebound{Q: db, D: d}, d: d}
 }
 
 // Close closes the database.
@@ -83,37 +83,13 @@ func (s *Store) Dialect() store.Dialect { return s.d }
 // Ping checks the database connection (readiness).
 func (s *Store) Ping(ctx context.Context) error { return s.raw.PingContext(ctx) }
 
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// rebinding rewrites "?" placeholders for the dialect on the way through.
-type rebinding struct {
-	q querier
-	d store.Dialect
-}
-
-func (r rebinding) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return r.q.ExecContext(ctx, r.d.Rebind(query), args...)
-}
-
-func (r rebinding) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return r.q.QueryContext(ctx, r.d.Rebind(query), args...)
-}
-
-func (r rebinding) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return r.q.QueryRowContext(ctx, r.d.Rebind(query), args...)
-}
-
 // beginTx starts a transaction whose queries are rebound too.
-func (s *Store) beginTx(ctx context.Context) (*sql.Tx, rebinding, error) {
+func (s *Store) beginTx(ctx context.Context) (*sql.Tx, store.Rebound, error) {
 	tx, err := s.raw.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, rebinding{}, err
+		return nil, store.Rebound{}, err
 	}
-	return tx, rebinding{q: tx, d: s.d}, nil
+	return tx, store.Rebound{Q: tx, D: s.d}, nil
 }
 
 // MarkSeen records (team, event id) until now+ttl and reports whether it is
