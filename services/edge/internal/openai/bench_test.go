@@ -44,13 +44,9 @@ type target struct {
 	body      []byte
 }
 
-func benchTargets(b *testing.B, bodyFmt string) (direct, rampart target) {
-	b.Helper()
-	return benchRoute(b, bodyFmt, "/v1/chat/completions", bodyFmt)
-}
-
-// benchRoute is benchTargets for a Rampart route and body other than chat's
-// (the direct request stays the upstream chat completion).
+// benchRoute starts a stack and returns the direct upstream chat request
+// (directFmt) and the Rampart request on path (rampartFmt); for the
+// Responses API the direct request stays the upstream chat completion.
 func benchRoute(b *testing.B, directFmt, path, rampartFmt string) (direct, rampart target) {
 	b.Helper()
 	// Production log handler and level, writing to io.Discard: the access
