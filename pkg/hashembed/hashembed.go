@@ -1,9 +1,12 @@
-// Package hashembed is Rampart's dependency-free text embedding: signed
-// feature hashing of lower-cased words and word bigrams (FNV-1a 64) into a
-// fixed number of buckets, L2-normalised. Inference serves it as the
-// `rampart-hash-embed` model and ingestion indexes with it, so the vectors of
-// a query and of the chunks it searches are comparable. It needs no weights
-// and always gives the same vector for the same text.
+// Package hashembed is Rampart's dependency-free text embedding, signed
+// feature hashing (FNV-1a 64) into a fixed number of buckets,
+// L2-normalised, in two versions. Vector (Version 1: lower-cased words and
+// word bigrams) is what inference serves as the `rampart-hash-embed`
+// model. VectorV2 (Version 2: content words, bigrams and character
+// n-grams with dampened term frequencies) is what ingestion indexes and
+// queries its collections with (docs/adr/0031-hash-embedding-v2.md). Both
+// need no weights and always give the same vector for the same text;
+// vectors of different versions are not comparable.
 package hashembed
 
 import (

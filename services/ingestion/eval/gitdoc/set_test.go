@@ -1,6 +1,6 @@
-// Package gitdoc_test checks the shipped git-doc retrieval question set; the
-// set itself is data (questions.jsonl), used by rampart eval retrieval and by
-// the ingestion corpus test.
+// Package gitdoc_test checks the shipped git-doc retrieval question sets;
+// the sets themselves are data (questions.jsonl, heldout.jsonl), used by
+// rampart eval retrieval and by the ingestion corpus test.
 package gitdoc_test
 
 import (
@@ -12,12 +12,24 @@ import (
 	"github.com/rampart-platform/rampart/pkg/retrievaleval"
 )
 
-// TestShippedSet: the git-doc question set parses and is large enough.
-func TestShippedSet(t *testing.T) {
-	f, err := os.Open("questions.jsonl")
-	require.NoError(t, err)
-	defer f.Close()
-	qs, err := retrievaleval.Load(f)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(qs), 50)
+// TestShippedSets: both sets parse, are large enough, and do not share a
+// question (the held-out set must not repeat the development set).
+func TestShippedSets(t *testing.T) {
+	seen := map[string]string{}
+	for _, name := range []string{"questions.jsonl", "heldout.jsonl"} {
+		f, err := os.Open(name)
+		require.NoError(t, err)
+		qs, err := retrievaleval.Load(f)
+		_ = f.Close()
+		require.NoError(t, err, name)
+		require.GreaterOrEqual(t, len(qs), 50, name)
+		for _, q := range qs {
+			prev, dup := seen[q.ID]
+			require.False(t, dup, "%s: id %s also in %s", name, q.ID, prev)
+			seen[q.ID] = name
+			prev, dup = seen["q:"+q.Question]
+			require.False(t, dup, "%s: question %q also in %s", name, q.Question, prev)
+			seen["q:"+q.Question] = name
+		}
+	}
 }

@@ -13,7 +13,7 @@ type Config struct {
 	config.Common
 
 	Workers           int           `env:"WORKERS" flag:"workers" default:"2" usage:"ingestion jobs processed concurrently"`
-	EmbedDims         int           `env:"EMBED_DIMS" flag:"embed-dims" default:"256" usage:"dimensions of the hash embedding (match inference's rampart-hash-embed)"`
+	EmbedDims         int           `env:"EMBED_DIMS" flag:"embed-dims" default:"768" usage:"dimensions of the hash embedding (a change re-embeds hash collections on their next search)"`
 	ChunkTokens       int           `env:"CHUNK_TOKENS" flag:"chunk-tokens" default:"300" usage:"target chunk size in approximate tokens"`
 	ChunkOverlap      int           `env:"CHUNK_OVERLAP" flag:"chunk-overlap" default:"50" usage:"tokens of trailing sentences repeated in the next chunk"`
 	AllowPrivate      bool          `env:"FETCH_ALLOW_PRIVATE" flag:"fetch-allow-private" usage:"dev profile only: allow URL ingestion and crawls from loopback, private and link-local addresses (SSRF guard off for those); refused with RAMPART_PROFILE=prod"`

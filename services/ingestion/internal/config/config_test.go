@@ -14,7 +14,7 @@ func TestLoadAndValidate(t *testing.T) {
 	cfg := config.Default()
 	require.NoError(t, pkgconfig.Load(pkgconfig.Prefix("ingestion"), cfg, nil))
 	require.Equal(t, 2, cfg.Workers)
-	require.Equal(t, 256, cfg.EmbedDims)
+	require.Equal(t, 768, cfg.EmbedDims)
 	require.False(t, cfg.AllowPrivate, "the SSRF guard is on by default")
 	require.Empty(t, cfg.DatabaseURL, "SQLite in the data dir by default")
 	require.Equal(t, 2*time.Minute, cfg.JobLease)

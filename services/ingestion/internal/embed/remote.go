@@ -14,7 +14,7 @@ import (
 
 // ModelFusionWeight is the fusion weight of a learned embedding model's
 // vector ranking (BM25's is 1).
-const ModelFusionWeight = modelFusionWeight
+const ModelFusionWeight = 1.0
 
 // ErrUnavailable wraps failures of the embedding upstream that may pass
 // (inference or the provider down, timing out, or over the tenant's rate):

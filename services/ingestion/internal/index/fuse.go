@@ -29,6 +29,40 @@ type Ranking struct {
 // so that it breaks ties and adds recall at the tail without pushing a
 // strong ranking's hits down.
 func FuseWeighted(k int, rankings ...Ranking) []Hit {
+	return fuse(k, rankings, func(_ int, r Ranking, i int) float64 { return r.Weight / float64(RRFK+i+1) })
+}
+
+// FuseScores merges rankings by their scores rather than their ranks: each
+// ranking's scores are min-max normalised over its hits (best 1, worst 0;
+// all 1 when they are equal) and an id scores the weighted sum (CombSUM).
+// Unlike RRF it keeps how far ahead a ranking's best hits are, which
+// matters when both rankings are of similar quality (the hash embedder
+// of version 2 against BM25). Ties break as in FuseWeighted.
+func FuseScores(k int, rankings ...Ranking) []Hit {
+	bounds := make([][2]float64, len(rankings)) // lo, hi
+	for li, r := range rankings {
+		if len(r.Hits) == 0 {
+			continue
+		}
+		lo, hi := r.Hits[0].Score, r.Hits[0].Score
+		for _, h := range r.Hits {
+			lo, hi = min(lo, h.Score), max(hi, h.Score)
+		}
+		bounds[li] = [2]float64{lo, hi}
+	}
+	return fuse(k, rankings, func(li int, r Ranking, i int) float64 {
+		b := bounds[li]
+		if b[1] <= b[0] {
+			return r.Weight
+		}
+		return r.Weight * (r.Hits[i].Score - b[0]) / (b[1] - b[0])
+	})
+}
+
+// fuse sums score(ranking, rank) per id over the rankings of positive
+// weight and returns the best k, ties going to the id ranked in an
+// earlier ranking, then the better rank there, then the smaller id.
+func fuse(k int, rankings []Ranking, score func(li int, r Ranking, i int) float64) []Hit {
 	type acc struct {
 		score       float64
 		first, rank int
@@ -44,7 +78,7 @@ func FuseWeighted(k int, rankings ...Ranking) []Hit {
 				a = &acc{first: li, rank: i}
 				m[h.ID] = a
 			}
-			a.score += r.Weight / float64(RRFK+i+1)
+			a.score += score(li, r, i)
 		}
 	}
 	type row struct {

@@ -19,10 +19,13 @@ import (
 const gitDocDir = "/usr/share/doc/git/html"
 
 // TestRetrievalQualityGitDoc ingests Git's HTML manual pages (Debian
-// package git-doc, GPLv2; not shipped here) and scores the labelled
-// question set of eval/gitdoc against hybrid search, BM25 alone and the
-// vector leg alone. It holds floors on recall@5 so retrieval quality cannot
-// regress silently.
+// package git-doc, GPLv2; not shipped here) and scores the two labelled
+// question sets of eval/gitdoc against hybrid search, BM25 alone and the
+// vector leg alone: questions.jsonl, the development set the pipeline's
+// settings were chosen on, and heldout.jsonl, written before that tuning
+// and not used for it. It holds floors on both so retrieval quality
+// cannot regress silently, and holds the goal of issue 12: the vector leg
+// adds recall over BM25 alone.
 func TestRetrievalQualityGitDoc(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("corpus test: skipped with -short and under the race detector (it measures quality, not concurrency)")
@@ -35,11 +38,8 @@ func TestRetrievalQualityGitDoc(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	f, err := os.Open("../../eval/gitdoc/questions.jsonl")
-	require.NoError(t, err)
-	qs, err := retrievaleval.Load(f)
-	_ = f.Close()
-	require.NoError(t, err)
+	dev := loadSet(t, "../../eval/gitdoc/questions.jsonl")
+	held := loadSet(t, "../../eval/gitdoc/heldout.jsonl")
 
 	e := newEnv(t, 2)
 	start := time.Now()
@@ -60,7 +60,7 @@ func TestRetrievalQualityGitDoc(t *testing.T) {
 	t.Logf("ingested %d pages (%.1f MB of HTML) in %s", len(pages), float64(bytes)/1e6, time.Since(start).Round(time.Millisecond))
 
 	ks := []int{1, 5, 10}
-	run := func(mode ingest.Mode) (retrievaleval.Summary, []string) {
+	run := func(qs []retrievaleval.Question, mode ingest.Mode) (retrievaleval.Summary, []string) {
 		var all []retrievaleval.Scores
 		var missed []string
 		for _, q := range qs {
@@ -78,19 +78,42 @@ func TestRetrievalQualityGitDoc(t *testing.T) {
 		}
 		return retrievaleval.Summarize(all, ks), missed
 	}
-	hybrid, missed := run(ingest.ModeHybrid)
-	lexical, _ := run(ingest.ModeLexical)
-	vector, _ := run(ingest.ModeVector)
-	t.Logf("hybrid:  %s", hybrid)
-	t.Logf("bm25:    %s", lexical)
-	t.Logf("vector:  %s", vector)
-	t.Logf("hybrid misses at 5: %s", strings.Join(missed, ", "))
-	// Floors, a little under what this pipeline measures (hybrid 0.846,
-	// BM25 0.831, vector 0.434 recall@5 on the 206 pages of git-doc
-	// 2.39.5): retrieval must not regress, and the vector leg must not drag
-	// the fusion below BM25 alone (one question of slack: jobs run on two
-	// workers, so document ids, which break exact score ties, vary).
-	require.GreaterOrEqual(t, hybrid.Recall[5], 0.80, "hybrid recall@5")
-	require.GreaterOrEqual(t, hybrid.Recall[5], lexical.Recall[5]-1.0/float64(len(qs)), "hybrid must not be worse than BM25 alone")
-	require.GreaterOrEqual(t, hybrid.MRR10, 0.6, "hybrid MRR@10")
+	type result struct{ hybrid, lexical, vector retrievaleval.Summary }
+	score := func(name string, qs []retrievaleval.Question) result {
+		var r result
+		var missed []string
+		r.hybrid, missed = run(qs, ingest.ModeHybrid)
+		r.lexical, _ = run(qs, ingest.ModeLexical)
+		r.vector, _ = run(qs, ingest.ModeVector)
+		t.Logf("%s hybrid: %s", name, r.hybrid)
+		t.Logf("%s bm25:   %s", name, r.lexical)
+		t.Logf("%s vector: %s", name, r.vector)
+		t.Logf("%s hybrid misses at 5: %s", name, strings.Join(missed, ", "))
+		return r
+	}
+	d := score("dev ", dev)
+	h := score("held", held)
+	// Floors, a little under what this pipeline measures on the 206 pages
+	// of git-doc 2.39.5 (recall@5 hybrid / BM25 alone: development
+	// 0.882 / 0.831, held-out 0.944 / 0.843; docs/performance.md): about
+	// two questions of slack, as jobs run on two workers so document ids,
+	// which break exact score ties, vary.
+	require.GreaterOrEqual(t, d.hybrid.Recall[5], 0.85, "development set: hybrid recall@5")
+	require.GreaterOrEqual(t, h.hybrid.Recall[5], 0.90, "held-out set: hybrid recall@5")
+	require.GreaterOrEqual(t, d.hybrid.MRR10, 0.72, "development set: hybrid MRR@10")
+	require.GreaterOrEqual(t, h.hybrid.MRR10, 0.70, "held-out set: hybrid MRR@10")
+	// The vector leg must add, not drag: hybrid beats BM25 alone by at
+	// least 3 points of recall@5 on each set (measured: 5.1 and 10.1).
+	require.GreaterOrEqual(t, d.hybrid.Recall[5], d.lexical.Recall[5]+0.03, "development set: hybrid over BM25 alone")
+	require.GreaterOrEqual(t, h.hybrid.Recall[5], h.lexical.Recall[5]+0.03, "held-out set: hybrid over BM25 alone")
+}
+
+func loadSet(t *testing.T, path string) []retrievaleval.Question {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	qs, err := retrievaleval.Load(f)
+	require.NoError(t, err)
+	return qs
 }

@@ -133,13 +133,29 @@ func (s *Service) SearchQuery(ctx context.Context, q Query) (Result, error) {
 			return Result{}, err
 		}
 	}
-	weight := s.o.VectorWeight
-	if col.EmbeddingModel != "" && col.EmbeddingModel != store.HashEmbedModel {
-		weight = embed.ModelFusionWeight
-	}
-	fused := index.FuseWeighted(n, index.Ranking{Hits: lex, Weight: 1}, index.Ranking{Hits: vec, Weight: weight})
+	fused := s.fuse(col, n, lex, vec)
 	res.Passages, err = s.passages(ctx, key, tenant, collection, fused, topK)
+	// After this search (whose query was embedded like the vectors it
+	// loaded): queue the re-embed of outdated hash vectors.
+	s.upgradeHash(ctx, key, col)
 	return res, err
+}
+
+// fuse merges the BM25 and vector rankings the way the collection's
+// embedder calls for (embed.Fusion).
+func (s *Service) fuse(col store.Collection, n int, lex, vec []index.Hit) []index.Hit {
+	f := embed.ModelFusion
+	if v := store.HashVersion(col.EmbeddingModel); v > 0 {
+		f = embed.HashFusion(v)
+		if s.o.VectorWeight > 0 && s.hashCurrent(col) {
+			f.Weight = s.o.VectorWeight
+		}
+	}
+	lr, vr := index.Ranking{Hits: lex, Weight: 1}, index.Ranking{Hits: vec, Weight: f.Weight}
+	if f.Scores {
+		return index.FuseScores(n, lr, vr)
+	}
+	return index.FuseWeighted(n, lr, vr)
 }
 
 func (s *Service) loadVectors(ctx context.Context, key *keyring.Key, tenant, collection string) ([]index.VectorEntry, error) {

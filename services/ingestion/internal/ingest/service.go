@@ -49,8 +49,9 @@ type Options struct {
 	Embedder embed.Embedder
 	Fetcher  *fetch.Fetcher
 	Chunk    chunk.Options
-	// VectorWeight is the vector ranking's weight in the fusion (BM25's is
-	// 1); 0 takes the embedder's default (embed.FusionWeight).
+	// VectorWeight overrides the weight of the current hash embedder's
+	// vector ranking in the fusion (BM25's is 1); 0 takes
+	// embed.HashFusion's.
 	VectorWeight float64
 	// Workers process jobs concurrently (default 2).
 	Workers int
@@ -116,6 +117,9 @@ type Service struct {
 	cols freshness
 	// watches counts each tenant's open WatchJob streams (under mu).
 	watches map[string]int
+	// upgrades marks collections whose hash re-embed was queued (or found
+	// queued) by this process (upgradeHash).
+	upgrades sync.Map
 }
 
 // jobRef is a claimed job. kind is store.KindCrawl for crawls (else an
@@ -138,9 +142,6 @@ func New(o Options) *Service {
 	}
 	if o.Embedder == nil {
 		o.Embedder = embed.Hash{}
-	}
-	if o.VectorWeight <= 0 {
-		o.VectorWeight = embed.FusionWeight(o.Embedder)
 	}
 	if o.SecretEnv == "" {
 		o.SecretEnv = "dev"
@@ -204,8 +205,8 @@ func (s *Service) CreateCollection(ctx context.Context, tenant, key, name, descr
 		return store.Collection{}, grpcerr.Invalid("description", "must be at most 1024 bytes")
 	}
 	col := store.Collection{Tenant: tenant, Name: name, Description: description, EmbeddingModel: model}
-	if model == "" || model == store.HashEmbedModel {
-		col.EmbeddingModel, col.EmbeddingDims = store.HashEmbedModel, s.o.Embedder.Dimensions()
+	if model == "" || store.HashVersion(model) > 0 {
+		col.EmbeddingModel, col.EmbeddingDims = s.hashModel(), s.o.Embedder.Dimensions()
 	} else {
 		dims, err := s.probe(ctx, tenant, key, model)
 		if err != nil {
@@ -235,10 +236,15 @@ func (s *Service) UpdateCollection(ctx context.Context, tenant, key, name, model
 	if model == "" {
 		return store.Collection{}, nil, grpcerr.Invalid("embedding_model", "is required")
 	}
-	if c.EmbeddingModel == model {
+	switch {
+	case store.HashVersion(model) > 0: // any version: the current one
+		model = s.hashModel()
+		if s.hashCurrent(c) {
+			return c, nil, nil
+		}
+	case c.EmbeddingModel == model:
 		return c, nil, nil
-	}
-	if model != store.HashEmbedModel {
+	default:
 		if _, err := s.probe(ctx, tenant, key, model); err != nil {
 			return store.Collection{}, nil, err
 		}

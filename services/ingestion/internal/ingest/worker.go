@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/hashembed"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/extract"
@@ -342,6 +343,7 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 	entries := make([]index.Entry, 0, total)
 	vectors := make([]index.VectorEntry, 0, total)
 	texts := make([]string, 0, progressEvery)
+	var opening []float32 // the document's opening vector (mixesDocument)
 	for start := 0; start < total; start += progressEvery {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -360,6 +362,15 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 		vecs, err := s.embedTexts(ctx, r.tenant, "", col, texts)
 		if err != nil {
 			return err
+		}
+		if start == 0 && s.mixesDocument(col) {
+			// the document's opening: title and first chunk, as embedded
+			opening = vecs[0]
+		}
+		if opening != nil {
+			for i := range vecs {
+				vecs[i] = hashembed.Mix(vecs[i], opening, embed.DocumentMix)
+			}
 		}
 		for i, v := range vecs {
 			seq := start + i
@@ -393,7 +404,7 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 			return err
 		}
 	}
-	return s.change(r.tenant, doc.Collection, func() (store.Generation, error) {
+	err = s.change(r.tenant, doc.Collection, func() (store.Generation, error) {
 		// Index first: ids are stable, so a crash before the commit below
 		// only means the retried job re-indexes the same ids; search
 		// ignores index entries without committed rows.
@@ -417,6 +428,11 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 		// collection links them into its live graph) instead of reloading
 		s.o.Vectors.Add(r.tenant, doc.Collection, vectors)
 	})
+	if err != nil {
+		return err
+	}
+	s.upgradeHash(ctx, key, col)
+	return nil
 }
 
 // runReembed is a re-embed job: every chunk of the collection is embedded
@@ -432,8 +448,8 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 		return err
 	}
 	target := store.Collection{Tenant: r.tenant, Name: r.collection, EmbeddingModel: string(model)}
-	if target.EmbeddingModel == store.HashEmbedModel {
-		target.EmbeddingDims = s.o.Embedder.Dimensions()
+	if store.HashVersion(target.EmbeddingModel) > 0 { // any version: the current one
+		target.EmbeddingModel, target.EmbeddingDims = s.hashModel(), s.o.Embedder.Dimensions()
 	}
 	chunks, err := s.o.Store.CollectionChunks(ctx, r.tenant, r.collection)
 	if err != nil {
@@ -445,6 +461,7 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 	}
 	vectors := make(map[store.ChunkRef][]byte, total)
 	titles := map[string]string{}
+	openings := map[string][]float32{} // document → its opening's vector
 	texts := make([]string, 0, progressEvery)
 	for start := 0; start < total; start += progressEvery {
 		end := min(start+progressEvery, total)
@@ -470,6 +487,20 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 		vecs, err := s.embedTexts(ctx, r.tenant, "", target, texts)
 		if err != nil {
 			return err
+		}
+		if s.mixesDocument(target) {
+			// as at ingestion: chunks come ordered by document and seq, so
+			// a document's first chunk (its opening) comes before the rest
+			for i, c := range chunks[start:end] {
+				if c.Seq == 0 {
+					openings[c.DocumentID] = vecs[i]
+				}
+			}
+			for i, c := range chunks[start:end] {
+				if o, ok := openings[c.DocumentID]; ok {
+					vecs[i] = hashembed.Mix(vecs[i], o, embed.DocumentMix)
+				}
+			}
 		}
 		for i, v := range vecs {
 			c := chunks[start+i]
@@ -499,8 +530,8 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 // embedTexts embeds texts with the collection's model: the local hash
 // embedder, or the registry model through inference for the tenant.
 func (s *Service) embedTexts(ctx context.Context, tenant, key string, col store.Collection, texts []string) ([][]float32, error) {
-	if col.EmbeddingModel == "" || col.EmbeddingModel == store.HashEmbedModel {
-		return s.o.Embedder.Embed(texts), nil
+	if store.HashVersion(col.EmbeddingModel) > 0 {
+		return s.hashEmbedder(col).Embed(texts), nil
 	}
 	if s.o.Models == nil {
 		return nil, fmt.Errorf("%w: `%s`: no inference service is configured", embed.ErrUnavailable, col.EmbeddingModel)
@@ -518,6 +549,12 @@ func (s *Service) embedTexts(ctx context.Context, tenant, key string, col store.
 		}
 	}
 	return vecs, nil
+}
+
+// mixesDocument reports whether col's chunk vectors mix in their
+// document's opening (embed.DocumentMix).
+func (s *Service) mixesDocument(col store.Collection) bool {
+	return store.HashVersion(col.EmbeddingModel) > 0 && embed.MixesDocument(s.hashEmbedder(col))
 }
 
 // withContext prefixes a chunk's text with its context line(s).

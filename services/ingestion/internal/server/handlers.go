@@ -262,7 +262,7 @@ func (s *Ingestion) Search(ctx context.Context, r *ingestionv1.SearchRequest) (*
 
 func collectionPB(c store.Collection) *ingestionv1.Collection {
 	return &ingestionv1.Collection{Name: c.Name, Description: c.Description, DocumentCount: c.Documents, CreateTime: timestamppb.New(c.CreatedAt),
-		EmbeddingModel: c.EmbeddingModel, EmbeddingDimensions: int32(min(c.EmbeddingDims, 1<<30))} //nolint:gosec // bounded
+		EmbeddingModel: store.PublicModel(c.EmbeddingModel), EmbeddingDimensions: int32(min(c.EmbeddingDims, 1<<30))} //nolint:gosec // bounded
 }
 
 func documentPB(d ingest.Document) *ingestionv1.Document {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
@@ -66,8 +68,48 @@ type Collection struct {
 	Generation Generation
 }
 
-// HashEmbedModel is the local feature-hashing embedder's model id.
+// HashEmbedModel is the local feature-hashing embedder's model id as
+// clients name it, and the stored id of Version 1 hash vectors (what every
+// collection recorded before the embedder had versions).
 const HashEmbedModel = "rampart-hash-embed"
+
+// HashModelID is the stored model id of hash vectors of algorithm version
+// v: HashEmbedModel for 1, "rampart-hash-embed@v" after. A new version is
+// a new id, so jobs that embedded with the old one fail the Complete check
+// (ErrStale) like after any model switch, and a collection of old vectors
+// is recognised and re-embedded.
+func HashModelID(v int) string {
+	if v <= 1 {
+		return HashEmbedModel
+	}
+	return HashEmbedModel + "@" + strconv.Itoa(v)
+}
+
+// HashVersion is the hash algorithm version of a stored model id (0: not
+// the hash embedder).
+func HashVersion(model string) int {
+	switch {
+	case model == "" || model == HashEmbedModel:
+		return 1
+	case strings.HasPrefix(model, HashEmbedModel+"@"):
+		v, err := strconv.Atoi(model[len(HashEmbedModel)+1:])
+		if err != nil || v < 2 {
+			return 0
+		}
+		return v
+	}
+	return 0
+}
+
+// PublicModel is the model id clients see for a stored one: the hash
+// embedder's version is internal (a pending upgrade shows as a re-embed
+// job, not as another model).
+func PublicModel(model string) string {
+	if HashVersion(model) > 0 {
+		return HashEmbedModel
+	}
+	return model
+}
 
 // Document row. Source is sealed.
 type Document struct {
