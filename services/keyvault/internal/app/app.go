@@ -18,12 +18,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"google.golang.org/grpc"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/backend"
 	pkgconfig "github.com/rampart-platform/rampart/pkg/config"
 	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/serve"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 
 	"github.com/rampart-platform/rampart/pkg/tenantevents"
@@ -86,61 +88,25 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 		return err
 	}
 	srv.OnShutdown(func(context.Context) error { return st.Close() })
-	var awsCfg aws.Config
-	if cfg.Backend == "awssm" || cfg.KMS == "awskms" {
-		if awsCfg, err = loadAWS(ctx, cfg); err != nil {
-			return err
-		}
-	}
-	var provider kms.Provider
-	if cfg.KMS == "awskms" {
-		provider = kms.NewAWSKMSFromConfig(awsCfg, cfg.KMSAliasPrefix)
-	} else if provider, err = kms.OpenLocal(keyDir(cfg), st); err != nil {
+	awsCfg, provider, err := openKMS(ctx, cfg, st)
+	if err != nil {
 		return err
 	}
 	key, err := audit.LoadOrCreateKey(keyDir(cfg))
 	if err != nil {
 		return err
 	}
-	var sink audit.Sink
-	if st.Dialect() == pstore.Postgres && cfg.AuditLog == "" {
-		// Replicas share one linear audit chain in the database; a local
-		// file would split the log per replica.
-		sink = audit.NewChainSink(st)
-	} else {
-		auditPath := cfg.AuditLog
-		if auditPath == "" {
-			auditPath = filepath.Join(cfg.DataDir, "audit.log")
-		}
-		file, err := audit.OpenFile(auditPath, cfg.AuditFsync)
-		if err != nil {
-			return err
-		}
-		srv.OnShutdown(func(context.Context) error { return file.Close() })
-		sink = file
+	sink, err := openAuditSink(cfg, st, srv)
+	if err != nil {
+		return err
 	}
 	pol, err := policy.NewHolder(cfg.SecretsPolicy, cfg.Env, log)
 	if err != nil {
 		return err
 	}
-	// The connection to auth is lazy: it serves principal keys (unless a
-	// static key file is configured), the tenant event stream and the
-	// rampart-api-key rotation function.
-	authConn, err := env.Dialer().Dial(ctx, "auth", cfg.AuthAddr)
+	authConn, remote, err := dialAuth(ctx, env, cfg)
 	if err != nil {
 		return err
-	}
-	srv.OnShutdown(func(context.Context) error { return authConn.Close() })
-	var remote *principal.RemoteKeys
-	if cfg.PrincipalKeys != "" {
-		keys, err := loadStaticKeys(cfg.PrincipalKeys)
-		if err != nil {
-			return err
-		}
-		env.UseKeys(keys)
-	} else {
-		remote = principal.NewRemoteKeys(authv1.NewAuthServiceClient(authConn), log)
-		env.UseKeys(remote)
 	}
 	svc := vault.New(vault.Options{
 		Store: st, Envelope: kms.NewEnvelope(provider, st), Audit: sink, Hasher: audit.NewHasher(key), Policy: pol,
@@ -162,24 +128,100 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	if err := svc.ResumeRotations(ctx); err != nil {
 		log.Error("resume rotations", "err", err)
 	}
-	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	go pol.Watch(bg, 2*time.Second)
-	if remote != nil {
-		go remote.Run(bg, time.Minute)
+	startLoops(ctx, env, cfg, loops{svc: svc, st: st, pol: pol, remote: remote, auth: authConn})
+	return nil
+}
+
+// openKMS loads the AWS configuration when a backend needs it and opens the
+// KMS provider: AWS KMS, or local keys in the key directory.
+func openKMS(ctx context.Context, cfg config.Config, st *store.Store) (aws.Config, kms.Provider, error) {
+	var awsCfg aws.Config
+	if cfg.Backend == "awssm" || cfg.KMS == "awskms" {
+		var err error
+		if awsCfg, err = loadAWS(ctx, cfg); err != nil {
+			return awsCfg, nil, err
+		}
 	}
-	go background(bg, svc, st, cfg.SchedulerInterval, log)
+	if cfg.KMS == "awskms" {
+		return awsCfg, kms.NewAWSKMSFromConfig(awsCfg, cfg.KMSAliasPrefix), nil
+	}
+	provider, err := kms.OpenLocal(keyDir(cfg), st)
+	return awsCfg, provider, err
+}
+
+// openAuditSink opens the audit log: the chain in the database when
+// replicas share PostgreSQL (a local file would split the log per replica),
+// otherwise the file (closed at shutdown).
+func openAuditSink(cfg config.Config, st *store.Store, srv *serve.Server) (audit.Sink, error) {
+	if st.Dialect() == pstore.Postgres && cfg.AuditLog == "" {
+		return audit.NewChainSink(st), nil
+	}
+	auditPath := cfg.AuditLog
+	if auditPath == "" {
+		auditPath = filepath.Join(cfg.DataDir, "audit.log")
+	}
+	file, err := audit.OpenFile(auditPath, cfg.AuditFsync)
+	if err != nil {
+		return nil, err
+	}
+	srv.OnShutdown(func(context.Context) error { return file.Close() })
+	return file, nil
+}
+
+// dialAuth opens the lazy connection to auth (closed at shutdown): it
+// serves the principal keys (unless a static key file is configured, then
+// remote is nil), the tenant event stream and the rampart-api-key rotation
+// function.
+func dialAuth(ctx context.Context, env *backend.Env, cfg config.Config) (*grpc.ClientConn, *principal.RemoteKeys, error) {
+	authConn, err := env.Dialer().Dial(ctx, "auth", cfg.AuthAddr)
+	if err != nil {
+		return nil, nil, err
+	}
+	env.Server.OnShutdown(func(context.Context) error { return authConn.Close() })
+	if cfg.PrincipalKeys != "" {
+		keys, err := loadStaticKeys(cfg.PrincipalKeys)
+		if err != nil {
+			return nil, nil, err
+		}
+		env.UseKeys(keys)
+		return authConn, nil, nil
+	}
+	remote := principal.NewRemoteKeys(authv1.NewAuthServiceClient(authConn), env.Log)
+	env.UseKeys(remote)
+	return authConn, remote, nil
+}
+
+// loops are what the background loops work on.
+type loops struct {
+	svc    *vault.Service
+	st     *store.Store
+	pol    *policy.Holder
+	remote *principal.RemoteKeys // nil with static principal keys
+	auth   *grpc.ClientConn
+}
+
+// startLoops starts the background loops: policy reload, principal keys,
+// the scheduler and, when enabled, auth's tenant events. They stop at
+// shutdown, before the buffered access times are flushed.
+func startLoops(ctx context.Context, env *backend.Env, cfg config.Config, l loops) {
+	log := env.Log
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	go l.pol.Watch(bg, 2*time.Second)
+	if l.remote != nil {
+		go l.remote.Run(bg, time.Minute)
+	}
+	go background(bg, l.svc, l.st, cfg.SchedulerInterval, log)
 	if cfg.TenantEvents {
 		shred := func(ctx context.Context, tenant string) error {
-			_, err := svc.ShredTenant(ctx, "auth/tenant-purged", tenant)
+			_, err := l.svc.ShredTenant(ctx, "auth/tenant-purged", tenant)
 			return err
 		}
-		go tenantevents.New(authv1.NewAuthServiceClient(authConn), shred, st, log).Run(bg)
+		go tenantevents.New(authv1.NewAuthServiceClient(l.auth), shred, l.st, log).Run(bg)
 	}
-	srv.OnShutdown(func(ctx context.Context) error {
+	env.Server.OnShutdown(func(ctx context.Context) error {
 		stop()
-		return svc.FlushAccess(ctx)
+		return l.svc.FlushAccess(ctx)
 	})
-	return nil
 }
 
 // openStore opens the SQLite file in the data dir, or PostgreSQL when
