@@ -95,17 +95,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	models := o.Models
-	if models == nil {
-		if cfg.ModelsFile != "" {
-			if models, err = registry.Load(cfg.ModelsFile); err != nil {
-				return nil, err
-			}
-		} else {
-			models = registry.Default()
-		}
-	}
-	reg, err := registry.New(models)
+	models, reg, err := loadModels(o)
 	if err != nil {
 		return nil, err
 	}
@@ -113,58 +103,23 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if promReg == nil {
 		promReg = telemetry.NewRegistry()
 	}
-	var closers []func() error
+	c := newConns(ctx, o)
 	defer func() {
 		if err != nil {
-			for _, c := range closers {
-				_ = c()
-			}
+			c.close()
 		}
 	}()
-	dialer := o.Dialer
-	if dialer == nil && o.TLS != nil {
-		dialer = &backend.Dialer{TLS: o.TLS}
-	}
-	kv := o.Keyvault
-	keyvault := func() (grpc.ClientConnInterface, error) {
-		if kv != nil {
-			return kv, nil
-		}
-		if cfg.KeyvaultAddr == "" || dialer == nil {
-			return nil, errors.New("inference: keyvault is needed (api_key_secret or prompt logging) but RAMPART_KEYVAULT_ADDR or the TLS source is not set")
-		}
-		conn, err := dialer.Dial(ctx, "keyvault", cfg.KeyvaultAddr)
-		if err != nil {
-			return nil, fmt.Errorf("inference: %w", err)
-		}
-		closers = append(closers, conn.Close)
-		kv = conn
-		return conn, nil
-	}
 	secretReader := o.Secrets
 	if secretReader == nil && usesSecrets(models) {
-		conn, err := keyvault()
-		if err != nil {
+		if secretReader, err = c.secretCache(o, promReg); err != nil {
 			return nil, err
 		}
-		cache, err := secrets.NewCache(secrets.NewKeyvault(conn, secrets.KeyvaultOptions{Assertion: o.KeyvaultAssertion}),
-			secrets.CacheOptions{Name: "inference_upstream_keys", TTL: cfg.SecretsCacheTTL, Registerer: promReg})
-		if err != nil {
-			return nil, err
-		}
-		secretReader = cache
 	}
 	providers, err := buildProviders(ctx, models, reg, o.HTTPTransport, secretReader, log)
 	if err != nil {
 		return nil, err
 	}
-	tf := o.Tools
-	if tf == nil && cfg.ToolPolicyFile != "" {
-		if tf, err = toolpolicy.Load(cfg.ToolPolicyFile); err != nil {
-			return nil, err
-		}
-	}
-	tools, err := toolpolicy.New(tf)
+	tools, err := loadTools(o)
 	if err != nil {
 		return nil, err
 	}
@@ -181,60 +136,38 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		}
 	}()
 	rec := store.NewRecorder(st, log)
-	enf := quota.New(func(ctx context.Context, tenant, key string, since time.Time) (int64, error) {
-		if err := rec.Flush(ctx); err != nil {
-			return 0, err
-		}
-		return st.TokensSince(ctx, tenant, key, since)
-	})
-	if cfg.RedisURL != "" {
-		ro, perr := redis.ParseURL(cfg.RedisURL)
-		if perr != nil {
+	defer func() {
+		if err != nil {
 			rec.Close()
-			return nil, errors.New("inference: RAMPART_REDIS_URL is not a redis:// URL")
 		}
-		rc := redis.NewClient(ro)
-		closers = append(closers, rc.Close)
-		enf.SetShared(quota.NewRedisBuckets(rc), redisErrorLogger(log))
+	}()
+	enf, err := c.quota(st, rec, log)
+	if err != nil {
+		return nil, err
 	}
-
 	var prompts *promptlog.Logger
 	if reg.AnyPromptLogging() {
-		conn, kerr := keyvault()
-		if kerr != nil {
-			rec.Close()
-			return nil, kerr
+		conn, err := c.keyvault()
+		if err != nil {
+			return nil, err
 		}
 		prompts = promptlog.New(st, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(conn)}, reg.PromptLogging)
 	}
-	var retriever *rag.Retriever
-	ing := o.Ingestion
-	if ing == nil && cfg.IngestionAddr != "" && dialer != nil {
-		// grpc.NewClient connects lazily: ingestion need not be up yet.
-		conn, derr := dialer.Dial(ctx, "ingestion", cfg.IngestionAddr)
-		if derr != nil {
-			rec.Close()
-			return nil, fmt.Errorf("inference: %w", derr)
-		}
-		closers = append(closers, conn.Close)
-		ing = conn
-	}
-	if ing != nil {
-		retriever = &rag.Retriever{Client: ingestionv1.NewIngestionServiceClient(ing)}
+	retriever, err := c.retriever()
+	if err != nil {
+		return nil, err
 	}
 	svc, err := inference.New(inference.Deps{
 		Registry: reg, Providers: providers, Quota: enf, Tools: tools, Store: st, Recorder: rec,
 		Metrics: inference.NewMetrics(promReg), Log: log, Prompts: prompts, Retriever: retriever,
 	})
 	if err != nil {
-		rec.Close()
 		return nil, err
 	}
 
 	srv := o.Server
 	if srv == nil {
 		if srv, err = newServer(o, log, promReg); err != nil {
-			rec.Close()
 			return nil, err
 		}
 	}
@@ -242,12 +175,139 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	srv.OnShutdown(func(context.Context) error {
 		rec.Close()
 		errs := []error{st.Close()}
-		for _, c := range closers {
-			errs = append(errs, c())
+		for _, cl := range c.closers {
+			errs = append(errs, cl())
 		}
 		return errors.Join(errs...)
 	})
 	return &App{Server: srv, Service: svc, Store: st, rec: rec}, nil
+}
+
+// loadModels reads the model registry: Options.Models, the models file, or
+// the default models.
+func loadModels(o Options) (*registry.File, *registry.Registry, error) {
+	models := o.Models
+	if models == nil {
+		if o.Config.ModelsFile == "" {
+			models = registry.Default()
+		} else {
+			var err error
+			if models, err = registry.Load(o.Config.ModelsFile); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	reg, err := registry.New(models)
+	if err != nil {
+		return nil, nil, err
+	}
+	return models, reg, nil
+}
+
+// loadTools reads the tool policy: Options.Tools, the policy file, or none.
+func loadTools(o Options) (*toolpolicy.Policy, error) {
+	tf := o.Tools
+	if tf == nil && o.Config.ToolPolicyFile != "" {
+		var err error
+		if tf, err = toolpolicy.Load(o.Config.ToolPolicyFile); err != nil {
+			return nil, err
+		}
+	}
+	return toolpolicy.New(tf)
+}
+
+// conns are the service's outgoing connections (keyvault and ingestion,
+// dialled through pkg/backend's Dialer unless Options passes them) and the
+// Redis client, with their closers.
+type conns struct {
+	ctx     context.Context
+	cfg     *config.Config
+	dialer  *backend.Dialer
+	kv      grpc.ClientConnInterface
+	ing     grpc.ClientConnInterface
+	closers []func() error
+}
+
+func newConns(ctx context.Context, o Options) *conns {
+	dialer := o.Dialer
+	if dialer == nil && o.TLS != nil {
+		dialer = &backend.Dialer{TLS: o.TLS}
+	}
+	return &conns{ctx: ctx, cfg: o.Config, dialer: dialer, kv: o.Keyvault, ing: o.Ingestion}
+}
+
+// close closes what was opened (New failed).
+func (c *conns) close() {
+	for _, cl := range c.closers {
+		_ = cl()
+	}
+}
+
+// keyvault returns the connection to keyvault, dialled on first use: only
+// an upstream key in keyvault or prompt logging needs it.
+func (c *conns) keyvault() (grpc.ClientConnInterface, error) {
+	if c.kv != nil {
+		return c.kv, nil
+	}
+	if c.cfg.KeyvaultAddr == "" || c.dialer == nil {
+		return nil, errors.New("inference: keyvault is needed (api_key_secret or prompt logging) but RAMPART_KEYVAULT_ADDR or the TLS source is not set")
+	}
+	conn, err := c.dialer.Dial(c.ctx, "keyvault", c.cfg.KeyvaultAddr)
+	if err != nil {
+		return nil, fmt.Errorf("inference: %w", err)
+	}
+	c.closers = append(c.closers, conn.Close)
+	c.kv = conn
+	return conn, nil
+}
+
+// secretCache is the cached keyvault reader of upstream API keys.
+func (c *conns) secretCache(o Options, promReg *prometheus.Registry) (upstreamkey.Reader, error) {
+	conn, err := c.keyvault()
+	if err != nil {
+		return nil, err
+	}
+	return secrets.NewCache(secrets.NewKeyvault(conn, secrets.KeyvaultOptions{Assertion: o.KeyvaultAssertion}),
+		secrets.CacheOptions{Name: "inference_upstream_keys", TTL: c.cfg.SecretsCacheTTL, Registerer: promReg})
+}
+
+// quota is the token quota enforcer over the usage store, shared through
+// Redis when RAMPART_REDIS_URL is set.
+func (c *conns) quota(st *store.Store, rec *store.Recorder, log *slog.Logger) (*quota.Enforcer, error) {
+	enf := quota.New(func(ctx context.Context, tenant, key string, since time.Time) (int64, error) {
+		if err := rec.Flush(ctx); err != nil {
+			return 0, err
+		}
+		return st.TokensSince(ctx, tenant, key, since)
+	})
+	if c.cfg.RedisURL == "" {
+		return enf, nil
+	}
+	ro, err := redis.ParseURL(c.cfg.RedisURL)
+	if err != nil {
+		return nil, errors.New("inference: RAMPART_REDIS_URL is not a redis:// URL")
+	}
+	rc := redis.NewClient(ro)
+	c.closers = append(c.closers, rc.Close)
+	enf.SetShared(quota.NewRedisBuckets(rc), redisErrorLogger(log))
+	return enf, nil
+}
+
+// retriever searches ingestion for grounded chats; nil when ingestion is
+// not configured. grpc.NewClient connects lazily: ingestion need not be up.
+func (c *conns) retriever() (*rag.Retriever, error) {
+	if c.ing == nil && c.cfg.IngestionAddr != "" && c.dialer != nil {
+		conn, err := c.dialer.Dial(c.ctx, "ingestion", c.cfg.IngestionAddr)
+		if err != nil {
+			return nil, fmt.Errorf("inference: %w", err)
+		}
+		c.closers = append(c.closers, conn.Close)
+		c.ing = conn
+	}
+	if c.ing == nil {
+		return nil, nil
+	}
+	return &rag.Retriever{Client: ingestionv1.NewIngestionServiceClient(c.ing)}, nil
 }
 
 // StreamWorkers reuses handler goroutines, which keep their grown stacks:
