@@ -214,7 +214,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.ready.Store(false)
 	s.health.Shutdown()
 	close(s.draining)
-	s.log.InfoContext(ctx, "draining", "delay", s.opts.DrainDelay.String())
+	s.log.InfoContext(ctx, "draining", "drain_delay_us", s.opts.DrainDelay.Microseconds())
 	if s.opts.DrainDelay > 0 {
 		// Readiness and health are NOT_SERVING now; give load balancers and
 		// client health watchers time to route new calls elsewhere.

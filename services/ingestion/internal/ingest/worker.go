@@ -277,7 +277,7 @@ func (s *Service) retryLater(r jobRef, reason string) {
 		}
 		return
 	}
-	s.log.Warn("embedding model unavailable; job retries later", "tenant", r.tenant, "job", r.id, "delay", delay)
+	s.log.Warn("embedding model unavailable; job retries later", "tenant", r.tenant, "job", r.id, "delay_us", delay.Microseconds())
 	s.done(r, store.JobFailed)
 	time.AfterFunc(delay, s.wakeOne)
 }
