@@ -10,7 +10,6 @@
 package hashembed
 
 import (
-	"hash/fnv"
 	"math"
 	"strings"
 	"unicode"
@@ -22,11 +21,11 @@ import (
 func Vector(text string, dims int) []float32 {
 	v := make([]float64, dims)
 	ws := Words(text)
-	h := fnv.New64a()
-	feature := func(s string) {
-		h.Reset()
-		_, _ = h.Write([]byte(s))
-		x := h.Sum64()
+	// FNV-1a 64 inline (hash/fnv's Write allocates per word through its
+	// interface); a bigram's hash continues the previous word's with the
+	// separating space, which is the hash of "prev w" without building it.
+	const offset, prime = 14695981039346656037, 1099511628211
+	feature := func(x uint64) {
 		idx := int(x % uint64(dims)) //nolint:gosec // dims is positive and small
 		if x>>63 == 1 {
 			v[idx]--
@@ -34,11 +33,21 @@ func Vector(text string, dims int) []float32 {
 			v[idx]++
 		}
 	}
+	var prev uint64
 	for i, w := range ws {
-		feature(w)
-		if i > 0 {
-			feature(ws[i-1] + " " + w)
+		h := uint64(offset)
+		for j := 0; j < len(w); j++ {
+			h = (h ^ uint64(w[j])) * prime
 		}
+		feature(h)
+		if i > 0 {
+			b := (prev ^ ' ') * prime
+			for j := 0; j < len(w); j++ {
+				b = (b ^ uint64(w[j])) * prime
+			}
+			feature(b)
+		}
+		prev = h
 	}
 	var norm float64
 	for _, x := range v {

@@ -67,6 +67,7 @@ func TestContract(t *testing.T) {
 		{"migrations are idempotent", reopen},
 		{"two replicas: no job runs twice", twoReplicasClaim},
 		{"crawl jobs and their page jobs", crawlJobs},
+		{"a large document's chunks in multi-row inserts", manyChunks},
 	}
 	for dialect, fresh := range backends() {
 		t.Run(dialect, func(t *testing.T) {
@@ -712,4 +713,56 @@ func crawlJobs(ctx context.Context, t *testing.T, open opener) {
 	re, err := st.GetJob(ctx, "a", "re-1")
 	require.NoError(t, err)
 	require.Equal(t, store.KindReembed, re.Kind)
+}
+
+// manyChunks: a document of more chunks than one INSERT writes (two full
+// batches and a remainder) is stored whole, every chunk with its own
+// fields.
+func manyChunks(ctx context.Context, t *testing.T, open opener) {
+	st := open(t)
+	_, err := st.CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err)
+	addDoc(ctx, t, st, "a", "kb", "d1")
+	h := store.NewHolder("r")
+	_, ok, err := st.ClaimJob(ctx, "a", "job-d1", h, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	chunks := make([]store.Chunk, 150)
+	for i := range chunks {
+		chunks[i] = store.Chunk{DocumentID: "d1", Seq: i, Text: fmt.Appendf(nil, "first-t%d", i), Vector: fmt.Appendf(nil, "v%d", i)}
+		if i%2 == 0 {
+			chunks[i].Heading = fmt.Appendf(nil, "h%d", i)
+		}
+	}
+	_, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h}, "d1", store.HashEmbedModel, chunks, nil)
+	require.NoError(t, err)
+	refs := make([]store.ChunkRef, 150)
+	for i := range refs {
+		refs[i] = store.ChunkRef{DocumentID: "d1", Seq: i}
+	}
+	got, err := st.Chunks(ctx, "a", "kb", refs)
+	require.NoError(t, err)
+	require.Len(t, got, 150)
+	bySeq := map[int]store.StoredChunk{}
+	for _, c := range got {
+		bySeq[c.Seq] = c
+	}
+	vectors := map[int]string{}
+	require.NoError(t, st.Vectors(ctx, "a", "kb", func(doc string, seq int, sealed []byte) error {
+		require.Equal(t, "d1", doc)
+		vectors[seq] = string(sealed)
+		return nil
+	}))
+	require.Len(t, vectors, 150)
+	for i := range 150 {
+		c := bySeq[i]
+		require.Equal(t, fmt.Sprintf("first-t%d", i), string(c.Text))
+		require.Equal(t, fmt.Sprintf("v%d", i), vectors[i])
+		if i%2 == 0 {
+			require.Equal(t, fmt.Sprintf("h%d", i), string(c.Heading))
+		} else {
+			require.Empty(t, c.Heading)
+		}
+	}
+
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/rampart-platform/rampart/pkg/store"
 )
 
 // ErrLeaseLost means the job is no longer this claim's: its lease expired
@@ -213,15 +215,8 @@ func (s *Store) Complete(ctx context.Context, l Lease, docID, model string, chun
 	if _, err := q.ExecContext(ctx, `DELETE FROM chunks WHERE tenant = ? AND document_id = ?`, l.Tenant, docID); err != nil {
 		return Generation{}, err
 	}
-	st, err := q.PrepareContext(ctx, `INSERT INTO chunks (tenant, document_id, seq, collection, text, vector, heading) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
+	if err := insertChunks(ctx, q, l.Tenant, docID, d.Collection, chunks); err != nil {
 		return Generation{}, err
-	}
-	defer st.Close()
-	for _, c := range chunks {
-		if _, err := st.ExecContext(ctx, l.Tenant, docID, c.Seq, d.Collection, c.Text, c.Vector, c.Heading); err != nil {
-			return Generation{}, err
-		}
 	}
 	if _, err := q.ExecContext(ctx, `UPDATE documents SET state = ?, chunk_count = ?, title = ? WHERE tenant = ? AND id = ?`, DocReady, len(chunks), title, l.Tenant, docID); err != nil {
 		return Generation{}, err
@@ -301,4 +296,48 @@ func (s *Store) CompleteReembed(ctx context.Context, l Lease, collection, model 
 		return Generation{}, err
 	}
 	return g, tx.Commit()
+}
+
+// chunkRowsPerInsert is how many chunks one INSERT writes: one statement
+// per chunk spent most of the commit in per-statement work (7 parameters a
+// row: 448 per statement, far below SQLite's and PostgreSQL's limits).
+const chunkRowsPerInsert = 64
+
+// insertChunks writes chunks with multi-row INSERTs, prepared once per
+// batch size.
+func insertChunks(ctx context.Context, q store.Rebound, tenant, docID, collection string, chunks []Chunk) error {
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			_ = st.Close()
+		}
+	}()
+	args := make([]any, 0, 7*chunkRowsPerInsert)
+	for start := 0; start < len(chunks); start += chunkRowsPerInsert {
+		batch := chunks[start:min(start+chunkRowsPerInsert, len(chunks))]
+		st, ok := stmts[len(batch)]
+		if !ok {
+			var b strings.Builder
+			b.WriteString(`INSERT INTO chunks (tenant, document_id, seq, collection, text, vector, heading) VALUES `)
+			for i := range batch {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			}
+			var err error
+			if st, err = q.PrepareContext(ctx, b.String()); err != nil {
+				return err
+			}
+			stmts[len(batch)] = st
+		}
+		args = args[:0]
+		for _, c := range batch {
+			args = append(args, tenant, docID, c.Seq, collection, c.Text, c.Vector, c.Heading)
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
