@@ -138,8 +138,17 @@ bench: ## Benchmarks: each reports p50/p99 and ratios against a baseline measure
 	@echo "## Ingestion: MB/s of text per worker end to end; hybrid search p50/p99 over ~14k chunks (INGESTION_BENCH_DOCS=290 for ~100k); exact cosine over 100k vectors"
 	$(BENCH) -bench Ingest -benchtime 40x ./services/ingestion/internal/ingest
 	$(BENCH) -bench 'Search|TopK' -benchtime 500x ./services/ingestion/internal/ingest
-	@echo "## Ingestion ANN: HNSW build time, graph memory, p50/p99 and recall@10 at 100k 384-dim vectors (ANN_BENCH_N=1000000 for 1M; minutes to build)"
+	@echo "## Ingestion: the fused analyser vs bleve's filter chain; hash embedding"
+	$(BENCH) -bench Analyzer ./services/ingestion/internal/index
+	$(BENCH) -bench Vector ./pkg/hashembed
+	@echo "## Ingestion ANN: HNSW build (wall and CPU), memory, incremental insert, p50/p99 and recall@10 at 100k 384-dim vectors (make bench-ann ANN_BENCH_N=1000000 for 1M)"
+	$(BENCH) -bench Dot ./services/ingestion/internal/ann
 	$(BENCH) -bench HNSW -benchtime 2000x -timeout 3h ./services/ingestion/internal/ann
+
+ANN_BENCH_N ?= 250000
+.PHONY: bench-ann
+bench-ann: ## HNSW at ANN_BENCH_N 384-dim vectors (default 250000; 1000000 needs ~4 GB and tens of CPU-minutes)
+	ANN_BENCH_N=$(ANN_BENCH_N) $(BENCH) -v -bench HNSW -benchtime 2000x -timeout 6h ./services/ingestion/internal/ann
 
 .PHONY: compose-check
 compose-check: ## Validate docker-compose.yml and the deploy manifests (no Docker engine needed)

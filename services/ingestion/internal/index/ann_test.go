@@ -109,7 +109,7 @@ func TestVectorsAddRemoveInPlace(t *testing.T) {
 		n, annMin int
 	}{
 		{"exact", 500, 0},
-		{"graph", 3000, 3000},
+		{"graph", 1000, 1000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(7, 8))

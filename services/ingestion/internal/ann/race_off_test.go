@@ -1,0 +1,5 @@
+//go:build !race
+
+package ann_test
+
+const shrink = 1
