@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -152,4 +153,47 @@ func TestMigrateOnly(t *testing.T) {
 	require.NoError(t, server.Run(t.Context(), []string{"migrate", "--data-dir", dir, "--cert-dir", "/nonexistent"}))
 	_, err = os.Stat(filepath.Join(dir, "ingestion.db"))
 	require.NoError(t, err, "SQLite in the data dir without a URL")
+}
+
+// TestDeadReplicasJobIsRetaken: a job claimed by a replica that then died
+// (its lease is never renewed) is left alone until the lease expires, then
+// run by another replica; the dead replica's late commit is refused.
+func TestDeadReplicasJobIsRetaken(t *testing.T) {
+	h := newHarness(t, opts{noWorkers: true})
+	c := h.client(t, "edge")
+	ctx := h.ctx(t, "tenant-a")
+	_, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "kb"})
+	require.NoError(t, err)
+	r, err := c.IngestDocument(ctx, &ingestionv1.IngestDocumentRequest{Collection: "kb", Source: "orphan.txt", ContentType: "text/plain",
+		Input: &ingestionv1.IngestDocumentRequest_Content{Content: []byte("The lighthouse keeper trims the wick at dusk.")}})
+	require.NoError(t, err)
+	job := r.GetJob().GetId()
+
+	// The "dead replica" claims it and never comes back.
+	const lease = 4 * time.Second
+	dead := store.Lease{Tenant: "tenant-a", JobID: job, Holder: store.NewHolder("dead-replica")}
+	_, ok, err := h.app.Store.ClaimJob(t.Context(), dead.Tenant, job, dead.Holder, lease)
+	require.NoError(t, err)
+	require.True(t, ok)
+	claimed := time.Now()
+
+	h.restart(t, opts{}) // a replica with workers
+	_, err = h.client(t, "edge").GetJob(ctx, &ingestionv1.GetJobRequest{JobId: job}) // the tenant's call unlocks its key here
+	require.NoError(t, err)
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, job))
+	require.GreaterOrEqual(t, time.Since(claimed), lease, "not taken while the dead replica's lease held")
+
+	_, err = h.app.Store.Complete(t.Context(), dead, r.GetDocument().GetId(), store.HashEmbedModel, nil, nil)
+	require.ErrorIs(t, err, store.ErrLeaseLost, "the dead replica cannot commit a second result")
+	res, err := h.client(t, "edge").Search(ctx, &ingestionv1.SearchRequest{Collection: "kb", Query: "lighthouse wick"})
+	require.NoError(t, err)
+	require.Equal(t, "orphan.txt", first(t, sourcesOf(res)))
+}
+
+func sourcesOf(res *ingestionv1.SearchResponse) []string {
+	var out []string
+	for _, p := range res.GetPassages() {
+		out = append(out, p.GetSource())
+	}
+	return out
 }
