@@ -3,7 +3,9 @@ package index_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -160,4 +162,46 @@ func TestLexicalGenerationAndCleanup(t *testing.T) {
 	hits, err := l.Search("a", "kb", "alpha", 5)
 	require.NoError(t, err)
 	require.Len(t, hits, 1, "a's index stays")
+}
+
+// TestMatrixTopKMatchesDot: the column-blocked exact search scores every
+// row as the plain dot product, whatever the number of non-zero query
+// dimensions (blocks of four and the remainder).
+func TestMatrixTopKMatchesDot(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const dims, rows = 24, 300
+	entries := make([]index.VectorEntry, rows)
+	for i := range entries {
+		v := make([]float32, dims)
+		for d := range v {
+			v[d] = r.Float32()
+		}
+		entries[i] = index.VectorEntry{ID: fmt.Sprint(i), Vec: v}
+	}
+	m := index.NewMatrix(entries)
+	for nonzero := 1; nonzero <= 9; nonzero++ {
+		q := make([]float32, dims)
+		for _, d := range r.Perm(dims)[:nonzero] {
+			q[d] = r.Float32()
+		}
+		hits := m.TopK(q, rows)
+		require.Len(t, hits, rows)
+		for _, h := range hits {
+			var want float64
+			for d, w := range q {
+				want += float64(w) * float64(entries[atoi(t, h.ID)].Vec[d])
+			}
+			require.InDelta(t, want, h.Score, 1e-4, "%d non-zero dimensions, row %s", nonzero, h.ID)
+		}
+		for i := 1; i < len(hits); i++ {
+			require.GreaterOrEqual(t, hits[i-1].Score, hits[i].Score)
+		}
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err)
+	return n
 }

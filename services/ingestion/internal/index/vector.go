@@ -455,15 +455,41 @@ func (m *Matrix) TopK(q []float32, k int) []Hit {
 		return nil
 	}
 	scores := make([]float32, m.Len())
+	// Only the query's non-zero dimensions are read, four columns per pass
+	// over the scores: a hash query (Version 2: its character n-grams)
+	// has over a hundred, and one pass per column made the loads and
+	// stores of the scores the bottleneck.
+	var ws [4]float32
+	var cs [4][]float32
+	n := 0
+	flush := func() {
+		switch n {
+		case 4:
+			w0, w1, w2, w3 := ws[0], ws[1], ws[2], ws[3]
+			c0, c1, c2, c3 := cs[0][:len(scores)], cs[1][:len(scores)], cs[2][:len(scores)], cs[3][:len(scores)]
+			for i := range scores {
+				scores[i] += w0*c0[i] + w1*c1[i] + w2*c2[i] + w3*c3[i]
+			}
+		default:
+			for j := range n {
+				w, c := ws[j], cs[j][:len(scores)]
+				for i := range scores {
+					scores[i] += w * c[i]
+				}
+			}
+		}
+		n = 0
+	}
 	for d, w := range q {
 		if w == 0 || d >= len(m.cols) {
 			continue
 		}
-		col := m.cols[d]
-		for i := range scores {
-			scores[i] += w * col[i]
+		ws[n], cs[n] = w, m.cols[d]
+		if n++; n == 4 {
+			flush()
 		}
 	}
+	flush()
 	h := &minHeap{}
 	for i, sc := range scores {
 		s := float64(sc)
