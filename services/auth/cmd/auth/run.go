@@ -63,8 +63,10 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		server.Register(env.Server.GRPC(), server.New(svc, sm, db, hub, env.Log))
-		go svc.Run(ctx, cfg.SweepInterval)
-		go refreshSigning(ctx, sm, env)
+		// Registered after the store's closer: the loops end before it closes.
+		loops := env.StartLoops(ctx)
+		loops.Go(func(ctx context.Context) { svc.Run(ctx, cfg.SweepInterval) })
+		loops.Go(func(ctx context.Context) { refreshSigning(ctx, sm, env) })
 		env.Log.Info("auth store ready", "dialect", string(db.Dialect()))
 		return nil
 	})

@@ -201,27 +201,28 @@ type loops struct {
 }
 
 // startLoops starts the background loops: policy reload, principal keys,
-// the scheduler and, when enabled, auth's tenant events. They stop at
-// shutdown, before the buffered access times are flushed.
+// the scheduler and, when enabled, auth's tenant events. At shutdown they
+// are cancelled and awaited (pkg/backend.Loops, up to the shutdown
+// deadline), then the buffered access times are flushed; as closers run in
+// reverse order, all that happens before the audit sink and the store
+// close: a scheduled rotation or a tenant shred never writes to a closed
+// store.
 func startLoops(ctx context.Context, env *backend.Env, cfg config.Config, l loops) {
 	log := env.Log
-	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	go l.pol.Watch(bg, 2*time.Second)
+	env.Server.OnShutdown(l.svc.FlushAccess)
+	bg := env.StartLoops(ctx)
+	bg.Go(func(ctx context.Context) { l.pol.Watch(ctx, 2*time.Second) })
 	if l.remote != nil {
-		go l.remote.Run(bg, time.Minute)
+		bg.Go(func(ctx context.Context) { l.remote.Run(ctx, time.Minute) })
 	}
-	go background(bg, l.svc, l.st, cfg.SchedulerInterval, log)
+	bg.Go(func(ctx context.Context) { background(ctx, l.svc, l.st, cfg.SchedulerInterval, log) })
 	if cfg.TenantEvents {
 		shred := func(ctx context.Context, tenant string) error {
 			_, err := l.svc.ShredTenant(ctx, "auth/tenant-purged", tenant)
 			return err
 		}
-		go tenantevents.New(authv1.NewAuthServiceClient(l.auth), shred, l.st, log).Run(bg)
+		bg.Go(tenantevents.New(authv1.NewAuthServiceClient(l.auth), shred, l.st, log).Run)
 	}
-	env.Server.OnShutdown(func(ctx context.Context) error {
-		stop()
-		return l.svc.FlushAccess(ctx)
-	})
 }
 
 // openStore opens the SQLite file in the data dir, or PostgreSQL when
