@@ -177,7 +177,7 @@ func TestDeadReplicasJobIsRetaken(t *testing.T) {
 	require.True(t, ok)
 	claimed := time.Now()
 
-	h.restart(t, opts{}) // a replica with workers
+	h.restart(t, opts{})                                                             // a replica with workers
 	_, err = h.client(t, "edge").GetJob(ctx, &ingestionv1.GetJobRequest{JobId: job}) // the tenant's call unlocks its key here
 	require.NoError(t, err)
 	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, job))

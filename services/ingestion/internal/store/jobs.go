@@ -109,11 +109,13 @@ func (s *Store) claim(ctx context.Context, pick string, args []any, holder strin
 	return j, true, tx.Commit()
 }
 
-// WaitingTenants lists the tenants with claimable jobs: a replica that
-// does not hold their keys unlocks them at their next call.
+// WaitingTenants lists the tenants with unfinished jobs, also those leased
+// by another replica or waiting for a retry: a replica that does not hold
+// their keys unlocks them at their next call, so it can take such a job
+// over as soon as it is claimable (its replica died) without waiting for
+// yet another call.
 func (s *Store) WaitingTenants(ctx context.Context) ([]string, error) {
-	now := ns(s.now())
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT tenant FROM jobs WHERE `+claimable, now, now)
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT tenant FROM jobs WHERE payload IS NOT NULL`)
 	if err != nil {
 		return nil, err
 	}
