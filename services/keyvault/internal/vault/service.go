@@ -238,6 +238,35 @@ func (s *Service) CreateSecret(ctx context.Context, a Actor, in CreateInput) (Cr
 	return out, nil
 }
 
+// createExisting answers a CreateSecret for a name that exists: the same
+// token with the same value is an idempotent retry (the version created
+// then); anything else is AlreadyExists, or FailedPrecondition for a secret
+// scheduled for deletion or a token reused with another value.
+func (s *Service) createExisting(ctx context.Context, tx *store.Tx, a Actor, name string, existing store.Secret, in CreateInput) (CreateOutput, error) {
+	// The idempotent-retry answer below compares values: not for someone
+	// else's service secret.
+	if err := s.checkOwner(ctx, a, policy.ActionWrite, existing); err != nil {
+		return CreateOutput{}, err
+	}
+	if !existing.DeletedAt.IsZero() {
+		return CreateOutput{}, precondition("secret %q is scheduled for deletion", name)
+	}
+	if in.Token != "" && in.Value != nil {
+		v, err := tx.Version(ctx, a.Tenant, existing.ID, in.Token)
+		if err == nil {
+			same, err := s.sameValue(ctx, existing, v, *in.Value)
+			if err != nil {
+				return CreateOutput{}, err
+			}
+			if same {
+				return CreateOutput{Name: name, ARN: existing.ARN, VersionID: v.VersionID}, nil
+			}
+			return CreateOutput{}, precondition("client_request_token was already used with a different value")
+		}
+	}
+	return CreateOutput{}, &Error{Kind: KindAlreadyExists, Msg: fmt.Sprintf("secret %q already exists", name)}
+}
+
 func (s *Service) createSecret(ctx context.Context, a Actor, name string, in CreateInput) (CreateOutput, error) {
 	if len(in.Description) > MaxDescriptionLen {
 		return CreateOutput{}, invalid("description", "longer than %d characters", MaxDescriptionLen)
@@ -260,28 +289,8 @@ func (s *Service) createSecret(ctx context.Context, a Actor, name string, in Cre
 		existing, err := tx.SecretByName(ctx, a.Tenant, name)
 		switch {
 		case err == nil:
-			// The idempotent-retry answer below compares values: not for
-			// someone else's service secret.
-			if err := s.checkOwner(ctx, a, policy.ActionWrite, existing); err != nil {
-				return err
-			}
-			if !existing.DeletedAt.IsZero() {
-				return precondition("secret %q is scheduled for deletion", name)
-			}
-			// Idempotent retry: same token and same value.
-			if in.Token != "" && in.Value != nil {
-				v, err := tx.Version(ctx, a.Tenant, existing.ID, in.Token)
-				if err == nil {
-					if same, err := s.sameValue(ctx, existing, v, *in.Value); err != nil {
-						return err
-					} else if same {
-						out = CreateOutput{Name: name, ARN: existing.ARN, VersionID: v.VersionID}
-						return nil
-					}
-					return precondition("client_request_token was already used with a different value")
-				}
-			}
-			return &Error{Kind: KindAlreadyExists, Msg: fmt.Sprintf("secret %q already exists", name)}
+			out, err = s.createExisting(ctx, tx, a, name, existing, in)
+			return err
 		case !errors.Is(err, store.ErrNotFound):
 			return internal(err)
 		}
