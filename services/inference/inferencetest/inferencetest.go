@@ -98,6 +98,10 @@ func Start(t testing.TB, o Options) *Server {
 	cfg.UsageDSN = filepath.Join(cfg.DataDir, "usage.db")
 	cfg.KeyvaultAddr = ""
 	cfg.SecretsCacheTTL = 5 * time.Minute
+	// The production retention defaults: the sweeper runs in every test
+	// server (one pass at start over young data: nothing is due).
+	cfg.UsageRawRetention, cfg.UsageHourlyRetention = 7*24*time.Hour, 90*24*time.Hour
+	cfg.PromptLogRetention, cfg.RetentionInterval = 30*24*time.Hour, 10*time.Minute
 	if o.SecretsCacheTTL > 0 {
 		cfg.SecretsCacheTTL = o.SecretsCacheTTL
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/rampart-platform/rampart/services/inference/internal/quota"
 	"github.com/rampart-platform/rampart/services/inference/internal/rag"
 	"github.com/rampart-platform/rampart/services/inference/internal/registry"
+	"github.com/rampart-platform/rampart/services/inference/internal/retention"
 	"github.com/rampart-platform/rampart/services/inference/internal/server"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 	"github.com/rampart-platform/rampart/services/inference/internal/toolpolicy"
@@ -172,7 +173,32 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		}
 	}
 	server.New(svc, log).Register(srv.GRPC())
+	// The retention sweeper (issue 16) runs on every replica; a lease row
+	// lets one of them sweep at a time. A Config not built by Load (some
+	// tests) has no interval and no sweeper.
+	stopSweep := func() {}
+	if cfg.RetentionInterval > 0 {
+		sw, serr := retention.New(st, retention.Policy{
+			RawUsage: cfg.UsageRawRetention, HourlyUsage: cfg.UsageHourlyRetention,
+			PromptLogs: func(tenant string) time.Duration { return reg.PromptLogRetention(tenant, cfg.PromptLogRetention) },
+		}, log, retention.Options{Interval: cfg.RetentionInterval, Registerer: promReg})
+		if serr != nil {
+			rec.Close()
+			return nil, serr
+		}
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sw.Run(sctx)
+		}()
+		stopSweep = func() {
+			cancel()
+			<-done
+		}
+	}
 	srv.OnShutdown(func(context.Context) error {
+		stopSweep()
 		rec.Close()
 		errs := []error{st.Close()}
 		for _, cl := range c.closers {

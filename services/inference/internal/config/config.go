@@ -53,6 +53,15 @@ type Config struct {
 	// every inference replica enforces the same limits.
 	RedisURL        string        `env:"RAMPART_REDIS_URL,noprefix" flag:"redis-url" usage:"redis:// URL; when set, token-per-minute quotas are shared by all replicas through Redis"`
 	SecretsCacheTTL time.Duration `env:"SECRETS_CACHE_TTL" flag:"secrets-cache-ttl" default:"5m" usage:"how long upstream API keys read from keyvault are cached (rotation is picked up within it)"`
+	// Retention (internal/retention): raw usage rows are rolled up per
+	// key, model and hour after UsageRawRetention, hourly rows per day
+	// after UsageHourlyRetention; prompt logs are deleted after
+	// PromptLogRetention unless the tenant's registry entry sets
+	// prompt_log_retention_days.
+	UsageRawRetention    time.Duration `env:"USAGE_RAW_RETENTION" flag:"usage-raw-retention" default:"168h" usage:"age after which per-request usage rows are rolled up per key, model and hour"`
+	UsageHourlyRetention time.Duration `env:"USAGE_HOURLY_RETENTION" flag:"usage-hourly-retention" default:"2160h" usage:"age after which hourly usage rows are rolled up per key, model and day (daily rows are kept)"`
+	PromptLogRetention   time.Duration `env:"PROMPT_LOG_RETENTION" flag:"prompt-log-retention" default:"720h" usage:"age after which prompt logs are deleted (a tenant's prompt_log_retention_days in the model registry wins)"`
+	RetentionInterval    time.Duration `env:"RETENTION_INTERVAL" flag:"retention-interval" default:"10m" usage:"how often the retention sweeper runs (one replica at a time, by lease)"`
 }
 
 // Load reads the configuration from the environment and args.
@@ -121,6 +130,18 @@ func (c *Config) Validate() error {
 	}
 	if c.SecretsCacheTTL < time.Second || c.SecretsCacheTTL > time.Hour {
 		errs = append(errs, config.Invalidf("SecretsCacheTTL", "must be between 1s and 1h, got %s", c.SecretsCacheTTL))
+	}
+	if c.UsageRawRetention < time.Hour {
+		errs = append(errs, config.Invalidf("UsageRawRetention", "must be at least 1h, got %s", c.UsageRawRetention))
+	}
+	if c.UsageHourlyRetention < c.UsageRawRetention+24*time.Hour {
+		errs = append(errs, config.Invalidf("UsageHourlyRetention", "must be at least a day longer than UsageRawRetention (%s), got %s", c.UsageRawRetention, c.UsageHourlyRetention))
+	}
+	if c.PromptLogRetention < time.Hour {
+		errs = append(errs, config.Invalidf("PromptLogRetention", "must be at least 1h, got %s", c.PromptLogRetention))
+	}
+	if c.RetentionInterval < time.Second || c.RetentionInterval > 24*time.Hour {
+		errs = append(errs, config.Invalidf("RetentionInterval", "must be between 1s and 24h, got %s", c.RetentionInterval))
 	}
 	return errors.Join(errs...)
 }

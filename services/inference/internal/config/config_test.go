@@ -32,8 +32,27 @@ func TestLoad(t *testing.T) {
 				require.Empty(t, c.Deprecations())
 				require.Equal(t, "127.0.0.1:7001", c.AuthAddr)
 				require.Empty(t, c.ModelsFile)
+				require.Equal(t, 7*24*time.Hour, c.UsageRawRetention)
+				require.Equal(t, 90*24*time.Hour, c.UsageHourlyRetention)
+				require.Equal(t, 30*24*time.Hour, c.PromptLogRetention)
+				require.Equal(t, 10*time.Minute, c.RetentionInterval)
 			},
 		},
+		{
+			name: "retention settings",
+			env: map[string]string{"RAMPART_INFERENCE_USAGE_RAW_RETENTION": "48h", "RAMPART_INFERENCE_USAGE_HOURLY_RETENTION": "720h",
+				"RAMPART_INFERENCE_PROMPT_LOG_RETENTION": "24h", "RAMPART_INFERENCE_RETENTION_INTERVAL": "1m"},
+			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, 48*time.Hour, c.UsageRawRetention)
+				require.Equal(t, 720*time.Hour, c.UsageHourlyRetention)
+				require.Equal(t, 24*time.Hour, c.PromptLogRetention)
+				require.Equal(t, time.Minute, c.RetentionInterval)
+			},
+		},
+		{name: "raw retention under an hour", env: map[string]string{"RAMPART_INFERENCE_USAGE_RAW_RETENTION": "10m"}, wantErr: "USAGE_RAW_RETENTION"},
+		{name: "hourly retention not past raw", env: map[string]string{"RAMPART_INFERENCE_USAGE_RAW_RETENTION": "720h", "RAMPART_INFERENCE_USAGE_HOURLY_RETENTION": "720h"}, wantErr: "USAGE_HOURLY_RETENTION"},
+		{name: "prompt log retention under an hour", env: map[string]string{"RAMPART_INFERENCE_PROMPT_LOG_RETENTION": "0s"}, wantErr: "PROMPT_LOG_RETENTION"},
+		{name: "retention interval out of range", env: map[string]string{"RAMPART_INFERENCE_RETENTION_INTERVAL": "0s"}, wantErr: "RETENTION_INTERVAL"},
 		{
 			name: "env and flags",
 			env:  map[string]string{"RAMPART_INFERENCE_MODELS": "/etc/models.json", "RAMPART_AUTH_ADDR": "auth:7001"},
@@ -94,7 +113,8 @@ func TestLoad(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, k := range []string{"RAMPART_DATA_DIR", "RAMPART_INFERENCE_MODELS", "RAMPART_AUTH_ADDR", "RAMPART_CERT_DIR",
 				"RAMPART_KEYVAULT_ADDR", "RAMPART_INFERENCE_SECRETS_CACHE_TTL", "RAMPART_REDIS_URL",
-				"RAMPART_INFERENCE_DATABASE_URL", "RAMPART_INFERENCE_USAGE_DSN"} {
+				"RAMPART_INFERENCE_DATABASE_URL", "RAMPART_INFERENCE_USAGE_DSN", "RAMPART_INFERENCE_USAGE_RAW_RETENTION",
+				"RAMPART_INFERENCE_USAGE_HOURLY_RETENTION", "RAMPART_INFERENCE_PROMPT_LOG_RETENTION", "RAMPART_INFERENCE_RETENTION_INTERVAL"} {
 				t.Setenv(k, "")
 			}
 			for k, v := range tt.env {

@@ -148,7 +148,15 @@ type Tenant struct {
 	// encrypted with its data key from keyvault (internal/promptlog). Off
 	// by default.
 	PromptLogging bool `json:"prompt_logging,omitempty"`
+	// PromptLogRetentionDays is how many days the tenant's prompt logs are
+	// kept before the retention sweeper deletes them; 0 uses the service
+	// setting RAMPART_INFERENCE_PROMPT_LOG_RETENTION.
+	PromptLogRetentionDays int `json:"prompt_log_retention_days,omitempty"`
 }
+
+// maxPromptLogRetentionDays bounds a tenant's prompt-log retention (ten
+// years): the limit exists so a typo cannot mean "forever".
+const maxPromptLogRetentionDays = 3650
 
 // File is the registry file.
 type File struct {
@@ -264,6 +272,9 @@ func New(f *File) (*Registry, error) {
 }
 
 func (r *Registry) checkTenant(t Tenant) error {
+	if t.PromptLogRetentionDays < 0 || t.PromptLogRetentionDays > maxPromptLogRetentionDays {
+		return fmt.Errorf("prompt_log_retention_days must be between 0 (service default) and %d, got %d", maxPromptLogRetentionDays, t.PromptLogRetentionDays)
+	}
 	for _, m := range t.AllowedModels {
 		if _, ok := r.models[m]; !ok && m != "*" {
 			return fmt.Errorf("allowed model %q is not registered", m)
@@ -344,6 +355,15 @@ func (r *Registry) List(tenant string, keyAllowed []string) []Entry {
 
 // PromptLogging reports whether the tenant has prompt logging on.
 func (r *Registry) PromptLogging(tenant string) bool { return r.tenant(tenant).PromptLogging }
+
+// PromptLogRetention returns the tenant's prompt-log retention, or def
+// when its registry entry (or the default entry) does not set one.
+func (r *Registry) PromptLogRetention(tenant string, def time.Duration) time.Duration {
+	if d := r.tenant(tenant).PromptLogRetentionDays; d > 0 {
+		return time.Duration(d) * 24 * time.Hour
+	}
+	return def
+}
 
 // AnyPromptLogging reports whether some tenant (or the default) has prompt
 // logging on.

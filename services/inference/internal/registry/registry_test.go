@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -38,12 +39,40 @@ func TestInvalidRegistries(t *testing.T) {
 		{"bad kind", registry.File{Models: []registry.Model{{ID: "a", Upstream: "local", Kind: "image"}}}},
 		{"fallback of other kind", registry.File{Models: []registry.Model{{ID: "a", Upstream: "local", Fallback: "e"}, {ID: "e", Kind: "embedding", Upstream: "local"}}}},
 		{"tenant allows unknown", registry.File{Models: []registry.Model{{ID: "a", Upstream: "local"}}, Tenants: map[string]registry.Tenant{"t": {AllowedModels: []string{"b"}}}}},
+		{"negative prompt log retention", registry.File{Models: []registry.Model{{ID: "a", Upstream: "local"}}, Tenants: map[string]registry.Tenant{"t": {AllowedModels: []string{"*"}, PromptLogRetentionDays: -1}}}},
+		{"prompt log retention past ten years", registry.File{Models: []registry.Model{{ID: "a", Upstream: "local"}}, Default: &registry.Tenant{AllowedModels: []string{"*"}, PromptLogRetentionDays: 3651}}},
 		{"alias shadows", registry.File{Models: []registry.Model{{ID: "a", Upstream: "local"}}, Tenants: map[string]registry.Tenant{"t": {AllowedModels: []string{"*"}, Aliases: map[string]string{"a": "a"}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := registry.New(&tt.f)
 			require.Error(t, err)
+		})
+	}
+}
+
+// TestPromptLogRetention: a tenant's own days win, then the default
+// entry's, then the service setting.
+func TestPromptLogRetention(t *testing.T) {
+	day := 24 * time.Hour
+	tests := []struct {
+		name    string
+		def     *registry.Tenant
+		tenants map[string]registry.Tenant
+		tenant  string
+		want    time.Duration
+	}{
+		{"service setting", nil, nil, "t1", 30 * day},
+		{"tenant days", nil, map[string]registry.Tenant{"t1": {AllowedModels: []string{"*"}, PromptLogRetentionDays: 7}}, "t1", 7 * day},
+		{"another tenant's days do not apply", nil, map[string]registry.Tenant{"t1": {AllowedModels: []string{"*"}, PromptLogRetentionDays: 7}}, "t2", 30 * day},
+		{"default entry", &registry.Tenant{AllowedModels: []string{"*"}, PromptLogRetentionDays: 90}, nil, "t2", 90 * day},
+		{"zero means the service setting", nil, map[string]registry.Tenant{"t1": {AllowedModels: []string{"*"}}}, "t1", 30 * day},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := registry.New(&registry.File{Models: []registry.Model{{ID: "a", Upstream: "local"}}, Default: tt.def, Tenants: tt.tenants})
+			require.NoError(t, err)
+			require.Equal(t, tt.want, r.PromptLogRetention(tt.tenant, 30*day))
 		})
 	}
 }

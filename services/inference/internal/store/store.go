@@ -170,13 +170,23 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 }
 
 // TokensSince sums a tenant's tokens since t; key "" sums the whole tenant.
+// It reads raw rows and rollups in one statement (one snapshot), so a
+// rollup running at the same time neither hides nor doubles a request.
+// Rollup buckets count when they start at or after since: exact for the
+// month starts the quota asks for (see Usage).
 func (s *Store) TokensSince(ctx context.Context, tenant, key string, since time.Time) (int64, error) {
-	q := `SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage_records WHERE tenant_id = ? AND created_at_ms >= ?`
+	keyCond := ""
 	args := []any{tenant, since.UnixMilli()}
 	if key != "" {
-		q += ` AND key_id = ?`
+		keyCond = ` AND key_id = ?`
 		args = append(args, key)
 	}
+	args = append(args, args...)
+	q := `SELECT CAST(COALESCE(SUM(t), 0) AS BIGINT) FROM (
+		SELECT SUM(prompt_tokens + completion_tokens) AS t FROM usage_records WHERE tenant_id = ? AND created_at_ms >= ?` + keyCond + `
+		UNION ALL
+		SELECT SUM(prompt_tokens + completion_tokens) FROM usage_rollups WHERE tenant_id = ? AND bucket_start_ms >= ?` + keyCond + `
+	) u`
 	var n int64
 	if err := s.db.QueryRowContext(ctx, s.d.Rebind(q), args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("usage store: sum: %w", err)
@@ -184,23 +194,32 @@ func (s *Store) TokensSince(ctx context.Context, tenant, key string, since time.
 	return n, nil
 }
 
-// Usage groups a tenant's usage in [from, to).
+// Usage groups a tenant's usage in [from, to), over raw rows and rollups
+// in one statement. A rollup bucket (an hour, or a day once hourly rows
+// are rolled up too) counts when its start is in [from, to): ranges whose
+// ends fall on the bucket boundaries of the data they cover are exact; a
+// range ending mid-hour inside rolled-up data counts whole hours.
 func (s *Store) Usage(ctx context.Context, tenant string, from, to time.Time, groupBy string) ([]Bucket, error) {
-	var group string
+	var raw, rolled string
 	switch groupBy {
 	case ByKey:
-		group = "key_id"
+		raw, rolled = "key_id", "key_id"
 	case ByModel:
-		group = "model"
+		raw, rolled = "model", "model"
 	case ByDay:
-		group = "created_at_ms / 86400000"
+		raw, rolled = "created_at_ms / 86400000", "bucket_start_ms / 86400000"
 	default:
 		return nil, fmt.Errorf("usage store: unknown grouping %q", groupBy)
 	}
-	q := `SELECT ` + group + `, COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(cost_micro_usd), 0)
-		FROM usage_records WHERE tenant_id = ? AND created_at_ms >= ? AND created_at_ms < ?
-		GROUP BY ` + group + ` ORDER BY 1`
-	rows, err := s.db.QueryContext(ctx, s.d.Rebind(q), tenant, from.UnixMilli(), to.UnixMilli())
+	q := `SELECT g, CAST(SUM(n) AS BIGINT), CAST(SUM(p) AS BIGINT), CAST(SUM(c) AS BIGINT), CAST(SUM(cost) AS BIGINT) FROM (
+		SELECT ` + raw + ` AS g, COUNT(*) AS n, SUM(prompt_tokens) AS p, SUM(completion_tokens) AS c, SUM(cost_micro_usd) AS cost
+		FROM usage_records WHERE tenant_id = ? AND created_at_ms >= ? AND created_at_ms < ? GROUP BY ` + raw + `
+		UNION ALL
+		SELECT ` + rolled + `, SUM(requests), SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_micro_usd)
+		FROM usage_rollups WHERE tenant_id = ? AND bucket_start_ms >= ? AND bucket_start_ms < ? GROUP BY ` + rolled + `
+	) u GROUP BY g ORDER BY 1`
+	f, t := from.UnixMilli(), to.UnixMilli()
+	rows, err := s.db.QueryContext(ctx, s.d.Rebind(q), tenant, f, t, tenant, f, t)
 	if err != nil {
 		return nil, fmt.Errorf("usage store: query: %w", err)
 	}
