@@ -37,7 +37,10 @@ func FuseWeighted(k int, rankings ...Ranking) []Hit {
 // all 1 when they are equal) and an id scores the weighted sum (CombSUM).
 // Unlike RRF it keeps how far ahead a ranking's best hits are, which
 // matters when both rankings are of similar quality (the hash embedder
-// of version 2 against BM25). Ties break as in FuseWeighted.
+// of version 2 against BM25). Ties break as in FuseWeighted. Scores are
+// scaled by 1/(RRFK+1), so a ranking's best hit adds what it adds in RRF:
+// passages of collections fused either way stay on one scale when
+// inference merges several collections and applies min_score.
 func FuseScores(k int, rankings ...Ranking) []Hit {
 	bounds := make([][2]float64, len(rankings)) // lo, hi
 	for li, r := range rankings {
@@ -53,9 +56,9 @@ func FuseScores(k int, rankings ...Ranking) []Hit {
 	return fuse(k, rankings, func(li int, r Ranking, i int) float64 {
 		b := bounds[li]
 		if b[1] <= b[0] {
-			return r.Weight
+			return r.Weight / (RRFK + 1)
 		}
-		return r.Weight * (r.Hits[i].Score - b[0]) / (b[1] - b[0])
+		return r.Weight * (r.Hits[i].Score - b[0]) / (b[1] - b[0]) / (RRFK + 1)
 	})
 }
 

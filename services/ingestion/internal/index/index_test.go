@@ -48,16 +48,17 @@ func TestFuseScores(t *testing.T) {
 	lex := []index.Hit{{ID: "a", Score: 10}, {ID: "b", Score: 9.5}, {ID: "c", Score: 2}}
 	vec := []index.Hit{{ID: "c", Score: 0.9}, {ID: "b", Score: 0.3}, {ID: "d", Score: 0.1}}
 	got := index.FuseScores(4, index.Ranking{Hits: lex, Weight: 1}, index.Ranking{Hits: vec, Weight: 1})
-	// a 1; b 7.5/8 + 0.2/0.8 = 1.1875; c 0 + 1; d 0 + 0.
+	// a 1; b 7.5/8 + 0.2/0.8 = 1.1875; c 0 + 1; d 0 + 0; all ÷ 61.
 	require.Equal(t, []string{"b", "a", "c", "d"}, ids(got))
-	require.InDelta(t, 7.5/8+0.25, got[0].Score, 1e-12)
+	require.InDelta(t, (7.5/8+0.25)/61, got[0].Score, 1e-12)
+	require.InDelta(t, 1.0/61, got[1].Score, 1e-12, "a ranking's best hit adds what it adds in RRF")
 	require.Equal(t, "a", got[1].ID, "a tie (a and c at 1) goes to the first ranking")
 	// RRF on the same lists only sees ranks: c (ranks 3 and 1) comes
 	// first, over b (2 and 2) and a, BM25's clear leader.
 	require.Equal(t, []string{"c", "b", "a", "d"}, ids(index.Fuse(4, lex, vec)))
 	one := index.FuseScores(2, index.Ranking{Hits: []index.Hit{{ID: "x", Score: 3}, {ID: "y", Score: 3}}, Weight: 1})
 	require.Equal(t, []string{"x", "y"}, ids(one), "equal scores all normalise to 1; ties keep rank order")
-	require.InDelta(t, 1, one[1].Score, 0)
+	require.InDelta(t, 1.0/61, one[1].Score, 1e-15)
 	require.Empty(t, index.FuseScores(5))
 	require.Equal(t, []string{"a", "b", "c"}, ids(index.FuseScores(5, index.Ranking{Hits: lex, Weight: 1}, index.Ranking{Hits: vec, Weight: 0})), "weight 0 drops a ranking")
 }
