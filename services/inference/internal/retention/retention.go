@@ -17,8 +17,8 @@ import (
 
 // Store is what the sweeper needs of the usage store.
 type Store interface {
-	RollUpRaw(ctx context.Context, cutoff time.Time, batch int) (int64, error)
-	RollUpHourly(ctx context.Context, cutoff time.Time, batch int) (int64, error)
+	RollUpRaw(ctx context.Context, cutoff time.Time, from store.Cursor, batch int) (int64, store.Cursor, error)
+	RollUpHourly(ctx context.Context, cutoff time.Time, from store.Cursor, batch int) (int64, store.Cursor, error)
 	PromptLogTenants(ctx context.Context) ([]string, error)
 	PurgePromptLogs(ctx context.Context, tenant string, cutoff time.Time, limit int) (int64, error)
 	TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
@@ -185,8 +185,11 @@ func (s *Sweeper) sweep(ctx context.Context, now time.Time, ttl time.Duration, r
 		}
 		return nil
 	}
+	var cur store.Cursor
 	for {
-		n, err := s.store.RollUpRaw(ctx, rawCut, rawBatch)
+		var n int64
+		var err error
+		n, cur, err = s.store.RollUpRaw(ctx, rawCut, cur, rawBatch)
 		if err != nil {
 			return err
 		}
@@ -199,8 +202,11 @@ func (s *Sweeper) sweep(ctx context.Context, now time.Time, ttl time.Duration, r
 			return err
 		}
 	}
+	cur = store.Cursor{}
 	for {
-		n, err := s.store.RollUpHourly(ctx, hourCut, hourlyBatch)
+		var n int64
+		var err error
+		n, cur, err = s.store.RollUpHourly(ctx, hourCut, cur, hourlyBatch)
 		if err != nil {
 			return err
 		}

@@ -55,16 +55,20 @@ func TestUsageDiskUse(t *testing.T) {
 
 			start := time.Now()
 			var folded int64
+			var cur store.Cursor
 			for {
-				n, err := st.RollUpRaw(ctx, now.Add(-7*24*time.Hour), 2000)
+				var n int64
+				n, cur, err = st.RollUpRaw(ctx, now.Add(-7*24*time.Hour), cur, 2000)
 				require.NoError(t, err)
 				if n == 0 {
 					break
 				}
 				folded += n
 			}
+			cur = store.Cursor{}
 			for {
-				n, err := st.RollUpHourly(ctx, now.Add(-20*24*time.Hour), 2000)
+				var n int64
+				n, cur, err = st.RollUpHourly(ctx, now.Add(-20*24*time.Hour), cur, 2000)
 				require.NoError(t, err)
 				if n == 0 {
 					break

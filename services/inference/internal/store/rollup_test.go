@@ -124,8 +124,10 @@ func TestRollupKeepsTotals(t *testing.T) {
 
 			rawCut := store.BucketStart(now.AddDate(0, 0, -7), store.Hourly)
 			folded := int64(0)
+			var cur store.Cursor
 			for {
-				n, err := st.RollUpRaw(ctx, rawCut, 50)
+				var n int64
+				n, cur, err = st.RollUpRaw(ctx, rawCut, cur, 50)
 				require.NoError(t, err)
 				if n == 0 {
 					break
@@ -141,8 +143,10 @@ func TestRollupKeepsTotals(t *testing.T) {
 			require.Less(t, counts.Hourly, folded, "hours hold several requests")
 
 			dayCut := store.BucketStart(now.AddDate(0, 0, -30), store.Daily)
+			cur = store.Cursor{}
 			for {
-				n, err := st.RollUpHourly(ctx, dayCut, 20)
+				var n int64
+				n, cur, err = st.RollUpHourly(ctx, dayCut, cur, 20)
 				require.NoError(t, err)
 				if n == 0 {
 					break
@@ -155,10 +159,10 @@ func TestRollupKeepsTotals(t *testing.T) {
 			require.Less(t, after.Hourly, counts.Hourly)
 
 			// Idempotent: nothing more is due, and a second pass changes nothing.
-			n, err := st.RollUpRaw(ctx, rawCut, 50)
+			n, _, err := st.RollUpRaw(ctx, rawCut, store.Cursor{}, 50)
 			require.NoError(t, err)
 			require.Zero(t, n)
-			n, err = st.RollUpHourly(ctx, dayCut, 50)
+			n, _, err = st.RollUpHourly(ctx, dayCut, store.Cursor{}, 50)
 			require.NoError(t, err)
 			require.Zero(t, n)
 			require.Equal(t, before, usageView(t, st, now))
@@ -216,23 +220,46 @@ func TestTwoSweepersAtOnce(t *testing.T) {
 			dayCut := store.BucketStart(now.AddDate(0, 0, -30), store.Daily)
 			var wg sync.WaitGroup
 			folded := make([]int64, 2)
-			errs := make([]error, 2)
+			errs := make([]error, 3)
+			// Meanwhile requests keep being recorded, for another tenant,
+			// some of them already due (a late batch): whichever side of a
+			// rollup they land on, each is counted once.
+			const lateBatches, perBatch = 40, 5
+			wg.Go(func() {
+				for i := range lateBatches {
+					recs := make([]store.Record, perBatch)
+					for j := range recs {
+						age := time.Duration(i%3) * 5 * 24 * time.Hour // 0, 5 or 10 days: the last are due
+						recs[j] = store.Record{Tenant: "t9", Key: "k", Model: "m", PromptTokens: 2, CompletionTokens: 1, At: now.Add(-age)}
+					}
+					if err := a.Insert(ctx, recs); err != nil {
+						errs[2] = err
+						return
+					}
+				}
+			})
 			for i, st := range []*store.Store{a, b} {
 				wg.Go(func() {
+					var rawCur, hourCur store.Cursor
 					for idle := 0; idle < 3; {
-						n, err := st.RollUpRaw(ctx, rawCut, 7)
+						n, next, err := st.RollUpRaw(ctx, rawCut, rawCur, 7)
 						if err != nil {
 							errs[i] = err
 							return
 						}
-						m, err := st.RollUpHourly(ctx, dayCut, 5)
+						m, nextHour, err := st.RollUpHourly(ctx, dayCut, hourCur, 5)
 						if err != nil {
 							errs[i] = err
 							return
 						}
 						folded[i] += n
+						rawCur, hourCur = next, nextHour
 						if n+m == 0 {
+							// A pass ends; the next one starts over (rows
+							// the other sweeper had locked, or recorded
+							// meanwhile, may be due).
 							idle++
+							rawCur, hourCur = store.Cursor{}, store.Cursor{}
 						}
 					}
 				})
@@ -240,9 +267,14 @@ func TestTwoSweepersAtOnce(t *testing.T) {
 			wg.Wait()
 			require.NoError(t, errs[0])
 			require.NoError(t, errs[1])
+			require.NoError(t, errs[2])
 			after, err := a.UsageRowCounts(ctx)
 			require.NoError(t, err)
-			require.Equal(t, counts.Raw-after.Raw, folded[0]+folded[1], "each raw row folded by exactly one sweeper")
+			require.Equal(t, counts.Raw+lateBatches*perBatch-after.Raw, folded[0]+folded[1], "each raw row folded by exactly one sweeper")
+			late, err := a.Usage(ctx, "t9", now.AddDate(0, 0, -60), now.Add(time.Hour), store.ByModel)
+			require.NoError(t, err)
+			require.Equal(t, []store.Bucket{{Group: "m", Requests: lateBatches * perBatch, PromptTokens: 2 * lateBatches * perBatch,
+				CompletionTokens: lateBatches * perBatch}}, late, "rows recorded during the sweep are all counted, once")
 			require.Equal(t, before, usageView(t, a, now))
 			require.Equal(t, before, usageView(t, b, now))
 		})
