@@ -86,6 +86,9 @@ type App struct {
 	Server  *serve.Server
 	Service *inference.Service
 	Store   *store.Store
+	// Sweeper is the retention sweeper (nil when RetentionInterval is 0);
+	// it runs on its own, tests may call Sweep.
+	Sweeper *retention.Sweeper
 	rec     *store.Recorder
 }
 
@@ -177,8 +180,10 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	// lets one of them sweep at a time. A Config not built by Load (some
 	// tests) has no interval and no sweeper.
 	stopSweep := func() {}
+	var sw *retention.Sweeper
 	if cfg.RetentionInterval > 0 {
-		sw, serr := retention.New(st, retention.Policy{
+		var serr error
+		sw, serr = retention.New(st, retention.Policy{
 			RawUsage: cfg.UsageRawRetention, HourlyUsage: cfg.UsageHourlyRetention,
 			PromptLogs: func(tenant string) time.Duration { return reg.PromptLogRetention(tenant, cfg.PromptLogRetention) },
 		}, log, retention.Options{Interval: cfg.RetentionInterval, Registerer: promReg})
@@ -206,7 +211,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		}
 		return errors.Join(errs...)
 	})
-	return &App{Server: srv, Service: svc, Store: st, rec: rec}, nil
+	return &App{Server: srv, Service: svc, Store: st, Sweeper: sw, rec: rec}, nil
 }
 
 // loadModels reads the model registry: Options.Models, the models file, or
