@@ -46,8 +46,12 @@ type harness struct {
 	client slackadapterv1.SlackAdapterServiceClient
 	cli    slackadapterv1.SlackAdapterServiceClient // rampart-cli identity
 	logs   *logtest.Buffer
-	now    time.Time
-	sleeps chan time.Duration
+	// neverLogged is checked against the whole log once the service has
+	// stopped: its log writer batches lines, so a mid-test scan sees only
+	// part of them.
+	neverLogged []string
+	now         time.Time
+	sleeps      chan time.Duration
 }
 
 type harnessOpts struct {
@@ -137,6 +141,13 @@ func start(t testing.TB, o harnessOpts) *harness {
 		os.Stderr = stderr
 		_ = w.Close()
 		<-copied
+		if len(h.neverLogged) > 0 {
+			logs := h.logs.String()
+			require.Contains(t, logs, `"msg":"starting"`, "the log was captured")
+			for _, canary := range h.neverLogged {
+				require.NotContains(t, logs, canary)
+			}
+		}
 		if t.Failed() {
 			t.Log(h.logs.String())
 		}
@@ -240,3 +251,9 @@ func (h *harness) final(t *testing.T, p slackfake.Post) slackfake.Update {
 
 // time1 is n seconds: distinct timestamps make distinct signed requests.
 func time1(n int) time.Duration { return time.Duration(n) * time.Second }
+
+// forbidInLogs makes the harness fail the test if any canary appears in the
+// service's complete log, scanned after the service stopped (and flushed).
+func (h *harness) forbidInLogs(canaries ...string) {
+	h.neverLogged = append(h.neverLogged, canaries...)
+}
