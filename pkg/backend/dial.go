@@ -31,18 +31,21 @@ type Dialer struct {
 	Options []grpc.DialOption
 }
 
-// Dial returns a lazy connection to the Rampart service svc at addr; opts
+// Dial returns a lazy connection to the Rampart service svc at addr (one
+// host:port, a DNS name of several replicas, or a comma-separated list;
+// balanced and retried as balanceOptions says); opts
 // are appended after the Dialer's own. Nothing is dialled until the first
 // call, so the other service need not be up yet.
 func (d *Dialer) Dial(ctx context.Context, svc, addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	if d == nil || d.TLS == nil {
 		return nil, fmt.Errorf("dial %s at %s: no mTLS source", svc, addr)
 	}
-	all := serve.RequestIDDialOptions()
+	target, all := balanceOptions(addr)
+	all = append(all, serve.RequestIDDialOptions()...)
 	all = append(all, d.Tracing.DialOptions()...)
 	all = append(all, d.Options...)
 	all = append(all, opts...)
-	conn, err := mtls.Dial(ctx, addr, d.TLS, pki.ServiceID(svc), all...)
+	conn, err := mtls.Dial(ctx, target, d.TLS, pki.ServiceID(svc), all...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s at %s: %w", svc, addr, err)
 	}

@@ -101,6 +101,11 @@ func New(opts Options) (_ *Server, err error) {
 		// Let clients keep long-lived streams (e.g. WatchRevocations) alive
 		// through idle NATs without being disconnected for pinging.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		// Clients reconnect every few minutes, and so re-resolve DNS: a
+		// replica added behind a headless Service gets its share of calls
+		// (pkg/backend balances round_robin over what DNS lists). No grace
+		// limit: open streams finish on the old connection.
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: MaxConnectionAge}),
 		// Reused handler goroutines keep their grown stacks; without them
 		// every call starts on a fresh 8 KB stack and pays runtime.newstack
 		// copies in the interceptors and handler (≈5–10% of a service's
@@ -140,6 +145,10 @@ func New(opts Options) (_ *Server, err error) {
 func DefaultStreamWorkers() uint32 {
 	return uint32(max(128, 16*runtime.GOMAXPROCS(0))) //nolint:gosec // small positive
 }
+
+// MaxConnectionAge is how long a client connection lives before the server
+// asks the client to open a new one (GOAWAY), for new replicas to be found.
+const MaxConnectionAge = 5 * time.Minute
 
 // GRPC returns the gRPC server for service registration before Run.
 func (s *Server) GRPC() *grpc.Server { return s.grpc }

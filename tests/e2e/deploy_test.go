@@ -517,6 +517,9 @@ func TestDeployK8sDeployments(t *testing.T) {
 			require.NotNil(t, svc, "Service %s", name)
 			require.Equal(t, corev1.ServiceTypeClusterIP, svc.Spec.Type, "only ClusterIP services; the load balancer lives outside (AWS template)")
 			require.True(t, selects(svc.Spec.Selector, labels))
+			if name != "edge" {
+				require.Equal(t, corev1.ClusterIPNone, svc.Spec.ClusterIP, "a backend's Service is headless so gRPC clients see and balance over every pod")
+			}
 			svcPorts := map[int32]bool{}
 			for _, p := range svc.Spec.Ports {
 				svcPorts[p.Port] = true

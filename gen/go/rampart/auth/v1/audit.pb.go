@@ -452,10 +452,10 @@ const file_rampart_auth_v1_audit_proto_rawDesc = "" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x18\n" +
 	"\achecked\x18\x02 \x01(\x03R\achecked\x12\"\n" +
 	"\rfirst_bad_seq\x18\x03 \x01(\x03R\vfirstBadSeq\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason2\x8b\x02\n" +
-	"\fAuditService\x12w\n" +
-	"\x0fListAuditEvents\x12'.rampart.auth.v1.ListAuditEventsRequest\x1a(.rampart.auth.v1.ListAuditEventsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/audit\x12\x81\x01\n" +
-	"\x10VerifyAuditChain\x12(.rampart.auth.v1.VerifyAuditChainRequest\x1a).rampart.auth.v1.VerifyAuditChainResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit:verifyBCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
+	"\x06reason\x18\x04 \x01(\tR\x06reason2\x91\x02\n" +
+	"\fAuditService\x12z\n" +
+	"\x0fListAuditEvents\x12'.rampart.auth.v1.ListAuditEventsRequest\x1a(.rampart.auth.v1.ListAuditEventsResponse\"\x14\x82\xd3\xe4\x93\x02\v\x12\t/v1/audit\x90\x02\x01\x12\x84\x01\n" +
+	"\x10VerifyAuditChain\x12(.rampart.auth.v1.VerifyAuditChainRequest\x1a).rampart.auth.v1.VerifyAuditChainResponse\"\x1b\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit:verify\x90\x02\x01BCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
 
 var (
 	file_rampart_auth_v1_audit_proto_rawDescOnce sync.Once

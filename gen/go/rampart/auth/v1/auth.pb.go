@@ -1096,16 +1096,16 @@ const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"\x19TENANT_EVENT_KIND_RESUMED\x10\x03\x12\x1d\n" +
 	"\x19TENANT_EVENT_KIND_DELETED\x10\x04\x12\x1c\n" +
 	"\x18TENANT_EVENT_KIND_PURGED\x10\x05\x12\x1c\n" +
-	"\x18TENANT_EVENT_KIND_RESYNC\x10\x062\xad\x05\n" +
-	"\vAuthService\x12R\n" +
-	"\tVerifyKey\x12!.rampart.auth.v1.VerifyKeyRequest\x1a\".rampart.auth.v1.VerifyKeyResponse\x12i\n" +
-	"\x10WatchRevocations\x12(.rampart.auth.v1.WatchRevocationsRequest\x1a).rampart.auth.v1.WatchRevocationsResponse0\x01\x12a\n" +
-	"\x0eGetSigningKeys\x12&.rampart.auth.v1.GetSigningKeysRequest\x1a'.rampart.auth.v1.GetSigningKeysResponse\x12]\n" +
-	"\x06WhoAmI\x12\x1e.rampart.auth.v1.WhoAmIRequest\x1a\x1f.rampart.auth.v1.WhoAmIResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/whoami\x12R\n" +
+	"\x18TENANT_EVENT_KIND_RESYNC\x10\x062\xc4\x05\n" +
+	"\vAuthService\x12W\n" +
+	"\tVerifyKey\x12!.rampart.auth.v1.VerifyKeyRequest\x1a\".rampart.auth.v1.VerifyKeyResponse\"\x03\x90\x02\x01\x12n\n" +
+	"\x10WatchRevocations\x12(.rampart.auth.v1.WatchRevocationsRequest\x1a).rampart.auth.v1.WatchRevocationsResponse\"\x03\x90\x02\x010\x01\x12f\n" +
+	"\x0eGetSigningKeys\x12&.rampart.auth.v1.GetSigningKeysRequest\x1a'.rampart.auth.v1.GetSigningKeysResponse\"\x03\x90\x02\x01\x12`\n" +
+	"\x06WhoAmI\x12\x1e.rampart.auth.v1.WhoAmIRequest\x1a\x1f.rampart.auth.v1.WhoAmIResponse\"\x15\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/whoami\x90\x02\x01\x12R\n" +
 	"\tBootstrap\x12!.rampart.auth.v1.BootstrapRequest\x1a\".rampart.auth.v1.BootstrapResponse\x12[\n" +
-	"\fRecoverOwner\x12$.rampart.auth.v1.RecoverOwnerRequest\x1a%.rampart.auth.v1.RecoverOwnerResponse\x12l\n" +
-	"\x11WatchTenantEvents\x12).rampart.auth.v1.WatchTenantEventsRequest\x1a*.rampart.auth.v1.WatchTenantEventsResponse0\x01BCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
+	"\fRecoverOwner\x12$.rampart.auth.v1.RecoverOwnerRequest\x1a%.rampart.auth.v1.RecoverOwnerResponse\x12q\n" +
+	"\x11WatchTenantEvents\x12).rampart.auth.v1.WatchTenantEventsRequest\x1a*.rampart.auth.v1.WatchTenantEventsResponse\"\x03\x90\x02\x010\x01BCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
 
 var (
 	file_rampart_auth_v1_auth_proto_rawDescOnce sync.Once

@@ -878,13 +878,13 @@ const file_rampart_auth_v1_key_proto_rawDesc = "" +
 	"\x10KEY_STATE_ACTIVE\x10\x01\x12\x16\n" +
 	"\x12KEY_STATE_ROTATING\x10\x02\x12\x15\n" +
 	"\x11KEY_STATE_REVOKED\x10\x03\x12\x15\n" +
-	"\x11KEY_STATE_EXPIRED\x10\x042\xb0\x04\n" +
+	"\x11KEY_STATE_EXPIRED\x10\x042\xb6\x04\n" +
 	"\n" +
 	"KeyService\x12g\n" +
-	"\tCreateKey\x12!.rampart.auth.v1.CreateKeyRequest\x1a\".rampart.auth.v1.CreateKeyResponse\"\x13\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/keys\x12d\n" +
-	"\x06GetKey\x12\x1e.rampart.auth.v1.GetKeyRequest\x1a\x1f.rampart.auth.v1.GetKeyResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/keys/{key_id}\x12a\n" +
-	"\bListKeys\x12 .rampart.auth.v1.ListKeysRequest\x1a!.rampart.auth.v1.ListKeysResponse\"\x10\x82\xd3\xe4\x93\x02\n" +
-	"\x12\b/v1/keys\x12w\n" +
+	"\tCreateKey\x12!.rampart.auth.v1.CreateKeyRequest\x1a\".rampart.auth.v1.CreateKeyResponse\"\x13\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/keys\x12g\n" +
+	"\x06GetKey\x12\x1e.rampart.auth.v1.GetKeyRequest\x1a\x1f.rampart.auth.v1.GetKeyResponse\"\x1c\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/keys/{key_id}\x90\x02\x01\x12d\n" +
+	"\bListKeys\x12 .rampart.auth.v1.ListKeysRequest\x1a!.rampart.auth.v1.ListKeysResponse\"\x13\x82\xd3\xe4\x93\x02\n" +
+	"\x12\b/v1/keys\x90\x02\x01\x12w\n" +
 	"\tRotateKey\x12!.rampart.auth.v1.RotateKeyRequest\x1a\".rampart.auth.v1.RotateKeyResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/keys/{key_id}:rotate\x12w\n" +
 	"\tRevokeKey\x12!.rampart.auth.v1.RevokeKeyRequest\x1a\".rampart.auth.v1.RevokeKeyResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/keys/{key_id}:revokeBCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
 

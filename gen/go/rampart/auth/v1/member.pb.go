@@ -775,11 +775,11 @@ const file_rampart_auth_v1_member_proto_rawDesc = "" +
 	"MemberKind\x12\x1b\n" +
 	"\x17MEMBER_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10MEMBER_KIND_USER\x10\x01\x12\x1f\n" +
-	"\x1bMEMBER_KIND_SERVICE_ACCOUNT\x10\x022\xe7\x04\n" +
+	"\x1bMEMBER_KIND_SERVICE_ACCOUNT\x10\x022\xed\x04\n" +
 	"\rMemberService\x12s\n" +
-	"\fCreateMember\x12$.rampart.auth.v1.CreateMemberRequest\x1a%.rampart.auth.v1.CreateMemberResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/members\x12s\n" +
-	"\tGetMember\x12!.rampart.auth.v1.GetMemberRequest\x1a\".rampart.auth.v1.GetMemberResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/members/{member_id}\x12m\n" +
-	"\vListMembers\x12#.rampart.auth.v1.ListMembersRequest\x1a$.rampart.auth.v1.ListMembersResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/members\x12\x7f\n" +
+	"\fCreateMember\x12$.rampart.auth.v1.CreateMemberRequest\x1a%.rampart.auth.v1.CreateMemberResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/members\x12v\n" +
+	"\tGetMember\x12!.rampart.auth.v1.GetMemberRequest\x1a\".rampart.auth.v1.GetMemberResponse\"\"\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/members/{member_id}\x90\x02\x01\x12p\n" +
+	"\vListMembers\x12#.rampart.auth.v1.ListMembersRequest\x1a$.rampart.auth.v1.ListMembersResponse\"\x16\x82\xd3\xe4\x93\x02\r\x12\v/v1/members\x90\x02\x01\x12\x7f\n" +
 	"\fUpdateMember\x12$.rampart.auth.v1.UpdateMemberRequest\x1a%.rampart.auth.v1.UpdateMemberResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*2\x17/v1/members/{member_id}\x12|\n" +
 	"\fDeleteMember\x12$.rampart.auth.v1.DeleteMemberRequest\x1a%.rampart.auth.v1.DeleteMemberResponse\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/v1/members/{member_id}BCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
 

@@ -1013,11 +1013,11 @@ const file_rampart_auth_v1_tenant_proto_rawDesc = "" +
 	"\x18TENANT_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TENANT_STATE_ACTIVE\x10\x01\x12\x1a\n" +
 	"\x16TENANT_STATE_SUSPENDED\x10\x02\x12\x18\n" +
-	"\x14TENANT_STATE_DELETED\x10\x032\x9c\a\n" +
+	"\x14TENANT_STATE_DELETED\x10\x032\xa2\a\n" +
 	"\rTenantService\x12s\n" +
-	"\fCreateTenant\x12$.rampart.auth.v1.CreateTenantRequest\x1a%.rampart.auth.v1.CreateTenantResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/tenants\x12s\n" +
-	"\tGetTenant\x12!.rampart.auth.v1.GetTenantRequest\x1a\".rampart.auth.v1.GetTenantResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/tenants/{tenant_id}\x12m\n" +
-	"\vListTenants\x12#.rampart.auth.v1.ListTenantsRequest\x1a$.rampart.auth.v1.ListTenantsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/tenants\x12\x8a\x01\n" +
+	"\fCreateTenant\x12$.rampart.auth.v1.CreateTenantRequest\x1a%.rampart.auth.v1.CreateTenantResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/tenants\x12v\n" +
+	"\tGetTenant\x12!.rampart.auth.v1.GetTenantRequest\x1a\".rampart.auth.v1.GetTenantResponse\"\"\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/tenants/{tenant_id}\x90\x02\x01\x12p\n" +
+	"\vListTenants\x12#.rampart.auth.v1.ListTenantsRequest\x1a$.rampart.auth.v1.ListTenantsResponse\"\x16\x82\xd3\xe4\x93\x02\r\x12\v/v1/tenants\x90\x02\x01\x12\x8a\x01\n" +
 	"\rSuspendTenant\x12%.rampart.auth.v1.SuspendTenantRequest\x1a&.rampart.auth.v1.SuspendTenantResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/tenants/{tenant_id}:suspend\x12\x86\x01\n" +
 	"\fResumeTenant\x12$.rampart.auth.v1.ResumeTenantRequest\x1a%.rampart.auth.v1.ResumeTenantResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/tenants/{tenant_id}:resume\x12|\n" +
 	"\fDeleteTenant\x12$.rampart.auth.v1.DeleteTenantRequest\x1a%.rampart.auth.v1.DeleteTenantResponse\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/v1/tenants/{tenant_id}\x12\x9d\x01\n" +

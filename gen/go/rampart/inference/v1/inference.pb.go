@@ -2068,22 +2068,22 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\rRequestFormat\x12\x1e\n" +
 	"\x1aREQUEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aREQUEST_FORMAT_COMPLETIONS\x10\x01\x12\x1c\n" +
-	"\x18REQUEST_FORMAT_RESPONSES\x10\x022\xdc\f\n" +
+	"\x18REQUEST_FORMAT_RESPONSES\x10\x022\xf5\f\n" +
 	"\x10InferenceService\x12k\n" +
 	"\x0eChatCompletion\x12+.rampart.inference.v1.ChatCompletionRequest\x1a,.rampart.inference.v1.ChatCompletionResponse\x12\x7f\n" +
 	"\x14StreamChatCompletion\x121.rampart.inference.v1.StreamChatCompletionRequest\x1a2.rampart.inference.v1.StreamChatCompletionResponse0\x01\x12_\n" +
 	"\n" +
 	"Embeddings\x12'.rampart.inference.v1.EmbeddingsRequest\x1a(.rampart.inference.v1.EmbeddingsResponse\x12k\n" +
-	"\x0eEmbedForTenant\x12+.rampart.inference.v1.EmbedForTenantRequest\x1a,.rampart.inference.v1.EmbedForTenantResponse\x12_\n" +
+	"\x0eEmbedForTenant\x12+.rampart.inference.v1.EmbedForTenantRequest\x1a,.rampart.inference.v1.EmbedForTenantResponse\x12d\n" +
 	"\n" +
-	"ListModels\x12'.rampart.inference.v1.ListModelsRequest\x1a(.rampart.inference.v1.ListModelsResponse\x12Y\n" +
-	"\bGetModel\x12%.rampart.inference.v1.GetModelRequest\x1a&.rampart.inference.v1.GetModelResponse\x12l\n" +
-	"\bGetUsage\x12%.rampart.inference.v1.GetUsageRequest\x1a&.rampart.inference.v1.GetUsageResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/usage\x12\x83\x01\n" +
-	"\x0eListPromptLogs\x12+.rampart.inference.v1.ListPromptLogsRequest\x1a,.rampart.inference.v1.ListPromptLogsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/usage/logs\x12\x8a\x01\n" +
-	"\fGetPromptLog\x12).rampart.inference.v1.GetPromptLogRequest\x1a*.rampart.inference.v1.GetPromptLogResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/usage/logs/{request_id}\x12\x99\x01\n" +
-	"\x0fCreateAssistant\x12,.rampart.inference.v1.CreateAssistantRequest\x1a-.rampart.inference.v1.CreateAssistantResponse\")\x82\xd3\xe4\x93\x02#:\tassistant\"\x16/v1/rampart/assistants\x12\x8b\x01\n" +
-	"\x0eListAssistants\x12+.rampart.inference.v1.ListAssistantsRequest\x1a,.rampart.inference.v1.ListAssistantsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/rampart/assistants\x12\x8c\x01\n" +
-	"\fGetAssistant\x12).rampart.inference.v1.GetAssistantRequest\x1a*.rampart.inference.v1.GetAssistantResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/rampart/assistants/{name}\x12\x95\x01\n" +
+	"ListModels\x12'.rampart.inference.v1.ListModelsRequest\x1a(.rampart.inference.v1.ListModelsResponse\"\x03\x90\x02\x01\x12^\n" +
+	"\bGetModel\x12%.rampart.inference.v1.GetModelRequest\x1a&.rampart.inference.v1.GetModelResponse\"\x03\x90\x02\x01\x12o\n" +
+	"\bGetUsage\x12%.rampart.inference.v1.GetUsageRequest\x1a&.rampart.inference.v1.GetUsageResponse\"\x14\x82\xd3\xe4\x93\x02\v\x12\t/v1/usage\x90\x02\x01\x12\x86\x01\n" +
+	"\x0eListPromptLogs\x12+.rampart.inference.v1.ListPromptLogsRequest\x1a,.rampart.inference.v1.ListPromptLogsResponse\"\x19\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/usage/logs\x90\x02\x01\x12\x8d\x01\n" +
+	"\fGetPromptLog\x12).rampart.inference.v1.GetPromptLogRequest\x1a*.rampart.inference.v1.GetPromptLogResponse\"&\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/usage/logs/{request_id}\x90\x02\x02\x12\x99\x01\n" +
+	"\x0fCreateAssistant\x12,.rampart.inference.v1.CreateAssistantRequest\x1a-.rampart.inference.v1.CreateAssistantResponse\")\x82\xd3\xe4\x93\x02#:\tassistant\"\x16/v1/rampart/assistants\x12\x8e\x01\n" +
+	"\x0eListAssistants\x12+.rampart.inference.v1.ListAssistantsRequest\x1a,.rampart.inference.v1.ListAssistantsResponse\"!\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/rampart/assistants\x90\x02\x01\x12\x8f\x01\n" +
+	"\fGetAssistant\x12).rampart.inference.v1.GetAssistantRequest\x1a*.rampart.inference.v1.GetAssistantResponse\"(\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/rampart/assistants/{name}\x90\x02\x01\x12\x95\x01\n" +
 	"\x0fDeleteAssistant\x12,.rampart.inference.v1.DeleteAssistantRequest\x1a-.rampart.inference.v1.DeleteAssistantResponse\"%\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/rampart/assistants/{name}BMZKgithub.com/rampart-platform/rampart/gen/go/rampart/inference/v1;inferencev1b\x06proto3"
 
 var (

@@ -3039,26 +3039,26 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x0fConnectionState\x12 \n" +
 	"\x1cCONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CONNECTION_STATE_PENDING\x10\x01\x12\x1e\n" +
-	"\x1aCONNECTION_STATE_CONNECTED\x10\x022\xc2\x13\n" +
+	"\x1aCONNECTION_STATE_CONNECTED\x10\x022\xda\x13\n" +
 	"\x10IngestionService\x12\x8d\x01\n" +
-	"\x10CreateCollection\x12-.rampart.ingestion.v1.CreateCollectionRequest\x1a..rampart.ingestion.v1.CreateCollectionResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/collections\x12\x87\x01\n" +
-	"\x0fListCollections\x12,.rampart.ingestion.v1.ListCollectionsRequest\x1a-.rampart.ingestion.v1.ListCollectionsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/collections\x12\x97\x01\n" +
+	"\x10CreateCollection\x12-.rampart.ingestion.v1.CreateCollectionRequest\x1a..rampart.ingestion.v1.CreateCollectionResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/collections\x12\x8a\x01\n" +
+	"\x0fListCollections\x12,.rampart.ingestion.v1.ListCollectionsRequest\x1a-.rampart.ingestion.v1.ListCollectionsResponse\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/collections\x90\x02\x01\x12\x97\x01\n" +
 	"\x10DeleteCollection\x12-.rampart.ingestion.v1.DeleteCollectionRequest\x1a..rampart.ingestion.v1.DeleteCollectionResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/collections/{collection}\x12\x9a\x01\n" +
 	"\x10UpdateCollection\x12-.rampart.ingestion.v1.UpdateCollectionRequest\x1a..rampart.ingestion.v1.UpdateCollectionResponse\"'\x82\xd3\xe4\x93\x02!:\x01*2\x1c/v1/collections/{collection}\x12\x9e\x01\n" +
 	"\x0eIngestDocument\x12+.rampart.ingestion.v1.IngestDocumentRequest\x1a,.rampart.ingestion.v1.IngestDocumentResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/collections/{collection}/documents\x12\xa4\x01\n" +
-	"\x0eCrawlDocuments\x12+.rampart.ingestion.v1.CrawlDocumentsRequest\x1a,.rampart.ingestion.v1.CrawlDocumentsResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/collections/{collection}/documents:crawl\x12\x87\x01\n" +
-	"\vGetDocument\x12(.rampart.ingestion.v1.GetDocumentRequest\x1a).rampart.ingestion.v1.GetDocumentResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/documents/{document_id}\x12\x98\x01\n" +
-	"\rListDocuments\x12*.rampart.ingestion.v1.ListDocumentsRequest\x1a+.rampart.ingestion.v1.ListDocumentsResponse\".\x82\xd3\xe4\x93\x02(\x12&/v1/collections/{collection}/documents\x12\x90\x01\n" +
-	"\x0eDeleteDocument\x12+.rampart.ingestion.v1.DeleteDocumentRequest\x1a,.rampart.ingestion.v1.DeleteDocumentResponse\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/documents/{document_id}\x12u\n" +
-	"\x06GetJob\x12#.rampart.ingestion.v1.GetJobRequest\x1a$.rampart.ingestion.v1.GetJobResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/ingest/jobs/{job_id}\x12\x83\x01\n" +
-	"\bWatchJob\x12%.rampart.ingestion.v1.WatchJobRequest\x1a&.rampart.ingestion.v1.WatchJobResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/ingest/jobs/{job_id}:watch0\x01\x12r\n" +
-	"\bListJobs\x12%.rampart.ingestion.v1.ListJobsRequest\x1a&.rampart.ingestion.v1.ListJobsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/ingest/jobs\x12\x94\x01\n" +
+	"\x0eCrawlDocuments\x12+.rampart.ingestion.v1.CrawlDocumentsRequest\x1a,.rampart.ingestion.v1.CrawlDocumentsResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/collections/{collection}/documents:crawl\x12\x8a\x01\n" +
+	"\vGetDocument\x12(.rampart.ingestion.v1.GetDocumentRequest\x1a).rampart.ingestion.v1.GetDocumentResponse\"&\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/documents/{document_id}\x90\x02\x01\x12\x9b\x01\n" +
+	"\rListDocuments\x12*.rampart.ingestion.v1.ListDocumentsRequest\x1a+.rampart.ingestion.v1.ListDocumentsResponse\"1\x82\xd3\xe4\x93\x02(\x12&/v1/collections/{collection}/documents\x90\x02\x01\x12\x90\x01\n" +
+	"\x0eDeleteDocument\x12+.rampart.ingestion.v1.DeleteDocumentRequest\x1a,.rampart.ingestion.v1.DeleteDocumentResponse\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/documents/{document_id}\x12x\n" +
+	"\x06GetJob\x12#.rampart.ingestion.v1.GetJobRequest\x1a$.rampart.ingestion.v1.GetJobResponse\"#\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/ingest/jobs/{job_id}\x90\x02\x01\x12\x86\x01\n" +
+	"\bWatchJob\x12%.rampart.ingestion.v1.WatchJobRequest\x1a&.rampart.ingestion.v1.WatchJobResponse\")\x82\xd3\xe4\x93\x02 \x12\x1e/v1/ingest/jobs/{job_id}:watch\x90\x02\x010\x01\x12u\n" +
+	"\bListJobs\x12%.rampart.ingestion.v1.ListJobsRequest\x1a&.rampart.ingestion.v1.ListJobsResponse\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/ingest/jobs\x90\x02\x01\x12\x94\x01\n" +
 	"\x10CreateConnection\x12-.rampart.ingestion.v1.CreateConnectionRequest\x1a..rampart.ingestion.v1.CreateConnectionResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/ingest/connections\x12\xb3\x01\n" +
-	"\x12CompleteConnection\x12/.rampart.ingestion.v1.CompleteConnectionRequest\x1a0.rampart.ingestion.v1.CompleteConnectionResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/ingest/connections/{connection_id}:complete\x12\x8e\x01\n" +
-	"\x0fListConnections\x12,.rampart.ingestion.v1.ListConnectionsRequest\x1a-.rampart.ingestion.v1.ListConnectionsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/ingest/connections\x12\xa1\x01\n" +
-	"\x10DeleteConnection\x12-.rampart.ingestion.v1.DeleteConnectionRequest\x1a..rampart.ingestion.v1.DeleteConnectionResponse\".\x82\xd3\xe4\x93\x02(*&/v1/ingest/connections/{connection_id}\x12j\n" +
-	"\x06Search\x12#.rampart.ingestion.v1.SearchRequest\x1a$.rampart.ingestion.v1.SearchResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
-	"/v1/searchBMZKgithub.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1;ingestionv1b\x06proto3"
+	"\x12CompleteConnection\x12/.rampart.ingestion.v1.CompleteConnectionRequest\x1a0.rampart.ingestion.v1.CompleteConnectionResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/ingest/connections/{connection_id}:complete\x12\x91\x01\n" +
+	"\x0fListConnections\x12,.rampart.ingestion.v1.ListConnectionsRequest\x1a-.rampart.ingestion.v1.ListConnectionsResponse\"!\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/ingest/connections\x90\x02\x01\x12\xa1\x01\n" +
+	"\x10DeleteConnection\x12-.rampart.ingestion.v1.DeleteConnectionRequest\x1a..rampart.ingestion.v1.DeleteConnectionResponse\".\x82\xd3\xe4\x93\x02(*&/v1/ingest/connections/{connection_id}\x12m\n" +
+	"\x06Search\x12#.rampart.ingestion.v1.SearchRequest\x1a$.rampart.ingestion.v1.SearchResponse\"\x18\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
+	"/v1/search\x90\x02\x02BMZKgithub.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1;ingestionv1b\x06proto3"
 
 var (
 	file_rampart_ingestion_v1_ingestion_proto_rawDescOnce sync.Once

@@ -4010,16 +4010,16 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\"ROTATION_FUNCTION_TYPE_UNSPECIFIED\x10\x00\x12*\n" +
 	"&ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD\x10\x01\x12\"\n" +
 	"\x1eROTATION_FUNCTION_TYPE_WEBHOOK\x10\x02\x12*\n" +
-	"&ROTATION_FUNCTION_TYPE_RAMPART_API_KEY\x10\x032\xbf\x12\n" +
+	"&ROTATION_FUNCTION_TYPE_RAMPART_API_KEY\x10\x032\xce\x12\n" +
 	"\x0eSecretsService\x12{\n" +
-	"\fCreateSecret\x12(.rampart.keyvault.v1.CreateSecretRequest\x1a).rampart.keyvault.v1.CreateSecretResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/secrets\x12\x88\x01\n" +
-	"\x0eDescribeSecret\x12*.rampart.keyvault.v1.DescribeSecretRequest\x1a+.rampart.keyvault.v1.DescribeSecretResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/secrets/{name=**}\x12\x8e\x01\n" +
-	"\x0eGetSecretValue\x12*.rampart.keyvault.v1.GetSecretValueRequest\x1a+.rampart.keyvault.v1.GetSecretValueResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/secrets/{name=**}:value\x12\x99\x01\n" +
-	"\x13BatchGetSecretValue\x12/.rampart.keyvault.v1.BatchGetSecretValueRequest\x1a0.rampart.keyvault.v1.BatchGetSecretValueResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/secrets:batchGet\x12\x94\x01\n" +
+	"\fCreateSecret\x12(.rampart.keyvault.v1.CreateSecretRequest\x1a).rampart.keyvault.v1.CreateSecretResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/secrets\x12\x8b\x01\n" +
+	"\x0eDescribeSecret\x12*.rampart.keyvault.v1.DescribeSecretRequest\x1a+.rampart.keyvault.v1.DescribeSecretResponse\" \x82\xd3\xe4\x93\x02\x17\x12\x15/v1/secrets/{name=**}\x90\x02\x01\x12\x91\x01\n" +
+	"\x0eGetSecretValue\x12*.rampart.keyvault.v1.GetSecretValueRequest\x1a+.rampart.keyvault.v1.GetSecretValueResponse\"&\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/secrets/{name=**}:value\x90\x02\x02\x12\x9c\x01\n" +
+	"\x13BatchGetSecretValue\x12/.rampart.keyvault.v1.BatchGetSecretValueRequest\x1a0.rampart.keyvault.v1.BatchGetSecretValueResponse\"\"\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/secrets:batchGet\x90\x02\x02\x12\x94\x01\n" +
 	"\x0ePutSecretValue\x12*.rampart.keyvault.v1.PutSecretValueRequest\x1a+.rampart.keyvault.v1.PutSecretValueResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/secrets/{name=**}:putValue\x12\x85\x01\n" +
-	"\fUpdateSecret\x12(.rampart.keyvault.v1.UpdateSecretRequest\x1a).rampart.keyvault.v1.UpdateSecretResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*2\x15/v1/secrets/{name=**}\x12u\n" +
-	"\vListSecrets\x12'.rampart.keyvault.v1.ListSecretsRequest\x1a(.rampart.keyvault.v1.ListSecretsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/secrets\x12\xa3\x01\n" +
-	"\x14ListSecretVersionIds\x120.rampart.keyvault.v1.ListSecretVersionIdsRequest\x1a1.rampart.keyvault.v1.ListSecretVersionIdsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/secrets/{name=**}:versions\x12\xbc\x01\n" +
+	"\fUpdateSecret\x12(.rampart.keyvault.v1.UpdateSecretRequest\x1a).rampart.keyvault.v1.UpdateSecretResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*2\x15/v1/secrets/{name=**}\x12x\n" +
+	"\vListSecrets\x12'.rampart.keyvault.v1.ListSecretsRequest\x1a(.rampart.keyvault.v1.ListSecretsResponse\"\x16\x82\xd3\xe4\x93\x02\r\x12\v/v1/secrets\x90\x02\x01\x12\xa6\x01\n" +
+	"\x14ListSecretVersionIds\x120.rampart.keyvault.v1.ListSecretVersionIdsRequest\x1a1.rampart.keyvault.v1.ListSecretVersionIdsResponse\")\x82\xd3\xe4\x93\x02 \x12\x1e/v1/secrets/{name=**}:versions\x90\x02\x01\x12\xbc\x01\n" +
 	"\x18UpdateSecretVersionStage\x124.rampart.keyvault.v1.UpdateSecretVersionStageRequest\x1a5.rampart.keyvault.v1.UpdateSecretVersionStageResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/secrets/{name=**}:updateVersionStage\x12\x82\x01\n" +
 	"\fDeleteSecret\x12(.rampart.keyvault.v1.DeleteSecretRequest\x1a).rampart.keyvault.v1.DeleteSecretResponse\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/secrets/{name=**}\x12\x90\x01\n" +
 	"\rRestoreSecret\x12).rampart.keyvault.v1.RestoreSecretRequest\x1a*.rampart.keyvault.v1.RestoreSecretResponse\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/secrets/{name=**}:restore\x12\x86\x01\n" +
@@ -4027,15 +4027,15 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\rUntagResource\x12).rampart.keyvault.v1.UntagResourceRequest\x1a*.rampart.keyvault.v1.UntagResourceResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/secrets/{name=**}:untag\x12\x8c\x01\n" +
 	"\fRotateSecret\x12(.rampart.keyvault.v1.RotateSecretRequest\x1a).rampart.keyvault.v1.RotateSecretResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/secrets/{name=**}:rotate\x12\xa4\x01\n" +
 	"\x12CancelRotateSecret\x12..rampart.keyvault.v1.CancelRotateSecretRequest\x1a/.rampart.keyvault.v1.CancelRotateSecretResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/secrets/{name=**}:cancelRotate\x12\x94\x01\n" +
-	"\x0eRollbackSecret\x12*.rampart.keyvault.v1.RollbackSecretRequest\x1a+.rampart.keyvault.v1.RollbackSecretResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/secrets/{name=**}:rollback2\xa7\x03\n" +
+	"\x0eRollbackSecret\x12*.rampart.keyvault.v1.RollbackSecretRequest\x1a+.rampart.keyvault.v1.RollbackSecretResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/secrets/{name=**}:rollback2\xac\x03\n" +
 	"\n" +
 	"KmsService\x12l\n" +
-	"\x0fGenerateDataKey\x12+.rampart.keyvault.v1.GenerateDataKeyRequest\x1a,.rampart.keyvault.v1.GenerateDataKeyResponse\x12T\n" +
-	"\aDecrypt\x12#.rampart.keyvault.v1.DecryptRequest\x1a$.rampart.keyvault.v1.DecryptResponse\x12Z\n" +
+	"\x0fGenerateDataKey\x12+.rampart.keyvault.v1.GenerateDataKeyRequest\x1a,.rampart.keyvault.v1.GenerateDataKeyResponse\x12Y\n" +
+	"\aDecrypt\x12#.rampart.keyvault.v1.DecryptRequest\x1a$.rampart.keyvault.v1.DecryptResponse\"\x03\x90\x02\x02\x12Z\n" +
 	"\tReEncrypt\x12%.rampart.keyvault.v1.ReEncryptRequest\x1a&.rampart.keyvault.v1.ReEncryptResponse\x12y\n" +
-	"\tRotateKey\x12%.rampart.keyvault.v1.RotateKeyRequest\x1a&.rampart.keyvault.v1.RotateKeyResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/kms/key:rotate2\xc4\x01\n" +
-	"\x14ObservabilityService\x12\xab\x01\n" +
-	"\x18ListSecretsObservability\x124.rampart.keyvault.v1.ListSecretsObservabilityRequest\x1a5.rampart.keyvault.v1.ListSecretsObservabilityResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/observability/secrets2v\n" +
+	"\tRotateKey\x12%.rampart.keyvault.v1.RotateKeyRequest\x1a&.rampart.keyvault.v1.RotateKeyResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/kms/key:rotate2\xc7\x01\n" +
+	"\x14ObservabilityService\x12\xae\x01\n" +
+	"\x18ListSecretsObservability\x124.rampart.keyvault.v1.ListSecretsObservabilityRequest\x1a5.rampart.keyvault.v1.ListSecretsObservabilityResponse\"%\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/observability/secrets\x90\x02\x012v\n" +
 	"\x12TenantAdminService\x12`\n" +
 	"\vShredTenant\x12'.rampart.keyvault.v1.ShredTenantRequest\x1a(.rampart.keyvault.v1.ShredTenantResponseBKZIgithub.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1;keyvaultv1b\x06proto3"
 

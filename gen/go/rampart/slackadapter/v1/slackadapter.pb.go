@@ -1197,16 +1197,16 @@ const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\vdisabled_at\x18\a \x01(\x03R\n" +
 	"disabledAt\"h\n" +
 	"\x19ListInstallationsResponse\x12K\n" +
-	"\rinstallations\x18\x01 \x03(\v2%.rampart.slackadapter.v1.InstallationR\rinstallations2\xb4\b\n" +
+	"\rinstallations\x18\x01 \x03(\v2%.rampart.slackadapter.v1.InstallationR\rinstallations2\xbf\b\n" +
 	"\x13SlackAdapterService\x12h\n" +
 	"\vHandleEvent\x12+.rampart.slackadapter.v1.HandleEventRequest\x1a,.rampart.slackadapter.v1.HandleEventResponse\x12\x89\x01\n" +
 	"\rGetInstallUrl\x12-.rampart.slackadapter.v1.GetInstallUrlRequest\x1a..rampart.slackadapter.v1.GetInstallUrlResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/slack/install\x12\x85\x01\n" +
-	"\fConfigureApp\x12,.rampart.slackadapter.v1.ConfigureAppRequest\x1a-.rampart.slackadapter.v1.ConfigureAppResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\x1a\r/v1/slack/app\x12Y\n" +
-	"\x06GetApp\x12&.rampart.slackadapter.v1.GetAppRequest\x1a'.rampart.slackadapter.v1.GetAppResponse\x12\x9b\x01\n" +
-	"\x11ListInstallations\x121.rampart.slackadapter.v1.ListInstallationsRequest\x1a2.rampart.slackadapter.v1.ListInstallationsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/slack/installations\x12\x84\x01\n" +
+	"\fConfigureApp\x12,.rampart.slackadapter.v1.ConfigureAppRequest\x1a-.rampart.slackadapter.v1.ConfigureAppResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\x1a\r/v1/slack/app\x12^\n" +
+	"\x06GetApp\x12&.rampart.slackadapter.v1.GetAppRequest\x1a'.rampart.slackadapter.v1.GetAppResponse\"\x03\x90\x02\x01\x12\x9e\x01\n" +
+	"\x11ListInstallations\x121.rampart.slackadapter.v1.ListInstallationsRequest\x1a2.rampart.slackadapter.v1.ListInstallationsResponse\"\"\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/slack/installations\x90\x02\x01\x12\x84\x01\n" +
 	"\n" +
-	"SetBinding\x12*.rampart.slackadapter.v1.SetBindingRequest\x1a+.rampart.slackadapter.v1.SetBindingResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\x1a\x12/v1/slack/bindings\x12\x87\x01\n" +
-	"\fListBindings\x12,.rampart.slackadapter.v1.ListBindingsRequest\x1a-.rampart.slackadapter.v1.ListBindingsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/slack/bindings\x12\x94\x01\n" +
+	"SetBinding\x12*.rampart.slackadapter.v1.SetBindingRequest\x1a+.rampart.slackadapter.v1.SetBindingResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\x1a\x12/v1/slack/bindings\x12\x8a\x01\n" +
+	"\fListBindings\x12,.rampart.slackadapter.v1.ListBindingsRequest\x1a-.rampart.slackadapter.v1.ListBindingsResponse\"\x1d\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/slack/bindings\x90\x02\x01\x12\x94\x01\n" +
 	"\rDeleteBinding\x12-.rampart.slackadapter.v1.DeleteBindingRequest\x1a..rampart.slackadapter.v1.DeleteBindingResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/slack/bindings/{team_id}BSZQgithub.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1;slackadapterv1b\x06proto3"
 
 var (

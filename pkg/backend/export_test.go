@@ -1,0 +1,4 @@
+package backend
+
+// IdempotentMethods exposes idempotentMethods to the external tests.
+var IdempotentMethods = idempotentMethods
