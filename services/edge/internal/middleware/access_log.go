@@ -67,7 +67,8 @@ func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string
 			// The one duration unit of every service's access log (pkg/serve):
 			// integer microseconds, named with their unit.
 			slog.Int64("duration_us", elapsed.Microseconds()),
-			slog.String("client_ip", ClientIP(r.Context())))
+			slog.String("client_ip", ClientIP(r.Context())),
+			slog.String("client_request_id", ClientRequestID(r.Context())))
 	})
 }
 

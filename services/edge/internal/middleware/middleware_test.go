@@ -66,29 +66,38 @@ func FuzzClientAddr(f *testing.F) {
 	})
 }
 
+// The request id is always the edge's; a sane client id is kept beside it
+// (from X-Client-Request-Id, else a legacy X-Request-Id).
 func TestRequestID(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"abc-123", "abc-123"},
-		{"", ""},
-		{"has space", ""},
-		{string(make([]byte, 200)), ""},
+	tests := []struct {
+		name       string
+		header, in string
+		wantClient string
+	}{
+		{"client id header", middleware.ClientRequestIDHeader, "abc-123", "abc-123"},
+		{"legacy X-Request-Id kept as the client id", middleware.RequestIDHeader, "abc-123", "abc-123"},
+		{"none", middleware.RequestIDHeader, "", ""},
+		{"space", middleware.ClientRequestIDHeader, "has space", ""},
+		{"too long", middleware.ClientRequestIDHeader, string(make([]byte, 200)), ""},
 	}
 	for _, tt := range tests {
-		var seen string
-		h := middleware.RequestID(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-			seen = r.Header.Get(middleware.RequestIDHeader)
-		}))
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		r.Header.Set(middleware.RequestIDHeader, tt.in)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		out := rec.Header().Get(middleware.RequestIDHeader)
-		require.Equal(t, seen, out)
-		if tt.want != "" {
-			require.Equal(t, tt.want, out)
-		} else {
+		t.Run(tt.name, func(t *testing.T) {
+			var seen, seenClient string
+			h := middleware.RequestID(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				seen = r.Header.Get(middleware.RequestIDHeader)
+				seenClient = middleware.ClientRequestID(r.Context())
+			}))
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.Header.Set(tt.header, tt.in)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			out := rec.Header().Get(middleware.RequestIDHeader)
+			require.Equal(t, seen, out, "backends get the id the client sees")
 			require.Len(t, out, 32)
-		}
+			require.NotEqual(t, tt.in, out)
+			require.Equal(t, tt.wantClient, rec.Header().Get(middleware.ClientRequestIDHeader))
+			require.Equal(t, tt.wantClient, seenClient)
+		})
 	}
 }
 

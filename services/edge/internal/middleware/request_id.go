@@ -1,28 +1,54 @@
 package middleware
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/rampart-platform/rampart/pkg/logging"
 )
 
-// RequestIDHeader carries the request id in and out.
+// RequestIDHeader carries the edge's request id out (and to backends as
+// x-request-id).
 const RequestIDHeader = "X-Request-Id"
 
-// RequestID accepts a sane incoming X-Request-Id (1–128 characters of
-// [A-Za-z0-9._:-]) or generates one, stores it in the context (see
-// logging.RequestID), rewrites the request header to the accepted value (it
-// is forwarded to backends as x-request-id) and echoes it on the response.
+// ClientRequestIDHeader carries the client's own correlation id in and out,
+// as OpenAI's API does.
+const ClientRequestIDHeader = "X-Client-Request-Id"
+
+type clientRequestIDKey struct{}
+
+// RequestID gives every request an id the edge generates, never one the
+// client chose: the id keys the tenant's prompt logs, usage rows and audit
+// records, and a client-chosen id could repeat another request's and shadow
+// it there (GET /v1/usage/logs/{request_id} would answer with the planted
+// one). A sane client id (1–128 characters of [A-Za-z0-9._:-]) from
+// X-Client-Request-Id, or from X-Request-Id for clients that send their
+// own there, is kept beside it: echoed as X-Client-Request-Id and logged as
+// client_request_id. The request header is rewritten to the edge's id (it
+// is forwarded to backends as x-request-id).
 func RequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(RequestIDHeader)
-		if !ValidRequestID(id) {
-			id = NewRequestID()
+		ctx := r.Context()
+		client := r.Header.Get(ClientRequestIDHeader)
+		if client == "" {
+			client = r.Header.Get(RequestIDHeader)
 		}
+		r.Header.Del(ClientRequestIDHeader)
+		if ValidRequestID(client) {
+			w.Header().Set(ClientRequestIDHeader, client)
+			ctx = context.WithValue(ctx, clientRequestIDKey{}, client)
+		}
+		id := NewRequestID()
 		r.Header.Set(RequestIDHeader, id)
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(logging.WithRequestID(r.Context(), id)))
+		next.ServeHTTP(w, r.WithContext(logging.WithRequestID(ctx, id)))
 	})
+}
+
+// ClientRequestID returns the client's accepted correlation id, or "".
+func ClientRequestID(ctx context.Context) string {
+	id, _ := ctx.Value(clientRequestIDKey{}).(string)
+	return id
 }
 
 // ValidRequestID reports whether id is acceptable as a request id (the

@@ -55,7 +55,7 @@ func CORS(allowed []string, next http.Handler) http.Handler {
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Add("Vary", "Origin")
 			h.Set("Access-Control-Expose-Headers", strings.Join([]string{
-				RequestIDHeader, "Retry-After", "X-Ratelimit-Limit-Requests",
+				RequestIDHeader, ClientRequestIDHeader, "Retry-After", "X-Ratelimit-Limit-Requests",
 				"X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests",
 			}, ", "))
 		}
@@ -66,7 +66,7 @@ func CORS(allowed []string, next http.Handler) http.Handler {
 			}
 			h := w.Header()
 			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key, X-Request-Id")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key, X-Request-Id, X-Client-Request-Id")
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return

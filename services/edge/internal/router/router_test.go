@@ -286,11 +286,13 @@ func TestBadInput(t *testing.T) {
 		require.Equal(t, "request_too_large", apiErr.Error.Code)
 	})
 	t.Run("panic", func(t *testing.T) {
-		resp := e.do(t, http.MethodGet, "/v1/models", key, nil, "X-Request-Id", "req-panic-1")
+		resp := e.do(t, http.MethodGet, "/v1/models", key, nil, "X-Client-Request-Id", "req-panic-1")
 		apiErr := readError(t, resp, 500)
 		require.Equal(t, "server_error", apiErr.Error.Type)
-		require.Equal(t, "internal error (request id req-panic-1)", apiErr.Error.Message)
-		require.Equal(t, "req-panic-1", resp.Header.Get("X-Request-Id"))
+		id := resp.Header.Get("X-Request-Id")
+		require.Len(t, id, 32, "the edge's own id")
+		require.Equal(t, "internal error (request id "+id+")", apiErr.Error.Message)
+		require.Equal(t, "req-panic-1", resp.Header.Get("X-Client-Request-Id"))
 	})
 	t.Run("unknown route", func(t *testing.T) {
 		apiErr := readError(t, e.do(t, http.MethodGet, "/v1/nope", key, nil), 404)
@@ -326,9 +328,11 @@ func TestForwardedMetadata(t *testing.T) {
 		"Grpc-Metadata-X-Rampart-Principal", "v1.forged.payload.sig",
 		"Cookie", "session=1")
 	readJSON(t, resp, 200)
-	require.Equal(t, "abc-123", resp.Header.Get("X-Request-Id"))
+	id := resp.Header.Get("X-Request-Id")
+	require.Len(t, id, 32, "the request id is the edge's, never the client's")
+	require.Equal(t, "abc-123", resp.Header.Get("X-Client-Request-Id"), "a client's X-Request-Id is kept as its client id")
 	md := e.auth.LastMetadata()
-	require.Equal(t, []string{"abc-123"}, md.Get("x-request-id"))
+	require.Equal(t, []string{id}, md.Get("x-request-id"))
 	require.Equal(t, []string{"127.0.0.1"}, md.Get("x-forwarded-for"), "untrusted XFF is dropped")
 	require.Len(t, md.Get("x-rampart-principal"), 1)
 	require.NotEqual(t, "v1.forged.payload.sig", md.Get("x-rampart-principal")[0])
@@ -336,10 +340,18 @@ func TestForwardedMetadata(t *testing.T) {
 	require.Empty(t, md.Get("cookie"))
 	require.Empty(t, md.Get("x-api-key"))
 
-	// A bad incoming request id is replaced.
-	resp = e.do(t, http.MethodGet, "/v1/whoami", key, nil, "X-Request-Id", "bad id\twith spaces")
+	// Two requests with one client id get two request ids: a client id can
+	// never make a request shadow another one's prompt log or usage row.
+	again := e.do(t, http.MethodGet, "/v1/whoami", key, nil, "X-Client-Request-Id", "abc-123")
+	readJSON(t, again, 200)
+	require.Equal(t, "abc-123", again.Header.Get("X-Client-Request-Id"))
+	require.NotEqual(t, id, again.Header.Get("X-Request-Id"))
+
+	// A bad client id is dropped, not echoed.
+	resp = e.do(t, http.MethodGet, "/v1/whoami", key, nil, "X-Client-Request-Id", "bad id\twith spaces")
 	readJSON(t, resp, 200)
 	require.Len(t, resp.Header.Get("X-Request-Id"), 32)
+	require.Empty(t, resp.Header.Get("X-Client-Request-Id"))
 }
 
 func TestPublicRoutesAndHeaders(t *testing.T) {
