@@ -66,6 +66,8 @@ type docJob struct {
 	ChunksDone  int    `json:"chunks_done"`
 	ChunksTotal int    `json:"chunks_total"`
 	Error       string `json:"error"`
+	// Retrying: this run failed and the job runs again (not ended).
+	Retrying bool `json:"retrying"`
 	// crawl jobs
 	PagesDone        int    `json:"pages_done"`
 	PagesMax         int    `json:"pages_max"`
@@ -75,7 +77,7 @@ type docJob struct {
 }
 
 func (j docJob) ended() bool {
-	return j.State == "JOB_STATE_SUCCEEDED" || j.State == "JOB_STATE_FAILED"
+	return j.State == "JOB_STATE_SUCCEEDED" || (j.State == "JOB_STATE_FAILED" && !j.Retrying)
 }
 
 func newDocCmd(f *apiFlags) *cobra.Command {

@@ -251,3 +251,19 @@ func TestChatStreamsAndKeepsTheConversation(t *testing.T) {
 	root.SetArgs([]string{"chat", "-a", "kb", "-c", "handbook", "hi"})
 	require.ErrorContains(t, root.ExecuteContext(context.Background()), "not both")
 }
+
+// A failed run that will be retried is not the end of a job: --wait goes on.
+func TestDocJobEnded(t *testing.T) {
+	for _, tc := range []struct {
+		job  docJob
+		want bool
+	}{
+		{docJob{State: "JOB_STATE_QUEUED"}, false},
+		{docJob{State: "JOB_STATE_RUNNING"}, false},
+		{docJob{State: "JOB_STATE_FAILED", Retrying: true}, false},
+		{docJob{State: "JOB_STATE_FAILED"}, true},
+		{docJob{State: "JOB_STATE_SUCCEEDED"}, true},
+	} {
+		require.Equal(t, tc.want, tc.job.ended(), "%+v", tc.job)
+	}
+}

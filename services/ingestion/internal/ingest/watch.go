@@ -11,7 +11,8 @@ import (
 
 // WatchJob sends the tenant's job id at once, then each time it changes
 // (state, progress, error, page counts), and returns after sending it
-// succeeded or failed. Another tenant's job, or one deleted meanwhile, is
+// succeeded or failed for good (a failed run that will be retried is sent
+// and watched on). Another tenant's job, or one deleted meanwhile, is
 // NotFound. The job is read every WatchInterval: progress is written to
 // the database by whichever worker runs the job, so reading it is what
 // every replica of a watcher can do.
@@ -37,7 +38,7 @@ func (s *Service) WatchJob(ctx context.Context, tenant, id string, send func(sto
 			}
 			last = j
 		}
-		if j.State == store.JobSucceeded || j.State == store.JobFailed {
+		if j.State == store.JobSucceeded || (j.State == store.JobFailed && !j.Retrying) {
 			return nil
 		}
 		select {

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -103,7 +105,16 @@ func TestEmbeddingUpstreamDown(t *testing.T) {
 	require.Equal(t, ingestionv1.JobState_JOB_STATE_FAILED, job.GetJob().GetState())
 	require.Contains(t, job.GetJob().GetError(), "embedding model unavailable")
 	require.Contains(t, job.GetJob().GetError(), "retrying in")
+	require.True(t, job.GetJob().GetRetrying(), "failed this run, not for good")
 	require.NotContains(t, job.GetJob().GetError(), "company fleet", "no document text in the reason")
+
+	// A watch of the retrying job does not end at the failed run: it
+	// follows the job to its real end (below).
+	watch, err := c.WatchJob(ctx, &ingestionv1.WatchJobRequest{JobId: r.GetJob().GetId()})
+	require.NoError(t, err)
+	first, err := watch.Recv()
+	require.NoError(t, err)
+	require.True(t, first.GetJob().GetRetrying())
 
 	// Search: lexical results and a warning, not an error.
 	res, err := c.Search(ctx, &ingestionv1.SearchRequest{Collection: "fleet", Query: "where do visitors park"})
@@ -122,6 +133,18 @@ func TestEmbeddingUpstreamDown(t *testing.T) {
 	job, err = c.GetJob(ctx, &ingestionv1.GetJobRequest{JobId: r.GetJob().GetId()})
 	require.NoError(t, err)
 	require.Empty(t, job.GetJob().GetError())
+	require.False(t, job.GetJob().GetRetrying())
+	var last *ingestionv1.Job
+	for {
+		m, err := watch.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		last = m.GetJob()
+	}
+	require.NotNil(t, last)
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, last.GetState(), "the watch ended with the job, not at its failed run")
 	res, err = c.Search(ctx, &ingestionv1.SearchRequest{Collection: "fleet", Query: "automobile", TopK: 1, Mode: ingestionv1.SearchMode_SEARCH_MODE_VECTOR})
 	require.NoError(t, err)
 	require.Empty(t, res.GetWarning())

@@ -278,7 +278,7 @@ func jobPB(j store.Job) *ingestionv1.Job {
 		Id: j.ID, DocumentId: j.DocumentID, Collection: j.Collection, State: ingestionv1.JobState(j.State), //nolint:gosec // proto numbering
 		ChunksDone: int32(min(j.Done, 1<<30)), ChunksTotal: int32(min(j.Total, 1<<30)), //nolint:gosec // bounded
 		Error: j.Error, CreateTime: timestamppb.New(j.CreatedAt), UpdateTime: timestamppb.New(j.UpdatedAt),
-		Kind: jobKinds[j.Kind], ParentJobId: j.ParentID, Detail: j.Detail,
+		Kind: jobKinds[j.Kind], ParentJobId: j.ParentID, Detail: j.Detail, Retrying: j.Retrying,
 		PagesDone: int32(min(j.PagesDone, 1<<30)), PagesMax: int32(min(j.PagesMax, 1<<30)), //nolint:gosec // bounded
 		DocumentsPending: int32(min(j.ChildPending, 1<<30)), DocumentsFailed: int32(min(j.ChildFailed, 1<<30)), //nolint:gosec // bounded
 	}

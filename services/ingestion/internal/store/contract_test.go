@@ -405,6 +405,7 @@ func retries(ctx context.Context, t *testing.T, open opener) {
 	require.Equal(t, store.JobFailed, j.State)
 	require.Equal(t, 1, j.Attempts)
 	require.Equal(t, "model down; retrying", j.Error)
+	require.True(t, j.Retrying, "failed with its payload kept: not ended")
 	_, err = st.Payload(ctx, "a", "job-d1")
 	require.NoError(t, err, "the payload is kept for the retry")
 
@@ -418,6 +419,9 @@ func retries(ctx context.Context, t *testing.T, open opener) {
 	require.True(t, ok)
 	require.Equal(t, 1, j.Attempts)
 	require.NoError(t, st.Fail(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h2}, "d1", "gave up"))
+	j, err = st.GetJob(ctx, "a", "job-d1")
+	require.NoError(t, err)
+	require.False(t, j.Retrying, "failed for good")
 	d, err := st.GetDocument(ctx, "a", "d1")
 	require.NoError(t, err)
 	require.Equal(t, store.DocFailed, d.State)

@@ -146,6 +146,9 @@ type Job struct {
 	PagesDone, PagesMax       int
 	Detail                    string
 	ChildPending, ChildFailed int
+	// Retrying: the last run failed (FailRetryable) and the job keeps its
+	// payload to run again; State is JobFailed but the job has not ended.
+	Retrying bool
 }
 
 // Job kinds.
@@ -434,17 +437,19 @@ const jobSelect = `SELECT tenant, id, document_id, collection, state, chunks_don
 	CASE WHEN kind != '' THEN kind WHEN document_id != '' THEN 'ingest' ELSE 'reembed' END,
 	parent_id, pages_done, pages_max, detail,
 	CASE WHEN kind = 'crawl' THEN (SELECT COUNT(*) FROM jobs c WHERE c.tenant = jobs.tenant AND c.parent_id = jobs.id AND c.payload IS NOT NULL) ELSE 0 END,
-	CASE WHEN kind = 'crawl' THEN (SELECT COUNT(*) FROM jobs c WHERE c.tenant = jobs.tenant AND c.parent_id = jobs.id AND c.payload IS NULL AND c.state = 4) ELSE 0 END
+	CASE WHEN kind = 'crawl' THEN (SELECT COUNT(*) FROM jobs c WHERE c.tenant = jobs.tenant AND c.parent_id = jobs.id AND c.payload IS NULL AND c.state = 4) ELSE 0 END,
+	CASE WHEN payload IS NOT NULL AND state = 4 THEN 1 ELSE 0 END
 	FROM jobs`
 
 func scanJob(r scanner) (Job, error) {
 	var j Job
-	var c, u int64
+	var c, u, retrying int64
 	err := r.Scan(&j.Tenant, &j.ID, &j.DocumentID, &j.Collection, &j.State, &j.Done, &j.Total, &j.Error, &j.Attempts, &c, &u,
-		&j.Kind, &j.ParentID, &j.PagesDone, &j.PagesMax, &j.Detail, &j.ChildPending, &j.ChildFailed)
+		&j.Kind, &j.ParentID, &j.PagesDone, &j.PagesMax, &j.Detail, &j.ChildPending, &j.ChildFailed, &retrying)
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, ErrNotFound
 	}
+	j.Retrying = retrying == 1
 	j.CreatedAt, j.UpdatedAt = at(c), at(u)
 	return j, err
 }

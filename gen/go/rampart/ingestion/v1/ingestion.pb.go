@@ -1532,7 +1532,10 @@ type Job struct {
 	ParentJobId string `protobuf:"bytes,15,opt,name=parent_job_id,json=parentJobId,proto3" json:"parent_job_id,omitempty"`
 	// Crawl jobs: what the crawl did, once it is done ("12 pages fetched,
 	// 1 failed, 3 disallowed by robots.txt, 48213 bytes; 2 skipped: …").
-	Detail        string `protobuf:"bytes,16,opt,name=detail,proto3" json:"detail,omitempty"`
+	Detail string `protobuf:"bytes,16,opt,name=detail,proto3" json:"detail,omitempty"`
+	// A failed run that will run again (the embedding model was unavailable):
+	// error says why and when. Not final: a watch goes on until the job ends.
+	Retrying      bool `protobuf:"varint,17,opt,name=retrying,proto3" json:"retrying,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1677,6 +1680,13 @@ func (x *Job) GetDetail() string {
 		return x.Detail
 	}
 	return ""
+}
+
+func (x *Job) GetRetrying() bool {
+	if x != nil {
+		return x.Retrying
+	}
+	return false
 }
 
 // GetJobRequest names a job.
@@ -2906,7 +2916,7 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x15DeleteDocumentRequest\x12$\n" +
 	"\vdocument_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"documentId\"\x18\n" +
-	"\x16DeleteDocumentResponse\"\xe3\x04\n" +
+	"\x16DeleteDocumentResponse\"\xff\x04\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vdocument_id\x18\x02 \x01(\tR\n" +
@@ -2931,7 +2941,8 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x11documents_pending\x18\r \x01(\x05R\x10documentsPending\x12)\n" +
 	"\x10documents_failed\x18\x0e \x01(\x05R\x0fdocumentsFailed\x12\"\n" +
 	"\rparent_job_id\x18\x0f \x01(\tR\vparentJobId\x12\x16\n" +
-	"\x06detail\x18\x10 \x01(\tR\x06detail\"+\n" +
+	"\x06detail\x18\x10 \x01(\tR\x06detail\x12\x1a\n" +
+	"\bretrying\x18\x11 \x01(\bR\bretrying\"+\n" +
 	"\rGetJobRequest\x12\x1a\n" +
 	"\x06job_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05jobId\"=\n" +
 	"\x0eGetJobResponse\x12+\n" +
