@@ -39,10 +39,13 @@ func TestVectorsSwitchToANN(t *testing.T) {
 
 	exact := index.NewMatrix(entries)
 	deadline := time.Now().Add(3 * time.Minute) // a liveness bound: -race on a loaded CI machine is slow
-	for {
+	for first := true; ; first = false {
 		hits, err := vs.Search(ctx, "t", "big", entries[42].Vec, 5, load)
 		require.NoError(t, err)
-		require.Equal(t, "c42", hits[0].ID, "a stored vector is its own best hit")
+		require.NotEmpty(t, hits)
+		if first { // exact until the background build is done
+			require.Equal(t, "c42", hits[0].ID, "a stored vector is its own best hit")
+		}
 		if vs.UsesANN("t", "big") {
 			break
 		}
@@ -50,12 +53,20 @@ func TestVectorsSwitchToANN(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	require.Equal(t, 1, loads, "loaded once, graph built from the cached load")
-	for i := 0; i < 50; i++ {
+	// Approximate: the graph is built in parallel, so which rare query it
+	// misses varies from run to run. Hold recall@1, not perfection (the
+	// recall test of internal/ann measures it properly).
+	const queries = 200
+	same := 0
+	for range queries {
 		q := entries[r.IntN(n)].Vec
 		hits, err := vs.Search(ctx, "t", "big", q, 1, load)
 		require.NoError(t, err)
-		require.Equal(t, exact.TopK(q, 1)[0].ID, hits[0].ID)
+		if exact.TopK(q, 1)[0].ID == hits[0].ID {
+			same++
+		}
 	}
+	require.GreaterOrEqual(t, same, queries*95/100, "recall@1 of the graph against exact search")
 
 	_, err := vs.Search(ctx, "t", "small", entries[0].Vec, 5, func(context.Context, string, string) ([]index.VectorEntry, error) {
 		return entries[:n-1], nil
