@@ -21,6 +21,8 @@ type Store interface {
 	RollUpHourly(ctx context.Context, cutoff time.Time, from store.Cursor, batch int) (int64, store.Cursor, error)
 	PromptLogTenants(ctx context.Context) ([]string, error)
 	PurgePromptLogs(ctx context.Context, tenant string, cutoff time.Time, limit int) (int64, error)
+	StoredResponseTenants(ctx context.Context) ([]string, error)
+	PurgeStoredResponses(ctx context.Context, tenant string, cutoff time.Time, limit int) (int64, error)
 	TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
@@ -33,7 +35,9 @@ type Policy struct {
 	// HourlyUsage is how long hourly rows are kept before they are rolled
 	// up per key, model and day. Daily rows are kept.
 	HourlyUsage time.Duration
-	// PromptLogs returns a tenant's prompt-log retention.
+	// PromptLogs returns a tenant's prompt-log retention. Stored
+	// Responses API responses (store: true) are kept as long: they hold
+	// the same kind of data, sealed with the same key.
 	PromptLogs func(tenant string) time.Duration
 }
 
@@ -143,6 +147,7 @@ type Result struct {
 	Leased                      bool
 	RawRolledUp, HourlyRolledUp int64
 	PromptLogsPurged            int64
+	StoredResponsesPurged       int64
 }
 
 // Sweep runs one pass if this replica gets the lease.
@@ -240,8 +245,29 @@ func (s *Sweeper) sweep(ctx context.Context, now time.Time, ttl time.Duration, r
 			}
 		}
 	}
-	if r.RawRolledUp+r.HourlyRolledUp+r.PromptLogsPurged > 0 {
-		s.log.Info("retention sweep", "raw_rolled_up", r.RawRolledUp, "hourly_rolled_up", r.HourlyRolledUp, "prompt_logs_purged", r.PromptLogsPurged)
+	if tenants, err = s.store.StoredResponseTenants(ctx); err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		cut := now.Add(-s.policy.PromptLogs(t))
+		for {
+			n, err := s.store.PurgeStoredResponses(ctx, t, cut, purgeBatch)
+			if err != nil {
+				return err
+			}
+			r.StoredResponsesPurged += n
+			s.metrics.responsesPurged.Add(float64(n))
+			if n < purgeBatch {
+				break
+			}
+			if err := renew(); err != nil {
+				return err
+			}
+		}
+	}
+	if r.RawRolledUp+r.HourlyRolledUp+r.PromptLogsPurged+r.StoredResponsesPurged > 0 {
+		s.log.Info("retention sweep", "raw_rolled_up", r.RawRolledUp, "hourly_rolled_up", r.HourlyRolledUp,
+			"prompt_logs_purged", r.PromptLogsPurged, "stored_responses_purged", r.StoredResponsesPurged)
 	}
 	return nil
 }
@@ -249,7 +275,9 @@ func (s *Sweeper) sweep(ctx context.Context, now time.Time, ttl time.Duration, r
 type metrics struct {
 	rolledUp *prometheus.CounterVec
 	purged   prometheus.Counter
-	sweeps   *prometheus.CounterVec
+	// responsesPurged counts stored Responses API responses deleted.
+	responsesPurged prometheus.Counter
+	sweeps          *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -261,12 +289,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		purged: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rampart_inference_prompt_logs_purged_total", Help: "Prompt logs deleted by the retention sweeper (past their tenant's retention).",
 		}),
+		responsesPurged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rampart_inference_stored_responses_purged_total", Help: "Stored Responses API responses deleted by the retention sweeper (past their tenant's prompt-log retention).",
+		}),
 		sweeps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_inference_retention_sweeps_total", Help: "Retention sweeper passes by outcome (ok, error, not_leader: another replica held the lease).",
 		}, []string{"outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.rolledUp, m.purged, m.sweeps)
+		reg.MustRegister(m.rolledUp, m.purged, m.responsesPurged, m.sweeps)
 	}
 	return m
 }

@@ -96,6 +96,8 @@ func TestSweep(t *testing.T) {
 		for d := range 40 {
 			require.NoError(t, st.InsertPromptLog(ctx, store.PromptLog{Tenant: tenant, RequestID: fmt.Sprint(d), Key: "k", Model: "m",
 				Endpoint: "chat", Sealed: []byte{1}, At: now.Add(-day(d) + time.Minute)}))
+			require.NoError(t, st.InsertStoredResponse(ctx, store.StoredResponse{Tenant: tenant, ID: fmt.Sprintf("resp_%d", d),
+				Sealed: []byte{1}, At: now.Add(-day(d) + time.Minute)}))
 		}
 	}
 	total := func() []store.Bucket {
@@ -131,6 +133,7 @@ func TestSweep(t *testing.T) {
 	require.Positive(t, r.RawRolledUp)
 	require.Positive(t, r.HourlyRolledUp)
 	require.EqualValues(t, 37+9, r.PromptLogsPurged, "of 40 daily logs, short keeps those of the last 2 days (3), long of 30 days (31)")
+	require.EqualValues(t, 37+9, r.StoredResponsesPurged, "stored responses are kept as long as the tenant's prompt logs")
 
 	require.Equal(t, before, total())
 	after, err := st.TokensSince(ctx, "t1", "", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
@@ -143,6 +146,9 @@ func TestSweep(t *testing.T) {
 		n, err := st.CountPromptLogs(ctx, tenant)
 		require.NoError(t, err)
 		require.Equal(t, want, n, tenant)
+		n, err = st.CountStoredResponses(ctx, tenant)
+		require.NoError(t, err)
+		require.Equal(t, want, n, tenant)
 	}
 
 	require.InDelta(t, 1, counter(t, follower, "rampart_inference_retention_sweeps_total", "not_leader"), 0)
@@ -150,12 +156,13 @@ func TestSweep(t *testing.T) {
 	require.InDelta(t, float64(r.RawRolledUp), counter(t, reg, "rampart_inference_usage_rows_rolled_up_total", "raw"), 0)
 	require.InDelta(t, float64(r.HourlyRolledUp), counter(t, reg, "rampart_inference_usage_rows_rolled_up_total", "hourly"), 0)
 	require.InDelta(t, float64(r.PromptLogsPurged), counter(t, reg, "rampart_inference_prompt_logs_purged_total", ""), 0)
+	require.InDelta(t, float64(r.StoredResponsesPurged), counter(t, reg, "rampart_inference_stored_responses_purged_total", ""), 0)
 
 	// Nothing more is due: the leader's next pass does nothing.
 	again, err := leader.Sweep(ctx)
 	require.NoError(t, err)
 	require.True(t, again.Leased, "the holder renews its lease")
-	require.Zero(t, again.RawRolledUp+again.HourlyRolledUp+again.PromptLogsPurged)
+	require.Zero(t, again.RawRolledUp+again.HourlyRolledUp+again.PromptLogsPurged+again.StoredResponsesPurged)
 	require.Equal(t, before, total())
 }
 
