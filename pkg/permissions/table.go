@@ -144,7 +144,11 @@ var routes = []Route{
 	api(post, "/v1/completions", inferenceSvc+"ChatCompletion", RoleMember, ScopeChatWrite).model(true).
 		note("legacy completions: the chat RPCs with format COMPLETIONS (StreamChatCompletion when stream=true), mapped to chat in inference"),
 	api(post, "/v1/responses", inferenceSvc+"ChatCompletion", RoleMember, ScopeChatWrite).model(true).
-		note("Responses API: the chat RPCs with format RESPONSES (StreamChatCompletion when stream=true), mapped to chat in inference; nothing stored"),
+		note("Responses API: the chat RPCs with format RESPONSES (StreamChatCompletion when stream=true), mapped to chat in inference; stored (sealed with the tenant's data key) only with store=true"),
+	api(get, "/v1/responses/{response_id}", inferenceSvc+"GetResponse", RoleMember, ScopeChatWrite).
+		note("a stored response (store=true) of the caller's tenant; another tenant's is 404"),
+	api(del, "/v1/responses/{response_id}", inferenceSvc+"DeleteResponse", RoleMember, ScopeChatWrite).
+		note("deletes a stored response of the caller's tenant; another tenant's is 404"),
 	api(post, "/v1/embeddings", inferenceSvc+"Embeddings", RoleMember, ScopeEmbeddingsWrite).model(false),
 	api(get, "/v1/models", inferenceSvc+"ListModels", RoleMember, ScopeChatWrite),
 	api(get, "/v1/models/{id=**}", inferenceSvc+"GetModel", RoleMember, ScopeChatWrite),
@@ -246,6 +250,8 @@ var rpcs = []RPC{
 
 	modelRPC("ChatCompletion"), modelRPC("StreamChatCompletion"), modelRPC("Embeddings"),
 	modelRPC("ListModels"), modelRPC("GetModel"),
+	{Name: inferenceSvc + "GetResponse", Callers: []string{Edge}, Principal: true},
+	{Name: inferenceSvc + "DeleteResponse", Callers: []string{Edge}, Principal: true},
 	{Name: inferenceSvc + "EmbedForTenant", Callers: []string{Ingestion}, Tenant: BindTenant,
 		Note: "background ingest/re-embed jobs; the tenant is named in the request and trusted only from ingestion (ADR 0023)"},
 	{Name: inferenceSvc + "CreateAssistant", Callers: []string{Edge}, Principal: true},

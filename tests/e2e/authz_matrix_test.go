@@ -300,7 +300,7 @@ func (m *matrix) principals(t *testing.T) []*matrixPrincipal {
 // tenant's key gets 404 on them.
 var tenantParams = map[string]bool{
 	"key_id": true, "member_id": true, "tenant_id": true, "name": true, "collection": true,
-	"document_id": true, "job_id": true, "connection_id": true, "request_id": true, "team_id": true,
+	"document_id": true, "job_id": true, "connection_id": true, "request_id": true, "team_id": true, "response_id": true,
 }
 
 // bodyTenantRefs are routes whose request body (not path) names tenant A's
@@ -348,6 +348,7 @@ var strict = map[string]bool{
 	"POST /v1/kms/key:rotate": true, "GET /api/observability/secrets": true,
 	"POST /v1/chat/completions": true, "POST /v1/completions": true, "POST /v1/responses": true, "POST /v1/embeddings": true, "GET /v1/models": true, "GET /v1/models/{id=**}": true,
 	"GET /v1/usage": true, "GET /v1/usage/logs": true,
+	"GET /v1/responses/{response_id}": true, "DELETE /v1/responses/{response_id}": true,
 	"POST /v1/collections": true, "GET /v1/collections": true, "DELETE /v1/collections/{collection}": true,
 	"GET /v1/collections/{collection}/documents": true, "GET /v1/documents/{document_id}": true,
 	"DELETE /v1/documents/{document_id}": true, "GET /v1/ingest/jobs": true, "GET /v1/ingest/jobs/{job_id}": true,
@@ -479,6 +480,8 @@ func (m *matrix) request(t *testing.T, r *permissions.Route, p *matrixPrincipal,
 		body = map[string]any{"model": m.chatModel, "prompt": "Rampart keeps secrets. What does Rampart keep?"}
 	case "POST /v1/responses":
 		body = map[string]any{"model": m.chatModel, "input": "Rampart keeps secrets. What does Rampart keep?"}
+	case "DELETE /v1/responses/{response_id}":
+		params["response_id"] = m.storedResponse(t)
 	case "POST /v1/embeddings":
 		body = map[string]any{"model": m.embModel, "input": "matrix"}
 	case "GET /v1/models/{id=**}":
@@ -514,6 +517,17 @@ func (m *matrix) request(t *testing.T, r *permissions.Route, p *matrixPrincipal,
 		body = map[string]any{}
 	}
 	return r.Path(params), body
+}
+
+// storedResponse creates a stored response ("store": true) of tenant A.
+func (m *matrix) storedResponse(t *testing.T) string {
+	t.Helper()
+	var created struct {
+		ID string `json:"id"`
+	}
+	m.must(t, http.MethodPost, "/v1/responses", m.a.owner, map[string]any{"model": m.chatModel, "input": "matrix", "store": true}, &created)
+	require.NotEmpty(t, created.ID)
+	return created.ID
 }
 
 // ingest uploads a small document into tenant A's fixture collection.
@@ -600,7 +614,8 @@ func setupMatrix(t *testing.T, s *stack) *matrix {
 	_ = resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	m.fixtures["request_id"] = resp.Header.Get("X-Request-Id")
-	for _, k := range []string{"key_id", "member_id", "name", "collection", "document_id", "job_id", "connection_id", "request_id"} {
+	m.fixtures["response_id"] = m.storedResponse(t)
+	for _, k := range []string{"key_id", "member_id", "name", "collection", "document_id", "job_id", "connection_id", "request_id", "response_id"} {
 		require.NotEmpty(t, m.fixtures[k], k)
 		a.markers = append(a.markers, m.fixtures[k])
 	}

@@ -5,6 +5,8 @@
 //	POST /v1/responses          Responses API (the chat RPCs, format RESPONSES);
 //	                            streamed as named events ("event: response.created"),
 //	                            ended by response.completed without "data: [DONE]"
+//	GET  /v1/responses/{id}     a stored response ("store": true), GetResponse
+//	DELETE /v1/responses/{id}   deletes a stored response, DeleteResponse
 //	POST /v1/embeddings
 //	GET  /v1/models
 //	GET  /v1/models/{id}

@@ -64,14 +64,25 @@ func newStackWith(t testing.TB, log *slog.Logger) *stack {
 // newStackOpts is newStackWith with handler options (Inference is set here).
 func newStackOpts(t testing.TB, log *slog.Logger, o openai.Options) *stack {
 	t.Helper()
+	return newStackInf(t, log, o, nil)
+}
+
+// newStackInf is newStackOpts with inference's test options changed by
+// inf (e.g. a fake keyvault for stored responses).
+func newStackInf(t testing.TB, log *slog.Logger, o openai.Options, inf func(*inferencetest.Options)) *stack {
+	t.Helper()
 	fake := &inferencetest.FakeOpenAI{APIKey: "sk-upstream-secret"} //nolint:gosec // the fake upstream's test key
 	up := httptest.NewServer(fake)
 	t.Cleanup(up.Close)
 	t.Setenv("RAMPART_TEST_UPSTREAM_KEY", "sk-upstream-secret")
-	inf := inferencetest.Start(t, inferencetest.Options{Models: []byte(models(up.URL)), ToolPolicy: []byte(toolPolicy), Logger: log})
-	conn := inf.Dial(t, "edge")
+	io := inferencetest.Options{Models: []byte(models(up.URL)), ToolPolicy: []byte(toolPolicy), Logger: log}
+	if inf != nil {
+		inf(&io)
+	}
+	srv0 := inferencetest.Start(t, io)
+	conn := srv0.Dial(t, "edge")
 
-	s := &stack{Upstream: fake, upstreamURL: up.URL, Inf: inf, keys: map[string]string{}, prins: map[string]*authv1.Principal{}}
+	s := &stack{Upstream: fake, upstreamURL: up.URL, Inf: srv0, keys: map[string]string{}, prins: map[string]*authv1.Principal{}}
 	mux := runtime.NewServeMux()
 	o.Inference = conn
 	require.NoError(t, openai.Register(mux, openai.New(o)))

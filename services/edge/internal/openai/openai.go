@@ -82,6 +82,12 @@ func Register(mux *runtime.ServeMux, h *Handler) error {
 		{http.MethodPost, "/v1/chat/completions", func(w http.ResponseWriter, r *http.Request, _ map[string]string) { h.ChatCompletions(w, r) }},
 		{http.MethodPost, "/v1/completions", func(w http.ResponseWriter, r *http.Request, _ map[string]string) { h.Completions(w, r) }},
 		{http.MethodPost, "/v1/responses", func(w http.ResponseWriter, r *http.Request, _ map[string]string) { h.Responses(w, r) }},
+		{http.MethodGet, "/v1/responses/{response_id}", func(w http.ResponseWriter, r *http.Request, p map[string]string) {
+			h.GetResponse(w, r, p["response_id"])
+		}},
+		{http.MethodDelete, "/v1/responses/{response_id}", func(w http.ResponseWriter, r *http.Request, p map[string]string) {
+			h.DeleteResponse(w, r, p["response_id"])
+		}},
 		{http.MethodPost, "/v1/embeddings", func(w http.ResponseWriter, r *http.Request, _ map[string]string) { h.Embeddings(w, r) }},
 		{http.MethodGet, "/v1/models", func(w http.ResponseWriter, r *http.Request, _ map[string]string) { h.ListModels(w, r) }},
 		// {id=**} also matches "/v1/models" itself (zero segments).

@@ -149,13 +149,22 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Prompt logs and stored responses share the tenant's data key. Prompt
+	// logging needs keyvault; stored responses ("store": true) use it when
+	// it is configured and are refused without it (never stored in
+	// plaintext).
 	var prompts *promptlog.Logger
-	if reg.AnyPromptLogging() {
+	var stored *promptlog.Responses
+	if reg.AnyPromptLogging() || c.hasKeyvault() {
 		conn, err := c.keyvault()
 		if err != nil {
 			return nil, err
 		}
-		prompts = promptlog.New(st, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(conn)}, reg.PromptLogging)
+		keys := promptlog.New(st, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(conn)}, reg.PromptLogging)
+		stored = promptlog.NewResponses(keys, st)
+		if reg.AnyPromptLogging() {
+			prompts = keys
+		}
 	}
 	retriever, err := c.retriever()
 	if err != nil {
@@ -163,7 +172,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	svc, err := inference.New(inference.Deps{
 		Registry: reg, Providers: providers, Quota: enf, Tools: tools, Store: st, Recorder: rec,
-		Metrics: inference.NewMetrics(promReg), Log: log, Prompts: prompts, Retriever: retriever,
+		Metrics: inference.NewMetrics(promReg), Log: log, Prompts: prompts, Stored: stored, Retriever: retriever,
 	})
 	if err != nil {
 		return nil, err
@@ -274,8 +283,14 @@ func (c *conns) close() {
 	}
 }
 
-// keyvault returns the connection to keyvault, dialled on first use: only
-// an upstream key in keyvault or prompt logging needs it.
+// hasKeyvault reports whether keyvault is configured.
+func (c *conns) hasKeyvault() bool {
+	return c.kv != nil || (c.cfg.KeyvaultAddr != "" && c.dialer != nil)
+}
+
+// keyvault returns the connection to keyvault, dialled on first use (the
+// connection is lazy): an upstream key in keyvault, prompt logging and
+// stored responses need it.
 func (c *conns) keyvault() (grpc.ClientConnInterface, error) {
 	if c.kv != nil {
 		return c.kv, nil

@@ -16,7 +16,9 @@ type SendEvent func(event string, data []byte, headers map[string]string) error
 // Responses serves a /v1/responses request (the OpenAI Responses API) by
 // mapping it to one chat completion (same model resolution, tool policy,
 // quota, usage and prompt logging as chat) and answering with a response
-// object. Nothing is stored: the response says "store": false.
+// object. With "store": true the response is stored, sealed with the
+// tenant's data key (stored.go); previous_response_id continues a stored
+// one.
 func (s *Service) Responses(ctx context.Context, c *Caller, body []byte) (*Output, error) {
 	req, err := wire.ParseResponses(body)
 	if err != nil {
@@ -24,6 +26,9 @@ func (s *Service) Responses(ctx context.Context, c *Caller, body []byte) (*Outpu
 	}
 	if req.Stream {
 		return nil, apierr.Invalid("stream", "stream must be false on this call; use StreamChatCompletion")
+	}
+	if err := s.prepareStored(ctx, c, req); err != nil {
+		return nil, err
 	}
 	cb, err := req.ToChat()
 	if err != nil {
@@ -63,6 +68,9 @@ func (s *Service) Responses(ctx context.Context, c *Caller, body []byte) (*Outpu
 	if err != nil {
 		return nil, fmt.Errorf("encode response: %w", err)
 	}
+	if err := s.storeResponse(ctx, c, req, resp, b); err != nil {
+		return nil, err
+	}
 	return &Output{Body: b, Headers: o.Headers}, nil
 }
 
@@ -78,11 +86,23 @@ func (s *Service) StreamResponses(ctx context.Context, c *Caller, body []byte, s
 	if !req.Stream {
 		return apierr.Invalid("stream", "stream must be true on this call; use ChatCompletion")
 	}
+	if err := s.prepareStored(ctx, c, req); err != nil {
+		return err
+	}
 	cb, err := req.ToChat()
 	if err != nil {
 		return err
 	}
 	st := &responseStream{req: req, send: send}
+	if req.StoreRequested() {
+		st.store = func(resp *wire.Response) error {
+			b, err := json.Marshal(resp)
+			if err != nil {
+				return fmt.Errorf("encode response: %w", err)
+			}
+			return s.storeResponse(ctx, c, req, resp, b)
+		}
+	}
 	if err := s.Stream(ctx, c, cb, nil, st.chunk); err != nil {
 		return responsesErr(err)
 	}
@@ -109,6 +129,9 @@ type responseStream struct {
 	// msg is the index in resp.Output of the open message item (-1: none).
 	msg  int
 	text []byte
+	// store stores the final response before response.completed is sent
+	// (nil: "store" was not asked for); its failure is the stream's error.
+	store func(*wire.Response) error
 }
 
 type event struct {
@@ -272,6 +295,11 @@ func (st *responseStream) complete() error {
 	typ := "response.completed"
 	if st.resp.Status == "incomplete" {
 		typ = "response.incomplete"
+	}
+	if st.store != nil {
+		if err := st.store(st.resp); err != nil {
+			return err
+		}
 	}
 	return st.emit(&event{Type: typ, Response: st.resp})
 }

@@ -55,6 +55,10 @@ type Deps struct {
 	// PromptLog stores prompts and responses of tenants that turned it on
 	// (nil: prompt logging is off for everyone).
 	Prompts *promptlog.Logger
+	// Stored keeps Responses API responses created with "store": true,
+	// sealed with the tenant's data key (nil: no keyvault, "store": true is
+	// refused).
+	Stored *promptlog.Responses
 	// Retriever searches the tenant's collections for requests with
 	// rampart.collections (nil: such requests are answered without
 	// documents and carry rampart.warning).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
@@ -47,8 +48,74 @@ type ResponsesRequest struct {
 	// ParseResponses, so a hosted tool is refused by its type rather than
 	// by its first unknown field).
 	Tools []ResponsesTool `json:"-"`
-	// messages is the input as chat messages (set by ParseResponses).
-	messages []Message
+	// input is the input as chat messages (set by ParseResponses), after
+	// a previous response's conversation when Continue prepended one.
+	input []Message
+}
+
+// responseID is what a response id may look like: Rampart's are "resp_"
+// and 24 letters and digits; anything else cannot be stored here.
+var responseID = regexp.MustCompile(`^resp_[0-9A-Za-z]{1,64}$`)
+
+// ValidResponseID reports whether id can name a stored response.
+func ValidResponseID(id string) bool { return responseID.MatchString(id) }
+
+// StoreRequested reports whether the client asked to store the response
+// ("store": true). Rampart's default is false, unlike OpenAI's
+// (docs/adr/0036-stored-responses.md).
+func (r *ResponsesRequest) StoreRequested() bool { return r.Store != nil && *r.Store }
+
+// Continue prepends a previous response's conversation (its input and
+// output as chat messages) to the request's input. The previous request's
+// instructions are not carried over, as at OpenAI: only this request's.
+func (r *ResponsesRequest) Continue(prev []Message) {
+	r.input = append(append(make([]Message, 0, len(prev)+len(r.input)), prev...), r.input...)
+}
+
+// Conversation is the request's input as chat messages, after a previous
+// response's conversation, without the instructions: what a response
+// stores for a later previous_response_id.
+func (r *ResponsesRequest) Conversation() []Message { return r.input }
+
+// messages is the chat conversation: the instructions, then the input.
+func (r *ResponsesRequest) messages() []Message {
+	if r.Instructions == nil || *r.Instructions == "" {
+		return r.input
+	}
+	return append([]Message{{Role: "system", Content: Content{Text: *r.Instructions, Set: true}}}, r.input...)
+}
+
+// OutputMessages returns a response's output as chat messages: a message
+// item as an assistant message, consecutive function calls as one
+// assistant turn with several tool calls.
+func OutputMessages(out []OutputItem) []Message {
+	var msgs []Message
+	for _, it := range out {
+		switch it.Type {
+		case "message":
+			var text strings.Builder
+			for _, c := range it.Content {
+				if c.Type == "output_text" {
+					text.WriteString(c.Text)
+				} else {
+					text.WriteString(c.Refusal)
+				}
+			}
+			msgs = append(msgs, Message{Role: "assistant", Content: Content{Text: text.String(), Set: true}})
+		case "function_call":
+			args := ""
+			if it.Arguments != nil {
+				args = *it.Arguments
+			}
+			tc := ToolCall{ID: it.CallID, Type: "function", Function: ToolCallFunction{Name: it.Name, Arguments: args}}
+			if n := len(msgs); n > 0 && msgs[n-1].Role == "assistant" && len(msgs[n-1].ToolCalls) > 0 {
+				msgs[n-1].ToolCalls = append(msgs[n-1].ToolCalls, tc)
+				continue
+			}
+			msgs = append(msgs, Message{Role: "assistant", Content: Content{Null: true, Set: true}, ToolCalls: []ToolCall{tc}})
+		}
+	}
+	return msgs
 }
 
 // ResponsesTool is one tool of a Responses request. Only function tools
@@ -101,9 +168,8 @@ func ParseResponses(body []byte) (*ResponsesRequest, error) {
 	switch {
 	case r.Model == "":
 		return nil, apierr.Invalid("model", "you must provide a model parameter")
-	case r.PreviousResponseID != nil && *r.PreviousResponseID != "":
-		return nil, apierr.InvalidCode("unsupported_parameter", "previous_response_id",
-			"previous_response_id is not supported: Rampart does not store responses (every response has \"store\": false); send the whole conversation in input")
+	case r.PreviousResponseID != nil && !responseID.MatchString(*r.PreviousResponseID):
+		return nil, apierr.Invalid("previous_response_id", "previous_response_id must be a response id (resp_...)")
 	case r.Background != nil && *r.Background:
 		return nil, apierr.InvalidCode("unsupported_parameter", "background", "background responses are not supported")
 	case r.Truncation != nil && *r.Truncation != "disabled":
@@ -117,10 +183,7 @@ func ParseResponses(body []byte) (*ResponsesRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.Instructions != nil && *r.Instructions != "" {
-		msgs = append([]Message{{Role: "system", Content: Content{Text: *r.Instructions, Set: true}}}, msgs...)
-	}
-	r.messages = msgs
+	r.input = msgs
 	for i, raw := range r.RawTools {
 		p := fmt.Sprintf("tools[%d]", i)
 		var peek struct {
@@ -301,7 +364,7 @@ func (t *ResponsesText) validate() error {
 // Streaming asks for usage, which response.completed carries.
 func (r *ResponsesRequest) ToChat() ([]byte, error) {
 	c := ChatRequest{
-		Model: r.Model, Messages: r.messages, Temperature: r.Temperature, TopP: r.TopP,
+		Model: r.Model, Messages: r.messages(), Temperature: r.Temperature, TopP: r.TopP,
 		MaxCompletionTokens: r.MaxOutputTokens, Stream: r.Stream, User: r.User,
 		ParallelToolCalls: r.ParallelToolCalls, Rampart: r.Rampart,
 	}
@@ -511,6 +574,7 @@ func (r *ResponsesRequest) NewResponse(id string, created int64) *Response {
 		Instructions: r.Instructions, MaxOutputTokens: r.MaxOutputTokens, Model: r.Model, Output: []OutputItem{},
 		ParallelToolCalls: r.ParallelToolCalls == nil || *r.ParallelToolCalls, Temperature: r.Temperature, TopP: r.TopP,
 		ToolChoice: r.ToolChoice, Tools: r.Tools, Truncation: "disabled", Metadata: r.Metadata,
+		PreviousResponseID: r.PreviousResponseID, Store: r.StoreRequested(),
 	}
 	if len(resp.ToolChoice) == 0 || bytes.Equal(resp.ToolChoice, NullRaw) {
 		resp.ToolChoice = json.RawMessage(`"auto"`)

@@ -1045,6 +1045,190 @@ func (x *ChatCompletionResponse) GetHeaders() map[string]string {
 	return nil
 }
 
+// GetResponseRequest names a stored response.
+type GetResponseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Response id ("resp_...").
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetResponseRequest) Reset() {
+	*x = GetResponseRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetResponseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetResponseRequest) ProtoMessage() {}
+
+func (x *GetResponseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetResponseRequest.ProtoReflect.Descriptor instead.
+func (*GetResponseRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetResponseRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetResponseResponse is the stored response.
+type GetResponseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OpenAI response JSON object, as returned when it was created.
+	Body          []byte `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetResponseResponse) Reset() {
+	*x = GetResponseResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetResponseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetResponseResponse) ProtoMessage() {}
+
+func (x *GetResponseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetResponseResponse.ProtoReflect.Descriptor instead.
+func (*GetResponseResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetResponseResponse) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+// DeleteResponseRequest names a stored response.
+type DeleteResponseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Response id ("resp_...").
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteResponseRequest) Reset() {
+	*x = DeleteResponseRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteResponseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteResponseRequest) ProtoMessage() {}
+
+func (x *DeleteResponseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteResponseRequest.ProtoReflect.Descriptor instead.
+func (*DeleteResponseRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DeleteResponseRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// DeleteResponseResponse confirms the deletion.
+type DeleteResponseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OpenAI deletion JSON object ({"id","object":"response","deleted":true}).
+	Body          []byte `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteResponseResponse) Reset() {
+	*x = DeleteResponseResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteResponseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteResponseResponse) ProtoMessage() {}
+
+func (x *DeleteResponseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteResponseResponse.ProtoReflect.Descriptor instead.
+func (*DeleteResponseResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *DeleteResponseResponse) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
 // StreamChatCompletionRequest is one streaming chat completion request.
 type StreamChatCompletionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1060,7 +1244,7 @@ type StreamChatCompletionRequest struct {
 
 func (x *StreamChatCompletionRequest) Reset() {
 	*x = StreamChatCompletionRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[17]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1256,7 @@ func (x *StreamChatCompletionRequest) String() string {
 func (*StreamChatCompletionRequest) ProtoMessage() {}
 
 func (x *StreamChatCompletionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[17]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1269,7 @@ func (x *StreamChatCompletionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamChatCompletionRequest.ProtoReflect.Descriptor instead.
 func (*StreamChatCompletionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{17}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StreamChatCompletionRequest) GetBody() []byte {
@@ -1127,7 +1311,7 @@ type StreamChatCompletionResponse struct {
 
 func (x *StreamChatCompletionResponse) Reset() {
 	*x = StreamChatCompletionResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[18]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1323,7 @@ func (x *StreamChatCompletionResponse) String() string {
 func (*StreamChatCompletionResponse) ProtoMessage() {}
 
 func (x *StreamChatCompletionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[18]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1336,7 @@ func (x *StreamChatCompletionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamChatCompletionResponse.ProtoReflect.Descriptor instead.
 func (*StreamChatCompletionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{18}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StreamChatCompletionResponse) GetChunk() []byte {
@@ -1187,7 +1371,7 @@ type EmbeddingsRequest struct {
 
 func (x *EmbeddingsRequest) Reset() {
 	*x = EmbeddingsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[19]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1383,7 @@ func (x *EmbeddingsRequest) String() string {
 func (*EmbeddingsRequest) ProtoMessage() {}
 
 func (x *EmbeddingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[19]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1396,7 @@ func (x *EmbeddingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbeddingsRequest.ProtoReflect.Descriptor instead.
 func (*EmbeddingsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{19}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EmbeddingsRequest) GetBody() []byte {
@@ -1235,7 +1419,7 @@ type EmbeddingsResponse struct {
 
 func (x *EmbeddingsResponse) Reset() {
 	*x = EmbeddingsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[20]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +1431,7 @@ func (x *EmbeddingsResponse) String() string {
 func (*EmbeddingsResponse) ProtoMessage() {}
 
 func (x *EmbeddingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[20]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1260,7 +1444,7 @@ func (x *EmbeddingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbeddingsResponse.ProtoReflect.Descriptor instead.
 func (*EmbeddingsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{20}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *EmbeddingsResponse) GetBody() []byte {
@@ -1294,7 +1478,7 @@ type EmbedForTenantRequest struct {
 
 func (x *EmbedForTenantRequest) Reset() {
 	*x = EmbedForTenantRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1490,7 @@ func (x *EmbedForTenantRequest) String() string {
 func (*EmbedForTenantRequest) ProtoMessage() {}
 
 func (x *EmbedForTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1503,7 @@ func (x *EmbedForTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedForTenantRequest.ProtoReflect.Descriptor instead.
 func (*EmbedForTenantRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{21}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *EmbedForTenantRequest) GetTenantId() string {
@@ -1361,7 +1545,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1557,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1570,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{22}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -1411,7 +1595,7 @@ type EmbedForTenantResponse struct {
 
 func (x *EmbedForTenantResponse) Reset() {
 	*x = EmbedForTenantResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1607,7 @@ func (x *EmbedForTenantResponse) String() string {
 func (*EmbedForTenantResponse) ProtoMessage() {}
 
 func (x *EmbedForTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1620,7 @@ func (x *EmbedForTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedForTenantResponse.ProtoReflect.Descriptor instead.
 func (*EmbedForTenantResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{23}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EmbedForTenantResponse) GetVectors() []*Vector {
@@ -1469,7 +1653,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1481,7 +1665,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1494,7 +1678,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{24}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{28}
 }
 
 // Model is one model the caller may use.
@@ -1512,7 +1696,7 @@ type Model struct {
 
 func (x *Model) Reset() {
 	*x = Model{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +1708,7 @@ func (x *Model) String() string {
 func (*Model) ProtoMessage() {}
 
 func (x *Model) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +1721,7 @@ func (x *Model) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Model.ProtoReflect.Descriptor instead.
 func (*Model) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{25}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Model) GetId() string {
@@ -1572,7 +1756,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1584,7 +1768,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1597,7 +1781,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{26}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListModelsResponse) GetModels() []*Model {
@@ -1618,7 +1802,7 @@ type GetModelRequest struct {
 
 func (x *GetModelRequest) Reset() {
 	*x = GetModelRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1630,7 +1814,7 @@ func (x *GetModelRequest) String() string {
 func (*GetModelRequest) ProtoMessage() {}
 
 func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1643,7 +1827,7 @@ func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelRequest.ProtoReflect.Descriptor instead.
 func (*GetModelRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{27}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetModelRequest) GetModel() string {
@@ -1664,7 +1848,7 @@ type GetModelResponse struct {
 
 func (x *GetModelResponse) Reset() {
 	*x = GetModelResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +1860,7 @@ func (x *GetModelResponse) String() string {
 func (*GetModelResponse) ProtoMessage() {}
 
 func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +1873,7 @@ func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelResponse.ProtoReflect.Descriptor instead.
 func (*GetModelResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{28}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetModelResponse) GetModel() *Model {
@@ -1717,7 +1901,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[29]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1729,7 +1913,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[29]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1742,7 +1926,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{29}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetUsageRequest) GetFrom() string {
@@ -1787,7 +1971,7 @@ type UsageBucket struct {
 
 func (x *UsageBucket) Reset() {
 	*x = UsageBucket{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +1983,7 @@ func (x *UsageBucket) String() string {
 func (*UsageBucket) ProtoMessage() {}
 
 func (x *UsageBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +1996,7 @@ func (x *UsageBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageBucket.ProtoReflect.Descriptor instead.
 func (*UsageBucket) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{30}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UsageBucket) GetGroup() string {
@@ -1876,7 +2060,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1888,7 +2072,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1901,7 +2085,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{31}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetUsageResponse) GetFrom() string {
@@ -2006,7 +2190,15 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\aheaders\x18\x02 \x03(\v29.rampart.inference.v1.ChatCompletionResponse.HeadersEntryR\aheaders\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa9\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"$\n" +
+	"\x12GetResponseRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\")\n" +
+	"\x13GetResponseResponse\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\fR\x04body\"'\n" +
+	"\x15DeleteResponseRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\",\n" +
+	"\x16DeleteResponseResponse\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\fR\x04body\"\xa9\x01\n" +
 	"\x1bStreamChatCompletionRequest\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\x129\n" +
 	"\bpassages\x18\x02 \x03(\v2\x1d.rampart.inference.v1.PassageR\bpassages\x12;\n" +
@@ -2068,13 +2260,15 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\rRequestFormat\x12\x1e\n" +
 	"\x1aREQUEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aREQUEST_FORMAT_COMPLETIONS\x10\x01\x12\x1c\n" +
-	"\x18REQUEST_FORMAT_RESPONSES\x10\x022\xf5\f\n" +
+	"\x18REQUEST_FORMAT_RESPONSES\x10\x022\xd0\x0e\n" +
 	"\x10InferenceService\x12k\n" +
 	"\x0eChatCompletion\x12+.rampart.inference.v1.ChatCompletionRequest\x1a,.rampart.inference.v1.ChatCompletionResponse\x12\x7f\n" +
 	"\x14StreamChatCompletion\x121.rampart.inference.v1.StreamChatCompletionRequest\x1a2.rampart.inference.v1.StreamChatCompletionResponse0\x01\x12_\n" +
 	"\n" +
 	"Embeddings\x12'.rampart.inference.v1.EmbeddingsRequest\x1a(.rampart.inference.v1.EmbeddingsResponse\x12k\n" +
-	"\x0eEmbedForTenant\x12+.rampart.inference.v1.EmbedForTenantRequest\x1a,.rampart.inference.v1.EmbedForTenantResponse\x12d\n" +
+	"\x0eEmbedForTenant\x12+.rampart.inference.v1.EmbedForTenantRequest\x1a,.rampart.inference.v1.EmbedForTenantResponse\x12g\n" +
+	"\vGetResponse\x12(.rampart.inference.v1.GetResponseRequest\x1a).rampart.inference.v1.GetResponseResponse\"\x03\x90\x02\x01\x12p\n" +
+	"\x0eDeleteResponse\x12+.rampart.inference.v1.DeleteResponseRequest\x1a,.rampart.inference.v1.DeleteResponseResponse\"\x03\x90\x02\x02\x12d\n" +
 	"\n" +
 	"ListModels\x12'.rampart.inference.v1.ListModelsRequest\x1a(.rampart.inference.v1.ListModelsResponse\"\x03\x90\x02\x01\x12^\n" +
 	"\bGetModel\x12%.rampart.inference.v1.GetModelRequest\x1a&.rampart.inference.v1.GetModelResponse\"\x03\x90\x02\x01\x12o\n" +
@@ -2099,7 +2293,7 @@ func file_rampart_inference_v1_inference_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_inference_v1_inference_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_rampart_inference_v1_inference_proto_goTypes = []any{
 	(RequestFormat)(0),                   // 0: rampart.inference.v1.RequestFormat
 	(*Assistant)(nil),                    // 1: rampart.inference.v1.Assistant
@@ -2119,24 +2313,28 @@ var file_rampart_inference_v1_inference_proto_goTypes = []any{
 	(*Passage)(nil),                      // 15: rampart.inference.v1.Passage
 	(*ChatCompletionRequest)(nil),        // 16: rampart.inference.v1.ChatCompletionRequest
 	(*ChatCompletionResponse)(nil),       // 17: rampart.inference.v1.ChatCompletionResponse
-	(*StreamChatCompletionRequest)(nil),  // 18: rampart.inference.v1.StreamChatCompletionRequest
-	(*StreamChatCompletionResponse)(nil), // 19: rampart.inference.v1.StreamChatCompletionResponse
-	(*EmbeddingsRequest)(nil),            // 20: rampart.inference.v1.EmbeddingsRequest
-	(*EmbeddingsResponse)(nil),           // 21: rampart.inference.v1.EmbeddingsResponse
-	(*EmbedForTenantRequest)(nil),        // 22: rampart.inference.v1.EmbedForTenantRequest
-	(*Vector)(nil),                       // 23: rampart.inference.v1.Vector
-	(*EmbedForTenantResponse)(nil),       // 24: rampart.inference.v1.EmbedForTenantResponse
-	(*ListModelsRequest)(nil),            // 25: rampart.inference.v1.ListModelsRequest
-	(*Model)(nil),                        // 26: rampart.inference.v1.Model
-	(*ListModelsResponse)(nil),           // 27: rampart.inference.v1.ListModelsResponse
-	(*GetModelRequest)(nil),              // 28: rampart.inference.v1.GetModelRequest
-	(*GetModelResponse)(nil),             // 29: rampart.inference.v1.GetModelResponse
-	(*GetUsageRequest)(nil),              // 30: rampart.inference.v1.GetUsageRequest
-	(*UsageBucket)(nil),                  // 31: rampart.inference.v1.UsageBucket
-	(*GetUsageResponse)(nil),             // 32: rampart.inference.v1.GetUsageResponse
-	nil,                                  // 33: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
-	nil,                                  // 34: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	nil,                                  // 35: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	(*GetResponseRequest)(nil),           // 18: rampart.inference.v1.GetResponseRequest
+	(*GetResponseResponse)(nil),          // 19: rampart.inference.v1.GetResponseResponse
+	(*DeleteResponseRequest)(nil),        // 20: rampart.inference.v1.DeleteResponseRequest
+	(*DeleteResponseResponse)(nil),       // 21: rampart.inference.v1.DeleteResponseResponse
+	(*StreamChatCompletionRequest)(nil),  // 22: rampart.inference.v1.StreamChatCompletionRequest
+	(*StreamChatCompletionResponse)(nil), // 23: rampart.inference.v1.StreamChatCompletionResponse
+	(*EmbeddingsRequest)(nil),            // 24: rampart.inference.v1.EmbeddingsRequest
+	(*EmbeddingsResponse)(nil),           // 25: rampart.inference.v1.EmbeddingsResponse
+	(*EmbedForTenantRequest)(nil),        // 26: rampart.inference.v1.EmbedForTenantRequest
+	(*Vector)(nil),                       // 27: rampart.inference.v1.Vector
+	(*EmbedForTenantResponse)(nil),       // 28: rampart.inference.v1.EmbedForTenantResponse
+	(*ListModelsRequest)(nil),            // 29: rampart.inference.v1.ListModelsRequest
+	(*Model)(nil),                        // 30: rampart.inference.v1.Model
+	(*ListModelsResponse)(nil),           // 31: rampart.inference.v1.ListModelsResponse
+	(*GetModelRequest)(nil),              // 32: rampart.inference.v1.GetModelRequest
+	(*GetModelResponse)(nil),             // 33: rampart.inference.v1.GetModelResponse
+	(*GetUsageRequest)(nil),              // 34: rampart.inference.v1.GetUsageRequest
+	(*UsageBucket)(nil),                  // 35: rampart.inference.v1.UsageBucket
+	(*GetUsageResponse)(nil),             // 36: rampart.inference.v1.GetUsageResponse
+	nil,                                  // 37: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	nil,                                  // 38: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	nil,                                  // 39: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
 }
 var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
 	1,  // 0: rampart.inference.v1.CreateAssistantRequest.assistant:type_name -> rampart.inference.v1.Assistant
@@ -2147,44 +2345,48 @@ var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
 	10, // 5: rampart.inference.v1.GetPromptLogResponse.log:type_name -> rampart.inference.v1.PromptLog
 	15, // 6: rampart.inference.v1.ChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
 	0,  // 7: rampart.inference.v1.ChatCompletionRequest.format:type_name -> rampart.inference.v1.RequestFormat
-	33, // 8: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	37, // 8: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
 	15, // 9: rampart.inference.v1.StreamChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
 	0,  // 10: rampart.inference.v1.StreamChatCompletionRequest.format:type_name -> rampart.inference.v1.RequestFormat
-	34, // 11: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	35, // 12: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
-	23, // 13: rampart.inference.v1.EmbedForTenantResponse.vectors:type_name -> rampart.inference.v1.Vector
-	26, // 14: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
-	26, // 15: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
-	31, // 16: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
-	31, // 17: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
+	38, // 11: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	39, // 12: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	27, // 13: rampart.inference.v1.EmbedForTenantResponse.vectors:type_name -> rampart.inference.v1.Vector
+	30, // 14: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
+	30, // 15: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
+	35, // 16: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
+	35, // 17: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
 	16, // 18: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
-	18, // 19: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
-	20, // 20: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
-	22, // 21: rampart.inference.v1.InferenceService.EmbedForTenant:input_type -> rampart.inference.v1.EmbedForTenantRequest
-	25, // 22: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
-	28, // 23: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
-	30, // 24: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
-	11, // 25: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
-	13, // 26: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
-	2,  // 27: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
-	4,  // 28: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
-	6,  // 29: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
-	8,  // 30: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
-	17, // 31: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
-	19, // 32: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
-	21, // 33: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
-	24, // 34: rampart.inference.v1.InferenceService.EmbedForTenant:output_type -> rampart.inference.v1.EmbedForTenantResponse
-	27, // 35: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
-	29, // 36: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
-	32, // 37: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
-	12, // 38: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
-	14, // 39: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
-	3,  // 40: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
-	5,  // 41: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
-	7,  // 42: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
-	9,  // 43: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
-	31, // [31:44] is the sub-list for method output_type
-	18, // [18:31] is the sub-list for method input_type
+	22, // 19: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
+	24, // 20: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
+	26, // 21: rampart.inference.v1.InferenceService.EmbedForTenant:input_type -> rampart.inference.v1.EmbedForTenantRequest
+	18, // 22: rampart.inference.v1.InferenceService.GetResponse:input_type -> rampart.inference.v1.GetResponseRequest
+	20, // 23: rampart.inference.v1.InferenceService.DeleteResponse:input_type -> rampart.inference.v1.DeleteResponseRequest
+	29, // 24: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
+	32, // 25: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
+	34, // 26: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
+	11, // 27: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
+	13, // 28: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
+	2,  // 29: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
+	4,  // 30: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
+	6,  // 31: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
+	8,  // 32: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
+	17, // 33: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
+	23, // 34: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
+	25, // 35: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
+	28, // 36: rampart.inference.v1.InferenceService.EmbedForTenant:output_type -> rampart.inference.v1.EmbedForTenantResponse
+	19, // 37: rampart.inference.v1.InferenceService.GetResponse:output_type -> rampart.inference.v1.GetResponseResponse
+	21, // 38: rampart.inference.v1.InferenceService.DeleteResponse:output_type -> rampart.inference.v1.DeleteResponseResponse
+	31, // 39: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
+	33, // 40: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
+	36, // 41: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
+	12, // 42: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
+	14, // 43: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
+	3,  // 44: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
+	5,  // 45: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
+	7,  // 46: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
+	9,  // 47: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
+	33, // [33:48] is the sub-list for method output_type
+	18, // [18:33] is the sub-list for method input_type
 	18, // [18:18] is the sub-list for extension type_name
 	18, // [18:18] is the sub-list for extension extendee
 	0,  // [0:18] is the sub-list for field type_name
@@ -2201,7 +2403,7 @@ func file_rampart_inference_v1_inference_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_inference_v1_inference_proto_rawDesc), len(file_rampart_inference_v1_inference_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   35,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

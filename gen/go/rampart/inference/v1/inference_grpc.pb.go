@@ -23,6 +23,8 @@ const (
 	InferenceService_StreamChatCompletion_FullMethodName = "/rampart.inference.v1.InferenceService/StreamChatCompletion"
 	InferenceService_Embeddings_FullMethodName           = "/rampart.inference.v1.InferenceService/Embeddings"
 	InferenceService_EmbedForTenant_FullMethodName       = "/rampart.inference.v1.InferenceService/EmbedForTenant"
+	InferenceService_GetResponse_FullMethodName          = "/rampart.inference.v1.InferenceService/GetResponse"
+	InferenceService_DeleteResponse_FullMethodName       = "/rampart.inference.v1.InferenceService/DeleteResponse"
 	InferenceService_ListModels_FullMethodName           = "/rampart.inference.v1.InferenceService/ListModels"
 	InferenceService_GetModel_FullMethodName             = "/rampart.inference.v1.InferenceService/GetModel"
 	InferenceService_GetUsage_FullMethodName             = "/rampart.inference.v1.InferenceService/GetUsage"
@@ -73,6 +75,15 @@ type InferenceServiceClient interface {
 	// embedding model the tenant may use in the registry; usage is recorded
 	// and charged against the tenant's limits.
 	EmbedForTenant(ctx context.Context, in *EmbedForTenantRequest, opts ...grpc.CallOption) (*EmbedForTenantResponse, error)
+	// GetResponse returns a stored Responses API response (created with
+	// "store": true) of the caller's tenant by id, decrypted; NotFound for an
+	// unknown id and for any other tenant's. Served by the edge's OpenAI
+	// handler at GET /v1/responses/{id} (docs/adr/0036-stored-responses.md).
+	GetResponse(ctx context.Context, in *GetResponseRequest, opts ...grpc.CallOption) (*GetResponseResponse, error)
+	// DeleteResponse deletes a stored Responses API response of the caller's
+	// tenant; NotFound for an unknown id and for any other tenant's. Served
+	// by the edge's OpenAI handler at DELETE /v1/responses/{id}.
+	DeleteResponse(ctx context.Context, in *DeleteResponseRequest, opts ...grpc.CallOption) (*DeleteResponseResponse, error)
 	// ListModels lists the models the caller may use.
 	ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error)
 	// GetModel returns one model the caller may use; NotFound otherwise.
@@ -156,6 +167,26 @@ func (c *inferenceServiceClient) EmbedForTenant(ctx context.Context, in *EmbedFo
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(EmbedForTenantResponse)
 	err := c.cc.Invoke(ctx, InferenceService_EmbedForTenant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inferenceServiceClient) GetResponse(ctx context.Context, in *GetResponseRequest, opts ...grpc.CallOption) (*GetResponseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetResponseResponse)
+	err := c.cc.Invoke(ctx, InferenceService_GetResponse_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inferenceServiceClient) DeleteResponse(ctx context.Context, in *DeleteResponseRequest, opts ...grpc.CallOption) (*DeleteResponseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteResponseResponse)
+	err := c.cc.Invoke(ctx, InferenceService_DeleteResponse_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -291,6 +322,15 @@ type InferenceServiceServer interface {
 	// embedding model the tenant may use in the registry; usage is recorded
 	// and charged against the tenant's limits.
 	EmbedForTenant(context.Context, *EmbedForTenantRequest) (*EmbedForTenantResponse, error)
+	// GetResponse returns a stored Responses API response (created with
+	// "store": true) of the caller's tenant by id, decrypted; NotFound for an
+	// unknown id and for any other tenant's. Served by the edge's OpenAI
+	// handler at GET /v1/responses/{id} (docs/adr/0036-stored-responses.md).
+	GetResponse(context.Context, *GetResponseRequest) (*GetResponseResponse, error)
+	// DeleteResponse deletes a stored Responses API response of the caller's
+	// tenant; NotFound for an unknown id and for any other tenant's. Served
+	// by the edge's OpenAI handler at DELETE /v1/responses/{id}.
+	DeleteResponse(context.Context, *DeleteResponseRequest) (*DeleteResponseResponse, error)
 	// ListModels lists the models the caller may use.
 	ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error)
 	// GetModel returns one model the caller may use; NotFound otherwise.
@@ -342,6 +382,12 @@ func (UnimplementedInferenceServiceServer) Embeddings(context.Context, *Embeddin
 }
 func (UnimplementedInferenceServiceServer) EmbedForTenant(context.Context, *EmbedForTenantRequest) (*EmbedForTenantResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EmbedForTenant not implemented")
+}
+func (UnimplementedInferenceServiceServer) GetResponse(context.Context, *GetResponseRequest) (*GetResponseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetResponse not implemented")
+}
+func (UnimplementedInferenceServiceServer) DeleteResponse(context.Context, *DeleteResponseRequest) (*DeleteResponseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteResponse not implemented")
 }
 func (UnimplementedInferenceServiceServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
@@ -452,6 +498,42 @@ func _InferenceService_EmbedForTenant_Handler(srv interface{}, ctx context.Conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(InferenceServiceServer).EmbedForTenant(ctx, req.(*EmbedForTenantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InferenceService_GetResponse_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetResponseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).GetResponse(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_GetResponse_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).GetResponse(ctx, req.(*GetResponseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InferenceService_DeleteResponse_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteResponseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).DeleteResponse(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_DeleteResponse_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).DeleteResponse(ctx, req.(*DeleteResponseRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -636,6 +718,14 @@ var InferenceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EmbedForTenant",
 			Handler:    _InferenceService_EmbedForTenant_Handler,
+		},
+		{
+			MethodName: "GetResponse",
+			Handler:    _InferenceService_GetResponse_Handler,
+		},
+		{
+			MethodName: "DeleteResponse",
+			Handler:    _InferenceService_DeleteResponse_Handler,
 		},
 		{
 			MethodName: "ListModels",

@@ -1,0 +1,121 @@
+package inference
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/promptlog"
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
+)
+
+// errStoreUnavailable refuses "store": true where no keyvault is
+// configured: a stored response is sealed with the tenant's data key, and
+// without one it is not stored at all rather than stored in plaintext.
+var errStoreUnavailable = apierr.InvalidCode("unsupported_parameter", "store",
+	"store is not available on this deployment: stored responses are encrypted with the tenant's data key, and inference has no keyvault configured")
+
+// maxConversation bounds a chain of previous_response_id: each link adds
+// its input and output, and a chain must not grow without limit.
+const maxConversation = 4 * wire.MaxInputItems
+
+func previousNotFound(id string) *apierr.Error {
+	return &apierr.Error{Kind: apierr.KindNotFound, Type: "invalid_request_error", Code: "previous_response_not_found",
+		Param: "previous_response_id", Message: fmt.Sprintf("Previous response with id '%s' not found.", id)}
+}
+
+func responseNotFound(id string) *apierr.Error {
+	return &apierr.Error{Kind: apierr.KindNotFound, Type: "invalid_request_error", Param: "response_id",
+		Message: fmt.Sprintf("Response with id '%s' not found.", id)}
+}
+
+// prepareStored checks the request's store and previous_response_id: the
+// previous response of the caller's tenant is loaded and its conversation
+// prepended to the input. An unknown id and another tenant's are the same
+// 404.
+func (s *Service) prepareStored(ctx context.Context, c *Caller, req *wire.ResponsesRequest) error {
+	if req.StoreRequested() && s.Stored == nil {
+		return errStoreUnavailable
+	}
+	if req.PreviousResponseID == nil {
+		return nil
+	}
+	id := *req.PreviousResponseID
+	if s.Stored == nil {
+		return previousNotFound(id)
+	}
+	prev, err := s.Stored.Get(ctx, c.Tenant, id)
+	if errors.Is(err, promptlog.ErrResponseNotFound) {
+		return previousNotFound(id)
+	}
+	if err != nil {
+		return err
+	}
+	var msgs []wire.Message
+	if err := json.Unmarshal(prev.Input, &msgs); err != nil {
+		return fmt.Errorf("stored response: decode conversation: %w", err)
+	}
+	if len(msgs)+len(req.Conversation()) > maxConversation {
+		return apierr.Invalid("previous_response_id", "the conversation of previous_response_id and input together may have at most %d messages", maxConversation)
+	}
+	req.Continue(msgs)
+	return nil
+}
+
+// storeResponse seals and stores resp (already encoded as body) with the
+// conversation that led to it, when the client asked to store it. A
+// failure fails the call: the client relies on the id for a later
+// previous_response_id.
+func (s *Service) storeResponse(ctx context.Context, c *Caller, req *wire.ResponsesRequest, resp *wire.Response, body []byte) error {
+	if !req.StoreRequested() {
+		return nil
+	}
+	conv, err := json.Marshal(append(append([]wire.Message(nil), req.Conversation()...), wire.OutputMessages(resp.Output)...))
+	if err != nil {
+		return fmt.Errorf("stored response: encode conversation: %w", err)
+	}
+	return s.Stored.Put(ctx, c.Tenant, resp.ID, s.now(), promptlog.StoredResponse{Input: conv, Response: body})
+}
+
+// StoredResponse returns the caller's tenant's stored response id (the
+// response object JSON); 404 for an unknown id and another tenant's.
+func (s *Service) StoredResponse(ctx context.Context, c *Caller, id string) ([]byte, error) {
+	if s.Stored == nil || !wire.ValidResponseID(id) {
+		return nil, responseNotFound(id)
+	}
+	r, err := s.Stored.Get(ctx, c.Tenant, id)
+	if errors.Is(err, promptlog.ErrResponseNotFound) {
+		return nil, responseNotFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.Response, nil
+}
+
+// DeleteStoredResponse deletes the caller's tenant's stored response id and
+// returns OpenAI's deletion object; 404 for an unknown id and another
+// tenant's.
+func (s *Service) DeleteStoredResponse(ctx context.Context, c *Caller, id string) ([]byte, error) {
+	if s.Stored == nil || !wire.ValidResponseID(id) {
+		return nil, responseNotFound(id)
+	}
+	err := s.Stored.Delete(ctx, c.Tenant, id)
+	if errors.Is(err, promptlog.ErrResponseNotFound) {
+		return nil, responseNotFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Deleted bool   `json:"deleted"`
+	}{id, "response", true})
+	if err != nil {
+		return nil, fmt.Errorf("encode deletion: %w", err)
+	}
+	return b, nil
+}

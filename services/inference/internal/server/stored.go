@@ -1,0 +1,35 @@
+package server
+
+import (
+	"context"
+
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+)
+
+// GetResponse implements inferencev1.InferenceServiceServer: a stored
+// Responses API response of the caller's tenant (the chat:write scope, as
+// for creating one).
+func (s *Server) GetResponse(ctx context.Context, req *inferencev1.GetResponseRequest) (*inferencev1.GetResponseResponse, error) {
+	c, err := caller(ctx, ScopeChat)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.svc.StoredResponse(ctx, c, req.GetId())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &inferencev1.GetResponseResponse{Body: b}, nil
+}
+
+// DeleteResponse implements inferencev1.InferenceServiceServer.
+func (s *Server) DeleteResponse(ctx context.Context, req *inferencev1.DeleteResponseRequest) (*inferencev1.DeleteResponseResponse, error) {
+	c, err := caller(ctx, ScopeChat)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.svc.DeleteStoredResponse(ctx, c, req.GetId())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &inferencev1.DeleteResponseResponse{Body: b}, nil
+}
