@@ -16,8 +16,10 @@ import (
 // the official Node SDK: responses.create with a string and with items,
 // a function tool round trip (call, then its output as an input item),
 // responses.parse with a json_schema text format, responses.stream with its
-// events in order and the final usage, and the refusals of what Rampart
-// does not serve (hosted tools, previous_response_id).
+// events in order and the final usage, stored responses ("store": true,
+// previous_response_id chaining, responses.retrieve and responses.delete),
+// and the refusals of what Rampart does not serve (hosted tools) or does
+// not have (an unknown previous_response_id: 404).
 func TestResponsesAPIWithNodeSDK(t *testing.T) {
 	node, err := exec.LookPath("node")
 	require.NoError(t, err, "node is needed for the OpenAI SDK test (CI installs it)")
@@ -55,6 +57,13 @@ const { OpenAI } = require("openai");
     if (ev.type === "response.output_text.delta") deltas += ev.delta;
   }
   const final = await stream.finalResponse();
+  const stored = await c.responses.create({ model: "echo", store: true, input: "remember the canary" });
+  const chained = await c.responses.create({ model: "echo", previous_response_id: stored.id,
+    input: [{ role: "assistant", content: "noted" }] });
+  const retrieved = await c.responses.retrieve(stored.id);
+  const deleted = await c.responses.delete(stored.id);
+  let afterDelete = null;
+  try { await c.responses.retrieve(stored.id); } catch (e) { afterDelete = e.status; }
   const refusals = [];
   for (const body of [
     { model: "echo", input: "x", tools: [{ type: "web_search_preview" }] },
@@ -65,7 +74,9 @@ const { OpenAI } = require("openai");
   }
   console.log(JSON.stringify({ text: { output_text: text.output_text, status: text.status, usage: text.usage },
     fc, roundTrip: roundTrip.output_text, parsed: parsed.output_parsed, events, deltas,
-    final: { status: final.status, usage: final.usage, text: final.output[0].content[0].text }, refusals }));
+    final: { status: final.status, usage: final.usage, text: final.output[0].content[0].text }, refusals,
+    stored: { id: stored.id, store: stored.store, text: stored.output_text }, chained: chained.output_text,
+    retrieved: { id: retrieved.id, text: retrieved.output_text }, deleted: deleted ?? null, afterDelete }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "responses.js"), []byte(script), 0o600))
@@ -103,7 +114,19 @@ const { OpenAI } = require("openai");
 			Usage  *usage `json:"usage"`
 			Text   string `json:"text"`
 		} `json:"final"`
-		Refusals []*struct {
+		Stored struct {
+			ID    string `json:"id"`
+			Store bool   `json:"store"`
+			Text  string `json:"text"`
+		} `json:"stored"`
+		Chained   string `json:"chained"`
+		Retrieved struct {
+			ID   string `json:"id"`
+			Text string `json:"text"`
+		} `json:"retrieved"`
+		Deleted     json.RawMessage `json:"deleted"`
+		AfterDelete int             `json:"afterDelete"`
+		Refusals    []*struct {
 			Status int    `json:"status"`
 			Param  string `json:"param"`
 			Code   string `json:"code"`
@@ -133,12 +156,24 @@ const { OpenAI } = require("openai");
 	require.NotNil(t, res.Final.Usage)
 	require.Positive(t, res.Final.Usage.TotalTokens)
 
+	require.True(t, res.Stored.Store)
+	require.Equal(t, "remember the canary", res.Stored.Text)
+	require.Equal(t, "remember the canary", res.Chained, "answered from the previous response's input")
+	require.Equal(t, res.Stored.ID, res.Retrieved.ID)
+	require.Equal(t, res.Stored.Text, res.Retrieved.Text)
+	if len(res.Deleted) > 0 && string(res.Deleted) != "null" { // SDK versions return the deletion object or nothing
+		require.JSONEq(t, `{"id":"`+res.Stored.ID+`","object":"response","deleted":true}`, string(res.Deleted))
+	}
+	require.Equal(t, http.StatusNotFound, res.AfterDelete)
+
 	require.Len(t, res.Refusals, 3)
 	for i, want := range []struct {
+		status      int
 		param, code string
-	}{{"tools[0].type", "unsupported_value"}, {"previous_response_id", "unsupported_parameter"}, {"input[1].type", "unsupported_value"}} {
+	}{{http.StatusBadRequest, "tools[0].type", "unsupported_value"}, {http.StatusNotFound, "previous_response_id", "previous_response_not_found"},
+		{http.StatusBadRequest, "input[1].type", "unsupported_value"}} {
 		require.NotNil(t, res.Refusals[i], "request %d must be refused", i)
-		require.Equal(t, http.StatusBadRequest, res.Refusals[i].Status)
+		require.Equal(t, want.status, res.Refusals[i].Status)
 		require.Equal(t, want.param, res.Refusals[i].Param)
 		require.Equal(t, want.code, res.Refusals[i].Code)
 	}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 
+	oai "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/responses"
 	"github.com/stretchr/testify/require"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
@@ -66,4 +68,41 @@ func TestStoredResponsesHTTP(t *testing.T) {
 	require.Equal(t, http.StatusOK, del.status, "%s", del.bytes)
 	require.JSONEq(t, `{"id":"`+first.ID+`","object":"response","deleted":true}`, string(del.bytes))
 	notFound(call(http.MethodGet, "key-a", "/v1/responses/"+first.ID), "response_id")
+}
+
+// The same with openai-go: Store and PreviousResponseID on Responses.New,
+// Responses.Get and Responses.Delete, and 404 for another tenant.
+func TestSDKStoredResponses(t *testing.T) {
+	s := newStackInf(t, nil, openai.Options{}, func(o *inferencetest.Options) { o.Keyvault = func(*inferencetest.FakeKeyvault) {} })
+	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "k1"})
+	s.AddKey(t, "key-b", &authv1.Principal{TenantId: "t2", KeyId: "k2"})
+	a, b := sdk(s, "key-a"), sdk(s, "key-b")
+
+	first, err := a.Responses.New(ctx(t), responses.ResponseNewParams{Model: "echo", Store: oai.Bool(true),
+		Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("first turn")}})
+	require.NoError(t, err)
+	require.Contains(t, first.RawJSON(), `"store":true`)
+	next, err := a.Responses.New(ctx(t), responses.ResponseNewParams{Model: "echo", PreviousResponseID: oai.String(first.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
+			responses.ResponseInputItemParamOfMessage("noted", responses.EasyInputMessageRoleAssistant)}}})
+	require.NoError(t, err)
+	require.Equal(t, "first turn", next.OutputText(), "answered from the previous response's input")
+	require.Equal(t, first.ID, next.PreviousResponseID)
+
+	got, err := a.Responses.Get(ctx(t), first.ID, responses.ResponseGetParams{})
+	require.NoError(t, err)
+	require.Equal(t, first.ID, got.ID)
+	require.Equal(t, "first turn", got.OutputText())
+
+	var apiErr *oai.Error
+	_, err = b.Responses.Get(ctx(t), first.ID, responses.ResponseGetParams{})
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
+	require.ErrorAs(t, b.Responses.Delete(ctx(t), first.ID), &apiErr)
+	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
+
+	require.NoError(t, a.Responses.Delete(ctx(t), first.ID))
+	_, err = a.Responses.Get(ctx(t), first.ID, responses.ResponseGetParams{})
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
 }
