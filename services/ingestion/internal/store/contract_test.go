@@ -18,70 +18,29 @@ import (
 )
 
 // opener opens another handle ("replica") on one fresh database.
-type opener func(t *testing.T) *store.Store
-
-var (
-	pgOnce sync.Once
-	pgURL  string
-)
-
-// backends returns, per dialect, a function creating a fresh empty
-// database and returning an opener for it. The whole suite runs on each.
-func backends() map[string]func(t *testing.T) opener {
-	return map[string]func(t *testing.T) opener{
-		"sqlite": func(t *testing.T) opener {
-			path := filepath.Join(t.TempDir(), "ingestion.db")
-			return func(t *testing.T) *store.Store {
-				st, err := store.Open(t.Context(), path)
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = st.Close() })
-				require.Equal(t, pstore.SQLite, st.Dialect())
-				return st
-			}
-		},
-		"postgres": func(t *testing.T) opener {
-			require.NotEmpty(t, pgURL, "the PostgreSQL server is started by TestContract")
-			u := pgtest.FreshDatabase(t, pgURL, "ingestion")
-			return func(t *testing.T) *store.Store {
-				st, err := store.OpenPostgres(t.Context(), u, pstore.DefaultPoolOptions)
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = st.Close() })
-				require.Equal(t, pstore.Postgres, st.Dialect())
-				return st
-			}
-		},
-	}
-}
+type opener = func(t *testing.T) *store.Store
 
 func TestContract(t *testing.T) {
-	cases := []struct {
-		name string
-		fn   func(ctx context.Context, t *testing.T, open opener)
-	}{
-		{"scopes and transactions", scopesAndTransactions},
-		{"OAuth state is consumed once", consumeState},
-		{"claims, fencing and lease expiry", claims},
-		{"retry delay and attempts", retries},
-		{"generation counts chunk changes", generations},
-		{"re-embed", reembed},
-		{"migrations are idempotent", reopen},
-		{"two replicas: no job runs twice", twoReplicasClaim},
-		{"crawl jobs and their page jobs", crawlJobs},
-		{"a large document's chunks in multi-row inserts", manyChunks},
+	cases := []pgtest.Case[*store.Store]{
+		{Name: "scopes and transactions", Run: scopesAndTransactions},
+		{Name: "OAuth state is consumed once", Run: consumeState},
+		{Name: "claims, fencing and lease expiry", Run: claims},
+		{Name: "retry delay and attempts", Run: retries},
+		{Name: "generation counts chunk changes", Run: generations},
+		{Name: "re-embed", Run: reembed},
+		{Name: "migrations are idempotent", Run: reopen},
+		{Name: "two replicas: no job runs twice", Run: twoReplicasClaim},
+		{Name: "crawl jobs and their page jobs", Run: crawlJobs},
+		{Name: "a large document's chunks in multi-row inserts", Run: manyChunks},
 	}
-	for dialect, fresh := range backends() {
-		t.Run(dialect, func(t *testing.T) {
-			if dialect == "postgres" {
-				pgOnce.Do(func() { pgURL = pgtest.Start(t) })
-				if pgURL == "" {
-					t.Skip("PostgreSQL not available")
-				}
-			}
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) { c.fn(t.Context(), t, fresh(t)) })
-			}
-		})
-	}
+	pgtest.RunContract(t, "ingestion", pgtest.Openers[*store.Store]{
+		SQLite: func(ctx context.Context, dir string) (*store.Store, error) {
+			return store.Open(ctx, filepath.Join(dir, "ingestion.db"))
+		},
+		Postgres: func(ctx context.Context, url string) (*store.Store, error) {
+			return store.OpenPostgres(ctx, url, pstore.DefaultPoolOptions)
+		},
+	}, cases)
 }
 
 // clock is a settable clock shared by the handles of one test.

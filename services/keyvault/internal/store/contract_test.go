@@ -17,86 +17,34 @@ import (
 )
 
 // opener opens another handle ("replica") on one fresh database.
-type opener func(t *testing.T) *store.Store
-
-// pgServer is one PostgreSQL server per test binary; each test gets its
-// own database on it.
-var (
-	pgOnce sync.Once
-	pgURL  string
-)
-
-// backends returns, per dialect, a function that creates a fresh empty
-// database and returns an opener for it. The whole suite runs on each.
-func backends() map[string]func(t *testing.T) opener {
-	return map[string]func(t *testing.T) opener{
-		"sqlite": func(t *testing.T) opener {
-			dir := t.TempDir()
-			return func(t *testing.T) *store.Store {
-				st, err := store.Open(t.Context(), dir)
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = st.Close() })
-				require.Equal(t, pstore.SQLite, st.Dialect())
-				return st
-			}
-		},
-		"postgres": func(t *testing.T) opener {
-			u := freshPostgresDB(t)
-			return func(t *testing.T) *store.Store {
-				st, err := store.OpenPostgres(t.Context(), u, pstore.DefaultPoolOptions)
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = st.Close() })
-				require.Equal(t, pstore.Postgres, st.Dialect())
-				return st
-			}
-		},
-	}
-}
-
-// freshPostgresDB creates an empty database on the suite's server, which
-// TestContract starts once (pgtest stops it when that test ends).
-func freshPostgresDB(t *testing.T) string {
-	t.Helper()
-	require.NotEmpty(t, pgURL, "the PostgreSQL server is started by TestContract")
-	return pgtest.FreshDatabase(t, pgURL, "kv")
-}
+type opener = func(t *testing.T) *store.Store
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 8000, time.UTC)
 
 func TestContract(t *testing.T) {
-	cases := []struct {
-		name string
-		fn   func(ctx context.Context, t *testing.T, open opener)
-	}{
-		{"secrets", secrets},
-		{"versions and stages", versionsAndStages},
-		{"prune versions", pruneVersions},
-		{"list and scheduler queries", listAndScheduler},
-		{"read value", readValue},
-		{"access times", accessTimes},
-		{"transactions roll back", rollback},
-		{"leases", leases},
-		{"data keys and KEKs", keys},
-		{"tenant erase", eraseTenant},
-		{"stream cursors", cursors},
-		{"audit chain", auditChain},
-		{"two replicas: stage moves stay serial", concurrentStageMoves},
-		{"two replicas: audit chain stays linear", concurrentAudit},
-		{"two replicas: one lease holder, one first data key", concurrentLeaseAndDEK},
+	cases := []pgtest.Case[*store.Store]{
+		{Name: "secrets", Run: secrets},
+		{Name: "versions and stages", Run: versionsAndStages},
+		{Name: "prune versions", Run: pruneVersions},
+		{Name: "list and scheduler queries", Run: listAndScheduler},
+		{Name: "read value", Run: readValue},
+		{Name: "access times", Run: accessTimes},
+		{Name: "transactions roll back", Run: rollback},
+		{Name: "leases", Run: leases},
+		{Name: "data keys and KEKs", Run: keys},
+		{Name: "tenant erase", Run: eraseTenant},
+		{Name: "stream cursors", Run: cursors},
+		{Name: "audit chain", Run: auditChain},
+		{Name: "two replicas: stage moves stay serial", Run: concurrentStageMoves},
+		{Name: "two replicas: audit chain stays linear", Run: concurrentAudit},
+		{Name: "two replicas: one lease holder, one first data key", Run: concurrentLeaseAndDEK},
 	}
-	for dialect, fresh := range backends() {
-		t.Run(dialect, func(t *testing.T) {
-			if dialect == "postgres" {
-				pgOnce.Do(func() { pgURL = pgtest.Start(t) })
-				if pgURL == "" {
-					t.Skip("PostgreSQL not available")
-				}
-			}
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) { c.fn(t.Context(), t, fresh(t)) })
-			}
-		})
-	}
+	pgtest.RunContract(t, "kv", pgtest.Openers[*store.Store]{
+		SQLite: func(ctx context.Context, dir string) (*store.Store, error) { return store.Open(ctx, dir) },
+		Postgres: func(ctx context.Context, url string) (*store.Store, error) {
+			return store.OpenPostgres(ctx, url, pstore.DefaultPoolOptions)
+		},
+	}, cases)
 }
 
 func secret(tenant, id, name string) store.Secret {

@@ -18,83 +18,35 @@ import (
 )
 
 // opener opens another handle ("replica") on one fresh database.
-type opener func(t *testing.T) *store.Store
-
-var (
-	pgOnce sync.Once
-	pgURL  string
-)
-
-// backends returns, per dialect, a function creating a fresh empty
-// database and returning an opener for it. The whole suite runs on each.
-func backends() map[string]func(t *testing.T) opener {
-	return map[string]func(t *testing.T) opener{
-		"sqlite": func(t *testing.T) opener {
-			path := filepath.Join(t.TempDir(), "slackadapter.db")
-			return func(t *testing.T) *store.Store {
-				st, err := store.Open(t.Context(), path)
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = st.Close() })
-				require.Equal(t, pstore.SQLite, st.Dialect())
-				return st
-			}
-		},
-		"postgres": func(t *testing.T) opener {
-			u := freshPostgresDB(t)
-			return func(t *testing.T) *store.Store {
-				st, err := store.OpenPostgres(t.Context(), u, pstore.DefaultPoolOptions)
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = st.Close() })
-				require.Equal(t, pstore.Postgres, st.Dialect())
-				return st
-			}
-		},
-	}
-}
-
-// freshPostgresDB creates an empty database on the suite's server, which
-// TestContract starts once (pgtest stops it when that test ends).
-func freshPostgresDB(t *testing.T) string {
-	t.Helper()
-	require.NotEmpty(t, pgURL, "the PostgreSQL server is started by TestContract")
-	return pgtest.FreshDatabase(t, pgURL, "slack")
-}
+type opener = func(t *testing.T) *store.Store
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 func TestContract(t *testing.T) {
-	cases := []struct {
-		name string
-		fn   func(ctx context.Context, t *testing.T, open opener)
-	}{
-		{"event dedupe", eventDedupe},
-		{"signed-request replay keys", signatures},
-		{"purge expired", purgeExpired},
-		{"installations", installations},
-		{"installation moves only once disabled", installationOwner},
-		{"tenant keys", tenantKeys},
-		{"app", app},
-		{"OAuth state", oauthState},
-		{"bindings", bindings},
-		{"stream cursors", cursors},
-		{"purge tenant", purgeTenant},
-		{"migrations are idempotent", reopen},
-		{"two replicas: each single use happens once", twoReplicas},
-		{"leases", leases},
+	cases := []pgtest.Case[*store.Store]{
+		{Name: "event dedupe", Run: eventDedupe},
+		{Name: "signed-request replay keys", Run: signatures},
+		{Name: "purge expired", Run: purgeExpired},
+		{Name: "installations", Run: installations},
+		{Name: "installation moves only once disabled", Run: installationOwner},
+		{Name: "tenant keys", Run: tenantKeys},
+		{Name: "app", Run: app},
+		{Name: "OAuth state", Run: oauthState},
+		{Name: "bindings", Run: bindings},
+		{Name: "stream cursors", Run: cursors},
+		{Name: "purge tenant", Run: purgeTenant},
+		{Name: "migrations are idempotent", Run: reopen},
+		{Name: "two replicas: each single use happens once", Run: twoReplicas},
+		{Name: "leases", Run: leases},
 	}
-	for dialect, fresh := range backends() {
-		t.Run(dialect, func(t *testing.T) {
-			if dialect == "postgres" {
-				pgOnce.Do(func() { pgURL = pgtest.Start(t) })
-				if pgURL == "" {
-					t.Skip("PostgreSQL not available")
-				}
-			}
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) { c.fn(t.Context(), t, fresh(t)) })
-			}
-		})
-	}
+	pgtest.RunContract(t, "slack", pgtest.Openers[*store.Store]{
+		SQLite: func(ctx context.Context, dir string) (*store.Store, error) {
+			return store.Open(ctx, filepath.Join(dir, "slackadapter.db"))
+		},
+		Postgres: func(ctx context.Context, url string) (*store.Store, error) {
+			return store.OpenPostgres(ctx, url, pstore.DefaultPoolOptions)
+		},
+	}, cases)
 }
 
 func eventDedupe(ctx context.Context, t *testing.T, open opener) {
