@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string) error {
 		loops := env.StartLoops(ctx)
 		loops.Go(func(ctx context.Context) { svc.Run(ctx, cfg.SweepInterval) })
 		loops.Go(func(ctx context.Context) { refreshSigning(ctx, sm, env) })
-		env.Log.Info("auth store ready", "dialect", string(db.Dialect()))
+		env.Log.Info("auth store ready", "dialect", db.Dialect().String())
 		return nil
 	})
 }

@@ -10,25 +10,27 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
 
 //go:embed migrations
 var migrations embed.FS
 
-// Dialect names a SQL dialect.
-type Dialect string
+// Dialect names a SQL dialect: the platform's (pkg/store), so the shared
+// helpers (placeholders, the store contract harness) work on auth's store.
+type Dialect = pstore.Dialect
 
 // Supported dialects.
 const (
-	SQLite   Dialect = "sqlite"
-	Postgres Dialect = "postgres"
+	SQLite   = pstore.SQLite
+	Postgres = pstore.Postgres
 )
 
 // DB is an open store.
@@ -91,7 +93,7 @@ func finishOpen(ctx context.Context, db *sql.DB, d Dialect) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect %s: %w", d, err)
 	}
-	sub, err := fs.Sub(migrations, "migrations/"+string(d))
+	sub, err := fs.Sub(migrations, "migrations/"+d.String())
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -148,25 +150,6 @@ type execer interface {
 }
 
 // rebind turns "?" placeholders into "$1", "$2", ... for PostgreSQL.
-func rebind(d Dialect, q string) string {
-	if d != Postgres {
-		return q
-	}
-	var b strings.Builder
-	b.Grow(len(q) + 16)
-	n := 0
-	for i := 0; i < len(q); i++ {
-		if q[i] == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(q[i])
-	}
-	return b.String()
-}
-
 func mapErr(err error) error {
 	if err == nil {
 		return nil

@@ -19,17 +19,17 @@ type Queries struct {
 }
 
 func (q *Queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := q.x.ExecContext(ctx, rebind(q.d, query), args...)
+	res, err := q.x.ExecContext(ctx, q.d.Rebind(query), args...)
 	return res, mapErr(err)
 }
 
 func (q *Queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := q.x.QueryContext(ctx, rebind(q.d, query), args...)
+	rows, err := q.x.QueryContext(ctx, q.d.Rebind(query), args...)
 	return rows, mapErr(err)
 }
 
 func (q *Queries) row(ctx context.Context, query string, args ...any) *sql.Row {
-	return q.x.QueryRowContext(ctx, rebind(q.d, query), args...)
+	return q.x.QueryRowContext(ctx, q.d.Rebind(query), args...)
 }
 
 func affected(res sql.Result) error {

@@ -14,39 +14,26 @@ import (
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
 )
 
-// backends opens every dialect: the contract suite runs against each.
-func backends() map[string]func(t *testing.T) *store.DB {
-	return map[string]func(t *testing.T) *store.DB{
-		"sqlite": func(t *testing.T) *store.DB {
-			db, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "auth.db"))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = db.Close() })
-			return db
-		},
-		"postgres": func(t *testing.T) *store.DB {
-			db, err := store.OpenPostgres(t.Context(), pgtest.Start(t))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = db.Close() })
-			return db
-		},
-	}
-}
-
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
 
+// TestContract runs the store's contract on SQLite and PostgreSQL, each
+// case on a fresh database (pgtest.RunContract).
 func TestContract(t *testing.T) {
-	for name, open := range backends() {
-		t.Run(name, func(t *testing.T) {
-			db := open(t)
-			ctx := t.Context()
-			t.Run("tenants", func(t *testing.T) { tenants(ctx, t, db) })
-			t.Run("members and keys", func(t *testing.T) { membersAndKeys(ctx, t, db) })
-			t.Run("events", func(t *testing.T) { eventsLog(ctx, t, db) })
-			t.Run("audit chain", func(t *testing.T) { auditChain(ctx, t, db) })
-			t.Run("transactions roll back", func(t *testing.T) { rollback(ctx, t, db) })
-			t.Run("signing keys and meta", func(t *testing.T) { signingAndMeta(ctx, t, db) })
-		})
+	type db = *store.DB
+	cases := []pgtest.Case[db]{
+		{Name: "tenants", Run: func(ctx context.Context, t *testing.T, open func(*testing.T) db) { tenants(ctx, t, open(t)) }},
+		{Name: "members and keys", Run: func(ctx context.Context, t *testing.T, open func(*testing.T) db) { membersAndKeys(ctx, t, open(t)) }},
+		{Name: "events", Run: func(ctx context.Context, t *testing.T, open func(*testing.T) db) { eventsLog(ctx, t, open(t)) }},
+		{Name: "audit chain", Run: func(ctx context.Context, t *testing.T, open func(*testing.T) db) { auditChain(ctx, t, open(t)) }},
+		{Name: "transactions roll back", Run: func(ctx context.Context, t *testing.T, open func(*testing.T) db) { rollback(ctx, t, open(t)) }},
+		{Name: "signing keys and meta", Run: func(ctx context.Context, t *testing.T, open func(*testing.T) db) { signingAndMeta(ctx, t, open(t)) }},
 	}
+	pgtest.RunContract(t, "auth", pgtest.Openers[db]{
+		SQLite: func(ctx context.Context, dir string) (db, error) {
+			return store.OpenSQLite(ctx, filepath.Join(dir, "auth.db"))
+		},
+		Postgres: store.OpenPostgres,
+	}, cases)
 }
 
 func mustTenant(ctx context.Context, t *testing.T, db *store.DB, id string) {
