@@ -3,6 +3,8 @@ package grpcerr
 import (
 	"errors"
 	"fmt"
+
+	"google.golang.org/protobuf/protoadapt"
 )
 
 // Sentinel errors for domain code. Wrap them with context, e.g.
@@ -18,6 +20,7 @@ var (
 	ErrResourceExhausted  = errors.New("resource exhausted")
 	ErrUnavailable        = errors.New("unavailable")
 	ErrUnimplemented      = errors.New("unimplemented")
+	ErrDeadlineExceeded   = errors.New("deadline exceeded")
 )
 
 // InvalidError is an invalid-argument error naming the offending field, so
@@ -49,3 +52,21 @@ type FieldError interface {
 	error
 	InvalidField() (field, msg string)
 }
+
+// DetailedError is implemented by a service's domain error that carries
+// status details of its own beyond its code (from the sentinel it matches)
+// and its field violations (FieldError): inference's OpenAI-shaped errors
+// put the OpenAI type, code and parameter in a google.rpc.ErrorInfo of
+// OpenAIErrorDomain and the retry delay in a RetryInfo. Such an error
+// speaks for itself: ToStatus uses its own Error() as the status message,
+// even when it is wrapped, and attaches its details.
+type DetailedError interface {
+	error
+	StatusDetails() []protoadapt.MessageV1
+}
+
+// OpenAIErrorDomain is the google.rpc.ErrorInfo domain of OpenAI-shaped
+// errors (inference, ADR 0007): reason is the OpenAI error code, metadata
+// "type" the OpenAI error type and "param" the offending parameter. The
+// edge reads it back into the OpenAI error body (internal/httperr).
+const OpenAIErrorDomain = "openai.rampart.local"

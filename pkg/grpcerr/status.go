@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
 )
 
 // InternalMessage is all a caller learns about an unexpected error.
@@ -27,6 +28,7 @@ var sentinels = []struct {
 	{ErrResourceExhausted, codes.ResourceExhausted},
 	{ErrUnavailable, codes.Unavailable},
 	{ErrUnimplemented, codes.Unimplemented},
+	{ErrDeadlineExceeded, codes.DeadlineExceeded},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 	{context.Canceled, codes.Canceled},
 }
@@ -67,17 +69,26 @@ func ToStatus(ctx context.Context, log *slog.Logger, err error) error {
 		return status.Error(codes.Internal, InternalMessage)
 	}
 	var st *status.Status
-	if s, ok := status.FromError(err); ok && !isSentinel(err) {
+	var details []protoadapt.MessageV1
+	var de DetailedError
+	switch s, ok := status.FromError(err); {
+	case errors.As(err, &de):
+		// A detailed domain error is the caller's message by itself.
+		st, details = status.New(code, de.Error()), de.StatusDetails()
+	case ok && !isSentinel(err):
 		// Already a status (e.g. from a downstream call or an interceptor).
 		st = s
-	} else {
+	default:
 		st = status.New(code, err.Error())
 	}
 	if code == codes.InvalidArgument {
 		if v := violations(err); len(v) > 0 {
-			if withDetails, derr := st.WithDetails(&errdetails.BadRequest{FieldViolations: v}); derr == nil {
-				st = withDetails
-			}
+			details = append(details, &errdetails.BadRequest{FieldViolations: v})
+		}
+	}
+	if len(details) > 0 {
+		if withDetails, derr := st.WithDetails(details...); derr == nil {
+			st = withDetails
 		}
 	}
 	return st.Err()

@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/logging"
@@ -45,6 +49,7 @@ func TestToStatus(t *testing.T) {
 		{name: "unavailable", err: grpcerr.ErrUnavailable, wantCode: codes.Unavailable, wantMsg: "unavailable"},
 		{name: "unimplemented", err: fmt.Errorf("rotation on this backend: %w", grpcerr.ErrUnimplemented), wantCode: codes.Unimplemented, wantMsg: "rotation on this backend: unimplemented"},
 		{name: "a service's field error", err: fmt.Errorf("put: %w", fieldErr{"secret_string", "must not be empty"}), wantCode: codes.InvalidArgument, wantMsg: "put: secret_string: must not be empty", wantFields: []string{"secret_string"}},
+		{name: "deadline sentinel", err: fmt.Errorf("upstream: %w", grpcerr.ErrDeadlineExceeded), wantCode: codes.DeadlineExceeded, wantMsg: "upstream: deadline exceeded"},
 		{name: "deadline", err: fmt.Errorf("query: %w", context.DeadlineExceeded), wantCode: codes.DeadlineExceeded, wantMsg: "query: context deadline exceeded"},
 		{name: "canceled", err: context.Canceled, wantCode: codes.Canceled, wantMsg: "context canceled"},
 		{name: "status passes through", err: status.Error(codes.Unauthenticated, "missing principal assertion"), wantCode: codes.Unauthenticated, wantMsg: "missing principal assertion"},
@@ -117,6 +122,50 @@ type fieldErr struct{ field, msg string }
 func (e fieldErr) Error() string                     { return e.field + ": " + e.msg }
 func (e fieldErr) Is(target error) bool              { return target == grpcerr.ErrInvalidArgument }
 func (e fieldErr) InvalidField() (field, msg string) { return e.field, e.msg }
+
+// TestDetailedError: a domain error carrying its own details keeps its
+// message when wrapped, gets its code from its sentinel, and its details
+// travel with the field violation.
+func TestDetailedError(t *testing.T) {
+	var buf bytes.Buffer
+	log := logging.New(&buf, slog.LevelDebug)
+	de := detailedErr{fieldErr: fieldErr{"messages[0].role", "Invalid value: 'robot'."}, retry: 3 * time.Second}
+	err := grpcerr.ToStatus(context.Background(), log, fmt.Errorf("chat: %w", de))
+	st := status.Convert(err)
+	require.Equal(t, codes.InvalidArgument, st.Code())
+	require.Equal(t, de.Error(), st.Message(), "the detailed error is the message, not its wrapper")
+	var info *errdetails.ErrorInfo
+	var retry *errdetails.RetryInfo
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			info = d
+		case *errdetails.RetryInfo:
+			retry = d
+		}
+	}
+	require.NotNil(t, info)
+	require.Equal(t, "invalid_value", info.GetReason())
+	require.Equal(t, grpcerr.OpenAIErrorDomain, info.GetDomain())
+	require.NotNil(t, retry)
+	require.Equal(t, 3*time.Second, retry.GetRetryDelay().AsDuration())
+	require.Len(t, grpcerr.FieldViolations(err), 1)
+	require.Equal(t, "messages[0].role", grpcerr.FieldViolations(err)[0].GetField())
+	require.Empty(t, buf.String(), "a known error is not logged")
+}
+
+// detailedErr is a service's domain error with details of its own.
+type detailedErr struct {
+	fieldErr
+	retry time.Duration
+}
+
+func (e detailedErr) StatusDetails() []protoadapt.MessageV1 {
+	return []protoadapt.MessageV1{
+		&errdetails.ErrorInfo{Reason: "invalid_value", Domain: grpcerr.OpenAIErrorDomain},
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(e.retry)},
+	}
+}
 
 type fakeStream struct{ grpc.ServerStream }
 

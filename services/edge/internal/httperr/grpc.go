@@ -14,12 +14,14 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 )
 
 // OpenAIErrorDomain is the google.rpc.ErrorInfo domain of OpenAI-shaped
 // errors (inference, ADR 0007): reason is the OpenAI code, metadata "type"
 // the OpenAI type and "param" the offending parameter.
-const OpenAIErrorDomain = "openai.rampart.local"
+const OpenAIErrorDomain = grpcerr.OpenAIErrorDomain
 
 // unknownFieldRE matches protojson's "unknown field" decode error.
 var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]{1,128})"`)

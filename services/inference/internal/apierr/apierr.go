@@ -4,6 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 )
 
 // Kind is the class of failure; it decides the gRPC code and HTTP status.
@@ -32,11 +38,56 @@ type Error struct {
 	RetryAfter time.Duration // for KindRateLimited/KindQuota/KindUnavailable
 }
 
-func (e *Error) Error() string {
-	if e.Param != "" {
-		return e.Message + " (param " + e.Param + ")"
+// Error is the message the client reads (OpenAI's error.message); the
+// parameter travels separately (Param, the status's field violation).
+func (e *Error) Error() string { return e.Message }
+
+// kindSentinels are the pkg/grpcerr sentinels the kinds match, so that the
+// platform's one mapping (grpcerr.ToStatus) gives each kind its gRPC code
+// and the edge its HTTP status. KindInternal matches none: grpcerr logs it
+// and answers Internal "internal error" (the edge writes the OpenAI
+// server_error body).
+var kindSentinels = map[Kind]error{
+	KindInvalid:         grpcerr.ErrInvalidArgument,
+	KindNotFound:        grpcerr.ErrNotFound,
+	KindPermission:      grpcerr.ErrPermissionDenied,
+	KindRateLimited:     grpcerr.ErrResourceExhausted,
+	KindQuota:           grpcerr.ErrResourceExhausted,
+	KindUnavailable:     grpcerr.ErrUnavailable,
+	KindTimeout:         grpcerr.ErrDeadlineExceeded,
+	KindUnauthenticated: grpcerr.ErrUnauthenticated,
+}
+
+// Is makes errors.Is(err, grpcerr.ErrNotFound) (and the other sentinels)
+// true for the matching kind.
+func (e *Error) Is(target error) bool {
+	s, ok := kindSentinels[e.Kind]
+	return ok && s == target
+}
+
+// InvalidField names the offending OpenAI parameter of a KindInvalid error
+// (grpcerr.FieldError): the status lists it as a field violation.
+func (e *Error) InvalidField() (field, msg string) {
+	if e.Kind != KindInvalid {
+		return "", ""
 	}
-	return e.Message
+	return e.Param, e.Message
+}
+
+// StatusDetails are the OpenAI type, code and parameter as an ErrorInfo of
+// grpcerr.OpenAIErrorDomain, and the retry delay as a RetryInfo
+// (grpcerr.DetailedError); the edge reads them back into OpenAI's body and
+// Retry-After header.
+func (e *Error) StatusDetails() []protoadapt.MessageV1 {
+	md := map[string]string{"type": e.Type}
+	if e.Param != "" {
+		md["param"] = e.Param
+	}
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: e.Code, Domain: grpcerr.OpenAIErrorDomain, Metadata: md}}
+	if e.RetryAfter > 0 {
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)})
+	}
+	return details
 }
 
 // As returns the *Error in err's chain, if any.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/inference/internal/inference"
 )
 
@@ -25,7 +26,7 @@ func (s *Server) CreateAssistant(ctx context.Context, req *inferencev1.CreateAss
 	a, err := s.svc.CreateAssistant(ctx, c, inference.Assistant{Name: in.GetName(), Model: in.GetModel(), Collections: in.GetCollections(),
 		SystemPrompt: in.GetSystemPrompt(), TopK: int(in.GetTopK()), MinScore: in.GetMinScore(), Description: in.GetDescription()})
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	return &inferencev1.CreateAssistantResponse{Assistant: assistantMsg(a)}, nil
 }
@@ -38,7 +39,7 @@ func (s *Server) ListAssistants(ctx context.Context, _ *inferencev1.ListAssistan
 	}
 	as, err := s.svc.Assistants(ctx, c)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	out := &inferencev1.ListAssistantsResponse{Assistants: make([]*inferencev1.Assistant, len(as))}
 	for i, a := range as {
@@ -55,7 +56,7 @@ func (s *Server) GetAssistant(ctx context.Context, req *inferencev1.GetAssistant
 	}
 	a, err := s.svc.GetAssistant(ctx, c, req.GetName())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	return &inferencev1.GetAssistantResponse{Assistant: assistantMsg(a)}, nil
 }
@@ -67,7 +68,7 @@ func (s *Server) DeleteAssistant(ctx context.Context, req *inferencev1.DeleteAss
 		return nil, err
 	}
 	if err := s.svc.DeleteAssistant(ctx, c, req.GetName()); err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	return &inferencev1.DeleteAssistantResponse{}, nil
 }

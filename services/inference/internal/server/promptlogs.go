@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/internal/inference"
 	"github.com/rampart-platform/rampart/services/inference/internal/promptlog"
@@ -43,7 +44,7 @@ func (s *Server) ListPromptLogs(ctx context.Context, req *inferencev1.ListPrompt
 	}
 	page, err := s.svc.PromptLogs(ctx, c, req.GetFrom(), req.GetTo(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	out := &inferencev1.ListPromptLogsResponse{NextPageToken: page.NextPageToken, Logs: make([]*inferencev1.PromptLog, len(page.Entries))}
 	for i, e := range page.Entries {
@@ -60,7 +61,7 @@ func (s *Server) GetPromptLog(ctx context.Context, req *inferencev1.GetPromptLog
 	}
 	e, err := s.svc.PromptLog(ctx, c, req.GetRequestId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	return &inferencev1.GetPromptLogResponse{Log: promptLogMsg(e)}, nil
 }

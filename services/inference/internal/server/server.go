@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
@@ -109,7 +110,7 @@ func (s *Server) ChatCompletion(ctx context.Context, req *inferencev1.ChatComple
 		out, err = s.svc.Chat(ctx, c, req.GetBody(), passages(req.GetPassages()))
 	}
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	return &inferencev1.ChatCompletionResponse{Body: out.Body, Headers: out.Headers}, nil
 }
@@ -138,7 +139,7 @@ func (s *Server) StreamChatCompletion(req *inferencev1.StreamChatCompletionReque
 	default:
 		err = s.svc.Stream(ctx, c, req.GetBody(), passages(req.GetPassages()), send)
 	}
-	return toStatus(ctx, s.log, err)
+	return grpcerr.ToStatus(ctx, s.log, err)
 }
 
 // Embeddings implements inferencev1.InferenceServiceServer.
@@ -150,7 +151,7 @@ func (s *Server) Embeddings(ctx context.Context, req *inferencev1.EmbeddingsRequ
 	s.svc.NoteTenantLimits(c)
 	out, err := s.svc.Embeddings(ctx, c, req.GetBody())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	return &inferencev1.EmbeddingsResponse{Body: out.Body, Headers: out.Headers}, nil
 }
@@ -161,11 +162,11 @@ func (s *Server) Embeddings(ctx context.Context, req *inferencev1.EmbeddingsRequ
 // request's tenant is trusted: ADR 0023.
 func (s *Server) EmbedForTenant(ctx context.Context, req *inferencev1.EmbedForTenantRequest) (*inferencev1.EmbedForTenantResponse, error) {
 	if req.GetTenantId() == "" {
-		return nil, toStatus(ctx, s.log, apierr.Invalid("tenant_id", "tenant_id is required."))
+		return nil, grpcerr.ToStatus(ctx, s.log, apierr.Invalid("tenant_id", "tenant_id is required."))
 	}
 	out, err := s.svc.EmbedForTenant(ctx, req.GetTenantId(), req.GetKeyId(), req.GetModel(), req.GetInputs(), requestID(ctx))
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	resp := &inferencev1.EmbedForTenantResponse{Model: out.Model, PromptTokens: out.PromptTokens,
 		Vectors: make([]*inferencev1.Vector, len(out.Vectors))}
@@ -183,7 +184,7 @@ func (s *Server) ListModels(ctx context.Context, _ *inferencev1.ListModelsReques
 	}
 	entries, err := s.svc.ListModels(ctx, c)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	out := &inferencev1.ListModelsResponse{Models: make([]*inferencev1.Model, len(entries))}
 	for i, e := range entries {
@@ -200,7 +201,7 @@ func (s *Server) GetModel(ctx context.Context, req *inferencev1.GetModelRequest)
 	}
 	e, err := s.svc.GetModel(ctx, c, req.GetModel())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	return &inferencev1.GetModelResponse{Model: &inferencev1.Model{Id: e.ID, OwnedBy: e.OwnedBy, Created: e.Created}}, nil
 }
@@ -213,7 +214,7 @@ func (s *Server) GetUsage(ctx context.Context, req *inferencev1.GetUsageRequest)
 	}
 	r, err := s.svc.Usage(ctx, c, req.GetFrom(), req.GetTo(), req.GetGroupBy())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	out := &inferencev1.GetUsageResponse{
 		From: r.From.Format(time.RFC3339), To: r.To.Format(time.RFC3339), GroupBy: r.GroupBy,

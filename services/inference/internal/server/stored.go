@@ -4,6 +4,7 @@ import (
 	"context"
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 )
 
 // GetResponse implements inferencev1.InferenceServiceServer: a stored
@@ -16,7 +17,7 @@ func (s *Server) GetResponse(ctx context.Context, req *inferencev1.GetResponseRe
 	}
 	b, err := s.svc.StoredResponse(ctx, c, req.GetId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	return &inferencev1.GetResponseResponse{Body: b}, nil
 }
@@ -29,7 +30,7 @@ func (s *Server) DeleteResponse(ctx context.Context, req *inferencev1.DeleteResp
 	}
 	b, err := s.svc.DeleteStoredResponse(ctx, c, req.GetId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, err)
+		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
 	return &inferencev1.DeleteResponseResponse{Body: b}, nil
 }
