@@ -24,12 +24,19 @@ import (
 // streams a whole answer (finish_reason "stop", usage) but ends without
 // "data: [DONE]"; "errorevent" sends one chunk and then an error event
 // (data: {"error": {...}}, as OpenAI and vLLM do mid-stream).
+//
+// /responses speaks OpenAI's Responses API (fakeresponses.go): the same
+// echo, "call:" and "errorevent" scripting on the last user input
+// message, JSON or the SSE event sequence.
 type FakeOpenAI struct {
 	// APIKey, when set, is required as the bearer token.
 	APIKey string
 	// NoUsage makes chat answers carry no usage (like some
 	// OpenAI-compatible servers), so inference counts tokens itself.
 	NoUsage bool
+	// NoResponses makes /responses 404, like OpenAI-compatible servers
+	// that serve only chat completions.
+	NoResponses bool
 
 	requests atomic.Int64
 	canceled atomic.Int64
@@ -97,6 +104,9 @@ type fakeReq struct {
 	} `json:"messages"`
 	Tools []json.RawMessage `json:"tools"`
 	Input any               `json:"input"`
+	// Responses API
+	Instructions string          `json:"instructions"`
+	Reasoning    json.RawMessage `json:"reasoning"`
 }
 
 // ServeHTTP implements http.Handler.
@@ -133,6 +143,8 @@ func (f *FakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.chat(w, r, &req)
 	case strings.HasSuffix(r.URL.Path, "/embeddings"):
 		f.embeddings(w, &req)
+	case strings.HasSuffix(r.URL.Path, "/responses") && !f.NoResponses:
+		f.responses(w, &req)
 	default:
 		http.NotFound(w, r)
 	}

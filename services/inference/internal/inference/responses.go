@@ -16,7 +16,8 @@ type SendEvent func(event string, data []byte, headers map[string]string) error
 // Responses serves a /v1/responses request (the OpenAI Responses API) by
 // mapping it to one chat completion (same model resolution, tool policy,
 // quota, usage and prompt logging as chat) and answering with a response
-// object. With "store": true the response is stored, sealed with the
+// object, or, for a model whose upstream serves the Responses API itself
+// (registry responses_api), by forwarding it there (native.go). With "store": true the response is stored, sealed with the
 // tenant's data key (stored.go); previous_response_id continues a stored
 // one.
 func (s *Service) Responses(ctx context.Context, c *Caller, body []byte) (*Output, error) {
@@ -29,6 +30,9 @@ func (s *Service) Responses(ctx context.Context, c *Caller, body []byte) (*Outpu
 	}
 	if err := s.prepareStored(ctx, c, req); err != nil {
 		return nil, err
+	}
+	if s.nativeModel(ctx, c, req.Model) != nil {
+		return s.nativeResponses(ctx, c, body, req)
 	}
 	cb, err := req.ToChat()
 	if err != nil {
@@ -88,6 +92,9 @@ func (s *Service) StreamResponses(ctx context.Context, c *Caller, body []byte, s
 	}
 	if err := s.prepareStored(ctx, c, req); err != nil {
 		return err
+	}
+	if s.nativeModel(ctx, c, req.Model) != nil {
+		return s.streamNative(ctx, c, body, req, send)
 	}
 	cb, err := req.ToChat()
 	if err != nil {

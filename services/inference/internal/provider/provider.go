@@ -99,3 +99,31 @@ type Provider interface {
 	// Embed computes embeddings.
 	Embed(ctx context.Context, call *EmbedCall) (*EmbedResult, error)
 }
+
+// ResponsesCall is one request to an upstream's own Responses API.
+type ResponsesCall struct {
+	// UpstreamModel is the provider's own model name (it replaces
+	// Request.Model).
+	UpstreamModel string
+	Request       *wire.NativeRequest
+}
+
+// Event is one server-sent event of an upstream's Responses stream: its
+// type and its data as sent.
+type Event struct {
+	Type string
+	Data []byte
+}
+
+// Responder is a provider whose upstream can serve the Responses API
+// itself (native pass-through, ADR 0040); the registry's responses_api
+// says which models use it.
+type Responder interface {
+	// Responses runs one non-streamed Responses request.
+	Responses(ctx context.Context, call *ResponsesCall) (*wire.NativeResponse, error)
+	// StreamResponses runs a streamed one, calling emit for each event in
+	// order up to the terminal response.completed or response.incomplete.
+	// An error event, response.failed and a stream cut before its terminal
+	// event are errors.
+	StreamResponses(ctx context.Context, call *ResponsesCall, emit func(*Event) error) error
+}

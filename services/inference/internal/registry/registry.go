@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -47,7 +48,30 @@ type Model struct {
 	// token), or "" to pick tiktoken's encoding for OpenAI-compatible
 	// upstream models it knows and the estimate otherwise.
 	Tokenizer string `json:"tokenizer,omitempty"`
+	// ResponsesAPI says how /v1/responses reaches a chat model of an
+	// OpenAI-compatible upstream: "translate" (the default) maps it to one
+	// chat completion; "native" forwards it to the upstream's own
+	// /responses (the upstream must serve the Responses API); "auto" is
+	// native when the upstream is OpenAI's API (base_url host
+	// api.openai.com) and translate otherwise. Local and Bedrock models
+	// always translate (ADR 0040).
+	ResponsesAPI string `json:"responses_api,omitempty"`
+
+	// native: /v1/responses is forwarded to the upstream's /responses
+	// (ResponsesAPI resolved by New).
+	native bool
 }
+
+// Values of Model.ResponsesAPI.
+const (
+	ResponsesTranslate = "translate"
+	ResponsesNative    = "native"
+	ResponsesAuto      = "auto"
+)
+
+// NativeResponses reports whether /v1/responses requests for m go to the
+// upstream's own Responses API rather than through chat.
+func (m *Model) NativeResponses() bool { return m.native }
 
 // CostMicroUSD prices a request in micro-USD, rounded up.
 func (m *Model) CostMicroUSD(prompt, completion int) int64 {
@@ -200,6 +224,8 @@ type Registry struct {
 	tenants map[string]*Tenant
 	def     *Tenant
 	start   int64
+	// anyNative: some model forwards /v1/responses to its upstream.
+	anyNative bool
 }
 
 // New validates f and builds a registry.
@@ -236,6 +262,12 @@ func New(f *File) (*Registry, error) {
 		if m.UpstreamModel == "" {
 			m.UpstreamModel = m.ID
 		}
+		native, err := nativeResponses(&m, f.Upstreams[m.Upstream])
+		if err != nil {
+			return nil, fmt.Errorf("registry: model %q: %w", m.ID, err)
+		}
+		m.native = native
+		r.anyNative = r.anyNative || native
 		if m.OwnedBy == "" {
 			m.OwnedBy = m.Upstream
 		}
@@ -269,6 +301,25 @@ func New(f *File) (*Registry, error) {
 	}
 	sort.Strings(r.order)
 	return r, nil
+}
+
+// nativeResponses resolves m.ResponsesAPI against its upstream u.
+func nativeResponses(m *Model, u Upstream) (bool, error) {
+	switch m.ResponsesAPI {
+	case "", ResponsesTranslate:
+		return false, nil
+	case ResponsesNative, ResponsesAuto:
+	default:
+		return false, fmt.Errorf("responses_api must be translate, native or auto, got %q", m.ResponsesAPI)
+	}
+	if m.Kind != KindChat || m.Upstream == "local" || u.Type != "openai" {
+		return false, fmt.Errorf("responses_api %q applies to chat models of openai upstreams", m.ResponsesAPI)
+	}
+	if m.ResponsesAPI == ResponsesNative {
+		return true, nil
+	}
+	uu, err := url.Parse(u.BaseURL)
+	return err == nil && uu.Hostname() == "api.openai.com", nil
 }
 
 func (r *Registry) checkTenant(t Tenant) error {
@@ -378,6 +429,10 @@ func (r *Registry) AnyPromptLogging() bool {
 	}
 	return false
 }
+
+// AnyNativeResponses reports whether some model forwards /v1/responses to
+// its upstream (when none does, a Responses request needs no check).
+func (r *Registry) AnyNativeResponses() bool { return r.anyNative }
 
 // Upstreams returns the upstream names models refer to.
 func (r *Registry) Upstreams() []string {

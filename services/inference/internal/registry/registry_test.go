@@ -111,3 +111,43 @@ func TestUpstreamCredentialSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestResponsesAPIMode: responses_api resolves per model: translate by
+// default, native when declared, auto native only on OpenAI's own API;
+// other values and other providers are configuration errors.
+func TestResponsesAPIMode(t *testing.T) {
+	ups := map[string]registry.Upstream{
+		"openai": {Type: "openai", BaseURL: "https://api.openai.com/v1"},
+		"vllm":   {Type: "openai", BaseURL: "http://vllm.internal:8000/v1"},
+		"aws":    {Type: "bedrock", Region: "eu-west-1"},
+	}
+	tests := []struct {
+		name, upstream, mode, kind string
+		native                     bool
+		bad                        bool
+	}{
+		{"default translates", "openai", "", "", false, false},
+		{"translate", "openai", "translate", "", false, false},
+		{"native", "vllm", "native", "", true, false},
+		{"auto on OpenAI", "openai", "auto", "", true, false},
+		{"auto elsewhere", "vllm", "auto", "", false, false},
+		{"unknown mode", "openai", "sometimes", "", false, true},
+		{"native on bedrock", "aws", "native", "", false, true},
+		{"native on local", "local", "native", "", false, true},
+		{"native embedding model", "openai", "native", registry.KindEmbedding, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := registry.New(&registry.File{Upstreams: ups,
+				Models: []registry.Model{{ID: "m", Upstream: tt.upstream, ResponsesAPI: tt.mode, Kind: tt.kind}}})
+			if tt.bad {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			m, ok := r.Model("m")
+			require.True(t, ok)
+			require.Equal(t, tt.native, m.NativeResponses())
+		})
+	}
+}

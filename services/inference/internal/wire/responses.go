@@ -488,11 +488,19 @@ type OutputItem struct {
 	CallID    string  `json:"call_id,omitempty"`
 	Name      string  `json:"name,omitempty"`
 	Arguments *string `json:"arguments,omitempty"`
+
+	// Raw is the item as an upstream's own Responses API sent it (native
+	// pass-through): written back unchanged, so item types and fields
+	// Rampart does not model (reasoning, annotations) reach the client.
+	Raw json.RawMessage `json:"-"`
 }
 
 // MarshalJSON keeps a message's content an array even when empty (the
 // in-progress item of a stream).
 func (o OutputItem) MarshalJSON() ([]byte, error) {
+	if o.Raw != nil {
+		return o.Raw, nil
+	}
 	type plain OutputItem
 	if o.Type != "message" {
 		return json.Marshal(plain(o))

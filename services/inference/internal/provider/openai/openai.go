@@ -236,7 +236,7 @@ func (p *Provider) do(ctx context.Context, path string, body []byte, read func(*
 	url := p.base + path
 	var lastErr error
 	for attempt := 0; ; attempt++ {
-		retryable, wait, err := p.attempt(ctx, url, body, read)
+		retryable, wait, err := p.attempt(ctx, url, path, body, read)
 		if err == nil {
 			return nil
 		}
@@ -256,7 +256,7 @@ func (p *Provider) do(ctx context.Context, path string, body []byte, read func(*
 	}
 }
 
-func (p *Provider) attempt(ctx context.Context, url string, body []byte, read func(*http.Response) error) (retryable bool, wait time.Duration, err error) {
+func (p *Provider) attempt(ctx context.Context, url, path string, body []byte, read func(*http.Response) error) (retryable bool, wait time.Duration, err error) {
 	auth := p.auth
 	if p.creds != nil {
 		key, err := p.creds.APIKey(ctx)
@@ -302,7 +302,7 @@ func (p *Provider) attempt(ctx context.Context, url string, body []byte, read fu
 		}
 		return false, 0, nil
 	}
-	return statusError(resp)
+	return statusError(resp, path)
 }
 
 func (p *Provider) transportError(ctx, actx context.Context, _ error) (bool, time.Duration, error) {
@@ -315,7 +315,7 @@ func (p *Provider) transportError(ctx, actx context.Context, _ error) (bool, tim
 	return true, 0, apierr.Unavailable("The upstream model is unreachable.", 0)
 }
 
-func statusError(resp *http.Response) (bool, time.Duration, error) {
+func statusError(resp *http.Response, path string) (bool, time.Duration, error) {
 	wait := retryAfter(resp.Header)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
@@ -324,6 +324,8 @@ func statusError(resp *http.Response) (bool, time.Duration, error) {
 		return true, wait, apierr.Unavailable("The upstream model is unavailable.", wait)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return false, 0, apierr.Unavailable("The upstream rejected Rampart's credentials; the operator must fix the provider configuration.", 0)
+	case resp.StatusCode == http.StatusNotFound && path == responsesPath:
+		return false, 0, apierr.Unavailable("The upstream does not serve the configured model or the Responses API (the model registry says responses_api native).", 0)
 	case resp.StatusCode == http.StatusNotFound:
 		return false, 0, apierr.Unavailable("The upstream does not serve the configured model.", 0)
 	default:
