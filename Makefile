@@ -30,6 +30,10 @@ help: ## Show this help
 run: ## Run the whole stack on loopback (dev PKI, SQLite, bootstrap key in .rampart/dev.env)
 	$(GO) run ./cmd/rampart dev
 
+.PHONY: run-ha
+run-ha: ## Run it on PostgreSQL and Redis with two replicas of every service (needs initdb, postgres, redis-server)
+	$(GO) run ./cmd/rampart dev --ha
+
 .PHONY: test
 test: ## Unit and integration tests (starts real servers, Redis, PostgreSQL on loopback)
 	$(GO) test -count=1 -timeout 20m $(PKGS)

@@ -203,6 +203,30 @@ func CheckListenAddr(addr string) error {
 	return CheckAddr(addr)
 }
 
+// CheckBackendAddr checks the address of a backend service: one host:port
+// (a DNS name may resolve to every replica, as a Kubernetes headless
+// Service does) or a comma list of them, one per replica; pkg/backend
+// balances round_robin over either. Blanks around commas are allowed;
+// an empty element is not.
+func CheckBackendAddr(addr string) error {
+	if addr == "" {
+		return errors.New("required (host:port, or a comma list of them)")
+	}
+	if !strings.Contains(addr, ",") {
+		return CheckAddr(addr)
+	}
+	for a := range strings.SplitSeq(addr, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			return fmt.Errorf("%q has an empty element in its list", addr)
+		}
+		if err := CheckAddr(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CheckAddr checks that addr is host:port with a numeric port (0–65535).
 // The host may be empty (all interfaces) or a name, an IPv4 or a bracketed
 // IPv6 address.

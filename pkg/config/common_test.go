@@ -173,3 +173,29 @@ func TestCommonValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckBackendAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		addr, err string
+	}{
+		{addr: "127.0.0.1:7001"},
+		{addr: "auth.rampart.svc.cluster.local:7001"},
+		{addr: "127.0.0.1:7001,127.0.0.1:7011"},
+		{addr: "a:1, b:2 ,[::1]:3"},
+		{addr: "", err: "required"},
+		{addr: "127.0.0.1:7001,", err: "empty element"},
+		{addr: "a:1,,b:2", err: "empty element"},
+		{addr: "a:1,b", err: `"b" is not host:port`},
+		{addr: "a:1,b:99999", err: "invalid port"},
+		{addr: "a:x", err: "invalid port"},
+	}
+	for _, tt := range tests {
+		err := config.CheckBackendAddr(tt.addr)
+		if tt.err == "" {
+			require.NoError(t, err, tt.addr)
+		} else {
+			require.ErrorContains(t, err, tt.err, tt.addr)
+		}
+	}
+}

@@ -15,7 +15,7 @@ func newDevCmd() *cobra.Command {
 	var cfg devstack.Config
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run the whole stack on loopback with dev PKI and SQLite; writes dev.env",
+		Short: "Run the whole stack on loopback with dev PKI and SQLite (--ha: PostgreSQL, Redis, two replicas of each); writes dev.env",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Out = cmd.OutOrStdout()
 			if cfg.BinDir == "" && cfg.RepoRoot == "" {
@@ -33,6 +33,7 @@ func newDevCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.HTTPAddr, "http-addr", envOr("RAMPART_HTTP_ADDR", "127.0.0.1:8080"), "edge listen address (env RAMPART_HTTP_ADDR)")
 	cmd.Flags().IntVar(&cfg.LogMaxMB, "log-max-mb", 100, "rotate each service's log in <data-dir>/logs at this size")
 	cmd.Flags().IntVar(&cfg.LogBackups, "log-backups", 3, "rotated log files kept per service")
+	cmd.Flags().BoolVar(&cfg.HA, "ha", false, "PostgreSQL and Redis (initdb, postgres, redis-server from PATH) in the data dir, two replicas of every backend and two edges")
 	cmd.Flags().DurationVar(&cfg.StartTimeout, "start-timeout", 60*time.Second, "how long each service may take to become healthy")
 	return cmd
 }

@@ -10,21 +10,41 @@ import (
 )
 
 // writeDevEnv writes dev.env (0600: it holds the admin key) atomically.
-func writeDevEnv(path string, svcs []*service, httpAddr, certDir, key, tenant string) error {
+// With replicas (--ha) an address is the comma list of every replica's,
+// RAMPART_URLS lists every edge (RAMPART_URL is the first), and extra adds
+// the stack's PostgreSQL, Redis and control API settings.
+func writeDevEnv(path string, svcs []*service, httpAddr, certDir, key, tenant string, extra []string) error {
 	var b strings.Builder
 	b.WriteString("# Written by `rampart dev`. Holds the bootstrap admin key: keep it private.\n")
 	fmt.Fprintf(&b, "RAMPART_URL=http://%s\n", httpAddr)
+	if es := edges(svcs); len(es) > 1 {
+		urls := make([]string, len(es))
+		for i, e := range es {
+			urls[i] = "http://" + e.listenAddr
+		}
+		fmt.Fprintf(&b, "RAMPART_URLS=%s\n", strings.Join(urls, ","))
+	}
 	fmt.Fprintf(&b, "RAMPART_ADMIN_KEY=%s\n", key)
 	fmt.Fprintf(&b, "RAMPART_TENANT_ID=%s\n", tenant)
 	fmt.Fprintf(&b, "RAMPART_CA_DIR=%s\n", certDir)
+	seen := map[string]bool{}
 	for _, sv := range svcs {
-		if sv.name == "edge" {
+		if sv.svc == "edge" || seen[sv.svc] {
 			continue
 		}
-		fmt.Fprintf(&b, "RAMPART_%s_ADDR=%s\n", sv.envName, sv.listenAddr)
+		seen[sv.svc] = true
+		fmt.Fprintf(&b, "RAMPART_%s_ADDR=%s\n", sv.envName, joinAddrs(svcs, sv.svc, false))
 	}
+	clear(seen)
 	for _, sv := range svcs {
-		fmt.Fprintf(&b, "RAMPART_%s_ADMIN_ADDR=%s\n", sv.envName, sv.adminAddr)
+		if seen[sv.svc] {
+			continue
+		}
+		seen[sv.svc] = true
+		fmt.Fprintf(&b, "RAMPART_%s_ADMIN_ADDR=%s\n", sv.envName, joinAddrs(svcs, sv.svc, true))
+	}
+	for _, kv := range extra {
+		b.WriteString(kv + "\n")
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {

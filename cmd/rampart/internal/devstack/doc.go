@@ -2,4 +2,9 @@
 // dev PKI, the six services as child processes with embedded SQLite, a
 // bootstrap tenant and admin key, and dev.env for tools and tests. It never
 // restarts a child silently: a crash stops the stack with an error.
+//
+// With Config.HA (rampart dev --ha) it also runs PostgreSQL and Redis on
+// unix sockets in the data dir and two replicas of every service, addressed
+// as comma lists, and serves a control API (control.go) through which a
+// chaos test kills a replica with SIGKILL and restarts it.
 package devstack

@@ -21,11 +21,11 @@ func TestChildLogsRotateBySize(t *testing.T) {
 	script := "#!/bin/sh\ni=0\nwhile [ $i -lt 40 ]; do head -c 100000 /dev/zero | tr '\\0' 'x'; echo; i=$((i+1)); done\n"
 	require.NoError(t, os.WriteFile(filepath.Join(binDir, "auth"), []byte(script), 0o700)) //nolint:gosec // G306: an executable test script
 
-	svcs := newServices()[:1]
+	svcs := newServices(1)[:1]
 	defer closeSockets(svcs)
 	require.NoError(t, bindAddrs(svcs, "127.0.0.1:0"))
-	s := &supervisor{out: io.Discard, exited: make(chan exitInfo, 1), logMaxMB: 1, logBackups: 2}
-	require.NoError(t, s.start(svcs[0], binDir, dir, nil))
+	s := &supervisor{out: io.Discard, exited: make(chan exitInfo, 1), logMaxMB: 1, logBackups: 2, binDir: binDir, dataDir: dir}
+	require.NoError(t, s.start(svcs[0]))
 	select {
 	case e := <-s.exited:
 		require.NoError(t, e.err)

@@ -21,7 +21,7 @@ func TestBindAddrsTwoStacksNeverShareAPort(t *testing.T) {
 	stacks := make([][]*service, 2)
 	seen := map[string]string{}
 	for i := range stacks {
-		svcs := newServices()
+		svcs := newServices(1)
 		svcs[0].grpcPort = busyPort // auth's preferred port is taken
 		stacks[i] = svcs
 		defer closeSockets(svcs)
@@ -45,13 +45,13 @@ func TestBindAddrsRefusesABusyHTTPAddr(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
-	svcs := newServices()
+	svcs := newServices(1)
 	defer closeSockets(svcs)
 	require.ErrorContains(t, bindAddrs(svcs, busy.Addr().String()), "edge HTTP address")
 }
 
 func TestStackEnvPointsChildrenAtInheritedSockets(t *testing.T) {
-	svcs := newServices()
+	svcs := newServices(1)
 	defer closeSockets(svcs)
 	require.NoError(t, bindAddrs(svcs, "127.0.0.1:0"))
 	env := stackEnv(svcs, "/d", "/d/pki")

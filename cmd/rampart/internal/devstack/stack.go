@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -45,13 +47,18 @@ type Config struct {
 	LogMaxMB, LogBackups int
 	// StartTimeout bounds the wait for each service to become healthy.
 	StartTimeout time.Duration
+	// HA runs PostgreSQL, Redis, two replicas of every backend and two
+	// edges (ha.go), with a control API to kill and restart one replica.
+	HA bool
 	// Out receives progress and the "try it" text.
 	Out io.Writer
 }
 
 type service struct {
-	name       string
+	svc        string // binary and mTLS identity: auth, keyvault, ...
+	name       string // process name: svc, or svc-N with --ha
 	envName    string // AUTH, KEYVAULT, ...
+	replica    int    // 1-based; 0 without --ha
 	grpcPort   int
 	adminPort  int
 	listenAddr string // the real address, for clients and dev.env
@@ -61,19 +68,78 @@ type service struct {
 	listenSock, adminSock *net.TCPListener
 	cmd                   *exec.Cmd
 	logPath               string
+	// env is this process's own environment, appended after the shared
+	// one (a later duplicate wins in os/exec): its data dir, replica name.
+	env []string
+	// done is closed when the current process exits; killed marks an exit
+	// the control API asked for (not a crash). Both under supervisor.mu.
+	done   chan struct{}
+	killed bool
 }
 
-// The start order matters: every backend fetches auth's signing keys at start,
-// and the edge needs all of them.
-func newServices() []*service {
-	return []*service{
-		{name: "auth", envName: "AUTH", grpcPort: 7001, adminPort: 9001},
-		{name: "keyvault", envName: "KEYVAULT", grpcPort: 7002, adminPort: 9002},
-		{name: "inference", envName: "INFERENCE", grpcPort: 7003, adminPort: 9003},
-		{name: "ingestion", envName: "INGESTION", grpcPort: 7004, adminPort: 9004},
-		{name: "slackadapter", envName: "SLACKADAPTER", grpcPort: 7005, adminPort: 9005},
-		{name: "edge", envName: "EDGE", adminPort: 9006},
+// baseServices lists the services in start order: every backend fetches
+// auth's signing keys at start, and the edge needs all of them.
+var baseServices = []service{
+	{svc: "auth", envName: "AUTH", grpcPort: 7001, adminPort: 9001},
+	{svc: "keyvault", envName: "KEYVAULT", grpcPort: 7002, adminPort: 9002},
+	{svc: "inference", envName: "INFERENCE", grpcPort: 7003, adminPort: 9003},
+	{svc: "ingestion", envName: "INGESTION", grpcPort: 7004, adminPort: 9004},
+	{svc: "slackadapter", envName: "SLACKADAPTER", grpcPort: 7005, adminPort: 9005},
+	{svc: "edge", envName: "EDGE", adminPort: 9006},
+}
+
+// newServices returns the processes of the stack in start order: one per
+// service, or with replicas > 1 that many of each, named svc-1, svc-2, …
+// on the well-known ports plus 10 per replica (7001, 7011, …).
+func newServices(replicas int) []*service {
+	var out []*service
+	for _, b := range baseServices {
+		if replicas <= 1 {
+			sv := b
+			sv.name = sv.svc
+			out = append(out, &sv)
+			continue
+		}
+		for r := 1; r <= replicas; r++ {
+			sv := b
+			sv.name = fmt.Sprintf("%s-%d", sv.svc, r)
+			sv.replica = r
+			if sv.grpcPort != 0 {
+				sv.grpcPort += 10 * (r - 1)
+			}
+			sv.adminPort += 10 * (r - 1)
+			out = append(out, &sv)
+		}
 	}
+	return out
+}
+
+// edges returns the edge processes, the first one being RAMPART_URL.
+func edges(svcs []*service) []*service {
+	var out []*service
+	for _, sv := range svcs {
+		if sv.svc == "edge" {
+			out = append(out, sv)
+		}
+	}
+	return out
+}
+
+// joinAddrs is the comma list of svc's replicas' addresses (pkg/backend
+// balances round_robin over such a list).
+func joinAddrs(svcs []*service, svc string, admin bool) string {
+	var addrs []string
+	for _, sv := range svcs {
+		if sv.svc != svc {
+			continue
+		}
+		if admin {
+			addrs = append(addrs, sv.adminAddr)
+		} else {
+			addrs = append(addrs, sv.listenAddr)
+		}
+	}
+	return strings.Join(addrs, ",")
 }
 
 // Run starts the stack and blocks until ctx is cancelled (clean stop, nil
@@ -87,6 +153,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.LogBackups <= 0 {
 		cfg.LogBackups = 3
+	}
+	if cfg.HA {
+		// Say what to install before building anything.
+		if _, _, err := haTools(); err != nil {
+			return err
+		}
 	}
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
@@ -115,12 +187,16 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 
-	svcs := newServices()
+	replicas := 1
+	if cfg.HA {
+		replicas = 2
+	}
+	svcs := newServices(replicas)
 	defer closeSockets(svcs)
 	if err := bindAddrs(svcs, cfg.HTTPAddr); err != nil {
 		return err
 	}
-	cfg.HTTPAddr = svcs[len(svcs)-1].listenAddr // the real port, also for ":0"
+	cfg.HTTPAddr = edges(svcs)[0].listenAddr // the real port, also for ":0"
 	env := stackEnv(svcs, dataDir, certDir)
 	tools, err := writeToolPolicy(dataDir)
 	if err != nil {
@@ -128,26 +204,36 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	env = append(env, tools...)
 
+	var servers *infra
+	if cfg.HA {
+		servers, err = startInfra(ctx, dataDir, cfg.Out, cfg.LogMaxMB, cfg.LogBackups)
+		if err != nil {
+			return err
+		}
+		defer servers.stop(cfg.Out)
+		extra, err := haEnv(svcs, dataDir, servers)
+		if err != nil {
+			return err
+		}
+		env = append(env, extra...)
+	}
+
 	cli, err := mtls.NewSource(mtls.FilesFor(certDir, pkiops.CLIName))
 	if err != nil {
 		return fmt.Errorf("load CLI certificate: %w", err)
 	}
 
-	s := &supervisor{out: cfg.Out, exited: make(chan exitInfo, len(svcs)), logMaxMB: cfg.LogMaxMB, logBackups: cfg.LogBackups}
+	s := &supervisor{out: cfg.Out, exited: make(chan exitInfo, 4*len(svcs)), logMaxMB: cfg.LogMaxMB, logBackups: cfg.LogBackups,
+		binDir: binDir, dataDir: dataDir, env: env, cli: cli, startTimeout: cfg.StartTimeout}
 	defer func() { _ = s.stopAll() }()
 
-	start := func(sv *service) error {
-		if err := s.start(sv, binDir, dataDir, env); err != nil {
+	// auth first, then the backends, then the edge; one at a time, so the
+	// first replica creates the key files the second one reads.
+	for _, sv := range svcs {
+		if err := s.start(sv); err != nil {
 			return err
 		}
-		return s.waitHealthy(ctx, sv, cli, cfg.HTTPAddr, cfg.StartTimeout)
-	}
-	// auth first, then the backends, then the edge.
-	if err := start(svcs[0]); err != nil {
-		return err
-	}
-	for _, sv := range svcs[1:] {
-		if err := start(sv); err != nil {
+		if err := s.waitHealthy(ctx, sv, s.exited); err != nil {
 			return err
 		}
 	}
@@ -156,8 +242,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	var extra []string
+	var infraExited <-chan error
+	if cfg.HA {
+		ctl, err := startControl(ctx, s, svcs)
+		if err != nil {
+			return err
+		}
+		defer ctl.close()
+		extra = append(haDevEnv(servers), "RAMPART_DEV_CONTROL_URL="+ctl.url, "RAMPART_DEV_CONTROL_TOKEN="+ctl.token)
+		infraExited = servers.exited
+	}
 	envFile := filepath.Join(dataDir, "dev.env")
-	if err := writeDevEnv(envFile, svcs, cfg.HTTPAddr, certDir, key, tenant); err != nil {
+	if err := writeDevEnv(envFile, svcs, cfg.HTTPAddr, certDir, key, tenant, extra); err != nil {
 		return err
 	}
 	printTryIt(cfg.Out, envFile, cfg.HTTPAddr)
@@ -170,21 +267,30 @@ func Run(ctx context.Context, cfg Config) error {
 		s.report(e)
 		_ = s.stopAll()
 		return fmt.Errorf("%s exited unexpectedly (%w); see %s", e.svc.name, e.err, e.svc.logPath)
+	case err := <-infraExited:
+		_ = s.stopAll()
+		return err
 	}
 }
 
 // bindAddrs binds every service's listener and admin socket up front, on
 // the well-known dev ports when free. The edge's public listener is
 // httpAddr exactly: the operator chose it, so a busy port is an error.
+// Further edges (--ha) take the next port when it is free, else any.
 func bindAddrs(svcs []*service, httpAddr string) error {
+	firstEdge := true
 	for _, sv := range svcs {
 		var err error
-		if sv.grpcPort != 0 {
+		switch {
+		case sv.grpcPort != 0:
 			sv.listenSock, err = bindPreferred(fmt.Sprintf("127.0.0.1:%d", sv.grpcPort))
-		} else {
+		case firstEdge:
+			firstEdge = false
 			if sv.listenSock, err = bindTCP(httpAddr); err != nil {
 				err = fmt.Errorf("edge HTTP address: %w", err)
 			}
+		default:
+			sv.listenSock, err = bindPreferred(nextPort(httpAddr, sv.replica-1))
 		}
 		if err != nil {
 			return err
@@ -194,6 +300,45 @@ func bindAddrs(svcs []*service, httpAddr string) error {
 			return err
 		}
 		sv.adminAddr = sv.adminSock.Addr().String()
+	}
+	return nil
+}
+
+// nextPort is addr's port plus n on the same host ("host:0" stays 0).
+func nextPort(addr string, n int) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "127.0.0.1:0"
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p == 0 || p+n > 65535 {
+		return net.JoinHostPort(host, "0")
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p+n))
+}
+
+// rebind binds sv's addresses again for a restart: the same ports, so
+// every client's address list stays right. The port was the killed
+// child's; another process could take it in between, which fails the
+// restart instead of moving the replica.
+func rebind(sv *service) error {
+	var err error
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if sv.listenSock == nil {
+			sv.listenSock, err = bindTCP(sv.listenAddr)
+		}
+		if err == nil && sv.adminSock == nil {
+			sv.adminSock, err = bindTCP(sv.adminAddr)
+		}
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		closeSockets([]*service{sv})
+		return fmt.Errorf("%s: bind its address again: %w", sv.name, err)
 	}
 	return nil
 }
@@ -245,15 +390,22 @@ func stackEnv(svcs []*service, dataDir, certDir string) []string {
 		// service's; clients use the real address from dev.env.
 		"RAMPART_HTTP_ADDR=" + listen.FD(childListenFD),
 	}
+	seen := map[string]bool{}
 	for _, sv := range svcs {
+		// Each process has a data dir of its own: replicas share only what
+		// is in PostgreSQL, Redis and the shared key files (haEnv).
+		sv.env = []string{"RAMPART_" + sv.envName + "_DATA_DIR=" + filepath.Join(dataDir, sv.name)}
+		if seen[sv.svc] {
+			continue
+		}
+		seen[sv.svc] = true
 		p := "RAMPART_" + sv.envName + "_"
 		env = append(env,
 			p+"LISTEN_ADDR="+listen.FD(childListenFD),
 			p+"ADMIN_ADDR="+listen.FD(childAdminFD),
-			p+"DATA_DIR="+filepath.Join(dataDir, sv.name),
 		)
-		if sv.name != "edge" {
-			env = append(env, p+"ADDR="+sv.listenAddr)
+		if sv.svc != "edge" {
+			env = append(env, p+"ADDR="+joinAddrs(svcs, sv.svc, false))
 		}
 	}
 	return env
@@ -265,8 +417,8 @@ func build(ctx context.Context, root, binDir string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "building services…")
 	args := []string{"build", "-o", binDir + string(os.PathSeparator)}
-	for _, sv := range newServices() {
-		args = append(args, "./services/"+sv.name+"/cmd/"+sv.name)
+	for _, sv := range baseServices {
+		args = append(args, "./services/"+sv.svc+"/cmd/"+sv.svc)
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
@@ -284,6 +436,12 @@ type exitInfo struct {
 
 type supervisor struct {
 	out io.Writer
+	// What every start needs: binaries, data dir, shared environment, the
+	// CLI identity for health checks.
+	binDir, dataDir string
+	env             []string
+	cli             *mtls.Source
+	startTimeout    time.Duration
 	// Log rotation of every child's output (Config.LogMaxMB, LogBackups).
 	logMaxMB, logBackups int
 	mu                   sync.Mutex
@@ -293,15 +451,23 @@ type supervisor struct {
 	wg                   sync.WaitGroup
 }
 
-func (s *supervisor) start(sv *service, binDir, dataDir string, env []string) error {
-	sv.logPath = filepath.Join(dataDir, "logs", sv.name+".log")
+// start starts sv's process on its bound sockets (bindAddrs or rebind).
+func (s *supervisor) start(sv *service) error {
+	s.mu.Lock()
+	stopping := s.stopping
+	s.mu.Unlock()
+	if stopping {
+		closeSockets([]*service{sv})
+		return errors.New("the stack is stopping")
+	}
+	sv.logPath = filepath.Join(s.dataDir, "logs", sv.name+".log")
 	// Children write into a pipe we drain into a size-rotated file: a long
 	// load test must not fill the disk (about 560 bytes of log per chat
 	// request at the default level).
 	logFile := &lumberjack.Logger{Filename: sv.logPath, MaxSize: s.logMaxMB, MaxBackups: s.logBackups}
 	// The binary path is ours: binDir from the operator, name from the fixed service list.
-	cmd := exec.Command(filepath.Join(binDir, sv.name)) //nolint:gosec // G204: not user-controlled input
-	cmd.Env = append(os.Environ(), env...)
+	cmd := exec.Command(filepath.Join(s.binDir, sv.svc)) //nolint:gosec // G204: not user-controlled input
+	cmd.Env = append(append(os.Environ(), s.env...), sv.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	socks, err := childSockets(sv)
 	if err != nil {
@@ -321,27 +487,105 @@ func (s *supervisor) start(sv *service, binDir, dataDir string, env []string) er
 		_ = logFile.Close()
 		return fmt.Errorf("start %s: %w", sv.name, err)
 	}
-	sv.cmd = cmd
 	// The child holds the sockets now; ours would only keep ports open
 	// after it exits.
 	closeSockets([]*service{sv})
+	done := make(chan struct{})
 	s.mu.Lock()
-	s.started = append(s.started, sv)
+	sv.cmd, sv.done, sv.killed = cmd, done, false
+	if !slices.Contains(s.started, sv) {
+		s.started = append(s.started, sv)
+	}
 	s.mu.Unlock()
-	fmt.Fprintf(s.out, "  %-13s pid %-7d listen %-21s admin %s\n", sv.name, cmd.Process.Pid, sv.listenAddr, sv.adminAddr)
+	fmt.Fprintf(s.out, "  %-14s pid %-7d listen %-21s admin %s\n", sv.name, cmd.Process.Pid, sv.listenAddr, sv.adminAddr)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		err := cmd.Wait()
 		_ = logFile.Close()
 		s.mu.Lock()
-		stopping := s.stopping
+		report := !s.stopping && !sv.killed
+		close(done)
 		s.mu.Unlock()
-		if !stopping {
-			s.exited <- exitInfo{svc: sv, err: err}
+		if report {
+			select {
+			case s.exited <- exitInfo{svc: sv, err: err}:
+			default: // the stack is already going down for an earlier one
+			}
 		}
 	}()
 	return nil
+}
+
+// kill sends SIGKILL to the named process (the control API, for chaos
+// tests) and waits until it is gone. Its exit is not a crash: the stack
+// stays up and restart brings it back.
+func (s *supervisor) kill(sv *service) (int, error) {
+	s.mu.Lock()
+	if s.stopping || sv.cmd == nil || isClosed(sv.done) {
+		s.mu.Unlock()
+		return 0, fmt.Errorf("%s: %w", sv.name, errNotRunning)
+	}
+	sv.killed = true
+	p, done := sv.cmd.Process, sv.done
+	s.mu.Unlock()
+	if err := p.Kill(); err != nil {
+		return 0, err
+	}
+	select {
+	case <-done:
+		return p.Pid, nil
+	case <-time.After(10 * time.Second):
+		return p.Pid, fmt.Errorf("%s (pid %d) still running 10s after SIGKILL", sv.name, p.Pid)
+	}
+}
+
+// restart starts a process that kill stopped on its old addresses and
+// waits until it is healthy.
+func (s *supervisor) restart(ctx context.Context, sv *service) (int, error) {
+	s.mu.Lock()
+	running := sv.cmd != nil && !isClosed(sv.done)
+	s.mu.Unlock()
+	if running {
+		return 0, fmt.Errorf("%s: %w", sv.name, errRunning)
+	}
+	if err := rebind(sv); err != nil {
+		return 0, err
+	}
+	if err := s.start(sv); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	pid := sv.cmd.Process.Pid
+	s.mu.Unlock()
+	return pid, s.waitHealthy(ctx, sv, nil)
+}
+
+// running reports sv's pid while its process runs.
+func (s *supervisor) running(sv *service) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sv.cmd == nil || isClosed(sv.done) {
+		return 0, false
+	}
+	return sv.cmd.Process.Pid, true
+}
+
+// Refusals of kill and restart (the control API answers 409).
+var (
+	errRunning    = errors.New("running already")
+	errNotRunning = errors.New("not running")
+)
+
+func (s *supervisor) logf(format string, args ...any) { fmt.Fprintf(s.out, format, args...) }
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // stopAll sends SIGTERM in reverse start order, waits, then SIGKILLs stragglers.
@@ -355,7 +599,7 @@ func (s *supervisor) stopAll() error {
 	started := append([]*service(nil), s.started...)
 	s.mu.Unlock()
 	for i := len(started) - 1; i >= 0; i-- {
-		if p := started[i].cmd.Process; p != nil {
+		if p := started[i].cmd.Process; p != nil && !isClosed(started[i].done) {
 			_ = p.Signal(syscall.SIGTERM)
 		}
 	}
@@ -395,23 +639,34 @@ func (s *supervisor) report(e exitInfo) {
 }
 
 // waitHealthy polls the service until it reports SERVING (gRPC health over
-// mTLS; the edge over its HTTP /readyz), the child exits, or the timeout.
-func (s *supervisor) waitHealthy(ctx context.Context, sv *service, cli *mtls.Source, httpAddr string, timeout time.Duration) error {
+// mTLS; the edge over its HTTP /readyz), a child exits (any child on
+// exited, which is nil for a restart; sv's own process always), or the
+// timeout.
+func (s *supervisor) waitHealthy(ctx context.Context, sv *service, exited chan exitInfo) error {
+	timeout := s.startTimeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	s.mu.Lock()
+	done := sv.done
+	s.mu.Unlock()
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case e := <-s.exited:
+		case e := <-exited:
 			s.report(e)
 			return fmt.Errorf("%s exited during start-up (%w); see %s", e.svc.name, e.err, e.svc.logPath)
+		case <-done:
+			return fmt.Errorf("%s exited during start-up; see %s", sv.name, sv.logPath)
 		default:
 		}
-		if sv.name == "edge" {
-			last = httpReady("http://" + httpAddr + "/readyz")
+		if sv.svc == "edge" {
+			last = httpReady("http://" + sv.listenAddr + "/readyz")
 		} else {
-			last = grpcServing(ctx, sv, cli)
+			last = grpcServing(ctx, sv, s.cli)
 		}
 		if last == nil {
 			return nil
@@ -424,7 +679,7 @@ func (s *supervisor) waitHealthy(ctx context.Context, sv *service, cli *mtls.Sou
 func grpcServing(ctx context.Context, sv *service, cli *mtls.Source) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	conn, err := mtls.Dial(ctx, sv.listenAddr, cli, pki.ServiceID(sv.name))
+	conn, err := mtls.Dial(ctx, sv.listenAddr, cli, pki.ServiceID(sv.svc))
 	if err != nil {
 		return err
 	}

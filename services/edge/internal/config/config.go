@@ -86,7 +86,7 @@ func (c Config) Validate() error {
 	errs := []error{c.Common.Validate()}
 	if c.AuthAddr == "" || c.AuthAddr == Disabled {
 		errs = append(errs, pkgconfig.Invalidf("AuthAddr", "required: the edge cannot verify keys without auth"))
-	} else if err := pkgconfig.CheckAddr(c.AuthAddr); err != nil {
+	} else if err := pkgconfig.CheckBackendAddr(c.AuthAddr); err != nil {
 		errs = append(errs, pkgconfig.Invalidf("AuthAddr", "%w", err))
 	}
 	for name, v := range map[string]string{
@@ -96,7 +96,7 @@ func (c Config) Validate() error {
 		if v == "" || v == Disabled {
 			continue
 		}
-		if err := pkgconfig.CheckAddr(v); err != nil {
+		if err := pkgconfig.CheckBackendAddr(v); err != nil {
 			errs = append(errs, pkgconfig.Invalidf(name, "%w (or %q to disable)", err, Disabled))
 		}
 	}

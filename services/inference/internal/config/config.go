@@ -107,19 +107,19 @@ func (c *Config) WarnDeprecated(log *slog.Logger) {
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
 	errs := []error{c.Common.Validate()}
-	if err := config.CheckAddr(c.AuthAddr); err != nil {
+	if err := config.CheckBackendAddr(c.AuthAddr); err != nil {
 		errs = append(errs, config.Invalidf("AuthAddr", "%w", err))
 	}
 	if c.UsageDSN == "" {
 		errs = append(errs, config.Invalidf("DatabaseURL", "required"))
 	}
 	if c.IngestionAddr != "" {
-		if err := config.CheckAddr(c.IngestionAddr); err != nil {
+		if err := config.CheckBackendAddr(c.IngestionAddr); err != nil {
 			errs = append(errs, config.Invalidf("IngestionAddr", "%w", err))
 		}
 	}
 	if c.KeyvaultAddr != "" {
-		if err := config.CheckAddr(c.KeyvaultAddr); err != nil {
+		if err := config.CheckBackendAddr(c.KeyvaultAddr); err != nil {
 			errs = append(errs, config.Invalidf("KeyvaultAddr", "%w", err))
 		}
 	}

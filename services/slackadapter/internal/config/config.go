@@ -83,7 +83,7 @@ func (c *Config) AuthTarget() string { return c.AuthAddr }
 func (c *Config) Validate() error {
 	errs := []error{c.Common.Validate()}
 	for name, addr := range map[string]string{"AuthAddr": c.AuthAddr, "KeyvaultAddr": c.KeyvaultAddr, "InferenceAddr": c.InferenceAddr} {
-		if err := config.CheckAddr(addr); err != nil {
+		if err := config.CheckBackendAddr(addr); err != nil {
 			errs = append(errs, config.Invalidf(name, "%w", err))
 		}
 	}
