@@ -67,6 +67,7 @@ func run(ctx context.Context, args []string) error {
 		loops := env.StartLoops(ctx)
 		loops.Go(func(ctx context.Context) { svc.Run(ctx, cfg.SweepInterval) })
 		loops.Go(func(ctx context.Context) { refreshSigning(ctx, sm, env) })
+		loops.Go(events.NewFeed(db, hub, env.Log).Run)
 		env.Log.Info("auth store ready", "dialect", db.Dialect().String())
 		return nil
 	})

@@ -2,14 +2,9 @@ package events
 
 import (
 	"context"
-	"time"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
 )
-
-// PollInterval bounds how late an event appended by another replica (which
-// cannot ring this process's Hub) reaches a watcher.
-const PollInterval = 250 * time.Millisecond
 
 // Watch delivers events with cursor > after to send, in order, until ctx
 // ends or send fails. after == 0 starts from now. When the log cannot
@@ -17,7 +12,9 @@ const PollInterval = 250 * time.Millisecond
 // called with the current head cursor and delivery continues from there.
 // ready runs once the starting cursor is fixed (a stream handler sends its
 // headers there), so a caller that waits for it cannot miss an event
-// appended afterwards.
+// appended afterwards. Watch reads the log only when the Hub rings: the
+// process's [Feed] rings it for events appended elsewhere, the key service
+// for its own.
 func Watch(ctx context.Context, db *store.DB, hub *Hub, after int64, ready func() error, send func(store.Event) error, resync func(cursor int64) error) error {
 	lo, hi, err := db.Q().EventBounds(ctx)
 	if err != nil {
@@ -35,8 +32,6 @@ func Watch(ctx context.Context, db *store.DB, hub *Hub, after int64, ready func(
 		}
 		after = hi
 	}
-	t := time.NewTicker(PollInterval)
-	defer t.Stop()
 	for {
 		wake := hub.Wait() // before reading, so no Notify is missed
 		evs, err := db.Q().EventsAfter(ctx, after, 500)
@@ -56,7 +51,6 @@ func Watch(ctx context.Context, db *store.DB, hub *Hub, after int64, ready func(
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-wake:
-		case <-t.C:
 		}
 	}
 }

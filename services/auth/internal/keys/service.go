@@ -71,6 +71,9 @@ type Service struct {
 	log    *slog.Logger
 
 	platform atomic.Pointer[string]
+	// prunedAt is when Sweep last pruned the event log (Unix ns, service
+	// clock): pruning a 7-day log is due once a minute, not every sweep.
+	prunedAt atomic.Int64
 
 	usedMu sync.Mutex
 	used   map[string]time.Time

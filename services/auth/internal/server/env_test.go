@@ -100,6 +100,7 @@ func newEnvOn(t testing.TB, dialect string) *env {
 	require.NoError(t, err)
 	bg, cancel := context.WithCancel(ctx)
 	go e.svc.DrainFailureAudit(bg)
+	go events.NewFeed(e.db, hub, log).Run(bg)
 
 	src, err := mtls.NewSource(mtls.FilesFor(e.certDir, "auth"))
 	require.NoError(t, err)

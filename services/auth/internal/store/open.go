@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -37,6 +38,9 @@ const (
 type DB struct {
 	db      *sql.DB
 	dialect Dialect
+
+	headMu sync.Mutex
+	head   *sql.Stmt // EventHead's statement, prepared on first use
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path, with
@@ -118,7 +122,14 @@ func finishOpen(ctx context.Context, db *sql.DB, d Dialect) (*DB, error) {
 func (s *DB) Dialect() Dialect { return s.dialect }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.headMu.Lock()
+	if s.head != nil {
+		_ = s.head.Close()
+	}
+	s.headMu.Unlock()
+	return s.db.Close()
+}
 
 // Ping checks the connection (readiness).
 func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
