@@ -3,6 +3,7 @@ package hashembed
 import (
 	"math"
 	"sync"
+	"unicode/utf8"
 )
 
 // Version 2 features, measured on the git-doc question sets
@@ -30,51 +31,154 @@ func VectorV2(text string, dims int) []float32 {
 	// Features are keyed by their FNV-1a 64 hash, computed in place
 	// ("w:" word, "b:" prev+" "+word, "c:" gram) rather than on built
 	// strings, and counted in a pooled open-addressing table: embedding
-	// is a large share of ingestion's CPU time.
+	// is a large share of ingestion's CPU time. A word's own features
+	// (its unigram and character n-gram hashes) come from a memo (text
+	// follows Zipf's law: a few thousand words are most of it), and
+	// log(1+tf) from a small cache of the values seen (the sums of a few
+	// weights repeat). The features are added in the same order as
+	// before, so the vectors are bit for bit what they were
+	// (TestVectorV2MatchesPrevious).
 	t, _ := tables.Get().(*tfTable)
 	defer tables.Put(t)
 	t.reset()
-	prev := ""
-	for _, w := range Words(text) {
-		if stopWords[w] {
-			prev = "" // a bigram does not span a dropped word
-			continue
+	var prev *wordFeatures
+	each := func(w []byte) {
+		f := features.get(w)
+		if f.stop {
+			prev = nil // a bigram does not span a dropped word
+			return
 		}
-		t.add(fnvString(wordSeed, w), unigramWeight)
-		if prev != "" {
-			t.add(fnvString(fnvString(fnvString(bigramSeed, prev), " "), w), bigramWeight)
+		t.add(f.unigram, unigramWeight)
+		if prev != nil {
+			t.add(fnvBytes(prev.bigram, w), bigramWeight)
 		}
-		prev = w
-		// character n-grams of "<w>", on rune boundaries
-		t.buf = append(append(append(t.buf[:0], '<'), w...), '>')
-		t.offs = t.offs[:0]
-		for i := range string(t.buf) {
-			t.offs = append(t.offs, i)
+		prev = f
+		for _, h := range f.grams {
+			t.add(h, f.each)
 		}
-		t.offs = append(t.offs, len(t.buf))
-		runes := len(t.offs) - 1
-		grams := 0
-		for n := minGram; n <= maxGram; n++ {
-			grams += max(0, runes-n+1)
-		}
-		each := charWeight / math.Sqrt(float64(grams))
-		for n := minGram; n <= maxGram; n++ {
-			for i := 0; i+n <= runes; i++ {
-				t.add(fnvBytes(charSeed, t.buf[t.offs[i]:t.offs[i+n]]), each)
-			}
+	}
+	if !eachASCIIWord(text, &t.buf, each) {
+		for _, w := range Words(text) {
+			each([]byte(w))
 		}
 	}
 	v := make([]float64, dims)
 	for _, slot := range t.used {
-		h, x := t.keys[slot], t.vals[slot]
+		h, x := t.keys[slot], t.log1p(t.vals[slot])
 		idx := int(h % uint64(dims)) //nolint:gosec // dims is positive and small
 		if h>>63 == 1 {
-			v[idx] -= math.Log1p(x)
+			v[idx] -= x
 		} else {
-			v[idx] += math.Log1p(x)
+			v[idx] += x
 		}
 	}
 	return normalise(v)
+}
+
+// eachASCIIWord calls fn with each word of text as Words would give it
+// (lower-cased runs of letters and digits), lower-cased into buf, and
+// reports true; for text that is not all ASCII it calls nothing and
+// reports false (Unicode case mapping and letter classes: use Words).
+func eachASCIIWord(text string, buf *[]byte, fn func([]byte)) bool {
+	for i := 0; i < len(text); i++ {
+		if text[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	b := (*buf)[:0]
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			b = append(b, c+'a'-'A')
+			continue
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			b = append(b, c)
+			continue
+		}
+		if len(b) > 0 {
+			fn(b)
+			b = b[:0]
+		}
+	}
+	if len(b) > 0 {
+		fn(b)
+	}
+	*buf = b
+	return true
+}
+
+// wordFeatures are the features of one (lower-cased) word.
+type wordFeatures struct {
+	stop    bool
+	unigram uint64   // "w:" word
+	bigram  uint64   // "b:" word " ", continued by the next word
+	grams   []uint64 // "c:" its character n-grams, n = minGram..maxGram
+	each    float64  // the weight of one of its n-grams
+}
+
+func newWordFeatures(word string) *wordFeatures {
+	if stopWords[word] {
+		return &wordFeatures{stop: true}
+	}
+	f := &wordFeatures{
+		unigram: fnvString(wordSeed, word),
+		bigram:  fnvString(fnvString(bigramSeed, word), " "),
+	}
+	// character n-grams of "<w>", on rune boundaries
+	buf := append(append(append(make([]byte, 0, len(word)+2), '<'), word...), '>')
+	offs := make([]int, 0, len(buf)+1)
+	for i := range string(buf) {
+		offs = append(offs, i)
+	}
+	offs = append(offs, len(buf))
+	runes := len(offs) - 1
+	grams := 0
+	for n := minGram; n <= maxGram; n++ {
+		grams += max(0, runes-n+1)
+	}
+	f.each = charWeight / math.Sqrt(float64(grams))
+	f.grams = make([]uint64, 0, grams)
+	for n := minGram; n <= maxGram; n++ {
+		for i := 0; i+n <= runes; i++ {
+			f.grams = append(f.grams, fnvBytes(charSeed, buf[offs[i]:offs[i+n]]))
+		}
+	}
+	return f
+}
+
+// featureMemo maps words to their features, sharded so concurrent
+// embedders rarely wait on each other, bounded in size (words past the
+// bound are computed each time).
+type featureMemo struct {
+	shards [16]struct {
+		mu sync.RWMutex
+		m  map[string]*wordFeatures
+	}
+}
+
+const featureMemoMax = 1 << 12 // words per shard (65,536 in all)
+
+var features featureMemo
+
+func (m *featureMemo) get(word []byte) *wordFeatures {
+	sh := &m.shards[fnvBytes(fnvOffset, word)%uint64(len(m.shards))]
+	sh.mu.RLock()
+	f, ok := sh.m[string(word)]
+	sh.mu.RUnlock()
+	if ok {
+		return f
+	}
+	f = newWordFeatures(string(word))
+	sh.mu.Lock()
+	if sh.m == nil {
+		sh.m = map[string]*wordFeatures{}
+	}
+	if len(sh.m) < featureMemoMax {
+		sh.m[string(word)] = f
+	}
+	sh.mu.Unlock()
+	return f
 }
 
 // The hashes of the feature kinds' prefixes.
@@ -92,7 +196,23 @@ type tfTable struct {
 	vals []float64
 	used []int // occupied slots, in insertion order
 	buf  []byte
-	offs []int
+	logs [logCacheSize]struct{ x, log1p float64 }
+}
+
+// logCacheSize is the number of log(1+x) values a table remembers
+// (direct-mapped by x's bits; term frequencies are sums of a few weights,
+// so few distinct values occur). Entry x = 0 is log1p(0) = 0: right as
+// it starts.
+const logCacheSize = 256
+
+// log1p is math.Log1p(x), from the cache when x was seen.
+func (t *tfTable) log1p(x float64) float64 {
+	b := math.Float64bits(x)
+	e := &t.logs[(b*0x9E3779B97F4A7C15)>>56]
+	if e.x != x {
+		e.x, e.log1p = x, math.Log1p(x)
+	}
+	return e.log1p
 }
 
 var tables = sync.Pool{New: func() any { return &tfTable{keys: make([]uint64, 4096), vals: make([]float64, 4096)} }}

@@ -100,3 +100,81 @@ func TestVectorV2MatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+// previousV2 is VectorV2 as it was before the word memo and the log1p
+// cache: features hashed per occurrence, summed in first-seen order,
+// math.Log1p per feature. The optimised form must give the same bits,
+// so stored vectors and rankings do not move.
+func previousV2(text string, dims int) []float32 {
+	tf := map[uint64]float64{}
+	var order []uint64
+	add := func(h uint64, x float64) {
+		if h == 0 {
+			h = 1
+		}
+		if _, ok := tf[h]; !ok {
+			order = append(order, h)
+		}
+		tf[h] += x
+	}
+	prev := ""
+	for _, w := range Words(text) {
+		if stopWords[w] {
+			prev = ""
+			continue
+		}
+		add(fnvString(wordSeed, w), unigramWeight)
+		if prev != "" {
+			add(fnvString(fnvString(fnvString(bigramSeed, prev), " "), w), bigramWeight)
+		}
+		prev = w
+		buf := []byte("<" + w + ">")
+		var offs []int
+		for i := range string(buf) {
+			offs = append(offs, i)
+		}
+		offs = append(offs, len(buf))
+		runes := len(offs) - 1
+		grams := 0
+		for n := minGram; n <= maxGram; n++ {
+			grams += max(0, runes-n+1)
+		}
+		each := charWeight / math.Sqrt(float64(grams))
+		for n := minGram; n <= maxGram; n++ {
+			for i := 0; i+n <= runes; i++ {
+				add(fnvBytes(charSeed, buf[offs[i]:offs[i+n]]), each)
+			}
+		}
+	}
+	v := make([]float64, dims)
+	for _, h := range order {
+		idx := h % uint64(dims) //nolint:gosec // dims is positive
+		if h>>63 == 1 {
+			v[idx] -= math.Log1p(tf[h])
+		} else {
+			v[idx] += math.Log1p(tf[h])
+		}
+	}
+	return normalise(v)
+}
+
+func TestVectorV2MatchesPrevious(t *testing.T) {
+	var distinct strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&distinct, "Word%dX and%d ", i, i%7)
+	}
+	texts := []string{
+		"", "git", "The", "Manage multiple working trees attached to the same repository",
+		"héllo wörld 42 – the a an", "İstanbul ǅemal ΣΊΣΥΦΟΣ straße", "a-b_c.d/e\x00f\xffg",
+		strings.Repeat("Différent wörds and a long tail of unusual vocabulary number ", 200),
+		strings.Repeat("rotate the certificates every 45 days; rotate keys yearly. ", 50),
+		distinct.String(), chunkText,
+	}
+	for range 2 { // the second round reads the word memo and log cache
+		for _, text := range texts {
+			for _, dims := range []int{16, 256, 768} {
+				require.Equal(t, previousV2(text, dims), VectorV2(text, dims), "%q at %d", text[:min(len(text), 20)], dims)
+			}
+		}
+	}
+}

@@ -37,12 +37,30 @@ func Tokens(s string) int {
 		}
 		inWord, wordLen = false, 0
 	}
-	for _, r := range s {
+	for i := 0; i < len(s); i++ {
+		// ASCII without decoding runes (most text); the same classes as
+		// the Unicode tests below
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			i += size - 1
+			switch {
+			case unicode.IsLetter(r) || unicode.IsDigit(r):
+				inWord = true
+				wordLen += utf8.RuneLen(r)
+			case unicode.IsSpace(r):
+				flush()
+			default:
+				flush()
+				n++
+			}
+			continue
+		}
 		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9':
 			inWord = true
-			wordLen += utf8.RuneLen(r)
-		case unicode.IsSpace(r):
+			wordLen++
+		case c == ' ' || '\t' <= c && c <= '\r':
 			flush()
 		default:
 			flush()
@@ -122,7 +140,7 @@ func sentences(text string) []string {
 	var out []string
 	start := 0
 	add := func(end int) {
-		if s := strings.Join(strings.Fields(text[start:end]), " "); s != "" {
+		if s := squeeze(text[start:end]); s != "" {
 			out = append(out, s)
 		}
 		start = end
@@ -138,6 +156,20 @@ func sentences(text string) []string {
 	}
 	add(len(text))
 	return out
+}
+
+// squeeze is strings.Join(strings.Fields(s), " "), without allocating
+// when s already is that (ASCII words separated by single spaces).
+func squeeze(s string) string {
+	clean := len(s) == 0 || s[0] != ' ' && s[len(s)-1] != ' '
+	for i := 0; clean && i < len(s); i++ {
+		c := s[i]
+		clean = c < utf8.RuneSelf && (c > ' ' || c == ' ' && s[i+1] != ' ') && c != 0x7f
+	}
+	if clean {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // fit cuts a sentence longer than limit tokens into word-aligned parts.

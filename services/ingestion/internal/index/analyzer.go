@@ -108,12 +108,11 @@ func (a *fastAnalyzer) Analyze(input []byte) analysis.TokenStream {
 			}
 			arena = append(arena, c)
 		}
-		lower := arena[from:]
-		if _, stop := a.stop[string(lower)]; stop {
+		stem, stop := a.stems.get(arena[from:], a.stop)
+		if stop {
 			arena = arena[:from]
 			return
 		}
-		stem := a.stems.get(lower)
 		arena = append(arena[:from], stem...)
 		if len(slab) == 0 {
 			slab = make([]analysis.Token, 64)
@@ -159,8 +158,9 @@ func (a *fastAnalyzer) Analyze(input []byte) analysis.TokenStream {
 	return out
 }
 
-// stemMemo remembers the Porter stems of lower-case ASCII words, sharded
-// so the analysis workers rarely wait on each other, bounded in size.
+// stemMemo remembers the Porter stems of lower-case ASCII words (nil for
+// a stop word: one look-up answers both), sharded so the analysis workers
+// rarely wait on each other, bounded in size.
 type stemMemo struct {
 	shards [16]struct {
 		mu sync.RWMutex
@@ -170,7 +170,8 @@ type stemMemo struct {
 
 const stemMemoMax = 1 << 14 // words per shard (~256k in all)
 
-func (s *stemMemo) get(word []byte) []byte {
+// get returns word's stem, or stop true for a word of the stop list.
+func (s *stemMemo) get(word []byte, stops analysis.TokenMap) (stem []byte, stop bool) {
 	var h uint32 = 2166136261
 	for _, c := range word {
 		h = (h ^ uint32(c)) * 16777619
@@ -180,13 +181,15 @@ func (s *stemMemo) get(word []byte) []byte {
 	stem, ok := sh.m[string(word)]
 	sh.mu.RUnlock()
 	if ok {
-		return stem
+		return stem, stem == nil
 	}
-	runes := make([]rune, len(word))
-	for i, c := range word {
-		runes[i] = rune(c)
+	if _, stop = stops[string(word)]; !stop {
+		runes := make([]rune, len(word))
+		for i, c := range word {
+			runes[i] = rune(c)
+		}
+		stem = analysis.BuildTermFromRunes(porterstemmer.StemWithoutLowerCasing(runes))
 	}
-	stem = analysis.BuildTermFromRunes(porterstemmer.StemWithoutLowerCasing(runes))
 	sh.mu.Lock()
 	if sh.m == nil {
 		sh.m = map[string][]byte{}
@@ -195,5 +198,5 @@ func (s *stemMemo) get(word []byte) []byte {
 		sh.m[string(word)] = stem
 	}
 	sh.mu.Unlock()
-	return stem
+	return stem, stop
 }
