@@ -149,6 +149,10 @@ var routes = []Route{
 		note("a stored response (store=true) of the caller's tenant; another tenant's is 404"),
 	api(del, "/v1/responses/{response_id}", inferenceSvc+"DeleteResponse", RoleMember, ScopeChatWrite).
 		note("deletes a stored response of the caller's tenant; another tenant's is 404"),
+	api(get, "/v1/responses/{response_id}/input_items", inferenceSvc+"ListResponseInputItems", RoleMember, ScopeChatWrite).
+		note("the input items of a stored response of the caller's tenant (after, limit, order); another tenant's is 404"),
+	api(post, "/v1/responses/{response_id}/cancel", inferenceSvc+"CancelResponse", RoleMember, ScopeChatWrite).
+		note("no background responses run, so a stored response of the caller's tenant is 400 \"Cannot cancel a synchronous response.\"; another tenant's is 404"),
 	api(post, "/v1/embeddings", inferenceSvc+"Embeddings", RoleMember, ScopeEmbeddingsWrite).model(false),
 	api(get, "/v1/models", inferenceSvc+"ListModels", RoleMember, ScopeChatWrite),
 	api(get, "/v1/models/{id=**}", inferenceSvc+"GetModel", RoleMember, ScopeChatWrite),
@@ -252,6 +256,8 @@ var rpcs = []RPC{
 	modelRPC("ListModels"), modelRPC("GetModel"),
 	{Name: inferenceSvc + "GetResponse", Callers: []string{Edge}, Principal: true},
 	{Name: inferenceSvc + "DeleteResponse", Callers: []string{Edge}, Principal: true},
+	{Name: inferenceSvc + "ListResponseInputItems", Callers: []string{Edge}, Principal: true},
+	{Name: inferenceSvc + "CancelResponse", Callers: []string{Edge}, Principal: true},
 	{Name: inferenceSvc + "EmbedForTenant", Callers: []string{Ingestion}, Tenant: BindTenant,
 		Note: "background ingest/re-embed jobs; the tenant is named in the request and trusted only from ingestion (ADR 0023)"},
 	{Name: inferenceSvc + "CreateAssistant", Callers: []string{Edge}, Principal: true},

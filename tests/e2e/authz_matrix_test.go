@@ -348,7 +348,7 @@ var strict = map[string]bool{
 	"POST /v1/kms/key:rotate": true, "GET /api/observability/secrets": true,
 	"POST /v1/chat/completions": true, "POST /v1/completions": true, "POST /v1/responses": true, "POST /v1/embeddings": true, "GET /v1/models": true, "GET /v1/models/{id=**}": true,
 	"GET /v1/usage": true, "GET /v1/usage/logs": true,
-	"GET /v1/responses/{response_id}": true, "DELETE /v1/responses/{response_id}": true,
+	"GET /v1/responses/{response_id}": true, "DELETE /v1/responses/{response_id}": true, "GET /v1/responses/{response_id}/input_items": true,
 	"POST /v1/collections": true, "GET /v1/collections": true, "DELETE /v1/collections/{collection}": true,
 	"GET /v1/collections/{collection}/documents": true, "GET /v1/documents/{document_id}": true,
 	"DELETE /v1/documents/{document_id}": true, "GET /v1/ingest/jobs": true, "GET /v1/ingest/jobs/{job_id}": true,

@@ -61,6 +61,13 @@ const { OpenAI } = require("openai");
   const chained = await c.responses.create({ model: "echo", previous_response_id: stored.id,
     input: [{ role: "assistant", content: "noted" }] });
   const retrieved = await c.responses.retrieve(stored.id);
+  const chainedStored = await c.responses.create({ model: "echo", store: true, previous_response_id: stored.id, input: "and the second" });
+  const items = [];
+  for await (const it of c.responses.inputItems.list(chainedStored.id, { order: "asc", limit: 1 })) {
+    items.push({ type: it.type, role: it.role, text: it.content[0].text, part: it.content[0].type });
+  }
+  let cancel = null;
+  try { await c.responses.cancel(chainedStored.id); } catch (e) { cancel = { status: e.status, message: e.error?.message ?? e.message }; }
   const deleted = await c.responses.delete(stored.id);
   let afterDelete = null;
   try { await c.responses.retrieve(stored.id); } catch (e) { afterDelete = e.status; }
@@ -76,7 +83,7 @@ const { OpenAI } = require("openai");
     fc, roundTrip: roundTrip.output_text, parsed: parsed.output_parsed, events, deltas,
     final: { status: final.status, usage: final.usage, text: final.output[0].content[0].text }, refusals,
     stored: { id: stored.id, store: stored.store, text: stored.output_text }, chained: chained.output_text,
-    retrieved: { id: retrieved.id, text: retrieved.output_text }, deleted: deleted ?? null, afterDelete }));
+    retrieved: { id: retrieved.id, text: retrieved.output_text }, deleted: deleted ?? null, afterDelete, items, cancel }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "responses.js"), []byte(script), 0o600))
@@ -126,7 +133,14 @@ const { OpenAI } = require("openai");
 		} `json:"retrieved"`
 		Deleted     json.RawMessage `json:"deleted"`
 		AfterDelete int             `json:"afterDelete"`
-		Refusals    []*struct {
+		Items       []struct {
+			Type, Role, Text, Part string
+		} `json:"items"`
+		Cancel *struct {
+			Status  int    `json:"status"`
+			Message string `json:"message"`
+		} `json:"cancel"`
+		Refusals []*struct {
 			Status int    `json:"status"`
 			Param  string `json:"param"`
 			Code   string `json:"code"`
@@ -165,6 +179,20 @@ const { OpenAI } = require("openai");
 		require.JSONEq(t, `{"id":"`+res.Stored.ID+`","object":"response","deleted":true}`, string(res.Deleted))
 	}
 	require.Equal(t, http.StatusNotFound, res.AfterDelete)
+
+	// inputItems.list pages one item at a time (after = the last id) through
+	// the chained response's context, oldest first with order asc.
+	require.Len(t, res.Items, 3, "%+v", res.Items)
+	for i, want := range []struct{ role, text, part string }{
+		{"user", "remember the canary", "input_text"}, {"assistant", res.Stored.Text, "output_text"}, {"user", "and the second", "input_text"}} {
+		require.Equal(t, "message", res.Items[i].Type)
+		require.Equal(t, want.role, res.Items[i].Role)
+		require.Equal(t, want.text, res.Items[i].Text)
+		require.Equal(t, want.part, res.Items[i].Part)
+	}
+	require.NotNil(t, res.Cancel, "cancel of a response not created in the background is refused")
+	require.Equal(t, http.StatusBadRequest, res.Cancel.Status)
+	require.Equal(t, "Cannot cancel a synchronous response.", res.Cancel.Message)
 
 	require.Len(t, res.Refusals, 3)
 	for i, want := range []struct {

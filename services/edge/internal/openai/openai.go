@@ -88,6 +88,12 @@ func Register(mux *runtime.ServeMux, h *Handler) error {
 		{http.MethodDelete, "/v1/responses/{response_id}", func(w http.ResponseWriter, r *http.Request, p map[string]string) {
 			h.DeleteResponse(w, r, p["response_id"])
 		}},
+		{http.MethodGet, "/v1/responses/{response_id}/input_items", func(w http.ResponseWriter, r *http.Request, p map[string]string) {
+			h.ListInputItems(w, r, p["response_id"])
+		}},
+		{http.MethodPost, "/v1/responses/{response_id}/cancel", func(w http.ResponseWriter, r *http.Request, p map[string]string) {
+			h.CancelResponse(w, r, p["response_id"])
+		}},
 		{http.MethodPost, "/v1/embeddings", func(w http.ResponseWriter, r *http.Request, _ map[string]string) { h.Embeddings(w, r) }},
 		{http.MethodGet, "/v1/models", func(w http.ResponseWriter, r *http.Request, _ map[string]string) { h.ListModels(w, r) }},
 		// {id=**} also matches "/v1/models" itself (zero segments).

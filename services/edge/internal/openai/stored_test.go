@@ -106,3 +106,80 @@ func TestSDKStoredResponses(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
 }
+
+// Input items and cancel with openai-go: InputItems.List pages through a
+// stored response's conversation (default order desc, after, limit),
+// ListAutoPaging follows has_more; Cancel of a response that was not
+// created in the background is OpenAI's 400; another tenant's id is 404
+// for both.
+func TestSDKResponseInputItemsAndCancel(t *testing.T) {
+	s := newStackInf(t, nil, openai.Options{}, func(o *inferencetest.Options) { o.Keyvault = func(*inferencetest.FakeKeyvault) {} })
+	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "k1"})
+	s.AddKey(t, "key-b", &authv1.Principal{TenantId: "t2", KeyId: "k2"})
+	a, b := sdk(s, "key-a"), sdk(s, "key-b")
+
+	first, err := a.Responses.New(ctx(t), responses.ResponseNewParams{Model: "echo", Store: oai.Bool(true), Instructions: oai.String("be brief"),
+		Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("one")}})
+	require.NoError(t, err)
+	second, err := a.Responses.New(ctx(t), responses.ResponseNewParams{Model: "echo", Store: oai.Bool(true), PreviousResponseID: oai.String(first.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
+			responses.ResponseInputItemParamOfMessage("two", responses.EasyInputMessageRoleUser),
+			responses.ResponseInputItemParamOfMessage("three", responses.EasyInputMessageRoleUser)}}})
+	require.NoError(t, err)
+
+	// The context the model saw: one, its answer, two, three (instructions
+	// are not items); newest first by default.
+	page, err := a.Responses.InputItems.List(ctx(t), second.ID, responses.InputItemListParams{Limit: oai.Int(3)})
+	require.NoError(t, err)
+	require.True(t, page.HasMore)
+	text := func(it responses.ResponseItemUnion) string {
+		require.Equal(t, "message", it.Type)
+		var m struct {
+			Role    string `json:"role"`
+			Content []struct {
+				Type string `json:"type"`
+				Text string `json:"text"`
+			} `json:"content"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(it.RawJSON()), &m))
+		return m.Role + ":" + m.Content[0].Type + ":" + m.Content[0].Text
+	}
+	texts := func(items []responses.ResponseItemUnion) []string {
+		var out []string
+		for _, it := range items {
+			out = append(out, text(it))
+		}
+		return out
+	}
+	require.Equal(t, []string{"user:input_text:three", "user:input_text:two", "assistant:output_text:one"}, texts(page.Data))
+	next, err := page.GetNextPage()
+	require.NoError(t, err)
+	require.Equal(t, []string{"user:input_text:one"}, texts(next.Data))
+	require.False(t, next.HasMore)
+
+	var all []string
+	iter := a.Responses.InputItems.ListAutoPaging(ctx(t), second.ID, responses.InputItemListParams{Order: responses.InputItemListParamsOrderAsc, Limit: oai.Int(1)})
+	for iter.Next() {
+		all = append(all, text(iter.Current()))
+	}
+	require.NoError(t, iter.Err())
+	require.Equal(t, []string{"user:input_text:one", "assistant:output_text:one", "user:input_text:two", "user:input_text:three"}, all)
+
+	var apiErr *oai.Error
+	_, err = b.Responses.InputItems.List(ctx(t), second.ID, responses.InputItemListParams{})
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
+
+	_, err = a.Responses.Cancel(ctx(t), second.ID)
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusBadRequest, apiErr.StatusCode)
+	require.Equal(t, "Cannot cancel a synchronous response.", apiErr.Message)
+	_, err = b.Responses.Cancel(ctx(t), second.ID)
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
+
+	_, err = a.Responses.InputItems.List(ctx(t), second.ID, responses.InputItemListParams{Order: "sideways"})
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusBadRequest, apiErr.StatusCode)
+	require.Equal(t, "order", apiErr.Param)
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/promptlog"
@@ -82,17 +83,109 @@ func (s *Service) storeResponse(ctx context.Context, c *Caller, req *wire.Respon
 // StoredResponse returns the caller's tenant's stored response id (the
 // response object JSON); 404 for an unknown id and another tenant's.
 func (s *Service) StoredResponse(ctx context.Context, c *Caller, id string) ([]byte, error) {
-	if s.Stored == nil || !wire.ValidResponseID(id) {
-		return nil, responseNotFound(id)
-	}
-	r, err := s.Stored.Get(ctx, c.Tenant, id)
-	if errors.Is(err, promptlog.ErrResponseNotFound) {
-		return nil, responseNotFound(id)
-	}
+	r, err := s.stored(ctx, c, id)
 	if err != nil {
 		return nil, err
 	}
 	return r.Response, nil
+}
+
+// stored opens the caller's tenant's stored response id; 404 for an
+// unknown id and another tenant's.
+func (s *Service) stored(ctx context.Context, c *Caller, id string) (promptlog.StoredResponse, error) {
+	if s.Stored == nil || !wire.ValidResponseID(id) {
+		return promptlog.StoredResponse{}, responseNotFound(id)
+	}
+	r, err := s.Stored.Get(ctx, c.Tenant, id)
+	if errors.Is(err, promptlog.ErrResponseNotFound) {
+		return promptlog.StoredResponse{}, responseNotFound(id)
+	}
+	return r, err
+}
+
+// maxInputItemsPage bounds limit, as at OpenAI.
+const maxInputItemsPage = 100
+
+// ResponseInputItems returns one page of the input items of the caller's
+// tenant's stored response id, as OpenAI's list object: the conversation
+// that led to the response (a previous response's included, which is the
+// context the model saw), without the response's own output. order is
+// "desc" (the default, as at OpenAI) or "asc"; after names an item of the
+// list to continue after.
+func (s *Service) ResponseInputItems(ctx context.Context, c *Caller, id, after string, limit int, order string) ([]byte, error) {
+	switch order {
+	case "":
+		order = "desc"
+	case "asc", "desc":
+	default:
+		return nil, apierr.Invalid("order", "order must be \"asc\" or \"desc\"")
+	}
+	switch {
+	case limit == 0:
+		limit = 20
+	case limit < 1 || limit > maxInputItemsPage:
+		return nil, apierr.Invalid("limit", "limit must be between 1 and %d", maxInputItemsPage)
+	}
+	r, err := s.stored(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	var conv []wire.Message
+	if err := json.Unmarshal(r.Input, &conv); err != nil {
+		return nil, fmt.Errorf("stored response: decode conversation: %w", err)
+	}
+	var resp struct {
+		Output []wire.OutputItem `json:"output"`
+	}
+	if err := json.Unmarshal(r.Response, &resp); err != nil {
+		return nil, fmt.Errorf("stored response: decode response: %w", err)
+	}
+	// The stored conversation ends with the response's output.
+	conv = conv[:max(len(conv)-len(wire.OutputMessages(resp.Output)), 0)]
+	items, err := wire.InputItems(id, conv)
+	if err != nil {
+		return nil, err
+	}
+	if order == "desc" {
+		slices.Reverse(items)
+	}
+	start := 0
+	if after != "" {
+		i := slices.IndexFunc(items, func(it wire.InputItem) bool { return it.ID == after })
+		if i < 0 {
+			return nil, apierr.Invalid("after", "after must be the id of an item of this list")
+		}
+		start = i + 1
+	}
+	end := min(start+limit, len(items))
+	page := struct {
+		Object  string           `json:"object"`
+		Data    []wire.InputItem `json:"data"`
+		FirstID *string          `json:"first_id"`
+		LastID  *string          `json:"last_id"`
+		HasMore bool             `json:"has_more"`
+	}{Object: "list", Data: items[start:end], HasMore: end < len(items)}
+	if len(page.Data) > 0 {
+		page.FirstID, page.LastID = &page.Data[0].ID, &page.Data[len(page.Data)-1].ID
+	}
+	b, err := json.Marshal(page)
+	if err != nil {
+		return nil, fmt.Errorf("encode input items: %w", err)
+	}
+	return b, nil
+}
+
+// CancelStoredResponse answers POST /v1/responses/{id}/cancel. Only
+// background responses can be cancelled, and Rampart runs none
+// ("background": true is refused), so a stored response of the caller's
+// tenant gets OpenAI's 400 for a response that was not created in the
+// background; an unknown id and another tenant's are 404. It always
+// returns an error until background responses exist.
+func (s *Service) CancelStoredResponse(ctx context.Context, c *Caller, id string) error {
+	if _, err := s.stored(ctx, c, id); err != nil {
+		return err
+	}
+	return apierr.Invalid("", "Cannot cancel a synchronous response.")
 }
 
 // DeleteStoredResponse deletes the caller's tenant's stored response id and

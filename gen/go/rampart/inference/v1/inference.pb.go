@@ -1229,6 +1229,219 @@ func (x *DeleteResponseResponse) GetBody() []byte {
 	return nil
 }
 
+// ListResponseInputItemsRequest names a stored response and a page of its
+// input items.
+type ListResponseInputItemsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Response id ("resp_...").
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// An item id: list the items after it, in the chosen order.
+	After string `protobuf:"bytes,2,opt,name=after,proto3" json:"after,omitempty"`
+	// Items per page, 1-100; 0: 20.
+	Limit int32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	// "asc" or "desc" (empty: "desc", newest first, as OpenAI).
+	Order         string `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListResponseInputItemsRequest) Reset() {
+	*x = ListResponseInputItemsRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListResponseInputItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListResponseInputItemsRequest) ProtoMessage() {}
+
+func (x *ListResponseInputItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListResponseInputItemsRequest.ProtoReflect.Descriptor instead.
+func (*ListResponseInputItemsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListResponseInputItemsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ListResponseInputItemsRequest) GetAfter() string {
+	if x != nil {
+		return x.After
+	}
+	return ""
+}
+
+func (x *ListResponseInputItemsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListResponseInputItemsRequest) GetOrder() string {
+	if x != nil {
+		return x.Order
+	}
+	return ""
+}
+
+// ListResponseInputItemsResponse is one page of input items.
+type ListResponseInputItemsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OpenAI list JSON object ({"object":"list","data","first_id",
+	// "last_id","has_more"}).
+	Body          []byte `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListResponseInputItemsResponse) Reset() {
+	*x = ListResponseInputItemsResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListResponseInputItemsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListResponseInputItemsResponse) ProtoMessage() {}
+
+func (x *ListResponseInputItemsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListResponseInputItemsResponse.ProtoReflect.Descriptor instead.
+func (*ListResponseInputItemsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListResponseInputItemsResponse) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+// CancelResponseRequest names a response to cancel.
+type CancelResponseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Response id ("resp_...").
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelResponseRequest) Reset() {
+	*x = CancelResponseRequest{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelResponseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelResponseRequest) ProtoMessage() {}
+
+func (x *CancelResponseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelResponseRequest.ProtoReflect.Descriptor instead.
+func (*CancelResponseRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CancelResponseRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// CancelResponseResponse is the cancelled response.
+type CancelResponseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OpenAI response JSON object.
+	Body          []byte `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelResponseResponse) Reset() {
+	*x = CancelResponseResponse{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelResponseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelResponseResponse) ProtoMessage() {}
+
+func (x *CancelResponseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelResponseResponse.ProtoReflect.Descriptor instead.
+func (*CancelResponseResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CancelResponseResponse) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
 // StreamChatCompletionRequest is one streaming chat completion request.
 type StreamChatCompletionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1244,7 +1457,7 @@ type StreamChatCompletionRequest struct {
 
 func (x *StreamChatCompletionRequest) Reset() {
 	*x = StreamChatCompletionRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1469,7 @@ func (x *StreamChatCompletionRequest) String() string {
 func (*StreamChatCompletionRequest) ProtoMessage() {}
 
 func (x *StreamChatCompletionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[21]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1482,7 @@ func (x *StreamChatCompletionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamChatCompletionRequest.ProtoReflect.Descriptor instead.
 func (*StreamChatCompletionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{21}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StreamChatCompletionRequest) GetBody() []byte {
@@ -1311,7 +1524,7 @@ type StreamChatCompletionResponse struct {
 
 func (x *StreamChatCompletionResponse) Reset() {
 	*x = StreamChatCompletionResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1323,7 +1536,7 @@ func (x *StreamChatCompletionResponse) String() string {
 func (*StreamChatCompletionResponse) ProtoMessage() {}
 
 func (x *StreamChatCompletionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[22]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1336,7 +1549,7 @@ func (x *StreamChatCompletionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamChatCompletionResponse.ProtoReflect.Descriptor instead.
 func (*StreamChatCompletionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{22}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StreamChatCompletionResponse) GetChunk() []byte {
@@ -1371,7 +1584,7 @@ type EmbeddingsRequest struct {
 
 func (x *EmbeddingsRequest) Reset() {
 	*x = EmbeddingsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1596,7 @@ func (x *EmbeddingsRequest) String() string {
 func (*EmbeddingsRequest) ProtoMessage() {}
 
 func (x *EmbeddingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[23]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1609,7 @@ func (x *EmbeddingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbeddingsRequest.ProtoReflect.Descriptor instead.
 func (*EmbeddingsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{23}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EmbeddingsRequest) GetBody() []byte {
@@ -1419,7 +1632,7 @@ type EmbeddingsResponse struct {
 
 func (x *EmbeddingsResponse) Reset() {
 	*x = EmbeddingsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1644,7 @@ func (x *EmbeddingsResponse) String() string {
 func (*EmbeddingsResponse) ProtoMessage() {}
 
 func (x *EmbeddingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[24]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1657,7 @@ func (x *EmbeddingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbeddingsResponse.ProtoReflect.Descriptor instead.
 func (*EmbeddingsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{24}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EmbeddingsResponse) GetBody() []byte {
@@ -1478,7 +1691,7 @@ type EmbedForTenantRequest struct {
 
 func (x *EmbedForTenantRequest) Reset() {
 	*x = EmbedForTenantRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1703,7 @@ func (x *EmbedForTenantRequest) String() string {
 func (*EmbedForTenantRequest) ProtoMessage() {}
 
 func (x *EmbedForTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[25]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1716,7 @@ func (x *EmbedForTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedForTenantRequest.ProtoReflect.Descriptor instead.
 func (*EmbedForTenantRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{25}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EmbedForTenantRequest) GetTenantId() string {
@@ -1545,7 +1758,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1770,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[26]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1783,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{26}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -1595,7 +1808,7 @@ type EmbedForTenantResponse struct {
 
 func (x *EmbedForTenantResponse) Reset() {
 	*x = EmbedForTenantResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1607,7 +1820,7 @@ func (x *EmbedForTenantResponse) String() string {
 func (*EmbedForTenantResponse) ProtoMessage() {}
 
 func (x *EmbedForTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[27]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1620,7 +1833,7 @@ func (x *EmbedForTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedForTenantResponse.ProtoReflect.Descriptor instead.
 func (*EmbedForTenantResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{27}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *EmbedForTenantResponse) GetVectors() []*Vector {
@@ -1653,7 +1866,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +1878,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[28]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +1891,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{28}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{32}
 }
 
 // Model is one model the caller may use.
@@ -1696,7 +1909,7 @@ type Model struct {
 
 func (x *Model) Reset() {
 	*x = Model{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[29]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1921,7 @@ func (x *Model) String() string {
 func (*Model) ProtoMessage() {}
 
 func (x *Model) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[29]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1934,7 @@ func (x *Model) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Model.ProtoReflect.Descriptor instead.
 func (*Model) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{29}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Model) GetId() string {
@@ -1756,7 +1969,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +1981,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +1994,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{30}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListModelsResponse) GetModels() []*Model {
@@ -1802,7 +2015,7 @@ type GetModelRequest struct {
 
 func (x *GetModelRequest) Reset() {
 	*x = GetModelRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +2027,7 @@ func (x *GetModelRequest) String() string {
 func (*GetModelRequest) ProtoMessage() {}
 
 func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +2040,7 @@ func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelRequest.ProtoReflect.Descriptor instead.
 func (*GetModelRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{31}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetModelRequest) GetModel() string {
@@ -1848,7 +2061,7 @@ type GetModelResponse struct {
 
 func (x *GetModelResponse) Reset() {
 	*x = GetModelResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1860,7 +2073,7 @@ func (x *GetModelResponse) String() string {
 func (*GetModelResponse) ProtoMessage() {}
 
 func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1873,7 +2086,7 @@ func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelResponse.ProtoReflect.Descriptor instead.
 func (*GetModelResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{32}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetModelResponse) GetModel() *Model {
@@ -1901,7 +2114,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +2126,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2139,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{33}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetUsageRequest) GetFrom() string {
@@ -1971,7 +2184,7 @@ type UsageBucket struct {
 
 func (x *UsageBucket) Reset() {
 	*x = UsageBucket{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1983,7 +2196,7 @@ func (x *UsageBucket) String() string {
 func (*UsageBucket) ProtoMessage() {}
 
 func (x *UsageBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1996,7 +2209,7 @@ func (x *UsageBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageBucket.ProtoReflect.Descriptor instead.
 func (*UsageBucket) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{34}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *UsageBucket) GetGroup() string {
@@ -2060,7 +2273,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2285,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2298,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{35}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetUsageResponse) GetFrom() string {
@@ -2198,6 +2411,17 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\x15DeleteResponseRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\",\n" +
 	"\x16DeleteResponseResponse\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\fR\x04body\"q\n" +
+	"\x1dListResponseInputItemsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05after\x18\x02 \x01(\tR\x05after\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\x12\x14\n" +
+	"\x05order\x18\x04 \x01(\tR\x05order\"4\n" +
+	"\x1eListResponseInputItemsResponse\x12\x12\n" +
+	"\x04body\x18\x01 \x01(\fR\x04body\"'\n" +
+	"\x15CancelResponseRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\",\n" +
+	"\x16CancelResponseResponse\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\"\xa9\x01\n" +
 	"\x1bStreamChatCompletionRequest\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\x129\n" +
@@ -2260,7 +2484,7 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\rRequestFormat\x12\x1e\n" +
 	"\x1aREQUEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aREQUEST_FORMAT_COMPLETIONS\x10\x01\x12\x1c\n" +
-	"\x18REQUEST_FORMAT_RESPONSES\x10\x022\xd0\x0e\n" +
+	"\x18REQUEST_FORMAT_RESPONSES\x10\x022\xc8\x10\n" +
 	"\x10InferenceService\x12k\n" +
 	"\x0eChatCompletion\x12+.rampart.inference.v1.ChatCompletionRequest\x1a,.rampart.inference.v1.ChatCompletionResponse\x12\x7f\n" +
 	"\x14StreamChatCompletion\x121.rampart.inference.v1.StreamChatCompletionRequest\x1a2.rampart.inference.v1.StreamChatCompletionResponse0\x01\x12_\n" +
@@ -2268,7 +2492,9 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"Embeddings\x12'.rampart.inference.v1.EmbeddingsRequest\x1a(.rampart.inference.v1.EmbeddingsResponse\x12k\n" +
 	"\x0eEmbedForTenant\x12+.rampart.inference.v1.EmbedForTenantRequest\x1a,.rampart.inference.v1.EmbedForTenantResponse\x12g\n" +
 	"\vGetResponse\x12(.rampart.inference.v1.GetResponseRequest\x1a).rampart.inference.v1.GetResponseResponse\"\x03\x90\x02\x01\x12p\n" +
-	"\x0eDeleteResponse\x12+.rampart.inference.v1.DeleteResponseRequest\x1a,.rampart.inference.v1.DeleteResponseResponse\"\x03\x90\x02\x02\x12d\n" +
+	"\x0eDeleteResponse\x12+.rampart.inference.v1.DeleteResponseRequest\x1a,.rampart.inference.v1.DeleteResponseResponse\"\x03\x90\x02\x02\x12\x88\x01\n" +
+	"\x16ListResponseInputItems\x123.rampart.inference.v1.ListResponseInputItemsRequest\x1a4.rampart.inference.v1.ListResponseInputItemsResponse\"\x03\x90\x02\x01\x12k\n" +
+	"\x0eCancelResponse\x12+.rampart.inference.v1.CancelResponseRequest\x1a,.rampart.inference.v1.CancelResponseResponse\x12d\n" +
 	"\n" +
 	"ListModels\x12'.rampart.inference.v1.ListModelsRequest\x1a(.rampart.inference.v1.ListModelsResponse\"\x03\x90\x02\x01\x12^\n" +
 	"\bGetModel\x12%.rampart.inference.v1.GetModelRequest\x1a&.rampart.inference.v1.GetModelResponse\"\x03\x90\x02\x01\x12o\n" +
@@ -2293,48 +2519,52 @@ func file_rampart_inference_v1_inference_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_inference_v1_inference_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_rampart_inference_v1_inference_proto_goTypes = []any{
-	(RequestFormat)(0),                   // 0: rampart.inference.v1.RequestFormat
-	(*Assistant)(nil),                    // 1: rampart.inference.v1.Assistant
-	(*CreateAssistantRequest)(nil),       // 2: rampart.inference.v1.CreateAssistantRequest
-	(*CreateAssistantResponse)(nil),      // 3: rampart.inference.v1.CreateAssistantResponse
-	(*ListAssistantsRequest)(nil),        // 4: rampart.inference.v1.ListAssistantsRequest
-	(*ListAssistantsResponse)(nil),       // 5: rampart.inference.v1.ListAssistantsResponse
-	(*GetAssistantRequest)(nil),          // 6: rampart.inference.v1.GetAssistantRequest
-	(*GetAssistantResponse)(nil),         // 7: rampart.inference.v1.GetAssistantResponse
-	(*DeleteAssistantRequest)(nil),       // 8: rampart.inference.v1.DeleteAssistantRequest
-	(*DeleteAssistantResponse)(nil),      // 9: rampart.inference.v1.DeleteAssistantResponse
-	(*PromptLog)(nil),                    // 10: rampart.inference.v1.PromptLog
-	(*ListPromptLogsRequest)(nil),        // 11: rampart.inference.v1.ListPromptLogsRequest
-	(*ListPromptLogsResponse)(nil),       // 12: rampart.inference.v1.ListPromptLogsResponse
-	(*GetPromptLogRequest)(nil),          // 13: rampart.inference.v1.GetPromptLogRequest
-	(*GetPromptLogResponse)(nil),         // 14: rampart.inference.v1.GetPromptLogResponse
-	(*Passage)(nil),                      // 15: rampart.inference.v1.Passage
-	(*ChatCompletionRequest)(nil),        // 16: rampart.inference.v1.ChatCompletionRequest
-	(*ChatCompletionResponse)(nil),       // 17: rampart.inference.v1.ChatCompletionResponse
-	(*GetResponseRequest)(nil),           // 18: rampart.inference.v1.GetResponseRequest
-	(*GetResponseResponse)(nil),          // 19: rampart.inference.v1.GetResponseResponse
-	(*DeleteResponseRequest)(nil),        // 20: rampart.inference.v1.DeleteResponseRequest
-	(*DeleteResponseResponse)(nil),       // 21: rampart.inference.v1.DeleteResponseResponse
-	(*StreamChatCompletionRequest)(nil),  // 22: rampart.inference.v1.StreamChatCompletionRequest
-	(*StreamChatCompletionResponse)(nil), // 23: rampart.inference.v1.StreamChatCompletionResponse
-	(*EmbeddingsRequest)(nil),            // 24: rampart.inference.v1.EmbeddingsRequest
-	(*EmbeddingsResponse)(nil),           // 25: rampart.inference.v1.EmbeddingsResponse
-	(*EmbedForTenantRequest)(nil),        // 26: rampart.inference.v1.EmbedForTenantRequest
-	(*Vector)(nil),                       // 27: rampart.inference.v1.Vector
-	(*EmbedForTenantResponse)(nil),       // 28: rampart.inference.v1.EmbedForTenantResponse
-	(*ListModelsRequest)(nil),            // 29: rampart.inference.v1.ListModelsRequest
-	(*Model)(nil),                        // 30: rampart.inference.v1.Model
-	(*ListModelsResponse)(nil),           // 31: rampart.inference.v1.ListModelsResponse
-	(*GetModelRequest)(nil),              // 32: rampart.inference.v1.GetModelRequest
-	(*GetModelResponse)(nil),             // 33: rampart.inference.v1.GetModelResponse
-	(*GetUsageRequest)(nil),              // 34: rampart.inference.v1.GetUsageRequest
-	(*UsageBucket)(nil),                  // 35: rampart.inference.v1.UsageBucket
-	(*GetUsageResponse)(nil),             // 36: rampart.inference.v1.GetUsageResponse
-	nil,                                  // 37: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
-	nil,                                  // 38: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	nil,                                  // 39: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	(RequestFormat)(0),                     // 0: rampart.inference.v1.RequestFormat
+	(*Assistant)(nil),                      // 1: rampart.inference.v1.Assistant
+	(*CreateAssistantRequest)(nil),         // 2: rampart.inference.v1.CreateAssistantRequest
+	(*CreateAssistantResponse)(nil),        // 3: rampart.inference.v1.CreateAssistantResponse
+	(*ListAssistantsRequest)(nil),          // 4: rampart.inference.v1.ListAssistantsRequest
+	(*ListAssistantsResponse)(nil),         // 5: rampart.inference.v1.ListAssistantsResponse
+	(*GetAssistantRequest)(nil),            // 6: rampart.inference.v1.GetAssistantRequest
+	(*GetAssistantResponse)(nil),           // 7: rampart.inference.v1.GetAssistantResponse
+	(*DeleteAssistantRequest)(nil),         // 8: rampart.inference.v1.DeleteAssistantRequest
+	(*DeleteAssistantResponse)(nil),        // 9: rampart.inference.v1.DeleteAssistantResponse
+	(*PromptLog)(nil),                      // 10: rampart.inference.v1.PromptLog
+	(*ListPromptLogsRequest)(nil),          // 11: rampart.inference.v1.ListPromptLogsRequest
+	(*ListPromptLogsResponse)(nil),         // 12: rampart.inference.v1.ListPromptLogsResponse
+	(*GetPromptLogRequest)(nil),            // 13: rampart.inference.v1.GetPromptLogRequest
+	(*GetPromptLogResponse)(nil),           // 14: rampart.inference.v1.GetPromptLogResponse
+	(*Passage)(nil),                        // 15: rampart.inference.v1.Passage
+	(*ChatCompletionRequest)(nil),          // 16: rampart.inference.v1.ChatCompletionRequest
+	(*ChatCompletionResponse)(nil),         // 17: rampart.inference.v1.ChatCompletionResponse
+	(*GetResponseRequest)(nil),             // 18: rampart.inference.v1.GetResponseRequest
+	(*GetResponseResponse)(nil),            // 19: rampart.inference.v1.GetResponseResponse
+	(*DeleteResponseRequest)(nil),          // 20: rampart.inference.v1.DeleteResponseRequest
+	(*DeleteResponseResponse)(nil),         // 21: rampart.inference.v1.DeleteResponseResponse
+	(*ListResponseInputItemsRequest)(nil),  // 22: rampart.inference.v1.ListResponseInputItemsRequest
+	(*ListResponseInputItemsResponse)(nil), // 23: rampart.inference.v1.ListResponseInputItemsResponse
+	(*CancelResponseRequest)(nil),          // 24: rampart.inference.v1.CancelResponseRequest
+	(*CancelResponseResponse)(nil),         // 25: rampart.inference.v1.CancelResponseResponse
+	(*StreamChatCompletionRequest)(nil),    // 26: rampart.inference.v1.StreamChatCompletionRequest
+	(*StreamChatCompletionResponse)(nil),   // 27: rampart.inference.v1.StreamChatCompletionResponse
+	(*EmbeddingsRequest)(nil),              // 28: rampart.inference.v1.EmbeddingsRequest
+	(*EmbeddingsResponse)(nil),             // 29: rampart.inference.v1.EmbeddingsResponse
+	(*EmbedForTenantRequest)(nil),          // 30: rampart.inference.v1.EmbedForTenantRequest
+	(*Vector)(nil),                         // 31: rampart.inference.v1.Vector
+	(*EmbedForTenantResponse)(nil),         // 32: rampart.inference.v1.EmbedForTenantResponse
+	(*ListModelsRequest)(nil),              // 33: rampart.inference.v1.ListModelsRequest
+	(*Model)(nil),                          // 34: rampart.inference.v1.Model
+	(*ListModelsResponse)(nil),             // 35: rampart.inference.v1.ListModelsResponse
+	(*GetModelRequest)(nil),                // 36: rampart.inference.v1.GetModelRequest
+	(*GetModelResponse)(nil),               // 37: rampart.inference.v1.GetModelResponse
+	(*GetUsageRequest)(nil),                // 38: rampart.inference.v1.GetUsageRequest
+	(*UsageBucket)(nil),                    // 39: rampart.inference.v1.UsageBucket
+	(*GetUsageResponse)(nil),               // 40: rampart.inference.v1.GetUsageResponse
+	nil,                                    // 41: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	nil,                                    // 42: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	nil,                                    // 43: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
 }
 var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
 	1,  // 0: rampart.inference.v1.CreateAssistantRequest.assistant:type_name -> rampart.inference.v1.Assistant
@@ -2345,48 +2575,52 @@ var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
 	10, // 5: rampart.inference.v1.GetPromptLogResponse.log:type_name -> rampart.inference.v1.PromptLog
 	15, // 6: rampart.inference.v1.ChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
 	0,  // 7: rampart.inference.v1.ChatCompletionRequest.format:type_name -> rampart.inference.v1.RequestFormat
-	37, // 8: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	41, // 8: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
 	15, // 9: rampart.inference.v1.StreamChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
 	0,  // 10: rampart.inference.v1.StreamChatCompletionRequest.format:type_name -> rampart.inference.v1.RequestFormat
-	38, // 11: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	39, // 12: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
-	27, // 13: rampart.inference.v1.EmbedForTenantResponse.vectors:type_name -> rampart.inference.v1.Vector
-	30, // 14: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
-	30, // 15: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
-	35, // 16: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
-	35, // 17: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
+	42, // 11: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	43, // 12: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	31, // 13: rampart.inference.v1.EmbedForTenantResponse.vectors:type_name -> rampart.inference.v1.Vector
+	34, // 14: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
+	34, // 15: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
+	39, // 16: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
+	39, // 17: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
 	16, // 18: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
-	22, // 19: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
-	24, // 20: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
-	26, // 21: rampart.inference.v1.InferenceService.EmbedForTenant:input_type -> rampart.inference.v1.EmbedForTenantRequest
+	26, // 19: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
+	28, // 20: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
+	30, // 21: rampart.inference.v1.InferenceService.EmbedForTenant:input_type -> rampart.inference.v1.EmbedForTenantRequest
 	18, // 22: rampart.inference.v1.InferenceService.GetResponse:input_type -> rampart.inference.v1.GetResponseRequest
 	20, // 23: rampart.inference.v1.InferenceService.DeleteResponse:input_type -> rampart.inference.v1.DeleteResponseRequest
-	29, // 24: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
-	32, // 25: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
-	34, // 26: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
-	11, // 27: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
-	13, // 28: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
-	2,  // 29: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
-	4,  // 30: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
-	6,  // 31: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
-	8,  // 32: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
-	17, // 33: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
-	23, // 34: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
-	25, // 35: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
-	28, // 36: rampart.inference.v1.InferenceService.EmbedForTenant:output_type -> rampart.inference.v1.EmbedForTenantResponse
-	19, // 37: rampart.inference.v1.InferenceService.GetResponse:output_type -> rampart.inference.v1.GetResponseResponse
-	21, // 38: rampart.inference.v1.InferenceService.DeleteResponse:output_type -> rampart.inference.v1.DeleteResponseResponse
-	31, // 39: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
-	33, // 40: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
-	36, // 41: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
-	12, // 42: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
-	14, // 43: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
-	3,  // 44: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
-	5,  // 45: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
-	7,  // 46: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
-	9,  // 47: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
-	33, // [33:48] is the sub-list for method output_type
-	18, // [18:33] is the sub-list for method input_type
+	22, // 24: rampart.inference.v1.InferenceService.ListResponseInputItems:input_type -> rampart.inference.v1.ListResponseInputItemsRequest
+	24, // 25: rampart.inference.v1.InferenceService.CancelResponse:input_type -> rampart.inference.v1.CancelResponseRequest
+	33, // 26: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
+	36, // 27: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
+	38, // 28: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
+	11, // 29: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
+	13, // 30: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
+	2,  // 31: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
+	4,  // 32: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
+	6,  // 33: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
+	8,  // 34: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
+	17, // 35: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
+	27, // 36: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
+	29, // 37: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
+	32, // 38: rampart.inference.v1.InferenceService.EmbedForTenant:output_type -> rampart.inference.v1.EmbedForTenantResponse
+	19, // 39: rampart.inference.v1.InferenceService.GetResponse:output_type -> rampart.inference.v1.GetResponseResponse
+	21, // 40: rampart.inference.v1.InferenceService.DeleteResponse:output_type -> rampart.inference.v1.DeleteResponseResponse
+	23, // 41: rampart.inference.v1.InferenceService.ListResponseInputItems:output_type -> rampart.inference.v1.ListResponseInputItemsResponse
+	25, // 42: rampart.inference.v1.InferenceService.CancelResponse:output_type -> rampart.inference.v1.CancelResponseResponse
+	35, // 43: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
+	37, // 44: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
+	40, // 45: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
+	12, // 46: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
+	14, // 47: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
+	3,  // 48: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
+	5,  // 49: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
+	7,  // 50: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
+	9,  // 51: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
+	35, // [35:52] is the sub-list for method output_type
+	18, // [18:35] is the sub-list for method input_type
 	18, // [18:18] is the sub-list for extension type_name
 	18, // [18:18] is the sub-list for extension extendee
 	0,  // [0:18] is the sub-list for field type_name
@@ -2403,7 +2637,7 @@ func file_rampart_inference_v1_inference_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_inference_v1_inference_proto_rawDesc), len(file_rampart_inference_v1_inference_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   39,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

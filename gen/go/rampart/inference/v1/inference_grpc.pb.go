@@ -19,21 +19,23 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	InferenceService_ChatCompletion_FullMethodName       = "/rampart.inference.v1.InferenceService/ChatCompletion"
-	InferenceService_StreamChatCompletion_FullMethodName = "/rampart.inference.v1.InferenceService/StreamChatCompletion"
-	InferenceService_Embeddings_FullMethodName           = "/rampart.inference.v1.InferenceService/Embeddings"
-	InferenceService_EmbedForTenant_FullMethodName       = "/rampart.inference.v1.InferenceService/EmbedForTenant"
-	InferenceService_GetResponse_FullMethodName          = "/rampart.inference.v1.InferenceService/GetResponse"
-	InferenceService_DeleteResponse_FullMethodName       = "/rampart.inference.v1.InferenceService/DeleteResponse"
-	InferenceService_ListModels_FullMethodName           = "/rampart.inference.v1.InferenceService/ListModels"
-	InferenceService_GetModel_FullMethodName             = "/rampart.inference.v1.InferenceService/GetModel"
-	InferenceService_GetUsage_FullMethodName             = "/rampart.inference.v1.InferenceService/GetUsage"
-	InferenceService_ListPromptLogs_FullMethodName       = "/rampart.inference.v1.InferenceService/ListPromptLogs"
-	InferenceService_GetPromptLog_FullMethodName         = "/rampart.inference.v1.InferenceService/GetPromptLog"
-	InferenceService_CreateAssistant_FullMethodName      = "/rampart.inference.v1.InferenceService/CreateAssistant"
-	InferenceService_ListAssistants_FullMethodName       = "/rampart.inference.v1.InferenceService/ListAssistants"
-	InferenceService_GetAssistant_FullMethodName         = "/rampart.inference.v1.InferenceService/GetAssistant"
-	InferenceService_DeleteAssistant_FullMethodName      = "/rampart.inference.v1.InferenceService/DeleteAssistant"
+	InferenceService_ChatCompletion_FullMethodName         = "/rampart.inference.v1.InferenceService/ChatCompletion"
+	InferenceService_StreamChatCompletion_FullMethodName   = "/rampart.inference.v1.InferenceService/StreamChatCompletion"
+	InferenceService_Embeddings_FullMethodName             = "/rampart.inference.v1.InferenceService/Embeddings"
+	InferenceService_EmbedForTenant_FullMethodName         = "/rampart.inference.v1.InferenceService/EmbedForTenant"
+	InferenceService_GetResponse_FullMethodName            = "/rampart.inference.v1.InferenceService/GetResponse"
+	InferenceService_DeleteResponse_FullMethodName         = "/rampart.inference.v1.InferenceService/DeleteResponse"
+	InferenceService_ListResponseInputItems_FullMethodName = "/rampart.inference.v1.InferenceService/ListResponseInputItems"
+	InferenceService_CancelResponse_FullMethodName         = "/rampart.inference.v1.InferenceService/CancelResponse"
+	InferenceService_ListModels_FullMethodName             = "/rampart.inference.v1.InferenceService/ListModels"
+	InferenceService_GetModel_FullMethodName               = "/rampart.inference.v1.InferenceService/GetModel"
+	InferenceService_GetUsage_FullMethodName               = "/rampart.inference.v1.InferenceService/GetUsage"
+	InferenceService_ListPromptLogs_FullMethodName         = "/rampart.inference.v1.InferenceService/ListPromptLogs"
+	InferenceService_GetPromptLog_FullMethodName           = "/rampart.inference.v1.InferenceService/GetPromptLog"
+	InferenceService_CreateAssistant_FullMethodName        = "/rampart.inference.v1.InferenceService/CreateAssistant"
+	InferenceService_ListAssistants_FullMethodName         = "/rampart.inference.v1.InferenceService/ListAssistants"
+	InferenceService_GetAssistant_FullMethodName           = "/rampart.inference.v1.InferenceService/GetAssistant"
+	InferenceService_DeleteAssistant_FullMethodName        = "/rampart.inference.v1.InferenceService/DeleteAssistant"
 )
 
 // InferenceServiceClient is the client API for InferenceService service.
@@ -84,6 +86,18 @@ type InferenceServiceClient interface {
 	// tenant; NotFound for an unknown id and for any other tenant's. Served
 	// by the edge's OpenAI handler at DELETE /v1/responses/{id}.
 	DeleteResponse(ctx context.Context, in *DeleteResponseRequest, opts ...grpc.CallOption) (*DeleteResponseResponse, error)
+	// ListResponseInputItems lists the input items of a stored response of
+	// the caller's tenant (the conversation that led to it), paginated like
+	// OpenAI's (after, limit, order); NotFound for an unknown id and for any
+	// other tenant's. Served at GET /v1/responses/{id}/input_items
+	// (docs/adr/0040-responses-native-pass-through.md).
+	ListResponseInputItems(ctx context.Context, in *ListResponseInputItemsRequest, opts ...grpc.CallOption) (*ListResponseInputItemsResponse, error)
+	// CancelResponse cancels a background response. Rampart runs no
+	// background responses ("background": true is refused), so a stored
+	// response of the caller's tenant is InvalidArgument, as OpenAI answers
+	// for a response not created in the background; NotFound for an unknown
+	// id and for any other tenant's. Served at POST /v1/responses/{id}/cancel.
+	CancelResponse(ctx context.Context, in *CancelResponseRequest, opts ...grpc.CallOption) (*CancelResponseResponse, error)
 	// ListModels lists the models the caller may use.
 	ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error)
 	// GetModel returns one model the caller may use; NotFound otherwise.
@@ -187,6 +201,26 @@ func (c *inferenceServiceClient) DeleteResponse(ctx context.Context, in *DeleteR
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DeleteResponseResponse)
 	err := c.cc.Invoke(ctx, InferenceService_DeleteResponse_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inferenceServiceClient) ListResponseInputItems(ctx context.Context, in *ListResponseInputItemsRequest, opts ...grpc.CallOption) (*ListResponseInputItemsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListResponseInputItemsResponse)
+	err := c.cc.Invoke(ctx, InferenceService_ListResponseInputItems_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inferenceServiceClient) CancelResponse(ctx context.Context, in *CancelResponseRequest, opts ...grpc.CallOption) (*CancelResponseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelResponseResponse)
+	err := c.cc.Invoke(ctx, InferenceService_CancelResponse_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -331,6 +365,18 @@ type InferenceServiceServer interface {
 	// tenant; NotFound for an unknown id and for any other tenant's. Served
 	// by the edge's OpenAI handler at DELETE /v1/responses/{id}.
 	DeleteResponse(context.Context, *DeleteResponseRequest) (*DeleteResponseResponse, error)
+	// ListResponseInputItems lists the input items of a stored response of
+	// the caller's tenant (the conversation that led to it), paginated like
+	// OpenAI's (after, limit, order); NotFound for an unknown id and for any
+	// other tenant's. Served at GET /v1/responses/{id}/input_items
+	// (docs/adr/0040-responses-native-pass-through.md).
+	ListResponseInputItems(context.Context, *ListResponseInputItemsRequest) (*ListResponseInputItemsResponse, error)
+	// CancelResponse cancels a background response. Rampart runs no
+	// background responses ("background": true is refused), so a stored
+	// response of the caller's tenant is InvalidArgument, as OpenAI answers
+	// for a response not created in the background; NotFound for an unknown
+	// id and for any other tenant's. Served at POST /v1/responses/{id}/cancel.
+	CancelResponse(context.Context, *CancelResponseRequest) (*CancelResponseResponse, error)
 	// ListModels lists the models the caller may use.
 	ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error)
 	// GetModel returns one model the caller may use; NotFound otherwise.
@@ -388,6 +434,12 @@ func (UnimplementedInferenceServiceServer) GetResponse(context.Context, *GetResp
 }
 func (UnimplementedInferenceServiceServer) DeleteResponse(context.Context, *DeleteResponseRequest) (*DeleteResponseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteResponse not implemented")
+}
+func (UnimplementedInferenceServiceServer) ListResponseInputItems(context.Context, *ListResponseInputItemsRequest) (*ListResponseInputItemsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListResponseInputItems not implemented")
+}
+func (UnimplementedInferenceServiceServer) CancelResponse(context.Context, *CancelResponseRequest) (*CancelResponseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelResponse not implemented")
 }
 func (UnimplementedInferenceServiceServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
@@ -534,6 +586,42 @@ func _InferenceService_DeleteResponse_Handler(srv interface{}, ctx context.Conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(InferenceServiceServer).DeleteResponse(ctx, req.(*DeleteResponseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InferenceService_ListResponseInputItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListResponseInputItemsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).ListResponseInputItems(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_ListResponseInputItems_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).ListResponseInputItems(ctx, req.(*ListResponseInputItemsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InferenceService_CancelResponse_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelResponseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InferenceServiceServer).CancelResponse(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InferenceService_CancelResponse_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InferenceServiceServer).CancelResponse(ctx, req.(*CancelResponseRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -726,6 +814,14 @@ var InferenceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteResponse",
 			Handler:    _InferenceService_DeleteResponse_Handler,
+		},
+		{
+			MethodName: "ListResponseInputItems",
+			Handler:    _InferenceService_ListResponseInputItems_Handler,
+		},
+		{
+			MethodName: "CancelResponse",
+			Handler:    _InferenceService_CancelResponse_Handler,
 		},
 		{
 			MethodName: "ListModels",
