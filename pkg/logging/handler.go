@@ -42,17 +42,23 @@ func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.nex
 
 // Handle implements slog.Handler.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, h.red.String(r.Message), r.PC)
+	// The redacted attributes are gathered first and added at once: one
+	// AddAttrs per attribute grew the record's overflow slice several times
+	// per access-log line (issue 15).
+	var buf [16]slog.Attr
+	attrs := buf[:0]
 	if id := RequestID(ctx); id != "" {
-		out.AddAttrs(slog.String("request_id", id))
+		attrs = append(attrs, slog.String("request_id", id))
 	}
 	if id := TenantID(ctx); id != "" {
-		out.AddAttrs(slog.String("tenant_id", id))
+		attrs = append(attrs, slog.String("tenant_id", id))
 	}
 	r.Attrs(func(a slog.Attr) bool {
-		out.AddAttrs(h.attr(a))
+		attrs = append(attrs, h.attr(a))
 		return true
 	})
+	out := slog.NewRecord(r.Time, r.Level, h.red.String(r.Message), r.PC)
+	out.AddAttrs(attrs...)
 	return h.next.Handle(ctx, out)
 }
 

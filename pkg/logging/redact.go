@@ -8,20 +8,65 @@ import (
 // Redacted replaces every secret the handler removes.
 const Redacted = "[REDACTED]"
 
+// sensitiveWords are SensitiveKey's words, lower case with '_'.
+var sensitiveWords = [...]string{
+	"authorization", "password", "passwd", "secret", "token", "api_key", "apikey",
+	"client_secret", "signing_secret", "private_key", "secret_access_key", "cookie",
+}
+
 // SensitiveKey reports whether an attribute named key holds a secret: key,
 // lower-cased with '-' read as '_', equals one of the words below or ends in
 // "_"+word ("bot_token", "x_api_key"), so "max_tokens" is not sensitive.
+//
+// It runs for every attribute of every log line (the access log on the hot
+// path, issue 15), so ASCII keys are compared in place without allocating;
+// other keys take the Unicode lower-casing path (strings.ToLower folds
+// U+212A KELVIN SIGN to 'k', so "TO\u212aEN" is "token").
 func SensitiveKey(key string) bool {
+	if !isASCII(key) {
+		return sensitiveKeyUnicode(key)
+	}
+	for _, w := range sensitiveWords {
+		n := len(w)
+		if len(key) < n || !equalFoldDash(key[len(key)-n:], w) {
+			continue
+		}
+		if len(key) == n {
+			return true
+		}
+		if c := key[len(key)-n-1]; c == '_' || c == '-' {
+			return true
+		}
+	}
+	return false
+}
+
+func sensitiveKeyUnicode(key string) bool {
 	k := strings.ReplaceAll(strings.ToLower(key), "-", "_")
-	for _, w := range [...]string{
-		"authorization", "password", "passwd", "secret", "token", "api_key", "apikey",
-		"client_secret", "signing_secret", "private_key", "secret_access_key", "cookie",
-	} {
+	for _, w := range sensitiveWords {
 		if k == w || strings.HasSuffix(k, "_"+w) {
 			return true
 		}
 	}
 	return false
+}
+
+// equalFoldDash reports whether the ASCII string s equals lower (lower case,
+// '_' for '-') ignoring ASCII case and reading '-' as '_'.
+func equalFoldDash(s, lower string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '-':
+			c = '_'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // keyWords is the inline twin of SensitiveKey's words for "key=value" text.
@@ -128,19 +173,69 @@ func keyAssignment(s string) bool {
 
 // mayHoldSecret is a cheap pre-filter: most log strings (method names,
 // SPIFFE IDs, codes) contain no trigger and skip the regular expressions,
-// which keeps the access log off the hot path's profile.
+// which keeps the access log off the hot path's profile. For every rule it
+// looks for a substring each of the rule's matches contains, in any ASCII
+// case; s is ASCII (String runs every rule on other text).
 func (r *redactor) mayHoldSecret(s string) bool {
 	for i := 0; i < len(s); i++ {
+		rest := s[i:]
 		switch s[i] | 0x20 { // ASCII lower case
-		case 'r', 'x', 'b', 'a', 'p', 's', 't', 'k', 'c':
-			rest := s[i:]
-			// For every rule, a substring each of its matches contains.
-			for _, t := range [...]string{"rk_", "xox", "xapp-", "bearer", "authorization", "passw", "secret", "token", "key", "cookie"} {
-				if len(rest) >= len(t) && strings.EqualFold(rest[:len(t)], t) {
-					return true
-				}
+		case 'r':
+			if hasPrefixFold(rest, "rk_") {
+				return true
+			}
+		case 'x':
+			if hasPrefixFold(rest, "xox") || hasPrefixFold(rest, "xapp-") {
+				return true
+			}
+		case 'b':
+			if hasPrefixFold(rest, "bearer") {
+				return true
+			}
+		case 'a':
+			if hasPrefixFold(rest, "authorization") {
+				return true
+			}
+		case 'p':
+			if hasPrefixFold(rest, "passw") {
+				return true
+			}
+		case 's':
+			if hasPrefixFold(rest, "secret") {
+				return true
+			}
+		case 't':
+			if hasPrefixFold(rest, "token") {
+				return true
+			}
+		case 'k':
+			if hasPrefixFold(rest, "key") {
+				return true
+			}
+		case 'c':
+			if hasPrefixFold(rest, "cookie") {
+				return true
 			}
 		}
 	}
 	return false
+}
+
+// hasPrefixFold reports whether s starts with lower (ASCII lower case) in
+// any ASCII case (only letters are folded: "rk_" and "xapp-" keep their
+// '_' and '-').
+func hasPrefixFold(s, lower string) bool {
+	if len(s) < len(lower) {
+		return false
+	}
+	for i := 0; i < len(lower); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }

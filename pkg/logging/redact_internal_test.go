@@ -48,3 +48,24 @@ func TestRulePrefiltersAreSafe(t *testing.T) {
 		require.Equal(t, all(s), r.String(s), "%q", s)
 	}
 }
+
+// TestSensitiveKeyFastPath: the in-place ASCII comparison agrees with the
+// lower-case-and-replace definition it replaced, for every key shape.
+func TestSensitiveKeyFastPath(t *testing.T) {
+	tests := []struct {
+		key  string
+		want bool
+	}{
+		{"token", true}, {"TOKEN", true}, {"bot_token", true}, {"Bot-Token", true},
+		{"x-api-key", true}, {"X_API_KEY", true}, {"apikey", true}, {"authorization", true},
+		{"Set-Cookie", true}, {"aws_secret_access_key", true}, {"private_key", true}, {"password", true},
+		{"max_tokens", false}, {"tokens", false}, {"xtoken", false}, {"key", false}, {"key_id", false},
+		{"tenant_id", false}, {"path", false}, {"", false}, {"_token", true}, {"-token", true},
+		{"secretive", false}, {"my_secret", true}, {"passwd", true}, {"client_request_id", false},
+		{"TO\u212aEN", true}, {"bot_to\u212Aen", true}, {"ſecret", false}, {"tökén", false},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, SensitiveKey(tt.key), "%q", tt.key)
+		require.Equal(t, sensitiveKeyUnicode(tt.key), SensitiveKey(tt.key), "%q", tt.key)
+	}
+}
