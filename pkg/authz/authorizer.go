@@ -3,6 +3,7 @@ package authz
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,25 +14,89 @@ import (
 	"google.golang.org/grpc"
 	grpcauthz "google.golang.org/grpc/authz"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
 
 // Authorizer holds the current compiled policy and provides the server
 // interceptors enforcing it.
 type Authorizer struct {
-	cur  atomic.Pointer[grpcauthz.StaticInterceptor]
+	cur  atomic.Pointer[engine]
 	stop context.CancelFunc
 	done sync.WaitGroup
 }
 
+// engine is one compiled policy and the allow decisions it has made.
+//
+// The compiled policy matches only the method and the peer certificate's
+// identity (Compile emits paths and principals, no header or address
+// rules), and a TLS peer's certificate is fixed for its connection, so an
+// allow for (certificate, method) holds for every later call on that
+// connection until the policy changes. grpc-go's RBAC engine copied the
+// whole incoming metadata (with the principal assertion) and evaluated
+// every rule per call: ~3 % of inference's CPU per chat completion
+// (issue 15). Denials are never cached; a reloaded policy is a new engine
+// with an empty cache.
+type engine struct {
+	rbac    *grpcauthz.StaticInterceptor
+	allowed sync.Map // allowKey → struct{}
+	n       atomic.Int64
+}
+
+// allowKey identifies a call's decision: the peer's leaf certificate (the
+// parsed object of one TLS connection; never equal for different
+// certificates) and the full method name.
+type allowKey struct {
+	cert   *x509.Certificate
+	method string
+}
+
+// maxAllowed bounds the cache (connections × methods); when full it is
+// emptied, so a churn of connections cannot grow it without bound.
+const maxAllowed = 4096
+
+func newEngine(rbac *grpcauthz.StaticInterceptor) *engine { return &engine{rbac: rbac} }
+
+// key returns the cache key of a call, or false for a peer without a
+// verified certificate (never cached).
+func key(ctx context.Context, method string) (allowKey, bool) {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return allowKey{}, false
+	}
+	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(ti.State.PeerCertificates) == 0 || len(ti.State.VerifiedChains) == 0 {
+		return allowKey{}, false
+	}
+	return allowKey{cert: ti.State.PeerCertificates[0], method: method}, true
+}
+
+func (e *engine) cached(ctx context.Context, method string) (allowKey, bool, bool) {
+	k, ok := key(ctx, method)
+	if !ok {
+		return k, false, false
+	}
+	_, hit := e.allowed.Load(k)
+	return k, true, hit
+}
+
+func (e *engine) remember(k allowKey) {
+	if e.n.Add(1) > maxAllowed {
+		e.allowed.Clear()
+		e.n.Store(1)
+	}
+	e.allowed.Store(k, struct{}{})
+}
+
 // New returns an Authorizer for a fixed Rampart policy.
 func New(policyJSON []byte) (*Authorizer, error) {
-	engine, err := build(policyJSON)
+	rbac, err := build(policyJSON)
 	if err != nil {
 		return nil, err
 	}
 	a := &Authorizer{stop: func() {}}
-	a.cur.Store(engine)
+	a.cur.Store(newEngine(rbac))
 	return a, nil
 }
 
@@ -92,12 +157,12 @@ func (a *Authorizer) watch(ctx context.Context, path string, refresh time.Durati
 			continue
 		}
 		last = data
-		engine, err := build(data)
+		rbac, err := build(data)
 		if err != nil {
 			log.Error("authz policy invalid; keeping the current one", "path", path, "error", err)
 			continue
 		}
-		a.cur.Store(engine)
+		a.cur.Store(newEngine(rbac))
 		log.Info("authz policy reloaded", "path", path)
 	}
 }
@@ -113,27 +178,43 @@ func build(policyJSON []byte) (*grpcauthz.StaticInterceptor, error) {
 	if err != nil {
 		return nil, err
 	}
-	engine, err := grpcauthz.NewStatic(sdk)
+	rbac, err := grpcauthz.NewStatic(sdk)
 	if err != nil {
 		return nil, fmt.Errorf("authz policy: %w", err)
 	}
-	return engine, nil
+	return rbac, nil
 }
 
 // UnaryInterceptor denies unary calls the policy does not allow.
 func (a *Authorizer) UnaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	e := a.cur.Load()
+	k, cacheable, hit := e.cached(ctx, info.FullMethod)
+	if hit {
+		return handler(ctx, req)
+	}
 	// Ask the engine with a no-op handler so a PermissionDenied from the
 	// real handler is never mistaken for (and rewritten as) a policy denial.
-	if _, err := a.cur.Load().UnaryInterceptor(ctx, req, info, allowUnary); err != nil {
+	if _, err := e.rbac.UnaryInterceptor(ctx, req, info, allowUnary); err != nil {
 		return nil, denial(err, info.FullMethod)
+	}
+	if cacheable {
+		e.remember(k)
 	}
 	return handler(ctx, req)
 }
 
 // StreamInterceptor denies streaming calls the policy does not allow.
 func (a *Authorizer) StreamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if err := a.cur.Load().StreamInterceptor(srv, ss, info, allowStream); err != nil {
+	e := a.cur.Load()
+	k, cacheable, hit := e.cached(ss.Context(), info.FullMethod)
+	if hit {
+		return handler(srv, ss)
+	}
+	if err := e.rbac.StreamInterceptor(srv, ss, info, allowStream); err != nil {
 		return denial(err, info.FullMethod)
+	}
+	if cacheable {
+		e.remember(k)
 	}
 	return handler(srv, ss)
 }

@@ -281,3 +281,33 @@ func TestFromFileErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestAllowCache: allow decisions are remembered per connection and
+// method only. On one connection, a method allowed (and cached) does not
+// open another method, unary or streaming, and a reloaded policy that
+// revokes the caller takes effect on the same connection at once.
+func TestAllowCache(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "policy.json")
+	write := func(callers ...string) {
+		raw, err := json.Marshal(authz.Policy{Rules: []authz.Rule{{Methods: []string{verifyKey, watch}, Callers: callers}}})
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(path, raw, 0o644))
+	}
+	write(pki.ServiceID("edge"))
+	a, err := authz.FromFile(path, 10*time.Millisecond, nil)
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	e := start(t, a)
+	edge, partner := e.conn("edge"), e.conn("partner")
+	for range 3 {
+		require.NoError(t, invoke(t, edge, verifyKey))
+		require.NoError(t, invoke(t, edge, watch))
+		require.Equal(t, codes.PermissionDenied, status.Code(invoke(t, edge, createKey)))
+		require.Equal(t, codes.PermissionDenied, status.Code(invoke(t, partner, verifyKey)))
+	}
+	write(pki.ServiceID("ingestion"))
+	require.Eventually(t, func() bool {
+		return status.Code(invoke(t, edge, verifyKey)) == codes.PermissionDenied
+	}, 30*time.Second, 20*time.Millisecond)
+	require.Equal(t, codes.PermissionDenied, status.Code(invoke(t, edge, watch)))
+}
