@@ -94,6 +94,11 @@ func newDocCmd(f *apiFlags) *cobra.Command {
 			if collection == "" {
 				return errors.New("--collection is required")
 			}
+			if source != "" && len(args) > 1 {
+				// a source is a document's identity: the arguments would
+				// replace each other
+				return errors.New("--source names one document: give one FILE|URL|- with it")
+			}
 			c, err := f.client()
 			if err != nil {
 				return err
@@ -143,7 +148,7 @@ func newDocCmd(f *apiFlags) *cobra.Command {
 		},
 	}
 	add.Flags().StringVarP(&collection, "collection", "c", "", "collection to add to (required)")
-	add.Flags().StringVar(&source, "source", "", "source shown in citations (default: the file name or URL; stdin: \"stdin\")")
+	add.Flags().StringVar(&source, "source", "", "source shown in citations and the document's identity in the collection: the same source again replaces the document (default: the file name or URL; stdin: none)")
 	add.Flags().StringVar(&ctype, "type", "", "content type: text/plain, text/markdown, text/html, application/pdf or the DOCX type (default: from the extension, else sniffed)")
 	add.Flags().BoolVar(&wait, "wait", false, "wait for each job, showing its progress")
 
@@ -185,9 +190,13 @@ func docBody(stdin io.Reader, arg, source, ctype string) (map[string]any, error)
 	}
 	var data []byte
 	var err error
+	// The source is the document's identity in the collection: the same
+	// file name again is a new version of that document. Standard input
+	// has no name, so it is an unnamed upload (only deduplicated by
+	// content) unless --source names it.
 	name := filepath.Base(arg)
 	if arg == "-" {
-		name = "stdin"
+		name = ""
 		data, err = io.ReadAll(io.LimitReader(stdin, maxUpload+1))
 	} else {
 		var fh *os.File
@@ -211,7 +220,10 @@ func docBody(stdin io.Reader, arg, source, ctype string) (map[string]any, error)
 	if source == "" {
 		source = name
 	}
-	body := map[string]any{"content": data, "source": source}
+	body := map[string]any{"content": data}
+	if source != "" {
+		body["source"] = source
+	}
 	if ctype != "" {
 		body["content_type"] = ctype
 	}

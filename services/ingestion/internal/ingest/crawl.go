@@ -197,7 +197,8 @@ func (s *Service) addPage(ctx context.Context, key *keyring.Key, r jobRef, pg fe
 	if err != nil {
 		return "", err
 	}
-	u.RawQuery = "" // a query may carry a signature: not for citations
+	identity := sourceIdentity("", u.String()) // the page's canonical URL
+	u.RawQuery = ""                            // a query may carry a signature: not for citations
 	modified := pg.LastModified
 	if modified.IsZero() {
 		modified = s.o.Now().UTC() // the fetch time
@@ -207,6 +208,7 @@ func (s *Service) addPage(ctx context.Context, key *keyring.Key, r jobRef, pg fe
 		ContentType: ct, SizeBytes: int64(len(pg.Body)), ModifiedAt: modified,
 	}
 	doc.Source = key.Seal(kindSource, doc.ID, []byte(u.String()))
+	doc.SourceMAC = sourceMAC(key, identity) // a re-crawl replaces the page
 	job := store.Job{ID: newID("job_"), ParentID: r.id}
 	d, j, dedup, err := s.o.Store.AddDocument(ctx, doc, job, key.Seal(kindPayload, job.ID, pg.Body))
 	if err != nil {

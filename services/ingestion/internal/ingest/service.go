@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -394,6 +395,7 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 			return Document{}, store.Job{}, false, grpcerr.Invalid("url", "the document is empty")
 		}
 	}
+	identity := sourceIdentity(in.Source, in.URL)
 	if source == "" {
 		source = "upload"
 	}
@@ -413,6 +415,9 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 		ContentType: ct, SizeBytes: int64(len(content)), ConnectionID: in.ConnectionID, ModifiedAt: modified,
 	}
 	doc.Source = key.Seal(kindSource, doc.ID, []byte(source))
+	if identity != "" {
+		doc.SourceMAC = sourceMAC(key, identity)
+	}
 	job := store.Job{ID: newID("job_")}
 	payload := key.Seal(kindPayload, job.ID, content)
 	d, j, dedup, err := s.o.Store.AddDocument(ctx, doc, job, payload)
@@ -427,6 +432,31 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 		s.enqueue(jobRef{tenant: tenant, id: j.ID, doc: d.ID, collection: d.Collection})
 	}
 	return out, j, dedup, nil
+}
+
+// sourceIdentity is what makes two ingestions versions of one document
+// in a collection: the source name the caller gave, else the canonical
+// URL fetched (with its query: /list?page=2 is another page); "" for an
+// upload without a name (only deduplicated by content). A new version
+// replaces the previous one once its job commits (store.Complete).
+func sourceIdentity(source, rawURL string) string {
+	if source != "" {
+		return "source:" + source
+	}
+	if rawURL == "" {
+		return ""
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return "url:" + fetch.Canonical(u).String()
+}
+
+// sourceMAC is the keyed MAC of a source identity (store.Document.SourceMAC):
+// the database can match versions without holding the name in clear.
+func sourceMAC(key *keyring.Key, identity string) []byte {
+	return key.MAC([]byte("rampart-ingestion-source\x00" + identity))
 }
 
 func (s *Service) open(key *keyring.Key, d store.Document) (Document, error) {
@@ -503,10 +533,7 @@ func (s *Service) DeleteDocument(ctx context.Context, tenant, id string) error {
 		if err != nil {
 			return g, notFound(err, "document")
 		}
-		ids := make([]string, d.Chunks)
-		for i := range ids {
-			ids[i] = chunkID(d.ID, i)
-		}
+		ids := chunkIDs(d.ID, d.Chunks)
 		removed = ids
 		return g, s.o.Lexical.Delete(tenant, d.Collection, ids)
 	}, func() { s.o.Vectors.Remove(tenant, d.Collection, removed) })
@@ -569,3 +596,12 @@ func (s *Service) Purge(ctx context.Context, tenant string) error {
 }
 
 func chunkID(doc string, seq int) string { return fmt.Sprintf("%s:%d", doc, seq) }
+
+// chunkIDs are the ids of a document's n chunks.
+func chunkIDs(doc string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = chunkID(doc, i)
+	}
+	return ids
+}

@@ -404,6 +404,7 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 			return err
 		}
 	}
+	var removed []string // chunks of the versions this one replaces
 	err = s.change(r.tenant, doc.Collection, func() (store.Generation, error) {
 		// Index first: ids are stable, so a crash before the commit below
 		// only means the retried job re-indexes the same ids; search
@@ -411,7 +412,22 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 		if err := s.o.Lexical.Index(r.tenant, doc.Collection, entries); err != nil {
 			return store.Generation{}, err
 		}
-		g, err := s.o.Store.Complete(ctx, r.lease, doc.ID, col.EmbeddingModel, rows, title)
+		g, replaced, err := s.o.Store.Complete(ctx, r.lease, doc.ID, col.EmbeddingModel, rows, title)
+		if err == nil {
+			// committed: the previous versions of the source are gone from
+			// the database (search ignores their index entries already);
+			// take them out of the index too
+			for _, old := range replaced {
+				removed = append(removed, chunkIDs(old.ID, old.Chunks)...)
+			}
+			if len(removed) > 0 {
+				if derr := s.o.Lexical.Delete(r.tenant, doc.Collection, removed); derr != nil {
+					// committed all the same: search skips entries
+					// without rows, and a rebuild drops them
+					s.log.Warn("remove replaced chunks from the lexical index", "tenant", r.tenant, "err", derr)
+				}
+			}
+		}
 		if err != nil {
 			// not committed (deleted meanwhile, lease lost, stale): take
 			// back the index entries; if another replica committed the
@@ -427,6 +443,9 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 		// committed: the cached vectors take the chunks in place (a large
 		// collection links them into its live graph) instead of reloading
 		s.o.Vectors.Add(r.tenant, doc.Collection, vectors)
+		if len(removed) > 0 {
+			s.o.Vectors.Remove(r.tenant, doc.Collection, removed)
+		}
 	})
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,6 +33,7 @@ func TestContract(t *testing.T) {
 		{Name: "two replicas: no job runs twice", Run: twoReplicasClaim},
 		{Name: "crawl jobs and their page jobs", Run: crawlJobs},
 		{Name: "a large document's chunks in multi-row inserts", Run: manyChunks},
+		{Name: "versions of a source replace each other", Run: sourceVersions},
 	}
 	pgtest.RunContract(t, "ingestion", pgtest.Openers[*store.Store]{
 		SQLite: func(ctx context.Context, dir string) (*store.Store, error) {
@@ -116,7 +118,7 @@ func scopesAndTransactions(ctx context.Context, t *testing.T, open opener) {
 	require.Equal(t, "j1", j.ID)
 	l := store.Lease{Tenant: "a", JobID: "j1", Holder: holder}
 	require.NoError(t, st.SetProgress(ctx, l, store.JobRunning, 1, 2))
-	g, err := st.Complete(ctx, l, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1"), Heading: []byte("h1")}}, []byte("title"))
+	g, _, err := st.Complete(ctx, l, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1"), Heading: []byte("h1")}}, []byte("title"))
 	require.NoError(t, err)
 	require.Equal(t, int64(1), g.N)
 	_, err = st.Payload(ctx, "a", "j1")
@@ -308,14 +310,14 @@ func claims(ctx context.Context, t *testing.T, open opener) {
 	// r1 wakes up: nothing it writes counts any more
 	require.ErrorIs(t, r1.RenewLease(ctx, l1, time.Minute), store.ErrLeaseLost)
 	require.ErrorIs(t, r1.SetProgress(ctx, l1, store.JobRunning, 2, 3), store.ErrLeaseLost)
-	_, err = r1.Complete(ctx, l1, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Text: []byte("stale"), Vector: []byte("v")}}, nil)
+	_, _, err = r1.Complete(ctx, l1, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Text: []byte("stale"), Vector: []byte("v")}}, nil)
 	require.ErrorIs(t, err, store.ErrLeaseLost)
 	require.ErrorIs(t, r1.Fail(ctx, l1, "d1", "x"), store.ErrLeaseLost)
 	require.ErrorIs(t, r1.FailRetryable(ctx, l1, "x", clk.Now()), store.ErrLeaseLost)
 	require.NoError(t, r1.ReleaseLease(ctx, l1), "releasing a lost lease is not an error")
 
 	l2 := store.Lease{Tenant: "a", JobID: "job-d1", Holder: h2}
-	_, err = r2.Complete(ctx, l2, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Text: []byte("good"), Vector: []byte("v")}}, nil)
+	_, _, err = r2.Complete(ctx, l2, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Text: []byte("good"), Vector: []byte("v")}}, nil)
 	require.NoError(t, err)
 	chunks, err := r1.Chunks(ctx, "a", "kb", []store.ChunkRef{{DocumentID: "d1"}})
 	require.NoError(t, err)
@@ -341,7 +343,7 @@ func claims(ctx context.Context, t *testing.T, open opener) {
 	// a deleted document takes its job with it: the claim is lost
 	_, _, err = r1.DeleteDocument(ctx, "a", "d2")
 	require.NoError(t, err)
-	_, err = r2.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d2", Holder: h3}, "d2", store.HashEmbedModel, nil, nil)
+	_, _, err = r2.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d2", Holder: h3}, "d2", store.HashEmbedModel, nil, nil)
 	require.ErrorIs(t, err, store.ErrLeaseLost)
 }
 
@@ -404,7 +406,7 @@ func generations(ctx context.Context, t *testing.T, open opener) {
 		_, ok, err := st.ClaimJob(ctx, "a", "job-"+id, h, time.Minute)
 		require.NoError(t, err)
 		require.True(t, ok)
-		g, err := st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-" + id, Holder: h}, id, store.HashEmbedModel, []store.Chunk{{DocumentID: id, Text: []byte("t"), Vector: []byte("v")}}, nil)
+		g, _, err := st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-" + id, Holder: h}, id, store.HashEmbedModel, []store.Chunk{{DocumentID: id, Text: []byte("t"), Vector: []byte("v")}}, nil)
 		require.NoError(t, err)
 		return g
 	}
@@ -454,7 +456,7 @@ func reembed(ctx context.Context, t *testing.T, open opener) {
 	_, ok, err := st.ClaimJob(ctx, "a", "job-d1", h, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
-	_, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h}, "d1", store.HashEmbedModel,
+	_, _, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h}, "d1", store.HashEmbedModel,
 		[]store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1")}}, []byte("T"))
 	require.NoError(t, err)
 
@@ -491,7 +493,7 @@ func reembed(ctx context.Context, t *testing.T, open opener) {
 	_, ok, err = st.ClaimJob(ctx, "a", "job-d2", h2, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
-	_, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d2", Holder: h2}, "d2", store.HashEmbedModel, nil, nil)
+	_, _, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d2", Holder: h2}, "d2", store.HashEmbedModel, nil, nil)
 	require.ErrorIs(t, err, store.ErrStale)
 }
 
@@ -550,7 +552,7 @@ func twoReplicasClaim(ctx context.Context, t *testing.T, open opener) {
 						t.Errorf("progress: %v", err)
 						return
 					}
-					_, err = st.Complete(ctx, l, j.DocumentID, store.HashEmbedModel, []store.Chunk{{DocumentID: j.DocumentID, Text: []byte(h), Vector: []byte("v")}}, nil)
+					_, _, err = st.Complete(ctx, l, j.DocumentID, store.HashEmbedModel, []store.Chunk{{DocumentID: j.DocumentID, Text: []byte(h), Vector: []byte("v")}}, nil)
 					mu.Lock()
 					delete(running, j.ID)
 					if err == nil {
@@ -644,7 +646,7 @@ func crawlJobs(ctx context.Context, t *testing.T, open opener) {
 		if id == "p2" {
 			require.NoError(t, st.Fail(ctx, pl, id, "extract: no text"))
 		} else {
-			_, err = st.Complete(ctx, pl, id, store.HashEmbedModel, []store.Chunk{{DocumentID: id, Text: []byte("t"), Vector: []byte("v")}}, nil)
+			_, _, err = st.Complete(ctx, pl, id, store.HashEmbedModel, []store.Chunk{{DocumentID: id, Text: []byte("t"), Vector: []byte("v")}}, nil)
 			require.NoError(t, err)
 		}
 	}
@@ -697,7 +699,7 @@ func manyChunks(ctx context.Context, t *testing.T, open opener) {
 			chunks[i].Heading = fmt.Appendf(nil, "h%d", i)
 		}
 	}
-	_, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h}, "d1", store.HashEmbedModel, chunks, nil)
+	_, _, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h}, "d1", store.HashEmbedModel, chunks, nil)
 	require.NoError(t, err)
 	refs := make([]store.ChunkRef, 150)
 	for i := range refs {
@@ -728,4 +730,79 @@ func manyChunks(ctx context.Context, t *testing.T, open opener) {
 		}
 	}
 
+}
+
+// sourceVersions: documents with the same SourceMAC are versions of one
+// source. A new version waits beside the finished one until its job
+// commits, which removes the old one (rows, chunks, jobs) in the same
+// transaction; an unfinished version is dropped when a newer one arrives;
+// documents without a SourceMAC are left alone.
+func sourceVersions(ctx context.Context, t *testing.T, open opener) {
+	st := open(t)
+	_, err := st.CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err)
+	add := func(id string, src []byte) (store.Document, bool) {
+		t.Helper()
+		doc := store.Document{Tenant: "a", ID: id, Collection: "kb", ContentMAC: []byte("mac-" + id), Source: []byte("sealed"), ContentType: "text/plain", SizeBytes: 1, SourceMAC: src}
+		d, _, dedup, err := st.AddDocument(ctx, doc, store.Job{ID: "job-" + id}, []byte("payload"))
+		require.NoError(t, err)
+		return d, dedup
+	}
+	complete := func(id string, chunks int) []store.Document {
+		t.Helper()
+		h := store.NewHolder("r1")
+		_, ok, err := st.ClaimJob(ctx, "a", "job-"+id, h, time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+		cs := make([]store.Chunk, chunks)
+		for i := range cs {
+			cs[i] = store.Chunk{DocumentID: id, Seq: i, Text: []byte("t"), Vector: []byte("v")}
+		}
+		_, replaced, err := st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-" + id, Holder: h}, id, store.HashEmbedModel, cs, nil)
+		require.NoError(t, err)
+		return replaced
+	}
+	ids := func() []string {
+		t.Helper()
+		ds, err := st.ListDocuments(ctx, "a", "kb")
+		require.NoError(t, err)
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.ID)
+		}
+		sort.Strings(out)
+		return out
+	}
+	src := []byte("source-mac-1")
+	add("v1", src)
+	require.Empty(t, complete("v1", 2))
+	add("other", nil) // no identity: never replaced
+	require.Empty(t, complete("other", 1))
+
+	d, _ := add("v2", src)
+	require.Equal(t, src, d.SourceMAC)
+	require.Equal(t, []string{"other", "v1", "v2"}, ids(), "the old version stays searchable while the new one is processed")
+	add("v3", src)
+	require.Equal(t, []string{"other", "v1", "v3"}, ids(), "an unfinished version is dropped by a newer one")
+	_, err = st.GetJob(ctx, "a", "job-v2")
+	require.ErrorIs(t, err, store.ErrNotFound, "with its job")
+
+	replaced := complete("v3", 1)
+	require.Len(t, replaced, 1)
+	require.Equal(t, "v1", replaced[0].ID)
+	require.Equal(t, 2, replaced[0].Chunks, "the caller removes this many chunks from its indexes")
+	require.Equal(t, []string{"other", "v3"}, ids())
+	chunks, err := st.Chunks(ctx, "a", "kb", []store.ChunkRef{{DocumentID: "v1", Seq: 0}, {DocumentID: "v3", Seq: 0}, {DocumentID: "other", Seq: 0}})
+	require.NoError(t, err)
+	require.Len(t, chunks, 2, "v1's chunks went in the same transaction")
+	_, err = st.GetJob(ctx, "a", "job-v1")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	// the same content again under the same source: unchanged, and a
+	// version queued meanwhile is stale
+	add("v4", src)
+	d, dedup := add("v3", src)
+	require.True(t, dedup)
+	require.Equal(t, "v3", d.ID)
+	require.Equal(t, []string{"other", "v3"}, ids(), "v4 was queued after v3 but v3's content came back")
 }

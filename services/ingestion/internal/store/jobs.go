@@ -188,42 +188,63 @@ func bump(ctx context.Context, q querier, tenant, collection string) (Generation
 // chunks a crashed earlier attempt may have left. title is the document's
 // sealed title (nil: none). ErrStale when the collection's model is no
 // longer model; ErrLeaseLost when another replica holds the job now.
-func (s *Store) Complete(ctx context.Context, l Lease, docID, model string, chunks []Chunk, title []byte) (Generation, error) {
+// A document with a SourceMAC replaces the other versions of its source
+// in the same transaction (their chunks, jobs and rows go as this one's
+// chunks arrive); they are returned, so the caller takes their chunks out
+// of its indexes.
+func (s *Store) Complete(ctx context.Context, l Lease, docID, model string, chunks []Chunk, title []byte) (Generation, []Document, error) {
 	tx, q, err := s.beginTx(ctx)
 	if err != nil {
-		return Generation{}, err
+		return Generation{}, nil, err
 	}
 	defer func() { _ = tx.Rollback() }()
 	// The fenced update comes first: on PostgreSQL it locks the job row,
 	// so no replica can claim the job between this check and the commit.
 	if err := s.fenced(ctx, q, l, `state = ?, chunks_done = ?, chunks_total = ?, payload = NULL, error = '', lease_holder = '', lease_expires = 0, updated_at = ?`,
 		JobSucceeded, len(chunks), len(chunks), ns(s.now())); err != nil {
-		return Generation{}, err
+		return Generation{}, nil, err
 	}
 	d, err := scanDoc(q.QueryRowContext(ctx, docSelect+` WHERE tenant = ? AND id = ?`, l.Tenant, docID))
 	if err != nil {
-		return Generation{}, err
+		return Generation{}, nil, err
 	}
 	// The vectors must be of the collection's current model: a re-embed
 	// may have switched it while this job ran (the collection row stays
 	// locked until the commit, so it cannot switch now).
 	g, current, err := bump(ctx, q, l.Tenant, d.Collection)
 	if err != nil {
-		return Generation{}, err
+		return Generation{}, nil, err
 	}
 	if current != model {
-		return Generation{}, ErrStale
+		return Generation{}, nil, ErrStale
 	}
 	if _, err := q.ExecContext(ctx, `DELETE FROM chunks WHERE tenant = ? AND document_id = ?`, l.Tenant, docID); err != nil {
-		return Generation{}, err
+		return Generation{}, nil, err
 	}
 	if err := insertChunks(ctx, q, l.Tenant, docID, d.Collection, chunks); err != nil {
-		return Generation{}, err
+		return Generation{}, nil, err
 	}
 	if _, err := q.ExecContext(ctx, `UPDATE documents SET state = ?, chunk_count = ?, title = ? WHERE tenant = ? AND id = ?`, DocReady, len(chunks), title, l.Tenant, docID); err != nil {
-		return Generation{}, err
+		return Generation{}, nil, err
 	}
-	return g, tx.Commit()
+	var replaced []Document
+	if d.SourceMAC != nil {
+		rows, err := q.QueryContext(ctx, docSelect+` WHERE tenant = ? AND collection = ? AND source_mac = ? AND id != ?`, l.Tenant, d.Collection, d.SourceMAC, docID)
+		if err != nil {
+			return Generation{}, nil, err
+		}
+		if replaced, err = store.CollectRows(rows, scanDoc); err != nil {
+			return Generation{}, nil, err
+		}
+		for _, old := range replaced {
+			for _, del := range []string{`DELETE FROM chunks WHERE tenant = ? AND document_id = ?`, `DELETE FROM jobs WHERE tenant = ? AND document_id = ?`, `DELETE FROM documents WHERE tenant = ? AND id = ?`} {
+				if _, err := q.ExecContext(ctx, del, l.Tenant, old.ID); err != nil {
+					return Generation{}, nil, err
+				}
+			}
+		}
+	}
+	return g, replaced, tx.Commit()
 }
 
 // Fail marks the claimed job and its document failed with a (secret-free)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"embed"
@@ -125,6 +126,10 @@ type Document struct {
 	// ModifiedAt is when the source says the document was last modified
 	// (a fetched URL's Last-Modified; zero: not known), set on insert.
 	ModifiedAt time.Time
+	// SourceMAC is the keyed MAC of the document's identity in its
+	// collection (nil: none). Documents of one identity are versions of
+	// one source: the newest replaces the others when its job commits.
+	SourceMAC []byte
 }
 
 // Job row. Payload (sealed content) is only read by PendingPayload.
@@ -322,7 +327,11 @@ func (s *Store) DeleteCollection(ctx context.Context, tenant, name string) error
 // one transaction. When the collection already has a document with the
 // same content MAC that did not fail, nothing is written and the existing
 // document and its latest job are returned with dedup true (a failed one is
-// replaced).
+// replaced). A doc with a SourceMAC is a new version of that source:
+// unfinished versions of the source other than the one returned are
+// deleted with their jobs (the newest content wins; a running job of one
+// finds its rows gone at commit), and the finished ones stay searchable
+// until this version's job commits (Complete replaces them).
 func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload []byte) (Document, Job, bool, error) {
 	tx, q, err := s.beginTx(ctx)
 	if err != nil {
@@ -343,6 +352,16 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 		if jerr != nil {
 			return Document{}, Job{}, false, jerr
 		}
+		if doc.SourceMAC != nil && bytes.Equal(old.SourceMAC, doc.SourceMAC) {
+			// the source is back to content it has: a version queued
+			// since is stale
+			if err := s.dropPendingVersions(ctx, q, doc, old.ID); err != nil {
+				return Document{}, Job{}, false, err
+			}
+			if err := tx.Commit(); err != nil {
+				return Document{}, Job{}, false, err
+			}
+		}
 		return old, j, true, nil
 	case err == nil:
 		if _, err := q.ExecContext(ctx, `DELETE FROM jobs WHERE tenant = ? AND document_id = ?`, doc.Tenant, old.ID); err != nil {
@@ -354,6 +373,11 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 	case !errors.Is(err, ErrNotFound):
 		return Document{}, Job{}, false, err
 	}
+	if doc.SourceMAC != nil {
+		if err := s.dropPendingVersions(ctx, q, doc, ""); err != nil {
+			return Document{}, Job{}, false, err
+		}
+	}
 	now := s.now().UTC()
 	doc.CreatedAt, doc.State = now, DocProcessing
 	job.CreatedAt, job.UpdatedAt, job.State = now, now, JobQueued
@@ -362,8 +386,8 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 	if !doc.ModifiedAt.IsZero() {
 		modified = ns(doc.ModifiedAt)
 	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO documents (tenant, id, collection, content_mac, source, content_type, size_bytes, state, created_at, connection_id, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		doc.Tenant, doc.ID, doc.Collection, doc.ContentMAC, doc.Source, doc.ContentType, doc.SizeBytes, doc.State, ns(now), doc.ConnectionID, modified); err != nil {
+	if _, err := q.ExecContext(ctx, `INSERT INTO documents (tenant, id, collection, content_mac, source, content_type, size_bytes, state, created_at, connection_id, modified_at, source_mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		doc.Tenant, doc.ID, doc.Collection, doc.ContentMAC, doc.Source, doc.ContentType, doc.SizeBytes, doc.State, ns(now), doc.ConnectionID, modified, doc.SourceMAC); err != nil {
 		return Document{}, Job{}, false, err
 	}
 	if _, err := q.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at, kind, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -373,7 +397,19 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 	return doc, job, false, tx.Commit()
 }
 
-const docSelect = `SELECT tenant, id, collection, content_mac, source, content_type, size_bytes, chunk_count, state, created_at, connection_id FROM documents`
+// dropPendingVersions deletes the unfinished versions of doc's source
+// (other than keep) with their jobs: they have no chunks yet.
+func (s *Store) dropPendingVersions(ctx context.Context, q store.Rebound, doc Document, keep string) error {
+	const pending = ` WHERE tenant = ? AND collection = ? AND source_mac = ? AND id != ? AND state = ?`
+	if _, err := q.ExecContext(ctx, `DELETE FROM jobs WHERE tenant = ? AND document_id IN (SELECT id FROM documents`+pending+`)`,
+		doc.Tenant, doc.Tenant, doc.Collection, doc.SourceMAC, keep, DocProcessing); err != nil {
+		return err
+	}
+	_, err := q.ExecContext(ctx, `DELETE FROM documents`+pending, doc.Tenant, doc.Collection, doc.SourceMAC, keep, DocProcessing)
+	return err
+}
+
+const docSelect = `SELECT tenant, id, collection, content_mac, source, content_type, size_bytes, chunk_count, state, created_at, connection_id, source_mac FROM documents`
 
 // scanner is pkg/store's, so scan functions fit store.CollectRows.
 type scanner = store.Scanner
@@ -381,7 +417,7 @@ type scanner = store.Scanner
 func scanDoc(r scanner) (Document, error) {
 	var d Document
 	var t int64
-	err := r.Scan(&d.Tenant, &d.ID, &d.Collection, &d.ContentMAC, &d.Source, &d.ContentType, &d.SizeBytes, &d.Chunks, &d.State, &t, &d.ConnectionID)
+	err := r.Scan(&d.Tenant, &d.ID, &d.Collection, &d.ContentMAC, &d.Source, &d.ContentType, &d.SizeBytes, &d.Chunks, &d.State, &t, &d.ConnectionID, &d.SourceMAC)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, ErrNotFound
 	}

@@ -64,7 +64,11 @@ type IngestionServiceClient interface {
 	// IngestDocument queues a document for extraction, chunking, embedding and
 	// indexing, either uploaded inline or fetched from a URL. It is idempotent
 	// per content hash within a collection: the same content returns the
-	// existing document and job.
+	// existing document and job. A document's identity within its collection
+	// is its source: the source name given, else the canonical URL fetched
+	// (unnamed uploads have none). New content for a source is a new version
+	// that replaces the previous one when its job succeeds (until then the
+	// previous version is what search finds).
 	IngestDocument(ctx context.Context, in *IngestDocumentRequest, opts ...grpc.CallOption) (*IngestDocumentResponse, error)
 	// CrawlDocuments queues a crawl job: starting at url it fetches the pages
 	// of the same scheme and host breadth first, within max_depth and
@@ -73,6 +77,8 @@ type IngestionServiceClient interface {
 	// each page as a document of its own (source: the page's URL without its
 	// query; title: the page's <title> or first h1; updated_at: its
 	// Last-Modified header, else the fetch time) with its own ingest job.
+	// A page's identity is its canonical URL: crawling again replaces the
+	// documents of changed pages and skips unchanged ones (same content).
 	// The crawl job reports pages_done/pages_max while it crawls and ends
 	// once every page's job has ended. One unfinished crawl per collection.
 	CrawlDocuments(ctx context.Context, in *CrawlDocumentsRequest, opts ...grpc.CallOption) (*CrawlDocumentsResponse, error)
@@ -324,7 +330,11 @@ type IngestionServiceServer interface {
 	// IngestDocument queues a document for extraction, chunking, embedding and
 	// indexing, either uploaded inline or fetched from a URL. It is idempotent
 	// per content hash within a collection: the same content returns the
-	// existing document and job.
+	// existing document and job. A document's identity within its collection
+	// is its source: the source name given, else the canonical URL fetched
+	// (unnamed uploads have none). New content for a source is a new version
+	// that replaces the previous one when its job succeeds (until then the
+	// previous version is what search finds).
 	IngestDocument(context.Context, *IngestDocumentRequest) (*IngestDocumentResponse, error)
 	// CrawlDocuments queues a crawl job: starting at url it fetches the pages
 	// of the same scheme and host breadth first, within max_depth and
@@ -333,6 +343,8 @@ type IngestionServiceServer interface {
 	// each page as a document of its own (source: the page's URL without its
 	// query; title: the page's <title> or first h1; updated_at: its
 	// Last-Modified header, else the fetch time) with its own ingest job.
+	// A page's identity is its canonical URL: crawling again replaces the
+	// documents of changed pages and skips unchanged ones (same content).
 	// The crawl job reports pages_done/pages_max while it crawls and ends
 	// once every page's job has ended. One unfinished crawl per collection.
 	CrawlDocuments(context.Context, *CrawlDocumentsRequest) (*CrawlDocumentsResponse, error)
