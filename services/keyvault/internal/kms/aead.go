@@ -14,6 +14,11 @@ func seal(key, plaintext, aad []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return sealWith(g, plaintext, aad)
+}
+
+// sealWith is seal with a ready AEAD.
+func sealWith(g cipher.AEAD, plaintext, aad []byte) ([]byte, error) {
 	out := make([]byte, g.NonceSize(), g.NonceSize()+len(plaintext)+g.Overhead())
 	if _, err := rand.Read(out); err != nil {
 		return nil, fmt.Errorf("kms: nonce: %w", err)
@@ -27,6 +32,11 @@ func open(key, sealed, aad []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openWith(g, sealed, aad)
+}
+
+// openWith is open with a ready AEAD.
+func openWith(g cipher.AEAD, sealed, aad []byte) ([]byte, error) {
 	if len(sealed) < g.NonceSize()+g.Overhead() {
 		return nil, ErrDecrypt
 	}

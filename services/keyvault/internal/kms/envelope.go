@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -28,15 +29,24 @@ type Envelope struct {
 	store    DEKStore
 
 	mu      sync.RWMutex
-	current map[string]string            // tenant → current dek id
-	keys    map[string]map[string][]byte // tenant → dek id → key
-	n       int                          // keys cached
+	current map[string]string          // tenant → current dek id
+	keys    map[string]map[string]*dek // tenant → dek id → key
+	n       int                        // keys cached
 	max     int
 }
 
+// dek is an unwrapped data key, kept as its AES-256-GCM instance: building
+// the AES key schedule and GCM tables on every Seal and Open cost the key
+// expansion and ~1 KB of allocations per read; one instance per cached key
+// is reused (crypto/cipher's GCM is safe for concurrent use). The raw key
+// bytes are zeroed as soon as the instance exists. The schedule inside it
+// cannot be zeroed (crypto/aes has no API for that): before, every read
+// left one such schedule in garbage memory; now there is one per cached
+// key, dropped on eviction, Forget and Shred.
+type dek struct{ aead cipher.AEAD }
+
 // MaxCachedKeys bounds the unwrapped data keys kept in memory; beyond it an
-// arbitrary other key is evicted (and zeroed) — it is unwrapped again on
-// next use.
+// arbitrary other key is evicted — it is unwrapped again on next use.
 const MaxCachedKeys = 4096
 
 // zero overwrites key material.
@@ -48,7 +58,7 @@ func zero(b []byte) {
 
 // NewEnvelope returns an Envelope over provider and store.
 func NewEnvelope(provider Provider, store DEKStore) *Envelope {
-	return &Envelope{provider: provider, store: store, current: map[string]string{}, keys: map[string]map[string][]byte{}, max: MaxCachedKeys}
+	return &Envelope{provider: provider, store: store, current: map[string]string{}, keys: map[string]map[string]*dek{}, max: MaxCachedKeys}
 }
 
 // Provider returns the KMS provider.
@@ -73,12 +83,11 @@ func (e *Envelope) EnsureKey(ctx context.Context, tenant string) error {
 
 // Seal encrypts a value of the tenant's secret version.
 func (e *Envelope) Seal(ctx context.Context, tenant, secretID, versionID string, plaintext []byte) (ct []byte, dekID string, err error) {
-	id, key, err := e.currentKey(ctx, tenant)
+	id, g, err := e.currentKey(ctx, tenant)
 	if err != nil {
 		return nil, "", err
 	}
-	defer zero(key)
-	ct, err = seal(key, plaintext, AAD(tenant, secretID, versionID))
+	ct, err = sealWith(g, plaintext, AAD(tenant, secretID, versionID))
 	if err != nil {
 		return nil, "", err
 	}
@@ -88,12 +97,11 @@ func (e *Envelope) Seal(ctx context.Context, tenant, secretID, versionID string,
 // Open decrypts a value sealed by Seal for exactly this tenant, secret and
 // version.
 func (e *Envelope) Open(ctx context.Context, tenant, secretID, versionID, dekID string, ct []byte) ([]byte, error) {
-	key, err := e.key(ctx, tenant, dekID)
+	g, err := e.key(ctx, tenant, dekID)
 	if err != nil {
 		return nil, err
 	}
-	defer zero(key)
-	return open(key, ct, AAD(tenant, secretID, versionID))
+	return openWith(g, ct, AAD(tenant, secretID, versionID))
 }
 
 // Forget drops the tenant's cached data keys (after a crypto-shred).
@@ -101,10 +109,7 @@ func (e *Envelope) Forget(tenant string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.current, tenant)
-	for _, k := range e.keys[tenant] {
-		zero(k)
-		e.n--
-	}
+	e.n -= len(e.keys[tenant])
 	delete(e.keys, tenant)
 }
 
@@ -118,16 +123,18 @@ func (e *Envelope) Shred(ctx context.Context, tenant string) error {
 	return nil
 }
 
-func (e *Envelope) currentKey(ctx context.Context, tenant string) (string, []byte, error) {
+func (e *Envelope) currentKey(ctx context.Context, tenant string) (string, cipher.AEAD, error) {
 	e.mu.RLock()
 	id, ok := e.current[tenant]
-	var key []byte
+	var g cipher.AEAD
 	if ok {
-		key = clone(e.keys[tenant][id])
+		if k := e.keys[tenant][id]; k != nil {
+			g = k.aead
+		}
 	}
 	e.mu.RUnlock()
-	if key != nil {
-		return id, key, nil
+	if g != nil {
+		return id, g, nil
 	}
 	id, wrapped, ok, err := e.store.CurrentDEK(ctx, tenant)
 	if err != nil {
@@ -149,22 +156,27 @@ func (e *Envelope) currentKey(ctx context.Context, tenant string) (string, []byt
 		// Another writer may have won the race: use whatever is current.
 		return e.currentKey(ctx, tenant)
 	}
-	key, err = e.unwrap(ctx, tenant, id, wrapped)
+	g, err = e.unwrap(ctx, tenant, id, wrapped)
 	if err != nil {
 		return "", nil, err
 	}
 	e.mu.Lock()
 	e.current[tenant] = id
 	e.mu.Unlock()
-	return id, key, nil
+	return id, g, nil
 }
 
-func (e *Envelope) key(ctx context.Context, tenant, id string) ([]byte, error) {
+// key returns the AEAD of the tenant's data key id, unwrapping it on a
+// cache miss.
+func (e *Envelope) key(ctx context.Context, tenant, id string) (cipher.AEAD, error) {
 	e.mu.RLock()
-	key := clone(e.keys[tenant][id])
+	var g cipher.AEAD
+	if k := e.keys[tenant][id]; k != nil {
+		g = k.aead
+	}
 	e.mu.RUnlock()
-	if key != nil {
-		return key, nil
+	if g != nil {
+		return g, nil
 	}
 	wrapped, err := e.store.DEK(ctx, tenant, id)
 	if err != nil {
@@ -173,18 +185,22 @@ func (e *Envelope) key(ctx context.Context, tenant, id string) ([]byte, error) {
 	return e.unwrap(ctx, tenant, id, wrapped)
 }
 
-func (e *Envelope) unwrap(ctx context.Context, tenant, id string, wrapped []byte) ([]byte, error) {
+func (e *Envelope) unwrap(ctx context.Context, tenant, id string, wrapped []byte) (cipher.AEAD, error) {
 	key, _, err := e.provider.Decrypt(ctx, tenant, wrapped, dekContext)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGCM(key)
+	zero(key) // the AEAD holds its own schedule
 	if err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.keys[tenant] == nil {
-		e.keys[tenant] = map[string][]byte{}
+		e.keys[tenant] = map[string]*dek{}
 	}
-	if old, ok := e.keys[tenant][id]; ok {
-		zero(old)
+	if _, ok := e.keys[tenant][id]; ok {
 		e.n--
 	}
 	for e.n >= e.max {
@@ -192,16 +208,16 @@ func (e *Envelope) unwrap(ctx context.Context, tenant, id string, wrapped []byte
 			break
 		}
 	}
-	e.keys[tenant][id] = key
+	e.keys[tenant][id] = &dek{aead: g}
 	e.n++
-	return clone(key), nil
+	return g, nil
 }
 
-// evictOne zeroes and drops one cached key (callers hold copies).
+// evictOne drops one cached key (callers may still hold its AEAD for the
+// operation in progress).
 func (e *Envelope) evictOne() bool {
 	for t, m := range e.keys {
-		for id, k := range m {
-			zero(k)
+		for id := range m {
 			delete(m, id)
 			e.n--
 			if len(m) == 0 {
@@ -214,13 +230,4 @@ func (e *Envelope) evictOne() bool {
 		}
 	}
 	return false
-}
-
-func clone(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	out := make([]byte, len(b))
-	copy(out, b)
-	return out
 }

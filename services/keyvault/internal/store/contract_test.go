@@ -28,6 +28,8 @@ func TestContract(t *testing.T) {
 		{Name: "prune versions", Run: pruneVersions},
 		{Name: "list and scheduler queries", Run: listAndScheduler},
 		{Name: "read value", Run: readValue},
+		{Name: "read value after every kind of write", Run: readValueAfterWrites},
+		{Name: "read value: concurrent reads never outlive a write", Run: readValueRaces},
 		{Name: "access times", Run: accessTimes},
 		{Name: "transactions roll back", Run: rollback},
 		{Name: "leases", Run: leases},
@@ -327,6 +329,73 @@ func readValue(ctx context.Context, t *testing.T, open opener) {
 	require.Empty(t, r.Version.VersionID)
 	_, err = st.ReadValue(ctx, "t2", "n", "", "AWSCURRENT")
 	require.ErrorIs(t, err, store.ErrNotFound, "another tenant")
+}
+
+// ReadValue answers from a cache on SQLite: every write, in a transaction
+// or not, must show in the next read, and what a read returns is the
+// caller's to change.
+func readValueAfterWrites(ctx context.Context, t *testing.T, open opener) {
+	st := open(t)
+	insert(ctx, t, st, secret("t1", "s1", "n"))
+	addVersion(ctx, t, st, "t1", "s1", "v1", []byte("one"), "AWSCURRENT")
+	read := func() store.ValueRead {
+		t.Helper()
+		r, err := st.ReadValue(ctx, "t1", "n", "", "AWSCURRENT")
+		require.NoError(t, err)
+		return r
+	}
+	r := read()
+	require.Equal(t, "v1", r.Version.VersionID)
+	r.Version.Ciphertext[0], r.Labels[0] = 'X', "CHANGED"
+	r = read()
+	require.Equal(t, []byte("one"), r.Version.Ciphertext, "a caller's change does not reach the next read")
+	require.Equal(t, []string{"AWSCURRENT"}, r.Labels)
+
+	addVersion(ctx, t, st, "t1", "s1", "v2", []byte("two"), "AWSCURRENT")
+	require.Equal(t, []byte("two"), read().Version.Ciphertext, "a new current version (transaction)")
+
+	require.NoError(t, st.Read().SetStage(ctx, "t1", "s1", "AWSCURRENT", "v1"))
+	require.Equal(t, "v1", read().Version.VersionID, "a stage moved outside a transaction")
+
+	require.NoError(t, st.InTx(ctx, func(tx *store.Tx) error {
+		sec, err := tx.SecretByName(ctx, "t1", "n")
+		if err != nil {
+			return err
+		}
+		sec.DeletedAt = t0
+		return tx.UpdateSecret(ctx, sec)
+	}))
+	require.Equal(t, t0, read().Secret.DeletedAt, "scheduled for deletion")
+
+	require.NoError(t, st.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteSecret(ctx, "t1", "s1") }))
+	_, err := st.ReadValue(ctx, "t1", "n", "", "AWSCURRENT")
+	require.ErrorIs(t, err, store.ErrNotFound, "deleted")
+}
+
+// Readers filling the cache while a writer moves AWSCURRENT: once a write
+// has returned, no read started after it sees the version before it.
+func readValueRaces(ctx context.Context, t *testing.T, open opener) {
+	st := open(t)
+	insert(ctx, t, st, secret("t1", "s1", "n"))
+	addVersion(ctx, t, st, "t1", "s1", "v0", []byte("0"), "AWSCURRENT")
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for !done.Load() {
+				_, _ = st.ReadValue(ctx, "t1", "n", "", "AWSCURRENT")
+			}
+		})
+	}
+	for i := 1; i <= 30; i++ {
+		vid := fmt.Sprintf("v%d", i)
+		addVersion(ctx, t, st, "t1", "s1", vid, []byte(vid), "AWSCURRENT")
+		r, err := st.ReadValue(ctx, "t1", "n", "", "AWSCURRENT")
+		require.NoError(t, err)
+		require.Equal(t, vid, r.Version.VersionID, "read after write %d", i)
+	}
+	done.Store(true)
+	wg.Wait()
 }
 
 func accessTimes(ctx context.Context, t *testing.T, open opener) {

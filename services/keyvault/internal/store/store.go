@@ -35,6 +35,9 @@ type Store struct {
 	auditDB   *sql.DB
 	d         pstore.Dialect
 	readValue *sql.Stmt // the hot read path, prepared once
+	// cache serves repeated reads of unchanged secrets on SQLite (nil on
+	// PostgreSQL, where other replicas write too); see readCache.
+	cache *readCache
 }
 
 func migrationsFor(d pstore.Dialect) (fs.FS, error) {
@@ -103,7 +106,11 @@ func finish(ctx context.Context, db *sql.DB, d pstore.Dialect) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: prepare: %w", err)
 	}
-	return &Store{db: db, auditDB: db, d: d, readValue: rv}, nil
+	st := &Store{db: db, auditDB: db, d: d, readValue: rv}
+	if d == pstore.SQLite {
+		st.cache = newReadCache()
+	}
+	return st, nil
 }
 
 // Close closes the database.
@@ -128,7 +135,14 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 type querier = pstore.Querier
 
 // x returns a querier over the pool (no transaction).
-func (s *Store) x() querier { return pstore.Rebound{Q: s.db, D: s.d} }
+// With the read cache on, a statement run there retires the cache.
+func (s *Store) x() querier {
+	q := pstore.Rebound{Q: s.db, D: s.d}
+	if s.cache == nil {
+		return q
+	}
+	return bumpingQuerier{querier: q, c: s.cache}
+}
 
 // Tx is a transaction; all its methods are scoped by tenant.
 type Tx struct {
@@ -146,6 +160,9 @@ type Tx struct {
 // that read takes the row lock (SELECT ... FOR UPDATE), on SQLite the
 // transaction holds the database's write lock from BEGIN (IMMEDIATE).
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	// After the commit (or a failed one, whose outcome is unknown) the read
+	// cache is retired; the caller is answered only after that.
+	defer s.cache.bump()
 	return s.inTx(ctx, s.db, fn)
 }
 
