@@ -133,7 +133,9 @@ func newDocCmd(f *apiFlags) *cobra.Command {
 				if !wait {
 					continue
 				}
-				job, err := waitJob(cmd.Context(), c, res.Job, func(j docJob) { progress(cmd.ErrOrStderr(), label, j) })
+				p := newProgress(cmd.ErrOrStderr(), label)
+				job, err := waitJob(cmd.Context(), c, res.Job, p.update)
+				p.done(job, err)
 				if err != nil {
 					return fmt.Errorf("%s: %w", arg, err)
 				}
@@ -271,7 +273,9 @@ func newCrawlCmd(f *apiFlags) *cobra.Command {
 			if !wait {
 				return nil
 			}
-			job, err := waitJob(cmd.Context(), c, res.Job, func(j docJob) { progress(cmd.ErrOrStderr(), "crawl", j) })
+			p := newProgress(cmd.ErrOrStderr(), "crawl")
+			job, err := waitJob(cmd.Context(), c, res.Job, p.update)
+			p.done(job, err)
 			if err != nil {
 				return err
 			}
@@ -329,35 +333,6 @@ func waitJob(ctx context.Context, c *restclient.Client, job docJob, report func(
 		}
 	}
 	return last, nil
-}
-
-// progress prints one line per change: a bar of chunks done (pages for a
-// crawl).
-func progress(w io.Writer, name string, j docJob) {
-	const width = 20
-	state := strings.ToLower(strings.TrimPrefix(j.State, "JOB_STATE_"))
-	bar := func(done, total int) string {
-		if total <= 0 {
-			return strings.Repeat(".", width)
-		}
-		n := min(width, width*done/total)
-		return strings.Repeat("#", n) + strings.Repeat(".", width-n)
-	}
-	var line string
-	if j.Kind == "JOB_KIND_CRAWL" {
-		limit := j.PagesMax
-		if j.ended() { // a crawl often ends below its page limit
-			limit = j.PagesDone
-		}
-		line = fmt.Sprintf("%s [%s] %d/%d pages, %d documents pending, %d failed %s", name, bar(j.PagesDone, limit),
-			j.PagesDone, j.PagesMax, j.DocumentsPending, j.DocumentsFailed, state)
-	} else {
-		line = fmt.Sprintf("%s [%s] %d/%d chunks %s", name, bar(j.ChunksDone, j.ChunksTotal), j.ChunksDone, j.ChunksTotal, state)
-	}
-	if j.Error != "" {
-		line += ": " + j.Error
-	}
-	fmt.Fprintln(w, line)
 }
 
 func newSearchCmd(f *apiFlags) *cobra.Command {

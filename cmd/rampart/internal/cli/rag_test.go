@@ -125,9 +125,9 @@ func TestDocAddFollowsTheJobStream(t *testing.T) {
 	require.NotContains(t, bodies[1], "source", "standard input is an unnamed upload: no identity that a later stdin upload would replace")
 	require.NotContains(t, bodies[1], "content_type", "stdin is sniffed by ingestion")
 	require.Equal(t, 2, watches)
-	require.Equal(t, 1, strings.Count(out.String(), "notes.md [##########..........] 1/2 chunks running"), "each change once:\n%s", out.String())
-	require.Contains(t, out.String(), "notes.md [####################] 2/2 chunks succeeded")
-	require.Contains(t, out.String(), "stdin [####################] 1/1 chunks succeeded")
+	require.Equal(t, 1, strings.Count(out.String(), "notes.md [##########..........]  50% 1/2 chunks running"), "each change once:\n%s", out.String())
+	require.Contains(t, out.String(), "notes.md [####################] 100% 2/2 chunks succeeded")
+	require.Contains(t, out.String(), "stdin [####################] 100% 1/1 chunks succeeded")
 }
 
 func TestDocAddWaitReportsFailures(t *testing.T) {
@@ -148,7 +148,7 @@ func TestDocAddWaitReportsFailures(t *testing.T) {
 	root.SetArgs([]string{"doc", "add", "-c", "handbook", "--wait", "-"})
 	err := root.ExecuteContext(context.Background())
 	require.ErrorContains(t, err, "ingestion failed: -: extract: the document has no text")
-	require.Contains(t, out.String(), "stdin [....................] 0/0 chunks failed: extract: the document has no text")
+	require.Contains(t, out.String(), "stdin [....................]   0% 0/0 chunks failed: extract: the document has no text")
 
 	// A stream that fails (here: the job is not the caller's) ends the wait
 	// with the edge's error.
@@ -198,8 +198,8 @@ func TestDocCrawl(t *testing.T) {
 	require.Equal(t, "/v1/collections/handbook/documents:crawl", path)
 	require.Equal(t, map[string]any{"url": "https://docs.example/", "max_depth": float64(3), "max_pages": float64(20)}, body)
 	require.Contains(t, out.String(), "crawl https://docs.example/  job job_c")
-	require.Contains(t, out.String(), "crawl [#####...............] 5/20 pages, 3 documents pending, 0 failed running")
-	require.Contains(t, out.String(), "crawl [####################] 10/20 pages, 0 documents pending, 1 failed succeeded")
+	require.Contains(t, out.String(), "crawl [#####...............]  25% 5/20 pages, 3 documents pending, 0 failed running")
+	require.Contains(t, out.String(), "crawl [####################] 100% 10/20 pages, 0 documents pending, 1 failed succeeded")
 	require.Contains(t, out.String(), "2 disallowed by robots.txt")
 
 	// Without limits the body leaves them to the service's defaults.
