@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"sync/atomic"
@@ -58,16 +59,24 @@ type AuthTarget interface {
 	AuthTarget() string
 }
 
+// ShutdownTimes is implemented by a service config that sets its own drain
+// delay and shutdown deadline (the edge); other services use pkg/serve's
+// defaults.
+type ShutdownTimes interface {
+	ShutdownTimes() (drainDelay, timeout time.Duration)
+}
+
 // Env is what a service's setup function receives.
 type Env struct {
 	Common   config.Common
 	Log      *slog.Logger
 	TLS      *mtls.Source
-	Server   *serve.Server
+	Server   *serve.Server // the gRPC server; nil for an HTTP service (RunHTTP)
 	Registry *prometheus.Registry
 	keys     *switchKeys
 	tracing  *telemetry.Tracing
-	authAddr string // "" → RAMPART_AUTH_ADDR or the conventions default
+	authAddr string           // "" → RAMPART_AUTH_ADDR or the conventions default
+	lc       *serve.Lifecycle // the service's servers, tasks and closers
 }
 
 // UseKeys makes the principal verifier use keys instead of the published
@@ -76,12 +85,97 @@ type Env struct {
 // manages itself.
 func (e *Env) UseKeys(keys principal.Keys) { e.keys.set(keys) }
 
+// Go starts a background task with the service (serve.Lifecycle.Go): it is
+// cancelled and awaited after the servers stopped and before the closers
+// run, and an error it returns stops the service.
+func (e *Env) Go(name string, task func(ctx context.Context) error) { e.lc.Go(name, task) }
+
+// OnShutdown registers a closer: it runs after the servers and tasks
+// stopped, in reverse registration order (close stores here).
+func (e *Env) OnShutdown(f func(context.Context) error) { e.lc.OnShutdown(f) }
+
+// OnDrain registers f to run first at shutdown, to mark the service not
+// ready (the gRPC server's readiness and health do this themselves).
+func (e *Env) OnDrain(f func()) { e.lc.OnDrain(f) }
+
+// ServeHTTP serves srv on lis with the service: it is drained with the
+// other servers at shutdown (http.Server.Shutdown, then Close at the
+// deadline).
+func (e *Env) ServeHTTP(name string, srv *http.Server, lis net.Listener) {
+	e.lc.ServeHTTP(name, srv, lis)
+}
+
 // Run loads cfg (env RAMPART_<NAME>_*, flags from args), starts the service
 // and blocks until ctx ends. With args[0] == "healthcheck" it instead checks
 // the running service's /readyz and returns an error unless it is ready;
 // with args[0] == "migrate" it brings the service's database schema up to
 // date (Spec.Migrate) and returns.
 func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup func(ctx context.Context, env *Env) error) error {
+	serveIt, err := prepare(ctx, spec, cfg, args)
+	if !serveIt {
+		return err
+	}
+	base, flush := newLogger(cfg.Base())
+	defer flush()
+	env, err := newEnv(spec, cfg, base)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(env.Common.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	srv, err := serve.New(env.serveOptions(spec, base))
+	if err != nil {
+		return err
+	}
+	env.Server, env.lc = srv, srv.Lifecycle()
+	return env.start(ctx, setup, func(ctx context.Context) error {
+		if !env.keys.isSet() {
+			if err := env.fetchAuthKeys(ctx); err != nil {
+				return err
+			}
+		}
+		env.Log.Info("starting", "listen", srv.Addr().String(), "admin", srv.AdminAddr())
+		return srv.Run(ctx)
+	})
+}
+
+// RunHTTP is Run for a service that serves HTTP instead of gRPC (the
+// edge): the same configuration, log, healthcheck mode, mTLS source and
+// tracing for its outgoing calls (Env.Dialer), and the same lifecycle
+// (serve.Lifecycle: not ready → drain → servers → tasks → closers). setup
+// registers the servers (Env.ServeHTTP), background tasks (Env.Go), what
+// marks the service not ready (Env.OnDrain) and its closers
+// (Env.OnShutdown); Env.Server is nil and no principal is verified.
+func RunHTTP(ctx context.Context, spec Spec, cfg Configurable, args []string, setup func(ctx context.Context, env *Env) error) error {
+	serveIt, err := prepare(ctx, spec, cfg, args)
+	if !serveIt {
+		return err
+	}
+	base, flush := newLogger(cfg.Base())
+	defer flush()
+	return ServeHTTP(ctx, spec, cfg, base, setup)
+}
+
+// ServeHTTP is RunHTTP with cfg already loaded and validated and the log
+// given (tests call it with a config of their own).
+func ServeHTTP(ctx context.Context, spec Spec, cfg Configurable, base *slog.Logger, setup func(ctx context.Context, env *Env) error) error {
+	env, err := newEnv(spec, cfg, base)
+	if err != nil {
+		return err
+	}
+	drain, timeout := serve.DefaultDrainDelay, serve.DefaultShutdownTimeout
+	if t, ok := cfg.(ShutdownTimes); ok {
+		drain, timeout = t.ShutdownTimes()
+	}
+	env.lc = serve.NewLifecycle(env.Log, drain, timeout)
+	env.lc.OnShutdown(env.tracing.Shutdown) // registered first: runs last
+	return env.start(ctx, setup, env.lc.Run)
+}
+
+// prepare loads cfg and runs the modes that do not serve (-h, healthcheck,
+// migrate): serveIt is false when the command is done, with err its result.
+func prepare(ctx context.Context, spec Spec, cfg Configurable, args []string) (serveIt bool, err error) {
 	healthcheck := len(args) > 0 && args[0] == "healthcheck"
 	migrate := len(args) > 0 && args[0] == "migrate"
 	if healthcheck || migrate {
@@ -90,95 +184,105 @@ func Run(ctx context.Context, spec Spec, cfg Configurable, args []string, setup 
 	if err := config.Load(config.Prefix(spec.Name), cfg, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) { // -h: the usage text is the answer
 			fmt.Fprintln(os.Stdout, err.Error())
-			return nil
+			return false, nil
 		}
-		return err
+		return false, err
 	}
-	common := *cfg.Base()
-	if healthcheck {
-		return checkReady(ctx, common.AdminAddr)
+	common := cfg.Base()
+	switch {
+	case healthcheck:
+		return false, checkReady(ctx, common.AdminAddr)
+	case migrate:
+		return false, runMigrate(ctx, spec, common)
 	}
-	if migrate {
-		if spec.Migrate == nil {
-			return fmt.Errorf("%s has no database to migrate", spec.Name)
-		}
-		log := logging.New(os.Stderr, common.SlogLevel()).With("service", spec.Name)
-		if err := os.MkdirAll(common.DataDir, 0o700); err != nil {
-			return fmt.Errorf("create data dir: %w", err)
-		}
-		if err := spec.Migrate(ctx, log); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		log.Info("database schema is up to date")
-		return nil
-	}
+	return true, nil
+}
 
-	// Log lines go out in batches (warnings and errors at once), flushed
-	// when Run returns: one write per batch instead of one per request.
-	out := logging.NewBufferedWriter(os.Stderr, logging.DefaultFlushDelay, logging.DefaultBufferSize)
-	defer func() { _ = out.Flush() }()
-	base := logging.New(out, common.SlogLevel())
-	log := base.With("service", spec.Name)
-	src, err := mtls.NewSource(mtls.FilesFor(common.CertDir, spec.Name), mtls.WithLogger(log))
-	if err != nil {
-		return fmt.Errorf("load mTLS certificate for %s from %s: %w", spec.Name, common.CertDir, err)
+// runMigrate is the "migrate" mode: Spec.Migrate, then exit.
+func runMigrate(ctx context.Context, spec Spec, common *config.Common) error {
+	if spec.Migrate == nil {
+		return fmt.Errorf("%s has no database to migrate", spec.Name)
 	}
+	log := logging.New(os.Stderr, common.SlogLevel()).With("service", spec.Name)
 	if err := os.MkdirAll(common.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	if err := spec.Migrate(ctx, log); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	log.Info("database schema is up to date")
+	return nil
+}
+
+// newLogger returns the service's base logger. Log lines go out in
+// batches (warnings and errors at once), flushed by flush: one write per
+// batch instead of one per request.
+func newLogger(common *config.Common) (base *slog.Logger, flush func()) {
+	out := logging.NewBufferedWriter(os.Stderr, logging.DefaultFlushDelay, logging.DefaultBufferSize)
+	return logging.New(out, common.SlogLevel()), func() { _ = out.Flush() }
+}
+
+// newEnv loads the service's mTLS source and tracing.
+func newEnv(spec Spec, cfg Configurable, base *slog.Logger) (*Env, error) {
+	common := *cfg.Base()
+	log := base.With("service", spec.Name)
+	src, err := mtls.NewSource(mtls.FilesFor(common.CertDir, spec.Name), mtls.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("load mTLS certificate for %s from %s: %w", spec.Name, common.CertDir, err)
+	}
 	tracing, err := telemetry.TracingFromEnv(os.Getenv, spec.Name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-
 	env := &Env{Common: common, Log: log, TLS: src, Registry: telemetry.NewRegistry(), keys: &switchKeys{}, tracing: tracing}
 	if t, ok := cfg.(AuthTarget); ok {
 		env.authAddr = t.AuthTarget()
 	}
-	verifier := principal.NewVerifier(env.keys, principal.WithCache(100_000))
+	return env, nil
+}
+
+// serveOptions are the gRPC server's options: the principal-assertion
+// interceptors over the verifier, the authz policy, the listeners.
+func (e *Env) serveOptions(spec Spec, base *slog.Logger) serve.Options {
+	verifier := principal.NewVerifier(e.keys, principal.WithCache(100_000))
 	exempt := principal.ExemptMethods(spec.PrincipalExempt...)
 	opts := serve.Options{
 		Name:          spec.Name,
-		ListenAddr:    common.ListenAddr,
-		AdminAddr:     common.AdminAddr,
-		TLS:           src,
+		ListenAddr:    e.Common.ListenAddr,
+		AdminAddr:     e.Common.AdminAddr,
+		TLS:           e.TLS,
 		Logger:        base, // serve adds the service attribute itself
-		Registry:      env.Registry,
-		Tracing:       tracing,
-		Reflection:    common.Reflection(),
-		Pprof:         common.Pprof,
+		Registry:      e.Registry,
+		Tracing:       e.tracing,
+		Reflection:    e.Common.Reflection(),
+		Pprof:         e.Common.Pprof,
 		ExtraUnary:    []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)},
 		ExtraStream:   []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, exempt)},
 		ServerOptions: spec.ServerOptions,
 	}
-	if common.AuthzPolicy != "" {
-		opts.AuthzPolicyFile = common.AuthzPolicy
+	if e.Common.AuthzPolicy != "" {
+		opts.AuthzPolicyFile = e.Common.AuthzPolicy
 	} else {
 		opts.AuthzPolicy = spec.DefaultPolicy
 	}
-	srv, err := serve.New(opts)
-	if err != nil {
-		return err
-	}
-	env.Server = srv
+	return opts
+}
 
+// start watches the certificate files, runs the service's setup and then
+// run. A setup that fails closes what it had registered.
+func (e *Env) start(ctx context.Context, setup func(context.Context, *Env) error, run func(context.Context) error) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		if err := src.Watch(runCtx, 5*time.Second); err != nil && !errors.Is(err, context.Canceled) {
-			log.Warn("certificate watch stopped", "err", err)
+	e.Go("certificate watch", func(ctx context.Context) error {
+		if err := e.TLS.Watch(ctx, 5*time.Second); err != nil && !errors.Is(err, context.Canceled) {
+			e.Log.Warn("certificate watch stopped", "err", err)
 		}
-	}()
-	if err := setup(runCtx, env); err != nil {
-		return err
+		return nil
+	})
+	if err := setup(runCtx, e); err != nil {
+		return errors.Join(err, e.lc.Close(context.WithoutCancel(ctx)))
 	}
-	if !env.keys.isSet() {
-		if err := env.fetchAuthKeys(runCtx); err != nil {
-			return err
-		}
-	}
-	log.Info("starting", "listen", srv.Addr().String(), "admin", srv.AdminAddr())
-	return srv.Run(ctx)
+	return run(runCtx)
 }
 
 // fetchAuthKeys wires the verifier to auth's published keys, refreshed in
@@ -188,10 +292,10 @@ func (e *Env) fetchAuthKeys(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.Server.OnShutdown(func(context.Context) error { return conn.Close() })
+	e.OnShutdown(func(context.Context) error { return conn.Close() })
 	remote := principal.NewRemoteKeys(authv1.NewAuthServiceClient(conn), e.Log)
 	e.keys.set(remote)
-	go func() {
+	e.Go("auth signing keys", func(ctx context.Context) error {
 		backoff := 200 * time.Millisecond
 		for !remote.Loaded() {
 			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -203,17 +307,24 @@ func (e *Env) fetchAuthKeys(ctx context.Context) error {
 			e.Log.Warn("waiting for auth signing keys", "err", err)
 			select {
 			case <-ctx.Done():
-				return
+				return nil
 			case <-time.After(backoff):
 			}
 			backoff = min(backoff*2, 5*time.Second)
 		}
 		remote.Run(ctx, time.Minute)
-	}()
+		return nil
+	})
 	return nil
 }
 
+// checkReady GETs the admin /readyz of the service running here: an admin
+// address on every interface (0.0.0.0, ::, or no host) is asked on
+// loopback.
 func checkReady(ctx context.Context, adminAddr string) error {
+	if host, port, err := net.SplitHostPort(adminAddr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		adminAddr = net.JoinHostPort("127.0.0.1", port)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+adminAddr+"/readyz", nil)

@@ -50,6 +50,6 @@ func (l *Loops) Stop(ctx context.Context) error {
 // the loops then end before those close.
 func (e *Env) StartLoops(ctx context.Context) *Loops {
 	l := NewLoops(ctx)
-	e.Server.OnShutdown(l.Stop)
+	e.OnShutdown(l.Stop)
 	return l
 }

@@ -8,11 +8,9 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -44,8 +42,7 @@ type Server struct {
 	started  atomic.Bool
 	draining chan struct{}
 
-	mu      sync.Mutex
-	closers []func(context.Context) error
+	lc *Lifecycle // the listeners, tasks and closers, stopped in order
 }
 
 // New builds the server and binds its listeners, so Addr and AdminAddr are
@@ -76,7 +73,25 @@ func New(opts Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve %s: %w", opts.Name, err)
 	}
+	s.grpc = grpc.NewServer(s.serverOptions()...)
+	s.health = health.NewServer()
+	// Starts NOT_SERVING: a probe during startup must not see SERVING.
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	if opts.Reflection {
+		reflection.Register(s.grpc)
+	}
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	s.lc = s.lifecycle()
+	return s, nil
+}
 
+// serverOptions are the gRPC server's options: mTLS, the interceptor chain
+// of the package doc, keepalive and stream workers, then Options'.
+func (s *Server) serverOptions() []grpc.ServerOption {
+	opts := s.opts
 	unary := append([]grpc.UnaryServerInterceptor{
 		requestIDUnary,
 		recoverUnary(s.log),
@@ -113,29 +128,67 @@ func New(opts Options) (_ *Server, err error) {
 		grpc.NumStreamWorkers(DefaultStreamWorkers()),
 	}
 	serverOpts = append(serverOpts, opts.Tracing.ServerOptions()...)
-	serverOpts = append(serverOpts, opts.ServerOptions...)
-	s.grpc = grpc.NewServer(serverOpts...)
+	return append(serverOpts, opts.ServerOptions...)
+}
 
-	s.health = health.NewServer()
-	// Starts NOT_SERVING: a probe during startup must not see SERVING.
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
-	healthpb.RegisterHealthServer(s.grpc, s.health)
-	if opts.Reflection {
-		reflection.Register(s.grpc)
-	}
-
-	s.lis, err = listen.TCP(opts.ListenAddr)
+// listen binds the gRPC listener and, when configured, the admin one.
+func (s *Server) listen() error {
+	var err error
+	s.lis, err = listen.TCP(s.opts.ListenAddr)
 	if err != nil {
-		return nil, fmt.Errorf("serve %s: listen: %w", opts.Name, err)
+		return fmt.Errorf("serve %s: listen: %w", s.opts.Name, err)
 	}
-	if opts.AdminAddr != "" {
-		s.adminLis, err = listen.TCP(opts.AdminAddr)
+	if s.opts.AdminAddr != "" {
+		s.adminLis, err = listen.TCP(s.opts.AdminAddr)
 		if err != nil {
-			return nil, fmt.Errorf("serve %s: admin listen: %w", opts.Name, err)
+			return fmt.Errorf("serve %s: admin listen: %w", s.opts.Name, err)
 		}
-		s.admin = newAdminServer(opts.Registry, &s.ready, opts.Pprof)
+		s.admin = newAdminServer(s.opts.Registry, &s.ready, s.opts.Pprof)
 	}
-	return s, nil
+	return nil
+}
+
+// lifecycle registers the server's parts in the shutdown order of the
+// package doc: tracing and the authz policy close last, after the
+// closers the service registers with OnShutdown.
+func (s *Server) lifecycle() *Lifecycle {
+	lc := NewLifecycle(s.log, s.opts.DrainDelay, s.opts.ShutdownTimeout)
+	lc.OnShutdown(s.opts.Tracing.Shutdown)
+	lc.OnShutdown(func(context.Context) error { s.authz.Close(); return nil })
+	lc.OnDrain(func() {
+		s.ready.Store(false)
+		s.health.Shutdown()
+		close(s.draining)
+	})
+	lc.Serve("gRPC", func() error {
+		// ErrServerStopped: shutdown won the race against Serve; the
+		// listener is closed either way.
+		if err := s.grpc.Serve(s.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return err
+		}
+		return nil
+	}, s.stopGRPC)
+	if s.admin != nil {
+		lc.ServeHTTP("admin", s.admin, s.adminLis)
+	}
+	return lc
+}
+
+// stopGRPC waits for open calls until ctx ends, then closes what is left.
+func (s *Server) stopGRPC(ctx context.Context) error {
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.log.WarnContext(ctx, "graceful stop timed out; closing remaining connections")
+		s.grpc.Stop()
+		<-stopped
+	}
+	return nil
 }
 
 // DefaultStreamWorkers is the number of reusable handler goroutines a
@@ -171,16 +224,22 @@ func (s *Server) Logger() *slog.Logger { return s.log }
 // return on it: GracefulStop waits for every open stream.
 func (s *Server) Draining() <-chan struct{} { return s.draining }
 
-// OnShutdown registers f to run after the gRPC and admin servers stopped,
-// in reverse registration order (close stores here).
-func (s *Server) OnShutdown(f func(context.Context) error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closers = append(s.closers, f)
-}
+// OnShutdown registers f to run after the gRPC and admin servers and the
+// tasks stopped, in reverse registration order (close stores here).
+func (s *Server) OnShutdown(f func(context.Context) error) { s.lc.OnShutdown(f) }
 
-// Run serves until ctx is cancelled or a listener fails, then shuts down in
-// order (see the package doc). It returns nil after a clean shutdown.
+// Lifecycle returns the server's lifecycle, for what runs beside the gRPC
+// server (pkg/backend's tasks).
+func (s *Server) Lifecycle() *Lifecycle { return s.lc }
+
+// Go registers a background task (Lifecycle.Go): it runs while the server
+// serves, is cancelled and awaited after the servers stopped and before
+// the closers run, and an error from it stops the service.
+func (s *Server) Go(name string, task func(ctx context.Context) error) { s.lc.Go(name, task) }
+
+// Run serves until ctx is cancelled, a listener fails or a task fails,
+// then shuts down in order (see the package doc). It returns nil after a
+// clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("serve: Run called twice")
@@ -193,87 +252,10 @@ func (s *Server) Run(ctx context.Context) error {
 	s.ready.Store(true)
 	s.log.InfoContext(ctx, "serving", "addr", s.Addr().String(), "admin_addr", fmt.Sprint(s.AdminAddr()),
 		"spiffe_id", s.opts.TLS.ID().String())
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		// ErrServerStopped: shutdown won the race against Serve; the
-		// listener is closed either way.
-		if err := s.grpc.Serve(s.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			return fmt.Errorf("serve %s: gRPC: %w", s.opts.Name, err)
-		}
-		return nil
-	})
-	if s.admin != nil {
-		g.Go(func() error {
-			if err := s.admin.Serve(s.adminLis); !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("serve %s: admin: %w", s.opts.Name, err)
-			}
-			return nil
-		})
+	if err := s.lc.Run(ctx); err != nil {
+		return fmt.Errorf("serve %s: %w", s.opts.Name, err)
 	}
-	g.Go(func() error {
-		<-gctx.Done()
-		// Shutdown must run to completion even though ctx is done.
-		return s.shutdown(context.WithoutCancel(ctx))
-	})
-	return g.Wait()
-}
-
-func (s *Server) shutdown(ctx context.Context) error {
-	s.ready.Store(false)
-	s.health.Shutdown()
-	close(s.draining)
-	s.log.InfoContext(ctx, "draining", "drain_delay_us", s.opts.DrainDelay.Microseconds())
-	if s.opts.DrainDelay > 0 {
-		// Readiness and health are NOT_SERVING now; give load balancers and
-		// client health watchers time to route new calls elsewhere.
-		time.Sleep(s.opts.DrainDelay)
-	}
-
-	stopCtx, cancel := context.WithTimeout(ctx, s.opts.ShutdownTimeout)
-	defer cancel()
-	stopped := make(chan struct{})
-	go func() {
-		s.grpc.GracefulStop()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-	case <-stopCtx.Done():
-		s.log.WarnContext(ctx, "graceful stop timed out; closing remaining connections")
-		s.grpc.Stop()
-		<-stopped
-	}
-
-	var errs []error
-	if s.admin != nil {
-		if err := s.admin.Shutdown(stopCtx); err != nil {
-			_ = s.admin.Close()
-			errs = append(errs, fmt.Errorf("admin shutdown: %w", err))
-		}
-	}
-	s.authz.Close()
-
-	closeCtx, cancelClose := context.WithTimeout(ctx, s.opts.ShutdownTimeout)
-	defer cancelClose()
-	s.mu.Lock()
-	closers := s.closers
-	s.mu.Unlock()
-	for i := len(closers) - 1; i >= 0; i-- {
-		if err := closers[i](closeCtx); err != nil {
-			errs = append(errs, fmt.Errorf("shutdown closer: %w", err))
-		}
-	}
-	if err := s.opts.Tracing.Shutdown(closeCtx); err != nil {
-		errs = append(errs, err)
-	}
-	err := errors.Join(errs...)
-	if err != nil {
-		s.log.ErrorContext(ctx, "stopped with errors", "error", err)
-	} else {
-		s.log.InfoContext(ctx, "stopped")
-	}
-	return err
+	return nil
 }
 
 // release frees what New acquired when New fails half way.
