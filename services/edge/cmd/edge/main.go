@@ -7,14 +7,8 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/services/edge/internal/app"
 )
 
-func main() {
-	pkgbackend.Main("edge", func(ctx context.Context, args []string) error {
-		return run(ctx, args, os.Stdout, os.Stderr)
-	})
-}
+func main() { backend.Main("edge", app.Run) }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/services/edge/internal/authtest"
 	"github.com/rampart-platform/rampart/services/edge/internal/config"
@@ -46,7 +47,7 @@ func TestServeLifecycle(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), &listeners{public: pub, admin: adm, ready: ready})
+		done <- serveForTest(ctx, cfg, &Listeners{Public: pub, Admin: adm, Ready: ready})
 	}()
 	base := "http://" + <-ready
 	adminURL := "http://" + cfg.AdminAddr
@@ -64,7 +65,7 @@ func TestServeLifecycle(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	require.Eventually(t, func() bool { c, _ := get(adminURL+"/readyz", ""); return c == 200 }, 30*time.Second, 10*time.Millisecond)
-	require.NoError(t, healthcheck(t.Context(), []string{"-admin-addr", cfg.AdminAddr}))
+	require.NoError(t, Run(t.Context(), []string{"healthcheck", "-admin-addr", cfg.AdminAddr}))
 
 	code, body := get(base+"/v1/whoami", key)
 	require.Equal(t, 200, code, body)
@@ -97,7 +98,7 @@ func TestServeLifecycle(t *testing.T) {
 	// Shutdown: readiness goes false first, then the listeners close.
 	cancel()
 	require.Eventually(t, func() bool { c, _ := get(adminURL+"/readyz", ""); return c == 503 }, 30*time.Second, 10*time.Millisecond)
-	require.Error(t, healthcheck(t.Context(), []string{"-admin-addr", cfg.AdminAddr}))
+	require.Error(t, Run(t.Context(), []string{"healthcheck", "-admin-addr", cfg.AdminAddr}))
 	select {
 	case err := <-done:
 		require.NoError(t, err)
@@ -109,19 +110,20 @@ func TestServeLifecycle(t *testing.T) {
 func TestRunRejectsBadConfig(t *testing.T) {
 	t.Setenv("RAMPART_EDGE_KEY_CACHE_TTL", "5m")
 	t.Setenv("RAMPART_EDGE_CORS_ORIGINS", "*")
-	err := run(t.Context(), nil, io.Discard, io.Discard)
+	err := Run(t.Context(), nil)
 	require.Error(t, err)
 	require.ErrorContains(t, err, "KEY_CACHE_TTL")
 	require.ErrorContains(t, err, "CORS_ORIGINS")
 }
 
 func TestRunHelp(t *testing.T) {
-	var out stringsBuilder
-	require.NoError(t, run(t.Context(), []string{"-h"}, &out, io.Discard))
-	require.Contains(t, out.String(), "RAMPART_HTTP_ADDR")
+	require.NoError(t, Run(t.Context(), []string{"-h"}), "-h prints the usage and is no error")
 }
 
-type stringsBuilder struct{ b []byte }
-
-func (s *stringsBuilder) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
-func (s *stringsBuilder) String() string              { return string(s.b) }
+// serveForTest runs the edge on cfg (already validated) and the test's
+// listeners, through the same lifecycle as Run.
+func serveForTest(ctx context.Context, cfg config.Config, lis *Listeners) error {
+	return pkgbackend.ServeHTTP(ctx, Spec, &cfg, slog.New(slog.DiscardHandler), func(ctx context.Context, env *pkgbackend.Env) error {
+		return New(ctx, cfg, env, lis)
+	})
+}

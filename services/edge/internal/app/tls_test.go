@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bufio"
@@ -11,7 +11,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -73,7 +72,7 @@ func TestServeTLSChecksFraming(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan string, 1), make(chan error, 1)
 	go func() {
-		done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), &listeners{public: pub, admin: adm, ready: ready})
+		done <- serveForTest(ctx, cfg, &Listeners{Public: pub, Admin: adm, Ready: ready})
 	}()
 	addr := <-ready
 	defer func() {

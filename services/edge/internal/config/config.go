@@ -72,6 +72,12 @@ func Load(args []string) (Config, error) {
 	return cfg, err
 }
 
+// ShutdownTimes are the edge's drain delay and shutdown deadline
+// (pkg/backend.ShutdownTimes).
+func (c *Config) ShutdownTimes() (drainDelay, timeout time.Duration) {
+	return c.DrainDelay, c.ShutdownTimeout
+}
+
 // Finalize derives HTTPAddr and the shared directories.
 func (c *Config) Finalize() error {
 	if c.HTTPAddr == "" {
