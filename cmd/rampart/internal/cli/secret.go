@@ -24,7 +24,22 @@ func secretPath(name, verb string) string {
 
 func newSecretCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "secret", Short: "Manage your tenant's secrets (/{env}/{service}/{type}/{name})"}
-	var value, description, contentType, stage, versionID string
+	cmd.AddCommand(secretCreateCmd(f), secretPutCmd(f), secretGetCmd(f), secretDeleteCmd(f), secretRotateCmd(f),
+		verb(f, "list", "List secrets (metadata only)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, "/v1/secrets", nil, nil, nil
+		}),
+		verb(f, "describe NAME", "Show metadata, versions and rotation state", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodGet, secretPath(a[0], ""), nil, nil, nil
+		}),
+		verb(f, "restore NAME", "Cancel a scheduled deletion", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodPost, secretPath(a[0], ":restore"), nil, map[string]any{}, nil
+		}),
+	)
+	return cmd
+}
+
+func secretCreateCmd(f *apiFlags) *cobra.Command {
+	var value, description, contentType string
 	create := verb(f, "create NAME", "Create a secret with its first value", 1, func(cmd *cobra.Command, a []string) (string, string, url.Values, any, error) {
 		value, err := readValue(cmd, value)
 		if err != nil {
@@ -39,6 +54,11 @@ func newSecretCmd(f *apiFlags) *cobra.Command {
 	create.Flags().StringVar(&value, "value", "", "secret value; \"-\" reads it from stdin (keeps it out of shell history and ps)")
 	create.Flags().StringVar(&description, "description", "", "description")
 	create.Flags().StringVar(&contentType, "content-type", "", "text, json or binary")
+	return create
+}
+
+func secretPutCmd(f *apiFlags) *cobra.Command {
+	var value, contentType string
 	put := verb(f, "put NAME", "Store a new version (becomes AWSCURRENT)", 1, func(cmd *cobra.Command, a []string) (string, string, url.Values, any, error) {
 		value, err := readValue(cmd, value)
 		if err != nil {
@@ -52,6 +72,11 @@ func newSecretCmd(f *apiFlags) *cobra.Command {
 	})
 	put.Flags().StringVar(&value, "value", "", "secret value; \"-\" reads it from stdin")
 	put.Flags().StringVar(&contentType, "content-type", "", "text, json or binary")
+	return put
+}
+
+func secretGetCmd(f *apiFlags) *cobra.Command {
+	var stage, versionID string
 	get := verb(f, "get NAME", "Read a secret value (default AWSCURRENT)", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
 		q := url.Values{}
 		if stage != "" {
@@ -64,6 +89,10 @@ func newSecretCmd(f *apiFlags) *cobra.Command {
 	})
 	get.Flags().StringVar(&stage, "stage", "", "staging label, e.g. AWSPREVIOUS")
 	get.Flags().StringVar(&versionID, "version-id", "", "version id")
+	return get
+}
+
+func secretDeleteCmd(f *apiFlags) *cobra.Command {
 	var recoveryDays int
 	var force bool
 	del := verb(f, "delete NAME", "Schedule deletion (recovery window 7-30 days) or force-delete", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
@@ -78,24 +107,17 @@ func newSecretCmd(f *apiFlags) *cobra.Command {
 	})
 	del.Flags().IntVar(&recoveryDays, "recovery-days", 0, "recovery window in days (7-30, default 30)")
 	del.Flags().BoolVar(&force, "force", false, "delete now, without a recovery window")
+	return del
+}
+
+func secretRotateCmd(f *apiFlags) *cobra.Command {
 	var function, schedule, jsonKey string
 	rotate := verb(f, "rotate NAME", "Rotate now and/or set a rotation schedule", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
 		body := map[string]any{}
-		if jsonKey != "" && function == "" {
-			return "", "", nil, nil, errors.New("--json-key needs --function random-password or rampart-api-key")
-		}
-		if function != "" {
-			rf := map[string]any{"type": enumName("ROTATION_FUNCTION_TYPE_", function)}
-			// A JSON value (e.g. a database credential) keeps its other
-			// fields; only the named one is replaced.
-			switch {
-			case jsonKey == "":
-			case rf["type"] == "ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD":
-				rf["password_policy"] = map[string]any{"json_key": jsonKey}
-			case rf["type"] == "ROTATION_FUNCTION_TYPE_RAMPART_API_KEY":
-				rf["api_key"] = map[string]any{"json_key": jsonKey}
-			default:
-				return "", "", nil, nil, fmt.Errorf("--json-key applies to random-password and rampart-api-key, not %s", function)
+		if function != "" || jsonKey != "" {
+			rf, err := rotationFunction(function, jsonKey)
+			if err != nil {
+				return "", "", nil, nil, err
 			}
 			body["rotation_function"] = rf
 		}
@@ -107,18 +129,27 @@ func newSecretCmd(f *apiFlags) *cobra.Command {
 	rotate.Flags().StringVar(&function, "function", "", "rotation function: random-password, webhook or rampart-api-key")
 	rotate.Flags().StringVar(&schedule, "schedule", "", "schedule, e.g. 'rate(30 days)' or a cron expression")
 	rotate.Flags().StringVar(&jsonKey, "json-key", "", "the value is a JSON object: replace only this field (e.g. password), keep the others")
-	cmd.AddCommand(create, put, get, del, rotate,
-		verb(f, "list", "List secrets (metadata only)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
-			return http.MethodGet, "/v1/secrets", nil, nil, nil
-		}),
-		verb(f, "describe NAME", "Show metadata, versions and rotation state", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
-			return http.MethodGet, secretPath(a[0], ""), nil, nil, nil
-		}),
-		verb(f, "restore NAME", "Cancel a scheduled deletion", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
-			return http.MethodPost, secretPath(a[0], ":restore"), nil, map[string]any{}, nil
-		}),
-	)
-	return cmd
+	return rotate
+}
+
+// rotationFunction is the rotation_function of a rotate request.
+func rotationFunction(function, jsonKey string) (map[string]any, error) {
+	if function == "" {
+		return nil, errors.New("--json-key needs --function random-password or rampart-api-key")
+	}
+	rf := map[string]any{"type": enumName("ROTATION_FUNCTION_TYPE_", function)}
+	// A JSON value (e.g. a database credential) keeps its other fields;
+	// only the named one is replaced.
+	switch {
+	case jsonKey == "":
+	case rf["type"] == "ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD":
+		rf["password_policy"] = map[string]any{"json_key": jsonKey}
+	case rf["type"] == "ROTATION_FUNCTION_TYPE_RAMPART_API_KEY":
+		rf["api_key"] = map[string]any{"json_key": jsonKey}
+	default:
+		return nil, fmt.Errorf("--json-key applies to random-password and rampart-api-key, not %s", function)
+	}
+	return rf, nil
 }
 
 // readValue returns v, or stdin's content (one trailing newline dropped) when v is "-".
