@@ -122,8 +122,14 @@ type matrix struct {
 	chatModel string
 	embModel  string
 	fixtures  map[string]string // fixture ids of tenant A by path parameter
-	secret    string            // tenant A's secret value (must never leak)
-	seq       atomic.Int64
+	// openapi validates every cell's exchange against the OpenAPI
+	// document (openapi_routes_test.go).
+	openapi *openapiCheck
+	// asst is tenant A's fixture assistant (made once, by assistant).
+	asstOnce sync.Once
+	asst     string
+	secret   string // tenant A's secret value (must never leak)
+	seq      atomic.Int64
 }
 
 func (m *matrix) unique(prefix string) string {
@@ -133,6 +139,13 @@ func (m *matrix) unique(prefix string) string {
 
 // call sends a JSON request and returns the status and body.
 func (m *matrix) call(t *testing.T, method, path, key string, body any) (int, []byte) {
+	t.Helper()
+	code, _, data := m.exchange(t, method, path, key, body)
+	return code, data
+}
+
+// exchange sends a request and returns the status, headers and body.
+func (m *matrix) exchange(t *testing.T, method, path, key string, body any) (int, http.Header, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -153,7 +166,7 @@ func (m *matrix) call(t *testing.T, method, path, key string, body any) (int, []
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return resp.StatusCode, data
+	return resp.StatusCode, resp.Header, data
 }
 
 // must sends a request that has to succeed and decodes the answer.
@@ -448,6 +461,9 @@ func (m *matrix) request(t *testing.T, r *permissions.Route, p *matrixPrincipal,
 			}
 			m.must(t, http.MethodPost, "/v1/tenants", m.platform, map[string]any{"name": m.unique("matrix-throwaway")}, &created)
 			params["tenant_id"] = created.Tenant.TenantID
+			if strings.HasSuffix(r.Pattern, ":resume") { // only a suspended tenant resumes
+				m.must(t, http.MethodPost, "/v1/tenants/"+created.Tenant.TenantID+":suspend", m.platform, map[string]any{}, nil)
+			}
 		}
 		if r.Method == http.MethodPost {
 			body = map[string]any{}
@@ -471,9 +487,28 @@ func (m *matrix) request(t *testing.T, r *permissions.Route, p *matrixPrincipal,
 	case "POST /v1/secrets/{name=**}:untag":
 		body = map[string]any{"tag_keys": []string{"matrix"}}
 	case "POST /v1/secrets/{name=**}:updateVersionStage":
-		body = map[string]any{"version_stage": "MATRIX", "move_to_version_id": "00000000-0000-4000-8000-000000000000"}
-	case "GET /v1/rampart/assistants/{name}", "DELETE /v1/rampart/assistants/{name}":
-		params["name"] = "matrix-no-such-assistant"
+		// A fresh secret with two versions: AWSCURRENT moves back to the first.
+		name, first, second := m.versionedSecret(t)
+		params["name"] = name
+		body = map[string]any{"version_stage": "AWSCURRENT", "move_to_version_id": first, "remove_from_version_id": second}
+	case "POST /v1/secrets/{name=**}:rollback":
+		name, _, _ := m.versionedSecret(t)
+		params["name"] = name
+		body = map[string]any{}
+	case "POST /v1/secrets/{name=**}:rotate":
+		params["name"] = m.freshSecret(t)
+		body = rotation
+	case "POST /v1/secrets/{name=**}:cancelRotate":
+		name := m.freshSecret(t)
+		m.must(t, http.MethodPost, "/v1/secrets/"+name+":rotate", a.owner, rotation, nil)
+		params["name"] = name
+		body = map[string]any{}
+	case "POST /v1/rampart/assistants":
+		body = map[string]any{"name": m.unique("asst"), "model": m.chatModel, "system_prompt": "Answer briefly."}
+	case "GET /v1/rampart/assistants/{name}":
+		params["name"] = m.assistant(t)
+	case "DELETE /v1/rampart/assistants/{name}":
+		params["name"] = m.newAssistant(t)
 	case "POST /v1/chat/completions":
 		body = map[string]any{"model": m.chatModel, "messages": []map[string]string{{"role": "user", "content": "Rampart keeps secrets. What does Rampart keep?"}}}
 	case "POST /v1/completions":
@@ -517,6 +552,48 @@ func (m *matrix) request(t *testing.T, r *permissions.Route, p *matrixPrincipal,
 		body = map[string]any{}
 	}
 	return r.Path(params), body
+}
+
+// rotation starts a rotation with the built-in random-password function.
+var rotation = map[string]any{"rotation_function": map[string]any{"type": "ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD"},
+	"rotation_rules": map[string]any{"schedule_expression": "rate(30 days)"}}
+
+// freshSecret creates a secret of tenant A for a destructive cell.
+func (m *matrix) freshSecret(t *testing.T) string {
+	t.Helper()
+	name := "dev/app/matrix/" + m.unique("cell")
+	m.must(t, http.MethodPost, "/v1/secrets", m.a.owner, map[string]any{"name": "/" + name, "secret_string": "cell-value"}, nil)
+	return name
+}
+
+// versionedSecret creates a secret of tenant A with two versions and
+// returns its name and the two version ids (the second is AWSCURRENT).
+func (m *matrix) versionedSecret(t *testing.T) (name, first, second string) {
+	t.Helper()
+	first, second = versionToken(), versionToken()
+	name = "dev/app/matrix/" + m.unique("versions")
+	m.must(t, http.MethodPost, "/v1/secrets", m.a.owner, map[string]any{"name": "/" + name, "secret_string": "v1", "client_request_token": first}, nil)
+	m.must(t, http.MethodPost, "/v1/secrets/"+name+":putValue", m.a.owner, map[string]any{"secret_string": "v2", "client_request_token": second}, nil)
+	return name, first, second
+}
+
+// versionToken is a client_request_token (32-64 characters).
+func versionToken() string { return strings.ToLower(rand.Text() + rand.Text()[:8]) }
+
+// assistant returns tenant A's fixture assistant, created on first use.
+func (m *matrix) assistant(t *testing.T) string {
+	t.Helper()
+	m.asstOnce.Do(func() { m.asst = m.newAssistant(t) })
+	require.NotEmpty(t, m.asst)
+	return m.asst
+}
+
+// newAssistant creates an assistant of tenant A.
+func (m *matrix) newAssistant(t *testing.T) string {
+	t.Helper()
+	name := m.unique("asst")
+	m.must(t, http.MethodPost, "/v1/rampart/assistants", m.a.owner, map[string]any{"name": name, "model": m.chatModel}, nil)
+	return name
 }
 
 // storedResponse creates a stored response ("store": true) of tenant A.
@@ -628,6 +705,7 @@ func setupMatrix(t *testing.T, s *stack) *matrix {
 func TestAuthorizationMatrix(t *testing.T) {
 	s := startStack(t)
 	m := setupMatrix(t, s)
+	m.openapi = newOpenAPICheck(t, m)
 	table := permissions.Default()
 	routes := table.Routes()
 
@@ -700,6 +778,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			})
 		}
 	})
+	t.Run("every route has a success and an error response validated against the OpenAPI document", func(t *testing.T) {
+		m.openapi.coverage(t, routes)
+	})
 	t.Logf("authorization matrix: %d routes × %d principals (%d roles × %d key kinds, plus the platform operator on %d platform routes) = %d cells; %d known-gap cells, %d gap cells now closed",
 		len(routes), len(principals), len(permissions.Roles), len(matrixKinds), countPlatform(routes), cells, gaps, fixed)
 	for g := range openGaps {
@@ -717,9 +798,16 @@ func (m *matrix) cell(t *testing.T, r *permissions.Route, p *matrixPrincipal) (s
 	if method == "" {
 		method = http.MethodPost
 	}
-	status, data = m.call(t, method, path, key, body)
-	raw, err := json.Marshal(body)
-	require.NoError(t, err)
+	status, header, data := m.exchange(t, method, path, key, body)
+	var raw []byte
+	if body != nil {
+		var err error
+		raw, err = json.Marshal(body)
+		require.NoError(t, err)
+	}
+	if m.openapi != nil {
+		m.openapi.check(t, r, method, path, raw, status, header, data)
+	}
 	return status, append([]byte(path), raw...), data, expect(r, p, scopes), scopes
 }
 

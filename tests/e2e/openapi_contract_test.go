@@ -20,6 +20,9 @@ import (
 // snake_case fields, the OpenAI-compatible routes, the operational ones,
 // and error bodies. A field the edge sends under another name than the
 // document's, or an error body not in OpenAI's shape, fails here.
+// Every route of the permission table is validated too, by the
+// authorization matrix (openapi_routes_test.go); these cases add bodies the
+// matrix does not send (a tool call, a prompt array, metadata).
 func TestOpenAPIResponsesMatchTheDocument(t *testing.T) {
 	s := startStack(t)
 	admin := s.env["RAMPART_ADMIN_KEY"]
