@@ -154,7 +154,9 @@ func openKMS(ctx context.Context, cfg config.Config, st *store.Store) (aws.Confi
 // otherwise the file (closed at shutdown).
 func openAuditSink(cfg config.Config, st *store.Store, srv *serve.Server) (audit.Sink, error) {
 	if st.Dialect() == pstore.Postgres && cfg.AuditLog == "" {
-		return audit.NewChainSink(st), nil
+		chain := audit.NewChainSink(st)
+		srv.OnShutdown(func(context.Context) error { return chain.Close() })
+		return chain, nil
 	}
 	auditPath := cfg.AuditLog
 	if auditPath == "" {

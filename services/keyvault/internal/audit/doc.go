@@ -5,6 +5,7 @@
 //
 // Auditing is fail-closed: [Sink.Write] returns only once the record is in
 // the log, and callers fail the request if it returns an error. The file
-// sink batches concurrent records into one write (group commit) so auditing
-// every read stays cheap.
+// sink batches concurrent records into one write, the chain sink
+// (PostgreSQL) into one transaction (group commit), so auditing every read
+// stays cheap; either releases a caller only once its batch is written.
 package audit

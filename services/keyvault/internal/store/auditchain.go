@@ -32,26 +32,47 @@ func ChainHash(seq int64, prevHash string, record []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// AuditAppend is one record to append to the audit chain.
+type AuditAppend struct {
+	At     time.Time
+	Tenant string
+	Record []byte // the JSON audit record (never a secret value)
+}
+
 // AppendAudit appends record to the audit chain in its own transaction and
-// returns its sequence number. The chain head row is read with a row lock
-// (PostgreSQL) or under SQLite's write lock, so concurrent writers — other
-// goroutines or other replicas — append one after the other and the chain
-// stays linear. It must not be called inside [Store.InTx] on SQLite (the
-// outer transaction holds the only write lock).
+// returns its sequence number. See [Store.AppendAuditBatch].
 func (s *Store) AppendAudit(ctx context.Context, at time.Time, tenant string, record []byte) (int64, error) {
+	return s.AppendAuditBatch(ctx, []AuditAppend{{At: at, Tenant: tenant, Record: record}})
+}
+
+// AppendAuditBatch appends recs to the audit chain, in order, in one
+// transaction, and returns the sequence number of the last. The chain head
+// row is read with a row lock (PostgreSQL) or under SQLite's write lock,
+// so concurrent writers — other goroutines or other replicas — append one
+// after the other and the chain stays linear; a batch pays that lock and
+// the commit once for all its records. Either every record is committed or
+// none. It must not be called inside [Store.InTx] on SQLite (the outer
+// transaction holds the only write lock).
+func (s *Store) AppendAuditBatch(ctx context.Context, recs []AuditAppend) (int64, error) {
+	if len(recs) == 0 {
+		return 0, nil
+	}
 	var seq int64
 	err := s.inTx(ctx, s.auditDB, func(tx *Tx) error {
 		var prev string
 		if err := tx.q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+tx.lockRow()).Scan(&seq, &prev); err != nil {
 			return fmt.Errorf("store: audit head: %w", err)
 		}
-		seq++
-		hash := ChainHash(seq, prev, record)
-		if _, err := tx.q.ExecContext(ctx, `INSERT INTO audit_chain (seq, at, tenant_id, record, prev_hash, hash) VALUES (?,?,?,?,?,?)`,
-			seq, nanos(at), tenant, string(record), prev, hash); err != nil {
-			return fmt.Errorf("store: append audit: %w", err)
+		for _, r := range recs {
+			seq++
+			hash := ChainHash(seq, prev, r.Record)
+			if _, err := tx.q.ExecContext(ctx, `INSERT INTO audit_chain (seq, at, tenant_id, record, prev_hash, hash) VALUES (?,?,?,?,?,?)`,
+				seq, nanos(r.At), r.Tenant, string(r.Record), prev, hash); err != nil {
+				return fmt.Errorf("store: append audit: %w", err)
+			}
+			prev = hash
 		}
-		if _, err := tx.q.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, seq, hash); err != nil {
+		if _, err := tx.q.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, seq, prev); err != nil {
 			return fmt.Errorf("store: audit head: %w", err)
 		}
 		return nil
