@@ -190,86 +190,81 @@ func (s *Sweeper) sweep(ctx context.Context, now time.Time, ttl time.Duration, r
 		}
 		return nil
 	}
-	var cur store.Cursor
-	for {
-		var n int64
-		var err error
-		n, cur, err = s.store.RollUpRaw(ctx, rawCut, cur, rawBatch)
-		if err != nil {
-			return err
-		}
-		r.RawRolledUp += n
-		s.metrics.rolledUp.WithLabelValues("raw").Add(float64(n))
-		if n == 0 {
-			break
-		}
-		if err := renew(); err != nil {
-			return err
-		}
-	}
-	cur = store.Cursor{}
-	for {
-		var n int64
-		var err error
-		n, cur, err = s.store.RollUpHourly(ctx, hourCut, cur, hourlyBatch)
-		if err != nil {
-			return err
-		}
-		r.HourlyRolledUp += n
-		s.metrics.rolledUp.WithLabelValues("hourly").Add(float64(n))
-		if n == 0 {
-			break
-		}
-		if err := renew(); err != nil {
-			return err
-		}
-	}
-	tenants, err := s.store.PromptLogTenants(ctx)
-	if err != nil {
+	var err error
+	if r.RawRolledUp, err = rollUp(ctx, s.store.RollUpRaw, rawCut, rawBatch, s.metrics.rolledUp.WithLabelValues("raw"), renew); err != nil {
 		return err
 	}
-	for _, t := range tenants {
-		cut := now.Add(-s.policy.PromptLogs(t))
-		for {
-			n, err := s.store.PurgePromptLogs(ctx, t, cut, purgeBatch)
-			if err != nil {
-				return err
-			}
-			r.PromptLogsPurged += n
-			s.metrics.purged.Add(float64(n))
-			if n < purgeBatch {
-				break
-			}
-			if err := renew(); err != nil {
-				return err
-			}
-		}
-	}
-	if tenants, err = s.store.StoredResponseTenants(ctx); err != nil {
+	if r.HourlyRolledUp, err = rollUp(ctx, s.store.RollUpHourly, hourCut, hourlyBatch, s.metrics.rolledUp.WithLabelValues("hourly"), renew); err != nil {
 		return err
 	}
-	for _, t := range tenants {
-		cut := now.Add(-s.policy.PromptLogs(t))
-		for {
-			n, err := s.store.PurgeStoredResponses(ctx, t, cut, purgeBatch)
-			if err != nil {
-				return err
-			}
-			r.StoredResponsesPurged += n
-			s.metrics.responsesPurged.Add(float64(n))
-			if n < purgeBatch {
-				break
-			}
-			if err := renew(); err != nil {
-				return err
-			}
-		}
+	if r.PromptLogsPurged, err = s.purgeTenants(ctx, now, s.store.PromptLogTenants, s.store.PurgePromptLogs, s.metrics.purged, renew); err != nil {
+		return err
+	}
+	if r.StoredResponsesPurged, err = s.purgeTenants(ctx, now, s.store.StoredResponseTenants, s.store.PurgeStoredResponses, s.metrics.responsesPurged, renew); err != nil {
+		return err
 	}
 	if r.RawRolledUp+r.HourlyRolledUp+r.PromptLogsPurged+r.StoredResponsesPurged > 0 {
 		s.log.Info("retention sweep", "raw_rolled_up", r.RawRolledUp, "hourly_rolled_up", r.HourlyRolledUp,
 			"prompt_logs_purged", r.PromptLogsPurged, "stored_responses_purged", r.StoredResponsesPurged)
 	}
 	return nil
+}
+
+// rollUp runs one rollup level in batches, each continuing from the
+// previous batch's cursor, until a batch rolls up nothing; the lease is
+// renewed between batches.
+func rollUp(ctx context.Context, batch func(context.Context, time.Time, store.Cursor, int) (int64, store.Cursor, error),
+	cut time.Time, size int, rolled prometheus.Counter, renew func() error,
+) (int64, error) {
+	var total int64
+	var cur store.Cursor
+	for {
+		n, next, err := batch(ctx, cut, cur, size)
+		if err != nil {
+			return total, err
+		}
+		cur = next
+		total += n
+		rolled.Add(float64(n))
+		if n == 0 {
+			return total, nil
+		}
+		if err := renew(); err != nil {
+			return total, err
+		}
+	}
+}
+
+// purgeTenants deletes, tenant by tenant, the rows older than the tenant's
+// prompt-log retention, in batches, renewing the lease between batches.
+func (s *Sweeper) purgeTenants(ctx context.Context, now time.Time,
+	tenants func(context.Context) ([]string, error),
+	purge func(ctx context.Context, tenant string, before time.Time, limit int) (int64, error),
+	purged prometheus.Counter, renew func() error,
+) (int64, error) {
+	ts, err := tenants(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, t := range ts {
+		cut := now.Add(-s.policy.PromptLogs(t))
+		for {
+			n, err := purge(ctx, t, cut, purgeBatch)
+			if err != nil {
+				return total, err
+			}
+			total += n
+			purged.Add(float64(n))
+			if n < purgeBatch {
+				break
+			}
+			if err := renew(); err != nil {
+				return total, err
+			}
+		}
+	}
+	return total, nil
 }
 
 type metrics struct {
