@@ -135,25 +135,9 @@ func (a *Adapter) callback(ctx context.Context, r Request) Response {
 	if code == "" || len(code) > 512 {
 		return htmlResp(http.StatusBadRequest, "Slack install failed", "code: required.")
 	}
-	nonce, _, err := keyring.ParseState(state, a.now())
-	if err != nil {
-		return htmlResp(http.StatusBadRequest, "Slack install failed", "The install link is invalid or expired; start again from Rampart.")
-	}
-	// Check the MAC before consuming the nonce, so a forged state cannot
-	// burn a real one; then consume it (single use).
-	tenant, err := a.st.PeekState(ctx, nonce, a.now())
-	if err == nil {
-		err = a.kr.VerifyState(state, tenant)
-	}
-	if err == nil {
-		var taken string
-		taken, err = a.st.TakeState(ctx, nonce, a.now())
-		if err == nil && taken != tenant {
-			err = keyring.ErrState
-		}
-	}
-	if err != nil {
-		return htmlResp(http.StatusBadRequest, "Slack install failed", "The install link is invalid, expired or already used; start again from Rampart.")
+	tenant, failed, ok := a.takeState(ctx, state)
+	if !ok {
+		return failed
 	}
 	creds, err := a.appCredentials(ctx)
 	if err != nil {
@@ -199,6 +183,33 @@ func (a *Adapter) callback(ctx context.Context, r Request) Response {
 	}
 	a.log.InfoContext(ctx, "slack workspace installed", "tenant_id", tenant, "team_id", team)
 	return htmlResp(http.StatusOK, "Rampart is installed in Slack", "You can close this window and mention the bot in Slack.")
+}
+
+// takeState checks the install link's state and consumes it (single use),
+// returning the tenant that asked for the install, or the page to answer
+// with when the state is bad.
+func (a *Adapter) takeState(ctx context.Context, state string) (tenant string, failed Response, ok bool) {
+	nonce, _, err := keyring.ParseState(state, a.now())
+	if err != nil {
+		return "", htmlResp(http.StatusBadRequest, "Slack install failed", "The install link is invalid or expired; start again from Rampart."), false
+	}
+	// Check the MAC before consuming the nonce, so a forged state cannot
+	// burn a real one; then consume it (single use).
+	tenant, err = a.st.PeekState(ctx, nonce, a.now())
+	if err == nil {
+		err = a.kr.VerifyState(state, tenant)
+	}
+	if err == nil {
+		var taken string
+		taken, err = a.st.TakeState(ctx, nonce, a.now())
+		if err == nil && taken != tenant {
+			err = keyring.ErrState
+		}
+	}
+	if err != nil {
+		return "", htmlResp(http.StatusBadRequest, "Slack install failed", "The install link is invalid, expired or already used; start again from Rampart."), false
+	}
+	return tenant, Response{}, true
 }
 
 // Installations lists the caller's tenant's installations.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -137,25 +136,19 @@ func Run(ctx context.Context, args []string, hooks Hooks) error {
 			return err
 		}
 		slackadapterv1.RegisterSlackAdapterServiceServer(env.Server.GRPC(), &Handlers{Bot: a})
-		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			var wg sync.WaitGroup
-			// A tenant purged by auth: its installations go, so its
-			// workspaces can be installed again by another tenant.
-			wg.Go(func() {
-				tenantevents.New(authv1.NewAuthServiceClient(conns[0]), a.PurgeTenant, st, env.Log).Run(runCtx)
-			})
-			_ = a.Run(runCtx)
-			wg.Wait()
-		}()
-		env.Server.OnShutdown(func(context.Context) error {
-			cancel() // after gRPC drained: finish queued work, then close
-			<-done
+		// The tasks end after gRPC drained (the bot finishes its queued
+		// work), before the closers run.
+		env.OnShutdown(func(context.Context) error {
 			closeAll()
 			return st.Close()
 		})
+		// A tenant purged by auth: its installations go, so its
+		// workspaces can be installed again by another tenant.
+		env.Go("tenant events", func(ctx context.Context) error {
+			tenantevents.New(authv1.NewAuthServiceClient(conns[0]), a.PurgeTenant, st, env.Log).Run(ctx)
+			return nil
+		})
+		env.Go("bot", a.Run)
 		if hooks.Started != nil {
 			hooks.Started(a, env)
 		}
