@@ -113,67 +113,20 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 			c.close()
 		}
 	}()
-	secretReader := o.Secrets
-	if secretReader == nil && usesSecrets(models) {
-		if secretReader, err = c.secretCache(o, promReg); err != nil {
-			return nil, err
-		}
-	}
-	providers, err := buildProviders(ctx, models, reg, o.HTTPTransport, secretReader, log)
-	if err != nil {
-		return nil, err
-	}
-	tools, err := loadTools(o)
-	if err != nil {
-		return nil, err
-	}
-
 	cfg.WarnDeprecated(log)
 	st, err := store.Open(ctx, cfg.UsageDSN)
 	if err != nil {
 		// Name the setting to fix; the URL is shown without its password.
 		return nil, fmt.Errorf("inference store: RAMPART_INFERENCE_DATABASE_URL (%s): %w", pstore.RedactURL(cfg.UsageDSN), err)
 	}
-	defer func() {
-		if err != nil {
-			_ = st.Close()
-		}
-	}()
 	rec := store.NewRecorder(st, log)
 	defer func() {
 		if err != nil {
 			rec.Close()
+			_ = st.Close()
 		}
 	}()
-	enf, err := c.quota(st, rec, log)
-	if err != nil {
-		return nil, err
-	}
-	// Prompt logs and stored responses share the tenant's data key. Prompt
-	// logging needs keyvault; stored responses ("store": true) use it when
-	// it is configured and are refused without it (never stored in
-	// plaintext).
-	var prompts *promptlog.Logger
-	var stored *promptlog.Responses
-	if reg.AnyPromptLogging() || c.hasKeyvault() {
-		conn, err := c.keyvault()
-		if err != nil {
-			return nil, err
-		}
-		keys := promptlog.New(st, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(conn)}, reg.PromptLogging)
-		stored = promptlog.NewResponses(keys, st)
-		if reg.AnyPromptLogging() {
-			prompts = keys
-		}
-	}
-	retriever, err := c.retriever()
-	if err != nil {
-		return nil, err
-	}
-	svc, err := inference.New(inference.Deps{
-		Registry: reg, Providers: providers, Quota: enf, Tools: tools, Store: st, Recorder: rec,
-		Metrics: inference.NewMetrics(promReg), Log: log, Prompts: prompts, Stored: stored, Retriever: retriever,
-	})
+	svc, err := newService(ctx, o, c, serviceParts{models: models, reg: reg, st: st, rec: rec, log: log, promReg: promReg})
 	if err != nil {
 		return nil, err
 	}
@@ -185,34 +138,15 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		}
 	}
 	server.New(svc, log).Register(srv.GRPC())
-	// The retention sweeper (issue 16) runs on every replica; a lease row
-	// lets one of them sweep at a time. A Config not built by Load (some
-	// tests) has no interval and no sweeper.
-	stopSweep := func() {}
-	var sw *retention.Sweeper
-	if cfg.RetentionInterval > 0 {
-		var serr error
-		sw, serr = retention.New(st, retention.Policy{
-			RawUsage: cfg.UsageRawRetention, HourlyUsage: cfg.UsageHourlyRetention,
-			PromptLogs: func(tenant string) time.Duration { return reg.PromptLogRetention(tenant, cfg.PromptLogRetention) },
-		}, log, retention.Options{Interval: cfg.RetentionInterval, Registerer: promReg})
-		if serr != nil {
-			rec.Close()
-			return nil, serr
-		}
-		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			sw.Run(sctx)
-		}()
-		stopSweep = func() {
-			cancel()
-			<-done
-		}
+	sw, err := newSweeper(cfg, st, reg, log, promReg)
+	if err != nil {
+		return nil, err
+	}
+	if sw != nil {
+		// Cancelled and awaited after gRPC drained, before the store closes.
+		srv.Go("retention sweeper", func(ctx context.Context) error { sw.Run(ctx); return nil })
 	}
 	srv.OnShutdown(func(context.Context) error {
-		stopSweep()
 		rec.Close()
 		errs := []error{st.Close()}
 		for _, cl := range c.closers {
@@ -221,6 +155,86 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		return errors.Join(errs...)
 	})
 	return &App{Server: srv, Service: svc, Store: st, Sweeper: sw, rec: rec}, nil
+}
+
+// serviceParts are what New built before the service.
+type serviceParts struct {
+	models  *registry.File
+	reg     *registry.Registry
+	st      *store.Store
+	rec     *store.Recorder
+	log     *slog.Logger
+	promReg *prometheus.Registry
+}
+
+// newService assembles the domain service: providers (with the upstream
+// key reader when a model needs one), tool policy, quota, prompt logs and
+// stored responses, and retrieval.
+func newService(ctx context.Context, o Options, c *conns, p serviceParts) (*inference.Service, error) {
+	secretReader := o.Secrets
+	if secretReader == nil && usesSecrets(p.models) {
+		var err error
+		if secretReader, err = c.secretCache(o, p.promReg); err != nil {
+			return nil, err
+		}
+	}
+	providers, err := buildProviders(ctx, p.models, p.reg, o.HTTPTransport, secretReader, p.log)
+	if err != nil {
+		return nil, err
+	}
+	tools, err := loadTools(o)
+	if err != nil {
+		return nil, err
+	}
+	enf, err := c.quota(p.st, p.rec, p.log)
+	if err != nil {
+		return nil, err
+	}
+	prompts, stored, err := c.promptLogs(p.reg, p.st)
+	if err != nil {
+		return nil, err
+	}
+	retriever, err := c.retriever()
+	if err != nil {
+		return nil, err
+	}
+	return inference.New(inference.Deps{
+		Registry: p.reg, Providers: providers, Quota: enf, Tools: tools, Store: p.st, Recorder: p.rec,
+		Metrics: inference.NewMetrics(p.promReg), Log: p.log, Prompts: prompts, Stored: stored, Retriever: retriever,
+	})
+}
+
+// promptLogs returns the prompt logger (nil unless a model logs prompts)
+// and the stored-response store. They share the tenant's data key. Prompt
+// logging needs keyvault; stored responses ("store": true) use it when it
+// is configured and are refused without it (never stored in plaintext).
+func (c *conns) promptLogs(reg *registry.Registry, st *store.Store) (*promptlog.Logger, *promptlog.Responses, error) {
+	if !reg.AnyPromptLogging() && !c.hasKeyvault() {
+		return nil, nil, nil
+	}
+	conn, err := c.keyvault()
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := promptlog.New(st, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(conn)}, reg.PromptLogging)
+	stored := promptlog.NewResponses(keys, st)
+	if reg.AnyPromptLogging() {
+		return keys, stored, nil
+	}
+	return nil, stored, nil
+}
+
+// newSweeper returns the retention sweeper (issue 16), or nil: it runs on
+// every replica, and a lease row lets one of them sweep at a time. A
+// Config not built by Load (some tests) has no interval and no sweeper.
+func newSweeper(cfg *config.Config, st *store.Store, reg *registry.Registry, log *slog.Logger, promReg *prometheus.Registry) (*retention.Sweeper, error) {
+	if cfg.RetentionInterval <= 0 {
+		return nil, nil
+	}
+	return retention.New(st, retention.Policy{
+		RawUsage: cfg.UsageRawRetention, HourlyUsage: cfg.UsageHourlyRetention,
+		PromptLogs: func(tenant string) time.Duration { return reg.PromptLogRetention(tenant, cfg.PromptLogRetention) },
+	}, log, retention.Options{Interval: cfg.RetentionInterval, Registerer: promReg})
 }
 
 // loadModels reads the model registry: Options.Models, the models file, or
