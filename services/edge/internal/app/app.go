@@ -161,22 +161,27 @@ func newHandler(ctx context.Context, cfg config.Config, env *pkgbackend.Env, d h
 	if err != nil {
 		return nil, err
 	}
+	sampling, err := cfg.AccessLogSampling()
+	if err != nil {
+		return nil, err
+	}
 	return router.New(router.Options{
-		Log:            log,
-		HTTPMetrics:    middleware.NewMetrics(reg),
-		Authn:          d.authn,
-		Limiter:        d.limiter,
-		LimitDefaults:  ratelimit.Defaults{KeyRPM: cfg.DefaultKeyRPM, TenantRPM: cfg.DefaultTenantRPM},
-		LimitMetrics:   limitMetrics,
-		Gateway:        gw,
-		Slack:          slackHandler(d.backends.Conn("slackadapter")),
-		Ready:          func() error { return d.readiness.Ready(ctx) },
-		OpenAPI:        gen.OpenAPI, // served as committed (docs/api/openapi.json)
-		CORSOrigins:    cfg.CORSOrigins,
-		TrustedProxies: trusted,
-		TLS:            cfg.TLSCert != "",
-		RequestTimeout: cfg.RequestTimeout,
-		StreamTimeout:  cfg.StreamTimeout,
+		Log:               log,
+		HTTPMetrics:       middleware.NewMetrics(reg),
+		AccessLogSampling: &sampling,
+		Authn:             d.authn,
+		Limiter:           d.limiter,
+		LimitDefaults:     ratelimit.Defaults{KeyRPM: cfg.DefaultKeyRPM, TenantRPM: cfg.DefaultTenantRPM},
+		LimitMetrics:      limitMetrics,
+		Gateway:           gw,
+		Slack:             slackHandler(d.backends.Conn("slackadapter")),
+		Ready:             func() error { return d.readiness.Ready(ctx) },
+		OpenAPI:           gen.OpenAPI, // served as committed (docs/api/openapi.json)
+		CORSOrigins:       cfg.CORSOrigins,
+		TrustedProxies:    trusted,
+		TLS:               cfg.TLSCert != "",
+		RequestTimeout:    cfg.RequestTimeout,
+		StreamTimeout:     cfg.StreamTimeout,
 	}), nil
 }
 

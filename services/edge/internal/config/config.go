@@ -8,6 +8,7 @@ import (
 	"time"
 
 	pkgconfig "github.com/rampart-platform/rampart/pkg/config"
+	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
 )
 
 // Disabled is the dial target value that switches an optional backend off
@@ -36,6 +37,10 @@ type Config struct {
 	CORSOrigins    []string `env:"CORS_ORIGINS" flag:"cors-origins" usage:"comma-separated origins allowed by CORS (empty: CORS off)"`
 	TrustedProxies []string `env:"TRUSTED_PROXIES" flag:"trusted-proxies" usage:"comma-separated CIDRs whose X-Forwarded-For is trusted"`
 
+	// The access log: every error, and this fraction of the rest.
+	AccessLogSample float64  `env:"ACCESS_LOG_SAMPLE" flag:"access-log-sample" default:"1" usage:"fraction (0-1) of successful requests written to the access log; responses >= 400 are always logged, metrics count every request"`
+	AccessLogRoutes []string `env:"ACCESS_LOG_ROUTES" flag:"access-log-routes" usage:"per-route sample rates overriding ACCESS_LOG_SAMPLE, e.g. /v1/chat=0.01,/healthz=0 (routes as in the log's route field)"`
+
 	KeyCacheTTL  time.Duration `env:"KEY_CACHE_TTL" flag:"key-cache-ttl" default:"30s" usage:"how long a verified key is cached (max 30s)"`
 	KeyCacheSize int           `env:"KEY_CACHE_SIZE" flag:"key-cache-size" default:"10000" usage:"maximum number of cached keys"`
 
@@ -62,7 +67,14 @@ func Defaults() Config {
 		InferenceAddr:    pkgconfig.DefaultAddr("inference"),
 		IngestionAddr:    pkgconfig.DefaultAddr("ingestion"),
 		SlackAdapterAddr: pkgconfig.DefaultAddr("slackadapter"),
+		AccessLogSample:  1,
 	}
+}
+
+// AccessLogSampling is the access log's sampling (ACCESS_LOG_SAMPLE and
+// ACCESS_LOG_ROUTES).
+func (c Config) AccessLogSampling() (middleware.Sampling, error) {
+	return middleware.ParseSampling(c.AccessLogSample, c.AccessLogRoutes)
 }
 
 // Load reads the configuration from the environment and args.
@@ -120,6 +132,9 @@ func (c Config) Validate() error {
 		if o == "*" || err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || strings.ContainsAny(o, " *") {
 			errs = append(errs, pkgconfig.Invalidf("CORSOrigins", "%q is not an origin like https://app.example.com (wildcards are not allowed)", o))
 		}
+	}
+	if _, err := c.AccessLogSampling(); err != nil {
+		errs = append(errs, pkgconfig.Invalidf("AccessLogSample", "%w", err))
 	}
 	if _, err := c.TrustedProxyPrefixes(); err != nil {
 		errs = append(errs, pkgconfig.Invalidf("TrustedProxies", "%w", err))

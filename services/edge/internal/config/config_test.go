@@ -22,6 +22,7 @@ func TestLoad(t *testing.T) {
 			require.Equal(t, "127.0.0.1:9006", c.AdminAddr)
 			require.Equal(t, "127.0.0.1:7001", c.AuthAddr)
 			require.Equal(t, 30*time.Second, c.KeyCacheTTL)
+			require.InDelta(t, 1.0, c.AccessLogSample, 1e-9, "every access log line by default")
 		}},
 		{name: "RAMPART_HTTP_ADDR wins", env: map[string]string{"RAMPART_HTTP_ADDR": "127.0.0.1:18080", "RAMPART_EDGE_LISTEN_ADDR": "127.0.0.1:1"},
 			check: func(t *testing.T, c config.Config) { require.Equal(t, "127.0.0.1:18080", c.HTTPAddr) }},
@@ -29,6 +30,17 @@ func TestLoad(t *testing.T) {
 			check: func(t *testing.T, c config.Config) { require.Equal(t, "127.0.0.1:2", c.AuthAddr) }},
 		{name: "optional backend off", env: map[string]string{"RAMPART_KEYVAULT_ADDR": "off"},
 			check: func(t *testing.T, c config.Config) { require.False(t, config.Enabled(c.KeyvaultAddr)) }},
+		{name: "replicas as a comma list", env: map[string]string{"RAMPART_KEYVAULT_ADDR": "127.0.0.1:7002,127.0.0.1:7012"},
+			check: func(t *testing.T, c config.Config) { require.Equal(t, "127.0.0.1:7002,127.0.0.1:7012", c.KeyvaultAddr) }},
+		{name: "access log sampling", env: map[string]string{"RAMPART_EDGE_ACCESS_LOG_SAMPLE": "0.1", "RAMPART_EDGE_ACCESS_LOG_ROUTES": "/v1/chat=0.01,/healthz=0"},
+			check: func(t *testing.T, c config.Config) {
+				require.InDelta(t, 0.1, c.AccessLogSample, 1e-9)
+				_, err := c.AccessLogSampling()
+				require.NoError(t, err)
+			}},
+		{name: "bad access log sampling", env: map[string]string{"RAMPART_EDGE_ACCESS_LOG_SAMPLE": "1.5"}, wantErr: []string{"ACCESS_LOG_SAMPLE"}},
+		{name: "bad access log route", env: map[string]string{"RAMPART_EDGE_ACCESS_LOG_ROUTES": "/v1/chat"}, wantErr: []string{"route=rate"}},
+		{name: "bad replica list", env: map[string]string{"RAMPART_INFERENCE_ADDR": "127.0.0.1:7003,"}, wantErr: []string{"RAMPART_INFERENCE_ADDR", "empty element"}},
 		{name: "every problem at once", env: map[string]string{
 			"RAMPART_AUTH_ADDR": "off", "RAMPART_EDGE_KEY_CACHE_TTL": "31s", "RAMPART_EDGE_TLS_CERT": "/x.pem",
 			"RAMPART_EDGE_CORS_ORIGINS": "*", "RAMPART_REDIS_URL": "http://x", "RAMPART_EDGE_TRUSTED_PROXIES": "nope",

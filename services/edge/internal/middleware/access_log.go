@@ -36,8 +36,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // AccessLog logs one line per request (method, path, route class, status,
 // bytes, duration_us, client IP (as ClientAddr computed it from the
 // trusted proxies), request and tenant ids — never headers or bodies) and
-// records metrics. classify maps a path to a bounded route label.
-func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string, next http.Handler) http.Handler {
+// records metrics. classify maps a path to a bounded route label. sampling
+// (nil: every line) thins out the lines of successful requests; errors are
+// always logged and metrics always recorded.
+func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string, sampling *Sampling, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
@@ -53,11 +55,15 @@ func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string
 			m.requests.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(status)).Inc()
 			m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
 		}
+		keep, rate := sampling.keep(route, status)
+		if !keep {
+			return
+		}
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		log.LogAttrs(r.Context(), level, "http request",
+		attrs := []slog.Attr{
 			slog.String("tenant_id", tenant.id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
@@ -68,7 +74,12 @@ func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string
 			// integer microseconds, named with their unit.
 			slog.Int64("duration_us", elapsed.Microseconds()),
 			slog.String("client_ip", ClientIP(r.Context())),
-			slog.String("client_request_id", ClientRequestID(r.Context())))
+			slog.String("client_request_id", ClientRequestID(r.Context())),
+		}
+		if rate < 1 {
+			attrs = append(attrs, slog.Float64("sample_rate", rate))
+		}
+		log.LogAttrs(r.Context(), level, "http request", attrs...)
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
+	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
 	"github.com/rampart-platform/rampart/services/edge/internal/router"
 )
 
@@ -60,4 +61,35 @@ func TestAccessLogClientIPAndDuration(t *testing.T) {
 			require.NotContains(t, line, "duration")
 		})
 	}
+}
+
+// With sampling, a successful request of a route sampled at 0 leaves no
+// line, an error on the same route always does, and a sampled line says
+// its rate.
+func TestAccessLogSampling(t *testing.T) {
+	var buf logtest.Buffer
+	sampling, err := middleware.ParseSampling(0, []string{"/readyz=1"})
+	require.NoError(t, err)
+	h := router.New(router.Options{
+		Log: slog.New(slog.NewJSONHandler(&buf, nil)), OpenAPI: []byte(`{}`), AccessLogSampling: &sampling,
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"/healthz", "/readyz", "/no-such-route"} {
+		resp, err := http.Get(srv.URL + path) //nolint:noctx // a test request
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+	}
+	var paths []string
+	for l := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &m), l)
+		if m["msg"] == "http request" {
+			path, ok := m["path"].(string)
+			require.True(t, ok, l)
+			paths = append(paths, path)
+			require.NotContains(t, m, "sample_rate", "rate 1 lines carry no rate")
+		}
+	}
+	require.Equal(t, []string{"/readyz", "/no-such-route"}, paths, "/healthz (200) sampled out; the 404 always logged")
 }

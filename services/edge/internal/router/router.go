@@ -18,7 +18,10 @@ import (
 type Options struct {
 	Log         *slog.Logger
 	HTTPMetrics *middleware.Metrics
-	Authn       *authn.Authenticator
+	// AccessLogSampling thins out the access log lines of successful
+	// requests (nil: every line).
+	AccessLogSampling *middleware.Sampling
+	Authn             *authn.Authenticator
 	// Policy is the route table (nil: pkg/permissions' table). Body limits,
 	// deadlines, authentication and rate-limit classes all read it.
 	Policy        *authn.Policy
@@ -100,7 +103,7 @@ func New(o Options) http.Handler {
 	h = middleware.CORS(o.CORSOrigins, h)
 	h = middleware.Limits(limitsFor(o.RequestTimeout, o.StreamTimeout), h)
 	h = middleware.Recover(o.Log, h)
-	h = middleware.AccessLog(o.Log, o.HTTPMetrics, Classify, h)
+	h = middleware.AccessLog(o.Log, o.HTTPMetrics, Classify, o.AccessLogSampling, h)
 	// Outside the access log, so the log line reads the address it computed
 	// (a context value set further in would be invisible to it).
 	h = middleware.ClientAddr(o.TrustedProxies, h)
