@@ -184,7 +184,7 @@ func TestSDKModels(t *testing.T) {
 		ids = append(ids, m.ID)
 		require.Equal(t, "model", string(m.Object))
 	}
-	require.Equal(t, []string{"echo", "gpt-fake", "rampart-extractive", "rampart-hash-embed", "text-embedding-fake"}, ids)
+	require.Equal(t, []string{"echo", "gpt-fake", "gpt-native", "rampart-extractive", "rampart-hash-embed", "text-embedding-fake"}, ids)
 
 	page, err = sdk(s, "key-narrow").Models.List(ctx(t))
 	require.NoError(t, err)
@@ -357,14 +357,15 @@ var _ = bytes.NewReader
 // The Responses API with openai-go: text, a function tool round trip, a
 // json_schema text format, and the stream's events in order with usage,
 // for a local model and one behind an OpenAI-compatible upstream (both
-// through inference's mapping onto chat).
+// through inference's mapping onto chat), and one whose upstream serves the
+// Responses API itself (native pass-through, ADR 0040).
 func TestSDKResponses(t *testing.T) {
 	s := newStack(t)
 	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
 	c := sdk(s, "key-a")
 	weather := responses.ToolUnionParam{OfFunction: &responses.FunctionToolParam{Name: "get_weather", Strict: oai.Bool(false),
 		Parameters: map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}}}
-	for _, model := range []string{"echo", "gpt-fake"} {
+	for _, model := range []string{"echo", "gpt-fake", "gpt-native"} {
 		t.Run(model, func(t *testing.T) {
 			resp, err := c.Responses.New(ctx(t), responses.ResponseNewParams{Model: model, Instructions: oai.String("be terse"),
 				Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("hello responses")}})
@@ -415,6 +416,46 @@ func TestSDKResponses(t *testing.T) {
 			require.Positive(t, final.Usage.TotalTokens)
 		})
 	}
+	t.Run("native: the upstream's Responses API, reasoning items passed through", func(t *testing.T) {
+		resp, err := c.Responses.New(ctx(t), responses.ResponseNewParams{Model: "gpt-native",
+			Reasoning: shared.ReasoningParam{Effort: shared.ReasoningEffortLow},
+			Input:     responses.ResponseNewParamsInputUnion{OfString: oai.String("think first")}})
+		require.NoError(t, err)
+		require.Len(t, resp.Output, 2)
+		require.Equal(t, "reasoning", resp.Output[0].Type)
+		require.Equal(t, "thought about it", resp.Output[0].Summary[0].Text)
+		require.Equal(t, "think first", resp.OutputText())
+		require.Equal(t, "gpt-native", resp.Model)
+		var up struct {
+			Model string `json:"model"`
+			Store *bool  `json:"store"`
+			Input []any  `json:"input"`
+		}
+		require.NoError(t, json.Unmarshal(s.Upstream.LastBody(), &up))
+		require.Equal(t, "gpt-4.1", up.Model, "the upstream's model name")
+		require.NotNil(t, up.Store)
+		require.False(t, *up.Store)
+		require.NotEmpty(t, up.Input, "sent to /responses, not /chat/completions")
+
+		stream := c.Responses.NewStreaming(ctx(t), responses.ResponseNewParams{Model: "gpt-native",
+			Reasoning: shared.ReasoningParam{Effort: shared.ReasoningEffortLow},
+			Input:     responses.ResponseNewParamsInputUnion{OfString: oai.String("think while streaming")}})
+		var summary string
+		var final responses.Response
+		for stream.Next() {
+			ev := stream.Current()
+			if ev.Type == "response.reasoning_summary_text.delta" {
+				summary += ev.Delta
+			}
+			if ev.Type == "response.completed" {
+				final = ev.AsResponseCompleted().Response
+			}
+		}
+		require.NoError(t, stream.Err())
+		require.Equal(t, "thought about it", summary)
+		require.Equal(t, "think while streaming", final.OutputText())
+		require.Equal(t, int64(2+3), final.Usage.OutputTokens, "the upstream's usage")
+	})
 	t.Run("json_schema text format", func(t *testing.T) {
 		format := responses.ResponseFormatTextConfigParamOfJSONSchema("person", map[string]any{"type": "object",
 			"properties": map[string]any{"name": map[string]any{"type": "string"}}, "required": []string{"name"}, "additionalProperties": false})

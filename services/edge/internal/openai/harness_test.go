@@ -19,7 +19,8 @@ import (
 )
 
 // The model registry of the tests: the offline local models plus "gpt-fake"
-// served by an OpenAI-compatible fake upstream.
+// served by an OpenAI-compatible fake upstream, and "gpt-native" on the
+// same upstream with /v1/responses forwarded to its own Responses API.
 func models(upstream string) string {
 	return `{
   "upstreams": {"fake": {"type": "openai", "base_url": "` + upstream + `/v1", "api_key_env": "RAMPART_TEST_UPSTREAM_KEY", "max_retries": -1}},
@@ -28,6 +29,7 @@ func models(upstream string) string {
     {"id": "rampart-extractive", "upstream": "local", "owned_by": "rampart"},
     {"id": "rampart-hash-embed", "kind": "embedding", "upstream": "local", "owned_by": "rampart", "max_dimensions": 1024},
     {"id": "gpt-fake", "upstream": "fake", "upstream_model": "gpt-4o-mini", "input_usd_per_mtok": 0.15, "output_usd_per_mtok": 0.6},
+    {"id": "gpt-native", "upstream": "fake", "upstream_model": "gpt-4.1", "responses_api": "native"},
     {"id": "text-embedding-fake", "kind": "embedding", "upstream": "fake", "upstream_model": "text-embedding-3-small"}
   ],
   "default": {"allowed_models": ["*"]}

@@ -19,7 +19,7 @@ async function expectError(promise, status, type, code, param) {
   assert.fail('expected an error');
 }
 
-for (const model of ['echo', 'gpt-fake']) {
+for (const model of ['echo', 'gpt-fake', 'gpt-native']) {
   const chat = await client.chat.completions.create({
     model, messages: [{ role: 'system', content: 'be terse' }, { role: 'user', content: 'hello from node' }], temperature: 0.1,
   });
@@ -50,7 +50,7 @@ for (const model of ['echo', 'gpt-fake']) {
   assert.deepEqual(JSON.parse(call.choices[0].message.tool_calls[0].function.arguments), { city: 'Lima' });
 
   // Responses API: mapped to chat in inference, for local and upstream
-  // models alike.
+  // models alike; gpt-native's upstream serves it itself (pass-through).
   const resp = await client.responses.create({ model, instructions: 'be terse', input: 'hello responses' });
   assert.equal(resp.object, 'response');
   assert.equal(resp.status, 'completed');
@@ -84,6 +84,21 @@ for (const model of ['echo', 'gpt-fake']) {
   assert.deepEqual(types.slice(0, 4), ['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
   assert.equal(types.at(-1), 'response.completed');
 }
+
+// Native pass-through keeps the upstream's reasoning items, streamed too.
+const native = await client.responses.create({ model: 'gpt-native', reasoning: { effort: 'low' }, input: 'think first' });
+assert.deepEqual(native.output.map((o) => o.type), ['reasoning', 'message']);
+assert.equal(native.output[0].summary[0].text, 'thought about it');
+assert.equal(native.output_text, 'think first');
+const ns = client.responses.stream({ model: 'gpt-native', reasoning: { effort: 'low' }, input: 'think while streaming' });
+let summary = '';
+for await (const ev of ns) {
+  if (ev.type === 'response.reasoning_summary_text.delta') summary += ev.delta;
+}
+assert.equal(summary, 'thought about it');
+const nfinal = await ns.finalResponse();
+assert.deepEqual(nfinal.output.map((o) => o.type), ['reasoning', 'message']);
+assert.equal(nfinal.output[1].content[0].text, 'think while streaming');
 
 // Responses API structured output: parse() reads text.format json_schema.
 const person = { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } }, required: ['name', 'age'], additionalProperties: false };
