@@ -52,7 +52,19 @@ func extract(call *provider.ChatCall) *provider.ChatResult {
 	if lastUser >= 0 {
 		question = r.Messages[lastUser].Content.Text
 	}
+	best := rank(contextSentences(call, lastUser, question), questionTerms(question))
+	if len(best) == 0 {
+		if call.Grounded {
+			return truncate(NoAnswerDocuments, r.MaxOutputTokens())
+		}
+		return truncate(NoAnswer, r.MaxOutputTokens())
+	}
+	return quote(call, best)
+}
 
+// contextSentences are the sentences an answer may quote, in the order of
+// extract's sources.
+func contextSentences(call *provider.ChatCall, lastUser int, question string) []sentence {
 	var sents []sentence
 	add := func(text, source string, skipQuestions bool, cite wire.Citation) {
 		for _, s := range splitSentences(text) {
@@ -79,11 +91,11 @@ func extract(call *provider.ChatCall) *provider.ChatResult {
 	}
 	// A grounded answer quotes the retrieved documents only: the system
 	// prompt or earlier turns are not sources.
+	if call.Grounded {
+		return sents
+	}
 	userN := 0
-	for i, m := range r.Messages {
-		if call.Grounded {
-			break
-		}
+	for i, m := range call.Request.Messages {
 		switch {
 		case m.Role == "system" || m.Role == "developer":
 			add(m.Content.Text, m.Role+" message", false, wire.Citation{})
@@ -94,22 +106,32 @@ func extract(call *provider.ChatCall) *provider.ChatResult {
 			add(m.Content.Text, "tool result "+m.ToolCallID, false, wire.Citation{})
 		}
 	}
-	if lastUser >= 0 && !call.Grounded {
+	if lastUser >= 0 {
 		add(question, "user message (question)", true, wire.Citation{})
 	}
+	return sents
+}
 
-	// The question is the last user message's sentences ending in "?"
-	// (context pasted before it is not part of the query), else all of it.
+// questionTerms are the terms of the last user message's sentences ending
+// in "?" (context pasted before it is not part of the query), else of all
+// of it.
+func questionTerms(question string) map[string]bool {
 	var qs []string
 	for _, s := range splitSentences(question) {
 		if strings.HasSuffix(s, "?") {
 			qs = append(qs, s)
 		}
 	}
-	qterms := termSet(question)
 	if len(qs) > 0 {
-		qterms = termSet(strings.Join(qs, " "))
+		return termSet(strings.Join(qs, " "))
 	}
+	return termSet(question)
+}
+
+// rank scores each sentence by the question terms it shares (weighted by
+// how rare each is among the sentences) and returns the best ones, at most
+// maxQuotes, in their original order.
+func rank(sents []sentence, qterms map[string]bool) []sentence {
 	df := map[string]int{}
 	for _, s := range sents {
 		for t := range s.terms {
@@ -147,28 +169,31 @@ func extract(call *provider.ChatCall) *provider.ChatResult {
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].s.order < cands[j].s.order })
-
-	if len(cands) == 0 {
-		if call.Grounded {
-			return truncate(NoAnswerDocuments, r.MaxOutputTokens())
-		}
-		return truncate(NoAnswer, r.MaxOutputTokens())
+	out := make([]sentence, len(cands))
+	for i, c := range cands {
+		out[i] = c.s
 	}
+	return out
+}
+
+// quote writes the answer: the sentences quoted and numbered, then the
+// sources they came from, with a citation each.
+func quote(call *provider.ChatCall, best []sentence) *provider.ChatResult {
 	var b strings.Builder
 	if call.Grounded {
 		b.WriteString("From the documents:")
 	} else {
 		b.WriteString("From the provided context:")
 	}
-	cites := make([]wire.Citation, 0, len(cands))
-	for i, c := range cands {
+	cites := make([]wire.Citation, 0, len(best))
+	for i, s := range best {
 		b.WriteString(" \"")
-		b.WriteString(c.s.text)
+		b.WriteString(s.text)
 		b.WriteString("\" [")
 		b.WriteString(strconv.Itoa(i + 1))
 		b.WriteString("]")
-		cite := c.s.cite
-		cite.Index, cite.Source, cite.Quote = i+1, c.s.source, c.s.text
+		cite := s.cite
+		cite.Index, cite.Source, cite.Quote = i+1, s.source, s.text
 		cites = append(cites, cite)
 	}
 	b.WriteString("\n\nSources: ")
@@ -178,7 +203,7 @@ func extract(call *provider.ChatCall) *provider.ChatResult {
 		}
 		b.WriteString("[" + strconv.Itoa(c.Index) + "] " + c.Source)
 	}
-	res := truncate(b.String(), r.MaxOutputTokens())
+	res := truncate(b.String(), call.Request.MaxOutputTokens())
 	res.Citations = cites
 	return res
 }
