@@ -169,24 +169,43 @@ func (f *FakeOpenAI) chat(w http.ResponseWriter, r *http.Request, req *fakeReq) 
 		a, _ := json.Marshal(args)
 		toolCall = `{"id":"call_fake_1","type":"function","function":{"name":"` + name + `","arguments":` + string(a) + `}}`
 	}
-	prompt, completion := 10+len(text)/4, len(strings.Fields(text))
 	if !req.Stream {
-		w.Header().Set("Content-Type", "application/json")
-		msg := `{"role":"assistant","content":` + jsonString(text) + `}`
-		finish := "stop"
-		if toolCall != "" {
-			msg = `{"role":"assistant","content":null,"tool_calls":[` + toolCall + `]}`
-			finish = "tool_calls"
-		}
-		if f.NoUsage {
-			fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%s,"choices":[{"index":0,"message":%s,"logprobs":null,"finish_reason":"%s"}]}`,
-				jsonString(req.Model), msg, finish)
-			return
-		}
-		fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%s,"choices":[{"index":0,"message":%s,"logprobs":null,"finish_reason":"%s"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
-			jsonString(req.Model), msg, finish, prompt, completion, prompt+completion)
+		f.chatJSON(w, req, text, toolCall)
 		return
 	}
+	f.chatStream(w, r, req, text, toolCall)
+}
+
+// usage is the fake's token count for text: prompt and completion.
+func usage(text string) (prompt, completion int) {
+	return 10 + len(text)/4, len(strings.Fields(text))
+}
+
+// chatJSON answers a non-streaming chat completion: text echoed, or the
+// tool call.
+func (f *FakeOpenAI) chatJSON(w http.ResponseWriter, req *fakeReq, text, toolCall string) {
+	prompt, completion := usage(text)
+	w.Header().Set("Content-Type", "application/json")
+	msg := `{"role":"assistant","content":` + jsonString(text) + `}`
+	finish := "stop"
+	if toolCall != "" {
+		msg = `{"role":"assistant","content":null,"tool_calls":[` + toolCall + `]}`
+		finish = "tool_calls"
+	}
+	if f.NoUsage {
+		fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%s,"choices":[{"index":0,"message":%s,"logprobs":null,"finish_reason":"%s"}]}`,
+			jsonString(req.Model), msg, finish)
+		return
+	}
+	fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%s,"choices":[{"index":0,"message":%s,"logprobs":null,"finish_reason":"%s"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
+		jsonString(req.Model), msg, finish, prompt, completion, prompt+completion)
+}
+
+// chatStream answers a streaming chat completion, word by word, with the
+// failures the tests ask for by the text: badchunk, errorevent, hang and
+// nodone.
+func (f *FakeOpenAI) chatStream(w http.ResponseWriter, r *http.Request, req *fakeReq, text, toolCall string) {
+	prompt, completion := usage(text)
 	w.Header().Set("Content-Type", "text/event-stream")
 	fl, _ := w.(http.Flusher)
 	chunk := func(delta, finish string) {
