@@ -302,29 +302,51 @@ func (s *Service) done(r jobRef, state int) {
 // run is one job: open the payload, extract, chunk, embed, index, seal and
 // commit the chunks with the job's success in one transaction.
 func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
-	sealed, err := s.o.Store.Payload(ctx, r.tenant, r.id)
+	in, err := s.prepare(ctx, key, r)
 	if err != nil {
 		return err
+	}
+	c, err := s.embedChunks(ctx, key, r, in)
+	if err != nil {
+		return err
+	}
+	return s.commit(ctx, key, r, in, c)
+}
+
+// jobInput is a document job's input, extracted and chunked.
+type jobInput struct {
+	doc   store.Document
+	col   store.Collection
+	xdoc  extract.Doc
+	parts []chunk.Piece
+}
+
+// prepare reads the job's document and collection, opens its payload and
+// extracts and chunks it.
+func (s *Service) prepare(ctx context.Context, key *keyring.Key, r jobRef) (*jobInput, error) {
+	sealed, err := s.o.Store.Payload(ctx, r.tenant, r.id)
+	if err != nil {
+		return nil, err
 	}
 	doc, err := s.o.Store.GetDocument(ctx, r.tenant, r.doc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	col, err := s.o.Store.GetCollection(ctx, r.tenant, doc.Collection)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	content, err := key.Open(kindPayload, r.id, sealed)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.o.Store.SetProgress(ctx, r.lease, store.JobRunning, 0, 0); err != nil {
-		return err
+		return nil, err
 	}
 	xdoc, err := extract.Document(doc.ContentType, content)
 	clear(content)
 	if err != nil {
-		return &failure{"extract: " + err.Error()}
+		return nil, &failure{"extract: " + err.Error()}
 	}
 	secs := make([]chunk.Section, len(xdoc.Sections))
 	for i, sec := range xdoc.Sections {
@@ -332,11 +354,26 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 	}
 	parts := chunk.SplitSections(secs, s.o.Chunk)
 	if len(parts) == 0 {
-		return &failure{"extract: the document has no text"}
+		return nil, &failure{"extract: the document has no text"}
 	}
+	return &jobInput{doc: doc, col: col, xdoc: xdoc, parts: parts}, nil
+}
+
+// chunks are a document's chunks ready to commit: the sealed rows, and
+// the entries for the lexical index and the cached vectors.
+type chunks struct {
+	rows    []store.Chunk
+	entries []index.Entry
+	vectors []index.VectorEntry
+}
+
+// embedChunks embeds the parts in batches of progressEvery (reporting
+// progress between them) and seals each chunk's text, heading and vector.
+func (s *Service) embedChunks(ctx context.Context, key *keyring.Key, r jobRef, in *jobInput) (*chunks, error) {
+	doc, col, parts := in.doc, in.col, in.parts
 	total := len(parts)
 	if err := s.o.Store.SetProgress(ctx, r.lease, store.JobRunning, 0, total); err != nil {
-		return err
+		return nil, err
 	}
 	lastProgress := time.Now()
 	rows := make([]store.Chunk, 0, total)
@@ -346,7 +383,7 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 	var opening []float32 // the document's opening vector (mixesDocument)
 	for start := 0; start < total; start += progressEvery {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		end := min(start+progressEvery, total)
 		// The document title is part of what is embedded and indexed, so a
@@ -357,11 +394,11 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 		// everyday verbs; see the README's retrieval section.
 		texts = texts[:0]
 		for _, p := range parts[start:end] {
-			texts = append(texts, withContext(xdoc.Title, p.Text))
+			texts = append(texts, withContext(in.xdoc.Title, p.Text))
 		}
 		vecs, err := s.embedTexts(ctx, r.tenant, "", col, texts)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if start == 0 && s.mixesDocument(col) {
 			// the document's opening: title and first chunk, as embedded
@@ -390,11 +427,20 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 		}
 		if end < total && time.Since(lastProgress) >= progressInterval {
 			if err := s.o.Store.SetProgress(ctx, r.lease, store.JobRunning, end, total); err != nil {
-				return err
+				return nil, err
 			}
 			lastProgress = time.Now()
 		}
 	}
+	return &chunks{rows: rows, entries: entries, vectors: vectors}, nil
+}
+
+// commit stores the document's title and date, indexes the chunks and
+// commits them with the job's success; the versions of the source it
+// replaces leave the index and the cached vectors.
+func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jobInput, c *chunks) error {
+	doc, col, xdoc := in.doc, in.col, in.xdoc
+	rows, entries, vectors := c.rows, c.entries, c.vectors
 	var title []byte
 	if xdoc.Title != "" {
 		title = key.Seal(kindTitle, doc.ID, []byte(xdoc.Title))
@@ -405,7 +451,7 @@ func (s *Service) run(ctx context.Context, key *keyring.Key, r jobRef) error {
 		}
 	}
 	var removed []string // chunks of the versions this one replaces
-	err = s.change(r.tenant, doc.Collection, func() (store.Generation, error) {
+	err := s.change(r.tenant, doc.Collection, func() (store.Generation, error) {
 		// Index first: ids are stable, so a crash before the commit below
 		// only means the retried job re-indexes the same ids; search
 		// ignores index entries without committed rows.
