@@ -142,6 +142,9 @@ func (s *Service) runCrawl(ctx context.Context, key *keyring.Key, r jobRef) erro
 	if err := s.o.Store.SetPages(ctx, r.lease, 0); err != nil {
 		return err
 	}
+	if err := s.keySources(ctx, key, r.tenant, r.collection); err != nil {
+		return err
+	}
 	pages := 0
 	skipped := map[string]int{}
 	stats, err := s.o.Fetcher.Crawl(ctx, p.URL, fetch.CrawlOptions{MaxDepth: p.Depth, MaxPages: p.Pages}, func(pg fetch.Page) error {

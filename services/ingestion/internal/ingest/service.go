@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,6 +122,9 @@ type Service struct {
 	// upgrades marks collections whose hash re-embed was queued (or found
 	// queued) by this process (upgradeHash).
 	upgrades sync.Map
+	// keyed marks collections whose older documents have their source
+	// identity derived (keySources).
+	keyed sync.Map
 }
 
 // jobRef is a claimed job. kind is store.KindCrawl for crawls (else an
@@ -415,8 +419,9 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 		ContentType: ct, SizeBytes: int64(len(content)), ConnectionID: in.ConnectionID, ModifiedAt: modified,
 	}
 	doc.Source = key.Seal(kindSource, doc.ID, []byte(source))
-	if identity != "" {
-		doc.SourceMAC = sourceMAC(key, identity)
+	doc.SourceMAC = sourceMAC(key, identity)
+	if err := s.keySources(ctx, key, tenant, in.Collection); err != nil {
+		return Document{}, store.Job{}, false, err
 	}
 	job := store.Job{ID: newID("job_")}
 	payload := key.Seal(kindPayload, job.ID, content)
@@ -454,9 +459,48 @@ func sourceIdentity(source, rawURL string) string {
 }
 
 // sourceMAC is the keyed MAC of a source identity (store.Document.SourceMAC):
-// the database can match versions without holding the name in clear.
+// the database can match versions without holding the name in clear. No
+// identity: empty (not nil, which marks a document not examined yet).
 func sourceMAC(key *keyring.Key, identity string) []byte {
+	if identity == "" {
+		return []byte{}
+	}
 	return key.MAC([]byte("rampart-ingestion-source\x00" + identity))
+}
+
+// keySources derives the source identity of a collection's documents from
+// before it was recorded (migration 00009), once per collection and
+// process, so their next version replaces them too: the stored source is
+// what citations show, so a URL (its query was dropped) is taken as the
+// fetched URL, "upload" as no identity and anything else as a name.
+func (s *Service) keySources(ctx context.Context, key *keyring.Key, tenant, collection string) error {
+	mark := tenant + "\x00" + collection
+	if _, ok := s.keyed.Load(mark); ok {
+		return nil
+	}
+	docs, err := s.o.Store.UnkeyedDocuments(ctx, tenant, collection)
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		src, err := key.Open(kindSource, d.ID, d.Source)
+		if err != nil {
+			return fmt.Errorf("document %s source: %w", d.ID, err)
+		}
+		identity := ""
+		switch name := string(src); {
+		case name == "upload":
+		case strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://"):
+			identity = sourceIdentity("", name)
+		default:
+			identity = sourceIdentity(name, "")
+		}
+		if err := s.o.Store.SetSourceMAC(ctx, tenant, d.ID, sourceMAC(key, identity)); err != nil {
+			return err
+		}
+	}
+	s.keyed.Store(mark, true)
+	return nil
 }
 
 func (s *Service) open(key *keyring.Key, d store.Document) (Document, error) {

@@ -1,15 +1,18 @@
 package server_test
 
 import (
+	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
+	_ "modernc.org/sqlite"
 
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 )
@@ -150,4 +153,41 @@ func TestIngestSameSourceReplaces(t *testing.T) {
 	ingest("", "Unnamed note two.")
 	ingest("other.md", "# Other\n\nA different source.")
 	require.Equal(t, 4, count(), "unnamed uploads and other sources are separate documents")
+}
+
+// TestLegacyDocumentsGetTheirIdentity: documents stored before source
+// identities were recorded (source_mac NULL) are keyed on the next ingest
+// into their collection, so a new version of such a source replaces them.
+func TestLegacyDocumentsGetTheirIdentity(t *testing.T) {
+	h := newHarness(t, opts{})
+	c := h.client(t, "edge")
+	ctx := h.ctx(t, "tenant-a")
+	_, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "kb"})
+	require.NoError(t, err)
+	ingest := func(source, text string) {
+		t.Helper()
+		res, err := c.IngestDocument(h.ctx(t, "tenant-a"), &ingestionv1.IngestDocumentRequest{Collection: "kb", Input: &ingestionv1.IngestDocumentRequest_Content{Content: []byte(text)}, Source: source})
+		require.NoError(t, err)
+		seen := watch(t, h, c, "tenant-a", res.GetJob().GetId())
+		require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, seen[len(seen)-1].GetState())
+	}
+	ingest("vpn.md", "Certificates rotate every 45 days.")
+	ingest("", "An unnamed note.")
+	h.shutdown()
+	db, err := sql.Open("sqlite", filepath.Join(h.dataDir, "ingestion.db"))
+	require.NoError(t, err)
+	_, err = db.ExecContext(t.Context(), `UPDATE documents SET source_mac = NULL`) // as before migration 00009
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	h.start(t, opts{})
+	c = h.client(t, "edge")
+
+	ingest("vpn.md", "Certificates rotate every 30 days.")
+	res, err := c.ListDocuments(h.ctx(t, "tenant-a"), &ingestionv1.ListDocumentsRequest{Collection: "kb"})
+	require.NoError(t, err)
+	var sources []string
+	for _, d := range res.GetDocuments() {
+		sources = append(sources, d.GetSource())
+	}
+	require.ElementsMatch(t, []string{"vpn.md", "upload"}, sources, "the old vpn.md was replaced; the unnamed note stays")
 }

@@ -228,7 +228,7 @@ func (s *Store) Complete(ctx context.Context, l Lease, docID, model string, chun
 		return Generation{}, nil, err
 	}
 	var replaced []Document
-	if d.SourceMAC != nil {
+	if len(d.SourceMAC) > 0 {
 		rows, err := q.QueryContext(ctx, docSelect+` WHERE tenant = ? AND collection = ? AND source_mac = ? AND id != ?`, l.Tenant, d.Collection, d.SourceMAC, docID)
 		if err != nil {
 			return Generation{}, nil, err

@@ -127,8 +127,9 @@ type Document struct {
 	// (a fetched URL's Last-Modified; zero: not known), set on insert.
 	ModifiedAt time.Time
 	// SourceMAC is the keyed MAC of the document's identity in its
-	// collection (nil: none). Documents of one identity are versions of
-	// one source: the newest replaces the others when its job commits.
+	// collection (empty: none; nil when read: not derived yet, a document
+	// from before migration 00009). Documents of one identity are versions
+	// of one source: the newest replaces the others when its job commits.
 	SourceMAC []byte
 }
 
@@ -352,7 +353,7 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 		if jerr != nil {
 			return Document{}, Job{}, false, jerr
 		}
-		if doc.SourceMAC != nil && bytes.Equal(old.SourceMAC, doc.SourceMAC) {
+		if len(doc.SourceMAC) > 0 && bytes.Equal(old.SourceMAC, doc.SourceMAC) {
 			// the source is back to content it has: a version queued
 			// since is stale
 			if err := s.dropPendingVersions(ctx, q, doc, old.ID); err != nil {
@@ -373,7 +374,7 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 	case !errors.Is(err, ErrNotFound):
 		return Document{}, Job{}, false, err
 	}
-	if doc.SourceMAC != nil {
+	if len(doc.SourceMAC) > 0 {
 		if err := s.dropPendingVersions(ctx, q, doc, ""); err != nil {
 			return Document{}, Job{}, false, err
 		}
@@ -395,6 +396,26 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 		return Document{}, Job{}, false, err
 	}
 	return doc, job, false, tx.Commit()
+}
+
+// UnkeyedDocuments lists the documents of a collection whose source
+// identity has not been derived yet (from before migration 00009).
+func (s *Store) UnkeyedDocuments(ctx context.Context, tenant, collection string) ([]Document, error) {
+	rows, err := s.db.QueryContext(ctx, docSelect+` WHERE tenant = ? AND collection = ? AND source_mac IS NULL`, tenant, collection)
+	if err != nil {
+		return nil, err
+	}
+	return store.CollectRows(rows, scanDoc)
+}
+
+// SetSourceMAC records a document's derived source identity (empty: none)
+// unless it has one already.
+func (s *Store) SetSourceMAC(ctx context.Context, tenant, id string, mac []byte) error {
+	if mac == nil {
+		mac = []byte{}
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE documents SET source_mac = ? WHERE tenant = ? AND id = ? AND source_mac IS NULL`, mac, tenant, id)
+	return err
 }
 
 // dropPendingVersions deletes the unfinished versions of doc's source
