@@ -236,21 +236,8 @@ func attr(e xml.StartElement, local string) string {
 // first "Title"-styled paragraph as a fallback title.
 func docxBody(raw []byte, levels map[string]int) ([]Section, string, error) {
 	dec := newXMLDecoder(raw)
-	var secs []Section
-	var path [6]string
-	var body []string
-	var para strings.Builder
-	title := ""
-	level := -1 // heading level of the current paragraph; -1: body text
-	inText := false
+	w := docxWalker{levels: levels, level: -1}
 	depth := 0
-	flush := func() {
-		t := strings.TrimSpace(strings.Join(body, "\n"))
-		body = body[:0]
-		if t != "" {
-			secs = append(secs, Section{Headings: headings(path[:]), Text: t})
-		}
-	}
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
@@ -265,65 +252,92 @@ func docxBody(raw []byte, levels map[string]int) ([]Section, string, error) {
 			if depth > maxXMLDepth {
 				return nil, "", errTooDeep
 			}
-			if t.Name.Space != nsW {
-				continue
-			}
-			switch t.Name.Local {
-			case "p":
-				para.Reset()
-				level = -1
-			case "pStyle":
-				val := attr(t, "val")
-				if lv, ok := levels[val]; ok {
-					level = lv
-				} else if strings.EqualFold(val, "title") {
-					level = 0
-				} else if m := headingName.FindStringSubmatch(val); m != nil {
-					level = int(m[1][0] - '0')
-				}
-			case "outlineLvl":
-				if lv, err := strconv.Atoi(attr(t, "val")); err == nil && lv >= 0 && lv < 6 && level < 0 {
-					level = lv + 1
-				}
-			case "t":
-				inText = true
-			case "tab":
-				para.WriteByte('\t')
-			case "br", "cr":
-				para.WriteByte('\n')
+			if t.Name.Space == nsW {
+				w.start(t)
 			}
 		case xml.EndElement:
 			depth--
-			if t.Name.Space != nsW {
-				continue
-			}
-			switch t.Name.Local {
-			case "t":
-				inText = false
-			case "p":
-				line := strings.Join(strings.Fields(para.String()), " ")
-				switch {
-				case line == "":
-				case level == 0:
-					if title == "" {
-						title = line
-					}
-				case level > 0:
-					flush()
-					path[level-1] = line //nolint:gosec // G602: level is 1–6 here (styleLevels, headingName, outlineLvl < 6)
-					clear(path[level:])
-				default:
-					body = append(body, line)
-				}
-				para.Reset()
-				level = -1
+			if t.Name.Space == nsW {
+				w.end(t.Name.Local)
 			}
 		case xml.CharData:
-			if inText {
-				para.Write(t)
+			if w.inText {
+				w.para.Write(t)
 			}
 		}
 	}
-	flush()
-	return secs, title, nil
+	w.flush()
+	return w.secs, w.title, nil
+}
+
+// docxWalker is docxBody's state between tokens.
+type docxWalker struct {
+	levels map[string]int // paragraph style id → heading level
+	secs   []Section
+	path   [6]string // the enclosing headings
+	body   []string  // the current section's lines
+	para   strings.Builder
+	title  string
+	level  int // heading level of the current paragraph; -1: body text
+	inText bool
+}
+
+// flush ends the current section.
+func (w *docxWalker) flush() {
+	t := strings.TrimSpace(strings.Join(w.body, "\n"))
+	w.body = w.body[:0]
+	if t != "" {
+		w.secs = append(w.secs, Section{Headings: headings(w.path[:]), Text: t})
+	}
+}
+
+func (w *docxWalker) start(t xml.StartElement) {
+	switch t.Name.Local {
+	case "p":
+		w.para.Reset()
+		w.level = -1
+	case "pStyle":
+		val := attr(t, "val")
+		if lv, ok := w.levels[val]; ok {
+			w.level = lv
+		} else if strings.EqualFold(val, "title") {
+			w.level = 0
+		} else if m := headingName.FindStringSubmatch(val); m != nil {
+			w.level = int(m[1][0] - '0')
+		}
+	case "outlineLvl":
+		if lv, err := strconv.Atoi(attr(t, "val")); err == nil && lv >= 0 && lv < 6 && w.level < 0 {
+			w.level = lv + 1
+		}
+	case "t":
+		w.inText = true
+	case "tab":
+		w.para.WriteByte('\t')
+	case "br", "cr":
+		w.para.WriteByte('\n')
+	}
+}
+
+func (w *docxWalker) end(local string) {
+	switch local {
+	case "t":
+		w.inText = false
+	case "p":
+		line := strings.Join(strings.Fields(w.para.String()), " ")
+		switch {
+		case line == "":
+		case w.level == 0:
+			if w.title == "" {
+				w.title = line
+			}
+		case w.level > 0:
+			w.flush()
+			w.path[w.level-1] = line //nolint:gosec // G602: level is 1–6 here (styleLevels, headingName, outlineLvl < 6)
+			clear(w.path[w.level:])
+		default:
+			w.body = append(w.body, line)
+		}
+		w.para.Reset()
+		w.level = -1
+	}
 }

@@ -278,98 +278,113 @@ type htmlResult struct {
 // cut into sections at h1–h6.
 func htmlDoc(data []byte) htmlResult {
 	z := html.NewTokenizer(bytes.NewReader(data))
-	var r htmlResult
-	var b, hb strings.Builder
-	var path [6]string
-	depth := 0     // inside skipped elements
-	inHeading := 0 // level of the heading whose text is being read
-	inTitle := false
-	newHeading := false
-	newline := func() {
-		s := b.String()
-		if len(s) > 0 && !strings.HasSuffix(s, "\n") {
-			b.WriteByte('\n')
-		}
-	}
-	flush := func() {
-		t := strings.TrimSpace(collapse(b.String()))
-		b.Reset()
-		if t == "" && !newHeading {
-			return
-		}
-		r.Sections = append(r.Sections, htmlSection{Section{Headings: headings(path[:]), Text: t}, newHeading})
-		newHeading = false
-	}
+	var w htmlWalker
 	for {
 		switch z.Next() {
 		case html.ErrorToken:
-			flush()
-			return r
+			w.flush()
+			return w.r
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, _ := z.TagName()
-			a := atom.Lookup(name)
-			if a == atom.Title {
-				inTitle = true
-				continue
-			}
-			if skipped[a] && a != atom.Head {
-				if tt := z.Token(); tt.Type == html.StartTagToken {
-					depth++
-				}
-				continue
-			}
-			if lv := headingLevel[a]; lv > 0 && depth == 0 && inHeading == 0 {
-				flush()
-				inHeading = lv
-				hb.Reset()
-				continue
-			}
-			if block[a] {
-				newline()
-			}
+			w.start(z, atom.Lookup(name))
 		case html.EndTagToken:
 			name, _ := z.TagName()
-			a := atom.Lookup(name)
-			if a == atom.Title {
-				inTitle = false
-				continue
-			}
-			if skipped[a] && a != atom.Head {
-				if depth > 0 {
-					depth--
-				}
-				continue
-			}
-			if lv := headingLevel[a]; lv > 0 && inHeading == lv {
-				h := strings.Join(strings.Fields(hb.String()), " ")
-				if h != "" {
-					path[lv-1] = h //nolint:gosec // G602: lv is 1–6 (headingLevel) and path has 6 entries
-					clear(path[lv:])
-					newHeading = true
-					if lv == 1 && r.firstH1 == "" {
-						r.firstH1 = h
-					}
-				}
-				inHeading = 0
-				continue
-			}
-			if block[a] {
-				newline()
-			}
+			w.end(atom.Lookup(name))
 		case html.TextToken:
-			if inTitle {
-				r.Title = strings.TrimSpace(string(z.Text()))
-				continue
-			}
-			if depth > 0 {
-				continue
-			}
-			if inHeading > 0 {
-				hb.Write(z.Text())
-				continue
-			}
-			b.Write(z.Text())
+			w.text(z.Text())
 		}
+	}
+}
+
+// htmlWalker is htmlDoc's state between tokens.
+type htmlWalker struct {
+	r          htmlResult
+	b, hb      strings.Builder // the section's text, the heading's text
+	path       [6]string       // the enclosing headings, h1–h6
+	depth      int             // inside skipped elements
+	inHeading  int             // level of the heading whose text is being read
+	inTitle    bool
+	newHeading bool
+}
+
+func (w *htmlWalker) newline() {
+	s := w.b.String()
+	if len(s) > 0 && !strings.HasSuffix(s, "\n") {
+		w.b.WriteByte('\n')
+	}
+}
+
+// flush ends the current section.
+func (w *htmlWalker) flush() {
+	t := strings.TrimSpace(collapse(w.b.String()))
+	w.b.Reset()
+	if t == "" && !w.newHeading {
+		return
+	}
+	w.r.Sections = append(w.r.Sections, htmlSection{Section{Headings: headings(w.path[:]), Text: t}, w.newHeading})
+	w.newHeading = false
+}
+
+func (w *htmlWalker) start(z *html.Tokenizer, a atom.Atom) {
+	if a == atom.Title {
+		w.inTitle = true
+		return
+	}
+	if skipped[a] && a != atom.Head {
+		if tt := z.Token(); tt.Type == html.StartTagToken {
+			w.depth++
+		}
+		return
+	}
+	if lv := headingLevel[a]; lv > 0 && w.depth == 0 && w.inHeading == 0 {
+		w.flush()
+		w.inHeading = lv
+		w.hb.Reset()
+		return
+	}
+	if block[a] {
+		w.newline()
+	}
+}
+
+func (w *htmlWalker) end(a atom.Atom) {
+	if a == atom.Title {
+		w.inTitle = false
+		return
+	}
+	if skipped[a] && a != atom.Head {
+		if w.depth > 0 {
+			w.depth--
+		}
+		return
+	}
+	if lv := headingLevel[a]; lv > 0 && w.inHeading == lv {
+		h := strings.Join(strings.Fields(w.hb.String()), " ")
+		if h != "" {
+			w.path[lv-1] = h //nolint:gosec // G602: lv is 1–6 (headingLevel) and path has 6 entries
+			clear(w.path[lv:])
+			w.newHeading = true
+			if lv == 1 && w.r.firstH1 == "" {
+				w.r.firstH1 = h
+			}
+		}
+		w.inHeading = 0
+		return
+	}
+	if block[a] {
+		w.newline()
+	}
+}
+
+func (w *htmlWalker) text(t []byte) {
+	switch {
+	case w.inTitle:
+		w.r.Title = strings.TrimSpace(string(t))
+	case w.depth > 0:
+	case w.inHeading > 0:
+		w.hb.Write(t)
+	default:
+		w.b.Write(t)
 	}
 }
 

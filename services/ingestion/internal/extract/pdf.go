@@ -175,80 +175,97 @@ func pageText(page pdf.Value, fonts map[string]*pdf.Font, b *budget) (text strin
 	if contents.IsNull() {
 		return ""
 	}
-	res := inherited(page, "Resources")
-	var enc pdf.TextEncoding = rawEncoding{}
-	var out strings.Builder
-	nl := func() {
-		if s := out.String(); s != "" && !strings.HasSuffix(s, "\n") {
-			out.WriteByte('\n')
+	t := pageTexter{res: inherited(page, "Resources"), fonts: fonts, b: b, enc: rawEncoding{}}
+	pdf.Interpret(contents, t.op)
+	b.text += t.out.Len()
+	return cleanText(t.out.String())
+}
+
+// pageTexter is pageText's state while the content stream is interpreted.
+type pageTexter struct {
+	res   pdf.Value
+	fonts map[string]*pdf.Font
+	b     *budget
+	enc   pdf.TextEncoding
+	out   strings.Builder
+}
+
+func (t *pageTexter) nl() {
+	if s := t.out.String(); s != "" && !strings.HasSuffix(s, "\n") {
+		t.out.WriteByte('\n')
+	}
+}
+
+func (t *pageTexter) space() {
+	if s := t.out.String(); s != "" && !strings.HasSuffix(s, " ") && !strings.HasSuffix(s, "\n") {
+		t.out.WriteByte(' ')
+	}
+}
+
+func (t *pageTexter) show(raw string) {
+	for len(raw) > 0 {
+		t.b.check()
+		n := min(len(raw), maxShowBytes)
+		t.out.WriteString(t.enc.Decode(raw[:n]))
+		raw = raw[n:]
+	}
+	if t.out.Len() > maxPDFText-t.b.text {
+		panic(budgetExceeded{fmt.Sprintf("PDF text is longer than %d bytes", maxPDFText)})
+	}
+}
+
+// op runs one content-stream operator with its operands.
+func (t *pageTexter) op(stk *pdf.Stack, op string) {
+	t.b.check()
+	n := stk.Len()
+	args := make([]pdf.Value, n)
+	for i := n - 1; i >= 0; i-- {
+		args[i] = stk.Pop()
+	}
+	switch op {
+	case "BT", "ET", "T*":
+		t.nl()
+	case "Td", "TD":
+		if len(args) == 2 && args[1].Float64() != 0 {
+			t.nl()
+		} else {
+			t.space()
+		}
+	case "Tm":
+		t.nl()
+	case "Tf":
+		if len(args) == 2 {
+			t.enc = fontEncoding(t.res, args[0].Name(), t.fonts)
+		}
+	case "'", "\"":
+		t.nl()
+		if len(args) > 0 {
+			t.show(args[len(args)-1].RawString())
+		}
+	case "Tj":
+		if len(args) == 1 {
+			t.show(args[0].RawString())
+		}
+	case "TJ":
+		if len(args) == 1 {
+			t.showArray(args[0])
 		}
 	}
-	space := func() {
-		if s := out.String(); s != "" && !strings.HasSuffix(s, " ") && !strings.HasSuffix(s, "\n") {
-			out.WriteByte(' ')
+}
+
+// showArray is TJ: strings shown, a large negative kerning (a word gap
+// typeset as a shift) a space.
+func (t *pageTexter) showArray(arr pdf.Value) {
+	for i := 0; i < arr.Len(); i++ {
+		switch x := arr.Index(i); x.Kind() {
+		case pdf.String:
+			t.show(x.RawString())
+		case pdf.Integer, pdf.Real:
+			if x.Float64() < -200 {
+				t.space()
+			}
 		}
 	}
-	show := func(raw string) {
-		for len(raw) > 0 {
-			b.check()
-			n := min(len(raw), maxShowBytes)
-			out.WriteString(enc.Decode(raw[:n]))
-			raw = raw[n:]
-		}
-		if out.Len() > maxPDFText-b.text {
-			panic(budgetExceeded{fmt.Sprintf("PDF text is longer than %d bytes", maxPDFText)})
-		}
-	}
-	pdf.Interpret(contents, func(stk *pdf.Stack, op string) {
-		b.check()
-		n := stk.Len()
-		args := make([]pdf.Value, n)
-		for i := n - 1; i >= 0; i-- {
-			args[i] = stk.Pop()
-		}
-		switch op {
-		case "BT", "ET", "T*":
-			nl()
-		case "Td", "TD":
-			if len(args) == 2 && args[1].Float64() != 0 {
-				nl()
-			} else {
-				space()
-			}
-		case "Tm":
-			nl()
-		case "Tf":
-			if len(args) == 2 {
-				enc = fontEncoding(res, args[0].Name(), fonts)
-			}
-		case "'", "\"":
-			nl()
-			if len(args) > 0 {
-				show(args[len(args)-1].RawString())
-			}
-		case "Tj":
-			if len(args) == 1 {
-				show(args[0].RawString())
-			}
-		case "TJ":
-			if len(args) != 1 {
-				return
-			}
-			arr := args[0]
-			for i := 0; i < arr.Len(); i++ {
-				switch x := arr.Index(i); x.Kind() {
-				case pdf.String:
-					show(x.RawString())
-				case pdf.Integer, pdf.Real:
-					if x.Float64() < -200 {
-						space()
-					}
-				}
-			}
-		}
-	})
-	b.text += out.Len()
-	return cleanText(out.String())
 }
 
 // inherited looks key up on the page and its ancestors (bounded: a
