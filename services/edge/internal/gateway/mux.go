@@ -20,10 +20,10 @@ import (
 // NewMux returns the configured, still empty, gateway mux. Register adds
 // the routes.
 func NewMux(log *slog.Logger) *runtime.ServeMux {
-	marshaler := &runtime.JSONPb{
+	marshaler := fastJSON{&runtime.JSONPb{
 		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: false},
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-	}
+	}}
 	deny := func(string) (string, bool) { return "", false }
 	return runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),

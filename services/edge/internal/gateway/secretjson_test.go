@@ -1,0 +1,138 @@
+package gateway
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+)
+
+func protojsonMarshaler() *runtime.JSONPb {
+	return &runtime.JSONPb{MarshalOptions: protojson.MarshalOptions{UseProtoNames: true}}
+}
+
+// sameJSON requires the hand-written encoding to mean exactly what
+// protojson writes (protojson varies its whitespace on purpose, so the
+// bytes are compared after parsing), or both to fail.
+func sameJSON(t *testing.T, r *keyvaultv1.GetSecretValueResponse) {
+	t.Helper()
+	want, werr := protojsonMarshaler().Marshal(r)
+	got, gerr := fastJSON{protojsonMarshaler()}.Marshal(r)
+	if werr != nil {
+		require.Error(t, gerr, "protojson refuses %v", r)
+		return
+	}
+	require.NoError(t, gerr)
+	require.True(t, json.Valid(got), "%s", got)
+	var w, g any
+	require.NoError(t, json.Unmarshal(want, &w))
+	require.NoError(t, json.Unmarshal(got, &g))
+	require.Equal(t, w, g, "protojson %s\nfast      %s", want, got)
+	// Same keys in the same order, too.
+	require.Equal(t, keyOrder(t, want), keyOrder(t, got))
+}
+
+// keyOrder lists the top-level keys of a JSON object in order.
+func keyOrder(t *testing.T, b []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	tok, err := dec.Token()
+	require.NoError(t, err)
+	require.Equal(t, json.Delim('{'), tok)
+	var keys []string
+	for dec.More() {
+		k, err := dec.Token()
+		require.NoError(t, err)
+		key, ok := k.(string)
+		require.True(t, ok, "a key: %v", k)
+		keys = append(keys, key)
+		var v json.RawMessage
+		require.NoError(t, dec.Decode(&v))
+	}
+	return keys
+}
+
+func TestSecretValueJSONMatchesProtojson(t *testing.T) {
+	require.True(t, secretValueShapeKnown, "GetSecretValueResponse changed: update appendSecretValue and secretValueFields")
+	ts := func(s int64, n int32) *timestamppb.Timestamp { return &timestamppb.Timestamp{Seconds: s, Nanos: n} }
+	tests := []struct {
+		desc string
+		r    *keyvaultv1.GetSecretValueResponse
+	}{
+		{"empty", &keyvaultv1.GetSecretValueResponse{}},
+		{"typical text", &keyvaultv1.GetSecretValueResponse{Name: "/dev/app/db/main", VersionId: "58725695-d9f4-47d7-88f3-ceb61b308750",
+			SecretString: "hunter2", VersionStages: []string{"AWSCURRENT", "AWSPREVIOUS"}, Arn: "arn:rampart:keyvault::t_1:secret:/dev/app/db/main-3140e5",
+			CreatedAt: ts(1796000000, 202559577), ContentType: keyvaultv1.ContentType_CONTENT_TYPE_TEXT}},
+		{"binary", &keyvaultv1.GetSecretValueResponse{Name: "b", SecretBinary: []byte{0, 1, 2, 0xff, 0xfe, 'x'}, ContentType: keyvaultv1.ContentType_CONTENT_TYPE_BINARY}},
+		{"escapes", &keyvaultv1.GetSecretValueResponse{SecretString: "q\"b\\s/ <&> \b\f\n\r\t \x00\x01\x1f\x7f é 日本 \u2028\u2029 😀"}},
+		{"json value", &keyvaultv1.GetSecretValueResponse{SecretString: `{"user":"app","password":"p\"w"}`, ContentType: keyvaultv1.ContentType_CONTENT_TYPE_JSON}},
+		{"unknown enum value", &keyvaultv1.GetSecretValueResponse{ContentType: keyvaultv1.ContentType(42)}},
+		{"whole seconds", &keyvaultv1.GetSecretValueResponse{CreatedAt: ts(1796000000, 0)}},
+		{"milliseconds", &keyvaultv1.GetSecretValueResponse{CreatedAt: ts(1796000000, 120000000)}},
+		{"microseconds", &keyvaultv1.GetSecretValueResponse{CreatedAt: ts(1796000000, 120300000)}},
+		{"nanoseconds", &keyvaultv1.GetSecretValueResponse{CreatedAt: ts(1796000000, 1)}},
+		{"epoch", &keyvaultv1.GetSecretValueResponse{CreatedAt: ts(0, 0)}},
+		{"before 1970", &keyvaultv1.GetSecretValueResponse{CreatedAt: ts(-1, 5)}},
+		{"first second", &keyvaultv1.GetSecretValueResponse{CreatedAt: ts(minTimestampSeconds, 0)}},
+		{"last second", &keyvaultv1.GetSecretValueResponse{CreatedAt: ts(maxTimestampSeconds, 999999999)}},
+		{"out of range: protojson refuses, so do we", &keyvaultv1.GetSecretValueResponse{CreatedAt: ts(maxTimestampSeconds+1, 0)}},
+		{"negative nanos", &keyvaultv1.GetSecretValueResponse{CreatedAt: ts(5, -1)}},
+		{"invalid UTF-8", &keyvaultv1.GetSecretValueResponse{SecretString: "a\xffb"}},
+		{"invalid UTF-8 in a label", &keyvaultv1.GetSecretValueResponse{VersionStages: []string{"ok", "\xc3"}}},
+		{"empty label", &keyvaultv1.GetSecretValueResponse{VersionStages: []string{""}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) { sameJSON(t, tc.r) })
+	}
+}
+
+// Random strings over the characters that need care.
+func TestSecretValueJSONRandomStrings(t *testing.T) {
+	alphabet := []rune("aZ09 \"\\/\b\f\n\r\t\x00\x01\x1f\x7fé日\u2028😀<>&")
+	rng := rand.New(rand.NewPCG(1, 2))
+	str := func() string {
+		var b strings.Builder
+		for range rng.IntN(20) {
+			b.WriteRune(alphabet[rng.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	for range 500 {
+		sameJSON(t, &keyvaultv1.GetSecretValueResponse{Name: str(), SecretString: str(), VersionStages: []string{str(), str()}, Arn: str(),
+			CreatedAt: &timestamppb.Timestamp{Seconds: rng.Int64N(maxTimestampSeconds), Nanos: rng.Int32N(1e9)}})
+	}
+}
+
+func TestFastJSONLeavesOtherMessagesToProtojson(t *testing.T) {
+	m := &keyvaultv1.GetSecretValueRequest{Name: "/dev/a/b", VersionStage: "AWSCURRENT"}
+	want, err := protojsonMarshaler().Marshal(m)
+	require.NoError(t, err)
+	got, err := fastJSON{protojsonMarshaler()}.Marshal(m)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+}
+
+func BenchmarkSecretValueJSON(b *testing.B) {
+	r := &keyvaultv1.GetSecretValueResponse{Name: "/dev/bench/token/one", VersionId: "58725695-d9f4-47d7-88f3-ceb61b308750",
+		SecretString: "bench-secret-value-0123456789", VersionStages: []string{"AWSCURRENT"}, Arn: "arn:rampart:keyvault::t_4567e9cfc820617ed2d4:secret:/dev/bench/token/one-3140e5",
+		CreatedAt: &timestamppb.Timestamp{Seconds: 1796000000, Nanos: 202559577}, ContentType: keyvaultv1.ContentType_CONTENT_TYPE_TEXT}
+	b.Run("protojson", func(b *testing.B) {
+		m := protojsonMarshaler()
+		for b.Loop() {
+			_, _ = m.Marshal(r)
+		}
+	})
+	b.Run("fast", func(b *testing.B) {
+		m := fastJSON{protojsonMarshaler()}
+		for b.Loop() {
+			_, _ = m.Marshal(r)
+		}
+	})
+}
