@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,36 @@ import (
 type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// series holds the bound children by (route, method, status): looking
+	// them up by label values hashed and compared the labels on every
+	// request (issue 15). All three labels are bounded (route classes,
+	// methodLabel, status codes), and so is the map.
+	series sync.Map // seriesKey → *series
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// observe counts one request and its duration.
+func (m *Metrics) observe(route, method string, status int, elapsed time.Duration) {
+	k := seriesKey{route: route, method: method, status: status}
+	v, ok := m.series.Load(k)
+	if !ok {
+		v, _ = m.series.LoadOrStore(k, &series{
+			requests: m.requests.WithLabelValues(route, method, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(route),
+		})
+	}
+	s, _ := v.(*series)
+	s.requests.Inc()
+	s.duration.Observe(elapsed.Seconds())
 }
 
 // NewMetrics registers the HTTP metrics on reg.
@@ -52,8 +83,7 @@ func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string
 		elapsed := time.Since(start)
 		route := classify(r)
 		if m != nil {
-			m.requests.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(status)).Inc()
-			m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+			m.observe(route, methodLabel(r.Method), status, elapsed)
 		}
 		keep, rate := sampling.keep(route, status)
 		if !keep {

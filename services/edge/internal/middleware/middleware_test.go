@@ -1,11 +1,14 @@
 package middleware_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
@@ -136,4 +139,37 @@ func TestSecurityHeadersHSTSWithTLS(t *testing.T) {
 	rec := httptest.NewRecorder()
 	middleware.SecurityHeaders(true, http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	require.Contains(t, rec.Header().Get("Strict-Transport-Security"), "max-age=")
+}
+
+// TestAccessLogMetrics: requests are counted by route class, method and
+// status through the bound series, each combination apart.
+func TestAccessLogMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := middleware.NewMetrics(reg)
+	h := middleware.AccessLog(slog.New(slog.DiscardHandler), m, func(r *http.Request) string { return "/v1/" + r.URL.Query().Get("c") }, nil,
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("fail") != "" {
+				w.WriteHeader(http.StatusTeapot)
+			}
+		}))
+	for _, u := range []string{"/?c=a", "/?c=a", "/?c=a&fail=1", "/?c=b"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, u, nil))
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("BREW", "/?c=a", nil))
+	tests := []struct {
+		route, method, code string
+		want                float64
+	}{
+		{"/v1/a", "GET", "200", 2},
+		{"/v1/a", "GET", "418", 1},
+		{"/v1/b", "GET", "200", 1},
+		{"/v1/a", "OTHER", "200", 1},
+	}
+	for _, tt := range tests {
+		c, err := m.Requests().GetMetricWithLabelValues(tt.route, tt.method, tt.code)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, testutil.ToFloat64(c), "%+v", tt)
+	}
+	require.Equal(t, 4, testutil.CollectAndCount(m.Requests()))
+	require.Equal(t, 2, testutil.CollectAndCount(m.Duration()))
 }
