@@ -45,6 +45,11 @@ type Spec struct {
 	// before the new release's replicas start). nil: the service has no
 	// database.
 	Migrate func(ctx context.Context, log *slog.Logger) error
+	// GCPercent is the service's default GOGC (serve.SetDefaultGCPercent;
+	// the GOGC environment variable wins). 0 keeps Go's 100: services
+	// with large live heaps (ingestion's vector caches) must not triple
+	// them.
+	GCPercent int
 }
 
 // Configurable is a service config struct embedding config.Common.
@@ -195,6 +200,7 @@ func prepare(ctx context.Context, spec Spec, cfg Configurable, args []string) (s
 	case migrate:
 		return false, runMigrate(ctx, spec, common)
 	}
+	serve.SetDefaultGCPercent(spec.GCPercent)
 	return true, nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/config"
+	"github.com/rampart-platform/rampart/pkg/serve"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/services/inference/internal/app"
 	infconfig "github.com/rampart-platform/rampart/services/inference/internal/config"
@@ -26,6 +27,8 @@ func run(ctx context.Context, args []string) error {
 		ServerOptions: []grpc.ServerOption{app.StreamWorkers()},
 		// EmbedForTenant: ingestion's background jobs carry no principal.
 		PrincipalExempt: app.PrincipalExempt(),
+		// Small live heap, ~15 KB allocated per chat completion (ADR 0038).
+		GCPercent: serve.RequestPathGCPercent,
 	}
 	spec.Migrate = func(ctx context.Context, _ *slog.Logger) error {
 		st, err := store.Open(ctx, cfg.DatabaseURL)
