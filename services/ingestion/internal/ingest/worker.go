@@ -530,42 +530,16 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 	texts := make([]string, 0, progressEvery)
 	for start := 0; start < total; start += progressEvery {
 		end := min(start+progressEvery, total)
-		texts = texts[:0]
-		for _, c := range chunks[start:end] {
-			id := chunkID(c.DocumentID, c.Seq)
-			text, err := key.Open(kindText, id, c.Text)
-			if err != nil {
-				return err
-			}
-			title, ok := titles[c.DocumentID]
-			if !ok && c.Title != nil {
-				t, err := key.Open(kindTitle, c.DocumentID, c.Title)
-				if err != nil {
-					return err
-				}
-				title = string(t)
-				titles[c.DocumentID] = title
-			}
-			// the same context as at ingestion (withContext)
-			texts = append(texts, withContext(title, string(text)))
+		texts, err = reembedTexts(key, chunks[start:end], titles, texts[:0])
+		if err != nil {
+			return err
 		}
 		vecs, err := s.embedTexts(ctx, r.tenant, "", target, texts)
 		if err != nil {
 			return err
 		}
 		if s.mixesDocument(target) {
-			// as at ingestion: chunks come ordered by document and seq, so
-			// a document's first chunk (its opening) comes before the rest
-			for i, c := range chunks[start:end] {
-				if c.Seq == 0 {
-					openings[c.DocumentID] = vecs[i]
-				}
-			}
-			for i, c := range chunks[start:end] {
-				if o, ok := openings[c.DocumentID]; ok {
-					vecs[i] = hashembed.Mix(vecs[i], o, embed.DocumentMix)
-				}
-			}
+			mixOpenings(chunks[start:end], vecs, openings)
 		}
 		for i, v := range vecs {
 			c := chunks[start+i]
@@ -590,6 +564,46 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 	return s.change(r.tenant, r.collection, func() (store.Generation, error) {
 		return s.o.Store.CompleteReembed(ctx, r.lease, r.collection, target.EmbeddingModel, target.EmbeddingDims, vectors)
 	}, nil)
+}
+
+// reembedTexts opens a batch of stored chunks and appends to texts what
+// was embedded for each at ingestion (withContext: the document title and
+// the text); titles caches the documents' opened titles.
+func reembedTexts(key *keyring.Key, batch []store.ReembedChunk, titles map[string]string, texts []string) ([]string, error) {
+	for _, c := range batch {
+		id := chunkID(c.DocumentID, c.Seq)
+		text, err := key.Open(kindText, id, c.Text)
+		if err != nil {
+			return nil, err
+		}
+		title, ok := titles[c.DocumentID]
+		if !ok && c.Title != nil {
+			t, err := key.Open(kindTitle, c.DocumentID, c.Title)
+			if err != nil {
+				return nil, err
+			}
+			title = string(t)
+			titles[c.DocumentID] = title
+		}
+		texts = append(texts, withContext(title, string(text)))
+	}
+	return texts, nil
+}
+
+// mixOpenings mixes each chunk's vector with its document's opening, as at
+// ingestion: chunks come ordered by document and seq, so a document's
+// first chunk (its opening) comes before the rest.
+func mixOpenings(batch []store.ReembedChunk, vecs [][]float32, openings map[string][]float32) {
+	for i, c := range batch {
+		if c.Seq == 0 {
+			openings[c.DocumentID] = vecs[i]
+		}
+	}
+	for i, c := range batch {
+		if o, ok := openings[c.DocumentID]; ok {
+			vecs[i] = hashembed.Mix(vecs[i], o, embed.DocumentMix)
+		}
+	}
 }
 
 // embedTexts embeds texts with the collection's model: the local hash

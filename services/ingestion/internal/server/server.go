@@ -152,23 +152,22 @@ func Run(ctx context.Context, args []string) error {
 			return err
 		}
 		ingestionv1.RegisterIngestionServiceServer(env.Server.GRPC(), NewIngestion(app.Service, env.Log))
-		workCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{}, 2)
-		go func() {
-			defer func() { done <- struct{}{} }()
-			if err := app.Service.Run(workCtx); err != nil && !errors.Is(err, context.Canceled) {
+		// The tasks are cancelled and awaited after gRPC drained, before
+		// the closer below.
+		env.OnShutdown(func(context.Context) error {
+			return errors.Join(app.Close(), kv.Close(), inf.Close(), auth.Close())
+		})
+		env.Go("ingestion workers", func(ctx context.Context) error {
+			// A failure is logged and the service keeps serving (search and
+			// uploads still work), as before the task runner.
+			if err := app.Service.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				env.Log.Error("ingestion workers stopped", "err", err)
 			}
-		}()
-		go func() {
-			defer func() { done <- struct{}{} }()
-			tenantevents.New(authv1.NewAuthServiceClient(auth), app.Service.Purge, app.Store, env.Log).Run(workCtx)
-		}()
-		env.Server.OnShutdown(func(context.Context) error {
-			stop()
-			<-done
-			<-done
-			return errors.Join(app.Close(), kv.Close(), inf.Close(), auth.Close())
+			return nil
+		})
+		env.Go("tenant events", func(ctx context.Context) error {
+			tenantevents.New(authv1.NewAuthServiceClient(auth), app.Service.Purge, app.Store, env.Log).Run(ctx)
+			return nil
 		})
 		return nil
 	})
