@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/rampart-platform/rampart/pkg/sentence"
 )
 
 // Options size the windows.
@@ -134,29 +136,9 @@ type piece struct {
 	section int // index of the section the sentence comes from
 }
 
-// sentences splits at . ! ? followed by space, and at blank lines and line
-// breaks (headings, list items), trimming each.
-func sentences(text string) []string {
-	var out []string
-	start := 0
-	add := func(end int) {
-		if s := squeeze(text[start:end]); s != "" {
-			out = append(out, s)
-		}
-		start = end
-	}
-	for i := 0; i < len(text); i++ {
-		c := text[i]
-		switch {
-		case c == '\n':
-			add(i + 1)
-		case (c == '.' || c == '!' || c == '?') && (i+1 == len(text) || text[i+1] == ' ' || text[i+1] == '\n' || text[i+1] == '\t'):
-			add(i + 1)
-		}
-	}
-	add(len(text))
-	return out
-}
+// sentences splits text into squeezed sentences (pkg/sentence, the
+// splitter inference's local provider quotes with).
+func sentences(text string) []string { return sentence.Split(text, squeeze) }
 
 // squeeze is strings.Join(strings.Fields(s), " "), without allocating
 // when s already is that (ASCII words separated by single spaces).

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rampart-platform/rampart/pkg/hashembed"
+	sentences "github.com/rampart-platform/rampart/pkg/sentence"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
@@ -208,28 +209,11 @@ func quote(call *provider.ChatCall, best []sentence) *provider.ChatResult {
 	return res
 }
 
-// splitSentences splits on ., ! or ? followed by white space, and on blank
-// lines or newlines, trimming each piece.
+// splitSentences splits text into trimmed sentences without their
+// "Context:"-style labels (pkg/sentence, the splitter ingestion chunks
+// with).
 func splitSentences(text string) []string {
-	var out []string
-	start := 0
-	flush := func(end int) {
-		if s := stripLabel(strings.TrimSpace(text[start:end])); s != "" {
-			out = append(out, s)
-		}
-		start = end
-	}
-	for i := 0; i < len(text); i++ {
-		c := text[i]
-		switch {
-		case c == '\n':
-			flush(i + 1)
-		case (c == '.' || c == '!' || c == '?') && (i+1 == len(text) || text[i+1] == ' ' || text[i+1] == '\n' || text[i+1] == '\t'):
-			flush(i + 1)
-		}
-	}
-	flush(len(text))
-	return out
+	return sentences.Split(text, func(s string) string { return stripLabel(strings.TrimSpace(s)) })
 }
 
 // stripLabel removes a leading "Context:"-style label from a sentence.
