@@ -66,9 +66,7 @@ func errTruncated() error {
 func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 16<<10), 4<<20)
-	tools := map[int]*wire.ToolCall{}
-	finish := ""
-	var usage *provider.Usage
+	st := streamState{tools: map[int]*wire.ToolCall{}}
 	event := "" // the event: field of the event being read
 	done := false
 	for sc.Scan() {
@@ -93,37 +91,8 @@ func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
 			done = true
 			break
 		}
-		var ch upstreamChunk
-		if err := json.Unmarshal(data, &ch); err != nil {
-			return fmt.Errorf("openai: bad stream chunk: %w", err)
-		}
-		if len(ch.Error) > 0 && !bytes.Equal(ch.Error, []byte("null")) {
-			return upstreamStreamError(ch.Error)
-		}
-		if ch.Usage != nil {
-			usage = &provider.Usage{PromptTokens: ch.Usage.PromptTokens, CompletionTokens: ch.Usage.CompletionTokens, Reported: true}
-		}
-		for _, c := range ch.Choices {
-			for _, td := range c.Delta.ToolCalls {
-				tc := tools[td.Index]
-				if tc == nil {
-					tc = &wire.ToolCall{Type: "function"}
-					tools[td.Index] = tc
-				}
-				if td.ID != "" {
-					tc.ID = td.ID
-				}
-				tc.Function.Name += td.Function.Name
-				tc.Function.Arguments += td.Function.Arguments
-			}
-			if c.Delta.Content != nil && *c.Delta.Content != "" {
-				if err := emit(&provider.Delta{Content: *c.Delta.Content}); err != nil {
-					return err
-				}
-			}
-			if c.FinishReason != nil && *c.FinishReason != "" {
-				finish = *c.FinishReason
-			}
+		if err := st.chunk(data, emit); err != nil {
+			return err
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -132,21 +101,73 @@ func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
 	if !done {
 		return errTruncated()
 	}
-	last := &provider.Delta{FinishReason: finish, Usage: usage}
+	return emit(st.last())
+}
+
+// streamState is what a stream carries to its end: the tool calls being
+// assembled from their fragments, the finish reason and the usage.
+type streamState struct {
+	tools  map[int]*wire.ToolCall
+	finish string
+	usage  *provider.Usage
+}
+
+// chunk takes one data event: content passes through at once, tool-call
+// fragments and the finish reason and usage are kept for the end.
+func (st *streamState) chunk(data []byte, emit func(*provider.Delta) error) error {
+	var ch upstreamChunk
+	if err := json.Unmarshal(data, &ch); err != nil {
+		return fmt.Errorf("openai: bad stream chunk: %w", err)
+	}
+	if len(ch.Error) > 0 && !bytes.Equal(ch.Error, []byte("null")) {
+		return upstreamStreamError(ch.Error)
+	}
+	if ch.Usage != nil {
+		st.usage = &provider.Usage{PromptTokens: ch.Usage.PromptTokens, CompletionTokens: ch.Usage.CompletionTokens, Reported: true}
+	}
+	for _, c := range ch.Choices {
+		for _, td := range c.Delta.ToolCalls {
+			tc := st.tools[td.Index]
+			if tc == nil {
+				tc = &wire.ToolCall{Type: "function"}
+				st.tools[td.Index] = tc
+			}
+			if td.ID != "" {
+				tc.ID = td.ID
+			}
+			tc.Function.Name += td.Function.Name
+			tc.Function.Arguments += td.Function.Arguments
+		}
+		if c.Delta.Content != nil && *c.Delta.Content != "" {
+			if err := emit(&provider.Delta{Content: *c.Delta.Content}); err != nil {
+				return err
+			}
+		}
+		if c.FinishReason != nil && *c.FinishReason != "" {
+			st.finish = *c.FinishReason
+		}
+	}
+	return nil
+}
+
+// last is the final delta: the finish reason ("stop" when the upstream
+// sent none), the usage and the whole tool calls in index order.
+func (st *streamState) last() *provider.Delta {
+	last := &provider.Delta{FinishReason: st.finish, Usage: st.usage}
 	if last.FinishReason == "" {
 		last.FinishReason = "stop"
 	}
-	if len(tools) > 0 {
-		idx := make([]int, 0, len(tools))
-		for i := range tools {
+	if len(st.tools) > 0 {
+		idx := make([]int, 0, len(st.tools))
+		for i := range st.tools {
 			idx = append(idx, i)
 		}
 		sort.Ints(idx)
 		for _, i := range idx {
-			last.ToolCalls = append(last.ToolCalls, *tools[i])
+			last.ToolCalls = append(last.ToolCalls, *st.tools[i])
 		}
 	}
-	return emit(last)
+	return last
 }
 
 // errorCode matches the identifiers OpenAI uses as error codes and types.
