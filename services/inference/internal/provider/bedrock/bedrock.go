@@ -304,6 +304,19 @@ func converseInput(call *provider.ChatCall) (*bedrockruntime.ConverseInput, erro
 			}
 		}
 	}
+	in.InferenceConfig = inferenceConfig(r)
+	if len(r.Tools) > 0 {
+		tc, err := toolConfig(r)
+		if err != nil {
+			return nil, err
+		}
+		in.ToolConfig = tc
+	}
+	return in, nil
+}
+
+// inferenceConfig maps the sampling settings and the output limit.
+func inferenceConfig(r *wire.ChatRequest) *types.InferenceConfiguration {
 	ic := &types.InferenceConfiguration{StopSequences: r.Stop}
 	if n := r.MaxOutputTokens(); n > 0 {
 		ic.MaxTokens = aws.Int32(int32(min(n, 1<<30)))
@@ -314,33 +327,34 @@ func converseInput(call *provider.ChatCall) (*bedrockruntime.ConverseInput, erro
 	if r.TopP != nil {
 		ic.TopP = aws.Float32(float32(*r.TopP))
 	}
-	in.InferenceConfig = ic
-	if len(r.Tools) > 0 {
-		tc := &types.ToolConfiguration{}
-		for _, t := range r.Tools {
-			var schema any = map[string]any{"type": "object"}
-			if len(t.Function.Parameters) > 0 {
-				if err := json.Unmarshal(t.Function.Parameters, &schema); err != nil {
-					return nil, apierr.Invalid("tools", "tool parameters must be a JSON Schema object")
-				}
+	return ic
+}
+
+// toolConfig maps the function tools and the tool choice.
+func toolConfig(r *wire.ChatRequest) (*types.ToolConfiguration, error) {
+	tc := &types.ToolConfiguration{}
+	for _, t := range r.Tools {
+		var schema any = map[string]any{"type": "object"}
+		if len(t.Function.Parameters) > 0 {
+			if err := json.Unmarshal(t.Function.Parameters, &schema); err != nil {
+				return nil, apierr.Invalid("tools", "tool parameters must be a JSON Schema object")
 			}
-			spec := types.ToolSpecification{Name: aws.String(t.Function.Name), InputSchema: &types.ToolInputSchemaMemberJson{Value: document.NewLazyDocument(schema)}}
-			if t.Function.Description != "" {
-				spec.Description = aws.String(t.Function.Description)
-			}
-			tc.Tools = append(tc.Tools, &types.ToolMemberToolSpec{Value: spec})
 		}
-		switch choice, _ := r.ToolChoiceName(); choice {
-		case "", "none", "auto":
-			tc.ToolChoice = &types.ToolChoiceMemberAuto{}
-		case "required":
-			tc.ToolChoice = &types.ToolChoiceMemberAny{}
-		default:
-			tc.ToolChoice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(choice)}}
+		spec := types.ToolSpecification{Name: aws.String(t.Function.Name), InputSchema: &types.ToolInputSchemaMemberJson{Value: document.NewLazyDocument(schema)}}
+		if t.Function.Description != "" {
+			spec.Description = aws.String(t.Function.Description)
 		}
-		in.ToolConfig = tc
+		tc.Tools = append(tc.Tools, &types.ToolMemberToolSpec{Value: spec})
 	}
-	return in, nil
+	switch choice, _ := r.ToolChoiceName(); choice {
+	case "", "none", "auto":
+		tc.ToolChoice = &types.ToolChoiceMemberAuto{}
+	case "required":
+		tc.ToolChoice = &types.ToolChoiceMemberAny{}
+	default:
+		tc.ToolChoice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(choice)}}
+	}
+	return tc, nil
 }
 
 // mapError turns SDK errors into OpenAI-shaped ones without upstream detail
