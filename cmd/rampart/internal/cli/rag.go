@@ -82,8 +82,29 @@ func (j docJob) ended() bool {
 
 func newDocCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "doc", Short: "Add, list and delete documents of a collection"}
-	var collection, source, ctype string
-	var wait bool
+	var listCollection string
+	list := verb(f, "list", "List the documents of a collection", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+		if listCollection == "" {
+			return "", "", nil, nil, errors.New("--collection is required")
+		}
+		return http.MethodGet, "/v1/collections/" + esc(listCollection) + "/documents", nil, nil, nil
+	})
+	list.Flags().StringVarP(&listCollection, "collection", "c", "", "collection (required)")
+	cmd.AddCommand(newDocAddCmd(f), list, newCrawlCmd(f),
+		verb(f, "delete DOCUMENT_ID", "Delete a document and its chunks", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+			return http.MethodDelete, "/v1/documents/" + esc(a[0]), nil, nil, nil
+		}))
+	return cmd
+}
+
+// docAdd is `rampart doc add`'s flags.
+type docAdd struct {
+	collection, source, ctype string
+	wait                      bool
+}
+
+func newDocAddCmd(f *apiFlags) *cobra.Command {
+	var o docAdd
 	add := &cobra.Command{
 		Use:   "add FILE|URL|- ...",
 		Short: "Ingest files, URLs or standard input (-) into a collection",
@@ -91,10 +112,10 @@ func newDocCmd(f *apiFlags) *cobra.Command {
 			"With --wait, follow each job's progress stream (GET /v1/ingest/jobs/{id}:watch) until it ends; the command fails if a job fails.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if collection == "" {
+			if o.collection == "" {
 				return errors.New("--collection is required")
 			}
-			if source != "" && len(args) > 1 {
+			if o.source != "" && len(args) > 1 {
 				// a source is a document's identity: the arguments would
 				// replace each other
 				return errors.New("--source names one document: give one FILE|URL|- with it")
@@ -105,41 +126,15 @@ func newDocCmd(f *apiFlags) *cobra.Command {
 			}
 			var failed []string
 			for _, arg := range args {
-				body, err := docBody(cmd.InOrStdin(), arg, source, ctype)
+				body, err := docBody(cmd.InOrStdin(), arg, o.source, o.ctype)
 				if err != nil {
 					return err
 				}
-				out, err := c.Do(cmd.Context(), http.MethodPost, "/v1/collections/"+esc(collection)+"/documents", nil, body)
+				job, err := o.add(cmd, c, arg, body)
 				if err != nil {
 					return fmt.Errorf("%s: %w", arg, err)
 				}
-				var res struct {
-					Document struct {
-						ID     string `json:"id"`
-						Source string `json:"source"`
-					} `json:"document"`
-					Job          docJob `json:"job"`
-					Deduplicated bool   `json:"deduplicated"`
-				}
-				if err := json.Unmarshal(out, &res); err != nil {
-					return fmt.Errorf("%s: unexpected answer: %w", arg, err)
-				}
-				note := ""
-				if res.Deduplicated {
-					note = " (already ingested)"
-				}
-				label := docLabel(arg)
-				fmt.Fprintf(cmd.OutOrStdout(), "%s  document %s  job %s%s\n", label, res.Document.ID, res.Job.ID, note)
-				if !wait {
-					continue
-				}
-				p := newProgress(cmd.ErrOrStderr(), label)
-				job, err := waitJob(cmd.Context(), c, res.Job, p.update)
-				p.done(job, err)
-				if err != nil {
-					return fmt.Errorf("%s: %w", arg, err)
-				}
-				if job.State != "JOB_STATE_SUCCEEDED" {
+				if o.wait && job.State != "JOB_STATE_SUCCEEDED" {
 					failed = append(failed, arg+": "+job.Error)
 				}
 			}
@@ -149,24 +144,44 @@ func newDocCmd(f *apiFlags) *cobra.Command {
 			return nil
 		},
 	}
-	add.Flags().StringVarP(&collection, "collection", "c", "", "collection to add to (required)")
-	add.Flags().StringVar(&source, "source", "", "source shown in citations and the document's identity in the collection: the same source again replaces the document (default: the file name or URL; stdin: none)")
-	add.Flags().StringVar(&ctype, "type", "", "content type: text/plain, text/markdown, text/html, application/pdf or the DOCX type (default: from the extension, else sniffed)")
-	add.Flags().BoolVar(&wait, "wait", false, "wait for each job, showing its progress")
+	add.Flags().StringVarP(&o.collection, "collection", "c", "", "collection to add to (required)")
+	add.Flags().StringVar(&o.source, "source", "", "source shown in citations and the document's identity in the collection: the same source again replaces the document (default: the file name or URL; stdin: none)")
+	add.Flags().StringVar(&o.ctype, "type", "", "content type: text/plain, text/markdown, text/html, application/pdf or the DOCX type (default: from the extension, else sniffed)")
+	add.Flags().BoolVar(&o.wait, "wait", false, "wait for each job, showing its progress")
+	return add
+}
 
-	var listCollection string
-	list := verb(f, "list", "List the documents of a collection", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
-		if listCollection == "" {
-			return "", "", nil, nil, errors.New("--collection is required")
-		}
-		return http.MethodGet, "/v1/collections/" + esc(listCollection) + "/documents", nil, nil, nil
-	})
-	list.Flags().StringVarP(&listCollection, "collection", "c", "", "collection (required)")
-	cmd.AddCommand(add, list, newCrawlCmd(f),
-		verb(f, "delete DOCUMENT_ID", "Delete a document and its chunks", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
-			return http.MethodDelete, "/v1/documents/" + esc(a[0]), nil, nil, nil
-		}))
-	return cmd
+// add ingests one argument and prints its document and job; with --wait
+// it follows the job and returns it as it ended.
+func (o docAdd) add(cmd *cobra.Command, c *restclient.Client, arg string, body any) (docJob, error) {
+	out, err := c.Do(cmd.Context(), http.MethodPost, "/v1/collections/"+esc(o.collection)+"/documents", nil, body)
+	if err != nil {
+		return docJob{}, err
+	}
+	var res struct {
+		Document struct {
+			ID     string `json:"id"`
+			Source string `json:"source"`
+		} `json:"document"`
+		Job          docJob `json:"job"`
+		Deduplicated bool   `json:"deduplicated"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return docJob{}, fmt.Errorf("unexpected answer: %w", err)
+	}
+	note := ""
+	if res.Deduplicated {
+		note = " (already ingested)"
+	}
+	label := docLabel(arg)
+	fmt.Fprintf(cmd.OutOrStdout(), "%s  document %s  job %s%s\n", label, res.Document.ID, res.Job.ID, note)
+	if !o.wait {
+		return res.Job, nil
+	}
+	p := newProgress(cmd.ErrOrStderr(), label)
+	job, err := waitJob(cmd.Context(), c, res.Job, p.update)
+	p.done(job, err)
+	return job, err
 }
 
 // docLabel names an argument in progress lines: a file's base name,
