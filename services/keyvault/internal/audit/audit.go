@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -131,9 +130,9 @@ var ErrClosed = errors.New("audit: sink closed")
 
 // Write implements Sink.
 func (s *FileSink) Write(_ context.Context, r Record) error {
-	line, err := json.Marshal(r)
+	line, err := encode(r)
 	if err != nil {
-		return fmt.Errorf("audit: encode: %w", err)
+		return err
 	}
 	line = append(line, '\n')
 	p := pending{line: line, done: make(chan error, 1)}

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -52,9 +51,9 @@ func NewChainSink(c Chain) *ChainSink {
 
 // Write implements Sink.
 func (s *ChainSink) Write(_ context.Context, r Record) error {
-	line, err := json.Marshal(r)
+	line, err := encode(r)
 	if err != nil {
-		return fmt.Errorf("audit: encode: %w", err)
+		return err
 	}
 	p := chainPending{rec: store.AuditAppend{At: r.Time, Tenant: r.Tenant, Record: line}, done: make(chan error, 1)}
 	s.mu.Lock()
