@@ -133,7 +133,7 @@ bench: ## Benchmarks: each reports p50/p99 and ratios against a baseline measure
 	@echo "## Keyvault: GetSecretValue cached (pkg/secrets) and over mTLS with audit, vs a bare round trip"
 	$(BENCH) -bench . -benchtime 5000x ./services/keyvault/internal/server
 	$(BENCH) -bench . ./pkg/secrets
-	@echo "## Inference: chat completions through edge→inference→instant fake upstream vs direct to the fake"
+	@echo "## Inference: chat completions and /v1/responses (translated to chat, and passed through to an upstream Responses API) through edge→inference→instant fake upstream vs direct to the fake"
 	$(BENCH) -bench . -benchtime 2000x ./services/edge/internal/openai ./services/inference/internal/wire
 	@echo "## Retrieval-augmented chat: added latency of rampart.collections (Search over mTLS to ingestion, 8 passages) over the same chat without"
 	$(BENCH) -bench RAGChat -benchtime 500x ./services/inference/internal/server

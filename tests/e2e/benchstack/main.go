@@ -362,7 +362,7 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 	}
 	base := env["RAMPART_URL"] // rampart dev bound port 0 itself: no race
 
-	res := &result{Sizes: sz, StackPIDs: pids, Targets: []string{"direct", "proxy", "gateway", "rampart"}}
+	res := &result{Sizes: sz, StackPIDs: pids, Targets: []string{"direct", "proxy", "gateway", "rampart", "responses"}}
 	// Chat: loadgen, as in the shared harness.
 	rp := []int{pids["edge"], pids["inference"], pids["auth"]}
 	before := map[string]int64{}
@@ -375,7 +375,9 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 		"-proxy", "http://"+pxAddr+"/v1/chat/completions",
 		"-gateway", "http://"+hfAddr+"/v1/chat/completions", "-gateway-model", "gpt-4o-mini",
 		"-rampart", base+"/v1/chat/completions",
+		"-rampart-responses", base+"/v1/responses",
 		"-cpu", fmt.Sprintf("rampart=%d+%d+%d", rp[0], rp[1], rp[2]),
+		"-cpu", fmt.Sprintf("responses=%d+%d+%d", rp[0], rp[1], rp[2]),
 		"-cpu", fmt.Sprintf("proxy=%d", proxy.cmd.Process.Pid),
 		"-cpu", fmt.Sprintf("gateway=%d+%d", hf.cmd.Process.Pid, hfBack),
 		"-n", strconv.Itoa(sz.Requests), "-warmup", strconv.Itoa(sz.Warmup),

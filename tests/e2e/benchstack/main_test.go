@@ -18,7 +18,7 @@ func TestSmoke(t *testing.T) {
 	}
 	res, err := run("../../..", sizes{Requests: 100, Seconds: 1, Rounds: 1, Warmup: 10, Idle: 1}, testWriter())
 	require.NoError(t, err)
-	for _, target := range []string{"direct", "proxy", "gateway", "rampart"} {
+	for _, target := range []string{"direct", "proxy", "gateway", "rampart", "responses"} {
 		s := res.Loadgen.Sequential[target]
 		require.Equal(t, 100, s.N, target)
 		require.Zero(t, s.Errors, target)
@@ -30,7 +30,7 @@ func TestSmoke(t *testing.T) {
 			require.Zero(t, errs, "%s c=%d", target, c)
 		}
 	}
-	for _, target := range []string{"proxy", "gateway", "rampart"} {
+	for _, target := range []string{"proxy", "gateway", "rampart", "responses"} {
 		_, cpu, _, _ := res.loadMean(target, 64)
 		require.Positive(t, cpu, "CPU charged to %s", target)
 	}
@@ -59,6 +59,7 @@ func TestSmoke(t *testing.T) {
 	require.Contains(t, md, "time to first byte")
 	require.Contains(t, md, "idle")
 	require.Contains(t, md, "two-hop floor")
+	require.Contains(t, md, "/v1/responses")
 	require.Contains(t, md, "REST read through the edge")
 	t.Log("\n" + md)
 }

@@ -38,7 +38,7 @@ func (r *result) markdown() string {
 	d := seq["direct"]
 	fmt.Fprintf(&b, "Sizes: %d sequential requests per target (warm-up %d), closed loop %d s × %d rounds per level; load average at the end: %s; run took %.0f s.\n\n",
 		r.Sizes.Requests, r.Sizes.Warmup, r.Sizes.Seconds, r.Sizes.Rounds, r.LoadAvg, r.RunSeconds)
-	b.WriteString("| chat completions, same run | direct | bare proxy hop | two-hop floor (hopfloor) | Rampart (`rampart dev`) | Rampart / floor |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| chat completions, same run | direct | bare proxy hop | two-hop floor (hopfloor) | Rampart (`rampart dev`) | Rampart / floor | Rampart `/v1/responses` (same prompt) |\n|---|---|---|---|---|---|---|\n")
 	row := func(label string, f func(t string) (float64, string)) {
 		fmt.Fprintf(&b, "| %s |", label)
 		var floor, rp float64
@@ -52,7 +52,8 @@ func (r *result) markdown() string {
 			}
 			fmt.Fprintf(&b, " %s |", s)
 		}
-		fmt.Fprintf(&b, " %s |\n", ratio(rp, floor))
+		_, resp := f("responses")
+		fmt.Fprintf(&b, " %s | %s |\n", ratio(rp, floor), resp)
 	}
 	row("sequential p50 / p99 (µs)", func(t string) (float64, string) {
 		s := seq[t]
@@ -110,9 +111,9 @@ func (r *result) markdown() string {
 		}
 		return float64(e), fmt.Sprintf("%d", e)
 	})
-	fmt.Fprintf(&b, "| RSS after the run (MB) | – | %.0f | %.0f (front + back) | edge %.0f, inference %.0f, auth %.0f | – |\n\n",
+	fmt.Fprintf(&b, "| RSS after the run (MB) | – | %.0f | %.0f (front + back) | edge %.0f, inference %.0f, auth %.0f | – | – |\n\n",
 		r.RSS["proxy"], r.RSS["hopfloor"], r.RSS["edge"], r.RSS["inference"], r.RSS["auth"])
-	b.WriteString("Added = the target's percentile minus the direct call's from the same interleaved run. Rampart's CPU split is each process's share of the stack's CPU over the whole chat run.\n\n")
+	b.WriteString("Added = the target's percentile minus the direct call's from the same interleaved run. Rampart's CPU split is each process's share of the stack's CPU over the whole chat run. The `/v1/responses` column sends the same prompt on the Responses API (translated to the same upstream chat call, so its direct baseline is the chat request) in the same interleaved run.\n\n")
 
 	b.WriteString("| secrets, same run | sequential p50 / p99 (µs) | c=16 (req/s) | CPU per request under load (µs, edge+auth+keyvault) | errors | vs HTTP floor (p50, c=16) |\n|---|---|---|---|---|---|\n")
 	var floor secretRow

@@ -39,15 +39,32 @@ const benchResponses = `{"model":"%s","instructions":"You are a helpful assistan
 
 const benchResponsesStream = `{"model":"%s","stream":true,"input":"Say hello to the benchmark in a few words please.","max_output_tokens":64}`
 
+// route is one benchmarked request: the direct one to the fake upstream
+// (path and body) and Rampart's (path, body and model). The translated
+// Responses API is measured against the upstream chat call it makes; the
+// native pass-through (gpt-native, ADR 0040) against the upstream's own
+// /v1/responses with the same body.
+type route struct {
+	directPath, direct, path, body, model string
+}
+
+var (
+	chatRoute     = route{"/v1/chat/completions", benchChat, "/v1/chat/completions", benchChat, "gpt-fake"}
+	chatStream    = route{"/v1/chat/completions", benchStream, "/v1/chat/completions", benchStream, "gpt-fake"}
+	respRoute     = route{"/v1/chat/completions", benchChat, "/v1/responses", benchResponses, "gpt-fake"}
+	respStream    = route{"/v1/chat/completions", benchStream, "/v1/responses", benchResponsesStream, "gpt-fake"}
+	nativeRoute   = route{"/v1/responses", benchResponses, "/v1/responses", benchResponses, "gpt-native"}
+	nativeStreamR = route{"/v1/responses", benchResponsesStream, "/v1/responses", benchResponsesStream, "gpt-native"}
+)
+
 type target struct {
 	url, auth string
 	body      []byte
 }
 
-// benchRoute starts a stack and returns the direct upstream chat request
-// (directFmt) and the Rampart request on path (rampartFmt); for the
-// Responses API the direct request stays the upstream chat completion.
-func benchRoute(b *testing.B, directFmt, path, rampartFmt string) (direct, rampart target) {
+// benchRoute starts a stack and returns rt's direct upstream request and
+// its Rampart request.
+func benchRoute(b *testing.B, rt route) (direct, rampart target) {
 	b.Helper()
 	// Production log handler and level, writing to io.Discard: the access
 	// log line of every call is formatted as in production.
@@ -55,8 +72,12 @@ func benchRoute(b *testing.B, directFmt, path, rampartFmt string) (direct, rampa
 	s.AddKey(b, "bench-key", &authv1.Principal{TenantId: "bench", KeyId: "kbench",
 		Limits: &authv1.Limits{TokensPerMinute: 1 << 40, TenantTokensPerMinute: 1 << 40}})
 	upstream := strings.TrimSuffix(s.upstreamURL, "/")
-	direct = target{url: upstream + "/v1/chat/completions", auth: "Bearer sk-upstream-secret", body: fmt.Appendf(nil, directFmt, "gpt-4o-mini")}
-	rampart = target{url: s.URL + path, auth: "Bearer bench-key", body: fmt.Appendf(nil, rampartFmt, "gpt-fake")}
+	upModel := "gpt-4o-mini"
+	if rt.model == "gpt-native" {
+		upModel = "gpt-4.1"
+	}
+	direct = target{url: upstream + rt.directPath, auth: "Bearer sk-upstream-secret", body: fmt.Appendf(nil, rt.direct, upModel)}
+	rampart = target{url: s.URL + rt.path, auth: "Bearer bench-key", body: fmt.Appendf(nil, rt.body, rt.model)}
 	return direct, rampart
 }
 
@@ -160,14 +181,19 @@ func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond)
 
 // BenchmarkChatLatency: added p50/p99 over b.N sequential requests.
 func BenchmarkChatLatency(b *testing.B) {
-	for _, tc := range []struct{ name, direct, path, body string }{
-		{"json", benchChat, "/v1/chat/completions", benchChat},
-		{"stream", benchStream, "/v1/chat/completions", benchStream},
-		{"responses-json", benchChat, "/v1/responses", benchResponses},
-		{"responses-stream", benchStream, "/v1/responses", benchResponsesStream},
+	for _, tc := range []struct {
+		name string
+		rt   route
+	}{
+		{"json", chatRoute},
+		{"stream", chatStream},
+		{"responses-json", respRoute},
+		{"responses-stream", respStream},
+		{"responses-native-json", nativeRoute},
+		{"responses-native-stream", nativeStreamR},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			direct, rampart := benchRoute(b, tc.direct, tc.path, tc.body)
+			direct, rampart := benchRoute(b, tc.rt)
 			n := max(b.N, 100)
 			b.ResetTimer()
 			d := sequential(direct, n)
@@ -189,17 +215,21 @@ func BenchmarkChatLatency(b *testing.B) {
 }
 
 // BenchmarkChatThroughput: requests per second at concurrency 16 and 64.
-func BenchmarkChatThroughput(b *testing.B) { throughput(b, "/v1/chat/completions", benchChat) }
+func BenchmarkChatThroughput(b *testing.B) { throughput(b, chatRoute) }
 
 // BenchmarkResponsesThroughput: the same for /v1/responses, against the
 // same direct chat baseline.
-func BenchmarkResponsesThroughput(b *testing.B) { throughput(b, "/v1/responses", benchResponses) }
+func BenchmarkResponsesThroughput(b *testing.B) { throughput(b, respRoute) }
 
-func throughput(b *testing.B, path, body string) {
+// BenchmarkResponsesNativeThroughput: /v1/responses passed through to the
+// upstream's own Responses API, against that API called directly.
+func BenchmarkResponsesNativeThroughput(b *testing.B) { throughput(b, nativeRoute) }
+
+func throughput(b *testing.B, rt route) {
 	dur := benchDuration()
 	for _, conc := range []int{16, 64} {
 		b.Run(fmt.Sprintf("c=%d", conc), func(b *testing.B) {
-			direct, rampart := benchRoute(b, benchChat, path, body)
+			direct, rampart := benchRoute(b, rt)
 			b.ResetTimer()
 			d := loadResult{rps: 1}
 			if os.Getenv("RAMPART_BENCH_ONLY_RAMPART") == "" { // set it to profile Rampart alone

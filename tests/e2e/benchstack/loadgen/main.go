@@ -33,7 +33,10 @@ type target struct {
 	auth   string // Authorization header value
 	body   []byte
 	client *http.Client
-	cpu    []int // PIDs whose CPU time is charged to this target
+	// want are the markers a 200 answer must hold (a chat completion's,
+	// or a response object's for the Responses API).
+	want [][]byte
+	cpu  []int // PIDs whose CPU time is charged to this target
 }
 
 func newTarget(name, u, model string, maxConns int) *target {
@@ -52,7 +55,8 @@ func newTarget(name, u, model string, maxConns int) *target {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &target{name: name, url: u, auth: "Bearer sk-fake-client", body: body, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	return &target{name: name, url: u, auth: "Bearer sk-fake-client", body: body, client: &http.Client{Transport: tr, Timeout: 10 * time.Second},
+		want: [][]byte{[]byte(`"chat.completion"`), []byte(`"choices"`)}}
 }
 
 // cpuTicks sums utime+stime (clock ticks) of the given PIDs.
@@ -86,7 +90,8 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
-// do sends one request, checks it is a 200 chat.completion, and returns its latency.
+// do sends one request, checks it is a 200 chat.completion (or response
+// object), and returns its latency.
 func (t *target) do() (time.Duration, error) {
 	req, _ := http.NewRequest(http.MethodPost, t.url, bytes.NewReader(t.body))
 	req.Header.Set("Content-Type", "application/json")
@@ -102,8 +107,13 @@ func (t *target) do() (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	if resp.StatusCode != 200 || !bytes.Contains(b, []byte(`"chat.completion"`)) || !bytes.Contains(b, []byte(`"choices"`)) {
+	if resp.StatusCode != 200 {
 		return 0, fmt.Errorf("status %d body %.200s", resp.StatusCode, b)
+	}
+	for _, w := range t.want {
+		if !bytes.Contains(b, w) {
+			return 0, fmt.Errorf("status %d body %.200s", resp.StatusCode, b)
+		}
 	}
 	return el, nil
 }
@@ -188,6 +198,7 @@ func main() {
 	gwURL := flag.String("gateway", "", "another gateway chat completions URL (optional; any other gateway to compare)")
 	rpURL := flag.String("rampart", "", "Rampart edge chat completions URL (optional)")
 	rpModel := flag.String("rampart-model", "gpt-4o-mini", "model name sent to Rampart")
+	rpRespURL := flag.String("rampart-responses", "", "Rampart edge /v1/responses URL (optional): the same prompt on the Responses API, target \"responses\"")
 	rpKeyEnv := flag.String("rampart-key-env", "RAMPART_ADMIN_KEY", "environment variable holding Rampart's bearer key")
 	var cpuFlags multiFlag
 	flag.Var(&cpuFlags, "cpu", "target=pid[+pid...]: charge these processes' CPU to target (repeatable)")
@@ -232,6 +243,13 @@ func main() {
 		}
 		rt.auth = "Bearer " + k
 		targets = append(targets, rt)
+		if *rpRespURL != "" {
+			rr := newTarget("responses", *rpRespURL, *rpModel, maxC)
+			rr.auth = rt.auth
+			rr.body, _ = json.Marshal(map[string]any{"model": *rpModel, "input": "Say hello."})
+			rr.want = [][]byte{[]byte(`"object":"response"`), []byte(`"status":"completed"`)}
+			targets = append(targets, rr)
+		}
 	}
 	for _, cf := range cpuFlags {
 		name, list, ok := strings.Cut(cf, "=")
