@@ -145,47 +145,11 @@ func joinAddrs(svcs []*service, svc string, admin bool) string {
 // Run starts the stack and blocks until ctx is cancelled (clean stop, nil
 // error) or a child dies (error naming it).
 func Run(ctx context.Context, cfg Config) error {
-	if cfg.StartTimeout == 0 {
-		cfg.StartTimeout = 60 * time.Second
-	}
-	if cfg.LogMaxMB <= 0 {
-		cfg.LogMaxMB = 100
-	}
-	if cfg.LogBackups <= 0 {
-		cfg.LogBackups = 3
-	}
-	if cfg.HA {
-		// Say what to install before building anything.
-		if _, _, err := haTools(); err != nil {
-			return err
-		}
-	}
-	dataDir, err := filepath.Abs(cfg.DataDir)
+	certDir, binDir, err := prepare(ctx, &cfg)
 	if err != nil {
 		return err
 	}
-	cfg.DataDir = dataDir
-	for _, d := range []string{"", "logs"} {
-		if err := os.MkdirAll(filepath.Join(dataDir, d), 0o700); err != nil {
-			return fmt.Errorf("create data dir: %w", err)
-		}
-	}
-	certDir := filepath.Join(dataDir, "pki")
-	res, err := pkiops.Init(pkiops.Options{Dir: certDir, CATTL: 30 * 24 * time.Hour, CertTTL: 24 * time.Hour, RenewWithin: 2 * time.Hour})
-	if err != nil {
-		return fmt.Errorf("dev PKI: %w", err)
-	}
-	if res.CreatedCA || len(res.Issued) > 0 {
-		fmt.Fprintf(cfg.Out, "dev PKI in %s (new CA: %v, issued: %s)\n", certDir, res.CreatedCA, strings.Join(res.Issued, ", "))
-	}
-
-	binDir := cfg.BinDir
-	if binDir == "" {
-		binDir = filepath.Join(dataDir, "bin")
-		if err := build(ctx, cfg.RepoRoot, binDir, cfg.Out); err != nil {
-			return err
-		}
-	}
+	dataDir := cfg.DataDir
 
 	replicas := 1
 	if cfg.HA {
@@ -238,26 +202,11 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 
-	key, tenant, err := bootstrap(ctx, svcs[0], cli, dataDir)
+	infraExited, closeCtl, err := publish(ctx, cfg, s, svcs, servers, cli, certDir)
 	if err != nil {
 		return err
 	}
-	var extra []string
-	var infraExited <-chan error
-	if cfg.HA {
-		ctl, err := startControl(ctx, s, svcs)
-		if err != nil {
-			return err
-		}
-		defer ctl.close()
-		extra = append(haDevEnv(servers), "RAMPART_DEV_CONTROL_URL="+ctl.url, "RAMPART_DEV_CONTROL_TOKEN="+ctl.token)
-		infraExited = servers.exited
-	}
-	envFile := filepath.Join(dataDir, "dev.env")
-	if err := writeDevEnv(envFile, svcs, cfg.HTTPAddr, certDir, key, tenant, extra); err != nil {
-		return err
-	}
-	printTryIt(cfg.Out, envFile, cfg.HTTPAddr)
+	defer closeCtl()
 
 	select {
 	case <-ctx.Done():
@@ -271,6 +220,82 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = s.stopAll()
 		return err
 	}
+}
+
+// prepare fills in cfg's defaults, makes the data directory absolute and
+// creates it, issues or renews the dev PKI and builds the binaries (unless
+// cfg.BinDir has them).
+func prepare(ctx context.Context, cfg *Config) (certDir, binDir string, err error) {
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = 60 * time.Second
+	}
+	if cfg.LogMaxMB <= 0 {
+		cfg.LogMaxMB = 100
+	}
+	if cfg.LogBackups <= 0 {
+		cfg.LogBackups = 3
+	}
+	if cfg.HA {
+		// Say what to install before building anything.
+		if _, _, err := haTools(); err != nil {
+			return "", "", err
+		}
+	}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return "", "", err
+	}
+	cfg.DataDir = dataDir
+	for _, d := range []string{"", "logs"} {
+		if err := os.MkdirAll(filepath.Join(dataDir, d), 0o700); err != nil {
+			return "", "", fmt.Errorf("create data dir: %w", err)
+		}
+	}
+	certDir = filepath.Join(dataDir, "pki")
+	res, err := pkiops.Init(pkiops.Options{Dir: certDir, CATTL: 30 * 24 * time.Hour, CertTTL: 24 * time.Hour, RenewWithin: 2 * time.Hour})
+	if err != nil {
+		return "", "", fmt.Errorf("dev PKI: %w", err)
+	}
+	if res.CreatedCA || len(res.Issued) > 0 {
+		fmt.Fprintf(cfg.Out, "dev PKI in %s (new CA: %v, issued: %s)\n", certDir, res.CreatedCA, strings.Join(res.Issued, ", "))
+	}
+	binDir = cfg.BinDir
+	if binDir == "" {
+		binDir = filepath.Join(dataDir, "bin")
+		if err := build(ctx, cfg.RepoRoot, binDir, cfg.Out); err != nil {
+			return "", "", err
+		}
+	}
+	return certDir, binDir, nil
+}
+
+// publish bootstraps the first tenant and key, starts the --ha control API
+// and writes dev.env; it returns the infrastructure's exit channel (nil
+// without --ha) and what stops the control API.
+func publish(ctx context.Context, cfg Config, s *supervisor, svcs []*service, servers *infra, cli *mtls.Source, certDir string) (<-chan error, func(), error) {
+	key, tenant, err := bootstrap(ctx, svcs[0], cli, cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	var extra []string
+	var infraExited <-chan error
+	closeCtl := func() {}
+	if cfg.HA {
+		ctl, err := startControl(ctx, s, svcs)
+		if err != nil {
+			return nil, nil, err
+		}
+		closeCtl = ctl.close
+		extra = append(haDevEnv(servers), "RAMPART_DEV_CONTROL_URL="+ctl.url, "RAMPART_DEV_CONTROL_TOKEN="+ctl.token)
+		infraExited = servers.exited
+	}
+	envFile := filepath.Join(cfg.DataDir, "dev.env")
+	if err := writeDevEnv(envFile, svcs, cfg.HTTPAddr, certDir, key, tenant, extra); err != nil {
+		closeCtl()
+		return nil, nil, err
+	}
+	printTryIt(cfg.Out, envFile, cfg.HTTPAddr)
+	return infraExited, closeCtl, nil
 }
 
 // bindAddrs binds every service's listener and admin socket up front, on
