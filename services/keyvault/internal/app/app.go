@@ -30,6 +30,7 @@ import (
 
 	"github.com/rampart-platform/rampart/pkg/tenantevents"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/auditarchive"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/authclient"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/awssm"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/config"
@@ -100,6 +101,10 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	archiver, err := openArchiver(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
 	pol, err := policy.NewHolder(cfg.SecretsPolicy, cfg.Env, log)
 	if err != nil {
 		return err
@@ -128,7 +133,7 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	if err := svc.ResumeRotations(ctx); err != nil {
 		log.Error("resume rotations", "err", err)
 	}
-	startLoops(ctx, env, cfg, loops{svc: svc, st: st, pol: pol, remote: remote, auth: authConn})
+	startLoops(ctx, env, cfg, loops{svc: svc, st: st, pol: pol, remote: remote, auth: authConn, archiver: archiver})
 	return nil
 }
 
@@ -170,6 +175,25 @@ func openAuditSink(cfg config.Config, st *store.Store, srv *serve.Server) (audit
 	return file, nil
 }
 
+// openArchiver returns the audit archiver when AUDIT_RETENTION is set.
+// It applies to the audit chain in the database (PostgreSQL); an audit
+// file is the operator's to rotate.
+func openArchiver(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*auditarchive.Archiver, error) {
+	if cfg.AuditRetention == 0 {
+		return nil, nil
+	}
+	if st.Dialect() != pstore.Postgres || cfg.AuditLog != "" {
+		log.Warn("AUDIT_RETENTION applies to the audit chain in PostgreSQL; the audit log file is kept as it is")
+		return nil, nil
+	}
+	sink, err := auditarchive.Open(cfg.AuditArchive, func() (aws.Config, error) { return loadAWS(ctx, cfg) })
+	if err != nil {
+		return nil, fmt.Errorf("AUDIT_ARCHIVE: %w", err)
+	}
+	log.Info("audit links older than the retention are archived", "retention_s", int64(cfg.AuditRetention.Seconds()), "archive", sink.String())
+	return &auditarchive.Archiver{Store: st, Sink: sink, Retention: cfg.AuditRetention, Log: log}, nil
+}
+
 // dialAuth opens the lazy connection to auth (closed at shutdown): it
 // serves the principal keys (unless a static key file is configured, then
 // remote is nil), the tenant event stream and the rampart-api-key rotation
@@ -200,6 +224,8 @@ type loops struct {
 	pol    *policy.Holder
 	remote *principal.RemoteKeys // nil with static principal keys
 	auth   *grpc.ClientConn
+	// archiver moves old audit links to the archive (nil: kept forever).
+	archiver *auditarchive.Archiver
 }
 
 // startLoops starts the background loops: policy reload, principal keys,
@@ -217,7 +243,7 @@ func startLoops(ctx context.Context, env *backend.Env, cfg config.Config, l loop
 	if l.remote != nil {
 		bg.Go(func(ctx context.Context) { l.remote.Run(ctx, time.Minute) })
 	}
-	bg.Go(func(ctx context.Context) { background(ctx, l.svc, l.st, cfg.SchedulerInterval, log) })
+	bg.Go(func(ctx context.Context) { background(ctx, l.svc, l.st, l.archiver, cfg.SchedulerInterval, log) })
 	if cfg.TenantEvents {
 		shred := func(ctx context.Context, tenant string) error {
 			_, err := l.svc.ShredTenant(ctx, "auth/tenant-purged", tenant)
@@ -287,9 +313,9 @@ func replicaName(dataDir string) string {
 	return host + ":" + dataDir
 }
 
-// background runs the leased scheduler (due rotations, expired deletions)
-// and flushes access times.
-func background(ctx context.Context, svc *vault.Service, st *store.Store, every time.Duration, log *slog.Logger) {
+// background runs the leased scheduler (due rotations, expired deletions,
+// audit archiving) and flushes access times.
+func background(ctx context.Context, svc *vault.Service, st *store.Store, archiver *auditarchive.Archiver, every time.Duration, log *slog.Logger) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	holder, _ := os.Hostname()
@@ -321,6 +347,11 @@ func background(ctx context.Context, svc *vault.Service, st *store.Store, every 
 			}
 			if _, err := svc.PurgeExpired(ctx); err != nil {
 				log.Error("purge deleted secrets", "err", err)
+			}
+			if archiver != nil {
+				if n, err := archiver.Run(ctx); err != nil {
+					log.Error("archive audit links", "err", err, "archived", n)
+				}
 			}
 		}
 	}

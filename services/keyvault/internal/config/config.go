@@ -24,6 +24,8 @@ type Config struct {
 	KeyDir             string        `env:"KEY_DIR" flag:"key-dir" usage:"directory of master.key (local KMS) and audit.key (default: the data dir); replicas must read the same files, e.g. one Kubernetes Secret mounted read-only"`
 	AuditLog           string        `env:"AUDIT_LOG" flag:"audit-log" usage:"audit log file (default <data-dir>/audit.log)"`
 	AuditFsync         bool          `env:"AUDIT_FSYNC" flag:"audit-fsync" usage:"fsync every audit batch before answering"`
+	AuditRetention     time.Duration `env:"AUDIT_RETENTION" flag:"audit-retention" usage:"age after which audit chain links (PostgreSQL) are moved to AUDIT_ARCHIVE and deleted from the database (0: kept forever)"`
+	AuditArchive       string        `env:"AUDIT_ARCHIVE" flag:"audit-archive" usage:"where AUDIT_RETENTION moves old audit links: s3://bucket/prefix (AWS settings as for awssm) or a directory (file:///path)"`
 	AuthAddr           string        `env:"RAMPART_AUTH_ADDR,noprefix" flag:"auth-addr" default:"127.0.0.1:7001" usage:"auth gRPC address (principal verification keys)"`
 	PrincipalKeys      string        `env:"PRINCIPAL_KEYS" flag:"principal-keys" usage:"JSON file {kid: base64 Ed25519 public key}; when set, keys are not fetched from auth"`
 	WebhookAllow       []string      `env:"WEBHOOK_ALLOW" flag:"webhook-allow" usage:"URL prefixes rotation webhooks may call"`
@@ -74,6 +76,12 @@ func (c Config) Validate() error {
 	}
 	if c.KMS != "local" && c.KMS != "awskms" {
 		errs = append(errs, config.Invalidf("KMS", "must be local or awskms, not %q", c.KMS))
+	}
+	if c.AuditRetention < 0 || (c.AuditRetention > 0 && c.AuditRetention < time.Minute) {
+		errs = append(errs, config.Invalidf("AuditRetention", "must be 0 (keep forever) or at least 1m, got %s", c.AuditRetention))
+	}
+	if c.AuditRetention > 0 && c.AuditArchive == "" {
+		errs = append(errs, config.Invalidf("AuditArchive", "required with AUDIT_RETENTION: audit links are archived before they are deleted"))
 	}
 	if c.AWSEndpoint != "" {
 		if u, err := url.Parse(c.AWSEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

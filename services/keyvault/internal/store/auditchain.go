@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -105,28 +106,81 @@ func (s *Store) AuditEntries(ctx context.Context, afterSeq int64, limit int) ([]
 	return out, rows.Err()
 }
 
-// VerifyAuditChain walks the whole chain and checks that it is linear
-// (1, 2, 3, ... each linking to its predecessor's hash), that every hash
+// AuditArchived returns the last link moved to the audit archive (seq 0
+// and hash "" when none was): the chain in the table continues from it.
+func (s *Store) AuditArchived(ctx context.Context) (seq int64, hash string, err error) {
+	if err := s.x().QueryRowContext(ctx, `SELECT seq, hash FROM audit_archived WHERE id = 1`).Scan(&seq, &hash); err != nil {
+		return 0, "", fmt.Errorf("store: audit archived: %w", err)
+	}
+	return seq, hash, nil
+}
+
+// ErrArchiveMoved reports that another replica archived links since the
+// caller read [Store.AuditArchived]; nothing was deleted.
+var ErrArchiveMoved = errors.New("store: the audit archive moved on meanwhile")
+
+// DropArchivedAudit deletes the links after fromSeq up to last, which the
+// caller has written to the audit archive, and records last as the last
+// archived link, in one transaction fenced on fromSeq still being the
+// last archived link ([ErrArchiveMoved] otherwise). Links are only ever
+// deleted from the start of the chain: last must be the newest of a
+// contiguous run that starts right after fromSeq.
+func (s *Store) DropArchivedAudit(ctx context.Context, fromSeq int64, last AuditEntry) error {
+	return s.inTx(ctx, s.auditDB, func(tx *Tx) error {
+		var seq int64
+		var hash string
+		if err := tx.q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_archived WHERE id = 1`+tx.lockRow()).Scan(&seq, &hash); err != nil {
+			return fmt.Errorf("store: audit archived: %w", err)
+		}
+		if seq != fromSeq {
+			return ErrArchiveMoved
+		}
+		if _, err := tx.q.ExecContext(ctx, `DELETE FROM audit_chain WHERE seq > ? AND seq <= ?`, fromSeq, last.Seq); err != nil {
+			return fmt.Errorf("store: drop archived audit: %w", err)
+		}
+		if _, err := tx.q.ExecContext(ctx, `UPDATE audit_archived SET seq = ?, hash = ? WHERE id = 1`, last.Seq, last.Hash); err != nil {
+			return fmt.Errorf("store: audit archived: %w", err)
+		}
+		return nil
+	})
+}
+
+// VerifyLinks checks that links continue the chain after (seq, hash):
+// consecutive sequence numbers, each pointing at its predecessor's hash,
+// each hash matching its record. It returns the last link's seq and hash.
+func VerifyLinks(seq int64, hash string, links []AuditEntry) (int64, string, error) {
+	for _, e := range links {
+		switch {
+		case e.Seq != seq+1:
+			return seq, hash, fmt.Errorf("store: audit chain: link %d follows %d", e.Seq, seq)
+		case e.PrevHash != hash:
+			return seq, hash, fmt.Errorf("store: audit chain: link %d does not point at link %d", e.Seq, seq)
+		case e.Hash != ChainHash(e.Seq, e.PrevHash, e.Record):
+			return seq, hash, fmt.Errorf("store: audit chain: link %d was altered", e.Seq)
+		}
+		seq, hash = e.Seq, e.Hash
+	}
+	return seq, hash, nil
+}
+
+// VerifyAuditChain walks the chain in the table and checks that it is
+// linear (each link numbered one after its predecessor and pointing at its
+// hash, starting right after the last archived link), that every hash
 // matches its record, and that the head points at the last link. It
-// returns the number of links.
+// returns the sequence number of the last link. The archived part is
+// verified from the archive's objects (internal/auditarchive).
 func (s *Store) VerifyAuditChain(ctx context.Context) (int64, error) {
-	var n int64
-	prev := ""
+	n, prev, err := s.AuditArchived(ctx)
+	if err != nil {
+		return 0, err
+	}
 	for {
 		batch, err := s.AuditEntries(ctx, n, 1000)
 		if err != nil {
 			return n, err
 		}
-		for _, e := range batch {
-			switch {
-			case e.Seq != n+1:
-				return n, fmt.Errorf("store: audit chain: link %d follows %d", e.Seq, n)
-			case e.PrevHash != prev:
-				return n, fmt.Errorf("store: audit chain: link %d does not point at link %d", e.Seq, n)
-			case e.Hash != ChainHash(e.Seq, e.PrevHash, e.Record):
-				return n, fmt.Errorf("store: audit chain: link %d was altered", e.Seq)
-			}
-			n, prev = e.Seq, e.Hash
+		if n, prev, err = VerifyLinks(n, prev, batch); err != nil {
+			return n, err
 		}
 		if len(batch) == 0 {
 			break
