@@ -455,6 +455,26 @@ func TestSDKResponses(t *testing.T) {
 		require.Equal(t, "thought about it", summary)
 		require.Equal(t, "think while streaming", final.OutputText())
 		require.Equal(t, int64(2+3), final.Usage.OutputTokens, "the upstream's usage")
+
+		// An upstream 400 reaches the client as OpenAI's error body with the
+		// upstream's message and param; a failure mid-stream as an error event.
+		_, err = c.Responses.New(ctx(t), responses.ResponseNewParams{Model: "gpt-native",
+			Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("badparam")}})
+		var apiErr *oai.Error
+		require.ErrorAs(t, err, &apiErr)
+		require.Equal(t, http.StatusBadRequest, apiErr.StatusCode)
+		require.Equal(t, "temperature", apiErr.Param)
+		require.Equal(t, "invalid_request_error", apiErr.Type)
+		require.Contains(t, apiErr.Message, "must be at most 2")
+		broken := c.Responses.NewStreaming(ctx(t), responses.ResponseNewParams{Model: "gpt-native",
+			Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("errorevent")}})
+		var last responses.ResponseStreamEventUnion
+		for broken.Next() {
+			last = broken.Current()
+		}
+		require.NoError(t, broken.Err(), "OpenAI's error event is an event of the stream for the SDK")
+		require.Equal(t, "error", last.Type)
+		require.NotContains(t, last.RawJSON(), "org-fake-secret")
 	})
 	t.Run("json_schema text format", func(t *testing.T) {
 		format := responses.ResponseFormatTextConfigParamOfJSONSchema("person", map[string]any{"type": "object",

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,10 +12,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/inferencetest"
 )
 
@@ -31,7 +35,8 @@ func nativeEnv(t *testing.T) (*env, *inferencetest.FakeOpenAI) {
   "models": [
     {"id": "gpt-native", "upstream": "fake", "upstream_model": "gpt-4.1-upstream", "responses_api": "native", "input_usd_per_mtok": 1},
     {"id": "gpt-chat", "upstream": "fake", "upstream_model": "gpt-4o-mini"}
-  ]
+  ],
+  "tenants": {"t-log": {"allowed_models": ["*"], "prompt_logging": true}}
 }`
 	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(reg), ToolPolicy: []byte(tools),
 		Keyvault: func(*inferencetest.FakeKeyvault) {},
@@ -326,4 +331,39 @@ func TestNativeResponsesStream(t *testing.T) {
 		require.Equal(t, codes.InvalidArgument, code, "%v", err)
 		require.Equal(t, "temperature", param)
 	})
+}
+
+// An assistant on a native model: its system prompt and its collections'
+// passages reach the upstream as instructions, the response carries the
+// assistant's name and the citations; and a tenant with prompt logging
+// gets the native call logged (endpoint "responses").
+func TestNativeResponsesAssistantAndPromptLog(t *testing.T) {
+	e, fake := nativeEnv(t)
+	_, err := e.client.CreateAssistant(e.ctx(t, adminOf("t1")), &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{
+		Name: "native-kb", Model: "gpt-native", Collections: []string{"handbook"}, SystemPrompt: "You answer IT questions."}})
+	require.NoError(t, err)
+	r, err := e.native(t, `{"model":"native-kb","input":"How often do certificates rotate? [1]"}`)
+	require.NoError(t, err)
+	require.Equal(t, "native-kb", r.Model)
+	up := lastUpstream(t, fake)
+	require.Equal(t, "gpt-4.1-upstream", up.Model)
+	require.True(t, strings.HasPrefix(up.Instructions, "You answer IT questions.\n\nAnswer the user's question using only the numbered passages"), up.Instructions)
+	require.Contains(t, up.Instructions, "[1] Source: vpn.md")
+	require.NotNil(t, r.Rampart)
+	require.Equal(t, "doc-vpn:0", r.Rampart.Citations[0].ChunkID)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	logged := metadata.AppendToOutgoingContext(ctx, principal.MetadataKey, e.srv.Assertion(t, principalFor("t-log", "k-log")), "x-request-id", "req-native-log")
+	_, err = e.client.ChatCompletion(logged, &inferencev1.ChatCompletionRequest{Format: responsesFormat,
+		Body: []byte(`{"model":"gpt-native","input":"log this native call"}`)})
+	require.NoError(t, err)
+	reader := principalFor("t-log", "k-log", func(p *authv1.Principal) { p.Roles = []string{"admin"} }) // usage:read and the admin role
+	admin := metadata.AppendToOutgoingContext(ctx, principal.MetadataKey, e.srv.Assertion(t, reader))
+	got, err := e.client.GetPromptLog(admin, &inferencev1.GetPromptLogRequest{RequestId: "req-native-log"})
+	require.NoError(t, err)
+	require.Equal(t, "responses", got.GetLog().GetEndpoint())
+	require.Equal(t, "gpt-native", got.GetLog().GetModel())
+	require.Contains(t, got.GetLog().GetRequest(), "log this native call")
+	require.Contains(t, got.GetLog().GetResponse(), `"object":"response"`)
 }
