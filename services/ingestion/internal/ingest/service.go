@@ -338,25 +338,8 @@ type Document struct {
 // the content into a durable queued job and returns. The same content in
 // the same collection returns the existing document (dedup).
 func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document, store.Job, bool, error) {
-	if err := ValidCollection("collection", in.Collection); err != nil {
+	if err := validInput(in); err != nil {
 		return Document{}, store.Job{}, false, err
-	}
-	if len(in.Source) > 2048 {
-		return Document{}, store.Job{}, false, grpcerr.Invalid("source", "must be at most 2048 bytes")
-	}
-	switch {
-	case in.URL != "" && len(in.Content) > 0:
-		return Document{}, store.Job{}, false, grpcerr.Invalid("content", "give content or url, not both")
-	case in.URL == "" && len(in.Content) == 0:
-		return Document{}, store.Job{}, false, grpcerr.Invalid("content", "is required (or url)")
-	case in.Token != "" && in.URL == "":
-		return Document{}, store.Job{}, false, grpcerr.Invalid("access_token", "is only used with url")
-	case in.ConnectionID != "" && in.URL == "":
-		return Document{}, store.Job{}, false, grpcerr.Invalid("connection_id", "is only used with url")
-	case in.ConnectionID != "" && in.Token != "":
-		return Document{}, store.Job{}, false, grpcerr.Invalid("access_token", "give access_token or connection_id, not both")
-	case len(in.Content) > MaxContentBytes:
-		return Document{}, store.Job{}, false, grpcerr.Invalidf("content", "must be at most %d bytes", MaxContentBytes)
 	}
 	// The collection must exist before anything is fetched.
 	if _, err := s.o.Store.GetCollection(ctx, tenant, in.Collection); err != nil {
@@ -365,25 +348,9 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 	content, ctype, source := in.Content, in.ContentType, in.Source
 	var modified time.Time
 	if in.URL != "" {
-		u, err := fetch.Validate(in.URL)
-		if err != nil {
-			return Document{}, store.Job{}, false, grpcerr.Invalid("url", err.Error())
-		}
-		var res *fetch.Result
-		if in.ConnectionID != "" {
-			res, err = s.fetchWithConnection(ctx, tenant, in.ConnectionID, u.String())
-		} else {
-			res, err = s.o.Fetcher.Get(ctx, u.String(), in.Token)
-		}
+		res, u, err := s.fetchURL(ctx, tenant, in)
 		in.Token = ""
-		switch {
-		case errors.Is(err, fetch.ErrForbiddenTarget), errors.Is(err, fetch.ErrInvalidURL):
-			return Document{}, store.Job{}, false, grpcerr.Invalid("url", err.Error())
-		case errors.Is(err, fetch.ErrTooLarge):
-			return Document{}, store.Job{}, false, grpcerr.Invalidf("url", "the document is larger than %d bytes", MaxContentBytes)
-		case errors.Is(err, fetch.ErrFetch):
-			return Document{}, store.Job{}, false, fmt.Errorf("url: %w: %w", grpcerr.ErrFailedPrecondition, err)
-		case err != nil:
+		if err != nil {
 			return Document{}, store.Job{}, false, err
 		}
 		content = res.Body
@@ -394,9 +361,6 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 		if source == "" {
 			u.RawQuery = "" // a query may carry a signature: not for citations
 			source = u.String()
-		}
-		if len(content) == 0 {
-			return Document{}, store.Job{}, false, grpcerr.Invalid("url", "the document is empty")
 		}
 	}
 	identity := sourceIdentity(in.Source, in.URL)
@@ -437,6 +401,60 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 		s.enqueue(jobRef{tenant: tenant, id: j.ID, doc: d.ID, collection: d.Collection})
 	}
 	return out, j, dedup, nil
+}
+
+// validInput checks an ingestion's fields that need no look-up.
+func validInput(in Input) error {
+	if err := ValidCollection("collection", in.Collection); err != nil {
+		return err
+	}
+	if len(in.Source) > 2048 {
+		return grpcerr.Invalid("source", "must be at most 2048 bytes")
+	}
+	switch {
+	case in.URL != "" && len(in.Content) > 0:
+		return grpcerr.Invalid("content", "give content or url, not both")
+	case in.URL == "" && len(in.Content) == 0:
+		return grpcerr.Invalid("content", "is required (or url)")
+	case in.Token != "" && in.URL == "":
+		return grpcerr.Invalid("access_token", "is only used with url")
+	case in.ConnectionID != "" && in.URL == "":
+		return grpcerr.Invalid("connection_id", "is only used with url")
+	case in.ConnectionID != "" && in.Token != "":
+		return grpcerr.Invalid("access_token", "give access_token or connection_id, not both")
+	case len(in.Content) > MaxContentBytes:
+		return grpcerr.Invalidf("content", "must be at most %d bytes", MaxContentBytes)
+	}
+	return nil
+}
+
+// fetchURL fetches in.URL now, with the one-shot token or the tenant's
+// connection, and maps the fetch failures to the url field.
+func (s *Service) fetchURL(ctx context.Context, tenant string, in Input) (*fetch.Result, *url.URL, error) {
+	u, err := fetch.Validate(in.URL)
+	if err != nil {
+		return nil, nil, grpcerr.Invalid("url", err.Error())
+	}
+	var res *fetch.Result
+	if in.ConnectionID != "" {
+		res, err = s.fetchWithConnection(ctx, tenant, in.ConnectionID, u.String())
+	} else {
+		res, err = s.o.Fetcher.Get(ctx, u.String(), in.Token)
+	}
+	switch {
+	case errors.Is(err, fetch.ErrForbiddenTarget), errors.Is(err, fetch.ErrInvalidURL):
+		return nil, nil, grpcerr.Invalid("url", err.Error())
+	case errors.Is(err, fetch.ErrTooLarge):
+		return nil, nil, grpcerr.Invalidf("url", "the document is larger than %d bytes", MaxContentBytes)
+	case errors.Is(err, fetch.ErrFetch):
+		return nil, nil, fmt.Errorf("url: %w: %w", grpcerr.ErrFailedPrecondition, err)
+	case err != nil:
+		return nil, nil, err
+	}
+	if len(res.Body) == 0 {
+		return nil, nil, grpcerr.Invalid("url", "the document is empty")
+	}
+	return res, u, nil
 }
 
 // sourceIdentity is what makes two ingestions versions of one document
