@@ -139,3 +139,28 @@ func TestContentStringFastPath(t *testing.T) {
 		require.Error(t, c.UnmarshalJSON([]byte(bad)), "%q", bad)
 	}
 }
+
+// TestContentMarshalJSONTo: encoding/json writes a message's content through
+// MarshalJSONTo with the same bytes the nested Marshal gave (HTML
+// escaping, Unicode line separators, quotes, control characters, null).
+func TestContentMarshalJSONTo(t *testing.T) {
+	tests := []wire.Content{
+		{Text: "plain", Set: true},
+		{Text: `<a href="x">&amp;</a>`, Set: true},
+		{Text: "tab\tnewline\n\u2028\u2029 quote\" back\\ nul\x00 é 😀", Set: true},
+		{Text: "", Set: true},
+		{Null: true, Set: true},
+		{},
+		{Text: "joined\nparts", Parts: true, Set: true},
+	}
+	for _, c := range tests {
+		want, err := c.MarshalJSON()
+		require.NoError(t, err)
+		got, err := json.Marshal(c)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "%+v", c)
+		msg, err := json.Marshal(wire.Message{Role: "user", Content: c})
+		require.NoError(t, err)
+		require.Contains(t, string(msg), `"content":`+string(want))
+	}
+}
