@@ -92,22 +92,35 @@ func LoadOrCreateKey(dir string) ([]byte, error) {
 
 type pending struct {
 	line []byte
-	done chan error
+	done chan flushResult // exactly one message per pending record
 }
 
-// FileSink appends JSON lines to a file. Concurrent writers are batched:
-// one goroutine writes every queued record in one write call (and fsyncs
-// when Sync is set), then releases all their callers with the result.
+// flushResult is the outcome of a record's batch, or (lead) the hand-over
+// of the flusher's role to the record's writer.
+type flushResult struct {
+	err  error
+	lead bool
+}
+
+// FileSink appends JSON lines to a file, group-committed without a
+// goroutine of its own: the writer that finds no flush in progress
+// becomes the flusher and writes its record together with everything
+// queued meanwhile, in one write call (and one fsync when Sync is set);
+// writers arriving during a flush queue up, and the flusher hands its role
+// to the first of them when done, which then writes the whole queue. Every
+// caller returns only with its own batch's result, and each does at most
+// one flush — an uncontended record is written by its own caller with no
+// goroutine hand-off (ADR 0039).
 type FileSink struct {
 	f    *os.File
 	w    *bufio.Writer
 	sync bool
 
-	mu      sync.Mutex
-	queue   []pending
-	wake    chan struct{}
-	closed  bool
-	stopped chan struct{}
+	mu       sync.Mutex
+	queue    []pending // non-empty only while flushing
+	flushing bool
+	idle     *sync.Cond // broadcast when flushing ends
+	closed   bool
 }
 
 // OpenFile opens (appending, 0600) the audit log at path. With fsync each
@@ -120,8 +133,8 @@ func OpenFile(path string, fsync bool) (*FileSink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: open log: %w", err)
 	}
-	s := &FileSink{f: f, w: bufio.NewWriterSize(f, 64<<10), sync: fsync, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
-	go s.loop()
+	s := &FileSink{f: f, w: bufio.NewWriterSize(f, 64<<10), sync: fsync}
+	s.idle = sync.NewCond(&s.mu)
 	return s, nil
 }
 
@@ -135,40 +148,43 @@ func (s *FileSink) Write(_ context.Context, r Record) error {
 		return err
 	}
 	line = append(line, '\n')
-	p := pending{line: line, done: make(chan error, 1)}
+	p := pending{line: line, done: make(chan flushResult, 1)}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return ErrClosed
 	}
 	s.queue = append(s.queue, p)
-	select { // under mu, so Close cannot close wake in between
-	case s.wake <- struct{}{}:
-	default:
+	if s.flushing {
+		s.mu.Unlock()
+		// The record is queued: wait for its outcome even if ctx ends, so
+		// the caller never reports success for an unwritten record.
+		res := <-p.done
+		if !res.lead {
+			return res.err
+		}
+		s.mu.Lock() // handed the flusher's role; p is still queued
 	}
+	s.flushing = true
+	batch := s.queue
+	s.queue = nil
 	s.mu.Unlock()
-	// The record is already queued: wait for its outcome even if ctx ends,
-	// so the caller never reports success for an unwritten record.
-	return <-p.done
-}
 
-func (s *FileSink) loop() {
-	defer close(s.stopped)
-	for range s.wake {
-		for {
-			s.mu.Lock()
-			batch := s.queue
-			s.queue = nil
-			s.mu.Unlock()
-			if len(batch) == 0 {
-				break
-			}
-			err := s.flush(batch)
-			for _, p := range batch {
-				p.done <- err
-			}
+	err = s.flush(batch)
+	for _, q := range batch {
+		if q.done != p.done {
+			q.done <- flushResult{err: err}
 		}
 	}
+	s.mu.Lock()
+	if len(s.queue) > 0 {
+		s.queue[0].done <- flushResult{lead: true}
+	} else {
+		s.flushing = false
+		s.idle.Broadcast()
+	}
+	s.mu.Unlock()
+	return err
 }
 
 func (s *FileSink) flush(batch []pending) error {
@@ -190,7 +206,8 @@ func (s *FileSink) flush(batch []pending) error {
 	return nil
 }
 
-// Close flushes pending records and closes the file.
+// Close waits for the records being written and queued, then closes the
+// file; later writes get ErrClosed.
 func (s *FileSink) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -198,19 +215,10 @@ func (s *FileSink) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.mu.Unlock()
-	close(s.wake)
-	<-s.stopped
-	s.mu.Lock()
-	rest := s.queue
-	s.queue = nil
-	s.mu.Unlock()
-	if len(rest) > 0 {
-		err := s.flush(rest)
-		for _, p := range rest {
-			p.done <- err
-		}
+	for s.flushing {
+		s.idle.Wait()
 	}
+	s.mu.Unlock()
 	return s.f.Close()
 }
 
