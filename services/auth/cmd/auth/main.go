@@ -4,6 +4,7 @@ package main
 
 import (
 	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/services/auth/internal/app"
 )
 
-func main() { backend.Main("auth", run) }
+func main() { backend.Main("auth", app.Run) }

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
@@ -78,7 +79,11 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 // Run sweeps every interval (expiry must reach watchers within a second, so
 // keep it below that) and drains the failure audit queue, until ctx ends.
 func (s *Service) Run(ctx context.Context, interval time.Duration) {
-	go s.DrainFailureAudit(ctx)
+	// Awaited before Run returns: the drain writes to the store, which
+	// closes after Run.
+	var drain sync.WaitGroup
+	drain.Go(func() { s.DrainFailureAudit(ctx) })
+	defer drain.Wait()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

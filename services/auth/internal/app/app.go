@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -18,10 +18,11 @@ import (
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
 )
 
-// run starts auth on pkg/backend (mTLS, authz, principal interceptors,
+// Run starts auth on pkg/backend (mTLS, authz, principal interceptors,
 // health, metrics, shutdown order; "healthcheck" as the first argument
-// checks a running instance's /readyz instead).
-func run(ctx context.Context, args []string) error {
+// checks a running instance's /readyz instead, "migrate" migrates its
+// database).
+func Run(ctx context.Context, args []string) error {
 	cfg := config.Default()
 	spec := backend.Spec{Name: "auth", DefaultPolicy: server.DefaultPolicy, PrincipalExempt: server.ExemptMethodNames}
 	open := func(ctx context.Context) (*store.DB, error) {
@@ -44,7 +45,7 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		env.Server.OnShutdown(func(context.Context) error { return db.Close() })
+		env.OnShutdown(func(context.Context) error { return db.Close() })
 		kek, err := signing.LoadKEK(cfg.SigningKEKFile)
 		if err != nil {
 			return err
@@ -63,11 +64,11 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		server.Register(env.Server.GRPC(), server.New(svc, sm, db, hub, env.Log))
-		// Registered after the store's closer: the loops end before it closes.
-		loops := env.StartLoops(ctx)
-		loops.Go(func(ctx context.Context) { svc.Run(ctx, cfg.SweepInterval) })
-		loops.Go(func(ctx context.Context) { refreshSigning(ctx, sm, env) })
-		loops.Go(events.NewFeed(db, hub, env.Log).Run)
+		// Tasks end (cancelled and awaited) before the store's closer runs.
+		env.Go("sweep", func(ctx context.Context) error { svc.Run(ctx, cfg.SweepInterval); return nil })
+		env.Go("signing keys", func(ctx context.Context) error { refreshSigning(ctx, sm, env); return nil })
+		feed := events.NewFeed(db, hub, env.Log)
+		env.Go("event feed", func(ctx context.Context) error { feed.Run(ctx); return nil })
 		env.Log.Info("auth store ready", "dialect", db.Dialect().String())
 		return nil
 	})

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func TestRunUnreachablePostgresNamesTheSetting(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	err = run(ctx, nil)
+	err = Run(ctx, nil)
 	require.Error(t, err)
 	require.ErrorContains(t, err, "RAMPART_AUTH_DATABASE_URL")
 	require.ErrorContains(t, err, addr)
