@@ -1,8 +1,10 @@
 package inference
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -41,8 +43,12 @@ func (s *Service) streamNative(ctx context.Context, c *Caller, body []byte, req 
 	return nil
 }
 
-// rawEvent is an upstream event's data with its fields as sent.
-type rawEvent map[string]json.RawMessage
+// rawEvent is an upstream event: its type and its data as sent (members
+// are replaced in place, wire.SetTop, not decoded and encoded again).
+type rawEvent struct {
+	typ  string
+	data []byte
+}
 
 type nativeStream struct {
 	// ctx is the call's: the policy audit, usage and store run under it.
@@ -66,16 +72,15 @@ type nativeStream struct {
 }
 
 // emit sends one event with the next sequence number.
-func (ns *nativeStream) emit(typ string, e rawEvent) error {
-	e["sequence_number"] = json.RawMessage(strconv.Itoa(ns.seq))
-	ns.seq++
-	b, err := json.Marshal(e)
+func (ns *nativeStream) emit(e rawEvent) error {
+	b, err := wire.SetTop(e.data, "sequence_number", strconv.AppendInt(nil, int64(ns.seq), 10))
 	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
+		return fmt.Errorf("openai: bad %s event: %w", e.typ, err)
 	}
+	ns.seq++
 	h := ns.headers
 	ns.headers = nil
-	if err := ns.send(typ, b, h); err != nil {
+	if err := ns.send(e.typ, b, h); err != nil {
 		return &errSend{err}
 	}
 	return nil
@@ -83,16 +88,15 @@ func (ns *nativeStream) emit(typ string, e rawEvent) error {
 
 // emitResponse sends an event carrying the response object.
 func (ns *nativeStream) emitResponse(typ string) error {
-	b, err := json.Marshal(ns.resp)
+	b, err := json.Marshal(struct {
+		Type           string         `json:"type"`
+		SequenceNumber int            `json:"sequence_number"`
+		Response       *wire.Response `json:"response"`
+	}{typ, 0, ns.resp})
 	if err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
-	return ns.emit(typ, rawEvent{"type": jsonString(typ), "response": b})
-}
-
-func jsonString(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
-	return b
+	return ns.emit(rawEvent{typ, b})
 }
 
 // start sends response.created and response.in_progress once.
@@ -114,10 +118,7 @@ func (ns *nativeStream) event(ev *provider.Event) error {
 	if err := ns.start(); err != nil {
 		return err
 	}
-	var e rawEvent
-	if err := json.Unmarshal(ev.Data, &e); err != nil {
-		return fmt.Errorf("openai: bad responses event: %w", err)
-	}
+	e := rawEvent{ev.Type, ev.Data}
 	switch ev.Type {
 	case "response.created", "response.in_progress", "response.queued":
 		return nil // sent by start, with Rampart's response object
@@ -130,22 +131,25 @@ func (ns *nativeStream) event(ev *provider.Event) error {
 		}
 		return ns.complete(&r.Response)
 	}
-	raw, ok := e["output_index"]
-	if !ok {
-		return ns.emit(ev.Type, e)
+	raw, err := wire.TopValue(e.data, "output_index")
+	if err != nil {
+		return fmt.Errorf("openai: bad %s event: %w", ev.Type, err)
+	}
+	if raw == nil {
+		return ns.emit(e)
 	}
 	ui, err := strconv.Atoi(string(raw))
 	if err != nil {
 		return fmt.Errorf("openai: bad output_index in %s", ev.Type)
 	}
-	if ev.Type == "response.output_item.added" && itemType(e) == "function_call" {
+	if ev.Type == "response.output_item.added" && itemType(e.data) == "function_call" {
 		ns.held[ui] = []rawEvent{e}
 		return nil
 	}
 	if held, ok := ns.held[ui]; ok {
 		ns.held[ui] = append(held, e)
 		if ev.Type == "response.output_item.done" {
-			return ns.release(ui, e)
+			return ns.release(ui, e.data)
 		}
 		return nil
 	}
@@ -154,41 +158,60 @@ func (ns *nativeStream) event(ev *provider.Event) error {
 		ns.next++
 	}
 	if ev.Type == "response.output_item.done" {
-		it, err := wire.NativeOutputItem(e["item"])
+		it, err := doneItem(e.data)
 		if err != nil {
-			return fmt.Errorf("openai: bad output item: %w", err)
+			return err
 		}
 		ns.items[ns.index[ui]] = it
 	}
-	return ns.relay(ev.Type, e, ui)
+	return ns.relay(e, ui)
 }
+
+// doneItem decodes the item of an output_item.done event.
+func doneItem(data []byte) (wire.OutputItem, error) {
+	raw, err := wire.TopValue(data, "item")
+	if err == nil && raw != nil {
+		var it wire.OutputItem
+		if it, err = wire.NativeOutputItem(raw); err == nil {
+			return it, nil
+		}
+	}
+	return wire.OutputItem{}, fmt.Errorf("openai: bad output item: %w", cmp.Or(err, errNoItem))
+}
+
+var errNoItem = errors.New("no item")
 
 // relay sends an item event with the client's output_index.
-func (ns *nativeStream) relay(typ string, e rawEvent, ui int) error {
+func (ns *nativeStream) relay(e rawEvent, ui int) error {
 	ci, ok := ns.index[ui]
 	if !ok {
-		return fmt.Errorf("openai: %s for output_index %d before its output_item.added", typ, ui)
+		return fmt.Errorf("openai: %s for output_index %d before its output_item.added", e.typ, ui)
 	}
-	e["output_index"] = json.RawMessage(strconv.Itoa(ci))
-	return ns.emit(typ, e)
+	b, err := wire.SetTop(e.data, "output_index", strconv.AppendInt(nil, int64(ci), 10))
+	if err != nil {
+		return fmt.Errorf("openai: bad %s event: %w", e.typ, err)
+	}
+	return ns.emit(rawEvent{e.typ, b})
 }
 
-func itemType(e rawEvent) string {
+// itemType is the type of an event's item.
+func itemType(data []byte) string {
+	raw, _ := wire.TopValue(data, "item")
 	var it struct {
 		Type string `json:"type"`
 	}
-	_ = json.Unmarshal(e["item"], &it)
+	_ = json.Unmarshal(raw, &it)
 	return it.Type
 }
 
 // release decides a complete function call: allowed, its held events go
 // out; stripped or held for confirmation, they are dropped.
-func (ns *nativeStream) release(ui int, done rawEvent) error {
+func (ns *nativeStream) release(ui int, done []byte) error {
 	held := ns.held[ui]
 	delete(ns.held, ui)
-	it, err := wire.NativeOutputItem(done["item"])
+	it, err := doneItem(done)
 	if err != nil {
-		return fmt.Errorf("openai: bad output item: %w", err)
+		return err
 	}
 	if !ns.s.allowCall(ns.ctx, ns.c, ns.n, &it, &ns.out) {
 		return nil
@@ -197,9 +220,7 @@ func (ns *nativeStream) release(ui int, done rawEvent) error {
 	ns.next++
 	ns.items[ns.index[ui]] = it
 	for _, e := range held {
-		var typ string
-		_ = json.Unmarshal(e["type"], &typ)
-		if err := ns.relay(typ, e, ui); err != nil {
+		if err := ns.relay(e, ui); err != nil {
 			return err
 		}
 	}
@@ -236,15 +257,28 @@ func (ns *nativeStream) item(it wire.OutputItem) error {
 	if err != nil {
 		return fmt.Errorf("encode item: %w", err)
 	}
-	idx := json.RawMessage(strconv.Itoa(ci))
-	if err := ns.emit("response.output_item.added", rawEvent{"type": jsonString("response.output_item.added"), "output_index": idx, "item": a}); err != nil {
+	if err := ns.emitItem("response.output_item.added", ci, a); err != nil {
 		return err
 	}
 	d, err := json.Marshal(it)
 	if err != nil {
 		return fmt.Errorf("encode item: %w", err)
 	}
-	return ns.emit("response.output_item.done", rawEvent{"type": jsonString("response.output_item.done"), "output_index": idx, "item": d})
+	return ns.emitItem("response.output_item.done", ci, d)
+}
+
+// emitItem sends an output_item event of Rampart's own.
+func (ns *nativeStream) emitItem(typ string, ci int, item json.RawMessage) error {
+	b, err := json.Marshal(struct {
+		Type           string          `json:"type"`
+		SequenceNumber int             `json:"sequence_number"`
+		OutputIndex    int             `json:"output_index"`
+		Item           json.RawMessage `json:"item"`
+	}{typ, 0, ci, item})
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	return ns.emit(rawEvent{typ, b})
 }
 
 // complete ends the stream: the items the client got become the output,

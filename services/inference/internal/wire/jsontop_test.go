@@ -1,0 +1,48 @@
+package wire_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
+)
+
+// SetTop and TopValue touch only the named top-level member: the same
+// keys nested in items, in strings with quotes, braces and escapes, stay
+// as they are; the result decodes to the map-based rewrite.
+func TestSetTop(t *testing.T) {
+	events := []string{
+		`{"type":"response.output_text.delta","sequence_number":7,"item_id":"msg_1","output_index":2,"content_index":0,"delta":"a \"}\" {[x]} \\","logprobs":[]}`,
+		`{"type":"response.output_item.done","sequence_number":12,"output_index":0,"item":{"type":"function_call","output_index":9,"arguments":"{\"sequence_number\":1}","status":"completed"}}`,
+		` { "sequence_number" : 3 , "type" : "x" , "n" : -1.5e3, "t": true, "z": null } `,
+		`{"type":"response.reasoning_summary_text.delta","output_index":1,"delta":"ünïcode \u00e9"}`,
+		`{}`,
+	}
+	for _, ev := range events {
+		for _, key := range []string{"sequence_number", "output_index"} {
+			got, err := wire.SetTop([]byte(ev), key, []byte("42"))
+			require.NoError(t, err, ev)
+			var want, have map[string]any
+			require.NoError(t, json.Unmarshal([]byte(ev), &want))
+			want[key] = 42.0
+			require.NoError(t, json.Unmarshal(got, &have), "%s", got)
+			require.Equal(t, want, have, "%s", got)
+			v, err := wire.TopValue(got, key)
+			require.NoError(t, err)
+			require.Equal(t, "42", string(v))
+		}
+	}
+	item, err := wire.TopValue([]byte(events[1]), "item")
+	require.NoError(t, err)
+	require.True(t, json.Valid(item))
+	require.Contains(t, string(item), `"output_index":9`)
+	missing, err := wire.TopValue([]byte(events[0]), "item")
+	require.NoError(t, err)
+	require.Nil(t, missing)
+	for _, bad := range []string{``, `[]`, `"x"`, `{"a":`, `{"a" 1}`, `{"a":"unterminated}`} {
+		_, err := wire.SetTop([]byte(bad), "a", []byte("1"))
+		require.Error(t, err, bad)
+	}
+}
