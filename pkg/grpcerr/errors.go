@@ -53,6 +53,21 @@ type FieldError interface {
 	InvalidField() (field, msg string)
 }
 
+// Sentinels maps a service's own error kinds to the sentinels above, so
+// that its domain error type speaks grpcerr's vocabulary with one line:
+//
+//	func (e *Error) Is(target error) bool { return kindSentinels.Is(e.Kind, target) }
+//
+// A kind missing from the map (the internal one) matches no sentinel:
+// ToStatus logs it and answers Internal.
+type Sentinels[K comparable] map[K]error
+
+// Is reports whether kind maps to target.
+func (s Sentinels[K]) Is(kind K, target error) bool {
+	sentinel, ok := s[kind]
+	return ok && sentinel == target
+}
+
 // DetailedError is implemented by a service's domain error that carries
 // status details of its own beyond its code (from the sentinel it matches)
 // and its field violations (FieldError): inference's OpenAI-shaped errors

@@ -170,3 +170,15 @@ func (e detailedErr) StatusDetails() []protoadapt.MessageV1 {
 type fakeStream struct{ grpc.ServerStream }
 
 func (fakeStream) Context() context.Context { return context.Background() }
+
+func TestSentinels(t *testing.T) {
+	type kind int
+	const (
+		internal kind = iota
+		missing
+	)
+	s := grpcerr.Sentinels[kind]{missing: grpcerr.ErrNotFound}
+	require.True(t, s.Is(missing, grpcerr.ErrNotFound))
+	require.False(t, s.Is(missing, grpcerr.ErrInvalidArgument))
+	require.False(t, s.Is(internal, grpcerr.ErrNotFound), "an unmapped kind matches nothing")
+}

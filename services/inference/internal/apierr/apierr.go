@@ -47,7 +47,7 @@ func (e *Error) Error() string { return e.Message }
 // and the edge its HTTP status. KindInternal matches none: grpcerr logs it
 // and answers Internal "internal error" (the edge writes the OpenAI
 // server_error body).
-var kindSentinels = map[Kind]error{
+var kindSentinels = grpcerr.Sentinels[Kind]{
 	KindInvalid:         grpcerr.ErrInvalidArgument,
 	KindNotFound:        grpcerr.ErrNotFound,
 	KindPermission:      grpcerr.ErrPermissionDenied,
@@ -60,10 +60,7 @@ var kindSentinels = map[Kind]error{
 
 // Is makes errors.Is(err, grpcerr.ErrNotFound) (and the other sentinels)
 // true for the matching kind.
-func (e *Error) Is(target error) bool {
-	s, ok := kindSentinels[e.Kind]
-	return ok && s == target
-}
+func (e *Error) Is(target error) bool { return kindSentinels.Is(e.Kind, target) }
 
 // InvalidField names the offending OpenAI parameter of a KindInvalid error
 // (grpcerr.FieldError): the status lists it as a field violation.

@@ -44,7 +44,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // kindSentinels are the pkg/grpcerr sentinels the kinds match, so that the
 // platform's one mapping (grpcerr.ToStatus) gives each kind its code.
 // KindInternal matches none: its cause is logged and hidden by the server.
-var kindSentinels = map[Kind]error{
+var kindSentinels = grpcerr.Sentinels[Kind]{
 	KindInvalid:            grpcerr.ErrInvalidArgument,
 	KindNotFound:           grpcerr.ErrNotFound,
 	KindAlreadyExists:      grpcerr.ErrAlreadyExists,
@@ -56,10 +56,7 @@ var kindSentinels = map[Kind]error{
 
 // Is makes errors.Is(err, grpcerr.ErrNotFound) (and the other sentinels)
 // true for the matching kind.
-func (e *Error) Is(target error) bool {
-	s, ok := kindSentinels[e.Kind]
-	return ok && s == target
-}
+func (e *Error) Is(target error) bool { return kindSentinels.Is(e.Kind, target) }
 
 // InvalidField names the offending request field of a KindInvalid error
 // (grpcerr.FieldError), so the status carries it as a field violation.
