@@ -65,7 +65,7 @@ type Sentinels[K comparable] map[K]error
 // Is reports whether kind maps to target.
 func (s Sentinels[K]) Is(kind K, target error) bool {
 	sentinel, ok := s[kind]
-	return ok && sentinel == target
+	return ok && errors.Is(sentinel, target)
 }
 
 // DetailedError is implemented by a service's domain error that carries
