@@ -374,6 +374,18 @@ type Matrix struct {
 	dims int
 	dead []bool // tombstones, by row
 	live int
+	// q8 is cols quantised to int8 with one scale per column (value ≈
+	// scale·q); qerr bounds |value − scale·q| per column, clamped values
+	// of rows appended later included. TopK scans these first (a quarter
+	// of the bytes) and computes exact scores only for the rows that can
+	// still rank (quantisedTopK).
+	q8    [][]int8
+	scale []float32
+	qerr  []float32
+	// appended counts rows added since q8 was built: values past a
+	// column's scale are clamped and widen its error bound, so q8 is
+	// rebuilt once an eighth of the rows are newer than it.
+	appended int
 }
 
 // NewMatrix lays entries out by dimension (all vectors have one length).
@@ -395,7 +407,40 @@ func NewMatrix(entries []VectorEntry) *Matrix {
 			m.cols[d][i] = e.Vec[d]
 		}
 	}
+	m.quantise()
 	return m
+}
+
+// quantise builds q8 from cols.
+func (m *Matrix) quantise() {
+	n := len(m.ids)
+	flat := make([]int8, m.dims*n)
+	m.q8 = make([][]int8, m.dims)
+	m.scale = make([]float32, m.dims)
+	m.qerr = make([]float32, m.dims)
+	m.appended = 0
+	for d, col := range m.cols {
+		var maxAbs float32
+		for _, x := range col {
+			maxAbs = max(maxAbs, float32(math.Abs(float64(x))))
+		}
+		m.scale[d] = maxAbs / 127
+		m.q8[d] = flat[d*n : (d+1)*n : (d+1)*n]
+		for i, x := range col {
+			m.q8[d][i] = m.quant(d, x)
+		}
+	}
+}
+
+// quant quantises x for column d, widening the column's error bound by
+// what that costs.
+func (m *Matrix) quant(d int, x float32) int8 {
+	var q float64
+	if s := float64(m.scale[d]); s > 0 {
+		q = max(-127, min(127, math.Round(float64(x)/s)))
+	}
+	m.qerr[d] = max(m.qerr[d], float32(math.Abs(float64(x)-q*float64(m.scale[d])))*(1+1e-6))
+	return int8(q)
 }
 
 // Len is the number of rows, tombstoned ones included.
@@ -412,6 +457,7 @@ func (m *Matrix) append(e VectorEntry) {
 	if m.dims == 0 {
 		m.dims = len(e.Vec)
 		m.cols = make([][]float32, m.dims)
+		m.quantise() // empty: scales 0, so every value counts in qerr
 	}
 	m.ids = append(m.ids, e.ID)
 	m.dead = append(m.dead, false)
@@ -425,6 +471,14 @@ func (m *Matrix) append(e VectorEntry) {
 			x = e.Vec[d]
 		}
 		m.cols[d] = append(m.cols[d], x)
+		if m.q8 != nil {
+			m.q8[d] = append(m.q8[d], m.quant(d, x))
+		}
+	}
+	if m.q8 != nil {
+		if m.appended++; m.appended > len(m.ids)/8 && len(m.ids) >= quantisedFrom {
+			m.quantise()
+		}
 	}
 }
 
@@ -446,7 +500,7 @@ func (m *Matrix) row(i int) []float32 {
 }
 
 // dropVectors frees the columns once a graph holds the vectors.
-func (m *Matrix) dropVectors() { m.cols = nil }
+func (m *Matrix) dropVectors() { m.cols, m.q8 = nil, nil }
 
 // TopK ranks the vectors by dot product with q (cosine for unit vectors),
 // keeping positive scores only.
@@ -454,42 +508,10 @@ func (m *Matrix) TopK(q []float32, k int) []Hit {
 	if m.Len() == 0 || k <= 0 {
 		return nil
 	}
-	scores := make([]float32, m.Len())
-	// Only the query's non-zero dimensions are read, four columns per pass
-	// over the scores: a hash query (Version 2: its character n-grams)
-	// has over a hundred, and one pass per column made the loads and
-	// stores of the scores the bottleneck.
-	var ws [4]float32
-	var cs [4][]float32
-	n := 0
-	flush := func() {
-		switch n {
-		case 4:
-			w0, w1, w2, w3 := ws[0], ws[1], ws[2], ws[3]
-			c0, c1, c2, c3 := cs[0][:len(scores)], cs[1][:len(scores)], cs[2][:len(scores)], cs[3][:len(scores)]
-			for i := range scores {
-				scores[i] += w0*c0[i] + w1*c1[i] + w2*c2[i] + w3*c3[i]
-			}
-		default:
-			for j := range n {
-				w, c := ws[j], cs[j][:len(scores)]
-				for i := range scores {
-					scores[i] += w * c[i]
-				}
-			}
-		}
-		n = 0
+	if m.q8 != nil && quantised() && m.Len() >= quantisedFrom {
+		return m.quantisedTopK(q, k)
 	}
-	for d, w := range q {
-		if w == 0 || d >= len(m.cols) {
-			continue
-		}
-		ws[n], cs[n] = w, m.cols[d]
-		if n++; n == 4 {
-			flush()
-		}
-	}
-	flush()
+	scores := m.scores(q)
 	h := &minHeap{}
 	for i, sc := range scores {
 		s := float64(sc)
@@ -509,6 +531,208 @@ func (m *Matrix) TopK(q []float32, k int) []Hit {
 		out[i] = x
 	}
 	return out
+}
+
+// scores is every row's dot product with q.
+func (m *Matrix) scores(q []float32) []float32 {
+	scores := make([]float32, m.Len())
+	// Only the query's non-zero dimensions are read, four columns per pass
+	// over the scores: a hash query (Version 2: its character n-grams)
+	// has over a hundred, and one pass per column made the loads and
+	// stores of the scores the bottleneck. The rows go in tiles small
+	// enough for their scores to stay in the L1 cache while every column
+	// group adds to them, so memory traffic is the columns alone; the sums
+	// run 8 rows at a time (AVX2, axpy_amd64.s) in the same order as the
+	// scalar loops, so the scores are exactly theirs.
+	type group struct {
+		n  int
+		ws [4]float32
+		cs [4][]float32
+	}
+	var groups []group
+	var g group
+	for d, w := range q {
+		if w == 0 || d >= len(m.cols) {
+			continue
+		}
+		g.ws[g.n], g.cs[g.n] = w, m.cols[d]
+		if g.n++; g.n == 4 {
+			groups = append(groups, g)
+			g = group{}
+		}
+	}
+	if g.n > 0 {
+		groups = append(groups, g)
+	}
+	for lo := 0; lo < len(scores); lo += scoreTile {
+		hi := min(lo+scoreTile, len(scores))
+		dst := scores[lo:hi]
+		for i := range groups {
+			g := &groups[i]
+			if g.n == 4 {
+				cs := [4][]float32{g.cs[0][lo:hi], g.cs[1][lo:hi], g.cs[2][lo:hi], g.cs[3][lo:hi]}
+				axpy4(dst, &g.ws, &cs)
+				continue
+			}
+			for j := range g.n {
+				axpy1(dst, g.ws[j], g.cs[j][lo:hi])
+			}
+		}
+	}
+	return scores
+}
+
+// quantisedFrom is the number of rows from which TopK prefilters with the
+// int8 columns (smaller matrices fit the caches: the exact pass is cheap).
+const quantisedFrom = 4096
+
+// quantisedTopK is TopK with an int8 prefilter: approximate scores from
+// the quantised columns (a quarter of the memory traffic of the exact
+// pass, which memory bandwidth bounded), a bound e on their error (the
+// query's |w| times each column's quantisation error, plus float32
+// rounding), then exact scores, computed like scores computes them, only
+// for the rows whose approximate score is within 2e of the k-th best.
+// No other row can rank: k rows score at least that k-th best − e, and
+// every other row less. The exact pass runs over those rows in row order,
+// so the result — ties included — is exactly TopK's.
+func (m *Matrix) quantisedTopK(q []float32, k int) []Hit {
+	type group struct {
+		n  int
+		ws [4]float32 // exact weights
+		qs [4]float32 // weights times the column scale
+		cs [4][]float32
+		c8 [4][]int8
+	}
+	var groups []group
+	var g group
+	var bound, mag float64
+	for d, w := range q {
+		if w == 0 || d >= len(m.cols) {
+			continue
+		}
+		g.ws[g.n], g.qs[g.n], g.cs[g.n], g.c8[g.n] = w, w*m.scale[d], m.cols[d], m.q8[d]
+		aw := math.Abs(float64(w))
+		bound += aw * float64(m.qerr[d])
+		mag += aw * (127*float64(m.scale[d]) + float64(m.qerr[d]))
+		if g.n++; g.n == 4 {
+			groups = append(groups, g)
+			g = group{}
+		}
+	}
+	if g.n > 0 {
+		groups = append(groups, g)
+	}
+	// float32 rounding of the approximate sums (each term and partial sum
+	// is within mag), generously
+	bound += mag * float64(4*(len(groups)+4)) * 0x1p-23
+	approx := make([]float32, m.Len())
+	for lo := 0; lo < len(approx); lo += scoreTile {
+		hi := min(lo+scoreTile, len(approx))
+		dst := approx[lo:hi]
+		for i := range groups {
+			g := &groups[i]
+			ws := g.qs
+			var cs [4][]int8
+			for j := range 4 {
+				if j < g.n {
+					cs[j] = g.c8[j][lo:hi]
+				} else {
+					ws[j], cs[j] = 0, g.c8[0][lo:hi] // padding: weight 0
+				}
+			}
+			axpy4I8(dst, &ws, &cs)
+		}
+	}
+	// the k-th best approximate score among the rows that may be positive
+	floor := float32(1e-6 - bound)
+	top := make(float32Heap, 0, k)
+	for i, a := range approx {
+		if a <= floor || m.dead[i] {
+			continue
+		}
+		if len(top) < k {
+			heap.Push(&top, a)
+		} else if a > top[0] {
+			top[0] = a
+			heap.Fix(&top, 0)
+		}
+	}
+	cut := floor
+	if len(top) == k {
+		cut = max(floor, float32(float64(top[0])-2*bound))
+	}
+	h := &minHeap{}
+	for i, a := range approx {
+		if a < cut || m.dead[i] {
+			continue
+		}
+		// exactly scores' sum for row i
+		var sc float32
+		for gi := range groups {
+			g := &groups[gi]
+			if g.n == 4 {
+				sc += float32(float32(float32(g.ws[0]*g.cs[0][i])+float32(g.ws[1]*g.cs[1][i]))+float32(g.ws[2]*g.cs[2][i])) + float32(g.ws[3]*g.cs[3][i])
+				continue
+			}
+			for j := range g.n {
+				sc += float32(g.ws[j] * g.cs[j][i])
+			}
+		}
+		s := float64(sc)
+		if s <= 1e-6 {
+			continue
+		}
+		if h.Len() < k {
+			heap.Push(h, Hit{m.ids[i], s})
+		} else if s > (*h)[0].Score {
+			(*h)[0] = Hit{m.ids[i], s}
+			heap.Fix(h, 0)
+		}
+	}
+	out := make([]Hit, h.Len())
+	for i := len(out) - 1; i >= 0; i-- {
+		x, _ := heap.Pop(h).(Hit)
+		out[i] = x
+	}
+	return out
+}
+
+type float32Heap []float32
+
+func (h float32Heap) Len() int           { return len(h) }
+func (h float32Heap) Less(i, j int) bool { return h[i] < h[j] }
+func (h float32Heap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *float32Heap) Push(x any)        { f, _ := x.(float32); *h = append(*h, f) }
+func (h *float32Heap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// scoreTile is how many rows' scores a pass over the column groups
+// updates (16 KiB of scores: they stay in the L1 data cache).
+const scoreTile = 4096
+
+// axpy4Go is dst[i] += ((w0*c0[i] + w1*c1[i]) + w2*c2[i]) + w3*c3[i]:
+// the reference for the AVX2 kernel (and what other CPUs run). The
+// explicit conversions keep the compiler from fusing multiply-adds, which
+// would round differently.
+func axpy4Go(dst []float32, w *[4]float32, c0, c1, c2, c3 []float32) {
+	w0, w1, w2, w3 := w[0], w[1], w[2], w[3]
+	c0, c1, c2, c3 = c0[:len(dst)], c1[:len(dst)], c2[:len(dst)], c3[:len(dst)]
+	for i := range dst {
+		s := float32(float32(float32(w0*c0[i])+float32(w1*c1[i]))+float32(w2*c2[i])) + float32(w3*c3[i])
+		dst[i] += s
+	}
+}
+
+// axpy1Go is dst[i] += w*c[i].
+func axpy1Go(dst []float32, w float32, c []float32) {
+	c = c[:len(dst)]
+	for i := range dst {
+		dst[i] += float32(w * c[i])
+	}
 }
 
 type minHeap []Hit
