@@ -132,7 +132,7 @@ func metadataProto(m vault.Metadata) *keyvaultv1.SecretMetadata {
 		CreatedAt:   ts(m.CreatedAt), LastChangedAt: ts(m.LastChangedAt), LastAccessedAt: ts(m.LastAccessedAt),
 		DeletedAt: ts(m.DeletedAt), RotationEnabled: m.RotationEnabled, LastRotatedAt: ts(m.LastRotatedAt),
 		NextRotationAt: ts(m.NextRotationAt), RotationStatus: keyvaultv1.RotationStatus(m.RotationStatus), //nolint:gosec // small enum
-		RotationStep: keyvaultv1.RotationStep(m.RotationStep), RotationError: m.RotationError, //nolint:gosec // small enum
+		RotationStep: m.RotationStep, RotationError: m.RotationError,
 	}
 	if m.RotationSchedule != "" {
 		out.RotationRules = &keyvaultv1.RotationRules{ScheduleExpression: m.RotationSchedule}

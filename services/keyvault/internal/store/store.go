@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
 
@@ -209,7 +211,7 @@ type Secret struct {
 	LastRotatedAt     time.Time
 	NextRotationAt    time.Time
 	RotationVersionID string
-	RotationStep      int
+	RotationStep      keyvaultv1.RotationStep
 	RotationError     string
 	RotationFailures  int
 	// Owner is the SPIFFE ID of the service that created the secret for

@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"syscall"
+
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 )
 
 // crashAt is the rotation step at which the process kills itself, read
@@ -25,7 +27,7 @@ func init() {
 
 // crashHook kills the process with SIGKILL at the configured step, so a
 // test can check that rotation resumes after a crash at exactly that point.
-func crashHook(step int) {
+func crashHook(step keyvaultv1.RotationStep) {
 	if crashAt != "" && crashAt == StepNames[step] {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {} // never continue past the crash point

@@ -8,22 +8,26 @@ import (
 	"math"
 	"time"
 
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/rotation"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/store"
 )
 
-// Rotation steps (persisted; values match the proto enum).
+// Rotation steps: the proto enum itself (persisted as its number), so the
+// stored step, the API's rotation_step and the state machine in runStep
+// cannot drift apart.
 const (
-	StepCreate = 1
-	StepSet    = 2
-	StepTest   = 3
-	StepFinish = 4
+	StepCreate = keyvaultv1.RotationStep_ROTATION_STEP_CREATE_SECRET
+	StepSet    = keyvaultv1.RotationStep_ROTATION_STEP_SET_SECRET
+	StepTest   = keyvaultv1.RotationStep_ROTATION_STEP_TEST_SECRET
+	StepFinish = keyvaultv1.RotationStep_ROTATION_STEP_FINISH_SECRET
 )
 
 // StepNames are the AWS step names, also used by the crash test hook.
-var StepNames = map[int]string{StepCreate: "createSecret", StepSet: "setSecret", StepTest: "testSecret", StepFinish: "finishSecret"}
+var StepNames = map[keyvaultv1.RotationStep]string{StepCreate: "createSecret", StepSet: "setSecret", StepTest: "testSecret", StepFinish: "finishSecret"}
 
 // RotateInput is a RotateSecret request.
 type RotateInput struct {
@@ -379,7 +383,7 @@ func (s *Service) scheduleNext(ctx context.Context, cur *store.Secret, now time.
 	cur.NextRotationAt = sch.Next(now)
 }
 
-func (s *Service) advance(ctx context.Context, sec store.Secret, next int) error {
+func (s *Service) advance(ctx context.Context, sec store.Secret, next keyvaultv1.RotationStep) error {
 	return s.o.Store.InTx(ctx, func(tx *store.Tx) error {
 		cur, err := tx.SecretByID(ctx, sec.TenantID, sec.ID)
 		if err != nil || cur.RotationVersionID != sec.RotationVersionID || cur.RotationStep != sec.RotationStep {
