@@ -67,10 +67,15 @@ func startHA(t *testing.T) *haStack {
 	require.NoError(t, err)
 	require.NoError(t, os.Chmod(dir, 0o711)) //nolint:gosec // G302: traversable, not listable
 	binDir := filepath.Join(dir, "bin")
+	start := time.Now()
 	build(t, root, binDir)
+	t.Logf("binaries built in %s", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
 
 	s := &haStack{dir: dir, output: &logtest.Buffer{}, exited: make(chan error, 1)}
-	s.cmd = exec.Command(filepath.Join(binDir, "rampart"), "dev", "--ha", //nolint:gosec // G204: our own binary
+	// --any-ports: a killed replica's port stays free until its restart;
+	// another stack starting meanwhile (other e2e tests) must not want it.
+	s.cmd = exec.Command(filepath.Join(binDir, "rampart"), "dev", "--ha", "--any-ports", //nolint:gosec // G204: our own binary
 		"--data-dir", filepath.Join(dir, "data"), "--bin-dir", binDir, "--http-addr", "127.0.0.1:0",
 		"--start-timeout", "120s")
 	s.cmd.Env = cleanEnv()
@@ -88,6 +93,7 @@ func startHA(t *testing.T) *haStack {
 		_ = os.RemoveAll(dir)
 	})
 	require.NoError(t, s.waitUp(filepath.Join(dir, "data", "dev.env")))
+	t.Logf("rampart dev --ha up in %s (PostgreSQL initialized, 12 services started one after the other)", time.Since(start).Round(time.Millisecond))
 	return s
 }
 

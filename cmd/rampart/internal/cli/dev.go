@@ -34,6 +34,7 @@ func newDevCmd() *cobra.Command {
 	cmd.Flags().IntVar(&cfg.LogMaxMB, "log-max-mb", 100, "rotate each service's log in <data-dir>/logs at this size")
 	cmd.Flags().IntVar(&cfg.LogBackups, "log-backups", 3, "rotated log files kept per service")
 	cmd.Flags().BoolVar(&cfg.HA, "ha", false, "PostgreSQL and Redis (initdb, postgres, redis-server from PATH) in the data dir, two replicas of every backend and two edges")
+	cmd.Flags().BoolVar(&cfg.AnyPorts, "any-ports", false, "bind every service port where the kernel chooses, not the well-known 7001…/9001… (for tests that restart replicas while other stacks start)")
 	cmd.Flags().DurationVar(&cfg.StartTimeout, "start-timeout", 60*time.Second, "how long each service may take to become healthy")
 	return cmd
 }

@@ -1,8 +1,10 @@
 package devstack
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -92,5 +94,24 @@ func TestHAToolsSayWhatToInstall(t *testing.T) {
 		require.ErrorContains(t, err, "apt-get install redis-server")
 	} else {
 		require.ErrorContains(t, err, "apt-get install postgresql")
+	}
+}
+
+// With AnyPorts no process asks for a well-known port.
+func TestAnyPortsAvoidsTheWellKnownPorts(t *testing.T) {
+	svcs := newServices(2)
+	defer closeSockets(svcs)
+	for _, sv := range svcs {
+		sv.anyPort = true
+	}
+	require.NoError(t, bindAddrs(svcs, "127.0.0.1:0"))
+	for _, sv := range svcs {
+		for _, a := range []string{sv.listenAddr, sv.adminAddr} {
+			_, port, err := net.SplitHostPort(a)
+			require.NoError(t, err)
+			p, err := strconv.Atoi(port)
+			require.NoError(t, err)
+			require.False(t, (p >= 7001 && p <= 7015) || (p >= 9001 && p <= 9016), "%s got well-known port %d", sv.name, p)
+		}
 	}
 }

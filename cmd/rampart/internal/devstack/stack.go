@@ -50,6 +50,11 @@ type Config struct {
 	// HA runs PostgreSQL, Redis, two replicas of every backend and two
 	// edges (ha.go), with a control API to kill and restart one replica.
 	HA bool
+	// AnyPorts binds every service port where the kernel chooses instead
+	// of the well-known dev ports (7001…, 9001…). A chaos test sets it: a
+	// killed replica's port is free until its restart binds it again, and
+	// another stack starting meanwhile prefers the well-known ones.
+	AnyPorts bool
 	// Out receives progress and the "try it" text.
 	Out io.Writer
 }
@@ -59,6 +64,7 @@ type service struct {
 	name       string // process name: svc, or svc-N with --ha
 	envName    string // AUTH, KEYVAULT, ...
 	replica    int    // 1-based; 0 without --ha
+	anyPort    bool   // Config.AnyPorts
 	grpcPort   int
 	adminPort  int
 	listenAddr string // the real address, for clients and dev.env
@@ -114,6 +120,19 @@ func newServices(replicas int) []*service {
 	return out
 }
 
+// stackServices returns the processes cfg asks for: two of each with HA.
+func stackServices(cfg Config) []*service {
+	replicas := 1
+	if cfg.HA {
+		replicas = 2
+	}
+	svcs := newServices(replicas)
+	for _, sv := range svcs {
+		sv.anyPort = cfg.AnyPorts
+	}
+	return svcs
+}
+
 // edges returns the edge processes, the first one being RAMPART_URL.
 func edges(svcs []*service) []*service {
 	var out []*service
@@ -151,11 +170,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	dataDir := cfg.DataDir
 
-	replicas := 1
-	if cfg.HA {
-		replicas = 2
-	}
-	svcs := newServices(replicas)
+	svcs := stackServices(cfg)
 	defer closeSockets(svcs)
 	if err := bindAddrs(svcs, cfg.HTTPAddr); err != nil {
 		return err
@@ -308,7 +323,7 @@ func bindAddrs(svcs []*service, httpAddr string) error {
 		var err error
 		switch {
 		case sv.grpcPort != 0:
-			sv.listenSock, err = bindPreferred(fmt.Sprintf("127.0.0.1:%d", sv.grpcPort))
+			sv.listenSock, err = bindPreferred(sv.preferred(sv.grpcPort))
 		case firstEdge:
 			firstEdge = false
 			if sv.listenSock, err = bindTCP(httpAddr); err != nil {
@@ -321,12 +336,20 @@ func bindAddrs(svcs []*service, httpAddr string) error {
 			return err
 		}
 		sv.listenAddr = sv.listenSock.Addr().String()
-		if sv.adminSock, err = bindPreferred(fmt.Sprintf("127.0.0.1:%d", sv.adminPort)); err != nil {
+		if sv.adminSock, err = bindPreferred(sv.preferred(sv.adminPort)); err != nil {
 			return err
 		}
 		sv.adminAddr = sv.adminSock.Addr().String()
 	}
 	return nil
+}
+
+// preferred is the loopback address on port, or on any port with anyPort.
+func (sv *service) preferred(port int) string {
+	if sv.anyPort {
+		port = 0
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port)
 }
 
 // nextPort is addr's port plus n on the same host ("host:0" stays 0).
