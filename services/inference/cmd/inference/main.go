@@ -5,6 +5,7 @@ package main
 
 import (
 	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/services/inference/internal/app"
 )
 
-func main() { backend.Main("inference", run) }
+func main() { backend.Main("inference", app.Run) }

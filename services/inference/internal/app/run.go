@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -11,22 +11,22 @@ import (
 	"github.com/rampart-platform/rampart/pkg/config"
 	"github.com/rampart-platform/rampart/pkg/serve"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
-	"github.com/rampart-platform/rampart/services/inference/internal/app"
 	infconfig "github.com/rampart-platform/rampart/services/inference/internal/config"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 )
 
-// run starts inference on pkg/backend's shared start-up path (config, logs,
+// Run starts inference on pkg/backend's shared start-up path (config, logs,
 // mTLS with hot reload, authz, principal verification with auth's keys,
-// `healthcheck` mode) and registers the service on its server.
-func run(ctx context.Context, args []string) error {
+// `healthcheck` and `migrate` modes) and registers the service built by
+// New on its server.
+func Run(ctx context.Context, args []string) error {
 	cfg := &infconfig.Config{Common: config.Defaults(infconfig.Service)}
 	spec := backend.Spec{
 		Name:          infconfig.Service,
 		DefaultPolicy: infconfig.DefaultAuthzPolicy(),
-		ServerOptions: []grpc.ServerOption{app.StreamWorkers()},
+		ServerOptions: []grpc.ServerOption{StreamWorkers()},
 		// EmbedForTenant: ingestion's background jobs carry no principal.
-		PrincipalExempt: app.PrincipalExempt(),
+		PrincipalExempt: PrincipalExempt(),
 		// Small live heap, ~15 KB allocated per chat completion (ADR 0038).
 		GCPercent: serve.RequestPathGCPercent,
 	}
@@ -38,7 +38,7 @@ func run(ctx context.Context, args []string) error {
 		return st.Close()
 	}
 	return backend.Run(ctx, spec, cfg, args, func(ctx context.Context, env *backend.Env) error {
-		_, err := app.New(ctx, app.Options{Config: cfg, TLS: env.TLS, Dialer: env.Dialer(), Logger: env.Log, Registry: env.Registry, Server: env.Server})
+		_, err := New(ctx, Options{Config: cfg, TLS: env.TLS, Dialer: env.Dialer(), Logger: env.Log, Registry: env.Registry, Server: env.Server})
 		return err
 	})
 }
