@@ -259,7 +259,7 @@ func startLoops(ctx context.Context, env *backend.Env, cfg config.Config, l loop
 // the error names the setting and shows the URL without its password.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
 	if cfg.DatabaseURL == "" {
-		return store.Open(ctx, cfg.DataDir)
+		return store.OpenOwned(ctx, cfg.DataDir)
 	}
 	pool := pstore.DefaultPoolOptions
 	pool.MaxOpen, pool.MaxIdle, pool.StatementTimeout = cfg.DBMaxConns, cfg.DBMaxConns, cfg.DBStatementTimeout

@@ -22,8 +22,8 @@ import (
 // (the writer has not been acknowledged before its bump).
 //
 // This is only sound when this process makes every write to the database:
-// SQLite, whose file one keyvault process owns. On PostgreSQL other
-// replicas write the same tables and the cache is off.
+// SQLite, whose file one keyvault process owns (OpenOwned enforces it).
+// On PostgreSQL other replicas write the same tables and the cache is off.
 type readCache struct {
 	gen atomic.Uint64
 	mu  sync.RWMutex

@@ -10,8 +10,9 @@ import (
 	"path/filepath"
 	"time"
 
-	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/gofrs/flock"
 
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
 
@@ -40,6 +41,9 @@ type Store struct {
 	// cache serves repeated reads of unchanged secrets on SQLite (nil on
 	// PostgreSQL, where other replicas write too); see readCache.
 	cache *readCache
+	// owner is the data dir's lock taken by OpenOwned (nil otherwise),
+	// released by Close.
+	owner *flock.Flock
 }
 
 func migrationsFor(d pstore.Dialect) (fs.FS, error) {
@@ -65,6 +69,31 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	db.SetMaxIdleConns(8)
 	return finish(ctx, db, pstore.SQLite)
 }
+
+// OpenOwned is Open for the serving process: it first takes an exclusive
+// lock on the data dir, so a second keyvault process on the same SQLite
+// file is refused at start (ErrInUse) instead of serving secret versions
+// its read cache no longer knows to be stale. The kernel drops the lock
+// when the process dies, so a crash never leaves the data dir locked.
+func OpenOwned(ctx context.Context, dataDir string) (*Store, error) {
+	l := flock.New(filepath.Join(dataDir, DBFile+".lock"))
+	ok, err := l.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("store: lock data dir: %w", err)
+	}
+	if !ok {
+		return nil, ErrInUse
+	}
+	st, err := Open(ctx, dataDir)
+	if err != nil {
+		return nil, errors.Join(err, l.Unlock())
+	}
+	st.owner = l
+	return st, nil
+}
+
+// ErrInUse means another keyvault process owns the data dir's SQLite file.
+var ErrInUse = errors.New("store: the data dir's SQLite database is in use by another keyvault process; SQLite serves one replica (set DATABASE_URL to PostgreSQL for several)")
 
 // OpenPostgres connects to the PostgreSQL database at url with a bounded
 // pool and statement timeouts, and migrates it. Several replicas may share
@@ -121,7 +150,11 @@ func (s *Store) Close() error {
 	if s.auditDB != s.db {
 		_ = s.auditDB.Close()
 	}
-	return s.db.Close()
+	err := s.db.Close()
+	if s.owner != nil {
+		err = errors.Join(err, s.owner.Unlock())
+	}
+	return err
 }
 
 // DB exposes the handle (tests).
