@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
 
 // StoredKEK is one version of a tenant's KEK as kept in the database,
@@ -158,6 +160,18 @@ func (l *Local) tenantKEK(ctx context.Context, tenant string, version int, creat
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	k, v, err := l.loadLocked(ctx, tenant, version, create)
+	if create && pstore.IsUniqueViolation(err) {
+		// Another replica created the tenant's first key version at the
+		// same moment (one store, several keyvaults): use theirs.
+		k, v, err = l.loadLocked(ctx, tenant, version, create)
+	}
+	return k, v, err
+}
+
+// loadLocked loads the tenant's KEK versions from the store (creating the
+// first when create and there is none) and caches them; l.mu is held.
+func (l *Local) loadLocked(ctx context.Context, tenant string, version int, create bool) ([]byte, int, error) {
 	stored, err := l.store.TenantKEKs(ctx, tenant)
 	if err != nil {
 		return nil, 0, fmt.Errorf("kms: load tenant key: %w", err)

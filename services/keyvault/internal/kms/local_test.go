@@ -240,3 +240,49 @@ func TestEnvelopeAAD(t *testing.T) {
 	}
 	require.NotEqual(t, kms.AAD("t1", "s1v", "1"), kms.AAD("t1", "s1", "v1"), "AAD parts are length-prefixed")
 }
+
+// staleFirstRead is replica B's view of the store when replica A creates
+// the tenant's first KEK between B's read and B's insert: the first read
+// runs A's creation, then answers what B had seen (no key yet).
+type staleFirstRead struct {
+	kms.KEKStore
+	once   bool
+	before func()
+}
+
+func (s *staleFirstRead) TenantKEKs(ctx context.Context, tenant string) ([]kms.StoredKEK, error) {
+	if !s.once {
+		s.once = true
+		s.before()
+		return nil, nil
+	}
+	return s.KEKStore.TenantKEKs(ctx, tenant)
+}
+
+// Two keyvault replicas creating a new tenant's first KEK at once: the
+// one whose insert loses uses the winner's key instead of failing the
+// request (seen as an HTTP 500 under the chaos test's load).
+func TestLocalFirstKEKRaceBetweenReplicas(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, st := openLocal(t, dir)
+	var fromA kms.DataKey
+	b, err := kms.OpenLocal(dir, &staleFirstRead{KEKStore: st, before: func() {
+		var err error
+		fromA, err = a.GenerateDataKey(ctx, "t-new", nil)
+		require.NoError(t, err)
+	}})
+	require.NoError(t, err)
+
+	fromB, err := b.GenerateDataKey(ctx, "t-new", nil)
+	require.NoError(t, err, "the losing replica uses the key the other one created")
+	require.Equal(t, fromA.KeyID, fromB.KeyID, "one KEK version")
+	for _, tt := range []struct {
+		p  *kms.Local
+		dk kms.DataKey
+	}{{a, fromB}, {b, fromA}} {
+		plain, _, err := tt.p.Decrypt(ctx, "t-new", tt.dk.Wrapped, nil)
+		require.NoError(t, err)
+		require.Equal(t, tt.dk.Plaintext, plain)
+	}
+}
