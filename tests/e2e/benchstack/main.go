@@ -266,49 +266,89 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 		return nil, err
 	}
 	defer func() { _ = os.RemoveAll(work) }()
-	bin := filepath.Join(work, "bin")
-	fmt.Fprintf(logw, "benchstack: building into %s\n", bin)
-	if err := build(root, bin); err != nil {
+	h := &harness{work: work, bin: filepath.Join(work, "bin")}
+	fmt.Fprintf(logw, "benchstack: building into %s\n", h.bin)
+	if err := build(root, h.bin); err != nil {
 		return nil, err
 	}
-	var procs []*proc
-	defer func() {
-		for i := len(procs) - 1; i >= 0; i-- {
-			procs[i].stop()
-		}
-	}()
-	launch := func(name, addrFile string, env []string, args ...string) (*proc, string, error) {
-		p, err := start(name, filepath.Join(bin, strings.Fields(name)[0]), env, args...)
-		if err != nil {
-			return nil, "", err
-		}
-		procs = append(procs, p)
-		addr, err := waitFile(addrFile, 30*time.Second)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w\n%s", name, err, p.out.String())
-		}
-		return p, addr, nil
-	}
-	_, upAddr, err := launch("fakeupstream", filepath.Join(work, "up.addr"), nil, "-addr-file", filepath.Join(work, "up.addr"))
-	if err != nil {
+	defer h.stop()
+	if err := h.startFloors(); err != nil {
 		return nil, err
 	}
-	proxy, pxAddr, err := launch("fakeupstream (proxy)", filepath.Join(work, "px.addr"), nil, "-proxy", "http://"+upAddr, "-addr-file", filepath.Join(work, "px.addr"))
-	if err != nil {
+	if err := h.startStack(); err != nil {
 		return nil, err
 	}
-	hf, hfAddr, err := launch("hopfloor", filepath.Join(work, "hf.addr"), nil, "-upstream", "http://"+upAddr, "-addr-file", filepath.Join(work, "hf.addr"))
-	if err != nil {
+	res := &result{Sizes: sz, StackPIDs: h.pids, Targets: []string{"direct", "proxy", "gateway", "rampart", "responses"}}
+	if err := h.benchChat(res, sz, logw); err != nil {
 		return nil, err
 	}
-	hfBack, err := childOf(hf.cmd.Process.Pid)
-	if err != nil {
+	if err := h.benchRest(res, sz, logw); err != nil {
 		return nil, err
 	}
+	res.RunSeconds = time.Since(t0).Seconds()
+	return res, nil
+}
 
-	// The stack, as `make run` starts it, with an openai upstream pointed at
-	// the fake and the edge's limits out of the way (1e9 per minute: the
-	// limiter still runs on every request).
+// harness is a run's processes: the fake upstream, the bare proxy, the
+// two-hop floor and `rampart dev`, stopped in reverse order.
+type harness struct {
+	work, bin string
+	procs     []*proc
+
+	upAddr, pxAddr, hfAddr string
+	proxy, hf              *proc
+	hfBack                 int // the floor's back process
+
+	dataDir, admin, base string
+	pids                 map[string]int
+	env                  map[string]string
+}
+
+func (h *harness) stop() {
+	for i := len(h.procs) - 1; i >= 0; i-- {
+		h.procs[i].stop()
+	}
+}
+
+// launch starts one of the built binaries and waits for the address it
+// writes to addrFile.
+func (h *harness) launch(name, addrFile string, env []string, args ...string) (*proc, string, error) {
+	p, err := start(name, filepath.Join(h.bin, strings.Fields(name)[0]), env, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	h.procs = append(h.procs, p)
+	addr, err := waitFile(addrFile, 30*time.Second)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w\n%s", name, err, p.out.String())
+	}
+	return p, addr, nil
+}
+
+// startFloors starts the fake upstream, the bare proxy in front of it and
+// the two-hop floor.
+func (h *harness) startFloors() error {
+	var err error
+	work := h.work
+	if _, h.upAddr, err = h.launch("fakeupstream", filepath.Join(work, "up.addr"), nil, "-addr-file", filepath.Join(work, "up.addr")); err != nil {
+		return err
+	}
+	if h.proxy, h.pxAddr, err = h.launch("fakeupstream (proxy)", filepath.Join(work, "px.addr"), nil, "-proxy", "http://"+h.upAddr, "-addr-file", filepath.Join(work, "px.addr")); err != nil {
+		return err
+	}
+	if h.hf, h.hfAddr, err = h.launch("hopfloor", filepath.Join(work, "hf.addr"), nil, "-upstream", "http://"+h.upAddr, "-addr-file", filepath.Join(work, "hf.addr")); err != nil {
+		return err
+	}
+	h.hfBack, err = childOf(h.hf.cmd.Process.Pid)
+	return err
+}
+
+// startStack starts the stack, as `make run` starts it, with an openai
+// upstream pointed at the fake and the edge's limits out of the way (1e9
+// per minute: the limiter still runs on every request), and reads its
+// pids, admin key and URL.
+func (h *harness) startStack() error {
+	upAddr, work, bin := h.upAddr, h.work, h.bin
 	models := map[string]any{
 		"upstreams": map[string]any{"fake": map[string]any{"type": "openai", "base_url": "http://" + upAddr + "/v1", "api_key_env": "BENCH_FAKE_UPSTREAM_KEY", "max_retries": -1}},
 		"models": []any{
@@ -322,24 +362,25 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 	mb, _ := json.Marshal(models)
 	modelsPath := filepath.Join(work, "models.json")
 	if err := os.WriteFile(modelsPath, mb, 0o600); err != nil {
-		return nil, err
+		return err
 	}
 	dataDir := filepath.Join(work, "data")
+	h.dataDir = dataDir
 	dev, err := start("rampart", filepath.Join(bin, "rampart"), []string{
 		"RAMPART_INFERENCE_MODELS=" + modelsPath, "BENCH_FAKE_UPSTREAM_KEY=sk-fake-upstream",
 		"RAMPART_EDGE_DEFAULT_KEY_RPM=1000000000", "RAMPART_EDGE_DEFAULT_TENANT_RPM=1000000000",
 	}, "dev", "--data-dir", dataDir, "--bin-dir", bin, "--http-addr", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	procs = append(procs, dev)
+	h.procs = append(h.procs, dev)
 	deadline := time.Now().Add(3 * time.Minute)
 	for !strings.Contains(dev.out.String(), "Rampart is up") {
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("stack not up after 3m:\n%s", dev.out.String())
+			return fmt.Errorf("stack not up after 3m:\n%s", dev.out.String())
 		}
 		if dev.cmd.ProcessState != nil {
-			return nil, fmt.Errorf("rampart dev exited:\n%s", dev.out.String())
+			return fmt.Errorf("rampart dev exited:\n%s", dev.out.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -349,20 +390,28 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 	}
 	for _, s := range []string{"edge", "inference", "auth", "keyvault"} {
 		if pids[s] == 0 {
-			return nil, fmt.Errorf("no pid for %s in rampart dev's output:\n%s", s, dev.out.String())
+			return fmt.Errorf("no pid for %s in rampart dev's output:\n%s", s, dev.out.String())
 		}
 	}
 	env, err := readEnv(filepath.Join(dataDir, "dev.env"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	admin := env["RAMPART_ADMIN_KEY"]
 	if admin == "" {
-		return nil, errors.New("dev.env has no RAMPART_ADMIN_KEY")
+		return errors.New("dev.env has no RAMPART_ADMIN_KEY")
 	}
 	base := env["RAMPART_URL"] // rampart dev bound port 0 itself: no race
 
-	res := &result{Sizes: sz, StackPIDs: pids, Targets: []string{"direct", "proxy", "gateway", "rampart", "responses"}}
+	h.pids, h.env, h.admin, h.base = pids, env, admin, base
+	return nil
+}
+
+// benchChat runs loadgen over the chat targets and charges the stack's
+// CPU to its processes.
+func (h *harness) benchChat(res *result, sz sizes, logw io.Writer) error {
+	pids, work, bin, upAddr, pxAddr, hfAddr, admin, base := h.pids, h.work, h.bin, h.upAddr, h.pxAddr, h.hfAddr, h.admin, h.base
+	proxy, hf, hfBack := h.proxy, h.hf, h.hfBack
 	// Chat: loadgen, as in the shared harness.
 	rp := []int{pids["edge"], pids["inference"], pids["auth"]}
 	before := map[string]int64{}
@@ -386,14 +435,14 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 	lg.Env = append(cleanEnv(), "RAMPART_ADMIN_KEY="+admin)
 	lg.Stdout, lg.Stderr = logw, logw
 	if err := lg.Run(); err != nil {
-		return nil, fmt.Errorf("loadgen: %w", err)
+		return fmt.Errorf("loadgen: %w", err)
 	}
 	lb, err := os.ReadFile(jsonPath)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := json.Unmarshal(lb, &res.Loadgen); err != nil {
-		return nil, err
+		return err
 	}
 	var total int64
 	delta := map[string]int64{}
@@ -408,21 +457,28 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 		}
 	}
 
+	return nil
+}
+
+// benchRest measures secret reads, streaming, the idle stack and memory.
+func (h *harness) benchRest(res *result, sz sizes, logw io.Writer) error {
+	var err error
+	pids, env, dataDir, admin, base, upAddr := h.pids, h.env, h.dataDir, h.admin, h.base, h.upAddr
 	// Secrets: REST through the edge next to a bare net/http floor.
 	res.Secrets, err = benchSecrets(base, admin, "http://"+upAddr+"/secret", sz, pids)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Secrets over gRPC, keyvault directly (as the edge calls it).
 	res.GRPCSecret, res.GRPCRPS, res.GRPCCPU, err = benchGRPCSecrets(context.Background(), env, pkiDirOf(dataDir), admin, benchSecretName, sz, pids)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Streaming chat: time to first byte, direct vs through the stack.
 	fmt.Fprintf(logw, "benchstack: streaming time to first byte (%d requests per target)\n", sz.Requests)
 	res.Stream, err = benchStreaming(base, admin, "http://"+upAddr, sz)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	fmt.Fprintf(logw, "benchstack: idle stack for %d s\n", sz.Idle)
 	res.Idle = measureIdle(pids, sz.Idle)
@@ -430,13 +486,12 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 	for _, s := range []string{"edge", "inference", "auth", "keyvault"} {
 		res.RSS[s] = rssMB(pids[s])
 	}
-	res.RSS["hopfloor"] = rssMB(hf.cmd.Process.Pid) + rssMB(hfBack)
-	res.RSS["proxy"] = rssMB(proxy.cmd.Process.Pid)
+	res.RSS["hopfloor"] = rssMB(h.hf.cmd.Process.Pid) + rssMB(h.hfBack)
+	res.RSS["proxy"] = rssMB(h.proxy.cmd.Process.Pid)
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		res.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
 	}
-	res.RunSeconds = time.Since(t0).Seconds()
-	return res, nil
+	return nil
 }
 
 func readEnv(path string) (map[string]string, error) {

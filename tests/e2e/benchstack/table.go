@@ -31,16 +31,26 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.2f×", a/b)
 }
 
-// markdown renders the run as the table docs/performance.md shows.
+// markdown renders the run as the tables docs/performance.md shows.
 func (r *result) markdown() string {
 	var b strings.Builder
-	seq := r.Loadgen.Sequential
-	d := seq["direct"]
 	fmt.Fprintf(&b, "Sizes: %d sequential requests per target (warm-up %d), closed loop %d s × %d rounds per level; load average at the end: %s; run took %.0f s.\n\n",
 		r.Sizes.Requests, r.Sizes.Warmup, r.Sizes.Seconds, r.Sizes.Rounds, r.LoadAvg, r.RunSeconds)
+	r.chatTable(&b)
+	r.secretsTable(&b)
+	r.streamTable(&b)
+	r.idleTable(&b)
+	return b.String()
+}
+
+// chatTable is the chat completions table: latency, throughput, CPU and
+// errors per target, and the processes' RSS.
+func (r *result) chatTable(b *strings.Builder) {
+	seq := r.Loadgen.Sequential
+	d := seq["direct"]
 	b.WriteString("| chat completions, same run | direct | bare proxy hop | two-hop floor (hopfloor) | Rampart (`rampart dev`) | Rampart / floor | Rampart `/v1/responses` (same prompt) |\n|---|---|---|---|---|---|---|\n")
 	row := func(label string, f func(t string) (float64, string)) {
-		fmt.Fprintf(&b, "| %s |", label)
+		fmt.Fprintf(b, "| %s |", label)
 		var floor, rp float64
 		for _, t := range []string{"direct", "proxy", "gateway", "rampart"} {
 			v, s := f(t)
@@ -50,10 +60,10 @@ func (r *result) markdown() string {
 			if t == "rampart" {
 				rp = v
 			}
-			fmt.Fprintf(&b, " %s |", s)
+			fmt.Fprintf(b, " %s |", s)
 		}
 		_, resp := f("responses")
-		fmt.Fprintf(&b, " %s | %s |\n", ratio(rp, floor), resp)
+		fmt.Fprintf(b, " %s | %s |\n", ratio(rp, floor), resp)
 	}
 	row("sequential p50 / p99 (µs)", func(t string) (float64, string) {
 		s := seq[t]
@@ -83,19 +93,7 @@ func (r *result) markdown() string {
 			return v, fmt.Sprintf("%.0f (%.0f %%)", v, 100*v/max(direct, 1))
 		})
 	}
-	for _, c := range []int{16, 64} {
-		row(fmt.Sprintf("CPU per request under load c=%d (µs)", c), func(t string) (float64, string) {
-			if t == "direct" {
-				return 0, "–"
-			}
-			_, v, _, _ := r.loadMean(t, c)
-			s := fmt.Sprintf("%.0f", v)
-			if t == "rampart" {
-				s += fmt.Sprintf(" (edge %.0f + inference %.0f + auth %.0f)", v*r.Breakdown["edge"], v*r.Breakdown["inference"], v*r.Breakdown["auth"])
-			}
-			return v, s
-		})
-	}
+	r.cpuRows(row)
 	row("CPU per request, sequential (µs)", func(t string) (float64, string) {
 		v, ok := r.Loadgen.SequentialCPU[t]
 		if !ok {
@@ -111,10 +109,33 @@ func (r *result) markdown() string {
 		}
 		return float64(e), fmt.Sprintf("%d", e)
 	})
-	fmt.Fprintf(&b, "| RSS after the run (MB) | – | %.0f | %.0f (front + back) | edge %.0f, inference %.0f, auth %.0f | – | – |\n\n",
+	fmt.Fprintf(b, "| RSS after the run (MB) | – | %.0f | %.0f (front + back) | edge %.0f, inference %.0f, auth %.0f | – | – |\n\n",
 		r.RSS["proxy"], r.RSS["hopfloor"], r.RSS["edge"], r.RSS["inference"], r.RSS["auth"])
 	b.WriteString("Added = the target's percentile minus the direct call's from the same interleaved run. Rampart's CPU split is each process's share of the stack's CPU over the whole chat run. The `/v1/responses` column sends the same prompt on the Responses API (translated to the same upstream chat call, so its direct baseline is the chat request) in the same interleaved run.\n\n")
 
+}
+
+// cpuRows are the chat table's CPU-per-request rows under load, with
+// Rampart's split between its processes.
+func (r *result) cpuRows(row func(string, func(t string) (float64, string))) {
+	for _, c := range []int{16, 64} {
+		row(fmt.Sprintf("CPU per request under load c=%d (µs)", c), func(t string) (float64, string) {
+			if t == "direct" {
+				return 0, "–"
+			}
+			_, v, _, _ := r.loadMean(t, c)
+			s := fmt.Sprintf("%.0f", v)
+			if t == "rampart" {
+				s += fmt.Sprintf(" (edge %.0f + inference %.0f + auth %.0f)", v*r.Breakdown["edge"], v*r.Breakdown["inference"], v*r.Breakdown["auth"])
+			}
+			return v, s
+		})
+	}
+}
+
+// secretsTable is the secret reads table: REST through the edge next to
+// the HTTP floor, and gRPC to keyvault directly.
+func (r *result) secretsTable(b *strings.Builder) {
 	b.WriteString("| secrets, same run | sequential p50 / p99 (µs) | c=16 (req/s) | CPU per request under load (µs, edge+auth+keyvault) | errors | vs HTTP floor (p50, c=16) |\n|---|---|---|---|---|---|\n")
 	var floor secretRow
 	for i, s := range r.Secrets {
@@ -134,28 +155,37 @@ func (r *result) markdown() string {
 				vs += fmt.Sprintf(", %.0f %%", 100*s.RPS16/max(floor.RPS16, 1))
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %.0f / %.0f (n=%d) | %s | %s | %d | %s |\n", s.Name, s.Sequential.P50, s.Sequential.P99, s.Sequential.N, rps, cpu, s.Errors, vs)
+		fmt.Fprintf(b, "| %s | %.0f / %.0f (n=%d) | %s | %s | %d | %s |\n", s.Name, s.Sequential.P50, s.Sequential.P99, s.Sequential.N, rps, cpu, s.Errors, vs)
 	}
 	g := r.GRPCSecret
-	fmt.Fprintf(&b, "| %s | %.0f / %.0f (n=%d) | %.0f (c=64: %.0f) | %.0f (keyvault only; c=64: %.0f) | %d | %s |\n",
+	fmt.Fprintf(b, "| %s | %.0f / %.0f (n=%d) | %.0f (c=64: %.0f) | %.0f (keyvault only; c=64: %.0f) | %d | %s |\n",
 		g.Name, g.Sequential.P50, g.Sequential.P99, g.Sequential.N, r.GRPCRPS[16], r.GRPCRPS[64], g.CPUUsPerReq, r.GRPCCPU[64], g.Errors,
 		ratio(g.Sequential.P50, floor.Sequential.P50))
-	fmt.Fprintf(&b, "\nRSS after the run: keyvault %.0f MB.\n\n", r.RSS["keyvault"])
+	fmt.Fprintf(b, "\nRSS after the run: keyvault %.0f MB.\n\n", r.RSS["keyvault"])
 
+}
+
+// streamTable is the streaming time-to-first-byte table.
+func (r *result) streamTable(b *strings.Builder) {
+	seq := r.Loadgen.Sequential
+	d := seq["direct"]
 	st := r.Stream
 	added := st.Rampart.P50 - st.Direct.P50
 	nonStream := seq["rampart"].P50Us - d.P50Us
 	b.WriteString("| streaming chat, same run (sequential, interleaved) | direct | Rampart (`rampart dev`) | added | non-streaming added p50 (above) |\n|---|---|---|---|---|\n")
-	fmt.Fprintf(&b, "| time to first byte p50 / p99 (µs) | %.0f / %.0f (n=%d) | %.0f / %.0f (n=%d) | +%.0f / +%.0f | +%.0f (%s) |\n\n",
+	fmt.Fprintf(b, "| time to first byte p50 / p99 (µs) | %.0f / %.0f (n=%d) | %.0f / %.0f (n=%d) | +%.0f / +%.0f | +%.0f (%s) |\n\n",
 		st.Direct.P50, st.Direct.P99, st.Direct.N, st.Rampart.P50, st.Rampart.P99, st.Rampart.N,
 		added, st.Rampart.P99-st.Direct.P99, nonStream, ratio(added, nonStream))
 
-	fmt.Fprintf(&b, "| idle stack (%d s after the run, nothing sent) | CPU (%% of one core) | RSS (MB) | of which anonymous (MB; the rest is the mapped binary) |\n|---|---|---|---|\n", r.Idle.Seconds)
+}
+
+// idleTable is the idle stack's CPU and memory.
+func (r *result) idleTable(b *strings.Builder) {
+	fmt.Fprintf(b, "| idle stack (%d s after the run, nothing sent) | CPU (%% of one core) | RSS (MB) | of which anonymous (MB; the rest is the mapped binary) |\n|---|---|---|---|\n", r.Idle.Seconds)
 	var total float64
 	for _, s := range []string{"auth", "keyvault", "inference", "ingestion", "slackadapter", "edge"} {
 		total += r.Idle.CPUPercent[s]
-		fmt.Fprintf(&b, "| %s | %.1f | %.0f | %.0f |\n", s, r.Idle.CPUPercent[s], r.Idle.RSS[s], r.Idle.Anon[s])
+		fmt.Fprintf(b, "| %s | %.1f | %.0f | %.0f |\n", s, r.Idle.CPUPercent[s], r.Idle.RSS[s], r.Idle.Anon[s])
 	}
-	fmt.Fprintf(&b, "| whole stack | %.1f | – | – |\n", total)
-	return b.String()
+	fmt.Fprintf(b, "| whole stack | %.1f | – | – |\n", total)
 }

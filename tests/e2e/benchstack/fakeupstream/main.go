@@ -58,41 +58,28 @@ func main() {
 		rp.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 90 * time.Second}
 		handler = rp
 	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *addrFile != "" {
+		if err := os.WriteFile(*addrFile, []byte(ln.Addr().String()), 0o600); err != nil {
+			log.Fatal(err)
+		}
+	}
+	log.Printf("fakeupstream listening on %s", ln.Addr())
+	if handler == nil {
+		handler = fakeMux()
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	log.Fatal(srv.Serve(ln))
+}
+
+// fakeMux serves the fake OpenAI upstream's routes and the secret-read
+// floor.
+func fakeMux() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			http.Error(w, `{"error":{"message":"read error","type":"invalid_request_error"}}`, http.StatusBadRequest)
-			return
-		}
-		var req chatReq
-		if err := json.Unmarshal(body, &req); err != nil || req.Model == "" {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = io.WriteString(w, `{"error":{"message":"invalid JSON body or missing model","type":"invalid_request_error"}}`)
-			return
-		}
-		if req.Stream {
-			streamChat(w, req.Model)
-			return
-		}
-		resp := map[string]any{
-			"id":                 "chatcmpl-fake-0001",
-			"object":             "chat.completion",
-			"created":            time.Now().Unix(),
-			"model":              req.Model,
-			"system_fingerprint": "fp_fake",
-			"choices": []any{map[string]any{
-				"index":         0,
-				"message":       map[string]any{"role": "assistant", "content": "Hello! This is a fixed reply from the fake upstream."},
-				"logprobs":      nil,
-				"finish_reason": "stop",
-			}},
-			"usage": map[string]any{"prompt_tokens": 12, "completion_tokens": 11, "total_tokens": 23},
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(resp)
-	})
+	mux.HandleFunc("POST /v1/chat/completions", chat)
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1700000000,"owned_by":"fake"}]}`)
@@ -111,22 +98,43 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{}`)
 	})
+	return mux
+}
 
-	ln, err := net.Listen("tcp", *listen)
+// chat answers a chat completion with a fixed reply (stream or JSON).
+func chat(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		log.Fatal(err)
+		http.Error(w, `{"error":{"message":"read error","type":"invalid_request_error"}}`, http.StatusBadRequest)
+		return
 	}
-	if *addrFile != "" {
-		if err := os.WriteFile(*addrFile, []byte(ln.Addr().String()), 0o600); err != nil {
-			log.Fatal(err)
-		}
+	var req chatReq
+	if err := json.Unmarshal(body, &req); err != nil || req.Model == "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":{"message":"invalid JSON body or missing model","type":"invalid_request_error"}}`)
+		return
 	}
-	log.Printf("fakeupstream listening on %s", ln.Addr())
-	if handler == nil {
-		handler = mux
+	if req.Stream {
+		streamChat(w, req.Model)
+		return
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-	log.Fatal(srv.Serve(ln))
+	resp := map[string]any{
+		"id":                 "chatcmpl-fake-0001",
+		"object":             "chat.completion",
+		"created":            time.Now().Unix(),
+		"model":              req.Model,
+		"system_fingerprint": "fp_fake",
+		"choices": []any{map[string]any{
+			"index":         0,
+			"message":       map[string]any{"role": "assistant", "content": "Hello! This is a fixed reply from the fake upstream."},
+			"logprobs":      nil,
+			"finish_reason": "stop",
+		}},
+		"usage": map[string]any{"prompt_tokens": 12, "completion_tokens": 11, "total_tokens": 23},
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
 }
 
 // streamChat answers stream:true like OpenAI's Server-Sent Events: a role

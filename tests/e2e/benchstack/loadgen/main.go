@@ -215,19 +215,7 @@ func main() {
 	if *directURL == "" || (*gwURL == "" && *rpURL == "") {
 		log.Fatal("-direct and one of -gateway/-rampart are required")
 	}
-	var levels []int
-	maxC := 1
-	for _, s := range strings.Split(*concs, ",") {
-		if s == "none" {
-			continue
-		}
-		c, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || c < 1 || c > 1024 {
-			log.Fatalf("bad concurrency %q", s)
-		}
-		levels = append(levels, c)
-		maxC = max(maxC, c)
-	}
+	levels, maxC := parseLevels(*concs)
 	targets := []*target{newTarget("direct", *directURL, *directModel, maxC)}
 	if *proxyURL != "" {
 		targets = append(targets, newTarget("proxy", *proxyURL, *directModel, maxC))
@@ -251,6 +239,54 @@ func main() {
 			targets = append(targets, rr)
 		}
 	}
+	chargeCPU(targets, cpuFlags)
+	// Warm-up: opens connections and fills pools on every hop.
+	warmUp(targets, *warm)
+	seqStats, pairedMed, seqCPU := sequential(targets, *n)
+	loads := closedLoop(targets, levels, *dur, *rounds, *maxReq)
+	for _, t := range targets[1:] {
+		total := 0
+		for _, l := range loads {
+			if l.Target == t.name {
+				total += l.Requests + int(l.Errors)
+			}
+		}
+		fmt.Printf("requests sent to %s in total: %d\n", t.name, total+*warm+*n)
+	}
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(map[string]any{
+			"sequential":                seqStats,
+			"paired_median_diff_us":     pairedMed,
+			"sequential_cpu_us_per_req": seqCPU,
+			"load":                      loads,
+		}, "", "  ")
+		if err := os.WriteFile(*jsonOut, b, 0o600); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+// parseLevels reads -conc: the concurrency levels ("none": no load phase)
+// and the highest one.
+func parseLevels(concs string) (levels []int, maxC int) {
+	maxC = 1
+	for _, s := range strings.Split(concs, ",") {
+		if s == "none" {
+			continue
+		}
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 || c > 1024 {
+			log.Fatalf("bad concurrency %q", s)
+		}
+		levels = append(levels, c)
+		maxC = max(maxC, c)
+	}
+	return levels, maxC
+}
+
+// chargeCPU reads the -cpu flags: the processes whose CPU each target is
+// charged.
+func chargeCPU(targets []*target, cpuFlags multiFlag) {
 	for _, cf := range cpuFlags {
 		name, list, ok := strings.Cut(cf, "=")
 		if !ok {
@@ -268,13 +304,18 @@ func main() {
 			}
 		}
 	}
-	rotated := func(k int) []*target {
-		k %= len(targets)
-		return append(append([]*target{}, targets[k:]...), targets[:k]...)
-	}
+}
 
-	// Warm-up: opens connections and fills pools on every hop.
-	for i := 0; i < *warm; i++ {
+// rotated is targets starting at the k-th: the order changes every step so
+// no target always goes first.
+func rotated(targets []*target, k int) []*target {
+	k %= len(targets)
+	return append(append([]*target{}, targets[k:]...), targets[:k]...)
+}
+
+// warmUp opens connections and fills pools on every hop.
+func warmUp(targets []*target, warm int) {
+	for i := 0; i < warm; i++ {
 		for _, t := range targets {
 			if _, err := t.do(); err != nil {
 				log.Fatalf("warm-up %s: %v", t.name, err)
@@ -282,6 +323,11 @@ func main() {
 		}
 	}
 
+}
+
+// sequential is phase 1: n requests per target, interleaved, with the
+// latency each adds over the direct call in the same step.
+func sequential(targets []*target, n int) (seqStats map[string]stats, pairedMed, seqCPU map[string]float64) {
 	// Phase 1: sequential, interleaved.
 	seq := map[string][]time.Duration{}
 	seqErr := map[string]int64{}
@@ -290,9 +336,9 @@ func main() {
 	for _, t := range targets {
 		seqCPU0[t.name] = cpuTicks(t.cpu)
 	}
-	for i := 0; i < *n; i++ {
+	for i := 0; i < n; i++ {
 		got := map[string]time.Duration{}
-		for _, t := range rotated(i) {
+		for _, t := range rotated(targets, i) {
 			d, err := t.do()
 			if err != nil {
 				seqErr[t.name]++
@@ -309,15 +355,15 @@ func main() {
 			}
 		}
 	}
-	seqCPU := map[string]float64{}
+	seqCPU = map[string]float64{}
 	for _, t := range targets {
 		if len(t.cpu) > 0 {
-			seqCPU[t.name] = cpuUsPerReq(cpuTicks(t.cpu)-seqCPU0[t.name], *n)
+			seqCPU[t.name] = cpuUsPerReq(cpuTicks(t.cpu)-seqCPU0[t.name], n)
 		}
 	}
-	seqStats := map[string]stats{}
-	pairedMed := map[string]float64{}
-	fmt.Printf("== sequential (n=%d per target, interleaved), microseconds\n", *n)
+	seqStats = map[string]stats{}
+	pairedMed = map[string]float64{}
+	fmt.Printf("== sequential (n=%d per target, interleaved), microseconds\n", n)
 	fmt.Printf("%-8s %8s %8s %8s %8s %8s %6s\n", "target", "mean", "p50", "p90", "p99", "max", "errors")
 	for _, t := range targets {
 		st := summarize(seq[t.name], seqErr[t.name])
@@ -340,14 +386,20 @@ func main() {
 			t.name, st.P50Us-sd.P50Us, st.P99Us-sd.P99Us, st.MeanUs-sd.MeanUs, pairedMed[t.name])
 	}
 
+	return seqStats, pairedMed, seqCPU
+}
+
+// closedLoop is phase 2: each concurrency level for dur, rounds times, the
+// target order rotating every round, then the summary.
+func closedLoop(targets []*target, levels []int, dur time.Duration, rounds int, maxReq int64) []loadResult {
 	// Phase 2: closed-loop throughput.
 	var loads []loadResult
-	fmt.Printf("\n== closed-loop load, %s per phase, %d rounds\n", *dur, *rounds)
+	fmt.Printf("\n== closed-loop load, %s per phase, %d rounds\n", dur, rounds)
 	fmt.Printf("%-8s %5s %5s %9s %9s %9s %9s %6s %8s\n", "target", "conc", "round", "req/s", "p50 us", "p99 us", "requests", "errors", "cpu/req")
 	for _, c := range levels {
-		for r := 0; r < *rounds; r++ {
-			for _, t := range rotated(r) {
-				lr := runLoad(t, c, *dur, *maxReq)
+		for r := 0; r < rounds; r++ {
+			for _, t := range rotated(targets, r) {
+				lr := runLoad(t, c, dur, maxReq)
 				lr.Round = r + 1
 				loads = append(loads, lr)
 				fmt.Printf("%-8s %5d %5d %9.0f %9.1f %9.1f %9d %6d %8.0f\n", lr.Target, c, lr.Round, lr.RPS, lr.Latency.P50Us, lr.Latency.P99Us, lr.Requests, lr.Errors, lr.CPUUsPerReq)
@@ -379,24 +431,5 @@ func main() {
 		}
 		fmt.Println(line)
 	}
-	for _, t := range targets[1:] {
-		total := 0
-		for _, l := range loads {
-			if l.Target == t.name {
-				total += l.Requests + int(l.Errors)
-			}
-		}
-		fmt.Printf("requests sent to %s in total: %d\n", t.name, total+*warm+*n)
-	}
-	if *jsonOut != "" {
-		b, _ := json.MarshalIndent(map[string]any{
-			"sequential":                seqStats,
-			"paired_median_diff_us":     pairedMed,
-			"sequential_cpu_us_per_req": seqCPU,
-			"load":                      loads,
-		}, "", "  ")
-		if err := os.WriteFile(*jsonOut, b, 0o600); err != nil {
-			log.Fatal(err)
-		}
-	}
+	return loads
 }
