@@ -69,7 +69,7 @@ func TestCrawlThroughStack(t *testing.T) {
 	require.NoError(t, err, out)
 	out, err = rampart("doc", "crawl", site.URL+"/", "-c", "wiki", "--depth", "1", "--max-pages", "10", "--wait")
 	require.NoError(t, err, out)
-	require.Contains(t, out, "crawl [####################] 3/10 pages, 0 documents pending, 0 failed succeeded")
+	require.Contains(t, out, "crawl [####################] 100% 3/10 pages, 0 documents pending, 0 failed succeeded")
 	require.Contains(t, out, "3 pages fetched, 0 failed, 1 disallowed by robots.txt")
 	require.Zero(t, private.Load(), "robots.txt is honoured")
 

@@ -384,7 +384,7 @@ func TestRAGCLI(t *testing.T) {
 	require.Contains(t, out, "stdin [####################]")
 	require.Contains(t, out, "succeeded")
 
-	require.Contains(t, rampart("", "search", "-c", "e2e-cli", "where", "is", "the", "toner"), "[1] stdin")
+	require.Contains(t, rampart("", "search", "-c", "e2e-cli", "where", "is", "the", "toner"), "[1] upload", "stdin is an unnamed upload (it never replaces another document)")
 
 	out = rampart("", "chat", "-c", "e2e-cli", "How often do VPN certificates rotate?")
 	require.Contains(t, out, "VPN certificates rotate every 45 days.")
@@ -396,7 +396,7 @@ func TestRAGCLI(t *testing.T) {
 	out = rampart("Where are the printers?\nAnd the toner?\n", "chat", "--assistant", "kb-cli")
 	require.Contains(t, out, "Printers are on the third floor.")
 	require.Contains(t, out, "Toner is in the supply room.")
-	require.Contains(t, out, "[1] stdin")
+	require.Contains(t, out, "[1] upload")
 	rampart("", "assistant", "delete", "kb-cli")
 	require.NotContains(t, rampart("", "assistant", "list"), "kb-cli")
 	rampart("", "collection", "delete", "e2e-cli")
