@@ -596,71 +596,9 @@ const quantisedFrom = 4096
 // every other row less. The exact pass runs over those rows in row order,
 // so the result — ties included — is exactly TopK's.
 func (m *Matrix) quantisedTopK(q []float32, k int) []Hit {
-	type group struct {
-		n  int
-		ws [4]float32 // exact weights
-		qs [4]float32 // weights times the column scale
-		cs [4][]float32
-		c8 [4][]int8
-	}
-	var groups []group
-	var g group
-	var bound, mag float64
-	for d, w := range q {
-		if w == 0 || d >= len(m.cols) {
-			continue
-		}
-		g.ws[g.n], g.qs[g.n], g.cs[g.n], g.c8[g.n] = w, w*m.scale[d], m.cols[d], m.q8[d]
-		aw := math.Abs(float64(w))
-		bound += aw * float64(m.qerr[d])
-		mag += aw * (127*float64(m.scale[d]) + float64(m.qerr[d]))
-		if g.n++; g.n == 4 {
-			groups = append(groups, g)
-			g = group{}
-		}
-	}
-	if g.n > 0 {
-		groups = append(groups, g)
-	}
-	// float32 rounding of the approximate sums (each term and partial sum
-	// is within mag), generously
-	bound += mag * float64(4*(len(groups)+4)) * 0x1p-23
-	approx := make([]float32, m.Len())
-	for lo := 0; lo < len(approx); lo += scoreTile {
-		hi := min(lo+scoreTile, len(approx))
-		dst := approx[lo:hi]
-		for i := range groups {
-			g := &groups[i]
-			ws := g.qs
-			var cs [4][]int8
-			for j := range 4 {
-				if j < g.n {
-					cs[j] = g.c8[j][lo:hi]
-				} else {
-					ws[j], cs[j] = 0, g.c8[0][lo:hi] // padding: weight 0
-				}
-			}
-			axpy4I8(dst, &ws, &cs)
-		}
-	}
-	// the k-th best approximate score among the rows that may be positive
-	floor := float32(1e-6 - bound)
-	top := make(float32Heap, 0, k)
-	for i, a := range approx {
-		if a <= floor || m.dead[i] {
-			continue
-		}
-		if len(top) < k {
-			heap.Push(&top, a)
-		} else if a > top[0] {
-			top[0] = a
-			heap.Fix(&top, 0)
-		}
-	}
-	cut := floor
-	if len(top) == k {
-		cut = max(floor, float32(float64(top[0])-2*bound))
-	}
+	groups, bound := m.quantGroups(q)
+	approx := m.approxScores(groups)
+	cut := m.approxCut(approx, bound, k)
 	h := &minHeap{}
 	for i, a := range approx {
 		if a < cut || m.dead[i] {
@@ -695,6 +633,93 @@ func (m *Matrix) quantisedTopK(q []float32, k int) []Hit {
 		out[i] = x
 	}
 	return out
+}
+
+// quantGroup is up to four of the query's non-zero dimensions, scored
+// together (axpy4I8 for the approximate pass, four terms per row for the
+// exact one).
+type quantGroup struct {
+	n  int
+	ws [4]float32 // exact weights
+	qs [4]float32 // weights times the column scale
+	cs [4][]float32
+	c8 [4][]int8
+}
+
+// quantGroups groups q's non-zero dimensions by four and returns the bound
+// on the approximate scores' error: each column's quantisation error times
+// |w|, plus the float32 rounding of the sums.
+func (m *Matrix) quantGroups(q []float32) ([]quantGroup, float64) {
+	var groups []quantGroup
+	var g quantGroup
+	var bound, mag float64
+	for d, w := range q {
+		if w == 0 || d >= len(m.cols) {
+			continue
+		}
+		g.ws[g.n], g.qs[g.n], g.cs[g.n], g.c8[g.n] = w, w*m.scale[d], m.cols[d], m.q8[d]
+		aw := math.Abs(float64(w))
+		bound += aw * float64(m.qerr[d])
+		mag += aw * (127*float64(m.scale[d]) + float64(m.qerr[d]))
+		if g.n++; g.n == 4 {
+			groups = append(groups, g)
+			g = quantGroup{}
+		}
+	}
+	if g.n > 0 {
+		groups = append(groups, g)
+	}
+	// float32 rounding of the approximate sums (each term and partial sum
+	// is within mag), generously
+	bound += mag * float64(4*(len(groups)+4)) * 0x1p-23
+	return groups, bound
+}
+
+// approxScores are every row's approximate score from the int8 columns,
+// tile by tile.
+func (m *Matrix) approxScores(groups []quantGroup) []float32 {
+	approx := make([]float32, m.Len())
+	for lo := 0; lo < len(approx); lo += scoreTile {
+		hi := min(lo+scoreTile, len(approx))
+		dst := approx[lo:hi]
+		for i := range groups {
+			g := &groups[i]
+			ws := g.qs
+			var cs [4][]int8
+			for j := range 4 {
+				if j < g.n {
+					cs[j] = g.c8[j][lo:hi]
+				} else {
+					ws[j], cs[j] = 0, g.c8[0][lo:hi] // padding: weight 0
+				}
+			}
+			axpy4I8(dst, &ws, &cs)
+		}
+	}
+	return approx
+}
+
+// approxCut is the approximate score below which no row can rank: the
+// k-th best approximate score among the rows that may be positive, less
+// twice the error bound.
+func (m *Matrix) approxCut(approx []float32, bound float64, k int) float32 {
+	floor := float32(1e-6 - bound)
+	top := make(float32Heap, 0, k)
+	for i, a := range approx {
+		if a <= floor || m.dead[i] {
+			continue
+		}
+		if len(top) < k {
+			heap.Push(&top, a)
+		} else if a > top[0] {
+			top[0] = a
+			heap.Fix(&top, 0)
+		}
+	}
+	if len(top) == k {
+		return max(floor, float32(float64(top[0])-2*bound))
+	}
+	return floor
 }
 
 type float32Heap []float32
