@@ -133,7 +133,7 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	if err := svc.ResumeRotations(ctx); err != nil {
 		log.Error("resume rotations", "err", err)
 	}
-	startLoops(ctx, env, cfg, loops{svc: svc, st: st, pol: pol, remote: remote, auth: authConn, archiver: archiver})
+	startLoops(env, cfg, loops{svc: svc, st: st, pol: pol, remote: remote, auth: authConn, archiver: archiver})
 	return nil
 }
 
@@ -228,28 +228,31 @@ type loops struct {
 	archiver *auditarchive.Archiver
 }
 
-// startLoops starts the background loops: policy reload, principal keys,
-// the scheduler and, when enabled, auth's tenant events. At shutdown they
-// are cancelled and awaited (pkg/backend.Loops, up to the shutdown
-// deadline), then the buffered access times are flushed; as closers run in
-// reverse order, all that happens before the audit sink and the store
-// close: a scheduled rotation or a tenant shred never writes to a closed
-// store.
-func startLoops(ctx context.Context, env *backend.Env, cfg config.Config, l loops) {
+// startLoops starts the background loops as backend tasks: policy
+// reload, principal keys, the scheduler and, when enabled, auth's tenant
+// events. At shutdown they are cancelled and awaited after gRPC drained
+// and before any closer runs; then the buffered access times are flushed
+// (a closer registered last, so it runs first), and only then do the
+// audit sink and the store close: a scheduled rotation or a tenant shred
+// never writes to a closed store.
+func startLoops(env *backend.Env, cfg config.Config, l loops) {
 	log := env.Log
-	env.Server.OnShutdown(l.svc.FlushAccess)
-	bg := env.StartLoops(ctx)
-	bg.Go(func(ctx context.Context) { l.pol.Watch(ctx, 2*time.Second) })
+	env.OnShutdown(l.svc.FlushAccess)
+	env.Go("policy reload", func(ctx context.Context) error { l.pol.Watch(ctx, 2*time.Second); return nil })
 	if l.remote != nil {
-		bg.Go(func(ctx context.Context) { l.remote.Run(ctx, time.Minute) })
+		env.Go("principal keys", func(ctx context.Context) error { l.remote.Run(ctx, time.Minute); return nil })
 	}
-	bg.Go(func(ctx context.Context) { background(ctx, l.svc, l.st, l.archiver, cfg.SchedulerInterval, log) })
+	env.Go("scheduler", func(ctx context.Context) error {
+		background(ctx, l.svc, l.st, l.archiver, cfg.SchedulerInterval, log)
+		return nil
+	})
 	if cfg.TenantEvents {
 		shred := func(ctx context.Context, tenant string) error {
 			_, err := l.svc.ShredTenant(ctx, "auth/tenant-purged", tenant)
 			return err
 		}
-		bg.Go(tenantevents.New(authv1.NewAuthServiceClient(l.auth), shred, l.st, log).Run)
+		events := tenantevents.New(authv1.NewAuthServiceClient(l.auth), shred, l.st, log)
+		env.Go("tenant events", func(ctx context.Context) error { events.Run(ctx); return nil })
 	}
 }
 
