@@ -86,7 +86,10 @@ func LoadEnvFile(dataDir string) (map[string]string, error) {
 	return readDevEnv(filepath.Join(dataDir, "dev.env"))
 }
 
-func printTryIt(w io.Writer, envFile, httpAddr string) {
+// printTryIt tells a newcomer how to reach the stack: the environment, two
+// curl calls and, when the CLI was built beside the services (binDir), how
+// to put it on PATH and ground a chat in a document.
+func printTryIt(w io.Writer, envFile, httpAddr, binDir string) {
 	fmt.Fprintf(w, `
 Rampart is up. Environment for tools and tests: %s
 
@@ -96,7 +99,15 @@ Try it:
   curl -s http://%s/v1/chat/completions -H "Authorization: Bearer $RAMPART_ADMIN_KEY" \
        -H 'Content-Type: application/json' \
        -d '{"model":"rampart-extractive","messages":[{"role":"user","content":"Rampart keeps secrets. What does Rampart keep?"}]}'
-
-Press Ctrl-C to stop.
 `, envFile, envFile, httpAddr, httpAddr)
+	if _, err := os.Stat(filepath.Join(binDir, "rampart")); err == nil {
+		fmt.Fprintf(w, `
+The rampart CLI (same environment):
+  export PATH="%s:$PATH"
+  rampart collection create handbook
+  rampart doc add -c handbook --wait README.md
+  rampart chat -c handbook "What does make run start?"
+`, binDir)
+	}
+	fmt.Fprint(w, "\nPress Ctrl-C to stop.\n")
 }

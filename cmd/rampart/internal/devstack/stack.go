@@ -309,7 +309,11 @@ func publish(ctx context.Context, cfg Config, s *supervisor, svcs []*service, se
 		closeCtl()
 		return nil, nil, err
 	}
-	printTryIt(cfg.Out, envFile, cfg.HTTPAddr)
+	binDir := cfg.BinDir
+	if binDir == "" {
+		binDir = filepath.Join(cfg.DataDir, "bin")
+	}
+	printTryIt(cfg.Out, envFile, cfg.HTTPAddr, binDir)
 	return infraExited, closeCtl, nil
 }
 
@@ -468,6 +472,9 @@ func build(ctx context.Context, root, binDir string, out io.Writer) error {
 	for _, sv := range baseServices {
 		args = append(args, "./services/"+sv.svc+"/cmd/"+sv.svc)
 	}
+	// The CLI beside them, so the "Try it" lines and the README's CLI
+	// examples work without a separate install step.
+	args = append(args, "./cmd/rampart")
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = out, out
