@@ -50,10 +50,18 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		attrs = append(attrs, slog.String("request_id", id))
 	}
+	ctxTenant := false
 	if id := TenantID(ctx); id != "" {
 		attrs = append(attrs, slog.String("tenant_id", id))
+		ctxTenant = true
 	}
 	r.Attrs(func(a slog.Attr) bool {
+		// A record's own tenant_id (the edge's access log names it
+		// explicitly, also for unauthenticated requests) gives way to the
+		// context's, which is the verified principal's: one key per line.
+		if ctxTenant && a.Key == "tenant_id" {
+			return true
+		}
 		attrs = append(attrs, h.attr(a))
 		return true
 	})

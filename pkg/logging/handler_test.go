@@ -171,6 +171,43 @@ func TestContextIDs(t *testing.T) {
 	require.NotContains(t, m, "tenant_id")
 }
 
+// fieldsCtx is a context carrying its request state in one logging.Fields,
+// the way the edge's reqstate does.
+type fieldsCtx struct {
+	context.Context
+	f logging.Fields
+}
+
+func (c *fieldsCtx) Value(k any) any {
+	if v, ok := c.f.ContextValue(k); ok {
+		return v
+	}
+	return c.Context.Value(k)
+}
+
+func TestContextFields(t *testing.T) {
+	parent := logging.WithTenantID(context.Background(), "outer-tenant")
+	ctx := &fieldsCtx{Context: parent}
+	// Unset fields fall through to the parent.
+	require.Empty(t, logging.RequestID(ctx))
+	require.Equal(t, "outer-tenant", logging.TenantID(ctx))
+
+	ctx.f.RequestID, ctx.f.TenantID = "req-2", "t_fields"
+	require.Equal(t, "req-2", logging.RequestID(ctx))
+	require.Equal(t, "t_fields", logging.TenantID(ctx))
+
+	// A record's own tenant_id gives way to the context's: one key per line.
+	line, m := logLine(t, func(l *slog.Logger) { l.InfoContext(ctx, "hello", "tenant_id", "t_fields", "x", 1) })
+	require.Equal(t, 1, strings.Count(line, `"tenant_id"`), line)
+	require.Equal(t, "t_fields", m["tenant_id"])
+	require.Equal(t, "req-2", m["request_id"])
+
+	// Without a tenant in the context the record's own is kept.
+	line, m = logLine(t, func(l *slog.Logger) { l.Info("hello", "tenant_id", "") })
+	require.Equal(t, 1, strings.Count(line, `"tenant_id"`), line)
+	require.Empty(t, m["tenant_id"])
+}
+
 func TestLevel(t *testing.T) {
 	var buf bytes.Buffer
 	l := logging.New(&buf, slog.LevelWarn)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
 )
 
 type ctxKey struct{}
@@ -23,6 +24,9 @@ func NewContext(ctx context.Context, p *authv1.Principal, assertion string) cont
 // assertion (to forward as x-rampart-principal). ok is false on routes that
 // do not authenticate.
 func FromContext(ctx context.Context) (p *authv1.Principal, assertion string, ok bool) {
+	if st := reqstate.From(ctx); st != nil && st.Principal != nil {
+		return st.Principal, st.Assertion, true
+	}
 	id, ok := ctx.Value(ctxKey{}).(identity)
 	if !ok || id.principal == nil {
 		return nil, "", false

@@ -7,10 +7,10 @@ import (
 	"strings"
 
 	"github.com/rampart-platform/rampart/pkg/apikey"
-	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
+	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
 )
 
 // PresentedKey returns the API key of a request: "Authorization: Bearer
@@ -64,8 +64,10 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 			return
 		}
 		pr := id.Principal
-		ctx := logging.WithTenantID(NewContext(r.Context(), pr, id.Assertion), pr.GetTenantId())
-		middleware.ReportTenant(ctx, pr.GetTenantId())
+		// One State per request (reqstate): the tenant is recorded for the
+		// log lines at once, the principal only once every check passed.
+		st, r := reqstate.Ensure(r)
+		st.TenantID = pr.GetTenantId()
 		switch {
 		case route == nil && known:
 			httperr.WriteStatus(w, r, http.StatusMethodNotAllowed, httperr.CodeMethodNotAllowed,
@@ -95,7 +97,8 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 				"this API key is not allowed to call "+p)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		st.Principal, st.Assertion = pr, id.Assertion
+		next.ServeHTTP(w, r)
 	})
 }
 

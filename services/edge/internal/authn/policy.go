@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/rampart-platform/rampart/pkg/permissions"
+	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
 )
 
 // Policy is the edge's view of the permission table (pkg/permissions):
@@ -48,6 +49,9 @@ func WithRoute(ctx context.Context, route *permissions.Route, pathKnown bool) co
 // RouteFromContext returns the route stored by WithRoute; ok is false when
 // none was stored.
 func RouteFromContext(ctx context.Context) (route *permissions.Route, pathKnown, ok bool) {
+	if st := reqstate.From(ctx); st != nil && st.RouteMatched {
+		return st.Route, st.RouteKnown, true
+	}
 	m, ok := ctx.Value(routeKey{}).(matched)
 	return m.route, m.known, ok
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
 )
 
 // Metrics are the edge's HTTP metrics, labelled by route class (never by
@@ -74,8 +76,8 @@ func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
-		tenant := &tenantSlot{}
-		next.ServeHTTP(rec, r.WithContext(withTenantSlot(r.Context(), tenant)))
+		st, r := reqstate.Ensure(r)
+		next.ServeHTTP(rec, r)
 		status := rec.status
 		if status == 0 {
 			status = http.StatusOK
@@ -94,7 +96,7 @@ func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string
 			level = slog.LevelError
 		}
 		attrs := []slog.Attr{
-			slog.String("tenant_id", tenant.id),
+			slog.String("tenant_id", st.TenantID),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("route", route),
@@ -103,8 +105,8 @@ func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string
 			// The one duration unit of every service's access log (pkg/serve):
 			// integer microseconds, named with their unit.
 			slog.Int64("duration_us", elapsed.Microseconds()),
-			slog.String("client_ip", ClientIP(r.Context())),
-			slog.String("client_request_id", ClientRequestID(r.Context())),
+			slog.String("client_ip", st.ClientIP),
+			slog.String("client_request_id", st.ClientRequestID),
 		}
 		if rate < 1 {
 			attrs = append(attrs, slog.Float64("sample_rate", rate))

@@ -6,14 +6,16 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-)
 
-type clientIPKey struct{}
+	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
+)
 
 // ClientIP returns the client address computed by ClientAddr, or "".
 func ClientIP(ctx context.Context) string {
-	v, _ := ctx.Value(clientIPKey{}).(string)
-	return v
+	if st := reqstate.From(ctx); st != nil {
+		return st.ClientIP
+	}
+	return ""
 }
 
 // ClientAddr determines the client's IP: the TCP peer, unless the peer is
@@ -49,11 +51,12 @@ func ClientAddr(trusted []netip.Prefix, next http.Handler) http.Handler {
 		}
 		r.Header.Del("X-Forwarded-For")
 		r.Header.Del("X-Forwarded-Host")
-		s := ""
+		st, r := reqstate.Ensure(r)
+		st.ClientIP = ""
 		if ip.IsValid() {
-			s = ip.String()
+			st.ClientIP = ip.String()
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, s)))
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
 )
 
 // RequestIDHeader carries the edge's request id out (and to backends as
@@ -14,8 +15,6 @@ const RequestIDHeader = "X-Request-Id"
 // ClientRequestIDHeader carries the client's own correlation id in and out,
 // as OpenAI's API does.
 const ClientRequestIDHeader = "X-Client-Request-Id"
-
-type clientRequestIDKey struct{}
 
 // RequestID gives every request an id the edge generates, never one the
 // client chose: the id keys the tenant's prompt logs, usage rows and audit
@@ -28,7 +27,7 @@ type clientRequestIDKey struct{}
 // is forwarded to backends as x-request-id).
 func RequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
+		st, r := reqstate.Ensure(r)
 		client := r.Header.Get(ClientRequestIDHeader)
 		if client == "" {
 			client = r.Header.Get(RequestIDHeader)
@@ -36,19 +35,22 @@ func RequestID(next http.Handler) http.Handler {
 		r.Header.Del(ClientRequestIDHeader)
 		if ValidRequestID(client) {
 			w.Header().Set(ClientRequestIDHeader, client)
-			ctx = context.WithValue(ctx, clientRequestIDKey{}, client)
+			st.ClientRequestID = client
 		}
 		id := NewRequestID()
 		r.Header.Set(RequestIDHeader, id)
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(logging.WithRequestID(ctx, id)))
+		st.RequestID = id
+		next.ServeHTTP(w, r)
 	})
 }
 
 // ClientRequestID returns the client's accepted correlation id, or "".
 func ClientRequestID(ctx context.Context) string {
-	id, _ := ctx.Value(clientRequestIDKey{}).(string)
-	return id
+	if st := reqstate.From(ctx); st != nil {
+		return st.ClientRequestID
+	}
+	return ""
 }
 
 // ValidRequestID reports whether id is acceptable as a request id (the

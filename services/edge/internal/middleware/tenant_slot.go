@@ -1,20 +1,15 @@
 package middleware
 
-import "context"
+import (
+	"context"
 
-// tenantSlot lets an inner middleware (authn) report the tenant of the
-// request to the outer access log without the log reaching into authn.
-type tenantSlot struct{ id string }
+	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
+)
 
-type tenantSlotKey struct{}
-
-func withTenantSlot(ctx context.Context, s *tenantSlot) context.Context {
-	return context.WithValue(ctx, tenantSlotKey{}, s)
-}
-
-// ReportTenant records the authenticated tenant for the access log line.
+// ReportTenant records the authenticated tenant of the request: the access
+// log line and every later log line of the request show it.
 func ReportTenant(ctx context.Context, tenantID string) {
-	if s, ok := ctx.Value(tenantSlotKey{}).(*tenantSlot); ok {
-		s.id = tenantID
+	if st := reqstate.From(ctx); st != nil {
+		st.TenantID = tenantID
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
+	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
 )
 
 // Options are the parts of the public handler.
@@ -124,7 +125,9 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 func matchRoute(p *authn.Policy, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route, known := p.Match(r.Method, r.URL.Path)
-		next.ServeHTTP(w, r.WithContext(authn.WithRoute(r.Context(), route, known)))
+		st, r := reqstate.Ensure(r)
+		st.Route, st.RouteKnown, st.RouteMatched = route, known, true
+		next.ServeHTTP(w, r)
 	})
 }
 
