@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
 	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
 	"github.com/rampart-platform/rampart/services/edge/internal/router"
@@ -92,4 +93,43 @@ func TestAccessLogSampling(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"/readyz", "/no-such-route"}, paths, "/healthz (200) sampled out; the 404 always logged")
+}
+
+// The middlewares share one per-request state (internal/reqstate): the
+// access log line of an authenticated request names the verified tenant
+// once, the edge's request id (the one answered in X-Request-Id) and the
+// client's accepted correlation id; a refused request's line has an empty
+// tenant_id, also once.
+func TestAccessLogRequestState(t *testing.T) {
+	var buf logtest.Buffer
+	e := newEdge(t, edgeOpts{log: logging.New(&buf, slog.LevelInfo)})
+	key := e.auth.AddKey(t, tenantA())
+
+	resp := e.do(t, http.MethodGet, "/v1/whoami", key, nil, middleware.ClientRequestIDHeader, "client-42")
+	m := readJSON(t, resp, http.StatusOK)
+	require.Equal(t, "t_alpha", m["tenant_id"], "the principal reached the backend")
+	reqID := resp.Header.Get(middleware.RequestIDHeader)
+	require.NotEmpty(t, reqID)
+	resp = e.do(t, http.MethodGet, "/v1/whoami", "", nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	var lines []string
+	for l := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
+		if strings.Contains(l, `"msg":"http request"`) {
+			lines = append(lines, l)
+		}
+	}
+	require.Len(t, lines, 2, buf.String())
+	for i, want := range []string{"t_alpha", ""} {
+		require.Equal(t, 1, strings.Count(lines[i], `"tenant_id"`), lines[i])
+		var line map[string]any
+		require.NoError(t, json.Unmarshal([]byte(lines[i]), &line))
+		require.Equal(t, want, line["tenant_id"], lines[i])
+		require.Equal(t, "127.0.0.1", line["client_ip"])
+		require.NotEmpty(t, line["time"])
+	}
+	var first map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &first))
+	require.Equal(t, reqID, first["request_id"])
+	require.Equal(t, "client-42", first["client_request_id"])
 }

@@ -40,6 +40,7 @@ type edgeOpts struct {
 	// OpenAI-compatible handlers live too.
 	mount   func(*runtime.ServeMux)
 	noWatch bool
+	log     *slog.Logger // nil: discarded
 }
 
 func newEdge(t testing.TB, o edgeOpts) *edge {
@@ -67,7 +68,10 @@ func newEdge(t testing.TB, o edgeOpts) *edge {
 		require.Eventually(t, a.Synced, 30*time.Second, 5*time.Millisecond, "revocation stream never synced")
 	}
 
-	log := slog.New(slog.DiscardHandler)
+	log := o.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	gw := gateway.NewMux(log)
 	require.NoError(t, gateway.Register(t.Context(), gw, gateway.Conns{Auth: set.Conn("auth")}))
 	if o.mount != nil {
