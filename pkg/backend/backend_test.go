@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/authtest"
 	"github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/config"
 	"github.com/rampart-platform/rampart/pkg/mtls"
@@ -29,16 +29,6 @@ import (
 const policy = `{"rules":[
  {"methods":["/grpc.health.v1.Health/*"],"callers":["*"]},
  {"methods":["/rampart.ingestion.v1.IngestionService/Search"],"callers":["spiffe://rampart.local/svc/edge"]}]}`
-
-// keysServer is auth's GetSigningKeys over real mTLS.
-type keysServer struct {
-	authv1.UnimplementedAuthServiceServer
-	pub ed25519.PublicKey
-}
-
-func (k *keysServer) GetSigningKeys(context.Context, *authv1.GetSigningKeysRequest) (*authv1.GetSigningKeysResponse, error) {
-	return &authv1.GetSigningKeysResponse{Keys: []*authv1.SigningKey{{Kid: "k1", PublicKey: k.pub}}}, nil
-}
 
 // tenantEcho answers Search with the tenant of the verified principal.
 type tenantEcho struct {
@@ -57,20 +47,13 @@ type cfg struct{ config.Common }
 
 func TestRun(t *testing.T) {
 	dir, _ := pkitest.NewDir(t, "auth", "ingestion", "edge")
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	signer, err := principal.NewSigner("k1", priv, time.Minute)
 	require.NoError(t, err)
 
-	authSrc, err := mtls.NewSource(mtls.FilesFor(dir, "auth"))
-	require.NoError(t, err)
-	authSrv := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(authSrc)))
-	authv1.RegisterAuthServiceServer(authSrv, &keysServer{pub: pub})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = authSrv.Serve(lis) }()
-	t.Cleanup(authSrv.Stop)
-	t.Setenv("RAMPART_AUTH_ADDR", lis.Addr().String())
+	auth := authtest.StartWith(t, dir, authtest.Options{Signer: signer}) // serves GetSigningKeys
+	t.Setenv("RAMPART_AUTH_ADDR", auth.Addr)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -178,23 +161,18 @@ func (c *authCfg) AuthTarget() string { return c.Auth }
 
 func TestAuthTargetFromConfig(t *testing.T) {
 	dir, _ := pkitest.NewDir(t, "auth", "ingestion")
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	authSrc, err := mtls.NewSource(mtls.FilesFor(dir, "auth"))
+	signer, err := principal.NewSigner("k1", priv, time.Minute)
 	require.NoError(t, err)
-	authSrv := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(authSrc)))
-	authv1.RegisterAuthServiceServer(authSrv, &keysServer{pub: pub})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = authSrv.Serve(lis) }()
-	t.Cleanup(authSrv.Stop)
+	auth := authtest.StartWith(t, dir, authtest.Options{Signer: signer})
 	t.Setenv("RAMPART_AUTH_ADDR", "127.0.0.1:1") // wrong on purpose: the flag must win
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	got := make(chan string, 1)
 	done := make(chan error, 1)
-	args := []string{"--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--cert-dir", dir, "--auth-addr", lis.Addr().String()}
+	args := []string{"--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--cert-dir", dir, "--auth-addr", auth.Addr}
 	go func() {
 		done <- backend.Run(ctx, backend.Spec{Name: "ingestion", DefaultPolicy: []byte(policy)}, &authCfg{Common: config.Defaults("ingestion")}, args,
 			func(ctx context.Context, env *backend.Env) error {

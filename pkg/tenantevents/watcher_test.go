@@ -4,42 +4,18 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/authtest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/tenantevents"
 )
-
-// fakeAuth streams a fixed list of events after the requested cursor, then
-// ends the stream.
-type fakeAuth struct {
-	authv1.UnimplementedAuthServiceServer
-	events []*authv1.WatchTenantEventsResponse
-	mu     sync.Mutex
-	asked  []int64
-}
-
-func (f *fakeAuth) WatchTenantEvents(r *authv1.WatchTenantEventsRequest, s grpc.ServerStreamingServer[authv1.WatchTenantEventsResponse]) error {
-	f.mu.Lock()
-	f.asked = append(f.asked, r.GetAfterCursor())
-	f.mu.Unlock()
-	for _, ev := range f.events {
-		if ev.GetCursor() > r.GetAfterCursor() {
-			if err := s.Send(ev); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
 
 // memCursors stands in for a service's store (each service persists its
 // cursor in its own database; the watcher only needs these two calls).
@@ -63,22 +39,14 @@ func (c *memCursors) SetCursor(_ context.Context, name string, cursor int64) err
 
 func TestWatcherPurgesAndResumes(t *testing.T) {
 	dir, _ := pkitest.NewDir(t, "auth", "ingestion")
-	src, err := mtls.NewSource(mtls.FilesFor(dir, "auth"))
-	require.NoError(t, err)
-	fa := &fakeAuth{events: []*authv1.WatchTenantEventsResponse{
-		{Cursor: 1, Kind: authv1.TenantEventKind_TENANT_EVENT_KIND_CREATED, TenantId: "a"},
-		{Cursor: 2, Kind: authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, TenantId: "a"},
-		{Cursor: 3, Kind: authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, TenantId: "b"},
-	}}
-	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)))
-	authv1.RegisterAuthServiceServer(gs, fa)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
+	fa := authtest.Start(t, dir)
+	fa.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_CREATED, "a")
+	fa.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, "a")
+	fa.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, "b")
+	fa.EndTenantStreamsWhenCaughtUp(true) // each session ends once caught up
 	csrc, err := mtls.NewSource(mtls.FilesFor(dir, "ingestion"))
 	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), lis.Addr().String(), csrc, pki.ServiceID("auth"))
+	conn, err := mtls.Dial(context.Background(), fa.Addr, csrc, pki.ServiceID("auth"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 
@@ -111,5 +79,5 @@ func TestWatcherPurgesAndResumes(t *testing.T) {
 	c, err = st.Cursor(ctx, tenantevents.CursorName)
 	require.NoError(t, err)
 	require.EqualValues(t, 3, c)
-	require.Equal(t, []int64{0, 2}, fa.asked, "resumed after the saved cursor")
+	require.Equal(t, []int64{0, 2}, fa.TenantWatchCursors(), "resumed after the saved cursor")
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/authtest"
 	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
-	"github.com/rampart-platform/rampart/services/edge/internal/authtest"
 	"github.com/rampart-platform/rampart/services/edge/internal/config"
 )
 

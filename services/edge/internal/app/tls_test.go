@@ -21,8 +21,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rampart-platform/rampart/pkg/authtest"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
-	"github.com/rampart-platform/rampart/services/edge/internal/authtest"
 	"github.com/rampart-platform/rampart/services/edge/internal/config"
 )
 

@@ -11,12 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/authtest"
 	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
-	"github.com/rampart-platform/rampart/services/edge/internal/authtest"
 	"github.com/rampart-platform/rampart/services/edge/internal/backend"
 )
 

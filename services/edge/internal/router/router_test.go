@@ -12,7 +12,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/apikey"
-	"github.com/rampart-platform/rampart/services/edge/internal/authtest"
+	"github.com/rampart-platform/rampart/pkg/authtest"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
 )
 
@@ -128,13 +128,13 @@ func TestRevocationEvictsWithinOneSecond(t *testing.T) {
 
 	// Tenant suspension evicts every key of the tenant.
 	calls := e.auth.VerifyCalls.Load()
-	e.auth.Publish(&authv1.WatchRevocationsResponse{Kind: authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED, TenantId: "t_beta"})
+	e.auth.PublishRevocation(&authv1.WatchRevocationsResponse{Kind: authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED, TenantId: "t_beta"})
 	require.Eventually(t, func() bool { return e.authn.CacheLen() == 0 }, 30*time.Second, 5*time.Millisecond)
 	readJSON(t, e.do(t, http.MethodGet, "/v1/whoami", other, nil), 200)
 	require.Equal(t, calls+1, e.auth.VerifyCalls.Load(), "evicted tenant key is verified again")
 
 	// RESYNC flushes everything.
-	e.auth.Publish(&authv1.WatchRevocationsResponse{Kind: authv1.RevocationKind_REVOCATION_KIND_RESYNC})
+	e.auth.PublishRevocation(&authv1.WatchRevocationsResponse{Kind: authv1.RevocationKind_REVOCATION_KIND_RESYNC})
 	require.Eventually(t, func() bool { return e.authn.CacheLen() == 0 }, 30*time.Second, 5*time.Millisecond)
 }
 
@@ -143,7 +143,7 @@ func TestStreamLossReconnectsAndShortensTTL(t *testing.T) {
 	key := e.auth.AddKey(t, tenantA())
 	require.Eventually(t, e.authn.Synced, 30*time.Second, 5*time.Millisecond)
 	require.Equal(t, 30*time.Second, e.authn.CurrentTTL())
-	e.auth.Publish(&authv1.WatchRevocationsResponse{}) // a heartbeat gives the edge a cursor
+	e.auth.PublishRevocation(&authv1.WatchRevocationsResponse{}) // a heartbeat gives the edge a cursor
 	readJSON(t, e.do(t, http.MethodGet, "/v1/whoami", key, nil), 200)
 
 	// The stream goes down and stays down: the TTL drops to 1 s, so a

@@ -30,12 +30,12 @@ import (
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/pkg/store/pgtest"
 
+	"github.com/rampart-platform/rampart/pkg/authtest"
 	"github.com/rampart-platform/rampart/pkg/authz"
 	"github.com/rampart-platform/rampart/pkg/awsfake"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/app"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/authclient"
-	"github.com/rampart-platform/rampart/services/keyvault/internal/authtest"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/awssm"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/policy"
@@ -96,7 +96,7 @@ type harness struct {
 	logs     *syncBuffer
 	auditLog string
 	aws      *awsfake.Fake
-	auth     *authtest.Auth
+	auth     *authtest.Server
 	reg      *prometheus.Registry // keyvault's metrics
 }
 
@@ -154,7 +154,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	log := logging.New(h.logs, slog.LevelDebug)
 	var keyAuthority rotation.KeyAuthority
 	if o.auth {
-		h.auth = authtest.Start(t, certDir)
+		h.auth = authtest.StartWith(t, certDir, authtest.Options{Policy: authtest.KeyvaultPolicy})
 		keyAuthority = authclient.New(h.dialAuth(t))
 	}
 	pol := policy.Default("dev")

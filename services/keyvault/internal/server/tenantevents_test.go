@@ -61,9 +61,9 @@ func TestTenantEventsShredOnPurge(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 
 	require.Equal(t, int64(0), recv(t, h.auth.Watches(), "first watch"), "nothing saved: start from now")
-	h.auth.Publish(authv1.TenantEventKind_TENANT_EVENT_KIND_CREATED, "t3")
-	h.auth.Publish(authv1.TenantEventKind_TENANT_EVENT_KIND_DELETED, "t1")
-	purge := h.auth.Publish(authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, "t1")
+	h.auth.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_CREATED, "t3")
+	h.auth.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_DELETED, "t1")
+	purge := h.auth.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, "t1")
 	require.Equal(t, "t1", recv(t, shredded, "shred of t1"))
 	requireShredded(t, h, "t1", dk1, keks)
 
@@ -76,7 +76,7 @@ func TestTenantEventsShredOnPurge(t *testing.T) {
 
 	// A failed shred keeps the cursor before the event; the replay retries.
 	failNext <- struct{}{}
-	purge2 := h.auth.Publish(authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, "t2")
+	purge2 := h.auth.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, "t2")
 	require.Equal(t, "failed:t2", recv(t, shredded, "failed shred"))
 	require.Equal(t, purge, recv(t, h.auth.Watches(), "re-watch after failure"), "resumes before the failed event")
 	require.Equal(t, "t2", recv(t, shredded, "retried shred"))

@@ -2,136 +2,45 @@ package server_test
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/authtest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
-// fakeAuth speaks auth's proto over mTLS: GetSigningKeys, VerifyKey (keys
-// it created) and CreateKey (acting as the verified caller).
-type fakeAuth struct {
-	authv1.UnimplementedAuthServiceServer
-	authv1.UnimplementedKeyServiceServer
-	addr   string
-	signer *principal.Signer
+// slackAuthPolicy admits the slackadapter alone to VerifyKey and the
+// tenant event stream (auth's allow-list), everyone to the rest.
+var slackAuthPolicy = []byte(`{"rules": [
+ {"methods": ["/rampart.auth.v1.AuthService/VerifyKey", "/rampart.auth.v1.AuthService/WatchTenantEvents"],
+  "callers": ["spiffe://rampart.local/svc/slackadapter"]},
+ {"methods": ["/rampart.auth.v1.AuthService/GetSigningKeys", "/rampart.auth.v1.KeyService/CreateKey"], "callers": ["*"]}
+]}`)
 
-	mu      sync.Mutex
-	keys    map[string]*authv1.Principal // plaintext → principal
-	created []string                     // tenants
-	events  []*authv1.WatchTenantEventsResponse
-	notify  chan struct{}
-}
-
-// WatchTenantEvents streams the events after the cursor, then waits for
-// more (auth's stream, from the slackadapter identity only).
-func (f *fakeAuth) WatchTenantEvents(r *authv1.WatchTenantEventsRequest, st grpc.ServerStreamingServer[authv1.WatchTenantEventsResponse]) error {
-	if id, err := mtls.PeerID(st.Context()); err != nil || id.String() != pki.ServiceID("slackadapter") {
-		return status.Error(codes.PermissionDenied, "caller")
-	}
-	after := r.GetAfterCursor()
-	for {
-		f.mu.Lock()
-		var next []*authv1.WatchTenantEventsResponse
-		for _, ev := range f.events {
-			if ev.GetCursor() > after {
-				next = append(next, ev)
-			}
-		}
-		wake := f.notify
-		f.mu.Unlock()
-		for _, ev := range next {
-			if err := st.Send(ev); err != nil {
-				return err
-			}
-			after = ev.GetCursor()
-		}
-		select {
-		case <-st.Context().Done():
-			return nil
-		case <-wake:
-		}
-	}
-}
-
-// purge appends a PURGED event for tenant to the stream.
-func (f *fakeAuth) purge(tenant string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.events = append(f.events, &authv1.WatchTenantEventsResponse{Cursor: int64(len(f.events) + 1),
-		Kind: authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, TenantId: tenant})
-	close(f.notify)
-	f.notify = make(chan struct{})
-}
-
-func startAuth(t testing.TB, pkiDir string, signer *principal.Signer) *fakeAuth {
+// startAuth serves pkg/authtest's AuthService, minting assertions with
+// the signer the fake keyvault and inference verify.
+func startAuth(t testing.TB, pkiDir string, signer *principal.Signer) *authtest.Server {
 	t.Helper()
-	f := &fakeAuth{signer: signer, keys: map[string]*authv1.Principal{}, notify: make(chan struct{})}
-	src, err := mtls.NewSource(mtls.FilesFor(pkiDir, "auth"))
-	require.NoError(t, err)
-	v := principal.NewVerifier(principal.StaticKeys{signer.KID(): signer.PublicKey()})
-	exempt := principal.ExemptMethods(authv1.AuthService_VerifyKey_FullMethodName, authv1.AuthService_GetSigningKeys_FullMethodName)
-	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)), grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(v, exempt)))
-	authv1.RegisterAuthServiceServer(gs, f)
-	authv1.RegisterKeyServiceServer(gs, f)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	f.addr = lis.Addr().String()
-	return f
+	return authtest.StartWith(t, pkiDir, authtest.Options{Signer: signer, Policy: slackAuthPolicy})
 }
 
-func (f *fakeAuth) GetSigningKeys(context.Context, *authv1.GetSigningKeysRequest) (*authv1.GetSigningKeysResponse, error) {
-	return &authv1.GetSigningKeysResponse{Keys: []*authv1.SigningKey{{Kid: f.signer.KID(), PublicKey: f.signer.PublicKey()}}}, nil
-}
-
-func (f *fakeAuth) VerifyKey(ctx context.Context, r *authv1.VerifyKeyRequest) (*authv1.VerifyKeyResponse, error) {
-	if id, err := mtls.PeerID(ctx); err != nil || id.String() != pki.ServiceID("slackadapter") {
-		return nil, status.Error(codes.PermissionDenied, "caller")
+// createdTenants lists the tenant of every key auth created.
+func createdTenants(a *authtest.Server) []string {
+	var out []string
+	for _, c := range a.Created() {
+		out = append(out, c.Tenant)
 	}
-	f.mu.Lock()
-	p, ok := f.keys[r.GetApiKey()]
-	f.mu.Unlock()
-	if !ok {
-		return nil, status.Error(codes.Unauthenticated, "invalid API key")
-	}
-	tok, err := f.signer.Sign(p, time.Time{})
-	if err != nil {
-		return nil, err
-	}
-	return &authv1.VerifyKeyResponse{Principal: p, Assertion: tok}, nil
-}
-
-func (f *fakeAuth) CreateKey(ctx context.Context, r *authv1.CreateKeyRequest) (*authv1.CreateKeyResponse, error) {
-	caller, ok := principal.FromContext(ctx)
-	if !ok {
-		return nil, status.Error(codes.Unauthenticated, "no principal")
-	}
-	if !principal.HasScope(caller, "admin") {
-		return nil, status.Error(codes.PermissionDenied, "scopes exceed the creating key's own grant")
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	id := fmt.Sprintf("key%09d", len(f.keys)+1)
-	plain := "rk_" + id + "SECRETCANARY" + strings.Repeat("x", 30)
-	f.keys[plain] = &authv1.Principal{TenantId: caller.GetTenantId(), KeyId: id, Subject: caller.GetSubject(),
-		Roles: caller.GetRoles(), Scopes: r.GetScopes()}
-	f.created = append(f.created, caller.GetTenantId())
-	return &authv1.CreateKeyResponse{Key: &authv1.ApiKey{KeyId: id, Name: r.GetName()}, ApiKey: plain}, nil
+	return out
 }
 
 // fakeVault speaks keyvault's SecretsService over mTLS, scoped by the
@@ -268,16 +177,4 @@ func (f *fakeVault) names() []string {
 		out = append(out, k)
 	}
 	return out
-}
-
-// deleteTenant makes every key of tenant fail verification, as auth does
-// once a tenant is deleted.
-func (f *fakeAuth) deleteTenant(tenant string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for k, p := range f.keys {
-		if p.GetTenantId() == tenant {
-			delete(f.keys, k)
-		}
-	}
 }

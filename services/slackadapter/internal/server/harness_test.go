@@ -19,6 +19,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/pkg/authtest"
 	"github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
@@ -39,7 +40,7 @@ const (
 
 type harness struct {
 	inf    *inferencetest.Server
-	auth   *fakeAuth
+	auth   *authtest.Server
 	vault  *fakeVault
 	slack  *slackfake.Server
 	bot    *bot.Adapter
@@ -86,7 +87,7 @@ func start(t testing.TB, o harnessOpts) *harness {
 	h.auth = startAuth(t, h.inf.PKIDir, h.inf.Signer)
 	h.vault = startVault(t, h.inf.PKIDir, h.inf.Signer)
 	h.slack = slackfake.Start(t, clientID, clientSecret)
-	t.Setenv("RAMPART_AUTH_ADDR", h.auth.addr)
+	t.Setenv("RAMPART_AUTH_ADDR", h.auth.Addr)
 
 	// Capture the service's JSON logs (it writes to stderr) for the canary scan.
 	r, w, err := os.Pipe()
@@ -104,7 +105,7 @@ func start(t testing.TB, o harnessOpts) *harness {
 	// The KEK outside the data dir, as replicas read it (one Secret).
 	kekFile := filepath.Join(t.TempDir(), "shared.kek")
 	args := []string{"--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--kek-file", kekFile,
-		"--cert-dir", h.inf.PKIDir, "--auth-addr", h.auth.addr, "--keyvault-addr", h.vault.addr, "--inference-addr", h.inf.Addr,
+		"--cert-dir", h.inf.PKIDir, "--auth-addr", h.auth.Addr, "--keyvault-addr", h.vault.addr, "--inference-addr", h.inf.Addr,
 		"--slack-api-url", h.slack.URL + "/api/", "--response-url-hosts", u.Host, "--public-url", "https://rampart.example.com",
 		"--model", o.model, "--stream-update-interval", o.streamEvery, "--workers", strconv.Itoa(o.workers), "--queue-size", strconv.Itoa(o.queueSize), "--log-level", "debug"}
 	var once sync.Once

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/platform"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackfake"
@@ -59,7 +60,7 @@ func TestAppIsOperatorConfiguration(t *testing.T) {
 	st, _ := h.send(t, h.signed("/slack/events", "application/json", []byte(`{"type":"url_verification","challenge":"c"}`)))
 	require.Equal(t, http.StatusOK, st)
 	require.Empty(t, h.vault.names(), "no app secret in any tenant's keyvault")
-	require.Empty(t, h.auth.created, "setting the app creates no tenant key")
+	require.Empty(t, createdTenants(h.auth), "setting the app creates no tenant key")
 	h.forbidInLogs(clientSecret, signingSecret)
 }
 
@@ -71,7 +72,7 @@ func TestTenantDeletionLeavesOthersWorking(t *testing.T) {
 	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
 	h.install(t, "t_beta", slackfake.Grant{TeamID: "T2", BotUserID: "UBOT2"})
 	// The first installer is gone: every key fails, its secrets shredded.
-	h.auth.deleteTenant("t_acme")
+	h.auth.DeleteTenant("t_acme")
 	h.vault.dropTenant("t_acme")
 
 	st, out := h.send(t, h.signed("/slack/events", "application/json", []byte(`{"type":"url_verification","challenge":"c"}`)))
@@ -88,7 +89,7 @@ func TestTenantDeletionLeavesOthersWorking(t *testing.T) {
 	// workspace is forgotten and another tenant may install it.
 	_, err := h.client.SetBinding(h.admin(t, "t_beta"), &slackadapterv1.SetBindingRequest{TeamId: "T2", Collections: []string{"kb"}})
 	require.NoError(t, err)
-	h.auth.purge("t_acme")
+	h.auth.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, "t_acme")
 	require.Eventually(t, func() bool {
 		list, err := h.client.ListInstallations(h.admin(t, "t_acme"), &slackadapterv1.ListInstallationsRequest{})
 		return err == nil && len(list.GetInstallations()) == 0

@@ -131,7 +131,10 @@ func TestMentionAnsweredInThreadWithDedupeAndBotFilter(t *testing.T) {
 	require.False(t, ok, "the workspace's token is stored under its own tenant")
 
 	// Canary: no token, key or Slack secret in the logs.
-	h.forbidInLogs("CANARY", p.Token, signingSecret, clientSecret, "SECRETCANARY", "xoxe-")
+	h.forbidInLogs("CANARY", p.Token, signingSecret, clientSecret, "xoxe-")
+	for _, c := range h.auth.Created() {
+		h.forbidInLogs(c.Plaintext) // the adapter's own API keys
+	}
 }
 
 func TestSlashCommandAnsweredAtResponseURL(t *testing.T) {
@@ -232,7 +235,7 @@ func TestOAuthInstall(t *testing.T) {
 	raw, ok := h.vault.get("t_acme", "/dev/slackadapter/bot-token/T1")
 	require.True(t, ok)
 	require.Contains(t, raw, "xoxb-T1-")
-	require.ElementsMatch(t, []string{"t_acme", "t_other"}, h.auth.created, "an adapter key per installing tenant, none for the app")
+	require.ElementsMatch(t, []string{"t_acme", "t_other"}, createdTenants(h.auth), "an adapter key per installing tenant, none for the app")
 
 	// Only the edge may relay Slack requests; the CLI may not.
 	_, err = h.cli.HandleEvent(context.Background(), &slackadapterv1.HandleEventRequest{Path: "/slack/events"})
