@@ -57,5 +57,10 @@ func logCall(ctx context.Context, log *slog.Logger, method string, start time.Ti
 	if err != nil {
 		attrs = append(attrs, slog.String("error", status.Convert(err).Message()))
 	}
-	log.LogAttrs(ctx, level, "grpc call", attrs...)
+	// The record is made here rather than by log.LogAttrs, which asks
+	// runtime.Callers for a source position no handler of ours prints
+	// (issue 15: ~1 % of a backend's CPU per call).
+	r := slog.NewRecord(time.Now(), level, "grpc call", 0)
+	r.AddAttrs(attrs...)
+	_ = log.Handler().Handle(ctx, r)
 }

@@ -170,3 +170,29 @@ func TestContentMarshalJSONTo(t *testing.T) {
 		require.Contains(t, string(msg), `"content":`+string(want))
 	}
 }
+
+// TestContentUnmarshalFrom: decoding a message's content through
+// encoding/json (which takes Content.UnmarshalJSONFrom) gives what
+// Content.UnmarshalJSON gives for every shape, errors included.
+func TestContentUnmarshalFrom(t *testing.T) {
+	for _, raw := range []string{
+		`"hello world"`, `""`, `"héllo ✓ 日本"`, `"say \"hi\""`, `"\u00e9\n\t"`, `"\ud83d\ude00"`, "\"a\xffb\"",
+		`null`, ` "padded" `, `[{"type":"text","text":"a"},{"type":"text","text":"b"}]`, `[]`,
+		`[{"type":"image_url"}]`, `42`, `{}`, `true`, `"a` + "\x01" + `b"`,
+	} {
+		t.Run(raw, func(t *testing.T) {
+			var direct wire.Content
+			derr := direct.UnmarshalJSON([]byte(raw))
+			var via struct {
+				Content wire.Content `json:"content"`
+			}
+			verr := json.Unmarshal([]byte(`{"content":`+raw+`}`), &via)
+			if derr != nil {
+				require.Error(t, verr, "%q", raw)
+				return
+			}
+			require.NoError(t, verr, "%q", raw)
+			require.Equal(t, direct, via.Content)
+		})
+	}
+}

@@ -163,6 +163,35 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 	}
 }
 
+// UnmarshalJSONFrom implements encoding/json/v2's UnmarshalerFrom, which
+// encoding/json prefers to UnmarshalJSON: a string or null (every message
+// of nearly every request) is read as one token straight from the decoder
+// instead of being copied out as a raw value, trimmed and scanned again
+// (issue 15). Arrays of parts and anything else take UnmarshalJSON, so the
+// results and errors are the same (test).
+func (c *Content) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch dec.PeekKind() {
+	case 'n':
+		if _, err := dec.ReadToken(); err != nil {
+			return err
+		}
+		*c = Content{Null: true, Set: true}
+		return nil
+	case '"':
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		*c = Content{Text: tok.String(), Set: true}
+		return nil
+	}
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	return c.UnmarshalJSON(v)
+}
+
 // plainJSONString returns the text of b when b is a JSON string literal
 // that needs no unescaping: quoted, no backslash, quote or control
 // character inside, valid UTF-8. Anything else reports false and goes
