@@ -121,6 +121,10 @@ lint: $(LINT) $(BUF) ## buf lint + golangci-lint over every module
 bench-stack: ## The real stack (`rampart dev`) vs direct, a bare proxy hop and the two-hop floor; BENCH_REQUESTS/BENCH_SECONDS/BENCH_ROUNDS shrink it
 	$(GO) run ./tests/e2e/benchstack -root $(CURDIR)
 
+.PHONY: bench-ha
+bench-ha: ## Scale-out (issue 16): SQLite vs --ha PostgreSQL throughput, failover p50/p99, ingestion with 1 vs 2 replicas; BENCH_HA_SECONDS/BENCH_HA_KILLS/BENCH_HA_DOCS size it
+	$(GO) run ./tests/e2e/benchha -root $(CURDIR)
+
 BENCH := $(GO) test -run '^$$' -benchmem -count=1
 
 .PHONY: bench
