@@ -17,8 +17,13 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 
 // RequestID returns the request id carried by ctx, or "".
 func RequestID(ctx context.Context) string {
-	v, _ := ctx.Value(requestIDKey).(string)
-	return v
+	switch v := ctx.Value(requestIDKey).(type) {
+	case string:
+		return v
+	case *Fields:
+		return v.RequestID
+	}
+	return ""
 }
 
 // WithTenantID returns ctx carrying the tenant id of the verified principal.
@@ -28,8 +33,13 @@ func WithTenantID(ctx context.Context, id string) context.Context {
 
 // TenantID returns the tenant id carried by ctx, or "".
 func TenantID(ctx context.Context) string {
-	v, _ := ctx.Value(tenantIDKey).(string)
-	return v
+	switch v := ctx.Value(tenantIDKey).(type) {
+	case string:
+		return v
+	case *Fields:
+		return v.TenantID
+	}
+	return ""
 }
 
 // Fields are the request id and tenant id of a request held in one mutable
@@ -46,13 +56,15 @@ type Fields struct {
 // ContextValue answers key if it is the request id's or the tenant id's
 // context key and that field is set (ok is false otherwise: the lookup goes
 // on to the parent context). A context type embedding Fields calls it first
-// in its Value method.
+// in its Value method. The answer is f itself, which RequestID and TenantID
+// read the field from: a string put into an interface would be allocated
+// on every look-up.
 func (f *Fields) ContextValue(key any) (v any, ok bool) {
 	switch key {
 	case requestIDKey:
-		return f.RequestID, f.RequestID != ""
+		return f, f.RequestID != ""
 	case tenantIDKey:
-		return f.TenantID, f.TenantID != ""
+		return f, f.TenantID != ""
 	}
 	return nil, false
 }
