@@ -17,6 +17,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	pkgconfig "github.com/rampart-platform/rampart/pkg/config"
+	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
@@ -40,10 +41,10 @@ type Options struct {
 	// Clients are extra service names to issue certificates for (besides
 	// "edge"), e.g. "ingestion".
 	Clients []string
-	// Keyvault, when set, runs a FakeKeyvault that inference dials over
+	// Keyvault, when set, runs a pkg/keyvaulttest keyvault that inference dials over
 	// mTLS (Server.Keyvault); it is called with it before inference starts
 	// (to store secrets). A "keyvault" certificate is issued for it.
-	Keyvault func(*FakeKeyvault)
+	Keyvault func(*keyvaulttest.Server)
 	// SecretsCacheTTL overrides the upstream key cache TTL (default 5 min).
 	SecretsCacheTTL time.Duration
 	// Ingestion, when set, runs a FakeIngestion that inference searches
@@ -67,7 +68,7 @@ type Server struct {
 	// DataDir holds the service's SQLite files.
 	DataDir string
 	// Keyvault is the fake keyvault (Options.Keyvault), else nil.
-	Keyvault *FakeKeyvault
+	Keyvault *keyvaulttest.Server
 	// Ingestion is the fake ingestion (Options.Ingestion), else nil.
 	Ingestion *FakeIngestion
 	app       *app.App
@@ -105,9 +106,9 @@ func Start(t testing.TB, o Options) *Server {
 	if o.SecretsCacheTTL > 0 {
 		cfg.SecretsCacheTTL = o.SecretsCacheTTL
 	}
-	var kv *FakeKeyvault
+	var kv *keyvaulttest.Server
 	if o.Keyvault != nil {
-		kv = StartKeyvault(t, dir, principal.StaticKeys{"test": signer.PublicKey()})
+		kv = keyvaulttest.Start(t, dir, keyvaulttest.Options{Keys: principal.StaticKeys{"test": signer.PublicKey()}, Caller: "inference"})
 		o.Keyvault(kv)
 		cfg.KeyvaultAddr = kv.Addr
 	}

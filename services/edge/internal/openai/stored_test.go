@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/services/edge/internal/openai"
 	"github.com/rampart-platform/rampart/services/inference/inferencetest"
 )
@@ -19,7 +20,7 @@ import (
 // GET and DELETE /v1/responses/{id}, and 404 in OpenAI's error shape for
 // another tenant's id.
 func TestStoredResponsesHTTP(t *testing.T) {
-	s := newStackInf(t, nil, openai.Options{}, func(o *inferencetest.Options) { o.Keyvault = func(*inferencetest.FakeKeyvault) {} })
+	s := newStackInf(t, nil, openai.Options{}, func(o *inferencetest.Options) { o.Keyvault = func(*keyvaulttest.Server) {} })
 	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "k1"})
 	s.AddKey(t, "key-b", &authv1.Principal{TenantId: "t2", KeyId: "k2"})
 	call := func(method, key, path string) response {
@@ -73,7 +74,7 @@ func TestStoredResponsesHTTP(t *testing.T) {
 // The same with openai-go: Store and PreviousResponseID on Responses.New,
 // Responses.Get and Responses.Delete, and 404 for another tenant.
 func TestSDKStoredResponses(t *testing.T) {
-	s := newStackInf(t, nil, openai.Options{}, func(o *inferencetest.Options) { o.Keyvault = func(*inferencetest.FakeKeyvault) {} })
+	s := newStackInf(t, nil, openai.Options{}, func(o *inferencetest.Options) { o.Keyvault = func(*keyvaulttest.Server) {} })
 	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "k1"})
 	s.AddKey(t, "key-b", &authv1.Principal{TenantId: "t2", KeyId: "k2"})
 	a, b := sdk(s, "key-a"), sdk(s, "key-b")
@@ -113,7 +114,7 @@ func TestSDKStoredResponses(t *testing.T) {
 // created in the background is OpenAI's 400; another tenant's id is 404
 // for both.
 func TestSDKResponseInputItemsAndCancel(t *testing.T) {
-	s := newStackInf(t, nil, openai.Options{}, func(o *inferencetest.Options) { o.Keyvault = func(*inferencetest.FakeKeyvault) {} })
+	s := newStackInf(t, nil, openai.Options{}, func(o *inferencetest.Options) { o.Keyvault = func(*keyvaulttest.Server) {} })
 	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "k1"})
 	s.AddKey(t, "key-b", &authv1.Principal{TenantId: "t2", KeyId: "k2"})
 	a, b := sdk(s, "key-a"), sdk(s, "key-b")

@@ -18,6 +18,7 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/inferencetest"
 )
@@ -39,7 +40,7 @@ func nativeEnv(t *testing.T) (*env, *inferencetest.FakeOpenAI) {
   "tenants": {"t-log": {"allowed_models": ["*"], "prompt_logging": true}}
 }`
 	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(reg), ToolPolicy: []byte(tools),
-		Keyvault: func(*inferencetest.FakeKeyvault) {},
+		Keyvault: func(*keyvaulttest.Server) {},
 		Ingestion: func(f *inferencetest.FakeIngestion) {
 			f.Add("t1", "handbook", &ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText})
 		}})

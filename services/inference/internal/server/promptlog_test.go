@@ -17,6 +17,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/inferencetest"
 )
@@ -38,7 +39,7 @@ func TestPromptLogging(t *testing.T) {
 	srv := inferencetest.Start(t, inferencetest.Options{
 		Models:   []byte(promptLogModels),
 		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Keyvault: func(*inferencetest.FakeKeyvault) {},
+		Keyvault: func(*keyvaulttest.Server) {},
 	})
 	client := inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))
 	ctx := func(p *authv1.Principal, requestID string) context.Context {

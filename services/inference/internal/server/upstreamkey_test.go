@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/services/inference/inferencetest"
 )
 
@@ -54,7 +55,7 @@ func TestUpstreamKeyFromKeyvault(t *testing.T) {
 	srv := inferencetest.Start(t, inferencetest.Options{
 		Models: []byte(reg),
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
-		Keyvault: func(kv *inferencetest.FakeKeyvault) {
+		Keyvault: func(kv *keyvaulttest.Server) {
 			kv.Put("t1", secretName, "sk-tenant-one-v1\n")
 			kv.Put("t1", "/test/inference/api-key/json", `{"api_key":"sk-tenant-one-v1"}`)
 			kv.Put("t2", secretName, "sk-tenant-two-wrong")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
@@ -21,7 +22,6 @@ import (
 	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/ingest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
-	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring/keyringtest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
 )
 
@@ -82,7 +82,7 @@ func newEnv(b testing.TB, workers int) *env {
 	lex := index.NewLexical(filepath.Join(dir, "index"))
 	e := &env{done: make(chan int, 1024)}
 	e.svc = ingest.New(ingest.Options{
-		Store: st, Ring: keyring.New(keyringtest.Direct{K: keyringtest.New()}, st, 0, 0), Lexical: lex,
+		Store: st, Ring: keyring.New(keyvaulttest.Direct{K: keyvaulttest.NewKMS()}, st, 0, 0), Lexical: lex,
 		Vectors: index.NewVectors(0), Embedder: embed.Hash{}, Fetcher: fetch.New(fetch.Options{}),
 		Chunk: chunk.Options{Tokens: 300, Overlap: 50}, Workers: workers,
 		OnJobDone: func(_, _ string, s int) { e.done <- s },

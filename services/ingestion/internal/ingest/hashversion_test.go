@@ -7,13 +7,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/fetch"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/ingest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
-	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring/keyringtest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
 )
 
@@ -29,7 +29,7 @@ func TestHashEmbedderUpgrade(t *testing.T) {
 	st, err := store.Open(context.Background(), filepath.Join(dir, "ingestion.db"))
 	require.NoError(t, err)
 	lex := index.NewLexical(filepath.Join(dir, "index"))
-	ring := keyring.New(keyringtest.Direct{K: keyringtest.New()}, st, 0, 0)
+	ring := keyring.New(keyvaulttest.Direct{K: keyvaulttest.NewKMS()}, st, 0, 0)
 	t.Cleanup(func() { _ = lex.Close(); _ = st.Close() })
 	done := make(chan int, 16)
 	start := func(e embed.Embedder) (*ingest.Service, context.CancelFunc) {
@@ -109,7 +109,7 @@ func TestHashUpgradeOnSearch(t *testing.T) {
 	st, err := store.Open(context.Background(), filepath.Join(dir, "ingestion.db"))
 	require.NoError(t, err)
 	lex := index.NewLexical(filepath.Join(dir, "index"))
-	ring := keyring.New(keyringtest.Direct{K: keyringtest.New()}, st, 0, 0)
+	ring := keyring.New(keyvaulttest.Direct{K: keyvaulttest.NewKMS()}, st, 0, 0)
 	t.Cleanup(func() { _ = lex.Close(); _ = st.Close() })
 	done := make(chan int, 16)
 	start := func(e embed.Embedder) (*ingest.Service, context.CancelFunc) {

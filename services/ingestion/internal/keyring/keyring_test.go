@@ -11,18 +11,18 @@ import (
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 
+	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
-	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring/keyringtest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
 )
 
-func newRing(t *testing.T, maxKeys int) (*keyring.Ring, *keyringtest.KMS, *store.Store) {
+func newRing(t *testing.T, maxKeys int) (*keyring.Ring, *keyvaulttest.KMS, *store.Store) {
 	t.Helper()
 	st, err := store.Open(context.Background(), t.TempDir()+"/k.db")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	k := keyringtest.New()
-	return keyring.New(keyringtest.Direct{K: k}, st, maxKeys, time.Minute), k, st
+	k := keyvaulttest.NewKMS()
+	return keyring.New(keyvaulttest.Direct{K: k}, st, maxKeys, time.Minute), k, st
 }
 
 func TestSealOpen(t *testing.T) {
@@ -102,14 +102,14 @@ func TestKeyLifecycle(t *testing.T) {
 	require.False(t, cached, "expired")
 	k.Shred("b")
 	_, err = r.Get(ctx, "b", false)
-	require.ErrorIs(t, err, keyringtest.ErrShredded, "a shred is seen once the TTL ran out")
+	require.ErrorIs(t, err, keyvaulttest.ErrShredded, "a shred is seen once the TTL ran out")
 	r.SetClock(time.Now)
 
 	// shredded: gone once forgotten
 	k.Shred("a")
 	r.Forget("a")
 	_, err = r.Get(ctx, "a", false)
-	require.ErrorIs(t, err, keyringtest.ErrShredded)
+	require.ErrorIs(t, err, keyvaulttest.ErrShredded)
 }
 
 // statusKMS fails every call with a gRPC status.

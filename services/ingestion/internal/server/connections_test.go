@@ -160,7 +160,7 @@ func TestOAuthConnection(t *testing.T) {
 	conn := cr.GetConnection()
 	require.Equal(t, ingestionv1.ConnectionState_CONNECTION_STATE_PENDING, conn.GetState())
 	secretName := "/dev/ingestion/oauth/" + conn.GetId()
-	v, ok := h.secrets.Value("tenant-a", secretName)
+	v, ok := h.kv.Value("tenant-a", secretName)
 	require.True(t, ok)
 	require.Contains(t, v, clientSecret, "the client secret lives in keyvault")
 
@@ -174,7 +174,7 @@ func TestOAuthConnection(t *testing.T) {
 	require.Equal(t, ingestionv1.ConnectionState_CONNECTION_STATE_CONNECTED, done.GetConnection().GetState())
 	_, err = c.CompleteConnection(ctx, &ingestionv1.CompleteConnectionRequest{ConnectionId: conn.GetId(), State: state, Code: code})
 	requireCode(t, err, codes.FailedPrecondition, "already connected")
-	v, _ = h.secrets.Value("tenant-a", secretName)
+	v, _ = h.kv.Value("tenant-a", secretName)
 	require.Contains(t, v, tokenPrefix+"refresh-", "tokens live in keyvault")
 
 	ingest := func(tenant string) (*ingestionv1.IngestDocumentResponse, error) {
@@ -192,7 +192,7 @@ func TestOAuthConnection(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, res.GetPassages()[0].GetText(), "Lisbon")
 	require.Equal(t, p.URL+"/doc", res.GetPassages()[0].GetUrl(), "a fetched document cites its URL")
-	v, _ = h.secrets.Value("tenant-a", secretName)
+	v, _ = h.kv.Value("tenant-a", secretName)
 	require.Contains(t, v, tokenPrefix+"access-c", "the refreshed token was saved")
 
 	list, err := c.ListConnections(ctx, &ingestionv1.ListConnectionsRequest{})
@@ -209,7 +209,7 @@ func TestOAuthConnection(t *testing.T) {
 	require.True(t, del.GetRevoked())
 	require.EqualValues(t, 1, del.GetDocumentsDeleted())
 	require.Equal(t, []string{tokenPrefix + "refresh-c"}, p.revoked)
-	_, ok = h.secrets.Value("tenant-a", secretName)
+	_, ok = h.kv.Value("tenant-a", secretName)
 	require.False(t, ok, "tokens deleted from keyvault")
 	res, err = c.Search(ctx, &ingestionv1.SearchRequest{Collection: "wiki", Query: "offsite Lisbon"})
 	require.NoError(t, err)

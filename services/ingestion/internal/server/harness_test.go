@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
@@ -29,7 +29,6 @@ import (
 	"github.com/rampart-platform/rampart/pkg/serve"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
-	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring/keyringtest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/server"
 )
 
@@ -40,9 +39,7 @@ type harness struct {
 	certDir, dataDir string
 	signer           *principal.Signer
 	verifier         *principal.Verifier
-	kms              *keyringtest.KMS
-	secrets          *keyringtest.Secrets
-	kvAddr           string
+	kv               *keyvaulttest.Server
 	inference        *fakeInference
 	logs             *logtest.Buffer
 	cfg              *config.Config
@@ -72,7 +69,7 @@ func newHarness(t *testing.T, o opts) *harness {
 	signer, err := principal.NewSigner("test1", priv, time.Minute)
 	require.NoError(t, err)
 	h := &harness{
-		certDir: certDir, dataDir: t.TempDir(), signer: signer, kms: keyringtest.New(), secrets: keyringtest.NewSecrets(), logs: &logtest.Buffer{},
+		certDir: certDir, dataDir: t.TempDir(), signer: signer, logs: &logtest.Buffer{},
 		verifier: principal.NewVerifier(principal.StaticKeys{"test1": signer.PublicKey()}),
 		done:     map[string]chan int{},
 	}
@@ -82,17 +79,8 @@ func newHarness(t *testing.T, o opts) *harness {
 	h.cfg.AllowPrivate = o.allowPrivate
 	h.cfg.DatabaseURL = o.databaseURL
 
-	// fake keyvault
-	src, err := mtls.NewSource(mtls.FilesFor(certDir, "keyvault"))
-	require.NoError(t, err)
-	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)), grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(h.verifier, principal.ExemptMethods())))
-	keyvaultv1.RegisterKmsServiceServer(gs, keyringtest.Server{K: h.kms})
-	keyvaultv1.RegisterSecretsServiceServer(gs, h.secrets)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	h.kvAddr = lis.Addr().String()
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
+	// fake keyvault: SecretsService and a KmsService that really wraps keys
+	h.kv = keyvaulttest.Start(t, certDir, keyvaulttest.Options{Keys: principal.StaticKeys{"test1": signer.PublicKey()}})
 
 	h.cfg.EmbedRetryDelay = 300 * time.Millisecond
 	h.inference = startFakeInference(t, certDir)
@@ -109,7 +97,7 @@ func (h *harness) start(t *testing.T, o opts) {
 	log := logging.New(h.logs, slog.LevelDebug)
 	src, err := mtls.NewSource(mtls.FilesFor(h.certDir, "ingestion"))
 	require.NoError(t, err)
-	kv, err := mtls.Dial(ctx, h.kvAddr, src, pki.ServiceID("keyvault"))
+	kv, err := mtls.Dial(ctx, h.kv.Addr, src, pki.ServiceID("keyvault"))
 	require.NoError(t, err)
 	inf, err := mtls.Dial(ctx, h.inference.addr, src, pki.ServiceID("inference"))
 	require.NoError(t, err)
@@ -173,8 +161,8 @@ func (h *harness) jobDone(_, job string, state int) {
 func (h *harness) replica(t *testing.T) *harness {
 	t.Helper()
 	r := &harness{
-		certDir: h.certDir, dataDir: t.TempDir(), signer: h.signer, verifier: h.verifier, kms: h.kms, secrets: h.secrets,
-		kvAddr: h.kvAddr, inference: h.inference, logs: h.logs, cfg: h.cfg, parent: h, done: map[string]chan int{},
+		certDir: h.certDir, dataDir: t.TempDir(), signer: h.signer, verifier: h.verifier, kv: h.kv,
+		inference: h.inference, logs: h.logs, cfg: h.cfg, parent: h, done: map[string]chan int{},
 	}
 	r.start(t, opts{})
 	t.Cleanup(r.shutdown)

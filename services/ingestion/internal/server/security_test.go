@@ -92,7 +92,7 @@ func TestCryptoShred(t *testing.T) {
 		require.NoError(t, err)
 		h.ingest(t, c, tenant, "kb", "f.txt", "text/plain", "Quarterly revenue grew in the northern region.")
 	}
-	h.kms.Shred("tenant-a")
+	h.kv.KMS.Shred("tenant-a")
 	h.restart(t, opts{})
 	c = h.client(t, "edge")
 	_, err := c.Search(h.ctx(t, "tenant-a"), &ingestionv1.SearchRequest{Collection: "kb", Query: "revenue"})

@@ -21,6 +21,7 @@ import (
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/authtest"
 	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
@@ -41,7 +42,7 @@ const (
 type harness struct {
 	inf    *inferencetest.Server
 	auth   *authtest.Server
-	vault  *fakeVault
+	vault  *keyvaulttest.Server
 	slack  *slackfake.Server
 	bot    *bot.Adapter
 	client slackadapterv1.SlackAdapterServiceClient
@@ -105,7 +106,7 @@ func start(t testing.TB, o harnessOpts) *harness {
 	// The KEK outside the data dir, as replicas read it (one Secret).
 	kekFile := filepath.Join(t.TempDir(), "shared.kek")
 	args := []string{"--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--kek-file", kekFile,
-		"--cert-dir", h.inf.PKIDir, "--auth-addr", h.auth.Addr, "--keyvault-addr", h.vault.addr, "--inference-addr", h.inf.Addr,
+		"--cert-dir", h.inf.PKIDir, "--auth-addr", h.auth.Addr, "--keyvault-addr", h.vault.Addr, "--inference-addr", h.inf.Addr,
 		"--slack-api-url", h.slack.URL + "/api/", "--response-url-hosts", u.Host, "--public-url", "https://rampart.example.com",
 		"--model", o.model, "--stream-update-interval", o.streamEvery, "--workers", strconv.Itoa(o.workers), "--queue-size", strconv.Itoa(o.queueSize), "--log-level", "debug"}
 	var once sync.Once

@@ -59,7 +59,7 @@ func TestAppIsOperatorConfiguration(t *testing.T) {
 	// tenant holds (or could read) the app's secrets.
 	st, _ := h.send(t, h.signed("/slack/events", "application/json", []byte(`{"type":"url_verification","challenge":"c"}`)))
 	require.Equal(t, http.StatusOK, st)
-	require.Empty(t, h.vault.names(), "no app secret in any tenant's keyvault")
+	require.Empty(t, h.vault.Names(), "no app secret in any tenant's keyvault")
 	require.Empty(t, createdTenants(h.auth), "setting the app creates no tenant key")
 	h.forbidInLogs(clientSecret, signingSecret)
 }
@@ -73,7 +73,7 @@ func TestTenantDeletionLeavesOthersWorking(t *testing.T) {
 	h.install(t, "t_beta", slackfake.Grant{TeamID: "T2", BotUserID: "UBOT2"})
 	// The first installer is gone: every key fails, its secrets shredded.
 	h.auth.DeleteTenant("t_acme")
-	h.vault.dropTenant("t_acme")
+	h.vault.DropTenant("t_acme")
 
 	st, out := h.send(t, h.signed("/slack/events", "application/json", []byte(`{"type":"url_verification","challenge":"c"}`)))
 	require.Equal(t, http.StatusOK, st, "signatures still verify: the app belongs to no tenant: %s", out)
@@ -126,25 +126,23 @@ func TestUninstallAndTokensRevoked(t *testing.T) {
 		require.Equal(t, http.StatusOK, st, out)
 	}
 	require.Equal(t, map[string]int64{"T1": 0, "T2": 0}, list())
-	_, ok := h.vault.get("t_acme", name1)
+	_, ok := h.vault.Value("t_acme", name1)
 	require.True(t, ok)
 
 	// app_uninstalled: T1 disabled, its token deleted from keyvault.
 	st, out := h.send(t, h.signed("/slack/events", "application/json", lifecycleBody("T1", "EvU", map[string]any{"type": "app_uninstalled"})))
 	require.Equal(t, http.StatusOK, st, out)
 	require.NotZero(t, list()["T1"])
-	_, ok = h.vault.get("t_acme", name1)
+	_, ok = h.vault.Value("t_acme", name1)
 	require.False(t, ok, "the bot token is deleted from keyvault")
 
 	// tokens_revoked naming our bot, with keyvault's default policy (no
 	// delete for the adapter): T2 disabled, its value overwritten.
-	h.vault.mu.Lock()
-	h.vault.denyDelete = true
-	h.vault.mu.Unlock()
+	h.vault.DenyDeletes(true)
 	st, out = h.send(t, h.signed("/slack/events", "application/json", lifecycleBody("T2", "EvT", map[string]any{"type": "tokens_revoked", "tokens": map[string]any{"bot": []string{"UBOT2"}}})))
 	require.Equal(t, http.StatusOK, st, out)
 	require.NotZero(t, list()["T2"])
-	v, _ := h.vault.get("t_acme", name2)
+	v, _ := h.vault.Value("t_acme", name2)
 	require.Equal(t, platform.Tombstone, v, "no live version holds the revoked token")
 
 	// A disabled workspace is not answered; a mention is "not_installed".

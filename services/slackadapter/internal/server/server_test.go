@@ -125,9 +125,9 @@ func TestMentionAnsweredInThreadWithDedupeAndBotFilter(t *testing.T) {
 	}
 
 	// The bot token came from keyvault for the installing tenant only.
-	_, ok := h.vault.get("t_acme", "/dev/slackadapter/bot-token/T1")
+	_, ok := h.vault.Value("t_acme", "/dev/slackadapter/bot-token/T1")
 	require.True(t, ok)
-	_, ok = h.vault.get("t_other", "/dev/slackadapter/bot-token/T1")
+	_, ok = h.vault.Value("t_other", "/dev/slackadapter/bot-token/T1")
 	require.False(t, ok, "the workspace's token is stored under its own tenant")
 
 	// Canary: no token, key or Slack secret in the logs.
@@ -232,7 +232,7 @@ func TestOAuthInstall(t *testing.T) {
 	require.Equal(t, http.StatusConflict, st)
 
 	// Tokens are in keyvault only; the adapter key exists per tenant.
-	raw, ok := h.vault.get("t_acme", "/dev/slackadapter/bot-token/T1")
+	raw, ok := h.vault.Value("t_acme", "/dev/slackadapter/bot-token/T1")
 	require.True(t, ok)
 	require.Contains(t, raw, "xoxb-T1-")
 	require.ElementsMatch(t, []string{"t_acme", "t_other"}, createdTenants(h.auth), "an adapter key per installing tenant, none for the app")
@@ -247,7 +247,7 @@ func TestTokenRotation(t *testing.T) {
 	h.configure(t)
 	h.slack.SetExpiresIn(600) // inside the 15 min refresh window
 	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
-	before, _ := h.vault.get("t_acme", "/dev/slackadapter/bot-token/T1")
+	before, _ := h.vault.Value("t_acme", "/dev/slackadapter/bot-token/T1")
 
 	// Overlapping refresh runs (as on several replicas: each attempt has
 	// its own lease holder) refresh the single-use token once: the others
@@ -263,7 +263,7 @@ func TestTokenRotation(t *testing.T) {
 	}
 	wg.Wait()
 	require.Equal(t, 1, h.slack.Refreshed(), "one refresh, whoever got the lease")
-	after, _ := h.vault.get("t_acme", "/dev/slackadapter/bot-token/T1")
+	after, _ := h.vault.Value("t_acme", "/dev/slackadapter/bot-token/T1")
 	require.NotEqual(t, before, after, "the rotated token replaced the old one in keyvault")
 
 	st, _ := h.send(t, h.signed("/slack/events", "application/json", eventBody("T1", "Ev1", mentionEv("after rotation", "2.0"))))
