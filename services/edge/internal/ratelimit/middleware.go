@@ -62,7 +62,8 @@ func Middleware(l Limiter, d Defaults, m *Metrics, next http.Handler) http.Handl
 			return
 		}
 		keyLimit, tenantLimit := Limits(p, d)
-		var binding *Result
+		var binding Result
+		bound := false
 		for _, lv := range []struct {
 			level, key string
 			limit      Limit
@@ -87,13 +88,12 @@ func Middleware(l Limiter, d Defaults, m *Metrics, next http.Handler) http.Handl
 					Message: "rate limit exceeded: " + strconv.Itoa(lv.limit.Rate) + " requests per minute for this " + lv.level + "; retry after the retry-after header"})
 				return
 			}
-			if binding == nil || res.Remaining < binding.Remaining {
-				res := res
-				binding = &res
+			if !bound || res.Remaining < binding.Remaining {
+				binding, bound = res, true
 			}
 		}
-		if binding != nil {
-			setHeaders(w.Header(), *binding)
+		if bound {
+			setHeaders(w.Header(), binding)
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -112,10 +112,13 @@ func Limits(p *authv1.Principal, d Defaults) (key, tenant Limit) {
 	return PerMinute(k), PerMinute(t)
 }
 
+// setHeaders writes the three rate-limit headers of every answer. The
+// values share one backing array (Header.Set allocated a slice per header,
+// on every request, issue 15); the names are in canonical form already.
 func setHeaders(h http.Header, r Result) {
-	h.Set(HeaderLimit, strconv.Itoa(r.Limit.Rate))
-	h.Set(HeaderRemaining, strconv.Itoa(max(r.Remaining, 0)))
-	h.Set(HeaderReset, FormatReset(r.ResetAfter))
+	v := make([]string, 3)
+	v[0], v[1], v[2] = strconv.Itoa(r.Limit.Rate), strconv.Itoa(max(r.Remaining, 0)), FormatReset(r.ResetAfter)
+	h[HeaderLimit], h[HeaderRemaining], h[HeaderReset] = v[0:1:1], v[1:2:2], v[2:3:3]
 }
 
 // FormatReset renders a reset duration as OpenAI does ("1s", "6m0s", "20ms").

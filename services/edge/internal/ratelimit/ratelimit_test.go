@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -156,4 +157,12 @@ func BenchmarkRedisAllow(b *testing.B) {
 	b.StopTimer()
 	latency.Report(b, "", lat)
 	require.Zero(b, r.Failures())
+}
+
+// The middleware stores the rate-limit headers into the header map
+// directly, which is only right for names in canonical form.
+func TestHeaderNamesCanonical(t *testing.T) {
+	for _, h := range []string{ratelimit.HeaderLimit, ratelimit.HeaderRemaining, ratelimit.HeaderReset} {
+		require.Equal(t, http.CanonicalHeaderKey(h), h)
+	}
 }
