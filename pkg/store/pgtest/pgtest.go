@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the readiness probe
 
 	"github.com/rampart-platform/rampart/pkg/store/internal/testproc"
+	"github.com/rampart-platform/rampart/pkg/store/pgserver"
 )
 
 // Database is the name of the database Start creates.
@@ -154,44 +153,19 @@ func command(bin, name, dir string, cred *syscall.Credential, args ...string) *e
 	cmd := testproc.Command(filepath.Join(bin, name), args...)
 	cmd.Dir = dir
 	cmd.SysProcAttr.Credential = cred
-	env := []string{"LC_ALL=C", "TZ=UTC"}
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "PG") || k == "LC_ALL" || k == "TZ" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	cmd.Env = env
+	cmd.Env = pgserver.Env()
 	return cmd
 }
 
 // credentialFor returns nil when not running as root. As root it picks an
 // unprivileged account, hands dir to it and returns its credential.
 func credentialFor(dir string) (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
+	u, err := pgserver.Unprivileged()
+	if u == nil || err != nil {
+		return nil, err
 	}
-	var u *user.User
-	var err error
-	for _, name := range []string{"postgres", "nobody"} {
-		if u, err = user.Lookup(name); err == nil {
-			break
-		}
+	if err := os.Chown(dir, int(u.Credential.Uid), int(u.Credential.Gid)); err != nil {
+		return nil, fmt.Errorf("hand %s to user %s: %w", dir, u.Name, err)
 	}
-	if u == nil {
-		return nil, fmt.Errorf("running as root and neither a postgres nor a nobody user exists "+
-			"(initdb and postgres refuse to run as root): %w", err)
-	}
-	uid, err := strconv.ParseUint(u.Uid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("user %s: uid %q: %w", u.Username, u.Uid, err)
-	}
-	gid, err := strconv.ParseUint(u.Gid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("user %s: gid %q: %w", u.Username, u.Gid, err)
-	}
-	if err := os.Chown(dir, int(uid), int(gid)); err != nil {
-		return nil, fmt.Errorf("hand %s to user %s: %w", dir, u.Username, err)
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+	return u.Credential, nil
 }

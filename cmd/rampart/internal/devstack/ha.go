@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -24,6 +23,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver: readiness and CREATE DATABASE
 
 	"gopkg.in/natefinch/lumberjack.v2"
+
+	"github.com/rampart-platform/rampart/pkg/store/pgserver"
 )
 
 // pgPort only names PostgreSQL's socket file (.s.PGSQL.5432): the server
@@ -400,14 +401,7 @@ func haDevEnv(in *infra) []string {
 func serverCommand(path string, cred *syscall.Credential, args ...string) *exec.Cmd {
 	cmd := exec.Command(path, args...) //nolint:gosec // G204: binaries found by haTools, fixed arguments
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
-	env := []string{"LC_ALL=C", "TZ=UTC"}
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "PG") || k == "LC_ALL" || k == "TZ" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	cmd.Env = env
+	cmd.Env = pgserver.Env()
 	return cmd
 }
 
@@ -416,27 +410,9 @@ func serverCommand(path string, cred *syscall.Credential, args ...string) *exec.
 // which must be able to reach the data dir. The data dir is made
 // traversable (0711: others may pass, not list); its parents must be too.
 func serverCredential(dataDir string) (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	var u *user.User
-	var err error
-	for _, name := range []string{"postgres", "nobody"} {
-		if u, err = user.Lookup(name); err == nil {
-			break
-		}
-	}
-	if u == nil {
-		return nil, fmt.Errorf("running as root, and neither a postgres nor a nobody account exists to run PostgreSQL as "+
-			"(initdb and postgres refuse to run as root): %w", err)
-	}
-	uid, err := strconv.ParseUint(u.Uid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("user %s: uid %q: %w", u.Username, u.Uid, err)
-	}
-	gid, err := strconv.ParseUint(u.Gid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("user %s: gid %q: %w", u.Username, u.Gid, err)
+	u, err := pgserver.Unprivileged()
+	if u == nil || err != nil {
+		return nil, err
 	}
 	if err := os.Chmod(dataDir, 0o711); err != nil { //nolint:gosec // G302: a directory, traversable but not listable by others
 		return nil, err
@@ -449,13 +425,13 @@ func serverCredential(dataDir string) (*syscall.Credential, error) {
 		if fi.Mode().Perm()&0o001 == 0 {
 			return nil, fmt.Errorf("running as root, PostgreSQL runs as %s, which cannot enter %s (mode %v): "+
 				"use a --data-dir whose parent directories others may traverse, or run as a normal user",
-				u.Username, d, fi.Mode().Perm())
+				u.Name, d, fi.Mode().Perm())
 		}
 		if d == filepath.Dir(d) {
 			break
 		}
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+	return u.Credential, nil
 }
 
 // mkdirOwned creates dir 0700, owned by cred's account when not nil.
