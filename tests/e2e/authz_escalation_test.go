@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // Issue 10, reproductions 1-3, through the real stack over REST: each was an
@@ -160,7 +162,7 @@ func TestEscalationRecoverOwnerThroughCLI(t *testing.T) {
 	tn := newEscalationTenant(t, s, "esc-recover")
 	cli := exec.Command(filepath.Join(binDir, "rampart"), "tenant", "recover-owner", "--tenant", tn.id,
 		"--cert-dir", s.env["RAMPART_CA_DIR"], "--auth-addr", s.env["RAMPART_AUTH_ADDR"])
-	cli.Env = cleanEnv()
+	cli.Env = devenv.Clean()
 	out, err := cli.Output()
 	require.NoError(t, err, string(out))
 	var rec struct {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // TestCrawlThroughStack: `rampart doc crawl --wait` against the real stack
@@ -61,7 +63,7 @@ func TestCrawlThroughStack(t *testing.T) {
 	rampart := func(args ...string) (string, error) {
 		t.Helper()
 		cmd := exec.Command(filepath.Join(binDir, "rampart"), args...)
-		cmd.Env = append(cleanEnv(), "RAMPART_URL="+s.baseURL, "RAMPART_ADMIN_KEY="+admin)
+		cmd.Env = append(devenv.Clean(), "RAMPART_URL="+s.baseURL, "RAMPART_ADMIN_KEY="+admin)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}

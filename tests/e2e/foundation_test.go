@@ -19,6 +19,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/apikey"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 type errorBody struct {
@@ -172,7 +173,7 @@ func TestHealthcheckMode(t *testing.T) {
 			admin := s.env[prefix+"ADMIN_ADDR"]
 			require.NotEmpty(t, admin)
 			cmd := exec.Command(filepath.Join(binDir, svc), "healthcheck")
-			cmd.Env = append(cleanEnv(), prefix+"ADMIN_ADDR="+admin, "RAMPART_DATA_DIR="+filepath.Join(s.dir, "data"))
+			cmd.Env = append(devenv.Clean(), prefix+"ADMIN_ADDR="+admin, "RAMPART_DATA_DIR="+filepath.Join(s.dir, "data"))
 			out, err := cmd.CombinedOutput()
 			require.NoError(t, err, "%s healthcheck: %s", svc, out)
 		})

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // TestSecretsThroughEdge stores and reads a secret through the real edge and
@@ -47,7 +49,7 @@ func TestSecretsThroughEdge(t *testing.T) {
 
 	// The operator CLI reaches the same routes with dev.env.
 	cli := exec.Command(filepath.Join(binDir, "rampart"), "secret", "get", name)
-	cli.Env = append(cleanEnv(), "RAMPART_URL="+s.baseURL, "RAMPART_ADMIN_KEY="+admin)
+	cli.Env = append(devenv.Clean(), "RAMPART_URL="+s.baseURL, "RAMPART_ADMIN_KEY="+admin)
 	out, err := cli.CombinedOutput()
 	require.NoError(t, err, string(out))
 	var fromCLI map[string]any
@@ -98,7 +100,7 @@ func TestTenantShredThroughCLI(t *testing.T) {
 
 	cli := exec.Command(filepath.Join(binDir, "rampart"), "tenant", "shred", tc.Tenant.TenantID,
 		"--cert-dir", s.env["RAMPART_CA_DIR"], "--keyvault-addr", s.env["RAMPART_KEYVAULT_ADDR"])
-	cli.Env = cleanEnv()
+	cli.Env = devenv.Clean()
 	out, err := cli.CombinedOutput()
 	require.NoError(t, err, string(out))
 	require.Contains(t, string(out), tc.Tenant.TenantID)

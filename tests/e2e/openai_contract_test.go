@@ -12,6 +12,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // personSchema is a strict-mode structured-output schema.
@@ -81,7 +83,7 @@ const { OpenAI } = require("openai");
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sdk.js"), []byte(script), 0o600))
 	run := exec.Command(node, "sdk.js")
 	run.Dir = dir
-	run.Env = append(cleanEnv(), "BASE_URL="+s.baseURL, "KEY="+key.APIKey, "SCHEMA="+personSchema)
+	run.Env = append(devenv.Clean(), "BASE_URL="+s.baseURL, "KEY="+key.APIKey, "SCHEMA="+personSchema)
 	var stderr bytes.Buffer
 	run.Stderr = &stderr
 	stdout, err := run.Output()

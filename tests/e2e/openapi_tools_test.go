@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // Pinned npm tools that read the published OpenAPI document as its users'
@@ -46,7 +48,7 @@ func TestOpenAPIToolsRunClean(t *testing.T) {
 	run := func(name string, args ...string) string {
 		cmd := exec.Command(bin(name), args...)
 		cmd.Dir = dir
-		cmd.Env = append(cleanEnv(), "REDOCLY_TELEMETRY=off", "REDOCLY_SUPPRESS_UPDATE_NOTICE=true")
+		cmd.Env = append(devenv.Clean(), "REDOCLY_TELEMETRY=off", "REDOCLY_SUPPRESS_UPDATE_NOTICE=true")
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "%s %v: %s", name, args, out)
 		return string(out)

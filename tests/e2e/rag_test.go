@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rampart-platform/rampart/pkg/latency"
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // The official OpenAI Node SDK version the assistant test drives (the
@@ -322,7 +323,7 @@ const { OpenAI } = require("openai");
 		map[string]any{"name": "tenant-sdk", "owner_subject": "owner@sdk.example"}, &tb))
 	run := exec.Command(node, "sdk.js")
 	run.Dir = dir
-	run.Env = append(cleanEnv(), "BASE_URL="+s.baseURL, "KEY="+chatOnly.APIKey, "OTHER_KEY="+tb.OwnerAPIKey)
+	run.Env = append(devenv.Clean(), "BASE_URL="+s.baseURL, "KEY="+chatOnly.APIKey, "OTHER_KEY="+tb.OwnerAPIKey)
 	var stderr bytes.Buffer
 	run.Stderr = &stderr
 	stdout, err := run.Output()
@@ -369,7 +370,7 @@ func TestRAGCLI(t *testing.T) {
 	rampart := func(stdin string, args ...string) string {
 		t.Helper()
 		cmd := exec.Command(filepath.Join(binDir, "rampart"), args...)
-		cmd.Env = append(cleanEnv(), "RAMPART_URL="+s.baseURL, "RAMPART_ADMIN_KEY="+s.env["RAMPART_ADMIN_KEY"])
+		cmd.Env = append(devenv.Clean(), "RAMPART_URL="+s.baseURL, "RAMPART_ADMIN_KEY="+s.env["RAMPART_ADMIN_KEY"])
 		cmd.Stdin = strings.NewReader(stdin)
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "rampart %v:\n%s", args, out)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // TestResponsesAPIWithNodeSDK drives /v1/responses on the dev stack with
@@ -89,7 +91,7 @@ const { OpenAI } = require("openai");
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "responses.js"), []byte(script), 0o600))
 	run := exec.Command(node, "responses.js")
 	run.Dir = dir
-	run.Env = append(cleanEnv(), "BASE_URL="+s.baseURL, "KEY="+key.APIKey, "SCHEMA="+personSchema)
+	run.Env = append(devenv.Clean(), "BASE_URL="+s.baseURL, "KEY="+key.APIKey, "SCHEMA="+personSchema)
 	var stderr bytes.Buffer
 	run.Stderr = &stderr
 	stdout, err := run.Output()

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // fakeSlackAPI is the part of Slack's Web API the bot calls, on the wire
@@ -112,7 +113,7 @@ func launchWith(t *testing.T, env ...string) *stack {
 	dir := t.TempDir()
 	s := &stack{dir: dir, output: &logtest.Buffer{}, exited: make(chan error, 1)}
 	s.cmd = exec.Command(filepath.Join(bin, "rampart"), "dev", "--data-dir", filepath.Join(dir, "data"), "--bin-dir", bin, "--http-addr", "127.0.0.1:0")
-	s.cmd.Env = append(cleanEnv(), env...)
+	s.cmd.Env = append(devenv.Clean(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
 	require.NoError(t, s.cmd.Start())
 	go func() { s.exited <- s.cmd.Wait() }()

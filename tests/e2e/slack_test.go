@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // slackSign computes Slack's v0 request signature independently of the
@@ -32,7 +34,7 @@ func setSlackApp(t *testing.T, s *stack, clientID, clientSecret, signingSecret s
 	t.Helper()
 	cli := exec.Command(filepath.Join(binDir, "rampart"), "slack", "app", "set", "--client-id", clientID,
 		"--cert-dir", s.env["RAMPART_CA_DIR"], "--slackadapter-addr", s.env["RAMPART_SLACKADAPTER_ADDR"])
-	cli.Env = append(cleanEnv(), "SLACK_CLIENT_SECRET="+clientSecret, "SLACK_SIGNING_SECRET="+signingSecret)
+	cli.Env = append(devenv.Clean(), "SLACK_CLIENT_SECRET="+clientSecret, "SLACK_SIGNING_SECRET="+signingSecret)
 	out, err := cli.CombinedOutput()
 	require.NoError(t, err, string(out))
 	require.Contains(t, string(out), clientID)

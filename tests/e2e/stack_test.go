@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 
 	"github.com/stretchr/testify/require"
 )
@@ -88,7 +87,7 @@ func launchEnv(extra ...string) (*stack, error) {
 	// so parallel suites never race for one; the URL comes from dev.env.
 	s.cmd = exec.Command(filepath.Join(binDir, "rampart"), "dev",
 		"--data-dir", filepath.Join(dir, "data"), "--bin-dir", binDir, "--http-addr", "127.0.0.1:0")
-	s.cmd.Env = append(cleanEnv(), extra...)
+	s.cmd.Env = append(devenv.Clean(), extra...)
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
@@ -124,7 +123,7 @@ func (s *stack) waitUp(envPath string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 		if strings.Contains(s.output.String(), "Rampart is up") {
-			env, err := readEnv(envPath)
+			env, err := devenv.Read(envPath)
 			if err != nil {
 				return err
 			}
@@ -169,35 +168,4 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
-}
-
-// cleanEnv drops RAMPART_* from the inherited environment so a developer's
-// shell cannot point the test stack at something else.
-func cleanEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "RAMPART_") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-func readEnv(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	env := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if k, v, ok := strings.Cut(line, "="); ok {
-			env[k] = v
-		}
-	}
-	return env, sc.Err()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // proc is a process we started; stop ends it (and only it).
@@ -57,7 +58,7 @@ func (s *syncBuffer) String() string {
 
 func start(name, bin string, env []string, args ...string) (*proc, error) {
 	cmd := exec.Command(bin, args...) //nolint:gosec // G204: our own freshly built binaries
-	cmd.Env = append(cleanEnv(), env...)
+	cmd.Env = append(devenv.Clean(), env...)
 	buf := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	if err := cmd.Start(); err != nil {
@@ -66,17 +67,6 @@ func start(name, bin string, env []string, args ...string) (*proc, error) {
 	p := &proc{name: name, cmd: cmd, out: buf, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.exited) }()
 	return p, nil
-}
-
-// cleanEnv drops RAMPART_* so a developer's shell cannot redirect the stack.
-func cleanEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "RAMPART_") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 // build compiles the six services, the CLI and benchstack's fake upstream.
@@ -191,7 +181,7 @@ func startStack(work, bin, modelsPath string, ha bool) (*stack, error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	env, err := readEnv(filepath.Join(dir, "data", "dev.env"))
+	env, err := devenv.Read(filepath.Join(dir, "data", "dev.env"))
 	if err != nil {
 		dev.stop()
 		return nil, err
@@ -236,20 +226,4 @@ func (s *stack) control(method, path string) (map[string]any, error) {
 		return nil, fmt.Errorf("%s %s: HTTP %d %s", method, path, resp.StatusCode, data)
 	}
 	return out, nil
-}
-
-func readEnv(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path) //nolint:gosec // G304: the stack's own dev.env
-	if err != nil {
-		return nil, err
-	}
-	env := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
-			env[k] = v
-		}
-	}
-	return env, sc.Err()
 }

@@ -12,7 +12,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -33,6 +32,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 func main() {
@@ -113,7 +114,7 @@ func (s *syncBuffer) String() string {
 
 func start(name, bin string, env []string, args ...string) (*proc, error) {
 	cmd := exec.Command(bin, args...) //nolint:gosec // G204: our own freshly built binaries
-	cmd.Env = append(cleanEnv(), env...)
+	cmd.Env = append(devenv.Clean(), env...)
 	buf := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	// hopfloor's back half dies with its front (Pdeathsig); everything else
@@ -122,17 +123,6 @@ func start(name, bin string, env []string, args ...string) (*proc, error) {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	return &proc{name: name, cmd: cmd, out: buf}, nil
-}
-
-// cleanEnv drops RAMPART_* so a developer's shell cannot redirect the stack.
-func cleanEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "RAMPART_") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 func waitFile(p string, d time.Duration) (string, error) {
@@ -393,7 +383,7 @@ func (h *harness) startStack() error {
 			return fmt.Errorf("no pid for %s in rampart dev's output:\n%s", s, dev.out.String())
 		}
 	}
-	env, err := readEnv(filepath.Join(dataDir, "dev.env"))
+	env, err := devenv.Read(filepath.Join(dataDir, "dev.env"))
 	if err != nil {
 		return err
 	}
@@ -432,7 +422,7 @@ func (h *harness) benchChat(res *result, sz sizes, logw io.Writer) error {
 		"-n", strconv.Itoa(sz.Requests), "-warmup", strconv.Itoa(sz.Warmup),
 		"-conc", "16,64", "-dur", fmt.Sprintf("%ds", sz.Seconds), "-rounds", strconv.Itoa(sz.Rounds),
 		"-json", jsonPath)
-	lg.Env = append(cleanEnv(), "RAMPART_ADMIN_KEY="+admin)
+	lg.Env = append(devenv.Clean(), "RAMPART_ADMIN_KEY="+admin)
 	lg.Stdout, lg.Stderr = logw, logw
 	if err := lg.Run(); err != nil {
 		return fmt.Errorf("loadgen: %w", err)
@@ -492,22 +482,6 @@ func (h *harness) benchRest(res *result, sz sizes, logw io.Writer) error {
 		res.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
 	}
 	return nil
-}
-
-func readEnv(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	env := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
-			env[k] = v
-		}
-	}
-	return env, sc.Err()
 }
 
 // benchSecretName is the secret the secrets phases read (env/app/type/name).

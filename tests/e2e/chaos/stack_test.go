@@ -1,8 +1,6 @@
 package chaos
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 
 	"github.com/stretchr/testify/require"
 )
@@ -78,7 +77,7 @@ func startHA(t *testing.T) *haStack {
 	s.cmd = exec.Command(filepath.Join(binDir, "rampart"), "dev", "--ha", "--any-ports", //nolint:gosec // G204: our own binary
 		"--data-dir", filepath.Join(dir, "data"), "--bin-dir", binDir, "--http-addr", "127.0.0.1:0",
 		"--start-timeout", "120s")
-	s.cmd.Env = cleanEnv()
+	s.cmd.Env = devenv.Clean()
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
 	require.NoError(t, s.cmd.Start())
 	go func() { s.exited <- s.cmd.Wait() }()
@@ -123,7 +122,7 @@ func (s *haStack) waitUp(envPath string) error {
 		if !strings.Contains(s.output.String(), "Rampart is up") {
 			continue
 		}
-		env, err := readEnv(envPath)
+		env, err := devenv.Read(envPath)
 		if err != nil {
 			return err
 		}
@@ -213,35 +212,4 @@ func requestIDs(failures []string) []string {
 		}
 	}
 	return ids
-}
-
-// cleanEnv drops RAMPART_* from the inherited environment so a developer's
-// shell cannot point the test stack at something else.
-func cleanEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "RAMPART_") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-func readEnv(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	env := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if k, v, ok := strings.Cut(line, "="); ok {
-			env[k] = v
-		}
-	}
-	return env, sc.Err()
 }
