@@ -98,10 +98,13 @@ func (s *Service) refreshWaiting(ctx context.Context) {
 			waiting[t] = true
 		}
 	}
+	// Counted before the hand-over: once stored, the map belongs to s.mu
+	// (unpark deletes from it).
+	n := len(waiting)
 	s.mu.Lock()
 	s.waiting = waiting
 	s.mu.Unlock()
-	if n := len(waiting); n > 0 && !s.resumed.Load() {
+	if n > 0 && !s.resumed.Load() {
 		s.log.Info("jobs wait for their tenants' next call (keys not in memory)", "tenants", n)
 	}
 }
