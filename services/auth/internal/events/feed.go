@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
@@ -41,7 +42,13 @@ type Feed struct {
 	log  *slog.Logger
 	poll time.Duration
 	safe time.Duration
+	// listening is true while LISTEN/NOTIFY delivers (PostgreSQL).
+	listening atomic.Bool
 }
+
+// Listening reports whether LISTEN/NOTIFY is in effect: events then reach
+// the Hub at commit rather than at the next poll.
+func (f *Feed) Listening() bool { return f.listening.Load() }
 
 // NewFeed returns a Feed over db ringing hub.
 func NewFeed(db *store.DB, hub *Hub, log *slog.Logger) *Feed {
@@ -62,6 +69,10 @@ func (f *Feed) Run(ctx context.Context) {
 	if h, err := f.src.EventHead(ctx); err == nil {
 		last = h
 	}
+	// An event appended between a watcher's own first read and this
+	// baseline moved no head this Feed will ever see change: wake the
+	// watchers once so they read it.
+	f.hub.Notify()
 	listening := make(chan bool, 1) // the listener's state changes
 	notified := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(ctx)
@@ -77,6 +88,7 @@ func (f *Feed) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case on := <-listening:
+			f.listening.Store(on)
 			interval = f.poll
 			if on {
 				interval = f.safe

@@ -85,7 +85,7 @@ func TestFeedDeliversAnotherReplicasEvent(t *testing.T) {
 			done := make(chan struct{})
 			go func() { f.Run(ctx); close(done) }()
 			if d == "postgres" {
-				waitListening(t, hub)
+				require.Eventually(t, f.Listening, 30*time.Second, 5*time.Millisecond, "LISTEN not established")
 			}
 			events := watchInto(ctx, t, a, hub)
 			start := time.Now()
@@ -101,16 +101,6 @@ func TestFeedDeliversAnotherReplicasEvent(t *testing.T) {
 			cancel()
 			<-done // Run returns once its listener is gone
 		})
-	}
-}
-
-// waitListening waits for the Hub ring the Feed gives when LISTEN is in place.
-func waitListening(t *testing.T, hub *Hub) {
-	t.Helper()
-	select {
-	case <-hub.Wait():
-	case <-time.After(10 * time.Second):
-		t.Fatal("LISTEN not established")
 	}
 }
 
@@ -133,6 +123,19 @@ func (f *fakeHead) ListenEvents(ctx context.Context, listening, notify func()) e
 	return f.listen(ctx, listening, notify)
 }
 
+// startFeed runs f and waits for the one ring it gives once its baseline
+// head is read, so later rings are the ones a test asks about.
+func startFeed(ctx context.Context, t *testing.T, f *Feed, hub *Hub) {
+	t.Helper()
+	first := hub.Wait()
+	go f.Run(ctx)
+	select {
+	case <-first:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the feed did not ring after reading its baseline")
+	}
+}
+
 func TestFeedPolling(t *testing.T) {
 	t.Run("idle: one query per interval, no ring", func(t *testing.T) {
 		src := &fakeHead{}
@@ -140,7 +143,7 @@ func TestFeedPolling(t *testing.T) {
 		f := newFeed(src, hub, nil)
 		f.poll = 20 * time.Millisecond
 		ctx, cancel := context.WithCancel(t.Context())
-		go f.Run(ctx)
+		startFeed(ctx, t, f, hub)
 		wake := hub.Wait()
 		time.Sleep(210 * time.Millisecond)
 		cancel()
@@ -158,7 +161,7 @@ func TestFeedPolling(t *testing.T) {
 		hub := NewHub()
 		f := newFeed(src, hub, nil)
 		f.poll = 10 * time.Millisecond
-		go f.Run(t.Context())
+		startFeed(t.Context(), t, f, hub)
 		wake := hub.Wait()
 		time.Sleep(30 * time.Millisecond)
 		src.head.Store(7)
@@ -173,7 +176,7 @@ func TestFeedPolling(t *testing.T) {
 		hub := NewHub()
 		f := newFeed(src, hub, nil)
 		f.poll, f.safe = 10*time.Millisecond, time.Hour
-		go f.Run(t.Context())
+		startFeed(t.Context(), t, f, hub)
 		wake := hub.Wait()
 		time.Sleep(30 * time.Millisecond)
 		src.head.Store(3)
