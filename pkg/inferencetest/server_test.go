@@ -149,7 +149,7 @@ func TestScriptedAnswersAndErrors(t *testing.T) {
 		case "StreamChatCompletion":
 			return inferencetest.Answer{Headers: map[string]string{"x-ratelimit-remaining-tokens": "9"},
 				Chunks: []*inferencev1.StreamChatCompletionResponse{inferencetest.Event("response.created", `{"type":"response.created"}`)},
-				Err: inferencetest.APIError{Code: codes.Unavailable, Message: "upstream down", OpenAICode: "upstream_unavailable", Type: "server_error"}.Err()}
+				Err:    inferencetest.APIError{Code: codes.Unavailable, Message: "upstream down", OpenAICode: "upstream_unavailable", Type: "server_error"}.Err()}
 		}
 		return inferencetest.Answer{Err: inferencetest.APIError{Code: codes.ResourceExhausted, Message: "slow down",
 			OpenAICode: "rate_limit_exceeded", Type: "tokens", RetryAfter: 2 * time.Second}.Err()}
@@ -260,4 +260,3 @@ func TestCallersAndPrincipalRequired(t *testing.T) {
 	_, err = f.client(t, "edge").ListModels(f.as(t, p), &inferencev1.ListModelsRequest{})
 	require.NoError(t, err)
 }
-

@@ -32,7 +32,7 @@ var allowedRequires = map[string][]string{
 	"services/inference":    {"gen", "pkg"},
 	"services/ingestion":    {"gen", "pkg"},
 	"services/keyvault":     {"gen", "pkg"},
-	"services/slackadapter": {"gen", "pkg", "services/inference"}, // exception, see requireExceptions
+	"services/slackadapter": {"gen", "pkg"},
 	"cmd/rampart":           {"gen", "pkg"},
 	"tests/e2e":             {"gen", "pkg"},
 }
@@ -44,9 +44,6 @@ var allowedRequires = map[string][]string{
 var requireExceptions = map[string]string{
 	"services/edge -> services/inference": "the OpenAI conformance tests start a real inference " +
 		"service in-process through services/inference/inferencetest (test-only); " +
-		"goes away with an inference fake in pkg/ (issue 11, Deliver 4)",
-	"services/slackadapter -> services/inference": "slackadapter's tests start a real inference " +
-		"service through services/inference/inferencetest (test-only); " +
 		"goes away with an inference fake in pkg/ (issue 11, Deliver 4)",
 }
 

@@ -3,8 +3,10 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,27 +16,86 @@ import (
 	"google.golang.org/grpc/status"
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
-	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/pkg/inferencetest"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackfake"
 )
 
 const vpnURL = "https://wiki.example.com/it/vpn"
 
-// grounded starts the adapter against the real inference (in-process,
-// model rampart-extractive) whose fake ingestion holds t_acme's handbook,
-// with T1 installed for t_acme.
+// vpnAnswer and vpnCitation are what inference answers from t_acme's
+// handbook (docs/adr/0012): the text streamed word by word, and the
+// citation of the passage it quotes in the final chunk's rampart.citations.
+const (
+	vpnAnswer   = "VPN certificates rotate every 45 days [1]."
+	vpnCitation = `{"index":1,"document_id":"doc_vpn","source":"` + vpnURL + `","url":"` + vpnURL +
+		`","chunk_id":"doc_vpn#0","quote":"VPN certificates rotate every 45 days."}`
+)
+
+// groundedBody is the part of the chat body the handbook script reads.
+type groundedBody struct {
+	Model    string `json:"model"`
+	Stream   bool   `json:"stream"`
+	Messages []struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	} `json:"messages"`
+	Rampart *struct {
+		Collections []string `json:"collections"`
+	} `json:"rampart"`
+}
+
+// handbook scripts inference for the grounded tests: t_acme's collection
+// "handbook" (also through its assistant "kb-it") answers vpnAnswer citing
+// the VPN passage; another collection is NotFound naming it, as inference
+// reports what ingestion answered (ADR 0012: collection_not_found); the
+// rest is echoed.
+func handbook(c *inferencetest.Call) inferencetest.Answer {
+	var b groundedBody
+	if err := json.Unmarshal(c.Body, &b); err != nil {
+		return inferencetest.Answer{Err: status.Error(codes.InvalidArgument, err.Error())}
+	}
+	var cols []string
+	if b.Rampart != nil {
+		cols = b.Rampart.Collections
+	}
+	if b.Model == "kb-it" {
+		cols = []string{"handbook"}
+	}
+	if len(cols) == 0 {
+		return inferencetest.Echo(c)
+	}
+	for i, col := range cols {
+		if col != "handbook" || c.Principal.GetTenantId() != "t_acme" {
+			return inferencetest.Answer{Err: inferencetest.APIError{Code: codes.NotFound, Message: "collection " + strconv.Quote(col) + " not found",
+				OpenAICode: "collection_not_found", Type: "invalid_request_error", Param: fmt.Sprintf("rampart.collections[%d]", i)}.Err()}
+		}
+	}
+	head := `{"id":"chatcmpl-kb","object":"chat.completion.chunk","created":1800000000,"model":"` + b.Model + `","choices":[{"index":0,`
+	chunks := []*inferencev1.StreamChatCompletionResponse{inferencetest.Chunk(head + `"delta":{"role":"assistant","content":""},"finish_reason":null}]}`)}
+	for _, w := range strings.SplitAfter(vpnAnswer, " ") {
+		chunks = append(chunks, inferencetest.Chunk(head+`"delta":{"content":"`+w+`"},"finish_reason":null}]}`))
+	}
+	chunks = append(chunks, inferencetest.Chunk(head+`"delta":{},"finish_reason":"stop"}],"rampart":{"citations":[`+vpnCitation+`]}}`))
+	return inferencetest.Answer{Chunks: chunks}
+}
+
+// lastAsk returns the newest streamed chat body slackadapter sent.
+func (h *harness) lastAsk(t *testing.T) groundedBody {
+	t.Helper()
+	c, ok := h.inf.LastCall("StreamChatCompletion")
+	require.True(t, ok, "inference was asked")
+	var b groundedBody
+	require.NoError(t, json.Unmarshal(c.Body, &b))
+	require.True(t, b.Stream)
+	return b
+}
+
+// grounded starts the adapter against the inference double scripted with
+// t_acme's handbook (model rampart-extractive), with T1 installed for
+// t_acme.
 func grounded(t *testing.T) *harness {
-	h := start(t, harnessOpts{model: "rampart-extractive", streamEvery: "0s", ingestion: func(f *inferencetest.FakeIngestion) {
-		f.Add("t_acme", "handbook",
-			&ingestionv1.Passage{DocumentId: "doc_vpn", ChunkId: "doc_vpn#0", Source: vpnURL,
-				Text: "VPN certificates rotate every 45 days. The VPN client renews the certificate automatically."},
-			&ingestionv1.Passage{DocumentId: "doc_lunch", ChunkId: "doc_lunch#0", Source: "lunch.md",
-				Text: "Lunch is served in the cafeteria from noon."})
-	}})
+	h := start(t, harnessOpts{model: "rampart-extractive", streamEvery: "0s", script: handbook})
 	h.configure(t)
 	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", TeamName: "Acme", BotUserID: "UBOT1"})
 	return h
@@ -77,11 +138,14 @@ func TestGroundedMentionStreamsIntoPlaceholderWithCitationLink(t *testing.T) {
 	require.Contains(t, blocks, "<"+vpnURL+"|"+vpnURL+">", "the citation is a Slack link to the source")
 	require.NotContains(t, blocks, "lunch.md", "only what the answer cites")
 
-	// The question went with the channel's collection.
-	searches := h.inf.Ingestion.Searches()
-	require.NotEmpty(t, searches)
-	require.Equal(t, "t_acme", searches[len(searches)-1].Tenant)
-	require.Equal(t, "handbook", searches[len(searches)-1].Collection)
+	// The question went with the channel's collection, as the tenant.
+	ask := h.lastAsk(t)
+	require.Equal(t, "rampart-extractive", ask.Model)
+	require.NotNil(t, ask.Rampart)
+	require.Equal(t, []string{"handbook"}, ask.Rampart.Collections)
+	require.Equal(t, "how often do VPN certificates rotate?", ask.Messages[len(ask.Messages)-1].Content, "the question without the mention")
+	call, _ := h.inf.LastCall("StreamChatCompletion")
+	require.Equal(t, "t_acme", call.Principal.GetTenantId())
 
 	var line string
 	require.Eventually(t, func() bool {
@@ -118,11 +182,16 @@ func TestThreadFollowUpCarriesEarlierTurns(t *testing.T) {
 	final := h.final(t, p)
 	require.Contains(t, final.Text, "45 days")
 
-	searches := h.inf.Ingestion.Searches()
-	q := searches[len(searches)-1].Query
-	require.Contains(t, q, "VPN certificates", "the earlier user turn is in the retrieval query")
-	require.Contains(t, q, "how often do they rotate?")
-	require.NotContains(t, q, "earlier bot answer", "only user turns")
+	// The earlier user turns go with the question (inference retrieves
+	// with them); the bot's own answers do not.
+	var turns []string
+	for _, m := range h.lastAsk(t).Messages {
+		require.NotEqual(t, "assistant", m.Role)
+		if m.Role == "user" {
+			turns = append(turns, m.Content)
+		}
+	}
+	require.Equal(t, []string{"tell me about VPN certificates", "how often do they rotate?"}, turns)
 }
 
 func TestBindingsREST(t *testing.T) {
@@ -250,18 +319,12 @@ func blockText(t *testing.T, raw string) string {
 }
 
 // A channel bound to a tenant assistant (inference's, ADR 0016) by a
-// workspace admin: the assistant's collections ground the answer.
+// workspace admin: the assistant is the model of the question (inference
+// grounds it in the assistant's collections).
 func TestAssistantBinding(t *testing.T) {
 	h := grounded(t)
-	src, err := mtls.NewSource(mtls.FilesFor(h.inf.PKIDir, "edge"))
-	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), h.inf.Addr, src, pki.ServiceID("inference"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	inf := inferencev1.NewInferenceServiceClient(conn)
-	_, err = inf.CreateAssistant(h.admin(t, "t_acme"), &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{
-		Name: "kb-it", Model: "rampart-extractive", Collections: []string{"handbook"}, SystemPrompt: "Answer IT questions."}})
-	require.NoError(t, err)
+	// t_acme's assistant, as inference lists it to t_acme only.
+	h.inf.AddModel("t_acme", &inferencev1.Model{Id: "kb-it", OwnedBy: "t_acme"})
 	h.slack.SetAdmin("UADMIN")
 	form := url.Values{"team_id": {"T1"}, "command": {"/rampart"}, "text": {"kb use kb-it"}, "user_id": {"UADMIN"}, "channel_id": {"C42"},
 		"response_url": {h.slack.URL + "/hooks/kb"}}
@@ -274,8 +337,9 @@ func TestAssistantBinding(t *testing.T) {
 	final := h.final(t, recv(t, h.slack.Posts()))
 	require.Contains(t, final.Text, "45 days")
 	require.Contains(t, blockText(t, final.Blocks), "<"+vpnURL+"|")
-	searches := h.inf.Ingestion.Searches()
-	require.Equal(t, "handbook", searches[len(searches)-1].Collection, "the assistant's collection was searched")
+	ask := h.lastAsk(t)
+	require.Equal(t, "kb-it", ask.Model, "the assistant is the model")
+	require.Nil(t, ask.Rampart, "the assistant brings its own collections")
 }
 
 // A rate-limited partial update is not waited for: partial updates pause

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"io"
 	"net/http"
@@ -18,20 +20,26 @@ import (
 	"google.golang.org/grpc"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/authtest"
 	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/pkg/inferencetest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/server"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/signature"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackfake"
 )
+
+// models are the provider models the inference double offers every
+// tenant.
+var models = []*inferencev1.Model{{Id: "echo", OwnedBy: "rampart"}, {Id: "rampart-extractive", OwnedBy: "rampart"}}
 
 const (
 	clientID      = "1234.5678"
@@ -41,6 +49,8 @@ const (
 
 type harness struct {
 	inf    *inferencetest.Server
+	pkiDir string
+	signer *principal.Signer
 	auth   *authtest.Server
 	vault  *keyvaulttest.Server
 	slack  *slackfake.Server
@@ -59,8 +69,8 @@ type harness struct {
 type harnessOpts struct {
 	workers   int
 	queueSize int
-	// ingestion seeds the fake ingestion the real inference searches.
-	ingestion func(*inferencetest.FakeIngestion)
+	// script answers inference's chat calls (nil: inferencetest.Echo).
+	script inferencetest.Script
 	// streamEvery is --stream-update-interval (default 1s).
 	streamEvery string
 	// model is --model (default echo).
@@ -68,8 +78,8 @@ type harnessOpts struct {
 }
 
 // start runs the real service (pkg/backend, mTLS, authz, principals) with
-// an in-process inference (inferencetest), fake auth and keyvault speaking
-// their protos over mTLS, and the fake Slack Web API.
+// the pkg/ test doubles of inference, auth and keyvault speaking their
+// protos over mTLS, and the fake Slack Web API.
 func start(t testing.TB, o harnessOpts) *harness {
 	if o.workers == 0 {
 		o.workers = 1
@@ -84,9 +94,15 @@ func start(t testing.TB, o harnessOpts) *harness {
 		o.model = "echo"
 	}
 	h := &harness{logs: &logtest.Buffer{}, now: time.Now(), sleeps: make(chan time.Duration, 16)}
-	h.inf = inferencetest.Start(t, inferencetest.Options{Clients: []string{"slackadapter", "auth", "keyvault", "rampart-cli"}, Ingestion: o.ingestion})
-	h.auth = startAuth(t, h.inf.PKIDir, h.inf.Signer)
-	h.vault = startVault(t, h.inf.PKIDir, h.inf.Signer)
+	h.pkiDir, _ = pkitest.NewDir(t, "inference", "edge", "slackadapter", "auth", "keyvault", "rampart-cli")
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	h.signer, err = principal.NewSigner("test", priv, principal.MaxTTL)
+	require.NoError(t, err)
+	h.inf = inferencetest.Start(t, h.pkiDir, inferencetest.Options{Keys: principal.StaticKeys{h.signer.KID(): h.signer.PublicKey()},
+		Callers: []string{"slackadapter"}, Models: models, Script: o.script})
+	h.auth = startAuth(t, h.pkiDir, h.signer)
+	h.vault = startVault(t, h.pkiDir, h.signer)
 	h.slack = slackfake.Start(t, clientID, clientSecret)
 	t.Setenv("RAMPART_AUTH_ADDR", h.auth.Addr)
 
@@ -106,7 +122,7 @@ func start(t testing.TB, o harnessOpts) *harness {
 	// The KEK outside the data dir, as replicas read it (one Secret).
 	kekFile := filepath.Join(t.TempDir(), "shared.kek")
 	args := []string{"--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--kek-file", kekFile,
-		"--cert-dir", h.inf.PKIDir, "--auth-addr", h.auth.Addr, "--keyvault-addr", h.vault.Addr, "--inference-addr", h.inf.Addr,
+		"--cert-dir", h.pkiDir, "--auth-addr", h.auth.Addr, "--keyvault-addr", h.vault.Addr, "--inference-addr", h.inf.Addr,
 		"--slack-api-url", h.slack.URL + "/api/", "--response-url-hosts", u.Host, "--public-url", "https://rampart.example.com",
 		"--model", o.model, "--stream-update-interval", o.streamEvery, "--workers", strconv.Itoa(o.workers), "--queue-size", strconv.Itoa(o.queueSize), "--log-level", "debug"}
 	var once sync.Once
@@ -156,8 +172,8 @@ func start(t testing.TB, o harnessOpts) *harness {
 	})
 	_, err = os.Stat(kekFile)
 	require.NoError(t, err, "the KEK is where KEK_FILE says")
-	h.client = slackadapterv1.NewSlackAdapterServiceClient(dialAs(t, h.inf.PKIDir, "edge", addr))
-	h.cli = slackadapterv1.NewSlackAdapterServiceClient(dialAs(t, h.inf.PKIDir, "rampart-cli", addr))
+	h.client = slackadapterv1.NewSlackAdapterServiceClient(dialAs(t, h.pkiDir, "edge", addr))
+	h.cli = slackadapterv1.NewSlackAdapterServiceClient(dialAs(t, h.pkiDir, "rampart-cli", addr))
 	return h
 }
 
@@ -172,7 +188,7 @@ func dialAs(t testing.TB, dir, name, addr string) *grpc.ClientConn {
 
 // as returns ctx carrying an assertion for tenant with roles and scopes.
 func (h *harness) as(t testing.TB, tenant string, roles, scopes []string) context.Context {
-	tok, err := h.inf.Signer.Sign(&authv1.Principal{TenantId: tenant, KeyId: "admin-" + tenant, Subject: "alice@" + tenant, Roles: roles, Scopes: scopes}, time.Time{})
+	tok, err := h.signer.Sign(&authv1.Principal{TenantId: tenant, KeyId: "admin-" + tenant, Subject: "alice@" + tenant, Roles: roles, Scopes: scopes}, time.Time{})
 	require.NoError(t, err)
 	return principal.AppendToOutgoing(context.Background(), tok)
 }
