@@ -56,7 +56,9 @@ func outgoingRequestID(ctx context.Context) context.Context {
 	if id == "" {
 		return ctx
 	}
-	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(RequestIDHeader)) > 0 {
+	// ValueFromOutgoingContext looks at this key only; FromOutgoingContext
+	// copied the whole outgoing metadata on every call (issue 15).
+	if len(metadata.ValueFromOutgoingContext(ctx, RequestIDHeader)) > 0 {
 		return ctx // set explicitly by the caller
 	}
 	return metadata.AppendToOutgoingContext(ctx, RequestIDHeader, id)

@@ -318,6 +318,25 @@ func TestRequestIDForwarded(t *testing.T) {
 	require.Equal(t, "from-upstream", got)
 }
 
+// An id the caller put in the outgoing metadata itself (appended or as
+// metadata.NewOutgoingContext) is sent as it is, not replaced by the
+// context's.
+func TestRequestIDExplicitWins(t *testing.T) {
+	f := start(t, nil)
+	conn, err := mtls.Dial(t.Context(), f.srv.Addr().String(), f.source("edge"), pki.ServiceID("auth"), serve.RequestIDDialOptions()...)
+	require.NoError(t, err)
+	defer conn.Close()
+	base := logging.WithRequestID(t.Context(), "from-context")
+	for name, ctx := range map[string]context.Context{
+		"appended": metadata.AppendToOutgoingContext(base, serve.RequestIDHeader, "explicit-appended"),
+		"new":      metadata.NewOutgoingContext(base, metadata.Pairs(serve.RequestIDHeader, "explicit-new")),
+	} {
+		got, err := invoke(ctx, conn, reqIDMethod, "")
+		require.NoError(t, err, name)
+		require.Equal(t, "explicit-"+name, got)
+	}
+}
+
 func TestAccessLogHasNoPayload(t *testing.T) {
 	f := start(t, nil)
 	_, err := invoke(t.Context(), f.client("edge"), echoMethod, "payload-canary")
