@@ -150,11 +150,13 @@ func newHandler(ctx context.Context, cfg config.Config, env *pkgbackend.Env, d h
 		return nil, err
 	}
 	limitMetrics := ratelimit.NewMetrics(reg)
-	// OpenAI-compatible routes (internal/openai) live on the same gateway mux.
-	if err := openai.Register(gw, openai.New(openai.Options{
+	// OpenAI-compatible routes (internal/openai) live on the same gateway
+	// mux; the router answers their literal paths directly.
+	oai := openai.New(openai.Options{
 		Inference: gateway.OrUnavailable(d.backends.Conn("inference"), "inference"), Log: log,
 		Streams: d.slots, MaxStreamsPerKey: cfg.MaxStreamsPerKey, LimitMetrics: limitMetrics,
-	})); err != nil {
+	})
+	if err := openai.Register(gw, oai); err != nil {
 		return nil, fmt.Errorf("register OpenAI routes: %w", err)
 	}
 	trusted, err := cfg.TrustedProxyPrefixes()
@@ -174,6 +176,7 @@ func newHandler(ctx context.Context, cfg config.Config, env *pkgbackend.Env, d h
 		LimitDefaults:     ratelimit.Defaults{KeyRPM: cfg.DefaultKeyRPM, TenantRPM: cfg.DefaultTenantRPM},
 		LimitMetrics:      limitMetrics,
 		Gateway:           gw,
+		Direct:            openai.Literal(oai),
 		Slack:             slackHandler(d.backends.Conn("slackadapter")),
 		Ready:             func() error { return d.readiness.Ready(ctx) },
 		OpenAPI:           gen.OpenAPI, // served as committed (docs/api/openapi.json)

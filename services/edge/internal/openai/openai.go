@@ -23,6 +23,7 @@ import (
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
+	"github.com/rampart-platform/rampart/services/edge/internal/router"
 )
 
 // MaxBodyBytes is the largest request body accepted (413 above): the body
@@ -111,6 +112,19 @@ func Register(mux *runtime.ServeMux, h *Handler) error {
 		}
 	}
 	return nil
+}
+
+// Literal returns the routes of Register with a literal path, by method
+// and path, for the router to answer without the muxes in front of the
+// gateway (router.Options.Direct); the gateway mux calls the same
+// functions for them (no path parameters).
+func Literal(h *Handler) map[router.Literal]http.Handler {
+	return map[router.Literal]http.Handler{
+		{Method: http.MethodPost, Path: "/v1/chat/completions"}: http.HandlerFunc(h.ChatCompletions),
+		{Method: http.MethodPost, Path: "/v1/completions"}:      http.HandlerFunc(h.Completions),
+		{Method: http.MethodPost, Path: "/v1/responses"}:        http.HandlerFunc(h.Responses),
+		{Method: http.MethodPost, Path: "/v1/embeddings"}:       http.HandlerFunc(h.Embeddings),
+	}
 }
 
 // outgoing returns ctx carrying the caller's assertion and request id, or
