@@ -20,6 +20,7 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/config"
 	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/memtrim"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/serve"
@@ -275,7 +276,11 @@ func (e *Env) serveOptions(spec Spec, base *slog.Logger) serve.Options {
 }
 
 // start watches the certificate files, runs the service's setup and then
-// run. A setup that fails closes what it had registered.
+// run. A setup that fails closes what it had registered. Between the two,
+// the garbage of setting up (migrations, compiled schemas) is collected and
+// its pages returned, and from then on memory is returned after every busy
+// period (pkg/memtrim: an idle service should not keep the heap of its
+// last burst).
 func (e *Env) start(ctx context.Context, setup func(context.Context, *Env) error, run func(context.Context) error) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -288,6 +293,8 @@ func (e *Env) start(ctx context.Context, setup func(context.Context, *Env) error
 	if err := setup(runCtx, e); err != nil {
 		return errors.Join(err, e.lc.Close(context.WithoutCancel(ctx)))
 	}
+	memtrim.ReleaseStartup()
+	e.Go("memory trim", func(ctx context.Context) error { return memtrim.Run(ctx, memtrim.Options{}) })
 	return run(runCtx)
 }
 

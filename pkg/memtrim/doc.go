@@ -1,0 +1,23 @@
+// Package memtrim gives memory back to the operating system when a
+// service has nothing to do (issue 15: < 50 MB RSS per idle service).
+//
+// Go's runtime keeps freed heap pages mapped up to about the heap goal of
+// the last collection (GOGC × the live heap), and a process that goes
+// quiet after a burst runs no collection that would lower that goal for
+// minutes (the forced collection every two minutes does not return pages
+// either). Two moments leave such a surplus behind:
+//
+//   - start-up: schema migrations (goose keeps 4 MB scanner buffers in a
+//     sync.Pool, one per migration file parsed in parallel), compiled
+//     schemas and certificates leave tens of MB of garbage, and the first
+//     collection sets the heap goal from it;
+//   - the end of a burst of requests: the heap grew to the goal of the
+//     busy period.
+//
+// ReleaseStartup collects twice (a sync.Pool survives one collection) and
+// returns the free pages once the service is set up. Run watches the
+// allocation counter every few seconds and, when a busy period is followed
+// by a quiet window, does the same once; it does nothing while the process
+// is busy, so the collector's pacing under load (GOGC, GOMEMLIMIT) is
+// unchanged.
+package memtrim

@@ -1,0 +1,125 @@
+package memtrim
+
+import (
+	"context"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	DefaultInterval  = 2 * time.Second
+	DefaultQuiet     = 3 // intervals
+	DefaultQuietRate = 256 << 10
+	DefaultMinGrowth = 8 << 20
+)
+
+// Options tune Run; zero fields take the defaults.
+type Options struct {
+	// Interval is how often the allocation counter is read.
+	Interval time.Duration
+	// Quiet is how many intervals in a row must each allocate less than
+	// QuietBytes before the process counts as idle.
+	Quiet int
+	// QuietBytes is what an interval may allocate and still be quiet
+	// (background timers, health probes and metric scrapes allocate a
+	// little).
+	QuietBytes uint64
+	// MinGrowth is how much must have been allocated since the last
+	// release for another one to be worth a collection: a process that
+	// stayed idle has nothing new to give back.
+	MinGrowth uint64
+}
+
+func (o Options) withDefaults() Options {
+	if o.Interval <= 0 {
+		o.Interval = DefaultInterval
+	}
+	if o.Quiet <= 0 {
+		o.Quiet = DefaultQuiet
+	}
+	if o.QuietBytes == 0 {
+		o.QuietBytes = DefaultQuietRate
+	}
+	if o.MinGrowth == 0 {
+		o.MinGrowth = DefaultMinGrowth
+	}
+	return o
+}
+
+// ReleaseStartup drops what setting the service up left behind. Call it
+// once, after set-up and before serving.
+func ReleaseStartup() { release() }
+
+// release collects twice, so what sync.Pools held (grpc's and net/http's
+// buffer pools, goose's scanner buffers) is freed too, and returns every
+// free page to the operating system.
+func release() {
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
+// Run releases memory after each busy period that is followed by a quiet
+// window (Options) until ctx ends. It always returns nil (a lifecycle
+// task).
+func Run(ctx context.Context, o Options) error {
+	o = o.withDefaults()
+	t := time.NewTicker(o.Interval)
+	defer t.Stop()
+	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	w := newWatcher(o, allocated(sample))
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if w.observe(allocated(sample)) {
+				release()
+				w.released(allocated(sample))
+			}
+		}
+	}
+}
+
+// watcher decides, from the cumulative allocation counter read once per
+// interval, when to release.
+type watcher struct {
+	o            Options
+	last         uint64 // counter at the previous observation
+	sinceRelease uint64 // counter at the last release
+	quiet        int    // quiet intervals in a row
+}
+
+func newWatcher(o Options, now uint64) *watcher {
+	return &watcher{o: o, last: now, sinceRelease: now}
+}
+
+// observe takes the counter at the end of an interval and reports whether
+// to release now.
+func (w *watcher) observe(now uint64) bool {
+	step := now - w.last
+	w.last = now
+	if step >= w.o.QuietBytes {
+		w.quiet = 0
+		return false
+	}
+	w.quiet++
+	return w.quiet >= w.o.Quiet && now-w.sinceRelease >= w.o.MinGrowth
+}
+
+// released records a release at counter now.
+func (w *watcher) released(now uint64) {
+	w.sinceRelease, w.last, w.quiet = now, now, 0
+}
+
+// allocated is the bytes allocated on the heap since the process started,
+// read into sample (one "/gc/heap/allocs:bytes" sample, reused).
+func allocated(sample []metrics.Sample) uint64 {
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return sample[0].Value.Uint64()
+}

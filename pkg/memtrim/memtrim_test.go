@@ -1,0 +1,89 @@
+package memtrim
+
+import (
+	"context"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestWatcherReleasesOnceAfterABusyPeriod(t *testing.T) {
+	o := Options{Quiet: 3, QuietBytes: 100, MinGrowth: 1000}.withDefaults()
+	const (
+		quiet = 10  // allocated in a quiet interval
+		busy  = 500 // allocated in a busy one
+	)
+	tests := []struct {
+		name  string
+		steps []uint64 // bytes allocated in each interval
+		want  []bool   // release after each interval?
+	}{
+		{"idle from the start: nothing to give back", []uint64{quiet, quiet, quiet, quiet}, []bool{false, false, false, false}},
+		{"busy then quiet: released after the third quiet interval", []uint64{busy, busy, busy, quiet, quiet, quiet, quiet}, []bool{false, false, false, false, false, true, false}},
+		{"too little allocated to be worth it", []uint64{busy, quiet, quiet, quiet}, []bool{false, false, false, false}},
+		{"a busy interval restarts the quiet count", []uint64{busy, busy, busy, quiet, quiet, busy, quiet, quiet, quiet}, []bool{false, false, false, false, false, false, false, false, true}},
+		{"a second busy period is released again", []uint64{busy, busy, busy, quiet, quiet, quiet, busy, busy, quiet, quiet, quiet}, []bool{false, false, false, false, false, true, false, false, false, false, true}},
+		{"a steady trickle below the quiet rate is released only as it adds up", []uint64{99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, false, false, false, false, false, true, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var now uint64 = 1 << 20
+			w := newWatcher(o, now)
+			for i, step := range tt.steps {
+				now += step
+				got := w.observe(now)
+				require.Equal(t, tt.want[i], got, "interval %d", i)
+				if got {
+					w.released(now)
+				}
+			}
+		})
+	}
+}
+
+func TestRunStopsWithItsContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Interval: time.Millisecond, Quiet: 1, QuietBytes: 1 << 40, MinGrowth: 1})
+	}()
+	time.Sleep(20 * time.Millisecond) // several releases
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+// TestReleaseStartupReturnsPooledGarbage: buffers parked in a sync.Pool
+// (as goose parks its 4 MB scanner buffers) survive one collection; after
+// ReleaseStartup they are gone and their pages are back with the OS.
+func TestReleaseStartupReturnsPooledGarbage(t *testing.T) {
+	var pool sync.Pool
+	for range 8 {
+		b := make([]byte, 4<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1 // touched: resident
+		}
+		pool.Put(&b)
+	}
+	before := readUint(t, "/memory/classes/heap/released:bytes")
+	ReleaseStartup()
+	after := readUint(t, "/memory/classes/heap/released:bytes")
+	require.GreaterOrEqual(t, after, before+16<<20, "the pooled 32 MB should mostly be released")
+	runtime.KeepAlive(&pool)
+}
+
+func readUint(t *testing.T, name string) uint64 {
+	t.Helper()
+	s := []metrics.Sample{{Name: name}}
+	metrics.Read(s)
+	require.Equal(t, metrics.KindUint64, s[0].Value.Kind())
+	return s[0].Value.Uint64()
+}
