@@ -130,7 +130,8 @@ func TestServicesHealthyOverMTLS(t *testing.T) {
 }
 
 // TestNoKeyMaterialLeaks scans everything the stack wrote, except dev.env
-// (which exists to hand the key to the developer), for the admin key's secret.
+// and the stack's own copy of it (which exist to hand the key to the
+// developer, 0600), for the admin key's secret.
 func TestNoKeyMaterialLeaks(t *testing.T) {
 	s := startStack(t)
 	// Exercise a few requests so logs have content.
@@ -140,10 +141,15 @@ func TestNoKeyMaterialLeaks(t *testing.T) {
 	require.NoError(t, err)
 	defer root.Close()
 	require.NoError(t, walkFiles(root, func(path string, data []byte) {
-		if filepath.Base(path) != "dev.env" {
+		if path != "dev.env" && path != "dev.sqlite.env" {
 			require.NotContains(t, string(data), secret, "key secret found in %s", path)
 		}
 	}))
+	for _, f := range []string{"dev.env", "dev.sqlite.env"} {
+		fi, err := root.Stat(f)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), f)
+	}
 	require.NotContains(t, s.output.String(), secret, "key secret printed by rampart dev")
 }
 

@@ -82,6 +82,12 @@ func launchEnv(extra ...string) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	return launchIn(binDir, dir, extra...)
+}
+
+// launchIn starts `rampart dev` on dir/data, which may hold an earlier
+// stack's state.
+func launchIn(binDir, dir string, extra ...string) (*stack, error) {
 	s := &stack{dir: dir, output: &logtest.Buffer{}, exited: make(chan error, 1)}
 	// Port 0: rampart dev binds the port and hands the socket to the edge,
 	// so parallel suites never race for one; the URL comes from dev.env.

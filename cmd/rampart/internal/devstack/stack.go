@@ -18,14 +18,11 @@ import (
 	"syscall"
 	"time"
 
-	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/status"
 
 	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/rampart-platform/rampart/cmd/rampart/internal/pkiops"
-	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/listen"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
@@ -284,13 +281,17 @@ func prepare(ctx context.Context, cfg *Config) (certDir, binDir string, err erro
 	return certDir, binDir, nil
 }
 
-// publish bootstraps the first tenant and key, starts the --ha control API
-// and writes dev.env; it returns the infrastructure's exit channel (nil
-// without --ha) and what stops the control API.
+// publish bootstraps the first tenant and key (adminkey.go), starts the
+// --ha control API and writes dev.env and this kind of stack's copy; it
+// returns the infrastructure's exit channel (nil without --ha) and what
+// stops the control API.
 func publish(ctx context.Context, cfg Config, s *supervisor, svcs []*service, servers *infra, cli *mtls.Source, certDir string) (<-chan error, func(), error) {
-	key, tenant, err := bootstrap(ctx, svcs[0], cli, cfg.DataDir)
+	admin, err := bootstrap(ctx, svcs[0], cli, "http://"+cfg.HTTPAddr, cfg.DataDir, cfg.HA)
 	if err != nil {
 		return nil, nil, err
+	}
+	if admin.note != "" {
+		fmt.Fprintln(cfg.Out, admin.note)
 	}
 	var extra []string
 	var infraExited <-chan error
@@ -304,10 +305,14 @@ func publish(ctx context.Context, cfg Config, s *supervisor, svcs []*service, se
 		extra = append(haDevEnv(servers), "RAMPART_DEV_CONTROL_URL="+ctl.url, "RAMPART_DEV_CONTROL_TOKEN="+ctl.token)
 		infraExited = servers.exited
 	}
+	// This kind of stack's own record first: dev.env, the copy tools read,
+	// is overwritten by whichever kind starts next.
 	envFile := filepath.Join(cfg.DataDir, "dev.env")
-	if err := writeDevEnv(envFile, svcs, cfg.HTTPAddr, certDir, key, tenant, extra); err != nil {
-		closeCtl()
-		return nil, nil, err
+	for _, path := range []string{stackEnvFile(cfg.DataDir, cfg.HA), envFile} {
+		if err := writeDevEnv(path, svcs, cfg.HTTPAddr, certDir, admin.key, admin.tenant, extra); err != nil {
+			closeCtl()
+			return nil, nil, err
+		}
 	}
 	binDir := cfg.BinDir
 	if binDir == "" {
@@ -761,31 +766,4 @@ func httpReady(url string) error {
 		return fmt.Errorf("readyz: %s", resp.Status)
 	}
 	return nil
-}
-
-// bootstrap creates the first tenant and owner key, or — on a data dir that
-// already has them — reuses the key recorded in dev.env.
-func bootstrap(ctx context.Context, auth *service, cli *mtls.Source, dataDir string) (key, tenant string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	conn, err := mtls.Dial(ctx, auth.listenAddr, cli, pki.ServiceID("auth"))
-	if err != nil {
-		return "", "", err
-	}
-	defer conn.Close()
-	resp, err := authv1.NewAuthServiceClient(conn).Bootstrap(ctx, &authv1.BootstrapRequest{
-		TenantName:   "platform",
-		OwnerSubject: "admin@rampart.local",
-	})
-	if err == nil {
-		return resp.GetApiKey(), resp.GetTenantId(), nil
-	}
-	if status.Code(err) != codes.AlreadyExists {
-		return "", "", fmt.Errorf("bootstrap tenant: %w", err)
-	}
-	prev, rerr := readDevEnv(filepath.Join(dataDir, "dev.env"))
-	if rerr != nil || prev["RAMPART_ADMIN_KEY"] == "" {
-		return "", "", errors.New("auth already has tenants but dev.env has no admin key; remove the data dir to start fresh")
-	}
-	return prev["RAMPART_ADMIN_KEY"], prev["RAMPART_TENANT_ID"], nil
 }
