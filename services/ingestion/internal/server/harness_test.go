@@ -27,6 +27,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/pkg/serve"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/app"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/server"
@@ -46,7 +47,7 @@ type harness struct {
 
 	addr string
 	stop func()
-	app  *server.App
+	app  *app.App
 
 	mu   sync.Mutex
 	done map[string]chan int
@@ -102,32 +103,32 @@ func (h *harness) start(t *testing.T, o opts) {
 	inf, err := mtls.Dial(ctx, h.inference.addr, src, pki.ServiceID("inference"))
 	require.NoError(t, err)
 	models := &embed.Remote{Client: inferencev1.NewInferenceServiceClient(inf), Batch: 8, Backoff: time.Millisecond}
-	app, err := server.Build(ctx, h.cfg, h.dataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
-		server.KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, models, log, h.jobDone)
+	a, err := app.Build(ctx, h.cfg, h.dataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
+		app.KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, models, log, h.jobDone)
 	require.NoError(t, err)
 	srv, err := serve.New(serve.Options{
 		Name: "ingestion", ListenAddr: "127.0.0.1:0", TLS: src, Logger: log, AuthzPolicy: server.DefaultPolicy(),
 		ExtraUnary: []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(h.verifier, principal.ExemptMethods())},
 		// as pkg/backend: WatchJob is a server stream
 		ExtraStream: []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(h.verifier, principal.ExemptMethods())},
-		DrainDelay:  -1, ServerOptions: server.GRPCOptions(),
+		DrainDelay:  -1, ServerOptions: app.GRPCOptions(),
 	})
 	require.NoError(t, err)
-	ingestionv1.RegisterIngestionServiceServer(srv.GRPC(), server.NewIngestion(app.Service, log))
-	h.addr, h.app = srv.Addr().String(), app
+	ingestionv1.RegisterIngestionServiceServer(srv.GRPC(), server.NewIngestion(a.Service, log))
+	h.addr, h.app = srv.Addr().String(), a
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = srv.Run(ctx) }()
 	go func() {
 		defer wg.Done()
 		if !o.noWorkers {
-			_ = app.Service.Run(ctx)
+			_ = a.Service.Run(ctx)
 		}
 	}()
 	h.stop = func() {
 		cancel()
 		wg.Wait()
-		_ = app.Close()
+		_ = a.Close()
 		_ = kv.Close()
 		_ = inf.Close()
 	}

@@ -2,10 +2,6 @@ package server_test
 
 import (
 	"fmt"
-	"log/slog"
-	"net"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,10 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
-	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/pkg/store/pgtest"
-	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
-	"github.com/rampart-platform/rampart/services/ingestion/internal/server"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
 )
 
@@ -116,43 +109,6 @@ func first(t *testing.T, sources []string) string {
 	t.Helper()
 	require.NotEmpty(t, sources)
 	return sources[0]
-}
-
-// TestUnreachableDatabaseStopsTheStart: a PostgreSQL that does not answer
-// stops the start with an error naming the setting, without the password.
-func TestUnreachableDatabaseStopsTheStart(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := lis.Addr().String()
-	require.NoError(t, lis.Close()) // nothing listens there now
-	cfg := config.Default()
-	cfg.DatabaseURL = "postgres://rampart:hunter2@" + addr + "/ingestion?sslmode=disable"
-	_, err = server.Build(t.Context(), cfg, t.TempDir(), nil, nil, nil, slog.New(slog.DiscardHandler), nil)
-	require.Error(t, err)
-	require.Contains(t, err.Error(), server.DatabaseURLEnv)
-	require.Contains(t, err.Error(), addr, "says where it tried")
-	require.NotContains(t, err.Error(), "hunter2")
-}
-
-// TestMigrateOnly: "ingestion migrate" (the deployment's migration job)
-// brings the schema up to date and exits without serving; the service
-// then starts on it.
-func TestMigrateOnly(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts PostgreSQL")
-	}
-	u := pgtest.Start(t)
-	require.NoError(t, server.Run(t.Context(), []string{"migrate", "--database-url", u, "--data-dir", t.TempDir(), "--cert-dir", "/nonexistent"}))
-	st, err := store.OpenPostgres(t.Context(), u, pstore.DefaultPoolOptions)
-	require.NoError(t, err)
-	defer st.Close()
-	_, err = st.CreateCollection(t.Context(), store.Collection{Tenant: "a", Name: "kb"})
-	require.NoError(t, err, "the schema is there")
-
-	dir := t.TempDir()
-	require.NoError(t, server.Run(t.Context(), []string{"migrate", "--data-dir", dir, "--cert-dir", "/nonexistent"}))
-	_, err = os.Stat(filepath.Join(dir, "ingestion.db"))
-	require.NoError(t, err, "SQLite in the data dir without a URL")
 }
 
 // TestDeadReplicasJobIsRetaken: a job claimed by a replica that then died

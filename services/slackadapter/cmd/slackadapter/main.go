@@ -4,14 +4,8 @@
 package main
 
 import (
-	"context"
-
 	"github.com/rampart-platform/rampart/pkg/backend"
-	"github.com/rampart-platform/rampart/services/slackadapter/internal/server"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/app"
 )
 
-func main() {
-	backend.Main("slackadapter", func(ctx context.Context, args []string) error {
-		return server.Run(ctx, args, server.Hooks{})
-	})
-}
+func main() { backend.Main("slackadapter", app.Run) }

@@ -31,8 +31,8 @@ import (
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/app"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
-	"github.com/rampart-platform/rampart/services/slackadapter/internal/server"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/signature"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackfake"
 )
@@ -127,7 +127,7 @@ func start(t testing.TB, o harnessOpts) *harness {
 		"--model", o.model, "--stream-update-interval", o.streamEvery, "--workers", strconv.Itoa(o.workers), "--queue-size", strconv.Itoa(o.queueSize), "--log-level", "debug"}
 	var once sync.Once
 	go func() {
-		done <- server.Run(ctx, args, server.Hooks{
+		done <- app.RunWith(ctx, args, app.Hooks{
 			AllowHTTPResponseURL: true,
 			Now:                  func() time.Time { return h.now },
 			Sleep: func(_ context.Context, d time.Duration) error {

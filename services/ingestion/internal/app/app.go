@@ -1,8 +1,7 @@
-package server
+package app
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,14 +25,9 @@ import (
 	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/ingest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/server"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
 )
-
-//go:embed policy.json
-var defaultPolicy []byte
-
-// DefaultPolicy is the embedded per-method caller allow-list.
-func DefaultPolicy() []byte { return defaultPolicy }
 
 // GRPCOptions are the gRPC server options ingestion needs: requests carry
 // documents up to ingest.MaxContentBytes plus framing.
@@ -113,10 +107,14 @@ func openStore(ctx context.Context, cfg *config.Config, dataDir string, log *slo
 // Close closes the index and the store.
 func (a *App) Close() error { return errors.Join(a.Lexical.Close(), a.Store.Close()) }
 
-// Run starts the service and blocks until ctx ends.
+// Run starts ingestion on pkg/backend's shared start-up path (config,
+// logs, mTLS with hot reload, authz, principal verification with auth's
+// keys, shutdown order) and blocks until ctx ends; "healthcheck" as the
+// first argument checks a running instance instead, "migrate" brings its
+// database schema up to date.
 func Run(ctx context.Context, args []string) error {
 	cfg := config.Default()
-	spec := backend.Spec{Name: "ingestion", DefaultPolicy: defaultPolicy, ServerOptions: GRPCOptions()}
+	spec := backend.Spec{Name: "ingestion", DefaultPolicy: server.DefaultPolicy(), ServerOptions: GRPCOptions()}
 	spec.Migrate = func(ctx context.Context, log *slog.Logger) error {
 		st, err := openStore(ctx, cfg, cfg.DataDir, log)
 		if err != nil {
@@ -125,50 +123,57 @@ func Run(ctx context.Context, args []string) error {
 		return st.Close()
 	}
 	return backend.Run(ctx, spec, cfg, args, func(ctx context.Context, env *backend.Env) error {
-		kv, err := env.Dial(ctx, "keyvault")
-		if err != nil {
-			return err
+		return setup(ctx, env, cfg)
+	})
+}
+
+// setup dials keyvault, inference and auth, builds the service, registers
+// its handlers and starts the worker pool and the tenant-event stream as
+// tasks; a failure closes what was opened before it.
+func setup(ctx context.Context, env *backend.Env, cfg *config.Config) error {
+	kv, err := env.Dial(ctx, "keyvault")
+	if err != nil {
+		return err
+	}
+	// Inference embeds for collections with a registry model
+	// (EmbedForTenant; RAMPART_INFERENCE_ADDR). The connection is lazy:
+	// ingestion starts without inference and such jobs retry.
+	inf, err := env.Dial(ctx, "inference")
+	if err != nil {
+		_ = kv.Close()
+		return err
+	}
+	app, err := Build(ctx, cfg, env.Common.DataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
+		KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, &embed.Remote{Client: inferencev1.NewInferenceServiceClient(inf)}, env.Log, nil)
+	if err != nil {
+		_ = kv.Close()
+		_ = inf.Close()
+		return fmt.Errorf("ingestion: %w", err)
+	}
+	auth, err := env.Dial(ctx, "auth")
+	if err != nil {
+		_ = kv.Close()
+		_ = inf.Close()
+		_ = app.Close()
+		return err
+	}
+	ingestionv1.RegisterIngestionServiceServer(env.Server.GRPC(), server.NewIngestion(app.Service, env.Log))
+	// The tasks are cancelled and awaited after gRPC drained, before
+	// the closer below.
+	env.OnShutdown(func(context.Context) error {
+		return errors.Join(app.Close(), kv.Close(), inf.Close(), auth.Close())
+	})
+	env.Go("ingestion workers", func(ctx context.Context) error {
+		// A failure is logged and the service keeps serving (search and
+		// uploads still work), as before the task runner.
+		if err := app.Service.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			env.Log.Error("ingestion workers stopped", "err", err)
 		}
-		// Inference embeds for collections with a registry model
-		// (EmbedForTenant; RAMPART_INFERENCE_ADDR). The connection is lazy:
-		// ingestion starts without inference and such jobs retry.
-		inf, err := env.Dial(ctx, "inference")
-		if err != nil {
-			_ = kv.Close()
-			return err
-		}
-		app, err := Build(ctx, cfg, env.Common.DataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
-			KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, &embed.Remote{Client: inferencev1.NewInferenceServiceClient(inf)}, env.Log, nil)
-		if err != nil {
-			_ = kv.Close()
-			_ = inf.Close()
-			return fmt.Errorf("ingestion: %w", err)
-		}
-		auth, err := env.Dial(ctx, "auth")
-		if err != nil {
-			_ = kv.Close()
-			_ = inf.Close()
-			_ = app.Close()
-			return err
-		}
-		ingestionv1.RegisterIngestionServiceServer(env.Server.GRPC(), NewIngestion(app.Service, env.Log))
-		// The tasks are cancelled and awaited after gRPC drained, before
-		// the closer below.
-		env.OnShutdown(func(context.Context) error {
-			return errors.Join(app.Close(), kv.Close(), inf.Close(), auth.Close())
-		})
-		env.Go("ingestion workers", func(ctx context.Context) error {
-			// A failure is logged and the service keeps serving (search and
-			// uploads still work), as before the task runner.
-			if err := app.Service.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				env.Log.Error("ingestion workers stopped", "err", err)
-			}
-			return nil
-		})
-		env.Go("tenant events", func(ctx context.Context) error {
-			tenantevents.New(authv1.NewAuthServiceClient(auth), app.Service.Purge, app.Store, env.Log).Run(ctx)
-			return nil
-		})
 		return nil
 	})
+	env.Go("tenant events", func(ctx context.Context) error {
+		tenantevents.New(authv1.NewAuthServiceClient(auth), app.Service.Purge, app.Store, env.Log).Run(ctx)
+		return nil
+	})
+	return nil
 }

@@ -1,0 +1,182 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"google.golang.org/grpc"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/pkg/backend"
+	pstore "github.com/rampart-platform/rampart/pkg/store"
+	"github.com/rampart-platform/rampart/pkg/tenantevents"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/config"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/keyring"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/platform"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/server"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackapi"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/store"
+)
+
+// Spec is the service's pkg/backend spec: internal/server's allow-list
+// and the methods it authenticates without a Rampart principal.
+func Spec() backend.Spec {
+	return backend.Spec{Name: config.Service, DefaultPolicy: server.DefaultPolicy(), PrincipalExempt: server.PrincipalExempt}
+}
+
+// Hooks let tests reach inside the assembled service.
+type Hooks struct {
+	// SlackHTTP is the HTTP client for Slack (tests: the fake's transport).
+	SlackHTTP *http.Client
+	// Sleep replaces Retry-After waits.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock.
+	Now func() time.Time
+	// AllowHTTPResponseURL admits http:// response URLs (the fake Slack).
+	AllowHTTPResponseURL bool
+	// Started receives the assembled adapter and server address.
+	Started func(a *bot.Adapter, env *backend.Env)
+}
+
+// openStore opens the SQLite file in the data dir, or PostgreSQL when
+// DATABASE_URL is set. A PostgreSQL that cannot be reached (or is migrated
+// beyond this binary) stops the start, so the service never becomes ready;
+// the error names the setting and shows the URL without its password.
+func openStore(ctx context.Context, cfg *config.Config, dataDir string, log *slog.Logger) (*store.Store, error) {
+	if cfg.DatabaseURL == "" {
+		return store.Open(ctx, filepath.Join(dataDir, "slackadapter.db"))
+	}
+	pool := pstore.DefaultPoolOptions
+	pool.MaxOpen, pool.MaxIdle, pool.StatementTimeout = cfg.DBMaxConns, cfg.DBMaxConns, cfg.DBStatementTimeout
+	// A dead address must not hang the start: it fails within the timeout
+	// and the orchestrator restarts us.
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := store.OpenPostgres(octx, cfg.DatabaseURL, pool)
+	if err != nil {
+		return nil, fmt.Errorf("slackadapter store: %s (%s): %w", DatabaseURLEnv, pstore.RedactURL(cfg.DatabaseURL), err)
+	}
+	log.Info("store: PostgreSQL", "url", pstore.RedactURL(cfg.DatabaseURL), "max_conns", cfg.DBMaxConns)
+	return st, nil
+}
+
+// DatabaseURLEnv is the setting that selects PostgreSQL.
+const DatabaseURLEnv = "RAMPART_SLACKADAPTER_DATABASE_URL"
+
+// Run starts the slack adapter on pkg/backend's shared start-up path
+// (config, logs, mTLS with hot reload, authz, principal verification with
+// auth's keys, shutdown order) and blocks until ctx ends; "healthcheck" as
+// the first argument checks a running instance instead, "migrate" brings
+// its database schema up to date.
+func Run(ctx context.Context, args []string) error { return RunWith(ctx, args, Hooks{}) }
+
+// RunWith is Run with hooks into the assembled service (tests).
+func RunWith(ctx context.Context, args []string, hooks Hooks) error {
+	cfg := config.Default()
+	spec := Spec()
+	spec.Migrate = func(ctx context.Context, log *slog.Logger) error {
+		st, err := openStore(ctx, cfg, cfg.DataDir, log)
+		if err != nil {
+			return err
+		}
+		return st.Close()
+	}
+	return backend.Run(ctx, spec, cfg, args, func(ctx context.Context, env *backend.Env) error {
+		return setup(ctx, env, cfg, hooks)
+	})
+}
+
+// setup opens the store and the keyring, dials auth, keyvault and
+// inference, builds the bot, registers the handlers and starts the bot and
+// the tenant-event stream as tasks; a failure closes what was opened
+// before it.
+func setup(ctx context.Context, env *backend.Env, cfg *config.Config, hooks Hooks) error {
+	st, err := openStore(ctx, cfg, env.Common.DataDir, env.Log)
+	if err != nil {
+		return err
+	}
+	kekFile := cfg.KEKFile
+	if kekFile == "" {
+		kekFile = bot.KeyringPath(env.Common.DataDir)
+	}
+	kr, err := keyring.Load(kekFile)
+	if err != nil {
+		_ = st.Close()
+		return err
+	}
+	c, err := dial(ctx, env, cfg)
+	if err != nil {
+		_ = st.Close()
+		return err
+	}
+	a, err := bot.New(bot.Options{
+		Config: cfg, Store: st, Keyring: kr, Log: env.Log, Registry: env.Registry, Now: hooks.Now,
+		Auth: platform.NewAuth(c.auth), Vault: platform.NewVault(c.keyvault), Inference: platform.NewInference(c.inference),
+		Slack: slackapi.New(slackapi.Options{APIURL: cfg.SlackAPIURL, HTTP: hooks.SlackHTTP,
+			MaxRetries: cfg.MaxRetries, MaxRetryAfter: cfg.MaxRetryAfter, Sleep: hooks.Sleep}),
+		AllowHTTPResponseURL: hooks.AllowHTTPResponseURL,
+	})
+	if err != nil {
+		c.close()
+		_ = st.Close()
+		return err
+	}
+	slackadapterv1.RegisterSlackAdapterServiceServer(env.Server.GRPC(), &server.Handlers{Bot: a})
+	// The tasks end after gRPC drained (the bot finishes its queued
+	// work), before the closers run.
+	env.OnShutdown(func(context.Context) error {
+		c.close()
+		return st.Close()
+	})
+	// A tenant purged by auth: its installations go, so its
+	// workspaces can be installed again by another tenant.
+	env.Go("tenant events", func(ctx context.Context) error {
+		tenantevents.New(authv1.NewAuthServiceClient(c.auth), a.PurgeTenant, st, env.Log).Run(ctx)
+		return nil
+	})
+	env.Go("bot", a.Run)
+	if hooks.Started != nil {
+		hooks.Started(a, env)
+	}
+	return nil
+}
+
+// conns are the adapter's connections to the services it calls.
+type conns struct {
+	auth, keyvault, inference *grpc.ClientConn
+}
+
+// dial connects to auth, keyvault and inference at the configured
+// addresses (pkg/backend's dialer: mTLS, request id, tracing); on an error
+// it closes the connections it had made.
+func dial(ctx context.Context, env *backend.Env, cfg *config.Config) (*conns, error) {
+	dialer := env.Dialer()
+	c := &conns{}
+	for _, t := range []struct {
+		svc, addr string
+		conn      **grpc.ClientConn
+	}{{"auth", cfg.AuthAddr, &c.auth}, {"keyvault", cfg.KeyvaultAddr, &c.keyvault}, {"inference", cfg.InferenceAddr, &c.inference}} {
+		conn, err := dialer.Dial(ctx, t.svc, t.addr)
+		if err != nil {
+			c.close()
+			return nil, err
+		}
+		*t.conn = conn
+	}
+	return c, nil
+}
+
+// close closes the connections that were made.
+func (c *conns) close() {
+	for _, conn := range []*grpc.ClientConn{c.auth, c.keyvault, c.inference} {
+		if conn != nil {
+			_ = conn.Close()
+		}
+	}
+}
