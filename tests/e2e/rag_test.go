@@ -390,6 +390,7 @@ func TestRAGCLI(t *testing.T) {
 	out = rampart("", "chat", "-c", "e2e-cli", "How often do VPN certificates rotate?")
 	require.Contains(t, out, "VPN certificates rotate every 45 days.")
 	require.Contains(t, out, "Sources:\n  [1] VPN — vpn.md")
+	require.Equal(t, 1, strings.Count(out, "Sources:"), "the answer's own Sources line is not shown beside the list:\n%s", out)
 
 	rampart("", "assistant", "create", "kb-cli", "-c", "e2e-cli", "--system-prompt", "You answer office questions.")
 	require.Contains(t, rampart("", "assistant", "list"), `"kb-cli"`)
@@ -398,6 +399,7 @@ func TestRAGCLI(t *testing.T) {
 	require.Contains(t, out, "Printers are on the third floor.")
 	require.Contains(t, out, "Toner is in the supply room.")
 	require.Contains(t, out, "[1] upload")
+	require.Equal(t, 2, strings.Count(out, "Sources:"), "one list per answer:\n%s", out)
 	rampart("", "assistant", "delete", "kb-cli")
 	require.NotContains(t, rampart("", "assistant", "list"), "kb-cli")
 	rampart("", "collection", "delete", "e2e-cli")

@@ -486,9 +486,11 @@ func newChatCmd(f *apiFlags) *cobra.Command {
 }
 
 // streamAnswer streams one completion to w and returns its text, the
-// final chunk's citations and warning.
+// final chunk's citations and warning. A closing "Sources:" line in the
+// text is not shown when there are citations: printSources lists them.
 func streamAnswer(ctx context.Context, c *restclient.Client, body map[string]any, w io.Writer) (string, []citation, string, error) {
 	var text strings.Builder
+	out := &sourcesHolder{w: w}
 	var cites []citation
 	var warning string
 	err := c.Stream(ctx, "/v1/chat/completions", body, func(data []byte) error {
@@ -508,7 +510,7 @@ func streamAnswer(ctx context.Context, c *restclient.Client, body map[string]any
 		}
 		if len(chunk.Choices) > 0 && chunk.Choices[0].Delta.Content != "" {
 			text.WriteString(chunk.Choices[0].Delta.Content)
-			if _, err := io.WriteString(w, chunk.Choices[0].Delta.Content); err != nil {
+			if err := out.write(chunk.Choices[0].Delta.Content); err != nil {
 				return err
 			}
 		}
@@ -517,6 +519,9 @@ func streamAnswer(ctx context.Context, c *restclient.Client, body map[string]any
 		}
 		return nil
 	})
+	if ferr := out.finish(len(cites) > 0); err == nil {
+		err = ferr
+	}
 	fmt.Fprintln(w)
 	return text.String(), cites, warning, err
 }

@@ -252,6 +252,31 @@ func TestChatStreamsAndKeepsTheConversation(t *testing.T) {
 	require.ErrorContains(t, root.ExecuteContext(context.Background()), "not both")
 }
 
+// rampart-extractive writes its sources into the answer; chat lists them
+// once, as its own Sources block with titles and URLs.
+func TestChatListsSourcesOnce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, c := range []string{
+			`{"choices":[{"index":0,"delta":{"content":"From the documents: \"Every 45 days.\" [1]\n\nSou"},"finish_reason":null}]}`,
+			`{"choices":[{"index":0,"delta":{"content":"rces: [1] vpn.md"},"finish_reason":null}]}`,
+			`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"rampart":{"citations":[{"index":1,"source":"vpn.md","title":"VPN","url":"https://wiki/vpn","quote":"Every 45 days."}]}}`,
+		} {
+			_, _ = io.WriteString(w, "data: "+c+"\n\n")
+		}
+		_, _ = io.WriteString(w, "data: [DONE]\n\n")
+	}))
+	defer srv.Close()
+	t.Setenv("RAMPART_URL", srv.URL)
+	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+
+	var out bytes.Buffer
+	root := newRoot(&out, io.Discard)
+	root.SetArgs([]string{"chat", "-c", "handbook", "How often?"})
+	require.NoError(t, root.ExecuteContext(context.Background()))
+	require.Equal(t, "From the documents: \"Every 45 days.\" [1]\nSources:\n  [1] VPN — vpn.md <https://wiki/vpn>\n", out.String())
+}
+
 // A failed run that will be retried is not the end of a job: --wait goes on.
 func TestDocJobEnded(t *testing.T) {
 	for _, tc := range []struct {
