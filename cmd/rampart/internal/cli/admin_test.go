@@ -98,3 +98,30 @@ func TestSecretRotateJSONKeyNeedsAFunction(t *testing.T) {
 		require.Contains(t, err.Error(), "--json-key")
 	}
 }
+
+// TestSecretRotateNamesTheFlag: the first rotation of a secret needs a
+// rotation function; the API's field name is translated into the flag.
+func TestSecretRotateNamesTheFlag(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":{"message":"rotation_function: required: the secret has no rotation function yet","type":"invalid_request_error","code":"invalid_argument","param":"rotation_function"}}`)
+	}))
+	defer srv.Close()
+	for _, tt := range []struct {
+		args []string
+		hint bool
+	}{
+		{[]string{"secret", "rotate", "/prod/app/db/main"}, true},
+		{[]string{"secret", "rotate", "/prod/app/db/main", "--function", "webhook"}, false},
+	} {
+		root := newRoot(io.Discard, io.Discard)
+		root.SetArgs(append(tt.args, "--url", srv.URL, "--key", "rk_unused"))
+		err := root.Execute()
+		require.ErrorContains(t, err, "the secret has no rotation function yet", tt.args)
+		if tt.hint {
+			require.ErrorContains(t, err, "needs --function random-password, webhook or rampart-api-key")
+		} else {
+			require.NotContains(t, err.Error(), "needs --function")
+		}
+	}
+}

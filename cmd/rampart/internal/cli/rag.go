@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -530,7 +531,10 @@ func printSources(w io.Writer, cites []citation) {
 	if len(cites) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "Sources:")
+	// One line per document, "[1][3] title — source <url>", as in Slack:
+	// passages of one document cited several times are listed once.
+	var order []string
+	marks := map[string]string{}
 	for _, c := range cites {
 		where := c.Source
 		if c.Title != "" && c.Title != c.Source {
@@ -539,7 +543,14 @@ func printSources(w io.Writer, cites []citation) {
 		if c.URL != "" && c.URL != c.Source {
 			where += " <" + c.URL + ">"
 		}
-		fmt.Fprintf(w, "  [%d] %s\n", c.Index, where)
+		if _, ok := marks[where]; !ok {
+			order = append(order, where)
+		}
+		marks[where] += "[" + strconv.Itoa(c.Index) + "]"
+	}
+	fmt.Fprintln(w, "Sources:")
+	for _, where := range order {
+		fmt.Fprintf(w, "  %s %s\n", marks[where], where)
 	}
 }
 

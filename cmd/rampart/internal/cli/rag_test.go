@@ -253,14 +253,17 @@ func TestChatStreamsAndKeepsTheConversation(t *testing.T) {
 }
 
 // rampart-extractive writes its sources into the answer; chat lists them
-// once, as its own Sources block with titles and URLs.
+// once, as its own Sources block with titles and URLs, a line per document.
 func TestChatListsSourcesOnce(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		for _, c := range []string{
 			`{"choices":[{"index":0,"delta":{"content":"From the documents: \"Every 45 days.\" [1]\n\nSou"},"finish_reason":null}]}`,
-			`{"choices":[{"index":0,"delta":{"content":"rces: [1] vpn.md"},"finish_reason":null}]}`,
-			`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"rampart":{"citations":[{"index":1,"source":"vpn.md","title":"VPN","url":"https://wiki/vpn","quote":"Every 45 days."}]}}`,
+			`{"choices":[{"index":0,"delta":{"content":"rces: [1] vpn.md; [2] keys.md; [3] vpn.md"},"finish_reason":null}]}`,
+			`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"rampart":{"citations":[` +
+				`{"index":1,"source":"vpn.md","title":"VPN","url":"https://wiki/vpn","quote":"Every 45 days."},` +
+				`{"index":2,"source":"keys.md","quote":"Keys rotate."},` +
+				`{"index":3,"source":"vpn.md","title":"VPN","url":"https://wiki/vpn","quote":"Automatically."}]}}`,
 		} {
 			_, _ = io.WriteString(w, "data: "+c+"\n\n")
 		}
@@ -274,7 +277,7 @@ func TestChatListsSourcesOnce(t *testing.T) {
 	root := newRoot(&out, io.Discard)
 	root.SetArgs([]string{"chat", "-c", "handbook", "How often?"})
 	require.NoError(t, root.ExecuteContext(context.Background()))
-	require.Equal(t, "From the documents: \"Every 45 days.\" [1]\nSources:\n  [1] VPN — vpn.md <https://wiki/vpn>\n", out.String())
+	require.Equal(t, "From the documents: \"Every 45 days.\" [1]\nSources:\n  [1][3] VPN — vpn.md <https://wiki/vpn>\n  [2] keys.md\n", out.String())
 }
 
 // A failed run that will be retried is not the end of a job: --wait goes on.

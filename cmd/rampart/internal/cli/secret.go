@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rampart-platform/rampart/cmd/rampart/internal/restclient"
 )
 
 // secretPath addresses a secret by name in the REST routes
@@ -129,6 +131,16 @@ func secretRotateCmd(f *apiFlags) *cobra.Command {
 	rotate.Flags().StringVar(&function, "function", "", "rotation function: random-password, webhook or rampart-api-key")
 	rotate.Flags().StringVar(&schedule, "schedule", "", "schedule, e.g. 'rate(30 days)' or a cron expression")
 	rotate.Flags().StringVar(&jsonKey, "json-key", "", "the value is a JSON object: replace only this field (e.g. password), keep the others")
+	// The API names the missing field (rotation_function); say which flag
+	// supplies it.
+	run := rotate.RunE
+	rotate.RunE = func(cmd *cobra.Command, args []string) error {
+		err := run(cmd, args)
+		if apiErr := (*restclient.APIError)(nil); errors.As(err, &apiErr) && apiErr.Param == "rotation_function" && function == "" {
+			return fmt.Errorf("%w; the first rotation needs --function random-password, webhook or rampart-api-key", err)
+		}
+		return err
+	}
 	return rotate
 }
 
