@@ -168,10 +168,15 @@ func TestMain(m *testing.M) {
 		}
 		if code == 0 {
 			_ = os.RemoveAll(shared.dir)
-			_ = os.RemoveAll(binDir)
 		} else {
 			fmt.Fprintln(os.Stderr, "e2e: stack data kept in", shared.dir)
 		}
+	}
+	// The binaries (about 360 MB) go in any case: a run whose tests start
+	// stacks of their own only (launchWith, launchIn) never set shared and
+	// left them in the temp dir, enough runs to fill the disk.
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }
