@@ -8,12 +8,7 @@ package main
 
 import (
 	"github.com/rampart-platform/rampart/pkg/backend"
-	"github.com/rampart-platform/rampart/pkg/serve"
 	"github.com/rampart-platform/rampart/services/edge/internal/app"
 )
 
-func main() {
-	// Small live heap, ~15 KB allocated per request (ADR 0038).
-	serve.SetDefaultGCPercent(serve.RequestPathGCPercent)
-	backend.Main("edge", app.Run)
-}
+func main() { backend.Main("edge", app.Run) }
