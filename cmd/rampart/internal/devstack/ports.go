@@ -1,9 +1,11 @@
 package devstack
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"syscall"
 )
 
 // bindPreferred binds preferred on loopback if it is free, else a port the
@@ -36,4 +38,16 @@ func socketFile(l *net.TCPListener) (*os.File, error) {
 		return nil, fmt.Errorf("pass %s to the child: %w", l.Addr(), err)
 	}
 	return f, nil
+}
+
+// httpAddrError explains a failed bind of the edge's public address: in
+// use, it is most often another `rampart dev` (make run and make run-ha
+// both want 127.0.0.1:8080), and the operator chose the address, so it is
+// not moved silently.
+func httpAddrError(addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("edge HTTP address %s is in use (another `rampart dev` still running?): stop that, "+
+			"or pick another address with --http-addr or RAMPART_HTTP_ADDR (127.0.0.1:0 for any free port)", addr)
+	}
+	return fmt.Errorf("edge HTTP address %s: %w", addr, err)
 }

@@ -47,7 +47,9 @@ func TestBindAddrsRefusesABusyHTTPAddr(t *testing.T) {
 	defer busy.Close()
 	svcs := newServices(1)
 	defer closeSockets(svcs)
-	require.ErrorContains(t, bindAddrs(svcs, busy.Addr().String()), "edge HTTP address")
+	err = bindAddrs(svcs, busy.Addr().String())
+	require.ErrorContains(t, err, "edge HTTP address "+busy.Addr().String()+" is in use")
+	require.ErrorContains(t, err, "--http-addr or RAMPART_HTTP_ADDR")
 }
 
 func TestStackEnvPointsChildrenAtInheritedSockets(t *testing.T) {

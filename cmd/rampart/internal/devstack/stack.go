@@ -336,7 +336,7 @@ func bindAddrs(svcs []*service, httpAddr string) error {
 		case firstEdge:
 			firstEdge = false
 			if sv.listenSock, err = bindTCP(httpAddr); err != nil {
-				err = fmt.Errorf("edge HTTP address: %w", err)
+				err = httpAddrError(httpAddr, err)
 			}
 		default:
 			sv.listenSock, err = bindPreferred(nextPort(httpAddr, sv.replica-1))
