@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
@@ -309,26 +310,32 @@ func (e *Env) fetchAuthKeys(ctx context.Context) error {
 	remote := principal.NewRemoteKeys(authv1.NewAuthServiceClient(conn), e.Log)
 	e.keys.set(remote)
 	e.Go("auth signing keys", func(ctx context.Context) error {
-		backoff := 200 * time.Millisecond
-		for !remote.Loaded() {
-			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			err := remote.Refresh(cctx)
-			cancel()
-			if err == nil {
-				break
-			}
-			e.Log.Warn("waiting for auth signing keys", "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, 5*time.Second)
+		if !waitForAuthKeys(ctx, remote, e.Log) {
+			return nil
 		}
 		remote.Run(ctx, time.Minute)
 		return nil
 	})
 	return nil
+}
+
+// waitForAuthKeys fetches auth's signing keys until it succeeds or ctx
+// ends (reported as false). This is not an RPC retry: gRPC's retry policy
+// (balance.go) already retries one GetSigningKeys on another replica; what
+// is waited out here is auth being absent for a while at start-up, however
+// long that takes, so the delay doubles from 200 ms to 5 s.
+func waitForAuthKeys(ctx context.Context, remote *principal.RemoteKeys, log *slog.Logger) bool {
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		return struct{}{}, remote.Refresh(cctx)
+	},
+		backoff.WithBackOff(&backoff.ExponentialBackOff{InitialInterval: 200 * time.Millisecond, Multiplier: 2, MaxInterval: 5 * time.Second}),
+		backoff.WithMaxElapsedTime(0),
+		backoff.WithNotify(func(err error, delay time.Duration) {
+			log.Warn("waiting for auth signing keys", "err", err, "retry_in_us", delay.Microseconds())
+		}))
+	return err == nil
 }
 
 // checkReady GETs the admin /readyz of the service running here: an admin

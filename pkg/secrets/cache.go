@@ -9,11 +9,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/retry"
 )
 
 // CacheOptions configure a Cache. Zero values take the defaults.
@@ -33,8 +35,9 @@ type CacheOptions struct {
 	// disables stale serving).
 	MaxStale time.Duration
 	// Attempts is how many times a miss tries the source on transient
-	// errors (default 3), sleeping an exponential backoff with full jitter
-	// between BackoffBase (default 50 ms) and BackoffMax (default 2 s).
+	// errors (default 3), waiting an exponential backoff with full jitter
+	// between BackoffBase (default 50 ms) and BackoffMax (default 2 s)
+	// (cenkalti/backoff through pkg/retry).
 	Attempts    int
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
@@ -54,8 +57,6 @@ type CacheOptions struct {
 	Scope func(ctx context.Context) string
 	// Now is the clock (tests use a fake one).
 	Now func() time.Time
-	// Sleep waits between retries (tests use an instant one).
-	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 func (o *CacheOptions) defaults() {
@@ -98,9 +99,6 @@ func (o *CacheOptions) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Sleep == nil {
-		o.Sleep = sleep
-	}
 }
 
 // TenantScope is the default scope: the verified principal's tenant.
@@ -109,17 +107,6 @@ func TenantScope(ctx context.Context) string {
 		return p.GetTenantId()
 	}
 	return ""
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 type entry struct {
@@ -271,37 +258,36 @@ func (c *Cache) Invalidate(ctx context.Context, name, stage string) {
 	c.remove(cacheKey(c.o.Scope(ctx), name, stage))
 }
 
+// fetch reads the source, retrying transient errors Attempts times in all
+// with full jitter (pkg/retry); a permanent error, an open breaker or the
+// end of ctx stops it. It returns the source's last error, joined with
+// ctx's when that ended the retries.
 func (c *Cache) fetch(ctx context.Context, name, stage string) (Value, error) {
 	var last error
-	for attempt := range c.o.Attempts {
-		if attempt > 0 {
-			if err := c.o.Sleep(ctx, c.backoff(attempt)); err != nil {
-				return Value{}, errors.Join(last, err)
-			}
-		}
+	v, err := backoff.Retry(ctx, func() (Value, error) {
 		v, err := c.cb.Execute(func() (Value, error) {
 			c.upstream.Inc()
 			return c.src.GetSecretValue(ctx, name, stage)
 		})
-		if err == nil || IsPermanent(err) {
-			return v, err
+		if err == nil {
+			return v, nil
 		}
 		last = err
-		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) || ctx.Err() != nil {
-			break
+		if IsPermanent(err) || errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+			return v, backoff.Permanent(err)
 		}
+		return v, err
+	},
+		backoff.WithBackOff(retry.FullJitter(c.o.BackoffBase, c.o.BackoffMax)),
+		backoff.WithMaxTries(uint(c.o.Attempts)), //nolint:gosec // defaults() makes it positive
+		backoff.WithMaxElapsedTime(0))            // FetchTimeout bounds ctx
+	if err != nil && ctx.Err() != nil && last != nil && !errors.Is(last, ctx.Err()) {
+		return Value{}, errors.Join(last, ctx.Err())
 	}
-	return Value{}, last
-}
-
-// backoff is "full jitter": a random duration up to base·2^(attempt-1),
-// capped at BackoffMax.
-func (c *Cache) backoff(attempt int) time.Duration {
-	ceil := c.o.BackoffBase << (attempt - 1)
-	if ceil <= 0 || ceil > c.o.BackoffMax {
-		ceil = c.o.BackoffMax
+	if err != nil {
+		return Value{}, err
 	}
-	return time.Duration(rand.Int64N(int64(ceil)) + 1)
+	return v, nil
 }
 
 func (c *Cache) put(key string, v Value) {

@@ -54,14 +54,13 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func noSleep(context.Context, time.Duration) error { return nil }
-
 func newCache(t testing.TB, src secrets.Source, o secrets.CacheOptions) (*secrets.Cache, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	o.Registerer = reg
-	if o.Sleep == nil {
-		o.Sleep = noSleep
+	// Retries wait real (jittered) time: keep it short.
+	if o.BackoffBase == 0 {
+		o.BackoffBase, o.BackoffMax = time.Millisecond, 2*time.Millisecond
 	}
 	c, err := secrets.NewCache(src, o)
 	require.NoError(t, err)
@@ -277,4 +276,70 @@ func BenchmarkCacheHitParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// flaky fails its first n calls with err, then answers.
+type flaky struct {
+	calls atomic.Int64
+	n     int64
+	err   error
+}
+
+func (f *flaky) GetSecretValue(_ context.Context, name, _ string) (secrets.Value, error) {
+	if f.calls.Add(1) <= f.n {
+		return secrets.Value{}, f.err
+	}
+	return secrets.Value{Name: name, String: "v"}, nil
+}
+
+// TestCacheMissRetries: a miss tries the source Attempts times in all on
+// transient errors, once on permanent ones, with the jittered backoff
+// between tries.
+func TestCacheMissRetries(t *testing.T) {
+	transient := errors.New("connection refused")
+	tests := []struct {
+		name      string
+		attempts  int
+		failFirst int64
+		err       error
+		wantCalls int64
+		wantErr   error
+	}{
+		{"answers first time", 3, 0, transient, 1, nil},
+		{"transient then answers", 3, 2, transient, 3, nil},
+		{"transient every time", 3, 5, transient, 3, secrets.ErrUnavailable},
+		{"one attempt configured", 1, 5, transient, 1, secrets.ErrUnavailable},
+		{"default attempts", 0, 5, transient, 3, secrets.ErrUnavailable},
+		{"permanent is not retried", 3, 5, fmt.Errorf("%w: gone", secrets.ErrNotFound), 1, secrets.ErrNotFound},
+		{"denied is not retried", 3, 5, fmt.Errorf("%w: no", secrets.ErrDenied), 1, secrets.ErrDenied},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &flaky{n: tt.failFirst, err: tt.err}
+			c, _ := newCache(t, src, secrets.CacheOptions{Attempts: tt.attempts, MaxStale: -1, BreakerFailures: 100})
+			v, err := c.GetSecretValue(context.Background(), "/x", "")
+			require.Equal(t, tt.wantCalls, src.calls.Load())
+			if tt.wantErr == nil {
+				require.NoError(t, err)
+				require.Equal(t, "v", v.String)
+				return
+			}
+			require.ErrorIs(t, err, tt.wantErr)
+		})
+	}
+}
+
+// TestCacheRetryWaitEndsWithFetchTimeout: a backoff longer than what is
+// left of FetchTimeout is cut short, and the source's error is kept.
+func TestCacheRetryWaitEndsWithFetchTimeout(t *testing.T) {
+	src := &flaky{n: 100, err: errors.New("connection refused")}
+	c, _ := newCache(t, src, secrets.CacheOptions{
+		Attempts: 5, BackoffBase: time.Hour, BackoffMax: time.Hour, FetchTimeout: 50 * time.Millisecond, MaxStale: -1, BreakerFailures: 100,
+	})
+	start := time.Now()
+	_, err := c.GetSecretValue(context.Background(), "/x", "")
+	require.Less(t, time.Since(start), 10*time.Second)
+	require.ErrorIs(t, err, secrets.ErrUnavailable)
+	require.ErrorContains(t, err, "connection refused")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
 }

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"google.golang.org/grpc"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/retry"
 )
 
 // CursorName is the stream_cursors row holding the position.
@@ -48,32 +48,13 @@ func New(client EventsClient, purged OnPurged, cursors Cursors, log *slog.Logger
 	return &Watcher{client: client, purged: purged, cursors: cursors, log: log, MinBackoff: 200 * time.Millisecond, MaxBackoff: 30 * time.Second}
 }
 
-// Run follows the stream until ctx ends, reconnecting after any failure.
+// Run follows the stream until ctx ends, reconnecting after any failure
+// with full jitter (pkg/retry); a session that handled an event starts the
+// backoff over.
 func (w *Watcher) Run(ctx context.Context) {
-	failures := 0
-	for ctx.Err() == nil {
-		progressed, err := w.Session(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if progressed {
-			failures = 0
-		}
-		failures++
-		w.log.WarnContext(ctx, "tenant event stream ended; reconnecting", "err", err)
-		d := w.MaxBackoff
-		if failures < 20 {
-			d = min(w.MaxBackoff, w.MinBackoff<<(failures-1))
-		}
-		d = time.Duration(rand.Int64N(int64(d)) + 1) //nolint:gosec // jitter, not security
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
+	retry.Reconnect(ctx, retry.FullJitter(w.MinBackoff, w.MaxBackoff), w.Session, func(err error, delay time.Duration) {
+		w.log.WarnContext(ctx, "tenant event stream ended; reconnecting", "err", err, "retry_in_us", delay.Microseconds())
+	})
 }
 
 // Session runs one stream from the saved cursor until it fails; it reports

@@ -3,11 +3,11 @@ package authn
 import (
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/retry"
 )
 
 const (
@@ -18,35 +18,24 @@ const (
 // Watch follows auth's revocation stream until ctx ends, evicting revoked
 // keys and suspended tenants from the cache as events arrive. When the
 // stream breaks it re-subscribes from the last cursor with exponential
-// backoff and jitter; meanwhile the cache runs on the degraded TTL.
+// backoff and equal jitter (pkg/retry: the n-th wait is between half and
+// all of min(100 ms·2^(n-1), 5 s)), starting over once a stream got as far
+// as being resynced; meanwhile the cache runs on the degraded TTL.
 // It returns ctx's error.
 func (a *Authenticator) Watch(ctx context.Context) error {
-	backoff := minBackoff
-	for {
+	retry.Reconnect(ctx, retry.EqualJitter(minBackoff, maxBackoff), func(ctx context.Context) (bool, error) {
 		synced, err := a.watchOnce(ctx)
 		a.stateMu.Lock()
 		a.connected.Store(false)
 		a.stateMu.Unlock()
 		a.metrics.setConnected(false)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if synced {
-			backoff = minBackoff
-		}
+		return synced, err
+	}, func(err error, delay time.Duration) {
 		a.metrics.reconnect()
 		a.log.Warn("revocation stream lost; cache TTL shortened until resynced",
-			slog.String("error", errString(err)), slog.Int64("retry_in_us", backoff.Microseconds()), slog.Int64("ttl_us", a.degradedTTL.Microseconds()))
-		delay := backoff/2 + rand.N(backoff/2+1) //nolint:gosec // jitter, not security
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		backoff = min(backoff*2, maxBackoff)
-	}
+			slog.String("error", errString(err)), slog.Int64("retry_in_us", delay.Microseconds()), slog.Int64("ttl_us", a.degradedTTL.Microseconds()))
+	})
+	return ctx.Err()
 }
 
 // watchOnce runs one subscription. It reports whether the stream got as

@@ -108,7 +108,7 @@ func TestValues(t *testing.T) {
 func TestErrorsHideTheCause(t *testing.T) {
 	for _, cause := range []error{secrets.ErrNotFound, secrets.ErrDenied, fmt.Errorf("dial 10.0.0.7:7002: %w", context.DeadlineExceeded)} {
 		src := secrets.SourceFunc(func(context.Context, string, string) (secrets.Value, error) { return secrets.Value{}, cause })
-		cache, err := secrets.NewCache(src, secrets.CacheOptions{Attempts: 1, Sleep: func(context.Context, time.Duration) error { return nil }})
+		cache, err := secrets.NewCache(src, secrets.CacheOptions{Attempts: 1})
 		require.NoError(t, err)
 		_, err = upstreamkey.New(cache, "/p/inference/k/x", "", "u", nil).APIKey(t.Context())
 		e, ok := apierr.As(err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -15,6 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/rampart-platform/rampart/pkg/retry"
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
@@ -59,8 +61,6 @@ type Provider struct {
 	timeout time.Duration
 	retries int
 	maxWait time.Duration
-	// sleep waits d or until ctx ends (replaced in tests).
-	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // NewTransport returns the tuned transport: large keep-alive pools so a busy
@@ -94,7 +94,6 @@ func New(cfg Config) (*Provider, error) {
 		timeout: cfg.Timeout,
 		retries: cfg.MaxRetries,
 		maxWait: cfg.MaxRetryWait,
-		sleep:   sleepCtx,
 	}
 	if cfg.APIKey != "" {
 		p.auth = "Bearer " + cfg.APIKey
@@ -258,28 +257,53 @@ func decodeBody(r io.Reader, v any) error {
 // do POSTs body to path with retries and hands a 2xx response to read. The
 // attempt's context stays alive while read runs (streams) and is cancelled
 // afterwards, which closes the upstream connection if read returns early.
+// 429, 5xx and connection failures are retried up to p.retries times
+// (cenkalti/backoff), after the upstream's Retry-After or else an
+// exponential backoff from 250 ms with equal jitter; a Retry-After longer
+// than p.maxWait is not waited for. The last upstream error is returned,
+// also when ctx ends during a wait.
 func (p *Provider) do(ctx context.Context, path string, body []byte, read func(*http.Response) error) error {
 	url := p.base + path
-	var lastErr error
-	for attempt := 0; ; attempt++ {
-		retryable, wait, err := p.attempt(ctx, url, path, body, read)
+	wait := &upstreamBackOff{next: retry.EqualJitter(250*time.Millisecond, p.maxWait), maxWait: p.maxWait}
+	var last error
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		retryable, after, err := p.attempt(ctx, url, path, body, read)
 		if err == nil {
-			return nil
+			return struct{}{}, nil
 		}
-		lastErr = err
-		if !retryable || attempt >= p.retries || ctx.Err() != nil {
-			return lastErr
+		last = err
+		if !retryable {
+			return struct{}{}, backoff.Permanent(err)
 		}
-		if wait <= 0 {
-			wait = backoff(attempt)
-		}
-		if wait > p.maxWait {
-			return lastErr // the upstream asks for longer than we may wait
-		}
-		if err := p.sleep(ctx, wait); err != nil {
-			return lastErr
-		}
+		wait.retryAfter = after
+		return struct{}{}, err
+	}, backoff.WithBackOff(wait), backoff.WithMaxTries(uint(p.retries)+1), backoff.WithMaxElapsedTime(0)) //nolint:gosec // New makes retries >= 0
+	if err != nil && last != nil {
+		return last
 	}
+	return err
+}
+
+// upstreamBackOff is the wait before the next attempt: the Retry-After of
+// the last answer when it had one, else the exponential schedule; Stop
+// when that is longer than maxWait.
+type upstreamBackOff struct {
+	next       backoff.BackOff
+	maxWait    time.Duration
+	retryAfter time.Duration
+}
+
+func (b *upstreamBackOff) Reset() { b.next.Reset() }
+
+func (b *upstreamBackOff) NextBackOff() time.Duration {
+	d := b.next.NextBackOff()
+	if b.retryAfter > 0 {
+		d = b.retryAfter
+	}
+	if d > b.maxWait {
+		return backoff.Stop
+	}
+	return d
 }
 
 func (p *Provider) attempt(ctx context.Context, url, path string, body []byte, read func(*http.Response) error) (retryable bool, wait time.Duration, err error) {
@@ -402,21 +426,4 @@ func retryAfter(h http.Header) time.Duration {
 		return max(time.Until(t), 0)
 	}
 	return 0
-}
-
-// backoff is exponential from 250 ms with full jitter.
-func backoff(attempt int) time.Duration {
-	base := 250 * time.Millisecond << attempt
-	return base/2 + rand.N(base/2+1) //nolint:gosec // retry jitter needs no crypto randomness
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

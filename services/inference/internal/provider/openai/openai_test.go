@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func setup(t *testing.T) (*inferencetest.FakeOpenAI, *openai.Provider) {
 	return fake, p
 }
 
-func call(t *testing.T, body string) *provider.ChatCall {
+func call(t testing.TB, body string) *provider.ChatCall {
 	t.Helper()
 	req, err := wire.ParseChat([]byte(body))
 	require.NoError(t, err)
@@ -169,4 +170,70 @@ func TestEmbed(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res.Vectors, 2)
 	require.Equal(t, float32(2), res.Vectors[1][0])
+}
+
+// TestRetryWaits: the wait before a retry is the upstream's Retry-After
+// (or retry-after-ms) when it sent one, else 125-250 ms (equal jitter from
+// 250 ms); a wait cut short by the caller returns the upstream's error.
+func TestRetryWaits(t *testing.T) {
+	const ms = time.Millisecond
+	tests := []struct {
+		name     string
+		header   [2]string
+		cancelIn time.Duration // 0: never
+		minGap   time.Duration
+		maxGap   time.Duration
+		wantReqs int
+	}{
+		{"exponential backoff", [2]string{}, 0, 125 * ms, 2 * time.Second, 2},
+		{"retry-after-ms", [2]string{"Retry-After-Ms", "400"}, 0, 400 * ms, 3 * time.Second, 2},
+		{"retry-after seconds", [2]string{"Retry-After", "1"}, 0, time.Second, 4 * time.Second, 2},
+		{"caller gives up during the wait", [2]string{"Retry-After", "5"}, 200 * ms, 0, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var at []time.Time
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				mu.Lock()
+				at = append(at, time.Now())
+				n := len(at)
+				mu.Unlock()
+				if n == 1 {
+					if tt.header[0] != "" {
+						w.Header().Set(tt.header[0], tt.header[1])
+					}
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(`{"choices":[{"message":{"content":"ok"},"finish_reason":"stop"}]}`))
+			}))
+			defer srv.Close()
+			p, err := openai.New(openai.Config{BaseURL: srv.URL, MaxRetries: 1})
+			require.NoError(t, err)
+			ctx := t.Context()
+			if tt.cancelIn > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.cancelIn)
+				defer cancel()
+			}
+			start := time.Now()
+			_, err = p.Chat(ctx, call(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+			mu.Lock()
+			defer mu.Unlock()
+			require.Len(t, at, tt.wantReqs)
+			if tt.cancelIn > 0 {
+				e, ok := apierr.As(err)
+				require.True(t, ok, "the upstream's error, not the context's: %v", err)
+				require.Equal(t, apierr.KindUnavailable, e.Kind)
+				require.Less(t, time.Since(start), 3*time.Second, "the wait ended with the caller")
+				return
+			}
+			require.NoError(t, err)
+			gap := at[1].Sub(at[0])
+			require.GreaterOrEqual(t, gap, tt.minGap)
+			require.Less(t, gap, tt.maxGap)
+		})
+	}
 }
