@@ -17,8 +17,6 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
-	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
-
 	"github.com/rampart-platform/rampart/pkg/authz"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/listen"
@@ -32,7 +30,7 @@ type Server struct {
 	log      *slog.Logger
 	grpc     *grpc.Server
 	health   *health.Server
-	metrics  *grpcprom.ServerMetrics
+	metrics  *telemetry.GRPCMetrics
 	authz    *authz.Authorizer
 	lis      net.Listener
 	admin    *http.Server

@@ -3,7 +3,6 @@ package telemetry
 import (
 	"fmt"
 
-	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -28,8 +27,8 @@ func NewRegistry() *prometheus.Registry {
 // message counters and a handling-time histogram) registered with reg.
 // Install its UnaryServerInterceptor/StreamServerInterceptor and call
 // InitializeMetrics once services are registered.
-func NewServerMetrics(reg prometheus.Registerer) (*grpcprom.ServerMetrics, error) {
-	m := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(latencyBuckets())))
+func NewServerMetrics(reg prometheus.Registerer) (*GRPCMetrics, error) {
+	m := NewGRPCServerMetrics()
 	if err := reg.Register(m); err != nil {
 		return nil, fmt.Errorf("register gRPC server metrics: %w", err)
 	}
@@ -38,8 +37,8 @@ func NewServerMetrics(reg prometheus.Registerer) (*grpcprom.ServerMetrics, error
 
 // NewClientMetrics returns gRPC client metrics registered with reg. Install
 // its UnaryClientInterceptor/StreamClientInterceptor on outgoing connections.
-func NewClientMetrics(reg prometheus.Registerer) (*grpcprom.ClientMetrics, error) {
-	m := grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram(grpcprom.WithHistogramBuckets(latencyBuckets())))
+func NewClientMetrics(reg prometheus.Registerer) (*GRPCMetrics, error) {
+	m := NewGRPCClientMetrics()
 	if err := reg.Register(m); err != nil {
 		return nil, fmt.Errorf("register gRPC client metrics: %w", err)
 	}
