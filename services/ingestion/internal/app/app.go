@@ -3,10 +3,8 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"path/filepath"
-	"time"
 
 	"google.golang.org/grpc"
 
@@ -77,31 +75,17 @@ func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.
 	return &App{Service: svc, Store: st, Lexical: lex}, nil
 }
 
-// DatabaseURLEnv is the setting that selects PostgreSQL.
-const DatabaseURLEnv = "RAMPART_INGESTION_DATABASE_URL"
-
 // openStore opens the SQLite file in the data dir, or PostgreSQL when
-// DATABASE_URL is set. A PostgreSQL that cannot be reached (or is migrated
-// beyond this binary) stops the start, so the service never becomes ready;
-// the error names the setting and shows the URL without its password.
+// DATABASE_URL is set (pkg/store.OpenServiceStore): a PostgreSQL that
+// cannot be reached (or is migrated beyond this binary) stops the start,
+// so the service never becomes ready; the error names the setting and
+// shows the URL without its password.
 func openStore(ctx context.Context, cfg *config.Config, dataDir string, log *slog.Logger) (*store.Store, error) {
-	if cfg.DatabaseURL == "" {
-		return store.Open(ctx, filepath.Join(dataDir, "ingestion.db"))
-	}
-	pool := pstore.DefaultPoolOptions
-	pool.MaxOpen, pool.MaxIdle, pool.StatementTimeout = cfg.DBMaxConns, cfg.DBMaxConns, cfg.DBStatementTimeout
-	// A dead address must not hang the start: it fails within the timeout
-	// and the orchestrator restarts us.
-	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	st, err := store.OpenPostgres(octx, cfg.DatabaseURL, pool)
-	if err != nil {
-		return nil, fmt.Errorf("%s (%s): %w", DatabaseURLEnv, pstore.RedactURL(cfg.DatabaseURL), err)
-	}
-	if log != nil {
-		log.Info("store: PostgreSQL", "url", pstore.RedactURL(cfg.DatabaseURL), "max_conns", cfg.DBMaxConns)
-	}
-	return st, nil
+	return pstore.OpenServiceStore(ctx,
+		pstore.ServiceDB{Service: "ingestion", URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.DBStatementTimeout, Log: log},
+		func(ctx context.Context) (*store.Store, error) {
+			return store.Open(ctx, filepath.Join(dataDir, "ingestion.db"))
+		}, store.OpenPostgres)
 }
 
 // Close closes the index and the store.
@@ -148,7 +132,7 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config) error {
 	if err != nil {
 		_ = kv.Close()
 		_ = inf.Close()
-		return fmt.Errorf("ingestion: %w", err)
+		return err
 	}
 	auth, err := env.Dial(ctx, "auth")
 	if err != nil {

@@ -27,7 +27,7 @@ func TestUnreachableDatabaseStopsTheStart(t *testing.T) {
 	cfg.DatabaseURL = "postgres://rampart:hunter2@" + addr + "/ingestion?sslmode=disable"
 	_, err = app.Build(t.Context(), cfg, t.TempDir(), nil, nil, nil, slog.New(slog.DiscardHandler), nil)
 	require.Error(t, err)
-	require.Contains(t, err.Error(), app.DatabaseURLEnv)
+	require.Contains(t, err.Error(), "ingestion store: RAMPART_INGESTION_DATABASE_URL")
 	require.Contains(t, err.Error(), addr, "says where it tried")
 	require.NotContains(t, err.Error(), "hunter2")
 }

@@ -260,26 +260,16 @@ func startLoops(env *backend.Env, cfg config.Config, l loops) {
 	}
 }
 
-// openStore opens the SQLite file in the data dir, or PostgreSQL when
-// DATABASE_URL is set. A PostgreSQL that cannot be reached or is migrated
-// beyond this binary stops the start (the service never becomes ready);
-// the error names the setting and shows the URL without its password.
+// openStore opens the SQLite file in the data dir (locked: one keyvault
+// process per data dir), or PostgreSQL when DATABASE_URL is set
+// (pkg/store.OpenServiceStore): a PostgreSQL that cannot be reached or is
+// migrated beyond this binary stops the start (the service never becomes
+// ready); the error names the setting and shows the URL without its
+// password.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
-	if cfg.DatabaseURL == "" {
-		return store.OpenOwned(ctx, cfg.DataDir)
-	}
-	pool := pstore.DefaultPoolOptions
-	pool.MaxOpen, pool.MaxIdle, pool.StatementTimeout = cfg.DBMaxConns, cfg.DBMaxConns, cfg.DBStatementTimeout
-	// Connecting must not hang the start: a dead address fails the start
-	// within the timeout and the orchestrator restarts us.
-	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	st, err := store.OpenPostgres(octx, cfg.DatabaseURL, pool)
-	if err != nil {
-		return nil, fmt.Errorf("keyvault store: RAMPART_KEYVAULT_DATABASE_URL (%s): %w", pstore.RedactURL(cfg.DatabaseURL), err)
-	}
-	log.Info("store: PostgreSQL", "url", pstore.RedactURL(cfg.DatabaseURL), "max_conns", cfg.DBMaxConns)
-	return st, nil
+	return pstore.OpenServiceStore(ctx,
+		pstore.ServiceDB{Service: "keyvault", URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.DBStatementTimeout, Log: log},
+		func(ctx context.Context) (*store.Store, error) { return store.OpenOwned(ctx, cfg.DataDir) }, store.OpenPostgres)
 }
 
 // loadAWS reads the SDK's usual configuration (environment, shared files,

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -45,29 +44,17 @@ type Hooks struct {
 }
 
 // openStore opens the SQLite file in the data dir, or PostgreSQL when
-// DATABASE_URL is set. A PostgreSQL that cannot be reached (or is migrated
-// beyond this binary) stops the start, so the service never becomes ready;
-// the error names the setting and shows the URL without its password.
+// DATABASE_URL is set (pkg/store.OpenServiceStore): a PostgreSQL that
+// cannot be reached (or is migrated beyond this binary) stops the start,
+// so the service never becomes ready; the error names the setting and
+// shows the URL without its password.
 func openStore(ctx context.Context, cfg *config.Config, dataDir string, log *slog.Logger) (*store.Store, error) {
-	if cfg.DatabaseURL == "" {
-		return store.Open(ctx, filepath.Join(dataDir, "slackadapter.db"))
-	}
-	pool := pstore.DefaultPoolOptions
-	pool.MaxOpen, pool.MaxIdle, pool.StatementTimeout = cfg.DBMaxConns, cfg.DBMaxConns, cfg.DBStatementTimeout
-	// A dead address must not hang the start: it fails within the timeout
-	// and the orchestrator restarts us.
-	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	st, err := store.OpenPostgres(octx, cfg.DatabaseURL, pool)
-	if err != nil {
-		return nil, fmt.Errorf("slackadapter store: %s (%s): %w", DatabaseURLEnv, pstore.RedactURL(cfg.DatabaseURL), err)
-	}
-	log.Info("store: PostgreSQL", "url", pstore.RedactURL(cfg.DatabaseURL), "max_conns", cfg.DBMaxConns)
-	return st, nil
+	return pstore.OpenServiceStore(ctx,
+		pstore.ServiceDB{Service: config.Service, URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.DBStatementTimeout, Log: log},
+		func(ctx context.Context) (*store.Store, error) {
+			return store.Open(ctx, filepath.Join(dataDir, "slackadapter.db"))
+		}, store.OpenPostgres)
 }
-
-// DatabaseURLEnv is the setting that selects PostgreSQL.
-const DatabaseURLEnv = "RAMPART_SLACKADAPTER_DATABASE_URL"
 
 // Run starts the slack adapter on pkg/backend's shared start-up path
 // (config, logs, mTLS with hot reload, authz, principal verification with
