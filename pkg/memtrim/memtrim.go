@@ -49,14 +49,11 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// ReleaseStartup drops what setting the service up left behind. Call it
+// ReleaseStartup drops what setting the service up left behind: it
+// collects twice, so what sync.Pools held (goose's 4 MB scanner buffers) is
+// freed too, and returns every free page to the operating system. Call it
 // once, after set-up and before serving.
-func ReleaseStartup() { release() }
-
-// release collects twice, so what sync.Pools held (grpc's and net/http's
-// buffer pools, goose's scanner buffers) is freed too, and returns every
-// free page to the operating system.
-func release() {
+func ReleaseStartup() {
 	runtime.GC()
 	debug.FreeOSMemory()
 }
@@ -76,7 +73,10 @@ func Run(ctx context.Context, o Options) error {
 			return nil
 		case <-t.C:
 			if w.observe(allocated(sample)) {
-				release()
+				// One collection, not ReleaseStartup's two: what pools
+				// hold after serving is small, and an idle process should
+				// spend as little as it can on this.
+				debug.FreeOSMemory()
 				w.released(allocated(sample))
 			}
 		}
