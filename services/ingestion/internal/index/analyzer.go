@@ -11,6 +11,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/token/porter"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/character"
 	"github.com/blevesearch/bleve/v2/registry"
+	index "github.com/blevesearch/bleve_index_api"
 	"github.com/blevesearch/go-porterstemmer"
 )
 
@@ -83,37 +84,21 @@ func (a *fastAnalyzer) Analyze(input []byte) analysis.TokenStream {
 	var slab []analysis.Token
 	arena := make([]byte, 0, len(input))
 	pos := 0
-	emit := func(start, end int) {
+	eachWord(input, func(start, end int) {
 		pos++
 		word := input[start:end]
-		ascii := true
-		for _, c := range word {
-			if c >= utf8.RuneSelf {
-				ascii = false
-				break
-			}
-		}
-		if !ascii { // rare: bleve's filters, on a one-token stream
-			ts := analysis.TokenStream{{Term: word, Start: start, End: end, Position: pos, Type: analysis.AlphaNumeric}}
-			for _, f := range a.filters {
-				ts = f.Filter(ts)
-			}
-			out = append(out, ts...)
+		if !isASCII(word) { // rare: bleve's filters, on a one-token stream
+			out = append(out, a.filter(word, start, end, pos)...)
 			return
 		}
 		from := len(arena)
-		for _, c := range word {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			arena = append(arena, c)
-		}
-		stem, stop := a.stems.get(arena[from:], a.stop)
-		if stop {
+		arena = appendLower(arena, word)
+		st := a.stems.get(arena[from:], a.stop)
+		if st.stop {
 			arena = arena[:from]
 			return
 		}
-		arena = append(arena[:from], stem...)
+		arena = append(arena[:from], st.b...)
 		if len(slab) == 0 {
 			slab = make([]analysis.Token, 64)
 		}
@@ -121,7 +106,67 @@ func (a *fastAnalyzer) Analyze(input []byte) analysis.TokenStream {
 		slab = slab[1:]
 		*t = analysis.Token{Term: arena[from:len(arena):len(arena)], Start: start, End: end, Position: pos, Type: analysis.AlphaNumeric}
 		out = append(out, t)
+	})
+	return out
+}
+
+// frequencies analyses input like Analyze and counts its terms straight
+// into what document.TextField derives from Analyze's tokens for a field
+// without term vectors (analysis.TokenFrequency): the number of terms and
+// each distinct term's count, and appends the distinct terms' hashes
+// (termHash) to hashes. No token stream is built: an ASCII word costs its
+// lower-casing, one memo look-up and one map update.
+func (a *fastAnalyzer) frequencies(input []byte, hashes []uint64) (int, index.TokenFrequencies, []uint64) {
+	freqs := make(index.TokenFrequencies, len(input)/16+1)
+	var slab []index.TokenFreq
+	count := func(term string, b []byte, h uint64) {
+		if tf, ok := freqs[term]; ok {
+			tf.SetFrequency(tf.Frequency() + 1)
+			return
+		}
+		if len(slab) == 0 {
+			slab = make([]index.TokenFreq, 64)
+		}
+		tf := &slab[0]
+		slab = slab[1:]
+		tf.Term = b
+		tf.SetFrequency(1)
+		freqs[term] = tf
+		hashes = append(hashes, h)
 	}
+	n := 0
+	var lower []byte
+	eachWord(input, func(start, end int) {
+		word := input[start:end]
+		if !isASCII(word) {
+			for _, t := range a.filter(word, start, end, 0) {
+				n++
+				count(string(t.Term), t.Term, termHash(t.Term))
+			}
+			return
+		}
+		lower = appendLower(lower[:0], word)
+		if st := a.stems.get(lower, a.stop); !st.stop {
+			n++
+			count(st.s, st.b, st.h)
+		}
+	})
+	return n, freqs, hashes
+}
+
+// filter runs bleve's filters over one non-ASCII word.
+func (a *fastAnalyzer) filter(word []byte, start, end, pos int) analysis.TokenStream {
+	ts := analysis.TokenStream{{Term: word, Start: start, End: end, Position: pos, Type: analysis.AlphaNumeric}}
+	for _, f := range a.filters {
+		ts = f.Filter(ts)
+	}
+	return ts
+}
+
+// eachWord calls word with the bounds of each run of letters and digits,
+// stopping at the first invalid UTF-8 sequence (character.CharacterTokenizer
+// with isWordRune).
+func eachWord(input []byte, word func(start, end int)) {
 	start, end := 0, 0
 	for off := 0; off < len(input); {
 		c := input[off]
@@ -135,17 +180,17 @@ func (a *fastAnalyzer) Analyze(input []byte) analysis.TokenStream {
 				break // as the character tokenizer does
 			}
 		}
-		var word bool
+		var isWord bool
 		if size == 1 {
-			word = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+			isWord = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 		} else {
-			word = isWordRune(r)
+			isWord = isWordRune(r)
 		}
-		if word {
+		if isWord {
 			end = off + size
 		} else {
 			if end > start {
-				emit(start, end)
+				word(start, end)
 			}
 			start = off + size
 			end = start
@@ -153,50 +198,81 @@ func (a *fastAnalyzer) Analyze(input []byte) analysis.TokenStream {
 		off += size
 	}
 	if end > start {
-		emit(start, end)
+		word(start, end)
 	}
-	return out
 }
 
-// stemMemo remembers the Porter stems of lower-case ASCII words (nil for
-// a stop word: one look-up answers both), sharded so the analysis workers
-// rarely wait on each other, bounded in size.
+func isASCII(word []byte) bool {
+	for _, c := range word {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// appendLower appends the ASCII word, lower-cased, to dst.
+func appendLower(dst, word []byte) []byte {
+	for _, c := range word {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// stemMemo remembers the Porter stems of lower-case ASCII words (stop for
+// a word of the stop list: one look-up answers both), sharded so the
+// analysis workers rarely wait on each other, bounded in size.
 type stemMemo struct {
 	shards [16]struct {
 		mu sync.RWMutex
-		m  map[string][]byte
+		m  map[string]stem
 	}
+}
+
+// stem is a word's Porter stem, as a string (a map key without a
+// conversion), as bytes (a token's term) and its termHash, or stop for a
+// stop word.
+type stem struct {
+	s    string
+	b    []byte
+	h    uint64
+	stop bool
 }
 
 const stemMemoMax = 1 << 14 // words per shard (~256k in all)
 
-// get returns word's stem, or stop true for a word of the stop list.
-func (s *stemMemo) get(word []byte, stops analysis.TokenMap) (stem []byte, stop bool) {
+// get returns word's stem, or stop for a word of the stop list.
+func (s *stemMemo) get(word []byte, stops analysis.TokenMap) stem {
 	var h uint32 = 2166136261
 	for _, c := range word {
 		h = (h ^ uint32(c)) * 16777619
 	}
 	sh := &s.shards[h%uint32(len(s.shards))]
 	sh.mu.RLock()
-	stem, ok := sh.m[string(word)]
+	st, ok := sh.m[string(word)]
 	sh.mu.RUnlock()
 	if ok {
-		return stem, stem == nil
+		return st
 	}
-	if _, stop = stops[string(word)]; !stop {
+	if _, st.stop = stops[string(word)]; !st.stop {
 		runes := make([]rune, len(word))
 		for i, c := range word {
 			runes[i] = rune(c)
 		}
-		stem = analysis.BuildTermFromRunes(porterstemmer.StemWithoutLowerCasing(runes))
+		st.b = analysis.BuildTermFromRunes(porterstemmer.StemWithoutLowerCasing(runes))
+		st.s = string(st.b)
+		st.h = termHash(st.b)
 	}
 	sh.mu.Lock()
 	if sh.m == nil {
-		sh.m = map[string][]byte{}
+		sh.m = map[string]stem{}
 	}
 	if len(sh.m) < stemMemoMax {
-		sh.m[string(word)] = stem
+		sh.m[string(word)] = st
 	}
 	sh.mu.Unlock()
-	return stem, stop
+	return st
 }

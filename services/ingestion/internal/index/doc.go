@@ -2,6 +2,8 @@
 // (bleve v2, one scorch index per tenant and collection under
 // <data dir>/index/<tenant digest>/<collection>) and brute-force cosine over
 // the collection's vectors held in memory, fused by reciprocal rank fusion.
+// BM25 is scored with statistics that do not depend on bleve's segment
+// layout (bm25.go, ADR 0045).
 //
 // What the lexical index keeps on disk: chunk ids and the analysed terms of
 // each chunk (letters-and-digits tokens, lower-cased, English stop words
