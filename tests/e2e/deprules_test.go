@@ -28,23 +28,13 @@ var allowedRequires = map[string][]string{
 	"gen":                   nil, // the leaf: generated API code only
 	"pkg":                   {"gen"},
 	"services/auth":         {"gen", "pkg"},
-	"services/edge":         {"gen", "pkg", "services/inference"}, // exception, see requireExceptions
+	"services/edge":         {"gen", "pkg"},
 	"services/inference":    {"gen", "pkg"},
 	"services/ingestion":    {"gen", "pkg"},
 	"services/keyvault":     {"gen", "pkg"},
 	"services/slackadapter": {"gen", "pkg"},
 	"cmd/rampart":           {"gen", "pkg"},
 	"tests/e2e":             {"gen", "pkg"},
-}
-
-// requireExceptions are the known breaks of "no service module requires
-// another service module", each with its reason; the exception covers test
-// files only (depguard rejects the import from any other file, and
-// TestDependencyRulesImports below checks the same for non-test packages).
-var requireExceptions = map[string]string{
-	"services/edge -> services/inference": "the OpenAI conformance tests start a real inference " +
-		"service in-process through services/inference/inferencetest (test-only); " +
-		"goes away with an inference fake in pkg/ (issue 11, Deliver 4)",
 }
 
 // workModules returns the module directories listed in go.work, relative
@@ -72,6 +62,14 @@ func TestDependencyRulesGoMod(t *testing.T) {
 	mods := workModules(t)
 	require.ElementsMatch(t, mapKeys(allowedRequires), mods,
 		"every module of go.work must be classified in allowedRequires")
+	// No service module requires another service module, tests included:
+	// a test double of a service lives in pkg/ (ADR 0043, ADR 0047).
+	for dir, deps := range allowedRequires {
+		for _, dep := range deps {
+			require.False(t, strings.HasPrefix(dir, "services/") && strings.HasPrefix(dep, "services/"),
+				"allowedRequires lets %s require %s: no service module requires another", dir, dep)
+		}
+	}
 
 	for _, dir := range mods {
 		out, err := exec.Command("go", "mod", "edit", "-json",
@@ -88,10 +86,6 @@ func TestDependencyRulesGoMod(t *testing.T) {
 			}
 			require.Contains(t, allowedRequires[dir], dep,
 				"%s/go.mod requires %s: breaks the dependency rules (docs/architecture.md)", dir, r.Path)
-			if strings.HasPrefix(dir, "services/") && strings.HasPrefix(dep, "services/") {
-				require.Contains(t, requireExceptions, dir+" -> "+dep,
-					"a service module requiring another service module needs a listed reason")
-			}
 		}
 	}
 }
@@ -122,12 +116,12 @@ func TestDependencyRulesImports(t *testing.T) {
 		require.Nil(t, p.Error, "go list %s", p.ImportPath)
 		n++
 		for _, imp := range p.Imports {
-			if why := importViolation(p.ImportPath, imp, false); why != "" {
+			if why := importViolation(p.ImportPath, imp); why != "" {
 				t.Errorf("%s imports %s: %s", p.ImportPath, imp, why)
 			}
 		}
 		for _, imp := range append(p.TestImports, p.XTestImports...) {
-			if why := importViolation(p.ImportPath, imp, true); why != "" {
+			if why := importViolation(p.ImportPath, imp); why != "" {
 				t.Errorf("%s (tests) import %s: %s", p.ImportPath, imp, why)
 			}
 		}
@@ -135,8 +129,9 @@ func TestDependencyRulesImports(t *testing.T) {
 	require.Greater(t, n, 50, "go list found too few packages")
 }
 
-// importViolation says why package from may not import imp, or "".
-func importViolation(from, imp string, inTest bool) string {
+// importViolation says why package from (or its tests: the rules are the
+// same) may not import imp, or "".
+func importViolation(from, imp string) string {
 	src, ok := strings.CutPrefix(from, modPrefix)
 	if !ok {
 		return ""
@@ -163,12 +158,7 @@ func importViolation(from, imp string, inTest bool) string {
 	case strings.HasPrefix(srcTop, "services/") && dstTop == "cmd":
 		return "services import no command"
 	case strings.HasPrefix(srcTop, "services/") && strings.HasPrefix(dstTop, "services/") && dstTop != srcTop:
-		if inTest && dst == "services/inference/inferencetest" {
-			if _, ok := requireExceptions[srcTop+" -> "+dstTop]; ok {
-				return ""
-			}
-		}
-		return "no service imports another service's packages"
+		return "no service imports another service's packages (tests included: test doubles live in pkg/)"
 	case srcTop == "services/edge" && (dst == "pkg/store" || strings.HasPrefix(dst, "pkg/store/")) &&
 		!strings.HasPrefix(dst, "pkg/store/redistest"):
 		return "the edge keeps no database (ADR 0022)"
@@ -199,29 +189,28 @@ func TestImportViolation(t *testing.T) {
 	const m = modPrefix
 	for _, tc := range []struct {
 		from, imp string
-		inTest    bool
 		bad       bool
 	}{
-		{m + "gen/go/rampart/auth/v1", m + "pkg/mtls", false, true},
-		{m + "gen/go/rampart/auth/v1", m + "gen/go/rampart/common/v1", false, false},
-		{m + "pkg/backend", m + "services/auth/internal/app", false, true},
-		{m + "pkg/backend", m + "cmd/rampart", false, true},
-		{m + "pkg/backend", m + "pkg/mtls", false, false},
-		{m + "services/edge/internal/router", m + "services/auth/internal/store", false, true},
-		{m + "services/edge/internal/openai", m + "services/inference/inferencetest", true, false},
-		{m + "services/edge/internal/openai", m + "services/inference/inferencetest", false, true},
-		{m + "services/auth/internal/server", m + "services/inference/inferencetest", true, true},
-		{m + "services/edge/internal/ratelimit", m + "pkg/store/redistest", true, false},
-		{m + "services/edge/internal/ratelimit", m + "pkg/store", false, true},
-		{m + "services/edge/internal/ratelimit", "modernc.org/sqlite", false, true},
-		{m + "services/edge/internal/ratelimit", "github.com/jackc/pgx/v5", false, true},
-		{m + "services/keyvault/internal/store", "github.com/jackc/pgx/v5", false, false},
-		{m + "services/keyvault/internal/app", m + "services/keyvault/internal/vault", false, false},
-		{m + "cmd/rampart", m + "services/auth/internal/app", false, true},
-		{m + "tests/e2e", m + "services/keyvault/internal/app", true, true},
-		{m + "tests/e2e", m + "gen/go/rampart/auth/v1", true, false},
+		{m + "gen/go/rampart/auth/v1", m + "pkg/mtls", true},
+		{m + "gen/go/rampart/auth/v1", m + "gen/go/rampart/common/v1", false},
+		{m + "pkg/backend", m + "services/auth/internal/app", true},
+		{m + "pkg/backend", m + "cmd/rampart", true},
+		{m + "pkg/backend", m + "pkg/mtls", false},
+		{m + "services/edge/internal/router", m + "services/auth/internal/store", true},
+		{m + "services/edge/internal/openai", m + "services/inference/inferencetest", true},
+		{m + "services/slackadapter/internal/server", m + "services/inference/internal/app", true},
+		{m + "services/edge/internal/openai", m + "pkg/inferencetest", false},
+		{m + "services/edge/internal/ratelimit", m + "pkg/store/redistest", false},
+		{m + "services/edge/internal/ratelimit", m + "pkg/store", true},
+		{m + "services/edge/internal/ratelimit", "modernc.org/sqlite", true},
+		{m + "services/edge/internal/ratelimit", "github.com/jackc/pgx/v5", true},
+		{m + "services/keyvault/internal/store", "github.com/jackc/pgx/v5", false},
+		{m + "services/keyvault/internal/app", m + "services/keyvault/internal/vault", false},
+		{m + "cmd/rampart", m + "services/auth/internal/app", true},
+		{m + "tests/e2e", m + "services/keyvault/internal/app", true},
+		{m + "tests/e2e", m + "gen/go/rampart/auth/v1", false},
 	} {
-		got := importViolation(tc.from, tc.imp, tc.inTest)
-		require.Equal(t, tc.bad, got != "", "%s -> %s (test=%v): %q", tc.from, tc.imp, tc.inTest, got)
+		got := importViolation(tc.from, tc.imp)
+		require.Equal(t, tc.bad, got != "", "%s -> %s: %q", tc.from, tc.imp, got)
 	}
 }

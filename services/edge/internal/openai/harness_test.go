@@ -1,90 +1,89 @@
 package openai_test
 
 import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	oai "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 	"github.com/stretchr/testify/require"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/inferencetest"
 	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/openai"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
 )
 
-// The model registry of the tests: the offline local models plus "gpt-fake"
-// served by an OpenAI-compatible fake upstream, and "gpt-native" on the
-// same upstream with /v1/responses forwarded to its own Responses API.
-func models(upstream string) string {
-	return `{
-  "upstreams": {"fake": {"type": "openai", "base_url": "` + upstream + `/v1", "api_key_env": "RAMPART_TEST_UPSTREAM_KEY", "max_retries": -1}},
-  "models": [
-    {"id": "echo", "upstream": "local", "owned_by": "rampart"},
-    {"id": "rampart-extractive", "upstream": "local", "owned_by": "rampart"},
-    {"id": "rampart-hash-embed", "kind": "embedding", "upstream": "local", "owned_by": "rampart", "max_dimensions": 1024},
-    {"id": "gpt-fake", "upstream": "fake", "upstream_model": "gpt-4o-mini", "input_usd_per_mtok": 0.15, "output_usd_per_mtok": 0.6},
-    {"id": "gpt-native", "upstream": "fake", "upstream_model": "gpt-4.1", "responses_api": "native"},
-    {"id": "text-embedding-fake", "kind": "embedding", "upstream": "fake", "upstream_model": "text-embedding-3-small"}
-  ],
-  "default": {"allowed_models": ["*"]}
-}`
+// The edge's OpenAI handlers forward bodies to inference and write back
+// what it answers; these tests run them against pkg/inferencetest, the
+// inference double (a real gRPC server over mTLS that records each call and
+// answers as scripted). What inference does with a body (validation,
+// models, tools, limits, stored responses) is tested in inference and,
+// behind the real edge, in tests/e2e/openai_conformance_test.go.
+
+// models are the models the double offers every tenant.
+var models = []*inferencev1.Model{
+	{Id: "echo", OwnedBy: "rampart"}, {Id: "gpt-fake", OwnedBy: "fake"}, {Id: "gpt-native", OwnedBy: "fake"},
+	{Id: "rampart-extractive", OwnedBy: "rampart"}, {Id: "rampart-hash-embed", OwnedBy: "rampart"}, {Id: "text-embedding-fake", OwnedBy: "fake"},
 }
 
-const toolPolicy = `{"default": {"tools": [
-  {"name": "get_weather", "schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
-  {"name": "delete_file", "requires_confirmation": true}
-]}}`
-
-// stack is edge (httptest) → inference (real gRPC over mTLS) → fake upstream.
+// stack is edge (httptest) → inference double (gRPC over mTLS).
 type stack struct {
-	URL         string
-	upstreamURL string
-	Upstream    *inferencetest.FakeOpenAI
-	Inf         *inferencetest.Server
-	mu          sync.RWMutex      // the race detector does not see ordering through sockets
-	keys        map[string]string // bearer → assertion
-	prins       map[string]*authv1.Principal
+	URL    string
+	Inf    *inferencetest.Server
+	conn   inferencev1.InferenceServiceClient // the edge's connection, for direct calls
+	signer *principal.Signer
+	mu     sync.RWMutex      // the race detector does not see ordering through sockets
+	keys   map[string]string // bearer → assertion
+	prins  map[string]*authv1.Principal
 }
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
-	return newStackWith(t, nil)
+	return newStackOpts(t, openai.Options{})
 }
 
-// newStackWith runs inference with log (nil: discarded).
+// newStackWith runs the handlers with log (nil: discarded).
 func newStackWith(t testing.TB, log *slog.Logger) *stack {
 	t.Helper()
-	return newStackOpts(t, log, openai.Options{})
+	return newStackOpts(t, openai.Options{Log: log})
 }
 
-// newStackOpts is newStackWith with handler options (Inference is set here).
-func newStackOpts(t testing.TB, log *slog.Logger, o openai.Options) *stack {
+// newStackOpts is newStack with handler options (Inference is set here).
+func newStackOpts(t testing.TB, o openai.Options) *stack {
 	t.Helper()
-	return newStackInf(t, log, o, nil)
-}
+	dir, _ := pkitest.NewDir(t, "inference", "edge")
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	signer, err := principal.NewSigner("test", priv, principal.MaxTTL)
+	require.NoError(t, err)
+	inf := inferencetest.Start(t, dir, inferencetest.Options{Keys: principal.StaticKeys{signer.KID(): signer.PublicKey()},
+		Callers: []string{"edge"}, Models: models})
+	src, err := mtls.NewSource(mtls.FilesFor(dir, "edge"))
+	require.NoError(t, err)
+	conn, err := mtls.Dial(context.Background(), inf.Addr, src, pki.ServiceID("inference"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
 
-// newStackInf is newStackOpts with inference's test options changed by
-// inf (e.g. a fake keyvault for stored responses).
-func newStackInf(t testing.TB, log *slog.Logger, o openai.Options, inf func(*inferencetest.Options)) *stack {
-	t.Helper()
-	fake := &inferencetest.FakeOpenAI{APIKey: "sk-upstream-secret"} //nolint:gosec // the fake upstream's test key
-	up := httptest.NewServer(fake)
-	t.Cleanup(up.Close)
-	t.Setenv("RAMPART_TEST_UPSTREAM_KEY", "sk-upstream-secret")
-	io := inferencetest.Options{Models: []byte(models(up.URL)), ToolPolicy: []byte(toolPolicy), Logger: log}
-	if inf != nil {
-		inf(&io)
-	}
-	srv0 := inferencetest.Start(t, io)
-	conn := srv0.Dial(t, "edge")
-
-	s := &stack{Upstream: fake, upstreamURL: up.URL, Inf: srv0, keys: map[string]string{}, prins: map[string]*authv1.Principal{}}
+	s := &stack{Inf: inf, conn: inferencev1.NewInferenceServiceClient(conn), signer: signer,
+		keys: map[string]string{}, prins: map[string]*authv1.Principal{}}
 	mux := runtime.NewServeMux()
 	o.Inference = conn
 	require.NoError(t, openai.Register(mux, openai.New(o)))
@@ -104,11 +103,19 @@ func (s *stack) AddKey(t testing.TB, bearer string, p *authv1.Principal) {
 	if len(p.Scopes) == 0 {
 		p.Scopes = []string{"chat:write", "embeddings:write", "usage:read"}
 	}
-	a := s.Inf.Assertion(t, p)
+	a, err := s.signer.Sign(p, time.Time{})
+	require.NoError(t, err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys[bearer] = a
 	s.prins[bearer] = p
+}
+
+// assertion returns the assertion AddKey minted for bearer.
+func (s *stack) assertion(bearer string) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.keys[bearer]
 }
 
 func (s *stack) auth(next http.Handler) http.Handler {
@@ -124,4 +131,73 @@ func (s *stack) auth(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+func sdk(s *stack, key string) *oai.Client {
+	c := oai.NewClient(option.WithBaseURL(s.URL+"/v1/"), option.WithAPIKey(key), option.WithMaxRetries(0))
+	return &c
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+type response struct {
+	status int
+	header http.Header
+	bytes  []byte
+}
+
+// call sends body (if any) to path with the bearer key.
+func call(t *testing.T, s *stack, method, key, path, body string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx(t), method, s.URL+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return response{status: resp.StatusCode, header: resp.Header, bytes: b}
+}
+
+func post(t *testing.T, s *stack, key, path, body string) response {
+	t.Helper()
+	return call(t, s, http.MethodPost, key, path, body)
+}
+
+type errorBody struct {
+	Error struct {
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    string  `json:"code"`
+	} `json:"error"`
+}
+
+func requireAPIError(t *testing.T, err error, status int, typ, code, param string) {
+	t.Helper()
+	_ = checkAPIError(t, err, status, typ, code, param)
+}
+
+// checkAPIError is requireAPIError returning the error for more checks. It
+// asserts OpenAI's exact error shape: status, type, code and param.
+func checkAPIError(t *testing.T, err error, status int, typ, code, param string) *oai.Error {
+	t.Helper()
+	var apiErr *oai.Error
+	require.True(t, errors.As(err, &apiErr), "%v", err)
+	require.Equal(t, status, apiErr.StatusCode, apiErr.Message)
+	require.Equal(t, typ, apiErr.Type, apiErr.Message)
+	require.Equal(t, code, apiErr.Code)
+	require.Equal(t, param, apiErr.Param)
+	require.NotEmpty(t, apiErr.Message)
+	return apiErr
 }

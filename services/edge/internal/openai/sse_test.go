@@ -3,122 +3,93 @@ package openai_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"flag"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/inferencetest"
 )
 
-var update = flag.Bool("update", false, "rewrite the SSE golden files in testdata/")
-
-var (
-	idRE      = regexp.MustCompile(`"id":"chatcmpl-[0-9A-Za-z]+"`)
-	createdRE = regexp.MustCompile(`"created":\d+`)
-)
-
-// normalize replaces the per-response id and timestamp.
-func normalize(b []byte) string {
-	s := idRE.ReplaceAllString(string(b), `"id":"chatcmpl-ID"`)
-	return createdRE.ReplaceAllString(s, `"created":0`)
+// chunks scripts a stream of the given chunk JSONs, then err (if any).
+func chunks(err error, jsons ...string) inferencetest.Script {
+	return func(*inferencetest.Call) inferencetest.Answer {
+		a := inferencetest.Answer{Err: err, Headers: map[string]string{"x-ratelimit-remaining-requests": "99"}}
+		for _, j := range jsons {
+			a.Chunks = append(a.Chunks, inferencetest.Chunk(j))
+		}
+		return a
+	}
 }
 
-func TestSSEGolden(t *testing.T) {
+// Each chunk inference streams is one SSE event, "data: <chunk>\n\n",
+// written unchanged and in order, then "data: [DONE]"; the first chunk's
+// headers are HTTP headers. (The chunks inference itself writes, for each
+// kind of model, are pinned by tests/e2e TestOpenAIConformance/SSEGolden.)
+func TestSSEFraming(t *testing.T) {
 	s := newStack(t)
 	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
-	tests := []struct {
-		golden string
-		body   string
-	}{
-		{"stream_echo_usage.sse", `{"model":"echo","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Hello SSE world"}]}`},
-		{"stream_echo.sse", `{"model":"echo","stream":true,"messages":[{"role":"user","content":"no usage here"}]}`},
-		{"stream_upstream_tool_call.sse", `{"model":"gpt-fake","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"call:get_weather {\"city\":\"Paris\"}"}],"tools":[{"type":"function","function":{"name":"get_weather"}}]}`},
-		{"stream_tool_stripped.sse", `{"model":"gpt-fake","stream":true,"messages":[{"role":"user","content":"call:get_weather {\"town\":1}"}],"tools":[{"type":"function","function":{"name":"get_weather"}}]}`},
-		{"stream_extractive.sse", `{"model":"rampart-extractive","stream":true,"messages":[{"role":"system","content":"Backups run at 3am. Restores take an hour."},{"role":"user","content":"When do backups run?"}]}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.golden, func(t *testing.T) {
-			r := post(t, s, "key-a", "/v1/chat/completions", tt.body)
+	c1 := `{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`
+	c2 := `{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"caf\u00e9 \u2028"},"finish_reason":null}]}`
+	c3 := `{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`
+	for _, path := range []string{"/v1/chat/completions", "/v1/completions"} {
+		t.Run(path, func(t *testing.T) {
+			s.Inf.SetScript(chunks(nil, c1, c2, c3))
+			r := post(t, s, "key-a", path, `{"model":"echo","stream":true,"prompt":"x"}`)
 			require.Equal(t, http.StatusOK, r.status, string(r.bytes))
 			require.Equal(t, "text/event-stream; charset=utf-8", r.header.Get("Content-Type"))
 			require.Equal(t, "no-cache", r.header.Get("Cache-Control"))
-			got := normalize(r.bytes)
-			require.True(t, strings.HasSuffix(got, "data: [DONE]\n\n"))
-			for _, ev := range strings.Split(strings.TrimSuffix(got, "\n\n"), "\n\n") {
-				require.True(t, strings.HasPrefix(ev, "data: "), "every event is one data line: %q", ev)
-				require.NotContains(t, ev, "\n")
-			}
-			path := filepath.Join("testdata", tt.golden)
-			if *update {
-				require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test -update to create the golden file")
-			require.Equal(t, string(want), got)
+			require.Equal(t, "99", r.header.Get("X-Ratelimit-Remaining-Requests"))
+			require.Equal(t, "data: "+c1+"\n\ndata: "+c2+"\n\ndata: "+c3+"\n\ndata: [DONE]\n\n", string(r.bytes))
 		})
 	}
+	t.Run("a stream with no chunk is still a stream", func(t *testing.T) {
+		s.Inf.SetScript(chunks(nil))
+		r := post(t, s, "key-a", "/v1/chat/completions", `{"model":"echo","stream":true}`)
+		require.Equal(t, http.StatusOK, r.status)
+		require.Equal(t, "data: [DONE]\n\n", string(r.bytes))
+	})
 }
 
+// A stream that fails after it began: the client gets the chunks so far,
+// then OpenAI's error event, and no [DONE]; a server error's message is
+// replaced (inference's text stays inside), a client error's is kept.
 func TestMidStreamErrorEvent(t *testing.T) {
 	s := newStack(t)
 	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
-	// The fake upstream sends a malformed chunk after the first one: the
-	// client gets the partial output, then an error event, and no [DONE].
-	r := post(t, s, "key-a", "/v1/chat/completions", `{"model":"gpt-fake","stream":true,"messages":[{"role":"user","content":"badchunk"}]}`)
-	require.Equal(t, http.StatusOK, r.status)
-	events := strings.Split(strings.TrimSuffix(string(r.bytes), "\n\n"), "\n\n")
-	require.Contains(t, events[1], `"content":"partial"`)
-	last := events[len(events)-1]
-	require.True(t, strings.HasPrefix(last, `data: {"error":`), last)
-	require.Contains(t, last, `"type":"server_error"`)
-	require.NotContains(t, string(r.bytes), "[DONE]")
-	require.NotContains(t, last, "not json", "upstream detail stays inside")
-}
-
-// Issue 10: an upstream stream that ends without [DONE], or that sends an
-// error event, reaches the client as an error event — never as
-// finish_reason "stop" followed by [DONE]; the non-streaming call fails
-// with 503.
-func TestUpstreamStreamFailuresAreErrors(t *testing.T) {
-	s := newStack(t)
-	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
-	for _, tc := range []struct{ script, wantCode string }{
-		{"nodone", "upstream_unavailable"},
-		{"errorevent", "upstream_unavailable"},
+	partial := `{"choices":[{"index":0,"delta":{"content":"partial"},"finish_reason":null}]}`
+	for _, tc := range []struct {
+		name  string
+		err   inferencetest.APIError
+		event string
+	}{
+		{"server error", inferencetest.APIError{Code: codes.Unavailable, Message: "upstream 10.0.0.7 said org-secret", OpenAICode: "upstream_unavailable", Type: "server_error"},
+			`{"error":{"code":"upstream_unavailable","message":"The stream was interrupted by a server error.","param":null,"type":"server_error"}}`},
+		{"client error", inferencetest.APIError{Code: codes.InvalidArgument, Message: "tool call arguments do not match the schema", OpenAICode: "invalid_tool_call", Type: "invalid_request_error", Param: "tools"},
+			`{"error":{"code":"invalid_tool_call","message":"tool call arguments do not match the schema","param":"tools","type":"invalid_request_error"}}`},
 	} {
-		t.Run(tc.script, func(t *testing.T) {
-			r := post(t, s, "key-a", "/v1/chat/completions", `{"model":"gpt-fake","stream":true,"messages":[{"role":"user","content":"`+tc.script+`"}]}`)
+		t.Run(tc.name, func(t *testing.T) {
+			s.Inf.SetScript(chunks(tc.err.Err(), partial))
+			r := post(t, s, "key-a", "/v1/chat/completions", `{"model":"gpt-fake","stream":true}`)
 			require.Equal(t, http.StatusOK, r.status, "the stream had begun")
-			body := string(r.bytes)
-			require.NotContains(t, body, "[DONE]")
-			require.NotContains(t, body, `"finish_reason":"stop"`)
-			events := strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")
-			last := events[len(events)-1]
-			require.True(t, strings.HasPrefix(last, `data: {"error":`), last)
-			var e errorBody
-			require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(last, "data: ")), &e))
-			require.Equal(t, tc.wantCode, e.Error.Code)
-			require.Equal(t, "server_error", e.Error.Type)
-			require.NotContains(t, body, "org-fake-secret", "the upstream's message stays inside")
+			require.Equal(t, "data: "+partial+"\n\ndata: "+tc.event+"\n\n", string(r.bytes))
 		})
 	}
 }
 
-// TestDisconnectCancelsUpstream: the client goes away mid-stream; the edge
-// cancels the gRPC stream, inference cancels the upstream request, and the
-// fake upstream sees its request context end.
-func TestDisconnectCancelsUpstream(t *testing.T) {
+// TestDisconnectCancelsInferenceStream: the client goes away mid-stream;
+// the edge cancels the gRPC stream, and inference sees its context end
+// (inference then cancels the upstream request: tests/e2e
+// TestOpenAIConformance/DisconnectCancelsUpstream).
+func TestDisconnectCancelsInferenceStream(t *testing.T) {
 	s := newStack(t)
 	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
-	hung := s.Upstream.HangDone()
+	s.Inf.SetScript(holding)
 	reqCtx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, s.URL+"/v1/chat/completions",
@@ -131,45 +102,54 @@ func TestDisconnectCancelsUpstream(t *testing.T) {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "waiting") {
-			break // the upstream is now holding the stream open
+			break // inference is now holding the stream open
 		}
 	}
+	require.Zero(t, s.Inf.Canceled())
 	cancel()
-	select {
-	case <-hung:
-	case <-time.After(30 * time.Second): // deadlock guard, not a timing assertion
-		t.Fatal("the upstream never saw the cancellation")
-	}
-	require.Equal(t, int64(1), s.Upstream.Canceled())
+	require.Eventually(t, func() bool { return s.Inf.Canceled() == 1 }, 30*time.Second, 5*time.Millisecond,
+		"inference never saw the cancellation") // deadlock guard, not a timing assertion
 }
 
-// The Responses stream frames each event as "event: <type>" plus one data
-// line whose type matches, numbered in order, and ends with
-// response.completed instead of a [DONE] sentinel.
+// holding scripts inference to send one "waiting" chunk and hold the
+// stream open until the client goes away, for a last user message "hang";
+// everything else is echoed.
+func holding(c *inferencetest.Call) inferencetest.Answer {
+	if c.Method == "StreamChatCompletion" && inferencetest.LastUserText(c.Body) == "hang" {
+		return inferencetest.Answer{Hold: true, Chunks: []*inferencev1.StreamChatCompletionResponse{
+			inferencetest.Chunk(`{"choices":[{"index":0,"delta":{"content":"waiting"},"finish_reason":null}]}`)}}
+	}
+	return inferencetest.Echo(c)
+}
+
+// The Responses stream frames each event as "event: <name>" from the
+// message's event plus one data line, ends without a [DONE] sentinel, and
+// a failure mid-stream is an "event: error" with {"type":"error",...}. An
+// event name with a line break would split the frame: it is dropped.
 func TestResponsesSSEFraming(t *testing.T) {
 	s := newStack(t)
 	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
+	created := `{"type":"response.created","sequence_number":0}`
+	delta := `{"type":"response.output_text.delta","sequence_number":1,"delta":"hi"}`
+	completed := `{"type":"response.completed","sequence_number":2}`
+	events := []*inferencev1.StreamChatCompletionResponse{inferencetest.Event("response.created", created),
+		inferencetest.Event("response.output_text.delta", delta), inferencetest.Event("response.completed", completed)}
+	s.Inf.SetScript(func(*inferencetest.Call) inferencetest.Answer { return inferencetest.Answer{Chunks: events} })
 	r := post(t, s, "key-a", "/v1/responses", `{"model":"echo","stream":true,"input":"framed responses"}`)
 	require.Equal(t, http.StatusOK, r.status, string(r.bytes))
 	require.Equal(t, "text/event-stream; charset=utf-8", r.header.Get("Content-Type"))
-	body := string(r.bytes)
-	require.NotContains(t, body, "[DONE]")
-	events := strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")
-	var last string
-	for i, ev := range events {
-		name, data, ok := strings.Cut(ev, "\n")
-		require.True(t, ok, "event %d has an event line and a data line: %q", i, ev)
-		require.True(t, strings.HasPrefix(name, "event: "), ev)
-		require.True(t, strings.HasPrefix(data, "data: "), ev)
-		var payload struct {
-			Type           string `json:"type"`
-			SequenceNumber int    `json:"sequence_number"`
-		}
-		require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(data, "data: ")), &payload))
-		require.Equal(t, strings.TrimPrefix(name, "event: "), payload.Type)
-		require.Equal(t, i, payload.SequenceNumber)
-		last = payload.Type
-	}
-	require.Equal(t, "response.created", strings.TrimPrefix(strings.SplitN(events[0], "\n", 2)[0], "event: "))
-	require.Equal(t, "response.completed", last)
+	require.Equal(t, "event: response.created\ndata: "+created+"\n\nevent: response.output_text.delta\ndata: "+delta+
+		"\n\nevent: response.completed\ndata: "+completed+"\n\n", string(r.bytes))
+	got, _ := s.Inf.LastCall("StreamChatCompletion")
+	require.Equal(t, inferencev1.RequestFormat_REQUEST_FORMAT_RESPONSES, got.Format)
+
+	s.Inf.SetScript(func(*inferencetest.Call) inferencetest.Answer {
+		return inferencetest.Answer{Chunks: []*inferencev1.StreamChatCompletionResponse{events[0], inferencetest.Event("evil\nevent: x", delta)},
+			Err: inferencetest.APIError{Code: codes.Internal, Message: "secret detail", OpenAICode: "internal_error", Type: "server_error"}.Err()}
+	})
+	r = post(t, s, "key-a", "/v1/responses", `{"model":"echo","stream":true,"input":"broken"}`)
+	require.Equal(t, http.StatusOK, r.status)
+	require.Equal(t, "event: response.created\ndata: "+created+"\n\ndata: "+delta+"\n\nevent: error\n"+
+		`data: {"code":"internal_error","message":"The stream was interrupted by a server error.","param":null,"type":"error"}`+"\n\n", string(r.bytes))
+	require.NotContains(t, string(r.bytes), "[DONE]")
 }

@@ -1,186 +1,122 @@
 package openai_test
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	oai "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/responses"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
-	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
-	"github.com/rampart-platform/rampart/services/edge/internal/openai"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/inferencetest"
 )
 
-// Stored responses over HTTP: "store": true, previous_response_id,
-// GET and DELETE /v1/responses/{id}, and 404 in OpenAI's error shape for
-// another tenant's id.
-func TestStoredResponsesHTTP(t *testing.T) {
-	s := newStackInf(t, nil, openai.Options{}, func(o *inferencetest.Options) { o.Keyvault = func(*keyvaulttest.Server) {} })
-	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "k1"})
-	s.AddKey(t, "key-b", &authv1.Principal{TenantId: "t2", KeyId: "k2"})
-	call := func(method, key, path string) response {
-		t.Helper()
-		req, err := http.NewRequestWithContext(ctx(t), method, s.URL+path, nil)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return response{status: resp.StatusCode, header: resp.Header, bytes: b}
+// storedScript answers the stored-response methods for "resp_1" as
+// inference does (OpenAI's JSON), and NotFound naming response_id for any
+// other id, as inference answers for another tenant's.
+func storedScript(c *inferencetest.Call) inferencetest.Answer {
+	if c.ID != "resp_1" {
+		return inferencetest.Answer{Err: inferencetest.APIError{Code: codes.NotFound, Message: "No response found with id '" + c.ID + "'.",
+			OpenAICode: "not_found", Type: "invalid_request_error", Param: "response_id"}.Err()}
 	}
-	notFound := func(r response, param string) {
+	const resp = `{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"echo","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"kept","annotations":[]}]}],"store":true}`
+	switch c.Method {
+	case "GetResponse":
+		return inferencetest.Answer{Body: []byte(resp)}
+	case "DeleteResponse":
+		return inferencetest.Answer{Body: []byte(`{"id":"resp_1","object":"response","deleted":true}`)}
+	case "ListResponseInputItems":
+		return inferencetest.Answer{Body: []byte(`{"object":"list","data":[{"type":"message","id":"msg_0","role":"user","content":[{"type":"input_text","text":"one"}]}],"first_id":"msg_0","last_id":"msg_0","has_more":false}`)}
+	case "CancelResponse":
+		return inferencetest.Answer{Err: inferencetest.APIError{Code: codes.InvalidArgument, Message: "Cannot cancel a synchronous response.",
+			OpenAICode: "invalid_argument", Type: "invalid_request_error"}.Err()}
+	}
+	return inferencetest.Echo(c)
+}
+
+// The stored-response routes call their RPC with the id (and the list's
+// after, order and limit) as the caller, and write inference's JSON or
+// its NotFound in OpenAI's shape; what the edge checks itself (the id's
+// length, limit a positive integer, after and order at most 256 bytes) is
+// refused before inference is called. Storage, chaining and tenant
+// isolation are inference's (tests/e2e TestOpenAIConformance/Stored*).
+func TestStoredResponseRoutes(t *testing.T) {
+	s := newStack(t)
+	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "k1"})
+	s.Inf.SetScript(storedScript)
+	notFound := func(r response) {
 		t.Helper()
 		require.Equal(t, http.StatusNotFound, r.status, "%s", r.bytes)
-		var e errorBody
-		require.NoError(t, json.Unmarshal(r.bytes, &e), "%s", r.bytes)
-		require.NotNil(t, e.Error.Param, "%s", r.bytes)
-		require.Equal(t, param, *e.Error.Param)
+		require.JSONEq(t, `{"error":{"message":"No response found with id 'resp_other'.","type":"invalid_request_error","param":"response_id","code":"not_found"}}`, string(r.bytes))
 	}
 
-	created := post(t, s, "key-a", "/v1/responses", `{"model":"echo","store":true,"input":"kept for later"}`)
-	require.Equal(t, http.StatusOK, created.status, "%s", created.bytes)
-	var first struct {
-		ID    string `json:"id"`
-		Store bool   `json:"store"`
+	r := call(t, s, http.MethodGet, "key-a", "/v1/responses/resp_1", "")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.bytes)
+	require.Contains(t, string(r.bytes), `"text":"kept"`)
+	notFound(call(t, s, http.MethodGet, "key-a", "/v1/responses/resp_other", ""))
+
+	r = call(t, s, http.MethodDelete, "key-a", "/v1/responses/resp_1", "")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.bytes)
+	require.JSONEq(t, `{"id":"resp_1","object":"response","deleted":true}`, string(r.bytes))
+	notFound(call(t, s, http.MethodDelete, "key-a", "/v1/responses/resp_other", ""))
+
+	r = call(t, s, http.MethodGet, "key-a", "/v1/responses/resp_1/input_items?after=msg_9&order=asc&limit=3", "")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.bytes)
+	got, _ := s.Inf.LastCall("ListResponseInputItems")
+	req, _ := got.Request.(*inferencev1.ListResponseInputItemsRequest)
+	require.Equal(t, "resp_1", req.GetId())
+	require.Equal(t, "msg_9", req.GetAfter())
+	require.Equal(t, "asc", req.GetOrder())
+	require.Equal(t, int32(3), req.GetLimit())
+	require.Equal(t, "k1", got.Principal.GetKeyId())
+
+	r = call(t, s, http.MethodPost, "key-a", "/v1/responses/resp_1/cancel", "")
+	require.Equal(t, http.StatusBadRequest, r.status, "%s", r.bytes)
+	require.Contains(t, string(r.bytes), "Cannot cancel a synchronous response.")
+	notFound(call(t, s, http.MethodPost, "key-a", "/v1/responses/resp_other/cancel", ""))
+
+	n := len(s.Inf.Calls())
+	for _, tc := range []struct{ path, param string }{
+		{"/v1/responses/resp_1/input_items?limit=0", "limit"},
+		{"/v1/responses/resp_1/input_items?limit=ten", "limit"},
+		{"/v1/responses/resp_1/input_items?after=" + strings.Repeat("a", 257), "after"},
+		{"/v1/responses/" + strings.Repeat("r", 300), "response_id"},
+	} {
+		r := call(t, s, http.MethodGet, "key-a", tc.path, "")
+		require.Equal(t, http.StatusBadRequest, r.status, "%s: %s", tc.path, r.bytes)
+		require.Contains(t, string(r.bytes), `"param":"`+tc.param+`"`)
 	}
-	require.NoError(t, json.Unmarshal(created.bytes, &first))
-	require.True(t, first.Store)
-
-	got := call(http.MethodGet, "key-a", "/v1/responses/"+first.ID)
-	require.Equal(t, http.StatusOK, got.status, "%s", got.bytes)
-	require.JSONEq(t, string(created.bytes), string(got.bytes))
-
-	notFound(call(http.MethodGet, "key-b", "/v1/responses/"+first.ID), "response_id")
-	notFound(call(http.MethodDelete, "key-b", "/v1/responses/"+first.ID), "response_id")
-	notFound(post(t, s, "key-b", "/v1/responses", `{"model":"echo","input":"x","previous_response_id":"`+first.ID+`"}`), "previous_response_id")
-
-	chained := post(t, s, "key-a", "/v1/responses", `{"model":"echo","previous_response_id":"`+first.ID+`","input":[{"role":"assistant","content":"ok"}]}`)
-	require.Equal(t, http.StatusOK, chained.status, "%s", chained.bytes)
-	require.Contains(t, string(chained.bytes), `"text":"kept for later"`, "answered from the previous response's input")
-
-	del := call(http.MethodDelete, "key-a", "/v1/responses/"+first.ID)
-	require.Equal(t, http.StatusOK, del.status, "%s", del.bytes)
-	require.JSONEq(t, `{"id":"`+first.ID+`","object":"response","deleted":true}`, string(del.bytes))
-	notFound(call(http.MethodGet, "key-a", "/v1/responses/"+first.ID), "response_id")
+	require.Len(t, s.Inf.Calls(), n, "refused by the edge, not sent to inference")
 }
 
-// The same with openai-go: Store and PreviousResponseID on Responses.New,
-// Responses.Get and Responses.Delete, and 404 for another tenant.
+// The same through openai-go: Get, Delete, InputItems.List and Cancel read
+// what the edge writes, and a NotFound is the SDK's 404.
 func TestSDKStoredResponses(t *testing.T) {
-	s := newStackInf(t, nil, openai.Options{}, func(o *inferencetest.Options) { o.Keyvault = func(*keyvaulttest.Server) {} })
+	s := newStack(t)
 	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "k1"})
-	s.AddKey(t, "key-b", &authv1.Principal{TenantId: "t2", KeyId: "k2"})
-	a, b := sdk(s, "key-a"), sdk(s, "key-b")
+	s.Inf.SetScript(storedScript)
+	a := sdk(s, "key-a")
 
-	first, err := a.Responses.New(ctx(t), responses.ResponseNewParams{Model: "echo", Store: oai.Bool(true),
-		Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("first turn")}})
+	got, err := a.Responses.Get(ctx(t), "resp_1", responses.ResponseGetParams{})
 	require.NoError(t, err)
-	require.Contains(t, first.RawJSON(), `"store":true`)
-	next, err := a.Responses.New(ctx(t), responses.ResponseNewParams{Model: "echo", PreviousResponseID: oai.String(first.ID),
-		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
-			responses.ResponseInputItemParamOfMessage("noted", responses.EasyInputMessageRoleAssistant)}}})
+	require.Equal(t, "kept", got.OutputText())
+	page, err := a.Responses.InputItems.List(ctx(t), "resp_1", responses.InputItemListParams{Limit: oai.Int(1)})
 	require.NoError(t, err)
-	require.Equal(t, "first turn", next.OutputText(), "answered from the previous response's input")
-	require.Equal(t, first.ID, next.PreviousResponseID)
-
-	got, err := a.Responses.Get(ctx(t), first.ID, responses.ResponseGetParams{})
-	require.NoError(t, err)
-	require.Equal(t, first.ID, got.ID)
-	require.Equal(t, "first turn", got.OutputText())
+	require.Len(t, page.Data, 1)
+	require.False(t, page.HasMore)
+	require.NoError(t, a.Responses.Delete(ctx(t), "resp_1"))
 
 	var apiErr *oai.Error
-	_, err = b.Responses.Get(ctx(t), first.ID, responses.ResponseGetParams{})
+	_, err = a.Responses.Get(ctx(t), "resp_other", responses.ResponseGetParams{})
 	require.ErrorAs(t, err, &apiErr)
 	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
-	require.ErrorAs(t, b.Responses.Delete(ctx(t), first.ID), &apiErr)
-	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
-
-	require.NoError(t, a.Responses.Delete(ctx(t), first.ID))
-	_, err = a.Responses.Get(ctx(t), first.ID, responses.ResponseGetParams{})
-	require.ErrorAs(t, err, &apiErr)
-	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
-}
-
-// Input items and cancel with openai-go: InputItems.List pages through a
-// stored response's conversation (default order desc, after, limit),
-// ListAutoPaging follows has_more; Cancel of a response that was not
-// created in the background is OpenAI's 400; another tenant's id is 404
-// for both.
-func TestSDKResponseInputItemsAndCancel(t *testing.T) {
-	s := newStackInf(t, nil, openai.Options{}, func(o *inferencetest.Options) { o.Keyvault = func(*keyvaulttest.Server) {} })
-	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "k1"})
-	s.AddKey(t, "key-b", &authv1.Principal{TenantId: "t2", KeyId: "k2"})
-	a, b := sdk(s, "key-a"), sdk(s, "key-b")
-
-	first, err := a.Responses.New(ctx(t), responses.ResponseNewParams{Model: "echo", Store: oai.Bool(true), Instructions: oai.String("be brief"),
-		Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("one")}})
-	require.NoError(t, err)
-	second, err := a.Responses.New(ctx(t), responses.ResponseNewParams{Model: "echo", Store: oai.Bool(true), PreviousResponseID: oai.String(first.ID),
-		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
-			responses.ResponseInputItemParamOfMessage("two", responses.EasyInputMessageRoleUser),
-			responses.ResponseInputItemParamOfMessage("three", responses.EasyInputMessageRoleUser)}}})
-	require.NoError(t, err)
-
-	// The context the model saw: one, its answer, two, three (instructions
-	// are not items); newest first by default.
-	page, err := a.Responses.InputItems.List(ctx(t), second.ID, responses.InputItemListParams{Limit: oai.Int(3)})
-	require.NoError(t, err)
-	require.True(t, page.HasMore)
-	text := func(it responses.ResponseItemUnion) string {
-		require.Equal(t, "message", it.Type)
-		var m struct {
-			Role    string `json:"role"`
-			Content []struct {
-				Type string `json:"type"`
-				Text string `json:"text"`
-			} `json:"content"`
-		}
-		require.NoError(t, json.Unmarshal([]byte(it.RawJSON()), &m))
-		return m.Role + ":" + m.Content[0].Type + ":" + m.Content[0].Text
-	}
-	texts := func(items []responses.ResponseItemUnion) []string {
-		var out []string
-		for _, it := range items {
-			out = append(out, text(it))
-		}
-		return out
-	}
-	require.Equal(t, []string{"user:input_text:three", "user:input_text:two", "assistant:output_text:one"}, texts(page.Data))
-	next, err := page.GetNextPage()
-	require.NoError(t, err)
-	require.Equal(t, []string{"user:input_text:one"}, texts(next.Data))
-	require.False(t, next.HasMore)
-
-	var all []string
-	iter := a.Responses.InputItems.ListAutoPaging(ctx(t), second.ID, responses.InputItemListParams{Order: responses.InputItemListParamsOrderAsc, Limit: oai.Int(1)})
-	for iter.Next() {
-		all = append(all, text(iter.Current()))
-	}
-	require.NoError(t, iter.Err())
-	require.Equal(t, []string{"user:input_text:one", "assistant:output_text:one", "user:input_text:two", "user:input_text:three"}, all)
-
-	var apiErr *oai.Error
-	_, err = b.Responses.InputItems.List(ctx(t), second.ID, responses.InputItemListParams{})
-	require.ErrorAs(t, err, &apiErr)
-	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
-
-	_, err = a.Responses.Cancel(ctx(t), second.ID)
+	require.Equal(t, "response_id", apiErr.Param)
+	_, err = a.Responses.Cancel(ctx(t), "resp_1")
 	require.ErrorAs(t, err, &apiErr)
 	require.Equal(t, http.StatusBadRequest, apiErr.StatusCode)
 	require.Equal(t, "Cannot cancel a synchronous response.", apiErr.Message)
-	_, err = b.Responses.Cancel(ctx(t), second.ID)
-	require.ErrorAs(t, err, &apiErr)
-	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
-
-	_, err = a.Responses.InputItems.List(ctx(t), second.ID, responses.InputItemListParams{Order: "sideways"})
-	require.ErrorAs(t, err, &apiErr)
-	require.Equal(t, http.StatusBadRequest, apiErr.StatusCode)
-	require.Equal(t, "order", apiErr.Param)
 }

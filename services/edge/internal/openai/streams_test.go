@@ -12,14 +12,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/inferencetest"
 	"github.com/rampart-platform/rampart/services/edge/internal/openai"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
 )
 
-// openStream starts a streaming chat that the fake upstream holds open
-// ("hang") and returns once the first content chunk arrived; cancel ends it.
+// openStream starts a streaming chat that inference holds open ("hang",
+// see holding) and returns once the first content chunk arrived; cancel ends it.
 func openStream(t *testing.T, s *stack, key string) func() {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
@@ -46,7 +48,14 @@ func TestConcurrentStreamsPerKey(t *testing.T) {
 	slots := ratelimit.NewMemorySlots()
 	reg := prometheus.NewRegistry()
 	metrics := ratelimit.NewMetrics(reg)
-	s := newStackOpts(t, nil, openai.Options{Streams: slots, MaxStreamsPerKey: 2, LimitMetrics: metrics})
+	s := newStackOpts(t, openai.Options{Streams: slots, MaxStreamsPerKey: 2, LimitMetrics: metrics})
+	s.Inf.SetScript(func(c *inferencetest.Call) inferencetest.Answer {
+		if strings.Contains(string(c.Body), `"model":"nope"`) {
+			return inferencetest.Answer{Err: inferencetest.APIError{Code: codes.NotFound, Message: "no such model",
+				OpenAICode: "model_not_found", Type: "invalid_request_error", Param: "model"}.Err()}
+		}
+		return holding(c)
+	})
 	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
 	s.AddKey(t, "key-b", &authv1.Principal{TenantId: "t1", KeyId: "kb"})
 

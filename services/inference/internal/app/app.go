@@ -388,7 +388,7 @@ func PrincipalExempt() []string {
 }
 
 // newServer creates the gRPC server for in-process use (tests and
-// inferencetest): the same interceptors pkg/backend installs in production.
+// internal/servertest): the same interceptors pkg/backend installs in production.
 func newServer(o Options, log *slog.Logger, promReg *prometheus.Registry) (*serve.Server, error) {
 	cfg := o.Config
 	// Every call needs a principal except health and reflection (the

@@ -13,14 +13,14 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/hashembed"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
 // TestEmbedForTenant: ingestion embeds a background job's chunks for the
 // job's tenant without a principal; nobody else may call the method, the
 // tenant's registry decides the model, and usage lands on that tenant.
 func TestEmbedForTenant(t *testing.T) {
-	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(models), Clients: []string{"ingestion", "keyvault"}})
+	srv := servertest.Start(t, servertest.Options{Models: []byte(models), Clients: []string{"ingestion", "keyvault"}})
 	ing := inferencev1.NewInferenceServiceClient(srv.Dial(t, "ingestion"))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -74,7 +74,7 @@ func TestEmbedForTenant(t *testing.T) {
 // TestEmbedForTenantBudget: a tenant's monthly budget, as seen on its
 // principals, also stops its background jobs.
 func TestEmbedForTenantBudget(t *testing.T) {
-	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(models), Clients: []string{"ingestion"}})
+	srv := servertest.Start(t, servertest.Options{Models: []byte(models), Clients: []string{"ingestion"}})
 	ing := inferencev1.NewInferenceServiceClient(srv.Dial(t, "ingestion"))
 	edge := inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

@@ -19,16 +19,17 @@ import (
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
+	"github.com/rampart-platform/rampart/pkg/openaitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
 // nativeEnv runs inference with an upstream that serves the Responses API
 // (the fake speaks its JSON and SSE wire format): "gpt-native" forwards
 // /v1/responses to it, "gpt-chat" (same upstream) translates to chat.
-func nativeEnv(t *testing.T) (*env, *inferencetest.FakeOpenAI) {
+func nativeEnv(t *testing.T) (*env, *openaitest.Upstream) {
 	t.Helper()
-	fake := &inferencetest.FakeOpenAI{}
+	fake := &openaitest.Upstream{}
 	up := httptest.NewServer(fake)
 	t.Cleanup(up.Close)
 	reg := `{
@@ -39,9 +40,9 @@ func nativeEnv(t *testing.T) (*env, *inferencetest.FakeOpenAI) {
   ],
   "tenants": {"t-log": {"allowed_models": ["*"], "prompt_logging": true}}
 }`
-	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(reg), ToolPolicy: []byte(tools),
+	srv := servertest.Start(t, servertest.Options{Models: []byte(reg), ToolPolicy: []byte(tools),
 		Keyvault: func(*keyvaulttest.Server) {},
-		Ingestion: func(f *inferencetest.FakeIngestion) {
+		Ingestion: func(f *servertest.FakeIngestion) {
 			f.Add("t1", "handbook", &ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText})
 		}})
 	return &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}, fake
@@ -59,7 +60,7 @@ type upstreamBody struct {
 	Input        []map[string]any `json:"input"`
 }
 
-func lastUpstream(t *testing.T, fake *inferencetest.FakeOpenAI) upstreamBody {
+func lastUpstream(t *testing.T, fake *openaitest.Upstream) upstreamBody {
 	t.Helper()
 	var b upstreamBody
 	require.NoError(t, json.Unmarshal(fake.LastBody(), &b), "%s", fake.LastBody())

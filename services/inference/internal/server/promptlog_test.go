@@ -19,7 +19,7 @@ import (
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/principal"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
 const promptLogModels = `{
@@ -36,7 +36,7 @@ const promptLogModels = `{
 // the database or the service's logs.
 func TestPromptLogging(t *testing.T) {
 	logs := &syncBuffer{}
-	srv := inferencetest.Start(t, inferencetest.Options{
+	srv := servertest.Start(t, servertest.Options{
 		Models:   []byte(promptLogModels),
 		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Keyvault: func(*keyvaulttest.Server) {},

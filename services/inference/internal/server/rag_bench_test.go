@@ -12,7 +12,7 @@ import (
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/pkg/principal"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
 // BenchmarkRAGChatLatency: what retrieval adds to a chat completion — the
@@ -24,7 +24,7 @@ import (
 func BenchmarkRAGChatLatency(b *testing.B) {
 	for _, model := range []string{"rampart-extractive", "echo"} {
 		b.Run(model, func(b *testing.B) {
-			srv := inferencetest.Start(b, inferencetest.Options{Ingestion: func(f *inferencetest.FakeIngestion) {
+			srv := servertest.Start(b, servertest.Options{Ingestion: func(f *servertest.FakeIngestion) {
 				filler := strings.Repeat("Operations notes describe routine maintenance of the office network. ", 14)
 				for i := range 200 {
 					f.Add("t1", "handbook", &ingestionv1.Passage{ChunkId: fmt.Sprintf("doc-%d:0", i), DocumentId: fmt.Sprintf("doc-%d", i),

@@ -13,7 +13,8 @@ import (
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/pkg/openaitest"
+	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
 type ragCitation struct {
@@ -45,9 +46,9 @@ const vpnText = "# VPN VPN certificates rotate every 45 days. The VPN gateway is
 // ragEnv runs inference against a fake ingestion holding tenant t1's
 // "handbook" (and tenant t2's "secret") collections, plus an
 // OpenAI-compatible upstream "gpt-fake".
-func ragEnv(t *testing.T) (*env, *inferencetest.FakeOpenAI) {
+func ragEnv(t *testing.T) (*env, *openaitest.Upstream) {
 	t.Helper()
-	fake := &inferencetest.FakeOpenAI{}
+	fake := &openaitest.Upstream{}
 	up := httptest.NewServer(fake)
 	t.Cleanup(up.Close)
 	reg := `{
@@ -58,7 +59,7 @@ func ragEnv(t *testing.T) (*env, *inferencetest.FakeOpenAI) {
     {"id": "gpt-fake", "upstream": "fake", "upstream_model": "gpt-4o-mini"}
   ]
 }`
-	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(reg), Ingestion: func(f *inferencetest.FakeIngestion) {
+	srv := servertest.Start(t, servertest.Options{Models: []byte(reg), Ingestion: func(f *servertest.FakeIngestion) {
 		f.Add("t1", "handbook",
 			&ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText},
 			&ingestionv1.Passage{ChunkId: "doc-wiki:3", DocumentId: "doc-wiki", Source: "https://wiki.example.com/lunch", Title: "Cafeteria",
@@ -104,7 +105,7 @@ func TestRAGExtractiveAnswersFromTheTenantsDocuments(t *testing.T) {
 	// The search ran as tenant t1 (the forwarded principal), in t1's collection.
 	s := e.srv.Ingestion.Searches()
 	require.Len(t, s, 1)
-	require.Equal(t, inferencetest.Search{Tenant: "t1", Collection: "handbook", Query: "How often do VPN certificates rotate?", TopK: 4}, s[0])
+	require.Equal(t, servertest.Search{Tenant: "t1", Collection: "handbook", Query: "How often do VPN certificates rotate?", TopK: 4}, s[0])
 }
 
 func TestRAGStreamCarriesCitationsInTheFinalChunk(t *testing.T) {

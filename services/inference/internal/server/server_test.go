@@ -18,7 +18,7 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/principal"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
 const models = `{
@@ -48,13 +48,13 @@ const tools = `{
 }`
 
 type env struct {
-	srv    *inferencetest.Server
+	srv    *servertest.Server
 	client inferencev1.InferenceServiceClient
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(models), ToolPolicy: []byte(tools), Clients: []string{"keyvault"}})
+	srv := servertest.Start(t, servertest.Options{Models: []byte(models), ToolPolicy: []byte(tools), Clients: []string{"keyvault"}})
 	return &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}
 }
 

@@ -19,7 +19,7 @@ import (
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/principal"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
 // storedModels turns prompt logging on for nobody: storing a response is
@@ -34,7 +34,7 @@ const storedModels = `{
 // GET and DELETE read and remove it, and another tenant's id is 404
 // everywhere.
 func TestStoredResponses(t *testing.T) {
-	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(storedModels), Keyvault: func(*keyvaulttest.Server) {}})
+	srv := servertest.Start(t, servertest.Options{Models: []byte(storedModels), Keyvault: func(*keyvaulttest.Server) {}})
 	client := inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))
 	ctx := func(tenant string) context.Context {
 		c, cancel := context.WithTimeout(t.Context(), 30*time.Second)

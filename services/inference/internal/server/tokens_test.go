@@ -8,13 +8,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/pkg/openaitest"
+	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
 // When an OpenAI-compatible upstream reports no usage, OpenAI-style models
 // are counted with tiktoken (offline vocabularies), others estimated.
 func TestTokenCountingWithoutProviderUsage(t *testing.T) {
-	fake := &inferencetest.FakeOpenAI{NoUsage: true}
+	fake := &openaitest.Upstream{NoUsage: true}
 	up := httptest.NewServer(fake)
 	t.Cleanup(up.Close)
 	reg := `{
@@ -25,7 +26,7 @@ func TestTokenCountingWithoutProviderUsage(t *testing.T) {
     {"id": "llama", "upstream": "fake", "upstream_model": "llama3.1:8b"}
   ]
 }`
-	srv := inferencetest.Start(t, inferencetest.Options{Models: []byte(reg)})
+	srv := servertest.Start(t, servertest.Options{Models: []byte(reg)})
 	e := &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}
 	tests := []struct {
 		model, msg         string

@@ -13,7 +13,8 @@ import (
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/pkg/openaitest"
+	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
 // syncBuffer is a log sink safe for concurrent writers.
@@ -40,7 +41,7 @@ const secretName = "/test/inference/api-key/openai"
 // caller's principal: each tenant's own secret; rotation is picked up once
 // the upstream rejects the old key; values never reach logs or callers.
 func TestUpstreamKeyFromKeyvault(t *testing.T) {
-	fake := &inferencetest.FakeOpenAI{APIKey: "sk-tenant-one-v1"} //nolint:gosec // test key
+	fake := &openaitest.Upstream{APIKey: "sk-tenant-one-v1"} //nolint:gosec // test key
 	up := httptest.NewServer(fake)
 	t.Cleanup(up.Close)
 	reg := `{
@@ -52,7 +53,7 @@ func TestUpstreamKeyFromKeyvault(t *testing.T) {
   ]
 }`
 	logs := &syncBuffer{}
-	srv := inferencetest.Start(t, inferencetest.Options{
+	srv := servertest.Start(t, servertest.Options{
 		Models: []byte(reg),
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 		Keyvault: func(kv *keyvaulttest.Server) {

@@ -11,16 +11,16 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rampart-platform/rampart/services/inference/inferencetest"
+	"github.com/rampart-platform/rampart/pkg/openaitest"
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider/openai"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
 
-func setup(t *testing.T) (*inferencetest.FakeOpenAI, *openai.Provider) {
+func setup(t *testing.T) (*openaitest.Upstream, *openai.Provider) {
 	t.Helper()
-	fake := &inferencetest.FakeOpenAI{APIKey: "sk-upstream"}
+	fake := &openaitest.Upstream{APIKey: "sk-upstream"}
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	p, err := openai.New(openai.Config{BaseURL: srv.URL + "/v1", APIKey: "sk-upstream", MaxRetries: 2})

@@ -1,4 +1,4 @@
-package inferencetest
+package openaitest
 
 import (
 	"encoding/json"
@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 )
 
-// FakeOpenAI is an instant OpenAI-compatible upstream for tests and
+// Upstream is an instant OpenAI-compatible upstream for tests and
 // benchmarks. Chat completions echo the last user message (or, when tools
 // are offered and the message is "call:<name> <json>", propose that call);
 // "stream": true answers word by word as SSE with a usage chunk;
@@ -28,7 +28,7 @@ import (
 // /responses speaks OpenAI's Responses API (fakeresponses.go): the same
 // echo, "call:" and "errorevent" scripting on the last user input
 // message, JSON or the SSE event sequence.
-type FakeOpenAI struct {
+type Upstream struct {
 	// APIKey, when set, is required as the bearer token.
 	APIKey string
 	// NoUsage makes chat answers carry no usage (like some
@@ -50,13 +50,13 @@ type FakeOpenAI struct {
 
 // SetAPIKey replaces the required bearer token (a rotation at the
 // upstream); safe while requests are served.
-func (f *FakeOpenAI) SetAPIKey(key string) {
+func (f *Upstream) SetAPIKey(key string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rotated = &key
 }
 
-func (f *FakeOpenAI) apiKey() string {
+func (f *Upstream) apiKey() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.rotated != nil {
@@ -66,20 +66,20 @@ func (f *FakeOpenAI) apiKey() string {
 }
 
 // FailNext makes the next n requests fail with status.
-func (f *FakeOpenAI) FailNext(n, status int) {
+func (f *Upstream) FailNext(n, status int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failN, f.failCode = n, status
 }
 
 // Requests is the number of requests received.
-func (f *FakeOpenAI) Requests() int64 { return f.requests.Load() }
+func (f *Upstream) Requests() int64 { return f.requests.Load() }
 
 // Canceled is the number of requests whose client went away mid-response.
-func (f *FakeOpenAI) Canceled() int64 { return f.canceled.Load() }
+func (f *Upstream) Canceled() int64 { return f.canceled.Load() }
 
 // HangDone returns a channel closed when a hanging request saw its client go away.
-func (f *FakeOpenAI) HangDone() <-chan struct{} {
+func (f *Upstream) HangDone() <-chan struct{} {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.hangDone == nil {
@@ -89,7 +89,7 @@ func (f *FakeOpenAI) HangDone() <-chan struct{} {
 }
 
 // LastBody returns the last request body.
-func (f *FakeOpenAI) LastBody() []byte {
+func (f *Upstream) LastBody() []byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]byte(nil), f.lastBody...)
@@ -110,7 +110,7 @@ type fakeReq struct {
 }
 
 // ServeHTTP implements http.Handler.
-func (f *FakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.requests.Add(1)
 	if key := f.apiKey(); key != "" && r.Header.Get("Authorization") != "Bearer "+key {
 		http.Error(w, `{"error":{"message":"bad key","type":"invalid_request_error","code":"invalid_api_key"}}`, http.StatusUnauthorized)
@@ -161,7 +161,7 @@ func lastUser(req *fakeReq) string {
 	return ""
 }
 
-func (f *FakeOpenAI) chat(w http.ResponseWriter, r *http.Request, req *fakeReq) {
+func (f *Upstream) chat(w http.ResponseWriter, r *http.Request, req *fakeReq) {
 	text := lastUser(req)
 	var toolCall string
 	if rest, ok := strings.CutPrefix(text, "call:"); ok && len(req.Tools) > 0 {
@@ -183,7 +183,7 @@ func usage(text string) (prompt, completion int) {
 
 // chatJSON answers a non-streaming chat completion: text echoed, or the
 // tool call.
-func (f *FakeOpenAI) chatJSON(w http.ResponseWriter, req *fakeReq, text, toolCall string) {
+func (f *Upstream) chatJSON(w http.ResponseWriter, req *fakeReq, text, toolCall string) {
 	prompt, completion := usage(text)
 	w.Header().Set("Content-Type", "application/json")
 	msg := `{"role":"assistant","content":` + jsonString(text) + `}`
@@ -204,7 +204,7 @@ func (f *FakeOpenAI) chatJSON(w http.ResponseWriter, req *fakeReq, text, toolCal
 // chatStream answers a streaming chat completion, word by word, with the
 // failures the tests ask for by the text: badchunk, errorevent, hang and
 // nodone.
-func (f *FakeOpenAI) chatStream(w http.ResponseWriter, r *http.Request, req *fakeReq, text, toolCall string) {
+func (f *Upstream) chatStream(w http.ResponseWriter, r *http.Request, req *fakeReq, text, toolCall string) {
 	prompt, completion := usage(text)
 	w.Header().Set("Content-Type", "text/event-stream")
 	fl, _ := w.(http.Flusher)
@@ -261,7 +261,7 @@ func (f *FakeOpenAI) chatStream(w http.ResponseWriter, r *http.Request, req *fak
 	fmt.Fprint(w, "data: [DONE]\n\n")
 }
 
-func (f *FakeOpenAI) embeddings(w http.ResponseWriter, req *fakeReq) {
+func (f *Upstream) embeddings(w http.ResponseWriter, req *fakeReq) {
 	var inputs []string
 	switch v := req.Input.(type) {
 	case string:

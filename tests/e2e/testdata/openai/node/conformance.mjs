@@ -1,5 +1,6 @@
 // Conformance of Rampart's OpenAI-compatible API with the official Node SDK
-// (npm "openai"). Run by TestNodeSDK with RAMPART_URL and RAMPART_KEY set.
+// (npm "openai"). Run by tests/e2e TestOpenAIConformance/NodeSDK with
+// RAMPART_URL and RAMPART_KEY set.
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 

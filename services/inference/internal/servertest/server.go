@@ -1,4 +1,4 @@
-package inferencetest
+package servertest
 
 import (
 	"context"

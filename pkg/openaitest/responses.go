@@ -1,4 +1,4 @@
-package inferencetest
+package openaitest
 
 import (
 	"fmt"
@@ -41,7 +41,7 @@ func lastUserInput(req *fakeReq) string {
 // or a function call for "call:<name> <json>" when tools are offered;
 // "badparam" is OpenAI's 400 for a bad parameter; "errorevent" streams a
 // delta and then an error event.
-func (f *FakeOpenAI) responses(w http.ResponseWriter, req *fakeReq) {
+func (f *Upstream) responses(w http.ResponseWriter, req *fakeReq) {
 	text := lastUserInput(req)
 	if text == "badparam" {
 		w.Header().Set("Content-Type", "application/json")
