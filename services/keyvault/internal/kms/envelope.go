@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"sync"
 )
 
@@ -66,13 +65,15 @@ func (e *Envelope) Provider() Provider { return e.provider }
 
 // AAD is the additional authenticated data of a secret version:
 // tenant ‖ secret id ‖ version id, each length-prefixed.
+// It is built at its final size (one allocation per secret read, where
+// growing a strings.Builder and copying its string made five).
 func AAD(tenant, secretID, versionID string) []byte {
-	var b strings.Builder
-	writeLP(&b, "rampart-secret-v1")
-	writeLP(&b, tenant)
-	writeLP(&b, secretID)
-	writeLP(&b, versionID)
-	return []byte(b.String())
+	const label = "rampart-secret-v1"
+	b := make([]byte, 0, 4*4+len(label)+len(tenant)+len(secretID)+len(versionID))
+	b = appendLP(b, label)
+	b = appendLP(b, tenant)
+	b = appendLP(b, secretID)
+	return appendLP(b, versionID)
 }
 
 // EnsureKey makes sure the tenant has a data key (creating and caching it).

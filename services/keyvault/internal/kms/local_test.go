@@ -241,6 +241,15 @@ func TestEnvelopeAAD(t *testing.T) {
 	require.NotEqual(t, kms.AAD("t1", "s1v", "1"), kms.AAD("t1", "s1", "v1"), "AAD parts are length-prefixed")
 }
 
+// TestAADBytes pins the AAD's bytes: every stored ciphertext was sealed
+// with them, so a change would make every secret unreadable.
+func TestAADBytes(t *testing.T) {
+	want := "\x00\x00\x00\x11rampart-secret-v1" + "\x00\x00\x00\x02t1" + "\x00\x00\x00\x00" + "\x00\x00\x00\x05v-\u00e9\x00"
+	got := kms.AAD("t1", "", "v-\u00e9\x00")
+	require.Equal(t, []byte(want), got)
+	require.Equal(t, len(got), cap(got), "built at its final size")
+}
+
 // staleFirstRead is replica B's view of the store when replica A creates
 // the tenant's first KEK between B's read and B's insert: the first read
 // runs A's creation, then answers what B had seen (no key yet).

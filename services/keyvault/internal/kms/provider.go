@@ -60,6 +60,12 @@ func canonicalContext(tenant string, encCtx map[string]string) []byte {
 	return []byte(b.String())
 }
 
+// appendLP appends s with its length prefix, as writeLP writes it.
+func appendLP(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s))) //nolint:gosec // G115: lengths are bounded far below 4 GiB (names ≤ 512 B, ids)
+	return append(b, s...)
+}
+
 func writeLP(b *strings.Builder, s string) {
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(s))) //nolint:gosec // G115: lengths are bounded far below 4 GiB (names ≤ 512 B, ids)
