@@ -1,12 +1,13 @@
 package openai
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
@@ -75,15 +76,12 @@ func (p *Provider) StreamResponses(ctx context.Context, call *provider.Responses
 	})
 }
 
+// readResponsesSSE relays an upstream Responses stream, framed by
+// openai-go's SSE decoder as readSSE is; each event's data names its type.
 func readResponsesSSE(resp *http.Response, emit func(*provider.Event) error) error {
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 16<<10), 8<<20)
-	for sc.Scan() {
-		data, ok := bytes.CutPrefix(sc.Bytes(), []byte("data:"))
-		if !ok {
-			continue // event: (the data's type says the same), comments, blank lines
-		}
-		data = bytes.TrimSpace(data)
+	dec := ssestream.NewDecoder(resp)
+	for dec.Next() {
+		data := bytes.TrimSpace(dec.Event().Data)
 		var ev struct {
 			Type     string `json:"type"`
 			Response *struct {
@@ -109,7 +107,7 @@ func readResponsesSSE(resp *http.Response, emit func(*provider.Event) error) err
 			return nil
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := dec.Err(); err != nil {
 		return fmt.Errorf("openai: read stream: %w", err)
 	}
 	return errTruncated()

@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +8,8 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+
+	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
@@ -63,45 +64,30 @@ func errTruncated() error {
 // readSSE relays an upstream OpenAI stream. Only a stream that ends with
 // "data: [DONE]" ends normally; an error event or an early end is an error,
 // and then no finish reason is emitted.
+//
+// The events are framed by openai-go's SSE decoder (ADR 0048): it reads
+// the body through a bufio.Scanner as the bytes arrive and hands each
+// event over at its blank line, so nothing waits for more of the stream.
 func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 16<<10), 4<<20)
+	dec := ssestream.NewDecoder(resp)
 	st := streamState{tools: map[int]*wire.ToolCall{}}
-	event := "" // the event: field of the event being read
-	done := false
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 {
-			event = "" // blank line: end of the event
-			continue
-		}
-		if name, ok := bytes.CutPrefix(line, []byte("event:")); ok {
-			event = string(bytes.TrimSpace(name))
-			continue
-		}
-		data, ok := bytes.CutPrefix(line, []byte("data:"))
-		if !ok {
-			continue // comments, id:, retry:
-		}
-		data = bytes.TrimSpace(data)
-		if event == "error" {
+	for dec.Next() {
+		ev := dec.Event()
+		data := bytes.TrimSpace(ev.Data)
+		if ev.Type == "error" {
 			return upstreamStreamError(data)
 		}
 		if bytes.Equal(data, []byte("[DONE]")) {
-			done = true
-			break
+			return emit(st.last())
 		}
 		if err := st.chunk(data, emit); err != nil {
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := dec.Err(); err != nil {
 		return fmt.Errorf("openai: read stream: %w", err)
 	}
-	if !done {
-		return errTruncated()
-	}
-	return emit(st.last())
+	return errTruncated()
 }
 
 // streamState is what a stream carries to its end: the tool calls being

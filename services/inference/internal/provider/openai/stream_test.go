@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -44,6 +45,13 @@ func TestStreamEndings(t *testing.T) {
 		{"error event with odd code", "data: {\"error\":{\"message\":\"" + leakCanon + "\",\"code\":\"Bad Code <x>\"}}\n\n",
 			"reported an error during the stream;", ""},
 		{"event: error", sseHello + "event: error\ndata: {\"message\":\"" + leakCanon + "\"}\n\n" + sseDone, "reported an error during the stream", "hello"},
+		// Framing (openai-go's SSE decoder, ADR 0048).
+		{"comments, id and retry fields are skipped", ": keep-alive\n\n" + "id: 7\nretry: 1000\n" + sseHello + ": ping\n\n" + sseStop + sseDone, "", "hello"},
+		{"CRLF line ends", strings.ReplaceAll(sseHello+sseStop+sseDone, "\n", "\r\n"), "", "hello"},
+		{"no space after data:", "data:{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n" + sseStop + sseDone, "", "hi"},
+		{"one event's data over two lines", "data: {\"choices\":[{\"index\":0,\ndata: \"delta\":{\"content\":\"two\"}}]}\n\n" + sseStop + sseDone, "", "two"},
+		{"[DONE] without its blank line is cut short", sseHello + sseStop + "data: [DONE]\n", "ended before it was complete", "hello"},
+		{"event: error resets at the blank line", "event: error\n\n" + sseHello + sseStop + sseDone, "", "hello"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
