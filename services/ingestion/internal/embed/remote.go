@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -59,50 +61,54 @@ func (r *Remote) EmbedForTenant(ctx context.Context, tenant, key, model string, 
 	return out, nil
 }
 
+// call makes one EmbedForTenant call, retried on transient failures
+// (cenkalti/backoff, ADR 0048): Attempts tries in all, Backoff before the
+// second and doubling after, no jitter (one worker per job, so retries of
+// different jobs are not synchronised). A refusal, the tenant being over
+// its rate (ResourceExhausted: the job retries later instead) and the end
+// of ctx are not retried.
 func (r *Remote) call(ctx context.Context, req *inferencev1.EmbedForTenantRequest) ([][]float32, error) {
-	attempts, backoff, timeout := r.Attempts, r.Backoff, r.Timeout
+	attempts, first, timeout := r.Attempts, r.Backoff, r.Timeout
 	if attempts <= 0 {
 		attempts = 3
 	}
-	if backoff <= 0 {
-		backoff = 200 * time.Millisecond
+	if first <= 0 {
+		first = 200 * time.Millisecond
 	}
 	if timeout <= 0 {
 		timeout = time.Minute
 	}
-	var last error
-	for i := range attempts {
-		if i > 0 {
-			t := time.NewTimer(backoff << (i - 1))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, ctx.Err()
-			case <-t.C:
-			}
-		}
+	resp, err := backoff.Retry(ctx, func() (*inferencev1.EmbedForTenantResponse, error) {
 		cctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
 		resp, err := r.Client.EmbedForTenant(cctx, req)
-		cancel()
 		if err == nil {
-			if len(resp.GetVectors()) != len(req.GetInputs()) {
-				return nil, fmt.Errorf("%w: %d vectors for %d texts", ErrRejected, len(resp.GetVectors()), len(req.GetInputs()))
-			}
-			out := make([][]float32, len(resp.GetVectors()))
-			for j, v := range resp.GetVectors() {
-				out[j] = v.GetValues()
-			}
-			return out, nil
+			return resp, nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, backoff.Permanent(ctx.Err())
 		}
-		last = classify(req.GetModel(), err)
-		if !errors.Is(last, ErrUnavailable) || status.Code(err) == codes.ResourceExhausted {
-			return nil, last
+		classified := classify(req.GetModel(), err)
+		if !errors.Is(classified, ErrUnavailable) || status.Code(err) == codes.ResourceExhausted {
+			return nil, backoff.Permanent(classified)
 		}
+		return nil, classified
+	},
+		// No cap: Attempts bounds the doubling.
+		backoff.WithBackOff(&backoff.ExponentialBackOff{InitialInterval: first, Multiplier: 2, MaxInterval: math.MaxInt64}),
+		backoff.WithMaxTries(uint(attempts)), //nolint:gosec // positive
+		backoff.WithMaxElapsedTime(0))
+	if err != nil {
+		return nil, err
 	}
-	return nil, last
+	if len(resp.GetVectors()) != len(req.GetInputs()) {
+		return nil, fmt.Errorf("%w: %d vectors for %d texts", ErrRejected, len(resp.GetVectors()), len(req.GetInputs()))
+	}
+	out := make([][]float32, len(resp.GetVectors()))
+	for j, v := range resp.GetVectors() {
+		out[j] = v.GetValues()
+	}
+	return out, nil
 }
 
 // classify turns an RPC error into ErrUnavailable or ErrRejected with a
