@@ -89,6 +89,9 @@ func (e *Error) StatusDetails() []protoadapt.MessageV1 {
 
 // As returns the *Error in err's chain, if any.
 func As(err error) (*Error, bool) {
+	if err == nil {
+		return nil, false // without the target errors.As would allocate
+	}
 	var e *Error
 	ok := errors.As(err, &e)
 	return e, ok

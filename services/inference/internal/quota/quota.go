@@ -160,15 +160,19 @@ func (e *Enforcer) Check(ctx context.Context, s Subject, l Limits) (Status, erro
 			return st, err
 		}
 	}
-	for _, c := range []struct {
-		id   string
+	for _, c := range [...]struct {
+		key  bool
 		rate int64
 		what string
-	}{{"k\x00" + s.Tenant + "\x00" + s.Key, l.KeyTPM, "API key"}, {"t\x00" + s.Tenant, l.TenantTPM, "organization"}} {
+	}{{true, l.KeyTPM, "API key"}, {false, l.TenantTPM, "organization"}} {
 		if c.rate <= 0 {
-			continue
+			continue // no limit: no bucket id to build (issue 15: two strings per request)
 		}
-		b := bucket{level: e.level(ctx, c.id, c.rate)}
+		id := "t\x00" + s.Tenant
+		if c.key {
+			id = "k\x00" + s.Tenant + "\x00" + s.Key
+		}
+		b := bucket{level: e.level(ctx, id, c.rate)}
 		if b.level < 1 {
 			wait := time.Duration((1 - b.level) / (float64(c.rate) / 60) * float64(time.Second))
 			return st, apierr.RateLimited(fmt.Sprintf("Rate limit reached for tokens per minute (TPM) on this %s: limit %d. Please try again in %s.", c.what, c.rate, wait.Round(time.Millisecond)), wait)
