@@ -165,3 +165,34 @@ func requireSameHits(t *testing.T, a, b []Hit, q string) {
 	}
 	require.ElementsMatch(t, ids(a), ids(b), q)
 }
+
+// BenchmarkAnalyzerFrequencies: analysing 300-word chunks of Zipf prose (a
+// 30,000-word vocabulary, as BenchmarkIngest) into term frequencies.
+func BenchmarkAnalyzerFrequencies(b *testing.B) {
+	an, ok := newMapping().AnalyzerNamed(AnalyzerName).(*fastAnalyzer)
+	require.True(b, ok)
+	r := rand.New(rand.NewPCG(1, 2))
+	vocab := make([]string, 30000)
+	for i := range vocab {
+		w := make([]byte, 3+r.IntN(8))
+		for j := range w {
+			w[j] = "abcdefghijklmnopqrstuvwxyz"[r.IntN(26)]
+		}
+		vocab[i] = string(w)
+	}
+	z := rand.NewZipf(r, 1.1, 1, 29999)
+	texts := make([][]byte, 256)
+	for i := range texts {
+		var sb strings.Builder
+		for j := range 300 {
+			sb.WriteString(vocab[z.Uint64()])
+			sb.WriteString([]string{" ", " ", " ", ". "}[j%4])
+		}
+		texts[i] = []byte(sb.String())
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		f := textField{value: texts[i%len(texts)], an: an}
+		f.Analyze()
+	}
+}
