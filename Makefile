@@ -112,6 +112,13 @@ generate-check: generate ## Fail if the committed generated code differs from th
 		echo "generated code is stale; run 'make generate' and commit:"; \
 		git status --porcelain -- gen docs/api; git --no-pager diff --stat -- gen docs/api; exit 1; fi
 
+.PHONY: tidy-check
+tidy-check: ## Fail if any module's go.mod/go.sum is not what go mod tidy writes
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
+	@if [ -n "$$(git status --porcelain -- '*go.mod' '*go.sum')" ]; then \
+		echo "go.mod/go.sum not tidy; run 'make tidy-check' and commit:"; \
+		git --no-pager diff --stat -- '*go.mod' '*go.sum'; exit 1; fi
+
 .PHONY: lint
 lint: $(LINT) $(BUF) ## buf lint + golangci-lint over every module
 	$(BUF) lint
