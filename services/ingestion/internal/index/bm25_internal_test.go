@@ -196,3 +196,67 @@ func BenchmarkAnalyzerFrequencies(b *testing.B) {
 		f.Analyze()
 	}
 }
+
+// TestVocabularyConcurrentAndReopened: chunks indexed by two goroutines
+// while a third searches, then more indexed into the reopened index before
+// its first search (the vocabulary counted from what was added and from
+// the dictionary): the count is the dictionary's distinct terms each time.
+func TestVocabularyConcurrentAndReopened(t *testing.T) {
+	dir := t.TempDir()
+	l := NewLexical(dir)
+	texts := zipfTexts(4, 300, 40)
+	entries := make([]Entry, len(texts))
+	for i, text := range texts {
+		entries[i] = Entry{ID: fmt.Sprintf("d:%d", i), Text: text}
+	}
+	done := make(chan error, 2)
+	for w := range 2 {
+		go func() {
+			for i := w * 10; i < 200; i += 20 {
+				if err := l.Index("t", "c", entries[i:i+10]); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 20 {
+		_, err := l.Search("t", "c", texts[0][:40], 5)
+		require.NoError(t, err)
+	}
+	require.NoError(t, <-done)
+	require.NoError(t, <-done)
+	requireVocabularyCounted(t, l, 200)
+	require.NoError(t, l.Close())
+
+	again := NewLexical(dir)
+	t.Cleanup(func() { _ = again.Close() })
+	require.NoError(t, again.Index("t", "c", entries[200:]))
+	requireVocabularyCounted(t, again, 300)
+}
+
+func requireVocabularyCounted(t *testing.T, l *Lexical, n uint64) {
+	t.Helper()
+	ix, err := l.get("t", "c", false)
+	require.NoError(t, err)
+	adv, err := ix.Advanced()
+	require.NoError(t, err)
+	r, err := adv.Reader()
+	require.NoError(t, err)
+	defer r.Close()
+	got, err := r.DocCount()
+	require.NoError(t, err)
+	require.Equal(t, n, got)
+	d, err := r.FieldDict("text")
+	require.NoError(t, err)
+	distinct := 0
+	for e, err := d.Next(); e != nil; e, err = d.Next() {
+		require.NoError(t, err)
+		distinct++
+	}
+	require.NoError(t, d.Close())
+	v, err := l.vocab("t\x00c", r)
+	require.NoError(t, err)
+	require.Equal(t, uint64(distinct), v.size())
+}
