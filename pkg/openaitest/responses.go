@@ -88,34 +88,49 @@ func (f *Upstream) responses(w http.ResponseWriter, req *fakeReq) {
 	event("response.created", `"response":`+response("in_progress", "", "null"))
 	event("response.in_progress", `"response":`+response("in_progress", "", "null"))
 	for i, it := range items {
-		idx := fmt.Sprintf(`"output_index":%d`, i)
-		switch {
-		case strings.Contains(it, `"type":"reasoning"`):
-			event("response.output_item.added", idx+`,"item":{"type":"reasoning","id":"rs_fake1","summary":[]}`)
-			event("response.reasoning_summary_text.delta", idx+`,"item_id":"rs_fake1","summary_index":0,"delta":"thought about it"`)
-			event("response.output_item.done", idx+`,"item":`+it)
-		case call.name != "":
-			half := len(call.args) / 2
-			event("response.output_item.added", idx+`,"item":{"type":"function_call","id":"fc_fake1","call_id":"call_fake_1","name":`+jsonString(call.name)+`,"arguments":"","status":"in_progress"}`)
-			event("response.function_call_arguments.delta", idx+`,"item_id":"fc_fake1","delta":`+jsonString(call.args[:half]))
-			event("response.function_call_arguments.delta", idx+`,"item_id":"fc_fake1","delta":`+jsonString(call.args[half:]))
-			event("response.function_call_arguments.done", idx+`,"item_id":"fc_fake1","arguments":`+jsonString(call.args))
-			event("response.output_item.done", idx+`,"item":`+it)
-		default:
-			part := `"item_id":"msg_fake1",` + idx + `,"content_index":0`
-			event("response.output_item.added", idx+`,"item":{"type":"message","id":"msg_fake1","status":"in_progress","role":"assistant","content":[]}`)
-			event("response.content_part.added", part+`,"part":{"type":"output_text","text":"","annotations":[]}`)
-			for j, word := range strings.SplitAfter(text, " ") {
-				event("response.output_text.delta", part+`,"delta":`+jsonString(word)+`,"logprobs":[]`)
-				if j == 0 && text == "errorevent" {
-					event("error", `"code":"server_error","message":"The server had an error for org-fake-secret","param":null`)
-					return
-				}
-			}
-			event("response.output_text.done", part+`,"text":`+jsonString(text)+`,"logprobs":[]`)
-			event("response.content_part.done", part+`,"part":{"type":"output_text","text":`+jsonString(text)+`,"annotations":[]}`)
-			event("response.output_item.done", idx+`,"item":`+it)
+		if !streamItem(event, i, it, call.name, call.args, text) {
+			return
 		}
 	}
 	event("response.completed", `"response":`+response("completed", strings.Join(items, ","), usage))
+}
+
+// streamItem sends the events of output item it (at index i) of a streamed
+// response; false when the stream ended in an error event ("errorevent").
+func streamItem(event func(typ, fields string), i int, it, callName, callArgs, text string) bool {
+	idx := fmt.Sprintf(`"output_index":%d`, i)
+	switch {
+	case strings.Contains(it, `"type":"reasoning"`):
+		// OpenAI's sequence: the summary part is announced before its
+		// text (SDK accumulators index into it) and closed after.
+		sum := idx + `,"item_id":"rs_fake1","summary_index":0`
+		event("response.output_item.added", idx+`,"item":{"type":"reasoning","id":"rs_fake1","summary":[]}`)
+		event("response.reasoning_summary_part.added", sum+`,"part":{"type":"summary_text","text":""}`)
+		event("response.reasoning_summary_text.delta", sum+`,"delta":"thought about it"`)
+		event("response.reasoning_summary_text.done", sum+`,"text":"thought about it"`)
+		event("response.reasoning_summary_part.done", sum+`,"part":{"type":"summary_text","text":"thought about it"}`)
+		event("response.output_item.done", idx+`,"item":`+it)
+	case callName != "":
+		half := len(callArgs) / 2
+		event("response.output_item.added", idx+`,"item":{"type":"function_call","id":"fc_fake1","call_id":"call_fake_1","name":`+jsonString(callName)+`,"arguments":"","status":"in_progress"}`)
+		event("response.function_call_arguments.delta", idx+`,"item_id":"fc_fake1","delta":`+jsonString(callArgs[:half]))
+		event("response.function_call_arguments.delta", idx+`,"item_id":"fc_fake1","delta":`+jsonString(callArgs[half:]))
+		event("response.function_call_arguments.done", idx+`,"item_id":"fc_fake1","arguments":`+jsonString(callArgs))
+		event("response.output_item.done", idx+`,"item":`+it)
+	default:
+		part := `"item_id":"msg_fake1",` + idx + `,"content_index":0`
+		event("response.output_item.added", idx+`,"item":{"type":"message","id":"msg_fake1","status":"in_progress","role":"assistant","content":[]}`)
+		event("response.content_part.added", part+`,"part":{"type":"output_text","text":"","annotations":[]}`)
+		for j, word := range strings.SplitAfter(text, " ") {
+			event("response.output_text.delta", part+`,"delta":`+jsonString(word)+`,"logprobs":[]`)
+			if j == 0 && text == "errorevent" {
+				event("error", `"code":"server_error","message":"The server had an error for org-fake-secret","param":null`)
+				return false
+			}
+		}
+		event("response.output_text.done", part+`,"text":`+jsonString(text)+`,"logprobs":[]`)
+		event("response.content_part.done", part+`,"part":{"type":"output_text","text":`+jsonString(text)+`,"annotations":[]}`)
+		event("response.output_item.done", idx+`,"item":`+it)
+	}
+	return true
 }

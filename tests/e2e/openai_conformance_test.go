@@ -40,12 +40,6 @@ import (
 // edge's own share (framing, error mapping, forwarding, stream slots) is
 // tested there against pkg/inferencetest.
 
-// nodeConformanceOpenAI is the npm "openai" version testdata/openai/node
-// runs with (the newest line that runs on Node 20 when it was pinned; 7.x
-// needs Node 22). openaiNodeVersion (6.49.0) fails its responses.stream
-// accumulation with "missing content at index 0": see ADR 0047.
-const nodeConformanceOpenAI = "openai@6.30.1"
-
 var update = flag.Bool("update", false, "rewrite the SSE golden files in testdata/openai/")
 
 // conformanceModels is the stack's model registry: the offline local
@@ -1132,10 +1126,10 @@ func (cf *conformance) nodeSDK(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	install := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--silent", "--prefix", dir, nodeConformanceOpenAI)
+	install := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--silent", "--prefix", dir, "openai@"+openaiNodeVersion)
 	install.Env = append(os.Environ(), "npm_config_update_notifier=false")
 	out, err := install.CombinedOutput()
-	require.NoError(t, err, "npm install %s: %s", nodeConformanceOpenAI, out)
+	require.NoError(t, err, "npm install openai@%s: %s", openaiNodeVersion, out)
 	script, err := os.ReadFile(filepath.Join("testdata", "openai", "node", "conformance.mjs"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "conformance.mjs"), script, 0o644)) //nolint:gosec // dir is t.TempDir()

@@ -296,10 +296,11 @@ func TestNativeResponsesStream(t *testing.T) {
 		evs, err := e.nativeStream(t, `{"model":"gpt-native","stream":true,"reasoning":{"effort":"low"},"input":"call:get_weather {\"city\":\"Oslo\"}",`+weather+`}`)
 		require.NoError(t, err)
 		require.Equal(t, []string{"response.created", "response.in_progress",
-			"response.output_item.added", "response.reasoning_summary_text.delta", "response.output_item.done",
+			"response.output_item.added", "response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
+			"response.reasoning_summary_text.done", "response.reasoning_summary_part.done", "response.output_item.done",
 			"response.output_item.added", "response.function_call_arguments.delta", "response.function_call_arguments.delta",
 			"response.function_call_arguments.done", "response.output_item.done", "response.completed"}, eventTypes(evs))
-		require.Equal(t, 1, *evs[5].OutputIndex)
+		require.Equal(t, 1, *evs[8].OutputIndex)
 		final := evs[len(evs)-1].Response
 		require.Len(t, final.Output, 2)
 		require.Equal(t, "function_call", final.Output[1].Type)
