@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // New returns a JSON logger writing to w at level, with request/tenant ids
@@ -46,28 +47,64 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	// AddAttrs per attribute grew the record's overflow slice several times
 	// per access-log line (issue 15).
 	var buf [16]slog.Attr
-	attrs := buf[:0]
-	if id := RequestID(ctx); id != "" {
-		attrs = append(attrs, slog.String("request_id", id))
-	}
-	ctxTenant := false
-	if id := TenantID(ctx); id != "" {
-		attrs = append(attrs, slog.String("tenant_id", id))
-		ctxTenant = true
-	}
+	attrs, ctxTenant := h.fromContext(ctx, buf[:0])
 	r.Attrs(func(a slog.Attr) bool {
-		// A record's own tenant_id (the edge's access log names it
-		// explicitly, also for unauthenticated requests) gives way to the
-		// context's, which is the verified principal's: one key per line.
-		if ctxTenant && a.Key == "tenant_id" {
-			return true
-		}
-		attrs = append(attrs, h.attr(a))
+		attrs = h.add(attrs, ctxTenant, a)
 		return true
 	})
 	out := slog.NewRecord(r.Time, r.Level, h.red.String(r.Message), r.PC)
 	out.AddAttrs(attrs...)
 	return h.next.Handle(ctx, out)
+}
+
+// HandleAttrs handles the record of t, level, msg and attrs (no source
+// position) exactly as Handle would. The access logs call it with the
+// attributes they built: making a slog.Record of them first copied every
+// attribute twice more and grew the record's overflow slice (issue 15).
+func (h *Handler) HandleAttrs(ctx context.Context, t time.Time, level slog.Level, msg string, attrs ...slog.Attr) error {
+	var buf [16]slog.Attr
+	red, ctxTenant := h.fromContext(ctx, buf[:0])
+	for _, a := range attrs {
+		red = h.add(red, ctxTenant, a)
+	}
+	out := slog.NewRecord(t, level, h.red.String(msg), 0)
+	out.AddAttrs(red...)
+	return h.next.Handle(ctx, out)
+}
+
+// Handle hands the record of t, level, msg and attrs to h: through
+// HandleAttrs when h is a *Handler, else as a slog.Record (tests' handlers).
+// For the access logs, which build their lines themselves.
+func Handle(ctx context.Context, h slog.Handler, t time.Time, level slog.Level, msg string, attrs ...slog.Attr) {
+	if lh, ok := h.(*Handler); ok {
+		_ = lh.HandleAttrs(ctx, t, level, msg, attrs...)
+		return
+	}
+	r := slog.NewRecord(t, level, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = h.Handle(ctx, r)
+}
+
+// fromContext appends the context's request and tenant ids to attrs and
+// reports whether the tenant was there.
+func (h *Handler) fromContext(ctx context.Context, attrs []slog.Attr) ([]slog.Attr, bool) {
+	if id := RequestID(ctx); id != "" {
+		attrs = append(attrs, slog.String("request_id", id))
+	}
+	if id := TenantID(ctx); id != "" {
+		return append(attrs, slog.String("tenant_id", id)), true
+	}
+	return attrs, false
+}
+
+// add appends a redacted. A record's own tenant_id (the edge's access log
+// names it explicitly, also for unauthenticated requests) gives way to the
+// context's, which is the verified principal's: one key per line.
+func (h *Handler) add(attrs []slog.Attr, ctxTenant bool, a slog.Attr) []slog.Attr {
+	if ctxTenant && a.Key == "tenant_id" {
+		return attrs
+	}
+	return append(attrs, h.attr(a))
 }
 
 // WithAttrs implements slog.Handler; the attributes are redacted once here.

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -261,4 +262,36 @@ func FuzzRedaction(f *testing.F) {
 			t.Fatalf("API key survived: %q", buf.String())
 		}
 	})
+}
+
+// TestHandleAttrsAsHandle: logging.Handle (HandleAttrs) writes the line
+// Handle writes for the same record: redaction of message, keys and values,
+// the context's ids, the context's tenant over the record's; and a handler
+// other than ours still gets the record.
+func TestHandleAttrsAsHandle(t *testing.T) {
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	attrs := []slog.Attr{
+		slog.String("tenant_id", "from-record"), slog.String("path", "/v1/chat/completions"),
+		slog.String("authorization", "Bearer abc.def"), slog.String("note", "key "+apiKey), slog.Int("status", 200),
+		slog.Group("g", slog.String("password", "hunter2"), slog.Any("lazy", lazy("x"))), slog.Float64("sample_rate", 0.5),
+	}
+	for name, ctx := range map[string]context.Context{
+		"no ids":     context.Background(),
+		"request id": logging.WithRequestID(context.Background(), "req-1"),
+		"both ids":   logging.WithTenantID(logging.WithRequestID(context.Background(), "req-2"), "tenant-9"),
+	} {
+		for _, level := range []slog.Level{slog.LevelInfo, slog.LevelError} {
+			var viaRecord, viaAttrs bytes.Buffer
+			r := slog.NewRecord(at, level, "http request with "+apiKey, 0)
+			r.AddAttrs(attrs...)
+			require.NoError(t, logging.New(&viaRecord, slog.LevelDebug).Handler().Handle(ctx, r))
+			logging.Handle(ctx, logging.New(&viaAttrs, slog.LevelDebug).Handler(), at, level, "http request with "+apiKey, attrs...)
+			require.Equal(t, viaRecord.String(), viaAttrs.String(), name)
+			require.NotContains(t, viaAttrs.String(), apiKey)
+			require.NotContains(t, viaAttrs.String(), "hunter2")
+		}
+	}
+	var other bytes.Buffer
+	logging.Handle(context.Background(), slog.NewJSONHandler(&other, nil), at, slog.LevelInfo, "plain", slog.Int("n", 1))
+	require.Contains(t, other.String(), `"msg":"plain","n":1`)
 }
