@@ -1,5 +1,5 @@
 // Package inferencetest is the one test double of the inference service
-// for the services that call it (the edge, slackadapter): an in-process
+// for the services that call it (the edge, slackadapter, ingestion): an in-process
 // rampart.inference.v1 InferenceService speaking the real protocol over
 // real mTLS (pkitest certificates), with real principal verification.
 //
@@ -15,7 +15,12 @@
 // grpcerr.OpenAIErrorDomain with the OpenAI code, type and param, and a
 // RetryInfo. ListModels and GetModel serve Options.Models plus per-tenant
 // models (a tenant's assistants) filtered by the principal's
-// allowed_models, NotFound (model_not_found) otherwise.
+// allowed_models, NotFound (model_not_found) otherwise. EmbedForTenant,
+// ingestion's call for a background job's chunks, is answered by an
+// Embedder after the same model check for the tenant named in the request.
+// Callers are admitted as inference admits them: the permission table
+// (pkg/permissions) says which service identities may call each method and
+// which methods need no principal assertion.
 //
 // What inference itself does with a body (OpenAI validation, providers,
 // retrieval, tools, usage, stored responses) is inference's to test; the

@@ -34,6 +34,9 @@ type Call struct {
 	Format inferencev1.RequestFormat
 	// ID is the response id of a stored-response call.
 	ID string
+	// Tenant and Model are the named tenant and the model of an
+	// EmbedForTenant call.
+	Tenant, Model string
 	// Request is the request message as received.
 	Request proto.Message
 }

@@ -19,6 +19,7 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
@@ -37,7 +38,15 @@ type Options struct {
 	// Script answers the chat, embeddings and stored-response calls (nil:
 	// Echo).
 	Script Script
+	// Embedder answers EmbedForTenant, ingestion's call for a background
+	// job's chunks (nil: Unimplemented). The double checks first, as
+	// inference does, that the named tenant may use the model.
+	Embedder Embedder
 }
+
+// Embedder returns one vector per input, or an error (a gRPC status, e.g.
+// Unavailable for an embedding upstream that is down).
+type Embedder func(c *Call, inputs []string) ([][]float32, error)
 
 // Server is the running stand-in.
 type Server struct {
@@ -52,6 +61,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	script   Script
+	embedder Embedder
 	models   []*inferencev1.Model
 	tenantMs map[string][]*inferencev1.Model
 	calls    []Call
@@ -63,7 +73,7 @@ type Server struct {
 func Start(t testing.TB, certDir string, o Options) *Server {
 	t.Helper()
 	require.NotNil(t, o.Keys, "inferencetest: Options.Keys verify the principal assertions")
-	s := &Server{callers: make([]string, len(o.Callers)), script: o.Script, models: o.Models,
+	s := &Server{callers: make([]string, len(o.Callers)), script: o.Script, embedder: o.Embedder, models: o.Models,
 		tenantMs: map[string][]*inferencev1.Model{}, held: make(chan struct{})}
 	for i, c := range o.Callers {
 		s.callers[i] = pki.ServiceID(c)
@@ -74,9 +84,10 @@ func Start(t testing.TB, certDir string, o Options) *Server {
 	src, err := mtls.NewSource(mtls.FilesFor(certDir, "inference"))
 	require.NoError(t, err)
 	v := principal.NewVerifier(o.Keys)
+	exempt := principal.ExemptMethods(serviceIdentityMethods()...)
 	s.grpc = grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)),
-		grpc.ChainUnaryInterceptor(s.admitUnary, principal.UnaryServerInterceptor(v, principal.ExemptMethods())),
-		grpc.ChainStreamInterceptor(s.admitStream, principal.StreamServerInterceptor(v, principal.ExemptMethods())))
+		grpc.ChainUnaryInterceptor(s.admitUnary, principal.UnaryServerInterceptor(v, exempt)),
+		grpc.ChainStreamInterceptor(s.admitStream, principal.StreamServerInterceptor(v, exempt)))
 	inferencev1.RegisterInferenceServiceServer(s.grpc, s)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -127,28 +138,48 @@ func (s *Server) LastCall(method string) (Call, bool) {
 // away.
 func (s *Server) Canceled() int64 { return s.canceled.Load() }
 
-// admitted returns PermissionDenied unless the caller's identity is
-// admitted.
-func (s *Server) admitted(ctx context.Context) error {
-	if len(s.callers) == 0 {
-		return nil
+// serviceIdentityMethods are the inference RPCs the permission table
+// serves on the caller's service identity alone, without a principal
+// assertion (EmbedForTenant).
+func serviceIdentityMethods() []string {
+	var out []string
+	for _, r := range permissions.Default().RPCs() {
+		if r.Service() == inferenceService && !r.Principal {
+			out = append(out, r.Name)
+		}
 	}
+	return out
+}
+
+// inferenceService is the service's name as the permission table spells it.
+var inferenceService = "/" + inferencev1.InferenceService_ServiceDesc.ServiceName
+
+// admitted returns PermissionDenied unless the caller's identity is
+// admitted: one the permission table lists for the method, narrowed to
+// Options.Callers when set.
+func (s *Server) admitted(ctx context.Context, method string) error {
 	id, err := mtls.PeerID(ctx)
-	if err != nil || !slices.Contains(s.callers, id.String()) {
+	if err != nil {
+		return status.Error(codes.PermissionDenied, "caller not allowed")
+	}
+	if r, ok := permissions.Default().RPC(method); ok && !slices.Contains(r.CallerIDs(), id.String()) {
+		return status.Error(codes.PermissionDenied, "caller not allowed")
+	}
+	if len(s.callers) > 0 && !slices.Contains(s.callers, id.String()) {
 		return status.Error(codes.PermissionDenied, "caller not allowed")
 	}
 	return nil
 }
 
-func (s *Server) admitUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	if err := s.admitted(ctx); err != nil {
+func (s *Server) admitUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	if err := s.admitted(ctx, info.FullMethod); err != nil {
 		return nil, err
 	}
 	return next(ctx, req)
 }
 
-func (s *Server) admitStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
-	if err := s.admitted(ss.Context()); err != nil {
+func (s *Server) admitStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+	if err := s.admitted(ss.Context(), info.FullMethod); err != nil {
 		return err
 	}
 	return next(srv, ss)
@@ -175,6 +206,8 @@ func (s *Server) record(ctx context.Context, method string, req proto.Message) (
 		c.Body, c.Format = slices.Clone(r.GetBody()), r.GetFormat()
 	case *inferencev1.EmbeddingsRequest:
 		c.Body = slices.Clone(r.GetBody())
+	case *inferencev1.EmbedForTenantRequest:
+		c.Tenant, c.Model = r.GetTenantId(), r.GetModel()
 	case interface{ GetId() string }:
 		c.ID = r.GetId()
 	}
@@ -321,4 +354,43 @@ func (s *Server) GetModel(ctx context.Context, r *inferencev1.GetModelRequest) (
 	}
 	return nil, APIError{Code: codes.NotFound, Message: "The model '" + r.GetModel() + "' does not exist or you do not have access to it.",
 		OpenAICode: "model_not_found", Type: "invalid_request_error", Param: "model"}.Err()
+}
+
+// SetEmbedder replaces the embedder (nil: Unimplemented); safe while calls
+// are served.
+func (s *Server) SetEmbedder(e Embedder) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.embedder = e
+}
+
+// EmbedForTenant implements InferenceService: a model the named tenant may
+// not use is NotFound, as from inference; the vectors come from the
+// Embedder.
+func (s *Server) EmbedForTenant(ctx context.Context, r *inferencev1.EmbedForTenantRequest) (*inferencev1.EmbedForTenantResponse, error) {
+	c, _ := s.record(ctx, "EmbedForTenant", r)
+	s.mu.Lock()
+	e := s.embedder
+	offered := slices.ContainsFunc(slices.Concat(s.models, s.tenantMs[r.GetTenantId()]),
+		func(m *inferencev1.Model) bool { return m.GetId() == r.GetModel() })
+	s.mu.Unlock()
+	if e == nil {
+		return nil, status.Error(codes.Unimplemented, "inferencetest: no Embedder set")
+	}
+	if !offered {
+		return nil, APIError{Code: codes.NotFound, Message: "The model `" + r.GetModel() + "` does not exist or you do not have access to it.",
+			OpenAICode: "model_not_found", Type: "invalid_request_error", Param: "model"}.Err()
+	}
+	vecs, err := e(c, r.GetInputs())
+	if err != nil {
+		return nil, err
+	}
+	resp := &inferencev1.EmbedForTenantResponse{Model: r.GetModel(), Vectors: make([]*inferencev1.Vector, len(vecs))}
+	for i, v := range vecs {
+		resp.Vectors[i] = &inferencev1.Vector{Values: v}
+	}
+	for _, in := range r.GetInputs() {
+		resp.PromptTokens += int64(len(in)/4 + 1) // a rough count, so usage is charged
+	}
+	return resp, nil
 }

@@ -260,3 +260,49 @@ func TestCallersAndPrincipalRequired(t *testing.T) {
 	_, err = f.client(t, "edge").ListModels(f.as(t, p), &inferencev1.ListModelsRequest{})
 	require.NoError(t, err)
 }
+
+// TestEmbedForTenant: ingestion's call carries no principal (the tenant is
+// named in the request and trusted from ingestion's identity alone, as the
+// permission table says); another caller is refused, a model the tenant
+// is not offered is NotFound, and the Embedder's vectors come back in
+// input order.
+func TestEmbedForTenant(t *testing.T) {
+	f := start(t, inferencetest.Options{Embedder: func(c *inferencetest.Call, in []string) ([][]float32, error) {
+		out := make([][]float32, len(in))
+		for i, s := range in {
+			out[i] = []float32{float32(len(s)), float32(i)}
+		}
+		return out, nil
+	}})
+	f.srv.AddModel("t1", &inferencev1.Model{Id: "embed-1"})
+	req := &inferencev1.EmbedForTenantRequest{TenantId: "t1", KeyId: "k1", Model: "embed-1", Inputs: []string{"ab", "abcd"}}
+
+	tests := []struct {
+		name string
+		as   string
+		req  *inferencev1.EmbedForTenantRequest
+		code codes.Code
+	}{
+		{"ingestion, offered model", "ingestion", req, codes.OK},
+		{"the edge may not call it", "edge", req, codes.PermissionDenied},
+		{"model of another tenant", "ingestion", &inferencev1.EmbedForTenantRequest{TenantId: "t2", Model: "embed-1", Inputs: []string{"x"}}, codes.NotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := f.client(t, tc.as).EmbedForTenant(t.Context(), tc.req)
+			require.Equal(t, tc.code, status.Code(err), "%v", err)
+			if tc.code != codes.OK {
+				return
+			}
+			require.Len(t, resp.GetVectors(), 2)
+			require.Equal(t, []float32{2, 0}, resp.GetVectors()[0].GetValues())
+			require.Equal(t, []float32{4, 1}, resp.GetVectors()[1].GetValues())
+			require.Positive(t, resp.GetPromptTokens())
+			c, ok := f.srv.LastCall("EmbedForTenant")
+			require.True(t, ok)
+			require.Equal(t, "t1", c.Tenant)
+			require.Equal(t, "embed-1", c.Model)
+			require.Equal(t, pki.ServiceID("ingestion"), c.Caller)
+		})
+	}
+}

@@ -1,33 +1,28 @@
 package server_test
 
 import (
-	"context"
 	"hash/fnv"
 	"math"
-	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/inferencetest"
+	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
-// fakeInference serves inference's real gRPC API (gen/) over mTLS with the
-// "inference" certificate and implements EmbedForTenant like inference
-// does for ingestion: only the ingestion identity may call it, the model
-// must be one the named tenant may use. Its "semantic-embed" model maps
-// synonyms to one concept (car/automobile/vehicle), so a vector search can
-// find what BM25 cannot. Down() makes it answer Unavailable, as inference
-// does when the provider is unreachable.
+// fakeInference is pkg/inferencetest's double with an embedder scripted for
+// these tests: its "semantic-embed" model, offered to acme and globex only,
+// maps synonyms to one concept (car/automobile/vehicle), so a vector search
+// can find what BM25 cannot. setDown makes it answer Unavailable, as
+// inference does when the provider is unreachable.
 type fakeInference struct {
-	inferencev1.UnimplementedInferenceServiceServer
+	srv  *inferencetest.Server
 	addr string
 
 	mu   sync.Mutex
@@ -36,7 +31,6 @@ type fakeInference struct {
 	// not for single-text probes and queries.
 	downBatches bool
 	calls       []fakeEmbedCall
-	models      map[string][]string // tenant → models it may use
 }
 
 type fakeEmbedCall struct {
@@ -46,18 +40,14 @@ type fakeEmbedCall struct {
 
 const fakeModel, fakeDims = "semantic-embed", 64
 
-func startFakeInference(t *testing.T, certDir string) *fakeInference {
+func startFakeInference(t *testing.T, certDir string, keys principal.Keys) *fakeInference {
 	t.Helper()
-	f := &fakeInference{models: map[string][]string{"acme": {fakeModel}, "globex": {fakeModel}}}
-	src, err := mtls.NewSource(mtls.FilesFor(certDir, "inference"))
-	require.NoError(t, err)
-	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)))
-	inferencev1.RegisterInferenceServiceServer(gs, f)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	f.addr = lis.Addr().String()
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
+	f := &fakeInference{}
+	f.srv = inferencetest.Start(t, certDir, inferencetest.Options{Keys: keys, Models: []*inferencev1.Model{}, Embedder: f.embed})
+	for _, tenant := range []string{"acme", "globex"} {
+		f.srv.AddModel(tenant, &inferencev1.Model{Id: fakeModel, OwnedBy: "rampart"})
+	}
+	f.addr = f.srv.Addr
 	return f
 }
 
@@ -73,36 +63,26 @@ func (f *fakeInference) setDownBatches(down bool) {
 	f.mu.Unlock()
 }
 
+// embedCalls are the EmbedForTenant calls answered with vectors.
 func (f *fakeInference) embedCalls() []fakeEmbedCall {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]fakeEmbedCall(nil), f.calls...)
+	return slices.Clone(f.calls)
 }
 
-func (f *fakeInference) EmbedForTenant(ctx context.Context, req *inferencev1.EmbedForTenantRequest) (*inferencev1.EmbedForTenantResponse, error) {
-	id, err := mtls.PeerID(ctx)
-	if err != nil || id.String() != pki.ServiceID("ingestion") {
-		return nil, status.Error(codes.PermissionDenied, "caller not allowed")
-	}
+func (f *fakeInference) embed(c *inferencetest.Call, inputs []string) ([][]float32, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.down || (f.downBatches && len(req.GetInputs()) > 1) {
+	if f.down || (f.downBatches && len(inputs) > 1) {
 		return nil, status.Error(codes.Unavailable, "The upstream provider is unavailable.")
 	}
-	allowed := false
-	for _, m := range f.models[req.GetTenantId()] {
-		allowed = allowed || m == req.GetModel()
+	r, _ := c.Request.(*inferencev1.EmbedForTenantRequest)
+	f.calls = append(f.calls, fakeEmbedCall{Tenant: c.Tenant, Key: r.GetKeyId(), Model: c.Model, Inputs: len(inputs)})
+	out := make([][]float32, len(inputs))
+	for i, in := range inputs {
+		out[i] = conceptVector(in)
 	}
-	if !allowed {
-		return nil, status.Errorf(codes.NotFound, "The model `%s` does not exist or you do not have access to it.", req.GetModel())
-	}
-	f.calls = append(f.calls, fakeEmbedCall{Tenant: req.GetTenantId(), Key: req.GetKeyId(), Model: req.GetModel(), Inputs: len(req.GetInputs())})
-	resp := &inferencev1.EmbedForTenantResponse{Model: req.GetModel()}
-	for _, in := range req.GetInputs() {
-		resp.Vectors = append(resp.Vectors, &inferencev1.Vector{Values: conceptVector(in)})
-		resp.PromptTokens += int64(len(in)/4 + 1)
-	}
-	return resp, nil
+	return out, nil
 }
 
 var synonyms = map[string]string{"automobile": "car", "vehicle": "car", "cars": "car", "physician": "doctor", "medic": "doctor"}

@@ -84,7 +84,7 @@ func newHarness(t *testing.T, o opts) *harness {
 	h.kv = keyvaulttest.Start(t, certDir, keyvaulttest.Options{Keys: principal.StaticKeys{"test1": signer.PublicKey()}})
 
 	h.cfg.EmbedRetryDelay = 300 * time.Millisecond
-	h.inference = startFakeInference(t, certDir)
+	h.inference = startFakeInference(t, certDir, principal.StaticKeys{"test1": signer.PublicKey()})
 
 	h.start(t, o)
 	t.Cleanup(func() { h.shutdown() })
