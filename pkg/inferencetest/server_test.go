@@ -267,7 +267,7 @@ func TestCallersAndPrincipalRequired(t *testing.T) {
 // is not offered is NotFound, and the Embedder's vectors come back in
 // input order.
 func TestEmbedForTenant(t *testing.T) {
-	f := start(t, inferencetest.Options{Embedder: func(c *inferencetest.Call, in []string) ([][]float32, error) {
+	f := start(t, inferencetest.Options{Embedder: func(_ *inferencetest.Call, in []string) ([][]float32, error) {
 		out := make([][]float32, len(in))
 		for i, s := range in {
 			out[i] = []float32{float32(len(s)), float32(i)}
