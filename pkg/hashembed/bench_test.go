@@ -22,4 +22,20 @@ func BenchmarkVector(b *testing.B) {
 			VectorV2(chunkText, 768)
 		}
 	})
+	// Zipf prose over a 30,000-word vocabulary (TestVectorV2Golden's
+	// corpus, about 180 words a text): the word memo's and the feature
+	// table's cache misses, which one repeated chunk hides.
+	texts := goldenCorpus()[10:]
+	var n int
+	for _, t := range texts {
+		n += len(t)
+	}
+	b.Run("v2-768-zipf", func(b *testing.B) {
+		b.SetBytes(int64(n / len(texts)))
+		i := 0
+		for b.Loop() {
+			VectorV2(texts[i%len(texts)], 768)
+			i++
+		}
+	})
 }

@@ -3,6 +3,7 @@ package hashembed
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -33,38 +34,24 @@ func VectorV2(text string, dims int) []float32 {
 	// strings, and counted in a pooled open-addressing table: embedding
 	// is a large share of ingestion's CPU time. A word's own features
 	// (its unigram and character n-gram hashes) come from a memo (text
-	// follows Zipf's law: a few thousand words are most of it), and
-	// log(1+tf) from a small cache of the values seen (the sums of a few
-	// weights repeat). The features are added in the same order as
-	// before, so the vectors are bit for bit what they were
-	// (TestVectorV2MatchesPrevious).
+	// follows Zipf's law: a few thousand words are most of it) keyed by
+	// the word's unigram hash, which is computed while the word is
+	// lower-cased; log(1+tf) comes from a small cache of the values seen
+	// (the sums of a few weights repeat). The features are added in the
+	// same order as before, so the vectors are bit for bit what they were
+	// (TestVectorV2MatchesPrevious, TestVectorV2Golden).
 	t, _ := tables.Get().(*tfTable)
 	defer tables.Put(t)
 	t.reset()
-	var prev *wordFeatures
-	each := func(w []byte) {
-		f := features.get(w)
-		if f.stop {
-			prev = nil // a bigram does not span a dropped word
-			return
-		}
-		t.add(f.unigram, unigramWeight)
-		if prev != nil {
-			t.add(fnvBytes(prev.bigram, w), bigramWeight)
-		}
-		prev = f
-		for _, h := range f.grams {
-			t.add(h, f.each)
-		}
-	}
-	if !eachASCIIWord(text, &t.buf, each) {
+	if !t.eachASCIIWord(text) {
 		for _, w := range Words(text) {
-			each([]byte(w))
+			t.word([]byte(w), fnvString(wordSeed, w))
 		}
 	}
 	v := make([]float64, dims)
 	for _, slot := range t.used {
-		h, x := t.keys[slot], t.log1p(t.vals[slot])
+		e := &t.slots[slot]
+		h, x := e.key, t.log1p(e.val)
 		idx := int(h % uint64(dims)) //nolint:gosec // dims is positive and small
 		if h>>63 == 1 {
 			v[idx] -= x
@@ -75,56 +62,76 @@ func VectorV2(text string, dims int) []float32 {
 	return normalise(v)
 }
 
-// eachASCIIWord calls fn with each word of text as Words would give it
-// (lower-cased runs of letters and digits), lower-cased into buf, and
-// reports true; for text that is not all ASCII it calls nothing and
-// reports false (Unicode case mapping and letter classes: use Words).
-func eachASCIIWord(text string, buf *[]byte, fn func([]byte)) bool {
+// word adds the features of the next word w of the text, whose unigram
+// hash ("w:" w) is h.
+func (t *tfTable) word(w []byte, h uint64) {
+	f := features.get(w, h)
+	if f.stop {
+		t.prev = nil // a bigram does not span a dropped word
+		return
+	}
+	t.add(f.unigram, unigramWeight)
+	if t.prev != nil {
+		t.add(fnvBytes(t.prev.bigram, w), bigramWeight)
+	}
+	t.prev = f
+	for _, g := range f.grams {
+		t.add(g, f.each)
+	}
+}
+
+// eachASCIIWord adds each word of text as Words would give it (lower-cased
+// runs of letters and digits), lower-cased into t.buf and hashed as it
+// goes, and reports true; for text that is not all ASCII it adds nothing
+// and reports false (Unicode case mapping and letter classes: use Words).
+func (t *tfTable) eachASCIIWord(text string) bool {
 	for i := 0; i < len(text); i++ {
 		if text[i] >= utf8.RuneSelf {
 			return false
 		}
 	}
-	b := (*buf)[:0]
+	b := t.buf[:0]
+	h := wordSeed
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		switch {
 		case 'A' <= c && c <= 'Z':
-			b = append(b, c+'a'-'A')
-			continue
+			c += 'a' - 'A'
 		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-			b = append(b, c)
+		default:
+			if len(b) > 0 {
+				t.word(b, h)
+				b, h = b[:0], wordSeed
+			}
 			continue
 		}
-		if len(b) > 0 {
-			fn(b)
-			b = b[:0]
-		}
+		b = append(b, c)
+		h = (h ^ uint64(c)) * fnvPrime
 	}
 	if len(b) > 0 {
-		fn(b)
+		t.word(b, h)
 	}
-	*buf = b
+	t.buf = b
 	return true
 }
 
 // wordFeatures are the features of one (lower-cased) word.
 type wordFeatures struct {
+	word    string
 	stop    bool
-	unigram uint64   // "w:" word
+	unigram uint64   // "w:" word (the memo's key)
 	bigram  uint64   // "b:" word " ", continued by the next word
 	grams   []uint64 // "c:" its character n-grams, n = minGram..maxGram
 	each    float64  // the weight of one of its n-grams
 }
 
 func newWordFeatures(word string) *wordFeatures {
+	f := &wordFeatures{word: word, unigram: fnvString(wordSeed, word)}
 	if stopWords[word] {
-		return &wordFeatures{stop: true}
+		f.stop = true
+		return f
 	}
-	f := &wordFeatures{
-		unigram: fnvString(wordSeed, word),
-		bigram:  fnvString(fnvString(bigramSeed, word), " "),
-	}
+	f.bigram = fnvString(fnvString(bigramSeed, word), " ")
 	// character n-grams of "<w>", on rune boundaries
 	buf := append(append(append(make([]byte, 0, len(word)+2), '<'), word...), '>')
 	offs := make([]int, 0, len(buf)+1)
@@ -147,38 +154,57 @@ func newWordFeatures(word string) *wordFeatures {
 	return f
 }
 
-// featureMemo maps words to their features, sharded so concurrent
-// embedders rarely wait on each other, bounded in size (words past the
-// bound are computed each time).
+// featureMemo maps words to their features: an insert-only open-addressing
+// table keyed by the word's unigram hash (already computed by the time
+// the word is looked up), read without locks (one atomic load per probe,
+// a plain load on amd64 and arm64) so concurrent embedders never wait on
+// each other. The word itself is compared too: a 64-bit hash collision
+// cannot mix two words' features. Bounded to featureMemoMax words (the
+// table is twice that, so probes stay short); words past the bound are
+// computed each time. The table (1 MiB of pointers) is allocated at first
+// use, so processes that never embed do not pay for it.
 type featureMemo struct {
-	shards [16]struct {
-		mu sync.RWMutex
-		m  map[string]*wordFeatures
-	}
+	once  sync.Once
+	slots []atomic.Pointer[wordFeatures]
+	n     atomic.Int64
 }
 
-const featureMemoMax = 1 << 12 // words per shard (65,536 in all)
+const (
+	featureMemoBits = 17
+	featureMemoMax  = 1 << (featureMemoBits - 1) // 65,536 words
+)
 
 var features featureMemo
 
-func (m *featureMemo) get(word []byte) *wordFeatures {
-	sh := &m.shards[fnvBytes(fnvOffset, word)%uint64(len(m.shards))]
-	sh.mu.RLock()
-	f, ok := sh.m[string(word)]
-	sh.mu.RUnlock()
-	if ok {
+// get returns the features of word, whose unigram hash is h.
+func (m *featureMemo) get(word []byte, h uint64) *wordFeatures {
+	m.once.Do(func() { m.slots = make([]atomic.Pointer[wordFeatures], 1<<featureMemoBits) })
+	mask := uint64(len(m.slots) - 1)                        //nolint:gosec // a positive power of two
+	i := (h * 0x9E3779B97F4A7C15) >> (64 - featureMemoBits) // FNV's low bits mix poorly
+	for {
+		f := m.slots[i].Load()
+		if f == nil {
+			break
+		}
+		if f.unigram == h && f.word == string(word) {
+			return f
+		}
+		i = (i + 1) & mask
+	}
+	f := newWordFeatures(string(word))
+	if m.n.Load() >= featureMemoMax {
 		return f
 	}
-	f = newWordFeatures(string(word))
-	sh.mu.Lock()
-	if sh.m == nil {
-		sh.m = map[string]*wordFeatures{}
+	for { // from the empty slot found: another embedder may fill it first
+		if m.slots[i].CompareAndSwap(nil, f) {
+			m.n.Add(1)
+			return f
+		}
+		if g := m.slots[i].Load(); g.unigram == h && g.word == f.word {
+			return g
+		}
+		i = (i + 1) & mask
 	}
-	if len(sh.m) < featureMemoMax {
-		sh.m[string(word)] = f
-	}
-	sh.mu.Unlock()
-	return f
 }
 
 // The hashes of the feature kinds' prefixes.
@@ -191,12 +217,20 @@ var (
 // tfTable sums feature weights by feature hash: open addressing with
 // linear probing, grown by doubling at half load; key 0 marks an empty
 // slot (a feature hashing to 0 is counted as 1: one collision in 2^64).
+// A slot holds its key and its sum side by side (one cache line per
+// probe). It also carries one embedding's scratch state: the lower-cased
+// word buffer and the previous kept word (for bigrams).
 type tfTable struct {
-	keys []uint64
-	vals []float64
-	used []int // occupied slots, in insertion order
-	buf  []byte
-	logs [logCacheSize]struct{ x, log1p float64 }
+	slots []tfSlot
+	used  []int32 // occupied slots, in insertion order
+	buf   []byte
+	prev  *wordFeatures
+	logs  [logCacheSize]struct{ x, log1p float64 }
+}
+
+type tfSlot struct {
+	key uint64
+	val float64
 }
 
 // logCacheSize is the number of log(1+x) values a table remembers
@@ -215,41 +249,43 @@ func (t *tfTable) log1p(x float64) float64 {
 	return e.log1p
 }
 
-var tables = sync.Pool{New: func() any { return &tfTable{keys: make([]uint64, 4096), vals: make([]float64, 4096)} }}
+var tables = sync.Pool{New: func() any { return &tfTable{slots: make([]tfSlot, 4096)} }}
 
 func (t *tfTable) reset() {
 	for _, i := range t.used {
-		t.keys[i], t.vals[i] = 0, 0
+		t.slots[i] = tfSlot{}
 	}
 	t.used = t.used[:0]
+	t.prev = nil
 }
 
 func (t *tfTable) add(h uint64, x float64) {
 	if h == 0 {
 		h = 1
 	}
-	if 2*(len(t.used)+1) > len(t.keys) {
+	if 2*(len(t.used)+1) > len(t.slots) {
 		t.grow()
 	}
-	mask := uint64(len(t.keys) - 1) //nolint:gosec // a positive power of two
+	mask := uint64(len(t.slots) - 1) //nolint:gosec // a positive power of two
 	for i := h & mask; ; i = (i + 1) & mask {
-		switch t.keys[i] {
+		e := &t.slots[i]
+		switch e.key {
 		case h:
-			t.vals[i] += x
+			e.val += x
 			return
 		case 0:
-			t.keys[i], t.vals[i] = h, x
-			t.used = append(t.used, int(i)) //nolint:gosec // i < len(t.keys)
+			e.key, e.val = h, x
+			t.used = append(t.used, int32(i)) //nolint:gosec // i < len(t.slots) <= 2^31
 			return
 		}
 	}
 }
 
 func (t *tfTable) grow() {
-	keys, vals, used := t.keys, t.vals, t.used
-	t.keys, t.vals, t.used = make([]uint64, 2*len(keys)), make([]float64, 2*len(vals)), make([]int, 0, 2*len(used))
+	slots, used := t.slots, t.used
+	t.slots, t.used = make([]tfSlot, 2*len(slots)), make([]int32, 0, 2*len(used))
 	for _, i := range used {
-		t.add(keys[i], vals[i])
+		t.add(slots[i].key, slots[i].val)
 	}
 }
 
