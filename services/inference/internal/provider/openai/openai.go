@@ -339,20 +339,33 @@ func (p *Provider) attempt(ctx context.Context, url, path string, body []byte, r
 	}()
 	if resp.StatusCode/100 == 2 {
 		if err := read(resp); err != nil {
-			if ae, ok := apierr.As(err); ok {
-				return false, 0, ae
-			}
-			if ctx.Err() != nil {
-				return false, 0, ctx.Err()
-			}
-			if actx.Err() != nil {
-				return false, 0, apierr.Timeout("The upstream model timed out.")
-			}
-			return false, 0, apierr.Unavailable("The upstream model returned an unreadable response.", 0)
+			err = readError(ctx, actx, err)
+			// The body may be a stream the upstream is still writing (a
+			// refused tool call, a client that stopped reading): end the
+			// request now, or the deferred drain waits for the upstream to
+			// finish or for the attempt's timeout.
+			cancel()
+			return false, 0, err
 		}
 		return false, 0, nil
 	}
 	return statusError(resp, path)
+}
+
+// readError classifies a failure to read a successful response: the
+// reader's API error as it is, the caller's cancellation, the attempt's
+// timeout, or an unreadable body.
+func readError(ctx, actx context.Context, err error) error {
+	if ae, ok := apierr.As(err); ok {
+		return ae
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if actx.Err() != nil {
+		return apierr.Timeout("The upstream model timed out.")
+	}
+	return apierr.Unavailable("The upstream model returned an unreadable response.", 0)
 }
 
 func (p *Provider) transportError(ctx, actx context.Context, _ error) (bool, time.Duration, error) {

@@ -3,6 +3,7 @@ package openai_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -162,6 +163,55 @@ func TestStreamCancelReachesUpstream(t *testing.T) {
 	<-hung // the fake saw its request context end
 	require.ErrorIs(t, <-errc, context.Canceled)
 	require.Equal(t, int64(1), fake.Canceled())
+}
+
+// TestStreamReadErrorEndsUpstream: when the reader gives up on a stream
+// the upstream is still writing (emit refuses a delta, e.g. a tool call the
+// policy does not allow), the upstream request ends at once instead of
+// being drained until the upstream finishes or the attempt times out.
+func TestStreamReadErrorEndsUpstream(t *testing.T) {
+	refused := apierr.Forbidden("tools", "refused by the test")
+	tests := []struct {
+		name string
+		emit error
+		want func(t *testing.T, err error)
+	}{
+		{"API error", refused, func(t *testing.T, err error) {
+			ae, ok := apierr.As(err)
+			require.True(t, ok, "%v", err)
+			require.Equal(t, refused.Message, ae.Message)
+		}},
+		{"other error", errors.New("client stream broke"), func(t *testing.T, err error) {
+			_, ok := apierr.As(err)
+			require.True(t, ok, "an unreadable stream is an API error, got %v", err)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := &openaitest.Upstream{APIKey: "sk-upstream"}
+			srv := httptest.NewServer(fake)
+			t.Cleanup(srv.Close)
+			p, err := openai.New(openai.Config{BaseURL: srv.URL + "/v1", APIKey: "sk-upstream", Timeout: time.Hour})
+			require.NoError(t, err)
+			hung := fake.HangDone()
+			errc := make(chan error, 1)
+			go func() {
+				errc <- p.Stream(t.Context(), call(t, `{"model":"m","messages":[{"role":"user","content":"hang"}]}`), func(d *provider.Delta) error {
+					if d.Content == "waiting" {
+						return tc.emit
+					}
+					return nil
+				})
+			}()
+			select {
+			case <-hung: // the fake saw its request end
+			case <-time.After(30 * time.Second):
+				t.Fatal("the upstream stream was not ended after the reader failed")
+			}
+			tc.want(t, <-errc)
+			require.Equal(t, int64(1), fake.Canceled())
+		})
+	}
 }
 
 func TestEmbed(t *testing.T) {
