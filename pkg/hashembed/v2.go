@@ -70,13 +70,18 @@ func (t *tfTable) word(w []byte, h uint64) {
 		t.prev = nil // a bigram does not span a dropped word
 		return
 	}
-	t.add(f.unigram, unigramWeight)
+	// Room for all of the word's features first (when the table grows
+	// does not change what it sums), then inlined inserts.
+	for 2*(len(t.used)+2+len(f.grams)) > len(t.slots) {
+		t.grow()
+	}
+	t.insert(f.unigram, unigramWeight)
 	if t.prev != nil {
-		t.add(fnvBytes(t.prev.bigram, w), bigramWeight)
+		t.insert(fnvBytes(t.prev.bigram, w), bigramWeight)
 	}
 	t.prev = f
 	for _, g := range f.grams {
-		t.add(g, f.each)
+		t.insert(g, f.each)
 	}
 }
 
@@ -260,11 +265,16 @@ func (t *tfTable) reset() {
 }
 
 func (t *tfTable) add(h uint64, x float64) {
-	if h == 0 {
-		h = 1
-	}
 	if 2*(len(t.used)+1) > len(t.slots) {
 		t.grow()
+	}
+	t.insert(h, x)
+}
+
+// insert is add into a table with room for one more feature.
+func (t *tfTable) insert(h uint64, x float64) {
+	if h == 0 {
+		h = 1
 	}
 	mask := uint64(len(t.slots) - 1) //nolint:gosec // a positive power of two
 	for i := h & mask; ; i = (i + 1) & mask {
