@@ -48,7 +48,9 @@ func VectorV2(text string, dims int) []float32 {
 			t.word([]byte(w), fnvString(wordSeed, w))
 		}
 	}
-	v := make([]float64, dims)
+	// The sums go to the pooled table's scratch vector (a fresh one per
+	// chunk was a sixth of ingestion's allocated bytes with Mix's).
+	v := t.sums(dims)
 	for _, slot := range t.used {
 		e := &t.slots[slot]
 		h, x := e.key, t.log1p(e.val)
@@ -230,6 +232,7 @@ type tfTable struct {
 	used  []int32 // occupied slots, in insertion order
 	buf   []byte
 	prev  *wordFeatures
+	v     []float64 // per-dimension sums, before normalising
 	logs  [logCacheSize]struct{ x, log1p float64 }
 }
 
@@ -255,6 +258,16 @@ func (t *tfTable) log1p(x float64) float64 {
 }
 
 var tables = sync.Pool{New: func() any { return &tfTable{slots: make([]tfSlot, 4096)} }}
+
+// sums returns the table's scratch vector of n zeros.
+func (t *tfTable) sums(n int) []float64 {
+	if cap(t.v) < n {
+		t.v = make([]float64, n)
+	}
+	t.v = t.v[:n]
+	clear(t.v)
+	return t.v
+}
 
 func (t *tfTable) reset() {
 	for _, i := range t.used {
@@ -342,7 +355,9 @@ func normalise(v []float64) []float32 {
 // Ingestion mixes each chunk's vector with its document's opening so a
 // chunk deep in a page still carries what the page is about.
 func Mix(a, b []float32, alpha float64) []float32 {
-	v := make([]float64, len(a))
+	t, _ := tables.Get().(*tfTable)
+	defer tables.Put(t)
+	v := t.sums(len(a))
 	for i := range a {
 		v[i] = float64(a[i]) + alpha*float64(b[i])
 	}
