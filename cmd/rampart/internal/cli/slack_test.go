@@ -5,63 +5,32 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
 
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
-	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/pkg/slackadaptertest"
 )
-
-// fakeSlackAdapter records ConfigureApp calls and the mTLS peer making them.
-type fakeSlackAdapter struct {
-	slackadapterv1.UnimplementedSlackAdapterServiceServer
-	mu    sync.Mutex
-	req   *slackadapterv1.ConfigureAppRequest
-	peers []string
-}
-
-func (f *fakeSlackAdapter) ConfigureApp(ctx context.Context, r *slackadapterv1.ConfigureAppRequest) (*slackadapterv1.ConfigureAppResponse, error) {
-	id, err := mtls.PeerID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.req, f.peers = r, append(f.peers, id.String())
-	return &slackadapterv1.ConfigureAppResponse{ClientId: r.GetClientId(), UpdatedAt: 1_800_000_000}, nil
-}
-
-func (f *fakeSlackAdapter) GetApp(_ context.Context, _ *slackadapterv1.GetAppRequest) (*slackadapterv1.GetAppResponse, error) {
-	return &slackadapterv1.GetAppResponse{ClientId: "123.456", UpdatedAt: 1_800_000_000}, nil
-}
 
 func TestSlackAppSetOverMTLS(t *testing.T) {
 	dir, _ := pkitest.NewDir(t, "slackadapter", "rampart-cli")
-	src, err := mtls.NewSource(mtls.FilesFor(dir, "slackadapter"))
-	require.NoError(t, err)
-	fake := &fakeSlackAdapter{}
-	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)))
-	slackadapterv1.RegisterSlackAdapterServiceServer(gs, fake)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
+	// The adapter keeps what ConfigureApp set; its clock is fixed so
+	// `show` prints a known date.
+	fake := slackadaptertest.Start(t, dir, slackadaptertest.Options{Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
 
 	secretFile := filepath.Join(t.TempDir(), "signing")
 	require.NoError(t, os.WriteFile(secretFile, []byte("signing-from-file\n"), 0o600))
 	t.Setenv("SLACK_CLIENT_SECRET", "client-from-env")
 	t.Setenv("SLACK_SIGNING_SECRET", "")
-	base := []string{"slack", "app", "--cert-dir", dir, "--slackadapter-addr", lis.Addr().String()}
+	base := []string{"slack", "app", "--cert-dir", dir, "--slackadapter-addr", fake.Addr}
 	tests := []struct {
 		name                 string
 		args                 []string
@@ -86,12 +55,14 @@ func TestSlackAppSetOverMTLS(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			fake.mu.Lock()
-			defer fake.mu.Unlock()
-			require.Equal(t, "123.456", fake.req.GetClientId())
-			require.Equal(t, tt.wantClient, fake.req.GetClientSecret())
-			require.Equal(t, tt.wantSign, fake.req.GetSigningSecret())
-			require.Equal(t, "spiffe://rampart.local/svc/rampart-cli", fake.peers[len(fake.peers)-1])
+			call, ok := fake.LastCall("ConfigureApp")
+			require.True(t, ok)
+			req, ok := call.Request.(*slackadapterv1.ConfigureAppRequest)
+			require.True(t, ok)
+			require.Equal(t, "123.456", req.GetClientId())
+			require.Equal(t, tt.wantClient, req.GetClientSecret())
+			require.Equal(t, tt.wantSign, req.GetSigningSecret())
+			require.Equal(t, "spiffe://rampart.local/svc/rampart-cli", call.Caller)
 			require.Contains(t, out.String(), `"client_id": "123.456"`)
 			require.NotContains(t, out.String(), tt.wantClient, "secrets are not echoed")
 		})
@@ -100,6 +71,7 @@ func TestSlackAppSetOverMTLS(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, Run(context.Background(), append(append([]string{}, base...), "show"), &out, &out))
 	require.Contains(t, out.String(), "2027-01-15")
+	require.Contains(t, out.String(), "123.456")
 }
 
 func TestSlackTenantVerbs(t *testing.T) {

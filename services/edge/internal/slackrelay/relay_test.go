@@ -2,47 +2,31 @@ package slackrelay_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/pkg/slackadaptertest"
 	"github.com/rampart-platform/rampart/services/edge/internal/slackrelay"
 )
 
-// adapter records what it was relayed and answers with a fixed response.
-type adapter struct {
-	slackadapterv1.UnimplementedSlackAdapterServiceServer
-	got chan *slackadapterv1.HandleEventRequest
-}
-
-func (a *adapter) HandleEvent(_ context.Context, r *slackadapterv1.HandleEventRequest) (*slackadapterv1.HandleEventResponse, error) {
-	a.got <- r
-	return &slackadapterv1.HandleEventResponse{StatusCode: 200, ContentType: "application/json", Body: []byte(`{"challenge":"c"}`)}, nil
-}
-
 func TestRelayForwardsRawBodyAndHeaders(t *testing.T) {
 	dir, _ := pkitest.NewDir(t, "slackadapter", "edge")
-	srvSrc, err := mtls.NewSource(mtls.FilesFor(dir, "slackadapter"))
-	require.NoError(t, err)
-	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(srvSrc)))
-	a := &adapter{got: make(chan *slackadapterv1.HandleEventRequest, 1)}
-	slackadapterv1.RegisterSlackAdapterServiceServer(gs, a)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
+	adapter := slackadaptertest.Start(t, dir, slackadaptertest.Options{Callers: []string{"edge"},
+		Script: func(*slackadaptertest.Call) (proto.Message, error) {
+			return &slackadapterv1.HandleEventResponse{StatusCode: 200, ContentType: "application/json", Body: []byte(`{"challenge":"c"}`)}, nil
+		}})
 	edgeSrc, err := mtls.NewSource(mtls.FilesFor(dir, "edge"))
 	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), lis.Addr().String(), edgeSrc, pki.ServiceID("slackadapter"))
+	conn, err := mtls.Dial(context.Background(), adapter.Addr, edgeSrc, pki.ServiceID("slackadapter"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	h := slackrelay.New(conn)
@@ -57,7 +41,11 @@ func TestRelayForwardsRawBodyAndHeaders(t *testing.T) {
 	require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 	require.JSONEq(t, `{"challenge":"c"}`, rec.Body.String())
 
-	got := <-a.got
+	call, ok := adapter.LastCall("HandleEvent")
+	require.True(t, ok)
+	require.Len(t, adapter.Calls(), 1)
+	got, ok := call.Request.(*slackadapterv1.HandleEventRequest)
+	require.True(t, ok)
 	require.Equal(t, raw, string(got.GetBody()))
 	require.Equal(t, "/slack/events", got.GetPath())
 	require.Equal(t, "x=1", got.GetRawQuery())
@@ -73,4 +61,5 @@ func TestRelayForwardsRawBodyAndHeaders(t *testing.T) {
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, big)
 	require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	require.Len(t, adapter.Calls(), 1, "a body over the limit is not relayed")
 }

@@ -1,0 +1,278 @@
+package slackadaptertest
+
+import (
+	"context"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/permissions"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/principal"
+)
+
+// Call is one call as served.
+type Call struct {
+	// Method is the RPC's short name ("HandleEvent", "ConfigureApp", ...).
+	Method string
+	// Caller is the mTLS peer's SPIFFE id.
+	Caller string
+	// Principal is the verified principal of the call's assertion (nil on
+	// the methods that need none).
+	Principal *authv1.Principal
+	// RequestID is the x-request-id metadata, if any.
+	RequestID string
+	// Request is the request message as received.
+	Request proto.Message
+}
+
+// Script answers a call of a method other than ConfigureApp and GetApp:
+// the method's response message (e.g. *slackadapterv1.HandleEventResponse
+// for HandleEvent) or an error.
+type Script func(c *Call) (proto.Message, error)
+
+// Options configure Start.
+type Options struct {
+	// Keys verify the principal assertions of the methods that need one
+	// (nil: those calls are refused Unauthenticated).
+	Keys principal.Keys
+	// Callers, when set, are the only service identities admitted (names
+	// of the test PKI, e.g. "edge"); others get PermissionDenied. Empty
+	// admits whom the permission table admits.
+	Callers []string
+	// Script answers the methods the double does not keep state for (nil:
+	// Unimplemented).
+	Script Script
+	// Now is the clock of ConfigureApp's updated_at (nil: time.Now).
+	Now func() time.Time
+}
+
+// Server is the running stand-in.
+type Server struct {
+	slackadapterv1.UnimplementedSlackAdapterServiceServer
+
+	// Addr is the gRPC address (127.0.0.1:port).
+	Addr string
+
+	callers []string
+	now     func() time.Time
+	grpc    *grpc.Server
+
+	mu        sync.Mutex
+	script    Script
+	calls     []Call
+	appClient string
+	appAt     time.Time
+}
+
+// Start serves a stand-in with the "slackadapter" certificate of certDir
+// (pkitest.NewDir(t, "slackadapter", "edge", ...)) until the test ends.
+func Start(t testing.TB, certDir string, o Options) *Server {
+	t.Helper()
+	s := &Server{callers: make([]string, len(o.Callers)), now: o.Now, script: o.Script}
+	for i, c := range o.Callers {
+		s.callers[i] = pki.ServiceID(c)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	keys := o.Keys
+	if keys == nil {
+		keys = principal.StaticKeys{} // verifies nothing: every assertion is refused
+	}
+	src, err := mtls.NewSource(mtls.FilesFor(certDir, "slackadapter"))
+	require.NoError(t, err)
+	v := principal.NewVerifier(keys)
+	s.grpc = grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)),
+		grpc.ChainUnaryInterceptor(s.admitUnary, principal.UnaryServerInterceptor(v, principal.ExemptMethods(exemptMethods()...))))
+	slackadapterv1.RegisterSlackAdapterServiceServer(s.grpc, s)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s.Addr = lis.Addr().String()
+	go func() { _ = s.grpc.Serve(lis) }()
+	t.Cleanup(s.grpc.Stop)
+	return s
+}
+
+// Stop stops serving at once (slackadapter down).
+func (s *Server) Stop() { s.grpc.Stop() }
+
+// SetScript replaces the script (nil: Unimplemented); safe while calls are
+// served.
+func (s *Server) SetScript(sc Script) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.script = sc
+}
+
+// Calls returns the calls served so far, oldest first.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// LastCall returns the newest call of method (a short name such as
+// "HandleEvent"), and false if there was none.
+func (s *Server) LastCall(method string) (Call, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.calls) - 1; i >= 0; i-- {
+		if s.calls[i].Method == method {
+			return s.calls[i], true
+		}
+	}
+	return Call{}, false
+}
+
+// slackService is the service's name as the permission table spells it.
+var slackService = "/" + slackadapterv1.SlackAdapterService_ServiceDesc.ServiceName
+
+// exemptMethods are the slackadapter RPCs the permission table serves
+// without a principal assertion (HandleEvent, ConfigureApp, GetApp).
+func exemptMethods() []string {
+	var out []string
+	for _, r := range permissions.Default().RPCs() {
+		if r.Service() == slackService && !r.Principal {
+			out = append(out, r.Name)
+		}
+	}
+	return out
+}
+
+// admitUnary returns PermissionDenied unless the caller's identity is one
+// the permission table lists for the method (a method it does not list is
+// refused: default deny), narrowed to Options.Callers when set.
+func (s *Server) admitUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	id, err := mtls.PeerID(ctx)
+	if err != nil {
+		return nil, status.Error(codes.PermissionDenied, "caller not allowed")
+	}
+	r, ok := permissions.Default().RPC(info.FullMethod)
+	if !ok || !slices.Contains(r.CallerIDs(), id.String()) || len(s.callers) > 0 && !slices.Contains(s.callers, id.String()) {
+		return nil, status.Error(codes.PermissionDenied, "caller not allowed")
+	}
+	return next(ctx, req)
+}
+
+// record notes the call and returns it with the script to answer it.
+func (s *Server) record(ctx context.Context, method string, req proto.Message) (*Call, Script) {
+	c := Call{Method: method, Request: proto.Clone(req)}
+	if id, err := mtls.PeerID(ctx); err == nil {
+		c.Caller = id.String()
+	}
+	if p, ok := principal.FromContext(ctx); ok {
+		c.Principal = proto.CloneOf(p)
+	}
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get("x-request-id"); len(v) > 0 {
+			c.RequestID = v[0]
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, c)
+	return &c, s.script
+}
+
+// answer records a call and answers it with the script, checking that the
+// script answered the method's response type.
+func answer[T proto.Message](ctx context.Context, s *Server, method string, req proto.Message) (T, error) {
+	var zero T
+	c, sc := s.record(ctx, method, req)
+	if sc == nil {
+		return zero, status.Errorf(codes.Unimplemented, "slackadaptertest: script %s", method)
+	}
+	m, err := sc(c)
+	if err != nil {
+		return zero, err
+	}
+	out, ok := m.(T)
+	if !ok {
+		return zero, status.Errorf(codes.Internal, "slackadaptertest: the script answered %s with %T, want %T", method, m, zero)
+	}
+	return out, nil
+}
+
+// operatorID is the platform operator's mTLS identity (the CLI).
+var operatorID = pki.ServiceID(permissions.CLI)
+
+// operator admits only the platform operator, as slackadapter's handlers
+// do: the Slack app is deployment configuration, whatever the edge relays.
+func operator(ctx context.Context) error {
+	if id, err := mtls.PeerID(ctx); err == nil && id.String() == operatorID {
+		return nil
+	}
+	return status.Error(codes.PermissionDenied, "the Slack app is deployment configuration set by the platform operator")
+}
+
+// ConfigureApp implements SlackAdapterService: the operator's app
+// configuration is stored (its client id, and Options.Now as its time).
+func (s *Server) ConfigureApp(ctx context.Context, r *slackadapterv1.ConfigureAppRequest) (*slackadapterv1.ConfigureAppResponse, error) {
+	if err := operator(ctx); err != nil {
+		return nil, err
+	}
+	s.record(ctx, "ConfigureApp", r)
+	at := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.appClient, s.appAt = r.GetClientId(), at
+	return &slackadapterv1.ConfigureAppResponse{ClientId: r.GetClientId(), UpdatedAt: at.Unix()}, nil
+}
+
+// GetApp implements SlackAdapterService: the stored app, FailedPrecondition
+// before any ConfigureApp.
+func (s *Server) GetApp(ctx context.Context, r *slackadapterv1.GetAppRequest) (*slackadapterv1.GetAppResponse, error) {
+	if err := operator(ctx); err != nil {
+		return nil, err
+	}
+	s.record(ctx, "GetApp", r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.appClient == "" {
+		return nil, status.Error(codes.FailedPrecondition, "no Slack app is configured")
+	}
+	return &slackadapterv1.GetAppResponse{ClientId: s.appClient, UpdatedAt: s.appAt.Unix()}, nil
+}
+
+// HandleEvent implements SlackAdapterService with the script.
+func (s *Server) HandleEvent(ctx context.Context, r *slackadapterv1.HandleEventRequest) (*slackadapterv1.HandleEventResponse, error) {
+	return answer[*slackadapterv1.HandleEventResponse](ctx, s, "HandleEvent", r)
+}
+
+// GetInstallUrl implements SlackAdapterService with the script.
+func (s *Server) GetInstallUrl(ctx context.Context, r *slackadapterv1.GetInstallUrlRequest) (*slackadapterv1.GetInstallUrlResponse, error) {
+	return answer[*slackadapterv1.GetInstallUrlResponse](ctx, s, "GetInstallUrl", r)
+}
+
+// ListInstallations implements SlackAdapterService with the script.
+func (s *Server) ListInstallations(ctx context.Context, r *slackadapterv1.ListInstallationsRequest) (*slackadapterv1.ListInstallationsResponse, error) {
+	return answer[*slackadapterv1.ListInstallationsResponse](ctx, s, "ListInstallations", r)
+}
+
+// SetBinding implements SlackAdapterService with the script.
+func (s *Server) SetBinding(ctx context.Context, r *slackadapterv1.SetBindingRequest) (*slackadapterv1.SetBindingResponse, error) {
+	return answer[*slackadapterv1.SetBindingResponse](ctx, s, "SetBinding", r)
+}
+
+// ListBindings implements SlackAdapterService with the script.
+func (s *Server) ListBindings(ctx context.Context, r *slackadapterv1.ListBindingsRequest) (*slackadapterv1.ListBindingsResponse, error) {
+	return answer[*slackadapterv1.ListBindingsResponse](ctx, s, "ListBindings", r)
+}
+
+// DeleteBinding implements SlackAdapterService with the script.
+func (s *Server) DeleteBinding(ctx context.Context, r *slackadapterv1.DeleteBindingRequest) (*slackadapterv1.DeleteBindingResponse, error) {
+	return answer[*slackadapterv1.DeleteBindingResponse](ctx, s, "DeleteBinding", r)
+}

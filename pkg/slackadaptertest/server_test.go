@@ -1,0 +1,147 @@
+package slackadaptertest_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/slackadaptertest"
+)
+
+type fixture struct {
+	srv    *slackadaptertest.Server
+	dir    string
+	signer *principal.Signer
+}
+
+func start(t *testing.T, o slackadaptertest.Options) *fixture {
+	t.Helper()
+	dir, _ := pkitest.NewDir(t, "slackadapter", "edge", "rampart-cli", "inference")
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	signer, err := principal.NewSigner("test", priv, principal.MaxTTL)
+	require.NoError(t, err)
+	o.Keys = principal.StaticKeys{"test": signer.PublicKey()}
+	return &fixture{srv: slackadaptertest.Start(t, dir, o), dir: dir, signer: signer}
+}
+
+func (f *fixture) client(t *testing.T, as string) slackadapterv1.SlackAdapterServiceClient {
+	t.Helper()
+	src, err := mtls.NewSource(mtls.FilesFor(f.dir, as))
+	require.NoError(t, err)
+	conn, err := mtls.Dial(context.Background(), f.srv.Addr, src, pki.ServiceID("slackadapter"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return slackadapterv1.NewSlackAdapterServiceClient(conn)
+}
+
+func (f *fixture) as(t *testing.T, p *authv1.Principal) context.Context {
+	t.Helper()
+	tok, err := f.signer.Sign(p, time.Time{})
+	require.NoError(t, err)
+	return metadata.AppendToOutgoingContext(t.Context(), principal.MetadataKey, tok, "x-request-id", "req-1")
+}
+
+// TestScriptedAndRecorded: HandleEvent needs no principal (Slack signs its
+// events); the script's answer comes back and the call is recorded with
+// its caller and request.
+func TestScriptedAndRecorded(t *testing.T) {
+	f := start(t, slackadaptertest.Options{Script: func(c *slackadaptertest.Call) (proto.Message, error) {
+		return &slackadapterv1.HandleEventResponse{StatusCode: 200, Body: []byte("ok " + c.Method)}, nil
+	}})
+	resp, err := f.client(t, "edge").HandleEvent(t.Context(), &slackadapterv1.HandleEventRequest{Path: "/slack/events", Body: []byte("{}")})
+	require.NoError(t, err)
+	require.Equal(t, "ok HandleEvent", string(resp.GetBody()))
+	c, ok := f.srv.LastCall("HandleEvent")
+	require.True(t, ok)
+	require.Equal(t, "spiffe://rampart.local/svc/edge", c.Caller)
+	require.Nil(t, c.Principal)
+	ev, ok := c.Request.(*slackadapterv1.HandleEventRequest)
+	require.True(t, ok)
+	require.Equal(t, "/slack/events", ev.GetPath())
+
+	f.srv.SetScript(func(*slackadaptertest.Call) (proto.Message, error) { return &slackadapterv1.GetAppResponse{}, nil })
+	_, err = f.client(t, "edge").HandleEvent(t.Context(), &slackadapterv1.HandleEventRequest{})
+	require.Equal(t, codes.Internal, status.Code(err), "a script answering the wrong type is a test bug, not a silent zero answer")
+	f.srv.SetScript(nil)
+	_, err = f.client(t, "edge").HandleEvent(t.Context(), &slackadapterv1.HandleEventRequest{})
+	require.Equal(t, codes.Unimplemented, status.Code(err), "unscripted")
+	require.Len(t, f.srv.Calls(), 3)
+}
+
+// TestCallersAndPrincipal: identities come from the permission table
+// (narrowed by Options.Callers), assertions are verified where the table
+// says the method needs one, and refused calls are not recorded.
+func TestCallersAndPrincipal(t *testing.T) {
+	f := start(t, slackadaptertest.Options{Script: func(*slackadaptertest.Call) (proto.Message, error) {
+		return &slackadapterv1.ListInstallationsResponse{}, nil
+	}})
+	p := &authv1.Principal{TenantId: "t1"}
+	_, err := f.client(t, "inference").ListInstallations(f.as(t, p), &slackadapterv1.ListInstallationsRequest{})
+	require.Equal(t, codes.PermissionDenied, status.Code(err), "not in the table")
+	_, err = f.client(t, "rampart-cli").HandleEvent(t.Context(), &slackadapterv1.HandleEventRequest{})
+	require.Equal(t, codes.PermissionDenied, status.Code(err), "HandleEvent is the edge's only")
+	_, err = f.client(t, "edge").ListInstallations(t.Context(), &slackadapterv1.ListInstallationsRequest{})
+	require.Equal(t, codes.Unauthenticated, status.Code(err), "no assertion")
+
+	_, otherKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	forger, err := principal.NewSigner("test", otherKey, principal.MaxTTL)
+	require.NoError(t, err)
+	tok, err := forger.Sign(p, time.Time{})
+	require.NoError(t, err)
+	_, err = f.client(t, "edge").ListInstallations(metadata.AppendToOutgoingContext(t.Context(), principal.MetadataKey, tok), &slackadapterv1.ListInstallationsRequest{})
+	require.Equal(t, codes.Unauthenticated, status.Code(err), "an assertion signed by another key")
+	require.Empty(t, f.srv.Calls(), "refused calls are not served")
+
+	_, err = f.client(t, "edge").ListInstallations(f.as(t, p), &slackadapterv1.ListInstallationsRequest{})
+	require.NoError(t, err)
+	c, ok := f.srv.LastCall("ListInstallations")
+	require.True(t, ok)
+	require.Equal(t, "t1", c.Principal.GetTenantId())
+	require.Equal(t, "req-1", c.RequestID)
+
+	narrow := start(t, slackadaptertest.Options{Callers: []string{"rampart-cli"}})
+	_, err = narrow.client(t, "edge").ListInstallations(narrow.as(t, p), &slackadapterv1.ListInstallationsRequest{})
+	require.Equal(t, codes.PermissionDenied, status.Code(err), "outside Options.Callers")
+}
+
+// TestAppConfiguration: only the operator's CLI identity configures or
+// reads the Slack app, as slackadapter's handlers allow.
+func TestAppConfiguration(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	f := start(t, slackadaptertest.Options{Now: func() time.Time { return at }})
+	cli := f.client(t, "rampart-cli")
+	_, err := cli.GetApp(t.Context(), &slackadapterv1.GetAppRequest{})
+	require.Equal(t, codes.FailedPrecondition, status.Code(err), "nothing configured yet")
+	_, err = f.client(t, "edge").ConfigureApp(t.Context(), &slackadapterv1.ConfigureAppRequest{ClientId: "1.2"})
+	require.Equal(t, codes.PermissionDenied, status.Code(err), "the edge relays tenants' keys: refused")
+
+	set, err := cli.ConfigureApp(t.Context(), &slackadapterv1.ConfigureAppRequest{ClientId: "1.2", ClientSecret: "c", SigningSecret: "s"})
+	require.NoError(t, err)
+	require.True(t, proto.Equal(&slackadapterv1.ConfigureAppResponse{ClientId: "1.2", UpdatedAt: at.Unix()}, set), "%v", set)
+	got, err := cli.GetApp(t.Context(), &slackadapterv1.GetAppRequest{})
+	require.NoError(t, err)
+	require.Equal(t, "1.2", got.GetClientId())
+	require.Equal(t, at.Unix(), got.GetUpdatedAt())
+	c, ok := f.srv.LastCall("ConfigureApp")
+	require.True(t, ok)
+	require.Equal(t, "spiffe://rampart.local/svc/rampart-cli", c.Caller)
+	req, ok := c.Request.(*slackadapterv1.ConfigureAppRequest)
+	require.True(t, ok)
+	require.Equal(t, "s", req.GetSigningSecret())
+}
