@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,7 +14,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/authz"
-	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
@@ -104,8 +103,6 @@ func StartWith(t testing.TB, certDir string, o Options) *Server {
 		cancels:  map[int]context.CancelFunc{},
 		watches:  make(chan int64, 64),
 	}
-	src, err := mtls.NewSource(mtls.FilesFor(certDir, "auth"))
-	require.NoError(t, err)
 	// auth does not ask for an assertion where the caller has none yet
 	// (VerifyKey, the operator's RecoverOwner) or acts as a service.
 	exempt := principal.ExemptMethods(
@@ -124,15 +121,11 @@ func StartWith(t testing.TB, certDir string, o Options) *Server {
 	}
 	unary = append(unary, principal.UnaryServerInterceptor(s.Verifier, exempt))
 	stream = append(stream, principal.StreamServerInterceptor(s.Verifier, exempt))
-	s.grpc = grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)),
+	s.grpc = grpctest.NewMTLSServer(t, certDir, "auth",
 		grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))
 	authv1.RegisterAuthServiceServer(s.grpc, s)
 	authv1.RegisterKeyServiceServer(s.grpc, s)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s.Addr = lis.Addr().String()
-	go func() { _ = s.grpc.Serve(lis) }()
-	t.Cleanup(s.grpc.Stop)
+	s.Addr = grpctest.Serve(t, s.grpc)
 	return s
 }
 

@@ -3,7 +3,6 @@ package authz_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/rampart-platform/rampart/pkg/authz"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
@@ -135,17 +135,11 @@ func start(t *testing.T, a *authz.Authorizer) *env {
 	t.Helper()
 	dir, ca := pkitest.NewDir(t, "auth", "edge", "rampart-cli", "ingestion")
 	pkitest.Issue(t, ca, dir, "partner", pki.ClientID("partner"))
-	src, err := mtls.NewSource(mtls.FilesFor(dir, "auth"))
-	require.NoError(t, err)
-	srv := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)),
+	srv := grpctest.NewMTLSServer(t, dir, "auth",
 		grpc.ChainUnaryInterceptor(a.UnaryInterceptor), grpc.ChainStreamInterceptor(a.StreamInterceptor))
 	register(srv)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	return &env{t: t, dir: dir, addr: lis.Addr().String()}
+	return &env{t: t, dir: dir, addr: grpctest.Serve(t, srv)}
 }
 
 func (e *env) conn(caller string) *grpc.ClientConn {

@@ -3,7 +3,6 @@ package inferencetest
 import (
 	"cmp"
 	"context"
-	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/pki"
@@ -81,19 +81,13 @@ func Start(t testing.TB, certDir string, o Options) *Server {
 	if s.models == nil {
 		s.models = []*inferencev1.Model{{Id: "echo", OwnedBy: "rampart"}}
 	}
-	src, err := mtls.NewSource(mtls.FilesFor(certDir, "inference"))
-	require.NoError(t, err)
 	v := principal.NewVerifier(o.Keys)
 	exempt := principal.ExemptMethods(serviceIdentityMethods()...)
-	s.grpc = grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)),
+	s.grpc = grpctest.NewMTLSServer(t, certDir, "inference",
 		grpc.ChainUnaryInterceptor(s.admitUnary, principal.UnaryServerInterceptor(v, exempt)),
 		grpc.ChainStreamInterceptor(s.admitStream, principal.StreamServerInterceptor(v, exempt)))
 	inferencev1.RegisterInferenceServiceServer(s.grpc, s)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s.Addr = lis.Addr().String()
-	go func() { _ = s.grpc.Serve(lis) }()
-	t.Cleanup(s.grpc.Stop)
+	s.Addr = grpctest.Serve(t, s.grpc)
 	return s
 }
 

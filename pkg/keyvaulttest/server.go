@@ -4,18 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -66,17 +65,11 @@ func Start(t testing.TB, certDir string, o Options) *Server {
 	if s.KMS == nil {
 		s.KMS = NewKMS()
 	}
-	src, err := mtls.NewSource(mtls.FilesFor(certDir, "keyvault"))
-	require.NoError(t, err)
-	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)),
+	gs := grpctest.NewMTLSServer(t, certDir, "keyvault",
 		grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(principal.NewVerifier(o.Keys), principal.ExemptMethods())))
 	keyvaultv1.RegisterSecretsServiceServer(gs, s)
 	keyvaultv1.RegisterKmsServiceServer(gs, s)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s.Addr = lis.Addr().String()
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
+	s.Addr = grpctest.Serve(t, gs)
 	return s
 }
 

@@ -2,13 +2,11 @@ package slackadaptertest
 
 import (
 	"context"
-	"net"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -17,6 +15,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/pki"
@@ -92,17 +91,11 @@ func Start(t testing.TB, certDir string, o Options) *Server {
 	if keys == nil {
 		keys = principal.StaticKeys{} // verifies nothing: every assertion is refused
 	}
-	src, err := mtls.NewSource(mtls.FilesFor(certDir, "slackadapter"))
-	require.NoError(t, err)
 	v := principal.NewVerifier(keys)
-	s.grpc = grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)),
+	s.grpc = grpctest.NewMTLSServer(t, certDir, "slackadapter",
 		grpc.ChainUnaryInterceptor(s.admitUnary, principal.UnaryServerInterceptor(v, principal.ExemptMethods(exemptMethods()...))))
 	slackadapterv1.RegisterSlackAdapterServiceServer(s.grpc, s)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s.Addr = lis.Addr().String()
-	go func() { _ = s.grpc.Serve(lis) }()
-	t.Cleanup(s.grpc.Stop)
+	s.Addr = grpctest.Serve(t, s.grpc)
 	return s
 }
 

@@ -2,7 +2,6 @@ package telemetry_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
 	"github.com/rampart-platform/rampart/pkg/telemetry"
 )
@@ -21,11 +21,7 @@ func startHealth(t *testing.T, opts ...grpc.ServerOption) string {
 	t.Helper()
 	srv := grpc.NewServer(opts...)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	return lis.Addr().String()
+	return grpctest.Serve(t, srv)
 }
 
 func check(t *testing.T, addr string, opts ...grpc.DialOption) {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
@@ -71,11 +71,7 @@ func TestWatchJobStreamsThroughTheEdge(t *testing.T) {
 	fake := &fakeWatch{next: make(chan struct{})}
 	gs := grpc.NewServer()
 	ingestionv1.RegisterIngestionServiceServer(gs, fake)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(grpctest.Serve(t, gs), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 

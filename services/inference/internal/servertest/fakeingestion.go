@@ -3,19 +3,18 @@ package servertest
 import (
 	"cmp"
 	"context"
-	"net"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -62,18 +61,12 @@ type Search struct {
 // pkiDir, verifying principal assertions with keys.
 func StartIngestion(t testing.TB, pkiDir string, keys principal.Keys) *FakeIngestion {
 	t.Helper()
-	src, err := mtls.NewSource(mtls.FilesFor(pkiDir, "ingestion"))
-	require.NoError(t, err)
 	v := principal.NewVerifier(keys)
-	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)),
+	gs := grpctest.NewMTLSServer(t, pkiDir, "ingestion",
 		grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(v, principal.ExemptMethods())))
 	f := &FakeIngestion{gs: gs, docs: map[string][]doc{}}
 	ingestionv1.RegisterIngestionServiceServer(gs, &fakeSearch{f: f})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	f.Addr = lis.Addr().String()
+	f.Addr = grpctest.Serve(t, gs)
 	return f
 }
 

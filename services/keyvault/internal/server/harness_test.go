@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
@@ -174,8 +174,6 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	require.NoError(t, err)
 	verifier := principal.NewVerifier(principal.StaticKeys{"test1": h.signer.PublicKey()})
 
-	src, err := mtls.NewSource(mtls.FilesFor(certDir, "keyvault"))
-	require.NoError(t, err)
 	exempt := principal.ExemptMethods(app.ExemptMethods...)
 	unary := []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)}
 	if o.authz {
@@ -183,7 +181,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		require.NoError(t, err)
 		unary = append([]grpc.UnaryServerInterceptor{az.UnaryInterceptor}, unary...)
 	}
-	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)), grpc.ChainUnaryInterceptor(unary...))
+	gs := grpctest.NewMTLSServer(t, certDir, "keyvault", grpc.ChainUnaryInterceptor(unary...))
 	var backend server.SecretsBackend = h.svc
 	var observer server.Observer = h.svc
 	if o.backend == "awssm" {
@@ -195,11 +193,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	keyvaultv1.RegisterKmsServiceServer(gs, server.NewKMS(h.svc, log))
 	keyvaultv1.RegisterObservabilityServiceServer(gs, server.NewObservability(observer, log))
 	keyvaultv1.RegisterTenantAdminServiceServer(gs, server.NewTenantAdmin(h.svc, log))
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	h.addr = lis.Addr().String()
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
+	h.addr = grpctest.Serve(t, gs)
 	return h
 }
 

@@ -1,0 +1,13 @@
+// Package grpctest starts in-process gRPC servers for tests, so the test
+// doubles in pkg/ (authtest, keyvaulttest, inferencetest,
+// slackadaptertest) and the private test servers do not each repeat the
+// same listen-serve-stop wiring:
+//
+//	gs := grpctest.NewMTLSServer(t, certDir, "inference", grpc.ChainUnaryInterceptor(...))
+//	inferencev1.RegisterInferenceServiceServer(gs, s)
+//	addr := grpctest.Serve(t, gs) // 127.0.0.1:port, stopped when the test ends
+//
+// NewMTLSServer uses the same mTLS credentials as the services (pkg/mtls
+// with a pkitest certificate); Serve takes any *grpc.Server, plaintext
+// ones included.
+package grpctest

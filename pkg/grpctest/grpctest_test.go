@@ -1,0 +1,65 @@
+package grpctest_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/rampart-platform/rampart/pkg/grpctest"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+)
+
+func check(t *testing.T, conn *grpc.ClientConn) error {
+	t.Helper()
+	_, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{})
+	return err
+}
+
+// TestMTLSServer: the server presents its certificate, admits a client of
+// the same CA, and refuses one without a certificate; Stop at the end of
+// the test is the helper's.
+func TestMTLSServer(t *testing.T) {
+	dir, _ := pkitest.NewDir(t, "auth", "edge")
+	gs := grpctest.NewMTLSServer(t, dir, "auth")
+	healthpb.RegisterHealthServer(gs, health.NewServer())
+	addr := grpctest.Serve(t, gs)
+	require.Regexp(t, `^127\.0\.0\.1:\d+$`, addr)
+
+	src, err := mtls.NewSource(mtls.FilesFor(dir, "edge"))
+	require.NoError(t, err)
+	conn, err := mtls.Dial(context.Background(), addr, src, pki.ServiceID("auth"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	require.NoError(t, check(t, conn))
+
+	plain, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = plain.Close() })
+	require.Error(t, check(t, plain), "a client without mTLS is refused")
+}
+
+// TestServeStopsWithTheTest: a plaintext server is served too, and is
+// stopped when the (sub)test that started it ends.
+func TestServeStopsWithTheTest(t *testing.T) {
+	var addr string
+	t.Run("serve", func(t *testing.T) {
+		gs := grpc.NewServer()
+		healthpb.RegisterHealthServer(gs, health.NewServer())
+		addr = grpctest.Serve(t, gs)
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = conn.Close() })
+		require.NoError(t, check(t, conn))
+	})
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	require.Error(t, check(t, conn), "stopped when the subtest ended")
+}
