@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/mtls"
@@ -33,13 +33,9 @@ func BenchmarkMTLSUnaryRoundTrip(b *testing.B) {
 	require.NoError(b, err)
 
 	b.Run("bare", func(b *testing.B) {
-		lis, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(b, err)
 		srv := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(serverSrc)))
 		registerTestService(srv, nil)
-		go func() { _ = srv.Serve(lis) }()
-		defer srv.Stop()
-		roundTrips(b, lis.Addr().String(), clientSrc)
+		roundTrips(b, grpctest.Serve(b, srv), clientSrc)
 	})
 
 	b.Run("full_chain", func(b *testing.B) {

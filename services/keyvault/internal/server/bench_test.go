@@ -2,18 +2,17 @@ package server_test
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
@@ -90,17 +89,12 @@ func BenchmarkPutSecretValueMTLS(b *testing.B) {
 // same mTLS 1.3 loopback setup, no principal, no work.
 func BenchmarkBareMTLSRoundTrip(b *testing.B) {
 	certDir, _ := pkitest.NewDir(b, "keyvault", "edge")
-	src, err := mtls.NewSource(mtls.FilesFor(certDir, "keyvault"))
-	require.NoError(b, err)
-	gs := grpc.NewServer(grpc.Creds(mtls.ServerCredentials(src)))
+	gs := grpctest.NewMTLSServer(b, certDir, "keyvault")
 	healthpb.RegisterHealthServer(gs, health.NewServer())
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(b, err)
-	go func() { _ = gs.Serve(lis) }()
-	b.Cleanup(gs.Stop)
+	addr := grpctest.Serve(b, gs)
 	csrc, err := mtls.NewSource(mtls.FilesFor(certDir, "edge"))
 	require.NoError(b, err)
-	conn, err := mtls.Dial(context.Background(), lis.Addr().String(), csrc, pki.ServiceID("keyvault"))
+	conn, err := mtls.Dial(context.Background(), addr, csrc, pki.ServiceID("keyvault"))
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = conn.Close() })
 	c := healthpb.NewHealthClient(conn)
