@@ -8,4 +8,8 @@
 //
 // Inference's provider and service tests put it behind an httptest.Server;
 // the e2e tests point a real stack's model registry at it.
+//
+// ErrorBody and RequireErrorBody are the one check of OpenAI's error body
+// (status, JSON, type, code, param) for the tests of what the edge answers,
+// in the edge's module and in tests/e2e.
 package openaitest

@@ -213,15 +213,6 @@ func (s *oaiView) post(t *testing.T, bearer, path, body string) response {
 	return response{status: resp.StatusCode, header: resp.Header, bytes: b}
 }
 
-type oaiErrorBody struct {
-	Error struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Param   *string `json:"param"`
-		Code    string  `json:"code"`
-	} `json:"error"`
-}
-
 func requireOAIError(t *testing.T, err error, status int, typ, code, param string) {
 	t.Helper()
 	_ = checkOAIError(t, err, status, typ, code, param)
@@ -495,21 +486,9 @@ func (cf *conformance) badInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := s.post(t, "key-a", tt.path, tt.body)
-			require.Equal(t, tt.status, r.status, string(r.bytes))
-			require.Equal(t, "application/json", r.header.Get("Content-Type"))
-			var e oaiErrorBody
-			require.NoError(t, json.Unmarshal(r.bytes, &e), string(r.bytes))
-			require.NotEmpty(t, e.Error.Message)
 			// OpenAI answers every client mistake here, 404 model_not_found
 			// and 413 included, with type invalid_request_error.
-			require.Equal(t, "invalid_request_error", e.Error.Type)
-			require.NotEmpty(t, e.Error.Code)
-			if tt.param == "" {
-				require.Nil(t, e.Error.Param)
-			} else {
-				require.NotNil(t, e.Error.Param)
-				require.Equal(t, tt.param, *e.Error.Param)
-			}
+			openaitest.RequireErrorBody(t, r.status, r.header, r.bytes, tt.status, "invalid_request_error", tt.param)
 		})
 	}
 }
@@ -520,7 +499,7 @@ func (cf *conformance) noSecretsInResponses(t *testing.T) {
 	s.Upstream.FailNext(1, http.StatusUnauthorized)
 	r := s.post(t, "key-a", "/v1/chat/completions", `{"model":"gpt-fake","messages":[{"role":"user","content":"x"}]}`)
 	require.Equal(t, http.StatusServiceUnavailable, r.status)
-	var e oaiErrorBody
+	var e openaitest.ErrorBody
 	require.NoError(t, json.Unmarshal(r.bytes, &e))
 	require.Equal(t, "server_error", e.Error.Type)
 	require.Equal(t, "upstream_unavailable", e.Error.Code)
@@ -868,7 +847,7 @@ func (cf *conformance) upstreamStreamFailuresAreErrors(t *testing.T) {
 			events := strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")
 			last := events[len(events)-1]
 			require.True(t, strings.HasPrefix(last, `data: {"error":`), last)
-			var e oaiErrorBody
+			var e openaitest.ErrorBody
 			require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(last, "data: ")), &e))
 			require.Equal(t, tc.wantCode, e.Error.Code)
 			require.Equal(t, "server_error", e.Error.Type)
@@ -961,7 +940,7 @@ func (cf *conformance) storedResponsesHTTP(t *testing.T) {
 	notFound := func(r response, param string) {
 		t.Helper()
 		require.Equal(t, http.StatusNotFound, r.status, "%s", r.bytes)
-		var e oaiErrorBody
+		var e openaitest.ErrorBody
 		require.NoError(t, json.Unmarshal(r.bytes, &e), "%s", r.bytes)
 		require.NotNil(t, e.Error.Param, "%s", r.bytes)
 		require.Equal(t, param, *e.Error.Param)

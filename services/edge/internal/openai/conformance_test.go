@@ -14,6 +14,7 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/inferencetest"
+	"github.com/rampart-platform/rampart/pkg/openaitest"
 )
 
 // The official Go SDK reads what the edge writes: a chat completion as
@@ -250,21 +251,9 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := post(t, s, "key-a", tt.path, tt.body)
-			require.Equal(t, tt.status, r.status, string(r.bytes))
-			require.Equal(t, "application/json", r.header.Get("Content-Type"))
-			var e errorBody
-			require.NoError(t, json.Unmarshal(r.bytes, &e), string(r.bytes))
-			require.NotEmpty(t, e.Error.Message)
 			// OpenAI answers every client mistake here, 413 included, with
 			// type invalid_request_error.
-			require.Equal(t, "invalid_request_error", e.Error.Type)
-			require.NotEmpty(t, e.Error.Code)
-			if tt.param == "" {
-				require.Nil(t, e.Error.Param)
-			} else {
-				require.NotNil(t, e.Error.Param)
-				require.Equal(t, tt.param, *e.Error.Param)
-			}
+			openaitest.RequireErrorBody(t, r.status, r.header, r.bytes, tt.status, "invalid_request_error", tt.param)
 		})
 	}
 	require.Empty(t, s.Inf.Calls(), "nothing the edge refuses reaches inference")

@@ -174,15 +174,6 @@ func post(t *testing.T, s *stack, key, path, body string) response {
 	return call(t, s, http.MethodPost, key, path, body)
 }
 
-type errorBody struct {
-	Error struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Param   *string `json:"param"`
-		Code    string  `json:"code"`
-	} `json:"error"`
-}
-
 func requireAPIError(t *testing.T, err error, status int, typ, code, param string) {
 	t.Helper()
 	_ = checkAPIError(t, err, status, typ, code, param)

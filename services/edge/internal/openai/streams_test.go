@@ -16,6 +16,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/inferencetest"
+	"github.com/rampart-platform/rampart/pkg/openaitest"
 	"github.com/rampart-platform/rampart/services/edge/internal/openai"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
 )
@@ -66,7 +67,7 @@ func TestConcurrentStreamsPerKey(t *testing.T) {
 	r := post(t, s, "key-a", "/v1/chat/completions", `{"model":"echo","stream":true,"messages":[{"role":"user","content":"x"}]}`)
 	require.Equal(t, http.StatusTooManyRequests, r.status, string(r.bytes))
 	require.Equal(t, "1", r.header.Get("Retry-After"))
-	var e errorBody
+	var e openaitest.ErrorBody
 	require.NoError(t, json.Unmarshal(r.bytes, &e))
 	require.Equal(t, "rate_limit_exceeded", e.Error.Code)
 	require.Equal(t, "requests", e.Error.Type)
