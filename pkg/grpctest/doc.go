@@ -9,5 +9,7 @@
 //
 // NewMTLSServer uses the same mTLS credentials as the services (pkg/mtls
 // with a pkitest certificate); Serve takes any *grpc.Server, plaintext
-// ones included.
+// ones included. Admission and PrincipalExempt give a double the
+// permission table's rules (pkg/permissions): which service identities may
+// call each method, and which methods need no principal assertion.
 package grpctest

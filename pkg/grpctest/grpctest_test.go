@@ -6,10 +6,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
+	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
@@ -62,4 +65,38 @@ func TestServeStopsWithTheTest(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	require.Error(t, check(t, conn), "stopped when the subtest ended")
+}
+
+// TestAdmission: a caller is admitted where the permission table lists it
+// for the method, narrowed to the given callers; a method the table does
+// not list (here gRPC health) is refused.
+func TestAdmission(t *testing.T) {
+	dir, _ := pkitest.NewDir(t, "slackadapter", "edge", "rampart-cli")
+	for _, tt := range []struct {
+		name      string
+		callers   []string
+		as        string
+		want      codes.Code
+		wantCheck codes.Code
+	}{
+		{"listed", nil, "edge", codes.Unimplemented, codes.PermissionDenied},
+		{"not listed for the method", nil, "rampart-cli", codes.PermissionDenied, codes.PermissionDenied},
+		{"outside the given callers", []string{"rampart-cli"}, "edge", codes.PermissionDenied, codes.PermissionDenied},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			unary, stream := grpctest.Admission(tt.callers...)
+			gs := grpctest.NewMTLSServer(t, dir, "slackadapter", grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
+			slackadapterv1.RegisterSlackAdapterServiceServer(gs, slackadapterv1.UnimplementedSlackAdapterServiceServer{})
+			healthpb.RegisterHealthServer(gs, health.NewServer())
+			addr := grpctest.Serve(t, gs)
+			src, err := mtls.NewSource(mtls.FilesFor(dir, tt.as))
+			require.NoError(t, err)
+			conn, err := mtls.Dial(context.Background(), addr, src, pki.ServiceID("slackadapter"))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = conn.Close() })
+			_, err = slackadapterv1.NewSlackAdapterServiceClient(conn).HandleEvent(t.Context(), &slackadapterv1.HandleEventRequest{})
+			require.Equal(t, tt.want, status.Code(err), "HandleEvent (the edge's)")
+			require.Equal(t, tt.wantCheck, status.Code(check(t, conn)), "health is not in the table")
+		})
+	}
 }

@@ -19,8 +19,6 @@ import (
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/permissions"
-	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
@@ -31,7 +29,7 @@ type Options struct {
 	Keys principal.Keys
 	// Callers, when set, are the only service identities admitted (names
 	// of the test PKI, e.g. "edge"); others get PermissionDenied, as from
-	// inference's allow-list. Empty admits every certificate of the PKI.
+	// inference's allow-list. Empty admits whom the permission table admits.
 	Callers []string
 	// Models are offered to every tenant (nil: "echo", owned by rampart).
 	Models []*inferencev1.Model
@@ -55,7 +53,6 @@ type Server struct {
 	// Addr is the gRPC address (127.0.0.1:port).
 	Addr string
 
-	callers  []string
 	canceled atomic.Int64
 	grpc     *grpc.Server
 
@@ -73,19 +70,17 @@ type Server struct {
 func Start(t testing.TB, certDir string, o Options) *Server {
 	t.Helper()
 	require.NotNil(t, o.Keys, "inferencetest: Options.Keys verify the principal assertions")
-	s := &Server{callers: make([]string, len(o.Callers)), script: o.Script, embedder: o.Embedder, models: o.Models,
+	s := &Server{script: o.Script, embedder: o.Embedder, models: o.Models,
 		tenantMs: map[string][]*inferencev1.Model{}, held: make(chan struct{})}
-	for i, c := range o.Callers {
-		s.callers[i] = pki.ServiceID(c)
-	}
 	if s.models == nil {
 		s.models = []*inferencev1.Model{{Id: "echo", OwnedBy: "rampart"}}
 	}
 	v := principal.NewVerifier(o.Keys)
-	exempt := principal.ExemptMethods(serviceIdentityMethods()...)
+	exempt := grpctest.PrincipalExempt(inferencev1.InferenceService_ServiceDesc.ServiceName)
+	admitUnary, admitStream := grpctest.Admission(o.Callers...)
 	s.grpc = grpctest.NewMTLSServer(t, certDir, "inference",
-		grpc.ChainUnaryInterceptor(s.admitUnary, principal.UnaryServerInterceptor(v, exempt)),
-		grpc.ChainStreamInterceptor(s.admitStream, principal.StreamServerInterceptor(v, exempt)))
+		grpc.ChainUnaryInterceptor(admitUnary, principal.UnaryServerInterceptor(v, exempt)),
+		grpc.ChainStreamInterceptor(admitStream, principal.StreamServerInterceptor(v, exempt)))
 	inferencev1.RegisterInferenceServiceServer(s.grpc, s)
 	s.Addr = grpctest.Serve(t, s.grpc)
 	return s
@@ -131,53 +126,6 @@ func (s *Server) LastCall(method string) (Call, bool) {
 // Canceled is the number of held streams (Answer.Hold) whose client went
 // away.
 func (s *Server) Canceled() int64 { return s.canceled.Load() }
-
-// serviceIdentityMethods are the inference RPCs the permission table
-// serves on the caller's service identity alone, without a principal
-// assertion (EmbedForTenant).
-func serviceIdentityMethods() []string {
-	var out []string
-	for _, r := range permissions.Default().RPCs() {
-		if r.Service() == inferenceService && !r.Principal {
-			out = append(out, r.Name)
-		}
-	}
-	return out
-}
-
-// inferenceService is the service's name as the permission table spells it.
-var inferenceService = "/" + inferencev1.InferenceService_ServiceDesc.ServiceName
-
-// admitted returns PermissionDenied unless the caller's identity is
-// admitted: one the permission table lists for the method, narrowed to
-// Options.Callers when set.
-func (s *Server) admitted(ctx context.Context, method string) error {
-	id, err := mtls.PeerID(ctx)
-	if err != nil {
-		return status.Error(codes.PermissionDenied, "caller not allowed")
-	}
-	if r, ok := permissions.Default().RPC(method); ok && !slices.Contains(r.CallerIDs(), id.String()) {
-		return status.Error(codes.PermissionDenied, "caller not allowed")
-	}
-	if len(s.callers) > 0 && !slices.Contains(s.callers, id.String()) {
-		return status.Error(codes.PermissionDenied, "caller not allowed")
-	}
-	return nil
-}
-
-func (s *Server) admitUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	if err := s.admitted(ctx, info.FullMethod); err != nil {
-		return nil, err
-	}
-	return next(ctx, req)
-}
-
-func (s *Server) admitStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
-	if err := s.admitted(ss.Context(), info.FullMethod); err != nil {
-		return err
-	}
-	return next(srv, ss)
-}
 
 // record notes the call and returns it with the script to answer it.
 func (s *Server) record(ctx context.Context, method string, req proto.Message) (*Call, Script) {

@@ -65,9 +65,8 @@ type Server struct {
 	// Addr is the gRPC address (127.0.0.1:port).
 	Addr string
 
-	callers []string
-	now     func() time.Time
-	grpc    *grpc.Server
+	now  func() time.Time
+	grpc *grpc.Server
 
 	mu        sync.Mutex
 	script    Script
@@ -80,10 +79,7 @@ type Server struct {
 // (pkitest.NewDir(t, "slackadapter", "edge", ...)) until the test ends.
 func Start(t testing.TB, certDir string, o Options) *Server {
 	t.Helper()
-	s := &Server{callers: make([]string, len(o.Callers)), now: o.Now, script: o.Script}
-	for i, c := range o.Callers {
-		s.callers[i] = pki.ServiceID(c)
-	}
+	s := &Server{now: o.Now, script: o.Script}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -92,8 +88,9 @@ func Start(t testing.TB, certDir string, o Options) *Server {
 		keys = principal.StaticKeys{} // verifies nothing: every assertion is refused
 	}
 	v := principal.NewVerifier(keys)
-	s.grpc = grpctest.NewMTLSServer(t, certDir, "slackadapter",
-		grpc.ChainUnaryInterceptor(s.admitUnary, principal.UnaryServerInterceptor(v, principal.ExemptMethods(exemptMethods()...))))
+	admit, _ := grpctest.Admission(o.Callers...) // no streaming methods
+	s.grpc = grpctest.NewMTLSServer(t, certDir, "slackadapter", grpc.ChainUnaryInterceptor(admit,
+		principal.UnaryServerInterceptor(v, grpctest.PrincipalExempt(slackadapterv1.SlackAdapterService_ServiceDesc.ServiceName))))
 	slackadapterv1.RegisterSlackAdapterServiceServer(s.grpc, s)
 	s.Addr = grpctest.Serve(t, s.grpc)
 	return s
@@ -128,36 +125,6 @@ func (s *Server) LastCall(method string) (Call, bool) {
 		}
 	}
 	return Call{}, false
-}
-
-// slackService is the service's name as the permission table spells it.
-var slackService = "/" + slackadapterv1.SlackAdapterService_ServiceDesc.ServiceName
-
-// exemptMethods are the slackadapter RPCs the permission table serves
-// without a principal assertion (HandleEvent, ConfigureApp, GetApp).
-func exemptMethods() []string {
-	var out []string
-	for _, r := range permissions.Default().RPCs() {
-		if r.Service() == slackService && !r.Principal {
-			out = append(out, r.Name)
-		}
-	}
-	return out
-}
-
-// admitUnary returns PermissionDenied unless the caller's identity is one
-// the permission table lists for the method (a method it does not list is
-// refused: default deny), narrowed to Options.Callers when set.
-func (s *Server) admitUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	id, err := mtls.PeerID(ctx)
-	if err != nil {
-		return nil, status.Error(codes.PermissionDenied, "caller not allowed")
-	}
-	r, ok := permissions.Default().RPC(info.FullMethod)
-	if !ok || !slices.Contains(r.CallerIDs(), id.String()) || len(s.callers) > 0 && !slices.Contains(s.callers, id.String()) {
-		return nil, status.Error(codes.PermissionDenied, "caller not allowed")
-	}
-	return next(ctx, req)
 }
 
 // record notes the call and returns it with the script to answer it.
