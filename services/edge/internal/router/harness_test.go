@@ -18,6 +18,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/authtest"
 	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/openaitest"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/backend"
@@ -107,24 +108,15 @@ func (e *edge) do(t testing.TB, method, path, key string, body io.Reader, hdr ..
 	return resp
 }
 
-type apiError struct {
-	Error struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Param   *string `json:"param"`
-		Code    string  `json:"code"`
-	} `json:"error"`
-}
-
 // readError checks the status and decodes the OpenAI-shaped error body.
-func readError(t testing.TB, resp *http.Response, wantStatus int) apiError {
+func readError(t testing.TB, resp *http.Response, wantStatus int) openaitest.ErrorBody {
 	t.Helper()
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	require.Equal(t, wantStatus, resp.StatusCode, "body: %s", raw)
 	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
-	var e apiError
+	var e openaitest.ErrorBody
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
 	require.NoError(t, dec.Decode(&e), "body: %s", raw)
