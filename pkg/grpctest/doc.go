@@ -12,4 +12,7 @@
 // ones included. Admission and PrincipalExempt give a double the
 // permission table's rules (pkg/permissions): which service identities may
 // call each method, and which methods need no principal assertion.
+// OriginOf and Log are what a recording double keeps of each call: who
+// made it (mTLS caller, verified principal, request id) and the calls in
+// order.
 package grpctest

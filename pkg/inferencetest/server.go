@@ -11,14 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
-	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
@@ -56,12 +53,13 @@ type Server struct {
 	canceled atomic.Int64
 	grpc     *grpc.Server
 
+	calls grpctest.Log[Call]
+
 	mu       sync.Mutex
 	script   Script
 	embedder Embedder
 	models   []*inferencev1.Model
 	tenantMs map[string][]*inferencev1.Model
-	calls    []Call
 	held     chan struct{} // closed and replaced when a stream starts holding
 }
 
@@ -105,22 +103,13 @@ func (s *Server) AddModel(tenant string, m *inferencev1.Model) {
 
 // Calls returns the calls served so far, oldest first.
 func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
+	return s.calls.All()
 }
 
 // LastCall returns the newest call of method (a short name such as
 // "StreamChatCompletion"), and false if there was none.
 func (s *Server) LastCall(method string) (Call, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := len(s.calls) - 1; i >= 0; i-- {
-		if s.calls[i].Method == method {
-			return s.calls[i], true
-		}
-	}
-	return Call{}, false
+	return s.calls.Last(func(c Call) bool { return c.Method == method })
 }
 
 // Canceled is the number of held streams (Answer.Hold) whose client went
@@ -129,18 +118,8 @@ func (s *Server) Canceled() int64 { return s.canceled.Load() }
 
 // record notes the call and returns it with the script to answer it.
 func (s *Server) record(ctx context.Context, method string, req proto.Message) (*Call, Script) {
-	c := Call{Method: method, Request: proto.Clone(req)}
-	if id, err := mtls.PeerID(ctx); err == nil {
-		c.Caller = id.String()
-	}
-	if p, ok := principal.FromContext(ctx); ok {
-		c.Principal, _ = proto.Clone(p).(*authv1.Principal)
-	}
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("x-request-id"); len(v) > 0 {
-			c.RequestID = v[0]
-		}
-	}
+	o := grpctest.OriginOf(ctx)
+	c := Call{Method: method, Caller: o.Caller, Principal: o.Principal, RequestID: o.RequestID, Request: proto.Clone(req)}
 	switch r := req.(type) {
 	case *inferencev1.ChatCompletionRequest:
 		c.Body, c.Format = slices.Clone(r.GetBody()), r.GetFormat()
@@ -153,9 +132,9 @@ func (s *Server) record(ctx context.Context, method string, req proto.Message) (
 	case interface{ GetId() string }:
 		c.ID = r.GetId()
 	}
+	s.calls.Add(c)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, c)
 	if s.script == nil {
 		return &c, Echo
 	}

@@ -2,14 +2,12 @@ package slackadaptertest
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -68,9 +66,10 @@ type Server struct {
 	now  func() time.Time
 	grpc *grpc.Server
 
+	calls grpctest.Log[Call]
+
 	mu        sync.Mutex
 	script    Script
-	calls     []Call
 	appClient string
 	appAt     time.Time
 }
@@ -109,41 +108,22 @@ func (s *Server) SetScript(sc Script) {
 
 // Calls returns the calls served so far, oldest first.
 func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
+	return s.calls.All()
 }
 
 // LastCall returns the newest call of method (a short name such as
 // "HandleEvent"), and false if there was none.
 func (s *Server) LastCall(method string) (Call, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := len(s.calls) - 1; i >= 0; i-- {
-		if s.calls[i].Method == method {
-			return s.calls[i], true
-		}
-	}
-	return Call{}, false
+	return s.calls.Last(func(c Call) bool { return c.Method == method })
 }
 
 // record notes the call and returns it with the script to answer it.
 func (s *Server) record(ctx context.Context, method string, req proto.Message) (*Call, Script) {
-	c := Call{Method: method, Request: proto.Clone(req)}
-	if id, err := mtls.PeerID(ctx); err == nil {
-		c.Caller = id.String()
-	}
-	if p, ok := principal.FromContext(ctx); ok {
-		c.Principal = proto.CloneOf(p)
-	}
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("x-request-id"); len(v) > 0 {
-			c.RequestID = v[0]
-		}
-	}
+	o := grpctest.OriginOf(ctx)
+	c := Call{Method: method, Caller: o.Caller, Principal: o.Principal, RequestID: o.RequestID, Request: proto.Clone(req)}
+	s.calls.Add(c)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, c)
 	return &c, s.script
 }
 
