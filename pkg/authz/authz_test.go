@@ -18,7 +18,6 @@ import (
 
 	"github.com/rampart-platform/rampart/pkg/authz"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
-	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 )
@@ -143,12 +142,7 @@ func start(t *testing.T, a *authz.Authorizer) *env {
 }
 
 func (e *env) conn(caller string) *grpc.ClientConn {
-	src, err := mtls.NewSource(mtls.FilesFor(e.dir, caller))
-	require.NoError(e.t, err)
-	conn, err := mtls.Dial(e.t.Context(), e.addr, src, pki.ServiceID("auth"))
-	require.NoError(e.t, err)
-	e.t.Cleanup(func() { _ = conn.Close() })
-	return conn
+	return grpctest.Dial(e.t, e.dir, caller, e.addr, "auth")
 }
 
 func invoke(t *testing.T, conn *grpc.ClientConn, method string) error {

@@ -6,6 +6,7 @@
 //	gs := grpctest.NewMTLSServer(t, certDir, "inference", grpc.ChainUnaryInterceptor(...))
 //	inferencev1.RegisterInferenceServiceServer(gs, s)
 //	addr := grpctest.Serve(t, gs) // 127.0.0.1:port, stopped when the test ends
+//	conn := grpctest.Dial(t, certDir, "edge", addr, "inference") // closed when the test ends
 //
 // NewMTLSServer uses the same mTLS credentials as the services (pkg/mtls
 // with a pkitest certificate); Serve takes any *grpc.Server, plaintext

@@ -1,7 +1,6 @@
 package grpctest_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,8 +13,6 @@ import (
 
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 )
 
@@ -35,12 +32,9 @@ func TestMTLSServer(t *testing.T) {
 	addr := grpctest.Serve(t, gs)
 	require.Regexp(t, `^127\.0\.0\.1:\d+$`, addr)
 
-	src, err := mtls.NewSource(mtls.FilesFor(dir, "edge"))
-	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), addr, src, pki.ServiceID("auth"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := grpctest.Dial(t, dir, "edge", addr, "auth")
 	require.NoError(t, check(t, conn))
+	require.Error(t, check(t, grpctest.Dial(t, dir, "edge", addr, "keyvault")), "the server is not keyvault")
 
 	plain, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
@@ -89,12 +83,8 @@ func TestAdmission(t *testing.T) {
 			slackadapterv1.RegisterSlackAdapterServiceServer(gs, slackadapterv1.UnimplementedSlackAdapterServiceServer{})
 			healthpb.RegisterHealthServer(gs, health.NewServer())
 			addr := grpctest.Serve(t, gs)
-			src, err := mtls.NewSource(mtls.FilesFor(dir, tt.as))
-			require.NoError(t, err)
-			conn, err := mtls.Dial(context.Background(), addr, src, pki.ServiceID("slackadapter"))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = conn.Close() })
-			_, err = slackadapterv1.NewSlackAdapterServiceClient(conn).HandleEvent(t.Context(), &slackadapterv1.HandleEventRequest{})
+			conn := grpctest.Dial(t, dir, tt.as, addr, "slackadapter")
+			_, err := slackadapterv1.NewSlackAdapterServiceClient(conn).HandleEvent(t.Context(), &slackadapterv1.HandleEventRequest{})
 			require.Equal(t, tt.want, status.Code(err), "HandleEvent (the edge's)")
 			require.Equal(t, tt.wantCheck, status.Code(check(t, conn)), "health is not in the table")
 		})

@@ -19,8 +19,8 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/inferencetest"
-	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -45,12 +45,7 @@ func start(t *testing.T, o inferencetest.Options) *fixture {
 
 func (f *fixture) client(t *testing.T, as string) inferencev1.InferenceServiceClient {
 	t.Helper()
-	src, err := mtls.NewSource(mtls.FilesFor(f.dir, as))
-	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), f.srv.Addr, src, pki.ServiceID("inference"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	return inferencev1.NewInferenceServiceClient(conn)
+	return inferencev1.NewInferenceServiceClient(grpctest.Dial(t, f.dir, as, f.srv.Addr, "inference"))
 }
 
 func (f *fixture) as(t *testing.T, p *authv1.Principal) context.Context {

@@ -12,9 +12,8 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/secrets"
@@ -33,11 +32,7 @@ func TestKeyvaultSourceOverMTLS(t *testing.T) {
 	kv.PutBinary("svc", "/dev/slackadapter/bin/y", []byte{9})
 	kv.Fail("/dev/slackadapter/down/y", codes.Unavailable)
 
-	cliSrc, err := mtls.NewSource(mtls.FilesFor(certDir, "slackadapter"))
-	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), kv.Addr, cliSrc, pki.ServiceID("keyvault"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := grpctest.Dial(t, certDir, "slackadapter", kv.Addr, "keyvault")
 
 	// Forwarding: the incoming assertion (as a backend receives it) goes out
 	// unchanged, so keyvault answers for the caller's tenant.

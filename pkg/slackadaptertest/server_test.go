@@ -15,8 +15,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/slackadaptertest"
@@ -41,12 +40,7 @@ func start(t *testing.T, o slackadaptertest.Options) *fixture {
 
 func (f *fixture) client(t *testing.T, as string) slackadapterv1.SlackAdapterServiceClient {
 	t.Helper()
-	src, err := mtls.NewSource(mtls.FilesFor(f.dir, as))
-	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), f.srv.Addr, src, pki.ServiceID("slackadapter"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	return slackadapterv1.NewSlackAdapterServiceClient(conn)
+	return slackadapterv1.NewSlackAdapterServiceClient(grpctest.Dial(t, f.dir, as, f.srv.Addr, "slackadapter"))
 }
 
 func (f *fixture) as(t *testing.T, p *authv1.Principal) context.Context {

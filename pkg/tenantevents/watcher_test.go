@@ -11,8 +11,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/authtest"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/tenantevents"
 )
@@ -44,11 +43,7 @@ func TestWatcherPurgesAndResumes(t *testing.T) {
 	fa.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, "a")
 	fa.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, "b")
 	fa.EndTenantStreamsWhenCaughtUp(true) // each session ends once caught up
-	csrc, err := mtls.NewSource(mtls.FilesFor(dir, "ingestion"))
-	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), fa.Addr, csrc, pki.ServiceID("auth"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := grpctest.Dial(t, dir, "ingestion", fa.Addr, "auth")
 
 	st := &memCursors{m: map[string]int64{}}
 

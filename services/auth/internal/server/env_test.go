@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
@@ -134,12 +135,7 @@ func newEnvOn(t testing.TB, dialect string) *env {
 
 func (e *env) dial(t testing.TB, name string) *grpc.ClientConn {
 	t.Helper()
-	src, err := mtls.NewSource(mtls.FilesFor(e.certDir, name))
-	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), e.addr, src, pki.ServiceID("auth"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn
+	return grpctest.Dial(t, e.certDir, name, e.addr, "auth")
 }
 
 type testWriter struct{ t testing.TB }

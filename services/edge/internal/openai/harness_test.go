@@ -21,10 +21,9 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/inferencetest"
 	"github.com/rampart-platform/rampart/pkg/logging"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
@@ -76,11 +75,7 @@ func newStackOpts(t testing.TB, o openai.Options) *stack {
 	require.NoError(t, err)
 	inf := inferencetest.Start(t, dir, inferencetest.Options{Keys: principal.StaticKeys{signer.KID(): signer.PublicKey()},
 		Callers: []string{"edge"}, Models: models})
-	src, err := mtls.NewSource(mtls.FilesFor(dir, "edge"))
-	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), inf.Addr, src, pki.ServiceID("inference"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := grpctest.Dial(t, dir, "edge", inf.Addr, "inference")
 
 	s := &stack{Inf: inf, conn: inferencev1.NewInferenceServiceClient(conn), signer: signer,
 		keys: map[string]string{}, prins: map[string]*authv1.Principal{}}

@@ -1,7 +1,6 @@
 package slackrelay_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,8 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/slackadaptertest"
 	"github.com/rampart-platform/rampart/services/edge/internal/slackrelay"
@@ -24,12 +22,7 @@ func TestRelayForwardsRawBodyAndHeaders(t *testing.T) {
 		Script: func(*slackadaptertest.Call) (proto.Message, error) {
 			return &slackadapterv1.HandleEventResponse{StatusCode: 200, ContentType: "application/json", Body: []byte(`{"challenge":"c"}`)}, nil
 		}})
-	edgeSrc, err := mtls.NewSource(mtls.FilesFor(dir, "edge"))
-	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), adapter.Addr, edgeSrc, pki.ServiceID("slackadapter"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	h := slackrelay.New(conn)
+	h := slackrelay.New(grpctest.Dial(t, dir, "edge", adapter.Addr, "slackadapter"))
 
 	raw := "{\"type\":\"url_verification\",  \"challenge\":\"c\"}\n" // whitespace kept: the signature covers it
 	req := httptest.NewRequest(http.MethodPost, "/slack/events?x=1", strings.NewReader(raw))

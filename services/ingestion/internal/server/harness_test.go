@@ -18,6 +18,7 @@ import (
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
@@ -196,12 +197,7 @@ func (h *harness) wait(t *testing.T, job string) ingestionv1.JobState {
 // client dials ingestion as service caller.
 func (h *harness) client(t *testing.T, caller string) ingestionv1.IngestionServiceClient {
 	t.Helper()
-	src, err := mtls.NewSource(mtls.FilesFor(h.certDir, caller))
-	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), h.addr, src, pki.ServiceID("ingestion"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	return ingestionv1.NewIngestionServiceClient(conn)
+	return ingestionv1.NewIngestionServiceClient(grpctest.Dial(t, h.certDir, caller, h.addr, "ingestion"))
 }
 
 // ctx carries a principal assertion for tenant.

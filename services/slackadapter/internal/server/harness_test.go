@@ -24,11 +24,10 @@ import (
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/authtest"
 	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/inferencetest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/app"
@@ -178,12 +177,8 @@ func start(t testing.TB, o harnessOpts) *harness {
 }
 
 func dialAs(t testing.TB, dir, name, addr string) *grpc.ClientConn {
-	src, err := mtls.NewSource(mtls.FilesFor(dir, name))
-	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), addr, src, pki.ServiceID("slackadapter"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn
+	t.Helper()
+	return grpctest.Dial(t, dir, name, addr, "slackadapter")
 }
 
 // as returns ctx carrying an assertion for tenant with roles and scopes.
