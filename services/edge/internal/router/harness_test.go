@@ -20,6 +20,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/openaitest"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/backend"
 	"github.com/rampart-platform/rampart/services/edge/internal/gateway"
@@ -42,12 +43,15 @@ type edgeOpts struct {
 	mount   func(*runtime.ServeMux)
 	noWatch bool
 	log     *slog.Logger // nil: discarded
+	// signer mints auth's principal assertions (nil: a fresh key), so a
+	// backend double can verify what the edge forwards.
+	signer *principal.Signer
 }
 
 func newEdge(t testing.TB, o edgeOpts) *edge {
 	t.Helper()
 	dir, _ := pkitest.NewDir(t, "auth", "edge")
-	auth := authtest.Start(t, dir)
+	auth := authtest.StartWith(t, dir, authtest.Options{Signer: o.signer})
 	src, err := mtls.NewSource(mtls.FilesFor(dir, "edge"))
 	require.NoError(t, err)
 	set, err := backend.Dial(t.Context(), &pkgbackend.Dialer{TLS: src}, []backend.Target{{Name: "auth", Addr: auth.Addr}})

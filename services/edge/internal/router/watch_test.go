@@ -3,6 +3,8 @@ package router_test
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -11,56 +13,54 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
+	"github.com/rampart-platform/rampart/pkg/ingestiontest"
+	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
-// fakeWatch is an IngestionService whose WatchJob sends "job_1" in two
-// steps, the second only after the test has read the first through the
-// edge (so the edge must flush each message), and answers NotFound for
-// any other job.
-type fakeWatch struct {
-	ingestionv1.UnimplementedIngestionServiceServer
-	next chan struct{}
-}
-
-func (f *fakeWatch) WatchJob(r *ingestionv1.WatchJobRequest, stream grpc.ServerStreamingServer[ingestionv1.WatchJobResponse]) error {
-	md, _ := metadata.FromIncomingContext(stream.Context())
-	if len(md.Get(principal.MetadataKey)) != 1 {
-		return status.Error(codes.Unauthenticated, "no principal")
-	}
-	switch r.GetJobId() {
-	case "job_1":
-	case "job_invalid":
-		st, err := status.New(codes.InvalidArgument, "job_id: is required").WithDetails(&errdetails.BadRequest{
-			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "job_id", Description: "is required"}},
-		})
-		if err != nil {
-			return err
+// watchScript is ingestion's WatchJob as the test needs it: "job_1" is
+// sent in two steps, the second only after the test has read the first
+// through the edge (so the edge must flush each message); "job_invalid"
+// and "job_boom" fail with a field violation and an internal detail; any
+// other job is NotFound.
+func watchScript(next <-chan struct{}) ingestiontest.Script {
+	return func(c *ingestiontest.Call, send func(*ingestionv1.WatchJobResponse) error) (proto.Message, error) {
+		r, ok := c.Request.(*ingestionv1.WatchJobRequest)
+		if !ok {
+			return nil, status.Errorf(codes.Unimplemented, "not scripted: %s", c.Method)
 		}
-		return st.Err()
-	case "job_boom":
-		return status.Error(codes.Internal, "database at 10.0.0.7:5432 refused")
-	default:
-		return status.Error(codes.NotFound, "job: not found")
+		switch r.GetJobId() {
+		case "job_1":
+		case "job_invalid":
+			st, err := status.New(codes.InvalidArgument, "job_id: is required").WithDetails(&errdetails.BadRequest{
+				FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "job_id", Description: "is required"}},
+			})
+			if err != nil {
+				return nil, err
+			}
+			return nil, st.Err()
+		case "job_boom":
+			return nil, status.Error(codes.Internal, "database at 10.0.0.7:5432 refused")
+		default:
+			return nil, status.Error(codes.NotFound, "job: not found")
+		}
+		if err := send(&ingestionv1.WatchJobResponse{Job: &ingestionv1.Job{Id: "job_1", State: ingestionv1.JobState_JOB_STATE_RUNNING, ChunksDone: 1, ChunksTotal: 2}}); err != nil {
+			return nil, err
+		}
+		select {
+		case <-next:
+		case <-time.After(10 * time.Second):
+			return nil, status.Error(codes.DeadlineExceeded, "the test did not read the first message")
+		}
+		return nil, send(&ingestionv1.WatchJobResponse{Job: &ingestionv1.Job{Id: "job_1", State: ingestionv1.JobState_JOB_STATE_SUCCEEDED, ChunksDone: 2, ChunksTotal: 2}})
 	}
-	if err := stream.Send(&ingestionv1.WatchJobResponse{Job: &ingestionv1.Job{Id: "job_1", State: ingestionv1.JobState_JOB_STATE_RUNNING, ChunksDone: 1, ChunksTotal: 2}}); err != nil {
-		return err
-	}
-	select {
-	case <-f.next:
-	case <-time.After(10 * time.Second):
-		return status.Error(codes.DeadlineExceeded, "the test did not read the first message")
-	}
-	return stream.Send(&ingestionv1.WatchJobResponse{Job: &ingestionv1.Job{Id: "job_1", State: ingestionv1.JobState_JOB_STATE_SUCCEEDED, ChunksDone: 2, ChunksTotal: 2}})
 }
 
 // TestWatchJobStreamsThroughTheEdge: GET /v1/ingest/jobs/{id}:watch is a
@@ -68,14 +68,19 @@ func (f *fakeWatch) WatchJob(r *ingestionv1.WatchJobRequest, stream grpc.ServerS
 // principal is forwarded, each message reaches the client as it is sent
 // (newline-delimited JSON), and a job the backend does not find is 404.
 func TestWatchJobStreamsThroughTheEdge(t *testing.T) {
-	fake := &fakeWatch{next: make(chan struct{})}
-	gs := grpc.NewServer()
-	ingestionv1.RegisterIngestionServiceServer(gs, fake)
-	conn, err := grpc.NewClient(grpctest.Serve(t, gs), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// The edge forwards auth's assertion; the ingestion double verifies it
+	// with auth's key and admits only the edge, over mTLS.
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
+	signer, err := principal.NewSigner("authtest", priv, principal.MaxTTL)
+	require.NoError(t, err)
+	next := make(chan struct{})
+	dir, _ := pkitest.NewDir(t, "ingestion", "edge")
+	ing := ingestiontest.Start(t, dir, ingestiontest.Options{Keys: principal.StaticKeys{signer.KID(): signer.PublicKey()},
+		Callers: []string{"edge"}, Script: watchScript(next)})
+	conn := grpctest.Dial(t, dir, "edge", ing.Addr, "ingestion")
 
-	e := newEdge(t, edgeOpts{mount: func(mux *runtime.ServeMux) {
+	e := newEdge(t, edgeOpts{signer: signer, mount: func(mux *runtime.ServeMux) {
 		require.NoError(t, ingestionv1.RegisterIngestionServiceHandlerClient(context.Background(), mux, ingestionv1.NewIngestionServiceClient(conn)))
 	}})
 	reader := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"viewer"}, Scopes: []string{"ingest:read"}})
@@ -103,13 +108,16 @@ func TestWatchJobStreamsThroughTheEdge(t *testing.T) {
 		got = append(got, l)
 		if len(got) == 1 {
 			require.Equal(t, "JOB_STATE_RUNNING", l.Result.Job.State)
-			close(fake.next) // the first message arrived before the second was sent
+			close(next) // the first message arrived before the second was sent
 		}
 	}
 	require.NoError(t, sc.Err())
 	require.Len(t, got, 2)
 	require.Equal(t, "JOB_STATE_SUCCEEDED", got[1].Result.Job.State)
 	require.Equal(t, 2, got[1].Result.Job.ChunksDone)
+	call, ok := ing.LastCall("WatchJob")
+	require.True(t, ok)
+	require.Equal(t, "t1", call.Principal.GetTenantId(), "the edge forwards the caller's principal")
 
 	// A stream that fails before its first message is the edge's error,
 	// like any route's: status, code, param, and no internal detail.

@@ -18,6 +18,7 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/ingestiontest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/openaitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -42,7 +43,7 @@ func nativeEnv(t *testing.T) (*env, *openaitest.Upstream) {
 }`
 	srv := servertest.Start(t, servertest.Options{Models: []byte(reg), ToolPolicy: []byte(tools),
 		Keyvault: func(*keyvaulttest.Server) {},
-		Ingestion: func(f *servertest.FakeIngestion) {
+		Ingestion: func(f *ingestiontest.Server) {
 			f.Add("t1", "handbook", &ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText})
 		}})
 	return &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}, fake

@@ -10,6 +10,7 @@ import (
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/ingestiontest"
 	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
@@ -24,7 +25,7 @@ import (
 func BenchmarkRAGChatLatency(b *testing.B) {
 	for _, model := range []string{"rampart-extractive", "echo"} {
 		b.Run(model, func(b *testing.B) {
-			srv := servertest.Start(b, servertest.Options{Ingestion: func(f *servertest.FakeIngestion) {
+			srv := servertest.Start(b, servertest.Options{Ingestion: func(f *ingestiontest.Server) {
 				filler := strings.Repeat("Operations notes describe routine maintenance of the office network. ", 14)
 				for i := range 200 {
 					f.Add("t1", "handbook", &ingestionv1.Passage{ChunkId: fmt.Sprintf("doc-%d:0", i), DocumentId: fmt.Sprintf("doc-%d", i),

@@ -13,6 +13,7 @@ import (
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/ingestiontest"
 	"github.com/rampart-platform/rampart/pkg/openaitest"
 	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
@@ -59,7 +60,7 @@ func ragEnv(t *testing.T) (*env, *openaitest.Upstream) {
     {"id": "gpt-fake", "upstream": "fake", "upstream_model": "gpt-4o-mini"}
   ]
 }`
-	srv := servertest.Start(t, servertest.Options{Models: []byte(reg), Ingestion: func(f *servertest.FakeIngestion) {
+	srv := servertest.Start(t, servertest.Options{Models: []byte(reg), Ingestion: func(f *ingestiontest.Server) {
 		f.Add("t1", "handbook",
 			&ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText},
 			&ingestionv1.Passage{ChunkId: "doc-wiki:3", DocumentId: "doc-wiki", Source: "https://wiki.example.com/lunch", Title: "Cafeteria",
@@ -105,7 +106,7 @@ func TestRAGExtractiveAnswersFromTheTenantsDocuments(t *testing.T) {
 	// The search ran as tenant t1 (the forwarded principal), in t1's collection.
 	s := e.srv.Ingestion.Searches()
 	require.Len(t, s, 1)
-	require.Equal(t, servertest.Search{Tenant: "t1", Collection: "handbook", Query: "How often do VPN certificates rotate?", TopK: 4}, s[0])
+	require.Equal(t, ingestiontest.Search{Tenant: "t1", Collection: "handbook", Query: "How often do VPN certificates rotate?", TopK: 4}, s[0])
 }
 
 func TestRAGStreamCarriesCitationsInTheFinalChunk(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	pkgconfig "github.com/rampart-platform/rampart/pkg/config"
+	"github.com/rampart-platform/rampart/pkg/ingestiontest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
@@ -47,10 +48,11 @@ type Options struct {
 	Keyvault func(*keyvaulttest.Server)
 	// SecretsCacheTTL overrides the upstream key cache TTL (default 5 min).
 	SecretsCacheTTL time.Duration
-	// Ingestion, when set, runs a FakeIngestion that inference searches
-	// over mTLS (Server.Ingestion); it is called with it before inference
-	// starts (to add collections). An "ingestion" certificate is issued.
-	Ingestion func(*FakeIngestion)
+	// Ingestion, when set, runs a pkg/ingestiontest ingestion that
+	// inference searches over mTLS (Server.Ingestion), admitting only
+	// inference; it is called with it before inference starts (to add
+	// collections). An "ingestion" certificate is issued.
+	Ingestion func(*ingestiontest.Server)
 	// IngestionAddr points inference at an ingestion server the test runs
 	// itself (its certificate must be in PKIDir: pass "ingestion" in
 	// Clients); ignored when Ingestion is set.
@@ -70,7 +72,7 @@ type Server struct {
 	// Keyvault is the fake keyvault (Options.Keyvault), else nil.
 	Keyvault *keyvaulttest.Server
 	// Ingestion is the fake ingestion (Options.Ingestion), else nil.
-	Ingestion *FakeIngestion
+	Ingestion *ingestiontest.Server
 	app       *app.App
 }
 
@@ -114,9 +116,9 @@ func Start(t testing.TB, o Options) *Server {
 	}
 
 	cfg.IngestionAddr = o.IngestionAddr
-	var ing *FakeIngestion
+	var ing *ingestiontest.Server
 	if o.Ingestion != nil {
-		ing = StartIngestion(t, dir, principal.StaticKeys{"test": signer.PublicKey()})
+		ing = ingestiontest.Start(t, dir, ingestiontest.Options{Keys: principal.StaticKeys{"test": signer.PublicKey()}, Callers: []string{"inference"}})
 		o.Ingestion(ing)
 		cfg.IngestionAddr = ing.Addr
 	}
