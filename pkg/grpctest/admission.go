@@ -3,6 +3,7 @@ package grpctest
 import (
 	"context"
 	"slices"
+	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -63,4 +64,18 @@ func PrincipalExempt(service string) principal.Exempt {
 		}
 	}
 	return principal.ExemptMethods(out...)
+}
+
+// NewGuardedServer is NewMTLSServer for a double of service (its full
+// name): callers admitted by the permission table (Admission, narrowed to
+// callers when given) and principal assertions verified with keys on every
+// method the table says needs one, in the order the services apply them.
+func NewGuardedServer(t testing.TB, certDir, name, service string, keys principal.Keys, callers ...string) *grpc.Server {
+	t.Helper()
+	v := principal.NewVerifier(keys)
+	exempt := PrincipalExempt(service)
+	admitUnary, admitStream := Admission(callers...)
+	return NewMTLSServer(t, certDir, name,
+		grpc.ChainUnaryInterceptor(admitUnary, principal.UnaryServerInterceptor(v, exempt)),
+		grpc.ChainStreamInterceptor(admitStream, principal.StreamServerInterceptor(v, exempt)))
 }

@@ -73,12 +73,7 @@ func Start(t testing.TB, certDir string, o Options) *Server {
 	if s.models == nil {
 		s.models = []*inferencev1.Model{{Id: "echo", OwnedBy: "rampart"}}
 	}
-	v := principal.NewVerifier(o.Keys)
-	exempt := grpctest.PrincipalExempt(inferencev1.InferenceService_ServiceDesc.ServiceName)
-	admitUnary, admitStream := grpctest.Admission(o.Callers...)
-	s.grpc = grpctest.NewMTLSServer(t, certDir, "inference",
-		grpc.ChainUnaryInterceptor(admitUnary, principal.UnaryServerInterceptor(v, exempt)),
-		grpc.ChainStreamInterceptor(admitStream, principal.StreamServerInterceptor(v, exempt)))
+	s.grpc = grpctest.NewGuardedServer(t, certDir, "inference", inferencev1.InferenceService_ServiceDesc.ServiceName, o.Keys, o.Callers...)
 	inferencev1.RegisterInferenceServiceServer(s.grpc, s)
 	s.Addr = grpctest.Serve(t, s.grpc)
 	return s

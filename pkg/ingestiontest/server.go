@@ -72,12 +72,7 @@ func Start(t testing.TB, certDir string, o Options) *Server {
 	s := &Server{}
 	s.index.docs = map[string][]doc{}
 	s.index.script = o.Script
-	v := principal.NewVerifier(o.Keys)
-	exempt := grpctest.PrincipalExempt(ingestionv1.IngestionService_ServiceDesc.ServiceName)
-	admitUnary, admitStream := grpctest.Admission(o.Callers...)
-	s.grpc = grpctest.NewMTLSServer(t, certDir, "ingestion",
-		grpc.ChainUnaryInterceptor(admitUnary, principal.UnaryServerInterceptor(v, exempt)),
-		grpc.ChainStreamInterceptor(admitStream, principal.StreamServerInterceptor(v, exempt)))
+	s.grpc = grpctest.NewGuardedServer(t, certDir, "ingestion", ingestionv1.IngestionService_ServiceDesc.ServiceName, o.Keys, o.Callers...)
 	ingestionv1.RegisterIngestionServiceServer(s.grpc, s)
 	s.Addr = grpctest.Serve(t, s.grpc)
 	return s

@@ -86,10 +86,7 @@ func Start(t testing.TB, certDir string, o Options) *Server {
 	if keys == nil {
 		keys = principal.StaticKeys{} // verifies nothing: every assertion is refused
 	}
-	v := principal.NewVerifier(keys)
-	admit, _ := grpctest.Admission(o.Callers...) // no streaming methods
-	s.grpc = grpctest.NewMTLSServer(t, certDir, "slackadapter", grpc.ChainUnaryInterceptor(admit,
-		principal.UnaryServerInterceptor(v, grpctest.PrincipalExempt(slackadapterv1.SlackAdapterService_ServiceDesc.ServiceName))))
+	s.grpc = grpctest.NewGuardedServer(t, certDir, "slackadapter", slackadapterv1.SlackAdapterService_ServiceDesc.ServiceName, keys, o.Callers...)
 	slackadapterv1.RegisterSlackAdapterServiceServer(s.grpc, s)
 	s.Addr = grpctest.Serve(t, s.grpc)
 	return s
