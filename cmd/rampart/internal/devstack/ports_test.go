@@ -3,6 +3,7 @@ package devstack
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -61,4 +62,31 @@ func TestStackEnvPointsChildrenAtInheritedSockets(t *testing.T) {
 	require.Contains(t, env, "RAMPART_AUTH_ADMIN_ADDR=fd:4")
 	require.Contains(t, env, "RAMPART_HTTP_ADDR=fd:3")
 	require.Contains(t, env, "RAMPART_AUTH_ADDR="+svcs[0].listenAddr, "clients dial the real address")
+}
+
+// A port the supervisor picks (--any-ports, a busy dev port, an edge on
+// 127.0.0.1:0) lies below the kernel's ephemeral range, where no ":0"
+// listener or outgoing connection of another process can take it while a
+// killed replica waits to be restarted on it.
+func TestAnyPortIsOutsideTheEphemeralRange(t *testing.T) {
+	low, ok := ephemeralLow()
+	if !ok {
+		t.Skip("no /proc/sys/net/ipv4/ip_local_port_range on this system: bindAnyPort falls back to a kernel-chosen port")
+	}
+	svcs := newServices(1)
+	for _, sv := range svcs {
+		sv.anyPort = true
+	}
+	defer closeSockets(svcs)
+	require.NoError(t, bindAddrs(svcs, "127.0.0.1:0"))
+	for _, sv := range svcs {
+		for _, a := range []string{sv.listenAddr, sv.adminAddr} {
+			_, p, err := net.SplitHostPort(a)
+			require.NoError(t, err)
+			port, err := strconv.Atoi(p)
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, port, anyPortFloor, "%s %s", sv.name, a)
+			require.Less(t, port, low, "%s %s is in the ephemeral range", sv.name, a)
+		}
+	}
 }

@@ -335,7 +335,9 @@ func bindAddrs(svcs []*service, httpAddr string) error {
 			sv.listenSock, err = bindPreferred(sv.preferred(sv.grpcPort))
 		case firstEdge:
 			firstEdge = false
-			if sv.listenSock, err = bindTCP(httpAddr); err != nil {
+			if host, port, _ := net.SplitHostPort(httpAddr); port == "0" && host == "127.0.0.1" {
+				sv.listenSock, err = bindAnyPort() // any port: one outside the ephemeral range (bindAnyPort)
+			} else if sv.listenSock, err = bindTCP(httpAddr); err != nil {
 				err = httpAddrError(httpAddr, err)
 			}
 		default:
