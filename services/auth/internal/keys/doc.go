@@ -5,7 +5,10 @@
 // Authorization model (enforced here, on top of the mTLS allow-list):
 //   - Every management call acts as a [Caller] built from the verified
 //     principal assertion; its tenant is the only tenant it can see.
-//     Anything in another tenant is reported as ErrNotFound.
+//     Anything in another tenant is reported as ErrNotFound. The caller's
+//     role and scopes are re-read from the store ([Service.Current]): the
+//     calling key must still be live in an active tenant, so a principal
+//     cached before a demotion, revocation or suspension manages nothing.
 //   - "Tenant admin" = role owner or admin AND a key with scope admin. Tenant
 //     admins manage the tenant's members, every key of the tenant and read
 //     its audit. Owners alone grant, change or remove the owner role.

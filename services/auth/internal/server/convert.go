@@ -61,8 +61,8 @@ func clip(s string, n int) string {
 	return s
 }
 
-// caller builds the domain caller from the verified principal. The tenant
-// comes only from it.
+// caller builds the domain caller from the verified principal, as asserted
+// (WhoAmI reports exactly that). The tenant comes only from it.
 func caller(ctx context.Context) (keys.Caller, error) {
 	p, ok := principal.FromContext(ctx)
 	if !ok {
@@ -76,6 +76,17 @@ func caller(ctx context.Context) (keys.Caller, error) {
 	}
 	return keys.Caller{TenantID: p.GetTenantId(), KeyID: p.GetKeyId(), Subject: p.GetSubject(), Role: role,
 		Scopes: p.GetScopes(), RequestID: requestID(ctx), SourceIP: sourceIP(ctx)}, nil
+}
+
+// caller is the management caller: the asserted principal re-read from the
+// store (keys.Service.Current), so a demotion, a revocation or a
+// suspension binds management calls at once, not after the edge's cache.
+func (s *Server) caller(ctx context.Context) (keys.Caller, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return keys.Caller{}, err
+	}
+	return s.svc.Current(ctx, c)
 }
 
 func ts(t time.Time) *timestamppb.Timestamp {

@@ -186,7 +186,7 @@ func (s *Server) RecoverOwner(ctx context.Context, req *authv1.RecoverOwnerReque
 
 // CreateKey implements KeyService.
 func (s *Server) CreateKey(ctx context.Context, req *authv1.CreateKeyRequest) (*authv1.CreateKeyResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func (s *Server) CreateKey(ctx context.Context, req *authv1.CreateKeyRequest) (*
 
 // GetKey implements KeyService.
 func (s *Server) GetKey(ctx context.Context, req *authv1.GetKeyRequest) (*authv1.GetKeyResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (s *Server) GetKey(ctx context.Context, req *authv1.GetKeyRequest) (*authv1
 
 // ListKeys implements KeyService.
 func (s *Server) ListKeys(ctx context.Context, req *authv1.ListKeysRequest) (*authv1.ListKeysResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +243,7 @@ func (s *Server) ListKeys(ctx context.Context, req *authv1.ListKeysRequest) (*au
 
 // RotateKey implements KeyService.
 func (s *Server) RotateKey(ctx context.Context, req *authv1.RotateKeyRequest) (*authv1.RotateKeyResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +259,7 @@ func (s *Server) RotateKey(ctx context.Context, req *authv1.RotateKeyRequest) (*
 
 // RevokeKey implements KeyService.
 func (s *Server) RevokeKey(ctx context.Context, req *authv1.RevokeKeyRequest) (*authv1.RevokeKeyResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +274,7 @@ func (s *Server) RevokeKey(ctx context.Context, req *authv1.RevokeKeyRequest) (*
 
 // CreateTenant implements TenantService.
 func (s *Server) CreateTenant(ctx context.Context, req *authv1.CreateTenantRequest) (*authv1.CreateTenantResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +291,7 @@ func (s *Server) CreateTenant(ctx context.Context, req *authv1.CreateTenantReque
 
 // GetTenant implements TenantService.
 func (s *Server) GetTenant(ctx context.Context, req *authv1.GetTenantRequest) (*authv1.GetTenantResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +304,7 @@ func (s *Server) GetTenant(ctx context.Context, req *authv1.GetTenantRequest) (*
 
 // ListTenants implements TenantService.
 func (s *Server) ListTenants(ctx context.Context, req *authv1.ListTenantsRequest) (*authv1.ListTenantsResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +328,7 @@ func (s *Server) ListTenants(ctx context.Context, req *authv1.ListTenantsRequest
 
 // SuspendTenant implements TenantService.
 func (s *Server) SuspendTenant(ctx context.Context, req *authv1.SuspendTenantRequest) (*authv1.SuspendTenantResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +341,7 @@ func (s *Server) SuspendTenant(ctx context.Context, req *authv1.SuspendTenantReq
 
 // ResumeTenant implements TenantService.
 func (s *Server) ResumeTenant(ctx context.Context, req *authv1.ResumeTenantRequest) (*authv1.ResumeTenantResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +354,7 @@ func (s *Server) ResumeTenant(ctx context.Context, req *authv1.ResumeTenantReque
 
 // DeleteTenant implements TenantService.
 func (s *Server) DeleteTenant(ctx context.Context, req *authv1.DeleteTenantRequest) (*authv1.DeleteTenantResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +367,7 @@ func (s *Server) DeleteTenant(ctx context.Context, req *authv1.DeleteTenantReque
 
 // UpdateTenantLimits implements TenantService.
 func (s *Server) UpdateTenantLimits(ctx context.Context, req *authv1.UpdateTenantLimitsRequest) (*authv1.UpdateTenantLimitsResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +385,7 @@ func (s *Server) UpdateTenantLimits(ctx context.Context, req *authv1.UpdateTenan
 
 // CreateMember implements MemberService.
 func (s *Server) CreateMember(ctx context.Context, req *authv1.CreateMemberRequest) (*authv1.CreateMemberResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -398,7 +398,7 @@ func (s *Server) CreateMember(ctx context.Context, req *authv1.CreateMemberReque
 
 // GetMember implements MemberService.
 func (s *Server) GetMember(ctx context.Context, req *authv1.GetMemberRequest) (*authv1.GetMemberResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -411,7 +411,7 @@ func (s *Server) GetMember(ctx context.Context, req *authv1.GetMemberRequest) (*
 
 // ListMembers implements MemberService.
 func (s *Server) ListMembers(ctx context.Context, req *authv1.ListMembersRequest) (*authv1.ListMembersResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -435,7 +435,7 @@ func (s *Server) ListMembers(ctx context.Context, req *authv1.ListMembersRequest
 
 // UpdateMember implements MemberService.
 func (s *Server) UpdateMember(ctx context.Context, req *authv1.UpdateMemberRequest) (*authv1.UpdateMemberResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -448,7 +448,7 @@ func (s *Server) UpdateMember(ctx context.Context, req *authv1.UpdateMemberReque
 
 // DeleteMember implements MemberService.
 func (s *Server) DeleteMember(ctx context.Context, req *authv1.DeleteMemberRequest) (*authv1.DeleteMemberResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -462,7 +462,7 @@ func (s *Server) DeleteMember(ctx context.Context, req *authv1.DeleteMemberReque
 
 // ListAuditEvents implements AuditService.
 func (s *Server) ListAuditEvents(ctx context.Context, req *authv1.ListAuditEventsRequest) (*authv1.ListAuditEventsResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -490,7 +490,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req *authv1.ListAuditEvent
 
 // VerifyAuditChain implements AuditService.
 func (s *Server) VerifyAuditChain(ctx context.Context, req *authv1.VerifyAuditChainRequest) (*authv1.VerifyAuditChainResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
