@@ -2,15 +2,12 @@ package backend_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -20,9 +17,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/authtest"
 	"github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/config"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
-	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
@@ -46,11 +41,8 @@ func (tenantEcho) Search(ctx context.Context, _ *ingestionv1.SearchRequest) (*in
 type cfg struct{ config.Common }
 
 func TestRun(t *testing.T) {
-	dir, _ := pkitest.NewDir(t, "auth", "ingestion", "edge")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	signer, err := principal.NewSigner("k1", priv, time.Minute)
-	require.NoError(t, err)
+	f := grpctest.NewFixture(t, "auth", "ingestion", "edge")
+	dir, signer := f.Dir, f.Signer
 
 	auth := authtest.StartWith(t, dir, authtest.Options{Signer: signer}) // serves GetSigningKeys
 	t.Setenv("RAMPART_AUTH_ADDR", auth.Addr)
@@ -76,16 +68,8 @@ func TestRun(t *testing.T) {
 		t.Fatalf("backend.Run returned early: %v", err)
 	}
 
-	dial := func(caller string) *grpc.ClientConn {
-		src, err := mtls.NewSource(mtls.FilesFor(dir, caller))
-		require.NoError(t, err)
-		conn, err := mtls.Dial(ctx, addr, src, pki.ServiceID("ingestion"))
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = conn.Close() })
-		return conn
-	}
-	edge := ingestionv1.NewIngestionServiceClient(dial("edge"))
-	other := ingestionv1.NewIngestionServiceClient(dial("auth"))
+	edge := ingestionv1.NewIngestionServiceClient(f.Dial(t, "edge", addr, "ingestion"))
+	other := ingestionv1.NewIngestionServiceClient(f.Dial(t, "auth", addr, "ingestion"))
 	good, err := signer.Sign(&authv1.Principal{TenantId: "t_1"}, time.Time{})
 	require.NoError(t, err)
 	forgedBytes := []byte(good)
@@ -124,7 +108,7 @@ func TestRun(t *testing.T) {
 		})
 	}
 
-	health, err := healthpb.NewHealthClient(dial("auth")).Check(ctx, &healthpb.HealthCheckRequest{})
+	health, err := healthpb.NewHealthClient(f.Dial(t, "auth", addr, "ingestion")).Check(ctx, &healthpb.HealthCheckRequest{})
 	require.NoError(t, err)
 	require.Equal(t, healthpb.HealthCheckResponse_SERVING, health.GetStatus())
 
@@ -160,12 +144,9 @@ type authCfg struct {
 func (c *authCfg) AuthTarget() string { return c.Auth }
 
 func TestAuthTargetFromConfig(t *testing.T) {
-	dir, _ := pkitest.NewDir(t, "auth", "ingestion")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	signer, err := principal.NewSigner("k1", priv, time.Minute)
-	require.NoError(t, err)
-	auth := authtest.StartWith(t, dir, authtest.Options{Signer: signer})
+	f := grpctest.NewFixture(t, "auth", "ingestion")
+	dir := f.Dir
+	auth := authtest.StartWith(t, dir, authtest.Options{Signer: f.Signer})
 	t.Setenv("RAMPART_AUTH_ADDR", "127.0.0.1:1") // wrong on purpose: the flag must win
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -191,7 +172,7 @@ func TestAuthTargetFromConfig(t *testing.T) {
 	}()
 	select {
 	case kid := <-got:
-		require.Equal(t, "k1", kid, "Env.Dial(\"auth\") uses the config's auth address")
+		require.Equal(t, f.Signer.KID(), kid, "Env.Dial(\"auth\") uses the config's auth address")
 	case err := <-done:
 		t.Fatalf("Run returned early: %v", err)
 	case <-time.After(10 * time.Second):

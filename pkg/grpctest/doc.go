@@ -15,7 +15,19 @@
 // call each method, and which methods need no principal assertion;
 // NewGuardedServer is NewMTLSServer with both applied, as the services
 // apply them.
-// OriginOf and Log are what a recording double keeps of each call: who
-// made it (mTLS caller, verified principal, request id) and the calls in
-// order.
+// Call (built by CallOf) and Log are what a recording double keeps of
+// each call: the method, who made it (mTLS caller, verified principal,
+// request id) and the request, and the calls in order; a double's own Call
+// embeds grpctest.Call.
+//
+// Fixture is what the tests of a double, or of code calling one, set up
+// around it: a pkitest PKI directory, a principal signer standing in for
+// auth's and the keys that verify it (for a double's Options.Keys), As (a
+// context carrying a signed assertion, as a service forwards its caller's)
+// and Dial; NewSigner makes another signer, e.g. to forge assertions:
+//
+//	f := grpctest.NewFixture(t, "inference", "edge")
+//	srv := inferencetest.Start(t, f.Dir, inferencetest.Options{Keys: f.Keys()})
+//	c := inferencev1.NewInferenceServiceClient(f.Dial(t, "edge", srv.Addr, "inference"))
+//	resp, err := c.ListModels(f.As(t, &authv1.Principal{TenantId: "t1"}), &inferencev1.ListModelsRequest{})
 package grpctest

@@ -13,31 +13,42 @@ import (
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
-// Origin is who made a call, as a double records it.
-type Origin struct {
+// Call is what a recording double keeps of every call: the method, who
+// made it and the request. A double's own Call embeds it (or is it) and
+// adds what it decodes from the request.
+type Call struct {
+	// Method is the RPC's short name ("ChatCompletion", "Search", ...).
+	Method string
 	// Caller is the mTLS peer's SPIFFE id ("" without one).
 	Caller string
-	// Principal is a copy of the verified principal (nil without one).
+	// Principal is a copy of the verified principal (nil without one, as
+	// on the methods that need no assertion).
 	Principal *authv1.Principal
 	// RequestID is the x-request-id metadata, if any.
 	RequestID string
+	// Request is a copy of the request message as received.
+	Request proto.Message
 }
 
-// OriginOf returns the origin of the call of ctx (a server handler's).
-func OriginOf(ctx context.Context) Origin {
-	var o Origin
+// CallOf returns the Call of method (its short name) serving req on ctx (a
+// server handler's).
+func CallOf(ctx context.Context, method string, req proto.Message) Call {
+	c := Call{Method: method}
+	if req != nil {
+		c.Request = proto.Clone(req)
+	}
 	if id, err := mtls.PeerID(ctx); err == nil {
-		o.Caller = id.String()
+		c.Caller = id.String()
 	}
 	if p, ok := principal.FromContext(ctx); ok {
-		o.Principal = proto.CloneOf(p)
+		c.Principal = proto.CloneOf(p)
 	}
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get("x-request-id"); len(v) > 0 {
-			o.RequestID = v[0]
+			c.RequestID = v[0]
 		}
 	}
-	return o
+	return c
 }
 
 // Log is a double's record of the calls it served, safe for concurrent

@@ -6,7 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
 
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
 )
 
@@ -26,9 +28,14 @@ func TestLog(t *testing.T) {
 	require.Equal(t, "a1", l.All()[0], "All returns a copy")
 }
 
-// TestOriginOfBareContext: without a peer or a principal only the request
-// id is known (the doubles' tests check a real mTLS call's origin).
-func TestOriginOfBareContext(t *testing.T) {
+// TestCallOfBareContext: without a peer or a principal only the method,
+// the request id and a copy of the request are known (the doubles' tests
+// check a real mTLS call's caller and principal).
+func TestCallOfBareContext(t *testing.T) {
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-request-id", "r1"))
-	require.Equal(t, grpctest.Origin{RequestID: "r1"}, grpctest.OriginOf(ctx))
+	req := &authv1.GetKeyRequest{KeyId: "k1"}
+	c := grpctest.CallOf(ctx, "GetKey", req)
+	require.Equal(t, grpctest.Call{Method: "GetKey", RequestID: "r1", Request: c.Request}, c)
+	require.True(t, proto.Equal(req, c.Request))
+	require.NotSame(t, req, c.Request, "a copy: the handler may change its request")
 }

@@ -10,24 +10,18 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 )
 
 // Call is one call as served.
 type Call struct {
-	// Method is the RPC's short name ("ChatCompletion", "GetModel", ...).
-	Method string
-	// Caller is the mTLS peer's SPIFFE id.
-	Caller string
-	// Principal is the verified principal of the call's assertion.
-	Principal *authv1.Principal
-	// RequestID is the x-request-id metadata, if any.
-	RequestID string
+	// Call is the method ("ChatCompletion", "GetModel", ...), its caller,
+	// verified principal, request id and request.
+	grpctest.Call
 	// Body is the OpenAI JSON body of a chat or embeddings call.
 	Body []byte
 	// Format is the request format of a chat call.
@@ -37,8 +31,6 @@ type Call struct {
 	// Tenant and Model are the named tenant and the model of an
 	// EmbedForTenant call.
 	Tenant, Model string
-	// Request is the request message as received.
-	Request proto.Message
 }
 
 // Answer is a script's answer to one call.

@@ -113,8 +113,7 @@ func (s *Server) Canceled() int64 { return s.canceled.Load() }
 
 // record notes the call and returns it with the script to answer it.
 func (s *Server) record(ctx context.Context, method string, req proto.Message) (*Call, Script) {
-	o := grpctest.OriginOf(ctx)
-	c := Call{Method: method, Caller: o.Caller, Principal: o.Principal, RequestID: o.RequestID, Request: proto.Clone(req)}
+	c := Call{Call: grpctest.CallOf(ctx, method, req)}
 	switch r := req.(type) {
 	case *inferencev1.ChatCompletionRequest:
 		c.Body, c.Format = slices.Clone(r.GetBody()), r.GetFormat()

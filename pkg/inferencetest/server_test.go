@@ -2,8 +2,6 @@ package inferencetest_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -22,43 +20,30 @@ import (
 	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/inferencetest"
 	"github.com/rampart-platform/rampart/pkg/pki"
-	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
 type fixture struct {
-	srv    *inferencetest.Server
-	dir    string
-	signer *principal.Signer
+	*grpctest.Fixture
+	srv *inferencetest.Server
 }
 
 func start(t *testing.T, o inferencetest.Options) *fixture {
 	t.Helper()
-	dir, _ := pkitest.NewDir(t, "inference", "edge", "ingestion")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	signer, err := principal.NewSigner("test", priv, principal.MaxTTL)
-	require.NoError(t, err)
-	o.Keys = principal.StaticKeys{"test": signer.PublicKey()}
-	return &fixture{srv: inferencetest.Start(t, dir, o), dir: dir, signer: signer}
+	fx := grpctest.NewFixture(t, "inference", "edge", "ingestion")
+	o.Keys = fx.Keys()
+	return &fixture{Fixture: fx, srv: inferencetest.Start(t, fx.Dir, o)}
 }
 
 func (f *fixture) client(t *testing.T, as string) inferencev1.InferenceServiceClient {
 	t.Helper()
-	return inferencev1.NewInferenceServiceClient(grpctest.Dial(t, f.dir, as, f.srv.Addr, "inference"))
-}
-
-func (f *fixture) as(t *testing.T, p *authv1.Principal) context.Context {
-	t.Helper()
-	tok, err := f.signer.Sign(p, time.Time{})
-	require.NoError(t, err)
-	return metadata.AppendToOutgoingContext(t.Context(), principal.MetadataKey, tok, "x-request-id", "req-1")
+	return inferencev1.NewInferenceServiceClient(f.Dial(t, as, f.srv.Addr, "inference"))
 }
 
 func TestEchoChatAndRecording(t *testing.T) {
 	f := start(t, inferencetest.Options{})
 	c := f.client(t, "edge")
-	ctx := f.as(t, &authv1.Principal{TenantId: "t1", KeyId: "k1"})
+	ctx := f.As(t, &authv1.Principal{TenantId: "t1", KeyId: "k1"}, "x-request-id", "req-1")
 	body := `{"model":"echo","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hello there"}]}`
 	resp, err := c.ChatCompletion(ctx, &inferencev1.ChatCompletionRequest{Body: []byte(body)})
 	require.NoError(t, err)
@@ -91,7 +76,7 @@ func TestEchoChatAndRecording(t *testing.T) {
 func TestEchoStream(t *testing.T) {
 	f := start(t, inferencetest.Options{})
 	c := f.client(t, "edge")
-	ctx := f.as(t, &authv1.Principal{TenantId: "t1"})
+	ctx := f.As(t, &authv1.Principal{TenantId: "t1"})
 	for _, tc := range []struct {
 		usage  bool
 		chunks int
@@ -131,7 +116,7 @@ func TestEchoStream(t *testing.T) {
 func TestScriptedAnswersAndErrors(t *testing.T) {
 	f := start(t, inferencetest.Options{})
 	c := f.client(t, "edge")
-	ctx := f.as(t, &authv1.Principal{TenantId: "t1"})
+	ctx := f.As(t, &authv1.Principal{TenantId: "t1"})
 
 	// Echo refuses what it does not model.
 	_, err := c.Embeddings(ctx, &inferencev1.EmbeddingsRequest{Body: []byte(`{}`)})
@@ -190,7 +175,7 @@ func TestHeldStreamSeesTheClientGo(t *testing.T) {
 		return inferencetest.Answer{Chunks: []*inferencev1.StreamChatCompletionResponse{inferencetest.Chunk(`{"choices":[]}`)}, Hold: true}
 	}})
 	c := f.client(t, "edge")
-	ctx, cancel := context.WithCancel(f.as(t, &authv1.Principal{TenantId: "t1"}))
+	ctx, cancel := context.WithCancel(f.As(t, &authv1.Principal{TenantId: "t1"}))
 	holding := f.srv.Holding()
 	st, err := c.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Body: []byte(`{}`)})
 	require.NoError(t, err)
@@ -207,7 +192,7 @@ func TestModelsPerTenantAndAllowList(t *testing.T) {
 	f.srv.AddModel("t1", &inferencev1.Model{Id: "kb-it", OwnedBy: "t1"})
 	c := f.client(t, "edge")
 	ids := func(p *authv1.Principal) []string {
-		resp, err := c.ListModels(f.as(t, p), &inferencev1.ListModelsRequest{})
+		resp, err := c.ListModels(f.As(t, p), &inferencev1.ListModelsRequest{})
 		require.NoError(t, err)
 		var out []string
 		for _, m := range resp.GetModels() {
@@ -219,21 +204,21 @@ func TestModelsPerTenantAndAllowList(t *testing.T) {
 	require.Equal(t, []string{"echo", "gpt-x"}, ids(&authv1.Principal{TenantId: "t2"}), "another tenant's assistant is not listed")
 	require.Equal(t, []string{"echo"}, ids(&authv1.Principal{TenantId: "t1", AllowedModels: []string{"echo"}}))
 
-	m, err := c.GetModel(f.as(t, &authv1.Principal{TenantId: "t1"}), &inferencev1.GetModelRequest{Model: "kb-it"})
+	m, err := c.GetModel(f.As(t, &authv1.Principal{TenantId: "t1"}), &inferencev1.GetModelRequest{Model: "kb-it"})
 	require.NoError(t, err)
 	require.Equal(t, "t1", m.GetModel().GetOwnedBy())
-	_, err = c.GetModel(f.as(t, &authv1.Principal{TenantId: "t2"}), &inferencev1.GetModelRequest{Model: "kb-it"})
+	_, err = c.GetModel(f.As(t, &authv1.Principal{TenantId: "t2"}), &inferencev1.GetModelRequest{Model: "kb-it"})
 	require.Equal(t, codes.NotFound, status.Code(err))
-	_, err = c.GetModel(f.as(t, &authv1.Principal{TenantId: "t1", AllowedModels: []string{"echo"}}), &inferencev1.GetModelRequest{Model: "gpt-x"})
+	_, err = c.GetModel(f.As(t, &authv1.Principal{TenantId: "t1", AllowedModels: []string{"echo"}}), &inferencev1.GetModelRequest{Model: "gpt-x"})
 	require.Equal(t, codes.NotFound, status.Code(err))
 }
 
 func TestCallersAndPrincipalRequired(t *testing.T) {
 	f := start(t, inferencetest.Options{Callers: []string{"edge"}})
 	p := &authv1.Principal{TenantId: "t1"}
-	_, err := f.client(t, "ingestion").ListModels(f.as(t, p), &inferencev1.ListModelsRequest{})
+	_, err := f.client(t, "ingestion").ListModels(f.As(t, p), &inferencev1.ListModelsRequest{})
 	require.Equal(t, codes.PermissionDenied, status.Code(err), "a caller outside Callers")
-	st, err := f.client(t, "ingestion").StreamChatCompletion(f.as(t, p), &inferencev1.StreamChatCompletionRequest{})
+	st, err := f.client(t, "ingestion").StreamChatCompletion(f.As(t, p), &inferencev1.StreamChatCompletionRequest{})
 	if err == nil {
 		_, err = st.Recv()
 	}
@@ -242,17 +227,14 @@ func TestCallersAndPrincipalRequired(t *testing.T) {
 	_, err = f.client(t, "edge").ListModels(t.Context(), &inferencev1.ListModelsRequest{})
 	require.Equal(t, codes.Unauthenticated, status.Code(err), "no assertion")
 
-	_, otherKey, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	forger, err := principal.NewSigner("test", otherKey, principal.MaxTTL)
-	require.NoError(t, err)
+	forger := grpctest.NewSigner(t, f.Signer.KID()) // the kid the double trusts, another key
 	tok, err := forger.Sign(p, time.Time{})
 	require.NoError(t, err)
 	_, err = f.client(t, "edge").ListModels(metadata.AppendToOutgoingContext(t.Context(), principal.MetadataKey, tok), &inferencev1.ListModelsRequest{})
 	require.Equal(t, codes.Unauthenticated, status.Code(err), "an assertion signed by another key")
 	require.Len(t, f.srv.Calls(), 0, "refused calls are not served")
 
-	_, err = f.client(t, "edge").ListModels(f.as(t, p), &inferencev1.ListModelsRequest{})
+	_, err = f.client(t, "edge").ListModels(f.As(t, p), &inferencev1.ListModelsRequest{})
 	require.NoError(t, err)
 }
 

@@ -2,16 +2,12 @@ package ingestiontest_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"io"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -19,37 +15,29 @@ import (
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/ingestiontest"
-	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
-	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
 type fixture struct {
-	srv    *ingestiontest.Server
-	dir    string
-	signer *principal.Signer
+	*grpctest.Fixture
+	srv *ingestiontest.Server
 }
 
 func start(t *testing.T, o ingestiontest.Options) *fixture {
 	t.Helper()
-	dir, _ := pkitest.NewDir(t, "ingestion", "inference", "edge", "slackadapter")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	signer, err := principal.NewSigner("test", priv, principal.MaxTTL)
-	require.NoError(t, err)
-	o.Keys = principal.StaticKeys{"test": signer.PublicKey()}
-	return &fixture{srv: ingestiontest.Start(t, dir, o), dir: dir, signer: signer}
+	fx := grpctest.NewFixture(t, "ingestion", "inference", "edge", "slackadapter")
+	o.Keys = fx.Keys()
+	return &fixture{Fixture: fx, srv: ingestiontest.Start(t, fx.Dir, o)}
 }
 
 func (f *fixture) client(t *testing.T, as string) ingestionv1.IngestionServiceClient {
 	t.Helper()
-	return ingestionv1.NewIngestionServiceClient(grpctest.Dial(t, f.dir, as, f.srv.Addr, "ingestion"))
+	return ingestionv1.NewIngestionServiceClient(f.Dial(t, as, f.srv.Addr, "ingestion"))
 }
 
+// as is the tenant's member u@example.com calling, with request id req-1.
 func (f *fixture) as(t *testing.T, tenant string) context.Context {
 	t.Helper()
-	tok, err := f.signer.Sign(&authv1.Principal{TenantId: tenant, Subject: "u@example.com"}, time.Time{})
-	require.NoError(t, err)
-	return metadata.AppendToOutgoingContext(t.Context(), principal.MetadataKey, tok, "x-request-id", "req-1")
+	return f.As(t, &authv1.Principal{TenantId: tenant, Subject: "u@example.com"}, "x-request-id", "req-1")
 }
 
 // TestSearchRanksTheTenantsPassages: passages sharing more of the query's

@@ -2,8 +2,6 @@ package secrets_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"testing"
 	"time"
 
@@ -14,25 +12,21 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
-	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/secrets"
 )
 
 func TestKeyvaultSourceOverMTLS(t *testing.T) {
-	certDir, _ := pkitest.NewDir(t, "keyvault", "slackadapter")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	signer, err := principal.NewSigner("k1", priv, time.Minute)
-	require.NoError(t, err)
-	kv := keyvaulttest.Start(t, certDir, keyvaulttest.Options{Keys: principal.StaticKeys{"k1": signer.PublicKey()}, Caller: "slackadapter"})
+	f := grpctest.NewFixture(t, "keyvault", "slackadapter")
+	signer := f.Signer
+	kv := keyvaulttest.Start(t, f.Dir, keyvaulttest.Options{Keys: f.Keys(), Caller: "slackadapter"})
 	for tenant, v := range map[string]string{"ta": "xoxb-a", "tb": "xoxb-b", "svc": "xoxb-svc"} {
 		kv.Put(tenant, "/dev/slackadapter/token/bot", v)
 	}
 	kv.PutBinary("svc", "/dev/slackadapter/bin/y", []byte{9})
 	kv.Fail("/dev/slackadapter/down/y", codes.Unavailable)
 
-	conn := grpctest.Dial(t, certDir, "slackadapter", kv.Addr, "keyvault")
+	conn := f.Dial(t, "slackadapter", kv.Addr, "keyvault")
 
 	// Forwarding: the incoming assertion (as a backend receives it) goes out
 	// unchanged, so keyvault answers for the caller's tenant.

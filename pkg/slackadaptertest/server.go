@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
@@ -20,20 +19,10 @@ import (
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
-// Call is one call as served.
-type Call struct {
-	// Method is the RPC's short name ("HandleEvent", "ConfigureApp", ...).
-	Method string
-	// Caller is the mTLS peer's SPIFFE id.
-	Caller string
-	// Principal is the verified principal of the call's assertion (nil on
-	// the methods that need none).
-	Principal *authv1.Principal
-	// RequestID is the x-request-id metadata, if any.
-	RequestID string
-	// Request is the request message as received.
-	Request proto.Message
-}
+// Call is one call as served: the method ("HandleEvent", "ConfigureApp", ...), its caller, its
+// verified principal (nil on the methods that need none), request id and
+// request.
+type Call = grpctest.Call
 
 // Script answers a call of a method other than ConfigureApp and GetApp:
 // the method's response message (e.g. *slackadapterv1.HandleEventResponse
@@ -116,8 +105,7 @@ func (s *Server) LastCall(method string) (Call, bool) {
 
 // record notes the call and returns it with the script to answer it.
 func (s *Server) record(ctx context.Context, method string, req proto.Message) (*Call, Script) {
-	o := grpctest.OriginOf(ctx)
-	c := Call{Method: method, Caller: o.Caller, Principal: o.Principal, RequestID: o.RequestID, Request: proto.Clone(req)}
+	c := grpctest.CallOf(ctx, method, req)
 	s.calls.Add(c)
 	s.mu.Lock()
 	defer s.mu.Unlock()

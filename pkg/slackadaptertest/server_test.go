@@ -1,9 +1,6 @@
 package slackadaptertest_test
 
 import (
-	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"testing"
 	"time"
 
@@ -16,38 +13,25 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
-	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/slackadaptertest"
 )
 
 type fixture struct {
-	srv    *slackadaptertest.Server
-	dir    string
-	signer *principal.Signer
+	*grpctest.Fixture
+	srv *slackadaptertest.Server
 }
 
 func start(t *testing.T, o slackadaptertest.Options) *fixture {
 	t.Helper()
-	dir, _ := pkitest.NewDir(t, "slackadapter", "edge", "rampart-cli", "inference")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	signer, err := principal.NewSigner("test", priv, principal.MaxTTL)
-	require.NoError(t, err)
-	o.Keys = principal.StaticKeys{"test": signer.PublicKey()}
-	return &fixture{srv: slackadaptertest.Start(t, dir, o), dir: dir, signer: signer}
+	fx := grpctest.NewFixture(t, "slackadapter", "edge", "rampart-cli", "inference")
+	o.Keys = fx.Keys()
+	return &fixture{Fixture: fx, srv: slackadaptertest.Start(t, fx.Dir, o)}
 }
 
 func (f *fixture) client(t *testing.T, as string) slackadapterv1.SlackAdapterServiceClient {
 	t.Helper()
-	return slackadapterv1.NewSlackAdapterServiceClient(grpctest.Dial(t, f.dir, as, f.srv.Addr, "slackadapter"))
-}
-
-func (f *fixture) as(t *testing.T, p *authv1.Principal) context.Context {
-	t.Helper()
-	tok, err := f.signer.Sign(p, time.Time{})
-	require.NoError(t, err)
-	return metadata.AppendToOutgoingContext(t.Context(), principal.MetadataKey, tok, "x-request-id", "req-1")
+	return slackadapterv1.NewSlackAdapterServiceClient(f.Dial(t, as, f.srv.Addr, "slackadapter"))
 }
 
 // TestScriptedAndRecorded: HandleEvent needs no principal (Slack signs its
@@ -85,24 +69,21 @@ func TestCallersAndPrincipal(t *testing.T) {
 		return &slackadapterv1.ListInstallationsResponse{}, nil
 	}})
 	p := &authv1.Principal{TenantId: "t1"}
-	_, err := f.client(t, "inference").ListInstallations(f.as(t, p), &slackadapterv1.ListInstallationsRequest{})
+	_, err := f.client(t, "inference").ListInstallations(f.As(t, p), &slackadapterv1.ListInstallationsRequest{})
 	require.Equal(t, codes.PermissionDenied, status.Code(err), "not in the table")
 	_, err = f.client(t, "rampart-cli").HandleEvent(t.Context(), &slackadapterv1.HandleEventRequest{})
 	require.Equal(t, codes.PermissionDenied, status.Code(err), "HandleEvent is the edge's only")
 	_, err = f.client(t, "edge").ListInstallations(t.Context(), &slackadapterv1.ListInstallationsRequest{})
 	require.Equal(t, codes.Unauthenticated, status.Code(err), "no assertion")
 
-	_, otherKey, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	forger, err := principal.NewSigner("test", otherKey, principal.MaxTTL)
-	require.NoError(t, err)
+	forger := grpctest.NewSigner(t, f.Signer.KID()) // the kid the double trusts, another key
 	tok, err := forger.Sign(p, time.Time{})
 	require.NoError(t, err)
 	_, err = f.client(t, "edge").ListInstallations(metadata.AppendToOutgoingContext(t.Context(), principal.MetadataKey, tok), &slackadapterv1.ListInstallationsRequest{})
 	require.Equal(t, codes.Unauthenticated, status.Code(err), "an assertion signed by another key")
 	require.Empty(t, f.srv.Calls(), "refused calls are not served")
 
-	_, err = f.client(t, "edge").ListInstallations(f.as(t, p), &slackadapterv1.ListInstallationsRequest{})
+	_, err = f.client(t, "edge").ListInstallations(f.As(t, p, "x-request-id", "req-1"), &slackadapterv1.ListInstallationsRequest{})
 	require.NoError(t, err)
 	c, ok := f.srv.LastCall("ListInstallations")
 	require.True(t, ok)
@@ -110,7 +91,7 @@ func TestCallersAndPrincipal(t *testing.T) {
 	require.Equal(t, "req-1", c.RequestID)
 
 	narrow := start(t, slackadaptertest.Options{Callers: []string{"rampart-cli"}})
-	_, err = narrow.client(t, "edge").ListInstallations(narrow.as(t, p), &slackadapterv1.ListInstallationsRequest{})
+	_, err = narrow.client(t, "edge").ListInstallations(narrow.As(t, p), &slackadapterv1.ListInstallationsRequest{})
 	require.Equal(t, codes.PermissionDenied, status.Code(err), "outside Options.Callers")
 }
 
