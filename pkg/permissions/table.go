@@ -108,7 +108,7 @@ var routes = []Route{
 	api(post, "/v1/tenants/{tenant_id}:resume", tenantSvc+"ResumeTenant", RoleOwner, ScopeAdmin).platform("platform operator only"),
 	api(del, "/v1/tenants/{tenant_id}", tenantSvc+"DeleteTenant", RoleOwner, ScopeAdmin).platform("platform operator only"),
 	api(put, "/v1/tenants/{tenant_id}/limits", tenantSvc+"UpdateTenantLimits", RoleOwner, ScopeAdmin).
-		note("the tenant's owners (admin scope) or the platform operator; key limits only narrow tenant limits"),
+		note("the tenant's owners (admin scope), within the ceiling the platform operator set (ADR 0058), or the platform operator; key limits only narrow tenant limits"),
 	api(get, "/v1/audit", auditSvc+"ListAuditEvents", RoleAdmin, ScopeAdmin).
 		note("own tenant's chain; other tenants' and the platform chain for the platform operator"),
 	api(get, "/v1/audit:verify", auditSvc+"VerifyAuditChain", RoleAdmin, ScopeAdmin),

@@ -196,4 +196,9 @@ type TenantLimits struct {
 	TPM           int64    `json:"tpm,omitempty"`
 	MonthlyTokens int64    `json:"monthly_tokens,omitempty"`
 	AllowedModels []string `json:"allowed_models,omitempty"`
+	// Ceiling is what the platform admin last set on the tenant (ADR
+	// 0058); the tenant's owners may set limits only within it. nil: the
+	// platform never set limits, the owners' are self-imposed. Stored in
+	// the same JSON column; a ceiling has no ceiling of its own.
+	Ceiling *TenantLimits `json:"ceiling,omitempty"`
 }
