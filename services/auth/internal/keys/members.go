@@ -83,6 +83,7 @@ func (s *Service) UpdateMember(ctx context.Context, c Caller, id string, role st
 		return store.Member{}, err
 	}
 	var out store.Member
+	changed := false
 	err := s.db.Tx(ctx, func(q *store.Queries) error {
 		m, err := q.GetMember(ctx, c.TenantID, id)
 		if err != nil {
@@ -103,11 +104,37 @@ func (s *Service) UpdateMember(ctx context.Context, c Caller, id string, role st
 		if err := q.UpdateMemberRole(ctx, c.TenantID, id, role, now); err != nil {
 			return err
 		}
+		if m.Role != role {
+			// The edge caches a verified key for up to 30 s: tell it to
+			// verify the subject's keys again, so a demotion binds at the
+			// edge as fast as a revocation does.
+			if changed, err = s.keysChanged(ctx, q, c.TenantID, m.Subject); err != nil {
+				return err
+			}
+		}
 		m.Role, m.UpdatedAt = role, now
 		out = m
 		return s.audit(ctx, q, c, c.TenantID, "member.update", "member:"+id, "ok; role="+RoleName(role))
 	})
+	if changed && err == nil {
+		s.notify()
+	}
 	return out, err
+}
+
+// keysChanged appends a key-changed event for every live key of subject and
+// reports whether there was any.
+func (s *Service) keysChanged(ctx context.Context, q *store.Queries, tenantID, subject string) (bool, error) {
+	ks, err := q.LiveKeysOfSubject(ctx, tenantID, subject)
+	if err != nil {
+		return false, err
+	}
+	for _, k := range ks {
+		if err := s.event(ctx, q, store.EventKeyChanged, tenantID, k.ID); err != nil {
+			return false, err
+		}
+	}
+	return len(ks) > 0, nil
 }
 
 // keepsOwner refuses a change that takes the owner role from subject when

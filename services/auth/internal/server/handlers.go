@@ -84,6 +84,8 @@ func revocationKind(k string) authv1.RevocationKind {
 		return authv1.RevocationKind_REVOCATION_KIND_KEY_REVOKED
 	case store.EventKeyExpired:
 		return authv1.RevocationKind_REVOCATION_KIND_KEY_EXPIRED
+	case store.EventKeyChanged:
+		return authv1.RevocationKind_REVOCATION_KIND_KEY_CHANGED
 	case store.EventTenantSuspended, store.EventTenantDeleted, store.EventTenantPurged:
 		return authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED
 	default:

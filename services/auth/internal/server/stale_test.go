@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -117,4 +118,44 @@ func memberID(t *testing.T, e *env, adminKey, subject string) string {
 	}
 	t.Fatalf("no member %q", subject)
 	return ""
+}
+
+// TestRoleChangeReachesWatchers: changing a member's role tells the edge
+// (WatchRevocations) to drop every live key of that subject from its cache,
+// so the new role binds at the edge within the revocation latency rather
+// than the 30 s cache TTL.
+func TestRoleChangeReachesWatchers(t *testing.T) {
+	e := newEnv(t)
+	_, owner := e.tenant(t, "acme")
+	admin := e.member(t, owner, "admin@acme", authv1.Role_ROLE_ADMIN, "admin")
+	second := e.ownKey(t, owner, &authv1.CreateKeyRequest{Name: "second", Subject: "admin@acme", Scopes: []string{"chat:write"}})
+	_ = e.member(t, owner, "bystander@acme", authv1.Role_ROLE_ADMIN, "admin")
+	adminID := memberID(t, e, owner, "admin@acme")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	s, err := authv1.NewAuthServiceClient(e.edge).WatchRevocations(ctx, &authv1.WatchRevocationsRequest{})
+	require.NoError(t, err)
+	_, err = s.Header()
+	require.NoError(t, err)
+
+	mc := authv1.NewMemberServiceClient(e.edge)
+	_, err = mc.UpdateMember(e.as(t, owner), &authv1.UpdateMemberRequest{MemberId: adminID, Role: authv1.Role_ROLE_MEMBER})
+	require.NoError(t, err)
+	got := map[string]authv1.RevocationKind{}
+	for len(got) < 2 {
+		ev, err := s.Recv()
+		require.NoError(t, err)
+		got[ev.GetKeyId()] = ev.GetKind()
+	}
+	require.Equal(t, map[string]authv1.RevocationKind{
+		admin[3:15]:  authv1.RevocationKind_REVOCATION_KIND_KEY_CHANGED,
+		second[3:15]: authv1.RevocationKind_REVOCATION_KIND_KEY_CHANGED,
+	}, got, "exactly the demoted subject's keys")
+
+	// The keys still verify, with the new role.
+	resp, err := e.verify(t.Context(), admin)
+	require.NoError(t, err)
+	require.Equal(t, []string{"member"}, resp.GetPrincipal().GetRoles())
+	require.Empty(t, resp.GetPrincipal().GetScopes(), "scope admin is above a member's ceiling")
 }

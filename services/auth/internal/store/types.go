@@ -130,8 +130,11 @@ type KeyAuth struct {
 
 // Event kinds in the shared event log.
 const (
-	EventKeyRevoked      = "key_revoked"
-	EventKeyExpired      = "key_expired"
+	EventKeyRevoked = "key_revoked"
+	EventKeyExpired = "key_expired"
+	// EventKeyChanged: a live key's grant changed (its subject's role);
+	// caches drop it and verify it again.
+	EventKeyChanged      = "key_changed"
 	EventTenantCreated   = "tenant_created"
 	EventTenantSuspended = "tenant_suspended"
 	EventTenantResumed   = "tenant_resumed"

@@ -95,7 +95,10 @@ func (a *Authenticator) watchOnce(ctx context.Context) (bool, error) {
 func (a *Authenticator) apply(ev *authv1.WatchRevocationsResponse) {
 	n := 0
 	switch ev.GetKind() {
-	case authv1.RevocationKind_REVOCATION_KIND_KEY_REVOKED, authv1.RevocationKind_REVOCATION_KIND_KEY_EXPIRED:
+	case authv1.RevocationKind_REVOCATION_KIND_KEY_REVOKED, authv1.RevocationKind_REVOCATION_KIND_KEY_EXPIRED,
+		// A changed grant (its subject's role): verified again at its next
+		// request, so a demotion binds here as fast as a revocation.
+		authv1.RevocationKind_REVOCATION_KIND_KEY_CHANGED:
 		n = a.cache.evictKey(ev.GetKeyId())
 	case authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED:
 		n = a.cache.evictTenant(ev.GetTenantId())
