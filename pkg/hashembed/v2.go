@@ -1,7 +1,9 @@
 package hashembed
 
 import (
+	"encoding/binary"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -31,7 +33,7 @@ const (
 func VectorV2(text string, dims int) []float32 {
 	// Features are keyed by their FNV-1a 64 hash, computed in place
 	// ("w:" word, "b:" prev+" "+word, "c:" gram) rather than on built
-	// strings, and counted in a pooled open-addressing table: embedding
+	// strings, and summed in a pooled open-addressing table: embedding
 	// is a large share of ingestion's CPU time. A word's own features
 	// (its unigram and character n-gram hashes) come from a memo (text
 	// follows Zipf's law: a few thousand words are most of it) keyed by
@@ -49,12 +51,21 @@ func VectorV2(text string, dims int) []float32 {
 		}
 	}
 	// The sums go to the pooled table's scratch vector (a fresh one per
-	// chunk was a sixth of ingestion's allocated bytes with Mix's).
+	// chunk was a sixth of ingestion's allocated bytes with Mix's). The
+	// distinct features are read in first-seen order from dense arrays
+	// (not by slot: the table is larger than the caches nearest the core).
 	v := t.sums(dims)
-	for _, slot := range t.used {
-		e := &t.slots[slot]
-		h, x := e.key, t.log1p(e.val)
-		idx := int(h % uint64(dims)) //nolint:gosec // dims is positive and small
+	keys := t.keys
+	vals := t.vals[:len(keys)]
+	var last, lastLog float64 // a word's new n-grams come in a run of equal sums
+	for i, h := range keys {
+		x := lastLog
+		if vals[i] != last {
+			last = vals[i]
+			x = t.log1p(last)
+			lastLog = x
+		}
+		idx := bucket(h, dims)
 		if h>>63 == 1 {
 			v[idx] -= x
 		} else {
@@ -64,27 +75,74 @@ func VectorV2(text string, dims int) []float32 {
 	return normalise(v)
 }
 
+// bucket is h mod dims, by a constant for the usual sizes (a multiply
+// instead of a 64-bit division per distinct feature).
+func bucket(h uint64, dims int) int {
+	var r uint64
+	switch dims {
+	case 768:
+		r = h % 768
+	case 256:
+		r = h % 256
+	case 384:
+		r = h % 384
+	case 1024:
+		r = h % 1024
+	case 512:
+		r = h % 512
+	default:
+		r = h % uint64(dims) //nolint:gosec // dims is positive
+	}
+	return int(r) //nolint:gosec // r < dims
+}
+
 // word adds the features of the next word w of the text, whose unigram
 // hash ("w:" w) is h.
 func (t *tfTable) word(w []byte, h uint64) {
-	f := features.get(w, h)
-	if f.stop {
-		t.prev = nil // a bigram does not span a dropped word
+	e := features.get(w, h, &t.scratch)
+	if e.stop() {
+		t.hasPrev = false // a bigram does not span a dropped word
 		return
 	}
+	grams := e.grams()
 	// Room for all of the word's features first (when the table grows
 	// does not change what it sums), then inlined inserts.
-	for 2*(len(t.used)+2+len(f.grams)) > len(t.slots) {
-		t.grow()
+	t.reserve(2 + len(grams))
+	t.insert(e.unigram(), unigramWeight)
+	if t.hasPrev {
+		t.insert(fnvBytes(t.prev, w), bigramWeight)
 	}
-	t.insert(f.unigram, unigramWeight)
-	if t.prev != nil {
-		t.insert(fnvBytes(t.prev.bigram, w), bigramWeight)
+	t.prev, t.hasPrev = e.bigram(), true
+	t.addGrams(grams, e.each())
+}
+
+// addGrams adds a word's n-grams (hashes never 0: buildEntry), most of the
+// inserts, into the room reserved for them, with the table in locals (the
+// slice headers in t would be a store and a load per new feature; a
+// function of its own keeps them in registers).
+func (t *tfTable) addGrams(grams []uint64, each float64) {
+	slots, epoch := t.slots, t.epoch
+	n := len(t.keys)
+	keys, vals := t.keys[:cap(t.keys)], t.vals[:cap(t.vals)]
+	mask := uint64(len(slots) - 1) //nolint:gosec // a positive power of two
+	for _, g := range grams {
+		i := g & mask
+		for {
+			s := &slots[i]
+			if s.epoch != epoch {
+				*s = tfSlot{key: g, epoch: epoch, pos: uint32(n)} //nolint:gosec // fewer than 2^31 features
+				keys[n], vals[n] = g, each
+				n++
+				break
+			}
+			if s.key == g {
+				vals[s.pos] += each
+				break
+			}
+			i = (i + 1) & mask
+		}
 	}
-	t.prev = f
-	for _, g := range f.grams {
-		t.insert(g, f.each)
-	}
+	t.keys, t.vals = keys[:n], vals[:n]
 }
 
 // eachASCIIWord adds each word of text as Words would give it (lower-cased
@@ -92,7 +150,13 @@ func (t *tfTable) word(w []byte, h uint64) {
 // goes, and reports true; for text that is not all ASCII it adds nothing
 // and reports false (Unicode case mapping and letter classes: use Words).
 func (t *tfTable) eachASCIIWord(text string) bool {
-	for i := 0; i < len(text); i++ {
+	i := 0
+	for ; i+8 <= len(text); i += 8 {
+		if binary.LittleEndian.Uint64([]byte(text[i:i+8]))&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(text); i++ {
 		if text[i] >= utf8.RuneSelf {
 			return false
 		}
@@ -100,12 +164,8 @@ func (t *tfTable) eachASCIIWord(text string) bool {
 	b := t.buf[:0]
 	h := wordSeed
 	for i := 0; i < len(text); i++ {
-		c := text[i]
-		switch {
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		default:
+		c := asciiLower[text[i]]
+		if c == 0 {
 			if len(b) > 0 {
 				t.word(b, h)
 				b, h = b[:0], wordSeed
@@ -122,26 +182,93 @@ func (t *tfTable) eachASCIIWord(text string) bool {
 	return true
 }
 
-// wordFeatures are the features of one (lower-cased) word.
-type wordFeatures struct {
-	word    string
-	stop    bool
-	unigram uint64   // "w:" word (the memo's key)
-	bigram  uint64   // "b:" word " ", continued by the next word
-	grams   []uint64 // "c:" its character n-grams, n = minGram..maxGram
-	each    float64  // the weight of one of its n-grams
+// asciiLower maps ASCII letters and digits to their lower case and
+// every other byte to 0 (a word boundary).
+var asciiLower = func() (m [256]byte) {
+	for c := '0'; c <= '9'; c++ {
+		m[c] = byte(c)
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		m[c], m[c-'a'+'A'] = byte(c), byte(c)
+	}
+	return m
+}()
+
+// entry is one (lower-cased) word's features, laid out flat so a word
+// costs one look-up in the memo and a few adjacent cache lines (a struct
+// pointing at its word and its n-grams was three scattered misses):
+//
+//	[0] the unigram hash ("w:" word; the memo's key)
+//	[1] the hash that starts its bigram ("b:" word " ")
+//	[2] len(word) | number of n-grams << 32 | stop word << 63
+//	[3] the weight of one of its n-grams (float64 bits)
+//	[4:4+⌈len/8⌉] the word's bytes, 8 to a word, little-endian
+//	then the hashes of its character n-grams ("c:" gram)
+type entry []uint64
+
+const entryHeader = 4
+
+func (e entry) unigram() uint64 { return e[0] }
+func (e entry) bigram() uint64  { return e[1] }
+func (e entry) stop() bool      { return e[2]>>63 == 1 }
+func (e entry) each() float64   { return math.Float64frombits(e[3]) }
+
+// len is the length of the word; n the number of its n-grams.
+func (e entry) len() int { return int(e[2] & 0xffffffff) }
+func (e entry) n() int   { return int(e[2] >> 32 & 0x7fffffff) }
+
+func (e entry) grams() []uint64 {
+	n, words := e.n(), (e.len()+7)/8
+	return e[entryHeader+words : entryHeader+words+n]
 }
 
-func newWordFeatures(word string) *wordFeatures {
-	f := &wordFeatures{word: word, unigram: fnvString(wordSeed, word)}
-	if stopWords[word] {
-		f.stop = true
-		return f
+// is reports whether e is the entry of word.
+func (e entry) is(word []byte) bool {
+	if e.len() != len(word) {
+		return false
 	}
-	f.bigram = fnvString(fnvString(bigramSeed, word), " ")
+	packed := e[entryHeader:]
+	for i := 0; len(word) > 0; i++ {
+		if packed[i] != pack(word) {
+			return false
+		}
+		word = word[min(8, len(word)):]
+	}
+	return true
+}
+
+// pack is the first (up to) 8 bytes of b as a little-endian word.
+func pack(b []byte) uint64 {
+	if len(b) >= 8 {
+		return binary.LittleEndian.Uint64(b)
+	}
+	var x uint64
+	for i, c := range b {
+		x |= uint64(c) << (8 * i)
+	}
+	return x
+}
+
+// maxMemoWord is the longest word the memo keeps (longer ones, rare, are
+// computed each time); it bounds an entry's size (3·len n-grams).
+const maxMemoWord = 64
+
+// entrySize is the length of the entry of a word of n bytes with g
+// n-grams.
+func entrySize(n, g int) int { return entryHeader + (n+7)/8 + g }
+
+// buildEntry writes the entry of word (h its unigram hash) into dst
+// (grown as needed) and returns it.
+func buildEntry(dst []uint64, word []byte, h uint64) entry {
+	if stopWords[string(word)] {
+		e := append(dst[:0], h, 0, uint64(len(word))|1<<63, 0)
+		return packWord(e, word)
+	}
 	// character n-grams of "<w>", on rune boundaries
-	buf := append(append(append(make([]byte, 0, len(word)+2), '<'), word...), '>')
-	offs := make([]int, 0, len(buf)+1)
+	var small [maxMemoWord + 3]byte
+	buf := append(append(append(small[:0], '<'), word...), '>')
+	var offsSmall [maxMemoWord + 3]int
+	offs := offsSmall[:0]
 	for i := range string(buf) {
 		offs = append(offs, i)
 	}
@@ -151,67 +278,140 @@ func newWordFeatures(word string) *wordFeatures {
 	for n := minGram; n <= maxGram; n++ {
 		grams += max(0, runes-n+1)
 	}
-	f.each = charWeight / math.Sqrt(float64(grams))
-	f.grams = make([]uint64, 0, grams)
+	each := charWeight / math.Sqrt(float64(grams))
+	bigram := fnvString(fnvBytes(bigramSeed, word), " ")
+	e := append(dst[:0], h, bigram, uint64(len(word))|uint64(grams)<<32, math.Float64bits(each)) //nolint:gosec // lengths are below 2^31
+	e = packWord(e, word)
 	for n := minGram; n <= maxGram; n++ {
 		for i := 0; i+n <= runes; i++ {
-			f.grams = append(f.grams, fnvBytes(charSeed, buf[offs[i]:offs[i+n]]))
+			g := fnvBytes(charSeed, buf[offs[i]:offs[i+n]])
+			if g == 0 { // counted as 1, as the table counts every feature
+				g = 1
+			}
+			e = append(e, g)
 		}
 	}
-	return f
+	return e
 }
 
-// featureMemo maps words to their features: an insert-only open-addressing
-// table keyed by the word's unigram hash (already computed by the time
-// the word is looked up), read without locks (one atomic load per probe,
-// a plain load on amd64 and arm64) so concurrent embedders never wait on
-// each other. The word itself is compared too: a 64-bit hash collision
-// cannot mix two words' features. Bounded to featureMemoMax words (the
-// table is twice that, so probes stay short); words past the bound are
-// computed each time. The table (1 MiB of pointers) is allocated at first
-// use, so processes that never embed do not pay for it.
+func packWord(e []uint64, word []byte) entry {
+	for w := word; len(w) > 0; w = w[min(8, len(w)):] {
+		e = append(e, pack(w))
+	}
+	return e
+}
+
+// featureMemo maps words to their entries: an insert-only open-addressing
+// table of references into an append-only arena, keyed by the word's
+// unigram hash (already computed by the time the word is looked up), read
+// without locks (one atomic load per probe, a plain load on amd64 and
+// arm64) so concurrent embedders never wait on each other. A slot holds
+// the top half of the hash beside the reference, so a probe past another
+// word does not touch the arena; the word itself is compared too: a
+// 64-bit hash collision cannot mix two words' features. Bounded to
+// featureMemoMax words and the arena to arenaBlocks blocks; words past
+// either bound are computed each time. The table (1 MiB) is allocated at
+// first use, so processes that never embed do not pay for it.
 type featureMemo struct {
 	once  sync.Once
-	slots []atomic.Pointer[wordFeatures]
+	slots []atomic.Uint64 // h>>32 << 32 | ref+1; 0: empty
 	n     atomic.Int64
+
+	mu     sync.Mutex // allocation in the arena
+	blocks [arenaBlocks]*[arenaBlock]uint64
+	blk    int // the block being filled (blocks[blk] != nil once used)
+	off    int // its first free word
 }
 
 const (
 	featureMemoBits = 17
 	featureMemoMax  = 1 << (featureMemoBits - 1) // 65,536 words
+	arenaBlockBits  = 16
+	arenaBlock      = 1 << arenaBlockBits // words (512 KiB)
+	arenaBlocks     = 64                  // at most 32 MiB
 )
 
 var features featureMemo
 
-// get returns the features of word, whose unigram hash is h.
-func (m *featureMemo) get(word []byte, h uint64) *wordFeatures {
-	m.once.Do(func() { m.slots = make([]atomic.Pointer[wordFeatures], 1<<featureMemoBits) })
+// get returns the entry of word, whose unigram hash is h; a word not kept
+// in the memo is built in *scratch.
+func (m *featureMemo) get(word []byte, h uint64, scratch *[]uint64) entry {
+	m.once.Do(func() { m.slots = make([]atomic.Uint64, 1<<featureMemoBits) })
 	mask := uint64(len(m.slots) - 1)                        //nolint:gosec // a positive power of two
 	i := (h * 0x9E3779B97F4A7C15) >> (64 - featureMemoBits) // FNV's low bits mix poorly
+	tag := h &^ 0xffffffff
 	for {
-		f := m.slots[i].Load()
-		if f == nil {
+		s := m.slots[i].Load()
+		if s == 0 {
 			break
 		}
-		if f.unigram == h && f.word == string(word) {
-			return f
+		if s&^0xffffffff == tag {
+			if e := m.entry(s); e[0] == h && e.is(word) {
+				return e
+			}
 		}
 		i = (i + 1) & mask
 	}
-	f := newWordFeatures(string(word))
-	if m.n.Load() >= featureMemoMax {
-		return f
+	if len(word) > maxMemoWord || m.n.Load() >= featureMemoMax {
+		*scratch = buildEntry(*scratch, word, h)
+		return *scratch
 	}
-	for { // from the empty slot found: another embedder may fill it first
-		if m.slots[i].CompareAndSwap(nil, f) {
+	e, ref, ok := m.alloc(word, h)
+	if !ok { // the arena is full
+		*scratch = buildEntry(*scratch, word, h)
+		return *scratch
+	}
+	s := tag | uint64(ref+1) //nolint:gosec // ref is below 2^22
+	// from the empty slot found: another embedder may fill it first
+	for {
+		if m.slots[i].CompareAndSwap(0, s) {
 			m.n.Add(1)
-			return f
+			return e
 		}
-		if g := m.slots[i].Load(); g.unigram == h && g.word == f.word {
-			return g
+		if g := m.slots[i].Load(); g&^0xffffffff == tag {
+			if o := m.entry(g); o[0] == h && o.is(word) {
+				return o
+			}
 		}
 		i = (i + 1) & mask
 	}
+}
+
+// entry is the entry a slot refers to.
+func (m *featureMemo) entry(s uint64) entry {
+	ref := int(s&0xffffffff) - 1 //nolint:gosec // refs are below 2^22
+	b := m.blocks[ref>>arenaBlockBits]
+	off := ref & (arenaBlock - 1)
+	e := entry(b[off:])
+	return e[:entrySize(e.len(), e.n())]
+}
+
+// alloc builds word's entry in the arena (not yet published: the caller's
+// compare-and-swap on a slot does that, and orders the writes before any
+// reader's load of the slot) and returns it with its reference.
+func (m *featureMemo) alloc(word []byte, h uint64) (entry, int, bool) {
+	var tmp [entryHeader + maxMemoWord/8 + 3*maxMemoWord]uint64
+	e := buildEntry(tmp[:0], word, h)
+	m.mu.Lock()
+	if m.blocks[m.blk] == nil {
+		m.blocks[m.blk] = new([arenaBlock]uint64)
+	}
+	if m.off+len(e) > arenaBlock {
+		if m.blk+1 == arenaBlocks {
+			m.mu.Unlock()
+			return nil, 0, false
+		}
+		m.blk++
+		m.blocks[m.blk] = new([arenaBlock]uint64)
+		m.off = 0
+	}
+	blk, off := m.blk, m.off
+	b := m.blocks[blk]
+	m.off += len(e)
+	m.mu.Unlock()
+	dst := b[off : off+len(e)]
+	copy(dst, e)
+	return dst, blk<<arenaBlockBits | off, true
 }
 
 // The hashes of the feature kinds' prefixes.
@@ -222,23 +422,31 @@ var (
 )
 
 // tfTable sums feature weights by feature hash: open addressing with
-// linear probing, grown by doubling at half load; key 0 marks an empty
-// slot (a feature hashing to 0 is counted as 1: one collision in 2^64).
-// A slot holds its key and its sum side by side (one cache line per
-// probe). It also carries one embedding's scratch state: the lower-cased
-// word buffer and the previous kept word (for bigrams).
+// linear probing, grown by doubling at half load. A slot belongs to the
+// current embedding when its epoch is the table's (so a new embedding
+// starts without clearing the slots) and points at the feature's place in
+// keys and vals, the distinct features and their sums in first-seen
+// order. A feature hashing to 0 is counted as 1 (as when key 0 marked an
+// empty slot: the vectors must not move). It also carries one
+// embedding's scratch state: the lower-cased word buffer, the previous
+// kept word's bigram hash, the entry of a word the memo does not keep.
 type tfTable struct {
-	slots []tfSlot
-	used  []int32 // occupied slots, in insertion order
-	buf   []byte
-	prev  *wordFeatures
-	v     []float64 // per-dimension sums, before normalising
-	logs  [logCacheSize]struct{ x, log1p float64 }
+	slots   []tfSlot
+	epoch   uint32
+	keys    []uint64
+	vals    []float64
+	buf     []byte
+	scratch []uint64
+	prev    uint64 // "b:" previous kept word " "
+	hasPrev bool
+	v       []float64 // per-dimension sums, before normalising
+	logs    [logCacheSize]struct{ x, log1p float64 }
 }
 
 type tfSlot struct {
-	key uint64
-	val float64
+	key   uint64
+	epoch uint32
+	pos   uint32
 }
 
 // logCacheSize is the number of log(1+x) values a table remembers
@@ -270,45 +478,57 @@ func (t *tfTable) sums(n int) []float64 {
 }
 
 func (t *tfTable) reset() {
-	for _, i := range t.used {
-		t.slots[i] = tfSlot{}
+	t.epoch++
+	if t.epoch == 0 { // wrapped: slots of 2^32 embeddings ago would look current
+		clear(t.slots)
+		t.epoch = 1
 	}
-	t.used = t.used[:0]
-	t.prev = nil
+	t.keys, t.vals = t.keys[:0], t.vals[:0]
+	t.hasPrev = false
 }
 
-func (t *tfTable) add(h uint64, x float64) {
-	if 2*(len(t.used)+1) > len(t.slots) {
+// reserve makes room for n more features.
+func (t *tfTable) reserve(n int) {
+	for 2*(len(t.keys)+n) > len(t.slots) {
 		t.grow()
 	}
-	t.insert(h, x)
+	if len(t.keys)+n > cap(t.keys) {
+		t.keys = slices.Grow(t.keys, n)
+		t.vals = slices.Grow(t.vals, n)
+	}
 }
 
-// insert is add into a table with room for one more feature.
+// insert adds x to feature h's sum, in a table with room for one more
+// feature.
 func (t *tfTable) insert(h uint64, x float64) {
 	if h == 0 {
 		h = 1
 	}
 	mask := uint64(len(t.slots) - 1) //nolint:gosec // a positive power of two
 	for i := h & mask; ; i = (i + 1) & mask {
-		e := &t.slots[i]
-		switch e.key {
-		case h:
-			e.val += x
+		s := &t.slots[i]
+		if s.epoch != t.epoch {
+			s.key, s.epoch, s.pos = h, t.epoch, uint32(len(t.keys)) //nolint:gosec // fewer than 2^31 features
+			t.keys = append(t.keys, h)
+			t.vals = append(t.vals, x)
 			return
-		case 0:
-			e.key, e.val = h, x
-			t.used = append(t.used, int32(i)) //nolint:gosec // i < len(t.slots) <= 2^31
+		}
+		if s.key == h {
+			t.vals[s.pos] += x
 			return
 		}
 	}
 }
 
 func (t *tfTable) grow() {
-	slots, used := t.slots, t.used
-	t.slots, t.used = make([]tfSlot, 2*len(slots)), make([]int32, 0, 2*len(used))
-	for _, i := range used {
-		t.add(slots[i].key, slots[i].val)
+	t.slots = make([]tfSlot, 2*len(t.slots))
+	mask := uint64(len(t.slots) - 1) //nolint:gosec // a positive power of two
+	for pos, h := range t.keys {
+		i := h & mask
+		for t.slots[i].epoch == t.epoch {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = tfSlot{key: h, epoch: t.epoch, pos: uint32(pos)} //nolint:gosec // fewer than 2^31 features
 	}
 }
 

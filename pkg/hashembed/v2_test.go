@@ -169,6 +169,9 @@ func TestVectorV2MatchesPrevious(t *testing.T) {
 		strings.Repeat("Différent wörds and a long tail of unusual vocabulary number ", 200),
 		strings.Repeat("rotate the certificates every 45 days; rotate keys yearly. ", 50),
 		distinct.String(), chunkText,
+		// words the memo does not keep (longer than maxMemoWord), one with
+		// more n-grams than a 16-bit count holds
+		strings.Repeat("x", maxMemoWord) + " " + strings.Repeat("y", maxMemoWord+1) + " " + strings.Repeat("ab", 20000) + " tail",
 	}
 	for range 2 { // the second round reads the word memo and log cache
 		for _, text := range texts {
