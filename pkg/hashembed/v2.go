@@ -555,33 +555,44 @@ func fnvString(h uint64, s string) uint64 {
 	return h
 }
 
-func normalise(v []float64) []float32 {
+func normalise(v []float64) []float32 { return normaliseInto(make([]float32, len(v)), v) }
+
+// normaliseInto writes v, L2-normalised, into dst (of v's length).
+func normaliseInto(dst []float32, v []float64) []float32 {
 	var norm float64
 	for _, x := range v {
 		norm += x * x
 	}
-	out := make([]float32, len(v))
+	dst = dst[:len(v)]
 	if norm == 0 {
-		return out
+		clear(dst)
+		return dst
 	}
 	norm = math.Sqrt(norm)
 	for i, x := range v {
-		out[i] = float32(x / norm)
+		dst[i] = float32(x / norm)
 	}
-	return out
+	return dst
 }
 
 // Mix returns a + alpha·b, L2-normalised (a and b of equal length).
 // Ingestion mixes each chunk's vector with its document's opening so a
 // chunk deep in a page still carries what the page is about.
 func Mix(a, b []float32, alpha float64) []float32 {
+	return MixInto(make([]float32, len(a)), a, b, alpha)
+}
+
+// MixInto is Mix written into dst (of a's length), which may be a or b:
+// both are read before dst is written. Ingestion mixes a chunk's fresh
+// vector in place instead of allocating another.
+func MixInto(dst, a, b []float32, alpha float64) []float32 {
 	t, _ := tables.Get().(*tfTable)
 	defer tables.Put(t)
 	v := t.sums(len(a))
 	for i := range a {
 		v[i] = float64(a[i]) + alpha*float64(b[i])
 	}
-	return normalise(v)
+	return normaliseInto(dst, v)
 }
 
 // stopWords are common English function words (and the question words of

@@ -3,6 +3,7 @@ package hashembed
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,6 +46,36 @@ func TestMix(t *testing.T) {
 	require.Greater(t, cos(m, a), cos(m, b), "the chunk's own vector dominates")
 	require.Greater(t, cos(m, b), cos(a, b))
 	require.Equal(t, make([]float32, 4), Mix(make([]float32, 4), make([]float32, 4), 0.5))
+}
+
+// TestMixInto: in place (dst is a, or a is b) gives Mix's bits.
+func TestMixInto(t *testing.T) {
+	a, b := VectorV2("alpha gamma", 64), VectorV2("beta", 64)
+	for _, c := range []struct {
+		name   string
+		a, b   []float32
+		inA    bool // dst is a
+		isSelf bool // a is b
+	}{
+		{"fresh dst", a, b, false, false},
+		{"dst is a", a, b, true, false},
+		{"a is b, dst is both", a, a, true, true},
+		{"zero", make([]float32, 64), make([]float32, 64), true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			want := Mix(c.a, c.b, 0.5)
+			x := slices.Clone(c.a)
+			y := slices.Clone(c.b)
+			if c.isSelf {
+				y = x
+			}
+			dst := make([]float32, len(x))
+			if c.inA {
+				dst = x
+			}
+			require.Equal(t, want, MixInto(dst, x, y, 0.5))
+		})
+	}
 }
 
 // referenceV2 is VectorV2 written plainly (feature strings, a map), to pin

@@ -141,9 +141,17 @@ type piece struct {
 func sentences(text string) []string { return sentence.Split(text, squeeze) }
 
 // squeeze is strings.Join(strings.Fields(s), " "), without allocating
-// when s already is that (ASCII words separated by single spaces).
+// when s already is that (ASCII words separated by single spaces) once
+// ASCII white space around it is cut off: sentence.Split ends a sentence
+// after its '.', so every sentence but the first starts with a space.
 func squeeze(s string) string {
-	clean := len(s) == 0 || s[0] != ' ' && s[len(s)-1] != ' '
+	for len(s) > 0 && asciiSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && asciiSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	clean := true
 	for i := 0; clean && i < len(s); i++ {
 		c := s[i]
 		clean = c < utf8.RuneSelf && (c > ' ' || c == ' ' && s[i+1] != ' ') && c != 0x7f
@@ -153,6 +161,8 @@ func squeeze(s string) string {
 	}
 	return strings.Join(strings.Fields(s), " ")
 }
+
+func asciiSpace(c byte) bool { return c == ' ' || '\t' <= c && c <= '\r' }
 
 // fit cuts a sentence longer than limit tokens into word-aligned parts.
 func fit(s string, limit, section int) []piece {

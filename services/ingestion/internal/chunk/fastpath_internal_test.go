@@ -41,6 +41,7 @@ func TestFastPathsMatchDefinition(t *testing.T) {
 		"", " ", "a", "Hello, world.", "two  spaces", " lead", "trail ", "tab\there", "line\nbreak",
 		"x\x00y\x1fz\x7f", "naïve café – ünïcode 42", "bad \xff\xfe utf8", "\u00a0nbsp\u0085nel",
 		"supercalifragilisticexpialidocious 1234567890 e.g. U.S.A.!?",
+		" Next sentence.", "\t\r\n ends \v\f", " inner  twice ", " \u00a0lead nbsp", "trail nel\u0085 ", "\x00 nul",
 	} {
 		require.Equal(t, refTokens(s), Tokens(s), "Tokens(%q)", s)
 		require.Equal(t, strings.Join(strings.Fields(s), " "), squeeze(s), "squeeze(%q)", s)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -384,6 +385,7 @@ func (s *Service) embedChunks(ctx context.Context, key *keyring.Key, r jobRef, i
 	vectors := make([]index.VectorEntry, 0, total)
 	texts := make([]string, 0, progressEvery)
 	var opening []float32 // the document's opening vector (mixesDocument)
+	var vbuf []byte       // a vector's encoding, before sealing
 	for start := 0; start < total; start += progressEvery {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -405,11 +407,12 @@ func (s *Service) embedChunks(ctx context.Context, key *keyring.Key, r jobRef, i
 		}
 		if start == 0 && s.mixesDocument(col) {
 			// the document's opening: title and first chunk, as embedded
-			opening = vecs[0]
+			// (a copy: the first chunk's vector is mixed in place below)
+			opening = slices.Clone(vecs[0])
 		}
 		if opening != nil {
 			for i := range vecs {
-				vecs[i] = hashembed.Mix(vecs[i], opening, embed.DocumentMix)
+				vecs[i] = hashembed.MixInto(vecs[i], vecs[i], opening, embed.DocumentMix)
 			}
 		}
 		for i, v := range vecs {
@@ -418,9 +421,10 @@ func (s *Service) embedChunks(ctx context.Context, key *keyring.Key, r jobRef, i
 			p := parts[seq]
 			row := store.Chunk{
 				DocumentID: doc.ID, Seq: seq,
-				Text:   key.Seal(kindText, id, []byte(p.Text)),
-				Vector: key.Seal(kindVector, id, encodeVector(v)),
+				Text: key.Seal(kindText, id, []byte(p.Text)),
 			}
+			vbuf = appendVector(vbuf[:0], v)
+			row.Vector = key.Seal(kindVector, id, vbuf)
 			if p.Heading != "" {
 				row.Heading = key.Seal(kindHeading, id, []byte(p.Heading))
 			}
@@ -647,10 +651,12 @@ func withContext(ctx, text string) string {
 	return ctx + "\n" + text
 }
 
-func encodeVector(v []float32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+func encodeVector(v []float32) []byte { return appendVector(make([]byte, 0, 4*len(v)), v) }
+
+// appendVector appends v's encoding (little-endian float32s) to b.
+func appendVector(b []byte, v []float32) []byte {
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
 	}
 	return b
 }
