@@ -2,7 +2,6 @@ package inference
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -287,7 +286,7 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 		out.Choices[0].Message.Content = &content
 	}
 	out.Rampart = g.extension(ext)
-	b, err := json.Marshal(&out)
+	b, err := wire.EncodeCompletion(&out)
 	if err != nil {
 		return nil, fmt.Errorf("encode completion: %w", err)
 	}

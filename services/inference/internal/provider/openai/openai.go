@@ -127,25 +127,6 @@ func (*Provider) Capabilities(string) provider.Capabilities {
 	return provider.Capabilities{Chat: true, Stream: true, Tools: true, JSONMode: true, StructuredOutputs: true, Embeddings: true, ReportsUsage: true}
 }
 
-// upstreamChat is the request body sent upstream.
-type upstreamChat struct {
-	*wire.ChatRequest
-	Model         string              `json:"model"`
-	Stream        bool                `json:"stream,omitempty"`
-	StreamOptions *wire.StreamOptions `json:"stream_options,omitempty"`
-}
-
-type upstreamCompletion struct {
-	Choices []struct {
-		Message struct {
-			Content   *string         `json:"content"`
-			ToolCalls []wire.ToolCall `json:"tool_calls"`
-		} `json:"message"`
-		FinishReason string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *wire.Usage `json:"usage"`
-}
-
 // forwarded returns the request as sent upstream: store and metadata are
 // dropped so no upstream keeps a copy of the conversation on Rampart's key.
 func forwarded(r *wire.ChatRequest) *wire.ChatRequest {
@@ -159,13 +140,13 @@ func forwarded(r *wire.ChatRequest) *wire.ChatRequest {
 
 // Chat implements provider.Provider.
 func (p *Provider) Chat(ctx context.Context, call *provider.ChatCall) (*provider.ChatResult, error) {
-	body, err := json.Marshal(upstreamChat{ChatRequest: forwarded(call.Request), Model: call.UpstreamModel})
+	body, err := encodeUpstream(upstreamChat{ChatRequest: forwarded(call.Request), Model: call.UpstreamModel})
 	if err != nil {
 		return nil, fmt.Errorf("openai: encode request: %w", err)
 	}
 	var out upstreamCompletion
 	err = p.do(ctx, "/chat/completions", body, func(resp *http.Response) error {
-		return decodeBody(resp.Body, &out)
+		return readBody(resp.Body, func(b []byte) error { return decodeAnswer(b, &out) })
 	})
 	if err != nil {
 		return nil, err
@@ -238,6 +219,12 @@ var bodyBufs = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0
 // inference's CPU per chat completion (issue 15). The decoded strings are
 // copies, so the buffer is reused.
 func decodeBody(r io.Reader, v any) error {
+	return readBody(r, func(b []byte) error { return json.Unmarshal(b, v) })
+}
+
+// readBody reads a whole answer into a pooled buffer and hands it to
+// decode, which must not keep it.
+func readBody(r io.Reader, decode func([]byte) error) error {
 	buf, _ := bodyBufs.Get().(*bytes.Buffer)
 	if buf == nil {
 		buf = new(bytes.Buffer)
@@ -251,7 +238,7 @@ func decodeBody(r io.Reader, v any) error {
 	if _, err := buf.ReadFrom(r); err != nil {
 		return err
 	}
-	return json.Unmarshal(buf.Bytes(), v)
+	return decode(buf.Bytes())
 }
 
 // do POSTs body to path with retries and hands a 2xx response to read. The
@@ -262,12 +249,28 @@ func decodeBody(r io.Reader, v any) error {
 // exponential backoff from 250 ms with equal jitter; a Retry-After longer
 // than p.maxWait is not waited for. The last upstream error is returned,
 // also when ctx ends during a wait.
+//
+// The first attempt runs before any retry machinery is built: nearly every
+// call succeeds at once, and the backoff schedule, its timer and closures
+// were a measurable share of a chat completion's allocations (issue 15).
+// A retryable first failure is replayed as backoff.Retry's first attempt,
+// so the schedule, waits and results are what they were.
 func (p *Provider) do(ctx context.Context, path string, body []byte, read func(*http.Response) error) error {
 	url := p.base + path
+	retryable0, after0, err0 := p.attempt(ctx, url, path, body, read)
+	if err0 == nil || !retryable0 || p.retries == 0 {
+		return err0
+	}
+	first := true
 	wait := &upstreamBackOff{next: retry.EqualJitter(250*time.Millisecond, p.maxWait), maxWait: p.maxWait}
 	var last error
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
-		retryable, after, err := p.attempt(ctx, url, path, body, read)
+		retryable, after, err := retryable0, after0, err0
+		if first {
+			first = false
+		} else {
+			retryable, after, err = p.attempt(ctx, url, path, body, read)
+		}
 		if err == nil {
 			return struct{}{}, nil
 		}

@@ -35,7 +35,7 @@ type upstreamChunk struct {
 // arrive; tool-call fragments are assembled and emitted whole with the
 // finish reason, so the tool policy sees complete arguments.
 func (p *Provider) Stream(ctx context.Context, call *provider.ChatCall, emit func(*provider.Delta) error) error {
-	body, err := json.Marshal(upstreamChat{
+	body, err := encodeUpstream(upstreamChat{
 		ChatRequest:   forwarded(call.Request),
 		Model:         call.UpstreamModel,
 		Stream:        true,

@@ -1,0 +1,205 @@
+package openai
+
+import (
+	"encoding/json"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/jsonfast"
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
+)
+
+// upstreamCompletion is what Rampart reads of a chat answer.
+type upstreamCompletion struct {
+	Choices []upstreamChoice `json:"choices"`
+	Usage   *wire.Usage      `json:"usage"`
+}
+
+type upstreamChoice struct {
+	Message      upstreamMessage `json:"message"`
+	FinishReason string          `json:"finish_reason"`
+}
+
+type upstreamMessage struct {
+	Content   *string         `json:"content"`
+	ToolCalls []wire.ToolCall `json:"tool_calls"`
+}
+
+// decodeAnswer decodes a chat answer into out exactly as json.Unmarshal
+// does. The answers upstreams send — exact member names, each once, string
+// or null content — are read by jsonfast, which skips the members Rampart
+// does not use without matching them against fields; anything else is
+// decoded again by json.Unmarshal from scratch, so results and errors are
+// encoding/json's (FuzzDecodeAnswer). json.Unmarshal alone was ~6 % of
+// inference's CPU per chat completion (issue 15, ADR 0053).
+func decodeAnswer(b []byte, out *upstreamCompletion) error {
+	if fastAnswer(b, out) {
+		return nil
+	}
+	*out = upstreamCompletion{}
+	return json.Unmarshal(b, out)
+}
+
+// fastAnswer reads the common shape; false leaves out to json.Unmarshal.
+func fastAnswer(b []byte, out *upstreamCompletion) bool {
+	r := jsonfast.NewReader(b)
+	if !r.Object() {
+		return false
+	}
+	seenChoices, seenUsage := false, false
+	for first := true; r.More(first); first = false {
+		name, ok := r.Name()
+		if !ok {
+			return false
+		}
+		switch {
+		case string(name) == "choices" && !seenChoices:
+			seenChoices = true
+			if !answerChoices(&r, out) {
+				return false
+			}
+		case string(name) == "usage" && !seenUsage:
+			seenUsage = true
+			if !answerUsage(&r, out) {
+				return false
+			}
+		case jsonfast.FoldEqual(name, "choices") || jsonfast.FoldEqual(name, "usage"):
+			return false // a duplicate, or a spelling encoding/json may match
+		default:
+			if !r.Skip() {
+				return false
+			}
+		}
+	}
+	return r.End()
+}
+
+func answerUsage(r *jsonfast.Reader, out *upstreamCompletion) bool {
+	if r.Null() {
+		out.Usage = nil
+		return true
+	}
+	if !r.Object() {
+		return false
+	}
+	u := &wire.Usage{}
+	var seen [3]bool
+	for first := true; r.More(first); first = false {
+		name, ok := r.Name()
+		if !ok {
+			return false
+		}
+		var dst *int
+		switch {
+		case string(name) == "prompt_tokens" && !seen[0]:
+			dst, seen[0] = &u.PromptTokens, true
+		case string(name) == "completion_tokens" && !seen[1]:
+			dst, seen[1] = &u.CompletionTokens, true
+		case string(name) == "total_tokens" && !seen[2]:
+			dst, seen[2] = &u.TotalTokens, true
+		case jsonfast.FoldEqual(name, "prompt_tokens") || jsonfast.FoldEqual(name, "completion_tokens") || jsonfast.FoldEqual(name, "total_tokens"):
+			return false
+		default:
+			if !r.Skip() {
+				return false
+			}
+			continue
+		}
+		n, ok := r.Int()
+		if !ok {
+			return false
+		}
+		*dst = int(n)
+	}
+	out.Usage = u
+	return !r.Failed()
+}
+
+func answerChoices(r *jsonfast.Reader, out *upstreamCompletion) bool {
+	if r.Null() {
+		out.Choices = nil
+		return true
+	}
+	if !r.Array() {
+		return false
+	}
+	out.Choices = make([]upstreamChoice, 0, 1)
+	for first := true; r.MoreElements(first); first = false {
+		out.Choices = append(out.Choices, upstreamChoice{})
+		if !answerChoice(r, &out.Choices[len(out.Choices)-1]) {
+			return false
+		}
+	}
+	return !r.Failed()
+}
+
+func answerChoice(r *jsonfast.Reader, c *upstreamChoice) bool {
+	if !r.Object() {
+		return false
+	}
+	seenMessage, seenFinish := false, false
+	for first := true; r.More(first); first = false {
+		name, ok := r.Name()
+		if !ok {
+			return false
+		}
+		switch {
+		case string(name) == "message" && !seenMessage:
+			seenMessage = true
+			if !answerMessage(r, &c.Message) {
+				return false
+			}
+		case string(name) == "finish_reason" && !seenFinish:
+			seenFinish = true
+			if c.FinishReason, ok = r.String(); !ok {
+				return false
+			}
+		case jsonfast.FoldEqual(name, "message") || jsonfast.FoldEqual(name, "finish_reason"):
+			return false
+		default:
+			if !r.Skip() {
+				return false
+			}
+		}
+	}
+	return !r.Failed()
+}
+
+func answerMessage(r *jsonfast.Reader, m *upstreamMessage) bool {
+	if !r.Object() {
+		return false
+	}
+	seenContent, seenCalls := false, false
+	for first := true; r.More(first); first = false {
+		name, ok := r.Name()
+		if !ok {
+			return false
+		}
+		switch {
+		case string(name) == "content" && !seenContent:
+			seenContent = true
+			if r.Null() {
+				m.Content = nil
+				continue
+			}
+			s, ok := r.String()
+			if !ok {
+				return false
+			}
+			m.Content = &s
+		case string(name) == "tool_calls" && !seenCalls:
+			seenCalls = true
+			// Tool calls: encoding/json on their bytes alone (the same
+			// rules as for the whole answer, for this subtree).
+			raw, ok := r.Raw()
+			if !ok || json.Unmarshal(raw, &m.ToolCalls) != nil {
+				return false
+			}
+		case jsonfast.FoldEqual(name, "content") || jsonfast.FoldEqual(name, "tool_calls"):
+			return false
+		default:
+			if !r.Skip() {
+				return false
+			}
+		}
+	}
+	return !r.Failed()
+}

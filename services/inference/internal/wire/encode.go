@@ -1,0 +1,110 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/jsonfast"
+)
+
+// EncodeCompletion returns the bytes json.Marshal writes for c, written
+// without reflection when c has no rampart extension and every choice's
+// logprobs is null (the others take json.Marshal). Encoding the reply
+// with json.Marshal was ~1.5 % of inference's CPU per chat completion
+// (issue 15, ADR 0053); TestEncodeCompletionMatchesMarshal.
+func EncodeCompletion(c *ChatCompletion) ([]byte, error) {
+	if b, ok := appendCompletion(make([]byte, 0, 384), c); ok {
+		return b, nil
+	}
+	return json.Marshal(c)
+}
+
+func appendCompletion(b []byte, c *ChatCompletion) ([]byte, bool) {
+	if c.Rampart != nil {
+		return b, false
+	}
+	for i := range c.Choices {
+		if !bytes.Equal(c.Choices[i].Logprobs, NullRaw) {
+			return b, false
+		}
+	}
+	b = append(b, `{"id":`...)
+	b = jsonfast.AppendString(b, c.ID)
+	b = append(b, `,"object":`...)
+	b = jsonfast.AppendString(b, c.Object)
+	b = append(b, `,"created":`...)
+	b = strconv.AppendInt(b, c.Created, 10)
+	b = append(b, `,"model":`...)
+	b = jsonfast.AppendString(b, c.Model)
+	b = append(b, `,"choices":`...)
+	if c.Choices == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range c.Choices {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendChoice(b, &c.Choices[i])
+		}
+		b = append(b, ']')
+	}
+	if u := c.Usage; u != nil {
+		b = append(b, `,"usage":{"prompt_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
+		b = append(b, `,"completion_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
+		b = append(b, `,"total_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
+		b = append(b, '}')
+	}
+	b = append(b, `,"system_fingerprint":`...)
+	b = appendNullable(b, c.SystemFingerprint)
+	return append(b, '}'), true
+}
+
+func appendChoice(b []byte, ch *Choice) []byte {
+	b = append(b, `{"index":`...)
+	b = strconv.AppendInt(b, int64(ch.Index), 10)
+	b = append(b, `,"message":{"role":`...)
+	b = jsonfast.AppendString(b, ch.Message.Role)
+	b = append(b, `,"content":`...)
+	b = appendNullable(b, ch.Message.Content)
+	b = append(b, `,"refusal":`...)
+	b = appendNullable(b, ch.Message.Refusal)
+	if len(ch.Message.ToolCalls) > 0 {
+		b = append(b, `,"tool_calls":`...)
+		b = AppendToolCalls(b, ch.Message.ToolCalls)
+	}
+	b = append(b, `},"logprobs":null,"finish_reason":`...)
+	b = jsonfast.AppendString(b, ch.FinishReason)
+	return append(b, '}')
+}
+
+func appendNullable(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return jsonfast.AppendString(b, *s)
+}
+
+// AppendToolCalls appends calls as json.Marshal writes them.
+func AppendToolCalls(b []byte, calls []ToolCall) []byte {
+	b = append(b, '[')
+	for i, c := range calls {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = jsonfast.AppendString(b, c.ID)
+		b = append(b, `,"type":`...)
+		b = jsonfast.AppendString(b, c.Type)
+		b = append(b, `,"function":{"name":`...)
+		b = jsonfast.AppendString(b, c.Function.Name)
+		b = append(b, `,"arguments":`...)
+		b = jsonfast.AppendString(b, c.Function.Arguments)
+		b = append(b, "}}"...)
+	}
+	return append(b, ']')
+}

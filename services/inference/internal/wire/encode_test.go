@@ -1,0 +1,58 @@
+package wire_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
+)
+
+var encodeTexts = []string{"", "Hello!", "a\"b\\c", "\b\f\n\r\t\x00\x1f\x7f", "<b>&</b>", "é 日本 😀", "\u2028\u2029", "bad \xff utf-8"}
+
+func randomCompletion(rng *rand.Rand) wire.ChatCompletion {
+	text := func() string { return encodeTexts[rng.IntN(len(encodeTexts))] }
+	ptr := func() *string {
+		if rng.IntN(2) == 0 {
+			return nil
+		}
+		s := text()
+		return &s
+	}
+	c := wire.ChatCompletion{ID: text(), Object: "chat.completion", Created: rng.Int64N(1 << 40), Model: text(), SystemFingerprint: ptr()}
+	if rng.IntN(5) > 0 {
+		c.Choices = []wire.Choice{}
+		for i := range rng.IntN(3) {
+			ch := wire.Choice{Index: i, Message: wire.ResponseMessage{Role: text(), Content: ptr(), Refusal: ptr()}, Logprobs: wire.NullRaw, FinishReason: text()}
+			for range rng.IntN(3) {
+				ch.Message.ToolCalls = append(ch.Message.ToolCalls, wire.ToolCall{ID: text(), Type: text(), Function: wire.ToolCallFunction{Name: text(), Arguments: text()}})
+			}
+			if rng.IntN(10) == 0 {
+				ch.Logprobs = json.RawMessage(`{"content": [] }`)
+			}
+			c.Choices = append(c.Choices, ch)
+		}
+	}
+	if rng.IntN(2) == 0 {
+		c.Usage = &wire.Usage{PromptTokens: rng.IntN(1000), CompletionTokens: rng.IntN(1000), TotalTokens: rng.IntN(2000)}
+	}
+	if rng.IntN(8) == 0 {
+		c.Rampart = &wire.Extension{Warning: text(), Citations: []wire.Citation{{Index: 1, Source: text(), Quote: text()}}}
+	}
+	return c
+}
+
+// TestEncodeCompletionMatchesMarshal: the reply's bytes are json.Marshal's.
+func TestEncodeCompletionMatchesMarshal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4)) //nolint:gosec // test data
+	for range 5000 {
+		c := randomCompletion(rng)
+		want, err := json.Marshal(&c)
+		require.NoError(t, err)
+		got, err := wire.EncodeCompletion(&c)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got))
+	}
+}
