@@ -116,7 +116,11 @@ func dialBackends(ctx context.Context, cfg config.Config, env *pkgbackend.Env) (
 		"ingestion": cfg.IngestionAddr, "slackadapter": cfg.SlackAdapterAddr,
 	} {
 		if config.Enabled(addr) {
-			targets = append(targets, backend.Target{Name: name, Addr: addr})
+			t := backend.Target{Name: name, Addr: addr}
+			if name == "keyvault" { // small calls, latency-bound (ADR 0055)
+				t.Options = backend.StaticWindows()
+			}
+			targets = append(targets, t)
 		}
 	}
 	dialer := env.Dialer()
@@ -177,7 +181,7 @@ func newHandler(ctx context.Context, cfg config.Config, env *pkgbackend.Env, d h
 		Limiter:           d.limiter,
 		LimitDefaults:     ratelimit.Defaults{KeyRPM: cfg.DefaultKeyRPM, TenantRPM: cfg.DefaultTenantRPM},
 		LimitMetrics:      limitMetrics,
-		Gateway:           gw,
+		Gateway:           gateway.SecretReads(log, gw, d.backends.Conn("keyvault")),
 		Direct:            openai.Literal(oai),
 		Slack:             slackHandler(d.backends.Conn("slackadapter")),
 		Ready:             func() error { return d.readiness.Ready(ctx) },

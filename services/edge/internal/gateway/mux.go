@@ -60,18 +60,24 @@ var suppressed = []string{"authorization", "x-forwarded-host"}
 // annotator returns with no values removes the header-derived key, and
 // grpc-go sends nothing for a key without values.
 func Metadata(ctx context.Context, _ *http.Request) metadata.MD {
-	md := metadata.MD{}
+	md := make(metadata.MD, len(suppressed)+3)
 	for _, k := range suppressed {
 		md[k] = []string{}
 	}
+	return annotations(ctx, md)
+}
+
+// annotations adds the edge's own keys to md: the assertion, the request
+// id and the client address, each when known.
+func annotations(ctx context.Context, md metadata.MD) metadata.MD {
 	if _, assertion, ok := authn.FromContext(ctx); ok {
-		md.Set(principal.MetadataKey, assertion)
+		md[principal.MetadataKey] = []string{assertion}
 	}
 	if id := logging.RequestID(ctx); id != "" {
-		md.Set("x-request-id", id)
+		md["x-request-id"] = []string{id}
 	}
 	if ip := middleware.ClientIP(ctx); ip != "" {
-		md.Set("x-forwarded-for", ip)
+		md["x-forwarded-for"] = []string{ip}
 	}
 	return md
 }

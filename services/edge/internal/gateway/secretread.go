@@ -1,0 +1,149 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
+	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
+)
+
+// secretReadPrefix and secretReadVerb frame GET /v1/secrets/{name=**}:value.
+const (
+	secretReadPrefix = "/v1/secrets/"
+	secretReadVerb   = ":value"
+)
+
+// SecretReads returns mux with the secret read (GET
+// /v1/secrets/{name=**}:value, the hottest REST route) answered directly
+// when the request is plain enough that grpc-gateway's handling is known
+// to the letter: no query, no escaped form of the path, a name of
+// unreserved characters in non-empty segments, no Grpc-Timeout or TE
+// header. Such a read goes through the same marshaler, outgoing metadata
+// (Metadata: assertion, request id, client address), gRPC call and error
+// handler as grpc-gateway's generated handler, without its pattern
+// matching, context annotation and response forwarding (~10 % of the
+// edge's CPU and ~25 % of its allocations per read, issue 15). Everything
+// else goes to mux. With a nil keyvault connection, mux itself.
+//
+// Every layer in front of the gateway (authentication, the route policy,
+// limits, the access log) runs as before: the router wraps this handler.
+func SecretReads(log *slog.Logger, mux *runtime.ServeMux, keyvault grpc.ClientConnInterface) http.Handler {
+	if keyvault == nil {
+		return mux
+	}
+	return &secretReads{log: log, mux: mux, client: keyvaultv1.NewSecretsServiceClient(keyvault)}
+}
+
+type secretReads struct {
+	log    *slog.Logger
+	mux    *runtime.ServeMux
+	client keyvaultv1.SecretsServiceClient
+}
+
+func (s *secretReads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, ok := plainSecretRead(r)
+	if !ok {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	ctx := r.Context()
+	md, ok := outgoing(ctx)
+	if !ok {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	// As the generated handler: a GET's body is read and dropped.
+	if r.Body != nil && r.Body != http.NoBody {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}
+	_, marshaler := runtime.MarshalerForRequest(s.mux, r)
+	resp, err := s.client.GetSecretValue(metadata.NewOutgoingContext(ctx, md), &keyvaultv1.GetSecretValueRequest{Name: name})
+	if err != nil {
+		httperr.WriteGRPC(ctx, s.log, w, r, err) // the mux's error handler (GatewayErrorHandler)
+		return
+	}
+	// runtime.ForwardResponseMessage without trailers (no TE), header
+	// matchers that forward nothing, no Content-Length option and no
+	// response options: the content type, then the body.
+	buf, err := marshaler.Marshal(resp)
+	if err != nil {
+		httperr.WriteGRPC(ctx, s.log, w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", marshaler.ContentType(resp))
+	_, _ = w.Write(buf) //nolint:gosec // G705: JSON (Content-Type application/json, nosniff) from the marshaler, as the gateway writes it
+}
+
+// plainSecretRead returns the secret name of a GET
+// /v1/secrets/{name=**}:value that grpc-gateway would route to
+// GetSecretValue with exactly that name and nothing from the query.
+func plainSecretRead(r *http.Request) (string, bool) {
+	if r.Method != http.MethodGet || r.URL.RawPath != "" || r.URL.RawQuery != "" || r.URL.ForceQuery {
+		return "", false
+	}
+	name, ok := strings.CutPrefix(r.URL.Path, secretReadPrefix)
+	if !ok {
+		return "", false
+	}
+	if name, ok = strings.CutSuffix(name, secretReadVerb); !ok || !plainName(name) {
+		return "", false
+	}
+	// grpc-gateway reads a client's Grpc-Timeout (HeaderGuard removes it
+	// earlier; checked here too) and forwards trailers when TE asks.
+	if _, ok := r.Header["Grpc-Timeout"]; ok {
+		return "", false
+	}
+	if _, ok := r.Header["Te"]; ok {
+		return "", false
+	}
+	return name, true
+}
+
+// plainName: non-empty segments of unreserved characters (RFC 3986), none
+// of them "." or "..". Anything else takes grpc-gateway's own path.
+func plainName(name string) bool {
+	if name == "" {
+		return false
+	}
+	seg := 0 // length of the current segment
+	dots := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '/':
+			if seg == 0 || seg == dots {
+				return false
+			}
+			seg, dots = 0, 0
+			continue
+		case c == '.':
+			dots++
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '~':
+		default:
+			return false
+		}
+		seg++
+	}
+	return seg > 0 && seg != dots
+}
+
+// outgoing is the metadata the gateway sends for a request the edge has
+// handled this far: Metadata's non-empty keys (grpc-go sends nothing for
+// the empty, suppressing ones, and the annotator's keys replace the
+// header-derived ones). ok is false when the client address is unknown:
+// grpc-gateway would then derive x-forwarded-for from the peer itself.
+func outgoing(ctx context.Context) (metadata.MD, bool) {
+	if middleware.ClientIP(ctx) == "" {
+		return nil, false
+	}
+	return annotations(ctx, make(metadata.MD, 3)), true
+}
