@@ -94,14 +94,20 @@ func listCovers(field string, c, t []string, covered func(have, want string) boo
 	return nil
 }
 
-// endpointCovers mirrors the edge's endpoint match: a prefix matches
-// itself and paths continuing with "/" or ":" after it.
+// endpointCovers reports whether every path the edge lets through prefix
+// want is also let through prefix have. It mirrors the edge's match
+// (authn.PathHasPrefix): a prefix ending in "/" matches every path that
+// starts with it; any other prefix matches itself and the paths that
+// continue it with "/" or ":". So "/v1/secrets/" does not cover
+// "/v1/secrets:batchGet", which the edge would not let it reach.
 func endpointCovers(have, want string) bool {
-	if have == "/" || have == want {
+	if have == want {
 		return true
 	}
-	have = strings.TrimSuffix(have, "/")
-	return strings.HasPrefix(want, have) && len(want) > len(have) && (want[len(have)] == '/' || want[len(have)] == ':')
+	if strings.HasSuffix(have, "/") {
+		return strings.HasPrefix(want, have)
+	}
+	return strings.HasPrefix(want, have) && (want[len(have)] == '/' || want[len(have)] == ':')
 }
 
 type limitField struct {
