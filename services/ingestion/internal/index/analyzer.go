@@ -11,7 +11,6 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/token/porter"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/character"
 	"github.com/blevesearch/bleve/v2/registry"
-	index "github.com/blevesearch/bleve_index_api"
 	"github.com/blevesearch/go-porterstemmer"
 )
 
@@ -110,30 +109,24 @@ func (a *fastAnalyzer) Analyze(input []byte) analysis.TokenStream {
 	return out
 }
 
-// frequencies analyses input like Analyze and counts its terms straight
-// into what document.TextField derives from Analyze's tokens for a field
-// without term vectors (analysis.TokenFrequency): the number of terms and
-// each distinct term's count, and appends the distinct terms' hashes
-// (termHash) to hashes. No token stream is built: an ASCII word costs its
-// lower-casing, one memo look-up and one map update.
-func (a *fastAnalyzer) frequencies(input []byte, hashes []uint64) (int, index.TokenFrequencies, []uint64) {
-	freqs := make(index.TokenFrequencies, len(input)/16+1)
-	var slab []index.TokenFreq
-	count := func(term string, b []byte, h uint64) {
-		if tf, ok := freqs[term]; ok {
-			tf.SetFrequency(tf.Frequency() + 1)
-			return
-		}
-		if len(slab) == 0 {
-			slab = make([]index.TokenFreq, 64)
-		}
-		tf := &slab[0]
-		slab = slab[1:]
-		tf.Term = b
-		tf.SetFrequency(1)
-		freqs[term] = tf
-		hashes = append(hashes, h)
+// defaultAnalyzer analyses every collection's chunks and queries (one
+// stem memo for the process).
+var defaultAnalyzer = func() *fastAnalyzer {
+	an, err := analyzerConstructor(nil, registry.NewCache())
+	if err != nil {
+		panic("lexical analyser: " + err.Error())
 	}
+	fa, _ := an.(*fastAnalyzer)
+	return fa
+}()
+
+// count analyses text like Analyze into c (reset first): each distinct
+// term with its frequency. It returns the number of terms (the analysed
+// length). No token is built: an ASCII word costs its lower-casing, one
+// memo look-up and one table update.
+func (a *fastAnalyzer) count(text string, c *counter) int {
+	input := []byte(text)
+	c.reset(len(input))
 	n := 0
 	var lower []byte
 	eachWord(input, func(start, end int) {
@@ -141,17 +134,30 @@ func (a *fastAnalyzer) frequencies(input []byte, hashes []uint64) (int, index.To
 		if !isASCII(word) {
 			for _, t := range a.filter(word, start, end, 0) {
 				n++
-				count(string(t.Term), t.Term, termHash(t.Term))
+				c.add(termHash(t.Term), string(t.Term))
 			}
 			return
 		}
 		lower = appendLower(lower[:0], word)
 		if st := a.stems.get(lower, a.stop); !st.stop {
 			n++
-			count(st.s, st.b, st.h)
+			c.add(st.h, st.s)
 		}
 	})
-	return n, freqs, hashes
+	return n
+}
+
+// queryTerms returns the distinct terms of a query, in order.
+func (a *fastAnalyzer) queryTerms(text string) []string {
+	seen := map[string]bool{}
+	var terms []string
+	for _, tok := range a.Analyze([]byte(text)) {
+		if t := string(tok.Term); !seen[t] {
+			seen[t] = true
+			terms = append(terms, t)
+		}
+	}
+	return terms
 }
 
 // filter runs bleve's filters over one non-ASCII word.

@@ -1,133 +1,218 @@
 package index
 
 import (
+	"container/heap"
 	"hash/maphash"
 	"math"
+	"sort"
 	"sync"
-
-	"github.com/blevesearch/bleve/v2/search"
-	index "github.com/blevesearch/bleve_index_api"
 )
 
-// BM25's length normalisation divides a chunk's length by an "average
-// document length", which bleve derives from the index it searches: the
-// field's dictionary size summed over the index's segments, divided by the
-// document count and rounded up (searcher.bm25ScoreMetrics). Summed over
-// segments, a term counts once per segment it occurs in, so every score
-// moved with the segment layout: with when background merges had run, and
-// with the merge policy (a cheaper policy keeping more segments lowered
-// BM25 recall@5 on the git-doc sets; ADR 0045).
+// BM25 as bleve scored it for a disjunction of term queries (ADR 0045,
+// 0051), so rankings stay what they were (TestNativeMatchesBleve):
 //
-// Search passes bleve that statistic as it is for a fully merged index
-// instead: the number of distinct terms of the field over the document
-// count, rounded up. Scores no longer depend on the segment layout, so the
-// merge policy can merge less (scorchConfig), and they are what the
-// collection scores once fully merged (on git-doc: the same hybrid results
-// as before, BM25 alone as good as the better of main's runs).
-//
-// The distinct terms are counted as they are indexed, in a set of term
-// hashes per open index (8–20 bytes a term), filled from the index's term
-// dictionary when an existing index is first used. Terms only found in
-// deleted chunks stay counted until the index is next opened (bleve's
-// segments keep them until a merge too).
-
-// vocabulary is the set of an index's distinct terms, by hash.
-type vocabulary struct {
-	mu     sync.Mutex
-	loaded bool // filled from the index's dictionary (or created empty)
-	terms  map[uint64]struct{}
-}
+//   - tf is the square root of the term's count in the chunk;
+//   - a chunk's length L is its number of terms, stored by bleve as a
+//     float32 norm 1/√L and read back as 1/norm²;
+//   - idf = ln(1 + (N − df + 0.5)/(df + 0.5)) over the live chunks;
+//   - the average length is ⌈distinct terms / N⌉ (ADR 0045: independent of
+//     segments; terms of dead chunks count until a compaction);
+//   - each term's score idf·tf·k1/(tf + k1·(1 − b + b·L/avg)) is weighted by
+//     idf·queryNorm, queryNorm = 1/√Σidf², the terms' scores are summed
+//     (rarest term first) and multiplied by the coordination factor
+//     matched/queried terms.
+const (
+	bm25K1 = 1.2
+	bm25B  = 0.75
+)
 
 var termSeed = maphash.MakeSeed()
 
+// termHash is the process-local hash of a term (stem memo, hot map).
 func termHash(term []byte) uint64 { return maphash.Bytes(termSeed, term) }
 
-// load fills v from the dictionary of r's "text" field, once.
-func (v *vocabulary) load(r index.IndexReader) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.loaded {
+// minRelativeScore drops lexical hits scoring below this fraction of the
+// best hit.
+const minRelativeScore = 1e-3
+
+// commonFraction: query terms found in more than this fraction of a
+// collection's chunks are dropped from the lexical query (their BM25 idf is
+// near zero, yet their postings are the longest to walk), as long as a
+// rarer term remains — the "common terms" cutoff of Lucene.
+const commonFraction = 0.3
+
+type queryTerm struct {
+	tid uint32
+	df  uint64
+	w   float64 // idf·queryNorm
+	idf float64
+}
+
+// plan looks up the query's terms (keyed) and keeps the informative ones
+// (commonFraction), rarest first; nil when nothing can match. The caller
+// holds ix.mu for reading.
+func (ix *collIndex) plan(keys []uint64, n uint64) []queryTerm {
+	dfs := make([]queryTerm, len(keys))
+	for i, k := range keys {
+		if tid, ok := ix.terms[k]; ok {
+			dfs[i] = queryTerm{tid: tid, df: ix.liveDF(tid)}
+		}
+	}
+	limit := uint64(float64(n) * commonFraction)
+	var keep []queryTerm
+	rarest := 0
+	for i, d := range dfs {
+		if d.df < dfs[rarest].df {
+			rarest = i
+		}
+		if d.df > 0 && (n < 20 || d.df <= limit) {
+			keep = append(keep, d)
+		}
+	}
+	if len(keep) == 0 { // only common terms: the rarest still ranks something
+		if len(dfs) == 0 || dfs[rarest].df == 0 {
+			return nil
+		}
+		keep = append(keep, dfs[rarest])
+	}
+	sum := 0.0
+	for i := range keep {
+		df := float64(keep[i].df)
+		keep[i].idf = math.Log(1 + (float64(n)-df+0.5)/(df+0.5))
+		sum += keep[i].idf * keep[i].idf
+	}
+	norm := 1 / math.Sqrt(sum)
+	for i := range keep {
+		keep[i].w = keep[i].idf * norm
+	}
+	sort.SliceStable(keep, func(i, j int) bool { return keep[i].df < keep[j].df })
+	return keep
+}
+
+// scratch is a search's per-chunk accumulators, pooled.
+type scratch struct {
+	score   []float64
+	matched []uint16
+	touched []uint32
+}
+
+var scratchPool sync.Pool
+
+func getScratch(n int) *scratch {
+	s, _ := scratchPool.Get().(*scratch)
+	if s == nil {
+		s = &scratch{}
+	}
+	if len(s.score) < n {
+		s.score = make([]float64, n+n/4)
+		s.matched = make([]uint16, n+n/4)
+	}
+	s.touched = s.touched[:0]
+	return s
+}
+
+func putScratch(s *scratch) {
+	for _, o := range s.touched {
+		s.score[o], s.matched[o] = 0, 0
+	}
+	scratchPool.Put(s)
+}
+
+// search ranks the chunks matching the query's keyed terms by BM25 and
+// returns the best k.
+func (ix *collIndex) search(keys []uint64, k int) []Hit {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n := uint64(ix.live()) //nolint:gosec // a count, not negative
+	if n == 0 || k <= 0 {
 		return nil
 	}
-	d, err := r.FieldDict(textFieldName)
-	if err != nil {
-		return err
+	plan := ix.plan(keys, n)
+	if plan == nil {
+		return nil
 	}
-	defer d.Close()
-	for {
-		e, err := d.Next()
-		if err != nil {
-			return err
+	avg := math.Ceil(float64(len(ix.post)) / float64(n))
+	s := getScratch(len(ix.ids))
+	defer putScratch(s)
+	for _, q := range plan {
+		p := &ix.post[q.tid]
+		next := uint32(0)
+		for i := 0; i < len(p.buf); {
+			var ord, f uint32
+			ord, f, i = decode(p.buf, i, next)
+			next = ord + 1
+			if ix.nDead > 0 && ix.isDead(ord) {
+				continue
+			}
+			tf := math.Sqrt(float64(f))
+			norm := float64(float32(1 / math.Sqrt(float64(ix.lens[ord]))))
+			fieldLength := 1 / (norm * norm)
+			sc := q.idf * (tf * bm25K1) / (tf + bm25K1*(1-bm25B+(bm25B*fieldLength/avg)))
+			if q.w != 1.0 {
+				sc *= q.w
+			}
+			if s.matched[ord] == 0 {
+				s.touched = append(s.touched, ord)
+			}
+			s.score[ord] += sc
+			s.matched[ord]++
 		}
-		if e == nil {
-			break
+	}
+	return ix.top(s, len(plan), k)
+}
+
+// top returns the best k of the touched chunks, ties to the earlier
+// chunk, cut at minRelativeScore of the best.
+func (ix *collIndex) top(s *scratch, queried, k int) []Hit {
+	h := make(hitHeap, 0, min(k, len(s.touched)))
+	for _, o := range s.touched {
+		sc := s.score[o] * (float64(s.matched[o]) / float64(queried))
+		switch {
+		case len(h) < k:
+			heap.Push(&h, scored{ord: o, score: sc})
+		case better(scored{ord: o, score: sc}, h[0]):
+			h[0] = scored{ord: o, score: sc}
+			heap.Fix(&h, 0)
 		}
-		v.terms[maphash.String(termSeed, e.Term)] = struct{}{}
 	}
-	v.loaded = true
-	return nil
-}
-
-// add counts the terms of indexed fields.
-func (v *vocabulary) add(fields []textField) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	for i := range fields {
-		for _, h := range fields[i].hashes {
-			v.terms[h] = struct{}{}
+	out := make([]Hit, len(h))
+	for i := len(h) - 1; i >= 0; i-- {
+		x, _ := heap.Pop(&h).(scored)
+		out[i] = Hit{ID: ix.ids[x.ord], Score: x.score}
+	}
+	for i := 1; i < len(out); i++ {
+		// A term found in (nearly) every chunk has a BM25 idf of almost
+		// zero: such hits carry no evidence and would only add noise to
+		// the fusion.
+		if out[i].Score < out[0].Score*minRelativeScore {
+			return out[:i]
 		}
 	}
+	return out
 }
 
-func (v *vocabulary) size() uint64 {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return uint64(len(v.terms))
+type scored struct {
+	ord   uint32
+	score float64
 }
 
-// vocab returns the vocabulary of the index key, loaded from r when this
-// process has not counted it yet.
-func (l *Lexical) vocab(key string, r index.IndexReader) (*vocabulary, error) {
-	l.mu.Lock()
-	v, ok := l.vocabs[key]
-	if !ok {
-		v = &vocabulary{terms: map[uint64]struct{}{}}
-		l.vocabs[key] = v
+func better(a, b scored) bool {
+	if a.score != b.score {
+		return a.score > b.score
 	}
-	l.mu.Unlock()
-	v.mu.Lock()
-	loaded := v.loaded
-	v.mu.Unlock()
-	if loaded {
-		return v, nil
-	}
-	return v, v.load(r)
+	return a.ord < b.ord
 }
 
-// added counts the terms of fields just indexed into the index key.
-func (l *Lexical) added(key string, fields []textField) {
-	l.mu.Lock()
-	v, ok := l.vocabs[key]
-	if !ok { // an existing index not counted yet: loaded at its next search
-		v = &vocabulary{terms: map[uint64]struct{}{}}
-		l.vocabs[key] = v
-	}
-	l.mu.Unlock()
-	v.add(fields)
-}
+// hitHeap is a min-heap: the worst kept hit on top.
+type hitHeap []scored
 
-// bm25Stats returns the statistics to score a search of the index key
-// (read through r, holding n documents) by (see above).
-func (l *Lexical) bm25Stats(key string, r index.IndexReader, n uint64) (*search.BM25Stats, error) {
-	v, err := l.vocab(key, r)
-	if err != nil {
-		return nil, err
-	}
-	avg := 0.0
-	if n > 0 {
-		avg = math.Ceil(float64(v.size()) / float64(n))
-	}
-	// bleve divides the cardinality by the document count and rounds up:
-	// avg × n gives back exactly avg (integers far below 2^53).
-	return &search.BM25Stats{DocCount: float64(n), FieldCardinality: map[string]int{textFieldName: int(avg * float64(n))}}, nil
+func (h hitHeap) Len() int           { return len(h) }
+func (h hitHeap) Less(i, j int) bool { return better(h[j], h[i]) }
+func (h hitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *hitHeap) Push(x any)        { v, _ := x.(scored); *h = append(*h, v) }
+func (h *hitHeap) Pop() any {
+	old := *h
+	v := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return v
 }

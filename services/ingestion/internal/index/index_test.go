@@ -64,7 +64,7 @@ func TestFuseScores(t *testing.T) {
 }
 
 func TestLexical(t *testing.T) {
-	l := index.NewLexical(t.TempDir())
+	l := index.NewKeyedLexical(t.TempDir(), index.NewTestKeys(t))
 	t.Cleanup(func() { _ = l.Close() })
 	require.NoError(t, l.Index("t1", "docs", []index.Entry{
 		{ID: "a:0", Text: "The payment service retries failed charges."},
@@ -140,7 +140,8 @@ func ids(hs []index.Hit) []string {
 // are deleted while the others stay.
 func TestLexicalGenerationAndCleanup(t *testing.T) {
 	dir := t.TempDir()
-	l := index.NewLexical(dir)
+	keys := index.NewTestKeys(t)
+	l := index.NewKeyedLexical(dir, keys)
 	g, err := l.Generation("a", "kb")
 	require.NoError(t, err)
 	require.Empty(t, g, "no index: nothing recorded")
@@ -149,7 +150,7 @@ func TestLexicalGenerationAndCleanup(t *testing.T) {
 	require.NoError(t, l.Index("b", "kb", []index.Entry{{ID: "d:0", Text: "beta"}}))
 	require.NoError(t, l.Close())
 
-	l = index.NewLexical(dir)
+	l = index.NewKeyedLexical(dir, keys)
 	g, err = l.Generation("a", "kb")
 	require.NoError(t, err)
 	require.Equal(t, "17.3", g, "kept across a reopen")

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,13 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-
-	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/document"
-	"github.com/blevesearch/bleve/v2/mapping"
-	"github.com/blevesearch/bleve/v2/search"
-	"github.com/blevesearch/bleve/v2/search/query"
-	index "github.com/blevesearch/bleve_index_api"
+	"time"
 )
 
 // Entry is one chunk to index.
@@ -31,23 +24,46 @@ type Hit struct {
 	Score float64
 }
 
-// minRelativeScore drops lexical hits scoring below this fraction of the
-// best hit.
-const minRelativeScore = 1e-3
+// Keys is a tenant's key material as the lexical index uses it
+// (keyring.Key): sealing its files and keying its term hashes.
+type Keys interface {
+	Seal(kind, id string, pt []byte) []byte
+	Open(kind, id string, sealed []byte) ([]byte, error)
+	MAC(data []byte) []byte
+}
 
-// Lexical manages the per-tenant, per-collection bleve indexes.
+// KeySource returns a tenant's keys when they are in memory.
+type KeySource func(tenant string) (Keys, bool)
+
+// ErrNoKeys means the tenant's key is not in memory, so its index can be
+// neither read nor written.
+var ErrNoKeys = errors.New("lexical index: the tenant's key is not in memory")
+
+const (
+	// flushDelay is how long after a change the index is written to disk;
+	// flushDocs unwritten chunks are written at once.
+	flushDelay = time.Second
+	flushDocs  = 4096
+)
+
+// Lexical manages the per-tenant, per-collection lexical indexes (ADR
+// 0051): in memory, searched there, and written to sealed segment files
+// under dir shortly after each change.
 type Lexical struct {
-	dir string
+	dir  string
+	keys KeySource
 
-	mu     sync.Mutex
-	open   map[string]bleve.Index
-	vocabs map[string]*vocabulary // by index key (bm25.go)
+	mu   sync.Mutex
+	open map[string]*collIndex
 }
 
-// NewLexical keeps indexes under dir.
+// NewLexical keeps indexes under dir. UseKeys must be called before use.
 func NewLexical(dir string) *Lexical {
-	return &Lexical{dir: dir, open: map[string]bleve.Index{}, vocabs: map[string]*vocabulary{}}
+	return &Lexical{dir: dir, open: map[string]*collIndex{}, keys: func(string) (Keys, bool) { return nil, false }}
 }
+
+// UseKeys sets where tenants' keys come from.
+func (l *Lexical) UseKeys(src KeySource) { l.keys = src }
 
 // TenantDir is where a tenant's indexes live: a digest, so tenant ids never
 // become path components.
@@ -60,259 +76,188 @@ func (l *Lexical) path(tenant, collection string) string {
 	return filepath.Join(l.TenantDir(tenant), collection)
 }
 
-func newMapping() mapping.IndexMapping {
-	im := bleve.NewIndexMapping()
-	im.ScoringModel = index.BM25Scoring
-	im.DefaultAnalyzer = AnalyzerName
-	im.StoreDynamic = false
-	im.IndexDynamic = false
-	im.DocValuesDynamic = false
-	fm := bleve.NewTextFieldMapping()
-	fm.Analyzer = AnalyzerName
-	fm.Store = false
-	fm.IncludeInAll = false
-	fm.IncludeTermVectors = false
-	fm.DocValues = false
-	dm := bleve.NewDocumentStaticMapping()
-	dm.AddFieldMappingsAt("text", fm)
-	im.DefaultMapping = dm
-	return im
+// isBleve reports whether dir holds an index of the bleve format used
+// before ADR 0051 (its metadata file).
+func isBleve(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "index_meta.json"))
+	return err == nil
 }
 
-// get opens (creating with create) the index of a collection.
-func (l *Lexical) get(tenant, collection string, create bool) (bleve.Index, error) {
+// get returns the open index of a collection, reading it from disk or
+// (with create) creating it; nil without create when there is none. A
+// bleve index of the previous format, or an index that does not read, is
+// deleted: the collection's recorded generation is gone with it, so its
+// next search rebuilds the index from the database (ingest/fresh.go).
+func (l *Lexical) get(tenant, collection string, create bool) (*collIndex, error) {
 	key := tenant + "\x00" + collection
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if ix, ok := l.open[key]; ok {
 		return ix, nil
 	}
+	k, ok := l.keys(tenant)
+	if !ok {
+		return nil, ErrNoKeys
+	}
 	p := l.path(tenant, collection)
-	ix, err := bleve.OpenUsing(p, scorchConfig())
-	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
+	if isBleve(p) {
+		if err := os.RemoveAll(p); err != nil {
+			return nil, fmt.Errorf("remove the bleve index: %w", err)
+		}
+	}
+	ix, err := load(p, tenant, collection, k)
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrNotExist) || errors.Is(err, errCorrupt):
+		if _, serr := os.Stat(p); serr == nil {
+			// no manifest (a creation a crash interrupted) or damaged
+			if err := os.RemoveAll(p); err != nil {
+				return nil, err
+			}
+		}
 		if !create {
 			return nil, nil
 		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return nil, err
-		}
-		ix, err = bleve.NewUsing(p, newMapping(), bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, scorchConfig())
-		if err == nil {
-			l.vocabs[key] = &vocabulary{loaded: true, terms: map[uint64]struct{}{}}
-		}
-	}
-	if err != nil {
+		ix = newCollIndex(newTermKeyer(k))
+		ix.disk.dir, ix.disk.tenant, ix.disk.collection = p, tenant, collection
+	default:
 		return nil, fmt.Errorf("open lexical index: %w", err)
 	}
 	l.open[key] = ix
 	return ix, nil
 }
 
+// changed schedules the write of an index to disk.
+func (l *Lexical) changed(ix *collIndex) {
+	ix.mu.Lock()
+	now := len(ix.ids)-int(ix.disk.flushedDocs) >= flushDocs
+	if ix.disk.scheduled && !now {
+		ix.mu.Unlock()
+		return
+	}
+	ix.disk.scheduled = true
+	ix.mu.Unlock()
+	delay := flushDelay
+	if now {
+		delay = 0
+	}
+	time.AfterFunc(delay, func() {
+		ix.mu.Lock()
+		ix.disk.scheduled = false
+		ix.mu.Unlock()
+		// Without the key (it left the cache) the changes stay in memory
+		// until the next change or Close; a failed write leaves them
+		// marked unwritten. Until written, the recorded generation on
+		// disk is an older one, so a restart rebuilds rather than trusts.
+		if k, ok := l.keys(ix.disk.tenant); ok {
+			_ = ix.flush(k)
+		}
+	})
+}
+
 // Index adds or replaces entries (ids are stable, so re-indexing after a
 // crash is idempotent).
 func (l *Lexical) Index(tenant, collection string, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	b := analyse(entries)
 	ix, err := l.get(tenant, collection, true)
 	if err != nil {
 		return err
 	}
-	an, ok := ix.Mapping().AnalyzerNamed(AnalyzerName).(*fastAnalyzer)
-	if !ok {
-		return errors.New("lexical index: analyser " + AnalyzerName + " missing")
-	}
-	// Documents built here rather than mapped (see textField).
-	b := ix.NewBatch()
-	fields := make([]textField, len(entries))
-	for i, e := range entries {
-		fields[i] = textField{value: []byte(e.Text), an: an}
-		doc := document.NewDocument(e.ID)
-		doc.AddField(&fields[i])
-		if err := b.IndexAdvanced(doc); err != nil {
-			return err
-		}
-	}
-	if err := ix.Batch(b); err != nil {
+	if err := ix.add(b); err != nil {
 		return err
 	}
-	l.added(tenant+"\x00"+collection, fields)
+	l.changed(ix)
 	return nil
 }
 
-// Delete removes entries by id.
+// Delete removes entries by id. When the tenant's key is not in memory
+// and the index is not open either, the index is deleted instead (it is
+// rebuilt from the database at the collection's next search).
 func (l *Lexical) Delete(tenant, collection string, ids []string) error {
 	ix, err := l.get(tenant, collection, false)
+	if errors.Is(err, ErrNoKeys) {
+		return os.RemoveAll(l.path(tenant, collection))
+	}
 	if err != nil || ix == nil {
 		return err
 	}
-	b := ix.NewBatch()
-	for _, id := range ids {
-		b.Delete(id)
-	}
-	return ix.Batch(b)
+	ix.remove(ids)
+	l.changed(ix)
+	return nil
 }
 
-// Search returns up to k chunk ids ranked by BM25 for query.
+// Search returns up to k chunk ids ranked by BM25 for query (bm25.go).
 func (l *Lexical) Search(tenant, collection, text string, k int) ([]Hit, error) {
 	ix, err := l.get(tenant, collection, false)
 	if err != nil || ix == nil {
 		return nil, err
 	}
-	q, stats, err := l.prune(tenant+"\x00"+collection, ix, text)
-	if err != nil || q == nil {
-		return nil, err
-	}
-	req := bleve.NewSearchRequestOptions(q, k, 0, false)
-	ctx := context.WithValue(context.Background(), search.BM25StatsKey, stats)
-	res, err := ix.SearchInContext(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("lexical search: %w", err)
-	}
-	out := make([]Hit, 0, len(res.Hits))
-	for _, h := range res.Hits {
-		// A term found in (nearly) every chunk has a BM25 idf of almost
-		// zero: such hits carry no evidence and would only add noise to
-		// the fusion.
-		if len(out) > 0 && h.Score < out[0].Score*minRelativeScore {
-			break
-		}
-		out = append(out, Hit{ID: h.ID, Score: h.Score})
-	}
-	return out, nil
-}
-
-// commonFraction: query terms found in more than this fraction of a
-// collection's chunks are dropped from the lexical query (their BM25 idf is
-// near zero, yet their postings are the longest to walk), as long as a
-// rarer term remains — the "common terms" cutoff of Lucene.
-const commonFraction = 0.3
-
-// prune analyses query like the indexed text and keeps its informative
-// terms as a disjunction of term queries (nil: no term at all), with the
-// BM25 statistics to score them by (bm25Stats).
-func (l *Lexical) prune(key string, ix bleve.Index, text string) (bleveQuery, *search.BM25Stats, error) {
-	an := ix.Mapping().AnalyzerNamed(AnalyzerName)
-	if an == nil {
-		return nil, nil, errors.New("lexical search: english analyser missing")
-	}
-	seen := map[string]bool{}
-	var terms []string
-	for _, tok := range an.Analyze([]byte(text)) {
-		if t := string(tok.Term); !seen[t] {
-			seen[t] = true
-			terms = append(terms, t)
-		}
-	}
+	terms := defaultAnalyzer.queryTerms(text)
 	if len(terms) == 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
-	adv, err := ix.Advanced()
-	if err != nil {
-		return nil, nil, err
+	keys := make([]uint64, len(terms))
+	for i, t := range terms {
+		keys[i] = ix.keyer.key(t)
 	}
-	r, err := adv.Reader()
-	if err != nil {
-		return nil, nil, err
-	}
-	defer r.Close()
-	n, err := r.DocCount()
-	if err != nil {
-		return nil, nil, err
-	}
-	stats, err := l.bm25Stats(key, r, n)
-	if err != nil {
-		return nil, nil, err
-	}
-	type tdf struct {
-		term string
-		df   uint64
-	}
-	dfs := make([]tdf, 0, len(terms))
-	for _, t := range terms {
-		tfr, err := r.TermFieldReader(context.Background(), []byte(t), "text", false, false, false)
-		if err != nil {
-			return nil, nil, err
-		}
-		dfs = append(dfs, tdf{t, tfr.Count()})
-		_ = tfr.Close()
-	}
-	limit := uint64(float64(n) * commonFraction)
-	var keep []query.Query
-	rarest := 0
-	for i, d := range dfs {
-		if d.df < dfs[rarest].df {
-			rarest = i
-		}
-		if d.df > 0 && (n < 20 || d.df <= limit) {
-			tq := bleve.NewTermQuery(d.term)
-			tq.SetField("text")
-			keep = append(keep, tq)
-		}
-	}
-	if len(keep) == 0 { // only common terms: the rarest still ranks something
-		if dfs[rarest].df == 0 {
-			return nil, nil, nil
-		}
-		tq := bleve.NewTermQuery(dfs[rarest].term)
-		tq.SetField("text")
-		keep = append(keep, tq)
-	}
-	return bleve.NewDisjunctionQuery(keep...), stats, nil
+	return ix.search(keys, k), nil
 }
-
-type bleveQuery = query.Query
-
-// scorchConfig is the runtime configuration of every collection's index
-// (given at creation and again at each open: bleve keeps the creation's
-// in the index's metadata, the open's wins).
-//
-// The merge policy: bleve's default floor segment of 2,000 chunks counts
-// every smaller segment as that size, so it merges about every 2,000
-// chunks, and merges 10 segments at a time into tiers 10× apart; each
-// chunk was rewritten once or twice on the way, ~17% of ingestion's CPU.
-// Here segments under 500 chunks count as 500 and 20 are merged at a
-// time into tiers 20× apart: fewer rewrites per chunk for up to 20
-// segments per tier. More segments changed BM25 scores before bm25Stats;
-// they no longer do. Search time was not measurably different at 14k
-// chunks (docs/performance.md).
-func scorchConfig() map[string]any {
-	return map[string]any{
-		"scorchMergePlanOptions": map[string]any{
-			"FloorSegmentSize":     500,
-			"MaxSegmentsPerTier":   20,
-			"SegmentsPerMergeTask": 20,
-			"TierGrowth":           20.0,
-		},
-	}
-}
-
-// generationKey is where an index records the state of the collection it
-// was built from (bleve's internal key-value space, not a document).
-var generationKey = []byte("rampart.generation")
 
 // Generation returns what SetGeneration last recorded in a collection's
-// index ("" when nothing was, or there is no index).
+// index ("" when nothing was, there is no index, or it cannot be read
+// without the tenant's key).
 func (l *Lexical) Generation(tenant, collection string) (string, error) {
 	ix, err := l.get(tenant, collection, false)
+	if errors.Is(err, ErrNoKeys) {
+		return "", nil
+	}
 	if err != nil || ix == nil {
 		return "", err
 	}
-	v, err := ix.GetInternal(generationKey)
-	return string(v), err
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.gen, nil
 }
 
 // SetGeneration records in a collection's index (created if missing) the
 // state of the collection it now holds, so a restart keeps an index that is
-// still current.
+// still current. It reaches the disk with the index's next write.
 func (l *Lexical) SetGeneration(tenant, collection, g string) error {
 	ix, err := l.get(tenant, collection, true)
 	if err != nil {
 		return err
 	}
-	return ix.SetInternal(generationKey, []byte(g))
+	ix.mu.Lock()
+	ix.gen, ix.disk.genDirty = g, true
+	ix.mu.Unlock()
+	l.changed(ix)
+	return nil
+}
+
+// Flush writes every open index's changes to disk now (those of tenants
+// whose keys are in memory).
+func (l *Lexical) Flush() error {
+	l.mu.Lock()
+	all := make([]*collIndex, 0, len(l.open))
+	for _, ix := range l.open {
+		all = append(all, ix)
+	}
+	l.mu.Unlock()
+	var errs []error
+	for _, ix := range all {
+		if k, ok := l.keys(ix.disk.tenant); ok {
+			errs = append(errs, ix.flush(k))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // DropCollection closes and deletes a collection's index.
 func (l *Lexical) DropCollection(tenant, collection string) error {
-	l.close(tenant + "\x00" + collection)
+	l.close(func(k string) bool { return k == tenant+"\x00"+collection }, false)
 	return os.RemoveAll(l.path(tenant, collection))
 }
 
@@ -352,41 +297,37 @@ func (l *Lexical) DropOtherTenants(keep []string) (int, error) {
 
 // DropTenant closes and deletes all of a tenant's indexes.
 func (l *Lexical) DropTenant(tenant string) error {
-	l.mu.Lock()
-	for k, ix := range l.open {
-		if len(k) > len(tenant) && k[:len(tenant)+1] == tenant+"\x00" {
-			_ = ix.Close()
-			delete(l.open, k)
-		}
-	}
-	for k := range l.vocabs {
-		if strings.HasPrefix(k, tenant+"\x00") {
-			delete(l.vocabs, k)
-		}
-	}
-	l.mu.Unlock()
+	l.close(func(k string) bool { return strings.HasPrefix(k, tenant+"\x00") }, false)
 	return os.RemoveAll(l.TenantDir(tenant))
 }
 
-func (l *Lexical) close(key string) {
+// close closes the open indexes whose keys match, writing their changes
+// first with write; an index being written is waited for.
+func (l *Lexical) close(match func(key string) bool, write bool) []error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if ix, ok := l.open[key]; ok {
-		_ = ix.Close()
-		delete(l.open, key)
+	var closing []*collIndex
+	for k, ix := range l.open {
+		if match(k) {
+			closing = append(closing, ix)
+			delete(l.open, k)
+		}
 	}
-	delete(l.vocabs, key)
+	l.mu.Unlock()
+	var errs []error
+	for _, ix := range closing {
+		if write {
+			if k, ok := l.keys(ix.disk.tenant); ok {
+				errs = append(errs, ix.flush(k))
+			}
+		}
+		ix.disk.mu.Lock()
+		ix.disk.closed = true
+		ix.disk.mu.Unlock()
+	}
+	return errs
 }
 
-// Close closes every open index.
+// Close writes and closes every open index.
 func (l *Lexical) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var errs []error
-	for k, ix := range l.open {
-		errs = append(errs, ix.Close())
-		delete(l.open, k)
-	}
-	clear(l.vocabs)
-	return errors.Join(errs...)
+	return errors.Join(l.close(func(string) bool { return true }, true)...)
 }

@@ -181,6 +181,14 @@ func New(o Options) *Service {
 	}
 	s := &Service{o: o, log: o.Log, waiting: map[string]bool{}, wake: make(chan struct{}, 1), watches: map[string]int{}}
 	o.Ring.OnUnlock(s.unpark)
+	// The lexical index seals its files and keys its terms with the
+	// tenant's key while it is in memory (index.Lexical, ADR 0051).
+	o.Lexical.UseKeys(func(tenant string) (index.Keys, bool) {
+		if k, ok := o.Ring.Cached(tenant); ok {
+			return k, true
+		}
+		return nil, false
+	})
 	return s
 }
 
