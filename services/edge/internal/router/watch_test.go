@@ -3,8 +3,6 @@ package router_test
 import (
 	"bufio"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -21,8 +19,6 @@ import (
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/ingestiontest"
-	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
-	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
 // watchScript is ingestion's WatchJob as the test needs it: "job_1" is
@@ -70,17 +66,12 @@ func watchScript(next <-chan struct{}) ingestiontest.Script {
 func TestWatchJobStreamsThroughTheEdge(t *testing.T) {
 	// The edge forwards auth's assertion; the ingestion double verifies it
 	// with auth's key and admits only the edge, over mTLS.
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	signer, err := principal.NewSigner("authtest", priv, principal.MaxTTL)
-	require.NoError(t, err)
+	fx := grpctest.NewFixture(t, "ingestion", "edge")
 	next := make(chan struct{})
-	dir, _ := pkitest.NewDir(t, "ingestion", "edge")
-	ing := ingestiontest.Start(t, dir, ingestiontest.Options{Keys: principal.StaticKeys{signer.KID(): signer.PublicKey()},
-		Callers: []string{"edge"}, Script: watchScript(next)})
-	conn := grpctest.Dial(t, dir, "edge", ing.Addr, "ingestion")
+	ing := ingestiontest.Start(t, fx.Dir, ingestiontest.Options{Keys: fx.Keys(), Callers: []string{"edge"}, Script: watchScript(next)})
+	conn := fx.Dial(t, "edge", ing.Addr, "ingestion")
 
-	e := newEdge(t, edgeOpts{signer: signer, mount: func(mux *runtime.ServeMux) {
+	e := newEdge(t, edgeOpts{signer: fx.Signer, mount: func(mux *runtime.ServeMux) {
 		require.NoError(t, ingestionv1.RegisterIngestionServiceHandlerClient(context.Background(), mux, ingestionv1.NewIngestionServiceClient(conn)))
 	}})
 	reader := e.auth.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"viewer"}, Scopes: []string{"ingest:read"}})

@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"log/slog"
 	"sync"
 	"testing"
@@ -24,7 +22,6 @@ import (
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
-	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/pkg/serve"
@@ -38,13 +35,14 @@ import (
 // principal verification) over mTLS against a fake keyvault KmsService over
 // mTLS that really wraps keys. The data dir survives restarts.
 type harness struct {
-	certDir, dataDir string
-	signer           *principal.Signer
-	verifier         *principal.Verifier
-	kv               *keyvaulttest.Server
-	inference        *fakeInference
-	logs             *logtest.Buffer
-	cfg              *config.Config
+	// Fixture is the test PKI and the signer standing in for auth's.
+	*grpctest.Fixture
+	dataDir   string
+	verifier  *principal.Verifier
+	kv        *keyvaulttest.Server
+	inference *fakeInference
+	logs      *logtest.Buffer
+	cfg       *config.Config
 
 	addr string
 	stop func()
@@ -65,14 +63,10 @@ type opts struct {
 
 func newHarness(t *testing.T, o opts) *harness {
 	t.Helper()
-	certDir, _ := pkitest.NewDir(t, "ingestion", "keyvault", "edge", "inference", "slackadapter")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	signer, err := principal.NewSigner("test1", priv, time.Minute)
-	require.NoError(t, err)
+	fx := grpctest.NewFixture(t, "ingestion", "keyvault", "edge", "inference", "slackadapter")
 	h := &harness{
-		certDir: certDir, dataDir: t.TempDir(), signer: signer, logs: &logtest.Buffer{},
-		verifier: principal.NewVerifier(principal.StaticKeys{"test1": signer.PublicKey()}),
+		Fixture: fx, dataDir: t.TempDir(), logs: &logtest.Buffer{},
+		verifier: principal.NewVerifier(fx.Keys()),
 		done:     map[string]chan int{},
 	}
 	h.cfg = config.Default()
@@ -82,10 +76,10 @@ func newHarness(t *testing.T, o opts) *harness {
 	h.cfg.DatabaseURL = o.databaseURL
 
 	// fake keyvault: SecretsService and a KmsService that really wraps keys
-	h.kv = keyvaulttest.Start(t, certDir, keyvaulttest.Options{Keys: principal.StaticKeys{"test1": signer.PublicKey()}})
+	h.kv = keyvaulttest.Start(t, fx.Dir, keyvaulttest.Options{Keys: fx.Keys()})
 
 	h.cfg.EmbedRetryDelay = 300 * time.Millisecond
-	h.inference = startFakeInference(t, certDir, principal.StaticKeys{"test1": signer.PublicKey()})
+	h.inference = startFakeInference(t, fx.Dir, fx.Keys())
 
 	h.start(t, o)
 	t.Cleanup(func() { h.shutdown() })
@@ -97,7 +91,7 @@ func (h *harness) start(t *testing.T, o opts) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := logging.New(h.logs, slog.LevelDebug)
-	src, err := mtls.NewSource(mtls.FilesFor(h.certDir, "ingestion"))
+	src, err := mtls.NewSource(mtls.FilesFor(h.Dir, "ingestion"))
 	require.NoError(t, err)
 	kv, err := mtls.Dial(ctx, h.kv.Addr, src, pki.ServiceID("keyvault"))
 	require.NoError(t, err)
@@ -163,7 +157,7 @@ func (h *harness) jobDone(_, job string, state int) {
 func (h *harness) replica(t *testing.T) *harness {
 	t.Helper()
 	r := &harness{
-		certDir: h.certDir, dataDir: t.TempDir(), signer: h.signer, verifier: h.verifier, kv: h.kv,
+		Fixture: h.Fixture, dataDir: t.TempDir(), verifier: h.verifier, kv: h.kv,
 		inference: h.inference, logs: h.logs, cfg: h.cfg, parent: h, done: map[string]chan int{},
 	}
 	r.start(t, opts{})
@@ -197,13 +191,13 @@ func (h *harness) wait(t *testing.T, job string) ingestionv1.JobState {
 // client dials ingestion as service caller.
 func (h *harness) client(t *testing.T, caller string) ingestionv1.IngestionServiceClient {
 	t.Helper()
-	return ingestionv1.NewIngestionServiceClient(grpctest.Dial(t, h.certDir, caller, h.addr, "ingestion"))
+	return ingestionv1.NewIngestionServiceClient(h.Dial(t, caller, h.addr, "ingestion"))
 }
 
 // ctx carries a principal assertion for tenant.
 func (h *harness) ctx(t *testing.T, tenant string) context.Context {
 	t.Helper()
-	tok, err := h.signer.Sign(&authv1.Principal{TenantId: tenant, Subject: "user-" + tenant, KeyId: "key-" + tenant, Scopes: []string{"ingest:read", "ingest:write"}}, time.Time{})
+	tok, err := h.Signer.Sign(&authv1.Principal{TenantId: tenant, Subject: "user-" + tenant, KeyId: "key-" + tenant, Scopes: []string{"ingest:read", "ingest:write"}}, time.Time{})
 	require.NoError(t, err)
 	return principal.AppendToOutgoing(context.Background(), tok)
 }

@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"io"
 	"net/http"
@@ -17,7 +15,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
@@ -28,7 +25,6 @@ import (
 	"github.com/rampart-platform/rampart/pkg/inferencetest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
-	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/app"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
@@ -47,9 +43,9 @@ const (
 )
 
 type harness struct {
-	inf    *inferencetest.Server
-	pkiDir string
-	signer *principal.Signer
+	inf *inferencetest.Server
+	// Fixture is the test PKI and the signer standing in for auth's.
+	*grpctest.Fixture
 	auth   *authtest.Server
 	vault  *keyvaulttest.Server
 	slack  *slackfake.Server
@@ -93,15 +89,11 @@ func start(t testing.TB, o harnessOpts) *harness {
 		o.model = "echo"
 	}
 	h := &harness{logs: &logtest.Buffer{}, now: time.Now(), sleeps: make(chan time.Duration, 16)}
-	h.pkiDir, _ = pkitest.NewDir(t, "inference", "edge", "slackadapter", "auth", "keyvault", "rampart-cli")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	h.signer, err = principal.NewSigner("test", priv, principal.MaxTTL)
-	require.NoError(t, err)
-	h.inf = inferencetest.Start(t, h.pkiDir, inferencetest.Options{Keys: principal.StaticKeys{h.signer.KID(): h.signer.PublicKey()},
+	h.Fixture = grpctest.NewFixture(t, "inference", "edge", "slackadapter", "auth", "keyvault", "rampart-cli")
+	h.inf = inferencetest.Start(t, h.Dir, inferencetest.Options{Keys: h.Keys(),
 		Callers: []string{"slackadapter"}, Models: models, Script: o.script})
-	h.auth = startAuth(t, h.pkiDir, h.signer)
-	h.vault = startVault(t, h.pkiDir, h.signer)
+	h.auth = startAuth(t, h.Dir, h.Signer)
+	h.vault = startVault(t, h.Dir, h.Signer)
 	h.slack = slackfake.Start(t, clientID, clientSecret)
 	t.Setenv("RAMPART_AUTH_ADDR", h.auth.Addr)
 
@@ -121,7 +113,7 @@ func start(t testing.TB, o harnessOpts) *harness {
 	// The KEK outside the data dir, as replicas read it (one Secret).
 	kekFile := filepath.Join(t.TempDir(), "shared.kek")
 	args := []string{"--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--kek-file", kekFile,
-		"--cert-dir", h.pkiDir, "--auth-addr", h.auth.Addr, "--keyvault-addr", h.vault.Addr, "--inference-addr", h.inf.Addr,
+		"--cert-dir", h.Dir, "--auth-addr", h.auth.Addr, "--keyvault-addr", h.vault.Addr, "--inference-addr", h.inf.Addr,
 		"--slack-api-url", h.slack.URL + "/api/", "--response-url-hosts", u.Host, "--public-url", "https://rampart.example.com",
 		"--model", o.model, "--stream-update-interval", o.streamEvery, "--workers", strconv.Itoa(o.workers), "--queue-size", strconv.Itoa(o.queueSize), "--log-level", "debug"}
 	var once sync.Once
@@ -171,19 +163,14 @@ func start(t testing.TB, o harnessOpts) *harness {
 	})
 	_, err = os.Stat(kekFile)
 	require.NoError(t, err, "the KEK is where KEK_FILE says")
-	h.client = slackadapterv1.NewSlackAdapterServiceClient(dialAs(t, h.pkiDir, "edge", addr))
-	h.cli = slackadapterv1.NewSlackAdapterServiceClient(dialAs(t, h.pkiDir, "rampart-cli", addr))
+	h.client = slackadapterv1.NewSlackAdapterServiceClient(h.Dial(t, "edge", addr, "slackadapter"))
+	h.cli = slackadapterv1.NewSlackAdapterServiceClient(h.Dial(t, "rampart-cli", addr, "slackadapter"))
 	return h
-}
-
-func dialAs(t testing.TB, dir, name, addr string) *grpc.ClientConn {
-	t.Helper()
-	return grpctest.Dial(t, dir, name, addr, "slackadapter")
 }
 
 // as returns ctx carrying an assertion for tenant with roles and scopes.
 func (h *harness) as(t testing.TB, tenant string, roles, scopes []string) context.Context {
-	tok, err := h.signer.Sign(&authv1.Principal{TenantId: tenant, KeyId: "admin-" + tenant, Subject: "alice@" + tenant, Roles: roles, Scopes: scopes}, time.Time{})
+	tok, err := h.Signer.Sign(&authv1.Principal{TenantId: tenant, KeyId: "admin-" + tenant, Subject: "alice@" + tenant, Roles: roles, Scopes: scopes}, time.Time{})
 	require.NoError(t, err)
 	return principal.AppendToOutgoing(context.Background(), tok)
 }
