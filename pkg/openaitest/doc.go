@@ -11,5 +11,6 @@
 //
 // ErrorBody and RequireErrorBody are the one check of OpenAI's error body
 // (status, JSON, type, code, param) for the tests of what the edge answers,
-// in the edge's module and in tests/e2e.
+// in the edge's module and in tests/e2e; subpackage sdkcheck makes the same
+// check on the error the openai-go SDK returns.
 package openaitest

@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rampart-platform/rampart/pkg/openaitest"
+	"github.com/rampart-platform/rampart/pkg/openaitest/sdkcheck"
 )
 
 // The OpenAI conformance suite: the official SDKs (openai-go and the Node
@@ -213,25 +214,6 @@ func (s *oaiView) post(t *testing.T, bearer, path, body string) response {
 	return response{status: resp.StatusCode, header: resp.Header, bytes: b}
 }
 
-func requireOAIError(t *testing.T, err error, status int, typ, code, param string) {
-	t.Helper()
-	_ = checkOAIError(t, err, status, typ, code, param)
-}
-
-// checkOAIError is requireOAIError returning the error for more checks. It
-// asserts OpenAI's exact error shape: status, type, code and param.
-func checkOAIError(t *testing.T, err error, status int, typ, code, param string) *oai.Error {
-	t.Helper()
-	var apiErr *oai.Error
-	require.True(t, errors.As(err, &apiErr), "%v", err)
-	require.Equal(t, status, apiErr.StatusCode, apiErr.Message)
-	require.Equal(t, typ, apiErr.Type, apiErr.Message)
-	require.Equal(t, code, apiErr.Code)
-	require.Equal(t, param, apiErr.Param)
-	require.NotEmpty(t, apiErr.Message)
-	return apiErr
-}
-
 func weatherTool() []oai.ChatCompletionToolUnionParam {
 	return []oai.ChatCompletionToolUnionParam{oai.ChatCompletionFunctionTool(oaishared.FunctionDefinitionParam{
 		Name:        "get_weather",
@@ -407,7 +389,7 @@ func (cf *conformance) sdkModels(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "fake", m.OwnedBy)
 	_, err = s.sdk("key-narrow").Models.Get(oaiCtx(t), "gpt-fake")
-	requireOAIError(t, err, http.StatusNotFound, "invalid_request_error", "model_not_found", "model")
+	sdkcheck.RequireAPIError(t, err, http.StatusNotFound, "invalid_request_error", "model_not_found", "model")
 }
 
 func (cf *conformance) sdkErrors(t *testing.T) {
@@ -419,41 +401,41 @@ func (cf *conformance) sdkErrors(t *testing.T) {
 	user := []oai.ChatCompletionMessageParamUnion{oai.UserMessage("hello there, a message of some length")}
 
 	_, err := s.sdk("key-a").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "gpt-99", Messages: user})
-	requireOAIError(t, err, http.StatusNotFound, "invalid_request_error", "model_not_found", "model")
+	sdkcheck.RequireAPIError(t, err, http.StatusNotFound, "invalid_request_error", "model_not_found", "model")
 
 	_, err = s.sdk("key-narrow").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "gpt-fake", Messages: user})
-	requireOAIError(t, err, http.StatusForbidden, "invalid_request_error", "model_not_allowed", "model")
+	sdkcheck.RequireAPIError(t, err, http.StatusForbidden, "invalid_request_error", "model_not_allowed", "model")
 
 	_, err = s.sdk("key-a").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user, N: oai.Int(2)})
-	requireOAIError(t, err, http.StatusBadRequest, "invalid_request_error", "invalid_argument", "n")
+	sdkcheck.RequireAPIError(t, err, http.StatusBadRequest, "invalid_request_error", "invalid_argument", "n")
 
 	// A key the stack never issued (the edge's own test harness sends none:
 	// missing_api_key there).
 	_, err = s.sdk("unknown-key").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
-	requireOAIError(t, err, http.StatusUnauthorized, "authentication_error", "invalid_api_key", "")
+	sdkcheck.RequireAPIError(t, err, http.StatusUnauthorized, "authentication_error", "invalid_api_key", "")
 
 	// TPM: the first call spends more than the limit; the next is refused.
 	_, err = s.sdk("key-tpm").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
 	require.NoError(t, err)
 	_, err = s.sdk("key-tpm").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
-	apiErr := checkOAIError(t, err, http.StatusTooManyRequests, "tokens", "rate_limit_exceeded", "")
+	apiErr := sdkcheck.CheckAPIError(t, err, http.StatusTooManyRequests, "tokens", "rate_limit_exceeded", "")
 	require.NotEmpty(t, apiErr.Response.Header.Get("Retry-After"))
 
 	_, err = s.sdk("key-budget").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
 	require.NoError(t, err)
 	_, err = s.sdk("key-budget").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
-	requireOAIError(t, err, http.StatusTooManyRequests, "insufficient_quota", "insufficient_quota", "")
+	sdkcheck.RequireAPIError(t, err, http.StatusTooManyRequests, "insufficient_quota", "insufficient_quota", "")
 
 	// Disallowed tool definitions are refused before anything runs.
 	_, err = s.sdk("key-a").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user,
 		Tools: []oai.ChatCompletionToolUnionParam{oai.ChatCompletionFunctionTool(oaishared.FunctionDefinitionParam{Name: "rm_rf"})}})
-	requireOAIError(t, err, http.StatusBadRequest, "invalid_request_error", "tool_not_allowed", "tools[0].function.name")
+	sdkcheck.RequireAPIError(t, err, http.StatusBadRequest, "invalid_request_error", "tool_not_allowed", "tools[0].function.name")
 
 	// Streaming errors before the first chunk are plain HTTP errors.
 	stream := s.sdk("key-a").Chat.Completions.NewStreaming(oaiCtx(t), oai.ChatCompletionNewParams{Model: "gpt-99", Messages: user})
 	for stream.Next() {
 	}
-	requireOAIError(t, stream.Err(), http.StatusNotFound, "invalid_request_error", "model_not_found", "model")
+	sdkcheck.RequireAPIError(t, stream.Err(), http.StatusNotFound, "invalid_request_error", "model_not_found", "model")
 }
 
 func (cf *conformance) badInput(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/inferencetest"
 	"github.com/rampart-platform/rampart/pkg/openaitest"
+	"github.com/rampart-platform/rampart/pkg/openaitest/sdkcheck"
 )
 
 // The official Go SDK reads what the edge writes: a chat completion as
@@ -162,7 +163,7 @@ func TestSDKModels(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "fake", m.OwnedBy)
 	_, err = sdk(s, "key-narrow").Models.Get(ctx(t), "gpt-fake")
-	requireAPIError(t, err, http.StatusNotFound, "invalid_request_error", "model_not_found", "model")
+	sdkcheck.RequireAPIError(t, err, http.StatusNotFound, "invalid_request_error", "model_not_found", "model")
 	got, _ := s.Inf.LastCall("GetModel")
 	req, ok := got.Request.(*inferencev1.GetModelRequest)
 	require.True(t, ok)
@@ -197,7 +198,7 @@ func TestInferenceErrorsInOpenAIShape(t *testing.T) {
 		t.Run(model, func(t *testing.T) {
 			user := []oai.ChatCompletionMessageParamUnion{oai.UserMessage("hello")}
 			_, err := sdk(s, "key-a").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: model, Messages: user})
-			apiErr := checkAPIError(t, err, status, e.Type, e.OpenAICode, e.Param)
+			apiErr := sdkcheck.CheckAPIError(t, err, status, e.Type, e.OpenAICode, e.Param)
 			if status < 500 {
 				require.Equal(t, e.Message, apiErr.Message, "inference's message names the client's mistake")
 			} else {
@@ -209,14 +210,14 @@ func TestInferenceErrorsInOpenAIShape(t *testing.T) {
 			stream := sdk(s, "key-a").Chat.Completions.NewStreaming(ctx(t), oai.ChatCompletionNewParams{Model: model, Messages: user})
 			for stream.Next() {
 			}
-			requireAPIError(t, stream.Err(), status, e.Type, e.OpenAICode, e.Param)
+			sdkcheck.RequireAPIError(t, stream.Err(), status, e.Type, e.OpenAICode, e.Param)
 		})
 	}
 	t.Run("no key", func(t *testing.T) {
 		n := len(s.Inf.Calls())
 		_, err := sdk(s, "unknown-key").Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: "echo",
 			Messages: []oai.ChatCompletionMessageParamUnion{oai.UserMessage("x")}})
-		requireAPIError(t, err, http.StatusUnauthorized, "authentication_error", "missing_api_key", "")
+		sdkcheck.RequireAPIError(t, err, http.StatusUnauthorized, "authentication_error", "missing_api_key", "")
 		require.Len(t, s.Inf.Calls(), n)
 	})
 }

@@ -2,9 +2,6 @@ package openai_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,7 +21,6 @@ import (
 	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/inferencetest"
 	"github.com/rampart-platform/rampart/pkg/logging"
-	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/openai"
@@ -68,16 +64,11 @@ func newStackWith(t testing.TB, log *slog.Logger) *stack {
 // newStackOpts is newStack with handler options (Inference is set here).
 func newStackOpts(t testing.TB, o openai.Options) *stack {
 	t.Helper()
-	dir, _ := pkitest.NewDir(t, "inference", "edge")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	signer, err := principal.NewSigner("test", priv, principal.MaxTTL)
-	require.NoError(t, err)
-	inf := inferencetest.Start(t, dir, inferencetest.Options{Keys: principal.StaticKeys{signer.KID(): signer.PublicKey()},
-		Callers: []string{"edge"}, Models: models})
-	conn := grpctest.Dial(t, dir, "edge", inf.Addr, "inference")
+	fx := grpctest.NewFixture(t, "inference", "edge")
+	inf := inferencetest.Start(t, fx.Dir, inferencetest.Options{Keys: fx.Keys(), Callers: []string{"edge"}, Models: models})
+	conn := fx.Dial(t, "edge", inf.Addr, "inference")
 
-	s := &stack{Inf: inf, conn: inferencev1.NewInferenceServiceClient(conn), signer: signer,
+	s := &stack{Inf: inf, conn: inferencev1.NewInferenceServiceClient(conn), signer: fx.Signer,
 		keys: map[string]string{}, prins: map[string]*authv1.Principal{}}
 	mux := runtime.NewServeMux()
 	o.Inference = conn
@@ -167,23 +158,4 @@ func call(t *testing.T, s *stack, method, key, path, body string) response {
 func post(t *testing.T, s *stack, key, path, body string) response {
 	t.Helper()
 	return call(t, s, http.MethodPost, key, path, body)
-}
-
-func requireAPIError(t *testing.T, err error, status int, typ, code, param string) {
-	t.Helper()
-	_ = checkAPIError(t, err, status, typ, code, param)
-}
-
-// checkAPIError is requireAPIError returning the error for more checks. It
-// asserts OpenAI's exact error shape: status, type, code and param.
-func checkAPIError(t *testing.T, err error, status int, typ, code, param string) *oai.Error {
-	t.Helper()
-	var apiErr *oai.Error
-	require.True(t, errors.As(err, &apiErr), "%v", err)
-	require.Equal(t, status, apiErr.StatusCode, apiErr.Message)
-	require.Equal(t, typ, apiErr.Type, apiErr.Message)
-	require.Equal(t, code, apiErr.Code)
-	require.Equal(t, param, apiErr.Param)
-	require.NotEmpty(t, apiErr.Message)
-	return apiErr
 }
