@@ -45,8 +45,8 @@ test-race: ## Tests with the race detector
 .PHONY: build
 build: ## Build every binary into bin/
 	@mkdir -p bin
-	@for s in $(SERVICES); do $(GO) build -trimpath -o bin/$$s ./services/$$s/cmd/$$s || exit 1; done
-	$(GO) build -trimpath -o bin/rampart ./cmd/rampart
+	@for s in $(SERVICES); do CGO_ENABLED=0 $(GO) build -trimpath -o bin/$$s ./services/$$s/cmd/$$s || exit 1; done
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/rampart ./cmd/rampart
 
 .PHONY: tools
 tools: $(BUF) $(TOOLS_BIN)/protoc-gen-go $(LINT) $(VULNCHECK) ## Install the pinned tools into bin/tools

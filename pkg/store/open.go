@@ -20,11 +20,16 @@ type Migrations struct {
 // SQLite file path ([OpenSQLite]). It returns the dialect so the caller can
 // [Dialect.Rebind] its queries.
 func Open(ctx context.Context, dsn string, m Migrations) (*sql.DB, Dialect, error) {
+	return OpenWith(ctx, dsn, m, SQLiteOptions{})
+}
+
+// OpenWith is [Open] with SQLite options (ignored for PostgreSQL).
+func OpenWith(ctx context.Context, dsn string, m Migrations, o SQLiteOptions) (*sql.DB, Dialect, error) {
 	if IsPostgresURL(dsn) {
 		db, err := OpenPostgresPool(ctx, dsn, m.Postgres, DefaultPoolOptions)
 		return db, Postgres, err
 	}
-	db, err := OpenSQLite(ctx, dsn, m.SQLite)
+	db, err := OpenSQLiteWith(ctx, dsn, m.SQLite, o)
 	return db, SQLite, err
 }
 

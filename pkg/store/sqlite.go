@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -34,6 +35,30 @@ const sqlitePragmas = "_pragma=busy_timeout(5000)" +
 // path must be a file path: ":memory:" and "file:" URIs are refused because
 // each pooled connection would see a different in-memory database.
 func OpenSQLite(ctx context.Context, path string, migrations fs.FS) (*sql.DB, error) {
+	return OpenSQLiteWith(ctx, path, migrations, SQLiteOptions{})
+}
+
+// SQLiteOptions tune the connections [OpenSQLiteWith] opens.
+type SQLiteOptions struct {
+	// CacheKiB bounds each connection's page cache (PRAGMA cache_size);
+	// 0 keeps SQLite's default of 2,000 KiB. The cache is heap outside
+	// Go's collector that a connection keeps while it is open: a
+	// write-mostly database read by occasional queries gains little from
+	// it (the operating system caches the file too) and an idle service
+	// keeps it all (issue 15).
+	CacheKiB int
+}
+
+// pragmas is the DSN query for o.
+func (o SQLiteOptions) pragmas() string {
+	if o.CacheKiB <= 0 {
+		return sqlitePragmas
+	}
+	return sqlitePragmas + "&_pragma=cache_size(" + strconv.Itoa(-o.CacheKiB) + ")"
+}
+
+// OpenSQLiteWith is [OpenSQLite] with options.
+func OpenSQLiteWith(ctx context.Context, path string, migrations fs.FS, o SQLiteOptions) (*sql.DB, error) {
 	switch {
 	case path == "":
 		return nil, errors.New("store: empty SQLite path")
@@ -53,7 +78,7 @@ func OpenSQLite(ctx context.Context, path string, migrations fs.FS) (*sql.DB, er
 		return nil, fmt.Errorf("store: create SQLite file: %w", err)
 	}
 
-	db, err := sql.Open("sqlite", path+"?"+sqlitePragmas)
+	db, err := sql.Open("sqlite", path+"?"+o.pragmas())
 	if err != nil {
 		return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
 	}

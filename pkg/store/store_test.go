@@ -135,6 +135,41 @@ func TestOpenSQLitePragmas(t *testing.T) {
 	}
 }
 
+func TestOpenSQLiteCacheSize(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name string
+		o    store.SQLiteOptions
+		want string // PRAGMA cache_size: negative is KiB
+	}{
+		{"SQLite's default", store.SQLiteOptions{}, "-2000"},
+		{"bounded", store.SQLiteOptions{CacheKiB: 512}, "-512"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, _, err := store.OpenWith(ctx, filepath.Join(t.TempDir(), "c.db"), store.Migrations{}, tc.o)
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, db.Close()) })
+			db.SetMaxOpenConns(2) // every pooled connection, not just the first
+			conns := make([]*sql.Conn, 2)
+			for i := range conns {
+				c, err := db.Conn(ctx)
+				require.NoError(t, err)
+				conns[i] = c
+			}
+			for _, c := range conns {
+				var got string
+				require.NoError(t, c.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&got))
+				require.Equal(t, tc.want, got)
+				var mode string
+				require.NoError(t, c.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode))
+				require.Equal(t, "wal", mode, "the other pragmas still apply")
+				require.NoError(t, c.Close())
+			}
+		})
+	}
+}
+
 func TestOpenSQLiteConcurrentWriters(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()

@@ -77,6 +77,7 @@ func build(root, binDir string) error {
 	}
 	args = append(args, "./cmd/rampart", "./tests/e2e/benchstack/fakeupstream")
 	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as deploy/Dockerfile and `rampart dev` build them (ADR 0056)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %w\n%s", err, out)

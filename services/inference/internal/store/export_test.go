@@ -27,3 +27,10 @@ func DiskBytes(ctx context.Context, s *Store) (int64, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT (SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size())`).Scan(&n)
 	return n, err
 }
+
+// PreparedInserts is how many INSERT statements s keeps prepared.
+func PreparedInserts(s *Store) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.inserts)
+}

@@ -13,9 +13,9 @@ import (
 )
 
 // TestInsertBatchSizes: batches below, at and across the 64-row statement
-// size (the prepared statements are cached per row count) store every
-// record, on SQLite and PostgreSQL, and repeated sizes reuse their
-// statement.
+// size (split into power-of-two statements, cached per row count) store
+// every record exactly once, on SQLite and PostgreSQL, and no more than the
+// seven power-of-two statements are ever prepared.
 func TestInsertBatchSizes(t *testing.T) {
 	for name, dsn := range map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "usage.db") },
@@ -27,7 +27,7 @@ func TestInsertBatchSizes(t *testing.T) {
 			t.Cleanup(func() { _ = st.Close() })
 			at := time.Now().UTC()
 			want := int64(0)
-			for i, n := range []int{1, 63, 64, 65, 130, 200, 1, 64} {
+			for i, n := range []int{1, 63, 64, 65, 130, 200, 1, 64, 3, 127, 511, 512, 37} {
 				recs := make([]store.Record, n)
 				for j := range recs {
 					recs[j] = store.Record{Tenant: "t1", Key: "k", Model: "m", RequestID: fmt.Sprintf("r%d-%d", i, j),
@@ -39,6 +39,7 @@ func TestInsertBatchSizes(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, want, got, "after a batch of %d", n)
 			}
+			require.Equal(t, 7, store.PreparedInserts(st), "1, 2, 4, … 64 rows")
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/bits"
 	"strings"
 	"sync"
 	"time"
@@ -47,10 +48,13 @@ type Store struct {
 	db *sql.DB
 	d  store.Dialect
 
-	// inserts caches the prepared INSERT for each row count (at most
-	// rowsPerInsert of them): the recorder's batches vary in size, and
-	// parsing a 64-row INSERT for every batch was a visible share of
-	// inference's CPU under load (issue 15).
+	// inserts caches the prepared INSERT for each power-of-two row count
+	// up to rowsPerInsert (7 statements): the recorder's batches vary in
+	// size, and parsing a 64-row INSERT for every batch was a visible share
+	// of inference's CPU under load (issue 15). One statement per row count
+	// (64 of them) kept ~3 MB of compiled SQLite programs in an idle
+	// process (ADR 0056); a batch of n rows now runs one statement per set
+	// bit of n below 64 besides its full chunks.
 	mu      sync.Mutex
 	inserts map[int]*sql.Stmt
 }
@@ -65,7 +69,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, d, err := store.Open(ctx, dsn, store.Migrations{SQLite: lite, Postgres: pg})
+	db, d, err := store.OpenWith(ctx, dsn, store.Migrations{SQLite: lite, Postgres: pg}, store.SQLiteOptions{CacheKiB: sqliteCacheKiB})
 	if err != nil {
 		return nil, fmt.Errorf("usage store: %w", err)
 	}
@@ -87,10 +91,33 @@ func (s *Store) insertStmt(ctx context.Context, rows int) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// sqliteCacheKiB bounds the SQLite page cache of each connection (SQLite's
+// default is 2,000 KiB): the usage database is written in batches and read
+// by usage queries and quota sums, which the operating system's file cache
+// serves nearly as well; the 2 MB cache stayed resident in an idle process
+// (ADR 0056).
+const sqliteCacheKiB = 512
+
 // rowsPerInsert is how many rows one INSERT statement carries: one
 // statement per 64 rows instead of per row (10 parameters per row, far
 // below either database's parameter limit).
 const rowsPerInsert = 64
+
+// chunkSizes splits n rows into INSERT statements: full chunks of
+// rowsPerInsert, then one power of two per set bit of the remainder, largest
+// first (so at most 7 distinct statements are ever prepared).
+func chunkSizes(n int) []int {
+	sizes := make([]int, 0, n/rowsPerInsert+bits.OnesCount(uint(n%rowsPerInsert)))
+	for ; n >= rowsPerInsert; n -= rowsPerInsert {
+		sizes = append(sizes, rowsPerInsert)
+	}
+	for b := rowsPerInsert / 2; b > 0; b /= 2 {
+		if n&b != 0 {
+			sizes = append(sizes, b)
+		}
+	}
+	return sizes
+}
 
 func insertSQL(d store.Dialect, rows int) string {
 	var b strings.Builder
@@ -123,13 +150,10 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 	}
 	// Prepared before the transaction: preparing takes a pooled connection,
 	// which a pool of one would not have while the transaction holds it.
-	full, err := s.insertStmt(ctx, min(len(recs), rowsPerInsert))
-	if err != nil {
-		return fmt.Errorf("usage store: prepare insert: %w", err)
-	}
-	rest := full
-	if r := len(recs) % rowsPerInsert; r != 0 && len(recs) > rowsPerInsert {
-		if rest, err = s.insertStmt(ctx, r); err != nil {
+	sizes := chunkSizes(len(recs))
+	stmts := make([]*sql.Stmt, len(sizes))
+	for i, n := range sizes {
+		if stmts[i], err = s.insertStmt(ctx, n); err != nil {
 			return fmt.Errorf("usage store: prepare insert: %w", err)
 		}
 	}
@@ -142,9 +166,8 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 			err = errors.Join(err, tx.Rollback())
 		}
 	}()
-	args := make([]any, 0, 10*min(len(recs), rowsPerInsert))
-	for len(recs) > 0 {
-		n := min(len(recs), rowsPerInsert)
+	args := make([]any, 0, 10*sizes[0])
+	for i, n := range sizes {
 		args = args[:0]
 		for _, r := range recs[:n] {
 			est := 0
@@ -154,11 +177,7 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 			args = append(args, r.Tenant, r.Key, r.Model, r.RequestID, r.PromptTokens, r.CompletionTokens,
 				est, r.Latency.Microseconds(), r.CostMicroUSD, r.At.UnixMilli())
 		}
-		st := full // a full chunk, or the only one
-		if n != rowsPerInsert {
-			st = rest
-		}
-		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+		if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("usage store: insert: %w", err)
 		}
 		recs = recs[n:]
