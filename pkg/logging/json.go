@@ -1,0 +1,260 @@
+package logging
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// jsonHandler writes the lines of slog.NewJSONHandler byte for byte, with
+// a faster encoder for the records every request logs (issue 15: slog's
+// handler was ~3 % of the edge's CPU per chat completion, for one access
+// line). A record whose attributes are all strings (valid UTF-8), integers,
+// booleans, durations or times, with no group open, is encoded here into a
+// pooled buffer; anything else (groups, floats, arbitrary values, invalid
+// UTF-8, times outside slog's year range, an empty key) goes to slow, the
+// real slog.JSONHandler, which the tests compare this encoder against.
+// Both write whole lines through one locked writer, so lines never
+// interleave whichever path wrote them.
+type jsonHandler struct {
+	slow  slog.Handler // slog.NewJSONHandler on out, with the same attrs and groups
+	out   *lockedWriter
+	level slog.Leveler
+	pre   []byte // the WithAttrs attributes, each as ,"key":value
+	fast  bool   // false once a group is open or a WithAttrs attribute needs slow
+}
+
+// lockedWriter makes each Write of one line atomic for both paths.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func newJSONHandler(w io.Writer, level slog.Leveler) *jsonHandler {
+	out := &lockedWriter{w: w}
+	return &jsonHandler{slow: slog.NewJSONHandler(out, &slog.HandlerOptions{Level: level}), out: out, level: level, fast: true}
+}
+
+// Enabled implements slog.Handler (slog's rule: at or above the level).
+func (h *jsonHandler) Enabled(_ context.Context, l slog.Level) bool {
+	minLevel := slog.LevelInfo
+	if h.level != nil {
+		minLevel = h.level.Level()
+	}
+	return l >= minLevel
+}
+
+// Handle implements slog.Handler.
+func (h *jsonHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.fast {
+		bp := getLineBuf()
+		b, ok := h.begin(*bp, r.Time, r.Level, r.Message)
+		if ok {
+			r.Attrs(func(a slog.Attr) bool {
+				b, ok = appendAttr(b, a)
+				return ok
+			})
+		}
+		if ok {
+			return h.finish(bp, b)
+		}
+		putLineBuf(bp, b)
+	}
+	return h.slow.Handle(ctx, r)
+}
+
+// handleAttrs is Handle for a record of t, level, msg and attrs (no
+// source position) without building the record; it reports false, having
+// written nothing, when the record needs slog's own handler.
+func (h *jsonHandler) handleAttrs(t time.Time, level slog.Level, msg string, attrs []slog.Attr) (bool, error) {
+	if !h.fast {
+		return false, nil
+	}
+	bp := getLineBuf()
+	b, ok := h.begin(*bp, t, level, msg)
+	for i := 0; ok && i < len(attrs); i++ {
+		b, ok = appendAttr(b, attrs[i])
+	}
+	if !ok {
+		putLineBuf(bp, b)
+		return false, nil
+	}
+	return true, h.finish(bp, b)
+}
+
+// begin appends slog's built-in keys (time, level, msg) and the WithAttrs
+// attributes.
+func (h *jsonHandler) begin(b []byte, t time.Time, level slog.Level, msg string) ([]byte, bool) {
+	b = append(b, '{')
+	if !t.IsZero() {
+		if y := t.Year(); y < 0 || y >= 10000 {
+			return b, false
+		}
+		b = append(b, `"time":"`...)
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `",`...)
+	}
+	b = append(b, `"level":`...)
+	b, _ = appendJSONString(b, level.String()) // ASCII: always valid
+	b = append(b, `,"msg":`...)
+	b, ok := appendJSONString(b, msg)
+	return append(b, h.pre...), ok
+}
+
+func (h *jsonHandler) finish(bp *[]byte, b []byte) error {
+	b = append(b, "}\n"...)
+	_, err := h.out.Write(b)
+	putLineBuf(bp, b)
+	return err
+}
+
+// WithAttrs implements slog.Handler.
+func (h *jsonHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if len(attrs) == 0 {
+		return h
+	}
+	h2 := &jsonHandler{slow: h.slow.WithAttrs(attrs), out: h.out, level: h.level, fast: h.fast}
+	if h2.fast {
+		pre := append([]byte(nil), h.pre...)
+		for _, a := range attrs {
+			var ok bool
+			if pre, ok = appendAttr(pre, a); !ok {
+				h2.fast = false
+				break
+			}
+		}
+		h2.pre = pre
+	}
+	return h2
+}
+
+// WithGroup implements slog.Handler: records under a group (even one
+// named "", which slog's handler opens too) go to slog.
+func (h *jsonHandler) WithGroup(name string) slog.Handler {
+	return &jsonHandler{slow: h.slow.WithGroup(name), out: h.out, level: h.level}
+}
+
+// appendAttr appends ,"key":value the way slog's JSON handler does, or
+// reports false for an attribute only slog's handler may write.
+func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
+	if a.Key == "" { // slog drops an empty attribute, inlines a group
+		return b, false
+	}
+	v := a.Value.Resolve()
+	b = append(b, ',')
+	b, ok := appendJSONString(b, a.Key)
+	if !ok {
+		return b, false
+	}
+	b = append(b, ':')
+	switch v.Kind() {
+	case slog.KindString:
+		return appendJSONString(b, v.String())
+	case slog.KindInt64:
+		return strconv.AppendInt(b, v.Int64(), 10), true
+	case slog.KindUint64:
+		return strconv.AppendUint(b, v.Uint64(), 10), true
+	case slog.KindBool:
+		return strconv.AppendBool(b, v.Bool()), true
+	case slog.KindDuration:
+		return strconv.AppendInt(b, int64(v.Duration()), 10), true
+	case slog.KindTime:
+		t := v.Time()
+		if y := t.Year(); y < 0 || y >= 10000 {
+			return b, false
+		}
+		b = append(b, '"')
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"'), true
+	default: // floats (encoding/json's format), groups, arbitrary values
+		return b, false
+	}
+}
+
+// appendJSONString appends s quoted as slog's JSON handler quotes it, or
+// reports false when s is not valid UTF-8 (slog's replacement for an
+// invalid byte depends on the encoding/json/v2 experiment).
+func appendJSONString(b []byte, s string) ([]byte, bool) {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if jsonSafe[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default: // other control bytes
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return b, false
+		}
+		// U+2028 and U+2029 are escaped, as slog (and encoding/json) do.
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			start = i + size
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"'), true
+}
+
+const hexDigits = "0123456789abcdef"
+
+// jsonSafe marks the ASCII bytes written as they are: everything from
+// space on except '"' and '\\' (slog does not escape HTML characters).
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// lineBufs holds the encoders' buffers; a line over 16 KB is not kept.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func getLineBuf() *[]byte {
+	bp, _ := lineBufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 1024)
+		bp = &b
+	}
+	*bp = (*bp)[:0]
+	return bp
+}
+
+func putLineBuf(bp *[]byte, b []byte) {
+	if cap(b) > 16<<10 {
+		return
+	}
+	*bp = b[:0]
+	lineBufs.Put(bp)
+}
