@@ -1,12 +1,20 @@
 package authn
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the authenticator's Prometheus metrics. A nil *Metrics is
 // valid and records nothing. No label ever carries a key, a key id or a
 // tenant id.
 type Metrics struct {
-	results    *prometheus.CounterVec
+	results *prometheus.CounterVec
+	// bound holds the results' counters once used: a label look-up per
+	// request hashed the value every time (issue 15). Bound on first use,
+	// so no series appears earlier than before.
+	bound      sync.Map // result → prometheus.Counter
 	events     *prometheus.CounterVec
 	evicted    prometheus.Counter
 	reconnects prometheus.Counter
@@ -42,9 +50,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) result(r string) {
-	if m != nil {
-		m.results.WithLabelValues(r).Inc()
+	if m == nil {
+		return
 	}
+	c, ok := m.bound.Load(r)
+	if !ok {
+		c, _ = m.bound.LoadOrStore(r, m.results.WithLabelValues(r))
+	}
+	c.(prometheus.Counter).Inc() //nolint:errcheck,forcetypeassert // only Counters are stored
 }
 
 func (m *Metrics) event(kind string, evicted int) {

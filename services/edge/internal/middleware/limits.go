@@ -30,8 +30,24 @@ func Limits(limitsFor func(*http.Request) RouteLimits, next http.Handler) http.H
 			r.Body = http.MaxBytesReader(w, r.Body, l.MaxBody)
 		}
 		if l.WriteDeadline > 0 {
-			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(l.WriteDeadline))
+			_ = setWriteDeadline(w, time.Now().Add(l.WriteDeadline))
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// setWriteDeadline is http.ResponseController's SetWriteDeadline (the
+// first writer, unwrapping, that has the method sets it) without the
+// controller NewResponseController allocates on every request (issue 15).
+func setWriteDeadline(w http.ResponseWriter, deadline time.Time) error {
+	for {
+		switch t := w.(type) {
+		case interface{ SetWriteDeadline(time.Time) error }:
+			return t.SetWriteDeadline(deadline)
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return http.ErrNotSupported
+		}
+	}
 }

@@ -112,22 +112,31 @@ func Limits(p *authv1.Principal, d Defaults) (key, tenant Limit) {
 	return PerMinute(k), PerMinute(t)
 }
 
-// setHeaders writes the three rate-limit headers of every answer. The
-// values share one backing array (Header.Set allocated a slice per header,
-// on every request, issue 15); the names are in canonical form already.
+// setHeaders writes the three rate-limit headers of every answer. The three
+// values are cut from one string and share one slice (Header.Set, and a
+// string per value, allocated five times per request, issue 15); the names
+// are in canonical form already.
 func setHeaders(h http.Header, r Result) {
-	v := make([]string, 3)
-	v[0], v[1], v[2] = strconv.Itoa(r.Limit.Rate), strconv.Itoa(max(r.Remaining, 0)), FormatReset(r.ResetAfter)
+	var buf [64]byte
+	b := strconv.AppendInt(buf[:0], int64(r.Limit.Rate), 10)
+	n1 := len(b)
+	b = strconv.AppendInt(b, int64(max(r.Remaining, 0)), 10)
+	n2 := len(b)
+	s := string(appendReset(b, r.ResetAfter))
+	v := []string{s[:n1], s[n1:n2], s[n2:]}
 	h[HeaderLimit], h[HeaderRemaining], h[HeaderReset] = v[0:1:1], v[1:2:2], v[2:3:3]
 }
 
 // FormatReset renders a reset duration as OpenAI does ("1s", "6m0s", "20ms").
-func FormatReset(d time.Duration) string {
+func FormatReset(d time.Duration) string { return string(appendReset(nil, d)) }
+
+func appendReset(b []byte, d time.Duration) []byte {
 	if d <= 0 {
-		return "0s"
+		return append(b, "0s"...)
 	}
 	if d < time.Second {
-		return strconv.FormatInt(int64(d.Round(time.Millisecond)/time.Millisecond), 10) + "ms"
+		b = strconv.AppendInt(b, int64(d.Round(time.Millisecond)/time.Millisecond), 10)
+		return append(b, "ms"...)
 	}
-	return d.Round(time.Millisecond).String()
+	return append(b, d.Round(time.Millisecond).String()...)
 }

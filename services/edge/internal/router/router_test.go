@@ -238,7 +238,7 @@ func TestRateLimit(t *testing.T) {
 		readJSON(t, resp, 200)
 		require.Equal(t, "3", resp.Header.Get("X-Ratelimit-Limit-Requests"))
 		require.Equal(t, []string{"2", "1", "0"}[i], resp.Header.Get("X-Ratelimit-Remaining-Requests"))
-		require.NotEmpty(t, resp.Header.Get("X-Ratelimit-Reset-Requests"))
+		require.Regexp(t, `^(\d+ms|(\d+h)?(\d+m)?\d+(\.\d+)?s)$`, resp.Header.Get("X-Ratelimit-Reset-Requests"))
 	}
 	resp := e.do(t, http.MethodGet, "/v1/whoami", key, nil)
 	apiErr := readError(t, resp, 429)
