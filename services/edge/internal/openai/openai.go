@@ -194,16 +194,14 @@ func inspect(body []byte) (stream bool, e *httperr.Error) {
 		return false, &httperr.Error{Status: http.StatusBadRequest, Code: httperr.CodeInvalidJSON,
 			Message: "The request body is not valid UTF-8 (first invalid byte at offset " + strconv.Itoa(invalidUTF8At(body)) + "); JSON must be UTF-8 encoded."}
 	}
-	var p peek
-	if err := json.Unmarshal(body, &p); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field == "" {
-			return false, &httperr.Error{Status: http.StatusBadRequest, Code: httperr.CodeInvalidJSON, Message: "The request body must be a JSON object."}
+	raw, ok := peekStream(body)
+	if !ok {
+		var e *httperr.Error
+		if raw, e = decodeStream(body); e != nil {
+			return false, e
 		}
-		return false, &httperr.Error{Status: http.StatusBadRequest, Code: httperr.CodeInvalidJSON,
-			Message: "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)"}
 	}
-	switch string(bytes.TrimSpace(p.Stream)) {
+	switch string(bytes.TrimSpace(raw)) {
 	case "", "null", "false":
 		return false, nil
 	case "true":
@@ -211,6 +209,21 @@ func inspect(body []byte) (stream bool, e *httperr.Error) {
 	default:
 		return false, &httperr.Error{Status: http.StatusBadRequest, Code: httperr.CodeInvalidArgument, Param: "stream", Message: "stream must be a boolean"}
 	}
+}
+
+// decodeStream is inspect's slow path, and the one that words its errors:
+// encoding/json decodes the body into peek.
+func decodeStream(body []byte) ([]byte, *httperr.Error) {
+	var p peek
+	if err := json.Unmarshal(body, &p); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "" {
+			return nil, &httperr.Error{Status: http.StatusBadRequest, Code: httperr.CodeInvalidJSON, Message: "The request body must be a JSON object."}
+		}
+		return nil, &httperr.Error{Status: http.StatusBadRequest, Code: httperr.CodeInvalidJSON,
+			Message: "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)"}
+	}
+	return p.Stream, nil
 }
 
 // invalidUTF8At returns the offset of the first byte that is not part of a
