@@ -22,8 +22,11 @@ var toolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 // ParseChat decodes and validates a chat completion request body.
 func ParseChat(body []byte) (*ChatRequest, error) {
 	var r ChatRequest
-	if err := decodeStrict(body, &r); err != nil {
-		return nil, err
+	if !fastChat(body, &r) {
+		r = ChatRequest{}
+		if err := decodeStrict(body, &r); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.Validate(); err != nil {
 		return nil, err
