@@ -134,9 +134,16 @@ func tenantScope(ctx context.Context) string {
 // errNoKey: the tenant has no adapter key (not installed).
 var errNoKey = errors.New("no slack adapter key for tenant")
 
+// MaxAssertionAge bounds how long the adapter reuses the assertion of a
+// tenant's adapter key before verifying the key with auth again: the
+// edge's cache TTL. The adapter does not watch revocations, so this is how
+// long a revoked or demoted adapter key, or a suspended tenant, may still
+// get answers in Slack.
+const MaxAssertionAge = 30 * time.Second
+
 // assertionFor returns a principal assertion for tenant, obtained by
-// verifying the tenant's dedicated adapter key with auth and cached until
-// shortly before it expires.
+// verifying the tenant's dedicated adapter key with auth and cached for at
+// most MaxAssertionAge (and never past 30 s before it expires).
 func (a *Adapter) assertionFor(ctx context.Context, tenant string) (string, error) {
 	now := a.now()
 	a.mu.Lock()
@@ -164,8 +171,8 @@ func (a *Adapter) assertionFor(ctx context.Context, tenant string) (string, erro
 		return "", fmt.Errorf("adapter key %s belongs to another tenant", k.KeyID)
 	}
 	until := v.Until.Add(-30 * time.Second)
-	if until.After(now.Add(4 * time.Minute)) {
-		until = now.Add(4 * time.Minute)
+	if until.After(now.Add(MaxAssertionAge)) {
+		until = now.Add(MaxAssertionAge)
 	}
 	a.mu.Lock()
 	a.assertions[tenant] = assertion{token: v.Assertion, until: until}

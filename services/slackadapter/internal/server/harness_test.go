@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,7 +59,10 @@ type harness struct {
 	// part of them.
 	neverLogged []string
 	now         time.Time
-	sleeps      chan time.Duration
+	// later moves the service's clock past now (nanoseconds), for tests of
+	// what expires; atomic, as the service reads its clock concurrently.
+	later  atomic.Int64
+	sleeps chan time.Duration
 }
 
 type harnessOpts struct {
@@ -120,7 +124,7 @@ func start(t testing.TB, o harnessOpts) *harness {
 	go func() {
 		done <- app.RunWith(ctx, args, app.Hooks{
 			AllowHTTPResponseURL: true,
-			Now:                  func() time.Time { return h.now },
+			Now:                  func() time.Time { return h.now.Add(time.Duration(h.later.Load())) },
 			Sleep: func(_ context.Context, d time.Duration) error {
 				h.sleeps <- d
 				return nil
