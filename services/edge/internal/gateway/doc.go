@@ -13,4 +13,9 @@
 // otherwise set the backend call's deadline) nor any backend response
 // metadata. JSON bodies are decoded strictly: an
 // unknown field is a 400 naming the field.
+//
+// SecretReads (secretread.go) answers the plain secret read, GET
+// /v1/secrets/{name}:value, with the same metadata, marshaler and error
+// handler but without the mux's pattern matching, context annotation and
+// response forwarding (ADR 0055); any other spelling goes to the mux.
 package gateway
