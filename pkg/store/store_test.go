@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -166,6 +167,64 @@ func TestOpenSQLiteCacheSize(t *testing.T) {
 				require.Equal(t, "wal", mode, "the other pragmas still apply")
 				require.NoError(t, c.Close())
 			}
+		})
+	}
+}
+
+// TestOpenSQLitePageSize: PageSize sets a new database's page size (on
+// every pooled connection, in WAL mode); a database that exists keeps its
+// own; a size SQLite would ignore is refused.
+func TestOpenSQLitePageSize(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	pageSize := func(db *sql.DB) (size int, mode string) {
+		t.Helper()
+		db.SetMaxOpenConns(2)
+		for range 2 {
+			c, err := db.Conn(ctx)
+			require.NoError(t, err)
+			defer func() { require.NoError(t, c.Close()) }()
+			require.NoError(t, c.QueryRowContext(ctx, "PRAGMA page_size").Scan(&size))
+			require.NoError(t, c.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode))
+		}
+		return size, mode
+	}
+	for _, tc := range []struct {
+		name     string
+		existing bool // the file was created without the option first
+		size     int
+		want     int
+		wantErr  string
+	}{
+		{name: "new database", size: 32768, want: 32768},
+		{name: "smallest", size: 512, want: 512},
+		{name: "existing database keeps its size", existing: true, size: 32768, want: 4096},
+		{name: "not a power of two", size: 3000, wantErr: "page size 3000"},
+		{name: "too large", size: 1 << 17, wantErr: "page size 131072"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".db")
+			if tc.existing {
+				db, err := store.OpenSQLite(ctx, path, nil)
+				require.NoError(t, err)
+				_, err = db.ExecContext(ctx, "CREATE TABLE t (x)")
+				require.NoError(t, err)
+				require.NoError(t, db.Close())
+			}
+			db, err := store.OpenSQLiteWith(ctx, path, nil, store.SQLiteOptions{PageSize: tc.size})
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			defer func() { require.NoError(t, db.Close()) }()
+			size, mode := pageSize(db)
+			require.Equal(t, tc.want, size)
+			require.Equal(t, "wal", mode)
+			fi, err := os.Stat(path)
+			require.NoError(t, err)
+			require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 		})
 	}
 }
