@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -41,6 +43,24 @@ func (s *Ingestion) status(ctx context.Context, err error) error {
 	return grpcerr.ToStatus(ctx, s.log, err)
 }
 
+// embeddingModelAllowed: the model a caller picks for a collection must be
+// one its key may use (the principal's allowed_models: the key's list
+// narrowed by the tenant's limits; empty is every model). Ingestion embeds
+// with it through EmbedForTenant, which applies only the tenant's registry
+// view (ADR 0023), so without this a key limited to a cheap model could
+// bill the tenant for re-embedding everything with any model. The local
+// hash embedder is no inference model and always allowed.
+func embeddingModelAllowed(p *authv1.Principal, model string) error {
+	if store.HashVersion(model) > 0 {
+		return nil
+	}
+	allowed := p.GetAllowedModels()
+	if len(allowed) == 0 || slices.Contains(allowed, model) {
+		return nil
+	}
+	return fmt.Errorf("%w: embedding_model: %q is not among the models this API key may use", grpcerr.ErrPermissionDenied, model)
+}
+
 // CreateCollection implements the RPC.
 func (s *Ingestion) CreateCollection(ctx context.Context, r *ingestionv1.CreateCollectionRequest) (*ingestionv1.CreateCollectionResponse, error) {
 	t, err := s.tenant(ctx)
@@ -48,6 +68,9 @@ func (s *Ingestion) CreateCollection(ctx context.Context, r *ingestionv1.CreateC
 		return nil, s.status(ctx, err)
 	}
 	p, _ := principal.FromContext(ctx)
+	if err := embeddingModelAllowed(p, r.GetEmbeddingModel()); err != nil {
+		return nil, s.status(ctx, err)
+	}
 	c, err := s.svc.CreateCollection(ctx, t, p.GetKeyId(), r.GetName(), r.GetDescription(), r.GetEmbeddingModel())
 	if err != nil {
 		return nil, s.status(ctx, err)
@@ -79,6 +102,9 @@ func (s *Ingestion) UpdateCollection(ctx context.Context, r *ingestionv1.UpdateC
 		return nil, s.status(ctx, err)
 	}
 	p, _ := principal.FromContext(ctx)
+	if err := embeddingModelAllowed(p, r.GetEmbeddingModel()); err != nil {
+		return nil, s.status(ctx, err)
+	}
 	c, j, err := s.svc.UpdateCollection(ctx, t, p.GetKeyId(), r.GetCollection(), r.GetEmbeddingModel())
 	if err != nil {
 		return nil, s.status(ctx, err)
