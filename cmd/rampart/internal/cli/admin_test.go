@@ -13,25 +13,34 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// seen is the last request recordingEdge served.
 type seen struct {
 	method, path, query string
 	body                map[string]any
 }
 
-func TestAdminVerbs(t *testing.T) {
-	var got seen
+// recordingEdge points the CLI (RAMPART_URL, RAMPART_ADMIN_KEY) at an
+// edge that answers {} to everything and records the last request in the
+// returned seen.
+func recordingEdge(t *testing.T) *seen {
+	t.Helper()
+	got := &seen{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = seen{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery}
+		*got = seen{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery}
 		data, _ := io.ReadAll(r.Body)
-		got.body = nil
 		if len(data) > 0 {
 			require.NoError(t, json.Unmarshal(data, &got.body))
 		}
 		_, _ = io.WriteString(w, `{}`)
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	t.Setenv("RAMPART_URL", srv.URL)
 	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+	return got
+}
+
+func TestAdminVerbs(t *testing.T) {
+	got := recordingEdge(t)
 
 	tests := []struct {
 		args   []string

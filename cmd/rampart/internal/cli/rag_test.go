@@ -19,19 +19,7 @@ import (
 )
 
 func TestRAGVerbs(t *testing.T) {
-	var got seen
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = seen{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery}
-		data, _ := io.ReadAll(r.Body)
-		got.body = nil
-		if len(data) > 0 {
-			require.NoError(t, json.Unmarshal(data, &got.body))
-		}
-		_, _ = io.WriteString(w, `{}`)
-	}))
-	defer srv.Close()
-	t.Setenv("RAMPART_URL", srv.URL)
-	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+	got := recordingEdge(t)
 	tests := []struct {
 		args   []string
 		method string

@@ -3,10 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,19 +72,7 @@ func TestSlackAppSetOverMTLS(t *testing.T) {
 }
 
 func TestSlackTenantVerbs(t *testing.T) {
-	var got seen
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = seen{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery}
-		data, _ := io.ReadAll(r.Body)
-		got.body = nil
-		if len(data) > 0 {
-			require.NoError(t, json.Unmarshal(data, &got.body))
-		}
-		_, _ = io.WriteString(w, `{}`)
-	}))
-	defer srv.Close()
-	t.Setenv("RAMPART_URL", srv.URL)
-	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+	got := recordingEdge(t)
 	tests := []struct {
 		args                []string
 		method, path, query string
@@ -107,7 +92,7 @@ func TestSlackTenantVerbs(t *testing.T) {
 			root := newRoot(io.Discard, io.Discard)
 			root.SetArgs(tt.args)
 			require.NoError(t, root.ExecuteContext(context.Background()))
-			require.Equal(t, seen{method: tt.method, path: tt.path, query: tt.query, body: tt.body}, got)
+			require.Equal(t, seen{method: tt.method, path: tt.path, query: tt.query, body: tt.body}, *got)
 		})
 	}
 	root := newRoot(io.Discard, io.Discard)

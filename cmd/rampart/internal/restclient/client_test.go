@@ -2,6 +2,7 @@ package restclient
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -49,4 +50,49 @@ func TestDo(t *testing.T) {
 	require.Error(t, err)
 	_, err = New(srv.URL, "")
 	require.Error(t, err)
+}
+
+// TestStreams: both stream forms send the key, hand over each event or
+// result in order, and turn a non-2xx answer into an *APIError.
+func TestStreams(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.Equal(t, "Bearer k", r.Header.Get("Authorization"))
+		switch r.URL.Path {
+		case "/sse":
+			_, _ = io.WriteString(w, "data: {\"n\":1}\n\n: comment\ndata: {\"n\":2}\n\ndata: [DONE]\n\ndata: {\"n\":3}\n\n")
+		case "/ndjson":
+			_, _ = io.WriteString(w, "{\"result\":{\"n\":1}}\n\n{\"result\":{\"n\":2}}\n")
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"error":{"code":5,"message":"job: not found"}}`)
+		}
+	}))
+	defer srv.Close()
+	c, err := New(srv.URL, "k")
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	tests := []struct {
+		name, path string
+		stream     func(path string, on func([]byte) error) error
+	}{
+		{"Stream", "/sse", func(path string, on func([]byte) error) error {
+			return c.Stream(ctx, path, map[string]any{}, on)
+		}},
+		{"StreamJSON", "/ndjson", func(path string, on func([]byte) error) error {
+			return c.StreamJSON(ctx, path, func(r json.RawMessage) error { return on(r) })
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			require.NoError(t, tt.stream(tt.path, func(b []byte) error { got = append(got, string(b)); return nil }))
+			require.Equal(t, []string{`{"n":1}`, `{"n":2}`}, got)
+
+			err := tt.stream("/gone", func([]byte) error { return nil })
+			var apiErr *APIError
+			require.ErrorAs(t, err, &apiErr)
+			require.Equal(t, http.StatusNotFound, apiErr.Status)
+		})
+	}
 }

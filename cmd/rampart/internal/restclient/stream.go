@@ -23,22 +23,14 @@ func (c *Client) Stream(ctx context.Context, path string, body any, onEvent func
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Key)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
-	hc := *c.HTTP
-	hc.Timeout = 0 // a stream lasts as long as the answer
-	resp, err := hc.Do(req)
+	stream, err := c.openStream(req)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return apiError(resp.StatusCode, msg)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	defer stream.Close()
+	sc := lines(stream)
 	for sc.Scan() {
 		payload, ok := strings.CutPrefix(sc.Text(), "data: ")
 		if !ok {
@@ -76,20 +68,12 @@ func (c *Client) StreamJSON(ctx context.Context, path string, onResult func(resu
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Key)
-	hc := *c.HTTP
-	hc.Timeout = 0 // a stream lasts as long as what it follows
-	resp, err := hc.Do(req)
+	stream, err := c.openStream(req)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return apiError(resp.StatusCode, msg)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	defer stream.Close()
+	sc := lines(stream)
 	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
@@ -113,4 +97,30 @@ func (c *Client) StreamJSON(ctx context.Context, path string, onResult func(resu
 		}
 	}
 	return sc.Err()
+}
+
+// openStream sends req with the client's key and no overall timeout (a
+// stream lasts as long as what it follows) and returns the body of a 2xx
+// answer; another status is an *APIError.
+func (c *Client) openStream(req *http.Request) (io.ReadCloser, error) {
+	req.Header.Set("Authorization", "Bearer "+c.Key)
+	hc := *c.HTTP
+	hc.Timeout = 0
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return nil, apiError(resp.StatusCode, msg)
+	}
+	return resp.Body, nil
+}
+
+// lines scans a stream's lines, up to 4 MiB each.
+func lines(r io.Reader) *bufio.Scanner {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	return sc
 }
