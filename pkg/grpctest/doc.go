@@ -14,7 +14,7 @@
 // permission table's rules (pkg/permissions): which service identities may
 // call each method, and which methods need no principal assertion;
 // NewGuardedServer is NewMTLSServer with both applied, as the services
-// apply them.
+// apply them. ListServices is `grpcurl list` (server reflection).
 // Call (built by CallOf) and Log are what a recording double keeps of
 // each call: the method, who made it (mTLS caller, verified principal,
 // request id) and the request, and the calls in order; a double's own Call

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
@@ -87,6 +88,34 @@ func TestAdmission(t *testing.T) {
 			_, err := slackadapterv1.NewSlackAdapterServiceClient(conn).HandleEvent(t.Context(), &slackadapterv1.HandleEventRequest{})
 			require.Equal(t, tt.want, status.Code(err), "HandleEvent (the edge's)")
 			require.Equal(t, tt.wantCheck, status.Code(check(t, conn)), "health is not in the table")
+		})
+	}
+}
+
+// TestListServices: reflection lists the registered services; a server
+// without reflection answers Unimplemented.
+func TestListServices(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		reflection bool
+		want       []string
+		code       codes.Code
+	}{
+		{"with reflection", true, []string{"grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"}, codes.OK},
+		{"without", false, nil, codes.Unimplemented},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			gs := grpc.NewServer()
+			healthpb.RegisterHealthServer(gs, health.NewServer())
+			if tt.reflection {
+				reflection.Register(gs)
+			}
+			conn, err := grpc.NewClient(grpctest.Serve(t, gs), grpc.WithTransportCredentials(insecure.NewCredentials()))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = conn.Close() })
+			names, err := grpctest.ListServices(t.Context(), conn)
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+			require.ElementsMatch(t, tt.want, names)
 		})
 	}
 }

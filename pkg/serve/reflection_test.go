@@ -2,43 +2,25 @@ package serve_test
 
 import (
 	"context"
-	"errors"
-	"io"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/serve"
 )
 
 // listServices asks the server's reflection service for its services, as
-// grpcurl's "list" does.
+// grpcurl's "list" does, as caller.
 func listServices(t *testing.T, f *fixture, caller string) ([]string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	st, err := reflectionpb.NewServerReflectionClient(f.client(caller)).ServerReflectionInfo(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	// A refused stream fails Send with io.EOF; Recv returns its status.
-	resp, err := st.Recv()
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, s := range resp.GetListServicesResponse().GetService() {
-		names = append(names, s.GetName())
-	}
-	return names, nil
+	return grpctest.ListServices(ctx, f.client(caller))
 }
 
 func TestReflectionOnlyForTheOperatorCLI(t *testing.T) {

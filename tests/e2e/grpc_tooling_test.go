@@ -2,17 +2,15 @@ package e2e
 
 import (
 	"context"
-	"errors"
-	"io"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 )
@@ -43,23 +41,7 @@ func TestGRPCReflectionForTheCLI(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, healthpb.HealthCheckResponse_SERVING, h.GetStatus())
 		}
-		st, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := st.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil && !errors.Is(err, io.EOF) {
-			return nil, err
-		}
-		// A refused stream fails Send with io.EOF; Recv returns its status.
-		resp, err := st.Recv()
-		if err != nil {
-			return nil, err
-		}
-		var names []string
-		for _, x := range resp.GetListServicesResponse().GetService() {
-			names = append(names, x.GetName())
-		}
-		return names, nil
+		return grpctest.ListServices(ctx, conn)
 	}
 	for svc, api := range want {
 		t.Run(svc, func(t *testing.T) {
