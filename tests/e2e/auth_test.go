@@ -14,6 +14,17 @@ import (
 // do sends a JSON request with key and decodes a JSON answer into out (if non-nil).
 func do(t *testing.T, method, url, key string, body any, out any) int {
 	t.Helper()
+	code, data := rawDo(t, method, url, key, body)
+	if out != nil && code/100 == 2 {
+		require.NoError(t, json.Unmarshal(data, out), string(data))
+	}
+	return code
+}
+
+// rawDo sends body as JSON (none when nil) with the bearer key (none when
+// "") and returns the status and the raw answer.
+func rawDo(t *testing.T, method, url, key string, body any) (int, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
@@ -31,10 +42,7 @@ func do(t *testing.T, method, url, key string, body any, out any) int {
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	if out != nil && resp.StatusCode/100 == 2 {
-		require.NoError(t, json.Unmarshal(data, out), string(data))
-	}
-	return resp.StatusCode
+	return resp.StatusCode, data
 }
 
 type createdKey struct {

@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -132,25 +129,11 @@ func TestServiceOwnedSecretsThroughEdge(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, code)
 }
 
-// call is do that also returns the body (for error and canary checks).
+// call is rawDo with the answer as a string (for error and canary checks).
 func call(t *testing.T, method, url, key string, body any) (int, string) {
 	t.Helper()
-	var data []byte
-	if body != nil {
-		var err error
-		data, err = json.Marshal(body)
-		require.NoError(t, err)
-	}
-	req, err := http.NewRequest(method, url, bytes.NewReader(data))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(out)
+	code, data := rawDo(t, method, url, key, body)
+	return code, string(data)
 }
 
 // adapterVault is keyvault as the Slack adapter reaches it: its SPIFFE

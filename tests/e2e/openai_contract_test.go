@@ -38,21 +38,13 @@ func requireSchemaValid(t *testing.T, schema, instance string) {
 // tool_choice with a function tool the dev policy allows, and the legacy
 // completions API (array prompt, streaming with usage).
 func TestOpenAIContractWithNodeSDK(t *testing.T) {
-	node, err := exec.LookPath("node")
-	require.NoError(t, err, "node is needed for the OpenAI SDK test (CI installs it)")
-	npm, err := exec.LookPath("npm")
-	require.NoError(t, err, "npm is needed for the OpenAI SDK test")
+	node, dir := nodeWithOpenAI(t)
 	s := startStack(t)
 	admin := s.env["RAMPART_ADMIN_KEY"]
 	var key createdKey
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/keys", admin,
 		map[string]any{"name": "openai-contract", "scopes": []string{"chat:write"}}, &key))
 
-	dir := t.TempDir()
-	install := exec.Command(npm, "install", "--no-audit", "--no-fund", "--silent", "openai@"+openaiNodeVersion)
-	install.Dir = dir
-	installOut, err := install.CombinedOutput()
-	require.NoError(t, err, string(installOut))
 	script := `
 const { OpenAI } = require("openai");
 (async () => {

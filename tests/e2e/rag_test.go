@@ -25,6 +25,23 @@ import (
 // newest 6.x: 7.x needs Node 22, CI and the dev machine have Node 20).
 const openaiNodeVersion = "6.49.0"
 
+// nodeWithOpenAI returns node and a new directory in which npm installed
+// the official Node SDK (openai@openaiNodeVersion), for the test's script.
+// node and npm are required (CI installs them).
+func nodeWithOpenAI(t *testing.T) (node, dir string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	require.NoError(t, err, "node is needed for the OpenAI SDK test (CI installs it)")
+	npm, err := exec.LookPath("npm")
+	require.NoError(t, err, "npm is needed for the OpenAI SDK test")
+	dir = t.TempDir()
+	install := exec.Command(npm, "install", "--no-audit", "--no-fund", "--silent", "openai@"+openaiNodeVersion)
+	install.Dir = dir
+	out, err := install.CombinedOutput()
+	require.NoError(t, err, string(out))
+	return node, dir
+}
+
 const ragDoc = "# VPN\n\nVPN certificates rotate every 45 days. The VPN gateway is vpn.example.com and needs the Rampart client.\n\n" +
 	"# Laptops\n\nLaptops are replaced every three years. Lost laptops are reported to the service desk at once."
 
@@ -49,23 +66,6 @@ type ragAnswer struct {
 		Citations []ragCitation `json:"citations"`
 		Warning   string        `json:"warning"`
 	} `json:"rampart"`
-}
-
-// rawDo sends a JSON body and returns the status and raw answer.
-func rawDo(t *testing.T, method, url, key string, body any) (int, []byte) {
-	t.Helper()
-	data, err := json.Marshal(body)
-	require.NoError(t, err)
-	req, err := http.NewRequest(method, url, bytes.NewReader(data))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, out
 }
 
 // ingestAndWait uploads content into collection and waits for its job.
@@ -266,10 +266,7 @@ func TestRAGChatThroughEdge(t *testing.T) {
 // (JSON and streamed) by choosing it as the model; another tenant neither
 // sees nor uses it.
 func TestRAGAssistantWithOpenAINodeSDK(t *testing.T) {
-	node, err := exec.LookPath("node")
-	require.NoError(t, err, "node is needed for the OpenAI SDK test (CI installs it)")
-	npm, err := exec.LookPath("npm")
-	require.NoError(t, err, "npm is needed for the OpenAI SDK test")
+	node, dir := nodeWithOpenAI(t)
 	s := startStack(t)
 	admin := s.env["RAMPART_ADMIN_KEY"]
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", admin, map[string]any{"name": "e2e-kb"}, nil))
@@ -286,11 +283,6 @@ func TestRAGAssistantWithOpenAINodeSDK(t *testing.T) {
 	code, _ = rawDo(t, http.MethodPost, s.baseURL+"/v1/rampart/assistants", chatOnly.APIKey, map[string]any{"name": "x", "model": "echo"})
 	require.Equal(t, http.StatusForbidden, code)
 
-	dir := t.TempDir()
-	install := exec.Command(npm, "install", "--no-audit", "--no-fund", "--silent", "openai@"+openaiNodeVersion)
-	install.Dir = dir
-	installOut, err := install.CombinedOutput()
-	require.NoError(t, err, string(installOut))
 	script := `
 const { OpenAI } = require("openai");
 (async () => {

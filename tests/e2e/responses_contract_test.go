@@ -23,20 +23,12 @@ import (
 // and the refusals of what Rampart does not serve (hosted tools) or does
 // not have (an unknown previous_response_id: 404).
 func TestResponsesAPIWithNodeSDK(t *testing.T) {
-	node, err := exec.LookPath("node")
-	require.NoError(t, err, "node is needed for the OpenAI SDK test (CI installs it)")
-	npm, err := exec.LookPath("npm")
-	require.NoError(t, err, "npm is needed for the OpenAI SDK test")
+	node, dir := nodeWithOpenAI(t)
 	s := startStack(t)
 	var key createdKey
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/keys", s.env["RAMPART_ADMIN_KEY"],
 		map[string]any{"name": "responses-contract", "scopes": []string{"chat:write"}}, &key))
 
-	dir := t.TempDir()
-	install := exec.Command(npm, "install", "--no-audit", "--no-fund", "--silent", "openai@"+openaiNodeVersion)
-	install.Dir = dir
-	installOut, err := install.CombinedOutput()
-	require.NoError(t, err, string(installOut))
 	script := `
 const { OpenAI } = require("openai");
 (async () => {
