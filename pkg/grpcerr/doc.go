@@ -4,4 +4,6 @@
 // grpcerr.ToStatus(ctx, log, err), or rely on the server interceptor
 // installed by pkg/serve. Anything unrecognised becomes codes.Internal
 // "internal error": the details are logged with the request id, never sent.
+// FieldViolations and Detail read a status's details back (the gateway,
+// tests).
 package grpcerr

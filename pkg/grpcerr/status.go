@@ -152,6 +152,22 @@ func FieldViolations(err error) []*errdetails.BadRequest_FieldViolation {
 	return out
 }
 
+// Detail returns the first detail of type T (e.g. *errdetails.RetryInfo)
+// that err's status carries, and false if it carries none.
+func Detail[T any](err error) (T, bool) {
+	var zero T
+	st, ok := status.FromError(err)
+	if !ok {
+		return zero, false
+	}
+	for _, d := range st.Details() {
+		if t, ok := d.(T); ok {
+			return t, true
+		}
+	}
+	return zero, false
+}
+
 // UnaryServerInterceptor maps every handler error through ToStatus, so a
 // handler that forgets to cannot leak an internal error.
 func UnaryServerInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {

@@ -134,24 +134,39 @@ func TestDetailedError(t *testing.T) {
 	st := status.Convert(err)
 	require.Equal(t, codes.InvalidArgument, st.Code())
 	require.Equal(t, de.Error(), st.Message(), "the detailed error is the message, not its wrapper")
-	var info *errdetails.ErrorInfo
-	var retry *errdetails.RetryInfo
-	for _, d := range st.Details() {
-		switch d := d.(type) {
-		case *errdetails.ErrorInfo:
-			info = d
-		case *errdetails.RetryInfo:
-			retry = d
-		}
-	}
-	require.NotNil(t, info)
+	info, ok := grpcerr.Detail[*errdetails.ErrorInfo](err)
+	require.True(t, ok)
 	require.Equal(t, "invalid_value", info.GetReason())
 	require.Equal(t, grpcerr.OpenAIErrorDomain, info.GetDomain())
-	require.NotNil(t, retry)
+	retry, ok := grpcerr.Detail[*errdetails.RetryInfo](err)
+	require.True(t, ok)
 	require.Equal(t, 3*time.Second, retry.GetRetryDelay().AsDuration())
 	require.Len(t, grpcerr.FieldViolations(err), 1)
 	require.Equal(t, "messages[0].role", grpcerr.FieldViolations(err)[0].GetField())
 	require.Empty(t, buf.String(), "a known error is not logged")
+}
+
+func TestDetail(t *testing.T) {
+	withRetry, err := status.New(codes.Unavailable, "down").WithDetails(
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)}, &errdetails.RetryInfo{RetryDelay: durationpb.New(time.Minute)})
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		err  error
+		want time.Duration // 0: no RetryInfo
+	}{
+		{"the first of its type", withRetry.Err(), time.Second},
+		{"a status without it", status.Error(codes.Unavailable, "down"), 0},
+		{"not a status", errors.New("down"), 0},
+		{"no error", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, ok := grpcerr.Detail[*errdetails.RetryInfo](tt.err)
+			require.Equal(t, tt.want != 0, ok)
+			require.Equal(t, tt.want, r.GetRetryDelay().AsDuration())
+		})
+	}
 }
 
 // detailedErr is a service's domain error with details of its own.

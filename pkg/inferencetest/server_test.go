@@ -139,23 +139,14 @@ func TestScriptedAnswersAndErrors(t *testing.T) {
 	require.JSONEq(t, `{"id":"resp_1"}`, string(got.GetBody()))
 
 	_, err = c.ChatCompletion(ctx, &inferencev1.ChatCompletionRequest{Body: []byte(`{}`)})
-	st := status.Convert(err)
-	require.Equal(t, codes.ResourceExhausted, st.Code())
-	var info *errdetails.ErrorInfo
-	var retry *errdetails.RetryInfo
-	for _, d := range st.Details() {
-		switch d := d.(type) {
-		case *errdetails.ErrorInfo:
-			info = d
-		case *errdetails.RetryInfo:
-			retry = d
-		}
-	}
-	require.NotNil(t, info)
+	require.Equal(t, codes.ResourceExhausted, status.Code(err))
+	info, ok := grpcerr.Detail[*errdetails.ErrorInfo](err)
+	require.True(t, ok)
 	require.Equal(t, grpcerr.OpenAIErrorDomain, info.GetDomain())
 	require.Equal(t, "rate_limit_exceeded", info.GetReason())
 	require.Equal(t, "tokens", info.GetMetadata()["type"])
-	require.NotNil(t, retry)
+	retry, ok := grpcerr.Detail[*errdetails.RetryInfo](err)
+	require.True(t, ok)
 	require.Equal(t, 2*time.Second, retry.GetRetryDelay().AsDuration())
 
 	stream, err := c.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Body: []byte(`{}`), Format: inferencev1.RequestFormat_REQUEST_FORMAT_RESPONSES})
