@@ -57,7 +57,11 @@ func New(o Options) *Client {
 	return &Client{o: o}
 }
 
-// retry runs call, waiting out 429s up to the budget.
+// retry runs call, waiting out 429s up to the budget. It is not
+// backoff.Retry (pkg/retry, ADR 0048): every wait is Slack's Retry-After,
+// not a computed schedule, and backoff v5 keeps its timer option
+// unexported, so the injected Sleep, whose exact waits the tests assert,
+// could not stand in for backoff's real timer (the tests would sleep).
 func (c *Client) retry(ctx context.Context, op string, call func() error) error {
 	for attempt := 0; ; attempt++ {
 		err := call()
