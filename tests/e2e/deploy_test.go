@@ -128,6 +128,13 @@ func splitYAML(t *testing.T, name string, data []byte) [][]byte {
 	}
 }
 
+// decodeTo decodes an object with decode and appends it to list.
+func decodeTo[T any](decode func(dst any), list *[]*T) {
+	o := new(T)
+	decode(o)
+	*list = append(*list, o)
+}
+
 func (m *manifests) add(t *testing.T, name string, doc []byte) {
 	t.Helper()
 	var tm metav1.TypeMeta
@@ -138,45 +145,25 @@ func (m *manifests) add(t *testing.T, name string, doc []byte) {
 	}
 	switch tm.APIVersion + " " + tm.Kind {
 	case "v1 Namespace":
-		o := &corev1.Namespace{}
-		decode(o)
-		m.Namespaces = append(m.Namespaces, o)
+		decodeTo(decode, &m.Namespaces)
 	case "v1 ServiceAccount":
-		o := &corev1.ServiceAccount{}
-		decode(o)
-		m.ServiceAccounts = append(m.ServiceAccounts, o)
+		decodeTo(decode, &m.ServiceAccounts)
 	case "v1 Service":
-		o := &corev1.Service{}
-		decode(o)
-		m.Services = append(m.Services, o)
+		decodeTo(decode, &m.Services)
 	case "v1 PersistentVolumeClaim":
-		o := &corev1.PersistentVolumeClaim{}
-		decode(o)
-		m.PVCs = append(m.PVCs, o)
+		decodeTo(decode, &m.PVCs)
 	case "apps/v1 Deployment":
-		o := &appsv1.Deployment{}
-		decode(o)
-		m.Deployments = append(m.Deployments, o)
+		decodeTo(decode, &m.Deployments)
 	case "policy/v1 PodDisruptionBudget":
-		o := &policyv1.PodDisruptionBudget{}
-		decode(o)
-		m.PDBs = append(m.PDBs, o)
+		decodeTo(decode, &m.PDBs)
 	case "networking.k8s.io/v1 NetworkPolicy":
-		o := &networkingv1.NetworkPolicy{}
-		decode(o)
-		m.NetworkPolicies = append(m.NetworkPolicies, o)
+		decodeTo(decode, &m.NetworkPolicies)
 	case "autoscaling/v2 HorizontalPodAutoscaler":
-		o := &autoscalingv2.HorizontalPodAutoscaler{}
-		decode(o)
-		m.HPAs = append(m.HPAs, o)
+		decodeTo(decode, &m.HPAs)
 	case "batch/v1 Job":
-		o := &batchv1.Job{}
-		decode(o)
-		m.Jobs = append(m.Jobs, o)
+		decodeTo(decode, &m.Jobs)
 	case "elbv2.k8s.aws/v1beta1 TargetGroupBinding":
-		o := &TargetGroupBinding{}
-		decode(o)
-		m.TGBs = append(m.TGBs, o)
+		decodeTo(decode, &m.TGBs)
 	default:
 		t.Fatalf("%s: unexpected object %s %s (add it to the deploy test)", name, tm.APIVersion, tm.Kind)
 	}
