@@ -208,7 +208,8 @@ var routes = []Route{
 var rpcs = []RPC{
 	{Name: authSvc + "VerifyKey", Callers: []string{Edge, Keyvault, SlackAdapter}, Tenant: BindNone,
 		Note: "checks a presented API key; returns the signed principal"},
-	{Name: authSvc + "WatchRevocations", Callers: []string{Edge}, Tenant: BindNone},
+	{Name: authSvc + "WatchRevocations", Callers: []string{Edge, SlackAdapter}, Tenant: BindNone,
+		Note: "the edge and the Slack adapter drop cached principals of revoked, expired or changed keys and suspended tenants"},
 	{Name: authSvc + "GetSigningKeys", Callers: []string{Edge, Keyvault, Inference, Ingestion, SlackAdapter, CLI}, Tenant: BindNone,
 		Note: "public keys that verify principal assertions"},
 	{Name: authSvc + "WatchTenantEvents", Callers: []string{Edge, Keyvault, Inference, Ingestion, SlackAdapter, CLI}, Tenant: BindNone},

@@ -127,6 +127,10 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config, hooks Hook
 		tenantevents.New(authv1.NewAuthServiceClient(c.auth), a.PurgeTenant, st, env.Log).Run(ctx)
 		return nil
 	})
+	// Revoked, expired or changed adapter keys and suspended tenants:
+	// their cached assertions go at once.
+	rev := platform.NewRevocations(authv1.NewAuthServiceClient(c.auth), a, env.Log)
+	env.Go("revocations", rev.Run)
 	env.Go("bot", a.Run)
 	if hooks.Started != nil {
 		hooks.Started(a, env)

@@ -58,6 +58,7 @@ type Adapter struct {
 type assertion struct {
 	token string
 	until time.Time
+	keyID string // the adapter key it was verified from
 }
 
 // New builds an Adapter; Run starts its workers.
@@ -136,10 +137,38 @@ var errNoKey = errors.New("no slack adapter key for tenant")
 
 // MaxAssertionAge bounds how long the adapter reuses the assertion of a
 // tenant's adapter key before verifying the key with auth again: the
-// edge's cache TTL. The adapter does not watch revocations, so this is how
-// long a revoked or demoted adapter key, or a suspended tenant, may still
-// get answers in Slack.
+// edge's cache TTL. Auth's revocation stream (ForgetKey, ForgetTenant,
+// ForgetAll) drops an assertion within a second; this bound holds while
+// that stream is down.
 const MaxAssertionAge = 30 * time.Second
+
+// ForgetKey drops the cached assertion verified from adapter key keyID (a
+// revocation, expiry or change of that key), so the next answer for its
+// tenant verifies the key again.
+func (a *Adapter) ForgetKey(keyID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for tenant, c := range a.assertions {
+		if c.keyID == keyID {
+			delete(a.assertions, tenant)
+		}
+	}
+}
+
+// ForgetTenant drops tenant's cached assertion (a suspended tenant).
+func (a *Adapter) ForgetTenant(tenant string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.assertions, tenant)
+}
+
+// ForgetAll drops every cached assertion (the revocation stream restarted
+// and may have missed events).
+func (a *Adapter) ForgetAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	clear(a.assertions)
+}
 
 // assertionFor returns a principal assertion for tenant, obtained by
 // verifying the tenant's dedicated adapter key with auth and cached for at
@@ -175,7 +204,7 @@ func (a *Adapter) assertionFor(ctx context.Context, tenant string) (string, erro
 		until = now.Add(MaxAssertionAge)
 	}
 	a.mu.Lock()
-	a.assertions[tenant] = assertion{token: v.Assertion, until: until}
+	a.assertions[tenant] = assertion{token: v.Assertion, until: until, keyID: k.KeyID}
 	a.mu.Unlock()
 	return v.Assertion, nil
 }

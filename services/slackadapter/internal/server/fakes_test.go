@@ -9,9 +9,10 @@ import (
 )
 
 // slackAuthPolicy admits the slackadapter alone to VerifyKey and the
-// tenant event stream (auth's allow-list), everyone to the rest.
+// tenant event and revocation streams (auth's allow-list), everyone to the
+// rest.
 var slackAuthPolicy = []byte(`{"rules": [
- {"methods": ["/rampart.auth.v1.AuthService/VerifyKey", "/rampart.auth.v1.AuthService/WatchTenantEvents"],
+ {"methods": ["/rampart.auth.v1.AuthService/VerifyKey", "/rampart.auth.v1.AuthService/WatchTenantEvents", "/rampart.auth.v1.AuthService/WatchRevocations"],
   "callers": ["spiffe://rampart.local/svc/slackadapter"]},
  {"methods": ["/rampart.auth.v1.AuthService/GetSigningKeys", "/rampart.auth.v1.KeyService/CreateKey"], "callers": ["*"]}
 ]}`)
