@@ -1,124 +1,97 @@
 package index
 
 import (
-	"sync"
+	"bytes"
+	"strings"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/blevesearch/bleve/v2/analysis"
-	"github.com/blevesearch/bleve/v2/analysis/lang/en"
-	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
-	"github.com/blevesearch/bleve/v2/analysis/token/porter"
-	"github.com/blevesearch/bleve/v2/analysis/tokenizer/character"
-	"github.com/blevesearch/bleve/v2/registry"
 	"github.com/blevesearch/go-porterstemmer"
 )
 
-// AnalyzerName is the analyser of the chunk text field: bleve's English
-// analyser (lower case, English stop words, Porter stemming) with a plain
-// letters-and-digits tokenizer instead of Unicode word segmentation, which
-// was the single largest cost of indexing. Queries use the same analyser.
+// AnalyzerName is the analyser of the chunk text: what bleve's English
+// analyser does (lower case, English stop words, Porter stemming) with a
+// plain letters-and-digits tokenizer instead of Unicode word segmentation.
+// Queries use the same analyser.
 //
 // It runs as one fused pass (fastAnalyzer) that gives exactly the tokens
-// of that filter chain (TestFastAnalyzerMatchesChain): ASCII words are
-// lower-cased into one buffer per call, looked up in the stop list without
-// allocating and stemmed through a memo of the Porter stems already seen
-// (text follows Zipf's law: a few thousand words are most tokens); other
-// words go through bleve's own filters. It was about a sixth of ingestion's
-// CPU as a chain of filters allocating per token.
+// of bleve's filter chain it was defined as (TestFastAnalyzerMatchesChain
+// compares the two; bleve is only a test dependency since ADR 0051): ASCII
+// words are lower-cased into one buffer per call and looked up in a memo
+// of their stems and stop-word status (text follows Zipf's law: a few
+// thousand words are most tokens); other words are lower-cased like
+// bleve's filter, checked against the stop list and stemmed each time.
 const AnalyzerName = "rampart_en"
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// chain is the reference analyser: bleve's filters one after another.
-func chain(cache *registry.Cache) (*analysis.DefaultAnalyzer, error) {
-	lower, err := cache.TokenFilterNamed(lowercase.Name)
-	if err != nil {
-		return nil, err
+// englishStopWords is bleve's "stop_en" list (Snowball's English stop
+// words, BSD licence: snowball.tartarus.org/license.php), as bleve parses
+// it (TestStopWordsMatchBleve).
+var englishStopWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`a about above after again against all am an and any are aren't as at
+be because been before being below between both but by can't cannot could couldn't did didn't do does
+doesn't doing don't down during each few for from further had hadn't has hasn't have haven't having he
+he'd he'll he's her here here's hers herself him himself his how how's i i'd i'll i'm i've if in into
+is isn't it it's its itself let's me more most mustn't my myself no nor not of off on once only or
+other ought our ours ourselves out over own same shan't she she'd she'll she's should shouldn't so
+some such than that that's the their theirs them themselves then there there's these they they'd
+they'll they're they've this those through to too under until up very was wasn't we we'd we'll we're
+we've were weren't what what's when when's where where's which while who who's whom why why's with
+won't would wouldn't you you'd you'll you're you've your yours yourself yourselves`) {
+		m[w] = true
 	}
-	stop, err := cache.TokenFilterNamed(en.StopName)
-	if err != nil {
-		return nil, err
-	}
-	stem, err := cache.TokenFilterNamed(porter.Name)
-	if err != nil {
-		return nil, err
-	}
-	return &analysis.DefaultAnalyzer{
-		Tokenizer:    character.NewCharacterTokenizer(isWordRune),
-		TokenFilters: []analysis.TokenFilter{lower, stop, stem},
-	}, nil
+	return m
+}()
+
+// token is an analysed word: its term and where the word was.
+type token struct {
+	Term       []byte
+	Start, End int
+	Position   int // 1-based, over every word (stop words included)
 }
 
-func analyzerConstructor(_ map[string]any, cache *registry.Cache) (analysis.Analyzer, error) {
-	ref, err := chain(cache)
-	if err != nil {
-		return nil, err
-	}
-	stop, err := cache.TokenMapNamed(en.StopName)
-	if err != nil {
-		return nil, err
-	}
-	return &fastAnalyzer{filters: ref.TokenFilters, stop: stop}, nil
-}
-
-func init() {
-	if err := registry.RegisterAnalyzer(AnalyzerName, analyzerConstructor); err != nil {
-		panic(err)
-	}
-}
-
-// fastAnalyzer is the fused form of chain (see AnalyzerName).
+// fastAnalyzer is the fused analyser (see AnalyzerName).
 type fastAnalyzer struct {
-	filters []analysis.TokenFilter // lower, stop, stem: non-ASCII words
-	stop    analysis.TokenMap
-	stems   stemMemo
+	stop  map[string]bool
+	stems *stemMemo // sharedStems
 }
 
-// Analyze tokenizes like character.CharacterTokenizer (runs of letters and
+// Analyze tokenizes like bleve's character tokenizer (runs of letters and
 // digits, positions counted over every word, stopping at the first invalid
 // UTF-8 sequence as it does) and filters each word like the chain.
-func (a *fastAnalyzer) Analyze(input []byte) analysis.TokenStream {
-	out := make(analysis.TokenStream, 0, len(input)/6+1)
-	var slab []analysis.Token
+func (a *fastAnalyzer) Analyze(input []byte) []token {
+	out := make([]token, 0, len(input)/6+1)
 	arena := make([]byte, 0, len(input))
 	pos := 0
 	eachWord(input, func(start, end int) {
 		pos++
 		word := input[start:end]
-		if !isASCII(word) { // rare: bleve's filters, on a one-token stream
-			out = append(out, a.filter(word, start, end, pos)...)
+		if !isASCII(word) { // rare
+			if t, ok := a.filter(word); ok {
+				out = append(out, token{Term: t, Start: start, End: end, Position: pos})
+			}
 			return
 		}
 		from := len(arena)
-		arena = appendLower(arena, word)
-		st := a.stems.get(arena[from:], a.stop)
+		var h uint64
+		arena, h = appendLower(arena, word)
+		st := a.stems.get(arena[from:], h, a.stop)
 		if st.stop {
 			arena = arena[:from]
 			return
 		}
 		arena = append(arena[:from], st.b...)
-		if len(slab) == 0 {
-			slab = make([]analysis.Token, 64)
-		}
-		t := &slab[0]
-		slab = slab[1:]
-		*t = analysis.Token{Term: arena[from:len(arena):len(arena)], Start: start, End: end, Position: pos, Type: analysis.AlphaNumeric}
-		out = append(out, t)
+		out = append(out, token{Term: arena[from:len(arena):len(arena)], Start: start, End: end, Position: pos})
 	})
 	return out
 }
 
 // defaultAnalyzer analyses every collection's chunks and queries (one
 // stem memo for the process).
-var defaultAnalyzer = func() *fastAnalyzer {
-	an, err := analyzerConstructor(nil, registry.NewCache())
-	if err != nil {
-		panic("lexical analyser: " + err.Error())
-	}
-	fa, _ := an.(*fastAnalyzer)
-	return fa
-}()
+var defaultAnalyzer = &fastAnalyzer{stop: englishStopWords, stems: &sharedStems}
 
 // count analyses text like Analyze into c (reset first): each distinct
 // term with its frequency. It returns the number of terms (the analysed
@@ -132,14 +105,15 @@ func (a *fastAnalyzer) count(text string, c *counter) int {
 	eachWord(input, func(start, end int) {
 		word := input[start:end]
 		if !isASCII(word) {
-			for _, t := range a.filter(word, start, end, 0) {
+			if t, ok := a.filter(word); ok {
 				n++
-				c.add(termHash(t.Term), string(t.Term))
+				c.add(termHash(t), string(t))
 			}
 			return
 		}
-		lower = appendLower(lower[:0], word)
-		if st := a.stems.get(lower, a.stop); !st.stop {
+		var h uint64
+		lower, h = appendLower(lower[:0], word)
+		if st := a.stems.get(lower, h, a.stop); !st.stop {
 			n++
 			c.add(st.h, st.s)
 		}
@@ -160,13 +134,57 @@ func (a *fastAnalyzer) queryTerms(text string) []string {
 	return terms
 }
 
-// filter runs bleve's filters over one non-ASCII word.
-func (a *fastAnalyzer) filter(word []byte, start, end, pos int) analysis.TokenStream {
-	ts := analysis.TokenStream{{Term: word, Start: start, End: end, Position: pos, Type: analysis.AlphaNumeric}}
-	for _, f := range a.filters {
-		ts = f.Filter(ts)
+// filter analyses one non-ASCII word as bleve's chain did: lower-cased
+// (lowerLikeBleve), dropped if a stop word, else Porter-stemmed rune by
+// rune.
+func (a *fastAnalyzer) filter(word []byte) ([]byte, bool) {
+	lower := lowerLikeBleve(append([]byte(nil), word...))
+	if a.stop[string(lower)] {
+		return nil, false
 	}
-	return ts
+	stemmed := porterstemmer.StemWithoutLowerCasing(bytes.Runes(lower))
+	out := make([]byte, 0, len(stemmed)*utf8.UTFMax)
+	for _, r := range stemmed {
+		out = utf8.AppendRune(out, r)
+	}
+	return out, true
+}
+
+// lowerLikeBleve lower-cases s in place like bleve's lowercase filter
+// (toLowerDeferredCopy): rune by rune with unicode.ToLower, a capital
+// sigma ending the word becomes a final sigma, and from the first rune
+// whose lower case is longer in UTF-8 on the rest goes through
+// bytes.ToLower.
+func lowerLikeBleve(s []byte) []byte {
+	j := 0
+	for i := 0; i < len(s); {
+		wid := 1
+		r := rune(s[i])
+		if r >= utf8.RuneSelf {
+			r, wid = utf8.DecodeRune(s[i:])
+		}
+		l := unicode.ToLower(r)
+		if l == r {
+			i += wid
+			j += wid
+			continue
+		}
+		if l == 'σ' && i+2 == len(s) {
+			l = 'ς'
+		}
+		lwid := utf8.RuneLen(l)
+		if lwid > wid {
+			rest := bytes.ToLower(s[i:])
+			rv := make([]byte, j+len(rest))
+			copy(rv[:j], s[:j])
+			copy(rv[j:], rest)
+			return rv
+		}
+		utf8.EncodeRune(s[j:], l)
+		i += wid
+		j += lwid
+	}
+	return s[:j]
 }
 
 // eachWord calls word with the bounds of each run of letters and digits,
@@ -217,25 +235,36 @@ func isASCII(word []byte) bool {
 	return true
 }
 
-// appendLower appends the ASCII word, lower-cased, to dst.
-func appendLower(dst, word []byte) []byte {
+// appendLower appends the ASCII word, lower-cased, to dst, and returns
+// the FNV-1a hash of what it appended (the stem memo's key).
+func appendLower(dst, word []byte) ([]byte, uint64) {
+	h := uint64(14695981039346656037)
 	for _, c := range word {
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
+		h = (h ^ uint64(c)) * 1099511628211
 		dst = append(dst, c)
 	}
-	return dst
+	return dst, h
 }
 
 // stemMemo remembers the Porter stems of lower-case ASCII words (stop for
-// a word of the stop list: one look-up answers both), sharded so the
-// analysis workers rarely wait on each other, bounded in size.
+// a word of the stop list: one look-up answers both): an insert-only
+// open-addressing table of atomic pointers keyed by the word's hash, so a
+// look-up takes no lock and hashes nothing more (text follows Zipf's law:
+// a few thousand words are most tokens). At most stemMemoMax words are
+// kept (the table stays at most half full, so probing ends); later ones
+// are stemmed every time.
 type stemMemo struct {
-	shards [16]struct {
-		mu sync.RWMutex
-		m  map[string]stem
-	}
+	slots [stemMemoSlots]atomic.Pointer[memoEntry]
+	n     atomic.Int32
+}
+
+type memoEntry struct {
+	h    uint64
+	word string
+	st   stem
 }
 
 // stem is a word's Porter stem, as a string (a map key without a
@@ -248,37 +277,50 @@ type stem struct {
 	stop bool
 }
 
-const stemMemoMax = 1 << 14 // words per shard (~256k in all)
+// sharedStems is the memo of every analyser (the same stop list and
+// stemmer everywhere): 2 MiB of slots, touched as words arrive.
+var sharedStems stemMemo
 
-// get returns word's stem, or stop for a word of the stop list.
-func (s *stemMemo) get(word []byte, stops analysis.TokenMap) stem {
-	var h uint32 = 2166136261
-	for _, c := range word {
-		h = (h ^ uint32(c)) * 16777619
+const (
+	stemMemoSlots = 1 << 18
+	stemMemoMax   = stemMemoSlots / 2
+)
+
+// get returns the stem of word (lower-case ASCII, hash h from
+// appendLower), or stop for a word of the stop list.
+func (s *stemMemo) get(word []byte, h uint64, stops map[string]bool) stem {
+	const mask = stemMemoSlots - 1
+	start := (h ^ h>>29) & mask
+	for i := start; ; i = (i + 1) & mask {
+		e := s.slots[i].Load()
+		if e == nil {
+			break
+		}
+		if e.h == h && e.word == string(word) {
+			return e.st
+		}
 	}
-	sh := &s.shards[h%uint32(len(s.shards))]
-	sh.mu.RLock()
-	st, ok := sh.m[string(word)]
-	sh.mu.RUnlock()
-	if ok {
-		return st
-	}
-	if _, st.stop = stops[string(word)]; !st.stop {
+	var st stem
+	if st.stop = stops[string(word)]; !st.stop {
 		runes := make([]rune, len(word))
 		for i, c := range word {
 			runes[i] = rune(c)
 		}
-		st.b = analysis.BuildTermFromRunes(porterstemmer.StemWithoutLowerCasing(runes))
+		st.b = []byte(string(porterstemmer.StemWithoutLowerCasing(runes)))
 		st.s = string(st.b)
 		st.h = termHash(st.b)
 	}
-	sh.mu.Lock()
-	if sh.m == nil {
-		sh.m = map[string]stem{}
+	if s.n.Load() >= stemMemoMax {
+		return st
 	}
-	if len(sh.m) < stemMemoMax {
-		sh.m[string(word)] = st
+	e := &memoEntry{h: h, word: string(word), st: st}
+	for i := start; ; i = (i + 1) & mask {
+		if s.slots[i].CompareAndSwap(nil, e) {
+			s.n.Add(1)
+			return st
+		}
+		if o := s.slots[i].Load(); o.h == h && o.word == e.word {
+			return st // another goroutine memoised it meanwhile
+		}
 	}
-	sh.mu.Unlock()
-	return st
 }

@@ -2,8 +2,10 @@ package index
 
 // The bleve index that the native lexical index replaced (ADR 0051), kept
 // as the reference the native index must rank exactly like
-// (TestNativeMatchesBleve). It is the code of lexical.go, bm25.go and
-// field.go before the change, renamed.
+// (TestNativeMatchesBleve): the code of lexical.go and bm25.go before the
+// change, renamed, with chunks indexed through bleve's mapping and
+// analysed by bleve's own filter chain (chain), so the reference shares
+// no code with what it checks.
 
 import (
 	"context"
@@ -11,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,11 +20,15 @@ import (
 	"sync"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/token/porter"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/character"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/registry"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
-	"github.com/blevesearch/bleve/v2/size"
 	index "github.com/blevesearch/bleve_index_api"
 )
 
@@ -110,25 +115,21 @@ func (l *bleveLexical) Index(tenant, collection string, entries []Entry) error {
 	if err != nil {
 		return err
 	}
-	an, ok := ix.Mapping().AnalyzerNamed(AnalyzerName).(*fastAnalyzer)
-	if !ok {
-		return errors.New("lexical index: analyser " + AnalyzerName + " missing")
-	}
-	// Documents built here rather than mapped (see bleveTextField).
+	an := ix.Mapping().AnalyzerNamed(AnalyzerName)
 	b := ix.NewBatch()
-	fields := make([]bleveTextField, len(entries))
-	for i, e := range entries {
-		fields[i] = bleveTextField{value: []byte(e.Text), an: an}
-		doc := document.NewDocument(e.ID)
-		doc.AddField(&fields[i])
-		if err := b.IndexAdvanced(doc); err != nil {
+	var hashes []uint64
+	for _, e := range entries {
+		if err := b.Index(e.ID, map[string]any{"text": e.Text}); err != nil {
 			return err
+		}
+		for _, t := range an.Analyze([]byte(e.Text)) {
+			hashes = append(hashes, termHash(t.Term))
 		}
 	}
 	if err := ix.Batch(b); err != nil {
 		return err
 	}
-	l.added(tenant+"\x00"+collection, fields)
+	l.added(tenant+"\x00"+collection, hashes)
 	return nil
 }
 
@@ -280,6 +281,8 @@ func bleveScorchConfig() map[string]any {
 
 // bleveGenerationKey is where an index records the state of the collection it
 // was built from (bleve's internal key-value space, not a document).
+const textFieldName = "text"
+
 var bleveGenerationKey = []byte("rampart.generation")
 
 // Generation returns what SetGeneration last recorded in a collection's
@@ -414,8 +417,6 @@ type bleveVocabulary struct {
 	terms  map[uint64]struct{}
 }
 
-var bleveTermSeed = maphash.MakeSeed()
-
 // load fills v from the dictionary of r's "text" field, once.
 func (v *bleveVocabulary) load(r index.IndexReader) error {
 	v.mu.Lock()
@@ -436,20 +437,18 @@ func (v *bleveVocabulary) load(r index.IndexReader) error {
 		if e == nil {
 			break
 		}
-		v.terms[maphash.String(bleveTermSeed, e.Term)] = struct{}{}
+		v.terms[termHash([]byte(e.Term))] = struct{}{}
 	}
 	v.loaded = true
 	return nil
 }
 
 // add counts the terms of indexed fields.
-func (v *bleveVocabulary) add(fields []bleveTextField) {
+func (v *bleveVocabulary) add(hashes []uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for i := range fields {
-		for _, h := range fields[i].hashes {
-			v.terms[h] = struct{}{}
-		}
+	for _, h := range hashes {
+		v.terms[h] = struct{}{}
 	}
 }
 
@@ -479,7 +478,7 @@ func (l *bleveLexical) vocab(key string, r index.IndexReader) (*bleveVocabulary,
 }
 
 // added counts the terms of fields just indexed into the index key.
-func (l *bleveLexical) added(key string, fields []bleveTextField) {
+func (l *bleveLexical) added(key string, hashes []uint64) {
 	l.mu.Lock()
 	v, ok := l.vocabs[key]
 	if !ok { // an existing index not counted yet: loaded at its next search
@@ -487,7 +486,7 @@ func (l *bleveLexical) added(key string, fields []bleveTextField) {
 		l.vocabs[key] = v
 	}
 	l.mu.Unlock()
-	v.add(fields)
+	v.add(hashes)
 }
 
 // bm25Stats returns the statistics to score a search of the index key
@@ -506,87 +505,31 @@ func (l *bleveLexical) bm25Stats(key string, r index.IndexReader, n uint64) (*se
 	return &search.BM25Stats{DocCount: float64(n), FieldCardinality: map[string]int{textFieldName: int(avg * float64(n))}}, nil
 }
 
-// bleveTextField is a chunk's "text" field as bleve indexes it: what the
-// mapping makes of {"text": …} (document.TextField analysed by rampart_en;
-// indexed, not stored, no term vectors or doc values), analysed by
-// fastAnalyzer straight into term frequencies instead of a token stream
-// that analysis.TokenFrequency then counts (TestTextFieldMatchesMapping).
-// Documents of such fields go to bleve through Batch.IndexAdvanced, which
-// also skips the mapping's reflection over the document and its empty
-// "_all" composite field (nothing is included in it, nothing searches it).
-type bleveTextField struct {
-	value  []byte
-	an     *fastAnalyzer
-	length int
-	freqs  index.TokenFrequencies
-	hashes []uint64 // of the distinct terms, for the bleveVocabulary (bm25.go)
-}
-
-var _ document.Field = (*bleveTextField)(nil)
-
-const textFieldName = "text"
-
-func (f *bleveTextField) Name() string                        { return textFieldName }
-func (f *bleveTextField) ArrayPositions() []uint64            { return nil }
-func (f *bleveTextField) Options() index.FieldIndexingOptions { return index.IndexField }
-func (f *bleveTextField) Value() []byte                       { return f.value }
-func (f *bleveTextField) NumPlainTextBytes() uint64           { return uint64(len(f.value)) }
-func (f *bleveTextField) EncodedFieldType() byte              { return 't' }
-func (f *bleveTextField) AnalyzedLength() int                 { return f.length }
-
-func (f *bleveTextField) AnalyzedTokenFrequencies() index.TokenFrequencies { return f.freqs }
-
-// Analyze runs on bleve's analysis workers.
-func (f *bleveTextField) Analyze() {
-	f.length, f.freqs, f.hashes = f.an.bleveFrequencies(f.value, f.hashes[:0])
-}
-
-// Size is the field's memory estimate (bleve's batch accounting), as
-// document.TextField counts it.
-func (f *bleveTextField) Size() int {
-	return size.SizeOfPtr + len(f.value) + 4*size.SizeOfInt + f.freqs.Size() + 8*len(f.hashes)
-}
-
-// frequencies analyses input like Analyze and counts its terms straight
-// into what document.TextField derives from Analyze's tokens for a field
-// without term vectors (analysis.TokenFrequency): the number of terms and
-// each distinct term's count, and appends the distinct terms' hashes
-// (termHash) to hashes. No token stream is built: an ASCII word costs its
-// lower-casing, one memo look-up and one map update.
-func (a *fastAnalyzer) bleveFrequencies(input []byte, hashes []uint64) (int, index.TokenFrequencies, []uint64) {
-	freqs := make(index.TokenFrequencies, len(input)/16+1)
-	var slab []index.TokenFreq
-	count := func(term string, b []byte, h uint64) {
-		if tf, ok := freqs[term]; ok {
-			tf.SetFrequency(tf.Frequency() + 1)
-			return
-		}
-		if len(slab) == 0 {
-			slab = make([]index.TokenFreq, 64)
-		}
-		tf := &slab[0]
-		slab = slab[1:]
-		tf.Term = b
-		tf.SetFrequency(1)
-		freqs[term] = tf
-		hashes = append(hashes, h)
+// chain is the reference analyser: bleve's filters one after another.
+func chain(cache *registry.Cache) (*analysis.DefaultAnalyzer, error) {
+	lower, err := cache.TokenFilterNamed(lowercase.Name)
+	if err != nil {
+		return nil, err
 	}
-	n := 0
-	var lower []byte
-	eachWord(input, func(start, end int) {
-		word := input[start:end]
-		if !isASCII(word) {
-			for _, t := range a.filter(word, start, end, 0) {
-				n++
-				count(string(t.Term), t.Term, termHash(t.Term))
-			}
-			return
-		}
-		lower = appendLower(lower[:0], word)
-		if st := a.stems.get(lower, a.stop); !st.stop {
-			n++
-			count(st.s, st.b, st.h)
-		}
+	stop, err := cache.TokenFilterNamed(en.StopName)
+	if err != nil {
+		return nil, err
+	}
+	stem, err := cache.TokenFilterNamed(porter.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &analysis.DefaultAnalyzer{
+		Tokenizer:    character.NewCharacterTokenizer(isWordRune),
+		TokenFilters: []analysis.TokenFilter{lower, stop, stem},
+	}, nil
+}
+
+func init() {
+	err := registry.RegisterAnalyzer(AnalyzerName, func(_ map[string]any, cache *registry.Cache) (analysis.Analyzer, error) {
+		return chain(cache)
 	})
-	return n, freqs, hashes
+	if err != nil {
+		panic(err)
+	}
 }
