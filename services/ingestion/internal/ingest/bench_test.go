@@ -121,7 +121,7 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	b.StopTimer()
 	// MB of text per CPU-second of this process (all its goroutines,
-	// bleve's background merges included): the per-core figure, less
+	// the lexical index's background writes included): the per-core figure, less
 	// sensitive than wall time to other load on the machine.
 	if cpu := (cpuTime() - cpu0).Seconds(); cpu > 0 {
 		b.ReportMetric(float64(b.N)*(256<<10)/1e6/cpu, "MB/cpu-s")
