@@ -41,6 +41,9 @@ type Store struct {
 	// cache serves repeated reads of unchanged secrets on SQLite (nil on
 	// PostgreSQL, where other replicas write too); see readCache.
 	cache *readCache
+	// stmts keeps transactions' statements prepared on SQLite (nil on
+	// PostgreSQL); see stmtCache.
+	stmts *stmtCache
 	// owner is the data dir's lock taken by OpenOwned (nil otherwise),
 	// released by Close.
 	owner *flock.Flock
@@ -140,6 +143,7 @@ func finish(ctx context.Context, db *sql.DB, d pstore.Dialect) (*Store, error) {
 	st := &Store{db: db, auditDB: db, d: d, readValue: rv}
 	if d == pstore.SQLite {
 		st.cache = newReadCache()
+		st.stmts = newStmtCache(db)
 	}
 	return st, nil
 }
@@ -147,6 +151,9 @@ func finish(ctx context.Context, db *sql.DB, d pstore.Dialect) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error {
 	_ = s.readValue.Close()
+	if s.stmts != nil {
+		s.stmts.close()
+	}
 	if s.auditDB != s.db {
 		_ = s.auditDB.Close()
 	}
@@ -206,7 +213,11 @@ func (s *Store) inTx(ctx context.Context, db *sql.DB, fn func(tx *Tx) error) err
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(&Tx{q: pstore.Rebound{Q: sqlTx, D: s.d}, d: s.d, forUpdate: s.d == pstore.Postgres}); err != nil {
+	if s.stmts != nil {
+		// After the transaction has given its connection back.
+		defer s.stmts.prepareWanted(ctx)
+	}
+	if err := fn(&Tx{q: s.txQuerier(sqlTx, db), d: s.d, forUpdate: s.d == pstore.Postgres}); err != nil {
 		return errors.Join(err, ignoreDone(sqlTx.Rollback()))
 	}
 	if err := sqlTx.Commit(); err != nil {
