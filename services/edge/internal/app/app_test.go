@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/services/edge/internal/config"
+	"github.com/rampart-platform/rampart/services/edge/internal/wirecheck/wiretest"
 )
 
 func TestServeLifecycle(t *testing.T) {
@@ -82,14 +82,7 @@ func TestServeLifecycle(t *testing.T) {
 
 	// The public listener refuses the framing net/http alone accepts.
 	raw := func(req string) string {
-		c, err := net.Dial("tcp", pub.Addr().String())
-		require.NoError(t, err)
-		defer func() { _ = c.Close() }()
-		require.NoError(t, c.SetDeadline(time.Now().Add(5*time.Second)))
-		_, err = io.WriteString(c, req)
-		require.NoError(t, err)
-		line, _ := bufio.NewReader(c).ReadString('\n')
-		return line
+		return wiretest.StatusLine(t, func() (net.Conn, error) { return net.Dial("tcp", pub.Addr().String()) }, req)
 	}
 	require.Equal(t, "HTTP/1.1 200 OK\r\n", raw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
 	require.Equal(t, "HTTP/1.1 400 Bad Request\r\n", raw("GET /healthz HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n"))

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -24,6 +22,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/authtest"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/services/edge/internal/config"
+	"github.com/rampart-platform/rampart/services/edge/internal/wirecheck/wiretest"
 )
 
 // With TLS terminated on the edge, HTTP/2 still negotiates and HTTP/1.1 is
@@ -94,14 +93,9 @@ func TestServeTLSChecksFraming(t *testing.T) {
 	require.Equal(t, "max-age=63072000; includeSubDomains", resp.Header.Get("Strict-Transport-Security"))
 
 	h1 := func(req string) string {
-		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
-		require.NoError(t, err)
-		defer func() { _ = c.Close() }()
-		require.NoError(t, c.SetDeadline(time.Now().Add(5*time.Second)))
-		_, err = io.WriteString(c, req)
-		require.NoError(t, err)
-		line, _ := bufio.NewReader(c).ReadString('\n')
-		return line
+		return wiretest.StatusLine(t, func() (net.Conn, error) {
+			return tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		}, req)
 	}
 	require.Equal(t, "HTTP/1.1 200 OK\r\n", h1("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
 	require.Equal(t, "HTTP/1.1 400 Bad Request\r\n", h1("GET /healthz HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n"))

@@ -1,7 +1,6 @@
 package wirecheck_test
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rampart-platform/rampart/services/edge/internal/wirecheck"
+	"github.com/rampart-platform/rampart/services/edge/internal/wirecheck/wiretest"
 )
 
 // selfSigned returns a server certificate for 127.0.0.1 and a pool trusting it.
@@ -72,14 +72,9 @@ func TestTLSListener(t *testing.T) {
 
 	// HTTP/1.1 over TLS is checked.
 	h1 := func(req string) string {
-		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
-		require.NoError(t, err)
-		defer func() { _ = c.Close() }()
-		require.NoError(t, c.SetDeadline(time.Now().Add(5*time.Second)))
-		_, err = io.WriteString(c, req)
-		require.NoError(t, err)
-		line, _ := bufio.NewReader(c).ReadString('\n')
-		return line
+		return wiretest.StatusLine(t, func() (net.Conn, error) {
+			return tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		}, req)
 	}
 	require.Equal(t, "HTTP/1.1 200 OK\r\n", h1("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 	require.Equal(t, "HTTP/1.1 400 Bad Request\r\n", h1("GET / HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n"))
