@@ -58,11 +58,11 @@ func Tokens(s string) int {
 			}
 			continue
 		}
-		switch {
-		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9':
+		switch asciiClass[c] {
+		case classWord:
 			inWord = true
 			wordLen++
-		case c == ' ' || '\t' <= c && c <= '\r':
+		case classSpace:
 			flush()
 		default:
 			flush()
@@ -73,6 +73,26 @@ func Tokens(s string) int {
 	return n
 }
 
+// The classes of ASCII bytes for Tokens (a table instead of a chain of
+// comparisons per byte).
+const (
+	classPunct = iota
+	classWord
+	classSpace
+)
+
+var asciiClass = func() (t [utf8.RuneSelf]byte) {
+	for c := range t {
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9':
+			t[c] = classWord
+		case c == ' ' || '\t' <= c && c <= '\r':
+			t[c] = classSpace
+		}
+	}
+	return t
+}()
+
 // Split cuts text into windows of about o.Tokens tokens that end at
 // sentence boundaries where possible, each starting with the last
 // sentences (up to o.Overlap tokens) of the previous one. Sentences longer
@@ -81,7 +101,7 @@ func Split(text string, o Options) []string {
 	o = o.norm()
 	var sents []piece
 	for _, s := range sentences(text) {
-		sents = append(sents, fit(s, o.Tokens, 0)...)
+		sents = fit(sents, s, o.Tokens, 0)
 	}
 	var out []string
 	for _, w := range window(sents, o) {
@@ -164,13 +184,14 @@ func squeeze(s string) string {
 
 func asciiSpace(c byte) bool { return c == ' ' || '\t' <= c && c <= '\r' }
 
-// fit cuts a sentence longer than limit tokens into word-aligned parts.
-func fit(s string, limit, section int) []piece {
+// fit appends s to out, cut into word-aligned parts when it is longer
+// than limit tokens (appending, not returning a slice per sentence: that
+// was an allocation per sentence).
+func fit(out []piece, s string, limit, section int) []piece {
 	t := Tokens(s)
 	if t <= limit {
-		return []piece{{s, t, section}}
+		return append(out, piece{s, t, section})
 	}
-	var out []piece
 	var b strings.Builder
 	bt := 0
 	for _, w := range strings.Fields(s) {
@@ -241,7 +262,7 @@ func SplitSections(secs []Section, o Options) []Piece {
 	var sents []piece
 	for i, sec := range secs {
 		for _, s := range sentences(sec.Text) {
-			sents = append(sents, fit(s, o.Tokens, i)...)
+			sents = fit(sents, s, o.Tokens, i)
 		}
 	}
 	var out []Piece
