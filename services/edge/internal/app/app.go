@@ -117,7 +117,10 @@ func dialBackends(ctx context.Context, cfg config.Config, env *pkgbackend.Env) (
 	} {
 		if config.Enabled(addr) {
 			t := backend.Target{Name: name, Addr: addr}
-			if name == "keyvault" { // small calls, latency-bound (ADR 0055)
+			// Small calls, latency-bound: secret reads (ADR 0055) and chat
+			// completions, whose requests and answers are a few KB and
+			// whose BDP pings cost writes and wake-ups per call (ADR 0054).
+			if name == "keyvault" || name == "inference" {
 				t.Options = backend.StaticWindows()
 			}
 			targets = append(targets, t)
