@@ -14,7 +14,8 @@
 // The handlers do as little as possible on the hot path (see
 // docs/adr/0007-inference-wire-format.md): they read the body once (at
 // most 4 MiB, else 413), check that it is a JSON object and whether it asks
-// to stream, and forward the raw bytes to inference with the caller's
+// to stream (a one-pass scanner for plain bodies, encoding/json for every
+// other and every malformed one: peek.go, ADR 0054), and forward the raw bytes to inference with the caller's
 // principal assertion. Inference owns OpenAI parsing, validation and
 // encoding, and returns the finished JSON (or each chunk's JSON) that the
 // handlers write unchanged. A client disconnect cancels the gRPC call, and
