@@ -55,11 +55,17 @@ type Lexical struct {
 
 	mu   sync.Mutex
 	open map[string]*collIndex
+	// loading: the collections being read from disk (without mu held, so
+	// other collections are not held up), each closed when done.
+	loading map[string]chan struct{}
 }
 
 // NewLexical keeps indexes under dir. UseKeys must be called before use.
 func NewLexical(dir string) *Lexical {
-	return &Lexical{dir: dir, open: map[string]*collIndex{}, keys: func(string) (Keys, bool) { return nil, false }}
+	return &Lexical{
+		dir: dir, open: map[string]*collIndex{}, loading: map[string]chan struct{}{},
+		keys: func(string) (Keys, bool) { return nil, false },
+	}
 }
 
 // UseKeys sets where tenants' keys come from.
@@ -88,13 +94,38 @@ func isBleve(dir string) bool {
 // bleve index of the previous format, or an index that does not read, is
 // deleted: the collection's recorded generation is gone with it, so its
 // next search rebuilds the index from the database (ingest/fresh.go).
+// One goroutine reads a collection from disk at a time, without holding
+// l.mu; others wanting it wait for that read.
 func (l *Lexical) get(tenant, collection string, create bool) (*collIndex, error) {
 	key := tenant + "\x00" + collection
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if ix, ok := l.open[key]; ok {
-		return ix, nil
+	for {
+		l.mu.Lock()
+		if ix, ok := l.open[key]; ok {
+			l.mu.Unlock()
+			return ix, nil
+		}
+		if ch, ok := l.loading[key]; ok {
+			l.mu.Unlock()
+			<-ch
+			continue // opened, or not there (and maybe this caller creates it)
+		}
+		ch := make(chan struct{})
+		l.loading[key] = ch
+		l.mu.Unlock()
+		ix, err := l.read(tenant, collection, create)
+		l.mu.Lock()
+		delete(l.loading, key)
+		if ix != nil {
+			l.open[key] = ix
+		}
+		l.mu.Unlock()
+		close(ch)
+		return ix, err
 	}
+}
+
+// read reads a collection's index from disk (see get).
+func (l *Lexical) read(tenant, collection string, create bool) (*collIndex, error) {
 	k, ok := l.keys(tenant)
 	if !ok {
 		return nil, ErrNoKeys
@@ -108,6 +139,7 @@ func (l *Lexical) get(tenant, collection string, create bool) (*collIndex, error
 	ix, err := load(p, tenant, collection, k)
 	switch {
 	case err == nil:
+		return ix, nil
 	case errors.Is(err, os.ErrNotExist) || errors.Is(err, errCorrupt):
 		if _, serr := os.Stat(p); serr == nil {
 			// no manifest (a creation a crash interrupted) or damaged
@@ -120,11 +152,10 @@ func (l *Lexical) get(tenant, collection string, create bool) (*collIndex, error
 		}
 		ix = newCollIndex(newTermKeyer(k))
 		ix.disk.dir, ix.disk.tenant, ix.disk.collection = p, tenant, collection
+		return ix, nil
 	default:
 		return nil, fmt.Errorf("open lexical index: %w", err)
 	}
-	l.open[key] = ix
-	return ix, nil
 }
 
 // changed schedules the write of an index to disk.
@@ -304,8 +335,23 @@ func (l *Lexical) DropTenant(tenant string) error {
 // close closes the open indexes whose keys match, writing their changes
 // first with write; an index being written is waited for.
 func (l *Lexical) close(match func(key string) bool, write bool) []error {
-	l.mu.Lock()
 	var closing []*collIndex
+	for {
+		l.mu.Lock()
+		var wait []chan struct{}
+		for k, ch := range l.loading {
+			if match(k) {
+				wait = append(wait, ch)
+			}
+		}
+		if len(wait) == 0 {
+			break // with l.mu held
+		}
+		l.mu.Unlock()
+		for _, ch := range wait {
+			<-ch
+		}
+	}
 	for k, ix := range l.open {
 		if match(k) {
 			closing = append(closing, ix)

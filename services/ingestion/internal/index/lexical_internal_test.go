@@ -417,3 +417,47 @@ func TestConcurrentIndexSearchFlush(t *testing.T) {
 	require.NotContains(t, hitIDs(hits), "60", "deleted")
 	require.NoError(t, again.Close())
 }
+
+// TestFirstOpenOnce: goroutines opening the same collection at once (some
+// reading, some creating) get one index, read from disk once; another
+// collection opens meanwhile; dropping a tenant waits for reads in
+// progress.
+func TestFirstOpenOnce(t *testing.T) {
+	dir := t.TempDir()
+	keys := newTestKeys(t)
+	l := keyed(dir, keys)
+	texts := zipfTexts(21, 300, 50)
+	var all []Entry
+	for i, text := range texts {
+		all = append(all, Entry{ID: fmt.Sprint(i), Text: text})
+	}
+	require.NoError(t, l.Index("t", "a", all))
+	require.NoError(t, l.Index("t", "b", all[:10]))
+	require.NoError(t, l.Close())
+
+	again := keyed(dir, keys)
+	got := make([]*collIndex, 16)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ix, err := again.get("t", []string{"a", "b"}[i%2], i%4 == 0)
+			require.NoError(t, err)
+			got[i] = ix
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		require.NotNil(t, got[i])
+		require.Same(t, got[i%2], got[i], "one index per collection")
+	}
+	ix := got[0]
+	ix.mu.RLock()
+	require.Len(t, ix.ids, len(all), "read from disk, not created empty")
+	ix.mu.RUnlock()
+	require.NoError(t, again.DropTenant("t"))
+	g, err := again.get("t", "a", false)
+	require.NoError(t, err)
+	require.Nil(t, g, "dropped")
+}
