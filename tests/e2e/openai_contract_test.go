@@ -1,19 +1,13 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
-
-	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // personSchema is a strict-mode structured-output schema.
@@ -38,7 +32,7 @@ func requireSchemaValid(t *testing.T, schema, instance string) {
 // tool_choice with a function tool the dev policy allows, and the legacy
 // completions API (array prompt, streaming with usage).
 func TestOpenAIContractWithNodeSDK(t *testing.T) {
-	node, dir := nodeWithOpenAI(t)
+	sdk := nodeWithOpenAI(t)
 	s := startStack(t)
 	admin := s.env["RAMPART_ADMIN_KEY"]
 	var key createdKey
@@ -72,14 +66,7 @@ const { OpenAI } = require("openai");
   console.log(JSON.stringify({ structured, declined, named, required, none, legacy, streamed, usage }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "sdk.js"), []byte(script), 0o600))
-	run := exec.Command(node, "sdk.js")
-	run.Dir = dir
-	run.Env = append(devenv.Clean(), "BASE_URL="+s.baseURL, "KEY="+key.APIKey, "SCHEMA="+personSchema)
-	var stderr bytes.Buffer
-	run.Stderr = &stderr
-	stdout, err := run.Output()
-	require.NoError(t, err, stderr.String())
+	stdout := sdk.run(t, script, "BASE_URL="+s.baseURL, "KEY="+key.APIKey, "SCHEMA="+personSchema)
 
 	type toolCalls []struct {
 		Function struct {

@@ -25,21 +25,39 @@ import (
 // newest 6.x: 7.x needs Node 22, CI and the dev machine have Node 20).
 const openaiNodeVersion = "6.49.0"
 
-// nodeWithOpenAI returns node and a new directory in which npm installed
-// the official Node SDK (openai@openaiNodeVersion), for the test's script.
-// node and npm are required (CI installs them).
-func nodeWithOpenAI(t *testing.T) (node, dir string) {
+// nodeSDK runs scripts with node in a directory holding the official
+// Node SDK (openai@openaiNodeVersion).
+type nodeSDK struct{ node, dir string }
+
+// nodeWithOpenAI npm-installs the Node SDK into a new directory. node and
+// npm are required (CI installs them).
+func nodeWithOpenAI(t *testing.T) nodeSDK {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	require.NoError(t, err, "node is needed for the OpenAI SDK test (CI installs it)")
 	npm, err := exec.LookPath("npm")
 	require.NoError(t, err, "npm is needed for the OpenAI SDK test")
-	dir = t.TempDir()
+	dir := t.TempDir()
 	install := exec.Command(npm, "install", "--no-audit", "--no-fund", "--silent", "openai@"+openaiNodeVersion)
 	install.Dir = dir
 	out, err := install.CombinedOutput()
 	require.NoError(t, err, string(out))
-	return node, dir
+	return nodeSDK{node: node, dir: dir}
+}
+
+// run runs script (CommonJS) with env beside a clean environment and
+// returns what it printed; a failure shows its stderr.
+func (n nodeSDK) run(t *testing.T, script string, env ...string) []byte {
+	t.Helper()
+	require.NoError(t, os.WriteFile(filepath.Join(n.dir, "sdk.js"), []byte(script), 0o600))
+	cmd := exec.Command(n.node, "sdk.js")
+	cmd.Dir = n.dir
+	cmd.Env = append(devenv.Clean(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	require.NoError(t, err, stderr.String())
+	return stdout
 }
 
 const ragDoc = "# VPN\n\nVPN certificates rotate every 45 days. The VPN gateway is vpn.example.com and needs the Rampart client.\n\n" +
@@ -266,7 +284,7 @@ func TestRAGChatThroughEdge(t *testing.T) {
 // (JSON and streamed) by choosing it as the model; another tenant neither
 // sees nor uses it.
 func TestRAGAssistantWithOpenAINodeSDK(t *testing.T) {
-	node, dir := nodeWithOpenAI(t)
+	sdk := nodeWithOpenAI(t)
 	s := startStack(t)
 	admin := s.env["RAMPART_ADMIN_KEY"]
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", admin, map[string]any{"name": "e2e-kb"}, nil))
@@ -307,19 +325,12 @@ const { OpenAI } = require("openai");
   console.log(JSON.stringify({ models, json: r, text, final, other, otherModels }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "sdk.js"), []byte(script), 0o600))
 	var tb struct {
 		OwnerAPIKey string `json:"owner_api_key"`
 	}
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/tenants", admin,
 		map[string]any{"name": "tenant-sdk", "owner_subject": "owner@sdk.example"}, &tb))
-	run := exec.Command(node, "sdk.js")
-	run.Dir = dir
-	run.Env = append(devenv.Clean(), "BASE_URL="+s.baseURL, "KEY="+chatOnly.APIKey, "OTHER_KEY="+tb.OwnerAPIKey)
-	var stderr bytes.Buffer
-	run.Stderr = &stderr
-	stdout, err := run.Output()
-	require.NoError(t, err, stderr.String())
+	stdout := sdk.run(t, script, "BASE_URL="+s.baseURL, "KEY="+chatOnly.APIKey, "OTHER_KEY="+tb.OwnerAPIKey)
 	var res struct {
 		Models      []string        `json:"models"`
 		JSON        ragAnswer       `json:"json"`

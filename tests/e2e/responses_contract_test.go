@@ -1,17 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // TestResponsesAPIWithNodeSDK drives /v1/responses on the dev stack with
@@ -23,7 +17,7 @@ import (
 // and the refusals of what Rampart does not serve (hosted tools) or does
 // not have (an unknown previous_response_id: 404).
 func TestResponsesAPIWithNodeSDK(t *testing.T) {
-	node, dir := nodeWithOpenAI(t)
+	sdk := nodeWithOpenAI(t)
 	s := startStack(t)
 	var key createdKey
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/keys", s.env["RAMPART_ADMIN_KEY"],
@@ -80,14 +74,7 @@ const { OpenAI } = require("openai");
     retrieved: { id: retrieved.id, text: retrieved.output_text }, deleted: deleted ?? null, afterDelete, items, cancel }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "responses.js"), []byte(script), 0o600))
-	run := exec.Command(node, "responses.js")
-	run.Dir = dir
-	run.Env = append(devenv.Clean(), "BASE_URL="+s.baseURL, "KEY="+key.APIKey, "SCHEMA="+personSchema)
-	var stderr bytes.Buffer
-	run.Stderr = &stderr
-	stdout, err := run.Output()
-	require.NoError(t, err, stderr.String())
+	stdout := sdk.run(t, script, "BASE_URL="+s.baseURL, "KEY="+key.APIKey, "SCHEMA="+personSchema)
 
 	type usage struct {
 		InputTokens  int `json:"input_tokens"`
