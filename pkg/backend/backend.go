@@ -294,6 +294,9 @@ func (e *Env) start(ctx context.Context, setup func(context.Context, *Env) error
 	if err := setup(runCtx, e); err != nil {
 		return errors.Join(err, e.lc.Close(context.WithoutCancel(ctx)))
 	}
+	if !e.Common.Pprof {
+		memtrim.StopHeapProfile()
+	}
 	memtrim.ReleaseStartup()
 	e.Go("memory trim", func(ctx context.Context) error { return memtrim.Run(ctx, memtrim.Options{}) })
 	return run(runCtx)

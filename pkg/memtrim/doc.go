@@ -14,6 +14,10 @@
 //   - the end of a burst of requests: the heap grew to the goal of the
 //     busy period.
 //
+// A release after a busy period runs a few collections, so that parked
+// goroutines' grown stacks (reused gRPC handler goroutines keep them)
+// shrink step by step, then returns the pages.
+//
 // ReleaseStartup collects twice (a sync.Pool survives one collection) and
 // returns the free pages once the service is set up. Run watches the
 // allocation counter every few seconds and, when a busy period is followed

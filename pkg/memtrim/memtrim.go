@@ -58,6 +58,15 @@ func ReleaseStartup() {
 	debug.FreeOSMemory()
 }
 
+// StopHeapProfile stops recording the heap profile, for a process that
+// serves no profiles (RAMPART_PPROF off: nobody can read it). The runtime
+// samples an allocation every 512 KB by default and, for each sample,
+// walks the allocating stack (reading the binary's PC tables, which then
+// stay resident) and keeps the stack in a bucket table (1.4 MB reserved):
+// about 1 MB of an idle inference's RSS after a burst (ADR 0056). The
+// package initialisers' samples, taken before this can run, stay.
+func StopHeapProfile() { runtime.MemProfileRate = 0 }
+
 // Run releases memory after each busy period that is followed by a quiet
 // window (Options) until ctx ends. It always returns nil (a lifecycle
 // task).
@@ -73,14 +82,30 @@ func Run(ctx context.Context, o Options) error {
 			return nil
 		case <-t.C:
 			if w.observe(allocated(sample)) {
-				// One collection, not ReleaseStartup's two: what pools
-				// hold after serving is small, and an idle process should
-				// spend as little as it can on this.
-				debug.FreeOSMemory()
+				release()
 				w.released(allocated(sample))
 			}
 		}
 	}
+}
+
+// stackShrinks is how many collections a release runs before returning
+// pages. A collection halves the stack of every goroutine using less than a
+// quarter of it; handler goroutines that are kept for reuse (gRPC stream
+// workers, 128 per server) keep the stacks a burst grew them to (16–32 KB),
+// and each collection shrinks them one step further. Three bring 32 KB
+// down to 4 KB: ~2 MB of an idle inference after a burst (ADR 0056). The
+// next burst grows them again, once per worker.
+const stackShrinks = 3
+
+// release collects, so that idle goroutines' stacks shrink and what pools
+// held is freed, and returns every free page. It costs an idle process a
+// few collections of its live heap once per busy period.
+func release() {
+	for range stackShrinks {
+		runtime.GC()
+	}
+	debug.FreeOSMemory()
 }
 
 // watcher decides, from the cumulative allocation counter read once per

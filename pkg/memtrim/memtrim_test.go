@@ -87,3 +87,79 @@ func readUint(t *testing.T, name string) uint64 {
 	require.Equal(t, metrics.KindUint64, s[0].Value.Kind())
 	return s[0].Value.Uint64()
 }
+
+// TestStopHeapProfile: after it, allocations add nothing to the heap
+// profile beyond the one sample each P had already armed (16 MB would be
+// ~32 samples at the default rate).
+func TestStopHeapProfile(t *testing.T) {
+	old := runtime.MemProfileRate
+	t.Cleanup(func() { runtime.MemProfileRate = old })
+	sampled := func() int64 {
+		runtime.GC() // the profile publishes what a cycle saw
+		runtime.GC()
+		n, _ := runtime.MemProfile(nil, true)
+		recs := make([]runtime.MemProfileRecord, n+64)
+		n, ok := runtime.MemProfile(recs, true)
+		require.True(t, ok)
+		var total int64
+		for _, r := range recs[:n] {
+			total += r.AllocObjects
+		}
+		return total
+	}
+	StopHeapProfile()
+	require.Zero(t, runtime.MemProfileRate)
+	before := sampled()
+	keep := make([][]byte, 0, 16<<10)
+	for range 16 << 10 {
+		keep = append(keep, make([]byte, 1<<10))
+	}
+	runtime.KeepAlive(keep)
+	require.LessOrEqual(t, sampled()-before, int64(runtime.GOMAXPROCS(0)))
+}
+
+// grow uses about depth KB of stack.
+//
+//go:noinline
+func grow(depth int) byte {
+	var pad [1024]byte
+	if depth == 0 {
+		return pad[0]
+	}
+	pad[depth%len(pad)] = byte(depth & 0xff) // any value the compiler cannot drop
+	return grow(depth-1) + pad[(depth*7)%len(pad)]
+}
+
+// TestReleaseShrinksIdleStacks: goroutines parked after a deep call (as
+// reused handler goroutines are after a burst) give their stacks back on
+// a release.
+func TestReleaseShrinksIdleStacks(t *testing.T) {
+	stacks := func() uint64 {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	const workers = 64
+	park := make(chan struct{})
+	var grown sync.WaitGroup
+	var done sync.WaitGroup
+	for range workers {
+		grown.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			_ = grow(24) // ~24 KB: the stack grows to 32 KB
+			grown.Done()
+			<-park
+		}()
+	}
+	grown.Wait()
+	runtime.GC() // what a single collection already gives back
+	before := stacks()
+	release()
+	after := stacks()
+	close(park)
+	done.Wait()
+	t.Logf("stacks: %d KB → %d KB", before>>10, after>>10)
+	require.Less(t, after, before-workers*8<<10, "each parked goroutine's stack shrinks by at least 8 KB more")
+}
