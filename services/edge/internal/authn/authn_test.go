@@ -241,3 +241,32 @@ func BenchmarkCacheMiss(b *testing.B) {
 	b.StopTimer()
 	latency.Report(b, "", lat)
 }
+
+// TestCacheHitBeforeParse: a cached key is answered from the cache; a
+// string of a key's shape and id that is not that key (another secret,
+// a broken checksum) is never answered from its entry and still refused
+// as malformed without reaching auth.
+func TestCacheHitBeforeParse(t *testing.T) {
+	a, srv := newAuthn(t, authn.Options{})
+	key := srv.AddKey(t, &authv1.Principal{TenantId: "t1"})
+	for range 3 {
+		id, err := a.Authenticate(t.Context(), key, "127.0.0.1")
+		require.NoError(t, err)
+		require.Equal(t, "t1", id.Principal.GetTenantId())
+	}
+	require.EqualValues(t, 1, srv.VerifyCalls.Load(), "later calls are cache hits")
+
+	flip := func(c byte) byte {
+		if c == 'a' {
+			return 'b'
+		}
+		return 'a'
+	}
+	for _, i := range []int{len(key) - 1, len(key) - 10} { // the checksum, the secret
+		bad := []byte(key)
+		bad[i] = flip(bad[i])
+		_, err := a.Authenticate(t.Context(), string(bad), "127.0.0.1")
+		require.ErrorIs(t, err, authn.ErrMalformedKey, "position %d", i)
+	}
+	require.EqualValues(t, 1, srv.VerifyCalls.Load(), "malformed keys never reach auth")
+}

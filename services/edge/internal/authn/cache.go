@@ -6,6 +6,7 @@ import (
 	"time"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/apikey"
 )
 
 // cacheKey identifies a presented key: its public id plus the SHA-256 of the
@@ -18,6 +19,16 @@ type cacheKey struct {
 
 func newCacheKey(id, presented string) cacheKey {
 	return cacheKey{id: id, sum: sha256.Sum256([]byte(presented))}
+}
+
+// cacheKeyOf is the cache key a presented string has if it is a key
+// (apikey.Parse's id: the IDLen characters after the prefix), without
+// checking it; false when it cannot be one (wrong length or prefix).
+func cacheKeyOf(presented string) (cacheKey, bool) {
+	if len(presented) != apikey.Len || presented[:len(apikey.Prefix)] != apikey.Prefix {
+		return cacheKey{}, false
+	}
+	return newCacheKey(presented[len(apikey.Prefix):len(apikey.Prefix)+apikey.IDLen], presented), true
 }
 
 // entry is one verified key.
