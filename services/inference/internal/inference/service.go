@@ -2,9 +2,10 @@ package inference
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -90,12 +91,18 @@ func New(d Deps) (*Service, error) {
 	return &Service{Deps: d, now: time.Now}, nil
 }
 
+// newID is prefix plus 128 random bits from crypto/rand in base 62. A
+// stored response is readable by any chat key of its tenant that presents
+// its id (as in OpenAI's API), so the id must not be guessable: math/rand's
+// generator is not documented as unpredictable.
 func newID(prefix string) string {
 	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	var raw [16]byte
+	_, _ = rand.Read(raw[:]) // never fails on Linux (Go 1.24+: it panics rather than return an error)
 	b := make([]byte, len(prefix), len(prefix)+24)
 	copy(b, prefix)
-	for range 2 {
-		x := rand.Uint64() //nolint:gosec // response ids are unique labels, not secrets
+	for i := range 2 {
+		x := binary.LittleEndian.Uint64(raw[8*i:])
 		for range 12 {
 			b = append(b, alphabet[x%62])
 			x /= 62
