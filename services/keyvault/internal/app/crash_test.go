@@ -19,6 +19,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/listen"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
@@ -28,13 +29,22 @@ import (
 	"github.com/rampart-platform/rampart/services/keyvault/internal/store"
 )
 
-func freeAddr(t *testing.T) string {
+// inheritedListener binds a loopback port here and hands it to the child
+// as an inherited descriptor (pkg/listen's fd:N), so no other process can
+// take the port between choosing and binding it (a released :0 port was
+// once bound by the other replica's admin server first).
+func inheritedListener(t *testing.T) (*os.File, string) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	tl, ok := l.(*net.TCPListener)
+	require.True(t, ok)
+	f, err := tl.File()
+	require.NoError(t, err)
 	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
+	require.NoError(t, l.Close()) // f is a duplicate: the socket stays bound
+	t.Cleanup(func() { _ = f.Close() })
+	return f, addr
 }
 
 type env struct {
@@ -44,14 +54,16 @@ type env struct {
 
 func (e *env) start(t *testing.T, crashAt string, extraEnv ...string) (*exec.Cmd, string) {
 	t.Helper()
-	addr := freeAddr(t)
+	lis, addr := inheritedListener(t)
+	admin, _ := inheritedListener(t)
 	cmd := exec.Command(e.bin)
+	cmd.ExtraFiles = []*os.File{lis, admin} // descriptors 3 and 4
 	cmd.Env = append(os.Environ(),
 		"RAMPART_CERT_DIR="+e.certDir,
 		"RAMPART_DATA_DIR="+filepath.Dir(e.dataDir),
 		"RAMPART_KEYVAULT_DATA_DIR="+e.dataDir,
-		"RAMPART_KEYVAULT_LISTEN_ADDR="+addr,
-		"RAMPART_KEYVAULT_ADMIN_ADDR="+freeAddr(t),
+		"RAMPART_KEYVAULT_LISTEN_ADDR="+listen.FD(3),
+		"RAMPART_KEYVAULT_ADMIN_ADDR="+listen.FD(4),
 		"RAMPART_KEYVAULT_PRINCIPAL_KEYS="+e.keysFile,
 		"RAMPART_KEYVAULT_SCHEDULER_INTERVAL=1h",
 		"RAMPART_KEYVAULT_TEST_CRASH_AT="+crashAt,
@@ -61,6 +73,9 @@ func (e *env) start(t *testing.T, crashAt string, extraEnv ...string) (*exec.Cmd
 	require.NoError(t, err)
 	cmd.Stdout, cmd.Stderr = log, log
 	require.NoError(t, cmd.Start())
+	// The child holds its own copies; closing ours means a dead child's
+	// port refuses connections instead of queueing them.
+	_, _ = lis.Close(), admin.Close()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
