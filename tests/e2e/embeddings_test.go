@@ -140,7 +140,7 @@ func TestEmbeddingModelsThroughStack(t *testing.T) {
 		_ = os.RemoveAll(s.dir)
 	})
 	admin := s.env["RAMPART_ADMIN_KEY"]
-	const carDoc = "# Fleet\n\nEvery car in the company fleet is serviced each spring by the garage."
+	const carDoc = "# Fleet\n\nEvery car in the company fleet is serviced each spring by the Thistlewaite garage in Brackenridge."
 	const lunchDoc = "# Lunch\n\nThe lunch menu changes weekly and is posted near the kitchen door."
 
 	var created struct {
@@ -197,15 +197,11 @@ func TestEmbeddingModelsThroughStack(t *testing.T) {
 		map[string]any{"collection": "kb", "query": "automobile", "top_k": 1, "mode": "SEARCH_MODE_VECTOR"}, &res))
 	require.Equal(t, "fleet.md", res.Passages[0].Source)
 
-	// Canary: no document text in plaintext on disk after re-embedding.
-	root, err := os.OpenRoot(filepath.Join(s.dir, "data"))
-	require.NoError(t, err)
-	defer root.Close()
-	require.NoError(t, walkFiles(root, func(path string, data []byte) {
-		for _, needle := range []string{"car in the company fleet", "lunch menu changes weekly"} {
-			require.NotContains(t, string(data), needle, "plaintext in %s", path)
-		}
-	}))
+	// Canary: no document text, words or terms in plaintext on disk after
+	// re-embedding.
+	requireSealedAtRest(t, s,
+		[]string{"car in the company fleet", "lunch menu changes weekly"},
+		[]string{"thistlewaite", "thistlewait", "brackenridge", "brackenridg"})
 
 	// Upstream down: search degrades to lexical with a warning (never a
 	// 500); a new document's job fails with the reason and retries.
