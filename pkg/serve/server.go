@@ -124,6 +124,17 @@ func (s *Server) serverOptions() []grpc.ServerOption {
 		// copies in the interceptors and handler (≈5–10% of a service's
 		// CPU under load, issue 15). A ServerOptions entry overrides this.
 		grpc.NumStreamWorkers(DefaultStreamWorkers()),
+		// Fixed HTTP/2 windows turn grpc-go's bandwidth-delay estimation
+		// off: with it the server sent a PING (and a connection
+		// WINDOW_UPDATE) whenever a request's DATA arrived while no PING
+		// was out — for sequential calls one more write, read and wake-up
+		// per call on both sides of every hop (ADR 0055 for keyvault, ADR
+		// 0054 for all). Internal calls are small and every hop is in one
+		// cluster: 1 MiB per stream and 4 MiB per connection hold any
+		// request, and a larger upload (ingestion) waits for a window
+		// update per 256 KiB read, no limit at in-cluster round trips.
+		grpc.InitialWindowSize(1 << 20),
+		grpc.InitialConnWindowSize(1 << 22),
 	}
 	serverOpts = append(serverOpts, opts.Tracing.ServerOptions()...)
 	return append(serverOpts, opts.ServerOptions...)

@@ -71,12 +71,9 @@ func Run(ctx context.Context, args []string) error {
 		// of ~6 MB once the start-up garbage is gone (pkg/memtrim) and ~9 KB
 		// allocated per read collected ~13 times a second at 8,000 reads/s.
 		GCPercent: serve.RequestPathGCPercent,
-		// Fixed HTTP/2 windows turn grpc-go's bandwidth-delay estimation
-		// off: it sent a PING (and a connection WINDOW_UPDATE) whenever a
-		// request arrived while no PING was out — for sequential reads one
-		// more write, read and wake-up per read on both sides of the hop
-		// (ADR 0055). 1 MiB holds any request keyvault takes.
-		ServerOptions: []grpc.ServerOption{grpc.InitialWindowSize(1 << 20), grpc.InitialConnWindowSize(1 << 22)}}
+		// Fixed HTTP/2 windows (no BDP PING per read, ADR 0055) are
+		// pkg/serve's default for every service since ADR 0054.
+	}
 	spec.Migrate = func(ctx context.Context, log *slog.Logger) error {
 		st, err := openStore(ctx, cfg, log)
 		if err != nil {
