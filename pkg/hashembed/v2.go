@@ -45,6 +45,11 @@ func VectorV2(text string, dims int) []float32 {
 	t, _ := tables.Get().(*tfTable)
 	defer tables.Put(t)
 	t.reset()
+	return t.vector(text, dims)
+}
+
+// vector embeds text with the reset table t.
+func (t *tfTable) vector(text string, dims int) []float32 {
 	if !t.eachASCIIWord(text) {
 		for _, w := range Words(text) {
 			t.word([]byte(w), fnvString(wordSeed, w))
@@ -99,7 +104,13 @@ func bucket(h uint64, dims int) int {
 // word adds the features of the next word w of the text, whose unigram
 // hash ("w:" w) is h.
 func (t *tfTable) word(w []byte, h uint64) {
-	e := features.get(w, h, &t.scratch)
+	e, id := features.get(w, h, &t.scratch)
+	if t.recording {
+		if id < 0 {
+			t.recording = false // a word without an id: the ids are void
+		}
+		t.ids = append(t.ids, uint32(id)) //nolint:gosec // a slot index
+	}
 	if e.stop() {
 		t.hasPrev = false // a bigram does not span a dropped word
 		return
@@ -333,9 +344,10 @@ const (
 
 var features featureMemo
 
-// get returns the entry of word, whose unigram hash is h; a word not kept
-// in the memo is built in *scratch.
-func (m *featureMemo) get(word []byte, h uint64, scratch *[]uint64) entry {
+// get returns the entry of word, whose unigram hash is h, and its slot
+// (the word's id: slots are never reused); a word not kept in the memo is
+// built in *scratch, with id -1.
+func (m *featureMemo) get(word []byte, h uint64, scratch *[]uint64) (entry, int) {
 	m.once.Do(func() { m.slots = make([]atomic.Uint64, 1<<featureMemoBits) })
 	mask := uint64(len(m.slots) - 1)                        //nolint:gosec // a positive power of two
 	i := (h * 0x9E3779B97F4A7C15) >> (64 - featureMemoBits) // FNV's low bits mix poorly
@@ -347,30 +359,30 @@ func (m *featureMemo) get(word []byte, h uint64, scratch *[]uint64) entry {
 		}
 		if s&^0xffffffff == tag {
 			if e := m.entry(s); e[0] == h && e.is(word) {
-				return e
+				return e, int(i) //nolint:gosec // below 2^17
 			}
 		}
 		i = (i + 1) & mask
 	}
 	if len(word) > maxMemoWord || m.n.Load() >= featureMemoMax {
 		*scratch = buildEntry(*scratch, word, h)
-		return *scratch
+		return *scratch, -1
 	}
 	e, ref, ok := m.alloc(word, h)
 	if !ok { // the arena is full
 		*scratch = buildEntry(*scratch, word, h)
-		return *scratch
+		return *scratch, -1
 	}
 	s := tag | uint64(ref+1) //nolint:gosec // ref is below 2^22
 	// from the empty slot found: another embedder may fill it first
 	for {
 		if m.slots[i].CompareAndSwap(0, s) {
 			m.n.Add(1)
-			return e
+			return e, int(i) //nolint:gosec // below 2^17
 		}
 		if g := m.slots[i].Load(); g&^0xffffffff == tag {
 			if o := m.entry(g); o[0] == h && o.is(word) {
-				return o
+				return o, int(i) //nolint:gosec // below 2^17
 			}
 		}
 		i = (i + 1) & mask
@@ -439,8 +451,11 @@ type tfTable struct {
 	scratch []uint64
 	prev    uint64 // "b:" previous kept word " "
 	hasPrev bool
-	v       []float64 // per-dimension sums, before normalising
-	logs    [logCacheSize]struct{ x, log1p float64 }
+	// ids collects each word's id (VectorV2Words) while recording.
+	ids       []uint32
+	recording bool
+	v         []float64 // per-dimension sums, before normalising
+	logs      [logCacheSize]struct{ x, log1p float64 }
 }
 
 type tfSlot struct {
@@ -485,6 +500,7 @@ func (t *tfTable) reset() {
 	}
 	t.keys, t.vals = t.keys[:0], t.vals[:0]
 	t.hasPrev = false
+	t.ids, t.recording = nil, false
 }
 
 // reserve makes room for n more features.

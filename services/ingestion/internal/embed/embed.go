@@ -65,6 +65,28 @@ func (h Hash) Embed(texts []string) [][]float32 {
 	return out
 }
 
+// EmbedWords is Embed that also gives each text's word ids
+// (hashembed.VectorV2Words; nil for a text without them, and for every
+// text of Version 1), all in one slab, for the lexical index to analyse
+// the same texts without scanning them again.
+func (h Hash) EmbedWords(texts []string) ([][]float32, [][]uint32) {
+	if h.Algorithm() == 1 {
+		return h.Embed(texts), make([][]uint32, len(texts))
+	}
+	out := make([][]float32, len(texts))
+	words := make([][]uint32, len(texts))
+	var slab []uint32
+	for i, t := range texts {
+		from := len(slab)
+		var ok bool
+		out[i], slab, ok = hashembed.VectorV2Words(t, h.Dimensions(), slab)
+		if ok {
+			words[i] = slab[from:len(slab):len(slab)]
+		}
+	}
+	return out, words
+}
+
 // DocumentMix is how much of its document's opening (title and first
 // chunk, embedded alike) a Version 2 chunk vector mixes in: v = chunk +
 // 0.5·opening, normalised. A chunk deep in "OPTIONS" of a manual page

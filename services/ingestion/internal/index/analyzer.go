@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/go-porterstemmer"
+
+	"github.com/rampart-platform/rampart/pkg/hashembed"
 )
 
 // AnalyzerName is the analyser of the chunk text: what bleve's English
@@ -57,6 +59,9 @@ type token struct {
 type fastAnalyzer struct {
 	stop  map[string]bool
 	stems *stemMemo // sharedStems
+	// byWord is the stems by hashembed word id (countWords; ids are
+	// per process, as this is).
+	byWord *[hashembed.WordIDs]atomic.Pointer[stem]
 }
 
 // Analyze tokenizes like bleve's character tokenizer (runs of letters and
@@ -91,7 +96,11 @@ func (a *fastAnalyzer) Analyze(input []byte) []token {
 
 // defaultAnalyzer analyses every collection's chunks and queries (one
 // stem memo for the process).
-var defaultAnalyzer = &fastAnalyzer{stop: englishStopWords, stems: &sharedStems}
+var defaultAnalyzer = &fastAnalyzer{stop: englishStopWords, stems: &sharedStems, byWord: &stemsByWord}
+
+// stemsByWord is the default analyser's stems by word id (1 MiB, in the
+// BSS: untouched pages cost nothing).
+var stemsByWord [hashembed.WordIDs]atomic.Pointer[stem]
 
 // count analyses text like Analyze into c (reset first): each distinct
 // term with its frequency. It returns the number of terms (the analysed
@@ -119,6 +128,31 @@ func (a *fastAnalyzer) count(text string, c *counter) int {
 		}
 	})
 	return n
+}
+
+// countWords is count of an ASCII text of n bytes given as the ids of
+// its words (hashembed.VectorV2Words): each word's stem comes from
+// byWord, one load at the word's id, filled from the stem memo the first
+// time an id comes (the words are what count would lower-case: ASCII
+// runs of letters and digits, lower-cased alike).
+func (a *fastAnalyzer) countWords(ids []uint32, n int, c *counter) int {
+	c.reset(n)
+	terms := 0
+	for _, id := range ids {
+		st := a.byWord[id].Load()
+		if st == nil {
+			word := hashembed.MemoWord(id)
+			_, h := appendLower(nil, word)
+			s := a.stems.get(word, h, a.stop)
+			st = &s
+			a.byWord[id].Store(st)
+		}
+		if !st.stop {
+			terms++
+			c.add(st.h, st.s)
+		}
+	}
+	return terms
 }
 
 // queryTerms returns the distinct terms of a query, in order.

@@ -16,6 +16,10 @@ import (
 type Entry struct {
 	ID   string
 	Text string
+	// Words, when not nil, are the ids of Text's words
+	// (hashembed.VectorV2Words, which embedding already computed): the
+	// analyser then reads its stems by id instead of scanning Text.
+	Words []uint32
 }
 
 // Hit is a ranked chunk id.

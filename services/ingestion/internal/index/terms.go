@@ -36,7 +36,12 @@ func analyse(entries []Entry) *batch {
 	var c counter
 	for i, e := range entries {
 		from := len(b.terms)
-		n := defaultAnalyzer.count(e.Text, &c)
+		var n int
+		if e.Words != nil {
+			n = defaultAnalyzer.countWords(e.Words, len(e.Text), &c)
+		} else {
+			n = defaultAnalyzer.count(e.Text, &c)
+		}
 		b.terms = append(b.terms, c.terms...)
 		b.docs[i] = batchDoc{id: e.ID, length: u32(n), from: from, to: len(b.terms)}
 	}

@@ -401,7 +401,7 @@ func (s *Service) embedChunks(ctx context.Context, key *keyring.Key, r jobRef, i
 		for _, p := range parts[start:end] {
 			texts = append(texts, withContext(in.xdoc.Title, p.Text))
 		}
-		vecs, err := s.embedTexts(ctx, r.tenant, "", col, texts)
+		vecs, words, err := s.embedChunkTexts(ctx, r.tenant, col, texts)
 		if err != nil {
 			return nil, err
 		}
@@ -429,7 +429,7 @@ func (s *Service) embedChunks(ctx context.Context, key *keyring.Key, r jobRef, i
 				row.Heading = key.Seal(kindHeading, id, []byte(p.Heading))
 			}
 			rows = append(rows, row)
-			entries = append(entries, index.Entry{ID: id, Text: texts[i]})
+			entries = append(entries, index.Entry{ID: id, Text: texts[i], Words: words[i]})
 			vectors = append(vectors, index.VectorEntry{ID: id, Vec: v})
 		}
 		if end < total && time.Since(lastProgress) >= progressInterval {
@@ -611,6 +611,21 @@ func mixOpenings(batch []store.ReembedChunk, vecs [][]float32, openings map[stri
 			vecs[i] = hashembed.Mix(vecs[i], o, embed.DocumentMix)
 		}
 	}
+}
+
+// embedChunkTexts is embedTexts for ingestion: with the local hash
+// embedder it also gives each text's word ids (embed.Hash.EmbedWords; nil
+// where there are none), so the lexical index does not scan the texts a
+// second time; the words are nil for every text otherwise.
+func (s *Service) embedChunkTexts(ctx context.Context, tenant string, col store.Collection, texts []string) ([][]float32, [][]uint32, error) {
+	if store.HashVersion(col.EmbeddingModel) > 0 {
+		if h, ok := s.hashEmbedder(col).(embed.Hash); ok {
+			vecs, words := h.EmbedWords(texts)
+			return vecs, words, nil
+		}
+	}
+	vecs, err := s.embedTexts(ctx, tenant, "", col, texts)
+	return vecs, make([][]uint32, len(texts)), err
 }
 
 // embedTexts embeds texts with the collection's model: the local hash
