@@ -24,6 +24,9 @@ import (
 // of their stems and stop-word status (text follows Zipf's law: a few
 // thousand words are most tokens); other words are lower-cased like
 // bleve's filter, checked against the stop list and stemmed each time.
+// At ingestion a chunk usually comes with its words already split and
+// lower-cased by the hash embedder (Entry.Words): then the stems are read
+// by word id (countWords) and the text is not scanned at all.
 const AnalyzerName = "rampart_en"
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
