@@ -13,7 +13,8 @@
 // compares the two on a corpus; statistics independent of segments as in
 // ADR 0045). Text is analysed by rampart_en (analyzer.go).
 //
-// What it keeps on disk, under <data dir>/index/<tenant digest>/<collection>:
+// What it keeps on disk, under <data dir>/index/<tenant digest>/<collection
+// digest> (neither the tenant id nor the collection name shows on disk):
 // immutable segment files and a manifest, each sealed with the tenant's
 // key (AES-256-GCM, bound to the tenant, collection and file name). Terms
 // are stored as keyed hashes (HMAC-SHA256 under a key derived from the

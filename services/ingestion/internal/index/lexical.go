@@ -82,21 +82,34 @@ func (l *Lexical) TenantDir(tenant string) string {
 	return filepath.Join(l.dir, hex.EncodeToString(sum[:16]))
 }
 
-func (l *Lexical) path(tenant, collection string) string {
+// CollectionDir is where a collection's index lives: a digest of its name
+// under the tenant's directory, so collection names (tenant data, such as
+// "layoffs-2027") do not show on disk either.
+func (l *Lexical) CollectionDir(tenant, collection string) string {
+	sum := sha256.Sum256([]byte("rampart-ingestion-collection\x00" + collection))
+	return filepath.Join(l.TenantDir(tenant), hex.EncodeToString(sum[:16]))
+}
+
+func (l *Lexical) path(tenant, collection string) string { return l.CollectionDir(tenant, collection) }
+
+// LegacyDir is where a collection's index lived until 2026-12-06: the
+// collection's name under the tenant's directory (bleve's indexes, then
+// the first of ADR 0051's). It is deleted wherever the index is read or
+// dropped; the index at CollectionDir is rebuilt from the database.
+func (l *Lexical) LegacyDir(tenant, collection string) string {
 	return filepath.Join(l.TenantDir(tenant), collection)
 }
 
-// isBleve reports whether dir holds an index of the bleve format used
-// before ADR 0051 (its metadata file).
-func isBleve(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, "index_meta.json"))
-	return err == nil
+// removeAll deletes a collection's index and any directory of the legacy
+// layout.
+func (l *Lexical) removeAll(tenant, collection string) error {
+	return errors.Join(os.RemoveAll(l.path(tenant, collection)), os.RemoveAll(l.LegacyDir(tenant, collection)))
 }
 
 // get returns the open index of a collection, reading it from disk or
 // (with create) creating it; nil without create when there is none. A
-// bleve index of the previous format, or an index that does not read, is
-// deleted: the collection's recorded generation is gone with it, so its
+// directory of the legacy layout (bleve's index or ADR 0051's first), or
+// an index that does not read, is deleted: the collection's recorded generation is gone with it, so its
 // next search rebuilds the index from the database (ingest/fresh.go).
 // One goroutine reads a collection from disk at a time, without holding
 // l.mu; others wanting it wait for that read.
@@ -135,10 +148,8 @@ func (l *Lexical) read(tenant, collection string, create bool) (*collIndex, erro
 		return nil, ErrNoKeys
 	}
 	p := l.path(tenant, collection)
-	if isBleve(p) {
-		if err := os.RemoveAll(p); err != nil {
-			return nil, fmt.Errorf("remove the bleve index: %w", err)
-		}
+	if err := os.RemoveAll(l.LegacyDir(tenant, collection)); err != nil {
+		return nil, fmt.Errorf("remove the index of the old layout: %w", err)
 	}
 	ix, err := load(p, tenant, collection, k)
 	switch {
@@ -214,7 +225,7 @@ func (l *Lexical) Index(tenant, collection string, entries []Entry) error {
 func (l *Lexical) Delete(tenant, collection string, ids []string) error {
 	ix, err := l.get(tenant, collection, false)
 	if errors.Is(err, ErrNoKeys) {
-		return os.RemoveAll(l.path(tenant, collection))
+		return l.removeAll(tenant, collection)
 	}
 	if err != nil || ix == nil {
 		return err
@@ -293,7 +304,7 @@ func (l *Lexical) Flush() error {
 // DropCollection closes and deletes a collection's index.
 func (l *Lexical) DropCollection(tenant, collection string) error {
 	l.close(func(k string) bool { return k == tenant+"\x00"+collection }, false)
-	return os.RemoveAll(l.path(tenant, collection))
+	return l.removeAll(tenant, collection)
 }
 
 // DropOtherTenants deletes the index directories of every tenant not in

@@ -290,7 +290,7 @@ func TestOpenRecovers(t *testing.T) {
 	g, err = l.Generation("t", "old")
 	require.NoError(t, err)
 	require.Empty(t, g, "a bleve index is not read: the collection is rebuilt")
-	_, err = os.Stat(l.path("t", "old"))
+	_, err = os.Stat(l.LegacyDir("t", "old"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 	require.NoError(t, l.Close())
 }

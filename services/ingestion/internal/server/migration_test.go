@@ -21,7 +21,7 @@ func TestBleveIndexRebuilt(t *testing.T) {
 	_, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "kb"})
 	require.NoError(t, err)
 	h.ingest(t, c, "tenant-a", "kb", "backups.txt", "text/plain", "Backups run nightly at two in the morning.")
-	dir := filepath.Join(h.app.Lexical.TenantDir("tenant-a"), "kb")
+	dir := h.app.Lexical.LegacyDir("tenant-a", "kb") // where bleve kept it
 	h.shutdown()
 
 	// what bleve left: its metadata file and a scorch store
@@ -37,7 +37,6 @@ func TestBleveIndexRebuilt(t *testing.T) {
 	require.NotEmpty(t, res.GetPassages(), "rebuilt from the database")
 	require.Contains(t, res.GetPassages()[0].GetText(), "nightly")
 	h.shutdown()
-	require.NoFileExists(t, filepath.Join(dir, "index_meta.json"))
-	require.NoDirExists(t, filepath.Join(dir, "store"))
-	require.FileExists(t, filepath.Join(dir, "MANIFEST"))
+	require.NoDirExists(t, dir, "the bleve files and the directory named after the collection are gone")
+	require.FileExists(t, filepath.Join(h.app.Lexical.CollectionDir("tenant-a", "kb"), "MANIFEST"))
 }

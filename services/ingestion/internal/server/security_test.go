@@ -74,9 +74,10 @@ func TestEncryptionAtRest(t *testing.T) {
 	for _, word := range []string{"zanzibarcanary", "zanzibarcanari", "quixoticprojectname", "quixoticproject", "heliotrop", "wolframit", "counterparti"} {
 		require.Empty(t, scan(t, h.dataDir, word), "%q on disk", word)
 	}
-	segs, err := filepath.Glob(filepath.Join(h.app.Lexical.TenantDir("tenant-a"), "vault", "seg-*"))
+	segs, err := filepath.Glob(filepath.Join(h.app.Lexical.CollectionDir("tenant-a", "vault"), "seg-*"))
 	require.NoError(t, err)
 	require.NotEmpty(t, segs, "the lexical index was written (sealed)")
+	require.NoDirExists(t, h.app.Lexical.LegacyDir("tenant-a", "vault"), "no directory is named after the collection")
 	require.NotEmpty(t, scan(t, h.dataDir, "tenant-a"), "the scan does see plaintext (tenant ids are not secret)")
 	_ = r
 }
