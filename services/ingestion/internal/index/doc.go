@@ -14,7 +14,8 @@
 // ADR 0045). Text is analysed by rampart_en (analyzer.go).
 //
 // What it keeps on disk, under <data dir>/index/<tenant digest>/<collection
-// digest> (neither the tenant id nor the collection name shows on disk):
+// digest> (neither the tenant id nor the collection name is a path
+// component; both remain plaintext metadata in the database):
 // immutable segment files and a manifest, each sealed with the tenant's
 // key (AES-256-GCM, bound to the tenant, collection and file name). Terms
 // are stored as keyed hashes (HMAC-SHA256 under a key derived from the
