@@ -309,6 +309,45 @@ func TestRequestID(t *testing.T) {
 	}
 }
 
+// Streams follow the same rule as unary calls: the id is echoed in the
+// response header only when the server made it up.
+func TestRequestIDStreamEcho(t *testing.T) {
+	f := start(t, nil)
+	conn := f.client("edge")
+	tests := []struct {
+		name     string
+		incoming string
+		wantEcho bool
+	}{
+		{name: "caller's id not echoed", incoming: "edge-stream-1"},
+		{name: "generated id echoed", wantEcho: true},
+		{name: "replaced id echoed", incoming: `bad"id`, wantEcho: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			if tt.incoming != "" {
+				ctx = metadata.AppendToOutgoingContext(ctx, serve.RequestIDHeader, tt.incoming)
+			}
+			stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, watchMethod)
+			require.NoError(t, err)
+			require.NoError(t, stream.SendMsg(wrapperspb.String("")))
+			require.NoError(t, stream.CloseSend())
+			require.NoError(t, stream.RecvMsg(new(wrapperspb.StringValue)))
+			header, err := stream.Header()
+			require.NoError(t, err)
+			got := header.Get(serve.RequestIDHeader)
+			if !tt.wantEcho {
+				require.Empty(t, got)
+				return
+			}
+			require.Len(t, got, 1)
+			require.Regexp(t, `^[0-9a-f]{32}$`, got[0])
+		})
+	}
+}
+
 func TestRequestIDForwarded(t *testing.T) {
 	f := start(t, nil)
 	conn, err := mtls.Dial(t.Context(), f.srv.Addr().String(), f.source("edge"), pki.ServiceID("auth"), serve.RequestIDDialOptions()...)
