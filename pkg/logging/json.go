@@ -7,7 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/rampart-platform/rampart/pkg/jsonwrite"
 )
 
 // jsonHandler writes the lines of slog.NewJSONHandler byte for byte, with
@@ -105,9 +106,9 @@ func (h *jsonHandler) begin(b []byte, t time.Time, level slog.Level, msg string)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)
-	b, _ = appendJSONString(b, level.String()) // ASCII: always valid
+	b, _ = jsonwrite.AppendSlogString(b, level.String()) // ASCII: always valid
 	b = append(b, `,"msg":`...)
-	b, ok := appendJSONString(b, msg)
+	b, ok := jsonwrite.AppendSlogString(b, msg)
 	return append(b, h.pre...), ok
 }
 
@@ -152,14 +153,14 @@ func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
 	}
 	v := a.Value.Resolve()
 	b = append(b, ',')
-	b, ok := appendJSONString(b, a.Key)
+	b, ok := jsonwrite.AppendSlogString(b, a.Key)
 	if !ok {
 		return b, false
 	}
 	b = append(b, ':')
 	switch v.Kind() {
 	case slog.KindString:
-		return appendJSONString(b, v.String())
+		return jsonwrite.AppendSlogString(b, v.String())
 	case slog.KindInt64:
 		return strconv.AppendInt(b, v.Int64(), 10), true
 	case slog.KindUint64:
@@ -180,63 +181,6 @@ func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
 		return b, false
 	}
 }
-
-// appendJSONString appends s quoted as slog's JSON handler quotes it, or
-// reports false when s is not valid UTF-8 (slog's replacement for an
-// invalid byte depends on the encoding/json/v2 experiment).
-func appendJSONString(b []byte, s string) ([]byte, bool) {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default: // other control bytes
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			return b, false
-		}
-		// U+2028 and U+2029 are escaped, as slog (and encoding/json) do.
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			start = i + size
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"'), true
-}
-
-const hexDigits = "0123456789abcdef"
-
-// jsonSafe marks the ASCII bytes written as they are: everything from
-// space on except '"' and '\\' (slog does not escape HTML characters).
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := ' '; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
 
 // lineBufs holds the encoders' buffers; a line over 16 KB is not kept.
 var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}

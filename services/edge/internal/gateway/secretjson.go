@@ -4,12 +4,12 @@ import (
 	"encoding/base64"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/jsonwrite"
 )
 
 // fastJSON is the gateway's JSON marshaler with one hand-written encoding:
@@ -70,7 +70,7 @@ func appendSecretValue(b []byte, r *keyvaultv1.GetSecretValueResponse) ([]byte, 
 			return
 		}
 		key(name)
-		b, ok = appendJSONString(b, v)
+		b, ok = jsonwrite.AppendProtoString(b, v)
 	}
 	str("name", r.GetName())
 	str("version_id", r.GetVersionId())
@@ -88,7 +88,7 @@ func appendSecretValue(b []byte, r *keyvaultv1.GetSecretValueResponse) ([]byte, 
 			if i > 0 {
 				b = append(b, ',')
 			}
-			if b, ok = appendJSONString(b, s); !ok {
+			if b, ok = jsonwrite.AppendProtoString(b, s); !ok {
 				break
 			}
 		}
@@ -110,45 +110,6 @@ func appendSecretValue(b []byte, r *keyvaultv1.GetSecretValueResponse) ([]byte, 
 		}
 	}
 	return append(b, '}'), ok
-}
-
-// appendJSONString quotes s as protojson does: `"` and `\` escaped,
-// control characters as \b \f \n \r \t or \u00XX, everything else —
-// HTML characters, U+2028/2029 — as is. Invalid UTF-8 is refused (protojson
-// fails on it).
-func appendJSONString(b []byte, s string) ([]byte, bool) {
-	if !utf8.ValidString(s) {
-		return b, false
-	}
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= ' ' && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"'), true
 }
 
 // Timestamp bounds protojson accepts (0001-01-01 to 9999-12-31, UTC).

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 
-	"github.com/rampart-platform/rampart/services/inference/internal/jsonfast"
+	"github.com/rampart-platform/rampart/pkg/jsonwrite"
 )
 
 // EncodeCompletion returns the bytes json.Marshal writes for c, written
@@ -30,13 +30,13 @@ func appendCompletion(b []byte, c *ChatCompletion) ([]byte, bool) {
 		}
 	}
 	b = append(b, `{"id":`...)
-	b = jsonfast.AppendString(b, c.ID)
+	b = jsonwrite.AppendString(b, c.ID)
 	b = append(b, `,"object":`...)
-	b = jsonfast.AppendString(b, c.Object)
+	b = jsonwrite.AppendString(b, c.Object)
 	b = append(b, `,"created":`...)
 	b = strconv.AppendInt(b, c.Created, 10)
 	b = append(b, `,"model":`...)
-	b = jsonfast.AppendString(b, c.Model)
+	b = jsonwrite.AppendString(b, c.Model)
 	b = append(b, `,"choices":`...)
 	if c.Choices == nil {
 		b = append(b, "null"...)
@@ -68,7 +68,7 @@ func appendChoice(b []byte, ch *Choice) []byte {
 	b = append(b, `{"index":`...)
 	b = strconv.AppendInt(b, int64(ch.Index), 10)
 	b = append(b, `,"message":{"role":`...)
-	b = jsonfast.AppendString(b, ch.Message.Role)
+	b = jsonwrite.AppendString(b, ch.Message.Role)
 	b = append(b, `,"content":`...)
 	b = appendNullable(b, ch.Message.Content)
 	b = append(b, `,"refusal":`...)
@@ -78,7 +78,7 @@ func appendChoice(b []byte, ch *Choice) []byte {
 		b = AppendToolCalls(b, ch.Message.ToolCalls)
 	}
 	b = append(b, `},"logprobs":null,"finish_reason":`...)
-	b = jsonfast.AppendString(b, ch.FinishReason)
+	b = jsonwrite.AppendString(b, ch.FinishReason)
 	return append(b, '}')
 }
 
@@ -86,7 +86,7 @@ func appendNullable(b []byte, s *string) []byte {
 	if s == nil {
 		return append(b, "null"...)
 	}
-	return jsonfast.AppendString(b, *s)
+	return jsonwrite.AppendString(b, *s)
 }
 
 // AppendToolCalls appends calls as json.Marshal writes them.
@@ -97,13 +97,13 @@ func AppendToolCalls(b []byte, calls []ToolCall) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":`...)
-		b = jsonfast.AppendString(b, c.ID)
+		b = jsonwrite.AppendString(b, c.ID)
 		b = append(b, `,"type":`...)
-		b = jsonfast.AppendString(b, c.Type)
+		b = jsonwrite.AppendString(b, c.Type)
 		b = append(b, `,"function":{"name":`...)
-		b = jsonfast.AppendString(b, c.Function.Name)
+		b = jsonwrite.AppendString(b, c.Function.Name)
 		b = append(b, `,"arguments":`...)
-		b = jsonfast.AppendString(b, c.Function.Arguments)
+		b = jsonwrite.AppendString(b, c.Function.Arguments)
 		b = append(b, "}}"...)
 	}
 	return append(b, ']')

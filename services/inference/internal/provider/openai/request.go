@@ -5,7 +5,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/rampart-platform/rampart/services/inference/internal/jsonfast"
+	"github.com/rampart-platform/rampart/pkg/jsonwrite"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
 
@@ -65,14 +65,14 @@ func appendUpstream(b []byte, u *upstreamChat) ([]byte, bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = jsonfast.AppendString(b, s)
+			b = jsonwrite.AppendString(b, s)
 		}
 		b = append(b, ']')
 	}
 	b = appendInt(b, `,"n":`, r.N)
 	if r.User != "" {
 		b = append(b, `,"user":`...)
-		b = jsonfast.AppendString(b, r.User)
+		b = jsonwrite.AppendString(b, r.User)
 	}
 	if r.Seed != nil {
 		b = append(b, `,"seed":`...)
@@ -88,7 +88,7 @@ func appendUpstream(b []byte, u *upstreamChat) ([]byte, bool) {
 	b = appendBool(b, `,"store":`, r.Store)
 	b = appendBool(b, `,"logprobs":`, r.Logprobs)
 	b = append(b, `,"model":`...)
-	b = jsonfast.AppendString(b, u.Model)
+	b = jsonwrite.AppendString(b, u.Model)
 	if u.Stream {
 		b = append(b, `,"stream":true`...)
 	}
@@ -102,16 +102,16 @@ func appendUpstream(b []byte, u *upstreamChat) ([]byte, bool) {
 
 func appendMessage(b []byte, m *wire.Message) []byte {
 	b = append(b, `{"role":`...)
-	b = jsonfast.AppendString(b, m.Role)
+	b = jsonwrite.AppendString(b, m.Role)
 	b = append(b, `,"content":`...)
 	if m.Content.Null || (!m.Content.Set && m.Content.Text == "") {
 		b = append(b, "null"...)
 	} else {
-		b = jsonfast.AppendString(b, m.Content.Text)
+		b = jsonwrite.AppendString(b, m.Content.Text)
 	}
 	if m.Name != "" {
 		b = append(b, `,"name":`...)
-		b = jsonfast.AppendString(b, m.Name)
+		b = jsonwrite.AppendString(b, m.Name)
 	}
 	if len(m.ToolCalls) > 0 {
 		b = append(b, `,"tool_calls":`...)
@@ -119,7 +119,7 @@ func appendMessage(b []byte, m *wire.Message) []byte {
 	}
 	if m.ToolCallID != "" {
 		b = append(b, `,"tool_call_id":`...)
-		b = jsonfast.AppendString(b, m.ToolCallID)
+		b = jsonwrite.AppendString(b, m.ToolCallID)
 	}
 	return append(b, '}')
 }
@@ -133,7 +133,7 @@ func appendFloat(b []byte, member string, f *float64) ([]byte, bool) {
 	if math.IsNaN(*f) || math.IsInf(*f, 0) {
 		return b, false
 	}
-	return jsonfast.AppendFloat(append(b, member...), *f), true
+	return jsonwrite.AppendFloat(append(b, member...), *f), true
 }
 
 func appendInt(b []byte, member string, n *int) []byte {

@@ -1,0 +1,132 @@
+package jsonwrite_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/rampart-platform/rampart/pkg/jsonwrite"
+)
+
+var texts = []string{"", "plain", "a\"b\\c", "\b\f\n\r\t\x00\x01\x1f\x7f", "<script>&amp;</script>",
+	"é ü 日本 😀", "\u2028\u2029", "bad \xff utf-8 \xc3", "\xe2\x80", "/slash/", "tab\there", "\u00a0 nbsp \ufffd"}
+
+func TestAppendStringMatchesMarshal(t *testing.T) {
+	for _, s := range texts {
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(jsonwrite.AppendString(nil, s)), "%q", s)
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range texts {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(jsonwrite.AppendString([]byte("x"), s))[1:])
+	})
+}
+
+// slogQuote is s as slog's JSON handler writes a string attribute's value.
+func slogQuote(t *testing.T, s string) string {
+	t.Helper()
+	var out bytes.Buffer
+	slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == slog.LevelKey || a.Key == slog.MessageKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})).Info("", "k", s)
+	line := strings.TrimSuffix(out.String(), "\n")
+	require.True(t, strings.HasPrefix(line, `{"k":`) && strings.HasSuffix(line, "}"), "%s", line)
+	return line[len(`{"k":`) : len(line)-1]
+}
+
+// checkSlog: valid UTF-8 is written as slog writes it; invalid is refused.
+func checkSlog(t *testing.T, s string) {
+	got, ok := jsonwrite.AppendSlogString([]byte("x"), s)
+	require.Equal(t, utf8.ValidString(s), ok, "%q", s)
+	if ok {
+		require.Equal(t, slogQuote(t, s), string(got[1:]), "%q", s)
+	}
+}
+
+func TestAppendSlogStringMatchesSlog(t *testing.T) {
+	for _, s := range texts {
+		checkSlog(t, s)
+	}
+}
+
+func FuzzAppendSlogString(f *testing.F) {
+	for _, s := range texts {
+		f.Add(s)
+	}
+	f.Fuzz(checkSlog)
+}
+
+// checkProto: valid UTF-8 is written as protojson writes a string (its
+// whitespace does not reach inside a string); invalid is refused, as
+// protojson refuses it.
+func checkProto(t *testing.T, s string) {
+	want, werr := protojson.Marshal(structpb.NewStringValue(s))
+	got, ok := jsonwrite.AppendProtoString([]byte("x"), s)
+	require.Equal(t, werr == nil, ok, "%q: %v", s, werr)
+	if ok {
+		require.Equal(t, string(want), string(got[1:]), "%q", s)
+	}
+}
+
+func TestAppendProtoStringMatchesProtojson(t *testing.T) {
+	for _, s := range texts {
+		checkProto(t, s)
+	}
+}
+
+func FuzzAppendProtoString(f *testing.F) {
+	for _, s := range texts {
+		f.Add(s)
+	}
+	f.Fuzz(checkProto)
+}
+
+func TestAppendFloatMatchesMarshal(t *testing.T) {
+	for _, f := range []float64{0, 1, -1, 0.2, 1.5, 2, 1e-7, 1e-6, 123456789, 1e20, 1e21, 1e300, -0.000001, math.SmallestNonzeroFloat64, math.MaxFloat64, 0.1 + 0.2} {
+		want, err := json.Marshal(f)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(jsonwrite.AppendFloat(nil, f)), "%v", f)
+	}
+}
+
+var benchText = "The quick brown fox jumps over the lazy dog; \"quoted\" and a new line\n, in ASCII mostly — with one dash."
+
+func BenchmarkAppendString(b *testing.B) {
+	buf := make([]byte, 0, 256)
+	b.Run("marshal", func(b *testing.B) {
+		for b.Loop() {
+			buf = jsonwrite.AppendString(buf[:0], benchText)
+		}
+	})
+	b.Run("slog", func(b *testing.B) {
+		for b.Loop() {
+			buf, _ = jsonwrite.AppendSlogString(buf[:0], benchText)
+		}
+	})
+	b.Run("proto", func(b *testing.B) {
+		for b.Loop() {
+			buf, _ = jsonwrite.AppendProtoString(buf[:0], benchText)
+		}
+	})
+}

@@ -1,0 +1,129 @@
+package jsonwrite
+
+import (
+	"encoding/json/jsontext"
+	"unicode/utf8"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// rules is how one encoder quotes a string.
+type rules struct {
+	safe       [utf8.RuneSelf]bool // ASCII bytes written as they are
+	shortBF    bool                // \b and \f as short escapes (else \u0008, \u000c)
+	lineSep    bool                // U+2028 and U+2029 escaped
+	replaceBad bool                // an invalid UTF-8 byte becomes U+FFFD (else: refused)
+}
+
+// safeASCII marks the printable ASCII bytes (0x7f included, as every
+// encoder here writes DEL as is) other than '"', '\\' and those in extra.
+func safeASCII(extra string) (t [utf8.RuneSelf]bool) {
+	for c := byte(' '); c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	for i := range len(extra) {
+		t[extra[i]] = false
+	}
+	return t
+}
+
+var (
+	marshalRules = rules{safe: safeASCII("<>&"), shortBF: true, lineSep: true, replaceBad: true}
+	slogRules    = rules{safe: safeASCII(""), lineSep: true}
+	protoRules   = rules{safe: safeASCII(""), shortBF: true}
+)
+
+// AppendString appends s as a JSON string, escaped as encoding/json's
+// Marshal escapes it: the short escapes for \b \f \n \r \t, \u00XX for the
+// other control characters, <, > and & as \u003c \u003e \u0026 (HTML-safe),
+// U+2028 and U+2029 escaped, each invalid UTF-8 byte replaced by U+FFFD
+// (unescaped).
+func AppendString(b []byte, s string) []byte {
+	b, _ = appendString(b, s, &marshalRules)
+	return b
+}
+
+// AppendSlogString appends s quoted as log/slog's JSON handler quotes it
+// (\n \r \t short, other control characters as \u00XX, HTML characters
+// as they are, U+2028 and U+2029 escaped), or reports false, with b
+// partly written, when s is not valid UTF-8: slog's replacement for an
+// invalid byte depends on the encoding/json/v2 experiment, so the caller
+// leaves such a string to slog.
+func AppendSlogString(b []byte, s string) ([]byte, bool) {
+	return appendString(b, s, &slogRules)
+}
+
+// AppendProtoString appends s quoted as protojson quotes it: '"' and '\'
+// escaped, control characters as \b \f \n \r \t or \u00XX, everything
+// else (HTML characters, U+2028/2029) as is. It reports false, with b
+// partly written, when s is not valid UTF-8 (protojson fails on it).
+func AppendProtoString(b []byte, s string) ([]byte, bool) {
+	return appendString(b, s, &protoRules)
+}
+
+func appendString(b []byte, s string, r *rules) ([]byte, bool) {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if r.safe[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			b = appendEscapedASCII(b, c, r.shortBF)
+			i++
+			start = i
+			continue
+		}
+		rn, size := utf8.DecodeRuneInString(s[i:])
+		if rn == utf8.RuneError && size == 1 {
+			if !r.replaceBad {
+				return b, false
+			}
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...) // the character itself, as encoding/json writes it
+			i += size
+			start = i
+			continue
+		}
+		if r.lineSep && (rn == '\u2028' || rn == '\u2029') {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[rn&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"'), true
+}
+
+// appendEscapedASCII appends the escape of an ASCII byte that is not safe.
+func appendEscapedASCII(b []byte, c byte, shortBF bool) []byte {
+	switch c {
+	case '"', '\\':
+		return append(b, '\\', c)
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	case '\b':
+		if shortBF {
+			return append(b, '\\', 'b')
+		}
+	case '\f':
+		if shortBF {
+			return append(b, '\\', 'f')
+		}
+	}
+	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+}
+
+// AppendFloat appends f as encoding/json writes a float64 (ES6 number
+// format: shortest round-trip digits, exponent below 1e-6 and from 1e21).
+func AppendFloat(b []byte, f float64) []byte { return jsontext.AppendFloat(b, f, 64) }
