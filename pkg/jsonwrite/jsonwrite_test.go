@@ -19,24 +19,37 @@ import (
 var texts = []string{"", "plain", "a\"b\\c", "\b\f\n\r\t\x00\x01\x1f\x7f", "<script>&amp;</script>",
 	"é ü 日本 😀", "\u2028\u2029", "bad \xff utf-8 \xc3", "\xe2\x80", "/slash/", "tab\there", "\u00a0 nbsp \ufffd"}
 
-func TestAppendStringMatchesMarshal(t *testing.T) {
-	for _, s := range texts {
-		want, err := json.Marshal(s)
-		require.NoError(t, err)
-		require.Equal(t, string(want), string(jsonwrite.AppendString(nil, s)), "%q", s)
+// checkMarshal: AppendString writes what json.Marshal writes.
+func checkMarshal(t *testing.T, s string) {
+	want, err := json.Marshal(s)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(jsonwrite.AppendString([]byte("x"), s))[1:], "%q", s)
+}
+
+// Each variant against its encoder, on the texts; the fuzz tests below
+// extend them to any string.
+func TestStringsMatchTheirEncoders(t *testing.T) {
+	for name, check := range map[string]func(*testing.T, string){
+		"encoding/json": checkMarshal, "slog": checkSlog, "protojson": checkProto,
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, s := range texts {
+				check(t, s)
+			}
+		})
 	}
 }
 
-func FuzzAppendString(f *testing.F) {
+func fuzzStrings(f *testing.F, check func(*testing.T, string)) {
 	for _, s := range texts {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, err := json.Marshal(s)
-		require.NoError(t, err)
-		require.Equal(t, string(want), string(jsonwrite.AppendString([]byte("x"), s))[1:])
-	})
+	f.Fuzz(check)
 }
+
+func FuzzAppendString(f *testing.F)      { fuzzStrings(f, checkMarshal) }
+func FuzzAppendSlogString(f *testing.F)  { fuzzStrings(f, checkSlog) }
+func FuzzAppendProtoString(f *testing.F) { fuzzStrings(f, checkProto) }
 
 // slogQuote is s as slog's JSON handler writes a string attribute's value.
 func slogQuote(t *testing.T, s string) string {
@@ -64,19 +77,6 @@ func checkSlog(t *testing.T, s string) {
 	}
 }
 
-func TestAppendSlogStringMatchesSlog(t *testing.T) {
-	for _, s := range texts {
-		checkSlog(t, s)
-	}
-}
-
-func FuzzAppendSlogString(f *testing.F) {
-	for _, s := range texts {
-		f.Add(s)
-	}
-	f.Fuzz(checkSlog)
-}
-
 // checkProto: valid UTF-8 is written as protojson writes a string (its
 // whitespace does not reach inside a string); invalid is refused, as
 // protojson refuses it.
@@ -87,19 +87,6 @@ func checkProto(t *testing.T, s string) {
 	if ok {
 		require.Equal(t, string(want), string(got[1:]), "%q", s)
 	}
-}
-
-func TestAppendProtoStringMatchesProtojson(t *testing.T) {
-	for _, s := range texts {
-		checkProto(t, s)
-	}
-}
-
-func FuzzAppendProtoString(f *testing.F) {
-	for _, s := range texts {
-		f.Add(s)
-	}
-	f.Fuzz(checkProto)
 }
 
 func TestAppendFloatMatchesMarshal(t *testing.T) {
@@ -129,4 +116,12 @@ func BenchmarkAppendString(b *testing.B) {
 			buf, _ = jsonwrite.AppendProtoString(buf[:0], benchText)
 		}
 	})
+}
+
+func TestAppendArrayMatchesMarshal(t *testing.T) {
+	for _, s := range [][]string{nil, {}, {"a"}, {"a", "<b>", ""}} {
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(jsonwrite.AppendArray(nil, s, jsonwrite.AppendStringElem)), "%q", s)
+	}
 }

@@ -127,3 +127,23 @@ func appendEscapedASCII(b []byte, c byte, shortBF bool) []byte {
 // AppendFloat appends f as encoding/json writes a float64 (ES6 number
 // format: shortest round-trip digits, exponent below 1e-6 and from 1e21).
 func AppendFloat(b []byte, f float64) []byte { return jsontext.AppendFloat(b, f, 64) }
+
+// AppendArray appends s as encoding/json writes a slice: null when s is
+// nil, else [e0,e1,...] with each element written by elem.
+func AppendArray[T any](b []byte, s []T, elem func([]byte, *T) []byte) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, &s[i])
+	}
+	return append(b, ']')
+}
+
+// AppendStringElem writes *s with AppendString: AppendArray's element
+// writer for a []string.
+func AppendStringElem(b []byte, s *string) []byte { return AppendString(b, *s) }

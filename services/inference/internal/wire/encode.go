@@ -38,18 +38,7 @@ func appendCompletion(b []byte, c *ChatCompletion) ([]byte, bool) {
 	b = append(b, `,"model":`...)
 	b = jsonwrite.AppendString(b, c.Model)
 	b = append(b, `,"choices":`...)
-	if c.Choices == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range c.Choices {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendChoice(b, &c.Choices[i])
-		}
-		b = append(b, ']')
-	}
+	b = jsonwrite.AppendArray(b, c.Choices, appendChoice)
 	if u := c.Usage; u != nil {
 		b = append(b, `,"usage":{"prompt_tokens":`...)
 		b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
@@ -91,20 +80,17 @@ func appendNullable(b []byte, s *string) []byte {
 
 // AppendToolCalls appends calls as json.Marshal writes them.
 func AppendToolCalls(b []byte, calls []ToolCall) []byte {
-	b = append(b, '[')
-	for i, c := range calls {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"id":`...)
-		b = jsonwrite.AppendString(b, c.ID)
-		b = append(b, `,"type":`...)
-		b = jsonwrite.AppendString(b, c.Type)
-		b = append(b, `,"function":{"name":`...)
-		b = jsonwrite.AppendString(b, c.Function.Name)
-		b = append(b, `,"arguments":`...)
-		b = jsonwrite.AppendString(b, c.Function.Arguments)
-		b = append(b, "}}"...)
-	}
-	return append(b, ']')
+	return jsonwrite.AppendArray(b, calls, appendToolCall)
+}
+
+func appendToolCall(b []byte, c *ToolCall) []byte {
+	b = append(b, `{"id":`...)
+	b = jsonwrite.AppendString(b, c.ID)
+	b = append(b, `,"type":`...)
+	b = jsonwrite.AppendString(b, c.Type)
+	b = append(b, `,"function":{"name":`...)
+	b = jsonwrite.AppendString(b, c.Function.Name)
+	b = append(b, `,"arguments":`...)
+	b = jsonwrite.AppendString(b, c.Function.Arguments)
+	return append(b, "}}"...)
 }

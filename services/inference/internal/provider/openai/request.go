@@ -38,18 +38,7 @@ func appendUpstream(b []byte, u *upstreamChat) ([]byte, bool) {
 		return b, false
 	}
 	b = append(b, `{"messages":`...)
-	if r.Messages == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range r.Messages {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendMessage(b, &r.Messages[i])
-		}
-		b = append(b, ']')
-	}
+	b = jsonwrite.AppendArray(b, r.Messages, appendMessage)
 	var ok bool
 	if b, ok = appendFloat(b, `,"temperature":`, r.Temperature); !ok {
 		return b, false
@@ -60,14 +49,8 @@ func appendUpstream(b []byte, u *upstreamChat) ([]byte, bool) {
 	b = appendInt(b, `,"max_tokens":`, r.MaxTokens)
 	b = appendInt(b, `,"max_completion_tokens":`, r.MaxCompletionTokens)
 	if len(r.Stop) > 0 {
-		b = append(b, `,"stop":[`...)
-		for i, s := range r.Stop {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonwrite.AppendString(b, s)
-		}
-		b = append(b, ']')
+		b = append(b, `,"stop":`...)
+		b = jsonwrite.AppendArray(b, r.Stop, jsonwrite.AppendStringElem)
 	}
 	b = appendInt(b, `,"n":`, r.N)
 	if r.User != "" {
