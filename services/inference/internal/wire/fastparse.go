@@ -66,9 +66,9 @@ func chatMember(rd *jsonfast.Reader, r *ChatRequest, bit uint32) bool {
 	case mMessages:
 		r.Messages, ok = messages(rd)
 	case mTemperature:
-		r.Temperature, ok = floatPtr(rd)
+		r.Temperature, ok = ptr(rd.Float())
 	case mTopP:
-		r.TopP, ok = floatPtr(rd)
+		r.TopP, ok = ptr(rd.Float())
 	case mMaxTokens:
 		r.MaxTokens, ok = intPtr(rd)
 	case mMaxCompletionTokens:
@@ -80,47 +80,32 @@ func chatMember(rd *jsonfast.Reader, r *ChatRequest, bit uint32) bool {
 	case mUser:
 		r.User, ok = rd.String()
 	case mSeed:
-		var n int64
-		if n, ok = rd.Int(); ok {
-			r.Seed = &n
-		}
+		r.Seed, ok = ptr(rd.Int())
 	case mFrequencyPenalty:
-		r.FrequencyPenalty, ok = floatPtr(rd)
+		r.FrequencyPenalty, ok = ptr(rd.Float())
 	case mPresencePenalty:
-		r.PresencePenalty, ok = floatPtr(rd)
+		r.PresencePenalty, ok = ptr(rd.Float())
 	case mParallelToolCalls:
-		r.ParallelToolCalls, ok = boolPtr(rd)
+		r.ParallelToolCalls, ok = ptr(rd.Bool())
 	case mStore:
-		r.Store, ok = boolPtr(rd)
+		r.Store, ok = ptr(rd.Bool())
 	case mLogprobs:
-		r.Logprobs, ok = boolPtr(rd)
+		r.Logprobs, ok = ptr(rd.Bool())
 	}
 	return ok
 }
 
-func floatPtr(rd *jsonfast.Reader) (*float64, bool) {
-	f, ok := rd.Float()
-	if !ok {
-		return nil, false
-	}
-	return &f, true
-}
-
-func intPtr(rd *jsonfast.Reader) (*int, bool) {
-	n, ok := rd.Int()
-	if !ok {
-		return nil, false
-	}
-	i := int(n)
-	return &i, true
-}
-
-func boolPtr(rd *jsonfast.Reader) (*bool, bool) {
-	v, ok := rd.Bool()
+// ptr is an optional member's value: a pointer to v when it was read.
+func ptr[T any](v T, ok bool) (*T, bool) {
 	if !ok {
 		return nil, false
 	}
 	return &v, true
+}
+
+func intPtr(rd *jsonfast.Reader) (*int, bool) {
+	n, ok := rd.Int()
+	return ptr(int(n), ok)
 }
 
 // messages reads the messages array; a message with tool calls, content
