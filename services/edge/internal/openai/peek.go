@@ -19,11 +19,7 @@ func peekStream(b []byte) (raw []byte, ok bool) {
 	if p.i >= len(p.b) || p.b[p.i] != '{' {
 		return nil, false
 	}
-	p.i++
-	p.space()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
-	} else {
+	if !p.open('}') {
 		for {
 			name, isStream, ok := p.name()
 			if !ok {
@@ -44,12 +40,7 @@ func peekStream(b []byte) (raw []byte, ok bool) {
 			} else if mayMatchStream(name) {
 				return nil, false
 			}
-			p.space()
-			if p.i >= len(p.b) {
-				return nil, false
-			}
-			c := p.b[p.i]
-			p.i++
+			c := p.next()
 			if c == '}' {
 				break
 			}
@@ -183,29 +174,21 @@ func (p *peeker) object(depth int) bool {
 	if depth > maxPeekDepth {
 		return false
 	}
-	p.i++ // {
-	p.space()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
+	if p.open('}') {
 		return true
 	}
 	for {
 		if p.i >= len(p.b) || p.b[p.i] != '"' || !p.str() || !p.colon() || !p.value(depth) {
 			return false
 		}
-		p.space()
-		if p.i >= len(p.b) {
-			return false
-		}
-		c := p.b[p.i]
-		p.i++
-		if c == '}' {
+		switch p.next() {
+		case '}':
 			return true
-		}
-		if c != ',' {
+		case ',':
+			p.space()
+		default:
 			return false
 		}
-		p.space()
 	}
 }
 
@@ -213,30 +196,45 @@ func (p *peeker) array(depth int) bool {
 	if depth > maxPeekDepth {
 		return false
 	}
-	p.i++ // [
-	p.space()
-	if p.i < len(p.b) && p.b[p.i] == ']' {
-		p.i++
+	if p.open(']') {
 		return true
 	}
 	for {
 		if !p.value(depth) {
 			return false
 		}
-		p.space()
-		if p.i >= len(p.b) {
-			return false
-		}
-		c := p.b[p.i]
-		p.i++
-		if c == ']' {
+		switch p.next() {
+		case ']':
 			return true
-		}
-		if c != ',' {
+		case ',':
+			p.space()
+		default:
 			return false
 		}
-		p.space()
 	}
+}
+
+// open steps over an object's or array's opening byte and the space after
+// it; empty is true, with closing stepped over too, when nothing is inside.
+func (p *peeker) open(closing byte) (empty bool) {
+	p.i++
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == closing {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// next skips the space after a member or an element and reads the byte
+// that must follow it (a comma or the closing byte; 0 at the end).
+func (p *peeker) next() byte {
+	p.space()
+	if p.i >= len(p.b) {
+		return 0
+	}
+	p.i++
+	return p.b[p.i-1]
 }
 
 // str reads a string (the body is valid UTF-8 already).

@@ -113,3 +113,11 @@ func FuzzPeekStream(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) { agrees(t, body) })
 }
+
+func BenchmarkPeekStream(b *testing.B) {
+	for b.Loop() {
+		if _, ok := peekStream(benchBody); !ok {
+			b.Fatal("the fast path refused the bench body")
+		}
+	}
+}
