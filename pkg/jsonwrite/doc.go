@@ -15,6 +15,9 @@
 //   - AppendProtoString: protojson (no HTML escaping; \b \f short escapes;
 //     U+2028/2029 as they are; invalid UTF-8 refused).
 //
+// AppendFloat and AppendArray write a float64 and a slice as
+// encoding/json does.
+//
 // A variant that refuses reports ok false and the caller falls back to the
 // standard encoder, so every result is the standard encoder's; the tests
 // compare each variant with its encoder (fuzz tests included).
