@@ -21,8 +21,11 @@
 // ReleaseStartup collects twice (a sync.Pool survives one collection) and
 // returns the free pages once the service is set up. Run watches the
 // allocation counter every few seconds and, when a busy period is followed
-// by a quiet window, collects once and returns the free pages; it does
-// nothing while the process is busy, so the collector's pacing under load
-// (GOGC, GOMEMLIMIT) is unchanged. A release costs an idle process one
-// collection of its live heap (a few ms of CPU) per burst.
+// by a quiet window, collects three times (the last is FreeOSMemory's
+// own) and returns the free pages; it does nothing while the process is
+// busy, so the collector's pacing under load (GOGC, GOMEMLIMIT) is
+// unchanged, and nothing while it stays idle: the trickle an idle process
+// allocates (timers, probes, scrapes) never counts as a busy period. A
+// release costs three collections of the live heap (a few ms of CPU) once
+// per burst, and no CPU at all in between.
 package memtrim

@@ -102,7 +102,9 @@ const stackShrinks = 3
 // held is freed, and returns every free page. It costs an idle process a
 // few collections of its live heap once per busy period.
 func release() {
-	for range stackShrinks {
+	// FreeOSMemory collects before it returns the pages: that collection
+	// is the last of the stackShrinks (a separate one would be a fourth).
+	for range stackShrinks - 1 {
 		runtime.GC()
 	}
 	debug.FreeOSMemory()
@@ -115,6 +117,14 @@ type watcher struct {
 	last         uint64 // counter at the previous observation
 	sinceRelease uint64 // counter at the last release
 	quiet        int    // quiet intervals in a row
+	// busy is whether an interval since the last release allocated at
+	// least QuietBytes. Only a busy period raises the heap goal; what an
+	// idle process allocates in a trickle (timers, probes, scrapes) the
+	// regular collections and the background scavenger handle, so it
+	// never triggers a release: without this, the trickle added up to
+	// MinGrowth and an idle process ran a release (three collections)
+	// every few minutes, forever.
+	busy bool
 }
 
 func newWatcher(o Options, now uint64) *watcher {
@@ -127,16 +137,16 @@ func (w *watcher) observe(now uint64) bool {
 	step := now - w.last
 	w.last = now
 	if step >= w.o.QuietBytes {
-		w.quiet = 0
+		w.quiet, w.busy = 0, true
 		return false
 	}
 	w.quiet++
-	return w.quiet >= w.o.Quiet && now-w.sinceRelease >= w.o.MinGrowth
+	return w.busy && w.quiet >= w.o.Quiet && now-w.sinceRelease >= w.o.MinGrowth
 }
 
 // released records a release at counter now.
 func (w *watcher) released(now uint64) {
-	w.sinceRelease, w.last, w.quiet = now, now, 0
+	w.sinceRelease, w.last, w.quiet, w.busy = now, now, 0, false
 }
 
 // allocated is the bytes allocated on the heap since the process started,

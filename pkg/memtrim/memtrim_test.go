@@ -27,7 +27,9 @@ func TestWatcherReleasesOnceAfterABusyPeriod(t *testing.T) {
 		{"too little allocated to be worth it", []uint64{busy, quiet, quiet, quiet}, []bool{false, false, false, false}},
 		{"a busy interval restarts the quiet count", []uint64{busy, busy, busy, quiet, quiet, busy, quiet, quiet, quiet}, []bool{false, false, false, false, false, false, false, false, true}},
 		{"a second busy period is released again", []uint64{busy, busy, busy, quiet, quiet, quiet, busy, busy, quiet, quiet, quiet}, []bool{false, false, false, false, false, true, false, false, false, false, true}},
-		{"a steady trickle below the quiet rate is released only as it adds up", []uint64{99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, false, false, false, false, false, true, false}},
+		{"a steady trickle below the quiet rate is never released", []uint64{99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false}},
+		{"after a release, the idle trickle does not release again", []uint64{busy, busy, busy, quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false}},
+		{"a short burst is released once the trickle makes it worth it", []uint64{busy, quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, false, false, false, true, false, false, false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
