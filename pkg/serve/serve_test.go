@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -417,11 +418,14 @@ func TestAdminPprof(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Cleanup(func() { runtime.SetMutexProfileFraction(0); runtime.SetBlockProfileRate(0) })
 			f := start(t, func(o *serve.Options) { o.Pprof = tt.pprof })
 			code, body := f.admin("/debug/pprof/heap?debug=1")
 			require.Equal(t, tt.want, code)
 			if tt.pprof {
 				require.Contains(t, body, "heap profile")
+				// Contention profiles are sampled once pprof is served.
+				require.Equal(t, serve.MutexProfileFraction, runtime.SetMutexProfileFraction(-1))
 			}
 		})
 	}
