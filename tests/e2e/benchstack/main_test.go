@@ -54,6 +54,7 @@ func TestSmoke(t *testing.T) {
 	require.Positive(t, res.Stream.Rampart.P50)
 	for _, p := range []string{"edge", "inference", "auth", "keyvault", "ingestion", "slackadapter"} {
 		require.Positive(t, res.Idle.RSS[p], "idle RSS of %s", p)
+		require.Contains(t, res.Idle.SettleMS, p, "settling CPU of %s", p)
 	}
 	md := res.markdown()
 	require.Contains(t, md, "time to first byte")
