@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -67,5 +68,69 @@ func TestSensitiveKeyFastPath(t *testing.T) {
 	for _, tt := range tests {
 		require.Equal(t, tt.want, SensitiveKey(tt.key), "%q", tt.key)
 		require.Equal(t, sensitiveKeyUnicode(tt.key), SensitiveKey(tt.key), "%q", tt.key)
+	}
+}
+
+// keyAssignmentForward is keyAssignment as it was first written: from every
+// byte forward for a word, then on for the separator. The backward scan
+// must agree with it on every input.
+func keyAssignmentForward(s string) bool {
+	for _, w := range [...]string{"password", "passwd", "secret", "token", "key", "cookie"} {
+		for i := 0; i+len(w) <= len(s); i++ {
+			if s[i]|0x20 != w[0] || !strings.EqualFold(s[i:i+len(w)], w) {
+				continue
+			}
+			j := i + len(w)
+			if j < len(s) && s[j] == '"' {
+				j++
+			}
+			for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r' || s[j] == '\f') {
+				j++
+			}
+			if j < len(s) && (s[j] == ':' || s[j] == '=') {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestKeyAssignmentBackwardScan: the backward scan from each separator
+// answers as the forward scan for every string of up to four pieces drawn
+// from words, their neighbours, quotes, white space and separators.
+func TestKeyAssignmentBackwardScan(t *testing.T) {
+	pieces := []string{"", "token", "TOKEN", "Secret", "secrets", "passwd", "password", "key", "KeY", "cookie", "ke",
+		`"`, `""`, " ", "\t", "\n\r\f", ":", "=", "::", "/", "x", "_", "-", "ſ", "\u212A", "y:value", "/v1/secrets/dev/a/token/b:value"}
+	n := 0
+	for _, a := range pieces {
+		for _, b := range pieces {
+			for _, c := range pieces {
+				for _, d := range pieces {
+					s := a + b + c + d
+					if keyAssignment(s) != keyAssignmentForward(s) {
+						t.Fatalf("%q: backward %v, forward %v", s, keyAssignment(s), keyAssignmentForward(s))
+					}
+					n++
+				}
+			}
+		}
+	}
+	require.Greater(t, n, 500_000)
+	for _, s := range []string{"token:", `secret" =x`, "a_password\t:\n", "x-api-key: abc", "COOKIE=1"} {
+		require.True(t, keyAssignment(s), "%q", s)
+	}
+	for _, s := range []string{"/v1/secrets/dev/bench/token/one:value", "tokens: 12", "token x=1", `token""=1`, "key"} {
+		require.False(t, keyAssignment(s), "%q", s)
+	}
+}
+
+// BenchmarkRedactSecretPath: a secret read's access-log path holds
+// "secret" and "token", passes the shared pre-filter and runs the rules'
+// own conditions (the key=value one twice) on every read.
+func BenchmarkRedactSecretPath(b *testing.B) {
+	r := newRedactor()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = r.String("/v1/secrets/dev/bench/token/one:value")
 	}
 }
