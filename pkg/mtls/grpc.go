@@ -61,7 +61,7 @@ func PeerID(ctx context.Context) (spiffeid.ID, error) {
 	if len(chains) == 0 || len(chains[0]) == 0 {
 		return spiffeid.ID{}, ErrNoPeerID
 	}
-	id, err := IDFromCert(chains[0][0])
+	id, err := peerIDs.id(chains[0][0])
 	if err != nil {
 		return spiffeid.ID{}, fmt.Errorf("%w: %w", ErrNoPeerID, err)
 	}
