@@ -20,9 +20,15 @@ const pruneEvery = time.Minute
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	now := s.opt.Now()
 	changed := 0
-	due, err := s.db.Q().DueForExpiry(ctx, now, 500)
+	keysDue, tenantsDue, err := s.db.Q().SweepDue(ctx, now)
 	if err != nil {
 		return 0, err
+	}
+	var due []store.Key
+	if keysDue {
+		if due, err = s.db.Q().DueForExpiry(ctx, now, 500); err != nil {
+			return 0, err
+		}
 	}
 	if len(due) > 0 {
 		err = s.db.Tx(ctx, func(q *store.Queries) error {
@@ -45,9 +51,11 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		}
 		changed += len(due)
 	}
-	purge, err := s.db.Q().TenantsToPurge(ctx, now, 50)
-	if err != nil {
-		return changed, err
+	var purge []store.Tenant
+	if tenantsDue {
+		if purge, err = s.db.Q().TenantsToPurge(ctx, now, 50); err != nil {
+			return changed, err
+		}
 	}
 	for _, t := range purge {
 		err := s.db.Tx(ctx, func(q *store.Queries) error {

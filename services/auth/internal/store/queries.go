@@ -358,6 +358,18 @@ func (q *Queries) DueForExpiry(ctx context.Context, now time.Time, limit int) ([
 	return collectKeys(rows)
 }
 
+// SweepDue reports, in one query, whether any key is due for expiry and
+// whether any deleted tenant is due for purge at now. An idle auth sweeps
+// twice a second; one probe instead of the two listing queries halves what
+// that costs, and the listings run only when something is due.
+func (q *Queries) SweepDue(ctx context.Context, now time.Time) (keys, tenants bool, err error) {
+	n := nanos(now)
+	err = q.row(ctx, `SELECT EXISTS (SELECT 1 FROM api_keys WHERE state IN (?, ?) AND expires_at <= ?),
+		EXISTS (SELECT 1 FROM tenants WHERE state = ? AND purged = 0 AND purge_at <= ?)`,
+		KeyActive, KeyRotating, n, TenantDeleted, n).Scan(&keys, &tenants)
+	return keys, tenants, mapErr(err)
+}
+
 // TouchKeys records last-use times (batched by the caller).
 func (q *Queries) TouchKeys(ctx context.Context, used map[string]time.Time) error {
 	for id, at := range used {
