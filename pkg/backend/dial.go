@@ -42,6 +42,7 @@ func (d *Dialer) Dial(ctx context.Context, svc, addr string, opts ...grpc.DialOp
 	}
 	target, all := balanceOptions(addr)
 	all = append(all, serve.RequestIDDialOptions()...)
+	all = append(all, serve.WindowDialOptions()...)
 	all = append(all, d.Tracing.DialOptions()...)
 	all = append(all, d.Options...)
 	all = append(all, opts...)

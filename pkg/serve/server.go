@@ -133,11 +133,26 @@ func (s *Server) serverOptions() []grpc.ServerOption {
 		// cluster: 1 MiB per stream and 4 MiB per connection hold any
 		// request, and a larger upload (ingestion) waits for a window
 		// update per 256 KiB read, no limit at in-cluster round trips.
-		grpc.InitialWindowSize(1 << 20),
-		grpc.InitialConnWindowSize(1 << 22),
+		grpc.InitialWindowSize(StreamWindow),
+		grpc.InitialConnWindowSize(ConnWindow),
 	}
 	serverOpts = append(serverOpts, opts.Tracing.ServerOptions()...)
 	return append(serverOpts, opts.ServerOptions...)
+}
+
+// The fixed HTTP/2 windows of every internal hop, both ends (the server
+// here, pkg/backend's dialer for the client): 1 MiB per stream, 4 MiB per
+// connection.
+const (
+	StreamWindow = 1 << 20
+	ConnWindow   = 1 << 22
+)
+
+// WindowDialOptions fix a client connection's windows as the server fixes
+// its own (above), so neither end runs bandwidth-delay estimation and its
+// per-call PINGs.
+func WindowDialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithInitialWindowSize(StreamWindow), grpc.WithInitialConnWindowSize(ConnWindow)}
 }
 
 // listen binds the gRPC listener and, when configured, the admin one.

@@ -116,14 +116,7 @@ func dialBackends(ctx context.Context, cfg config.Config, env *pkgbackend.Env) (
 		"ingestion": cfg.IngestionAddr, "slackadapter": cfg.SlackAdapterAddr,
 	} {
 		if config.Enabled(addr) {
-			t := backend.Target{Name: name, Addr: addr}
-			// Small calls, latency-bound: secret reads (ADR 0055) and chat
-			// completions, whose requests and answers are a few KB and
-			// whose BDP pings cost writes and wake-ups per call (ADR 0054).
-			if name == "keyvault" || name == "inference" {
-				t.Options = backend.StaticWindows()
-			}
-			targets = append(targets, t)
+			targets = append(targets, backend.Target{Name: name, Addr: addr})
 		}
 	}
 	dialer := env.Dialer()

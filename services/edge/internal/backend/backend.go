@@ -19,21 +19,6 @@ import (
 type Target struct {
 	Name string // service name: auth, keyvault, ...
 	Addr string // host:port; "" means not configured
-	// Options are dial options of this target only, after the Dialer's.
-	Options []grpc.DialOption
-}
-
-// StaticWindows fixes a connection's HTTP/2 flow-control windows (1 MiB
-// per stream, 4 MiB per connection), which turns grpc-go's bandwidth-delay
-// estimation off. That estimation sends a PING, and with it a connection
-// WINDOW_UPDATE, whenever data arrives while no PING is out: for
-// sequential small calls, one PING and one PING ack per call in each
-// direction — frames, writes and goroutine wake-ups on both sides that
-// the call itself does not need (ADR 0055). Windows of 1 MiB hold any
-// secret call's message; a larger one waits for a window update once per
-// 256 KiB received.
-func StaticWindows() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithInitialWindowSize(1 << 20), grpc.WithInitialConnWindowSize(1 << 22)}
 }
 
 // Set holds the client connections by service name.
@@ -50,7 +35,7 @@ func Dial(ctx context.Context, d *pkgbackend.Dialer, targets []Target) (*Set, er
 		if t.Addr == "" {
 			continue
 		}
-		conn, err := d.Dial(ctx, t.Name, t.Addr, t.Options...)
+		conn, err := d.Dial(ctx, t.Name, t.Addr)
 		if err != nil {
 			_ = s.Close()
 			return nil, fmt.Errorf("backend %s: %w", t.Name, err)
