@@ -37,6 +37,86 @@ type ConnectionInput struct {
 	Name, AuthEndpoint, TokenEndpoint, RevocationEndpoint string
 	ClientID, ClientSecret, RedirectURI                   string
 	Scopes                                                []string
+	// ResourceHosts bound where the access token goes (TokenHosts).
+	ResourceHosts []string
+}
+
+// maxResourceHosts bounds ConnectionInput.ResourceHosts.
+const maxResourceHosts = 16
+
+// resourceHosts validates a connection's resource hosts and returns them
+// lower-cased: each a host name or IP literal with an optional decimal
+// port, nothing else (no scheme, user info, path or wildcard).
+func resourceHosts(in []string) ([]string, error) {
+	if len(in) > maxResourceHosts {
+		return nil, grpcerr.Invalidf("resource_hosts", "at most %d hosts", maxResourceHosts)
+	}
+	out := make([]string, 0, len(in))
+	for _, h := range in {
+		u, err := url.Parse("https://" + h)
+		if h == "" || len(h) > 253+6 || err != nil || u.Host != h || u.Hostname() == "" || u.User != nil ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(h, "*%") || !decimalPort(u.Port()) ||
+			strings.HasSuffix(h, ":") {
+			return nil, grpcerr.Invalid("resource_hosts", "each must be a host or host:port, without scheme or path")
+		}
+		out = append(out, strings.ToLower(h))
+	}
+	return out, nil
+}
+
+func decimalPort(p string) bool {
+	if len(p) > 5 {
+		return false
+	}
+	for _, c := range p {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// TokenHosts are the hosts c's access token may be sent to: its resource
+// hosts, or else the hosts of its authorization and token endpoints (which
+// already see the grant). Any member with ingest:write may name any of the
+// tenant's connections in an IngestDocument, so without this bound the
+// token of a data source someone else connected went to a URL of her
+// choosing (ADR 0064).
+func TokenHosts(c store.Connection) []string {
+	if len(c.ResourceHosts) > 0 {
+		return c.ResourceHosts
+	}
+	var hosts []string
+	for _, e := range []string{c.AuthEndpoint, c.TokenEndpoint} {
+		if u, err := url.Parse(e); err == nil && u.Host != "" {
+			hosts = append(hosts, strings.ToLower(u.Host))
+		}
+	}
+	return hosts
+}
+
+// tokenMayReach reports whether u is on one of hosts: an entry with a port
+// matches that host and port, one without the host on the scheme's
+// default port.
+func tokenMayReach(hosts []string, u *url.URL) bool {
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	for _, h := range hosts {
+		e, err := url.Parse("https://" + h)
+		if err != nil {
+			continue
+		}
+		ep := e.Port()
+		if ep == "" {
+			ep = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		if strings.ToLower(e.Hostname()) == host && ep == port {
+			return true
+		}
+	}
+	return false
 }
 
 // connSecret is the keyvault value of a connection.
@@ -112,6 +192,10 @@ func (s *Service) CreateConnection(ctx context.Context, tenant string, in Connec
 	if u, err := url.Parse(in.RedirectURI); err != nil || !u.IsAbs() {
 		return store.Connection{}, "", grpcerr.Invalid("redirect_uri", "must be an absolute URL")
 	}
+	hosts, err := resourceHosts(in.ResourceHosts)
+	if err != nil {
+		return store.Connection{}, "", err
+	}
 	key, err := s.o.Ring.Get(ctx, tenant, true)
 	if err != nil {
 		return store.Connection{}, "", err
@@ -119,6 +203,7 @@ func (s *Service) CreateConnection(ctx context.Context, tenant string, in Connec
 	c := store.Connection{
 		Tenant: tenant, ID: newID("con_"), Name: in.Name, AuthEndpoint: in.AuthEndpoint, TokenEndpoint: in.TokenEndpoint,
 		RevocationEndpoint: in.RevocationEndpoint, ClientID: in.ClientID, RedirectURI: in.RedirectURI, Scopes: in.Scopes,
+		ResourceHosts: hosts,
 	}
 	state := randomToken()
 	verifier := oauth2.GenerateVerifier()
@@ -288,7 +373,15 @@ func (s *Service) connToken(ctx context.Context, tenant, id string, force bool) 
 
 // fetchWithConnection fetches rawURL with the connection's token,
 // refreshing once after a 401.
-func (s *Service) fetchWithConnection(ctx context.Context, tenant, id, rawURL string) (*fetch.Result, error) {
+func (s *Service) fetchWithConnection(ctx context.Context, tenant, id string, u *url.URL) (*fetch.Result, error) {
+	c, err := s.o.Store.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return nil, notFound(err, "connection")
+	}
+	if hosts := TokenHosts(c); !tokenMayReach(hosts, u) {
+		return nil, grpcerr.Invalidf("url", "the connection's token is sent only to its resource_hosts (%s)", strings.Join(hosts, ", "))
+	}
+	rawURL := u.String()
 	tok, err := s.connToken(ctx, tenant, id, false)
 	if err != nil {
 		return nil, err

@@ -445,7 +445,7 @@ func (s *Service) fetchURL(ctx context.Context, tenant string, in Input) (*fetch
 	}
 	var res *fetch.Result
 	if in.ConnectionID != "" {
-		res, err = s.fetchWithConnection(ctx, tenant, in.ConnectionID, u.String())
+		res, err = s.fetchWithConnection(ctx, tenant, in.ConnectionID, u)
 	} else {
 		res, err = s.o.Fetcher.Get(ctx, u.String(), in.Token)
 	}

@@ -328,3 +328,82 @@ func TestConnectionValidation(t *testing.T) {
 	_, err := c.IngestDocument(ctx, &ingestionv1.IngestDocumentRequest{Collection: "x", Input: &ingestionv1.IngestDocumentRequest_Url{Url: "https://a.example/"}, ConnectionId: "con_x", AccessToken: "t"})
 	requireCode(t, err, codes.InvalidArgument, "access_token")
 }
+
+// TestConnectionTokenOnlyReachesItsHosts: a connection's access token is
+// sent only to the hosts the connection names (its resource_hosts, by
+// default the hosts of its authorization and token endpoints). Any member
+// with ingest:write can name any connection of the tenant in an
+// IngestDocument; without this bound a URL on a host of her choosing
+// received the token of a data source someone else connected (security
+// review 2026-12-06 evening, ADR 0064).
+func TestConnectionTokenOnlyReachesItsHosts(t *testing.T) {
+	p := newProvider(t)
+	var mu sync.Mutex
+	var seen []string // Authorization headers the other host received
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("The API host's document mentions the Porto offsite."))
+	}))
+	t.Cleanup(other.Close)
+	otherHost := strings.TrimPrefix(other.URL, "http://")
+
+	h := newHarness(t, opts{allowPrivate: true})
+	c := h.client(t, "edge")
+	ctx := h.ctx(t, "tenant-a")
+	_, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "wiki"})
+	require.NoError(t, err)
+	connect := func(hosts ...string) string {
+		cr, err := c.CreateConnection(ctx, &ingestionv1.CreateConnectionRequest{
+			Name: "Wiki", AuthorizationEndpoint: p.URL + "/authorize", TokenEndpoint: p.URL + "/token",
+			ClientId: "client-1", ClientSecret: clientSecret, RedirectUri: "https://rampart.example/oauth/callback",
+			ResourceHosts: hosts,
+		})
+		require.NoError(t, err)
+		state, code := p.consent(t, cr.GetAuthorizationUrl())
+		done, err := c.CompleteConnection(ctx, &ingestionv1.CompleteConnectionRequest{ConnectionId: cr.GetConnection().GetId(), State: state, Code: code})
+		require.NoError(t, err)
+		return done.GetConnection().GetId()
+	}
+	ingest := func(conn, rawURL string) (*ingestionv1.IngestDocumentResponse, error) {
+		return c.IngestDocument(ctx, &ingestionv1.IngestDocumentRequest{
+			Collection: "wiki", Input: &ingestionv1.IngestDocumentRequest_Url{Url: rawURL}, ConnectionId: conn,
+		})
+	}
+
+	byDefault := connect()
+	_, err = ingest(byDefault, other.URL+"/steal")
+	requireCode(t, err, codes.InvalidArgument, "url", "resource_hosts")
+	r, err := ingest(byDefault, p.URL+"/doc")
+	require.NoError(t, err, "the endpoints' host stays allowed")
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, r.GetJob().GetId()))
+
+	named := connect(otherHost)
+	list, err := c.ListConnections(ctx, &ingestionv1.ListConnectionsRequest{})
+	require.NoError(t, err)
+	for _, got := range list.GetConnections() {
+		if got.GetId() == named {
+			require.Equal(t, []string{otherHost}, got.GetResourceHosts())
+		}
+	}
+	_, err = ingest(named, p.URL+"/doc")
+	requireCode(t, err, codes.InvalidArgument, "url", "resource_hosts")
+	r, err = ingest(named, other.URL+"/api/doc")
+	require.NoError(t, err, "a named resource host gets the token")
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, r.GetJob().GetId()))
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, seen, 1, "the refused fetch never reached the other host")
+	require.True(t, strings.HasPrefix(seen[0], "Bearer "+tokenPrefix+"access-"), "the named host got the token")
+
+	for _, hosts := range [][]string{{"https://api.example"}, {"api.example/path"}, {""}, {"user@api.example"}, {"api.example:0x50"}} {
+		_, err := c.CreateConnection(ctx, &ingestionv1.CreateConnectionRequest{
+			Name: "x", AuthorizationEndpoint: p.URL + "/authorize", TokenEndpoint: p.URL + "/token",
+			ClientId: "client-1", RedirectUri: "https://rampart.example/cb", ResourceHosts: hosts,
+		})
+		requireCode(t, err, codes.InvalidArgument, "resource_hosts")
+	}
+}

@@ -324,7 +324,7 @@ func (s *Ingestion) CreateConnection(ctx context.Context, r *ingestionv1.CreateC
 	c, authURL, err := s.svc.CreateConnection(ctx, t, ingest.ConnectionInput{
 		Name: r.GetName(), AuthEndpoint: r.GetAuthorizationEndpoint(), TokenEndpoint: r.GetTokenEndpoint(),
 		RevocationEndpoint: r.GetRevocationEndpoint(), ClientID: r.GetClientId(), ClientSecret: r.GetClientSecret(),
-		RedirectURI: r.GetRedirectUri(), Scopes: r.GetScopes(),
+		RedirectURI: r.GetRedirectUri(), Scopes: r.GetScopes(), ResourceHosts: r.GetResourceHosts(),
 	})
 	if err != nil {
 		return nil, s.status(ctx, err)
@@ -380,5 +380,6 @@ func connectionPB(c store.Connection) *ingestionv1.Connection {
 		Id: c.ID, Name: c.Name, AuthorizationEndpoint: c.AuthEndpoint, TokenEndpoint: c.TokenEndpoint,
 		RevocationEndpoint: c.RevocationEndpoint, ClientId: c.ClientID, Scopes: c.Scopes, RedirectUri: c.RedirectURI,
 		State: ingestionv1.ConnectionState(c.Status), CreateTime: timestamppb.New(c.CreatedAt), //nolint:gosec // proto numbering
+		ResourceHosts: ingest.TokenHosts(c),
 	}
 }

@@ -22,23 +22,29 @@ type Connection struct {
 	AuthEndpoint, TokenEndpoint, RevocationEndpoint string
 	ClientID, RedirectURI                           string
 	Scopes                                          []string
-	StateHash, Verifier                             []byte // while pending
-	Status                                          int
-	CreatedAt                                       time.Time
+	// ResourceHosts are the hosts the access token may be sent to (empty:
+	// the endpoints' hosts; see ingest.TokenHosts).
+	ResourceHosts       []string
+	StateHash, Verifier []byte // while pending
+	Status              int
+	CreatedAt           time.Time
 }
 
-const connSelect = `SELECT tenant, id, name, authorization_endpoint, token_endpoint, revocation_endpoint, client_id, scopes, redirect_uri, state_hash, verifier, status, created_at FROM connections`
+const connSelect = `SELECT tenant, id, name, authorization_endpoint, token_endpoint, revocation_endpoint, client_id, scopes, redirect_uri, state_hash, verifier, status, created_at, resource_hosts FROM connections`
 
 func scanConn(r scanner) (Connection, error) {
 	var c Connection
-	var scopes string
+	var scopes, hosts string
 	var t int64
-	err := r.Scan(&c.Tenant, &c.ID, &c.Name, &c.AuthEndpoint, &c.TokenEndpoint, &c.RevocationEndpoint, &c.ClientID, &scopes, &c.RedirectURI, &c.StateHash, &c.Verifier, &c.Status, &t)
+	err := r.Scan(&c.Tenant, &c.ID, &c.Name, &c.AuthEndpoint, &c.TokenEndpoint, &c.RevocationEndpoint, &c.ClientID, &scopes, &c.RedirectURI, &c.StateHash, &c.Verifier, &c.Status, &t, &hosts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
 	}
 	if scopes != "" {
 		c.Scopes = strings.Split(scopes, " ")
+	}
+	if hosts != "" {
+		c.ResourceHosts = strings.Split(hosts, " ")
 	}
 	c.CreatedAt = at(t)
 	return c, err
@@ -47,9 +53,10 @@ func scanConn(r scanner) (Connection, error) {
 // CreateConnection inserts a pending connection.
 func (s *Store) CreateConnection(ctx context.Context, c Connection) (Connection, error) {
 	c.CreatedAt, c.Status = s.now().UTC(), ConnPending
-	_, err := s.db.ExecContext(ctx, `INSERT INTO connections (tenant, id, name, authorization_endpoint, token_endpoint, revocation_endpoint, client_id, scopes, redirect_uri, state_hash, verifier, status, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.Tenant, c.ID, c.Name, c.AuthEndpoint, c.TokenEndpoint, c.RevocationEndpoint, c.ClientID, strings.Join(c.Scopes, " "), c.RedirectURI, c.StateHash, c.Verifier, c.Status, ns(c.CreatedAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO connections (tenant, id, name, authorization_endpoint, token_endpoint, revocation_endpoint, client_id, scopes, redirect_uri, state_hash, verifier, status, created_at, resource_hosts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Tenant, c.ID, c.Name, c.AuthEndpoint, c.TokenEndpoint, c.RevocationEndpoint, c.ClientID, strings.Join(c.Scopes, " "), c.RedirectURI, c.StateHash, c.Verifier, c.Status, ns(c.CreatedAt),
+		strings.Join(c.ResourceHosts, " "))
 	return c, err
 }
 

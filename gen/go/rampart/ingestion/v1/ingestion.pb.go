@@ -2250,7 +2250,10 @@ type Connection struct {
 	// State.
 	State ConnectionState `protobuf:"varint,9,opt,name=state,proto3,enum=rampart.ingestion.v1.ConnectionState" json:"state,omitempty"`
 	// Creation time.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Hosts (host or host:port) the access token is sent to: an
+	// IngestDocument naming this connection may fetch only from them.
+	ResourceHosts []string `protobuf:"bytes,11,rep,name=resource_hosts,json=resourceHosts,proto3" json:"resource_hosts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2355,6 +2358,13 @@ func (x *Connection) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Connection) GetResourceHosts() []string {
+	if x != nil {
+		return x.ResourceHosts
+	}
+	return nil
+}
+
 // CreateConnectionRequest describes the provider.
 type CreateConnectionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2373,7 +2383,12 @@ type CreateConnectionRequest struct {
 	// Scopes to request.
 	Scopes []string `protobuf:"bytes,7,rep,name=scopes,proto3" json:"scopes,omitempty"`
 	// Redirect URI registered with the provider.
-	RedirectUri   string `protobuf:"bytes,8,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
+	RedirectUri string `protobuf:"bytes,8,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
+	// Hosts (host or host:port, at most 16) the connection's access token
+	// may be sent to; IngestDocument with this connection fetches only URLs
+	// on them. Empty: the hosts of the authorization and token endpoints.
+	// Fixed at creation.
+	ResourceHosts []string `protobuf:"bytes,9,rep,name=resource_hosts,json=resourceHosts,proto3" json:"resource_hosts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2462,6 +2477,13 @@ func (x *CreateConnectionRequest) GetRedirectUri() string {
 		return x.RedirectUri
 	}
 	return ""
+}
+
+func (x *CreateConnectionRequest) GetResourceHosts() []string {
+	if x != nil {
+		return x.ResourceHosts
+	}
+	return nil
 }
 
 // CreateConnectionResponse carries the pending connection and the URL to
@@ -2979,7 +3001,7 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"e\n" +
 	"\x0eSearchResponse\x129\n" +
 	"\bpassages\x18\x01 \x03(\v2\x1d.rampart.ingestion.v1.PassageR\bpassages\x12\x18\n" +
-	"\awarning\x18\x02 \x01(\tR\awarning\"\x91\x03\n" +
+	"\awarning\x18\x02 \x01(\tR\awarning\"\xb8\x03\n" +
 	"\n" +
 	"Connection\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2993,7 +3015,8 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x05state\x18\t \x01(\x0e2%.rampart.ingestion.v1.ConnectionStateR\x05state\x12;\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xd7\x02\n" +
+	"createTime\x12%\n" +
+	"\x0eresource_hosts\x18\v \x03(\tR\rresourceHosts\"\xfe\x02\n" +
 	"\x17CreateConnectionRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12:\n" +
 	"\x16authorization_endpoint\x18\x02 \x01(\tB\x03\xe0A\x02R\x15authorizationEndpoint\x12*\n" +
@@ -3002,7 +3025,8 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\tclient_id\x18\x05 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
 	"\rclient_secret\x18\x06 \x01(\tB\x03\x80\x01\x01R\fclientSecret\x12\x16\n" +
 	"\x06scopes\x18\a \x03(\tR\x06scopes\x12&\n" +
-	"\fredirect_uri\x18\b \x01(\tB\x03\xe0A\x02R\vredirectUri\"\x89\x01\n" +
+	"\fredirect_uri\x18\b \x01(\tB\x03\xe0A\x02R\vredirectUri\x12%\n" +
+	"\x0eresource_hosts\x18\t \x03(\tR\rresourceHosts\"\x89\x01\n" +
 	"\x18CreateConnectionResponse\x12@\n" +
 	"\n" +
 	"connection\x18\x01 \x01(\v2 .rampart.ingestion.v1.ConnectionR\n" +
