@@ -74,7 +74,7 @@ func verb(f *apiFlags, use, short string, nargs int, build func(cmd *cobra.Comma
 	return &cobra.Command{
 		Use:   use,
 		Short: short,
-		Args:  cobra.ExactArgs(nargs),
+		Args:  exactArgs(nargs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			method, path, q, body, err := build(cmd, args)
 			if err != nil {
@@ -87,14 +87,28 @@ func verb(f *apiFlags, use, short string, nargs int, build func(cmd *cobra.Comma
 
 func esc(s string) string { return url.PathEscape(s) }
 
-// enumName turns a friendly value ("admin") into the proto enum name the
-// REST API expects ("ROLE_ADMIN").
-func enumName(prefix, v string) string {
-	v = strings.ToUpper(strings.ReplaceAll(v, "-", "_"))
-	if strings.HasPrefix(v, prefix) {
-		return v
+// enumName turns a friendly value ("admin") of flag into the proto enum
+// name the REST API expects ("ROLE_ADMIN"). A value outside allowed (the
+// friendly names; the enum's own names are accepted too) is refused here,
+// naming the flag and the choices, rather than by the API's JSON decoder
+// ("invalid value for enum field").
+func enumName(flag, prefix, v string, allowed ...string) (string, error) {
+	norm := func(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "-", "_")) }
+	name := strings.TrimPrefix(norm(v), prefix)
+	for _, a := range allowed {
+		if norm(a) == name {
+			return prefix + name, nil
+		}
 	}
-	return prefix + v
+	return "", fmt.Errorf("--%s %q: want %s", flag, v, orList(allowed))
+}
+
+// orList is "a, b or c".
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
 
 func newWhoAmICmd(f *apiFlags) *cobra.Command {
@@ -106,11 +120,18 @@ func newWhoAmICmd(f *apiFlags) *cobra.Command {
 
 func newTenantCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "tenant", Short: "Manage tenants (platform admin)"}
-	var name string
-	create := verb(f, "create", "Create a tenant", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
-		return http.MethodPost, "/v1/tenants", nil, map[string]any{"name": name}, nil
+	var name, owner string
+	create := verb(f, "create", "Create a tenant (--owner: with its first owner and owner key, shown once)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+		body := map[string]any{"name": name}
+		if owner != "" {
+			body["owner_subject"] = owner
+		}
+		return http.MethodPost, "/v1/tenants", nil, body, nil
 	})
-	create.Flags().StringVar(&name, "name", "", "display name")
+	create.Flags().StringVar(&name, "name", "", "display name (required)")
+	// Without an owner the tenant has no key at all: only the operator's
+	// recover-owner could give it one later.
+	create.Flags().StringVar(&owner, "owner", "", "subject of the tenant's first owner (e.g. alice@example.com): creates the owner and an owner key with scope admin, printed once as owner_api_key")
 	cmd.AddCommand(create,
 		verb(f, "list", "List tenants", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 			return http.MethodGet, "/v1/tenants", nil, nil, nil
@@ -152,7 +173,7 @@ func newKeyCmd(f *apiFlags) *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "key name")
 	create.Flags().StringVar(&subject, "subject", "", "member the key belongs to (default: you)")
 	create.Flags().StringSliceVar(&scopes, "scopes", nil, "scopes, e.g. chat:write,embeddings:write")
-	create.Flags().StringSliceVar(&models, "models", nil, "allowed models (default: the tenant's)")
+	create.Flags().StringSliceVar(&models, "models", nil, "allowed models (default: every model the tenant allows, which a key limited to some models cannot grant: list them)")
 	create.Flags().Int64Var(&ttl, "ttl-seconds", 0, "lifetime in seconds (default 90 days)")
 	var overlap int64
 	rotate := verb(f, "rotate KEY_ID", "Issue a replacement key; the old one works for the overlap", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
@@ -177,13 +198,22 @@ func newKeyCmd(f *apiFlags) *cobra.Command {
 	return cmd
 }
 
+// roles are the member roles, strongest first.
+var roles = []string{"owner", "admin", "member", "viewer"}
+
 func newMemberCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "member", Short: "Manage members (users and service accounts) of your tenant"}
 	var subject, role, kind string
 	create := verb(f, "create", "Add a member", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
-		body := map[string]any{"subject": subject, "role": enumName("ROLE_", role)}
+		r, err := enumName("role", "ROLE_", role, roles...)
+		if err != nil {
+			return "", "", nil, nil, err
+		}
+		body := map[string]any{"subject": subject, "role": r}
 		if kind != "" {
-			body["kind"] = enumName("MEMBER_KIND_", kind)
+			if body["kind"], err = enumName("kind", "MEMBER_KIND_", kind, "user", "service_account"); err != nil {
+				return "", "", nil, nil, err
+			}
 		}
 		return http.MethodPost, "/v1/members", nil, body, nil
 	})
@@ -192,7 +222,11 @@ func newMemberCmd(f *apiFlags) *cobra.Command {
 	create.Flags().StringVar(&kind, "kind", "", "user or service_account")
 	var newRole string
 	update := verb(f, "set-role MEMBER_ID", "Change a member's role", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
-		return http.MethodPatch, "/v1/members/" + esc(a[0]), nil, map[string]any{"role": enumName("ROLE_", newRole)}, nil
+		r, err := enumName("role", "ROLE_", newRole, roles...)
+		if err != nil {
+			return "", "", nil, nil, err
+		}
+		return http.MethodPatch, "/v1/members/" + esc(a[0]), nil, map[string]any{"role": r}, nil
 	})
 	update.Flags().StringVar(&newRole, "role", "", "owner, admin, member or viewer")
 	cmd.AddCommand(create, update,
@@ -251,7 +285,7 @@ func newAPICmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "api METHOD PATH",
 		Short: "Call any REST route, e.g. rampart api GET /v1/keys",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			var body any
 			if data != "" {

@@ -52,6 +52,7 @@ func TestAdminVerbs(t *testing.T) {
 	}{
 		{[]string{"whoami"}, "", "GET", "/v1/whoami", "", nil},
 		{[]string{"tenant", "create", "--name", "acme"}, "", "POST", "/v1/tenants", "", map[string]any{"name": "acme"}},
+		{[]string{"tenant", "create", "--name", "acme", "--owner", "alice@acme.example"}, "", "POST", "/v1/tenants", "", map[string]any{"name": "acme", "owner_subject": "alice@acme.example"}},
 		{[]string{"tenant", "suspend", "t_1"}, "", "POST", "/v1/tenants/t_1:suspend", "", map[string]any{}},
 		{[]string{"tenant", "limits", "t_1", "--monthly-tokens", "1000", "--model", "echo"}, "", "PUT", "/v1/tenants/t_1/limits", "",
 			map[string]any{"requests_per_minute": float64(0), "tokens_per_minute": float64(0), "monthly_token_budget": float64(1000), "allowed_models": []any{"echo"}}},
@@ -132,5 +133,33 @@ func TestSecretRotateNamesTheFlag(t *testing.T) {
 		} else {
 			require.NotContains(t, err.Error(), "needs --function")
 		}
+	}
+}
+
+// TestCLIInputErrors: a stray argument, a missing one or a misspelt enum
+// value is refused before any call, with what to type instead.
+func TestCLIInputErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tenant", "create", "acme"}, `tenant create takes no arguments, got ["acme"]: values go in flags (see rampart tenant create --help)`},
+		{[]string{"api", "POST", "/v1/tenants", "{}"}, "usage: rampart api METHOD PATH (2 argument(s), got 3; see rampart api --help)"},
+		{[]string{"key", "revoke"}, "usage: rampart key revoke KEY_ID (1 argument(s), got 0"},
+		{[]string{"member", "create", "--subject", "a@b", "--role", "admn"}, `--role "admn": want owner, admin, member or viewer`},
+		{[]string{"member", "create", "--subject", "a@b", "--kind", "robot"}, `--kind "robot": want user or service_account`},
+		{[]string{"member", "set-role", "m_1", "--role", ""}, `--role "": want owner, admin, member or viewer`},
+		{[]string{"secret", "rotate", "/prod/app/db/pw", "--function", "random-pasword"}, `--function "random-pasword": want random-password, webhook or rampart-api-key`},
+		{[]string{"secret", "create", "/prod/app/db/pw", "--value", "x", "--content-type", "yaml"}, `--content-type "yaml": want text, json or binary`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			root := newRoot(io.Discard, io.Discard)
+			// An unreachable edge: the command must fail before calling it.
+			root.SetArgs(append(tt.args, "--url", "http://127.0.0.1:1", "--key", "rk_unused"))
+			err := root.Execute()
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.want)
+		})
 	}
 }

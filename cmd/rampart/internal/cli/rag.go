@@ -259,7 +259,7 @@ func newCrawlCmd(f *apiFlags) *cobra.Command {
 			"within --depth links and --max-pages pages (0: the service's defaults, 2 and 50), and ingests each page.\n" +
 			"With --wait, follow the job's progress stream until every page is ingested; the command fails if the crawl\n" +
 			"or a page fails.",
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if collection == "" {
 				return errors.New("--collection is required")

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -30,4 +32,22 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newSlackCmd(&api))
 	root.AddCommand(newCollectionCmd(&api), newDocCmd(&api), newSearchCmd(&api), newChatCmd(&api), newAssistantCmd(&api))
 	return root
+}
+
+// exactArgs is cobra.ExactArgs with an error a newcomer can act on: the
+// command's usage line and, for a stray argument, that values go in flags
+// (`rampart tenant create acme` instead of `--name acme`).
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == n {
+			return nil
+		}
+		usage := strings.TrimSuffix(cmd.UseLine(), " [flags]")
+		if n == 0 {
+			// main prefixes errors with "rampart: ".
+			name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+			return fmt.Errorf("%s takes no arguments, got %q: values go in flags (see %s --help)", name, args, cmd.CommandPath())
+		}
+		return fmt.Errorf("usage: %s (%d argument(s), got %d; see %s --help)", usage, n, len(args), cmd.CommandPath())
+	}
 }

@@ -40,6 +40,9 @@ func newSecretCmd(f *apiFlags) *cobra.Command {
 	return cmd
 }
 
+// secretContentTypes are the values of `secret create|put --content-type`.
+var secretContentTypes = []string{"text", "json", "binary"}
+
 func secretCreateCmd(f *apiFlags) *cobra.Command {
 	var value, description, contentType string
 	create := verb(f, "create NAME", "Create a secret with its first value", 1, func(cmd *cobra.Command, a []string) (string, string, url.Values, any, error) {
@@ -49,7 +52,9 @@ func secretCreateCmd(f *apiFlags) *cobra.Command {
 		}
 		body := map[string]any{"name": a[0], "secret_string": value, "description": description}
 		if contentType != "" {
-			body["content_type"] = enumName("CONTENT_TYPE_", contentType)
+			if body["content_type"], err = enumName("content-type", "CONTENT_TYPE_", contentType, secretContentTypes...); err != nil {
+				return "", "", nil, nil, err
+			}
 		}
 		return http.MethodPost, "/v1/secrets", nil, body, nil
 	})
@@ -68,7 +73,9 @@ func secretPutCmd(f *apiFlags) *cobra.Command {
 		}
 		body := map[string]any{"secret_string": value}
 		if contentType != "" {
-			body["content_type"] = enumName("CONTENT_TYPE_", contentType)
+			if body["content_type"], err = enumName("content-type", "CONTENT_TYPE_", contentType, secretContentTypes...); err != nil {
+				return "", "", nil, nil, err
+			}
 		}
 		return http.MethodPost, secretPath(a[0], ":putValue"), nil, body, nil
 	})
@@ -149,7 +156,11 @@ func rotationFunction(function, jsonKey string) (map[string]any, error) {
 	if function == "" {
 		return nil, errors.New("--json-key needs --function random-password or rampart-api-key")
 	}
-	rf := map[string]any{"type": enumName("ROTATION_FUNCTION_TYPE_", function)}
+	typ, err := enumName("function", "ROTATION_FUNCTION_TYPE_", function, "random-password", "webhook", "rampart-api-key")
+	if err != nil {
+		return nil, err
+	}
+	rf := map[string]any{"type": typ}
 	// A JSON value (e.g. a database credential) keeps its other fields;
 	// only the named one is replaced.
 	switch {

@@ -22,7 +22,7 @@ func newShredCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "shred TENANT_ID",
 		Short: "Crypto-shred a tenant in keyvault now (irreversible; auth does this itself after a purge)",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src, err := mtls.NewSource(mtls.FilesFor(certDir, pkiops.CLIName))
 			if err != nil {
