@@ -218,7 +218,7 @@ func (RandomPassword) TestSecret(context.Context, Input) error { return nil }
 
 // Webhook generates a random password and POSTs setSecret and testSecret
 // to an internal URL: {"step","secret_name","version_id","pending_value"}.
-// A non-2xx answer fails the step.
+// A non-2xx answer fails the step; redirects are not followed.
 type Webhook struct {
 	URL    string
 	Client *http.Client
@@ -249,7 +249,12 @@ func (w Webhook) call(ctx context.Context, step string, in Input) error {
 		return fmt.Errorf("rotation webhook: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := w.Client.Do(req)
+	// No redirects, whatever client was passed: the allow-list checked
+	// w.URL only, and a 307/308 would re-POST the pending value to wherever
+	// the webhook points (ADR 0064). A 3xx fails the step like any non-2xx.
+	client := *w.Client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
 	if err != nil {
 		// The URL error may quote the URL but never the body.
 		return fmt.Errorf("rotation webhook %s: request failed", step)

@@ -3,9 +3,11 @@ package rotation_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -327,6 +329,42 @@ func TestWebhookSteps(t *testing.T) {
 	err = fn.TestSecret(ctx, in)
 	require.ErrorContains(t, err, "status 500")
 	require.NotContains(t, err.Error(), string(pending), "no value in errors")
+}
+
+// TestWebhookRefusesRedirects: the webhook allow-list is the operator's
+// egress boundary for pending secret values, so a webhook under it that
+// answers with a redirect (307/308 would re-POST the pending value) fails
+// the step instead of taking the value elsewhere, whichever client the
+// deployment passes (security review 2026-12-06 evening).
+func TestWebhookRefusesRedirects(t *testing.T) {
+	var mu sync.Mutex
+	var leaked []string
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		leaked = append(leaked, string(b))
+		mu.Unlock()
+	}))
+	t.Cleanup(elsewhere.Close)
+	for _, code := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			allowed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, elsewhere.URL+"/collect", code)
+			}))
+			t.Cleanup(allowed.Close)
+			for _, deps := range []rotation.Deps{{}, {HTTP: allowed.Client()}} {
+				fn, err := rotation.New(rotation.Config{Type: rotation.TypeWebhook, WebhookURL: allowed.URL}, deps)
+				require.NoError(t, err)
+				in := rotation.Input{Name: "/prod/db/password/main", VersionID: "v2", Pending: []byte("pending-canary-7f3a")}
+				err = fn.SetSecret(t.Context(), in)
+				require.ErrorContains(t, err, fmt.Sprintf("status %d", code))
+				require.NotContains(t, err.Error(), "pending-canary-7f3a")
+			}
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Empty(t, leaked, "the redirect target never received a request")
 }
 
 func TestAPIKeyNeedsAuth(t *testing.T) {
