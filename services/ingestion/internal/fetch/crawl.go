@@ -32,6 +32,25 @@ const (
 // ErrDisallowed is returned when robots.txt forbids the start URL.
 var ErrDisallowed = errors.New("robots.txt disallows this URL")
 
+// ErrRobotsUnavailable is returned (matching ErrDisallowed too) when
+// robots.txt could not be fetched or parsed, or answered 5xx, which
+// disallows every URL: it is not the site's rules, and the error says so.
+var ErrRobotsUnavailable = errors.New("robots.txt is unavailable")
+
+// robotsUnavailableError is ErrRobotsUnavailable with the reason: a fetch
+// error of classify's classes or the HTTP status, never a URL or address.
+type robotsUnavailableError struct{ why error }
+
+func (e *robotsUnavailableError) Error() string {
+	return fmt.Sprintf("%s (%v), which RFC 9309 treats as disallowing every URL", ErrRobotsUnavailable, e.why)
+}
+
+func (e *robotsUnavailableError) Is(target error) bool {
+	return target == ErrRobotsUnavailable || target == ErrDisallowed
+}
+
+func (e *robotsUnavailableError) Unwrap() error { return e.why }
+
 // CrawlOptions bound a crawl; zero values take the defaults.
 type CrawlOptions struct {
 	// MaxDepth is how many links away from the start page to go (default
@@ -91,11 +110,16 @@ func (f *Fetcher) Crawl(ctx context.Context, start string, o CrawlOptions, visit
 		return st, err
 	}
 	root := Canonical(u)
-	robots, delay, err := f.robots(ctx, root)
+	robots, delay, unavailable, err := f.robots(ctx, root)
 	if err != nil {
 		return st, err
 	}
 	if !robots.TestAgent(pathAndQuery(root), UserAgent) {
+		if unavailable != nil {
+			// Say why: "disallows" alone reads as the site's rules when
+			// the host does not even resolve.
+			return st, &robotsUnavailableError{unavailable}
+		}
 		return st, ErrDisallowed
 	}
 	type item struct {
@@ -158,28 +182,33 @@ func (f *Fetcher) Crawl(ctx context.Context, start string, o CrawlOptions, visit
 
 // robots fetches and parses robots.txt for root's host: a 4xx answer
 // (none) allows everything; a 5xx or a failed fetch disallows everything
-// (RFC 9309 §2.3.1.3–4).
-func (f *Fetcher) robots(ctx context.Context, root *url.URL) (*robotstxt.RobotsData, time.Duration, error) {
+// (RFC 9309 §2.3.1.3–4), and unavailable says why (a fetch error of
+// classify's classes, or the HTTP status: never the URL or an address).
+func (f *Fetcher) robots(ctx context.Context, root *url.URL) (data *robotstxt.RobotsData, delay time.Duration, unavailable, err error) {
 	ru := url.URL{Scheme: root.Scheme, Host: root.Host, Path: "/robots.txt"}
 	res, err := f.Get(ctx, ru.String(), "")
-	var data *robotstxt.RobotsData
 	var se *StatusError
 	switch {
 	case err == nil:
 		data, err = robotstxt.FromStatusAndBytes(200, res.Body)
 		if err != nil { // unparsable: treat as unavailable
 			data, _ = robotstxt.FromStatusAndBytes(500, nil)
+			unavailable = errors.New("unparsable")
 		}
 	case errors.As(err, &se):
 		data, _ = robotstxt.FromStatusAndBytes(se.Code, nil)
+		if se.Code >= 500 {
+			unavailable = err
+		}
 	case errors.Is(err, ErrForbiddenTarget), errors.Is(err, ErrInvalidURL):
-		return nil, 0, err
+		return nil, 0, nil, err
 	default:
 		data, _ = robotstxt.FromStatusAndBytes(500, nil)
+		unavailable = err
 	}
 	// TestAgent, not FindGroup(…).Test: only TestAgent applies the
 	// allow-all / disallow-all outcomes of a 4xx / 5xx answer.
-	return data, min(data.FindGroup(UserAgent).CrawlDelay, maxCrawlDelay), nil
+	return data, min(data.FindGroup(UserAgent).CrawlDelay, maxCrawlDelay), unavailable, nil
 }
 
 // Canonical is u without fragment, with a lower-case scheme and host, no

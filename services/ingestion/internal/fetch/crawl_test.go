@@ -2,6 +2,7 @@ package fetch_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -116,7 +117,7 @@ func TestCrawlRobots(t *testing.T) {
 		pages  int
 	}{
 		{"no robots.txt: all allowed", "", http.StatusNotFound, nil, 7},
-		{"robots.txt unavailable: nothing", "", http.StatusServiceUnavailable, fetch.ErrDisallowed, 0},
+		{"robots.txt unavailable: nothing", "", http.StatusServiceUnavailable, fetch.ErrRobotsUnavailable, 0},
 		{"disallow all for our agent", "User-agent: RampartBot\nDisallow: /\n\nUser-agent: *\nAllow: /\n", http.StatusOK, fetch.ErrDisallowed, 0},
 		{"other agents' rules do not apply", "User-agent: OtherBot\nDisallow: /\n", http.StatusOK, nil, 7},
 	} {
@@ -125,12 +126,31 @@ func TestCrawlRobots(t *testing.T) {
 			got, _, err := crawl(t, fetch.New(fetch.Options{AllowPrivate: true}), srv.URL+"/", fetch.CrawlOptions{MaxDepth: 5})
 			if tc.err != nil {
 				require.ErrorIs(t, err, tc.err)
+				require.ErrorIs(t, err, fetch.ErrDisallowed)
+				// Only an unreachable robots.txt says so, with the reason.
+				if errors.Is(tc.err, fetch.ErrRobotsUnavailable) {
+					require.EqualError(t, err, "robots.txt is unavailable (fetch failed: the source answered HTTP 503), which RFC 9309 treats as disallowing every URL")
+				} else {
+					require.NotErrorIs(t, err, fetch.ErrRobotsUnavailable)
+				}
 				return
 			}
 			require.NoError(t, err)
 			require.Len(t, got, tc.pages)
 		})
 	}
+}
+
+// TestCrawlRobotsUnreachable: a host that cannot be reached fails the
+// crawl as robots.txt unavailable with the fetch failure's class, not as
+// if the site's rules disallowed the start URL.
+func TestCrawlRobotsUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close() // nothing listens on its port any more
+	_, _, err := crawl(t, fetch.New(fetch.Options{AllowPrivate: true}), srv.URL+"/", fetch.CrawlOptions{})
+	require.ErrorIs(t, err, fetch.ErrRobotsUnavailable)
+	require.ErrorIs(t, err, fetch.ErrFetch)
+	require.EqualError(t, err, "robots.txt is unavailable (fetch failed: could not connect), which RFC 9309 treats as disallowing every URL")
 }
 
 // TestCrawlGuarded: the crawl goes through the SSRF guard, robots.txt

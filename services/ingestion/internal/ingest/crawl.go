@@ -52,7 +52,7 @@ func (s *Service) Crawl(ctx context.Context, tenant string, in CrawlInput) (stor
 	}
 	// Another tenant's collection is NotFound whatever else is wrong.
 	if _, err := s.o.Store.GetCollection(ctx, tenant, in.Collection); err != nil {
-		return store.Job{}, notFound(err, "collection")
+		return store.Job{}, notFound(err, collectionNamed(in.Collection))
 	}
 	if in.URL == "" {
 		return store.Job{}, grpcerr.Invalid("url", "is required")
@@ -93,7 +93,7 @@ func (s *Service) Crawl(ctx context.Context, tenant string, in CrawlInput) (stor
 	j, err := s.o.Store.CreateCrawlJob(ctx, tenant, in.Collection, id, p.Pages, key.Seal(kindPayload, id, plain))
 	clear(plain)
 	if err != nil {
-		return store.Job{}, notFound(err, "collection")
+		return store.Job{}, notFound(err, collectionNamed(in.Collection))
 	}
 	s.enqueue(jobRef{tenant: tenant, id: id, collection: in.Collection, kind: store.KindCrawl})
 	return j, nil
@@ -161,6 +161,9 @@ func (s *Service) runCrawl(ctx context.Context, key *keyring.Key, r jobRef) erro
 	// The crawl's errors name a failure class or HTTP status, never the
 	// URL or an address (fetch.classify).
 	switch {
+	case errors.Is(err, fetch.ErrRobotsUnavailable):
+		// Not the site's rules: robots.txt could not be had at all.
+		return &failure{"crawl: start URL not crawled: " + err.Error()}
 	case errors.Is(err, fetch.ErrDisallowed):
 		return &failure{"crawl: robots.txt disallows the start URL for " + fetch.UserAgent}
 	case errors.Is(err, fetch.ErrForbiddenTarget), errors.Is(err, fetch.ErrInvalidURL),

@@ -89,7 +89,7 @@ func (s *Service) SearchQuery(ctx context.Context, q Query) (Result, error) {
 	}
 	col, err := s.o.Store.GetCollection(ctx, tenant, collection)
 	if err != nil {
-		return Result{}, notFound(err, "collection")
+		return Result{}, notFound(err, collectionNamed(collection))
 	}
 	key, err := s.key(ctx, tenant)
 	if err != nil {

@@ -244,7 +244,7 @@ func (s *Service) UpdateCollection(ctx context.Context, tenant, key, name, model
 	}
 	c, err := s.o.Store.GetCollection(ctx, tenant, name)
 	if err != nil {
-		return store.Collection{}, nil, notFound(err, "collection")
+		return store.Collection{}, nil, notFound(err, collectionNamed(name))
 	}
 	if model == "" {
 		return store.Collection{}, nil, grpcerr.Invalid("embedding_model", "is required")
@@ -307,12 +307,17 @@ func (s *Service) DeleteCollection(ctx context.Context, tenant, name string) err
 		return err
 	}
 	if err := s.o.Store.DeleteCollection(ctx, tenant, name); err != nil {
-		return notFound(err, "collection")
+		return notFound(err, collectionNamed(name))
 	}
 	s.o.Vectors.Invalidate(tenant, name)
 	s.cols.forget(tenant, name)
 	return s.o.Lexical.DropCollection(tenant, name)
 }
+
+// collectionNamed is what a collection's NotFound names: the caller's own
+// (validated) name, so a typo is visible; another tenant's collection
+// gets the same answer as a missing one.
+func collectionNamed(name string) string { return fmt.Sprintf("collection %q", name) }
 
 func notFound(err error, what string) error {
 	if errors.Is(err, store.ErrNotFound) {
@@ -351,7 +356,7 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 	}
 	// The collection must exist before anything is fetched.
 	if _, err := s.o.Store.GetCollection(ctx, tenant, in.Collection); err != nil {
-		return Document{}, store.Job{}, false, notFound(err, "collection")
+		return Document{}, store.Job{}, false, notFound(err, collectionNamed(in.Collection))
 	}
 	content, ctype, source := in.Content, in.ContentType, in.Source
 	var modified time.Time
@@ -399,7 +404,7 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 	payload := key.Seal(kindPayload, job.ID, content)
 	d, j, dedup, err := s.o.Store.AddDocument(ctx, doc, job, payload)
 	if err != nil {
-		return Document{}, store.Job{}, false, notFound(err, "collection")
+		return Document{}, store.Job{}, false, notFound(err, collectionNamed(in.Collection))
 	}
 	out, err := s.open(key, d)
 	if err != nil {
@@ -564,7 +569,7 @@ func (s *Service) ListDocuments(ctx context.Context, tenant, collection string) 
 		return nil, err
 	}
 	if _, err := s.o.Store.GetCollection(ctx, tenant, collection); err != nil {
-		return nil, notFound(err, "collection")
+		return nil, notFound(err, collectionNamed(collection))
 	}
 	ds, err := s.o.Store.ListDocuments(ctx, tenant, collection)
 	if err != nil || len(ds) == 0 {

@@ -247,8 +247,9 @@ func TestCrawlRefusals(t *testing.T) {
 
 	// Another tenant's collection and jobs do not exist for tenant B, even
 	// with a request that is wrong in other ways.
+	// The message names the caller's own collection name, as for a typo.
 	_, err = c.CrawlDocuments(ctxB, &ingestionv1.CrawlDocumentsRequest{Collection: "site", Url: "https://example.com/"})
-	requireCode(t, err, codes.NotFound, "collection")
+	requireCode(t, err, codes.NotFound, `collection "site": not found`)
 	_, err = c.CrawlDocuments(ctxB, &ingestionv1.CrawlDocumentsRequest{Collection: "site", MaxDepth: 9})
 	requireCode(t, err, codes.NotFound, "collection")
 
