@@ -87,6 +87,15 @@ func newFetcher(o Options, forbidden func(netip.Addr) string) *Fetcher {
 			if req.URL.Host != via[0].URL.Host {
 				return errors.New("redirect to another host")
 			}
+			// Nor from https to http on the host: the bearer token would
+			// cross the network in clear text.
+			if req.URL.Scheme == "http" {
+				for _, v := range via {
+					if v.URL.Scheme == "https" {
+						return errors.New("redirect from https to http")
+					}
+				}
+			}
 			return nil
 		},
 	}

@@ -48,3 +48,43 @@ func TestRedirectHopIsGuardedAtDial(t *testing.T) {
 	require.Contains(t, err.Error(), "loopback")
 	require.Zero(t, reached.Load(), "the refused hop was never connected")
 }
+
+// TestRedirectNeverDowngradesToHTTP: a redirect may stay on the host, but
+// not leave https for http there: the bearer token (a caller's one-shot
+// token or a connection's) would then cross the network in clear text
+// (security review 2026-12-06 evening).
+func TestRedirectNeverDowngradesToHTTP(t *testing.T) {
+	f := New(Options{})
+	req := func(raw string) *http.Request {
+		r, err := http.NewRequestWithContext(t.Context(), http.MethodGet, raw, nil)
+		require.NoError(t, err)
+		return r
+	}
+	for _, tc := range []struct {
+		name string
+		via  []string
+		next string
+		ok   bool
+	}{
+		{"https to https", []string{"https://docs.example/a"}, "https://docs.example/b", true},
+		{"http to https", []string{"http://docs.example/a"}, "https://docs.example/b", true},
+		{"http to http", []string{"http://docs.example/a"}, "http://docs.example/b", true},
+		{"https to http", []string{"https://docs.example/a"}, "http://docs.example/b", false},
+		{"https to http on an explicit port", []string{"https://docs.example:8443/a"}, "http://docs.example:8443/b", false},
+		{"https, https, then http", []string{"https://docs.example/a", "https://docs.example/b"}, "http://docs.example/c", false},
+		{"http, https, then http", []string{"http://docs.example/a", "https://docs.example/b"}, "http://docs.example/c", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var via []*http.Request
+			for _, v := range tc.via {
+				via = append(via, req(v))
+			}
+			err := f.client.CheckRedirect(req(tc.next), via)
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, "redirect from https to http")
+		})
+	}
+}
