@@ -75,6 +75,15 @@ func TestRedaction(t *testing.T) {
 			secrets: []string{"xapp-1-A0B1C2-123-abcdef", "xoxp-11-22-33-aabbcc"},
 		},
 		{
+			// Token rotation: refresh tokens are xoxe-1-…, access tokens
+			// xoxe.xoxb-1-… (security review 2026-12-06 evening).
+			name: "slack rotating refresh and access tokens",
+			log: func(l *slog.Logger) {
+				l.Info("slack said", "err", "oauth.v2.access: xoxe-1-My0xLTIzNDU2Nzg5MC0xMjM0NTY3ODkw and xoxe.xoxb-1-MS0yLTM0NTY")
+			},
+			secrets: []string{"xoxe-1-My0xLTIzNDU2Nzg5MC0xMjM0NTY3ODkw", "MS0yLTM0NTY"},
+		},
+		{
 			name: "aws secret and passwords inline",
 			log: func(l *slog.Logger) {
 				l.Info(`env aws_secret_access_key=wJalrXUtnFEMI/K7MDENG password=hunter2 body={"password": "two words"}`)

@@ -99,8 +99,9 @@ func newRedactor() *redactor {
 		// "password":"...", password=..., x-api-key: ..., client_secret=..., aws_secret_access_key=...
 		r(`(?i)(\b(?:[a-z0-9]+[_-])*`+keyWords+`"?\s*[:=]\s*")(?:[^"\\]|\\.)*("?)`, "${1}"+Redacted+"${2}", keyAssignment),
 		r(`(?i)(\b(?:[a-z0-9]+[_-])*`+keyWords+`"?\s*[:=]\s*)[^\s"',;&}\]]+`, "${1}"+Redacted, keyAssignment),
-		// Slack bot/user/app/refresh tokens and app-level tokens.
-		r(`xox[abposr]-[A-Za-z0-9-]+`, Redacted, func(s string) bool { return strings.Contains(s, "xox") }),
+		// Slack bot/user/app/refresh tokens (xoxe-: rotating refresh tokens)
+		// and app-level tokens.
+		r(`xox[abeposr]-[A-Za-z0-9-]+`, Redacted, func(s string) bool { return strings.Contains(s, "xox") }),
 		r(`xapp-[A-Za-z0-9-]+`, Redacted, func(s string) bool { return strings.Contains(s, "xapp-") }),
 		// Rampart API keys: rk_ + 61 base62; anything that long is treated as one.
 		r(`rk_[A-Za-z0-9]{20,}`, Redacted, func(s string) bool { return strings.Contains(s, "rk_") }),
