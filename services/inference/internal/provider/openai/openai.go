@@ -357,7 +357,7 @@ func (p *Provider) attempt(ctx context.Context, url, path string, body []byte, r
 		}
 		return false, 0, nil
 	}
-	return statusError(resp, path)
+	return statusError(resp, path, strings.TrimPrefix(auth, "Bearer "))
 }
 
 // readError classifies a failure to read a successful response: the
@@ -386,7 +386,9 @@ func (p *Provider) transportError(ctx, actx context.Context, _ error) (bool, tim
 	return true, 0, apierr.Unavailable("The upstream model is unreachable.", 0)
 }
 
-func statusError(resp *http.Response, path string) (bool, time.Duration, error) {
+// statusError maps an upstream's non-2xx answer. key is the credential the
+// request carried: a message passed on to the client never contains it.
+func statusError(resp *http.Response, path, key string) (bool, time.Duration, error) {
 	wait := retryAfter(resp.Header)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
@@ -412,6 +414,11 @@ func statusError(resp *http.Response, path string) (bool, time.Duration, error) 
 		msg := e.Error.Message
 		if msg == "" {
 			msg = "The upstream model rejected the request."
+		}
+		// Some upstreams quote the Authorization header or the key they
+		// refused; the message reaches the tenant and the access logs.
+		if key != "" {
+			msg = strings.ReplaceAll(msg, key, "[REDACTED]")
 		}
 		param := ""
 		if e.Error.Param != nil {

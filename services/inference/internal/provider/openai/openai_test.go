@@ -287,3 +287,31 @@ func TestRetryWaits(t *testing.T) {
 		})
 	}
 }
+
+// TestUpstreamMessageNeverCarriesTheKey: a 4xx about the request passes the
+// upstream's message on to the client (and so into the access logs), but an
+// upstream that echoes the request's credentials in it (a proxy quoting the
+// Authorization header, a server naming the key it refused) must not hand
+// Rampart's provider key to a tenant (security review 2026-12-06 evening).
+func TestUpstreamMessageNeverCarriesTheKey(t *testing.T) {
+	const key = "sk-live-canary-0123456789abcdef"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
+			"message": "organization quota for header '" + r.Header.Get("Authorization") + "' (key " + key + ") does not allow temperature 3",
+			"param":   "temperature",
+		}})
+	}))
+	t.Cleanup(srv.Close)
+	p, err := openai.New(openai.Config{BaseURL: srv.URL + "/v1", APIKey: key})
+	require.NoError(t, err)
+	_, err = p.Chat(t.Context(), call(t, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
+	ae, ok := apierr.As(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, apierr.KindInvalid, ae.Kind)
+	require.Equal(t, "temperature", ae.Param)
+	require.Contains(t, ae.Message, "does not allow temperature 3", "the rest of the message stays")
+	require.NotContains(t, ae.Message, key)
+	require.NotContains(t, ae.Message, "canary")
+}
