@@ -221,13 +221,26 @@ func (s *Server) WhoAmI(ctx context.Context, _ *authv1.WhoAmIRequest) (*authv1.W
 		Roles: p.GetRoles(), Scopes: p.GetScopes()}, nil
 }
 
-// Bootstrap implements AuthService far enough to exercise request decoding
-// (a body with fields) through a caller.
+// Bootstrap implements AuthService far enough for its callers: the tenant
+// id is "t_" + the name and, with an owner subject, a real owner key
+// (scope admin) of that tenant is issued, which Verify then accepts.
 func (s *Server) Bootstrap(_ context.Context, req *authv1.BootstrapRequest) (*authv1.BootstrapResponse, error) {
 	if req.GetTenantName() == "" {
 		return nil, status.Error(codes.InvalidArgument, "tenant_name: required")
 	}
-	return &authv1.BootstrapResponse{TenantId: "t_" + req.GetTenantName()}, nil
+	resp := &authv1.BootstrapResponse{TenantId: "t_" + req.GetTenantName()}
+	if req.GetOwnerSubject() == "" {
+		return resp, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pt, err := s.newKeyLocked(&authv1.Principal{TenantId: resp.GetTenantId(), Subject: req.GetOwnerSubject(), Roles: []string{"owner"}, Scopes: []string{"admin"}})
+	if err != nil {
+		return nil, status.Error(codes.Internal, "generate")
+	}
+	kid, _ := apikey.Parse(pt)
+	resp.ApiKey, resp.KeyId = pt, kid.ID
+	return resp, nil
 }
 
 // RecoverOwner implements AuthService: a new owner key for the subject in

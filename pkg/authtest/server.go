@@ -104,12 +104,14 @@ func StartWith(t testing.TB, certDir string, o Options) *Server {
 		watches:  make(chan int64, 64),
 	}
 	// auth does not ask for an assertion where the caller has none yet
-	// (VerifyKey, the operator's RecoverOwner) or acts as a service.
+	// (VerifyKey, the operator's Bootstrap and RecoverOwner) or acts as a
+	// service.
 	exempt := principal.ExemptMethods(
 		authv1.AuthService_VerifyKey_FullMethodName,
 		authv1.AuthService_GetSigningKeys_FullMethodName,
 		authv1.AuthService_WatchRevocations_FullMethodName,
 		authv1.AuthService_WatchTenantEvents_FullMethodName,
+		authv1.AuthService_Bootstrap_FullMethodName,
 		authv1.AuthService_RecoverOwner_FullMethodName,
 	)
 	var unary []grpc.UnaryServerInterceptor

@@ -23,10 +23,18 @@ const repoRoot = "../.."
 // consistency checks), with env as the only environment.
 func loadCompose(t *testing.T, env ...string) *types.Project {
 	t.Helper()
+	return loadComposeProfiles(t, nil, env...)
+}
+
+// loadComposeProfiles is loadCompose with these profiles enabled (docker
+// compose --profile).
+func loadComposeProfiles(t *testing.T, profiles []string, env ...string) *types.Project {
+	t.Helper()
 	opts, err := cli.NewProjectOptions(
 		[]string{filepath.Join(repoRoot, "docker-compose.yml")},
 		cli.WithWorkingDirectory(repoRoot),
 		cli.WithEnv(env),
+		cli.WithProfiles(profiles),
 		cli.WithInterpolation(true),
 		cli.WithNormalization(true),
 		cli.WithConsistency(true),
@@ -80,6 +88,34 @@ func TestComposePKIJob(t *testing.T) {
 	require.Equal(t, "/pki", pki.Volumes[0].Target)
 	require.False(t, pki.Volumes[0].ReadOnly, "pki writes the certificates")
 	requireHardened(t, pki)
+}
+
+// TestComposeCLITool: the operator CLI container (how a compose deployment
+// gets its first key: `docker compose run --rm cli tenant bootstrap`) is
+// not started by `up`, runs hardened on the backend network only, reads
+// the certificates without writing them and publishes nothing.
+func TestComposeCLITool(t *testing.T) {
+	t.Parallel()
+	require.NotContains(t, loadCompose(t).ServiceNames(), "cli", "not part of `docker compose up`")
+
+	p := loadComposeProfiles(t, []string{"tools"})
+	c, err := p.GetService("cli")
+	require.NoError(t, err)
+	require.Equal(t, []string{"tools"}, c.Profiles)
+	require.Equal(t, "rampart", *c.Build.Args["SERVICE"], "the operator CLI image")
+	require.Empty(t, c.Command, "the verb comes from `docker compose run`")
+	require.Equal(t, []string{"backend"}, keys(c.Networks), "reaches auth and the edge, nothing outside")
+	require.Empty(t, c.Ports)
+	require.Contains(t, []string{"", "no"}, c.Restart)
+	require.Len(t, c.Volumes, 1)
+	require.Equal(t, "certs", c.Volumes[0].Source)
+	require.Equal(t, "/pki", c.Volumes[0].Target)
+	require.True(t, c.Volumes[0].ReadOnly, "the CLI only reads its certificate")
+	require.Equal(t, "/pki", *c.Environment["RAMPART_CERT_DIR"])
+	require.Equal(t, "auth:"+port(t, config.DefaultAddr("auth")), *c.Environment["RAMPART_AUTH_ADDR"])
+	require.Equal(t, "http://edge:8080", *c.Environment["RAMPART_URL"])
+	require.Equal(t, types.ServiceConditionHealthy, c.DependsOn["auth"].Condition)
+	requireHardened(t, c)
 }
 
 func requireHardened(t *testing.T, s types.ServiceConfig) {

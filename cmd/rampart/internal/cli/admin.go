@@ -149,6 +149,7 @@ func newTenantCmd(f *apiFlags) *cobra.Command {
 			return http.MethodDelete, "/v1/tenants/" + esc(a[0]), nil, nil, nil
 		}),
 		newShredCmd(),
+		newBootstrapCmd(),
 		newRecoverOwnerCmd(),
 		newTenantLimitsCmd(f),
 	)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/rampart-platform/rampart/cmd/rampart/internal/pkiops"
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
@@ -30,37 +32,97 @@ func newRecoverOwnerCmd() *cobra.Command {
 			if tenant == "" {
 				return fmt.Errorf("--tenant is required")
 			}
-			src, err := mtls.NewSource(mtls.FilesFor(certDir, pkiops.CLIName))
-			if err != nil {
-				return fmt.Errorf("load the operator certificate from %s: %w", certDir, err)
-			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			conn, err := mtls.Dial(ctx, addr, src, pki.ServiceID("auth"))
+			auth, closeConn, err := dialAuth(ctx, certDir, addr)
 			if err != nil {
 				return err
 			}
-			defer func() { _ = conn.Close() }()
-			resp, err := authv1.NewAuthServiceClient(conn).RecoverOwner(ctx, &authv1.RecoverOwnerRequest{TenantId: tenant, Subject: subject})
+			defer closeConn()
+			resp, err := auth.RecoverOwner(ctx, &authv1.RecoverOwnerRequest{TenantId: tenant, Subject: subject})
 			if err != nil {
 				return err
 			}
-			out, err := json.MarshalIndent(map[string]any{
+			return printOwnerKey(cmd, map[string]any{
 				"tenant_id": resp.GetTenantId(), "subject": resp.GetSubject(), "key_id": resp.GetKeyId(), "api_key": resp.GetApiKey(),
-			}, "", "  ")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), string(out))
-			fmt.Fprintln(cmd.ErrOrStderr(), "The api_key is shown once; hand it to the owner over a secure channel.")
-			return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant id (required)")
 	cmd.Flags().StringVar(&subject, "subject", "", "subject who becomes owner (default: the tenant's longest-standing owner)")
-	cmd.Flags().StringVar(&certDir, "cert-dir", defaultCertDir(), "PKI directory holding rampart-cli.crt/.key and ca.crt")
-	cmd.Flags().StringVar(&addr, "auth-addr", envOr("RAMPART_AUTH_ADDR", "127.0.0.1:7001"), "auth gRPC address (env RAMPART_AUTH_ADDR)")
+	operatorFlags(cmd, &certDir, &addr)
 	return cmd
+}
+
+// newBootstrapCmd creates the first tenant of a deployment and its owner
+// key: the platform admin's. `rampart dev` does this itself; a compose or
+// Kubernetes deployment has no key at all until the operator runs this
+// (auth answers it only while no tenant exists, and only to the CLI
+// certificate).
+func newBootstrapCmd() *cobra.Command {
+	var certDir, addr, name, owner string
+	cmd := &cobra.Command{
+		Use:   "bootstrap",
+		Short: "Create a new deployment's first tenant and its owner key: the platform admin's (operator, mTLS; once; the key is shown once)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if owner == "" {
+				return fmt.Errorf("--owner is required (the platform admin's subject, e.g. ops@example.com)")
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			auth, closeConn, err := dialAuth(ctx, certDir, addr)
+			if err != nil {
+				return err
+			}
+			defer closeConn()
+			resp, err := auth.Bootstrap(ctx, &authv1.BootstrapRequest{TenantName: name, OwnerSubject: owner})
+			if status.Code(err) == codes.AlreadyExists {
+				return fmt.Errorf("%w (the deployment has its first tenant already; a lost owner key: rampart tenant recover-owner --tenant T)", err)
+			}
+			if err != nil {
+				return err
+			}
+			return printOwnerKey(cmd, map[string]any{
+				"tenant_id": resp.GetTenantId(), "subject": owner, "key_id": resp.GetKeyId(), "api_key": resp.GetApiKey(),
+			})
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "platform", "display name of the first tenant")
+	cmd.Flags().StringVar(&owner, "owner", "", "subject of its owner, the platform admin (required)")
+	operatorFlags(cmd, &certDir, &addr)
+	return cmd
+}
+
+// operatorFlags are the flags of the verbs that speak mTLS gRPC to auth
+// with the operator CLI certificate.
+func operatorFlags(cmd *cobra.Command, certDir, addr *string) {
+	cmd.Flags().StringVar(certDir, "cert-dir", defaultCertDir(), "PKI directory holding rampart-cli.crt/.key and ca.crt (env RAMPART_CERT_DIR)")
+	cmd.Flags().StringVar(addr, "auth-addr", envOr("RAMPART_AUTH_ADDR", "127.0.0.1:7001"), "auth gRPC address (env RAMPART_AUTH_ADDR)")
+}
+
+// dialAuth connects to auth over mTLS as the operator CLI.
+func dialAuth(ctx context.Context, certDir, addr string) (authv1.AuthServiceClient, func(), error) {
+	src, err := mtls.NewSource(mtls.FilesFor(certDir, pkiops.CLIName))
+	if err != nil {
+		return nil, nil, fmt.Errorf("load the operator certificate from %s: %w", certDir, err)
+	}
+	conn, err := mtls.Dial(ctx, addr, src, pki.ServiceID("auth"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return authv1.NewAuthServiceClient(conn), func() { _ = conn.Close() }, nil
+}
+
+// printOwnerKey prints a new owner key once, with how to hand it over.
+func printOwnerKey(cmd *cobra.Command, fields map[string]any) error {
+	out, err := json.MarshalIndent(fields, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), string(out))
+	fmt.Fprintln(cmd.ErrOrStderr(), "The api_key is shown once; hand it to the owner over a secure channel.")
+	return nil
 }
 
 // newTenantLimitsCmd sets a tenant's limits over REST (owners of the
