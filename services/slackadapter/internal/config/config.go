@@ -8,6 +8,7 @@ import (
 
 	"github.com/rampart-platform/rampart/pkg/config"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/signature"
 )
 
 // Service is this service's name.
@@ -52,7 +53,7 @@ type Config struct {
 
 	Workers   int           `env:"WORKERS" flag:"workers" default:"8" usage:"event-processing workers"`
 	QueueSize int           `env:"QUEUE_SIZE" flag:"queue-size" default:"1024" usage:"events waiting for a worker; a full queue answers 503 so Slack retries"`
-	DedupeTTL time.Duration `env:"DEDUPE_TTL" flag:"dedupe-ttl" default:"1h" usage:"how long event ids are remembered to drop Slack's retries"`
+	DedupeTTL time.Duration `env:"DEDUPE_TTL" flag:"dedupe-ttl" default:"1h" usage:"how long event ids are remembered to drop Slack's retries and replays (at least 10m)"`
 	StateTTL  time.Duration `env:"STATE_TTL" flag:"state-ttl" default:"10m" usage:"lifetime of an OAuth install state"`
 	// RefreshBefore: a rotating bot token is refreshed this long before expiry.
 	RefreshBefore time.Duration `env:"REFRESH_BEFORE" flag:"refresh-before" default:"15m" usage:"refresh rotating bot tokens this long before they expire"`
@@ -124,8 +125,11 @@ func (c *Config) Validate() error {
 	if c.QueueSize < 1 || c.QueueSize > 1_000_000 {
 		errs = append(errs, config.Invalidf("QueueSize", "must be 1..1000000, got %d", c.QueueSize))
 	}
-	if c.DedupeTTL < time.Minute {
-		errs = append(errs, config.Invalidf("DedupeTTL", "must be at least 1m (Slack retries for about an hour), got %s", c.DedupeTTL))
+	// A signed request verifies while its timestamp is within MaxSkew of
+	// now, either way: up to 2*MaxSkew after it is first seen. Event ids
+	// are the only replay guard for events, so they are kept that long.
+	if c.DedupeTTL < 2*signature.MaxSkew {
+		errs = append(errs, config.Invalidf("DedupeTTL", "must be at least %s (a signed event verifies that long, and Slack retries for about an hour), got %s", 2*signature.MaxSkew, c.DedupeTTL))
 	}
 	if c.StateTTL < time.Minute || c.StateTTL > time.Hour {
 		errs = append(errs, config.Invalidf("StateTTL", "must be 1m..1h, got %s", c.StateTTL))

@@ -20,6 +20,12 @@ func TestValidateDatabaseSettings(t *testing.T) {
 		{"file path refused", func(c *Config) { c.DatabaseURL = "/var/lib/slack.db" }, "DatabaseURL"},
 		{"no connections", func(c *Config) { c.DBMaxConns = 0 }, "DBMaxConns"},
 		{"tiny statement timeout", func(c *Config) { c.DBStatementTimeout = time.Millisecond }, "DBStatementTimeout"},
+		// A signed event verifies while its timestamp is within ±5 minutes,
+		// so for up to 10 minutes after it is first seen: a shorter memory of
+		// event ids let a captured event be replayed and answered again
+		// (security review 2026-12-06 evening).
+		{"event ids forgotten inside the signature window", func(c *Config) { c.DedupeTTL = 5 * time.Minute }, "DedupeTTL"},
+		{"event ids kept for the signature window", func(c *Config) { c.DedupeTTL = 10 * time.Minute }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()
