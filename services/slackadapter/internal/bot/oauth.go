@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -112,6 +113,9 @@ func (a *Adapter) InstallURL(ctx context.Context, c Caller) (string, time.Time, 
 	return a.cfg.AuthorizeURL + "?" + q.Encode(), exp, nil
 }
 
+// slackErrorCode is the shape of an OAuth error code Slack sends back.
+var slackErrorCode = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
 func htmlResp(status int, title, msg string) Response {
 	body := "<!doctype html><meta charset=utf-8><title>" + html.EscapeString(title) + "</title><h1>" +
 		html.EscapeString(title) + "</h1><p>" + html.EscapeString(msg) + "</p>\n"
@@ -129,7 +133,13 @@ func (a *Adapter) callback(ctx context.Context, r Request) Response {
 		return htmlResp(http.StatusBadRequest, "Slack install failed", "Malformed query.")
 	}
 	if e := q.Get("error"); e != "" {
-		return htmlResp(http.StatusBadRequest, "Slack install cancelled", "Slack said: "+e)
+		// Anyone can send a browser here with any text: only an error code
+		// of Slack's shape (access_denied) is repeated on Rampart's page.
+		msg := "Slack did not say why."
+		if slackErrorCode.MatchString(e) {
+			msg = "Slack said: " + e
+		}
+		return htmlResp(http.StatusBadRequest, "Slack install cancelled", msg)
 	}
 	code, state := q.Get("code"), q.Get("state")
 	if code == "" || len(code) > 512 {

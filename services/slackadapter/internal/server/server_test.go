@@ -168,6 +168,28 @@ func TestRetryAfterHonored(t *testing.T) {
 	require.Equal(t, "1.5", p.ThreadTS)
 }
 
+// TestInstallCancelledShowsOnlySlacksCode: the install callback is public
+// and unauthenticated; its page used to repeat any "error" text a link
+// carried (escaped, but free text on Rampart's origin, e.g. a phone number
+// to call). Only an error code of Slack's shape is shown now (security
+// review 2026-12-06 evening).
+func TestInstallCancelledShowsOnlySlacksCode(t *testing.T) {
+	h := start(t, harnessOpts{})
+	for _, tc := range []struct{ give, want, not string }{
+		{"access_denied", "Slack said: access_denied", ""},
+		{"Your workspace is suspended. Call +1 555 0100 to restore it", "Slack did not say why", "555"},
+		{strings.Repeat("a", 65), "Slack did not say why", strings.Repeat("a", 65)},
+	} {
+		q := url.Values{"error": {tc.give}, "state": {"whatever"}}
+		st, body := h.send(t, &slackadapterv1.HandleEventRequest{Method: http.MethodGet, Path: "/slack/oauth/callback", RawQuery: q.Encode()})
+		require.Equal(t, http.StatusBadRequest, st)
+		require.Contains(t, body, tc.want)
+		if tc.not != "" {
+			require.NotContains(t, body, tc.not)
+		}
+	}
+}
+
 func TestOAuthInstall(t *testing.T) {
 	h := start(t, harnessOpts{})
 
