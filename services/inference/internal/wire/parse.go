@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -103,7 +104,7 @@ func decodeError(err error, body []byte, v any) error {
 		if field == "" {
 			return apierr.Invalid("", "the request body must be a JSON object")
 		}
-		return apierr.Invalid(field, "Invalid type for '%s': expected %s, got %s.", field, typ.Type.String(), typ.Value)
+		return apierr.Invalid(field, "Invalid type for '%s': expected %s, but got %s instead.", field, jsonType(typ.Type), jsonValue(typ.Value))
 	case errors.As(err, &part):
 		return apierr.Invalid("messages", "%s", part.Error())
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -344,3 +345,45 @@ func (f *ResponseFormat) validate() error {
 
 // indexed is name[i], the path of an array element in error messages.
 func indexed(name string, i int) string { return name + "[" + strconv.Itoa(i) + "]" }
+
+// jsonType names the JSON type a Go field decodes from, as OpenAI's
+// message does ("expected an array"), rather than the Go type
+// ("[]wire.Message") a client knows nothing of.
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	default:
+		return "another type"
+	}
+}
+
+// jsonValue names the JSON value encoding/json met ("string", "number",
+// "number 1.5", "bool", "array", "object") with its article.
+func jsonValue(v string) string {
+	kind, _, _ := strings.Cut(v, " ")
+	switch kind {
+	case "array", "object":
+		return "an " + kind
+	case "bool":
+		return "a boolean"
+	case "string", "number":
+		return "a " + v
+	default:
+		return v
+	}
+}

@@ -77,6 +77,24 @@ func TestParseChat(t *testing.T) {
 	}
 }
 
+// TestInvalidTypeNamesJSONTypes: a value of the wrong JSON type is named
+// in JSON's terms, as OpenAI does, never by the Go type it decodes into.
+func TestInvalidTypeNamesJSONTypes(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"model":"m","messages":"hi"}`:                                                "Invalid type for 'messages': expected an array, but got a string instead.",
+		`{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":"5"}`:   "Invalid type for 'max_tokens': expected an integer, but got a string instead.",
+		`{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":1.5}`:   "Invalid type for 'max_tokens': expected an integer, but got a number 1.5 instead.",
+		`{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":"yes"}`:     "Invalid type for 'stream': expected a boolean, but got a string instead.",
+		`{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":true}`: "Invalid type for 'temperature': expected a number, but got a boolean instead.",
+		`{"model":["m"],"messages":[{"role":"user","content":"hi"}]}`:                  "Invalid type for 'model': expected a string, but got an array instead.",
+	} {
+		_, err := wire.ParseChat([]byte(body))
+		e, ok := apierr.As(err)
+		require.True(t, ok, "%s: %v", body, err)
+		require.Equal(t, want, e.Message, body)
+	}
+}
+
 func TestContentPartsJoined(t *testing.T) {
 	r, err := wire.ParseChat([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`))
 	require.NoError(t, err)
