@@ -523,7 +523,11 @@ func streamAnswer(ctx context.Context, c *restclient.Client, body map[string]any
 	if ferr := out.finish(len(cites) > 0); err == nil {
 		err = ferr
 	}
-	fmt.Fprintln(w)
+	// End the answer's line; a request refused before any text (unknown
+	// collection or model) leaves stdout empty, only the error on stderr.
+	if err == nil || text.Len() > 0 {
+		fmt.Fprintln(w)
+	}
 	return text.String(), cites, warning, err
 }
 

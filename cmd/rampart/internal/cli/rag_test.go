@@ -268,6 +268,25 @@ func TestChatListsSourcesOnce(t *testing.T) {
 	require.Equal(t, "From the documents: \"Every 45 days.\" [1]\nSources:\n  [1][3] VPN — vpn.md <https://wiki/vpn>\n  [2] keys.md\n", out.String())
 }
 
+// TestChatRefusedLeavesStdoutEmpty: a request refused before any answer
+// (a misspelt collection) prints only the error, no empty answer line.
+func TestChatRefusedLeavesStdoutEmpty(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"error":{"message":"The collection `+"`handbok`"+` does not exist or you do not have access to it.","type":"invalid_request_error","param":"rampart.collections[0]","code":"collection_not_found"}}`)
+	}))
+	defer srv.Close()
+	t.Setenv("RAMPART_URL", srv.URL)
+	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+
+	var out bytes.Buffer
+	root := newRoot(&out, io.Discard)
+	root.SetArgs([]string{"chat", "-c", "handbok", "How often?"})
+	require.ErrorContains(t, root.ExecuteContext(context.Background()), "404 collection_not_found")
+	require.Empty(t, out.String())
+}
+
 // A failed run that will be retried is not the end of a job: --wait goes on.
 func TestDocJobEnded(t *testing.T) {
 	for _, tc := range []struct {
