@@ -359,3 +359,47 @@ func FuzzDOCX(f *testing.F) {
 		}
 	})
 }
+
+// TestPDFErrorsCarryNoContent: a parse error's text becomes the failed
+// job's error, which the store keeps in clear and the tenant reads back;
+// the PDF library quotes what it choked on (a malformed hex string came
+// with the rest of its 4 KiB read buffer, an unexpected keyword or number
+// with itself), so an error must carry none of the file's bytes (security
+// review 2026-12-06 evening).
+func TestPDFErrorsCarryNoContent(t *testing.T) {
+	const canary = "QuillhavenBoardMinutesCanary"
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"malformed hex string in the catalog", pdfFile([]string{"<< /Type /Catalog /Pages <zz " + canary + " and the rest of the minutes> >>"}, 0)},
+		{"malformed hex string in the trailer", []byte("%PDF-1.4\nxref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 1 /Info <zz " + canary + "> >>\nstartxref\n9\n%%EOF\n")},
+		{"unexpected keyword", pdfFile([]string{"<< /Type /Catalog /Pages 2 0 R >> " + canary + " endobj"}, 0)},
+		{"invalid number", pdfFile([]string{"<< /Type /Catalog /Count 12" + canary + " >>"}, 0)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := extract.Document(extract.PDF, tc.data)
+			if err == nil {
+				return // parsed around it: nothing to quote
+			}
+			require.ErrorIs(t, err, extract.ErrMalformed)
+			require.NotContains(t, err.Error(), canary)
+			require.NotContains(t, err.Error(), "minutes")
+		})
+	}
+}
+
+// TestDOCXErrorsCarryNoContent: as TestPDFErrorsCarryNoContent for DOCX,
+// whose XML decoder quotes entity names and charset labels.
+func TestDOCXErrorsCarryNoContent(t *testing.T) {
+	const canary = "QuillhavenBoardMinutesCanary"
+	for _, doc := range []string{
+		`<w:document ` + wNS + `><w:body><w:p><w:r><w:t>a &` + canary + `; b</w:t></w:r></w:p></w:body></w:document>`,
+		`<?xml version="1.0" encoding="` + canary + `"?><w:document ` + wNS + `></w:document>`,
+		`<w:document ` + wNS + `><w:body><w:p><w:r><w:t>` + canary + `</w:x></w:r></w:p></w:body></w:document>`,
+	} {
+		_, err := extract.Document(extract.DOCX, docxFile(t, map[string]string{"word/document.xml": doc}))
+		require.ErrorIs(t, err, extract.ErrMalformed)
+		require.NotContains(t, err.Error(), canary)
+	}
+}

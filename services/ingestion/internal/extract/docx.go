@@ -244,7 +244,7 @@ func docxBody(raw []byte, levels map[string]int) ([]Section, string, error) {
 			break
 		}
 		if err != nil {
-			return nil, "", fmt.Errorf("%w: DOCX document.xml: %w", ErrMalformed, err)
+			return nil, "", xmlError(err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -340,4 +340,16 @@ func (w *docxWalker) end(local string) {
 		w.para.Reset()
 		w.level = -1
 	}
+}
+
+// xmlError reports a syntax error of document.xml by its line only:
+// encoding/xml quotes what it refused (an entity name, a charset label),
+// which is the document's text, and the error becomes the failed job's
+// error, kept in clear and shown to the tenant (ADR 0064).
+func xmlError(err error) error {
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%w: DOCX document.xml: XML syntax error on line %d", ErrMalformed, se.Line)
+	}
+	return fmt.Errorf("%w: DOCX document.xml: not well-formed XML", ErrMalformed)
 }

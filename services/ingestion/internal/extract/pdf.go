@@ -86,8 +86,16 @@ func (g guardedReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return g.r.ReadAt(p, off)
 }
 
+// errPDFSyntax is every PDF parse failure (see pdfDoc).
+var errPDFSyntax = fmt.Errorf("%w: PDF: the file's structure or syntax is broken", ErrMalformed)
+
 // pdfDoc extracts a PDF's text, one section per page ("Page N"), its Info
 // /Title and /ModDate.
+//
+// A parse error is errPDFSyntax, never the library's own text: that quotes
+// what it choked on (a malformed hex string with the rest of its 4 KiB read
+// buffer, an odd keyword or number), and the error becomes the failed job's
+// error, kept in clear in the database and shown to the tenant (ADR 0064).
 func pdfDoc(data []byte) (d Doc, err error) {
 	if err := checkInflate(data, maxPDFInflate); err != nil {
 		return Doc{}, err
@@ -101,7 +109,7 @@ func pdfDoc(data []byte) (d Doc, err error) {
 				err = fmt.Errorf("%w: %s", ErrTooLarge, be.why)
 				return
 			}
-			err = fmt.Errorf("%w: PDF: %v", ErrMalformed, x)
+			err = errPDFSyntax
 		}
 	}()
 	r, err := pdf.NewReader(guardedReaderAt{bytes.NewReader(data), b}, int64(len(data)))
@@ -113,7 +121,7 @@ func pdfDoc(data []byte) (d Doc, err error) {
 		if errors.Is(err, pdf.ErrInvalidPassword) {
 			return Doc{}, fmt.Errorf("%w: the PDF is encrypted with a password", ErrUnsupported)
 		}
-		return Doc{}, fmt.Errorf("%w: PDF: %w", ErrMalformed, err)
+		return Doc{}, errPDFSyntax
 	}
 	info := r.Trailer().Key("Info")
 	d.Title = cleanText(info.Key("Title").Text())
