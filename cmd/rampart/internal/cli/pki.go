@@ -25,12 +25,15 @@ func newPKICmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "PKI in %s: new CA %v; issued %v\n", dir, res.CreatedCA, res.Issued)
+			if res.ReplacedCA {
+				fmt.Fprintf(cmd.ErrOrStderr(), "The CA had no more than --ttl (%s) left and was replaced: give every service the new ca.crt together with its new certificate.\n", certTTL)
+			}
 			return nil
 		},
 	}
 	initCmd.Flags().StringVar(&dir, "dir", defaultCertDir(), "PKI directory")
 	initCmd.Flags().DurationVar(&caTTL, "ca-ttl", 30*24*time.Hour, "CA validity")
-	initCmd.Flags().DurationVar(&certTTL, "ttl", 24*time.Hour, "service certificate validity")
+	initCmd.Flags().DurationVar(&certTTL, "ttl", 24*time.Hour, "service certificate validity (shorter than --ca-ttl)")
 	initCmd.Flags().StringSliceVar(&hosts, "hosts", nil, "extra DNS names for every service certificate")
 
 	var issueDir, id, name string

@@ -36,7 +36,10 @@ type Options struct {
 // Result says what Init did.
 type Result struct {
 	CreatedCA bool
-	Issued    []string
+	// ReplacedCA: CreatedCA over an existing CA that had no more than
+	// CertTTL left. Every service needs the new ca.crt with its certificate.
+	ReplacedCA bool
+	Issued     []string
 }
 
 // Init makes sure Dir holds a CA and a valid certificate for every service
@@ -44,6 +47,12 @@ type Result struct {
 // than RenewWithin, so running it again is cheap and safe.
 func Init(o Options) (Result, error) {
 	var res Result
+	// The CA is replaced once it has no more than CertTTL left (below), so
+	// a certificate as long-lived as the CA would start a new CA on every
+	// run: every renewal would then be a CA rotation.
+	if o.CertTTL >= o.CATTL {
+		return res, fmt.Errorf("certificate lifetime %s must be shorter than the CA's %s: a CA with no more than a certificate's lifetime left is replaced, so every run would create a new CA (e.g. CA 8760h, certificates 720h)", o.CertTTL, o.CATTL)
+	}
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return res, fmt.Errorf("create pki dir: %w", err)
 	}
@@ -53,6 +62,7 @@ func Init(o Options) (Result, error) {
 	case err == nil || errors.Is(err, fs.ErrNotExist):
 		// No CA, or one about to expire: start over so nothing is signed by a
 		// dying root.
+		res.ReplacedCA = err == nil
 		if ca, err = pki.NewCA("Rampart Dev CA", o.CATTL); err != nil {
 			return res, err
 		}

@@ -39,6 +39,40 @@ func TestInitIsIdempotentAndRenews(t *testing.T) {
 	require.Len(t, res.Issued, len(Services)+1)
 }
 
+// TestInitKeepsTheCAUntilItsLastCertificateLifetime: a CA is replaced only
+// when it has no more than a certificate's lifetime left; a certificate
+// lifetime as long as the CA's (which replaced the CA on every run) is
+// refused.
+func TestInitKeepsTheCAUntilItsLastCertificateLifetime(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Init(Options{Dir: dir, CATTL: 720 * time.Hour, CertTTL: 720 * time.Hour, RenewWithin: time.Hour})
+	require.ErrorContains(t, err, "must be shorter than the CA's")
+	_, statErr := os.Stat(filepath.Join(dir, "ca.crt"))
+	require.ErrorIs(t, statErr, os.ErrNotExist, "nothing written")
+
+	opts := Options{Dir: dir, CATTL: 8760 * time.Hour, CertTTL: 720 * time.Hour, RenewWithin: 180 * time.Hour}
+	res, err := Init(opts)
+	require.NoError(t, err)
+	require.True(t, res.CreatedCA)
+	require.False(t, res.ReplacedCA, "there was no CA")
+	ca, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	require.NoError(t, err)
+	res, err = Init(opts)
+	require.NoError(t, err)
+	require.False(t, res.CreatedCA)
+	again, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	require.NoError(t, err)
+	require.Equal(t, ca, again, "a second run keeps the CA")
+
+	// A CA with less than a certificate's lifetime left is replaced, and
+	// Init says it replaced one.
+	opts.CATTL, opts.CertTTL = 2*8760*time.Hour, 8760*time.Hour
+	res, err = Init(opts)
+	require.NoError(t, err)
+	require.True(t, res.ReplacedCA)
+	require.Len(t, res.Issued, len(Services)+1)
+}
+
 func TestIssueClient(t *testing.T) {
 	dir := t.TempDir()
 	_, err := Init(Options{Dir: dir, CATTL: time.Hour * 48, CertTTL: time.Hour, RenewWithin: time.Minute})
