@@ -99,8 +99,9 @@ func newID(prefix string) string {
 	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	var raw [16]byte
 	_, _ = rand.Read(raw[:]) // never fails on Linux (Go 1.24+: it panics rather than return an error)
-	b := make([]byte, len(prefix), len(prefix)+24)
-	copy(b, prefix)
+	// Built on the stack: one allocation, the string (issue 15).
+	var buf [48]byte
+	b := append(buf[:0], prefix...)
 	for i := range 2 {
 		x := binary.LittleEndian.Uint64(raw[8*i:])
 		for range 12 {

@@ -289,13 +289,19 @@ func (e *Enforcer) Charge(ctx context.Context, s Subject, l Limits, tokens int64
 		e.spend(ctx, "t\x00"+s.Tenant, l.TenantTPM, tokens)
 	}
 	start := monthStart(e.now())
-	ids := []string{"k\x00" + s.Tenant + "\x00" + budgetKey(s, l), "t\x00" + s.Tenant}
+	var ids [2]string // built only when a counter may need them (issue 15: two strings per request)
+	idsOf := func() *[2]string {
+		if ids[1] == "" {
+			ids = [2]string{"k\x00" + s.Tenant + "\x00" + budgetKey(s, l), "t\x00" + s.Tenant}
+		}
+		return &ids
+	}
 	if e.sharedMonths != nil {
-		for i, budget := range []int64{l.KeyBudget, l.TenantBudget} {
+		for i, budget := range [2]int64{l.KeyBudget, l.TenantBudget} {
 			if budget <= 0 {
 				continue // no budget at this level: nothing reads the counter
 			}
-			if err := e.sharedMonths.AddMonth(ctx, ids[i], start, tokens); err != nil {
+			if err := e.sharedMonths.AddMonth(ctx, idsOf()[i], start, tokens); err != nil {
 				e.reportErr(err)
 			}
 		}
@@ -303,7 +309,10 @@ func (e *Enforcer) Charge(ctx context.Context, s Subject, l Limits, tokens int64
 	// The replica's own counters follow too: they decide while Redis is down.
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, id := range ids {
+	if len(e.months) == 0 {
+		return // no month counter seeded yet: none to follow
+	}
+	for _, id := range idsOf() {
 		if m, ok := e.months[id]; ok && m.start.Equal(start) {
 			m.used += tokens
 		}

@@ -54,13 +54,17 @@ type Credentials interface {
 
 // Provider talks to one OpenAI-compatible upstream.
 type Provider struct {
-	base    string
-	auth    string
-	creds   Credentials
-	client  *http.Client
-	timeout time.Duration
-	retries int
-	maxWait time.Duration
+	base  string
+	creds Credentials
+	rt    http.RoundTripper
+	// authHeader is the Authorization header's value for a static key
+	// (nil with Credentials or no key): shared by every request, as the
+	// constant headers below are; a RoundTripper never modifies a request.
+	authHeader []string
+	key        string // the static key, for redaction (statusError)
+	timeout    time.Duration
+	retries    int
+	maxWait    time.Duration
 }
 
 // NewTransport returns the tuned transport: large keep-alive pools so a busy
@@ -101,7 +105,7 @@ func New(cfg Config) (*Provider, error) {
 		maxWait: cfg.MaxRetryWait,
 	}
 	if cfg.APIKey != "" {
-		p.auth = "Bearer " + cfg.APIKey
+		p.authHeader, p.key = []string{"Bearer " + cfg.APIKey}, cfg.APIKey
 	}
 	p.creds = cfg.Credentials
 	if p.timeout <= 0 {
@@ -119,7 +123,7 @@ func New(cfg Config) (*Provider, error) {
 	if rt == nil {
 		rt = NewTransport()
 	}
-	p.client = &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	p.rt = rt
 	return p, nil
 }
 
@@ -314,14 +318,20 @@ func (b *upstreamBackOff) NextBackOff() time.Duration {
 	return d
 }
 
+// Header values every request carries, shared (see Provider.authHeader).
+var (
+	contentTypeJSON = []string{"application/json"}
+	acceptJSONOrSSE = []string{"application/json, text/event-stream"}
+)
+
 func (p *Provider) attempt(ctx context.Context, url, path string, body []byte, read func(*http.Response) error) (retryable bool, wait time.Duration, err error) {
-	auth := p.auth
+	auth, key := p.authHeader, p.key
 	if p.creds != nil {
-		key, err := p.creds.APIKey(ctx)
+		k, err := p.creds.APIKey(ctx)
 		if err != nil {
 			return false, 0, err
 		}
-		auth = "Bearer " + key
+		auth, key = []string{"Bearer " + k}, k
 	}
 	actx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
@@ -329,12 +339,12 @@ func (p *Provider) attempt(ctx context.Context, url, path string, body []byte, r
 	if err != nil {
 		return false, 0, fmt.Errorf("openai: build request: %w", err)
 	}
-	req.Header["Content-Type"] = []string{"application/json"}
-	req.Header["Accept"] = []string{"application/json, text/event-stream"}
-	if auth != "" {
-		req.Header["Authorization"] = []string{auth}
+	req.Header["Content-Type"] = contentTypeJSON
+	req.Header["Accept"] = acceptJSONOrSSE
+	if auth != nil {
+		req.Header["Authorization"] = auth
 	}
-	resp, err := p.client.Do(req)
+	resp, err := send(p.rt, req)
 	if err != nil {
 		return p.transportError(ctx, actx, err)
 	}
@@ -357,7 +367,46 @@ func (p *Provider) attempt(ctx context.Context, url, path string, body []byte, r
 		}
 		return false, 0, nil
 	}
-	return statusError(resp, path, strings.TrimPrefix(auth, "Bearer "))
+	return statusError(resp, path, key)
+}
+
+// send is what http.Client.Do does for the provider's client — no cookie
+// jar, no client timeout, redirects never followed (the answer to a
+// redirect is the response) — without the per-call bookkeeping Do keeps
+// for following redirects (a copy of the request's headers, a closure,
+// the list of requests made; ~5 allocations per call, issue 15). Do's
+// other outcomes are kept: a base URL's user info is sent as basic
+// authentication when no key is, a redirect whose Location does not parse
+// is an error, a RoundTripper's nil body is an empty one. The error's text
+// differs from Do's (no *url.Error around it); callers only classify it.
+func send(rt http.RoundTripper, req *http.Request) (*http.Response, error) {
+	if u := req.URL.User; u != nil && req.Header.Get("Authorization") == "" {
+		password, _ := u.Password()
+		req.SetBasicAuth(u.Username(), password)
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp == nil {
+		return nil, fmt.Errorf("http: RoundTripper implementation (%T) returned a nil *Response with a nil error", rt)
+	}
+	if resp.Body == nil {
+		if resp.ContentLength > 0 && req.Method != http.MethodHead {
+			return nil, fmt.Errorf("http: RoundTripper implementation (%T) returned a *Response with content length %d but a nil Body", rt, resp.ContentLength)
+		}
+		resp.Body = http.NoBody
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		if loc := resp.Header.Get("Location"); loc != "" {
+			if _, err := req.URL.Parse(loc); err != nil {
+				_ = resp.Body.Close()
+				return nil, fmt.Errorf("failed to parse Location header %q: %w", loc, err)
+			}
+		}
+	}
+	return resp, nil
 }
 
 // readError classifies a failure to read a successful response: the
