@@ -187,28 +187,46 @@ func build(policyJSON []byte) (*grpcauthz.StaticInterceptor, error) {
 
 // UnaryInterceptor denies unary calls the policy does not allow.
 func (a *Authorizer) UnaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	e := a.cur.Load()
-	k, cacheable, hit := e.cached(ctx, info.FullMethod)
-	if hit {
-		return handler(ctx, req)
-	}
-	// Ask the engine with a no-op handler so a PermissionDenied from the
-	// real handler is never mistaken for (and rewritten as) a policy denial.
-	if _, err := e.rbac.UnaryInterceptor(ctx, req, info, allowUnary); err != nil {
-		return nil, denial(err, info.FullMethod)
-	}
-	if cacheable {
-		e.remember(k)
+	if err := a.AuthorizeUnary(ctx, req, info); err != nil {
+		return nil, err
 	}
 	return handler(ctx, req)
 }
 
 // StreamInterceptor denies streaming calls the policy does not allow.
 func (a *Authorizer) StreamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if err := a.AuthorizeStream(srv, ss, info); err != nil {
+		return err
+	}
+	return handler(srv, ss)
+}
+
+// AuthorizeUnary is UnaryInterceptor's decision: nil when the policy
+// allows the call, else the error UnaryInterceptor returns. For a caller
+// that runs the handler itself (pkg/serve's one interceptor, ADR 0061).
+func (a *Authorizer) AuthorizeUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo) error {
+	e := a.cur.Load()
+	k, cacheable, hit := e.cached(ctx, info.FullMethod)
+	if hit {
+		return nil
+	}
+	// Ask the engine with a no-op handler so a PermissionDenied from the
+	// real handler is never mistaken for (and rewritten as) a policy denial.
+	if _, err := e.rbac.UnaryInterceptor(ctx, req, info, allowUnary); err != nil {
+		return denial(err, info.FullMethod)
+	}
+	if cacheable {
+		e.remember(k)
+	}
+	return nil
+}
+
+// AuthorizeStream is StreamInterceptor's decision (see AuthorizeUnary).
+func (a *Authorizer) AuthorizeStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo) error {
 	e := a.cur.Load()
 	k, cacheable, hit := e.cached(ss.Context(), info.FullMethod)
 	if hit {
-		return handler(srv, ss)
+		return nil
 	}
 	if err := e.rbac.StreamInterceptor(srv, ss, info, allowStream); err != nil {
 		return denial(err, info.FullMethod)
@@ -216,7 +234,7 @@ func (a *Authorizer) StreamInterceptor(srv any, ss grpc.ServerStream, info *grpc
 	if cacheable {
 		e.remember(k)
 	}
-	return handler(srv, ss)
+	return nil
 }
 
 func allowUnary(context.Context, any) (any, error) { return nil, nil }

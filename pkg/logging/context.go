@@ -12,7 +12,7 @@ const (
 // WithRequestID returns ctx carrying the request id that every log line made
 // with that context will show.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey, id)
+	return &fieldCtx{Context: ctx, key: requestIDKey, f: Fields{RequestID: id}}
 }
 
 // RequestID returns the request id carried by ctx, or "".
@@ -28,7 +28,25 @@ func RequestID(ctx context.Context) string {
 
 // WithTenantID returns ctx carrying the tenant id of the verified principal.
 func WithTenantID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, tenantIDKey, id)
+	return &fieldCtx{Context: ctx, key: tenantIDKey, f: Fields{TenantID: id}}
+}
+
+// fieldCtx is context.WithValue(ctx, key, id) for this package's two keys
+// in one allocation: WithValue also allocated the string it boxes into an
+// interface (every gRPC call sets both ids, issue 15, ADR 0061). It answers
+// key with its Fields, which RequestID and TenantID read as they read an
+// edge request's (see Fields), including an empty id, as WithValue would.
+type fieldCtx struct {
+	context.Context
+	key ctxKey
+	f   Fields
+}
+
+func (c *fieldCtx) Value(key any) any {
+	if k, ok := key.(ctxKey); ok && k == c.key {
+		return &c.f
+	}
+	return c.Context.Value(key)
 }
 
 // TenantID returns the tenant id carried by ctx, or "".

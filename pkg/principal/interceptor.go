@@ -9,8 +9,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-
-	"github.com/rampart-platform/rampart/pkg/logging"
 )
 
 // Exempt decides which methods may be called without an assertion. Anything
@@ -79,8 +77,7 @@ func authenticate(ctx context.Context, v *Verifier, exempt Exempt, method string
 		}
 		return ctx, status.Error(codes.Unauthenticated, message(err))
 	}
-	ctx = NewContext(ctx, p)
-	return logging.WithTenantID(ctx, p.GetTenantId()), nil
+	return withVerified(ctx, p), nil
 }
 
 func message(err error) string {

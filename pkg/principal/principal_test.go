@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/logging"
 )
 
 func newSigner(t testing.TB, kid string) *Signer {
@@ -134,6 +135,33 @@ func TestInterceptor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInterceptorContext: the verified principal and its tenant (for the
+// log lines) come from one context node (ADR 0061) that passes every other
+// key, the request id and cancellation through to the call's context.
+func TestInterceptorContext(t *testing.T) {
+	s := newSigner(t, "k1")
+	v := NewVerifier(StaticKeys{"k1": s.PublicKey()})
+	tok, err := s.Sign(samplePrincipal(), time.Time{})
+	require.NoError(t, err)
+	type otherKey struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), otherKey{}, "x"))
+	ctx := logging.WithTenantID(logging.WithRequestID(parent, "req-1"), "spoofed")
+	ctx = metadata.NewIncomingContext(ctx, metadata.Pairs(MetadataKey, tok))
+	var got context.Context
+	_, err = UnaryServerInterceptor(v, ExemptMethods())(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/a.B/C"},
+		func(ctx context.Context, _ any) (any, error) { got = ctx; return nil, nil })
+	require.NoError(t, err)
+	p, ok := FromContext(got)
+	require.True(t, ok)
+	require.Equal(t, "t_1", p.GetTenantId())
+	require.Equal(t, "t_1", logging.TenantID(got), "the verified tenant, not the context's")
+	require.Equal(t, "req-1", logging.RequestID(got))
+	require.Equal(t, "x", got.Value(otherKey{}))
+	cancel()
+	<-got.Done()
+	require.ErrorIs(t, got.Err(), context.Canceled)
 }
 
 func TestHasScope(t *testing.T) {

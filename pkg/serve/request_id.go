@@ -12,38 +12,35 @@ import (
 // RequestIDHeader is the metadata key carrying the request id.
 const RequestIDHeader = "x-request-id"
 
+// withRequestID returns ctx with the call's request id (requestID), and
+// sets the response header when the server chose the id.
+//
 // The id is echoed in the response header only when this server chose it
 // (the caller sent none, or one that was not well formed): a caller that
 // sent a valid id already knows it. Internal callers always send one (the
 // edge mints it, pkg/backend's dialer forwards it), and the echo was a
 // never-indexed HPACK header the caller's grpc-go reader decoded on every
 // call for nothing (issue 15, ADR 0054).
-func requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	id, chosen := incomingRequestID(ctx)
+func withRequestID(ctx context.Context) context.Context {
+	ctx, id, chosen := requestID(ctx)
 	if chosen {
 		_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, id)) // fails only if headers were sent: impossible here
 	}
-	return handler(logging.WithRequestID(ctx, id), req)
+	return ctx
 }
 
-func requestIDStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	id, chosen := incomingRequestID(ss.Context())
-	if chosen {
-		_ = ss.SetHeader(metadata.Pairs(RequestIDHeader, id))
-	}
-	return handler(srv, &ctxStream{ServerStream: ss, ctx: logging.WithRequestID(ss.Context(), id)})
-}
-
-// incomingRequestID returns the caller's id if it is well formed, else a new
-// one (chosen: true): ids end up in every log line, so they must not be able
-// to forge lines.
-func incomingRequestID(ctx context.Context) (id string, chosen bool) {
+// requestID returns ctx carrying the call's request id for every log line:
+// the caller's if it is well formed, else a new one (chosen: true). Ids end
+// up in every log line, so they must not be able to forge lines.
+func requestID(ctx context.Context) (_ context.Context, id string, chosen bool) {
 	// ValueFromIncomingContext copies only this key's values, not the whole
 	// metadata map as FromIncomingContext does (issue 15: per-call cost).
 	if v := metadata.ValueFromIncomingContext(ctx, RequestIDHeader); len(v) == 1 && logging.ValidRequestID(v[0]) {
-		return v[0], false
+		id = v[0]
+	} else {
+		id, chosen = NewRequestID(), true
 	}
-	return NewRequestID(), true
+	return logging.WithRequestID(ctx, id), id, chosen
 }
 
 // NewRequestID returns a random 128-bit request id in hex.
@@ -74,11 +71,3 @@ func outgoingRequestID(ctx context.Context) context.Context {
 	}
 	return metadata.AppendToOutgoingContext(ctx, RequestIDHeader, id)
 }
-
-// ctxStream overrides the context of a server stream.
-type ctxStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *ctxStream) Context() context.Context { return s.ctx }

@@ -18,7 +18,6 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/rampart-platform/rampart/pkg/authz"
-	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/listen"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/telemetry"
@@ -26,15 +25,19 @@ import (
 
 // Server is one Rampart gRPC service with its admin endpoints.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	grpc     *grpc.Server
-	health   *health.Server
-	metrics  *telemetry.GRPCMetrics
-	authz    *authz.Authorizer
-	lis      net.Listener
-	admin    *http.Server
-	adminLis net.Listener
+	opts    Options
+	log     *slog.Logger
+	grpc    *grpc.Server
+	health  *health.Server
+	metrics *telemetry.GRPCMetrics
+	authz   *authz.Authorizer
+	// Options' Extra interceptors, chained (nil for none): the innermost
+	// steps of unary and stream, before grpcerr and the handler.
+	extraUnary  grpc.UnaryServerInterceptor
+	extraStream grpc.StreamServerInterceptor
+	lis         net.Listener
+	admin       *http.Server
+	adminLis    net.Listener
 
 	ready    atomic.Bool
 	started  atomic.Bool
@@ -51,7 +54,8 @@ func New(opts Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Logger.With("service", opts.Name), draining: make(chan struct{})}
+	s := &Server{opts: opts, log: opts.Logger.With("service", opts.Name), draining: make(chan struct{}),
+		extraUnary: chainUnary(opts.ExtraUnary), extraStream: chainStream(opts.ExtraStream)}
 
 	if opts.AuthzPolicyFile != "" {
 		s.authz, err = authz.FromFile(opts.AuthzPolicyFile, opts.AuthzRefresh, s.log)
@@ -90,23 +94,7 @@ func New(opts Options) (_ *Server, err error) {
 // of the package doc, keepalive and stream workers, then Options'.
 func (s *Server) serverOptions() []grpc.ServerOption {
 	opts := s.opts
-	unary := append([]grpc.UnaryServerInterceptor{
-		requestIDUnary,
-		recoverUnary(s.log),
-		accessLogUnary(s.log),
-		s.metrics.UnaryServerInterceptor(),
-		s.authz.UnaryInterceptor,
-	}, opts.ExtraUnary...)
-	unary = append(unary, grpcerr.UnaryServerInterceptor(s.log))
-	stream := append([]grpc.StreamServerInterceptor{
-		requestIDStream,
-		recoverStream(s.log),
-		accessLogStream(s.log),
-		s.metrics.StreamServerInterceptor(),
-		s.authz.StreamInterceptor,
-	}, opts.ExtraStream...)
-	stream = append(stream, grpcerr.StreamServerInterceptor(s.log))
-
+	unary, stream := s.unaryInterceptors(), s.streamInterceptors()
 	serverOpts := []grpc.ServerOption{
 		grpc.Creds(mtls.ServerCredentials(opts.TLS)),
 		grpc.ChainUnaryInterceptor(unary...),
@@ -153,6 +141,17 @@ const (
 // per-call PINGs.
 func WindowDialOptions() []grpc.DialOption {
 	return []grpc.DialOption{grpc.WithInitialWindowSize(StreamWindow), grpc.WithInitialConnWindowSize(ConnWindow)}
+}
+
+// unaryInterceptors is the unary chain of the package doc: one
+// interceptor (unary) running every step, Options' Extra ones inside it.
+func (s *Server) unaryInterceptors() []grpc.UnaryServerInterceptor {
+	return []grpc.UnaryServerInterceptor{s.unary}
+}
+
+// streamInterceptors is the stream chain of the package doc (stream).
+func (s *Server) streamInterceptors() []grpc.StreamServerInterceptor {
+	return []grpc.StreamServerInterceptor{s.stream}
 }
 
 // listen binds the gRPC listener and, when configured, the admin one.

@@ -2,6 +2,8 @@ package telemetry
 
 import (
 	"context"
+	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,16 +18,21 @@ import (
 
 // GRPCMetrics are the gRPC server or client metrics of go-grpc-middleware's
 // Prometheus provider (grpcprom) — the same families, help texts, labels
-// and buckets, counted at the same points of a call by the same
-// interceptors (go-grpc-middleware's interceptors package) — with the
-// series of each (type, service, method) looked up once and kept. grpcprom
-// looked five series up per unary call, hashing and validating their label
-// values each time (~3 % of the edge's and ~2 % of inference's CPU per chat
-// completion, issue 15). A test checks both produce identical series.
+// and buckets, counted at the same points of a call as go-grpc-middleware's
+// interceptors count them — with the series of each method looked up once
+// and kept. grpcprom looked five series up per unary call, hashing and
+// validating their label values each time (~3 % of the edge's and ~2 % of
+// inference's CPU per chat completion, issue 15); go-grpc-middleware's
+// interceptors then built a CallMeta (splitting the method name) and read
+// the clock four times per call (ADR 0061). A test checks both produce
+// identical series.
 type GRPCMetrics struct {
 	started, handled, received, sent *prometheus.CounterVec
 	seconds                          *prometheus.HistogramVec
-	series                           sync.Map // seriesKey → *callSeries
+	series                           sync.Map // seriesKey → *Series
+	// byMethod[type] maps a full method name ("/pkg.Service/Method") to
+	// its *Series: one string-keyed look-up per call.
+	byMethod [4]sync.Map
 }
 
 type seriesKey struct {
@@ -33,11 +40,21 @@ type seriesKey struct {
 	service, method string
 }
 
-// callSeries are one method's series; it is the call's Reporter (it keeps
-// no per-call state, so calls share it). Like grpcprom's, a series other
-// than started exists only once something was counted in it (or
-// InitializeMetrics made it).
-type callSeries struct {
+// The call types, as indexes of GRPCMetrics.byMethod.
+const (
+	unaryType = iota
+	clientStreamType
+	serverStreamType
+	bidiStreamType
+)
+
+var typeNames = [4]interceptors.GRPCType{interceptors.Unary, interceptors.ClientStream, interceptors.ServerStream, interceptors.BidiStream}
+
+// Series are the series of one method (type, service, method): what a call
+// counts into. They keep no per-call state, so calls share them. Like
+// grpcprom's, a series other than started exists only once something was
+// counted in it (or InitializeMetrics made it).
+type Series struct {
 	m       *GRPCMetrics
 	labels  [3]string // type, service, method
 	started prometheus.Counter
@@ -87,20 +104,59 @@ func (m *GRPCMetrics) Collect(ch chan<- prometheus.Metric) {
 }
 
 // of returns the series of one (type, service, method).
-func (m *GRPCMetrics) of(c interceptors.CallMeta) *callSeries {
-	k := seriesKey{c.Typ, c.Service, c.Method}
+func (m *GRPCMetrics) of(typ interceptors.GRPCType, service, method string) *Series {
+	k := seriesKey{typ, service, method}
 	if s, ok := m.series.Load(k); ok {
-		return s.(*callSeries) //nolint:errcheck,forcetypeassert // only *callSeries are stored
+		return s.(*Series) //nolint:errcheck,forcetypeassert // only *Series are stored
 	}
-	s := &callSeries{m: m, labels: [3]string{string(c.Typ), c.Service, c.Method}}
+	s := &Series{m: m, labels: [3]string{string(typ), service, method}}
 	s.started = m.started.WithLabelValues(s.labels[:]...)
 	actual, _ := m.series.LoadOrStore(k, s)
-	return actual.(*callSeries) //nolint:errcheck,forcetypeassert // only *callSeries are stored
+	return actual.(*Series) //nolint:errcheck,forcetypeassert // only *Series are stored
+}
+
+// byName returns the series of a call of type typ (an index of byMethod)
+// to fullMethod, labelled as go-grpc-middleware labels it.
+func (m *GRPCMetrics) byName(typ int, fullMethod string) *Series {
+	if s, ok := m.byMethod[typ].Load(fullMethod); ok {
+		return s.(*Series) //nolint:errcheck,forcetypeassert // only *Series are stored
+	}
+	service, method := splitFullMethodName(fullMethod)
+	s := m.of(typeNames[typ], service, method)
+	m.byMethod[typ].Store(fullMethod, s)
+	return s
+}
+
+// splitFullMethodName is go-grpc-middleware's (interceptors/callmeta.go):
+// the series' service and method labels.
+func splitFullMethodName(fullMethod string) (string, string) {
+	fullMethod = strings.TrimPrefix(fullMethod, "/")
+	if i := strings.Index(fullMethod, "/"); i >= 0 {
+		return fullMethod[:i], fullMethod[i+1:]
+	}
+	return "unknown", "unknown"
+}
+
+// Unary returns the series of a unary call to fullMethod.
+func (m *GRPCMetrics) Unary(fullMethod string) *Series { return m.byName(unaryType, fullMethod) }
+
+// Stream returns the series of a streaming call to fullMethod with the
+// given directions (both false counts as bidirectional, as
+// go-grpc-middleware's types do).
+func (m *GRPCMetrics) Stream(fullMethod string, clientStreams, serverStreams bool) *Series {
+	typ := bidiStreamType
+	switch {
+	case clientStreams && !serverStreams:
+		typ = clientStreamType
+	case !clientStreams && serverStreams:
+		typ = serverStreamType
+	}
+	return m.byName(typ, fullMethod)
 }
 
 // counter returns counters[i], binding it to its series on first use (two
 // callers racing bind the same child: the vector hands out one per labels).
-func (s *callSeries) counter(i int, code codes.Code) prometheus.Counter {
+func (s *Series) counter(i int, code codes.Code) prometheus.Counter {
 	if c := s.counters[i].Load(); c != nil {
 		return *c
 	}
@@ -118,14 +174,14 @@ func (s *callSeries) counter(i int, code codes.Code) prometheus.Counter {
 }
 
 // handledBy returns the handled counter of code.
-func (s *callSeries) handledBy(code codes.Code) prometheus.Counter {
+func (s *Series) handledBy(code codes.Code) prometheus.Counter {
 	if code > codes.Unauthenticated { // not one of the 17 codes: not kept
 		return s.m.handled.WithLabelValues(s.labels[0], s.labels[1], s.labels[2], code.String())
 	}
 	return s.counter(handledIdx+int(code), code)
 }
 
-func (s *callSeries) observer() prometheus.Observer {
+func (s *Series) observer() prometheus.Observer {
 	if o := s.seconds.Load(); o != nil {
 		return *o
 	}
@@ -134,23 +190,25 @@ func (s *callSeries) observer() prometheus.Observer {
 	return o
 }
 
-// PostCall implements interceptors.Reporter: the code as grpcprom derives
-// it (context errors as the server maps them).
-func (s *callSeries) PostCall(err error, d time.Duration) {
+// Started counts a call's start.
+func (s *Series) Started() { s.started.Inc() }
+
+// Received counts a message received (also an attempt that failed, as
+// go-grpc-middleware counts it).
+func (s *Series) Received() { s.counter(receivedIdx, 0).Inc() }
+
+// Sent counts a message sent (also an attempt that failed).
+func (s *Series) Sent() { s.counter(sentIdx, 0).Inc() }
+
+// Handled counts a call's end with err's code (context errors as the
+// server maps them, as grpcprom derives it) and observes its duration d.
+func (s *Series) Handled(err error, d time.Duration) {
 	st, ok := status.FromError(err)
 	if !ok {
 		st = status.FromContextError(err)
 	}
 	s.handledBy(st.Code()).Inc()
 	s.observer().Observe(d.Seconds())
-}
-
-// PostMsgSend implements interceptors.Reporter.
-func (s *callSeries) PostMsgSend(any, error, time.Duration) { s.counter(sentIdx, 0).Inc() }
-
-// PostMsgReceive implements interceptors.Reporter.
-func (s *callSeries) PostMsgReceive(any, error, time.Duration) {
-	s.counter(receivedIdx, 0).Inc()
 }
 
 // NewGRPCServerMetrics returns the server side's (grpc_server_*).
@@ -175,36 +233,117 @@ func NewGRPCClientMetrics() *GRPCMetrics {
 	})
 }
 
-// ServerReporter implements interceptors.ServerReportable: counts the start.
-func (m *GRPCMetrics) ServerReporter(ctx context.Context, c interceptors.CallMeta) (interceptors.Reporter, context.Context) {
-	s := m.of(c)
-	s.started.Inc()
-	return s, ctx
-}
-
-// ClientReporter implements interceptors.ClientReportable: counts the start.
-func (m *GRPCMetrics) ClientReporter(ctx context.Context, c interceptors.CallMeta) (interceptors.Reporter, context.Context) {
-	return m.ServerReporter(ctx, c)
-}
-
-// UnaryServerInterceptor counts unary calls served.
+// UnaryServerInterceptor counts unary calls served: started and the
+// request received before the handler, the answer sent (also on an error),
+// handled and its duration after it.
 func (m *GRPCMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
-	return interceptors.UnaryServerInterceptor(m)
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		s := m.Unary(info.FullMethod)
+		s.Started()
+		s.Received()
+		resp, err := handler(ctx, req)
+		s.Sent()
+		s.Handled(err, time.Since(start))
+		return resp, err
+	}
 }
 
-// StreamServerInterceptor counts streams served.
+// StreamServerInterceptor counts streams served: started, every message
+// received and sent (ServerStream wraps the stream), handled at the end.
 func (m *GRPCMetrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
-	return interceptors.StreamServerInterceptor(m)
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start := time.Now()
+		s := m.Stream(info.FullMethod, info.IsClientStream, info.IsServerStream)
+		s.Started()
+		err := handler(srv, &ServerStream{ServerStream: ss, Ctx: ss.Context(), Series: s})
+		s.Handled(err, time.Since(start))
+		return err
+	}
 }
 
-// UnaryClientInterceptor counts unary calls made.
+// ServerStream counts the messages of a served stream into Series and
+// answers Context with Ctx.
+type ServerStream struct {
+	grpc.ServerStream
+	Ctx    context.Context //nolint:containedctx // a stream's context, as grpc.ServerStream's
+	Series *Series
+}
+
+// Context implements grpc.ServerStream.
+func (s *ServerStream) Context() context.Context { return s.Ctx }
+
+// SendMsg implements grpc.ServerStream.
+func (s *ServerStream) SendMsg(m any) error {
+	err := s.ServerStream.SendMsg(m)
+	s.Series.Sent()
+	return err
+}
+
+// RecvMsg implements grpc.ServerStream.
+func (s *ServerStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	s.Series.Received()
+	return err
+}
+
+// UnaryClientInterceptor counts unary calls made: started and the request
+// sent before the call, the answer received (also on an error), handled
+// and its duration after it.
 func (m *GRPCMetrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
-	return interceptors.UnaryClientInterceptor(m)
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		start := time.Now()
+		s := m.Unary(method)
+		s.Started()
+		s.Sent()
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		s.Received()
+		s.Handled(err, time.Since(start))
+		return err
+	}
 }
 
-// StreamClientInterceptor counts streams opened.
+// StreamClientInterceptor counts streams opened: started, a failed open as
+// handled, every message sent and received, and handled at the first
+// receive that fails (io.EOF as OK).
 func (m *GRPCMetrics) StreamClientInterceptor() grpc.StreamClientInterceptor {
-	return interceptors.StreamClientInterceptor(m)
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		start := time.Now()
+		s := m.Stream(method, desc.ClientStreams, desc.ServerStreams)
+		s.Started()
+		cs, err := streamer(ctx, desc, cc, method, opts...)
+		if err != nil {
+			s.Handled(err, time.Since(start))
+			return nil, err
+		}
+		return &clientStream{ClientStream: cs, start: start, s: s}, nil
+	}
+}
+
+type clientStream struct {
+	grpc.ClientStream
+	start time.Time
+	s     *Series
+}
+
+func (c *clientStream) SendMsg(m any) error {
+	err := c.ClientStream.SendMsg(m)
+	c.s.Sent()
+	return err
+}
+
+func (c *clientStream) RecvMsg(m any) error {
+	err := c.ClientStream.RecvMsg(m)
+	c.s.Received()
+	if err == nil {
+		return nil
+	}
+	var postErr error
+	if err != io.EOF { //nolint:errorlint // go-grpc-middleware's test: grpc-go returns io.EOF itself
+		postErr = err
+	}
+	c.s.Handled(postErr, time.Since(c.start))
+	return err
 }
 
 // InitializeMetrics creates the zero series of every method server
@@ -222,7 +361,7 @@ func (m *GRPCMetrics) InitializeMetrics(server reflection.ServiceInfoProvider) {
 			case mi.IsServerStream:
 				typ = interceptors.ServerStream
 			}
-			s := m.of(interceptors.CallMeta{Typ: typ, Service: service, Method: mi.Name})
+			s := m.of(typ, service, mi.Name)
 			s.counter(receivedIdx, 0)
 			s.counter(sentIdx, 0)
 			s.observer()
