@@ -159,10 +159,16 @@ func newTenantCmd(f *apiFlags) *cobra.Command {
 func newKeyCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "key", Short: "Manage API keys of your tenant"}
 	var name, subject string
-	var scopes, models []string
-	var ttl int64
-	create := verb(f, "create", "Create an API key (the plaintext is shown once)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
+	var scopes, models, endpoints []string
+	var ttl, rpm, tpm, budget int64
+	create := verb(f, "create", "Create an API key (the plaintext is shown once); it never gets more than the key that creates it", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 		body := map[string]any{"name": name, "scopes": scopes, "allowed_models": models}
+		if len(endpoints) > 0 {
+			body["allowed_endpoints"] = endpoints
+		}
+		if rpm > 0 || tpm > 0 || budget > 0 {
+			body["limits"] = map[string]any{"requests_per_minute": rpm, "tokens_per_minute": tpm, "monthly_token_budget": budget}
+		}
 		if ttl > 0 {
 			body["ttl_seconds"] = ttl
 		}
@@ -176,6 +182,10 @@ func newKeyCmd(f *apiFlags) *cobra.Command {
 	create.Flags().StringSliceVar(&scopes, "scopes", nil, "scopes, e.g. chat:write,embeddings:write")
 	create.Flags().StringSliceVar(&models, "models", nil, "allowed models (default: every model the tenant allows, which a key limited to some models cannot grant: list them)")
 	create.Flags().Int64Var(&ttl, "ttl-seconds", 0, "lifetime in seconds (default 90 days)")
+	create.Flags().StringSliceVar(&endpoints, "endpoints", nil, "allowed endpoint path prefixes, e.g. /v1/chat/ (default: every endpoint its scopes reach)")
+	create.Flags().Int64Var(&rpm, "rpm", 0, "requests per minute for this key (0: the tenant's)")
+	create.Flags().Int64Var(&tpm, "tpm", 0, "tokens per minute for this key (0: the tenant's)")
+	create.Flags().Int64Var(&budget, "monthly-tokens", 0, "token budget per calendar month (UTC) for this key (0: the tenant's)")
 	var overlap int64
 	rotate := verb(f, "rotate KEY_ID", "Issue a replacement key; the old one works for the overlap", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
 		body := map[string]any{}
