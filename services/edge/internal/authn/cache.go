@@ -17,18 +17,21 @@ type cacheKey struct {
 	sum [sha256.Size]byte
 }
 
-func newCacheKey(id, presented string) cacheKey {
-	return cacheKey{id: id, sum: sha256.Sum256([]byte(presented))}
-}
-
 // cacheKeyOf is the cache key a presented string has if it is a key
 // (apikey.Parse's id: the IDLen characters after the prefix), without
 // checking it; false when it cannot be one (wrong length or prefix).
+// apikey.Parse refuses every string of another length or prefix, so every
+// key that parses has a cache key, with the id Parse returns
+// (TestCacheKeyOfEveryParsedKey, FuzzCacheKeyOf).
 func cacheKeyOf(presented string) (cacheKey, bool) {
 	if len(presented) != apikey.Len || presented[:len(apikey.Prefix)] != apikey.Prefix {
 		return cacheKey{}, false
 	}
-	return newCacheKey(presented[len(apikey.Prefix):len(apikey.Prefix)+apikey.IDLen], presented), true
+	// Hashed from a copy on the stack: []byte(presented) put the key's
+	// 64 bytes on the heap for every request (issue 15).
+	var b [apikey.Len]byte
+	copy(b[:], presented)
+	return cacheKey{id: presented[len(apikey.Prefix) : len(apikey.Prefix)+apikey.IDLen], sum: sha256.Sum256(b[:])}, true
 }
 
 // entry is one verified key.

@@ -26,7 +26,7 @@ func ClientIP(ctx context.Context) string {
 // address to backends as x-forwarded-for.
 func ClientAddr(trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := peerIP(r.RemoteAddr)
+		ip, text := peerIP(r.RemoteAddr)
 		if isTrusted(trusted, ip) {
 			xff := r.Header.Values("X-Forwarded-For")
 			for i := len(xff) - 1; i >= 0; i-- {
@@ -38,7 +38,7 @@ func ClientAddr(trusted []netip.Prefix, next http.Handler) http.Handler {
 						found = true // garbage: stop trusting further left
 						break
 					}
-					ip = a.Unmap()
+					ip, text = a.Unmap(), ""
 					if !isTrusted(trusted, ip) {
 						found = true
 						break
@@ -52,24 +52,32 @@ func ClientAddr(trusted []netip.Prefix, next http.Handler) http.Handler {
 		r.Header.Del("X-Forwarded-For")
 		r.Header.Del("X-Forwarded-Host")
 		st, r := reqstate.Ensure(r)
-		st.ClientIP = ""
-		if ip.IsValid() {
+		st.ClientIP = text
+		if text == "" && ip.IsValid() {
 			st.ClientIP = ip.String()
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func peerIP(remote string) netip.Addr {
+// peerIP is the TCP peer's address and, when the peer wrote it in the
+// canonical form already, that text (else ""): ParseAddr accepts IPv4 only
+// as four decimal fields without leading zeros, so an IPv4 host is
+// exactly its String(), which would allocate the same text again on every
+// request (issue 15).
+func peerIP(remote string) (netip.Addr, string) {
 	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
 		host = remote
 	}
 	a, err := netip.ParseAddr(host)
 	if err != nil {
-		return netip.Addr{}
+		return netip.Addr{}, ""
 	}
-	return a.Unmap()
+	if a.Is4() {
+		return a, host
+	}
+	return a.Unmap(), ""
 }
 
 func isTrusted(trusted []netip.Prefix, ip netip.Addr) bool {

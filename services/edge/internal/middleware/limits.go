@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
+	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
 )
 
 // RouteLimits are the body size limit and write deadline of a route.
@@ -28,6 +29,9 @@ func Limits(limitsFor func(*http.Request) RouteLimits, next http.Handler) http.H
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, l.MaxBody)
+			if st := reqstate.From(r.Context()); st != nil {
+				st.BodyLimit = l.MaxBody
+			}
 		}
 		if l.WriteDeadline > 0 {
 			_ = setWriteDeadline(w, time.Now().Add(l.WriteDeadline))

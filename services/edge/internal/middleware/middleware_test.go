@@ -1,10 +1,13 @@
 package middleware_test
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +31,10 @@ func TestClientAddr(t *testing.T) {
 		{"garbage stops the walk", "10.0.0.2:5000", []string{"203.0.113.9, nonsense"}, "10.0.0.2"},
 		{"trusted proxy without XFF", "10.0.0.2:5000", nil, "10.0.0.2"},
 		{"ipv6", "[2001:db8::1]:443", nil, "2001:db8::1"},
+		{"ipv6 in its long form", "[2001:0db8:0:0::1]:443", nil, "2001:db8::1"},
+		{"ipv4-mapped ipv6", "[::ffff:198.51.100.7]:443", nil, "198.51.100.7"},
+		{"ipv4 without a port", "198.51.100.7", nil, "198.51.100.7"},
+		{"not an address", "unix-socket", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,8 +65,9 @@ func FuzzClientAddr(f *testing.F) {
 		h := middleware.ClientAddr(trusted, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 			ip := middleware.ClientIP(r.Context())
 			if ip != "" {
-				_, err := netip.ParseAddr(ip)
+				a, err := netip.ParseAddr(ip)
 				require.NoError(t, err)
+				require.Equal(t, a.String(), ip, "the canonical text")
 			}
 		}))
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -102,6 +110,24 @@ func TestRequestID(t *testing.T) {
 			require.Equal(t, tt.wantClient, seenClient)
 		})
 	}
+}
+
+// TestRequestIDHeadersIndependent: the request and the response carry the
+// id in one shared value slice; changing either header leaves the other.
+func TestRequestIDHeadersIndependent(t *testing.T) {
+	var reqAfter []string
+	h := middleware.RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add(middleware.RequestIDHeader, "added-to-the-response")
+		r.Header.Add(middleware.RequestIDHeader, "added-to-the-request")
+		reqAfter = r.Header.Values(middleware.RequestIDHeader)
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	resp := rec.Header().Values(middleware.RequestIDHeader)
+	require.Len(t, resp, 2)
+	require.Len(t, reqAfter, 2)
+	require.Equal(t, resp[0], reqAfter[0])
+	require.Equal(t, []string{"added-to-the-response", "added-to-the-request"}, []string{resp[1], reqAfter[1]})
 }
 
 func FuzzValidRequestID(f *testing.F) {
@@ -172,4 +198,52 @@ func TestAccessLogMetrics(t *testing.T) {
 	}
 	require.Equal(t, 4, testutil.CollectAndCount(m.Requests()))
 	require.Equal(t, 2, testutil.CollectAndCount(m.Duration()))
+}
+
+// TestRecover: a panic before anything was written becomes a 500 (counted
+// as such by the access log around it); after the header went out nothing
+// more is written. The same alone and inside AccessLog, whose recorder
+// Recover then shares.
+func TestRecover(t *testing.T) {
+	tests := []struct {
+		name        string
+		handler     http.HandlerFunc
+		wantStatus  int
+		wantBodyPfx string
+	}{
+		{"before writing", func(http.ResponseWriter, *http.Request) { panic("boom") }, http.StatusInternalServerError, `{"error":`},
+		{"after the header", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = w.Write([]byte("partial"))
+			panic("boom")
+		}, http.StatusAccepted, "partial"},
+		{"after a flush", func(w http.ResponseWriter, _ *http.Request) {
+			w.(http.Flusher).Flush() //nolint:errcheck,forcetypeassert // the recorders flush
+			panic("boom")
+		}, http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		for _, withLog := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/access log %v", tt.name, withLog), func(t *testing.T) {
+				reg := prometheus.NewRegistry()
+				m := middleware.NewMetrics(reg)
+				h := middleware.Recover(slog.New(slog.DiscardHandler), tt.handler)
+				if withLog {
+					h = middleware.AccessLog(slog.New(slog.DiscardHandler), m, func(*http.Request) string { return "/v1/x" }, nil, h)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+				require.Equal(t, tt.wantStatus, rec.Code)
+				require.True(t, strings.HasPrefix(rec.Body.String(), tt.wantBodyPfx), rec.Body.String())
+				if tt.wantBodyPfx == "partial" {
+					require.Equal(t, "partial", rec.Body.String(), "nothing written after the panic")
+				}
+				if withLog {
+					c, err := m.Requests().GetMetricWithLabelValues("/v1/x", "GET", strconv.Itoa(tt.wantStatus))
+					require.NoError(t, err)
+					require.Equal(t, 1.0, testutil.ToFloat64(c))
+				}
+			})
+		}
+	}
 }

@@ -13,7 +13,13 @@ import (
 // sees the panic value.
 func Recover(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &recorder{ResponseWriter: w}
+		// Inside AccessLog (router.New) w is already its recorder, which
+		// tracks the same "written yet" state: use it rather than a second
+		// one per request (issue 15).
+		rec, ok := w.(*recorder)
+		if !ok {
+			rec = &recorder{ResponseWriter: w}
+		}
 		defer func() {
 			v := recover()
 			if v == nil {

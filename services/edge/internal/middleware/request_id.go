@@ -38,8 +38,12 @@ func RequestID(next http.Handler) http.Handler {
 			st.ClientRequestID = client
 		}
 		id := NewRequestID()
-		r.Header.Set(RequestIDHeader, id)
-		w.Header().Set(RequestIDHeader, id)
+		// One value slice for both maps (the key is canonical already):
+		// Header.Set allocated one each (issue 15). len == cap, and nothing
+		// writes through it: an Add copies it, a Set replaces it.
+		v := []string{id}
+		r.Header[RequestIDHeader] = v
+		w.Header()[RequestIDHeader] = v
 		st.RequestID = id
 		next.ServeHTTP(w, r)
 	})

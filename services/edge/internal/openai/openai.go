@@ -23,6 +23,7 @@ import (
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
+	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
 	"github.com/rampart-platform/rampart/services/edge/internal/router"
 )
 
@@ -154,7 +155,15 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 		buf = new(bytes.Buffer)
 	}
 	buf.Reset()
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.maxBody))
+	body := r.Body
+	// The router's Limits middleware already bounds the body by the route's
+	// limit; a second MaxBytesReader with a limit no smaller would never
+	// be the one to stop (issue 15: an allocation and a reader layer per
+	// request). Without one as tight (a handler served alone), bound it.
+	if st := reqstate.From(r.Context()); st == nil || st.BodyLimit <= 0 || st.BodyLimit > h.maxBody {
+		body = http.MaxBytesReader(w, body, h.maxBody)
+	}
+	_, err := buf.ReadFrom(body)
 	if err != nil {
 		h.putBuf(buf)
 		var mbe *http.MaxBytesError

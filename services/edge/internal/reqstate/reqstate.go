@@ -25,6 +25,10 @@ type State struct {
 	Route        *permissions.Route
 	RouteKnown   bool
 	RouteMatched bool
+	// BodyLimit is the body size limit middleware.Limits put on the
+	// request's body (0: none), so a handler with the same or a larger
+	// limit of its own need not wrap the body a second time.
+	BodyLimit int64
 	// Principal and Assertion are set once authentication and every
 	// route check passed (nil on public routes and refused requests).
 	Principal *authv1.Principal

@@ -224,8 +224,10 @@ func family(pattern string) string {
 	if !ok {
 		return pattern
 	}
+	// A prefix of the pattern itself: "/v1/"+rest allocated a string on
+	// every request (issue 15).
 	if i := strings.IndexAny(rest, "/:"); i >= 0 {
-		rest = rest[:i]
+		return pattern[:len("/v1/")+i]
 	}
-	return "/v1/" + rest
+	return pattern
 }
