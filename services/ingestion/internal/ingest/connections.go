@@ -77,22 +77,20 @@ func decimalPort(p string) bool {
 }
 
 // TokenHosts are the hosts c's access token may be sent to: its resource
-// hosts, or else the hosts of its authorization and token endpoints (which
-// already see the grant). Any member with ingest:write may name any of the
-// tenant's connections in an IngestDocument, so without this bound the
-// token of a data source someone else connected went to a URL of her
-// choosing (ADR 0064).
+// hosts, or else the host of its token endpoint (which already sees the
+// grant: it gets the refresh token and the client secret; the
+// authorization endpoint sees neither). Any member with ingest:write may
+// name any of the tenant's connections in an IngestDocument, so without
+// this bound the token of a data source someone else connected went to a
+// URL of her choosing (ADR 0064).
 func TokenHosts(c store.Connection) []string {
 	if len(c.ResourceHosts) > 0 {
 		return c.ResourceHosts
 	}
-	var hosts []string
-	for _, e := range []string{c.AuthEndpoint, c.TokenEndpoint} {
-		if u, err := url.Parse(e); err == nil && u.Host != "" {
-			hosts = append(hosts, strings.ToLower(u.Host))
-		}
+	if u, err := url.Parse(c.TokenEndpoint); err == nil && u.Host != "" {
+		return []string{strings.ToLower(u.Host)}
 	}
-	return hosts
+	return nil
 }
 
 // tokenMayReach reports whether u is on one of hosts: an entry with a port

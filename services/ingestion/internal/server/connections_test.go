@@ -331,7 +331,7 @@ func TestConnectionValidation(t *testing.T) {
 
 // TestConnectionTokenOnlyReachesItsHosts: a connection's access token is
 // sent only to the hosts the connection names (its resource_hosts, by
-// default the hosts of its authorization and token endpoints). Any member
+// default the host of its token endpoint). Any member
 // with ingest:write can name any connection of the tenant in an
 // IngestDocument; without this bound a URL on a host of her choosing
 // received the token of a data source someone else connected (security
@@ -355,9 +355,9 @@ func TestConnectionTokenOnlyReachesItsHosts(t *testing.T) {
 	ctx := h.ctx(t, "tenant-a")
 	_, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "wiki"})
 	require.NoError(t, err)
-	connect := func(hosts ...string) string {
+	connectWith := func(authEndpoint string, hosts ...string) string {
 		cr, err := c.CreateConnection(ctx, &ingestionv1.CreateConnectionRequest{
-			Name: "Wiki", AuthorizationEndpoint: p.URL + "/authorize", TokenEndpoint: p.URL + "/token",
+			Name: "Wiki", AuthorizationEndpoint: authEndpoint, TokenEndpoint: p.URL + "/token",
 			ClientId: "client-1", ClientSecret: clientSecret, RedirectUri: "https://rampart.example/oauth/callback",
 			ResourceHosts: hosts,
 		})
@@ -367,6 +367,7 @@ func TestConnectionTokenOnlyReachesItsHosts(t *testing.T) {
 		require.NoError(t, err)
 		return done.GetConnection().GetId()
 	}
+	connect := func(hosts ...string) string { return connectWith(p.URL+"/authorize", hosts...) }
 	ingest := func(conn, rawURL string) (*ingestionv1.IngestDocumentResponse, error) {
 		return c.IngestDocument(ctx, &ingestionv1.IngestDocumentRequest{
 			Collection: "wiki", Input: &ingestionv1.IngestDocumentRequest_Url{Url: rawURL}, ConnectionId: conn,
@@ -375,6 +376,11 @@ func TestConnectionTokenOnlyReachesItsHosts(t *testing.T) {
 
 	byDefault := connect()
 	_, err = ingest(byDefault, other.URL+"/steal")
+	requireCode(t, err, codes.InvalidArgument, "url", "resource_hosts")
+	// The authorization endpoint only sees the user's browser, never a
+	// token: its host is not a default resource host.
+	authElsewhere := connectWith(other.URL + "/authorize")
+	_, err = ingest(authElsewhere, other.URL+"/steal")
 	requireCode(t, err, codes.InvalidArgument, "url", "resource_hosts")
 	r, err := ingest(byDefault, p.URL+"/doc")
 	require.NoError(t, err, "the endpoints' host stays allowed")

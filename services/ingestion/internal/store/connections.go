@@ -23,7 +23,7 @@ type Connection struct {
 	ClientID, RedirectURI                           string
 	Scopes                                          []string
 	// ResourceHosts are the hosts the access token may be sent to (empty:
-	// the endpoints' hosts; see ingest.TokenHosts).
+	// the token endpoint's host; see ingest.TokenHosts).
 	ResourceHosts       []string
 	StateHash, Verifier []byte // while pending
 	Status              int

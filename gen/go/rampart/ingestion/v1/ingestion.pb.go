@@ -2386,8 +2386,8 @@ type CreateConnectionRequest struct {
 	RedirectUri string `protobuf:"bytes,8,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
 	// Hosts (host or host:port, at most 16) the connection's access token
 	// may be sent to; IngestDocument with this connection fetches only URLs
-	// on them. Empty: the hosts of the authorization and token endpoints.
-	// Fixed at creation.
+	// on them. Empty: the host of the token endpoint (which already sees the
+	// grant). Fixed at creation.
 	ResourceHosts []string `protobuf:"bytes,9,rep,name=resource_hosts,json=resourceHosts,proto3" json:"resource_hosts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
