@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -28,8 +29,8 @@ func New(baseURL, key string) (*Client, error) {
 	if key == "" {
 		return nil, errors.New("no API key: set RAMPART_API_KEY or RAMPART_ADMIN_KEY, or run `rampart dev` to write dev.env")
 	}
-	if _, err := url.Parse(baseURL); err != nil {
-		return nil, fmt.Errorf("bad Rampart URL: %w", err)
+	if u, err := url.Parse(baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("bad Rampart URL %q: want http(s)://host:port, e.g. http://127.0.0.1:8080", baseURL)
 	}
 	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Key: key, HTTP: &http.Client{Timeout: 60 * time.Second}}, nil
 }
@@ -79,7 +80,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, unreachable(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
@@ -110,4 +111,13 @@ func apiError(status int, data []byte) error {
 		}
 	}
 	return apiErr
+}
+
+// unreachable adds the likely cause to a connection refused: no stack
+// running at RAMPART_URL (or a URL from an old dev.env).
+func unreachable(err error) error {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("%w (is the stack running, e.g. `make run`, and is RAMPART_URL its edge?)", err)
+	}
+	return err
 }

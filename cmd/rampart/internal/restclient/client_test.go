@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -95,4 +96,23 @@ func TestStreams(t *testing.T) {
 			require.Equal(t, http.StatusNotFound, apiErr.Status)
 		})
 	}
+}
+
+// TestNewAndUnreachable: a URL without scheme or host is refused with the
+// form wanted, and an edge that refuses connections is named as the
+// likely cause.
+func TestNewAndUnreachable(t *testing.T) {
+	for _, bad := range []string{"127.0.0.1:8080", "localhost", "ftp://x:21", "http://"} {
+		_, err := New(bad, "rk_x")
+		require.ErrorContains(t, err, "want http(s)://host:port", bad)
+	}
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close() // nothing listens there any more
+	c, err := New(srv.URL, "rk_x")
+	require.NoError(t, err)
+	_, err = c.Do(t.Context(), http.MethodGet, "/v1/whoami", nil, nil)
+	require.ErrorIs(t, err, syscall.ECONNREFUSED)
+	require.ErrorContains(t, err, "is the stack running")
+	err = c.Stream(t.Context(), "/v1/chat/completions", map[string]any{}, func([]byte) error { return nil })
+	require.ErrorContains(t, err, "is the stack running")
 }

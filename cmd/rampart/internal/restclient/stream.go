@@ -108,7 +108,7 @@ func (c *Client) openStream(req *http.Request) (io.ReadCloser, error) {
 	hc.Timeout = 0
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, unreachable(err)
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
