@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,9 +63,12 @@ type Provider struct {
 	// constant headers below are; a RoundTripper never modifies a request.
 	authHeader []string
 	key        string // the static key, for redaction (statusError)
-	timeout    time.Duration
-	retries    int
-	maxWait    time.Duration
+	// urls are base+path parsed once for each path the provider posts to
+	// (a path missing here is parsed per request, as before).
+	urls    map[string]*url.URL
+	timeout time.Duration
+	retries int
+	maxWait time.Duration
 }
 
 // NewTransport returns the tuned transport: large keep-alive pools so a busy
@@ -124,6 +128,7 @@ func New(cfg Config) (*Provider, error) {
 		rt = NewTransport()
 	}
 	p.rt = rt
+	p.urls = parseURLs(p.base, "/chat/completions", "/embeddings", responsesPath)
 	return p, nil
 }
 
@@ -265,8 +270,11 @@ func readBody(r io.Reader, decode func([]byte) error) error {
 // A retryable first failure is replayed as backoff.Retry's first attempt,
 // so the schedule, waits and results are what they were.
 func (p *Provider) do(ctx context.Context, path string, body []byte, read func(*http.Response) error) error {
-	url := p.base + path
-	retryable0, after0, err0 := p.attempt(ctx, url, path, body, read)
+	rawURL := "" // attempt takes the parsed URL
+	if p.urls[path] == nil {
+		rawURL = p.base + path
+	}
+	retryable0, after0, err0 := p.attempt(ctx, rawURL, path, body, read)
 	if err0 == nil || !retryable0 || p.retries == 0 {
 		return err0
 	}
@@ -278,7 +286,7 @@ func (p *Provider) do(ctx context.Context, path string, body []byte, read func(*
 		if first {
 			first = false
 		} else {
-			retryable, after, err = p.attempt(ctx, url, path, body, read)
+			retryable, after, err = p.attempt(ctx, rawURL, path, body, read)
 		}
 		if err == nil {
 			return struct{}{}, nil
@@ -324,7 +332,7 @@ var (
 	acceptJSONOrSSE = []string{"application/json, text/event-stream"}
 )
 
-func (p *Provider) attempt(ctx context.Context, url, path string, body []byte, read func(*http.Response) error) (retryable bool, wait time.Duration, err error) {
+func (p *Provider) attempt(ctx context.Context, rawURL, path string, body []byte, read func(*http.Response) error) (retryable bool, wait time.Duration, err error) {
 	auth, key := p.authHeader, p.key
 	if p.creds != nil {
 		k, err := p.creds.APIKey(ctx)
@@ -335,7 +343,7 @@ func (p *Provider) attempt(ctx context.Context, url, path string, body []byte, r
 	}
 	actx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := newPost(actx, p.urls[path], rawURL, body)
 	if err != nil {
 		return false, 0, fmt.Errorf("openai: build request: %w", err)
 	}
@@ -368,6 +376,47 @@ func (p *Provider) attempt(ctx context.Context, url, path string, body []byte, r
 		return false, 0, nil
 	}
 	return statusError(resp, path, key)
+}
+
+// parseURLs parses base+path for each path, with the host as
+// http.NewRequest leaves it (an empty port removed); paths whose URL does
+// not parse are left out, so their requests fail as they did.
+func parseURLs(base string, paths ...string) map[string]*url.URL {
+	m := make(map[string]*url.URL, len(paths))
+	for _, path := range paths {
+		u, err := url.Parse(base + path)
+		if err != nil {
+			continue
+		}
+		if strings.LastIndex(u.Host, ":") > strings.LastIndex(u.Host, "]") {
+			u.Host = strings.TrimSuffix(u.Host, ":")
+		}
+		m[path] = u
+	}
+	return m
+}
+
+// newPost is http.NewRequestWithContext(ctx, POST, u or raw, a
+// bytes.Reader of body): the same request, without parsing the URL again
+// for every call (url.Parse was ~1 % of inference's CPU per chat
+// completion, issue 15) when u, the pre-parsed URL, is given.
+func newPost(ctx context.Context, u *url.URL, raw string, body []byte) (*http.Request, error) {
+	if u == nil {
+		return http.NewRequestWithContext(ctx, http.MethodPost, raw, bytes.NewReader(body))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", nil) // an empty URL parses at once
+	if err != nil {
+		return nil, err
+	}
+	*req.URL = *u
+	req.Host = u.Host
+	if len(body) == 0 {
+		req.Body, req.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+		return req, nil
+	}
+	req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return req, nil
 }
 
 // send is what http.Client.Do does for the provider's client — no cookie

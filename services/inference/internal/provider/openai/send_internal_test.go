@@ -2,6 +2,7 @@ package openai
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -102,5 +103,50 @@ func TestSendNilBody(t *testing.T) {
 	_, err = send(nilBodyTransport{length: 5}, req)
 	require.Error(t, err)
 	_, err = (&http.Client{Transport: nilBodyTransport{length: 5}}).Do(req)
+	require.Error(t, err)
+}
+
+// TestNewPostIsNewRequest: the request built from a pre-parsed URL is the
+// one http.NewRequestWithContext builds from the string, for base URLs
+// with and without a port, an empty port, user info, a path prefix and a
+// query, and for empty and non-empty bodies.
+func TestNewPostIsNewRequest(t *testing.T) {
+	type view struct {
+		Method, URL, Host, Proto, Body, Rewound string
+		ProtoMajor, ProtoMinor                  int
+		ContentLength                           int64
+		Headers                                 int
+		NoBody, CtxSame                         bool
+	}
+	look := func(ctx context.Context, r *http.Request) view {
+		b, err := io.ReadAll(r.Body)
+		require.NoError(t, err)
+		require.NotNil(t, r.GetBody)
+		rb, err := r.GetBody()
+		require.NoError(t, err)
+		again, err := io.ReadAll(rb)
+		require.NoError(t, err)
+		return view{Method: r.Method, URL: r.URL.String(), Host: r.Host, Proto: r.Proto, Body: string(b), Rewound: string(again),
+			ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor, ContentLength: r.ContentLength, Headers: len(r.Header),
+			NoBody: r.Body == http.NoBody, CtxSame: r.Context() == ctx}
+	}
+	type ctxKey struct{}
+	ctx := context.WithValue(t.Context(), ctxKey{}, 1)
+	for _, base := range []string{"http://127.0.0.1:8080/v1", "https://api.example.com/v1", "http://host:/v1", "http://u:p@host:1/v1",
+		"http://[::1]:9/openai/v1", "http://[::1]:/v1", "https://host/v1?api-version=1"} {
+		urls := parseURLs(base, "/chat/completions")
+		require.NotNil(t, urls["/chat/completions"], base)
+		for _, body := range [][]byte{nil, []byte(`{"model":"m"}`)} {
+			want, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/chat/completions", bytes.NewReader(body))
+			require.NoError(t, err)
+			got, err := newPost(ctx, urls["/chat/completions"], "", body)
+			require.NoError(t, err)
+			require.Equal(t, look(ctx, want), look(ctx, got), base)
+			require.Equal(t, want.URL, got.URL, base)
+		}
+	}
+	// A base URL that does not parse is left to NewRequest, which fails.
+	require.Empty(t, parseURLs("http://[::1%zz]/v1", "/chat/completions"))
+	_, err := newPost(ctx, nil, "http://[::1%zz]/v1/chat/completions", nil)
 	require.Error(t, err)
 }
