@@ -39,12 +39,12 @@ type Grant struct {
 // t that exceeds c.
 func Covers(c, t Grant) error {
 	if t.Role != 0 && (c.Role == 0 || t.Role < c.Role) {
-		return fmt.Errorf("%w: role: the key's subject is %s, above the calling key's role %s", ErrPermission, RoleName(t.Role), roleOrNone(c.Role))
+		return deniedf("role: the key's subject is %s, above the calling key's role %s", RoleName(t.Role), roleOrNone(c.Role))
 	}
 	if !slices.Contains(c.Scopes, ScopeAdmin) {
 		for i, s := range t.Scopes {
 			if !slices.Contains(c.Scopes, s) {
-				return fmt.Errorf("%w: scopes[%d]: %q is not held by the calling key", ErrPermission, i, s)
+				return deniedf("scopes[%d]: %q is not held by the calling key", i, s)
 			}
 		}
 	}
@@ -60,12 +60,11 @@ func Covers(c, t Grant) error {
 			if f.t > 0 {
 				have = fmt.Sprint(f.t)
 			}
-			return fmt.Errorf("%w: %s: %s exceeds the calling key's limit of %d", ErrPermission, f.name, have, f.c)
+			return deniedf("%s: %s exceeds the calling key's limit of %d", f.name, have, f.c)
 		}
 	}
 	if !c.Expires.IsZero() && t.Expires.After(c.Expires) {
-		return fmt.Errorf("%w: expire_time: %s is after the calling key's expiry %s", ErrPermission,
-			t.Expires.UTC().Format(time.RFC3339), c.Expires.UTC().Format(time.RFC3339))
+		return deniedf("expire_time: %s is after the calling key's expiry %s", t.Expires.UTC().Format(time.RFC3339), c.Expires.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
@@ -84,11 +83,11 @@ func listCovers(field string, c, t []string, covered func(have, want string) boo
 		return nil
 	}
 	if t == nil {
-		return fmt.Errorf("%w: %s: an empty list allows everything; the calling key allows only %s", ErrPermission, field, strings.Join(c, ", "))
+		return deniedf("%s: an empty list allows everything; the calling key allows only %s", field, strings.Join(c, ", "))
 	}
 	for i, w := range t {
 		if !slices.ContainsFunc(c, func(h string) bool { return covered(h, w) }) {
-			return fmt.Errorf("%w: %s[%d]: %q is not allowed to the calling key", ErrPermission, field, i, truncate(w))
+			return deniedf("%s[%d]: %q is not allowed to the calling key", field, i, truncate(w))
 		}
 	}
 	return nil

@@ -29,6 +29,19 @@ func invalid(field, format string, args ...any) error {
 	return grpcerr.Invalidf(field, format, args...)
 }
 
-func notFound(what string) error    { return fmt.Errorf("%s: %w", what, ErrNotFound) }
-func denied(why string) error       { return fmt.Errorf("%w: %s", ErrPermission, why) }
+func notFound(what string) error { return fmt.Errorf("%s: %w", what, ErrNotFound) }
+
+// deniedError is ErrPermission with the reason alone as its message: the
+// status code already says "permission denied", so the message need not
+// ("403 permission_denied: only the platform admin creates tenants", not
+// "…: permission denied: only the platform admin…").
+type deniedError struct{ why string }
+
+func (e deniedError) Error() string      { return e.why }
+func (deniedError) Is(target error) bool { return target == ErrPermission }
+
+func denied(why string) error { return deniedError{why} }
+
+func deniedf(format string, args ...any) error { return deniedError{fmt.Sprintf(format, args...)} }
+
 func precondition(why string) error { return fmt.Errorf("%w: %s", ErrPrecondition, why) }

@@ -91,7 +91,7 @@ func (s *Service) checkCreate(ctx context.Context, a *access, in *CreateKeyInput
 	ceiling := RoleScopes(owner.Role)
 	for i, sc := range in.Scopes {
 		if !slices.Contains(ceiling, sc) {
-			return store.Member{}, fmt.Errorf("%w: scopes[%d] %q exceeds what role %s allows", ErrPermission, i, sc, RoleName(owner.Role))
+			return store.Member{}, deniedf("scopes[%d] %q exceeds what role %s allows", i, sc, RoleName(owner.Role))
 		}
 	}
 	if err := checkTenantLimits(a.tl, in.AllowedModels, in.Limits); err != nil {

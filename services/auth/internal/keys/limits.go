@@ -100,18 +100,18 @@ func withinCeiling(c *store.TenantLimits, l store.TenantLimits) error {
 			if f.v > 0 {
 				have = fmt.Sprint(f.v)
 			}
-			return fmt.Errorf("%w: %s: %s exceeds the platform's limit of %d for this tenant (owners only narrow it)", ErrPermission, f.name, have, f.ceiling)
+			return deniedf("%s: %s exceeds the platform's limit of %d for this tenant (owners only narrow it)", f.name, have, f.ceiling)
 		}
 	}
 	if len(c.AllowedModels) == 0 {
 		return nil
 	}
 	if len(l.AllowedModels) == 0 {
-		return fmt.Errorf("%w: limits.allowed_models: an empty list allows every model; the platform allows this tenant only %s", ErrPermission, truncate(strings.Join(c.AllowedModels, ", ")))
+		return deniedf("limits.allowed_models: an empty list allows every model; the platform allows this tenant only %s", truncate(strings.Join(c.AllowedModels, ", ")))
 	}
 	for i, m := range l.AllowedModels {
 		if !slices.Contains(c.AllowedModels, m) {
-			return fmt.Errorf("%w: limits.allowed_models[%d]: %q is not allowed to this tenant by the platform", ErrPermission, i, truncate(m))
+			return deniedf("limits.allowed_models[%d]: %q is not allowed to this tenant by the platform", i, truncate(m))
 		}
 	}
 	return nil
