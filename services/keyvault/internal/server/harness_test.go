@@ -98,6 +98,9 @@ type harness struct {
 	aws      *awsfake.Fake
 	auth     *authtest.Server
 	reg      *prometheus.Registry // keyvault's metrics
+	// vaultOpts are svc's options, for a test that starts a second service
+	// over the same store (a restart with another configuration).
+	vaultOpts vault.Options
 }
 
 type harnessOpts struct {
@@ -162,11 +165,12 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		pol, err = policy.Parse([]byte(o.policy), "dev")
 		require.NoError(t, err)
 	}
-	h.svc = vault.New(vault.Options{
+	h.vaultOpts = vault.Options{
 		Store: h.st, Envelope: kms.NewEnvelope(local, h.st), Audit: h.sink, Hasher: audit.NewHasher(key),
 		Policy: pol, Log: log, Now: h.clock.Now, MaxVersions: o.maxVersions, WebhookAllow: o.webhookAllow,
 		KeyAuthority: keyAuthority, Metrics: vault.NewMetrics(h.reg),
-	})
+	}
+	h.svc = vault.New(h.vaultOpts)
 
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/vault"
 )
 
 const name = "/dev/billing/db-password/primary"
@@ -502,6 +504,47 @@ func testRotation(t *testing.T, postgres bool) {
 	require.NoError(t, err)
 	_, err = c.CancelRotateSecret(ctx, &keyvaultv1.CancelRotateSecretRequest{Name: name})
 	requireCode(t, err, codes.FailedPrecondition)
+}
+
+// TestWebhookAllowListBindsScheduledRotations: WEBHOOK_ALLOW was checked
+// when a rotation was configured only; after the operator took a hook off
+// the list (decommissioned, its name perhaps re-registered by someone
+// else), scheduled rotations kept POSTing new secret values to it. Each run
+// now checks the function against the current list (security review
+// 2026-12-06 evening).
+func TestWebhookAllowListBindsScheduledRotations(t *testing.T) {
+	var calls atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hook.Close()
+	h := newHarness(t, harnessOpts{webhookAllow: []string{hook.URL}})
+	c, ctx := h.admin(t, "t1")
+	_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: name, SecretString: "initial", ClientRequestToken: tokA})
+	require.NoError(t, err)
+	r, err := c.RotateSecret(ctx, &keyvaultv1.RotateSecretRequest{Name: name, ClientRequestToken: tokB,
+		RotationFunction: &keyvaultv1.RotationFunction{Type: keyvaultv1.RotationFunctionType_ROTATION_FUNCTION_TYPE_WEBHOOK, WebhookUrl: hook.URL + "/rotate"},
+		RotationRules:    &keyvaultv1.RotationRules{ScheduleExpression: "rate(1 day)"}})
+	require.NoError(t, err)
+	require.Equal(t, keyvaultv1.RotationStatus_ROTATION_STATUS_SCHEDULED, r.GetRotationStatus())
+	require.EqualValues(t, 2, calls.Load(), "setSecret and testSecret while the hook is allowed")
+
+	// The operator restarts keyvault with the hook off the list.
+	narrowed := h.vaultOpts
+	narrowed.WebhookAllow = []string{"https://hooks.internal/"}
+	restarted := vault.New(narrowed)
+	h.clock.Add(25 * time.Hour)
+	_, err = restarted.RunDueRotations(context.Background())
+	require.NoError(t, err)
+	require.EqualValues(t, 2, calls.Load(), "no new value went to a hook off the list")
+	d, err := c.DescribeSecret(ctx, &keyvaultv1.DescribeSecretRequest{Name: name})
+	require.NoError(t, err)
+	require.Equal(t, keyvaultv1.RotationStatus_ROTATION_STATUS_FAILED, d.GetSecret().GetRotationStatus())
+	require.Contains(t, d.GetSecret().GetRotationError(), "allow-list")
+	cur, err := c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: name})
+	require.NoError(t, err)
+	require.Equal(t, tokB, cur.GetVersionId(), "AWSCURRENT stays")
 }
 
 func readAll(r *http.Request) string {

@@ -258,6 +258,12 @@ func (s *Service) prepareStep(ctx context.Context, sys Actor, sec store.Secret) 
 	if err := json.Unmarshal([]byte(sec.RotationFunction), &cfg); err != nil {
 		return nil, rotation.Input{}, endWith(0, "", internal(fmt.Errorf("rotation function config: %w", err)))
 	}
+	// The configuration is checked again on every run, against the
+	// current WEBHOOK_ALLOW: a hook the operator took off the list since
+	// the rotation was set up gets no more values (ADR 0064).
+	if err := cfg.Validate(s.o.WebhookAllow); err != nil {
+		return nil, rotation.Input{}, endWith(s.failed(ctx, sec, err))
+	}
 	fn, err := rotation.New(cfg, rotation.Deps{HTTP: s.o.HTTPClient, Keys: s.o.KeyAuthority})
 	if err != nil {
 		return nil, rotation.Input{}, endWith(s.failed(ctx, sec, err))
