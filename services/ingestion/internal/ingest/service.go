@@ -314,6 +314,15 @@ func (s *Service) DeleteCollection(ctx context.Context, tenant, name string) err
 	return s.o.Lexical.DropCollection(tenant, name)
 }
 
+// urlFetchError is a failed fetch of a document's URL: FailedPrecondition
+// (the request was fine, the source was not) with the fetch's own message,
+// "url: fetch failed: the host name does not resolve", without the
+// sentinel's "failed precondition" in the middle of it.
+type urlFetchError struct{ err error }
+
+func (e urlFetchError) Error() string   { return "url: " + e.err.Error() }
+func (e urlFetchError) Unwrap() []error { return []error{e.err, grpcerr.ErrFailedPrecondition} }
+
 // collectionNamed is what a collection's NotFound names: the caller's own
 // (validated) name, so a typo is visible; another tenant's collection
 // gets the same answer as a missing one.
@@ -460,7 +469,7 @@ func (s *Service) fetchURL(ctx context.Context, tenant string, in Input) (*fetch
 	case errors.Is(err, fetch.ErrTooLarge):
 		return nil, nil, grpcerr.Invalidf("url", "the document is larger than %d bytes", MaxContentBytes)
 	case errors.Is(err, fetch.ErrFetch):
-		return nil, nil, fmt.Errorf("url: %w: %w", grpcerr.ErrFailedPrecondition, err)
+		return nil, nil, urlFetchError{err}
 	case err != nil:
 		return nil, nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 )
@@ -212,6 +213,12 @@ func TestURLIngestKeepsLastModified(t *testing.T) {
 	require.Len(t, sr.GetPassages(), 1)
 	require.Equal(t, s.srv.URL+"/alpha", sr.GetPassages()[0].GetUrl())
 	require.True(t, alphaModified.Equal(sr.GetPassages()[0].GetUpdatedAt().AsTime()), "got %s", sr.GetPassages()[0].GetUpdatedAt().AsTime())
+
+	// A source that cannot be fetched is FailedPrecondition naming the
+	// field and the failure class, not "failed precondition" again.
+	_, err = c.IngestDocument(ctx, &ingestionv1.IngestDocumentRequest{Collection: "one", Input: &ingestionv1.IngestDocumentRequest_Url{Url: s.srv.URL + "/missing"}})
+	requireCode(t, err, codes.FailedPrecondition)
+	require.Equal(t, "url: fetch failed: the source answered HTTP 404", status.Convert(err).Message())
 }
 
 func TestCrawlRefusals(t *testing.T) {
