@@ -175,6 +175,9 @@ func (o docAdd) add(cmd *cobra.Command, c *restclient.Client, arg string, body a
 		note = " (already ingested)"
 	}
 	label := docLabel(arg)
+	if o.source != "" {
+		label = o.source // what citations will show, rather than "stdin"
+	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s  document %s  job %s%s\n", label, res.Document.ID, res.Job.ID, note)
 	if !o.wait {
 		return res.Job, nil

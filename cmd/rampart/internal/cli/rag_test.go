@@ -302,3 +302,16 @@ func TestDocJobEnded(t *testing.T) {
 		require.Equal(t, tc.want, tc.job.ended(), "%+v", tc.job)
 	}
 }
+
+// TestDocAddLabelsBySource: standard input with --source is named by that
+// source, as its citations will be, not "stdin".
+func TestDocAddLabelsBySource(t *testing.T) {
+	got := recordingEdge(t)
+	var out bytes.Buffer
+	root := newRoot(&out, io.Discard)
+	root.SetIn(strings.NewReader("VPN certificates rotate every 45 days."))
+	root.SetArgs([]string{"doc", "add", "-c", "handbook", "--source", "https://wiki.example.com/it/vpn", "-"})
+	require.NoError(t, root.ExecuteContext(context.Background()))
+	require.Equal(t, "https://wiki.example.com/it/vpn", got.body["source"])
+	require.True(t, strings.HasPrefix(out.String(), "https://wiki.example.com/it/vpn  document"), out.String())
+}
