@@ -1,7 +1,7 @@
 package wire
 
 import (
-	"github.com/rampart-platform/rampart/services/inference/internal/jsonfast"
+	"github.com/rampart-platform/rampart/pkg/jsonread"
 )
 
 // fastChat reads the common chat request — model, messages of role,
@@ -13,7 +13,7 @@ import (
 // (FuzzParseChatFast). Decoding with encoding/json was ~5 % of
 // inference's CPU per chat completion (issue 15, ADR 0053).
 func fastChat(body []byte, r *ChatRequest) bool {
-	rd := jsonfast.NewReader(body)
+	rd := jsonread.NewReader(body)
 	if !rd.Object() {
 		return false
 	}
@@ -58,7 +58,7 @@ var chatMembers = map[string]uint32{
 	"parallel_tool_calls": mParallelToolCalls, "store": mStore, "logprobs": mLogprobs,
 }
 
-func chatMember(rd *jsonfast.Reader, r *ChatRequest, bit uint32) bool {
+func chatMember(rd *jsonread.Reader, r *ChatRequest, bit uint32) bool {
 	var ok bool
 	switch bit {
 	case mModel:
@@ -103,14 +103,14 @@ func ptr[T any](v T, ok bool) (*T, bool) {
 	return &v, true
 }
 
-func intPtr(rd *jsonfast.Reader) (*int, bool) {
+func intPtr(rd *jsonread.Reader) (*int, bool) {
 	n, ok := rd.Int()
 	return ptr(int(n), ok)
 }
 
 // messages reads the messages array; a message with tool calls, content
 // parts or any other member is left to encoding/json.
-func messages(rd *jsonfast.Reader) ([]Message, bool) {
+func messages(rd *jsonread.Reader) ([]Message, bool) {
 	if !rd.Array() {
 		return nil, false
 	}
@@ -124,7 +124,7 @@ func messages(rd *jsonfast.Reader) ([]Message, bool) {
 	return ms, !rd.Failed()
 }
 
-func message(rd *jsonfast.Reader, m *Message) bool {
+func message(rd *jsonread.Reader, m *Message) bool {
 	if !rd.Object() {
 		return false
 	}

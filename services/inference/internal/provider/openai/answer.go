@@ -3,7 +3,7 @@ package openai
 import (
 	"encoding/json"
 
-	"github.com/rampart-platform/rampart/services/inference/internal/jsonfast"
+	"github.com/rampart-platform/rampart/pkg/jsonread"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
 
@@ -25,7 +25,7 @@ type upstreamMessage struct {
 
 // decodeAnswer decodes a chat answer into out exactly as json.Unmarshal
 // does. The answers upstreams send — exact member names, each once, string
-// or null content — are read by jsonfast, which skips the members Rampart
+// or null content — are read by jsonread, which skips the members Rampart
 // does not use without matching them against fields; anything else is
 // decoded again by json.Unmarshal from scratch, so results and errors are
 // encoding/json's (FuzzDecodeAnswer). json.Unmarshal alone was ~6 % of
@@ -40,7 +40,7 @@ func decodeAnswer(b []byte, out *upstreamCompletion) error {
 
 // fastAnswer reads the common shape; false leaves out to json.Unmarshal.
 func fastAnswer(b []byte, out *upstreamCompletion) bool {
-	r := jsonfast.NewReader(b)
+	r := jsonread.NewReader(b)
 	if !r.Object() {
 		return false
 	}
@@ -61,7 +61,7 @@ func fastAnswer(b []byte, out *upstreamCompletion) bool {
 			if !answerUsage(&r, out) {
 				return false
 			}
-		case jsonfast.FoldEqual(name, "choices") || jsonfast.FoldEqual(name, "usage"):
+		case jsonread.FoldEqual(name, "choices") || jsonread.FoldEqual(name, "usage"):
 			return false // a duplicate, or a spelling encoding/json may match
 		default:
 			if !r.Skip() {
@@ -72,7 +72,7 @@ func fastAnswer(b []byte, out *upstreamCompletion) bool {
 	return r.End()
 }
 
-func answerUsage(r *jsonfast.Reader, out *upstreamCompletion) bool {
+func answerUsage(r *jsonread.Reader, out *upstreamCompletion) bool {
 	if r.Null() {
 		out.Usage = nil
 		return true
@@ -95,7 +95,7 @@ func answerUsage(r *jsonfast.Reader, out *upstreamCompletion) bool {
 			dst, seen[1] = &u.CompletionTokens, true
 		case string(name) == "total_tokens" && !seen[2]:
 			dst, seen[2] = &u.TotalTokens, true
-		case jsonfast.FoldEqual(name, "prompt_tokens") || jsonfast.FoldEqual(name, "completion_tokens") || jsonfast.FoldEqual(name, "total_tokens"):
+		case jsonread.FoldEqual(name, "prompt_tokens") || jsonread.FoldEqual(name, "completion_tokens") || jsonread.FoldEqual(name, "total_tokens"):
 			return false
 		default:
 			if !r.Skip() {
@@ -113,7 +113,7 @@ func answerUsage(r *jsonfast.Reader, out *upstreamCompletion) bool {
 	return !r.Failed()
 }
 
-func answerChoices(r *jsonfast.Reader, out *upstreamCompletion) bool {
+func answerChoices(r *jsonread.Reader, out *upstreamCompletion) bool {
 	if r.Null() {
 		out.Choices = nil
 		return true
@@ -131,7 +131,7 @@ func answerChoices(r *jsonfast.Reader, out *upstreamCompletion) bool {
 	return !r.Failed()
 }
 
-func answerChoice(r *jsonfast.Reader, c *upstreamChoice) bool {
+func answerChoice(r *jsonread.Reader, c *upstreamChoice) bool {
 	if !r.Object() {
 		return false
 	}
@@ -152,7 +152,7 @@ func answerChoice(r *jsonfast.Reader, c *upstreamChoice) bool {
 			if c.FinishReason, ok = r.String(); !ok {
 				return false
 			}
-		case jsonfast.FoldEqual(name, "message") || jsonfast.FoldEqual(name, "finish_reason"):
+		case jsonread.FoldEqual(name, "message") || jsonread.FoldEqual(name, "finish_reason"):
 			return false
 		default:
 			if !r.Skip() {
@@ -163,7 +163,7 @@ func answerChoice(r *jsonfast.Reader, c *upstreamChoice) bool {
 	return !r.Failed()
 }
 
-func answerMessage(r *jsonfast.Reader, m *upstreamMessage) bool {
+func answerMessage(r *jsonread.Reader, m *upstreamMessage) bool {
 	if !r.Object() {
 		return false
 	}
@@ -193,7 +193,7 @@ func answerMessage(r *jsonfast.Reader, m *upstreamMessage) bool {
 			if !ok || json.Unmarshal(raw, &m.ToolCalls) != nil {
 				return false
 			}
-		case jsonfast.FoldEqual(name, "content") || jsonfast.FoldEqual(name, "tool_calls"):
+		case jsonread.FoldEqual(name, "content") || jsonread.FoldEqual(name, "tool_calls"):
 			return false
 		default:
 			if !r.Skip() {

@@ -1,4 +1,4 @@
-package jsonfast
+package jsonread
 
 import (
 	"strconv"
@@ -11,13 +11,39 @@ import (
 // the result of each call or Failed at the end, and on failure decode the
 // input again with encoding/json.
 type Reader struct {
-	b      []byte
-	i      int
-	failed bool
+	b            []byte
+	i            int
+	maxDepth     int
+	failed       bool
+	noSurrogates bool
+}
+
+// DefaultMaxDepth is Options.MaxDepth's default (encoding/json allows
+// 10,000 levels; deeper values fail here and go to it).
+const DefaultMaxDepth = 1000
+
+// Options narrows what a Reader accepts, for a caller whose own tests pin
+// which inputs it leaves to encoding/json. The zero value is NewReader's.
+type Options struct {
+	// MaxDepth bounds the nesting Skip and Raw read: the value they read
+	// is level 1, each container inside it one more (0: DefaultMaxDepth).
+	MaxDepth int
+	// NoSurrogates fails on every \uD800–\uDFFF escape, a valid pair too
+	// (by default a pair is read, a lone half fails).
+	NoSurrogates bool
 }
 
 // NewReader returns a reader over b.
-func NewReader(b []byte) Reader { return Reader{b: b} }
+func NewReader(b []byte) Reader { return Reader{b: b, maxDepth: DefaultMaxDepth} }
+
+// NewReaderOptions returns a reader over b that accepts what o allows.
+func NewReaderOptions(b []byte, o Options) Reader {
+	r := Reader{b: b, maxDepth: o.MaxDepth, noSurrogates: o.NoSurrogates}
+	if r.maxDepth <= 0 {
+		r.maxDepth = DefaultMaxDepth
+	}
+	return r
+}
 
 // Failed reports whether any read failed.
 func (r *Reader) Failed() bool { return r.failed }
@@ -43,6 +69,9 @@ func (r *Reader) ws() {
 func (r *Reader) Peek() byte {
 	if r.failed {
 		return 0
+	}
+	if r.i < len(r.b) && r.b[r.i] > ' ' { // no white space: the common case
+		return r.b[r.i]
 	}
 	r.ws()
 	if r.i >= len(r.b) {
@@ -101,21 +130,16 @@ func (r *Reader) Name() ([]byte, bool) {
 		return nil, r.fail()
 	}
 	start := r.i + 1
-	for j := start; j < len(r.b); j++ {
-		c := r.b[j]
-		if c == '"' {
-			r.i = j + 1
-			if r.Peek() != ':' {
-				return nil, r.fail()
-			}
-			r.i++
-			return r.b[start:j], true
-		}
-		if c == '\\' || c < 0x20 || c >= 0x80 {
-			break
-		}
+	j := plainRun(r.b, start)
+	if j >= len(r.b) || r.b[j] != '"' {
+		return nil, r.fail()
 	}
-	return nil, r.fail()
+	r.i = j + 1
+	if r.Peek() != ':' {
+		return nil, r.fail()
+	}
+	r.i++
+	return r.b[start:j], true
 }
 
 // Null consumes a null and reports whether there was one.
@@ -151,90 +175,140 @@ func (r *Reader) String() (string, bool) {
 	if r.Peek() != '"' {
 		return "", r.fail()
 	}
+	b := r.b
 	start := r.i + 1
-	j := start
-	for j < len(r.b) {
-		c := r.b[j]
-		if c == '"' {
-			s := r.b[start:j]
-			if !utf8.Valid(s) {
-				return "", r.fail()
-			}
-			r.i = j + 1
-			return string(s), true
-		}
-		if c == '\\' {
-			return r.escaped(start, j)
-		}
-		if c < 0x20 {
+	for j := start; ; {
+		j = plainRun(b, j)
+		if j >= len(b) {
 			return "", r.fail()
 		}
+		switch c := b[j]; {
+		case c == '"':
+			r.i = j + 1
+			return string(b[start:j]), true
+		case c == '\\':
+			return r.escaped(start, j)
+		case c < 0x20:
+			return "", r.fail()
+		default:
+			n := runeLen(b[j:])
+			if n == 0 {
+				return "", r.fail()
+			}
+			j += n
+		}
+	}
+}
+
+// plain marks the bytes a string holds as they are, with nothing to
+// check: printable ASCII other than '"' and '\\'. Scanning runs of them
+// through a table (four a step) is what keeps the reader as fast as the
+// edge's former one-purpose scanner; other bytes are looked at one by one
+// (UTF-8 is checked in place, one sequence at a time).
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// plainRun returns the index of the first byte from j on that is not
+// plain (len(b) if there is none), four bytes a step while it can.
+func plainRun(b []byte, j int) int {
+	for j+4 <= len(b) && plain[b[j]] && plain[b[j+1]] && plain[b[j+2]] && plain[b[j+3]] {
+		j += 4
+	}
+	for j < len(b) && plain[b[j]] {
 		j++
 	}
-	return "", r.fail()
+	return j
+}
+
+// runeLen is the length of the valid UTF-8 sequence that starts b (b[0]
+// is not ASCII), or 0 when there is none (utf8.Valid's rule: overlong
+// forms, surrogates and truncated sequences fail).
+func runeLen(b []byte) int {
+	if ru, n := utf8.DecodeRune(b); ru != utf8.RuneError || n > 1 {
+		return n
+	}
+	return 0
 }
 
 // skipString checks the string at r.i and moves past it.
 func (r *Reader) skipString() bool {
-	start := r.i + 1
-	for j := start; j < len(r.b); {
-		c := r.b[j]
-		switch {
+	b := r.b
+	for j := r.i + 1; ; {
+		j = plainRun(b, j)
+		if j >= len(b) {
+			return r.fail()
+		}
+		switch c := b[j]; {
 		case c == '"':
-			if !utf8.Valid(r.b[start:j]) {
-				return r.fail()
-			}
 			r.i = j + 1
 			return true
-		case c < 0x20:
-			return r.fail()
-		case c != '\\':
-			j++
-			continue
-		}
-		if j+1 >= len(r.b) {
-			return r.fail()
-		}
-		switch r.b[j+1] {
-		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			j += 2
-		case 'u':
-			_, n, ok := r.unicode(j)
+		case c == '\\':
+			n, ok := r.escapeLen(j)
 			if !ok {
 				return r.fail()
 			}
 			j += n
-		default:
+		case c < 0x20:
 			return r.fail()
+		default:
+			n := runeLen(b[j:])
+			if n == 0 {
+				return r.fail()
+			}
+			j += n
 		}
 	}
-	return r.fail()
+}
+
+// escapeLen checks the escape at j and returns its length.
+func (r *Reader) escapeLen(j int) (int, bool) {
+	if j+1 >= len(r.b) {
+		return 0, false
+	}
+	switch r.b[j+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2, true
+	case 'u':
+		_, n, ok := r.unicode(j)
+		return n, ok
+	}
+	return 0, false
 }
 
 // escaped reads the rest of a string that has an escape at j.
 func (r *Reader) escaped(start, j int) (string, bool) {
+	b := r.b
 	out := make([]byte, 0, j-start+16)
-	out = append(out, r.b[start:j]...)
-	for j < len(r.b) {
-		c := r.b[j]
-		switch {
+	out = append(out, b[start:j]...)
+	for {
+		k := plainRun(b, j)
+		out = append(out, b[j:k]...)
+		if j = k; j >= len(b) {
+			return "", r.fail()
+		}
+		switch c := b[j]; {
 		case c == '"':
-			if !utf8.Valid(out) {
-				return "", r.fail()
-			}
 			r.i = j + 1
 			return string(out), true
 		case c < 0x20:
 			return "", r.fail()
 		case c != '\\':
-			out = append(out, c)
-			j++
+			n := runeLen(b[j:])
+			if n == 0 {
+				return "", r.fail()
+			}
+			out = append(out, b[j:j+n]...)
+			j += n
 			continue
 		}
-		if j+1 >= len(r.b) {
+		if j+1 >= len(b) {
 			return "", r.fail()
 		}
-		switch e := r.b[j+1]; e {
+		switch e := b[j+1]; e {
 		case '"', '\\', '/':
 			out = append(out, e)
 		case 'b':
@@ -260,7 +334,6 @@ func (r *Reader) escaped(start, j int) (string, bool) {
 		}
 		j += 2
 	}
-	return "", r.fail()
 }
 
 // unicode decodes \uXXXX (and a following low surrogate) at j.
@@ -272,7 +345,7 @@ func (r *Reader) unicode(j int) (rune, int, bool) {
 	if !utf16.IsSurrogate(hi) {
 		return hi, 6, true
 	}
-	if hi >= 0xDC00 || j+12 > len(r.b) || r.b[j+6] != '\\' || r.b[j+7] != 'u' {
+	if r.noSurrogates || hi >= 0xDC00 || j+12 > len(r.b) || r.b[j+6] != '\\' || r.b[j+7] != 'u' {
 		return 0, 0, false
 	}
 	lo, ok := hex4(r.b, j+8)
@@ -377,81 +450,76 @@ func (r *Reader) Float() (float64, bool) {
 
 // Skip reads and checks any value.
 func (r *Reader) Skip() bool {
-	_, ok := r.Raw()
-	return ok
+	if r.Peek() == 0 {
+		return r.fail()
+	}
+	return r.skipValue(0)
 }
 
 // Raw reads any value, checked, and returns its bytes.
 func (r *Reader) Raw() ([]byte, bool) {
-	c := r.Peek()
-	start := r.i
-	var ok bool
-	switch {
-	case c == '{':
-		ok = r.skipContainer(true)
-	case c == '[':
-		ok = r.skipContainer(false)
-	case c == '"':
-		ok = r.skipString()
-	case c == 't' || c == 'f':
-		_, ok = r.Bool()
-	case c == 'n':
-		ok = r.Null()
-	case c == '-' || ('0' <= c && c <= '9'):
-		_, ok = r.number()
-	default:
-		ok = r.fail()
+	if r.Peek() == 0 {
+		return nil, r.fail()
 	}
-	if !ok {
+	start := r.i
+	if !r.skipValue(0) {
 		return nil, false
 	}
 	return r.b[start:r.i], true
 }
 
-// maxDepth bounds nesting (encoding/json's limit is 10000).
-const maxDepth = 1000
-
-func (r *Reader) skipContainer(object bool) bool {
-	depth := 0
-	return r.skipIn(object, &depth)
+// skipValue checks the value that starts at r.i, inside containers
+// depth deep, and moves past it.
+func (r *Reader) skipValue(depth int) bool {
+	switch c := r.b[r.i]; {
+	case c == '"':
+		return r.skipString()
+	case c == '{':
+		return r.skipContainer('}', depth+1)
+	case c == '[':
+		return r.skipContainer(']', depth+1)
+	case c == 't':
+		return r.literal("true")
+	case c == 'f':
+		return r.literal("false")
+	case c == 'n':
+		return r.literal("null")
+	case c == '-' || ('0' <= c && c <= '9'):
+		_, ok := r.number()
+		return ok
+	}
+	return r.fail()
 }
 
-func (r *Reader) skipIn(object bool, depth *int) bool {
-	if *depth++; *depth > maxDepth {
+// skipContainer checks the object or array (by its closing byte) at r.i,
+// the depth-th level of nesting.
+func (r *Reader) skipContainer(closer byte, depth int) bool {
+	if depth > r.maxDepth {
 		return r.fail()
 	}
 	r.i++ // the bracket
-	closer := byte(']')
-	if object {
-		closer = '}'
-	}
 	for first := true; r.more(first, closer); first = false {
-		if object {
+		r.ws()
+		if closer == '}' {
 			// Any valid name: skipped members are not matched.
-			if r.Peek() != '"' || !r.skipString() {
+			if !r.at('"') || !r.skipString() {
 				return r.fail()
 			}
-			if r.Peek() != ':' {
+			if r.ws(); !r.at(':') {
 				return r.fail()
 			}
 			r.i++
+			r.ws()
 		}
-		var ok bool
-		switch r.Peek() {
-		case '{':
-			ok = r.skipIn(true, depth)
-		case '[':
-			ok = r.skipIn(false, depth)
-		default:
-			ok = r.Skip()
-		}
-		if !ok {
-			return false
+		if r.i >= len(r.b) || !r.skipValue(depth) {
+			return r.fail()
 		}
 	}
-	*depth--
 	return !r.failed
 }
+
+// at reports whether the next byte is c.
+func (r *Reader) at(c byte) bool { return r.i < len(r.b) && r.b[r.i] == c }
 
 // End reports whether only whitespace is left and nothing failed.
 func (r *Reader) End() bool {
