@@ -218,6 +218,7 @@ type result struct {
 	Breakdown  map[string]float64 // share of Rampart's CPU in the load phases, per service
 	RSS        map[string]float64 // MB after the run, per process
 	Secrets    []secretRow
+	SecretHops secretRow // the two-hop floor of a secret read (hopfloor -answer)
 	GRPCSecret secretRow
 	GRPCRPS    map[int]float64 // gRPC reads/s by concurrency
 	GRPCCPU    map[int]float64 // keyvault CPU µs per gRPC read by concurrency
@@ -289,6 +290,10 @@ type harness struct {
 	upAddr, pxAddr, hfAddr string
 	proxy, hf              *proc
 	hfBack                 int // the floor's back process
+	// The secret read's two-hop floor (hopfloor -answer) and its back.
+	sfAddr string
+	sf     *proc
+	sfBack int
 
 	dataDir, admin, base string
 	pids                 map[string]int
@@ -330,7 +335,13 @@ func (h *harness) startFloors() error {
 	if h.hf, h.hfAddr, err = h.launch("hopfloor", filepath.Join(work, "hf.addr"), nil, "-upstream", "http://"+h.upAddr, "-addr-file", filepath.Join(work, "hf.addr")); err != nil {
 		return err
 	}
-	h.hfBack, err = childOf(h.hf.cmd.Process.Pid)
+	if h.hfBack, err = childOf(h.hf.cmd.Process.Pid); err != nil {
+		return err
+	}
+	if h.sf, h.sfAddr, err = h.launch("hopfloor -answer", filepath.Join(work, "sf.addr"), nil, "-answer", "-addr-file", filepath.Join(work, "sf.addr")); err != nil {
+		return err
+	}
+	h.sfBack, err = childOf(h.sf.cmd.Process.Pid)
 	return err
 }
 
@@ -456,7 +467,8 @@ func (h *harness) benchRest(res *result, sz sizes, logw io.Writer) error {
 	var err error
 	pids, env, dataDir, admin, base, upAddr := h.pids, h.env, h.dataDir, h.admin, h.base, h.upAddr
 	// Secrets: REST through the edge next to a bare net/http floor.
-	res.Secrets, err = benchSecrets(base, admin, "http://"+upAddr+"/secret", sz, pids)
+	floors := secretFloors{http: "http://" + upAddr + "/secret", hops: "http://" + h.sfAddr + "/", hopsPIDs: []int{h.sf.cmd.Process.Pid, h.sfBack}}
+	res.Secrets, res.SecretHops, err = benchSecrets(base, admin, floors, sz, pids)
 	if err != nil {
 		return err
 	}
@@ -555,33 +567,45 @@ func (t *httpTarget) do(i int) (time.Duration, error) {
 	return el, nil
 }
 
-// benchSecrets: sequential interleaved reads (floor, REST read) and writes,
-// then a closed loop at concurrency 16 for reads, same client settings as
-// loadgen.
-func benchSecrets(base, admin, floorURL string, sz sizes, pids map[string]int) ([]secretRow, error) {
+// benchSecrets: sequential interleaved reads (the two floors, REST read)
+// and writes, then a closed loop at concurrency 16 for the reads, same
+// client settings as loadgen.
+// secretFloors are the secret reads' floors: the bare net/http answer and
+// the two-hop chain (hopfloor -answer) with its two processes.
+type secretFloors struct {
+	http, hops string
+	hopsPIDs   []int
+}
+
+// benchSecrets returns the rows of the HTTP floor and the REST read and
+// write, and the two-hop floor's row; a failed read of either floor fails
+// the run (their numbers would mean nothing).
+func benchSecrets(base, admin string, floors secretFloors, sz sizes, pids map[string]int) ([]secretRow, secretRow, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128, IdleConnTimeout: 90 * time.Second, DisableCompression: true}, Timeout: 10 * time.Second}
 	const name = benchSecretName
 	const value = "bench-secret-value-0123456789"
 	seed := &httpTarget{name: "seed", method: http.MethodPost, url: base + "/v1/secrets", auth: "Bearer " + admin,
 		body: func(int) []byte { return []byte(`{"name":"` + name + `","secret_string":"` + value + `"}`) }, want: "{", client: client}
 	if _, err := seed.do(0); err != nil {
-		return nil, fmt.Errorf("create bench secret: %w", err)
+		return nil, secretRow{}, fmt.Errorf("create bench secret: %w", err)
 	}
 	svc := []int{pids["edge"], pids["auth"], pids["keyvault"]}
 	targets := []*httpTarget{
-		{name: "HTTP floor read (bare net/http)", method: http.MethodGet, url: floorURL, want: "secret_string", client: client},
+		{name: "HTTP floor read (bare net/http)", method: http.MethodGet, url: floors.http, want: "secret_string", client: client},
 		{name: "REST read through the edge", method: http.MethodGet, url: base + "/v1/secrets" + name + ":value", auth: "Bearer " + admin, want: value, client: client, cpu: svc},
 		{name: "REST write through the edge", method: http.MethodPost, url: base + "/v1/secrets" + name + ":putValue", auth: "Bearer " + admin,
 			body: func(int) []byte { return []byte(`{"secret_string":"` + value + `"}`) }, want: "{", client: client, cpu: svc},
+		{name: "two-hop floor read (net/http → mTLS gRPC → fixed answer; CPU of both)", method: http.MethodGet, url: floors.hops, want: "secret_string", client: client, cpu: floors.hopsPIDs},
 	}
 	// Writes create versions: fewer of them keeps the run short.
-	seqN := []int{sz.Requests, sz.Requests, max(sz.Requests/4, 10)}
+	seqN := []int{sz.Requests, sz.Requests, max(sz.Requests/4, 10), sz.Requests}
+	reads := []int{0, 1, 3}
 	lat := make([][]time.Duration, len(targets))
 	errs := make([]int64, len(targets))
 	for i := range min(sz.Warmup, 50) {
-		for _, t := range targets[:2] {
-			if _, err := t.do(i); err != nil {
-				return nil, fmt.Errorf("warm-up: %w", err)
+		for _, j := range reads {
+			if _, err := targets[j].do(i); err != nil {
+				return nil, secretRow{}, fmt.Errorf("warm-up: %w", err)
 			}
 		}
 	}
@@ -603,10 +627,19 @@ func benchSecrets(base, admin, floorURL string, sz sizes, pids map[string]int) (
 	for j, t := range targets {
 		rows = append(rows, secretRow{Name: t.name, Sequential: summarize(lat[j], errs[j]), Errors: errs[j]})
 	}
-	// Closed loop, reads only, c=16, rounds rotating.
+	closedLoopReads(targets, rows, reads, sz)
+	if e := rows[0].Errors + rows[3].Errors; e > 0 {
+		return nil, secretRow{}, fmt.Errorf("secret-read floors: %d failed reads", e)
+	}
+	return rows[:3], rows[3], nil
+}
+
+// closedLoopReads runs each of the reads at concurrency 16 for
+// sz.Seconds per round, rounds rotating the order, into rows.
+func closedLoopReads(targets []*httpTarget, rows []secretRow, reads []int, sz sizes) {
 	for r := range sz.Rounds {
-		for k := range 2 {
-			j := (k + r) % 2
+		for k := range reads {
+			j := reads[(k+r)%len(reads)]
 			n, e, cpu := closedLoop(targets[j], 16, time.Duration(sz.Seconds)*time.Second)
 			rows[j].RPS16 += n / float64(sz.Seconds) / float64(sz.Rounds)
 			rows[j].Requests16 += int(n)
@@ -614,7 +647,6 @@ func benchSecrets(base, admin, floorURL string, sz sizes, pids map[string]int) (
 			rows[j].CPUUsPerReq += cpu / float64(sz.Rounds)
 		}
 	}
-	return rows, nil
 }
 
 func closedLoop(t *httpTarget, conc int, dur time.Duration) (float64, int64, float64) {

@@ -8,7 +8,11 @@
 //	hopfloor -upstream http://127.0.0.1:PORT -addr-file front.addr
 //
 // runs the back half as a child process (same binary, -back) and serves the
-// front on a free loopback port.
+// front on a free loopback port. With -answer the back half calls no
+// upstream and answers every call with a fixed secret-shaped JSON body
+// (the one the fake upstream serves on GET /secret): the floor of the REST
+// secret read's shape, client → HTTP process → one mTLS gRPC hop →
+// handler (ADR 0062).
 package main
 
 import (
@@ -56,13 +60,14 @@ func main() {
 	upstream := flag.String("upstream", "", "upstream base URL (loopback), e.g. http://127.0.0.1:1234")
 	addrFile := flag.String("addr-file", "", "write the front's listen address here")
 	dir := flag.String("dir", "", "directory for the generated certificates (default: a temp dir)")
+	answer := flag.Bool("answer", false, "the back half answers a fixed secret-shaped body itself (no upstream)")
 	flag.Parse()
 	encoding.RegisterCodec(rawCodec{})
-	if !strings.HasPrefix(*upstream, "http://127.") && !strings.HasPrefix(*upstream, "http://localhost") {
+	if !*answer && !strings.HasPrefix(*upstream, "http://127.") && !strings.HasPrefix(*upstream, "http://localhost") {
 		log.Fatal("-upstream must be a loopback http URL")
 	}
 	if *back {
-		runBack(*upstream, *dir)
+		runBack(*upstream, *dir, *answer)
 		return
 	}
 	if *dir == "" {
@@ -75,7 +80,7 @@ func main() {
 	}
 	writePKI(*dir)
 	cmd := exec.Command(os.Args[0], //nolint:gosec // G204: this binary, re-run as the back half
-		"-back", "-upstream", *upstream, "-dir", *dir)
+		"-back", "-upstream", *upstream, "-dir", *dir, fmt.Sprintf("-answer=%t", *answer))
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // the back half dies with the front
 	if err := cmd.Start(); err != nil {
@@ -112,7 +117,10 @@ func main() {
 	log.Fatal(http.Serve(ln, h)) //nolint:gosec // G114: loopback benchmark floor, no timeouts on purpose (as in the shared harness)
 }
 
-func runBack(upstream, dir string) {
+// secretBody is fakeupstream's GET /secret body.
+const secretBody = `{"name":"/bench/floor","version_id":"v1","secret_string":"floor-value-0123456789","version_stages":["AWSCURRENT"]}` //nolint:gosec // G101: a fixed benchmark body, not a credential
+
+func runBack(upstream, dir string, answer bool) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}, Timeout: 30 * time.Second}
 	target := strings.TrimRight(upstream, "/") + "/v1/chat/completions"
 	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(tlsConfig(dir, true))),
@@ -120,6 +128,10 @@ func runBack(upstream, dir string) {
 			var in []byte
 			if err := stream.RecvMsg(&in); err != nil {
 				return err
+			}
+			if answer {
+				out := []byte(secretBody)
+				return stream.SendMsg(&out)
 			}
 			req, _ := http.NewRequestWithContext(stream.Context(), "POST", target, bytes.NewReader(in))
 			req.Header.Set("Content-Type", "application/json")
