@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -80,42 +79,8 @@ func (s *secretReads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httperr.WriteGRPC(ctx, s.log, w, r, err)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", marshaler.ContentType(resp))
-	early := len(buf) <= earlyFlushMax
-	if early {
-		// What net/http itself sends for a body this small once the
-		// handler returns (ADR 0062).
-		h.Set("Content-Length", strconv.Itoa(len(buf)))
-	}
+	w.Header().Set("Content-Type", marshaler.ContentType(resp))
 	_, _ = w.Write(buf) //nolint:gosec // G705: JSON (Content-Type application/json, nosniff) from the marshaler, as the gateway writes it
-	if early {
-		flush(w)
-	}
-}
-
-// earlyFlushMax is net/http's bufferBeforeChunkingSize: a body up to this
-// size written by a handler that then returns goes out with a
-// Content-Length; a larger one is chunked. The read flushes a body this
-// small as soon as it is written, so the client has its answer while the
-// layers around the handler (access log, metrics) finish; a larger body
-// is left to net/http exactly as before.
-const earlyFlushMax = 2048
-
-// flush sends what was written: the first writer, unwrapping, that is an
-// http.Flusher (http.ResponseController's Flush without the controller).
-func flush(w http.ResponseWriter) {
-	for {
-		switch t := w.(type) {
-		case http.Flusher:
-			t.Flush()
-			return
-		case interface{ Unwrap() http.ResponseWriter }:
-			w = t.Unwrap()
-		default:
-			return
-		}
-	}
 }
 
 // plainSecretRead returns the secret name of a GET
