@@ -17,7 +17,5 @@
 // SecretReads (secretread.go) answers the plain secret read, GET
 // /v1/secrets/{name}:value, with the same metadata, marshaler and error
 // handler but without the mux's pattern matching, context annotation and
-// response forwarding (ADR 0055), and flushes an answer of up to 2,048
-// bytes before the layers around it finish (ADR 0062); any other spelling
-// goes to the mux.
+// response forwarding (ADR 0055); any other spelling goes to the mux.
 package gateway
