@@ -303,7 +303,8 @@ func newCrawlCmd(f *apiFlags) *cobra.Command {
 			}
 			switch {
 			case job.State != "JOB_STATE_SUCCEEDED":
-				return fmt.Errorf("crawl failed: %s", job.Error)
+				// ingestion's reasons start "crawl: " already.
+				return fmt.Errorf("crawl failed: %s", strings.TrimPrefix(job.Error, "crawl: "))
 			case job.DocumentsFailed > 0:
 				return fmt.Errorf("crawl done, but %d page(s) failed to ingest: rampart doc list / GET /v1/ingest/jobs?collection=%s shows why", job.DocumentsFailed, collection)
 			}

@@ -201,6 +201,24 @@ func TestDocCrawl(t *testing.T) {
 	require.ErrorContains(t, root.ExecuteContext(context.Background()), "--collection is required")
 }
 
+// TestDocCrawlFailure: a failed crawl's reason is shown once, without
+// ingestion's own "crawl: " prefix after the CLI's "crawl failed: ".
+func TestDocCrawlFailure(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			_, _ = io.WriteString(w, `{"job":{"id":"job_c","kind":"JOB_KIND_CRAWL","state":"JOB_STATE_QUEUED"}}`)
+			return
+		}
+		ndjson(w, `{"job":{"id":"job_c","kind":"JOB_KIND_CRAWL","state":"JOB_STATE_FAILED","error":"crawl: robots.txt disallows the start URL for RampartBot"}}`)
+	}))
+	defer srv.Close()
+	t.Setenv("RAMPART_URL", srv.URL)
+	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+	root := newRoot(io.Discard, io.Discard)
+	root.SetArgs([]string{"doc", "crawl", "https://docs.example/", "-c", "handbook", "--wait"})
+	require.EqualError(t, root.ExecuteContext(context.Background()), "crawl failed: robots.txt disallows the start URL for RampartBot")
+}
+
 func TestChatStreamsAndKeepsTheConversation(t *testing.T) {
 	var requests []map[string]any
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
