@@ -75,6 +75,35 @@ func TestRedaction(t *testing.T) {
 			secrets: []string{"xapp-1-A0B1C2-123-abcdef", "xoxp-11-22-33-aabbcc"},
 		},
 		{
+			// A request struct or proto logged whole: keyvault's value
+			// fields and a rotation webhook's body put the secret word
+			// first (security review 2026-12-06 evening).
+			name: "secret value fields of a logged struct",
+			log: func(l *slog.Logger) {
+				type putValue struct {
+					Name         string `json:"name"`
+					SecretString string `json:"secret_string"`
+					SecretBinary []byte `json:"secret_binary"`
+				}
+				l.Info("put", "req", putValue{Name: "/dev/app/db", SecretString: "ss-canary-1", SecretBinary: []byte("sb-canary-2")})
+			},
+			secrets: []string{"ss-canary-1", "c2ItY2FuYXJ5LTI"},
+			keep:    []string{"/dev/app/db"},
+		},
+		{
+			name:    "a webhook's pending value inline",
+			log:     func(l *slog.Logger) { l.Info(`webhook body {"step":"setSecret","pending_value":"pv-canary-3"}`) },
+			secrets: []string{"pv-canary-3"},
+			keep:    []string{"setSecret"},
+		},
+		{
+			name: "secret value attributes",
+			log: func(l *slog.Logger) {
+				l.Info("attrs", "secret_string", "ss-canary-4", "pending_value", "pv-canary-5", "secret_binary", "sb-canary-6")
+			},
+			secrets: []string{"ss-canary-4", "pv-canary-5", "sb-canary-6"},
+		},
+		{
 			// Token rotation: refresh tokens are xoxe-1-…, access tokens
 			// xoxe.xoxb-1-… (security review 2026-12-06 evening).
 			name: "slack rotating refresh and access tokens",

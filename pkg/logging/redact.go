@@ -12,6 +12,9 @@ const Redacted = "[REDACTED]"
 var sensitiveWords = [...]string{
 	"authorization", "password", "passwd", "secret", "token", "api_key", "apikey",
 	"client_secret", "signing_secret", "private_key", "secret_access_key", "cookie",
+	// Secret values whose secret word is not last: keyvault's value fields
+	// and a rotation webhook's body.
+	"secret_string", "secret_binary", "pending_value",
 }
 
 // SensitiveKey reports whether an attribute named key holds a secret: key,
@@ -70,7 +73,7 @@ func equalFoldDash(s, lower string) bool {
 }
 
 // keyWords is the inline twin of SensitiveKey's words for "key=value" text.
-const keyWords = `(?:password|passwd|secret|token|api[_-]?key|private[_-]?key|secret[_-]access[_-]key|cookie)`
+const keyWords = `(?:password|passwd|secret|token|api[_-]?key|private[_-]?key|secret[_-]access[_-]key|cookie|secret[_-](?:string|binary)|pending[_-]value)`
 
 type rule struct {
 	re   *regexp.Regexp
@@ -172,7 +175,7 @@ func keyAssignment(s string) bool {
 		if j > 0 && s[j-1] == '"' {
 			j--
 		}
-		for _, w := range [...]string{"password", "passwd", "secret", "token", "key", "cookie"} {
+		for _, w := range [...]string{"password", "passwd", "secret", "token", "key", "cookie", "string", "binary", "value"} {
 			if j >= len(w) && hasPrefixFold(s[j-len(w):j], w) {
 				return true
 			}
@@ -207,7 +210,7 @@ func (r *redactor) mayHoldSecret(s string) bool {
 				return true
 			}
 		case 'p':
-			if hasPrefixFold(rest, "passw") {
+			if hasPrefixFold(rest, "passw") || hasPrefixFold(rest, "pending_value") || hasPrefixFold(rest, "pending-value") {
 				return true
 			}
 		case 's':

@@ -39,6 +39,9 @@ func TestRulePrefiltersAreSafe(t *testing.T) {
 		"token\t=\tvalue",
 		"token\"\n: x",
 		"tokens are counted: 12",
+		`{"secret_string":"s","secret_binary":"YQ==","pending_value":"p"}`,
+		"pending-value=abc secret-string: x",
+		"the value: 3, a string=4",
 		"max_tokens=5",
 		"the key is 'k'",
 		"paſsword=hunter2",
@@ -75,7 +78,7 @@ func TestSensitiveKeyFastPath(t *testing.T) {
 // byte forward for a word, then on for the separator. The backward scan
 // must agree with it on every input.
 func keyAssignmentForward(s string) bool {
-	for _, w := range [...]string{"password", "passwd", "secret", "token", "key", "cookie"} {
+	for _, w := range [...]string{"password", "passwd", "secret", "token", "key", "cookie", "string", "binary", "value"} {
 		for i := 0; i+len(w) <= len(s); i++ {
 			if s[i]|0x20 != w[0] || !strings.EqualFold(s[i:i+len(w)], w) {
 				continue
