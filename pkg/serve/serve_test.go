@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -418,17 +420,57 @@ func TestAdminPprof(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Cleanup(func() { runtime.SetMutexProfileFraction(0); runtime.SetBlockProfileRate(0) })
 			f := start(t, func(o *serve.Options) { o.Pprof = tt.pprof })
 			code, body := f.admin("/debug/pprof/heap?debug=1")
 			require.Equal(t, tt.want, code)
 			if tt.pprof {
 				require.Contains(t, body, "heap profile")
-				// Contention profiles are sampled once pprof is served.
-				require.Equal(t, serve.MutexProfileFraction, runtime.SetMutexProfileFraction(-1))
 			}
 		})
 	}
+}
+
+// TestAdminPprofContention: contention is sampled only while a mutex or
+// block profile is being taken (ADR 0061), and such a profile sees the
+// contention of its window.
+func TestAdminPprofContention(t *testing.T) {
+	f := start(t, func(o *serve.Options) { o.Pprof = true })
+	require.Equal(t, 0, runtime.SetMutexProfileFraction(-1), "not sampled while no profile is taken")
+
+	stop := make(chan struct{})
+	go func() { // a contended mutex for the window
+		var mu sync.Mutex
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() { mu.Lock(); time.Sleep(50 * time.Microsecond); mu.Unlock() })
+			}
+			wg.Wait()
+		}
+	}()
+	type result struct {
+		code int
+		body string
+	}
+	done := make(chan result, 1)
+	go func() { code, body := f.admin("/debug/pprof/mutex?seconds=1"); done <- result{code, body} }()
+	require.Eventually(t, func() bool { return runtime.SetMutexProfileFraction(-1) == serve.MutexProfileFraction },
+		5*time.Second, time.Millisecond, "sampled while the profile is taken")
+	r := <-done
+	close(stop)
+	require.Equal(t, http.StatusOK, r.code, r.body)
+	// A gzipped profile.proto: its string table holds the functions' names.
+	zr, err := gzip.NewReader(strings.NewReader(r.body))
+	require.NoError(t, err)
+	raw, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	require.Contains(t, string(raw), "TestAdminPprofContention", "the window's contention is in the profile")
+	require.Equal(t, 0, runtime.SetMutexProfileFraction(-1), "off again after it")
 }
 
 func TestShutdown(t *testing.T) {
