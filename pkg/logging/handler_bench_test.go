@@ -28,6 +28,13 @@ func BenchmarkAccessLogLine(b *testing.B) {
 		slog.String("client_ip", "127.0.0.1"),
 		slog.String("client_request_id", ""),
 	}
+	// pkg/serve's gRPC access line, the one every backend call writes.
+	grpcAttrs := []slog.Attr{
+		slog.String("method", "/rampart.inference.v1.InferenceService/ChatCompletion"),
+		slog.String("code", "OK"),
+		slog.Int64("duration_us", 1234),
+		slog.String("caller", "spiffe://rampart.local/svc/edge"),
+	}
 	for _, tc := range []struct {
 		name string
 		l    *slog.Logger
@@ -46,6 +53,13 @@ func BenchmarkAccessLogLine(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				logging.Handle(ctx, l.Handler(), time.Now(), slog.LevelInfo, "http request", attrs...)
+			}
+		})
+		b.Run(tc.name+"/grpc", func(b *testing.B) {
+			ctx := logging.WithRequestID(context.Background(), "0123456789abcdef0123456789abcdef")
+			b.ReportAllocs()
+			for b.Loop() {
+				logging.Handle(ctx, l.Handler(), time.Now(), slog.LevelInfo, "grpc call", grpcAttrs...)
 			}
 		})
 	}

@@ -29,20 +29,28 @@ type jsonHandler struct {
 	fast  bool   // false once a group is open or a WithAttrs attribute needs slow
 }
 
-// lockedWriter makes each Write of one line atomic for both paths.
+// lockedWriter makes each Write of one line atomic for both paths. A
+// *BufferedWriter (every service's log, pkg/backend) is already: it appends
+// each Write whole under its own mutex, so a second lock per line is not
+// taken (the log writer was the one contended mutex at c=64, ADR 0054).
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     sync.Mutex
+	w      io.Writer
+	atomic bool // w's Writes are atomic and safe for concurrent use
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
+	if l.atomic {
+		return l.w.Write(p)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
 
 func newJSONHandler(w io.Writer, level slog.Leveler) *jsonHandler {
-	out := &lockedWriter{w: w}
+	_, atomic := w.(*BufferedWriter)
+	out := &lockedWriter{w: w, atomic: atomic}
 	return &jsonHandler{slow: slog.NewJSONHandler(out, &slog.HandlerOptions{Level: level}), out: out, level: level, fast: true}
 }
 
@@ -102,7 +110,7 @@ func (h *jsonHandler) begin(b []byte, t time.Time, level slog.Level, msg string)
 			return b, false
 		}
 		b = append(b, `"time":"`...)
-		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = appendRFC3339Nano(b, t)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)
@@ -175,7 +183,7 @@ func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
 			return b, false
 		}
 		b = append(b, '"')
-		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = appendRFC3339Nano(b, t)
 		return append(b, '"'), true
 	default: // floats (encoding/json's format), groups, arbitrary values
 		return b, false

@@ -29,7 +29,12 @@ func SensitiveKey(key string) bool {
 	if !isASCII(key) {
 		return sensitiveKeyUnicode(key)
 	}
-	for _, w := range sensitiveWords {
+	if key == "" {
+		return false
+	}
+	// Only the words ending in the key's last letter can be its suffix
+	// (every word ends in a letter): a few of the words to compare, not all.
+	for _, w := range sensitiveByLast[key[len(key)-1]] {
 		n := len(w)
 		if len(key) < n || !equalFoldDash(key[len(key)-n:], w) {
 			continue
@@ -43,6 +48,17 @@ func SensitiveKey(key string) bool {
 	}
 	return false
 }
+
+// sensitiveByLast lists sensitiveWords by their last letter, under both
+// cases of it.
+var sensitiveByLast = func() (t [256][]string) {
+	for _, w := range sensitiveWords {
+		c := w[len(w)-1]
+		t[c] = append(t[c], w)
+		t[c-('a'-'A')] = append(t[c-('a'-'A')], w)
+	}
+	return t
+}()
 
 func sensitiveKeyUnicode(key string) bool {
 	k := strings.ReplaceAll(strings.ToLower(key), "-", "_")
@@ -116,8 +132,8 @@ func (r *redactor) String(s string) string {
 	// The pre-filters compare ASCII only, while (?i) also folds a few
 	// non-ASCII letters (U+017F ſ to s, U+212A K to k): text with any
 	// non-ASCII byte runs every expression.
-	ascii := isASCII(s)
-	if ascii && !r.mayHoldSecret(s) {
+	ascii, may := scan(s)
+	if ascii && !may {
 		return s
 	}
 	for _, ru := range r.rules {
@@ -128,6 +144,41 @@ func (r *redactor) String(s string) string {
 		s = ru.re.ReplaceAllString(s, ru.repl)
 	}
 	return s
+}
+
+// Byte classes of scan.
+const (
+	plainByte   = iota // ASCII that starts no trigger
+	triggerByte        // the first letter of a trigger, either case
+	otherByte          // not ASCII
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = otherByte
+	}
+	for _, c := range "rxbapstkc" {
+		t[c], t[c-('a'-'A')] = triggerByte, triggerByte
+	}
+	return t
+}()
+
+// scan reports whether s is ASCII and whether a trigger starts anywhere in
+// it, in one pass (every log string is scanned; most stop here): bytes that
+// start no trigger cost one table look-up. For non-ASCII text may is true.
+func scan(s string) (ascii, may bool) {
+	for i := 0; i < len(s); i++ {
+		switch byteClass[s[i]] {
+		case plainByte:
+		case triggerByte:
+			if !may {
+				may = triggerAt(s[i:])
+			}
+		default:
+			return false, true
+		}
+	}
+	return true, may
 }
 
 func isASCII(s string) bool {
@@ -184,52 +235,32 @@ func keyAssignment(s string) bool {
 	return false
 }
 
-// mayHoldSecret is a cheap pre-filter: most log strings (method names,
-// SPIFFE IDs, codes) contain no trigger and skip the regular expressions,
-// which keeps the access log off the hot path's profile. For every rule it
-// looks for a substring each of the rule's matches contains, in any ASCII
-// case; s is ASCII (String runs every rule on other text).
-func (r *redactor) mayHoldSecret(s string) bool {
-	for i := 0; i < len(s); i++ {
-		rest := s[i:]
-		switch s[i] | 0x20 { // ASCII lower case
-		case 'r':
-			if hasPrefixFold(rest, "rk_") {
-				return true
-			}
-		case 'x':
-			if hasPrefixFold(rest, "xox") || hasPrefixFold(rest, "xapp-") {
-				return true
-			}
-		case 'b':
-			if hasPrefixFold(rest, "bearer") {
-				return true
-			}
-		case 'a':
-			if hasPrefixFold(rest, "authorization") {
-				return true
-			}
-		case 'p':
-			if hasPrefixFold(rest, "passw") || hasPrefixFold(rest, "pending_value") || hasPrefixFold(rest, "pending-value") {
-				return true
-			}
-		case 's':
-			if hasPrefixFold(rest, "secret") {
-				return true
-			}
-		case 't':
-			if hasPrefixFold(rest, "token") {
-				return true
-			}
-		case 'k':
-			if hasPrefixFold(rest, "key") {
-				return true
-			}
-		case 'c':
-			if hasPrefixFold(rest, "cookie") {
-				return true
-			}
-		}
+// triggerAt reports whether rest starts with a trigger of the pre-filter:
+// most log strings (method names, SPIFFE IDs, codes) contain none and skip
+// the regular expressions, which keeps the access log off the hot path's
+// profile. For every rule there is a trigger that each of the rule's
+// matches contains, in any ASCII case (String runs every rule on non-ASCII
+// text).
+func triggerAt(rest string) bool {
+	switch rest[0] | 0x20 { // ASCII lower case
+	case 'r':
+		return hasPrefixFold(rest, "rk_")
+	case 'x':
+		return hasPrefixFold(rest, "xox") || hasPrefixFold(rest, "xapp-")
+	case 'b':
+		return hasPrefixFold(rest, "bearer")
+	case 'a':
+		return hasPrefixFold(rest, "authorization")
+	case 'p':
+		return hasPrefixFold(rest, "passw") || hasPrefixFold(rest, "pending_value") || hasPrefixFold(rest, "pending-value")
+	case 's':
+		return hasPrefixFold(rest, "secret")
+	case 't':
+		return hasPrefixFold(rest, "token")
+	case 'k':
+		return hasPrefixFold(rest, "key")
+	case 'c':
+		return hasPrefixFold(rest, "cookie")
 	}
 	return false
 }

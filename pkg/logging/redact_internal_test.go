@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -135,5 +136,50 @@ func BenchmarkRedactSecretPath(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = r.String("/v1/secrets/dev/bench/token/one:value")
+	}
+}
+
+// TestScanAgreesWithItsDefinition: scan's one pass answers what isASCII and
+// the pre-filter it replaced (a trigger test at every byte, ADR 0061)
+// answered, and SensitiveKey's dispatch on the last letter what comparing
+// all words did, on generated strings dense in trigger letters.
+func TestScanAgreesWithItsDefinition(t *testing.T) {
+	mayHoldSecret := func(s string) bool {
+		for i := range len(s) {
+			if triggerAt(s[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	sensitiveAllWords := func(key string) bool {
+		if !isASCII(key) {
+			return sensitiveKeyUnicode(key)
+		}
+		for _, w := range sensitiveWords {
+			n := len(w)
+			if len(key) >= n && equalFoldDash(key[len(key)-n:], w) && (len(key) == n || key[len(key)-n-1] == '_' || key[len(key)-n-1] == '-') {
+				return true
+			}
+		}
+		return false
+	}
+	parts := []string{"rk_", "RK_", "xox", "XAPP-", "bearer", "Bearer", "authorization", "passw", "PASSWD", "secret", "token",
+		"Key", "cookie", "_", "-", "a", "k", "t", "s", "x", "/", ":", "=", " ", "é", "\u212a", "\xff", "ion", "ord", "n", "y", "e", "pending_value", "Pending-Value", "_string", "binary"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		var b strings.Builder
+		for range rng.IntN(6) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		s := b.String()
+		ascii, may := scan(s)
+		require.Equal(t, isASCII(s), ascii, "%q", s)
+		if ascii {
+			require.Equal(t, mayHoldSecret(s), may, "%q", s)
+		} else {
+			require.True(t, may, "%q", s)
+		}
+		require.Equal(t, sensitiveAllWords(s), SensitiveKey(s), "%q", s)
 	}
 }
