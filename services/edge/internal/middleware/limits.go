@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
@@ -25,7 +26,7 @@ func Limits(limitsFor func(*http.Request) RouteLimits, next http.Handler) http.H
 			if r.ContentLength > l.MaxBody {
 				w.Header().Set("Connection", "close")
 				httperr.WriteStatus(w, r, http.StatusRequestEntityTooLarge, httperr.CodeRequestTooLarge,
-					"request body is too large")
+					"request body is too large: this route takes at most "+byteSize(l.MaxBody))
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, l.MaxBody)
@@ -53,5 +54,18 @@ func setWriteDeadline(w http.ResponseWriter, deadline time.Time) error {
 		default:
 			return http.ErrNotSupported
 		}
+	}
+}
+
+// byteSize is n as the permission table states body limits: whole MiB or
+// KiB when exact, else bytes.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	default:
+		return strconv.FormatInt(n, 10) + " bytes"
 	}
 }

@@ -47,3 +47,9 @@ func TestSetWriteDeadlineAsResponseController(t *testing.T) {
 		})
 	}
 }
+
+func TestByteSize(t *testing.T) {
+	for n, want := range map[int64]string{4 << 20: "4 MiB", 1 << 20: "1 MiB", 64 << 10: "64 KiB", (1 << 20) + 1: "1048577 bytes", 100: "100 bytes"} {
+		require.Equal(t, want, byteSize(n), n)
+	}
+}

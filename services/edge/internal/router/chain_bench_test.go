@@ -155,7 +155,7 @@ func TestChatBodyLimit(t *testing.T) {
 		status  int
 		message string
 	}{
-		{"declared length over the limit", tooBig, false, http.StatusRequestEntityTooLarge, "request body is too large"},
+		{"declared length over the limit", tooBig, false, http.StatusRequestEntityTooLarge, "request body is too large: this route takes at most 4 MiB"},
 		{"chunked over the limit", tooBig, true, http.StatusRequestEntityTooLarge, "The request body is larger than 4 MiB."},
 		{"chunked at the limit", atLimit, true, http.StatusOK, ""},
 	}
