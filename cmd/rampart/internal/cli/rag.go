@@ -438,6 +438,11 @@ func newChatCmd(f *apiFlags) *cobra.Command {
 			}
 			if assistant != "" {
 				model = assistant
+			} else if len(collections) == 0 {
+				// Allowed (a plain model chat), but not what "chat grounded
+				// in your documents" suggests: say so rather than quote the
+				// question back as its own source.
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: no --collection or --assistant: %s answers without your documents\n", model)
 			}
 			var history []chatMsg
 			ask := func(q string) error {

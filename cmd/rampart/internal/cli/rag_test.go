@@ -286,6 +286,37 @@ func TestChatListsSourcesOnce(t *testing.T) {
 	require.Equal(t, "From the documents: \"Every 45 days.\" [1]\nSources:\n  [1][3] VPN — vpn.md <https://wiki/vpn>\n  [2] keys.md\n", out.String())
 }
 
+// TestChatWithoutDocumentsSaysSo: chat with neither collections nor an
+// assistant is a plain model chat, and the CLI says so on stderr.
+func TestChatWithoutDocumentsSaysSo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hello\"}}]}\n\ndata: [DONE]\n\n")
+	}))
+	defer srv.Close()
+	t.Setenv("RAMPART_URL", srv.URL)
+	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+	for _, tt := range []struct {
+		args []string
+		note bool
+	}{
+		{[]string{"chat", "hi"}, true},
+		{[]string{"chat", "-c", "handbook", "hi"}, false},
+		{[]string{"chat", "--assistant", "kb", "hi"}, false},
+	} {
+		var out, errOut bytes.Buffer
+		root := newRoot(&out, &errOut)
+		root.SetArgs(tt.args)
+		require.NoError(t, root.ExecuteContext(context.Background()))
+		require.Equal(t, "hello\n", out.String())
+		if tt.note {
+			require.Equal(t, "note: no --collection or --assistant: rampart-extractive answers without your documents\n", errOut.String())
+		} else {
+			require.Empty(t, errOut.String(), tt.args)
+		}
+	}
+}
+
 // TestChatRefusedLeavesStdoutEmpty: a request refused before any answer
 // (a misspelt collection) prints only the error, no empty answer line.
 func TestChatRefusedLeavesStdoutEmpty(t *testing.T) {
