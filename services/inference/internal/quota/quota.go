@@ -288,8 +288,19 @@ func (e *Enforcer) Charge(ctx context.Context, s Subject, l Limits, tokens int64
 	if l.TenantTPM > 0 {
 		e.spend(ctx, "t\x00"+s.Tenant, l.TenantTPM, tokens)
 	}
-	start := monthStart(e.now())
-	var ids [2]string // built only when a counter may need them (issue 15: two strings per request)
+	// The month and the counters' ids are worked out only when a counter
+	// may need them (issue 15: a clock read, a calendar conversion and two
+	// strings per request, for nothing unless a budget is set).
+	var (
+		start time.Time
+		ids   [2]string
+	)
+	monthOf := func() time.Time {
+		if start.IsZero() {
+			start = monthStart(e.now())
+		}
+		return start
+	}
 	idsOf := func() *[2]string {
 		if ids[1] == "" {
 			ids = [2]string{"k\x00" + s.Tenant + "\x00" + budgetKey(s, l), "t\x00" + s.Tenant}
@@ -301,7 +312,7 @@ func (e *Enforcer) Charge(ctx context.Context, s Subject, l Limits, tokens int64
 			if budget <= 0 {
 				continue // no budget at this level: nothing reads the counter
 			}
-			if err := e.sharedMonths.AddMonth(ctx, idsOf()[i], start, tokens); err != nil {
+			if err := e.sharedMonths.AddMonth(ctx, idsOf()[i], monthOf(), tokens); err != nil {
 				e.reportErr(err)
 			}
 		}
@@ -313,7 +324,7 @@ func (e *Enforcer) Charge(ctx context.Context, s Subject, l Limits, tokens int64
 		return // no month counter seeded yet: none to follow
 	}
 	for _, id := range idsOf() {
-		if m, ok := e.months[id]; ok && m.start.Equal(start) {
+		if m, ok := e.months[id]; ok && m.start.Equal(monthOf()) {
 			m.used += tokens
 		}
 	}

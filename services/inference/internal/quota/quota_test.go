@@ -90,3 +90,33 @@ func TestBudgetKeyIsShared(t *testing.T) {
 	_, err = e.Check(t.Context(), quota.Subject{Tenant: "t", Key: "k3"}, quota.Limits{KeyBudget: 100})
 	require.NoError(t, err)
 }
+
+// A month counter, once seeded, follows every charge of its tenant — also
+// charges made while the caller's limits carried no budget (a budget
+// removed and set again, a key without one): the budget, when it applies
+// again, sees them.
+func TestMonthCounterFollowsChargesWithoutBudget(t *testing.T) {
+	e := quota.New(func(context.Context, string, string, time.Time) (int64, error) { return 90, nil })
+	s := quota.Subject{Tenant: "t", Key: "k"}
+	budget := quota.Limits{TenantBudget: 100}
+	// Nothing seeded: a charge without a budget has no counter to follow.
+	e.Charge(t.Context(), s, quota.Limits{}, 5)
+	_, err := e.Check(t.Context(), s, budget) // seeds 90
+	require.NoError(t, err)
+	e.Charge(t.Context(), s, quota.Limits{}, 10) // no budget on this call
+	_, err = e.Check(t.Context(), s, budget)
+	ae, ok := apierr.As(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, "insufficient_quota", ae.Code)
+}
+
+// BenchmarkChargeNoLimits: what a request without TPM limits or budgets
+// (the bench's admin key) pays to be charged.
+func BenchmarkChargeNoLimits(b *testing.B) {
+	e := quota.New(nil)
+	s := quota.Subject{Tenant: "tenant-0123456789abcdef", Key: "key-0123456789abcdef"}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Charge(b.Context(), s, quota.Limits{}, 23)
+	}
+}
