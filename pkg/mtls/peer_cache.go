@@ -2,7 +2,9 @@ package mtls
 
 import (
 	"crypto/x509"
+	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 )
@@ -21,29 +23,43 @@ const peerIDCacheMax = 256
 // connection: certificates are never modified after parsing, and the entry
 // holds the pointer, so it cannot be freed and reused for another one while
 // cached. Only successes are cached; errors are recomputed.
-var peerIDs = peerIDCache{m: make(map[*x509.Certificate]spiffeid.ID)}
+//
+// Reads take no lock (ADR 0061): the map is replaced, never changed, so a
+// call only loads a pointer; under load an RWMutex's reader count was one
+// more cache line both cores wrote on every call. A new certificate (a new
+// connection) copies at most peerIDCacheMax entries.
+var peerIDs peerIDCache
 
 type peerIDCache struct {
-	mu sync.RWMutex
-	m  map[*x509.Certificate]spiffeid.ID
+	m  atomic.Pointer[map[*x509.Certificate]spiffeid.ID]
+	mu sync.Mutex // serialises replacing m
 }
 
 func (c *peerIDCache) id(cert *x509.Certificate) (spiffeid.ID, error) {
-	c.mu.RLock()
-	id, ok := c.m[cert]
-	c.mu.RUnlock()
-	if ok {
-		return id, nil
+	if m := c.m.Load(); m != nil {
+		if id, ok := (*m)[cert]; ok {
+			return id, nil
+		}
 	}
 	id, err := IDFromCert(cert)
 	if err != nil {
 		return spiffeid.ID{}, err
 	}
 	c.mu.Lock()
-	if len(c.m) >= peerIDCacheMax {
-		clear(c.m)
+	defer c.mu.Unlock()
+	next := make(map[*x509.Certificate]spiffeid.ID)
+	if m := c.m.Load(); m != nil && len(*m) < peerIDCacheMax {
+		maps.Copy(next, *m)
 	}
-	c.m[cert] = id
-	c.mu.Unlock()
+	next[cert] = id
+	c.m.Store(&next)
 	return id, nil
+}
+
+// len is the number of certificates remembered.
+func (c *peerIDCache) len() int {
+	if m := c.m.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
 }

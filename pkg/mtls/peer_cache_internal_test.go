@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
@@ -44,7 +43,7 @@ func TestPeerIDCache(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &peerIDCache{m: make(map[*x509.Certificate]spiffeid.ID)}
+			c := &peerIDCache{}
 			want, wantErr := IDFromCert(tc.cert)
 			for range 2 { // the second answer comes from the cache, if any
 				got, err := c.id(tc.cert)
@@ -52,17 +51,20 @@ func TestPeerIDCache(t *testing.T) {
 				require.Equal(t, wantErr, err)
 			}
 			require.Equal(t, tc.ok, wantErr == nil)
-			require.Len(t, c.m, map[bool]int{true: 1, false: 0}[tc.ok])
+			require.Equal(t, map[bool]int{true: 1, false: 0}[tc.ok], c.len())
 		})
 	}
 	t.Run("bounded", func(t *testing.T) {
-		c := &peerIDCache{m: make(map[*x509.Certificate]spiffeid.ID)}
+		c := &peerIDCache{}
 		for i := range 3 * peerIDCacheMax {
 			cert := certWithURIs(t, fmt.Sprintf("%s/service/s%d", td, i))
 			got, err := c.id(cert)
 			require.NoError(t, err)
 			require.Equal(t, fmt.Sprintf("%s/service/s%d", td, i), got.String())
-			require.LessOrEqual(t, len(c.m), peerIDCacheMax)
+			require.LessOrEqual(t, c.len(), peerIDCacheMax)
+			again, err := c.id(cert)
+			require.NoError(t, err)
+			require.Equal(t, got, again)
 		}
 	})
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -253,7 +256,7 @@ func TestVerifierCache(t *testing.T) {
 		require.NoError(t, err)
 		_, err = v.Verify(other)
 		require.NoError(t, err)
-		require.LessOrEqual(t, len(v.cache.m), 2)
+		require.LessOrEqual(t, v.cache.len(), 2)
 	}
 }
 
@@ -265,6 +268,33 @@ type countingKeys struct {
 func (c *countingKeys) PublicKey(kid string) (ed25519.PublicKey, bool) {
 	c.lookups++
 	return c.StaticKeys.PublicKey(kid)
+}
+
+// TestVerifierCacheConcurrent: concurrent calls over more assertions than
+// the cache holds (so it is evicted and cleared while read) each get their
+// own principal.
+func TestVerifierCacheConcurrent(t *testing.T) {
+	s := newSigner(t, "k1")
+	v := NewVerifier(StaticKeys{"k1": s.PublicKey()}, WithCache(2))
+	toks := make([]string, 5)
+	for i := range toks {
+		var err error
+		toks[i], err = s.Sign(&authv1.Principal{TenantId: fmt.Sprint("t_", i)}, time.Time{})
+		require.NoError(t, err)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 100 {
+				k := (g + i) % len(toks)
+				p, err := v.Verify(toks[k])
+				assert.NoError(t, err)
+				assert.Equal(t, fmt.Sprint("t_", k), p.GetTenantId())
+			}
+		})
+	}
+	wg.Wait()
+	require.LessOrEqual(t, v.cache.len(), 2)
 }
 
 func TestVerifyRejectsNonCanonicalEncoding(t *testing.T) {

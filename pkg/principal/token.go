@@ -123,7 +123,7 @@ type VerifierOption func(*Verifier)
 func WithCache(maxEntries int) VerifierOption {
 	return func(v *Verifier) {
 		if maxEntries > 0 {
-			v.cache = &verifiedCache{max: maxEntries, m: make(map[string]verified)}
+			v.cache = &verifiedCache{max: maxEntries}
 		}
 	}
 }
