@@ -64,12 +64,16 @@ func Middleware(l Limiter, d Defaults, m *Metrics, next http.Handler) http.Handl
 		keyLimit, tenantLimit := Limits(p, d)
 		var binding Result
 		bound := false
+		// Both limiter keys ("k:<key id>", "t:<tenant>") cut from one
+		// string: one allocation per request instead of two (issue 15).
+		keys := "k:" + p.GetKeyId() + "t:" + p.GetTenantId()
+		split := len("k:") + len(p.GetKeyId())
 		for _, lv := range []struct {
 			level, key string
 			limit      Limit
 		}{
-			{"key", "k:" + p.GetKeyId(), keyLimit},
-			{"tenant", "t:" + p.GetTenantId(), tenantLimit},
+			{"key", keys[:split], keyLimit},
+			{"tenant", keys[split:], tenantLimit},
 		} {
 			if lv.limit.IsZero() {
 				continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,8 +13,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/pkg/store/redistest"
+	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
 )
 
@@ -164,5 +167,31 @@ func BenchmarkRedisAllow(b *testing.B) {
 func TestHeaderNamesCanonical(t *testing.T) {
 	for _, h := range []string{ratelimit.HeaderLimit, ratelimit.HeaderRemaining, ratelimit.HeaderReset} {
 		require.Equal(t, http.CanonicalHeaderKey(h), h)
+	}
+}
+
+// recordingLimiter allows everything and remembers the keys it was asked.
+type recordingLimiter struct{ keys []string }
+
+func (l *recordingLimiter) Allow(_ context.Context, key string, lim ratelimit.Limit) (ratelimit.Result, error) {
+	l.keys = append(l.keys, key)
+	return ratelimit.Result{Allowed: true, Limit: lim, Remaining: 1}, nil
+}
+
+// TestMiddlewareKeys: the limiter is asked for the key's level as
+// "k:<key id>" and the tenant's as "t:<tenant id>" (the keys Redis shares
+// between edges), whatever the ids' lengths.
+func TestMiddlewareKeys(t *testing.T) {
+	for _, p := range []*authv1.Principal{
+		{KeyId: "AbCdEfGhIjKl", TenantId: "t_0123456789abcdef0123"},
+		{KeyId: "", TenantId: "t"},
+		{KeyId: "k", TenantId: ""},
+	} {
+		lim := &recordingLimiter{}
+		h := ratelimit.Middleware(lim, ratelimit.Defaults{KeyRPM: 10, TenantRPM: 10}, nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+		r = r.WithContext(authn.NewContext(r.Context(), p, "assertion"))
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		require.Equal(t, []string{"k:" + p.GetKeyId(), "t:" + p.GetTenantId()}, lim.keys)
 	}
 }
