@@ -190,7 +190,7 @@ func newService(ctx context.Context, o Options, c *conns, p serviceParts) (*infe
 	if err != nil {
 		return nil, err
 	}
-	prompts, stored, err := c.promptLogs(p.reg, p.st)
+	prompts, stored, keys, err := c.promptLogs(p.reg, p.st)
 	if err != nil {
 		return nil, err
 	}
@@ -200,28 +200,30 @@ func newService(ctx context.Context, o Options, c *conns, p serviceParts) (*infe
 	}
 	return inference.New(inference.Deps{
 		Registry: p.reg, Providers: providers, Quota: enf, Tools: tools, Store: p.st, Recorder: p.rec,
-		Metrics: inference.NewMetrics(p.promReg), Log: p.log, Prompts: prompts, Stored: stored, Retriever: retriever,
+		Metrics: inference.NewMetrics(p.promReg), Log: p.log, Prompts: prompts, Stored: stored, Keys: keys, Retriever: retriever,
 	})
 }
 
-// promptLogs returns the prompt logger (nil unless a model logs prompts)
-// and the stored-response store. They share the tenant's data key. Prompt
-// logging needs keyvault; stored responses ("store": true) use it when it
-// is configured and are refused without it (never stored in plaintext).
-func (c *conns) promptLogs(reg *registry.Registry, st *store.Store) (*promptlog.Logger, *promptlog.Responses, error) {
+// promptLogs returns the prompt logger (nil unless a model logs prompts),
+// the stored-response store and the tenants' data keys (which also seal
+// assistants' system prompts). They share the tenant's data key. Prompt
+// logging needs keyvault; stored responses ("store": true) and system
+// prompts use it when it is configured and are refused without it (never
+// stored in plaintext).
+func (c *conns) promptLogs(reg *registry.Registry, st *store.Store) (*promptlog.Logger, *promptlog.Responses, *promptlog.Logger, error) {
 	if !reg.AnyPromptLogging() && !c.hasKeyvault() {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	conn, err := c.keyvault()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	keys := promptlog.New(st, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(conn)}, reg.PromptLogging)
 	stored := promptlog.NewResponses(keys, st)
 	if reg.AnyPromptLogging() {
-		return keys, stored, nil
+		return keys, stored, keys, nil
 	}
-	return nil, stored, nil
+	return nil, stored, keys, nil
 }
 
 // newSweeper returns the retention sweeper (issue 16), or nil: it runs on

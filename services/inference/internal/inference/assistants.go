@@ -43,7 +43,18 @@ func (s *Service) CreateAssistant(ctx context.Context, c *Caller, a Assistant) (
 		return Assistant{}, fmt.Errorf("the tenant has %d assistants, the most allowed: %w", MaxAssistantsPerTenant, grpcerr.ErrResourceExhausted)
 	}
 	a.Created = s.now().UTC().Truncate(1e6)
-	if err := s.Store.CreateAssistant(ctx, a); err != nil {
+	row := a
+	if a.SystemPrompt != "" {
+		if s.Keys == nil {
+			return Assistant{}, fmt.Errorf("assistant.system_prompt: a system prompt is sealed with the tenant's data key and this server has no keyvault: %w", grpcerr.ErrFailedPrecondition)
+		}
+		sealed, err := s.Keys.SealAssistantPrompt(ctx, a.Tenant, a.Name, a.SystemPrompt)
+		if err != nil {
+			return Assistant{}, err
+		}
+		row.SystemPrompt, row.SealedPrompt = "", sealed
+	}
+	if err := s.Store.CreateAssistant(ctx, row); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return Assistant{}, fmt.Errorf("assistant %q: %w", a.Name, grpcerr.ErrAlreadyExists)
 		}
@@ -100,7 +111,47 @@ func (s *Service) Assistants(ctx context.Context, c *Caller) ([]Assistant, error
 	if s.Store == nil {
 		return nil, nil
 	}
-	return s.Store.Assistants(ctx, c.Tenant)
+	as, err := s.Store.Assistants(ctx, c.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	for i := range as {
+		if err := s.openPrompt(ctx, &as[i]); err != nil {
+			return nil, err
+		}
+	}
+	return as, nil
+}
+
+// openPrompt puts a stored assistant's system prompt in a.SystemPrompt in
+// plaintext: it opens a sealed one with the tenant's data key (which fails
+// once the tenant is crypto-shredded), and seals a legacy row's plaintext
+// prompt in the store — the migration of rows from before sealing, done on
+// a call on the tenant's behalf because only such a call may unwrap the
+// tenant's key (ADR 0065).
+func (s *Service) openPrompt(ctx context.Context, a *Assistant) error {
+	if len(a.SealedPrompt) > 0 {
+		if s.Keys == nil {
+			return fmt.Errorf("assistant %q: its system prompt is sealed and this server has no keyvault: %w", a.Name, grpcerr.ErrFailedPrecondition)
+		}
+		p, err := s.Keys.OpenAssistantPrompt(ctx, a.Tenant, a.Name, a.SealedPrompt)
+		if err != nil {
+			return err
+		}
+		a.SystemPrompt, a.SealedPrompt = p, nil
+		return nil
+	}
+	if a.SystemPrompt == "" || s.Keys == nil {
+		return nil
+	}
+	sealed, err := s.Keys.SealAssistantPrompt(ctx, a.Tenant, a.Name, a.SystemPrompt)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.SealAssistantPrompt(ctx, a.Tenant, a.Name, a.SystemPrompt, sealed); err != nil {
+		return err
+	}
+	return nil
 }
 
 // GetAssistant returns one of the caller's tenant's assistants.
@@ -115,7 +166,13 @@ func (s *Service) GetAssistant(ctx context.Context, c *Caller, name string) (Ass
 	if errors.Is(err, store.ErrNotFound) {
 		return Assistant{}, fmt.Errorf("assistant %q: %w", name, grpcerr.ErrNotFound)
 	}
-	return a, err
+	if err != nil {
+		return Assistant{}, err
+	}
+	if err := s.openPrompt(ctx, &a); err != nil {
+		return Assistant{}, err
+	}
+	return a, nil
 }
 
 // DeleteAssistant deletes one of the caller's tenant's assistants.
@@ -154,6 +211,9 @@ func (s *Service) assistant(ctx context.Context, c *Caller, name string) (*Assis
 	}
 	if len(c.AllowedModels) > 0 && !slices.Contains(c.AllowedModels, a.Name) && !slices.Contains(c.AllowedModels, m.ID) {
 		return nil, nil, apierr.ModelNotAllowed(name)
+	}
+	if err := s.openPrompt(ctx, &a); err != nil {
+		return nil, nil, err
 	}
 	return &a, m, nil
 }

@@ -59,6 +59,10 @@ type Deps struct {
 	// sealed with the tenant's data key (nil: no keyvault, "store": true is
 	// refused).
 	Stored *promptlog.Responses
+	// Keys are the tenants' data keys (the same as Prompts' and Stored's),
+	// which seal assistants' system prompts (nil: no keyvault, an assistant
+	// cannot have a system prompt).
+	Keys *promptlog.Logger
 	// Retriever searches the tenant's collections for requests with
 	// rampart.collections (nil: such requests are answered without
 	// documents and carry rampart.warning).

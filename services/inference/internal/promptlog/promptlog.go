@@ -167,19 +167,49 @@ func (l *Logger) Record(ctx context.Context, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("prompt log: encode: %w", err)
 	}
-	nonce, err := randomNonce(g.NonceSize())
+	out, err := seal(g, pt, aad(e.Tenant, e.RequestID))
+	clear(pt)
 	if err != nil {
 		return err
 	}
-	out := make([]byte, 0, 1+len(nonce)+len(pt)+g.Overhead())
-	out = append(append(out, sealVersion), nonce...)
-	out = g.Seal(out, nonce, pt, aad(e.Tenant, e.RequestID))
-	clear(pt)
 	at := e.At
 	if at.IsZero() {
 		at = l.now()
 	}
 	return l.store.InsertPromptLog(ctx, store.PromptLog{Tenant: e.Tenant, RequestID: e.RequestID, Key: e.Key, Model: e.Model, Endpoint: e.Endpoint, Sealed: out, At: at})
+}
+
+// seal returns version ‖ nonce ‖ ciphertext of pt under g, bound to ad:
+// the one seal format of prompt logs, stored responses and assistants'
+// system prompts.
+func seal(g cipher.AEAD, pt, ad []byte) ([]byte, error) {
+	nonce, err := randomNonce(g.NonceSize())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, 1+len(nonce)+len(pt)+g.Overhead())
+	out = append(append(out, sealVersion), nonce...)
+	return g.Seal(out, nonce, pt, ad), nil
+}
+
+// errMalformed and errWrongKey are unseal's failures; callers name what
+// did not open.
+var (
+	errMalformed = errors.New("malformed sealed entry")
+	errWrongKey  = errors.New("entry does not open with the tenant's key")
+)
+
+// unseal opens what seal sealed with the same ad.
+func unseal(g cipher.AEAD, sealed, ad []byte) ([]byte, error) {
+	n := g.NonceSize()
+	if len(sealed) < 1+n || sealed[0] != sealVersion {
+		return nil, errMalformed
+	}
+	pt, err := g.Open(nil, sealed[1:1+n], sealed[1+n:], ad)
+	if err != nil {
+		return nil, errWrongKey
+	}
+	return pt, nil
 }
 
 // randomNonce returns a fresh random GCM nonce (96 bits: at the volumes of
@@ -197,13 +227,9 @@ func (l *Logger) open(ctx context.Context, row store.PromptLog) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	n := g.NonceSize()
-	if len(row.Sealed) < 1+n || row.Sealed[0] != sealVersion {
-		return Entry{}, errors.New("prompt log: malformed sealed entry")
-	}
-	pt, err := g.Open(nil, row.Sealed[1:1+n], row.Sealed[1+n:], aad(row.Tenant, row.RequestID))
+	pt, err := unseal(g, row.Sealed, aad(row.Tenant, row.RequestID))
 	if err != nil {
-		return Entry{}, errors.New("prompt log: entry does not open with the tenant's key")
+		return Entry{}, fmt.Errorf("prompt log: %w", err)
 	}
 	var s sealed
 	if err := json.Unmarshal(pt, &s); err != nil {

@@ -68,14 +68,11 @@ func (r *Responses) Put(ctx context.Context, tenant, id string, at time.Time, v 
 	if err != nil {
 		return fmt.Errorf("stored response: encode: %w", err)
 	}
-	nonce, err := randomNonce(g.NonceSize())
+	out, err := seal(g, pt, responseAAD(tenant, id))
+	clear(pt)
 	if err != nil {
 		return err
 	}
-	out := make([]byte, 0, 1+len(nonce)+len(pt)+g.Overhead())
-	out = append(append(out, sealVersion), nonce...)
-	out = g.Seal(out, nonce, pt, responseAAD(tenant, id))
-	clear(pt)
 	return r.store.InsertStoredResponse(ctx, store.StoredResponse{Tenant: tenant, ID: id, Sealed: out, At: at})
 }
 
@@ -95,13 +92,9 @@ func (r *Responses) Get(ctx context.Context, tenant, id string) (StoredResponse,
 	if err != nil {
 		return StoredResponse{}, err
 	}
-	n := g.NonceSize()
-	if len(row.Sealed) < 1+n || row.Sealed[0] != sealVersion {
-		return StoredResponse{}, errors.New("stored response: malformed sealed entry")
-	}
-	pt, err := g.Open(nil, row.Sealed[1:1+n], row.Sealed[1+n:], responseAAD(tenant, id))
+	pt, err := unseal(g, row.Sealed, responseAAD(tenant, id))
 	if err != nil {
-		return StoredResponse{}, errors.New("stored response: entry does not open with the tenant's key")
+		return StoredResponse{}, fmt.Errorf("stored response: %w", err)
 	}
 	var v StoredResponse
 	if err := json.Unmarshal(pt, &v); err != nil {

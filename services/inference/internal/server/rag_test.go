@@ -14,6 +14,7 @@ import (
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	"github.com/rampart-platform/rampart/pkg/ingestiontest"
+	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/openaitest"
 	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
@@ -60,7 +61,7 @@ func ragEnv(t *testing.T) (*env, *openaitest.Upstream) {
     {"id": "gpt-fake", "upstream": "fake", "upstream_model": "gpt-4o-mini"}
   ]
 }`
-	srv := servertest.Start(t, servertest.Options{Models: []byte(reg), Ingestion: func(f *ingestiontest.Server) {
+	srv := servertest.Start(t, servertest.Options{Keyvault: func(*keyvaulttest.Server) {}, Models: []byte(reg), Ingestion: func(f *ingestiontest.Server) {
 		f.Add("t1", "handbook",
 			&ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText},
 			&ingestionv1.Passage{ChunkId: "doc-wiki:3", DocumentId: "doc-wiki", Source: "https://wiki.example.com/lunch", Title: "Cafeteria",

@@ -18,20 +18,27 @@ var ErrExists = errors.New("already exists")
 type Assistant struct {
 	Tenant, Name, Model string
 	Collections         []string
-	SystemPrompt        string
-	TopK                int
-	MinScore            float64
-	Description         string
-	Created             time.Time
+	// SystemPrompt is the prompt in plaintext: what callers of the
+	// service see. The store keeps it only in rows from before migration
+	// 00006 (SealedPrompt nil); CreateAssistant stores what it is given, so
+	// the service passes it empty with SealedPrompt set.
+	SystemPrompt string
+	// SealedPrompt is the system prompt sealed with the tenant's data key
+	// (promptlog.Logger.SealAssistantPrompt); nil in a legacy row.
+	SealedPrompt []byte
+	TopK         int
+	MinScore     float64
+	Description  string
+	Created      time.Time
 }
 
-const assistantCols = `tenant_id, name, model, collections, system_prompt, top_k, min_score, description, created_at_ms`
+const assistantCols = `tenant_id, name, model, collections, system_prompt, system_prompt_sealed, top_k, min_score, description, created_at_ms`
 
 func scanAssistant(sc pstore.Scanner) (Assistant, error) {
 	var a Assistant
 	var cols string
 	var ms int64
-	if err := sc.Scan(&a.Tenant, &a.Name, &a.Model, &cols, &a.SystemPrompt, &a.TopK, &a.MinScore, &a.Description, &ms); err != nil {
+	if err := sc.Scan(&a.Tenant, &a.Name, &a.Model, &cols, &a.SystemPrompt, &a.SealedPrompt, &a.TopK, &a.MinScore, &a.Description, &ms); err != nil {
 		return a, err
 	}
 	if err := json.Unmarshal([]byte(cols), &a.Collections); err != nil {
@@ -50,8 +57,12 @@ func (s *Store) CreateAssistant(ctx context.Context, a Assistant) error {
 	if a.Collections == nil {
 		cols = []byte("[]")
 	}
-	res, err := s.db.ExecContext(ctx, s.d.Rebind(`INSERT INTO assistants (`+assistantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING`),
-		a.Tenant, a.Name, a.Model, string(cols), a.SystemPrompt, a.TopK, a.MinScore, a.Description, a.Created.UnixMilli())
+	var sealed any // NULL when there is nothing sealed (no prompt)
+	if len(a.SealedPrompt) > 0 {
+		sealed = a.SealedPrompt
+	}
+	res, err := s.db.ExecContext(ctx, s.d.Rebind(`INSERT INTO assistants (`+assistantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING`),
+		a.Tenant, a.Name, a.Model, string(cols), a.SystemPrompt, sealed, a.TopK, a.MinScore, a.Description, a.Created.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("assistants: insert: %w", err)
 	}
@@ -94,4 +105,22 @@ func (s *Store) DeleteAssistant(ctx context.Context, tenant, name string) error 
 		return ErrNotFound
 	}
 	return nil
+}
+
+// SealAssistantPrompt replaces a legacy row's plaintext system prompt with
+// its sealed form (the migration of rows from before 00006). It changes
+// only a row that still holds exactly plaintext and nothing sealed, so a
+// row deleted, recreated or sealed by another replica meanwhile is left
+// alone; it reports whether it changed the row.
+func (s *Store) SealAssistantPrompt(ctx context.Context, tenant, name, plaintext string, sealed []byte) (bool, error) {
+	res, err := s.db.ExecContext(ctx, s.d.Rebind(`UPDATE assistants SET system_prompt = '', system_prompt_sealed = ?
+		WHERE tenant_id = ? AND name = ? AND system_prompt = ? AND system_prompt_sealed IS NULL`), sealed, tenant, name, plaintext)
+	if err != nil {
+		return false, fmt.Errorf("assistants: seal prompt: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("assistants: seal prompt: %w", err)
+	}
+	return n == 1, nil
 }
