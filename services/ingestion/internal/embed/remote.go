@@ -111,19 +111,18 @@ func (r *Remote) call(ctx context.Context, req *inferencev1.EmbedForTenantReques
 	return out, nil
 }
 
-// classify turns an RPC error into ErrUnavailable or ErrRejected with a
-// message safe to show the tenant (the gRPC code and inference's
-// OpenAI-style message, which never carries the input text).
+// classify turns an RPC error into ErrUnavailable or ErrRejected naming
+// the model and the gRPC code only. Inference's message is dropped: for an
+// upstream's refusal it is the upstream's own text, which may quote the
+// input (a chunk of the tenant's document, a search query), and this error
+// becomes a job's error, kept in clear and shown to the tenant, and a log
+// line (ADR 0065 §2). Inference logs the refusal itself.
 func classify(model string, err error) error {
-	st := status.Convert(err)
-	msg := st.Message()
-	if len(msg) > 200 {
-		msg = msg[:200]
-	}
-	switch st.Code() {
+	code := status.Code(err)
+	switch code {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.Internal, codes.Unknown, codes.ResourceExhausted, codes.Canceled:
-		return fmt.Errorf("%w: `%s`: %s (%s)", ErrUnavailable, model, msg, st.Code())
+		return fmt.Errorf("%w: `%s` (%s)", ErrUnavailable, model, code)
 	default:
-		return fmt.Errorf("%w: `%s`: %s (%s)", ErrRejected, model, msg, st.Code())
+		return fmt.Errorf("%w: `%s` (%s)", ErrRejected, model, code)
 	}
 }

@@ -3,6 +3,7 @@ package embed_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ type flakyInference struct {
 
 func (f *flakyInference) EmbedForTenant(_ context.Context, in *inferencev1.EmbedForTenantRequest, _ ...grpc.CallOption) (*inferencev1.EmbedForTenantResponse, error) {
 	if f.calls.Add(1) <= f.fail {
-		return nil, status.Error(f.code, "upstream says no")
+		return nil, status.Error(f.code, "upstream says no to "+in.GetInputs()[0])
 	}
 	out := &inferencev1.EmbedForTenantResponse{}
 	for range in.GetInputs() {
@@ -66,7 +67,8 @@ func TestRemoteRetries(t *testing.T) {
 				return
 			}
 			require.ErrorIs(t, err, tt.wantErr)
-			require.Contains(t, err.Error(), tt.code.String())
+			require.Equal(t, fmt.Sprintf("%v: `m` (%s)", tt.wantErr, tt.code), err.Error(),
+				"the model and the code, never inference's message (it may quote the input)")
 		})
 	}
 }

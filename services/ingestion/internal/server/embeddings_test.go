@@ -231,3 +231,31 @@ func TestReembedCollection(t *testing.T) {
 	}
 	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, state)
 }
+
+// TestEmbeddingRefusalKeepsNoUpstreamText (ADR 0065 §2): an upstream that
+// quotes the input it refused put the document's text into the job's
+// error, kept in clear in the database (outliving the tenant's
+// crypto-shred) and shown in GetJob. The job's error now names the model
+// and the code only.
+func TestEmbeddingRefusalKeepsNoUpstreamText(t *testing.T) {
+	const canary = "CANARY-refused-chunk-5d2e"
+	h := newHarness(t, opts{})
+	c := h.client(t, "edge")
+	ctx := h.ctx(t, "acme")
+	_, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "fleet", EmbeddingModel: fakeModel})
+	require.NoError(t, err)
+	h.inference.setQuoteRefusal(true)
+	r, err := c.IngestDocument(ctx, &ingestionv1.IngestDocumentRequest{Collection: "fleet", Source: "fleet.md", ContentType: "text/markdown",
+		Input: &ingestionv1.IngestDocumentRequest_Content{Content: []byte(carDoc + "\n\n" + canary + " " + strings.Repeat("More words about the fleet. ", 200))}})
+	require.NoError(t, err)
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_FAILED, h.wait(t, r.GetJob().GetId()))
+	job, err := c.GetJob(ctx, &ingestionv1.GetJobRequest{JobId: r.GetJob().GetId()})
+	require.NoError(t, err)
+	require.False(t, job.GetJob().GetRetrying(), "a refusal is final")
+	require.Equal(t, "embedding model rejected the request: `"+fakeModel+"` (InvalidArgument)", job.GetJob().GetError())
+
+	h.shutdown()
+	for _, needle := range []string{canary, "company fleet", "content policy"} {
+		require.Empty(t, scan(t, h.dataDir, needle), needle)
+	}
+}

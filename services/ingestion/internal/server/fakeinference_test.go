@@ -30,7 +30,11 @@ type fakeInference struct {
 	// downBatches: Unavailable only for calls of several texts (jobs),
 	// not for single-text probes and queries.
 	downBatches bool
-	calls       []fakeEmbedCall
+	// quoteRefusal: calls of several texts (jobs) are refused with
+	// InvalidArgument and a message quoting the first input, as an
+	// OpenAI-compatible upstream that repeats what it refused would.
+	quoteRefusal bool
+	calls        []fakeEmbedCall
 }
 
 type fakeEmbedCall struct {
@@ -57,6 +61,12 @@ func (f *fakeInference) setDown(down bool) {
 	f.mu.Unlock()
 }
 
+func (f *fakeInference) setQuoteRefusal(on bool) {
+	f.mu.Lock()
+	f.quoteRefusal = on
+	f.mu.Unlock()
+}
+
 func (f *fakeInference) setDownBatches(down bool) {
 	f.mu.Lock()
 	f.downBatches = down
@@ -75,6 +85,9 @@ func (f *fakeInference) embed(c *inferencetest.Call, inputs []string) ([][]float
 	defer f.mu.Unlock()
 	if f.down || (f.downBatches && len(inputs) > 1) {
 		return nil, status.Error(codes.Unavailable, "The upstream provider is unavailable.")
+	}
+	if f.quoteRefusal && len(inputs) > 1 {
+		return nil, status.Errorf(codes.InvalidArgument, "upstream refused input %q: content policy", inputs[0])
 	}
 	r, _ := c.Request.(*inferencev1.EmbedForTenantRequest)
 	f.calls = append(f.calls, fakeEmbedCall{Tenant: c.Tenant, Key: r.GetKeyId(), Model: c.Model, Inputs: len(inputs)})
