@@ -11,9 +11,10 @@
 // plain count of shared words, enough to tell a relevant passage from an
 // irrelevant one. SetWarning makes every answer carry
 // SearchResponse.warning, as ingestion does when a collection's embedding
-// model is unavailable. Every other method (WatchJob, the collection,
-// document, job and connection calls) is answered by a Script;
-// Unimplemented without one.
+// model is unavailable. ListCollections lists the tenant's collections
+// made by Add (Remove deletes one) unless a Script is set. Every other
+// method (WatchJob, the collection, document, job and connection calls) is
+// answered by a Script; Unimplemented without one.
 //
 // Callers are admitted as ingestion admits them: the permission table
 // (pkg/permissions) says which service identities may call each method and

@@ -55,6 +55,36 @@ func (s *Server) Add(tenant, collection string, ps ...*ingestionv1.Passage) {
 	}
 }
 
+// Remove deletes the tenant's collection and its passages (a collection
+// deleted after something named it).
+func (s *Server) Remove(tenant, collection string) {
+	s.index.mu.Lock()
+	defer s.index.mu.Unlock()
+	delete(s.index.docs, tenant+"\x00"+collection)
+}
+
+// collections lists the verified principal's tenant's collections by name.
+func (s *Server) collections(ctx context.Context) (*ingestionv1.ListCollectionsResponse, error) {
+	p, ok := principal.FromContext(ctx)
+	if !ok || p.GetTenantId() == "" {
+		return nil, status.Error(codes.Unauthenticated, "no principal")
+	}
+	s.index.mu.Lock()
+	var names []string
+	for k := range s.index.docs {
+		if tenant, name, _ := strings.Cut(k, "\x00"); tenant == p.GetTenantId() {
+			names = append(names, name)
+		}
+	}
+	s.index.mu.Unlock()
+	slices.Sort(names)
+	out := &ingestionv1.ListCollectionsResponse{}
+	for _, n := range names {
+		out.Collections = append(out.Collections, &ingestionv1.Collection{Name: n})
+	}
+	return out, nil
+}
+
 // SetWarning makes every search answer with SearchResponse.warning set,
 // as ingestion does when a collection's embedding model is unavailable.
 func (s *Server) SetWarning(w string) {

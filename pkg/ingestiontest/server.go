@@ -133,9 +133,18 @@ func (s *Server) CreateCollection(ctx context.Context, r *ingestionv1.CreateColl
 	return unary[*ingestionv1.CreateCollectionResponse](ctx, s, "CreateCollection", r)
 }
 
-// ListCollections implements IngestionService.
+// ListCollections implements IngestionService: the script's answer when
+// there is a script, else the collections Add made for the verified
+// principal's tenant, by name.
 func (s *Server) ListCollections(ctx context.Context, r *ingestionv1.ListCollectionsRequest) (*ingestionv1.ListCollectionsResponse, error) {
-	return unary[*ingestionv1.ListCollectionsResponse](ctx, s, "ListCollections", r)
+	s.index.mu.Lock()
+	scripted := s.index.script != nil
+	s.index.mu.Unlock()
+	if scripted {
+		return unary[*ingestionv1.ListCollectionsResponse](ctx, s, "ListCollections", r)
+	}
+	s.record(ctx, "ListCollections", r)
+	return s.collections(ctx)
 }
 
 // DeleteCollection implements IngestionService.

@@ -150,3 +150,37 @@ func TestScriptAnswersTheOtherMethods(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "job_1", req.GetJobId())
 }
+
+// TestListCollectionsIsTheTenants: without a script, ListCollections lists
+// the collections Add made for the principal's tenant only; Remove deletes
+// one.
+func TestListCollectionsIsTheTenants(t *testing.T) {
+	f := start(t, ingestiontest.Options{})
+	f.srv.Add("t1", "handbook")
+	f.srv.Add("t1", "archive")
+	f.srv.Add("t1", "gone")
+	f.srv.Add("t2", "secret")
+	f.srv.Remove("t1", "gone")
+	c := f.client(t, "inference")
+	tests := []struct {
+		tenant string
+		want   []string
+	}{
+		{"t1", []string{"archive", "handbook"}},
+		{"t2", []string{"secret"}},
+		{"t3", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tenant, func(t *testing.T) {
+			resp, err := c.ListCollections(f.as(t, tt.tenant), &ingestionv1.ListCollectionsRequest{})
+			require.NoError(t, err)
+			var names []string
+			for _, col := range resp.GetCollections() {
+				names = append(names, col.GetName())
+			}
+			require.Equal(t, tt.want, names)
+		})
+	}
+	_, err := c.ListCollections(t.Context(), &ingestionv1.ListCollectionsRequest{})
+	require.Equal(t, codes.Unauthenticated, status.Code(err))
+}

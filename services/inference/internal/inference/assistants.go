@@ -35,6 +35,17 @@ func (s *Service) CreateAssistant(ctx context.Context, c *Caller, a Assistant) (
 	if err := s.checkAssistant(c, &a); err != nil {
 		return Assistant{}, err
 	}
+	// The collections must exist now, in the caller's tenant (ingestion
+	// answers for the forwarded principal's tenant only), so a typo fails
+	// here naming the field rather than at every chat. A chat still checks
+	// (Retrieve's 404): a collection can be deleted later.
+	params := make([]string, len(a.Collections))
+	for i := range a.Collections {
+		params[i] = fmt.Sprintf("assistant.collections[%d]", i)
+	}
+	if err := s.Retriever.CheckCollections(ctx, a.Collections, params); err != nil {
+		return Assistant{}, err
+	}
 	existing, err := s.Store.Assistants(ctx, c.Tenant)
 	if err != nil {
 		return Assistant{}, err

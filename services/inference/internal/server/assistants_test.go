@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -146,12 +147,61 @@ func TestAssistantBadInput(t *testing.T) {
 			}
 		})
 	}
-	// An assistant whose collection is gone answers 404 naming it.
+	// An assistant whose collection was deleted since answers 404 naming it.
+	e.srv.Ingestion.Add("t1", "gone")
 	_, err = e.client.CreateAssistant(admin, &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{Name: "stale", Model: "echo", Collections: []string{"gone"}}})
 	require.NoError(t, err)
+	e.srv.Ingestion.Remove("t1", "gone")
 	_, err = e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{Body: chatBody("stale", "hi?", "")})
 	require.Equal(t, codes.NotFound, status.Code(err))
 	require.Contains(t, err.Error(), "`gone`")
+}
+
+// TestAssistantCollectionsMustExist: creating an assistant checks its
+// collections with ingestion in the caller's tenant (taken from the
+// verified principal, so another tenant's collection is as missing as an
+// unknown one): a missing one is InvalidArgument naming its field, and
+// nothing is stored.
+func TestAssistantCollectionsMustExist(t *testing.T) {
+	e, _ := ragEnv(t)
+	admin := e.ctx(t, adminOf("t1"))
+	tests := []struct {
+		name        string
+		collections []string
+		field, msg  string
+	}{
+		{"exists", []string{"handbook"}, "", ""},
+		{"none", nil, "", ""},
+		{"unknown", []string{"handbook", "handbok"}, "assistant.collections[1]", `collection "handbok" not found`},
+		{"another tenant's", []string{"secret"}, "assistant.collections[0]", `collection "secret" not found`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := fmt.Sprintf("kb-%d", i)
+			_, err := e.client.CreateAssistant(admin, &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{
+				Name: name, Model: "echo", Collections: tt.collections}})
+			if tt.field == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+			require.Equal(t, tt.field, fieldViolation(t, err))
+			require.Contains(t, status.Convert(err).Message(), tt.msg)
+			_, err = e.client.GetAssistant(admin, &inferencev1.GetAssistantRequest{Name: name})
+			require.Equal(t, codes.NotFound, status.Code(err), "not stored")
+		})
+	}
+	last, ok := e.srv.Ingestion.LastCall("ListCollections")
+	require.True(t, ok)
+	require.Equal(t, "t1", last.Principal.GetTenantId(), "the admin's principal is forwarded")
+
+	// Ingestion down: the collections cannot be checked, nothing is stored.
+	e.srv.Ingestion.Stop()
+	_, err := e.client.CreateAssistant(admin, &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{
+		Name: "kb-down", Model: "echo", Collections: []string{"handbook"}}})
+	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
+	_, err = e.client.CreateAssistant(admin, &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{Name: "kb-plain", Model: "echo"}})
+	require.NoError(t, err, "an assistant without collections needs no ingestion")
 }
 
 func fieldViolation(t *testing.T, err error) string {
