@@ -47,6 +47,8 @@ func TestFromGRPC(t *testing.T) {
 			400, "invalid_argument", "name", "name: too long", 0},
 		{"unknown field from protojson", status.Error(codes.InvalidArgument, `proto: (line 1:13): unknown field "bogus"`),
 			400, "unknown_field", "bogus", `unknown field "bogus" in request body`, 0},
+		{"body field from the gateway's decoder", status.Error(codes.InvalidArgument, (&httperr.BodyFieldError{Field: `labels["a\"b"]`, Msg: "must be a string"}).Error()),
+			400, "invalid_argument", `labels["a\"b"]`, `labels["a\"b"]: must be a string`, 0},
 		{"syntax error", status.Error(codes.InvalidArgument, `proto: syntax error (line 1:9): unexpected token`),
 			400, "invalid_json", "", "", 0},
 		{"body too large", status.Error(codes.InvalidArgument, "http: request body too large"), 413, "request_too_large", "", "", 0},

@@ -270,6 +270,14 @@ func TestBadInput(t *testing.T) {
 		require.Equal(t, "bogus", *apiErr.Error.Param)
 		require.Contains(t, apiErr.Error.Message, `"bogus"`)
 	})
+	t.Run("wrong type names the field", func(t *testing.T) {
+		resp := e.do(t, http.MethodPost, "/v1/keys", key, strings.NewReader(`{"name":"k","limits":{"requests_per_minute":"many"}}`))
+		apiErr := readError(t, resp, 400)
+		require.Equal(t, "invalid_argument", apiErr.Error.Code)
+		require.NotNil(t, apiErr.Error.Param)
+		require.Equal(t, "limits.requests_per_minute", *apiErr.Error.Param)
+		require.Equal(t, "limits.requests_per_minute: must be a 64-bit integer", apiErr.Error.Message)
+	})
 	t.Run("malformed JSON", func(t *testing.T) {
 		apiErr := readError(t, e.do(t, http.MethodPost, "/v1/keys", key, strings.NewReader(`{"name":`)), 400)
 		require.Equal(t, "invalid_json", apiErr.Error.Code)
