@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -65,14 +66,17 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source) (Ver
 		return Verified{}, ErrInvalidKey
 	}
 	p := &authv1.Principal{
-		TenantId:         k.TenantID,
-		KeyId:            k.ID,
-		BudgetKeyId:      k.BudgetPool(),
-		Subject:          k.Subject,
-		Roles:            []string{RoleName(ka.Role)},
-		Scopes:           effectiveScopes(k.Scopes, ka.Role),
-		AllowedModels:    principalModels(k.AllowedModels, ka.TenantLimits.AllowedModels),
-		AllowedEndpoints: k.AllowedEndpoints,
+		TenantId:      k.TenantID,
+		KeyId:         k.ID,
+		BudgetKeyId:   k.BudgetPool(),
+		Subject:       k.Subject,
+		Roles:         []string{RoleName(ka.Role)},
+		Scopes:        effectiveScopes(k.Scopes, ka.Role),
+		AllowedModels: principalModels(k.AllowedModels, ka.TenantLimits.AllowedModels),
+		// The tenant's own list, for services acting for the tenant
+		// without a key (ingestion's background jobs; ADR 0065).
+		TenantAllowedModels: slices.Clone(ka.TenantLimits.AllowedModels),
+		AllowedEndpoints:    k.AllowedEndpoints,
 		// The tenant's limits come from the tenant record; keys made before
 		// tenant records had limits may still carry their own tenant_*
 		// values, which can only narrow.

@@ -81,6 +81,8 @@ func tenantLimits(t *testing.T, e *env) {
 		resp, err := e.verify(t.Context(), k.GetApiKey())
 		require.NoError(t, err)
 		require.Equal(t, []string{"small"}, resp.GetPrincipal().GetAllowedModels())
+		require.Equal(t, []string{"echo", "small"}, resp.GetPrincipal().GetTenantAllowedModels(),
+			"the tenant's own list, for jobs run without a key (ADR 0065)")
 		require.EqualValues(t, 10, resp.GetPrincipal().GetLimits().GetMonthlyTokenBudget())
 		require.EqualValues(t, 100000, resp.GetPrincipal().GetLimits().GetTenantMonthlyTokenBudget())
 
@@ -91,6 +93,7 @@ func tenantLimits(t *testing.T, e *env) {
 		resp, err = e.verify(t.Context(), k.GetApiKey())
 		require.NoError(t, err)
 		require.Equal(t, []string{"-"}, resp.GetPrincipal().GetAllowedModels())
+		require.Equal(t, []string{"echo"}, resp.GetPrincipal().GetTenantAllowedModels())
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,6 +126,9 @@ type Service struct {
 	// keyed marks collections whose older documents have their source
 	// identity derived (keySources).
 	keyed sync.Map
+	// tenantModels: tenant → the models it may use ([]string, empty: all),
+	// as last seen on one of its verified principals (NoteTenantModels).
+	tenantModels sync.Map
 }
 
 // jobRef is a claimed job. kind is store.KindCrawl for crawls (else an
@@ -662,6 +666,42 @@ func (s *Service) Unlock(ctx context.Context, tenant string) {
 	if _, err := s.o.Ring.Get(ctx, tenant, false); err != nil {
 		s.log.WarnContext(ctx, "cannot unlock tenant key for queued jobs", "tenant", tenant, "err", err)
 	}
+}
+
+// NoteTenantModels remembers the models a tenant may use (its principal's
+// tenant_allowed_models: the platform's ceiling narrowed by its owners,
+// ADR 0058), for the jobs run for it without a key. A tenant's jobs run
+// only while a call of the tenant has unlocked its key here, and every call
+// notes its principal's list first, so a job checks against the list of
+// the tenant's latest call.
+func (s *Service) NoteTenantModels(tenant string, models []string) {
+	if old, ok := s.tenantModels.Load(tenant); ok {
+		if prev, _ := old.([]string); slices.Equal(prev, models) {
+			return
+		}
+	}
+	s.tenantModels.Store(tenant, slices.Clone(models))
+}
+
+// tenantMayUse fails a job whose embedding model the tenant may no longer
+// use: a collection keeps the model it was given, and the platform may take
+// the model off the tenant's list since (ADR 0065 §3). Inference's
+// EmbedForTenant checks only its registry's view of the tenant. The local
+// hash embedder is no inference model and always allowed.
+func (s *Service) tenantMayUse(tenant, model string) error {
+	if store.HashVersion(model) > 0 {
+		return nil
+	}
+	v, ok := s.tenantModels.Load(tenant)
+	if !ok {
+		return nil
+	}
+	allowed, _ := v.([]string)
+	if len(allowed) == 0 || slices.Contains(allowed, model) {
+		return nil
+	}
+	return &failure{fmt.Sprintf("embedding model `%s` is not among the models this tenant may use (its limits); "+
+		"switch the collection to one it may use (PATCH /v1/collections/{collection} embedding_model)", model)}
 }
 
 // Purge deletes everything of a tenant: rows (with the wrapped key), the

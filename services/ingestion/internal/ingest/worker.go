@@ -523,6 +523,9 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 	if store.HashVersion(target.EmbeddingModel) > 0 { // any version: the current one
 		target.EmbeddingModel, target.EmbeddingDims = s.hashModel(), s.o.Embedder.Dimensions()
 	}
+	if err := s.tenantMayUse(r.tenant, target.EmbeddingModel); err != nil {
+		return err
+	}
 	chunks, err := s.o.Store.CollectionChunks(ctx, r.tenant, r.collection)
 	if err != nil {
 		return err
@@ -633,6 +636,9 @@ func (s *Service) embedChunkTexts(ctx context.Context, tenant string, col store.
 func (s *Service) embedTexts(ctx context.Context, tenant, key string, col store.Collection, texts []string) ([][]float32, error) {
 	if store.HashVersion(col.EmbeddingModel) > 0 {
 		return s.hashEmbedder(col).Embed(texts), nil
+	}
+	if err := s.tenantMayUse(tenant, col.EmbeddingModel); err != nil {
+		return nil, err
 	}
 	if s.o.Models == nil {
 		return nil, fmt.Errorf("%w: `%s`: no inference service is configured", embed.ErrUnavailable, col.EmbeddingModel)

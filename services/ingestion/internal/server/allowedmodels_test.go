@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,4 +63,70 @@ func TestEmbeddingModelWithinTheKeysAllowedModels(t *testing.T) {
 	ok := h.limitedCtx(t, "acme", "cheap-embed", fakeModel)
 	_, err = c.CreateCollection(ok, &ingestionv1.CreateCollectionRequest{Name: "big", EmbeddingModel: fakeModel})
 	require.NoError(t, err)
+}
+
+// tenantCtx is tenant's principal when the tenant's own model list (its
+// limits, the platform's ceiling) is tenantModels; no key list of its own.
+func (h *harness) tenantCtx(t *testing.T, tenant string, tenantModels ...string) context.Context {
+	t.Helper()
+	tok, err := h.Signer.Sign(&authv1.Principal{TenantId: tenant, Subject: "user-" + tenant, KeyId: "key-" + tenant,
+		Scopes: []string{"ingest:read", "ingest:write"}, AllowedModels: tenantModels, TenantAllowedModels: tenantModels}, time.Time{})
+	require.NoError(t, err)
+	return principal.AppendToOutgoing(context.Background(), tok)
+}
+
+// TestJobsStayWithinTheTenantsModels (ADR 0065 §3): a collection keeps the
+// model it was given; when the platform later takes that model off the
+// tenant's list (ADR 0058: a ceiling), background jobs — a queued re-embed
+// retried after the change, a new document — must not embed with it:
+// EmbedForTenant knows no key and inference checks only its registry. They
+// fail naming the model, and inference is not called.
+func TestJobsStayWithinTheTenantsModels(t *testing.T) {
+	h := newHarness(t, opts{})
+	c := h.client(t, "edge")
+	allowed := h.tenantCtx(t, "acme", fakeModel, "cheap-embed")
+	_, err := c.CreateCollection(allowed, &ingestionv1.CreateCollectionRequest{Name: "kb"})
+	require.NoError(t, err)
+	// Several chunks: the re-embed below sends batches.
+	h.ingest(t, c, "acme", "kb", "a.md", "text/markdown", carDoc+"\n\n"+strings.Repeat("The lunch menu changes weekly. ", 200))
+	_, err = c.CreateCollection(allowed, &ingestionv1.CreateCollectionRequest{Name: "fleet", EmbeddingModel: fakeModel})
+	require.NoError(t, err)
+
+	// A re-embed queued while the model was allowed, whose batches fail
+	// for now: it retries after a backoff.
+	h.inference.setDownBatches(true)
+	up, err := c.UpdateCollection(allowed, &ingestionv1.UpdateCollectionRequest{Collection: "kb", EmbeddingModel: fakeModel})
+	require.NoError(t, err)
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_FAILED, h.wait(t, up.GetJob().GetId()))
+
+	// The platform takes the model off the tenant's list; the tenant's
+	// next call carries the new list. Then inference is back.
+	removed := h.tenantCtx(t, "acme", "cheap-embed")
+	_, err = c.ListCollections(removed, &ingestionv1.ListCollectionsRequest{})
+	require.NoError(t, err)
+	calls := len(h.inference.embedCalls())
+	h.inference.setDownBatches(false)
+
+	var job *ingestionv1.GetJobResponse
+	for { // a retry may have run (still down) before the new list was seen
+		state := h.wait(t, up.GetJob().GetId())
+		job, err = c.GetJob(removed, &ingestionv1.GetJobRequest{JobId: up.GetJob().GetId()})
+		require.NoError(t, err)
+		if !job.GetJob().GetRetrying() {
+			require.Equal(t, ingestionv1.JobState_JOB_STATE_FAILED, state, "the retry fails for good")
+			break
+		}
+	}
+	require.Contains(t, job.GetJob().GetError(), "embedding model `"+fakeModel+"` is not among the models this tenant may use")
+
+	// A collection made with the model while it was allowed: a new
+	// document's job fails the same way rather than embed.
+	r, err := c.IngestDocument(removed, &ingestionv1.IngestDocumentRequest{Collection: "fleet", Source: "b.md", ContentType: "text/markdown",
+		Input: &ingestionv1.IngestDocumentRequest_Content{Content: []byte("# Parking\n\nVisitors park in lot B.")}})
+	require.NoError(t, err)
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_FAILED, h.wait(t, r.GetJob().GetId()))
+	job, err = c.GetJob(removed, &ingestionv1.GetJobRequest{JobId: r.GetJob().GetId()})
+	require.NoError(t, err)
+	require.Contains(t, job.GetJob().GetError(), "embedding model `"+fakeModel+"` is not among the models this tenant may use")
+	require.Len(t, h.inference.embedCalls(), calls, "no embedding with the removed model")
 }

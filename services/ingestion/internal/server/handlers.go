@@ -35,6 +35,7 @@ func (s *Ingestion) tenant(ctx context.Context) (string, error) {
 	if !ok || p.GetTenantId() == "" {
 		return "", fmt.Errorf("no principal: %w", grpcerr.ErrUnauthenticated)
 	}
+	s.svc.NoteTenantModels(p.GetTenantId(), p.GetTenantAllowedModels())
 	s.svc.Unlock(ctx, p.GetTenantId())
 	return p.GetTenantId(), nil
 }

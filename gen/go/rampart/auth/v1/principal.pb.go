@@ -51,9 +51,16 @@ type Principal struct {
 	// for a replacement made by rotation or a key minted by a key with a
 	// budget, that key's budget key — so neither rotating nor minting starts
 	// a fresh budget.
-	BudgetKeyId   string `protobuf:"bytes,11,opt,name=budget_key_id,json=budgetKeyId,proto3" json:"budget_key_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	BudgetKeyId string `protobuf:"bytes,11,opt,name=budget_key_id,json=budgetKeyId,proto3" json:"budget_key_id,omitempty"`
+	// Models the tenant may use: its limits' allowed_models (the platform's
+	// ceiling, narrowed by its owners; ADR 0058). Empty means every model.
+	// allowed_models above already applies it to this key; a service that
+	// acts for the tenant without a key (ingestion's background jobs) checks
+	// the models it uses against the list last seen on the tenant's calls
+	// (ADR 0065).
+	TenantAllowedModels []string `protobuf:"bytes,12,rep,name=tenant_allowed_models,json=tenantAllowedModels,proto3" json:"tenant_allowed_models,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Principal) Reset() {
@@ -163,6 +170,13 @@ func (x *Principal) GetBudgetKeyId() string {
 	return ""
 }
 
+func (x *Principal) GetTenantAllowedModels() []string {
+	if x != nil {
+		return x.TenantAllowedModels
+	}
+	return nil
+}
+
 // Limits are the quotas attached to a key (0 means no limit at this level).
 type Limits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -260,7 +274,7 @@ var File_rampart_auth_v1_principal_proto protoreflect.FileDescriptor
 
 const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"\n" +
-	"\x1frampart/auth/v1/principal.proto\x12\x0frampart.auth.v1\"\xec\x02\n" +
+	"\x1frampart/auth/v1/principal.proto\x12\x0frampart.auth.v1\"\xa0\x03\n" +
 	"\tPrincipal\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x18\n" +
@@ -274,7 +288,8 @@ const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"\n" +
 	"expires_at\x18\n" +
 	" \x01(\x03R\texpiresAt\x12\"\n" +
-	"\rbudget_key_id\x18\v \x01(\tR\vbudgetKeyId\"\xcb\x02\n" +
+	"\rbudget_key_id\x18\v \x01(\tR\vbudgetKeyId\x122\n" +
+	"\x15tenant_allowed_models\x18\f \x03(\tR\x13tenantAllowedModels\"\xcb\x02\n" +
 	"\x06Limits\x12.\n" +
 	"\x13requests_per_minute\x18\x01 \x01(\x03R\x11requestsPerMinute\x12*\n" +
 	"\x11tokens_per_minute\x18\x02 \x01(\x03R\x0ftokensPerMinute\x120\n" +
