@@ -2,6 +2,7 @@ package keys
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 )
@@ -45,3 +46,13 @@ func denied(why string) error { return deniedError{why} }
 func deniedf(format string, args ...any) error { return deniedError{fmt.Sprintf(format, args...)} }
 
 func precondition(why string) error { return fmt.Errorf("%w: %s", ErrPrecondition, why) }
+
+// limitText states a limit in seconds, the unit of the request fields,
+// with its reading in days or as a duration: "31536000 (365 days)".
+func limitText(d time.Duration) string {
+	secs := int64(d / time.Second)
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d (%d days)", secs, d/(24*time.Hour))
+	}
+	return fmt.Sprintf("%d (%s)", secs, d)
+}

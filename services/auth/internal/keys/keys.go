@@ -68,7 +68,7 @@ func (s *Service) checkCreate(ctx context.Context, a *access, in *CreateKeyInput
 	case in.TTL == 0:
 		in.TTL = s.opt.DefaultTTL
 	case in.TTL > s.opt.MaxTTL:
-		return store.Member{}, invalid("ttl_seconds", "must be at most %d (%s)", int64(s.opt.MaxTTL/time.Second), s.opt.MaxTTL)
+		return store.Member{}, invalid("ttl_seconds", "must be at most %s", limitText(s.opt.MaxTTL))
 	}
 	// A default lifetime never outlives the creating key; an explicit one
 	// that would is refused below by the covering rule.
@@ -290,7 +290,7 @@ func (s *Service) RotateKey(ctx context.Context, c Caller, keyID string, overlap
 	case overlap == 0:
 		overlap = s.opt.DefaultOverlap
 	case overlap > s.opt.MaxTTL:
-		return Rotation{}, invalid("overlap_seconds", "must be at most %d", int64(s.opt.MaxTTL/time.Second))
+		return Rotation{}, invalid("overlap_seconds", "must be at most %s", limitText(s.opt.MaxTTL))
 	}
 	var out Rotation
 	err := s.db.Tx(ctx, func(q *store.Queries) error {

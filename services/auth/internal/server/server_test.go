@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -342,22 +343,34 @@ func TestBadInputNamesTheField(t *testing.T) {
 		name  string
 		req   *authv1.CreateKeyRequest
 		field string
+		msg   string // the whole message, when set
 	}{
-		{"no name", &authv1.CreateKeyRequest{Scopes: []string{"chat:write"}}, "name"},
-		{"long name", &authv1.CreateKeyRequest{Name: strings.Repeat("n", 129), Scopes: []string{"chat:write"}}, "name"},
-		{"unknown scope", &authv1.CreateKeyRequest{Name: "n", Scopes: []string{"chat:write", "root"}}, "scopes[1]"},
-		{"no scopes", &authv1.CreateKeyRequest{Name: "n"}, "scopes"},
-		{"negative ttl", &authv1.CreateKeyRequest{Name: "n", Scopes: []string{"chat:write"}, TtlSeconds: -1}, "ttl_seconds"},
-		{"ttl over max", &authv1.CreateKeyRequest{Name: "n", Scopes: []string{"chat:write"}, TtlSeconds: 400 * 86400}, "ttl_seconds"},
-		{"endpoint not a path", &authv1.CreateKeyRequest{Name: "n", Scopes: []string{"chat:write"}, AllowedEndpoints: []string{"v1/chat"}}, "allowed_endpoints[0]"},
-		{"negative limit", &authv1.CreateKeyRequest{Name: "n", Scopes: []string{"chat:write"}, Limits: &authv1.Limits{RequestsPerMinute: -5}}, "limits.requests_per_minute"},
+		{"no name", &authv1.CreateKeyRequest{Scopes: []string{"chat:write"}}, "name", ""},
+		{"long name", &authv1.CreateKeyRequest{Name: strings.Repeat("n", 129), Scopes: []string{"chat:write"}}, "name", ""},
+		{"unknown scope", &authv1.CreateKeyRequest{Name: "n", Scopes: []string{"chat:write", "root"}}, "scopes[1]", ""},
+		{"no scopes", &authv1.CreateKeyRequest{Name: "n"}, "scopes", ""},
+		{"negative ttl", &authv1.CreateKeyRequest{Name: "n", Scopes: []string{"chat:write"}, TtlSeconds: -1}, "ttl_seconds", ""},
+		{"ttl over max", &authv1.CreateKeyRequest{Name: "n", Scopes: []string{"chat:write"}, TtlSeconds: 400 * 86400}, "ttl_seconds",
+			"ttl_seconds: must be at most 31536000 (365 days)"},
+		{"ttl far over max", &authv1.CreateKeyRequest{Name: "n", Scopes: []string{"chat:write"}, TtlSeconds: math.MaxInt64}, "ttl_seconds",
+			"ttl_seconds: must be at most 31536000 (365 days)"},
+		{"endpoint not a path", &authv1.CreateKeyRequest{Name: "n", Scopes: []string{"chat:write"}, AllowedEndpoints: []string{"v1/chat"}}, "allowed_endpoints[0]", ""},
+		{"negative limit", &authv1.CreateKeyRequest{Name: "n", Scopes: []string{"chat:write"}, Limits: &authv1.Limits{RequestsPerMinute: -5}}, "limits.requests_per_minute", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := kc.CreateKey(e.as(t, owner), tt.req)
 			require.Equal(t, codes.InvalidArgument, code(err), "err: %v", err)
 			require.True(t, strings.HasPrefix(status.Convert(err).Message(), tt.field+":"), status.Convert(err).Message())
+			if tt.msg != "" {
+				require.Equal(t, tt.msg, status.Convert(err).Message())
+			}
 		})
+	}
+	for _, overlap := range []int64{400 * 86400, math.MaxInt64} {
+		_, err := kc.RotateKey(e.as(t, owner), &authv1.RotateKeyRequest{KeyId: "k_any", OverlapSeconds: overlap})
+		require.Equal(t, codes.InvalidArgument, code(err), "err: %v", err)
+		require.Equal(t, "overlap_seconds: must be at most 31536000 (365 days)", status.Convert(err).Message())
 	}
 	ks, err := kc.ListKeys(e.as(t, owner), &authv1.ListKeysRequest{})
 	require.NoError(t, err)

@@ -293,7 +293,9 @@ func (s *Service) probe(ctx context.Context, tenant, key, model string) (int, er
 	case errors.Is(err, embed.ErrUnavailable):
 		return 0, fmt.Errorf("%w: %s", grpcerr.ErrUnavailable, err.Error())
 	case err != nil:
-		return 0, grpcerr.Invalidf("embedding_model", "%s is not an embedding model this tenant may use (%s)", strconv.Quote(model), err.Error())
+		// err is embed's ErrRejected naming the model and inference's gRPC
+		// code again: the field's message says it once, plainly.
+		return 0, grpcerr.Invalidf("embedding_model", "%s is not an embedding model this tenant may use", strconv.Quote(model))
 	case len(vecs) != 1 || len(vecs[0]) == 0:
 		return 0, grpcerr.Invalidf("embedding_model", "%s returned no vector", strconv.Quote(model))
 	}

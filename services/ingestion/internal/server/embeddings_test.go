@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 )
@@ -71,9 +72,22 @@ func TestCollectionEmbeddingModel(t *testing.T) {
 func TestCollectionEmbeddingModelRejected(t *testing.T) {
 	h := newHarness(t, opts{})
 	c := h.client(t, "edge")
-	// initech may not use the model: the create names the field.
-	_, err := c.CreateCollection(h.ctx(t, "initech"), &ingestionv1.CreateCollectionRequest{Name: "x", EmbeddingModel: fakeModel})
-	requireCode(t, err, codes.InvalidArgument, "embedding_model")
+	// A model the tenant may not use, or that does not exist: the field
+	// named, the model once, no gRPC code.
+	tests := []struct {
+		name, tenant, model string
+	}{
+		{"not the tenant's", "initech", fakeModel},
+		{"unknown", "acme", "gpt-embed-huge"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.CreateCollection(h.ctx(t, tt.tenant), &ingestionv1.CreateCollectionRequest{Name: "x", EmbeddingModel: tt.model})
+			requireCode(t, err, codes.InvalidArgument)
+			require.Equal(t, "embedding_model: \""+tt.model+"\" is not an embedding model this tenant may use", status.Convert(err).Message())
+		})
+	}
+	var err error
 	// Inference down while creating: Unavailable, nothing created.
 	h.inference.setDown(true)
 	_, err = c.CreateCollection(h.ctx(t, "acme"), &ingestionv1.CreateCollectionRequest{Name: "y", EmbeddingModel: fakeModel})
