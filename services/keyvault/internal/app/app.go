@@ -128,7 +128,14 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	var backend server.SecretsBackend = svc
 	var observer server.Observer = svc
 	if cfg.Backend == "awssm" {
-		b := awssm.New(awsCfg, svc)
+		prefix := "" // local KMS: tenants have no AWS key of their own
+		if cfg.KMS == "awskms" {
+			prefix = cfg.KMSAliasPrefix
+			if prefix == "" {
+				prefix = kms.DefaultAliasPrefix
+			}
+		}
+		b := awssm.New(awsCfg, svc, prefix)
 		backend, observer = b, b
 	}
 	keyvaultv1.RegisterSecretsServiceServer(srv.GRPC(), server.NewSecrets(backend, log))

@@ -37,12 +37,40 @@ type Backend struct {
 	sm    *secretsmanager.Client
 	ssm   *ssm.Client
 	guard Guard
+	// keyAliasPrefix names each tenant's own KMS key (<prefix><tenant>,
+	// kms.AWSKMS); "" when tenants have no AWS KMS key (local KMS).
+	keyAliasPrefix string
 }
 
 // New returns a Backend over the SDK config (BaseEndpoint may point it at a
-// fake or a VPC endpoint).
-func New(cfg aws.Config, guard Guard) *Backend {
-	return &Backend{sm: secretsmanager.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg), guard: guard}
+// fake or a VPC endpoint). tenantKeyAliasPrefix is the awskms provider's
+// alias prefix, "" with local KMS: it bounds what kms_key_id may name.
+func New(cfg aws.Config, guard Guard, tenantKeyAliasPrefix string) *Backend {
+	return &Backend{sm: secretsmanager.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg), guard: guard, keyAliasPrefix: tenantKeyAliasPrefix}
+}
+
+// aliasARN is the start of a KMS alias ARN (arn:<partition>:kms:<region>:<account>:).
+var aliasARN = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:alias/`)
+
+// checkKMSKey bounds a secret's kms_key_id to the tenant's own key: its
+// alias or the alias's ARN, or empty for Secrets Manager's default key.
+// Passed through as given, any key keyvault's role may use would do, and
+// a secret under a key other than the tenant's outlives the tenant's
+// crypto-shred (its key's deletion) (ADR 0065 §4). Key ids and key ARNs
+// are refused too: keyvault cannot tell whose key they are without asking
+// KMS, and the alias is what the tenant's key is known by.
+func (b *Backend) checkKMSKey(tenant, id string) error {
+	if id == "" {
+		return nil
+	}
+	if b.keyAliasPrefix == "" {
+		return vault.Invalidf("kms_key_id", "must be empty: tenants have no AWS KMS key of their own on this server (KMS=local)")
+	}
+	alias := b.keyAliasPrefix + tenant
+	if id == alias || (aliasARN.MatchString(id) && strings.HasSuffix(id, ":"+alias)) {
+		return nil
+	}
+	return vault.Invalidf("kms_key_id", "must be empty (Secrets Manager's default key) or this tenant's own key %s (or its alias ARN)", alias)
 }
 
 var tenantRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -135,6 +163,9 @@ func (b *Backend) CreateSecret(ctx context.Context, a vault.Actor, in vault.Crea
 			return audit.Record{}, err
 		}
 		if err := vault.ValidTags(in.Tags); err != nil {
+			return audit.Record{}, err
+		}
+		if err := b.checkKMSKey(a.Tenant, in.KMSKeyID); err != nil {
 			return audit.Record{}, err
 		}
 		req := &secretsmanager.CreateSecretInput{Name: aws.String(id), Description: optional(in.Description), KmsKeyId: optional(in.KMSKeyID),
@@ -331,6 +362,11 @@ func (b *Backend) UpdateSecret(ctx context.Context, a vault.Actor, in vault.Upda
 		}
 		if err := vault.ValidToken(in.Token); err != nil {
 			return audit.Record{}, err
+		}
+		if in.KMSKeyID != nil {
+			if err := b.checkKMSKey(a.Tenant, *in.KMSKeyID); err != nil {
+				return audit.Record{}, err
+			}
 		}
 		req := &secretsmanager.UpdateSecretInput{SecretId: aws.String(id), Description: in.Description, KmsKeyId: in.KMSKeyID, ClientRequestToken: optional(in.Token)}
 		var rec audit.Record

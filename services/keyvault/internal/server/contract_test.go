@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 )
 
 // TestBackendContract runs one behaviour suite against the sql backend and
@@ -204,4 +206,52 @@ func TestAWSSMBackendSpecifics(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, l.GetSecrets(), 1, "only the tenant's own secrets")
 	_ = context.Background
+}
+
+// TestAWSSMKMSKeyIsTheTenants (ADR 0065 §4): kms_key_id went to Secrets
+// Manager as given, so a tenant could have its secrets encrypted under any
+// KMS key keyvault's role may use — and such a secret outlives the
+// tenant's crypto-shred (the deletion of its own key). Only the tenant's
+// own key (its alias or alias ARN) or none is accepted; anything else is
+// InvalidArgument naming kms_key_id, and nothing reaches AWS.
+func TestAWSSMKMSKeyIsTheTenants(t *testing.T) {
+	h := newHarness(t, harnessOpts{backend: "awssm"})
+	c, ctx := h.admin(t, "t1")
+	own := kms.DefaultAliasPrefix + "t1"
+	for _, tt := range []struct{ name, key string }{
+		{"another tenant's alias", kms.DefaultAliasPrefix + "t2"},
+		{"a tenant whose id ends like this one's", kms.DefaultAliasPrefix + "xt1"},
+		{"another tenant's alias ARN", "arn:aws:kms:eu-west-1:123456789012:alias/rampart-tenant-t2"},
+		{"an alias ARN with another prefix", "arn:aws:kms:eu-west-1:123456789012:alias/other/rampart-tenant-t1"},
+		{"a key id", "1234abcd-12ab-34cd-56ef-1234567890ab"},
+		{"a key ARN", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+		{"the AWS managed key", "alias/aws/secretsmanager"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/app/db/refused", SecretString: "v", KmsKeyId: tt.key})
+			requireCode(t, err, codes.InvalidArgument, "kms_key_id")
+		})
+	}
+	l, err := c.ListSecrets(ctx, &keyvaultv1.ListSecretsRequest{NamePrefix: "/dev/app/db/"})
+	require.NoError(t, err)
+	require.Empty(t, l.GetSecrets(), "nothing was created")
+
+	for i, key := range []string{"", own, "arn:aws:kms:eu-west-1:123456789012:" + own, "arn:aws-us-gov:kms:us-gov-west-1:123456789012:" + own} {
+		_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: fmt.Sprintf("/dev/app/db/ok-%d", i), SecretString: "v", KmsKeyId: key})
+		require.NoError(t, err, "%q", key)
+	}
+	d, err := c.DescribeSecret(ctx, &keyvaultv1.DescribeSecretRequest{Name: "/dev/app/db/ok-1"})
+	require.NoError(t, err)
+	require.Equal(t, own, d.GetSecret().GetKmsKeyId())
+
+	// UpdateSecret: the same rule; the stored key is unchanged after a refusal.
+	other := kms.DefaultAliasPrefix + "t2"
+	_, err = c.UpdateSecret(ctx, &keyvaultv1.UpdateSecretRequest{Name: "/dev/app/db/ok-1", KmsKeyId: &other})
+	requireCode(t, err, codes.InvalidArgument, "kms_key_id")
+	d, err = c.DescribeSecret(ctx, &keyvaultv1.DescribeSecretRequest{Name: "/dev/app/db/ok-1"})
+	require.NoError(t, err)
+	require.Equal(t, own, d.GetSecret().GetKmsKeyId())
+	arn := "arn:aws:kms:eu-west-1:123456789012:" + own
+	_, err = c.UpdateSecret(ctx, &keyvaultv1.UpdateSecretRequest{Name: "/dev/app/db/ok-0", KmsKeyId: &arn})
+	require.NoError(t, err)
 }

@@ -190,7 +190,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	var observer server.Observer = h.svc
 	if o.backend == "awssm" {
 		h.aws = awsfake.Start(t)
-		b := awssm.New(h.aws.AWSConfig(), h.svc)
+		b := awssm.New(h.aws.AWSConfig(), h.svc, kms.DefaultAliasPrefix) // as with KMS=awskms
 		backend, observer = b, b
 	}
 	keyvaultv1.RegisterSecretsServiceServer(gs, server.NewSecrets(backend, log))
