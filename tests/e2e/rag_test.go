@@ -395,6 +395,34 @@ func TestRAGCLI(t *testing.T) {
 	require.Contains(t, out, "Sources:\n  [1] VPN — vpn.md")
 	require.Equal(t, 1, strings.Count(out, "Sources:"), "the answer's own Sources line is not shown beside the list:\n%s", out)
 
+	// A collection the tenant does not have is refused at create, naming
+	// the field (inference asks ingestion over mTLS); so is a value of the
+	// wrong JSON type (the edge's gateway decoder).
+	admin := s.env["RAMPART_ADMIN_KEY"]
+	for _, tc := range []struct {
+		body        map[string]any
+		param, text string
+	}{
+		{map[string]any{"name": "kb-typo", "model": "rampart-extractive", "collections": []string{"e2e-cli", "e2e-clj"}},
+			"assistant.collections[1]", `collection "e2e-clj" not found`},
+		{map[string]any{"name": "kb-typo", "model": "rampart-extractive", "top_k": "four"}, "top_k", "top_k: must be a 32-bit integer"},
+	} {
+		code, body := rawDo(t, http.MethodPost, s.baseURL+"/v1/rampart/assistants", admin, tc.body)
+		require.Equal(t, http.StatusBadRequest, code, string(body))
+		var e struct {
+			Error struct {
+				Code, Message string
+				Param         *string
+			} `json:"error"`
+		}
+		require.NoError(t, json.Unmarshal(body, &e))
+		require.Equal(t, "invalid_argument", e.Error.Code)
+		require.NotNil(t, e.Error.Param, string(body))
+		require.Equal(t, tc.param, *e.Error.Param)
+		require.Contains(t, e.Error.Message, tc.text)
+	}
+	require.NotContains(t, rampart("", "assistant", "list"), "kb-typo")
+
 	rampart("", "assistant", "create", "kb-cli", "-c", "e2e-cli", "--system-prompt", "You answer office questions.")
 	require.Contains(t, rampart("", "assistant", "list"), `"kb-cli"`)
 	// interactive: questions from stdin, the conversation kept
