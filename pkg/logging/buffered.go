@@ -22,21 +22,36 @@ const (
 // explains a failure is out before the process can die of it. A crash can
 // still lose up to delay of info lines. No timer runs while nothing is
 // pending, so an idle service does not wake up for its log.
+//
+// The write to w happens outside the lock that appending takes (double
+// buffering, ADR 0061 amendment of 2026-12-06): a flush swaps the pending
+// buffer for the spare one and writes the old one unlocked, so the
+// request goroutines logging meanwhile append to the other buffer instead
+// of all waiting for a 32 KB write(2) to a pipe. At most one flush writes
+// at a time (flushing), and a flush takes the buffer only when none is in
+// progress, so batches reach w whole and in the order of their lines.
+// Memory stays at two buffers: an appender that finds the buffer full
+// while the other one is still being written waits for that write.
 type BufferedWriter struct {
 	w     io.Writer
 	delay time.Duration
 	size  int
 
-	mu    sync.Mutex
-	buf   []byte
-	timer *time.Timer
-	armed bool
-	err   error // from a timed flush, returned by the next Write or Flush
+	mu       sync.Mutex
+	done     sync.Cond // broadcast (on mu) when a flush swaps buffers and when its write ends
+	buf      []byte    // lines not yet taken by a flush
+	spare    []byte    // the other buffer, while no flush holds it
+	flushing bool      // a flush is writing its buffer, mu not held
+	timer    *time.Timer
+	armed    bool
+	err      error // from a timed flush, returned by the next Write or Flush
 }
 
 // NewBufferedWriter returns a BufferedWriter over w.
 func NewBufferedWriter(w io.Writer, delay time.Duration, size int) *BufferedWriter {
-	return &BufferedWriter{w: w, delay: delay, size: size}
+	b := &BufferedWriter{w: w, delay: delay, size: size}
+	b.done.L = &b.mu
+	return b
 }
 
 var levelKey = []byte(`"level":"`)
@@ -67,6 +82,12 @@ func (b *BufferedWriter) Write(p []byte) (int, error) {
 		b.err = nil
 		return 0, err
 	}
+	// Full while the other buffer is still being written: wait until the
+	// buffer is swapped out rather than grow without bound. Whoever filled
+	// it is in flushLocked, and takes it once the write in progress ends.
+	for len(b.buf) > 0 && len(b.buf) >= b.size { // (a size of 0 flushes every line)
+		b.done.Wait()
+	}
 	b.buf = append(b.buf, p...)
 	if len(b.buf) >= b.size || urgent(p) {
 		return len(p), b.flushLocked()
@@ -90,7 +111,9 @@ func (b *BufferedWriter) timed() {
 	}
 }
 
-// Flush writes out everything pending.
+// Flush writes out everything pending, including a batch another
+// goroutine is writing at the time: it returns once all lines written
+// before it have reached w.
 func (b *BufferedWriter) Flush() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -101,7 +124,15 @@ func (b *BufferedWriter) Flush() error {
 	return err
 }
 
+// flushLocked writes out the pending buffer; called with mu held, it
+// returns with mu held but releases it during the write. When it returns,
+// every line appended before the call has reached w: it first waits for a
+// flush in progress (whose batch holds the older lines), then writes what
+// is pending (possibly nothing, when a flush that ran meanwhile took it).
 func (b *BufferedWriter) flushLocked() error {
+	for b.flushing {
+		b.done.Wait()
+	}
 	b.armed = false
 	if b.timer != nil {
 		b.timer.Stop()
@@ -109,11 +140,17 @@ func (b *BufferedWriter) flushLocked() error {
 	if len(b.buf) == 0 {
 		return nil
 	}
-	_, err := b.w.Write(b.buf)
-	if cap(b.buf) > 4*b.size { // one burst must not pin a large buffer
-		b.buf = nil
-	} else {
-		b.buf = b.buf[:0]
+	out := b.buf
+	b.buf, b.spare = b.spare[:0], nil
+	b.flushing = true
+	b.done.Broadcast() // appenders waiting for room have it now
+	b.mu.Unlock()
+	_, err := b.w.Write(out)
+	b.mu.Lock()
+	b.flushing = false
+	if cap(out) <= 4*b.size { // one burst must not pin a large buffer
+		b.spare = out[:0]
 	}
+	b.done.Broadcast()
 	return err
 }
