@@ -13,7 +13,8 @@ func TestCheckPolicy(t *testing.T) {
 	const good = `{"rules": [
 	 {"methods": ["/grpc.health.v1.Health/*"], "callers": ["*"]},
 	 {"methods": ["/rampart.ingestion.v1.IngestionService/*"], "callers": ["spiffe://rampart.local/svc/edge"]},
-	 {"methods": ["/rampart.ingestion.v1.IngestionService/Search", "/rampart.ingestion.v1.IngestionService/ListCollections"], "callers": ["spiffe://rampart.local/svc/inference"]}
+	 {"methods": ["/rampart.ingestion.v1.IngestionService/Search", "/rampart.ingestion.v1.IngestionService/ListCollections"], "callers": ["spiffe://rampart.local/svc/inference"]},
+	 {"methods": ["/rampart.ingestion.v1.IngestionService/ListCollections"], "callers": ["spiffe://rampart.local/svc/slackadapter"]}
 	]}`
 	require.NoError(t, tbl.CheckPolicy([]byte(good), "rampart.ingestion.v1.IngestionService"))
 
@@ -27,11 +28,13 @@ func TestCheckPolicy(t *testing.T) {
 			"IngestionService/ListJobs: policy allows"},
 		{"method not in table", `{"rules": [
 		 {"methods": ["/rampart.ingestion.v1.IngestionService/*"], "callers": ["spiffe://rampart.local/svc/edge"]},
-		 {"methods": ["/rampart.ingestion.v1.IngestionService/Search", "/rampart.ingestion.v1.IngestionService/ListCollections", "/rampart.ingestion.v1.IngestionService/Reindex"], "callers": ["spiffe://rampart.local/svc/inference"]}]}`,
+		 {"methods": ["/rampart.ingestion.v1.IngestionService/Search", "/rampart.ingestion.v1.IngestionService/ListCollections", "/rampart.ingestion.v1.IngestionService/Reindex"], "callers": ["spiffe://rampart.local/svc/inference"]},
+		 {"methods": ["/rampart.ingestion.v1.IngestionService/ListCollections"], "callers": ["spiffe://rampart.local/svc/slackadapter"]}]}`,
 			"Reindex, which the permission table does not list"},
 		{"foreign service", `{"rules": [
 		 {"methods": ["/rampart.ingestion.v1.IngestionService/*"], "callers": ["spiffe://rampart.local/svc/edge"]},
-		 {"methods": ["/rampart.ingestion.v1.IngestionService/Search", "/rampart.ingestion.v1.IngestionService/ListCollections", "/rampart.auth.v1.KeyService/GetKey"], "callers": ["spiffe://rampart.local/svc/inference"]}]}`,
+		 {"methods": ["/rampart.ingestion.v1.IngestionService/Search", "/rampart.ingestion.v1.IngestionService/ListCollections", "/rampart.auth.v1.KeyService/GetKey"], "callers": ["spiffe://rampart.local/svc/inference"]},
+		 {"methods": ["/rampart.ingestion.v1.IngestionService/ListCollections"], "callers": ["spiffe://rampart.local/svc/slackadapter"]}]}`,
 			"not a service this check covers"},
 	}
 	for _, tt := range tests {

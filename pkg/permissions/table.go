@@ -270,8 +270,8 @@ var rpcs = []RPC{
 	{Name: inferenceSvc + "GetPromptLog", Callers: []string{Edge, CLI}, Principal: true},
 
 	ingestRPC("CreateCollection"), ingestRPC("UpdateCollection"), ingestRPC("DeleteCollection"),
-	{Name: ingestionSvc + "ListCollections", Callers: []string{Edge, Inference}, Principal: true,
-		Note: "inference checks that the collections an assistant names exist, on the admin's principal"},
+	{Name: ingestionSvc + "ListCollections", Callers: []string{Edge, Inference, SlackAdapter}, Principal: true,
+		Note: "inference checks that the collections an assistant names exist, and slackadapter those a binding names, on the admin's principal"},
 	ingestRPC("IngestDocument"), ingestRPC("CrawlDocuments"), ingestRPC("GetDocument"), ingestRPC("ListDocuments"),
 	ingestRPC("DeleteDocument"), ingestRPC("GetJob"), ingestRPC("WatchJob"), ingestRPC("ListJobs"),
 	ingestRPC("CreateConnection"), ingestRPC("CompleteConnection"), ingestRPC("ListConnections"),

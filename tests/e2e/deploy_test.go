@@ -674,7 +674,7 @@ var callGraph = map[string][]string{
 	"keyvault":     {"auth"},
 	"inference":    {"auth", "ingestion", "keyvault"},
 	"ingestion":    {"auth", "keyvault", "inference"},
-	"slackadapter": {"auth", "keyvault", "inference"},
+	"slackadapter": {"auth", "keyvault", "inference", "ingestion"},
 	"auth":         {},
 }
 

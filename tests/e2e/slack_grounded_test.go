@@ -186,6 +186,21 @@ func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(page))
 
+	// A collection the tenant does not have is refused at bind time, naming
+	// the field (slackadapter asks ingestion on the admin's principal).
+	code, refused := rawDo(t, http.MethodPut, s.baseURL+"/v1/slack/bindings", admin,
+		map[string]any{"team_id": "T1", "channel_id": "C42", "collections": []string{"it-handbook", "it-handbok"}})
+	require.Equal(t, http.StatusBadRequest, code, string(refused))
+	var bad struct {
+		Error struct {
+			Message string `json:"message"`
+			Param   string `json:"param"`
+		} `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal(refused, &bad), string(refused))
+	require.Equal(t, "collections[1]", bad.Error.Param, string(refused))
+	require.Contains(t, bad.Error.Message, `collection "it-handbok" not found`)
+
 	// Bind channel C42 to the collection.
 	require.Equal(t, http.StatusOK, do(t, http.MethodPut, s.baseURL+"/v1/slack/bindings", admin,
 		map[string]any{"team_id": "T1", "channel_id": "C42", "collections": []string{"it-handbook"}}, nil))

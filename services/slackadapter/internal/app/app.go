@@ -105,6 +105,7 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config, hooks Hook
 	a, err := bot.New(bot.Options{
 		Config: cfg, Store: st, Keyring: kr, Log: env.Log, Registry: env.Registry, Now: hooks.Now,
 		Auth: platform.NewAuth(c.auth), Vault: platform.NewVault(c.keyvault), Inference: platform.NewInference(c.inference),
+		Ingestion: platform.NewIngestion(c.ingestion),
 		Slack: slackapi.New(slackapi.Options{APIURL: cfg.SlackAPIURL, HTTP: hooks.SlackHTTP,
 			MaxRetries: cfg.MaxRetries, MaxRetryAfter: cfg.MaxRetryAfter, Sleep: hooks.Sleep}),
 		AllowHTTPResponseURL: hooks.AllowHTTPResponseURL,
@@ -140,10 +141,10 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config, hooks Hook
 
 // conns are the adapter's connections to the services it calls.
 type conns struct {
-	auth, keyvault, inference *grpc.ClientConn
+	auth, keyvault, inference, ingestion *grpc.ClientConn
 }
 
-// dial connects to auth, keyvault and inference at the configured
+// dial connects to auth, keyvault, inference and ingestion at the configured
 // addresses (pkg/backend's dialer: mTLS, request id, tracing); on an error
 // it closes the connections it had made.
 func dial(ctx context.Context, env *backend.Env, cfg *config.Config) (*conns, error) {
@@ -152,7 +153,8 @@ func dial(ctx context.Context, env *backend.Env, cfg *config.Config) (*conns, er
 	for _, t := range []struct {
 		svc, addr string
 		conn      **grpc.ClientConn
-	}{{"auth", cfg.AuthAddr, &c.auth}, {"keyvault", cfg.KeyvaultAddr, &c.keyvault}, {"inference", cfg.InferenceAddr, &c.inference}} {
+	}{{"auth", cfg.AuthAddr, &c.auth}, {"keyvault", cfg.KeyvaultAddr, &c.keyvault}, {"inference", cfg.InferenceAddr, &c.inference},
+		{"ingestion", cfg.IngestionAddr, &c.ingestion}} {
 		conn, err := dialer.Dial(ctx, t.svc, t.addr)
 		if err != nil {
 			c.close()
@@ -165,7 +167,7 @@ func dial(ctx context.Context, env *backend.Env, cfg *config.Config) (*conns, er
 
 // close closes the connections that were made.
 func (c *conns) close() {
-	for _, conn := range []*grpc.ClientConn{c.auth, c.keyvault, c.inference} {
+	for _, conn := range []*grpc.ClientConn{c.auth, c.keyvault, c.inference, c.ingestion} {
 		if conn != nil {
 			_ = conn.Close()
 		}

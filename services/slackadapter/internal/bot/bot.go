@@ -25,6 +25,7 @@ type Options struct {
 	Auth      Auth
 	Vault     Vault
 	Inference Inference
+	Ingestion Ingestion
 	Slack     Slack
 	Log       *slog.Logger
 	Registry  prometheus.Registerer
@@ -42,6 +43,7 @@ type Adapter struct {
 	auth    Auth
 	vault   Vault
 	inf     Inference
+	ing     Ingestion
 	slack   Slack
 	log     *slog.Logger
 	now     clock
@@ -69,7 +71,7 @@ func New(o Options) (*Adapter, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	a := &Adapter{cfg: o.Config, st: o.Store, kr: o.Keyring, auth: o.Auth, vault: o.Vault, inf: o.Inference,
+	a := &Adapter{cfg: o.Config, st: o.Store, kr: o.Keyring, auth: o.Auth, vault: o.Vault, inf: o.Inference, ing: o.Ingestion,
 		slack: o.Slack, log: o.Log, now: o.Now, httpOK: o.AllowHTTPResponseURL,
 		queue: make(chan job, o.Config.QueueSize), assertions: map[string]assertion{}, m: newMetrics(o.Registry)}
 	cache, err := secrets.NewCache(secrets.SourceFunc(a.fetchSecret), secrets.CacheOptions{

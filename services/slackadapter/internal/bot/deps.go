@@ -34,6 +34,13 @@ type Inference interface {
 	HasModel(ctx context.Context, assertion, model string) (bool, error)
 }
 
+// Ingestion answers which collections a tenant has.
+type Ingestion interface {
+	// Collections lists the collection names of the tenant whose principal
+	// ctx forwards; an error carries ingestion's gRPC code.
+	Collections(ctx context.Context) ([]string, error)
+}
+
 // Slack is the Slack Web API.
 type Slack interface {
 	PostMessage(ctx context.Context, botToken, channel, threadTS string, msg slackapi.Message) (string, error)

@@ -7,6 +7,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackapi"
@@ -63,6 +67,12 @@ func (a *Adapter) SetBinding(ctx context.Context, c Caller, b store.Binding) (st
 	if err := checkBinding(b.Assistant, b.Collections); err != nil {
 		return store.Binding{}, err
 	}
+	if err := a.checkWorkspace(ctx, c.TenantID, b.TeamID); err != nil {
+		return store.Binding{}, err
+	}
+	if err := a.checkCollections(ctx, b.Collections); err != nil {
+		return store.Binding{}, err
+	}
 	b.TenantID, b.UpdatedBy, b.UpdatedAt = c.TenantID, "rampart:"+c.Subject, a.now().Truncate(1e9)
 	if err := a.st.PutBinding(ctx, b); errors.Is(err, store.ErrNotFound) {
 		return store.Binding{}, fmt.Errorf("slack workspace %q: %w", b.TeamID, grpcerr.ErrNotFound)
@@ -70,6 +80,56 @@ func (a *Adapter) SetBinding(ctx context.Context, c Caller, b store.Binding) (st
 		return store.Binding{}, err
 	}
 	return b, nil
+}
+
+// checkWorkspace: team is a live installation of tenant, else NotFound
+// (checked before the collections, so a wrong team is named as such;
+// PutBinding checks again in the same statement as the write).
+func (a *Adapter) checkWorkspace(ctx context.Context, tenant, team string) error {
+	list, err := a.st.ListInstallations(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	for _, in := range list {
+		if in.TeamID == team && !in.Disabled() {
+			return nil
+		}
+	}
+	return fmt.Errorf("slack workspace %q: %w", team, grpcerr.ErrNotFound)
+}
+
+// collectionsTimeout bounds the ListCollections call of a binding check.
+const collectionsTimeout = 10 * time.Second
+
+// checkCollections reports whether every one of names is a collection of
+// the caller's tenant, asking ingestion (ListCollections) on the caller's
+// forwarded principal (ctx), so the tenant is the verified one's and
+// another tenant's collection is as missing as one that does not exist.
+// A missing one is InvalidArgument naming collections[i]; ingestion
+// unreachable is Unavailable, so nothing naming unchecked collections is
+// stored. A collection deleted later still fails at question time.
+func (a *Adapter) checkCollections(ctx context.Context, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	if a.ing == nil {
+		return fmt.Errorf("document search is not configured, so collections cannot be bound: %w", grpcerr.ErrUnavailable)
+	}
+	ctx, cancel := context.WithTimeout(ctx, collectionsTimeout)
+	defer cancel()
+	have, err := a.ing.Collections(ctx)
+	if err != nil {
+		if status.Code(err) == codes.Canceled {
+			return err
+		}
+		return fmt.Errorf("could not check the collections with document search (%s), try again: %w", status.Code(err), grpcerr.ErrUnavailable)
+	}
+	for i, n := range names {
+		if !slices.Contains(have, n) {
+			return grpcerr.Invalidf(fmt.Sprintf("collections[%d]", i), "collection %q not found (create it first: POST /v1/collections)", n)
+		}
+	}
+	return nil
 }
 
 // Bindings lists the caller's tenant's bindings (of one team if set).

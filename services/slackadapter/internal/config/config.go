@@ -21,6 +21,7 @@ type Config struct {
 	AuthAddr      string `env:"RAMPART_AUTH_ADDR,noprefix" flag:"auth-addr" default:"127.0.0.1:7001" usage:"auth gRPC address (signing keys, VerifyKey, CreateKey)"`
 	KeyvaultAddr  string `env:"RAMPART_KEYVAULT_ADDR,noprefix" flag:"keyvault-addr" default:"127.0.0.1:7002" usage:"keyvault gRPC address (Slack credentials)"`
 	InferenceAddr string `env:"RAMPART_INFERENCE_ADDR,noprefix" flag:"inference-addr" default:"127.0.0.1:7003" usage:"inference gRPC address (answers)"`
+	IngestionAddr string `env:"RAMPART_INGESTION_ADDR,noprefix" flag:"ingestion-addr" default:"127.0.0.1:7004" usage:"ingestion gRPC address (checks that the collections a binding names exist)"`
 
 	// DatabaseURL selects PostgreSQL (replicas share it: event dedupe,
 	// replay refusal and OAuth state single use are decided by its keys);
@@ -66,7 +67,7 @@ func Default() *Config {
 	return &Config{
 		Common: config.Defaults(Service), AuthAddr: config.DefaultAddr("auth"),
 		KeyvaultAddr: config.DefaultAddr("keyvault"), InferenceAddr: config.DefaultAddr("inference"),
-		Env: "dev", Model: "rampart-extractive", SlackAPIURL: "https://slack.com/api/",
+		IngestionAddr: config.DefaultAddr("ingestion"), Env: "dev", Model: "rampart-extractive", SlackAPIURL: "https://slack.com/api/",
 		AuthorizeURL: "https://slack.com/oauth/v2/authorize", PublicURL: "http://127.0.0.1:8080",
 		BotScopes: []string{"app_mentions:read", "channels:history", "chat:write", "commands", "groups:history",
 			"im:history", "mpim:history", "users:read"},
@@ -83,7 +84,7 @@ func (c *Config) AuthTarget() string { return c.AuthAddr }
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
 	errs := []error{c.Common.Validate()}
-	for name, addr := range map[string]string{"AuthAddr": c.AuthAddr, "KeyvaultAddr": c.KeyvaultAddr, "InferenceAddr": c.InferenceAddr} {
+	for name, addr := range map[string]string{"AuthAddr": c.AuthAddr, "KeyvaultAddr": c.KeyvaultAddr, "InferenceAddr": c.InferenceAddr, "IngestionAddr": c.IngestionAddr} {
 		if err := config.CheckBackendAddr(addr); err != nil {
 			errs = append(errs, config.Invalidf(name, "%w", err))
 		}

@@ -14,6 +14,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/secrets"
@@ -211,4 +212,30 @@ func withAssertion(ctx context.Context, assertion string) context.Context {
 		md.Set(principal.MetadataKey, assertion)
 	}
 	return metadata.NewOutgoingContext(ctx, md)
+}
+
+// Ingestion asks ingestion about the caller's collections.
+type Ingestion struct {
+	c ingestionv1.IngestionServiceClient
+}
+
+// NewIngestion returns an Ingestion over conn.
+func NewIngestion(conn grpc.ClientConnInterface) *Ingestion {
+	return &Ingestion{c: ingestionv1.NewIngestionServiceClient(conn)}
+}
+
+// Collections lists the names of the collections of the tenant whose
+// principal ctx forwards (ingestion answers for that tenant only). The
+// error keeps ingestion's gRPC code.
+func (i *Ingestion) Collections(ctx context.Context) ([]string, error) {
+	r, err := i.c.ListCollections(ctx, &ingestionv1.ListCollectionsRequest{})
+	if err != nil {
+		st := status.Convert(err)
+		return nil, status.Error(st.Code(), "ingestion ListCollections: "+st.Message())
+	}
+	names := make([]string, 0, len(r.GetCollections()))
+	for _, c := range r.GetCollections() {
+		names = append(names, c.GetName())
+	}
+	return names, nil
 }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -92,12 +94,13 @@ func (h *harness) lastAsk(t *testing.T) groundedBody {
 }
 
 // grounded starts the adapter against the inference double scripted with
-// t_acme's handbook (model rampart-extractive), with T1 installed for
-// t_acme.
+// t_acme's handbook (model rampart-extractive, and a collection in
+// ingestion), with T1 installed for t_acme.
 func grounded(t *testing.T) *harness {
 	h := start(t, harnessOpts{model: "rampart-extractive", streamEvery: "0s", script: handbook})
 	h.configure(t)
 	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", TeamName: "Acme", BotUserID: "UBOT1"})
+	h.ing.Add("t_acme", "handbook")
 	return h
 }
 
@@ -240,6 +243,77 @@ func TestBindingsREST(t *testing.T) {
 	require.NoError(t, err)
 	_, err = h.client.DeleteBinding(acme, &slackadapterv1.DeleteBindingRequest{TeamId: "T1", ChannelId: "C42"})
 	require.Equal(t, codes.NotFound, status.Code(err))
+}
+
+// TestBindingCollectionsMustExist: binding collections checks them with
+// ingestion (ListCollections on the admin's forwarded principal, so the
+// tenant is the verified one's and another tenant's collection is as
+// missing as an unknown one): a missing one is InvalidArgument naming
+// collections[i], and nothing is stored; with ingestion down it is
+// Unavailable, while an assistant binding needs no ingestion.
+func TestBindingCollectionsMustExist(t *testing.T) {
+	h := grounded(t)
+	h.ing.Add("t_acme", "archive")
+	h.ing.Add("t_beta", "secret")
+	acme := h.admin(t, "t_acme")
+	tests := []struct {
+		name        string
+		channel     string
+		collections []string
+		field, msg  string
+	}{
+		{"exist", "C101", []string{"handbook", "archive"}, "", ""},
+		{"unknown", "C102", []string{"handbook", "handbok"}, "collections[1]", `collection "handbok" not found (create it first: POST /v1/collections)`},
+		{"another tenant's", "C103", []string{"secret"}, "collections[0]", `collection "secret" not found`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := h.client.SetBinding(acme, &slackadapterv1.SetBindingRequest{TeamId: "T1", ChannelId: tt.channel, Collections: tt.collections})
+			if tt.field == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+			require.Equal(t, tt.field, fieldViolation(t, err))
+			require.Contains(t, status.Convert(err).Message(), tt.msg)
+		})
+	}
+	last, ok := h.ing.LastCall("ListCollections")
+	require.True(t, ok)
+	require.Equal(t, "t_acme", last.Principal.GetTenantId(), "the admin's principal is forwarded")
+	require.Equal(t, []string{"C101"}, boundChannels(t, h), "nothing stored on failure")
+
+	// Ingestion down: collections cannot be checked, nothing is stored.
+	h.ing.Stop()
+	_, err := h.client.SetBinding(acme, &slackadapterv1.SetBindingRequest{TeamId: "T1", ChannelId: "C104", Collections: []string{"handbook"}})
+	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
+	_, err = h.client.SetBinding(acme, &slackadapterv1.SetBindingRequest{TeamId: "T1", ChannelId: "C105", Assistant: "kb-support"})
+	require.NoError(t, err, "an assistant binding needs no ingestion")
+	require.Equal(t, []string{"C101", "C105"}, boundChannels(t, h))
+}
+
+// boundChannels lists t_acme's bound channels of T1.
+func boundChannels(t *testing.T, h *harness) []string {
+	t.Helper()
+	list, err := h.client.ListBindings(h.admin(t, "t_acme"), &slackadapterv1.ListBindingsRequest{TeamId: "T1"})
+	require.NoError(t, err)
+	var out []string
+	for _, b := range list.GetBindings() {
+		out = append(out, b.GetChannelId())
+	}
+	slices.Sort(out)
+	return out
+}
+
+// fieldViolation is the first field violation of err's BadRequest detail.
+func fieldViolation(t *testing.T, err error) string {
+	t.Helper()
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			return br.GetFieldViolations()[0].GetField()
+		}
+	}
+	return ""
 }
 
 // /rampart kb use|show|clear: workspace admins only change bindings;

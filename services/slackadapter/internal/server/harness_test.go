@@ -24,6 +24,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/inferencetest"
+	"github.com/rampart-platform/rampart/pkg/ingestiontest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -45,6 +46,8 @@ const (
 
 type harness struct {
 	inf *inferencetest.Server
+	// ing answers ListCollections (the collections a binding names).
+	ing *ingestiontest.Server
 	// Fixture is the test PKI and the signer standing in for auth's.
 	*grpctest.Fixture
 	auth   *authtest.Server
@@ -77,7 +80,7 @@ type harnessOpts struct {
 }
 
 // start runs the real service (pkg/backend, mTLS, authz, principals) with
-// the pkg/ test doubles of inference, auth and keyvault speaking their
+// the pkg/ test doubles of inference, ingestion, auth and keyvault speaking their
 // protos over mTLS, and the fake Slack Web API.
 func start(t testing.TB, o harnessOpts) *harness {
 	if o.workers == 0 {
@@ -93,9 +96,11 @@ func start(t testing.TB, o harnessOpts) *harness {
 		o.model = "echo"
 	}
 	h := &harness{logs: &logtest.Buffer{}, now: time.Now(), sleeps: make(chan time.Duration, 16)}
-	h.Fixture = grpctest.NewFixture(t, "inference", "edge", "slackadapter", "auth", "keyvault", "rampart-cli")
+	h.Fixture = grpctest.NewFixture(t, "inference", "edge", "slackadapter", "auth", "keyvault", "ingestion", "rampart-cli")
 	h.inf = inferencetest.Start(t, h.Dir, inferencetest.Options{Keys: h.Keys(),
 		Callers: []string{"slackadapter"}, Models: models, Script: o.script})
+	// Admitted as the permission table says (slackadapter: ListCollections).
+	h.ing = ingestiontest.Start(t, h.Dir, ingestiontest.Options{Keys: h.Keys()})
 	h.auth = startAuth(t, h.Dir, h.Signer)
 	h.vault = startVault(t, h.Dir, h.Signer)
 	h.slack = slackfake.Start(t, clientID, clientSecret)
@@ -117,7 +122,7 @@ func start(t testing.TB, o harnessOpts) *harness {
 	// The KEK outside the data dir, as replicas read it (one Secret).
 	kekFile := filepath.Join(t.TempDir(), "shared.kek")
 	args := []string{"--listen-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--kek-file", kekFile,
-		"--cert-dir", h.Dir, "--auth-addr", h.auth.Addr, "--keyvault-addr", h.vault.Addr, "--inference-addr", h.inf.Addr,
+		"--cert-dir", h.Dir, "--auth-addr", h.auth.Addr, "--keyvault-addr", h.vault.Addr, "--inference-addr", h.inf.Addr, "--ingestion-addr", h.ing.Addr,
 		"--slack-api-url", h.slack.URL + "/api/", "--response-url-hosts", u.Host, "--public-url", "https://rampart.example.com",
 		"--model", o.model, "--stream-update-interval", o.streamEvery, "--workers", strconv.Itoa(o.workers), "--queue-size", strconv.Itoa(o.queueSize), "--log-level", "debug"}
 	var once sync.Once

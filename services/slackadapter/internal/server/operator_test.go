@@ -87,6 +87,7 @@ func TestTenantDeletionLeavesOthersWorking(t *testing.T) {
 
 	// Once auth purges the deleted tenant (its event stream), its
 	// workspace is forgotten and another tenant may install it.
+	h.ing.Add("t_beta", "kb")
 	_, err := h.client.SetBinding(h.admin(t, "t_beta"), &slackadapterv1.SetBindingRequest{TeamId: "T2", Collections: []string{"kb"}})
 	require.NoError(t, err)
 	h.auth.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, "t_acme")
