@@ -36,9 +36,10 @@ type Inference interface {
 
 // Ingestion answers which collections a tenant has.
 type Ingestion interface {
-	// Collections lists the collection names of the tenant whose principal
-	// ctx forwards; an error carries ingestion's gRPC code.
-	Collections(ctx context.Context) ([]string, error)
+	// Collections lists the collection names of the tenant of assertion
+	// ("": the principal ctx forwards); an error carries ingestion's gRPC
+	// code.
+	Collections(ctx context.Context, assertion string) ([]string, error)
 }
 
 // Slack is the Slack Web API.

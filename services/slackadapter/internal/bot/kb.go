@@ -70,7 +70,7 @@ func (a *Adapter) SetBinding(ctx context.Context, c Caller, b store.Binding) (st
 	if err := a.checkWorkspace(ctx, c.TenantID, b.TeamID); err != nil {
 		return store.Binding{}, err
 	}
-	if err := a.checkCollections(ctx, b.Collections); err != nil {
+	if err := a.checkCollections(ctx, "", b.Collections); err != nil {
 		return store.Binding{}, err
 	}
 	b.TenantID, b.UpdatedBy, b.UpdatedAt = c.TenantID, "rampart:"+c.Subject, a.now().Truncate(1e9)
@@ -103,12 +103,13 @@ const collectionsTimeout = 10 * time.Second
 
 // checkCollections reports whether every one of names is a collection of
 // the caller's tenant, asking ingestion (ListCollections) on the caller's
-// forwarded principal (ctx), so the tenant is the verified one's and
-// another tenant's collection is as missing as one that does not exist.
+// principal (assertion, or "" for the one ctx forwards: an admin
+// request's), so the tenant is the verified one's and another tenant's
+// collection is as missing as one that does not exist.
 // A missing one is InvalidArgument naming collections[i]; ingestion
 // unreachable is Unavailable, so nothing naming unchecked collections is
 // stored. A collection deleted later still fails at question time.
-func (a *Adapter) checkCollections(ctx context.Context, names []string) error {
+func (a *Adapter) checkCollections(ctx context.Context, assertion string, names []string) error {
 	if len(names) == 0 {
 		return nil
 	}
@@ -117,7 +118,7 @@ func (a *Adapter) checkCollections(ctx context.Context, names []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, collectionsTimeout)
 	defer cancel()
-	have, err := a.ing.Collections(ctx)
+	have, err := a.ing.Collections(ctx, assertion)
 	if err != nil {
 		if status.Code(err) == codes.Canceled {
 			return err
@@ -206,16 +207,36 @@ func (a *Adapter) kb(ctx context.Context, inst store.Installation, j job) error 
 	}
 	b := store.Binding{TeamID: inst.TeamID, ChannelID: channel, TenantID: inst.TenantID,
 		UpdatedBy: "slack:" + j.ev.User, UpdatedAt: a.now().Truncate(1e9)}
-	names := strings.Split(strings.Trim(j.cmd.arg, ","), ",")
+	refused, err := a.kbTarget(ctx, &b, j.cmd.arg)
+	if err != nil {
+		return err
+	}
+	if refused != nil {
+		return say("Not bound: " + refused.Error())
+	}
+	if err := a.st.PutBinding(ctx, b); err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "slack binding set", "team_id", inst.TeamID, "channel_id", channel, "slack_user_id", j.ev.User,
+		"assistant", b.Assistant, "collections", b.Collections)
+	return say(where + " now answers from " + describe(b) + ".")
+}
+
+// kbTarget sets b's assistant or collections from /rampart kb use's
+// argument, as b.TenantID's adapter key sees them: a single name the
+// tenant can use as a model is an assistant, anything else collections,
+// which must exist in the tenant (as for SetBinding). refused is why it
+// cannot be bound (told to the user); err is a failure to find out.
+func (a *Adapter) kbTarget(ctx context.Context, b *store.Binding, arg string) (refused, err error) {
+	names := strings.Split(strings.Trim(arg, ","), ",")
+	tok, err := a.assertionFor(ctx, b.TenantID)
+	if err != nil {
+		return nil, err
+	}
 	if len(names) == 1 {
-		tok, err := a.assertionFor(ctx, inst.TenantID)
-		if err != nil {
-			return err
-		}
-		// A single name the tenant can use as a model is an assistant.
 		ok, err := a.inf.HasModel(ctx, tok, names[0])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ok {
 			b.Assistant = names[0]
@@ -225,14 +246,15 @@ func (a *Adapter) kb(ctx context.Context, inst store.Installation, j job) error 
 		b.Collections = names
 	}
 	if err := checkBinding(b.Assistant, b.Collections); err != nil {
-		return say("Not bound: " + err.Error())
+		return err, nil
 	}
-	if err := a.st.PutBinding(ctx, b); err != nil {
-		return err
+	if err := a.checkCollections(ctx, tok, b.Collections); err != nil {
+		if status.Code(err) == codes.Canceled {
+			return nil, err
+		}
+		return err, nil
 	}
-	a.log.InfoContext(ctx, "slack binding set", "team_id", inst.TeamID, "channel_id", channel, "slack_user_id", j.ev.User,
-		"assistant", b.Assistant, "collections", b.Collections)
-	return say(where + " now answers from " + describe(b) + ".")
+	return nil, nil
 }
 
 func describe(b store.Binding) string {

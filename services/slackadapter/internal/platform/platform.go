@@ -224,10 +224,14 @@ func NewIngestion(conn grpc.ClientConnInterface) *Ingestion {
 	return &Ingestion{c: ingestionv1.NewIngestionServiceClient(conn)}
 }
 
-// Collections lists the names of the collections of the tenant whose
-// principal ctx forwards (ingestion answers for that tenant only). The
-// error keeps ingestion's gRPC code.
-func (i *Ingestion) Collections(ctx context.Context) ([]string, error) {
+// Collections lists the names of the collections of the tenant of
+// assertion ("": the principal ctx already forwards, an admin request's);
+// ingestion answers for that tenant only. The error keeps ingestion's gRPC
+// code.
+func (i *Ingestion) Collections(ctx context.Context, assertion string) ([]string, error) {
+	if assertion != "" {
+		ctx = withAssertion(ctx, assertion)
+	}
 	r, err := i.c.ListCollections(ctx, &ingestionv1.ListCollectionsRequest{})
 	if err != nil {
 		st := status.Convert(err)

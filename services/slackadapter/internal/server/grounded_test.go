@@ -355,8 +355,23 @@ func TestKBSlashCommandsAndAsk(t *testing.T) {
 	require.Contains(t, run("UADMIN", "kb clear").Text, "no longer bound")
 	require.Contains(t, run("U123", "kb show").Text, "assistant `rampart-extractive`", "the workspace default applies")
 
-	// A collection that does not exist: the answer says which.
-	run("UADMIN", "kb use nosuch")
+	// A collection the tenant does not have (unknown, or another
+	// tenant's) is not bound: the reply names it and nothing changes.
+	h.ing.Add("t_beta", "secret")
+	for _, name := range []string{"nosuch", "handbook,secret"} {
+		r = run("UADMIN", "kb use "+name)
+		require.Contains(t, r.Text, "Not bound: ", name)
+		require.Contains(t, r.Text, "not found (create it first: POST /v1/collections)", name)
+		require.Contains(t, run("U123", "kb show").Text, "assistant `rampart-extractive`", "unchanged after %s", name)
+	}
+	last, ok := h.ing.LastCall("ListCollections")
+	require.True(t, ok)
+	require.Equal(t, "t_acme", last.Principal.GetTenantId(), "asked as the installation's tenant")
+
+	// A collection deleted after it was bound: the answer says which.
+	h.ing.Add("t_acme", "nosuch")
+	require.Contains(t, run("UADMIN", "kb use nosuch").Text, "now answers from the collection `nosuch`")
+	h.ing.Remove("t_acme", "nosuch")
 	r = run("U123", "ask anything about VPN?")
 	require.Contains(t, r.Text, "nosuch")
 
