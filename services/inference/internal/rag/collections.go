@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/collectioncheck"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
@@ -32,26 +30,15 @@ func (r *Retriever) CheckCollections(ctx context.Context, names, params []string
 	}
 	ctx, cancel := context.WithTimeout(principal.Forward(ctx), cmp.Or(r.Timeout, DefaultTimeout))
 	defer cancel()
-	res, err := r.Client.ListCollections(ctx, &ingestionv1.ListCollectionsRequest{})
-	if err != nil {
-		if status.Code(err) == codes.Canceled {
-			return err
+	return collectioncheck.Check(ctx, names, params, func(ctx context.Context) ([]string, error) {
+		res, err := r.Client.ListCollections(ctx, &ingestionv1.ListCollectionsRequest{})
+		if err != nil {
+			return nil, err
 		}
-		return fmt.Errorf("could not check the collections with document search (%s), try again: %w", status.Code(err), grpcerr.ErrUnavailable)
-	}
-	have := make(map[string]bool, len(res.GetCollections()))
-	for _, c := range res.GetCollections() {
-		have[c.GetName()] = true
-	}
-	for i, n := range names {
-		if have[n] {
-			continue
+		have := make([]string, 0, len(res.GetCollections()))
+		for _, c := range res.GetCollections() {
+			have = append(have, c.GetName())
 		}
-		param := fmt.Sprintf("collections[%d]", i)
-		if i < len(params) {
-			param = params[i]
-		}
-		return grpcerr.Invalidf(param, "collection %q not found (create it first: POST /v1/collections)", n)
-	}
-	return nil
+		return have, nil
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/rampart-platform/rampart/pkg/collectioncheck"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackapi"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/store"
@@ -118,19 +119,9 @@ func (a *Adapter) checkCollections(ctx context.Context, assertion string, names 
 	}
 	ctx, cancel := context.WithTimeout(ctx, collectionsTimeout)
 	defer cancel()
-	have, err := a.ing.Collections(ctx, assertion)
-	if err != nil {
-		if status.Code(err) == codes.Canceled {
-			return err
-		}
-		return fmt.Errorf("could not check the collections with document search (%s), try again: %w", status.Code(err), grpcerr.ErrUnavailable)
-	}
-	for i, n := range names {
-		if !slices.Contains(have, n) {
-			return grpcerr.Invalidf(fmt.Sprintf("collections[%d]", i), "collection %q not found (create it first: POST /v1/collections)", n)
-		}
-	}
-	return nil
+	return collectioncheck.Check(ctx, names, nil, func(ctx context.Context) ([]string, error) {
+		return a.ing.Collections(ctx, assertion)
+	})
 }
 
 // Bindings lists the caller's tenant's bindings (of one team if set).
