@@ -20,62 +20,99 @@ import (
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
-// streamRow is streaming time to first byte: sequential, interleaved with
-// the fake upstream streaming directly.
+// streamRow is streaming time to first byte next to the non-streaming
+// request, all four measured in one sequential pass, interleaved request by
+// request (the order rotating every step), so the comparison of the two
+// added latencies is made under the same host conditions.
 type streamRow struct {
-	Direct, Rampart latStats
+	Direct, Rampart latStats // time to first byte, stream:true
+	// NonStreamDirect and NonStreamRampart are the same chat request without
+	// stream:true, timed to the end of the body as loadgen times it.
+	NonStreamDirect, NonStreamRampart latStats
 }
 
-// benchStreaming sends stream:true chat completions to the fake directly and
-// through the edge, interleaved, and times the first byte of the body (the
-// first Server-Sent Event; the edge writes its headers with it).
+// Added is streaming's added time to first byte (p50) and the
+// non-streaming added p50 from the same pass.
+func (s streamRow) Added() (stream, nonStream float64) {
+	return s.Rampart.P50 - s.Direct.P50, s.NonStreamRampart.P50 - s.NonStreamDirect.P50
+}
+
+// streamBody and chatBody are the streaming request and loadgen's
+// non-streaming one (the same prompt and model).
+var (
+	streamBody = []byte(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello."}]}`)
+	chatBody   = []byte(`{"messages":[{"content":"Say hello.","role":"user"}],"model":"gpt-4o-mini"}`)
+)
+
+// streamTarget is one of the streaming pass's four requests.
+type streamTarget struct {
+	url, auth string
+	stream    bool
+}
+
+// time sends one request: for a stream, the time to the first byte of the
+// body (the first Server-Sent Event; the edge writes its headers with it),
+// for a plain request the time to the end of the body; either way the
+// whole answer is read and checked.
+func (t streamTarget) time(client *http.Client) (time.Duration, error) {
+	body, want := chatBody, []byte(`"chat.completion"`)
+	if t.stream {
+		body, want = streamBody, []byte("[DONE]")
+	}
+	req, _ := http.NewRequest(http.MethodPost, t.url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if t.auth != "" {
+		req.Header.Set("Authorization", t.auth)
+	}
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var one [1]byte
+	if _, err := io.ReadFull(resp.Body, one[:]); err != nil {
+		return 0, err
+	}
+	first := time.Since(start)
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	if !t.stream {
+		first = time.Since(start)
+	}
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(rest, want) {
+		return 0, fmt.Errorf("%s (stream %v): status %d", t.url, t.stream, resp.StatusCode)
+	}
+	return first, nil
+}
+
+// benchStreaming sends stream:true chat completions to the fake directly
+// and through the edge, and the same request without stream:true to both,
+// interleaved in one sequential pass (issue 15: "sequential interleaved").
 func benchStreaming(base, admin, upBase string, sz sizes) (streamRow, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 16, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, DisableCompression: true}, Timeout: 10 * time.Second}
-	body := []byte(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello."}]}`)
-	ttfb := func(url, auth string) (time.Duration, error) {
-		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
-		}
-		start := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		var one [1]byte
-		if _, err := io.ReadFull(resp.Body, one[:]); err != nil {
-			return 0, err
-		}
-		first := time.Since(start)
-		rest, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return 0, err
-		}
-		if resp.StatusCode != http.StatusOK || !bytes.Contains(rest, []byte("[DONE]")) {
-			return 0, fmt.Errorf("stream %s: status %d", url, resp.StatusCode)
-		}
-		return first, nil
-	}
-	targets := []struct{ url, auth string }{
-		{upBase + "/v1/chat/completions", ""},
-		{base + "/v1/chat/completions", "Bearer " + admin},
+	direct, rampart := upBase+"/v1/chat/completions", base+"/v1/chat/completions"
+	bearer := "Bearer " + admin
+	targets := []streamTarget{
+		{url: direct, stream: true}, {url: rampart, auth: bearer, stream: true},
+		{url: direct}, {url: rampart, auth: bearer},
 	}
 	n := sz.Requests
-	lat := make([][]time.Duration, 2)
-	errs := make([]int64, 2)
+	lat := make([][]time.Duration, len(targets))
+	errs := make([]int64, len(targets))
 	for i := range min(sz.Warmup, 50) {
 		for _, t := range targets {
-			if _, err := ttfb(t.url, t.auth); err != nil {
+			if _, err := t.time(client); err != nil {
 				return streamRow{}, fmt.Errorf("streaming warm-up (request %d): %w", i, err)
 			}
 		}
 	}
 	for i := range n {
 		for k := range targets {
-			j := (k + i) % 2
-			d, err := ttfb(targets[j].url, targets[j].auth)
+			j := (k + i) % len(targets) // rotating order
+			d, err := targets[j].time(client)
 			if err != nil {
 				errs[j]++
 				continue
@@ -83,7 +120,10 @@ func benchStreaming(base, admin, upBase string, sz sizes) (streamRow, error) {
 			lat[j] = append(lat[j], d)
 		}
 	}
-	return streamRow{Direct: summarize(lat[0], errs[0]), Rampart: summarize(lat[1], errs[1])}, nil
+	return streamRow{
+		Direct: summarize(lat[0], errs[0]), Rampart: summarize(lat[1], errs[1]),
+		NonStreamDirect: summarize(lat[2], errs[2]), NonStreamRampart: summarize(lat[3], errs[3]),
+	}, nil
 }
 
 // benchGRPCSecrets reads the bench secret from keyvault over mTLS gRPC the

@@ -477,8 +477,9 @@ func (h *harness) benchRest(res *result, sz sizes, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Streaming chat: time to first byte, direct vs through the stack.
-	fmt.Fprintf(logw, "benchstack: streaming time to first byte (%d requests per target)\n", sz.Requests)
+	// Streaming chat: time to first byte, direct vs through the stack,
+	// interleaved with the same request without streaming.
+	fmt.Fprintf(logw, "benchstack: streaming time to first byte and non-streaming, one interleaved pass (%d requests per target)\n", sz.Requests)
 	res.Stream, err = benchStreaming(base, admin, "http://"+upAddr, sz)
 	if err != nil {
 		return err
