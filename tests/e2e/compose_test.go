@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rampart-platform/rampart/pkg/config"
+	"github.com/rampart-platform/rampart/pkg/permissions"
 )
 
 // repoRoot is where docker-compose.yml, .dockerignore and deploy/ live.
@@ -310,4 +312,40 @@ func TestComposeDockerfile(t *testing.T) {
 	for _, mustStay := range []string{"tests", "tests/e2e", "gen", "pkg", "services", "cmd", "go.work"} {
 		require.NotContains(t, lines, mustStay, "go.work needs %s in the build context", mustStay)
 	}
+}
+
+// TestComposeStartOrderFollowsCalls derives the start order from the
+// permission table: a service that calls another (and is not called back by
+// it, which compose could not order) starts only once the callee is healthy,
+// so its first requests (a Slack event right after start, a binding check)
+// do not meet a backend that is still coming up.
+func TestComposeStartOrderFollowsCalls(t *testing.T) {
+	t.Parallel()
+	p := loadCompose(t)
+	calls := map[[2]string]bool{}
+	for _, rpc := range permissions.Default().RPCs() {
+		// "/rampart.<svc>.v1.Service" -> "<svc>"
+		parts := strings.Split(strings.TrimPrefix(rpc.Service(), "/"), ".")
+		require.GreaterOrEqual(t, len(parts), 2, rpc.Name)
+		for _, caller := range rpc.Callers {
+			calls[[2]string{caller, parts[1]}] = true
+		}
+	}
+	services := config.Services()
+	checked := 0
+	edges := slices.SortedFunc(maps.Keys(calls), func(a, b [2]string) int {
+		return strings.Compare(a[0]+" "+a[1], b[0]+" "+b[1])
+	})
+	for _, edge := range edges {
+		caller, callee := edge[0], edge[1]
+		if caller == callee || !slices.Contains(services, caller) || calls[[2]string{callee, caller}] {
+			continue
+		}
+		s, err := p.GetService(caller)
+		require.NoError(t, err)
+		require.Equal(t, types.ServiceConditionHealthy, s.DependsOn[callee].Condition,
+			"%s calls %s (pkg/permissions): it must depend_on it with condition service_healthy", caller, callee)
+		checked++
+	}
+	require.Positive(t, checked)
 }
