@@ -109,7 +109,7 @@ type chunkWriter struct {
 // emit sends one chunk with choices and the rampart extension.
 func (w *chunkWriter) emit(choices []wire.ChunkChoice, ext *wire.Extension) error {
 	w.chunk.Choices, w.chunk.Rampart = choices, ext
-	b, err := json.Marshal(&w.chunk)
+	b, err := wire.EncodeChunk(&w.chunk)
 	if err != nil {
 		return fmt.Errorf("encode chunk: %w", err)
 	}

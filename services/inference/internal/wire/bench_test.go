@@ -49,3 +49,27 @@ func BenchmarkEncodeCompletionFast(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEncodeChunk is one content chunk of a stream, through
+// json.Marshal and through EncodeChunk.
+func BenchmarkEncodeChunk(b *testing.B) {
+	content := "Hello! This is "
+	c := wire.Chunk{ID: "chatcmpl-UxszJtKqtv301lw8Q17Tfa70", Object: "chat.completion.chunk", Created: 1796589789, Model: "gpt-4o-mini",
+		Choices: []wire.ChunkChoice{{Delta: wire.Delta{Content: &content}, Logprobs: wire.NullRaw}}}
+	for _, bc := range []struct {
+		name   string
+		encode func(*wire.Chunk) ([]byte, error)
+	}{
+		{"json.Marshal", func(c *wire.Chunk) ([]byte, error) { return json.Marshal(c) }},
+		{"EncodeChunk", wire.EncodeChunk},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bc.encode(&c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

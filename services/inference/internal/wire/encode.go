@@ -94,3 +94,66 @@ func appendToolCall(b []byte, c *ToolCall) []byte {
 	b = jsonwrite.AppendString(b, c.Function.Arguments)
 	return append(b, "}}"...)
 }
+
+// EncodeChunk returns the bytes json.Marshal writes for c, written without
+// reflection for the chunks a stream is made of (content, role, finish:
+// no rampart extension, no tool calls, null logprobs, usage absent or
+// null); the others take json.Marshal. json.Marshal of every chunk was
+// ~4 % of inference's CPU per streamed completion (issue 15, ADR 0067);
+// TestEncodeChunkMatchesMarshal.
+func EncodeChunk(c *Chunk) ([]byte, error) {
+	if b, ok := appendChunk(make([]byte, 0, 256), c); ok {
+		return b, nil
+	}
+	return json.Marshal(c)
+}
+
+func appendChunk(b []byte, c *Chunk) ([]byte, bool) {
+	if c.Rampart != nil || len(c.Usage) > 0 && !bytes.Equal(c.Usage, NullRaw) {
+		return b, false
+	}
+	for i := range c.Choices {
+		ch := &c.Choices[i]
+		if len(ch.Delta.ToolCalls) > 0 || len(ch.Logprobs) > 0 && !bytes.Equal(ch.Logprobs, NullRaw) {
+			return b, false
+		}
+	}
+	b = append(b, `{"id":`...)
+	b = jsonwrite.AppendString(b, c.ID)
+	b = append(b, `,"object":`...)
+	b = jsonwrite.AppendString(b, c.Object)
+	b = append(b, `,"created":`...)
+	b = strconv.AppendInt(b, c.Created, 10)
+	b = append(b, `,"model":`...)
+	b = jsonwrite.AppendString(b, c.Model)
+	b = append(b, `,"system_fingerprint":`...)
+	b = appendNullable(b, c.SystemFingerprint)
+	b = append(b, `,"choices":`...)
+	b = jsonwrite.AppendArray(b, c.Choices, appendChunkChoice)
+	if len(c.Usage) > 0 {
+		b = append(b, `,"usage":null`...)
+	}
+	return append(b, '}'), true
+}
+
+func appendChunkChoice(b []byte, ch *ChunkChoice) []byte {
+	b = append(b, `{"index":`...)
+	b = strconv.AppendInt(b, int64(ch.Index), 10)
+	b = append(b, `,"delta":{`...)
+	sep := false
+	if ch.Delta.Role != "" {
+		b = append(b, `"role":`...)
+		b = jsonwrite.AppendString(b, ch.Delta.Role)
+		sep = true
+	}
+	if ch.Delta.Content != nil {
+		if sep {
+			b = append(b, ',')
+		}
+		b = append(b, `"content":`...)
+		b = jsonwrite.AppendString(b, *ch.Delta.Content)
+	}
+	b = append(b, `},"logprobs":null,"finish_reason":`...)
+	b = appendNullable(b, ch.FinishReason)
+	return append(b, '}')
+}

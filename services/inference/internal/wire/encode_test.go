@@ -56,3 +56,60 @@ func TestEncodeCompletionMatchesMarshal(t *testing.T) {
 		require.Equal(t, string(want), string(got))
 	}
 }
+
+func randomChunk(rng *rand.Rand) wire.Chunk {
+	text := func() string { return encodeTexts[rng.IntN(len(encodeTexts))] }
+	ptr := func() *string {
+		if rng.IntN(2) == 0 {
+			return nil
+		}
+		s := text()
+		return &s
+	}
+	c := wire.Chunk{ID: text(), Object: "chat.completion.chunk", Created: rng.Int64N(1 << 40), Model: text(), SystemFingerprint: ptr()}
+	switch rng.IntN(6) {
+	case 0:
+		c.Usage = wire.NullRaw
+	case 1:
+		c.Usage = json.RawMessage(`{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}`)
+	case 2:
+		c.Usage = json.RawMessage(`{ "prompt_tokens" : 1 }`) // compacted by json.Marshal
+	}
+	if rng.IntN(5) > 0 {
+		c.Choices = []wire.ChunkChoice{}
+		for i := range rng.IntN(3) {
+			ch := wire.ChunkChoice{Index: i, Delta: wire.Delta{Content: ptr()}, FinishReason: ptr()}
+			if rng.IntN(2) == 0 {
+				ch.Delta.Role = text()
+			}
+			switch rng.IntN(10) {
+			case 0:
+				ch.Logprobs = json.RawMessage(`{"content": [] }`)
+			case 1: // nil: null
+			default:
+				ch.Logprobs = wire.NullRaw
+			}
+			if rng.IntN(10) == 0 {
+				ch.Delta.ToolCalls = []wire.ToolCallDelta{{Index: 0, ID: text(), Function: wire.ToolCallFunction{Name: text(), Arguments: text()}}}
+			}
+			c.Choices = append(c.Choices, ch)
+		}
+	}
+	if rng.IntN(8) == 0 {
+		c.Rampart = &wire.Extension{Warning: text()}
+	}
+	return c
+}
+
+// TestEncodeChunkMatchesMarshal: a stream's chunks are json.Marshal's bytes.
+func TestEncodeChunkMatchesMarshal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6)) //nolint:gosec // test data
+	for range 5000 {
+		c := randomChunk(rng)
+		want, err := json.Marshal(&c)
+		require.NoError(t, err)
+		got, err := wire.EncodeChunk(&c)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got))
+	}
+}

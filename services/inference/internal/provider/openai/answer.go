@@ -73,19 +73,26 @@ func fastAnswer(b []byte, out *upstreamCompletion) bool {
 }
 
 func answerUsage(r *jsonread.Reader, out *upstreamCompletion) bool {
+	u, ok := readUsage(r)
+	out.Usage = u
+	return ok
+}
+
+// readUsage reads a usage object or null as json.Unmarshal reads it into
+// a *wire.Usage; false for anything else.
+func readUsage(r *jsonread.Reader) (*wire.Usage, bool) {
 	if r.Null() {
-		out.Usage = nil
-		return true
+		return nil, true
 	}
 	if !r.Object() {
-		return false
+		return nil, false
 	}
 	u := &wire.Usage{}
 	var seen [3]bool
 	for first := true; r.More(first); first = false {
 		name, ok := r.Name()
 		if !ok {
-			return false
+			return nil, false
 		}
 		var dst *int
 		switch {
@@ -96,21 +103,20 @@ func answerUsage(r *jsonread.Reader, out *upstreamCompletion) bool {
 		case string(name) == "total_tokens" && !seen[2]:
 			dst, seen[2] = &u.TotalTokens, true
 		case jsonread.FoldEqual(name, "prompt_tokens") || jsonread.FoldEqual(name, "completion_tokens") || jsonread.FoldEqual(name, "total_tokens"):
-			return false
+			return nil, false
 		default:
 			if !r.Skip() {
-				return false
+				return nil, false
 			}
 			continue
 		}
 		n, ok := r.Int()
 		if !ok {
-			return false
+			return nil, false
 		}
 		*dst = int(n)
 	}
-	out.Usage = u
-	return !r.Failed()
+	return u, !r.Failed()
 }
 
 func answerChoices(r *jsonread.Reader, out *upstreamCompletion) bool {

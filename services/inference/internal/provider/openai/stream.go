@@ -20,15 +20,19 @@ type upstreamChunk struct {
 	// Error is set on an error event: OpenAI and compatible servers
 	// (vLLM, LiteLLM) report a failure after the stream began as
 	// data: {"error": {...}}.
-	Error   json.RawMessage `json:"error"`
-	Choices []struct {
-		Delta struct {
-			Content   *string              `json:"content"`
-			ToolCalls []wire.ToolCallDelta `json:"tool_calls"`
-		} `json:"delta"`
-		FinishReason *string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *wire.Usage `json:"usage"`
+	Error   json.RawMessage       `json:"error"`
+	Choices []upstreamChunkChoice `json:"choices"`
+	Usage   *wire.Usage           `json:"usage"`
+}
+
+type upstreamChunkChoice struct {
+	Delta        upstreamDelta `json:"delta"`
+	FinishReason *string       `json:"finish_reason"`
+}
+
+type upstreamDelta struct {
+	Content   *string              `json:"content"`
+	ToolCalls []wire.ToolCallDelta `json:"tool_calls"`
 }
 
 // Stream implements provider.Provider: content deltas pass through as they
@@ -102,7 +106,7 @@ type streamState struct {
 // fragments and the finish reason and usage are kept for the end.
 func (st *streamState) chunk(data []byte, emit func(*provider.Delta) error) error {
 	var ch upstreamChunk
-	if err := json.Unmarshal(data, &ch); err != nil {
+	if err := decodeChunk(data, &ch); err != nil {
 		return fmt.Errorf("openai: bad stream chunk: %w", err)
 	}
 	if len(ch.Error) > 0 && !bytes.Equal(ch.Error, []byte("null")) {

@@ -1,0 +1,106 @@
+package openai
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// chunkCases are stream events in the common shape and around it; for
+// each, decodeChunk must give what json.Unmarshal gives.
+var chunkCases = []struct {
+	name string
+	body string
+	fast bool // read without json.Unmarshal
+}{
+	{"role", `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":null,"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`, true},
+	{"content", `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hello! This is "},"logprobs":null,"finish_reason":null}],"usage":null}`, true},
+	{"finish", `{"id":"chatcmpl-1","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}`, true},
+	{"usage", `{"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":11,"total_tokens":23,"completion_tokens_details":{"reasoning_tokens":0}}}`, true},
+	{"escapes", `{"choices":[{"delta":{"content":"a\"b\\c\n\u00e9\ud83d\ude00 <&>"}}]}`, true},
+	{"null content", `{"choices":[{"delta":{"content":null,"refusal":null}}]}`, true},
+	{"tool call fragments", `{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a"}}]},"finish_reason":null}]}`, true},
+	{"tool calls null", `{"choices":[{"delta":{"content":"x","tool_calls":null}}]}`, true},
+	{"two choices", `{"choices":[{"delta":{"content":"x"}},{"index":1,"delta":{"content":"y"},"finish_reason":"length"}]}`, true},
+	{"null choices", `{"choices":null}`, true},
+	{"empty object", `{}`, true},
+	{"whitespace", " \n{ \"choices\" : [ { \"delta\" : { \"content\" : \"x\" } } ] } \n", true},
+	{"nested unknowns", `{"x":{"choices":[1,2]},"choices":[{"delta":{"content":"x","annotations":[{"a":{"b":[]}}]},"extra":[{}]}]}`, true},
+
+	{"error event", `{"error":{"message":"boom","type":"server_error","code":"overloaded"}}`, false},
+	{"null error", `{"error":null,"choices":[]}`, false},
+	{"case-folded name", `{"Choices":[{"delta":{"content":"x"}}]}`, false},
+	{"case-folded inner name", `{"choices":[{"Delta":{"Content":"x"},"FINISH_REASON":"stop"}]}`, false},
+	{"escaped name", `{"cho\u0069ces":[{"delta":{"content":"x"}}]}`, false},
+	{"duplicate choices", `{"choices":[{"delta":{"content":"x"}}],"choices":[{"delta":{"content":"y"}}]}`, false},
+	{"duplicate content", `{"choices":[{"delta":{"content":"x","content":"y"}}]}`, false},
+	{"duplicate finish reason", `{"choices":[{"finish_reason":"stop","finish_reason":null}]}`, false},
+	{"numeric content", `{"choices":[{"delta":{"content":5}}]}`, false},
+	{"null delta", `{"choices":[{"delta":null,"finish_reason":"stop"}]}`, false},
+	{"null choice", `{"choices":[null]}`, false},
+	{"numeric finish reason", `{"choices":[{"finish_reason":1}]}`, false},
+	{"invalid utf-8", "{\"choices\":[{\"delta\":{\"content\":\"a\xffb\"}}]}", false},
+	{"invalid utf-8 skipped", "{\"id\":\"a\xffb\",\"choices\":[]}", false},
+	{"lone surrogate", `{"choices":[{"delta":{"content":"\ud800"}}]}`, false},
+	{"trailing data", `{"choices":[]} x`, false},
+	{"not an object", `[]`, false},
+	{"truncated", `{"choices":[{"delta":{"content":"x"`, false},
+	{"empty", ``, false},
+	{"bad usage", `{"usage":{"prompt_tokens":"1"}}`, false},
+	{"bad tool calls", `{"choices":[{"delta":{"tool_calls":{}}}]}`, false},
+	{"bad tool call index", `{"choices":[{"delta":{"tool_calls":[{"index":"0"}],"content":"x"}}]}`, false},
+	{"mismatched brackets", `{"choices":[}`, false},
+}
+
+func TestDecodeChunkMatchesEncodingJSON(t *testing.T) {
+	for _, tc := range chunkCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var fast upstreamChunk
+			require.Equal(t, tc.fast, fastChunk([]byte(tc.body), &fast), "read without encoding/json")
+			requireSameChunk(t, []byte(tc.body))
+		})
+	}
+}
+
+// requireSameChunk: decodeChunk's result and error are json.Unmarshal's.
+func requireSameChunk(t *testing.T, b []byte) {
+	t.Helper()
+	var want, got upstreamChunk
+	wantErr := json.Unmarshal(b, &want)
+	gotErr := decodeChunk(b, &got)
+	if wantErr != nil {
+		require.EqualError(t, gotErr, wantErr.Error())
+	} else {
+		require.NoError(t, gotErr)
+	}
+	require.Equal(t, want, got)
+}
+
+func FuzzDecodeChunk(f *testing.F) {
+	for _, tc := range chunkCases {
+		f.Add([]byte(tc.body))
+	}
+	f.Fuzz(requireSameChunk)
+}
+
+func BenchmarkDecodeChunk(b *testing.B) {
+	body := []byte(chunkCases[1].body)
+	for _, bc := range []struct {
+		name   string
+		decode func([]byte, *upstreamChunk) error
+	}{
+		{"decodeChunk", decodeChunk},
+		{"json.Unmarshal", func(b []byte, out *upstreamChunk) error { return json.Unmarshal(b, out) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var out upstreamChunk
+				if err := bc.decode(body, &out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
