@@ -398,13 +398,15 @@ func TestRAGCLI(t *testing.T) {
 	// A collection the tenant does not have is refused at create, naming
 	// the field (inference asks ingestion over mTLS); so is a value of the
 	// wrong JSON type (the edge's gateway decoder).
+	// Both name the field relative to the body the client sent (the
+	// assistant), not to the gRPC request (assistant.collections[1]).
 	admin := s.env["RAMPART_ADMIN_KEY"]
 	for _, tc := range []struct {
 		body        map[string]any
 		param, text string
 	}{
 		{map[string]any{"name": "kb-typo", "model": "rampart-extractive", "collections": []string{"e2e-cli", "e2e-clj"}},
-			"assistant.collections[1]", `collection "e2e-clj" not found`},
+			"collections[1]", `collections[1]: collection "e2e-clj" not found`},
 		{map[string]any{"name": "kb-typo", "model": "rampart-extractive", "top_k": "four"}, "top_k", "top_k: must be a 32-bit integer"},
 	} {
 		code, body := rawDo(t, http.MethodPost, s.baseURL+"/v1/rampart/assistants", admin, tc.body)

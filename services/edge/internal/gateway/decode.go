@@ -49,7 +49,10 @@ func (d fieldDecoder) Decode(v any) error {
 	if err == nil {
 		return nil
 	}
-	if fe := locate(raw, msg.ProtoReflect().Descriptor()); fe != nil {
+	// An unknown field only where protojson says so too: protojson's
+	// message names the key alone ("bogus"), the walk its whole path
+	// ("assistant_settings.bogus").
+	if fe := locate(raw, msg.ProtoReflect().Descriptor()); fe != nil && (!fe.Unknown || strings.Contains(err.Error(), "unknown field")) {
 		return fe
 	}
 	return err
@@ -77,8 +80,9 @@ func asMessage(v any) (proto.Message, bool) {
 
 // locate walks body (one JSON value, valid JSON) against md and returns
 // the first value, in document order, that protojson cannot take for its
-// field; nil when it finds none (an unknown field, a body that is no
-// object, or a rule it does not check: protojson's error stands).
+// field, or the first unknown field (Unknown set); nil when it finds none
+// (a body that is no object, or a rule it does not check: protojson's
+// error stands).
 func locate(body []byte, md protoreflect.MessageDescriptor) *httperr.BodyFieldError {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -88,6 +92,10 @@ func locate(body []byte, md protoreflect.MessageDescriptor) *httperr.BodyFieldEr
 	}
 	return w.found
 }
+
+// maxUnknownKey bounds the unknown key an error repeats; past it
+// protojson's error stands (the edge's mapping of it bounds it too).
+const maxUnknownKey = 128
 
 // errStop ends a walk: a bad value was found, or the walk cannot go on.
 var errStop = errors.New("stop")
@@ -122,7 +130,10 @@ func (w *walker) message(md protoreflect.MessageDescriptor, path string) error {
 			fd = md.Fields().ByTextName(key)
 		}
 		if fd == nil {
-			return errStop // unknown field: protojson's own error says so
+			if len(key) <= maxUnknownKey {
+				w.found = &httperr.BodyFieldError{Field: join(path, key), Unknown: true}
+			}
+			return errStop
 		}
 		if err := w.field(fd, join(path, string(fd.Name()))); err != nil {
 			return err

@@ -60,7 +60,12 @@ func TestDecodeNamesTheField(t *testing.T) {
 			`mode: must be one of SEARCH_MODE_UNSPECIFIED, SEARCH_MODE_HYBRID, SEARCH_MODE_LEXICAL, SEARCH_MODE_VECTOR, not "FUZZY"`},
 		{"enum as bool", `{"mode":true}`, search, "invalid_argument", "mode",
 			"mode: must be one of SEARCH_MODE_UNSPECIFIED, SEARCH_MODE_HYBRID, SEARCH_MODE_LEXICAL, SEARCH_MODE_VECTOR"},
-		{"unknown field stays", `{"name":"a","bogus":1}`, asst, "unknown_field", "bogus", ""},
+		{"unknown field", `{"name":"a","bogus":1}`, asst, "unknown_field", "bogus", `unknown field "bogus" in request body`},
+		{"unknown field with its path", `{"name":"k","limits":{"requests_per_minute":1,"rpm":2}}`, createKey, "unknown_field", "limits.rpm",
+			`unknown field "limits.rpm" in request body`},
+		{"unknown field after a good list", `{"name":"k","scopes":["a"],"limits":{"requests_per_minute":"5","tag":"x"}}`, createKey, "unknown_field", "limits.tag", ""},
+		{"bad value before an unknown field", `{"name":5,"bogus":1}`, asst, "invalid_argument", "name", "name: must be a string, not a number"},
+		{"unknown field before a bad value", `{"bogus":1,"name":5}`, asst, "unknown_field", "bogus", ""},
 		{"malformed stays", `{"name":`, asst, "invalid_json", "", ""},
 		{"not an object stays", `["a"]`, asst, "invalid_json", "", ""},
 	}

@@ -31,7 +31,7 @@ func NewMux(log *slog.Logger) *runtime.ServeMux {
 		runtime.WithOutgoingHeaderMatcher(deny),
 		runtime.WithOutgoingTrailerMatcher(deny),
 		runtime.WithMetadata(Metadata),
-		runtime.WithErrorHandler(httperr.GatewayErrorHandler(log)),
+		runtime.WithErrorHandler(httperr.GatewayErrorHandler(log, BodyField)),
 		runtime.WithRoutingErrorHandler(httperr.RoutingErrorHandler()),
 		// X-HTTP-Method-Override would let a POST be routed as another
 		// method after the edge's per-method scope check.

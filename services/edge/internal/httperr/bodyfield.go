@@ -15,6 +15,9 @@ import (
 type BodyFieldError struct {
 	Field string // path in proto names: "top_k", "limits.rpm", "collections[1]"
 	Msg   string // what the value must be: "must be an integer"
+	// Unknown: Field is no field of the request (its last element as the
+	// client spelled it); Msg is unused. protojson names only the key.
+	Unknown bool
 }
 
 const bodyFieldPrefix = "request body field "
@@ -22,7 +25,13 @@ const bodyFieldPrefix = "request body field "
 // bodyFieldRE matches BodyFieldError's text.
 var bodyFieldRE = regexp.MustCompile(`^request body field ("(?:[^"\\]|\\.){1,300}"): (.{1,1000})$`)
 
+// unknownMsg stands for Msg in the text of an Unknown BodyFieldError.
+const unknownMsg = "is not a field of this request"
+
 func (e *BodyFieldError) Error() string {
+	if e.Unknown {
+		return bodyFieldPrefix + strconv.Quote(e.Field) + ": " + unknownMsg
+	}
 	return bodyFieldPrefix + strconv.Quote(e.Field) + ": " + e.Msg
 }
 
@@ -33,8 +42,15 @@ func bodyField(msg string) *Error {
 	if m == nil {
 		return nil
 	}
-	if field, err := strconv.Unquote(m[1]); err == nil {
+	// The pattern admits only a quoted string strconv.Quote could write.
+	field, _ := strconv.Unquote(m[1])
+	switch {
+	case field == "":
+		return nil
+	case m[2] == unknownMsg:
+		return &Error{Status: http.StatusBadRequest, Code: CodeUnknownField, Param: field,
+			Message: "unknown field " + strconv.Quote(field) + " in request body"}
+	default:
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidArgument, Param: field, Message: field + ": " + m[2]}
 	}
-	return nil
 }

@@ -169,17 +169,29 @@ func SetRetryAfter(h http.Header, seconds float64) {
 
 // GatewayErrorHandler returns grpc-gateway's error handler
 // (runtime.WithErrorHandler): it writes through Write and logs server-side
-// failures with the request id.
-func GatewayErrorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
+// failures with the request id. bodyOf names the request field a route's
+// JSON body is (google.api.http body, by full RPC method name: "" or "*"
+// for the whole request); the error's field path is made relative to it
+// (Error.RelativeTo), so param names the field as the client sent it.
+func GatewayErrorHandler(log *slog.Logger, bodyOf func(rpcMethod string) string) runtime.ErrorHandlerFunc {
 	return func(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-		WriteGRPC(ctx, log, w, r, err)
+		e := FromGRPC(err)
+		if method, ok := runtime.RPCMethod(ctx); ok && bodyOf != nil {
+			e = e.RelativeTo(bodyOf(method))
+		}
+		write(ctx, log, w, r, err, e)
 	}
 }
 
 // WriteGRPC maps err with FromGRPC, logs it when it is a server-side
 // failure, and writes it.
 func WriteGRPC(ctx context.Context, log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
-	e := FromGRPC(err)
+	write(ctx, log, w, r, err, FromGRPC(err))
+}
+
+// write logs e, mapped from err, when it is a server-side failure, and
+// writes it.
+func write(ctx context.Context, log *slog.Logger, w http.ResponseWriter, r *http.Request, err error, e *Error) {
 	if e.Status >= 500 && log != nil {
 		log.LogAttrs(ctx, slog.LevelError, "backend call failed",
 			slog.String("path", r.URL.Path),
