@@ -76,7 +76,7 @@ func (a *Adapter) SetBinding(ctx context.Context, c Caller, b store.Binding) (st
 	}
 	b.TenantID, b.UpdatedBy, b.UpdatedAt = c.TenantID, "rampart:"+c.Subject, a.now().Truncate(1e9)
 	if err := a.st.PutBinding(ctx, b); errors.Is(err, store.ErrNotFound) {
-		return store.Binding{}, fmt.Errorf("slack workspace %q: %w", b.TeamID, grpcerr.ErrNotFound)
+		return store.Binding{}, workspaceNotFound(b.TeamID)
 	} else if err != nil {
 		return store.Binding{}, err
 	}
@@ -96,7 +96,16 @@ func (a *Adapter) checkWorkspace(ctx context.Context, tenant, team string) error
 			return nil
 		}
 	}
-	return fmt.Errorf("slack workspace %q: %w", team, grpcerr.ErrNotFound)
+	return workspaceNotFound(team)
+}
+
+// workspaceNotFound is the one answer for a team that is not a live
+// installation of the caller's tenant, whether unknown, uninstalled or
+// another tenant's (no existence leak). Binding before installing is the
+// usual newcomer's slip, so it says what to run.
+func workspaceNotFound(team string) error {
+	return fmt.Errorf("slack workspace %q: %w (install the app there first: rampart slack install-url; "+
+		"rampart slack installations lists your tenant's workspaces)", team, grpcerr.ErrNotFound)
 }
 
 // collectionsTimeout bounds the ListCollections call of a binding check.

@@ -225,6 +225,13 @@ func TestBindingsREST(t *testing.T) {
 			require.Contains(t, status.Convert(err).Message(), tt.want)
 		})
 	}
+	// A workspace that is not the caller's: the same message whether it is
+	// another tenant's or unknown, saying how to install it.
+	_, errOther := h.client.SetBinding(h.admin(t, "t_beta"), &slackadapterv1.SetBindingRequest{TeamId: "T1", Collections: []string{"x"}})
+	_, errUnknown := h.client.SetBinding(acme, &slackadapterv1.SetBindingRequest{TeamId: "T1X", Collections: []string{"x"}})
+	other := status.Convert(errOther).Message()
+	require.Contains(t, other, "rampart slack install-url")
+	require.Equal(t, strings.Replace(status.Convert(errUnknown).Message(), `"T1X"`, `"T1"`, 1), other)
 
 	resp, err := h.client.SetBinding(acme, &slackadapterv1.SetBindingRequest{TeamId: "T1", ChannelId: "C42", Assistant: "kb-support"})
 	require.NoError(t, err)
