@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,6 +154,8 @@ func TestMiddlewareReadsTheTable(t *testing.T) {
 		{"no role at all", "GET", "/v1/whoami", noRole, 403, "insufficient_role"},
 		{"keys:write to create keys", "POST", "/v1/keys", ownerChat, 403, "insufficient_scope"},
 		{"operator-only route", "PUT", "/v1/slack/app", noRoleAdmin, 403, "operator_only"},
+		{"doubled slash, before the key", "GET", "/v1/secrets//dev/app/db/password:value", "", 404, "not_found"},
+		{"encoded slash", "GET", "/v1/secrets/%2Fdev/app/db/password:value", ownerChat, 404, "not_found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +173,10 @@ func TestMiddlewareReadsTheTable(t *testing.T) {
 			require.Equal(t, before, reached)
 			require.Equal(t, tt.want, rec.Code, rec.Body.String())
 			require.Contains(t, rec.Body.String(), `"code":"`+tt.code+`"`)
+			if strings.Contains(tt.name, "slash") {
+				require.Contains(t, rec.Body.String(), "without its leading slash (/v1/secrets/dev/app/db/password)",
+					"the refusal shows the path form a secret name takes")
+			}
 		})
 	}
 }

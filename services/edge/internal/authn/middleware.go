@@ -27,6 +27,11 @@ func PresentedKey(r *http.Request) string {
 	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
 }
 
+// nonCanonicalMsg answers a path with empty, "." or ".." segments (an
+// encoded "/" counts as one).
+const nonCanonicalMsg = `path is not canonical: no empty, "." or ".." segments; ` +
+	`a secret's name goes in without its leading slash (/v1/secrets/dev/app/db/password)`
+
 // Middleware authenticates every non-public route of policy, enforces the
 // route's scopes, minimum role and the key's allowed endpoints, strips the
 // credential headers (they never travel to a backend), and puts the
@@ -41,8 +46,10 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 		p := r.URL.Path
 		if p == "" || p[0] != '/' || cleanPath(p) != p {
 			// Dot segments or doubled slashes could make the policy and the
-			// router disagree about the route; refuse them outright.
-			httperr.WriteStatus(w, r, http.StatusNotFound, httperr.CodeNotFound, "path is not canonical")
+			// router disagree about the route; refuse them outright. The
+			// usual way to get here is a secret name pasted with its own
+			// leading slash, so the message shows the right form.
+			httperr.WriteStatus(w, r, http.StatusNotFound, httperr.CodeNotFound, nonCanonicalMsg)
 			return
 		}
 		route, known := policy.routeOf(r)

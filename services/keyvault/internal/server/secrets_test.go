@@ -342,6 +342,9 @@ func TestDeletionWindowRestorePurge(t *testing.T) {
 	requireCode(t, err, codes.FailedPrecondition, "scheduled for deletion")
 	_, err = c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: "v2"})
 	requireCode(t, err, codes.FailedPrecondition)
+	// Creating it again says how to get it back.
+	_, err = c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: name, SecretString: "v3"})
+	requireCode(t, err, codes.FailedPrecondition, "scheduled for deletion; restore it first")
 	_, err = c.DeleteSecret(ctx, &keyvaultv1.DeleteSecretRequest{Name: name})
 	requireCode(t, err, codes.FailedPrecondition)
 	list, err := c.ListSecrets(ctx, &keyvaultv1.ListSecretsRequest{})

@@ -249,7 +249,7 @@ func (s *Service) createExisting(ctx context.Context, tx *store.Tx, a Actor, nam
 		return CreateOutput{}, err
 	}
 	if !existing.DeletedAt.IsZero() {
-		return CreateOutput{}, precondition("secret %q is scheduled for deletion", name)
+		return CreateOutput{}, precondition("secret %q is scheduled for deletion; restore it first (RestoreSecret) or pick another name", name)
 	}
 	if in.Token != "" && in.Value != nil {
 		v, err := tx.Version(ctx, a.Tenant, existing.ID, in.Token)
