@@ -5,8 +5,10 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // DEKStore persists the wrapped per-tenant data keys that seal secret values.
@@ -28,7 +30,7 @@ type Envelope struct {
 	store    DEKStore
 
 	mu      sync.RWMutex
-	current map[string]string          // tenant → current dek id
+	current map[string]currentDEK      // tenant → current data key, checked every KeyCacheTTL
 	keys    map[string]map[string]*dek // tenant → dek id → key
 	n       int                        // keys cached
 	max     int
@@ -44,6 +46,16 @@ type Envelope struct {
 // key, dropped on eviction, Forget and Shred.
 type dek struct{ aead cipher.AEAD }
 
+// currentDEK is the id of a tenant's current data key and when the store
+// last said so. Sealing with it is re-checked every KeyCacheTTL, so a
+// replica stops sealing for a tenant another replica shredded (whose data
+// keys are erased). Opening needs no check: a value to open is read from
+// the store, and a shred erases the values with their keys.
+type currentDEK struct {
+	id      string
+	checked time.Time
+}
+
 // MaxCachedKeys bounds the unwrapped data keys kept in memory; beyond it an
 // arbitrary other key is evicted — it is unwrapped again on next use.
 const MaxCachedKeys = 4096
@@ -57,7 +69,7 @@ func zero(b []byte) {
 
 // NewEnvelope returns an Envelope over provider and store.
 func NewEnvelope(provider Provider, store DEKStore) *Envelope {
-	return &Envelope{provider: provider, store: store, current: map[string]string{}, keys: map[string]map[string]*dek{}, max: MaxCachedKeys}
+	return &Envelope{provider: provider, store: store, current: map[string]currentDEK{}, keys: map[string]map[string]*dek{}, max: MaxCachedKeys}
 }
 
 // Provider returns the KMS provider.
@@ -126,45 +138,67 @@ func (e *Envelope) Shred(ctx context.Context, tenant string) error {
 
 func (e *Envelope) currentKey(ctx context.Context, tenant string) (string, cipher.AEAD, error) {
 	e.mu.RLock()
-	id, ok := e.current[tenant]
+	cur, ok := e.current[tenant]
 	var g cipher.AEAD
-	if ok {
-		if k := e.keys[tenant][id]; k != nil {
+	if ok && time.Since(cur.checked) < KeyCacheTTL {
+		if k := e.keys[tenant][cur.id]; k != nil {
 			g = k.aead
 		}
 	}
 	e.mu.RUnlock()
 	if g != nil {
-		return id, g, nil
+		return cur.id, g, nil
 	}
 	id, wrapped, ok, err := e.store.CurrentDEK(ctx, tenant)
 	if err != nil {
 		return "", nil, fmt.Errorf("kms: load data key: %w", err)
 	}
 	if !ok {
-		dk, err := e.provider.GenerateDataKey(ctx, tenant, dekContext)
-		if err != nil {
+		e.mu.Lock()
+		delete(e.current, tenant)
+		e.mu.Unlock()
+		if err := e.newKey(ctx, tenant); err != nil {
+			if errors.Is(err, ErrShredded) {
+				// Shredded through another replica: drop what is cached.
+				e.Forget(tenant)
+			}
 			return "", nil, err
-		}
-		var rnd [12]byte
-		if _, err := rand.Read(rnd[:]); err != nil {
-			return "", nil, fmt.Errorf("kms: %w", err)
-		}
-		id = "dek-" + hex.EncodeToString(rnd[:])
-		if err := e.store.InsertDEK(ctx, tenant, id, dk.Wrapped); err != nil {
-			return "", nil, fmt.Errorf("kms: store data key: %w", err)
 		}
 		// Another writer may have won the race: use whatever is current.
 		return e.currentKey(ctx, tenant)
 	}
-	g, err = e.unwrap(ctx, tenant, id, wrapped)
-	if err != nil {
-		return "", nil, err
+	e.mu.RLock()
+	if k := e.keys[tenant][id]; k != nil {
+		g = k.aead // still cached: the check needed no unwrap
+	}
+	e.mu.RUnlock()
+	if g == nil {
+		if g, err = e.unwrap(ctx, tenant, id, wrapped); err != nil {
+			return "", nil, err
+		}
 	}
 	e.mu.Lock()
-	e.current[tenant] = id
+	e.current[tenant] = currentDEK{id: id, checked: time.Now()}
 	e.mu.Unlock()
 	return id, g, nil
+}
+
+// newKey makes and stores a data key for a tenant that has none.
+func (e *Envelope) newKey(ctx context.Context, tenant string) error {
+	dk, err := e.provider.GenerateDataKey(ctx, tenant, dekContext)
+	if err != nil {
+		return err
+	}
+	var rnd [12]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return fmt.Errorf("kms: %w", err)
+	}
+	zero(dk.Plaintext) // only the wrapped form is stored; unwrap makes the AEAD
+	id := "dek-" + hex.EncodeToString(rnd[:])
+	if err := e.store.InsertDEK(ctx, tenant, id, dk.Wrapped); err != nil {
+		return fmt.Errorf("kms: store data key: %w", err)
+	}
+	return nil
 }
 
 // key returns the AEAD of the tenant's data key id, unwrapping it on a
@@ -224,7 +258,7 @@ func (e *Envelope) evictOne() bool {
 			if len(m) == 0 {
 				delete(e.keys, t)
 			}
-			if e.current[t] == id {
+			if e.current[t].id == id {
 				delete(e.current, t)
 			}
 			return true

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
@@ -57,13 +58,29 @@ type Local struct {
 	mu      sync.RWMutex
 	master  map[int][]byte
 	current int
-	keks    map[string]map[int][]byte // tenant → version → KEK (unwrapped cache)
+	keks    map[string]tenantKEKs // unwrapped cache, checked against the store every KeyCacheTTL
 }
+
+// tenantKEKs is one tenant's cached KEK versions and when they were read
+// from the store.
+type tenantKEKs struct {
+	vers   map[int][]byte // version → KEK
+	loaded time.Time
+}
+
+// KeyCacheTTL bounds how long a replica uses tenant keys it read from the
+// store without reading them again: the unwrapped KEK versions here and the
+// identity of the tenant's current data key in Envelope. Another replica
+// sharing the database may rotate or destroy them (RotateKey, ShredTenant);
+// within this bound every replica wraps under the new KEK version and
+// refuses a shredded tenant (ADR 0072). The cost is one small query per
+// tenant per replica per bound.
+const KeyCacheTTL = time.Second
 
 // OpenLocal opens the master key file in dir, generating it (0600) when
 // missing.
 func OpenLocal(dir string, store KEKStore) (*Local, error) {
-	l := &Local{path: filepath.Join(dir, MasterKeyFile), store: store, keks: map[string]map[int][]byte{}}
+	l := &Local{path: filepath.Join(dir, MasterKeyFile), store: store, keks: map[string]tenantKEKs{}}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("kms: data dir: %w", err)
 	}
@@ -146,20 +163,18 @@ func kekAAD(tenant string, version int) []byte {
 // first version when the tenant has none.
 func (l *Local) tenantKEK(ctx context.Context, tenant string, version int, create bool) ([]byte, int, error) {
 	l.mu.RLock()
-	vers := l.keks[tenant]
-	if vers != nil {
-		if version == 0 {
-			version = maxVersion(vers)
-		}
-		if k, ok := vers[version]; ok {
-			l.mu.RUnlock()
-			return k, version, nil
-		}
-	}
+	k, v, ok := l.cachedLocked(tenant, version)
 	l.mu.RUnlock()
+	if ok {
+		return k, v, nil
+	}
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// Whoever held the lock before may have just read the store.
+	if k, v, ok := l.cachedLocked(tenant, version); ok {
+		return k, v, nil
+	}
 	k, v, err := l.loadLocked(ctx, tenant, version, create)
 	if create && pstore.IsUniqueViolation(err) {
 		// Another replica created the tenant's first key version at the
@@ -167,6 +182,21 @@ func (l *Local) tenantKEK(ctx context.Context, tenant string, version int, creat
 		k, v, err = l.loadLocked(ctx, tenant, version, create)
 	}
 	return k, v, err
+}
+
+// cachedLocked returns the tenant's KEK version (0 = current) from the
+// cache if it was read from the store less than KeyCacheTTL ago; l.mu is
+// held (either way).
+func (l *Local) cachedLocked(tenant string, version int) ([]byte, int, bool) {
+	c, ok := l.keks[tenant]
+	if !ok || time.Since(c.loaded) >= KeyCacheTTL {
+		return nil, 0, false
+	}
+	if version == 0 {
+		version = maxVersion(c.vers)
+	}
+	k, ok := c.vers[version]
+	return k, version, ok
 }
 
 // loadLocked loads the tenant's KEK versions from the store (creating the
@@ -194,8 +224,9 @@ func (l *Local) loadLocked(ctx context.Context, tenant string, version int, crea
 		live[s.Version] = k
 	}
 	if len(live) == 0 && len(stored) > 0 {
-		// Every version is a tombstone: the tenant was crypto-shredded and
-		// gets no new key.
+		// Every version is a tombstone: the tenant was crypto-shredded (by
+		// this replica or another) and gets no new key.
+		delete(l.keks, tenant)
 		return nil, 0, ErrShredded
 	}
 	if create && (len(live) == 0 || (version == 0 && live[maxV] == nil)) {
@@ -206,7 +237,7 @@ func (l *Local) loadLocked(ctx context.Context, tenant string, version int, crea
 		live[v] = k
 		maxV = v
 	}
-	l.keks[tenant] = live
+	l.keks[tenant] = tenantKEKs{vers: live, loaded: time.Now()}
 	if version == 0 {
 		version = maxV
 	}
@@ -317,10 +348,9 @@ func (l *Local) RotateTenantKey(ctx context.Context, tenant string) (string, err
 	if err != nil {
 		return "", err
 	}
-	if l.keks[tenant] == nil {
-		l.keks[tenant] = map[int][]byte{}
+	if c, ok := l.keks[tenant]; ok {
+		c.vers[v] = k
 	}
-	l.keks[tenant][v] = k
 	return keyID(v), nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -294,4 +295,39 @@ func TestLocalFirstKEKRaceBetweenReplicas(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tt.dk.Plaintext, plain)
 	}
+}
+
+// Two replicas over one store: what one rotates or shreds, the other's
+// caches follow within KeyCacheTTL (its KEKs and its envelope's current
+// data key), instead of wrapping under an old KEK version and unwrapping
+// and sealing for a shredded tenant until a restart.
+func TestKeyCachesFollowOtherReplica(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, st := openLocal(t, dir)
+	b, err := kms.OpenLocal(dir, st)
+	require.NoError(t, err)
+	envA, envB := kms.NewEnvelope(a, st), kms.NewEnvelope(b, st)
+
+	first, err := b.GenerateDataKey(ctx, "t1", nil)
+	require.NoError(t, err)
+	_, _, err = envB.Seal(ctx, "t1", "s1", "v1", []byte("x"))
+	require.NoError(t, err)
+	rotated, err := a.RotateTenantKey(ctx, "t1")
+	require.NoError(t, err)
+	require.NotEqual(t, first.KeyID, rotated)
+
+	time.Sleep(kms.KeyCacheTTL)
+	dk, err := b.GenerateDataKey(ctx, "t1", nil)
+	require.NoError(t, err)
+	require.Equal(t, rotated, dk.KeyID, "B wraps under the version A rotated to")
+
+	require.NoError(t, envA.Shred(ctx, "t1"))
+	_, err = st.EraseTenant(ctx, "t1", time.Now())
+	require.NoError(t, err)
+	time.Sleep(kms.KeyCacheTTL)
+	_, _, err = b.Decrypt(ctx, "t1", first.Wrapped, nil)
+	require.ErrorIs(t, err, kms.ErrShredded, "B no longer unwraps the shredded tenant's data keys")
+	_, _, err = envB.Seal(ctx, "t1", "s2", "v1", []byte("x"))
+	require.ErrorIs(t, err, kms.ErrShredded, "B no longer seals for the shredded tenant")
 }
