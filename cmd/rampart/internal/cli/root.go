@@ -2,18 +2,55 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Run executes the command line args.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+	return plainStatus(root.ExecuteContext(ctx))
+}
+
+// plainStatus rewrites the "rpc error: code = X desc = M" text of a gRPC
+// status (the verbs that speak mTLS to a service: tenant bootstrap,
+// recover-owner, slack app) as "M", or "X: M" when M does not already say
+// what X says, so those errors read like the REST verbs' ones.
+func plainStatus(err error) error {
+	var se interface{ GRPCStatus() *status.Status }
+	if err == nil || !errors.As(err, &se) {
+		return err
+	}
+	st := se.GRPCStatus()
+	raw := st.Err().Error()
+	if !strings.Contains(err.Error(), raw) {
+		return err
+	}
+	msg := st.Message()
+	if !strings.HasPrefix(msg, codeText(st.Code())) {
+		msg = st.Code().String() + ": " + msg
+	}
+	return errors.New(strings.Replace(err.Error(), raw, msg, 1))
+}
+
+// codeText is a code as pkg/grpcerr's messages spell it ("already exists").
+func codeText(c codes.Code) string {
+	var b strings.Builder
+	for i, r := range c.String() {
+		if i > 0 && unicode.IsUpper(r) {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
