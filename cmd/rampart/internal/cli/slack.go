@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/rampart-platform/rampart/cmd/rampart/internal/devstack"
 	"github.com/rampart-platform/rampart/cmd/rampart/internal/pkiops"
@@ -176,10 +177,18 @@ func slackTenantVerbs(f *apiFlags) []*cobra.Command {
 			return http.MethodPut, "/v1/slack/bindings", nil, body, nil
 		})
 	bind.Flags().StringVar(&channel, "channel", "", "Slack channel id (default: the whole workspace)")
-	bind.Flags().StringVar(&assistant, "assistant", "", "tenant assistant (model name) to answer with")
-	bind.Flags().StringSliceVar(&collections, "collections", nil, "collections to answer from, e.g. handbook,faq")
-	bind.MarkFlagsMutuallyExclusive("assistant", "collections")
-	bind.MarkFlagsOneRequired("assistant", "collections")
+	// The same -a/--assistant and -c/--collection as chat and assistant
+	// create; --collections (the body's name, older docs) is the same flag.
+	bind.Flags().StringVarP(&assistant, "assistant", "a", "", "tenant assistant (model name) to answer with")
+	bind.Flags().StringSliceVarP(&collections, "collection", "c", nil, "collection(s) to answer from (repeatable, or handbook,faq)")
+	bind.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "collections" {
+			name = "collection"
+		}
+		return pflag.NormalizedName(name)
+	})
+	bind.MarkFlagsMutuallyExclusive("assistant", "collection")
+	bind.MarkFlagsOneRequired("assistant", "collection")
 	var unbindChannel string
 	unbind := verb(f, "unbind TEAM_ID", "Remove the binding of a workspace (or --channel)", 1,
 		func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {

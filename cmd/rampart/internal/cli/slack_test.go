@@ -80,6 +80,10 @@ func TestSlackTenantVerbs(t *testing.T) {
 	}{
 		{[]string{"slack", "bind", "T1", "--collections", "handbook,faq"}, "PUT", "/v1/slack/bindings", "",
 			map[string]any{"team_id": "T1", "channel_id": "", "collections": []any{"handbook", "faq"}}},
+		{[]string{"slack", "bind", "T1", "-c", "handbook", "--collection", "faq"}, "PUT", "/v1/slack/bindings", "",
+			map[string]any{"team_id": "T1", "channel_id": "", "collections": []any{"handbook", "faq"}}},
+		{[]string{"slack", "bind", "T1", "--channel", "C42", "-a", "kb-support"}, "PUT", "/v1/slack/bindings", "",
+			map[string]any{"team_id": "T1", "channel_id": "C42", "assistant": "kb-support"}},
 		{[]string{"slack", "bind", "T1", "--channel", "C42", "--assistant", "kb-support"}, "PUT", "/v1/slack/bindings", "",
 			map[string]any{"team_id": "T1", "channel_id": "C42", "assistant": "kb-support"}},
 		{[]string{"slack", "unbind", "T1", "--channel", "C42"}, "DELETE", "/v1/slack/bindings/T1", "channel_id=C42", nil},
@@ -98,4 +102,7 @@ func TestSlackTenantVerbs(t *testing.T) {
 	root := newRoot(io.Discard, io.Discard)
 	root.SetArgs([]string{"slack", "bind", "T1", "--assistant", "a", "--collections", "b"})
 	require.Error(t, root.ExecuteContext(context.Background()), "assistant and collections are exclusive")
+	root = newRoot(io.Discard, io.Discard)
+	root.SetArgs([]string{"slack", "bind", "T1"})
+	require.ErrorContains(t, root.ExecuteContext(context.Background()), "assistant collection", "one of them is required")
 }
