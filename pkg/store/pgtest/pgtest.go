@@ -120,15 +120,10 @@ func waitReady(proc *testproc.Process, adminURL string, timeout time.Duration) e
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		err = db.PingContext(ctx)
-		if err == nil {
-			_, err = db.ExecContext(ctx, "CREATE DATABASE "+Database)
-			cancel()
-			if err != nil {
-				return fmt.Errorf("create database: %w", err)
-			}
-			return nil
-		}
 		cancel()
+		if err == nil {
+			return createDatabase(db)
+		}
 		select {
 		case <-proc.Exited():
 			return fmt.Errorf("postgres exited during startup (%w):\n%s", proc.ExitErr(), proc.Output())
@@ -138,6 +133,18 @@ func waitReady(proc *testproc.Process, adminURL string, timeout time.Duration) e
 			return fmt.Errorf("postgres not ready after %s: %w\n%s", timeout, err, proc.Output())
 		}
 	}
+}
+
+// createDatabase creates the test database. It gets its own, generous
+// timeout: on a loaded machine (CI, or many test binaries starting postgres
+// at once) copying the template took more than the 2 s a ping gets.
+func createDatabase(db *sql.DB) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+Database); err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	return nil
 }
 
 func findBinDir() (string, bool) {
