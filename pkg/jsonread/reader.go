@@ -45,6 +45,10 @@ func NewReaderOptions(b []byte, o Options) Reader {
 	return r
 }
 
+// Offset is the offset in the input of the next byte to read: after Raw,
+// Offset()-len(raw) is where the value started.
+func (r *Reader) Offset() int { return r.i }
+
 // Failed reports whether any read failed.
 func (r *Reader) Failed() bool { return r.failed }
 

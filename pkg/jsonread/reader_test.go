@@ -101,6 +101,27 @@ func TestObjectWalk(t *testing.T) {
 	require.True(t, r.Failed())
 }
 
+// Offset locates the values Raw reads in the input.
+func TestOffset(t *testing.T) {
+	in := []byte(` { "a" : 1 , "b":[true, {"x":"}"}] ,"c": "d\"" } `)
+	r := jsonread.NewReader(in)
+	require.Equal(t, 0, r.Offset())
+	require.True(t, r.Object())
+	var vals []string
+	for first := true; r.More(first); first = false {
+		_, ok := r.Name()
+		require.True(t, ok)
+		raw, ok := r.Raw()
+		require.True(t, ok)
+		start := r.Offset() - len(raw)
+		require.Equal(t, string(raw), string(in[start:r.Offset()]))
+		vals = append(vals, string(raw))
+	}
+	require.True(t, r.End())
+	require.Equal(t, len(in), r.Offset())
+	require.Equal(t, []string{`1`, `[true, {"x":"}"}]`, `"d\""`}, vals)
+}
+
 func TestFoldEqual(t *testing.T) {
 	for _, tc := range []struct {
 		name, field string

@@ -2,6 +2,7 @@ package inference
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,13 +17,22 @@ type Metrics struct {
 	tokens   *prometheus.CounterVec
 	cost     *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	ok       sync.Map // model+endpoint → *okSeries, resolved once
+	// ok holds the series of each model and endpoint, resolved once: a
+	// map replaced on a new pair (under okMu) and read through an atomic
+	// pointer, so a request's look-up allocates nothing (the sync.Map
+	// before cost a concatenated key and its boxing per request, issue
+	// 15). Model ids come from the registry and endpoints are constants:
+	// the map stays small.
+	ok   atomic.Pointer[map[seriesKey]*okSeries]
+	okMu sync.Mutex
 	// promptLogErrors counts prompt logs that could not be stored.
 	promptLogErrors prometheus.Counter
 	// retrievalErrors counts chats answered without documents because
 	// ingestion's search failed.
 	retrievalErrors prometheus.Counter
 }
+
+type seriesKey struct{ model, endpoint string }
 
 // okSeries are the series a successful request touches, looked up once.
 type okSeries struct {
@@ -64,26 +74,47 @@ func (m *Metrics) promptLogFailed() { m.promptLogErrors.Inc() }
 func (m *Metrics) retrievalFailed() { m.retrievalErrors.Inc() }
 
 func (m *Metrics) done(model, endpoint string, u store.Record) {
-	key := model + "\x00" + endpoint
-	v, ok := m.ok.Load(key)
-	if !ok {
-		v, _ = m.ok.LoadOrStore(key, &okSeries{
-			requests:   m.requests.WithLabelValues(model, endpoint, "ok"),
-			prompt:     m.tokens.WithLabelValues(model, "prompt"),
-			completion: m.tokens.WithLabelValues(model, "completion"),
-			cost:       m.cost.WithLabelValues(model),
-			latency:    m.latency.WithLabelValues(model, endpoint),
-		})
-	}
-	s, ok := v.(*okSeries)
-	if !ok {
-		return
-	}
+	s := m.series(model, endpoint)
 	s.requests.Inc()
 	s.prompt.Add(float64(u.PromptTokens))
 	s.completion.Add(float64(u.CompletionTokens))
 	s.cost.Add(float64(u.CostMicroUSD))
 	s.latency.Observe(u.Latency.Seconds())
+}
+
+// series returns the series of model and endpoint.
+func (m *Metrics) series(model, endpoint string) *okSeries {
+	k := seriesKey{model, endpoint}
+	if p := m.ok.Load(); p != nil {
+		if s, ok := (*p)[k]; ok {
+			return s
+		}
+	}
+	m.okMu.Lock()
+	defer m.okMu.Unlock()
+	old := m.ok.Load()
+	if old != nil {
+		if s, ok := (*old)[k]; ok {
+			return s
+		}
+	}
+	next := make(map[seriesKey]*okSeries, 1)
+	if old != nil {
+		next = make(map[seriesKey]*okSeries, len(*old)+1)
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	s := &okSeries{
+		requests:   m.requests.WithLabelValues(model, endpoint, "ok"),
+		prompt:     m.tokens.WithLabelValues(model, "prompt"),
+		completion: m.tokens.WithLabelValues(model, "completion"),
+		cost:       m.cost.WithLabelValues(model),
+		latency:    m.latency.WithLabelValues(model, endpoint),
+	}
+	next[k] = s
+	m.ok.Store(&next)
+	return s
 }
 
 func (m *Metrics) failed(model, endpoint string, err error) {

@@ -167,6 +167,7 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 		}
 	}()
 	args := make([]any, 0, 10*sizes[0])
+	var tenant, key, model boxed
 	for i, n := range sizes {
 		args = args[:0]
 		for _, r := range recs[:n] {
@@ -174,7 +175,7 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 			if r.Estimated {
 				est = 1
 			}
-			args = append(args, r.Tenant, r.Key, r.Model, r.RequestID, r.PromptTokens, r.CompletionTokens,
+			args = append(args, tenant.of(r.Tenant), key.of(r.Key), model.of(r.Model), r.RequestID, r.PromptTokens, r.CompletionTokens,
 				est, r.Latency.Microseconds(), r.CostMicroUSD, r.At.UnixMilli())
 		}
 		if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, args...); err != nil {
@@ -186,6 +187,22 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 		return fmt.Errorf("usage store: commit: %w", err)
 	}
 	return nil
+}
+
+// boxed is the last string a column was bound to, as an interface value:
+// the rows of a batch mostly repeat their tenant, key and model, and
+// putting a string into an interface allocates, three times per row
+// (issue 15). The value bound is the same.
+type boxed struct {
+	s string
+	v any
+}
+
+func (b *boxed) of(s string) any {
+	if b.v == nil || s != b.s {
+		b.s, b.v = s, s
+	}
+	return b.v
 }
 
 // TokensSince sums a tenant's tokens since t; key "" sums the whole tenant.

@@ -63,8 +63,12 @@ type tool struct {
 
 type compiled struct {
 	tools map[string]*tool
-	keys  map[string][]string
 	any   bool
+	// all is the set of every tool of c; keys the narrowed set of each key
+	// the policy names. Built once: For hands them out (a Set is never
+	// modified), so a request allocates none (issue 15).
+	all  *Set
+	keys map[string]*Set
 }
 
 // Policy answers tool questions.
@@ -97,7 +101,8 @@ func New(f *File) (*Policy, error) {
 }
 
 func compile(where string, tp *TenantPolicy) (*compiled, error) {
-	c := &compiled{tools: map[string]*tool{}, keys: tp.Keys, any: tp.AnyFunction}
+	c := &compiled{tools: map[string]*tool{}, any: tp.AnyFunction, keys: make(map[string]*Set, len(tp.Keys))}
+	c.all = &Set{c: c}
 	for i, s := range tp.Tools {
 		if s.Name == "" {
 			return nil, fmt.Errorf("tool policy %s: tools[%d]: name is required", where, i)
@@ -127,6 +132,7 @@ func compile(where string, tp *TenantPolicy) (*compiled, error) {
 				return nil, fmt.Errorf("tool policy %s: key %s allows %q, which the tenant does not", where, key, n)
 			}
 		}
+		c.keys[key] = &Set{c: c, keep: append([]string{}, names...)}
 	}
 	return c, nil
 }
@@ -137,20 +143,23 @@ type Set struct {
 	keep []string // nil = all of c
 }
 
-// For returns the allow-list for a tenant's key.
+// noTools is the set of a tenant without a policy: no tools.
+var noTools = &Set{}
+
+// For returns the allow-list for a tenant's key. The set is shared: it
+// must not be modified (none of Set's methods does).
 func (p *Policy) For(tenant, key string) *Set {
 	c, ok := p.tenants[tenant]
 	if !ok {
 		c = p.def
 	}
 	if c == nil {
-		return &Set{}
+		return noTools
 	}
-	s := &Set{c: c}
-	if names, ok := c.keys[key]; ok {
-		s.keep = append([]string{}, names...)
+	if s, ok := c.keys[key]; ok {
+		return s
 	}
-	return s
+	return c.all
 }
 
 func (s *Set) lookup(name string) *tool {

@@ -1,15 +1,24 @@
 package wire
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
 	"slices"
+
+	"github.com/rampart-platform/rampart/pkg/jsonread"
 )
 
 // The native Responses stream relays every upstream event with two numbers
 // changed (sequence_number, output_index). Decoding each event into a map
 // and encoding it again cost most of the relay's CPU; these helpers find
-// and replace a top-level member of a JSON object in place. They expect
-// valid JSON (the provider decoded the event once already).
+// and replace a top-level member of a JSON object in place. The members
+// are found by pkg/jsonread, the one hand-written JSON reader (ADR 0063,
+// 0067); an object it does not read (invalid UTF-8 or a lone surrogate in
+// a string, an escaped or non-ASCII member name, deep nesting) is walked
+// with encoding/json's tokenizer instead, so every valid object is handled
+// and a member name is compared decoded.
 
 var errNotObject = errors.New("not a JSON object")
 
@@ -17,7 +26,7 @@ var errNotObject = errors.New("not a JSON object")
 // there is none).
 func TopValue(obj []byte, key string) ([]byte, error) {
 	var out []byte
-	err := topLevel(obj, func(k []byte, start, end int) bool {
+	_, _, err := topLevel(obj, func(k []byte, start, end int) bool {
 		if string(k) == key {
 			out = obj[start:end]
 			return false
@@ -31,7 +40,7 @@ func TopValue(obj []byte, key string) ([]byte, error) {
 // first when obj has none); obj's bytes may be reused.
 func SetTop(obj []byte, key string, val []byte) ([]byte, error) {
 	at, end := -1, -1
-	err := topLevel(obj, func(k []byte, start, e int) bool {
+	open, members, err := topLevel(obj, func(k []byte, start, e int) bool {
 		if string(k) == key {
 			at, end = start, e
 			return false
@@ -44,116 +53,72 @@ func SetTop(obj []byte, key string, val []byte) ([]byte, error) {
 	if at >= 0 {
 		return slices.Concat(obj[:at], val, obj[end:]), nil
 	}
-	open := skipWS(obj, 0) + 1
 	member := slices.Concat([]byte(`"`+key+`":`), val)
-	if rest := skipWS(obj, open); rest < len(obj) && obj[rest] != '}' {
+	if members > 0 {
 		member = append(member, ',')
 	}
 	return slices.Concat(obj[:open], member, obj[open:]), nil
 }
 
-// topLevel calls f with each top-level key of obj (raw, without quotes)
-// and its value's offsets, until f returns false.
-func topLevel(obj []byte, f func(key []byte, start, end int) bool) error {
-	i := skipWS(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return errNotObject
+// topLevel calls f with each top-level member's name and its value's
+// offsets in obj, until f returns false; it returns the offset just after
+// obj's opening brace and how many members it saw.
+func topLevel(obj []byte, f func(key []byte, start, end int) bool) (open, members int, err error) {
+	r := jsonread.NewReader(obj)
+	if !r.Object() {
+		return topLevelJSON(obj, f)
 	}
-	i = skipWS(obj, i+1)
-	if i < len(obj) && obj[i] == '}' {
-		return nil
-	}
-	for {
-		if i >= len(obj) || obj[i] != '"' {
-			return errNotObject
+	open = r.Offset()
+	for first := true; r.More(first); first = false {
+		name, ok := r.Name()
+		if !ok {
+			return topLevelJSON(obj, f)
 		}
-		ke, err := skipString(obj, i)
-		if err != nil {
-			return err
+		raw, ok := r.Raw()
+		if !ok {
+			return topLevelJSON(obj, f)
 		}
-		key := obj[i+1 : ke-1]
-		i = skipWS(obj, ke)
-		if i >= len(obj) || obj[i] != ':' {
-			return errNotObject
-		}
-		vs := skipWS(obj, i+1)
-		ve, err := skipValue(obj, vs)
-		if err != nil {
-			return err
-		}
-		if !f(key, vs, ve) {
-			return nil
-		}
-		i = skipWS(obj, ve)
-		switch {
-		case i >= len(obj):
-			return errNotObject
-		case obj[i] == ',':
-			i = skipWS(obj, i+1)
-		case obj[i] == '}':
-			return nil
-		default:
-			return errNotObject
+		members++
+		if !f(name, r.Offset()-len(raw), r.Offset()) {
+			return open, members, nil
 		}
 	}
+	if !r.End() {
+		return topLevelJSON(obj, f)
+	}
+	return open, members, nil
 }
 
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
+// topLevelJSON is topLevel with encoding/json's tokenizer, for the objects
+// jsonread does not read. f may have been called for the members before
+// the one jsonread stopped at; they are handed to it again (f only looks).
+func topLevelJSON(obj []byte, f func(key []byte, start, end int) bool) (open, members int, err error) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0, 0, errNotObject
 	}
-	return i
-}
-
-// skipString returns the offset after the string starting at b[i] == '"'.
-func skipString(b []byte, i int) (int, error) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, nil
+	open = int(dec.InputOffset())
+	for dec.More() {
+		t, err := dec.Token()
+		name, ok := t.(string)
+		if err != nil || !ok {
+			return 0, 0, errNotObject
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return 0, 0, errNotObject
+		}
+		members++
+		end := int(dec.InputOffset())
+		if !f([]byte(name), end-len(raw), end) {
+			return open, members, nil
 		}
 	}
-	return 0, errNotObject
-}
-
-// skipValue returns the offset after the value starting at b[i].
-func skipValue(b []byte, i int) (int, error) {
-	if i >= len(b) {
-		return 0, errNotObject
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return 0, 0, errNotObject
 	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				e, err := skipString(b, j)
-				if err != nil {
-					return 0, err
-				}
-				j = e - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, nil
-				}
-			}
-		}
-		return 0, errNotObject
-	default: // number, true, false, null
-		j := i
-		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
-			j++
-		}
-		if j == i {
-			return 0, errNotObject
-		}
-		return j, nil
+	if _, err := dec.Token(); err == nil || !errors.Is(err, io.EOF) {
+		return 0, 0, errNotObject
 	}
+	return open, members, nil
 }

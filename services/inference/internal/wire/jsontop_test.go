@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -19,6 +20,11 @@ func TestSetTop(t *testing.T) {
 		` { "sequence_number" : 3 , "type" : "x" , "n" : -1.5e3, "t": true, "z": null } `,
 		`{"type":"response.reasoning_summary_text.delta","output_index":1,"delta":"ünïcode \u00e9"}`,
 		`{}`,
+		// Read with encoding/json's tokenizer (jsonread refuses them):
+		"{\"type\":\"x\",\"delta\":\"bad \xff utf-8\",\"sequence_number\":1}",
+		`{"type":"x","delta":"lone \ud800","output_index":3}`,
+		`{"typ\u0065":"x","n\u00e4me":1,"output_index":3}`,
+		`{"deep":` + strings.Repeat("[", 1001) + strings.Repeat("]", 1001) + `,"output_index":0}`,
 	}
 	for _, ev := range events {
 		for _, key := range []string{"sequence_number", "output_index"} {
@@ -41,8 +47,27 @@ func TestSetTop(t *testing.T) {
 	missing, err := wire.TopValue([]byte(events[0]), "item")
 	require.NoError(t, err)
 	require.Nil(t, missing)
-	for _, bad := range []string{``, `[]`, `"x"`, `{"a":`, `{"a" 1}`, `{"a":"unterminated}`} {
+	// A member name is compared decoded: the escaped spelling is replaced,
+	// not added a second time.
+	got, err := wire.SetTop([]byte(`{"sequence\u005fnumber":1,"x":2}`), "sequence_number", []byte("7"))
+	require.NoError(t, err)
+	require.Equal(t, `{"sequence\u005fnumber":7,"x":2}`, string(got))
+	for _, bad := range []string{``, `[]`, `"x"`, `{"a":`, `{"a" 1}`, `{"a":"unterminated}`, `{"b":1}x`, "{\"b\":\"\xff\"", `{1:2}`} {
 		_, err := wire.SetTop([]byte(bad), "a", []byte("1"))
 		require.Error(t, err, bad)
+	}
+}
+
+// BenchmarkSetTop is the relay's rewrite of one text delta event.
+func BenchmarkSetTop(b *testing.B) {
+	ev := []byte(`{"type":"response.output_text.delta","sequence_number":7,"item_id":"msg_67c9fdcf37fc8190ba82116e33fb28c507b8b0ad87d6a8a8","output_index":0,"content_index":0,"delta":"Hello! This is a fixed reply","logprobs":[]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := wire.SetTop(ev, "sequence_number", []byte("42")); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := wire.TopValue(ev, "output_index"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -360,7 +360,7 @@ func (p *Provider) attempt(ctx context.Context, rawURL, path string, body []byte
 		p.creds.Rejected(ctx)
 	}
 	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		drain(resp.Body)
 		_ = resp.Body.Close()
 	}()
 	if resp.StatusCode/100 == 2 {
@@ -376,6 +376,30 @@ func (p *Provider) attempt(ctx context.Context, rawURL, path string, body []byte
 		return false, 0, nil
 	}
 	return statusError(resp, path, key)
+}
+
+// drainLimit is how much of an answer's unread rest is read before the
+// body is closed, so that the connection can be reused.
+const drainLimit = 64 << 10
+
+// drainBufs are drain's read buffers.
+var drainBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
+// drain reads and discards up to drainLimit bytes of r, as
+// io.Copy(io.Discard, io.LimitReader(r, drainLimit)) did, without the
+// LimitedReader that cost an allocation per call (issue 15): nearly
+// always the body is at its end already and one Read says so.
+func drain(r io.Reader) {
+	bp, _ := drainBufs.Get().(*[]byte)
+	buf := *bp
+	for left := drainLimit; left > 0; {
+		n, err := r.Read(buf[:min(len(buf), left)])
+		left -= n
+		if err != nil {
+			break
+		}
+	}
+	drainBufs.Put(bp)
 }
 
 // parseURLs parses base+path for each path, with the host as
