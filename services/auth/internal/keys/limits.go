@@ -13,9 +13,10 @@ import (
 // scope admin) and the platform admin may; another tenant is NotFound. What
 // the platform admin sets is also the tenant's ceiling: owners may only
 // narrow within it (ADR 0058), so a tenant cannot lift the quota the
-// platform gave it. The
-// keys of the tenant pick the new limits up at their next verification
-// (within the edge's cache TTL).
+// platform gave it. The change is announced as a tenant_limits_changed
+// event (TENANT_CHANGED on WatchRevocations): every edge drops the
+// tenant's cached keys, so they pick the new limits up at their next
+// request, not at the end of the edge's cache TTL (ADR 0072).
 func (s *Service) UpdateTenantLimits(ctx context.Context, c Caller, id string, l store.TenantLimits) (store.Tenant, error) {
 	if id == "" {
 		return store.Tenant{}, invalid("tenant_id", "required")
@@ -69,8 +70,14 @@ func (s *Service) UpdateTenantLimits(ctx context.Context, c Caller, id string, l
 			return mapStore(err, "tenant "+id)
 		}
 		out = t
+		if err := s.event(ctx, q, store.EventTenantLimitsChanged, id, ""); err != nil {
+			return err
+		}
 		return s.audit(ctx, q, c, id, "tenant.limits", "tenant:"+id, "ok; "+describeLimits(l))
 	})
+	if err == nil {
+		s.notify()
+	}
 	return out, err
 }
 

@@ -89,6 +89,8 @@ func revocationKind(k string) authv1.RevocationKind {
 		return authv1.RevocationKind_REVOCATION_KIND_KEY_CHANGED
 	case store.EventTenantSuspended, store.EventTenantDeleted, store.EventTenantPurged:
 		return authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED
+	case store.EventTenantLimitsChanged:
+		return authv1.RevocationKind_REVOCATION_KIND_TENANT_CHANGED
 	default:
 		return authv1.RevocationKind_REVOCATION_KIND_UNSPECIFIED
 	}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
@@ -158,4 +159,35 @@ func TestRoleChangeReachesWatchers(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"member"}, resp.GetPrincipal().GetRoles())
 	require.Empty(t, resp.GetPrincipal().GetScopes(), "scope admin is above a member's ceiling")
+}
+
+// TestTenantLimitsChangeReachesWatchers: changing a tenant's limits (rate,
+// tokens, budget, allowed models) tells every edge to drop the tenant's
+// cached keys (TENANT_CHANGED), so narrowed limits bind within the
+// revocation latency rather than the 30 s cache TTL (ADR 0072). The keys
+// still verify, now carrying the new limits.
+func TestTenantLimitsChangeReachesWatchers(t *testing.T) {
+	e := newEnv(t)
+	tenant, owner := e.tenant(t, "acme")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	s, err := authv1.NewAuthServiceClient(e.edge).WatchRevocations(ctx, &authv1.WatchRevocationsRequest{})
+	require.NoError(t, err)
+	_, err = s.Header()
+	require.NoError(t, err)
+
+	_, err = authv1.NewTenantServiceClient(e.edge).UpdateTenantLimits(e.as(t, e.platformKey), &authv1.UpdateTenantLimitsRequest{
+		TenantId: tenant, Limits: &authv1.TenantLimits{AllowedModels: []string{"small"}, TokensPerMinute: 100}})
+	require.NoError(t, err)
+	ev, err := s.Recv()
+	require.NoError(t, err)
+	require.Equal(t, authv1.RevocationKind_REVOCATION_KIND_TENANT_CHANGED, ev.GetKind())
+	require.Equal(t, tenant, ev.GetTenantId())
+	require.Empty(t, ev.GetKeyId())
+
+	resp, err := e.verify(t.Context(), owner)
+	require.NoError(t, err)
+	require.Equal(t, []string{"small"}, resp.GetPrincipal().GetTenantAllowedModels())
+	require.Equal(t, int64(100), resp.GetPrincipal().GetLimits().GetTenantTokensPerMinute())
 }

@@ -140,6 +140,9 @@ const (
 	EventTenantResumed   = "tenant_resumed"
 	EventTenantDeleted   = "tenant_deleted"
 	EventTenantPurged    = "tenant_purged"
+	// EventTenantLimitsChanged: the tenant's limits changed; caches drop
+	// every key of the tenant and verify them again.
+	EventTenantLimitsChanged = "tenant_limits_changed"
 )
 
 // Event is one row of the event log; Cursor increases monotonically.

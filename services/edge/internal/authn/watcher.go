@@ -100,7 +100,10 @@ func (a *Authenticator) apply(ev *authv1.WatchRevocationsResponse) {
 		// request, so a demotion binds here as fast as a revocation.
 		authv1.RevocationKind_REVOCATION_KIND_KEY_CHANGED:
 		n = a.cache.evictKey(ev.GetKeyId())
-	case authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED:
+	case authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED,
+		// Changed tenant limits (rates, budget, allowed models): every key
+		// of the tenant is verified again and carries the new ones.
+		authv1.RevocationKind_REVOCATION_KIND_TENANT_CHANGED:
 		n = a.cache.evictTenant(ev.GetTenantId())
 	case authv1.RevocationKind_REVOCATION_KIND_RESYNC:
 		n = a.cache.flush()

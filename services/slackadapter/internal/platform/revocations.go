@@ -82,7 +82,7 @@ func (r *Revocations) session(ctx context.Context) (bool, error) {
 		case authv1.RevocationKind_REVOCATION_KIND_KEY_REVOKED, authv1.RevocationKind_REVOCATION_KIND_KEY_EXPIRED,
 			authv1.RevocationKind_REVOCATION_KIND_KEY_CHANGED:
 			r.forget.ForgetKey(ev.GetKeyId())
-		case authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED:
+		case authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED, authv1.RevocationKind_REVOCATION_KIND_TENANT_CHANGED:
 			r.forget.ForgetTenant(ev.GetTenantId())
 		case authv1.RevocationKind_REVOCATION_KIND_RESYNC:
 			r.forget.ForgetAll()

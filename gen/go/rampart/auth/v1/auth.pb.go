@@ -39,6 +39,10 @@ const (
 	// A live key's grant changed (its subject's role): drop the cached
 	// verification; the key verifies again with the new role and scopes.
 	RevocationKind_REVOCATION_KIND_KEY_CHANGED RevocationKind = 5
+	// A tenant's limits changed (requests or tokens per minute, monthly
+	// budget, allowed models): drop every cached key of the tenant; each
+	// verifies again with the new limits.
+	RevocationKind_REVOCATION_KIND_TENANT_CHANGED RevocationKind = 6
 )
 
 // Enum value maps for RevocationKind.
@@ -50,6 +54,7 @@ var (
 		3: "REVOCATION_KIND_TENANT_SUSPENDED",
 		4: "REVOCATION_KIND_RESYNC",
 		5: "REVOCATION_KIND_KEY_CHANGED",
+		6: "REVOCATION_KIND_TENANT_CHANGED",
 	}
 	RevocationKind_value = map[string]int32{
 		"REVOCATION_KIND_UNSPECIFIED":      0,
@@ -58,6 +63,7 @@ var (
 		"REVOCATION_KIND_TENANT_SUSPENDED": 3,
 		"REVOCATION_KIND_RESYNC":           4,
 		"REVOCATION_KIND_KEY_CHANGED":      5,
+		"REVOCATION_KIND_TENANT_CHANGED":   6,
 	}
 )
 
@@ -1087,14 +1093,15 @@ const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"\x06cursor\x18\x01 \x01(\x03R\x06cursor\x124\n" +
 	"\x04kind\x18\x02 \x01(\x0e2 .rampart.auth.v1.TenantEventKindR\x04kind\x12\x1b\n" +
 	"\ttenant_id\x18\x03 \x01(\tR\btenantId\x12\x12\n" +
-	"\x04time\x18\x04 \x01(\x03R\x04time*\xd6\x01\n" +
+	"\x04time\x18\x04 \x01(\x03R\x04time*\xfa\x01\n" +
 	"\x0eRevocationKind\x12\x1f\n" +
 	"\x1bREVOCATION_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bREVOCATION_KIND_KEY_REVOKED\x10\x01\x12\x1f\n" +
 	"\x1bREVOCATION_KIND_KEY_EXPIRED\x10\x02\x12$\n" +
 	" REVOCATION_KIND_TENANT_SUSPENDED\x10\x03\x12\x1a\n" +
 	"\x16REVOCATION_KIND_RESYNC\x10\x04\x12\x1f\n" +
-	"\x1bREVOCATION_KIND_KEY_CHANGED\x10\x05*\xee\x01\n" +
+	"\x1bREVOCATION_KIND_KEY_CHANGED\x10\x05\x12\"\n" +
+	"\x1eREVOCATION_KIND_TENANT_CHANGED\x10\x06*\xee\x01\n" +
 	"\x0fTenantEventKind\x12!\n" +
 	"\x1dTENANT_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19TENANT_EVENT_KIND_CREATED\x10\x01\x12\x1f\n" +
