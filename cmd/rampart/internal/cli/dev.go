@@ -41,7 +41,13 @@ func newDevCmd() *cobra.Command {
 
 func dataDir() string { return envOr("RAMPART_DATA_DIR", ".rampart") }
 
-func defaultCertDir() string { return envOr("RAMPART_CERT_DIR", filepath.Join(dataDir(), "pki")) }
+// defaultCertDir is where the operator verbs find rampart-cli.crt/.key:
+// RAMPART_CERT_DIR, else RAMPART_CA_DIR (what dev.env exports, an absolute
+// path, so `set -a; . .rampart/dev.env` works from any directory), else
+// the data dir's pki.
+func defaultCertDir() string {
+	return envOr("RAMPART_CERT_DIR", envOr("RAMPART_CA_DIR", filepath.Join(dataDir(), "pki")))
+}
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -67,3 +73,6 @@ func findRepoRoot() (string, error) {
 		dir = parent
 	}
 }
+
+// certDirHelp is the --cert-dir help of every operator verb.
+const certDirHelp = "PKI directory holding rampart-cli.crt/.key and ca.crt (env RAMPART_CERT_DIR, else RAMPART_CA_DIR from dev.env)"

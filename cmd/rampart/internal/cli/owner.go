@@ -97,7 +97,7 @@ func newBootstrapCmd() *cobra.Command {
 // operatorFlags are the flags of the verbs that speak mTLS gRPC to auth
 // with the operator CLI certificate.
 func operatorFlags(cmd *cobra.Command, certDir, addr *string) {
-	cmd.Flags().StringVar(certDir, "cert-dir", defaultCertDir(), "PKI directory holding rampart-cli.crt/.key and ca.crt (env RAMPART_CERT_DIR)")
+	cmd.Flags().StringVar(certDir, "cert-dir", defaultCertDir(), certDirHelp)
 	cmd.Flags().StringVar(addr, "auth-addr", envOr("RAMPART_AUTH_ADDR", "127.0.0.1:7001"), "auth gRPC address (env RAMPART_AUTH_ADDR)")
 }
 

@@ -49,7 +49,7 @@ func newShredCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&certDir, "cert-dir", defaultCertDir(), "PKI directory holding rampart-cli.crt/.key and ca.crt")
+	cmd.Flags().StringVar(&certDir, "cert-dir", defaultCertDir(), certDirHelp)
 	cmd.Flags().StringVar(&addr, "keyvault-addr", envOr("RAMPART_KEYVAULT_ADDR", "127.0.0.1:7002"), "keyvault gRPC address (env RAMPART_KEYVAULT_ADDR)")
 	return cmd
 }

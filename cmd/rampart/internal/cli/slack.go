@@ -38,7 +38,7 @@ type operatorConn struct {
 }
 
 func (o *operatorConn) bind(cmd *cobra.Command) {
-	cmd.PersistentFlags().StringVar(&o.certDir, "cert-dir", defaultCertDir(), "PKI directory holding rampart-cli.crt/.key and ca.crt")
+	cmd.PersistentFlags().StringVar(&o.certDir, "cert-dir", defaultCertDir(), certDirHelp)
 	cmd.PersistentFlags().StringVar(&o.addr, "slackadapter-addr", "", "slack adapter gRPC address (env RAMPART_SLACKADAPTER_ADDR, else dev.env, else 127.0.0.1:7005)")
 }
 

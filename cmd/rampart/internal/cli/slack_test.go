@@ -69,6 +69,16 @@ func TestSlackAppSetOverMTLS(t *testing.T) {
 	require.NoError(t, Run(context.Background(), append(append([]string{}, base...), "show"), &out, &out))
 	require.Contains(t, out.String(), "2027-01-15")
 	require.Contains(t, out.String(), "123.456")
+
+	// With dev.env sourced (RAMPART_CA_DIR, RAMPART_SLACKADAPTER_ADDR) the
+	// operator verbs need no flags, from any working directory.
+	t.Chdir(t.TempDir())
+	t.Setenv("RAMPART_CERT_DIR", "")
+	t.Setenv("RAMPART_CA_DIR", dir)
+	t.Setenv("RAMPART_SLACKADAPTER_ADDR", fake.Addr)
+	out.Reset()
+	require.NoError(t, Run(context.Background(), []string{"slack", "app", "show"}, &out, &out))
+	require.Contains(t, out.String(), "123.456")
 }
 
 func TestSlackTenantVerbs(t *testing.T) {
