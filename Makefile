@@ -102,8 +102,11 @@ generate: $(BUF) $(TOOLS_BIN)/protoc-gen-go ## Regenerate gen/ from proto/ (buf 
 	@# The one OpenAPI 3.1 document of the edge (converted from the generated
 	@# Swagger 2.0 with kin-openapi, pinned in tools/openapi/go.mod): the edge
 	@# embeds gen/openapi/rampart.json and docs/api/ holds the same bytes.
+	@# The protos' descriptors tell it which fields every response carries.
 	@mkdir -p gen/openapi docs/api
-	cd tools/openapi && GOWORK=off $(GO) run . -in $(CURDIR)/gen/openapiv2/rampart.swagger.json -out $(CURDIR)/gen/openapi/rampart.json
+	desc=$$(mktemp --suffix=.binpb) && $(BUF) build -o $$desc && \
+	  (cd tools/openapi && GOWORK=off $(GO) run . -in $(CURDIR)/gen/openapiv2/rampart.swagger.json -descriptors $$desc -out $(CURDIR)/gen/openapi/rampart.json); \
+	  rc=$$?; rm -f $$desc; exit $$rc
 	cp gen/openapi/rampart.json docs/api/openapi.json
 
 .PHONY: generate-check

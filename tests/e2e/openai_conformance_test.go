@@ -1097,9 +1097,16 @@ func (cf *conformance) nodeSDK(t *testing.T) {
 
 	s := cf.view(t)
 	s.AddKey(t, "node-key", keySpec{tenant: "t1"})
+	s.AddKey(t, "node-narrow", keySpec{tenant: "t1", allowedModels: []string{"echo"}})
+	s.AddKey(t, "node-tpm", keySpec{tenant: "t2", tpm: 5})
+	admin := cf.creator(t, "t1")
+	embedOnly := mustKey(t, cf.st, admin, map[string]any{"name": "node-embeddings-only", "scopes": []string{"embeddings:write"}}).APIKey
+	rpm := mustKey(t, cf.st, admin, map[string]any{"name": "node-rpm", "scopes": []string{"chat:write"},
+		"limits": map[string]any{"requests_per_minute": 1}}).APIKey
 	run := exec.CommandContext(ctx, node, "conformance.mjs")
 	run.Dir = dir
-	run.Env = append(os.Environ(), "RAMPART_URL="+s.URL, "RAMPART_KEY="+s.keyFor("node-key"))
+	run.Env = append(os.Environ(), "RAMPART_URL="+s.URL, "RAMPART_KEY="+s.keyFor("node-key"), "RAMPART_NARROW_KEY="+s.keyFor("node-narrow"),
+		"RAMPART_TPM_KEY="+s.keyFor("node-tpm"), "RAMPART_EMBED_ONLY_KEY="+embedOnly, "RAMPART_RPM_KEY="+rpm)
 	out, err = run.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), "node conformance OK")

@@ -2,7 +2,10 @@ module github.com/rampart-platform/rampart/tools/openapi
 
 go 1.27.3
 
-require github.com/getkin/kin-openapi v0.153.0
+require (
+	github.com/getkin/kin-openapi v0.153.0
+	google.golang.org/protobuf v1.36.12
+)
 
 require (
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect

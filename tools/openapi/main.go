@@ -4,7 +4,9 @@
 // openapi3conv, with Rampart's title, the bearer security scheme, the error
 // body the edge really sends ({"error":{message,type,param,code}}) instead
 // of google.rpc.Status, and the routes the edge serves itself
-// (openai.json: the OpenAI-compatible routes and the operational ones).
+// (openai.json: the OpenAI-compatible routes and the operational ones),
+// and, read from the protos' descriptors, the fields every response
+// carries listed as required (required.go).
 // `make generate` runs it; the edge embeds the result (gen.OpenAPI) and
 // docs/api/openapi.json is a copy, so both are identical.
 package main
@@ -26,6 +28,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi2conv"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3conv"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // openaiFragment holds the paths and schemas of the routes the edge serves
@@ -45,30 +48,35 @@ var publicPaths = map[string]bool{"/healthz": true, "/readyz": true, "/openapi.j
 func main() {
 	in := flag.String("in", "", "the Swagger 2.0 document protoc-gen-openapiv2 wrote")
 	out := flag.String("out", "", "where to write the OpenAPI 3.1 document")
+	descriptors := flag.String("descriptors", "", "the protos' FileDescriptorSet (buf build -o x.binpb), for the response schemas' required fields")
 	flag.Parse()
-	if *in == "" || *out == "" {
-		fmt.Fprintln(os.Stderr, "usage: openapi -in rampart.swagger.json -out rampart.openapi.json")
+	if *in == "" || *out == "" || *descriptors == "" {
+		fmt.Fprintln(os.Stderr, "usage: openapi -in rampart.swagger.json -descriptors protos.binpb -out rampart.openapi.json")
 		os.Exit(2)
 	}
-	if err := run(*in, *out); err != nil {
+	if err := run(*in, *descriptors, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "openapi:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out string) error {
+func run(in, descriptors, out string) error {
 	raw, err := os.ReadFile(in)
 	if err != nil {
 		return err
 	}
-	b, err := convert(raw)
+	messages, err := loadMessages(descriptors)
+	if err != nil {
+		return err
+	}
+	b, err := convert(raw, messages)
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(out, b, 0o644) //nolint:gosec // a generated, committed document
 }
 
-func convert(swagger []byte) ([]byte, error) {
+func convert(swagger []byte, messages map[string]protoreflect.MessageDescriptor) ([]byte, error) {
 	var v2 openapi2.T
 	if err := json.Unmarshal(swagger, &v2); err != nil {
 		return nil, fmt.Errorf("parse the Swagger 2.0 document: %w", err)
@@ -100,6 +108,9 @@ func convert(swagger []byte) ([]byte, error) {
 		return nil, err
 	}
 	if err := errorBodies(doc); err != nil {
+		return nil, err
+	}
+	if err := requiredFields(doc, messages); err != nil {
 		return nil, err
 	}
 	security(doc)

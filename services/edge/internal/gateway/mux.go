@@ -17,11 +17,22 @@ import (
 	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
 )
 
+// MarshalOptions are how every REST response is written (docs/api/README.md,
+// ADR 0070): proto field names (snake_case, as the OpenAPI document says),
+// and every field without presence is written even at its zero value, so
+// an empty list is [] and a zero count 0 rather than a missing member; a
+// message field, a oneof member or a proto3 optional field that is not
+// set is left out (EmitDefaultValues, not EmitUnpopulated, which would
+// write null for them). 64-bit integers are JSON strings (protojson's
+// canonical form, as Google's APIs write them: a JSON number loses
+// precision past 2^53 in JavaScript).
+var MarshalOptions = protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true}
+
 // NewMux returns the configured, still empty, gateway mux. Register adds
 // the routes.
 func NewMux(log *slog.Logger) *runtime.ServeMux {
 	marshaler := fastJSON{&runtime.JSONPb{
-		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: false},
+		MarshalOptions:   MarshalOptions,
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}}
 	deny := func(string) (string, bool) { return "", false }

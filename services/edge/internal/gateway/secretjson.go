@@ -17,15 +17,15 @@ import (
 // /v1/secrets/{name}:value). protojson walks the message by reflection and
 // was ~4 % of the edge's CPU per secret read; this writes the same JSON
 // (same names, omissions, enum names, Timestamp and bytes formats, escapes)
-// directly. Anything else, and any value it cannot encode exactly as
+// directly, with the mux's MarshalOptions. Anything else, and any value it cannot encode exactly as
 // protojson would (invalid UTF-8, a Timestamp out of range), goes to
 // protojson unchanged.
 type fastJSON struct{ *runtime.JSONPb }
 
 // Marshal implements runtime.Marshaler.
 func (m fastJSON) Marshal(v any) ([]byte, error) {
-	if r, ok := v.(*keyvaultv1.GetSecretValueResponse); ok && secretValueShapeKnown {
-		if b, ok := appendSecretValue(make([]byte, 0, 256+len(r.GetSecretString())+len(r.GetSecretBinary())*4/3), r); ok {
+	if r, ok := v.(*keyvaultv1.GetSecretValueResponse); ok && secretValueShapeKnown && !m.EmitUnpopulated {
+		if b, ok := appendSecretValue(make([]byte, 0, 256+len(r.GetSecretString())+len(r.GetSecretBinary())*4/3), r, m.EmitDefaultValues); ok {
 			return b, nil
 		}
 	}
@@ -50,9 +50,11 @@ var secretValueShapeKnown = func() bool {
 	return true
 }()
 
-// appendSecretValue appends r as protojson would with UseProtoNames and
-// without EmitUnpopulated; ok is false when it cannot.
-func appendSecretValue(b []byte, r *keyvaultv1.GetSecretValueResponse) ([]byte, bool) {
+// appendSecretValue appends r as protojson would with UseProtoNames, and
+// with EmitDefaultValues when defaults is set (EmitUnpopulated, which
+// writes "created_at":null for an unset time, is left to protojson); ok
+// is false when it cannot.
+func appendSecretValue(b []byte, r *keyvaultv1.GetSecretValueResponse, defaults bool) ([]byte, bool) {
 	b = append(b, '{')
 	first := true
 	key := func(name string) {
@@ -66,7 +68,7 @@ func appendSecretValue(b []byte, r *keyvaultv1.GetSecretValueResponse) ([]byte, 
 	}
 	ok := true
 	str := func(name, v string) {
-		if v == "" || !ok {
+		if (v == "" && !defaults) || !ok {
 			return
 		}
 		key(name)
@@ -75,13 +77,13 @@ func appendSecretValue(b []byte, r *keyvaultv1.GetSecretValueResponse) ([]byte, 
 	str("name", r.GetName())
 	str("version_id", r.GetVersionId())
 	str("secret_string", r.GetSecretString())
-	if bin := r.GetSecretBinary(); len(bin) > 0 {
+	if bin := r.GetSecretBinary(); len(bin) > 0 || defaults {
 		key("secret_binary")
 		b = append(b, '"')
 		b = base64.StdEncoding.AppendEncode(b, bin)
 		b = append(b, '"')
 	}
-	if stages := r.GetVersionStages(); len(stages) > 0 && ok {
+	if stages := r.GetVersionStages(); (len(stages) > 0 || defaults) && ok {
 		key("version_stages")
 		b = append(b, '[')
 		for i, s := range stages {
@@ -99,7 +101,7 @@ func appendSecretValue(b []byte, r *keyvaultv1.GetSecretValueResponse) ([]byte, 
 		key("created_at")
 		b, ok = appendTimestamp(b, ts.GetSeconds(), ts.GetNanos())
 	}
-	if ct := r.GetContentType(); ct != 0 {
+	if ct := r.GetContentType(); ct != 0 || defaults {
 		key("content_type")
 		if d := ct.Descriptor().Values().ByNumber(protoreflect.EnumNumber(ct)); d != nil {
 			b = append(b, '"')

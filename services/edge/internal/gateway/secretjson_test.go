@@ -15,16 +15,34 @@ import (
 )
 
 func protojsonMarshaler() *runtime.JSONPb {
-	return &runtime.JSONPb{MarshalOptions: protojson.MarshalOptions{UseProtoNames: true}}
+	return &runtime.JSONPb{MarshalOptions: MarshalOptions}
+}
+
+// marshalers are the option sets the hand-written encoding must match:
+// the mux's (every field without presence written) and protojson's
+// default (zero values left out).
+var marshalers = map[string]func() *runtime.JSONPb{
+	"mux": protojsonMarshaler,
+	"omit zeroes": func() *runtime.JSONPb {
+		return &runtime.JSONPb{MarshalOptions: protojson.MarshalOptions{UseProtoNames: true}}
+	},
 }
 
 // sameJSON requires the hand-written encoding to mean exactly what
 // protojson writes (protojson varies its whitespace on purpose, so the
-// bytes are compared after parsing), or both to fail.
+// bytes are compared after parsing), or both to fail, with each option
+// set of marshalers.
 func sameJSON(t *testing.T, r *keyvaultv1.GetSecretValueResponse) {
 	t.Helper()
-	want, werr := protojsonMarshaler().Marshal(r)
-	got, gerr := fastJSON{protojsonMarshaler()}.Marshal(r)
+	for _, m := range marshalers {
+		sameJSONWith(t, m, r)
+	}
+}
+
+func sameJSONWith(t *testing.T, marshaler func() *runtime.JSONPb, r *keyvaultv1.GetSecretValueResponse) {
+	t.Helper()
+	want, werr := marshaler().Marshal(r)
+	got, gerr := fastJSON{marshaler()}.Marshal(r)
 	if werr != nil {
 		require.Error(t, gerr, "protojson refuses %v", r)
 		return
@@ -108,6 +126,20 @@ func TestSecretValueJSONRandomStrings(t *testing.T) {
 		sameJSON(t, &keyvaultv1.GetSecretValueResponse{Name: str(), SecretString: str(), VersionStages: []string{str(), str()}, Arn: str(),
 			CreatedAt: &timestamppb.Timestamp{Seconds: rng.Int64N(maxTimestampSeconds), Nanos: rng.Int32N(1e9)}})
 	}
+}
+
+// The mux writes every field of a secret value but an unset time, the
+// fast encoding included.
+func TestSecretValueJSONWritesZeroValues(t *testing.T) {
+	got, err := fastJSON{protojsonMarshaler()}.Marshal(&keyvaultv1.GetSecretValueResponse{Name: "n", SecretString: "s"})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"name":"n","version_id":"","secret_string":"s","secret_binary":"","version_stages":[],"arn":"",
+		"content_type":"CONTENT_TYPE_UNSPECIFIED"}`, string(got))
+	// EmitUnpopulated's null for the time is protojson's to write.
+	m := &runtime.JSONPb{MarshalOptions: protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}}
+	got, err = fastJSON{m}.Marshal(&keyvaultv1.GetSecretValueResponse{})
+	require.NoError(t, err)
+	require.Contains(t, string(got), `"created_at":null`)
 }
 
 func TestFastJSONLeavesOtherMessagesToProtojson(t *testing.T) {

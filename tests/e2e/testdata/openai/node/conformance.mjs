@@ -121,6 +121,69 @@ for await (const m of client.models.list()) models.push(m.id);
 assert.ok(models.includes('echo') && models.includes('gpt-fake'));
 assert.equal((await client.models.retrieve('echo')).id, 'echo');
 
+// What a client keeps for support: the SDK reads x-request-id into _request_id.
+const { data: withHeaders, response: raw } = await client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'ids' }] }).withResponse();
+assert.match(withHeaders._request_id ?? '', /\S/, 'the SDK finds a request id');
+assert.equal(withHeaders._request_id, raw.headers.get('x-request-id'));
+assert.ok(raw.headers.get('x-ratelimit-limit-requests'), 'rate limit headers');
+
+// Without stream_options no chunk carries usage; with include_usage the
+// last chunk has usage and no choices, and the SDK's stream helper
+// assembles the completion from the chunks.
+let usageSeen = false;
+for await (const chunk of await client.chat.completions.create({ model: 'echo', stream: true, messages: [{ role: 'user', content: 'no usage' }] })) {
+  usageSeen ||= chunk.usage != null;
+  assert.equal(chunk.object, 'chat.completion.chunk');
+}
+assert.equal(usageSeen, false, 'usage only when include_usage is asked for');
+const chunks = [];
+for await (const chunk of await client.chat.completions.create({ model: 'echo', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'with usage' }] })) chunks.push(chunk);
+const last = chunks.at(-1);
+assert.deepEqual(last.choices, []);
+assert.equal(last.usage.total_tokens, last.usage.prompt_tokens + last.usage.completion_tokens);
+assert.ok(chunks.slice(0, -1).every((c) => c.usage == null && c.choices.length === 1), 'usage on the last chunk only');
+const helper = client.chat.completions.stream({ model: 'echo', stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'helper stream' }] });
+let deltas = '';
+helper.on('content', (delta) => { deltas += delta; });
+const assembled = await helper.finalChatCompletion();
+assert.equal(deltas, 'helper stream');
+assert.equal(assembled.choices[0].message.content, 'helper stream');
+assert.equal(assembled.choices[0].finish_reason, 'stop');
+assert.ok(assembled.usage.total_tokens > 0);
+
+// Explicit float embeddings, as an SDK user may ask for them.
+const floats = await client.embeddings.create({ model: 'rampart-hash-embed', input: 'alpha', encoding_format: 'float' });
+assert.equal(floats.object, 'list');
+assert.equal(floats.data[0].object, 'embedding');
+assert.ok(Array.isArray(floats.data[0].embedding) && floats.data[0].embedding.length > 0);
+assert.ok(floats.usage.prompt_tokens > 0);
+
+// Errors: the SDK's class per status, and OpenAI's type, code and param.
+const typed = async (promise, cls, status, type, code, param) => {
+  const err = await expectError(promise, status, type, code, param);
+  assert.ok(err instanceof cls, `${err.constructor.name} is not ${cls.name}`);
+  return err;
+};
+const user = [{ role: 'user', content: 'hello there, a message of some length' }];
+const other = (key) => new OpenAI({ baseURL: process.env.RAMPART_URL + '/v1', apiKey: key, maxRetries: 0 });
+await typed(other('rk_not_a_key_the_stack_issued').chat.completions.create({ model: 'echo', messages: user }), OpenAI.AuthenticationError, 401, 'authentication_error', 'invalid_api_key', null);
+await typed(other(process.env.RAMPART_EMBED_ONLY_KEY).chat.completions.create({ model: 'echo', messages: user }), OpenAI.PermissionDeniedError, 403, 'permission_error', 'insufficient_scope', null);
+await typed(other(process.env.RAMPART_NARROW_KEY).chat.completions.create({ model: 'gpt-fake', messages: user }), OpenAI.PermissionDeniedError, 403, 'invalid_request_error', 'model_not_allowed', 'model');
+await typed(client.chat.completions.create({ model: 'nope', stream: true, messages: user }), OpenAI.NotFoundError, 404, 'invalid_request_error', 'model_not_found', 'model');
+await typed(client.embeddings.create({ model: 'rampart-hash-embed', input: 'x', dimensions: 0 }), OpenAI.BadRequestError, 400, 'invalid_request_error', 'invalid_argument', 'dimensions');
+// A key of 1 request per minute: refused within its burst's few calls.
+const rpm = other(process.env.RAMPART_RPM_KEY);
+let refused = null;
+for (let i = 0; i < 10 && !refused; i++) {
+  try { await rpm.models.list(); } catch (err) { refused = err; }
+}
+const limited = await typed(Promise.reject(refused), OpenAI.RateLimitError, 429, 'requests', 'rate_limit_exceeded', null);
+assert.ok(Number(limited.headers.get('retry-after')) >= 1, 'Retry-After in whole seconds');
+const tpm = other(process.env.RAMPART_TPM_KEY);
+await tpm.chat.completions.create({ model: 'echo', messages: user });
+const tokens = await typed(tpm.chat.completions.create({ model: 'echo', messages: user }), OpenAI.RateLimitError, 429, 'tokens', 'rate_limit_exceeded', null);
+assert.ok(tokens.headers.get('retry-after'));
+
 await expectError(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }), 404, 'invalid_request_error', 'model_not_found', 'model');
 await expectError(client.chat.completions.create({ model: 'echo', n: 2, messages: [{ role: 'user', content: 'x' }] }), 400, 'invalid_request_error', 'invalid_argument', 'n');
 await expectError(client.chat.completions.create({ model: 'echo', messages: [] }), 400, 'invalid_request_error', 'invalid_argument', 'messages');
