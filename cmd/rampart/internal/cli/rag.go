@@ -81,12 +81,17 @@ func (j docJob) ended() bool {
 	return j.State == "JOB_STATE_SUCCEEDED" || (j.State == "JOB_STATE_FAILED" && !j.Retrying)
 }
 
+// errNeedCollection is the refusal of a document verb without -c: it says
+// the short form and where the names are, since a newcomer often passes the
+// collection as an argument (`rampart doc add handbook README.md`).
+var errNeedCollection = errors.New("--collection is required: -c NAME (rampart collection list shows your collections)")
+
 func newDocCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "doc", Short: "Add, list and delete documents of a collection"}
 	var listCollection string
 	list := verb(f, "list", "List the documents of a collection", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 		if listCollection == "" {
-			return "", "", nil, nil, errors.New("--collection is required")
+			return "", "", nil, nil, errNeedCollection
 		}
 		return http.MethodGet, "/v1/collections/" + esc(listCollection) + "/documents", nil, nil, nil
 	})
@@ -114,7 +119,7 @@ func newDocAddCmd(f *apiFlags) *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.collection == "" {
-				return errors.New("--collection is required")
+				return errNeedCollection
 			}
 			if o.source != "" && len(args) > 1 {
 				// a source is a document's identity: the arguments would
@@ -265,7 +270,7 @@ func newCrawlCmd(f *apiFlags) *cobra.Command {
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if collection == "" {
-				return errors.New("--collection is required")
+				return errNeedCollection
 			}
 			c, err := f.client()
 			if err != nil {
@@ -365,7 +370,7 @@ func newSearchCmd(f *apiFlags) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if collection == "" {
-				return errors.New("--collection is required")
+				return errNeedCollection
 			}
 			c, err := f.client()
 			if err != nil {

@@ -199,6 +199,13 @@ func TestDocCrawl(t *testing.T) {
 	root = newRoot(io.Discard, io.Discard)
 	root.SetArgs([]string{"doc", "crawl", "https://docs.example/"})
 	require.ErrorContains(t, root.ExecuteContext(context.Background()), "--collection is required")
+
+	// Every document verb says how to name one.
+	for _, args := range [][]string{{"doc", "add", "handbook", "README.md"}, {"doc", "list"}, {"search", "vpn"}} {
+		root = newRoot(io.Discard, io.Discard)
+		root.SetArgs(args)
+		require.ErrorContains(t, root.ExecuteContext(context.Background()), "--collection is required: -c NAME", "%v", args)
+	}
 }
 
 // TestDocCrawlFailure: a failed crawl's reason is shown once, without
