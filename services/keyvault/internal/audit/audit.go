@@ -118,6 +118,7 @@ type FileSink struct {
 
 	mu       sync.Mutex
 	queue    []pending // non-empty only while flushing
+	spare    []pending // the last batch's array, reused for the next queue
 	flushing bool
 	idle     *sync.Cond // broadcast when flushing ends
 	closed   bool
@@ -148,11 +149,16 @@ func (s *FileSink) Write(_ context.Context, r Record) error {
 		return err
 	}
 	line = append(line, '\n')
-	p := pending{line: line, done: make(chan flushResult, 1)}
+	p := pending{line: line}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return ErrClosed
+	}
+	if s.flushing {
+		// Only a record that waits needs a channel: the uncontended
+		// writer flushes its own record and is told nothing.
+		p.done = make(chan flushResult, 1)
 	}
 	s.queue = append(s.queue, p)
 	if s.flushing {
@@ -167,7 +173,7 @@ func (s *FileSink) Write(_ context.Context, r Record) error {
 	}
 	s.flushing = true
 	batch := s.queue
-	s.queue = nil
+	s.queue, s.spare = s.spare[:0], nil
 	s.mu.Unlock()
 
 	err = s.flush(batch)
@@ -177,6 +183,8 @@ func (s *FileSink) Write(_ context.Context, r Record) error {
 		}
 	}
 	s.mu.Lock()
+	clear(batch) // no lines or channels kept alive by the spare array
+	s.spare = batch[:0]
 	if len(s.queue) > 0 {
 		s.queue[0].done <- flushResult{lead: true}
 	} else {

@@ -30,6 +30,8 @@ func TestEncodeIsJSONMarshal(t *testing.T) {
 		{"another zone", Record{Time: at.In(time.FixedZone("x", 3600))}},
 		{"year 10000", Record{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{"empty stage", Record{Time: at, Stages: []string{""}}},
+		{"every field, longest time", Record{Time: time.Date(2026, 12, 6, 8, 46, 5, 202559577, time.FixedZone("y", -(9*3600+30*60))), RequestID: "r", Tenant: "t",
+			Caller: "c", Subject: "s", KeyID: "k", Action: "a", Name: "n", VersionID: "v", Stages: []string{"A", "B", "C"}, Result: "ok", Detail: "d", ValueHMAC: "h"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) { sameAsMarshal(t, tc.r) })
@@ -59,6 +61,12 @@ func sameAsMarshal(t *testing.T, r Record) {
 	}
 	require.NoError(t, gerr)
 	require.Equal(t, string(want), string(got))
+	if plain(r) && r.Time.Year() >= 0 && r.Time.Year() <= 9999 {
+		// One allocation: the line and the file sink's newline fit the
+		// capacity encode reserved.
+		require.LessOrEqual(t, len(got)+1, encodedSize(r), "encodedSize too small")
+		require.Equal(t, encodedSize(r), cap(got))
+	}
 }
 
 func BenchmarkEncode(b *testing.B) {

@@ -57,11 +57,14 @@ var userProxies = []string{pki.ServiceID("edge"), pki.ServiceID("rampart-cli")}
 // "/staging/slackadapter/…" name in a prod deployment is still the
 // adapter's, so a user cannot park a look-alike credential next to it.
 func Owner(name string) string {
-	segs := strings.SplitN(strings.TrimPrefix(name, "/"), "/", 3)
-	if len(segs) < 2 {
+	// The second segment, found in place: this runs on every read (policy
+	// and metrics), and strings.SplitN allocated a slice each time.
+	_, rest, ok := strings.Cut(strings.TrimPrefix(name, "/"), "/")
+	if !ok {
 		return ""
 	}
-	return servicePrefixes[segs[1]]
+	svc, _, _ := strings.Cut(rest, "/")
+	return servicePrefixes[svc]
 }
 
 // IsService reports whether caller is a service acting for itself rather

@@ -51,3 +51,22 @@ func TestCanonicalNameRefusesPathTricks(t *testing.T) {
 	require.NotEmpty(t, policy.Owner(got))
 	require.Empty(t, policy.Owner("/prod/SlackAdapter/bot-token/T1"), "ownership is by exact segment; the adapter uses only its own spelling")
 }
+
+// TestCanonicalNameMessages pins which rule a bad name is refused by (the
+// segments are checked in place since ADR 0068; the answers are as before).
+func TestCanonicalNameMessages(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"", "name: required"},
+		{"/a/b/c", "must be /{env}/{service}/{type}/{name}"},
+		{"a/b", "must be /{env}/{service}/{type}/{name}"},
+		{"/a//b/c", "empty path segment"},
+		{"//a/b/c", "empty path segment"},
+		{"/a/b/c/", "empty path segment"},
+		{"/a/./c/d", `segment "." is not allowed`},
+		{"/a/b/c/..", `segment ".." is not allowed`},
+		{"/a/b/c/d$", `character '$' at offset 8`},
+	} {
+		_, err := CanonicalName(tc.name)
+		require.ErrorContains(t, err, tc.want, tc.name)
+	}
+}

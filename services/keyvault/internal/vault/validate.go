@@ -55,11 +55,14 @@ func CanonicalName(name string) (string, error) {
 			return "", invalid("name", "character %q at offset %d is not allowed (A-Za-z0-9/_+=.@-)", name[i], i)
 		}
 	}
-	segs := strings.Split(name[1:], "/")
-	if len(segs) < 4 {
+	// The segments are checked in place (every call names a secret; a
+	// strings.Split here allocated on each one).
+	if strings.Count(name[1:], "/") < 3 {
 		return "", invalid("name", "must be /{env}/{service}/{type}/{name}")
 	}
-	for _, s := range segs {
+	for rest, more := name[1:], true; more; {
+		var s string
+		s, rest, more = strings.Cut(rest, "/")
 		if s == "" {
 			return "", invalid("name", "empty path segment")
 		}
