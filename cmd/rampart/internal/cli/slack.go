@@ -209,11 +209,54 @@ func slackTenantVerbs(f *apiFlags) []*cobra.Command {
 	})
 	list.Flags().StringVar(&team, "team", "", "only this workspace")
 	return []*cobra.Command{bind, unbind, list,
-		verb(f, "install-url", "Print the \"Add to Slack\" URL for your tenant (tenant admin)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
-			return http.MethodGet, "/v1/slack/install", nil, nil, nil
-		}),
+		newInstallURLCmd(f),
 		verb(f, "installations", "List your tenant's Slack workspaces", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 			return http.MethodGet, "/v1/slack/installations", nil, nil, nil
 		}),
 	}
+}
+
+// newInstallURLCmd prints the "Add to Slack" URL and, when its redirect is
+// not HTTPS (the adapter's PUBLIC_URL left at its dev default), says that
+// Slack will refuse it, before the admin finds out on Slack's page.
+func newInstallURLCmd(f *apiFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "install-url",
+		Short: "Print the \"Add to Slack\" URL for your tenant (tenant admin)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			out, err := c.Do(cmd.Context(), http.MethodGet, "/v1/slack/install", nil, nil)
+			if err != nil {
+				return err
+			}
+			var resp struct {
+				URL string `json:"url"`
+			}
+			if err := json.Unmarshal(out, &resp); err != nil {
+				return fmt.Errorf("install URL answer: %w", err)
+			}
+			if err := printJSON(cmd, json.RawMessage(out)); err != nil {
+				return err
+			}
+			if redirect := redirectOf(resp.URL); redirect != "" && !strings.HasPrefix(redirect, "https://") {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: Slack sends the admin back to %s, but Slack accepts only HTTPS redirect URLs "+
+					"matching the app's: start the stack with RAMPART_SLACKADAPTER_PUBLIC_URL=https://<your public host> "+
+					"(docs/slack-setup.md, step 1)\n", redirect)
+			}
+			return nil
+		},
+	}
+}
+
+// redirectOf is the redirect_uri of an authorize URL, "" if it has none.
+func redirectOf(authorize string) string {
+	u, err := url.Parse(authorize)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("redirect_uri")
 }

@@ -3,7 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,4 +119,41 @@ func TestSlackTenantVerbs(t *testing.T) {
 	root = newRoot(io.Discard, io.Discard)
 	root.SetArgs([]string{"slack", "bind", "T1"})
 	require.ErrorContains(t, root.ExecuteContext(context.Background()), "assistant collection", "one of them is required")
+}
+
+// TestInstallURLWarnsOnPlainHTTPRedirect: Slack refuses a redirect URL that
+// is not HTTPS, so install-url says so when the adapter's PUBLIC_URL is the
+// dev default; an HTTPS one prints only the answer.
+func TestInstallURLWarnsOnPlainHTTPRedirect(t *testing.T) {
+	for _, tt := range []struct {
+		publicURL string
+		note      bool
+	}{
+		{"http://127.0.0.1:8080", true},
+		{"https://rampart.example.com", false},
+	} {
+		t.Run(tt.publicURL, func(t *testing.T) {
+			authorize := "https://slack.com/oauth/v2/authorize?" + url.Values{
+				"client_id": {"1.2"}, "redirect_uri": {tt.publicURL + "/slack/oauth/callback"}, "state": {"s"},
+			}.Encode()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				require.Equal(t, "/v1/slack/install", r.URL.Path)
+				_ = json.NewEncoder(w).Encode(map[string]string{"url": authorize, "expires_at": "1796592619"})
+			}))
+			t.Cleanup(srv.Close)
+			t.Setenv("RAMPART_URL", srv.URL)
+			t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+			var out, errOut bytes.Buffer
+			require.NoError(t, Run(context.Background(), []string{"slack", "install-url"}, &out, &errOut))
+			var got map[string]string
+			require.NoError(t, json.Unmarshal(out.Bytes(), &got))
+			require.Equal(t, authorize, got["url"])
+			if tt.note {
+				require.Contains(t, errOut.String(), "Slack accepts only HTTPS redirect URLs")
+				require.Contains(t, errOut.String(), "RAMPART_SLACKADAPTER_PUBLIC_URL")
+			} else {
+				require.Empty(t, errOut.String())
+			}
+		})
+	}
 }
