@@ -63,7 +63,7 @@ func Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		server.Register(env.Server.GRPC(), server.New(svc, sm, db, hub, env.Log))
+		server.Register(env.Server.GRPC(), server.New(svc, sm, db, hub, env.Log).EndStreamsOn(env.Server.Draining()))
 		// Tasks end (cancelled and awaited) before the store's closer runs.
 		env.Go("sweep", func(ctx context.Context) error { svc.Run(ctx, cfg.SweepInterval); return nil })
 		env.Go("signing keys", func(ctx context.Context) error { refreshSigning(ctx, sm, env); return nil })

@@ -66,6 +66,11 @@ type env struct {
 	platformTenant string
 	platformKey    string
 	plaintexts     []string
+
+	// shutdown starts the server's shutdown (SIGTERM); stopped is closed
+	// once it has stopped.
+	shutdown func()
+	stopped  <-chan struct{}
 }
 
 func newEnv(t testing.TB) *env { return newEnvOn(t, "sqlite") }
@@ -116,11 +121,12 @@ func newEnvOn(t testing.TB, dialect string) *env {
 		DrainDelay:  -1,
 	})
 	require.NoError(t, err)
-	server.Register(srv.GRPC(), server.New(e.svc, e.sm, e.db, hub, log))
+	server.Register(srv.GRPC(), server.New(e.svc, e.sm, e.db, hub, log).EndStreamsOn(srv.Draining()))
 	e.addr = srv.Addr().String()
 	done := make(chan struct{})
 	go func() { _ = srv.Run(bg); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+	e.shutdown, e.stopped = cancel, done
 
 	e.edge = e.dial(t, "edge")
 	e.cli = e.dial(t, "rampart-cli")

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"strconv"
@@ -33,6 +35,45 @@ type Server struct {
 	db      *store.DB
 	hub     *events.Hub
 	log     *slog.Logger
+
+	// draining closes when the server starts shutting down (EndStreamsOn).
+	draining <-chan struct{}
+}
+
+// EndStreamsOn makes the watch streams (WatchRevocations,
+// WatchTenantEvents) end with Unavailable once draining is closed — pass
+// serve.Server.Draining. They never end on their own and GracefulStop
+// waits for every open stream, so without it a replica's shutdown waited
+// for its deadline and then cut them; now their clients reconnect to
+// another replica at once (ADR 0072).
+func (s *Server) EndStreamsOn(draining <-chan struct{}) *Server {
+	s.draining = draining
+	return s
+}
+
+// errDraining ends a watch stream at shutdown; clients reconnect.
+var errDraining = fmt.Errorf("auth is shutting down, reconnect: %w", grpcerr.ErrUnavailable)
+
+// watchContext is the stream's context, also ended by the drain; done
+// reports the error the stream ends with: errDraining after a drain.
+func (s *Server) watchContext(ctx context.Context) (context.Context, func(error) error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	if s.draining != nil {
+		go func() { // ends with the stream at the latest
+			select {
+			case <-s.draining:
+				cancel(errDraining)
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, func(err error) error {
+		defer cancel(nil)
+		if errors.Is(context.Cause(ctx), errDraining) {
+			return errDraining
+		}
+		return err
+	}
 }
 
 // New returns the handlers.
@@ -66,7 +107,8 @@ func (s *Server) WatchRevocations(req *authv1.WatchRevocationsRequest, stream au
 	// Headers go out once the start cursor is fixed: a client that has seen
 	// them cannot miss a later event.
 	ready := func() error { return stream.SendHeader(metadata.MD{}) }
-	return events.Watch(stream.Context(), s.db, s.hub, req.GetAfterCursor(), ready,
+	ctx, done := s.watchContext(stream.Context())
+	return done(events.Watch(ctx, s.db, s.hub, req.GetAfterCursor(), ready,
 		func(e store.Event) error {
 			kind := revocationKind(e.Kind)
 			if kind == authv1.RevocationKind_REVOCATION_KIND_UNSPECIFIED {
@@ -76,7 +118,7 @@ func (s *Server) WatchRevocations(req *authv1.WatchRevocationsRequest, stream au
 		},
 		func(cursor int64) error {
 			return stream.Send(&authv1.WatchRevocationsResponse{Cursor: cursor, Kind: authv1.RevocationKind_REVOCATION_KIND_RESYNC})
-		})
+		}))
 }
 
 func revocationKind(k string) authv1.RevocationKind {
@@ -102,7 +144,8 @@ func (s *Server) WatchTenantEvents(req *authv1.WatchTenantEventsRequest, stream 
 		return grpcerr.Invalid("after_cursor", "must not be negative")
 	}
 	ready := func() error { return stream.SendHeader(metadata.MD{}) }
-	return events.Watch(stream.Context(), s.db, s.hub, req.GetAfterCursor(), ready,
+	ctx, done := s.watchContext(stream.Context())
+	return done(events.Watch(ctx, s.db, s.hub, req.GetAfterCursor(), ready,
 		func(e store.Event) error {
 			kind := tenantKind(e.Kind)
 			if kind == authv1.TenantEventKind_TENANT_EVENT_KIND_UNSPECIFIED {
@@ -112,7 +155,7 @@ func (s *Server) WatchTenantEvents(req *authv1.WatchTenantEventsRequest, stream 
 		},
 		func(cursor int64) error {
 			return stream.Send(&authv1.WatchTenantEventsResponse{Cursor: cursor, Kind: authv1.TenantEventKind_TENANT_EVENT_KIND_RESYNC})
-		})
+		}))
 }
 
 func tenantKind(k string) authv1.TenantEventKind {
