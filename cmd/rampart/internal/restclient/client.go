@@ -44,7 +44,10 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	s := fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message)
+	// A backend's message often starts with its code in words ("failed
+	// precondition: only an active key ..."); once is enough.
+	msg := strings.TrimPrefix(e.Message, strings.ReplaceAll(e.Code, "_", " ")+": ")
+	s := fmt.Sprintf("%d %s: %s", e.Status, e.Code, msg)
 	if e.Param != "" {
 		s += " (param " + e.Param + ")"
 	}

@@ -116,3 +116,21 @@ func TestNewAndUnreachable(t *testing.T) {
 	err = c.Stream(t.Context(), "/v1/chat/completions", map[string]any{}, func([]byte) error { return nil })
 	require.ErrorContains(t, err, "is the stack running")
 }
+
+// TestAPIErrorSaysTheCodeOnce: a message that starts with its code in
+// words is not prefixed with the code twice; Message itself is untouched.
+func TestAPIErrorSaysTheCodeOnce(t *testing.T) {
+	for _, tt := range []struct {
+		err  APIError
+		want string
+	}{
+		{APIError{Status: 400, Code: "failed_precondition", Message: "failed precondition: only an active key can be rotated"},
+			"400 failed_precondition: only an active key can be rotated"},
+		{APIError{Status: 404, Code: "not_found", Message: `secret "/dev/x/y/z" not found`},
+			`404 not_found: secret "/dev/x/y/z" not found`},
+		{APIError{Status: 400, Code: "invalid_argument", Message: "name: must be 1-63 characters", Param: "name"},
+			"400 invalid_argument: name: must be 1-63 characters (param name)"},
+	} {
+		require.Equal(t, tt.want, tt.err.Error())
+	}
+}
