@@ -306,6 +306,11 @@ func (s *Service) RotateKey(ctx context.Context, c Caller, keyID string, overlap
 			return err
 		}
 		if old.State != store.KeyActive {
+			if old.ReplacedBy != "" {
+				// Rotating the old id twice is the usual slip; the caller
+				// can see the key, and so its replacement's id.
+				return precondition("only an active key can be rotated: this one was rotated already, rotate its replacement " + old.ReplacedBy)
+			}
 			return precondition("only an active key can be rotated")
 		}
 		now := s.opt.Now()

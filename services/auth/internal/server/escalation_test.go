@@ -89,6 +89,20 @@ func TestKeyCanRotateAndRevokeItself(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestRotatingARotatedKeyNamesItsReplacement: the old id again is refused
+// with the id to rotate instead.
+func TestRotatingARotatedKeyNamesItsReplacement(t *testing.T) {
+	e := newEnv(t)
+	_, owner := e.tenant(t, "acme")
+	m := e.member(t, owner, "svc@acme", authv1.Role_ROLE_MEMBER, "chat:write")
+	kc := authv1.NewKeyServiceClient(e.edge)
+	r, err := kc.RotateKey(e.as(t, owner), &authv1.RotateKeyRequest{KeyId: m[3:15]})
+	require.NoError(t, err)
+	_, err = kc.RotateKey(e.as(t, owner), &authv1.RotateKeyRequest{KeyId: m[3:15]})
+	require.Equal(t, codes.FailedPrecondition, code(err))
+	require.Contains(t, status.Convert(err).Message(), "rotate its replacement "+r.GetKey().GetKeyId())
+}
+
 func TestLastOwnerKeyCannotBeRevoked(t *testing.T) { forEachStore(t, lastOwnerKeyCannotBeRevoked) }
 
 func lastOwnerKeyCannotBeRevoked(t *testing.T, e *env) {
