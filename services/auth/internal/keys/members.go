@@ -3,6 +3,8 @@ package keys
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
 )
@@ -112,6 +114,13 @@ func (s *Service) UpdateMember(ctx context.Context, c Caller, id string, role st
 				return err
 			}
 		}
+		if m.Role != role {
+			revoked, err := s.revokeMinted(ctx, q, c, m.Subject, role)
+			if err != nil {
+				return err
+			}
+			changed = changed || revoked
+		}
 		m.Role, m.UpdatedAt = role, now
 		out = m
 		return s.audit(ctx, q, c, c.TenantID, "member.update", "member:"+id, "ok; role="+RoleName(role))
@@ -190,6 +199,11 @@ func (s *Service) DeleteMember(ctx context.Context, c Caller, id string) error {
 		if err := q.DeleteMember(ctx, c.TenantID, id); err != nil {
 			return err
 		}
+		minted, err := s.revokeMinted(ctx, q, c, m.Subject, 0)
+		if err != nil {
+			return err
+		}
+		revoked = revoked || minted
 		return s.audit(ctx, q, c, c.TenantID, "member.delete", "member:"+id, "ok")
 	})
 	if revoked && err == nil {
@@ -199,4 +213,65 @@ func (s *Service) DeleteMember(ctx context.Context, c Caller, id string) error {
 		return notFound("member " + id)
 	}
 	return err
+}
+
+// mintedBy reports whether k was created, or rotated into being, by a key
+// of subject (created_by "key:<key id>/<subject>"; key ids hold no "/").
+func mintedBy(k store.Key, subject string) bool {
+	rest, ok := strings.CutPrefix(k.CreatedBy, "key:")
+	if !ok {
+		return false
+	}
+	_, by, ok := strings.Cut(rest, "/")
+	return ok && by == subject
+}
+
+// revokeMinted runs after subject's role changed to role (0: removed) in
+// the transaction q. It revokes every live key of another subject that a
+// key of subject minted — created, or rotated and so handed a new
+// plaintext — and that role no longer covers: a key whose subject's role
+// is stronger than role, or holding a scope beyond role's ceiling. Whoever
+// minted a key saw its plaintext; without this a demoted admin kept acting
+// as admin through a service account's key she made (ADR 0069 §1). Keys
+// the holder rotated herself are hers and stay. A revocation that would
+// leave the tenant without an owner key refuses the change: the holder of
+// that key rotates it herself first. It reports whether it revoked any.
+func (s *Service) revokeMinted(ctx context.Context, q *store.Queries, c Caller, subject string, role store.Role) (bool, error) {
+	ks, err := q.LiveKeysMintedByKeys(ctx, c.TenantID, subject)
+	if err != nil {
+		return false, err
+	}
+	ceiling := RoleScopes(role)
+	now := s.opt.Now()
+	revoked, ownerKey := false, false
+	for _, k := range ks {
+		if !mintedBy(k, subject) {
+			continue
+		}
+		holder, err := q.GetMemberBySubject(ctx, c.TenantID, k.Subject)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // no member: the key does not verify anyway
+		}
+		if err != nil {
+			return false, err
+		}
+		if role != 0 && holder.Role >= role && !slices.ContainsFunc(k.Scopes, func(sc string) bool { return !slices.Contains(ceiling, sc) }) {
+			continue
+		}
+		ownerKey = ownerKey || ownerCapable(k, holder.Role, now)
+		if err := s.revokeInTx(ctx, q, c, k, "key.revoke.creator_narrowed"); err != nil {
+			return false, err
+		}
+		revoked = true
+	}
+	if ownerKey {
+		ok, err := ownerKeyRemains(ctx, q, c.TenantID, "", "", now)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			return false, errStranded("the change (it revokes the owner keys " + subject + " minted for others; each holder can rotate hers herself first)")
+		}
+	}
+	return revoked, nil
 }

@@ -335,6 +335,18 @@ func (q *Queries) LiveKeysOfSubject(ctx context.Context, tenantID, subject strin
 	return collectKeys(rows)
 }
 
+// LiveKeysMintedByKeys returns a tenant's active and rotating keys that a
+// key created or rotated (created_by "key:<id>/<subject>"), except those of
+// subject: the candidates when subject's grant shrinks.
+func (q *Queries) LiveKeysMintedByKeys(ctx context.Context, tenantID, subject string) ([]Key, error) {
+	rows, err := q.query(ctx, `SELECT `+keyCols+` FROM api_keys WHERE tenant_id = ? AND subject <> ? AND state IN (?, ?) AND created_by LIKE 'key:%'`,
+		tenantID, subject, KeyActive, KeyRotating)
+	if err != nil {
+		return nil, err
+	}
+	return collectKeys(rows)
+}
+
 // LiveKeysOfRole returns the active and rotating keys of a tenant whose
 // subjects currently hold role.
 func (q *Queries) LiveKeysOfRole(ctx context.Context, tenantID string, role Role) ([]Key, error) {

@@ -1,0 +1,98 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+)
+
+// Authorization review 2026-12-06 night (ADR 0069 §1): a key an admin
+// minted for another member or a service account kept its grant after the
+// admin was demoted or removed. The admin saw its plaintext when she made
+// it, so the demotion did not take her admin rights away: she went on
+// acting as admin through the service account's key. A role change or a
+// removal now revokes every live key the subject minted (created, or
+// rotated for another) that its new role no longer covers.
+
+func TestDemotionRevokesKeysTheCreatorNoLongerCovers(t *testing.T) {
+	forEachStore(t, demotionRevokesMintedKeys)
+}
+
+func demotionRevokesMintedKeys(t *testing.T, e *env) {
+	_, owner := e.tenant(t, "acme")
+	mc, kc := authv1.NewMemberServiceClient(e.edge), authv1.NewKeyServiceClient(e.edge)
+	alice := e.member(t, owner, "alice@acme", authv1.Role_ROLE_ADMIN, "admin")
+	_, err := mc.CreateMember(e.as(t, alice), &authv1.CreateMemberRequest{Subject: "ci@acme", Kind: authv1.MemberKind_MEMBER_KIND_SERVICE_ACCOUNT, Role: authv1.Role_ROLE_ADMIN})
+	require.NoError(t, err)
+	_, err = mc.CreateMember(e.as(t, alice), &authv1.CreateMemberRequest{Subject: "bob@acme", Role: authv1.Role_ROLE_MEMBER})
+	require.NoError(t, err)
+	ciAdmin := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "ci", Subject: "ci@acme", Scopes: []string{"admin"}})
+	ciSecrets := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "ci secrets", Subject: "ci@acme", Scopes: []string{"secrets:write"}})
+	bobChat := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "bob", Subject: "bob@acme", Scopes: []string{"chat:write"}})
+	// A key the owner minted for ci is not alice's to lose.
+	ciByOwner := e.ownKey(t, owner, &authv1.CreateKeyRequest{Name: "ci by owner", Subject: "ci@acme", Scopes: []string{"admin"}})
+	// A key alice rotated for ci is hers too: she saw the replacement.
+	rotated, err := kc.RotateKey(e.as(t, alice), &authv1.RotateKeyRequest{KeyId: ciByOwner[3:15]})
+	require.NoError(t, err)
+	ciRotated := rotated.GetApiKey()
+
+	_, err = mc.UpdateMember(e.as(t, owner), &authv1.UpdateMemberRequest{MemberId: memberID(t, e, owner, "alice@acme"), Role: authv1.Role_ROLE_MEMBER})
+	require.NoError(t, err)
+
+	for _, tt := range []struct {
+		name string
+		key  string
+		live bool
+	}{
+		{"admin key for an admin service account", ciAdmin, false},
+		{"member-level scope, but a subject above member", ciSecrets, false},
+		{"replacement she rotated for the service account", ciRotated, false},
+		{"within a member's reach", bobChat, true},
+		{"her own key (narrowed by her role at verification)", alice, true},
+	} {
+		t.Run("demoted/"+tt.name, func(t *testing.T) {
+			_, err := e.verify(t.Context(), tt.key)
+			if tt.live {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, codes.Unauthenticated, code(err), "a key above its creator's new role must stop working: %v", err)
+		})
+	}
+
+	_, err = mc.DeleteMember(e.as(t, owner), &authv1.DeleteMemberRequest{MemberId: memberID(t, e, owner, "alice@acme")})
+	require.NoError(t, err)
+	_, err = e.verify(t.Context(), bobChat)
+	require.Equal(t, codes.Unauthenticated, code(err), "a removed member's minted keys go with her: %v", err)
+	_, err = e.verify(t.Context(), ciByOwner)
+	require.NoError(t, err, "the rotated-out key is the owner's and in its overlap")
+}
+
+// TestDemotionNeverStrandsTheTenant: an owner key minted by the owner being
+// demoted would be revoked; when it is the tenant's last other owner key the
+// demotion is refused, until its holder rotates it herself.
+func TestDemotionNeverStrandsTheTenant(t *testing.T) { forEachStore(t, demotionNeverStrands) }
+
+func demotionNeverStrands(t *testing.T, e *env) {
+	_, owner := e.tenant(t, "acme")
+	mc, kc := authv1.NewMemberServiceClient(e.edge), authv1.NewKeyServiceClient(e.edge)
+	second := e.member(t, owner, "second@acme", authv1.Role_ROLE_OWNER, "admin")
+	firstID := memberID(t, e, owner, "owner@acme")
+
+	_, err := mc.UpdateMember(e.as(t, second), &authv1.UpdateMemberRequest{MemberId: firstID, Role: authv1.Role_ROLE_ADMIN})
+	require.Equal(t, codes.FailedPrecondition, code(err), "the only other owner key was minted by the owner being demoted: %v", err)
+	_, err = e.verify(t.Context(), second)
+	require.NoError(t, err, "nothing changed")
+
+	rotated, err := kc.RotateKey(e.as(t, second), &authv1.RotateKeyRequest{KeyId: second[3:15], OverlapSeconds: 1})
+	require.NoError(t, err)
+	mine := rotated.GetApiKey()
+	e.clock.Advance(2e9)
+	_, err = mc.UpdateMember(e.as(t, mine), &authv1.UpdateMemberRequest{MemberId: firstID, Role: authv1.Role_ROLE_ADMIN})
+	require.NoError(t, err, "a key its holder rotated is her own")
+	_, err = e.verify(t.Context(), mine)
+	require.NoError(t, err)
+}
