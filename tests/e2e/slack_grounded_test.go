@@ -175,14 +175,35 @@ func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 		URL string `json:"url"`
 	}
 	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/slack/install", admin, nil, &inst))
-	u, err := url.Parse(inst.URL)
+	// The link opens Rampart's start page (on this stack's edge), which
+	// sets the install cookie and redirects to Slack (ADR 0069 §3).
+	link, err := url.Parse(inst.URL)
 	require.NoError(t, err)
+	require.Equal(t, "/slack/oauth/start", link.Path)
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.Get(s.baseURL + link.Path + "?" + link.RawQuery)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	u, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	require.Len(t, resp.Cookies(), 1, "the start page binds the install to this browser")
+	cookie := resp.Cookies()[0]
 	slackAPI.mu.Lock()
 	slackAPI.codes["e2e-code"] = "T1"
 	slackAPI.mu.Unlock()
-	resp, err := http.Get(s.baseURL + "/slack/oauth/callback?" + url.Values{"code": {"e2e-code"}, "state": {u.Query().Get("state")}}.Encode())
+	callbackURL := s.baseURL + "/slack/oauth/callback?" + url.Values{"code": {"e2e-code"}, "state": {u.Query().Get("state")}}.Encode()
+	resp, err = http.Get(callbackURL)
 	require.NoError(t, err)
 	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "another browser (no cookie) cannot complete it: %s", page)
+	back, err := http.NewRequest(http.MethodGet, callbackURL, nil)
+	require.NoError(t, err)
+	back.AddCookie(cookie)
+	resp, err = http.DefaultClient.Do(back)
+	require.NoError(t, err)
+	page, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(page))
 

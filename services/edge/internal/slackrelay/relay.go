@@ -16,6 +16,9 @@ import (
 // MaxBody bounds a relayed body (Slack's payloads are far smaller).
 const MaxBody = 1 << 20
 
+// passedHeaders are the adapter's response headers the edge writes.
+var passedHeaders = map[string]bool{"Location": true, "Set-Cookie": true, "Cache-Control": true, "Referrer-Policy": true}
+
 // New returns the relay handler over conn (the slack adapter).
 func New(conn grpc.ClientConnInterface) http.Handler {
 	client := slackadapterv1.NewSlackAdapterServiceClient(conn)
@@ -51,6 +54,14 @@ func New(conn grpc.ClientConnInterface) http.Handler {
 		}
 		if ct := resp.GetContentType(); ct != "" {
 			w.Header().Set("Content-Type", ct)
+		}
+		for _, h := range resp.GetHeaders() {
+			// Only what the install pages need (redirect to Slack, the
+			// browser-binding cookie): the adapter cannot set anything
+			// else on the edge's origin.
+			if name := http.CanonicalHeaderKey(h.GetName()); passedHeaders[name] {
+				w.Header().Add(name, h.GetValue())
+			}
 		}
 		w.WriteHeader(st)
 		_, _ = w.Write(resp.GetBody())

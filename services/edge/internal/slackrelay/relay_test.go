@@ -56,3 +56,37 @@ func TestRelayForwardsRawBodyAndHeaders(t *testing.T) {
 	require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
 	require.Len(t, adapter.Calls(), 1, "a body over the limit is not relayed")
 }
+
+// TestRelayPassesOnlyTheInstallHeaders: the install start page redirects
+// with a cookie; the adapter cannot set any other header on the edge's
+// origin (ADR 0069 §3).
+func TestRelayPassesOnlyTheInstallHeaders(t *testing.T) {
+	dir, _ := pkitest.NewDir(t, "slackadapter", "edge")
+	adapter := startRedirectingAdapter(t, dir)
+	h := slackrelay.New(grpctest.Dial(t, dir, "edge", adapter.Addr, "slackadapter"))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/slack/oauth/start?state=s", nil))
+	require.Equal(t, http.StatusSeeOther, rec.Code)
+	require.Equal(t, "https://slack.example/oauth?state=s", rec.Header().Get("Location"))
+	require.Equal(t, "__Host-rampart_slack_install=v; Path=/; HttpOnly; Secure; SameSite=Lax", rec.Header().Get("Set-Cookie"))
+	require.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+	require.Equal(t, "no-referrer", rec.Header().Get("Referrer-Policy"))
+	for _, name := range []string{"Access-Control-Allow-Origin", "Content-Security-Policy", "X-Rampart-Principal", "Strict-Transport-Security"} {
+		require.Empty(t, rec.Header().Values(name), name)
+	}
+}
+
+func startRedirectingAdapter(t *testing.T, dir string) *slackadaptertest.Server {
+	t.Helper()
+	return slackadaptertest.Start(t, dir, slackadaptertest.Options{Callers: []string{"edge"},
+		Script: func(*slackadaptertest.Call) (proto.Message, error) {
+			hdr := func(n, v string) *slackadapterv1.Header { return &slackadapterv1.Header{Name: n, Value: v} }
+			return &slackadapterv1.HandleEventResponse{StatusCode: http.StatusSeeOther, ContentType: "text/html", Headers: []*slackadapterv1.Header{
+				hdr("location", "https://slack.example/oauth?state=s"),
+				hdr("Set-Cookie", "__Host-rampart_slack_install=v; Path=/; HttpOnly; Secure; SameSite=Lax"),
+				hdr("Cache-Control", "no-store"), hdr("Referrer-Policy", "no-referrer"),
+				hdr("Access-Control-Allow-Origin", "*"), hdr("Content-Security-Policy", "none"),
+				hdr("X-Rampart-Principal", "forged"), hdr("Strict-Transport-Security", "max-age=0"),
+			}}, nil
+		}})
+}

@@ -27,11 +27,15 @@ type Request struct {
 	Body     []byte
 }
 
-// Response is what to send back to Slack.
+// Response is what to send back to Slack (or, for the install pages, to
+// the admin's browser).
 type Response struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	// Header holds the few headers the edge passes on (Location,
+	// Set-Cookie, Cache-Control, Referrer-Policy); nil for most answers.
+	Header http.Header
 }
 
 func jsonResp(status int, v any) Response {
@@ -54,6 +58,8 @@ func (a *Adapter) HandleHTTP(ctx context.Context, r Request) Response {
 		return a.count("event", a.events(ctx, r))
 	case "/slack/commands":
 		return a.count("command", a.commands(ctx, r))
+	case "/slack/oauth/start":
+		return a.count("oauth", a.startInstall(ctx, r))
 	case "/slack/oauth/callback":
 		return a.count("oauth", a.callback(ctx, r))
 	default:

@@ -83,13 +83,14 @@ func (a *Adapter) App(ctx context.Context) (string, time.Time, error) {
 	return app.ClientID, app.UpdatedAt, nil
 }
 
-// InstallURL returns the "Add to Slack" URL with a state bound to the
-// caller's tenant, and creates the tenant's adapter key if needed.
+// InstallURL returns the install link (Rampart's start page, which goes on
+// to Slack's "Add to Slack" page) with a state bound to the caller's
+// tenant, and creates the tenant's adapter key if needed.
 func (a *Adapter) InstallURL(ctx context.Context, c Caller) (string, time.Time, error) {
 	if !c.admin() {
 		return "", time.Time{}, fmt.Errorf("installing Slack needs role owner or admin and scope admin: %w", grpcerr.ErrPermissionDenied)
 	}
-	creds, err := a.appCredentials(ctx)
+	_, err := a.appCredentials(ctx)
 	if errors.Is(err, errNoApp) {
 		return "", time.Time{}, fmt.Errorf("no Slack app is configured (the platform operator runs `rampart slack app set`): %w", grpcerr.ErrFailedPrecondition)
 	}
@@ -104,13 +105,21 @@ func (a *Adapter) InstallURL(ctx context.Context, c Caller) (string, time.Time, 
 	if err := a.st.PutState(ctx, nonce, c.TenantID, exp); err != nil {
 		return "", time.Time{}, err
 	}
+	// Rampart's start page, not Slack's: it binds the install to the
+	// browser that opens it before sending it on to Slack (ADR 0069 §3).
+	q := url.Values{"state": {a.kr.SignState(nonce, c.TenantID, exp)}}
+	return strings.TrimSuffix(a.cfg.PublicURL, "/") + startPath + "?" + q.Encode(), exp, nil
+}
+
+// authorizeURL is Slack's "Add to Slack" page for state.
+func (a *Adapter) authorizeURL(clientID, state string) string {
 	q := url.Values{
-		"client_id":    {creds.ClientID},
+		"client_id":    {clientID},
 		"scope":        {strings.Join(a.cfg.BotScopes, ",")},
 		"redirect_uri": {a.redirectURI()},
-		"state":        {a.kr.SignState(nonce, c.TenantID, exp)},
+		"state":        {state},
 	}
-	return a.cfg.AuthorizeURL + "?" + q.Encode(), exp, nil
+	return a.cfg.AuthorizeURL + "?" + q.Encode()
 }
 
 // slackErrorCode is the shape of an OAuth error code Slack sends back.
@@ -145,7 +154,7 @@ func (a *Adapter) callback(ctx context.Context, r Request) Response {
 	if code == "" || len(code) > 512 {
 		return htmlResp(http.StatusBadRequest, "Slack install failed", "code: required.")
 	}
-	tenant, failed, ok := a.takeState(ctx, state)
+	tenant, failed, ok := a.takeState(ctx, state, r.Header)
 	if !ok {
 		return failed
 	}
@@ -192,16 +201,25 @@ func (a *Adapter) callback(ctx context.Context, r Request) Response {
 		return htmlResp(http.StatusServiceUnavailable, "Slack install failed", "Could not record the install; try again.")
 	}
 	a.log.InfoContext(ctx, "slack workspace installed", "tenant_id", tenant, "team_id", team)
-	return htmlResp(http.StatusOK, "Rampart is installed in Slack", "You can close this window and mention the bot in Slack.")
+	// Name the tenant: an admin lured into someone else's install link
+	// sees whose tenant the workspace just joined (and can uninstall).
+	return htmlResp(http.StatusOK, "Rampart is installed in Slack", "Slack workspace "+team+" is now connected to Rampart tenant "+tenant+
+		". If you did not expect this tenant, remove the app from the workspace. You can close this window and mention the bot in Slack.")
 }
 
 // takeState checks the install link's state and consumes it (single use),
 // returning the tenant that asked for the install, or the page to answer
 // with when the state is bad.
-func (a *Adapter) takeState(ctx context.Context, state string) (tenant string, failed Response, ok bool) {
+func (a *Adapter) takeState(ctx context.Context, state string, hdr http.Header) (tenant string, failed Response, ok bool) {
 	nonce, _, err := keyring.ParseState(state, a.now())
 	if err != nil {
 		return "", htmlResp(http.StatusBadRequest, "Slack install failed", "The install link is invalid or expired; start again from Rampart."), false
+	}
+	// Only the browser that opened the install link completes it; checked
+	// before the state is consumed, so another browser cannot burn it.
+	if !a.sameBrowser(hdr, nonce) {
+		return "", htmlResp(http.StatusBadRequest, "Slack install failed",
+			"This install was not started in this browser (or its cookie expired); open the install link from Rampart again, in this browser."), false
 	}
 	// Check the MAC before consuming the nonce, so a forged state cannot
 	// burn a real one; then consume it (single use).

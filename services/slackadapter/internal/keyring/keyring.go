@@ -137,6 +137,17 @@ func (k *Keyring) stateMAC(nonce, tenant, exp string) []byte {
 	return m.Sum(nil)
 }
 
+// BrowserBinding is the value of the install cookie for nonce: the
+// browser that opened the install link holds it, and the callback is
+// accepted only with it (ADR 0069 §3). Keyed with the state key, so
+// knowing a state (it travels through Slack and the URL bar) does not give
+// the cookie.
+func (k *Keyring) BrowserBinding(nonce string) string {
+	m := hmac.New(sha256.New, k.stateKey)
+	m.Write([]byte("slack-install-browser\x00" + nonce))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
 // Nonce returns a random URL-safe nonce.
 func Nonce() string {
 	b := make([]byte, 18)

@@ -27,7 +27,13 @@ func (h *Handlers) HandleEvent(ctx context.Context, r *slackadapterv1.HandleEven
 		hdr.Add(kv.GetName(), kv.GetValue())
 	}
 	resp := h.Bot.HandleHTTP(ctx, bot.Request{Method: r.GetMethod(), Path: r.GetPath(), RawQuery: r.GetRawQuery(), Header: hdr, Body: r.GetBody()})
-	return &slackadapterv1.HandleEventResponse{StatusCode: int32(resp.Status), ContentType: resp.ContentType, Body: resp.Body}, nil //nolint:gosec // HTTP status
+	out := &slackadapterv1.HandleEventResponse{StatusCode: int32(resp.Status), ContentType: resp.ContentType, Body: resp.Body} //nolint:gosec // HTTP status
+	for name, vals := range resp.Header {
+		for _, v := range vals {
+			out.Headers = append(out.Headers, &slackadapterv1.Header{Name: name, Value: v})
+		}
+	}
+	return out, nil
 }
 
 func caller(ctx context.Context) (context.Context, bot.Caller, error) {

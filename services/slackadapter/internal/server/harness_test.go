@@ -225,13 +225,44 @@ func (h *harness) configure(t testing.TB) {
 func (h *harness) install(t testing.TB, tenant string, g slackfake.Grant) {
 	resp, err := h.client.GetInstallUrl(h.admin(t, tenant), &slackadapterv1.GetInstallUrlRequest{})
 	require.NoError(t, err)
-	u, err := url.Parse(resp.GetUrl())
-	require.NoError(t, err)
+	slackURL, cookie := h.openInstallLink(t, resp.GetUrl())
 	code := "code-" + g.TeamID
 	h.slack.AddCode(code, g)
-	q := url.Values{"code": {code}, "state": {u.Query().Get("state")}}
-	st, body := h.send(t, &slackadapterv1.HandleEventRequest{Method: http.MethodGet, Path: "/slack/oauth/callback", RawQuery: q.Encode()})
+	st, body := h.callback(t, code, slackURL.Query().Get("state"), cookie)
 	require.Equal(t, http.StatusOK, st, body)
+}
+
+// openInstallLink opens an install link as a browser does: the start page
+// answers 303 to Slack's authorize page and sets the install cookie. It
+// returns Slack's URL and the Cookie header the browser sends back.
+func (h *harness) openInstallLink(t testing.TB, link string) (*url.URL, string) {
+	t.Helper()
+	u, err := url.Parse(link)
+	require.NoError(t, err)
+	require.Equal(t, "/slack/oauth/start", u.Path)
+	resp, err := h.client.HandleEvent(context.Background(), &slackadapterv1.HandleEventRequest{Method: http.MethodGet, Path: u.Path, RawQuery: u.RawQuery})
+	require.NoError(t, err)
+	require.Equal(t, int32(http.StatusSeeOther), resp.GetStatusCode(), string(resp.GetBody()))
+	hdr := http.Header{}
+	for _, kv := range resp.GetHeaders() {
+		hdr.Add(kv.GetName(), kv.GetValue())
+	}
+	slackURL, err := url.Parse(hdr.Get("Location"))
+	require.NoError(t, err)
+	cookies := (&http.Response{Header: hdr}).Cookies()
+	require.Len(t, cookies, 1)
+	return slackURL, cookies[0].Name + "=" + cookies[0].Value
+}
+
+// callback delivers Slack's redirect back to the adapter from a browser
+// sending cookie ("" for none).
+func (h *harness) callback(t testing.TB, code, state, cookie string) (int, string) {
+	t.Helper()
+	req := &slackadapterv1.HandleEventRequest{Method: http.MethodGet, Path: "/slack/oauth/callback", RawQuery: url.Values{"code": {code}, "state": {state}}.Encode()}
+	if cookie != "" {
+		req.Headers = []*slackadapterv1.Header{{Name: "Cookie", Value: cookie}}
+	}
+	return h.send(t, req)
 }
 
 func recv[T any](t *testing.T, ch <-chan T) T {

@@ -206,18 +206,16 @@ func TestOAuthInstall(t *testing.T) {
 
 	resp, err := h.client.GetInstallUrl(h.admin(t, "t_acme"), &slackadapterv1.GetInstallUrlRequest{})
 	require.NoError(t, err)
-	u, err := url.Parse(resp.GetUrl())
-	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(resp.GetUrl(), "https://rampart.example.com/slack/oauth/start?state="), resp.GetUrl())
+	u, cookie := h.openInstallLink(t, resp.GetUrl())
 	require.Equal(t, clientID, u.Query().Get("client_id"))
 	require.Equal(t, "https://rampart.example.com/slack/oauth/callback", u.Query().Get("redirect_uri"))
 	require.Contains(t, u.Query().Get("scope"), "chat:write")
 	state := u.Query().Get("state")
 	require.NotContains(t, state, "t_acme", "the tenant is bound by MAC, not carried")
+	require.True(t, strings.HasPrefix(cookie, "__Host-rampart_slack_install="), cookie)
 
-	callback := func(code, state string) (int, string) {
-		q := url.Values{"code": {code}, "state": {state}}
-		return h.send(t, &slackadapterv1.HandleEventRequest{Method: http.MethodGet, Path: "/slack/oauth/callback", RawQuery: q.Encode()})
-	}
+	callback := func(code, state string) (int, string) { return h.callback(t, code, state, cookie) }
 	h.slack.AddCode("good", slackfake.Grant{TeamID: "T1", TeamName: "Acme", BotUserID: "UBOT1"})
 	parts := strings.Split(state, ".")
 	badStates := map[string]string{
@@ -234,6 +232,7 @@ func TestOAuthInstall(t *testing.T) {
 	}
 	st, body := callback("good", state)
 	require.Equal(t, http.StatusOK, st, body)
+	require.Contains(t, body, "T1 is now connected to Rampart tenant t_acme", "the page names the tenant the workspace joined")
 	st, _ = callback("good", state)
 	require.Equal(t, http.StatusBadRequest, st, "a state is single-use")
 
@@ -248,9 +247,9 @@ func TestOAuthInstall(t *testing.T) {
 	// The same workspace cannot be captured by another tenant.
 	resp, err = h.client.GetInstallUrl(h.admin(t, "t_other"), &slackadapterv1.GetInstallUrlRequest{})
 	require.NoError(t, err)
-	u, _ = url.Parse(resp.GetUrl())
+	u, otherCookie := h.openInstallLink(t, resp.GetUrl())
 	h.slack.AddCode("again", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
-	st, _ = callback("again", u.Query().Get("state"))
+	st, _ = h.callback(t, "again", u.Query().Get("state"), otherCookie)
 	require.Equal(t, http.StatusConflict, st)
 
 	// Tokens are in keyvault only; the adapter key exists per tenant.
@@ -318,4 +317,61 @@ func TestFullQueueAnswers503AndRetryIsProcessed(t *testing.T) {
 		}
 	}
 	require.True(t, sawBusy, "a full queue answers 503")
+}
+
+// TestInstallIsBoundToTheBrowserThatStartedIt (ADR 0069 §3): the install
+// link opens Rampart's start page, which sets a cookie before sending the
+// browser to Slack; Slack's redirect back is accepted only with that
+// cookie. A state that leaked (Slack's authorize URL, a callback URL in a
+// log or the history) cannot be completed from another browser, and such
+// an attempt does not burn it for the browser that started it.
+func TestInstallIsBoundToTheBrowserThatStartedIt(t *testing.T) {
+	h := start(t, harnessOpts{})
+	h.configure(t)
+	resp, err := h.client.GetInstallUrl(h.admin(t, "t_acme"), &slackadapterv1.GetInstallUrlRequest{})
+	require.NoError(t, err)
+	slackURL, cookie := h.openInstallLink(t, resp.GetUrl())
+	state := slackURL.Query().Get("state")
+	name, value, ok := strings.Cut(cookie, "=")
+	require.True(t, ok)
+	nonce, _, _ := strings.Cut(state, ".")
+
+	// A second tenant's live install, to borrow its cookie.
+	other, err := h.client.GetInstallUrl(h.admin(t, "t_other"), &slackadapterv1.GetInstallUrlRequest{})
+	require.NoError(t, err)
+	_, otherCookie := h.openInstallLink(t, other.GetUrl())
+
+	h.slack.AddCode("stolen", slackfake.Grant{TeamID: "TEVIL", BotUserID: "UBOT9"})
+	for _, tt := range []struct{ name, cookie string }{
+		{"no cookie (another browser)", ""},
+		{"another install's cookie", otherCookie},
+		{"the state's nonce as the cookie", name + "=" + nonce},
+		{"the state itself as the cookie", name + "=" + state},
+		{"the right value under a non-host name", "rampart_slack_install=" + value},
+		{"tampered value", name + "=" + value[:len(value)-2] + "AA"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st, body := h.callback(t, "stolen", state, tt.cookie)
+			require.Equal(t, http.StatusBadRequest, st, body)
+			require.Contains(t, body, "not started in this browser")
+		})
+	}
+	list, err := h.client.ListInstallations(h.admin(t, "t_acme"), &slackadapterv1.ListInstallationsRequest{})
+	require.NoError(t, err)
+	require.Empty(t, list.GetInstallations(), "nothing was installed")
+
+	// The browser that started it still completes it: the refusals did not
+	// consume the state.
+	h.slack.AddCode("mine", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
+	st, body := h.callback(t, "mine", state, cookie)
+	require.Equal(t, http.StatusOK, st, body)
+
+	// The start page itself refuses a bad or spent state, and sets nothing.
+	for _, bad := range []string{"", "x.1.y", state} {
+		r, err := h.client.HandleEvent(t.Context(), &slackadapterv1.HandleEventRequest{Method: http.MethodGet, Path: "/slack/oauth/start",
+			RawQuery: url.Values{"state": {bad}}.Encode()})
+		require.NoError(t, err)
+		require.Equal(t, int32(http.StatusBadRequest), r.GetStatusCode(), bad)
+		require.Empty(t, r.GetHeaders(), "no cookie, no redirect for %q", bad)
+	}
 }

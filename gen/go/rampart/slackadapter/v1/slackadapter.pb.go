@@ -563,7 +563,12 @@ type HandleEventResponse struct {
 	// Content type of body.
 	ContentType string `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
 	// Response body.
-	Body          []byte `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Body []byte `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	// Response headers the edge passes on to the browser: only Location,
+	// Set-Cookie, Cache-Control and Referrer-Policy (the install start page
+	// redirects to Slack and binds the install to the browser with a
+	// cookie); any other name is dropped.
+	Headers       []*Header `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -619,6 +624,13 @@ func (x *HandleEventResponse) GetBody() []byte {
 	return nil
 }
 
+func (x *HandleEventResponse) GetHeaders() []*Header {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
 // GetInstallUrlRequest asks for an install URL for the caller's tenant.
 type GetInstallUrlRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -659,8 +671,10 @@ func (*GetInstallUrlRequest) Descriptor() ([]byte, []int) {
 // GetInstallUrlResponse carries the install URL.
 type GetInstallUrlResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// URL of Slack's OAuth v2 authorize page with client id, scopes,
-	// redirect URI and state.
+	// URL of Rampart's install start page (/slack/oauth/start) with the
+	// state; it redirects to Slack's OAuth v2 authorize page with client id,
+	// scopes, redirect URI and state. Open it in the browser that will
+	// complete the install.
 	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
 	// Unix seconds after which the state in the URL is refused.
 	ExpiresAt     int64 `protobuf:"varint,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
@@ -1160,12 +1174,13 @@ const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\aheaders\x18\x02 \x03(\v2\x1f.rampart.slackadapter.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1b\n" +
 	"\traw_query\x18\x04 \x01(\tR\brawQuery\x12\x16\n" +
-	"\x06method\x18\x05 \x01(\tR\x06method\"m\n" +
+	"\x06method\x18\x05 \x01(\tR\x06method\"\xa8\x01\n" +
 	"\x13HandleEventResponse\x12\x1f\n" +
 	"\vstatus_code\x18\x01 \x01(\x05R\n" +
 	"statusCode\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\"\x16\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x129\n" +
+	"\aheaders\x18\x04 \x03(\v2\x1f.rampart.slackadapter.v1.HeaderR\aheaders\"\x16\n" +
 	"\x14GetInstallUrlRequest\"H\n" +
 	"\x15GetInstallUrlResponse\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1d\n" +
@@ -1247,28 +1262,29 @@ var file_rampart_slackadapter_v1_slackadapter_proto_depIdxs = []int32{
 	2,  // 0: rampart.slackadapter.v1.SetBindingResponse.binding:type_name -> rampart.slackadapter.v1.Binding
 	2,  // 1: rampart.slackadapter.v1.ListBindingsResponse.bindings:type_name -> rampart.slackadapter.v1.Binding
 	7,  // 2: rampart.slackadapter.v1.HandleEventRequest.headers:type_name -> rampart.slackadapter.v1.Header
-	17, // 3: rampart.slackadapter.v1.ListInstallationsResponse.installations:type_name -> rampart.slackadapter.v1.Installation
-	8,  // 4: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:input_type -> rampart.slackadapter.v1.HandleEventRequest
-	10, // 5: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:input_type -> rampart.slackadapter.v1.GetInstallUrlRequest
-	12, // 6: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:input_type -> rampart.slackadapter.v1.ConfigureAppRequest
-	14, // 7: rampart.slackadapter.v1.SlackAdapterService.GetApp:input_type -> rampart.slackadapter.v1.GetAppRequest
-	16, // 8: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:input_type -> rampart.slackadapter.v1.ListInstallationsRequest
-	0,  // 9: rampart.slackadapter.v1.SlackAdapterService.SetBinding:input_type -> rampart.slackadapter.v1.SetBindingRequest
-	3,  // 10: rampart.slackadapter.v1.SlackAdapterService.ListBindings:input_type -> rampart.slackadapter.v1.ListBindingsRequest
-	5,  // 11: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:input_type -> rampart.slackadapter.v1.DeleteBindingRequest
-	9,  // 12: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:output_type -> rampart.slackadapter.v1.HandleEventResponse
-	11, // 13: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:output_type -> rampart.slackadapter.v1.GetInstallUrlResponse
-	13, // 14: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:output_type -> rampart.slackadapter.v1.ConfigureAppResponse
-	15, // 15: rampart.slackadapter.v1.SlackAdapterService.GetApp:output_type -> rampart.slackadapter.v1.GetAppResponse
-	18, // 16: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:output_type -> rampart.slackadapter.v1.ListInstallationsResponse
-	1,  // 17: rampart.slackadapter.v1.SlackAdapterService.SetBinding:output_type -> rampart.slackadapter.v1.SetBindingResponse
-	4,  // 18: rampart.slackadapter.v1.SlackAdapterService.ListBindings:output_type -> rampart.slackadapter.v1.ListBindingsResponse
-	6,  // 19: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:output_type -> rampart.slackadapter.v1.DeleteBindingResponse
-	12, // [12:20] is the sub-list for method output_type
-	4,  // [4:12] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	7,  // 3: rampart.slackadapter.v1.HandleEventResponse.headers:type_name -> rampart.slackadapter.v1.Header
+	17, // 4: rampart.slackadapter.v1.ListInstallationsResponse.installations:type_name -> rampart.slackadapter.v1.Installation
+	8,  // 5: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:input_type -> rampart.slackadapter.v1.HandleEventRequest
+	10, // 6: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:input_type -> rampart.slackadapter.v1.GetInstallUrlRequest
+	12, // 7: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:input_type -> rampart.slackadapter.v1.ConfigureAppRequest
+	14, // 8: rampart.slackadapter.v1.SlackAdapterService.GetApp:input_type -> rampart.slackadapter.v1.GetAppRequest
+	16, // 9: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:input_type -> rampart.slackadapter.v1.ListInstallationsRequest
+	0,  // 10: rampart.slackadapter.v1.SlackAdapterService.SetBinding:input_type -> rampart.slackadapter.v1.SetBindingRequest
+	3,  // 11: rampart.slackadapter.v1.SlackAdapterService.ListBindings:input_type -> rampart.slackadapter.v1.ListBindingsRequest
+	5,  // 12: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:input_type -> rampart.slackadapter.v1.DeleteBindingRequest
+	9,  // 13: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:output_type -> rampart.slackadapter.v1.HandleEventResponse
+	11, // 14: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:output_type -> rampart.slackadapter.v1.GetInstallUrlResponse
+	13, // 15: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:output_type -> rampart.slackadapter.v1.ConfigureAppResponse
+	15, // 16: rampart.slackadapter.v1.SlackAdapterService.GetApp:output_type -> rampart.slackadapter.v1.GetAppResponse
+	18, // 17: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:output_type -> rampart.slackadapter.v1.ListInstallationsResponse
+	1,  // 18: rampart.slackadapter.v1.SlackAdapterService.SetBinding:output_type -> rampart.slackadapter.v1.SetBindingResponse
+	4,  // 19: rampart.slackadapter.v1.SlackAdapterService.ListBindings:output_type -> rampart.slackadapter.v1.ListBindingsResponse
+	6,  // 20: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:output_type -> rampart.slackadapter.v1.DeleteBindingResponse
+	13, // [13:21] is the sub-list for method output_type
+	5,  // [5:13] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_rampart_slackadapter_v1_slackadapter_proto_init() }

@@ -41,11 +41,15 @@ const (
 // for tenants and take the tenant only from the principal assertion.
 type SlackAdapterServiceClient interface {
 	// HandleEvent verifies and handles one Slack HTTP request:
-	// /slack/events, /slack/commands and /slack/oauth/callback.
+	// /slack/events, /slack/commands, /slack/oauth/start and
+	// /slack/oauth/callback.
 	HandleEvent(ctx context.Context, in *HandleEventRequest, opts ...grpc.CallOption) (*HandleEventResponse, error)
-	// GetInstallUrl returns the "Add to Slack" URL for the caller's tenant
-	// (owner or admin with scope admin). The URL carries a signed state bound
-	// to the tenant that expires.
+	// GetInstallUrl returns the install link for the caller's tenant (owner
+	// or admin with scope admin): Rampart's /slack/oauth/start page, which
+	// binds the install to the browser that opens it (a cookie) and
+	// redirects to Slack's "Add to Slack" page. The link carries a signed
+	// state bound to the tenant that expires; the callback is accepted only
+	// in the browser that opened it.
 	GetInstallUrl(ctx context.Context, in *GetInstallUrlRequest, opts ...grpc.CallOption) (*GetInstallUrlResponse, error)
 	// ConfigureApp sets the Slack app's credentials (client id, client
 	// secret, signing secret). The app is deployment configuration: only the
@@ -174,11 +178,15 @@ func (c *slackAdapterServiceClient) DeleteBinding(ctx context.Context, in *Delet
 // for tenants and take the tenant only from the principal assertion.
 type SlackAdapterServiceServer interface {
 	// HandleEvent verifies and handles one Slack HTTP request:
-	// /slack/events, /slack/commands and /slack/oauth/callback.
+	// /slack/events, /slack/commands, /slack/oauth/start and
+	// /slack/oauth/callback.
 	HandleEvent(context.Context, *HandleEventRequest) (*HandleEventResponse, error)
-	// GetInstallUrl returns the "Add to Slack" URL for the caller's tenant
-	// (owner or admin with scope admin). The URL carries a signed state bound
-	// to the tenant that expires.
+	// GetInstallUrl returns the install link for the caller's tenant (owner
+	// or admin with scope admin): Rampart's /slack/oauth/start page, which
+	// binds the install to the browser that opens it (a cookie) and
+	// redirects to Slack's "Add to Slack" page. The link carries a signed
+	// state bound to the tenant that expires; the callback is accepted only
+	// in the browser that opened it.
 	GetInstallUrl(context.Context, *GetInstallUrlRequest) (*GetInstallUrlResponse, error)
 	// ConfigureApp sets the Slack app's credentials (client id, client
 	// secret, signing secret). The app is deployment configuration: only the
