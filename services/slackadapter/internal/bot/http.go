@@ -122,7 +122,10 @@ type event struct {
 	ChannelType string `json:"channel_type"`
 	TS          string `json:"ts"`
 	ThreadTS    string `json:"thread_ts"`
-	Tokens      struct {
+	// UserTeam is the workspace of the user who wrote; in a Slack Connect
+	// channel it may be another organisation's.
+	UserTeam string `json:"user_team"`
+	Tokens   struct {
 		OAuth []string `json:"oauth"`
 		Bot   []string `json:"bot"`
 	} `json:"tokens"`
@@ -162,6 +165,11 @@ func (a *Adapter) events(ctx context.Context, r Request) Response {
 	inst, resp, ok := a.route(ctx, env.TeamID, env.EnterpriseID, env.Authorizations, lifecycle)
 	if !ok {
 		return resp
+	}
+	if !lifecycle && external(ev, inst) {
+		a.m.replies.WithLabelValues("external_user").Inc()
+		a.log.InfoContext(ctx, "slack event from another organisation's user dropped", "tenant_id", inst.TenantID, "team_id", inst.TeamID, "user_team", ev.UserTeam)
+		return jsonResp(http.StatusOK, map[string]string{"status": "external_user"})
 	}
 	fresh, err := a.st.MarkSeen(ctx, env.TeamID, env.EventID, a.now(), a.cfg.DedupeTTL)
 	if err != nil {
@@ -239,6 +247,20 @@ func (a *Adapter) mismatch(ctx context.Context, team string, inst store.Installa
 	a.m.replies.WithLabelValues("team_mismatch").Inc()
 	a.log.WarnContext(ctx, "slack request refused: team does not match the installation", "team_id", team, "installation_team_id", inst.TeamID, "tenant_id", inst.TenantID)
 	return errResp(http.StatusForbidden, "team_id: does not match an installation of the tenant the request is routed to")
+}
+
+// external reports whether ev was written by a user of another workspace
+// than inst's — a Slack Connect channel shared with another organisation
+// (ADR 0069 §4). Only the installing workspace's own users reach the
+// tenant's knowledge base and budget. For an org-wide installation (its
+// team is the enterprise) every workspace of the organisation is its own
+// and Slack's event does not say which organisation a workspace belongs
+// to, so the check is left to the team routing there.
+func external(ev event, inst store.Installation) bool {
+	if ev.UserTeam == "" || ev.UserTeam == inst.TeamID {
+		return false
+	}
+	return inst.EnterpriseID == "" || inst.TeamID != inst.EnterpriseID
 }
 
 // ignored: bots (including this one, whose messages carry bot_id), edits,

@@ -231,3 +231,43 @@ func TestSlashCommandReplayRefused(t *testing.T) {
 	require.Equal(t, http.StatusOK, st)
 	recv(t, h.slack.Responses())
 }
+
+// TestExternalUsersAreNotAnswered (ADR 0069 §4): in a Slack Connect
+// channel shared with another organisation, that organisation's users can
+// mention the bot; their events carry their own workspace as user_team.
+// They are not members of the installing workspace, and answering them
+// handed the tenant's knowledge base (and budget) to another company.
+// Such events are acknowledged and dropped; the workspace's own users and
+// direct messages from them are answered as before.
+func TestExternalUsersAreNotAnswered(t *testing.T) {
+	h := start(t, harnessOpts{})
+	h.configure(t)
+	h.install(t, "t_acme", slackfake.Grant{TeamID: "T1", BotUserID: "UBOT1"})
+	send := func(eventID string, ev map[string]any) (int, string) {
+		b, _ := json.Marshal(map[string]any{"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": eventID,
+			"is_ext_shared_channel": true, "event": ev, "authorizations": []map[string]any{{"team_id": "T1", "user_id": "UBOT1", "is_bot": true}}})
+		return h.send(t, h.signed("/slack/events", "application/json", b))
+	}
+	external := mentionEv("what is in the board minutes?", "8.0")
+	external["user_team"], external["source_team"] = "TOTHERCO", "TOTHERCO"
+	st, out := send("EvExt1", external)
+	require.Equal(t, http.StatusOK, st, out)
+	require.Contains(t, out, "external_user")
+	dm := map[string]any{"type": "message", "channel_type": "im", "user": "U999", "user_team": "TOTHERCO", "text": "board minutes?", "channel": "D1", "ts": "8.1"}
+	st, out = send("EvExt2", dm)
+	require.Equal(t, http.StatusOK, st, out)
+	require.Contains(t, out, "external_user")
+
+	own := mentionEv("what is the VPN policy?", "8.2")
+	own["user_team"], own["source_team"] = "T1", "TOTHERCO"
+	st, out = send("EvOwn", own)
+	require.Equal(t, http.StatusOK, st, out)
+	p := recv(t, h.slack.Posts())
+	require.Equal(t, "C42", p.Channel)
+	require.Equal(t, "8.2", p.ThreadTS, "only the workspace's own user is answered")
+	select {
+	case extra := <-h.slack.Posts():
+		t.Fatalf("an external user was answered: %+v", extra)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
