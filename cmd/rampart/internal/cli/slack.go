@@ -222,7 +222,7 @@ func slackTenantVerbs(f *apiFlags) []*cobra.Command {
 func newInstallURLCmd(f *apiFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "install-url",
-		Short: "Print the \"Add to Slack\" URL for your tenant (tenant admin)",
+		Short: "Print the Slack install link for your tenant (tenant admin; open it in the browser that completes the install)",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := f.client()
@@ -252,11 +252,19 @@ func newInstallURLCmd(f *apiFlags) *cobra.Command {
 	}
 }
 
-// redirectOf is the redirect_uri of an authorize URL, "" if it has none.
-func redirectOf(authorize string) string {
-	u, err := url.Parse(authorize)
+// redirectOf is the redirect_uri of an authorize URL or, for Rampart's
+// install start page (ADR 0069 §3), the callback on the same origin; ""
+// if it has neither.
+func redirectOf(link string) string {
+	u, err := url.Parse(link)
 	if err != nil {
 		return ""
 	}
-	return u.Query().Get("redirect_uri")
+	if r := u.Query().Get("redirect_uri"); r != "" {
+		return r
+	}
+	if !strings.HasSuffix(u.Path, "/slack/oauth/start") {
+		return ""
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimSuffix(u.Path, "start") + "callback"}).String()
 }

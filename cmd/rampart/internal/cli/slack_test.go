@@ -133,9 +133,9 @@ func TestInstallURLWarnsOnPlainHTTPRedirect(t *testing.T) {
 		{"https://rampart.example.com", false},
 	} {
 		t.Run(tt.publicURL, func(t *testing.T) {
-			authorize := "https://slack.com/oauth/v2/authorize?" + url.Values{
-				"client_id": {"1.2"}, "redirect_uri": {tt.publicURL + "/slack/oauth/callback"}, "state": {"s"},
-			}.Encode()
+			// The adapter's install link: its start page on PUBLIC_URL
+			// (ADR 0069 §3), whose callback is on the same origin.
+			authorize := tt.publicURL + "/slack/oauth/start?" + url.Values{"state": {"s"}}.Encode()
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				require.Equal(t, "/v1/slack/install", r.URL.Path)
 				_ = json.NewEncoder(w).Encode(map[string]string{"url": authorize, "expires_at": "1796592619"})
@@ -151,6 +151,7 @@ func TestInstallURLWarnsOnPlainHTTPRedirect(t *testing.T) {
 			if tt.note {
 				require.Contains(t, errOut.String(), "Slack accepts only HTTPS redirect URLs")
 				require.Contains(t, errOut.String(), "RAMPART_SLACKADAPTER_PUBLIC_URL")
+				require.Contains(t, errOut.String(), tt.publicURL+"/slack/oauth/callback")
 			} else {
 				require.Empty(t, errOut.String())
 			}

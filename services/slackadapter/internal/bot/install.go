@@ -61,7 +61,9 @@ func (a *Adapter) startInstall(ctx context.Context, r Request) Response {
 	sec, _ := strconv.ParseInt(exp, 10, 64) // ParseState checked it
 	maxAge := max(int(time.Unix(sec, 0).Sub(a.now()).Seconds()), 1)
 	name, secure := a.installCookie()
-	c := &http.Cookie{Name: name, Value: a.kr.BrowserBinding(nonce), Path: "/", MaxAge: maxAge,
+	// Secure is false only for a plain-http PUBLIC_URL (the dev profile),
+	// where a browser would drop a Secure cookie.
+	c := &http.Cookie{Name: name, Value: a.kr.BrowserBinding(nonce), Path: "/", MaxAge: maxAge, //nolint:gosec // G124: see above
 		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 	h := http.Header{}
 	h.Set("Location", a.authorizeURL(creds.ClientID, state))
