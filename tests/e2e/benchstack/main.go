@@ -509,6 +509,11 @@ type secretRow struct {
 	Requests16  int
 	Errors      int64
 	CPUUsPerReq float64 // edge+auth+keyvault CPU per request under load (0 for the floor)
+	// CPUSplit is CPUUsPerReq per process (CPUNames: edge, auth,
+	// keyvault; the two-hop floor's front and back), so the table shows
+	// which process is above the floor's.
+	CPUSplit []float64
+	CPUNames []string
 }
 
 type latStats struct {
@@ -539,6 +544,8 @@ type httpTarget struct {
 	want   string
 	client *http.Client
 	cpu    []int
+	// cpuNames name the cpu processes in the table (same order).
+	cpuNames []string
 }
 
 func (t *httpTarget) do(i int) (time.Duration, error) {
@@ -591,12 +598,13 @@ func benchSecrets(base, admin string, floors secretFloors, sz sizes, pids map[st
 		return nil, secretRow{}, fmt.Errorf("create bench secret: %w", err)
 	}
 	svc := []int{pids["edge"], pids["auth"], pids["keyvault"]}
+	svcNames := []string{"edge", "auth", "keyvault"}
 	targets := []*httpTarget{
 		{name: "HTTP floor read (bare net/http)", method: http.MethodGet, url: floors.http, want: "secret_string", client: client},
-		{name: "REST read through the edge", method: http.MethodGet, url: base + "/v1/secrets" + name + ":value", auth: "Bearer " + admin, want: value, client: client, cpu: svc},
+		{name: "REST read through the edge", method: http.MethodGet, url: base + "/v1/secrets" + name + ":value", auth: "Bearer " + admin, want: value, client: client, cpu: svc, cpuNames: svcNames},
 		{name: "REST write through the edge", method: http.MethodPost, url: base + "/v1/secrets" + name + ":putValue", auth: "Bearer " + admin,
 			body: func(int) []byte { return []byte(`{"secret_string":"` + value + `"}`) }, want: "{", client: client, cpu: svc},
-		{name: "two-hop floor read (net/http → mTLS gRPC → fixed answer; CPU of both)", method: http.MethodGet, url: floors.hops, want: "secret_string", client: client, cpu: floors.hopsPIDs},
+		{name: "two-hop floor read (net/http → mTLS gRPC → fixed answer; CPU of both)", method: http.MethodGet, url: floors.hops, want: "secret_string", client: client, cpu: floors.hopsPIDs, cpuNames: []string{"front", "back"}},
 	}
 	// Writes create versions: fewer of them keeps the run short.
 	seqN := []int{sz.Requests, sz.Requests, max(sz.Requests/4, 10), sz.Requests}
@@ -641,22 +649,30 @@ func closedLoopReads(targets []*httpTarget, rows []secretRow, reads []int, sz si
 	for r := range sz.Rounds {
 		for k := range reads {
 			j := reads[(k+r)%len(reads)]
-			n, e, cpu := closedLoop(targets[j], 16, time.Duration(sz.Seconds)*time.Second)
+			n, e, split := closedLoop(targets[j], 16, time.Duration(sz.Seconds)*time.Second)
 			rows[j].RPS16 += n / float64(sz.Seconds) / float64(sz.Rounds)
 			rows[j].Requests16 += int(n)
 			rows[j].Errors += e
-			rows[j].CPUUsPerReq += cpu / float64(sz.Rounds)
+			if rows[j].CPUSplit == nil {
+				rows[j].CPUSplit, rows[j].CPUNames = make([]float64, len(split)), targets[j].cpuNames
+			}
+			for i, c := range split {
+				rows[j].CPUUsPerReq += c / float64(sz.Rounds)
+				rows[j].CPUSplit[i] += c / float64(sz.Rounds)
+			}
 		}
 	}
 }
 
-func closedLoop(t *httpTarget, conc int, dur time.Duration) (float64, int64, float64) {
+// closedLoop runs t at concurrency conc for dur: successful requests,
+// errors, and the CPU per request (µs) of each of t.cpu's processes.
+func closedLoop(t *httpTarget, conc int, dur time.Duration) (float64, int64, []float64) {
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
 	var ok, errs atomic.Int64
-	var c0 int64
-	for _, p := range t.cpu {
-		c0 += cpuTicks(p)
+	c0 := make([]int64, len(t.cpu))
+	for i, p := range t.cpu {
+		c0[i] = cpuTicks(p)
 	}
 	var wg sync.WaitGroup
 	for w := range conc {
@@ -673,13 +689,11 @@ func closedLoop(t *httpTarget, conc int, dur time.Duration) (float64, int64, flo
 		}()
 	}
 	wg.Wait()
-	var c1 int64
-	for _, p := range t.cpu {
-		c1 += cpuTicks(p)
-	}
-	cpu := 0.0
-	if n := ok.Load() + errs.Load(); n > 0 && len(t.cpu) > 0 {
-		cpu = float64(c1-c0) * 1e4 / float64(n)
+	cpu := make([]float64, len(t.cpu))
+	if n := ok.Load() + errs.Load(); n > 0 {
+		for i, p := range t.cpu {
+			cpu[i] = float64(cpuTicks(p)-c0[i]) * 1e4 / float64(n)
+		}
 	}
 	return float64(ok.Load()), errs.Load(), cpu
 }

@@ -41,6 +41,10 @@ func TestSmoke(t *testing.T) {
 	}
 	require.Positive(t, res.Secrets[0].Requests16)
 	require.Positive(t, res.Secrets[1].Requests16)
+	require.Equal(t, []string{"edge", "auth", "keyvault"}, res.Secrets[1].CPUNames, "REST read CPU split")
+	require.Len(t, res.Secrets[1].CPUSplit, 3)
+	require.Equal(t, []string{"front", "back"}, res.SecretHops.CPUNames, "two-hop floor CPU split")
+	require.Positive(t, res.SecretHops.CPUUsPerReq)
 	for _, p := range []string{"edge", "inference", "auth", "keyvault"} {
 		require.Positive(t, res.RSS[p], p)
 	}
