@@ -78,6 +78,8 @@ func TestFieldPathsAreRelativeToTheBody(t *testing.T) {
 		{"backend, body: * keeps the request's path", http.MethodPost, "/v1/keys", `{"name":"k","limits":{"requests_per_minute":-1}}`,
 			invalid(t, "limits.requests_per_minute", "must not be negative"),
 			"limits.requests_per_minute", "limits.requests_per_minute: must not be negative", "invalid_argument"},
+		{"a query parameter that does not parse", http.MethodGet, "/v1/keys?page_size=abc", "", nil,
+			"page_size", "page_size: must be an integer (query parameter)", "invalid_argument"},
 		{"not a field error", http.MethodPost, "/v1/rampart/assistants", `{"name":"kb"}`,
 			status.Error(codes.PermissionDenied, "assistants need the admin scope"), "", "assistants need the admin scope", "permission_denied"},
 	}

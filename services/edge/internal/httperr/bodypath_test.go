@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 )
@@ -32,5 +34,23 @@ func TestRelativeTo(t *testing.T) {
 			require.Equal(t, tt.wantMsg, got.Message)
 			require.Equal(t, tt.param, e.Param, "the original is not changed")
 		})
+	}
+}
+
+// grpc-gateway's error for a query parameter that does not parse names
+// the parameter and what it must be, not the value or Go's parser.
+func TestQueryParameterErrors(t *testing.T) {
+	for _, tc := range []struct{ msg, param, text string }{
+		{`parsing field "page_size": strconv.ParseInt: parsing "abc": invalid syntax`, "page_size", "page_size: must be an integer (query parameter)"},
+		{`parsing field "page_size": strconv.ParseInt: parsing "99999999999": value out of range`, "page_size", "page_size: is out of range (query parameter)"},
+		{`parsing field "platform": strconv.ParseBool: parsing "sk-secret": invalid syntax`, "platform", "platform: must be true or false (query parameter)"},
+		{`parsing field "min_score": strconv.ParseFloat: parsing "x": invalid syntax`, "min_score", "min_score: must be a number (query parameter)"},
+		{`parsing field "mode": "FUZZY" is not a valid value`, "mode", "mode: is not a valid value for this parameter (query parameter)"},
+	} {
+		e := httperr.FromGRPC(status.Error(codes.InvalidArgument, tc.msg))
+		require.Equal(t, 400, e.Status)
+		require.Equal(t, httperr.CodeInvalidArgument, e.Code)
+		require.Equal(t, tc.param, e.Param)
+		require.Equal(t, tc.text, e.Message)
 	}
 }

@@ -119,6 +119,9 @@ func FromGRPC(err error) *Error {
 		if e := bodyField(st.Message()); e != nil {
 			return e
 		}
+		if e := queryParam(st.Message()); e != nil {
+			return e
+		}
 		if m := unknownFieldRE.FindStringSubmatch(st.Message()); m != nil {
 			return &Error{Status: http.StatusBadRequest, Code: CodeUnknownField, Param: m[1],
 				Message: "unknown field \"" + m[1] + "\" in request body"}

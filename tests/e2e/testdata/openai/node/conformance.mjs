@@ -184,6 +184,31 @@ await tpm.chat.completions.create({ model: 'echo', messages: user });
 const tokens = await typed(tpm.chat.completions.create({ model: 'echo', messages: user }), OpenAI.RateLimitError, 429, 'tokens', 'rate_limit_exceeded', null);
 assert.ok(tokens.headers.get('retry-after'));
 
+// An upstream failing after the stream began: the SDK yields what came,
+// then throws the error event as an APIError (no [DONE], no "stop").
+for (const script of ['badchunk', 'nodone']) {
+  let partial = '';
+  let finishSeen = null;
+  const midStream = (async () => {
+    for await (const c of await client.chat.completions.create({ model: 'gpt-fake', stream: true, messages: [{ role: 'user', content: script }] })) {
+      partial += c.choices[0]?.delta?.content ?? '';
+      finishSeen = c.choices[0]?.finish_reason ?? finishSeen;
+    }
+  })();
+  let midErr = null;
+  try { await midStream; } catch (err) { midErr = err; }
+  assert.ok(midErr instanceof OpenAI.APIError, `${script}: not an APIError: ${midErr}`);
+  assert.equal(midErr.type, 'server_error');
+  if (script === 'nodone') assert.equal(midErr.code, 'upstream_unavailable');
+  assert.ok(midErr.message, 'the error event has a message');
+  assert.notEqual(finishSeen, 'stop', `${script}: never a clean end`);
+  if (script === 'badchunk') assert.match(partial, /partial/);
+}
+
+// Routes and methods Rampart does not serve, as the SDK meets them.
+await typed(client.files.list(), OpenAI.NotFoundError, 404, 'not_found_error', 'not_found', null);
+await expectError(client.models.delete('echo'), 405, 'invalid_request_error', 'method_not_allowed', null);
+
 await expectError(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }), 404, 'invalid_request_error', 'model_not_found', 'model');
 await expectError(client.chat.completions.create({ model: 'echo', n: 2, messages: [{ role: 'user', content: 'x' }] }), 400, 'invalid_request_error', 'invalid_argument', 'n');
 await expectError(client.chat.completions.create({ model: 'echo', messages: [] }), 400, 'invalid_request_error', 'invalid_argument', 'messages');
