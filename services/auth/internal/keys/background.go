@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -31,12 +32,20 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		}
 	}
 	if len(due) > 0 {
+		expired := 0
 		err = s.db.Tx(ctx, func(q *store.Queries) error {
+			expired = 0
 			for _, k := range due {
-				k.State = store.KeyExpired
-				if err := q.UpdateKeyState(ctx, k); err != nil {
+				// Conditional: another replica's sweep (or a revocation) may
+				// have changed the key since it was listed.
+				ok, err := q.ExpireKey(ctx, k.TenantID, k.ID, now)
+				if err != nil {
 					return err
 				}
+				if !ok {
+					continue
+				}
+				expired++
 				if err := s.event(ctx, q, store.EventKeyExpired, k.TenantID, k.ID); err != nil {
 					return err
 				}
@@ -49,7 +58,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		changed += len(due)
+		changed += expired
 	}
 	var purge []store.Tenant
 	if tenantsDue {
@@ -67,6 +76,9 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			}
 			return s.audit(ctx, q, System, t.ID, "tenant.purge", "tenant:"+t.ID, "ok")
 		})
+		if errors.Is(err, store.ErrNotFound) {
+			continue // another replica's sweep purged it first
+		}
 		if err != nil {
 			return changed, err
 		}

@@ -325,6 +325,21 @@ func (q *Queries) UpdateKeyState(ctx context.Context, k Key) error {
 	return affected(res)
 }
 
+// ExpireKey marks a live key whose expiry passed at now as expired. It
+// reports false when the key was no longer live and due (another replica's
+// sweep expired it first, or it was revoked or rotated meanwhile): the
+// caller then emits no event and writes no audit record, so each key
+// expires once across replicas.
+func (q *Queries) ExpireKey(ctx context.Context, tenantID, keyID string, now time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE api_keys SET state = ? WHERE tenant_id = ? AND key_id = ? AND state IN (?, ?) AND expires_at <= ?`,
+		KeyExpired, tenantID, keyID, KeyActive, KeyRotating, nanos(now))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 // LiveKeysOfSubject returns a subject's active and rotating keys.
 func (q *Queries) LiveKeysOfSubject(ctx context.Context, tenantID, subject string) ([]Key, error) {
 	rows, err := q.query(ctx, `SELECT `+keyCols+` FROM api_keys WHERE tenant_id = ? AND subject = ? AND state IN (?, ?)`,
