@@ -104,6 +104,11 @@ type chunkWriter struct {
 	headers map[string]string
 	send    Send
 	sent    bool
+	// one and text back the choice and content of the chunk being sent
+	// (delta): a chunk is encoded before the next is built, so they are
+	// reused instead of allocated per chunk (issue 15).
+	one  [1]wire.ChunkChoice
+	text string
 }
 
 // emit sends one chunk with choices and the rampart extension.
@@ -126,7 +131,14 @@ func (w *chunkWriter) emit(choices []wire.ChunkChoice, ext *wire.Extension) erro
 
 // delta sends a chunk with one choice.
 func (w *chunkWriter) delta(d wire.Delta, finish *string, ext *wire.Extension) error {
-	return w.emit([]wire.ChunkChoice{{Delta: d, Logprobs: wire.NullRaw, FinishReason: finish}}, ext)
+	w.one[0] = wire.ChunkChoice{Delta: d, Logprobs: wire.NullRaw, FinishReason: finish}
+	return w.emit(w.one[:], ext)
+}
+
+// content sends a chunk with one choice whose delta is text.
+func (w *chunkWriter) content(text string) error {
+	w.text = text
+	return w.delta(wire.Delta{Content: &w.text}, nil, nil)
 }
 
 // start sends the assistant's empty first chunk unless a chunk went out.
@@ -167,8 +179,7 @@ func (st *streamed) forward(w *chunkWriter, d *provider.Delta) error {
 	}
 	if d.Content != "" {
 		st.content = append(st.content, d.Content...)
-		text := d.Content
-		if err := w.delta(wire.Delta{Content: &text}, nil, nil); err != nil {
+		if err := w.content(d.Content); err != nil {
 			return err
 		}
 	}
