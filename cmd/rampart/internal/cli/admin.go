@@ -66,11 +66,6 @@ func (f *apiFlags) call(cmd *cobra.Command, method, path string, query url.Value
 		return err
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), pretty.String())
-	if method == http.MethodGet && bytes.Equal(bytes.TrimSpace(out), []byte("{}")) {
-		// The REST API leaves empty lists out, so a list of nothing is {}:
-		// say so rather than leave a newcomer wondering whether it worked.
-		fmt.Fprintln(cmd.ErrOrStderr(), "(empty: nothing here yet)")
-	}
 	return nil
 }
 

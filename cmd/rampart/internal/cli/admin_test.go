@@ -166,28 +166,3 @@ func TestCLIInputErrors(t *testing.T) {
 		})
 	}
 }
-
-// TestEmptyListSaysSo: a GET answered {} (the REST API omits empty lists)
-// prints {} for scripts and a note for people; a write answered {} does not.
-func TestEmptyListSaysSo(t *testing.T) {
-	recordingEdge(t)
-	for _, tt := range []struct {
-		args []string
-		note bool
-	}{
-		{[]string{"collection", "list"}, true},
-		{[]string{"slack", "installations"}, true},
-		{[]string{"tenant", "suspend", "t_1"}, false},
-	} {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			require.NoError(t, Run(context.Background(), tt.args, &out, &errOut))
-			require.JSONEq(t, `{}`, out.String())
-			if tt.note {
-				require.Equal(t, "(empty: nothing here yet)\n", errOut.String())
-			} else {
-				require.Empty(t, errOut.String())
-			}
-		})
-	}
-}
