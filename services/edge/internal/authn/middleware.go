@@ -17,14 +17,16 @@ import (
 // <key>" (scheme case-insensitive) or, for Anthropic/Bedrock-style clients,
 // "x-api-key: <key>".
 func PresentedKey(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); h != "" {
+	// Canonical names, read without Header.Get's canonicalization
+	// (middleware.HeaderValue).
+	if h := middleware.HeaderValue(r.Header, middleware.HeaderAuthorization); h != "" {
 		scheme, rest, ok := strings.Cut(h, " ")
 		if ok && strings.EqualFold(scheme, "Bearer") {
 			return strings.TrimSpace(rest)
 		}
 		return ""
 	}
-	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
+	return strings.TrimSpace(middleware.HeaderValue(r.Header, middleware.HeaderAPIKey))
 }
 
 // nonCanonicalMsg answers a path with empty, "." or ".." segments (an
@@ -58,8 +60,8 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 			return
 		}
 		presented := PresentedKey(r)
-		r.Header.Del("Authorization")
-		r.Header.Del("X-Api-Key")
+		delete(r.Header, middleware.HeaderAuthorization) // canonical: what Header.Del removes
+		delete(r.Header, middleware.HeaderAPIKey)
 		if presented == "" {
 			httperr.WriteStatus(w, r, http.StatusUnauthorized, httperr.CodeMissingAPIKey,
 				"missing API key: send it as \"Authorization: Bearer rk_...\"")

@@ -28,7 +28,7 @@ func ClientAddr(trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip, text := peerIP(r.RemoteAddr)
 		if isTrusted(trusted, ip) {
-			xff := r.Header.Values("X-Forwarded-For")
+			xff := r.Header[headerXFF]
 			for i := len(xff) - 1; i >= 0; i-- {
 				parts := strings.Split(xff[i], ",")
 				found := false
@@ -49,8 +49,8 @@ func ClientAddr(trusted []netip.Prefix, next http.Handler) http.Handler {
 				}
 			}
 		}
-		r.Header.Del("X-Forwarded-For")
-		r.Header.Del("X-Forwarded-Host")
+		delete(r.Header, headerXFF) // canonical names: header_keys.go
+		delete(r.Header, headerXFH)
 		st, r := reqstate.Ensure(r)
 		st.ClientIP = text
 		if text == "" && ip.IsValid() {

@@ -27,7 +27,9 @@ var reservedPrefixes = []string{"Grpc-", "X-Rampart-"}
 // a backend, whatever route or relay handles the request.
 func HeaderGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth, apiKey := r.Header.Values("Authorization"), r.Header.Values("X-Api-Key")
+		// Header.Values without canonicalizing the names again
+		// (header_keys.go).
+		auth, apiKey := r.Header[HeaderAuthorization], r.Header[HeaderAPIKey]
 		switch {
 		case len(auth) > 1:
 			httperr.WriteStatus(w, r, http.StatusBadRequest, CodeAmbiguousCredentials,

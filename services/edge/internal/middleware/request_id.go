@@ -28,13 +28,15 @@ const ClientRequestIDHeader = "X-Client-Request-Id"
 func RequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st, r := reqstate.Ensure(r)
-		client := r.Header.Get(ClientRequestIDHeader)
+		// Canonical names, read and removed without Header's
+		// canonicalization (header_keys.go).
+		client := HeaderValue(r.Header, ClientRequestIDHeader)
 		if client == "" {
-			client = r.Header.Get(RequestIDHeader)
+			client = HeaderValue(r.Header, RequestIDHeader)
 		}
-		r.Header.Del(ClientRequestIDHeader)
+		delete(r.Header, ClientRequestIDHeader)
 		if ValidRequestID(client) {
-			w.Header().Set(ClientRequestIDHeader, client)
+			w.Header()[ClientRequestIDHeader] = []string{client}
 			st.ClientRequestID = client
 		}
 		id := NewRequestID()

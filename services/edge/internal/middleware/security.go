@@ -43,7 +43,7 @@ func SecurityHeaders(tls bool, next http.Handler) http.Handler {
 // preflights are refused).
 func CORS(allowed []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header.Get("Origin")
+		origin := HeaderValue(r.Header, headerOrigin)
 		if origin == "" {
 			next.ServeHTTP(w, r)
 			return
