@@ -16,7 +16,7 @@ import "net/http"
 // headers (also authn's) and the ones only this package reads.
 const (
 	HeaderAuthorization = "Authorization"
-	HeaderAPIKey        = "X-Api-Key"
+	HeaderAPIKey        = "X-Api-Key" //nolint:gosec // G101: a header name, not a credential
 	headerOrigin        = "Origin"
 	headerXFF           = "X-Forwarded-For"
 	headerXFH           = "X-Forwarded-Host"
