@@ -255,17 +255,18 @@ func (f *framer) header(body []byte) string {
 	if !ok {
 		return "" // net/http refuses it
 	}
-	value = bytes.Trim(value, " \t")
+	// The value is trimmed only for the two fields read here: trimming
+	// every field's was ~1,400 instructions per chat request (ADR 0066).
 	switch {
 	case asciiEqualFold(name, "content-length"):
-		v := string(value)
+		v := string(bytes.Trim(value, " \t"))
 		if f.clSeen && v != f.cl {
 			return "conflicting Content-Length fields"
 		}
 		f.cl, f.clSeen = v, true
 	case asciiEqualFold(name, "transfer-encoding"):
 		f.te++
-		f.chunked = asciiEqualFold(value, "chunked")
+		f.chunked = asciiEqualFold(bytes.Trim(value, " \t"), "chunked")
 	}
 	return ""
 }
