@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -62,6 +63,27 @@ func TestStackEnvPointsChildrenAtInheritedSockets(t *testing.T) {
 	require.Contains(t, env, "RAMPART_AUTH_ADMIN_ADDR=fd:4")
 	require.Contains(t, env, "RAMPART_HTTP_ADDR=fd:3")
 	require.Contains(t, env, "RAMPART_AUTH_ADDR="+svcs[0].listenAddr, "clients dial the real address")
+}
+
+// TestStackEnvSlackRedirectIsThisEdge: the adapter's OAuth redirect base is
+// the edge this stack listens on, unless the operator set a public URL.
+func TestStackEnvSlackRedirectIsThisEdge(t *testing.T) {
+	svcs := newServices(1)
+	defer closeSockets(svcs)
+	require.NoError(t, bindAddrs(svcs, "127.0.0.1:0"))
+	var edge string
+	for _, sv := range svcs {
+		if sv.svc == "edge" {
+			edge = sv.listenAddr
+		}
+	}
+	require.NotEmpty(t, edge)
+	t.Setenv("RAMPART_SLACKADAPTER_PUBLIC_URL", "")
+	require.Contains(t, stackEnv(svcs, "/d", "/d/pki"), "RAMPART_SLACKADAPTER_PUBLIC_URL=http://"+edge)
+	t.Setenv("RAMPART_SLACKADAPTER_PUBLIC_URL", "https://rampart.example.com")
+	for _, kv := range stackEnv(svcs, "/d", "/d/pki") {
+		require.False(t, strings.HasPrefix(kv, "RAMPART_SLACKADAPTER_PUBLIC_URL="), "the operator's own value stays: %s", kv)
+	}
 }
 
 // A port the supervisor picks (--any-ports, a busy dev port, an edge on

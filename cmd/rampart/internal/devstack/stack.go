@@ -467,6 +467,15 @@ func stackEnv(svcs []*service, dataDir, certDir string) []string {
 			env = append(env, p+"ADDR="+joinAddrs(svcs, sv.svc, false))
 		}
 	}
+	// The Slack install's redirect goes to the edge this stack really
+	// listens on (RAMPART_URL), not the adapter's default :8080, which is
+	// another stack's when this one's edge fell back to a free port. A
+	// public URL set by the operator (docs/slack-setup.md) wins.
+	if os.Getenv("RAMPART_SLACKADAPTER_PUBLIC_URL") == "" {
+		if edge, _, _ := strings.Cut(joinAddrs(svcs, "edge", false), ","); edge != "" {
+			env = append(env, "RAMPART_SLACKADAPTER_PUBLIC_URL=http://"+edge)
+		}
+	}
 	return env
 }
 
