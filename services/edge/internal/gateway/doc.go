@@ -14,6 +14,12 @@
 // metadata. JSON bodies are decoded strictly: an
 // unknown field is a 400 naming the field.
 //
+// Responses are written with MarshalOptions (ADR 0070, docs/api/README.md):
+// proto names, every field without presence written ([] for an empty
+// list), 64-bit integers as strings. Errors name fields relative to the
+// JSON body the client sent: BodyField tells the error handler which
+// request field a route's body is (body: "assistant").
+//
 // SecretReads (secretread.go) answers the plain secret read, GET
 // /v1/secrets/{name}:value, with the same metadata, marshaler and error
 // handler but without the mux's pattern matching, context annotation and
