@@ -1323,7 +1323,15 @@ func TestDeployCloudFormationIAM(t *testing.T) {
 			if slices.Contains(strs(st["Action"]), "kms:Decrypt") {
 				cond, _ := st["Condition"].(map[string]any)
 				eq, _ := cond["StringEquals"].(map[string]any)
-				bound = eq["kms:EncryptionContext:rampart:tenant"] == "{{Ref:TenantId}}"
+				if eq["kms:EncryptionContext:rampart:tenant"] == "{{Ref:TenantId}}" {
+					bound = true
+					continue
+				}
+				// Or Secrets Manager for this tenant's own secrets (ADR 0069 §5).
+				like, _ := cond["StringLike"].(map[string]any)
+				require.Contains(t, fmt.Sprint(eq["kms:ViaService"]), "secretsmanager.", "a tenant key opens only for its tenant's context or through Secrets Manager")
+				require.Contains(t, fmt.Sprint(like["kms:EncryptionContext:SecretARN"]), ":secret:rampart/${TenantId}/${Env}/",
+					"through Secrets Manager only for this tenant's secrets")
 			}
 		}
 		require.True(t, bound, "a tenant key opens only for its own tenant's encryption context")

@@ -136,6 +136,11 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 			}
 		}
 		b := awssm.New(awsCfg, svc, prefix)
+		if tk, ok := provider.(awssm.TenantKeys); ok {
+			// KMS=awskms: a secret without kms_key_id is under the
+			// tenant's own key, which its crypto-shred deletes (ADR 0069 §5).
+			b = b.WithTenantKeys(tk)
+		}
 		backend, observer = b, b
 	}
 	keyvaultv1.RegisterSecretsServiceServer(srv.GRPC(), server.NewSecrets(backend, log))

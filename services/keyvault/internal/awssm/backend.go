@@ -40,6 +40,36 @@ type Backend struct {
 	// keyAliasPrefix names each tenant's own KMS key (<prefix><tenant>,
 	// kms.AWSKMS); "" when tenants have no AWS KMS key (local KMS).
 	keyAliasPrefix string
+	// tenantKeys, with KMS=awskms, names (creating it if needed) the
+	// tenant's own key for a secret created without kms_key_id; nil: such
+	// a secret gets Secrets Manager's default key (KMS=local, dev only).
+	tenantKeys TenantKeys
+}
+
+// TenantKeys finds or creates a tenant's own KMS key (kms.AWSKMS).
+type TenantKeys interface {
+	EnsureTenantKey(ctx context.Context, tenant string) (alias string, err error)
+}
+
+// WithTenantKeys makes the tenant's own key the default kms_key_id of new
+// secrets (ADR 0069 §5).
+func (b *Backend) WithTenantKeys(tk TenantKeys) *Backend {
+	b.tenantKeys = tk
+	return b
+}
+
+// defaultKMSKey is the kms_key_id a new secret of tenant gets when none is
+// given: the tenant's own key when tenants have one, so the tenant's
+// crypto-shred covers it; otherwise "" (Secrets Manager's default key).
+func (b *Backend) defaultKMSKey(ctx context.Context, tenant string) (string, error) {
+	if b.tenantKeys == nil {
+		return "", nil
+	}
+	alias, err := b.tenantKeys.EnsureTenantKey(ctx, tenant)
+	if err != nil {
+		return "", &vault.Error{Kind: vault.KindUnavailable, Msg: "the tenant's KMS key is not available", Err: err}
+	}
+	return alias, nil
 }
 
 // New returns a Backend over the SDK config (BaseEndpoint may point it at a
@@ -168,7 +198,14 @@ func (b *Backend) CreateSecret(ctx context.Context, a vault.Actor, in vault.Crea
 		if err := b.checkKMSKey(a.Tenant, in.KMSKeyID); err != nil {
 			return audit.Record{}, err
 		}
-		req := &secretsmanager.CreateSecretInput{Name: aws.String(id), Description: optional(in.Description), KmsKeyId: optional(in.KMSKeyID),
+		keyID := in.KMSKeyID
+		if keyID == "" {
+			var err error
+			if keyID, err = b.defaultKMSKey(ctx, a.Tenant); err != nil {
+				return audit.Record{}, err
+			}
+		}
+		req := &secretsmanager.CreateSecretInput{Name: aws.String(id), Description: optional(in.Description), KmsKeyId: optional(keyID),
 			ClientRequestToken: optional(in.Token)}
 		for _, t := range in.Tags {
 			req.Tags = append(req.Tags, smtypes.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})

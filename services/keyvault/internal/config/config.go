@@ -77,6 +77,13 @@ func (c Config) Validate() error {
 	if c.KMS != "local" && c.KMS != "awskms" {
 		errs = append(errs, config.Invalidf("KMS", "must be local or awskms, not %q", c.KMS))
 	}
+	if c.Backend == "awssm" && c.KMS == "local" && c.Profile == config.ProfileProd {
+		// Tenants would have no AWS key of their own: their secrets would be
+		// under Secrets Manager's account-wide default key, which no
+		// tenant's crypto-shred deletes (ADR 0069 §5).
+		errs = append(errs, config.Invalidf("KMS", "must be awskms with BACKEND=awssm in the prod profile: "+
+			"each tenant's secrets must be under its own key for its crypto-shred to cover them"))
+	}
 	if c.AuditRetention < 0 || (c.AuditRetention > 0 && c.AuditRetention < time.Minute) {
 		errs = append(errs, config.Invalidf("AuditRetention", "must be 0 (keep forever) or at least 1m, got %s", c.AuditRetention))
 	}

@@ -36,3 +36,31 @@ func TestAuditRetentionNeedsAnArchive(t *testing.T) {
 		})
 	}
 }
+
+// TestAWSSMNeedsTenantKeysInProd (ADR 0069 §5): with KMS=local, tenants
+// have no AWS KMS key of their own, so the awssm backend encrypts their
+// secrets under Secrets Manager's account-wide default key, which no
+// tenant's crypto-shred deletes. That is refused in the prod profile.
+func TestAWSSMNeedsTenantKeysInProd(t *testing.T) {
+	for _, tt := range []struct {
+		name, profile, kms string
+		err                string
+	}{
+		{"dev, local KMS", "dev", "local", ""},
+		{"prod, tenant keys", "prod", "awskms", ""},
+		{"prod, local KMS", "prod", "local", "KMS"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("RAMPART_PROFILE", tt.profile)
+			t.Setenv("RAMPART_KEYVAULT_BACKEND", "awssm")
+			t.Setenv("RAMPART_KEYVAULT_KMS", tt.kms)
+			_, err := config.Load(nil)
+			if tt.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.err)
+			require.ErrorContains(t, err, "crypto-shred")
+		})
+	}
+}

@@ -121,6 +121,17 @@ func (p *AWSKMS) keyARN(ctx context.Context, tenant string, create bool) (string
 	return arn, nil
 }
 
+// EnsureTenantKey returns the alias of tenant's key, creating the key
+// first when the tenant has none yet. The awssm backend names it as a new
+// secret's default kms_key_id, so the tenant's crypto-shred covers the
+// secret (ADR 0069 §5).
+func (p *AWSKMS) EnsureTenantKey(ctx context.Context, tenant string) (string, error) {
+	if _, err := p.keyARN(ctx, tenant, true); err != nil {
+		return "", err
+	}
+	return p.alias(tenant)
+}
+
 func mapKMSErr(err error) error {
 	var (
 		ic  *kmstypes.InvalidCiphertextException

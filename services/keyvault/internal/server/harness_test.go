@@ -190,7 +190,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	var observer server.Observer = h.svc
 	if o.backend == "awssm" {
 		h.aws = awsfake.Start(t)
-		b := awssm.New(h.aws.AWSConfig(), h.svc, kms.DefaultAliasPrefix) // as with KMS=awskms
+		// As with KMS=awskms: tenants have their own keys.
+		tk := kms.NewAWSKMSFromConfig(h.aws.AWSConfig(), kms.DefaultAliasPrefix)
+		b := awssm.New(h.aws.AWSConfig(), h.svc, kms.DefaultAliasPrefix).WithTenantKeys(tk)
 		backend, observer = b, b
 	}
 	keyvaultv1.RegisterSecretsServiceServer(gs, server.NewSecrets(backend, log))
