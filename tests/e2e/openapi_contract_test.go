@@ -277,6 +277,7 @@ func TestRESTJSONShape(t *testing.T) {
 				`{"name":"shape-kb","model":"rampart-extractive","collections":["no-such-collection"]}`, "collections[0]"},
 			{"body: *, nested", http.MethodPost, "/v1/keys", owner, `{"name":"k","limits":{"requests_per_minute":"many"}}`, "limits.requests_per_minute"},
 			{"unknown nested member", http.MethodPost, "/v1/keys", owner, `{"name":"k","limits":{"rpm":1}}`, "limits.rpm"},
+			{"query parameter", http.MethodGet, "/v1/keys?page_size=lots", owner, "", "page_size"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				code, got := call(t, tc.method, tc.path, tc.key, tc.body)

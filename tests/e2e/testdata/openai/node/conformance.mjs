@@ -184,6 +184,13 @@ await tpm.chat.completions.create({ model: 'echo', messages: user });
 const tokens = await typed(tpm.chat.completions.create({ model: 'echo', messages: user }), OpenAI.RateLimitError, 429, 'tokens', 'rate_limit_exceeded', null);
 assert.ok(tokens.headers.get('retry-after'));
 
+// The Responses API answers the same errors the same way, streamed or not.
+await typed(client.responses.create({ model: 'nope', input: 'x' }), OpenAI.NotFoundError, 404, 'invalid_request_error', 'model_not_found', 'model');
+await typed(client.responses.create({ model: 'nope', input: 'x', stream: true }), OpenAI.NotFoundError, 404, 'invalid_request_error', 'model_not_found', 'model');
+await typed(other('rk_not_a_key_the_stack_issued').responses.create({ model: 'echo', input: 'x' }), OpenAI.AuthenticationError, 401, 'authentication_error', 'invalid_api_key', null);
+await typed(other(process.env.RAMPART_EMBED_ONLY_KEY).responses.create({ model: 'echo', input: 'x' }), OpenAI.PermissionDeniedError, 403, 'permission_error', 'insufficient_scope', null);
+await typed(other(process.env.RAMPART_NARROW_KEY).responses.create({ model: 'gpt-fake', input: 'x' }), OpenAI.PermissionDeniedError, 403, 'invalid_request_error', 'model_not_allowed', 'model');
+
 // An upstream failing after the stream began: the SDK yields what came,
 // then throws the error event as an APIError (no [DONE], no "stop").
 for (const script of ['badchunk', 'nodone']) {
