@@ -159,7 +159,7 @@ func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
 	if a.Key == "" { // slog drops an empty attribute, inlines a group
 		return b, false
 	}
-	v := a.Value.Resolve()
+	v := resolve(a.Value)
 	b = append(b, ',')
 	b, ok := jsonwrite.AppendSlogString(b, a.Key)
 	if !ok {

@@ -171,7 +171,7 @@ func scan(s string) (ascii, may bool) {
 		switch byteClass[s[i]] {
 		case plainByte:
 		case triggerByte:
-			if !may {
+			if !may && i+1 < len(s) && secondOfTrigger[s[i]|0x20]&letterBit(s[i+1]) != 0 {
 				may = triggerAt(s[i:])
 			}
 		default:
@@ -179,6 +179,31 @@ func scan(s string) (ascii, may bool) {
 		}
 	}
 	return true, may
+}
+
+// secondOfTrigger holds, for the lower-case first letter of each trigger
+// of triggerAt, the letters its second byte may be (letterBit): every
+// trigger is at least three bytes long and its second byte is a letter, so
+// scan calls triggerAt only where the first two bytes can start one. A hex
+// request id holds a, b and c, which start triggers, about six times, and
+// each call cost ~25 instructions for nothing (issue 15, ADR 0066);
+// TestSecondOfTrigger checks the table against triggerAt.
+var secondOfTrigger = func() (t [256]uint32) {
+	for _, w := range triggerWords {
+		t[w[0]] |= letterBit(w[1])
+	}
+	return t
+}()
+
+// triggerWords are triggerAt's triggers, lower case (keep them in step).
+var triggerWords = [...]string{"rk_", "xox", "xapp-", "bearer", "authorization", "passw", "pending_value", "pending-value", "secret", "token", "key", "cookie"}
+
+// letterBit is a bit for an ASCII letter in either case (0 for other bytes).
+func letterBit(c byte) uint32 {
+	if c |= 0x20; 'a' <= c && c <= 'z' {
+		return 1 << (c - 'a')
+	}
+	return 0
 }
 
 func isASCII(s string) bool {
@@ -235,7 +260,8 @@ func keyAssignment(s string) bool {
 	return false
 }
 
-// triggerAt reports whether rest starts with a trigger of the pre-filter:
+// triggerAt reports whether rest starts with a trigger of the pre-filter
+// (triggerWords, which scan's secondOfTrigger is built from):
 // most log strings (method names, SPIFFE IDs, codes) contain none and skip
 // the regular expressions, which keeps the access log off the hot path's
 // profile. For every rule there is a trigger that each of the rule's

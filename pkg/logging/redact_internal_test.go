@@ -183,3 +183,24 @@ func TestScanAgreesWithItsDefinition(t *testing.T) {
 		require.Equal(t, sensitiveAllWords(s), SensitiveKey(s), "%q", s)
 	}
 }
+
+// TestSecondOfTrigger: scan's two-byte filter never hides a trigger: for
+// every first and second byte, followed by the rest of any trigger word,
+// triggerAt finds a trigger only where the filter lets it be asked; and
+// every trigger word is one triggerAt finds, in both cases.
+func TestSecondOfTrigger(t *testing.T) {
+	for _, w := range triggerWords {
+		require.True(t, triggerAt(w), w)
+		require.True(t, triggerAt(strings.ToUpper(w)), w)
+	}
+	for c := range 256 {
+		for d := range 256 {
+			pass := byteClass[c] == triggerByte && secondOfTrigger[byte(c)|0x20]&letterBit(byte(d)) != 0
+			for _, w := range triggerWords {
+				if triggerAt(string([]byte{byte(c), byte(d)}) + w[2:]) {
+					require.True(t, pass, "%q%q", c, d)
+				}
+			}
+		}
+	}
+}
