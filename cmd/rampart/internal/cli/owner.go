@@ -25,12 +25,13 @@ import (
 func newRecoverOwnerCmd() *cobra.Command {
 	var certDir, addr, tenant, subject string
 	cmd := &cobra.Command{
-		Use:   "recover-owner",
+		Use:   "recover-owner TENANT_ID",
 		Short: "Give a tenant that lost its owner keys a new owner key (operator, mTLS; audited; the key is shown once)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if tenant == "" {
-				return fmt.Errorf("--tenant is required")
+		Args:  maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tenantID, err := recoverOwnerTenant(args, tenant)
+			if err != nil {
+				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
@@ -39,7 +40,7 @@ func newRecoverOwnerCmd() *cobra.Command {
 				return err
 			}
 			defer closeConn()
-			resp, err := auth.RecoverOwner(ctx, &authv1.RecoverOwnerRequest{TenantId: tenant, Subject: subject})
+			resp, err := auth.RecoverOwner(ctx, &authv1.RecoverOwnerRequest{TenantId: tenantID, Subject: subject})
 			if err != nil {
 				return err
 			}
@@ -48,10 +49,31 @@ func newRecoverOwnerCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant id (required)")
+	// --tenant predates the positional form (which `tenant shred` and
+	// `tenant suspend` use); it stays for scripts written against it.
+	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant id (same as the TENANT_ID argument)")
 	cmd.Flags().StringVar(&subject, "subject", "", "subject who becomes owner (default: the tenant's longest-standing owner)")
 	operatorFlags(cmd, &certDir, &addr)
 	return cmd
+}
+
+// recoverOwnerTenant picks the tenant of recover-owner from its argument
+// or its --tenant flag: one of them is required, and both must agree.
+func recoverOwnerTenant(args []string, flag string) (string, error) {
+	var arg string
+	if len(args) == 1 {
+		arg = args[0]
+	}
+	switch {
+	case arg == "" && flag == "":
+		return "", fmt.Errorf("usage: rampart tenant recover-owner TENANT_ID (the tenant id is required; --tenant TENANT_ID works too)")
+	case arg != "" && flag != "" && arg != flag:
+		return "", fmt.Errorf("the TENANT_ID argument %q and --tenant %q differ: give the tenant once", arg, flag)
+	case arg != "":
+		return arg, nil
+	default:
+		return flag, nil
+	}
 }
 
 // newBootstrapCmd creates the first tenant of a deployment and its owner
@@ -78,7 +100,7 @@ func newBootstrapCmd() *cobra.Command {
 			defer closeConn()
 			resp, err := auth.Bootstrap(ctx, &authv1.BootstrapRequest{TenantName: name, OwnerSubject: owner})
 			if status.Code(err) == codes.AlreadyExists {
-				return fmt.Errorf("%w (the deployment has its first tenant already; a lost owner key: rampart tenant recover-owner --tenant T)", err)
+				return fmt.Errorf("%w (the deployment has its first tenant already; a lost owner key: rampart tenant recover-owner TENANT_ID)", err)
 			}
 			if err != nil {
 				return err

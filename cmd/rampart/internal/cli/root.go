@@ -71,6 +71,17 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
+// maxArgs is cobra.MaximumNArgs with the same kind of error as exactArgs.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) <= n {
+			return nil
+		}
+		usage := strings.TrimSuffix(cmd.UseLine(), " [flags]")
+		return fmt.Errorf("usage: %s (at most %d argument(s), got %d; see %s --help)", usage, n, len(args), cmd.CommandPath())
+	}
+}
+
 // exactArgs is cobra.ExactArgs with an error a newcomer can act on: the
 // command's usage line and, for a stray argument, that values go in flags
 // (`rampart tenant create acme` instead of `--name acme`).
