@@ -329,6 +329,35 @@ func TestBadInput(t *testing.T) {
 
 func call[T any](_ T, err error) error { return err }
 
+// TestScheduledForDeletionSaysHowToRestore: keyvault cannot tell a CLI or
+// REST caller from a gRPC one, so the FailedPrecondition for a secret
+// scheduled for deletion names the CLI verb, the REST route and the RPC.
+func TestScheduledForDeletionSaysHowToRestore(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	c, ctx := h.admin(t, "t1")
+	_, err := c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: name, SecretString: "v1"})
+	require.NoError(t, err)
+	_, err = c.DeleteSecret(ctx, &keyvaultv1.DeleteSecretRequest{Name: name, RecoveryWindowInDays: 7})
+	require.NoError(t, err)
+
+	hints := []string{
+		"rampart secret restore " + name,
+		"POST /v1/secrets/" + strings.TrimPrefix(name, "/") + ":restore",
+		"RestoreSecret RPC",
+	}
+	for _, tc := range []struct {
+		desc string
+		err  error
+	}{
+		{"create again", call(c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: name, SecretString: "v2"}))},
+		{"read", call(c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: name}))},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			requireCode(t, tc.err, codes.FailedPrecondition, append([]string{"scheduled for deletion; restore it first"}, hints...)...)
+		})
+	}
+}
+
 func TestDeletionWindowRestorePurge(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	c, ctx := h.admin(t, "t1")

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
@@ -198,9 +199,17 @@ func (s *Service) checkOwner(ctx context.Context, a Actor, action string, sec st
 	return &Error{Kind: KindPermissionDenied, Msg: fmt.Sprintf("caller may not %s %q: it belongs to %s", action, sec.Name, sec.Owner)}
 }
 
+// restoreHint says how to restore a secret from each way in: the CLI, the
+// REST route the edge maps to RestoreSecret, and the RPC itself. Keyvault
+// does not know which one its caller used, so it names all three.
+func restoreHint(name string) string {
+	return fmt.Sprintf("rampart secret restore %s, or POST /v1/secrets/%s:restore, or the RestoreSecret RPC",
+		name, strings.TrimPrefix(name, "/"))
+}
+
 func liveSecret(sec store.Secret) error {
 	if !sec.DeletedAt.IsZero() {
-		return precondition("secret %q is scheduled for deletion; restore it first", sec.Name)
+		return precondition("secret %q is scheduled for deletion; restore it first (%s)", sec.Name, restoreHint(sec.Name))
 	}
 	return nil
 }
@@ -249,7 +258,7 @@ func (s *Service) createExisting(ctx context.Context, tx *store.Tx, a Actor, nam
 		return CreateOutput{}, err
 	}
 	if !existing.DeletedAt.IsZero() {
-		return CreateOutput{}, precondition("secret %q is scheduled for deletion; restore it first (RestoreSecret) or pick another name", name)
+		return CreateOutput{}, precondition("secret %q is scheduled for deletion; restore it first (%s) or pick another name", name, restoreHint(name))
 	}
 	if in.Token != "" && in.Value != nil {
 		v, err := tx.Version(ctx, a.Tenant, existing.ID, in.Token)
