@@ -115,7 +115,7 @@ func (s *Service) UpdateMember(ctx context.Context, c Caller, id string, role st
 			}
 		}
 		if m.Role != role {
-			revoked, err := s.revokeMinted(ctx, q, c, m.Subject, role)
+			revoked, err := s.revokeMinted(ctx, q, c, m.Subject)
 			if err != nil {
 				return err
 			}
@@ -199,7 +199,7 @@ func (s *Service) DeleteMember(ctx context.Context, c Caller, id string) error {
 		if err := q.DeleteMember(ctx, c.TenantID, id); err != nil {
 			return err
 		}
-		minted, err := s.revokeMinted(ctx, q, c, m.Subject, 0)
+		minted, err := s.revokeMinted(ctx, q, c, m.Subject)
 		if err != nil {
 			return err
 		}
@@ -215,50 +215,78 @@ func (s *Service) DeleteMember(ctx context.Context, c Caller, id string) error {
 	return err
 }
 
-// mintedBy reports whether k was created, or rotated into being, by a key
-// of subject (created_by "key:<key id>/<subject>"; key ids hold no "/").
-func mintedBy(k store.Key, subject string) bool {
+// minter is the subject whose key created k, or rotated it into being
+// (created_by "key:<key id>/<subject>"; key ids hold no "/"); "" when no
+// key made it (bootstrap, owner recovery).
+func minter(k store.Key) string {
 	rest, ok := strings.CutPrefix(k.CreatedBy, "key:")
 	if !ok {
-		return false
+		return ""
 	}
-	_, by, ok := strings.Cut(rest, "/")
-	return ok && by == subject
+	_, by, _ := strings.Cut(rest, "/")
+	return by
 }
 
-// revokeMinted runs after subject's role changed to role (0: removed) in
-// the transaction q. It revokes every live key of another subject that a
-// key of subject minted — created, or rotated and so handed a new
-// plaintext — and that role no longer covers: a key whose subject's role
-// is stronger than role, or holding a scope beyond role's ceiling. Whoever
-// minted a key saw its plaintext; without this a demoted admin kept acting
-// as admin through a service account's key she made (ADR 0069 §1). Keys
-// the holder rotated herself are hers and stay. A revocation that would
-// leave the tenant without an owner key refuses the change: the holder of
-// that key rotates it herself first. It reports whether it revoked any.
-func (s *Service) revokeMinted(ctx context.Context, q *store.Queries, c Caller, subject string, role store.Role) (bool, error) {
-	ks, err := q.LiveKeysMintedByKeys(ctx, c.TenantID, subject)
+// revokeMinted runs after subject's role changed (or subject was removed)
+// in the transaction q. Whoever minted a key for another subject — created
+// it, or rotated it and so got the new plaintext — holds it, so the rule
+// "a key never gets more than its creator has" must hold after role
+// changes too, not only at creation (ADR 0069 §1): a key of another subject
+// stays live only while its minter is a member, its subject's role is not
+// stronger than its minter's, and its scopes are within the minter's role
+// ceiling. This checks the keys subject minted (its demotion or removal)
+// and subject's own keys others minted (its promotion), and revokes those
+// that fail. Keys a holder rotated herself are hers. A revocation that
+// would leave the tenant without an owner key refuses the change: the
+// holder of that key rotates it herself first. It reports whether it
+// revoked any.
+func (s *Service) revokeMinted(ctx context.Context, q *store.Queries, c Caller, subject string) (bool, error) {
+	minted, err := q.LiveKeysMintedByKeys(ctx, c.TenantID, subject)
 	if err != nil {
 		return false, err
 	}
-	ceiling := RoleScopes(role)
+	own, err := q.LiveKeysOfSubject(ctx, c.TenantID, subject)
+	if err != nil {
+		return false, err
+	}
+	roles := map[string]store.Role{}
+	roleOf := func(sub string) (store.Role, error) {
+		if r, ok := roles[sub]; ok {
+			return r, nil
+		}
+		m, err := q.GetMemberBySubject(ctx, c.TenantID, sub)
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		roles[sub] = m.Role
+		return m.Role, nil
+	}
 	now := s.opt.Now()
 	revoked, ownerKey := false, false
-	for _, k := range ks {
-		if !mintedBy(k, subject) {
+	for _, k := range append(minted, own...) {
+		by := minter(k)
+		if by == "" || by == k.Subject || (by != subject && k.Subject != subject) {
 			continue
 		}
-		holder, err := q.GetMemberBySubject(ctx, c.TenantID, k.Subject)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // no member: the key does not verify anyway
-		}
+		holder, err := roleOf(k.Subject)
 		if err != nil {
 			return false, err
 		}
-		if role != 0 && holder.Role >= role && !slices.ContainsFunc(k.Scopes, func(sc string) bool { return !slices.Contains(ceiling, sc) }) {
+		if holder == 0 {
+			continue // no member: the key does not verify anyway
+		}
+		byRole, err := roleOf(by)
+		if err != nil {
+			return false, err
+		}
+		ceiling := RoleScopes(byRole)
+		if byRole != 0 && holder >= byRole && !slices.ContainsFunc(k.Scopes, func(sc string) bool { return !slices.Contains(ceiling, sc) }) {
 			continue
 		}
-		ownerKey = ownerKey || ownerCapable(k, holder.Role, now)
+		ownerKey = ownerKey || ownerCapable(k, holder, now)
 		if err := s.revokeInTx(ctx, q, c, k, "key.revoke.creator_narrowed"); err != nil {
 			return false, err
 		}
@@ -270,7 +298,7 @@ func (s *Service) revokeMinted(ctx context.Context, q *store.Queries, c Caller, 
 			return false, err
 		}
 		if !ok {
-			return false, errStranded("the change (it revokes the owner keys " + subject + " minted for others; each holder can rotate hers herself first)")
+			return false, errStranded("the change (it revokes owner keys minted by someone whose role no longer covers them; each holder can rotate hers herself first)")
 		}
 	}
 	return revoked, nil

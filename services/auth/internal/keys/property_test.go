@@ -207,7 +207,7 @@ func randomOps(t *testing.T, rng *rand.Rand, steps int) map[string]int {
 		}
 		actorRole := c.Role
 		tl := tenantLimits()
-		op := []int{0, 1, 2, 2, 4, 5, 6}[pick(7)] // creation twice as often
+		op := []int{0, 1, 2, 2, 4, 5, 6, 7}[pick(8)] // creation twice as often
 		switch op {
 		case 0: // add a member
 			_, err = svc.CreateMember(ctx, c, subjects[pick(len(subjects))], store.MemberUser, randomRole())
@@ -241,6 +241,10 @@ func randomOps(t *testing.T, rng *rand.Rand, steps int) map[string]int {
 			}
 		case 5: // revoke a key
 			_, err = svc.RevokeKey(ctx, c, ks[pick(len(ks))].ID)
+		case 7: // remove a member
+			ms, lerr := q.ListMembers(ctx, tid, "", 100)
+			require.NoError(t, lerr)
+			err = svc.DeleteMember(ctx, c, ms[pick(len(ms))].ID)
 		case 6: // set the tenant's limits (owners only)
 			_, err = svc.UpdateTenantLimits(ctx, c, tid, store.TenantLimits{RPM: limit(), TPM: limit(), MonthlyTokens: limit(),
 				AllowedModels: subset(models, true)})
@@ -256,6 +260,20 @@ func randomOps(t *testing.T, rng *rand.Rand, steps int) map[string]int {
 		ok, rerr := ownerKeyRemains(ctx, q, tid, "", "", clock.Now())
 		require.NoError(t, rerr)
 		require.True(t, ok, "step %d (op %d): the tenant has no owner key left", step, op)
+		// A key minted for another subject never exceeds its minter's
+		// current role, whatever role changes came after (ADR 0069 §1).
+		for _, k := range liveKeys() {
+			by := minter(k)
+			if by == "" || by == k.Subject || roleOf(k.Subject) == 0 {
+				continue
+			}
+			byRole := roleOf(by)
+			require.NotZero(t, byRole, "step %d (op %d): live key %s was minted by %s, no longer a member", step, op, k.ID, by)
+			require.GreaterOrEqual(t, roleOf(k.Subject), byRole, "step %d (op %d): key %s's subject is above its minter %s", step, op, k.ID, by)
+			for _, sc := range k.Scopes {
+				require.Contains(t, RoleScopes(byRole), sc, "step %d (op %d): key %s holds a scope beyond its minter %s's role", step, op, k.ID, by)
+			}
+		}
 		// Time passes, but not past the last owner key's expiry: keys that
 		// simply expire are the operator's recover-owner case, not an
 		// operation that stranded the tenant.

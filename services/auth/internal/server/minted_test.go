@@ -96,3 +96,50 @@ func demotionNeverStrands(t *testing.T, e *env) {
 	_, err = e.verify(t.Context(), mine)
 	require.NoError(t, err)
 }
+
+// TestPromotionRevokesKeysAWeakerMinterHolds: the other side of the same
+// rule. An admin who minted a key with scope admin for another admin kept
+// its plaintext; when an owner promoted that member to owner, the key
+// became an owner key — and the admin held one (an admin could never make
+// one herself). A promotion now revokes the member's keys whose minter's
+// current role does not cover the new role; keys the member made herself,
+// or that a minter as strong minted, stay.
+func TestPromotionRevokesKeysAWeakerMinterHolds(t *testing.T) { forEachStore(t, promotionRevokes) }
+
+func promotionRevokes(t *testing.T, e *env) {
+	_, owner := e.tenant(t, "acme")
+	mc := authv1.NewMemberServiceClient(e.edge)
+	alice := e.member(t, owner, "alice@acme", authv1.Role_ROLE_ADMIN, "admin")
+	_, err := mc.CreateMember(e.as(t, alice), &authv1.CreateMemberRequest{Subject: "bob@acme", Role: authv1.Role_ROLE_ADMIN})
+	require.NoError(t, err)
+	_, err = mc.CreateMember(e.as(t, alice), &authv1.CreateMemberRequest{Subject: "carol@acme", Role: authv1.Role_ROLE_MEMBER})
+	require.NoError(t, err)
+	bobByAlice := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "bob", Subject: "bob@acme", Scopes: []string{"admin"}})
+	bobByOwner := e.ownKey(t, owner, &authv1.CreateKeyRequest{Name: "bob too", Subject: "bob@acme", Scopes: []string{"admin"}})
+	bobOwn := e.ownKey(t, bobByOwner, &authv1.CreateKeyRequest{Name: "mine", Scopes: []string{"chat:write"}})
+	carolByAlice := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "carol", Subject: "carol@acme", Scopes: []string{"usage:read"}})
+
+	_, err = mc.UpdateMember(e.as(t, owner), &authv1.UpdateMemberRequest{MemberId: memberID(t, e, owner, "bob@acme"), Role: authv1.Role_ROLE_OWNER})
+	require.NoError(t, err)
+	_, err = mc.UpdateMember(e.as(t, owner), &authv1.UpdateMemberRequest{MemberId: memberID(t, e, owner, "carol@acme"), Role: authv1.Role_ROLE_ADMIN})
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		name string
+		key  string
+		live bool
+	}{
+		{"an admin's copy of a now-owner key", bobByAlice, false},
+		{"an owner minted it", bobByOwner, true},
+		{"bob made it himself", bobOwn, true},
+		{"promoted to the minter's own role", carolByAlice, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.verify(t.Context(), tt.key)
+			if tt.live {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, codes.Unauthenticated, code(err), "an admin must not end up holding an owner key: %v", err)
+		})
+	}
+}
