@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -234,13 +235,19 @@ func newInstallURLCmd(f *apiFlags) *cobra.Command {
 				return err
 			}
 			var resp struct {
-				URL string `json:"url"`
+				URL       string          `json:"url"`
+				ExpiresAt json.RawMessage `json:"expires_at"`
 			}
 			if err := json.Unmarshal(out, &resp); err != nil {
 				return fmt.Errorf("install URL answer: %w", err)
 			}
 			if err := printJSON(cmd, json.RawMessage(out)); err != nil {
 				return err
+			}
+			// stdout stays the REST answer, whose expires_at is Unix
+			// seconds as a string (ADR 0070); people get the time too.
+			if at, ok := unixSeconds(resp.ExpiresAt); ok {
+				fmt.Fprintf(cmd.ErrOrStderr(), "the link is valid until %s\n", at.Format(time.RFC3339))
 			}
 			if redirect := redirectOf(resp.URL); redirect != "" && !strings.HasPrefix(redirect, "https://") {
 				fmt.Fprintf(cmd.ErrOrStderr(), "note: Slack sends the admin back to %s, but Slack accepts only HTTPS redirect URLs "+
@@ -250,6 +257,17 @@ func newInstallURLCmd(f *apiFlags) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// unixSeconds reads a REST int64 field of Unix seconds, written as a
+// string (ADR 0070) or, from older servers, a number, as a UTC time; false
+// when absent, 0 (no expiry) or not a number.
+func unixSeconds(raw json.RawMessage) (time.Time, bool) {
+	secs, err := strconv.ParseInt(strings.Trim(string(raw), `"`), 10, 64)
+	if err != nil || secs <= 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(secs, 0).UTC(), true
 }
 
 // redirectOf is the redirect_uri of an authorize URL or, for Rampart's

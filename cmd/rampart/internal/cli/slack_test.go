@@ -148,13 +148,43 @@ func TestInstallURLWarnsOnPlainHTTPRedirect(t *testing.T) {
 			var got map[string]string
 			require.NoError(t, json.Unmarshal(out.Bytes(), &got))
 			require.Equal(t, authorize, got["url"])
+			require.Equal(t, "1796592619", got["expires_at"], "stdout keeps the REST answer (ADR 0070)")
+			require.Contains(t, errOut.String(), "the link is valid until 2026-12-06T21:30:19Z")
 			if tt.note {
 				require.Contains(t, errOut.String(), "Slack accepts only HTTPS redirect URLs")
 				require.Contains(t, errOut.String(), "RAMPART_SLACKADAPTER_PUBLIC_URL")
 				require.Contains(t, errOut.String(), tt.publicURL+"/slack/oauth/callback")
 			} else {
-				require.Empty(t, errOut.String())
+				require.NotContains(t, errOut.String(), "HTTPS")
 			}
+		})
+	}
+}
+
+// TestUnixSeconds: install-url reads expires_at as the REST contract writes
+// int64 (a string, ADR 0070) or as a bare number, and prints no time for
+// an absent, zero or malformed one.
+func TestUnixSeconds(t *testing.T) {
+	for _, tt := range []struct {
+		raw  string
+		want string // "" -> no time
+	}{
+		{`"1796592619"`, "2026-12-06T21:30:19Z"},
+		{`1796592619`, "2026-12-06T21:30:19Z"},
+		{`"0"`, ""},
+		{``, ""},
+		{`null`, ""},
+		{`"soon"`, ""},
+		{`"-5"`, ""},
+	} {
+		t.Run(tt.raw, func(t *testing.T) {
+			at, ok := unixSeconds(json.RawMessage(tt.raw))
+			if tt.want == "" {
+				require.False(t, ok)
+				return
+			}
+			require.True(t, ok)
+			require.Equal(t, tt.want, at.Format(time.RFC3339))
 		})
 	}
 }
