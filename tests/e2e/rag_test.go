@@ -385,7 +385,7 @@ func TestRAGCLI(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, []byte(ragDoc), 0o600))
 	out := rampart("Printers are on the third floor. Toner is in the supply room.", "doc", "add", "-c", "e2e-cli", "--wait", file, "-")
 	require.Contains(t, out, "vpn.md [####################]")
-	require.Contains(t, out, "stdin [####################]")
+	require.Contains(t, out, "upload [####################]", "stdin is labelled as its citations show it")
 	require.Contains(t, out, "succeeded")
 
 	require.Contains(t, rampart("", "search", "-c", "e2e-cli", "where", "is", "the", "toner"), "[1] upload", "stdin is an unnamed upload (it never replaces another document)")

@@ -151,7 +151,7 @@ func newDocAddCmd(f *apiFlags) *cobra.Command {
 		},
 	}
 	add.Flags().StringVarP(&o.collection, "collection", "c", "", "collection to add to (required)")
-	add.Flags().StringVar(&o.source, "source", "", "source shown in citations and the document's identity in the collection: the same source again replaces the document (default: the file name or URL; stdin: none)")
+	add.Flags().StringVar(&o.source, "source", "", "source shown in citations and the document's identity in the collection: the same source again replaces the document (default: the file name or URL; stdin: none, shown as \"upload\")")
 	add.Flags().StringVar(&o.ctype, "type", "", "content type: text/plain, text/markdown, text/html, application/pdf or the DOCX type (default: from the extension, else sniffed)")
 	add.Flags().BoolVar(&o.wait, "wait", false, "wait for each job, showing its progress")
 	return add
@@ -179,10 +179,7 @@ func (o docAdd) add(cmd *cobra.Command, c *restclient.Client, arg string, body a
 	if res.Deduplicated {
 		note = " (already ingested)"
 	}
-	label := docLabel(arg)
-	if o.source != "" {
-		label = o.source // what citations will show, rather than "stdin"
-	}
+	label := docLabel(arg, o.source, res.Document.Source)
 	fmt.Fprintf(cmd.OutOrStdout(), "%s  document %s  job %s%s\n", label, res.Document.ID, res.Job.ID, note)
 	if !o.wait {
 		return res.Job, nil
@@ -193,17 +190,27 @@ func (o docAdd) add(cmd *cobra.Command, c *restclient.Client, arg string, body a
 	return job, err
 }
 
-// docLabel names an argument in progress lines: a file's base name,
-// "stdin", or the URL.
-func docLabel(arg string) string {
+// docLabel names an argument in the add and progress lines as citations
+// will: the source ingestion recorded (it answers with it; "upload" for
+// unnamed content such as standard input, a URL without its query), else
+// --source, else what the CLI sent as the source.
+func docLabel(arg, source, recorded string) string {
 	switch {
+	case recorded != "":
+		return recorded
+	case source != "":
+		return source
 	case arg == "-":
-		return "stdin"
+		return unnamedUpload
 	case strings.Contains(arg, "://"):
 		return arg
 	}
 	return filepath.Base(arg)
 }
+
+// unnamedUpload is the source ingestion records for content sent without
+// one (services/ingestion/internal/ingest): what citations show.
+const unnamedUpload = "upload"
 
 // docBody is the IngestDocument body for one argument.
 func docBody(stdin io.Reader, arg, source, ctype string) (map[string]any, error) {

@@ -115,7 +115,7 @@ func TestDocAddFollowsTheJobStream(t *testing.T) {
 	require.Equal(t, 2, watches)
 	require.Equal(t, 1, strings.Count(out.String(), "notes.md [##########..........]  50% 1/2 chunks running"), "each change once:\n%s", out.String())
 	require.Contains(t, out.String(), "notes.md [####################] 100% 2/2 chunks succeeded")
-	require.Contains(t, out.String(), "stdin [####################] 100% 1/1 chunks succeeded")
+	require.Contains(t, out.String(), "upload [####################] 100% 1/1 chunks succeeded", "stdin is labelled as citations show it")
 }
 
 func TestDocAddWaitReportsFailures(t *testing.T) {
@@ -136,7 +136,7 @@ func TestDocAddWaitReportsFailures(t *testing.T) {
 	root.SetArgs([]string{"doc", "add", "-c", "handbook", "--wait", "-"})
 	err := root.ExecuteContext(context.Background())
 	require.ErrorContains(t, err, "ingestion failed: -: extract: the document has no text")
-	require.Contains(t, out.String(), "stdin [....................]   0% 0/0 chunks failed: extract: the document has no text")
+	require.Contains(t, out.String(), "upload [....................]   0% 0/0 chunks failed: extract: the document has no text")
 
 	// A stream that fails (here: the job is not the caller's) ends the wait
 	// with the edge's error.
@@ -360,7 +360,7 @@ func TestDocJobEnded(t *testing.T) {
 }
 
 // TestDocAddLabelsBySource: standard input with --source is named by that
-// source, as its citations will be, not "stdin".
+// source, as its citations will be, not "upload".
 func TestDocAddLabelsBySource(t *testing.T) {
 	got := recordingEdge(t)
 	var out bytes.Buffer
@@ -370,4 +370,25 @@ func TestDocAddLabelsBySource(t *testing.T) {
 	require.NoError(t, root.ExecuteContext(context.Background()))
 	require.Equal(t, "https://wiki.example.com/it/vpn", got.body["source"])
 	require.True(t, strings.HasPrefix(out.String(), "https://wiki.example.com/it/vpn  document"), out.String())
+}
+
+// TestDocLabel: the add and progress lines name a document as its
+// citations will: ingestion's recorded source first, then --source, then
+// what the CLI sends ("upload" being ingestion's name for unnamed content).
+func TestDocLabel(t *testing.T) {
+	for _, tt := range []struct {
+		desc, arg, source, recorded, want string
+	}{
+		{"stdin", "-", "", "", "upload"},
+		{"stdin, recorded", "-", "", "upload", "upload"},
+		{"stdin with --source", "-", "vpn-notes", "", "vpn-notes"},
+		{"file", "/tmp/docs/notes.md", "", "", "notes.md"},
+		{"file, recorded", "/tmp/docs/notes.md", "", "notes.md", "notes.md"},
+		{"URL without its query as recorded", "https://wiki.example.com/a?sig=x", "", "https://wiki.example.com/a", "https://wiki.example.com/a"},
+		{"URL, old server", "https://wiki.example.com/a", "", "", "https://wiki.example.com/a"},
+	} {
+		t.Run(tt.desc, func(t *testing.T) {
+			require.Equal(t, tt.want, docLabel(tt.arg, tt.source, tt.recorded))
+		})
+	}
 }
