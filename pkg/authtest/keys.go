@@ -223,7 +223,8 @@ func (s *Server) WhoAmI(ctx context.Context, _ *authv1.WhoAmIRequest) (*authv1.W
 
 // Bootstrap implements AuthService far enough for its callers: the tenant
 // id is "t_" + the name and, with an owner subject, a real owner key
-// (scope admin) of that tenant is issued, which Verify then accepts.
+// (scope admin) of that tenant is issued, which Verify then accepts; a
+// second one with an owner is AlreadyExists, as in auth.
 func (s *Server) Bootstrap(_ context.Context, req *authv1.BootstrapRequest) (*authv1.BootstrapResponse, error) {
 	if req.GetTenantName() == "" {
 		return nil, status.Error(codes.InvalidArgument, "tenant_name: required")
@@ -234,6 +235,11 @@ func (s *Server) Bootstrap(_ context.Context, req *authv1.BootstrapRequest) (*au
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Like auth, an owner is bootstrapped once per deployment.
+	if s.bootstrapped {
+		return nil, status.Error(codes.AlreadyExists, "the deployment is bootstrapped already")
+	}
+	s.bootstrapped = true
 	pt, err := s.newKeyLocked(&authv1.Principal{TenantId: resp.GetTenantId(), Subject: req.GetOwnerSubject(), Roles: []string{"owner"}, Scopes: []string{"admin"}})
 	if err != nil {
 		return nil, status.Error(codes.Internal, "generate")

@@ -64,6 +64,8 @@ type Server struct {
 	created   []Created
 	recovered []Recovered
 	lastMD    metadata.MD
+	// bootstrapped: Bootstrap issued the deployment's first owner key.
+	bootstrapped bool
 
 	revocations []*authv1.WatchRevocationsResponse
 	tenantEvs   []*authv1.WatchTenantEventsResponse

@@ -93,4 +93,11 @@ func TestBootstrapSpeaksMTLSAsTheCLI(t *testing.T) {
 
 	err := Run(t.Context(), []string{"tenant", "bootstrap", "--cert-dir", dir, "--auth-addr", auth.Addr}, &out, &errOut)
 	require.ErrorContains(t, err, "--owner is required")
+
+	// Once bootstrapped, the error points at recovery in the positional
+	// form that `tenant shred T` and `tenant suspend T` use too.
+	err = Run(t.Context(), []string{"tenant", "bootstrap", "--owner", "ops@example.com",
+		"--cert-dir", dir, "--auth-addr", auth.Addr}, &out, &errOut)
+	require.ErrorContains(t, err, "AlreadyExists")
+	require.ErrorContains(t, err, "rampart tenant recover-owner TENANT_ID)")
 }
