@@ -26,6 +26,20 @@ func checkMarshal(t *testing.T, s string) {
 	require.Equal(t, string(want), string(jsonwrite.AppendString([]byte("x"), s))[1:], "%q", s)
 }
 
+// TestEveryByteInARun: every byte value at every offset of a run of safe
+// bytes (start, middle, end), against each encoder.
+func TestEveryByteInARun(t *testing.T) {
+	for c := range 256 {
+		for p := range 20 {
+			b := []byte("plain text of a line")
+			b[p] = byte(c)
+			checkMarshal(t, string(b))
+			checkSlog(t, string(b))
+			checkProto(t, string(b))
+		}
+	}
+}
+
 // Each variant against its encoder, on the texts; the fuzz tests below
 // extend them to any string.
 func TestStringsMatchTheirEncoders(t *testing.T) {

@@ -9,15 +9,15 @@ const hexDigits = "0123456789abcdef"
 
 // rules is how one encoder quotes a string.
 type rules struct {
-	safe       [utf8.RuneSelf]bool // ASCII bytes written as they are
-	shortBF    bool                // \b and \f as short escapes (else \u0008, \u000c)
-	lineSep    bool                // U+2028 and U+2029 escaped
-	replaceBad bool                // an invalid UTF-8 byte becomes U+FFFD (else: refused)
+	safe       [256]bool // bytes written as they are (ASCII only: false from 0x80)
+	shortBF    bool      // \b and \f as short escapes (else \u0008, \u000c)
+	lineSep    bool      // U+2028 and U+2029 escaped
+	replaceBad bool      // an invalid UTF-8 byte becomes U+FFFD (else: refused)
 }
 
 // safeASCII marks the printable ASCII bytes (0x7f included, as every
 // encoder here writes DEL as is) other than '"', '\\' and those in extra.
-func safeASCII(extra string) (t [utf8.RuneSelf]bool) {
+func safeASCII(extra string) (t [256]bool) {
 	for c := byte(' '); c < utf8.RuneSelf; c++ {
 		t[c] = c != '"' && c != '\\'
 	}
@@ -65,12 +65,18 @@ func appendString(b []byte, s string, r *rules) ([]byte, bool) {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// The run of bytes written as they are, in a loop of its own: one
+		// look-up per byte, where the loop's checks for ASCII and safety
+		// cost ~15 instructions per byte of every log line (issue 15,
+		// ADR 0066).
+		for i < len(s) && r.safe[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if r.safe[c] {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			b = appendEscapedASCII(b, c, r.shortBF)
 			i++
