@@ -29,14 +29,7 @@ func appendCompletion(b []byte, c *ChatCompletion) ([]byte, bool) {
 			return b, false
 		}
 	}
-	b = append(b, `{"id":`...)
-	b = jsonwrite.AppendString(b, c.ID)
-	b = append(b, `,"object":`...)
-	b = jsonwrite.AppendString(b, c.Object)
-	b = append(b, `,"created":`...)
-	b = strconv.AppendInt(b, c.Created, 10)
-	b = append(b, `,"model":`...)
-	b = jsonwrite.AppendString(b, c.Model)
+	b = appendHead(b, c.ID, c.Object, c.Created, c.Model)
 	b = append(b, `,"choices":`...)
 	b = jsonwrite.AppendArray(b, c.Choices, appendChoice)
 	if u := c.Usage; u != nil {
@@ -51,6 +44,19 @@ func appendCompletion(b []byte, c *ChatCompletion) ([]byte, bool) {
 	b = append(b, `,"system_fingerprint":`...)
 	b = appendNullable(b, c.SystemFingerprint)
 	return append(b, '}'), true
+}
+
+// appendHead opens the object a completion and a chunk both start with:
+// their id, object, created and model members, in that order.
+func appendHead(b []byte, id, object string, created int64, model string) []byte {
+	b = append(b, `{"id":`...)
+	b = jsonwrite.AppendString(b, id)
+	b = append(b, `,"object":`...)
+	b = jsonwrite.AppendString(b, object)
+	b = append(b, `,"created":`...)
+	b = strconv.AppendInt(b, created, 10)
+	b = append(b, `,"model":`...)
+	return jsonwrite.AppendString(b, model)
 }
 
 func appendChoice(b []byte, ch *Choice) []byte {
@@ -118,14 +124,7 @@ func appendChunk(b []byte, c *Chunk) ([]byte, bool) {
 			return b, false
 		}
 	}
-	b = append(b, `{"id":`...)
-	b = jsonwrite.AppendString(b, c.ID)
-	b = append(b, `,"object":`...)
-	b = jsonwrite.AppendString(b, c.Object)
-	b = append(b, `,"created":`...)
-	b = strconv.AppendInt(b, c.Created, 10)
-	b = append(b, `,"model":`...)
-	b = jsonwrite.AppendString(b, c.Model)
+	b = appendHead(b, c.ID, c.Object, c.Created, c.Model)
 	b = append(b, `,"system_fingerprint":`...)
 	b = appendNullable(b, c.SystemFingerprint)
 	b = append(b, `,"choices":`...)

@@ -53,12 +53,15 @@ func fastAnswer(b []byte, out *upstreamCompletion) bool {
 		switch {
 		case string(name) == "choices" && !seenChoices:
 			seenChoices = true
-			if !answerChoices(&r, out) {
+			if out.Choices, ok = readArray(&r, func(r jsonread.Reader, c *upstreamChoice) (jsonread.Reader, bool) {
+				ok := answerChoice(&r, c)
+				return r, ok
+			}); !ok {
 				return false
 			}
 		case string(name) == "usage" && !seenUsage:
 			seenUsage = true
-			if !answerUsage(&r, out) {
+			if out.Usage, ok = readUsage(&r); !ok {
 				return false
 			}
 		case jsonread.FoldEqual(name, "choices") || jsonread.FoldEqual(name, "usage"):
@@ -70,12 +73,6 @@ func fastAnswer(b []byte, out *upstreamCompletion) bool {
 		}
 	}
 	return r.End()
-}
-
-func answerUsage(r *jsonread.Reader, out *upstreamCompletion) bool {
-	u, ok := readUsage(r)
-	out.Usage = u
-	return ok
 }
 
 // readUsage reads a usage object or null as json.Unmarshal reads it into
@@ -119,22 +116,28 @@ func readUsage(r *jsonread.Reader) (*wire.Usage, bool) {
 	return u, !r.Failed()
 }
 
-func answerChoices(r *jsonread.Reader, out *upstreamCompletion) bool {
+// readArray reads an array or null as json.Unmarshal reads it into a []T
+// (null is a nil slice, [] an empty one), each element by read; false
+// for anything else. read takes and returns the reader by value: a
+// *Reader passed to a function value escapes, which would move every
+// caller's reader to the heap (one allocation more per decode,
+// BenchmarkDecodeAnswer, BenchmarkDecodeChunk).
+func readArray[T any](r *jsonread.Reader, read func(jsonread.Reader, *T) (jsonread.Reader, bool)) ([]T, bool) {
 	if r.Null() {
-		out.Choices = nil
-		return true
+		return nil, true
 	}
 	if !r.Array() {
-		return false
+		return nil, false
 	}
-	out.Choices = make([]upstreamChoice, 0, 1)
+	out := make([]T, 0, 1)
 	for first := true; r.MoreElements(first); first = false {
-		out.Choices = append(out.Choices, upstreamChoice{})
-		if !answerChoice(r, &out.Choices[len(out.Choices)-1]) {
-			return false
+		out = append(out, *new(T))
+		var ok bool
+		if *r, ok = read(*r, &out[len(out)-1]); !ok {
+			return nil, false
 		}
 	}
-	return !r.Failed()
+	return out, !r.Failed()
 }
 
 func answerChoice(r *jsonread.Reader, c *upstreamChoice) bool {
@@ -182,15 +185,9 @@ func answerMessage(r *jsonread.Reader, m *upstreamMessage) bool {
 		switch {
 		case string(name) == "content" && !seenContent:
 			seenContent = true
-			if r.Null() {
-				m.Content = nil
-				continue
-			}
-			s, ok := r.String()
-			if !ok {
+			if m.Content, ok = nullableString(r); !ok {
 				return false
 			}
-			m.Content = &s
 		case string(name) == "tool_calls" && !seenCalls:
 			seenCalls = true
 			// Tool calls: encoding/json on their bytes alone (the same

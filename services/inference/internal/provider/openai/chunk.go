@@ -37,7 +37,10 @@ func fastChunk(b []byte, out *upstreamChunk) bool {
 		switch {
 		case string(name) == "choices" && !seenChoices:
 			seenChoices = true
-			if !chunkChoices(&r, out) {
+			if out.Choices, ok = readArray(&r, func(r jsonread.Reader, c *upstreamChunkChoice) (jsonread.Reader, bool) {
+				ok := chunkChoice(&r, c)
+				return r, ok
+			}); !ok {
 				return false
 			}
 		case string(name) == "usage" && !seenUsage:
@@ -57,24 +60,6 @@ func fastChunk(b []byte, out *upstreamChunk) bool {
 		}
 	}
 	return r.End()
-}
-
-func chunkChoices(r *jsonread.Reader, out *upstreamChunk) bool {
-	if r.Null() {
-		out.Choices = nil
-		return true
-	}
-	if !r.Array() {
-		return false
-	}
-	out.Choices = make([]upstreamChunkChoice, 0, 1)
-	for first := true; r.MoreElements(first); first = false {
-		out.Choices = append(out.Choices, upstreamChunkChoice{})
-		if !chunkChoice(r, &out.Choices[len(out.Choices)-1]) {
-			return false
-		}
-	}
-	return !r.Failed()
 }
 
 func chunkChoice(r *jsonread.Reader, c *upstreamChunkChoice) bool {
