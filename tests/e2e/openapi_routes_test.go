@@ -221,7 +221,8 @@ func TestOpenAPICheckRefusesMismatches(t *testing.T) {
 		body    string
 		refused bool
 	}{
-		{"snake_case fields", whoami, http.MethodGet, "/v1/whoami", "", 200, `{"key_id":"k1","tenant_id":"t1"}`, false},
+		{"snake_case fields", whoami, http.MethodGet, "/v1/whoami", "", 200, `{"key_id":"k1","tenant_id":"t1","subject":"s1","roles":[],"scopes":[]}`, false},
+		{"a field written always left out", whoami, http.MethodGet, "/v1/whoami", "", 200, `{"key_id":"k1","tenant_id":"t1"}`, true},
 		{"camelCase field", whoami, http.MethodGet, "/v1/whoami", "", 200, `{"keyId":"k1"}`, true},
 		{"OpenAI error body", whoami, http.MethodGet, "/v1/whoami", "", 401, `{"error":{"message":"m","type":"authentication_error","param":null,"code":"invalid_api_key"}}`, false},
 		{"gRPC-style error body", whoami, http.MethodGet, "/v1/whoami", "", 401, `{"code":16,"message":"m","details":[]}`, true},

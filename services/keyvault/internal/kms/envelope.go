@@ -88,15 +88,23 @@ func AAD(tenant, secretID, versionID string) []byte {
 	return appendLP(b, versionID)
 }
 
-// EnsureKey makes sure the tenant has a data key (creating and caching it).
+// EnsureKey makes sure the tenant has a data key (creating and caching it)
+// and that the cached one was checked against the store less than
+// KeyCacheTTL ago. Callers run it before their write transaction: Seal,
+// inside that transaction, then needs no database access.
 func (e *Envelope) EnsureKey(ctx context.Context, tenant string) error {
-	_, _, err := e.currentKey(ctx, tenant)
+	_, _, err := e.currentKey(ctx, tenant, true)
 	return err
 }
 
-// Seal encrypts a value of the tenant's secret version.
+// Seal encrypts a value of the tenant's secret version with the tenant's
+// current data key as EnsureKey last checked it. It does not re-check the
+// key's age: Seal runs inside a write transaction, and on SQLite a store
+// read from there waited for a pooled connection that transactions queued
+// behind this one's write lock were holding, until their 5 s busy timeout
+// failed them (ADR 0072). Only a key missing from the cache is read.
 func (e *Envelope) Seal(ctx context.Context, tenant, secretID, versionID string, plaintext []byte) (ct []byte, dekID string, err error) {
-	id, g, err := e.currentKey(ctx, tenant)
+	id, g, err := e.currentKey(ctx, tenant, false)
 	if err != nil {
 		return nil, "", err
 	}
@@ -136,11 +144,13 @@ func (e *Envelope) Shred(ctx context.Context, tenant string) error {
 	return nil
 }
 
-func (e *Envelope) currentKey(ctx context.Context, tenant string) (string, cipher.AEAD, error) {
+// currentKey returns the tenant's current data key, from the cache when it
+// is there (and, with fresh, was checked less than KeyCacheTTL ago).
+func (e *Envelope) currentKey(ctx context.Context, tenant string, fresh bool) (string, cipher.AEAD, error) {
 	e.mu.RLock()
 	cur, ok := e.current[tenant]
 	var g cipher.AEAD
-	if ok && time.Since(cur.checked) < KeyCacheTTL {
+	if ok && (!fresh || time.Since(cur.checked) < KeyCacheTTL) {
 		if k := e.keys[tenant][cur.id]; k != nil {
 			g = k.aead
 		}
@@ -165,7 +175,7 @@ func (e *Envelope) currentKey(ctx context.Context, tenant string) (string, ciphe
 			return "", nil, err
 		}
 		// Another writer may have won the race: use whatever is current.
-		return e.currentKey(ctx, tenant)
+		return e.currentKey(ctx, tenant, fresh)
 	}
 	e.mu.RLock()
 	if k := e.keys[tenant][id]; k != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -63,4 +64,37 @@ func TestEnvelopeKeyCache(t *testing.T) {
 	require.NoError(t, e.Shred(ctx, "t3"))
 	_, err = e.Open(ctx, "t3", "s", "v", all[2].dek, all[2].ct)
 	require.ErrorIs(t, err, kms.ErrShredded, "no cached key survives a shred")
+}
+
+// countingDEKStore counts reads of a tenant's current data key.
+type countingDEKStore struct {
+	kms.DEKStore
+	current atomic.Int64
+}
+
+func (c *countingDEKStore) CurrentDEK(ctx context.Context, tenant string) (string, []byte, bool, error) {
+	c.current.Add(1)
+	return c.DEKStore.CurrentDEK(ctx, tenant)
+}
+
+// Seal runs inside a write transaction and must not read the store for a
+// cached key, however old: on SQLite that read waited for a pooled
+// connection held by transactions queued behind the caller's write lock
+// (5 s, then SQLITE_BUSY). EnsureKey, before the transaction, re-checks
+// a key older than KeyCacheTTL.
+func TestSealReadsNoStoreForACachedKey(t *testing.T) {
+	ctx := t.Context()
+	local, st := openLocal(t, t.TempDir())
+	ds := &countingDEKStore{DEKStore: st}
+	e := kms.NewEnvelope(local, ds)
+
+	require.NoError(t, e.EnsureKey(ctx, "t1"))
+	reads := ds.current.Load()
+	require.Positive(t, reads)
+	time.Sleep(kms.KeyCacheTTL)
+	_, _, err := e.Seal(ctx, "t1", "s1", "v1", []byte("x"))
+	require.NoError(t, err)
+	require.Equal(t, reads, ds.current.Load(), "Seal used the cached key")
+	require.NoError(t, e.EnsureKey(ctx, "t1"))
+	require.Greater(t, ds.current.Load(), reads, "EnsureKey re-checked a key older than KeyCacheTTL")
 }

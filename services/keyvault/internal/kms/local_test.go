@@ -328,6 +328,8 @@ func TestKeyCachesFollowOtherReplica(t *testing.T) {
 	time.Sleep(kms.KeyCacheTTL)
 	_, _, err = b.Decrypt(ctx, "t1", first.Wrapped, nil)
 	require.ErrorIs(t, err, kms.ErrShredded, "B no longer unwraps the shredded tenant's data keys")
+	// A write checks the key before its transaction (EnsureKey), then seals.
+	require.ErrorIs(t, envB.EnsureKey(ctx, "t1"), kms.ErrShredded, "B's write path sees the shred")
 	_, _, err = envB.Seal(ctx, "t1", "s2", "v1", []byte("x"))
 	require.ErrorIs(t, err, kms.ErrShredded, "B no longer seals for the shredded tenant")
 }
