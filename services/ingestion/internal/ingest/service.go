@@ -707,8 +707,12 @@ func (s *Service) tenantMayUse(tenant, model string) error {
 }
 
 // Purge deletes everything of a tenant: rows (with the wrapped key), the
-// index directory and cached keys and vectors.
+// index directory and cached keys and vectors. The unwrapped key is
+// dropped first, so nothing of the tenant opens here from the event on
+// even if the deletion fails and is retried, and again after the rows are
+// gone (a load that began in between; ADR 0077).
 func (s *Service) Purge(ctx context.Context, tenant string) error {
+	s.o.Ring.Forget(tenant)
 	if err := s.o.Store.DeleteTenant(ctx, tenant); err != nil {
 		return err
 	}

@@ -62,12 +62,23 @@ type Ring struct {
 	ttl   time.Duration
 	now   func() time.Time
 
-	mu    sync.Mutex
-	keys  map[string]*list.Element
-	lru   *list.List
-	sf    singleflight.Group
-	onNew func(tenant string)
+	mu   sync.Mutex
+	keys map[string]*list.Element
+	lru  *list.List
+	// loading holds the tenants whose key is being loaded (one load per
+	// tenant: sf); Forget marks the load dropped so that a key unwrapped
+	// before a purge or shred is not cached after it.
+	loading map[string]*load
+	sf      singleflight.Group
+	onNew   func(tenant string)
 }
+
+// load is one tenant's key load in flight.
+type load struct{ dropped bool }
+
+// ErrDropped is returned by Get when the tenant's keys were dropped
+// (Forget: purge) while its key was being loaded.
+var ErrDropped = fmt.Errorf("the tenant's data key was dropped while loading (tenant purged): %w", grpcerr.ErrFailedPrecondition)
 
 // DefaultTTL is how long an unwrapped key is used before keyvault is asked
 // again.
@@ -82,7 +93,7 @@ func New(kms KMS, s Store, maxKeys int, ttl time.Duration) *Ring {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	return &Ring{kms: kms, store: s, max: maxKeys, ttl: ttl, now: time.Now, keys: map[string]*list.Element{}, lru: list.New()}
+	return &Ring{kms: kms, store: s, max: maxKeys, ttl: ttl, now: time.Now, keys: map[string]*list.Element{}, lru: list.New(), loading: map[string]*load{}}
 }
 
 // SetClock replaces the clock (tests).
@@ -126,12 +137,23 @@ func (r *Ring) Get(ctx context.Context, tenant string, create bool) (*Key, error
 		if k, ok := r.Cached(tenant); ok {
 			return k, nil
 		}
+		l := &load{}
+		r.mu.Lock()
+		r.loading[tenant] = l
+		r.mu.Unlock()
 		k, err := r.load(ctx, tenant, create)
+		r.mu.Lock()
+		if r.loading[tenant] == l { // a Forget may have let a newer load start
+			delete(r.loading, tenant)
+		}
+		if err == nil && l.dropped {
+			err = ErrDropped
+		}
 		if err != nil {
+			r.mu.Unlock()
 			return nil, err
 		}
 		k.loadedAt = r.now()
-		r.mu.Lock()
 		r.keys[tenant] = r.lru.PushFront(k)
 		for r.lru.Len() > r.max {
 			old := r.lru.Back()
@@ -167,7 +189,10 @@ func (r *Ring) Tenants() []string {
 	return out
 }
 
-// Forget drops a tenant's key from memory (purge, shred).
+// Forget drops a tenant's key from memory at once (purge, shred): the
+// cached key, and the one a load in flight unwraps (that Get fails with
+// ErrDropped; a caller waiting on it gets the same). A later Get loads
+// again, from keyvault.
 func (r *Ring) Forget(tenant string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -175,6 +200,12 @@ func (r *Ring) Forget(tenant string) {
 		r.lru.Remove(e)
 		delete(r.keys, tenant)
 	}
+	if l, ok := r.loading[tenant]; ok {
+		l.dropped = true
+	}
+	// A Get from now on starts its own load rather than joining the one
+	// in flight (whose key is dropped).
+	r.sf.Forget(tenant)
 }
 
 func (r *Ring) load(ctx context.Context, tenant string, create bool) (*Key, error) {

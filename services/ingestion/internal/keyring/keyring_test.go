@@ -146,3 +146,90 @@ func TestKMSErrorsSayNothingInternal(t *testing.T) {
 		})
 	}
 }
+
+// gatedKMS blocks each Decrypt until the test releases it (entered hands
+// over the call's own release channel), so a test can Forget the tenant
+// while its key is being unwrapped.
+type gatedKMS struct {
+	keyvaulttest.Direct
+	entered chan chan struct{}
+}
+
+func (g gatedKMS) Decrypt(ctx context.Context, wrapped []byte, ec map[string]string) ([]byte, error) {
+	release := make(chan struct{})
+	g.entered <- release
+	<-release
+	return g.Direct.Decrypt(ctx, wrapped, ec)
+}
+
+// gatedRing is a cold ring over a store that already holds tenant a's
+// wrapped key, whose unwraps wait for the test.
+func gatedRing(t *testing.T) (*keyring.Ring, gatedKMS) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir()+"/k.db")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	k := keyvaulttest.NewKMS()
+	_, err = keyring.New(keyvaulttest.Direct{K: k}, st, 8, time.Minute).Get(ctx, "a", true)
+	require.NoError(t, err)
+	g := gatedKMS{Direct: keyvaulttest.Direct{K: k}, entered: make(chan chan struct{})}
+	return keyring.New(g, st, 8, time.Minute), g
+}
+
+// TestForgetDropsAKeyBeingLoaded: a purge (Forget) that lands while a
+// request is unwrapping the tenant's key leaves nothing cached: the
+// request fails with ErrDropped (FailedPrecondition) instead of caching a
+// key keyvault unwrapped before the purge, and the next Get asks keyvault
+// again.
+func TestForgetDropsAKeyBeingLoaded(t *testing.T) {
+	ctx := context.Background()
+	r, g := gatedRing(t)
+	unlocked := 0
+	r.OnUnlock(func(string) { unlocked++ })
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Get(ctx, "a", false)
+		done <- err
+	}()
+	release := <-g.entered // the key is being unwrapped
+	r.Forget("a")
+	close(release)
+	err := <-done
+	require.ErrorIs(t, err, keyring.ErrDropped)
+	require.Equal(t, codes.FailedPrecondition, grpcerr.Code(err))
+	_, cached := r.Cached("a")
+	require.False(t, cached, "the key unwrapped before the purge is not cached")
+	require.Empty(t, r.Tenants(), "no job of the tenant can open")
+	require.Zero(t, unlocked, "the tenant was not announced as unlocked")
+
+	// A later Get unwraps again (keyvault decides; here it still may).
+	go func() { close(<-g.entered) }()
+	_, err = r.Get(ctx, "a", false)
+	require.NoError(t, err)
+	_, cached = r.Cached("a")
+	require.True(t, cached)
+	require.Equal(t, 1, unlocked)
+}
+
+// TestForgetLetsANewLoadStart: a Get after Forget does not join the load
+// that was dropped, and that load ending does not hide the new one from a
+// second Forget.
+func TestForgetLetsANewLoadStart(t *testing.T) {
+	ctx := context.Background()
+	r, g := gatedRing(t)
+	first, second := make(chan error, 1), make(chan error, 1)
+	go func() { _, err := r.Get(ctx, "a", false); first <- err }()
+	releaseFirst := <-g.entered
+	r.Forget("a")
+	go func() { _, err := r.Get(ctx, "a", false); second <- err }()
+	releaseSecond := <-g.entered // the second Get runs its own load
+	close(releaseFirst)
+	require.ErrorIs(t, <-first, keyring.ErrDropped)
+	r.Forget("a") // lands while the second load is still in flight
+	close(releaseSecond)
+	require.ErrorIs(t, <-second, keyring.ErrDropped)
+	_, cached := r.Cached("a")
+	require.False(t, cached)
+}
