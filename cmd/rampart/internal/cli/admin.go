@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -38,16 +39,35 @@ func (f *apiFlags) client() (*restclient.Client, error) {
 		key = os.Getenv("RAMPART_ADMIN_KEY")
 	}
 	if base == "" || key == "" {
-		if env, err := devstack.LoadEnvFile(dataDir()); err == nil {
-			if base == "" {
-				base = env["RAMPART_URL"]
-			}
-			if key == "" {
-				key = env["RAMPART_ADMIN_KEY"]
-			}
+		env, err := devstack.LoadEnvFile(dataDir())
+		if err != nil {
+			// Name the file looked for: a newcomer who runs the CLI outside
+			// the checkout that ran `make run` otherwise only reads "run
+			// `rampart dev`", with the stack already up.
+			return nil, noConfigError(base, key, filepath.Join(dataDir(), "dev.env"))
+		}
+		if base == "" {
+			base = env["RAMPART_URL"]
+		}
+		if key == "" {
+			key = env["RAMPART_ADMIN_KEY"]
 		}
 	}
 	return restclient.New(base, key)
+}
+
+// noConfigError says what is missing (the edge URL, the API key or both)
+// and where the CLI looked for the dev stack's dev.env.
+func noConfigError(base, key, envPath string) error {
+	what := "no Rampart URL and no API key: set RAMPART_URL and RAMPART_API_KEY (or pass --url and --key)"
+	switch {
+	case base != "":
+		what = "no API key: set RAMPART_API_KEY or RAMPART_ADMIN_KEY"
+	case key != "":
+		what = "no Rampart URL: set RAMPART_URL or pass --url"
+	}
+	return fmt.Errorf("%s; for the dev stack, run from the checkout that ran `make run` (no %s here), "+
+		"load its environment (set -a; . .rampart/dev.env; set +a) or set RAMPART_DATA_DIR", what, envPath)
 }
 
 // call performs one request and pretty-prints the JSON answer.
@@ -255,7 +275,14 @@ func newMemberCmd(f *apiFlags) *cobra.Command {
 }
 
 func newAuditCmd(f *apiFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Read and verify your tenant's audit log"}
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Read and verify your tenant's audit log (auth's: keys, members, tenants, failed sign-ins)",
+		// A newcomer who just read a secret looks for it here; say where it is.
+		Long: "Read and verify your tenant's audit log: auth's hash chain of key, member and tenant changes and failed sign-ins.\n" +
+			"Secret reads and writes are in keyvault's own audit chain, which no REST route serves\n" +
+			"(the dev stack: .rampart/keyvault/audit.log, a JSON line per call; services/keyvault/README.md).",
+	}
 	var pageSize int
 	list := verb(f, "list", "List audit events, newest first", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 		q := url.Values{}

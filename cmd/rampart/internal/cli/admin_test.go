@@ -94,7 +94,12 @@ func TestAdminVerbWithoutConfig(t *testing.T) {
 	t.Setenv("RAMPART_DATA_DIR", t.TempDir())
 	var out bytes.Buffer
 	err := Run(context.Background(), []string{"whoami"}, &out, &out)
-	require.ErrorContains(t, err, "no Rampart URL")
+	require.ErrorContains(t, err, "no Rampart URL and no API key")
+	require.ErrorContains(t, err, "dev.env here", "it names the dev.env it looked for")
+
+	t.Setenv("RAMPART_API_KEY", "rk_unused")
+	err = Run(context.Background(), []string{"whoami"}, &out, &out)
+	require.ErrorContains(t, err, "no Rampart URL: set RAMPART_URL or pass --url")
 }
 
 // TestSecretRotateJSONKeyNeedsAFunction: --json-key only names a field of a

@@ -16,6 +16,9 @@ import (
 // Run executes the command line args.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root := newRoot(stdout, stderr)
+	if err := unknownSubcommand(root, args); err != nil {
+		return err
+	}
 	root.SetArgs(args)
 	return plainStatus(root.ExecuteContext(ctx))
 }
@@ -55,8 +58,12 @@ func codeText(c codes.Code) string {
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "rampart",
-		Short:         "Operate a Rampart deployment: PKI, the dev stack, tenants, keys, secrets",
+		Use:   "rampart",
+		Short: "Operate a Rampart deployment: PKI, the dev stack, tenants, keys, secrets, documents, chat, Slack",
+		Long: `Operate a Rampart deployment: PKI, the dev stack, tenants, keys, secrets, documents, chat, Slack.
+
+Start the stack with ` + "`rampart dev`" + ` (or ` + "`make run`" + `): every other verb then finds the
+edge and the admin key in its dev.env; elsewhere set RAMPART_URL and RAMPART_API_KEY.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -69,6 +76,31 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newSlackCmd(&api))
 	root.AddCommand(newCollectionCmd(&api), newDocCmd(&api), newSearchCmd(&api), newChatCmd(&api), newAssistantCmd(&api))
 	return root
+}
+
+// unknownSubcommand gives a group command below the root (key, secret,
+// slack app, …) the root's handling of a mistyped verb: cobra answers a
+// group that has no Run by printing its help and exiting 0, so `rampart
+// key crete` looked like success to a script and never said what was
+// wrong. nil when args name no such group with a stray word after it.
+func unknownSubcommand(root *cobra.Command, args []string) error {
+	// An error of Find or of the flags is cobra's to report, as is plain help.
+	cmd, rest, findErr := root.Find(args)
+	if findErr != nil || cmd == root || !cmd.HasSubCommands() || cmd.Runnable() {
+		return nil //nolint:nilerr // Execute reports it
+	}
+	if flagErr := cmd.ParseFlags(rest); flagErr != nil || cmd.Flags().NArg() == 0 {
+		return nil //nolint:nilerr // Execute reports it
+	}
+	word := cmd.Flags().Arg(0)
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // what cobra sets for the root
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", word, cmd.CommandPath())
+	if s := cmd.SuggestionsFor(word); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	return fmt.Errorf("%s\n\nRun '%s --help' for its commands", msg, cmd.CommandPath())
 }
 
 // maxArgs is cobra.MaximumNArgs with the same kind of error as exactArgs.

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,4 +36,36 @@ func TestPlainStatus(t *testing.T) {
 	}
 	require.NoError(t, plainStatus(nil))
 	require.Equal(t, "failed precondition", codeText(codes.FailedPrecondition))
+}
+
+// A mistyped verb of a group command fails with the root's kind of error,
+// suggestions included, instead of printing the group's help and exiting 0.
+func TestUnknownSubcommand(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr []string // substrings; nil: success
+		wantOut string
+	}{
+		{args: []string{"key", "crete"}, wantErr: []string{`unknown command "crete" for "rampart key"`, "Did you mean this?\n\tcreate", "rampart key --help"}},
+		{args: []string{"slack", "app", "sett"}, wantErr: []string{`unknown command "sett" for "rampart slack app"`, "\tset"}},
+		{args: []string{"secret", "zzz"}, wantErr: []string{`unknown command "zzz" for "rampart secret"`}},
+		{args: []string{"key"}, wantOut: "Available Commands:"},
+		{args: []string{"bogus"}, wantErr: []string{`unknown command "bogus" for "rampart"`}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := Run(context.Background(), tt.args, &out, &errOut)
+			if tt.wantErr == nil {
+				require.NoError(t, err)
+				require.Contains(t, out.String(), tt.wantOut)
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tt.wantErr {
+				require.Contains(t, err.Error(), w)
+			}
+			require.NotContains(t, out.String(), "Available Commands:", "the group's help is not printed as if it succeeded")
+		})
+	}
 }

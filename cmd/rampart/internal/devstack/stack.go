@@ -483,7 +483,9 @@ func build(ctx context.Context, root, binDir string, out io.Writer) error {
 	if root == "" {
 		return errors.New("cannot build the services: repository root unknown (run from the checkout or pass --bin-dir)")
 	}
-	fmt.Fprintln(out, "building services…")
+	// go build prints nothing while it compiles; on a fresh checkout that is
+	// minutes of silence a newcomer reads as a hang.
+	fmt.Fprintln(out, "building services and the rampart CLI (the first build compiles every dependency: several minutes on a small machine)…")
 	args := []string{"build", "-o", binDir + string(os.PathSeparator)}
 	for _, sv := range baseServices {
 		args = append(args, "./services/"+sv.svc+"/cmd/"+sv.svc)
