@@ -43,6 +43,12 @@ func (d fieldDecoder) Decode(v any) error {
 	}
 	var raw json.RawMessage
 	if err := d.Decoder.Decode(&raw); err != nil {
+		// The handlers keep only the text; httperr.FromGRPC knows a body
+		// that is no JSON by "syntax error" (protojson's words), which
+		// encoding/json's "invalid character 'x' …" lacks.
+		if se := (*json.SyntaxError)(nil); errors.As(err, &se) {
+			return fmt.Errorf("syntax error at byte %d: %w", se.Offset, err)
+		}
 		return err
 	}
 	err := d.Unmarshal(raw, msg)

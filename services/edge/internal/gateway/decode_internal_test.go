@@ -68,6 +68,10 @@ func TestDecodeNamesTheField(t *testing.T) {
 		{"unknown field before a bad value", `{"bogus":1,"name":5}`, asst, "unknown_field", "bogus", ""},
 		{"malformed stays", `{"name":`, asst, "invalid_json", "", ""},
 		{"not an object stays", `["a"]`, asst, "invalid_json", "", ""},
+		{"not JSON at all", `not json`, asst, "invalid_json", "",
+			"request body is not valid JSON for this endpoint: syntax error at byte 2: invalid character 'o' in literal null (expecting 'u')"},
+		{"bad first character", `xx`, createKey, "invalid_json", "",
+			"request body is not valid JSON for this endpoint: syntax error at byte 1: invalid character 'x' looking for beginning of value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
