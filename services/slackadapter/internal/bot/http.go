@@ -43,8 +43,31 @@ func jsonResp(status int, v any) Response {
 	return Response{Status: status, ContentType: "application/json", Body: b}
 }
 
+// errResp is the edge's one error body, {"error":{"message","type",
+// "param","code"}}, with the type and code its status has at the edge
+// (services/edge/internal/httperr), so an operator reading a refused
+// /slack/* answer sees the shape every other route gives.
 func errResp(status int, msg string) Response {
-	return jsonResp(status, map[string]any{"error": map[string]string{"message": msg}})
+	typ, code := "invalid_request_error", "invalid_argument"
+	switch status {
+	case http.StatusUnauthorized:
+		typ, code = "authentication_error", "invalid_signature"
+	case http.StatusForbidden:
+		typ, code = "permission_error", "permission_denied"
+	case http.StatusNotFound:
+		typ, code = "not_found_error", "not_found"
+	case http.StatusMethodNotAllowed:
+		code = "method_not_allowed"
+	case http.StatusConflict:
+		code = "replayed_request"
+	case http.StatusRequestEntityTooLarge:
+		code = "request_too_large"
+	case http.StatusUnsupportedMediaType:
+		code = "unsupported_media_type"
+	case http.StatusServiceUnavailable:
+		typ, code = "server_error", "service_unavailable"
+	}
+	return jsonResp(status, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": code}})
 }
 
 // HandleHTTP handles one Slack request. It never blocks on Slack, auth's

@@ -60,6 +60,9 @@ func TestSignatureAtTheBoundary(t *testing.T) {
 			require.Equal(t, tt.want, st, out)
 			if tt.want == http.StatusOK {
 				require.JSONEq(t, `{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}`, out, "url_verification echoes the challenge")
+			} else {
+				require.JSONEq(t, `{"error":{"message":"invalid Slack signature","type":"authentication_error","param":null,"code":"invalid_signature"}}`, out,
+					"the edge's one error body")
 			}
 		})
 	}
@@ -67,8 +70,9 @@ func TestSignatureAtTheBoundary(t *testing.T) {
 
 func TestUnconfiguredAppAnswers503(t *testing.T) {
 	h := start(t, harnessOpts{})
-	st, _ := h.send(t, h.signed("/slack/events", "application/json", []byte(`{"type":"url_verification","challenge":"x"}`)))
+	st, out := h.send(t, h.signed("/slack/events", "application/json", []byte(`{"type":"url_verification","challenge":"x"}`)))
 	require.Equal(t, http.StatusServiceUnavailable, st)
+	require.JSONEq(t, `{"error":{"message":"slack app not configured","type":"server_error","param":null,"code":"service_unavailable"}}`, out)
 }
 
 func TestMentionAnsweredInThreadWithDedupeAndBotFilter(t *testing.T) {
