@@ -144,6 +144,25 @@ func TestSecretRotateNamesTheFlag(t *testing.T) {
 	}
 }
 
+// TestSecretCreateWithoutValue: a secret may be created without a value
+// (Secrets Manager's semantics), and the CLI says how to store the first.
+func TestSecretCreateWithoutValue(t *testing.T) {
+	got := recordingEdge(t)
+	var stderr bytes.Buffer
+	root := newRoot(io.Discard, &stderr)
+	root.SetArgs([]string{"secret", "create", "/prod/app/db/pw"})
+	require.NoError(t, root.ExecuteContext(context.Background()))
+	require.Equal(t, "/v1/secrets", got.path)
+	require.Equal(t, "note: no --value: /prod/app/db/pw has no version yet; store one with rampart secret put /prod/app/db/pw --value -\n", stderr.String())
+
+	stderr.Reset()
+	root = newRoot(io.Discard, &stderr)
+	root.SetArgs([]string{"secret", "put", "/prod/app/db/pw", "--value", ""})
+	require.NoError(t, root.ExecuteContext(context.Background()), "an empty value stays possible when asked for")
+	require.Equal(t, map[string]any{"secret_string": ""}, got.body)
+	require.Empty(t, stderr.String())
+}
+
 // TestCLIInputErrors: a stray argument, a missing one or a misspelt enum
 // value is refused before any call, with what to type instead.
 func TestCLIInputErrors(t *testing.T) {
@@ -159,6 +178,12 @@ func TestCLIInputErrors(t *testing.T) {
 		{[]string{"member", "set-role", "m_1", "--role", ""}, `--role "": want owner, admin, member or viewer`},
 		{[]string{"secret", "rotate", "/prod/app/db/pw", "--function", "random-pasword"}, `--function "random-pasword": want random-password, webhook or rampart-api-key`},
 		{[]string{"secret", "create", "/prod/app/db/pw", "--value", "x", "--content-type", "yaml"}, `--content-type "yaml": want text, json or binary`},
+		// A forgotten --value would make "" the secret's AWSCURRENT.
+		{[]string{"secret", "put", "/prod/app/db/pw"}, `--value is required: the new version's value ("-" reads it from stdin; --value '' stores an empty one)`},
+		{[]string{"search", "-c", "handbook"}, "usage: rampart search QUERY... (at least 1 argument(s), got 0; see rampart search --help)"},
+		{[]string{"doc", "add", "-c", "handbook"}, "usage: rampart doc add FILE|URL|- ... (at least 1 argument(s), got 0"},
+		{[]string{"dev", "ha"}, `dev takes no arguments, got ["ha"]: values go in flags (see rampart dev --help)`},
+		{[]string{"slack", "app", "show", "extra"}, `slack app show takes no arguments, got ["extra"]`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

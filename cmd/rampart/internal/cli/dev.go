@@ -16,6 +16,7 @@ func newDevCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole stack on loopback with dev PKI and SQLite (--ha: PostgreSQL, Redis, two replicas of each); writes dev.env",
+		Args:  exactArgs(0), // `rampart dev ha` must not start the SQLite stack
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Out = cmd.OutOrStdout()
 			if cfg.BinDir == "" && cfg.RepoRoot == "" {

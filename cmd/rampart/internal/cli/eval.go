@@ -34,7 +34,7 @@ func newEvalCmd(f *apiFlags) *cobra.Command {
 through POST /v1/search of the collection and reports recall@k, MRR@10 and nDCG@10
 over the ranking of distinct documents (each ranked by its best passage).
 --mode all compares hybrid search with BM25 alone and the vector ranking alone.`,
-		Args: cobra.NoArgs,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if collection == "" || set == "" {
 				return fmt.Errorf("--collection and --set are required")

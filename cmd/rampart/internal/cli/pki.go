@@ -18,6 +18,7 @@ func newPKICmd() *cobra.Command {
 	var hosts []string
 	initCmd := &cobra.Command{
 		Use:   "init",
+		Args:  exactArgs(0),
 		Short: "Create a CA (if missing) and a short-lived certificate for every service",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			res, err := pkiops.Init(pkiops.Options{Dir: dir, CATTL: caTTL, CertTTL: certTTL, ExtraHosts: hosts, RenewWithin: certTTL / 4})
@@ -40,6 +41,7 @@ func newPKICmd() *cobra.Command {
 	var issueTTL time.Duration
 	issueCmd := &cobra.Command{
 		Use:   "issue",
+		Args:  exactArgs(0),
 		Short: "Issue a client certificate for an internal caller (spiffe://rampart.local/client/<name>)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if id == "" {

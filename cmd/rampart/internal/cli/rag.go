@@ -116,7 +116,7 @@ func newDocAddCmd(f *apiFlags) *cobra.Command {
 		Short: "Ingest files, URLs or standard input (-) into a collection",
 		Long: "Ingest each argument: a file path, an http(s) URL (fetched by ingestion) or - for standard input.\n" +
 			"With --wait, follow each job's progress stream (GET /v1/ingest/jobs/{id}:watch) until it ends; the command fails if a job fails.",
-		Args: cobra.MinimumNArgs(1),
+		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.collection == "" {
 				return errNeedCollection
@@ -374,7 +374,7 @@ func newSearchCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "search QUERY...",
 		Short: "Search a collection (hybrid BM25 + vectors) and print the passages",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if collection == "" {
 				return errNeedCollection

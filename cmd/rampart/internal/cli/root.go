@@ -103,6 +103,17 @@ func unknownSubcommand(root *cobra.Command, args []string) error {
 	return fmt.Errorf("%s\n\nRun '%s --help' for its commands", msg, cmd.CommandPath())
 }
 
+// minArgs is cobra.MinimumNArgs with the same kind of error as exactArgs.
+func minArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) >= n {
+			return nil
+		}
+		usage := strings.TrimSuffix(cmd.UseLine(), " [flags]")
+		return fmt.Errorf("usage: %s (at least %d argument(s), got %d; see %s --help)", usage, n, len(args), cmd.CommandPath())
+	}
+}
+
 // maxArgs is cobra.MaximumNArgs with the same kind of error as exactArgs.
 func maxArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {

@@ -50,6 +50,9 @@ func secretCreateCmd(f *apiFlags) *cobra.Command {
 		if err != nil {
 			return "", "", nil, nil, err
 		}
+		if !cmd.Flags().Changed("value") {
+			fmt.Fprintf(cmd.ErrOrStderr(), "note: no --value: %s has no version yet; store one with rampart secret put %s --value -\n", a[0], a[0])
+		}
 		body := map[string]any{"name": a[0], "secret_string": value, "description": description}
 		if contentType != "" {
 			if body["content_type"], err = enumName("content-type", "CONTENT_TYPE_", contentType, secretContentTypes...); err != nil {
@@ -58,7 +61,7 @@ func secretCreateCmd(f *apiFlags) *cobra.Command {
 		}
 		return http.MethodPost, "/v1/secrets", nil, body, nil
 	})
-	create.Flags().StringVar(&value, "value", "", "secret value; \"-\" reads it from stdin (keeps it out of shell history and ps)")
+	create.Flags().StringVar(&value, "value", "", "secret value (none: a secret without a version until secret put); \"-\" reads it from stdin (keeps it out of shell history and ps)")
 	create.Flags().StringVar(&description, "description", "", "description")
 	create.Flags().StringVar(&contentType, "content-type", "", "text, json or binary")
 	return create
@@ -67,6 +70,11 @@ func secretCreateCmd(f *apiFlags) *cobra.Command {
 func secretPutCmd(f *apiFlags) *cobra.Command {
 	var value, contentType string
 	put := verb(f, "put NAME", "Store a new version (becomes AWSCURRENT)", 1, func(cmd *cobra.Command, a []string) (string, string, url.Values, any, error) {
+		// Without --value the new AWSCURRENT would be the empty string:
+		// a forgotten flag must not replace the value a service reads.
+		if !cmd.Flags().Changed("value") {
+			return "", "", nil, nil, errors.New("--value is required: the new version's value (\"-\" reads it from stdin; --value '' stores an empty one)")
+		}
 		value, err := readValue(cmd, value)
 		if err != nil {
 			return "", "", nil, nil, err
@@ -79,7 +87,7 @@ func secretPutCmd(f *apiFlags) *cobra.Command {
 		}
 		return http.MethodPost, secretPath(a[0], ":putValue"), nil, body, nil
 	})
-	put.Flags().StringVar(&value, "value", "", "secret value; \"-\" reads it from stdin")
+	put.Flags().StringVar(&value, "value", "", "secret value (required); \"-\" reads it from stdin (keeps it out of shell history and ps)")
 	put.Flags().StringVar(&contentType, "content-type", "", "text, json or binary")
 	return put
 }

@@ -77,7 +77,7 @@ func newSlackAppCmd() *cobra.Command {
 		Short: "Set the Slack app's client id, client secret and signing secret",
 		Long: "Set the Slack app's credentials. Secrets are read from files (--client-secret-file, --signing-secret-file; \"-\" is stdin, " +
 			"for one of them) or from SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET, never from flags (they show up in ps).",
-		Args: cobra.NoArgs,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if clientSecretFile == "-" && signingSecretFile == "-" {
 				return errors.New("only one of --client-secret-file and --signing-secret-file can be \"-\" (stdin)")
@@ -110,7 +110,7 @@ func newSlackAppCmd() *cobra.Command {
 	show := &cobra.Command{
 		Use:   "show",
 		Short: "Show the configured app (client id and update time, never a secret)",
-		Args:  cobra.NoArgs,
+		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
