@@ -15,13 +15,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/listen"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 
@@ -87,11 +84,7 @@ func (e *env) start(t *testing.T, crashAt string, extraEnv ...string) (*exec.Cmd
 
 func (e *env) client(t *testing.T, addr string) (keyvaultv1.SecretsServiceClient, context.Context) {
 	t.Helper()
-	src, err := mtls.NewSource(mtls.FilesFor(e.certDir, "edge"))
-	require.NoError(t, err)
-	conn, err := mtls.Dial(context.Background(), addr, src, pki.ServiceID("keyvault"), grpc.WithDefaultCallOptions(grpc.WaitForReady(true)))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := dial(t, e.certDir, addr, "edge")
 	tok, err := e.signer.Sign(&authv1.Principal{TenantId: "t1", Subject: "admin", KeyId: "k", Roles: []string{"admin"}, Scopes: []string{"secrets:read", "secrets:write"}}, time.Time{})
 	require.NoError(t, err)
 	return keyvaultv1.NewSecretsServiceClient(conn), principal.AppendToOutgoing(context.Background(), tok)

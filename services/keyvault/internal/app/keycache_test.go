@@ -2,30 +2,17 @@ package app_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
-	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
-	"github.com/rampart-platform/rampart/pkg/store/pgtest"
 
-	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
 )
 
@@ -44,29 +31,8 @@ func TestKeyCachesAcrossReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs two keyvault processes")
 	}
-	dbURL := pgtest.Start(t)
-	bin := filepath.Join(t.TempDir(), "keyvault")
-	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/keyvault").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-
-	certDir, _ := pkitest.NewDir(t, "keyvault", "edge", "ingestion", "auth")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	signer, err := principal.NewSigner("rep1", priv, time.Minute)
-	require.NoError(t, err)
-	keys, err := json.Marshal(map[string]string{"rep1": base64.StdEncoding.EncodeToString(signer.PublicKey())})
-	require.NoError(t, err)
-	root := t.TempDir()
-	keysFile := filepath.Join(root, "keys.json")
-	require.NoError(t, os.WriteFile(keysFile, keys, 0o600))
-	shared := filepath.Join(root, "shared")
-	require.NoError(t, os.MkdirAll(shared, 0o700))
-	_, err = audit.LoadOrCreateKey(shared)
-	require.NoError(t, err)
-	_, err = kms.OpenLocal(shared, nil)
-	require.NoError(t, err)
-
-	tok, err := signer.Sign(&authv1.Principal{TenantId: "t1", Subject: "admin", KeyId: "k", Roles: []string{"admin"},
+	rs := startReplicas(t, 2)
+	tok, err := rs.signer.Sign(&authv1.Principal{TenantId: "t1", Subject: "admin", KeyId: "k", Roles: []string{"admin"},
 		Scopes: []string{"secrets:read", "secrets:write", "admin"}}, time.Time{})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(principal.AppendToOutgoing(context.Background(), tok), 2*time.Minute)
@@ -78,22 +44,11 @@ func TestKeyCachesAcrossReplicas(t *testing.T) {
 		secrets keyvaultv1.SecretsServiceClient
 		admin   keyvaultv1.TenantAdminServiceClient
 	}
-	dial := func(addr, as string) *grpc.ClientConn {
-		src, err := mtls.NewSource(mtls.FilesFor(certDir, as))
-		require.NoError(t, err)
-		conn, err := mtls.Dial(context.Background(), addr, src, pki.ServiceID("keyvault"), grpc.WithDefaultCallOptions(grpc.WaitForReady(true)))
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = conn.Close() })
-		return conn
-	}
-	reps := make([]replica, 2)
-	for i := range reps {
-		e := &env{bin: bin, certDir: certDir, dataDir: filepath.Join(root, fmt.Sprintf("kv%d", i)), keysFile: keysFile, signer: signer}
-		require.NoError(t, os.MkdirAll(e.dataDir, 0o700))
-		_, addr := e.start(t, "", "RAMPART_KEYVAULT_DATABASE_URL="+dbURL, "RAMPART_KEYVAULT_TENANT_EVENTS=false", "RAMPART_KEYVAULT_KEY_DIR="+shared)
-		edge := dial(addr, "edge")
-		reps[i] = replica{kms: keyvaultv1.NewKmsServiceClient(dial(addr, "ingestion")), rotate: keyvaultv1.NewKmsServiceClient(edge), secrets: keyvaultv1.NewSecretsServiceClient(edge),
-			admin: keyvaultv1.NewTenantAdminServiceClient(dial(addr, "auth"))}
+	reps := make([]replica, len(rs.addrs))
+	for i, addr := range rs.addrs {
+		edge := dial(t, rs.certDir, addr, "edge")
+		reps[i] = replica{kms: keyvaultv1.NewKmsServiceClient(dial(t, rs.certDir, addr, "ingestion")), rotate: keyvaultv1.NewKmsServiceClient(edge),
+			secrets: keyvaultv1.NewSecretsServiceClient(edge), admin: keyvaultv1.NewTenantAdminServiceClient(dial(t, rs.certDir, addr, "auth"))}
 	}
 	a, b := reps[0], reps[1]
 	encCtx := map[string]string{"purpose": "test"}

@@ -2,13 +2,8 @@ package app_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,10 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
-	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
-	"github.com/rampart-platform/rampart/pkg/principal"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
-	"github.com/rampart-platform/rampart/pkg/store/pgtest"
 
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/kms"
@@ -37,43 +29,18 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs two keyvault processes")
 	}
-	dbURL := pgtest.Start(t)
-	bin := filepath.Join(t.TempDir(), "keyvault")
-	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/keyvault").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-
-	certDir, _ := pkitest.NewDir(t, "keyvault", "edge")
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	signer, err := principal.NewSigner("rep1", priv, time.Minute)
-	require.NoError(t, err)
-	keys, err := json.Marshal(map[string]string{"rep1": base64.StdEncoding.EncodeToString(signer.PublicKey())})
-	require.NoError(t, err)
-	root := t.TempDir()
-	keysFile := filepath.Join(root, "keys.json")
-	require.NoError(t, os.WriteFile(keysFile, keys, 0o600))
-
-	// Both replicas get the same local KMS master key and audit HMAC key.
-	shared := filepath.Join(root, "shared")
-	require.NoError(t, os.MkdirAll(shared, 0o700))
-	_, err = audit.LoadOrCreateKey(shared)
-	require.NoError(t, err)
-	_, err = kms.OpenLocal(shared, nil)
-	require.NoError(t, err)
+	rs := startReplicas(t, 2)
+	dbURL, root := rs.dbURL, rs.root
 	replicas := make([]keyvaultv1.SecretsServiceClient, 2)
 	var ctx context.Context
-	for i := range replicas {
-		e := &env{bin: bin, certDir: certDir, dataDir: filepath.Join(root, fmt.Sprintf("kv%d", i)), keysFile: keysFile, signer: signer}
-		require.NoError(t, os.MkdirAll(e.dataDir, 0o700))
-		// KEY_DIR: both read the same key files (on Kubernetes, one Secret).
-		_, addr := e.start(t, "", "RAMPART_KEYVAULT_DATABASE_URL="+dbURL, "RAMPART_KEYVAULT_TENANT_EVENTS=false", "RAMPART_KEYVAULT_KEY_DIR="+shared)
-		replicas[i], ctx = e.client(t, addr)
+	for i, e := range rs.envs {
+		replicas[i], ctx = e.client(t, rs.addrs[i])
 	}
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 
 	const name = "/dev/billing/db-password/shared"
-	_, err = replicas[0].CreateSecret(cctx, &keyvaultv1.CreateSecretRequest{Name: name, SecretString: "v0"})
+	_, err := replicas[0].CreateSecret(cctx, &keyvaultv1.CreateSecretRequest{Name: name, SecretString: "v0"})
 	require.NoError(t, err)
 
 	const perReplica = 10
