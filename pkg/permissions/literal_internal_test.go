@@ -29,3 +29,49 @@ func TestLiteralMatchesAreMatch(t *testing.T) {
 	require.NotNil(t, route)
 	require.Equal(t, "/v1/chat/completions", route.Pattern)
 }
+
+// TestPrefixIndexIsEveryRoute: matching among the routes the prefix index
+// names answers as trying every route does, for paths made from every
+// route's pattern (variables filled with plain, empty, nested and
+// verb-carrying values, verbs and extra segments added) and every method.
+func TestPrefixIndexIsEveryRoute(t *testing.T) {
+	tbl := Default()
+	every := make([]int, len(tbl.routes))
+	for i := range every {
+		every[i] = i
+	}
+	require.Less(t, len(tbl.byPrefix[[2]string{"v1", "secrets"}]), len(every)/2, "a secret route tries a fraction of the table")
+	fills := []string{"a", "a/b", "a:b", "", "a/b:value", "v1", ":x"}
+	paths := []string{"", "/", "//", "/v1", "/v1/", "/v1:x", "/v1/secrets", "/v1/secrets:batchGet", "/v1/secrets:nope", "/v1//secrets", "/slack", "/slack/a", "/x/y/z"}
+	for _, r := range tbl.routes {
+		for _, fill := range fills {
+			p := strings.TrimSuffix(r.Pattern, "/*") + "/" + fill
+			if strings.ContainsRune(r.Pattern, '{') {
+				p = r.Pattern
+				for strings.ContainsRune(p, '{') {
+					i, j := strings.IndexByte(p, '{'), strings.IndexByte(p, '}')
+					p = p[:i] + fill + p[j+1:]
+				}
+			}
+			paths = append(paths, p, p+":value", p+":x", p+"/", p+"/x", strings.Replace(p, "/", "//", 1))
+		}
+	}
+	for _, path := range paths {
+		for _, m := range []string{"GET", "POST", "PATCH", "DELETE", "BREW", ""} {
+			segs, whole, verb := split(path)
+			wantRoute, wantKnown := tbl.best(every, m, segs, whole, verb)
+			gotRoute, gotKnown := tbl.match(m, path)
+			require.Equal(t, wantRoute, gotRoute, "%s %q", m, path)
+			require.Equal(t, wantKnown, gotKnown, "%s %q", m, path)
+		}
+	}
+}
+
+func BenchmarkMatchSecretRead(b *testing.B) {
+	tbl := Default()
+	for b.Loop() {
+		if r, _ := tbl.Match("GET", "/v1/secrets/dev/bench/token/one:value"); r == nil {
+			b.Fatal("no route")
+		}
+	}
+}
