@@ -42,6 +42,7 @@ type secret struct {
 type Server struct {
 	keyvaultv1.UnimplementedSecretsServiceServer
 	keyvaultv1.UnimplementedKmsServiceServer
+	keyvaultv1.UnimplementedKeyWrapServiceServer
 
 	// Addr is the gRPC address (127.0.0.1:port).
 	Addr string
@@ -49,6 +50,7 @@ type Server struct {
 	KMS *KMS
 
 	caller string
+	wraps  atomic.Int64
 	reads  atomic.Int64
 
 	mu         sync.Mutex
@@ -66,9 +68,10 @@ func Start(t testing.TB, certDir string, o Options) *Server {
 		s.KMS = NewKMS()
 	}
 	gs := grpctest.NewMTLSServer(t, certDir, "keyvault",
-		grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(principal.NewVerifier(o.Keys), principal.ExemptMethods())))
+		grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(principal.NewVerifier(o.Keys), principal.ExemptMethods(keyWrapMethods))))
 	keyvaultv1.RegisterSecretsServiceServer(gs, s)
 	keyvaultv1.RegisterKmsServiceServer(gs, s)
+	keyvaultv1.RegisterKeyWrapServiceServer(gs, s)
 	s.Addr = grpctest.Serve(t, gs)
 	return s
 }

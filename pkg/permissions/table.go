@@ -24,6 +24,7 @@ const (
 	kmsSvc       = "/rampart.keyvault.v1.KmsService/"
 	obsSvc       = "/rampart.keyvault.v1.ObservabilityService/"
 	shredSvc     = "/rampart.keyvault.v1.TenantAdminService/"
+	keyWrapSvc   = "/rampart.keyvault.v1.KeyWrapService/"
 	inferenceSvc = "/rampart.inference.v1.InferenceService/"
 	ingestionSvc = "/rampart.ingestion.v1.IngestionService/"
 	slackSvc     = "/rampart.slackadapter.v1.SlackAdapterService/"
@@ -252,6 +253,8 @@ var rpcs = []RPC{
 	{Name: obsSvc + "ListSecretsObservability", Callers: []string{Edge, CLI}, Principal: true},
 	{Name: shredSvc + "ShredTenant", Callers: []string{Auth, CLI}, Tenant: BindPlatform,
 		Note: "crypto-shreds a purged tenant's keys; acts on the tenant named in the request (no principal)"},
+	{Name: keyWrapSvc + "WrapForTenant", Callers: []string{Inference}, Tenant: BindTenant,
+		Note: "encrypt-only: a fresh data key for the tenant named in the request, never an existing one unwrapped; inference seals legacy system prompts of tenants that are not calling (ADR 0077)"},
 
 	modelRPC("ChatCompletion"), modelRPC("StreamChatCompletion"), modelRPC("Embeddings"),
 	modelRPC("ListModels"), modelRPC("GetModel"),

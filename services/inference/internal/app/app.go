@@ -90,6 +90,9 @@ type App struct {
 	// it runs on its own, tests may call Sweep.
 	Sweeper *retention.Sweeper
 	rec     *store.Recorder
+	// wrapper is keyvault's encrypt-only WrapForTenant (nil without
+	// keyvault): the eager sealing of legacy system prompts (ADR 0077).
+	wrapper promptlog.Wrapper
 }
 
 // New builds the service; Run starts it.
@@ -146,6 +149,11 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		// Cancelled and awaited after gRPC drained, before the store closes.
 		srv.Go("retention sweeper", func(ctx context.Context) error { sw.Run(ctx); return nil })
 	}
+	a := &App{Server: srv, Service: svc, Store: st, Sweeper: sw, rec: rec}
+	if c.kv != nil { // dialled for the tenants' data keys (promptLogs)
+		a.wrapper = keyWrapper{keyvaultv1.NewKeyWrapServiceClient(c.kv)}
+		srv.Go("legacy system prompt sealing", func(ctx context.Context) error { a.runLegacySeal(ctx, log); return nil })
+	}
 	srv.OnShutdown(func(context.Context) error {
 		rec.Close()
 		errs := []error{st.Close()}
@@ -154,7 +162,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		}
 		return errors.Join(errs...)
 	})
-	return &App{Server: srv, Service: svc, Store: st, Sweeper: sw, rec: rec}, nil
+	return a, nil
 }
 
 // serviceParts are what New built before the service.

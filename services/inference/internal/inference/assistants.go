@@ -7,8 +7,11 @@ import (
 	"regexp"
 	"slices"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
+	"github.com/rampart-platform/rampart/services/inference/internal/promptlog"
 	"github.com/rampart-platform/rampart/services/inference/internal/registry"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
@@ -137,9 +140,9 @@ func (s *Service) Assistants(ctx context.Context, c *Caller) ([]Assistant, error
 // openPrompt puts a stored assistant's system prompt in a.SystemPrompt in
 // plaintext: it opens a sealed one with the tenant's data key (which fails
 // once the tenant is crypto-shredded), and seals a legacy row's plaintext
-// prompt in the store — the migration of rows from before sealing, done on
-// a call on the tenant's behalf because only such a call may unwrap the
-// tenant's key (ADR 0065).
+// prompt in the store — the migration of rows from before sealing (ADR
+// 0065) for a row the eager sweep (SealLegacyPrompts, ADR 0077) has not
+// reached yet.
 func (s *Service) openPrompt(ctx context.Context, a *Assistant) error {
 	if len(a.SealedPrompt) > 0 {
 		if s.Keys == nil {
@@ -148,6 +151,18 @@ func (s *Service) openPrompt(ctx context.Context, a *Assistant) error {
 		p, err := s.Keys.OpenAssistantPrompt(ctx, a.Tenant, a.Name, a.SealedPrompt)
 		if err != nil {
 			return err
+		}
+		if promptlog.PromptSealedForTenant(a.SealedPrompt) {
+			// Sealed by the eager migration with a key of its own (ADR
+			// 0077): re-seal with the tenant's data key, which later reads
+			// find cached, instead of one keyvault Decrypt per read.
+			resealed, err := s.Keys.SealAssistantPrompt(ctx, a.Tenant, a.Name, p)
+			if err != nil {
+				return err
+			}
+			if _, err := s.Store.ResealAssistantPrompt(ctx, a.Tenant, a.Name, a.SealedPrompt, resealed); err != nil {
+				return err
+			}
 		}
 		a.SystemPrompt, a.SealedPrompt = p, nil
 		return nil
@@ -264,4 +279,78 @@ func withSystemPrompt(a *Assistant, req *wire.ChatRequest) *wire.ChatRequest {
 	c := *req
 	c.Messages = append([]wire.Message{{Role: "system", Content: wire.Content{Text: a.SystemPrompt, Set: true}}}, req.Messages...)
 	return &c
+}
+
+// LegacySweep counts what one SealLegacyPrompts pass did.
+type LegacySweep struct {
+	// Sealed legacy prompts (version-2 seals); Erased those of tenants
+	// keyvault had crypto-shredded (tombstones); Skipped rows keyvault
+	// refused otherwise (named in the returned error's log) or that changed
+	// meanwhile.
+	Sealed, Erased, Skipped int
+}
+
+// legacyBatch is how many rows one store read of the sweep returns.
+const legacyBatch = 100
+
+// SealLegacyPrompts seals every assistant's system prompt still stored in
+// plaintext, without a call of its tenant (ADR 0077): w (keyvault's
+// encrypt-only WrapForTenant) makes a fresh data key of the tenant, the
+// prompt is sealed with it as a version-2 seal carrying its wrapped key,
+// and the row is updated only if it still holds that plaintext and nothing
+// sealed (idempotent; several replicas may sweep at once, one wins each
+// row). A tenant keyvault has crypto-shredded gets no key: its plaintext
+// is replaced by the shredded tombstone, as unreadable as its sealed data.
+// keyvault being unavailable ends the pass with the error (the next pass
+// resumes); another refusal of one row skips it.
+func (s *Service) SealLegacyPrompts(ctx context.Context, w promptlog.Wrapper) (LegacySweep, error) {
+	var sw LegacySweep
+	var failures []error
+	if s.Store == nil || w == nil {
+		return sw, nil
+	}
+	afterTenant, afterName := "", ""
+	for {
+		rows, err := s.Store.LegacyPrompts(ctx, afterTenant, afterName, legacyBatch)
+		if err != nil {
+			return sw, err
+		}
+		for _, r := range rows {
+			afterTenant, afterName = r.Tenant, r.Name
+			if err := s.sealLegacy(ctx, w, r, &sw); err != nil {
+				if code := grpcerr.Code(err); code == codes.Unavailable || code == codes.DeadlineExceeded || ctx.Err() != nil {
+					return sw, err
+				}
+				sw.Skipped++
+				failures = append(failures, err)
+			}
+		}
+		if len(rows) < legacyBatch {
+			return sw, errors.Join(failures...)
+		}
+	}
+}
+
+// sealLegacy seals (or, for a shredded tenant, erases) one legacy prompt.
+func (s *Service) sealLegacy(ctx context.Context, w promptlog.Wrapper, r store.LegacyPrompt, sw *LegacySweep) error {
+	sealed, err := promptlog.SealPromptForTenant(ctx, w, r.Tenant, r.Name, r.SystemPrompt)
+	erase := grpcerr.Code(err) == codes.FailedPrecondition
+	switch {
+	case erase:
+		sealed = promptlog.ShreddedPrompt()
+	case err != nil:
+		return fmt.Errorf("tenant %s: %w", r.Tenant, err)
+	}
+	changed, err := s.Store.SealAssistantPrompt(ctx, r.Tenant, r.Name, r.SystemPrompt, sealed)
+	switch {
+	case err != nil:
+		return err
+	case !changed: // deleted, recreated or sealed meanwhile
+		sw.Skipped++
+	case erase:
+		sw.Erased++
+	default:
+		sw.Sealed++
+	}
+	return nil
 }

@@ -30,9 +30,20 @@ func (l *Logger) SealAssistantPrompt(ctx context.Context, tenant, name, prompt s
 	return seal(g, []byte(prompt), assistantPromptAAD(tenant, name))
 }
 
-// OpenAssistantPrompt opens what SealAssistantPrompt sealed. It fails once
-// the tenant's key is shredded in keyvault (no data key unwraps).
+// OpenAssistantPrompt opens what SealAssistantPrompt or
+// SealPromptForTenant sealed. It fails once the tenant's key is shredded in
+// keyvault (no data key unwraps).
 func (l *Logger) OpenAssistantPrompt(ctx context.Context, tenant, name string, sealed []byte) (string, error) {
+	switch {
+	case len(sealed) == 1 && sealed[0] == sealShredded:
+		return "", fmt.Errorf("assistant %q: system prompt: %w", name, ErrShreddedPrompt)
+	case PromptSealedForTenant(sealed):
+		pt, err := l.openWrapped(ctx, tenant, name, sealed)
+		if err != nil {
+			return "", fmt.Errorf("assistant %q: system prompt: %w", name, err)
+		}
+		return string(pt), nil
+	}
 	g, err := l.aead(ctx, tenant, false)
 	if err != nil {
 		return "", fmt.Errorf("assistant %q: system prompt: %w", name, err)

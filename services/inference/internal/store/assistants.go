@@ -124,3 +124,43 @@ func (s *Store) SealAssistantPrompt(ctx context.Context, tenant, name, plaintext
 	}
 	return n == 1, nil
 }
+
+// LegacyPrompt is an assistant whose system prompt is still stored in
+// plaintext (a row from before migration 00006).
+type LegacyPrompt struct {
+	Tenant, Name, SystemPrompt string
+}
+
+// LegacyPrompts lists up to limit assistants with a plaintext system prompt
+// after the (tenant, name) position, in that order (the eager sealing's
+// batches, ADR 0077).
+func (s *Store) LegacyPrompts(ctx context.Context, afterTenant, afterName string, limit int) ([]LegacyPrompt, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.Rebind(`SELECT tenant_id, name, system_prompt FROM assistants
+		WHERE system_prompt <> '' AND system_prompt_sealed IS NULL AND (tenant_id > ? OR (tenant_id = ? AND name > ?))
+		ORDER BY tenant_id, name LIMIT ?`), afterTenant, afterTenant, afterName, limit)
+	if err != nil {
+		return nil, fmt.Errorf("assistants: legacy prompts: %w", err)
+	}
+	return pstore.CollectRows(rows, func(sc pstore.Scanner) (LegacyPrompt, error) {
+		var p LegacyPrompt
+		err := sc.Scan(&p.Tenant, &p.Name, &p.SystemPrompt)
+		return p, err
+	})
+}
+
+// ResealAssistantPrompt replaces a sealed system prompt with another seal
+// of it (a version-2 seal re-sealed with the tenant's data key at the
+// tenant's read). Like SealAssistantPrompt it changes only a row that
+// still holds exactly old, and reports whether it did.
+func (s *Store) ResealAssistantPrompt(ctx context.Context, tenant, name string, old, sealed []byte) (bool, error) {
+	res, err := s.db.ExecContext(ctx, s.d.Rebind(`UPDATE assistants SET system_prompt_sealed = ?
+		WHERE tenant_id = ? AND name = ? AND system_prompt = '' AND system_prompt_sealed = ?`), sealed, tenant, name, old)
+	if err != nil {
+		return false, fmt.Errorf("assistants: reseal prompt: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("assistants: reseal prompt: %w", err)
+	}
+	return n == 1, nil
+}

@@ -53,13 +53,16 @@ var DefaultAuthz = []byte(`{"rules": [
  {"methods": ["/rampart.keyvault.v1.ObservabilityService/*"],
   "callers": ["spiffe://rampart.local/svc/edge", "spiffe://rampart.local/svc/rampart-cli"]},
  {"methods": ["/rampart.keyvault.v1.TenantAdminService/*"],
-  "callers": ["spiffe://rampart.local/svc/auth", "spiffe://rampart.local/svc/rampart-cli"]}
+  "callers": ["spiffe://rampart.local/svc/auth", "spiffe://rampart.local/svc/rampart-cli"]},
+ {"methods": ["/rampart.keyvault.v1.KeyWrapService/*"],
+  "callers": ["spiffe://rampart.local/svc/inference"]}
 ]}`)
 
 // ExemptMethods need no principal assertion: TenantAdminService acts on a
-// tenant named in the request (one auth may already have purged); the
-// allow-list above is its guard.
-var ExemptMethods = []string{"/rampart.keyvault.v1.TenantAdminService/*"}
+// tenant named in the request (one auth may already have purged), and
+// KeyWrapService makes fresh keys for a tenant that is not calling (ADR
+// 0077); the allow-list above is their guard.
+var ExemptMethods = []string{"/rampart.keyvault.v1.TenantAdminService/*", "/rampart.keyvault.v1.KeyWrapService/*"}
 
 // Run runs keyvault until ctx ends (or, with "healthcheck" as the first
 // argument, checks a running instance), on the shared start-up path of
@@ -147,6 +150,7 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	keyvaultv1.RegisterKmsServiceServer(srv.GRPC(), server.NewKMS(svc, log))
 	keyvaultv1.RegisterObservabilityServiceServer(srv.GRPC(), server.NewObservability(observer, log))
 	keyvaultv1.RegisterTenantAdminServiceServer(srv.GRPC(), server.NewTenantAdmin(svc, log))
+	keyvaultv1.RegisterKeyWrapServiceServer(srv.GRPC(), server.NewKeyWrap(svc, log))
 
 	// Rotations interrupted by a crash finish before traffic is served.
 	if err := svc.ResumeRotations(ctx); err != nil {

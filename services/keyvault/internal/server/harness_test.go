@@ -199,6 +199,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	keyvaultv1.RegisterKmsServiceServer(gs, server.NewKMS(h.svc, log))
 	keyvaultv1.RegisterObservabilityServiceServer(gs, server.NewObservability(observer, log))
 	keyvaultv1.RegisterTenantAdminServiceServer(gs, server.NewTenantAdmin(h.svc, log))
+	keyvaultv1.RegisterKeyWrapServiceServer(gs, server.NewKeyWrap(h.svc, log))
 	h.addr = grpctest.Serve(t, gs)
 	return h
 }

@@ -3363,6 +3363,138 @@ func (x *RotateKeyResponse) GetKeyId() string {
 	return ""
 }
 
+// WrapForTenantRequest names the tenant to make a data key for.
+type WrapForTenantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant id (as issued by auth).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Encryption context bound to the wrapped key (AAD). It may not hold
+	// the marker key "rampart_wrap_for_tenant", which keyvault adds.
+	EncryptionContext map[string]string `protobuf:"bytes,2,rep,name=encryption_context,json=encryptionContext,proto3" json:"encryption_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *WrapForTenantRequest) Reset() {
+	*x = WrapForTenantRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WrapForTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WrapForTenantRequest) ProtoMessage() {}
+
+func (x *WrapForTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WrapForTenantRequest.ProtoReflect.Descriptor instead.
+func (*WrapForTenantRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *WrapForTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *WrapForTenantRequest) GetEncryptionContext() map[string]string {
+	if x != nil {
+		return x.EncryptionContext
+	}
+	return nil
+}
+
+// WrapForTenantResponse carries the fresh key.
+type WrapForTenantResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 32-byte data key; use it, never store it.
+	Plaintext []byte `protobuf:"bytes,1,opt,name=plaintext,proto3" json:"plaintext,omitempty"`
+	// Wrapped data key to store next to the data.
+	CiphertextBlob []byte `protobuf:"bytes,2,opt,name=ciphertext_blob,json=ciphertextBlob,proto3" json:"ciphertext_blob,omitempty"`
+	// Key-encryption key version that wrapped it.
+	KeyId string `protobuf:"bytes,3,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The encryption context the key is bound to: the request's plus
+	// "rampart_wrap_for_tenant" = "1". KmsService.Decrypt needs exactly this
+	// map; a wrapped key from WrapForTenant therefore never passes for one
+	// from GenerateDataKey under the same purpose.
+	EncryptionContext map[string]string `protobuf:"bytes,4,rep,name=encryption_context,json=encryptionContext,proto3" json:"encryption_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *WrapForTenantResponse) Reset() {
+	*x = WrapForTenantResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WrapForTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WrapForTenantResponse) ProtoMessage() {}
+
+func (x *WrapForTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WrapForTenantResponse.ProtoReflect.Descriptor instead.
+func (*WrapForTenantResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *WrapForTenantResponse) GetPlaintext() []byte {
+	if x != nil {
+		return x.Plaintext
+	}
+	return nil
+}
+
+func (x *WrapForTenantResponse) GetCiphertextBlob() []byte {
+	if x != nil {
+		return x.CiphertextBlob
+	}
+	return nil
+}
+
+func (x *WrapForTenantResponse) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *WrapForTenantResponse) GetEncryptionContext() map[string]string {
+	if x != nil {
+		return x.EncryptionContext
+	}
+	return nil
+}
+
 // ListSecretsObservabilityRequest filters the listing.
 type ListSecretsObservabilityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3374,7 +3506,7 @@ type ListSecretsObservabilityRequest struct {
 
 func (x *ListSecretsObservabilityRequest) Reset() {
 	*x = ListSecretsObservabilityRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[48]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3386,7 +3518,7 @@ func (x *ListSecretsObservabilityRequest) String() string {
 func (*ListSecretsObservabilityRequest) ProtoMessage() {}
 
 func (x *ListSecretsObservabilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[48]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3399,7 +3531,7 @@ func (x *ListSecretsObservabilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretsObservabilityRequest.ProtoReflect.Descriptor instead.
 func (*ListSecretsObservabilityRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{48}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListSecretsObservabilityRequest) GetNamePrefix() string {
@@ -3443,7 +3575,7 @@ type SecretObservation struct {
 
 func (x *SecretObservation) Reset() {
 	*x = SecretObservation{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[49]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3455,7 +3587,7 @@ func (x *SecretObservation) String() string {
 func (*SecretObservation) ProtoMessage() {}
 
 func (x *SecretObservation) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[49]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3468,7 +3600,7 @@ func (x *SecretObservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretObservation.ProtoReflect.Descriptor instead.
 func (*SecretObservation) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{49}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *SecretObservation) GetName() string {
@@ -3566,7 +3698,7 @@ type ListSecretsObservabilityResponse struct {
 
 func (x *ListSecretsObservabilityResponse) Reset() {
 	*x = ListSecretsObservabilityResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[50]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3578,7 +3710,7 @@ func (x *ListSecretsObservabilityResponse) String() string {
 func (*ListSecretsObservabilityResponse) ProtoMessage() {}
 
 func (x *ListSecretsObservabilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[50]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3591,7 +3723,7 @@ func (x *ListSecretsObservabilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecretsObservabilityResponse.ProtoReflect.Descriptor instead.
 func (*ListSecretsObservabilityResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{50}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListSecretsObservabilityResponse) GetSecrets() []*SecretObservation {
@@ -3612,7 +3744,7 @@ type ShredTenantRequest struct {
 
 func (x *ShredTenantRequest) Reset() {
 	*x = ShredTenantRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[51]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3624,7 +3756,7 @@ func (x *ShredTenantRequest) String() string {
 func (*ShredTenantRequest) ProtoMessage() {}
 
 func (x *ShredTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[51]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3637,7 +3769,7 @@ func (x *ShredTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShredTenantRequest.ProtoReflect.Descriptor instead.
 func (*ShredTenantRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{51}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ShredTenantRequest) GetTenantId() string {
@@ -3664,7 +3796,7 @@ type ShredTenantResponse struct {
 
 func (x *ShredTenantResponse) Reset() {
 	*x = ShredTenantResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[52]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3676,7 +3808,7 @@ func (x *ShredTenantResponse) String() string {
 func (*ShredTenantResponse) ProtoMessage() {}
 
 func (x *ShredTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[52]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3689,7 +3821,7 @@ func (x *ShredTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShredTenantResponse.ProtoReflect.Descriptor instead.
 func (*ShredTenantResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{52}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ShredTenantResponse) GetTenantId() string {
@@ -3957,7 +4089,21 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\rsource_key_id\x18\x03 \x01(\tR\vsourceKeyId\"\x12\n" +
 	"\x10RotateKeyRequest\"*\n" +
 	"\x11RotateKeyResponse\x12\x15\n" +
-	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"B\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"\xef\x01\n" +
+	"\x14WrapForTenantRequest\x12 \n" +
+	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\x12o\n" +
+	"\x12encryption_context\x18\x02 \x03(\v2@.rampart.keyvault.v1.WrapForTenantRequest.EncryptionContextEntryR\x11encryptionContext\x1aD\n" +
+	"\x16EncryptionContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x02\n" +
+	"\x15WrapForTenantResponse\x12\x1c\n" +
+	"\tplaintext\x18\x01 \x01(\fR\tplaintext\x12'\n" +
+	"\x0fciphertext_blob\x18\x02 \x01(\fR\x0eciphertextBlob\x12\x15\n" +
+	"\x06key_id\x18\x03 \x01(\tR\x05keyId\x12p\n" +
+	"\x12encryption_context\x18\x04 \x03(\v2A.rampart.keyvault.v1.WrapForTenantResponse.EncryptionContextEntryR\x11encryptionContext\x1aD\n" +
+	"\x16EncryptionContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +
 	"\x1fListSecretsObservabilityRequest\x12\x1f\n" +
 	"\vname_prefix\x18\x01 \x01(\tR\n" +
 	"namePrefix\"\xd6\x05\n" +
@@ -4033,7 +4179,9 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\x0fGenerateDataKey\x12+.rampart.keyvault.v1.GenerateDataKeyRequest\x1a,.rampart.keyvault.v1.GenerateDataKeyResponse\x12Y\n" +
 	"\aDecrypt\x12#.rampart.keyvault.v1.DecryptRequest\x1a$.rampart.keyvault.v1.DecryptResponse\"\x03\x90\x02\x02\x12Z\n" +
 	"\tReEncrypt\x12%.rampart.keyvault.v1.ReEncryptRequest\x1a&.rampart.keyvault.v1.ReEncryptResponse\x12y\n" +
-	"\tRotateKey\x12%.rampart.keyvault.v1.RotateKeyRequest\x1a&.rampart.keyvault.v1.RotateKeyResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/kms/key:rotate2\xc7\x01\n" +
+	"\tRotateKey\x12%.rampart.keyvault.v1.RotateKeyRequest\x1a&.rampart.keyvault.v1.RotateKeyResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/kms/key:rotate2x\n" +
+	"\x0eKeyWrapService\x12f\n" +
+	"\rWrapForTenant\x12).rampart.keyvault.v1.WrapForTenantRequest\x1a*.rampart.keyvault.v1.WrapForTenantResponse2\xc7\x01\n" +
 	"\x14ObservabilityService\x12\xae\x01\n" +
 	"\x18ListSecretsObservability\x124.rampart.keyvault.v1.ListSecretsObservabilityRequest\x1a5.rampart.keyvault.v1.ListSecretsObservabilityResponse\"%\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/observability/secrets\x90\x02\x012v\n" +
 	"\x12TenantAdminService\x12`\n" +
@@ -4052,7 +4200,7 @@ func file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_keyvault_v1_keyvault_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_rampart_keyvault_v1_keyvault_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_rampart_keyvault_v1_keyvault_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_rampart_keyvault_v1_keyvault_proto_goTypes = []any{
 	(ContentType)(0),                         // 0: rampart.keyvault.v1.ContentType
 	(RotationStatus)(0),                      // 1: rampart.keyvault.v1.RotationStatus
@@ -4106,39 +4254,43 @@ var file_rampart_keyvault_v1_keyvault_proto_goTypes = []any{
 	(*ReEncryptResponse)(nil),                // 49: rampart.keyvault.v1.ReEncryptResponse
 	(*RotateKeyRequest)(nil),                 // 50: rampart.keyvault.v1.RotateKeyRequest
 	(*RotateKeyResponse)(nil),                // 51: rampart.keyvault.v1.RotateKeyResponse
-	(*ListSecretsObservabilityRequest)(nil),  // 52: rampart.keyvault.v1.ListSecretsObservabilityRequest
-	(*SecretObservation)(nil),                // 53: rampart.keyvault.v1.SecretObservation
-	(*ListSecretsObservabilityResponse)(nil), // 54: rampart.keyvault.v1.ListSecretsObservabilityResponse
-	(*ShredTenantRequest)(nil),               // 55: rampart.keyvault.v1.ShredTenantRequest
-	(*ShredTenantResponse)(nil),              // 56: rampart.keyvault.v1.ShredTenantResponse
-	nil,                                      // 57: rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
-	nil,                                      // 58: rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
-	nil,                                      // 59: rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
-	nil,                                      // 60: rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
-	(*timestamppb.Timestamp)(nil),            // 61: google.protobuf.Timestamp
+	(*WrapForTenantRequest)(nil),             // 52: rampart.keyvault.v1.WrapForTenantRequest
+	(*WrapForTenantResponse)(nil),            // 53: rampart.keyvault.v1.WrapForTenantResponse
+	(*ListSecretsObservabilityRequest)(nil),  // 54: rampart.keyvault.v1.ListSecretsObservabilityRequest
+	(*SecretObservation)(nil),                // 55: rampart.keyvault.v1.SecretObservation
+	(*ListSecretsObservabilityResponse)(nil), // 56: rampart.keyvault.v1.ListSecretsObservabilityResponse
+	(*ShredTenantRequest)(nil),               // 57: rampart.keyvault.v1.ShredTenantRequest
+	(*ShredTenantResponse)(nil),              // 58: rampart.keyvault.v1.ShredTenantResponse
+	nil,                                      // 59: rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
+	nil,                                      // 60: rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
+	nil,                                      // 61: rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
+	nil,                                      // 62: rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
+	nil,                                      // 63: rampart.keyvault.v1.WrapForTenantRequest.EncryptionContextEntry
+	nil,                                      // 64: rampart.keyvault.v1.WrapForTenantResponse.EncryptionContextEntry
+	(*timestamppb.Timestamp)(nil),            // 65: google.protobuf.Timestamp
 }
 var file_rampart_keyvault_v1_keyvault_proto_depIdxs = []int32{
 	3,  // 0: rampart.keyvault.v1.RotationFunction.type:type_name -> rampart.keyvault.v1.RotationFunctionType
 	5,  // 1: rampart.keyvault.v1.RotationFunction.password_policy:type_name -> rampart.keyvault.v1.PasswordPolicy
 	7,  // 2: rampart.keyvault.v1.RotationFunction.api_key:type_name -> rampart.keyvault.v1.ApiKeyRotation
-	61, // 3: rampart.keyvault.v1.VersionInfo.created_at:type_name -> google.protobuf.Timestamp
+	65, // 3: rampart.keyvault.v1.VersionInfo.created_at:type_name -> google.protobuf.Timestamp
 	4,  // 4: rampart.keyvault.v1.SecretMetadata.tags:type_name -> rampart.keyvault.v1.Tag
 	0,  // 5: rampart.keyvault.v1.SecretMetadata.content_type:type_name -> rampart.keyvault.v1.ContentType
-	61, // 6: rampart.keyvault.v1.SecretMetadata.created_at:type_name -> google.protobuf.Timestamp
-	61, // 7: rampart.keyvault.v1.SecretMetadata.last_changed_at:type_name -> google.protobuf.Timestamp
-	61, // 8: rampart.keyvault.v1.SecretMetadata.last_accessed_at:type_name -> google.protobuf.Timestamp
-	61, // 9: rampart.keyvault.v1.SecretMetadata.deleted_at:type_name -> google.protobuf.Timestamp
+	65, // 6: rampart.keyvault.v1.SecretMetadata.created_at:type_name -> google.protobuf.Timestamp
+	65, // 7: rampart.keyvault.v1.SecretMetadata.last_changed_at:type_name -> google.protobuf.Timestamp
+	65, // 8: rampart.keyvault.v1.SecretMetadata.last_accessed_at:type_name -> google.protobuf.Timestamp
+	65, // 9: rampart.keyvault.v1.SecretMetadata.deleted_at:type_name -> google.protobuf.Timestamp
 	8,  // 10: rampart.keyvault.v1.SecretMetadata.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
 	6,  // 11: rampart.keyvault.v1.SecretMetadata.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
-	61, // 12: rampart.keyvault.v1.SecretMetadata.last_rotated_at:type_name -> google.protobuf.Timestamp
-	61, // 13: rampart.keyvault.v1.SecretMetadata.next_rotation_at:type_name -> google.protobuf.Timestamp
+	65, // 12: rampart.keyvault.v1.SecretMetadata.last_rotated_at:type_name -> google.protobuf.Timestamp
+	65, // 13: rampart.keyvault.v1.SecretMetadata.next_rotation_at:type_name -> google.protobuf.Timestamp
 	1,  // 14: rampart.keyvault.v1.SecretMetadata.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
 	2,  // 15: rampart.keyvault.v1.SecretMetadata.rotation_step:type_name -> rampart.keyvault.v1.RotationStep
 	9,  // 16: rampart.keyvault.v1.SecretMetadata.versions:type_name -> rampart.keyvault.v1.VersionInfo
 	0,  // 17: rampart.keyvault.v1.CreateSecretRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
 	4,  // 18: rampart.keyvault.v1.CreateSecretRequest.tags:type_name -> rampart.keyvault.v1.Tag
 	10, // 19: rampart.keyvault.v1.DescribeSecretResponse.secret:type_name -> rampart.keyvault.v1.SecretMetadata
-	61, // 20: rampart.keyvault.v1.GetSecretValueResponse.created_at:type_name -> google.protobuf.Timestamp
+	65, // 20: rampart.keyvault.v1.GetSecretValueResponse.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 21: rampart.keyvault.v1.GetSecretValueResponse.content_type:type_name -> rampart.keyvault.v1.ContentType
 	16, // 22: rampart.keyvault.v1.BatchGetSecretValueResponse.secret_values:type_name -> rampart.keyvault.v1.GetSecretValueResponse
 	18, // 23: rampart.keyvault.v1.BatchGetSecretValueResponse.errors:type_name -> rampart.keyvault.v1.BatchGetError
@@ -4146,74 +4298,78 @@ var file_rampart_keyvault_v1_keyvault_proto_depIdxs = []int32{
 	0,  // 25: rampart.keyvault.v1.UpdateSecretRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
 	10, // 26: rampart.keyvault.v1.ListSecretsResponse.secrets:type_name -> rampart.keyvault.v1.SecretMetadata
 	9,  // 27: rampart.keyvault.v1.ListSecretVersionIdsResponse.versions:type_name -> rampart.keyvault.v1.VersionInfo
-	61, // 28: rampart.keyvault.v1.DeleteSecretResponse.deletion_date:type_name -> google.protobuf.Timestamp
+	65, // 28: rampart.keyvault.v1.DeleteSecretResponse.deletion_date:type_name -> google.protobuf.Timestamp
 	4,  // 29: rampart.keyvault.v1.TagResourceRequest.tags:type_name -> rampart.keyvault.v1.Tag
 	6,  // 30: rampart.keyvault.v1.RotateSecretRequest.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
 	8,  // 31: rampart.keyvault.v1.RotateSecretRequest.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
 	1,  // 32: rampart.keyvault.v1.RotateSecretResponse.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
-	57, // 33: rampart.keyvault.v1.GenerateDataKeyRequest.encryption_context:type_name -> rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
-	58, // 34: rampart.keyvault.v1.DecryptRequest.encryption_context:type_name -> rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
-	59, // 35: rampart.keyvault.v1.ReEncryptRequest.source_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
-	60, // 36: rampart.keyvault.v1.ReEncryptRequest.destination_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
-	9,  // 37: rampart.keyvault.v1.SecretObservation.versions:type_name -> rampart.keyvault.v1.VersionInfo
-	61, // 38: rampart.keyvault.v1.SecretObservation.created_at:type_name -> google.protobuf.Timestamp
-	61, // 39: rampart.keyvault.v1.SecretObservation.last_changed_at:type_name -> google.protobuf.Timestamp
-	61, // 40: rampart.keyvault.v1.SecretObservation.last_accessed_at:type_name -> google.protobuf.Timestamp
-	61, // 41: rampart.keyvault.v1.SecretObservation.last_rotated_at:type_name -> google.protobuf.Timestamp
-	61, // 42: rampart.keyvault.v1.SecretObservation.next_rotation_at:type_name -> google.protobuf.Timestamp
-	1,  // 43: rampart.keyvault.v1.SecretObservation.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
-	61, // 44: rampart.keyvault.v1.SecretObservation.deleted_at:type_name -> google.protobuf.Timestamp
-	53, // 45: rampart.keyvault.v1.ListSecretsObservabilityResponse.secrets:type_name -> rampart.keyvault.v1.SecretObservation
-	61, // 46: rampart.keyvault.v1.ShredTenantResponse.shred_time:type_name -> google.protobuf.Timestamp
-	11, // 47: rampart.keyvault.v1.SecretsService.CreateSecret:input_type -> rampart.keyvault.v1.CreateSecretRequest
-	13, // 48: rampart.keyvault.v1.SecretsService.DescribeSecret:input_type -> rampart.keyvault.v1.DescribeSecretRequest
-	15, // 49: rampart.keyvault.v1.SecretsService.GetSecretValue:input_type -> rampart.keyvault.v1.GetSecretValueRequest
-	17, // 50: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:input_type -> rampart.keyvault.v1.BatchGetSecretValueRequest
-	20, // 51: rampart.keyvault.v1.SecretsService.PutSecretValue:input_type -> rampart.keyvault.v1.PutSecretValueRequest
-	22, // 52: rampart.keyvault.v1.SecretsService.UpdateSecret:input_type -> rampart.keyvault.v1.UpdateSecretRequest
-	24, // 53: rampart.keyvault.v1.SecretsService.ListSecrets:input_type -> rampart.keyvault.v1.ListSecretsRequest
-	26, // 54: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:input_type -> rampart.keyvault.v1.ListSecretVersionIdsRequest
-	28, // 55: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:input_type -> rampart.keyvault.v1.UpdateSecretVersionStageRequest
-	30, // 56: rampart.keyvault.v1.SecretsService.DeleteSecret:input_type -> rampart.keyvault.v1.DeleteSecretRequest
-	32, // 57: rampart.keyvault.v1.SecretsService.RestoreSecret:input_type -> rampart.keyvault.v1.RestoreSecretRequest
-	34, // 58: rampart.keyvault.v1.SecretsService.TagResource:input_type -> rampart.keyvault.v1.TagResourceRequest
-	36, // 59: rampart.keyvault.v1.SecretsService.UntagResource:input_type -> rampart.keyvault.v1.UntagResourceRequest
-	38, // 60: rampart.keyvault.v1.SecretsService.RotateSecret:input_type -> rampart.keyvault.v1.RotateSecretRequest
-	40, // 61: rampart.keyvault.v1.SecretsService.CancelRotateSecret:input_type -> rampart.keyvault.v1.CancelRotateSecretRequest
-	42, // 62: rampart.keyvault.v1.SecretsService.RollbackSecret:input_type -> rampart.keyvault.v1.RollbackSecretRequest
-	44, // 63: rampart.keyvault.v1.KmsService.GenerateDataKey:input_type -> rampart.keyvault.v1.GenerateDataKeyRequest
-	46, // 64: rampart.keyvault.v1.KmsService.Decrypt:input_type -> rampart.keyvault.v1.DecryptRequest
-	48, // 65: rampart.keyvault.v1.KmsService.ReEncrypt:input_type -> rampart.keyvault.v1.ReEncryptRequest
-	50, // 66: rampart.keyvault.v1.KmsService.RotateKey:input_type -> rampart.keyvault.v1.RotateKeyRequest
-	52, // 67: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:input_type -> rampart.keyvault.v1.ListSecretsObservabilityRequest
-	55, // 68: rampart.keyvault.v1.TenantAdminService.ShredTenant:input_type -> rampart.keyvault.v1.ShredTenantRequest
-	12, // 69: rampart.keyvault.v1.SecretsService.CreateSecret:output_type -> rampart.keyvault.v1.CreateSecretResponse
-	14, // 70: rampart.keyvault.v1.SecretsService.DescribeSecret:output_type -> rampart.keyvault.v1.DescribeSecretResponse
-	16, // 71: rampart.keyvault.v1.SecretsService.GetSecretValue:output_type -> rampart.keyvault.v1.GetSecretValueResponse
-	19, // 72: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:output_type -> rampart.keyvault.v1.BatchGetSecretValueResponse
-	21, // 73: rampart.keyvault.v1.SecretsService.PutSecretValue:output_type -> rampart.keyvault.v1.PutSecretValueResponse
-	23, // 74: rampart.keyvault.v1.SecretsService.UpdateSecret:output_type -> rampart.keyvault.v1.UpdateSecretResponse
-	25, // 75: rampart.keyvault.v1.SecretsService.ListSecrets:output_type -> rampart.keyvault.v1.ListSecretsResponse
-	27, // 76: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:output_type -> rampart.keyvault.v1.ListSecretVersionIdsResponse
-	29, // 77: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:output_type -> rampart.keyvault.v1.UpdateSecretVersionStageResponse
-	31, // 78: rampart.keyvault.v1.SecretsService.DeleteSecret:output_type -> rampart.keyvault.v1.DeleteSecretResponse
-	33, // 79: rampart.keyvault.v1.SecretsService.RestoreSecret:output_type -> rampart.keyvault.v1.RestoreSecretResponse
-	35, // 80: rampart.keyvault.v1.SecretsService.TagResource:output_type -> rampart.keyvault.v1.TagResourceResponse
-	37, // 81: rampart.keyvault.v1.SecretsService.UntagResource:output_type -> rampart.keyvault.v1.UntagResourceResponse
-	39, // 82: rampart.keyvault.v1.SecretsService.RotateSecret:output_type -> rampart.keyvault.v1.RotateSecretResponse
-	41, // 83: rampart.keyvault.v1.SecretsService.CancelRotateSecret:output_type -> rampart.keyvault.v1.CancelRotateSecretResponse
-	43, // 84: rampart.keyvault.v1.SecretsService.RollbackSecret:output_type -> rampart.keyvault.v1.RollbackSecretResponse
-	45, // 85: rampart.keyvault.v1.KmsService.GenerateDataKey:output_type -> rampart.keyvault.v1.GenerateDataKeyResponse
-	47, // 86: rampart.keyvault.v1.KmsService.Decrypt:output_type -> rampart.keyvault.v1.DecryptResponse
-	49, // 87: rampart.keyvault.v1.KmsService.ReEncrypt:output_type -> rampart.keyvault.v1.ReEncryptResponse
-	51, // 88: rampart.keyvault.v1.KmsService.RotateKey:output_type -> rampart.keyvault.v1.RotateKeyResponse
-	54, // 89: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:output_type -> rampart.keyvault.v1.ListSecretsObservabilityResponse
-	56, // 90: rampart.keyvault.v1.TenantAdminService.ShredTenant:output_type -> rampart.keyvault.v1.ShredTenantResponse
-	69, // [69:91] is the sub-list for method output_type
-	47, // [47:69] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	59, // 33: rampart.keyvault.v1.GenerateDataKeyRequest.encryption_context:type_name -> rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
+	60, // 34: rampart.keyvault.v1.DecryptRequest.encryption_context:type_name -> rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
+	61, // 35: rampart.keyvault.v1.ReEncryptRequest.source_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
+	62, // 36: rampart.keyvault.v1.ReEncryptRequest.destination_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
+	63, // 37: rampart.keyvault.v1.WrapForTenantRequest.encryption_context:type_name -> rampart.keyvault.v1.WrapForTenantRequest.EncryptionContextEntry
+	64, // 38: rampart.keyvault.v1.WrapForTenantResponse.encryption_context:type_name -> rampart.keyvault.v1.WrapForTenantResponse.EncryptionContextEntry
+	9,  // 39: rampart.keyvault.v1.SecretObservation.versions:type_name -> rampart.keyvault.v1.VersionInfo
+	65, // 40: rampart.keyvault.v1.SecretObservation.created_at:type_name -> google.protobuf.Timestamp
+	65, // 41: rampart.keyvault.v1.SecretObservation.last_changed_at:type_name -> google.protobuf.Timestamp
+	65, // 42: rampart.keyvault.v1.SecretObservation.last_accessed_at:type_name -> google.protobuf.Timestamp
+	65, // 43: rampart.keyvault.v1.SecretObservation.last_rotated_at:type_name -> google.protobuf.Timestamp
+	65, // 44: rampart.keyvault.v1.SecretObservation.next_rotation_at:type_name -> google.protobuf.Timestamp
+	1,  // 45: rampart.keyvault.v1.SecretObservation.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
+	65, // 46: rampart.keyvault.v1.SecretObservation.deleted_at:type_name -> google.protobuf.Timestamp
+	55, // 47: rampart.keyvault.v1.ListSecretsObservabilityResponse.secrets:type_name -> rampart.keyvault.v1.SecretObservation
+	65, // 48: rampart.keyvault.v1.ShredTenantResponse.shred_time:type_name -> google.protobuf.Timestamp
+	11, // 49: rampart.keyvault.v1.SecretsService.CreateSecret:input_type -> rampart.keyvault.v1.CreateSecretRequest
+	13, // 50: rampart.keyvault.v1.SecretsService.DescribeSecret:input_type -> rampart.keyvault.v1.DescribeSecretRequest
+	15, // 51: rampart.keyvault.v1.SecretsService.GetSecretValue:input_type -> rampart.keyvault.v1.GetSecretValueRequest
+	17, // 52: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:input_type -> rampart.keyvault.v1.BatchGetSecretValueRequest
+	20, // 53: rampart.keyvault.v1.SecretsService.PutSecretValue:input_type -> rampart.keyvault.v1.PutSecretValueRequest
+	22, // 54: rampart.keyvault.v1.SecretsService.UpdateSecret:input_type -> rampart.keyvault.v1.UpdateSecretRequest
+	24, // 55: rampart.keyvault.v1.SecretsService.ListSecrets:input_type -> rampart.keyvault.v1.ListSecretsRequest
+	26, // 56: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:input_type -> rampart.keyvault.v1.ListSecretVersionIdsRequest
+	28, // 57: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:input_type -> rampart.keyvault.v1.UpdateSecretVersionStageRequest
+	30, // 58: rampart.keyvault.v1.SecretsService.DeleteSecret:input_type -> rampart.keyvault.v1.DeleteSecretRequest
+	32, // 59: rampart.keyvault.v1.SecretsService.RestoreSecret:input_type -> rampart.keyvault.v1.RestoreSecretRequest
+	34, // 60: rampart.keyvault.v1.SecretsService.TagResource:input_type -> rampart.keyvault.v1.TagResourceRequest
+	36, // 61: rampart.keyvault.v1.SecretsService.UntagResource:input_type -> rampart.keyvault.v1.UntagResourceRequest
+	38, // 62: rampart.keyvault.v1.SecretsService.RotateSecret:input_type -> rampart.keyvault.v1.RotateSecretRequest
+	40, // 63: rampart.keyvault.v1.SecretsService.CancelRotateSecret:input_type -> rampart.keyvault.v1.CancelRotateSecretRequest
+	42, // 64: rampart.keyvault.v1.SecretsService.RollbackSecret:input_type -> rampart.keyvault.v1.RollbackSecretRequest
+	44, // 65: rampart.keyvault.v1.KmsService.GenerateDataKey:input_type -> rampart.keyvault.v1.GenerateDataKeyRequest
+	46, // 66: rampart.keyvault.v1.KmsService.Decrypt:input_type -> rampart.keyvault.v1.DecryptRequest
+	48, // 67: rampart.keyvault.v1.KmsService.ReEncrypt:input_type -> rampart.keyvault.v1.ReEncryptRequest
+	50, // 68: rampart.keyvault.v1.KmsService.RotateKey:input_type -> rampart.keyvault.v1.RotateKeyRequest
+	52, // 69: rampart.keyvault.v1.KeyWrapService.WrapForTenant:input_type -> rampart.keyvault.v1.WrapForTenantRequest
+	54, // 70: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:input_type -> rampart.keyvault.v1.ListSecretsObservabilityRequest
+	57, // 71: rampart.keyvault.v1.TenantAdminService.ShredTenant:input_type -> rampart.keyvault.v1.ShredTenantRequest
+	12, // 72: rampart.keyvault.v1.SecretsService.CreateSecret:output_type -> rampart.keyvault.v1.CreateSecretResponse
+	14, // 73: rampart.keyvault.v1.SecretsService.DescribeSecret:output_type -> rampart.keyvault.v1.DescribeSecretResponse
+	16, // 74: rampart.keyvault.v1.SecretsService.GetSecretValue:output_type -> rampart.keyvault.v1.GetSecretValueResponse
+	19, // 75: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:output_type -> rampart.keyvault.v1.BatchGetSecretValueResponse
+	21, // 76: rampart.keyvault.v1.SecretsService.PutSecretValue:output_type -> rampart.keyvault.v1.PutSecretValueResponse
+	23, // 77: rampart.keyvault.v1.SecretsService.UpdateSecret:output_type -> rampart.keyvault.v1.UpdateSecretResponse
+	25, // 78: rampart.keyvault.v1.SecretsService.ListSecrets:output_type -> rampart.keyvault.v1.ListSecretsResponse
+	27, // 79: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:output_type -> rampart.keyvault.v1.ListSecretVersionIdsResponse
+	29, // 80: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:output_type -> rampart.keyvault.v1.UpdateSecretVersionStageResponse
+	31, // 81: rampart.keyvault.v1.SecretsService.DeleteSecret:output_type -> rampart.keyvault.v1.DeleteSecretResponse
+	33, // 82: rampart.keyvault.v1.SecretsService.RestoreSecret:output_type -> rampart.keyvault.v1.RestoreSecretResponse
+	35, // 83: rampart.keyvault.v1.SecretsService.TagResource:output_type -> rampart.keyvault.v1.TagResourceResponse
+	37, // 84: rampart.keyvault.v1.SecretsService.UntagResource:output_type -> rampart.keyvault.v1.UntagResourceResponse
+	39, // 85: rampart.keyvault.v1.SecretsService.RotateSecret:output_type -> rampart.keyvault.v1.RotateSecretResponse
+	41, // 86: rampart.keyvault.v1.SecretsService.CancelRotateSecret:output_type -> rampart.keyvault.v1.CancelRotateSecretResponse
+	43, // 87: rampart.keyvault.v1.SecretsService.RollbackSecret:output_type -> rampart.keyvault.v1.RollbackSecretResponse
+	45, // 88: rampart.keyvault.v1.KmsService.GenerateDataKey:output_type -> rampart.keyvault.v1.GenerateDataKeyResponse
+	47, // 89: rampart.keyvault.v1.KmsService.Decrypt:output_type -> rampart.keyvault.v1.DecryptResponse
+	49, // 90: rampart.keyvault.v1.KmsService.ReEncrypt:output_type -> rampart.keyvault.v1.ReEncryptResponse
+	51, // 91: rampart.keyvault.v1.KmsService.RotateKey:output_type -> rampart.keyvault.v1.RotateKeyResponse
+	53, // 92: rampart.keyvault.v1.KeyWrapService.WrapForTenant:output_type -> rampart.keyvault.v1.WrapForTenantResponse
+	56, // 93: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:output_type -> rampart.keyvault.v1.ListSecretsObservabilityResponse
+	58, // 94: rampart.keyvault.v1.TenantAdminService.ShredTenant:output_type -> rampart.keyvault.v1.ShredTenantResponse
+	72, // [72:95] is the sub-list for method output_type
+	49, // [49:72] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_rampart_keyvault_v1_keyvault_proto_init() }
@@ -4223,16 +4379,16 @@ func file_rampart_keyvault_v1_keyvault_proto_init() {
 	}
 	file_rampart_keyvault_v1_keyvault_proto_msgTypes[18].OneofWrappers = []any{}
 	file_rampart_keyvault_v1_keyvault_proto_msgTypes[34].OneofWrappers = []any{}
-	file_rampart_keyvault_v1_keyvault_proto_msgTypes[49].OneofWrappers = []any{}
+	file_rampart_keyvault_v1_keyvault_proto_msgTypes[51].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_keyvault_v1_keyvault_proto_rawDesc), len(file_rampart_keyvault_v1_keyvault_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   57,
+			NumMessages:   61,
 			NumExtensions: 0,
-			NumServices:   4,
+			NumServices:   5,
 		},
 		GoTypes:           file_rampart_keyvault_v1_keyvault_proto_goTypes,
 		DependencyIndexes: file_rampart_keyvault_v1_keyvault_proto_depIdxs,

@@ -987,6 +987,134 @@ var KmsService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	KeyWrapService_WrapForTenant_FullMethodName = "/rampart.keyvault.v1.KeyWrapService/WrapForTenant"
+)
+
+// KeyWrapServiceClient is the client API for KeyWrapService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// KeyWrapService seals for a tenant without a call of that tenant (ADR
+// 0077): an encrypt-only operation for a service's background work (today
+// inference's eager sealing of assistants' legacy plaintext system
+// prompts). It is not routed by the edge and takes no principal; its
+// allow-list admits inference only. It never unwraps a key that exists:
+// what a service seals with it is opened later through KmsService.Decrypt
+// on a principal of the tenant, as anything else the tenant stores.
+type KeyWrapServiceClient interface {
+	// WrapForTenant returns a fresh data key in plaintext and wrapped under
+	// the named tenant's current key-encryption key, bound to the encryption
+	// context (the request's plus keyvault's wrap_for_tenant marker, returned
+	// in the response). Every call is audited. A crypto-shredded tenant gets
+	// FAILED_PRECONDITION and no key.
+	WrapForTenant(ctx context.Context, in *WrapForTenantRequest, opts ...grpc.CallOption) (*WrapForTenantResponse, error)
+}
+
+type keyWrapServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewKeyWrapServiceClient(cc grpc.ClientConnInterface) KeyWrapServiceClient {
+	return &keyWrapServiceClient{cc}
+}
+
+func (c *keyWrapServiceClient) WrapForTenant(ctx context.Context, in *WrapForTenantRequest, opts ...grpc.CallOption) (*WrapForTenantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WrapForTenantResponse)
+	err := c.cc.Invoke(ctx, KeyWrapService_WrapForTenant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// KeyWrapServiceServer is the server API for KeyWrapService service.
+// All implementations must embed UnimplementedKeyWrapServiceServer
+// for forward compatibility.
+//
+// KeyWrapService seals for a tenant without a call of that tenant (ADR
+// 0077): an encrypt-only operation for a service's background work (today
+// inference's eager sealing of assistants' legacy plaintext system
+// prompts). It is not routed by the edge and takes no principal; its
+// allow-list admits inference only. It never unwraps a key that exists:
+// what a service seals with it is opened later through KmsService.Decrypt
+// on a principal of the tenant, as anything else the tenant stores.
+type KeyWrapServiceServer interface {
+	// WrapForTenant returns a fresh data key in plaintext and wrapped under
+	// the named tenant's current key-encryption key, bound to the encryption
+	// context (the request's plus keyvault's wrap_for_tenant marker, returned
+	// in the response). Every call is audited. A crypto-shredded tenant gets
+	// FAILED_PRECONDITION and no key.
+	WrapForTenant(context.Context, *WrapForTenantRequest) (*WrapForTenantResponse, error)
+	mustEmbedUnimplementedKeyWrapServiceServer()
+}
+
+// UnimplementedKeyWrapServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedKeyWrapServiceServer struct{}
+
+func (UnimplementedKeyWrapServiceServer) WrapForTenant(context.Context, *WrapForTenantRequest) (*WrapForTenantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WrapForTenant not implemented")
+}
+func (UnimplementedKeyWrapServiceServer) mustEmbedUnimplementedKeyWrapServiceServer() {}
+func (UnimplementedKeyWrapServiceServer) testEmbeddedByValue()                        {}
+
+// UnsafeKeyWrapServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to KeyWrapServiceServer will
+// result in compilation errors.
+type UnsafeKeyWrapServiceServer interface {
+	mustEmbedUnimplementedKeyWrapServiceServer()
+}
+
+func RegisterKeyWrapServiceServer(s grpc.ServiceRegistrar, srv KeyWrapServiceServer) {
+	// If the following call panics, it indicates UnimplementedKeyWrapServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&KeyWrapService_ServiceDesc, srv)
+}
+
+func _KeyWrapService_WrapForTenant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WrapForTenantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(KeyWrapServiceServer).WrapForTenant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: KeyWrapService_WrapForTenant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(KeyWrapServiceServer).WrapForTenant(ctx, req.(*WrapForTenantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// KeyWrapService_ServiceDesc is the grpc.ServiceDesc for KeyWrapService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var KeyWrapService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "rampart.keyvault.v1.KeyWrapService",
+	HandlerType: (*KeyWrapServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "WrapForTenant",
+			Handler:    _KeyWrapService_WrapForTenant_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "rampart/keyvault/v1/keyvault.proto",
+}
+
+const (
 	ObservabilityService_ListSecretsObservability_FullMethodName = "/rampart.keyvault.v1.ObservabilityService/ListSecretsObservability"
 )
 
