@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"google.golang.org/grpc"
@@ -124,9 +125,17 @@ func (s *Server) StreamChatCompletion(req *inferencev1.StreamChatCompletionReque
 	}
 	s.svc.NoteTenantLimits(c)
 	msg := &inferencev1.StreamChatCompletionResponse{}
+	first := true
 	send := func(chunk []byte, h map[string]string) error {
 		msg.Chunk, msg.Headers = chunk, h
-		return stream.Send(msg)
+		if err := stream.Send(msg); err != nil {
+			return err
+		}
+		if first {
+			first = false
+			yieldToWriter()
+		}
+		return nil
 	}
 	switch req.GetFormat() {
 	case inferencev1.RequestFormat_REQUEST_FORMAT_COMPLETIONS:
@@ -140,6 +149,24 @@ func (s *Server) StreamChatCompletion(req *inferencev1.StreamChatCompletionReque
 		err = s.svc.Stream(ctx, c, req.GetBody(), passages(req.GetPassages()), send)
 	}
 	return grpcerr.ToStatus(ctx, s.log, err)
+}
+
+// yieldToWriter lets the connection's writer put the stream's first
+// message on the wire before the handler goes on (ADR 0073). Send only
+// queues a message for grpc-go's writer goroutine (loopy), which the send
+// wakes onto this P's run-next slot; an upstream's chunks often arrive in
+// one read, so without a yield the handler would build and queue every
+// chunk before the writer ran, and the first byte would leave with the last
+// in one write. The writer, once running, takes what is queued, yields
+// once itself when its batch is small (runtime.Gosched in loopyWriter.run)
+// and flushes when it finds nothing new after that yield: hence two yields
+// here, the first to let it write the message, the second to let it find
+// the queue still empty and flush. Only the first message gets them: later
+// ones may share a write, and a handler waiting on its upstream lets the
+// writer run anyway.
+func yieldToWriter() {
+	runtime.Gosched()
+	runtime.Gosched()
 }
 
 // Embeddings implements inferencev1.InferenceServiceServer.
