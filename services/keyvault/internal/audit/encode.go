@@ -97,10 +97,20 @@ func plain(r Record) bool {
 
 func plainString(s string) bool {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+		if !plainByte[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// plainByte holds the bytes encoding/json writes unchanged in a string:
+// printable ASCII but the quote, the backslash and the HTML characters.
+// One look-up per byte instead of six comparisons: a read's record checks
+// ~250 bytes (ADR 0075).
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()

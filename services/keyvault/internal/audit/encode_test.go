@@ -84,3 +84,17 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	})
 }
+
+// TestPlainByte: the table is the definition plain documents, for every
+// byte.
+func TestPlainByte(t *testing.T) {
+	for c := range 256 {
+		want := c >= 0x20 && c < 0x7f && !strings.ContainsRune(`"\<>&`, rune(c))
+		require.Equal(t, want, plainByte[c], "byte %#x", c)
+		line, err := json.Marshal(string([]byte{byte(c)}))
+		require.NoError(t, err)
+		if plainByte[c] {
+			require.Equal(t, `"`+string([]byte{byte(c)})+`"`, string(line), "byte %#x is written unchanged", c)
+		}
+	}
+}
