@@ -14,6 +14,7 @@ import (
 
 	"github.com/rampart-platform/rampart/cmd/rampart/internal/devstack"
 	"github.com/rampart-platform/rampart/cmd/rampart/internal/restclient"
+	"github.com/rampart-platform/rampart/pkg/permissions"
 )
 
 // apiFlags are shared by every verb that talks to the edge.
@@ -176,6 +177,19 @@ func newTenantCmd(f *apiFlags) *cobra.Command {
 	return cmd
 }
 
+// showsKeyOnce makes a verb that answers with a new api_key say, on
+// stderr, that the key cannot be read again, as tenant bootstrap does.
+func showsKeyOnce(cmd *cobra.Command) {
+	run := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if err := run(c, args); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.ErrOrStderr(), "The api_key is shown once: store it now (rampart key list shows only metadata).")
+		return nil
+	}
+}
+
 func newKeyCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "key", Short: "Manage API keys of your tenant"}
 	var name, subject string
@@ -197,9 +211,10 @@ func newKeyCmd(f *apiFlags) *cobra.Command {
 		}
 		return http.MethodPost, "/v1/keys", nil, body, nil
 	})
-	create.Flags().StringVar(&name, "name", "", "key name")
+	showsKeyOnce(create)
+	create.Flags().StringVar(&name, "name", "", "key name (required)")
 	create.Flags().StringVar(&subject, "subject", "", "member the key belongs to (default: you)")
-	create.Flags().StringSliceVar(&scopes, "scopes", nil, "scopes, e.g. chat:write,embeddings:write")
+	create.Flags().StringSliceVar(&scopes, "scopes", nil, "scopes (required), comma-separated: "+strings.Join(permissions.AllScopes, ", "))
 	create.Flags().StringSliceVar(&models, "models", nil, "allowed models (default: every model the tenant allows, which a key limited to some models cannot grant: list them)")
 	create.Flags().Int64Var(&ttl, "ttl-seconds", 0, "lifetime in seconds (default 90 days)")
 	create.Flags().StringSliceVar(&endpoints, "endpoints", nil, "allowed endpoint path prefixes, e.g. /v1/chat/ (default: every endpoint its scopes reach)")
@@ -215,6 +230,7 @@ func newKeyCmd(f *apiFlags) *cobra.Command {
 		return http.MethodPost, "/v1/keys/" + esc(a[0]) + ":rotate", nil, body, nil
 	})
 	rotate.Flags().Int64Var(&overlap, "overlap-seconds", 0, "overlap in seconds (default 14 days)")
+	showsKeyOnce(rotate)
 	cmd.AddCommand(create, rotate,
 		verb(f, "list", "List keys (metadata only)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 			return http.MethodGet, "/v1/keys", nil, nil, nil

@@ -163,6 +163,30 @@ func TestSecretCreateWithoutValue(t *testing.T) {
 	require.Empty(t, stderr.String())
 }
 
+// TestKeyShownOnce: the verbs that answer with a new API key say it cannot
+// be read again; the others do not.
+func TestKeyShownOnce(t *testing.T) {
+	recordingEdge(t)
+	for _, tt := range []struct {
+		args []string
+		note bool
+	}{
+		{[]string{"key", "create", "--name", "ci", "--scopes", "chat:write"}, true},
+		{[]string{"key", "rotate", "AbCdEfGhIjKl"}, true},
+		{[]string{"key", "list"}, false},
+	} {
+		var stderr bytes.Buffer
+		root := newRoot(io.Discard, &stderr)
+		root.SetArgs(tt.args)
+		require.NoError(t, root.ExecuteContext(context.Background()))
+		if tt.note {
+			require.Equal(t, "The api_key is shown once: store it now (rampart key list shows only metadata).\n", stderr.String(), tt.args)
+		} else {
+			require.Empty(t, stderr.String(), tt.args)
+		}
+	}
+}
+
 // TestCLIInputErrors: a stray argument, a missing one or a misspelt enum
 // value is refused before any call, with what to type instead.
 func TestCLIInputErrors(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -33,14 +34,11 @@ func newRecoverOwnerCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			auth, closeConn, err := dialAuth(ctx, certDir, addr)
-			if err != nil {
+			var resp *authv1.RecoverOwnerResponse
+			err = callAuth(cmd, certDir, addr, func(ctx context.Context, auth authv1.AuthServiceClient) (err error) {
+				resp, err = auth.RecoverOwner(ctx, &authv1.RecoverOwnerRequest{TenantId: tenantID, Subject: subject})
 				return err
-			}
-			defer closeConn()
-			resp, err := auth.RecoverOwner(ctx, &authv1.RecoverOwnerRequest{TenantId: tenantID, Subject: subject})
+			})
 			if err != nil {
 				return err
 			}
@@ -91,14 +89,11 @@ func newBootstrapCmd() *cobra.Command {
 			if owner == "" {
 				return fmt.Errorf("--owner is required (the platform admin's subject, e.g. ops@example.com)")
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			auth, closeConn, err := dialAuth(ctx, certDir, addr)
-			if err != nil {
+			var resp *authv1.BootstrapResponse
+			err := callAuth(cmd, certDir, addr, func(ctx context.Context, auth authv1.AuthServiceClient) (err error) {
+				resp, err = auth.Bootstrap(ctx, &authv1.BootstrapRequest{TenantName: name, OwnerSubject: owner})
 				return err
-			}
-			defer closeConn()
-			resp, err := auth.Bootstrap(ctx, &authv1.BootstrapRequest{TenantName: name, OwnerSubject: owner})
+			})
 			if status.Code(err) == codes.AlreadyExists {
 				return fmt.Errorf("%w (the deployment has its first tenant already; a lost owner key: rampart tenant recover-owner TENANT_ID)", err)
 			}
@@ -123,17 +118,29 @@ func operatorFlags(cmd *cobra.Command, certDir, addr *string) {
 	cmd.Flags().StringVar(addr, "auth-addr", envOr("RAMPART_AUTH_ADDR", "127.0.0.1:7001"), "auth gRPC address (env RAMPART_AUTH_ADDR)")
 }
 
-// dialAuth connects to auth over mTLS as the operator CLI.
-func dialAuth(ctx context.Context, certDir, addr string) (authv1.AuthServiceClient, func(), error) {
+// callAuth runs call against auth as the operator CLI (operatorCall).
+func callAuth(cmd *cobra.Command, certDir, addr string, call func(context.Context, authv1.AuthServiceClient) error) error {
+	return operatorCall(cmd, certDir, addr, "auth", func(ctx context.Context, conn *grpc.ClientConn) error {
+		return call(ctx, authv1.NewAuthServiceClient(conn))
+	})
+}
+
+// operatorCall is the one way the operator verbs reach a service: mTLS
+// with the rampart-cli certificate from certDir to svc at addr (its
+// SPIFFE ID checked), call within 30 s, the connection closed after.
+func operatorCall(cmd *cobra.Command, certDir, addr, svc string, call func(context.Context, *grpc.ClientConn) error) error {
 	src, err := mtls.NewSource(mtls.FilesFor(certDir, pkiops.CLIName))
 	if err != nil {
-		return nil, nil, fmt.Errorf("load the operator certificate from %s: %w", certDir, err)
+		return fmt.Errorf("load the operator certificate from %s: %w", certDir, err)
 	}
-	conn, err := mtls.Dial(ctx, addr, src, pki.ServiceID("auth"))
+	ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+	defer cancel()
+	conn, err := mtls.Dial(ctx, addr, src, pki.ServiceID(svc))
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	return authv1.NewAuthServiceClient(conn), func() { _ = conn.Close() }, nil
+	defer func() { _ = conn.Close() }()
+	return call(ctx, conn)
 }
 
 // printOwnerKey prints a new owner key once, with how to hand it over.

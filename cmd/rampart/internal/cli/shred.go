@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 
-	"github.com/rampart-platform/rampart/cmd/rampart/internal/pkiops"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
 )
 
 // newShredCmd crypto-shreds a tenant in keyvault. It speaks mTLS gRPC with
@@ -24,18 +21,11 @@ func newShredCmd() *cobra.Command {
 		Short: "Crypto-shred a tenant in keyvault now (irreversible; auth does this itself after a purge)",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, err := mtls.NewSource(mtls.FilesFor(certDir, pkiops.CLIName))
-			if err != nil {
-				return fmt.Errorf("load the operator certificate from %s: %w", certDir, err)
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			conn, err := mtls.Dial(ctx, addr, src, pki.ServiceID("keyvault"))
-			if err != nil {
+			var resp *keyvaultv1.ShredTenantResponse
+			err := operatorCall(cmd, certDir, addr, "keyvault", func(ctx context.Context, conn *grpc.ClientConn) (err error) {
+				resp, err = keyvaultv1.NewTenantAdminServiceClient(conn).ShredTenant(ctx, &keyvaultv1.ShredTenantRequest{TenantId: args[0]})
 				return err
-			}
-			defer func() { _ = conn.Close() }()
-			resp, err := keyvaultv1.NewTenantAdminServiceClient(conn).ShredTenant(ctx, &keyvaultv1.ShredTenantRequest{TenantId: args[0]})
+			})
 			if err != nil {
 				return err
 			}

@@ -15,12 +15,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
 
 	"github.com/rampart-platform/rampart/cmd/rampart/internal/devstack"
-	"github.com/rampart-platform/rampart/cmd/rampart/internal/pkiops"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
-	"github.com/rampart-platform/rampart/pkg/mtls"
-	"github.com/rampart-platform/rampart/pkg/pki"
 )
 
 // newSlackCmd groups the Slack verbs: `app` is the platform operator's
@@ -43,7 +41,9 @@ func (o *operatorConn) bind(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&o.addr, "slackadapter-addr", "", "slack adapter gRPC address (env RAMPART_SLACKADAPTER_ADDR, else dev.env, else 127.0.0.1:7005)")
 }
 
-func (o *operatorConn) client(ctx context.Context) (slackadapterv1.SlackAdapterServiceClient, func(), error) {
+// call runs call against the slack adapter as the operator CLI
+// (operatorCall).
+func (o *operatorConn) call(cmd *cobra.Command, call func(context.Context, slackadapterv1.SlackAdapterServiceClient) error) error {
 	addr := o.addr
 	if addr == "" {
 		addr = os.Getenv("RAMPART_SLACKADAPTER_ADDR")
@@ -56,15 +56,9 @@ func (o *operatorConn) client(ctx context.Context) (slackadapterv1.SlackAdapterS
 	if addr == "" {
 		addr = "127.0.0.1:7005"
 	}
-	src, err := mtls.NewSource(mtls.FilesFor(o.certDir, pkiops.CLIName))
-	if err != nil {
-		return nil, nil, fmt.Errorf("load the operator certificate from %s: %w", o.certDir, err)
-	}
-	conn, err := mtls.Dial(ctx, addr, src, pki.ServiceID("slackadapter"))
-	if err != nil {
-		return nil, nil, err
-	}
-	return slackadapterv1.NewSlackAdapterServiceClient(conn), func() { _ = conn.Close() }, nil
+	return operatorCall(cmd, o.certDir, addr, "slackadapter", func(ctx context.Context, conn *grpc.ClientConn) error {
+		return call(ctx, slackadapterv1.NewSlackAdapterServiceClient(conn))
+	})
 }
 
 func newSlackAppCmd() *cobra.Command {
@@ -90,14 +84,11 @@ func newSlackAppCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			c, closeConn, err := o.client(ctx)
-			if err != nil {
+			var resp *slackadapterv1.ConfigureAppResponse
+			err = o.call(cmd, func(ctx context.Context, c slackadapterv1.SlackAdapterServiceClient) (err error) {
+				resp, err = c.ConfigureApp(ctx, &slackadapterv1.ConfigureAppRequest{ClientId: clientID, ClientSecret: clientSecret, SigningSecret: signingSecret})
 				return err
-			}
-			defer closeConn()
-			resp, err := c.ConfigureApp(ctx, &slackadapterv1.ConfigureAppRequest{ClientId: clientID, ClientSecret: clientSecret, SigningSecret: signingSecret})
+			})
 			if err != nil {
 				return err
 			}
@@ -112,14 +103,11 @@ func newSlackAppCmd() *cobra.Command {
 		Short: "Show the configured app (client id and update time, never a secret)",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			c, closeConn, err := o.client(ctx)
-			if err != nil {
+			var resp *slackadapterv1.GetAppResponse
+			err := o.call(cmd, func(ctx context.Context, c slackadapterv1.SlackAdapterServiceClient) (err error) {
+				resp, err = c.GetApp(ctx, &slackadapterv1.GetAppRequest{})
 				return err
-			}
-			defer closeConn()
-			resp, err := c.GetApp(ctx, &slackadapterv1.GetAppRequest{})
+			})
 			if err != nil {
 				return err
 			}
