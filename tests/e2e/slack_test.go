@@ -98,6 +98,8 @@ func TestSlackEventsThroughEdge(t *testing.T) {
 			}
 			require.Equal(t, tt.wantStatus, resp.StatusCode, string(got))
 			require.NotContains(t, string(got), "e2e-challenge-42")
+			require.JSONEq(t, `{"error":{"message":"invalid Slack signature","type":"authentication_error","param":null,"code":"invalid_signature"}}`,
+				string(got), "the edge's one error body")
 		})
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
 // concurrency of the throughput phases (issue 16).
@@ -56,14 +58,14 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 	bin := filepath.Join(work, "bin")
 	res := &result{Sizes: sz, CPUs: runtime.NumCPU(), LoadBefore: loadavg()}
 	fmt.Fprintf(logw, "benchha: building into %s\n", bin)
-	if err := build(root, bin); err != nil {
+	if err := devenv.Build(root, bin, "./tests/e2e/benchstack/fakeupstream"); err != nil {
 		return nil, err
 	}
 	fake, upAddr, err := startFake(work, bin)
 	if err != nil {
 		return nil, err
 	}
-	defer fake.stop()
+	defer fake.Stop(procGrace)
 	models, err := writeModels(work, upAddr)
 	if err != nil {
 		return nil, err

@@ -1,112 +1,33 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
-// proc is a process we started; stop ends it (and only it).
-type proc struct {
-	name   string
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	exited chan struct{}
-}
-
-func (p *proc) stop() {
-	if p.cmd.Process == nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.exited:
-	case <-time.After(60 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func start(name, bin string, env []string, args ...string) (*proc, error) {
-	cmd := exec.Command(bin, args...) //nolint:gosec // G204: our own freshly built binaries
-	cmd.Env = append(devenv.Clean(), env...)
-	buf := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = buf, buf
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, out: buf, exited: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.exited) }()
-	return p, nil
-}
-
-// build compiles the six services, the CLI and benchstack's fake upstream.
-func build(root, binDir string) error {
-	args := []string{"build", "-trimpath", "-o", binDir + "/"}
-	for _, s := range []string{"auth", "keyvault", "inference", "ingestion", "slackadapter", "edge"} {
-		args = append(args, "./services/"+s+"/cmd/"+s)
-	}
-	args = append(args, "./cmd/rampart", "./tests/e2e/benchstack/fakeupstream")
-	cmd := exec.Command("go", args...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as deploy/Dockerfile and `rampart dev` build them (ADR 0056)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %w\n%s", err, out)
-	}
-	return nil
-}
-
-func waitFile(p string, d time.Duration) (string, error) {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(p); err == nil && len(b) > 0 { //nolint:gosec // G304: our own work dir
-			return strings.TrimSpace(string(b)), nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return "", fmt.Errorf("%s not written within %s", p, d)
-}
+// procGrace is how long a stopped process of the run may take to exit.
+const procGrace = 60 * time.Second
 
 // startFake starts benchstack's instant OpenAI-compatible upstream.
-func startFake(work, bin string) (*proc, string, error) {
+func startFake(work, bin string) (*devenv.Proc, string, error) {
 	addrFile := filepath.Join(work, "up.addr")
-	p, err := start("fakeupstream", filepath.Join(bin, "fakeupstream"), nil, "-addr-file", addrFile)
+	p, err := devenv.Start("fakeupstream", filepath.Join(bin, "fakeupstream"), nil, "-addr-file", addrFile)
 	if err != nil {
 		return nil, "", err
 	}
-	addr, err := waitFile(addrFile, 30*time.Second)
+	addr, err := devenv.WaitFile(addrFile, 30*time.Second)
 	if err != nil {
-		p.stop()
-		return nil, "", fmt.Errorf("fakeupstream: %w\n%s", err, p.out.String())
+		p.Stop(procGrace)
+		return nil, "", fmt.Errorf("fakeupstream: %w\n%s", err, p.Out.String())
 	}
 	return p, addr, nil
 }
@@ -114,7 +35,7 @@ func startFake(work, bin string) (*proc, string, error) {
 // stack is one running `rampart dev` (plain or --ha).
 type stack struct {
 	ha    bool
-	dev   *proc
+	dev   *devenv.Proc
 	dir   string
 	env   map[string]string
 	edges []string
@@ -161,7 +82,7 @@ func startStack(work, bin, modelsPath string, ha bool) (*stack, error) {
 		return nil, err
 	}
 	args = append(args, "--data-dir", filepath.Join(dir, "data"))
-	dev, err := start("rampart dev "+name, filepath.Join(bin, "rampart"), []string{
+	dev, err := devenv.Start("rampart dev "+name, filepath.Join(bin, "rampart"), []string{
 		"RAMPART_INFERENCE_MODELS=" + modelsPath, "BENCH_FAKE_UPSTREAM_KEY=sk-fake-upstream",
 		"RAMPART_EDGE_DEFAULT_KEY_RPM=1000000000", "RAMPART_EDGE_DEFAULT_TENANT_RPM=1000000000",
 	}, args...)
@@ -170,21 +91,21 @@ func startStack(work, bin, modelsPath string, ha bool) (*stack, error) {
 	}
 	s := &stack{ha: ha, dev: dev, dir: dir}
 	deadline := time.Now().Add(5 * time.Minute)
-	for !strings.Contains(dev.out.String(), "Rampart is up") {
+	for !strings.Contains(dev.Out.String(), "Rampart is up") {
 		select {
-		case <-dev.exited:
-			return nil, fmt.Errorf("rampart dev %s exited during start-up:\n%s", name, dev.out.String())
+		case <-dev.Exited:
+			return nil, fmt.Errorf("rampart dev %s exited during start-up:\n%s", name, dev.Out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			dev.stop()
-			return nil, fmt.Errorf("rampart dev %s not up after 5m:\n%s", name, dev.out.String())
+			dev.Stop(procGrace)
+			return nil, fmt.Errorf("rampart dev %s not up after 5m:\n%s", name, dev.Out.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	env, err := devenv.Read(filepath.Join(dir, "data", "dev.env"))
 	if err != nil {
-		dev.stop()
+		dev.Stop(procGrace)
 		return nil, err
 	}
 	s.env, s.admin = env, env["RAMPART_ADMIN_KEY"]
@@ -193,17 +114,17 @@ func startStack(work, bin, modelsPath string, ha bool) (*stack, error) {
 		s.edges = strings.Split(urls, ",")
 	}
 	if s.admin == "" || s.edges[0] == "" {
-		dev.stop()
+		dev.Stop(procGrace)
 		return nil, errors.New("dev.env has no RAMPART_ADMIN_KEY or RAMPART_URL")
 	}
 	if ha && (len(s.edges) != 2 || env["RAMPART_DEV_CONTROL_URL"] == "") {
-		dev.stop()
+		dev.Stop(procGrace)
 		return nil, fmt.Errorf("--ha dev.env: want two edges and a control API, got %q", env["RAMPART_URLS"])
 	}
 	return s, nil
 }
 
-func (s *stack) stop() { s.dev.stop() }
+func (s *stack) stop() { s.dev.Stop(procGrace) }
 
 // control calls the --ha stack's process API (kill -9, restart).
 func (s *stack) control(method, path string) (map[string]any, error) {

@@ -30,7 +30,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
@@ -73,84 +72,10 @@ func sizesFromEnv() sizes {
 	return s
 }
 
-// proc is a process we started; stop ends it (and only it).
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-}
-
-func (p *proc) stop() {
-	if p.cmd.Process == nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func start(name, bin string, env []string, args ...string) (*proc, error) {
-	cmd := exec.Command(bin, args...) //nolint:gosec // G204: our own freshly built binaries
-	cmd.Env = append(devenv.Clean(), env...)
-	buf := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = buf, buf
-	// hopfloor's back half dies with its front (Pdeathsig); everything else
-	// is stopped explicitly by stop.
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	return &proc{name: name, cmd: cmd, out: buf}, nil
-}
-
-func waitFile(p string, d time.Duration) (string, error) {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(p); err == nil && len(b) > 0 {
-			return strings.TrimSpace(string(b)), nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return "", fmt.Errorf("%s not written within %s", p, d)
-}
-
-// build compiles the six services, the CLI and the three harness tools.
-func build(root, binDir string) error {
-	args := []string{"build", "-trimpath", "-o", binDir + "/"}
-	for _, s := range []string{"auth", "keyvault", "inference", "ingestion", "slackadapter", "edge"} {
-		args = append(args, "./services/"+s+"/cmd/"+s)
-	}
-	args = append(args, "./cmd/rampart", "./tests/e2e/benchstack/fakeupstream", "./tests/e2e/benchstack/hopfloor", "./tests/e2e/benchstack/loadgen")
-	cmd := exec.Command("go", args...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as deploy/Dockerfile and `rampart dev` build them (ADR 0056)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %w\n%s", err, out)
-	}
-	return nil
-}
+// procGrace is how long a stopped process of the run may take to exit.
+// hopfloor's back half dies with its front (Pdeathsig); everything else
+// is stopped explicitly.
+const procGrace = 30 * time.Second
 
 // childOf finds a direct child process of ppid (hopfloor's back half).
 func childOf(ppid int) (int, error) {
@@ -260,7 +185,7 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 	defer func() { _ = os.RemoveAll(work) }()
 	h := &harness{work: work, bin: filepath.Join(work, "bin")}
 	fmt.Fprintf(logw, "benchstack: building into %s\n", h.bin)
-	if err := build(root, h.bin); err != nil {
+	if err := devenv.Build(root, h.bin, "./tests/e2e/benchstack/fakeupstream", "./tests/e2e/benchstack/hopfloor", "./tests/e2e/benchstack/loadgen"); err != nil {
 		return nil, err
 	}
 	defer h.stop()
@@ -285,14 +210,14 @@ func run(root string, sz sizes, logw io.Writer) (*result, error) {
 // two-hop floor and `rampart dev`, stopped in reverse order.
 type harness struct {
 	work, bin string
-	procs     []*proc
+	procs     []*devenv.Proc
 
 	upAddr, pxAddr, hfAddr string
-	proxy, hf              *proc
+	proxy, hf              *devenv.Proc
 	hfBack                 int // the floor's back process
 	// The secret read's two-hop floor (hopfloor -answer) and its back.
 	sfAddr string
-	sf     *proc
+	sf     *devenv.Proc
 	sfBack int
 
 	dataDir, admin, base string
@@ -302,21 +227,21 @@ type harness struct {
 
 func (h *harness) stop() {
 	for i := len(h.procs) - 1; i >= 0; i-- {
-		h.procs[i].stop()
+		h.procs[i].Stop(procGrace)
 	}
 }
 
 // launch starts one of the built binaries and waits for the address it
 // writes to addrFile.
-func (h *harness) launch(name, addrFile string, env []string, args ...string) (*proc, string, error) {
-	p, err := start(name, filepath.Join(h.bin, strings.Fields(name)[0]), env, args...)
+func (h *harness) launch(name, addrFile string, env []string, args ...string) (*devenv.Proc, string, error) {
+	p, err := devenv.Start(name, filepath.Join(h.bin, strings.Fields(name)[0]), env, args...)
 	if err != nil {
 		return nil, "", err
 	}
 	h.procs = append(h.procs, p)
-	addr, err := waitFile(addrFile, 30*time.Second)
+	addr, err := devenv.WaitFile(addrFile, 30*time.Second)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w\n%s", name, err, p.out.String())
+		return nil, "", fmt.Errorf("%s: %w\n%s", name, err, p.Out.String())
 	}
 	return p, addr, nil
 }
@@ -335,13 +260,13 @@ func (h *harness) startFloors() error {
 	if h.hf, h.hfAddr, err = h.launch("hopfloor", filepath.Join(work, "hf.addr"), nil, "-upstream", "http://"+h.upAddr, "-addr-file", filepath.Join(work, "hf.addr")); err != nil {
 		return err
 	}
-	if h.hfBack, err = childOf(h.hf.cmd.Process.Pid); err != nil {
+	if h.hfBack, err = childOf(h.hf.Cmd.Process.Pid); err != nil {
 		return err
 	}
 	if h.sf, h.sfAddr, err = h.launch("hopfloor -answer", filepath.Join(work, "sf.addr"), nil, "-answer", "-addr-file", filepath.Join(work, "sf.addr")); err != nil {
 		return err
 	}
-	h.sfBack, err = childOf(h.sf.cmd.Process.Pid)
+	h.sfBack, err = childOf(h.sf.Cmd.Process.Pid)
 	return err
 }
 
@@ -368,7 +293,7 @@ func (h *harness) startStack() error {
 	}
 	dataDir := filepath.Join(work, "data")
 	h.dataDir = dataDir
-	dev, err := start("rampart", filepath.Join(bin, "rampart"), []string{
+	dev, err := devenv.Start("rampart", filepath.Join(bin, "rampart"), []string{
 		"RAMPART_INFERENCE_MODELS=" + modelsPath, "BENCH_FAKE_UPSTREAM_KEY=sk-fake-upstream",
 		"RAMPART_EDGE_DEFAULT_KEY_RPM=1000000000", "RAMPART_EDGE_DEFAULT_TENANT_RPM=1000000000",
 	}, "dev", "--data-dir", dataDir, "--bin-dir", bin, "--http-addr", "127.0.0.1:0")
@@ -377,22 +302,23 @@ func (h *harness) startStack() error {
 	}
 	h.procs = append(h.procs, dev)
 	deadline := time.Now().Add(3 * time.Minute)
-	for !strings.Contains(dev.out.String(), "Rampart is up") {
+	for !strings.Contains(dev.Out.String(), "Rampart is up") {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("stack not up after 3m:\n%s", dev.out.String())
+			return fmt.Errorf("stack not up after 3m:\n%s", dev.Out.String())
 		}
-		if dev.cmd.ProcessState != nil {
-			return fmt.Errorf("rampart dev exited:\n%s", dev.out.String())
+		select {
+		case <-dev.Exited:
+			return fmt.Errorf("rampart dev exited:\n%s", dev.Out.String())
+		case <-time.After(200 * time.Millisecond):
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
 	pids := map[string]int{}
-	for _, m := range pidLine.FindAllStringSubmatch(dev.out.String(), -1) {
+	for _, m := range pidLine.FindAllStringSubmatch(dev.Out.String(), -1) {
 		pids[m[1]], _ = strconv.Atoi(m[2])
 	}
 	for _, s := range []string{"edge", "inference", "auth", "keyvault"} {
 		if pids[s] == 0 {
-			return fmt.Errorf("no pid for %s in rampart dev's output:\n%s", s, dev.out.String())
+			return fmt.Errorf("no pid for %s in rampart dev's output:\n%s", s, dev.Out.String())
 		}
 	}
 	env, err := devenv.Read(filepath.Join(dataDir, "dev.env"))
@@ -429,8 +355,8 @@ func (h *harness) benchChat(res *result, sz sizes, logw io.Writer) error {
 		"-rampart-responses", base+"/v1/responses",
 		"-cpu", fmt.Sprintf("rampart=%d+%d+%d", rp[0], rp[1], rp[2]),
 		"-cpu", fmt.Sprintf("responses=%d+%d+%d", rp[0], rp[1], rp[2]),
-		"-cpu", fmt.Sprintf("proxy=%d", proxy.cmd.Process.Pid),
-		"-cpu", fmt.Sprintf("gateway=%d+%d", hf.cmd.Process.Pid, hfBack),
+		"-cpu", fmt.Sprintf("proxy=%d", proxy.Cmd.Process.Pid),
+		"-cpu", fmt.Sprintf("gateway=%d+%d", hf.Cmd.Process.Pid, hfBack),
 		"-n", strconv.Itoa(sz.Requests), "-warmup", strconv.Itoa(sz.Warmup),
 		"-conc", "16,64", "-dur", fmt.Sprintf("%ds", sz.Seconds), "-rounds", strconv.Itoa(sz.Rounds),
 		"-json", jsonPath)
@@ -467,7 +393,7 @@ func (h *harness) benchRest(res *result, sz sizes, logw io.Writer) error {
 	var err error
 	pids, env, dataDir, admin, base, upAddr := h.pids, h.env, h.dataDir, h.admin, h.base, h.upAddr
 	// Secrets: REST through the edge next to a bare net/http floor.
-	floors := secretFloors{http: "http://" + upAddr + "/secret", hops: "http://" + h.sfAddr + "/", hopsPIDs: []int{h.sf.cmd.Process.Pid, h.sfBack}}
+	floors := secretFloors{http: "http://" + upAddr + "/secret", hops: "http://" + h.sfAddr + "/", hopsPIDs: []int{h.sf.Cmd.Process.Pid, h.sfBack}}
 	res.Secrets, res.SecretHops, err = benchSecrets(base, admin, floors, sz, pids)
 	if err != nil {
 		return err
@@ -490,8 +416,8 @@ func (h *harness) benchRest(res *result, sz sizes, logw io.Writer) error {
 	for _, s := range []string{"edge", "inference", "auth", "keyvault"} {
 		res.RSS[s] = rssMB(pids[s])
 	}
-	res.RSS["hopfloor"] = rssMB(h.hf.cmd.Process.Pid) + rssMB(h.hfBack)
-	res.RSS["proxy"] = rssMB(h.proxy.cmd.Process.Pid)
+	res.RSS["hopfloor"] = rssMB(h.hf.Cmd.Process.Pid) + rssMB(h.hfBack)
+	res.RSS["proxy"] = rssMB(h.proxy.Cmd.Process.Pid)
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		res.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
 	}
