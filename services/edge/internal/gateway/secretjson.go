@@ -121,23 +121,49 @@ const (
 )
 
 // appendTimestamp writes a google.protobuf.Timestamp as protojson does:
-// RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits.
+// RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits. The digits are
+// written here rather than by time.Time.AppendFormat, which parses its
+// layout on every call (~2,000 instructions per secret read, ADR 0075).
 func appendTimestamp(b []byte, secs int64, nanos int32) ([]byte, bool) {
 	if secs < minTimestampSeconds || secs > maxTimestampSeconds || nanos < 0 || nanos >= 1e9 {
 		return b, false
 	}
+	t := time.Unix(secs, 0).UTC()
+	year, month, day := t.Date()
+	hour, minute, second := t.Clock()
 	b = append(b, '"')
-	b = time.Unix(secs, 0).UTC().AppendFormat(b, "2006-01-02T15:04:05")
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, second, 2)
 	if nanos != 0 {
-		frac := strconv.AppendInt(nil, int64(nanos)+1e9, 10)[1:] // 9 digits, zero-padded
+		b = append(b, '.')
 		switch {
 		case nanos%1e6 == 0:
-			frac = frac[:3]
+			b = appendDigits(b, int(nanos/1e6), 3)
 		case nanos%1e3 == 0:
-			frac = frac[:6]
+			b = appendDigits(b, int(nanos/1e3), 6)
+		default:
+			b = appendDigits(b, int(nanos), 9)
 		}
-		b = append(b, '.')
-		b = append(b, frac...)
 	}
 	return append(b, 'Z', '"'), true
+}
+
+// appendDigits appends the n lowest decimal digits of v (v >= 0),
+// zero-padded.
+func appendDigits(b []byte, v, n int) []byte {
+	var d [9]byte
+	for i := n - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:n]...)
 }

@@ -168,3 +168,22 @@ func BenchmarkSecretValueJSON(b *testing.B) {
 		}
 	})
 }
+
+// Random times over protojson's whole range, with whole seconds and 3, 6
+// and 9 fractional digits: the hand-written date is protojson's.
+func TestSecretValueJSONRandomTimes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range 4000 {
+		nanos := rng.Int32N(1e9)
+		switch i % 4 {
+		case 0:
+			nanos = 0
+		case 1:
+			nanos -= nanos % 1e6
+		case 2:
+			nanos -= nanos % 1e3
+		}
+		secs := minTimestampSeconds + rng.Int64N(maxTimestampSeconds-minTimestampSeconds+1)
+		sameJSON(t, &keyvaultv1.GetSecretValueResponse{CreatedAt: &timestamppb.Timestamp{Seconds: secs, Nanos: nanos}})
+	}
+}
