@@ -296,8 +296,9 @@ func newAuditCmd(f *apiFlags) *cobra.Command {
 		Short: "Read and verify your tenant's audit log (auth's: keys, members, tenants, failed sign-ins)",
 		// A newcomer who just read a secret looks for it here; say where it is.
 		Long: "Read and verify your tenant's audit log: auth's hash chain of key, member and tenant changes and failed sign-ins.\n" +
-			"Secret reads and writes are in keyvault's own audit chain, which no REST route serves\n" +
-			"(the dev stack: .rampart/keyvault/audit.log, a JSON line per call; services/keyvault/README.md).",
+			"Secret reads and writes are in keyvault's own audit log, which no REST route serves\n" +
+			"(the dev stack: the file .rampart/keyvault/audit.log, a JSON line per call; on PostgreSQL a hash chain\n" +
+			"in keyvault's database; services/keyvault/README.md).",
 	}
 	var pageSize int
 	list := verb(f, "list", "List audit events, newest first", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
