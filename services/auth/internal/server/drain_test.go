@@ -7,8 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
-
-	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 )
 
 // TestWatchStreamsEndOnDrain: the revocation and tenant-event streams
@@ -21,18 +19,12 @@ func TestWatchStreamsEndOnDrain(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	rev, err := authv1.NewAuthServiceClient(e.edge).WatchRevocations(ctx, &authv1.WatchRevocationsRequest{})
-	require.NoError(t, err)
-	_, err = rev.Header()
-	require.NoError(t, err)
-	ten, err := authv1.NewAuthServiceClient(e.keyvault).WatchTenantEvents(ctx, &authv1.WatchTenantEventsRequest{})
-	require.NoError(t, err)
-	_, err = ten.Header()
-	require.NoError(t, err)
+	rev := e.watchRevocations(ctx, t, 0)
+	ten := e.watchTenantEvents(ctx, t)
 
 	start := time.Now()
 	e.shutdown()
-	_, err = rev.Recv()
+	_, err := rev.Recv()
 	require.Equal(t, codes.Unavailable, code(err), "%v", err)
 	_, err = ten.Recv()
 	require.Equal(t, codes.Unavailable, code(err), "%v", err)

@@ -185,3 +185,40 @@ func (e *env) member(t testing.TB, adminKey, subject string, role authv1.Role, s
 	e.plaintexts = append(e.plaintexts, resp.GetApiKey())
 	return resp.GetApiKey()
 }
+
+// acme is how most tests start: tenant "acme", its owner key, and the
+// member and key clients over the edge's connection.
+type acme struct {
+	id, owner string
+	mc        authv1.MemberServiceClient
+	kc        authv1.KeyServiceClient
+}
+
+func (e *env) acme(t testing.TB) acme {
+	t.Helper()
+	id, owner := e.tenant(t, "acme")
+	return acme{id: id, owner: owner, mc: authv1.NewMemberServiceClient(e.edge), kc: authv1.NewKeyServiceClient(e.edge)}
+}
+
+// watchRevocations opens WatchRevocations as the edge from cursor after
+// and returns once the server has sent the stream's header: the watch is
+// registered, so no event of a later change is missed.
+func (e *env) watchRevocations(ctx context.Context, t testing.TB, after int64) authv1.AuthService_WatchRevocationsClient {
+	t.Helper()
+	s, err := authv1.NewAuthServiceClient(e.edge).WatchRevocations(ctx, &authv1.WatchRevocationsRequest{AfterCursor: after})
+	require.NoError(t, err)
+	_, err = s.Header()
+	require.NoError(t, err)
+	return s
+}
+
+// watchTenantEvents is watchRevocations for WatchTenantEvents, as
+// keyvault (one of the services allowed to watch them).
+func (e *env) watchTenantEvents(ctx context.Context, t testing.TB) authv1.AuthService_WatchTenantEventsClient {
+	t.Helper()
+	s, err := authv1.NewAuthServiceClient(e.keyvault).WatchTenantEvents(ctx, &authv1.WatchTenantEventsRequest{})
+	require.NoError(t, err)
+	_, err = s.Header()
+	require.NoError(t, err)
+	return s
+}

@@ -22,8 +22,8 @@ func TestDemotionRevokesKeysTheCreatorNoLongerCovers(t *testing.T) {
 }
 
 func demotionRevokesMintedKeys(t *testing.T, e *env) {
-	_, owner := e.tenant(t, "acme")
-	mc, kc := authv1.NewMemberServiceClient(e.edge), authv1.NewKeyServiceClient(e.edge)
+	a := e.acme(t)
+	owner, mc, kc := a.owner, a.mc, a.kc
 	alice := e.member(t, owner, "alice@acme", authv1.Role_ROLE_ADMIN, "admin")
 	_, err := mc.CreateMember(e.as(t, alice), &authv1.CreateMemberRequest{Subject: "ci@acme", Kind: authv1.MemberKind_MEMBER_KIND_SERVICE_ACCOUNT, Role: authv1.Role_ROLE_ADMIN})
 	require.NoError(t, err)
@@ -77,8 +77,8 @@ func demotionRevokesMintedKeys(t *testing.T, e *env) {
 func TestDemotionNeverStrandsTheTenant(t *testing.T) { forEachStore(t, demotionNeverStrands) }
 
 func demotionNeverStrands(t *testing.T, e *env) {
-	_, owner := e.tenant(t, "acme")
-	mc, kc := authv1.NewMemberServiceClient(e.edge), authv1.NewKeyServiceClient(e.edge)
+	a := e.acme(t)
+	owner, mc, kc := a.owner, a.mc, a.kc
 	second := e.member(t, owner, "second@acme", authv1.Role_ROLE_OWNER, "admin")
 	firstID := memberID(t, e, owner, "owner@acme")
 
@@ -107,8 +107,8 @@ func demotionNeverStrands(t *testing.T, e *env) {
 func TestPromotionRevokesKeysAWeakerMinterHolds(t *testing.T) { forEachStore(t, promotionRevokes) }
 
 func promotionRevokes(t *testing.T, e *env) {
-	_, owner := e.tenant(t, "acme")
-	mc := authv1.NewMemberServiceClient(e.edge)
+	a := e.acme(t)
+	owner, mc := a.owner, a.mc
 	alice := e.member(t, owner, "alice@acme", authv1.Role_ROLE_ADMIN, "admin")
 	_, err := mc.CreateMember(e.as(t, alice), &authv1.CreateMemberRequest{Subject: "bob@acme", Role: authv1.Role_ROLE_ADMIN})
 	require.NoError(t, err)

@@ -25,8 +25,8 @@ func TestStalePrincipalCannotUndoADemotion(t *testing.T) {
 }
 
 func stalePrincipalCannotUndoADemotion(t *testing.T, e *env) {
-	_, owner := e.tenant(t, "acme")
-	mc, kc := authv1.NewMemberServiceClient(e.edge), authv1.NewKeyServiceClient(e.edge)
+	a := e.acme(t)
+	owner, mc, kc := a.owner, a.mc, a.kc
 	admin := e.member(t, owner, "admin@acme", authv1.Role_ROLE_ADMIN, "admin")
 	// Captured before the demotion: what the edge's cache holds.
 	stale := e.as(t, admin)
@@ -84,8 +84,8 @@ func TestStalePrincipalOfRevokedKeyCannotManage(t *testing.T) {
 }
 
 func stalePrincipalOfRevokedKeyCannotManage(t *testing.T, e *env) {
-	tid, owner := e.tenant(t, "acme")
-	mc, kc := authv1.NewMemberServiceClient(e.edge), authv1.NewKeyServiceClient(e.edge)
+	a := e.acme(t)
+	tid, owner, mc, kc := a.id, a.owner, a.mc, a.kc
 	admin := e.member(t, owner, "admin@acme", authv1.Role_ROLE_ADMIN, "admin")
 	stale := e.as(t, admin)
 	_, err := kc.RevokeKey(e.as(t, owner), &authv1.RevokeKeyRequest{KeyId: admin[3:15]})
@@ -135,13 +135,10 @@ func TestRoleChangeReachesWatchers(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	s, err := authv1.NewAuthServiceClient(e.edge).WatchRevocations(ctx, &authv1.WatchRevocationsRequest{})
-	require.NoError(t, err)
-	_, err = s.Header()
-	require.NoError(t, err)
+	s := e.watchRevocations(ctx, t, 0)
 
 	mc := authv1.NewMemberServiceClient(e.edge)
-	_, err = mc.UpdateMember(e.as(t, owner), &authv1.UpdateMemberRequest{MemberId: adminID, Role: authv1.Role_ROLE_MEMBER})
+	_, err := mc.UpdateMember(e.as(t, owner), &authv1.UpdateMemberRequest{MemberId: adminID, Role: authv1.Role_ROLE_MEMBER})
 	require.NoError(t, err)
 	got := map[string]authv1.RevocationKind{}
 	for len(got) < 2 {
@@ -172,12 +169,9 @@ func TestTenantLimitsChangeReachesWatchers(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	s, err := authv1.NewAuthServiceClient(e.edge).WatchRevocations(ctx, &authv1.WatchRevocationsRequest{})
-	require.NoError(t, err)
-	_, err = s.Header()
-	require.NoError(t, err)
+	s := e.watchRevocations(ctx, t, 0)
 
-	_, err = authv1.NewTenantServiceClient(e.edge).UpdateTenantLimits(e.as(t, e.platformKey), &authv1.UpdateTenantLimitsRequest{
+	_, err := authv1.NewTenantServiceClient(e.edge).UpdateTenantLimits(e.as(t, e.platformKey), &authv1.UpdateTenantLimitsRequest{
 		TenantId: tenant, Limits: &authv1.TenantLimits{AllowedModels: []string{"small"}, TokensPerMinute: 100}})
 	require.NoError(t, err)
 	ev, err := s.Recv()
