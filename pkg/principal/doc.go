@@ -9,5 +9,11 @@
 //
 // Wire format: "v1.<kid>.<base64url(proto Principal)>.<base64url(signature)>",
 // the signature covering everything before the last dot. Protobuf keeps the
-// payload small and the verify path allocation-light.
+// payload small and the verify path allocation-light. The payload only
+// gains fields, so the format stays "v1": a verifier built before a field
+// existed skips it (as protobuf does unknown fields) and enforces what it
+// knows, and an assertion from an older auth lacks it — the rate pools
+// (requests_pool, tokens_pool; ADR 0076) are read as "no pool" then, the
+// behaviour before them. A field whose absence would widen access must not
+// be added this way; it needs a new version.
 package principal

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/logging"
@@ -314,3 +316,42 @@ func TestVerifyRejectsNonCanonicalEncoding(t *testing.T) {
 }
 
 const alphabet64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// TestRatePoolsStayV1: the rate pools (ADR 0076) ride in the v1 payload.
+// An assertion with them round-trips; one an auth without them signed
+// (no fields 13 and 14) still verifies and reads as "no pool".
+func TestRatePoolsStayV1(t *testing.T) {
+	s := newSigner(t, "k1")
+	v := NewVerifier(StaticKeys{"k1": s.PublicKey()})
+	pooled := samplePrincipal()
+	pooled.RequestsPool = &authv1.RatePool{KeyId: "FiRsTlImItEd", PerMinute: 60}
+	pooled.TokensPool = &authv1.RatePool{KeyId: "FiRsTlImItEd", PerMinute: 1000}
+	tok, err := s.Sign(pooled, time.Time{})
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(tok, "v1.k1."))
+	got, err := v.Verify(tok)
+	require.NoError(t, err)
+	require.True(t, proto.Equal(pooled.GetRequestsPool(), got.GetRequestsPool()))
+	require.True(t, proto.Equal(pooled.GetTokensPool(), got.GetTokensPool()))
+
+	// The same assertion as an older auth wrote it.
+	payload, err := b64.DecodeString(strings.Split(tok, ".")[2])
+	require.NoError(t, err)
+	var old []byte
+	for len(payload) > 0 {
+		num, typ, n := protowire.ConsumeTag(payload)
+		require.Positive(t, n)
+		m := protowire.ConsumeFieldValue(num, typ, payload[n:])
+		require.Positive(t, m)
+		if num != 13 && num != 14 {
+			old = append(old, payload[:n+m]...)
+		}
+		payload = payload[n+m:]
+	}
+	signed := "v1.k1." + b64.EncodeToString(old)
+	got, err = v.Verify(signed + "." + b64.EncodeToString(ed25519.Sign(s.key, []byte(signed))))
+	require.NoError(t, err)
+	require.Nil(t, got.GetRequestsPool())
+	require.Nil(t, got.GetTokensPool())
+	require.Equal(t, pooled.GetKeyId(), got.GetKeyId())
+}

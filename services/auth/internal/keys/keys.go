@@ -184,6 +184,9 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (C
 		if a.key.Limits.MonthlyTokens > 0 {
 			k.BudgetKey = a.key.BudgetPool()
 		}
+		// Nor a fresh rate: it joins its minter's rate pools (ADR 0076), so
+		// all keys minted from a limited key share that key's RPM and TPM.
+		k.Limits.RPMPool, k.Limits.TPMPool = a.key.RequestsPool(), a.key.TokensPool()
 		pt, err := newKey(&k)
 		if err != nil {
 			return err
@@ -329,6 +332,9 @@ func (s *Service) RotateKey(ctx context.Context, c Caller, keyID string, overlap
 			State: store.KeyActive, CreatedAt: now, ExpiresAt: expires, CreatedBy: c.actor(),
 			// The replacement keeps counting against the old key's budget.
 			BudgetKey: old.BudgetPool()}
+		// ... and the old key's rate pools (ADR 0076): during the overlap the
+		// two keys share one rate, and so do keys minted from either.
+		nk.Limits.RPMPool, nk.Limits.TPMPool = old.RequestsPool(), old.TokensPool()
 		pt, err := newKey(&nk)
 		if err != nil {
 			return err

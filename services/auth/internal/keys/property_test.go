@@ -229,6 +229,9 @@ func randomOps(t *testing.T, rng *rand.Rand, steps int) map[string]int {
 				if why := exceeds(actor, actorRole, out.Key, roleOf(out.Key.Subject), tl); why != "" {
 					t.Fatalf("step %d: key %s created by %s exceeds its creator in %s\ncreator %+v (role %d)\nchild %+v", step, out.Key.ID, actor.ID, why, actor, actorRole, out.Key)
 				}
+				if why := leavesPool(actor, out.Key); why != "" {
+					t.Fatalf("step %d: key %s created by %s %s", step, out.Key.ID, actor.ID, why)
+				}
 			}
 		case 4: // rotate a key
 			target := ks[pick(len(ks))]
@@ -237,6 +240,11 @@ func randomOps(t *testing.T, rng *rand.Rand, steps int) map[string]int {
 			if err == nil && target.ID != actor.ID && target.ID != actor.ReplacedBy {
 				if why := exceeds(actor, actorRole, r.New.Key, roleOf(r.New.Key.Subject), tl); why != "" {
 					t.Fatalf("step %d: rotation of %s by %s exceeds the rotating key in %s\nrotating %+v (role %d)\ntarget %+v\nnew %+v\ntenant %+v", step, target.ID, actor.ID, why, actor, actorRole, target, r.New.Key, tl)
+				}
+			}
+			if err == nil {
+				if why := leavesPool(target, r.New.Key); why != "" {
+					t.Fatalf("step %d: replacement %s of %s %s", step, r.New.Key.ID, target.ID, why)
 				}
 			}
 		case 5: // revoke a key
@@ -285,4 +293,29 @@ func randomOps(t *testing.T, rng *rand.Rand, steps int) map[string]int {
 	}
 	t.Log(counts)
 	return counts
+}
+
+// leavesPool states the rate-pool invariant (ADR 0076) independently of
+// Key.RequestsPool: a key made from from (minted by it, or rotated from it)
+// is charged to from's pool — the pool from is in, or from's own bucket
+// when from has the limit and no pool — so no key escapes a limited key's
+// rate by minting or rotating. Empty when it holds.
+func leavesPool(from, made store.Key) string {
+	for _, l := range []struct {
+		what               string
+		fromPool, madePool store.RatePool
+		fromOwn            int64
+	}{
+		{"requests", from.Limits.RPMPool, made.Limits.RPMPool, from.Limits.RPM},
+		{"tokens", from.Limits.TPMPool, made.Limits.TPMPool, from.Limits.TPM},
+	} {
+		want := l.fromPool
+		if want.Key == "" && l.fromOwn > 0 {
+			want = store.RatePool{Key: from.ID, PerMinute: l.fromOwn}
+		}
+		if l.madePool != want {
+			return fmt.Sprintf("is in %s pool %+v, want %+v", l.what, l.madePool, want)
+		}
+	}
+	return ""
 }

@@ -87,6 +87,7 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source) (Ver
 			TenantMonthlyTokenBudget: narrowLimit(ka.TenantLimits.MonthlyTokens, k.Limits.TenantMonthlyTokens),
 		},
 	}
+	p.RequestsPool, p.TokensPool = ratePool(k.ID, k.RequestsPool()), ratePool(k.ID, k.TokensPool())
 	signer := s.signer.Signer()
 	if signer == nil {
 		return Verified{}, errors.New("no signing key")
@@ -103,6 +104,16 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source) (Ver
 	}
 	s.markUsed(k.ID, now)
 	return Verified{Principal: p, Assertion: tok, CacheUntil: cacheUntil}, nil
+}
+
+// ratePool is the principal's form of a key's rate pool (ADR 0076): nil
+// for none, and for the key's own bucket (the edge and inference charge
+// the pool's bucket besides the key's own, and it is the same one).
+func ratePool(keyID string, rp store.RatePool) *authv1.RatePool {
+	if rp.Key == "" || rp.Key == keyID || rp.PerMinute <= 0 {
+		return nil
+	}
+	return &authv1.RatePool{KeyId: rp.Key, PerMinute: rp.PerMinute}
 }
 
 // NoModel is the allowed-models entry of a principal whose key and tenant

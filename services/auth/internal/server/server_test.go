@@ -590,7 +590,7 @@ func TestTenantLifecycleAndEvents(t *testing.T) {
 		require.Equal(t, authv1.RevocationKind_REVOCATION_KIND_RESYNC, ev.GetKind())
 	})
 	t.Run("a cursor from the future asks for a resync", func(t *testing.T) {
-		s := e.watchRevocations(t.Context(), t, 1 << 40)
+		s := e.watchRevocations(t.Context(), t, 1<<40)
 		ev, err := s.Recv()
 		require.NoError(t, err)
 		require.Equal(t, authv1.RevocationKind_REVOCATION_KIND_RESYNC, ev.GetKind())

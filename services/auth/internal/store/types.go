@@ -85,6 +85,20 @@ type Limits struct {
 	TenantRPM           int64 `json:"tenant_rpm,omitempty"`
 	TenantTPM           int64 `json:"tenant_tpm,omitempty"`
 	TenantMonthlyTokens int64 `json:"tenant_monthly_tokens,omitempty"`
+	// RPMPool and TPMPool are the rate pools the key belongs to (ADR 0076):
+	// set by auth when a key with that limit, or a member of its pool,
+	// mints or rotates the key — never from a request. Zero: the key is in
+	// no pool or starts its own (see [Key.RequestsPool]).
+	RPMPool RatePool `json:"rpm_pool,omitzero"`
+	TPMPool RatePool `json:"tpm_pool,omitzero"`
+}
+
+// RatePool is a rate bucket shared by the keys minted or rotated from one
+// limited key: that key's id and its limit per minute when it was created
+// (a key's limits never change, so neither does its pool's rate).
+type RatePool struct {
+	Key       string `json:"key"`
+	PerMinute int64  `json:"per_minute"`
 }
 
 // Key is an API key row: metadata plus salt and hash, never the secret.
@@ -117,6 +131,24 @@ func (k Key) BudgetPool() string {
 		return k.BudgetKey
 	}
 	return k.ID
+}
+
+// RequestsPool is the requests-per-minute pool k's calls are charged to:
+// the pool it was minted or rotated into, else its own when it has an RPM
+// limit (it is then the pool's first key), else none.
+func (k Key) RequestsPool() RatePool { return poolOf(k.ID, k.Limits.RPMPool, k.Limits.RPM) }
+
+// TokensPool is [Key.RequestsPool] for tokens per minute.
+func (k Key) TokensPool() RatePool { return poolOf(k.ID, k.Limits.TPMPool, k.Limits.TPM) }
+
+func poolOf(id string, p RatePool, own int64) RatePool {
+	switch {
+	case p.Key != "":
+		return p
+	case own > 0:
+		return RatePool{Key: id, PerMinute: own}
+	}
+	return RatePool{}
 }
 
 // KeyAuth is what verification needs in one lookup: the key, its tenant's

@@ -1,12 +1,17 @@
-// Package ratelimit throttles requests per API key and per tenant at the
-// edge with GCRA (a token bucket expressed as a theoretical arrival time).
-// Memory keeps the state in process; Redis keeps it in Redis through
-// github.com/go-redis/redis_rate so several edge replicas share one limit,
-// falling back to the in-memory limiter if Redis fails (the edge keeps
-// limiting per replica rather than failing open or refusing all traffic).
+// Package ratelimit throttles requests per API key, per key rate pool and
+// per tenant at the edge with GCRA (a token bucket expressed as a
+// theoretical arrival time). A request is charged to all its buckets or to
+// none. Memory keeps the state in process; Redis keeps it in Redis (one
+// script call per request for all its buckets, redis_rate's arithmetic and
+// keys) so several edge replicas share one limit, falling back to the
+// in-memory limiter if Redis fails (the edge keeps limiting per replica
+// rather than failing open or refusing all traffic).
 //
 // Limits come from the principal (requests_per_minute and
 // tenant_requests_per_minute), with configured defaults when a level is 0.
+// A key minted or rotated from a key with an RPM limit carries that key's
+// pool (requests_pool, ADR 0076) and is charged to the pool's bucket — the
+// first key's own — too, so minting does not multiply the rate.
 // Every response of an authenticated route carries x-ratelimit-limit-requests,
 // x-ratelimit-remaining-requests and x-ratelimit-reset-requests; a 429 adds
 // retry-after.

@@ -31,7 +31,79 @@ type Result struct {
 	ResetAfter time.Duration
 }
 
-// Limiter decides whether one more request under key fits limit.
+// MaxLevels is how many buckets one request may be charged to: its key's,
+// its key's rate pool's (ADR 0076) and its tenant's.
+const MaxLevels = 3
+
+// Level is one bucket a request is charged to.
+type Level struct {
+	// Name is the level in metrics and in the 429's message: "key",
+	// "pool" or "tenant".
+	Name string
+	// Key is the bucket's limiter key ("k:<key id>", "t:<tenant id>").
+	Key   string
+	Limit Limit
+}
+
+// Levels are the buckets of one request. They are passed by value, so
+// building them costs no allocation.
+type Levels struct {
+	n int
+	l [MaxLevels]Level
+}
+
+// Add appends a level. An unlimited one has no bucket and is skipped; so is
+// any beyond MaxLevels.
+func (ls *Levels) Add(name, key string, l Limit) {
+	if l.IsZero() || ls.n == MaxLevels {
+		return
+	}
+	ls.l[ls.n] = Level{Name: name, Key: key, Limit: l}
+	ls.n++
+}
+
+// Len is the number of levels.
+func (ls *Levels) Len() int { return ls.n }
+
+// At returns level i.
+func (ls *Levels) At(i int) Level { return ls.l[i] }
+
+// Decision is the outcome of charging one request to its levels.
+type Decision struct {
+	// Refused is the index of the level that refused the request, or -1:
+	// every level admitted it and each was charged.
+	Refused int
+	// Result is the refusing level's, or, when admitted, that of the level
+	// with the fewest requests remaining (the one the headers report).
+	Result Result
+}
+
+// Limiter charges requests to their buckets.
 type Limiter interface {
-	Allow(ctx context.Context, key string, limit Limit) (Result, error)
+	// AllowLevels charges one request to every level of ls, or, when any
+	// of them has no room, to none: a request refused by one bucket (the
+	// pool's, the tenant's) does not use up the others. With no levels
+	// the request is admitted with Remaining -1.
+	AllowLevels(ctx context.Context, ls Levels) (Decision, error)
+}
+
+// unlimited is the decision for a request without levels.
+var unlimited = Decision{Refused: -1, Result: Result{Allowed: true, Remaining: -1}}
+
+// gcra decides one request on a bucket whose theoretical arrival time is
+// tat (0: none yet) at now, both in nanoseconds: the arithmetic of
+// redis_rate's script. It returns the result and, when allowed, the
+// bucket's new TAT.
+func gcra(tat, now int64, l Limit) (Result, int64) {
+	burst := max(l.Burst, 1)
+	interval := max(int64(l.Period)/int64(l.Rate), 1)
+	tat = max(tat, now)
+	newTAT := tat + interval
+	diff := now - (newTAT - interval*int64(burst))
+	if diff < 0 {
+		return Result{Allowed: false, Limit: l, Remaining: 0,
+			RetryAfter: time.Duration(-diff), ResetAfter: time.Duration(tat - now)}, 0
+	}
+	return Result{Allowed: true, Limit: l, Remaining: int(diff / interval),
+		RetryAfter: -1, ResetAfter: time.Duration(newTAT - now)}, newTAT
 }

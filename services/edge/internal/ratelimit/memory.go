@@ -20,8 +20,7 @@ type Memory struct {
 type memShard struct {
 	mu    sync.Mutex
 	tat   map[string]int64 // theoretical arrival time, Unix nanoseconds
-	ops   int
-	sweep int // size at which to sweep next
+	sweep int              // size at which to sweep next
 }
 
 // NewMemory returns an in-memory limiter. now may be nil (time.Now).
@@ -37,45 +36,70 @@ func NewMemory(now func() time.Time) *Memory {
 	return m
 }
 
-// Allow implements Limiter with the same arithmetic as redis_rate's script.
-func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
-	if l.IsZero() {
-		return Result{Allowed: true, Limit: l, Remaining: -1}, nil
+// Allow decides one request on the single bucket key.
+func (m *Memory) Allow(ctx context.Context, key string, l Limit) (Result, error) {
+	var ls Levels
+	ls.Add("key", key, l)
+	d, err := m.AllowLevels(ctx, ls)
+	return d.Result, err
+}
+
+// AllowLevels implements Limiter: it holds the levels' shards (each once,
+// in shard order, so two requests never wait on each other in a cycle)
+// while it decides every level and charges them all or none.
+func (m *Memory) AllowLevels(_ context.Context, ls Levels) (Decision, error) {
+	if ls.n == 0 {
+		return unlimited, nil
 	}
-	burst := max(l.Burst, 1)
-	interval := int64(l.Period) / int64(l.Rate)
-	if interval <= 0 {
-		interval = 1
-	}
-	offset := interval * int64(burst)
-	s := &m.shard[maphash.String(m.seed, key)%shards]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := m.now().UnixNano()
-	tat, ok := s.tat[key]
-	if !ok || tat < now {
-		tat = now
-	}
-	newTAT := tat + interval
-	diff := now - (newTAT - offset)
-	if diff < 0 {
-		return Result{
-			Allowed: false, Limit: l, Remaining: 0,
-			RetryAfter: time.Duration(-diff), ResetAfter: time.Duration(tat - now),
-		}, nil
-	}
-	s.tat[key] = newTAT
-	s.ops++
-	if len(s.tat) >= s.sweep {
-		for k, t := range s.tat {
-			if t < now {
-				delete(s.tat, k)
-			}
+	var held [MaxLevels]int // shard indices, ascending, distinct
+	nh := 0
+	var idx [MaxLevels]int
+	for i := range ls.n {
+		idx[i] = int(maphash.String(m.seed, ls.l[i].Key) % shards)
+		j := nh
+		for j > 0 && held[j-1] > idx[i] {
+			j--
 		}
-		s.sweep = max(1024, 2*len(s.tat))
+		if j > 0 && held[j-1] == idx[i] {
+			continue
+		}
+		copy(held[j+1:nh+1], held[j:nh])
+		held[j] = idx[i]
+		nh++
 	}
-	return Result{
-		Allowed: true, Limit: l, Remaining: int(diff / interval),
-		RetryAfter: -1, ResetAfter: time.Duration(newTAT - now),
-	}, nil
+	for _, h := range held[:nh] {
+		m.shard[h].mu.Lock()
+	}
+	defer func() {
+		for _, h := range held[:nh] {
+			m.shard[h].mu.Unlock()
+		}
+	}()
+	now := m.now().UnixNano()
+	d := Decision{Refused: -1}
+	var newTAT [MaxLevels]int64
+	for i := range ls.n {
+		lv := &ls.l[i]
+		res, tat := gcra(m.shard[idx[i]].tat[lv.Key], now, lv.Limit)
+		if !res.Allowed {
+			return Decision{Refused: i, Result: res}, nil
+		}
+		newTAT[i] = tat
+		if i == 0 || res.Remaining < d.Result.Remaining {
+			d.Result = res
+		}
+	}
+	for i := range ls.n {
+		s := &m.shard[idx[i]]
+		s.tat[ls.l[i].Key] = newTAT[i]
+		if len(s.tat) >= s.sweep {
+			for k, t := range s.tat {
+				if t < now {
+					delete(s.tat, k)
+				}
+			}
+			s.sweep = max(1024, 2*len(s.tat))
+		}
+	}
+	return d, nil
 }

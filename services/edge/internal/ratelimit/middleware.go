@@ -33,13 +33,13 @@ type Metrics struct{ limited *prometheus.CounterVec }
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rampart_edge_rate_limited_total",
-		Help: "Requests refused with 429 by the edge, by level (key, tenant, or streams: concurrent chat streams of a key).",
+		Help: "Requests refused with 429 by the edge, by level (key, pool: the keys minted from one limited key, tenant, or streams: concurrent chat streams of a key).",
 	}, []string{"level"})}
 	reg.MustRegister(m.limited)
 	return m
 }
 
-// Limited counts one refusal at level ("key", "tenant", "streams"). Safe on
+// Limited counts one refusal at level ("key", "pool", "tenant", "streams"). Safe on
 // a nil *Metrics.
 func (m *Metrics) Limited(level string) {
 	if m != nil {
@@ -52,8 +52,10 @@ func (m *Metrics) Counter(level string) prometheus.Counter {
 	return m.limited.WithLabelValues(level)
 }
 
-// Middleware throttles authenticated requests per key and per tenant. It
-// must run after authn.Middleware; unauthenticated (public) routes pass.
+// Middleware throttles authenticated requests per key, per key rate pool
+// (the keys minted or rotated from one limited key, ADR 0076) and per
+// tenant. It must run after authn.Middleware; unauthenticated (public)
+// routes pass.
 func Middleware(l Limiter, d Defaults, m *Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _, ok := authn.FromContext(r.Context())
@@ -61,46 +63,64 @@ func Middleware(l Limiter, d Defaults, m *Metrics, next http.Handler) http.Handl
 			next.ServeHTTP(w, r)
 			return
 		}
-		keyLimit, tenantLimit := Limits(p, d)
-		var binding Result
-		bound := false
-		// Both limiter keys ("k:<key id>", "t:<tenant>") cut from one
-		// string: one allocation per request instead of two (issue 15).
-		keys := "k:" + p.GetKeyId() + "t:" + p.GetTenantId()
-		split := len("k:") + len(p.GetKeyId())
-		for _, lv := range []struct {
-			level, key string
-			limit      Limit
-		}{
-			{"key", keys[:split], keyLimit},
-			{"tenant", keys[split:], tenantLimit},
-		} {
-			if lv.limit.IsZero() {
-				continue
-			}
-			res, err := l.Allow(r.Context(), lv.key, lv.limit)
-			if err != nil { // limiters fall back internally; be safe anyway
-				continue
-			}
-			if !res.Allowed {
-				m.Limited(lv.level)
-				setHeaders(w.Header(), res)
-				httperr.SetRetryAfter(w.Header(), res.RetryAfter.Seconds())
-				// OpenAI's shape for a requests-per-minute limit: type
-				// "requests", code "rate_limit_exceeded".
-				httperr.Write(w, r, &httperr.Error{Status: http.StatusTooManyRequests, Code: httperr.CodeRateLimitExceeded, Type: httperr.TypeRequests,
-					Message: "rate limit exceeded: " + strconv.Itoa(lv.limit.Rate) + " requests per minute for this " + lv.level + "; retry after the retry-after header"})
-				return
-			}
-			if !bound || res.Remaining < binding.Remaining {
-				binding, bound = res, true
-			}
+		ls := levels(p, d)
+		dec, err := l.AllowLevels(r.Context(), ls)
+		if err != nil || ls.Len() == 0 { // limiters fall back internally; be safe anyway
+			next.ServeHTTP(w, r)
+			return
 		}
-		if bound {
-			setHeaders(w.Header(), binding)
+		if dec.Refused >= 0 {
+			lv := ls.At(dec.Refused)
+			m.Limited(lv.Name)
+			setHeaders(w.Header(), dec.Result)
+			httperr.SetRetryAfter(w.Header(), dec.Result.RetryAfter.Seconds())
+			// OpenAI's shape for a requests-per-minute limit: type
+			// "requests", code "rate_limit_exceeded".
+			httperr.Write(w, r, &httperr.Error{Status: http.StatusTooManyRequests, Code: httperr.CodeRateLimitExceeded, Type: httperr.TypeRequests,
+				Message: "rate limit exceeded: " + strconv.Itoa(lv.Limit.Rate) + " requests per minute for " + levelText(lv.Name) + "; retry after the retry-after header"})
+			return
 		}
+		setHeaders(w.Header(), dec.Result)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// levels are the buckets a request of p is charged to: its key's, its key's
+// rate pool's when the key is in one, and its tenant's. The limiter keys
+// ("k:<key id>", "t:<tenant id>", and the pool's "k:<pool key id>": the
+// pool is its first key's own bucket) are cut from one string: one
+// allocation per request (issue 15).
+func levels(p *authv1.Principal, d Defaults) Levels {
+	keyLimit, tenantLimit := Limits(p, d)
+	pool := p.GetRequestsPool()
+	poolID, poolLimit := pool.GetKeyId(), PerMinute(int(pool.GetPerMinute()))
+	if poolID == "" || poolID == p.GetKeyId() {
+		poolLimit = Limit{}
+	}
+	var keys string
+	if poolLimit.IsZero() {
+		keys = "k:" + p.GetKeyId() + "t:" + p.GetTenantId()
+	} else {
+		keys = "k:" + p.GetKeyId() + "t:" + p.GetTenantId() + "k:" + poolID
+	}
+	k := len("k:") + len(p.GetKeyId())
+	t := k + len("t:") + len(p.GetTenantId())
+	var ls Levels
+	ls.Add("key", keys[:k], keyLimit)
+	ls.Add("pool", keys[t:], poolLimit)
+	ls.Add("tenant", keys[k:t], tenantLimit)
+	return ls
+}
+
+// levelText names a level in the 429's message.
+func levelText(level string) string {
+	switch level {
+	case "pool":
+		return "the keys minted from the same limited key (they share its rate)"
+	case "tenant":
+		return "this tenant"
+	}
+	return "this key"
 }
 
 // Limits returns the key and tenant limits for p.

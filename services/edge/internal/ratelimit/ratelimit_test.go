@@ -170,28 +170,50 @@ func TestHeaderNamesCanonical(t *testing.T) {
 	}
 }
 
-// recordingLimiter allows everything and remembers the keys it was asked.
-type recordingLimiter struct{ keys []string }
+// recordingLimiter allows everything and remembers the levels it was asked.
+type recordingLimiter struct{ levels []ratelimit.Level }
 
-func (l *recordingLimiter) Allow(_ context.Context, key string, lim ratelimit.Limit) (ratelimit.Result, error) {
-	l.keys = append(l.keys, key)
-	return ratelimit.Result{Allowed: true, Limit: lim, Remaining: 1}, nil
+func (l *recordingLimiter) AllowLevels(_ context.Context, ls ratelimit.Levels) (ratelimit.Decision, error) {
+	for i := range ls.Len() {
+		l.levels = append(l.levels, ls.At(i))
+	}
+	return ratelimit.Decision{Refused: -1, Result: ratelimit.Result{Allowed: true, Remaining: 1}}, nil
 }
 
 // TestMiddlewareKeys: the limiter is asked for the key's level as
-// "k:<key id>" and the tenant's as "t:<tenant id>" (the keys Redis shares
-// between edges), whatever the ids' lengths.
+// "k:<key id>", the key's rate pool's as "k:<pool key id>" (the pool is its
+// first key's own bucket, ADR 0076) and the tenant's as "t:<tenant id>"
+// (the keys Redis shares between edges), whatever the ids' lengths.
 func TestMiddlewareKeys(t *testing.T) {
-	for _, p := range []*authv1.Principal{
-		{KeyId: "AbCdEfGhIjKl", TenantId: "t_0123456789abcdef0123"},
-		{KeyId: "", TenantId: "t"},
-		{KeyId: "k", TenantId: ""},
+	pool := &authv1.RatePool{KeyId: "PoOlFiRsTkEy", PerMinute: 60}
+	for _, tt := range []struct {
+		name string
+		p    *authv1.Principal
+		want []ratelimit.Level
+	}{
+		{"no pool", &authv1.Principal{KeyId: "AbCdEfGhIjKl", TenantId: "t_0123456789abcdef0123"}, []ratelimit.Level{
+			{Name: "key", Key: "k:AbCdEfGhIjKl", Limit: ratelimit.PerMinute(10)},
+			{Name: "tenant", Key: "t:t_0123456789abcdef0123", Limit: ratelimit.PerMinute(10)}}},
+		{"empty key id", &authv1.Principal{KeyId: "", TenantId: "t"}, []ratelimit.Level{
+			{Name: "key", Key: "k:", Limit: ratelimit.PerMinute(10)}, {Name: "tenant", Key: "t:t", Limit: ratelimit.PerMinute(10)}}},
+		{"empty tenant id", &authv1.Principal{KeyId: "k", TenantId: ""}, []ratelimit.Level{
+			{Name: "key", Key: "k:k", Limit: ratelimit.PerMinute(10)}, {Name: "tenant", Key: "t:", Limit: ratelimit.PerMinute(10)}}},
+		{"in a pool", &authv1.Principal{KeyId: "AbCdEfGhIjKl", TenantId: "t_1", RequestsPool: pool, Limits: &authv1.Limits{RequestsPerMinute: 30}}, []ratelimit.Level{
+			{Name: "key", Key: "k:AbCdEfGhIjKl", Limit: ratelimit.PerMinute(30)},
+			{Name: "pool", Key: "k:PoOlFiRsTkEy", Limit: ratelimit.PerMinute(60)},
+			{Name: "tenant", Key: "t:t_1", Limit: ratelimit.PerMinute(10)}}},
+		{"a pool without a rate is none", &authv1.Principal{KeyId: "k", TenantId: "t", RequestsPool: &authv1.RatePool{KeyId: "PoOlFiRsTkEy"}}, []ratelimit.Level{
+			{Name: "key", Key: "k:k", Limit: ratelimit.PerMinute(10)}, {Name: "tenant", Key: "t:t", Limit: ratelimit.PerMinute(10)}}},
+		{"its own pool is its own bucket, charged once", &authv1.Principal{KeyId: "PoOlFiRsTkEy", TenantId: "t", RequestsPool: pool}, []ratelimit.Level{
+			{Name: "key", Key: "k:PoOlFiRsTkEy", Limit: ratelimit.PerMinute(10)}, {Name: "tenant", Key: "t:t", Limit: ratelimit.PerMinute(10)}}},
 	} {
-		lim := &recordingLimiter{}
-		h := ratelimit.Middleware(lim, ratelimit.Defaults{KeyRPM: 10, TenantRPM: 10}, nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
-		r = r.WithContext(authn.NewContext(r.Context(), p, "assertion"))
-		h.ServeHTTP(httptest.NewRecorder(), r)
-		require.Equal(t, []string{"k:" + p.GetKeyId(), "t:" + p.GetTenantId()}, lim.keys)
+		t.Run(tt.name, func(t *testing.T) {
+			lim := &recordingLimiter{}
+			h := ratelimit.Middleware(lim, ratelimit.Defaults{KeyRPM: 10, TenantRPM: 10}, nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+			r = r.WithContext(authn.NewContext(r.Context(), tt.p, "assertion"))
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			require.Equal(t, tt.want, lim.levels)
+		})
 	}
 }

@@ -17,6 +17,11 @@
 // day past the month) so a tenant's budget is one budget across replicas,
 // and without Redis — or while it is down — each replica counts its own.
 //
+// A key minted or rotated from a key with a TPM limit also draws from that
+// key's own bucket at its rate (the principal's tokens_pool, ADR 0076), so
+// the keys minted from one limited key share its rate; a call's buckets
+// (key, pool, tenant) are read and charged in one Redis script call.
+//
 // The limits come from the principal: the key's own, and the tenant's from
 // the tenant record in auth (tenant_* fields). A tenant's budget and TPM
 // therefore bind every key of the tenant, including keys minted after the

@@ -19,6 +19,12 @@ type Limits struct {
 	// or minted by a budgeted key shares its origin's counter. Empty: the
 	// calling key's own.
 	BudgetKey string
+	// PoolKey and PoolTPM are the key's tokens-per-minute pool (ADR 0076,
+	// the principal's tokens_pool): every key minted or rotated from one
+	// limited key also draws from that key's own bucket, at its rate, so
+	// minting does not multiply the rate. Empty or 0: none.
+	PoolKey string
+	PoolTPM int64
 }
 
 // budgetKey is the key id of the monthly counter for s under l.
@@ -44,15 +50,28 @@ type Status struct {
 	ResetTokens     time.Duration
 }
 
+// MaxBuckets is how many TPM buckets one call draws from: its key's, its
+// key's pool's (ADR 0076) and its tenant's.
+const MaxBuckets = 3
+
+// Draw is the TPM buckets of one call, by value (building it allocates
+// nothing beyond the ids).
+type Draw struct {
+	N    int
+	ID   [MaxBuckets]string
+	Rate [MaxBuckets]int64
+}
+
 // Buckets stores the token-per-minute buckets: a bucket of capacity rate
 // refills at rate/60 tokens per second. Memory (one replica) and Redis
-// (shared by every replica) implement it.
+// (shared by every replica) implement it; each method handles all the
+// buckets of a call at once (one Redis round trip).
 type Buckets interface {
-	// Level refills bucket id and returns the tokens it holds (negative
-	// when in debt).
-	Level(ctx context.Context, id string, rate int64) (float64, error)
-	// Spend refills bucket id and removes tokens from it.
-	Spend(ctx context.Context, id string, rate, tokens int64) error
+	// Levels refills the buckets of d and returns the tokens each holds
+	// (negative when in debt).
+	Levels(ctx context.Context, d Draw) ([MaxBuckets]float64, error)
+	// Spend refills the buckets of d and removes tokens from each.
+	Spend(ctx context.Context, d Draw, tokens int64) error
 }
 
 // Enforcer holds the counters.
@@ -84,31 +103,27 @@ func (e *Enforcer) reportErr(err error) {
 	}
 }
 
-func (e *Enforcer) level(ctx context.Context, id string, rate int64) float64 {
+func (e *Enforcer) levels(ctx context.Context, d Draw) [MaxBuckets]float64 {
 	if e.shared != nil {
-		lv, err := e.shared.Level(ctx, id, rate)
+		lv, err := e.shared.Levels(ctx, d)
 		if err == nil {
 			return lv
 		}
-		if e.onErr != nil {
-			e.onErr(err)
-		}
+		e.reportErr(err)
 	}
-	lv, _ := e.local.Level(ctx, id, rate)
+	lv, _ := e.local.Levels(ctx, d)
 	return lv
 }
 
-func (e *Enforcer) spend(ctx context.Context, id string, rate, tokens int64) {
+func (e *Enforcer) spend(ctx context.Context, d Draw, tokens int64) {
 	if e.shared != nil {
-		err := e.shared.Spend(ctx, id, rate, tokens)
+		err := e.shared.Spend(ctx, d, tokens)
 		if err == nil {
 			return
 		}
-		if e.onErr != nil {
-			e.onErr(err)
-		}
+		e.reportErr(err)
 	}
-	_ = e.local.Spend(ctx, id, rate, tokens)
+	_ = e.local.Spend(ctx, d, tokens)
 }
 
 // memBuckets are the buckets of one replica.
@@ -124,18 +139,26 @@ type bucket struct {
 	rate  int64
 }
 
-// Level implements Buckets.
-func (m *memBuckets) Level(_ context.Context, id string, rate int64) (float64, error) {
+// Levels implements Buckets.
+func (m *memBuckets) Levels(_ context.Context, d Draw) ([MaxBuckets]float64, error) {
+	var lv [MaxBuckets]float64
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.bucketLocked(id, rate, m.now()).level, nil
+	now := m.now()
+	for i := range d.N {
+		lv[i] = m.bucketLocked(d.ID[i], d.Rate[i], now).level
+	}
+	return lv, nil
 }
 
 // Spend implements Buckets.
-func (m *memBuckets) Spend(_ context.Context, id string, rate, tokens int64) error {
+func (m *memBuckets) Spend(_ context.Context, d Draw, tokens int64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.bucketLocked(id, rate, m.now()).level -= float64(tokens)
+	now := m.now()
+	for i := range d.N {
+		m.bucketLocked(d.ID[i], d.Rate[i], now).level -= float64(tokens)
+	}
 	return nil
 }
 
@@ -160,28 +183,55 @@ func (e *Enforcer) Check(ctx context.Context, s Subject, l Limits) (Status, erro
 			return st, err
 		}
 	}
-	for _, c := range [...]struct {
-		key  bool
-		rate int64
-		what string
-	}{{true, l.KeyTPM, "API key"}, {false, l.TenantTPM, "organization"}} {
-		if c.rate <= 0 {
-			continue // no limit: no bucket id to build (issue 15: two strings per request)
+	d, what := tpmDraw(s, l)
+	if d.N == 0 {
+		return st, nil
+	}
+	lv := e.levels(ctx, d)
+	for i := range d.N {
+		rate, level := d.Rate[i], lv[i]
+		if level < 1 {
+			wait := time.Duration((1 - level) / (float64(rate) / 60) * float64(time.Second))
+			return st, apierr.RateLimited(fmt.Sprintf("Rate limit reached for tokens per minute (TPM) on %s: limit %d. Please try again in %s.", what[i], rate, wait.Round(time.Millisecond)), wait)
 		}
-		id := "t\x00" + s.Tenant
-		if c.key {
-			id = "k\x00" + s.Tenant + "\x00" + s.Key
-		}
-		b := bucket{level: e.level(ctx, id, c.rate)}
-		if b.level < 1 {
-			wait := time.Duration((1 - b.level) / (float64(c.rate) / 60) * float64(time.Second))
-			return st, apierr.RateLimited(fmt.Sprintf("Rate limit reached for tokens per minute (TPM) on this %s: limit %d. Please try again in %s.", c.what, c.rate, wait.Round(time.Millisecond)), wait)
-		}
-		if st.LimitTokens == 0 || int64(b.level) < st.RemainingTokens {
-			st = Status{LimitTokens: c.rate, RemainingTokens: int64(b.level), ResetTokens: time.Duration((float64(c.rate) - b.level) / (float64(c.rate) / 60) * float64(time.Second))}
+		if st.LimitTokens == 0 || int64(level) < st.RemainingTokens {
+			st = Status{LimitTokens: rate, RemainingTokens: int64(level), ResetTokens: time.Duration((float64(rate) - level) / (float64(rate) / 60) * float64(time.Second))}
 		}
 	}
 	return st, nil
+}
+
+// What the TPM refusal says each level is.
+const (
+	whatKey    = "this API key"
+	whatPool   = "the API keys minted from the same limited key (they share its rate)"
+	whatTenant = "this organization"
+)
+
+// tpmDraw is the TPM buckets of a call of s under l, in the order they are
+// checked (key, pool, tenant), and what each is. A level without a limit
+// has no bucket and builds no id (issue 15: strings per request). The
+// pool's bucket is its first key's own, at that key's rate; a key that is
+// its pool's first key is charged once.
+func tpmDraw(s Subject, l Limits) (Draw, [MaxBuckets]string) {
+	var (
+		d    Draw
+		what [MaxBuckets]string
+	)
+	add := func(id string, rate int64, w string) {
+		d.ID[d.N], d.Rate[d.N], what[d.N] = id, rate, w
+		d.N++
+	}
+	if l.KeyTPM > 0 {
+		add("k\x00"+s.Tenant+"\x00"+s.Key, l.KeyTPM, whatKey)
+	}
+	if l.PoolTPM > 0 && l.PoolKey != "" && l.PoolKey != s.Key {
+		add("k\x00"+s.Tenant+"\x00"+l.PoolKey, l.PoolTPM, whatPool)
+	}
+	if l.TenantTPM > 0 {
+		add("t\x00"+s.Tenant, l.TenantTPM, whatTenant)
+	}
+	return d, what
 }
 
 func (m *memBuckets) bucketLocked(id string, rate int64, now time.Time) *bucket {
@@ -282,11 +332,8 @@ func (e *Enforcer) Charge(ctx context.Context, s Subject, l Limits, tokens int64
 	if tokens <= 0 {
 		return
 	}
-	if l.KeyTPM > 0 {
-		e.spend(ctx, "k\x00"+s.Tenant+"\x00"+s.Key, l.KeyTPM, tokens)
-	}
-	if l.TenantTPM > 0 {
-		e.spend(ctx, "t\x00"+s.Tenant, l.TenantTPM, tokens)
+	if d, _ := tpmDraw(s, l); d.N > 0 {
+		e.spend(ctx, d, tokens)
 	}
 	// The month and the counters' ids are worked out only when a counter
 	// may need them (issue 15: a clock read, a calendar conversion and two

@@ -16,24 +16,30 @@ const RedisPrefix = "rampart:inference:tpm:"
 // buckets decide (see Enforcer.SetShared).
 const redisTimeout = 250 * time.Millisecond
 
-// bucketScript refills and optionally spends from one bucket atomically,
-// with Redis' clock so replicas with skewed clocks agree. It returns the
-// level as a string (Lua numbers become integers in replies). Idle buckets
-// expire once they would be full again (plus a minute).
+// bucketScript refills and optionally spends from every bucket of a call
+// atomically (KEYS: the buckets; ARGV: the tokens to spend, then each
+// bucket's rate), with Redis' clock so replicas with skewed clocks agree:
+// one round trip however many buckets (ADR 0076). It returns each level as
+// a string (Lua numbers become integers in replies). Idle buckets expire
+// once they would be full again (plus a minute).
 var bucketScript = redis.NewScript(`
-local rate = tonumber(ARGV[1])
-local spend = tonumber(ARGV[2])
+local spend = tonumber(ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local v = redis.call('HMGET', KEYS[1], 'l', 't', 'r')
-local level = rate
-if v[1] and tonumber(v[3]) == rate then
-  level = math.min(rate, tonumber(v[1]) + (now - tonumber(v[2])) * rate / 60000)
+local out = {}
+for i = 1, #KEYS do
+  local rate = tonumber(ARGV[i + 1])
+  local v = redis.call('HMGET', KEYS[i], 'l', 't', 'r')
+  local level = rate
+  if v[1] and tonumber(v[3]) == rate then
+    level = math.min(rate, tonumber(v[1]) + (now - tonumber(v[2])) * rate / 60000)
+  end
+  level = level - spend
+  redis.call('HSET', KEYS[i], 'l', tostring(level), 't', tostring(now), 'r', tostring(rate))
+  redis.call('PEXPIRE', KEYS[i], math.ceil((rate - level) * 60000 / rate) + 60000)
+  out[i] = tostring(level)
 end
-level = level - spend
-redis.call('HSET', KEYS[1], 'l', tostring(level), 't', tostring(now), 'r', tostring(rate))
-redis.call('PEXPIRE', KEYS[1], math.ceil((rate - level) * 60000 / rate) + 60000)
-return tostring(level)
+return out
 `)
 
 // RedisBuckets keeps TPM buckets in Redis, shared by every replica.
@@ -44,27 +50,39 @@ type RedisBuckets struct {
 // NewRedisBuckets returns buckets stored through client.
 func NewRedisBuckets(client redis.Scripter) *RedisBuckets { return &RedisBuckets{client: client} }
 
-func (r *RedisBuckets) run(ctx context.Context, id string, rate, tokens int64) (float64, error) {
+func (r *RedisBuckets) run(ctx context.Context, d Draw, tokens int64) ([MaxBuckets]float64, error) {
+	var lv [MaxBuckets]float64
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisTimeout)
 	defer cancel()
-	s, err := bucketScript.Run(ctx, r.client, []string{RedisPrefix + id}, rate, tokens).Text()
-	if err != nil {
-		return 0, fmt.Errorf("quota: redis bucket: %w", err)
+	keys := make([]string, d.N)
+	args := make([]any, 1, 1+d.N)
+	args[0] = tokens
+	for i := range d.N {
+		keys[i] = RedisPrefix + d.ID[i]
+		args = append(args, d.Rate[i])
 	}
-	lv, err := strconv.ParseFloat(s, 64)
+	out, err := bucketScript.Run(ctx, r.client, keys, args...).StringSlice()
 	if err != nil {
-		return 0, fmt.Errorf("quota: redis bucket level %q: %w", s, err)
+		return lv, fmt.Errorf("quota: redis bucket: %w", err)
+	}
+	if len(out) != d.N {
+		return lv, fmt.Errorf("quota: redis bucket: %d levels for %d buckets", len(out), d.N)
+	}
+	for i, s := range out {
+		if lv[i], err = strconv.ParseFloat(s, 64); err != nil {
+			return lv, fmt.Errorf("quota: redis bucket level %q: %w", s, err)
+		}
 	}
 	return lv, nil
 }
 
-// Level implements Buckets.
-func (r *RedisBuckets) Level(ctx context.Context, id string, rate int64) (float64, error) {
-	return r.run(ctx, id, rate, 0)
+// Levels implements Buckets.
+func (r *RedisBuckets) Levels(ctx context.Context, d Draw) ([MaxBuckets]float64, error) {
+	return r.run(ctx, d, 0)
 }
 
 // Spend implements Buckets.
-func (r *RedisBuckets) Spend(ctx context.Context, id string, rate, tokens int64) error {
-	_, err := r.run(ctx, id, rate, tokens)
+func (r *RedisBuckets) Spend(ctx context.Context, d Draw, tokens int64) error {
+	_, err := r.run(ctx, d, tokens)
 	return err
 }

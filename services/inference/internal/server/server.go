@@ -77,6 +77,7 @@ func caller(ctx context.Context, scope string) (*inference.Caller, error) {
 		Limits: quota.Limits{
 			KeyTPM: l.GetTokensPerMinute(), TenantTPM: l.GetTenantTokensPerMinute(),
 			KeyBudget: l.GetMonthlyTokenBudget(), TenantBudget: l.GetTenantMonthlyTokenBudget(), BudgetKey: p.GetBudgetKeyId(),
+			PoolKey: p.GetTokensPool().GetKeyId(), PoolTPM: p.GetTokensPool().GetPerMinute(),
 		},
 		RequestID: requestID(ctx),
 		CanSearch: principal.HasScope(p, ScopeIngestRead),

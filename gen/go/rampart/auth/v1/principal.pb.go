@@ -59,8 +59,16 @@ type Principal struct {
 	// the models it uses against the list last seen on the tenant's calls
 	// (ADR 0065).
 	TenantAllowedModels []string `protobuf:"bytes,12,rep,name=tenant_allowed_models,json=tenantAllowedModels,proto3" json:"tenant_allowed_models,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Rate pools (ADR 0076): the requests-per-minute and tokens-per-minute
+	// buckets this key's calls are charged to besides its own. Every key
+	// minted (transitively) from a key with that limit, and every replacement
+	// rotated from one, shares the bucket of the first such key, so minting
+	// does not multiply the rate. Unset: the key is in no pool, or is the
+	// pool's first key (its own bucket is the pool's).
+	RequestsPool  *RatePool `protobuf:"bytes,13,opt,name=requests_pool,json=requestsPool,proto3" json:"requests_pool,omitempty"`
+	TokensPool    *RatePool `protobuf:"bytes,14,opt,name=tokens_pool,json=tokensPool,proto3" json:"tokens_pool,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Principal) Reset() {
@@ -177,6 +185,74 @@ func (x *Principal) GetTenantAllowedModels() []string {
 	return nil
 }
 
+func (x *Principal) GetRequestsPool() *RatePool {
+	if x != nil {
+		return x.RequestsPool
+	}
+	return nil
+}
+
+func (x *Principal) GetTokensPool() *RatePool {
+	if x != nil {
+		return x.TokensPool
+	}
+	return nil
+}
+
+// RatePool is one shared rate bucket: the key whose bucket it is and the
+// bucket's rate per minute (that key's limit, fixed when it was created).
+type RatePool struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	PerMinute     int64                  `protobuf:"varint,2,opt,name=per_minute,json=perMinute,proto3" json:"per_minute,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RatePool) Reset() {
+	*x = RatePool{}
+	mi := &file_rampart_auth_v1_principal_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RatePool) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RatePool) ProtoMessage() {}
+
+func (x *RatePool) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_principal_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RatePool.ProtoReflect.Descriptor instead.
+func (*RatePool) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_principal_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RatePool) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *RatePool) GetPerMinute() int64 {
+	if x != nil {
+		return x.PerMinute
+	}
+	return 0
+}
+
 // Limits are the quotas attached to a key (0 means no limit at this level).
 type Limits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -200,7 +276,7 @@ type Limits struct {
 
 func (x *Limits) Reset() {
 	*x = Limits{}
-	mi := &file_rampart_auth_v1_principal_proto_msgTypes[1]
+	mi := &file_rampart_auth_v1_principal_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -212,7 +288,7 @@ func (x *Limits) String() string {
 func (*Limits) ProtoMessage() {}
 
 func (x *Limits) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_principal_proto_msgTypes[1]
+	mi := &file_rampart_auth_v1_principal_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -225,7 +301,7 @@ func (x *Limits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Limits.ProtoReflect.Descriptor instead.
 func (*Limits) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_principal_proto_rawDescGZIP(), []int{1}
+	return file_rampart_auth_v1_principal_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Limits) GetRequestsPerMinute() int64 {
@@ -274,7 +350,7 @@ var File_rampart_auth_v1_principal_proto protoreflect.FileDescriptor
 
 const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"\n" +
-	"\x1frampart/auth/v1/principal.proto\x12\x0frampart.auth.v1\"\xa0\x03\n" +
+	"\x1frampart/auth/v1/principal.proto\x12\x0frampart.auth.v1\"\x9c\x04\n" +
 	"\tPrincipal\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x18\n" +
@@ -289,7 +365,14 @@ const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"expires_at\x18\n" +
 	" \x01(\x03R\texpiresAt\x12\"\n" +
 	"\rbudget_key_id\x18\v \x01(\tR\vbudgetKeyId\x122\n" +
-	"\x15tenant_allowed_models\x18\f \x03(\tR\x13tenantAllowedModels\"\xcb\x02\n" +
+	"\x15tenant_allowed_models\x18\f \x03(\tR\x13tenantAllowedModels\x12>\n" +
+	"\rrequests_pool\x18\r \x01(\v2\x19.rampart.auth.v1.RatePoolR\frequestsPool\x12:\n" +
+	"\vtokens_pool\x18\x0e \x01(\v2\x19.rampart.auth.v1.RatePoolR\n" +
+	"tokensPool\"@\n" +
+	"\bRatePool\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1d\n" +
+	"\n" +
+	"per_minute\x18\x02 \x01(\x03R\tperMinute\"\xcb\x02\n" +
 	"\x06Limits\x12.\n" +
 	"\x13requests_per_minute\x18\x01 \x01(\x03R\x11requestsPerMinute\x12*\n" +
 	"\x11tokens_per_minute\x18\x02 \x01(\x03R\x0ftokensPerMinute\x120\n" +
@@ -310,18 +393,21 @@ func file_rampart_auth_v1_principal_proto_rawDescGZIP() []byte {
 	return file_rampart_auth_v1_principal_proto_rawDescData
 }
 
-var file_rampart_auth_v1_principal_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_rampart_auth_v1_principal_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_rampart_auth_v1_principal_proto_goTypes = []any{
 	(*Principal)(nil), // 0: rampart.auth.v1.Principal
-	(*Limits)(nil),    // 1: rampart.auth.v1.Limits
+	(*RatePool)(nil),  // 1: rampart.auth.v1.RatePool
+	(*Limits)(nil),    // 2: rampart.auth.v1.Limits
 }
 var file_rampart_auth_v1_principal_proto_depIdxs = []int32{
-	1, // 0: rampart.auth.v1.Principal.limits:type_name -> rampart.auth.v1.Limits
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	2, // 0: rampart.auth.v1.Principal.limits:type_name -> rampart.auth.v1.Limits
+	1, // 1: rampart.auth.v1.Principal.requests_pool:type_name -> rampart.auth.v1.RatePool
+	1, // 2: rampart.auth.v1.Principal.tokens_pool:type_name -> rampart.auth.v1.RatePool
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_rampart_auth_v1_principal_proto_init() }
@@ -335,7 +421,7 @@ func file_rampart_auth_v1_principal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_auth_v1_principal_proto_rawDesc), len(file_rampart_auth_v1_principal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,170 @@
+package ratelimit_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/store/redistest"
+	"github.com/rampart-platform/rampart/services/edge/internal/authn"
+	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
+)
+
+// levelsContract: a request is charged to all its levels or to none, and
+// the decision names the refusing level (or, when admitted, reports the
+// level with the fewest requests left).
+func levelsContract(t *testing.T, l ratelimit.Limiter, advance func(time.Duration)) {
+	t.Helper()
+	ctx := t.Context()
+	type lv struct {
+		key string
+		per int
+	}
+	levels := func(lvs ...lv) ratelimit.Levels {
+		var ls ratelimit.Levels
+		for _, l := range lvs {
+			ls.Add(l.key, l.key, ratelimit.PerMinute(l.per))
+		}
+		return ls
+	}
+	d, err := l.AllowLevels(ctx, levels())
+	require.NoError(t, err)
+	require.Equal(t, -1, d.Refused)
+	require.Equal(t, -1, d.Result.Remaining, "no levels: unlimited")
+
+	// k:a 3/min in pool k:p 4/min; k:b 3/min in the same pool.
+	a := levels(lv{"k:a", 3}, lv{"k:p", 4}, lv{"t:x", 100})
+	b := levels(lv{"k:b", 3}, lv{"k:p", 4}, lv{"t:x", 100})
+	for i, tt := range []struct {
+		ls            ratelimit.Levels
+		refused       int
+		wantRemaining int
+	}{
+		{a, -1, 2}, // k:a 2 left, pool 3 left
+		{a, -1, 1}, // k:a 1, pool 2
+		{b, -1, 1}, // k:b 2, pool 1
+		{b, -1, 0}, // k:b 1, pool 0
+		{b, 1, 0},  // the pool refuses; k:b is not charged
+		{a, 1, 0},  // the pool refuses a's requests too
+	} {
+		d, err := l.AllowLevels(ctx, tt.ls)
+		require.NoError(t, err)
+		require.Equal(t, tt.refused, d.Refused, "request %d", i)
+		require.Equal(t, tt.refused < 0, d.Result.Allowed, "request %d", i)
+		require.Equal(t, tt.wantRemaining, d.Result.Remaining, "request %d", i)
+		if tt.refused >= 0 {
+			require.Equal(t, 4, d.Result.Limit.Rate, "the pool's limit is reported")
+			require.Positive(t, d.Result.RetryAfter)
+		}
+	}
+	// A refused request charged nothing: once the pool has room again
+	// (one interval, 15 s), k:b has room for its third request (had the
+	// pool's refusal charged k:b, it would wait until 20 s) — and then its
+	// own bucket (3 a minute, one every 20 s) is the first to refuse.
+	advance(15 * time.Second)
+	d, err = l.AllowLevels(ctx, b)
+	require.NoError(t, err)
+	require.Equal(t, -1, d.Refused, "k:b was not charged for the refused request")
+	d, err = l.AllowLevels(ctx, b)
+	require.NoError(t, err)
+	require.Equal(t, 0, d.Refused, "k:b's own bucket is spent")
+	require.Equal(t, 3, d.Result.Limit.Rate)
+	// Another pool is independent.
+	d, err = l.AllowLevels(ctx, levels(lv{"k:c", 3}, lv{"k:q", 4}))
+	require.NoError(t, err)
+	require.Equal(t, -1, d.Refused)
+}
+
+func TestMemoryLevels(t *testing.T) {
+	c := newClock()
+	levelsContract(t, ratelimit.NewMemory(c.now), c.advance)
+}
+
+// The same contract on a real redis-server (Redis's clock: the test
+// waits), and two edges share the pool's bucket.
+func TestRedisLevels(t *testing.T) {
+	addr := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	r := ratelimit.NewRedis(rdb, "rampart:edge:", nil, slog.New(slog.DiscardHandler))
+	levelsContract(t, r, time.Sleep)
+	require.Zero(t, r.Failures())
+
+	other := ratelimit.NewRedis(redis.NewClient(&redis.Options{Addr: addr}), "rampart:edge:", nil, nil)
+	allowed := 0
+	for i := range 6 {
+		lim, key := r, "k:m1"
+		if i%2 == 1 {
+			lim, key = other, "k:m2"
+		}
+		var ls ratelimit.Levels
+		ls.Add("key", key, ratelimit.PerMinute(3))
+		ls.Add("pool", "k:shared-pool", ratelimit.PerMinute(3))
+		d, err := lim.AllowLevels(t.Context(), ls)
+		require.NoError(t, err)
+		if d.Refused < 0 {
+			allowed++
+		}
+	}
+	require.Equal(t, 3, allowed, "two edges, two keys: the pool admits its limit once")
+	require.Zero(t, other.Failures())
+}
+
+// TestPooledKeysShareTheRate: N keys minted from a key limited to 3
+// requests per minute get 3 requests per minute together, not 3 each; the
+// refusal is OpenAI's 429 with retry-after. On the previous code each key
+// got its own 3.
+func TestPooledKeysShareTheRate(t *testing.T) {
+	c := newClock()
+	reg := ratelimit.NewMetrics(prometheus.NewRegistry())
+	h := ratelimit.Middleware(ratelimit.NewMemory(c.now), ratelimit.Defaults{}, reg, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	pool := &authv1.RatePool{KeyId: "FiRsTlImItEd", PerMinute: 3}
+	principals := []*authv1.Principal{{KeyId: "FiRsTlImItEd", TenantId: "t", Limits: &authv1.Limits{RequestsPerMinute: 3}}}
+	for _, id := range []string{"MiNtEdKeY001", "MiNtEdKeY002", "MiNtEdKeY003", "MiNtEdKeY004"} {
+		principals = append(principals, &authv1.Principal{KeyId: id, TenantId: "t", Limits: &authv1.Limits{RequestsPerMinute: 3}, RequestsPool: pool})
+	}
+	serve := func(p *authv1.Principal) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+		r = r.WithContext(authn.NewContext(context.Background(), p, "assertion"))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	ok := 0
+	var refused *httptest.ResponseRecorder
+	for range 3 {
+		for _, p := range principals[1:] {
+			if w := serve(p); w.Code == http.StatusOK {
+				ok++
+			} else {
+				refused = w
+			}
+		}
+	}
+	require.Equal(t, 3, ok, "four minted keys share their first key's 3 requests per minute")
+	require.Equal(t, http.StatusTooManyRequests, refused.Code)
+	require.Equal(t, "20", refused.Header().Get("Retry-After"))
+	require.Equal(t, "3", refused.Header().Get(ratelimit.HeaderLimit))
+	var body struct {
+		Error struct{ Message, Type, Code string }
+	}
+	require.NoError(t, json.Unmarshal(refused.Body.Bytes(), &body))
+	require.Equal(t, "requests", body.Error.Type)
+	require.Equal(t, "rate_limit_exceeded", body.Error.Code)
+	require.Contains(t, body.Error.Message, "3 requests per minute for the keys minted from the same limited key")
+	require.Equal(t, http.StatusTooManyRequests, serve(principals[0]).Code, "the first key draws from the same bucket")
+	require.InDelta(t, 9, testutil.ToFloat64(reg.Counter("pool")), 0, "nine refusals by the pool")
+	require.InDelta(t, 1, testutil.ToFloat64(reg.Counter("key")), 0, "the first key's own bucket is the pool's: refused as the key")
+}
