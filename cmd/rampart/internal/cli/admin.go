@@ -152,6 +152,7 @@ func newTenantCmd(f *apiFlags) *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "display name (required)")
 	// Without an owner the tenant has no key at all: only the operator's
 	// recover-owner could give it one later.
+	showsKeyOnce(create, "owner_api_key", func() bool { return owner != "" })
 	create.Flags().StringVar(&owner, "owner", "", "subject of the tenant's first owner (e.g. alice@example.com): creates the owner and an owner key with scope admin, printed once as owner_api_key")
 	cmd.AddCommand(create,
 		verb(f, "list", "List tenants", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
@@ -177,15 +178,18 @@ func newTenantCmd(f *apiFlags) *cobra.Command {
 	return cmd
 }
 
-// showsKeyOnce makes a verb that answers with a new api_key say, on
-// stderr, that the key cannot be read again, as tenant bootstrap does.
-func showsKeyOnce(cmd *cobra.Command) {
+// showsKeyOnce makes a verb that answers with a new API key (in field)
+// say, on stderr, that the key cannot be read again, as tenant bootstrap
+// does; issued, when not nil, says whether this call made one.
+func showsKeyOnce(cmd *cobra.Command, field string, issued func() bool) {
 	run := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		if err := run(c, args); err != nil {
 			return err
 		}
-		fmt.Fprintln(c.ErrOrStderr(), "The api_key is shown once: store it now (rampart key list shows only metadata).")
+		if issued == nil || issued() {
+			fmt.Fprintf(c.ErrOrStderr(), "The %s is shown once: store it now (rampart key list shows only metadata).\n", field)
+		}
 		return nil
 	}
 }
@@ -211,7 +215,7 @@ func newKeyCmd(f *apiFlags) *cobra.Command {
 		}
 		return http.MethodPost, "/v1/keys", nil, body, nil
 	})
-	showsKeyOnce(create)
+	showsKeyOnce(create, "api_key", nil)
 	create.Flags().StringVar(&name, "name", "", "key name (required)")
 	create.Flags().StringVar(&subject, "subject", "", "member the key belongs to (default: you)")
 	create.Flags().StringSliceVar(&scopes, "scopes", nil, "scopes (required), comma-separated: "+strings.Join(permissions.AllScopes, ", "))
@@ -230,7 +234,7 @@ func newKeyCmd(f *apiFlags) *cobra.Command {
 		return http.MethodPost, "/v1/keys/" + esc(a[0]) + ":rotate", nil, body, nil
 	})
 	rotate.Flags().Int64Var(&overlap, "overlap-seconds", 0, "overlap in seconds (default 14 days)")
-	showsKeyOnce(rotate)
+	showsKeyOnce(rotate, "api_key", nil)
 	cmd.AddCommand(create, rotate,
 		verb(f, "list", "List keys (metadata only)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 			return http.MethodGet, "/v1/keys", nil, nil, nil

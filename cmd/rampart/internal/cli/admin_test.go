@@ -169,18 +169,20 @@ func TestKeyShownOnce(t *testing.T) {
 	recordingEdge(t)
 	for _, tt := range []struct {
 		args []string
-		note bool
+		note string // the field named; "": no note
 	}{
-		{[]string{"key", "create", "--name", "ci", "--scopes", "chat:write"}, true},
-		{[]string{"key", "rotate", "AbCdEfGhIjKl"}, true},
-		{[]string{"key", "list"}, false},
+		{[]string{"key", "create", "--name", "ci", "--scopes", "chat:write"}, "api_key"},
+		{[]string{"key", "rotate", "AbCdEfGhIjKl"}, "api_key"},
+		{[]string{"tenant", "create", "--name", "acme", "--owner", "alice@acme.example"}, "owner_api_key"},
+		{[]string{"tenant", "create", "--name", "keyless"}, ""},
+		{[]string{"key", "list"}, ""},
 	} {
 		var stderr bytes.Buffer
 		root := newRoot(io.Discard, &stderr)
 		root.SetArgs(tt.args)
 		require.NoError(t, root.ExecuteContext(context.Background()))
-		if tt.note {
-			require.Equal(t, "The api_key is shown once: store it now (rampart key list shows only metadata).\n", stderr.String(), tt.args)
+		if tt.note != "" {
+			require.Equal(t, "The "+tt.note+" is shown once: store it now (rampart key list shows only metadata).\n", stderr.String(), tt.args)
 		} else {
 			require.Empty(t, stderr.String(), tt.args)
 		}
