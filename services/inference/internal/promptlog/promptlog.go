@@ -25,6 +25,17 @@ const sealVersion = 1
 // maxKeys bounds the cache of unwrapped tenant keys.
 const maxKeys = 4096
 
+// KeyTTL is how long an unwrapped tenant key is used before keyvault is
+// asked again, so a crypto-shred made in keyvault alone (no purge) takes
+// effect here within it, as in ingestion (KEY_TTL; ADR 0077).
+const KeyTTL = 10 * time.Minute
+
+// cachedKey is an unwrapped tenant key and when it was unwrapped.
+type cachedKey struct {
+	g        cipher.AEAD
+	loadedAt time.Time
+}
+
 // ErrNotFound is returned for an entry the tenant does not have.
 var ErrNotFound = errors.New("prompt log not found")
 
@@ -66,13 +77,13 @@ type Logger struct {
 	now     func() time.Time
 
 	mu   sync.Mutex
-	keys map[string]cipher.AEAD
+	keys map[string]cachedKey
 	sf   singleflight.Group
 }
 
 // New returns a logger; enabled says which tenants have logging on.
 func New(s Store, kms KMS, enabled func(tenant string) bool) *Logger {
-	return &Logger{store: s, kms: kms, enabled: enabled, now: time.Now, keys: map[string]cipher.AEAD{}}
+	return &Logger{store: s, kms: kms, enabled: enabled, now: time.Now, keys: map[string]cachedKey{}}
 }
 
 // Enabled reports whether the tenant's calls are logged.
@@ -82,13 +93,17 @@ func encContext(tenant string) map[string]string {
 	return map[string]string{"tenant": tenant, "purpose": Purpose}
 }
 
-// aead returns the tenant's unwrapped data key, making one on first use.
+// SetClock replaces the clock (tests).
+func (l *Logger) SetClock(now func() time.Time) { l.now = now }
+
+// aead returns the tenant's unwrapped data key, making one on first use;
+// a key unwrapped KeyTTL ago or more is unwrapped again.
 func (l *Logger) aead(ctx context.Context, tenant string, create bool) (cipher.AEAD, error) {
 	l.mu.Lock()
-	a, ok := l.keys[tenant]
+	k, ok := l.keys[tenant]
 	l.mu.Unlock()
-	if ok {
-		return a, nil
+	if ok && l.now().Sub(k.loadedAt) < KeyTTL {
+		return k.g, nil
 	}
 	v, err, _ := l.sf.Do(tenant, func() (any, error) {
 		wk, err := l.store.TenantKey(ctx, tenant)
@@ -138,7 +153,7 @@ func (l *Logger) aead(ctx context.Context, tenant string, create bool) (cipher.A
 		if len(l.keys) >= maxKeys {
 			clear(l.keys)
 		}
-		l.keys[tenant] = g
+		l.keys[tenant] = cachedKey{g: g, loadedAt: l.now()}
 		l.mu.Unlock()
 		return g, nil
 	})
