@@ -30,6 +30,8 @@ type Passage struct {
 	DocumentID, Title, URL string
 	// Heading is the passage's heading path in its document ("A > B").
 	Heading string
+	// Score is the search score of a retrieved passage.
+	Score float64
 }
 
 // ChatCall is one chat completion call.

@@ -108,7 +108,7 @@ func (r *Retriever) RetrieveWithWarning(ctx context.Context, q Query) ([]provide
 func Passage(p *ingestionv1.Passage) provider.Passage {
 	return provider.Passage{
 		ID: p.GetChunkId(), Text: p.GetText(), Source: p.GetSource(),
-		DocumentID: p.GetDocumentId(), Title: p.GetTitle(), Heading: p.GetHeading(),
+		DocumentID: p.GetDocumentId(), Title: p.GetTitle(), Heading: p.GetHeading(), Score: p.GetScore(),
 		URL: cmp.Or(p.GetUrl(), linkOf(p.GetSource())),
 	}
 }

@@ -353,10 +353,26 @@ type Citation struct {
 	// Title is the document's title, when known.
 	Title string `json:"title,omitempty"`
 	// URL links to the document, when it has one.
-	URL     string `json:"url,omitempty"`
+	URL string `json:"url,omitempty"`
+	// ChunkID and Quote are the document's first cited passage (the
+	// shape clients read before docs/adr/0079).
 	ChunkID string `json:"chunk_id,omitempty"`
 	// Quote is the quoted text.
 	Quote string `json:"quote"`
+	// Passages are every passage of the document the answer drew on, in
+	// order (the first is ChunkID and Quote): one citation per document,
+	// its number the answer's "[n]" (docs/adr/0079).
+	Passages []CitedPassage `json:"passages,omitempty"`
+}
+
+// CitedPassage is one passage of a cited document.
+type CitedPassage struct {
+	ChunkID string `json:"chunk_id,omitempty"`
+	Quote   string `json:"quote"`
+	// Heading is the passage's section in its document ("A > B").
+	Heading string `json:"heading,omitempty"`
+	// Score is the passage's search score (retrieved passages only).
+	Score float64 `json:"score,omitempty"`
 }
 
 // RequestExtension is the request's "rampart" object.

@@ -35,6 +35,9 @@ type sentence struct {
 	order  int
 	terms  map[string]bool
 	cite   wire.Citation // the passage's identity (grounded calls)
+	// heading and score locate the passage in its document.
+	heading string
+	score   float64
 }
 
 // extract composes an answer of quoted context sentences. Sources, in order:
@@ -67,6 +70,8 @@ func extract(call *provider.ChatCall) *provider.ChatResult {
 // extract's sources.
 func contextSentences(call *provider.ChatCall, lastUser int, question string) []sentence {
 	var sents []sentence
+	var heading string
+	var score float64
 	add := func(text, source string, skipQuestions bool, cite wire.Citation) {
 		for _, s := range splitSentences(text) {
 			if skipQuestions && strings.HasSuffix(s, "?") {
@@ -78,18 +83,22 @@ func contextSentences(call *provider.ChatCall, lastUser int, question string) []
 			if s = strings.TrimSpace(strings.TrimLeft(s, "#")); s == "" {
 				continue
 			}
-			sents = append(sents, sentence{text: s, source: source, order: len(sents), terms: termSet(s), cite: cite})
+			sents = append(sents, sentence{text: s, source: source, order: len(sents), terms: termSet(s), cite: cite, heading: heading, score: score})
 		}
 	}
 	for _, p := range call.Passages {
 		// Cite a document by its source (file name or URL), else its
 		// title, else the passage id: never by the message it came in.
+		// A passage without a document is told apart by its id; one with a
+		// document is cited once per document, its ids in the passages.
 		src := cmp.Or(p.Source, p.Title, p.DocumentID, p.ID)
-		if !call.Grounded && p.ID != "" && p.Source != "" {
+		if !call.Grounded && p.ID != "" && p.Source != "" && p.DocumentID == "" {
 			src = p.Source + " (" + p.ID + ")"
 		}
+		heading, score = p.Heading, p.Score
 		add(p.Text, src, false, wire.Citation{DocumentID: p.DocumentID, Title: p.Title, URL: p.URL, ChunkID: p.ID})
 	}
+	heading, score = "", 0
 	// A grounded answer quotes the retrieved documents only: the system
 	// prompt or earlier turns are not sources.
 	if call.Grounded {
@@ -177,8 +186,9 @@ func rank(sents []sentence, qterms map[string]bool) []sentence {
 	return out
 }
 
-// quote writes the answer: the sentences quoted and numbered, then the
-// sources they came from, with a citation each.
+// quote writes the answer: the sentences quoted, each marked with its
+// document's number, then the documents, one citation each with the
+// sentences quoted from it as its passages (docs/adr/0079).
 func quote(call *provider.ChatCall, best []sentence) *provider.ChatResult {
 	var b strings.Builder
 	if call.Grounded {
@@ -186,16 +196,24 @@ func quote(call *provider.ChatCall, best []sentence) *provider.ChatResult {
 	} else {
 		b.WriteString("From the provided context:")
 	}
-	cites := make([]wire.Citation, 0, len(best))
-	for i, s := range best {
+	var cites []wire.Citation
+	at := map[string]int{}
+	for _, s := range best {
+		key := cmp.Or(s.cite.DocumentID, s.source)
+		i, ok := at[key]
+		if !ok {
+			i = len(cites)
+			at[key] = i
+			cite := s.cite
+			cite.Index, cite.Source, cite.Quote = i+1, s.source, s.text
+			cites = append(cites, cite)
+		}
+		cites[i].Passages = append(cites[i].Passages, wire.CitedPassage{ChunkID: s.cite.ChunkID, Quote: s.text, Heading: s.heading, Score: s.score})
 		b.WriteString(" \"")
 		b.WriteString(s.text)
 		b.WriteString("\" [")
 		b.WriteString(strconv.Itoa(i + 1))
 		b.WriteString("]")
-		cite := s.cite
-		cite.Index, cite.Source, cite.Quote = i+1, s.source, s.text
-		cites = append(cites, cite)
 	}
 	b.WriteString("\n\nSources: ")
 	for i, c := range cites {

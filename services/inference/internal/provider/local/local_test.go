@@ -27,17 +27,41 @@ func TestExtractive(t *testing.T) {
 		passages []provider.Passage
 		want     []string
 		notWant  []string
+		cites    []wire.Citation
 	}{
 		{
 			name: "quotes the matching sentence",
 			body: `{"model":"x","messages":[{"role":"system","content":"Invoices are sent on the 1st. Payment is due within 14 days. Late payments incur a fee."},{"role":"user","content":"When is payment due?"}]}`,
 			want: []string{`"Payment is due within 14 days." [1]`, "[1] system message"}, notWant: []string{"Invoices"},
+			cites: []wire.Citation{{Index: 1, Source: "system message", Quote: "Payment is due within 14 days.",
+				Passages: []wire.CitedPassage{{Quote: "Payment is due within 14 days."}}}},
 		},
 		{
 			name:     "passages cited by source",
 			body:     `{"model":"x","messages":[{"role":"user","content":"How many vacation days do employees get?"}]}`,
 			passages: []provider.Passage{{ID: "d1#3", Source: "handbook.pdf", Text: "Employees get 25 vacation days per year.\nSick leave is separate."}},
 			want:     []string{`"Employees get 25 vacation days per year." [1]`, "handbook.pdf (d1#3)"},
+			cites: []wire.Citation{{Index: 1, Source: "handbook.pdf (d1#3)", ChunkID: "d1#3", Quote: "Employees get 25 vacation days per year.",
+				Passages: []wire.CitedPassage{{ChunkID: "d1#3", Quote: "Employees get 25 vacation days per year."}}}},
+		},
+		{
+			name: "one citation per document, its number on each of its sentences",
+			body: `{"model":"x","messages":[{"role":"user","content":"How many vacation days and sick days do employees get?"}]}`,
+			passages: []provider.Passage{
+				{ID: "d1:0", DocumentID: "d1", Source: "README.md", Heading: "Leave", Score: 0.9, Text: "Employees get 25 vacation days per year."},
+				{ID: "d2:0", DocumentID: "d2", Source: "faq.md", Score: 0.8, Text: "Contractors get no vacation days."},
+				{ID: "d1:4", DocumentID: "d1", Source: "README.md", Score: 0.7, Text: "Employees get 10 sick days per year."},
+			},
+			want: []string{`"Employees get 25 vacation days per year." [1]`, `"Employees get 10 sick days per year." [1]`,
+				"Sources: [1] README.md; [2] faq.md"},
+			notWant: []string{"[3]", "[2] README.md"},
+			cites: []wire.Citation{
+				{Index: 1, DocumentID: "d1", Source: "README.md", ChunkID: "d1:0", Quote: "Employees get 25 vacation days per year.", Passages: []wire.CitedPassage{
+					{ChunkID: "d1:0", Quote: "Employees get 25 vacation days per year.", Heading: "Leave", Score: 0.9},
+					{ChunkID: "d1:4", Quote: "Employees get 10 sick days per year.", Score: 0.7}}},
+				{Index: 2, DocumentID: "d2", Source: "faq.md", ChunkID: "d2:0", Quote: "Contractors get no vacation days.", Passages: []wire.CitedPassage{
+					{ChunkID: "d2:0", Quote: "Contractors get no vacation days.", Score: 0.8}}},
+			},
 		},
 		{
 			name: "no match says so",
@@ -48,11 +72,14 @@ func TestExtractive(t *testing.T) {
 			name: "context in the question itself",
 			body: `{"model":"x","messages":[{"role":"user","content":"Context: The server restarts nightly at 2am. Logs rotate weekly.\nQuestion: when does the server restart?"}]}`,
 			want: []string{"The server restarts nightly at 2am."}, notWant: []string{"Logs rotate"},
+			cites: []wire.Citation{{Index: 1, Source: "user message (question)", Quote: "The server restarts nightly at 2am.",
+				Passages: []wire.CitedPassage{{Quote: "The server restarts nightly at 2am."}}}},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := chat(t, local.Extractive, tt.body, tt.passages...)
+			require.Equal(t, tt.cites, res.Citations)
 			for _, w := range tt.want {
 				require.Contains(t, res.Content, w)
 			}
