@@ -219,12 +219,19 @@ func (s *Service) DeleteMember(ctx context.Context, c Caller, id string) error {
 // (created_by "key:<key id>/<subject>"; key ids hold no "/"); "" when no
 // key made it (bootstrap, owner recovery).
 func minter(k store.Key) string {
+	_, by := maker(k)
+	return by
+}
+
+// maker splits k's created_by into the key that made k and that key's
+// subject; both "" when no key made it.
+func maker(k store.Key) (keyID, subject string) {
 	rest, ok := strings.CutPrefix(k.CreatedBy, "key:")
 	if !ok {
-		return ""
+		return "", ""
 	}
-	_, by, _ := strings.Cut(rest, "/")
-	return by
+	keyID, subject, _ = strings.Cut(rest, "/")
+	return keyID, subject
 }
 
 // revokeMinted runs after subject's role changed (or subject was removed)
@@ -236,12 +243,15 @@ func minter(k store.Key) string {
 // stronger than its minter's, and its scopes are within the minter's role
 // ceiling. This checks the keys subject minted (its demotion or removal)
 // and subject's own keys others minted (its promotion), and revokes those
-// that fail. Keys a holder rotated herself are hers. A revocation that
-// would leave the tenant without an owner key refuses the change: the
-// holder of that key rotates it herself first. It reports whether it
-// revoked any.
+// that fail. The minter holds such a key's plaintext and so could have made
+// keys with it — rotated it with itself, minted more of its subject's keys
+// — so every key made by a revoked key, transitively, is checked against
+// the same minter and revoked likewise (ADR 0078 §1); keys a holder made
+// with a key nobody else minted for her, or an admin who stays rotated for
+// her, are hers. A revocation that would leave the tenant without an owner
+// key refuses the change. It reports whether it revoked any.
 func (s *Service) revokeMinted(ctx context.Context, q *store.Queries, c Caller, subject string) (bool, error) {
-	minted, err := q.LiveKeysMintedByKeys(ctx, c.TenantID, subject)
+	minted, err := q.LiveKeysMintedByKeys(ctx, c.TenantID, "")
 	if err != nil {
 		return false, err
 	}
@@ -249,57 +259,88 @@ func (s *Service) revokeMinted(ctx context.Context, q *store.Queries, c Caller, 
 	if err != nil {
 		return false, err
 	}
-	roles := map[string]store.Role{}
-	roleOf := func(sub string) (store.Role, error) {
-		if r, ok := roles[sub]; ok {
-			return r, nil
-		}
-		m, err := q.GetMemberBySubject(ctx, c.TenantID, sub)
-		if errors.Is(err, store.ErrNotFound) {
-			return 0, nil
-		}
-		if err != nil {
-			return 0, err
-		}
-		roles[sub] = m.Role
-		return m.Role, nil
+	r := &mintRevoker{s: s, q: q, c: c, roles: map[string]store.Role{}, madeBy: map[string][]store.Key{}, done: map[string]bool{}}
+	for _, k := range minted {
+		id, _ := maker(k)
+		r.madeBy[id] = append(r.madeBy[id], k)
 	}
-	now := s.opt.Now()
-	revoked, ownerKey := false, false
 	for _, k := range append(minted, own...) {
 		by := minter(k)
-		if by == "" || by == k.Subject || (by != subject && k.Subject != subject) {
+		if by == "" || (by != subject && k.Subject != subject) {
 			continue
 		}
-		holder, err := roleOf(k.Subject)
-		if err != nil {
+		if err := r.check(ctx, k, by); err != nil {
 			return false, err
 		}
-		if holder == 0 {
-			continue // no member: the key does not verify anyway
-		}
-		byRole, err := roleOf(by)
-		if err != nil {
-			return false, err
-		}
-		ceiling := RoleScopes(byRole)
-		if byRole != 0 && holder >= byRole && !slices.ContainsFunc(k.Scopes, func(sc string) bool { return !slices.Contains(ceiling, sc) }) {
-			continue
-		}
-		ownerKey = ownerKey || ownerCapable(k, holder, now)
-		if err := s.revokeInTx(ctx, q, c, k, "key.revoke.creator_narrowed"); err != nil {
-			return false, err
-		}
-		revoked = true
 	}
-	if ownerKey {
-		ok, err := ownerKeyRemains(ctx, q, c.TenantID, "", "", now)
+	if r.ownerKey {
+		ok, err := ownerKeyRemains(ctx, q, c.TenantID, "", "", s.opt.Now())
 		if err != nil {
 			return false, err
 		}
 		if !ok {
-			return false, errStranded("the change (it revokes owner keys minted by someone whose role no longer covers them; each holder can rotate hers herself first)")
+			return false, errStranded("the change (it revokes owner keys minted by someone whose role no longer covers them)")
 		}
 	}
-	return revoked, nil
+	return r.revoked, nil
+}
+
+// mintRevoker is one revokeMinted pass: the tenant's key-made live keys by
+// the key that made them, roles read once, the keys already revoked.
+type mintRevoker struct {
+	s        *Service
+	q        *store.Queries
+	c        Caller
+	roles    map[string]store.Role
+	madeBy   map[string][]store.Key
+	done     map[string]bool
+	revoked  bool
+	ownerKey bool
+}
+
+func (r *mintRevoker) roleOf(ctx context.Context, sub string) (store.Role, error) {
+	if role, ok := r.roles[sub]; ok {
+		return role, nil
+	}
+	m, err := r.q.GetMemberBySubject(ctx, r.c.TenantID, sub)
+	if errors.Is(err, store.ErrNotFound) {
+		r.roles[sub] = 0
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	r.roles[sub] = m.Role
+	return m.Role, nil
+}
+
+// check revokes k, a key by may hold, unless k is by's own or by's current
+// role covers it; then it checks the keys k made against by too.
+func (r *mintRevoker) check(ctx context.Context, k store.Key, by string) error {
+	if r.done[k.ID] || by == k.Subject {
+		return nil
+	}
+	holder, err := r.roleOf(ctx, k.Subject)
+	if err != nil || holder == 0 {
+		return err // no member: the key does not verify anyway
+	}
+	byRole, err := r.roleOf(ctx, by)
+	if err != nil {
+		return err
+	}
+	ceiling := RoleScopes(byRole)
+	if byRole != 0 && holder >= byRole && !slices.ContainsFunc(k.Scopes, func(sc string) bool { return !slices.Contains(ceiling, sc) }) {
+		return nil
+	}
+	r.ownerKey = r.ownerKey || ownerCapable(k, holder, r.s.opt.Now())
+	if err := r.s.revokeInTx(ctx, r.q, r.c, k, "key.revoke.creator_narrowed"); err != nil {
+		return err
+	}
+	r.done[k.ID], r.revoked = true, true
+	for _, child := range r.madeBy[k.ID] {
+		if err := r.check(ctx, child, by); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -73,7 +73,9 @@ func demotionRevokesMintedKeys(t *testing.T, e *env) {
 
 // TestDemotionNeverStrandsTheTenant: an owner key minted by the owner being
 // demoted would be revoked; when it is the tenant's last other owner key the
-// demotion is refused, until its holder rotates it herself.
+// demotion is refused. Its holder rotating it herself does not help any
+// more (the demoted owner knew the rotated-out key and could have rotated it
+// herself, ADR 0078 §1); an owner key the operator recovered for her does.
 func TestDemotionNeverStrandsTheTenant(t *testing.T) { forEachStore(t, demotionNeverStrands) }
 
 func demotionNeverStrands(t *testing.T, e *env) {
@@ -92,9 +94,17 @@ func demotionNeverStrands(t *testing.T, e *env) {
 	mine := rotated.GetApiKey()
 	e.clock.Advance(2e9)
 	_, err = mc.UpdateMember(e.as(t, mine), &authv1.UpdateMemberRequest{MemberId: firstID, Role: authv1.Role_ROLE_ADMIN})
-	require.NoError(t, err, "a key its holder rotated is her own")
-	_, err = e.verify(t.Context(), mine)
+	require.Equal(t, codes.FailedPrecondition, code(err), "a key rotated from one the demoted owner minted is hers too: %v", err)
+
+	rec, err := authv1.NewAuthServiceClient(e.cli).RecoverOwner(t.Context(), &authv1.RecoverOwnerRequest{TenantId: a.id, Subject: "second@acme"})
 	require.NoError(t, err)
+	e.plaintexts = append(e.plaintexts, rec.GetApiKey())
+	_, err = mc.UpdateMember(e.as(t, rec.GetApiKey()), &authv1.UpdateMemberRequest{MemberId: firstID, Role: authv1.Role_ROLE_ADMIN})
+	require.NoError(t, err, "a key no member minted is its holder's own")
+	_, err = e.verify(t.Context(), rec.GetApiKey())
+	require.NoError(t, err)
+	_, err = e.verify(t.Context(), mine)
+	require.Equal(t, codes.Unauthenticated, code(err), "the demoted owner could have made it: %v", err)
 }
 
 // TestPromotionRevokesKeysAWeakerMinterHolds: the other side of the same

@@ -1,0 +1,69 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+)
+
+// TestMintedKeysCannotBeLaundered (authorization review 2026-12-07): an
+// admin who minted an admin key for a service account holds its
+// plaintext, so she can rotate it with itself or mint further keys of the
+// account with it. Those keys were recorded as made by the service account
+// ("a key its holder rotated is hers") and survived her demotion and
+// removal: she stayed admin through them. A key made by a key another
+// member minted now carries that minter, so the ADR 0069 §1 revocation
+// reaches every key she could have seen.
+func TestMintedKeysCannotBeLaundered(t *testing.T) { forEachStore(t, mintedKeysCannotBeLaundered) }
+
+func mintedKeysCannotBeLaundered(t *testing.T, e *env) {
+	a := e.acme(t)
+	owner, mc, kc := a.owner, a.mc, a.kc
+	alice := e.member(t, owner, "alice@acme", authv1.Role_ROLE_ADMIN, "admin")
+	_, err := mc.CreateMember(e.as(t, alice), &authv1.CreateMemberRequest{Subject: "ci@acme", Kind: authv1.MemberKind_MEMBER_KIND_SERVICE_ACCOUNT, Role: authv1.Role_ROLE_ADMIN})
+	require.NoError(t, err)
+	ciKey := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "ci", Subject: "ci@acme", Scopes: []string{"admin"}})
+	ciOther := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "ci 2", Subject: "ci@acme", Scopes: []string{"admin"}})
+
+	// Alice, holding ci's keys, makes more of them: a self-rotation, a key
+	// minted by ci's key for ci, one minted from that, and a rotation of
+	// one ci key by the other.
+	rotated, err := kc.RotateKey(e.as(t, ciKey), &authv1.RotateKeyRequest{KeyId: ciKey[3:15]})
+	require.NoError(t, err)
+	selfRotated := rotated.GetApiKey()
+	minted := e.ownKey(t, ciKey, &authv1.CreateKeyRequest{Name: "ci minted", Subject: "ci@acme", Scopes: []string{"admin"}})
+	grandchild := e.ownKey(t, minted, &authv1.CreateKeyRequest{Name: "ci minted 2", Subject: "ci@acme", Scopes: []string{"admin"}})
+	byOther, err := kc.RotateKey(e.as(t, ciOther), &authv1.RotateKeyRequest{KeyId: minted[3:15]})
+	require.NoError(t, err)
+	// A key the owner minted for ci, and one made from it, are not alice's.
+	ciByOwner := e.ownKey(t, owner, &authv1.CreateKeyRequest{Name: "ci by owner", Subject: "ci@acme", Scopes: []string{"admin"}})
+	fromOwners := e.ownKey(t, ciByOwner, &authv1.CreateKeyRequest{Name: "ci from owner's", Subject: "ci@acme", Scopes: []string{"admin"}})
+
+	_, err = mc.UpdateMember(e.as(t, owner), &authv1.UpdateMemberRequest{MemberId: memberID(t, e, owner, "alice@acme"), Role: authv1.Role_ROLE_MEMBER})
+	require.NoError(t, err)
+
+	for _, tt := range []struct {
+		name string
+		key  string
+		live bool
+	}{
+		{"rotated by itself", selfRotated, false},
+		{"minted by a key she minted", minted, false},
+		{"minted from that one", grandchild, false},
+		{"rotated by another key she minted", byOther.GetApiKey(), false},
+		{"minted by the owner", ciByOwner, true},
+		{"made from the owner's key", fromOwners, true},
+	} {
+		t.Run("demoted/"+tt.name, func(t *testing.T) {
+			_, err := e.verify(t.Context(), tt.key)
+			if tt.live {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, codes.Unauthenticated, code(err), "alice holds this key's plaintext or could have made it: %v", err)
+		})
+	}
+}
