@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -71,6 +73,46 @@ type ragCitation struct {
 	URL        string `json:"url"`
 	ChunkID    string `json:"chunk_id"`
 	Quote      string `json:"quote"`
+	Passages   []struct {
+		ChunkID string  `json:"chunk_id"`
+		Quote   string  `json:"quote"`
+		Score   float64 `json:"score"`
+	} `json:"passages"`
+}
+
+// markers are the answer's "[n]" citation markers, in order.
+var markers = regexp.MustCompile(`\[(\d+)\]`)
+
+// requireCitationsMatchText checks a grounded answer's citations against
+// its text (ADR 0079): one citation per document, numbered 1..n in order,
+// every marker in the text naming one and every one named, the answer's
+// own Sources line listing each document once under its number.
+func requireCitationsMatchText(t *testing.T, text string, cites []ragCitation) {
+	t.Helper()
+	require.NotEmpty(t, cites, text)
+	docs := map[string]bool{}
+	var sources []string
+	for i, c := range cites {
+		require.Equal(t, i+1, c.Index, "citations are numbered in order: %+v", cites)
+		require.False(t, docs[c.DocumentID], "document %s cited twice: %+v", c.DocumentID, cites)
+		docs[c.DocumentID] = true
+		require.NotEmpty(t, c.Passages, "a citation lists its passages")
+		require.Equal(t, c.Quote, c.Passages[0].Quote, "quote is the first passage's")
+		require.Equal(t, c.ChunkID, c.Passages[0].ChunkID, "chunk_id is the first passage's")
+		for _, p := range c.Passages {
+			require.True(t, strings.HasPrefix(p.ChunkID, c.DocumentID+":"), "passage %s of document %s", p.ChunkID, c.DocumentID)
+		}
+		sources = append(sources, fmt.Sprintf("[%d] %s", c.Index, c.Source))
+	}
+	named := map[int]bool{}
+	for _, m := range markers.FindAllStringSubmatch(text, -1) {
+		n, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		require.True(t, n >= 1 && n <= len(cites), "marker [%d] names no citation: %s", n, text)
+		named[n] = true
+	}
+	require.Len(t, named, len(cites), "every citation is named in the text: %s", text)
+	require.Contains(t, text, "Sources: "+strings.Join(sources, "; "), "each document listed once")
 }
 
 type ragAnswer struct {
@@ -205,6 +247,7 @@ func TestRAGChatThroughEdge(t *testing.T) {
 		require.NoError(t, json.Unmarshal(body, &e), string(body))
 		require.Equal(t, "rampart.collections", e.Error.Param)
 		require.Equal(t, "insufficient_scope", e.Error.Code)
+		require.NotContains(t, string(body), "45 days", "a refused key sees no snippet")
 	})
 
 	t.Run("json", func(t *testing.T) {
@@ -236,6 +279,39 @@ func TestRAGChatThroughEdge(t *testing.T) {
 		require.NoError(t, json.Unmarshal(final, &ext), string(final))
 		require.Equal(t, "vpn.md", ext.Citations[0].Source)
 		require.Equal(t, docID, ext.Citations[0].DocumentID)
+	})
+
+	t.Run("one citation per document, numbered as the answer", func(t *testing.T) {
+		require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", admin, map[string]any{"name": "e2e-rag-cite"}, nil))
+		vpn := ingestAndWait(t, s, admin, "e2e-rag-cite", "vpn.txt",
+			"VPN certificates rotate every 45 days. The client renews VPN certificates automatically.\n\nPrinters are on floor two.")
+		keys := ingestAndWait(t, s, admin, "e2e-rag-cite", "keys.txt", "API keys rotate every 90 days.")
+		body := map[string]any{"model": "rampart-extractive", "rampart": map[string]any{"collections": []string{"e2e-rag-cite"}, "top_k": 4},
+			"messages": []map[string]string{{"role": "user", "content": "How often do VPN certificates and API keys rotate?"}}}
+		var a ragAnswer
+		require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/chat/completions", chatOnly.APIKey, body, &a))
+		text := a.Choices[0].Message.Content
+		require.NotNil(t, a.Rampart, text)
+		requireCitationsMatchText(t, text, a.Rampart.Citations)
+		// Grounded: the passage cited for each document holds the fact.
+		byDoc := map[string]ragCitation{}
+		for _, c := range a.Rampart.Citations {
+			byDoc[c.DocumentID] = c
+		}
+		require.Len(t, byDoc, 2, "%+v", a.Rampart.Citations)
+		require.Len(t, byDoc[vpn].Passages, 2, "two sentences of vpn.txt, one citation: %+v", byDoc[vpn])
+		require.Contains(t, byDoc[vpn].Passages[0].Quote+byDoc[vpn].Passages[1].Quote, "45 days")
+		require.Contains(t, byDoc[keys].Quote, "90 days")
+		require.Equal(t, 1, strings.Count(text, "vpn.txt"), text)
+
+		// The stream says the same: same text, same citations.
+		streamed, final := streamChat(t, s, chatOnly.APIKey, body)
+		var ext struct {
+			Citations []ragCitation `json:"citations"`
+		}
+		require.NoError(t, json.Unmarshal(final, &ext), string(final))
+		require.Equal(t, text, streamed)
+		require.Equal(t, a.Rampart.Citations, ext.Citations)
 	})
 
 	t.Run("follow-up", func(t *testing.T) {
@@ -276,6 +352,21 @@ func TestRAGChatThroughEdge(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, code, string(out))
 		require.Contains(t, string(out), "e2e-rag")
 		require.NotContains(t, string(out), "45 days")
+
+		// The same collection name in the other tenant is its own: the
+		// tenant comes from the key, so its answer cites only its document.
+		require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", tb.OwnerAPIKey, map[string]any{"name": "e2e-rag"}, nil))
+		other := ingestAndWait(t, s, tb.OwnerAPIKey, "e2e-rag", "other-vpn.md", "VPN certificates rotate every 30 days.")
+		var a ragAnswer
+		require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/chat/completions", tb.OwnerAPIKey, ask("How often do VPN certificates rotate?"), &a))
+		require.Contains(t, a.Choices[0].Message.Content, "30 days")
+		require.NotContains(t, a.Choices[0].Message.Content, "45 days")
+		require.NotNil(t, a.Rampart)
+		for _, c := range a.Rampart.Citations {
+			require.Equal(t, other, c.DocumentID, "only the caller tenant's document is cited")
+			require.NotEqual(t, docID, c.DocumentID)
+			require.NotContains(t, c.Quote, "45 days")
+		}
 	})
 }
 

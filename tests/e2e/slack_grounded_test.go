@@ -155,7 +155,7 @@ func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections/it-handbook/documents", admin, map[string]any{
 		// Plain text: ingestion flattens a Markdown chunk to one line, and
 		// rampart-extractive skips a "sentence" that starts with "#".
-		"content":      []byte("VPN certificates rotate every 45 days. The client renews them automatically.\n\nPrinters are on floor two."),
+		"content":      []byte("VPN certificates rotate every 45 days. The client renews VPN certificates automatically.\n\nPrinters are on floor two."),
 		"source":       source,
 		"content_type": "text/plain"}, &ing))
 	var job struct {
@@ -273,4 +273,10 @@ func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 		all.WriteString(b.Text.Text + "\n")
 	}
 	require.Contains(t, all.String(), "<"+source+"|", "the citation links the document's source")
+	// Two sentences of one document: one citation, its number on both
+	// (ADR 0079), the same numbering as the OpenAI-style answer.
+	require.Equal(t, 2, strings.Count(final.Get("text"), "[1]"), "both quoted sentences carry the document's number: %s", final.Get("text"))
+	require.NotContains(t, all.String(), "[2]", "one document, one number")
+	require.Contains(t, all.String(), "*Sources*\n[1] <"+source+"|", "the document listed once")
+	require.Equal(t, 1, strings.Count(all.String(), "<"+source+"|"))
 }
