@@ -20,13 +20,34 @@ import (
 )
 
 type ragCitation struct {
-	Index      int    `json:"index"`
-	DocumentID string `json:"document_id"`
-	Source     string `json:"source"`
-	Title      string `json:"title"`
-	URL        string `json:"url"`
-	ChunkID    string `json:"chunk_id"`
-	Quote      string `json:"quote"`
+	Index      int          `json:"index"`
+	DocumentID string       `json:"document_id"`
+	Source     string       `json:"source"`
+	Title      string       `json:"title"`
+	URL        string       `json:"url"`
+	ChunkID    string       `json:"chunk_id"`
+	Quote      string       `json:"quote"`
+	Passages   []ragPassage `json:"passages,omitempty"`
+}
+
+type ragPassage struct {
+	ChunkID string  `json:"chunk_id"`
+	Quote   string  `json:"quote"`
+	Heading string  `json:"heading"`
+	Score   float64 `json:"score"`
+}
+
+// withoutScores checks that every passage carries its search score (the
+// fake ingestion's own) and drops it for comparison.
+func withoutScores(t *testing.T, cs []ragCitation) []ragCitation {
+	t.Helper()
+	for i := range cs {
+		for j := range cs[i].Passages {
+			require.Positive(t, cs[i].Passages[j].Score, "%+v", cs[i].Passages[j])
+			cs[i].Passages[j].Score = 0
+		}
+	}
+	return cs
 }
 
 type ragCompletion struct {
@@ -66,6 +87,11 @@ func ragEnv(t *testing.T) (*env, *openaitest.Upstream) {
 			&ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText},
 			&ingestionv1.Passage{ChunkId: "doc-wiki:3", DocumentId: "doc-wiki", Source: "https://wiki.example.com/lunch", Title: "Cafeteria",
 				Heading: "Food > Lunch", Url: "https://wiki.example.com/lunch", Text: "Lunch is served from noon in the cafeteria."})
+		// Two chunks of one policy document and one of another.
+		f.Add("t1", "policies",
+			&ingestionv1.Passage{ChunkId: "doc-keys:0", DocumentId: "doc-keys", Source: "keys.md", Heading: "Keys", Text: "API keys rotate every 90 days."},
+			&ingestionv1.Passage{ChunkId: "doc-tok:1", DocumentId: "doc-tok", Source: "tokens.md", Text: "Session tokens expire after 8 hours."},
+			&ingestionv1.Passage{ChunkId: "doc-keys:4", DocumentId: "doc-keys", Source: "keys.md", Heading: "Keys > Revocation", Text: "A revoked key stops at once."})
 		f.Add("t2", "secret", &ingestionv1.Passage{ChunkId: "doc-x:0", DocumentId: "doc-x", Source: "x.md", Text: "Tenant two's certificates rotate every 7 days."})
 	}})
 	return &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}, fake
@@ -102,7 +128,8 @@ func TestRAGExtractiveAnswersFromTheTenantsDocuments(t *testing.T) {
 	require.NotContains(t, answer, "message", "a grounded answer never cites a message")
 	require.NotContains(t, answer, "7 days", "another tenant's document is never searched")
 	require.NotNil(t, c.Rampart)
-	require.Equal(t, ragCitation{Index: 1, DocumentID: "doc-vpn", Source: "vpn.md", ChunkID: "doc-vpn:0", Quote: "VPN VPN certificates rotate every 45 days."}, c.Rampart.Citations[0])
+	require.Equal(t, []ragCitation{{Index: 1, DocumentID: "doc-vpn", Source: "vpn.md", ChunkID: "doc-vpn:0", Quote: "VPN VPN certificates rotate every 45 days.",
+		Passages: []ragPassage{{ChunkID: "doc-vpn:0", Quote: "VPN VPN certificates rotate every 45 days."}}}}, withoutScores(t, c.Rampart.Citations))
 
 	// The search ran as tenant t1 (the forwarded principal), in t1's collection.
 	s := e.srv.Ingestion.Searches()
@@ -141,8 +168,9 @@ func TestRAGStreamCarriesCitationsInTheFinalChunk(t *testing.T) {
 		Citations []ragCitation `json:"citations"`
 	}
 	require.NoError(t, json.Unmarshal(last["rampart"], &ext))
-	require.Equal(t, ragCitation{Index: 1, DocumentID: "doc-wiki", Source: "https://wiki.example.com/lunch", Title: "Cafeteria", URL: "https://wiki.example.com/lunch",
-		ChunkID: "doc-wiki:3", Quote: "Lunch is served from noon in the cafeteria."}, ext.Citations[0])
+	require.Equal(t, []ragCitation{{Index: 1, DocumentID: "doc-wiki", Source: "https://wiki.example.com/lunch", Title: "Cafeteria", URL: "https://wiki.example.com/lunch",
+		ChunkID: "doc-wiki:3", Quote: "Lunch is served from noon in the cafeteria.",
+		Passages: []ragPassage{{ChunkID: "doc-wiki:3", Quote: "Lunch is served from noon in the cafeteria.", Heading: "Food > Lunch"}}}}, withoutScores(t, ext.Citations))
 }
 
 func TestRAGFollowUpSearchesWithThePreviousTurns(t *testing.T) {
@@ -209,6 +237,84 @@ func TestRAGLanguageModelGetsNumberedPassages(t *testing.T) {
 	require.Equal(t, "doc-vpn:0", c.Rampart.Citations[0].ChunkID)
 	require.Equal(t, "vpn.md", c.Rampart.Citations[0].Source)
 	require.Equal(t, vpnText, c.Rampart.Citations[0].Quote)
+}
+
+// TestRAGLanguageModelCitesDocuments: a language model's [n] names a
+// document (ADR 0079), so a JSON answer, a stream and a Responses API
+// answer carry the same citations: one per document, in the answer's order
+// of first mention, with the passages it was given.
+func TestRAGLanguageModelCitesDocuments(t *testing.T) {
+	e, fake := ragEnv(t)
+	// The fake upstream echoes the question: it stands for a model
+	// answer citing document 2, then 1, then 2 again.
+	const answer = "Tokens expire after 8 hours [2]; keys rotate every 90 days [1] and are revoked at once [1][2]."
+	ctx := e.ctx(t, principalFor("t1", "k1"))
+	ext := `,"rampart":{"collections":["policies"],"top_k":3}`
+	want := []ragCitation{
+		{Index: 2, DocumentID: "doc-tok", Source: "tokens.md", ChunkID: "doc-tok:1", Quote: "Session tokens expire after 8 hours.",
+			Passages: []ragPassage{{ChunkID: "doc-tok:1", Quote: "Session tokens expire after 8 hours."}}},
+		{Index: 1, DocumentID: "doc-keys", Source: "keys.md", ChunkID: "doc-keys:0", Quote: "API keys rotate every 90 days.",
+			Passages: []ragPassage{{ChunkID: "doc-keys:0", Quote: "API keys rotate every 90 days.", Heading: "Keys"},
+				{ChunkID: "doc-keys:4", Quote: "A revoked key stops at once.", Heading: "Keys > Revocation"}}},
+	}
+
+	t.Run("json", func(t *testing.T) {
+		resp, err := e.client.ChatCompletion(ctx, &inferencev1.ChatCompletionRequest{Body: ragBody("gpt-fake", ext, answer)})
+		require.NoError(t, err)
+		var c ragCompletion
+		require.NoError(t, json.Unmarshal(resp.GetBody(), &c))
+		require.Equal(t, answer, c.Choices[0].Message.Content)
+		require.Equal(t, want, withoutScores(t, c.Rampart.Citations))
+		// The model saw keys.md once, as [1], with both its passages.
+		sys := fake.LastBody()
+		require.Equal(t, 1, strings.Count(string(sys), "Source: keys.md"), "%s", sys)
+		require.Contains(t, string(sys), `[1] Source: keys.md\nSection: Keys\n\u003c\u003c\u003c\nAPI keys rotate every 90 days.`)
+		require.Contains(t, string(sys), `[2] Source: tokens.md`)
+	})
+	t.Run("stream", func(t *testing.T) {
+		st, err := e.client.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Body: ragBody("gpt-fake", `,"stream":true`+ext, answer)})
+		require.NoError(t, err)
+		var text string
+		var cites []ragCitation
+		for {
+			msg, err := st.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			require.NoError(t, err)
+			var c struct {
+				Choices []struct {
+					Delta struct {
+						Content string `json:"content"`
+					} `json:"delta"`
+				} `json:"choices"`
+				Rampart *struct {
+					Citations []ragCitation `json:"citations"`
+				} `json:"rampart"`
+			}
+			require.NoError(t, json.Unmarshal(msg.GetChunk(), &c))
+			if len(c.Choices) > 0 {
+				text += c.Choices[0].Delta.Content
+			}
+			if c.Rampart != nil {
+				cites = c.Rampart.Citations
+			}
+		}
+		require.Equal(t, answer, text)
+		require.Equal(t, want, withoutScores(t, cites))
+	})
+	t.Run("responses", func(t *testing.T) {
+		resp, err := e.client.ChatCompletion(ctx, &inferencev1.ChatCompletionRequest{Format: responsesFormat,
+			Body: []byte(`{"model":"gpt-fake","input":` + quote(answer) + ext + `}`)})
+		require.NoError(t, err)
+		var r struct {
+			Rampart struct {
+				Citations []ragCitation `json:"citations"`
+			} `json:"rampart"`
+		}
+		require.NoError(t, json.Unmarshal(resp.GetBody(), &r), "%s", resp.GetBody())
+		require.Equal(t, want, withoutScores(t, r.Rampart.Citations))
+	})
 }
 
 func TestRAGBadInput(t *testing.T) {
