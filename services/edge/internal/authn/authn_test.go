@@ -16,9 +16,11 @@ import (
 	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/latency"
 	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/backend"
+	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
 )
 
 func newAuthn(t testing.TB, o authn.Options) (*authn.Authenticator, *authtest.Server) {
@@ -276,4 +278,47 @@ func TestCacheHitBeforeParse(t *testing.T) {
 		require.ErrorIs(t, err, authn.ErrMalformedKey, "position %d", i)
 	}
 	require.EqualValues(t, 1, srv.VerifyCalls.Load(), "malformed keys never reach auth")
+}
+
+// TestMiddlewareUsesTheRoutersMatch: the route the router matched (in the
+// request's reqstate) is the one authentication decides on; the table is
+// not consulted a second time (issue 15). The state below deliberately
+// disagrees with the table, which a second match would reveal.
+func TestMiddlewareUsesTheRoutersMatch(t *testing.T) {
+	a, srv := newAuthn(t, authn.Options{})
+	var reached int
+	h := a.Middleware(authn.NewPolicy(nil), http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached++ }))
+	key := srv.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"admin"}})
+	public, _ := permissions.Default().Match(http.MethodGet, "/healthz")
+	require.NotNil(t, public)
+	tests := []struct {
+		name  string
+		route *permissions.Route
+		known bool
+		key   string
+		want  int
+	}{
+		{"router says public: no key asked", public, false, "", 200},
+		{"router says other method: 405", nil, true, key, http.StatusMethodNotAllowed},
+		{"router says no route: 404", nil, false, key, http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := reached
+			req := httptest.NewRequest(http.MethodGet, "/v1/whoami", nil)
+			if tt.key != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.key)
+			}
+			st, req := reqstate.Ensure(req)
+			st.Route, st.RouteKnown, st.RouteMatched = tt.route, tt.known, true
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if tt.want == 200 {
+				require.Equal(t, before+1, reached, rec.Body.String())
+				return
+			}
+			require.Equal(t, before, reached)
+			require.Equal(t, tt.want, rec.Code, rec.Body.String())
+		})
+	}
 }
