@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,4 +46,70 @@ func TestReview4MintedKeysCannotBeLaundered(t *testing.T) {
 		}, 2*time.Second, 20*time.Millisecond, "%s: the removed admin could have made this key; it must stop at once", name)
 	}
 	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/audit", byOwner.APIKey, nil, nil), "the owner's key for ci is not alice's")
+}
+
+// TestReview4RotationAndKeyEdits: rotation never revives a key and no key
+// edits itself. A revoked key, an expired key and an already rotated key
+// cannot be rotated (not even by the owner); there is no route that
+// changes a key's limits or scopes (PATCH is refused before any backend);
+// and another tenant's key id — in a path or as a page token — answers
+// exactly like an id that does not exist.
+func TestReview4RotationAndKeyEdits(t *testing.T) {
+	s := startStack(t)
+	a := newEscalationTenant(t, s, "rev4-rot-a")
+	b := newEscalationTenant(t, s, "rev4-rot-b")
+	keysURL := s.baseURL + "/v1/keys/"
+
+	limited := mustKey(t, s, a.owner, map[string]any{"name": "limited", "scopes": []string{"chat:write", "keys:write"},
+		"limits": map[string]any{"requests_per_minute": 5}})
+	for _, method := range []string{http.MethodPatch, http.MethodPut} {
+		code, body := rawDo(t, method, keysURL+limited.Key.KeyID, limited.APIKey,
+			map[string]any{"limits": map[string]any{}, "scopes": []string{"admin"}})
+		require.Contains(t, []int{http.StatusNotFound, http.StatusMethodNotAllowed}, code, "%s %s", method, body)
+	}
+	var got struct {
+		Key struct {
+			Scopes []string `json:"scopes"`
+			Limits struct {
+				RequestsPerMinute string `json:"requests_per_minute"`
+			} `json:"limits"`
+		} `json:"key"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodGet, keysURL+limited.Key.KeyID, a.owner, nil, &got))
+	require.Equal(t, "5", got.Key.Limits.RequestsPerMinute)
+	require.Equal(t, []string{"chat:write", "keys:write"}, got.Key.Scopes)
+
+	revoked := mustKey(t, s, a.owner, map[string]any{"name": "revoked", "scopes": []string{"chat:write"}})
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, keysURL+revoked.Key.KeyID+":revoke", a.owner, map[string]any{}, nil))
+	expiring := mustKey(t, s, a.owner, map[string]any{"name": "expiring", "scopes": []string{"chat:write"}, "ttl_seconds": 1})
+	var rotated createdKey
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, keysURL+limited.Key.KeyID+":rotate", limited.APIKey, map[string]any{}, &rotated))
+	time.Sleep(1500 * time.Millisecond)
+	for name, id := range map[string]string{"revoked": revoked.Key.KeyID, "expired": expiring.Key.KeyID, "rotated already": limited.Key.KeyID} {
+		code, body := rawDo(t, http.MethodPost, keysURL+id+":rotate", a.owner, map[string]any{})
+		require.Equal(t, http.StatusBadRequest, code, "%s: %s", name, body)
+		require.Contains(t, string(body), "only an active key can be rotated", name)
+		require.NotContains(t, string(body), "api_key", name)
+	}
+	require.Equal(t, http.StatusUnauthorized, do(t, http.MethodGet, s.baseURL+"/v1/whoami", expiring.APIKey, nil, nil))
+
+	// Tenant B probes A's key ids.
+	unknown := "AAAAAAAAAAAA"
+	for _, suffix := range []string{"", ":rotate", ":revoke"} {
+		method := http.MethodPost
+		if suffix == "" {
+			method = http.MethodGet
+		}
+		codeA, bodyA := rawDo(t, method, keysURL+rotated.Key.KeyID+suffix, b.owner, map[string]any{})
+		codeU, bodyU := rawDo(t, method, keysURL+unknown+suffix, b.owner, map[string]any{})
+		require.Equal(t, http.StatusNotFound, codeA, "%s %s", suffix, bodyA)
+		require.Equal(t, codeU, codeA, suffix)
+		require.Equal(t, strings.ReplaceAll(string(bodyU), unknown, "ID"), strings.ReplaceAll(string(bodyA), rotated.Key.KeyID, "ID"),
+			"%s: another tenant's key must answer like an unknown one", suffix)
+	}
+	code, body := rawDo(t, http.MethodGet, s.baseURL+"/v1/keys?page_token="+base64.RawURLEncoding.EncodeToString([]byte(limited.Key.KeyID)), b.owner, nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	for _, id := range []string{limited.Key.KeyID, rotated.Key.KeyID, revoked.Key.KeyID, a.owner[3:15]} {
+		require.NotContains(t, string(body), id, "a page token naming A's key lists B's keys only")
+	}
 }
