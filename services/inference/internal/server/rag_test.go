@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	"github.com/rampart-platform/rampart/pkg/ingestiontest"
@@ -315,6 +316,38 @@ func TestRAGLanguageModelCitesDocuments(t *testing.T) {
 		require.NoError(t, json.Unmarshal(resp.GetBody(), &r), "%s", resp.GetBody())
 		require.Equal(t, want, withoutScores(t, r.Rampart.Citations))
 	})
+}
+
+// TestRAGAssistantCitesOnlyItsCollections: a chat-only key asking an
+// assistant gets citations from the assistant's collections only, searched
+// as its own tenant; the tenant's other collections are never searched,
+// even when the answer's markers point past the passages given.
+func TestRAGAssistantCitesOnlyItsCollections(t *testing.T) {
+	e, _ := ragEnv(t)
+	_, err := e.client.CreateAssistant(e.ctx(t, adminOf("t1")), &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{
+		Name: "kb-policies", Model: "gpt-fake", Collections: []string{"policies"}}})
+	require.NoError(t, err)
+	chatOnly := principalFor("t1", "k1", func(p *authv1.Principal) { p.Scopes = []string{"chat:write"} })
+	before := len(e.srv.Ingestion.Searches())
+	resp, err := e.client.ChatCompletion(e.ctx(t, chatOnly), &inferencev1.ChatCompletionRequest{
+		Body: ragBody("kb-policies", "", "How often do VPN certificates rotate? [1][2][3][4]")})
+	require.NoError(t, err)
+	var c ragCompletion
+	require.NoError(t, json.Unmarshal(resp.GetBody(), &c))
+	require.NotNil(t, c.Rampart)
+	var docs []string
+	for _, cite := range c.Rampart.Citations {
+		docs = append(docs, cite.DocumentID)
+		require.NotContains(t, cite.Quote, "45 days")
+	}
+	require.NotEmpty(t, docs)
+	require.Subset(t, []string{"doc-keys", "doc-tok"}, docs, "only the assistant's collection; markers past its passages name nothing")
+	searches := e.srv.Ingestion.Searches()[before:]
+	require.NotEmpty(t, searches)
+	for _, s := range searches {
+		require.Equal(t, "t1", s.Tenant)
+		require.Equal(t, "policies", s.Collection)
+	}
 }
 
 func TestRAGBadInput(t *testing.T) {
