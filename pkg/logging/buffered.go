@@ -76,6 +76,11 @@ func urgent(line []byte) bool {
 
 // Write implements io.Writer; p is one log record.
 func (b *BufferedWriter) Write(p []byte) (int, error) {
+	// Decided before the lock: the scan was a good part of what every
+	// other logging goroutine waited for (keyvault's mutex profile at c=16
+	// had this lock as its largest wait, ADR 0075); under the lock only the
+	// append and the batch's bookkeeping remain.
+	flushNow := urgent(p)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.err; err != nil {
@@ -89,7 +94,7 @@ func (b *BufferedWriter) Write(p []byte) (int, error) {
 		b.done.Wait()
 	}
 	b.buf = append(b.buf, p...)
-	if len(b.buf) >= b.size || urgent(p) {
+	if flushNow || len(b.buf) >= b.size {
 		return len(p), b.flushLocked()
 	}
 	if !b.armed {

@@ -35,3 +35,39 @@ func TestUrgent(t *testing.T) {
 	require.True(t, urgent([]byte(tm+`"level":"ERROR","msg":"x"}`)))
 	require.False(t, urgent([]byte(tm+`"level":"INFO","msg":"ERROR"}`)))
 }
+
+// accessLine is an access-log-sized INFO line (the shape of
+// BenchmarkBufferedWriterParallel's).
+var accessLine = []byte(`{"time":"2026-12-06T18:40:00.123456789Z","level":"INFO","msg":"grpc call","service":"keyvault",` +
+	`"request_id":"0123456789abcdef0123456789abcdef","tenant_id":"t_0123456789",` +
+	`"method":"/rampart.keyvault.v1.KeyVaultService/GetSecretValue","code":"OK","duration_us":1234,` +
+	`"caller":"spiffe://rampart.local/svc/edge"}` + "\n")
+
+// BenchmarkWriteSerial and BenchmarkUrgent, counted in instructions
+// (perf stat) rather than timed: the share of a line's Write that the
+// level scan was, before it moved out of the lock (ADR 0074 amendment).
+func BenchmarkWriteSerial(b *testing.B) {
+	w := NewBufferedWriter(discard{}, DefaultFlushDelay, DefaultBufferSize)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := w.Write(accessLine); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUrgent(b *testing.B) {
+	n := 0
+	for b.Loop() {
+		if urgent(accessLine) {
+			n++
+		}
+	}
+	if n != 0 {
+		b.Fatal("an INFO line is not urgent")
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
