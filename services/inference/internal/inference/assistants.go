@@ -238,6 +238,12 @@ func (s *Service) assistant(ctx context.Context, c *Caller, name string) (*Assis
 	if len(c.AllowedModels) > 0 && !slices.Contains(c.AllowedModels, a.Name) && !slices.Contains(c.AllowedModels, m.ID) {
 		return nil, nil, apierr.ModelNotAllowed(name)
 	}
+	// The platform's ceiling binds the assistant's own model: a ceiling
+	// naming the assistant would otherwise let the tenant's admins point it
+	// at any model (ADR 0078 §2).
+	if t := c.TenantAllowedModels; len(t) > 0 && !slices.Contains(t, a.Model) && !slices.Contains(t, m.ID) {
+		return nil, nil, apierr.ModelNotAllowed(name)
+	}
 	if err := s.openPrompt(ctx, &a); err != nil {
 		return nil, nil, err
 	}

@@ -26,8 +26,11 @@ import (
 type Caller struct {
 	Tenant, Key, Subject string
 	AllowedModels        []string
-	Limits               quota.Limits
-	RequestID            string
+	// TenantAllowedModels is the platform's ceiling on the tenant's models
+	// (ADR 0058; empty: none): an assistant runs only on a model within it.
+	TenantAllowedModels []string
+	Limits              quota.Limits
+	RequestID           string
 	// CanSearch: the key holds ingest:read, so it may name collections in
 	// rampart.collections itself. Without it a key only reaches documents
 	// through an assistant the tenant's admins bound to collections.

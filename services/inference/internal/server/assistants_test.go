@@ -254,3 +254,34 @@ func TestNamingCollectionsNeedsIngestRead(t *testing.T) {
 	// The refused requests never reached ingestion: only the two allowed ones searched.
 	require.Len(t, e.srv.Ingestion.Searches(), searches+2)
 }
+
+// TestAssistantWithinThePlatformCeiling (authorization review 2026-12-07):
+// a platform ceiling that names an assistant does not let the tenant's
+// admins run it on a model outside the ceiling.
+func TestAssistantWithinThePlatformCeiling(t *testing.T) {
+	e, _ := ragEnv(t)
+	_, err := e.client.CreateAssistant(e.ctx(t, adminOf("t1")), &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{
+		Name: "kb-llm", Model: "gpt-fake", Collections: []string{"handbook"}}})
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		name    string
+		ceiling []string
+		want    codes.Code
+	}{
+		{"ceiling names the assistant only", []string{"kb-llm", "echo"}, codes.PermissionDenied},
+		{"ceiling holds its model", []string{"kb-llm", "gpt-fake"}, codes.OK},
+		{"no ceiling", nil, codes.OK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := principalFor("t1", "k1", func(p *authv1.Principal) {
+				p.AllowedModels, p.TenantAllowedModels = tt.ceiling, tt.ceiling
+			})
+			_, err := e.client.ChatCompletion(e.ctx(t, p), &inferencev1.ChatCompletionRequest{Body: chatBody("kb-llm", "hi", "")})
+			require.Equal(t, tt.want, status.Code(err), "%v", err)
+			if tt.want != codes.OK {
+				_, reason, _ := errInfo(t, err)
+				require.Equal(t, "model_not_allowed", reason)
+			}
+		})
+	}
+}

@@ -73,7 +73,7 @@ func caller(ctx context.Context, scope string) (*inference.Caller, error) {
 	l := p.GetLimits()
 	return &inference.Caller{
 		Tenant: p.GetTenantId(), Key: p.GetKeyId(), Subject: p.GetSubject(),
-		AllowedModels: p.GetAllowedModels(),
+		AllowedModels: p.GetAllowedModels(), TenantAllowedModels: p.GetTenantAllowedModels(),
 		Limits: quota.Limits{
 			KeyTPM: l.GetTokensPerMinute(), TenantTPM: l.GetTenantTokensPerMinute(),
 			KeyBudget: l.GetMonthlyTokenBudget(), TenantBudget: l.GetTenantMonthlyTokenBudget(), BudgetKey: p.GetBudgetKeyId(),
