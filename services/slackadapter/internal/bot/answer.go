@@ -25,7 +25,8 @@ const (
 	maxThreadBytes = 16 << 10
 )
 
-// citation is one entry of rampart.citations (docs/adr/0012).
+// citation is one entry of rampart.citations (docs/adr/0012): one per
+// document since docs/adr/0079, its index the answer's "[n]".
 type citation struct {
 	Index      int    `json:"index"`
 	DocumentID string `json:"document_id"`
