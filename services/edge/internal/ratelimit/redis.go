@@ -43,9 +43,10 @@ func (r *Redis) Failures() int64 { return r.failures.Load() }
 const redisKeyPrefix = "rate:"
 
 // levelsScript is redis_rate's GCRA script (github.com/go-redis/redis_rate,
-// BSD-3-Clause; after rwz/redis-gcra, Copyright (c) 2017 Pavel Pravosud)
-// over several buckets at once: KEYS are the buckets, ARGV three per bucket (burst, rate,
-// period in seconds). It decides every bucket first and writes only when
+// BSD-2-Clause, after rwz/redis-gcra; origin and license in
+// THIRD_PARTY_NOTICES.md beside this file) over several buckets at once:
+// KEYS are the buckets, ARGV three per bucket (burst, rate, period in
+// seconds). It decides every bucket first and writes only when
 // all admit the request, so one round trip charges all or none. It
 // returns {allowed, level index (0-based: the refusing one, or the one
 // with the fewest remaining), remaining, retry_after, reset_after}, the
