@@ -87,11 +87,14 @@ func (a *access) targetGrant(ctx context.Context, k store.Key) (Grant, error) {
 	return keyGrant(k, r, a.tl), nil
 }
 
-// self reports whether k is the calling key or the key that replaced it in
-// a rotation (keyvault's crash recovery rotates that one acting as the
-// predecessor, see ADR 0009). Both carry exactly the caller's grant.
+// self reports whether k is the calling key or, for keyvault only, the key
+// that replaced it in a rotation (keyvault's crash recovery rotates that one
+// acting as the predecessor, see ADR 0009). Both carry exactly the caller's
+// grant. For anyone else the rotated-out key is another key: a leaked key
+// its holder rotated must not rotate (with a full lifetime) or revoke the
+// holder's new key (ADR 0078 §3).
 func (a *access) self(k store.Key) bool {
-	return k.ID == a.key.ID || (a.key.ReplacedBy != "" && k.ID == a.key.ReplacedBy)
+	return k.ID == a.key.ID || (a.c.ActsAsPredecessor && a.key.ReplacedBy != "" && k.ID == a.key.ReplacedBy)
 }
 
 // canSee: a key's metadata is visible to its own subject, and to a tenant
@@ -111,9 +114,9 @@ func (a *access) canSee(ctx context.Context, k store.Key) (bool, error) {
 }
 
 // canMutate: rotating or revoking k needs keys:write (or admin) and a
-// calling key that covers k, except for the calling key itself (and its
-// replacement), which may always rotate or revoke itself: that grants
-// nothing new.
+// calling key that covers k, except for the calling key itself (and, for
+// keyvault, its replacement: see self), which may always rotate or revoke
+// itself: that grants nothing new.
 func (a *access) canMutate(ctx context.Context, k store.Key) error {
 	if a.c.Role == store.RoleViewer || a.c.Role == 0 {
 		return denied("viewers cannot change keys")

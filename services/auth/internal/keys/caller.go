@@ -18,6 +18,12 @@ type Caller struct {
 	Scopes    []string
 	RequestID string
 	SourceIP  string
+	// ActsAsPredecessor: the call comes from keyvault's identity, whose
+	// crash recovery rotates a key's replacement with the rotated-out key
+	// (ADR 0009). Nobody else may act on a replacement as its predecessor:
+	// a leaked key its holder rotated would take the new key over (ADR 0078
+	// §3).
+	ActsAsPredecessor bool
 }
 
 // System is the caller for background work (expiry, purge).

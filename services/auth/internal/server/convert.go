@@ -13,6 +13,8 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/principal"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/keys"
@@ -86,8 +88,15 @@ func (s *Server) caller(ctx context.Context) (keys.Caller, error) {
 	if err != nil {
 		return keys.Caller{}, err
 	}
+	if id, err := mtls.PeerID(ctx); err == nil && id.String() == predecessorCaller {
+		c.ActsAsPredecessor = true
+	}
 	return s.svc.Current(ctx, c)
 }
+
+// predecessorCaller is the one identity whose calls may act on a key's
+// replacement as the rotated-out key: keyvault's crash recovery (ADR 0009).
+var predecessorCaller = pki.ServiceID("keyvault")
 
 func ts(t time.Time) *timestamppb.Timestamp {
 	if t.IsZero() {

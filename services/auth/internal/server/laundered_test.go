@@ -67,3 +67,51 @@ func mintedKeysCannotBeLaundered(t *testing.T, e *env) {
 		})
 	}
 }
+
+// TestRotatedOutKeyCannotTakeOverItsReplacement (authorization review
+// 2026-12-07): a key leaks and its holder rotates it. The rotated-out key
+// counted as its replacement ("self", for keyvault's crash recovery, ADR
+// 0009), so whoever held the leak could rotate the replacement with a
+// one-second overlap — killing the holder's new key — and receive a fresh
+// key with the full lifetime, long after the leaked key's overlap ends.
+// Only keyvault's identity may now act on a replacement as its
+// predecessor; through the edge the rotated-out key is another key (needs
+// keys:write and a grant covering the replacement, whose expiry is later).
+func TestRotatedOutKeyCannotTakeOverItsReplacement(t *testing.T) {
+	forEachStore(t, rotatedOutKeyCannotTakeOver)
+}
+
+func rotatedOutKeyCannotTakeOver(t *testing.T, e *env) {
+	a := e.acme(t)
+	kc := a.kc
+	chat := e.ownKey(t, a.owner, &authv1.CreateKeyRequest{Name: "chat", Scopes: []string{"chat:write"}})
+	writer := e.ownKey(t, a.owner, &authv1.CreateKeyRequest{Name: "writer", Scopes: []string{"chat:write", "keys:write"}})
+
+	for _, tt := range []struct {
+		name   string
+		leaked string
+		want   codes.Code
+	}{
+		{"without keys:write", chat, codes.PermissionDenied},
+		{"with keys:write (the replacement outlives it: covering rule)", writer, codes.PermissionDenied},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := kc.RotateKey(e.as(t, a.owner), &authv1.RotateKeyRequest{KeyId: tt.leaked[3:15], OverlapSeconds: 3600})
+			require.NoError(t, err)
+			replacement := r.GetApiKey()
+
+			got, err := kc.RotateKey(e.as(t, tt.leaked), &authv1.RotateKeyRequest{KeyId: replacement[3:15], OverlapSeconds: 1})
+			require.Equal(t, tt.want, code(err), "%v", err)
+			require.Empty(t, got.GetApiKey(), "no new plaintext for the leaked key")
+			_, err = kc.RevokeKey(e.as(t, tt.leaked), &authv1.RevokeKeyRequest{KeyId: replacement[3:15]})
+			require.Equal(t, codes.PermissionDenied, code(err), "nor may it revoke the holder's new key: %v", err)
+			_, err = e.verify(t.Context(), replacement)
+			require.NoError(t, err)
+
+			// Keyvault's crash recovery still may (ADR 0009).
+			ctx := e.as(t, tt.leaked)
+			_, err = authv1.NewKeyServiceClient(e.keyvault).RotateKey(ctx, &authv1.RotateKeyRequest{KeyId: replacement[3:15]})
+			require.NoError(t, err, "keyvault rotates the replacement acting as its predecessor")
+		})
+	}
+}
