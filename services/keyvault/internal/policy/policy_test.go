@@ -92,6 +92,14 @@ func TestDefaultPolicy(t *testing.T) {
 		{"slack may not read tenant secrets", policy.Request{Caller: slack, Name: "/prod/app/db/password", Action: policy.ActionRead}, false},
 		{"inference reads its own", policy.Request{Caller: infer, Name: "/prod/inference/key/openai", Action: policy.ActionRead}, true},
 		{"inference may not write", policy.Request{Caller: infer, Name: "/prod/inference/key/openai", Action: policy.ActionWrite}, false},
+		// A service holding a forwarded owner's assertion (inference gets every
+		// chat caller's) still reaches only its own names: the tenant-secret
+		// rules admit the edge and the CLI alone (ADR 0078, audience).
+		{"inference with an owner's principal may not read a tenant secret", policy.Request{Caller: infer, Roles: []string{"owner"}, Scopes: []string{"admin"}, Name: "/prod/app/db/password", Action: policy.ActionRead}, false},
+		{"inference with an owner's principal may not read shared ones", policy.Request{Caller: infer, Roles: []string{"owner"}, Scopes: []string{"admin"}, Name: "/prod/shared/db/readonly", Action: policy.ActionRead}, false},
+		{"ingestion with an owner's principal may not read a tenant secret", policy.Request{Caller: ingst, Roles: []string{"owner"}, Scopes: []string{"admin"}, Name: "/prod/app/db/password", Action: policy.ActionRead}, false},
+		{"slack with an owner's principal may not describe a tenant secret", policy.Request{Caller: slack, Roles: []string{"owner"}, Scopes: []string{"admin"}, Name: "/prod/app/db/password", Action: policy.ActionDescribe}, false},
+		{"inference with an owner's principal may not rotate KEKs", policy.Request{Caller: infer, Roles: []string{"owner"}, Scopes: []string{"admin"}, Name: "*", Action: policy.ActionAdmin}, false},
 		{"ingestion reads its own", policy.Request{Caller: ingst, Name: "/prod/ingestion/oauth/c1", Action: policy.ActionRead}, true},
 		{"ingestion uses KMS", policy.Request{Caller: ingst, Action: policy.ActionKMS}, true},
 		{"edge callers may not use KMS without a rule", on(policy.Request{Caller: edge, Roles: []string{"admin"}, Scopes: []string{"admin"}}, "", policy.ActionKMS), false},
