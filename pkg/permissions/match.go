@@ -17,16 +17,15 @@ type Table struct {
 	// pattern (no variables, no subtree), for every method of the table:
 	// computed by Match itself when the table is built, so the answers are
 	// the same. The chat routes are such paths; scanning every route per
-	// request (twice: router and authentication) was ~3 % of the edge's
-	// CPU (issue 15).
+	// request was ~3 % of the edge's CPU (issue 15).
 	literal map[methodPath]matched
 	// byPrefix lists, for the first two segments of a path, the routes
 	// that can match it, in table order: those whose pattern starts with
 	// these two literal segments, and every route whose pattern does not
 	// (rest). A path whose first two segments start no pattern tries rest
-	// alone. A secret read scanned all 82 routes twice per request
-	// (router and authentication), ~5 % of the edge's instructions per
-	// read (issue 15, ADR 0075).
+	// alone. A secret read scanned all 82 routes (once per request: the
+	// edge's authentication reuses the router's match), ~5 % of the edge's
+	// instructions per read (issue 15, ADR 0075).
 	byPrefix map[[2]string][]int
 	rest     []int
 }
