@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
@@ -221,4 +222,28 @@ func (e *env) watchTenantEvents(ctx context.Context, t testing.TB) authv1.AuthSe
 	_, err = s.Header()
 	require.NoError(t, err)
 	return s
+}
+
+// keyLiveness is one key of a liveness table: whether it must still verify.
+type keyLiveness struct {
+	name string
+	key  string
+	live bool
+}
+
+// requireLiveness checks, as one subtest per key, that each live key
+// verifies and every other is refused as unauthenticated; why says what a
+// refusal proves.
+func (e *env) requireLiveness(t *testing.T, prefix string, keys []keyLiveness, why string) {
+	t.Helper()
+	for _, k := range keys {
+		t.Run(prefix+k.name, func(t *testing.T) {
+			_, err := e.verify(t.Context(), k.key)
+			if k.live {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, codes.Unauthenticated, code(err), "%s: %v", why, err)
+		})
+	}
 }
