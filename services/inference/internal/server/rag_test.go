@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
@@ -143,35 +144,12 @@ func TestRAGStreamCarriesCitationsInTheFinalChunk(t *testing.T) {
 	st, err := e.client.StreamChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.StreamChatCompletionRequest{
 		Body: ragBody("rampart-extractive", `,"stream":true,"rampart":{"collections":["handbook"]}`, "When is lunch served?")})
 	require.NoError(t, err)
-	var text string
-	var last map[string]json.RawMessage
-	for {
-		msg, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		require.NoError(t, err)
-		var c struct {
-			Choices []struct {
-				Delta struct {
-					Content string `json:"content"`
-				} `json:"delta"`
-			} `json:"choices"`
-		}
-		require.NoError(t, json.Unmarshal(msg.GetChunk(), &c))
-		require.NoError(t, json.Unmarshal(msg.GetChunk(), &last))
-		if len(c.Choices) > 0 {
-			text += c.Choices[0].Delta.Content
-		}
-	}
+	text, cites, inFinal := readRAGStream(t, st)
+	require.True(t, inFinal, "the citations ride on the final chunk")
 	require.Contains(t, text, "Lunch is served from noon in the cafeteria.")
-	var ext struct {
-		Citations []ragCitation `json:"citations"`
-	}
-	require.NoError(t, json.Unmarshal(last["rampart"], &ext))
 	require.Equal(t, []ragCitation{{Index: 1, DocumentID: "doc-wiki", Source: "https://wiki.example.com/lunch", Title: "Cafeteria", URL: "https://wiki.example.com/lunch",
 		ChunkID: "doc-wiki:3", Quote: "Lunch is served from noon in the cafeteria.",
-		Passages: []ragPassage{{ChunkID: "doc-wiki:3", Quote: "Lunch is served from noon in the cafeteria.", Heading: "Food > Lunch"}}}}, withoutScores(t, ext.Citations))
+		Passages: []ragPassage{{ChunkID: "doc-wiki:3", Quote: "Lunch is served from noon in the cafeteria.", Heading: "Food > Lunch"}}}}, withoutScores(t, cites))
 }
 
 func TestRAGFollowUpSearchesWithThePreviousTurns(t *testing.T) {
@@ -275,32 +253,7 @@ func TestRAGLanguageModelCitesDocuments(t *testing.T) {
 	t.Run("stream", func(t *testing.T) {
 		st, err := e.client.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Body: ragBody("gpt-fake", `,"stream":true`+ext, answer)})
 		require.NoError(t, err)
-		var text string
-		var cites []ragCitation
-		for {
-			msg, err := st.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			require.NoError(t, err)
-			var c struct {
-				Choices []struct {
-					Delta struct {
-						Content string `json:"content"`
-					} `json:"delta"`
-				} `json:"choices"`
-				Rampart *struct {
-					Citations []ragCitation `json:"citations"`
-				} `json:"rampart"`
-			}
-			require.NoError(t, json.Unmarshal(msg.GetChunk(), &c))
-			if len(c.Choices) > 0 {
-				text += c.Choices[0].Delta.Content
-			}
-			if c.Rampart != nil {
-				cites = c.Rampart.Citations
-			}
-		}
+		text, cites, _ := readRAGStream(t, st)
 		require.Equal(t, answer, text)
 		require.Equal(t, want, withoutScores(t, cites))
 	})
@@ -428,4 +381,39 @@ func TestRAGCarriesIngestionsSearchWarning(t *testing.T) {
 	require.NotNil(t, c.Rampart)
 	require.NotEmpty(t, c.Rampart.Citations)
 	require.Equal(t, w, c.Rampart.Warning)
+}
+
+// readRAGStream reads a chat stream to its end: the deltas' text, the
+// citations of the last chunk that carried any, and whether that chunk was
+// the final one.
+func readRAGStream(t *testing.T, st grpc.ServerStreamingClient[inferencev1.StreamChatCompletionResponse]) (string, []ragCitation, bool) {
+	t.Helper()
+	var text string
+	var cites []ragCitation
+	inFinal := false
+	for {
+		msg, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			return text, cites, inFinal
+		}
+		require.NoError(t, err)
+		var c struct {
+			Choices []struct {
+				Delta struct {
+					Content string `json:"content"`
+				} `json:"delta"`
+			} `json:"choices"`
+			Rampart *struct {
+				Citations []ragCitation `json:"citations"`
+			} `json:"rampart"`
+		}
+		require.NoError(t, json.Unmarshal(msg.GetChunk(), &c))
+		if len(c.Choices) > 0 {
+			text += c.Choices[0].Delta.Content
+		}
+		inFinal = c.Rampart != nil
+		if c.Rampart != nil {
+			cites = c.Rampart.Citations
+		}
+	}
 }
