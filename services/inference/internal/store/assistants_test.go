@@ -1,23 +1,18 @@
 package store_test
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rampart-platform/rampart/pkg/store/pgtest"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 )
 
 // TestAssistantsContract runs the same assistant store contract on SQLite
 // and PostgreSQL (a real server started by pgtest).
 func TestAssistantsContract(t *testing.T) {
-	for name, dsn := range map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "usage.db") },
-		"postgres": func(t *testing.T) string { return pgtest.Start(t) },
-	} {
+	for name, dsn := range dialects {
 		t.Run(name, func(t *testing.T) {
 			st, err := store.Open(t.Context(), dsn(t))
 			require.NoError(t, err)

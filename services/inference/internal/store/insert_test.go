@@ -2,13 +2,11 @@ package store_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rampart-platform/rampart/pkg/store/pgtest"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 )
 
@@ -17,10 +15,7 @@ import (
 // every record exactly once, on SQLite and PostgreSQL, and no more than the
 // seven power-of-two statements are ever prepared.
 func TestInsertBatchSizes(t *testing.T) {
-	for name, dsn := range map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "usage.db") },
-		"postgres": func(t *testing.T) string { return pgtest.Start(t) },
-	} {
+	for name, dsn := range dialects {
 		t.Run(name, func(t *testing.T) {
 			st, err := store.Open(t.Context(), dsn(t))
 			require.NoError(t, err)

@@ -1,13 +1,11 @@
 package store_test
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rampart-platform/rampart/pkg/store/pgtest"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 )
 
@@ -17,10 +15,7 @@ import (
 // ResealAssistantPrompt replaces a seal only while the row holds exactly
 // the seal the caller read (ADR 0077).
 func TestLegacyPromptsAndReseal(t *testing.T) {
-	for name, dsn := range map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "usage.db") },
-		"postgres": func(t *testing.T) string { return pgtest.Start(t) },
-	} {
+	for name, dsn := range dialects {
 		t.Run(name, func(t *testing.T) {
 			st, err := store.Open(t.Context(), dsn(t))
 			require.NoError(t, err)
