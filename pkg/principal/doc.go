@@ -14,6 +14,7 @@
 // existed skips it (as protobuf does unknown fields) and enforces what it
 // knows, and an assertion from an older auth lacks it — the rate pools
 // (requests_pool, tokens_pool; ADR 0076) are read as "no pool" then, the
-// behaviour before them. A field whose absence would widen access must not
+// behaviour before them; the nested pools (requests_pools, tokens_pools;
+// ADR 0086) are read as the one outer pool then ([RatePools]). A field whose absence would widen access must not
 // be added this way; it needs a new version.
 package principal

@@ -355,3 +355,71 @@ func TestRatePoolsStayV1(t *testing.T) {
 	require.Nil(t, got.GetTokensPool())
 	require.Equal(t, pooled.GetKeyId(), got.GetKeyId())
 }
+
+// TestRatePools: the chain when set (bounded: outermost and the innermost
+// MaxRatePools-1), else the legacy single pool; the key's own bucket and
+// empty entries are never yielded.
+func TestRatePools(t *testing.T) {
+	rp := func(id string, per int64) *authv1.RatePool { return &authv1.RatePool{KeyId: id, PerMinute: per} }
+	ids := func(chain []*authv1.RatePool, legacy *authv1.RatePool) []string {
+		var out []string
+		for p := range RatePools(chain, legacy, "SeLf") {
+			out = append(out, p.GetKeyId())
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name   string
+		chain  []*authv1.RatePool
+		legacy *authv1.RatePool
+		want   []string
+	}{
+		{"none", nil, nil, nil},
+		{"legacy only (an auth before ADR 0086)", nil, rp("A", 60), []string{"A"}},
+		{"legacy is the key itself", nil, rp("SeLf", 60), nil},
+		{"chain wins over legacy", []*authv1.RatePool{rp("A", 60), rp("B", 10)}, rp("A", 60), []string{"A", "B"}},
+		{"empty entries skipped", []*authv1.RatePool{rp("A", 60), rp("", 10), rp("C", 0), rp("SeLf", 5)}, nil, []string{"A"}},
+		{"at most MaxRatePools: outermost and innermost", []*authv1.RatePool{rp("A", 60), rp("B", 50), rp("C", 40), rp("D", 30), rp("E", 20), rp("F", 10)}, nil,
+			[]string{"A", "D", "E", "F"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) { require.Equal(t, tt.want, ids(tt.chain, tt.legacy)) })
+	}
+}
+
+// TestNestedRatePoolsStayV1: an assertion with the nested pools (ADR 0086)
+// as an auth before them signed it (no fields 15 and 16) reads as the one
+// outer pool: less, never more.
+func TestNestedRatePoolsStayV1(t *testing.T) {
+	s := newSigner(t, "k1")
+	v := NewVerifier(StaticKeys{"k1": s.PublicKey()})
+	p := samplePrincipal()
+	p.RequestsPool = &authv1.RatePool{KeyId: "FiRsTlImItEd", PerMinute: 60}
+	p.RequestsPools = []*authv1.RatePool{p.RequestsPool, {KeyId: "NaRrOwErKeY0", PerMinute: 10}}
+	tok, err := s.Sign(p, time.Time{})
+	require.NoError(t, err)
+	got, err := v.Verify(tok)
+	require.NoError(t, err)
+	require.Len(t, got.GetRequestsPools(), 2)
+
+	payload, err := b64.DecodeString(strings.Split(tok, ".")[2])
+	require.NoError(t, err)
+	var old []byte
+	for len(payload) > 0 {
+		num, typ, n := protowire.ConsumeTag(payload)
+		require.Positive(t, n)
+		m := protowire.ConsumeFieldValue(num, typ, payload[n:])
+		require.Positive(t, m)
+		if num != 15 && num != 16 {
+			old = append(old, payload[:n+m]...)
+		}
+		payload = payload[n+m:]
+	}
+	signed := "v1.k1." + b64.EncodeToString(old)
+	got, err = v.Verify(signed + "." + b64.EncodeToString(ed25519.Sign(s.key, []byte(signed))))
+	require.NoError(t, err)
+	var pools []string
+	for rp := range RatePools(got.GetRequestsPools(), got.GetRequestsPool(), got.GetKeyId()) {
+		pools = append(pools, rp.GetKeyId())
+	}
+	require.Equal(t, []string{"FiRsTlImItEd"}, pools)
+}

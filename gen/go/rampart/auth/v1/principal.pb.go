@@ -65,8 +65,19 @@ type Principal struct {
 	// rotated from one, shares the bucket of the first such key, so minting
 	// does not multiply the rate. Unset: the key is in no pool, or is the
 	// pool's first key (its own bucket is the pool's).
-	RequestsPool  *RatePool `protobuf:"bytes,13,opt,name=requests_pool,json=requestsPool,proto3" json:"requests_pool,omitempty"`
-	TokensPool    *RatePool `protobuf:"bytes,14,opt,name=tokens_pool,json=tokensPool,proto3" json:"tokens_pool,omitempty"`
+	RequestsPool *RatePool `protobuf:"bytes,13,opt,name=requests_pool,json=requestsPool,proto3" json:"requests_pool,omitempty"`
+	TokensPool   *RatePool `protobuf:"bytes,14,opt,name=tokens_pool,json=tokensPool,proto3" json:"tokens_pool,omitempty"`
+	// Nested rate pools (ADR 0086): the bucket of every limited ancestor of
+	// the key (the keys it was minted or rotated from, transitively),
+	// outermost first — the first is requests_pool / tokens_pool — each
+	// strictly narrower than the one before (a wider one below a narrower
+	// one binds nothing more), at most principal.MaxRatePools. Each call is
+	// charged to all of them, so a key's holder never exceeds the rate of
+	// any key above it. requests_pool and tokens_pool stay set for services
+	// built before these fields: they charge only the outermost pool (less,
+	// never more); a principal without these fields reads as that one pool.
+	RequestsPools []*RatePool `protobuf:"bytes,15,rep,name=requests_pools,json=requestsPools,proto3" json:"requests_pools,omitempty"`
+	TokensPools   []*RatePool `protobuf:"bytes,16,rep,name=tokens_pools,json=tokensPools,proto3" json:"tokens_pools,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -195,6 +206,20 @@ func (x *Principal) GetRequestsPool() *RatePool {
 func (x *Principal) GetTokensPool() *RatePool {
 	if x != nil {
 		return x.TokensPool
+	}
+	return nil
+}
+
+func (x *Principal) GetRequestsPools() []*RatePool {
+	if x != nil {
+		return x.RequestsPools
+	}
+	return nil
+}
+
+func (x *Principal) GetTokensPools() []*RatePool {
+	if x != nil {
+		return x.TokensPools
 	}
 	return nil
 }
@@ -350,7 +375,7 @@ var File_rampart_auth_v1_principal_proto protoreflect.FileDescriptor
 
 const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"\n" +
-	"\x1frampart/auth/v1/principal.proto\x12\x0frampart.auth.v1\"\x9c\x04\n" +
+	"\x1frampart/auth/v1/principal.proto\x12\x0frampart.auth.v1\"\x9c\x05\n" +
 	"\tPrincipal\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x18\n" +
@@ -368,7 +393,9 @@ const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"\x15tenant_allowed_models\x18\f \x03(\tR\x13tenantAllowedModels\x12>\n" +
 	"\rrequests_pool\x18\r \x01(\v2\x19.rampart.auth.v1.RatePoolR\frequestsPool\x12:\n" +
 	"\vtokens_pool\x18\x0e \x01(\v2\x19.rampart.auth.v1.RatePoolR\n" +
-	"tokensPool\"@\n" +
+	"tokensPool\x12@\n" +
+	"\x0erequests_pools\x18\x0f \x03(\v2\x19.rampart.auth.v1.RatePoolR\rrequestsPools\x12<\n" +
+	"\ftokens_pools\x18\x10 \x03(\v2\x19.rampart.auth.v1.RatePoolR\vtokensPools\"@\n" +
 	"\bRatePool\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1d\n" +
 	"\n" +
@@ -403,11 +430,13 @@ var file_rampart_auth_v1_principal_proto_depIdxs = []int32{
 	2, // 0: rampart.auth.v1.Principal.limits:type_name -> rampart.auth.v1.Limits
 	1, // 1: rampart.auth.v1.Principal.requests_pool:type_name -> rampart.auth.v1.RatePool
 	1, // 2: rampart.auth.v1.Principal.tokens_pool:type_name -> rampart.auth.v1.RatePool
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1, // 3: rampart.auth.v1.Principal.requests_pools:type_name -> rampart.auth.v1.RatePool
+	1, // 4: rampart.auth.v1.Principal.tokens_pools:type_name -> rampart.auth.v1.RatePool
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_rampart_auth_v1_principal_proto_init() }
