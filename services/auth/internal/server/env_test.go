@@ -247,3 +247,45 @@ func (e *env) requireLiveness(t *testing.T, prefix string, keys []keyLiveness, w
 		})
 	}
 }
+
+// setRole has acme's owner change subject's role: the step every
+// demotion and promotion test takes.
+func (e *env) setRole(t *testing.T, a acme, subject string, role authv1.Role) {
+	t.Helper()
+	_, err := a.mc.UpdateMember(e.as(t, a.owner), &authv1.UpdateMemberRequest{MemberId: memberID(t, e, a.owner, subject), Role: role})
+	require.NoError(t, err)
+}
+
+// mintingAdmin is the scenario of ADR 0069 §1 and ADR 0078 §1, built once
+// for every test of it: alice@acme, an admin the owner added with an
+// `admin` key, creates the admin service account ci@acme and mints an
+// `admin` key for it, so she holds its plaintext. The tests then make more
+// keys around it and demote (demote) or remove (remove) her.
+type mintingAdmin struct {
+	acme
+	alice string // alice's own admin key
+	ci    string // the admin key alice minted for ci@acme
+}
+
+func (e *env) mintingAdmin(t *testing.T) mintingAdmin {
+	t.Helper()
+	a := e.acme(t)
+	alice := e.member(t, a.owner, "alice@acme", authv1.Role_ROLE_ADMIN, "admin")
+	_, err := a.mc.CreateMember(e.as(t, alice), &authv1.CreateMemberRequest{Subject: "ci@acme", Kind: authv1.MemberKind_MEMBER_KIND_SERVICE_ACCOUNT, Role: authv1.Role_ROLE_ADMIN})
+	require.NoError(t, err)
+	ci := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "ci", Subject: "ci@acme", Scopes: []string{"admin"}})
+	return mintingAdmin{acme: a, alice: alice, ci: ci}
+}
+
+// demote has the owner make alice a member.
+func (m mintingAdmin) demote(t *testing.T, e *env) {
+	t.Helper()
+	e.setRole(t, m.acme, "alice@acme", authv1.Role_ROLE_MEMBER)
+}
+
+// remove has the owner remove alice from the tenant.
+func (m mintingAdmin) remove(t *testing.T, e *env) {
+	t.Helper()
+	_, err := m.mc.DeleteMember(e.as(t, m.owner), &authv1.DeleteMemberRequest{MemberId: memberID(t, e, m.owner, "alice@acme")})
+	require.NoError(t, err)
+}

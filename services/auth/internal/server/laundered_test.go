@@ -20,13 +20,9 @@ import (
 func TestMintedKeysCannotBeLaundered(t *testing.T) { forEachStore(t, mintedKeysCannotBeLaundered) }
 
 func mintedKeysCannotBeLaundered(t *testing.T, e *env) {
-	a := e.acme(t)
-	owner, mc, kc := a.owner, a.mc, a.kc
-	alice := e.member(t, owner, "alice@acme", authv1.Role_ROLE_ADMIN, "admin")
-	_, err := mc.CreateMember(e.as(t, alice), &authv1.CreateMemberRequest{Subject: "ci@acme", Kind: authv1.MemberKind_MEMBER_KIND_SERVICE_ACCOUNT, Role: authv1.Role_ROLE_ADMIN})
-	require.NoError(t, err)
-	ciKey := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "ci", Subject: "ci@acme", Scopes: []string{"admin"}})
-	ciOther := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "ci 2", Subject: "ci@acme", Scopes: []string{"admin"}})
+	m := e.mintingAdmin(t)
+	ciKey, kc := m.ci, m.kc
+	ciOther := e.ownKey(t, m.alice, &authv1.CreateKeyRequest{Name: "ci 2", Subject: "ci@acme", Scopes: []string{"admin"}})
 
 	// Alice, holding ci's keys, makes more of them: a self-rotation, a key
 	// minted by ci's key for ci, one minted from that, and a rotation of
@@ -39,11 +35,10 @@ func mintedKeysCannotBeLaundered(t *testing.T, e *env) {
 	byOther, err := kc.RotateKey(e.as(t, ciOther), &authv1.RotateKeyRequest{KeyId: minted[3:15]})
 	require.NoError(t, err)
 	// A key the owner minted for ci, and one made from it, are not alice's.
-	ciByOwner := e.ownKey(t, owner, &authv1.CreateKeyRequest{Name: "ci by owner", Subject: "ci@acme", Scopes: []string{"admin"}})
+	ciByOwner := e.ownKey(t, m.owner, &authv1.CreateKeyRequest{Name: "ci by owner", Subject: "ci@acme", Scopes: []string{"admin"}})
 	fromOwners := e.ownKey(t, ciByOwner, &authv1.CreateKeyRequest{Name: "ci from owner's", Subject: "ci@acme", Scopes: []string{"admin"}})
 
-	_, err = mc.UpdateMember(e.as(t, owner), &authv1.UpdateMemberRequest{MemberId: memberID(t, e, owner, "alice@acme"), Role: authv1.Role_ROLE_MEMBER})
-	require.NoError(t, err)
+	m.demote(t, e)
 
 	e.requireLiveness(t, "demoted/", []keyLiveness{
 		{"rotated by itself", selfRotated, false},

@@ -22,14 +22,10 @@ func TestDemotionRevokesKeysTheCreatorNoLongerCovers(t *testing.T) {
 }
 
 func demotionRevokesMintedKeys(t *testing.T, e *env) {
-	a := e.acme(t)
-	owner, mc, kc := a.owner, a.mc, a.kc
-	alice := e.member(t, owner, "alice@acme", authv1.Role_ROLE_ADMIN, "admin")
-	_, err := mc.CreateMember(e.as(t, alice), &authv1.CreateMemberRequest{Subject: "ci@acme", Kind: authv1.MemberKind_MEMBER_KIND_SERVICE_ACCOUNT, Role: authv1.Role_ROLE_ADMIN})
+	m := e.mintingAdmin(t)
+	owner, alice, kc := m.owner, m.alice, m.kc
+	_, err := m.mc.CreateMember(e.as(t, alice), &authv1.CreateMemberRequest{Subject: "bob@acme", Role: authv1.Role_ROLE_MEMBER})
 	require.NoError(t, err)
-	_, err = mc.CreateMember(e.as(t, alice), &authv1.CreateMemberRequest{Subject: "bob@acme", Role: authv1.Role_ROLE_MEMBER})
-	require.NoError(t, err)
-	ciAdmin := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "ci", Subject: "ci@acme", Scopes: []string{"admin"}})
 	ciSecrets := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "ci secrets", Subject: "ci@acme", Scopes: []string{"secrets:write"}})
 	bobChat := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "bob", Subject: "bob@acme", Scopes: []string{"chat:write"}})
 	// A key the owner minted for ci is not alice's to lose.
@@ -39,19 +35,17 @@ func demotionRevokesMintedKeys(t *testing.T, e *env) {
 	require.NoError(t, err)
 	ciRotated := rotated.GetApiKey()
 
-	_, err = mc.UpdateMember(e.as(t, owner), &authv1.UpdateMemberRequest{MemberId: memberID(t, e, owner, "alice@acme"), Role: authv1.Role_ROLE_MEMBER})
-	require.NoError(t, err)
+	m.demote(t, e)
 
 	e.requireLiveness(t, "demoted/", []keyLiveness{
-		{"admin key for an admin service account", ciAdmin, false},
+		{"admin key for an admin service account", m.ci, false},
 		{"member-level scope, but a subject above member", ciSecrets, false},
 		{"replacement she rotated for the service account", ciRotated, false},
 		{"within a member's reach", bobChat, true},
 		{"her own key (narrowed by her role at verification)", alice, true},
 	}, "a key above its creator's new role must stop working")
 
-	_, err = mc.DeleteMember(e.as(t, owner), &authv1.DeleteMemberRequest{MemberId: memberID(t, e, owner, "alice@acme")})
-	require.NoError(t, err)
+	m.remove(t, e)
 	_, err = e.verify(t.Context(), bobChat)
 	require.Equal(t, codes.Unauthenticated, code(err), "a removed member's minted keys go with her: %v", err)
 	_, err = e.verify(t.Context(), ciByOwner)
@@ -116,10 +110,8 @@ func promotionRevokes(t *testing.T, e *env) {
 	bobOwn := e.ownKey(t, bobByOwner, &authv1.CreateKeyRequest{Name: "mine", Scopes: []string{"chat:write"}})
 	carolByAlice := e.ownKey(t, alice, &authv1.CreateKeyRequest{Name: "carol", Subject: "carol@acme", Scopes: []string{"usage:read"}})
 
-	_, err = mc.UpdateMember(e.as(t, owner), &authv1.UpdateMemberRequest{MemberId: memberID(t, e, owner, "bob@acme"), Role: authv1.Role_ROLE_OWNER})
-	require.NoError(t, err)
-	_, err = mc.UpdateMember(e.as(t, owner), &authv1.UpdateMemberRequest{MemberId: memberID(t, e, owner, "carol@acme"), Role: authv1.Role_ROLE_ADMIN})
-	require.NoError(t, err)
+	e.setRole(t, a, "bob@acme", authv1.Role_ROLE_OWNER)
+	e.setRole(t, a, "carol@acme", authv1.Role_ROLE_ADMIN)
 	for _, tt := range []struct {
 		name string
 		key  string
