@@ -170,7 +170,12 @@ type VerifyKeyRequest struct {
 	ApiKey string `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
 	// Client address as seen by the edge, recorded in the audit log of
 	// failures (the x-forwarded-for metadata is used when this is empty).
-	SourceIp      string `protobuf:"bytes,2,opt,name=source_ip,json=sourceIp,proto3" json:"source_ip,omitempty"`
+	SourceIp string `protobuf:"bytes,2,opt,name=source_ip,json=sourceIp,proto3" json:"source_ip,omitempty"`
+	// The services the caller will present the key's assertions to, one
+	// assertion each (ADR 0083). Each must be a service the calling service
+	// may call on a principal's behalf, or one such a service forwards the
+	// principal to (the permission table); at least one is required.
+	Audiences     []string `protobuf:"bytes,3,rep,name=audiences,proto3" json:"audiences,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -219,15 +224,25 @@ func (x *VerifyKeyRequest) GetSourceIp() string {
 	return ""
 }
 
+func (x *VerifyKeyRequest) GetAudiences() []string {
+	if x != nil {
+		return x.Audiences
+	}
+	return nil
+}
+
 // VerifyKeyResponse carries the signed principal assertion.
 type VerifyKeyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The decoded principal, for the caller's convenience.
 	Principal *Principal `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
-	// Compact signed assertion to forward as x-rampart-principal.
+	// Compact signed assertion to forward as x-rampart-principal, for the
+	// first of the request's audiences.
 	Assertion string `protobuf:"bytes,2,opt,name=assertion,proto3" json:"assertion,omitempty"`
 	// Unix seconds after which the caller must verify the key again.
-	CacheUntil    int64 `protobuf:"varint,3,opt,name=cache_until,json=cacheUntil,proto3" json:"cache_until,omitempty"`
+	CacheUntil int64 `protobuf:"varint,3,opt,name=cache_until,json=cacheUntil,proto3" json:"cache_until,omitempty"`
+	// One assertion per requested audience, in the request's order.
+	Assertions    []*AudienceAssertion `protobuf:"bytes,4,rep,name=assertions,proto3" json:"assertions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -283,6 +298,68 @@ func (x *VerifyKeyResponse) GetCacheUntil() int64 {
 	return 0
 }
 
+func (x *VerifyKeyResponse) GetAssertions() []*AudienceAssertion {
+	if x != nil {
+		return x.Assertions
+	}
+	return nil
+}
+
+// AudienceAssertion is a principal assertion and the service it is for.
+type AudienceAssertion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The service (auth, keyvault, inference, ingestion, slackadapter).
+	Audience string `protobuf:"bytes,1,opt,name=audience,proto3" json:"audience,omitempty"`
+	// The compact signed assertion.
+	Assertion     string `protobuf:"bytes,2,opt,name=assertion,proto3" json:"assertion,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AudienceAssertion) Reset() {
+	*x = AudienceAssertion{}
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AudienceAssertion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AudienceAssertion) ProtoMessage() {}
+
+func (x *AudienceAssertion) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AudienceAssertion.ProtoReflect.Descriptor instead.
+func (*AudienceAssertion) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AudienceAssertion) GetAudience() string {
+	if x != nil {
+		return x.Audience
+	}
+	return ""
+}
+
+func (x *AudienceAssertion) GetAssertion() string {
+	if x != nil {
+		return x.Assertion
+	}
+	return ""
+}
+
 // WatchRevocationsRequest starts a revocation stream.
 type WatchRevocationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -294,7 +371,7 @@ type WatchRevocationsRequest struct {
 
 func (x *WatchRevocationsRequest) Reset() {
 	*x = WatchRevocationsRequest{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[2]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -306,7 +383,7 @@ func (x *WatchRevocationsRequest) String() string {
 func (*WatchRevocationsRequest) ProtoMessage() {}
 
 func (x *WatchRevocationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[2]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -319,7 +396,7 @@ func (x *WatchRevocationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRevocationsRequest.ProtoReflect.Descriptor instead.
 func (*WatchRevocationsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{2}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *WatchRevocationsRequest) GetAfterCursor() int64 {
@@ -346,7 +423,7 @@ type WatchRevocationsResponse struct {
 
 func (x *WatchRevocationsResponse) Reset() {
 	*x = WatchRevocationsResponse{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[3]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +435,7 @@ func (x *WatchRevocationsResponse) String() string {
 func (*WatchRevocationsResponse) ProtoMessage() {}
 
 func (x *WatchRevocationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[3]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +448,7 @@ func (x *WatchRevocationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRevocationsResponse.ProtoReflect.Descriptor instead.
 func (*WatchRevocationsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{3}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *WatchRevocationsResponse) GetCursor() int64 {
@@ -411,7 +488,7 @@ type GetSigningKeysRequest struct {
 
 func (x *GetSigningKeysRequest) Reset() {
 	*x = GetSigningKeysRequest{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[4]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -423,7 +500,7 @@ func (x *GetSigningKeysRequest) String() string {
 func (*GetSigningKeysRequest) ProtoMessage() {}
 
 func (x *GetSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[4]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -436,7 +513,7 @@ func (x *GetSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*GetSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{4}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{5}
 }
 
 // SigningKey is one Ed25519 public key.
@@ -454,7 +531,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[5]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -466,7 +543,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[5]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -479,7 +556,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{5}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SigningKey) GetKid() string {
@@ -514,7 +591,7 @@ type GetSigningKeysResponse struct {
 
 func (x *GetSigningKeysResponse) Reset() {
 	*x = GetSigningKeysResponse{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[6]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +603,7 @@ func (x *GetSigningKeysResponse) String() string {
 func (*GetSigningKeysResponse) ProtoMessage() {}
 
 func (x *GetSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[6]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +616,7 @@ func (x *GetSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*GetSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{6}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetSigningKeysResponse) GetKeys() []*SigningKey {
@@ -558,7 +635,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[7]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -570,7 +647,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[7]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -583,7 +660,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{7}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{8}
 }
 
 // WhoAmIResponse describes the caller.
@@ -605,7 +682,7 @@ type WhoAmIResponse struct {
 
 func (x *WhoAmIResponse) Reset() {
 	*x = WhoAmIResponse{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[8]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +694,7 @@ func (x *WhoAmIResponse) String() string {
 func (*WhoAmIResponse) ProtoMessage() {}
 
 func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[8]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +707,7 @@ func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
 func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{8}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WhoAmIResponse) GetTenantId() string {
@@ -681,7 +758,7 @@ type BootstrapRequest struct {
 
 func (x *BootstrapRequest) Reset() {
 	*x = BootstrapRequest{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[9]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +770,7 @@ func (x *BootstrapRequest) String() string {
 func (*BootstrapRequest) ProtoMessage() {}
 
 func (x *BootstrapRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[9]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +783,7 @@ func (x *BootstrapRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootstrapRequest.ProtoReflect.Descriptor instead.
 func (*BootstrapRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{9}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BootstrapRequest) GetTenantName() string {
@@ -738,7 +815,7 @@ type BootstrapResponse struct {
 
 func (x *BootstrapResponse) Reset() {
 	*x = BootstrapResponse{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[10]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +827,7 @@ func (x *BootstrapResponse) String() string {
 func (*BootstrapResponse) ProtoMessage() {}
 
 func (x *BootstrapResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[10]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +840,7 @@ func (x *BootstrapResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootstrapResponse.ProtoReflect.Descriptor instead.
 func (*BootstrapResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{10}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BootstrapResponse) GetTenantId() string {
@@ -801,7 +878,7 @@ type RecoverOwnerRequest struct {
 
 func (x *RecoverOwnerRequest) Reset() {
 	*x = RecoverOwnerRequest{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[11]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -813,7 +890,7 @@ func (x *RecoverOwnerRequest) String() string {
 func (*RecoverOwnerRequest) ProtoMessage() {}
 
 func (x *RecoverOwnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[11]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -826,7 +903,7 @@ func (x *RecoverOwnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOwnerRequest.ProtoReflect.Descriptor instead.
 func (*RecoverOwnerRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{11}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecoverOwnerRequest) GetTenantId() string {
@@ -860,7 +937,7 @@ type RecoverOwnerResponse struct {
 
 func (x *RecoverOwnerResponse) Reset() {
 	*x = RecoverOwnerResponse{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[12]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -872,7 +949,7 @@ func (x *RecoverOwnerResponse) String() string {
 func (*RecoverOwnerResponse) ProtoMessage() {}
 
 func (x *RecoverOwnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[12]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -885,7 +962,7 @@ func (x *RecoverOwnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoverOwnerResponse.ProtoReflect.Descriptor instead.
 func (*RecoverOwnerResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{12}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RecoverOwnerResponse) GetTenantId() string {
@@ -927,7 +1004,7 @@ type WatchTenantEventsRequest struct {
 
 func (x *WatchTenantEventsRequest) Reset() {
 	*x = WatchTenantEventsRequest{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[13]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +1016,7 @@ func (x *WatchTenantEventsRequest) String() string {
 func (*WatchTenantEventsRequest) ProtoMessage() {}
 
 func (x *WatchTenantEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[13]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +1029,7 @@ func (x *WatchTenantEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTenantEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchTenantEventsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{13}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchTenantEventsRequest) GetAfterCursor() int64 {
@@ -979,7 +1056,7 @@ type WatchTenantEventsResponse struct {
 
 func (x *WatchTenantEventsResponse) Reset() {
 	*x = WatchTenantEventsResponse{}
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[14]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1068,7 @@ func (x *WatchTenantEventsResponse) String() string {
 func (*WatchTenantEventsResponse) ProtoMessage() {}
 
 func (x *WatchTenantEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_auth_v1_auth_proto_msgTypes[14]
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1081,7 @@ func (x *WatchTenantEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTenantEventsResponse.ProtoReflect.Descriptor instead.
 func (*WatchTenantEventsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{14}
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchTenantEventsResponse) GetCursor() int64 {
@@ -1039,15 +1116,22 @@ var File_rampart_auth_v1_auth_proto protoreflect.FileDescriptor
 
 const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"\n" +
-	"\x1arampart/auth/v1/auth.proto\x12\x0frampart.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1frampart/auth/v1/principal.proto\"M\n" +
+	"\x1arampart/auth/v1/auth.proto\x12\x0frampart.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1frampart/auth/v1/principal.proto\"k\n" +
 	"\x10VerifyKeyRequest\x12\x1c\n" +
 	"\aapi_key\x18\x01 \x01(\tB\x03\xe0A\x02R\x06apiKey\x12\x1b\n" +
-	"\tsource_ip\x18\x02 \x01(\tR\bsourceIp\"\x8c\x01\n" +
+	"\tsource_ip\x18\x02 \x01(\tR\bsourceIp\x12\x1c\n" +
+	"\taudiences\x18\x03 \x03(\tR\taudiences\"\xd0\x01\n" +
 	"\x11VerifyKeyResponse\x128\n" +
 	"\tprincipal\x18\x01 \x01(\v2\x1a.rampart.auth.v1.PrincipalR\tprincipal\x12\x1c\n" +
 	"\tassertion\x18\x02 \x01(\tR\tassertion\x12\x1f\n" +
 	"\vcache_until\x18\x03 \x01(\x03R\n" +
-	"cacheUntil\"<\n" +
+	"cacheUntil\x12B\n" +
+	"\n" +
+	"assertions\x18\x04 \x03(\v2\".rampart.auth.v1.AudienceAssertionR\n" +
+	"assertions\"M\n" +
+	"\x11AudienceAssertion\x12\x1a\n" +
+	"\baudience\x18\x01 \x01(\tR\baudience\x12\x1c\n" +
+	"\tassertion\x18\x02 \x01(\tR\tassertion\"<\n" +
 	"\x17WatchRevocationsRequest\x12!\n" +
 	"\fafter_cursor\x18\x01 \x01(\x03R\vafterCursor\"\x9b\x01\n" +
 	"\x18WatchRevocationsResponse\x12\x16\n" +
@@ -1133,51 +1217,53 @@ func file_rampart_auth_v1_auth_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_auth_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_rampart_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_rampart_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_rampart_auth_v1_auth_proto_goTypes = []any{
 	(RevocationKind)(0),               // 0: rampart.auth.v1.RevocationKind
 	(TenantEventKind)(0),              // 1: rampart.auth.v1.TenantEventKind
 	(*VerifyKeyRequest)(nil),          // 2: rampart.auth.v1.VerifyKeyRequest
 	(*VerifyKeyResponse)(nil),         // 3: rampart.auth.v1.VerifyKeyResponse
-	(*WatchRevocationsRequest)(nil),   // 4: rampart.auth.v1.WatchRevocationsRequest
-	(*WatchRevocationsResponse)(nil),  // 5: rampart.auth.v1.WatchRevocationsResponse
-	(*GetSigningKeysRequest)(nil),     // 6: rampart.auth.v1.GetSigningKeysRequest
-	(*SigningKey)(nil),                // 7: rampart.auth.v1.SigningKey
-	(*GetSigningKeysResponse)(nil),    // 8: rampart.auth.v1.GetSigningKeysResponse
-	(*WhoAmIRequest)(nil),             // 9: rampart.auth.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),            // 10: rampart.auth.v1.WhoAmIResponse
-	(*BootstrapRequest)(nil),          // 11: rampart.auth.v1.BootstrapRequest
-	(*BootstrapResponse)(nil),         // 12: rampart.auth.v1.BootstrapResponse
-	(*RecoverOwnerRequest)(nil),       // 13: rampart.auth.v1.RecoverOwnerRequest
-	(*RecoverOwnerResponse)(nil),      // 14: rampart.auth.v1.RecoverOwnerResponse
-	(*WatchTenantEventsRequest)(nil),  // 15: rampart.auth.v1.WatchTenantEventsRequest
-	(*WatchTenantEventsResponse)(nil), // 16: rampart.auth.v1.WatchTenantEventsResponse
-	(*Principal)(nil),                 // 17: rampart.auth.v1.Principal
+	(*AudienceAssertion)(nil),         // 4: rampart.auth.v1.AudienceAssertion
+	(*WatchRevocationsRequest)(nil),   // 5: rampart.auth.v1.WatchRevocationsRequest
+	(*WatchRevocationsResponse)(nil),  // 6: rampart.auth.v1.WatchRevocationsResponse
+	(*GetSigningKeysRequest)(nil),     // 7: rampart.auth.v1.GetSigningKeysRequest
+	(*SigningKey)(nil),                // 8: rampart.auth.v1.SigningKey
+	(*GetSigningKeysResponse)(nil),    // 9: rampart.auth.v1.GetSigningKeysResponse
+	(*WhoAmIRequest)(nil),             // 10: rampart.auth.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),            // 11: rampart.auth.v1.WhoAmIResponse
+	(*BootstrapRequest)(nil),          // 12: rampart.auth.v1.BootstrapRequest
+	(*BootstrapResponse)(nil),         // 13: rampart.auth.v1.BootstrapResponse
+	(*RecoverOwnerRequest)(nil),       // 14: rampart.auth.v1.RecoverOwnerRequest
+	(*RecoverOwnerResponse)(nil),      // 15: rampart.auth.v1.RecoverOwnerResponse
+	(*WatchTenantEventsRequest)(nil),  // 16: rampart.auth.v1.WatchTenantEventsRequest
+	(*WatchTenantEventsResponse)(nil), // 17: rampart.auth.v1.WatchTenantEventsResponse
+	(*Principal)(nil),                 // 18: rampart.auth.v1.Principal
 }
 var file_rampart_auth_v1_auth_proto_depIdxs = []int32{
-	17, // 0: rampart.auth.v1.VerifyKeyResponse.principal:type_name -> rampart.auth.v1.Principal
-	0,  // 1: rampart.auth.v1.WatchRevocationsResponse.kind:type_name -> rampart.auth.v1.RevocationKind
-	7,  // 2: rampart.auth.v1.GetSigningKeysResponse.keys:type_name -> rampart.auth.v1.SigningKey
-	1,  // 3: rampart.auth.v1.WatchTenantEventsResponse.kind:type_name -> rampart.auth.v1.TenantEventKind
-	2,  // 4: rampart.auth.v1.AuthService.VerifyKey:input_type -> rampart.auth.v1.VerifyKeyRequest
-	4,  // 5: rampart.auth.v1.AuthService.WatchRevocations:input_type -> rampart.auth.v1.WatchRevocationsRequest
-	6,  // 6: rampart.auth.v1.AuthService.GetSigningKeys:input_type -> rampart.auth.v1.GetSigningKeysRequest
-	9,  // 7: rampart.auth.v1.AuthService.WhoAmI:input_type -> rampart.auth.v1.WhoAmIRequest
-	11, // 8: rampart.auth.v1.AuthService.Bootstrap:input_type -> rampart.auth.v1.BootstrapRequest
-	13, // 9: rampart.auth.v1.AuthService.RecoverOwner:input_type -> rampart.auth.v1.RecoverOwnerRequest
-	15, // 10: rampart.auth.v1.AuthService.WatchTenantEvents:input_type -> rampart.auth.v1.WatchTenantEventsRequest
-	3,  // 11: rampart.auth.v1.AuthService.VerifyKey:output_type -> rampart.auth.v1.VerifyKeyResponse
-	5,  // 12: rampart.auth.v1.AuthService.WatchRevocations:output_type -> rampart.auth.v1.WatchRevocationsResponse
-	8,  // 13: rampart.auth.v1.AuthService.GetSigningKeys:output_type -> rampart.auth.v1.GetSigningKeysResponse
-	10, // 14: rampart.auth.v1.AuthService.WhoAmI:output_type -> rampart.auth.v1.WhoAmIResponse
-	12, // 15: rampart.auth.v1.AuthService.Bootstrap:output_type -> rampart.auth.v1.BootstrapResponse
-	14, // 16: rampart.auth.v1.AuthService.RecoverOwner:output_type -> rampart.auth.v1.RecoverOwnerResponse
-	16, // 17: rampart.auth.v1.AuthService.WatchTenantEvents:output_type -> rampart.auth.v1.WatchTenantEventsResponse
-	11, // [11:18] is the sub-list for method output_type
-	4,  // [4:11] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	18, // 0: rampart.auth.v1.VerifyKeyResponse.principal:type_name -> rampart.auth.v1.Principal
+	4,  // 1: rampart.auth.v1.VerifyKeyResponse.assertions:type_name -> rampart.auth.v1.AudienceAssertion
+	0,  // 2: rampart.auth.v1.WatchRevocationsResponse.kind:type_name -> rampart.auth.v1.RevocationKind
+	8,  // 3: rampart.auth.v1.GetSigningKeysResponse.keys:type_name -> rampart.auth.v1.SigningKey
+	1,  // 4: rampart.auth.v1.WatchTenantEventsResponse.kind:type_name -> rampart.auth.v1.TenantEventKind
+	2,  // 5: rampart.auth.v1.AuthService.VerifyKey:input_type -> rampart.auth.v1.VerifyKeyRequest
+	5,  // 6: rampart.auth.v1.AuthService.WatchRevocations:input_type -> rampart.auth.v1.WatchRevocationsRequest
+	7,  // 7: rampart.auth.v1.AuthService.GetSigningKeys:input_type -> rampart.auth.v1.GetSigningKeysRequest
+	10, // 8: rampart.auth.v1.AuthService.WhoAmI:input_type -> rampart.auth.v1.WhoAmIRequest
+	12, // 9: rampart.auth.v1.AuthService.Bootstrap:input_type -> rampart.auth.v1.BootstrapRequest
+	14, // 10: rampart.auth.v1.AuthService.RecoverOwner:input_type -> rampart.auth.v1.RecoverOwnerRequest
+	16, // 11: rampart.auth.v1.AuthService.WatchTenantEvents:input_type -> rampart.auth.v1.WatchTenantEventsRequest
+	3,  // 12: rampart.auth.v1.AuthService.VerifyKey:output_type -> rampart.auth.v1.VerifyKeyResponse
+	6,  // 13: rampart.auth.v1.AuthService.WatchRevocations:output_type -> rampart.auth.v1.WatchRevocationsResponse
+	9,  // 14: rampart.auth.v1.AuthService.GetSigningKeys:output_type -> rampart.auth.v1.GetSigningKeysResponse
+	11, // 15: rampart.auth.v1.AuthService.WhoAmI:output_type -> rampart.auth.v1.WhoAmIResponse
+	13, // 16: rampart.auth.v1.AuthService.Bootstrap:output_type -> rampart.auth.v1.BootstrapResponse
+	15, // 17: rampart.auth.v1.AuthService.RecoverOwner:output_type -> rampart.auth.v1.RecoverOwnerResponse
+	17, // 18: rampart.auth.v1.AuthService.WatchTenantEvents:output_type -> rampart.auth.v1.WatchTenantEventsResponse
+	12, // [12:19] is the sub-list for method output_type
+	5,  // [5:12] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_rampart_auth_v1_auth_proto_init() }
@@ -1192,7 +1278,7 @@ func file_rampart_auth_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_auth_v1_auth_proto_rawDesc), len(file_rampart_auth_v1_auth_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -78,6 +78,11 @@ type Principal struct {
 	// never more); a principal without these fields reads as that one pool.
 	RequestsPools []*RatePool `protobuf:"bytes,15,rep,name=requests_pools,json=requestsPools,proto3" json:"requests_pools,omitempty"`
 	TokensPools   []*RatePool `protobuf:"bytes,16,rep,name=tokens_pools,json=tokensPools,proto3" json:"tokens_pools,omitempty"`
+	// The one service this assertion is for (its name in the mesh: auth,
+	// keyvault, inference, ingestion, slackadapter; ADR 0083). A service
+	// refuses an assertion for another service, and one without an audience:
+	// an assertion forwarded to one service cannot be replayed at another.
+	Audience      string `protobuf:"bytes,17,opt,name=audience,proto3" json:"audience,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -222,6 +227,13 @@ func (x *Principal) GetTokensPools() []*RatePool {
 		return x.TokensPools
 	}
 	return nil
+}
+
+func (x *Principal) GetAudience() string {
+	if x != nil {
+		return x.Audience
+	}
+	return ""
 }
 
 // RatePool is one shared rate bucket: the key whose bucket it is and the
@@ -375,7 +387,7 @@ var File_rampart_auth_v1_principal_proto protoreflect.FileDescriptor
 
 const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"\n" +
-	"\x1frampart/auth/v1/principal.proto\x12\x0frampart.auth.v1\"\x9c\x05\n" +
+	"\x1frampart/auth/v1/principal.proto\x12\x0frampart.auth.v1\"\xb8\x05\n" +
 	"\tPrincipal\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x18\n" +
@@ -395,7 +407,8 @@ const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"\vtokens_pool\x18\x0e \x01(\v2\x19.rampart.auth.v1.RatePoolR\n" +
 	"tokensPool\x12@\n" +
 	"\x0erequests_pools\x18\x0f \x03(\v2\x19.rampart.auth.v1.RatePoolR\rrequestsPools\x12<\n" +
-	"\ftokens_pools\x18\x10 \x03(\v2\x19.rampart.auth.v1.RatePoolR\vtokensPools\"@\n" +
+	"\ftokens_pools\x18\x10 \x03(\v2\x19.rampart.auth.v1.RatePoolR\vtokensPools\x12\x1a\n" +
+	"\baudience\x18\x11 \x01(\tR\baudience\"@\n" +
 	"\bRatePool\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1d\n" +
 	"\n" +
