@@ -23,7 +23,9 @@ import (
 // counts; "badchunk" sends one chunk and then a malformed one; "nodone"
 // streams a whole answer (finish_reason "stop", usage) but ends without
 // "data: [DONE]"; "errorevent" sends one chunk and then an error event
-// (data: {"error": {...}}, as OpenAI and vLLM do mid-stream).
+// (data: {"error": {...}}, as OpenAI and vLLM do mid-stream);
+// "errorfirst" sends only the role chunk and then the error event (an
+// upstream that accepted the stream and failed before any content).
 //
 // /responses speaks OpenAI's Responses API (fakeresponses.go): the same
 // echo, "call:" and "errorevent" scripting on the last user input
@@ -220,8 +222,10 @@ func (f *Upstream) chatStream(w http.ResponseWriter, r *http.Request, req *fakeR
 		fmt.Fprint(w, "data: {not json\n\n")
 		return
 	}
-	if text == "errorevent" {
-		chunk(`{"content":"partial"}`, "null")
+	if text == "errorevent" || text == "errorfirst" {
+		if text == "errorevent" {
+			chunk(`{"content":"partial"}`, "null")
+		}
 		fmt.Fprint(w, `data: {"error":{"message":"upstream overloaded for org-fake-secret","type":"server_error","param":null,"code":"server_overloaded"}}`+"\n\n")
 		return
 	}

@@ -812,13 +812,17 @@ func (cf *conformance) midStreamErrorEvent(t *testing.T) {
 // Issue 10: an upstream stream that ends without [DONE], or that sends an
 // error event, reaches the client as an error event — never as
 // finish_reason "stop" followed by [DONE]; the non-streaming call fails
-// with 503.
+// with 503. One that fails after accepting the stream but before any
+// content ("errorfirst") is the same: the stream began with the upstream's
+// acceptance (ADR 0080), so the client has the role chunk and then the
+// error event, not a 503.
 func (cf *conformance) upstreamStreamFailuresAreErrors(t *testing.T) {
 	s := cf.view(t)
 	s.AddKey(t, "key-a", keySpec{tenant: "t1"})
 	for _, tc := range []struct{ script, wantCode string }{
 		{"nodone", "upstream_unavailable"},
 		{"errorevent", "upstream_unavailable"},
+		{"errorfirst", "upstream_unavailable"},
 	} {
 		t.Run(tc.script, func(t *testing.T) {
 			r := s.post(t, "key-a", "/v1/chat/completions", `{"model":"gpt-fake","stream":true,"messages":[{"role":"user","content":"`+tc.script+`"}]}`)
@@ -827,6 +831,7 @@ func (cf *conformance) upstreamStreamFailuresAreErrors(t *testing.T) {
 			require.NotContains(t, body, "[DONE]")
 			require.NotContains(t, body, `"finish_reason":"stop"`)
 			events := strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")
+			require.Contains(t, events[0], `"delta":{"role":"assistant","content":""}`, "the stream opens with the role chunk")
 			last := events[len(events)-1]
 			require.True(t, strings.HasPrefix(last, `data: {"error":`), last)
 			var e openaitest.ErrorBody

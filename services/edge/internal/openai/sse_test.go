@@ -153,3 +153,37 @@ func TestResponsesSSEFraming(t *testing.T) {
 		`data: {"code":"internal_error","message":"The stream was interrupted by a server error.","param":null,"type":"error"}`+"\n\n", string(r.bytes))
 	require.NotContains(t, string(r.bytes), "[DONE]")
 }
+
+// TestFirstEventWhileInferenceHolds: the 200, the SSE headers (with the
+// first message's rate-limit headers) and the first event reach the client
+// while inference still holds the rest of the stream — the edge waits for
+// nothing after inference's first message (ADR 0067, ADR 0080). A relay
+// that waited for a second message would leave the client without a byte
+// until the stream's end, which never comes here (the request's deadline
+// ends the test then).
+func TestFirstEventWhileInferenceHolds(t *testing.T) {
+	s := newStack(t)
+	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
+	role := `{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`
+	s.Inf.SetScript(func(*inferencetest.Call) inferencetest.Answer {
+		return inferencetest.Answer{Hold: true, Headers: map[string]string{"x-ratelimit-remaining-requests": "99"},
+			Chunks: []*inferencev1.StreamChatCompletionResponse{inferencetest.Chunk(role)}}
+	})
+	reqCtx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // a hang's end, not a timing bound
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, s.URL+"/v1/chat/completions",
+		strings.NewReader(`{"model":"gpt-fake","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer key-a")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "text/event-stream; charset=utf-8", resp.Header.Get("Content-Type"))
+	require.Equal(t, "99", resp.Header.Get("X-Ratelimit-Remaining-Requests"))
+	sc := bufio.NewScanner(resp.Body)
+	require.True(t, sc.Scan(), "the first event: %v", sc.Err())
+	require.Equal(t, "data: "+role, sc.Text())
+	require.True(t, sc.Scan())
+	require.Empty(t, sc.Text(), "the event's blank line")
+}

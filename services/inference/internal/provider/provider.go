@@ -96,7 +96,10 @@ type Provider interface {
 	// Chat runs a completion.
 	Chat(ctx context.Context, call *ChatCall) (*ChatResult, error)
 	// Stream runs a completion, calling emit for each delta in order. An
-	// error from emit stops the stream and is returned.
+	// error from emit stops the stream and is returned. An empty delta
+	// says the upstream accepted the stream: the service starts the
+	// client's stream there (ADR 0080), and a later failure is a
+	// mid-stream error, no longer a status or a fallback.
 	Stream(ctx context.Context, call *ChatCall, emit func(*Delta) error) error
 	// Embed computes embeddings.
 	Embed(ctx context.Context, call *EmbedCall) (*EmbedResult, error)

@@ -79,15 +79,17 @@ func BenchmarkStreamFirstDelta(b *testing.B) {
 	}
 }
 
-// firstDelta streams c and cancels the call at the first delta.
+// firstDelta streams c and cancels the call at the first content delta
+// (the empty one before it only says the upstream accepted the stream).
 func firstDelta(ctx context.Context, p *openai.Provider, c *provider.ChatCall) string {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	got := ""
 	_ = p.Stream(ctx, c, func(d *provider.Delta) error {
-		if got == "" {
-			got = d.Content
+		if d.Content == "" {
+			return nil
 		}
+		got = d.Content
 		cancel()
 		return ctx.Err()
 	})

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/openai/openai-go/v3/packages/ssestream"
 
@@ -35,9 +36,10 @@ type upstreamDelta struct {
 	ToolCalls []wire.ToolCallDelta `json:"tool_calls"`
 }
 
-// Stream implements provider.Provider: content deltas pass through as they
-// arrive; tool-call fragments are assembled and emitted whole with the
-// finish reason, so the tool policy sees complete arguments.
+// Stream implements provider.Provider: an empty delta as soon as the
+// upstream accepted the stream, then content deltas as they arrive;
+// tool-call fragments are assembled and emitted whole with the finish
+// reason, so the tool policy sees complete arguments.
 func (p *Provider) Stream(ctx context.Context, call *provider.ChatCall, emit func(*provider.Delta) error) error {
 	body, err := encodeUpstream(upstreamChat{
 		ChatRequest:   forwarded(call.Request),
@@ -54,8 +56,26 @@ func (p *Provider) Stream(ctx context.Context, call *provider.ChatCall, emit fun
 			return fmt.Errorf("openai: stream cannot be retried after output began")
 		}
 		started = true
+		if accepted(resp) {
+			// The upstream took the stream: the client's stream starts now
+			// (ADR 0080). An empty delta tells the service so; it sends the
+			// role chunk, which the edge writes with the 200 and the SSE
+			// headers, instead of waiting for the first content.
+			if err := emit(&provider.Delta{}); err != nil {
+				return err
+			}
+		}
 		return readSSE(resp, emit)
 	})
+}
+
+// accepted reports whether a 2xx answer is the event stream asked for
+// (OpenAI answers "text/event-stream; charset=utf-8"). Anything else is
+// left to readSSE, whose first event or error then decides, as before.
+func accepted(resp *http.Response) bool {
+	ct := resp.Header.Get("Content-Type")
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "text/event-stream")
 }
 
 // errTruncated: the upstream closed the stream without its final

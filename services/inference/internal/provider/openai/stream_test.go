@@ -1,11 +1,13 @@
 package openai_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -84,6 +86,81 @@ func TestStreamEndings(t *testing.T) {
 			require.Contains(t, e.Message, tc.wantErr)
 			require.NotContains(t, e.Message, "SECRETORG", "the upstream's message stays inside")
 			require.NotContains(t, e.Message, "LEAK")
+		})
+	}
+}
+
+// TestStreamAcceptedBeforeFirstEvent (ADR 0080): once the upstream answered
+// 2xx with an event stream, an empty delta says so before any event is
+// read — the upstream below holds its events back until that delta came,
+// so a provider waiting for the first event would never get one (the
+// call's deadline ends the test). Any other answer gets no such delta.
+func TestStreamAcceptedBeforeFirstEvent(t *testing.T) {
+	cases := []struct {
+		name        string
+		status      int
+		contentType string
+		// held: the upstream sends its events only after the first delta.
+		held bool
+		want []string // the deltas: "" accepted, "c:<text>", "f:<finish>"
+		// wantErr: the call fails (an error status) with no delta.
+		wantErr bool
+	}{
+		{"event stream", http.StatusOK, "text/event-stream", true, []string{"", "c:hello", "f:stop"}, false},
+		{"OpenAI's content type", http.StatusOK, "text/event-stream; charset=utf-8", true, []string{"", "c:hello", "f:stop"}, false},
+		{"content type in capitals", http.StatusOK, "Text/Event-Stream", true, []string{"", "c:hello", "f:stop"}, false},
+		{"not an event stream: no early start", http.StatusOK, "application/json", false, []string{"c:hello", "f:stop"}, false},
+		{"error status: no start", http.StatusServiceUnavailable, "application/json", false, nil, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			release := make(chan struct{})
+			if !tc.held {
+				close(release)
+			}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tc.contentType)
+				w.WriteHeader(tc.status)
+				if tc.status != http.StatusOK {
+					_, _ = io.WriteString(w, `{"error":{"message":"overloaded","type":"server_error"}}`)
+					return
+				}
+				if f, ok := w.(http.Flusher); ok {
+					f.Flush() // the headers alone
+				}
+				select {
+				case <-release:
+				case <-r.Context().Done():
+					return
+				}
+				_, _ = io.WriteString(w, sseHello+sseStop+sseDone)
+			}))
+			defer srv.Close()
+			p, err := openai.New(openai.Config{BaseURL: srv.URL, MaxRetries: -1})
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // a hang's end, not a timing bound
+			defer cancel()
+			var got []string
+			err = p.Stream(ctx, call(t, chatBody), func(d *provider.Delta) error {
+				switch {
+				case d.Content != "":
+					got = append(got, "c:"+d.Content)
+				case d.FinishReason != "":
+					got = append(got, "f:"+d.FinishReason)
+				default:
+					got = append(got, "")
+					if tc.held {
+						close(release)
+					}
+				}
+				return nil
+			})
+			require.Equal(t, tc.want, got)
+			if tc.wantErr {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
 		})
 	}
 }
