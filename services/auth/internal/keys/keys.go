@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/apikey"
+	"github.com/rampart-platform/rampart/pkg/principal"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
 )
@@ -184,9 +185,13 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (C
 		if a.key.Limits.MonthlyTokens > 0 {
 			k.BudgetKey = a.key.BudgetPool()
 		}
-		// Nor a fresh rate: it joins its minter's rate pools (ADR 0076), so
-		// all keys minted from a limited key share that key's RPM and TPM.
-		k.Limits.RPMPool, k.Limits.TPMPool = a.key.RequestsPool(), a.key.TokensPool()
+		// Nor a fresh rate: it joins its minter's rate pools (ADR 0076), and
+		// its minter's own bucket when that is narrower (ADR 0086), so all
+		// keys minted from a limited key share that key's RPM and TPM.
+		k.Limits.SetPools(a.key.ChildRequestsPools(), a.key.ChildTokensPools())
+		if err := checkPoolDepth(k); err != nil {
+			return err
+		}
 		pt, err := newKey(&k)
 		if err != nil {
 			return err
@@ -201,6 +206,28 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (C
 		return nil
 	})
 	return out, err
+}
+
+// checkPoolDepth refuses a key whose own limit would be a level of nested
+// limits (its pools and its own narrower bucket) deeper than
+// principal.MaxRatePools (ADR 0086): each level is one more bucket charged
+// on every call of every key below it, so the depth is bounded. A key at
+// the bound may still be made with the narrowest rate above it: it then
+// adds no level. Its pools alone never exceed the bound (its minter's
+// depth is within it).
+func checkPoolDepth(k store.Key) error {
+	for _, d := range []struct {
+		field string
+		pools []store.RatePool
+		own   int64
+	}{{"limits.requests_per_minute", k.Limits.RPMPools, k.Limits.RPM}, {"limits.tokens_per_minute", k.Limits.TPMPools, k.Limits.TPM}} {
+		if len(store.NestPools(d.pools, "", d.own)) > principal.MaxRatePools {
+			narrowest := d.pools[len(d.pools)-1].PerMinute
+			return invalid(d.field, "narrower limits nest at most %d levels deep (ADR 0086) and this key is made below %d limited keys: "+
+				"set it to %d (the narrowest of them, which it then shares) or create the key from a key higher up", principal.MaxRatePools, len(d.pools), narrowest)
+		}
+	}
+	return nil
 }
 
 // visibleKey loads a key of the caller's tenant that the caller may see:
@@ -334,7 +361,9 @@ func (s *Service) RotateKey(ctx context.Context, c Caller, keyID string, overlap
 			BudgetKey: old.BudgetPool()}
 		// ... and the old key's rate pools (ADR 0076): during the overlap the
 		// two keys share one rate, and so do keys minted from either.
-		nk.Limits.RPMPool, nk.Limits.TPMPool = old.RequestsPool(), old.TokensPool()
+		// A replacement has the old key's limits, so it never nests deeper
+		// than the old key (store.NestPools) and is never refused here.
+		nk.Limits.SetPools(old.ChildRequestsPools(), old.ChildTokensPools())
 		pt, err := newKey(&nk)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -295,26 +296,35 @@ func randomOps(t *testing.T, rng *rand.Rand, steps int) map[string]int {
 	return counts
 }
 
-// leavesPool states the rate-pool invariant (ADR 0076) independently of
-// Key.RequestsPool: a key made from from (minted by it, or rotated from it)
-// is charged to from's pool — the pool from is in, or from's own bucket
-// when from has the limit and no pool — so no key escapes a limited key's
-// rate by minting or rotating. Empty when it holds.
+// leavesPool states the rate-pool invariants (ADR 0076, 0086)
+// independently of Key.RequestsPools: a key made from from (minted by it,
+// or rotated from it) is charged to every pool from is in, and to from's
+// own bucket when from's limit is narrower than all of them (or from is in
+// none), so no key escapes a limited key's rate — its own, or any above
+// it — by minting or rotating. Empty when it holds.
 func leavesPool(from, made store.Key) string {
 	for _, l := range []struct {
-		what               string
-		fromPool, madePool store.RatePool
-		fromOwn            int64
+		what                 string
+		madePool             store.RatePool
+		fromPools, madePools []store.RatePool
+		fromOwn              int64
 	}{
-		{"requests", from.Limits.RPMPool, made.Limits.RPMPool, from.Limits.RPM},
-		{"tokens", from.Limits.TPMPool, made.Limits.TPMPool, from.Limits.TPM},
+		{"requests", made.Limits.RPMPool, from.Limits.RPMPools, made.Limits.RPMPools, from.Limits.RPM},
+		{"tokens", made.Limits.TPMPool, from.Limits.TPMPools, made.Limits.TPMPools, from.Limits.TPM},
 	} {
-		want := l.fromPool
-		if want.Key == "" && l.fromOwn > 0 {
-			want = store.RatePool{Key: from.ID, PerMinute: l.fromOwn}
+		want := slices.Clone(l.fromPools)
+		narrowest := int64(math.MaxInt64)
+		for _, p := range want {
+			narrowest = min(narrowest, p.PerMinute)
 		}
-		if l.madePool != want {
-			return fmt.Sprintf("is in %s pool %+v, want %+v", l.what, l.madePool, want)
+		if l.fromOwn > 0 && l.fromOwn < narrowest {
+			want = append(want, store.RatePool{Key: from.ID, PerMinute: l.fromOwn})
+		}
+		if !slices.Equal(l.madePools, want) {
+			return fmt.Sprintf("is in %s pools %+v, want %+v", l.what, l.madePools, want)
+		}
+		if len(want) > 0 && l.madePool != want[0] {
+			return fmt.Sprintf("has outer %s pool %+v, want %+v", l.what, l.madePool, want[0])
 		}
 	}
 	return ""

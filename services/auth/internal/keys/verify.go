@@ -9,6 +9,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/apikey"
+	"github.com/rampart-platform/rampart/pkg/principal"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
 )
@@ -87,7 +88,8 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source) (Ver
 			TenantMonthlyTokenBudget: narrowLimit(ka.TenantLimits.MonthlyTokens, k.Limits.TenantMonthlyTokens),
 		},
 	}
-	p.RequestsPool, p.TokensPool = ratePool(k.ID, k.RequestsPool()), ratePool(k.ID, k.TokensPool())
+	p.RequestsPool, p.RequestsPools = ratePools(k.ID, k.RequestsPools())
+	p.TokensPool, p.TokensPools = ratePools(k.ID, k.TokensPools())
 	signer := s.signer.Signer()
 	if signer == nil {
 		return Verified{}, errors.New("no signing key")
@@ -106,14 +108,21 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source) (Ver
 	return Verified{Principal: p, Assertion: tok, CacheUntil: cacheUntil}, nil
 }
 
-// ratePool is the principal's form of a key's rate pool (ADR 0076): nil
-// for none, and for the key's own bucket (the edge and inference charge
-// the pool's bucket besides the key's own, and it is the same one).
-func ratePool(keyID string, rp store.RatePool) *authv1.RatePool {
-	if rp.Key == "" || rp.Key == keyID || rp.PerMinute <= 0 {
-		return nil
+// ratePools is the principal's form of a key's nested rate pools (ADR
+// 0086; at most principal.MaxRatePools) and, for services before them, the
+// outermost alone (ADR 0076). The key's own bucket is never among them: the
+// edge and inference charge it as the key's.
+func ratePools(keyID string, pools []store.RatePool) (*authv1.RatePool, []*authv1.RatePool) {
+	var out []*authv1.RatePool
+	for _, rp := range store.BoundPools(pools, principal.MaxRatePools) {
+		if rp.Key != "" && rp.Key != keyID && rp.PerMinute > 0 {
+			out = append(out, &authv1.RatePool{KeyId: rp.Key, PerMinute: rp.PerMinute})
+		}
 	}
-	return &authv1.RatePool{KeyId: rp.Key, PerMinute: rp.PerMinute}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out[0], out
 }
 
 // NoModel is the allowed-models entry of a principal whose key and tenant

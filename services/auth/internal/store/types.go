@@ -91,6 +91,26 @@ type Limits struct {
 	// no pool or starts its own (see [Key.RequestsPool]).
 	RPMPool RatePool `json:"rpm_pool,omitzero"`
 	TPMPool RatePool `json:"tpm_pool,omitzero"`
+	// RPMPools and TPMPools are the nested pools (ADR 0086): the bucket of
+	// every limited key the key was minted or rotated from, outermost (the
+	// RPMPool / TPMPool above, kept for an auth replica before ADR 0086)
+	// first, each narrower than the one before. Absent: the one pool of
+	// RPMPool (a key stored before ADR 0086 and not backfilled).
+	RPMPools []RatePool `json:"rpm_pools,omitempty"`
+	TPMPools []RatePool `json:"tpm_pools,omitempty"`
+}
+
+// SetPools stores the nested pools of a key and, for an auth before ADR
+// 0086, their outermost as the key's one pool.
+func (l *Limits) SetPools(rpm, tpm []RatePool) {
+	l.RPMPools, l.TPMPools = rpm, tpm
+	l.RPMPool, l.TPMPool = RatePool{}, RatePool{}
+	if len(rpm) > 0 {
+		l.RPMPool = rpm[0]
+	}
+	if len(tpm) > 0 {
+		l.TPMPool = tpm[0]
+	}
 }
 
 // RatePool is a rate bucket shared by the keys minted or rotated from one
@@ -133,22 +153,73 @@ func (k Key) BudgetPool() string {
 	return k.ID
 }
 
-// RequestsPool is the requests-per-minute pool k's calls are charged to:
-// the pool it was minted or rotated into, else its own when it has an RPM
-// limit (it is then the pool's first key), else none.
-func (k Key) RequestsPool() RatePool { return poolOf(k.ID, k.Limits.RPMPool, k.Limits.RPM) }
+// RequestsPools are the nested requests-per-minute pools k's calls are
+// charged to besides its own bucket (ADR 0086): the bucket of every limited
+// key it was minted or rotated from, outermost first. A key stored before
+// ADR 0086 (and not backfilled) has its one pool.
+func (k Key) RequestsPools() []RatePool { return poolsOf(k.Limits.RPMPools, k.Limits.RPMPool) }
+
+// TokensPools is [Key.RequestsPools] for tokens per minute.
+func (k Key) TokensPools() []RatePool { return poolsOf(k.Limits.TPMPools, k.Limits.TPMPool) }
+
+// ChildRequestsPools are the requests pools of a key minted or rotated from
+// k: k's own, then k's bucket when k's limit is narrower than all of them.
+// A limit as wide as a pool above it binds nothing more — everything made
+// from k is within that pool already — so it adds no level; that keeps a
+// rotation chain (the replacement has the original's limit) from growing.
+func (k Key) ChildRequestsPools() []RatePool {
+	return NestPools(k.RequestsPools(), k.ID, k.Limits.RPM)
+}
+
+// ChildTokensPools is [Key.ChildRequestsPools] for tokens per minute.
+func (k Key) ChildTokensPools() []RatePool { return NestPools(k.TokensPools(), k.ID, k.Limits.TPM) }
+
+// RequestsPool is the outermost requests-per-minute pool of k's calls
+// (ADR 0076): the pool it was minted or rotated into, else its own when it
+// has an RPM limit (it is then the pool's first key), else none.
+func (k Key) RequestsPool() RatePool { return first(k.ChildRequestsPools()) }
 
 // TokensPool is [Key.RequestsPool] for tokens per minute.
-func (k Key) TokensPool() RatePool { return poolOf(k.ID, k.Limits.TPMPool, k.Limits.TPM) }
+func (k Key) TokensPool() RatePool { return first(k.ChildTokensPools()) }
 
-func poolOf(id string, p RatePool, own int64) RatePool {
-	switch {
-	case p.Key != "":
-		return p
-	case own > 0:
-		return RatePool{Key: id, PerMinute: own}
+func first(pools []RatePool) RatePool {
+	if len(pools) == 0 {
+		return RatePool{}
 	}
-	return RatePool{}
+	return pools[0]
+}
+
+func poolsOf(pools []RatePool, legacy RatePool) []RatePool {
+	if len(pools) == 0 && legacy.Key != "" {
+		return []RatePool{legacy}
+	}
+	return pools
+}
+
+// NestPools is pools followed by the bucket of key id at its limit own
+// when own is narrower than every pool in pools (a new slice either way).
+func NestPools(pools []RatePool, id string, own int64) []RatePool {
+	out := make([]RatePool, len(pools), len(pools)+1)
+	copy(out, pools)
+	if own <= 0 {
+		return out
+	}
+	for _, p := range pools {
+		if p.PerMinute <= own {
+			return out
+		}
+	}
+	return append(out, RatePool{Key: id, PerMinute: own})
+}
+
+// BoundPools keeps at most n pools of a chain deeper than auth now mints
+// (keys made before ADR 0086 bounded the depth): its outermost and its n-1
+// innermost, as principal.RatePools reads a longer chain.
+func BoundPools(pools []RatePool, n int) []RatePool {
+	if len(pools) <= n {
+		return pools
+	}
+	return append([]RatePool{pools[0]}, pools[len(pools)-(n-1):]...)
 }
 
 // KeyAuth is what verification needs in one lookup: the key, its tenant's
