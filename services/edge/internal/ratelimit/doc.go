@@ -11,7 +11,12 @@
 // tenant_requests_per_minute), with configured defaults when a level is 0.
 // A key minted or rotated from a key with an RPM limit carries that key's
 // pool (requests_pool, ADR 0076) and is charged to the pool's bucket — the
-// first key's own — too, so minting does not multiply the rate.
+// first key's own — too, so minting does not multiply the rate; with a
+// narrower limited key between them it carries that key's pool as well
+// (requests_pools, ADR 0086: every limited ancestor, at most
+// principal.MaxRatePools), so a narrower limit binds what is minted below
+// it. In Redis a request's buckets share its tenant's hash tag, so on a
+// Redis Cluster the one script call finds them in one slot.
 // Every response of an authenticated route carries x-ratelimit-limit-requests,
 // x-ratelimit-remaining-requests and x-ratelimit-reset-requests; a 429 adds
 // retry-after.

@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"context"
 	"time"
+
+	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
 // Limit is a rate: Rate events per Period, with bursts of up to Burst.
@@ -32,8 +34,8 @@ type Result struct {
 }
 
 // MaxLevels is how many buckets one request may be charged to: its key's,
-// its key's rate pool's (ADR 0076) and its tenant's.
-const MaxLevels = 3
+// its key's nested rate pools' (ADR 0076, 0086) and its tenant's.
+const MaxLevels = 2 + principal.MaxRatePools
 
 // Level is one bucket a request is charged to.
 type Level struct {
@@ -48,9 +50,16 @@ type Level struct {
 // Levels are the buckets of one request. They are passed by value, so
 // building them costs no allocation.
 type Levels struct {
-	n int
-	l [MaxLevels]Level
+	n   int
+	l   [MaxLevels]Level
+	tag string
 }
+
+// SetTag sets the levels' hash tag, the tenant id: Redis keeps every
+// bucket of a request under it ("{<tag>}"), so in a Redis Cluster they are
+// in one hash slot and one script can charge them all (ADR 0086). The
+// buckets of one request are always one tenant's.
+func (ls *Levels) SetTag(tag string) { ls.tag = tag }
 
 // Add appends a level. An unlimited one has no bucket and is skipped; so is
 // any beyond MaxLevels.

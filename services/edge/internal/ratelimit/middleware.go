@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 )
@@ -85,29 +86,39 @@ func Middleware(l Limiter, d Defaults, m *Metrics, next http.Handler) http.Handl
 	})
 }
 
-// levels are the buckets a request of p is charged to: its key's, its key's
-// rate pool's when the key is in one, and its tenant's. The limiter keys
-// ("k:<key id>", "t:<tenant id>", and the pool's "k:<pool key id>": the
-// pool is its first key's own bucket) are cut from one string: one
-// allocation per request (issue 15).
+// levels are the buckets a request of p is charged to: its key's, its
+// key's rate pools' (the outermost first: every limited key it was minted
+// or rotated from, ADR 0076, 0086) and its tenant's. The limiter keys
+// ("k:<key id>", "t:<tenant id>", and a pool's "k:<pool key id>": a pool
+// is its key's own bucket) are cut from one string: one allocation per
+// request (issue 15).
 func levels(p *authv1.Principal, d Defaults) Levels {
 	keyLimit, tenantLimit := Limits(p, d)
-	pool := p.GetRequestsPool()
-	poolID, poolLimit := pool.GetKeyId(), PerMinute(int(pool.GetPerMinute()))
-	if poolID == "" || poolID == p.GetKeyId() {
-		poolLimit = Limit{}
+	var (
+		buf   [192]byte
+		ends  [principal.MaxRatePools]int
+		rates [principal.MaxRatePools]int64
+		n     int
+	)
+	b := append(append(buf[:0], "k:"...), p.GetKeyId()...)
+	k := len(b)
+	b = append(append(b, "t:"...), p.GetTenantId()...)
+	t := len(b)
+	for rp := range principal.RatePools(p.GetRequestsPools(), p.GetRequestsPool(), p.GetKeyId()) {
+		if n == len(ends) {
+			break
+		}
+		b = append(append(b, "k:"...), rp.GetKeyId()...)
+		ends[n], rates[n] = len(b), rp.GetPerMinute()
+		n++
 	}
-	var keys string
-	if poolLimit.IsZero() {
-		keys = "k:" + p.GetKeyId() + "t:" + p.GetTenantId()
-	} else {
-		keys = "k:" + p.GetKeyId() + "t:" + p.GetTenantId() + "k:" + poolID
-	}
-	k := len("k:") + len(p.GetKeyId())
-	t := k + len("t:") + len(p.GetTenantId())
+	keys := string(b)
 	var ls Levels
+	ls.SetTag(p.GetTenantId())
 	ls.Add("key", keys[:k], keyLimit)
-	ls.Add("pool", keys[t:], poolLimit)
+	for i, start := 0, t; i < n; start, i = ends[i], i+1 {
+		ls.Add("pool", keys[start:ends[i]], PerMinute(int(rates[i])))
+	}
 	ls.Add("tenant", keys[k:t], tenantLimit)
 	return ls
 }

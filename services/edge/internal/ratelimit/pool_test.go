@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,4 +168,79 @@ func TestPooledKeysShareTheRate(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, serve(principals[0]).Code, "the first key draws from the same bucket")
 	require.InDelta(t, 9, testutil.ToFloat64(reg.Counter("pool")), 0, "nine refusals by the pool")
 	require.InDelta(t, 1, testutil.ToFloat64(reg.Counter("key")), 0, "the first key's own bucket is the pool's: refused as the key")
+}
+
+// TestNarrowerLimitsNest (ADR 0086): key A (5 RPM) mints B (3 RPM,
+// keys:write), and B mints four keys. Their principals carry both pools,
+// A's and B's, and every request is charged to all of them or none: the
+// four keys together get B's 3 (on the code of ADR 0076 — A's pool alone —
+// they got A's 5), and A's other key S then gets what is left of A's 5,
+// because the requests B's bucket refused charged nothing to A's. In
+// memory and on a real redis-server (whose keys share the tenant's hash
+// tag).
+func TestNarrowerLimitsNest(t *testing.T) {
+	addr := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	for _, tt := range []struct {
+		name string
+		l    ratelimit.Limiter
+	}{
+		{"memory", ratelimit.NewMemory(newClock().now)},
+		{"redis", ratelimit.NewRedis(rdb, "rampart:edge:", nil, slog.New(slog.DiscardHandler))},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := ratelimit.NewMetrics(prometheus.NewRegistry())
+			h := ratelimit.Middleware(tt.l, ratelimit.Defaults{}, reg, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusOK)
+			}))
+			tenant := "t_" + tt.name
+			poolA := &authv1.RatePool{KeyId: "KeYaFiVe0001", PerMinute: 5}
+			poolB := &authv1.RatePool{KeyId: "KeYbThReE001", PerMinute: 3}
+			var underB []*authv1.Principal
+			for _, id := range []string{"UnDeRb000001", "UnDeRb000002", "UnDeRb000003", "UnDeRb000004"} {
+				underB = append(underB, &authv1.Principal{KeyId: id, TenantId: tenant, Limits: &authv1.Limits{RequestsPerMinute: 3},
+					RequestsPool: poolA, RequestsPools: []*authv1.RatePool{poolA, poolB}})
+			}
+			sibling := &authv1.Principal{KeyId: "SiBlInG00001", TenantId: tenant, Limits: &authv1.Limits{RequestsPerMinute: 5},
+				RequestsPool: poolA, RequestsPools: []*authv1.RatePool{poolA}}
+			serve := func(p *authv1.Principal) *httptest.ResponseRecorder {
+				r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+				r = r.WithContext(authn.NewContext(context.Background(), p, "assertion"))
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				return w
+			}
+			ok := 0
+			for range 3 {
+				for _, p := range underB {
+					if w := serve(p); w.Code == http.StatusOK {
+						ok++
+					} else {
+						require.Equal(t, http.StatusTooManyRequests, w.Code)
+						require.Equal(t, "3", w.Header().Get(ratelimit.HeaderLimit), "B's bucket refuses")
+					}
+				}
+			}
+			require.Equal(t, 3, ok, "the keys B minted share B's 3 requests a minute, not A's 5")
+			ok = 0
+			for range 5 {
+				if w := serve(sibling); w.Code == http.StatusOK {
+					ok++
+				} else {
+					require.Equal(t, "5", w.Header().Get(ratelimit.HeaderLimit), "A's bucket refuses")
+				}
+			}
+			require.Equal(t, 2, ok, "A's other key gets what is left of A's 5: B's refusals charged nothing to A")
+			require.InDelta(t, 9+3, testutil.ToFloat64(reg.Counter("pool")), 0)
+			if tt.name == "redis" {
+				keys, err := rdb.Keys(t.Context(), "rate:rampart:edge:*").Result()
+				require.NoError(t, err)
+				require.NotEmpty(t, keys)
+				for _, k := range keys {
+					require.True(t, strings.HasPrefix(k, "rate:rampart:edge:{"+tenant+"}"), "%q carries the tenant's hash tag", k)
+				}
+			}
+		})
+	}
 }

@@ -16,7 +16,7 @@ import (
 // the replicas'. On a Redis error the decision falls back to an in-memory
 // limiter and the failure is logged (at most every 10 s).
 type Redis struct {
-	rdb      *redis.Client
+	rdb      redis.Scripter
 	prefix   string
 	fallback Limiter
 	log      *slog.Logger
@@ -24,8 +24,11 @@ type Redis struct {
 	failures atomic.Int64
 }
 
-// NewRedis returns a limiter over rdb. Keys are namespaced under prefix.
-func NewRedis(rdb *redis.Client, prefix string, fallback Limiter, log *slog.Logger) *Redis {
+// NewRedis returns a limiter over rdb: a single Redis (*redis.Client) or a
+// Redis Cluster (*redis.ClusterClient; a request's buckets share its
+// tenant's hash tag, so they are in one slot). Keys are namespaced under
+// prefix.
+func NewRedis(rdb redis.Scripter, prefix string, fallback Limiter, log *slog.Logger) *Redis {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -39,7 +42,8 @@ func NewRedis(rdb *redis.Client, prefix string, fallback Limiter, log *slog.Logg
 func (r *Redis) Failures() int64 { return r.failures.Load() }
 
 // redisKeyPrefix is redis_rate's, which kept these buckets before ADR
-// 0076: the same keys and TAT encoding, so buckets survive an upgrade.
+// 0076 (the same TAT encoding). Since ADR 0086 a bucket's key carries its
+// tenant's hash tag after the prefix: "rate:<prefix>{<tenant>}k:<key id>".
 const redisKeyPrefix = "rate:"
 
 // levelsScript is redis_rate's GCRA script (github.com/go-redis/redis_rate,
@@ -50,8 +54,9 @@ const redisKeyPrefix = "rate:"
 // all admit the request, so one round trip charges all or none. It
 // returns {allowed, level index (0-based: the refusing one, or the one
 // with the fewest remaining), remaining, retry_after, reset_after}, the
-// last two in seconds as strings. The edge uses a single Redis (not
-// Cluster), so the keys need not share a slot.
+// last two in seconds as strings. The keys share one hash tag (the
+// tenant's), so on a Redis Cluster they are in one slot, as a script's
+// keys must be.
 var levelsScript = redis.NewScript(`
 redis.replicate_commands()
 local now = redis.call("TIME")
@@ -96,7 +101,11 @@ func (r *Redis) AllowLevels(ctx context.Context, ls Levels) (Decision, error) {
 	keys := make([]string, ls.n)
 	args := make([]any, 0, 3*ls.n)
 	for i, lv := range ls.l[:ls.n] {
-		keys[i] = redisKeyPrefix + r.prefix + lv.Key
+		if ls.tag == "" { // Allow's single bucket: no slot to share
+			keys[i] = redisKeyPrefix + r.prefix + lv.Key
+		} else {
+			keys[i] = redisKeyPrefix + r.prefix + "{" + ls.tag + "}" + lv.Key
+		}
 		args = append(args, max(lv.Limit.Burst, 1), lv.Limit.Rate, lv.Limit.Period.Seconds())
 	}
 	v, err := levelsScript.Run(ctx, r.rdb, keys, args...).Slice()
