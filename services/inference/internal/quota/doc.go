@@ -19,8 +19,11 @@
 //
 // A key minted or rotated from a key with a TPM limit also draws from that
 // key's own bucket at its rate (the principal's tokens_pool, ADR 0076), so
-// the keys minted from one limited key share its rate; a call's buckets
-// (key, pool, tenant) are read and charged in one Redis script call.
+// the keys minted from one limited key share its rate, and from the bucket
+// of every narrower limited key between (tokens_pools, ADR 0086), so a
+// narrower limit binds what is minted below it; a call's buckets (key,
+// pools, tenant) are read and charged in one Redis script call, their keys
+// under the tenant's hash tag (one Redis Cluster slot).
 //
 // The limits come from the principal: the key's own, and the tenant's from
 // the tenant record in auth (tenant_* fields). A tenant's budget and TPM

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 )
 
@@ -19,12 +20,31 @@ type Limits struct {
 	// or minted by a budgeted key shares its origin's counter. Empty: the
 	// calling key's own.
 	BudgetKey string
-	// PoolKey and PoolTPM are the key's tokens-per-minute pool (ADR 0076,
-	// the principal's tokens_pool): every key minted or rotated from one
+	// Pools are the key's tokens-per-minute pools, outermost first (the
+	// principal's tokens_pools, ADR 0086, or its one tokens_pool, ADR
+	// 0076; see principal.RatePools): every key minted or rotated from a
 	// limited key also draws from that key's own bucket, at its rate, so
-	// minting does not multiply the rate. Empty or 0: none.
-	PoolKey string
-	PoolTPM int64
+	// minting does not multiply the rate and a narrower limit binds what is
+	// minted below it. The first NPools are set ([Limits.AddPool]).
+	Pools  [principal.MaxRatePools]Pool
+	NPools int
+}
+
+// Pool is one tokens-per-minute pool: the key whose bucket it is and its
+// rate.
+type Pool struct {
+	Key string
+	TPM int64
+}
+
+// AddPool appends a pool; one without a key or rate, and any beyond
+// principal.MaxRatePools, is skipped.
+func (l *Limits) AddPool(key string, tpm int64) {
+	if key == "" || tpm <= 0 || l.NPools == len(l.Pools) {
+		return
+	}
+	l.Pools[l.NPools] = Pool{Key: key, TPM: tpm}
+	l.NPools++
 }
 
 // budgetKey is the key id of the monthly counter for s under l.
@@ -51,8 +71,8 @@ type Status struct {
 }
 
 // MaxBuckets is how many TPM buckets one call draws from: its key's, its
-// key's pool's (ADR 0076) and its tenant's.
-const MaxBuckets = 3
+// key's pools' (ADR 0076, 0086) and its tenant's.
+const MaxBuckets = 2 + principal.MaxRatePools
 
 // Draw is the TPM buckets of one call, by value (building it allocates
 // nothing beyond the ids).
@@ -60,6 +80,10 @@ type Draw struct {
 	N    int
 	ID   [MaxBuckets]string
 	Rate [MaxBuckets]int64
+	// Tag is the call's tenant: in Redis every bucket of the call is kept
+	// under it as a hash tag, so on a Redis Cluster they share one slot and
+	// one script call reaches them all (ADR 0086).
+	Tag string
 }
 
 // Buckets stores the token-per-minute buckets: a bucket of capacity rate
@@ -209,7 +233,7 @@ const (
 )
 
 // tpmDraw is the TPM buckets of a call of s under l, in the order they are
-// checked (key, pool, tenant), and what each is. A level without a limit
+// checked (key, pools from the outermost, tenant), and what each is. A level without a limit
 // has no bucket and builds no id (issue 15: strings per request). The
 // pool's bucket is its first key's own, at that key's rate; a key that is
 // its pool's first key is charged once.
@@ -218,6 +242,7 @@ func tpmDraw(s Subject, l Limits) (Draw, [MaxBuckets]string) {
 		d    Draw
 		what [MaxBuckets]string
 	)
+	d.Tag = s.Tenant
 	add := func(id string, rate int64, w string) {
 		d.ID[d.N], d.Rate[d.N], what[d.N] = id, rate, w
 		d.N++
@@ -225,8 +250,10 @@ func tpmDraw(s Subject, l Limits) (Draw, [MaxBuckets]string) {
 	if l.KeyTPM > 0 {
 		add("k\x00"+s.Tenant+"\x00"+s.Key, l.KeyTPM, whatKey)
 	}
-	if l.PoolTPM > 0 && l.PoolKey != "" && l.PoolKey != s.Key {
-		add("k\x00"+s.Tenant+"\x00"+l.PoolKey, l.PoolTPM, whatPool)
+	for _, p := range l.Pools[:l.NPools] {
+		if p.Key != s.Key {
+			add("k\x00"+s.Tenant+"\x00"+p.Key, p.TPM, whatPool)
+		}
 	}
 	if l.TenantTPM > 0 {
 		add("t\x00"+s.Tenant, l.TenantTPM, whatTenant)

@@ -19,7 +19,9 @@ const redisTimeout = 250 * time.Millisecond
 // bucketScript refills and optionally spends from every bucket of a call
 // atomically (KEYS: the buckets; ARGV: the tokens to spend, then each
 // bucket's rate), with Redis' clock so replicas with skewed clocks agree:
-// one round trip however many buckets (ADR 0076). It returns each level as
+// one round trip however many buckets (ADR 0076). The keys share the
+// call's tenant as their hash tag ("<prefix>{<tenant>}<id>", ADR 0086), so
+// on a Redis Cluster they are in the one slot a script needs. It returns each level as
 // a string (Lua numbers become integers in replies). Idle buckets expire
 // once they would be full again (plus a minute).
 var bucketScript = redis.NewScript(`
@@ -58,7 +60,7 @@ func (r *RedisBuckets) run(ctx context.Context, d Draw, tokens int64) ([MaxBucke
 	args := make([]any, 1, 1+d.N)
 	args[0] = tokens
 	for i := range d.N {
-		keys[i] = RedisPrefix + d.ID[i]
+		keys[i] = RedisPrefix + "{" + d.Tag + "}" + d.ID[i]
 		args = append(args, d.Rate[i])
 	}
 	out, err := bucketScript.Run(ctx, r.client, keys, args...).StringSlice()

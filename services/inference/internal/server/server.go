@@ -71,14 +71,17 @@ func caller(ctx context.Context, scope string) (*inference.Caller, error) {
 		return nil, status.Errorf(codes.PermissionDenied, "the API key lacks the %s scope", scope)
 	}
 	l := p.GetLimits()
+	lim := quota.Limits{
+		KeyTPM: l.GetTokensPerMinute(), TenantTPM: l.GetTenantTokensPerMinute(),
+		KeyBudget: l.GetMonthlyTokenBudget(), TenantBudget: l.GetTenantMonthlyTokenBudget(), BudgetKey: p.GetBudgetKeyId(),
+	}
+	for rp := range principal.RatePools(p.GetTokensPools(), p.GetTokensPool(), p.GetKeyId()) {
+		lim.AddPool(rp.GetKeyId(), rp.GetPerMinute())
+	}
 	return &inference.Caller{
 		Tenant: p.GetTenantId(), Key: p.GetKeyId(), Subject: p.GetSubject(),
 		AllowedModels: p.GetAllowedModels(), TenantAllowedModels: p.GetTenantAllowedModels(),
-		Limits: quota.Limits{
-			KeyTPM: l.GetTokensPerMinute(), TenantTPM: l.GetTenantTokensPerMinute(),
-			KeyBudget: l.GetMonthlyTokenBudget(), TenantBudget: l.GetTenantMonthlyTokenBudget(), BudgetKey: p.GetBudgetKeyId(),
-			PoolKey: p.GetTokensPool().GetKeyId(), PoolTPM: p.GetTokensPool().GetPerMinute(),
-		},
+		Limits:    lim,
 		RequestID: requestID(ctx),
 		CanSearch: principal.HasScope(p, ScopeIngestRead),
 	}, nil
