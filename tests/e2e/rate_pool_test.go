@@ -23,32 +23,7 @@ func TestMintingDoesNotMultiplyTheRate(t *testing.T) {
 	tn := newEscalationTenant(t, s, "rate-pool")
 	chat := func(key, text string) (int, http.Header, openAIError) {
 		t.Helper()
-		data, err := json.Marshal(map[string]any{"model": "echo", "messages": []map[string]any{{"role": "user", "content": text}}})
-		require.NoError(t, err)
-		req, err := http.NewRequest(http.MethodPost, s.baseURL+"/v1/chat/completions", bytes.NewReader(data))
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		var e openAIError
-		if resp.StatusCode != http.StatusOK {
-			require.NoError(t, json.Unmarshal(body, &e), string(body))
-		}
-		return resp.StatusCode, resp.Header, e
-	}
-	requireRateLimited := func(t *testing.T, code int, h http.Header, e openAIError, typ, wording string) {
-		t.Helper()
-		require.Equal(t, http.StatusTooManyRequests, code)
-		require.Equal(t, "rate_limit_exceeded", e.Error.Code)
-		require.Equal(t, typ, e.Error.Type)
-		require.Contains(t, e.Error.Message, wording)
-		secs, err := strconv.Atoi(h.Get("Retry-After"))
-		require.NoError(t, err, "Retry-After %q", h.Get("Retry-After"))
-		require.Positive(t, secs)
+		return poolChat(t, s, key, text)
 	}
 
 	t.Run("requests per minute at the edge", func(t *testing.T) {
@@ -95,6 +70,94 @@ func TestMintingDoesNotMultiplyTheRate(t *testing.T) {
 		requireRateLimited(t, code, h, e, "tokens", "minted from the same limited key")
 		code, h, e = chat(first.APIKey, "hello")
 		requireRateLimited(t, code, h, e, "tokens", "this API key")
+	})
+}
+
+// poolChat makes one chat completion with key and returns its status,
+// headers and (when not 200) OpenAI's error body.
+func poolChat(t *testing.T, s *stack, key, text string) (int, http.Header, openAIError) {
+	t.Helper()
+	data, err := json.Marshal(map[string]any{"model": "echo", "messages": []map[string]any{{"role": "user", "content": text}}})
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, s.baseURL+"/v1/chat/completions", bytes.NewReader(data))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var e openAIError
+	if resp.StatusCode != http.StatusOK {
+		require.NoError(t, json.Unmarshal(body, &e), string(body))
+	}
+	return resp.StatusCode, resp.Header, e
+}
+
+// requireRateLimited asserts OpenAI's 429 of type typ (requests, tokens)
+// whose message contains wording, with a positive Retry-After.
+func requireRateLimited(t *testing.T, code int, h http.Header, e openAIError, typ, wording string) {
+	t.Helper()
+	require.Equal(t, http.StatusTooManyRequests, code)
+	require.Equal(t, "rate_limit_exceeded", e.Error.Code)
+	require.Equal(t, typ, e.Error.Type)
+	require.Contains(t, e.Error.Message, wording)
+	secs, err := strconv.Atoi(h.Get("Retry-After"))
+	require.NoError(t, err, "Retry-After %q", h.Get("Retry-After"))
+	require.Positive(t, secs)
+}
+
+// TestNarrowerLimitsNest (ADR 0086): key A mints B with a narrower limit
+// and keys:write, and B mints keys with B's limit. On the code of ADR 0076
+// they were in A's pool alone, so together they got up to A's rate; now
+// they are charged to B's bucket too and get B's rate together, at the
+// edge (RPM) and in inference (TPM), while A still has room.
+func TestNarrowerLimitsNest(t *testing.T) {
+	s := startStack(t)
+	tn := newEscalationTenant(t, s, "nested-pools")
+	write := []string{"chat:write", "keys:write"}
+
+	t.Run("requests per minute at the edge", func(t *testing.T) {
+		keyA := mustKey(t, s, tn.owner, map[string]any{"name": "A", "scopes": write, "limits": map[string]any{"requests_per_minute": 30}})
+		keyB := mustKey(t, s, keyA.APIKey, map[string]any{"name": "B", "scopes": write, "limits": map[string]any{"requests_per_minute": 4}})
+		// Each creation is one of B's 4 requests (and of A's 30): 2 are left.
+		var underB []string
+		for i := range 2 {
+			underB = append(underB, mustKey(t, s, keyB.APIKey, map[string]any{"name": fmt.Sprint("under B ", i), "scopes": []string{"chat:write"},
+				"limits": map[string]any{"requests_per_minute": 4}}).APIKey)
+		}
+		ok := 0
+		for i := range 8 { // each alone may make 4, and A has 27 left
+			code, h, e := poolChat(t, s, underB[i%2], "hello")
+			if code == http.StatusOK {
+				ok++
+				continue
+			}
+			requireRateLimited(t, code, h, e, "requests", "4 requests per minute for the keys minted from the same limited key")
+			require.Equal(t, "4", h.Get("X-Ratelimit-Limit-Requests"), "B's bucket refuses")
+		}
+		// 2 left, plus one more if 15 s passed (4 a minute refill).
+		require.LessOrEqual(t, ok, 3, "the keys B minted get B's rate together, not A's")
+		require.GreaterOrEqual(t, ok, 2)
+		code, _, e := poolChat(t, s, keyA.APIKey, "hello")
+		require.Equal(t, http.StatusOK, code, "A's own bucket has room: %+v", e)
+	})
+
+	t.Run("tokens per minute in inference", func(t *testing.T) {
+		keyA := mustKey(t, s, tn.owner, map[string]any{"name": "A tpm", "scopes": write, "limits": map[string]any{"tokens_per_minute": 100000}})
+		keyB := mustKey(t, s, keyA.APIKey, map[string]any{"name": "B tpm", "scopes": write, "limits": map[string]any{"tokens_per_minute": 20}})
+		c1 := mustKey(t, s, keyB.APIKey, map[string]any{"name": "c1", "scopes": []string{"chat:write"}, "limits": map[string]any{"tokens_per_minute": 20}})
+		c2 := mustKey(t, s, keyB.APIKey, map[string]any{"name": "c2", "scopes": []string{"chat:write"}, "limits": map[string]any{"tokens_per_minute": 20}})
+		// c1's call is admitted and charged afterwards, well past 20
+		// tokens: B's bucket is in debt, A's has plenty.
+		code, _, e := poolChat(t, s, c1.APIKey, strings.Repeat("spend the narrower bucket of B ", 8))
+		require.Equal(t, http.StatusOK, code, "%+v", e)
+		code, h, e := poolChat(t, s, c2.APIKey, "hello")
+		requireRateLimited(t, code, h, e, "tokens", "minted from the same limited key")
+		require.Contains(t, e.Error.Message, "limit 20", "B's bucket refuses")
+		code, _, e = poolChat(t, s, keyA.APIKey, "hello")
+		require.Equal(t, http.StatusOK, code, "A's own bucket has room: %+v", e)
 	})
 }
 
