@@ -71,24 +71,32 @@ var suppressed = []string{"authorization", "x-forwarded-host"}
 // annotator returns with no values removes the header-derived key, and
 // grpc-go sends nothing for a key without values.
 func Metadata(ctx context.Context, _ *http.Request) metadata.MD {
-	md := make(metadata.MD, len(suppressed)+3)
+	md := make(metadata.MD, len(suppressed)+annotationKeys)
 	for _, k := range suppressed {
 		md[k] = []string{}
 	}
-	return annotations(ctx, md)
-}
-
-// annotations adds the edge's own keys to md: the assertion, the request
-// id and the client address, each when known.
-func annotations(ctx context.Context, md metadata.MD) metadata.MD {
-	if _, assertion, ok := authn.FromContext(ctx); ok {
-		md[principal.MetadataKey] = []string{assertion}
-	}
-	if id := logging.RequestID(ctx); id != "" {
-		md["x-request-id"] = []string{id}
-	}
-	if ip := middleware.ClientIP(ctx); ip != "" {
-		md["x-forwarded-for"] = []string{ip}
+	var buf [2 * annotationKeys]string
+	kv := annotations(ctx, buf[:0])
+	for i := 0; i+1 < len(kv); i += 2 {
+		md[kv[i]] = []string{kv[i+1]}
 	}
 	return md
+}
+
+// annotationKeys is how many keys annotations may append.
+const annotationKeys = 3
+
+// annotations appends the edge's own keys to kv as key, value pairs: the
+// assertion, the request id and the client address, each when known.
+func annotations(ctx context.Context, kv []string) []string {
+	if _, assertion, ok := authn.FromContext(ctx); ok {
+		kv = append(kv, principal.MetadataKey, assertion)
+	}
+	if id := logging.RequestID(ctx); id != "" {
+		kv = append(kv, "x-request-id", id)
+	}
+	if ip := middleware.ClientIP(ctx); ip != "" {
+		kv = append(kv, "x-forwarded-for", ip)
+	}
+	return kv
 }

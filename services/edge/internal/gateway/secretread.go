@@ -56,7 +56,7 @@ func (s *secretReads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	md, ok := outgoing(ctx)
+	out, ok := outgoing(ctx)
 	if !ok {
 		s.mux.ServeHTTP(w, r)
 		return
@@ -66,7 +66,7 @@ func (s *secretReads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}
 	_, marshaler := runtime.MarshalerForRequest(s.mux, r)
-	resp, err := s.client.GetSecretValue(metadata.NewOutgoingContext(ctx, md), &keyvaultv1.GetSecretValueRequest{Name: name})
+	resp, err := s.client.GetSecretValue(out, &keyvaultv1.GetSecretValueRequest{Name: name})
 	if err != nil {
 		httperr.WriteGRPC(ctx, s.log, w, r, err) // the mux's error handler (GatewayErrorHandler)
 		return
@@ -136,14 +136,18 @@ func plainName(name string) bool {
 	return seg > 0 && seg != dots
 }
 
-// outgoing is the metadata the gateway sends for a request the edge has
-// handled this far: Metadata's non-empty keys (grpc-go sends nothing for
-// the empty, suppressing ones, and the annotator's keys replace the
-// header-derived ones). ok is false when the client address is unknown:
+// outgoing is ctx carrying the metadata the gateway sends for a request
+// the edge has handled this far: Metadata's non-empty keys (grpc-go sends
+// nothing for the empty, suppressing ones, and the annotator's keys
+// replace the header-derived ones). They are appended as pairs, not built
+// as a metadata.MD: grpc-go validates and writes both the same way, and
+// the pairs spare a map, a slice per key and two map walks per read
+// (issue 15, ADR 0082). ok is false when the client address is unknown:
 // grpc-gateway would then derive x-forwarded-for from the peer itself.
-func outgoing(ctx context.Context) (metadata.MD, bool) {
+func outgoing(ctx context.Context) (context.Context, bool) {
 	if middleware.ClientIP(ctx) == "" {
 		return nil, false
 	}
-	return annotations(ctx, make(metadata.MD, 3)), true
+	var buf [2 * annotationKeys]string
+	return metadata.AppendToOutgoingContext(ctx, annotations(ctx, buf[:0])...), true
 }
