@@ -28,6 +28,8 @@ type Table struct {
 	// instructions per read (issue 15, ADR 0075).
 	byPrefix map[[2]string][]int
 	rest     []int
+	// memo holds Match's answers for other paths (memo.go).
+	memo *memo
 }
 
 type methodPath struct{ method, path string }
@@ -106,6 +108,7 @@ func New(routes []Route, rpcs []RPC) (*Table, error) {
 	}
 	t.byPrefix, t.rest = t.prefixIndex()
 	t.literal = t.literalMatches()
+	t.memo = newMemo()
 	for i := range t.rpcs {
 		if r := t.byRPC[t.rpcs[i].Name]; r != nil && t.rpcs[i].Tenant == "" {
 			t.rpcs[i].Tenant = r.Tenant
@@ -152,7 +155,12 @@ func (t *Table) Match(method, path string) (route *Route, pathKnown bool) {
 	if m, ok := t.literal[methodPath{method, path}]; ok {
 		return m.route, m.pathKnown
 	}
-	return t.match(method, path)
+	if m, ok := t.memo.get(method, path); ok {
+		return m.route, m.pathKnown
+	}
+	route, pathKnown = t.match(method, path)
+	t.memo.put(method, path, matched{route: route, pathKnown: pathKnown})
+	return route, pathKnown
 }
 
 // literalMatches computes the literal map (see Table).
