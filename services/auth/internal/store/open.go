@@ -92,6 +92,16 @@ func Open(ctx context.Context, databaseURL, sqlitePath string) (*DB, error) {
 	return OpenPostgres(ctx, databaseURL)
 }
 
+// newProvider is the migrations of dialect d over db: the SQL files in
+// sub and the Go migration backfilling the keys' rate pools.
+func newProvider(db *sql.DB, d Dialect, sub fs.FS) (*goose.Provider, error) {
+	gd := goose.DialectSQLite3
+	if d == Postgres {
+		gd = goose.DialectPostgres
+	}
+	return goose.NewProvider(gd, db, sub, goose.WithGoMigrations(ratePoolsMigration(d)))
+}
+
 func finishOpen(ctx context.Context, db *sql.DB, d Dialect) (*DB, error) {
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
@@ -102,11 +112,7 @@ func finishOpen(ctx context.Context, db *sql.DB, d Dialect) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	gd := goose.DialectSQLite3
-	if d == Postgres {
-		gd = goose.DialectPostgres
-	}
-	p, err := goose.NewProvider(gd, db, sub)
+	p, err := newProvider(db, d, sub)
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
