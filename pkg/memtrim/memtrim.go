@@ -56,6 +56,7 @@ func (o Options) withDefaults() Options {
 func ReleaseStartup() {
 	runtime.GC()
 	debug.FreeOSMemory()
+	releaseBinary()
 }
 
 // StopHeapProfile stops recording the heap profile, for a process that
@@ -67,8 +68,9 @@ func ReleaseStartup() {
 // package initialisers' samples, taken before this can run, stay.
 func StopHeapProfile() { runtime.MemProfileRate = 0 }
 
-// Run releases memory after each busy period that is followed by a quiet
-// window (Options) until ctx ends. It always returns nil (a lifecycle
+// Run releases memory once the process is first quiet after it started,
+// then after each busy period that is followed by a quiet window (Options),
+// until ctx ends. It always returns nil (a lifecycle
 // task).
 func Run(ctx context.Context, o Options) error {
 	o = o.withDefaults()
@@ -108,6 +110,7 @@ func release() {
 		runtime.GC()
 	}
 	debug.FreeOSMemory()
+	releaseBinary()
 }
 
 // watcher decides, from the cumulative allocation counter read once per
@@ -117,6 +120,11 @@ type watcher struct {
 	last         uint64 // counter at the previous observation
 	sinceRelease uint64 // counter at the last release
 	quiet        int    // quiet intervals in a row
+	// started is whether the process has been quiet once since it
+	// started: the first quiet window releases whatever the allocation
+	// count, because serving the first calls after ReleaseStartup
+	// (connections, the stack's own bootstrap) touched the binary again.
+	started bool
 	// busy is whether an interval since the last release allocated at
 	// least QuietBytes. Only a busy period raises the heap goal; what an
 	// idle process allocates in a trickle (timers, probes, scrapes) the
@@ -141,12 +149,15 @@ func (w *watcher) observe(now uint64) bool {
 		return false
 	}
 	w.quiet++
-	return w.busy && w.quiet >= w.o.Quiet && now-w.sinceRelease >= w.o.MinGrowth
+	if w.quiet < w.o.Quiet {
+		return false
+	}
+	return !w.started || w.busy && now-w.sinceRelease >= w.o.MinGrowth
 }
 
 // released records a release at counter now.
 func (w *watcher) released(now uint64) {
-	w.sinceRelease, w.last, w.quiet, w.busy = now, now, 0, false
+	w.sinceRelease, w.last, w.quiet, w.busy, w.started = now, now, 0, false, true
 }
 
 // allocated is the bytes allocated on the heap since the process started,

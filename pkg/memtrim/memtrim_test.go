@@ -19,22 +19,29 @@ func TestWatcherReleasesOnceAfterABusyPeriod(t *testing.T) {
 	)
 	tests := []struct {
 		name  string
+		fresh bool     // the process just started (no release yet)
 		steps []uint64 // bytes allocated in each interval
 		want  []bool   // release after each interval?
 	}{
-		{"idle from the start: nothing to give back", []uint64{quiet, quiet, quiet, quiet}, []bool{false, false, false, false}},
-		{"busy then quiet: released after the third quiet interval", []uint64{busy, busy, busy, quiet, quiet, quiet, quiet}, []bool{false, false, false, false, false, true, false}},
-		{"too little allocated to be worth it", []uint64{busy, quiet, quiet, quiet}, []bool{false, false, false, false}},
-		{"a busy interval restarts the quiet count", []uint64{busy, busy, busy, quiet, quiet, busy, quiet, quiet, quiet}, []bool{false, false, false, false, false, false, false, false, true}},
-		{"a second busy period is released again", []uint64{busy, busy, busy, quiet, quiet, quiet, busy, busy, quiet, quiet, quiet}, []bool{false, false, false, false, false, true, false, false, false, false, true}},
-		{"a steady trickle below the quiet rate is never released", []uint64{99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false}},
-		{"after a release, the idle trickle does not release again", []uint64{busy, busy, busy, quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false}},
-		{"a short burst is released once the trickle makes it worth it", []uint64{busy, quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, false, false, false, true, false, false, false}},
+		{"just started and idle: released once, after the first quiet window", true, []uint64{quiet, quiet, quiet, quiet, quiet, quiet, quiet}, []bool{false, false, true, false, false, false, false}},
+		{"just started and busy: released once the start is quiet", true, []uint64{busy, busy, quiet, quiet, quiet, quiet}, []bool{false, false, false, false, true, false}},
+		{"just started, then idle: the start's release is the last one", true, []uint64{quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, true, false, false, false, false, false, false, false, false, false, false, false, false}},
+		{"idle since the start's release: nothing to give back", false, []uint64{quiet, quiet, quiet, quiet}, []bool{false, false, false, false}},
+		{"busy then quiet: released after the third quiet interval", false, []uint64{busy, busy, busy, quiet, quiet, quiet, quiet}, []bool{false, false, false, false, false, true, false}},
+		{"too little allocated to be worth it", false, []uint64{busy, quiet, quiet, quiet}, []bool{false, false, false, false}},
+		{"a busy interval restarts the quiet count", false, []uint64{busy, busy, busy, quiet, quiet, busy, quiet, quiet, quiet}, []bool{false, false, false, false, false, false, false, false, true}},
+		{"a second busy period is released again", false, []uint64{busy, busy, busy, quiet, quiet, quiet, busy, busy, quiet, quiet, quiet}, []bool{false, false, false, false, false, true, false, false, false, false, true}},
+		{"a steady trickle below the quiet rate is never released", false, []uint64{99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false}},
+		{"after a release, the idle trickle does not release again", false, []uint64{busy, busy, busy, quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false}},
+		{"a short burst is released once the trickle makes it worth it", false, []uint64{busy, quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, false, false, false, true, false, false, false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var now uint64 = 1 << 20
 			w := newWatcher(o, now)
+			if !tt.fresh {
+				w.released(now) // the start-up release is behind it
+			}
 			for i, step := range tt.steps {
 				now += step
 				got := w.observe(now)
