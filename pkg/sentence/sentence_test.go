@@ -38,3 +38,19 @@ func TestSplitCleanDecides(t *testing.T) {
 	}
 	require.Equal(t, []string{"KEEP.", "ALSO."}, sentence.Split("keep. skip this. also.", drop))
 }
+
+func TestBoundsCoverText(t *testing.T) {
+	for _, text := range []string{"", "One. Two!\nThree? four", "a.b. c\n\n", " . \n\n  "} {
+		var got []string
+		next := 0
+		sentence.Bounds(text, func(start, end int) {
+			require.Equal(t, next, start, "pieces are contiguous")
+			next = end
+			if s := strings.TrimSpace(text[start:end]); s != "" {
+				got = append(got, s)
+			}
+		})
+		require.Equal(t, len(text), next, "pieces cover the text")
+		require.Equal(t, sentence.Split(text, strings.TrimSpace), got, "Split keeps the cleaned pieces")
+	}
+}

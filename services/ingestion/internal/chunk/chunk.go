@@ -99,14 +99,28 @@ var asciiClass = func() (t [utf8.RuneSelf]byte) {
 // than a window are cut at word boundaries. Blank text yields no chunks.
 func Split(text string, o Options) []string {
 	o = o.norm()
-	var sents []piece
-	for _, s := range sentences(text) {
-		sents = fit(sents, s, o.Tokens, 0)
-	}
+	sents := pieces(nil, text, 0, 0, o.Tokens)
 	var out []string
 	for _, w := range window(sents, o) {
 		out = append(out, join(sents[w[0]:w[1]]))
 	}
+	return out
+}
+
+// pieces appends the sentences of text (a section's, at byte offset base
+// of the located text) to out, each cut to at most limit tokens.
+func pieces(out []piece, text string, base, section, limit int) []piece {
+	sentence.Bounds(text, func(start, end int) {
+		raw := text[start:end]
+		s := squeeze(raw)
+		if s == "" {
+			return
+		}
+		// the sentence's bytes without the white space around them
+		lead := len(raw) - len(strings.TrimLeftFunc(raw, unicode.IsSpace))
+		raw = strings.TrimSpace(raw)
+		out = fit(out, s, raw, base+start+lead, limit, section)
+	})
 	return out
 }
 
@@ -154,11 +168,10 @@ type piece struct {
 	text    string
 	tokens  int
 	section int // index of the section the sentence comes from
+	// start and end are the byte range of the sentence in the located
+	// text (white space squeezed in text is not squeezed there)
+	start, end int
 }
-
-// sentences splits text into squeezed sentences (pkg/sentence, the
-// splitter inference's local provider quotes with).
-func sentences(text string) []string { return sentence.Split(text, squeeze) }
 
 // squeeze is strings.Join(strings.Fields(s), " "), without allocating
 // when s already is that (ASCII words separated by single spaces) once
@@ -184,39 +197,66 @@ func squeeze(s string) string {
 
 func asciiSpace(c byte) bool { return c == ' ' || '\t' <= c && c <= '\r' }
 
-// fit appends s to out, cut into word-aligned parts when it is longer
-// than limit tokens (appending, not returning a slice per sentence: that
-// was an allocation per sentence).
-func fit(out []piece, s string, limit, section int) []piece {
+// fit appends s (raw, at byte offset at, squeezed) to out, cut into
+// word-aligned parts when it is longer than limit tokens (appending, not
+// returning a slice per sentence: that was an allocation per sentence).
+func fit(out []piece, s, raw string, at, limit, section int) []piece {
 	t := Tokens(s)
 	if t <= limit {
-		return append(out, piece{s, t, section})
+		return append(out, piece{s, t, section, at, at + len(raw)})
 	}
 	var b strings.Builder
-	bt := 0
-	for _, w := range strings.Fields(s) {
+	bt, from, to := 0, 0, 0 // the part's tokens and byte range in raw
+	for ws, we := range words(raw) {
+		w := raw[ws:we]
 		wt := Tokens(w)
 		if bt+wt > limit && bt > 0 {
-			out = append(out, piece{b.String(), bt, section})
+			out = append(out, piece{b.String(), bt, section, at + from, at + to})
 			b.Reset()
 			bt = 0
 		}
 		if wt > limit { // a single enormous "word": cut by bytes
+			off := ws
 			for _, part := range cutBytes(w, limit*4) {
-				out = append(out, piece{part, Tokens(part), section})
+				out = append(out, piece{part, Tokens(part), section, at + off, at + off + len(part)})
+				off += len(part)
 			}
 			continue
 		}
 		if b.Len() > 0 {
 			b.WriteByte(' ')
+		} else {
+			from = ws
 		}
 		b.WriteString(w)
 		bt += wt
+		to = we
 	}
 	if bt > 0 {
-		out = append(out, piece{b.String(), bt, section})
+		out = append(out, piece{b.String(), bt, section, at + from, at + to})
 	}
 	return out
+}
+
+// words yields the byte ranges of s's fields (strings.Fields' words).
+func words(s string) func(yield func(int, int) bool) {
+	return func(yield func(int, int) bool) {
+		start := -1
+		for i, r := range s {
+			switch {
+			case unicode.IsSpace(r) && start >= 0:
+				if !yield(start, i) {
+					return
+				}
+				start = -1
+			case !unicode.IsSpace(r) && start < 0:
+				start = i
+			}
+		}
+		if start >= 0 {
+			yield(start, len(s))
+		}
+	}
 }
 
 func cutBytes(s string, n int) []string {
@@ -242,6 +282,9 @@ func cutBytes(s string, n int) []string {
 type Section struct {
 	Heading string
 	Text    string
+	// Start is the byte offset of Text in the document's located text
+	// (extract.Section.Start), which Piece.Spans index.
+	Start int
 }
 
 // Piece is a chunk with the heading path it sits under.
@@ -249,6 +292,16 @@ type Piece struct {
 	Heading  string
 	Headings []string
 	Text     string
+	// Spans are where the chunk's sentences are, in Text's order.
+	Spans []Span
+}
+
+// Span ties a sentence of a chunk to the document: Text[At:At+Len] is the
+// sentence, squeezed, and [Start, End) its bytes in the located text
+// (docs/adr/0085). Sentences of one chunk may come from several sections.
+type Span struct {
+	At, Len    int
+	Start, End int
 }
 
 // SplitSections windows the sentences of all sections like Split (small
@@ -261,9 +314,7 @@ func SplitSections(secs []Section, o Options) []Piece {
 	o = o.norm()
 	var sents []piece
 	for i, sec := range secs {
-		for _, s := range sentences(sec.Text) {
-			sents = fit(sents, s, o.Tokens, i)
-		}
+		sents = pieces(sents, sec.Text, sec.Start, i, o.Tokens)
 	}
 	var out []Piece
 	prevEnd := 0 // end of the previous window: sentences before it are overlap
@@ -273,13 +324,16 @@ func SplitSections(secs []Section, o Options) []Piece {
 		if prevEnd > w[0] && prevEnd < w[1] {
 			first = sents[prevEnd].section
 		}
-		p := Piece{Heading: secs[first].Heading, Text: join(ws)}
+		p := Piece{Heading: secs[first].Heading, Text: join(ws), Spans: make([]Span, len(ws))}
 		seen := map[int]bool{}
-		for _, s := range ws {
+		at := 0
+		for i, s := range ws {
 			if !seen[s.section] && secs[s.section].Heading != "" {
 				seen[s.section] = true
 				p.Headings = append(p.Headings, secs[s.section].Heading)
 			}
+			p.Spans[i] = Span{At: at, Len: len(s.text), Start: s.start, End: s.end}
+			at += len(s.text) + 1
 		}
 		out = append(out, p)
 		prevEnd = w[1]

@@ -122,3 +122,30 @@ func TestSplitSections(t *testing.T) {
 		require.Empty(t, plain[i].Headings)
 	}
 }
+
+// TestSplitSectionsSpans: every sentence of every chunk names the bytes it
+// came from in the located text, however its white space was squeezed, cut
+// at words or bytes (docs/adr/0085).
+func TestSplitSectionsSpans(t *testing.T) {
+	located := "Intro  line.\n\nCafé   prices\trise. Second.\n\n" + strings.Repeat("word ", 120) + "\n\n" + strings.Repeat("y", 900) + "\n\nTail."
+	var secs []chunk.Section
+	at := 0
+	for _, part := range strings.Split(located, "\n\n") {
+		secs = append(secs, chunk.Section{Text: part, Start: at})
+		at += len(part) + 2
+	}
+	for _, o := range []chunk.Options{{Tokens: 40, Overlap: 10}, {}} {
+		for _, p := range chunk.SplitSections(secs, o) {
+			require.NotEmpty(t, p.Spans)
+			require.Zero(t, p.Spans[0].At)
+			var joined []string
+			for _, s := range p.Spans {
+				sent := p.Text[s.At : s.At+s.Len]
+				joined = append(joined, sent)
+				require.Equal(t, sent, strings.Join(strings.Fields(located[s.Start:s.End]), " "), "span %+v", s)
+				require.Equal(t, located[s.Start:s.End], strings.TrimSpace(located[s.Start:s.End]), "no white space around")
+			}
+			require.Equal(t, p.Text, strings.Join(joined, " "), "the spans are the chunk's sentences")
+		}
+	}
+}

@@ -83,8 +83,8 @@ func TestPDF(t *testing.T) {
 			require.Equal(t, "Remote Access Handbook", d.Title)
 			require.Equal(t, time.Date(2026, 3, 14, 8, 30, 0, 0, time.UTC), d.UpdatedAt)
 			require.Equal(t, []extract.Section{
-				{Headings: []string{"Page 1"}, Text: "VPN certificates rotate\nevery 45 days."},
-				{Headings: []string{"Page 2"}, Text: "Split tunnelling is off\nCafé network"},
+				{Headings: []string{"Page 1"}, Text: "VPN certificates rotate\nevery 45 days.", Page: 1},
+				{Headings: []string{"Page 2"}, Text: "Split tunnelling is off\nCafé network", Start: 40, Page: 2},
 			}, d.Sections)
 		})
 	}
@@ -288,8 +288,8 @@ func TestDOCX(t *testing.T) {
 	require.Equal(t, time.Date(2026, 10, 2, 7, 45, 0, 0, time.UTC), d.UpdatedAt)
 	require.Equal(t, []extract.Section{
 		{Headings: []string{"Accounts"}, Text: "Laptops are issued on day one.\nPasswords rotate yearly & never by mail."},
-		{Headings: []string{"Accounts", "Badges"}, Text: "Cell one\nCell two"},
-		{Headings: []string{"Leave"}, Text: "25 days a year."},
+		{Headings: []string{"Accounts", "Badges"}, Text: "Cell one\nCell two", Start: 73},
+		{Headings: []string{"Leave"}, Text: "25 days a year.", Start: 92},
 	}, d.Sections)
 
 	// Without core.xml the "Title" paragraph is the title.

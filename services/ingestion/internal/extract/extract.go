@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -69,6 +70,12 @@ type Section struct {
 	// (empty before the first heading and for plain text).
 	Headings []string
 	Text     string
+	// Start is the byte offset of Text in the document's located text
+	// (see Doc.Locate): Text is the located text's [Start, Start+len(Text)).
+	Start int
+	// Page is the section's page, from 1, in a paged format (PDF); 0 in
+	// the others.
+	Page int
 }
 
 // Doc is extracted text with its structure.
@@ -81,53 +88,28 @@ type Doc struct {
 	// UpdatedAt is when the document says it was last modified (PDF
 	// /ModDate, DOCX dcterms:modified); zero when it does not say.
 	UpdatedAt time.Time
+	// text is what Sections' Start index, crs and lines say how it maps
+	// to the file (see Locate).
+	text  string
+	crs   []int
+	lines bool
 }
 
 // HeadingPath joins a section's headings for display and indexing.
 func (s Section) HeadingPath() string { return strings.Join(s.Headings, " > ") }
 
-// Text extracts plain text from data of the (normalized) content type.
-// Markdown is kept as text: its markup is light and the analyzer ignores
-// punctuation.
+// Text is the document's extracted text, the text Locate's character
+// offsets index: the file itself for plain text and Markdown, the
+// sections' texts joined by blank lines for HTML, PDF and DOCX.
 func Text(contentType string, data []byte) (string, error) {
-	if Binary(contentType) {
-		d, err := Document(contentType, data)
-		if err != nil {
-			return "", err
-		}
-		lines := []string{}
-		if d.Title != "" {
-			lines = append(lines, d.Title)
-		}
-		for _, sec := range d.Sections {
-			lines = append(lines, sec.Text)
-		}
-		return strings.Join(lines, "\n"), nil
+	d, err := Document(contentType, data)
+	if err != nil {
+		return "", err
 	}
-	if !utf8.Valid(data) {
-		return "", ErrNotText
+	if d.lines {
+		return string(data), nil
 	}
-	switch contentType {
-	case Plain, Markdown:
-		return string(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))), nil
-	case HTML:
-		d := htmlDoc(data)
-		var lines []string
-		for _, sec := range d.Sections {
-			if n := len(sec.Headings); n > 0 && sec.firstUnder {
-				lines = append(lines, sec.Headings[n-1])
-			}
-			if sec.Text != "" {
-				lines = append(lines, sec.Text)
-			}
-		}
-		out := strings.Join(lines, "\n")
-		if d.Title != "" && !strings.Contains(out, d.Title) {
-			out = strings.TrimSpace(d.Title + "\n" + out)
-		}
-		return out, nil
-	}
-	return "", fmt.Errorf("%w: %q", ErrUnsupported, contentType)
+	return d.text, nil
 }
 
 // Document extracts text and its heading structure: HTML h1–h6 and
@@ -138,22 +120,29 @@ func Text(contentType string, data []byte) (string, error) {
 func Document(contentType string, data []byte) (Doc, error) {
 	switch contentType {
 	case PDF:
-		return pdfDoc(data)
+		d, err := pdfDoc(data)
+		return d.joined(), err
 	case DOCX:
-		return docxDoc(data)
+		d, err := docxDoc(data)
+		return d.joined(), err
 	}
 	if !utf8.Valid(data) {
 		return Doc{}, ErrNotText
 	}
 	switch contentType {
 	case Plain:
-		t := strings.TrimSpace(string(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))))
+		text, crs := lf(data)
+		t := strings.TrimSpace(text)
 		if t == "" {
 			return Doc{}, nil
 		}
-		return Doc{Sections: []Section{{Text: t}}}, nil
+		start := len(text) - len(strings.TrimLeftFunc(text, unicode.IsSpace))
+		return Doc{Sections: []Section{{Text: t, Start: start}}, text: text, crs: crs, lines: true}, nil
 	case Markdown:
-		return markdownDoc(string(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")))), nil
+		text, crs := lf(data)
+		d := markdownDoc(text)
+		d.text, d.crs, d.lines = text, crs, true
+		return d, nil
 	case HTML:
 		d := htmlDoc(data)
 		out := Doc{Title: d.Title}
@@ -165,9 +154,43 @@ func Document(contentType string, data []byte) (Doc, error) {
 		if out.Title == "" {
 			out.Title = d.firstH1
 		}
-		return out, nil
+		return out.joined(), nil
 	}
 	return Doc{}, fmt.Errorf("%w: %q", ErrUnsupported, contentType)
+}
+
+// lf is data with its CRLF line ends read as LF, and the offsets in that
+// text of the LFs whose CR was dropped (Locate adds them back, so a
+// location indexes the file itself).
+func lf(data []byte) (string, []int) {
+	if !bytes.Contains(data, []byte("\r\n")) {
+		return string(data), nil
+	}
+	var crs []int
+	out := make([]byte, 0, len(data))
+	for i, c := range data {
+		if c == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			crs = append(crs, len(out))
+			continue
+		}
+		out = append(out, c)
+	}
+	return string(out), crs
+}
+
+// joined sets the located text of a format without a text file of its own
+// (HTML, PDF, DOCX): the sections' texts joined by blank lines.
+func (d Doc) joined() Doc {
+	var b strings.Builder
+	for i := range d.Sections {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		d.Sections[i].Start = b.Len()
+		b.WriteString(d.Sections[i].Text)
+	}
+	d.text = b.String()
+	return d
 }
 
 // markdownDoc splits Markdown at ATX headings outside fenced code blocks.
@@ -175,16 +198,23 @@ func markdownDoc(text string) Doc {
 	var d Doc
 	var path [6]string
 	var body []string
+	at, bodyAt := 0, 0 // offsets of the line read and of body's first line
 	flush := func() {
-		t := strings.TrimSpace(strings.Join(body, "\n"))
+		joined := strings.Join(body, "\n")
+		t := strings.TrimSpace(joined)
 		body = body[:0]
 		if t == "" {
 			return
 		}
-		d.Sections = append(d.Sections, Section{Headings: headings(path[:]), Text: t})
+		start := bodyAt + len(joined) - len(strings.TrimLeftFunc(joined, unicode.IsSpace))
+		d.Sections = append(d.Sections, Section{Headings: headings(path[:]), Text: t, Start: start})
 	}
 	fence := ""
 	for _, line := range strings.Split(text, "\n") {
+		if len(body) == 0 {
+			bodyAt = at
+		}
+		at += len(line) + 1
 		trimmed := strings.TrimSpace(line)
 		if fence != "" {
 			if strings.HasPrefix(trimmed, fence) {

@@ -1,6 +1,7 @@
 package extract_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -42,9 +43,10 @@ func TestText(t *testing.T) {
 	for _, tc := range []struct {
 		name, ct, in, want string
 	}{
-		{"plain", extract.Plain, "a\r\nb", "a\nb"},
+		{"plain is the file", extract.Plain, "a\r\nb", "a\r\nb"},
 		{"markdown kept", extract.Markdown, "# Title\n\n*bold* text", "# Title\n\n*bold* text"},
-		{"html blocks", extract.HTML, "<html><head><title>T</title><style>p{}</style></head><body><h1>Head</h1><p>one  two</p><script>alert(1)</script><p>three</p></body></html>", "T\nHead\none two\nthree"},
+		{"html blocks", extract.HTML, "<html><head><title>T</title><style>p{}</style></head><body><h1>Head</h1><p>one  two</p><script>alert(1)</script><p>three</p></body></html>", "one two\nthree"},
+		{"html sections joined by blank lines", extract.HTML, "<p>a</p><h2>H</h2><p>b</p>", "a\n\nb"},
 		{"html entities", extract.HTML, "<p>fish &amp; chips</p>", "fish & chips"},
 		{"html nested skip", extract.HTML, "<p>a</p><noscript><p>hidden</p></noscript><p>b</p>", "a\nb"},
 		{"html broken", extract.HTML, "<p>unclosed <b>bold", "unclosed bold"},
@@ -102,7 +104,14 @@ func TestDocument(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := extract.Document(tc.ct, []byte(tc.in))
 			require.NoError(t, err)
-			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.want.Title, got.Title)
+			require.Equal(t, tc.want.UpdatedAt, got.UpdatedAt)
+			require.Len(t, got.Sections, len(tc.want.Sections))
+			for i, sec := range got.Sections {
+				require.Equal(t, tc.want.Sections[i].Headings, sec.Headings)
+				require.Equal(t, tc.want.Sections[i].Text, sec.Text)
+			}
+			requireSectionsLocated(t, tc.ct, []byte(tc.in), got)
 		})
 	}
 	_, err := extract.Document(extract.Markdown, []byte{0xff})
@@ -137,4 +146,52 @@ func FuzzDocument(f *testing.F) {
 		}
 		require.LessOrEqual(t, total, len(s)+1024)
 	})
+}
+
+// requireSectionsLocated: every section's location holds its text in the
+// document's extracted text (for a text file, the file itself).
+func requireSectionsLocated(t *testing.T, ct string, data []byte, d extract.Doc) {
+	t.Helper()
+	text, err := extract.Text(ct, data)
+	require.NoError(t, err)
+	runes := []rune(text)
+	spans := make([][2]int, len(d.Sections))
+	for i, sec := range d.Sections {
+		spans[i] = [2]int{sec.Start, sec.Start + len(sec.Text)}
+	}
+	for i, l := range d.Locate(spans) {
+		require.Equal(t, d.Sections[i].Text, strings.ReplaceAll(string(runes[l.Start:l.End]), "\r\n", "\n"), "section %d at %+v", i, l)
+	}
+}
+
+func TestLocate(t *testing.T) {
+	const md = "# Café\r\n\r\nVPN certificates rotate.\r\nEvery 45 days.\n## Laptops\nReplaced yearly."
+	d, err := extract.Document(extract.Markdown, []byte(md))
+	require.NoError(t, err)
+	requireSectionsLocated(t, extract.Markdown, []byte(md), d)
+	vpn, laptops := d.Sections[0], d.Sections[1]
+	days := vpn.Start + strings.Index(vpn.Text, "Every")
+	got := d.Locate([][2]int{
+		{vpn.Start, vpn.Start + len("VPN certificates rotate.")},
+		{days, vpn.Start + len(vpn.Text)},
+		{vpn.Start, laptops.Start + len(laptops.Text)},
+	})
+	runes := []rune(md)
+	require.Equal(t, "VPN certificates rotate.", string(runes[got[0].Start:got[0].End]))
+	require.Equal(t, extract.Location{Start: 10, End: 34, LineStart: 3, LineEnd: 3}, got[0], "é is one character, CRs are characters of the file")
+	require.Equal(t, "Every 45 days.", string(runes[got[1].Start:got[1].End]))
+	require.Equal(t, 4, got[1].LineStart)
+	require.Equal(t, extract.Location{Start: 10, End: len(runes), LineStart: 3, LineEnd: 6}, got[2])
+
+	pdf, err := extract.Document(extract.PDF, simplePDF(false,
+		"BT /F1 12 Tf 72 720 Td (VPN certificates rotate) Tj ET", "BT /F1 12 Tf 72 720 Td (every 45 days.) Tj ET"))
+	require.NoError(t, err)
+	p1, p2 := pdf.Sections[0], pdf.Sections[1]
+	text, err := extract.Text(extract.PDF, simplePDF(false,
+		"BT /F1 12 Tf 72 720 Td (VPN certificates rotate) Tj ET", "BT /F1 12 Tf 72 720 Td (every 45 days.) Tj ET"))
+	require.NoError(t, err)
+	require.Equal(t, "VPN certificates rotate\n\nevery 45 days.", text)
+	got = pdf.Locate([][2]int{{p2.Start, p2.Start + len(p2.Text)}, {p1.Start, p2.Start + 5}})
+	require.Equal(t, extract.Location{Start: 25, End: 39, Page: 2, PageEnd: 2}, got[0], "no lines in a PDF")
+	require.Equal(t, extract.Location{Start: 0, End: 30, Page: 1, PageEnd: 2}, got[1])
 }

@@ -136,7 +136,7 @@ func pdfDoc(data []byte) (d Doc, err error) {
 	for i, p := range pages {
 		text := pageText(p, fonts, b)
 		if text != "" {
-			d.Sections = append(d.Sections, Section{Headings: []string{"Page " + strconv.Itoa(i+1)}, Text: text})
+			d.Sections = append(d.Sections, Section{Headings: []string{"Page " + strconv.Itoa(i+1)}, Text: text, Page: i + 1})
 		}
 		if b.text > maxPDFText {
 			break

@@ -28,6 +28,9 @@ type Passage struct {
 	// UpdatedAt is when this version of the document was ingested.
 	UpdatedAt time.Time
 	Score     float64
+	// Spans are where the passage's sentences are in the document; none
+	// for a chunk ingested before locations were recorded.
+	Spans []SpanLocation
 }
 
 // Mode picks the rankings a search fuses.
@@ -219,6 +222,15 @@ func (s *Service) passages(ctx context.Context, key *keyring.Key, tenant, collec
 					return nil, err
 				}
 				p.Heading = string(hd)
+			}
+			if r.Location != nil {
+				loc, err := key.Open(kindLocation, h.ID, r.Location)
+				if err != nil {
+					return nil, err
+				}
+				if p.Spans, err = decodeLocation(loc); err != nil {
+					return nil, err
+				}
 			}
 			if strings.HasPrefix(p.Source, "https://") || strings.HasPrefix(p.Source, "http://") {
 				p.URL = p.Source

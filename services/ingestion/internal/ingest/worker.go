@@ -323,6 +323,8 @@ type jobInput struct {
 	col   store.Collection
 	xdoc  extract.Doc
 	parts []chunk.Piece
+	// locs are where each part's sentences are (docs/adr/0085)
+	locs [][]SpanLocation
 }
 
 // prepare reads the job's document and collection, opens its payload and
@@ -354,13 +356,13 @@ func (s *Service) prepare(ctx context.Context, key *keyring.Key, r jobRef) (*job
 	}
 	secs := make([]chunk.Section, len(xdoc.Sections))
 	for i, sec := range xdoc.Sections {
-		secs[i] = chunk.Section{Heading: sec.HeadingPath(), Text: sec.Text}
+		secs[i] = chunk.Section{Heading: sec.HeadingPath(), Text: sec.Text, Start: sec.Start}
 	}
 	parts := chunk.SplitSections(secs, s.o.Chunk)
 	if len(parts) == 0 {
 		return nil, &failure{"extract: the document has no text"}
 	}
-	return &jobInput{doc: doc, col: col, xdoc: xdoc, parts: parts}, nil
+	return &jobInput{doc: doc, col: col, xdoc: xdoc, parts: parts, locs: locateParts(xdoc, parts)}, nil
 }
 
 // chunks are a document's chunks ready to commit: the sealed rows, and
@@ -427,6 +429,9 @@ func (s *Service) embedChunks(ctx context.Context, key *keyring.Key, r jobRef, i
 			row.Vector = key.Seal(kindVector, id, vbuf)
 			if p.Heading != "" {
 				row.Heading = key.Seal(kindHeading, id, []byte(p.Heading))
+			}
+			if len(in.locs[seq]) > 0 {
+				row.Location = key.Seal(kindLocation, id, encodeLocation(in.locs[seq]))
 			}
 			rows = append(rows, row)
 			entries = append(entries, index.Entry{ID: id, Text: texts[i], Words: words[i]})

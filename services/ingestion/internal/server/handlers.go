@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"slices"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/extract"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/ingest"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
 )
@@ -282,9 +284,30 @@ func (s *Ingestion) Search(ctx context.Context, r *ingestionv1.SearchRequest) (*
 		if !p.UpdatedAt.IsZero() {
 			pb.UpdatedAt = timestamppb.New(p.UpdatedAt)
 		}
+		if loc := ingest.Covering(p.Spans); loc != nil {
+			pb.Location = locationPB(*loc)
+			pb.Spans = make([]*ingestionv1.PassageSpan, len(p.Spans))
+			for i, sp := range p.Spans {
+				pb.Spans[i] = &ingestionv1.PassageSpan{TextStart: int32(sp.TextStart), TextEnd: int32(sp.TextEnd), Location: locationPB(sp.Location)} //nolint:gosec // offsets < 2^31 (decodeLocation)
+			}
+		}
 		out.Passages = append(out.Passages, pb)
 	}
 	return out, nil
+}
+
+// locationPB is l on the wire: lines and pages only where the format has
+// them (0 is "none" in extract.Location).
+func locationPB(l extract.Location) *ingestionv1.Location {
+	pb := &ingestionv1.Location{Start: int32(l.Start), End: int32(l.End)} //nolint:gosec // offsets < 2^31 (decodeLocation)
+	opt := func(v int) *int32 {
+		if v == 0 {
+			return nil
+		}
+		return proto.Int32(int32(v)) //nolint:gosec // as above
+	}
+	pb.Line, pb.LineEnd, pb.Page, pb.PageEnd = opt(l.LineStart), opt(l.LineEnd), opt(l.Page), opt(l.PageEnd)
+	return pb
 }
 
 func collectionPB(c store.Collection) *ingestionv1.Collection {

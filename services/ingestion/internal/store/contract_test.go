@@ -118,7 +118,7 @@ func scopesAndTransactions(ctx context.Context, t *testing.T, open opener) {
 	require.Equal(t, "j1", j.ID)
 	l := store.Lease{Tenant: "a", JobID: "j1", Holder: holder}
 	require.NoError(t, st.SetProgress(ctx, l, store.JobRunning, 1, 2))
-	g, _, err := st.Complete(ctx, l, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1"), Heading: []byte("h1")}}, []byte("title"))
+	g, _, err := st.Complete(ctx, l, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1"), Heading: []byte("h1"), Location: []byte("l1")}}, []byte("title"))
 	require.NoError(t, err)
 	require.Equal(t, int64(1), g.N)
 	_, err = st.Payload(ctx, "a", "j1")
@@ -132,6 +132,7 @@ func scopesAndTransactions(ctx context.Context, t *testing.T, open opener) {
 	require.Len(t, chunks, 1)
 	require.Equal(t, "t1", string(chunks[0].Text))
 	require.Equal(t, "h1", string(chunks[0].Heading))
+	require.Equal(t, "l1", string(chunks[0].Location))
 	require.Equal(t, "title", string(chunks[0].Title))
 	require.False(t, chunks[0].DocumentCreatedAt.IsZero())
 	chunks, err = st.Chunks(ctx, "b", "kb", []store.ChunkRef{{DocumentID: "d1", Seq: 1}})
@@ -697,6 +698,7 @@ func manyChunks(ctx context.Context, t *testing.T, open opener) {
 		chunks[i] = store.Chunk{DocumentID: "d1", Seq: i, Text: fmt.Appendf(nil, "first-t%d", i), Vector: fmt.Appendf(nil, "v%d", i)}
 		if i%2 == 0 {
 			chunks[i].Heading = fmt.Appendf(nil, "h%d", i)
+			chunks[i].Location = fmt.Appendf(nil, "l%d", i)
 		}
 	}
 	_, _, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h}, "d1", store.HashEmbedModel, chunks, nil)
@@ -725,8 +727,10 @@ func manyChunks(ctx context.Context, t *testing.T, open opener) {
 		require.Equal(t, fmt.Sprintf("v%d", i), vectors[i])
 		if i%2 == 0 {
 			require.Equal(t, fmt.Sprintf("h%d", i), string(c.Heading))
+			require.Equal(t, fmt.Sprintf("l%d", i), string(c.Location))
 		} else {
 			require.Empty(t, c.Heading)
+			require.Nil(t, c.Location, "no location: NULL, not an empty one")
 		}
 	}
 

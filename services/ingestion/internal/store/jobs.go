@@ -322,8 +322,8 @@ func (s *Store) CompleteReembed(ctx context.Context, l Lease, collection, model 
 }
 
 // chunkRowsPerInsert is how many chunks one INSERT writes: one statement
-// per chunk spent most of the commit in per-statement work (7 parameters a
-// row: 448 per statement, far below SQLite's and PostgreSQL's limits).
+// per chunk spent most of the commit in per-statement work (8 parameters a
+// row: 512 per statement, far below SQLite's and PostgreSQL's limits).
 const chunkRowsPerInsert = 64
 
 // insertChunks writes chunks with multi-row INSERTs, prepared once per
@@ -335,18 +335,18 @@ func insertChunks(ctx context.Context, q store.Rebound, tenant, docID, collectio
 			_ = st.Close()
 		}
 	}()
-	args := make([]any, 0, 7*chunkRowsPerInsert)
+	args := make([]any, 0, 8*chunkRowsPerInsert)
 	for start := 0; start < len(chunks); start += chunkRowsPerInsert {
 		batch := chunks[start:min(start+chunkRowsPerInsert, len(chunks))]
 		st, ok := stmts[len(batch)]
 		if !ok {
 			var b strings.Builder
-			b.WriteString(`INSERT INTO chunks (tenant, document_id, seq, collection, text, vector, heading) VALUES `)
+			b.WriteString(`INSERT INTO chunks (tenant, document_id, seq, collection, text, vector, heading, location) VALUES `)
 			for i := range batch {
 				if i > 0 {
 					b.WriteString(", ")
 				}
-				b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+				b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 			}
 			var err error
 			if st, err = q.PrepareContext(ctx, b.String()); err != nil {
@@ -356,7 +356,7 @@ func insertChunks(ctx context.Context, q store.Rebound, tenant, docID, collectio
 		}
 		args = args[:0]
 		for _, c := range batch {
-			args = append(args, tenant, docID, c.Seq, collection, c.Text, c.Vector, c.Heading)
+			args = append(args, tenant, docID, c.Seq, collection, c.Text, c.Vector, c.Heading, c.Location)
 		}
 		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return err

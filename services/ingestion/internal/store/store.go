@@ -164,11 +164,14 @@ const (
 	KindCrawl   = "crawl"
 )
 
-// Chunk row; Text, Vector and Heading (nil: none) are sealed.
+// Chunk row; Text, Vector, Heading and Location (nil: none) are sealed.
 type Chunk struct {
 	DocumentID            string
 	Seq                   int
 	Text, Vector, Heading []byte
+	// Location is where the chunk's sentences are in the document
+	// (docs/adr/0085).
+	Location []byte
 }
 
 // Store is the ingestion database: an embedded SQLite file or PostgreSQL
@@ -617,6 +620,7 @@ type StoredChunk struct {
 	Source     []byte // sealed, the document's
 	Title      []byte // sealed, the document's (nil: none)
 	Heading    []byte // sealed (nil: none)
+	Location   []byte // sealed (nil: none, or ingested before locations)
 	// DocumentCreatedAt is when the document says it was last modified
 	// (SetModified) or else when this version of it was ingested.
 	DocumentCreatedAt time.Time
@@ -661,7 +665,7 @@ func (s *Store) Chunks(ctx context.Context, tenant, collection string, refs []Ch
 		return nil, err
 	}
 	defer conn.Close()
-	st, err := conn.PrepareContext(ctx, s.d.Rebind(`SELECT c.text, c.heading, d.source, d.title, COALESCE(d.modified_at, d.created_at) FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id
+	st, err := conn.PrepareContext(ctx, s.d.Rebind(`SELECT c.text, c.heading, c.location, d.source, d.title, COALESCE(d.modified_at, d.created_at) FROM chunks c JOIN documents d ON d.tenant = c.tenant AND d.id = c.document_id
 		WHERE c.tenant = ? AND c.document_id = ? AND c.seq = ? AND c.collection = ?`))
 	if err != nil {
 		return nil, err
@@ -671,7 +675,7 @@ func (s *Store) Chunks(ctx context.Context, tenant, collection string, refs []Ch
 	for _, r := range refs {
 		c := StoredChunk{DocumentID: r.DocumentID, Seq: r.Seq}
 		var created int64
-		err := st.QueryRowContext(ctx, tenant, r.DocumentID, r.Seq, collection).Scan(&c.Text, &c.Heading, &c.Source, &c.Title, &created)
+		err := st.QueryRowContext(ctx, tenant, r.DocumentID, r.Seq, collection).Scan(&c.Text, &c.Heading, &c.Location, &c.Source, &c.Title, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}

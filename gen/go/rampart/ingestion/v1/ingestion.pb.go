@@ -2074,7 +2074,14 @@ type Passage struct {
 	// When the document was last modified: the PDF's /ModDate or DOCX's
 	// dcterms:modified, a fetched URL's Last-Modified header, else when this
 	// version of it was ingested (fetched).
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// Where the passage is in its document. Absent for a chunk ingested
+	// before locations were recorded (ingest the document again to get
+	// one): a location is never guessed.
+	Location *Location `protobuf:"bytes,10,opt,name=location,proto3" json:"location,omitempty"`
+	// Where each sentence of text is, in text's order (absent with
+	// location): a citation quoting part of text locates just that part.
+	Spans         []*PassageSpan `protobuf:"bytes,11,rep,name=spans,proto3" json:"spans,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2172,6 +2179,183 @@ func (x *Passage) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Passage) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *Passage) GetSpans() []*PassageSpan {
+	if x != nil {
+		return x.Spans
+	}
+	return nil
+}
+
+// Location is where text is in its document (docs/adr/0085).
+type Location struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Offsets of the text in characters (Unicode code points), [start, end),
+	// in the document's extracted text: the uploaded file itself for
+	// text/plain and text/markdown; for HTML, PDF and DOCX the text
+	// extracted from it, its sections (pages of a PDF) joined by blank
+	// lines. The text there, its white space squeezed, is the passage's.
+	Start int32 `protobuf:"varint,1,opt,name=start,proto3" json:"start,omitempty"`
+	// End offset (exclusive).
+	End int32 `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	// Line, from 1, of the first character in a text/plain or text/markdown
+	// file; absent for other formats, whose extracted lines are not the
+	// file's.
+	Line *int32 `protobuf:"varint,3,opt,name=line,proto3,oneof" json:"line,omitempty"`
+	// Line of the last character.
+	LineEnd *int32 `protobuf:"varint,4,opt,name=line_end,json=lineEnd,proto3,oneof" json:"line_end,omitempty"`
+	// Page, from 1, of the first character in a PDF; absent for other
+	// formats.
+	Page *int32 `protobuf:"varint,5,opt,name=page,proto3,oneof" json:"page,omitempty"`
+	// Page of the last character.
+	PageEnd       *int32 `protobuf:"varint,6,opt,name=page_end,json=pageEnd,proto3,oneof" json:"page_end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Location) Reset() {
+	*x = Location{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Location) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Location) ProtoMessage() {}
+
+func (x *Location) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Location.ProtoReflect.Descriptor instead.
+func (*Location) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *Location) GetStart() int32 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *Location) GetEnd() int32 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+func (x *Location) GetLine() int32 {
+	if x != nil && x.Line != nil {
+		return *x.Line
+	}
+	return 0
+}
+
+func (x *Location) GetLineEnd() int32 {
+	if x != nil && x.LineEnd != nil {
+		return *x.LineEnd
+	}
+	return 0
+}
+
+func (x *Location) GetPage() int32 {
+	if x != nil && x.Page != nil {
+		return *x.Page
+	}
+	return 0
+}
+
+func (x *Location) GetPageEnd() int32 {
+	if x != nil && x.PageEnd != nil {
+		return *x.PageEnd
+	}
+	return 0
+}
+
+// PassageSpan locates one sentence of a passage's text.
+type PassageSpan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sentence is the passage text's characters (Unicode code points)
+	// [text_start, text_end).
+	TextStart int32 `protobuf:"varint,1,opt,name=text_start,json=textStart,proto3" json:"text_start,omitempty"`
+	// End offset (exclusive) in the passage's text.
+	TextEnd int32 `protobuf:"varint,2,opt,name=text_end,json=textEnd,proto3" json:"text_end,omitempty"`
+	// Where the sentence is in the document.
+	Location      *Location `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PassageSpan) Reset() {
+	*x = PassageSpan{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PassageSpan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PassageSpan) ProtoMessage() {}
+
+func (x *PassageSpan) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PassageSpan.ProtoReflect.Descriptor instead.
+func (*PassageSpan) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *PassageSpan) GetTextStart() int32 {
+	if x != nil {
+		return x.TextStart
+	}
+	return 0
+}
+
+func (x *PassageSpan) GetTextEnd() int32 {
+	if x != nil {
+		return x.TextEnd
+	}
+	return 0
+}
+
+func (x *PassageSpan) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
 // SearchResponse lists passages, best first.
 type SearchResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2186,7 +2370,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2198,7 +2382,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2211,7 +2395,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{29}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SearchResponse) GetPassages() []*Passage {
@@ -2260,7 +2444,7 @@ type Connection struct {
 
 func (x *Connection) Reset() {
 	*x = Connection{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2272,7 +2456,7 @@ func (x *Connection) String() string {
 func (*Connection) ProtoMessage() {}
 
 func (x *Connection) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2285,7 +2469,7 @@ func (x *Connection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connection.ProtoReflect.Descriptor instead.
 func (*Connection) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{30}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Connection) GetId() string {
@@ -2395,7 +2579,7 @@ type CreateConnectionRequest struct {
 
 func (x *CreateConnectionRequest) Reset() {
 	*x = CreateConnectionRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2407,7 +2591,7 @@ func (x *CreateConnectionRequest) String() string {
 func (*CreateConnectionRequest) ProtoMessage() {}
 
 func (x *CreateConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2420,7 +2604,7 @@ func (x *CreateConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnectionRequest.ProtoReflect.Descriptor instead.
 func (*CreateConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{31}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CreateConnectionRequest) GetName() string {
@@ -2500,7 +2684,7 @@ type CreateConnectionResponse struct {
 
 func (x *CreateConnectionResponse) Reset() {
 	*x = CreateConnectionResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2512,7 +2696,7 @@ func (x *CreateConnectionResponse) String() string {
 func (*CreateConnectionResponse) ProtoMessage() {}
 
 func (x *CreateConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2525,7 +2709,7 @@ func (x *CreateConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnectionResponse.ProtoReflect.Descriptor instead.
 func (*CreateConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{32}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CreateConnectionResponse) GetConnection() *Connection {
@@ -2557,7 +2741,7 @@ type CompleteConnectionRequest struct {
 
 func (x *CompleteConnectionRequest) Reset() {
 	*x = CompleteConnectionRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2569,7 +2753,7 @@ func (x *CompleteConnectionRequest) String() string {
 func (*CompleteConnectionRequest) ProtoMessage() {}
 
 func (x *CompleteConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2582,7 +2766,7 @@ func (x *CompleteConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteConnectionRequest.ProtoReflect.Descriptor instead.
 func (*CompleteConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{33}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CompleteConnectionRequest) GetConnectionId() string {
@@ -2617,7 +2801,7 @@ type CompleteConnectionResponse struct {
 
 func (x *CompleteConnectionResponse) Reset() {
 	*x = CompleteConnectionResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2629,7 +2813,7 @@ func (x *CompleteConnectionResponse) String() string {
 func (*CompleteConnectionResponse) ProtoMessage() {}
 
 func (x *CompleteConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2642,7 +2826,7 @@ func (x *CompleteConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteConnectionResponse.ProtoReflect.Descriptor instead.
 func (*CompleteConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{34}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CompleteConnectionResponse) GetConnection() *Connection {
@@ -2661,7 +2845,7 @@ type ListConnectionsRequest struct {
 
 func (x *ListConnectionsRequest) Reset() {
 	*x = ListConnectionsRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[35]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2673,7 +2857,7 @@ func (x *ListConnectionsRequest) String() string {
 func (*ListConnectionsRequest) ProtoMessage() {}
 
 func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[35]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2686,7 +2870,7 @@ func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListConnectionsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{35}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{37}
 }
 
 // ListConnectionsResponse lists connections, newest first.
@@ -2700,7 +2884,7 @@ type ListConnectionsResponse struct {
 
 func (x *ListConnectionsResponse) Reset() {
 	*x = ListConnectionsResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[36]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2712,7 +2896,7 @@ func (x *ListConnectionsResponse) String() string {
 func (*ListConnectionsResponse) ProtoMessage() {}
 
 func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[36]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2725,7 +2909,7 @@ func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListConnectionsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{36}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListConnectionsResponse) GetConnections() []*Connection {
@@ -2748,7 +2932,7 @@ type DeleteConnectionRequest struct {
 
 func (x *DeleteConnectionRequest) Reset() {
 	*x = DeleteConnectionRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[37]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2760,7 +2944,7 @@ func (x *DeleteConnectionRequest) String() string {
 func (*DeleteConnectionRequest) ProtoMessage() {}
 
 func (x *DeleteConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[37]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2773,7 +2957,7 @@ func (x *DeleteConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConnectionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{37}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeleteConnectionRequest) GetConnectionId() string {
@@ -2804,7 +2988,7 @@ type DeleteConnectionResponse struct {
 
 func (x *DeleteConnectionResponse) Reset() {
 	*x = DeleteConnectionResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[38]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2816,7 +3000,7 @@ func (x *DeleteConnectionResponse) String() string {
 func (*DeleteConnectionResponse) ProtoMessage() {}
 
 func (x *DeleteConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[38]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2829,7 +3013,7 @@ func (x *DeleteConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConnectionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{38}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeleteConnectionResponse) GetRevoked() bool {
@@ -2986,7 +3170,7 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"collection\x12\x19\n" +
 	"\x05query\x18\x02 \x01(\tB\x03\xe0A\x02R\x05query\x12\x13\n" +
 	"\x05top_k\x18\x03 \x01(\x05R\x04topK\x124\n" +
-	"\x04mode\x18\x04 \x01(\x0e2 .rampart.ingestion.v1.SearchModeR\x04mode\"\x84\x02\n" +
+	"\x04mode\x18\x04 \x01(\x0e2 .rampart.ingestion.v1.SearchModeR\x04mode\"\xf9\x02\n" +
 	"\aPassage\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x1f\n" +
 	"\vdocument_id\x18\x02 \x01(\tR\n" +
@@ -2998,7 +3182,26 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\aheading\x18\a \x01(\tR\aheading\x12\x10\n" +
 	"\x03url\x18\b \x01(\tR\x03url\x129\n" +
 	"\n" +
-	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"e\n" +
+	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12:\n" +
+	"\blocation\x18\n" +
+	" \x01(\v2\x1e.rampart.ingestion.v1.LocationR\blocation\x127\n" +
+	"\x05spans\x18\v \x03(\v2!.rampart.ingestion.v1.PassageSpanR\x05spans\"\xd0\x01\n" +
+	"\bLocation\x12\x14\n" +
+	"\x05start\x18\x01 \x01(\x05R\x05start\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\x05R\x03end\x12\x17\n" +
+	"\x04line\x18\x03 \x01(\x05H\x00R\x04line\x88\x01\x01\x12\x1e\n" +
+	"\bline_end\x18\x04 \x01(\x05H\x01R\alineEnd\x88\x01\x01\x12\x17\n" +
+	"\x04page\x18\x05 \x01(\x05H\x02R\x04page\x88\x01\x01\x12\x1e\n" +
+	"\bpage_end\x18\x06 \x01(\x05H\x03R\apageEnd\x88\x01\x01B\a\n" +
+	"\x05_lineB\v\n" +
+	"\t_line_endB\a\n" +
+	"\x05_pageB\v\n" +
+	"\t_page_end\"\x83\x01\n" +
+	"\vPassageSpan\x12\x1d\n" +
+	"\n" +
+	"text_start\x18\x01 \x01(\x05R\ttextStart\x12\x19\n" +
+	"\btext_end\x18\x02 \x01(\x05R\atextEnd\x12:\n" +
+	"\blocation\x18\x03 \x01(\v2\x1e.rampart.ingestion.v1.LocationR\blocation\"e\n" +
 	"\x0eSearchResponse\x129\n" +
 	"\bpassages\x18\x01 \x03(\v2\x1d.rampart.ingestion.v1.PassageR\bpassages\x12\x18\n" +
 	"\awarning\x18\x02 \x01(\tR\awarning\"\xb8\x03\n" +
@@ -3108,7 +3311,7 @@ func file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_ingestion_v1_ingestion_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_rampart_ingestion_v1_ingestion_proto_goTypes = []any{
 	(DocumentState)(0),                 // 0: rampart.ingestion.v1.DocumentState
 	(JobState)(0),                      // 1: rampart.ingestion.v1.JobState
@@ -3144,20 +3347,22 @@ var file_rampart_ingestion_v1_ingestion_proto_goTypes = []any{
 	(*ListJobsResponse)(nil),           // 31: rampart.ingestion.v1.ListJobsResponse
 	(*SearchRequest)(nil),              // 32: rampart.ingestion.v1.SearchRequest
 	(*Passage)(nil),                    // 33: rampart.ingestion.v1.Passage
-	(*SearchResponse)(nil),             // 34: rampart.ingestion.v1.SearchResponse
-	(*Connection)(nil),                 // 35: rampart.ingestion.v1.Connection
-	(*CreateConnectionRequest)(nil),    // 36: rampart.ingestion.v1.CreateConnectionRequest
-	(*CreateConnectionResponse)(nil),   // 37: rampart.ingestion.v1.CreateConnectionResponse
-	(*CompleteConnectionRequest)(nil),  // 38: rampart.ingestion.v1.CompleteConnectionRequest
-	(*CompleteConnectionResponse)(nil), // 39: rampart.ingestion.v1.CompleteConnectionResponse
-	(*ListConnectionsRequest)(nil),     // 40: rampart.ingestion.v1.ListConnectionsRequest
-	(*ListConnectionsResponse)(nil),    // 41: rampart.ingestion.v1.ListConnectionsResponse
-	(*DeleteConnectionRequest)(nil),    // 42: rampart.ingestion.v1.DeleteConnectionRequest
-	(*DeleteConnectionResponse)(nil),   // 43: rampart.ingestion.v1.DeleteConnectionResponse
-	(*timestamppb.Timestamp)(nil),      // 44: google.protobuf.Timestamp
+	(*Location)(nil),                   // 34: rampart.ingestion.v1.Location
+	(*PassageSpan)(nil),                // 35: rampart.ingestion.v1.PassageSpan
+	(*SearchResponse)(nil),             // 36: rampart.ingestion.v1.SearchResponse
+	(*Connection)(nil),                 // 37: rampart.ingestion.v1.Connection
+	(*CreateConnectionRequest)(nil),    // 38: rampart.ingestion.v1.CreateConnectionRequest
+	(*CreateConnectionResponse)(nil),   // 39: rampart.ingestion.v1.CreateConnectionResponse
+	(*CompleteConnectionRequest)(nil),  // 40: rampart.ingestion.v1.CompleteConnectionRequest
+	(*CompleteConnectionResponse)(nil), // 41: rampart.ingestion.v1.CompleteConnectionResponse
+	(*ListConnectionsRequest)(nil),     // 42: rampart.ingestion.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil),    // 43: rampart.ingestion.v1.ListConnectionsResponse
+	(*DeleteConnectionRequest)(nil),    // 44: rampart.ingestion.v1.DeleteConnectionRequest
+	(*DeleteConnectionResponse)(nil),   // 45: rampart.ingestion.v1.DeleteConnectionResponse
+	(*timestamppb.Timestamp)(nil),      // 46: google.protobuf.Timestamp
 }
 var file_rampart_ingestion_v1_ingestion_proto_depIdxs = []int32{
-	44, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
+	46, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 1: rampart.ingestion.v1.CreateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
 	5,  // 2: rampart.ingestion.v1.ListCollectionsResponse.collections:type_name -> rampart.ingestion.v1.Collection
 	5,  // 3: rampart.ingestion.v1.UpdateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
@@ -3166,63 +3371,66 @@ var file_rampart_ingestion_v1_ingestion_proto_depIdxs = []int32{
 	25, // 6: rampart.ingestion.v1.IngestDocumentResponse.job:type_name -> rampart.ingestion.v1.Job
 	25, // 7: rampart.ingestion.v1.CrawlDocumentsResponse.job:type_name -> rampart.ingestion.v1.Job
 	0,  // 8: rampart.ingestion.v1.Document.state:type_name -> rampart.ingestion.v1.DocumentState
-	44, // 9: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	46, // 9: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
 	18, // 10: rampart.ingestion.v1.GetDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
 	18, // 11: rampart.ingestion.v1.ListDocumentsResponse.documents:type_name -> rampart.ingestion.v1.Document
 	1,  // 12: rampart.ingestion.v1.Job.state:type_name -> rampart.ingestion.v1.JobState
-	44, // 13: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
-	44, // 14: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	46, // 13: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	46, // 14: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 15: rampart.ingestion.v1.Job.kind:type_name -> rampart.ingestion.v1.JobKind
 	25, // 16: rampart.ingestion.v1.GetJobResponse.job:type_name -> rampart.ingestion.v1.Job
 	25, // 17: rampart.ingestion.v1.WatchJobResponse.job:type_name -> rampart.ingestion.v1.Job
 	25, // 18: rampart.ingestion.v1.ListJobsResponse.jobs:type_name -> rampart.ingestion.v1.Job
 	3,  // 19: rampart.ingestion.v1.SearchRequest.mode:type_name -> rampart.ingestion.v1.SearchMode
-	44, // 20: rampart.ingestion.v1.Passage.updated_at:type_name -> google.protobuf.Timestamp
-	33, // 21: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
-	4,  // 22: rampart.ingestion.v1.Connection.state:type_name -> rampart.ingestion.v1.ConnectionState
-	44, // 23: rampart.ingestion.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
-	35, // 24: rampart.ingestion.v1.CreateConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
-	35, // 25: rampart.ingestion.v1.CompleteConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
-	35, // 26: rampart.ingestion.v1.ListConnectionsResponse.connections:type_name -> rampart.ingestion.v1.Connection
-	6,  // 27: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
-	8,  // 28: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
-	10, // 29: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
-	12, // 30: rampart.ingestion.v1.IngestionService.UpdateCollection:input_type -> rampart.ingestion.v1.UpdateCollectionRequest
-	14, // 31: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
-	16, // 32: rampart.ingestion.v1.IngestionService.CrawlDocuments:input_type -> rampart.ingestion.v1.CrawlDocumentsRequest
-	19, // 33: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
-	21, // 34: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
-	23, // 35: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
-	26, // 36: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
-	28, // 37: rampart.ingestion.v1.IngestionService.WatchJob:input_type -> rampart.ingestion.v1.WatchJobRequest
-	30, // 38: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
-	36, // 39: rampart.ingestion.v1.IngestionService.CreateConnection:input_type -> rampart.ingestion.v1.CreateConnectionRequest
-	38, // 40: rampart.ingestion.v1.IngestionService.CompleteConnection:input_type -> rampart.ingestion.v1.CompleteConnectionRequest
-	40, // 41: rampart.ingestion.v1.IngestionService.ListConnections:input_type -> rampart.ingestion.v1.ListConnectionsRequest
-	42, // 42: rampart.ingestion.v1.IngestionService.DeleteConnection:input_type -> rampart.ingestion.v1.DeleteConnectionRequest
-	32, // 43: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
-	7,  // 44: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
-	9,  // 45: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
-	11, // 46: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
-	13, // 47: rampart.ingestion.v1.IngestionService.UpdateCollection:output_type -> rampart.ingestion.v1.UpdateCollectionResponse
-	15, // 48: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
-	17, // 49: rampart.ingestion.v1.IngestionService.CrawlDocuments:output_type -> rampart.ingestion.v1.CrawlDocumentsResponse
-	20, // 50: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
-	22, // 51: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
-	24, // 52: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
-	27, // 53: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
-	29, // 54: rampart.ingestion.v1.IngestionService.WatchJob:output_type -> rampart.ingestion.v1.WatchJobResponse
-	31, // 55: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
-	37, // 56: rampart.ingestion.v1.IngestionService.CreateConnection:output_type -> rampart.ingestion.v1.CreateConnectionResponse
-	39, // 57: rampart.ingestion.v1.IngestionService.CompleteConnection:output_type -> rampart.ingestion.v1.CompleteConnectionResponse
-	41, // 58: rampart.ingestion.v1.IngestionService.ListConnections:output_type -> rampart.ingestion.v1.ListConnectionsResponse
-	43, // 59: rampart.ingestion.v1.IngestionService.DeleteConnection:output_type -> rampart.ingestion.v1.DeleteConnectionResponse
-	34, // 60: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
-	44, // [44:61] is the sub-list for method output_type
-	27, // [27:44] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	46, // 20: rampart.ingestion.v1.Passage.updated_at:type_name -> google.protobuf.Timestamp
+	34, // 21: rampart.ingestion.v1.Passage.location:type_name -> rampart.ingestion.v1.Location
+	35, // 22: rampart.ingestion.v1.Passage.spans:type_name -> rampart.ingestion.v1.PassageSpan
+	34, // 23: rampart.ingestion.v1.PassageSpan.location:type_name -> rampart.ingestion.v1.Location
+	33, // 24: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
+	4,  // 25: rampart.ingestion.v1.Connection.state:type_name -> rampart.ingestion.v1.ConnectionState
+	46, // 26: rampart.ingestion.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
+	37, // 27: rampart.ingestion.v1.CreateConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
+	37, // 28: rampart.ingestion.v1.CompleteConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
+	37, // 29: rampart.ingestion.v1.ListConnectionsResponse.connections:type_name -> rampart.ingestion.v1.Connection
+	6,  // 30: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
+	8,  // 31: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
+	10, // 32: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
+	12, // 33: rampart.ingestion.v1.IngestionService.UpdateCollection:input_type -> rampart.ingestion.v1.UpdateCollectionRequest
+	14, // 34: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
+	16, // 35: rampart.ingestion.v1.IngestionService.CrawlDocuments:input_type -> rampart.ingestion.v1.CrawlDocumentsRequest
+	19, // 36: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
+	21, // 37: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
+	23, // 38: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
+	26, // 39: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
+	28, // 40: rampart.ingestion.v1.IngestionService.WatchJob:input_type -> rampart.ingestion.v1.WatchJobRequest
+	30, // 41: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
+	38, // 42: rampart.ingestion.v1.IngestionService.CreateConnection:input_type -> rampart.ingestion.v1.CreateConnectionRequest
+	40, // 43: rampart.ingestion.v1.IngestionService.CompleteConnection:input_type -> rampart.ingestion.v1.CompleteConnectionRequest
+	42, // 44: rampart.ingestion.v1.IngestionService.ListConnections:input_type -> rampart.ingestion.v1.ListConnectionsRequest
+	44, // 45: rampart.ingestion.v1.IngestionService.DeleteConnection:input_type -> rampart.ingestion.v1.DeleteConnectionRequest
+	32, // 46: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
+	7,  // 47: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
+	9,  // 48: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
+	11, // 49: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
+	13, // 50: rampart.ingestion.v1.IngestionService.UpdateCollection:output_type -> rampart.ingestion.v1.UpdateCollectionResponse
+	15, // 51: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
+	17, // 52: rampart.ingestion.v1.IngestionService.CrawlDocuments:output_type -> rampart.ingestion.v1.CrawlDocumentsResponse
+	20, // 53: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
+	22, // 54: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
+	24, // 55: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
+	27, // 56: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
+	29, // 57: rampart.ingestion.v1.IngestionService.WatchJob:output_type -> rampart.ingestion.v1.WatchJobResponse
+	31, // 58: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
+	39, // 59: rampart.ingestion.v1.IngestionService.CreateConnection:output_type -> rampart.ingestion.v1.CreateConnectionResponse
+	41, // 60: rampart.ingestion.v1.IngestionService.CompleteConnection:output_type -> rampart.ingestion.v1.CompleteConnectionResponse
+	43, // 61: rampart.ingestion.v1.IngestionService.ListConnections:output_type -> rampart.ingestion.v1.ListConnectionsResponse
+	45, // 62: rampart.ingestion.v1.IngestionService.DeleteConnection:output_type -> rampart.ingestion.v1.DeleteConnectionResponse
+	36, // 63: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
+	47, // [47:64] is the sub-list for method output_type
+	30, // [30:47] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_rampart_ingestion_v1_ingestion_proto_init() }
@@ -3234,13 +3442,14 @@ func file_rampart_ingestion_v1_ingestion_proto_init() {
 		(*IngestDocumentRequest_Content)(nil),
 		(*IngestDocumentRequest_Url)(nil),
 	}
+	file_rampart_ingestion_v1_ingestion_proto_msgTypes[29].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_ingestion_v1_ingestion_proto_rawDesc), len(file_rampart_ingestion_v1_ingestion_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   39,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
