@@ -74,10 +74,50 @@ type ragCitation struct {
 	ChunkID    string `json:"chunk_id"`
 	Quote      string `json:"quote"`
 	Passages   []struct {
-		ChunkID string  `json:"chunk_id"`
-		Quote   string  `json:"quote"`
-		Score   float64 `json:"score"`
+		ChunkID  string       `json:"chunk_id"`
+		Quote    string       `json:"quote"`
+		Score    float64      `json:"score"`
+		Location *ragLocation `json:"location"`
 	} `json:"passages"`
+}
+
+// ragLocation is a cited passage's place in its document (ADR 0085).
+type ragLocation struct {
+	Start   int `json:"start"`
+	End     int `json:"end"`
+	Line    int `json:"line"`
+	LineEnd int `json:"line_end"`
+	Page    int `json:"page"`
+	PageEnd int `json:"page_end"`
+}
+
+// requireQuotesLocated checks every cited passage's location against the
+// uploaded files (docs maps a document id to its content): the quote is
+// found at its character offsets (white space squeezed, as quotes are; a
+// quote cut short with "…" starts there), on its lines, in a text file
+// without pages.
+func requireQuotesLocated(t *testing.T, docs map[string]string, cites []ragCitation) {
+	t.Helper()
+	for _, c := range cites {
+		doc, ok := docs[c.DocumentID]
+		require.True(t, ok, "citation of an unknown document: %+v", c)
+		runes := []rune(doc)
+		for _, p := range c.Passages {
+			l := p.Location
+			require.NotNil(t, l, "a freshly ingested passage is located: %+v", p)
+			require.True(t, 0 <= l.Start && l.Start < l.End && l.End <= len(runes), "%+v in %d characters", *l, len(runes))
+			at := strings.Join(strings.Fields(string(runes[l.Start:l.End])), " ")
+			quote := strings.TrimSuffix(p.Quote, "…")
+			if quote == p.Quote {
+				require.Equal(t, quote, at, "the quote is at %+v", *l)
+			} else {
+				require.True(t, strings.HasPrefix(at, quote), "the quote %q starts at %+v: %q", quote, *l, at)
+			}
+			require.Equal(t, 1+strings.Count(string(runes[:l.Start]), "\n"), l.Line, "line of %q", quote)
+			require.Equal(t, l.Line+strings.Count(strings.TrimRight(string(runes[l.Start:l.End]), "\n"), "\n"), l.LineEnd)
+			require.Zero(t, l.Page, "a text file has no pages")
+		}
+	}
 }
 
 // markers are the answer's "[n]" citation markers, in order.
@@ -268,6 +308,8 @@ func TestRAGChatThroughEdge(t *testing.T) {
 		require.Empty(t, c.URL, "an uploaded document has no URL")
 		require.True(t, strings.HasPrefix(c.ChunkID, docID+":"), c.ChunkID)
 		require.Contains(t, c.Quote, "VPN certificates rotate every 45 days.")
+		requireQuotesLocated(t, map[string]string{docID: ragDoc}, a.Rampart.Citations)
+		require.Equal(t, 3, c.Passages[0].Location.Line, "the sentence's line in vpn.md")
 	})
 
 	t.Run("stream", func(t *testing.T) {
@@ -279,13 +321,15 @@ func TestRAGChatThroughEdge(t *testing.T) {
 		require.NoError(t, json.Unmarshal(final, &ext), string(final))
 		require.Equal(t, "vpn.md", ext.Citations[0].Source)
 		require.Equal(t, docID, ext.Citations[0].DocumentID)
+		requireQuotesLocated(t, map[string]string{docID: ragDoc}, ext.Citations)
 	})
 
 	t.Run("one citation per document, numbered as the answer", func(t *testing.T) {
 		require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", admin, map[string]any{"name": "e2e-rag-cite"}, nil))
-		vpn := ingestAndWait(t, s, admin, "e2e-rag-cite", "vpn.txt",
-			"VPN certificates rotate every 45 days. The client renews VPN certificates automatically.\n\nPrinters are on floor two.")
-		keys := ingestAndWait(t, s, admin, "e2e-rag-cite", "keys.txt", "API keys rotate every 90 days.")
+		const vpnText = "Café notice.\r\n\r\nVPN certificates rotate   every 45 days. The client renews VPN certificates automatically.\r\n\r\nPrinters are on floor two."
+		const keysText = "API keys rotate every 90 days."
+		vpn := ingestAndWait(t, s, admin, "e2e-rag-cite", "vpn.txt", vpnText)
+		keys := ingestAndWait(t, s, admin, "e2e-rag-cite", "keys.txt", keysText)
 		body := map[string]any{"model": "rampart-extractive", "rampart": map[string]any{"collections": []string{"e2e-rag-cite"}, "top_k": 4},
 			"messages": []map[string]string{{"role": "user", "content": "How often do VPN certificates and API keys rotate?"}}}
 		var a ragAnswer
@@ -303,6 +347,10 @@ func TestRAGChatThroughEdge(t *testing.T) {
 		require.Contains(t, byDoc[vpn].Passages[0].Quote+byDoc[vpn].Passages[1].Quote, "45 days")
 		require.Contains(t, byDoc[keys].Quote, "90 days")
 		require.Equal(t, 1, strings.Count(text, "vpn.txt"), text)
+		// Each quoted sentence is at its own offsets in the file (CRLF line
+		// ends and "é" counted as the file has them, "   " squeezed).
+		requireQuotesLocated(t, map[string]string{vpn: vpnText, keys: keysText}, a.Rampart.Citations)
+		require.Equal(t, 3, byDoc[vpn].Passages[0].Location.Line)
 
 		// The stream says the same: same text, same citations.
 		streamed, final := streamChat(t, s, chatOnly.APIKey, body)
@@ -379,7 +427,7 @@ func TestRAGAssistantWithOpenAINodeSDK(t *testing.T) {
 	s := startStack(t)
 	admin := s.env["RAMPART_ADMIN_KEY"]
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", admin, map[string]any{"name": "e2e-kb"}, nil))
-	ingestAndWait(t, s, admin, "e2e-kb", "vpn.md", ragDoc)
+	docID := ingestAndWait(t, s, admin, "e2e-kb", "vpn.md", ragDoc)
 	code, out := rawDo(t, http.MethodPost, s.baseURL+"/v1/rampart/assistants", admin, map[string]any{
 		"name": "kb-e2e", "model": "rampart-extractive", "collections": []string{"e2e-kb"},
 		"system_prompt": "You answer IT questions.", "top_k": 4, "description": "e2e"})
@@ -400,6 +448,9 @@ const { OpenAI } = require("openai");
   for await (const m of client.models.list()) models.push(m.id);
   const q = [{ role: "user", content: "How often do VPN certificates rotate?" }];
   const r = await client.chat.completions.create({ model: "kb-e2e", messages: q });
+  // a location's offsets are characters (code points) of the file
+  const at = r.rampart.citations[0].passages[0].location;
+  const located = [...process.env.DOC].slice(at.start, at.end).join("");
   let text = "", final = null;
   const stream = await client.chat.completions.create({ model: "kb-e2e", messages: q, stream: true });
   for await (const chunk of stream) {
@@ -413,7 +464,7 @@ const { OpenAI } = require("openai");
   } catch (e) { other = e.status; }
   const otherModels = [];
   for await (const m of new OpenAI({ baseURL: process.env.BASE_URL + "/v1", apiKey: process.env.OTHER_KEY }).models.list()) otherModels.push(m.id);
-  console.log(JSON.stringify({ models, json: r, text, final, other, otherModels }));
+  console.log(JSON.stringify({ models, json: r, text, final, other, otherModels, located }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `
 	var tb struct {
@@ -421,7 +472,7 @@ const { OpenAI } = require("openai");
 	}
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/tenants", admin,
 		map[string]any{"name": "tenant-sdk", "owner_subject": "owner@sdk.example"}, &tb))
-	stdout := sdk.run(t, script, "BASE_URL="+s.baseURL, "KEY="+chatOnly.APIKey, "OTHER_KEY="+tb.OwnerAPIKey)
+	stdout := sdk.run(t, script, "BASE_URL="+s.baseURL, "KEY="+chatOnly.APIKey, "OTHER_KEY="+tb.OwnerAPIKey, "DOC="+ragDoc)
 	var res struct {
 		Models      []string        `json:"models"`
 		JSON        ragAnswer       `json:"json"`
@@ -429,6 +480,7 @@ const { OpenAI } = require("openai");
 		Final       json.RawMessage `json:"final"`
 		Other       int             `json:"other"`
 		OtherModels []string        `json:"otherModels"`
+		Located     string          `json:"located"`
 	}
 	require.NoError(t, json.Unmarshal(stdout, &res), string(stdout))
 	require.Contains(t, res.Models, "kb-e2e")
@@ -438,6 +490,15 @@ const { OpenAI } = require("openai");
 	require.Equal(t, "vpn.md", res.JSON.Rampart.Citations[0].Source)
 	require.Contains(t, res.Text, "VPN certificates rotate every 45 days.")
 	require.Contains(t, string(res.Final), `"source":"vpn.md"`)
+	// The SDK's client finds the quote at the location's offsets, and so
+	// does the stream's final chunk (ADR 0085).
+	require.Equal(t, res.JSON.Rampart.Citations[0].Passages[0].Quote, strings.Join(strings.Fields(res.Located), " "))
+	requireQuotesLocated(t, map[string]string{docID: ragDoc}, res.JSON.Rampart.Citations)
+	var final struct {
+		Citations []ragCitation `json:"citations"`
+	}
+	require.NoError(t, json.Unmarshal(res.Final, &final), string(res.Final))
+	requireQuotesLocated(t, map[string]string{docID: ragDoc}, final.Citations)
 	require.Equal(t, http.StatusNotFound, res.Other, "another tenant cannot use the assistant")
 	require.NotContains(t, res.OtherModels, "kb-e2e", "nor see it")
 	require.Contains(t, res.OtherModels, "rampart-extractive")
@@ -485,6 +546,7 @@ func TestRAGCLI(t *testing.T) {
 	require.Contains(t, out, "VPN certificates rotate every 45 days.")
 	require.Contains(t, out, "Sources:\n  [1] VPN — vpn.md")
 	require.Equal(t, 1, strings.Count(out, "Sources:"), "the answer's own Sources line is not shown beside the list:\n%s", out)
+	require.Contains(t, out, "  [1] VPN — vpn.md\n      line 3: \"VPN certificates rotate every 45 days.\"\n", "each cited passage: where it is and its quote")
 
 	// A collection the tenant does not have is refused at create, naming
 	// the field (inference asks ingestion over mTLS); so is a value of the

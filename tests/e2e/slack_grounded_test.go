@@ -279,4 +279,7 @@ func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 	require.NotContains(t, all.String(), "[2]", "one document, one number")
 	require.Contains(t, all.String(), "*Sources*\n[1] <"+source+"|", "the document listed once")
 	require.Equal(t, 1, strings.Count(all.String(), "<"+source+"|"))
+	// Where the quoted sentences are in the file (ADR 0085): both on its
+	// first line.
+	require.Contains(t, all.String(), "*Sources*\n[1] <"+source+"|"+source+"> (line 1)\n")
 }

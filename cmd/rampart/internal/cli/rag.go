@@ -429,6 +429,44 @@ type citation struct {
 	Title  string `json:"title"`
 	URL    string `json:"url"`
 	Quote  string `json:"quote"`
+	// Passages are the document's cited passages (docs/adr/0079), each
+	// with where it is (docs/adr/0085).
+	Passages []citedPassage `json:"passages"`
+}
+
+type citedPassage struct {
+	Quote    string    `json:"quote"`
+	Location *location `json:"location"`
+}
+
+// location is where a cited passage is in its document: characters
+// [Start, End) of its extracted text, lines of a text file, pages of a
+// PDF (0: none).
+type location struct {
+	Start   int `json:"start"`
+	End     int `json:"end"`
+	Line    int `json:"line"`
+	LineEnd int `json:"line_end"`
+	Page    int `json:"page"`
+	PageEnd int `json:"page_end"`
+}
+
+// String is the location for a reader: the page of a PDF, the lines of a
+// text file, else the character offsets of the extracted text.
+func (l location) String() string {
+	span := func(one, many string, a, b int) string {
+		if b <= a {
+			return one + strconv.Itoa(a)
+		}
+		return many + strconv.Itoa(a) + "–" + strconv.Itoa(b)
+	}
+	switch {
+	case l.Page > 0:
+		return span("p. ", "pp. ", l.Page, l.PageEnd)
+	case l.Line > 0:
+		return span("line ", "lines ", l.Line, l.LineEnd)
+	}
+	return "chars " + strconv.Itoa(l.Start) + "–" + strconv.Itoa(l.End)
 }
 
 func newChatCmd(f *apiFlags) *cobra.Command {
@@ -557,9 +595,11 @@ func printSources(w io.Writer, cites []citation) {
 		return
 	}
 	// One line per document, "[1][3] title — source <url>", as in Slack:
-	// passages of one document cited several times are listed once.
+	// passages of one document cited several times are listed once. Under
+	// it, each cited passage: where it is and its quote.
 	var order []string
 	marks := map[string]string{}
+	quotes := map[string][]citedPassage{}
 	for _, c := range cites {
 		where := c.Source
 		if c.Title != "" && c.Title != c.Source {
@@ -572,10 +612,22 @@ func printSources(w io.Writer, cites []citation) {
 			order = append(order, where)
 		}
 		marks[where] += "[" + strconv.Itoa(c.Index) + "]"
+		ps := c.Passages
+		if len(ps) == 0 && c.Quote != "" { // a server from before docs/adr/0079
+			ps = []citedPassage{{Quote: c.Quote}}
+		}
+		quotes[where] = append(quotes[where], ps...)
 	}
 	fmt.Fprintln(w, "Sources:")
 	for _, where := range order {
 		fmt.Fprintf(w, "  %s %s\n", marks[where], where)
+		for _, p := range quotes[where] {
+			at := ""
+			if p.Location != nil {
+				at = p.Location.String() + ": "
+			}
+			fmt.Fprintf(w, "      %s%q\n", at, p.Quote)
+		}
 	}
 }
 

@@ -275,7 +275,8 @@ func TestChatListsSourcesOnce(t *testing.T) {
 			`{"choices":[{"index":0,"delta":{"content":"rces: [1] vpn.md; [2] keys.md; [3] vpn.md"},"finish_reason":null}]}`,
 			`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"rampart":{"citations":[` +
 				`{"index":1,"source":"vpn.md","title":"VPN","url":"https://wiki/vpn","quote":"Every 45 days."},` +
-				`{"index":2,"source":"keys.md","quote":"Keys rotate."},` +
+				`{"index":2,"source":"keys.md","quote":"Keys rotate.","passages":[{"quote":"Keys rotate.","location":{"start":40,"end":52,"line":3,"line_end":3}},` +
+				`{"quote":"Revoked at once.","location":{"start":90,"end":106,"line":7,"line_end":8}}]},` +
 				`{"index":3,"source":"vpn.md","title":"VPN","url":"https://wiki/vpn","quote":"Automatically."}]}}`,
 		} {
 			_, _ = io.WriteString(w, "data: "+c+"\n\n")
@@ -290,7 +291,25 @@ func TestChatListsSourcesOnce(t *testing.T) {
 	root := newRoot(&out, io.Discard)
 	root.SetArgs([]string{"chat", "-c", "handbook", "How often?"})
 	require.NoError(t, root.ExecuteContext(context.Background()))
-	require.Equal(t, "From the documents: \"Every 45 days.\" [1]\nSources:\n  [1][3] VPN — vpn.md <https://wiki/vpn>\n  [2] keys.md\n", out.String())
+	require.Equal(t, "From the documents: \"Every 45 days.\" [1]\nSources:\n  [1][3] VPN — vpn.md <https://wiki/vpn>\n      \"Every 45 days.\"\n      \"Automatically.\"\n"+
+		"  [2] keys.md\n      line 3: \"Keys rotate.\"\n      lines 7–8: \"Revoked at once.\"\n", out.String())
+}
+
+// TestCitedPassageLocation: a PDF's passage shows its pages, a text
+// file's its lines, another format's its characters.
+func TestCitedPassageLocation(t *testing.T) {
+	for _, tc := range []struct {
+		l    location
+		want string
+	}{
+		{location{Start: 5, End: 9, Page: 3, PageEnd: 3}, "p. 3"},
+		{location{Start: 5, End: 9, Page: 3, PageEnd: 4}, "pp. 3–4"},
+		{location{Start: 5, End: 9, Line: 2, LineEnd: 2}, "line 2"},
+		{location{Start: 5, End: 9, Line: 2, LineEnd: 6}, "lines 2–6"},
+		{location{Start: 5, End: 9}, "chars 5–9"},
+	} {
+		require.Equal(t, tc.want, tc.l.String())
+	}
 }
 
 // TestChatWithoutDocumentsSaysSo: chat with neither collections nor an

@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"sort"
+	"unicode/utf8"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
@@ -32,6 +34,52 @@ type Passage struct {
 	Heading string
 	// Score is the search score of a retrieved passage.
 	Score float64
+	// Spans locate the passage's sentences in its document, in Text's
+	// order (none when ingestion recorded no location; docs/adr/0085).
+	Spans []Span
+}
+
+// Span is one located sentence of a passage: Text's characters (code
+// points) [TextStart, TextEnd) are at Location in the document.
+type Span struct {
+	TextStart, TextEnd int
+	Location           wire.Location
+}
+
+// Locate is the location of Text[from:to] (byte offsets of a quote taken
+// from Text): from the start of its first sentence to the end of its
+// last, narrowed to the quote's own characters inside a sentence whose
+// text is character for character the document's (its white space was
+// not squeezed). Nil when the passage has no spans: a location is never
+// guessed.
+func (p Passage) Locate(from, to int) *wire.Location {
+	if len(p.Spans) == 0 || from < 0 || to > len(p.Text) || from >= to {
+		return nil
+	}
+	a := utf8.RuneCountInString(p.Text[:from])
+	b := a + utf8.RuneCountInString(p.Text[from:to])
+	first := sort.Search(len(p.Spans), func(i int) bool { return p.Spans[i].TextEnd > a })
+	last := sort.Search(len(p.Spans), func(i int) bool { return p.Spans[i].TextStart >= b }) - 1
+	if first >= len(p.Spans) || last < first {
+		return nil
+	}
+	f, l := p.Spans[first], p.Spans[last]
+	loc := wire.Location{Start: f.Location.Start, End: l.Location.End, Line: f.Location.Line, LineEnd: l.Location.LineEnd, Page: f.Location.Page, PageEnd: l.Location.PageEnd}
+	if verbatim(f) && a > f.TextStart {
+		loc.Start += a - f.TextStart
+	}
+	if verbatim(l) && b < l.TextEnd {
+		loc.End -= l.TextEnd - b
+	}
+	return &loc
+}
+
+// verbatim reports whether s's text has as many characters as the
+// document's text at its location: squeezing white space only ever
+// shortens a sentence, so the two are then the same character for
+// character (a tab read as a space at most).
+func verbatim(s Span) bool {
+	return s.Location.End-s.Location.Start == s.TextEnd-s.TextStart
 }
 
 // ChatCall is one chat completion call.

@@ -118,9 +118,22 @@ func Citation(d Document) wire.Citation {
 		Title: p.Title, URL: p.URL, ChunkID: p.ID, Quote: Quote(p.Text)}
 	c.Passages = make([]wire.CitedPassage, len(d.Passages))
 	for i, p := range d.Passages {
-		c.Passages[i] = wire.CitedPassage{ChunkID: p.ID, Quote: Quote(p.Text), Heading: p.Heading, Score: p.Score}
+		q := Quote(p.Text)
+		c.Passages[i] = wire.CitedPassage{ChunkID: p.ID, Quote: q, Heading: p.Heading, Score: p.Score, Location: quoteLocation(p, q)}
 	}
 	return c
+}
+
+// quoteLocation is where Quote(p.Text), q, is in p's document: the quote
+// is the start of the text (docs/adr/0085). Only for a text Quote did not
+// re-space (ingestion's chunks are already squeezed): otherwise the
+// quote's bytes are not the text's.
+func quoteLocation(p provider.Passage, q string) *wire.Location {
+	q = strings.TrimSuffix(q, "…")
+	if !strings.HasPrefix(p.Text, q) {
+		return nil
+	}
+	return p.Locate(0, len(q))
 }
 
 // Quote is the start of text, cut at a word boundary near maxQuote bytes.

@@ -91,3 +91,31 @@ func TestQuote(t *testing.T) {
 	require.LessOrEqual(t, len(q), 300+len("…"))
 	require.True(t, strings.HasSuffix(q, "word…"))
 }
+
+// TestCitationLocatesQuote: a passage's quote is located from the
+// passage's start to the quote's end; a cut quote ends where it ends in a
+// verbatim sentence; a passage without spans has no location
+// (docs/adr/0085).
+func TestCitationLocatesQuote(t *testing.T) {
+	long := strings.Repeat("word ", 70) + "end."
+	tests := []struct {
+		name string
+		p    provider.Passage
+		want *wire.Location
+	}{
+		{"whole passage", provider.Passage{ID: "a:0", DocumentID: "a", Text: "One. Two.", Spans: []provider.Span{
+			{TextStart: 0, TextEnd: 4, Location: wire.Location{Start: 10, End: 14, Page: 2, PageEnd: 2}},
+			{TextStart: 5, TextEnd: 9, Location: wire.Location{Start: 16, End: 20, Page: 3, PageEnd: 3}}}},
+			&wire.Location{Start: 10, End: 20, Page: 2, PageEnd: 3}},
+		{"quote cut inside a verbatim sentence", provider.Passage{ID: "a:0", DocumentID: "a", Text: long, Spans: []provider.Span{
+			{TextStart: 0, TextEnd: len(long), Location: wire.Location{Start: 7, End: 7 + len(long), Line: 1, LineEnd: 1}}}},
+			&wire.Location{Start: 7, End: 7 + len(strings.TrimSuffix(rag.Quote(long), "…")), Line: 1, LineEnd: 1}},
+		{"no spans", provider.Passage{ID: "a:0", DocumentID: "a", Text: "One."}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := rag.Citation(rag.Document{N: 1, Passages: []provider.Passage{tt.p}})
+			require.Equal(t, tt.want, c.Passages[0].Location)
+		})
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
 
 // ErrUnavailable wraps a search failure that is not the caller's fault
@@ -106,11 +107,22 @@ func (r *Retriever) RetrieveWithWarning(ctx context.Context, q Query) ([]provide
 
 // Passage maps one ingestion passage to the provider's.
 func Passage(p *ingestionv1.Passage) provider.Passage {
-	return provider.Passage{
+	out := provider.Passage{
 		ID: p.GetChunkId(), Text: p.GetText(), Source: p.GetSource(),
 		DocumentID: p.GetDocumentId(), Title: p.GetTitle(), Heading: p.GetHeading(), Score: p.GetScore(),
 		URL: cmp.Or(p.GetUrl(), linkOf(p.GetSource())),
 	}
+	if spans := p.GetSpans(); len(spans) > 0 {
+		out.Spans = make([]provider.Span, len(spans))
+		for i, s := range spans {
+			l := s.GetLocation()
+			out.Spans[i] = provider.Span{TextStart: int(s.GetTextStart()), TextEnd: int(s.GetTextEnd()), Location: wire.Location{
+				Start: int(l.GetStart()), End: int(l.GetEnd()), Line: int(l.GetLine()), LineEnd: int(l.GetLineEnd()),
+				Page: int(l.GetPage()), PageEnd: int(l.GetPageEnd()),
+			}}
+		}
+	}
+	return out
 }
 
 // linkOf returns source when it is an http(s) URL (a fetched document),

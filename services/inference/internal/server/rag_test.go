@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"google.golang.org/protobuf/proto"
+
 	"encoding/json"
 	"errors"
 	"io"
@@ -33,10 +35,26 @@ type ragCitation struct {
 }
 
 type ragPassage struct {
-	ChunkID string  `json:"chunk_id"`
-	Quote   string  `json:"quote"`
-	Heading string  `json:"heading"`
-	Score   float64 `json:"score"`
+	ChunkID  string       `json:"chunk_id"`
+	Quote    string       `json:"quote"`
+	Heading  string       `json:"heading"`
+	Score    float64      `json:"score"`
+	Location *ragLocation `json:"location"`
+}
+
+type ragLocation struct {
+	Start   int `json:"start"`
+	End     int `json:"end"`
+	Line    int `json:"line"`
+	LineEnd int `json:"line_end"`
+	Page    int `json:"page"`
+	PageEnd int `json:"page_end"`
+}
+
+// span is one located sentence of a fake ingestion passage.
+func span(textStart, textEnd, start, end, line int) *ingestionv1.PassageSpan {
+	return &ingestionv1.PassageSpan{TextStart: int32(textStart), TextEnd: int32(textEnd), //nolint:gosec // small test numbers
+		Location: &ingestionv1.Location{Start: int32(start), End: int32(end), Line: proto.Int32(int32(line)), LineEnd: proto.Int32(int32(line))}} //nolint:gosec // as above
 }
 
 // withoutScores checks that every passage carries its search score (the
@@ -86,12 +104,15 @@ func ragEnv(t *testing.T) (*env, *openaitest.Upstream) {
 }`
 	srv := servertest.Start(t, servertest.Options{Keyvault: func(*keyvaulttest.Server) {}, Models: []byte(reg), Ingestion: func(f *ingestiontest.Server) {
 		f.Add("t1", "handbook",
-			&ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText},
+			&ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText,
+				Spans: []*ingestionv1.PassageSpan{span(0, 44, 0, 44, 1), span(45, 80, 46, 81, 2)}},
 			&ingestionv1.Passage{ChunkId: "doc-wiki:3", DocumentId: "doc-wiki", Source: "https://wiki.example.com/lunch", Title: "Cafeteria",
 				Heading: "Food > Lunch", Url: "https://wiki.example.com/lunch", Text: "Lunch is served from noon in the cafeteria."})
 		// Two chunks of one policy document and one of another.
 		f.Add("t1", "policies",
-			&ingestionv1.Passage{ChunkId: "doc-keys:0", DocumentId: "doc-keys", Source: "keys.md", Heading: "Keys", Text: "API keys rotate every 90 days."},
+			&ingestionv1.Passage{ChunkId: "doc-keys:0", DocumentId: "doc-keys", Source: "keys.md", Heading: "Keys", Text: "API keys rotate every 90 days.",
+				Spans: []*ingestionv1.PassageSpan{span(0, 30, 12, 42, 3)}},
+			// doc-tok:1 and doc-keys:4 were ingested before locations: none
 			&ingestionv1.Passage{ChunkId: "doc-tok:1", DocumentId: "doc-tok", Source: "tokens.md", Text: "Session tokens expire after 8 hours."},
 			&ingestionv1.Passage{ChunkId: "doc-keys:4", DocumentId: "doc-keys", Source: "keys.md", Heading: "Keys > Revocation", Text: "A revoked key stops at once."})
 		f.Add("t2", "secret", &ingestionv1.Passage{ChunkId: "doc-x:0", DocumentId: "doc-x", Source: "x.md", Text: "Tenant two's certificates rotate every 7 days."})
@@ -131,7 +152,8 @@ func TestRAGExtractiveAnswersFromTheTenantsDocuments(t *testing.T) {
 	require.NotContains(t, answer, "7 days", "another tenant's document is never searched")
 	require.NotNil(t, c.Rampart)
 	require.Equal(t, []ragCitation{{Index: 1, DocumentID: "doc-vpn", Source: "vpn.md", ChunkID: "doc-vpn:0", Quote: "VPN VPN certificates rotate every 45 days.",
-		Passages: []ragPassage{{ChunkID: "doc-vpn:0", Quote: "VPN VPN certificates rotate every 45 days."}}}}, withoutScores(t, c.Rampart.Citations))
+		Passages: []ragPassage{{ChunkID: "doc-vpn:0", Quote: "VPN VPN certificates rotate every 45 days.",
+			Location: &ragLocation{Start: 2, End: 44, Line: 1, LineEnd: 1}}}}}, withoutScores(t, c.Rampart.Citations), "the quoted sentence's own characters")
 
 	// The search ran as tenant t1 (the forwarded principal), in t1's collection.
 	s := e.srv.Ingestion.Searches()
@@ -233,7 +255,7 @@ func TestRAGLanguageModelCitesDocuments(t *testing.T) {
 		{Index: 2, DocumentID: "doc-tok", Source: "tokens.md", ChunkID: "doc-tok:1", Quote: "Session tokens expire after 8 hours.",
 			Passages: []ragPassage{{ChunkID: "doc-tok:1", Quote: "Session tokens expire after 8 hours."}}},
 		{Index: 1, DocumentID: "doc-keys", Source: "keys.md", ChunkID: "doc-keys:0", Quote: "API keys rotate every 90 days.",
-			Passages: []ragPassage{{ChunkID: "doc-keys:0", Quote: "API keys rotate every 90 days.", Heading: "Keys"},
+			Passages: []ragPassage{{ChunkID: "doc-keys:0", Quote: "API keys rotate every 90 days.", Heading: "Keys", Location: &ragLocation{Start: 12, End: 42, Line: 3, LineEnd: 3}},
 				{ChunkID: "doc-keys:4", Quote: "A revoked key stops at once.", Heading: "Keys > Revocation"}}},
 	}
 

@@ -373,6 +373,22 @@ type CitedPassage struct {
 	Heading string `json:"heading,omitempty"`
 	// Score is the passage's search score (retrieved passages only).
 	Score float64 `json:"score,omitempty"`
+	// Location is where the quote is in the document (retrieved passages
+	// of documents ingested with locations only; docs/adr/0085).
+	Location *Location `json:"location,omitempty"`
+}
+
+// Location is where a quote is in its document (ingestion's Location):
+// characters (Unicode code points) [Start, End) of the document's
+// extracted text (the file itself for text and Markdown), the lines of a
+// text file and the pages of a PDF (0: none, omitted).
+type Location struct {
+	Start   int `json:"start"`
+	End     int `json:"end"`
+	Line    int `json:"line,omitempty"`
+	LineEnd int `json:"line_end,omitempty"`
+	Page    int `json:"page,omitempty"`
+	PageEnd int `json:"page_end,omitempty"`
 }
 
 // RequestExtension is the request's "rampart" object.

@@ -35,6 +35,23 @@ type citation struct {
 	URL        string `json:"url"`
 	ChunkID    string `json:"chunk_id"`
 	Quote      string `json:"quote"`
+	// Passages are the document's cited passages (docs/adr/0079); the bot
+	// reads where they are (docs/adr/0085).
+	Passages []citedPassage `json:"passages"`
+}
+
+// citedPassage is one passage of a cited document.
+type citedPassage struct {
+	Location *location `json:"location"`
+}
+
+// location is where a cited passage is in its document: lines of a text
+// file, pages of a PDF (0: none).
+type location struct {
+	Line    int `json:"line"`
+	LineEnd int `json:"line_end"`
+	Page    int `json:"page"`
+	PageEnd int `json:"page_end"`
 }
 
 // chunk is the part of a chat.completion.chunk the bot reads.

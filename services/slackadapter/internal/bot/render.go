@@ -1,8 +1,10 @@
 package bot
 
 import (
+	"cmp"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -72,20 +74,27 @@ func answerBlocks(text string, cites []citation, warning string) []slack.Block {
 		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, part, false, false), nil, nil))
 	}
 	if len(cites) > 0 {
-		// One line per document: "[1][2] <url|title>".
+		// One line per document: "[1][2] <url|title> (p. 3)".
 		var order []string
 		marks, first := map[string]string{}, map[string]citation{}
+		locs := map[string][]*location{}
 		for _, c := range cites {
 			key := c.DocumentID + "\x00" + c.URL + "\x00" + c.Source
 			if _, ok := first[key]; !ok {
 				order, first[key] = append(order, key), c
 			}
 			marks[key] += "[" + strconv.Itoa(c.Index) + "]"
+			for _, p := range c.Passages {
+				locs[key] = append(locs[key], p.Location)
+			}
 		}
 		var sb strings.Builder
 		sb.WriteString("*Sources*")
 		for _, key := range order {
 			line := "\n" + marks[key] + " " + link(first[key])
+			if w := where(locs[key]); w != "" {
+				line += " (" + w + ")"
+			}
 			if sb.Len()+len(line) > maxSectionText {
 				break
 			}
@@ -118,4 +127,52 @@ func render(ans answer, err error) slackapi.Message {
 	}
 	// The fallback text is parsed by Slack too (notifications): escaped.
 	return slackapi.Message{Text: escape(text), Blocks: answerBlocks(text, ans.citations, ans.warning)}
+}
+
+// where says where a document's cited passages are, for a reader opening
+// it: its pages ("p. 3", "pp. 3, 5–6") when it has pages, else its lines
+// ("line 4", "lines 4–6, 9"); "" when no passage is located (a document
+// ingested before locations were recorded, docs/adr/0085).
+func where(locs []*location) string {
+	var pages, lines [][2]int
+	for _, l := range locs {
+		switch {
+		case l == nil:
+		case l.Page > 0:
+			pages = append(pages, [2]int{l.Page, max(l.PageEnd, l.Page)})
+		case l.Line > 0:
+			lines = append(lines, [2]int{l.Line, max(l.LineEnd, l.Line)})
+		}
+	}
+	if len(pages) > 0 {
+		return ranges(pages, "p. ", "pp. ")
+	}
+	if len(lines) > 0 {
+		return ranges(lines, "line ", "lines ")
+	}
+	return ""
+}
+
+// ranges writes sorted, merged ranges after one (a single number) or many.
+func ranges(rs [][2]int, one, many string) string {
+	slices.SortFunc(rs, func(a, b [2]int) int { return cmp.Compare(a[0], b[0]) })
+	merged := rs[:1]
+	for _, r := range rs[1:] {
+		if last := &merged[len(merged)-1]; r[0] <= last[1]+1 {
+			last[1] = max(last[1], r[1])
+			continue
+		}
+		merged = append(merged, r)
+	}
+	parts := make([]string, len(merged))
+	for i, r := range merged {
+		parts[i] = strconv.Itoa(r[0])
+		if r[1] > r[0] {
+			parts[i] += "–" + strconv.Itoa(r[1])
+		}
+	}
+	if len(merged) == 1 && merged[0][0] == merged[0][1] {
+		return one + parts[0]
+	}
+	return many + strings.Join(parts, ", ")
 }

@@ -33,6 +33,18 @@ func TestRender(t *testing.T) {
 			wantNot: []string{"javascript:", "Sources: [1]"}, fallback: "Rotate every 45 days [1][2] and see [3].", wantBlock: 3,
 		},
 		{
+			name: "where the passages are: a PDF's pages, a text file's lines, nothing for passages without a location",
+			ans: answer{text: "See [1], [2] and [3].", citations: []citation{
+				{Index: 1, DocumentID: "d1", Source: "policy.pdf", Passages: []citedPassage{
+					{Location: &location{Page: 5, PageEnd: 6}}, {Location: &location{Page: 3, PageEnd: 3}}, {Location: &location{Page: 6, PageEnd: 6}}}},
+				{Index: 2, DocumentID: "d2", Source: "vpn.md", Passages: []citedPassage{{Location: &location{Line: 4, LineEnd: 4}}}},
+				{Index: 3, DocumentID: "d3", Source: "old.md", Passages: []citedPassage{{}}},
+				{Index: 4, DocumentID: "d4", Source: "one.pdf", Passages: []citedPassage{{Location: &location{Page: 2, PageEnd: 2}}, {Location: &location{Page: 2, PageEnd: 2}}}},
+			}},
+			want:    []string{"[1] policy.pdf (pp. 3, 5–6)\n", "[2] vpn.md (line 4)\n", "[3] old.md\n", "[4] one.pdf (p. 2)"},
+			wantNot: []string{"old.md ("}, fallback: "See [1], [2] and [3].", wantBlock: 3,
+		},
+		{
 			name: "grounding warning shown", ans: answer{text: "Plain answer.", warning: "Document search is unavailable <now>"},
 			want: []string{":warning: Document search is unavailable &lt;now&gt;"}, fallback: "Plain answer.", wantBlock: 2,
 		},

@@ -35,9 +35,11 @@ type sentence struct {
 	order  int
 	terms  map[string]bool
 	cite   wire.Citation // the passage's identity (grounded calls)
-	// heading and score locate the passage in its document.
+	// heading and score locate the passage in its document, loc the
+	// sentence (nil: not known).
 	heading string
 	score   float64
+	loc     *wire.Location
 }
 
 // extract composes an answer of quoted context sentences. Sources, in order:
@@ -72,7 +74,9 @@ func contextSentences(call *provider.ChatCall, lastUser int, question string) []
 	var sents []sentence
 	var heading string
 	var score float64
+	var passage *provider.Passage // the passage text is from, to locate its sentences
 	add := func(text, source string, skipQuestions bool, cite wire.Citation) {
+		at := 0 // where the next sentence is searched in text
 		for _, s := range splitSentences(text) {
 			if skipQuestions && strings.HasSuffix(s, "?") {
 				continue
@@ -83,7 +87,13 @@ func contextSentences(call *provider.ChatCall, lastUser int, question string) []
 			if s = strings.TrimSpace(strings.TrimLeft(s, "#")); s == "" {
 				continue
 			}
-			sents = append(sents, sentence{text: s, source: source, order: len(sents), terms: termSet(s), cite: cite, heading: heading, score: score})
+			var loc *wire.Location
+			// s is a substring of text, found from the previous sentence on
+			if i := strings.Index(text[at:], s); passage != nil && i >= 0 {
+				loc = passage.Locate(at+i, at+i+len(s))
+				at += i + len(s)
+			}
+			sents = append(sents, sentence{text: s, source: source, order: len(sents), terms: termSet(s), cite: cite, heading: heading, score: score, loc: loc})
 		}
 	}
 	for _, p := range call.Passages {
@@ -95,10 +105,10 @@ func contextSentences(call *provider.ChatCall, lastUser int, question string) []
 		if !call.Grounded && p.ID != "" && p.Source != "" && p.DocumentID == "" {
 			src = p.Source + " (" + p.ID + ")"
 		}
-		heading, score = p.Heading, p.Score
+		heading, score, passage = p.Heading, p.Score, &p
 		add(p.Text, src, false, wire.Citation{DocumentID: p.DocumentID, Title: p.Title, URL: p.URL, ChunkID: p.ID})
 	}
-	heading, score = "", 0
+	heading, score, passage = "", 0, nil
 	// A grounded answer quotes the retrieved documents only: the system
 	// prompt or earlier turns are not sources.
 	if call.Grounded {
@@ -208,7 +218,7 @@ func quote(call *provider.ChatCall, best []sentence) *provider.ChatResult {
 			cite.Index, cite.Source, cite.Quote = i+1, s.source, s.text
 			cites = append(cites, cite)
 		}
-		cites[i].Passages = append(cites[i].Passages, wire.CitedPassage{ChunkID: s.cite.ChunkID, Quote: s.text, Heading: s.heading, Score: s.score})
+		cites[i].Passages = append(cites[i].Passages, wire.CitedPassage{ChunkID: s.cite.ChunkID, Quote: s.text, Heading: s.heading, Score: s.score, Location: s.loc})
 		b.WriteString(" \"")
 		b.WriteString(s.text)
 		b.WriteString("\" [")
