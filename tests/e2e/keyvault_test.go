@@ -111,3 +111,44 @@ func TestTenantShredThroughCLI(t *testing.T) {
 	// The platform tenant is untouched.
 	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/whoami", admin, nil, nil))
 }
+
+// TestEmptySecretValueRefused (ADR 0084): an empty value is refused through
+// the real edge as 400 naming the field, for a new version and for an
+// update; the secret keeps its value.
+func TestEmptySecretValueRefused(t *testing.T) {
+	s := startStack(t)
+	admin := s.env["RAMPART_ADMIN_KEY"]
+	const name = "/dev/app/token/empty-refused"
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/secrets", admin,
+		map[string]any{"name": name, "secret_string": "kept"}, nil))
+	for _, tc := range []struct {
+		desc, method, path string
+		body               map[string]any
+	}{
+		{"put", http.MethodPost, name + ":putValue", map[string]any{"secret_string": ""}},
+		{"update", http.MethodPatch, name, map[string]any{"secret_string": ""}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, body := rawDo(t, tc.method, s.baseURL+"/v1/secrets"+tc.path, admin, tc.body)
+			require.Equal(t, http.StatusBadRequest, code, string(body))
+			var e struct {
+				Error struct {
+					Message string `json:"message"`
+					Type    string `json:"type"`
+					Param   string `json:"param"`
+					Code    string `json:"code"`
+				} `json:"error"`
+			}
+			require.NoError(t, json.Unmarshal(body, &e), string(body))
+			require.Equal(t, "secret_string", e.Error.Param)
+			require.Equal(t, "invalid_argument", e.Error.Code)
+			require.Equal(t, "invalid_request_error", e.Error.Type)
+			require.Contains(t, e.Error.Message, "must not be empty")
+		})
+	}
+	var got struct {
+		SecretString string `json:"secret_string"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/secrets"+name+":value", admin, nil, &got))
+	require.Equal(t, "kept", got.SecretString)
+}

@@ -158,7 +158,7 @@ func TestSecretCreateWithoutValue(t *testing.T) {
 	stderr.Reset()
 	root = newRoot(io.Discard, &stderr)
 	root.SetArgs([]string{"secret", "put", "/prod/app/db/pw", "--value", ""})
-	require.NoError(t, root.ExecuteContext(context.Background()), "an empty value stays possible when asked for")
+	require.NoError(t, root.ExecuteContext(context.Background()), "an explicit empty value is sent; keyvault refuses it (ADR 0084)")
 	require.Equal(t, map[string]any{"secret_string": ""}, got.body)
 	require.Empty(t, stderr.String())
 }
@@ -205,7 +205,7 @@ func TestCLIInputErrors(t *testing.T) {
 		{[]string{"secret", "rotate", "/prod/app/db/pw", "--function", "random-pasword"}, `--function "random-pasword": want random-password, webhook or rampart-api-key`},
 		{[]string{"secret", "create", "/prod/app/db/pw", "--value", "x", "--content-type", "yaml"}, `--content-type "yaml": want text, json or binary`},
 		// A forgotten --value would make "" the secret's AWSCURRENT.
-		{[]string{"secret", "put", "/prod/app/db/pw"}, `--value is required: the new version's value ("-" reads it from stdin; --value '' stores an empty one)`},
+		{[]string{"secret", "put", "/prod/app/db/pw"}, `--value is required: the new version's value ("-" reads it from stdin)`},
 		{[]string{"search", "-c", "handbook"}, "usage: rampart search QUERY... (at least 1 argument(s), got 0; see rampart search --help)"},
 		{[]string{"doc", "add", "-c", "handbook"}, "usage: rampart doc add FILE|URL|- ... (at least 1 argument(s), got 0"},
 		{[]string{"dev", "ha"}, `dev takes no arguments, got ["ha"]: values go in flags (see rampart dev --help)`},

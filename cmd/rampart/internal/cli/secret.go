@@ -71,9 +71,10 @@ func secretPutCmd(f *apiFlags) *cobra.Command {
 	var value, contentType string
 	put := verb(f, "put NAME", "Store a new version (becomes AWSCURRENT)", 1, func(cmd *cobra.Command, a []string) (string, string, url.Values, any, error) {
 		// Without --value the new AWSCURRENT would be the empty string:
-		// a forgotten flag must not replace the value a service reads.
+		// a forgotten flag must not replace the value a service reads (and
+		// keyvault refuses an empty value anyway, ADR 0084).
 		if !cmd.Flags().Changed("value") {
-			return "", "", nil, nil, errors.New("--value is required: the new version's value (\"-\" reads it from stdin; --value '' stores an empty one)")
+			return "", "", nil, nil, errors.New("--value is required: the new version's value (\"-\" reads it from stdin)")
 		}
 		value, err := readValue(cmd, value)
 		if err != nil {

@@ -152,3 +152,72 @@ func toJSON(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestEmptyValueRefusedOverREST: an empty secret value is refused through
+// the grpc-gateway as 400 with a Google-style body (google.rpc.Status: code
+// 3, the message naming the field, and a BadRequest field violation), for
+// PutSecretValue and for UpdateSecret with an explicit empty value; the
+// secret keeps its one version (ADR 0084).
+func TestEmptyValueRefusedOverREST(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	cl := h.as(t, "edge")
+	outMD, _ := metadata.FromOutgoingContext(h.ctx(t, "t1", "admin"))
+	md := metadata.MD{principal.MetadataKey: outMD.Get(principal.MetadataKey)}
+	mux := runtime.NewServeMux(runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return md }))
+	require.NoError(t, keyvaultv1.RegisterSecretsServiceHandlerClient(context.Background(), mux, cl.secrets))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	do := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(context.Background(), method, srv.URL+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(raw)
+	}
+	const p = "/v1/secrets/dev/app/db/password"
+	code, body := do(http.MethodPost, "/v1/secrets", `{"name":"/dev/app/db/password","secretString":"v1"}`)
+	require.Equal(t, http.StatusOK, code, body)
+
+	for _, tc := range []struct{ desc, method, path, body, field string }{
+		{"put empty string", http.MethodPost, p + ":putValue", `{"secretString":""}`, "secret_string"},
+		{"put nothing", http.MethodPost, p + ":putValue", `{}`, "secret_string"},
+		{"put empty binary", http.MethodPost, p + ":putValue", `{"secretBinary":"","contentType":"CONTENT_TYPE_BINARY"}`, "secret_binary"},
+		{"update to empty", http.MethodPatch, p, `{"secretString":""}`, "secret_string"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, body := do(tc.method, tc.path, tc.body)
+			require.Equal(t, http.StatusBadRequest, code, body)
+			var st struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+				Details []struct {
+					Type            string `json:"@type"`
+					FieldViolations []struct {
+						Field       string `json:"field"`
+						Description string `json:"description"`
+					} `json:"fieldViolations"`
+				} `json:"details"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(body), &st), body)
+			require.Equal(t, 3, st.Code, "INVALID_ARGUMENT")
+			require.Contains(t, st.Message, tc.field+": must not be empty")
+			require.Len(t, st.Details, 1, body)
+			require.Equal(t, "type.googleapis.com/google.rpc.BadRequest", st.Details[0].Type)
+			require.Len(t, st.Details[0].FieldViolations, 1)
+			require.Equal(t, tc.field, st.Details[0].FieldViolations[0].Field)
+			require.Contains(t, st.Details[0].FieldViolations[0].Description, "must not be empty")
+		})
+	}
+	code, body = do(http.MethodGet, p+":versions?includeDeprecated=true", "")
+	require.Equal(t, http.StatusOK, code, body)
+	var vs struct {
+		Versions []any `json:"versions"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &vs))
+	require.Len(t, vs.Versions, 1, "the refused writes stored nothing")
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/vault"
@@ -307,6 +308,10 @@ func TestBadInput(t *testing.T) {
 		{"dot segment", call(c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: "/dev/a/../c"})), codes.InvalidArgument, "name"},
 		{"oversized value", call(c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: strings.Repeat("x", 64<<10+1), ContentType: keyvaultv1.ContentType_CONTENT_TYPE_TEXT})), codes.InvalidArgument, "secret_string"},
 		{"oversized binary", call(c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, SecretBinary: bytes.Repeat([]byte{1}, 64<<10+1)})), codes.InvalidArgument, "secret_binary"},
+		{"empty string value", call(c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: "", ContentType: keyvaultv1.ContentType_CONTENT_TYPE_TEXT})), codes.InvalidArgument, "secret_string: must not be empty"},
+		{"no value at all", call(c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name})), codes.InvalidArgument, "secret_string: must not be empty"},
+		{"empty binary value", call(c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, ContentType: keyvaultv1.ContentType_CONTENT_TYPE_BINARY})), codes.InvalidArgument, "secret_binary"},
+		{"empty value in update", call(c.UpdateSecret(ctx, &keyvaultv1.UpdateSecretRequest{Name: name, SecretString: proto.String("")})), codes.InvalidArgument, "secret_string: must not be empty"},
 		{"invalid json", call(c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: `{"a":`})), codes.InvalidArgument, "JSON"},
 		{"short token", call(c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: `{}`, ClientRequestToken: "abc"})), codes.InvalidArgument, "client_request_token"},
 		{"unknown version", call(c.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: name, VersionId: tokC})), codes.NotFound, "version"},

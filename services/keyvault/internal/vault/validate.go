@@ -88,6 +88,14 @@ func (v Value) bytes() []byte {
 	return []byte(v.String)
 }
 
+// emptyValue is the refusal of an empty version value. A version is a
+// value: AWS Secrets Manager takes SecretString and SecretBinary of 1 to
+// 65536 bytes and needs one of them, and an empty version would read back
+// as a secret that "has a value" which no consumer can use (an empty API
+// key, password or token fails later and far from its cause). A secret
+// without a value is made by CreateSecret without one (ADR 0084).
+const emptyValue = "must not be empty: a version needs 1 to 65536 bytes in secret_string or secret_binary (create the secret without a value to store one later)"
+
 func validateValue(v *Value, secretContentType int) error {
 	if v.ContentType == 0 {
 		v.ContentType = secretContentType
@@ -104,6 +112,9 @@ func validateValue(v *Value, secretContentType int) error {
 		return invalid("content_type", "unknown content type %d", v.ContentType)
 	}
 	if v.IsBinary {
+		if len(v.Binary) == 0 {
+			return invalid("secret_binary", "%s", emptyValue)
+		}
 		if v.ContentType != ContentBinary {
 			return invalid("content_type", "must be binary for secret_binary")
 		}
@@ -113,7 +124,10 @@ func validateValue(v *Value, secretContentType int) error {
 		return nil
 	}
 	if v.ContentType == ContentBinary {
-		return invalid("secret_binary", "required for content type binary")
+		return invalid("secret_binary", "%s", emptyValue)
+	}
+	if v.String == "" {
+		return invalid("secret_string", "%s", emptyValue)
 	}
 	if len(v.String) > MaxValueSize {
 		return invalid("secret_string", "larger than %d bytes", MaxValueSize)
