@@ -25,6 +25,7 @@ const (
 	obsSvc       = "/rampart.keyvault.v1.ObservabilityService/"
 	shredSvc     = "/rampart.keyvault.v1.TenantAdminService/"
 	keyWrapSvc   = "/rampart.keyvault.v1.KeyWrapService/"
+	shredEvtSvc  = "/rampart.keyvault.v1.ShredEventsService/"
 	inferenceSvc = "/rampart.inference.v1.InferenceService/"
 	ingestionSvc = "/rampart.ingestion.v1.IngestionService/"
 	slackSvc     = "/rampart.slackadapter.v1.SlackAdapterService/"
@@ -255,6 +256,8 @@ var rpcs = []RPC{
 		Note: "crypto-shreds a purged tenant's keys; acts on the tenant named in the request (no principal)"},
 	{Name: keyWrapSvc + "WrapForTenant", Callers: []string{Inference}, Tenant: BindTenant,
 		Note: "encrypt-only: a fresh data key for the tenant named in the request, never an existing one unwrapped; inference seals legacy system prompts of tenants that are not calling (ADR 0077)"},
+	{Name: shredEvtSvc + "WatchShreds", Callers: []string{Ingestion, Inference}, Tenant: BindNone,
+		Note: "the stream of crypto-shreds (tenant ids only): ingestion and inference drop a shredded tenant's cached data keys at once; audited (ADR 0084)"},
 
 	modelRPC("ChatCompletion"), modelRPC("StreamChatCompletion"), modelRPC("Embeddings"),
 	modelRPC("ListModels"), modelRPC("GetModel"),

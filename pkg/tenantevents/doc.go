@@ -1,8 +1,16 @@
-// Package tenantevents follows auth's WatchTenantEvents stream for a service
-// that keeps tenant data and must destroy it when auth purges a tenant
-// (keyvault crypto-shreds, ingestion deletes its index and chunks). The
-// stream position is saved in the service's own store after each event is
+// Package tenantevents follows the streams that tell a service to destroy
+// or drop a tenant's data.
+//
+// Watcher follows auth's WatchTenantEvents stream for a service that keeps
+// tenant data and must destroy it when auth purges a tenant (keyvault
+// crypto-shreds, ingestion deletes its index and chunks). The stream
+// position is saved in the service's own store after each event is
 // handled, so a reconnect or a restart resumes where it stopped; a purge
 // whose handler failed is retried (handlers must be idempotent) before the
 // cursor moves on.
+//
+// ShredWatcher follows keyvault's WatchShreds stream for a service that
+// caches tenants' unwrapped data keys (ingestion, inference) and drops a
+// crypto-shredded tenant's keys at once (ADR 0084); its cursor lives in
+// memory, as the caches do.
 package tenantevents

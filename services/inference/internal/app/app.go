@@ -24,6 +24,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/serve"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/pkg/telemetry"
+	"github.com/rampart-platform/rampart/pkg/tenantevents"
 	"github.com/rampart-platform/rampart/services/inference/internal/config"
 	"github.com/rampart-platform/rampart/services/inference/internal/inference"
 	"github.com/rampart-platform/rampart/services/inference/internal/promptlog"
@@ -154,6 +155,12 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		a.wrapper = keyWrapper{keyvaultv1.NewKeyWrapServiceClient(c.kv)}
 		srv.Go("legacy system prompt sealing", func(ctx context.Context) error { a.runLegacySeal(ctx, log); return nil })
 	}
+	if c.kv != nil && c.keys != nil {
+		// A crypto-shred made through keyvault alone drops the tenant's
+		// key here at once, not after promptlog.KeyTTL (ADR 0084).
+		w := tenantevents.NewShredWatcher(keyvaultv1.NewShredEventsServiceClient(c.kv), log, c.keys)
+		srv.Go("keyvault shreds", func(ctx context.Context) error { w.Run(ctx); return nil })
+	}
 	srv.OnShutdown(func(context.Context) error {
 		rec.Close()
 		errs := []error{st.Close()}
@@ -227,6 +234,7 @@ func (c *conns) promptLogs(reg *registry.Registry, st *store.Store) (*promptlog.
 		return nil, nil, nil, err
 	}
 	keys := promptlog.New(st, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(conn)}, reg.PromptLogging)
+	c.keys = keys
 	stored := promptlog.NewResponses(keys, st)
 	if reg.AnyPromptLogging() {
 		return keys, stored, keys, nil
@@ -290,6 +298,9 @@ type conns struct {
 	kv      grpc.ClientConnInterface
 	ing     grpc.ClientConnInterface
 	closers []func() error
+	// keys caches the tenants' unwrapped data keys (set by promptLogs):
+	// the shred watcher drops a crypto-shredded tenant's key (ADR 0084).
+	keys *promptlog.Logger
 }
 
 func newConns(ctx context.Context, o Options) *conns {

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 )
 
@@ -78,12 +79,23 @@ type Logger struct {
 
 	mu   sync.Mutex
 	keys map[string]cachedKey
-	sf   singleflight.Group
+	// loading holds the tenants whose key is being unwrapped (one load per
+	// tenant: sf); Forget marks the load dropped so that a key unwrapped
+	// before a shred is not cached after it (ADR 0084).
+	loading map[string]*keyLoad
+	sf      singleflight.Group
 }
+
+// keyLoad is one tenant's key load in flight.
+type keyLoad struct{ dropped bool }
+
+// ErrDropped is returned when the tenant's key was dropped (Forget: the
+// tenant was crypto-shredded) while it was being unwrapped.
+var ErrDropped = fmt.Errorf("the tenant's data key was dropped while loading (tenant shredded): %w", grpcerr.ErrFailedPrecondition)
 
 // New returns a logger; enabled says which tenants have logging on.
 func New(s Store, kms KMS, enabled func(tenant string) bool) *Logger {
-	return &Logger{store: s, kms: kms, enabled: enabled, now: time.Now, keys: map[string]cachedKey{}}
+	return &Logger{store: s, kms: kms, enabled: enabled, now: time.Now, keys: map[string]cachedKey{}, loading: map[string]*keyLoad{}}
 }
 
 // Enabled reports whether the tenant's calls are logged.
@@ -96,8 +108,36 @@ func encContext(tenant string) map[string]string {
 // SetClock replaces the clock (tests).
 func (l *Logger) SetClock(now func() time.Time) { l.now = now }
 
+// Forget drops the tenant's unwrapped key at once (keyvault crypto-shredded
+// it: pkg/tenantevents.ShredWatcher, ADR 0084), and the one a load in
+// flight unwraps (that call fails with ErrDropped). The next use asks
+// keyvault again, through the calling principal.
+func (l *Logger) Forget(tenant string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.keys, tenant)
+	if ld, ok := l.loading[tenant]; ok {
+		ld.dropped = true
+	}
+	// A call from now on starts its own load instead of joining this one.
+	l.sf.Forget(tenant)
+}
+
+// ForgetAll drops every tenant's key as Forget drops one (keyvault's shred
+// stream answered RESYNC: the shreds made meanwhile cannot be known).
+func (l *Logger) ForgetAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	clear(l.keys)
+	for tenant, ld := range l.loading {
+		ld.dropped = true
+		l.sf.Forget(tenant)
+	}
+}
+
 // aead returns the tenant's unwrapped data key, making one on first use;
-// a key unwrapped KeyTTL ago or more is unwrapped again.
+// a key unwrapped KeyTTL ago or more is unwrapped again (the bound while
+// keyvault's shred stream does not reach this replica).
 func (l *Logger) aead(ctx context.Context, tenant string, create bool) (cipher.AEAD, error) {
 	l.mu.Lock()
 	k, ok := l.keys[tenant]
@@ -106,61 +146,85 @@ func (l *Logger) aead(ctx context.Context, tenant string, create bool) (cipher.A
 		return k.g, nil
 	}
 	v, err, _ := l.sf.Do(tenant, func() (any, error) {
-		wk, err := l.store.TenantKey(ctx, tenant)
-		var plain []byte
-		switch {
-		case errors.Is(err, store.ErrNotFound) && !create:
-			return nil, ErrNotFound
-		case errors.Is(err, store.ErrNotFound):
-			p, blob, keyID, gerr := l.kms.GenerateDataKey(ctx, encContext(tenant))
-			if gerr != nil {
-				return nil, fmt.Errorf("prompt log: generate data key: %w", gerr)
+		ld := &keyLoad{}
+		l.mu.Lock()
+		l.loading[tenant] = ld
+		l.mu.Unlock()
+		defer func() {
+			l.mu.Lock()
+			if l.loading[tenant] == ld { // a Forget may have let a newer load start
+				delete(l.loading, tenant)
 			}
-			stored, perr := l.store.PutTenantKey(ctx, tenant, store.WrappedKey{Blob: blob, KMSKeyID: keyID}, l.now())
-			if perr != nil {
-				clear(p)
-				return nil, perr
-			}
-			if string(stored.Blob) == string(blob) {
-				plain = p
-			} else { // another replica stored its key first: use that one
-				clear(p)
-				wk = stored
-			}
-		case err != nil:
+			l.mu.Unlock()
+		}()
+		g, err := l.unwrap(ctx, tenant, create)
+		if err != nil {
 			return nil, err
 		}
-		if plain == nil {
-			p, derr := l.kms.Decrypt(ctx, wk.Blob, encContext(tenant))
-			if derr != nil {
-				return nil, fmt.Errorf("prompt log: unwrap data key: %w", derr)
-			}
-			plain = p
-		}
-		defer clear(plain)
-		if len(plain) != 32 {
-			return nil, errors.New("prompt log: data key is not 256 bits")
-		}
-		b, err := aes.NewCipher(plain)
-		if err != nil {
-			return nil, fmt.Errorf("prompt log: %w", err)
-		}
-		g, err := cipher.NewGCM(b)
-		if err != nil {
-			return nil, fmt.Errorf("prompt log: %w", err)
-		}
 		l.mu.Lock()
+		defer l.mu.Unlock()
+		if ld.dropped {
+			return nil, ErrDropped
+		}
 		if len(l.keys) >= maxKeys {
 			clear(l.keys)
 		}
 		l.keys[tenant] = cachedKey{g: g, loadedAt: l.now()}
-		l.mu.Unlock()
 		return g, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	g, _ := v.(cipher.AEAD)
+	return g, nil
+}
+
+// unwrap loads the tenant's wrapped key (making one when create) and
+// unwraps it through keyvault.
+func (l *Logger) unwrap(ctx context.Context, tenant string, create bool) (cipher.AEAD, error) {
+	wk, err := l.store.TenantKey(ctx, tenant)
+	var plain []byte
+	switch {
+	case errors.Is(err, store.ErrNotFound) && !create:
+		return nil, ErrNotFound
+	case errors.Is(err, store.ErrNotFound):
+		p, blob, keyID, gerr := l.kms.GenerateDataKey(ctx, encContext(tenant))
+		if gerr != nil {
+			return nil, fmt.Errorf("prompt log: generate data key: %w", gerr)
+		}
+		stored, perr := l.store.PutTenantKey(ctx, tenant, store.WrappedKey{Blob: blob, KMSKeyID: keyID}, l.now())
+		if perr != nil {
+			clear(p)
+			return nil, perr
+		}
+		if string(stored.Blob) == string(blob) {
+			plain = p
+		} else { // another replica stored its key first: use that one
+			clear(p)
+			wk = stored
+		}
+	case err != nil:
+		return nil, err
+	}
+	if plain == nil {
+		p, derr := l.kms.Decrypt(ctx, wk.Blob, encContext(tenant))
+		if derr != nil {
+			return nil, fmt.Errorf("prompt log: unwrap data key: %w", derr)
+		}
+		plain = p
+	}
+	defer clear(plain)
+	if len(plain) != 32 {
+		return nil, errors.New("prompt log: data key is not 256 bits")
+	}
+	b, err := aes.NewCipher(plain)
+	if err != nil {
+		return nil, fmt.Errorf("prompt log: %w", err)
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		return nil, fmt.Errorf("prompt log: %w", err)
+	}
 	return g, nil
 }
 

@@ -39,6 +39,9 @@ type App struct {
 	Service *ingest.Service
 	Store   *store.Store
 	Lexical *index.Lexical
+	// Ring caches the tenants' unwrapped data keys; the shred watcher
+	// drops a crypto-shredded tenant's key from it (ADR 0084).
+	Ring *keyring.Ring
 }
 
 // Build opens the store under dataDir and assembles the domain; secrets
@@ -50,9 +53,10 @@ func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.
 		return nil, err
 	}
 	lex := index.NewLexical(filepath.Join(dataDir, "index"))
+	ring := keyring.New(kms, st, cfg.KeyCacheSize, cfg.KeyTTL)
 	svc := ingest.New(ingest.Options{
 		Store:     st,
-		Ring:      keyring.New(kms, st, cfg.KeyCacheSize, cfg.KeyTTL),
+		Ring:      ring,
 		Lexical:   lex,
 		Vectors:   index.NewVectors(cfg.VectorCollections).WithANN(cfg.ANNThreshold),
 		Embedder:  embed.Hash{Dims: cfg.EmbedDims},
@@ -72,7 +76,7 @@ func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.
 		// CrawlMaxPages: the most pages one crawl may ask for.
 		CrawlMaxPages: cfg.CrawlMaxPages,
 	})
-	return &App{Service: svc, Store: st, Lexical: lex}, nil
+	return &App{Service: svc, Store: st, Lexical: lex, Ring: ring}, nil
 }
 
 // openStore opens the SQLite file in the data dir, or PostgreSQL when
@@ -112,8 +116,8 @@ func Run(ctx context.Context, args []string) error {
 }
 
 // setup dials keyvault, inference and auth, builds the service, registers
-// its handlers and starts the worker pool and the tenant-event stream as
-// tasks; a failure closes what was opened before it.
+// its handlers and starts the worker pool, the tenant-event stream and the
+// shred stream as tasks; a failure closes what was opened before it.
 func setup(ctx context.Context, env *backend.Env, cfg *config.Config) error {
 	kv, err := env.Dial(ctx, "keyvault")
 	if err != nil {
@@ -157,6 +161,12 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config) error {
 	})
 	env.Go("tenant events", func(ctx context.Context) error {
 		tenantevents.New(authv1.NewAuthServiceClient(auth), app.Service.Purge, app.Store, env.Log).Run(ctx)
+		return nil
+	})
+	// A crypto-shred made through keyvault alone drops the tenant's key
+	// here at once, not after KEY_TTL (ADR 0084).
+	env.Go("keyvault shreds", func(ctx context.Context) error {
+		tenantevents.NewShredWatcher(keyvaultv1.NewShredEventsServiceClient(kv), env.Log, app.Ring).Run(ctx)
 		return nil
 	})
 	return nil

@@ -53,8 +53,10 @@ type Key struct {
 	loadedAt time.Time
 }
 
-// Ring caches tenant keys (LRU, bounded, each for at most a TTL so a
-// crypto-shred in keyvault takes effect here within it).
+// Ring caches tenant keys (LRU, bounded). A tenant's key is dropped at
+// once when auth purges the tenant (its tenant-event handler) or keyvault
+// crypto-shreds it (pkg/tenantevents.ShredWatcher, ADR 0084); the TTL
+// bounds it only while neither stream reaches this process.
 type Ring struct {
 	kms   KMS
 	store Store
@@ -77,8 +79,8 @@ type Ring struct {
 type load struct{ dropped bool }
 
 // ErrDropped is returned by Get when the tenant's keys were dropped
-// (Forget: purge) while its key was being loaded.
-var ErrDropped = fmt.Errorf("the tenant's data key was dropped while loading (tenant purged): %w", grpcerr.ErrFailedPrecondition)
+// (Forget: purge or shred) while its key was being loaded.
+var ErrDropped = fmt.Errorf("the tenant's data key was dropped while loading (tenant purged or shredded): %w", grpcerr.ErrFailedPrecondition)
 
 // DefaultTTL is how long an unwrapped key is used before keyvault is asked
 // again.
@@ -206,6 +208,20 @@ func (r *Ring) Forget(tenant string) {
 	// A Get from now on starts its own load rather than joining the one
 	// in flight (whose key is dropped).
 	r.sf.Forget(tenant)
+}
+
+// ForgetAll drops every tenant's key as Forget drops one: when the
+// shreds made meanwhile cannot be known (keyvault's WatchShreds answered
+// RESYNC, ADR 0084). The next call of each tenant unwraps its key again.
+func (r *Ring) ForgetAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.keys)
+	r.lru.Init()
+	for tenant, l := range r.loading {
+		l.dropped = true
+		r.sf.Forget(tenant)
+	}
 }
 
 func (r *Ring) load(ctx context.Context, tenant string, create bool) (*Key, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
+	"github.com/rampart-platform/rampart/pkg/tenantevents"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
 )
@@ -230,6 +231,60 @@ func TestForgetLetsANewLoadStart(t *testing.T) {
 	r.Forget("a") // lands while the second load is still in flight
 	close(releaseSecond)
 	require.ErrorIs(t, <-second, keyring.ErrDropped)
+	_, cached := r.Cached("a")
+	require.False(t, cached)
+}
+
+// The ring is what ingestion's shred watcher drops keys from.
+var _ tenantevents.KeyCache = (*keyring.Ring)(nil)
+
+// TestShredDropsTheKeyAtOnce (ADR 0084): after a crypto-shred made in
+// keyvault alone, the cached key would still open the tenant's data for
+// the rest of its TTL; the shred watcher's Forget ends that at once (the
+// next Get asks keyvault, which refuses), and the other tenants keep their
+// keys. ForgetAll (a RESYNC) drops every key, and a load in flight with
+// it.
+func TestShredDropsTheKeyAtOnce(t *testing.T) {
+	r, k, _ := newRing(t, 8)
+	ctx := context.Background()
+	a, err := r.Get(ctx, "a", true)
+	require.NoError(t, err)
+	_, err = r.Get(ctx, "b", true)
+	require.NoError(t, err)
+	sealed := a.Seal("text", "doc:1", []byte("hello"))
+
+	k.Shred("a")
+	stale, err := r.Get(ctx, "a", false)
+	require.NoError(t, err, "without the event the cached key is still used (the TTL's bound)")
+	_, err = stale.Open("text", "doc:1", sealed)
+	require.NoError(t, err)
+
+	r.Forget("a") // what the shred watcher does on SHREDDED
+	_, err = r.Get(ctx, "a", false)
+	require.ErrorIs(t, err, keyvaulttest.ErrShredded, "keyvault is asked again and refuses")
+	_, cached := r.Cached("a")
+	require.False(t, cached)
+	require.ElementsMatch(t, []string{"b"}, r.Tenants(), "other tenants keep their keys")
+
+	r.ForgetAll() // RESYNC
+	_, cached = r.Cached("b")
+	require.False(t, cached)
+	require.Empty(t, r.Tenants())
+	_, err = r.Get(ctx, "b", false)
+	require.NoError(t, err, "b's key is unwrapped again")
+}
+
+// TestForgetAllDropsAKeyBeingLoaded: a RESYNC that lands while a key is
+// being unwrapped caches nothing, as Forget.
+func TestForgetAllDropsAKeyBeingLoaded(t *testing.T) {
+	ctx := context.Background()
+	r, g := gatedRing(t)
+	done := make(chan error, 1)
+	go func() { _, err := r.Get(ctx, "a", false); done <- err }()
+	release := <-g.entered
+	r.ForgetAll()
+	close(release)
+	require.ErrorIs(t, <-done, keyring.ErrDropped)
 	_, cached := r.Cached("a")
 	require.False(t, cached)
 }

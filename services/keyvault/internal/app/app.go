@@ -55,14 +55,19 @@ var DefaultAuthz = []byte(`{"rules": [
  {"methods": ["/rampart.keyvault.v1.TenantAdminService/*"],
   "callers": ["spiffe://rampart.local/svc/auth", "spiffe://rampart.local/svc/rampart-cli"]},
  {"methods": ["/rampart.keyvault.v1.KeyWrapService/*"],
-  "callers": ["spiffe://rampart.local/svc/inference"]}
+  "callers": ["spiffe://rampart.local/svc/inference"]},
+ {"methods": ["/rampart.keyvault.v1.ShredEventsService/*"],
+  "callers": ["spiffe://rampart.local/svc/ingestion", "spiffe://rampart.local/svc/inference"]}
 ]}`)
 
 // ExemptMethods need no principal assertion: TenantAdminService acts on a
-// tenant named in the request (one auth may already have purged), and
+// tenant named in the request (one auth may already have purged),
 // KeyWrapService makes fresh keys for a tenant that is not calling (ADR
-// 0077); the allow-list above is their guard.
-var ExemptMethods = []string{"/rampart.keyvault.v1.TenantAdminService/*", "/rampart.keyvault.v1.KeyWrapService/*"}
+// 0077), and ShredEventsService streams every tenant's shreds to the
+// services caching data keys (ADR 0084); the allow-list above is their
+// guard.
+var ExemptMethods = []string{"/rampart.keyvault.v1.TenantAdminService/*", "/rampart.keyvault.v1.KeyWrapService/*",
+	"/rampart.keyvault.v1.ShredEventsService/*"}
 
 // Run runs keyvault until ctx ends (or, with "healthcheck" as the first
 // argument, checks a running instance), on the shared start-up path of
@@ -151,6 +156,7 @@ func setup(ctx context.Context, env *backend.Env, cfg config.Config) error {
 	keyvaultv1.RegisterObservabilityServiceServer(srv.GRPC(), server.NewObservability(observer, log))
 	keyvaultv1.RegisterTenantAdminServiceServer(srv.GRPC(), server.NewTenantAdmin(svc, log))
 	keyvaultv1.RegisterKeyWrapServiceServer(srv.GRPC(), server.NewKeyWrap(svc, log))
+	keyvaultv1.RegisterShredEventsServiceServer(srv.GRPC(), server.NewShredEvents(svc, log, srv.Draining()))
 
 	// Rotations interrupted by a crash finish before traffic is served.
 	if err := svc.ResumeRotations(ctx); err != nil {
@@ -265,6 +271,7 @@ func startLoops(env *backend.Env, cfg config.Config, l loops) {
 	if l.remote != nil {
 		env.Go("principal keys", func(ctx context.Context) error { l.remote.Run(ctx, time.Minute); return nil })
 	}
+	env.Go("shred watchers", func(ctx context.Context) error { l.svc.FollowShreds(ctx, vault.ShredPollInterval); return nil })
 	env.Go("scheduler", func(ctx context.Context) error {
 		background(ctx, l.svc, l.st, l.archiver, cfg.SchedulerInterval, log)
 		return nil

@@ -15,7 +15,8 @@ import (
 func TestPolicyMatchesPermissionTable(t *testing.T) {
 	require.NoError(t, permissions.Default().CheckPolicy(app.DefaultAuthz,
 		"rampart.keyvault.v1.SecretsService", "rampart.keyvault.v1.KmsService",
-		"rampart.keyvault.v1.ObservabilityService", "rampart.keyvault.v1.TenantAdminService", "rampart.keyvault.v1.KeyWrapService"))
+		"rampart.keyvault.v1.ObservabilityService", "rampart.keyvault.v1.TenantAdminService", "rampart.keyvault.v1.KeyWrapService",
+		"rampart.keyvault.v1.ShredEventsService"))
 	for _, m := range app.ExemptMethods {
 		rpc, ok := permissions.Default().RPC(m)
 		if ok {

@@ -101,6 +101,8 @@ type harness struct {
 	// vaultOpts are svc's options, for a test that starts a second service
 	// over the same store (a restart with another configuration).
 	vaultOpts vault.Options
+	// draining ends the WatchShreds streams when closed (a shutdown).
+	draining chan struct{}
 }
 
 type harnessOpts struct {
@@ -180,12 +182,14 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 
 	exempt := principal.ExemptMethods(app.ExemptMethods...)
 	unary := []grpc.UnaryServerInterceptor{principal.UnaryServerInterceptor(verifier, exempt)}
+	stream := []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(verifier, exempt)}
 	if o.authz {
 		az, err := authz.New(app.DefaultAuthz)
 		require.NoError(t, err)
 		unary = append([]grpc.UnaryServerInterceptor{az.UnaryInterceptor}, unary...)
+		stream = append([]grpc.StreamServerInterceptor{az.StreamInterceptor}, stream...)
 	}
-	gs := grpctest.NewMTLSServer(t, certDir, "keyvault", grpc.ChainUnaryInterceptor(unary...))
+	gs := grpctest.NewMTLSServer(t, certDir, "keyvault", grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))
 	var backend server.SecretsBackend = h.svc
 	var observer server.Observer = h.svc
 	if o.backend == "awssm" {
@@ -200,6 +204,8 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	keyvaultv1.RegisterObservabilityServiceServer(gs, server.NewObservability(observer, log))
 	keyvaultv1.RegisterTenantAdminServiceServer(gs, server.NewTenantAdmin(h.svc, log))
 	keyvaultv1.RegisterKeyWrapServiceServer(gs, server.NewKeyWrap(h.svc, log))
+	h.draining = make(chan struct{})
+	keyvaultv1.RegisterShredEventsServiceServer(gs, server.NewShredEvents(h.svc, log, h.draining))
 	h.addr = grpctest.Serve(t, gs)
 	return h
 }
@@ -210,6 +216,7 @@ type clients struct {
 	obs     keyvaultv1.ObservabilityServiceClient
 	admin   keyvaultv1.TenantAdminServiceClient
 	conn    *grpc.ClientConn
+	shreds  keyvaultv1.ShredEventsServiceClient
 }
 
 // dialAuth dials the auth stand-in with keyvault's certificate.
@@ -232,7 +239,7 @@ func (h *harness) as(t testing.TB, caller string) clients {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	return clients{keyvaultv1.NewSecretsServiceClient(conn), keyvaultv1.NewKmsServiceClient(conn), keyvaultv1.NewObservabilityServiceClient(conn),
-		keyvaultv1.NewTenantAdminServiceClient(conn), conn}
+		keyvaultv1.NewTenantAdminServiceClient(conn), conn, keyvaultv1.NewShredEventsServiceClient(conn)}
 }
 
 // ctx returns a context carrying a principal assertion for tenant: a

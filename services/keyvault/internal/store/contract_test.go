@@ -35,6 +35,7 @@ func TestContract(t *testing.T) {
 		{Name: "leases", Run: leases},
 		{Name: "data keys and KEKs", Run: keys},
 		{Name: "tenant erase", Run: eraseTenant},
+		{Name: "shred events", Run: shredEvents},
 		{Name: "stream cursors", Run: cursors},
 		{Name: "audit chain", Run: auditChain},
 		{Name: "two replicas: stage moves stay serial", Run: concurrentStageMoves},
@@ -535,6 +536,40 @@ func eraseTenant(ctx context.Context, t *testing.T, open opener) {
 	res, err = st.EraseTenant(ctx, "t1", t0.Add(time.Hour))
 	require.NoError(t, err)
 	require.Equal(t, store.ShredResult{ShreddedAt: t0, AlreadyErased: true}, res, "reports the first shred")
+}
+
+// shredEvents: each tenant's first shred is one event, in the order they
+// were made; a repeated shred adds none (WatchShreds, ADR 0084).
+func shredEvents(ctx context.Context, t *testing.T, open opener) {
+	st := open(t)
+	head, err := st.ShredHead(ctx)
+	require.NoError(t, err)
+	require.Zero(t, head)
+	for i, tenant := range []string{"t1", "t2", "t1", "t3"} {
+		_, err := st.EraseTenant(ctx, tenant, t0.Add(time.Duration(i)*time.Second))
+		require.NoError(t, err)
+	}
+	all, err := st.ShredsAfter(ctx, 0, 10)
+	require.NoError(t, err)
+	require.Len(t, all, 3, "a repeated shred is no new event")
+	var tenants []string
+	for i, e := range all {
+		tenants = append(tenants, e.Tenant)
+		if i > 0 {
+			require.Greater(t, e.Seq, all[i-1].Seq)
+		}
+	}
+	require.Equal(t, []string{"t1", "t2", "t3"}, tenants)
+	require.True(t, all[0].ShreddedAt.Equal(t0))
+	head, err = st.ShredHead(ctx)
+	require.NoError(t, err)
+	require.Equal(t, all[2].Seq, head)
+	rest, err := st.ShredsAfter(ctx, all[0].Seq, 1)
+	require.NoError(t, err)
+	require.Equal(t, []store.ShredEvent{all[1]}, rest, "after a cursor, at most limit")
+	none, err := st.ShredsAfter(ctx, head, 10)
+	require.NoError(t, err)
+	require.Empty(t, none)
 }
 
 func cursors(ctx context.Context, t *testing.T, open opener) {

@@ -55,6 +55,9 @@ func (s *Store) EraseTenant(ctx context.Context, tenant string, now time.Time) (
 			if _, err := tx.q.ExecContext(ctx, `INSERT INTO shredded_tenants (tenant_id, shredded_at) VALUES (?, ?)`, tenant, nanos(now)); err != nil {
 				return fmt.Errorf("store: record shred: %w", err)
 			}
+			if err := tx.appendShredEvent(ctx, tenant, now); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("store: shred: %w", err)
 		}
@@ -166,4 +169,59 @@ func (s *Store) SetCursor(ctx context.Context, name string, cursor int64) error 
 		return fmt.Errorf("store: cursor: %w", err)
 	}
 	return nil
+}
+
+// ShredEvent is one crypto-shred in the order they were made (WatchShreds).
+type ShredEvent struct {
+	Seq        int64
+	Tenant     string
+	ShreddedAt time.Time
+}
+
+// appendShredEvent records the tenant's first shred for WatchShreds. On
+// PostgreSQL appends are serialised until commit (as auth's event log), so
+// seqs become visible in order and a watcher that has seen seq n never
+// misses a lower one committed later; SQLite's write lock does that there.
+func (t *Tx) appendShredEvent(ctx context.Context, tenant string, now time.Time) error {
+	if t.d == pstore.Postgres {
+		if _, err := t.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('rampart-keyvault-shred-events'))`); err != nil {
+			return fmt.Errorf("store: shred event: %w", err)
+		}
+	}
+	if _, err := t.q.ExecContext(ctx, `INSERT INTO shred_events (tenant_id, shredded_at) VALUES (?, ?)`, tenant, nanos(now)); err != nil {
+		return fmt.Errorf("store: shred event: %w", err)
+	}
+	return nil
+}
+
+// ShredsAfter returns up to limit shreds with a seq above after, in order.
+func (s *Store) ShredsAfter(ctx context.Context, after int64, limit int) ([]ShredEvent, error) {
+	rows, err := s.x().QueryContext(ctx, `SELECT seq, tenant_id, shredded_at FROM shred_events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: shred events: %w", err)
+	}
+	defer rows.Close()
+	var out []ShredEvent
+	for rows.Next() {
+		var e ShredEvent
+		var at int64
+		if err := rows.Scan(&e.Seq, &e.Tenant, &at); err != nil {
+			return nil, fmt.Errorf("store: shred events: %w", err)
+		}
+		e.ShreddedAt = fromNanos(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: shred events: %w", err)
+	}
+	return out, nil
+}
+
+// ShredHead returns the highest shred seq (0 before the first shred).
+func (s *Store) ShredHead(ctx context.Context) (int64, error) {
+	var head int64
+	if err := s.x().QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM shred_events`).Scan(&head); err != nil {
+		return 0, fmt.Errorf("store: shred head: %w", err)
+	}
+	return head, nil
 }

@@ -166,6 +166,9 @@ func (s *Service) ShredTenant(ctx context.Context, by, tenant string) (ShredResu
 	// Cached data keys may have been reloaded between the destroy and the
 	// erase by a request in flight: drop them again.
 	s.o.Envelope.Forget(tenant)
+	// Ingestion and inference drop their copies of the tenant's data keys
+	// (WatchShreds, ADR 0084).
+	s.noteShred(ctx)
 	if err := s.o.Store.Compact(ctx); err != nil {
 		s.log.WarnContext(ctx, "tenant shred: database compaction incomplete; old row images may remain until the next one", "tenant_id", tenant, "err", err)
 	}

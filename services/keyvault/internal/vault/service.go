@@ -74,6 +74,7 @@ type Service struct {
 	log     *slog.Logger
 	access  *accessTracker
 	rotLock keyedMutex // one rotation per secret at a time
+	shreds  *shredFeed // wakes WatchShreds streams (ADR 0084)
 }
 
 // New returns a Service.
@@ -93,7 +94,7 @@ func New(o Options) *Service {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	return &Service{o: o, log: o.Log, access: newAccessTracker()}
+	return &Service{o: o, log: o.Log, access: newAccessTracker(), shreds: newShredFeed()}
 }
 
 func (s *Service) now() time.Time { return s.o.Now().UTC() }

@@ -266,6 +266,60 @@ func (RotationFunctionType) EnumDescriptor() ([]byte, []int) {
 	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{3}
 }
 
+// ShredEventKind is what a WatchShreds message reports.
+type ShredEventKind int32
+
+const (
+	// Unspecified (ignored).
+	ShredEventKind_SHRED_EVENT_KIND_UNSPECIFIED ShredEventKind = 0
+	// The tenant was crypto-shredded: drop its keys.
+	ShredEventKind_SHRED_EVENT_KIND_SHREDDED ShredEventKind = 1
+	// The client's cursor is unknown here: drop every tenant's keys and
+	// continue from this message's cursor.
+	ShredEventKind_SHRED_EVENT_KIND_RESYNC ShredEventKind = 2
+)
+
+// Enum value maps for ShredEventKind.
+var (
+	ShredEventKind_name = map[int32]string{
+		0: "SHRED_EVENT_KIND_UNSPECIFIED",
+		1: "SHRED_EVENT_KIND_SHREDDED",
+		2: "SHRED_EVENT_KIND_RESYNC",
+	}
+	ShredEventKind_value = map[string]int32{
+		"SHRED_EVENT_KIND_UNSPECIFIED": 0,
+		"SHRED_EVENT_KIND_SHREDDED":    1,
+		"SHRED_EVENT_KIND_RESYNC":      2,
+	}
+)
+
+func (x ShredEventKind) Enum() *ShredEventKind {
+	p := new(ShredEventKind)
+	*p = x
+	return p
+}
+
+func (x ShredEventKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ShredEventKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_rampart_keyvault_v1_keyvault_proto_enumTypes[4].Descriptor()
+}
+
+func (ShredEventKind) Type() protoreflect.EnumType {
+	return &file_rampart_keyvault_v1_keyvault_proto_enumTypes[4]
+}
+
+func (x ShredEventKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ShredEventKind.Descriptor instead.
+func (ShredEventKind) EnumDescriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{4}
+}
+
 // Tag is a key/value label on a secret.
 type Tag struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -873,7 +927,8 @@ type CreateSecretRequest struct {
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// KMS key id; default: the tenant's key.
 	KmsKeyId string `protobuf:"bytes,3,opt,name=kms_key_id,json=kmsKeyId,proto3" json:"kms_key_id,omitempty"`
-	// String value (at most 64 KiB).
+	// String value (at most 64 KiB); empty (like an empty secret_binary)
+	// creates the secret without a version.
 	SecretString string `protobuf:"bytes,4,opt,name=secret_string,json=secretString,proto3" json:"secret_string,omitempty"`
 	// Binary value (at most 64 KiB).
 	SecretBinary []byte `protobuf:"bytes,5,opt,name=secret_binary,json=secretBinary,proto3" json:"secret_binary,omitempty"`
@@ -1472,9 +1527,10 @@ type PutSecretValueRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Name.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// String value.
+	// String value (1 to 64 KiB); one of secret_string and secret_binary is
+	// required: an empty value is INVALID_ARGUMENT.
 	SecretString string `protobuf:"bytes,2,opt,name=secret_string,json=secretString,proto3" json:"secret_string,omitempty"`
-	// Binary value.
+	// Binary value (1 to 64 KiB).
 	SecretBinary []byte `protobuf:"bytes,3,opt,name=secret_binary,json=secretBinary,proto3" json:"secret_binary,omitempty"`
 	// Content type; default the secret's.
 	ContentType ContentType `protobuf:"varint,4,opt,name=content_type,json=contentType,proto3,enum=rampart.keyvault.v1.ContentType" json:"content_type,omitempty"`
@@ -1631,7 +1687,8 @@ type UpdateSecretRequest struct {
 	Description *string `protobuf:"bytes,2,opt,name=description,proto3,oneof" json:"description,omitempty"`
 	// New KMS key id, if set.
 	KmsKeyId *string `protobuf:"bytes,3,opt,name=kms_key_id,json=kmsKeyId,proto3,oneof" json:"kms_key_id,omitempty"`
-	// New string value, if set (creates a version).
+	// New string value, if set (creates a version; an empty one is
+	// INVALID_ARGUMENT).
 	SecretString *string `protobuf:"bytes,4,opt,name=secret_string,json=secretString,proto3,oneof" json:"secret_string,omitempty"`
 	// New binary value, if set (creates a version).
 	SecretBinary []byte `protobuf:"bytes,5,opt,name=secret_binary,json=secretBinary,proto3,oneof" json:"secret_binary,omitempty"`
@@ -3852,6 +3909,125 @@ func (x *ShredTenantResponse) GetAlreadyShredded() bool {
 	return false
 }
 
+// WatchShredsRequest names the resume point.
+type WatchShredsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Last cursor the client handled; 0 sends every shred keyvault recorded.
+	AfterCursor   int64 `protobuf:"varint,1,opt,name=after_cursor,json=afterCursor,proto3" json:"after_cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchShredsRequest) Reset() {
+	*x = WatchShredsRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchShredsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchShredsRequest) ProtoMessage() {}
+
+func (x *WatchShredsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchShredsRequest.ProtoReflect.Descriptor instead.
+func (*WatchShredsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *WatchShredsRequest) GetAfterCursor() int64 {
+	if x != nil {
+		return x.AfterCursor
+	}
+	return 0
+}
+
+// WatchShredsResponse is one event.
+type WatchShredsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Position of this event; resume after it.
+	Cursor int64 `protobuf:"varint,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// What happened.
+	Kind ShredEventKind `protobuf:"varint,2,opt,name=kind,proto3,enum=rampart.keyvault.v1.ShredEventKind" json:"kind,omitempty"`
+	// Tenant shredded (SHREDDED only).
+	TenantId string `protobuf:"bytes,3,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// When it was shredded (SHREDDED only).
+	ShredTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=shred_time,json=shredTime,proto3" json:"shred_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchShredsResponse) Reset() {
+	*x = WatchShredsResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchShredsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchShredsResponse) ProtoMessage() {}
+
+func (x *WatchShredsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchShredsResponse.ProtoReflect.Descriptor instead.
+func (*WatchShredsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *WatchShredsResponse) GetCursor() int64 {
+	if x != nil {
+		return x.Cursor
+	}
+	return 0
+}
+
+func (x *WatchShredsResponse) GetKind() ShredEventKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ShredEventKind_SHRED_EVENT_KIND_UNSPECIFIED
+}
+
+func (x *WatchShredsResponse) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *WatchShredsResponse) GetShredTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ShredTime
+	}
+	return nil
+}
+
 var File_rampart_keyvault_v1_keyvault_proto protoreflect.FileDescriptor
 
 const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
@@ -4133,7 +4309,15 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\n" +
 	"shred_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tshredTime\x12%\n" +
 	"\x0esecrets_erased\x18\x03 \x01(\x05R\rsecretsErased\x12)\n" +
-	"\x10already_shredded\x18\x04 \x01(\bR\x0falreadyShredded*r\n" +
+	"\x10already_shredded\x18\x04 \x01(\bR\x0falreadyShredded\"7\n" +
+	"\x12WatchShredsRequest\x12!\n" +
+	"\fafter_cursor\x18\x01 \x01(\x03R\vafterCursor\"\xbe\x01\n" +
+	"\x13WatchShredsResponse\x12\x16\n" +
+	"\x06cursor\x18\x01 \x01(\x03R\x06cursor\x127\n" +
+	"\x04kind\x18\x02 \x01(\x0e2#.rampart.keyvault.v1.ShredEventKindR\x04kind\x12\x1b\n" +
+	"\ttenant_id\x18\x03 \x01(\tR\btenantId\x129\n" +
+	"\n" +
+	"shred_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tshredTime*r\n" +
 	"\vContentType\x12\x1c\n" +
 	"\x18CONTENT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11CONTENT_TYPE_TEXT\x10\x01\x12\x15\n" +
@@ -4156,7 +4340,11 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\"ROTATION_FUNCTION_TYPE_UNSPECIFIED\x10\x00\x12*\n" +
 	"&ROTATION_FUNCTION_TYPE_RANDOM_PASSWORD\x10\x01\x12\"\n" +
 	"\x1eROTATION_FUNCTION_TYPE_WEBHOOK\x10\x02\x12*\n" +
-	"&ROTATION_FUNCTION_TYPE_RAMPART_API_KEY\x10\x032\xce\x12\n" +
+	"&ROTATION_FUNCTION_TYPE_RAMPART_API_KEY\x10\x03*n\n" +
+	"\x0eShredEventKind\x12 \n" +
+	"\x1cSHRED_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19SHRED_EVENT_KIND_SHREDDED\x10\x01\x12\x1b\n" +
+	"\x17SHRED_EVENT_KIND_RESYNC\x10\x022\xce\x12\n" +
 	"\x0eSecretsService\x12{\n" +
 	"\fCreateSecret\x12(.rampart.keyvault.v1.CreateSecretRequest\x1a).rampart.keyvault.v1.CreateSecretResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/secrets\x12\x8b\x01\n" +
 	"\x0eDescribeSecret\x12*.rampart.keyvault.v1.DescribeSecretRequest\x1a+.rampart.keyvault.v1.DescribeSecretResponse\" \x82\xd3\xe4\x93\x02\x17\x12\x15/v1/secrets/{name=**}\x90\x02\x01\x12\x91\x01\n" +
@@ -4185,7 +4373,9 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\x14ObservabilityService\x12\xae\x01\n" +
 	"\x18ListSecretsObservability\x124.rampart.keyvault.v1.ListSecretsObservabilityRequest\x1a5.rampart.keyvault.v1.ListSecretsObservabilityResponse\"%\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/observability/secrets\x90\x02\x012v\n" +
 	"\x12TenantAdminService\x12`\n" +
-	"\vShredTenant\x12'.rampart.keyvault.v1.ShredTenantRequest\x1a(.rampart.keyvault.v1.ShredTenantResponseBKZIgithub.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1;keyvaultv1b\x06proto3"
+	"\vShredTenant\x12'.rampart.keyvault.v1.ShredTenantRequest\x1a(.rampart.keyvault.v1.ShredTenantResponse2x\n" +
+	"\x12ShredEventsService\x12b\n" +
+	"\vWatchShreds\x12'.rampart.keyvault.v1.WatchShredsRequest\x1a(.rampart.keyvault.v1.WatchShredsResponse0\x01BKZIgithub.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1;keyvaultv1b\x06proto3"
 
 var (
 	file_rampart_keyvault_v1_keyvault_proto_rawDescOnce sync.Once
@@ -4199,177 +4389,184 @@ func file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP() []byte {
 	return file_rampart_keyvault_v1_keyvault_proto_rawDescData
 }
 
-var file_rampart_keyvault_v1_keyvault_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_rampart_keyvault_v1_keyvault_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_rampart_keyvault_v1_keyvault_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_rampart_keyvault_v1_keyvault_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
 var file_rampart_keyvault_v1_keyvault_proto_goTypes = []any{
 	(ContentType)(0),                         // 0: rampart.keyvault.v1.ContentType
 	(RotationStatus)(0),                      // 1: rampart.keyvault.v1.RotationStatus
 	(RotationStep)(0),                        // 2: rampart.keyvault.v1.RotationStep
 	(RotationFunctionType)(0),                // 3: rampart.keyvault.v1.RotationFunctionType
-	(*Tag)(nil),                              // 4: rampart.keyvault.v1.Tag
-	(*PasswordPolicy)(nil),                   // 5: rampart.keyvault.v1.PasswordPolicy
-	(*RotationFunction)(nil),                 // 6: rampart.keyvault.v1.RotationFunction
-	(*ApiKeyRotation)(nil),                   // 7: rampart.keyvault.v1.ApiKeyRotation
-	(*RotationRules)(nil),                    // 8: rampart.keyvault.v1.RotationRules
-	(*VersionInfo)(nil),                      // 9: rampart.keyvault.v1.VersionInfo
-	(*SecretMetadata)(nil),                   // 10: rampart.keyvault.v1.SecretMetadata
-	(*CreateSecretRequest)(nil),              // 11: rampart.keyvault.v1.CreateSecretRequest
-	(*CreateSecretResponse)(nil),             // 12: rampart.keyvault.v1.CreateSecretResponse
-	(*DescribeSecretRequest)(nil),            // 13: rampart.keyvault.v1.DescribeSecretRequest
-	(*DescribeSecretResponse)(nil),           // 14: rampart.keyvault.v1.DescribeSecretResponse
-	(*GetSecretValueRequest)(nil),            // 15: rampart.keyvault.v1.GetSecretValueRequest
-	(*GetSecretValueResponse)(nil),           // 16: rampart.keyvault.v1.GetSecretValueResponse
-	(*BatchGetSecretValueRequest)(nil),       // 17: rampart.keyvault.v1.BatchGetSecretValueRequest
-	(*BatchGetError)(nil),                    // 18: rampart.keyvault.v1.BatchGetError
-	(*BatchGetSecretValueResponse)(nil),      // 19: rampart.keyvault.v1.BatchGetSecretValueResponse
-	(*PutSecretValueRequest)(nil),            // 20: rampart.keyvault.v1.PutSecretValueRequest
-	(*PutSecretValueResponse)(nil),           // 21: rampart.keyvault.v1.PutSecretValueResponse
-	(*UpdateSecretRequest)(nil),              // 22: rampart.keyvault.v1.UpdateSecretRequest
-	(*UpdateSecretResponse)(nil),             // 23: rampart.keyvault.v1.UpdateSecretResponse
-	(*ListSecretsRequest)(nil),               // 24: rampart.keyvault.v1.ListSecretsRequest
-	(*ListSecretsResponse)(nil),              // 25: rampart.keyvault.v1.ListSecretsResponse
-	(*ListSecretVersionIdsRequest)(nil),      // 26: rampart.keyvault.v1.ListSecretVersionIdsRequest
-	(*ListSecretVersionIdsResponse)(nil),     // 27: rampart.keyvault.v1.ListSecretVersionIdsResponse
-	(*UpdateSecretVersionStageRequest)(nil),  // 28: rampart.keyvault.v1.UpdateSecretVersionStageRequest
-	(*UpdateSecretVersionStageResponse)(nil), // 29: rampart.keyvault.v1.UpdateSecretVersionStageResponse
-	(*DeleteSecretRequest)(nil),              // 30: rampart.keyvault.v1.DeleteSecretRequest
-	(*DeleteSecretResponse)(nil),             // 31: rampart.keyvault.v1.DeleteSecretResponse
-	(*RestoreSecretRequest)(nil),             // 32: rampart.keyvault.v1.RestoreSecretRequest
-	(*RestoreSecretResponse)(nil),            // 33: rampart.keyvault.v1.RestoreSecretResponse
-	(*TagResourceRequest)(nil),               // 34: rampart.keyvault.v1.TagResourceRequest
-	(*TagResourceResponse)(nil),              // 35: rampart.keyvault.v1.TagResourceResponse
-	(*UntagResourceRequest)(nil),             // 36: rampart.keyvault.v1.UntagResourceRequest
-	(*UntagResourceResponse)(nil),            // 37: rampart.keyvault.v1.UntagResourceResponse
-	(*RotateSecretRequest)(nil),              // 38: rampart.keyvault.v1.RotateSecretRequest
-	(*RotateSecretResponse)(nil),             // 39: rampart.keyvault.v1.RotateSecretResponse
-	(*CancelRotateSecretRequest)(nil),        // 40: rampart.keyvault.v1.CancelRotateSecretRequest
-	(*CancelRotateSecretResponse)(nil),       // 41: rampart.keyvault.v1.CancelRotateSecretResponse
-	(*RollbackSecretRequest)(nil),            // 42: rampart.keyvault.v1.RollbackSecretRequest
-	(*RollbackSecretResponse)(nil),           // 43: rampart.keyvault.v1.RollbackSecretResponse
-	(*GenerateDataKeyRequest)(nil),           // 44: rampart.keyvault.v1.GenerateDataKeyRequest
-	(*GenerateDataKeyResponse)(nil),          // 45: rampart.keyvault.v1.GenerateDataKeyResponse
-	(*DecryptRequest)(nil),                   // 46: rampart.keyvault.v1.DecryptRequest
-	(*DecryptResponse)(nil),                  // 47: rampart.keyvault.v1.DecryptResponse
-	(*ReEncryptRequest)(nil),                 // 48: rampart.keyvault.v1.ReEncryptRequest
-	(*ReEncryptResponse)(nil),                // 49: rampart.keyvault.v1.ReEncryptResponse
-	(*RotateKeyRequest)(nil),                 // 50: rampart.keyvault.v1.RotateKeyRequest
-	(*RotateKeyResponse)(nil),                // 51: rampart.keyvault.v1.RotateKeyResponse
-	(*WrapForTenantRequest)(nil),             // 52: rampart.keyvault.v1.WrapForTenantRequest
-	(*WrapForTenantResponse)(nil),            // 53: rampart.keyvault.v1.WrapForTenantResponse
-	(*ListSecretsObservabilityRequest)(nil),  // 54: rampart.keyvault.v1.ListSecretsObservabilityRequest
-	(*SecretObservation)(nil),                // 55: rampart.keyvault.v1.SecretObservation
-	(*ListSecretsObservabilityResponse)(nil), // 56: rampart.keyvault.v1.ListSecretsObservabilityResponse
-	(*ShredTenantRequest)(nil),               // 57: rampart.keyvault.v1.ShredTenantRequest
-	(*ShredTenantResponse)(nil),              // 58: rampart.keyvault.v1.ShredTenantResponse
-	nil,                                      // 59: rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
-	nil,                                      // 60: rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
-	nil,                                      // 61: rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
-	nil,                                      // 62: rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
-	nil,                                      // 63: rampart.keyvault.v1.WrapForTenantRequest.EncryptionContextEntry
-	nil,                                      // 64: rampart.keyvault.v1.WrapForTenantResponse.EncryptionContextEntry
-	(*timestamppb.Timestamp)(nil),            // 65: google.protobuf.Timestamp
+	(ShredEventKind)(0),                      // 4: rampart.keyvault.v1.ShredEventKind
+	(*Tag)(nil),                              // 5: rampart.keyvault.v1.Tag
+	(*PasswordPolicy)(nil),                   // 6: rampart.keyvault.v1.PasswordPolicy
+	(*RotationFunction)(nil),                 // 7: rampart.keyvault.v1.RotationFunction
+	(*ApiKeyRotation)(nil),                   // 8: rampart.keyvault.v1.ApiKeyRotation
+	(*RotationRules)(nil),                    // 9: rampart.keyvault.v1.RotationRules
+	(*VersionInfo)(nil),                      // 10: rampart.keyvault.v1.VersionInfo
+	(*SecretMetadata)(nil),                   // 11: rampart.keyvault.v1.SecretMetadata
+	(*CreateSecretRequest)(nil),              // 12: rampart.keyvault.v1.CreateSecretRequest
+	(*CreateSecretResponse)(nil),             // 13: rampart.keyvault.v1.CreateSecretResponse
+	(*DescribeSecretRequest)(nil),            // 14: rampart.keyvault.v1.DescribeSecretRequest
+	(*DescribeSecretResponse)(nil),           // 15: rampart.keyvault.v1.DescribeSecretResponse
+	(*GetSecretValueRequest)(nil),            // 16: rampart.keyvault.v1.GetSecretValueRequest
+	(*GetSecretValueResponse)(nil),           // 17: rampart.keyvault.v1.GetSecretValueResponse
+	(*BatchGetSecretValueRequest)(nil),       // 18: rampart.keyvault.v1.BatchGetSecretValueRequest
+	(*BatchGetError)(nil),                    // 19: rampart.keyvault.v1.BatchGetError
+	(*BatchGetSecretValueResponse)(nil),      // 20: rampart.keyvault.v1.BatchGetSecretValueResponse
+	(*PutSecretValueRequest)(nil),            // 21: rampart.keyvault.v1.PutSecretValueRequest
+	(*PutSecretValueResponse)(nil),           // 22: rampart.keyvault.v1.PutSecretValueResponse
+	(*UpdateSecretRequest)(nil),              // 23: rampart.keyvault.v1.UpdateSecretRequest
+	(*UpdateSecretResponse)(nil),             // 24: rampart.keyvault.v1.UpdateSecretResponse
+	(*ListSecretsRequest)(nil),               // 25: rampart.keyvault.v1.ListSecretsRequest
+	(*ListSecretsResponse)(nil),              // 26: rampart.keyvault.v1.ListSecretsResponse
+	(*ListSecretVersionIdsRequest)(nil),      // 27: rampart.keyvault.v1.ListSecretVersionIdsRequest
+	(*ListSecretVersionIdsResponse)(nil),     // 28: rampart.keyvault.v1.ListSecretVersionIdsResponse
+	(*UpdateSecretVersionStageRequest)(nil),  // 29: rampart.keyvault.v1.UpdateSecretVersionStageRequest
+	(*UpdateSecretVersionStageResponse)(nil), // 30: rampart.keyvault.v1.UpdateSecretVersionStageResponse
+	(*DeleteSecretRequest)(nil),              // 31: rampart.keyvault.v1.DeleteSecretRequest
+	(*DeleteSecretResponse)(nil),             // 32: rampart.keyvault.v1.DeleteSecretResponse
+	(*RestoreSecretRequest)(nil),             // 33: rampart.keyvault.v1.RestoreSecretRequest
+	(*RestoreSecretResponse)(nil),            // 34: rampart.keyvault.v1.RestoreSecretResponse
+	(*TagResourceRequest)(nil),               // 35: rampart.keyvault.v1.TagResourceRequest
+	(*TagResourceResponse)(nil),              // 36: rampart.keyvault.v1.TagResourceResponse
+	(*UntagResourceRequest)(nil),             // 37: rampart.keyvault.v1.UntagResourceRequest
+	(*UntagResourceResponse)(nil),            // 38: rampart.keyvault.v1.UntagResourceResponse
+	(*RotateSecretRequest)(nil),              // 39: rampart.keyvault.v1.RotateSecretRequest
+	(*RotateSecretResponse)(nil),             // 40: rampart.keyvault.v1.RotateSecretResponse
+	(*CancelRotateSecretRequest)(nil),        // 41: rampart.keyvault.v1.CancelRotateSecretRequest
+	(*CancelRotateSecretResponse)(nil),       // 42: rampart.keyvault.v1.CancelRotateSecretResponse
+	(*RollbackSecretRequest)(nil),            // 43: rampart.keyvault.v1.RollbackSecretRequest
+	(*RollbackSecretResponse)(nil),           // 44: rampart.keyvault.v1.RollbackSecretResponse
+	(*GenerateDataKeyRequest)(nil),           // 45: rampart.keyvault.v1.GenerateDataKeyRequest
+	(*GenerateDataKeyResponse)(nil),          // 46: rampart.keyvault.v1.GenerateDataKeyResponse
+	(*DecryptRequest)(nil),                   // 47: rampart.keyvault.v1.DecryptRequest
+	(*DecryptResponse)(nil),                  // 48: rampart.keyvault.v1.DecryptResponse
+	(*ReEncryptRequest)(nil),                 // 49: rampart.keyvault.v1.ReEncryptRequest
+	(*ReEncryptResponse)(nil),                // 50: rampart.keyvault.v1.ReEncryptResponse
+	(*RotateKeyRequest)(nil),                 // 51: rampart.keyvault.v1.RotateKeyRequest
+	(*RotateKeyResponse)(nil),                // 52: rampart.keyvault.v1.RotateKeyResponse
+	(*WrapForTenantRequest)(nil),             // 53: rampart.keyvault.v1.WrapForTenantRequest
+	(*WrapForTenantResponse)(nil),            // 54: rampart.keyvault.v1.WrapForTenantResponse
+	(*ListSecretsObservabilityRequest)(nil),  // 55: rampart.keyvault.v1.ListSecretsObservabilityRequest
+	(*SecretObservation)(nil),                // 56: rampart.keyvault.v1.SecretObservation
+	(*ListSecretsObservabilityResponse)(nil), // 57: rampart.keyvault.v1.ListSecretsObservabilityResponse
+	(*ShredTenantRequest)(nil),               // 58: rampart.keyvault.v1.ShredTenantRequest
+	(*ShredTenantResponse)(nil),              // 59: rampart.keyvault.v1.ShredTenantResponse
+	(*WatchShredsRequest)(nil),               // 60: rampart.keyvault.v1.WatchShredsRequest
+	(*WatchShredsResponse)(nil),              // 61: rampart.keyvault.v1.WatchShredsResponse
+	nil,                                      // 62: rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
+	nil,                                      // 63: rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
+	nil,                                      // 64: rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
+	nil,                                      // 65: rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
+	nil,                                      // 66: rampart.keyvault.v1.WrapForTenantRequest.EncryptionContextEntry
+	nil,                                      // 67: rampart.keyvault.v1.WrapForTenantResponse.EncryptionContextEntry
+	(*timestamppb.Timestamp)(nil),            // 68: google.protobuf.Timestamp
 }
 var file_rampart_keyvault_v1_keyvault_proto_depIdxs = []int32{
 	3,  // 0: rampart.keyvault.v1.RotationFunction.type:type_name -> rampart.keyvault.v1.RotationFunctionType
-	5,  // 1: rampart.keyvault.v1.RotationFunction.password_policy:type_name -> rampart.keyvault.v1.PasswordPolicy
-	7,  // 2: rampart.keyvault.v1.RotationFunction.api_key:type_name -> rampart.keyvault.v1.ApiKeyRotation
-	65, // 3: rampart.keyvault.v1.VersionInfo.created_at:type_name -> google.protobuf.Timestamp
-	4,  // 4: rampart.keyvault.v1.SecretMetadata.tags:type_name -> rampart.keyvault.v1.Tag
+	6,  // 1: rampart.keyvault.v1.RotationFunction.password_policy:type_name -> rampart.keyvault.v1.PasswordPolicy
+	8,  // 2: rampart.keyvault.v1.RotationFunction.api_key:type_name -> rampart.keyvault.v1.ApiKeyRotation
+	68, // 3: rampart.keyvault.v1.VersionInfo.created_at:type_name -> google.protobuf.Timestamp
+	5,  // 4: rampart.keyvault.v1.SecretMetadata.tags:type_name -> rampart.keyvault.v1.Tag
 	0,  // 5: rampart.keyvault.v1.SecretMetadata.content_type:type_name -> rampart.keyvault.v1.ContentType
-	65, // 6: rampart.keyvault.v1.SecretMetadata.created_at:type_name -> google.protobuf.Timestamp
-	65, // 7: rampart.keyvault.v1.SecretMetadata.last_changed_at:type_name -> google.protobuf.Timestamp
-	65, // 8: rampart.keyvault.v1.SecretMetadata.last_accessed_at:type_name -> google.protobuf.Timestamp
-	65, // 9: rampart.keyvault.v1.SecretMetadata.deleted_at:type_name -> google.protobuf.Timestamp
-	8,  // 10: rampart.keyvault.v1.SecretMetadata.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
-	6,  // 11: rampart.keyvault.v1.SecretMetadata.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
-	65, // 12: rampart.keyvault.v1.SecretMetadata.last_rotated_at:type_name -> google.protobuf.Timestamp
-	65, // 13: rampart.keyvault.v1.SecretMetadata.next_rotation_at:type_name -> google.protobuf.Timestamp
+	68, // 6: rampart.keyvault.v1.SecretMetadata.created_at:type_name -> google.protobuf.Timestamp
+	68, // 7: rampart.keyvault.v1.SecretMetadata.last_changed_at:type_name -> google.protobuf.Timestamp
+	68, // 8: rampart.keyvault.v1.SecretMetadata.last_accessed_at:type_name -> google.protobuf.Timestamp
+	68, // 9: rampart.keyvault.v1.SecretMetadata.deleted_at:type_name -> google.protobuf.Timestamp
+	9,  // 10: rampart.keyvault.v1.SecretMetadata.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
+	7,  // 11: rampart.keyvault.v1.SecretMetadata.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
+	68, // 12: rampart.keyvault.v1.SecretMetadata.last_rotated_at:type_name -> google.protobuf.Timestamp
+	68, // 13: rampart.keyvault.v1.SecretMetadata.next_rotation_at:type_name -> google.protobuf.Timestamp
 	1,  // 14: rampart.keyvault.v1.SecretMetadata.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
 	2,  // 15: rampart.keyvault.v1.SecretMetadata.rotation_step:type_name -> rampart.keyvault.v1.RotationStep
-	9,  // 16: rampart.keyvault.v1.SecretMetadata.versions:type_name -> rampart.keyvault.v1.VersionInfo
+	10, // 16: rampart.keyvault.v1.SecretMetadata.versions:type_name -> rampart.keyvault.v1.VersionInfo
 	0,  // 17: rampart.keyvault.v1.CreateSecretRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
-	4,  // 18: rampart.keyvault.v1.CreateSecretRequest.tags:type_name -> rampart.keyvault.v1.Tag
-	10, // 19: rampart.keyvault.v1.DescribeSecretResponse.secret:type_name -> rampart.keyvault.v1.SecretMetadata
-	65, // 20: rampart.keyvault.v1.GetSecretValueResponse.created_at:type_name -> google.protobuf.Timestamp
+	5,  // 18: rampart.keyvault.v1.CreateSecretRequest.tags:type_name -> rampart.keyvault.v1.Tag
+	11, // 19: rampart.keyvault.v1.DescribeSecretResponse.secret:type_name -> rampart.keyvault.v1.SecretMetadata
+	68, // 20: rampart.keyvault.v1.GetSecretValueResponse.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 21: rampart.keyvault.v1.GetSecretValueResponse.content_type:type_name -> rampart.keyvault.v1.ContentType
-	16, // 22: rampart.keyvault.v1.BatchGetSecretValueResponse.secret_values:type_name -> rampart.keyvault.v1.GetSecretValueResponse
-	18, // 23: rampart.keyvault.v1.BatchGetSecretValueResponse.errors:type_name -> rampart.keyvault.v1.BatchGetError
+	17, // 22: rampart.keyvault.v1.BatchGetSecretValueResponse.secret_values:type_name -> rampart.keyvault.v1.GetSecretValueResponse
+	19, // 23: rampart.keyvault.v1.BatchGetSecretValueResponse.errors:type_name -> rampart.keyvault.v1.BatchGetError
 	0,  // 24: rampart.keyvault.v1.PutSecretValueRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
 	0,  // 25: rampart.keyvault.v1.UpdateSecretRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
-	10, // 26: rampart.keyvault.v1.ListSecretsResponse.secrets:type_name -> rampart.keyvault.v1.SecretMetadata
-	9,  // 27: rampart.keyvault.v1.ListSecretVersionIdsResponse.versions:type_name -> rampart.keyvault.v1.VersionInfo
-	65, // 28: rampart.keyvault.v1.DeleteSecretResponse.deletion_date:type_name -> google.protobuf.Timestamp
-	4,  // 29: rampart.keyvault.v1.TagResourceRequest.tags:type_name -> rampart.keyvault.v1.Tag
-	6,  // 30: rampart.keyvault.v1.RotateSecretRequest.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
-	8,  // 31: rampart.keyvault.v1.RotateSecretRequest.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
+	11, // 26: rampart.keyvault.v1.ListSecretsResponse.secrets:type_name -> rampart.keyvault.v1.SecretMetadata
+	10, // 27: rampart.keyvault.v1.ListSecretVersionIdsResponse.versions:type_name -> rampart.keyvault.v1.VersionInfo
+	68, // 28: rampart.keyvault.v1.DeleteSecretResponse.deletion_date:type_name -> google.protobuf.Timestamp
+	5,  // 29: rampart.keyvault.v1.TagResourceRequest.tags:type_name -> rampart.keyvault.v1.Tag
+	7,  // 30: rampart.keyvault.v1.RotateSecretRequest.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
+	9,  // 31: rampart.keyvault.v1.RotateSecretRequest.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
 	1,  // 32: rampart.keyvault.v1.RotateSecretResponse.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
-	59, // 33: rampart.keyvault.v1.GenerateDataKeyRequest.encryption_context:type_name -> rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
-	60, // 34: rampart.keyvault.v1.DecryptRequest.encryption_context:type_name -> rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
-	61, // 35: rampart.keyvault.v1.ReEncryptRequest.source_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
-	62, // 36: rampart.keyvault.v1.ReEncryptRequest.destination_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
-	63, // 37: rampart.keyvault.v1.WrapForTenantRequest.encryption_context:type_name -> rampart.keyvault.v1.WrapForTenantRequest.EncryptionContextEntry
-	64, // 38: rampart.keyvault.v1.WrapForTenantResponse.encryption_context:type_name -> rampart.keyvault.v1.WrapForTenantResponse.EncryptionContextEntry
-	9,  // 39: rampart.keyvault.v1.SecretObservation.versions:type_name -> rampart.keyvault.v1.VersionInfo
-	65, // 40: rampart.keyvault.v1.SecretObservation.created_at:type_name -> google.protobuf.Timestamp
-	65, // 41: rampart.keyvault.v1.SecretObservation.last_changed_at:type_name -> google.protobuf.Timestamp
-	65, // 42: rampart.keyvault.v1.SecretObservation.last_accessed_at:type_name -> google.protobuf.Timestamp
-	65, // 43: rampart.keyvault.v1.SecretObservation.last_rotated_at:type_name -> google.protobuf.Timestamp
-	65, // 44: rampart.keyvault.v1.SecretObservation.next_rotation_at:type_name -> google.protobuf.Timestamp
+	62, // 33: rampart.keyvault.v1.GenerateDataKeyRequest.encryption_context:type_name -> rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
+	63, // 34: rampart.keyvault.v1.DecryptRequest.encryption_context:type_name -> rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
+	64, // 35: rampart.keyvault.v1.ReEncryptRequest.source_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
+	65, // 36: rampart.keyvault.v1.ReEncryptRequest.destination_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
+	66, // 37: rampart.keyvault.v1.WrapForTenantRequest.encryption_context:type_name -> rampart.keyvault.v1.WrapForTenantRequest.EncryptionContextEntry
+	67, // 38: rampart.keyvault.v1.WrapForTenantResponse.encryption_context:type_name -> rampart.keyvault.v1.WrapForTenantResponse.EncryptionContextEntry
+	10, // 39: rampart.keyvault.v1.SecretObservation.versions:type_name -> rampart.keyvault.v1.VersionInfo
+	68, // 40: rampart.keyvault.v1.SecretObservation.created_at:type_name -> google.protobuf.Timestamp
+	68, // 41: rampart.keyvault.v1.SecretObservation.last_changed_at:type_name -> google.protobuf.Timestamp
+	68, // 42: rampart.keyvault.v1.SecretObservation.last_accessed_at:type_name -> google.protobuf.Timestamp
+	68, // 43: rampart.keyvault.v1.SecretObservation.last_rotated_at:type_name -> google.protobuf.Timestamp
+	68, // 44: rampart.keyvault.v1.SecretObservation.next_rotation_at:type_name -> google.protobuf.Timestamp
 	1,  // 45: rampart.keyvault.v1.SecretObservation.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
-	65, // 46: rampart.keyvault.v1.SecretObservation.deleted_at:type_name -> google.protobuf.Timestamp
-	55, // 47: rampart.keyvault.v1.ListSecretsObservabilityResponse.secrets:type_name -> rampart.keyvault.v1.SecretObservation
-	65, // 48: rampart.keyvault.v1.ShredTenantResponse.shred_time:type_name -> google.protobuf.Timestamp
-	11, // 49: rampart.keyvault.v1.SecretsService.CreateSecret:input_type -> rampart.keyvault.v1.CreateSecretRequest
-	13, // 50: rampart.keyvault.v1.SecretsService.DescribeSecret:input_type -> rampart.keyvault.v1.DescribeSecretRequest
-	15, // 51: rampart.keyvault.v1.SecretsService.GetSecretValue:input_type -> rampart.keyvault.v1.GetSecretValueRequest
-	17, // 52: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:input_type -> rampart.keyvault.v1.BatchGetSecretValueRequest
-	20, // 53: rampart.keyvault.v1.SecretsService.PutSecretValue:input_type -> rampart.keyvault.v1.PutSecretValueRequest
-	22, // 54: rampart.keyvault.v1.SecretsService.UpdateSecret:input_type -> rampart.keyvault.v1.UpdateSecretRequest
-	24, // 55: rampart.keyvault.v1.SecretsService.ListSecrets:input_type -> rampart.keyvault.v1.ListSecretsRequest
-	26, // 56: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:input_type -> rampart.keyvault.v1.ListSecretVersionIdsRequest
-	28, // 57: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:input_type -> rampart.keyvault.v1.UpdateSecretVersionStageRequest
-	30, // 58: rampart.keyvault.v1.SecretsService.DeleteSecret:input_type -> rampart.keyvault.v1.DeleteSecretRequest
-	32, // 59: rampart.keyvault.v1.SecretsService.RestoreSecret:input_type -> rampart.keyvault.v1.RestoreSecretRequest
-	34, // 60: rampart.keyvault.v1.SecretsService.TagResource:input_type -> rampart.keyvault.v1.TagResourceRequest
-	36, // 61: rampart.keyvault.v1.SecretsService.UntagResource:input_type -> rampart.keyvault.v1.UntagResourceRequest
-	38, // 62: rampart.keyvault.v1.SecretsService.RotateSecret:input_type -> rampart.keyvault.v1.RotateSecretRequest
-	40, // 63: rampart.keyvault.v1.SecretsService.CancelRotateSecret:input_type -> rampart.keyvault.v1.CancelRotateSecretRequest
-	42, // 64: rampart.keyvault.v1.SecretsService.RollbackSecret:input_type -> rampart.keyvault.v1.RollbackSecretRequest
-	44, // 65: rampart.keyvault.v1.KmsService.GenerateDataKey:input_type -> rampart.keyvault.v1.GenerateDataKeyRequest
-	46, // 66: rampart.keyvault.v1.KmsService.Decrypt:input_type -> rampart.keyvault.v1.DecryptRequest
-	48, // 67: rampart.keyvault.v1.KmsService.ReEncrypt:input_type -> rampart.keyvault.v1.ReEncryptRequest
-	50, // 68: rampart.keyvault.v1.KmsService.RotateKey:input_type -> rampart.keyvault.v1.RotateKeyRequest
-	52, // 69: rampart.keyvault.v1.KeyWrapService.WrapForTenant:input_type -> rampart.keyvault.v1.WrapForTenantRequest
-	54, // 70: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:input_type -> rampart.keyvault.v1.ListSecretsObservabilityRequest
-	57, // 71: rampart.keyvault.v1.TenantAdminService.ShredTenant:input_type -> rampart.keyvault.v1.ShredTenantRequest
-	12, // 72: rampart.keyvault.v1.SecretsService.CreateSecret:output_type -> rampart.keyvault.v1.CreateSecretResponse
-	14, // 73: rampart.keyvault.v1.SecretsService.DescribeSecret:output_type -> rampart.keyvault.v1.DescribeSecretResponse
-	16, // 74: rampart.keyvault.v1.SecretsService.GetSecretValue:output_type -> rampart.keyvault.v1.GetSecretValueResponse
-	19, // 75: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:output_type -> rampart.keyvault.v1.BatchGetSecretValueResponse
-	21, // 76: rampart.keyvault.v1.SecretsService.PutSecretValue:output_type -> rampart.keyvault.v1.PutSecretValueResponse
-	23, // 77: rampart.keyvault.v1.SecretsService.UpdateSecret:output_type -> rampart.keyvault.v1.UpdateSecretResponse
-	25, // 78: rampart.keyvault.v1.SecretsService.ListSecrets:output_type -> rampart.keyvault.v1.ListSecretsResponse
-	27, // 79: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:output_type -> rampart.keyvault.v1.ListSecretVersionIdsResponse
-	29, // 80: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:output_type -> rampart.keyvault.v1.UpdateSecretVersionStageResponse
-	31, // 81: rampart.keyvault.v1.SecretsService.DeleteSecret:output_type -> rampart.keyvault.v1.DeleteSecretResponse
-	33, // 82: rampart.keyvault.v1.SecretsService.RestoreSecret:output_type -> rampart.keyvault.v1.RestoreSecretResponse
-	35, // 83: rampart.keyvault.v1.SecretsService.TagResource:output_type -> rampart.keyvault.v1.TagResourceResponse
-	37, // 84: rampart.keyvault.v1.SecretsService.UntagResource:output_type -> rampart.keyvault.v1.UntagResourceResponse
-	39, // 85: rampart.keyvault.v1.SecretsService.RotateSecret:output_type -> rampart.keyvault.v1.RotateSecretResponse
-	41, // 86: rampart.keyvault.v1.SecretsService.CancelRotateSecret:output_type -> rampart.keyvault.v1.CancelRotateSecretResponse
-	43, // 87: rampart.keyvault.v1.SecretsService.RollbackSecret:output_type -> rampart.keyvault.v1.RollbackSecretResponse
-	45, // 88: rampart.keyvault.v1.KmsService.GenerateDataKey:output_type -> rampart.keyvault.v1.GenerateDataKeyResponse
-	47, // 89: rampart.keyvault.v1.KmsService.Decrypt:output_type -> rampart.keyvault.v1.DecryptResponse
-	49, // 90: rampart.keyvault.v1.KmsService.ReEncrypt:output_type -> rampart.keyvault.v1.ReEncryptResponse
-	51, // 91: rampart.keyvault.v1.KmsService.RotateKey:output_type -> rampart.keyvault.v1.RotateKeyResponse
-	53, // 92: rampart.keyvault.v1.KeyWrapService.WrapForTenant:output_type -> rampart.keyvault.v1.WrapForTenantResponse
-	56, // 93: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:output_type -> rampart.keyvault.v1.ListSecretsObservabilityResponse
-	58, // 94: rampart.keyvault.v1.TenantAdminService.ShredTenant:output_type -> rampart.keyvault.v1.ShredTenantResponse
-	72, // [72:95] is the sub-list for method output_type
-	49, // [49:72] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	68, // 46: rampart.keyvault.v1.SecretObservation.deleted_at:type_name -> google.protobuf.Timestamp
+	56, // 47: rampart.keyvault.v1.ListSecretsObservabilityResponse.secrets:type_name -> rampart.keyvault.v1.SecretObservation
+	68, // 48: rampart.keyvault.v1.ShredTenantResponse.shred_time:type_name -> google.protobuf.Timestamp
+	4,  // 49: rampart.keyvault.v1.WatchShredsResponse.kind:type_name -> rampart.keyvault.v1.ShredEventKind
+	68, // 50: rampart.keyvault.v1.WatchShredsResponse.shred_time:type_name -> google.protobuf.Timestamp
+	12, // 51: rampart.keyvault.v1.SecretsService.CreateSecret:input_type -> rampart.keyvault.v1.CreateSecretRequest
+	14, // 52: rampart.keyvault.v1.SecretsService.DescribeSecret:input_type -> rampart.keyvault.v1.DescribeSecretRequest
+	16, // 53: rampart.keyvault.v1.SecretsService.GetSecretValue:input_type -> rampart.keyvault.v1.GetSecretValueRequest
+	18, // 54: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:input_type -> rampart.keyvault.v1.BatchGetSecretValueRequest
+	21, // 55: rampart.keyvault.v1.SecretsService.PutSecretValue:input_type -> rampart.keyvault.v1.PutSecretValueRequest
+	23, // 56: rampart.keyvault.v1.SecretsService.UpdateSecret:input_type -> rampart.keyvault.v1.UpdateSecretRequest
+	25, // 57: rampart.keyvault.v1.SecretsService.ListSecrets:input_type -> rampart.keyvault.v1.ListSecretsRequest
+	27, // 58: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:input_type -> rampart.keyvault.v1.ListSecretVersionIdsRequest
+	29, // 59: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:input_type -> rampart.keyvault.v1.UpdateSecretVersionStageRequest
+	31, // 60: rampart.keyvault.v1.SecretsService.DeleteSecret:input_type -> rampart.keyvault.v1.DeleteSecretRequest
+	33, // 61: rampart.keyvault.v1.SecretsService.RestoreSecret:input_type -> rampart.keyvault.v1.RestoreSecretRequest
+	35, // 62: rampart.keyvault.v1.SecretsService.TagResource:input_type -> rampart.keyvault.v1.TagResourceRequest
+	37, // 63: rampart.keyvault.v1.SecretsService.UntagResource:input_type -> rampart.keyvault.v1.UntagResourceRequest
+	39, // 64: rampart.keyvault.v1.SecretsService.RotateSecret:input_type -> rampart.keyvault.v1.RotateSecretRequest
+	41, // 65: rampart.keyvault.v1.SecretsService.CancelRotateSecret:input_type -> rampart.keyvault.v1.CancelRotateSecretRequest
+	43, // 66: rampart.keyvault.v1.SecretsService.RollbackSecret:input_type -> rampart.keyvault.v1.RollbackSecretRequest
+	45, // 67: rampart.keyvault.v1.KmsService.GenerateDataKey:input_type -> rampart.keyvault.v1.GenerateDataKeyRequest
+	47, // 68: rampart.keyvault.v1.KmsService.Decrypt:input_type -> rampart.keyvault.v1.DecryptRequest
+	49, // 69: rampart.keyvault.v1.KmsService.ReEncrypt:input_type -> rampart.keyvault.v1.ReEncryptRequest
+	51, // 70: rampart.keyvault.v1.KmsService.RotateKey:input_type -> rampart.keyvault.v1.RotateKeyRequest
+	53, // 71: rampart.keyvault.v1.KeyWrapService.WrapForTenant:input_type -> rampart.keyvault.v1.WrapForTenantRequest
+	55, // 72: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:input_type -> rampart.keyvault.v1.ListSecretsObservabilityRequest
+	58, // 73: rampart.keyvault.v1.TenantAdminService.ShredTenant:input_type -> rampart.keyvault.v1.ShredTenantRequest
+	60, // 74: rampart.keyvault.v1.ShredEventsService.WatchShreds:input_type -> rampart.keyvault.v1.WatchShredsRequest
+	13, // 75: rampart.keyvault.v1.SecretsService.CreateSecret:output_type -> rampart.keyvault.v1.CreateSecretResponse
+	15, // 76: rampart.keyvault.v1.SecretsService.DescribeSecret:output_type -> rampart.keyvault.v1.DescribeSecretResponse
+	17, // 77: rampart.keyvault.v1.SecretsService.GetSecretValue:output_type -> rampart.keyvault.v1.GetSecretValueResponse
+	20, // 78: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:output_type -> rampart.keyvault.v1.BatchGetSecretValueResponse
+	22, // 79: rampart.keyvault.v1.SecretsService.PutSecretValue:output_type -> rampart.keyvault.v1.PutSecretValueResponse
+	24, // 80: rampart.keyvault.v1.SecretsService.UpdateSecret:output_type -> rampart.keyvault.v1.UpdateSecretResponse
+	26, // 81: rampart.keyvault.v1.SecretsService.ListSecrets:output_type -> rampart.keyvault.v1.ListSecretsResponse
+	28, // 82: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:output_type -> rampart.keyvault.v1.ListSecretVersionIdsResponse
+	30, // 83: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:output_type -> rampart.keyvault.v1.UpdateSecretVersionStageResponse
+	32, // 84: rampart.keyvault.v1.SecretsService.DeleteSecret:output_type -> rampart.keyvault.v1.DeleteSecretResponse
+	34, // 85: rampart.keyvault.v1.SecretsService.RestoreSecret:output_type -> rampart.keyvault.v1.RestoreSecretResponse
+	36, // 86: rampart.keyvault.v1.SecretsService.TagResource:output_type -> rampart.keyvault.v1.TagResourceResponse
+	38, // 87: rampart.keyvault.v1.SecretsService.UntagResource:output_type -> rampart.keyvault.v1.UntagResourceResponse
+	40, // 88: rampart.keyvault.v1.SecretsService.RotateSecret:output_type -> rampart.keyvault.v1.RotateSecretResponse
+	42, // 89: rampart.keyvault.v1.SecretsService.CancelRotateSecret:output_type -> rampart.keyvault.v1.CancelRotateSecretResponse
+	44, // 90: rampart.keyvault.v1.SecretsService.RollbackSecret:output_type -> rampart.keyvault.v1.RollbackSecretResponse
+	46, // 91: rampart.keyvault.v1.KmsService.GenerateDataKey:output_type -> rampart.keyvault.v1.GenerateDataKeyResponse
+	48, // 92: rampart.keyvault.v1.KmsService.Decrypt:output_type -> rampart.keyvault.v1.DecryptResponse
+	50, // 93: rampart.keyvault.v1.KmsService.ReEncrypt:output_type -> rampart.keyvault.v1.ReEncryptResponse
+	52, // 94: rampart.keyvault.v1.KmsService.RotateKey:output_type -> rampart.keyvault.v1.RotateKeyResponse
+	54, // 95: rampart.keyvault.v1.KeyWrapService.WrapForTenant:output_type -> rampart.keyvault.v1.WrapForTenantResponse
+	57, // 96: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:output_type -> rampart.keyvault.v1.ListSecretsObservabilityResponse
+	59, // 97: rampart.keyvault.v1.TenantAdminService.ShredTenant:output_type -> rampart.keyvault.v1.ShredTenantResponse
+	61, // 98: rampart.keyvault.v1.ShredEventsService.WatchShreds:output_type -> rampart.keyvault.v1.WatchShredsResponse
+	75, // [75:99] is the sub-list for method output_type
+	51, // [51:75] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_rampart_keyvault_v1_keyvault_proto_init() }
@@ -4385,10 +4582,10 @@ func file_rampart_keyvault_v1_keyvault_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_keyvault_v1_keyvault_proto_rawDesc), len(file_rampart_keyvault_v1_keyvault_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   61,
+			NumEnums:      5,
+			NumMessages:   63,
 			NumExtensions: 0,
-			NumServices:   5,
+			NumServices:   6,
 		},
 		GoTypes:           file_rampart_keyvault_v1_keyvault_proto_goTypes,
 		DependencyIndexes: file_rampart_keyvault_v1_keyvault_proto_depIdxs,

@@ -1343,3 +1343,136 @@ var TenantAdminService_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "rampart/keyvault/v1/keyvault.proto",
 }
+
+const (
+	ShredEventsService_WatchShreds_FullMethodName = "/rampart.keyvault.v1.ShredEventsService/WatchShreds"
+)
+
+// ShredEventsServiceClient is the client API for ShredEventsService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// ShredEventsService streams the tenants keyvault crypto-shreds, so that a
+// service caching tenants' unwrapped data keys (ingestion, inference) drops
+// them at once instead of using them until their cache TTL ends (ADR
+// 0084). It is not routed by the edge and takes no principal; its
+// allow-list admits ingestion and inference only. Every subscription is
+// audited.
+type ShredEventsServiceClient interface {
+	// WatchShreds sends every shred after after_cursor in cursor order, then
+	// each new shred as it is made on any keyvault replica, until the client
+	// or the server ends the stream (the server does at its shutdown; the
+	// client reconnects with the last cursor it handled and loses nothing).
+	// A cursor keyvault never issued (a database restored from an older
+	// backup) is answered with RESYNC: the client must drop every key it
+	// holds.
+	WatchShreds(ctx context.Context, in *WatchShredsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchShredsResponse], error)
+}
+
+type shredEventsServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewShredEventsServiceClient(cc grpc.ClientConnInterface) ShredEventsServiceClient {
+	return &shredEventsServiceClient{cc}
+}
+
+func (c *shredEventsServiceClient) WatchShreds(ctx context.Context, in *WatchShredsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchShredsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ShredEventsService_ServiceDesc.Streams[0], ShredEventsService_WatchShreds_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchShredsRequest, WatchShredsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ShredEventsService_WatchShredsClient = grpc.ServerStreamingClient[WatchShredsResponse]
+
+// ShredEventsServiceServer is the server API for ShredEventsService service.
+// All implementations must embed UnimplementedShredEventsServiceServer
+// for forward compatibility.
+//
+// ShredEventsService streams the tenants keyvault crypto-shreds, so that a
+// service caching tenants' unwrapped data keys (ingestion, inference) drops
+// them at once instead of using them until their cache TTL ends (ADR
+// 0084). It is not routed by the edge and takes no principal; its
+// allow-list admits ingestion and inference only. Every subscription is
+// audited.
+type ShredEventsServiceServer interface {
+	// WatchShreds sends every shred after after_cursor in cursor order, then
+	// each new shred as it is made on any keyvault replica, until the client
+	// or the server ends the stream (the server does at its shutdown; the
+	// client reconnects with the last cursor it handled and loses nothing).
+	// A cursor keyvault never issued (a database restored from an older
+	// backup) is answered with RESYNC: the client must drop every key it
+	// holds.
+	WatchShreds(*WatchShredsRequest, grpc.ServerStreamingServer[WatchShredsResponse]) error
+	mustEmbedUnimplementedShredEventsServiceServer()
+}
+
+// UnimplementedShredEventsServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedShredEventsServiceServer struct{}
+
+func (UnimplementedShredEventsServiceServer) WatchShreds(*WatchShredsRequest, grpc.ServerStreamingServer[WatchShredsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchShreds not implemented")
+}
+func (UnimplementedShredEventsServiceServer) mustEmbedUnimplementedShredEventsServiceServer() {}
+func (UnimplementedShredEventsServiceServer) testEmbeddedByValue()                            {}
+
+// UnsafeShredEventsServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ShredEventsServiceServer will
+// result in compilation errors.
+type UnsafeShredEventsServiceServer interface {
+	mustEmbedUnimplementedShredEventsServiceServer()
+}
+
+func RegisterShredEventsServiceServer(s grpc.ServiceRegistrar, srv ShredEventsServiceServer) {
+	// If the following call panics, it indicates UnimplementedShredEventsServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ShredEventsService_ServiceDesc, srv)
+}
+
+func _ShredEventsService_WatchShreds_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchShredsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ShredEventsServiceServer).WatchShreds(m, &grpc.GenericServerStream[WatchShredsRequest, WatchShredsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ShredEventsService_WatchShredsServer = grpc.ServerStreamingServer[WatchShredsResponse]
+
+// ShredEventsService_ServiceDesc is the grpc.ServiceDesc for ShredEventsService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ShredEventsService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "rampart.keyvault.v1.ShredEventsService",
+	HandlerType: (*ShredEventsServiceServer)(nil),
+	Methods:     []grpc.MethodDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchShreds",
+			Handler:       _ShredEventsService_WatchShreds_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "rampart/keyvault/v1/keyvault.proto",
+}
