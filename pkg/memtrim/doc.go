@@ -37,5 +37,7 @@
 // unchanged, and nothing while it stays idle: the trickle an idle process
 // allocates (timers, probes, scrapes) never counts as a busy period. A
 // release costs three collections of the live heap (a few ms of CPU) once
-// per burst, and no CPU at all in between.
+// per burst, and no CPU at all in between. A busy period that allocated too
+// little for collections (MinGrowth) still unmaps the executable's pages it
+// touched, once, in its quiet window.
 package memtrim

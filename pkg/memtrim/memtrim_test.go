@@ -17,39 +17,47 @@ func TestWatcherReleasesOnceAfterABusyPeriod(t *testing.T) {
 		quiet = 10  // allocated in a quiet interval
 		busy  = 500 // allocated in a busy one
 	)
+	// want has one letter per interval: '.' nothing, 'u' unmap the
+	// executable's pages only, 'R' a whole release.
 	tests := []struct {
 		name  string
 		fresh bool     // the process just started (no release yet)
 		steps []uint64 // bytes allocated in each interval
-		want  []bool   // release after each interval?
+		want  string
 	}{
-		{"just started and idle: released once, after the first quiet window", true, []uint64{quiet, quiet, quiet, quiet, quiet, quiet, quiet}, []bool{false, false, true, false, false, false, false}},
-		{"just started and busy: released once the start is quiet", true, []uint64{busy, busy, quiet, quiet, quiet, quiet}, []bool{false, false, false, false, true, false}},
-		{"just started, then idle: the start's release is the last one", true, []uint64{quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, true, false, false, false, false, false, false, false, false, false, false, false, false}},
-		{"idle since the start's release: nothing to give back", false, []uint64{quiet, quiet, quiet, quiet}, []bool{false, false, false, false}},
-		{"busy then quiet: released after the third quiet interval", false, []uint64{busy, busy, busy, quiet, quiet, quiet, quiet}, []bool{false, false, false, false, false, true, false}},
-		{"too little allocated to be worth it", false, []uint64{busy, quiet, quiet, quiet}, []bool{false, false, false, false}},
-		{"a busy interval restarts the quiet count", false, []uint64{busy, busy, busy, quiet, quiet, busy, quiet, quiet, quiet}, []bool{false, false, false, false, false, false, false, false, true}},
-		{"a second busy period is released again", false, []uint64{busy, busy, busy, quiet, quiet, quiet, busy, busy, quiet, quiet, quiet}, []bool{false, false, false, false, false, true, false, false, false, false, true}},
-		{"a steady trickle below the quiet rate is never released", false, []uint64{99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false}},
-		{"after a release, the idle trickle does not release again", false, []uint64{busy, busy, busy, quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false}},
-		{"a short burst is released once the trickle makes it worth it", false, []uint64{busy, quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99}, []bool{false, false, false, false, false, false, false, false, true, false, false, false}},
+		{"just started and idle: released once, after the first quiet window", true, []uint64{quiet, quiet, quiet, quiet, quiet, quiet, quiet}, "..R...."},
+		{"just started and busy: released once the start is quiet", true, []uint64{busy, busy, quiet, quiet, quiet, quiet}, "....R."},
+		{"just started, then idle: the start's release is the last one", true, []uint64{quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, "..R............"},
+		{"idle since the start's release: nothing to give back", false, []uint64{quiet, quiet, quiet, quiet}, "...."},
+		{"busy then quiet: released after the third quiet interval", false, []uint64{busy, busy, busy, quiet, quiet, quiet, quiet}, ".....R."},
+		{"too little allocated for collections: the executable's pages only, once", false, []uint64{busy, quiet, quiet, quiet, quiet, quiet}, "...u.."},
+		{"a busy interval restarts the quiet count", false, []uint64{busy, busy, busy, quiet, quiet, busy, quiet, quiet, quiet}, "........R"},
+		{"a second busy period is released again", false, []uint64{busy, busy, busy, quiet, quiet, quiet, busy, busy, quiet, quiet, quiet}, ".....R....R"},
+		{"a steady trickle below the quiet rate is never released", false, []uint64{99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, "........................"},
+		{"after a release, the idle trickle does not release again", false, []uint64{busy, busy, busy, quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99}, ".....R.............."},
+		{"a short burst unmaps, then is released once the trickle makes it worth it", false, []uint64{busy, quiet, quiet, quiet, 99, 99, 99, 99, 99, 99, 99, 99}, "...u....R..."},
+		{"each short burst unmaps again", false, []uint64{100, quiet, quiet, quiet, 100, quiet, quiet, quiet}, "...u...u"},
+		{"each short burst unmaps, until together they are worth a release", false, []uint64{busy, quiet, quiet, quiet, busy, quiet, quiet, quiet}, "...u...R"},
 	}
+	letter := map[action]byte{releaseNone: '.', releasePages: 'u', releaseAll: 'R'}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			require.Len(t, tt.want, len(tt.steps))
 			var now uint64 = 1 << 20
 			w := newWatcher(o, now)
 			if !tt.fresh {
 				w.released(now) // the start-up release is behind it
 			}
-			for i, step := range tt.steps {
+			got := make([]byte, 0, len(tt.steps))
+			for _, step := range tt.steps {
 				now += step
-				got := w.observe(now)
-				require.Equal(t, tt.want[i], got, "interval %d", i)
-				if got {
+				a := w.observe(now)
+				got = append(got, letter[a])
+				if a == releaseAll {
 					w.released(now)
 				}
 			}
+			require.Equal(t, tt.want, string(got))
 		})
 	}
 }
