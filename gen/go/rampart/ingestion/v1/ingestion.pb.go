@@ -2076,8 +2076,10 @@ type Passage struct {
 	// version of it was ingested (fetched).
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// Where the passage is in its document. Absent for a chunk ingested
-	// before locations were recorded (ingest the document again to get
-	// one): a location is never guessed.
+	// before locations were recorded (a new version of the document, or the
+	// document deleted and added again, gets one; the same content added
+	// again is deduplicated and keeps its chunks): a location is never
+	// guessed.
 	Location *Location `protobuf:"bytes,10,opt,name=location,proto3" json:"location,omitempty"`
 	// Where each sentence of text is, in text's order (absent with
 	// location): a citation quoting part of text locates just that part.
