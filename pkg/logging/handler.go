@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rampart-platform/rampart/pkg/jsonwrite"
 )
 
 // New returns a JSON logger writing to w at level, with request/tenant ids
@@ -63,13 +66,19 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 // attributes they built: making a slog.Record of them first copied every
 // attribute twice more and grew the record's overflow slice (issue 15).
 func (h *Handler) HandleAttrs(ctx context.Context, t time.Time, level slog.Level, msg string, attrs ...slog.Attr) error {
+	msg = h.red.String(msg)
+	jh, isJSON := h.next.(*jsonHandler)
+	if isJSON && jh.fast {
+		if done, err := h.handleJSON(ctx, jh, t, level, msg, attrs); done {
+			return err
+		}
+	}
 	var buf [16]slog.Attr
 	red, ctxTenant := h.fromContext(ctx, buf[:0])
 	for _, a := range attrs {
 		red = h.add(red, ctxTenant, a)
 	}
-	msg = h.red.String(msg)
-	if jh, ok := h.next.(*jsonHandler); ok {
+	if isJSON {
 		if done, err := jh.handleAttrs(t, level, msg, red); done {
 			return err
 		}
@@ -77,6 +86,77 @@ func (h *Handler) HandleAttrs(ctx context.Context, t time.Time, level slog.Level
 	out := slog.NewRecord(t, level, msg, 0)
 	out.AddAttrs(red...)
 	return h.next.Handle(ctx, out)
+}
+
+// handleJSON is jh.handleAttrs of the attributes HandleAttrs would hand it
+// (the context's ids, then attrs redacted by add), redacting and encoding
+// each attribute in one step: the same bytes, without the redacted copy of
+// the attributes and, for plain keys and strings, without a second pass
+// over their bytes (appendJSON). It reports false, having written nothing,
+// where jh.handleAttrs would.
+func (h *Handler) handleJSON(ctx context.Context, jh *jsonHandler, t time.Time, level slog.Level, msg string, attrs []slog.Attr) (bool, error) {
+	bp := getLineBuf()
+	b, ok := jh.begin(*bp, t, level, msg)
+	if id := RequestID(ctx); ok && id != "" {
+		b, ok = appendAttr(b, slog.String("request_id", id))
+	}
+	ctxTenant := false
+	if id := TenantID(ctx); id != "" {
+		ctxTenant = true
+		if ok {
+			b, ok = appendAttr(b, slog.String("tenant_id", id))
+		}
+	}
+	for i := 0; ok && i < len(attrs); i++ {
+		if ctxTenant && attrs[i].Key == "tenant_id" {
+			continue
+		}
+		b, ok = h.appendJSON(b, attrs[i])
+	}
+	if !ok {
+		putLineBuf(bp, b)
+		return false, nil
+	}
+	return true, jh.finish(bp, b)
+}
+
+// appendJSON appends a as appendAttr(b, h.attr(a)) does. A key that
+// plainJSON accepts is its own redaction, quotes as it is and is never
+// sensitive (every word of SensitiveKey holds a trigger of the redactor,
+// so no key plainJSON accepts ends in one; TestPlainKeysAreNotSensitive);
+// a string value that plainJSON accepts is then written as it is too, and
+// numbers and bools (which h.value leaves alone) as appendAttr writes
+// them. Everything else takes h.attr and appendAttr.
+func (h *Handler) appendJSON(b []byte, a slog.Attr) ([]byte, bool) {
+	switch a.Value.Kind() {
+	case slog.KindString, slog.KindInt64, slog.KindUint64, slog.KindBool, slog.KindDuration:
+	default:
+		return appendAttr(b, h.attr(a))
+	}
+	if a.Key == "" || !plainJSON(a.Key) {
+		return appendAttr(b, h.attr(a))
+	}
+	b = append(b, ',', '"')
+	b = append(b, a.Key...)
+	b = append(b, '"', ':')
+	switch v := a.Value; v.Kind() {
+	case slog.KindString:
+		s := v.String()
+		if !plainJSON(s) {
+			return jsonwrite.AppendSlogString(b, h.red.String(s))
+		}
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"'), true
+	case slog.KindInt64:
+		return strconv.AppendInt(b, v.Int64(), 10), true
+	case slog.KindUint64:
+		return strconv.AppendUint(b, v.Uint64(), 10), true
+	case slog.KindBool:
+		return strconv.AppendBool(b, v.Bool()), true
+	default: // KindDuration, as appendAttr writes it
+		return strconv.AppendInt(b, int64(v.Duration()), 10), true
+	}
 }
 
 // Handle hands the record of t, level, msg and attrs to h: through

@@ -312,6 +312,14 @@ func TestHandleAttrsAsHandle(t *testing.T) {
 		slog.String("tenant_id", "from-record"), slog.String("path", "/v1/chat/completions"),
 		slog.String("authorization", "Bearer abc.def"), slog.String("note", "key "+apiKey), slog.Int("status", 200),
 		slog.Group("g", slog.String("password", "hunter2"), slog.Any("lazy", lazy("x"))), slog.Float64("sample_rate", 0.5),
+		// The JSON fast path's cases (Handler.appendJSON): plain keys and
+		// values, ones slog escapes, non-ASCII, triggers, sensitive keys,
+		// every kind it writes itself.
+		slog.String("quote\"key", "a\\b"), slog.String("ctl", "line\nbreak\x01"), slog.String("del", "x\x7fy"),
+		slog.String("name", "Zoë"), slog.String("tokens_used", "12"), slog.String("api_key", "plain"),
+		slog.String("X-Api-Key", "plain"), slog.String("caller", "spiffe://rampart.local/svc/edge"),
+		slog.Uint64("u", 7), slog.Bool("ok", true), slog.Duration("d", 1500), slog.Int64("neg", -3),
+		slog.String("k\u2028", "v\u2029"), slog.Any("err", errors.New("token="+apiKey)),
 	}
 	for name, ctx := range map[string]context.Context{
 		"no ids":     context.Background(),
@@ -332,4 +340,27 @@ func TestHandleAttrsAsHandle(t *testing.T) {
 	var other bytes.Buffer
 	logging.Handle(context.Background(), slog.NewJSONHandler(&other, nil), at, slog.LevelInfo, "plain", slog.Int("n", 1))
 	require.Contains(t, other.String(), `"msg":"plain","n":1`)
+}
+
+// FuzzHandleAttrsAsHandle: for any key and string value, HandleAttrs (the
+// access lines' JSON fast path) writes the line Handle writes, with the
+// value also as the message and under a fixed key, and never an API key.
+func FuzzHandleAttrsAsHandle(f *testing.F) {
+	for _, s := range []string{"plain", "a\"b", "x\\y", "\n", "\x7f", "Zoë", "\xff", "token", "secret_string", "Bearer " + apiKey, "k=" + apiKey, ""} {
+		f.Add(s, s)
+	}
+	at := time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC)
+	ctx := logging.WithTenantID(logging.WithRequestID(context.Background(), "req-1"), "tenant-9")
+	f.Fuzz(func(t *testing.T, key, value string) {
+		attrs := []slog.Attr{slog.String(key, value), slog.String("v", value), slog.Int(key, 1), slog.String("tenant_id", value)}
+		var viaRecord, viaAttrs bytes.Buffer
+		r := slog.NewRecord(at, slog.LevelInfo, value, 0)
+		r.AddAttrs(attrs...)
+		require.NoError(t, logging.New(&viaRecord, slog.LevelInfo).Handler().Handle(ctx, r))
+		logging.Handle(ctx, logging.New(&viaAttrs, slog.LevelInfo).Handler(), at, slog.LevelInfo, value, attrs...)
+		require.Equal(t, viaRecord.String(), viaAttrs.String())
+		if rkKey.MatchString(viaAttrs.String()) {
+			t.Fatalf("API key survived: %q", viaAttrs.String())
+		}
+	})
 }

@@ -151,12 +151,17 @@ const (
 	plainByte   = iota // ASCII that starts no trigger
 	triggerByte        // the first letter of a trigger, either case
 	otherByte          // not ASCII
+	escapeByte         // ASCII that slog's JSON handler escapes: '"', '\\', controls (plain to scan)
 )
 
 var byteClass = func() (t [256]uint8) {
 	for c := 0x80; c < 0x100; c++ {
 		t[c] = otherByte
 	}
+	for c := range 0x20 {
+		t[c] = escapeByte
+	}
+	t['"'], t['\\'] = escapeByte, escapeByte
 	for _, c := range "rxbapstkc" {
 		t[c], t[c-('a'-'A')] = triggerByte, triggerByte
 	}
@@ -169,7 +174,7 @@ var byteClass = func() (t [256]uint8) {
 func scan(s string) (ascii, may bool) {
 	for i := 0; i < len(s); i++ {
 		switch byteClass[s[i]] {
-		case plainByte:
+		case plainByte, escapeByte:
 		case triggerByte:
 			if !may && i+1 < len(s) && secondOfTrigger[s[i]|0x20]&letterBit(s[i+1]) != 0 {
 				may = triggerAt(s[i:])
@@ -179,6 +184,27 @@ func scan(s string) (ascii, may bool) {
 		}
 	}
 	return true, may
+}
+
+// plainJSON reports whether String(s) is s and slog's JSON handler writes
+// s as it is between quotes: scan's answer is (true, false) and no byte is
+// one the handler escapes. The access lines' keys and most of their values
+// are, and the JSON fast path (Handler.appendJSON) then copies them after
+// this one pass instead of scanning them here and again in jsonwrite's
+// quoting (issue 15, ADR 0081).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch byteClass[s[i]] {
+		case plainByte:
+		case triggerByte:
+			if i+1 < len(s) && secondOfTrigger[s[i]|0x20]&letterBit(s[i+1]) != 0 && triggerAt(s[i:]) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // secondOfTrigger holds, for the lower-case first letter of each trigger

@@ -165,7 +165,7 @@ func TestScanAgreesWithItsDefinition(t *testing.T) {
 		return false
 	}
 	parts := []string{"rk_", "RK_", "xox", "XAPP-", "bearer", "Bearer", "authorization", "passw", "PASSWD", "secret", "token",
-		"Key", "cookie", "_", "-", "a", "k", "t", "s", "x", "/", ":", "=", " ", "é", "\u212a", "\xff", "ion", "ord", "n", "y", "e", "pending_value", "Pending-Value", "_string", "binary"}
+		"Key", "cookie", "_", "-", "a", "k", "t", "s", "x", "/", ":", "=", " ", "é", "\u212a", "\xff", "ion", "ord", "n", "y", "e", "pending_value", "Pending-Value", "_string", "binary", "\"", "\\", "\n", "\x00", "\x1f", "\x7f"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 200_000 {
 		var b strings.Builder
@@ -181,6 +181,11 @@ func TestScanAgreesWithItsDefinition(t *testing.T) {
 			require.True(t, may, "%q", s)
 		}
 		require.Equal(t, sensitiveAllWords(s), SensitiveKey(s), "%q", s)
+		escapes := strings.ContainsAny(s, "\"\\") || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 })
+		require.Equal(t, ascii && !may && !escapes, plainJSON(s), "%q", s)
+		if plainJSON(s) {
+			require.False(t, SensitiveKey(s), "%q", s)
+		}
 	}
 }
 
@@ -200,6 +205,21 @@ func TestSecondOfTrigger(t *testing.T) {
 				if triggerAt(string([]byte{byte(c), byte(d)}) + w[2:]) {
 					require.True(t, pass, "%q%q", c, d)
 				}
+			}
+		}
+	}
+}
+
+// TestPlainKeysAreNotSensitive: no key that plainJSON accepts is one
+// SensitiveKey names, so the JSON fast path (Handler.appendJSON) need not
+// ask it: every sensitive word, alone or as a suffix after '_' or '-', in
+// lower, upper and mixed case and with '_' written as '-', holds a trigger.
+func TestPlainKeysAreNotSensitive(t *testing.T) {
+	for _, w := range sensitiveWords {
+		for _, k := range []string{w, strings.ToUpper(w), strings.ToUpper(w[:1]) + w[1:], strings.ReplaceAll(w, "_", "-")} {
+			for _, key := range []string{k, "x_" + k, "X-" + k, "max_" + k} {
+				require.True(t, SensitiveKey(key), key)
+				require.False(t, plainJSON(key), key)
 			}
 		}
 	}
