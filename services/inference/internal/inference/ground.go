@@ -44,18 +44,28 @@ type grounding struct {
 // calls. Errors are the caller's (404 collection, 400); search failures
 // become a warning and an ungrounded answer.
 func (s *Service) ground(ctx context.Context, c *Caller, req *wire.ChatRequest, given []provider.Passage, ret *retrieval) (*grounding, error) {
-	g := &grounding{req: req, given: given}
+	g := new(grounding)
+	if err := s.groundInto(ctx, c, req, given, ret, g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// groundInto is ground into g, which it does not keep: Chat's g stays on
+// its stack (issue 15, ADR 0081). g is complete only without an error.
+func (s *Service) groundInto(ctx context.Context, c *Caller, req *wire.ChatRequest, given []provider.Passage, ret *retrieval, g *grounding) error {
+	*g = grounding{req: req, given: given}
 	if req.Rampart != nil {
 		r := *req
 		r.Rampart = nil
 		g.req = &r
 	}
 	if ret == nil || len(ret.collections) == 0 {
-		return g, nil
+		return nil
 	}
 	q := rag.QueryText(req.Messages)
 	if q == "" {
-		return nil, wire.ErrNoUserMessage()
+		return wire.ErrNoUserMessage()
 	}
 	ps, warning, err := s.Retriever.RetrieveWithWarning(ctx, rag.Query{Collections: ret.collections, Params: ret.params, Text: q, TopK: ret.topK, MinScore: ret.minScore})
 	switch {
@@ -64,16 +74,16 @@ func (s *Service) ground(ctx context.Context, c *Caller, req *wire.ChatRequest, 
 			slog.String("tenant_id", c.Tenant), slog.String("request_id", c.RequestID), slog.String("error", err.Error()))
 		s.Metrics.retrievalFailed()
 		g.warning = WarningRetrievalUnavailable
-		return g, nil
+		return nil
 	case err != nil:
-		return nil, err
+		return err
 	}
 	// e.g. keyword search only, the collection's embedding model being down
 	g.grounded, g.retrieved, g.warning = true, ps, warning
 	if len(ps) == 0 {
 		g.noAnswer = fmt.Sprintf("The documents in %s do not contain an answer to this question.", listNames(ret.collections))
 	}
-	return g, nil
+	return nil
 }
 
 func listNames(cs []string) string {

@@ -144,23 +144,33 @@ func (r *resolved) name(m *registry.Model) string {
 // resolve resolves a request's model — a registry model or alias first,
 // else one of the tenant's assistants — and checks its tools and quota.
 func (s *Service) resolve(ctx context.Context, c *Caller, req *wire.ChatRequest) (*resolved, error) {
-	r := &resolved{req: req}
+	r := new(resolved)
+	if err := s.resolveInto(ctx, c, req, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// resolveInto is resolve into r, which it does not keep: Chat's r stays
+// on its stack (issue 15, ADR 0081). r is complete only without an error.
+func (s *Service) resolveInto(ctx context.Context, c *Caller, req *wire.ChatRequest, r *resolved) error {
+	r.req = req
 	m, err := s.Registry.Resolve(c.Tenant, c.AllowedModels, req.Model)
 	if e, ok := apierr.As(err); ok && e.Kind == apierr.KindNotFound {
 		a, am, aerr := s.assistant(ctx, c, req.Model)
 		switch {
 		case aerr != nil:
-			return nil, aerr
+			return aerr
 		case a != nil:
 			m, err, r.asst = am, nil, a
 		}
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.ret = requestRetrieval(req)
 	if r.ret != nil && !c.CanSearch {
-		return nil, apierr.Forbidden("rampart.collections",
+		return apierr.Forbidden("rampart.collections",
 			"This API key lacks the ingest:read scope needed to search collections by name; use an assistant model or a key with ingest:read.")
 	}
 	if r.asst != nil {
@@ -168,7 +178,7 @@ func (s *Service) resolve(ctx context.Context, c *Caller, req *wire.ChatRequest)
 		r.req = withSystemPrompt(r.asst, req)
 	}
 	r.m, r.set, r.st, err = s.resolveChat(ctx, c, req, m)
-	return r, err
+	return err
 }
 
 // resolveChat checks the model, tools and quota of a request.
@@ -248,13 +258,14 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 	if req.Stream {
 		return nil, apierr.Invalid("stream", "stream must be false on this call; use StreamChatCompletion")
 	}
-	r, err := s.resolve(ctx, c, req)
-	if err != nil {
+	// r and g on the stack: neither function keeps them (ADR 0081).
+	var r resolved
+	if err := s.resolveInto(ctx, c, req, &r); err != nil {
 		return nil, err
 	}
 	m, set, st := r.m, r.set, r.st
-	g, err := s.ground(ctx, c, r.req, ps, r.ret)
-	if err != nil {
+	var g grounding
+	if err := s.groundInto(ctx, c, r.req, ps, r.ret, &g); err != nil {
 		return nil, err
 	}
 	p := g.provider(s, m)
@@ -274,7 +285,7 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 		return nil, s.providerErr(ctx, c, m, err)
 	}
 
-	ext := &wire.Extension{Citations: g.citations(res.Citations, res.Content)}
+	ext := wire.Extension{Citations: g.citations(res.Citations, res.Content)}
 	toolCalls := res.ToolCalls
 	finish := res.FinishReason
 	if len(toolCalls) > 0 {
@@ -300,7 +311,11 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 		content := res.Content
 		out.Choices[0].Message.Content = &content
 	}
-	out.Rampart = g.extension(ext)
+	// The extension escapes with out only when there is one to send.
+	if g.extension(&ext) != nil {
+		out.Rampart = &wire.Extension{}
+		*out.Rampart = ext
+	}
 	b, err := wire.EncodeCompletion(&out)
 	if err != nil {
 		return nil, fmt.Errorf("encode completion: %w", err)
