@@ -26,16 +26,20 @@ func Start(t testing.TB) string {
 		testproc.Missing(t, installHint)
 		return ""
 	}
-	bin := filepath.Join(dir, "redis-server")
-	work := t.TempDir()
+	return startServer(t, filepath.Join(dir, "redis-server"), t.TempDir())
+}
 
+// startServer starts redis-server bin in work with extra arguments, on a
+// free port (retried: a free port can be taken before redis binds it).
+func startServer(t testing.TB, bin, work string, extra ...string) string {
+	t.Helper()
 	var lastErr error
-	for range 3 { // a free port can be taken before redis binds it
+	for range 3 {
 		port, err := testproc.FreePort()
 		if err != nil {
 			t.Fatalf("redistest: %v", err)
 		}
-		addr, err := start(t, bin, work, port)
+		addr, err := start(t, bin, work, port, extra)
 		if err == nil {
 			return addr
 		}
@@ -45,9 +49,9 @@ func Start(t testing.TB) string {
 	return ""
 }
 
-func start(t testing.TB, bin, work string, port int) (string, error) {
+func start(t testing.TB, bin, work string, port int, extra []string) (string, error) {
 	t.Helper()
-	cmd := testproc.Command(bin,
+	cmd := testproc.Command(bin, append([]string{
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -55,7 +59,7 @@ func start(t testing.TB, bin, work string, port int) (string, error) {
 		"--dir", work,
 		"--daemonize", "no",
 		"--loglevel", "warning",
-	)
+	}, extra...)...)
 	cmd.Dir = work
 	proc, err := testproc.Start(cmd)
 	if err != nil {

@@ -47,3 +47,28 @@ func TestStartTwiceGivesIndependentServers(t *testing.T) {
 	t.Parallel()
 	require.NotEqual(t, redistest.Start(t), redistest.Start(t))
 }
+
+// TestStartCluster: three masters that together serve every slot.
+func TestStartCluster(t *testing.T) {
+	addrs := redistest.StartCluster(t, 3)
+	require.Len(t, addrs, 3)
+	for _, addr := range addrs {
+		require.True(t, strings.HasPrefix(addr, "127.0.0.1:"), addr)
+	}
+	c, err := net.DialTimeout("tcp", addrs[0], time.Second)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(5*time.Second)))
+	r := bufio.NewReader(c)
+	require.True(t, strings.HasPrefix(do(t, r, c, "CLUSTER INFO"), "$"))
+	info := map[string]string{}
+	for len(info) < 8 {
+		line, err := r.ReadString('\n')
+		require.NoError(t, err)
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		info[k] = v
+	}
+	require.Equal(t, "ok", info["cluster_state"])
+	require.Equal(t, "16384", info["cluster_slots_assigned"])
+	require.Equal(t, "3", info["cluster_known_nodes"])
+}

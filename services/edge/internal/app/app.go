@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -265,14 +266,25 @@ func checkedListener(l net.Listener, public *http.Server, cfg config.Config) net
 // slots: in memory, or shared through Redis when one is configured.
 func newLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, ratelimit.Slots, func(), error) {
 	mem, memSlots := ratelimit.NewMemory(nil), ratelimit.NewMemorySlots()
-	if cfg.RedisURL == "" {
+	var rdb redis.UniversalClient
+	switch {
+	case cfg.RedisClusterURL != "":
+		// A request's buckets share its tenant's hash tag, so the limiter's
+		// one script call per request works on a cluster (ADR 0086).
+		opts, err := redis.ParseClusterURL(cfg.RedisClusterURL)
+		if err != nil {
+			return nil, nil, nil, errors.New("RAMPART_REDIS_CLUSTER_URL: not a cluster URL (not shown: it may hold a password)")
+		}
+		rdb = redis.NewClusterClient(opts)
+	case cfg.RedisURL != "":
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("RAMPART_REDIS_URL: %w", err)
+		}
+		rdb = redis.NewClient(opts)
+	default:
 		return mem, memSlots, func() {}, nil
 	}
-	opts, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("RAMPART_REDIS_URL: %w", err)
-	}
-	rdb := redis.NewClient(opts)
 	return ratelimit.NewRedis(rdb, "rampart:edge:", mem, log),
 		ratelimit.NewRedisSlots(rdb, "rampart:edge:streams:", 0, memSlots, log),
 		func() { _ = rdb.Close() }, nil

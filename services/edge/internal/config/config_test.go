@@ -41,6 +41,13 @@ func TestLoad(t *testing.T) {
 		{name: "bad access log sampling", env: map[string]string{"RAMPART_EDGE_ACCESS_LOG_SAMPLE": "1.5"}, wantErr: []string{"ACCESS_LOG_SAMPLE"}},
 		{name: "bad access log route", env: map[string]string{"RAMPART_EDGE_ACCESS_LOG_ROUTES": "/v1/chat"}, wantErr: []string{"route=rate"}},
 		{name: "bad replica list", env: map[string]string{"RAMPART_INFERENCE_ADDR": "127.0.0.1:7003,"}, wantErr: []string{"RAMPART_INFERENCE_ADDR", "empty element"}},
+		{name: "a Redis Cluster's nodes", env: map[string]string{"RAMPART_REDIS_CLUSTER_URL": "redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002"},
+			check: func(t *testing.T, c config.Config) {
+				require.Equal(t, "redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002", c.RedisClusterURL)
+			}},
+		{name: "bad cluster URL", env: map[string]string{"RAMPART_REDIS_CLUSTER_URL": "http://secret@x"}, wantErr: []string{"RAMPART_REDIS_CLUSTER_URL", "addr=host2:port"}},
+		{name: "one Redis or a cluster, not both", env: map[string]string{"RAMPART_REDIS_URL": "redis://127.0.0.1:6379", "RAMPART_REDIS_CLUSTER_URL": "redis://127.0.0.1:7000"},
+			wantErr: []string{"not both"}},
 		{name: "every problem at once", env: map[string]string{
 			"RAMPART_AUTH_ADDR": "off", "RAMPART_EDGE_KEY_CACHE_TTL": "31s", "RAMPART_EDGE_TLS_CERT": "/x.pem",
 			"RAMPART_EDGE_CORS_ORIGINS": "*", "RAMPART_REDIS_URL": "http://x", "RAMPART_EDGE_TRUSTED_PROXIES": "nope",

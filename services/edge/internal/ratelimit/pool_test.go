@@ -33,6 +33,7 @@ func levelsContract(t *testing.T, l ratelimit.Limiter, advance func(time.Duratio
 	}
 	levels := func(lvs ...lv) ratelimit.Levels {
 		var ls ratelimit.Levels
+		ls.SetTag("x") // the tenant, as the middleware sets it
 		for _, l := range lvs {
 			ls.Add(l.key, l.key, ratelimit.PerMinute(l.per))
 		}
@@ -121,6 +122,28 @@ func TestRedisLevels(t *testing.T) {
 	require.Zero(t, other.Failures())
 }
 
+// The same contract on a real Redis Cluster of three masters on loopback
+// (ADR 0086): the buckets of a request share the tenant's hash tag, so the
+// one script call finds them in one slot. Without the tag the cluster
+// refuses the script (CROSSSLOT) and the limiter falls back to memory.
+func TestRedisClusterLevels(t *testing.T) {
+	addrs := redistest.StartCluster(t, 3)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	t.Cleanup(func() { _ = rdb.Close() })
+	r := ratelimit.NewRedis(rdb, "rampart:edge:", nil, slog.New(slog.DiscardHandler))
+	levelsContract(t, r, time.Sleep)
+	require.Zero(t, r.Failures(), "every script call ran on the cluster")
+
+	var untagged ratelimit.Levels
+	for _, k := range []string{"k:a", "k:b", "k:c", "k:d", "t:x"} {
+		untagged.Add("key", k, ratelimit.PerMinute(3))
+	}
+	d, err := r.AllowLevels(t.Context(), untagged)
+	require.NoError(t, err)
+	require.Equal(t, -1, d.Refused, "the in-memory fallback decides")
+	require.EqualValues(t, 1, r.Failures(), "keys in several slots: the cluster refuses the script")
+}
+
 // TestPooledKeysShareTheRate: N keys minted from a key limited to 3
 // requests per minute get 3 requests per minute together, not 3 each; the
 // refusal is OpenAI's 429 with retry-after. On the previous code each key
@@ -176,25 +199,29 @@ func TestPooledKeysShareTheRate(t *testing.T) {
 // four keys together get B's 3 (on the code of ADR 0076 — A's pool alone —
 // they got A's 5), and A's other key S then gets what is left of A's 5,
 // because the requests B's bucket refused charged nothing to A's. In
-// memory and on a real redis-server (whose keys share the tenant's hash
-// tag).
+// memory, on a real redis-server (whose keys share the tenant's hash tag)
+// and on a real Redis Cluster of three masters.
 func TestNarrowerLimitsNest(t *testing.T) {
 	addr := redistest.Start(t)
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: redistest.StartCluster(t, 3)})
+	t.Cleanup(func() { _ = cluster.Close() })
+	onCluster := ratelimit.NewRedis(cluster, "rampart:edge:", nil, slog.New(slog.DiscardHandler))
 	for _, tt := range []struct {
 		name string
 		l    ratelimit.Limiter
 	}{
 		{"memory", ratelimit.NewMemory(newClock().now)},
 		{"redis", ratelimit.NewRedis(rdb, "rampart:edge:", nil, slog.New(slog.DiscardHandler))},
+		{"redis cluster", onCluster},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := ratelimit.NewMetrics(prometheus.NewRegistry())
 			h := ratelimit.Middleware(tt.l, ratelimit.Defaults{}, reg, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(http.StatusOK)
 			}))
-			tenant := "t_" + tt.name
+			tenant := "t_" + strings.ReplaceAll(tt.name, " ", "_")
 			poolA := &authv1.RatePool{KeyId: "KeYaFiVe0001", PerMinute: 5}
 			poolB := &authv1.RatePool{KeyId: "KeYbThReE001", PerMinute: 3}
 			var underB []*authv1.Principal
@@ -233,6 +260,7 @@ func TestNarrowerLimitsNest(t *testing.T) {
 			}
 			require.Equal(t, 2, ok, "A's other key gets what is left of A's 5: B's refusals charged nothing to A")
 			require.InDelta(t, 9+3, testutil.ToFloat64(reg.Counter("pool")), 0)
+			require.Zero(t, onCluster.Failures(), "on the cluster, no fallback to memory")
 			if tt.name == "redis" {
 				keys, err := rdb.Keys(t.Context(), "rate:rampart:edge:*").Result()
 				require.NoError(t, err)

@@ -138,6 +138,20 @@ func TestRedisNarrowerTPMLimitsNest(t *testing.T) {
 	}
 }
 
+// The same on a real Redis Cluster of three masters: the call's buckets
+// share the tenant's hash tag, so the one script call finds them in one
+// slot (ADR 0086); on error the test fails (no fallback to memory).
+func TestRedisClusterNarrowerTPMLimitsNest(t *testing.T) {
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: redistest.StartCluster(t, 3)})
+	t.Cleanup(func() { _ = client.Close() })
+	replica := func() *quota.Enforcer {
+		e := quota.New(nil)
+		e.SetShared(quota.NewRedisBuckets(client), func(err error) { t.Errorf("redis cluster: %v", err) })
+		return e
+	}
+	nestContract(t, []*quota.Enforcer{replica(), replica()})
+}
+
 func TestPooledKeysShareTheirTPM(t *testing.T) {
 	now := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 	e := quota.New(nil)
