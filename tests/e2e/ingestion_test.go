@@ -38,8 +38,9 @@ func TestIngestionThroughEdge(t *testing.T) {
 		} `json:"document"`
 		Job ingestJob `json:"job"`
 	}
+	const facilities = "# Facilities\n\n" + canary + " Visitors sign in at reception."
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections/e2e-handbook/documents", admin,
-		map[string]any{"content": []byte("# Facilities\n\n" + canary + " Visitors sign in at reception."), "source": "facilities.md", "content_type": "text/markdown"}, &ing))
+		map[string]any{"content": []byte(facilities), "source": "facilities.md", "content_type": "text/markdown"}, &ing))
 	require.NotEmpty(t, ing.Job.ID)
 
 	var job struct {
@@ -61,6 +62,12 @@ func TestIngestionThroughEdge(t *testing.T) {
 			DocumentID string `json:"document_id"`
 			Source     string `json:"source"`
 			ChunkID    string `json:"chunk_id"`
+			Location   *struct {
+				Start int  `json:"start"`
+				End   int  `json:"end"`
+				Line  *int `json:"line"`
+				Page  *int `json:"page"`
+			} `json:"location"`
 		} `json:"passages"`
 	}
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/search", admin,
@@ -69,6 +76,14 @@ func TestIngestionThroughEdge(t *testing.T) {
 	require.Contains(t, res.Passages[0].Text, canary)
 	require.Equal(t, "facilities.md", res.Passages[0].Source)
 	require.Equal(t, ing.Document.ID, res.Passages[0].DocumentID)
+	// where the passage is in the file (ADR 0085): its characters, its
+	// line; no page in a Markdown file (the field is absent, not 0)
+	loc := res.Passages[0].Location
+	require.NotNil(t, loc)
+	require.Equal(t, res.Passages[0].Text, string([]rune(facilities)[loc.Start:loc.End]))
+	require.NotNil(t, loc.Line)
+	require.Equal(t, 3, *loc.Line)
+	require.Nil(t, loc.Page)
 
 	// another tenant: 404 for the document, the job and the collection
 	var tb struct {
