@@ -458,6 +458,12 @@ func usesSecrets(f *registry.File) bool {
 	return false
 }
 
+// newBedrock builds a Bedrock provider (the AWS SDK's configuration and
+// client); a variable so that tests can see it is called only for a
+// bedrock upstream: an idle inference without one pays nothing for the SDK
+// but its package initialisers (ADR 0087).
+var newBedrock = bedrock.New
+
 func buildProviders(ctx context.Context, f *registry.File, reg *registry.Registry, rt http.RoundTripper, sec upstreamkey.Reader, log *slog.Logger) (map[string]provider.Provider, error) {
 	out := map[string]provider.Provider{"local": local.New()}
 	var errs []error
@@ -488,7 +494,7 @@ func buildProviders(ctx context.Context, f *registry.File, reg *registry.Registr
 			}
 			out[name] = p
 		case "bedrock":
-			p, err := bedrock.New(ctx, bedrock.Config{Region: u.Region, Endpoint: u.BaseURL, Timeout: u.TimeoutDuration(), MaxRetries: u.MaxRetries})
+			p, err := newBedrock(ctx, bedrock.Config{Region: u.Region, Endpoint: u.BaseURL, Timeout: u.TimeoutDuration(), MaxRetries: u.MaxRetries})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("upstream %s: %w", name, err))
 				continue

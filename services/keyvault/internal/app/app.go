@@ -298,6 +298,11 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 		func(ctx context.Context) (*store.Store, error) { return store.OpenOwned(ctx, cfg.DataDir) }, store.OpenPostgres)
 }
 
+// loadDefaultAWSConfig is the AWS SDK's configuration loader; a variable
+// so that tests can see it is called only when a backend, KMS or the audit
+// archive is AWS (ADR 0087: nothing of the SDK is built otherwise).
+var loadDefaultAWSConfig = awsconfig.LoadDefaultConfig
+
 // loadAWS reads the SDK's usual configuration (environment, shared files,
 // instance role) with the configured region and endpoint override.
 func loadAWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
@@ -305,7 +310,7 @@ func loadAWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
 	if cfg.AWSRegion != "" {
 		opts = append(opts, awsconfig.WithRegion(cfg.AWSRegion))
 	}
-	c, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	c, err := loadDefaultAWSConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("aws config: %w", err)
 	}
