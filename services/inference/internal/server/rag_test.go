@@ -291,6 +291,32 @@ func TestRAGLanguageModelCitesDocuments(t *testing.T) {
 		require.NoError(t, json.Unmarshal(resp.GetBody(), &r), "%s", resp.GetBody())
 		require.Equal(t, want, withoutScores(t, r.Rampart.Citations))
 	})
+	t.Run("responses stream", func(t *testing.T) {
+		st, err := e.client.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Format: responsesFormat,
+			Body: []byte(`{"model":"gpt-fake","stream":true,"input":` + quote(answer) + ext + `}`)})
+		require.NoError(t, err)
+		var cites []ragCitation
+		for {
+			msg, err := st.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			require.NoError(t, err)
+			var ev struct {
+				Type     string `json:"type"`
+				Response struct {
+					Rampart struct {
+						Citations []ragCitation `json:"citations"`
+					} `json:"rampart"`
+				} `json:"response"`
+			}
+			require.NoError(t, json.Unmarshal(msg.GetChunk(), &ev))
+			if ev.Type == "response.completed" {
+				cites = ev.Response.Rampart.Citations
+			}
+		}
+		require.Equal(t, want, withoutScores(t, cites), "response.completed carries the citations with their locations")
+	})
 }
 
 // TestRAGAssistantCitesOnlyItsCollections: a chat-only key asking an
