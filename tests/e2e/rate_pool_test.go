@@ -144,6 +144,25 @@ func TestNarrowerLimitsNest(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, "A's own bucket has room: %+v", e)
 	})
 
+	t.Run("a fifth narrower level is refused", func(t *testing.T) {
+		from := tn.owner
+		for i, rpm := range []int{60, 50, 40, 30} {
+			from = mustKey(t, s, from, map[string]any{"name": fmt.Sprint("level ", i), "scopes": write, "limits": map[string]any{"requests_per_minute": rpm}}).APIKey
+		}
+		code, data := rawDo(t, http.MethodPost, s.baseURL+"/v1/keys", from, map[string]any{"name": "too deep", "scopes": []string{"chat:write"},
+			"limits": map[string]any{"requests_per_minute": 20}})
+		require.Equal(t, http.StatusBadRequest, code, string(data))
+		var e struct {
+			Error struct{ Message, Type, Param string }
+		}
+		require.NoError(t, json.Unmarshal(data, &e), string(data))
+		require.Equal(t, "invalid_request_error", e.Error.Type)
+		require.Equal(t, "limits.requests_per_minute", e.Error.Param)
+		require.Contains(t, e.Error.Message, "narrower limits nest at most 4 levels deep")
+		require.Contains(t, e.Error.Message, "set it to 30")
+		mustKey(t, s, from, map[string]any{"name": "at the bound", "scopes": []string{"chat:write"}, "limits": map[string]any{"requests_per_minute": 30}})
+	})
+
 	t.Run("tokens per minute in inference", func(t *testing.T) {
 		keyA := mustKey(t, s, tn.owner, map[string]any{"name": "A tpm", "scopes": write, "limits": map[string]any{"tokens_per_minute": 100000}})
 		keyB := mustKey(t, s, keyA.APIKey, map[string]any{"name": "B tpm", "scopes": write, "limits": map[string]any{"tokens_per_minute": 20}})
