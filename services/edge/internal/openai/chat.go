@@ -93,7 +93,9 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 	// The first message is received here, on the handler's goroutine: a
 	// hand-off through the receiver's channel before the first byte cost a
 	// goroutine switch (ADR 0067, ADR 0074 amendment). The receiver starts
-	// once it is in, so it waits for the second while the first is written.
+	// once the first event is flushed: started before, its goroutine woke
+	// another thread while the first byte was still being written (ADR
+	// 0080); later messages wait in the gRPC stream's buffer meanwhile.
 	first := new(inferencev1.StreamChatCompletionResponse)
 	var msgs <-chan received
 	for rm := (received{first, st.RecvMsg(first)}); ; rm = next(ctx, msgs) {
@@ -127,23 +129,11 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 			return
 		}
 		if !started {
-			msgs = receive(ctx, st)
 			startSSE(w, msg.GetHeaders())
 			started = true
 		}
-		// Event names are inference's fixed set; one with a line break
-		// would split the frame, so it is dropped rather than written.
-		if ev := msg.GetEvent(); ev != "" && !strings.ContainsAny(ev, "\r\n") {
-			_, _ = w.Write(eventField)
-			_, _ = w.Write([]byte(ev))
-			_, _ = w.Write(newline)
-		}
-		if _, err := w.Write(dataPrefix); err != nil {
+		if writeEvent(w, msg) != nil {
 			return // client gone; returning cancels ctx and the stream
-		}
-		_, _ = w.Write(msg.GetChunk())
-		if _, err := w.Write(eventEnd); err != nil {
-			return
 		}
 		if len(msgs) > 0 {
 			continue // flushed with the events already waiting behind it
@@ -151,7 +141,27 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 		if err := rc.Flush(); err != nil {
 			return
 		}
+		if msgs == nil {
+			msgs = receive(ctx, st)
+		}
 	}
+}
+
+// writeEvent writes msg as one Server-Sent Event; an error means the
+// client is gone. Event names are inference's fixed set; one with a line
+// break would split the frame, so it is dropped rather than written.
+func writeEvent(w http.ResponseWriter, msg *inferencev1.StreamChatCompletionResponse) error {
+	if ev := msg.GetEvent(); ev != "" && !strings.ContainsAny(ev, "\r\n") {
+		_, _ = w.Write(eventField)
+		_, _ = w.Write([]byte(ev))
+		_, _ = w.Write(newline)
+	}
+	if _, err := w.Write(dataPrefix); err != nil {
+		return err
+	}
+	_, _ = w.Write(msg.GetChunk())
+	_, err := w.Write(eventEnd)
+	return err
 }
 
 // received is one message of a chat stream, or the error that ended it.
