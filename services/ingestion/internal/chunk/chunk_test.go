@@ -95,6 +95,12 @@ func FuzzSplit(f *testing.F) {
 		for _, c := range chunk.Split(s, chunk.Options{Tokens: tokens, Overlap: overlap}) {
 			require.NotEmpty(t, strings.TrimSpace(c))
 		}
+		// every sentence's span holds it (docs/adr/0085)
+		for _, p := range chunk.SplitSections([]chunk.Section{{Text: s}}, chunk.Options{Tokens: tokens, Overlap: overlap}) {
+			for _, sp := range p.Spans {
+				require.Equal(t, p.Text[sp.At:sp.At+sp.Len], strings.Join(strings.Fields(s[sp.Start:sp.End]), " "))
+			}
+		}
 	})
 }
 

@@ -125,6 +125,7 @@ func FuzzDocument(f *testing.F) {
 	f.Add("html", "<title>T</title><h1>A</h1><p>x</p><h3>C</h3><p>y</p><h2></h2>")
 	f.Add("md", "# A\n## B\nx\n```\n# no\n```\n####### seven\n")
 	f.Add("md", "~~~\n# inside\n")
+	f.Add("md", "\r\n# é\r\n\r\n  body\r\r\n")
 	f.Fuzz(func(t *testing.T, kind, s string) {
 		ct := extract.HTML
 		if kind == "md" {
@@ -145,6 +146,7 @@ func FuzzDocument(f *testing.F) {
 			total += len(sec.Text)
 		}
 		require.LessOrEqual(t, total, len(s)+1024)
+		requireSectionsLocated(t, ct, []byte(s), d)
 	})
 }
 
@@ -182,6 +184,11 @@ func TestLocate(t *testing.T) {
 	require.Equal(t, "Every 45 days.", string(runes[got[1].Start:got[1].End]))
 	require.Equal(t, 4, got[1].LineStart)
 	require.Equal(t, extract.Location{Start: 10, End: len(runes), LineStart: 3, LineEnd: 6}, got[2])
+
+	// a span ending in a character of two bytes is still one character
+	plain, err := extract.Document(extract.Plain, []byte("Café\nnext"))
+	require.NoError(t, err)
+	require.Equal(t, []extract.Location{{Start: 0, End: 4, LineStart: 1, LineEnd: 1}}, plain.Locate([][2]int{{0, len("Café")}}))
 
 	pdf, err := extract.Document(extract.PDF, simplePDF(false,
 		"BT /F1 12 Tf 72 720 Td (VPN certificates rotate) Tj ET", "BT /F1 12 Tf 72 720 Td (every 45 days.) Tj ET"))

@@ -30,7 +30,7 @@ type Location struct {
 func (d Doc) Locate(spans [][2]int) []Location {
 	points := make([]int, 0, 3*len(spans))
 	for _, s := range spans {
-		points = append(points, s[0], s[1]-1, s[1])
+		points = append(points, s[0], d.lastRune(s), s[1])
 	}
 	slices.Sort(points)
 	points = slices.Compact(points)
@@ -48,7 +48,7 @@ func (d Doc) Locate(spans [][2]int) []Location {
 	}
 	out := make([]Location, len(spans))
 	for i, s := range spans {
-		first, last, end := at[s[0]], at[s[1]-1], at[s[1]]
+		first, last, end := at[s[0]], at[d.lastRune(s)], at[s[1]]
 		l := Location{Start: first.char, End: end.char, Page: d.pageAt(s[0]), PageEnd: d.pageAt(s[1] - 1)}
 		if d.lines {
 			l.LineStart, l.LineEnd = first.line, last.line
@@ -56,6 +56,17 @@ func (d Doc) Locate(spans [][2]int) []Location {
 		out[i] = l
 	}
 	return out
+}
+
+// lastRune is the byte offset of the last character of span s (the
+// points Locate counts runes between must not split one: the halves of
+// "é" would count as two).
+func (d Doc) lastRune(s [2]int) int {
+	o := min(s[1], len(d.text)) - 1
+	for o > s[0] && !utf8.RuneStart(d.text[o]) {
+		o--
+	}
+	return max(o, s[0])
 }
 
 // pageAt is the page of the section holding byte o of the located text.
