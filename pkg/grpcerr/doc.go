@@ -5,5 +5,6 @@
 // installed by pkg/serve. Anything unrecognised becomes codes.Internal
 // "internal error": the details are logged with the request id, never sent.
 // FieldViolations and Detail read a status's details back (the gateway,
-// tests).
+// tests). DataKey maps keyvault's failure of a tenant data-key call the same
+// way for every service that holds tenant keys.
 package grpcerr

@@ -82,6 +82,7 @@ func TestShredReachesCachedKeysAtOnce(t *testing.T) {
 			return code != http.StatusOK
 		}, 5*time.Second, 20*time.Millisecond, "%s: the shredded tenant's cached key still opens its data", use.name)
 		require.NotContains(t, string(body), use.leak)
+		require.NotContains(t, string(body), "rpc error", "%s: keyvault's own message passed through (grpcerr.DataKey)", use.name)
 		require.Less(t, code, 500, "%s: a client error, not a server failure: %s", use.name, body)
 		t.Logf("%s refused %v after the shred returned: %d %s", use.name, time.Since(shredded).Round(time.Millisecond), code, body)
 	}

@@ -190,7 +190,7 @@ func (l *Logger) unwrap(ctx context.Context, tenant string, create bool) (cipher
 	case errors.Is(err, store.ErrNotFound):
 		p, blob, keyID, gerr := l.kms.GenerateDataKey(ctx, encContext(tenant))
 		if gerr != nil {
-			return nil, fmt.Errorf("prompt log: generate data key: %w", gerr)
+			return nil, grpcerr.DataKey("generate", gerr)
 		}
 		stored, perr := l.store.PutTenantKey(ctx, tenant, store.WrappedKey{Blob: blob, KMSKeyID: keyID}, l.now())
 		if perr != nil {
@@ -209,7 +209,7 @@ func (l *Logger) unwrap(ctx context.Context, tenant string, create bool) (cipher
 	if plain == nil {
 		p, derr := l.kms.Decrypt(ctx, wk.Blob, encContext(tenant))
 		if derr != nil {
-			return nil, fmt.Errorf("prompt log: unwrap data key: %w", derr)
+			return nil, grpcerr.DataKey("unwrap", derr)
 		}
 		plain = p
 	}

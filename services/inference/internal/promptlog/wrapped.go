@@ -127,7 +127,7 @@ func (l *Logger) openWrapped(ctx context.Context, tenant, name string, sealed []
 	}
 	plain, err := l.kms.Decrypt(ctx, wrapped, WrapContext(tenant))
 	if err != nil {
-		return nil, fmt.Errorf("unwrap the prompt's data key: %w", err)
+		return nil, grpcerr.DataKey("unwrap the prompt's", err)
 	}
 	defer clear(plain)
 	g, err := gcm(plain)

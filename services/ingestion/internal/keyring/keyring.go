@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
@@ -233,7 +231,7 @@ func (r *Ring) load(ctx context.Context, tenant string, create bool) (*Key, erro
 	case errors.Is(err, store.ErrNotFound):
 		p, blob, keyID, gerr := r.kms.GenerateDataKey(ctx, encContext(tenant))
 		if gerr != nil {
-			return nil, kmsError("generate", gerr)
+			return nil, grpcerr.DataKey("generate", gerr)
 		}
 		stored, perr := r.store.PutTenantKey(ctx, tenant, store.WrappedKey{Blob: blob, KMSKeyID: keyID})
 		if perr != nil {
@@ -252,7 +250,7 @@ func (r *Ring) load(ctx context.Context, tenant string, create bool) (*Key, erro
 	if plain == nil {
 		p, derr := r.kms.Decrypt(ctx, wk.Blob, encContext(tenant))
 		if derr != nil {
-			return nil, kmsError("unwrap", derr)
+			return nil, grpcerr.DataKey("unwrap", derr)
 		}
 		plain = p
 	}
@@ -261,26 +259,6 @@ func (r *Ring) load(ctx context.Context, tenant string, create bool) (*Key, erro
 		return nil, errors.New("tenant data key is not 256 bits")
 	}
 	return derive(tenant, plain)
-}
-
-// kmsError turns a keyvault failure into a domain error whose message says
-// what the caller can act on and nothing about the deployment (addresses,
-// internal messages); the cause stays wrapped for the internal-error log.
-func kmsError(op string, err error) error {
-	switch status.Code(err) {
-	case codes.Unavailable, codes.DeadlineExceeded:
-		return fmt.Errorf("%w: keyvault is unavailable; try again", grpcerr.ErrUnavailable)
-	case codes.FailedPrecondition, codes.NotFound:
-		return fmt.Errorf("%w: the tenant's data key cannot be used (it may have been destroyed)", grpcerr.ErrFailedPrecondition)
-	case codes.Unauthenticated:
-		return fmt.Errorf("%w: no principal to unlock the tenant's data key", grpcerr.ErrUnauthenticated)
-	}
-	if _, isStatus := status.FromError(err); isStatus {
-		// any other gRPC code is ours to fix: flatten it so it maps to
-		// Internal (logged, never returned) instead of passing through
-		return fmt.Errorf("%s tenant data key: %v", op, err) //nolint:errorlint // deliberately not wrapped
-	}
-	return fmt.Errorf("%s tenant data key: %w", op, err)
 }
 
 // derive splits the data key into an AES-256-GCM key and an HMAC key
