@@ -196,15 +196,25 @@ func (s *Server) VerifyKey(_ context.Context, req *authv1.VerifyKeyRequest) (*au
 	if err != nil {
 		return nil, err
 	}
-	assertion, err := s.signer.Sign(p, time.Time{})
-	if err != nil {
-		return nil, status.Error(codes.Internal, "sign")
+	// As auth: one assertion per audience asked for, at least one (ADR 0083).
+	if len(req.GetAudiences()) == 0 {
+		return nil, status.Error(codes.InvalidArgument, "audiences: name the services the assertions are for")
 	}
-	signed, err := s.Verifier.Verify(assertion)
+	resp := &authv1.VerifyKeyResponse{CacheUntil: s.CacheUntil.Load()}
+	for _, aud := range req.GetAudiences() {
+		assertion, err := s.signer.SignFor(p, aud, time.Time{})
+		if err != nil {
+			return nil, status.Error(codes.Internal, "sign")
+		}
+		resp.Assertions = append(resp.Assertions, &authv1.AudienceAssertion{Audience: aud, Assertion: assertion})
+	}
+	resp.Assertion = resp.Assertions[0].GetAssertion()
+	signed, err := s.Verifier.Verify(resp.Assertion)
 	if err != nil {
 		return nil, status.Error(codes.Internal, "verify")
 	}
-	return &authv1.VerifyKeyResponse{Principal: signed, Assertion: assertion, CacheUntil: s.CacheUntil.Load()}, nil
+	resp.Principal = signed
+	return resp, nil
 }
 
 // WhoAmI implements AuthService from the verified assertion only.

@@ -252,7 +252,9 @@ func newEnv(spec Spec, cfg Configurable, base *slog.Logger) (*Env, error) {
 // serveOptions are the gRPC server's options: the principal-assertion
 // interceptors over the verifier, the authz policy, the listeners.
 func (e *Env) serveOptions(spec Spec, base *slog.Logger) serve.Options {
-	verifier := principal.NewVerifier(e.keys, principal.WithCache(100_000))
+	// The service's name is the audience it accepts (ADR 0083): an
+	// assertion another service was handed is refused here.
+	verifier := principal.NewVerifier(e.keys, principal.WithCache(100_000), principal.WithAudience(spec.Name))
 	exempt := principal.ExemptMethods(spec.PrincipalExempt...)
 	opts := serve.Options{
 		Name:          spec.Name,

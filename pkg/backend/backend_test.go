@@ -70,7 +70,13 @@ func TestRun(t *testing.T) {
 
 	edge := ingestionv1.NewIngestionServiceClient(f.Dial(t, "edge", addr, "ingestion"))
 	other := ingestionv1.NewIngestionServiceClient(f.Dial(t, "auth", addr, "ingestion"))
-	good, err := signer.Sign(&authv1.Principal{TenantId: "t_1"}, time.Time{})
+	good, err := signer.SignFor(&authv1.Principal{TenantId: "t_1"}, "ingestion", time.Time{})
+	require.NoError(t, err)
+	// The service's name is its audience (ADR 0083): an assertion made for
+	// another service, or for none, is refused.
+	forInference, err := signer.SignFor(&authv1.Principal{TenantId: "t_1"}, "inference", time.Time{})
+	require.NoError(t, err)
+	noAudience, err := signer.Sign(&authv1.Principal{TenantId: "t_1"}, time.Time{})
 	require.NoError(t, err)
 	forgedBytes := []byte(good)
 	if forgedBytes[len(forgedBytes)-10] == 'A' { // a signature digit, never padding bits
@@ -90,6 +96,8 @@ func TestRun(t *testing.T) {
 		{"allowed caller with assertion", edge, good, codes.OK},
 		{"allowed caller without assertion", edge, "", codes.Unauthenticated},
 		{"allowed caller with forged assertion", edge, forged, codes.Unauthenticated},
+		{"allowed caller with another service's assertion", edge, forInference, codes.Unauthenticated},
+		{"allowed caller with an assertion for no service", edge, noAudience, codes.Unauthenticated},
 		{"caller not on the allow-list", other, good, codes.PermissionDenied},
 	}
 	for _, tt := range tests {

@@ -19,8 +19,8 @@ import (
 // spiffe://rampart.local/svc/<svc>, the request id propagated
 // (pkg/serve.RequestIDDialOptions) and, when tracing is on, the trace
 // context (pkg/telemetry). The principal assertion is not added here: a
-// caller forwards it (principal.Forward) or mints its own on purpose, per
-// call. Services get theirs from Env.Dialer; the edge builds one itself.
+// caller forwards its delegation for svc (principal.ForwardTo) or presents
+// one it obtained itself, per call. Services get theirs from Env.Dialer; the edge builds one itself.
 type Dialer struct {
 	// TLS is the service's mTLS source (required).
 	TLS *mtls.Source

@@ -5,7 +5,12 @@
 // The edge forwards the assertion as gRPC metadata "x-rampart-principal".
 // Every backend installs this package's interceptors and takes the tenant
 // only from the verified assertion — never from a request field. mTLS says
-// which service is calling; the assertion says on whose behalf.
+// which service is calling; the assertion says on whose behalf, and for
+// which one service (its audience, ADR 0083): a service's verifier
+// (WithAudience) refuses an assertion for another service or for none. A
+// call carries its receiver's assertion and, as delegations
+// ("x-rampart-delegated"), the assertions for the services the receiver
+// forwards the principal to; ForwardTo sends the one for the callee.
 //
 // Wire format: "v1.<kid>.<base64url(proto Principal)>.<base64url(signature)>",
 // the signature covering everything before the last dot. Protobuf keeps the
@@ -16,5 +21,7 @@
 // (requests_pool, tokens_pool; ADR 0076) are read as "no pool" then, the
 // behaviour before them; the nested pools (requests_pools, tokens_pools;
 // ADR 0086) are read as the one outer pool then ([RatePools]). A field whose absence would widen access must not
-// be added this way; it needs a new version.
+// be added this way; it needs a new version. The audience is such a field
+// added the other way round: its absence narrows (refused by every
+// verifier with an audience), so it stays "v1".
 package principal

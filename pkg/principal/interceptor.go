@@ -88,6 +88,8 @@ func message(err error) string {
 		return "principal assertion expired"
 	case errors.Is(err, ErrUnknownKey):
 		return "principal assertion signed by an unknown key"
+	case errors.Is(err, ErrAudience):
+		return "principal assertion is for another service"
 	default:
 		return "invalid principal assertion"
 	}
@@ -104,18 +106,46 @@ func incoming(ctx context.Context) string {
 }
 
 // AppendToOutgoing returns ctx with the assertion attached to outgoing calls,
-// for a service that calls another on the same principal's behalf.
+// for a service that calls another on an assertion it obtained itself (its
+// own key's, verified for that service).
 func AppendToOutgoing(ctx context.Context, assertion string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, MetadataKey, assertion)
 }
 
-// Forward copies the caller's assertion onto the outgoing context, so a
-// backend calling another backend keeps acting for the same principal.
-func Forward(ctx context.Context) context.Context {
-	if t := incoming(ctx); t != "" {
-		return AppendToOutgoing(ctx, t)
+// ForwardTo lets a backend call the service audience for the principal of
+// its own call: the outgoing call carries the delegated assertion for
+// audience that came with the call (DelegatedKey) and the other
+// delegations, for audience's own onward calls (ADR 0083). Without a
+// delegation for audience nothing is attached and audience refuses the
+// call, unless the call's verified principal names no audience — only
+// possible behind a verifier that checks none (a test harness) — whose
+// assertion is forwarded as before.
+func ForwardTo(ctx context.Context, audience string) context.Context {
+	vals := metadata.ValueFromIncomingContext(ctx, DelegatedKey)
+	tok := ""
+	prefix := audience + "="
+	for _, v := range vals {
+		if t, ok := strings.CutPrefix(v, prefix); ok {
+			tok = t
+			break
+		}
 	}
-	return ctx
+	if tok == "" {
+		if p, ok := FromContext(ctx); ok && p.GetAudience() == "" {
+			if t := incoming(ctx); t != "" {
+				return AppendToOutgoing(ctx, t)
+			}
+		}
+		return ctx
+	}
+	kv := make([]string, 0, 2*len(vals))
+	kv = append(kv, MetadataKey, tok)
+	for _, v := range vals {
+		if !strings.HasPrefix(v, prefix) {
+			kv = append(kv, DelegatedKey, v)
+		}
+	}
+	return metadata.AppendToOutgoingContext(ctx, kv...)
 }
 
 type wrappedStream struct {

@@ -30,6 +30,9 @@ var (
 	ErrExpired = errors.New("principal assertion expired")
 	// ErrUnknownKey means no verification key has the assertion's kid.
 	ErrUnknownKey = errors.New("principal assertion signed by an unknown key")
+	// ErrAudience means the assertion is for another service, or names
+	// none, and the verifier checks its audience (ADR 0083).
+	ErrAudience = errors.New("principal assertion is for another service")
 )
 
 // Strict: a token has exactly one encoding (no ignored padding bits), so
@@ -47,8 +50,8 @@ type Signer struct {
 
 // NewSigner returns a signer for kid. ttl is capped at MaxTTL.
 func NewSigner(kid string, key ed25519.PrivateKey, ttl time.Duration) (*Signer, error) {
-	if kid == "" || strings.Contains(kid, ".") {
-		return nil, fmt.Errorf("signing key id %q must be non-empty and contain no dot", kid)
+	if kid == "" || strings.ContainsAny(kid, ". \t\r\n") {
+		return nil, fmt.Errorf("signing key id %q must be non-empty and contain no dot or space", kid)
 	}
 	if len(key) != ed25519.PrivateKeySize {
 		return nil, errors.New("signing key is not an Ed25519 private key")
@@ -72,12 +75,24 @@ func (s *Signer) PublicKey() ed25519.PublicKey {
 // expiry never exceeds notAfter when that is non-zero (e.g. the key's own
 // expiry), so an assertion cannot outlive the key it came from.
 func (s *Signer) Sign(p *authv1.Principal, notAfter time.Time) (string, error) {
+	return s.sign(proto.CloneOf(p), notAfter)
+}
+
+// SignFor is Sign for the one service audience (ADR 0083): p's copy names
+// it, and only that service's verifier accepts the assertion.
+func (s *Signer) SignFor(p *authv1.Principal, audience string, notAfter time.Time) (string, error) {
+	p = proto.CloneOf(p)
+	p.Audience = audience
+	return s.sign(p, notAfter)
+}
+
+// sign stamps p, which the caller owns, and signs it.
+func (s *Signer) sign(p *authv1.Principal, notAfter time.Time) (string, error) {
 	now := s.now()
 	exp := now.Add(s.ttl)
 	if !notAfter.IsZero() && notAfter.Before(exp) {
 		exp = notAfter
 	}
-	p = proto.CloneOf(p)
 	p.IssuedAt = now.Unix()
 	p.ExpiresAt = exp.Unix()
 	payload, err := proto.MarshalOptions{Deterministic: true}.Marshal(p)
@@ -105,10 +120,11 @@ func (k StaticKeys) PublicKey(kid string) (ed25519.PublicKey, bool) {
 
 // Verifier checks assertions against a key set.
 type Verifier struct {
-	keys  Keys
-	now   func() time.Time
-	skew  time.Duration
-	cache *verifiedCache
+	keys     Keys
+	now      func() time.Time
+	skew     time.Duration
+	cache    *verifiedCache
+	audience string // "" checks none (test harnesses); every service sets its name
 }
 
 // VerifierOption configures a Verifier.
@@ -126,6 +142,15 @@ func WithCache(maxEntries int) VerifierOption {
 			v.cache = &verifiedCache{max: maxEntries}
 		}
 	}
+}
+
+// WithAudience makes the verifier accept only assertions for audience (the
+// service's name in the mesh): one for another service, or without an
+// audience, is ErrAudience (ADR 0083). Every service's verifier has one
+// (pkg/backend sets it from the service's name); without it any audience
+// passes, which only test harnesses rely on.
+func WithAudience(audience string) VerifierOption {
+	return func(v *Verifier) { v.audience = audience }
 }
 
 // NewVerifier returns a verifier over keys.
@@ -198,6 +223,11 @@ func (v *Verifier) verify(token string) (*authv1.Principal, error) {
 	}
 	if p.GetIssuedAt() > now.Add(v.skew).Unix() {
 		return nil, fmt.Errorf("%w: issued in the future", ErrInvalid)
+	}
+	// After the signature: the audience is auth's word only once verified.
+	// The cache holds only what passed, so a cached hit needs no check.
+	if v.audience != "" && p.GetAudience() != v.audience {
+		return nil, ErrAudience
 	}
 	return p, nil
 }

@@ -15,9 +15,9 @@ import (
 // KeyvaultOptions configure the keyvault Source.
 type KeyvaultOptions struct {
 	// Assertion returns a principal assertion to send with each call (a
-	// service principal). When nil the caller's own assertion is forwarded
-	// from the incoming context (principal.Forward), so keyvault sees the
-	// same tenant the caller was called for.
+	// service principal). When nil the caller's delegation for keyvault is
+	// forwarded from the incoming context (principal.ForwardTo), so keyvault
+	// sees the same tenant the caller was called for.
 	Assertion func(ctx context.Context) (string, error)
 }
 
@@ -42,7 +42,7 @@ func (k *Keyvault) GetSecretValue(ctx context.Context, name, stage string) (Valu
 		}
 		ctx = principal.AppendToOutgoing(ctx, tok)
 	} else {
-		ctx = principal.Forward(ctx)
+		ctx = principal.ForwardTo(ctx, "keyvault")
 	}
 	r, err := k.client.GetSecretValue(ctx, &keyvaultv1.GetSecretValueRequest{Name: name, VersionStage: stage})
 	if err != nil {

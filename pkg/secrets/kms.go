@@ -18,7 +18,7 @@ type KeyvaultKMS struct {
 // GenerateDataKey returns a new data key in plaintext and wrapped under the
 // caller tenant's key-encryption key, bound to the encryption context ec.
 func (k KeyvaultKMS) GenerateDataKey(ctx context.Context, ec map[string]string) (plaintext, wrapped []byte, keyID string, err error) {
-	r, err := k.Client.GenerateDataKey(principal.Forward(ctx), &keyvaultv1.GenerateDataKeyRequest{EncryptionContext: ec})
+	r, err := k.Client.GenerateDataKey(principal.ForwardTo(ctx, "keyvault"), &keyvaultv1.GenerateDataKeyRequest{EncryptionContext: ec})
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -27,7 +27,7 @@ func (k KeyvaultKMS) GenerateDataKey(ctx context.Context, ec map[string]string) 
 
 // Decrypt unwraps a data key produced by GenerateDataKey with the same ec.
 func (k KeyvaultKMS) Decrypt(ctx context.Context, wrapped []byte, ec map[string]string) ([]byte, error) {
-	r, err := k.Client.Decrypt(principal.Forward(ctx), &keyvaultv1.DecryptRequest{CiphertextBlob: wrapped, EncryptionContext: ec})
+	r, err := k.Client.Decrypt(principal.ForwardTo(ctx, "keyvault"), &keyvaultv1.DecryptRequest{CiphertextBlob: wrapped, EncryptionContext: ec})
 	if err != nil {
 		return nil, err
 	}

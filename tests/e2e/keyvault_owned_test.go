@@ -152,7 +152,7 @@ func asSlackAdapter(t *testing.T, s *stack, apiKey string) adapterVault {
 	authConn, err := mtls.Dial(ctx, s.env["RAMPART_AUTH_ADDR"], src, pki.ServiceID("auth"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = authConn.Close() })
-	v, err := authv1.NewAuthServiceClient(authConn).VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: apiKey})
+	v, err := authv1.NewAuthServiceClient(authConn).VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: apiKey, Audiences: []string{"keyvault"}})
 	require.NoError(t, err)
 	kvConn, err := mtls.Dial(ctx, s.env["RAMPART_KEYVAULT_ADDR"], src, pki.ServiceID("keyvault"))
 	require.NoError(t, err)

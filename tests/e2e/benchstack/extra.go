@@ -150,7 +150,7 @@ func benchGRPCSecrets(ctx context.Context, env map[string]string, pkiDir, admin,
 	auth := authv1.NewAuthServiceClient(authConn)
 	kv := keyvaultv1.NewSecretsServiceClient(kvConn)
 	assert := func() (context.Context, error) {
-		v, err := auth.VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: admin})
+		v, err := auth.VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: admin, Audiences: []string{"keyvault"}})
 		if err != nil {
 			return nil, fmt.Errorf("VerifyKey: %w", err)
 		}

@@ -16,8 +16,11 @@ import (
 
 // Verified is a successful verification.
 type Verified struct {
-	Principal  *authv1.Principal
+	Principal *authv1.Principal
+	// Assertion is the first audience's assertion; Assertions has one
+	// per audience asked for, in that order (ADR 0083).
 	Assertion  string
+	Assertions []*authv1.AudienceAssertion
 	CacheUntil time.Time
 }
 
@@ -31,8 +34,10 @@ type Source struct {
 // Verify checks a presented API key. Every failure — malformed, unknown,
 // wrong secret, revoked, expired, rotated out, suspended tenant, removed
 // member — returns the same ErrInvalidKey, and the secret comparison is
-// constant-time (a dummy comparison runs for unknown ids).
-func (s *Service) Verify(ctx context.Context, presented string, src Source) (Verified, error) {
+// constant-time (a dummy comparison runs for unknown ids). The principal is
+// signed once per audience, each assertion valid only at that service (ADR
+// 0083); which audiences a caller may ask for is the server's to check.
+func (s *Service) Verify(ctx context.Context, presented string, src Source, audiences ...string) (Verified, error) {
 	key, err := apikey.Parse(presented)
 	if err != nil {
 		s.auditFailure(src, "", "", "malformed key")
@@ -96,16 +101,33 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source) (Ver
 	}
 	// The assertion never outlives the key, measured on the service clock.
 	notAfter := time.Now().Add(k.ExpiresAt.Sub(now))
-	tok, err := signer.Sign(p, notAfter)
-	if err != nil {
+	v := Verified{Principal: p}
+	if v.Assertions, err = signFor(signer, p, audiences, notAfter); err != nil {
 		return Verified{}, err
+	}
+	if len(v.Assertions) > 0 {
+		v.Assertion = v.Assertions[0].GetAssertion()
 	}
 	cacheUntil := now.Add(s.opt.CacheTTL)
 	if k.ExpiresAt.Before(cacheUntil) {
 		cacheUntil = k.ExpiresAt
 	}
 	s.markUsed(k.ID, now)
-	return Verified{Principal: p, Assertion: tok, CacheUntil: cacheUntil}, nil
+	v.CacheUntil = cacheUntil
+	return v, nil
+}
+
+// signFor signs p once for each audience.
+func signFor(signer *principal.Signer, p *authv1.Principal, audiences []string, notAfter time.Time) ([]*authv1.AudienceAssertion, error) {
+	out := make([]*authv1.AudienceAssertion, 0, len(audiences))
+	for _, aud := range audiences {
+		tok, err := signer.SignFor(p, aud, notAfter)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &authv1.AudienceAssertion{Audience: aud, Assertion: tok})
+	}
+	return out, nil
 }
 
 // ratePools is the principal's form of a key's nested rate pools (ADR

@@ -10,8 +10,13 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 
 	"github.com/rampart-platform/rampart/pkg/latency"
+	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/services/auth/internal/keys"
 )
+
+// edgeAudiences are what the edge asks VerifyKey for: one assertion per
+// service it routes to (ADR 0083), so a cache miss signs five.
+var edgeAudiences = permissions.Default().Audiences(permissions.Edge)
 
 // BenchmarkVerifyKeyDomain is verification in process: parse, SQLite
 // lookup, constant-time hash compare, Ed25519 signature.
@@ -22,7 +27,7 @@ func BenchmarkVerifyKeyDomain(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
-		_, err := e.svc.Verify(ctx, e.platformKey, keys.Source{IP: "127.0.0.1"})
+		_, err := e.svc.Verify(ctx, e.platformKey, keys.Source{IP: "127.0.0.1"}, edgeAudiences...)
 		lat = append(lat, time.Since(start))
 		if err != nil {
 			b.Fatal(err)
@@ -38,7 +43,7 @@ func BenchmarkVerifyKeyGRPC(b *testing.B) {
 	e := newEnv(b)
 	client := authv1.NewAuthServiceClient(e.edge)
 	ctx := context.Background()
-	req := &authv1.VerifyKeyRequest{ApiKey: e.platformKey}
+	req := &authv1.VerifyKeyRequest{ApiKey: e.platformKey, Audiences: edgeAudiences}
 	_, err := client.VerifyKey(ctx, req)
 	require.NoError(b, err)
 	lat := make([]time.Duration, 0, b.N)
@@ -79,7 +84,7 @@ func BenchmarkGetSigningKeysGRPC(b *testing.B) {
 func BenchmarkVerifyKeyGRPCParallel(b *testing.B) {
 	e := newEnv(b)
 	client := authv1.NewAuthServiceClient(e.edge)
-	req := &authv1.VerifyKeyRequest{ApiKey: e.platformKey}
+	req := &authv1.VerifyKeyRequest{ApiKey: e.platformKey, Audiences: edgeAudiences}
 	b.SetParallelism(8)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

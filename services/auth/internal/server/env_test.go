@@ -113,7 +113,7 @@ func newEnvOn(t testing.TB, dialect string) *env {
 	require.NoError(t, err)
 	// The production chain: pkg/serve (request id, recovery, access log,
 	// metrics, authz, grpcerr) plus the principal interceptors.
-	v := principal.NewVerifier(e.sm)
+	v := principal.NewVerifier(e.sm, principal.WithAudience("auth"))
 	exempt := principal.ExemptMethods(server.ExemptMethodNames...)
 	srv, err := serve.New(serve.Options{
 		Name: "auth", ListenAddr: "127.0.0.1:0", TLS: src, AuthzPolicy: server.DefaultPolicy, Logger: log,
@@ -153,7 +153,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 func (e *env) verify(ctx context.Context, key string) (*authv1.VerifyKeyResponse, error) {
-	return authv1.NewAuthServiceClient(e.edge).VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: key, SourceIp: "203.0.113.7"})
+	return authv1.NewAuthServiceClient(e.edge).VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: key, SourceIp: "203.0.113.7", Audiences: []string{"auth"}})
 }
 
 // as verifies key like the edge does and returns a context carrying the

@@ -6,14 +6,19 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/pki"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/events"
@@ -92,11 +97,46 @@ func (s *Server) VerifyKey(ctx context.Context, req *authv1.VerifyKeyRequest) (*
 	if id, err := mtls.PeerID(ctx); err == nil {
 		src.Caller = id.String()
 	}
-	v, err := s.svc.Verify(ctx, req.GetApiKey(), src)
+	if err := audiencesAllowed(src.Caller, req.GetAudiences()); err != nil {
+		return nil, err
+	}
+	v, err := s.svc.Verify(ctx, req.GetApiKey(), src, req.GetAudiences()...)
 	if err != nil {
 		return nil, err
 	}
-	return &authv1.VerifyKeyResponse{Principal: v.Principal, Assertion: v.Assertion, CacheUntil: v.CacheUntil.Unix()}, nil
+	return &authv1.VerifyKeyResponse{Principal: v.Principal, Assertion: v.Assertion, Assertions: v.Assertions, CacheUntil: v.CacheUntil.Unix()}, nil
+}
+
+// audiencesAllowed: a caller gets assertions only for the services it
+// calls on a principal's behalf and those they forward it to (the
+// permission table's Audiences, ADR 0083) — keyvault, which receives every
+// secret caller's assertion, gets none for another service but auth (for
+// its own keys), so it cannot turn a key it holds into assertions for
+// inference either. At least one audience: an assertion for no service is
+// refused everywhere.
+func audiencesAllowed(caller string, audiences []string) error {
+	if len(audiences) == 0 {
+		return grpcerr.Invalid("audiences", "name the services the assertions are for")
+	}
+	if len(audiences) > 8 {
+		return grpcerr.Invalid("audiences", "at most 8")
+	}
+	allowed := audiencesOf(caller)
+	for _, a := range audiences {
+		if !slices.Contains(allowed, a) {
+			return status.Errorf(codes.PermissionDenied, "audiences: this service may not obtain assertions for %q", a)
+		}
+	}
+	return nil
+}
+
+// audiencesOf is the permission table's Audiences of the SPIFFE id caller.
+func audiencesOf(caller string) []string {
+	name, ok := strings.CutPrefix(caller, pki.ServiceID(""))
+	if !ok {
+		return nil
+	}
+	return permissions.Default().Audiences(name)
 }
 
 // WatchRevocations implements AuthService.

@@ -70,7 +70,7 @@ func TestAuthFailuresAreAuditedRateLimited(t *testing.T) {
 	require.True(t, res.GetOk())
 
 	t.Run("unknown keys go to the platform chain", func(t *testing.T) {
-		_, err := authv1.NewAuthServiceClient(e.edge).VerifyKey(t.Context(), &authv1.VerifyKeyRequest{ApiKey: forge(t, "ZZZZZZZZZZZZ"), SourceIp: "192.0.2.9"})
+		_, err := authv1.NewAuthServiceClient(e.edge).VerifyKey(t.Context(), &authv1.VerifyKeyRequest{ApiKey: forge(t, "ZZZZZZZZZZZZ"), SourceIp: "192.0.2.9", Audiences: []string{"auth"}})
 		require.Equal(t, codes.Unauthenticated, code(err))
 		require.Eventually(t, func() bool {
 			list, err := ac.ListAuditEvents(e.as(t, e.platformKey), &authv1.ListAuditEventsRequest{Platform: true})

@@ -434,9 +434,9 @@ func TestAssertionsAreChecked(t *testing.T) {
 
 func TestMTLSAllowList(t *testing.T) {
 	e := newEnv(t)
-	_, err := authv1.NewAuthServiceClient(e.cli).VerifyKey(t.Context(), &authv1.VerifyKeyRequest{ApiKey: e.platformKey})
+	_, err := authv1.NewAuthServiceClient(e.cli).VerifyKey(t.Context(), &authv1.VerifyKeyRequest{ApiKey: e.platformKey, Audiences: []string{"auth"}})
 	require.Equal(t, codes.PermissionDenied, code(err), "only the edge and keyvault (API key rotation) verify keys")
-	_, err = authv1.NewAuthServiceClient(e.keyvault).VerifyKey(t.Context(), &authv1.VerifyKeyRequest{ApiKey: e.platformKey})
+	_, err = authv1.NewAuthServiceClient(e.keyvault).VerifyKey(t.Context(), &authv1.VerifyKeyRequest{ApiKey: e.platformKey, Audiences: []string{"auth"}})
 	require.NoError(t, err, "keyvault verifies the keys it rotates")
 	_, err = authv1.NewAuthServiceClient(e.edge).Bootstrap(t.Context(), &authv1.BootstrapRequest{TenantName: "x", OwnerSubject: "y"})
 	require.Equal(t, codes.PermissionDenied, code(err), "only the CLI bootstraps")

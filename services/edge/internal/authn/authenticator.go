@@ -18,6 +18,8 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/apikey"
 	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/permissions"
+	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
 // MaxTTL bounds how long a verified key may be served from the cache.
@@ -67,11 +69,24 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Identity is a verified key: the principal and the assertion to forward.
+// Identity is a verified key: the principal and the assertions to forward.
 type Identity struct {
 	Principal *authv1.Principal
+	// Assertion is the assertion for the first of Audiences (tests).
 	Assertion string
+	// Forwardings are what a call to each backend carries: the assertion
+	// for that service and the delegations for those it forwards to.
+	Forwardings map[string]principal.Forwarding
 }
+
+// For is what a call to the backend service svc carries (empty for a
+// service the edge holds no assertion for: the call is refused there).
+func (id Identity) For(svc string) principal.Forwarding { return id.Forwardings[svc] }
+
+// Audiences are the services the edge asks auth for assertions for: every
+// service it calls with a principal (ADR 0083). Each backend gets its own
+// assertion, so one cannot replay what it was sent at another.
+var Audiences = permissions.Default().Audiences(permissions.Edge)
 
 // Authenticator verifies API keys through a revocation-aware cache.
 type Authenticator struct {
@@ -146,7 +161,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, presented, sourceIP st
 	if shaped {
 		if e, ok := a.cache.get(ck, a.now(), a.CurrentTTL()); ok {
 			a.metrics.result("hit")
-			return Identity{Principal: e.principal, Assertion: e.assertion}, nil
+			return Identity{Principal: e.principal, Assertion: e.assertion, Forwardings: e.fwd}, nil
 		}
 	}
 	if _, err := apikey.Parse(presented); err != nil {
@@ -164,7 +179,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, presented, sourceIP st
 		return Identity{}, err
 	}
 	e, _ := v.(*entry) // verify returns only *entry
-	return Identity{Principal: e.principal, Assertion: e.assertion}, nil
+	return Identity{Principal: e.principal, Assertion: e.assertion, Forwardings: e.fwd}, nil
 }
 
 func (a *Authenticator) verify(ctx context.Context, ck cacheKey, presented, sourceIP string) (*entry, error) {
@@ -176,7 +191,7 @@ func (a *Authenticator) verify(ctx context.Context, ck cacheKey, presented, sour
 	if id := logging.RequestID(ctx); id != "" {
 		cctx = metadata.AppendToOutgoingContext(cctx, "x-request-id", id)
 	}
-	resp, err := a.client.VerifyKey(cctx, &authv1.VerifyKeyRequest{ApiKey: presented, SourceIp: sourceIP})
+	resp, err := a.client.VerifyKey(cctx, &authv1.VerifyKeyRequest{ApiKey: presented, SourceIp: sourceIP, Audiences: Audiences})
 	if err != nil {
 		switch status.Code(err) {
 		case codes.Unauthenticated, codes.NotFound, codes.PermissionDenied, codes.InvalidArgument:
@@ -191,13 +206,15 @@ func (a *Authenticator) verify(ctx context.Context, ck cacheKey, presented, sour
 		}
 	}
 	p := resp.GetPrincipal()
-	if p.GetTenantId() == "" || p.GetKeyId() != ck.id || resp.GetAssertion() == "" {
+	by := principal.ByAudience(resp.GetAssertions())
+	if p.GetTenantId() == "" || p.GetKeyId() != ck.id || resp.GetAssertion() == "" || len(by) != len(Audiences) {
 		a.metrics.result("error")
 		return nil, fmt.Errorf("%w: VerifyKey returned an incomplete principal", ErrAuthUnavailable)
 	}
 	a.metrics.result("miss")
 	now := a.now()
-	e := &entry{principal: p, assertion: resp.GetAssertion(), tenant: p.GetTenantId(), stored: now, expires: now.Add(a.ttl)}
+	e := &entry{principal: p, assertion: resp.GetAssertion(), fwd: principal.Forwardings(by, permissions.Default().Delegates),
+		tenant: p.GetTenantId(), stored: now, expires: now.Add(a.ttl)}
 	if cu := resp.GetCacheUntil(); cu > 0 {
 		e.expires = minTime(e.expires, time.Unix(cu, 0))
 	}

@@ -322,3 +322,36 @@ func TestMiddlewareUsesTheRoutersMatch(t *testing.T) {
 		})
 	}
 }
+
+// TestEachBackendGetsItsOwnAssertion (ADR 0083): the edge asks auth for one
+// assertion per backend and sends each backend only its own, with the
+// delegations for the services that backend forwards the principal to —
+// keyvault and auth get no assertion for another service, inference gets
+// ingestion's and keyvault's (retrieval, data keys), never auth's.
+func TestEachBackendGetsItsOwnAssertion(t *testing.T) {
+	a, srv := newAuthn(t, authn.Options{})
+	key := srv.AddKey(t, &authv1.Principal{TenantId: "t1"})
+	id, err := a.Authenticate(t.Context(), key, "127.0.0.1")
+	require.NoError(t, err)
+	audienceOf := func(tok string) string {
+		p, err := srv.Verifier.Verify(tok)
+		require.NoError(t, err)
+		return p.GetAudience()
+	}
+	for svc, delegated := range map[string][]string{
+		"auth": nil, "keyvault": nil, "slackadapter": {"auth", "ingestion", "keyvault"},
+		"inference": {"ingestion", "keyvault"}, "ingestion": {"keyvault"},
+	} {
+		f := id.For(svc)
+		require.Equal(t, svc, audienceOf(f.Assertion), "a call to %s carries %s's assertion", svc, svc)
+		var got []string
+		for _, d := range f.Delegated {
+			aud, tok, ok := strings.Cut(d, "=")
+			require.True(t, ok, d)
+			require.Equal(t, aud, audienceOf(tok), "a delegation is labelled with its audience")
+			got = append(got, aud)
+		}
+		require.ElementsMatch(t, delegated, got, "delegations a call to %s carries", svc)
+	}
+	require.Empty(t, id.For("mallory").Assertion)
+}

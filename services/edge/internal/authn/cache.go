@@ -7,6 +7,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/apikey"
+	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
 // cacheKey identifies a presented key: its public id plus the SHA-256 of the
@@ -38,6 +39,7 @@ func cacheKeyOf(presented string) (cacheKey, bool) {
 type entry struct {
 	principal *authv1.Principal
 	assertion string
+	fwd       map[string]principal.Forwarding // per backend service (ADR 0083)
 	tenant    string
 	stored    time.Time // when it was verified
 	expires   time.Time // hard limit: auth's cache_until, assertion expiry, TTL

@@ -20,6 +20,15 @@ func NewContext(ctx context.Context, p *authv1.Principal, assertion string) cont
 	return context.WithValue(ctx, ctxKey{}, identity{principal: p, assertion: assertion})
 }
 
+// Delegated returns the delegations the request's backend call carries
+// (principal.DelegatedKey), nil when none.
+func Delegated(ctx context.Context) []string {
+	if st := reqstate.From(ctx); st != nil {
+		return st.Delegated
+	}
+	return nil
+}
+
 // FromContext returns the verified principal of the request and its signed
 // assertion (to forward as x-rampart-principal). ok is false on routes that
 // do not authenticate.

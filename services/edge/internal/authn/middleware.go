@@ -106,7 +106,10 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 				"this API key is not allowed to call "+p)
 			return
 		}
-		st.Principal, st.Assertion = pr, id.Assertion
+		// The route's service gets its own assertion and the delegations
+		// for the services it forwards to, nothing else (ADR 0083).
+		f := id.For(permissions.ServiceOf(route.RPC))
+		st.Principal, st.Assertion, st.Delegated = pr, f.Assertion, f.Delegated
 		next.ServeHTTP(w, r)
 	})
 }

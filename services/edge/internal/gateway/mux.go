@@ -78,12 +78,13 @@ func Metadata(ctx context.Context, _ *http.Request) metadata.MD {
 	var buf [2 * annotationKeys]string
 	kv := annotations(ctx, buf[:0])
 	for i := 0; i+1 < len(kv); i += 2 {
-		md[kv[i]] = []string{kv[i+1]}
+		md[kv[i]] = append(md[kv[i]], kv[i+1]) // delegations repeat their key
 	}
 	return md
 }
 
-// annotationKeys is how many keys annotations may append.
+// annotationKeys is how many keys annotations may append besides the
+// delegations (which grow kv past it).
 const annotationKeys = 3
 
 // annotations appends the edge's own keys to kv as key, value pairs: the
@@ -91,6 +92,11 @@ const annotationKeys = 3
 func annotations(ctx context.Context, kv []string) []string {
 	if _, assertion, ok := authn.FromContext(ctx); ok {
 		kv = append(kv, principal.MetadataKey, assertion)
+		// The delegations for the services the backend forwards the
+		// principal to (ADR 0083), one pair each.
+		for _, d := range authn.Delegated(ctx) {
+			kv = append(kv, principal.DelegatedKey, d)
+		}
 	}
 	if id := logging.RequestID(ctx); id != "" {
 		kv = append(kv, "x-request-id", id)

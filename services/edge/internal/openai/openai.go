@@ -136,6 +136,19 @@ func (h *Handler) outgoing(w http.ResponseWriter, r *http.Request) (context.Cont
 		httperr.WriteStatus(w, r, http.StatusUnauthorized, httperr.CodeMissingAPIKey, "You didn't provide an API key.")
 		return nil, false
 	}
+	// Inference forwards the principal to ingestion and keyvault: their
+	// delegations (ADR 0083) go along.
+	if d := authn.Delegated(r.Context()); len(d) > 0 {
+		kv := make([]string, 0, 2+2*len(d)+2)
+		kv = append(kv, principal.MetadataKey, assertion)
+		for _, v := range d {
+			kv = append(kv, principal.DelegatedKey, v)
+		}
+		if id := logging.RequestID(r.Context()); id != "" {
+			kv = append(kv, "x-request-id", id)
+		}
+		return metadata.AppendToOutgoingContext(r.Context(), kv...), true
+	}
 	// The pairs as literal arguments: a slice grown by append escaped to
 	// the heap on every request (AppendToOutgoingContext copies them).
 	if id := logging.RequestID(r.Context()); id != "" {

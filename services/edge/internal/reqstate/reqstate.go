@@ -33,6 +33,9 @@ type State struct {
 	// route check passed (nil on public routes and refused requests).
 	Principal *authv1.Principal
 	Assertion string
+	// Delegated are the assertions for the services the route's backend
+	// forwards the principal to (principal.DelegatedKey's values).
+	Delegated []string
 }
 
 type key struct{}

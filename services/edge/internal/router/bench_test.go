@@ -75,7 +75,7 @@ func newFloor(b *testing.B) func() {
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = set.Close() })
 	client := authv1.NewAuthServiceClient(set.Conn("auth"))
-	resp, err := client.VerifyKey(b.Context(), &authv1.VerifyKeyRequest{ApiKey: auth.AddKey(b, tenantA())})
+	resp, err := client.VerifyKey(b.Context(), &authv1.VerifyKeyRequest{ApiKey: auth.AddKey(b, tenantA()), Audiences: []string{"auth"}})
 	require.NoError(b, err)
 	ctx := metadata.AppendToOutgoingContext(context.Background(), principal.MetadataKey, resp.GetAssertion())
 	return func() {

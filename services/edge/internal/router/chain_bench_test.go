@@ -94,8 +94,12 @@ func chatChain(tb testing.TB) (http.Handler, string) {
 // fixedAuth verifies every key as principal, with an assertion.
 type fixedAuth struct{ principal *authv1.Principal }
 
-func (f fixedAuth) VerifyKey(context.Context, *authv1.VerifyKeyRequest, ...grpc.CallOption) (*authv1.VerifyKeyResponse, error) {
-	return &authv1.VerifyKeyResponse{Principal: f.principal, Assertion: "assertion"}, nil
+func (f fixedAuth) VerifyKey(_ context.Context, req *authv1.VerifyKeyRequest, _ ...grpc.CallOption) (*authv1.VerifyKeyResponse, error) {
+	resp := &authv1.VerifyKeyResponse{Principal: f.principal, Assertion: "assertion"}
+	for _, aud := range req.GetAudiences() {
+		resp.Assertions = append(resp.Assertions, &authv1.AudienceAssertion{Audience: aud, Assertion: "assertion-" + aud})
+	}
+	return resp, nil
 }
 
 func (fixedAuth) WatchRevocations(context.Context, *authv1.WatchRevocationsRequest, ...grpc.CallOption) (grpc.ServerStreamingClient[authv1.WatchRevocationsResponse], error) {

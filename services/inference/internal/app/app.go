@@ -416,7 +416,7 @@ func newServer(o Options, log *slog.Logger, promReg *prometheus.Registry) (*serv
 	// default exemptions) and EmbedForTenant, which only ingestion may call
 	// (authz allow-list) for jobs that outlive assertions (ADR 0023);
 	// verified assertions are cached until expiry.
-	verifier := principal.NewVerifier(o.Keys, principal.WithCache(100_000))
+	verifier := principal.NewVerifier(o.Keys, principal.WithCache(100_000), principal.WithAudience(config.Service))
 	exempt := principal.ExemptMethods(PrincipalExempt()...)
 	policy := o.AuthzPolicy
 	if policy == nil && cfg.AuthzPolicy == "" {

@@ -28,7 +28,7 @@ func (r *Retriever) CheckCollections(ctx context.Context, names, params []string
 	if r == nil || r.Client == nil {
 		return fmt.Errorf("document search is not configured, so collections cannot be named: %w", grpcerr.ErrUnavailable)
 	}
-	ctx, cancel := context.WithTimeout(principal.Forward(ctx), cmp.Or(r.Timeout, DefaultTimeout))
+	ctx, cancel := context.WithTimeout(principal.ForwardTo(ctx, "ingestion"), cmp.Or(r.Timeout, DefaultTimeout))
 	defer cancel()
 	return collectioncheck.Check(ctx, names, params, func(ctx context.Context) ([]string, error) {
 		res, err := r.Client.ListCollections(ctx, &ingestionv1.ListCollectionsRequest{})

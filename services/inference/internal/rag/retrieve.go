@@ -64,7 +64,7 @@ func (r *Retriever) RetrieveWithWarning(ctx context.Context, q Query) ([]provide
 	if r == nil || r.Client == nil {
 		return nil, "", fmt.Errorf("%w: ingestion is not configured", ErrUnavailable)
 	}
-	ctx, cancel := context.WithTimeout(principal.Forward(ctx), cmp.Or(r.Timeout, DefaultTimeout))
+	ctx, cancel := context.WithTimeout(principal.ForwardTo(ctx, "ingestion"), cmp.Or(r.Timeout, DefaultTimeout))
 	defer cancel()
 	type result struct {
 		ps      []*ingestionv1.Passage

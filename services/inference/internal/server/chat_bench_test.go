@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc/metadata"
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
-	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
@@ -36,7 +34,7 @@ func BenchmarkChatCompletionUpstream(b *testing.B) {
   "models": [{"id": "gpt-4o-mini", "upstream": "fake", "upstream_model": "gpt-4o-mini"}]}`
 	srv := servertest.Start(b, servertest.Options{Models: []byte(reg)})
 	e := &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(b, "edge"))}
-	ctx := metadata.AppendToOutgoingContext(b.Context(), principal.MetadataKey, srv.Assertion(b, principalFor("t1", "k1")), "x-request-id", "req-bench")
+	ctx := srv.Outgoing(b.Context(), b, principalFor("t1", "k1"), "x-request-id", "req-bench")
 	req := &inferencev1.ChatCompletionRequest{Body: chatBody("gpt-4o-mini", "Say hello.", "")}
 	_, err := e.client.ChatCompletion(ctx, req)
 	require.NoError(b, err)

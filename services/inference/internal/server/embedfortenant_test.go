@@ -39,7 +39,7 @@ func TestEmbedForTenant(t *testing.T) {
 	edge := inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))
 	p := &authv1.Principal{TenantId: "t1", KeyId: "k1", Subject: "u", Scopes: []string{"usage:read"}, Limits: &authv1.Limits{}}
 	require.Eventually(t, func() bool {
-		u, err := edge.GetUsage(metadata.AppendToOutgoingContext(ctx, "x-rampart-principal", srv.Assertion(t, p)), &inferencev1.GetUsageRequest{GroupBy: "key"})
+		u, err := edge.GetUsage(srv.Outgoing(ctx, t, p), &inferencev1.GetUsageRequest{GroupBy: "key"})
 		return err == nil && len(u.GetBuckets()) == 1 && u.GetBuckets()[0].GetGroup() == "k1" && u.GetTotal().GetPromptTokens() == resp.GetPromptTokens()
 	}, 10*time.Second, 50*time.Millisecond)
 
@@ -65,7 +65,7 @@ func TestEmbedForTenant(t *testing.T) {
 	// Only ingestion: the edge (even with a valid principal) and keyvault
 	// are refused by the allow-list.
 	req := &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "rampart-hash-embed", Inputs: []string{"x"}}
-	_, err = edge.EmbedForTenant(metadata.AppendToOutgoingContext(ctx, "x-rampart-principal", srv.Assertion(t, p)), req)
+	_, err = edge.EmbedForTenant(srv.Outgoing(ctx, t, p), req)
 	require.Equal(t, codes.PermissionDenied, status.Code(err))
 	_, err = inferencev1.NewInferenceServiceClient(srv.Dial(t, "keyvault")).EmbedForTenant(ctx, req)
 	require.Equal(t, codes.PermissionDenied, status.Code(err))
@@ -80,8 +80,7 @@ func TestEmbedForTenantBudget(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	p := principalFor("tb", "k1", func(p *authv1.Principal) { p.Limits = &authv1.Limits{TenantMonthlyTokenBudget: 5} })
-	_, err := edge.Embeddings(metadata.AppendToOutgoingContext(ctx, "x-rampart-principal", srv.Assertion(t, p)),
-		&inferencev1.EmbeddingsRequest{Body: []byte(`{"model":"rampart-hash-embed","input":"a fairly long sentence that uses up the whole small budget"}`)})
+	_, err := edge.Embeddings(srv.Outgoing(ctx, t, p), &inferencev1.EmbeddingsRequest{Body: []byte(`{"model":"rampart-hash-embed","input":"a fairly long sentence that uses up the whole small budget"}`)})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		_, err = ing.EmbedForTenant(ctx, &inferencev1.EmbedForTenantRequest{TenantId: "tb", Model: "rampart-hash-embed", Inputs: []string{"more"}})

@@ -12,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
@@ -21,7 +20,6 @@ import (
 	"github.com/rampart-platform/rampart/pkg/ingestiontest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/openaitest"
-	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
@@ -358,12 +356,12 @@ func TestNativeResponsesAssistantAndPromptLog(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	logged := metadata.AppendToOutgoingContext(ctx, principal.MetadataKey, e.srv.Assertion(t, principalFor("t-log", "k-log")), "x-request-id", "req-native-log")
+	logged := e.srv.Outgoing(ctx, t, principalFor("t-log", "k-log"), "x-request-id", "req-native-log")
 	_, err = e.client.ChatCompletion(logged, &inferencev1.ChatCompletionRequest{Format: responsesFormat,
 		Body: []byte(`{"model":"gpt-native","input":"log this native call"}`)})
 	require.NoError(t, err)
 	reader := principalFor("t-log", "k-log", func(p *authv1.Principal) { p.Roles = []string{"admin"} }) // usage:read and the admin role
-	admin := metadata.AppendToOutgoingContext(ctx, principal.MetadataKey, e.srv.Assertion(t, reader))
+	admin := e.srv.Outgoing(ctx, t, reader)
 	got, err := e.client.GetPromptLog(admin, &inferencev1.GetPromptLogRequest{RequestId: "req-native-log"})
 	require.NoError(t, err)
 	require.Equal(t, "responses", got.GetLog().GetEndpoint())

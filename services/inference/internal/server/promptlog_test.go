@@ -12,13 +12,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
-	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
@@ -45,7 +43,7 @@ func TestPromptLogging(t *testing.T) {
 	ctx := func(p *authv1.Principal, requestID string) context.Context {
 		c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		t.Cleanup(cancel)
-		return metadata.AppendToOutgoingContext(c, principal.MetadataKey, srv.Assertion(t, p), "x-request-id", requestID)
+		return srv.Outgoing(c, t, p, "x-request-id", requestID)
 	}
 	admin := func(tenant string) *authv1.Principal {
 		return principalFor(tenant, "k-"+tenant, func(p *authv1.Principal) { p.Roles = []string{"admin"} })

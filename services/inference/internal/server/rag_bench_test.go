@@ -6,13 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc/metadata"
-
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	"github.com/rampart-platform/rampart/pkg/ingestiontest"
 	"github.com/rampart-platform/rampart/pkg/latency"
-	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
@@ -33,7 +30,7 @@ func BenchmarkRAGChatLatency(b *testing.B) {
 				}
 			}})
 			e := &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(b, "edge"))}
-			ctx := metadata.AppendToOutgoingContext(b.Context(), principal.MetadataKey, srv.Assertion(b, principalFor("t1", "k1")))
+			ctx := srv.Outgoing(b.Context(), b, principalFor("t1", "k1"))
 			plain := &inferencev1.ChatCompletionRequest{Body: chatBody(model, "How often do VPN certificates rotate?", "")}
 			rag := &inferencev1.ChatCompletionRequest{Body: chatBody(model, "How often do VPN certificates rotate?", `,"rampart":{"collections":["handbook"],"top_k":8}`)}
 			n := max(b.N, 200)

@@ -69,7 +69,7 @@ func principalFor(tenant, key string, mutate ...func(*authv1.Principal)) *authv1
 func (e *env) ctx(t *testing.T, p *authv1.Principal) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
-	return metadata.AppendToOutgoingContext(ctx, principal.MetadataKey, e.srv.Assertion(t, p), "x-request-id", "req-test")
+	return e.srv.Outgoing(ctx, t, p, "x-request-id", "req-test")
 }
 
 func chatBody(model, msg string, extra string) []byte {

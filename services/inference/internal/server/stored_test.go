@@ -13,12 +13,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
-	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
@@ -39,7 +37,7 @@ func TestStoredResponses(t *testing.T) {
 	ctx := func(tenant string) context.Context {
 		c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		t.Cleanup(cancel)
-		return metadata.AppendToOutgoingContext(c, principal.MetadataKey, srv.Assertion(t, principalFor(tenant, "k-"+tenant)), "x-request-id", "req-stored")
+		return srv.Outgoing(c, t, principalFor(tenant, "k-"+tenant), "x-request-id", "req-stored")
 	}
 	create := func(tenant, body string) (responseObject, []byte) {
 		t.Helper()
@@ -150,7 +148,7 @@ func TestStoredResponses(t *testing.T) {
 		c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		defer cancel()
 		p := principalFor("t1", "k-t1", func(p *authv1.Principal) { p.Scopes = []string{"usage:read"} })
-		c = metadata.AppendToOutgoingContext(c, principal.MetadataKey, srv.Assertion(t, p))
+		c = srv.Outgoing(c, t, p)
 		_, err := client.GetResponse(c, &inferencev1.GetResponseRequest{Id: second.ID})
 		code, _, _ := errInfo(t, err)
 		require.Equal(t, codes.PermissionDenied, code)

@@ -14,12 +14,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	pkgconfig "github.com/rampart-platform/rampart/pkg/config"
 	"github.com/rampart-platform/rampart/pkg/ingestiontest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
+	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -170,10 +172,29 @@ func (s *Server) Dial(t testing.TB, client string, opts ...grpc.DialOption) *grp
 	return conn
 }
 
-// Assertion signs p for calls to the server.
+// Assertion signs p for calls to the server: an assertion for inference
+// (ADR 0083).
 func (s *Server) Assertion(t testing.TB, p *authv1.Principal) string {
 	t.Helper()
-	tok, err := s.Signer.Sign(p, time.Time{})
+	return s.sign(t, p, "inference")
+}
+
+// Outgoing returns ctx carrying, as the edge sends them, p's assertion for
+// inference and its delegations for the services inference forwards the
+// principal to (ingestion, keyvault), with kv (more key-value pairs)
+// beside them.
+func (s *Server) Outgoing(ctx context.Context, t testing.TB, p *authv1.Principal, kv ...string) context.Context {
+	t.Helper()
+	pairs := []string{principal.MetadataKey, s.Assertion(t, p)}
+	for _, d := range permissions.Default().Delegates(permissions.Inference) {
+		pairs = append(pairs, principal.DelegatedKey, d+"="+s.sign(t, p, d))
+	}
+	return metadata.AppendToOutgoingContext(ctx, append(pairs, kv...)...)
+}
+
+func (s *Server) sign(t testing.TB, p *authv1.Principal, audience string) string {
+	t.Helper()
+	tok, err := s.Signer.SignFor(p, audience, time.Time{})
 	require.NoError(t, err)
 	return tok
 }

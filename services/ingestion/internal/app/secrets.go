@@ -15,7 +15,7 @@ type KeyvaultSecrets struct {
 
 // Create implements ingest.Secrets.
 func (k KeyvaultSecrets) Create(ctx context.Context, name string, value []byte) error {
-	_, err := k.Client.CreateSecret(principal.Forward(ctx), &keyvaultv1.CreateSecretRequest{
+	_, err := k.Client.CreateSecret(principal.ForwardTo(ctx, "keyvault"), &keyvaultv1.CreateSecretRequest{
 		Name: name, SecretString: string(value), Description: "ingestion data-source connection",
 	})
 	return err
@@ -23,13 +23,13 @@ func (k KeyvaultSecrets) Create(ctx context.Context, name string, value []byte) 
 
 // Put implements ingest.Secrets.
 func (k KeyvaultSecrets) Put(ctx context.Context, name string, value []byte) error {
-	_, err := k.Client.PutSecretValue(principal.Forward(ctx), &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: string(value)})
+	_, err := k.Client.PutSecretValue(principal.ForwardTo(ctx, "keyvault"), &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: string(value)})
 	return err
 }
 
 // Get implements ingest.Secrets.
 func (k KeyvaultSecrets) Get(ctx context.Context, name string) ([]byte, error) {
-	r, err := k.Client.GetSecretValue(principal.Forward(ctx), &keyvaultv1.GetSecretValueRequest{Name: name})
+	r, err := k.Client.GetSecretValue(principal.ForwardTo(ctx, "keyvault"), &keyvaultv1.GetSecretValueRequest{Name: name})
 	if err != nil {
 		return nil, err
 	}
@@ -39,6 +39,6 @@ func (k KeyvaultSecrets) Get(ctx context.Context, name string) ([]byte, error) {
 // Delete implements ingest.Secrets (immediately, no recovery window: a
 // disconnected source's tokens must not linger).
 func (k KeyvaultSecrets) Delete(ctx context.Context, name string) error {
-	_, err := k.Client.DeleteSecret(principal.Forward(ctx), &keyvaultv1.DeleteSecretRequest{Name: name, ForceDeleteWithoutRecovery: true})
+	_, err := k.Client.DeleteSecret(principal.ForwardTo(ctx, "keyvault"), &keyvaultv1.DeleteSecretRequest{Name: name, ForceDeleteWithoutRecovery: true})
 	return err
 }

@@ -85,7 +85,7 @@ func (e *env) start(t *testing.T, crashAt string, extraEnv ...string) (*exec.Cmd
 func (e *env) client(t *testing.T, addr string) (keyvaultv1.SecretsServiceClient, context.Context) {
 	t.Helper()
 	conn := dial(t, e.certDir, addr, "edge")
-	tok, err := e.signer.Sign(&authv1.Principal{TenantId: "t1", Subject: "admin", KeyId: "k", Roles: []string{"admin"}, Scopes: []string{"secrets:read", "secrets:write"}}, time.Time{})
+	tok, err := e.signer.SignFor(&authv1.Principal{TenantId: "t1", Subject: "admin", KeyId: "k", Roles: []string{"admin"}, Scopes: []string{"secrets:read", "secrets:write"}}, "keyvault", time.Time{})
 	require.NoError(t, err)
 	return keyvaultv1.NewSecretsServiceClient(conn), principal.AppendToOutgoing(context.Background(), tok)
 }

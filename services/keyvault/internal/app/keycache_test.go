@@ -32,8 +32,8 @@ func TestKeyCachesAcrossReplicas(t *testing.T) {
 		t.Skip("builds and runs two keyvault processes")
 	}
 	rs := startReplicas(t, 2)
-	tok, err := rs.signer.Sign(&authv1.Principal{TenantId: "t1", Subject: "admin", KeyId: "k", Roles: []string{"admin"},
-		Scopes: []string{"secrets:read", "secrets:write", "admin"}}, time.Time{})
+	tok, err := rs.signer.SignFor(&authv1.Principal{TenantId: "t1", Subject: "admin", KeyId: "k", Roles: []string{"admin"},
+		Scopes: []string{"secrets:read", "secrets:write", "admin"}}, "keyvault", time.Time{})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(principal.AppendToOutgoing(context.Background(), tok), 2*time.Minute)
 	defer cancel()

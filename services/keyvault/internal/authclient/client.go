@@ -32,7 +32,9 @@ func New(conn grpc.ClientConnInterface) *Client {
 func (c *Client) VerifyKey(ctx context.Context, apiKey string) (rotation.KeyIdentity, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	resp, err := c.auth.VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: apiKey})
+	// An assertion for auth only: keyvault presents it to GetKey and
+	// RotateKey and nowhere else (ADR 0083).
+	resp, err := c.auth.VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: apiKey, Audiences: []string{"auth"}})
 	if err != nil {
 		return rotation.KeyIdentity{}, describe("VerifyKey", err)
 	}

@@ -9,13 +9,13 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/secrets"
 )
@@ -31,16 +31,26 @@ func NewAuth(conn grpc.ClientConnInterface) *Auth {
 	return &Auth{auth: authv1.NewAuthServiceClient(conn), keys: authv1.NewKeyServiceClient(conn)}
 }
 
-// Verified is a verified key's assertion.
+// Verified is a verified key's assertions.
 type Verified struct {
+	// Assertion holds the key's assertions for the services the adapter
+	// calls with it (botAudiences), as a principal.Bundle; withAssertion
+	// picks the one for each call (ADR 0083).
 	Assertion string
 	TenantID  string
 	Until     time.Time
 }
 
-// VerifyKey turns an API key into a signed principal assertion.
+// botAudiences are the services the adapter calls on its tenant keys:
+// inference for answers (which forwards to ingestion and keyvault),
+// ingestion for a binding's collections, keyvault for the workspace's
+// Slack credentials.
+var botAudiences = []string{permissions.Inference, permissions.Ingestion, permissions.Keyvault}
+
+// VerifyKey turns an API key into signed principal assertions, one for each
+// service the adapter calls with it.
 func (a *Auth) VerifyKey(ctx context.Context, apiKey string) (Verified, error) {
-	r, err := a.auth.VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: apiKey})
+	r, err := a.auth.VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: apiKey, Audiences: botAudiences})
 	if err != nil {
 		return Verified{}, fmt.Errorf("auth VerifyKey: %s", status.Code(err))
 	}
@@ -48,13 +58,14 @@ func (a *Auth) VerifyKey(ctx context.Context, apiKey string) (Verified, error) {
 	if exp := r.GetPrincipal().GetExpiresAt(); exp > 0 && (r.GetCacheUntil() == 0 || exp < r.GetCacheUntil()) {
 		until = time.Unix(exp, 0)
 	}
-	return Verified{Assertion: r.GetAssertion(), TenantID: r.GetPrincipal().GetTenantId(), Until: until}, nil
+	return Verified{Assertion: string(principal.NewBundle(principal.ByAudience(r.GetAssertions()))), TenantID: r.GetPrincipal().GetTenantId(), Until: until}, nil
 }
 
-// CreateKey creates a key with scopes for the caller whose assertion ctx
-// carries (principal.Forward) and returns its id and plaintext.
+// CreateKey creates a key with scopes for the caller of ctx's call (its
+// delegation for auth, principal.ForwardTo) and returns its id and
+// plaintext.
 func (a *Auth) CreateKey(ctx context.Context, name string, scopes []string) (id, plaintext string, err error) {
-	r, err := a.keys.CreateKey(ctx, &authv1.CreateKeyRequest{Name: name, Scopes: scopes})
+	r, err := a.keys.CreateKey(principal.ForwardTo(ctx, permissions.Auth), &authv1.CreateKeyRequest{Name: name, Scopes: scopes})
 	if err != nil {
 		st := status.Convert(err)
 		return "", "", status.Error(st.Code(), "auth CreateKey: "+st.Message())
@@ -76,13 +87,15 @@ func NewVault(conn grpc.ClientConnInterface) *Vault {
 // Get reads name's current string value as the principal of assertion.
 func (v *Vault) Get(ctx context.Context, assertion, name string) (secrets.Value, error) {
 	return secrets.NewKeyvault(v.conn, secrets.KeyvaultOptions{
-		Assertion: func(context.Context) (string, error) { return assertion, nil },
-	}).GetSecretValue(withAssertion(ctx, ""), name, "")
+		Assertion: func(context.Context) (string, error) {
+			return principal.Bundle(assertion).Forwarding(permissions.Keyvault, nil).Assertion, nil
+		},
+	}).GetSecretValue(withAssertion(ctx, "", ""), name, "")
 }
 
 // Put writes value as the new current version of name (creating it).
 func (v *Vault) Put(ctx context.Context, assertion, name, value string) error {
-	ctx = withAssertion(ctx, assertion)
+	ctx = withAssertion(ctx, assertion, permissions.Keyvault)
 	_, err := v.c.PutSecretValue(ctx, &keyvaultv1.PutSecretValueRequest{Name: name, SecretString: value})
 	if status.Code(err) == codes.NotFound {
 		_, err = v.c.CreateSecret(ctx, &keyvaultv1.CreateSecretRequest{Name: name, SecretString: value,
@@ -109,7 +122,7 @@ const Tombstone = `{"revoked":true}`
 // with Tombstone so no live version holds the token, and ErrDeleteDenied is
 // returned wrapped for the caller to log.
 func (v *Vault) Delete(ctx context.Context, assertion, name string) error {
-	_, err := v.c.DeleteSecret(withAssertion(ctx, assertion), &keyvaultv1.DeleteSecretRequest{Name: name, ForceDeleteWithoutRecovery: true})
+	_, err := v.c.DeleteSecret(withAssertion(ctx, assertion, permissions.Keyvault), &keyvaultv1.DeleteSecretRequest{Name: name, ForceDeleteWithoutRecovery: true})
 	switch status.Code(err) {
 	case codes.OK, codes.NotFound:
 		return nil
@@ -141,7 +154,7 @@ func NewInference(conn grpc.ClientConnInterface) *Inference {
 // Chat sends an OpenAI chat completion body as the principal of assertion
 // and returns the OpenAI response body.
 func (i *Inference) Chat(ctx context.Context, assertion string, body []byte) ([]byte, error) {
-	r, err := i.c.ChatCompletion(withAssertion(ctx, assertion), &inferencev1.ChatCompletionRequest{Body: body})
+	r, err := i.c.ChatCompletion(withAssertion(ctx, assertion, permissions.Inference), &inferencev1.ChatCompletionRequest{Body: body})
 	if err != nil {
 		st := status.Convert(err)
 		return nil, fmt.Errorf("inference ChatCompletion: %s: %s", st.Code(), st.Message())
@@ -155,7 +168,7 @@ func (i *Inference) Chat(ctx context.Context, assertion string, body []byte) ([]
 func (i *Inference) Stream(ctx context.Context, assertion string, body []byte, onChunk func([]byte) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	st, err := i.c.StreamChatCompletion(withAssertion(ctx, assertion), &inferencev1.StreamChatCompletionRequest{Body: body})
+	st, err := i.c.StreamChatCompletion(withAssertion(ctx, assertion, permissions.Inference), &inferencev1.StreamChatCompletionRequest{Body: body})
 	if err != nil {
 		return inferenceErr(err)
 	}
@@ -176,7 +189,7 @@ func (i *Inference) Stream(ctx context.Context, assertion string, body []byte, o
 // HasModel reports whether the principal of assertion may use model (a
 // provider model or one of its tenant's assistants).
 func (i *Inference) HasModel(ctx context.Context, assertion, model string) (bool, error) {
-	_, err := i.c.GetModel(withAssertion(ctx, assertion), &inferencev1.GetModelRequest{Model: model})
+	_, err := i.c.GetModel(withAssertion(ctx, assertion, permissions.Inference), &inferencev1.GetModelRequest{Model: model})
 	switch status.Code(err) {
 	case codes.OK:
 		return true, nil
@@ -201,17 +214,11 @@ func inferenceErr(err error) error {
 	return &InferenceError{Code: st.Code(), Message: st.Message()}
 }
 
-// withAssertion makes assertion the only principal assertion on outgoing
-// calls (an admin request's ctx already forwards the admin's own); an
-// empty assertion just removes it.
-func withAssertion(ctx context.Context, assertion string) context.Context {
-	md, _ := metadata.FromOutgoingContext(ctx)
-	md = md.Copy()
-	md.Delete(principal.MetadataKey)
-	if assertion != "" {
-		md.Set(principal.MetadataKey, assertion)
-	}
-	return metadata.NewOutgoingContext(ctx, md)
+// withAssertion makes bundle's assertion for audience, and the delegations
+// audience needs for its own onward calls, the only principal on outgoing
+// calls (ADR 0083); an empty bundle just removes any.
+func withAssertion(ctx context.Context, bundle, audience string) context.Context {
+	return principal.Bundle(bundle).Forwarding(audience, permissions.Default().Delegates(audience)).Outgoing(ctx)
 }
 
 // Ingestion asks ingestion about the caller's collections.
@@ -230,7 +237,9 @@ func NewIngestion(conn grpc.ClientConnInterface) *Ingestion {
 // code.
 func (i *Ingestion) Collections(ctx context.Context, assertion string) ([]string, error) {
 	if assertion != "" {
-		ctx = withAssertion(ctx, assertion)
+		ctx = withAssertion(ctx, assertion, permissions.Ingestion)
+	} else {
+		ctx = principal.ForwardTo(ctx, permissions.Ingestion)
 	}
 	r, err := i.c.ListCollections(ctx, &ingestionv1.ListCollectionsRequest{})
 	if err != nil {

@@ -41,9 +41,10 @@ func caller(ctx context.Context) (context.Context, bot.Caller, error) {
 	if !ok || p.GetTenantId() == "" {
 		return ctx, bot.Caller{}, grpcerr.ErrUnauthenticated
 	}
-	// Outgoing calls made for this request (auth CreateKey, keyvault)
-	// carry the caller's own assertion.
-	return principal.Forward(ctx), bot.Caller{TenantID: p.GetTenantId(), Subject: p.GetSubject(), Roles: p.GetRoles(), Scopes: p.GetScopes()}, nil
+	// Outgoing calls made for this request (auth CreateKey, ingestion's
+	// collections) carry the caller's delegation for their service
+	// (principal.ForwardTo in internal/platform).
+	return ctx, bot.Caller{TenantID: p.GetTenantId(), Subject: p.GetSubject(), Roles: p.GetRoles(), Scopes: p.GetScopes()}, nil
 }
 
 // GetInstallUrl returns the install URL for the caller's tenant.

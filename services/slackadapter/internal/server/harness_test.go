@@ -27,6 +27,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/ingestiontest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
+	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/app"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
@@ -177,11 +178,18 @@ func start(t testing.TB, o harnessOpts) *harness {
 	return h
 }
 
-// as returns ctx carrying an assertion for tenant with roles and scopes.
+// as returns ctx carrying, as the edge sends them, an assertion for the
+// adapter of tenant with roles and scopes, and the delegations for the
+// services the adapter forwards the principal to (ADR 0083).
 func (h *harness) as(t testing.TB, tenant string, roles, scopes []string) context.Context {
-	tok, err := h.Signer.Sign(&authv1.Principal{TenantId: tenant, KeyId: "admin-" + tenant, Subject: "alice@" + tenant, Roles: roles, Scopes: scopes}, time.Time{})
-	require.NoError(t, err)
-	return principal.AppendToOutgoing(context.Background(), tok)
+	p := &authv1.Principal{TenantId: tenant, KeyId: "admin-" + tenant, Subject: "alice@" + tenant, Roles: roles, Scopes: scopes}
+	by := map[string]string{}
+	for _, aud := range append(permissions.Default().Delegates(permissions.SlackAdapter), permissions.SlackAdapter) {
+		tok, err := h.Signer.SignFor(p, aud, time.Time{})
+		require.NoError(t, err)
+		by[aud] = tok
+	}
+	return principal.Forwardings(by, permissions.Default().Delegates)[permissions.SlackAdapter].Outgoing(context.Background())
 }
 
 func (h *harness) admin(t testing.TB, tenant string) context.Context {

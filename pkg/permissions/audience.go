@@ -1,0 +1,99 @@
+package permissions
+
+import (
+	"slices"
+	"strings"
+)
+
+// Audiences of principal assertions (ADR 0083). Every assertion names the
+// one service it is for; the receiving service refuses any other. Which
+// assertions a service holds follows from the table:
+//
+//   - a caller asks auth's VerifyKey for assertions only for the services
+//     it calls with a principal (Callees) and those that they forward the
+//     principal to (Delegates);
+//   - a call to service S carries S's assertion and, as delegations, the
+//     assertions for Delegates(S): what S needs to act further on the
+//     principal's behalf, and nothing else.
+
+// forwards lists, per service, the services it calls on the principal it
+// received (rather than on an assertion of its own): inference searches
+// and lists collections in ingestion and unwraps the tenant's data keys in
+// keyvault; ingestion reads its connection secrets and the tenant's data
+// keys in keyvault; the Slack adapter creates its tenant key in auth and
+// checks a binding's collections in ingestion on the installing admin's
+// principal. Keyvault calls auth on its own keys' assertions (rotation),
+// so it forwards nothing. Each entry must be a Callee (TestForwardsAreCallees).
+var forwards = map[string][]string{
+	Inference:    {Ingestion, Keyvault},
+	Ingestion:    {Keyvault},
+	SlackAdapter: {Auth, Ingestion},
+}
+
+// ServiceOf is the Rampart service serving the full gRPC method rpc
+// ("/rampart.keyvault.v1.KmsService/Decrypt" → "keyvault"), "" for a name
+// outside Rampart's packages.
+func ServiceOf(rpc string) string {
+	rest, ok := strings.CutPrefix(rpc, "/rampart.")
+	if !ok {
+		return ""
+	}
+	svc, _, ok := strings.Cut(rest, ".")
+	if !ok {
+		return ""
+	}
+	return svc
+}
+
+// Callees are the services whose RPCs taking a principal list caller,
+// sorted.
+func (t *Table) Callees(caller string) []string {
+	var out []string
+	for _, r := range t.rpcs {
+		if r.Principal && slices.Contains(r.Callers, caller) {
+			out = append(out, ServiceOf(r.Name))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Forwards are the services svc calls on a principal it received (see
+// forwards), sorted.
+func (t *Table) Forwards(svc string) []string {
+	return slices.Sorted(slices.Values(forwards[svc]))
+}
+
+// Delegates are the services a call to target must carry assertions for,
+// besides target's own: every service target forwards the principal to,
+// and theirs in turn, sorted, target itself excluded.
+func (t *Table) Delegates(target string) []string {
+	seen := map[string]bool{target: true}
+	var out []string
+	next := []string{target}
+	for len(next) > 0 {
+		svc := next[0]
+		next = next[1:]
+		for _, d := range forwards[svc] {
+			if !seen[d] {
+				seen[d] = true
+				out = append(out, d)
+				next = append(next, d)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Audiences are the services caller may obtain assertions for from
+// VerifyKey: its Callees and their Delegates, sorted.
+func (t *Table) Audiences(caller string) []string {
+	var out []string
+	for _, c := range t.Callees(caller) {
+		out = append(out, c)
+		out = append(out, t.Delegates(c)...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,112 @@
+package principal
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/grpc/metadata"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+)
+
+// DelegatedKey is the gRPC metadata key of delegated assertions: one value
+// per assertion, "<audience>=<assertion>", for the services the called
+// service may call further on the principal's behalf (ADR 0083). The
+// receiver does not verify them; the service each is for does, when it is
+// called with it (ForwardTo).
+const DelegatedKey = "x-rampart-delegated"
+
+// Forwarding is what a call to one service carries for a principal: that
+// service's assertion and the delegations for the services it forwards
+// the principal to. Its slices are shared: read-only.
+type Forwarding struct {
+	Assertion string
+	Delegated []string // "<audience>=<assertion>", DelegatedKey's values
+}
+
+// Forwardings returns, for each audience of byAudience, the Forwarding of a
+// call to it: its assertion, and delegations for delegates(audience)
+// (those byAudience has). Callers build them once per verified key.
+func Forwardings(byAudience map[string]string, delegates func(audience string) []string) map[string]Forwarding {
+	out := make(map[string]Forwarding, len(byAudience))
+	for aud, tok := range byAudience {
+		f := Forwarding{Assertion: tok}
+		for _, d := range delegates(aud) {
+			if t, ok := byAudience[d]; ok {
+				f.Delegated = append(f.Delegated, d+"="+t)
+			}
+		}
+		out[aud] = f
+	}
+	return out
+}
+
+// ByAudience indexes VerifyKey's assertions by audience.
+func ByAudience(as []*authv1.AudienceAssertion) map[string]string {
+	out := make(map[string]string, len(as))
+	for _, a := range as {
+		if a.GetAudience() != "" && a.GetAssertion() != "" {
+			out[a.GetAudience()] = a.GetAssertion()
+		}
+	}
+	return out
+}
+
+// Outgoing returns ctx with f's assertion and delegations on its outgoing
+// metadata, replacing any assertion ctx already carried out.
+func (f Forwarding) Outgoing(ctx context.Context) context.Context {
+	md, _ := metadata.FromOutgoingContext(ctx)
+	md = md.Copy()
+	md.Delete(MetadataKey)
+	md.Delete(DelegatedKey)
+	if f.Assertion != "" {
+		md.Set(MetadataKey, f.Assertion)
+		if len(f.Delegated) > 0 {
+			md.Set(DelegatedKey, f.Delegated...)
+		}
+	}
+	return metadata.NewOutgoingContext(ctx, md)
+}
+
+// Bundle is one principal's assertions for several audiences as one
+// string, "<audience>=<assertion>" separated by spaces: how a service that
+// keeps a principal's assertions (the Slack adapter, for its tenant keys)
+// holds and passes them without caring about audiences until it calls.
+// Assertions hold no spaces (base64url, dots, and a kid without spaces:
+// NewSigner).
+type Bundle string
+
+// NewBundle makes the Bundle of byAudience.
+func NewBundle(byAudience map[string]string) Bundle {
+	var b strings.Builder
+	for aud, tok := range byAudience {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(aud + "=" + tok)
+	}
+	return Bundle(b.String())
+}
+
+// Forwarding is the Forwarding of a call to audience: its assertion and
+// delegations for delegates (those b has). An audience b lacks gives an
+// empty Forwarding: the call goes without an assertion and is refused.
+func (b Bundle) Forwarding(audience string, delegates []string) Forwarding {
+	by := map[string]string{}
+	for _, f := range strings.Fields(string(b)) {
+		if aud, tok, ok := strings.Cut(f, "="); ok {
+			by[aud] = tok
+		}
+	}
+	tok, ok := by[audience]
+	if !ok {
+		return Forwarding{}
+	}
+	f := Forwarding{Assertion: tok}
+	for _, d := range delegates {
+		if t, ok := by[d]; ok {
+			f.Delegated = append(f.Delegated, d+"="+t)
+		}
+	}
+	return f
+}
