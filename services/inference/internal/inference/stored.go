@@ -48,7 +48,7 @@ func (s *Service) prepareStored(ctx context.Context, c *Caller, req *wire.Respon
 		return previousNotFound(id)
 	}
 	prev, err := s.Stored.Get(ctx, c.Tenant, id)
-	if errors.Is(err, promptlog.ErrResponseNotFound) {
+	if errors.Is(err, promptlog.ErrResponseNotFound) || err == nil && !mayRead(c, prev) {
 		return previousNotFound(id)
 	}
 	if err != nil {
@@ -77,7 +77,35 @@ func (s *Service) storeResponse(ctx context.Context, c *Caller, req *wire.Respon
 	if err != nil {
 		return fmt.Errorf("stored response: encode conversation: %w", err)
 	}
-	return s.Stored.Put(ctx, c.Tenant, resp.ID, s.now(), promptlog.StoredResponse{Input: conv, Response: body})
+	needs := &promptlog.ReaderNeeds{Search: req.Rampart != nil && len(req.Rampart.Collections) > 0, Models: []string{req.Model}}
+	if resp.Model != "" && resp.Model != req.Model {
+		needs.Models = append(needs.Models, resp.Model)
+	}
+	return s.Stored.Put(ctx, c.Tenant, resp.ID, s.now(), promptlog.StoredResponse{Input: conv, Response: body, Needs: needs})
+}
+
+// mayRead reports whether c could have made the request that stored r
+// (ADR 0088): a stored answer is the tenant's (OpenAI's project
+// semantics), but one grounded in collections only for keys that may
+// search, and any only for keys allowed one of its models. A response
+// stored before ADR 0088 records nothing and stays readable.
+func mayRead(c *Caller, r promptlog.StoredResponse) bool {
+	n := r.Needs
+	if n == nil {
+		return true
+	}
+	if n.Search && !c.CanSearch {
+		return false
+	}
+	if len(c.AllowedModels) == 0 {
+		return true
+	}
+	for _, m := range n.Models {
+		if slices.Contains(c.AllowedModels, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // StoredResponse returns the caller's tenant's stored response id (the
@@ -91,13 +119,15 @@ func (s *Service) StoredResponse(ctx context.Context, c *Caller, id string) ([]b
 }
 
 // stored opens the caller's tenant's stored response id; 404 for an
-// unknown id and another tenant's.
+// unknown id, another tenant's and one the caller may not read (mayRead).
 func (s *Service) stored(ctx context.Context, c *Caller, id string) (promptlog.StoredResponse, error) {
 	if s.Stored == nil || !wire.ValidResponseID(id) {
 		return promptlog.StoredResponse{}, responseNotFound(id)
 	}
 	r, err := s.Stored.Get(ctx, c.Tenant, id)
-	if errors.Is(err, promptlog.ErrResponseNotFound) {
+	if errors.Is(err, promptlog.ErrResponseNotFound) || err == nil && !mayRead(c, r) {
+		// one the caller could not have asked is as missing as another
+		// tenant's
 		return promptlog.StoredResponse{}, responseNotFound(id)
 	}
 	return r, err
@@ -192,8 +222,9 @@ func (s *Service) CancelStoredResponse(ctx context.Context, c *Caller, id string
 // returns OpenAI's deletion object; 404 for an unknown id and another
 // tenant's.
 func (s *Service) DeleteStoredResponse(ctx context.Context, c *Caller, id string) ([]byte, error) {
-	if s.Stored == nil || !wire.ValidResponseID(id) {
-		return nil, responseNotFound(id)
+	// one the caller may not read is not theirs to delete either
+	if _, err := s.stored(ctx, c, id); err != nil {
+		return nil, err
 	}
 	err := s.Stored.Delete(ctx, c.Tenant, id)
 	if errors.Is(err, promptlog.ErrResponseNotFound) {

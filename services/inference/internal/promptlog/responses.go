@@ -45,6 +45,24 @@ type StoredResponse struct {
 	Input json.RawMessage `json:"input"`
 	// Response is the response object as returned to the client.
 	Response json.RawMessage `json:"response"`
+	// Needs is what a reader must be allowed to ask for to read it (nil in
+	// responses stored before ADR 0088: readable by every chat key of the
+	// tenant, as before).
+	Needs *ReaderNeeds `json:"needs,omitempty"`
+}
+
+// ReaderNeeds is what the request that made a stored response needed, so
+// that only a key that could have asked it reads its answer (ADR 0088): a
+// grounded answer quotes documents a narrower key of the same tenant may
+// not reach.
+type ReaderNeeds struct {
+	// Search: the request named collections itself (rampart.collections),
+	// which needs ingest:read.
+	Search bool `json:"search,omitempty"`
+	// Models are the model names the request used (the requested name,
+	// e.g. an assistant's, and the answering model's); a key with a model
+	// allow-list must allow one of them.
+	Models []string `json:"models,omitempty"`
 }
 
 // responseAAD binds a sealed response to its tenant and id, in a domain of

@@ -144,6 +144,32 @@ func TestStoredResponses(t *testing.T) {
 		require.NoError(t, err, "a later link keeps its own copy of the conversation")
 	})
 
+	// ADR 0088: a key that could not have made the request reads nothing
+	// of its answer: a model allow-list without its model is 404 for GET,
+	// input items, DELETE and previous_response_id alike.
+	t.Run("a key not allowed the response's model is 404", func(t *testing.T) {
+		kept, _ := create("t1", `{"model":"echo","store":true,"input":"for echo keys only"}`)
+		as := func(models ...string) context.Context {
+			c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			t.Cleanup(cancel)
+			return srv.Outgoing(c, t, principalFor("t1", "k-narrow", func(p *authv1.Principal) { p.AllowedModels = models }))
+		}
+		narrow := as("rampart-extractive")
+		_, err := client.GetResponse(narrow, &inferencev1.GetResponseRequest{Id: kept.ID})
+		requireNotFound(t, err, "response_id")
+		_, err = client.ListResponseInputItems(narrow, &inferencev1.ListResponseInputItemsRequest{Id: kept.ID})
+		requireNotFound(t, err, "response_id")
+		_, err = client.DeleteResponse(narrow, &inferencev1.DeleteResponseRequest{Id: kept.ID})
+		requireNotFound(t, err, "response_id")
+		_, err = client.ChatCompletion(narrow, &inferencev1.ChatCompletionRequest{Format: responsesFormat,
+			Body: []byte(`{"model":"rampart-extractive","input":"x","previous_response_id":"` + kept.ID + `"}`)})
+		requireNotFound(t, err, "previous_response_id")
+
+		got, err := client.GetResponse(as("echo"), &inferencev1.GetResponseRequest{Id: kept.ID})
+		require.NoError(t, err, "a key allowed the model reads it")
+		require.Contains(t, string(got.GetBody()), kept.ID)
+	})
+
 	t.Run("scope", func(t *testing.T) {
 		c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		defer cancel()
