@@ -90,10 +90,15 @@ func TestReleaseStartupReturnsPooledGarbage(t *testing.T) {
 		}
 		pool.Put(&b)
 	}
-	before := readUint(t, "/memory/classes/heap/released:bytes")
 	ReleaseStartup()
-	after := readUint(t, "/memory/classes/heap/released:bytes")
-	require.GreaterOrEqual(t, after, before+16<<20, "the pooled 32 MB should mostly be released")
+	// Absolute figures, not a difference: the background scavenger may
+	// return some of it before ReleaseStartup runs, and under the race
+	// detector sync.Pool drops a quarter of its Puts, which are garbage
+	// (and scavenged) sooner.
+	released := readUint(t, "/memory/classes/heap/released:bytes")
+	live := readUint(t, "/memory/classes/heap/objects:bytes")
+	require.Less(t, live, uint64(16<<20), "the pooled 32 MB should be collected")
+	require.GreaterOrEqual(t, released, uint64(16<<20), "the pooled 32 MB should mostly be back with the OS")
 	runtime.KeepAlive(&pool)
 }
 
