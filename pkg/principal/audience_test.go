@@ -103,6 +103,64 @@ func TestForwardTo(t *testing.T) {
 	require.Empty(t, out(ForwardTo(context.Background(), "ingestion")).Get(MetadataKey))
 }
 
+// TestForwardToPassesOnlyTheCalleesDelegations (authorization review 6):
+// a call carries delegations for every service its receiver forwards the
+// principal to, but the receiver passes on to a callee only those the
+// callee forwards to in turn (permissions.Table.Delegates). The Slack
+// adapter receives an admin's delegation for auth (it creates its tenant
+// key with it); passed on with the binding check to ingestion and from
+// there with a data-key Decrypt to keyvault, it gave keyvault — whose
+// identity may call auth's RotateKey — the admin's assertion for auth,
+// the takeover ADR 0083 closed.
+func TestForwardToPassesOnlyTheCalleesDelegations(t *testing.T) {
+	s := newSigner(t, "k1")
+	keys := StaticKeys{"k1": s.PublicKey()}
+	// handle is what a handler of service svc sees of a call carrying tok
+	// and delegated.
+	handle := func(t *testing.T, svc, tok string, delegated []string) context.Context {
+		t.Helper()
+		md := metadata.Pairs(MetadataKey, tok)
+		for _, d := range delegated {
+			md.Append(DelegatedKey, d)
+		}
+		var got context.Context
+		_, err := UnaryServerInterceptor(NewVerifier(keys, WithAudience(svc)), ExemptMethods())(metadata.NewIncomingContext(context.Background(), md), nil,
+			&grpc.UnaryServerInfo{FullMethod: "/rampart." + svc + ".v1.X/Y"},
+			func(ctx context.Context, _ any) (any, error) { got = ctx; return nil, nil })
+		require.NoError(t, err)
+		return got
+	}
+	sign := func(aud string) string {
+		tok, err := s.SignFor(samplePrincipal(), aud, time.Time{})
+		require.NoError(t, err)
+		return tok
+	}
+	// relay is one hop: the outgoing call of from's handler to svc, as svc's
+	// handler sees it.
+	relay := func(t *testing.T, from context.Context, svc string) (context.Context, []string) {
+		t.Helper()
+		md, _ := metadata.FromOutgoingContext(ForwardTo(from, svc))
+		require.Len(t, md.Get(MetadataKey), 1, "a delegation for %s", svc)
+		return handle(t, svc, md.Get(MetadataKey)[0], md.Get(DelegatedKey)), md.Get(DelegatedKey)
+	}
+	auth, ing, kv := "auth="+sign("auth"), "ingestion="+sign("ingestion"), "keyvault="+sign("keyvault")
+
+	// The edge's call to the Slack adapter (SetBinding) and its onward hops.
+	adapter := handle(t, "slackadapter", sign("slackadapter"), []string{auth, ing, kv})
+	ingestion, got := relay(t, adapter, "ingestion")
+	require.Equal(t, []string{kv}, got, "ingestion forwards only to keyvault")
+	_, got = relay(t, ingestion, "keyvault")
+	require.Empty(t, got, "keyvault forwards the principal to no one: no assertion for auth reaches it")
+	_, got = relay(t, adapter, "auth")
+	require.Empty(t, got, "auth forwards the principal to no one")
+
+	// A delegation the receiver holds beyond its own forwards is not passed
+	// on either (a caller that sent more than the table gives).
+	inference := handle(t, "inference", sign("inference"), []string{ing, kv, auth})
+	_, got = relay(t, inference, "ingestion")
+	require.Equal(t, []string{kv}, got)
+}
+
 // TestForwardingsAndBundle: the edge's and the Slack adapter's ways of
 // holding a key's assertions give a call to one service its assertion and
 // exactly the delegations asked for.

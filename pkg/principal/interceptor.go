@@ -3,12 +3,16 @@ package principal
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/rampart-platform/rampart/pkg/permissions"
 )
 
 // Exempt decides which methods may be called without an assertion. Anything
@@ -114,8 +118,11 @@ func AppendToOutgoing(ctx context.Context, assertion string) context.Context {
 
 // ForwardTo lets a backend call the service audience for the principal of
 // its own call: the outgoing call carries the delegated assertion for
-// audience that came with the call (DelegatedKey) and the other
-// delegations, for audience's own onward calls (ADR 0083). Without a
+// audience that came with the call (DelegatedKey) and, of the others, only
+// those for the services audience forwards the principal to in turn
+// (permissions.Table.Delegates: ADR 0083, authorization review 6 — the
+// Slack adapter's delegation for auth went on through ingestion to
+// keyvault, whose identity may call auth's RotateKey). Without a
 // delegation for audience nothing is attached and audience refuses the
 // call, unless the call's verified principal names no audience — only
 // possible behind a verifier that checks none (a test harness) — whose
@@ -138,14 +145,32 @@ func ForwardTo(ctx context.Context, audience string) context.Context {
 		}
 		return ctx
 	}
-	kv := make([]string, 0, 2*len(vals))
+	onward := delegatesOf(audience)
+	kv := make([]string, 0, 2+2*len(onward))
 	kv = append(kv, MetadataKey, tok)
 	for _, v := range vals {
-		if !strings.HasPrefix(v, prefix) {
+		if aud, _, ok := strings.Cut(v, "="); ok && slices.Contains(onward, aud) {
 			kv = append(kv, DelegatedKey, v)
 		}
 	}
 	return metadata.AppendToOutgoingContext(ctx, kv...)
+}
+
+// delegated memoizes the table's Delegates per audience: ForwardTo is on
+// every RAG search and data-key call, and its audiences are the services'
+// names, a handful.
+var delegated sync.Map // audience → []string
+
+// delegatesOf are the services a call to audience may carry delegations
+// for (the permission table's Delegates).
+func delegatesOf(audience string) []string {
+	if v, ok := delegated.Load(audience); ok {
+		d, _ := v.([]string) // only []string is stored
+		return d
+	}
+	d := permissions.Default().Delegates(audience)
+	delegated.Store(audience, d)
+	return d
 }
 
 type wrappedStream struct {
