@@ -89,6 +89,32 @@ func (t *Table) Delegates(target string) []string {
 // Audiences are the services caller may obtain assertions for from
 // VerifyKey: its Callees and their Delegates, sorted.
 func (t *Table) Audiences(caller string) []string {
+	return slices.Clone(t.audiences[caller])
+}
+
+// MayObtain reports whether caller may obtain an assertion for audience
+// (one of its Audiences): auth's check on every VerifyKey, a look-up in
+// what New computed rather than a scan of every RPC.
+func (t *Table) MayObtain(caller, audience string) bool {
+	return slices.Contains(t.audiences[caller], audience)
+}
+
+// allAudiences computes Audiences for every service that calls some RPC;
+// any other name has none. The table never changes after New.
+func (t *Table) allAudiences() map[string][]string {
+	out := map[string][]string{}
+	for _, r := range t.rpcs {
+		for _, c := range r.Callers {
+			if _, ok := out[c]; !ok {
+				out[c] = t.scanAudiences(c)
+			}
+		}
+	}
+	return out
+}
+
+// scanAudiences is Audiences computed from the RPC rows.
+func (t *Table) scanAudiences(caller string) []string {
 	var out []string
 	for _, c := range t.Callees(caller) {
 		out = append(out, c)

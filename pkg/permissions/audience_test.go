@@ -55,6 +55,36 @@ func TestAudiences(t *testing.T) {
 	}
 }
 
+// TestMayObtain: auth's per-call check agrees with Audiences for every
+// pair of mesh names, refuses unknown callers and audiences, and a
+// caller changing the slice Audiences returned changes nothing.
+func TestMayObtain(t *testing.T) {
+	tab := permissions.Default()
+	names := []string{permissions.Auth, permissions.Keyvault, permissions.Inference, permissions.Ingestion, permissions.SlackAdapter, permissions.Edge, permissions.CLI, "nobody", ""}
+	for _, caller := range names {
+		for _, aud := range names {
+			require.Equal(t, slices.Contains(tab.Audiences(caller), aud), tab.MayObtain(caller, aud), "%s -> %s", caller, aud)
+		}
+	}
+	for _, tt := range []struct {
+		caller, audience string
+		want             bool
+	}{
+		{permissions.Edge, permissions.Inference, true},
+		{permissions.Inference, permissions.Keyvault, true},
+		{permissions.Keyvault, permissions.Auth, true},
+		{permissions.Keyvault, permissions.Inference, false},
+		{permissions.Inference, permissions.Auth, false},
+		{"nobody", permissions.Auth, false},
+		{permissions.Edge, "", false},
+	} {
+		require.Equal(t, tt.want, tab.MayObtain(tt.caller, tt.audience), "%s -> %s", tt.caller, tt.audience)
+	}
+	got := tab.Audiences(permissions.Inference)
+	got[0] = permissions.Auth
+	require.False(t, tab.MayObtain(permissions.Inference, permissions.Auth), "Audiences hands out a copy")
+}
+
 func TestServiceOf(t *testing.T) {
 	for in, want := range map[string]string{
 		"/rampart.keyvault.v1.KmsService/Decrypt":             "keyvault",

@@ -30,6 +30,9 @@ type Table struct {
 	rest     []int
 	// memo holds Match's answers for other paths (memo.go).
 	memo *memo
+	// audiences holds Audiences of every caller in rpcs: auth checks them
+	// on every VerifyKey, and computing them scans every RPC row.
+	audiences map[string][]string
 }
 
 type methodPath struct{ method, path string }
@@ -109,6 +112,7 @@ func New(routes []Route, rpcs []RPC) (*Table, error) {
 	t.byPrefix, t.rest = t.prefixIndex()
 	t.literal = t.literalMatches()
 	t.memo = newMemo()
+	t.audiences = t.allAudiences()
 	for i := range t.rpcs {
 		if r := t.byRPC[t.rpcs[i].Name]; r != nil && t.rpcs[i].Tenant == "" {
 			t.rpcs[i].Tenant = r.Tenant

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +106,9 @@ func (s *Server) VerifyKey(ctx context.Context, req *authv1.VerifyKeyRequest) (*
 	return &authv1.VerifyKeyResponse{Principal: v.Principal, Assertion: v.Assertion, Assertions: v.Assertions, CacheUntil: v.CacheUntil.Unix()}, nil
 }
 
+// servicePrefix starts the SPIFFE id of every Rampart service.
+var servicePrefix = pki.ServiceID("")
+
 // audiencesAllowed: a caller gets assertions only for the services it
 // calls on a principal's behalf and those they forward it to (the
 // permission table's Audiences, ADR 0083) — keyvault, which receives every
@@ -121,22 +123,14 @@ func audiencesAllowed(caller string, audiences []string) error {
 	if len(audiences) > 8 {
 		return grpcerr.Invalid("audiences", "at most 8")
 	}
-	allowed := audiencesOf(caller)
+	name, ok := strings.CutPrefix(caller, servicePrefix)
+	tab := permissions.Default()
 	for _, a := range audiences {
-		if !slices.Contains(allowed, a) {
+		if !ok || !tab.MayObtain(name, a) {
 			return status.Errorf(codes.PermissionDenied, "audiences: this service may not obtain assertions for %q", a)
 		}
 	}
 	return nil
-}
-
-// audiencesOf is the permission table's Audiences of the SPIFFE id caller.
-func audiencesOf(caller string) []string {
-	name, ok := strings.CutPrefix(caller, pki.ServiceID(""))
-	if !ok {
-		return nil
-	}
-	return permissions.Default().Audiences(name)
 }
 
 // WatchRevocations implements AuthService.
