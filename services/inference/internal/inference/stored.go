@@ -81,6 +81,18 @@ func (s *Service) storeResponse(ctx context.Context, c *Caller, req *wire.Respon
 	if resp.Model != "" && resp.Model != req.Model {
 		needs.Models = append(needs.Models, resp.Model)
 	}
+	if req.PreviousResponseID != nil {
+		// Its conversation is in this one's input: this one needs what it
+		// needed (read again: prepareStored checked it before the answer).
+		prev, err := s.Stored.Get(ctx, c.Tenant, *req.PreviousResponseID)
+		if errors.Is(err, promptlog.ErrResponseNotFound) {
+			return previousNotFound(*req.PreviousResponseID)
+		}
+		if err != nil {
+			return err
+		}
+		needs = needs.Continuing(prev.Needs)
+	}
 	return s.Stored.Put(ctx, c.Tenant, resp.ID, s.now(), promptlog.StoredResponse{Input: conv, Response: body, Needs: needs})
 }
 
@@ -100,12 +112,11 @@ func mayRead(c *Caller, r promptlog.StoredResponse) bool {
 	if len(c.AllowedModels) == 0 {
 		return true
 	}
-	for _, m := range n.Models {
-		if slices.Contains(c.AllowedModels, m) {
-			return true
-		}
+	allowed := func(models []string) bool {
+		return slices.ContainsFunc(models, func(m string) bool { return slices.Contains(c.AllowedModels, m) })
 	}
-	return false
+	// this request's models and each earlier link's (ReaderNeeds.Earlier)
+	return allowed(n.Models) && !slices.ContainsFunc(n.Earlier, func(set []string) bool { return !allowed(set) })
 }
 
 // StoredResponse returns the caller's tenant's stored response id (the

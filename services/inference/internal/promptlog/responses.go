@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
@@ -63,6 +64,28 @@ type ReaderNeeds struct {
 	// e.g. an assistant's, and the answering model's); a key with a model
 	// allow-list must allow one of them.
 	Models []string `json:"models,omitempty"`
+	// Earlier are the model sets of the stored responses this one
+	// continues (previous_response_id, transitively): its input holds their
+	// conversations, so a reader must be allowed one model of each set too
+	// (authorization review 6). Their Search is folded into Search.
+	Earlier [][]string `json:"earlier,omitempty"`
+}
+
+// Continuing returns n extended by prev, the needs of the stored response
+// n's request continued (nil: one stored before ADR 0088, which adds
+// nothing).
+func (n *ReaderNeeds) Continuing(prev *ReaderNeeds) *ReaderNeeds {
+	if prev == nil {
+		return n
+	}
+	n.Search = n.Search || prev.Search
+	for _, set := range append([][]string{prev.Models}, prev.Earlier...) {
+		if len(set) > 0 && !slices.Equal(set, n.Models) &&
+			!slices.ContainsFunc(n.Earlier, func(e []string) bool { return slices.Equal(e, set) }) {
+			n.Earlier = append(n.Earlier, set)
+		}
+	}
+	return n
 }
 
 // responseAAD binds a sealed response to its tenant and id, in a domain of

@@ -23,7 +23,7 @@ import (
 // storedModels turns prompt logging on for nobody: storing a response is
 // the client's choice ("store": true), not the prompt-log switch.
 const storedModels = `{
-  "models": [{"id": "echo", "upstream": "local"}],
+  "models": [{"id": "echo", "upstream": "local"}, {"id": "rampart-extractive", "upstream": "local"}],
   "default": {"allowed_models": ["*"]}
 }`
 
@@ -168,6 +168,40 @@ func TestStoredResponses(t *testing.T) {
 		got, err := client.GetResponse(as("echo"), &inferencev1.GetResponseRequest{Id: kept.ID})
 		require.NoError(t, err, "a key allowed the model reads it")
 		require.Contains(t, string(got.GetBody()), kept.ID)
+	})
+
+	// Authorization review 6: a response continuing a stored one carries
+	// that one's conversation, so it needs what that one needed too. Else
+	// a key allowed only rampart-extractive read, through a later link made
+	// on rampart-extractive, an answer stored for echo keys, which as
+	// previous_response_id it may not name.
+	t.Run("a later link needs what its previous response needed", func(t *testing.T) {
+		const secret = "CANARY-echo-only-9d2f"
+		base, _ := create("t1", `{"model":"echo","store":true,"input":"`+secret+`"}`)
+		as := func(models ...string) context.Context {
+			c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			t.Cleanup(cancel)
+			return srv.Outgoing(c, t, principalFor("t1", "k-models", func(p *authv1.Principal) { p.AllowedModels = models }))
+		}
+		r, err := client.ChatCompletion(as("echo", "rampart-extractive"), &inferencev1.ChatCompletionRequest{Format: responsesFormat,
+			Body: []byte(`{"model":"rampart-extractive","store":true,"previous_response_id":"` + base.ID + `","input":"go on"}`)})
+		require.NoError(t, err)
+		var later responseObject
+		require.NoError(t, json.Unmarshal(r.GetBody(), &later))
+
+		narrow := as("rampart-extractive")
+		_, err = client.GetResponse(narrow, &inferencev1.GetResponseRequest{Id: later.ID})
+		requireNotFound(t, err, "response_id")
+		items, err := client.ListResponseInputItems(narrow, &inferencev1.ListResponseInputItemsRequest{Id: later.ID})
+		require.NotContains(t, string(items.GetBody()), secret)
+		requireNotFound(t, err, "response_id")
+		_, err = client.ChatCompletion(narrow, &inferencev1.ChatCompletionRequest{Format: responsesFormat,
+			Body: []byte(`{"model":"rampart-extractive","input":"x","previous_response_id":"` + later.ID + `"}`)})
+		requireNotFound(t, err, "previous_response_id")
+
+		items, err = client.ListResponseInputItems(as("echo", "rampart-extractive"), &inferencev1.ListResponseInputItemsRequest{Id: later.ID})
+		require.NoError(t, err, "a key allowed both links reads it")
+		require.Contains(t, string(items.GetBody()), secret)
 	})
 
 	t.Run("scope", func(t *testing.T) {
