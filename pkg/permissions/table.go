@@ -180,6 +180,8 @@ var routes = []Route{
 		note("same-host crawl within bounded depth and pages, every fetch through the SSRF guard; one document per page"),
 	api(get, "/v1/collections/{collection}/documents", ingestionSvc+"ListDocuments", RoleViewer, ScopeIngestRead),
 	api(get, "/v1/documents/{document_id}", ingestionSvc+"GetDocument", RoleViewer, ScopeIngestRead),
+	api(get, "/v1/documents/{document_id}/text", ingestionSvc+"GetDocumentText", RoleViewer, ScopeIngestRead).
+		note("the extracted text citation locations index; as reading the document"),
 	api(del, "/v1/documents/{document_id}", ingestionSvc+"DeleteDocument", RoleMember, ScopeIngestWrite),
 	api(get, "/v1/ingest/jobs", ingestionSvc+"ListJobs", RoleViewer, ScopeIngestRead),
 	api(get, "/v1/ingest/jobs/{job_id}", ingestionSvc+"GetJob", RoleViewer, ScopeIngestRead),
@@ -278,7 +280,7 @@ var rpcs = []RPC{
 	ingestRPC("CreateCollection"), ingestRPC("UpdateCollection"), ingestRPC("DeleteCollection"),
 	{Name: ingestionSvc + "ListCollections", Callers: []string{Edge, Inference, SlackAdapter}, Principal: true,
 		Note: "inference checks that the collections an assistant names exist, and slackadapter those a binding names, on the admin's principal"},
-	ingestRPC("IngestDocument"), ingestRPC("CrawlDocuments"), ingestRPC("GetDocument"), ingestRPC("ListDocuments"),
+	ingestRPC("IngestDocument"), ingestRPC("CrawlDocuments"), ingestRPC("GetDocument"), ingestRPC("GetDocumentText"), ingestRPC("ListDocuments"),
 	ingestRPC("DeleteDocument"), ingestRPC("GetJob"), ingestRPC("WatchJob"), ingestRPC("ListJobs"),
 	ingestRPC("CreateConnection"), ingestRPC("CompleteConnection"), ingestRPC("ListConnections"),
 	ingestRPC("DeleteConnection"),

@@ -106,10 +106,25 @@ func Text(contentType string, data []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if d.lines {
-		return string(data), nil
+	return d.Located(), nil
+}
+
+// Located is the document's extracted text (see Text): the text Locate's
+// character offsets index, with the CRs of CRLF line ends put back.
+func (d Doc) Located() string {
+	if len(d.crs) == 0 {
+		return d.text
 	}
-	return d.text, nil
+	var b strings.Builder
+	b.Grow(len(d.text) + len(d.crs))
+	prev := 0
+	for _, o := range d.crs {
+		b.WriteString(d.text[prev:o])
+		b.WriteByte('\r')
+		prev = o
+	}
+	b.WriteString(d.text[prev:])
+	return b.String()
 }
 
 // Document extracts text and its heading structure: HTML h1–h6 and

@@ -39,6 +39,9 @@ const (
 	kindHeading = "heading" // a chunk's heading path (AAD id: chunk id)
 	kindText    = "text"
 	kindVector  = "vector"
+	// kindExtracted seals a document's extracted text (AAD id: document
+	// id; docs/adr/0094).
+	kindExtracted = "extracted"
 )
 
 var collectionName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)

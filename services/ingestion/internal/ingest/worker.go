@@ -287,7 +287,11 @@ func (s *Service) retryLater(r jobRef, reason string) {
 }
 
 func (s *Service) fail(r jobRef, msg string) {
-	if err := s.o.Store.Fail(context.WithoutCancel(context.Background()), r.lease, r.doc, msg); err != nil {
+	doc := r.doc
+	if r.kind == store.KindReindex {
+		doc = "" // the document stays ready with the chunks it had
+	}
+	if err := s.o.Store.Fail(context.WithoutCancel(context.Background()), r.lease, doc, msg); err != nil {
 		if !errors.Is(err, store.ErrLeaseLost) {
 			s.log.Error("record job failure", "tenant", r.tenant, "job", r.id, "err", err)
 		}
@@ -325,6 +329,9 @@ type jobInput struct {
 	parts []chunk.Piece
 	// locs are where each part's sentences are (docs/adr/0085)
 	locs [][]SpanLocation
+	// text is the extracted text locs index, stored with the chunks
+	// (docs/adr/0094)
+	text string
 }
 
 // prepare reads the job's document and collection, opens its payload and
@@ -362,7 +369,7 @@ func (s *Service) prepare(ctx context.Context, key *keyring.Key, r jobRef) (*job
 	if len(parts) == 0 {
 		return nil, &failure{"extract: the document has no text"}
 	}
-	return &jobInput{doc: doc, col: col, xdoc: xdoc, parts: parts, locs: locateParts(xdoc, parts)}, nil
+	return &jobInput{doc: doc, col: col, xdoc: xdoc, parts: parts, locs: locateParts(xdoc, parts), text: xdoc.Located()}, nil
 }
 
 // chunks are a document's chunks ready to commit: the sealed rows, and
@@ -453,9 +460,9 @@ func (s *Service) embedChunks(ctx context.Context, key *keyring.Key, r jobRef, i
 func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jobInput, c *chunks) error {
 	doc, col, xdoc := in.doc, in.col, in.xdoc
 	rows, entries, vectors := c.rows, c.entries, c.vectors
-	var title []byte
+	meta := store.DocMeta{Text: key.Seal(kindExtracted, doc.ID, []byte(in.text))}
 	if xdoc.Title != "" {
-		title = key.Seal(kindTitle, doc.ID, []byte(xdoc.Title))
+		meta.Title = key.Seal(kindTitle, doc.ID, []byte(xdoc.Title))
 	}
 	if !xdoc.UpdatedAt.IsZero() { // the document's own date, for citations
 		if err := s.o.Store.SetModified(ctx, r.tenant, doc.ID, xdoc.UpdatedAt); err != nil {
@@ -470,7 +477,7 @@ func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jo
 		if err := s.o.Lexical.Index(r.tenant, doc.Collection, entries); err != nil {
 			return store.Generation{}, err
 		}
-		g, replaced, err := s.o.Store.Complete(ctx, r.lease, doc.ID, col.EmbeddingModel, rows, title)
+		g, replaced, err := s.o.Store.Complete(ctx, r.lease, doc.ID, col.EmbeddingModel, rows, meta)
 		if err == nil {
 			// committed: the previous versions of the source are gone from
 			// the database (search ignores their index entries already);
@@ -478,6 +485,8 @@ func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jo
 			for _, old := range replaced {
 				removed = append(removed, chunkIDs(old.ID, old.Chunks)...)
 			}
+			// a re-chunked document's chunks past its new count
+			removed = append(removed, chunksPast(doc, len(rows))...)
 			if len(removed) > 0 {
 				if derr := s.o.Lexical.Delete(r.tenant, doc.Collection, removed); derr != nil {
 					// committed all the same: search skips entries
@@ -490,9 +499,15 @@ func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jo
 			// not committed (deleted meanwhile, lease lost, stale): take
 			// back the index entries; if another replica committed the
 			// document, the generation moved and a search rebuilds
-			ids := make([]string, len(entries))
+			// A re-chunked document keeps its rows: only the ids past its
+			// chunk count have none (the others' entries may hold the new
+			// texts until a rebuild; a chunking unchanged since makes them
+			// the same).
+			ids := make([]string, 0, len(entries))
 			for i, e := range entries {
-				ids[i] = e.ID
+				if i >= doc.Chunks || r.kind != store.KindReindex {
+					ids = append(ids, e.ID)
+				}
 			}
 			_ = s.o.Lexical.Delete(r.tenant, doc.Collection, ids)
 		}
@@ -510,6 +525,15 @@ func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jo
 	}
 	s.upgradeHash(ctx, key, col)
 	return nil
+}
+
+// chunksPast are the ids of doc's chunks (as it was read before the job)
+// from seq n on: a reindex job replacing them with fewer.
+func chunksPast(doc store.Document, n int) []string {
+	if doc.Chunks <= n {
+		return nil
+	}
+	return chunkIDs(doc.ID, doc.Chunks)[n:]
 }
 
 // runReembed is a re-embed job: every chunk of the collection is embedded

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
@@ -193,6 +194,27 @@ func (s *Ingestion) GetDocument(ctx context.Context, r *ingestionv1.GetDocumentR
 	return &ingestionv1.GetDocumentResponse{Document: documentPB(d)}, nil
 }
 
+// GetDocumentText implements the RPC.
+func (s *Ingestion) GetDocumentText(ctx context.Context, r *ingestionv1.GetDocumentTextRequest) (*ingestionv1.GetDocumentTextResponse, error) {
+	t, err := s.tenant(ctx)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	end := -1
+	if r.End != nil {
+		end = int(r.GetEnd())
+		if end < 0 {
+			return nil, s.status(ctx, grpcerr.Invalid("end", "must not be negative"))
+		}
+	}
+	d, tr, err := s.svc.DocumentText(ctx, t, r.GetDocumentId(), int(r.GetStart()), end)
+	if err != nil {
+		return nil, s.status(ctx, err)
+	}
+	return &ingestionv1.GetDocumentTextResponse{Document: documentPB(d), Text: tr.Text,
+		Start: int32(tr.Start), End: int32(tr.End), Length: int32(min(tr.Length, math.MaxInt32))}, nil //nolint:gosec // within Length, a 10 MiB document's
+}
+
 // ListDocuments implements the RPC.
 func (s *Ingestion) ListDocuments(ctx context.Context, r *ingestionv1.ListDocumentsRequest) (*ingestionv1.ListDocumentsResponse, error) {
 	t, err := s.tenant(ctx)
@@ -320,6 +342,7 @@ func documentPB(d ingest.Document) *ingestionv1.Document {
 		Id: d.ID, Collection: d.Collection, Source: d.SourceName, ContentType: d.ContentType,
 		SizeBytes: d.SizeBytes, ChunkCount: int32(min(d.Chunks, 1<<30)), //nolint:gosec // bounded
 		State: ingestionv1.DocumentState(d.State), CreateTime: timestamppb.New(d.CreatedAt), //nolint:gosec // proto numbering
+		TextAvailable: d.HasText,
 	}
 }
 
@@ -336,7 +359,8 @@ func jobPB(j store.Job) *ingestionv1.Job {
 
 var jobKinds = map[string]ingestionv1.JobKind{
 	store.KindIngest: ingestionv1.JobKind_JOB_KIND_INGEST, store.KindReembed: ingestionv1.JobKind_JOB_KIND_REEMBED,
-	store.KindCrawl: ingestionv1.JobKind_JOB_KIND_CRAWL,
+	store.KindReindex: ingestionv1.JobKind_JOB_KIND_REINDEX,
+	store.KindCrawl:   ingestionv1.JobKind_JOB_KIND_CRAWL,
 }
 
 // CreateConnection implements the RPC.

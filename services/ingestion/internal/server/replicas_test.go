@@ -139,7 +139,7 @@ func TestDeadReplicasJobIsRetaken(t *testing.T) {
 	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, job))
 	require.GreaterOrEqual(t, time.Since(claimed), lease, "not taken while the dead replica's lease held")
 
-	_, _, err = h.app.Store.Complete(t.Context(), dead, r.GetDocument().GetId(), store.HashEmbedModel, nil, nil)
+	_, _, err = h.app.Store.Complete(t.Context(), dead, r.GetDocument().GetId(), store.HashEmbedModel, nil, store.DocMeta{})
 	require.ErrorIs(t, err, store.ErrLeaseLost, "the dead replica cannot commit a second result")
 	res, err := h.client(t, "edge").Search(ctx, &ingestionv1.SearchRequest{Collection: "kb", Query: "lighthouse wick"})
 	require.NoError(t, err)

@@ -56,7 +56,7 @@ func BenchmarkDocumentJob(b *testing.B) {
 		for k := range chunks {
 			chunks[k].DocumentID = id
 		}
-		_, _, err = st.Complete(ctx, l, id, store.HashEmbedModel, chunks, nil)
+		_, _, err = st.Complete(ctx, l, id, store.HashEmbedModel, chunks, store.DocMeta{})
 		require.NoError(b, err)
 	}
 	b.StopTimer()

@@ -34,6 +34,7 @@ func TestContract(t *testing.T) {
 		{Name: "crawl jobs and their page jobs", Run: crawlJobs},
 		{Name: "a large document's chunks in multi-row inserts", Run: manyChunks},
 		{Name: "versions of a source replace each other", Run: sourceVersions},
+		{Name: "a document without its text is reindexed", Run: reindex},
 	}
 	pgtest.RunContract(t, "ingestion", pgtest.Openers[*store.Store]{
 		SQLite: func(ctx context.Context, dir string) (*store.Store, error) {
@@ -118,7 +119,7 @@ func scopesAndTransactions(ctx context.Context, t *testing.T, open opener) {
 	require.Equal(t, "j1", j.ID)
 	l := store.Lease{Tenant: "a", JobID: "j1", Holder: holder}
 	require.NoError(t, st.SetProgress(ctx, l, store.JobRunning, 1, 2))
-	g, _, err := st.Complete(ctx, l, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1"), Heading: []byte("h1"), Location: []byte("l1")}}, []byte("title"))
+	g, _, err := st.Complete(ctx, l, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1"), Heading: []byte("h1"), Location: []byte("l1")}}, store.DocMeta{Title: []byte("title")})
 	require.NoError(t, err)
 	require.Equal(t, int64(1), g.N)
 	_, err = st.Payload(ctx, "a", "j1")
@@ -311,14 +312,14 @@ func claims(ctx context.Context, t *testing.T, open opener) {
 	// r1 wakes up: nothing it writes counts any more
 	require.ErrorIs(t, r1.RenewLease(ctx, l1, time.Minute), store.ErrLeaseLost)
 	require.ErrorIs(t, r1.SetProgress(ctx, l1, store.JobRunning, 2, 3), store.ErrLeaseLost)
-	_, _, err = r1.Complete(ctx, l1, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Text: []byte("stale"), Vector: []byte("v")}}, nil)
+	_, _, err = r1.Complete(ctx, l1, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Text: []byte("stale"), Vector: []byte("v")}}, store.DocMeta{})
 	require.ErrorIs(t, err, store.ErrLeaseLost)
 	require.ErrorIs(t, r1.Fail(ctx, l1, "d1", "x"), store.ErrLeaseLost)
 	require.ErrorIs(t, r1.FailRetryable(ctx, l1, "x", clk.Now()), store.ErrLeaseLost)
 	require.NoError(t, r1.ReleaseLease(ctx, l1), "releasing a lost lease is not an error")
 
 	l2 := store.Lease{Tenant: "a", JobID: "job-d1", Holder: h2}
-	_, _, err = r2.Complete(ctx, l2, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Text: []byte("good"), Vector: []byte("v")}}, nil)
+	_, _, err = r2.Complete(ctx, l2, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Text: []byte("good"), Vector: []byte("v")}}, store.DocMeta{})
 	require.NoError(t, err)
 	chunks, err := r1.Chunks(ctx, "a", "kb", []store.ChunkRef{{DocumentID: "d1"}})
 	require.NoError(t, err)
@@ -344,7 +345,7 @@ func claims(ctx context.Context, t *testing.T, open opener) {
 	// a deleted document takes its job with it: the claim is lost
 	_, _, err = r1.DeleteDocument(ctx, "a", "d2")
 	require.NoError(t, err)
-	_, _, err = r2.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d2", Holder: h3}, "d2", store.HashEmbedModel, nil, nil)
+	_, _, err = r2.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d2", Holder: h3}, "d2", store.HashEmbedModel, nil, store.DocMeta{})
 	require.ErrorIs(t, err, store.ErrLeaseLost)
 }
 
@@ -407,7 +408,7 @@ func generations(ctx context.Context, t *testing.T, open opener) {
 		_, ok, err := st.ClaimJob(ctx, "a", "job-"+id, h, time.Minute)
 		require.NoError(t, err)
 		require.True(t, ok)
-		g, _, err := st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-" + id, Holder: h}, id, store.HashEmbedModel, []store.Chunk{{DocumentID: id, Text: []byte("t"), Vector: []byte("v")}}, nil)
+		g, _, err := st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-" + id, Holder: h}, id, store.HashEmbedModel, []store.Chunk{{DocumentID: id, Text: []byte("t"), Vector: []byte("v")}}, store.DocMeta{})
 		require.NoError(t, err)
 		return g
 	}
@@ -458,7 +459,7 @@ func reembed(ctx context.Context, t *testing.T, open opener) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	_, _, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h}, "d1", store.HashEmbedModel,
-		[]store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1")}}, []byte("T"))
+		[]store.Chunk{{DocumentID: "d1", Seq: 0, Text: []byte("t0"), Vector: []byte("v0")}, {DocumentID: "d1", Seq: 1, Text: []byte("t1"), Vector: []byte("v1")}}, store.DocMeta{Title: []byte("T")})
 	require.NoError(t, err)
 
 	j, err := st.CreateReembedJob(ctx, "a", "kb", "re1", []byte("model"))
@@ -494,7 +495,7 @@ func reembed(ctx context.Context, t *testing.T, open opener) {
 	_, ok, err = st.ClaimJob(ctx, "a", "job-d2", h2, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
-	_, _, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d2", Holder: h2}, "d2", store.HashEmbedModel, nil, nil)
+	_, _, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d2", Holder: h2}, "d2", store.HashEmbedModel, nil, store.DocMeta{})
 	require.ErrorIs(t, err, store.ErrStale)
 }
 
@@ -553,7 +554,7 @@ func twoReplicasClaim(ctx context.Context, t *testing.T, open opener) {
 						t.Errorf("progress: %v", err)
 						return
 					}
-					_, _, err = st.Complete(ctx, l, j.DocumentID, store.HashEmbedModel, []store.Chunk{{DocumentID: j.DocumentID, Text: []byte(h), Vector: []byte("v")}}, nil)
+					_, _, err = st.Complete(ctx, l, j.DocumentID, store.HashEmbedModel, []store.Chunk{{DocumentID: j.DocumentID, Text: []byte(h), Vector: []byte("v")}}, store.DocMeta{})
 					mu.Lock()
 					delete(running, j.ID)
 					if err == nil {
@@ -647,7 +648,7 @@ func crawlJobs(ctx context.Context, t *testing.T, open opener) {
 		if id == "p2" {
 			require.NoError(t, st.Fail(ctx, pl, id, "extract: no text"))
 		} else {
-			_, _, err = st.Complete(ctx, pl, id, store.HashEmbedModel, []store.Chunk{{DocumentID: id, Text: []byte("t"), Vector: []byte("v")}}, nil)
+			_, _, err = st.Complete(ctx, pl, id, store.HashEmbedModel, []store.Chunk{{DocumentID: id, Text: []byte("t"), Vector: []byte("v")}}, store.DocMeta{})
 			require.NoError(t, err)
 		}
 	}
@@ -701,7 +702,7 @@ func manyChunks(ctx context.Context, t *testing.T, open opener) {
 			chunks[i].Location = fmt.Appendf(nil, "l%d", i)
 		}
 	}
-	_, _, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h}, "d1", store.HashEmbedModel, chunks, nil)
+	_, _, err = st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-d1", Holder: h}, "d1", store.HashEmbedModel, chunks, store.DocMeta{})
 	require.NoError(t, err)
 	refs := make([]store.ChunkRef, 150)
 	for i := range refs {
@@ -762,7 +763,7 @@ func sourceVersions(ctx context.Context, t *testing.T, open opener) {
 		for i := range cs {
 			cs[i] = store.Chunk{DocumentID: id, Seq: i, Text: []byte("t"), Vector: []byte("v")}
 		}
-		_, replaced, err := st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-" + id, Holder: h}, id, store.HashEmbedModel, cs, nil)
+		_, replaced, err := st.Complete(ctx, store.Lease{Tenant: "a", JobID: "job-" + id, Holder: h}, id, store.HashEmbedModel, cs, store.DocMeta{Text: []byte("sealed text")})
 		require.NoError(t, err)
 		return replaced
 	}
@@ -809,4 +810,76 @@ func sourceVersions(ctx context.Context, t *testing.T, open opener) {
 	require.True(t, dedup)
 	require.Equal(t, "v3", d.ID)
 	require.Equal(t, []string{"other", "v3"}, ids(), "v4 was queued after v3 but v3's content came back")
+}
+
+// reindex: the same content added again to a ready document whose text
+// is not stored (before migration 00012) queues a reindex job on that
+// document, with the payload, instead of deduplicating; while it is
+// unfinished a further add returns it; a failed reindex leaves the
+// document ready with its chunks; once one commits, the text is there and
+// the content is deduplicated again (docs/adr/0094).
+func reindex(ctx context.Context, t *testing.T, open opener) {
+	st := open(t)
+	_, err := st.CreateCollection(ctx, store.Collection{Tenant: "a", Name: "kb"})
+	require.NoError(t, err)
+	doc := store.Document{Tenant: "a", ID: "d1", Collection: "kb", ContentMAC: []byte("mac"), Source: []byte("sealed"), ContentType: "text/plain", SizeBytes: 1, SourceMAC: []byte{}}
+	add := func(jobID string) (store.Document, store.Job, bool) {
+		t.Helper()
+		d := doc
+		d.ID = "d-" + jobID // a fresh id, as ingestion makes one per add
+		got, j, dedup, err := st.AddDocument(ctx, d, store.Job{ID: jobID}, []byte("payload-"+jobID))
+		require.NoError(t, err)
+		require.Equal(t, "d1", got.ID)
+		return got, j, dedup
+	}
+	run := func(jobID string, meta *store.DocMeta) {
+		t.Helper()
+		h := store.NewHolder("r1")
+		_, ok, err := st.ClaimJob(ctx, "a", jobID, h, time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+		l := store.Lease{Tenant: "a", JobID: jobID, Holder: h}
+		if meta == nil {
+			require.NoError(t, st.Fail(ctx, l, "", "extract: broken"))
+			return
+		}
+		_, _, err = st.Complete(ctx, l, "d1", store.HashEmbedModel, []store.Chunk{{DocumentID: "d1", Text: []byte("t"), Vector: []byte("v")}}, *meta)
+		require.NoError(t, err)
+	}
+	_, _, dedup, err := st.AddDocument(ctx, doc, store.Job{ID: "j1"}, []byte("payload"))
+	require.NoError(t, err)
+	require.False(t, dedup)
+	run("j1", &store.DocMeta{}) // as before migration 00012: no text
+
+	d, j, dedup := add("j2")
+	require.False(t, dedup, "re-chunked")
+	require.False(t, d.HasText)
+	require.Equal(t, store.KindReindex, j.Kind)
+	require.Equal(t, "d1", j.DocumentID)
+	p, err := st.Payload(ctx, "a", "j2")
+	require.NoError(t, err)
+	require.Equal(t, "payload-j2", string(p))
+	_, j, dedup = add("j3")
+	require.True(t, dedup, "a reindex is queued already")
+	require.Equal(t, "j2", j.ID)
+
+	run("j2", nil)
+	d, err = st.GetDocument(ctx, "a", "d1")
+	require.NoError(t, err)
+	require.Equal(t, store.DocReady, d.State, "a failed reindex leaves the document as it was")
+	require.Equal(t, 1, d.Chunks)
+
+	_, j, dedup = add("j4")
+	require.False(t, dedup, "tried again")
+	run("j4", &store.DocMeta{Text: []byte("sealed text")})
+	d, text, err := st.DocumentText(ctx, "a", "d1")
+	require.NoError(t, err)
+	require.True(t, d.HasText)
+	require.Equal(t, "sealed text", string(text))
+	_, j, dedup = add("j5")
+	require.True(t, dedup)
+	require.Equal(t, "j4", j.ID)
+	ds, err := st.ListDocuments(ctx, "a", "kb")
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
 }

@@ -185,14 +185,14 @@ func bump(ctx context.Context, q querier, tenant, collection string) (Generation
 // Complete stores a document's chunks, marks it ready and its job
 // succeeded, drops the job's payload and bumps the collection's
 // generation, all in one transaction fenced on the lease. It replaces
-// chunks a crashed earlier attempt may have left. title is the document's
-// sealed title (nil: none). ErrStale when the collection's model is no
+// chunks a crashed earlier attempt may have left (or, for a reindex job,
+// the document's previous chunks). meta is stored on the document. ErrStale when the collection's model is no
 // longer model; ErrLeaseLost when another replica holds the job now.
 // A document with a SourceMAC replaces the other versions of its source
 // in the same transaction (their chunks, jobs and rows go as this one's
 // chunks arrive); they are returned, so the caller takes their chunks out
 // of its indexes.
-func (s *Store) Complete(ctx context.Context, l Lease, docID, model string, chunks []Chunk, title []byte) (Generation, []Document, error) {
+func (s *Store) Complete(ctx context.Context, l Lease, docID, model string, chunks []Chunk, meta DocMeta) (Generation, []Document, error) {
 	tx, q, err := s.beginTx(ctx)
 	if err != nil {
 		return Generation{}, nil, err
@@ -224,7 +224,7 @@ func (s *Store) Complete(ctx context.Context, l Lease, docID, model string, chun
 	if err := insertChunks(ctx, q, l.Tenant, docID, d.Collection, chunks); err != nil {
 		return Generation{}, nil, err
 	}
-	if _, err := q.ExecContext(ctx, `UPDATE documents SET state = ?, chunk_count = ?, title = ? WHERE tenant = ? AND id = ?`, DocReady, len(chunks), title, l.Tenant, docID); err != nil {
+	if _, err := q.ExecContext(ctx, `UPDATE documents SET state = ?, chunk_count = ?, title = ?, text = ? WHERE tenant = ? AND id = ?`, DocReady, len(chunks), meta.Title, meta.Text, l.Tenant, docID); err != nil {
 		return Generation{}, nil, err
 	}
 	var replaced []Document

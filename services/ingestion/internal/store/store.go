@@ -131,6 +131,17 @@ type Document struct {
 	// from before migration 00009). Documents of one identity are versions
 	// of one source: the newest replaces the others when its job commits.
 	SourceMAC []byte
+	// HasText: the document's extracted text is stored (DocumentText; on
+	// read only). Without it (ingested before migration 00012) its chunks
+	// may lack locations and adding its content again re-chunks it.
+	HasText bool
+}
+
+// DocMeta is what a document's job stores on the document when it
+// commits, sealed: its title (nil: none) and its extracted text, the text
+// its chunks' locations index (docs/adr/0094).
+type DocMeta struct {
+	Title, Text []byte
 }
 
 // Job row. Payload (sealed content) is only read by PendingPayload.
@@ -162,6 +173,10 @@ const (
 	KindIngest  = "ingest"
 	KindReembed = "reembed"
 	KindCrawl   = "crawl"
+	// KindReindex re-chunks a ready document from its content given
+	// again (docs/adr/0094): its chunks stay searchable until the job
+	// commits, and a failure leaves the document as it was.
+	KindReindex = "reindex"
 )
 
 // Chunk row; Text, Vector, Heading and Location (nil: none) are sealed.
@@ -344,7 +359,8 @@ func (s *Store) DeleteCollection(ctx context.Context, tenant, name string) error
 // unfinished versions of the source other than the one returned are
 // deleted with their jobs (the newest content wins; a running job of one
 // finds its rows gone at commit), and the finished ones stay searchable
-// until this version's job commits (Complete replaces them).
+// until this version's job commits (Complete replaces them). See
+// addExisting for a document ingested before its text was stored.
 func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload []byte) (Document, Job, bool, error) {
 	tx, q, err := s.beginTx(ctx)
 	if err != nil {
@@ -361,21 +377,7 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 	old, err := scanDoc(q.QueryRowContext(ctx, docSelect+` WHERE tenant = ? AND collection = ? AND content_mac = ?`, doc.Tenant, doc.Collection, doc.ContentMAC))
 	switch {
 	case err == nil && old.State != DocFailed:
-		j, jerr := scanJob(q.QueryRowContext(ctx, jobSelect+` WHERE tenant = ? AND document_id = ? ORDER BY created_at DESC LIMIT 1`, doc.Tenant, old.ID))
-		if jerr != nil {
-			return Document{}, Job{}, false, jerr
-		}
-		if len(doc.SourceMAC) > 0 && bytes.Equal(old.SourceMAC, doc.SourceMAC) {
-			// the source is back to content it has: a version queued
-			// since is stale
-			if err := s.dropPendingVersions(ctx, q, doc, old.ID); err != nil {
-				return Document{}, Job{}, false, err
-			}
-			if err := tx.Commit(); err != nil {
-				return Document{}, Job{}, false, err
-			}
-		}
-		return old, j, true, nil
+		return s.addExisting(ctx, tx, q, old, doc, job, payload)
 	case err == nil:
 		if _, err := q.ExecContext(ctx, `DELETE FROM jobs WHERE tenant = ? AND document_id = ?`, doc.Tenant, old.ID); err != nil {
 			return Document{}, Job{}, false, err
@@ -410,6 +412,60 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 	return doc, job, false, tx.Commit()
 }
 
+// addExisting is AddDocument for content the collection has (old, not
+// failed): the latest job of old with dedup true, except that a ready
+// document without its extracted text (ingested before migration 00012)
+// gets a reindex job carrying payload, unless one is unfinished
+// (docs/adr/0094); its chunks stay until that job commits.
+func (s *Store) addExisting(ctx context.Context, tx *sql.Tx, q store.Rebound, old, doc Document, job Job, payload []byte) (Document, Job, bool, error) {
+	j, err := scanJob(q.QueryRowContext(ctx, jobSelect+` WHERE tenant = ? AND document_id = ? ORDER BY created_at DESC LIMIT 1`, doc.Tenant, old.ID))
+	if err != nil {
+		return Document{}, Job{}, false, err
+	}
+	wrote := false
+	if len(doc.SourceMAC) > 0 && bytes.Equal(old.SourceMAC, doc.SourceMAC) {
+		// the source is back to content it has: a version queued since
+		// is stale
+		if err := s.dropPendingVersions(ctx, q, doc, old.ID); err != nil {
+			return Document{}, Job{}, false, err
+		}
+		wrote = true
+	}
+	dedup := true
+	unfinished := j.State == JobQueued || j.State == JobRunning || j.Retrying
+	if old.State == DocReady && !old.HasText && !unfinished {
+		now := s.now().UTC()
+		job.CreatedAt, job.UpdatedAt, job.State = now, now, JobQueued
+		job.Tenant, job.DocumentID, job.Collection, job.Kind = old.Tenant, old.ID, old.Collection, KindReindex
+		if _, err := q.ExecContext(ctx, `INSERT INTO jobs (tenant, id, document_id, collection, state, payload, created_at, updated_at, kind, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			job.Tenant, job.ID, job.DocumentID, job.Collection, job.State, payload, ns(now), ns(now), job.Kind, job.ParentID); err != nil {
+			return Document{}, Job{}, false, err
+		}
+		j, dedup, wrote = job, false, true
+	}
+	if wrote {
+		if err := tx.Commit(); err != nil {
+			return Document{}, Job{}, false, err
+		}
+	}
+	return old, j, dedup, nil
+}
+
+// DocumentText returns a document and its sealed extracted text (nil: not
+// stored, see Document.HasText).
+func (s *Store) DocumentText(ctx context.Context, tenant, id string) (Document, []byte, error) {
+	d, err := s.GetDocument(ctx, tenant, id)
+	if err != nil || !d.HasText {
+		return d, nil, err
+	}
+	var text []byte
+	err = s.db.QueryRowContext(ctx, `SELECT text FROM documents WHERE tenant = ? AND id = ?`, tenant, id).Scan(&text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, nil, ErrNotFound
+	}
+	return d, text, err
+}
+
 // UnkeyedDocuments lists the documents of a collection whose source
 // identity has not been derived yet (from before migration 00009).
 func (s *Store) UnkeyedDocuments(ctx context.Context, tenant, collection string) ([]Document, error) {
@@ -442,7 +498,7 @@ func (s *Store) dropPendingVersions(ctx context.Context, q store.Rebound, doc Do
 	return err
 }
 
-const docSelect = `SELECT tenant, id, collection, content_mac, source, content_type, size_bytes, chunk_count, state, created_at, connection_id, source_mac FROM documents`
+const docSelect = `SELECT tenant, id, collection, content_mac, source, content_type, size_bytes, chunk_count, state, created_at, connection_id, source_mac, text IS NOT NULL FROM documents`
 
 // scanner is pkg/store's, so scan functions fit store.CollectRows.
 type scanner = store.Scanner
@@ -450,7 +506,7 @@ type scanner = store.Scanner
 func scanDoc(r scanner) (Document, error) {
 	var d Document
 	var t int64
-	err := r.Scan(&d.Tenant, &d.ID, &d.Collection, &d.ContentMAC, &d.Source, &d.ContentType, &d.SizeBytes, &d.Chunks, &d.State, &t, &d.ConnectionID, &d.SourceMAC)
+	err := r.Scan(&d.Tenant, &d.ID, &d.Collection, &d.ContentMAC, &d.Source, &d.ContentType, &d.SizeBytes, &d.Chunks, &d.State, &t, &d.ConnectionID, &d.SourceMAC, &d.HasText)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, ErrNotFound
 	}

@@ -154,6 +154,10 @@ const (
 	JobKind_JOB_KIND_REEMBED JobKind = 2
 	// Crawl a site into one document (and ingest job) per page.
 	JobKind_JOB_KIND_CRAWL JobKind = 3
+	// Chunk a ready document again from its content added again, storing
+	// its text and its citation locations (docs/adr/0094); its chunks stay
+	// searchable until the job succeeds.
+	JobKind_JOB_KIND_REINDEX JobKind = 4
 )
 
 // Enum value maps for JobKind.
@@ -163,12 +167,14 @@ var (
 		1: "JOB_KIND_INGEST",
 		2: "JOB_KIND_REEMBED",
 		3: "JOB_KIND_CRAWL",
+		4: "JOB_KIND_REINDEX",
 	}
 	JobKind_value = map[string]int32{
 		"JOB_KIND_UNSPECIFIED": 0,
 		"JOB_KIND_INGEST":      1,
 		"JOB_KIND_REEMBED":     2,
 		"JOB_KIND_CRAWL":       3,
+		"JOB_KIND_REINDEX":     4,
 	}
 )
 
@@ -1138,7 +1144,11 @@ type Document struct {
 	// Pipeline state.
 	State DocumentState `protobuf:"varint,7,opt,name=state,proto3,enum=rampart.ingestion.v1.DocumentState" json:"state,omitempty"`
 	// Creation time.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The extracted text is stored: GetDocumentText serves it and the
+	// document's citations carry locations. False for a document ingested
+	// before that (docs/adr/0094): adding its content again re-chunks it.
+	TextAvailable bool `protobuf:"varint,9,opt,name=text_available,json=textAvailable,proto3" json:"text_available,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1229,6 +1239,165 @@ func (x *Document) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Document) GetTextAvailable() bool {
+	if x != nil {
+		return x.TextAvailable
+	}
+	return false
+}
+
+// GetDocumentTextRequest names a document and a range of its text, in
+// characters (Unicode code points) as in Location.
+type GetDocumentTextRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Document id.
+	DocumentId string `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	// First character (default 0).
+	Start int32 `protobuf:"varint,2,opt,name=start,proto3" json:"start,omitempty"`
+	// Character after the last one (absent: the end of the text). At most
+	// 262144 characters are returned at once: a response's end says where
+	// it stopped.
+	End           *int32 `protobuf:"varint,3,opt,name=end,proto3,oneof" json:"end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDocumentTextRequest) Reset() {
+	*x = GetDocumentTextRequest{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDocumentTextRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDocumentTextRequest) ProtoMessage() {}
+
+func (x *GetDocumentTextRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDocumentTextRequest.ProtoReflect.Descriptor instead.
+func (*GetDocumentTextRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetDocumentTextRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *GetDocumentTextRequest) GetStart() int32 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *GetDocumentTextRequest) GetEnd() int32 {
+	if x != nil && x.End != nil {
+		return *x.End
+	}
+	return 0
+}
+
+// GetDocumentTextResponse carries the text of [start, end).
+type GetDocumentTextResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The document.
+	Document *Document `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	// The text of [start, end): the uploaded file for text/plain and
+	// text/markdown, the text extracted from HTML, PDF and DOCX (sections,
+	// PDF pages, joined by a blank line).
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// First character returned.
+	Start int32 `protobuf:"varint,3,opt,name=start,proto3" json:"start,omitempty"`
+	// Character after the last one returned (less than the end asked for
+	// when the range was longer than the bound).
+	End int32 `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
+	// Length of the whole text in characters.
+	Length        int32 `protobuf:"varint,5,opt,name=length,proto3" json:"length,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDocumentTextResponse) Reset() {
+	*x = GetDocumentTextResponse{}
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDocumentTextResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDocumentTextResponse) ProtoMessage() {}
+
+func (x *GetDocumentTextResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDocumentTextResponse.ProtoReflect.Descriptor instead.
+func (*GetDocumentTextResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetDocumentTextResponse) GetDocument() *Document {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+func (x *GetDocumentTextResponse) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *GetDocumentTextResponse) GetStart() int32 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *GetDocumentTextResponse) GetEnd() int32 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+func (x *GetDocumentTextResponse) GetLength() int32 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
 // GetDocumentRequest names a document.
 type GetDocumentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1240,7 +1409,7 @@ type GetDocumentRequest struct {
 
 func (x *GetDocumentRequest) Reset() {
 	*x = GetDocumentRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1252,7 +1421,7 @@ func (x *GetDocumentRequest) String() string {
 func (*GetDocumentRequest) ProtoMessage() {}
 
 func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[14]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1265,7 +1434,7 @@ func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentRequest.ProtoReflect.Descriptor instead.
 func (*GetDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{14}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetDocumentRequest) GetDocumentId() string {
@@ -1286,7 +1455,7 @@ type GetDocumentResponse struct {
 
 func (x *GetDocumentResponse) Reset() {
 	*x = GetDocumentResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1467,7 @@ func (x *GetDocumentResponse) String() string {
 func (*GetDocumentResponse) ProtoMessage() {}
 
 func (x *GetDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[15]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1480,7 @@ func (x *GetDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentResponse.ProtoReflect.Descriptor instead.
 func (*GetDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{15}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetDocumentResponse) GetDocument() *Document {
@@ -1332,7 +1501,7 @@ type ListDocumentsRequest struct {
 
 func (x *ListDocumentsRequest) Reset() {
 	*x = ListDocumentsRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1513,7 @@ func (x *ListDocumentsRequest) String() string {
 func (*ListDocumentsRequest) ProtoMessage() {}
 
 func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[16]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1526,7 @@ func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsRequest.ProtoReflect.Descriptor instead.
 func (*ListDocumentsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{16}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListDocumentsRequest) GetCollection() string {
@@ -1378,7 +1547,7 @@ type ListDocumentsResponse struct {
 
 func (x *ListDocumentsResponse) Reset() {
 	*x = ListDocumentsResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1559,7 @@ func (x *ListDocumentsResponse) String() string {
 func (*ListDocumentsResponse) ProtoMessage() {}
 
 func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[17]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1572,7 @@ func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsResponse.ProtoReflect.Descriptor instead.
 func (*ListDocumentsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{17}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListDocumentsResponse) GetDocuments() []*Document {
@@ -1424,7 +1593,7 @@ type DeleteDocumentRequest struct {
 
 func (x *DeleteDocumentRequest) Reset() {
 	*x = DeleteDocumentRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1605,7 @@ func (x *DeleteDocumentRequest) String() string {
 func (*DeleteDocumentRequest) ProtoMessage() {}
 
 func (x *DeleteDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[18]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1618,7 @@ func (x *DeleteDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDocumentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{18}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeleteDocumentRequest) GetDocumentId() string {
@@ -1468,7 +1637,7 @@ type DeleteDocumentResponse struct {
 
 func (x *DeleteDocumentResponse) Reset() {
 	*x = DeleteDocumentResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1480,7 +1649,7 @@ func (x *DeleteDocumentResponse) String() string {
 func (*DeleteDocumentResponse) ProtoMessage() {}
 
 func (x *DeleteDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[19]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1493,7 +1662,7 @@ func (x *DeleteDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDocumentResponse.ProtoReflect.Descriptor instead.
 func (*DeleteDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{19}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{21}
 }
 
 // Job is the durable processing of one document, a collection's
@@ -1542,7 +1711,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1554,7 +1723,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[20]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1567,7 +1736,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{20}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Job) GetId() string {
@@ -1700,7 +1869,7 @@ type GetJobRequest struct {
 
 func (x *GetJobRequest) Reset() {
 	*x = GetJobRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1712,7 +1881,7 @@ func (x *GetJobRequest) String() string {
 func (*GetJobRequest) ProtoMessage() {}
 
 func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[21]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1725,7 +1894,7 @@ func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobRequest.ProtoReflect.Descriptor instead.
 func (*GetJobRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{21}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetJobRequest) GetJobId() string {
@@ -1746,7 +1915,7 @@ type GetJobResponse struct {
 
 func (x *GetJobResponse) Reset() {
 	*x = GetJobResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +1927,7 @@ func (x *GetJobResponse) String() string {
 func (*GetJobResponse) ProtoMessage() {}
 
 func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[22]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +1940,7 @@ func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobResponse.ProtoReflect.Descriptor instead.
 func (*GetJobResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{22}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetJobResponse) GetJob() *Job {
@@ -1792,7 +1961,7 @@ type WatchJobRequest struct {
 
 func (x *WatchJobRequest) Reset() {
 	*x = WatchJobRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +1973,7 @@ func (x *WatchJobRequest) String() string {
 func (*WatchJobRequest) ProtoMessage() {}
 
 func (x *WatchJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[23]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +1986,7 @@ func (x *WatchJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchJobRequest.ProtoReflect.Descriptor instead.
 func (*WatchJobRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{23}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *WatchJobRequest) GetJobId() string {
@@ -1838,7 +2007,7 @@ type WatchJobResponse struct {
 
 func (x *WatchJobResponse) Reset() {
 	*x = WatchJobResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1850,7 +2019,7 @@ func (x *WatchJobResponse) String() string {
 func (*WatchJobResponse) ProtoMessage() {}
 
 func (x *WatchJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[24]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1863,7 +2032,7 @@ func (x *WatchJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchJobResponse.ProtoReflect.Descriptor instead.
 func (*WatchJobResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{24}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WatchJobResponse) GetJob() *Job {
@@ -1886,7 +2055,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1898,7 +2067,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[25]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1911,7 +2080,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{25}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListJobsRequest) GetCollection() string {
@@ -1939,7 +2108,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1951,7 +2120,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[26]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1964,7 +2133,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{26}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListJobsResponse) GetJobs() []*Job {
@@ -1993,7 +2162,7 @@ type SearchRequest struct {
 
 func (x *SearchRequest) Reset() {
 	*x = SearchRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2174,7 @@ func (x *SearchRequest) String() string {
 func (*SearchRequest) ProtoMessage() {}
 
 func (x *SearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[27]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2187,7 @@ func (x *SearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
 func (*SearchRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{27}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SearchRequest) GetCollection() string {
@@ -2090,7 +2259,7 @@ type Passage struct {
 
 func (x *Passage) Reset() {
 	*x = Passage{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2102,7 +2271,7 @@ func (x *Passage) String() string {
 func (*Passage) ProtoMessage() {}
 
 func (x *Passage) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[28]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2115,7 +2284,7 @@ func (x *Passage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Passage.ProtoReflect.Descriptor instead.
 func (*Passage) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{28}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Passage) GetText() string {
@@ -2223,7 +2392,7 @@ type Location struct {
 
 func (x *Location) Reset() {
 	*x = Location{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2404,7 @@ func (x *Location) String() string {
 func (*Location) ProtoMessage() {}
 
 func (x *Location) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[29]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2417,7 @@ func (x *Location) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Location.ProtoReflect.Descriptor instead.
 func (*Location) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{29}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Location) GetStart() int32 {
@@ -2309,7 +2478,7 @@ type PassageSpan struct {
 
 func (x *PassageSpan) Reset() {
 	*x = PassageSpan{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2321,7 +2490,7 @@ func (x *PassageSpan) String() string {
 func (*PassageSpan) ProtoMessage() {}
 
 func (x *PassageSpan) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[30]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2334,7 +2503,7 @@ func (x *PassageSpan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PassageSpan.ProtoReflect.Descriptor instead.
 func (*PassageSpan) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{30}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PassageSpan) GetTextStart() int32 {
@@ -2372,7 +2541,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2384,7 +2553,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[31]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2397,7 +2566,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{31}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SearchResponse) GetPassages() []*Passage {
@@ -2446,7 +2615,7 @@ type Connection struct {
 
 func (x *Connection) Reset() {
 	*x = Connection{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2458,7 +2627,7 @@ func (x *Connection) String() string {
 func (*Connection) ProtoMessage() {}
 
 func (x *Connection) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[32]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2471,7 +2640,7 @@ func (x *Connection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connection.ProtoReflect.Descriptor instead.
 func (*Connection) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{32}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Connection) GetId() string {
@@ -2581,7 +2750,7 @@ type CreateConnectionRequest struct {
 
 func (x *CreateConnectionRequest) Reset() {
 	*x = CreateConnectionRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2593,7 +2762,7 @@ func (x *CreateConnectionRequest) String() string {
 func (*CreateConnectionRequest) ProtoMessage() {}
 
 func (x *CreateConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[33]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2606,7 +2775,7 @@ func (x *CreateConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnectionRequest.ProtoReflect.Descriptor instead.
 func (*CreateConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{33}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CreateConnectionRequest) GetName() string {
@@ -2686,7 +2855,7 @@ type CreateConnectionResponse struct {
 
 func (x *CreateConnectionResponse) Reset() {
 	*x = CreateConnectionResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2698,7 +2867,7 @@ func (x *CreateConnectionResponse) String() string {
 func (*CreateConnectionResponse) ProtoMessage() {}
 
 func (x *CreateConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[34]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2711,7 +2880,7 @@ func (x *CreateConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnectionResponse.ProtoReflect.Descriptor instead.
 func (*CreateConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{34}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CreateConnectionResponse) GetConnection() *Connection {
@@ -2743,7 +2912,7 @@ type CompleteConnectionRequest struct {
 
 func (x *CompleteConnectionRequest) Reset() {
 	*x = CompleteConnectionRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[35]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2755,7 +2924,7 @@ func (x *CompleteConnectionRequest) String() string {
 func (*CompleteConnectionRequest) ProtoMessage() {}
 
 func (x *CompleteConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[35]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2768,7 +2937,7 @@ func (x *CompleteConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteConnectionRequest.ProtoReflect.Descriptor instead.
 func (*CompleteConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{35}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CompleteConnectionRequest) GetConnectionId() string {
@@ -2803,7 +2972,7 @@ type CompleteConnectionResponse struct {
 
 func (x *CompleteConnectionResponse) Reset() {
 	*x = CompleteConnectionResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[36]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2815,7 +2984,7 @@ func (x *CompleteConnectionResponse) String() string {
 func (*CompleteConnectionResponse) ProtoMessage() {}
 
 func (x *CompleteConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[36]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2828,7 +2997,7 @@ func (x *CompleteConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteConnectionResponse.ProtoReflect.Descriptor instead.
 func (*CompleteConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{36}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CompleteConnectionResponse) GetConnection() *Connection {
@@ -2847,7 +3016,7 @@ type ListConnectionsRequest struct {
 
 func (x *ListConnectionsRequest) Reset() {
 	*x = ListConnectionsRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[37]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2859,7 +3028,7 @@ func (x *ListConnectionsRequest) String() string {
 func (*ListConnectionsRequest) ProtoMessage() {}
 
 func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[37]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2872,7 +3041,7 @@ func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListConnectionsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{37}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{39}
 }
 
 // ListConnectionsResponse lists connections, newest first.
@@ -2886,7 +3055,7 @@ type ListConnectionsResponse struct {
 
 func (x *ListConnectionsResponse) Reset() {
 	*x = ListConnectionsResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[38]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2898,7 +3067,7 @@ func (x *ListConnectionsResponse) String() string {
 func (*ListConnectionsResponse) ProtoMessage() {}
 
 func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[38]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2911,7 +3080,7 @@ func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListConnectionsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{38}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListConnectionsResponse) GetConnections() []*Connection {
@@ -2934,7 +3103,7 @@ type DeleteConnectionRequest struct {
 
 func (x *DeleteConnectionRequest) Reset() {
 	*x = DeleteConnectionRequest{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[39]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2946,7 +3115,7 @@ func (x *DeleteConnectionRequest) String() string {
 func (*DeleteConnectionRequest) ProtoMessage() {}
 
 func (x *DeleteConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[39]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2959,7 +3128,7 @@ func (x *DeleteConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConnectionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{39}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteConnectionRequest) GetConnectionId() string {
@@ -2990,7 +3159,7 @@ type DeleteConnectionResponse struct {
 
 func (x *DeleteConnectionResponse) Reset() {
 	*x = DeleteConnectionResponse{}
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[40]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3002,7 +3171,7 @@ func (x *DeleteConnectionResponse) String() string {
 func (*DeleteConnectionResponse) ProtoMessage() {}
 
 func (x *DeleteConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[40]
+	mi := &file_rampart_ingestion_v1_ingestion_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3015,7 +3184,7 @@ func (x *DeleteConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConnectionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{40}
+	return file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DeleteConnectionResponse) GetRevoked() bool {
@@ -3095,7 +3264,7 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\tmax_depth\x18\x03 \x01(\x05R\bmaxDepth\x12\x1b\n" +
 	"\tmax_pages\x18\x04 \x01(\x05R\bmaxPages\"E\n" +
 	"\x16CrawlDocumentsResponse\x12+\n" +
-	"\x03job\x18\x01 \x01(\v2\x19.rampart.ingestion.v1.JobR\x03job\"\xad\x02\n" +
+	"\x03job\x18\x01 \x01(\v2\x19.rampart.ingestion.v1.JobR\x03job\"\xd4\x02\n" +
 	"\bDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1e\n" +
 	"\n" +
@@ -3109,7 +3278,20 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"chunkCount\x129\n" +
 	"\x05state\x18\a \x01(\x0e2#.rampart.ingestion.v1.DocumentStateR\x05state\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\":\n" +
+	"createTime\x12%\n" +
+	"\x0etext_available\x18\t \x01(\bR\rtextAvailable\"s\n" +
+	"\x16GetDocumentTextRequest\x12$\n" +
+	"\vdocument_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"documentId\x12\x14\n" +
+	"\x05start\x18\x02 \x01(\x05R\x05start\x12\x15\n" +
+	"\x03end\x18\x03 \x01(\x05H\x00R\x03end\x88\x01\x01B\x06\n" +
+	"\x04_end\"\xa9\x01\n" +
+	"\x17GetDocumentTextResponse\x12:\n" +
+	"\bdocument\x18\x01 \x01(\v2\x1e.rampart.ingestion.v1.DocumentR\bdocument\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x14\n" +
+	"\x05start\x18\x03 \x01(\x05R\x05start\x12\x10\n" +
+	"\x03end\x18\x04 \x01(\x05R\x03end\x12\x16\n" +
+	"\x06length\x18\x05 \x01(\x05R\x06length\":\n" +
 	"\x12GetDocumentRequest\x12$\n" +
 	"\vdocument_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"documentId\"Q\n" +
@@ -3264,12 +3446,13 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n" +
 	"\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n" +
 	"\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n" +
-	"\x10JOB_STATE_FAILED\x10\x04*b\n" +
+	"\x10JOB_STATE_FAILED\x10\x04*x\n" +
 	"\aJobKind\x12\x18\n" +
 	"\x14JOB_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fJOB_KIND_INGEST\x10\x01\x12\x14\n" +
 	"\x10JOB_KIND_REEMBED\x10\x02\x12\x12\n" +
-	"\x0eJOB_KIND_CRAWL\x10\x03*r\n" +
+	"\x0eJOB_KIND_CRAWL\x10\x03\x12\x14\n" +
+	"\x10JOB_KIND_REINDEX\x10\x04*r\n" +
 	"\n" +
 	"SearchMode\x12\x1b\n" +
 	"\x17SEARCH_MODE_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -3279,7 +3462,7 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x0fConnectionState\x12 \n" +
 	"\x1cCONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CONNECTION_STATE_PENDING\x10\x01\x12\x1e\n" +
-	"\x1aCONNECTION_STATE_CONNECTED\x10\x022\xda\x13\n" +
+	"\x1aCONNECTION_STATE_CONNECTED\x10\x022\xf8\x14\n" +
 	"\x10IngestionService\x12\x8d\x01\n" +
 	"\x10CreateCollection\x12-.rampart.ingestion.v1.CreateCollectionRequest\x1a..rampart.ingestion.v1.CreateCollectionResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/collections\x12\x8a\x01\n" +
 	"\x0fListCollections\x12,.rampart.ingestion.v1.ListCollectionsRequest\x1a-.rampart.ingestion.v1.ListCollectionsResponse\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/collections\x90\x02\x01\x12\x97\x01\n" +
@@ -3288,6 +3471,7 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\x0eIngestDocument\x12+.rampart.ingestion.v1.IngestDocumentRequest\x1a,.rampart.ingestion.v1.IngestDocumentResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/collections/{collection}/documents\x12\xa4\x01\n" +
 	"\x0eCrawlDocuments\x12+.rampart.ingestion.v1.CrawlDocumentsRequest\x1a,.rampart.ingestion.v1.CrawlDocumentsResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/collections/{collection}/documents:crawl\x12\x8a\x01\n" +
 	"\vGetDocument\x12(.rampart.ingestion.v1.GetDocumentRequest\x1a).rampart.ingestion.v1.GetDocumentResponse\"&\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/documents/{document_id}\x90\x02\x01\x12\x9b\x01\n" +
+	"\x0fGetDocumentText\x12,.rampart.ingestion.v1.GetDocumentTextRequest\x1a-.rampart.ingestion.v1.GetDocumentTextResponse\"+\x82\xd3\xe4\x93\x02\"\x12 /v1/documents/{document_id}/text\x90\x02\x01\x12\x9b\x01\n" +
 	"\rListDocuments\x12*.rampart.ingestion.v1.ListDocumentsRequest\x1a+.rampart.ingestion.v1.ListDocumentsResponse\"1\x82\xd3\xe4\x93\x02(\x12&/v1/collections/{collection}/documents\x90\x02\x01\x12\x90\x01\n" +
 	"\x0eDeleteDocument\x12+.rampart.ingestion.v1.DeleteDocumentRequest\x1a,.rampart.ingestion.v1.DeleteDocumentResponse\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/documents/{document_id}\x12x\n" +
 	"\x06GetJob\x12#.rampart.ingestion.v1.GetJobRequest\x1a$.rampart.ingestion.v1.GetJobResponse\"#\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/ingest/jobs/{job_id}\x90\x02\x01\x12\x86\x01\n" +
@@ -3313,7 +3497,7 @@ func file_rampart_ingestion_v1_ingestion_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_ingestion_v1_ingestion_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_rampart_ingestion_v1_ingestion_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_rampart_ingestion_v1_ingestion_proto_goTypes = []any{
 	(DocumentState)(0),                 // 0: rampart.ingestion.v1.DocumentState
 	(JobState)(0),                      // 1: rampart.ingestion.v1.JobState
@@ -3334,105 +3518,110 @@ var file_rampart_ingestion_v1_ingestion_proto_goTypes = []any{
 	(*CrawlDocumentsRequest)(nil),      // 16: rampart.ingestion.v1.CrawlDocumentsRequest
 	(*CrawlDocumentsResponse)(nil),     // 17: rampart.ingestion.v1.CrawlDocumentsResponse
 	(*Document)(nil),                   // 18: rampart.ingestion.v1.Document
-	(*GetDocumentRequest)(nil),         // 19: rampart.ingestion.v1.GetDocumentRequest
-	(*GetDocumentResponse)(nil),        // 20: rampart.ingestion.v1.GetDocumentResponse
-	(*ListDocumentsRequest)(nil),       // 21: rampart.ingestion.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil),      // 22: rampart.ingestion.v1.ListDocumentsResponse
-	(*DeleteDocumentRequest)(nil),      // 23: rampart.ingestion.v1.DeleteDocumentRequest
-	(*DeleteDocumentResponse)(nil),     // 24: rampart.ingestion.v1.DeleteDocumentResponse
-	(*Job)(nil),                        // 25: rampart.ingestion.v1.Job
-	(*GetJobRequest)(nil),              // 26: rampart.ingestion.v1.GetJobRequest
-	(*GetJobResponse)(nil),             // 27: rampart.ingestion.v1.GetJobResponse
-	(*WatchJobRequest)(nil),            // 28: rampart.ingestion.v1.WatchJobRequest
-	(*WatchJobResponse)(nil),           // 29: rampart.ingestion.v1.WatchJobResponse
-	(*ListJobsRequest)(nil),            // 30: rampart.ingestion.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),           // 31: rampart.ingestion.v1.ListJobsResponse
-	(*SearchRequest)(nil),              // 32: rampart.ingestion.v1.SearchRequest
-	(*Passage)(nil),                    // 33: rampart.ingestion.v1.Passage
-	(*Location)(nil),                   // 34: rampart.ingestion.v1.Location
-	(*PassageSpan)(nil),                // 35: rampart.ingestion.v1.PassageSpan
-	(*SearchResponse)(nil),             // 36: rampart.ingestion.v1.SearchResponse
-	(*Connection)(nil),                 // 37: rampart.ingestion.v1.Connection
-	(*CreateConnectionRequest)(nil),    // 38: rampart.ingestion.v1.CreateConnectionRequest
-	(*CreateConnectionResponse)(nil),   // 39: rampart.ingestion.v1.CreateConnectionResponse
-	(*CompleteConnectionRequest)(nil),  // 40: rampart.ingestion.v1.CompleteConnectionRequest
-	(*CompleteConnectionResponse)(nil), // 41: rampart.ingestion.v1.CompleteConnectionResponse
-	(*ListConnectionsRequest)(nil),     // 42: rampart.ingestion.v1.ListConnectionsRequest
-	(*ListConnectionsResponse)(nil),    // 43: rampart.ingestion.v1.ListConnectionsResponse
-	(*DeleteConnectionRequest)(nil),    // 44: rampart.ingestion.v1.DeleteConnectionRequest
-	(*DeleteConnectionResponse)(nil),   // 45: rampart.ingestion.v1.DeleteConnectionResponse
-	(*timestamppb.Timestamp)(nil),      // 46: google.protobuf.Timestamp
+	(*GetDocumentTextRequest)(nil),     // 19: rampart.ingestion.v1.GetDocumentTextRequest
+	(*GetDocumentTextResponse)(nil),    // 20: rampart.ingestion.v1.GetDocumentTextResponse
+	(*GetDocumentRequest)(nil),         // 21: rampart.ingestion.v1.GetDocumentRequest
+	(*GetDocumentResponse)(nil),        // 22: rampart.ingestion.v1.GetDocumentResponse
+	(*ListDocumentsRequest)(nil),       // 23: rampart.ingestion.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),      // 24: rampart.ingestion.v1.ListDocumentsResponse
+	(*DeleteDocumentRequest)(nil),      // 25: rampart.ingestion.v1.DeleteDocumentRequest
+	(*DeleteDocumentResponse)(nil),     // 26: rampart.ingestion.v1.DeleteDocumentResponse
+	(*Job)(nil),                        // 27: rampart.ingestion.v1.Job
+	(*GetJobRequest)(nil),              // 28: rampart.ingestion.v1.GetJobRequest
+	(*GetJobResponse)(nil),             // 29: rampart.ingestion.v1.GetJobResponse
+	(*WatchJobRequest)(nil),            // 30: rampart.ingestion.v1.WatchJobRequest
+	(*WatchJobResponse)(nil),           // 31: rampart.ingestion.v1.WatchJobResponse
+	(*ListJobsRequest)(nil),            // 32: rampart.ingestion.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),           // 33: rampart.ingestion.v1.ListJobsResponse
+	(*SearchRequest)(nil),              // 34: rampart.ingestion.v1.SearchRequest
+	(*Passage)(nil),                    // 35: rampart.ingestion.v1.Passage
+	(*Location)(nil),                   // 36: rampart.ingestion.v1.Location
+	(*PassageSpan)(nil),                // 37: rampart.ingestion.v1.PassageSpan
+	(*SearchResponse)(nil),             // 38: rampart.ingestion.v1.SearchResponse
+	(*Connection)(nil),                 // 39: rampart.ingestion.v1.Connection
+	(*CreateConnectionRequest)(nil),    // 40: rampart.ingestion.v1.CreateConnectionRequest
+	(*CreateConnectionResponse)(nil),   // 41: rampart.ingestion.v1.CreateConnectionResponse
+	(*CompleteConnectionRequest)(nil),  // 42: rampart.ingestion.v1.CompleteConnectionRequest
+	(*CompleteConnectionResponse)(nil), // 43: rampart.ingestion.v1.CompleteConnectionResponse
+	(*ListConnectionsRequest)(nil),     // 44: rampart.ingestion.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil),    // 45: rampart.ingestion.v1.ListConnectionsResponse
+	(*DeleteConnectionRequest)(nil),    // 46: rampart.ingestion.v1.DeleteConnectionRequest
+	(*DeleteConnectionResponse)(nil),   // 47: rampart.ingestion.v1.DeleteConnectionResponse
+	(*timestamppb.Timestamp)(nil),      // 48: google.protobuf.Timestamp
 }
 var file_rampart_ingestion_v1_ingestion_proto_depIdxs = []int32{
-	46, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
+	48, // 0: rampart.ingestion.v1.Collection.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 1: rampart.ingestion.v1.CreateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
 	5,  // 2: rampart.ingestion.v1.ListCollectionsResponse.collections:type_name -> rampart.ingestion.v1.Collection
 	5,  // 3: rampart.ingestion.v1.UpdateCollectionResponse.collection:type_name -> rampart.ingestion.v1.Collection
-	25, // 4: rampart.ingestion.v1.UpdateCollectionResponse.job:type_name -> rampart.ingestion.v1.Job
+	27, // 4: rampart.ingestion.v1.UpdateCollectionResponse.job:type_name -> rampart.ingestion.v1.Job
 	18, // 5: rampart.ingestion.v1.IngestDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
-	25, // 6: rampart.ingestion.v1.IngestDocumentResponse.job:type_name -> rampart.ingestion.v1.Job
-	25, // 7: rampart.ingestion.v1.CrawlDocumentsResponse.job:type_name -> rampart.ingestion.v1.Job
+	27, // 6: rampart.ingestion.v1.IngestDocumentResponse.job:type_name -> rampart.ingestion.v1.Job
+	27, // 7: rampart.ingestion.v1.CrawlDocumentsResponse.job:type_name -> rampart.ingestion.v1.Job
 	0,  // 8: rampart.ingestion.v1.Document.state:type_name -> rampart.ingestion.v1.DocumentState
-	46, // 9: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
-	18, // 10: rampart.ingestion.v1.GetDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
-	18, // 11: rampart.ingestion.v1.ListDocumentsResponse.documents:type_name -> rampart.ingestion.v1.Document
-	1,  // 12: rampart.ingestion.v1.Job.state:type_name -> rampart.ingestion.v1.JobState
-	46, // 13: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
-	46, // 14: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 15: rampart.ingestion.v1.Job.kind:type_name -> rampart.ingestion.v1.JobKind
-	25, // 16: rampart.ingestion.v1.GetJobResponse.job:type_name -> rampart.ingestion.v1.Job
-	25, // 17: rampart.ingestion.v1.WatchJobResponse.job:type_name -> rampart.ingestion.v1.Job
-	25, // 18: rampart.ingestion.v1.ListJobsResponse.jobs:type_name -> rampart.ingestion.v1.Job
-	3,  // 19: rampart.ingestion.v1.SearchRequest.mode:type_name -> rampart.ingestion.v1.SearchMode
-	46, // 20: rampart.ingestion.v1.Passage.updated_at:type_name -> google.protobuf.Timestamp
-	34, // 21: rampart.ingestion.v1.Passage.location:type_name -> rampart.ingestion.v1.Location
-	35, // 22: rampart.ingestion.v1.Passage.spans:type_name -> rampart.ingestion.v1.PassageSpan
-	34, // 23: rampart.ingestion.v1.PassageSpan.location:type_name -> rampart.ingestion.v1.Location
-	33, // 24: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
-	4,  // 25: rampart.ingestion.v1.Connection.state:type_name -> rampart.ingestion.v1.ConnectionState
-	46, // 26: rampart.ingestion.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
-	37, // 27: rampart.ingestion.v1.CreateConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
-	37, // 28: rampart.ingestion.v1.CompleteConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
-	37, // 29: rampart.ingestion.v1.ListConnectionsResponse.connections:type_name -> rampart.ingestion.v1.Connection
-	6,  // 30: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
-	8,  // 31: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
-	10, // 32: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
-	12, // 33: rampart.ingestion.v1.IngestionService.UpdateCollection:input_type -> rampart.ingestion.v1.UpdateCollectionRequest
-	14, // 34: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
-	16, // 35: rampart.ingestion.v1.IngestionService.CrawlDocuments:input_type -> rampart.ingestion.v1.CrawlDocumentsRequest
-	19, // 36: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
-	21, // 37: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
-	23, // 38: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
-	26, // 39: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
-	28, // 40: rampart.ingestion.v1.IngestionService.WatchJob:input_type -> rampart.ingestion.v1.WatchJobRequest
-	30, // 41: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
-	38, // 42: rampart.ingestion.v1.IngestionService.CreateConnection:input_type -> rampart.ingestion.v1.CreateConnectionRequest
-	40, // 43: rampart.ingestion.v1.IngestionService.CompleteConnection:input_type -> rampart.ingestion.v1.CompleteConnectionRequest
-	42, // 44: rampart.ingestion.v1.IngestionService.ListConnections:input_type -> rampart.ingestion.v1.ListConnectionsRequest
-	44, // 45: rampart.ingestion.v1.IngestionService.DeleteConnection:input_type -> rampart.ingestion.v1.DeleteConnectionRequest
-	32, // 46: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
-	7,  // 47: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
-	9,  // 48: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
-	11, // 49: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
-	13, // 50: rampart.ingestion.v1.IngestionService.UpdateCollection:output_type -> rampart.ingestion.v1.UpdateCollectionResponse
-	15, // 51: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
-	17, // 52: rampart.ingestion.v1.IngestionService.CrawlDocuments:output_type -> rampart.ingestion.v1.CrawlDocumentsResponse
-	20, // 53: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
-	22, // 54: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
-	24, // 55: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
-	27, // 56: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
-	29, // 57: rampart.ingestion.v1.IngestionService.WatchJob:output_type -> rampart.ingestion.v1.WatchJobResponse
-	31, // 58: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
-	39, // 59: rampart.ingestion.v1.IngestionService.CreateConnection:output_type -> rampart.ingestion.v1.CreateConnectionResponse
-	41, // 60: rampart.ingestion.v1.IngestionService.CompleteConnection:output_type -> rampart.ingestion.v1.CompleteConnectionResponse
-	43, // 61: rampart.ingestion.v1.IngestionService.ListConnections:output_type -> rampart.ingestion.v1.ListConnectionsResponse
-	45, // 62: rampart.ingestion.v1.IngestionService.DeleteConnection:output_type -> rampart.ingestion.v1.DeleteConnectionResponse
-	36, // 63: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
-	47, // [47:64] is the sub-list for method output_type
-	30, // [30:47] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	48, // 9: rampart.ingestion.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	18, // 10: rampart.ingestion.v1.GetDocumentTextResponse.document:type_name -> rampart.ingestion.v1.Document
+	18, // 11: rampart.ingestion.v1.GetDocumentResponse.document:type_name -> rampart.ingestion.v1.Document
+	18, // 12: rampart.ingestion.v1.ListDocumentsResponse.documents:type_name -> rampart.ingestion.v1.Document
+	1,  // 13: rampart.ingestion.v1.Job.state:type_name -> rampart.ingestion.v1.JobState
+	48, // 14: rampart.ingestion.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	48, // 15: rampart.ingestion.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 16: rampart.ingestion.v1.Job.kind:type_name -> rampart.ingestion.v1.JobKind
+	27, // 17: rampart.ingestion.v1.GetJobResponse.job:type_name -> rampart.ingestion.v1.Job
+	27, // 18: rampart.ingestion.v1.WatchJobResponse.job:type_name -> rampart.ingestion.v1.Job
+	27, // 19: rampart.ingestion.v1.ListJobsResponse.jobs:type_name -> rampart.ingestion.v1.Job
+	3,  // 20: rampart.ingestion.v1.SearchRequest.mode:type_name -> rampart.ingestion.v1.SearchMode
+	48, // 21: rampart.ingestion.v1.Passage.updated_at:type_name -> google.protobuf.Timestamp
+	36, // 22: rampart.ingestion.v1.Passage.location:type_name -> rampart.ingestion.v1.Location
+	37, // 23: rampart.ingestion.v1.Passage.spans:type_name -> rampart.ingestion.v1.PassageSpan
+	36, // 24: rampart.ingestion.v1.PassageSpan.location:type_name -> rampart.ingestion.v1.Location
+	35, // 25: rampart.ingestion.v1.SearchResponse.passages:type_name -> rampart.ingestion.v1.Passage
+	4,  // 26: rampart.ingestion.v1.Connection.state:type_name -> rampart.ingestion.v1.ConnectionState
+	48, // 27: rampart.ingestion.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
+	39, // 28: rampart.ingestion.v1.CreateConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
+	39, // 29: rampart.ingestion.v1.CompleteConnectionResponse.connection:type_name -> rampart.ingestion.v1.Connection
+	39, // 30: rampart.ingestion.v1.ListConnectionsResponse.connections:type_name -> rampart.ingestion.v1.Connection
+	6,  // 31: rampart.ingestion.v1.IngestionService.CreateCollection:input_type -> rampart.ingestion.v1.CreateCollectionRequest
+	8,  // 32: rampart.ingestion.v1.IngestionService.ListCollections:input_type -> rampart.ingestion.v1.ListCollectionsRequest
+	10, // 33: rampart.ingestion.v1.IngestionService.DeleteCollection:input_type -> rampart.ingestion.v1.DeleteCollectionRequest
+	12, // 34: rampart.ingestion.v1.IngestionService.UpdateCollection:input_type -> rampart.ingestion.v1.UpdateCollectionRequest
+	14, // 35: rampart.ingestion.v1.IngestionService.IngestDocument:input_type -> rampart.ingestion.v1.IngestDocumentRequest
+	16, // 36: rampart.ingestion.v1.IngestionService.CrawlDocuments:input_type -> rampart.ingestion.v1.CrawlDocumentsRequest
+	21, // 37: rampart.ingestion.v1.IngestionService.GetDocument:input_type -> rampart.ingestion.v1.GetDocumentRequest
+	19, // 38: rampart.ingestion.v1.IngestionService.GetDocumentText:input_type -> rampart.ingestion.v1.GetDocumentTextRequest
+	23, // 39: rampart.ingestion.v1.IngestionService.ListDocuments:input_type -> rampart.ingestion.v1.ListDocumentsRequest
+	25, // 40: rampart.ingestion.v1.IngestionService.DeleteDocument:input_type -> rampart.ingestion.v1.DeleteDocumentRequest
+	28, // 41: rampart.ingestion.v1.IngestionService.GetJob:input_type -> rampart.ingestion.v1.GetJobRequest
+	30, // 42: rampart.ingestion.v1.IngestionService.WatchJob:input_type -> rampart.ingestion.v1.WatchJobRequest
+	32, // 43: rampart.ingestion.v1.IngestionService.ListJobs:input_type -> rampart.ingestion.v1.ListJobsRequest
+	40, // 44: rampart.ingestion.v1.IngestionService.CreateConnection:input_type -> rampart.ingestion.v1.CreateConnectionRequest
+	42, // 45: rampart.ingestion.v1.IngestionService.CompleteConnection:input_type -> rampart.ingestion.v1.CompleteConnectionRequest
+	44, // 46: rampart.ingestion.v1.IngestionService.ListConnections:input_type -> rampart.ingestion.v1.ListConnectionsRequest
+	46, // 47: rampart.ingestion.v1.IngestionService.DeleteConnection:input_type -> rampart.ingestion.v1.DeleteConnectionRequest
+	34, // 48: rampart.ingestion.v1.IngestionService.Search:input_type -> rampart.ingestion.v1.SearchRequest
+	7,  // 49: rampart.ingestion.v1.IngestionService.CreateCollection:output_type -> rampart.ingestion.v1.CreateCollectionResponse
+	9,  // 50: rampart.ingestion.v1.IngestionService.ListCollections:output_type -> rampart.ingestion.v1.ListCollectionsResponse
+	11, // 51: rampart.ingestion.v1.IngestionService.DeleteCollection:output_type -> rampart.ingestion.v1.DeleteCollectionResponse
+	13, // 52: rampart.ingestion.v1.IngestionService.UpdateCollection:output_type -> rampart.ingestion.v1.UpdateCollectionResponse
+	15, // 53: rampart.ingestion.v1.IngestionService.IngestDocument:output_type -> rampart.ingestion.v1.IngestDocumentResponse
+	17, // 54: rampart.ingestion.v1.IngestionService.CrawlDocuments:output_type -> rampart.ingestion.v1.CrawlDocumentsResponse
+	22, // 55: rampart.ingestion.v1.IngestionService.GetDocument:output_type -> rampart.ingestion.v1.GetDocumentResponse
+	20, // 56: rampart.ingestion.v1.IngestionService.GetDocumentText:output_type -> rampart.ingestion.v1.GetDocumentTextResponse
+	24, // 57: rampart.ingestion.v1.IngestionService.ListDocuments:output_type -> rampart.ingestion.v1.ListDocumentsResponse
+	26, // 58: rampart.ingestion.v1.IngestionService.DeleteDocument:output_type -> rampart.ingestion.v1.DeleteDocumentResponse
+	29, // 59: rampart.ingestion.v1.IngestionService.GetJob:output_type -> rampart.ingestion.v1.GetJobResponse
+	31, // 60: rampart.ingestion.v1.IngestionService.WatchJob:output_type -> rampart.ingestion.v1.WatchJobResponse
+	33, // 61: rampart.ingestion.v1.IngestionService.ListJobs:output_type -> rampart.ingestion.v1.ListJobsResponse
+	41, // 62: rampart.ingestion.v1.IngestionService.CreateConnection:output_type -> rampart.ingestion.v1.CreateConnectionResponse
+	43, // 63: rampart.ingestion.v1.IngestionService.CompleteConnection:output_type -> rampart.ingestion.v1.CompleteConnectionResponse
+	45, // 64: rampart.ingestion.v1.IngestionService.ListConnections:output_type -> rampart.ingestion.v1.ListConnectionsResponse
+	47, // 65: rampart.ingestion.v1.IngestionService.DeleteConnection:output_type -> rampart.ingestion.v1.DeleteConnectionResponse
+	38, // 66: rampart.ingestion.v1.IngestionService.Search:output_type -> rampart.ingestion.v1.SearchResponse
+	49, // [49:67] is the sub-list for method output_type
+	31, // [31:49] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_rampart_ingestion_v1_ingestion_proto_init() }
@@ -3444,14 +3633,15 @@ func file_rampart_ingestion_v1_ingestion_proto_init() {
 		(*IngestDocumentRequest_Content)(nil),
 		(*IngestDocumentRequest_Url)(nil),
 	}
-	file_rampart_ingestion_v1_ingestion_proto_msgTypes[29].OneofWrappers = []any{}
+	file_rampart_ingestion_v1_ingestion_proto_msgTypes[14].OneofWrappers = []any{}
+	file_rampart_ingestion_v1_ingestion_proto_msgTypes[31].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_ingestion_v1_ingestion_proto_rawDesc), len(file_rampart_ingestion_v1_ingestion_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   41,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	IngestionService_IngestDocument_FullMethodName     = "/rampart.ingestion.v1.IngestionService/IngestDocument"
 	IngestionService_CrawlDocuments_FullMethodName     = "/rampart.ingestion.v1.IngestionService/CrawlDocuments"
 	IngestionService_GetDocument_FullMethodName        = "/rampart.ingestion.v1.IngestionService/GetDocument"
+	IngestionService_GetDocumentText_FullMethodName    = "/rampart.ingestion.v1.IngestionService/GetDocumentText"
 	IngestionService_ListDocuments_FullMethodName      = "/rampart.ingestion.v1.IngestionService/ListDocuments"
 	IngestionService_DeleteDocument_FullMethodName     = "/rampart.ingestion.v1.IngestionService/DeleteDocument"
 	IngestionService_GetJob_FullMethodName             = "/rampart.ingestion.v1.IngestionService/GetJob"
@@ -84,6 +85,10 @@ type IngestionServiceClient interface {
 	CrawlDocuments(ctx context.Context, in *CrawlDocumentsRequest, opts ...grpc.CallOption) (*CrawlDocumentsResponse, error)
 	// GetDocument returns a document's metadata.
 	GetDocument(ctx context.Context, in *GetDocumentRequest, opts ...grpc.CallOption) (*GetDocumentResponse, error)
+	// GetDocumentText returns a document's extracted text, the text that
+	// citation locations (Location.start/end) index, or a range of it, so a
+	// client can show a cited passage in context (docs/adr/0094).
+	GetDocumentText(ctx context.Context, in *GetDocumentTextRequest, opts ...grpc.CallOption) (*GetDocumentTextResponse, error)
 	// ListDocuments lists the documents of a collection.
 	ListDocuments(ctx context.Context, in *ListDocumentsRequest, opts ...grpc.CallOption) (*ListDocumentsResponse, error)
 	// DeleteDocument deletes a document and its chunks from the store and the
@@ -189,6 +194,16 @@ func (c *ingestionServiceClient) GetDocument(ctx context.Context, in *GetDocumen
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetDocumentResponse)
 	err := c.cc.Invoke(ctx, IngestionService_GetDocument_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestionServiceClient) GetDocumentText(ctx context.Context, in *GetDocumentTextRequest, opts ...grpc.CallOption) (*GetDocumentTextResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDocumentTextResponse)
+	err := c.cc.Invoke(ctx, IngestionService_GetDocumentText_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -350,6 +365,10 @@ type IngestionServiceServer interface {
 	CrawlDocuments(context.Context, *CrawlDocumentsRequest) (*CrawlDocumentsResponse, error)
 	// GetDocument returns a document's metadata.
 	GetDocument(context.Context, *GetDocumentRequest) (*GetDocumentResponse, error)
+	// GetDocumentText returns a document's extracted text, the text that
+	// citation locations (Location.start/end) index, or a range of it, so a
+	// client can show a cited passage in context (docs/adr/0094).
+	GetDocumentText(context.Context, *GetDocumentTextRequest) (*GetDocumentTextResponse, error)
 	// ListDocuments lists the documents of a collection.
 	ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResponse, error)
 	// DeleteDocument deletes a document and its chunks from the store and the
@@ -411,6 +430,9 @@ func (UnimplementedIngestionServiceServer) CrawlDocuments(context.Context, *Craw
 }
 func (UnimplementedIngestionServiceServer) GetDocument(context.Context, *GetDocumentRequest) (*GetDocumentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDocument not implemented")
+}
+func (UnimplementedIngestionServiceServer) GetDocumentText(context.Context, *GetDocumentTextRequest) (*GetDocumentTextResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDocumentText not implemented")
 }
 func (UnimplementedIngestionServiceServer) ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDocuments not implemented")
@@ -585,6 +607,24 @@ func _IngestionService_GetDocument_Handler(srv interface{}, ctx context.Context,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IngestionServiceServer).GetDocument(ctx, req.(*GetDocumentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestionService_GetDocumentText_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDocumentTextRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestionServiceServer).GetDocumentText(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestionService_GetDocumentText_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestionServiceServer).GetDocumentText(ctx, req.(*GetDocumentTextRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -796,6 +836,10 @@ var IngestionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDocument",
 			Handler:    _IngestionService_GetDocument_Handler,
+		},
+		{
+			MethodName: "GetDocumentText",
+			Handler:    _IngestionService_GetDocumentText_Handler,
 		},
 		{
 			MethodName: "ListDocuments",
