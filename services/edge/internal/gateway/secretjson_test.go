@@ -43,6 +43,7 @@ func sameJSONWith(t *testing.T, marshaler func() *runtime.JSONPb, r *keyvaultv1.
 	t.Helper()
 	want, werr := marshaler().Marshal(r)
 	got, gerr := fastJSON{marshaler()}.Marshal(r)
+	sameFromWire(t, marshaler(), r, got, gerr)
 	if werr != nil {
 		require.Error(t, gerr, "protojson refuses %v", r)
 		return

@@ -40,13 +40,13 @@ func SecretReads(log *slog.Logger, mux *runtime.ServeMux, keyvault grpc.ClientCo
 	if keyvault == nil {
 		return mux
 	}
-	return &secretReads{log: log, mux: mux, client: keyvaultv1.NewSecretsServiceClient(keyvault)}
+	return &secretReads{log: log, mux: mux, conn: keyvault}
 }
 
 type secretReads struct {
-	log    *slog.Logger
-	mux    *runtime.ServeMux
-	client keyvaultv1.SecretsServiceClient
+	log  *slog.Logger
+	mux  *runtime.ServeMux
+	conn grpc.ClientConnInterface
 }
 
 func (s *secretReads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -66,15 +66,34 @@ func (s *secretReads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}
 	_, marshaler := runtime.MarshalerForRequest(s.mux, r)
-	resp, err := s.client.GetSecretValue(out, &keyvaultv1.GetSecretValueRequest{Name: name})
-	if err != nil {
-		httperr.WriteGRPC(ctx, s.log, w, r, err) // the mux's error handler (GatewayErrorHandler)
-		return
+	req := &keyvaultv1.GetSecretValueRequest{Name: name}
+	var (
+		buf  []byte
+		err  error
+		resp any // for ContentType, which fastJSON answers without it
+	)
+	if fj, ok := marshaler.(fastJSON); ok && !fj.EmitUnpopulated {
+		// The answer's JSON straight from the wire (secretValueCodec):
+		// the bytes fastJSON would write for the decoded message.
+		ans := secretValueAnswer{defaults: fj.EmitDefaultValues}
+		if err = s.conn.Invoke(out, keyvaultv1.SecretsService_GetSecretValue_FullMethodName, req, &ans, secretValueCall...); err == nil {
+			buf = ans.json
+			if ans.msg != nil {
+				buf, err = marshaler.Marshal(ans.msg)
+			}
+		}
+	} else {
+		var msg *keyvaultv1.GetSecretValueResponse
+		if msg, err = keyvaultv1.NewSecretsServiceClient(s.conn).GetSecretValue(out, req); err == nil {
+			resp = msg
+			buf, err = marshaler.Marshal(msg)
+		}
 	}
 	// runtime.ForwardResponseMessage without trailers (no TE), header
 	// matchers that forward nothing, no Content-Length option and no
-	// response options: the content type, then the body.
-	buf, err := marshaler.Marshal(resp)
+	// response options: the content type, then the body. An error, the
+	// call's or the marshaler's, goes to the mux's error handler
+	// (GatewayErrorHandler).
 	if err != nil {
 		httperr.WriteGRPC(ctx, s.log, w, r, err)
 		return

@@ -15,6 +15,9 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	protocodec "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/prototext"
@@ -43,7 +46,7 @@ type call struct {
 	md     metadata.MD
 }
 
-func (k *keyvaultDouble) Invoke(ctx context.Context, method string, args, reply any, _ ...grpc.CallOption) error {
+func (k *keyvaultDouble) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
 	md, _ := metadata.FromOutgoingContext(ctx)
 	req, ok := args.(proto.Message)
 	if !ok {
@@ -53,10 +56,37 @@ func (k *keyvaultDouble) Invoke(ctx context.Context, method string, args, reply 
 	k.calls = append(k.calls, call{method: method, req: prototext.Format(req), md: md.Copy()})
 	k.mu.Unlock()
 	in, ok := args.(*keyvaultv1.GetSecretValueRequest)
-	out, okOut := reply.(*keyvaultv1.GetSecretValueResponse)
-	if !ok || !okOut {
+	if !ok {
 		return status.Error(codes.Unimplemented, "not in this double")
 	}
+	out := &keyvaultv1.GetSecretValueResponse{}
+	if err := k.answer(in, out); err != nil {
+		return err
+	}
+	return deliver(out, reply, opts)
+}
+
+// deliver hands the answer to reply as a connection would: decoded by the
+// call's codec (a ForceCodecV2 option's, else proto's) from its wire form.
+func deliver(out *keyvaultv1.GetSecretValueResponse, reply any, opts []grpc.CallOption) error {
+	codec := encoding.GetCodecV2(protocodec.Name)
+	for _, o := range opts {
+		if c, ok := o.(grpc.ForceCodecV2CallOption); ok {
+			codec = c.CodecV2
+		}
+	}
+	b, err := proto.Marshal(out)
+	if err != nil {
+		return status.Error(codes.Internal, err.Error())
+	}
+	if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, reply); err != nil {
+		return status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)
+	}
+	return nil
+}
+
+// answer fills out as keyvault would answer in, or fails as it would.
+func (k *keyvaultDouble) answer(in *keyvaultv1.GetSecretValueRequest, out *keyvaultv1.GetSecretValueResponse) error {
 	switch last := in.GetName()[strings.LastIndexByte(in.GetName(), '/')+1:]; last {
 	case "missing":
 		return status.Error(codes.NotFound, "secret "+in.GetName()+" not found")
