@@ -87,7 +87,7 @@ func (j docJob) ended() bool {
 var errNeedCollection = errors.New("--collection is required: -c NAME (rampart collection list shows your collections)")
 
 func newDocCmd(f *apiFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "doc", Short: "Add, list and delete documents of a collection"}
+	cmd := &cobra.Command{Use: "doc", Short: "Add, list, read and delete documents of a collection"}
 	var listCollection string
 	list := verb(f, "list", "List the documents of a collection", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 		if listCollection == "" {
@@ -96,7 +96,7 @@ func newDocCmd(f *apiFlags) *cobra.Command {
 		return http.MethodGet, "/v1/collections/" + esc(listCollection) + "/documents", nil, nil, nil
 	})
 	list.Flags().StringVarP(&listCollection, "collection", "c", "", "collection (required)")
-	cmd.AddCommand(newDocAddCmd(f), list, newCrawlCmd(f),
+	cmd.AddCommand(newDocAddCmd(f), list, newCrawlCmd(f), newDocTextCmd(f), newDocReindexCmd(f),
 		verb(f, "delete DOCUMENT_ID", "Delete a document and its chunks", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
 			return http.MethodDelete, "/v1/documents/" + esc(a[0]), nil, nil, nil
 		}))
@@ -176,8 +176,11 @@ func (o docAdd) add(cmd *cobra.Command, c *restclient.Client, arg string, body a
 		return docJob{}, fmt.Errorf("unexpected answer: %w", err)
 	}
 	note := ""
-	if res.Deduplicated {
+	switch {
+	case res.Deduplicated:
 		note = " (already ingested)"
+	case res.Job.Kind == "JOB_KIND_REINDEX":
+		note = " (ingested before its text was stored: re-chunked to locate its citations)"
 	}
 	label := docLabel(arg, o.source, res.Document.Source)
 	fmt.Fprintf(cmd.OutOrStdout(), "%s  document %s  job %s%s\n", label, res.Document.ID, res.Job.ID, note)
