@@ -10,13 +10,24 @@ import (
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
-// cacheKey identifies a presented key: its public id plus the SHA-256 of the
-// whole presented string. Two keys with the same id but different secrets
-// have different cache keys, so a guessed secret never hits a verified entry.
+// cacheKey identifies a presented key: its public id plus the SHA-256 of
+// the rest of the presented string (secret and checksum). The prefix is
+// fixed and the id compared as it is, so two strings with the same cache
+// key are the same string: two keys with the same id but different secrets
+// have different cache keys, and a guessed secret never hits a verified
+// entry. The digest covers the 49 bytes after the id rather than all 64:
+// SHA-256 pads a message of up to 55 bytes into one 64-byte block and a
+// longer one into two, so this is one compression instead of two (~2,200
+// instructions per request, issue 15, ADR 0090), with the same collision
+// resistance over the same set of strings.
 type cacheKey struct {
 	id  string
 	sum [sha256.Size]byte
 }
+
+// digestFrom is where the digested part of a key starts: after the prefix
+// and the id.
+const digestFrom = len(apikey.Prefix) + apikey.IDLen
 
 // cacheKeyOf is the cache key a presented string has if it is a key
 // (apikey.Parse's id: the IDLen characters after the prefix), without
@@ -29,10 +40,10 @@ func cacheKeyOf(presented string) (cacheKey, bool) {
 		return cacheKey{}, false
 	}
 	// Hashed from a copy on the stack: []byte(presented) put the key's
-	// 64 bytes on the heap for every request (issue 15).
-	var b [apikey.Len]byte
-	copy(b[:], presented)
-	return cacheKey{id: presented[len(apikey.Prefix) : len(apikey.Prefix)+apikey.IDLen], sum: sha256.Sum256(b[:])}, true
+	// bytes on the heap for every request (issue 15).
+	var b [apikey.Len - digestFrom]byte
+	copy(b[:], presented[digestFrom:])
+	return cacheKey{id: presented[len(apikey.Prefix):digestFrom], sum: sha256.Sum256(b[:])}, true
 }
 
 // entry is one verified key.

@@ -3,7 +3,6 @@ package authn
 import (
 	"errors"
 	"net/http"
-	"path"
 	"strings"
 
 	"github.com/rampart-platform/rampart/pkg/apikey"
@@ -46,7 +45,7 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if p == "" || p[0] != '/' || cleanPath(p) != p {
+		if p == "" || p[0] != '/' || !canonicalPath(p) {
 			// Dot segments or doubled slashes could make the policy and the
 			// router disagree about the route; refuse them outright. The
 			// usual way to get here is a secret name pasted with its own
@@ -145,11 +144,26 @@ func (a *Authenticator) writeError(w http.ResponseWriter, r *http.Request, err e
 	}
 }
 
-// cleanPath is path.Clean that keeps a trailing slash.
-func cleanPath(p string) string {
-	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
+// canonicalPath reports whether p, which starts with '/', is what
+// path.Clean leaves as it is, a trailing slash kept: no empty segment
+// other than a trailing slash's, no "." or ".." segment. It is
+// path.Clean's verdict without its work (~590 instructions per request,
+// issue 15, ADR 0090); FuzzCanonicalPath holds the two equal.
+func canonicalPath(p string) bool {
+	start := 1
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		switch p[start:i] {
+		case "":
+			if i < len(p) {
+				return false
+			}
+		case ".", "..":
+			return false
+		}
+		start = i + 1
 	}
-	return c
+	return true
 }
