@@ -108,10 +108,10 @@ func TestForwardTo(t *testing.T) {
 // principal to, but the receiver passes on to a callee only those the
 // callee forwards to in turn (permissions.Table.Delegates). The Slack
 // adapter receives an admin's delegation for auth (it creates its tenant
-// key with it); passed on with the binding check to ingestion and from
-// there with a data-key Decrypt to keyvault, it gave keyvault — whose
-// identity may call auth's RotateKey — the admin's assertion for auth,
-// the takeover ADR 0083 closed.
+// key with it); it went on with the binding check to ingestion, and any
+// ingestion call to keyvault on that request would have handed keyvault —
+// whose identity may call auth's RotateKey — the admin's assertion for
+// auth, the takeover ADR 0083 closed.
 func TestForwardToPassesOnlyTheCalleesDelegations(t *testing.T) {
 	s := newSigner(t, "k1")
 	keys := StaticKeys{"k1": s.PublicKey()}
