@@ -100,6 +100,15 @@ func (s *Service) checkAssistant(c *Caller, a *Assistant) error {
 	if err != nil || m.Kind != registry.KindChat {
 		return grpcerr.Invalidf("assistant.model", "%q is not a chat model this tenant may use", a.Model)
 	}
+	// Every key that may name the assistant runs its model: its creator
+	// may only choose one her own key may use (authorization review 6; the
+	// tenant's ceiling is in c.AllowedModels too).
+	if len(c.AllowedModels) > 0 && !slices.Contains(c.AllowedModels, a.Model) && !slices.Contains(c.AllowedModels, m.ID) {
+		e := apierr.ModelNotAllowed(a.Model)
+		e.Param = "assistant.model"
+		e.Message += " An assistant runs its model for every key allowed to name it, so it may only be created on a model the creating key may use."
+		return e
+	}
 	seen := map[string]bool{}
 	for i, col := range a.Collections {
 		if !wire.CollectionName(col) || seen[col] {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -282,6 +283,52 @@ func TestAssistantWithinThePlatformCeiling(t *testing.T) {
 				_, reason, _ := errInfo(t, err)
 				require.Equal(t, "model_not_allowed", reason)
 			}
+		})
+	}
+}
+
+// TestAssistantWithinItsCreatorsModels (authorization review 6): an
+// assistant runs its model for every key that may name it, so its creator
+// may only put it on a model her own key may use. A key allowed only the
+// assistant (and holding the admin scope) deleted and recreated it on any
+// model the tenant has, and then ran that model through it.
+func TestAssistantWithinItsCreatorsModels(t *testing.T) {
+	e, _ := ragEnv(t)
+	create := func(p *authv1.Principal, name, model string) error {
+		_, err := e.client.CreateAssistant(e.ctx(t, p), &inferencev1.CreateAssistantRequest{Assistant: &inferencev1.Assistant{
+			Name: name, Model: model, Collections: []string{"handbook"}}})
+		return err
+	}
+	restricted := func(models ...string) *authv1.Principal {
+		return principalFor("t1", "k-restricted-admin", func(p *authv1.Principal) { p.Scopes, p.AllowedModels = []string{"admin"}, models })
+	}
+	require.NoError(t, create(adminOf("t1"), "support-bot", "echo"))
+
+	// The holder of a key for support-bot alone puts it on gpt-fake.
+	narrow := restricted("support-bot")
+	_, err := e.client.DeleteAssistant(e.ctx(t, narrow), &inferencev1.DeleteAssistantRequest{Name: "support-bot"})
+	require.NoError(t, err)
+	err = create(narrow, "support-bot", "gpt-fake")
+	require.Equal(t, codes.PermissionDenied, status.Code(err), "%v", err)
+	_, reason, field := errInfo(t, err)
+	require.Equal(t, "model_not_allowed", reason)
+	require.Equal(t, "assistant.model", field)
+	_, err = e.client.ChatCompletion(e.ctx(t, narrow), &inferencev1.ChatCompletionRequest{Body: chatBody("support-bot", "hi", "")})
+	require.Equal(t, codes.NotFound, status.Code(err), "support-bot is gone, not running gpt-fake: %v", err)
+
+	for _, tt := range []struct {
+		name   string
+		models []string
+		model  string
+		want   codes.Code
+	}{
+		{"the key allows the model", []string{"echo"}, "echo", codes.OK},
+		{"the key allows other models only", []string{"echo"}, "gpt-fake", codes.PermissionDenied},
+		{"the key allows every model", nil, "gpt-fake", codes.OK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := create(restricted(tt.models...), "bot-"+strings.ReplaceAll(tt.model, "-", ""), tt.model)
+			require.Equal(t, tt.want, status.Code(err), "%v", err)
 		})
 	}
 }
