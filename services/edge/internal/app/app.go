@@ -3,14 +3,12 @@ package app
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
 	"github.com/rampart-platform/rampart/gen"
@@ -104,7 +102,7 @@ func New(ctx context.Context, cfg config.Config, env *pkgbackend.Env, lis *Liste
 	env.ServeHTTP("admin listener", adminSrv, lis.Admin)
 	env.Log.Info("edge serving", slog.String("http_addr", lis.Public.Addr().String()),
 		slog.String("admin_addr", lis.Admin.Addr().String()), slog.Bool("tls", cfg.TLSCert != ""),
-		slog.String("auth_addr", cfg.AuthAddr), slog.Bool("redis_rate_limit", cfg.RedisURL != ""))
+		slog.String("auth_addr", cfg.AuthAddr), slog.Bool("redis_rate_limit", cfg.RedisEnabled()))
 	if lis.Ready != nil {
 		lis.Ready <- lis.Public.Addr().String()
 	}
@@ -266,24 +264,11 @@ func checkedListener(l net.Listener, public *http.Server, cfg config.Config) net
 // slots: in memory, or shared through Redis when one is configured.
 func newLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, ratelimit.Slots, func(), error) {
 	mem, memSlots := ratelimit.NewMemory(nil), ratelimit.NewMemorySlots()
-	var rdb redis.UniversalClient
-	switch {
-	case cfg.RedisClusterURL != "":
-		// A request's buckets share its tenant's hash tag, so the limiter's
-		// one script call per request works on a cluster (ADR 0086).
-		opts, err := redis.ParseClusterURL(cfg.RedisClusterURL)
-		if err != nil {
-			return nil, nil, nil, errors.New("RAMPART_REDIS_CLUSTER_URL: not a cluster URL (not shown: it may hold a password)")
-		}
-		rdb = redis.NewClusterClient(opts)
-	case cfg.RedisURL != "":
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("RAMPART_REDIS_URL: %w", err)
-		}
-		rdb = redis.NewClient(opts)
-	default:
-		return mem, memSlots, func() {}, nil
+	// On a cluster a request's buckets share its tenant's hash tag, so the
+	// limiter's one script call per request works (ADR 0086).
+	rdb, err := cfg.RedisClient()
+	if err != nil || rdb == nil {
+		return mem, memSlots, func() {}, err
 	}
 	return ratelimit.NewRedis(rdb, "rampart:edge:", mem, log),
 		ratelimit.NewRedisSlots(rdb, "rampart:edge:streams:", 0, memSlots, log),

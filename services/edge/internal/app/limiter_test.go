@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rampart-platform/rampart/pkg/redisconf"
 	"github.com/rampart-platform/rampart/pkg/store/redistest"
 	"github.com/rampart-platform/rampart/services/edge/internal/config"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
@@ -18,7 +19,7 @@ import (
 // one script call, without falling back to memory (ADR 0086).
 func TestLimiterOnRedisCluster(t *testing.T) {
 	addrs := redistest.StartCluster(t, 3)
-	cfg := config.Config{RedisClusterURL: "redis://" + addrs[0] + "?addr=" + strings.Join(addrs[1:], "&addr=")}
+	cfg := config.Config{Settings: redisconf.Settings{RedisClusterURL: "redis://" + addrs[0] + "?addr=" + strings.Join(addrs[1:], "&addr=")}}
 	l, _, closeLimiter, err := newLimiter(cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(closeLimiter)

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	pkgconfig "github.com/rampart-platform/rampart/pkg/config"
+	"github.com/rampart-platform/rampart/pkg/redisconf"
 	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
 )
 
@@ -31,12 +30,10 @@ type Config struct {
 	IngestionAddr    string `env:"RAMPART_INGESTION_ADDR,noprefix" flag:"ingestion-addr" usage:"ingestion gRPC address, or off"`
 	SlackAdapterAddr string `env:"RAMPART_SLACKADAPTER_ADDR,noprefix" flag:"slackadapter-addr" usage:"slack adapter gRPC address, or off"`
 
-	RedisURL string `env:"RAMPART_REDIS_URL,noprefix" flag:"redis-url" usage:"redis:// URL; when set, rate limits are shared through Redis"`
-	// RedisClusterURL lists a Redis Cluster's nodes in go-redis's cluster
-	// URL form, redis://[user:password@]host:port?addr=host2:port&addr=host3:port
-	// (rediss:// for TLS): rate limits are shared through the cluster, each
-	// request's buckets in its tenant's hash slot (ADR 0086).
-	RedisClusterURL string `env:"RAMPART_REDIS_CLUSTER_URL,noprefix" flag:"redis-cluster-url" usage:"redis://host:port?addr=host2:port&addr=host3:port — a Redis Cluster's nodes; when set (instead of RAMPART_REDIS_URL), rate limits are shared through the cluster"`
+	// Settings (RAMPART_REDIS_URL or RAMPART_REDIS_CLUSTER_URL), when set,
+	// share rate limits and stream slots through Redis; on a cluster each
+	// request's buckets are in its tenant's hash slot (ADR 0086).
+	redisconf.Settings
 
 	TLSCert string `env:"TLS_CERT" flag:"tls-cert" usage:"PEM certificate for TLS termination on the public listener"`
 	TLSKey  string `env:"TLS_KEY" flag:"tls-key" usage:"PEM private key for TLS termination"`
@@ -106,27 +103,6 @@ func (c *Config) Finalize() error {
 	return c.Common.Finalize()
 }
 
-// redisErrors checks the Redis settings: one Redis or one cluster.
-func (c Config) redisErrors() []error {
-	var errs []error
-	if c.RedisURL != "" {
-		u, err := url.Parse(c.RedisURL)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-			errs = append(errs, pkgconfig.Invalidf("RedisURL", "must be a redis://, rediss:// or unix:// URL"))
-		}
-	}
-	if c.RedisClusterURL != "" {
-		// The parser's error may quote the URL, password included: not shown.
-		if _, err := redis.ParseClusterURL(c.RedisClusterURL); err != nil {
-			errs = append(errs, pkgconfig.Invalidf("RedisClusterURL", "must be redis://host:port?addr=host2:port&addr=host3:port (or rediss://)"))
-		}
-		if c.RedisURL != "" {
-			errs = append(errs, pkgconfig.Invalidf("RedisClusterURL", "set RAMPART_REDIS_URL (one Redis) or RAMPART_REDIS_CLUSTER_URL (a cluster), not both"))
-		}
-	}
-	return errs
-}
-
 // Validate checks every setting and reports all problems together.
 func (c Config) Validate() error {
 	errs := []error{c.Common.Validate()}
@@ -146,7 +122,7 @@ func (c Config) Validate() error {
 			errs = append(errs, pkgconfig.Invalidf(name, "%w (or %q to disable)", err, Disabled))
 		}
 	}
-	errs = append(errs, c.redisErrors()...)
+	errs = append(errs, c.RedisErrors()...)
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, pkgconfig.Invalidf("TLSCert", "TLS_CERT and TLS_KEY must be set together"))
 	}

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
@@ -353,7 +352,8 @@ func (c *conns) secretCache(o Options, promReg *prometheus.Registry) (upstreamke
 }
 
 // quota is the token quota enforcer over the usage store, shared through
-// Redis when RAMPART_REDIS_URL is set.
+// Redis when RAMPART_REDIS_URL or RAMPART_REDIS_CLUSTER_URL is set (every
+// multi-key script keeps its keys under the tenant's hash tag, ADR 0095).
 func (c *conns) quota(st *store.Store, rec *store.Recorder, log *slog.Logger) (*quota.Enforcer, error) {
 	enf := quota.New(func(ctx context.Context, tenant, key string, since time.Time) (int64, error) {
 		if err := rec.Flush(ctx); err != nil {
@@ -361,14 +361,13 @@ func (c *conns) quota(st *store.Store, rec *store.Recorder, log *slog.Logger) (*
 		}
 		return st.TokensSince(ctx, tenant, key, since)
 	})
-	if c.cfg.RedisURL == "" {
+	rc, err := c.cfg.RedisClient()
+	if err != nil {
+		return nil, fmt.Errorf("inference: %w", err)
+	}
+	if rc == nil {
 		return enf, nil
 	}
-	ro, err := redis.ParseURL(c.cfg.RedisURL)
-	if err != nil {
-		return nil, errors.New("inference: RAMPART_REDIS_URL is not a redis:// URL")
-	}
-	rc := redis.NewClient(ro)
 	c.closers = append(c.closers, rc.Close)
 	enf.SetShared(quota.NewRedisBuckets(rc), redisErrorLogger(log))
 	return enf, nil

@@ -7,9 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/rampart-platform/rampart/pkg/config"
+	"github.com/rampart-platform/rampart/pkg/redisconf"
 )
 
 // Service is this service's name.
@@ -46,12 +45,13 @@ type Config struct {
 	// without documents and say so in rampart.warning).
 	IngestionAddr string `env:"RAMPART_INGESTION_ADDR,noprefix" flag:"ingestion-addr" default:"127.0.0.1:7004" usage:"ingestion gRPC address, searched for chats with rampart.collections (empty: retrieval off)"`
 	KeyvaultAddr  string `env:"RAMPART_KEYVAULT_ADDR,noprefix" flag:"keyvault-addr" default:"127.0.0.1:7002" usage:"keyvault gRPC address; dialled only when an upstream's API key is a keyvault secret or a tenant has prompt logging on"`
+	// Settings (RAMPART_REDIS_URL or RAMPART_REDIS_CLUSTER_URL), when set,
+	// keep the tokens-per-minute buckets and monthly budget counters in
+	// Redis so every inference replica enforces the same limits (ADR 0095).
+	redisconf.Settings
 	// SecretsCacheTTL is how long an upstream API key read from keyvault is
 	// reused; a rotated key is picked up within it (or at once after the
 	// upstream rejects the old key).
-	// RedisURL, when set, keeps the tokens-per-minute buckets in Redis so
-	// every inference replica enforces the same limits.
-	RedisURL        string        `env:"RAMPART_REDIS_URL,noprefix" flag:"redis-url" usage:"redis:// URL; when set, token-per-minute quotas are shared by all replicas through Redis"`
 	SecretsCacheTTL time.Duration `env:"SECRETS_CACHE_TTL" flag:"secrets-cache-ttl" default:"5m" usage:"how long upstream API keys read from keyvault are cached (rotation is picked up within it)"`
 	// Retention (internal/retention): raw usage rows are rolled up per
 	// key, model and hour after UsageRawRetention, hourly rows per day
@@ -123,11 +123,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, config.Invalidf("KeyvaultAddr", "%w", err))
 		}
 	}
-	if c.RedisURL != "" {
-		if _, err := redis.ParseURL(c.RedisURL); err != nil {
-			errs = append(errs, config.Invalidf("RedisURL", "not a redis:// URL"))
-		}
-	}
+	errs = append(errs, c.RedisErrors()...)
 	if c.SecretsCacheTTL < time.Second || c.SecretsCacheTTL > time.Hour {
 		errs = append(errs, config.Invalidf("SecretsCacheTTL", "must be between 1s and 1h, got %s", c.SecretsCacheTTL))
 	}

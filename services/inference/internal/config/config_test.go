@@ -108,11 +108,21 @@ func TestLoad(t *testing.T) {
 		{name: "bad keyvault address", env: map[string]string{"RAMPART_KEYVAULT_ADDR": "nope"}, wantErr: "RAMPART_KEYVAULT_ADDR"},
 		{name: "secrets cache ttl out of range", env: map[string]string{"RAMPART_INFERENCE_SECRETS_CACHE_TTL": "2h"}, wantErr: "SECRETS_CACHE_TTL"},
 		{name: "bad redis url", env: map[string]string{"RAMPART_REDIS_URL": "http://x"}, wantErr: "RAMPART_REDIS_URL"},
+		{
+			name: "a Redis Cluster's nodes",
+			env:  map[string]string{"RAMPART_REDIS_CLUSTER_URL": "redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002"},
+			check: func(t *testing.T, c *config.Config) {
+				require.Equal(t, "redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002", c.RedisClusterURL)
+				require.True(t, c.RedisCluster())
+			},
+		},
+		{name: "bad cluster url", env: map[string]string{"RAMPART_REDIS_CLUSTER_URL": "http://secret@x"}, wantErr: "RAMPART_REDIS_CLUSTER_URL"},
+		{name: "one Redis or a cluster, not both", env: map[string]string{"RAMPART_REDIS_URL": "redis://r:6379", "RAMPART_REDIS_CLUSTER_URL": "redis://r:7000"}, wantErr: "not both"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, k := range []string{"RAMPART_DATA_DIR", "RAMPART_INFERENCE_MODELS", "RAMPART_AUTH_ADDR", "RAMPART_CERT_DIR",
-				"RAMPART_KEYVAULT_ADDR", "RAMPART_INFERENCE_SECRETS_CACHE_TTL", "RAMPART_REDIS_URL",
+				"RAMPART_KEYVAULT_ADDR", "RAMPART_INFERENCE_SECRETS_CACHE_TTL", "RAMPART_REDIS_URL", "RAMPART_REDIS_CLUSTER_URL",
 				"RAMPART_INFERENCE_DATABASE_URL", "RAMPART_INFERENCE_USAGE_DSN", "RAMPART_INFERENCE_USAGE_RAW_RETENTION",
 				"RAMPART_INFERENCE_USAGE_HOURLY_RETENTION", "RAMPART_INFERENCE_PROMPT_LOG_RETENTION", "RAMPART_INFERENCE_RETENTION_INTERVAL"} {
 				t.Setenv(k, "")
@@ -134,7 +144,7 @@ func TestLoad(t *testing.T) {
 // The deprecation warning reaches the start-up log (app.New calls
 // WarnDeprecated before opening the store).
 func TestWarnDeprecatedLogs(t *testing.T) {
-	for _, k := range []string{"RAMPART_INFERENCE_DATABASE_URL", "RAMPART_AUTH_ADDR", "RAMPART_KEYVAULT_ADDR", "RAMPART_REDIS_URL"} {
+	for _, k := range []string{"RAMPART_INFERENCE_DATABASE_URL", "RAMPART_AUTH_ADDR", "RAMPART_KEYVAULT_ADDR", "RAMPART_REDIS_URL", "RAMPART_REDIS_CLUSTER_URL"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("RAMPART_INFERENCE_USAGE_DSN", filepath.Join(t.TempDir(), "usage.db"))

@@ -8,13 +8,15 @@
 // Before a request: an empty bucket → rate_limit_exceeded with the time
 // until it refills; a spent budget → insufficient_quota. After: Charge with
 // the real (or estimated) token count. TPM buckets live in this replica's
-// memory, or, with RAMPART_REDIS_URL set, in Redis (RedisBuckets: one Lua
+// memory, or, with RAMPART_REDIS_URL or RAMPART_REDIS_CLUSTER_URL set
+// (pkg/redisconf), in Redis (RedisBuckets: one Lua
 // script refills and spends atomically with Redis' clock) so every replica
 // enforces the same limit; if Redis fails, the replica's own buckets decide
 // until it is back. Monthly budgets are seeded from the usage store (shared
 // when it is PostgreSQL) once per month and counter; with Redis the counters
 // live there (MonthCounters: seeded with SET NX, charged with INCRBY, kept a
-// day past the month) so a tenant's budget is one budget across replicas,
+// day past the month, each under its tenant's hash tag like the buckets,
+// ADR 0095) so a tenant's budget is one budget across replicas,
 // and without Redis — or while it is down — each replica counts its own.
 //
 // A key minted or rotated from a key with a TPM limit also draws from that

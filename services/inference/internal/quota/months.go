@@ -14,15 +14,15 @@ import (
 // replicas serve the tenant. RedisBuckets implements it; SetShared picks it
 // up from the Buckets it is given.
 type MonthCounters interface {
-	// MonthUsed returns the counter id of the month starting at start; ok
-	// is false while no replica has seeded it.
-	MonthUsed(ctx context.Context, id string, start time.Time) (used int64, ok bool, err error)
+	// MonthUsed returns the counter id of tenant's month starting at
+	// start; ok is false while no replica has seeded it.
+	MonthUsed(ctx context.Context, tenant, id string, start time.Time) (used int64, ok bool, err error)
 	// SeedMonth sets the counter to used unless a replica already has, and
 	// returns the counter.
-	SeedMonth(ctx context.Context, id string, start time.Time, used int64) (int64, error)
+	SeedMonth(ctx context.Context, tenant, id string, start time.Time, used int64) (int64, error)
 	// AddMonth adds tokens to the counter if it has been seeded (an
 	// unseeded counter is seeded from the usage store, which holds them).
-	AddMonth(ctx context.Context, id string, start time.Time, tokens int64) error
+	AddMonth(ctx context.Context, tenant, id string, start time.Time, tokens int64) error
 }
 
 // RedisMonthPrefix prefixes the monthly counter keys.
@@ -46,8 +46,12 @@ return ''
 `)
 )
 
-func monthKey(id string, start time.Time) string {
-	return RedisMonthPrefix + id + "\x00" + start.Format("2006-01")
+// monthKey is the Redis key of counter id of tenant's month: under the
+// tenant's hash tag, like its TPM buckets, so a Redis Cluster keeps every
+// counter of a tenant in one slot and a script may update several at once
+// (ADR 0095).
+func monthKey(tenant, id string, start time.Time) string {
+	return RedisMonthPrefix + "{" + tenant + "}" + id + "\x00" + start.Format("2006-01")
 }
 
 // monthTTL keeps a counter a day past its month.
@@ -78,8 +82,8 @@ func parseCount(s string) (int64, error) {
 }
 
 // MonthUsed implements MonthCounters.
-func (r *RedisBuckets) MonthUsed(ctx context.Context, id string, start time.Time) (int64, bool, error) {
-	v, err := r.script(ctx, monthGetScript, monthKey(id, start))
+func (r *RedisBuckets) MonthUsed(ctx context.Context, tenant, id string, start time.Time) (int64, bool, error) {
+	v, err := r.script(ctx, monthGetScript, monthKey(tenant, id, start))
 	if err != nil || v == "" {
 		return 0, false, err
 	}
@@ -88,8 +92,8 @@ func (r *RedisBuckets) MonthUsed(ctx context.Context, id string, start time.Time
 }
 
 // SeedMonth implements MonthCounters.
-func (r *RedisBuckets) SeedMonth(ctx context.Context, id string, start time.Time, used int64) (int64, error) {
-	v, err := r.script(ctx, monthSeedScript, monthKey(id, start), used, monthTTL(start, time.Now()))
+func (r *RedisBuckets) SeedMonth(ctx context.Context, tenant, id string, start time.Time, used int64) (int64, error) {
+	v, err := r.script(ctx, monthSeedScript, monthKey(tenant, id, start), used, monthTTL(start, time.Now()))
 	if err != nil {
 		return 0, err
 	}
@@ -97,7 +101,7 @@ func (r *RedisBuckets) SeedMonth(ctx context.Context, id string, start time.Time
 }
 
 // AddMonth implements MonthCounters.
-func (r *RedisBuckets) AddMonth(ctx context.Context, id string, start time.Time, tokens int64) error {
-	_, err := r.script(ctx, monthAddScript, monthKey(id, start), tokens)
+func (r *RedisBuckets) AddMonth(ctx context.Context, tenant, id string, start time.Time, tokens int64) error {
+	_, err := r.script(ctx, monthAddScript, monthKey(tenant, id, start), tokens)
 	return err
 }

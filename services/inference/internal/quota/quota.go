@@ -301,7 +301,7 @@ func (e *Enforcer) checkBudgets(ctx context.Context, s Subject, l Limits) error 
 
 func (e *Enforcer) monthUsed(ctx context.Context, id, tenant, key string, start time.Time) (int64, error) {
 	if e.sharedMonths != nil {
-		used, ok, err := e.sharedMonths.MonthUsed(ctx, id, start)
+		used, ok, err := e.sharedMonths.MonthUsed(ctx, tenant, id, start)
 		if err == nil && ok {
 			return used, nil
 		}
@@ -311,7 +311,7 @@ func (e *Enforcer) monthUsed(ctx context.Context, id, tenant, key string, start 
 			if serr != nil {
 				return 0, serr
 			}
-			used, err = e.sharedMonths.SeedMonth(ctx, id, start, seed)
+			used, err = e.sharedMonths.SeedMonth(ctx, tenant, id, start, seed)
 			if err == nil {
 				return used, nil
 			}
@@ -386,7 +386,7 @@ func (e *Enforcer) Charge(ctx context.Context, s Subject, l Limits, tokens int64
 			if budget <= 0 {
 				continue // no budget at this level: nothing reads the counter
 			}
-			if err := e.sharedMonths.AddMonth(ctx, idsOf()[i], monthOf(), tokens); err != nil {
+			if err := e.sharedMonths.AddMonth(ctx, s.Tenant, idsOf()[i], monthOf(), tokens); err != nil {
 				e.reportErr(err)
 			}
 		}

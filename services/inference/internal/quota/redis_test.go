@@ -2,6 +2,8 @@ package quota_test
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,14 +73,14 @@ func TestRedisDownFallsBack(t *testing.T) {
 	require.Equal(t, 3, failures)
 }
 
-// Two replicas sharing Redis enforce one monthly budget per tenant: tokens
-// charged through one key on one replica exhaust the tenant's budget for
-// every key of the tenant on the other replica (issue 10, reproduction 3:
-// a fresh key does not escape a spent tenant budget).
-func TestRedisSharedTenantBudget(t *testing.T) {
-	addr := redistest.Start(t)
-	client := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { _ = client.Close() })
+// budgetContract: two replicas sharing Redis enforce one monthly budget
+// per tenant: tokens charged through one key on one replica exhaust the
+// tenant's budget for every key of the tenant on the other replica (issue
+// 10, reproduction 3: a fresh key does not escape a spent tenant budget),
+// and one key budget across replicas. Every counter is under its tenant's
+// hash tag (ADR 0095). A Redis error fails the test (no fallback).
+func budgetContract(t *testing.T, client redis.UniversalClient) {
+	t.Helper()
 	seeds := 0
 	replica := func() *quota.Enforcer {
 		e := quota.New(func(_ context.Context, tenant, key string, _ time.Time) (int64, error) {
@@ -99,17 +101,66 @@ func TestRedisSharedTenantBudget(t *testing.T) {
 
 	// A brand-new key, on the other replica, with no key budget at all.
 	_, err = b.Check(t.Context(), quota.Subject{Tenant: "t", Key: "fresh"}, l)
+	requireCode(t, err, "insufficient_quota")
+	require.Equal(t, 1, seeds, "seeded once for all replicas")
+	// Another tenant is unaffected; its key budget is one across replicas.
+	u, ul := quota.Subject{Tenant: "u", Key: "k"}, quota.Limits{TenantBudget: 1000, KeyBudget: 50}
+	_, err = b.Check(t.Context(), u, ul)
+	require.NoError(t, err)
+	b.Charge(t.Context(), u, ul, 50)
+	_, err = a.Check(t.Context(), u, ul)
+	requireCode(t, err, "insufficient_quota")
+
+	keys := allKeys(t, client, quota.RedisMonthPrefix+"*")
+	require.Len(t, keys, 3, "t's and u's tenant counters, u's key counter")
+	for _, k := range keys {
+		require.True(t, strings.HasPrefix(k, quota.RedisMonthPrefix+"{t}") || strings.HasPrefix(k, quota.RedisMonthPrefix+"{u}"), "%q carries its tenant's hash tag", k)
+		ttl, err := client.TTL(t.Context(), k).Result()
+		require.NoError(t, err)
+		require.Greater(t, ttl, 24*time.Hour, "kept until a day past the month")
+	}
+}
+
+func requireCode(t *testing.T, err error, code string) {
+	t.Helper()
 	ae, ok := apierr.As(err)
 	require.True(t, ok, "%v", err)
-	require.Equal(t, "insufficient_quota", ae.Code)
-	require.Equal(t, 1, seeds, "seeded once for all replicas")
-	// Another tenant is unaffected.
-	_, err = b.Check(t.Context(), quota.Subject{Tenant: "u", Key: "k"}, l)
-	require.NoError(t, err)
-	keys, err := client.Keys(t.Context(), quota.RedisMonthPrefix+"*").Result()
-	require.NoError(t, err)
-	require.Len(t, keys, 2)
-	ttl, err := client.TTL(t.Context(), keys[0]).Result()
-	require.NoError(t, err)
-	require.Greater(t, ttl, 24*time.Hour, "kept until a day past the month")
+	require.Equal(t, code, ae.Code)
+}
+
+// allKeys lists the keys matching pattern on one Redis, or on every master
+// of a cluster.
+func allKeys(t *testing.T, client redis.UniversalClient, pattern string) []string {
+	t.Helper()
+	c, ok := client.(*redis.ClusterClient)
+	if !ok {
+		keys, err := client.Keys(t.Context(), pattern).Result()
+		require.NoError(t, err)
+		return keys
+	}
+	var mu sync.Mutex
+	var keys []string
+	require.NoError(t, c.ForEachMaster(t.Context(), func(ctx context.Context, node *redis.Client) error {
+		ks, err := node.Keys(ctx, pattern).Result()
+		mu.Lock()
+		keys = append(keys, ks...)
+		mu.Unlock()
+		return err
+	}))
+	return keys
+}
+
+func TestRedisSharedBudgets(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: redistest.Start(t)})
+	t.Cleanup(func() { _ = client.Close() })
+	budgetContract(t, client)
+}
+
+// The same on a real Redis Cluster of three masters (ADR 0095): each
+// counter is one key, so no script crosses slots; the hash tag keeps a
+// tenant's counters in its buckets' slot.
+func TestRedisClusterSharedBudgets(t *testing.T) {
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: redistest.StartCluster(t, 3)})
+	t.Cleanup(func() { _ = client.Close() })
+	budgetContract(t, client)
 }
