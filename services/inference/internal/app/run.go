@@ -15,16 +15,18 @@ import (
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 )
 
-// GCPercent is inference's default GOGC (the operator's GOGC wins): twice
-// the request path's 200 (ADR 0038), as the edge's (ADR 0066). Under chat
-// load inference's heap in use is a few MB (~5 MB) and every completion
-// allocates, so at 200 the collector ran several times a second and its
-// marking was ~13 % of inference's instructions per completion; at 400 it
-// runs half as often: 9.5 % fewer instructions per completion in the real
-// process (ADR 0073). Idle RSS is pkg/memtrim's (it returns the heap after a busy
-// period), and GOMEMLIMIT, which the manifests set from the container's
-// limit, still bounds the heap under load.
-const GCPercent = 2 * serve.RequestPathGCPercent
+// GCPercent is inference's default GOGC (the operator's GOGC wins): four
+// times the request path's 200. Under chat load inference's live heap is a
+// few MB (~5 MB) and every completion allocates ~14 KB, most of it in
+// grpc-go's and net/http's per-call state, so the collector's cost per
+// completion follows how often it runs. At 200 its marking was ~13 % of
+// inference's instructions per completion; 400 (ADR 0073) cut 9.5 %, 800
+// another ~6 % (ADR 0089), for a heap that may grow to ~9× its live size
+// under load (peak RSS at c=64 79 → 111 MB in one paired run). Idle RSS is
+// pkg/memtrim's (it returns the heap after a busy period), and GOMEMLIMIT,
+// which the manifests set from the container's limit, still bounds the
+// heap under load.
+const GCPercent = 4 * serve.RequestPathGCPercent
 
 // Run starts inference on pkg/backend's shared start-up path (config, logs,
 // mTLS with hot reload, authz, principal verification with auth's keys,

@@ -38,3 +38,33 @@ func TestInsertBatchSizes(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkInsert is the usage store's write of one batch of n records, as
+// the recorder's writer runs it: one tenant and key, a new request id and
+// a later millisecond per row (ns/op per batch; docs/performance.md counts
+// its instructions per row under callgrind from two -benchtime counts).
+// n=8 is a batch window at callgrind's pace, 256 one at c=64 natively.
+func BenchmarkInsert(b *testing.B) {
+	for _, n := range []int{8, 256} {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			st := openSQLite(b)
+			at := time.Now()
+			recs := make([]store.Record, n)
+			for i := range recs {
+				recs[i] = store.Record{Tenant: "tenant-0123456789", Key: "key-0123456789", Model: "gpt-4o-mini",
+					RequestID: fmt.Sprintf("req-0123456789abcdef-%04d", i), PromptTokens: 12, CompletionTokens: 11,
+					Latency: time.Millisecond, CostMicroUSD: 3}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range recs {
+					at = at.Add(time.Millisecond)
+					recs[i].At = at
+				}
+				if err := st.Insert(b.Context(), recs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

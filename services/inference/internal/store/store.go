@@ -171,7 +171,10 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 	for i, n := range sizes {
 		args = args[:0]
 		for _, r := range recs[:n] {
-			est := 0
+			// int64, not int: database/sql passes a driver.Value type
+			// through as it is and converts anything else by reflection,
+			// per row (issue 15, ADR 0089).
+			est := int64(0)
 			if r.Estimated {
 				est = 1
 			}
