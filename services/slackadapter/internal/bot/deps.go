@@ -60,6 +60,8 @@ type Caller struct {
 	Subject  string
 	Roles    []string
 	Scopes   []string
+	// AllowedModels is the key's model allow-list (empty: every model).
+	AllowedModels []string
 }
 
 // admin: role owner or admin with a key holding scope admin (auth's rule).

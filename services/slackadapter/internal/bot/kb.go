@@ -68,6 +68,13 @@ func (a *Adapter) SetBinding(ctx context.Context, c Caller, b store.Binding) (st
 	if err := checkBinding(b.Assistant, b.Collections); err != nil {
 		return store.Binding{}, err
 	}
+	// The adapter's key answers the whole channel with it: an admin binds
+	// only what her own key may use (authorization review 6). The name is
+	// all the adapter knows of it (an assistant's model is inference's).
+	if b.Assistant != "" && len(c.AllowedModels) > 0 && !slices.Contains(c.AllowedModels, b.Assistant) {
+		return store.Binding{}, fmt.Errorf("assistant: this API key may not use the model %q, and a binding lets everyone in the channel use it: %w",
+			b.Assistant, grpcerr.ErrPermissionDenied)
+	}
 	if err := a.checkWorkspace(ctx, c.TenantID, b.TeamID); err != nil {
 		return store.Binding{}, err
 	}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/pkg/inferencetest"
@@ -250,6 +251,38 @@ func TestBindingsREST(t *testing.T) {
 	require.NoError(t, err)
 	_, err = h.client.DeleteBinding(acme, &slackadapterv1.DeleteBindingRequest{TeamId: "T1", ChannelId: "C42"})
 	require.Equal(t, codes.NotFound, status.Code(err))
+}
+
+// TestBindingAnAssistantNeedsTheCallersModel (authorization review 6): a
+// binding makes the adapter's key answer a whole channel with its
+// assistant or model, so an admin may only bind one her own key may use;
+// else an admin key allowed "cheap" bound "gpt-4o" and asked the bot.
+func TestBindingAnAssistantNeedsTheCallersModel(t *testing.T) {
+	h := grounded(t)
+	admin := func(models ...string) context.Context {
+		return h.asPrincipal(t, &authv1.Principal{TenantId: "t_acme", KeyId: "admin-t_acme", Subject: "alice@t_acme",
+			Roles: []string{"owner"}, Scopes: []string{"admin"}, AllowedModels: models})
+	}
+	for _, tt := range []struct {
+		name   string
+		models []string
+		code   codes.Code
+	}{
+		{"the key may use it", []string{"cheap", "kb-support"}, codes.OK},
+		{"the key may use every model", nil, codes.OK},
+		{"the key may not use it", []string{"cheap"}, codes.PermissionDenied},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := h.client.SetBinding(admin(tt.models...), &slackadapterv1.SetBindingRequest{TeamId: "T1", ChannelId: "C77", Assistant: "kb-support"})
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+			if tt.code != codes.OK {
+				require.Contains(t, status.Convert(err).Message(), `"kb-support"`)
+			}
+		})
+	}
+	// Collections are bound with the deployment's model, as before.
+	_, err := h.client.SetBinding(admin("cheap"), &slackadapterv1.SetBindingRequest{TeamId: "T1", ChannelId: "C78", Collections: []string{"handbook"}})
+	require.NotEqual(t, codes.PermissionDenied, status.Code(err), "%v", err)
 }
 
 // TestBindingCollectionsMustExist: binding collections checks them with

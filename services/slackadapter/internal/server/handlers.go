@@ -44,7 +44,8 @@ func caller(ctx context.Context) (context.Context, bot.Caller, error) {
 	// Outgoing calls made for this request (auth CreateKey, ingestion's
 	// collections) carry the caller's delegation for their service
 	// (principal.ForwardTo in internal/platform).
-	return ctx, bot.Caller{TenantID: p.GetTenantId(), Subject: p.GetSubject(), Roles: p.GetRoles(), Scopes: p.GetScopes()}, nil
+	return ctx, bot.Caller{TenantID: p.GetTenantId(), Subject: p.GetSubject(), Roles: p.GetRoles(), Scopes: p.GetScopes(),
+		AllowedModels: p.GetAllowedModels()}, nil
 }
 
 // GetInstallUrl returns the install URL for the caller's tenant.

@@ -182,7 +182,11 @@ func start(t testing.TB, o harnessOpts) *harness {
 // adapter of tenant with roles and scopes, and the delegations for the
 // services the adapter forwards the principal to (ADR 0083).
 func (h *harness) as(t testing.TB, tenant string, roles, scopes []string) context.Context {
-	p := &authv1.Principal{TenantId: tenant, KeyId: "admin-" + tenant, Subject: "alice@" + tenant, Roles: roles, Scopes: scopes}
+	return h.asPrincipal(t, &authv1.Principal{TenantId: tenant, KeyId: "admin-" + tenant, Subject: "alice@" + tenant, Roles: roles, Scopes: scopes})
+}
+
+// asPrincipal is the context of an edge call to the adapter for p.
+func (h *harness) asPrincipal(t testing.TB, p *authv1.Principal) context.Context {
 	by := map[string]string{}
 	for _, aud := range append(permissions.Default().Delegates(permissions.SlackAdapter), permissions.SlackAdapter) {
 		tok, err := h.Signer.SignFor(p, aud, time.Time{})
