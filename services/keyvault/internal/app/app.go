@@ -81,6 +81,8 @@ func Run(ctx context.Context, args []string) error {
 		GCPercent: serve.RequestPathGCPercent,
 		// Fixed HTTP/2 windows (no BDP PING per read, ADR 0055) are
 		// pkg/serve's default for every service since ADR 0054.
+		// A secret read's answer encoded by hand (ADR 0091).
+		ServerOptions: []grpc.ServerOption{server.Codec()},
 	}
 	spec.Migrate = func(ctx context.Context, log *slog.Logger) error {
 		st, err := openStore(ctx, cfg, log)
