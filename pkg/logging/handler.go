@@ -97,14 +97,16 @@ func (h *Handler) HandleAttrs(ctx context.Context, t time.Time, level slog.Level
 func (h *Handler) handleJSON(ctx context.Context, jh *jsonHandler, t time.Time, level slog.Level, msg string, attrs []slog.Attr) (bool, error) {
 	bp := getLineBuf()
 	b, ok := jh.begin(*bp, t, level, msg)
+	// The context's two ids as appendAttr writes them, their constant keys
+	// quoted once here rather than on every line (issue 15, ADR 0090).
 	if id := RequestID(ctx); ok && id != "" {
-		b, ok = appendAttr(b, slog.String("request_id", id))
+		b, ok = jsonwrite.AppendSlogString(append(b, `,"request_id":`...), id)
 	}
 	ctxTenant := false
 	if id := TenantID(ctx); id != "" {
 		ctxTenant = true
 		if ok {
-			b, ok = appendAttr(b, slog.String("tenant_id", id))
+			b, ok = jsonwrite.AppendSlogString(append(b, `,"tenant_id":`...), id)
 		}
 	}
 	for i := 0; ok && i < len(attrs); i++ {

@@ -114,7 +114,20 @@ func (h *jsonHandler) begin(b []byte, t time.Time, level slog.Level, msg string)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)
-	b, _ = jsonwrite.AppendSlogString(b, level.String()) // ASCII: always valid
+	// The four named levels as slog quotes them, without quoting them
+	// again on every line (issue 15, ADR 0090).
+	switch level {
+	case slog.LevelInfo:
+		b = append(b, `"INFO"`...)
+	case slog.LevelError:
+		b = append(b, `"ERROR"`...)
+	case slog.LevelWarn:
+		b = append(b, `"WARN"`...)
+	case slog.LevelDebug:
+		b = append(b, `"DEBUG"`...)
+	default:
+		b, _ = jsonwrite.AppendSlogString(b, level.String()) // ASCII: always valid
+	}
 	b = append(b, `,"msg":`...)
 	b, ok := jsonwrite.AppendSlogString(b, msg)
 	return append(b, h.pre...), ok

@@ -81,6 +81,24 @@ func TestJSONHandlerWritesSlogsLines(t *testing.T) {
 	}
 }
 
+// TestJSONHandlerLevels: every level, the four named ones (written as
+// constants) and those between and beyond them (quoted as slog names
+// them), is written as slog's handler writes it.
+func TestJSONHandlerLevels(t *testing.T) {
+	ctx := context.Background()
+	for _, lv := range []slog.Level{slog.LevelDebug - 4, slog.LevelDebug, slog.LevelDebug + 1, slog.LevelInfo,
+		slog.LevelInfo + 2, slog.LevelWarn, slog.LevelError, slog.LevelError + 4} {
+		t.Run(lv.String(), func(t *testing.T) {
+			fast, fastOut, ref, refOut := both(slog.LevelDebug - 4)
+			r := slog.NewRecord(when, lv, "http request", 0)
+			r.AddAttrs(attrCases["access line"]...)
+			require.NoError(t, fast.Handle(ctx, r))
+			require.NoError(t, ref.Handle(ctx, r))
+			require.Equal(t, refOut.String(), fastOut.String())
+		})
+	}
+}
+
 func TestJSONHandlerWithAttrsAndGroups(t *testing.T) {
 	ctx := context.Background()
 	fast, fastOut, ref, refOut := both(slog.LevelInfo)

@@ -139,7 +139,14 @@ func (h *Handler) outgoing(w http.ResponseWriter, r *http.Request) (context.Cont
 	// Inference forwards the principal to ingestion and keyvault: their
 	// delegations (ADR 0083) go along.
 	if d := authn.Delegated(r.Context()); len(d) > 0 {
-		kv := make([]string, 0, 2+2*len(d)+2)
+		// On the stack for up to three delegations (a chat call carries
+		// two): make with a length known only at run time put the pairs on
+		// the heap on every request (issue 15, ADR 0090).
+		var pairs [10]string
+		kv := pairs[:0]
+		if n := 2 + 2*len(d) + 2; n > len(pairs) {
+			kv = make([]string, 0, n)
+		}
 		kv = append(kv, principal.MetadataKey, assertion)
 		for _, v := range d {
 			kv = append(kv, principal.DelegatedKey, v)
