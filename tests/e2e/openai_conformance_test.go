@@ -456,6 +456,12 @@ func (cf *conformance) badInput(t *testing.T) {
 		{"empty messages", "/v1/chat/completions", `{"model":"echo","messages":[]}`, 400, "messages"},
 		{"unsupported parameter", "/v1/chat/completions", `{"model":"echo","messages":[{"role":"user","content":"x"}],"best_of":3}`, 400, "best_of"},
 		{"n>1", "/v1/chat/completions", `{"model":"echo","n":3,"messages":[{"role":"user","content":"x"}]}`, 400, "n"},
+		{"logprobs", "/v1/chat/completions", `{"model":"echo","logprobs":true,"messages":[{"role":"user","content":"x"}]}`, 400, "logprobs"},
+		{"top_logprobs", "/v1/chat/completions", `{"model":"echo","logprobs":true,"top_logprobs":2,"messages":[{"role":"user","content":"x"}]}`, 400, "top_logprobs"},
+		{"an OpenAI parameter not served", "/v1/chat/completions", `{"model":"echo","reasoning_effort":"low","messages":[{"role":"user","content":"x"}]}`, 400, "reasoning_effort"},
+		{"stop over 4", "/v1/chat/completions", `{"model":"echo","stop":["a","b","c","d","e"],"messages":[{"role":"user","content":"x"}]}`, 400, "stop"},
+		{"max_completion_tokens 0", "/v1/chat/completions", `{"model":"echo","max_completion_tokens":0,"messages":[{"role":"user","content":"x"}]}`, 400, "max_completion_tokens"},
+		{"embeddings dimensions 0", "/v1/embeddings", `{"model":"rampart-hash-embed","input":"x","dimensions":0}`, 400, "dimensions"},
 		{"unknown model", "/v1/chat/completions", `{"model":"nope","messages":[{"role":"user","content":"x"}]}`, 404, "model"},
 		{"body over 4 MiB", "/v1/chat/completions", big, 413, ""},
 		{"embeddings bad format", "/v1/embeddings", `{"model":"rampart-hash-embed","input":"x","encoding_format":"hex"}`, 400, "encoding_format"},
@@ -1074,9 +1080,17 @@ func (cf *conformance) sdkResponseInputItemsAndCancel(t *testing.T) {
 	require.Equal(t, "order", apiErr.Param)
 }
 
-// nodeSDK drives the stack with the official Node SDK. It needs node and
-// npm (.ci/run installs them); without them it skips, except under CI=true
-// where it fails.
+// nodeSDKVersions are the official Node SDK's releases the conformance
+// script runs with: the last of every major a client may still use (4.x
+// has chat.completions.stream under beta and responses.del for delete; the
+// script picks what its version has) and the newest that npm serves (7.x
+// declares Node 22 in its engines and runs on CI's Node 20 as well).
+var nodeSDKVersions = []string{"4.104.0", "5.23.2", openaiNodeVersion, "7.60.0"}
+
+// nodeSDK drives the stack with the official Node SDK, once per version in
+// nodeSDKVersions, each with keys of its own (the rate-limited ones are
+// spent by a run). It needs node and npm (.ci/run installs them); without
+// them it skips, except under CI=true where it fails.
 func (cf *conformance) nodeSDK(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the Node SDK conformance test")
@@ -1089,21 +1103,28 @@ func (cf *conformance) nodeSDK(t *testing.T) {
 		}
 		t.Skip("node/npm not installed: skipping the Node SDK conformance test (apt-get install nodejs npm)")
 	}
+	script, err := os.ReadFile(filepath.Join("testdata", "openai", "node", "conformance.mjs"))
+	require.NoError(t, err)
+	for _, version := range nodeSDKVersions {
+		t.Run(version, func(t *testing.T) { cf.nodeSDKVersion(t, node, npm, version, script) })
+	}
+}
+
+func (cf *conformance) nodeSDKVersion(t *testing.T, node, npm, version string, script []byte) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	install := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--silent", "--prefix", dir, "openai@"+openaiNodeVersion)
+	install := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--silent", "--prefix", dir, "openai@"+version)
 	install.Env = append(os.Environ(), "npm_config_update_notifier=false")
 	out, err := install.CombinedOutput()
-	require.NoError(t, err, "npm install openai@%s: %s", openaiNodeVersion, out)
-	script, err := os.ReadFile(filepath.Join("testdata", "openai", "node", "conformance.mjs"))
-	require.NoError(t, err)
+	require.NoError(t, err, "npm install openai@%s: %s", version, out)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "conformance.mjs"), script, 0o644)) //nolint:gosec // dir is t.TempDir()
 
 	s := cf.view(t)
 	s.AddKey(t, "node-key", keySpec{tenant: "t1"})
 	s.AddKey(t, "node-narrow", keySpec{tenant: "t1", allowedModels: []string{"echo"}})
 	s.AddKey(t, "node-tpm", keySpec{tenant: "t2", tpm: 5})
+	s.AddKey(t, "node-budget", keySpec{tenant: "t1", budget: 1})
 	admin := cf.creator(t, "t1")
 	embedOnly := mustKey(t, cf.st, admin, map[string]any{"name": "node-embeddings-only", "scopes": []string{"embeddings:write"}}).APIKey
 	rpm := mustKey(t, cf.st, admin, map[string]any{"name": "node-rpm", "scopes": []string{"chat:write"},
@@ -1111,8 +1132,8 @@ func (cf *conformance) nodeSDK(t *testing.T) {
 	run := exec.CommandContext(ctx, node, "conformance.mjs")
 	run.Dir = dir
 	run.Env = append(os.Environ(), "RAMPART_URL="+s.URL, "RAMPART_KEY="+s.keyFor("node-key"), "RAMPART_NARROW_KEY="+s.keyFor("node-narrow"),
-		"RAMPART_TPM_KEY="+s.keyFor("node-tpm"), "RAMPART_EMBED_ONLY_KEY="+embedOnly, "RAMPART_RPM_KEY="+rpm)
+		"RAMPART_TPM_KEY="+s.keyFor("node-tpm"), "RAMPART_BUDGET_KEY="+s.keyFor("node-budget"), "RAMPART_EMBED_ONLY_KEY="+embedOnly, "RAMPART_RPM_KEY="+rpm)
 	out, err = run.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	require.NoError(t, err, "openai@%s: %s", version, out)
 	require.Contains(t, string(out), "node conformance OK")
 }

@@ -3,11 +3,13 @@ package openai_test
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	oai "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 
@@ -174,7 +176,10 @@ func TestSDKModels(t *testing.T) {
 // from the gRPC code, the OpenAI code, type and param from the ErrorInfo,
 // Retry-After from the RetryInfo, for JSON and for a stream that failed
 // before its first chunk; a server error's message is the edge's own. A
-// request without a key never reaches inference.
+// spent budget says X-Should-Retry: false, which the SDKs obey instead of
+// retrying a refusal that lasts until the month ends; other errors leave
+// retrying to the SDK's own rules (Retry-After). A request without a key
+// never reaches inference.
 func TestInferenceErrorsInOpenAIShape(t *testing.T) {
 	s := newStack(t)
 	s.AddKey(t, "key-a", &authv1.Principal{TenantId: "t1", KeyId: "ka"})
@@ -183,10 +188,12 @@ func TestInferenceErrorsInOpenAIShape(t *testing.T) {
 		"forbidden": {Code: codes.PermissionDenied, Message: "not allowed", OpenAICode: "model_not_allowed", Type: "invalid_request_error", Param: "model"},
 		"n2":        {Code: codes.InvalidArgument, Message: "n must be 1", OpenAICode: "invalid_argument", Type: "invalid_request_error", Param: "n"},
 		"tpm":       {Code: codes.ResourceExhausted, Message: "tokens per minute", OpenAICode: "rate_limit_exceeded", Type: "tokens", RetryAfter: 7 * time.Second},
+		"tpm-later": {Code: codes.ResourceExhausted, Message: "tokens per minute", OpenAICode: "rate_limit_exceeded", Type: "tokens", RetryAfter: 204 * time.Second},
 		"budget":    {Code: codes.ResourceExhausted, Message: "budget spent", OpenAICode: "insufficient_quota", Type: "insufficient_quota"},
 		"tool":      {Code: codes.InvalidArgument, Message: "tool rm_rf is not allowed", OpenAICode: "tool_not_allowed", Type: "invalid_request_error", Param: "tools[0].function.name"},
 		"down":      {Code: codes.Unavailable, Message: "upstream 10.1.2.3 refused sk-upstream-secret", OpenAICode: "upstream_unavailable", Type: "server_error"},
 	}
+	noRetry := map[string]bool{"budget": true}
 	s.Inf.SetScript(func(c *inferencetest.Call) inferencetest.Answer {
 		var b struct{ Model string }
 		_ = json.Unmarshal(c.Body, &b)
@@ -205,7 +212,17 @@ func TestInferenceErrorsInOpenAIShape(t *testing.T) {
 				require.NotContains(t, apiErr.Message, e.Message, "a server error's detail stays inside")
 			}
 			if e.RetryAfter > 0 {
-				require.Equal(t, "7", apiErr.Response.Header.Get("Retry-After"))
+				require.Equal(t, strconv.Itoa(int(e.RetryAfter.Seconds())), apiErr.Response.Header.Get("Retry-After"))
+			}
+			if noRetry[model] {
+				require.Equal(t, "false", apiErr.Response.Header.Get("X-Should-Retry"))
+				n := len(s.Inf.Calls())
+				retrying := oai.NewClient(option.WithBaseURL(s.URL+"/v1/"), option.WithAPIKey("key-a"), option.WithMaxRetries(2))
+				_, err := retrying.Chat.Completions.New(ctx(t), oai.ChatCompletionNewParams{Model: model, Messages: user})
+				sdkcheck.RequireAPIError(t, err, status, e.Type, e.OpenAICode, e.Param)
+				require.Len(t, s.Inf.Calls(), n+1, "the SDK did not retry")
+			} else {
+				require.Empty(t, apiErr.Response.Header.Get("X-Should-Retry"), "the SDK's own rules decide")
 			}
 			stream := sdk(s, "key-a").Chat.Completions.NewStreaming(ctx(t), oai.ChatCompletionNewParams{Model: model, Messages: user})
 			for stream.Next() {

@@ -283,8 +283,16 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if e.RetryAfter > 0 {
 		httperr.SetRetryAfter(w.Header(), e.RetryAfter.Seconds())
 	}
+	if e.Code == codeInsufficientQuota {
+		// A spent budget is a 429 the SDKs would retry with backoff, only to
+		// be refused again until the budget's month ends (ADR 0096).
+		w.Header().Set("X-Should-Retry", "false")
+	}
 	httperr.Write(w, r, e)
 }
+
+// codeInsufficientQuota is inference's code for a spent budget.
+const codeInsufficientQuota = "insufficient_quota"
 
 // fromGRPC maps an inference error with the edge's one mapping: httperr
 // reads inference's ErrorInfo (OpenAI code, type and param).

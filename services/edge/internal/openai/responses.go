@@ -13,10 +13,17 @@ import (
 const maxResponseID = 128
 
 // GetResponse serves GET /v1/responses/{id}: a stored response of the
-// caller's tenant, as inference encoded it.
+// caller's tenant, as inference encoded it. stream=true is refused: OpenAI
+// streams only a background response again, Rampart runs none, and an SDK
+// would read the JSON body as a stream of no events (ADR 0096).
 func (h *Handler) GetResponse(w http.ResponseWriter, r *http.Request, id string) {
 	ctx, ok := h.outgoing(w, r)
 	if !ok || !validResponseID(w, r, id) {
+		return
+	}
+	if v := r.URL.Query().Get("stream"); v != "" && v != "false" {
+		httperr.Write(w, r, &httperr.Error{Status: http.StatusBadRequest, Code: "unsupported_parameter", Param: "stream",
+			Message: "stream is supported only for responses created with background=true, which Rampart does not run; retrieve the stored response without stream"})
 		return
 	}
 	resp, err := h.client.GetResponse(ctx, &inferencev1.GetResponseRequest{Id: id})

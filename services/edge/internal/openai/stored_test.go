@@ -54,12 +54,14 @@ func TestStoredResponseRoutes(t *testing.T) {
 		require.JSONEq(t, `{"error":{"message":"No response found with id 'resp_other'.","type":"invalid_request_error","param":"response_id","code":"not_found"}}`, string(r.bytes))
 	}
 
-	r := call(t, s, http.MethodGet, "key-a", "/v1/responses/resp_1", "")
-	require.Equal(t, http.StatusOK, r.status, "%s", r.bytes)
-	require.Contains(t, string(r.bytes), `"text":"kept"`)
+	for _, path := range []string{"/v1/responses/resp_1", "/v1/responses/resp_1?stream=false"} {
+		r := call(t, s, http.MethodGet, "key-a", path, "")
+		require.Equal(t, http.StatusOK, r.status, "%s", r.bytes)
+		require.Contains(t, string(r.bytes), `"text":"kept"`)
+	}
 	notFound(call(t, s, http.MethodGet, "key-a", "/v1/responses/resp_other", ""))
 
-	r = call(t, s, http.MethodDelete, "key-a", "/v1/responses/resp_1", "")
+	r := call(t, s, http.MethodDelete, "key-a", "/v1/responses/resp_1", "")
 	require.Equal(t, http.StatusOK, r.status, "%s", r.bytes)
 	require.JSONEq(t, `{"id":"resp_1","object":"response","deleted":true}`, string(r.bytes))
 	notFound(call(t, s, http.MethodDelete, "key-a", "/v1/responses/resp_other", ""))
@@ -85,6 +87,10 @@ func TestStoredResponseRoutes(t *testing.T) {
 		{"/v1/responses/resp_1/input_items?limit=ten", "limit"},
 		{"/v1/responses/resp_1/input_items?after=" + strings.Repeat("a", 257), "after"},
 		{"/v1/responses/" + strings.Repeat("r", 300), "response_id"},
+		// OpenAI streams only a background response again; Rampart runs
+		// none, and the SDK would read a JSON body as an empty stream.
+		{"/v1/responses/resp_1?stream=true", "stream"},
+		{"/v1/responses/resp_1?stream=1", "stream"},
 	} {
 		r := call(t, s, http.MethodGet, "key-a", tc.path, "")
 		require.Equal(t, http.StatusBadRequest, r.status, "%s: %s", tc.path, r.bytes)

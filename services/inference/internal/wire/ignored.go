@@ -8,3 +8,13 @@ package wire
 // logprobs=true is refused with 400. Any other parameter not in ChatRequest
 // is refused with 400 code "unsupported_parameter" naming it.
 var IgnoredParameters = []string{"frequency_penalty", "presence_penalty", "parallel_tool_calls", "store", "metadata", "logprobs"}
+
+// UnservedParameters are OpenAI request parameters Rampart refuses (400
+// unsupported_parameter, as any unknown one): named as OpenAI names a
+// parameter a model does not take, not as an unrecognized argument, so a
+// client sees it is not a typo (ADR 0096).
+var UnservedParameters = map[string]bool{
+	"top_logprobs": true, "logit_bias": true, "audio": true, "modalities": true, "prediction": true,
+	"reasoning_effort": true, "service_tier": true, "web_search_options": true, "functions": true,
+	"function_call": true, "verbosity": true, "prompt": true, "conversation": true, "max_tool_calls": true,
+}

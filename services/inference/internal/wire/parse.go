@@ -112,6 +112,9 @@ func decodeError(err error, body []byte, v any) error {
 		if p := unknownPath(body, v, name); p != "" {
 			name = p
 		}
+		if UnservedParameters[name] {
+			return apierr.InvalidCode("unsupported_parameter", name, "Unsupported parameter: '%s' is not supported by Rampart.", name)
+		}
 		return apierr.InvalidCode("unsupported_parameter", name, "Unrecognized request argument supplied: %s", name)
 	case errors.Is(err, errContentType):
 		return apierr.Invalid("messages", "%s", err.Error())

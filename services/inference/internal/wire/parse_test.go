@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,6 +75,31 @@ func TestParseChat(t *testing.T) {
 			require.Equal(t, apierr.KindInvalid, e.Kind)
 			require.Equal(t, tt.param, e.Param, e.Message)
 		})
+	}
+}
+
+// TestUnsupportedParameterMessages: an OpenAI parameter Rampart does not
+// serve is named as such; anything else is an unrecognized argument, as
+// OpenAI words it. Both are 400 unsupported_parameter naming the parameter.
+func TestUnsupportedParameterMessages(t *testing.T) {
+	const base = `{"model":"m","messages":[{"role":"user","content":"hi"}],`
+	for _, tc := range []struct{ param, body, message string }{
+		{"reasoning_effort", `"reasoning_effort":"low"}`, "Unsupported parameter: 'reasoning_effort' is not supported by Rampart."},
+		{"top_logprobs", `"logprobs":true,"top_logprobs":2}`, "Unsupported parameter: 'top_logprobs' is not supported by Rampart."},
+		{"service_tier", `"service_tier":"auto"}`, "Unsupported parameter: 'service_tier' is not supported by Rampart."},
+		{"temprature", `"temprature":1}`, "Unrecognized request argument supplied: temprature"},
+		{"messages[0].audio", `{"model":"m","messages":[{"role":"user","content":"hi","audio":1}]}`, "Unrecognized request argument supplied: messages[0].audio"},
+	} {
+		body := tc.body
+		if !strings.HasPrefix(body, "{") {
+			body = base + body
+		}
+		_, err := wire.ParseChat([]byte(body))
+		e, ok := apierr.As(err)
+		require.True(t, ok, "%s: %v", tc.body, err)
+		require.Equal(t, tc.param, e.Param)
+		require.Equal(t, "unsupported_parameter", e.Code)
+		require.Equal(t, tc.message, e.Message)
 	}
 }
 

@@ -93,7 +93,8 @@ func (p *Provider) Stream(ctx context.Context, call *provider.ChatCall, emit fun
 // "call:<tool> <json>" message for that tool, else built from the tool's
 // parameters schema), "none" never does, "auto" only for "call:" messages.
 // With response_format json_schema the answer is an instance of the schema
-// whose strings carry the message.
+// whose strings carry the message. A plain answer ends before the first
+// stop sequence, as a model's does.
 func echo(r *wire.ChatRequest) *provider.ChatResult {
 	last := ""
 	for i := len(r.Messages) - 1; i >= 0; i-- {
@@ -139,7 +140,17 @@ func echo(r *wire.ChatRequest) *provider.ChatResult {
 		}
 		return &provider.ChatResult{Content: string(b), HasContent: true, FinishReason: "stop"}
 	}
-	return truncate(last, r.MaxOutputTokens())
+	return truncate(cutAtStop(last, r.Stop), r.MaxOutputTokens())
+}
+
+// cutAtStop is text up to the earliest of the stop sequences.
+func cutAtStop(text string, stop []string) string {
+	for _, s := range stop {
+		if i := strings.Index(text, s); s != "" && i >= 0 {
+			text = text[:i]
+		}
+	}
+	return text
 }
 
 func offered(tools []wire.Tool, name string) bool {

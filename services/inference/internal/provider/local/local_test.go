@@ -92,10 +92,26 @@ func TestExtractive(t *testing.T) {
 	}
 }
 
-func TestEchoMaxTokens(t *testing.T) {
-	res := chat(t, local.Echo, `{"model":"x","max_tokens":2,"messages":[{"role":"user","content":"a rather long message indeed"}]}`)
-	require.Equal(t, "length", res.FinishReason)
-	require.Equal(t, "a rather", res.Content)
+// Echo ends its answer as a model does: at the first stop sequence (not
+// included, finish_reason "stop"), else at max_tokens or
+// max_completion_tokens ("length").
+func TestEchoStopAndMaxTokens(t *testing.T) {
+	const msg = `"messages":[{"role":"user","content":"a rather long message indeed"}]`
+	for _, tc := range []struct{ name, params, content, finish string }{
+		{"max_tokens", `"max_tokens":2`, "a rather", "length"},
+		{"max_completion_tokens", `"max_completion_tokens":2`, "a rather", "length"},
+		{"stop string", `"stop":" long"`, "a rather", "stop"},
+		{"first of several stops", `"stop":["indeed","message"," rather"]`, "a", "stop"},
+		{"stop absent from the answer", `"stop":["zzz"]`, "a rather long message indeed", "stop"},
+		{"stop before the token limit", `"stop":"ther","max_tokens":2`, "a ra", "stop"},
+		{"the token limit before the stop", `"stop":"indeed","max_tokens":2`, "a rather", "length"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := chat(t, local.Echo, `{"model":"x",`+tc.params+`,`+msg+`}`)
+			require.Equal(t, tc.content, res.Content)
+			require.Equal(t, tc.finish, res.FinishReason)
+		})
+	}
 }
 
 func TestHashEmbedding(t *testing.T) {

@@ -6,6 +6,10 @@ import OpenAI from 'openai';
 
 const client = new OpenAI({ baseURL: process.env.RAMPART_URL + '/v1', apiKey: process.env.RAMPART_KEY, maxRetries: 0 });
 
+// A response header of an APIError: 4.x keeps them in a plain object,
+// later majors in a Headers.
+const header = (err, name) => (typeof err.headers?.get === 'function' ? err.headers.get(name) : err.headers?.[name]) ?? null;
+
 async function expectError(promise, status, type, code, param) {
   try {
     await promise;
@@ -15,6 +19,9 @@ async function expectError(promise, status, type, code, param) {
     assert.equal(err.type, type);
     assert.equal(err.code, code);
     assert.equal(err.param ?? null, param);
+    // The id to quote in a support request: x-request-id, on errors too
+    // (request_id in 4.x, requestID later).
+    assert.match(err.requestID ?? err.request_id ?? '', /^[0-9a-f]{32}$/, 'the SDK reads x-request-id');
     return err;
   }
   assert.fail('expected an error');
@@ -142,7 +149,8 @@ const last = chunks.at(-1);
 assert.deepEqual(last.choices, []);
 assert.equal(last.usage.total_tokens, last.usage.prompt_tokens + last.usage.completion_tokens);
 assert.ok(chunks.slice(0, -1).every((c) => c.usage == null && c.choices.length === 1), 'usage on the last chunk only');
-const helper = client.chat.completions.stream({ model: 'echo', stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'helper stream' }] });
+// 4.x has the stream helper under beta.
+const helper = (client.chat.completions.stream ? client.chat.completions : client.beta.chat.completions).stream({ model: 'echo', stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'helper stream' }] });
 let deltas = '';
 helper.on('content', (delta) => { deltas += delta; });
 const assembled = await helper.finalChatCompletion();
@@ -178,11 +186,24 @@ for (let i = 0; i < 10 && !refused; i++) {
   try { await rpm.models.list(); } catch (err) { refused = err; }
 }
 const limited = await typed(Promise.reject(refused), OpenAI.RateLimitError, 429, 'requests', 'rate_limit_exceeded', null);
-assert.ok(Number(limited.headers.get('retry-after')) >= 1, 'Retry-After in whole seconds');
+assert.ok(Number(header(limited, 'retry-after')) >= 1, 'Retry-After in whole seconds');
 const tpm = other(process.env.RAMPART_TPM_KEY);
 await tpm.chat.completions.create({ model: 'echo', messages: user });
 const tokens = await typed(tpm.chat.completions.create({ model: 'echo', messages: user }), OpenAI.RateLimitError, 429, 'tokens', 'rate_limit_exceeded', null);
-assert.ok(tokens.headers.get('retry-after'));
+assert.ok(header(tokens, 'retry-after'));
+
+// The SDK retries a 429 as its version decides (after Retry-After, which
+// 6.x waits out however long, 4.x, 5.x and 7.x only up to a minute, else
+// after a backoff of a second or so) unless told not to: a spent monthly
+// budget says X-Should-Retry: false and is raised after one request.
+let fetches = 0;
+const budget = new OpenAI({ baseURL: process.env.RAMPART_URL + '/v1', apiKey: process.env.RAMPART_BUDGET_KEY, maxRetries: 2,
+  fetch: (url, init) => { fetches++; return fetch(url, init); } });
+await budget.chat.completions.create({ model: 'echo', messages: user });
+fetches = 0;
+const spent = await typed(budget.chat.completions.create({ model: 'echo', messages: user }), OpenAI.RateLimitError, 429, 'insufficient_quota', 'insufficient_quota', null);
+assert.equal(header(spent, 'x-should-retry'), 'false');
+assert.equal(fetches, 1, 'a spent budget is not retried');
 
 // The Responses API answers the same errors the same way, streamed or not.
 await typed(client.responses.create({ model: 'nope', input: 'x' }), OpenAI.NotFoundError, 404, 'invalid_request_error', 'model_not_found', 'model');
@@ -214,11 +235,47 @@ for (const script of ['badchunk', 'nodone']) {
 
 // Routes and methods Rampart does not serve, as the SDK meets them.
 await typed(client.files.list(), OpenAI.NotFoundError, 404, 'not_found_error', 'not_found', null);
-await expectError(client.models.delete('echo'), 405, 'invalid_request_error', 'method_not_allowed', null);
+// 4.x names delete methods del.
+await expectError((client.models.delete ?? client.models.del).call(client.models, 'echo'), 405, 'invalid_request_error', 'method_not_allowed', null);
 
 await expectError(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }), 404, 'invalid_request_error', 'model_not_found', 'model');
 await expectError(client.chat.completions.create({ model: 'echo', n: 2, messages: [{ role: 'user', content: 'x' }] }), 400, 'invalid_request_error', 'invalid_argument', 'n');
 await expectError(client.chat.completions.create({ model: 'echo', messages: [] }), 400, 'invalid_request_error', 'invalid_argument', 'messages');
 await expectError(client.models.retrieve('nope'), 404, 'invalid_request_error', 'model_not_found', 'model');
+
+// Generation limits as a model applies them: a stop sequence ends the
+// answer before it (finish_reason "stop"), max_completion_tokens and
+// max_tokens cut it ("length"); the same when streamed.
+const stopped = await client.chat.completions.create({ model: 'echo', stop: [' world', 'zzz'], messages: [{ role: 'user', content: 'hello world again' }] });
+assert.equal(stopped.choices[0].message.content, 'hello');
+assert.equal(stopped.choices[0].finish_reason, 'stop');
+for (const limit of [{ max_completion_tokens: 2 }, { max_tokens: 2 }]) {
+  const cut = await client.chat.completions.create({ model: 'echo', ...limit, messages: [{ role: 'user', content: 'a rather long message indeed' }] });
+  assert.equal(cut.choices[0].message.content, 'a rather');
+  assert.equal(cut.choices[0].finish_reason, 'length');
+  assert.ok(cut.usage.completion_tokens <= 2);
+}
+let stoppedText = '';
+for await (const chunk of await client.chat.completions.create({ model: 'echo', stream: true, stop: 'again', messages: [{ role: 'user', content: 'hello world again' }] })) {
+  stoppedText += chunk.choices[0]?.delta?.content ?? '';
+}
+assert.equal(stoppedText, 'hello world ');
+// seed and user are accepted; OpenAI parameters Rampart does not serve are
+// a 400 naming them, unknown ones too, in OpenAI's words.
+const seeded = await client.chat.completions.create({ model: 'echo', seed: 7, user: 'end-user-1', messages: [{ role: 'user', content: 'seeded' }] });
+assert.equal(seeded.choices[0].message.content, 'seeded');
+await expectError(client.chat.completions.create({ model: 'echo', logprobs: true, messages: user }), 400, 'invalid_request_error', 'unsupported_parameter', 'logprobs');
+const unserved = await expectError(client.chat.completions.create({ model: 'echo', reasoning_effort: 'low', messages: user }), 400, 'invalid_request_error', 'unsupported_parameter', 'reasoning_effort');
+assert.match(unserved.message, /Unsupported parameter: 'reasoning_effort' is not supported/);
+const unknown = await expectError(client.chat.completions.create({ model: 'echo', temprature: 1, messages: user }), 400, 'invalid_request_error', 'unsupported_parameter', 'temprature');
+assert.match(unknown.message, /Unrecognized request argument supplied: temprature/);
+
+// A stored response is retrieved whole; retrieving it as a stream (which
+// OpenAI serves for background responses only) is refused, not an empty
+// stream.
+const kept = await client.responses.create({ model: 'echo', store: true, input: 'kept whole' });
+assert.equal((await client.responses.retrieve(kept.id)).output[0].content[0].text, 'kept whole'); // 4.x adds no output_text here
+await expectError((async () => { for await (const ev of await client.responses.retrieve(kept.id, { stream: true })) assert.fail(`an event: ${ev.type}`); })(),
+  400, 'invalid_request_error', 'unsupported_parameter', 'stream');
 
 console.log('node conformance OK');
