@@ -90,6 +90,7 @@ type listedDoc struct {
 	ID            string `json:"id"`
 	Source        string `json:"source"`
 	ContentType   string `json:"content_type"`
+	SizeBytes     string `json:"size_bytes"` // int64: a string in proto JSON
 	State         string `json:"state"`
 	TextAvailable bool   `json:"text_available"`
 }
@@ -112,7 +113,7 @@ func newDocReindexCmd(f *apiFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			files := map[string]string{}
+			files := map[string][]string{}
 			if len(args) == 1 {
 				if files, err = filesByName(args[0]); err != nil {
 					return err
@@ -127,8 +128,8 @@ func newDocReindexCmd(f *apiFlags) *cobra.Command {
 }
 
 // reindex adds again the content of each document of the collection that
-// has no stored text, from files (base name → path) or its URL.
-func (o docAdd) reindex(cmd *cobra.Command, c *restclient.Client, files map[string]string) error {
+// has no stored text, from files (base name → paths) or its URL.
+func (o docAdd) reindex(cmd *cobra.Command, c *restclient.Client, files map[string][]string) error {
 	out, err := c.Do(cmd.Context(), http.MethodGet, "/v1/collections/"+esc(o.collection)+"/documents", nil, nil)
 	if err != nil {
 		return err
@@ -171,7 +172,7 @@ func (o docAdd) reindex(cmd *cobra.Command, c *restclient.Client, files map[stri
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "%d document(s) re-chunked\n", queued)
 	if len(missing) > 0 {
-		fmt.Fprintf(w, "%d document(s) need their file (give the directory holding them, or add them again with rampart doc add): %s\n",
+		fmt.Fprintf(w, "%d document(s) need their file, of the same name and size (give the directory holding them, or add them again with rampart doc add): %s\n",
 			len(missing), strings.Join(missing, ", "))
 	}
 	if len(failed) > 0 {
@@ -180,31 +181,39 @@ func (o docAdd) reindex(cmd *cobra.Command, c *restclient.Client, files map[stri
 	return nil
 }
 
-// reindexArg is what to add again for d: its URL, or the file of its
-// source name.
-func reindexArg(d listedDoc, files map[string]string) (string, bool) {
+// reindexArg is what to add again for d: its URL, or a file of its
+// source name and size. The size guards against another file of the same
+// name (README.md), which would be a new version replacing the document;
+// content of the same size but changed would be too, like any doc add.
+func reindexArg(d listedDoc, files map[string][]string) (string, bool) {
 	if u, err := url.Parse(d.Source); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
 		return d.Source, true
 	}
 	if d.Source == "" || d.Source == unnamedUpload {
 		return "", false
 	}
-	p, ok := files[d.Source]
-	return p, ok
+	size, err := strconv.ParseInt(d.SizeBytes, 10, 64)
+	if err != nil {
+		return "", false
+	}
+	for _, p := range files[d.Source] {
+		if fi, err := os.Stat(p); err == nil && fi.Size() == size {
+			return p, true
+		}
+	}
+	return "", false
 }
 
 // filesByName maps the base names of the regular files under dir to their
-// paths (the first one found of a name).
-func filesByName(dir string) (map[string]string, error) {
-	files := map[string]string{}
+// paths.
+func filesByName(dir string) (map[string][]string, error) {
+	files := map[string][]string{}
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if e.Type().IsRegular() {
-			if _, ok := files[e.Name()]; !ok {
-				files[e.Name()] = p
-			}
+			files[e.Name()] = append(files[e.Name()], p)
 		}
 		return nil
 	})

@@ -62,8 +62,9 @@ func TestDocTextPagesThroughTheBound(t *testing.T) {
 
 // TestDocReindexAddsOldDocumentsAgain: `doc reindex` adds again, with its
 // source name and type, the file of each ready document without a stored
-// text, and a URL document by its URL; documents with text, still
-// processing, or unnamed are not sent, and those without a file are listed.
+// text (of its name and size: another vpn.md is not it), and a URL
+// document by its URL; documents with text, still processing, or unnamed
+// are not sent, and those without a file are listed.
 func TestDocReindexAddsOldDocumentsAgain(t *testing.T) {
 	var mu sync.Mutex
 	var bodies []map[string]any
@@ -73,7 +74,8 @@ func TestDocReindexAddsOldDocumentsAgain(t *testing.T) {
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == "/v1/collections/kb/documents":
 			_, _ = io.WriteString(w, `{"documents":[
-				{"id":"doc_1","source":"vpn.md","content_type":"text/markdown","state":"DOCUMENT_STATE_READY"},
+				{"id":"doc_1","source":"vpn.md","content_type":"text/markdown","size_bytes":"14","state":"DOCUMENT_STATE_READY"},
+				{"id":"doc_7","source":"notes.md","content_type":"text/markdown","size_bytes":"99","state":"DOCUMENT_STATE_READY"},
 				{"id":"doc_2","source":"new.md","content_type":"text/markdown","state":"DOCUMENT_STATE_READY","text_available":true},
 				{"id":"doc_3","source":"https://wiki.example.com/a?x","content_type":"text/html","state":"DOCUMENT_STATE_READY"},
 				{"id":"doc_4","source":"gone.pdf","content_type":"application/pdf","state":"DOCUMENT_STATE_READY"},
@@ -93,7 +95,9 @@ func TestDocReindexAddsOldDocumentsAgain(t *testing.T) {
 	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "it"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "vpn.md"), []byte("# Another VPN file"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "it", "vpn.md"), []byte("# VPN\n\nRotate."), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.md"), []byte("changed since"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "new.md"), []byte("new"), 0o600))
 
 	var out bytes.Buffer
@@ -106,7 +110,26 @@ func TestDocReindexAddsOldDocumentsAgain(t *testing.T) {
 	}, bodies)
 	require.Contains(t, out.String(), "re-chunked to locate its citations")
 	require.Contains(t, out.String(), "2 document(s) re-chunked")
-	require.Contains(t, out.String(), "2 document(s) need their file")
+	require.Contains(t, out.String(), "3 document(s) need their file")
+	require.Contains(t, out.String(), "notes.md (doc_7)", "a file of the name but not the size is not sent")
 	require.Contains(t, out.String(), "gone.pdf (doc_4)")
 	require.Contains(t, out.String(), "upload (doc_5)")
+}
+
+// TestSourcesNameTheDocumentOfExtractedTextPassages: a cited passage
+// placed by characters (HTML) or pages (PDF) names its document in the
+// Sources list, with a hint at `rampart doc text`; passages placed by
+// lines of a text file do not need it.
+func TestSourcesNameTheDocumentOfExtractedTextPassages(t *testing.T) {
+	var out bytes.Buffer
+	printSources(&out, []citation{
+		{Index: 1, DocumentID: "doc_h", Source: "travel.html", Title: "Travel", Passages: []citedPassage{{Quote: "Taxis need a receipt.", Location: &location{Start: 40, End: 61}}}},
+		{Index: 2, DocumentID: "doc_m", Source: "vpn.md", Passages: []citedPassage{{Quote: "Rotate.", Location: &location{Start: 7, End: 14, Line: 3, LineEnd: 3}}}},
+		{Index: 3, DocumentID: "doc_p", Source: "policy.pdf", Passages: []citedPassage{{Quote: "Filed in 30 days.", Location: &location{Start: 0, End: 17, Page: 2, PageEnd: 2}}}},
+	})
+	require.Equal(t, "Sources:\n"+
+		"  [1] Travel — travel.html · doc_h\n      chars 40–61: \"Taxis need a receipt.\"\n"+
+		"  [2] vpn.md\n      line 3: \"Rotate.\"\n"+
+		"  [3] policy.pdf · doc_p\n      p. 2, chars 0–17: \"Filed in 30 days.\"\n"+
+		"  (rampart doc text DOCUMENT_ID --start N --end M shows a passage's chars N–M in context)\n", out.String())
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -427,11 +428,12 @@ type chatMsg struct {
 }
 
 type citation struct {
-	Index  int    `json:"index"`
-	Source string `json:"source"`
-	Title  string `json:"title"`
-	URL    string `json:"url"`
-	Quote  string `json:"quote"`
+	Index      int    `json:"index"`
+	DocumentID string `json:"document_id"`
+	Source     string `json:"source"`
+	Title      string `json:"title"`
+	URL        string `json:"url"`
+	Quote      string `json:"quote"`
 	// Passages are the document's cited passages (docs/adr/0079), each
 	// with where it is (docs/adr/0085).
 	Passages []citedPassage `json:"passages"`
@@ -603,6 +605,7 @@ func printSources(w io.Writer, cites []citation) {
 	var order []string
 	marks := map[string]string{}
 	quotes := map[string][]citedPassage{}
+	docs := map[string]string{} // where → document id
 	for _, c := range cites {
 		where := c.Source
 		if c.Title != "" && c.Title != c.Source {
@@ -615,6 +618,7 @@ func printSources(w io.Writer, cites []citation) {
 			order = append(order, where)
 		}
 		marks[where] += "[" + strconv.Itoa(c.Index) + "]"
+		docs[where] = c.DocumentID
 		ps := c.Passages
 		if len(ps) == 0 && c.Quote != "" { // a server from before docs/adr/0079
 			ps = []citedPassage{{Quote: c.Quote}}
@@ -622,17 +626,36 @@ func printSources(w io.Writer, cites []citation) {
 		quotes[where] = append(quotes[where], ps...)
 	}
 	fmt.Fprintln(w, "Sources:")
+	hint := false
 	for _, where := range order {
-		fmt.Fprintf(w, "  %s %s\n", marks[where], where)
+		header := where
+		// A passage placed by characters or pages is not where an editor
+		// opening the file would look: name the document, whose extracted
+		// text `rampart doc text` shows (docs/adr/0094).
+		if id := docs[where]; id != "" && slices.ContainsFunc(quotes[where], notByLine) {
+			header += " · " + id
+			hint = true
+		}
+		fmt.Fprintf(w, "  %s %s\n", marks[where], header)
 		for _, p := range quotes[where] {
 			at := ""
-			if p.Location != nil {
-				at = p.Location.String() + ": "
+			if l := p.Location; l != nil {
+				at = l.String() + ": "
+				if l.Page > 0 { // the characters doc text takes, too
+					at = l.String() + ", " + location{Start: l.Start, End: l.End}.String() + ": "
+				}
 			}
 			fmt.Fprintf(w, "      %s%q\n", at, p.Quote)
 		}
 	}
+	if hint {
+		fmt.Fprintln(w, "  (rampart doc text DOCUMENT_ID --start N --end M shows a passage's chars N–M in context)")
+	}
 }
+
+// notByLine: a passage located in the extracted text, not by lines of the
+// file (HTML, PDF, DOCX).
+func notByLine(p citedPassage) bool { return p.Location != nil && p.Location.Line == 0 }
 
 func newAssistantCmd(f *apiFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "assistant", Short: "Manage assistants: model names bound to a model, collections and a prompt (admin)"}

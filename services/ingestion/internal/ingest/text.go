@@ -47,7 +47,7 @@ func (s *Service) DocumentText(ctx context.Context, tenant, id string, start, en
 		if d.State == store.DocFailed {
 			return Document{}, TextRange{}, fmt.Errorf("%w: the document's ingestion failed; it has no text", grpcerr.ErrFailedPrecondition)
 		}
-		return Document{}, TextRange{}, fmt.Errorf("%w: this document was ingested before its text was stored; add the same content to its collection again to store it (its chunks stay searchable meanwhile)", grpcerr.ErrFailedPrecondition)
+		return Document{}, TextRange{}, fmt.Errorf("%w: this document was ingested before its text was stored; add the same content to its collection again to store it (rampart doc reindex does it for a collection; its chunks stay searchable meanwhile)", grpcerr.ErrFailedPrecondition)
 	}
 	key, err := s.key(ctx, tenant)
 	if err != nil {
