@@ -41,12 +41,18 @@ type ShredsClient interface {
 // keyvault recorded (one message per shredded tenant). A reconnect resumes
 // after the last shred handled, so shreds made while the stream was down
 // are applied before the stream goes on; a RESYNC (keyvault no longer
-// knows the cursor, e.g. its database was restored) drops every key.
+// knows the cursor, e.g. its database was restored) drops every key. The
+// resume names the shred at the cursor as well (tenant and time), so a
+// keyvault restored from a backup, which numbers new shreds as the lost
+// ones were, answers RESYNC instead of skipping them (ADR 0095).
 type ShredWatcher struct {
 	client ShredsClient
 	caches []KeyCache
 	log    *slog.Logger
-	cursor atomic.Int64
+	// last is the last message handled: its cursor and, to tell keyvault
+	// which shred it named (a restored keyvault numbers other shreds the
+	// same, ADR 0095), its tenant and shred time.
+	last atomic.Pointer[keyvaultv1.WatchShredsResponse]
 	// MinBackoff and MaxBackoff bound the reconnect delay (full jitter,
 	// doubling per consecutive failure).
 	MinBackoff, MaxBackoff time.Duration
@@ -59,7 +65,13 @@ func NewShredWatcher(client ShredsClient, log *slog.Logger, caches ...KeyCache) 
 }
 
 // Cursor is the last shred handled.
-func (w *ShredWatcher) Cursor() int64 { return w.cursor.Load() }
+func (w *ShredWatcher) Cursor() int64 { return w.last.Load().GetCursor() }
+
+// resumeFrom is the request that resumes after the last message handled.
+func (w *ShredWatcher) resumeFrom() *keyvaultv1.WatchShredsRequest {
+	last := w.last.Load()
+	return &keyvaultv1.WatchShredsRequest{AfterCursor: last.GetCursor(), AfterTenantId: last.GetTenantId(), AfterShredTime: last.GetShredTime()}
+}
 
 // Run follows the stream until ctx ends, reconnecting after any failure
 // with full jitter (pkg/retry); a session that handled an event starts the
@@ -75,7 +87,7 @@ func (w *ShredWatcher) Run(ctx context.Context) {
 func (w *ShredWatcher) Session(ctx context.Context) (bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := w.client.WatchShreds(ctx, &keyvaultv1.WatchShredsRequest{AfterCursor: w.cursor.Load()})
+	stream, err := w.client.WatchShreds(ctx, w.resumeFrom())
 	if err != nil {
 		return false, fmt.Errorf("watch shreds: %w", err)
 	}
@@ -98,11 +110,11 @@ func (w *ShredWatcher) Session(ctx context.Context) (bool, error) {
 			for _, c := range w.caches {
 				c.ForgetAll()
 			}
-			w.log.WarnContext(ctx, "keyvault does not know the shred cursor: every cached tenant key is dropped", "cursor", w.cursor.Load(), "keyvault_cursor", ev.GetCursor())
+			w.log.WarnContext(ctx, "keyvault does not know the shred cursor: every cached tenant key is dropped", "cursor", w.Cursor(), "keyvault_cursor", ev.GetCursor())
 		default:
 			continue
 		}
-		w.cursor.Store(ev.GetCursor())
+		w.last.Store(&keyvaultv1.WatchShredsResponse{Cursor: ev.GetCursor(), TenantId: ev.GetTenantId(), ShredTime: ev.GetShredTime()})
 		progressed = true
 	}
 }

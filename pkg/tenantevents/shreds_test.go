@@ -6,9 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/tenantevents"
@@ -20,6 +23,7 @@ type fakeShreds struct {
 	sessions [][]*keyvaultv1.WatchShredsResponse
 	ends     []error
 	afters   []int64 // the cursor each session was opened with
+	reqs     []*keyvaultv1.WatchShredsRequest
 }
 
 type fakeShredStream struct {
@@ -39,6 +43,7 @@ func (s *fakeShredStream) Recv() (*keyvaultv1.WatchShredsResponse, error) {
 
 func (f *fakeShreds) WatchShreds(_ context.Context, in *keyvaultv1.WatchShredsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[keyvaultv1.WatchShredsResponse], error) {
 	f.afters = append(f.afters, in.GetAfterCursor())
+	f.reqs = append(f.reqs, in)
 	i := len(f.afters) - 1
 	return &fakeShredStream{evs: f.sessions[i], end: f.ends[i]}, nil
 }
@@ -97,4 +102,41 @@ func TestShredWatcherDropsKeysAndResumes(t *testing.T) {
 	require.Equal(t, 1, logs.all)
 	require.EqualValues(t, 3, w.Cursor(), "continues from keyvault's cursor")
 	require.Equal(t, []int64{0, 2, 5, 5}, f.afters, "each reconnect resumes after the last shred handled")
+}
+
+// TestShredWatcherResumeNamesTheShred (ADR 0095): a reconnect names the
+// shred at its cursor (tenant and time, as received) so a keyvault
+// restored from a backup, which numbers other shreds the same, can tell
+// and answer RESYNC; after a RESYNC it names the shred the RESYNC named.
+func TestShredWatcherResumeNamesTheShred(t *testing.T) {
+	at := timestamppb.New(time.Date(2026, 12, 7, 7, 0, 0, 123, time.UTC))
+	later := timestamppb.New(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC))
+	ev := shredded(4, "b")
+	ev.ShredTime = at
+	f := &fakeShreds{
+		sessions: [][]*keyvaultv1.WatchShredsResponse{
+			{shredded(1, "a"), ev},
+			{{Cursor: 2, Kind: keyvaultv1.ShredEventKind_SHRED_EVENT_KIND_RESYNC, TenantId: "x", ShredTime: later}},
+			{{Cursor: 0, Kind: keyvaultv1.ShredEventKind_SHRED_EVENT_KIND_RESYNC}},
+			{},
+		},
+		ends: []error{io.EOF, io.EOF, io.EOF, io.EOF},
+	}
+	cache := &recordingCache{}
+	w := tenantevents.NewShredWatcher(f, slog.New(slog.DiscardHandler), cache)
+	for range f.sessions {
+		_, err := w.Session(context.Background())
+		require.Error(t, err)
+	}
+	want := []*keyvaultv1.WatchShredsRequest{
+		{},
+		{AfterCursor: 4, AfterTenantId: "b", AfterShredTime: at},
+		{AfterCursor: 2, AfterTenantId: "x", AfterShredTime: later},
+		{}, // a RESYNC to an empty history: from the start, naming nothing
+	}
+	require.Len(t, f.reqs, len(want))
+	for i := range want {
+		require.True(t, proto.Equal(want[i], f.reqs[i]), "session %d: %v", i, f.reqs[i])
+	}
+	require.Equal(t, 2, cache.all)
 }

@@ -54,13 +54,21 @@ func (s *ShredEvents) WatchShreds(r *keyvaultv1.WatchShredsRequest, stream keyva
 	// Headers go out once the start is fixed: a client that has seen them
 	// cannot miss a later shred.
 	header := func() error { return stream.SendHeader(metadata.MD{}) }
-	err := s.svc.WatchShreds(ctx, actor(ctx), r.GetAfterCursor(), vault.ShredSink{
+	from := vault.ShredCursor{Seq: r.GetAfterCursor(), Tenant: r.GetAfterTenantId()}
+	if r.GetAfterShredTime() != nil {
+		from.At = r.GetAfterShredTime().AsTime()
+	}
+	err := s.svc.WatchShreds(ctx, actor(ctx), from, vault.ShredSink{
 		Shred: func(e vault.ShredEvent) error {
 			return stream.Send(&keyvaultv1.WatchShredsResponse{Cursor: e.Seq, Kind: keyvaultv1.ShredEventKind_SHRED_EVENT_KIND_SHREDDED,
 				TenantId: e.Tenant, ShredTime: timestamppb.New(e.ShreddedAt)})
 		},
-		Resync: func(cursor int64) error {
-			return stream.Send(&keyvaultv1.WatchShredsResponse{Cursor: cursor, Kind: keyvaultv1.ShredEventKind_SHRED_EVENT_KIND_RESYNC})
+		Resync: func(at vault.ShredEvent) error {
+			m := &keyvaultv1.WatchShredsResponse{Cursor: at.Seq, Kind: keyvaultv1.ShredEventKind_SHRED_EVENT_KIND_RESYNC, TenantId: at.Tenant}
+			if at.Tenant != "" {
+				m.ShredTime = timestamppb.New(at.ShreddedAt)
+			}
+			return stream.Send(m)
 		},
 		Ready: header,
 	})

@@ -26,9 +26,14 @@ type shredStream struct {
 
 func watchShreds(t *testing.T, h *harness, caller string, after int64) *shredStream {
 	t.Helper()
+	return watchShredsFrom(t, h, caller, &keyvaultv1.WatchShredsRequest{AfterCursor: after})
+}
+
+func watchShredsFrom(t *testing.T, h *harness, caller string, req *keyvaultv1.WatchShredsRequest) *shredStream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	st, err := h.as(t, caller).shreds.WatchShreds(ctx, &keyvaultv1.WatchShredsRequest{AfterCursor: after})
+	st, err := h.as(t, caller).shreds.WatchShreds(ctx, req)
 	require.NoError(t, err)
 	s := &shredStream{msgs: make(chan *keyvaultv1.WatchShredsResponse, 64), errc: make(chan error, 1)}
 	go func(st grpc.ServerStreamingClient[keyvaultv1.WatchShredsResponse]) {
@@ -138,7 +143,7 @@ func TestWatchShreds(t *testing.T) {
 		s := watchShreds(t, h, "inference", c2+1000)
 		m := s.next(t)
 		require.Equal(t, keyvaultv1.ShredEventKind_SHRED_EVENT_KIND_RESYNC, m.GetKind())
-		require.Empty(t, m.GetTenantId())
+		require.Equal(t, "t3", m.GetTenantId(), "the RESYNC names the shred at its cursor (ADR 0095)")
 		head := m.GetCursor()
 		require.Greater(t, head, c2)
 		shred(t, h, "t4")

@@ -570,6 +570,15 @@ func shredEvents(ctx context.Context, t *testing.T, open opener) {
 	none, err := st.ShredsAfter(ctx, head, 10)
 	require.NoError(t, err)
 	require.Empty(t, none)
+	for _, e := range all {
+		got, ok, err := st.ShredAt(ctx, e.Seq)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, e, got, "the shred at its seq (ADR 0095)")
+	}
+	_, ok, err := st.ShredAt(ctx, head+1)
+	require.NoError(t, err)
+	require.False(t, ok, "no shred beyond the head")
 }
 
 func cursors(ctx context.Context, t *testing.T, open opener) {

@@ -225,3 +225,20 @@ func (s *Store) ShredHead(ctx context.Context) (int64, error) {
 	}
 	return head, nil
 }
+
+// ShredAt returns the shred numbered seq; ok is false when there is none
+// (WatchShreds checks that a resuming client's cursor names the shred it
+// saw, ADR 0095).
+func (s *Store) ShredAt(ctx context.Context, seq int64) (ShredEvent, bool, error) {
+	e := ShredEvent{Seq: seq}
+	var at int64
+	err := s.x().QueryRowContext(ctx, `SELECT tenant_id, shredded_at FROM shred_events WHERE seq = ?`, seq).Scan(&e.Tenant, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ShredEvent{}, false, nil
+	}
+	if err != nil {
+		return ShredEvent{}, false, fmt.Errorf("store: shred event: %w", err)
+	}
+	e.ShreddedAt = fromNanos(at)
+	return e, true, nil
+}

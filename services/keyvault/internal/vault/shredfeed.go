@@ -37,11 +37,14 @@ type shredFeed struct {
 
 func newShredFeed() *shredFeed { return &shredFeed{changed: make(chan struct{})} }
 
-// advance records head and wakes the streams when it is new.
+// advance records head and wakes the streams when it changed: grown by a
+// shred, or lowered by a database restored from a backup (ADR 0095; the
+// shreds it numbers afresh must wake the streams before they pass the old
+// head).
 func (f *shredFeed) advance(head int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if head > f.head {
+	if head != f.head {
 		f.head = head
 		close(f.changed)
 		f.changed = make(chan struct{})
@@ -89,12 +92,24 @@ func (s *Service) FollowShreds(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// ShredCursor is where a WatchShreds client resumes: the seq of the last
+// message it handled and, when that message named one, the shred's tenant
+// and time as it saw them (empty Tenant: not checked, as from clients
+// before ADR 0095).
+type ShredCursor struct {
+	Seq    int64
+	Tenant string
+	At     time.Time
+}
+
 // ShredSink receives a WatchShreds stream's events: a shred, or a resync
-// (the caller's cursor is one this database never issued: it must drop
-// every key and continue from cursor).
+// (the caller's cursor is one this database never issued, or issued to
+// another shred: it must drop every key and continue from the shred given,
+// whose Seq is the new cursor and whose Tenant is empty when there is no
+// shred yet).
 type ShredSink struct {
 	Shred  func(ShredEvent) error
-	Resync func(cursor int64) error
+	Resync func(at ShredEvent) error
 	// Ready, if set, is called once the start is fixed, before the first
 	// event (the server sends its headers then: a client that has them
 	// cannot miss a later shred).
@@ -104,15 +119,18 @@ type ShredSink struct {
 // WatchShreds sends every shred after the cursor, then each new one, until
 // ctx ends or out fails (ADR 0084). a is the calling service (mTLS); the
 // subscription is audited, and refused when the audit cannot be written.
-func (s *Service) WatchShreds(ctx context.Context, a Actor, after int64, out ShredSink) error {
-	if after < 0 {
+// A cursor this database does not hold as the client saw it, at the start
+// or at any wake-up (the database was restored from a backup while the
+// stream was open), is answered with a resync (ADR 0095).
+func (s *Service) WatchShreds(ctx context.Context, a Actor, from ShredCursor, out ShredSink) error {
+	if from.Seq < 0 {
 		return invalid("after_cursor", "must not be negative")
 	}
 	if a.Caller == "" {
 		return &Error{Kind: KindPermissionDenied, Msg: "no calling service"}
 	}
 	a.Tenant, a.Subject, a.KeyID, a.Roles, a.Scopes = "", "", "", nil, nil
-	if err := s.record(ctx, a, audit.Record{Action: "WatchShreds", Result: audit.ResultOK, Detail: fmt.Sprintf("after_cursor=%d", after)}); err != nil {
+	if err := s.record(ctx, a, audit.Record{Action: "WatchShreds", Result: audit.ResultOK, Detail: fmt.Sprintf("after_cursor=%d", from.Seq)}); err != nil {
 		return err
 	}
 	s.shreds.watchers.Add(1)
@@ -127,28 +145,11 @@ func (s *Service) WatchShreds(ctx context.Context, a Actor, after int64, out Shr
 			return err
 		}
 	}
-	if after > head {
-		if err := out.Resync(head); err != nil {
-			return err
-		}
-		after = head
-	}
+	last := from
 	for {
 		wake := s.shreds.wakeup() // before the read: a shred committed after it wakes us
-		for {
-			page, err := s.o.Store.ShredsAfter(ctx, after, shredPage)
-			if err != nil {
-				return internal(err)
-			}
-			for _, e := range page {
-				if err := out.Shred(e); err != nil {
-					return err
-				}
-				after = e.Seq
-			}
-			if len(page) < shredPage {
-				break
-			}
+		if last, err = s.sendShreds(ctx, last, out); err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -156,4 +157,63 @@ func (s *Service) WatchShreds(ctx context.Context, a Actor, after int64, out Shr
 		case <-wake:
 		}
 	}
+}
+
+// sendShreds sends what follows last — a resync when the database does not
+// hold last as sent, then every shred after it — and returns the new last.
+func (s *Service) sendShreds(ctx context.Context, last ShredCursor, out ShredSink) (ShredCursor, error) {
+	head, err := s.o.Store.ShredHead(ctx)
+	if err != nil {
+		return last, internal(err)
+	}
+	known, err := s.knownCursor(ctx, last, head)
+	if err != nil {
+		return last, err
+	}
+	if !known {
+		at, _, err := s.o.Store.ShredAt(ctx, head)
+		if err != nil {
+			return last, internal(err)
+		}
+		at.Seq = head
+		if err := out.Resync(at); err != nil {
+			return last, err
+		}
+		last = ShredCursor{Seq: at.Seq, Tenant: at.Tenant, At: at.ShreddedAt}
+	}
+	for {
+		page, err := s.o.Store.ShredsAfter(ctx, last.Seq, shredPage)
+		if err != nil {
+			return last, internal(err)
+		}
+		for _, e := range page {
+			if err := out.Shred(e); err != nil {
+				return last, err
+			}
+			last = ShredCursor{Seq: e.Seq, Tenant: e.Tenant, At: e.ShreddedAt}
+		}
+		if len(page) < shredPage {
+			return last, nil
+		}
+	}
+}
+
+// knownCursor reports whether from is a point of this database's shred
+// history. A cursor beyond the head was never issued here; one naming
+// another shred than the client saw was issued again after a restore from
+// a backup (the shreds after the backup were lost and new ones numbered
+// the same): either way the client may have missed shreds at or below its
+// cursor, so it must resync (ADR 0095).
+func (s *Service) knownCursor(ctx context.Context, from ShredCursor, head int64) (bool, error) {
+	if from.Seq > head {
+		return false, nil
+	}
+	if from.Seq == 0 || from.Tenant == "" {
+		return true, nil
+	}
+	e, ok, err := s.o.Store.ShredAt(ctx, from.Seq)
+	if err != nil {
+		return false, internal(err)
+	}
+	return ok && e.Tenant == from.Tenant && e.ShreddedAt.Equal(from.At), nil
 }

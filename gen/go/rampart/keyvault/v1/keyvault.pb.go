@@ -274,8 +274,9 @@ const (
 	ShredEventKind_SHRED_EVENT_KIND_UNSPECIFIED ShredEventKind = 0
 	// The tenant was crypto-shredded: drop its keys.
 	ShredEventKind_SHRED_EVENT_KIND_SHREDDED ShredEventKind = 1
-	// The client's cursor is unknown here: drop every tenant's keys and
-	// continue from this message's cursor.
+	// The client's cursor is unknown here, or names another shred than the
+	// client saw: drop every tenant's keys and continue from this message's
+	// cursor.
 	ShredEventKind_SHRED_EVENT_KIND_RESYNC ShredEventKind = 2
 )
 
@@ -3913,9 +3914,18 @@ func (x *ShredTenantResponse) GetAlreadyShredded() bool {
 type WatchShredsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Last cursor the client handled; 0 sends every shred keyvault recorded.
-	AfterCursor   int64 `protobuf:"varint,1,opt,name=after_cursor,json=afterCursor,proto3" json:"after_cursor,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AfterCursor int64 `protobuf:"varint,1,opt,name=after_cursor,json=afterCursor,proto3" json:"after_cursor,omitempty"`
+	// The tenant and shred time of the message at after_cursor, as the
+	// client received them (empty when that message carried none): when
+	// keyvault's shred at after_cursor differs, its database was restored
+	// from a backup and numbered other shreds the same, so the answer starts
+	// with RESYNC (ADR 0095). Unset: only a cursor beyond keyvault's last
+	// shred is detected.
+	AfterTenantId string `protobuf:"bytes,2,opt,name=after_tenant_id,json=afterTenantId,proto3" json:"after_tenant_id,omitempty"`
+	// See after_tenant_id.
+	AfterShredTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=after_shred_time,json=afterShredTime,proto3" json:"after_shred_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *WatchShredsRequest) Reset() {
@@ -3955,6 +3965,20 @@ func (x *WatchShredsRequest) GetAfterCursor() int64 {
 	return 0
 }
 
+func (x *WatchShredsRequest) GetAfterTenantId() string {
+	if x != nil {
+		return x.AfterTenantId
+	}
+	return ""
+}
+
+func (x *WatchShredsRequest) GetAfterShredTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AfterShredTime
+	}
+	return nil
+}
+
 // WatchShredsResponse is one event.
 type WatchShredsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3962,9 +3986,9 @@ type WatchShredsResponse struct {
 	Cursor int64 `protobuf:"varint,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	// What happened.
 	Kind ShredEventKind `protobuf:"varint,2,opt,name=kind,proto3,enum=rampart.keyvault.v1.ShredEventKind" json:"kind,omitempty"`
-	// Tenant shredded (SHREDDED only).
+	// Tenant shredded (SHREDDED; RESYNC: the shred at cursor, if any).
 	TenantId string `protobuf:"bytes,3,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// When it was shredded (SHREDDED only).
+	// When it was shredded (SHREDDED; RESYNC: the shred at cursor, if any).
 	ShredTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=shred_time,json=shredTime,proto3" json:"shred_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -4309,9 +4333,11 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\n" +
 	"shred_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tshredTime\x12%\n" +
 	"\x0esecrets_erased\x18\x03 \x01(\x05R\rsecretsErased\x12)\n" +
-	"\x10already_shredded\x18\x04 \x01(\bR\x0falreadyShredded\"7\n" +
+	"\x10already_shredded\x18\x04 \x01(\bR\x0falreadyShredded\"\xa5\x01\n" +
 	"\x12WatchShredsRequest\x12!\n" +
-	"\fafter_cursor\x18\x01 \x01(\x03R\vafterCursor\"\xbe\x01\n" +
+	"\fafter_cursor\x18\x01 \x01(\x03R\vafterCursor\x12&\n" +
+	"\x0fafter_tenant_id\x18\x02 \x01(\tR\rafterTenantId\x12D\n" +
+	"\x10after_shred_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0eafterShredTime\"\xbe\x01\n" +
 	"\x13WatchShredsResponse\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\x03R\x06cursor\x127\n" +
 	"\x04kind\x18\x02 \x01(\x0e2#.rampart.keyvault.v1.ShredEventKindR\x04kind\x12\x1b\n" +
@@ -4512,61 +4538,62 @@ var file_rampart_keyvault_v1_keyvault_proto_depIdxs = []int32{
 	68, // 46: rampart.keyvault.v1.SecretObservation.deleted_at:type_name -> google.protobuf.Timestamp
 	56, // 47: rampart.keyvault.v1.ListSecretsObservabilityResponse.secrets:type_name -> rampart.keyvault.v1.SecretObservation
 	68, // 48: rampart.keyvault.v1.ShredTenantResponse.shred_time:type_name -> google.protobuf.Timestamp
-	4,  // 49: rampart.keyvault.v1.WatchShredsResponse.kind:type_name -> rampart.keyvault.v1.ShredEventKind
-	68, // 50: rampart.keyvault.v1.WatchShredsResponse.shred_time:type_name -> google.protobuf.Timestamp
-	12, // 51: rampart.keyvault.v1.SecretsService.CreateSecret:input_type -> rampart.keyvault.v1.CreateSecretRequest
-	14, // 52: rampart.keyvault.v1.SecretsService.DescribeSecret:input_type -> rampart.keyvault.v1.DescribeSecretRequest
-	16, // 53: rampart.keyvault.v1.SecretsService.GetSecretValue:input_type -> rampart.keyvault.v1.GetSecretValueRequest
-	18, // 54: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:input_type -> rampart.keyvault.v1.BatchGetSecretValueRequest
-	21, // 55: rampart.keyvault.v1.SecretsService.PutSecretValue:input_type -> rampart.keyvault.v1.PutSecretValueRequest
-	23, // 56: rampart.keyvault.v1.SecretsService.UpdateSecret:input_type -> rampart.keyvault.v1.UpdateSecretRequest
-	25, // 57: rampart.keyvault.v1.SecretsService.ListSecrets:input_type -> rampart.keyvault.v1.ListSecretsRequest
-	27, // 58: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:input_type -> rampart.keyvault.v1.ListSecretVersionIdsRequest
-	29, // 59: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:input_type -> rampart.keyvault.v1.UpdateSecretVersionStageRequest
-	31, // 60: rampart.keyvault.v1.SecretsService.DeleteSecret:input_type -> rampart.keyvault.v1.DeleteSecretRequest
-	33, // 61: rampart.keyvault.v1.SecretsService.RestoreSecret:input_type -> rampart.keyvault.v1.RestoreSecretRequest
-	35, // 62: rampart.keyvault.v1.SecretsService.TagResource:input_type -> rampart.keyvault.v1.TagResourceRequest
-	37, // 63: rampart.keyvault.v1.SecretsService.UntagResource:input_type -> rampart.keyvault.v1.UntagResourceRequest
-	39, // 64: rampart.keyvault.v1.SecretsService.RotateSecret:input_type -> rampart.keyvault.v1.RotateSecretRequest
-	41, // 65: rampart.keyvault.v1.SecretsService.CancelRotateSecret:input_type -> rampart.keyvault.v1.CancelRotateSecretRequest
-	43, // 66: rampart.keyvault.v1.SecretsService.RollbackSecret:input_type -> rampart.keyvault.v1.RollbackSecretRequest
-	45, // 67: rampart.keyvault.v1.KmsService.GenerateDataKey:input_type -> rampart.keyvault.v1.GenerateDataKeyRequest
-	47, // 68: rampart.keyvault.v1.KmsService.Decrypt:input_type -> rampart.keyvault.v1.DecryptRequest
-	49, // 69: rampart.keyvault.v1.KmsService.ReEncrypt:input_type -> rampart.keyvault.v1.ReEncryptRequest
-	51, // 70: rampart.keyvault.v1.KmsService.RotateKey:input_type -> rampart.keyvault.v1.RotateKeyRequest
-	53, // 71: rampart.keyvault.v1.KeyWrapService.WrapForTenant:input_type -> rampart.keyvault.v1.WrapForTenantRequest
-	55, // 72: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:input_type -> rampart.keyvault.v1.ListSecretsObservabilityRequest
-	58, // 73: rampart.keyvault.v1.TenantAdminService.ShredTenant:input_type -> rampart.keyvault.v1.ShredTenantRequest
-	60, // 74: rampart.keyvault.v1.ShredEventsService.WatchShreds:input_type -> rampart.keyvault.v1.WatchShredsRequest
-	13, // 75: rampart.keyvault.v1.SecretsService.CreateSecret:output_type -> rampart.keyvault.v1.CreateSecretResponse
-	15, // 76: rampart.keyvault.v1.SecretsService.DescribeSecret:output_type -> rampart.keyvault.v1.DescribeSecretResponse
-	17, // 77: rampart.keyvault.v1.SecretsService.GetSecretValue:output_type -> rampart.keyvault.v1.GetSecretValueResponse
-	20, // 78: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:output_type -> rampart.keyvault.v1.BatchGetSecretValueResponse
-	22, // 79: rampart.keyvault.v1.SecretsService.PutSecretValue:output_type -> rampart.keyvault.v1.PutSecretValueResponse
-	24, // 80: rampart.keyvault.v1.SecretsService.UpdateSecret:output_type -> rampart.keyvault.v1.UpdateSecretResponse
-	26, // 81: rampart.keyvault.v1.SecretsService.ListSecrets:output_type -> rampart.keyvault.v1.ListSecretsResponse
-	28, // 82: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:output_type -> rampart.keyvault.v1.ListSecretVersionIdsResponse
-	30, // 83: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:output_type -> rampart.keyvault.v1.UpdateSecretVersionStageResponse
-	32, // 84: rampart.keyvault.v1.SecretsService.DeleteSecret:output_type -> rampart.keyvault.v1.DeleteSecretResponse
-	34, // 85: rampart.keyvault.v1.SecretsService.RestoreSecret:output_type -> rampart.keyvault.v1.RestoreSecretResponse
-	36, // 86: rampart.keyvault.v1.SecretsService.TagResource:output_type -> rampart.keyvault.v1.TagResourceResponse
-	38, // 87: rampart.keyvault.v1.SecretsService.UntagResource:output_type -> rampart.keyvault.v1.UntagResourceResponse
-	40, // 88: rampart.keyvault.v1.SecretsService.RotateSecret:output_type -> rampart.keyvault.v1.RotateSecretResponse
-	42, // 89: rampart.keyvault.v1.SecretsService.CancelRotateSecret:output_type -> rampart.keyvault.v1.CancelRotateSecretResponse
-	44, // 90: rampart.keyvault.v1.SecretsService.RollbackSecret:output_type -> rampart.keyvault.v1.RollbackSecretResponse
-	46, // 91: rampart.keyvault.v1.KmsService.GenerateDataKey:output_type -> rampart.keyvault.v1.GenerateDataKeyResponse
-	48, // 92: rampart.keyvault.v1.KmsService.Decrypt:output_type -> rampart.keyvault.v1.DecryptResponse
-	50, // 93: rampart.keyvault.v1.KmsService.ReEncrypt:output_type -> rampart.keyvault.v1.ReEncryptResponse
-	52, // 94: rampart.keyvault.v1.KmsService.RotateKey:output_type -> rampart.keyvault.v1.RotateKeyResponse
-	54, // 95: rampart.keyvault.v1.KeyWrapService.WrapForTenant:output_type -> rampart.keyvault.v1.WrapForTenantResponse
-	57, // 96: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:output_type -> rampart.keyvault.v1.ListSecretsObservabilityResponse
-	59, // 97: rampart.keyvault.v1.TenantAdminService.ShredTenant:output_type -> rampart.keyvault.v1.ShredTenantResponse
-	61, // 98: rampart.keyvault.v1.ShredEventsService.WatchShreds:output_type -> rampart.keyvault.v1.WatchShredsResponse
-	75, // [75:99] is the sub-list for method output_type
-	51, // [51:75] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	68, // 49: rampart.keyvault.v1.WatchShredsRequest.after_shred_time:type_name -> google.protobuf.Timestamp
+	4,  // 50: rampart.keyvault.v1.WatchShredsResponse.kind:type_name -> rampart.keyvault.v1.ShredEventKind
+	68, // 51: rampart.keyvault.v1.WatchShredsResponse.shred_time:type_name -> google.protobuf.Timestamp
+	12, // 52: rampart.keyvault.v1.SecretsService.CreateSecret:input_type -> rampart.keyvault.v1.CreateSecretRequest
+	14, // 53: rampart.keyvault.v1.SecretsService.DescribeSecret:input_type -> rampart.keyvault.v1.DescribeSecretRequest
+	16, // 54: rampart.keyvault.v1.SecretsService.GetSecretValue:input_type -> rampart.keyvault.v1.GetSecretValueRequest
+	18, // 55: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:input_type -> rampart.keyvault.v1.BatchGetSecretValueRequest
+	21, // 56: rampart.keyvault.v1.SecretsService.PutSecretValue:input_type -> rampart.keyvault.v1.PutSecretValueRequest
+	23, // 57: rampart.keyvault.v1.SecretsService.UpdateSecret:input_type -> rampart.keyvault.v1.UpdateSecretRequest
+	25, // 58: rampart.keyvault.v1.SecretsService.ListSecrets:input_type -> rampart.keyvault.v1.ListSecretsRequest
+	27, // 59: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:input_type -> rampart.keyvault.v1.ListSecretVersionIdsRequest
+	29, // 60: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:input_type -> rampart.keyvault.v1.UpdateSecretVersionStageRequest
+	31, // 61: rampart.keyvault.v1.SecretsService.DeleteSecret:input_type -> rampart.keyvault.v1.DeleteSecretRequest
+	33, // 62: rampart.keyvault.v1.SecretsService.RestoreSecret:input_type -> rampart.keyvault.v1.RestoreSecretRequest
+	35, // 63: rampart.keyvault.v1.SecretsService.TagResource:input_type -> rampart.keyvault.v1.TagResourceRequest
+	37, // 64: rampart.keyvault.v1.SecretsService.UntagResource:input_type -> rampart.keyvault.v1.UntagResourceRequest
+	39, // 65: rampart.keyvault.v1.SecretsService.RotateSecret:input_type -> rampart.keyvault.v1.RotateSecretRequest
+	41, // 66: rampart.keyvault.v1.SecretsService.CancelRotateSecret:input_type -> rampart.keyvault.v1.CancelRotateSecretRequest
+	43, // 67: rampart.keyvault.v1.SecretsService.RollbackSecret:input_type -> rampart.keyvault.v1.RollbackSecretRequest
+	45, // 68: rampart.keyvault.v1.KmsService.GenerateDataKey:input_type -> rampart.keyvault.v1.GenerateDataKeyRequest
+	47, // 69: rampart.keyvault.v1.KmsService.Decrypt:input_type -> rampart.keyvault.v1.DecryptRequest
+	49, // 70: rampart.keyvault.v1.KmsService.ReEncrypt:input_type -> rampart.keyvault.v1.ReEncryptRequest
+	51, // 71: rampart.keyvault.v1.KmsService.RotateKey:input_type -> rampart.keyvault.v1.RotateKeyRequest
+	53, // 72: rampart.keyvault.v1.KeyWrapService.WrapForTenant:input_type -> rampart.keyvault.v1.WrapForTenantRequest
+	55, // 73: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:input_type -> rampart.keyvault.v1.ListSecretsObservabilityRequest
+	58, // 74: rampart.keyvault.v1.TenantAdminService.ShredTenant:input_type -> rampart.keyvault.v1.ShredTenantRequest
+	60, // 75: rampart.keyvault.v1.ShredEventsService.WatchShreds:input_type -> rampart.keyvault.v1.WatchShredsRequest
+	13, // 76: rampart.keyvault.v1.SecretsService.CreateSecret:output_type -> rampart.keyvault.v1.CreateSecretResponse
+	15, // 77: rampart.keyvault.v1.SecretsService.DescribeSecret:output_type -> rampart.keyvault.v1.DescribeSecretResponse
+	17, // 78: rampart.keyvault.v1.SecretsService.GetSecretValue:output_type -> rampart.keyvault.v1.GetSecretValueResponse
+	20, // 79: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:output_type -> rampart.keyvault.v1.BatchGetSecretValueResponse
+	22, // 80: rampart.keyvault.v1.SecretsService.PutSecretValue:output_type -> rampart.keyvault.v1.PutSecretValueResponse
+	24, // 81: rampart.keyvault.v1.SecretsService.UpdateSecret:output_type -> rampart.keyvault.v1.UpdateSecretResponse
+	26, // 82: rampart.keyvault.v1.SecretsService.ListSecrets:output_type -> rampart.keyvault.v1.ListSecretsResponse
+	28, // 83: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:output_type -> rampart.keyvault.v1.ListSecretVersionIdsResponse
+	30, // 84: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:output_type -> rampart.keyvault.v1.UpdateSecretVersionStageResponse
+	32, // 85: rampart.keyvault.v1.SecretsService.DeleteSecret:output_type -> rampart.keyvault.v1.DeleteSecretResponse
+	34, // 86: rampart.keyvault.v1.SecretsService.RestoreSecret:output_type -> rampart.keyvault.v1.RestoreSecretResponse
+	36, // 87: rampart.keyvault.v1.SecretsService.TagResource:output_type -> rampart.keyvault.v1.TagResourceResponse
+	38, // 88: rampart.keyvault.v1.SecretsService.UntagResource:output_type -> rampart.keyvault.v1.UntagResourceResponse
+	40, // 89: rampart.keyvault.v1.SecretsService.RotateSecret:output_type -> rampart.keyvault.v1.RotateSecretResponse
+	42, // 90: rampart.keyvault.v1.SecretsService.CancelRotateSecret:output_type -> rampart.keyvault.v1.CancelRotateSecretResponse
+	44, // 91: rampart.keyvault.v1.SecretsService.RollbackSecret:output_type -> rampart.keyvault.v1.RollbackSecretResponse
+	46, // 92: rampart.keyvault.v1.KmsService.GenerateDataKey:output_type -> rampart.keyvault.v1.GenerateDataKeyResponse
+	48, // 93: rampart.keyvault.v1.KmsService.Decrypt:output_type -> rampart.keyvault.v1.DecryptResponse
+	50, // 94: rampart.keyvault.v1.KmsService.ReEncrypt:output_type -> rampart.keyvault.v1.ReEncryptResponse
+	52, // 95: rampart.keyvault.v1.KmsService.RotateKey:output_type -> rampart.keyvault.v1.RotateKeyResponse
+	54, // 96: rampart.keyvault.v1.KeyWrapService.WrapForTenant:output_type -> rampart.keyvault.v1.WrapForTenantResponse
+	57, // 97: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:output_type -> rampart.keyvault.v1.ListSecretsObservabilityResponse
+	59, // 98: rampart.keyvault.v1.TenantAdminService.ShredTenant:output_type -> rampart.keyvault.v1.ShredTenantResponse
+	61, // 99: rampart.keyvault.v1.ShredEventsService.WatchShreds:output_type -> rampart.keyvault.v1.WatchShredsResponse
+	76, // [76:100] is the sub-list for method output_type
+	52, // [52:76] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_rampart_keyvault_v1_keyvault_proto_init() }

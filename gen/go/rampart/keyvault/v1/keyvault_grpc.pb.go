@@ -1363,9 +1363,11 @@ type ShredEventsServiceClient interface {
 	// each new shred as it is made on any keyvault replica, until the client
 	// or the server ends the stream (the server does at its shutdown; the
 	// client reconnects with the last cursor it handled and loses nothing).
-	// A cursor keyvault never issued (a database restored from an older
-	// backup) is answered with RESYNC: the client must drop every key it
-	// holds.
+	// A cursor keyvault never issued, or one it issued again to another
+	// shred (a database restored from an older backup numbers the shreds
+	// after the backup afresh: after_tenant_id and after_shred_time tell the
+	// two apart, ADR 0095), is answered with RESYNC: the client must drop
+	// every key it holds.
 	WatchShreds(ctx context.Context, in *WatchShredsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchShredsResponse], error)
 }
 
@@ -1411,9 +1413,11 @@ type ShredEventsServiceServer interface {
 	// each new shred as it is made on any keyvault replica, until the client
 	// or the server ends the stream (the server does at its shutdown; the
 	// client reconnects with the last cursor it handled and loses nothing).
-	// A cursor keyvault never issued (a database restored from an older
-	// backup) is answered with RESYNC: the client must drop every key it
-	// holds.
+	// A cursor keyvault never issued, or one it issued again to another
+	// shred (a database restored from an older backup numbers the shreds
+	// after the backup afresh: after_tenant_id and after_shred_time tell the
+	// two apart, ADR 0095), is answered with RESYNC: the client must drop
+	// every key it holds.
 	WatchShreds(*WatchShredsRequest, grpc.ServerStreamingServer[WatchShredsResponse]) error
 	mustEmbedUnimplementedShredEventsServiceServer()
 }
