@@ -76,10 +76,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string, sampling *Sampling, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &recorder{ResponseWriter: w}
 		st, r := reqstate.Ensure(r)
+		rec := st.Recorder(w)
 		next.ServeHTTP(rec, r)
-		status := rec.status
+		status := rec.Status
 		if status == 0 {
 			status = http.StatusOK
 		}
@@ -102,7 +102,7 @@ func AccessLog(log *slog.Logger, m *Metrics, classify func(*http.Request) string
 			slog.String("path", r.URL.Path),
 			slog.String("route", route),
 			slog.Int("status", status),
-			slog.Int64("bytes", rec.bytes),
+			slog.Int64("bytes", rec.Bytes),
 			// The one duration unit of every service's access log (pkg/serve):
 			// integer microseconds, named with their unit.
 			slog.Int64("duration_us", elapsed.Microseconds()),

@@ -31,7 +31,7 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 			log.LogAttrs(r.Context(), slog.LevelError, "panic serving request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
-			if !rec.wrote() {
+			if !rec.Wrote() {
 				httperr.WriteStatus(rec, r, http.StatusInternalServerError, httperr.CodeInternal, "")
 			}
 		}()

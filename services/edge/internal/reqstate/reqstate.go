@@ -36,6 +36,8 @@ type State struct {
 	// Delegated are the assertions for the services the route's backend
 	// forwards the principal to (principal.DelegatedKey's values).
 	Delegated []string
+	// Response is the access log's writer (State.Recorder).
+	Response Recorder
 }
 
 type key struct{}
