@@ -297,32 +297,85 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 		}
 	}
 	u := s.usage(m, call.Request, res.Usage, res.Content, res.ToolCalls)
-
-	out := wire.ChatCompletion{
-		ID: newID("chatcmpl-"), Object: "chat.completion", Created: start.Unix(), Model: r.name(m),
-		Choices: []wire.Choice{{
-			Message:      wire.ResponseMessage{Role: "assistant", ToolCalls: toolCalls},
-			Logprobs:     wire.NullRaw,
-			FinishReason: finish,
-		}},
-		Usage: &wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.PromptTokens + u.CompletionTokens)},
+	a := answer{
+		id: newID("chatcmpl-"), created: start.Unix(), model: r.name(m),
+		content: res.Content, hasContent: res.HasContent || len(toolCalls) == 0,
+		toolCalls: toolCalls, finish: finish, prompt: int(u.PromptTokens), completion: int(u.CompletionTokens),
 	}
-	if res.HasContent || len(toolCalls) == 0 {
-		content := res.Content
-		out.Choices[0].Message.Content = &content
+	var b []byte
+	e := g.extension(&ext)
+	if e == nil {
+		b = a.appendFast()
 	}
-	// The extension escapes with out only when there is one to send.
-	if g.extension(&ext) != nil {
-		out.Rampart = &wire.Extension{}
-		*out.Rampart = ext
-	}
-	b, err := wire.EncodeCompletion(&out)
-	if err != nil {
-		return nil, fmt.Errorf("encode completion: %w", err)
+	if b == nil {
+		// An extension (or anything else the fast writer refuses) takes
+		// json.Marshal, over a completion of its own on the heap.
+		if b, err = wire.EncodeCompletion(a.chatCompletion(e)); err != nil {
+			return nil, fmt.Errorf("encode completion: %w", err)
+		}
 	}
 	s.finish(ctx, c, m, "chat", u, start)
 	s.logPrompt(ctx, c, m, "chat", body, b)
 	return &Output{Body: b, Headers: rateHeaders(st)}, nil
+}
+
+// answer is what a non-streamed chat completion's body says.
+type answer struct {
+	id, model          string
+	created            int64
+	content            string
+	hasContent         bool
+	toolCalls          []wire.ToolCall
+	finish             string
+	prompt, completion int
+}
+
+// chatCompletion is a as the wire's completion; ext is the rampart extension
+// (nil: none).
+func (a *answer) chatCompletion(ext *wire.Extension) *wire.ChatCompletion {
+	out := &wire.ChatCompletion{
+		ID: a.id, Object: "chat.completion", Created: a.created, Model: a.model,
+		Choices: []wire.Choice{{
+			Message:      wire.ResponseMessage{Role: "assistant", ToolCalls: a.toolCalls},
+			Logprobs:     wire.NullRaw,
+			FinishReason: a.finish,
+		}},
+		Usage: &wire.Usage{PromptTokens: a.prompt, CompletionTokens: a.completion, TotalTokens: a.prompt + a.completion},
+	}
+	if a.hasContent {
+		content := a.content
+		out.Choices[0].Message.Content = &content
+	}
+	if ext != nil {
+		out.Rampart = &wire.Extension{}
+		*out.Rampart = *ext
+	}
+	return out
+}
+
+// appendFast writes a (without an extension) by wire.AppendCompletion
+// from a completion on the stack, or returns nil when that cannot write
+// it: the completion, its choice, usage and content were four heap
+// objects per chat completion only to be encoded (issue 15, ADR 0089).
+// Same bytes as chatCompletion(nil) through wire.EncodeCompletion
+// (TestAnswerFastIsEncodeCompletion).
+func (a *answer) appendFast() []byte {
+	choices := [1]wire.Choice{{
+		Message:      wire.ResponseMessage{Role: "assistant", ToolCalls: a.toolCalls},
+		Logprobs:     wire.NullRaw,
+		FinishReason: a.finish,
+	}}
+	usage := wire.Usage{PromptTokens: a.prompt, CompletionTokens: a.completion, TotalTokens: a.prompt + a.completion}
+	out := wire.ChatCompletion{ID: a.id, Object: "chat.completion", Created: a.created, Model: a.model, Choices: choices[:], Usage: &usage}
+	content := a.content
+	if a.hasContent {
+		choices[0].Message.Content = &content
+	}
+	b, ok := wire.AppendCompletion(make([]byte, 0, 384), &out)
+	if !ok {
+		return nil
+	}
+	return b
 }
 
 // usage returns the provider's usage or, when it reports none, a count

@@ -20,6 +20,14 @@ func EncodeCompletion(c *ChatCompletion) ([]byte, error) {
 	return json.Marshal(c)
 }
 
+// AppendCompletion is EncodeCompletion's fast path alone: c appended to b
+// as json.Marshal writes it, or false (b unchanged in content) when c needs
+// json.Marshal. c does not escape, so a caller's completion and what it
+// points to can stay on its stack (issue 15, ADR 0089).
+func AppendCompletion(b []byte, c *ChatCompletion) ([]byte, bool) {
+	return appendCompletion(b, c)
+}
+
 func appendCompletion(b []byte, c *ChatCompletion) ([]byte, bool) {
 	if c.Rampart != nil {
 		return b, false
