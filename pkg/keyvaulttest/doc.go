@@ -9,7 +9,8 @@
 // really wraps data keys: one AES-256-GCM key-encryption key per tenant,
 // the encryption context bound as additional data, and Shred destroys a
 // tenant's key like keyvault's crypto-shred. KMS is also usable in-process
-// (Direct) by code that takes a KMS interface.
+// (Direct) by code that takes a KMS interface, and Gated holds each of
+// its unwraps until the test releases it (a Forget while a key loads).
 //
 // keyvault's own implementation lives in another module's internal tree and
 // cannot be imported by other services; the e2e tests run the real one.

@@ -2,18 +2,14 @@ package promptlog
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
-	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/tenantkey"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 )
 
@@ -23,28 +19,16 @@ const Purpose = "rampart-inference-prompt-logs"
 // sealVersion prefixes sealed entries (format: version ‖ nonce ‖ ciphertext).
 const sealVersion = 1
 
-// maxKeys bounds the cache of unwrapped tenant keys.
-const maxKeys = 4096
-
 // KeyTTL is how long an unwrapped tenant key is used before keyvault is
 // asked again, so a crypto-shred made in keyvault alone (no purge) takes
 // effect here within it, as in ingestion (KEY_TTL; ADR 0077).
-const KeyTTL = 10 * time.Minute
-
-// cachedKey is an unwrapped tenant key and when it was unwrapped.
-type cachedKey struct {
-	g        cipher.AEAD
-	loadedAt time.Time
-}
+const KeyTTL = tenantkey.DefaultTTL
 
 // ErrNotFound is returned for an entry the tenant does not have.
 var ErrNotFound = errors.New("prompt log not found")
 
 // KMS makes and unwraps data keys for the tenant of the call in ctx.
-type KMS interface {
-	GenerateDataKey(ctx context.Context, encryptionContext map[string]string) (plaintext, wrapped []byte, keyID string, err error)
-	Decrypt(ctx context.Context, wrapped []byte, encryptionContext map[string]string) ([]byte, error)
-}
+type KMS = tenantkey.KMS
 
 // Store is what the logger needs of the store.
 type Store interface {
@@ -77,155 +61,55 @@ type Logger struct {
 	enabled func(tenant string) bool
 	now     func() time.Time
 
-	mu   sync.Mutex
-	keys map[string]cachedKey
-	// loading holds the tenants whose key is being unwrapped (one load per
-	// tenant: sf); Forget marks the load dropped so that a key unwrapped
-	// before a shred is not cached after it (ADR 0084).
-	loading map[string]*keyLoad
-	sf      singleflight.Group
+	// keys are the tenants' unwrapped data keys (pkg/tenantkey, ADR 0092).
+	keys *tenantkey.Keys[cipher.AEAD]
 }
-
-// keyLoad is one tenant's key load in flight.
-type keyLoad struct{ dropped bool }
 
 // ErrDropped is returned when the tenant's key was dropped (Forget: the
 // tenant was crypto-shredded) while it was being unwrapped.
-var ErrDropped = fmt.Errorf("the tenant's data key was dropped while loading (tenant shredded): %w", grpcerr.ErrFailedPrecondition)
+var ErrDropped = tenantkey.ErrDropped
 
 // New returns a logger; enabled says which tenants have logging on.
 func New(s Store, kms KMS, enabled func(tenant string) bool) *Logger {
-	return &Logger{store: s, kms: kms, enabled: enabled, now: time.Now, keys: map[string]cachedKey{}, loading: map[string]*keyLoad{}}
+	l := &Logger{store: s, kms: kms, enabled: enabled, now: time.Now}
+	ks := tenantkey.StoreFuncs[store.WrappedKey]{Get: s.TenantKey, NotFound: store.ErrNotFound,
+		Put: func(ctx context.Context, tenant string, k store.WrappedKey) (store.WrappedKey, error) {
+			return s.PutTenantKey(ctx, tenant, k, l.now())
+		}}
+	loader := tenantkey.Loader{KMS: kms, Store: ks, Purpose: Purpose}
+	l.keys = tenantkey.NewKeys(loader, func(_ string, dataKey []byte) (cipher.AEAD, error) { return gcm(dataKey) }, tenantkey.DefaultMaxKeys, KeyTTL)
+	return l
 }
 
 // Enabled reports whether the tenant's calls are logged.
 func (l *Logger) Enabled(tenant string) bool { return l != nil && l.enabled(tenant) }
 
-func encContext(tenant string) map[string]string {
-	return map[string]string{"tenant": tenant, "purpose": Purpose}
-}
-
 // SetClock replaces the clock (tests).
-func (l *Logger) SetClock(now func() time.Time) { l.now = now }
+func (l *Logger) SetClock(now func() time.Time) {
+	l.now = now
+	l.keys.SetClock(now)
+}
 
 // Forget drops the tenant's unwrapped key at once (keyvault crypto-shredded
 // it: pkg/tenantevents.ShredWatcher, ADR 0084), and the one a load in
 // flight unwraps (that call fails with ErrDropped). The next use asks
 // keyvault again, through the calling principal.
-func (l *Logger) Forget(tenant string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.keys, tenant)
-	if ld, ok := l.loading[tenant]; ok {
-		ld.dropped = true
-	}
-	// A call from now on starts its own load instead of joining this one.
-	l.sf.Forget(tenant)
-}
+func (l *Logger) Forget(tenant string) { l.keys.Forget(tenant) }
 
 // ForgetAll drops every tenant's key as Forget drops one (keyvault's shred
 // stream answered RESYNC: the shreds made meanwhile cannot be known).
-func (l *Logger) ForgetAll() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	clear(l.keys)
-	for tenant, ld := range l.loading {
-		ld.dropped = true
-		l.sf.Forget(tenant)
-	}
-}
+func (l *Logger) ForgetAll() { l.keys.ForgetAll() }
 
-// aead returns the tenant's unwrapped data key, making one on first use;
-// a key unwrapped KeyTTL ago or more is unwrapped again (the bound while
-// keyvault's shred stream does not reach this replica).
+// aead returns the tenant's unwrapped data key, making one on first use
+// when create (else a tenant without one is ErrNotFound); a key unwrapped
+// KeyTTL ago or more is unwrapped again (the bound while keyvault's shred
+// stream does not reach this replica).
 func (l *Logger) aead(ctx context.Context, tenant string, create bool) (cipher.AEAD, error) {
-	l.mu.Lock()
-	k, ok := l.keys[tenant]
-	l.mu.Unlock()
-	if ok && l.now().Sub(k.loadedAt) < KeyTTL {
-		return k.g, nil
-	}
-	v, err, _ := l.sf.Do(tenant, func() (any, error) {
-		ld := &keyLoad{}
-		l.mu.Lock()
-		l.loading[tenant] = ld
-		l.mu.Unlock()
-		defer func() {
-			l.mu.Lock()
-			if l.loading[tenant] == ld { // a Forget may have let a newer load start
-				delete(l.loading, tenant)
-			}
-			l.mu.Unlock()
-		}()
-		g, err := l.unwrap(ctx, tenant, create)
-		if err != nil {
-			return nil, err
-		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if ld.dropped {
-			return nil, ErrDropped
-		}
-		if len(l.keys) >= maxKeys {
-			clear(l.keys)
-		}
-		l.keys[tenant] = cachedKey{g: g, loadedAt: l.now()}
-		return g, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	g, _ := v.(cipher.AEAD)
-	return g, nil
-}
-
-// unwrap loads the tenant's wrapped key (making one when create) and
-// unwraps it through keyvault.
-func (l *Logger) unwrap(ctx context.Context, tenant string, create bool) (cipher.AEAD, error) {
-	wk, err := l.store.TenantKey(ctx, tenant)
-	var plain []byte
-	switch {
-	case errors.Is(err, store.ErrNotFound) && !create:
+	g, err := l.keys.Get(ctx, tenant, create)
+	if errors.Is(err, tenantkey.ErrNoKey) {
 		return nil, ErrNotFound
-	case errors.Is(err, store.ErrNotFound):
-		p, blob, keyID, gerr := l.kms.GenerateDataKey(ctx, encContext(tenant))
-		if gerr != nil {
-			return nil, grpcerr.DataKey("generate", gerr)
-		}
-		stored, perr := l.store.PutTenantKey(ctx, tenant, store.WrappedKey{Blob: blob, KMSKeyID: keyID}, l.now())
-		if perr != nil {
-			clear(p)
-			return nil, perr
-		}
-		if string(stored.Blob) == string(blob) {
-			plain = p
-		} else { // another replica stored its key first: use that one
-			clear(p)
-			wk = stored
-		}
-	case err != nil:
-		return nil, err
 	}
-	if plain == nil {
-		p, derr := l.kms.Decrypt(ctx, wk.Blob, encContext(tenant))
-		if derr != nil {
-			return nil, grpcerr.DataKey("unwrap", derr)
-		}
-		plain = p
-	}
-	defer clear(plain)
-	if len(plain) != 32 {
-		return nil, errors.New("prompt log: data key is not 256 bits")
-	}
-	b, err := aes.NewCipher(plain)
-	if err != nil {
-		return nil, fmt.Errorf("prompt log: %w", err)
-	}
-	g, err := cipher.NewGCM(b)
-	if err != nil {
-		return nil, fmt.Errorf("prompt log: %w", err)
-	}
-	return g, nil
+	return g, err
 }
 
 func aad(tenant, requestID string) []byte {

@@ -1,7 +1,6 @@
 package promptlog_test
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 
@@ -50,20 +49,6 @@ func TestForgetDropsTheKeyAtOnce(t *testing.T) {
 	require.Equal(t, decrypts+1, k.Decrypted.Load(), "every key is unwrapped again")
 }
 
-// gatedKMS blocks each Decrypt until the test releases it, so a test can
-// Forget the tenant while its key is being unwrapped.
-type gatedKMS struct {
-	keyvaulttest.Direct
-	entered chan chan struct{}
-}
-
-func (g gatedKMS) Decrypt(ctx context.Context, wrapped []byte, ec map[string]string) ([]byte, error) {
-	release := make(chan struct{})
-	g.entered <- release
-	<-release
-	return g.Direct.Decrypt(ctx, wrapped, ec)
-}
-
 // TestForgetDropsAKeyBeingUnwrapped: a shred event that lands while a call
 // is unwrapping the tenant's key (keyvault answered before the shred)
 // leaves nothing cached: the call fails with ErrDropped
@@ -83,19 +68,19 @@ func TestForgetDropsAKeyBeingUnwrapped(t *testing.T) {
 			ctx := t.Context()
 			sealed, err := promptlog.New(st, keyvaulttest.Direct{K: k}, func(string) bool { return false }).SealAssistantPrompt(ctx, "t1", "kb", "prompt")
 			require.NoError(t, err)
-			g := gatedKMS{Direct: keyvaulttest.Direct{K: k}, entered: make(chan chan struct{})}
+			g := keyvaulttest.NewGated(k)
 			l := promptlog.New(st, g, func(string) bool { return false })
 
 			done := make(chan error, 1)
 			go func() { _, err := l.OpenAssistantPrompt(ctx, "t1", "kb", sealed); done <- err }()
-			release := <-g.entered // the key is being unwrapped
+			release := <-g.Entered // the key is being unwrapped
 			tc.forget(l)
 			close(release)
 			err = <-done
 			require.ErrorIs(t, err, promptlog.ErrDropped)
 			require.ErrorIs(t, err, grpcerr.ErrFailedPrecondition)
 
-			go func() { close(<-g.entered) }()
+			go func() { close(<-g.Entered) }()
 			got, err := l.OpenAssistantPrompt(ctx, "t1", "kb", sealed)
 			require.NoError(t, err, "the next call unwraps again (keyvault decides)")
 			require.Equal(t, "prompt", got)

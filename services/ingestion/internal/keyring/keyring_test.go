@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 
@@ -113,59 +112,9 @@ func TestKeyLifecycle(t *testing.T) {
 	require.ErrorIs(t, err, keyvaulttest.ErrShredded)
 }
 
-// statusKMS fails every call with a gRPC status.
-type statusKMS struct{ code codes.Code }
-
-func (s statusKMS) GenerateDataKey(context.Context, map[string]string) ([]byte, []byte, string, error) {
-	return nil, nil, "", status.Error(s.code, "dial tcp 10.0.0.7:7002: connection refused")
-}
-
-func (s statusKMS) Decrypt(context.Context, []byte, map[string]string) ([]byte, error) {
-	return nil, status.Error(s.code, "internal detail")
-}
-
-func TestKMSErrorsSayNothingInternal(t *testing.T) {
-	st, err := store.Open(context.Background(), t.TempDir()+"/k.db")
-	require.NoError(t, err)
-	defer st.Close()
-	for _, tc := range []struct {
-		code codes.Code
-		want codes.Code
-	}{
-		{codes.Unavailable, codes.Unavailable},
-		{codes.FailedPrecondition, codes.FailedPrecondition},
-		{codes.Unauthenticated, codes.Unauthenticated},
-		{codes.PermissionDenied, codes.Internal},
-		{codes.Internal, codes.Internal},
-	} {
-		t.Run(tc.code.String(), func(t *testing.T) {
-			_, err := keyring.New(statusKMS{tc.code}, st, 1, 0).Get(context.Background(), "t", true)
-			require.Equal(t, tc.want, grpcerr.Code(err))
-			if tc.want != codes.Internal {
-				require.NotContains(t, err.Error(), "10.0.0.7")
-			}
-		})
-	}
-}
-
-// gatedKMS blocks each Decrypt until the test releases it (entered hands
-// over the call's own release channel), so a test can Forget the tenant
-// while its key is being unwrapped.
-type gatedKMS struct {
-	keyvaulttest.Direct
-	entered chan chan struct{}
-}
-
-func (g gatedKMS) Decrypt(ctx context.Context, wrapped []byte, ec map[string]string) ([]byte, error) {
-	release := make(chan struct{})
-	g.entered <- release
-	<-release
-	return g.Direct.Decrypt(ctx, wrapped, ec)
-}
-
 // gatedRing is a cold ring over a store that already holds tenant a's
 // wrapped key, whose unwraps wait for the test.
-func gatedRing(t *testing.T) (*keyring.Ring, gatedKMS) {
+func gatedRing(t *testing.T) (*keyring.Ring, keyvaulttest.Gated) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, t.TempDir()+"/k.db")
@@ -174,7 +123,7 @@ func gatedRing(t *testing.T) (*keyring.Ring, gatedKMS) {
 	k := keyvaulttest.NewKMS()
 	_, err = keyring.New(keyvaulttest.Direct{K: k}, st, 8, time.Minute).Get(ctx, "a", true)
 	require.NoError(t, err)
-	g := gatedKMS{Direct: keyvaulttest.Direct{K: k}, entered: make(chan chan struct{})}
+	g := keyvaulttest.NewGated(k)
 	return keyring.New(g, st, 8, time.Minute), g
 }
 
@@ -194,7 +143,7 @@ func TestForgetDropsAKeyBeingLoaded(t *testing.T) {
 		_, err := r.Get(ctx, "a", false)
 		done <- err
 	}()
-	release := <-g.entered // the key is being unwrapped
+	release := <-g.Entered // the key is being unwrapped
 	r.Forget("a")
 	close(release)
 	err := <-done
@@ -206,33 +155,12 @@ func TestForgetDropsAKeyBeingLoaded(t *testing.T) {
 	require.Zero(t, unlocked, "the tenant was not announced as unlocked")
 
 	// A later Get unwraps again (keyvault decides; here it still may).
-	go func() { close(<-g.entered) }()
+	go func() { close(<-g.Entered) }()
 	_, err = r.Get(ctx, "a", false)
 	require.NoError(t, err)
 	_, cached = r.Cached("a")
 	require.True(t, cached)
 	require.Equal(t, 1, unlocked)
-}
-
-// TestForgetLetsANewLoadStart: a Get after Forget does not join the load
-// that was dropped, and that load ending does not hide the new one from a
-// second Forget.
-func TestForgetLetsANewLoadStart(t *testing.T) {
-	ctx := context.Background()
-	r, g := gatedRing(t)
-	first, second := make(chan error, 1), make(chan error, 1)
-	go func() { _, err := r.Get(ctx, "a", false); first <- err }()
-	releaseFirst := <-g.entered
-	r.Forget("a")
-	go func() { _, err := r.Get(ctx, "a", false); second <- err }()
-	releaseSecond := <-g.entered // the second Get runs its own load
-	close(releaseFirst)
-	require.ErrorIs(t, <-first, keyring.ErrDropped)
-	r.Forget("a") // lands while the second load is still in flight
-	close(releaseSecond)
-	require.ErrorIs(t, <-second, keyring.ErrDropped)
-	_, cached := r.Cached("a")
-	require.False(t, cached)
 }
 
 // The ring is what ingestion's shred watcher drops keys from.
@@ -272,19 +200,4 @@ func TestShredDropsTheKeyAtOnce(t *testing.T) {
 	require.Empty(t, r.Tenants())
 	_, err = r.Get(ctx, "b", false)
 	require.NoError(t, err, "b's key is unwrapped again")
-}
-
-// TestForgetAllDropsAKeyBeingLoaded: a RESYNC that lands while a key is
-// being unwrapped caches nothing, as Forget.
-func TestForgetAllDropsAKeyBeingLoaded(t *testing.T) {
-	ctx := context.Background()
-	r, g := gatedRing(t)
-	done := make(chan error, 1)
-	go func() { _, err := r.Get(ctx, "a", false); done <- err }()
-	release := <-g.entered
-	r.ForgetAll()
-	close(release)
-	require.ErrorIs(t, <-done, keyring.ErrDropped)
-	_, cached := r.Cached("a")
-	require.False(t, cached)
 }
