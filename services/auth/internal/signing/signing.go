@@ -140,17 +140,28 @@ func (m *Manager) Refresh(ctx context.Context) error {
 // MaybeRotate rotates when there is no key or the newest is due.
 func (m *Manager) MaybeRotate(ctx context.Context) error {
 	m.mu.RLock()
-	due := len(m.keys) == 0 || !m.now().Before(m.keys[0].CreatedAt.Add(m.rotateEvery))
+	due := m.due(m.keys, m.now())
 	m.mu.RUnlock()
 	if !due {
 		return nil
 	}
-	return m.Rotate(ctx)
+	return m.rotate(ctx, true)
 }
 
 // Rotate creates a new signing key. Older keys keep verifying for
 // principal.MaxTTL plus a minute, long enough for every assertion they signed.
-func (m *Manager) Rotate(ctx context.Context) error {
+func (m *Manager) Rotate(ctx context.Context) error { return m.rotate(ctx, false) }
+
+// due reports whether keys (newest first) call for a rotation at now.
+func (m *Manager) due(keys []store.SigningKey, now time.Time) bool {
+	return len(keys) == 0 || !now.Before(keys[0].CreatedAt.Add(m.rotateEvery))
+}
+
+// rotate creates a new signing key; onlyIfDue skips it when the keys read
+// under the rotation lock are not due — every auth replica finds a rotation
+// due at about the same minute, and without the lock and the second look
+// each made a key of its own (ADR 0095).
+func (m *Manager) rotate(ctx context.Context, onlyIfDue bool) error {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return fmt.Errorf("generate signing key: %w", err)
@@ -168,9 +179,15 @@ func (m *Manager) Rotate(ctx context.Context) error {
 	sealed := m.aead.Seal(nonce, nonce, priv.Seed(), []byte(kid))
 	retire := now.Add(principal.MaxTTL + time.Minute)
 	err = m.db.Tx(ctx, func(q *store.Queries) error {
+		if err := q.LockSigningKeys(ctx); err != nil {
+			return err
+		}
 		old, err := q.SigningKeys(ctx, now)
 		if err != nil {
 			return err
+		}
+		if onlyIfDue && !m.due(old, now) {
+			return nil // another replica rotated first: Refresh picks its key up
 		}
 		for _, k := range old {
 			if k.NotAfter.After(retire) {

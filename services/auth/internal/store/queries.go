@@ -565,6 +565,19 @@ func (q *Queries) InsertSigningKey(ctx context.Context, k SigningKey) error {
 	return err
 }
 
+// LockSigningKeys serialises signing-key rotations until the transaction
+// ends, so a replica that finds the rotation due reads the keys after any
+// other replica's rotation has committed and does not rotate a second time
+// (ADR 0095). On PostgreSQL an advisory lock; SQLite's one writer and one
+// process need none.
+func (q *Queries) LockSigningKeys(ctx context.Context) error {
+	if q.d != Postgres {
+		return nil
+	}
+	_, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('rampart-signing-keys'))`)
+	return err
+}
+
 // SigningKeys returns the keys with not_after > now, newest first.
 func (q *Queries) SigningKeys(ctx context.Context, now time.Time) ([]SigningKey, error) {
 	rows, err := q.query(ctx, `SELECT kid, public_key, sealed_key, created_at, not_after FROM signing_keys WHERE not_after > ? ORDER BY created_at DESC`, nanos(now))
