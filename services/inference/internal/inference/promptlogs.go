@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -94,7 +95,9 @@ func (s *Service) PromptLogs(ctx context.Context, c *Caller, fromS, toS string, 
 	if err != nil {
 		return nil, err
 	}
-	p := &PromptLogPage{Entries: entries}
+	// ADR 0097 §2: only the entries the caller could have asked, as for
+	// stored responses (mayRead); a page may hold fewer than page_size.
+	p := &PromptLogPage{Entries: slices.DeleteFunc(entries, func(e promptlog.Entry) bool { return !mayRead(c, e.Needs) })}
 	if next > 0 {
 		p.NextPageToken = strconv.FormatInt(next, 10)
 	}
@@ -113,7 +116,9 @@ func (s *Service) PromptLog(ctx context.Context, c *Caller, requestID string) (p
 		return promptlog.Entry{}, notFound
 	}
 	e, err := s.Prompts.Get(ctx, c.Tenant, requestID)
-	if errors.Is(err, promptlog.ErrNotFound) {
+	if errors.Is(err, promptlog.ErrNotFound) || err == nil && !mayRead(c, e.Needs) {
+		// one the caller could not have asked is as missing as another
+		// tenant's (ADR 0097 §2)
 		return promptlog.Entry{}, notFound
 	}
 	return e, err

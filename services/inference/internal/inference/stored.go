@@ -48,7 +48,7 @@ func (s *Service) prepareStored(ctx context.Context, c *Caller, req *wire.Respon
 		return previousNotFound(id)
 	}
 	prev, err := s.Stored.Get(ctx, c.Tenant, id)
-	if errors.Is(err, promptlog.ErrResponseNotFound) || err == nil && !mayRead(c, prev) {
+	if errors.Is(err, promptlog.ErrResponseNotFound) || err == nil && !mayRead(c, prev.Needs) {
 		return previousNotFound(id)
 	}
 	if err != nil {
@@ -101,8 +101,7 @@ func (s *Service) storeResponse(ctx context.Context, c *Caller, req *wire.Respon
 // semantics), but one grounded in collections only for keys that may
 // search, and any only for keys allowed one of its models. A response
 // stored before ADR 0088 records nothing and stays readable.
-func mayRead(c *Caller, r promptlog.StoredResponse) bool {
-	n := r.Needs
+func mayRead(c *Caller, n *promptlog.ReaderNeeds) bool {
 	if n == nil {
 		return true
 	}
@@ -136,7 +135,7 @@ func (s *Service) stored(ctx context.Context, c *Caller, id string) (promptlog.S
 		return promptlog.StoredResponse{}, responseNotFound(id)
 	}
 	r, err := s.Stored.Get(ctx, c.Tenant, id)
-	if errors.Is(err, promptlog.ErrResponseNotFound) || err == nil && !mayRead(c, r) {
+	if errors.Is(err, promptlog.ErrResponseNotFound) || err == nil && !mayRead(c, r.Needs) {
 		// one the caller could not have asked is as missing as another
 		// tenant's
 		return promptlog.StoredResponse{}, responseNotFound(id)

@@ -36,7 +36,7 @@ func TestMayRead(t *testing.T) {
 		{"later link, only its own model allowed", Caller{CanSearch: true, AllowedModels: []string{"gpt-y"}}, later, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, mayRead(&tc.caller, promptlog.StoredResponse{Needs: tc.needs}))
+			require.Equal(t, tc.want, mayRead(&tc.caller, tc.needs))
 		})
 	}
 }

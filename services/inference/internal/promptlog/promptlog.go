@@ -46,12 +46,17 @@ type Entry struct {
 	// Request is the OpenAI request JSON; Response the response JSON.
 	Request, Response json.RawMessage
 	At                time.Time
+	// Needs is what a reader must be allowed to ask for to read the entry
+	// (ADR 0088's rule, ADR 0097 §2). Record derives it from Request when
+	// nil; entries sealed before carry none and get it derived on read.
+	Needs *ReaderNeeds
 }
 
 // sealed is what is encrypted.
 type sealed struct {
 	Request  json.RawMessage `json:"request"`
 	Response json.RawMessage `json:"response"`
+	Needs    *ReaderNeeds    `json:"needs,omitempty"`
 }
 
 // Logger records and reads prompt logs.
@@ -126,7 +131,11 @@ func (l *Logger) Record(ctx context.Context, e Entry) error {
 	if err != nil {
 		return err
 	}
-	pt, err := json.Marshal(sealed{Request: e.Request, Response: e.Response})
+	needs := e.Needs
+	if needs == nil {
+		needs = NeedsOf(e.Request, e.Model)
+	}
+	pt, err := json.Marshal(sealed{Request: e.Request, Response: e.Response, Needs: needs})
 	if err != nil {
 		return fmt.Errorf("prompt log: encode: %w", err)
 	}
@@ -198,8 +207,11 @@ func (l *Logger) open(ctx context.Context, row store.PromptLog) (Entry, error) {
 	if err := json.Unmarshal(pt, &s); err != nil {
 		return Entry{}, fmt.Errorf("prompt log: decode: %w", err)
 	}
+	if s.Needs == nil { // sealed before ADR 0097: no entry is left without
+		s.Needs = NeedsOf(s.Request, row.Model)
+	}
 	return Entry{ID: row.ID, Tenant: row.Tenant, RequestID: row.RequestID, Key: row.Key, Model: row.Model, Endpoint: row.Endpoint,
-		Request: s.Request, Response: s.Response, At: row.At}, nil
+		Request: s.Request, Response: s.Response, At: row.At, Needs: s.Needs}, nil
 }
 
 // Get returns the tenant's entry for requestID, decrypted.
