@@ -13,8 +13,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/rampart-platform/rampart/pkg/store/internal/testproc"
 )
+
+// ClusterClient starts a cluster as StartCluster does and returns a
+// client of it that has already loaded the slot map and connected to
+// every master, closed when the test ends. Code under test bounds each
+// Redis call tightly (a few hundred milliseconds, then a local fallback);
+// on a loaded CI host a cold client's first call, which also fetches
+// CLUSTER SLOTS and dials the node, can miss that bound and make a
+// contract test fail for a reason the test is not about.
+func ClusterClient(t testing.TB, masters int) *redis.ClusterClient {
+	t.Helper()
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: StartCluster(t, masters)})
+	t.Cleanup(func() { _ = client.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := client.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		return node.Ping(ctx).Err()
+	}); err != nil {
+		t.Fatalf("redistest: warming the cluster client: %v", err)
+	}
+	return client
+}
 
 // StartCluster starts a throwaway Redis Cluster of masters redis-servers
 // (at least 3, no replicas) for t, each as Start's but with

@@ -127,9 +127,7 @@ func TestRedisLevels(t *testing.T) {
 // one script call finds them in one slot. Without the tag the cluster
 // refuses the script (CROSSSLOT) and the limiter falls back to memory.
 func TestRedisClusterLevels(t *testing.T) {
-	addrs := redistest.StartCluster(t, 3)
-	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := redistest.ClusterClient(t, 3)
 	r := ratelimit.NewRedis(rdb, "rampart:edge:", nil, slog.New(slog.DiscardHandler))
 	levelsContract(t, r, time.Sleep)
 	require.Zero(t, r.Failures(), "every script call ran on the cluster")
@@ -205,8 +203,7 @@ func TestNarrowerLimitsNest(t *testing.T) {
 	addr := redistest.Start(t)
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: redistest.StartCluster(t, 3)})
-	t.Cleanup(func() { _ = cluster.Close() })
+	cluster := redistest.ClusterClient(t, 3)
 	onCluster := ratelimit.NewRedis(cluster, "rampart:edge:", nil, slog.New(slog.DiscardHandler))
 	for _, tt := range []struct {
 		name string

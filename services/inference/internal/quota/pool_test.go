@@ -142,8 +142,7 @@ func TestRedisNarrowerTPMLimitsNest(t *testing.T) {
 // share the tenant's hash tag, so the one script call finds them in one
 // slot (ADR 0086); on error the test fails (no fallback to memory).
 func TestRedisClusterNarrowerTPMLimitsNest(t *testing.T) {
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: redistest.StartCluster(t, 3)})
-	t.Cleanup(func() { _ = client.Close() })
+	client := redistest.ClusterClient(t, 3)
 	replica := func() *quota.Enforcer {
 		e := quota.New(nil)
 		e.SetShared(quota.NewRedisBuckets(client), func(err error) { t.Errorf("redis cluster: %v", err) })

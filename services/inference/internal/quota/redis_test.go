@@ -160,7 +160,6 @@ func TestRedisSharedBudgets(t *testing.T) {
 // counter is one key, so no script crosses slots; the hash tag keeps a
 // tenant's counters in its buckets' slot.
 func TestRedisClusterSharedBudgets(t *testing.T) {
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: redistest.StartCluster(t, 3)})
-	t.Cleanup(func() { _ = client.Close() })
+	client := redistest.ClusterClient(t, 3)
 	budgetContract(t, client)
 }
