@@ -34,8 +34,13 @@ func decodeAnswer(b []byte, out *upstreamCompletion) error {
 	if fastAnswer(b, out) {
 		return nil
 	}
-	*out = upstreamCompletion{}
-	return json.Unmarshal(b, out)
+	// Unmarshalled into a value of its own and copied: out does not escape,
+	// so Chat's answer stays on its stack (issue 15, ADR 0089). Partial
+	// results on an error are copied as json.Unmarshal left them.
+	var v upstreamCompletion
+	err := json.Unmarshal(b, &v)
+	*out = v
+	return err
 }
 
 // fastAnswer reads the common shape; false leaves out to json.Unmarshal.
