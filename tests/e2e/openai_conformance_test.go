@@ -248,8 +248,15 @@ func (cf *conformance) sdkChat(t *testing.T) {
 				MaxTokens:   oai.Int(100),
 				Seed:        oai.Int(7),
 				User:        oai.String("end-user-1"),
+				// The SDKs' successors of user: accepted, not forwarded (ADR 0096).
+				SafetyIdentifier: oai.String("end-user-hash"),
+				PromptCacheKey:   oai.String("conversation-1"),
 			})
 			require.NoError(t, err)
+			if model == "gpt-fake" {
+				require.NotContains(t, string(s.Upstream.LastBody()), "end-user-hash")
+				require.NotContains(t, string(s.Upstream.LastBody()), "conversation-1")
+			}
 			require.Equal(t, model, resp.Model)
 			require.Equal(t, "hello world", resp.Choices[0].Message.Content)
 			require.Equal(t, "stop", resp.Choices[0].FinishReason)

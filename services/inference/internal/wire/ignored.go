@@ -4,10 +4,13 @@ package wire
 // presence_penalty and parallel_tool_calls are forwarded to OpenAI-compatible
 // upstreams and ignored by local and Bedrock models; store and metadata are
 // never forwarded (no upstream keeps conversations on Rampart's key);
-// logprobs=false has no effect.
+// safety_identifier and prompt_cache_key, the SDKs' successors of user, are
+// never forwarded either (not every OpenAI-compatible server knows them;
+// ADR 0096); logprobs=false has no effect.
 // logprobs=true is refused with 400. Any other parameter not in ChatRequest
 // is refused with 400 code "unsupported_parameter" naming it.
-var IgnoredParameters = []string{"frequency_penalty", "presence_penalty", "parallel_tool_calls", "store", "metadata", "logprobs"}
+var IgnoredParameters = []string{"frequency_penalty", "presence_penalty", "parallel_tool_calls", "store", "metadata", "logprobs",
+	"safety_identifier", "prompt_cache_key"}
 
 // UnservedParameters are OpenAI request parameters Rampart refuses (400
 // unsupported_parameter, as any unknown one): named as OpenAI names a

@@ -21,6 +21,7 @@ func TestParseChat(t *testing.T) {
 		{"minimal", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, "", true},
 		{"content parts", `{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`, "", true},
 		{"all supported params", `{"model":"m","messages":[{"role":"developer","content":"s"},{"role":"user","content":"hi"}],"temperature":1,"top_p":0.5,"max_tokens":5,"max_completion_tokens":5,"stop":"x","n":1,"stream":true,"stream_options":{"include_usage":true},"response_format":{"type":"json_object"},"user":"u","seed":3,"frequency_penalty":0,"presence_penalty":0,"parallel_tool_calls":true,"store":false,"metadata":{"a":"b"},"logprobs":false}`, "", true},
+		{"the SDKs' successors of user", `{"model":"m","messages":[{"role":"user","content":"hi"}],"safety_identifier":"u-1","prompt_cache_key":"c-1"}`, "", true},
 		{"tool round trip", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"ok"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"tool_choice":{"type":"function","function":{"name":"f"}}}`, "", true},
 		{"unknown top-level", `{"model":"m","messages":[{"role":"user","content":"hi"}],"best_of":2}`, "best_of", false},
 		{"unknown nested", `{"model":"m","messages":[{"role":"user","content":"hi","audio":1}]}`, "messages[0].audio", false},

@@ -39,6 +39,8 @@ type ChatRequest struct {
 	Store             *bool             `json:"store,omitempty"`
 	Metadata          map[string]string `json:"metadata,omitempty"`
 	Logprobs          *bool             `json:"logprobs,omitempty"`
+	SafetyIdentifier  string            `json:"safety_identifier,omitempty"`
+	PromptCacheKey    string            `json:"prompt_cache_key,omitempty"`
 }
 
 // MaxOutputTokens returns max_completion_tokens, else max_tokens, else 0.

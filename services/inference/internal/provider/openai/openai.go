@@ -142,13 +142,15 @@ func (*Provider) Capabilities(string) provider.Capabilities {
 }
 
 // forwarded returns the request as sent upstream: store and metadata are
-// dropped so no upstream keeps a copy of the conversation on Rampart's key.
+// dropped so no upstream keeps a copy of the conversation on Rampart's key,
+// safety_identifier and prompt_cache_key because not every
+// OpenAI-compatible server knows them.
 func forwarded(r *wire.ChatRequest) *wire.ChatRequest {
-	if r.Store == nil && r.Metadata == nil {
+	if r.Store == nil && r.Metadata == nil && r.SafetyIdentifier == "" && r.PromptCacheKey == "" {
 		return r
 	}
 	c := *r
-	c.Store, c.Metadata = nil, nil
+	c.Store, c.Metadata, c.SafetyIdentifier, c.PromptCacheKey = nil, nil, "", ""
 	return &c
 }
 

@@ -53,6 +53,26 @@ func TestChat(t *testing.T) {
 	require.NotContains(t, sent, "metadata")
 }
 
+// safety_identifier and prompt_cache_key are accepted (the SDKs' successors
+// of user) and not forwarded, whether the request is encoded directly or,
+// with tools, by json.Marshal: not every OpenAI-compatible server knows them
+// (ADR 0096).
+func TestSDKIdentifiersAreNotForwarded(t *testing.T) {
+	fake, p := setup(t)
+	const ids = `"safety_identifier":"user-hash-1","prompt_cache_key":"conversation-1"`
+	for _, body := range []string{
+		`{"model":"alias","messages":[{"role":"user","content":"hi"}],` + ids + `}`,
+		`{"model":"alias","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],` + ids + `}`,
+	} {
+		_, err := p.Chat(t.Context(), call(t, body))
+		require.NoError(t, err)
+		var sent map[string]any
+		require.NoError(t, json.Unmarshal(fake.LastBody(), &sent))
+		require.NotContains(t, sent, "safety_identifier", body)
+		require.NotContains(t, sent, "prompt_cache_key", body)
+	}
+}
+
 func TestStructuredOutputsArePassedThrough(t *testing.T) {
 	fake, p := setup(t)
 	const format = `{"type":"json_schema","json_schema":{"name":"person","description":"a person","strict":true,"schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}}}`

@@ -260,9 +260,11 @@ for await (const chunk of await client.chat.completions.create({ model: 'echo', 
   stoppedText += chunk.choices[0]?.delta?.content ?? '';
 }
 assert.equal(stoppedText, 'hello world ');
-// seed and user are accepted; OpenAI parameters Rampart does not serve are
-// a 400 naming them, unknown ones too, in OpenAI's words.
-const seeded = await client.chat.completions.create({ model: 'echo', seed: 7, user: 'end-user-1', messages: [{ role: 'user', content: 'seeded' }] });
+// seed, user and its successors safety_identifier and prompt_cache_key are
+// accepted; OpenAI parameters Rampart does not serve are a 400 naming them,
+// unknown ones too, in OpenAI's words.
+const seeded = await client.chat.completions.create({ model: 'echo', seed: 7, user: 'end-user-1', safety_identifier: 'end-user-hash',
+  prompt_cache_key: 'conversation-1', messages: [{ role: 'user', content: 'seeded' }] });
 assert.equal(seeded.choices[0].message.content, 'seeded');
 await expectError(client.chat.completions.create({ model: 'echo', logprobs: true, messages: user }), 400, 'invalid_request_error', 'unsupported_parameter', 'logprobs');
 const unserved = await expectError(client.chat.completions.create({ model: 'echo', reasoning_effort: 'low', messages: user }), 400, 'invalid_request_error', 'unsupported_parameter', 'reasoning_effort');
