@@ -14,7 +14,8 @@
 // enforces the same limit; if Redis fails, the replica's own buckets decide
 // until it is back. Monthly budgets are seeded from the usage store (shared
 // when it is PostgreSQL) once per month and counter; with Redis the counters
-// live there (MonthCounters: seeded with SET NX, charged with INCRBY, kept a
+// live there (MonthCounters: seeded with SET NX, charged with INCRBY — the
+// key's and the tenant's counter in one script call — kept a
 // day past the month, each under its tenant's hash tag like the buckets,
 // ADR 0095) so a tenant's budget is one budget across replicas,
 // and without Redis — or while it is down — each replica counts its own.

@@ -20,9 +20,10 @@ type MonthCounters interface {
 	// SeedMonth sets the counter to used unless a replica already has, and
 	// returns the counter.
 	SeedMonth(ctx context.Context, tenant, id string, start time.Time, used int64) (int64, error)
-	// AddMonth adds tokens to the counter if it has been seeded (an
-	// unseeded counter is seeded from the usage store, which holds them).
-	AddMonth(ctx context.Context, tenant, id string, start time.Time, tokens int64) error
+	// AddMonth adds tokens to each of tenant's counters ids that has been
+	// seeded (an unseeded counter is seeded from the usage store, which
+	// holds them), all in one call.
+	AddMonth(ctx context.Context, tenant string, ids []string, start time.Time, tokens int64) error
 }
 
 // RedisMonthPrefix prefixes the monthly counter keys.
@@ -38,9 +39,14 @@ return ''
 redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
 return redis.call('GET', KEYS[1])
 `)
+	// monthAddScript charges every seeded counter of KEYS: one round trip
+	// for a call's key and tenant counters, which share the tenant's hash
+	// tag (one Redis Cluster slot).
 	monthAddScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return tostring(redis.call('INCRBY', KEYS[1], ARGV[1]))
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('INCRBY', KEYS[i], ARGV[1])
+  end
 end
 return ''
 `)
@@ -64,9 +70,13 @@ func monthTTL(start time.Time, now time.Time) int64 {
 }
 
 func (r *RedisBuckets) script(ctx context.Context, s *redis.Script, key string, args ...any) (string, error) {
+	return r.scriptKeys(ctx, s, []string{key}, args...)
+}
+
+func (r *RedisBuckets) scriptKeys(ctx context.Context, s *redis.Script, keys []string, args ...any) (string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisTimeout)
 	defer cancel()
-	v, err := s.Run(ctx, r.client, []string{key}, args...).Text()
+	v, err := s.Run(ctx, r.client, keys, args...).Text()
 	if err != nil {
 		return "", fmt.Errorf("quota: redis month counter: %w", err)
 	}
@@ -101,7 +111,14 @@ func (r *RedisBuckets) SeedMonth(ctx context.Context, tenant, id string, start t
 }
 
 // AddMonth implements MonthCounters.
-func (r *RedisBuckets) AddMonth(ctx context.Context, tenant, id string, start time.Time, tokens int64) error {
-	_, err := r.script(ctx, monthAddScript, monthKey(tenant, id, start), tokens)
+func (r *RedisBuckets) AddMonth(ctx context.Context, tenant string, ids []string, start time.Time, tokens int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = monthKey(tenant, id, start)
+	}
+	_, err := r.scriptKeys(ctx, monthAddScript, keys, tokens)
 	return err
 }

@@ -381,14 +381,18 @@ func (e *Enforcer) Charge(ctx context.Context, s Subject, l Limits, tokens int64
 		}
 		return &ids
 	}
-	if e.sharedMonths != nil {
+	if e.sharedMonths != nil && (l.KeyBudget > 0 || l.TenantBudget > 0) {
+		// Only the levels with a budget: nothing reads the other counter.
+		var charged [2]string
+		n := 0
 		for i, budget := range [2]int64{l.KeyBudget, l.TenantBudget} {
-			if budget <= 0 {
-				continue // no budget at this level: nothing reads the counter
+			if budget > 0 {
+				charged[n] = idsOf()[i]
+				n++
 			}
-			if err := e.sharedMonths.AddMonth(ctx, s.Tenant, idsOf()[i], monthOf(), tokens); err != nil {
-				e.reportErr(err)
-			}
+		}
+		if err := e.sharedMonths.AddMonth(ctx, s.Tenant, charged[:n], monthOf(), tokens); err != nil {
+			e.reportErr(err)
 		}
 	}
 	// The replica's own counters follow too: they decide while Redis is down.

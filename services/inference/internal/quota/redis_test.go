@@ -111,6 +111,19 @@ func budgetContract(t *testing.T, client redis.UniversalClient) {
 	_, err = a.Check(t.Context(), u, ul)
 	requireCode(t, err, "insufficient_quota")
 
+	// Both of a call's counters are charged in one script call (they share
+	// the tenant's hash tag).
+	scripts := &scriptCounter{}
+	client.AddHook(scripts)
+	b.Charge(t.Context(), u, ul, 1)
+	require.EqualValues(t, 1, scripts.n.Load(), "the key's and the tenant's counter in one round trip")
+	// The tenant's counter has both charges (51): a budget of 51 is spent,
+	// one of 52 is not.
+	_, err = a.Check(t.Context(), quota.Subject{Tenant: "u", Key: "other"}, quota.Limits{TenantBudget: 51})
+	requireCode(t, err, "insufficient_quota")
+	_, err = a.Check(t.Context(), quota.Subject{Tenant: "u", Key: "other"}, quota.Limits{TenantBudget: 52})
+	require.NoError(t, err)
+
 	keys := allKeys(t, client, quota.RedisMonthPrefix+"*")
 	require.Len(t, keys, 3, "t's and u's tenant counters, u's key counter")
 	for _, k := range keys {
