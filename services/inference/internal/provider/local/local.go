@@ -93,8 +93,9 @@ func (p *Provider) Stream(ctx context.Context, call *provider.ChatCall, emit fun
 // "call:<tool> <json>" message for that tool, else built from the tool's
 // parameters schema), "none" never does, "auto" only for "call:" messages.
 // With response_format json_schema the answer is an instance of the schema
-// whose strings carry the message. A plain answer ends before the first
-// stop sequence, as a model's does.
+// whose strings carry the message; with json_object a JSON object (the
+// message if it is one). A plain answer ends before the first stop
+// sequence, as a model's does.
 func echo(r *wire.ChatRequest) *provider.ChatResult {
 	last := ""
 	for i := len(r.Messages) - 1; i >= 0; i-- {
@@ -140,7 +141,23 @@ func echo(r *wire.ChatRequest) *provider.ChatResult {
 		}
 		return &provider.ChatResult{Content: string(b), HasContent: true, FinishReason: "stop"}
 	}
+	if r.ResponseFormat != nil && r.ResponseFormat.Type == "json_object" {
+		return &provider.ChatResult{Content: jsonObject(last), HasContent: true, FinishReason: "stop"}
+	}
 	return truncate(cutAtStop(last, r.Stop), r.MaxOutputTokens())
+}
+
+// jsonObject is text when it is a JSON object, else {"text": text}: the
+// answer to json_object is always one, as OpenAI guarantees.
+func jsonObject(text string) string {
+	if t := strings.TrimSpace(text); strings.HasPrefix(t, "{") && json.Valid([]byte(t)) {
+		return t
+	}
+	b, err := json.Marshal(map[string]string{"text": text})
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
 }
 
 // cutAtStop is text up to the earliest of the stop sequences.

@@ -92,6 +92,20 @@ func TestExtractive(t *testing.T) {
 	}
 }
 
+// With response_format json_object echo answers a JSON object, as OpenAI
+// guarantees: the message when it is one, else the message as "text".
+func TestEchoJSONObject(t *testing.T) {
+	for _, tc := range []struct{ message, want string }{
+		{"hi json", `{"text":"hi json"}`},
+		{`{\"a\":[1,2]}`, `{"a":[1,2]}`},
+		{`[1,2]`, `{"text":"[1,2]"}`},
+	} {
+		res := chat(t, local.Echo, `{"model":"x","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"`+tc.message+`"}]}`)
+		require.JSONEq(t, tc.want, res.Content, tc.message)
+		require.Equal(t, "stop", res.FinishReason)
+	}
+}
+
 // Echo ends its answer as a model does: at the first stop sequence (not
 // included, finish_reason "stop"), else at max_tokens or
 // max_completion_tokens ("length").
