@@ -47,7 +47,15 @@ func newDocTextCmd(f *apiFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printDocText(cmd, c, args[0], start, end)
+			if err := printDocText(cmd, c, args[0], start, end); err != nil {
+				return err
+			}
+			// The text is printed exactly (a pipe gets the characters asked
+			// for); on a terminal a final newline keeps the prompt off it.
+			if isTerminal(cmd.OutOrStdout()) {
+				fmt.Fprintln(cmd.OutOrStdout())
+			}
+			return nil
 		},
 	}
 	cmd.Flags().IntVar(&start, "start", 0, "first character")

@@ -22,11 +22,18 @@ type progress struct {
 	last  docJob
 }
 
-// newProgress writes to w: a terminal when w is one (checked with
-// golang.org/x/term on the file descriptor).
+// isTerminal reports whether v (a command's stdin, stdout or stderr) is a
+// terminal, checked with golang.org/x/term on its file descriptor.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) //nolint:gosec // a file descriptor fits an int
+}
+
+// newProgress writes to w: a terminal when w is one.
 func newProgress(w io.Writer, name string) *progress {
 	p := &progress{w: w, name: name}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) { //nolint:gosec // a file descriptor fits an int
+	if isTerminal(w) {
+		f, _ := w.(*os.File)
 		p.tty = true
 		p.width = 80
 		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 { //nolint:gosec // as above

@@ -329,7 +329,7 @@ func newCrawlCmd(f *apiFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&collection, "collection", "c", "", "collection to add the pages to (required)")
 	cmd.Flags().IntVar(&depth, "depth", 0, "links to follow away from the start page (1-5; 0: the default, 2)")
-	cmd.Flags().IntVar(&pages, "max-pages", 0, "pages to fetch (1 to the service's maximum, 200 by default; 0: the default, 50)")
+	cmd.Flags().IntVar(&pages, "max-pages", 0, "pages to fetch, robots.txt not counted (0: 50; at most the service's limit, RAMPART_INGESTION_CRAWL_MAX_PAGES, 200 unless set)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the crawl until every page is ingested, showing its progress")
 	return cmd
 }
@@ -525,22 +525,7 @@ func newChatCmd(f *apiFlags) *cobra.Command {
 			if len(args) > 0 {
 				return ask(strings.Join(args, " "))
 			}
-			sc := bufio.NewScanner(cmd.InOrStdin())
-			sc.Buffer(make([]byte, 64<<10), 1<<20)
-			for {
-				fmt.Fprint(cmd.ErrOrStderr(), "> ")
-				if !sc.Scan() {
-					fmt.Fprintln(cmd.ErrOrStderr())
-					return sc.Err()
-				}
-				q := strings.TrimSpace(sc.Text())
-				if q == "" {
-					continue
-				}
-				if err := ask(q); err != nil {
-					fmt.Fprintln(cmd.ErrOrStderr(), "error:", err)
-				}
-			}
+			return chatLoop(cmd, ask)
 		},
 	}
 	cmd.Flags().StringVarP(&assistant, "assistant", "a", "", "assistant to chat with (its model, collections and prompt)")
@@ -548,6 +533,34 @@ func newChatCmd(f *apiFlags) *cobra.Command {
 	cmd.Flags().StringVarP(&model, "model", "m", "rampart-extractive", "model, with --collection")
 	cmd.Flags().IntVarP(&topK, "top-k", "k", 0, "passages per answer (1-50; default: the server's)")
 	return cmd
+}
+
+// chatLoop asks each line of stdin in turn, an error printed and the
+// conversation going on, until stdin ends.
+func chatLoop(cmd *cobra.Command, ask func(string) error) error {
+	sc := bufio.NewScanner(cmd.InOrStdin())
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	// The "> " prompt only for a person typing: questions piped in
+	// (a file, a script) would leave a row of prompts on stderr.
+	prompt := isTerminal(cmd.InOrStdin())
+	for {
+		if prompt {
+			fmt.Fprint(cmd.ErrOrStderr(), "> ")
+		}
+		if !sc.Scan() {
+			if prompt {
+				fmt.Fprintln(cmd.ErrOrStderr())
+			}
+			return sc.Err()
+		}
+		q := strings.TrimSpace(sc.Text())
+		if q == "" {
+			continue
+		}
+		if err := ask(q); err != nil {
+			fmt.Fprintln(cmd.ErrOrStderr(), "error:", err)
+		}
+	}
 }
 
 // streamAnswer streams one completion to w and returns its text, the
