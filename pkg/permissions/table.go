@@ -204,6 +204,8 @@ var routes = []Route{
 		note("binds a workspace or channel of the tenant's installation to an assistant or collections"),
 	api(get, "/v1/slack/bindings", slackSvc+"ListBindings", RoleAdmin, ScopeAdmin),
 	api(del, "/v1/slack/bindings/{team_id}", slackSvc+"DeleteBinding", RoleAdmin, ScopeAdmin),
+	api(put, "/v1/slack/installations/{team_id}/policy", slackSvc+"SetInstallationPolicy", RoleAdmin, ScopeAdmin).
+		note("what Slack users may do with the tenant's workspace: what `/rampart kb use` may bind, whether other organisations' users are answered"),
 }
 
 // rpcs is every gRPC method of every Rampart service with its allowed
@@ -297,6 +299,7 @@ var rpcs = []RPC{
 	{Name: slackSvc + "SetBinding", Callers: []string{Edge}, Principal: true},
 	{Name: slackSvc + "ListBindings", Callers: []string{Edge}, Principal: true},
 	{Name: slackSvc + "DeleteBinding", Callers: []string{Edge}, Principal: true},
+	{Name: slackSvc + "SetInstallationPolicy", Callers: []string{Edge}, Principal: true},
 }
 
 func secretRPC(m string) RPC {

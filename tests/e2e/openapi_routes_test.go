@@ -48,6 +48,7 @@ var noSuccessExample = map[string]string{
 	"POST /v1/collections/{collection}/documents:crawl":    "the SSRF guard refuses loopback and the dev stack reaches no public site; a crawl job needs one (ingestion's crawl tests)",
 	"PUT /v1/slack/bindings":                               "binds a workspace of a Slack installation, which needs Slack's OAuth (slackadapter tests)",
 	"DELETE /v1/slack/bindings/{team_id}":                  "needs a binding, which needs a Slack installation (slackadapter tests)",
+	"PUT /v1/slack/installations/{team_id}/policy":         "sets a Slack installation's policy, which needs Slack's OAuth (slackadapter tests)",
 }
 
 // notInDocument lists table routes the document deliberately leaves out,

@@ -49,6 +49,7 @@ type Slack interface {
 	TryUpdateMessage(ctx context.Context, botToken, channel, ts string, msg slackapi.Message) error
 	ThreadReplies(ctx context.Context, botToken, channel, threadTS string, limit int) ([]slackapi.ThreadMessage, error)
 	IsWorkspaceAdmin(ctx context.Context, botToken, user string) (bool, error)
+	UserOrg(ctx context.Context, botToken, user string) (string, error)
 	Exchange(ctx context.Context, clientID, clientSecret, code, redirectURI string) (*slack.OAuthV2Response, error)
 	Refresh(ctx context.Context, clientID, clientSecret, refreshToken string) (*slack.OAuthV2Response, error)
 	Respond(ctx context.Context, responseURL string, inChannel bool, msg slackapi.Message) error

@@ -189,10 +189,9 @@ func (a *Adapter) events(ctx context.Context, r Request) Response {
 	if !ok {
 		return resp
 	}
-	if !lifecycle && external(ev, inst) {
-		a.m.replies.WithLabelValues("external_user").Inc()
-		a.log.InfoContext(ctx, "slack event from another organisation's user dropped", "tenant_id", inst.TenantID, "team_id", inst.TeamID, "user_team", ev.UserTeam)
-		return jsonResp(http.StatusOK, map[string]string{"status": "external_user"})
+	checkOrg, resp, ok := a.writerCheck(ctx, ev, inst, lifecycle)
+	if !ok {
+		return resp
 	}
 	fresh, err := a.st.MarkSeen(ctx, env.TeamID, env.EventID, a.now(), a.cfg.DedupeTTL)
 	if err != nil {
@@ -220,7 +219,7 @@ func (a *Adapter) events(ctx context.Context, r Request) Response {
 		}
 		return jsonResp(http.StatusOK, map[string]string{"status": "accepted"})
 	}
-	j := job{tenant: inst.TenantID, team: inst.TeamID, eventID: env.EventID, ev: ev}
+	j := job{tenant: inst.TenantID, team: inst.TeamID, eventID: env.EventID, ev: ev, checkOrg: checkOrg}
 	if !a.enqueue(j) {
 		forget()
 		return errResp(http.StatusServiceUnavailable, "busy, retry later")
@@ -272,18 +271,52 @@ func (a *Adapter) mismatch(ctx context.Context, team string, inst store.Installa
 	return errResp(http.StatusForbidden, "team_id: does not match an installation of the tenant the request is routed to")
 }
 
-// external reports whether ev was written by a user of another workspace
-// than inst's — a Slack Connect channel shared with another organisation
-// (ADR 0069 §4). Only the installing workspace's own users reach the
-// tenant's knowledge base and budget. For an org-wide installation (its
-// team is the enterprise) every workspace of the organisation is its own
-// and Slack's event does not say which organisation a workspace belongs
-// to, so the check is left to the team routing there.
-func external(ev event, inst store.Installation) bool {
-	if ev.UserTeam == "" || ev.UserTeam == inst.TeamID {
-		return false
+// writerCheck refuses an event of another organisation's user (Slack
+// Connect, ADR 0069 §4) unless the tenant's admins allowed external users
+// for inst (ADR 0097 §3). On an org-wide installation a writer of another
+// workspace may be the organisation's own: checkOrg has the job ask Slack
+// after the ack (users.info), as Slack is never asked before it.
+func (a *Adapter) writerCheck(ctx context.Context, ev event, inst store.Installation, lifecycle bool) (checkOrg bool, resp Response, ok bool) {
+	if lifecycle || ev.UserTeam == "" || ev.UserTeam == inst.TeamID {
+		return false, Response{}, true
 	}
-	return inst.EnterpriseID == "" || inst.TeamID != inst.EnterpriseID
+	p, err := a.st.PolicyFor(ctx, inst.TenantID, inst.TeamID)
+	if err != nil {
+		a.log.ErrorContext(ctx, "installation policy", "err", err)
+		return false, errResp(http.StatusServiceUnavailable, "try again"), false
+	}
+	switch {
+	case p.AllowExternalUsers:
+		return false, Response{}, true
+	case orgWide(inst):
+		return true, Response{}, true
+	}
+	a.m.replies.WithLabelValues("external_user").Inc()
+	a.log.InfoContext(ctx, "slack event from another organisation's user dropped", "tenant_id", inst.TenantID, "team_id", inst.TeamID, "user_team", ev.UserTeam)
+	return false, jsonResp(http.StatusOK, map[string]string{"status": "external_user"}), false
+}
+
+// orgWide reports whether inst is an org-wide (Enterprise Grid)
+// installation: recorded under its organisation's id, it serves every
+// workspace of the organisation, and an event does not say which
+// organisation a writer's workspace belongs to (ADR 0069 §4, ADR 0097 §3).
+func orgWide(inst store.Installation) bool {
+	return inst.EnterpriseID != "" && inst.TeamID == inst.EnterpriseID
+}
+
+// ownOrg reports whether user (of another workspace than the event's)
+// belongs to org-wide inst's organisation, asking Slack (users.info).
+// A failure to find out is not an answer: the caller refuses.
+func (a *Adapter) ownOrg(ctx context.Context, inst store.Installation, user string) (bool, error) {
+	bot, err := a.botToken(ctx, inst)
+	if err != nil {
+		return false, err
+	}
+	org, err := a.slack.UserOrg(ctx, bot.AccessToken, user)
+	if err != nil {
+		return false, fmt.Errorf("users.info: %w", err)
+	}
+	return org != "" && org == inst.EnterpriseID, nil
 }
 
 // ignored: bots (including this one, whose messages carry bot_id), edits,

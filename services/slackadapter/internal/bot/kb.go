@@ -214,12 +214,22 @@ func (a *Adapter) kb(ctx context.Context, inst store.Installation, j job) error 
 	}
 	b := store.Binding{TeamID: inst.TeamID, ChannelID: channel, TenantID: inst.TenantID,
 		UpdatedBy: "slack:" + j.ev.User, UpdatedAt: a.now().Truncate(1e9)}
+	// ADR 0097: a Slack admin binds only what the tenant's admins listed
+	// for the workspace (checked on the names before kbTarget looks
+	// anything up, and on the kind it found after).
+	names := strings.Split(strings.Trim(j.cmd.arg, ","), ",")
+	if why, err := a.bindable(ctx, inst, b, names); err != nil || why != "" {
+		return a.offList(ctx, inst, j, why, err)
+	}
 	refused, err := a.kbTarget(ctx, &b, j.cmd.arg)
 	if err != nil {
 		return err
 	}
 	if refused != nil {
 		return say("Not bound: " + refused.Error())
+	}
+	if why, err := a.bindable(ctx, inst, b, names); err != nil || why != "" {
+		return a.offList(ctx, inst, j, why, err)
 	}
 	if err := a.st.PutBinding(ctx, b); err != nil {
 		return err
@@ -262,6 +272,15 @@ func (a *Adapter) kbTarget(ctx context.Context, b *store.Binding, arg string) (r
 		return err, nil
 	}
 	return nil, nil
+}
+
+// offList tells the Slack admin why a kb use was refused (bindable).
+func (a *Adapter) offList(ctx context.Context, inst store.Installation, j job, why string, err error) error {
+	if err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "kb change refused: not on the workspace's bindable list", "team_id", inst.TeamID, "user_id", j.ev.User)
+	return a.respond(ctx, j, false, slackapi.Message{Text: "Not bound: " + why})
 }
 
 func describe(b store.Binding) string {

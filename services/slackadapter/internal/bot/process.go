@@ -20,6 +20,10 @@ type job struct {
 	responseURL           string // slash commands
 	cmd                   command
 	ev                    event
+	// checkOrg: the writer is of another workspace than an org-wide
+	// installation's event named; answered only if users.info puts them in
+	// the installation's organisation (ADR 0097 §3).
+	checkOrg bool
 }
 
 // processTimeout bounds one job (inference plus Slack, retries included).
@@ -50,6 +54,14 @@ func (a *Adapter) handle(ctx context.Context, j job) error {
 	if j.ev.User != "" && j.ev.User == inst.BotUserID {
 		a.m.replies.WithLabelValues("self").Inc()
 		return nil // our own message
+	}
+	if j.checkOrg {
+		if own, err := a.ownOrg(ctx, inst, j.ev.User); err != nil || !own {
+			a.m.replies.WithLabelValues("external_user").Inc()
+			a.log.InfoContext(ctx, "slack event from another organisation's user dropped", "team_id", inst.TeamID,
+				"user_team", j.ev.UserTeam, "err", err)
+			return nil
+		}
 	}
 	if j.cmd.kind == cmdKB {
 		return a.kb(ctx, inst, j)

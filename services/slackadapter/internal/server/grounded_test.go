@@ -374,6 +374,16 @@ func TestKBSlashCommandsAndAsk(t *testing.T) {
 
 	r := run("U123", "kb use handbook")
 	require.Contains(t, r.Text, "Only workspace admins")
+	// ADR 0097: a workspace admin binds only what the tenant's admins
+	// listed for the workspace; until then nothing.
+	r = run("UADMIN", "kb use handbook")
+	require.Contains(t, r.Text, "Not bound: `handbook` is not on this workspace's list of what Slack may bind")
+	require.Equal(t, "ephemeral", r.ResponseType)
+	none, err := h.client.ListBindings(h.admin(t, "t_acme"), &slackadapterv1.ListBindingsRequest{TeamId: "T1"})
+	require.NoError(t, err)
+	require.Empty(t, none.GetBindings())
+	h.allow(t, &slackadapterv1.SetInstallationPolicyRequest{TeamId: "T1", BindableCollections: []string{"handbook"},
+		BindableAssistants: []string{"rampart-extractive"}})
 	r = run("UADMIN", "kb use handbook")
 	require.Contains(t, r.Text, "This channel now answers from the collection `handbook`")
 	require.Equal(t, "ephemeral", r.ResponseType)
@@ -397,11 +407,13 @@ func TestKBSlashCommandsAndAsk(t *testing.T) {
 
 	// A collection the tenant does not have (unknown, or another
 	// tenant's) is not bound: the reply names it and nothing changes.
+	// Names off the list are refused before anything is looked up; an
+	// assistant listed only as a collection is not bound either.
 	h.ing.Add("t_beta", "secret")
-	for _, name := range []string{"nosuch", "handbook,secret"} {
+	for _, name := range []string{"nosuch", "handbook,secret", "rampart-extractive,handbook"} {
 		r = run("UADMIN", "kb use "+name)
 		require.Contains(t, r.Text, "Not bound: ", name)
-		require.Contains(t, r.Text, "not found (create it first: POST /v1/collections)", name)
+		require.Contains(t, r.Text, "is not on this workspace's list", name)
 		require.Contains(t, run("U123", "kb show").Text, "assistant `rampart-extractive`", "unchanged after %s", name)
 	}
 	last, ok := h.ing.LastCall("ListCollections")
@@ -410,6 +422,7 @@ func TestKBSlashCommandsAndAsk(t *testing.T) {
 
 	// A collection deleted after it was bound: the answer says which.
 	h.ing.Add("t_acme", "nosuch")
+	h.allow(t, &slackadapterv1.SetInstallationPolicyRequest{TeamId: "T1", BindableCollections: []string{"handbook", "nosuch"}})
 	require.Contains(t, run("UADMIN", "kb use nosuch").Text, "now answers from the collection `nosuch`")
 	h.ing.Remove("t_acme", "nosuch")
 	r = run("U123", "ask anything about VPN?")
@@ -421,6 +434,13 @@ func TestKBSlashCommandsAndAsk(t *testing.T) {
 	st, out := h.send(t, h.signed("/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode())))
 	require.Equal(t, http.StatusOK, st)
 	require.Contains(t, out, "kb use")
+}
+
+// allow sets t_acme's policy of a workspace (ADR 0097).
+func (h *harness) allow(t *testing.T, p *slackadapterv1.SetInstallationPolicyRequest) {
+	t.Helper()
+	_, err := h.client.SetInstallationPolicy(h.admin(t, "t_acme"), p)
+	require.NoError(t, err)
 }
 
 // blockText flattens Block Kit JSON to "type: text" lines.
@@ -455,6 +475,7 @@ func TestAssistantBinding(t *testing.T) {
 	// t_acme's assistant, as inference lists it to t_acme only.
 	h.inf.AddModel("t_acme", &inferencev1.Model{Id: "kb-it", OwnedBy: "t_acme"})
 	h.slack.SetAdmin("UADMIN")
+	h.allow(t, &slackadapterv1.SetInstallationPolicyRequest{TeamId: "T1", BindableAssistants: []string{"kb-it"}})
 	form := url.Values{"team_id": {"T1"}, "command": {"/rampart"}, "text": {"kb use kb-it"}, "user_id": {"UADMIN"}, "channel_id": {"C42"},
 		"response_url": {h.slack.URL + "/hooks/kb"}}
 	st, out := h.send(t, h.signed("/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode())))

@@ -119,9 +119,38 @@ func (h *Handlers) ListInstallations(ctx context.Context, _ *slackadapterv1.List
 		if in.Disabled() {
 			pi.DisabledAt = in.DisabledAt.Unix()
 		}
+		p, err := h.Bot.Policy(ctx, c, in.TeamID)
+		if err != nil {
+			return nil, err
+		}
+		pi.Policy = policyProto(p)
 		out.Installations = append(out.Installations, pi)
 	}
 	return out, nil
+}
+
+func policyProto(p store.Policy) *slackadapterv1.InstallationPolicy {
+	out := &slackadapterv1.InstallationPolicy{TeamId: p.TeamID, BindableAssistants: p.BindableAssistants,
+		BindableCollections: p.BindableCollections, AllowExternalUsers: p.AllowExternalUsers, UpdatedBy: p.UpdatedBy}
+	if !p.UpdatedAt.IsZero() {
+		out.UpdatedAt = p.UpdatedAt.Unix()
+	}
+	return out
+}
+
+// SetInstallationPolicy sets what Slack users may do with a workspace of
+// the caller's tenant (ADR 0097).
+func (h *Handlers) SetInstallationPolicy(ctx context.Context, r *slackadapterv1.SetInstallationPolicyRequest) (*slackadapterv1.SetInstallationPolicyResponse, error) {
+	ctx, c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := h.Bot.SetPolicy(ctx, c, store.Policy{TeamID: r.GetTeamId(), BindableAssistants: r.GetBindableAssistants(),
+		BindableCollections: r.GetBindableCollections(), AllowExternalUsers: r.GetAllowExternalUsers()})
+	if err != nil {
+		return nil, err
+	}
+	return &slackadapterv1.SetInstallationPolicyResponse{Policy: policyProto(p)}, nil
 }
 
 func bindingProto(b store.Binding) *slackadapterv1.Binding {

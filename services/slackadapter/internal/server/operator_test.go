@@ -271,3 +271,49 @@ func TestExternalUsersAreNotAnswered(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 }
+
+// ADR 0097 §3: on an org-wide (Enterprise Grid) installation a writer of
+// another workspace is answered only when Slack's users.info puts them in
+// the installation's organisation; another organisation's user in a Slack
+// Connect channel is not, until a tenant admin allows external users.
+func TestExternalUsersOnOrgWideInstallations(t *testing.T) {
+	h := start(t, harnessOpts{})
+	h.configure(t)
+	h.install(t, "t_acme", slackfake.Grant{EnterpriseID: "E1", BotUserID: "UBOT1"})
+	send := func(eventID, user, userTeam, ts string) (int, string) {
+		ev := mentionEv("what is in the board minutes?", ts)
+		ev["user"], ev["user_team"], ev["source_team"] = user, userTeam, userTeam
+		b, _ := json.Marshal(map[string]any{"type": "event_callback", "team_id": "T1", "enterprise_id": "E1", "api_app_id": "A1",
+			"event_id": eventID, "is_ext_shared_channel": true, "event": ev,
+			"authorizations": []map[string]any{{"enterprise_id": "E1", "is_enterprise_install": true, "user_id": "UBOT1", "is_bot": true}}})
+		return h.send(t, h.signed("/slack/events", "application/json", b))
+	}
+	noPost := func(why string) {
+		t.Helper()
+		select {
+		case extra := <-h.slack.Posts():
+			t.Fatalf("%s: %+v", why, extra)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	h.slack.SetOrg("UOUT", "E2")
+	h.slack.SetOrg("UORG", "E1")
+
+	st, out := send("EvOut1", "UOUT", "TOTHERCO", "9.0")
+	require.Equal(t, http.StatusOK, st, out)
+	noPost("another organisation's user was answered")
+	st, out = send("EvNoOrg", "UNOORG", "TFREE", "9.1")
+	require.Equal(t, http.StatusOK, st, out)
+	noPost("a user of no organisation was answered")
+
+	st, out = send("EvOrg", "UORG", "T2", "9.2")
+	require.Equal(t, http.StatusOK, st, out)
+	require.Equal(t, "9.2", recv(t, h.slack.Posts()).ThreadTS, "a user of another workspace of the organisation is its own")
+
+	// A tenant admin allows external users for the installation.
+	_, err := h.client.SetInstallationPolicy(h.admin(t, "t_acme"), &slackadapterv1.SetInstallationPolicyRequest{TeamId: "E1", AllowExternalUsers: true})
+	require.NoError(t, err)
+	st, out = send("EvOut2", "UOUT", "TOTHERCO", "9.3")
+	require.Equal(t, http.StatusOK, st, out)
+	require.Equal(t, "9.3", recv(t, h.slack.Posts()).ThreadTS, "allowed by the tenant's admin")
+}

@@ -167,6 +167,21 @@ func (c *Client) IsWorkspaceAdmin(ctx context.Context, botToken, user string) (b
 	return u.IsAdmin || u.IsOwner || u.IsPrimaryOwner, nil
 }
 
+// UserOrg returns the Enterprise Grid organisation of user (users.info's
+// enterprise_user.enterprise_id; "" for a user of no organisation).
+func (c *Client) UserOrg(ctx context.Context, botToken, user string) (string, error) {
+	var u *slack.User
+	err := c.retry(ctx, "users.info", func() error {
+		var err error
+		u, err = c.api(botToken).GetUserInfoContext(ctx, user)
+		return clean("users.info", err)
+	})
+	if err != nil {
+		return "", err
+	}
+	return u.Enterprise.EnterpriseID, nil
+}
+
 // Exchange trades an OAuth code for tokens (oauth.v2.access).
 func (c *Client) Exchange(ctx context.Context, clientID, clientSecret, code, redirectURI string) (*slack.OAuthV2Response, error) {
 	var resp *slack.OAuthV2Response

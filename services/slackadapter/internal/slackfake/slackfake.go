@@ -60,6 +60,7 @@ type Server struct {
 	refreshed int
 	threads   map[string][]Message // channel \x00 thread ts → messages
 	admins    map[string]bool      // workspace admins (users.info)
+	orgs      map[string]string    // user -> Enterprise Grid org (users.info enterprise_user)
 	messages  map[string]bool      // channel \x00 ts of posted messages
 	bots      map[string]string    // bot token → bot user id
 }
@@ -127,6 +128,17 @@ func (s *Server) AddThreadMessage(channel, threadTS string, m Message) {
 	m.ThreadTS = threadTS
 	k := channel + "\x00" + threadTS
 	s.threads[k] = append(s.threads[k], m)
+}
+
+// SetOrg puts user in Enterprise Grid organisation org (users.info
+// enterprise_user.enterprise_id).
+func (s *Server) SetOrg(user, org string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.orgs == nil {
+		s.orgs = map[string]string{}
+	}
+	s.orgs[user] = org
 }
 
 // SetAdmin makes user a workspace admin (users.info is_admin).
@@ -274,9 +286,13 @@ func (s *Server) userInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	user := r.PostForm.Get("user")
 	s.mu.Lock()
-	admin := s.admins[user]
+	admin, org := s.admins[user], s.orgs[user]
 	s.mu.Unlock()
-	writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": user, "name": strings.ToLower(user), "is_admin": admin}})
+	u := map[string]any{"id": user, "name": strings.ToLower(user), "is_admin": admin}
+	if org != "" {
+		u["enterprise_user"] = map[string]any{"id": user, "enterprise_id": org, "enterprise_name": org}
+	}
+	writeJSON(w, map[string]any{"ok": true, "user": u})
 }
 
 func (s *Server) issue(team string) (string, string) {

@@ -199,7 +199,8 @@ func (s *Store) SaveInstallation(ctx context.Context, in Installation) error {
 		if dis == 0 {
 			return ErrTeamTaken
 		}
-		for _, q := range []string{`DELETE FROM installations WHERE team_id = ?`, `DELETE FROM bindings WHERE team_id = ?`} {
+		for _, q := range []string{`DELETE FROM installations WHERE team_id = ?`, `DELETE FROM bindings WHERE team_id = ?`,
+			`DELETE FROM installation_policies WHERE team_id = ?`} {
 			if _, err := tx.ExecContext(ctx, q, in.TeamID); err != nil {
 				return err
 			}
@@ -472,6 +473,73 @@ func (s *Store) BindingFor(ctx context.Context, tenant, team, channel string) (B
 	return b, err
 }
 
+// Policy is what Slack users may do with a tenant's workspace (ADR 0097):
+// what `/rampart kb use` may bind, and whether users of other
+// organisations are answered. The zero Policy (no row) allows neither.
+type Policy struct {
+	TeamID, TenantID    string
+	BindableAssistants  []string
+	BindableCollections []string
+	AllowExternalUsers  bool
+	UpdatedBy           string
+	UpdatedAt           time.Time
+}
+
+// PutPolicy records p (replacing the team's policy) if p's team is a live
+// installation of p's tenant; otherwise ErrNotFound.
+func (s *Store) PutPolicy(ctx context.Context, p Policy) error {
+	as, err := json.Marshal(append([]string{}, p.BindableAssistants...))
+	if err != nil {
+		return err
+	}
+	cs, err := json.Marshal(append([]string{}, p.BindableCollections...))
+	if err != nil {
+		return err
+	}
+	ext := 0
+	if p.AllowExternalUsers {
+		ext = 1
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO installation_policies (team_id, tenant_id, bindable_assistants, bindable_collections,
+		allow_external_users, updated_by, updated_at)
+		SELECT ?, ?, ?, ?, CAST(? AS INTEGER), ?, CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM installations WHERE team_id = ? AND tenant_id = ? AND disabled_at = 0)
+		ON CONFLICT (team_id) DO UPDATE SET tenant_id = excluded.tenant_id, bindable_assistants = excluded.bindable_assistants,
+		bindable_collections = excluded.bindable_collections, allow_external_users = excluded.allow_external_users,
+		updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+		p.TeamID, p.TenantID, string(as), string(cs), ext, p.UpdatedBy, p.UpdatedAt.Unix(), p.TeamID, p.TenantID)
+	if err != nil {
+		return fmt.Errorf("put policy: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// PolicyFor returns the tenant's policy of team; the zero Policy (for team
+// and tenant) when none was set.
+func (s *Store) PolicyFor(ctx context.Context, tenant, team string) (Policy, error) {
+	p := Policy{TeamID: team, TenantID: tenant}
+	var as, cs string
+	var ext, at int64
+	err := s.db.QueryRowContext(ctx, `SELECT bindable_assistants, bindable_collections, allow_external_users, updated_by, updated_at
+		FROM installation_policies WHERE tenant_id = ? AND team_id = ?`, tenant, team).Scan(&as, &cs, &ext, &p.UpdatedBy, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil
+	}
+	if err != nil {
+		return Policy{}, err
+	}
+	if err := json.Unmarshal([]byte(as), &p.BindableAssistants); err != nil {
+		return Policy{}, fmt.Errorf("policy %s: assistants: %w", team, err)
+	}
+	if err := json.Unmarshal([]byte(cs), &p.BindableCollections); err != nil {
+		return Policy{}, fmt.Errorf("policy %s: collections: %w", team, err)
+	}
+	p.AllowExternalUsers, p.UpdatedAt = ext != 0, time.Unix(at, 0)
+	return p, nil
+}
+
 // Cursor returns the saved position of stream name (0 when none).
 func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
 	var c int64
@@ -500,6 +568,7 @@ func (s *Store) PurgeTenant(ctx context.Context, tenant string) error {
 	defer func() { _ = rtx.Rollback() }()
 	for _, q := range []string{
 		`DELETE FROM bindings WHERE tenant_id = ?`,
+		`DELETE FROM installation_policies WHERE tenant_id = ?`,
 		`DELETE FROM installations WHERE tenant_id = ?`,
 		`DELETE FROM tenant_keys WHERE tenant_id = ?`,
 		`DELETE FROM oauth_states WHERE tenant_id = ?`,

@@ -22,6 +22,218 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SetInstallationPolicyRequest is the whole policy of one workspace.
+type SetInstallationPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Slack team id of one of the tenant's installations.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Assistants (model names) `/rampart kb use` may bind; each must be one
+	// the caller's key may use.
+	BindableAssistants []string `protobuf:"bytes,2,rep,name=bindable_assistants,json=bindableAssistants,proto3" json:"bindable_assistants,omitempty"`
+	// Collections of the tenant `/rampart kb use` may bind.
+	BindableCollections []string `protobuf:"bytes,3,rep,name=bindable_collections,json=bindableCollections,proto3" json:"bindable_collections,omitempty"`
+	// Answer users of other organisations (Slack Connect) in this
+	// workspace's channels and DMs; false refuses them.
+	AllowExternalUsers bool `protobuf:"varint,4,opt,name=allow_external_users,json=allowExternalUsers,proto3" json:"allow_external_users,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *SetInstallationPolicyRequest) Reset() {
+	*x = SetInstallationPolicyRequest{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetInstallationPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetInstallationPolicyRequest) ProtoMessage() {}
+
+func (x *SetInstallationPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetInstallationPolicyRequest.ProtoReflect.Descriptor instead.
+func (*SetInstallationPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *SetInstallationPolicyRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *SetInstallationPolicyRequest) GetBindableAssistants() []string {
+	if x != nil {
+		return x.BindableAssistants
+	}
+	return nil
+}
+
+func (x *SetInstallationPolicyRequest) GetBindableCollections() []string {
+	if x != nil {
+		return x.BindableCollections
+	}
+	return nil
+}
+
+func (x *SetInstallationPolicyRequest) GetAllowExternalUsers() bool {
+	if x != nil {
+		return x.AllowExternalUsers
+	}
+	return false
+}
+
+// SetInstallationPolicyResponse is the policy as stored.
+type SetInstallationPolicyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The policy.
+	Policy        *InstallationPolicy `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetInstallationPolicyResponse) Reset() {
+	*x = SetInstallationPolicyResponse{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetInstallationPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetInstallationPolicyResponse) ProtoMessage() {}
+
+func (x *SetInstallationPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetInstallationPolicyResponse.ProtoReflect.Descriptor instead.
+func (*SetInstallationPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SetInstallationPolicyResponse) GetPolicy() *InstallationPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+// InstallationPolicy is what Slack users may do with a workspace.
+type InstallationPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Slack team id.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Assistants `/rampart kb use` may bind.
+	BindableAssistants []string `protobuf:"bytes,2,rep,name=bindable_assistants,json=bindableAssistants,proto3" json:"bindable_assistants,omitempty"`
+	// Collections `/rampart kb use` may bind.
+	BindableCollections []string `protobuf:"bytes,3,rep,name=bindable_collections,json=bindableCollections,proto3" json:"bindable_collections,omitempty"`
+	// Users of other organisations are answered.
+	AllowExternalUsers bool `protobuf:"varint,4,opt,name=allow_external_users,json=allowExternalUsers,proto3" json:"allow_external_users,omitempty"`
+	// Who set it: "rampart:<subject>".
+	UpdatedBy string `protobuf:"bytes,5,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	// Unix seconds of the last change.
+	UpdatedAt     int64 `protobuf:"varint,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InstallationPolicy) Reset() {
+	*x = InstallationPolicy{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstallationPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstallationPolicy) ProtoMessage() {}
+
+func (x *InstallationPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstallationPolicy.ProtoReflect.Descriptor instead.
+func (*InstallationPolicy) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *InstallationPolicy) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *InstallationPolicy) GetBindableAssistants() []string {
+	if x != nil {
+		return x.BindableAssistants
+	}
+	return nil
+}
+
+func (x *InstallationPolicy) GetBindableCollections() []string {
+	if x != nil {
+		return x.BindableCollections
+	}
+	return nil
+}
+
+func (x *InstallationPolicy) GetAllowExternalUsers() bool {
+	if x != nil {
+		return x.AllowExternalUsers
+	}
+	return false
+}
+
+func (x *InstallationPolicy) GetUpdatedBy() string {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return ""
+}
+
+func (x *InstallationPolicy) GetUpdatedAt() int64 {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return 0
+}
+
 // SetBindingRequest names a workspace or channel and what it answers from:
 // exactly one of assistant or collections.
 type SetBindingRequest struct {
@@ -41,7 +253,7 @@ type SetBindingRequest struct {
 
 func (x *SetBindingRequest) Reset() {
 	*x = SetBindingRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[0]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -53,7 +265,7 @@ func (x *SetBindingRequest) String() string {
 func (*SetBindingRequest) ProtoMessage() {}
 
 func (x *SetBindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[0]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -66,7 +278,7 @@ func (x *SetBindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBindingRequest.ProtoReflect.Descriptor instead.
 func (*SetBindingRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{0}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SetBindingRequest) GetTeamId() string {
@@ -108,7 +320,7 @@ type SetBindingResponse struct {
 
 func (x *SetBindingResponse) Reset() {
 	*x = SetBindingResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[1]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -120,7 +332,7 @@ func (x *SetBindingResponse) String() string {
 func (*SetBindingResponse) ProtoMessage() {}
 
 func (x *SetBindingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[1]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -133,7 +345,7 @@ func (x *SetBindingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBindingResponse.ProtoReflect.Descriptor instead.
 func (*SetBindingResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{1}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SetBindingResponse) GetBinding() *Binding {
@@ -164,7 +376,7 @@ type Binding struct {
 
 func (x *Binding) Reset() {
 	*x = Binding{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[2]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -176,7 +388,7 @@ func (x *Binding) String() string {
 func (*Binding) ProtoMessage() {}
 
 func (x *Binding) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[2]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -189,7 +401,7 @@ func (x *Binding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Binding.ProtoReflect.Descriptor instead.
 func (*Binding) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{2}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Binding) GetTeamId() string {
@@ -245,7 +457,7 @@ type ListBindingsRequest struct {
 
 func (x *ListBindingsRequest) Reset() {
 	*x = ListBindingsRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +469,7 @@ func (x *ListBindingsRequest) String() string {
 func (*ListBindingsRequest) ProtoMessage() {}
 
 func (x *ListBindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +482,7 @@ func (x *ListBindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBindingsRequest.ProtoReflect.Descriptor instead.
 func (*ListBindingsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{3}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListBindingsRequest) GetTeamId() string {
@@ -291,7 +503,7 @@ type ListBindingsResponse struct {
 
 func (x *ListBindingsResponse) Reset() {
 	*x = ListBindingsResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -303,7 +515,7 @@ func (x *ListBindingsResponse) String() string {
 func (*ListBindingsResponse) ProtoMessage() {}
 
 func (x *ListBindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -316,7 +528,7 @@ func (x *ListBindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBindingsResponse.ProtoReflect.Descriptor instead.
 func (*ListBindingsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{4}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListBindingsResponse) GetBindings() []*Binding {
@@ -339,7 +551,7 @@ type DeleteBindingRequest struct {
 
 func (x *DeleteBindingRequest) Reset() {
 	*x = DeleteBindingRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +563,7 @@ func (x *DeleteBindingRequest) String() string {
 func (*DeleteBindingRequest) ProtoMessage() {}
 
 func (x *DeleteBindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +576,7 @@ func (x *DeleteBindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBindingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBindingRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{5}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteBindingRequest) GetTeamId() string {
@@ -390,7 +602,7 @@ type DeleteBindingResponse struct {
 
 func (x *DeleteBindingResponse) Reset() {
 	*x = DeleteBindingResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +614,7 @@ func (x *DeleteBindingResponse) String() string {
 func (*DeleteBindingResponse) ProtoMessage() {}
 
 func (x *DeleteBindingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +627,7 @@ func (x *DeleteBindingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBindingResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBindingResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{6}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{9}
 }
 
 // Header is one HTTP header as received.
@@ -431,7 +643,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -443,7 +655,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -456,7 +668,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{7}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Header) GetName() string {
@@ -492,7 +704,7 @@ type HandleEventRequest struct {
 
 func (x *HandleEventRequest) Reset() {
 	*x = HandleEventRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -504,7 +716,7 @@ func (x *HandleEventRequest) String() string {
 func (*HandleEventRequest) ProtoMessage() {}
 
 func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -517,7 +729,7 @@ func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventRequest.ProtoReflect.Descriptor instead.
 func (*HandleEventRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{8}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HandleEventRequest) GetPath() string {
@@ -575,7 +787,7 @@ type HandleEventResponse struct {
 
 func (x *HandleEventResponse) Reset() {
 	*x = HandleEventResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +799,7 @@ func (x *HandleEventResponse) String() string {
 func (*HandleEventResponse) ProtoMessage() {}
 
 func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +812,7 @@ func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventResponse.ProtoReflect.Descriptor instead.
 func (*HandleEventResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{9}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HandleEventResponse) GetStatusCode() int32 {
@@ -640,7 +852,7 @@ type GetInstallUrlRequest struct {
 
 func (x *GetInstallUrlRequest) Reset() {
 	*x = GetInstallUrlRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +864,7 @@ func (x *GetInstallUrlRequest) String() string {
 func (*GetInstallUrlRequest) ProtoMessage() {}
 
 func (x *GetInstallUrlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +877,7 @@ func (x *GetInstallUrlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstallUrlRequest.ProtoReflect.Descriptor instead.
 func (*GetInstallUrlRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{10}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{13}
 }
 
 // GetInstallUrlResponse carries the install URL.
@@ -684,7 +896,7 @@ type GetInstallUrlResponse struct {
 
 func (x *GetInstallUrlResponse) Reset() {
 	*x = GetInstallUrlResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -696,7 +908,7 @@ func (x *GetInstallUrlResponse) String() string {
 func (*GetInstallUrlResponse) ProtoMessage() {}
 
 func (x *GetInstallUrlResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -709,7 +921,7 @@ func (x *GetInstallUrlResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstallUrlResponse.ProtoReflect.Descriptor instead.
 func (*GetInstallUrlResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{11}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetInstallUrlResponse) GetUrl() string {
@@ -741,7 +953,7 @@ type ConfigureAppRequest struct {
 
 func (x *ConfigureAppRequest) Reset() {
 	*x = ConfigureAppRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[12]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -753,7 +965,7 @@ func (x *ConfigureAppRequest) String() string {
 func (*ConfigureAppRequest) ProtoMessage() {}
 
 func (x *ConfigureAppRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[12]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -766,7 +978,7 @@ func (x *ConfigureAppRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureAppRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureAppRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{12}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ConfigureAppRequest) GetClientId() string {
@@ -807,7 +1019,7 @@ type ConfigureAppResponse struct {
 
 func (x *ConfigureAppResponse) Reset() {
 	*x = ConfigureAppResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[13]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +1031,7 @@ func (x *ConfigureAppResponse) String() string {
 func (*ConfigureAppResponse) ProtoMessage() {}
 
 func (x *ConfigureAppResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[13]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +1044,7 @@ func (x *ConfigureAppResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureAppResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureAppResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{13}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{16}
 }
 
 // Deprecated: Marked as deprecated in rampart/slackadapter/v1/slackadapter.proto.
@@ -866,7 +1078,7 @@ type GetAppRequest struct {
 
 func (x *GetAppRequest) Reset() {
 	*x = GetAppRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[14]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -878,7 +1090,7 @@ func (x *GetAppRequest) String() string {
 func (*GetAppRequest) ProtoMessage() {}
 
 func (x *GetAppRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[14]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -891,7 +1103,7 @@ func (x *GetAppRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppRequest.ProtoReflect.Descriptor instead.
 func (*GetAppRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{14}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{17}
 }
 
 // GetAppResponse describes the configured app.
@@ -907,7 +1119,7 @@ type GetAppResponse struct {
 
 func (x *GetAppResponse) Reset() {
 	*x = GetAppResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[15]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -919,7 +1131,7 @@ func (x *GetAppResponse) String() string {
 func (*GetAppResponse) ProtoMessage() {}
 
 func (x *GetAppResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[15]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +1144,7 @@ func (x *GetAppResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppResponse.ProtoReflect.Descriptor instead.
 func (*GetAppResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{15}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetAppResponse) GetClientId() string {
@@ -958,7 +1170,7 @@ type ListInstallationsRequest struct {
 
 func (x *ListInstallationsRequest) Reset() {
 	*x = ListInstallationsRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[16]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1182,7 @@ func (x *ListInstallationsRequest) String() string {
 func (*ListInstallationsRequest) ProtoMessage() {}
 
 func (x *ListInstallationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[16]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1195,7 @@ func (x *ListInstallationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstallationsRequest.ProtoReflect.Descriptor instead.
 func (*ListInstallationsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{16}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{19}
 }
 
 // Installation is one Slack workspace (or org) installed for a tenant.
@@ -1004,14 +1216,17 @@ type Installation struct {
 	// Unix seconds at which Slack reported the app uninstalled or its token
 	// revoked (0: live). A disabled installation answers nothing until a
 	// tenant admin installs the workspace again.
-	DisabledAt    int64 `protobuf:"varint,7,opt,name=disabled_at,json=disabledAt,proto3" json:"disabled_at,omitempty"`
+	DisabledAt int64 `protobuf:"varint,7,opt,name=disabled_at,json=disabledAt,proto3" json:"disabled_at,omitempty"`
+	// What Slack users may do with it (SetInstallationPolicy); unset: no
+	// `/rampart kb use`, no external users.
+	Policy        *InstallationPolicy `protobuf:"bytes,8,opt,name=policy,proto3" json:"policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Installation) Reset() {
 	*x = Installation{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[17]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1238,7 @@ func (x *Installation) String() string {
 func (*Installation) ProtoMessage() {}
 
 func (x *Installation) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[17]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1251,7 @@ func (x *Installation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Installation.ProtoReflect.Descriptor instead.
 func (*Installation) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{17}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Installation) GetTeamId() string {
@@ -1088,6 +1303,13 @@ func (x *Installation) GetDisabledAt() int64 {
 	return 0
 }
 
+func (x *Installation) GetPolicy() *InstallationPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
 // ListInstallationsResponse lists the tenant's installations.
 type ListInstallationsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1099,7 +1321,7 @@ type ListInstallationsResponse struct {
 
 func (x *ListInstallationsResponse) Reset() {
 	*x = ListInstallationsResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[18]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1333,7 @@ func (x *ListInstallationsResponse) String() string {
 func (*ListInstallationsResponse) ProtoMessage() {}
 
 func (x *ListInstallationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[18]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1346,7 @@ func (x *ListInstallationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstallationsResponse.ProtoReflect.Descriptor instead.
 func (*ListInstallationsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{18}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListInstallationsResponse) GetInstallations() []*Installation {
@@ -1138,7 +1360,23 @@ var File_rampart_slackadapter_v1_slackadapter_proto protoreflect.FileDescriptor
 
 const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\n" +
-	"*rampart/slackadapter/v1/slackadapter.proto\x12\x17rampart.slackadapter.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\x90\x01\n" +
+	"*rampart/slackadapter/v1/slackadapter.proto\x12\x17rampart.slackadapter.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\xd2\x01\n" +
+	"\x1cSetInstallationPolicyRequest\x12\x1c\n" +
+	"\ateam_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06teamId\x12/\n" +
+	"\x13bindable_assistants\x18\x02 \x03(\tR\x12bindableAssistants\x121\n" +
+	"\x14bindable_collections\x18\x03 \x03(\tR\x13bindableCollections\x120\n" +
+	"\x14allow_external_users\x18\x04 \x01(\bR\x12allowExternalUsers\"d\n" +
+	"\x1dSetInstallationPolicyResponse\x12C\n" +
+	"\x06policy\x18\x01 \x01(\v2+.rampart.slackadapter.v1.InstallationPolicyR\x06policy\"\x81\x02\n" +
+	"\x12InstallationPolicy\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12/\n" +
+	"\x13bindable_assistants\x18\x02 \x03(\tR\x12bindableAssistants\x121\n" +
+	"\x14bindable_collections\x18\x03 \x03(\tR\x13bindableCollections\x120\n" +
+	"\x14allow_external_users\x18\x04 \x01(\bR\x12allowExternalUsers\x12\x1d\n" +
+	"\n" +
+	"updated_by\x18\x05 \x01(\tR\tupdatedBy\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\x06 \x01(\x03R\tupdatedAt\"\x90\x01\n" +
 	"\x11SetBindingRequest\x12\x1c\n" +
 	"\ateam_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06teamId\x12\x1d\n" +
 	"\n" +
@@ -1201,7 +1439,7 @@ const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1d\n" +
 	"\n" +
 	"updated_at\x18\x02 \x01(\x03R\tupdatedAt\"\x1a\n" +
-	"\x18ListInstallationsRequest\"\xf7\x01\n" +
+	"\x18ListInstallationsRequest\"\xbc\x02\n" +
 	"\fInstallation\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12#\n" +
 	"\renterprise_id\x18\x02 \x01(\tR\fenterpriseId\x12\x1b\n" +
@@ -1210,9 +1448,10 @@ const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\finstalled_at\x18\x05 \x01(\x03R\vinstalledAt\x12(\n" +
 	"\x10token_expires_at\x18\x06 \x01(\x03R\x0etokenExpiresAt\x12\x1f\n" +
 	"\vdisabled_at\x18\a \x01(\x03R\n" +
-	"disabledAt\"h\n" +
+	"disabledAt\x12C\n" +
+	"\x06policy\x18\b \x01(\v2+.rampart.slackadapter.v1.InstallationPolicyR\x06policy\"h\n" +
 	"\x19ListInstallationsResponse\x12K\n" +
-	"\rinstallations\x18\x01 \x03(\v2%.rampart.slackadapter.v1.InstallationR\rinstallations2\xbf\b\n" +
+	"\rinstallations\x18\x01 \x03(\v2%.rampart.slackadapter.v1.InstallationR\rinstallations2\xfd\t\n" +
 	"\x13SlackAdapterService\x12h\n" +
 	"\vHandleEvent\x12+.rampart.slackadapter.v1.HandleEventRequest\x1a,.rampart.slackadapter.v1.HandleEventResponse\x12\x89\x01\n" +
 	"\rGetInstallUrl\x12-.rampart.slackadapter.v1.GetInstallUrlRequest\x1a..rampart.slackadapter.v1.GetInstallUrlResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/slack/install\x12\x85\x01\n" +
@@ -1222,7 +1461,8 @@ const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\n" +
 	"SetBinding\x12*.rampart.slackadapter.v1.SetBindingRequest\x1a+.rampart.slackadapter.v1.SetBindingResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\x1a\x12/v1/slack/bindings\x12\x8a\x01\n" +
 	"\fListBindings\x12,.rampart.slackadapter.v1.ListBindingsRequest\x1a-.rampart.slackadapter.v1.ListBindingsResponse\"\x1d\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/slack/bindings\x90\x02\x01\x12\x94\x01\n" +
-	"\rDeleteBinding\x12-.rampart.slackadapter.v1.DeleteBindingRequest\x1a..rampart.slackadapter.v1.DeleteBindingResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/slack/bindings/{team_id}BSZQgithub.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1;slackadapterv1b\x06proto3"
+	"\rDeleteBinding\x12-.rampart.slackadapter.v1.DeleteBindingRequest\x1a..rampart.slackadapter.v1.DeleteBindingResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/slack/bindings/{team_id}\x12\xbb\x01\n" +
+	"\x15SetInstallationPolicy\x125.rampart.slackadapter.v1.SetInstallationPolicyRequest\x1a6.rampart.slackadapter.v1.SetInstallationPolicyResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\x1a(/v1/slack/installations/{team_id}/policyBSZQgithub.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1;slackadapterv1b\x06proto3"
 
 var (
 	file_rampart_slackadapter_v1_slackadapter_proto_rawDescOnce sync.Once
@@ -1236,55 +1476,62 @@ func file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP() []byte {
 	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescData
 }
 
-var file_rampart_slackadapter_v1_slackadapter_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_rampart_slackadapter_v1_slackadapter_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_rampart_slackadapter_v1_slackadapter_proto_goTypes = []any{
-	(*SetBindingRequest)(nil),         // 0: rampart.slackadapter.v1.SetBindingRequest
-	(*SetBindingResponse)(nil),        // 1: rampart.slackadapter.v1.SetBindingResponse
-	(*Binding)(nil),                   // 2: rampart.slackadapter.v1.Binding
-	(*ListBindingsRequest)(nil),       // 3: rampart.slackadapter.v1.ListBindingsRequest
-	(*ListBindingsResponse)(nil),      // 4: rampart.slackadapter.v1.ListBindingsResponse
-	(*DeleteBindingRequest)(nil),      // 5: rampart.slackadapter.v1.DeleteBindingRequest
-	(*DeleteBindingResponse)(nil),     // 6: rampart.slackadapter.v1.DeleteBindingResponse
-	(*Header)(nil),                    // 7: rampart.slackadapter.v1.Header
-	(*HandleEventRequest)(nil),        // 8: rampart.slackadapter.v1.HandleEventRequest
-	(*HandleEventResponse)(nil),       // 9: rampart.slackadapter.v1.HandleEventResponse
-	(*GetInstallUrlRequest)(nil),      // 10: rampart.slackadapter.v1.GetInstallUrlRequest
-	(*GetInstallUrlResponse)(nil),     // 11: rampart.slackadapter.v1.GetInstallUrlResponse
-	(*ConfigureAppRequest)(nil),       // 12: rampart.slackadapter.v1.ConfigureAppRequest
-	(*ConfigureAppResponse)(nil),      // 13: rampart.slackadapter.v1.ConfigureAppResponse
-	(*GetAppRequest)(nil),             // 14: rampart.slackadapter.v1.GetAppRequest
-	(*GetAppResponse)(nil),            // 15: rampart.slackadapter.v1.GetAppResponse
-	(*ListInstallationsRequest)(nil),  // 16: rampart.slackadapter.v1.ListInstallationsRequest
-	(*Installation)(nil),              // 17: rampart.slackadapter.v1.Installation
-	(*ListInstallationsResponse)(nil), // 18: rampart.slackadapter.v1.ListInstallationsResponse
+	(*SetInstallationPolicyRequest)(nil),  // 0: rampart.slackadapter.v1.SetInstallationPolicyRequest
+	(*SetInstallationPolicyResponse)(nil), // 1: rampart.slackadapter.v1.SetInstallationPolicyResponse
+	(*InstallationPolicy)(nil),            // 2: rampart.slackadapter.v1.InstallationPolicy
+	(*SetBindingRequest)(nil),             // 3: rampart.slackadapter.v1.SetBindingRequest
+	(*SetBindingResponse)(nil),            // 4: rampart.slackadapter.v1.SetBindingResponse
+	(*Binding)(nil),                       // 5: rampart.slackadapter.v1.Binding
+	(*ListBindingsRequest)(nil),           // 6: rampart.slackadapter.v1.ListBindingsRequest
+	(*ListBindingsResponse)(nil),          // 7: rampart.slackadapter.v1.ListBindingsResponse
+	(*DeleteBindingRequest)(nil),          // 8: rampart.slackadapter.v1.DeleteBindingRequest
+	(*DeleteBindingResponse)(nil),         // 9: rampart.slackadapter.v1.DeleteBindingResponse
+	(*Header)(nil),                        // 10: rampart.slackadapter.v1.Header
+	(*HandleEventRequest)(nil),            // 11: rampart.slackadapter.v1.HandleEventRequest
+	(*HandleEventResponse)(nil),           // 12: rampart.slackadapter.v1.HandleEventResponse
+	(*GetInstallUrlRequest)(nil),          // 13: rampart.slackadapter.v1.GetInstallUrlRequest
+	(*GetInstallUrlResponse)(nil),         // 14: rampart.slackadapter.v1.GetInstallUrlResponse
+	(*ConfigureAppRequest)(nil),           // 15: rampart.slackadapter.v1.ConfigureAppRequest
+	(*ConfigureAppResponse)(nil),          // 16: rampart.slackadapter.v1.ConfigureAppResponse
+	(*GetAppRequest)(nil),                 // 17: rampart.slackadapter.v1.GetAppRequest
+	(*GetAppResponse)(nil),                // 18: rampart.slackadapter.v1.GetAppResponse
+	(*ListInstallationsRequest)(nil),      // 19: rampart.slackadapter.v1.ListInstallationsRequest
+	(*Installation)(nil),                  // 20: rampart.slackadapter.v1.Installation
+	(*ListInstallationsResponse)(nil),     // 21: rampart.slackadapter.v1.ListInstallationsResponse
 }
 var file_rampart_slackadapter_v1_slackadapter_proto_depIdxs = []int32{
-	2,  // 0: rampart.slackadapter.v1.SetBindingResponse.binding:type_name -> rampart.slackadapter.v1.Binding
-	2,  // 1: rampart.slackadapter.v1.ListBindingsResponse.bindings:type_name -> rampart.slackadapter.v1.Binding
-	7,  // 2: rampart.slackadapter.v1.HandleEventRequest.headers:type_name -> rampart.slackadapter.v1.Header
-	7,  // 3: rampart.slackadapter.v1.HandleEventResponse.headers:type_name -> rampart.slackadapter.v1.Header
-	17, // 4: rampart.slackadapter.v1.ListInstallationsResponse.installations:type_name -> rampart.slackadapter.v1.Installation
-	8,  // 5: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:input_type -> rampart.slackadapter.v1.HandleEventRequest
-	10, // 6: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:input_type -> rampart.slackadapter.v1.GetInstallUrlRequest
-	12, // 7: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:input_type -> rampart.slackadapter.v1.ConfigureAppRequest
-	14, // 8: rampart.slackadapter.v1.SlackAdapterService.GetApp:input_type -> rampart.slackadapter.v1.GetAppRequest
-	16, // 9: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:input_type -> rampart.slackadapter.v1.ListInstallationsRequest
-	0,  // 10: rampart.slackadapter.v1.SlackAdapterService.SetBinding:input_type -> rampart.slackadapter.v1.SetBindingRequest
-	3,  // 11: rampart.slackadapter.v1.SlackAdapterService.ListBindings:input_type -> rampart.slackadapter.v1.ListBindingsRequest
-	5,  // 12: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:input_type -> rampart.slackadapter.v1.DeleteBindingRequest
-	9,  // 13: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:output_type -> rampart.slackadapter.v1.HandleEventResponse
-	11, // 14: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:output_type -> rampart.slackadapter.v1.GetInstallUrlResponse
-	13, // 15: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:output_type -> rampart.slackadapter.v1.ConfigureAppResponse
-	15, // 16: rampart.slackadapter.v1.SlackAdapterService.GetApp:output_type -> rampart.slackadapter.v1.GetAppResponse
-	18, // 17: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:output_type -> rampart.slackadapter.v1.ListInstallationsResponse
-	1,  // 18: rampart.slackadapter.v1.SlackAdapterService.SetBinding:output_type -> rampart.slackadapter.v1.SetBindingResponse
-	4,  // 19: rampart.slackadapter.v1.SlackAdapterService.ListBindings:output_type -> rampart.slackadapter.v1.ListBindingsResponse
-	6,  // 20: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:output_type -> rampart.slackadapter.v1.DeleteBindingResponse
-	13, // [13:21] is the sub-list for method output_type
-	5,  // [5:13] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	2,  // 0: rampart.slackadapter.v1.SetInstallationPolicyResponse.policy:type_name -> rampart.slackadapter.v1.InstallationPolicy
+	5,  // 1: rampart.slackadapter.v1.SetBindingResponse.binding:type_name -> rampart.slackadapter.v1.Binding
+	5,  // 2: rampart.slackadapter.v1.ListBindingsResponse.bindings:type_name -> rampart.slackadapter.v1.Binding
+	10, // 3: rampart.slackadapter.v1.HandleEventRequest.headers:type_name -> rampart.slackadapter.v1.Header
+	10, // 4: rampart.slackadapter.v1.HandleEventResponse.headers:type_name -> rampart.slackadapter.v1.Header
+	2,  // 5: rampart.slackadapter.v1.Installation.policy:type_name -> rampart.slackadapter.v1.InstallationPolicy
+	20, // 6: rampart.slackadapter.v1.ListInstallationsResponse.installations:type_name -> rampart.slackadapter.v1.Installation
+	11, // 7: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:input_type -> rampart.slackadapter.v1.HandleEventRequest
+	13, // 8: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:input_type -> rampart.slackadapter.v1.GetInstallUrlRequest
+	15, // 9: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:input_type -> rampart.slackadapter.v1.ConfigureAppRequest
+	17, // 10: rampart.slackadapter.v1.SlackAdapterService.GetApp:input_type -> rampart.slackadapter.v1.GetAppRequest
+	19, // 11: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:input_type -> rampart.slackadapter.v1.ListInstallationsRequest
+	3,  // 12: rampart.slackadapter.v1.SlackAdapterService.SetBinding:input_type -> rampart.slackadapter.v1.SetBindingRequest
+	6,  // 13: rampart.slackadapter.v1.SlackAdapterService.ListBindings:input_type -> rampart.slackadapter.v1.ListBindingsRequest
+	8,  // 14: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:input_type -> rampart.slackadapter.v1.DeleteBindingRequest
+	0,  // 15: rampart.slackadapter.v1.SlackAdapterService.SetInstallationPolicy:input_type -> rampart.slackadapter.v1.SetInstallationPolicyRequest
+	12, // 16: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:output_type -> rampart.slackadapter.v1.HandleEventResponse
+	14, // 17: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:output_type -> rampart.slackadapter.v1.GetInstallUrlResponse
+	16, // 18: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:output_type -> rampart.slackadapter.v1.ConfigureAppResponse
+	18, // 19: rampart.slackadapter.v1.SlackAdapterService.GetApp:output_type -> rampart.slackadapter.v1.GetAppResponse
+	21, // 20: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:output_type -> rampart.slackadapter.v1.ListInstallationsResponse
+	4,  // 21: rampart.slackadapter.v1.SlackAdapterService.SetBinding:output_type -> rampart.slackadapter.v1.SetBindingResponse
+	7,  // 22: rampart.slackadapter.v1.SlackAdapterService.ListBindings:output_type -> rampart.slackadapter.v1.ListBindingsResponse
+	9,  // 23: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:output_type -> rampart.slackadapter.v1.DeleteBindingResponse
+	1,  // 24: rampart.slackadapter.v1.SlackAdapterService.SetInstallationPolicy:output_type -> rampart.slackadapter.v1.SetInstallationPolicyResponse
+	16, // [16:25] is the sub-list for method output_type
+	7,  // [7:16] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_rampart_slackadapter_v1_slackadapter_proto_init() }
@@ -1298,7 +1545,7 @@ func file_rampart_slackadapter_v1_slackadapter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_slackadapter_v1_slackadapter_proto_rawDesc), len(file_rampart_slackadapter_v1_slackadapter_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

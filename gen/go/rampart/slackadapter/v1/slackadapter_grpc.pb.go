@@ -19,14 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SlackAdapterService_HandleEvent_FullMethodName       = "/rampart.slackadapter.v1.SlackAdapterService/HandleEvent"
-	SlackAdapterService_GetInstallUrl_FullMethodName     = "/rampart.slackadapter.v1.SlackAdapterService/GetInstallUrl"
-	SlackAdapterService_ConfigureApp_FullMethodName      = "/rampart.slackadapter.v1.SlackAdapterService/ConfigureApp"
-	SlackAdapterService_GetApp_FullMethodName            = "/rampart.slackadapter.v1.SlackAdapterService/GetApp"
-	SlackAdapterService_ListInstallations_FullMethodName = "/rampart.slackadapter.v1.SlackAdapterService/ListInstallations"
-	SlackAdapterService_SetBinding_FullMethodName        = "/rampart.slackadapter.v1.SlackAdapterService/SetBinding"
-	SlackAdapterService_ListBindings_FullMethodName      = "/rampart.slackadapter.v1.SlackAdapterService/ListBindings"
-	SlackAdapterService_DeleteBinding_FullMethodName     = "/rampart.slackadapter.v1.SlackAdapterService/DeleteBinding"
+	SlackAdapterService_HandleEvent_FullMethodName           = "/rampart.slackadapter.v1.SlackAdapterService/HandleEvent"
+	SlackAdapterService_GetInstallUrl_FullMethodName         = "/rampart.slackadapter.v1.SlackAdapterService/GetInstallUrl"
+	SlackAdapterService_ConfigureApp_FullMethodName          = "/rampart.slackadapter.v1.SlackAdapterService/ConfigureApp"
+	SlackAdapterService_GetApp_FullMethodName                = "/rampart.slackadapter.v1.SlackAdapterService/GetApp"
+	SlackAdapterService_ListInstallations_FullMethodName     = "/rampart.slackadapter.v1.SlackAdapterService/ListInstallations"
+	SlackAdapterService_SetBinding_FullMethodName            = "/rampart.slackadapter.v1.SlackAdapterService/SetBinding"
+	SlackAdapterService_ListBindings_FullMethodName          = "/rampart.slackadapter.v1.SlackAdapterService/ListBindings"
+	SlackAdapterService_DeleteBinding_FullMethodName         = "/rampart.slackadapter.v1.SlackAdapterService/DeleteBinding"
+	SlackAdapterService_SetInstallationPolicy_FullMethodName = "/rampart.slackadapter.v1.SlackAdapterService/SetInstallationPolicy"
 )
 
 // SlackAdapterServiceClient is the client API for SlackAdapterService service.
@@ -76,6 +77,14 @@ type SlackAdapterServiceClient interface {
 	ListBindings(ctx context.Context, in *ListBindingsRequest, opts ...grpc.CallOption) (*ListBindingsResponse, error)
 	// DeleteBinding removes a binding (owner or admin with scope admin).
 	DeleteBinding(ctx context.Context, in *DeleteBindingRequest, opts ...grpc.CallOption) (*DeleteBindingResponse, error)
+	// SetInstallationPolicy sets what Slack users may do with one of the
+	// tenant's workspaces (owner or admin with scope admin; replaces the
+	// previous policy): which assistants and collections a workspace admin
+	// may bind with `/rampart kb use` (none until set), and whether users of
+	// other organisations in Slack Connect channels are answered (not
+	// unless set). A team that is not a live installation of the caller's
+	// tenant is NotFound.
+	SetInstallationPolicy(ctx context.Context, in *SetInstallationPolicyRequest, opts ...grpc.CallOption) (*SetInstallationPolicyResponse, error)
 }
 
 type slackAdapterServiceClient struct {
@@ -166,6 +175,16 @@ func (c *slackAdapterServiceClient) DeleteBinding(ctx context.Context, in *Delet
 	return out, nil
 }
 
+func (c *slackAdapterServiceClient) SetInstallationPolicy(ctx context.Context, in *SetInstallationPolicyRequest, opts ...grpc.CallOption) (*SetInstallationPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetInstallationPolicyResponse)
+	err := c.cc.Invoke(ctx, SlackAdapterService_SetInstallationPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SlackAdapterServiceServer is the server API for SlackAdapterService service.
 // All implementations must embed UnimplementedSlackAdapterServiceServer
 // for forward compatibility.
@@ -213,6 +232,14 @@ type SlackAdapterServiceServer interface {
 	ListBindings(context.Context, *ListBindingsRequest) (*ListBindingsResponse, error)
 	// DeleteBinding removes a binding (owner or admin with scope admin).
 	DeleteBinding(context.Context, *DeleteBindingRequest) (*DeleteBindingResponse, error)
+	// SetInstallationPolicy sets what Slack users may do with one of the
+	// tenant's workspaces (owner or admin with scope admin; replaces the
+	// previous policy): which assistants and collections a workspace admin
+	// may bind with `/rampart kb use` (none until set), and whether users of
+	// other organisations in Slack Connect channels are answered (not
+	// unless set). A team that is not a live installation of the caller's
+	// tenant is NotFound.
+	SetInstallationPolicy(context.Context, *SetInstallationPolicyRequest) (*SetInstallationPolicyResponse, error)
 	mustEmbedUnimplementedSlackAdapterServiceServer()
 }
 
@@ -246,6 +273,9 @@ func (UnimplementedSlackAdapterServiceServer) ListBindings(context.Context, *Lis
 }
 func (UnimplementedSlackAdapterServiceServer) DeleteBinding(context.Context, *DeleteBindingRequest) (*DeleteBindingResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteBinding not implemented")
+}
+func (UnimplementedSlackAdapterServiceServer) SetInstallationPolicy(context.Context, *SetInstallationPolicyRequest) (*SetInstallationPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetInstallationPolicy not implemented")
 }
 func (UnimplementedSlackAdapterServiceServer) mustEmbedUnimplementedSlackAdapterServiceServer() {}
 func (UnimplementedSlackAdapterServiceServer) testEmbeddedByValue()                             {}
@@ -412,6 +442,24 @@ func _SlackAdapterService_DeleteBinding_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SlackAdapterService_SetInstallationPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetInstallationPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlackAdapterServiceServer).SetInstallationPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlackAdapterService_SetInstallationPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlackAdapterServiceServer).SetInstallationPolicy(ctx, req.(*SetInstallationPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SlackAdapterService_ServiceDesc is the grpc.ServiceDesc for SlackAdapterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -450,6 +498,10 @@ var SlackAdapterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteBinding",
 			Handler:    _SlackAdapterService_DeleteBinding_Handler,
+		},
+		{
+			MethodName: "SetInstallationPolicy",
+			Handler:    _SlackAdapterService_SetInstallationPolicy_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
