@@ -33,6 +33,7 @@ func TestContract(t *testing.T) {
 		{Name: "app", Run: app},
 		{Name: "OAuth state", Run: oauthState},
 		{Name: "bindings", Run: bindings},
+		{Name: "installation policies", Run: policies},
 		{Name: "stream cursors", Run: cursors},
 		{Name: "purge tenant", Run: purgeTenant},
 		{Name: "migrations are idempotent", Run: reopen},
@@ -268,6 +269,51 @@ func oauthState(ctx context.Context, t *testing.T, open opener) {
 	require.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.TakeState(ctx, "never", t0)
 	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// policies: a tenant's policy of its live workspace only; none set is the
+// zero policy (nothing bindable, no external users); it goes with the
+// tenant's purge and with a takeover of the workspace (ADR 0097).
+func policies(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	require.NoError(t, s.SaveInstallation(ctx, inst("tn1", "T1")))
+	require.NoError(t, s.SaveInstallation(ctx, inst("tn2", "T3")))
+	zero, err := s.PolicyFor(ctx, "tn1", "T1")
+	require.NoError(t, err)
+	require.Equal(t, store.Policy{TeamID: "T1", TenantID: "tn1"}, zero)
+
+	p := store.Policy{TeamID: "T1", TenantID: "tn1", BindableAssistants: []string{"kb-it"}, BindableCollections: []string{"handbook", "faq"},
+		AllowExternalUsers: true, UpdatedBy: "rampart:u1", UpdatedAt: t0}
+	require.NoError(t, s.PutPolicy(ctx, p))
+	got, err := s.PolicyFor(ctx, "tn1", "T1")
+	require.NoError(t, err)
+	require.Equal(t, p.BindableAssistants, got.BindableAssistants)
+	require.Equal(t, p.BindableCollections, got.BindableCollections)
+	require.True(t, got.AllowExternalUsers)
+	require.Equal(t, t0.Unix(), got.UpdatedAt.Unix())
+	other, err := s.PolicyFor(ctx, "tn2", "T1")
+	require.NoError(t, err)
+	require.False(t, other.AllowExternalUsers, "another tenant reads none")
+	require.Empty(t, other.BindableCollections)
+
+	// Replaced whole.
+	require.NoError(t, s.PutPolicy(ctx, store.Policy{TeamID: "T1", TenantID: "tn1", UpdatedAt: t0}))
+	got, err = s.PolicyFor(ctx, "tn1", "T1")
+	require.NoError(t, err)
+	require.False(t, got.AllowExternalUsers)
+	require.Empty(t, got.BindableAssistants)
+
+	require.ErrorIs(t, s.PutPolicy(ctx, store.Policy{TeamID: "T3", TenantID: "tn1", UpdatedAt: t0}), store.ErrNotFound, "another tenant's workspace")
+	require.ErrorIs(t, s.PutPolicy(ctx, store.Policy{TeamID: "T9", TenantID: "tn1", UpdatedAt: t0}), store.ErrNotFound)
+	require.NoError(t, s.DisableInstallation(ctx, "tn2", "T3", t0))
+	require.ErrorIs(t, s.PutPolicy(ctx, store.Policy{TeamID: "T3", TenantID: "tn2", UpdatedAt: t0}), store.ErrNotFound, "disabled")
+
+	require.NoError(t, s.PutPolicy(ctx, store.Policy{TeamID: "T1", TenantID: "tn1", AllowExternalUsers: true, UpdatedAt: t0}))
+	require.NoError(t, s.PurgeTenant(ctx, "tn1"))
+	require.NoError(t, s.SaveInstallation(ctx, inst("tn1", "T1")))
+	got, err = s.PolicyFor(ctx, "tn1", "T1")
+	require.NoError(t, err)
+	require.False(t, got.AllowExternalUsers, "purged with the tenant")
 }
 
 func bindings(ctx context.Context, t *testing.T, open opener) {
