@@ -137,9 +137,12 @@ func newDocAddCmd(f *apiFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if arg == "-" && o.source == "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "note: standard input without --source is cited as %q; --source NAME names it\n", unnamedUpload)
+				}
 				job, err := o.add(cmd, c, arg, body)
 				if err != nil {
-					return fmt.Errorf("%s: %w", arg, err)
+					return fmt.Errorf("%s: %w", arg, withPrivateTargetHint(err))
 				}
 				if o.wait && job.State != "JOB_STATE_SUCCEEDED" {
 					failed = append(failed, arg+": "+job.Error)
@@ -178,6 +181,9 @@ func (o docAdd) add(cmd *cobra.Command, c *restclient.Client, arg string, body a
 	}
 	note := ""
 	switch {
+	case res.Deduplicated && o.source != "" && res.Document.Source != o.source:
+		// Dedup is by content: --source does not rename the earlier copy.
+		note = fmt.Sprintf(" (already ingested as %q: same content; its source is unchanged)", res.Document.Source)
 	case res.Deduplicated:
 		note = " (already ingested)"
 	case res.Job.Kind == "JOB_KIND_REINDEX":
@@ -210,6 +216,19 @@ func docLabel(arg, source, recorded string) string {
 		return arg
 	}
 	return filepath.Base(arg)
+}
+
+// withPrivateTargetHint adds to ingestion's refusal of a loopback or
+// private URL (its SSRF guard) the setting that allows them in the dev
+// stack, which the refusal itself does not name.
+func withPrivateTargetHint(err error) error {
+	var apiErr *restclient.APIError
+	if !errors.As(err, &apiErr) || apiErr.Param != "url" || !strings.Contains(apiErr.Message, "target is not allowed") ||
+		(!strings.Contains(apiErr.Message, "loopback") && !strings.Contains(apiErr.Message, "private")) {
+		return err
+	}
+	return fmt.Errorf("%w\nhint: ingestion's SSRF guard refuses loopback and private addresses; to fetch from your own "+
+		"machine in the dev stack, start it with RAMPART_INGESTION_FETCH_ALLOW_PRIVATE=true", err)
 }
 
 // unnamedUpload is the source ingestion records for content sent without
@@ -296,7 +315,7 @@ func newCrawlCmd(f *apiFlags) *cobra.Command {
 			}
 			out, err := c.Do(cmd.Context(), http.MethodPost, "/v1/collections/"+esc(collection)+"/documents:crawl", nil, body)
 			if err != nil {
-				return err
+				return withPrivateTargetHint(err)
 			}
 			var res struct {
 				Job docJob `json:"job"`

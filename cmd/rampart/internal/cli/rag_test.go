@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/cmd/rampart/internal/restclient"
 )
 
 func TestRAGVerbs(t *testing.T) {
@@ -408,6 +411,28 @@ func TestDocLabel(t *testing.T) {
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
 			require.Equal(t, tt.want, docLabel(tt.arg, tt.source, tt.recorded))
+		})
+	}
+}
+
+// TestWithPrivateTargetHint: only ingestion's refusal of a loopback or
+// private URL gets the dev stack's setting; other errors pass unchanged.
+func TestWithPrivateTargetHint(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		hint bool
+	}{
+		{"loopback", &restclient.APIError{Status: 400, Code: "invalid_argument", Param: "url", Message: "url: url target is not allowed: loopback address"}, true},
+		{"private", &restclient.APIError{Status: 400, Code: "invalid_argument", Param: "url", Message: "url target is not allowed: private address"}, true},
+		{"metadata", &restclient.APIError{Status: 400, Code: "invalid_argument", Param: "url", Message: "url target is not allowed: link-local address (cloud metadata)"}, false},
+		{"other param", &restclient.APIError{Status: 400, Code: "invalid_argument", Param: "source", Message: "loopback"}, false},
+		{"not an API error", errors.New("url target is not allowed: loopback address"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := withPrivateTargetHint(tc.err)
+			require.ErrorIs(t, got, tc.err)
+			require.Equal(t, tc.hint, strings.Contains(got.Error(), "RAMPART_INGESTION_FETCH_ALLOW_PRIVATE=true"))
 		})
 	}
 }
