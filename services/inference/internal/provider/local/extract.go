@@ -87,13 +87,20 @@ func contextSentences(call *provider.ChatCall, lastUser int, question string) []
 			if s = strings.TrimSpace(strings.TrimLeft(s, "#")); s == "" {
 				continue
 			}
-			var loc *wire.Location
 			// s is a substring of text, found from the previous sentence on
-			if i := strings.Index(text[at:], s); passage != nil && i >= 0 {
-				loc = passage.Locate(at+i, at+i+len(s))
+			i := strings.Index(text[at:], s)
+			for _, w := range windows(s, maxSentence) {
+				part := s[w[0]:w[1]]
+				var loc *wire.Location
+				if passage != nil && i >= 0 {
+					loc = passage.Locate(at+i+w[0], at+i+w[1])
+				}
+				sents = append(sents, sentence{text: ellipsize(part, w[0] > 0, w[1] < len(s)), source: source, order: len(sents),
+					terms: termSet(part), cite: cite, heading: heading, score: score, loc: loc})
+			}
+			if i >= 0 {
 				at += i + len(s)
 			}
-			sents = append(sents, sentence{text: s, source: source, order: len(sents), terms: termSet(s), cite: cite, heading: heading, score: score, loc: loc})
 		}
 	}
 	for _, p := range call.Passages {
@@ -235,6 +242,53 @@ func quote(call *provider.ChatCall, best []sentence) *provider.ChatResult {
 	res := truncate(b.String(), call.Request.MaxOutputTokens())
 	res.Citations = cites
 	return res
+}
+
+// maxSentence bounds the bytes of one quoted sentence. Ingestion squeezes
+// a chunk's white space, so a fenced code block or a list in it is one
+// long run-on "sentence"; quoting it whole buries the answer.
+const maxSentence = 240
+
+// windows cuts s into consecutive, about equally long byte ranges of
+// whole words of at most limit bytes each (one range when s fits), so a
+// run-on sentence is ranked and quoted by its parts: the part sharing
+// most with the question is the one quoted. A word longer than limit is
+// cut on a rune boundary.
+func windows(s string, limit int) [][2]int {
+	if len(s) <= limit {
+		return [][2]int{{0, len(s)}}
+	}
+	n := (len(s) + limit - 1) / limit
+	target := (len(s) + n - 1) / n // balanced parts: no stub of a word or two at the end
+	var out [][2]int
+	for start := 0; start < len(s); {
+		end := len(s)
+		if end-start > limit {
+			// the first space from target on, else the last one before it
+			if j := strings.IndexAny(s[start+target:start+limit+1], " \t"); j >= 0 {
+				end = start + target + j
+			} else {
+				end = start + strings.LastIndexAny(s[start:start+target], " \t")
+			}
+			if end <= start {
+				end = start + max(len(cutRunes(s[start:], target)), 1)
+			}
+		}
+		out = append(out, [2]int{start, start + len(strings.TrimRight(s[start:end], " \t"))})
+		start = end + len(s[end:]) - len(strings.TrimLeft(s[end:], " \t"))
+	}
+	return out
+}
+
+// ellipsize marks a part of a sentence cut before and/or after it.
+func ellipsize(part string, before, after bool) string {
+	if before {
+		part = "…" + part
+	}
+	if after {
+		part += "…"
+	}
+	return part
 }
 
 // splitSentences splits text into trimmed sentences without their

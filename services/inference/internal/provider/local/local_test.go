@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -148,4 +149,56 @@ func TestHashEmbedding(t *testing.T) {
 	require.InDelta(t, 1, math.Sqrt(norm), 1e-5)
 	require.Greater(t, cos(a, c), cos(a, d))
 	require.Equal(t, make([]float32, 8), local.HashEmbedding("!!!", 8))
+}
+
+// TestExtractiveRunOnSentence: ingestion squeezes a chunk's white space, so
+// a README's fenced code block or list reaches the answerer as one run-on
+// "sentence". The answer quotes the bounded part of it that shares most
+// with the question, cut at word boundaries and marked "…", and the
+// citation locates that part, not the whole run (docs/adr/0085).
+func TestExtractiveRunOnSentence(t *testing.T) {
+	tests := []struct {
+		name, text, question string
+		want                 []string // the quotes, in order
+	}{
+		{
+			name: "fenced shell commands",
+			text: "Quick start. ```sh git clone https://git.example.com/rampart.git cd rampart make tools make generate make build " +
+				"./bin/rampart init --data-dir /var/lib/rampart --admin-email admin@example.com ./bin/rampart serve --config config/dev.yaml " +
+				"--listen 127.0.0.1:8443 --log-level info ``` To run the unit tests of every module: ```sh go test -count=1 ./internal/... " +
+				"cd tests/e2e && go test -count=1 -run TestRAG ./e2e ``` Lint with make lint.",
+			question: "How do I run the unit tests?",
+			want: []string{"…./bin/rampart serve --config config/dev.yaml --listen 127.0.0.1:8443 --log-level info ``` " +
+				"To run the unit tests of every module: ```sh go test -count=1 ./internal/...",
+				"cd tests/e2e && go test -count=1 -run TestRAG ./e2e ``` Lint with make lint."},
+		},
+		{
+			name: "a list squeezed into one line",
+			text: "Supported sources: - Markdown and plain text files up to 10 MiB - PDF documents with a text layer, scanned pages are skipped " +
+				"- web pages fetched over HTTPS from allowed hosts - Slack channels the bot was invited to, threads included " +
+				"- Google Drive folders shared with the service account, native documents exported as PDF - Confluence spaces by key",
+			question: "Can Rampart ingest Slack channels?",
+			want: []string{"…- Slack channels the bot was invited to, threads included " +
+				"- Google Drive folders shared with the service account, native documents exported as PDF - Confluence spaces by key"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// one verbatim span: a location inside it is the quoted part's own
+			p := provider.Passage{ID: "r:0", DocumentID: "r", Source: "README.md", Text: tt.text, Spans: []provider.Span{
+				{TextStart: 0, TextEnd: len(tt.text), Location: wire.Location{Start: 100, End: 100 + len(tt.text), Line: 3, LineEnd: 3}}}}
+			res := chat(t, local.Extractive, `{"model":"x","messages":[{"role":"user","content":"`+tt.question+`"}]}`, p)
+			require.Len(t, res.Citations, 1)
+			var quotes []string
+			for _, got := range res.Citations[0].Passages {
+				quotes = append(quotes, got.Quote)
+				require.Contains(t, res.Content, `"`+got.Quote+`" [1]`)
+				require.LessOrEqual(t, len(got.Quote), 240+2*len("…"), "a bounded quote")
+				part := strings.Trim(got.Quote, "…")
+				at := strings.Index(tt.text, part)
+				require.Equal(t, &wire.Location{Start: 100 + at, End: 100 + at + len(part), Line: 3, LineEnd: 3}, got.Location)
+			}
+			require.Equal(t, tt.want, quotes)
+		})
+	}
 }
