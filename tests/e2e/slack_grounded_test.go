@@ -282,4 +282,45 @@ func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 	// Where the quoted sentences are in the file (ADR 0085): both on its
 	// first line.
 	require.Contains(t, all.String(), "*Sources*\n[1] <"+source+"|"+source+"> (line 1)\n")
+
+	// Slack Connect (ADR 0069 §4, ADR 0097 §3): another organisation's user
+	// in the shared channel is not answered until a tenant admin allows
+	// external users for the installation.
+	external := func(eventID, ts string) string {
+		t.Helper()
+		body, err := json.Marshal(map[string]any{"type": "event_callback", "team_id": "T1", "api_app_id": "AE2E", "event_id": eventID,
+			"is_ext_shared_channel": true, "event": map[string]any{"type": "app_mention", "user": "UEXT", "user_team": "TOTHERCO",
+				"source_team": "TOTHERCO", "text": "<@UBOTE2E> how often do VPN certificates rotate?", "channel": "C42", "ts": ts}})
+		require.NoError(t, err)
+		now := strconv.FormatInt(time.Now().Unix(), 10)
+		req, err := http.NewRequest(http.MethodPost, s.baseURL+"/slack/events", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Slack-Request-Timestamp", now)
+		req.Header.Set("X-Slack-Signature", slackSign(signingSecret, now, body))
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		ack, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(ack))
+		return string(ack)
+	}
+	require.Contains(t, external("EvE2EExt1", "1900000002.000100"), "external_user")
+	var set map[string]any
+	require.Equal(t, http.StatusOK, do(t, http.MethodPut, s.baseURL+"/v1/slack/installations/T1/policy", admin,
+		map[string]any{"allow_external_users": true, "bindable_collections": []string{"it-handbook"}}, &set))
+	require.Contains(t, fmt.Sprint(set), "it-handbook")
+	require.NotContains(t, external("EvE2EExt2", "1900000003.000100"), "external_user")
+	deadline = time.After(60 * time.Second)
+	for answered := false; !answered; {
+		select {
+		case up := <-slackAPI.updates:
+			answered = !strings.HasSuffix(up.Get("text"), " …") && strings.Contains(up.Get("text"), "45 days")
+		case <-deadline:
+			t.Fatalf("the allowed external user was not answered; posts: %v", slackAPI.posts)
+		}
+	}
+	slackAPI.mu.Lock()
+	require.Equal(t, "1900000003.000100", slackAPI.posts[len(slackAPI.posts)-1].Get("thread_ts"))
+	slackAPI.mu.Unlock()
 }
