@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/quota"
@@ -124,12 +125,46 @@ type TenantEmbedding struct {
 	PromptTokens int64
 }
 
+// ErrTenantLimitsUnknown refuses a tenant's job when neither this replica
+// nor the caller has seen the tenant's limits on a verified principal: run
+// unlimited, it would escape the tenant's TPM and budget (ADR 0095).
+var ErrTenantLimitsUnknown = fmt.Errorf("%w: the tenant's limits are not known here: no call of the tenant was seen and none were sent",
+	grpcerr.ErrFailedPrecondition)
+
+// jobLimits are the tenant-wide limits a job of tenant is charged against:
+// the stricter, field by field, of those this replica last saw on the
+// tenant's principals and those the caller carried (nil: none), which it
+// saw on them too. Either may be stale; the stricter errs on the closed
+// side. ok is false when neither is known.
+func (s *Service) jobLimits(tenant string, carried *quota.Limits) (quota.Limits, bool) {
+	v, seen := s.tenantLimits.Load(tenant)
+	local, _ := v.(quota.Limits)
+	switch {
+	case carried == nil:
+		return local, seen
+	case !seen:
+		return *carried, true
+	}
+	return quota.Limits{TenantTPM: stricter(local.TenantTPM, carried.TenantTPM),
+		TenantBudget: stricter(local.TenantBudget, carried.TenantBudget)}, true
+}
+
+// stricter is the lower of two limits where 0 means none.
+func stricter(a, b int64) int64 {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
+}
+
 // EmbedForTenant embeds inputs for a background job of tenant (the caller,
 // ingestion, is trusted to name only tenants whose jobs it accepted from a
 // verified principal). The model must be an embedding model the tenant may
 // use; usage is recorded for the tenant (and key, when named) and counted
-// against the tenant-wide limits last seen on one of its principals.
-func (s *Service) EmbedForTenant(ctx context.Context, tenant, key, model string, inputs []string, requestID string) (*TenantEmbedding, error) {
+// against the tenant-wide limits seen on its principals (jobLimits;
+// carried: the caller's, nil if it sent none), or refused with
+// ErrTenantLimitsUnknown when none were seen.
+func (s *Service) EmbedForTenant(ctx context.Context, tenant, key, model string, inputs []string, carried *quota.Limits, requestID string) (*TenantEmbedding, error) {
 	start := s.now()
 	switch {
 	case model == "":
@@ -139,10 +174,11 @@ func (s *Service) EmbedForTenant(ctx context.Context, tenant, key, model string,
 	case len(inputs) > MaxTenantEmbedInputs:
 		return nil, apierr.Invalid("input", "input must have at most %d items.", MaxTenantEmbedInputs)
 	}
-	c := &Caller{Tenant: tenant, Key: key, RequestID: requestID}
-	if l, ok := s.tenantLimits.Load(tenant); ok {
-		c.Limits, _ = l.(quota.Limits)
+	limits, ok := s.jobLimits(tenant, carried)
+	if !ok {
+		return nil, ErrTenantLimitsUnknown
 	}
+	c := &Caller{Tenant: tenant, Key: key, Limits: limits, RequestID: requestID}
 	m, err := s.Registry.Resolve(tenant, nil, model)
 	if err != nil {
 		return nil, err

@@ -26,8 +26,9 @@ func TestEmbedForTenant(t *testing.T) {
 	defer cancel()
 	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", "job-1")
 
+	unlimited := &inferencev1.TenantJobLimits{}
 	resp, err := ing.EmbedForTenant(ctx, &inferencev1.EmbedForTenantRequest{TenantId: "t1", KeyId: "k1", Model: "rampart-hash-embed",
-		Inputs: []string{"certificates rotate every 45 days", "lunch is at noon"}})
+		Inputs: []string{"certificates rotate every 45 days", "lunch is at noon"}, TenantLimits: unlimited})
 	require.NoError(t, err)
 	require.Equal(t, "rampart-hash-embed", resp.GetModel())
 	require.Len(t, resp.GetVectors(), 2)
@@ -51,9 +52,11 @@ func TestEmbedForTenant(t *testing.T) {
 		{"no tenant", &inferencev1.EmbedForTenantRequest{Model: "rampart-hash-embed", Inputs: []string{"x"}}, codes.InvalidArgument},
 		{"no model", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Inputs: []string{"x"}}, codes.InvalidArgument},
 		{"no input", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "rampart-hash-embed"}, codes.InvalidArgument},
-		{"chat model", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "echo", Inputs: []string{"x"}}, codes.InvalidArgument},
+		{"chat model", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "echo", Inputs: []string{"x"}, TenantLimits: unlimited}, codes.InvalidArgument},
 		// secret-model exists but only t-vip may use it.
-		{"model not allowed for tenant", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "secret-model", Inputs: []string{"x"}}, codes.NotFound},
+		{"model not allowed for tenant", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "secret-model", Inputs: []string{"x"}, TenantLimits: unlimited}, codes.NotFound},
+		// Neither seen here nor sent: refused, not run unlimited (ADR 0095).
+		{"tenant limits unknown", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "rampart-hash-embed", Inputs: []string{"x"}}, codes.FailedPrecondition},
 		{"too many inputs", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "rampart-hash-embed", Inputs: make([]string, 257)}, codes.InvalidArgument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,7 +67,7 @@ func TestEmbedForTenant(t *testing.T) {
 
 	// Only ingestion: the edge (even with a valid principal) and keyvault
 	// are refused by the allow-list.
-	req := &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "rampart-hash-embed", Inputs: []string{"x"}}
+	req := &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "rampart-hash-embed", Inputs: []string{"x"}, TenantLimits: unlimited}
 	_, err = edge.EmbedForTenant(srv.Outgoing(ctx, t, p), req)
 	require.Equal(t, codes.PermissionDenied, status.Code(err))
 	_, err = inferencev1.NewInferenceServiceClient(srv.Dial(t, "keyvault")).EmbedForTenant(ctx, req)
@@ -86,4 +89,43 @@ func TestEmbedForTenantBudget(t *testing.T) {
 		_, err = ing.EmbedForTenant(ctx, &inferencev1.EmbedForTenantRequest{TenantId: "tb", Model: "rampart-hash-embed", Inputs: []string{"more"}})
 		return status.Code(err) == codes.ResourceExhausted
 	}, 10*time.Second, 50*time.Millisecond)
+}
+
+// TestEmbedForTenantFreshReplica: a replica that has seen no call of the
+// tenant charges its jobs against the limits ingestion sends (from the
+// tenant's principals), and against the stricter when it has seen some
+// too (ADR 0095): a low TPM or budget stops the job's next batch.
+func TestEmbedForTenantFreshReplica(t *testing.T) {
+	long := "a fairly long sentence that uses up the whole small limit at once"
+	for _, tc := range []struct {
+		name  string
+		seen  *authv1.Limits // on an edge call before the job; nil: none
+		sent  *inferencev1.TenantJobLimits
+		limit codes.Code
+	}{
+		{"budget sent, none seen", nil, &inferencev1.TenantJobLimits{MonthlyTokenBudget: 5}, codes.ResourceExhausted},
+		{"tpm sent, none seen", nil, &inferencev1.TenantJobLimits{TokensPerMinute: 5}, codes.ResourceExhausted},
+		{"budget sent, unlimited seen", &authv1.Limits{}, &inferencev1.TenantJobLimits{MonthlyTokenBudget: 5}, codes.ResourceExhausted},
+		{"budget seen, unlimited sent", &authv1.Limits{TenantMonthlyTokenBudget: 5}, &inferencev1.TenantJobLimits{}, codes.ResourceExhausted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := servertest.Start(t, servertest.Options{Models: []byte(models), Clients: []string{"ingestion"}})
+			ing := inferencev1.NewInferenceServiceClient(srv.Dial(t, "ingestion"))
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			if tc.seen != nil {
+				p := principalFor("tf", "k1", func(p *authv1.Principal) { p.Limits = tc.seen })
+				edge := inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))
+				_, err := edge.Embeddings(srv.Outgoing(ctx, t, p), &inferencev1.EmbeddingsRequest{Body: []byte(`{"model":"rampart-hash-embed","input":"x"}`)})
+				require.NoError(t, err)
+			}
+			req := &inferencev1.EmbedForTenantRequest{TenantId: "tf", Model: "rampart-hash-embed", Inputs: []string{long}, TenantLimits: tc.sent}
+			_, err := ing.EmbedForTenant(ctx, req)
+			require.NoError(t, err)
+			require.Eventually(t, func() bool {
+				_, err = ing.EmbedForTenant(ctx, req)
+				return status.Code(err) == tc.limit
+			}, 10*time.Second, 50*time.Millisecond)
+		})
+	}
 }

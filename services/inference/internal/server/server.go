@@ -195,7 +195,11 @@ func (s *Server) EmbedForTenant(ctx context.Context, req *inferencev1.EmbedForTe
 	if req.GetTenantId() == "" {
 		return nil, grpcerr.ToStatus(ctx, s.log, apierr.Invalid("tenant_id", "tenant_id is required."))
 	}
-	out, err := s.svc.EmbedForTenant(ctx, req.GetTenantId(), req.GetKeyId(), req.GetModel(), req.GetInputs(), requestID(ctx))
+	var carried *quota.Limits
+	if l := req.GetTenantLimits(); l != nil {
+		carried = &quota.Limits{TenantTPM: l.GetTokensPerMinute(), TenantBudget: l.GetMonthlyTokenBudget()}
+	}
+	out, err := s.svc.EmbedForTenant(ctx, req.GetTenantId(), req.GetKeyId(), req.GetModel(), req.GetInputs(), carried, requestID(ctx))
 	if err != nil {
 		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}

@@ -43,8 +43,9 @@ type Remote struct {
 }
 
 // EmbedForTenant returns one vector per text, embedded with model for
-// tenant (usage is charged to the tenant, attributed to key when set).
-func (r *Remote) EmbedForTenant(ctx context.Context, tenant, key, model string, texts []string) ([][]float32, error) {
+// tenant (usage is charged to the tenant, attributed to key when set, and
+// held to limits: the tenant's, nil when unknown here).
+func (r *Remote) EmbedForTenant(ctx context.Context, tenant, key, model string, limits *inferencev1.TenantJobLimits, texts []string) ([][]float32, error) {
 	batch := r.Batch
 	if batch <= 0 || batch > 256 {
 		batch = 64
@@ -52,7 +53,8 @@ func (r *Remote) EmbedForTenant(ctx context.Context, tenant, key, model string, 
 	out := make([][]float32, 0, len(texts))
 	for start := 0; start < len(texts); start += batch {
 		end := min(start+batch, len(texts))
-		vecs, err := r.call(ctx, &inferencev1.EmbedForTenantRequest{TenantId: tenant, KeyId: key, Model: model, Inputs: texts[start:end]})
+		vecs, err := r.call(ctx, &inferencev1.EmbedForTenantRequest{TenantId: tenant, KeyId: key, Model: model,
+			Inputs: texts[start:end], TenantLimits: limits})
 		if err != nil {
 			return nil, err
 		}

@@ -18,6 +18,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"google.golang.org/protobuf/proto"
+
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
@@ -102,7 +105,8 @@ type Options struct {
 // TenantEmbedder embeds texts with a registry model for a tenant
 // (embed.Remote over inference's EmbedForTenant).
 type TenantEmbedder interface {
-	EmbedForTenant(ctx context.Context, tenant, key, model string, texts []string) ([][]float32, error)
+	// limits are the tenant's, as last seen here (nil: none seen).
+	EmbedForTenant(ctx context.Context, tenant, key, model string, limits *inferencev1.TenantJobLimits, texts []string) ([][]float32, error)
 }
 
 // Service is the ingestion domain.
@@ -129,9 +133,9 @@ type Service struct {
 	// keyed marks collections whose older documents have their source
 	// identity derived (keySources).
 	keyed sync.Map
-	// tenantModels: tenant → the models it may use ([]string, empty: all),
-	// as last seen on one of its verified principals (NoteTenantModels).
-	tenantModels sync.Map
+	// tenants: tenant → tenantView, as last seen on one of its verified
+	// principals (NoteTenant).
+	tenants sync.Map
 }
 
 // jobRef is a claimed job. kind is store.KindCrawl for crawls (else an
@@ -291,7 +295,7 @@ func (s *Service) probe(ctx context.Context, tenant, key, model string) (int, er
 	if s.o.Models == nil {
 		return 0, grpcerr.Invalidf("embedding_model", "only %s is available: this ingestion has no inference service configured", store.HashEmbedModel)
 	}
-	vecs, err := s.o.Models.EmbedForTenant(ctx, tenant, key, model, []string{"rampart embedding probe"})
+	vecs, err := s.o.Models.EmbedForTenant(ctx, tenant, key, model, s.jobLimits(tenant), []string{"rampart embedding probe"})
 	switch {
 	case errors.Is(err, embed.ErrUnavailable):
 		return 0, fmt.Errorf("%w: %s", grpcerr.ErrUnavailable, err.Error())
@@ -673,35 +677,56 @@ func (s *Service) Unlock(ctx context.Context, tenant string) {
 	}
 }
 
-// NoteTenantModels remembers the models a tenant may use (its principal's
+// tenantView is what a tenant's jobs are held to: the models it may use
+// (empty: all) and its tenant-wide limits, sent with each EmbedForTenant
+// so that an inference replica that has seen no call of the tenant
+// enforces them too (ADR 0095).
+type tenantView struct {
+	models []string
+	limits *inferencev1.TenantJobLimits
+}
+
+// NoteTenant remembers the models a tenant may use (its principal's
 // tenant_allowed_models: the platform's ceiling narrowed by its owners,
-// ADR 0058), for the jobs run for it without a key. A tenant's jobs run
-// only while a call of the tenant has unlocked its key here, and every call
-// notes its principal's list first, so a job checks against the list of
-// the tenant's latest call.
-func (s *Service) NoteTenantModels(tenant string, models []string) {
-	if old, ok := s.tenantModels.Load(tenant); ok {
-		if prev, _ := old.([]string); slices.Equal(prev, models) {
+// ADR 0058) and its tenant-wide token rate and budget, for the jobs run
+// for it without a key. A tenant's jobs run only while a call of the tenant
+// has unlocked its key here, and every call notes its principal first, so
+// a job is held to the view of the tenant's latest call.
+func (s *Service) NoteTenant(tenant string, models []string, limits *inferencev1.TenantJobLimits) {
+	if old, ok := s.tenants.Load(tenant); ok {
+		if prev, _ := old.(tenantView); slices.Equal(prev.models, models) && proto.Equal(prev.limits, limits) {
 			return
 		}
 	}
-	s.tenantModels.Store(tenant, slices.Clone(models))
+	s.tenants.Store(tenant, tenantView{models: slices.Clone(models), limits: proto.CloneOf(limits)})
+}
+
+// jobLimits are the tenant's limits for EmbedForTenant; nil when no call
+// of the tenant was seen here, which inference refuses unless it has seen
+// one itself.
+func (s *Service) jobLimits(tenant string) *inferencev1.TenantJobLimits {
+	v, _ := s.tenants.Load(tenant)
+	view, _ := v.(tenantView)
+	return view.limits
 }
 
 // tenantMayUse fails a job whose embedding model the tenant may no longer
 // use: a collection keeps the model it was given, and the platform may take
 // the model off the tenant's list since (ADR 0065 §3). Inference's
 // EmbedForTenant checks only its registry's view of the tenant. The local
-// hash embedder is no inference model and always allowed.
+// hash embedder is no inference model and always allowed. Without a list
+// seen here (which the key invariant of NoteTenant rules out) the job
+// waits rather than run unchecked (ADR 0095).
 func (s *Service) tenantMayUse(tenant, model string) error {
 	if store.HashVersion(model) > 0 {
 		return nil
 	}
-	v, ok := s.tenantModels.Load(tenant)
+	v, ok := s.tenants.Load(tenant)
 	if !ok {
-		return nil
+		return fmt.Errorf("%w: `%s`: the tenant's models are not known here until its next call", embed.ErrUnavailable, model)
 	}
-	allowed, _ := v.([]string)
+	view, _ := v.(tenantView)
+	allowed := view.models
 	if len(allowed) == 0 || slices.Contains(allowed, model) {
 		return nil
 	}

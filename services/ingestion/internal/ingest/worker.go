@@ -672,7 +672,7 @@ func (s *Service) embedTexts(ctx context.Context, tenant, key string, col store.
 	if s.o.Models == nil {
 		return nil, fmt.Errorf("%w: `%s`: no inference service is configured", embed.ErrUnavailable, col.EmbeddingModel)
 	}
-	vecs, err := s.o.Models.EmbedForTenant(ctx, tenant, key, col.EmbeddingModel, texts)
+	vecs, err := s.o.Models.EmbedForTenant(ctx, tenant, key, col.EmbeddingModel, s.jobLimits(tenant), texts)
 	if err != nil {
 		if errors.Is(err, embed.ErrRejected) {
 			return nil, &failure{err.Error()}

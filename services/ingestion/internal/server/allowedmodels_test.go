@@ -8,8 +8,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
@@ -129,4 +131,31 @@ func TestJobsStayWithinTheTenantsModels(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, job.GetJob().GetError(), "embedding model `"+fakeModel+"` is not among the models this tenant may use")
 	require.Len(t, h.inference.embedCalls(), calls, "no embedding with the removed model")
+}
+
+// TestJobsCarryTheTenantsLimits (ADR 0095): every EmbedForTenant call of a
+// job and of the probe carries the tenant-wide limits of the tenant's
+// latest principal seen here, so an inference replica that has seen no
+// call of the tenant holds the job to them (and refuses without them).
+func TestJobsCarryTheTenantsLimits(t *testing.T) {
+	h := newHarness(t, opts{})
+	c := h.client(t, "edge")
+	tok, err := h.Signer.Sign(&authv1.Principal{TenantId: "acme", Subject: "user-acme", KeyId: "key-acme",
+		Scopes: []string{"ingest:read", "ingest:write"},
+		Limits: &authv1.Limits{TenantTokensPerMinute: 900, TenantMonthlyTokenBudget: 5000}}, time.Time{})
+	require.NoError(t, err)
+	ctx := principal.AppendToOutgoing(context.Background(), tok)
+	_, err = c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: "fleet", EmbeddingModel: fakeModel})
+	require.NoError(t, err)
+	r, err := c.IngestDocument(ctx, &ingestionv1.IngestDocumentRequest{Collection: "fleet", Source: "fleet.md", ContentType: "text/markdown",
+		Input: &ingestionv1.IngestDocumentRequest_Content{Content: []byte(carDoc)}})
+	require.NoError(t, err)
+	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, r.GetJob().GetId()))
+
+	calls := h.inference.embedCalls()
+	require.GreaterOrEqual(t, len(calls), 2, "the probe and the job's batch")
+	want := &inferencev1.TenantJobLimits{TokensPerMinute: 900, MonthlyTokenBudget: 5000}
+	for _, call := range calls {
+		require.True(t, proto.Equal(want, call.Limits), "%v", call.Limits)
+	}
 }

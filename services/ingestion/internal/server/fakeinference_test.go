@@ -40,6 +40,7 @@ type fakeInference struct {
 type fakeEmbedCall struct {
 	Tenant, Key, Model string
 	Inputs             int
+	Limits             *inferencev1.TenantJobLimits
 }
 
 const fakeModel, fakeDims = "semantic-embed", 64
@@ -90,7 +91,7 @@ func (f *fakeInference) embed(c *inferencetest.Call, inputs []string) ([][]float
 		return nil, status.Errorf(codes.InvalidArgument, "upstream refused input %q: content policy", inputs[0])
 	}
 	r, _ := c.Request.(*inferencev1.EmbedForTenantRequest)
-	f.calls = append(f.calls, fakeEmbedCall{Tenant: c.Tenant, Key: r.GetKeyId(), Model: c.Model, Inputs: len(inputs)})
+	f.calls = append(f.calls, fakeEmbedCall{Tenant: c.Tenant, Key: r.GetKeyId(), Model: c.Model, Inputs: len(inputs), Limits: r.GetTenantLimits()})
 	out := make([][]float32, len(inputs))
 	for i, in := range inputs {
 		out[i] = conceptVector(in)

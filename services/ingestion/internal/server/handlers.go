@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -38,7 +39,9 @@ func (s *Ingestion) tenant(ctx context.Context) (string, error) {
 	if !ok || p.GetTenantId() == "" {
 		return "", fmt.Errorf("no principal: %w", grpcerr.ErrUnauthenticated)
 	}
-	s.svc.NoteTenantModels(p.GetTenantId(), p.GetTenantAllowedModels())
+	l := p.GetLimits()
+	s.svc.NoteTenant(p.GetTenantId(), p.GetTenantAllowedModels(), &inferencev1.TenantJobLimits{
+		TokensPerMinute: l.GetTenantTokensPerMinute(), MonthlyTokenBudget: l.GetTenantMonthlyTokenBudget()})
 	s.svc.Unlock(ctx, p.GetTenantId())
 	return p.GetTenantId(), nil
 }

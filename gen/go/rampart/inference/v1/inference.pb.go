@@ -1684,7 +1684,12 @@ type EmbedForTenantRequest struct {
 	// Embedding model id or alias of the tenant's registry.
 	Model string `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
 	// Texts to embed (1–256; document text, never logged).
-	Inputs        []string `protobuf:"bytes,4,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	Inputs []string `protobuf:"bytes,4,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	// The tenant-wide limits ingestion last saw on one of the tenant's
+	// verified principals (ADR 0095). Inference charges the job against the
+	// stricter of these and its own last-seen limits; with neither it
+	// refuses (FAILED_PRECONDITION) rather than run the job unlimited.
+	TenantLimits  *TenantJobLimits `protobuf:"bytes,5,opt,name=tenant_limits,json=tenantLimits,proto3" json:"tenant_limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1747,6 +1752,69 @@ func (x *EmbedForTenantRequest) GetInputs() []string {
 	return nil
 }
 
+func (x *EmbedForTenantRequest) GetTenantLimits() *TenantJobLimits {
+	if x != nil {
+		return x.TenantLimits
+	}
+	return nil
+}
+
+// TenantJobLimits are the tenant-wide limits that bound a tenant's
+// background jobs (0: no limit).
+type TenantJobLimits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tokens per minute for the whole tenant.
+	TokensPerMinute int64 `protobuf:"varint,1,opt,name=tokens_per_minute,json=tokensPerMinute,proto3" json:"tokens_per_minute,omitempty"`
+	// Token budget per calendar month for the whole tenant.
+	MonthlyTokenBudget int64 `protobuf:"varint,2,opt,name=monthly_token_budget,json=monthlyTokenBudget,proto3" json:"monthly_token_budget,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *TenantJobLimits) Reset() {
+	*x = TenantJobLimits{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TenantJobLimits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TenantJobLimits) ProtoMessage() {}
+
+func (x *TenantJobLimits) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TenantJobLimits.ProtoReflect.Descriptor instead.
+func (*TenantJobLimits) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TenantJobLimits) GetTokensPerMinute() int64 {
+	if x != nil {
+		return x.TokensPerMinute
+	}
+	return 0
+}
+
+func (x *TenantJobLimits) GetMonthlyTokenBudget() int64 {
+	if x != nil {
+		return x.MonthlyTokenBudget
+	}
+	return 0
+}
+
 // Vector is one embedding.
 type Vector struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1758,7 +1826,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +1838,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +1851,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{30}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -1808,7 +1876,7 @@ type EmbedForTenantResponse struct {
 
 func (x *EmbedForTenantResponse) Reset() {
 	*x = EmbedForTenantResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1820,7 +1888,7 @@ func (x *EmbedForTenantResponse) String() string {
 func (*EmbedForTenantResponse) ProtoMessage() {}
 
 func (x *EmbedForTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1833,7 +1901,7 @@ func (x *EmbedForTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedForTenantResponse.ProtoReflect.Descriptor instead.
 func (*EmbedForTenantResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{31}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EmbedForTenantResponse) GetVectors() []*Vector {
@@ -1866,7 +1934,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +1946,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +1959,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{32}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{33}
 }
 
 // Model is one model the caller may use.
@@ -1909,7 +1977,7 @@ type Model struct {
 
 func (x *Model) Reset() {
 	*x = Model{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1921,7 +1989,7 @@ func (x *Model) String() string {
 func (*Model) ProtoMessage() {}
 
 func (x *Model) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1934,7 +2002,7 @@ func (x *Model) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Model.ProtoReflect.Descriptor instead.
 func (*Model) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{33}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Model) GetId() string {
@@ -1969,7 +2037,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1981,7 +2049,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1994,7 +2062,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{34}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListModelsResponse) GetModels() []*Model {
@@ -2015,7 +2083,7 @@ type GetModelRequest struct {
 
 func (x *GetModelRequest) Reset() {
 	*x = GetModelRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2027,7 +2095,7 @@ func (x *GetModelRequest) String() string {
 func (*GetModelRequest) ProtoMessage() {}
 
 func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2040,7 +2108,7 @@ func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelRequest.ProtoReflect.Descriptor instead.
 func (*GetModelRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{35}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetModelRequest) GetModel() string {
@@ -2061,7 +2129,7 @@ type GetModelResponse struct {
 
 func (x *GetModelResponse) Reset() {
 	*x = GetModelResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[36]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2073,7 +2141,7 @@ func (x *GetModelResponse) String() string {
 func (*GetModelResponse) ProtoMessage() {}
 
 func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[36]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2086,7 +2154,7 @@ func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelResponse.ProtoReflect.Descriptor instead.
 func (*GetModelResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{36}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetModelResponse) GetModel() *Model {
@@ -2114,7 +2182,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[37]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2126,7 +2194,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[37]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2139,7 +2207,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{37}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetUsageRequest) GetFrom() string {
@@ -2184,7 +2252,7 @@ type UsageBucket struct {
 
 func (x *UsageBucket) Reset() {
 	*x = UsageBucket{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[38]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2196,7 +2264,7 @@ func (x *UsageBucket) String() string {
 func (*UsageBucket) ProtoMessage() {}
 
 func (x *UsageBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[38]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2209,7 +2277,7 @@ func (x *UsageBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageBucket.ProtoReflect.Descriptor instead.
 func (*UsageBucket) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{38}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UsageBucket) GetGroup() string {
@@ -2273,7 +2341,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[39]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2285,7 +2353,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[39]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2298,7 +2366,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{39}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetUsageResponse) GetFrom() string {
@@ -2441,12 +2509,16 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\aheaders\x18\x02 \x03(\v25.rampart.inference.v1.EmbeddingsResponse.HeadersEntryR\aheaders\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"~\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xca\x01\n" +
 	"\x15EmbedForTenantRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x14\n" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12\x1b\n" +
-	"\x06inputs\x18\x04 \x03(\tB\x03\x80\x01\x01R\x06inputs\" \n" +
+	"\x06inputs\x18\x04 \x03(\tB\x03\x80\x01\x01R\x06inputs\x12J\n" +
+	"\rtenant_limits\x18\x05 \x01(\v2%.rampart.inference.v1.TenantJobLimitsR\ftenantLimits\"o\n" +
+	"\x0fTenantJobLimits\x12*\n" +
+	"\x11tokens_per_minute\x18\x01 \x01(\x03R\x0ftokensPerMinute\x120\n" +
+	"\x14monthly_token_budget\x18\x02 \x01(\x03R\x12monthlyTokenBudget\" \n" +
 	"\x06Vector\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\x02R\x06values\"\x8b\x01\n" +
 	"\x16EmbedForTenantResponse\x126\n" +
@@ -2519,7 +2591,7 @@ func file_rampart_inference_v1_inference_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_inference_v1_inference_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_rampart_inference_v1_inference_proto_goTypes = []any{
 	(RequestFormat)(0),                     // 0: rampart.inference.v1.RequestFormat
 	(*Assistant)(nil),                      // 1: rampart.inference.v1.Assistant
@@ -2552,19 +2624,20 @@ var file_rampart_inference_v1_inference_proto_goTypes = []any{
 	(*EmbeddingsRequest)(nil),              // 28: rampart.inference.v1.EmbeddingsRequest
 	(*EmbeddingsResponse)(nil),             // 29: rampart.inference.v1.EmbeddingsResponse
 	(*EmbedForTenantRequest)(nil),          // 30: rampart.inference.v1.EmbedForTenantRequest
-	(*Vector)(nil),                         // 31: rampart.inference.v1.Vector
-	(*EmbedForTenantResponse)(nil),         // 32: rampart.inference.v1.EmbedForTenantResponse
-	(*ListModelsRequest)(nil),              // 33: rampart.inference.v1.ListModelsRequest
-	(*Model)(nil),                          // 34: rampart.inference.v1.Model
-	(*ListModelsResponse)(nil),             // 35: rampart.inference.v1.ListModelsResponse
-	(*GetModelRequest)(nil),                // 36: rampart.inference.v1.GetModelRequest
-	(*GetModelResponse)(nil),               // 37: rampart.inference.v1.GetModelResponse
-	(*GetUsageRequest)(nil),                // 38: rampart.inference.v1.GetUsageRequest
-	(*UsageBucket)(nil),                    // 39: rampart.inference.v1.UsageBucket
-	(*GetUsageResponse)(nil),               // 40: rampart.inference.v1.GetUsageResponse
-	nil,                                    // 41: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
-	nil,                                    // 42: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	nil,                                    // 43: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	(*TenantJobLimits)(nil),                // 31: rampart.inference.v1.TenantJobLimits
+	(*Vector)(nil),                         // 32: rampart.inference.v1.Vector
+	(*EmbedForTenantResponse)(nil),         // 33: rampart.inference.v1.EmbedForTenantResponse
+	(*ListModelsRequest)(nil),              // 34: rampart.inference.v1.ListModelsRequest
+	(*Model)(nil),                          // 35: rampart.inference.v1.Model
+	(*ListModelsResponse)(nil),             // 36: rampart.inference.v1.ListModelsResponse
+	(*GetModelRequest)(nil),                // 37: rampart.inference.v1.GetModelRequest
+	(*GetModelResponse)(nil),               // 38: rampart.inference.v1.GetModelResponse
+	(*GetUsageRequest)(nil),                // 39: rampart.inference.v1.GetUsageRequest
+	(*UsageBucket)(nil),                    // 40: rampart.inference.v1.UsageBucket
+	(*GetUsageResponse)(nil),               // 41: rampart.inference.v1.GetUsageResponse
+	nil,                                    // 42: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	nil,                                    // 43: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	nil,                                    // 44: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
 }
 var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
 	1,  // 0: rampart.inference.v1.CreateAssistantRequest.assistant:type_name -> rampart.inference.v1.Assistant
@@ -2575,55 +2648,56 @@ var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
 	10, // 5: rampart.inference.v1.GetPromptLogResponse.log:type_name -> rampart.inference.v1.PromptLog
 	15, // 6: rampart.inference.v1.ChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
 	0,  // 7: rampart.inference.v1.ChatCompletionRequest.format:type_name -> rampart.inference.v1.RequestFormat
-	41, // 8: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	42, // 8: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
 	15, // 9: rampart.inference.v1.StreamChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
 	0,  // 10: rampart.inference.v1.StreamChatCompletionRequest.format:type_name -> rampart.inference.v1.RequestFormat
-	42, // 11: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	43, // 12: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
-	31, // 13: rampart.inference.v1.EmbedForTenantResponse.vectors:type_name -> rampart.inference.v1.Vector
-	34, // 14: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
-	34, // 15: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
-	39, // 16: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
-	39, // 17: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
-	16, // 18: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
-	26, // 19: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
-	28, // 20: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
-	30, // 21: rampart.inference.v1.InferenceService.EmbedForTenant:input_type -> rampart.inference.v1.EmbedForTenantRequest
-	18, // 22: rampart.inference.v1.InferenceService.GetResponse:input_type -> rampart.inference.v1.GetResponseRequest
-	20, // 23: rampart.inference.v1.InferenceService.DeleteResponse:input_type -> rampart.inference.v1.DeleteResponseRequest
-	22, // 24: rampart.inference.v1.InferenceService.ListResponseInputItems:input_type -> rampart.inference.v1.ListResponseInputItemsRequest
-	24, // 25: rampart.inference.v1.InferenceService.CancelResponse:input_type -> rampart.inference.v1.CancelResponseRequest
-	33, // 26: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
-	36, // 27: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
-	38, // 28: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
-	11, // 29: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
-	13, // 30: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
-	2,  // 31: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
-	4,  // 32: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
-	6,  // 33: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
-	8,  // 34: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
-	17, // 35: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
-	27, // 36: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
-	29, // 37: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
-	32, // 38: rampart.inference.v1.InferenceService.EmbedForTenant:output_type -> rampart.inference.v1.EmbedForTenantResponse
-	19, // 39: rampart.inference.v1.InferenceService.GetResponse:output_type -> rampart.inference.v1.GetResponseResponse
-	21, // 40: rampart.inference.v1.InferenceService.DeleteResponse:output_type -> rampart.inference.v1.DeleteResponseResponse
-	23, // 41: rampart.inference.v1.InferenceService.ListResponseInputItems:output_type -> rampart.inference.v1.ListResponseInputItemsResponse
-	25, // 42: rampart.inference.v1.InferenceService.CancelResponse:output_type -> rampart.inference.v1.CancelResponseResponse
-	35, // 43: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
-	37, // 44: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
-	40, // 45: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
-	12, // 46: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
-	14, // 47: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
-	3,  // 48: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
-	5,  // 49: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
-	7,  // 50: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
-	9,  // 51: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
-	35, // [35:52] is the sub-list for method output_type
-	18, // [18:35] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	43, // 11: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	44, // 12: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	31, // 13: rampart.inference.v1.EmbedForTenantRequest.tenant_limits:type_name -> rampart.inference.v1.TenantJobLimits
+	32, // 14: rampart.inference.v1.EmbedForTenantResponse.vectors:type_name -> rampart.inference.v1.Vector
+	35, // 15: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
+	35, // 16: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
+	40, // 17: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
+	40, // 18: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
+	16, // 19: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
+	26, // 20: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
+	28, // 21: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
+	30, // 22: rampart.inference.v1.InferenceService.EmbedForTenant:input_type -> rampart.inference.v1.EmbedForTenantRequest
+	18, // 23: rampart.inference.v1.InferenceService.GetResponse:input_type -> rampart.inference.v1.GetResponseRequest
+	20, // 24: rampart.inference.v1.InferenceService.DeleteResponse:input_type -> rampart.inference.v1.DeleteResponseRequest
+	22, // 25: rampart.inference.v1.InferenceService.ListResponseInputItems:input_type -> rampart.inference.v1.ListResponseInputItemsRequest
+	24, // 26: rampart.inference.v1.InferenceService.CancelResponse:input_type -> rampart.inference.v1.CancelResponseRequest
+	34, // 27: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
+	37, // 28: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
+	39, // 29: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
+	11, // 30: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
+	13, // 31: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
+	2,  // 32: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
+	4,  // 33: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
+	6,  // 34: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
+	8,  // 35: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
+	17, // 36: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
+	27, // 37: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
+	29, // 38: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
+	33, // 39: rampart.inference.v1.InferenceService.EmbedForTenant:output_type -> rampart.inference.v1.EmbedForTenantResponse
+	19, // 40: rampart.inference.v1.InferenceService.GetResponse:output_type -> rampart.inference.v1.GetResponseResponse
+	21, // 41: rampart.inference.v1.InferenceService.DeleteResponse:output_type -> rampart.inference.v1.DeleteResponseResponse
+	23, // 42: rampart.inference.v1.InferenceService.ListResponseInputItems:output_type -> rampart.inference.v1.ListResponseInputItemsResponse
+	25, // 43: rampart.inference.v1.InferenceService.CancelResponse:output_type -> rampart.inference.v1.CancelResponseResponse
+	36, // 44: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
+	38, // 45: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
+	41, // 46: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
+	12, // 47: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
+	14, // 48: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
+	3,  // 49: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
+	5,  // 50: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
+	7,  // 51: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
+	9,  // 52: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
+	36, // [36:53] is the sub-list for method output_type
+	19, // [19:36] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_rampart_inference_v1_inference_proto_init() }
@@ -2637,7 +2711,7 @@ func file_rampart_inference_v1_inference_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_inference_v1_inference_proto_rawDesc), len(file_rampart_inference_v1_inference_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   43,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
