@@ -30,15 +30,17 @@ import (
 	"github.com/rampart-platform/rampart/services/edge/internal/wirecheck"
 )
 
-// GCPercent is the edge's default GOGC (the operator's GOGC wins): twice
-// the request path's 200 (ADR 0038). The edge's live heap is ~3 MB and a
-// chat completion allocates ~11 KB, so at 200 it collected every ~7 MB,
-// several times a second under load; at 400 half as often, for ~8 %
-// fewer instructions per chat completion in the real process and a heap
-// goal of ~16 MB instead of ~10 (ADR 0066). Idle RSS is unchanged
-// (pkg/memtrim returns the heap after a busy period), and GOMEMLIMIT,
-// which the manifests set from the container's limit, still bounds it.
-const GCPercent = 2 * serve.RequestPathGCPercent
+// GCPercent is the edge's default GOGC (the operator's GOGC wins): four
+// times the request path's 200. The edge's live heap is ~3 MB and a chat
+// completion allocates ~11 KB, so its collector's cost per request follows
+// how often it runs: 400 (ADR 0066) collected half as often as 200 for
+// ~8 % fewer instructions per completion in the real process; 800 halves
+// it again, for another ~6 % (ADR 0090: 208.9k/206.2k -> 194.4k/194.8k
+// in two alternated callgrind pairs of the real stack) and a heap goal of
+// ~27 MB under load. Idle RSS is pkg/memtrim's (it returns the heap after
+// a busy period), and GOMEMLIMIT, which the manifests set from the
+// container's limit, still bounds it.
+const GCPercent = 4 * serve.RequestPathGCPercent
 
 // Spec is the edge's pkg/backend spec.
 var Spec = pkgbackend.Spec{Name: "edge", GCPercent: GCPercent}
