@@ -198,11 +198,113 @@ func slackTenantVerbs(f *apiFlags) []*cobra.Command {
 	})
 	list.Flags().StringVar(&team, "team", "", "only this workspace")
 	return []*cobra.Command{bind, unbind, list,
-		newInstallURLCmd(f),
+		newInstallURLCmd(f), newSlackPolicyCmd(f),
 		verb(f, "installations", "List your tenant's Slack workspaces", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 			return http.MethodGet, "/v1/slack/installations", nil, nil, nil
 		}),
 	}
+}
+
+// newSlackPolicyCmd sets, or with --show prints, an installation's policy
+// (ADR 0097): what a Slack workspace admin may bind with `/rampart kb use`
+// and whether users of other organisations are answered. The REST call
+// replaces the whole policy, so a set needs at least one flag (--clear for
+// the empty policy): `policy T1` alone must not silently empty the list.
+func newSlackPolicyCmd(f *apiFlags) *cobra.Command {
+	var assistants, collections []string
+	var external, empty, show bool
+	cmd := &cobra.Command{
+		Use:   "policy TEAM_ID",
+		Short: "Set (or --show) what Slack workspace admins may bind with /rampart kb use and whether other organisations' users are answered",
+		Long: "Set a workspace's policy (tenant admin): the collections (-c/--collection) and assistants (-a/--assistant) that " +
+			"a Slack workspace admin may bind with `/rampart kb use` (nothing until set), and --allow-external-users to answer " +
+			"users of other organisations in Slack Connect channels (not answered unless set). Each call replaces the whole " +
+			"policy: name everything it should allow; --clear allows nothing. Bindings already made stay (rampart slack bindings). " +
+			"--show prints the current policy.",
+		Example: "  rampart slack policy T0123ABCD --collection handbook,faq --assistant kb-support\n" +
+			"  rampart slack policy T0123ABCD --show",
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			set := cmd.Flags().Changed("assistant") || cmd.Flags().Changed("collection") || cmd.Flags().Changed("allow-external-users")
+			switch {
+			case show && (set || empty):
+				return errors.New("--show only prints the policy: drop --assistant, --collection, --allow-external-users and --clear")
+			case show:
+				return showSlackPolicy(cmd, f, a[0])
+			case empty && set:
+				return errors.New("--clear sets the empty policy: it takes no --assistant, --collection or --allow-external-users")
+			case !empty && !set:
+				return errors.New("nothing to set: name what /rampart kb use may bind (--collection, --assistant) and whether " +
+					"--allow-external-users; each call replaces the whole policy (--clear allows nothing, --show prints it)")
+			}
+			body := map[string]any{
+				"bindable_assistants":  nonNilStrings(assistants),
+				"bindable_collections": nonNilStrings(collections),
+				"allow_external_users": external,
+			}
+			return f.call(cmd, http.MethodPut, "/v1/slack/installations/"+esc(a[0])+"/policy", nil, body)
+		},
+	}
+	// The same -a/--assistant and -c/--collection as bind; the plurals (the
+	// body's names) are the same flags.
+	cmd.Flags().StringSliceVarP(&assistants, "assistant", "a", nil, "assistant(s) (model names) kb use may bind (repeatable, or a,b)")
+	cmd.Flags().StringSliceVarP(&collections, "collection", "c", nil, "collection(s) kb use may bind (repeatable, or handbook,faq)")
+	cmd.Flags().BoolVar(&external, "allow-external-users", false, "answer users of other organisations in Slack Connect channels")
+	cmd.Flags().BoolVar(&empty, "clear", false, "set the empty policy: kb use binds nothing, external users are not answered")
+	cmd.Flags().BoolVar(&show, "show", false, "print the current policy instead of setting it")
+	cmd.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		switch name {
+		case "collections":
+			name = "collection"
+		case "assistants":
+			name = "assistant"
+		}
+		return pflag.NormalizedName(name)
+	})
+	return cmd
+}
+
+// nonNilStrings sends an empty list as [] rather than null.
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// showSlackPolicy prints team's policy as GET /v1/slack/installations
+// reports it; an installation without one prints the empty policy, which
+// is what the adapter enforces then.
+func showSlackPolicy(cmd *cobra.Command, f *apiFlags, team string) error {
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	out, err := c.Do(cmd.Context(), http.MethodGet, "/v1/slack/installations", nil, nil)
+	if err != nil {
+		return err
+	}
+	var resp struct {
+		Installations []struct {
+			TeamID string          `json:"team_id"`
+			Policy json.RawMessage `json:"policy"`
+		} `json:"installations"`
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return fmt.Errorf("installations answer: %w", err)
+	}
+	for _, inst := range resp.Installations {
+		if inst.TeamID != team {
+			continue
+		}
+		if len(inst.Policy) > 0 && string(inst.Policy) != "null" {
+			return printJSON(cmd, inst.Policy)
+		}
+		fmt.Fprintln(cmd.ErrOrStderr(), "no policy set: /rampart kb use binds nothing, users of other organisations are not answered")
+		return printJSON(cmd, map[string]any{"team_id": team, "bindable_assistants": []string{},
+			"bindable_collections": []string{}, "allow_external_users": false})
+	}
+	return fmt.Errorf("slack workspace %q is not installed for your tenant (`rampart slack installations` lists the ones that are)", team)
 }
 
 // newInstallURLCmd prints the "Add to Slack" URL and, when its redirect is

@@ -104,6 +104,13 @@ func TestSlackTenantVerbs(t *testing.T) {
 		{[]string{"slack", "bindings", "--team", "T1"}, "GET", "/v1/slack/bindings", "team_id=T1", nil},
 		{[]string{"slack", "installations"}, "GET", "/v1/slack/installations", "", nil},
 		{[]string{"slack", "install-url"}, "GET", "/v1/slack/install", "", nil},
+		// ADR 0097: the policy is replaced whole, so every field is sent.
+		{[]string{"slack", "policy", "T1", "--collections", "handbook,faq", "--assistants", "kb"}, "PUT", "/v1/slack/installations/T1/policy", "",
+			map[string]any{"bindable_collections": []any{"handbook", "faq"}, "bindable_assistants": []any{"kb"}, "allow_external_users": false}},
+		{[]string{"slack", "policy", "T1", "-c", "handbook", "-c", "faq", "--allow-external-users"}, "PUT", "/v1/slack/installations/T1/policy", "",
+			map[string]any{"bindable_collections": []any{"handbook", "faq"}, "bindable_assistants": []any{}, "allow_external_users": true}},
+		{[]string{"slack", "policy", "T1", "--clear"}, "PUT", "/v1/slack/installations/T1/policy", "",
+			map[string]any{"bindable_collections": []any{}, "bindable_assistants": []any{}, "allow_external_users": false}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -119,6 +126,76 @@ func TestSlackTenantVerbs(t *testing.T) {
 	root = newRoot(io.Discard, io.Discard)
 	root.SetArgs([]string{"slack", "bind", "T1"})
 	require.ErrorContains(t, root.ExecuteContext(context.Background()), "assistant collection", "one of them is required")
+}
+
+// TestSlackPolicyRefusesAmbiguousCalls: each PUT replaces the whole
+// policy, so `policy T1` without a flag is refused rather than emptying
+// it, and --show and --clear do not mix with what they would ignore.
+func TestSlackPolicyRefusesAmbiguousCalls(t *testing.T) {
+	got := recordingEdge(t)
+	for _, tt := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"T1"}, "nothing to set"},
+		{[]string{"T1", "--show", "-c", "handbook"}, "--show only prints"},
+		{[]string{"T1", "--show", "--clear"}, "--show only prints"},
+		{[]string{"T1", "--clear", "--allow-external-users"}, "--clear sets the empty policy"},
+		{[]string{"-c", "handbook"}, "TEAM_ID"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			*got = seen{}
+			root := newRoot(io.Discard, io.Discard)
+			root.SetArgs(append([]string{"slack", "policy"}, tt.args...))
+			require.ErrorContains(t, root.ExecuteContext(context.Background()), tt.wantErr)
+			require.Equal(t, seen{}, *got, "nothing is sent")
+		})
+	}
+}
+
+// TestSlackPolicyShow: --show prints one installation's policy from GET
+// /v1/slack/installations; one without a policy prints the empty policy
+// the adapter enforces, and a team that is not installed is an error.
+func TestSlackPolicyShow(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.Equal(t, "GET /v1/slack/installations", r.Method+" "+r.URL.Path)
+		_, _ = io.WriteString(w, `{"installations":[
+			{"team_id":"T1","team_name":"acme","policy":{"team_id":"T1","bindable_assistants":["kb"],
+				"bindable_collections":["handbook"],"allow_external_users":true,"updated_by":"rampart:alice","updated_at":"1796592619"}},
+			{"team_id":"T2","team_name":"beta"}]}`)
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("RAMPART_URL", srv.URL)
+	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+	for _, tt := range []struct {
+		team              string
+		want              map[string]any
+		wantNote, wantErr string
+	}{
+		{"T1", map[string]any{"team_id": "T1", "bindable_assistants": []any{"kb"}, "bindable_collections": []any{"handbook"},
+			"allow_external_users": true, "updated_by": "rampart:alice", "updated_at": "1796592619"}, "", ""},
+		{"T2", map[string]any{"team_id": "T2", "bindable_assistants": []any{}, "bindable_collections": []any{},
+			"allow_external_users": false}, "no policy set", ""},
+		{"T9", nil, "", `slack workspace "T9" is not installed for your tenant`},
+	} {
+		t.Run(tt.team, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := Run(context.Background(), []string{"slack", "policy", tt.team, "--show"}, &out, &errOut)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			var got map[string]any
+			require.NoError(t, json.Unmarshal(out.Bytes(), &got))
+			require.Equal(t, tt.want, got)
+			if tt.wantNote != "" {
+				require.Contains(t, errOut.String(), tt.wantNote)
+			} else {
+				require.Empty(t, errOut.String())
+			}
+		})
+	}
 }
 
 // TestInstallURLWarnsOnPlainHTTPRedirect: Slack refuses a redirect URL that

@@ -103,6 +103,9 @@ func (a *Adapter) bindable(ctx context.Context, inst store.Installation, b store
 	if len(off) == 0 {
 		return "", nil
 	}
+	// The team id is the workspace's own; naming it lets the Slack admin
+	// hand the tenant admin a command to run.
 	return strings.Join(off, ", ") + " is not on this workspace's list of what Slack may bind. " +
-		"A Rampart tenant admin sets the list (PUT /v1/slack/installations/{team_id}/policy) or binds the channel (`rampart slack bind`).", nil
+		"A Rampart tenant admin sets the list (`rampart slack policy " + inst.TeamID + " --collection …`, " +
+		"or PUT /v1/slack/installations/" + inst.TeamID + "/policy) or binds the channel (`rampart slack bind`).", nil
 }

@@ -378,6 +378,7 @@ func TestKBSlashCommandsAndAsk(t *testing.T) {
 	// listed for the workspace; until then nothing.
 	r = run("UADMIN", "kb use handbook")
 	require.Contains(t, r.Text, "Not bound: `handbook` is not on this workspace's list of what Slack may bind")
+	require.Contains(t, r.Text, "`rampart slack policy T1 --collection …`", "names the CLI a tenant admin runs")
 	require.Equal(t, "ephemeral", r.ResponseType)
 	none, err := h.client.ListBindings(h.admin(t, "t_acme"), &slackadapterv1.ListBindingsRequest{TeamId: "T1"})
 	require.NoError(t, err)
