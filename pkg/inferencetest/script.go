@@ -2,6 +2,7 @@ package inferencetest
 
 import (
 	"encoding/json"
+	"maps"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -54,8 +55,8 @@ type Script func(c *Call) Answer
 
 // APIError is an error in the shape inference sends (ADR 0007): the gRPC
 // code and message, and an ErrorInfo of grpcerr.OpenAIErrorDomain whose
-// reason is the OpenAI error code, with metadata "type" and "param", plus
-// a RetryInfo when RetryAfter is set.
+// reason is the OpenAI error code, with metadata "type", "param" and
+// Metadata, plus a RetryInfo when RetryAfter is set.
 type APIError struct {
 	Code       codes.Code
 	Message    string
@@ -63,6 +64,9 @@ type APIError struct {
 	Type       string
 	Param      string
 	RetryAfter time.Duration
+	// Metadata is more of the ErrorInfo's metadata (a TPM refusal's
+	// x-ratelimit-*-tokens headers).
+	Metadata map[string]string
 }
 
 // Err returns the status error.
@@ -71,6 +75,7 @@ func (e APIError) Err() error {
 	if e.Param != "" {
 		md["param"] = e.Param
 	}
+	maps.Copy(md, e.Metadata)
 	st, err := status.New(e.Code, e.Message).WithDetails(&errdetails.ErrorInfo{
 		Reason: e.OpenAICode, Domain: grpcerr.OpenAIErrorDomain, Metadata: md})
 	if err != nil {

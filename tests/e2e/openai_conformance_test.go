@@ -427,6 +427,9 @@ func (cf *conformance) sdkErrors(t *testing.T) {
 	_, err = s.sdk("key-tpm").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
 	apiErr := sdkcheck.CheckAPIError(t, err, http.StatusTooManyRequests, "tokens", "rate_limit_exceeded", "")
 	require.NotEmpty(t, apiErr.Response.Header.Get("Retry-After"))
+	require.Equal(t, "5", apiErr.Response.Header.Get("X-Ratelimit-Limit-Tokens"), "the refusal says which limit (ADR 0096)")
+	require.Equal(t, "0", apiErr.Response.Header.Get("X-Ratelimit-Remaining-Tokens"))
+	require.NotEmpty(t, apiErr.Response.Header.Get("X-Ratelimit-Reset-Tokens"))
 
 	_, err = s.sdk("key-budget").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
 	require.NoError(t, err)

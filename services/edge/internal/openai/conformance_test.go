@@ -174,7 +174,8 @@ func TestSDKModels(t *testing.T) {
 
 // Inference's errors reach the client in OpenAI's exact shape: the status
 // from the gRPC code, the OpenAI code, type and param from the ErrorInfo,
-// Retry-After from the RetryInfo, for JSON and for a stream that failed
+// Retry-After from the RetryInfo, the x-ratelimit-*-tokens headers of a TPM
+// refusal (and no other metadata) from the ErrorInfo, for JSON and for a stream that failed
 // before its first chunk; a server error's message is the edge's own. A
 // spent budget says X-Should-Retry: false, which the SDKs obey instead of
 // retrying a refusal that lasts until the month ends; other errors leave
@@ -187,7 +188,8 @@ func TestInferenceErrorsInOpenAIShape(t *testing.T) {
 		"gpt-99":    {Code: codes.NotFound, Message: "The model 'gpt-99' does not exist.", OpenAICode: "model_not_found", Type: "invalid_request_error", Param: "model"},
 		"forbidden": {Code: codes.PermissionDenied, Message: "not allowed", OpenAICode: "model_not_allowed", Type: "invalid_request_error", Param: "model"},
 		"n2":        {Code: codes.InvalidArgument, Message: "n must be 1", OpenAICode: "invalid_argument", Type: "invalid_request_error", Param: "n"},
-		"tpm":       {Code: codes.ResourceExhausted, Message: "tokens per minute", OpenAICode: "rate_limit_exceeded", Type: "tokens", RetryAfter: 7 * time.Second},
+		"tpm": {Code: codes.ResourceExhausted, Message: "tokens per minute", OpenAICode: "rate_limit_exceeded", Type: "tokens", RetryAfter: 7 * time.Second,
+			Metadata: map[string]string{"x-ratelimit-limit-tokens": "600", "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6.5s", "set-cookie": "a=b"}},
 		"tpm-later": {Code: codes.ResourceExhausted, Message: "tokens per minute", OpenAICode: "rate_limit_exceeded", Type: "tokens", RetryAfter: 204 * time.Second},
 		"budget":    {Code: codes.ResourceExhausted, Message: "budget spent", OpenAICode: "insufficient_quota", Type: "insufficient_quota"},
 		"tool":      {Code: codes.InvalidArgument, Message: "tool rm_rf is not allowed", OpenAICode: "tool_not_allowed", Type: "invalid_request_error", Param: "tools[0].function.name"},
@@ -213,6 +215,13 @@ func TestInferenceErrorsInOpenAIShape(t *testing.T) {
 			}
 			if e.RetryAfter > 0 {
 				require.Equal(t, strconv.Itoa(int(e.RetryAfter.Seconds())), apiErr.Response.Header.Get("Retry-After"))
+			}
+			for k, v := range e.Metadata {
+				if strings.HasPrefix(k, "x-ratelimit-") {
+					require.Equal(t, v, apiErr.Response.Header.Get(k), "a TPM refusal carries the token headers")
+				} else {
+					require.Empty(t, apiErr.Response.Header.Get(k), "only the token headers become headers")
+				}
 			}
 			if noRetry[model] {
 				require.Equal(t, "false", apiErr.Response.Header.Get("X-Should-Retry"))

@@ -24,7 +24,8 @@
 // Errors are written by internal/httperr in OpenAI's shape; the OpenAI
 // error code (model_not_found, insufficient_quota, ...), type
 // (invalid_request_error, insufficient_quota, tokens, ...) and param come
-// from the google.rpc.ErrorInfo detail inference attaches. Errors after a stream
+// from the google.rpc.ErrorInfo detail inference attaches, and so do a
+// tokens-per-minute 429's x-ratelimit-*-tokens headers. Errors after a stream
 // has started are sent as a final "data: {"error":...}" event, as OpenAI does
 // (on /v1/responses an "event: error" with {"type":"error",...}).
 //

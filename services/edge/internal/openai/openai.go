@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -283,6 +284,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if e.RetryAfter > 0 {
 		httperr.SetRetryAfter(w.Header(), e.RetryAfter.Seconds())
 	}
+	if e.Code == codeRateLimitExceeded {
+		setTokenHeaders(w.Header(), err)
+	}
 	if e.Code == codeInsufficientQuota {
 		// A spent budget is a 429 the SDKs would retry with backoff, only to
 		// be refused again until the budget's month ends (ADR 0096).
@@ -291,8 +295,31 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	httperr.Write(w, r, e)
 }
 
-// codeInsufficientQuota is inference's code for a spent budget.
-const codeInsufficientQuota = "insufficient_quota"
+// Inference's codes for a spent budget and for a rate limit.
+const (
+	codeInsufficientQuota = "insufficient_quota"
+	codeRateLimitExceeded = "rate_limit_exceeded"
+)
+
+// tokenHeaders are the headers a TPM refusal carries as metadata of its
+// ErrorInfo (ADR 0096); no other metadata becomes a header.
+var tokenHeaders = [...]string{"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"}
+
+// setTokenHeaders writes the token headers of err's ErrorInfo. Only a 429
+// reads the details again; an answer's headers come with the response.
+func setTokenHeaders(h http.Header, err error) {
+	for _, d := range status.Convert(err).Details() {
+		info, ok := d.(*errdetails.ErrorInfo)
+		if !ok || info.GetDomain() != ErrorDomain {
+			continue
+		}
+		for _, k := range tokenHeaders {
+			if v := info.GetMetadata()[k]; v != "" {
+				h.Set(k, v)
+			}
+		}
+	}
+}
 
 // fromGRPC maps an inference error with the edge's one mapping: httperr
 // reads inference's ErrorInfo (OpenAI code, type and param).

@@ -3,6 +3,7 @@ package apierr
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -36,6 +37,10 @@ type Error struct {
 	Param      string // offending parameter, e.g. messages[0].role
 	Message    string
 	RetryAfter time.Duration // for KindRateLimited/KindQuota/KindUnavailable
+	// Headers are response headers the edge writes with the error: a TPM
+	// refusal's x-ratelimit-*-tokens (ADR 0096). They travel as metadata of
+	// the ErrorInfo, beside "type" and "param".
+	Headers map[string]string
 }
 
 // Error is the message the client reads (OpenAI's error.message); the
@@ -73,13 +78,14 @@ func (e *Error) InvalidField() (field, msg string) {
 
 // StatusDetails are the OpenAI type, code and parameter as an ErrorInfo of
 // grpcerr.OpenAIErrorDomain, and the retry delay as a RetryInfo
-// (grpcerr.DetailedError); the edge reads them back into OpenAI's body and
+// (grpcerr.DetailedError), with Headers in the ErrorInfo's metadata; the edge reads them back into OpenAI's body and
 // Retry-After header.
 func (e *Error) StatusDetails() []protoadapt.MessageV1 {
 	md := map[string]string{"type": e.Type}
 	if e.Param != "" {
 		md["param"] = e.Param
 	}
+	maps.Copy(md, e.Headers)
 	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: e.Code, Domain: grpcerr.OpenAIErrorDomain, Metadata: md}}
 	if e.RetryAfter > 0 {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)})

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -426,13 +425,4 @@ func (s *Service) finish(ctx context.Context, c *Caller, m *registry.Model, endp
 
 // rateHeaders are OpenAI's x-ratelimit-* token headers for the tightest
 // token-per-minute limit that applies (none when no TPM limit is set).
-func rateHeaders(st quota.Status) map[string]string {
-	if st.LimitTokens == 0 {
-		return nil
-	}
-	return map[string]string{
-		"x-ratelimit-limit-tokens":     strconv.FormatInt(st.LimitTokens, 10),
-		"x-ratelimit-remaining-tokens": strconv.FormatInt(max(st.RemainingTokens, 0), 10),
-		"x-ratelimit-reset-tokens":     st.ResetTokens.Round(time.Millisecond).String(),
-	}
-}
+func rateHeaders(st quota.Status) map[string]string { return st.Headers() }

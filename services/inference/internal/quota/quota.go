@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"sync"
 	"time"
 
@@ -68,6 +69,20 @@ type Status struct {
 	LimitTokens     int64
 	RemainingTokens int64
 	ResetTokens     time.Duration
+}
+
+// Headers are OpenAI's x-ratelimit-* token headers of st: none when no
+// tokens-per-minute limit applies, and remaining is never negative (a
+// bucket in debt has nothing left).
+func (st Status) Headers() map[string]string {
+	if st.LimitTokens == 0 {
+		return nil
+	}
+	return map[string]string{
+		"x-ratelimit-limit-tokens":     strconv.FormatInt(st.LimitTokens, 10),
+		"x-ratelimit-remaining-tokens": strconv.FormatInt(max(st.RemainingTokens, 0), 10),
+		"x-ratelimit-reset-tokens":     st.ResetTokens.Round(time.Millisecond).String(),
+	}
 }
 
 // MaxBuckets is how many TPM buckets one call draws from: its key's, its
@@ -216,7 +231,12 @@ func (e *Enforcer) Check(ctx context.Context, s Subject, l Limits) (Status, erro
 		rate, level := d.Rate[i], lv[i]
 		if level < 1 {
 			wait := time.Duration((1 - level) / (float64(rate) / 60) * float64(time.Second))
-			return st, apierr.RateLimited(fmt.Sprintf("Rate limit reached for tokens per minute (TPM) on %s: limit %d. Please try again in %s.", what[i], rate, wait.Round(time.Millisecond)), wait)
+			e := apierr.RateLimited(fmt.Sprintf("Rate limit reached for tokens per minute (TPM) on %s: limit %d. Please try again in %s.", what[i], rate, wait.Round(time.Millisecond)), wait)
+			// The refusing bucket's headers (ADR 0096): nothing left, and
+			// the reset is the wait the message and Retry-After give (as
+			// at OpenAI), not the time until the bucket is full.
+			e.Headers = Status{LimitTokens: rate, ResetTokens: wait}.Headers()
+			return st, e
 		}
 		if st.LimitTokens == 0 || int64(level) < st.RemainingTokens {
 			st = Status{LimitTokens: rate, RemainingTokens: int64(level), ResetTokens: time.Duration((float64(rate) - level) / (float64(rate) / 60) * float64(time.Second))}

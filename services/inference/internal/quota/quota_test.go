@@ -24,6 +24,10 @@ func TestTokensPerMinute(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "rate_limit_exceeded", ae.Code)
 	require.Equal(t, 5100*time.Millisecond, ae.RetryAfter) // 51 tokens at 10/s
+	// The refusal carries OpenAI's token headers of the refusing bucket:
+	// nothing left, and the reset is the wait Retry-After rounds up.
+	require.Equal(t, map[string]string{"x-ratelimit-limit-tokens": "600", "x-ratelimit-remaining-tokens": "0",
+		"x-ratelimit-reset-tokens": "5.1s"}, ae.Headers)
 	now = now.Add(6 * time.Second)
 	st, err := e.Check(t.Context(), s, l)
 	require.NoError(t, err)

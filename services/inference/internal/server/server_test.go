@@ -131,6 +131,17 @@ func errInfo(t *testing.T, err error) (codes.Code, string, string) {
 	return st.Code(), "", ""
 }
 
+// errMetadata is the metadata of err's ErrorInfo.
+func errMetadata(t *testing.T, err error) map[string]string {
+	t.Helper()
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetMetadata()
+		}
+	}
+	return nil
+}
+
 func TestChatCompletion(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.ctx(t, principalFor("t1", "k1"))
@@ -363,6 +374,10 @@ func TestQuota(t *testing.T) {
 		}
 		require.NotNil(t, retry)
 		require.Positive(t, retry.GetRetryDelay().AsDuration())
+		md := errMetadata(t, err)
+		require.Equal(t, "20", md["x-ratelimit-limit-tokens"], "the refusal carries the token headers")
+		require.Equal(t, "0", md["x-ratelimit-remaining-tokens"])
+		require.Equal(t, retry.GetRetryDelay().AsDuration().Round(time.Millisecond).String(), md["x-ratelimit-reset-tokens"])
 	})
 	t.Run("monthly budget", func(t *testing.T) {
 		p := principalFor("tb", "kb", func(p *authv1.Principal) { p.Limits.TenantMonthlyTokenBudget = 30 })
