@@ -15,6 +15,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/platform"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackfake"
 )
@@ -286,7 +287,8 @@ func TestExternalUsersOnOrgWideInstallations(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"type": "event_callback", "team_id": "T1", "enterprise_id": "E1", "api_app_id": "A1",
 			"event_id": eventID, "is_ext_shared_channel": true, "event": ev,
 			"authorizations": []map[string]any{{"enterprise_id": "E1", "is_enterprise_install": true, "user_id": "UBOT1", "is_bot": true}}})
-		return h.send(t, h.signed("/slack/events", "application/json", b))
+		// Signed on the adapter's clock, which the test moves on.
+		return h.send(t, h.signedAt(h.now.Add(time.Duration(h.later.Load())), "/slack/events", "application/json", b))
 	}
 	noPost := func(why string) {
 		t.Helper()
@@ -309,6 +311,35 @@ func TestExternalUsersOnOrgWideInstallations(t *testing.T) {
 	st, out = send("EvOrg", "UORG", "T2", "9.2")
 	require.Equal(t, http.StatusOK, st, out)
 	require.Equal(t, "9.2", recv(t, h.slack.Posts()).ThreadTS, "a user of another workspace of the organisation is its own")
+
+	// Each writer's answer is remembered (bot.OrgCacheTTL for a member,
+	// the shorter bot.OrgCacheNegativeTTL for a non-member): a
+	// conversation costs one users.info call per TTL, not one per message.
+	calls := h.slack.UserInfoCalls()
+	require.Equal(t, 3, calls, "one users.info per writer so far")
+	st, out = send("EvOrg2", "UORG", "T2", "9.21")
+	require.Equal(t, http.StatusOK, st, out)
+	require.Equal(t, "9.21", recv(t, h.slack.Posts()).ThreadTS)
+	st, out = send("EvOut1b", "UOUT", "TOTHERCO", "9.22")
+	require.Equal(t, http.StatusOK, st, out)
+	noPost("a remembered non-member was answered")
+	require.Equal(t, calls, h.slack.UserInfoCalls(), "both answers came from the cache")
+	// Past the negative TTL the non-member is asked about again (and
+	// still refused); the member, within its TTL, is not.
+	h.later.Store(int64(bot.OrgCacheNegativeTTL + time.Second))
+	st, out = send("EvOut1c", "UOUT", "TOTHERCO", "9.23")
+	require.Equal(t, http.StatusOK, st, out)
+	noPost("another organisation's user was answered after the negative TTL")
+	st, out = send("EvOrg3", "UORG", "T2", "9.24")
+	require.Equal(t, http.StatusOK, st, out)
+	require.Equal(t, "9.24", recv(t, h.slack.Posts()).ThreadTS)
+	require.Equal(t, calls+1, h.slack.UserInfoCalls(), "only the non-member was asked again")
+	// Past the member's TTL it is asked again too.
+	h.later.Store(int64(bot.OrgCacheTTL + time.Second))
+	st, out = send("EvOrg4", "UORG", "T2", "9.25")
+	require.Equal(t, http.StatusOK, st, out)
+	require.Equal(t, "9.25", recv(t, h.slack.Posts()).ThreadTS)
+	require.Equal(t, calls+2, h.slack.UserInfoCalls(), "the member is asked again after its TTL")
 
 	// A tenant admin allows external users for the installation.
 	_, err := h.client.SetInstallationPolicy(h.admin(t, "t_acme"), &slackadapterv1.SetInstallationPolicyRequest{TeamId: "E1", AllowExternalUsers: true})

@@ -58,6 +58,7 @@ type Server struct {
 	updates   chan Update
 	responses chan Response
 	refreshed int
+	userInfos int                  // users.info calls served
 	threads   map[string][]Message // channel \x00 thread ts → messages
 	admins    map[string]bool      // workspace admins (users.info)
 	orgs      map[string]string    // user -> Enterprise Grid org (users.info enterprise_user)
@@ -153,6 +154,13 @@ func (s *Server) Refreshed() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.refreshed
+}
+
+// UserInfoCalls counts users.info calls served.
+func (s *Server) UserInfoCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.userInfos
 }
 
 // Valid reports whether tok is a live bot token.
@@ -286,6 +294,7 @@ func (s *Server) userInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	user := r.PostForm.Get("user")
 	s.mu.Lock()
+	s.userInfos++
 	admin, org := s.admins[user], s.orgs[user]
 	s.mu.Unlock()
 	u := map[string]any{"id": user, "name": strings.ToLower(user), "is_admin": admin}
