@@ -38,6 +38,16 @@ func SecurityHeaders(tls bool, next http.Handler) http.Handler {
 	})
 }
 
+// exposedHeaders are the response headers a browser client may read: the
+// request ids and every rate-limit header the edge or inference sets
+// (requests at the edge, tokens from inference, on answers and on 429s),
+// as OpenAI's SDKs read them.
+var exposedHeaders = strings.Join([]string{
+	RequestIDHeader, ClientRequestIDHeader, "Retry-After",
+	"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests",
+	"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens",
+}, ", ")
+
 // CORS answers cross-origin requests only for origins on the allow-list
 // (exact match; empty list: CORS off, browsers get no CORS headers and
 // preflights are refused).
@@ -54,10 +64,7 @@ func CORS(allowed []string, next http.Handler) http.Handler {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Add("Vary", "Origin")
-			h.Set("Access-Control-Expose-Headers", strings.Join([]string{
-				RequestIDHeader, ClientRequestIDHeader, "Retry-After", "X-Ratelimit-Limit-Requests",
-				"X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests",
-			}, ", "))
+			h.Set("Access-Control-Expose-Headers", exposedHeaders)
 		}
 		if preflight {
 			if !ok {
