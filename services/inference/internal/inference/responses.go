@@ -154,8 +154,13 @@ type event struct {
 	Text           *string           `json:"text,omitempty"`
 	Arguments      *string           `json:"arguments,omitempty"`
 	Name           string            `json:"name,omitempty"`
-	Logprobs       []any             `json:"logprobs,omitempty"`
+	// Logprobs is a pointer so that the text events carry the "logprobs": []
+	// OpenAI's schema requires while the other events leave it out.
+	Logprobs *[]any `json:"logprobs,omitempty"`
 }
+
+// noLogprobs is what the text events carry: Rampart refuses logprobs=true.
+var noLogprobs = []any{}
 
 func (st *responseStream) emit(e *event) error {
 	e.SequenceNumber = st.seq
@@ -220,7 +225,7 @@ func (st *responseStream) textDelta(d string) error {
 	}
 	st.text = append(st.text, d...)
 	return st.emit(&event{Type: "response.output_text.delta", ItemID: st.resp.Output[st.msg].ID, OutputIndex: ptr(st.msg),
-		ContentIndex: ptr(0), Delta: &d, Logprobs: []any{}})
+		ContentIndex: ptr(0), Delta: &d, Logprobs: &noLogprobs})
 }
 
 // openMessage opens a message item with one output_text part, unless one
@@ -251,7 +256,7 @@ func (st *responseStream) closeMessage() error {
 	item := &st.resp.Output[i]
 	part := wire.ContentPart{Type: "output_text", Text: text}
 	if err := st.emit(&event{Type: "response.output_text.done", ItemID: item.ID, OutputIndex: ptr(i), ContentIndex: ptr(0),
-		Text: &text, Logprobs: []any{}}); err != nil {
+		Text: &text, Logprobs: &noLogprobs}); err != nil {
 		return err
 	}
 	if err := st.emit(&event{Type: "response.content_part.done", ItemID: item.ID, OutputIndex: ptr(i), ContentIndex: ptr(0), Part: &part}); err != nil {

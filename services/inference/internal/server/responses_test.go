@@ -133,8 +133,15 @@ func TestStreamResponses(t *testing.T) {
 			SequenceNumber int             `json:"sequence_number"`
 			Delta          string          `json:"delta"`
 			Response       json.RawMessage `json:"response"`
+			Logprobs       json.RawMessage `json:"logprobs"`
 		}
 		require.NoError(t, json.Unmarshal(msg.GetChunk(), &ev))
+		switch ev.Type {
+		case "response.output_text.delta", "response.output_text.done":
+			require.JSONEq(t, `[]`, string(ev.Logprobs), "OpenAI's text events carry logprobs: []")
+		default:
+			require.Nil(t, ev.Logprobs, "%s has no logprobs", ev.Type)
+		}
 		require.Equal(t, ev.Type, msg.GetEvent(), "the SSE event name is the event's type")
 		require.Equal(t, i, ev.SequenceNumber)
 		if i == 0 {
