@@ -127,9 +127,13 @@ type TenantEmbedding struct {
 
 // ErrTenantLimitsUnknown refuses a tenant's job when neither this replica
 // nor the caller has seen the tenant's limits on a verified principal: run
-// unlimited, it would escape the tenant's TPM and budget (ADR 0095).
-var ErrTenantLimitsUnknown = fmt.Errorf("%w: the tenant's limits are not known here: no call of the tenant was seen and none were sent",
-	grpcerr.ErrFailedPrecondition)
+// unlimited, it would escape the tenant's TPM and budget (ADR 0095). It is
+// Unavailable, not FailedPrecondition: the condition passes with the
+// tenant's next call on this replica, and every ingestion (also one from
+// before ADR 0095, which sends no limits) retries Unavailable and makes the
+// job wait instead of failing it for good.
+var ErrTenantLimitsUnknown = fmt.Errorf("%w: the tenant's limits are not known here yet: no call of the tenant was seen and none were sent; retry later",
+	grpcerr.ErrUnavailable)
 
 // jobLimits are the tenant-wide limits a job of tenant is charged against:
 // the stricter, field by field, of those this replica last saw on the

@@ -56,7 +56,7 @@ func TestEmbedForTenant(t *testing.T) {
 		// secret-model exists but only t-vip may use it.
 		{"model not allowed for tenant", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "secret-model", Inputs: []string{"x"}, TenantLimits: unlimited}, codes.NotFound},
 		// Neither seen here nor sent: refused, not run unlimited (ADR 0095).
-		{"tenant limits unknown", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "rampart-hash-embed", Inputs: []string{"x"}}, codes.FailedPrecondition},
+		{"tenant limits unknown", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "rampart-hash-embed", Inputs: []string{"x"}}, codes.Unavailable},
 		{"too many inputs", &inferencev1.EmbedForTenantRequest{TenantId: "t1", Model: "rampart-hash-embed", Inputs: make([]string, 257)}, codes.InvalidArgument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
