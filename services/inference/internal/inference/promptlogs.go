@@ -26,8 +26,12 @@ func (s *Service) logPrompt(ctx context.Context, c *Caller, m *registry.Model, e
 	if id == "" {
 		id = newID("req_")
 	}
+	var needs *promptlog.ReaderNeeds // nil: Record derives them from request
+	if c.continued != nil {
+		needs = promptlog.NeedsOf(request, m.ID).Continuing(c.continued)
+	}
 	err := s.Prompts.Record(ctx, promptlog.Entry{Tenant: c.Tenant, RequestID: id, Key: c.Key, Model: m.ID, Endpoint: endpoint,
-		Request: request, Response: response, At: s.now()})
+		Request: request, Response: response, At: s.now(), Needs: needs})
 	if err != nil {
 		s.Metrics.promptLogFailed()
 		s.Log.LogAttrs(ctx, slog.LevelError, "prompt log not stored", slog.String("tenant_id", c.Tenant),

@@ -34,6 +34,11 @@ type Caller struct {
 	// rampart.collections itself. Without it a key only reaches documents
 	// through an assistant the tenant's admins bound to collections.
 	CanSearch bool
+	// continued is what the stored response this call continues
+	// (previous_response_id) needed of a reader, set by prepareStored: its
+	// conversation is in this call's input, so the call's prompt log entry
+	// needs it too. nil: no previous response, or one stored before ADR 0088.
+	continued *promptlog.ReaderNeeds
 }
 
 func (c *Caller) subject() quota.Subject { return quota.Subject{Tenant: c.Tenant, Key: c.Key} }

@@ -62,6 +62,7 @@ func (s *Service) prepareStored(ctx context.Context, c *Caller, req *wire.Respon
 		return apierr.Invalid("previous_response_id", "the conversation of previous_response_id and input together may have at most %d messages", maxConversation)
 	}
 	req.Continue(msgs)
+	c.continued = prev.Needs
 	return nil
 }
 

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -85,6 +86,71 @@ func TestPromptLogsNeedWhatTheirRequestNeeded(t *testing.T) {
 				}
 				require.Equal(t, codes.NotFound, status.Code(err), "%s: %v", id, err)
 				require.NotContains(t, err.Error(), quote)
+			}
+		})
+	}
+}
+
+// TestPromptLogOfAContinuedResponseNeedsTheChain: a Responses call that
+// continues a grounded stored response (previous_response_id) holds that
+// answer in its input, so its prompt log entry needs what the grounded
+// request needed, though it names no collection itself.
+func TestPromptLogOfAContinuedResponseNeedsTheChain(t *testing.T) {
+	const models = `{
+  "models": [{"id": "rampart-extractive", "upstream": "local"}, {"id": "echo", "upstream": "local"}],
+  "tenants": {"t1": {"allowed_models": ["*"], "prompt_logging": true}},
+  "default": {"allowed_models": ["*"]}
+}`
+	const quote = "CANARY-chained-quote-7c2e"
+	srv := servertest.Start(t, servertest.Options{Keyvault: func(*keyvaulttest.Server) {}, Models: []byte(models),
+		Ingestion: func(f *ingestiontest.Server) {
+			f.Add("t1", "handbook", &ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md",
+				Text: "VPN certificates rotate every 45 days at " + quote + "."})
+		}})
+	client := inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))
+	as := func(requestID string, mutate func(*authv1.Principal)) context.Context {
+		c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		t.Cleanup(cancel)
+		return srv.Outgoing(c, t, principalFor("t1", "k-admin", func(p *authv1.Principal) {
+			p.Roles = []string{"admin"}
+			mutate(p)
+		}), "x-request-id", requestID)
+	}
+	full := func(*authv1.Principal) {}
+	first, err := client.ChatCompletion(as("req-grounded", full), &inferencev1.ChatCompletionRequest{Format: responsesFormat,
+		Body: []byte(`{"model":"rampart-extractive","store":true,"input":"How often do VPN certificates rotate?","rampart":{"collections":["handbook"]}}`)})
+	require.NoError(t, err)
+	var stored struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(first.GetBody(), &stored))
+	require.Contains(t, string(first.GetBody()), quote)
+	_, err = client.ChatCompletion(as("req-chained", full), &inferencev1.ChatCompletionRequest{Format: responsesFormat,
+		Body: []byte(`{"model":"echo","previous_response_id":"` + stored.ID + `","input":"thanks"}`)})
+	require.NoError(t, err)
+
+	noSearch := func(p *authv1.Principal) { p.Scopes = []string{"usage:read", "chat:write"} }
+	for _, tc := range []struct {
+		name    string
+		key     func(*authv1.Principal)
+		visible bool
+	}{
+		{"a key that could make the chain reads the continuation", full, true},
+		{"without ingest:read the continuation of a grounded answer is not shown", noSearch, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			one, err := client.GetPromptLog(as("r", tc.key), &inferencev1.GetPromptLogRequest{RequestId: "req-chained"})
+			if tc.visible {
+				require.NoError(t, err)
+				require.Contains(t, one.GetLog().GetRequest(), quote, "the continuation's logged input holds the earlier answer")
+				return
+			}
+			require.Equal(t, codes.NotFound, status.Code(err), err)
+			list, err := client.ListPromptLogs(as("r", tc.key), &inferencev1.ListPromptLogsRequest{})
+			require.NoError(t, err)
+			for _, l := range list.GetLogs() {
+				require.NotContains(t, l.GetRequest(), quote)
+				require.NotContains(t, l.GetResponse(), quote)
 			}
 		})
 	}
