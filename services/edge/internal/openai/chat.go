@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"google.golang.org/grpc/status"
 
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 )
@@ -209,23 +213,73 @@ func receive(ctx context.Context, st interface{ RecvMsg(any) error }) <-chan rec
 	return out
 }
 
-// streamSlot takes one of the key's concurrent stream slots, or writes 429
-// and returns false when the key already holds all of them open.
+// streamSlot takes one of the key's concurrent stream slots, and one of
+// each of its rate pools' (the limited keys it was minted or rotated from,
+// ADR 0076: what is minted from a limited key shares its rate, and so its
+// streams; authorization review 7), or writes 429 and returns false when
+// the key or a pool already holds all of them open.
 func (h *Handler) streamSlot(w http.ResponseWriter, r *http.Request) (func(), bool) {
 	if h.streams == nil || h.maxStreams <= 0 {
 		return func() {}, true
 	}
 	p, _, _ := authn.FromContext(r.Context())
-	release, ok := h.streams.Acquire(r.Context(), "k:"+p.GetKeyId(), h.maxStreams)
+	release, pooled, ok := h.acquireStreams(r.Context(), p)
 	if ok {
 		return release, true
+	}
+	whose := "this API key"
+	if pooled {
+		whose = "the API keys minted from the same limited key (they share its streams)"
 	}
 	h.metrics.Limited("streams")
 	httperr.SetRetryAfter(w.Header(), 1)
 	httperr.Write(w, r, &httperr.Error{Status: http.StatusTooManyRequests, Code: httperr.CodeRateLimitExceeded, Type: httperr.TypeRequests,
-		Param: "stream", Message: "Too many concurrent streams for this API key: at most " + strconv.Itoa(h.maxStreams) +
+		Param: "stream", Message: "Too many concurrent streams for " + whose + ": at most " + strconv.Itoa(h.maxStreams) +
 			" streaming requests may be open at once. Wait for one to finish, or send the request without \"stream\": true."})
 	return nil, false
+}
+
+// acquireStreams takes a slot under the key and under each distinct pool
+// of its requests and tokens chains; on a refusal it gives back what it
+// took and reports whether a pool (not the key itself) refused.
+func (h *Handler) acquireStreams(ctx context.Context, p *authv1.Principal) (release func(), pooled, ok bool) {
+	key := p.GetKeyId()
+	first, ok := h.streams.Acquire(ctx, "k:"+key, h.maxStreams)
+	if !ok {
+		return nil, false, false
+	}
+	var ids [2 * principal.MaxRatePools]string
+	n := 0
+	for _, chain := range [2]iter.Seq[*authv1.RatePool]{
+		principal.RatePools(p.GetRequestsPools(), p.GetRequestsPool(), key),
+		principal.RatePools(p.GetTokensPools(), p.GetTokensPool(), key),
+	} {
+		for rp := range chain {
+			if id := rp.GetKeyId(); n < len(ids) && !slices.Contains(ids[:n], id) {
+				ids[n] = id
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return first, false, true
+	}
+	releases := make([]func(), 1, 1+n)
+	releases[0] = first
+	all := func() {
+		for _, f := range releases {
+			f()
+		}
+	}
+	for _, id := range ids[:n] {
+		f, ok := h.streams.Acquire(ctx, "k:"+id, h.maxStreams)
+		if !ok {
+			all()
+			return nil, true, false
+		}
+		releases = append(releases, f)
+	}
+	return all, false, true
 }
 
 func startSSE(w http.ResponseWriter, extra map[string]string) {

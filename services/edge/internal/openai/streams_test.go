@@ -95,3 +95,31 @@ func TestConcurrentStreamsPerKey(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, r.status)
 	require.Equal(t, 1, slots.Open("k:ka"))
 }
+
+// Authorization review 7: keys minted from a limited key share its rate
+// (ADR 0076), and so its stream cap. Before, each minted key had a cap of
+// its own: a limited key with keys:write minted keys and held N times the
+// cap open (each stream holds an upstream connection for minutes).
+func TestMintedKeysShareTheirPoolsStreams(t *testing.T) {
+	slots := ratelimit.NewMemorySlots()
+	s := newStackOpts(t, openai.Options{Streams: slots, MaxStreamsPerKey: 2})
+	s.Inf.SetScript(holding)
+	pool := &authv1.RatePool{KeyId: "kp", PerMinute: 60}
+	s.AddKey(t, "key-p", &authv1.Principal{TenantId: "t1", KeyId: "kp"})
+	s.AddKey(t, "key-c1", &authv1.Principal{TenantId: "t1", KeyId: "kc1", RequestsPools: []*authv1.RatePool{pool}})
+	s.AddKey(t, "key-c2", &authv1.Principal{TenantId: "t1", KeyId: "kc2", TokensPools: []*authv1.RatePool{{KeyId: "kp", PerMinute: 1000}}})
+	s.AddKey(t, "key-other", &authv1.Principal{TenantId: "t1", KeyId: "ko"})
+
+	defer openStream(t, s, "key-c1")()
+	defer openStream(t, s, "key-p")()
+	require.Equal(t, 2, slots.Open("k:kp"), "a minted key's stream counts in its pool")
+	const stream = `{"model":"echo","stream":true,"messages":[{"role":"user","content":"x"}]}`
+	for _, key := range []string{"key-c2", "key-c1", "key-p"} {
+		r := post(t, s, key, "/v1/chat/completions", stream)
+		require.Equal(t, http.StatusTooManyRequests, r.status, "%s: %s", key, r.bytes)
+	}
+	require.Equal(t, 1, slots.Open("k:kc1"), "a refused stream gives back the slots it took")
+	require.Zero(t, slots.Open("k:kc2"))
+	r := post(t, s, "key-other", "/v1/chat/completions", stream)
+	require.Equal(t, http.StatusOK, r.status, "a key outside the pool keeps its own cap")
+}
