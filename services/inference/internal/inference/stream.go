@@ -104,6 +104,8 @@ type chunkWriter struct {
 	headers map[string]string
 	send    Send
 	sent    bool
+	// enc writes the chunks; their head repeats (ADR 0099).
+	enc wire.ChunkEncoder
 	// one and text back the choice and content of the chunk being sent
 	// (delta): a chunk is encoded before the next is built, so they are
 	// reused instead of allocated per chunk (issue 15).
@@ -114,7 +116,7 @@ type chunkWriter struct {
 // emit sends one chunk with choices and the rampart extension.
 func (w *chunkWriter) emit(choices []wire.ChunkChoice, ext *wire.Extension) error {
 	w.chunk.Choices, w.chunk.Rampart = choices, ext
-	b, err := wire.EncodeChunk(&w.chunk)
+	b, err := w.enc.Encode(&w.chunk)
 	if err != nil {
 		return fmt.Errorf("encode chunk: %w", err)
 	}

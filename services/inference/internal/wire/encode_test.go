@@ -102,6 +102,33 @@ func randomChunk(rng *rand.Rand) wire.Chunk {
 }
 
 // TestEncodeChunkMatchesMarshal: a stream's chunks are json.Marshal's bytes.
+// TestChunkEncoderIsEncodeChunk: one encoder over a stream of chunks whose
+// head (id, object, created, model) mostly repeats and sometimes changes —
+// a fallback's model, a new stream through the same encoder — writes each
+// chunk as EncodeChunk does.
+func TestChunkEncoderIsEncodeChunk(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8)) //nolint:gosec // test data
+	var enc wire.ChunkEncoder
+	head := randomChunk(rng)
+	for i := range 5000 {
+		c := randomChunk(rng)
+		switch rng.IntN(10) {
+		case 0: // a new head from here on
+			head = c
+		case 1: // only the model changes (a fallback)
+			head.Model = c.Model
+		case 2: // only the creation time
+			head.Created = c.Created
+		}
+		c.ID, c.Object, c.Created, c.Model = head.ID, head.Object, head.Created, head.Model
+		want, err := wire.EncodeChunk(&c)
+		require.NoError(t, err)
+		got, err := enc.Encode(&c)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "chunk %d", i)
+	}
+}
+
 func TestEncodeChunkMatchesMarshal(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6)) //nolint:gosec // test data
 	for range 5000 {

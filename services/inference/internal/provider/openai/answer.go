@@ -69,7 +69,7 @@ func fastAnswer(b []byte, out *upstreamCompletion) bool {
 			if out.Usage, ok = readUsage(&r); !ok {
 				return false
 			}
-		case jsonread.FoldEqual(name, "choices") || jsonread.FoldEqual(name, "usage"):
+		case !unread(name) && (jsonread.FoldEqual(name, "choices") || jsonread.FoldEqual(name, "usage")):
 			return false // a duplicate, or a spelling encoding/json may match
 		default:
 			if !r.Skip() {
@@ -104,7 +104,7 @@ func readUsage(r *jsonread.Reader) (*wire.Usage, bool) {
 			dst, seen[1] = &u.CompletionTokens, true
 		case string(name) == "total_tokens" && !seen[2]:
 			dst, seen[2] = &u.TotalTokens, true
-		case jsonread.FoldEqual(name, "prompt_tokens") || jsonread.FoldEqual(name, "completion_tokens") || jsonread.FoldEqual(name, "total_tokens"):
+		case !unread(name) && (jsonread.FoldEqual(name, "prompt_tokens") || jsonread.FoldEqual(name, "completion_tokens") || jsonread.FoldEqual(name, "total_tokens")):
 			return nil, false
 		default:
 			if !r.Skip() {
@@ -166,7 +166,7 @@ func answerChoice(r *jsonread.Reader, c *upstreamChoice) bool {
 			if c.FinishReason, ok = r.String(); !ok {
 				return false
 			}
-		case jsonread.FoldEqual(name, "message") || jsonread.FoldEqual(name, "finish_reason"):
+		case !unread(name) && (jsonread.FoldEqual(name, "message") || jsonread.FoldEqual(name, "finish_reason")):
 			return false
 		default:
 			if !r.Skip() {
@@ -201,7 +201,7 @@ func answerMessage(r *jsonread.Reader, m *upstreamMessage) bool {
 			if !ok || json.Unmarshal(raw, &m.ToolCalls) != nil {
 				return false
 			}
-		case jsonread.FoldEqual(name, "content") || jsonread.FoldEqual(name, "tool_calls"):
+		case !unread(name) && (jsonread.FoldEqual(name, "content") || jsonread.FoldEqual(name, "tool_calls")):
 			return false
 		default:
 			if !r.Skip() {

@@ -2,9 +2,14 @@ package openai
 
 import (
 	"encoding/json"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/pkg/jsonread"
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
 
 // chunkCases are stream events in the common shape and around it; for
@@ -103,4 +108,32 @@ func BenchmarkDecodeChunk(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestUnreadNamesFoldToNoField: no name unread skips is FoldEqual to a
+// member the fast decoders read (any field of the structs they fill, at
+// any level), so skipping the FoldEqual check for it never keeps a
+// spelling encoding/json would match away from encoding/json.
+func TestUnreadNamesFoldToNoField(t *testing.T) {
+	var fields []string
+	for _, v := range []any{upstreamChunk{}, upstreamChunkChoice{}, upstreamDelta{}, upstreamCompletion{}, upstreamChoice{}, upstreamMessage{}, wire.Usage{}} {
+		rt := reflect.TypeOf(v)
+		for i := range rt.NumField() {
+			name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+			require.NotEmpty(t, name, "%s.%s has no json name", rt.Name(), rt.Field(i).Name)
+			fields = append(fields, name)
+		}
+	}
+	names := []string{"id", "object", "created", "model", "system_fingerprint", "service_tier",
+		"index", "logprobs", "role", "refusal", "annotations", "prompt_tokens_details", "completion_tokens_details"}
+	for _, n := range names {
+		require.True(t, unread([]byte(n)), n)
+		for _, f := range fields {
+			require.False(t, jsonread.FoldEqual([]byte(n), f), "%s folds to %s", n, f)
+		}
+	}
+	for _, f := range fields {
+		require.False(t, unread([]byte(f)), "a field is never skipped unread: %s", f)
+	}
+	require.False(t, unread([]byte("ID")), "only exact spellings")
 }
