@@ -1,12 +1,10 @@
 package secrets
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/retry"
+	"github.com/rampart-platform/rampart/pkg/ttlcache"
 )
 
 // CacheOptions configure a Cache. Zero values take the defaults.
@@ -109,11 +108,12 @@ func TenantScope(ctx context.Context) string {
 	return ""
 }
 
+// entry is a cached value: fresh until expires, then served only when the
+// source fails, until the pkg/ttlcache entry holding it expires (MaxStale
+// later).
 type entry struct {
-	key        string
-	val        Value
-	expires    time.Time
-	staleUntil time.Time
+	val     Value
+	expires time.Time
 }
 
 // Cache is a Source in front of another Source. It is safe for concurrent
@@ -124,9 +124,7 @@ type Cache struct {
 	cb  *gobreaker.CircuitBreaker[Value]
 	sf  singleflight.Group
 
-	mu    sync.Mutex
-	items map[string]*list.Element
-	lru   *list.List
+	items *ttlcache.Cache[string, entry]
 
 	hits, misses, stale, upstream, failures, evictions prometheus.Counter
 	breakerOpen                                        prometheus.Gauge
@@ -135,7 +133,7 @@ type Cache struct {
 // NewCache returns a Cache over src.
 func NewCache(src Source, o CacheOptions) (*Cache, error) {
 	o.defaults()
-	c := &Cache{src: src, o: o, items: map[string]*list.Element{}, lru: list.New()}
+	c := &Cache{src: src, o: o}
 	labels := prometheus.Labels{"cache": o.Name}
 	counter := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "rampart", Subsystem: "secrets_cache", Name: name, Help: help, ConstLabels: labels})
@@ -146,6 +144,7 @@ func NewCache(src Source, o CacheOptions) (*Cache, error) {
 	c.upstream = counter("upstream_calls_total", "Calls made to the source, retries included.")
 	c.failures = counter("failures_total", "Reads that failed with no value to serve.")
 	c.evictions = counter("evictions_total", "Entries evicted to respect MaxEntries.")
+	c.items = ttlcache.New(o.MaxEntries, func(string, entry) { c.evictions.Inc() })
 	c.breakerOpen = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "rampart", Subsystem: "secrets_cache", Name: "breaker_open",
 		Help: "1 while the circuit breaker is open or half-open.", ConstLabels: labels})
 	if o.Registerer != nil {
@@ -180,11 +179,7 @@ func NewCache(src Source, o CacheOptions) (*Cache, error) {
 func (c *Cache) BreakerState() string { return c.cb.State().String() }
 
 // Len reports the number of cached entries.
-func (c *Cache) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Len()
-}
+func (c *Cache) Len() int { return c.items.Len() }
 
 func cacheKey(scope, name, stage string) string { return scope + "\x00" + name + "\x00" + stage }
 
@@ -196,19 +191,10 @@ func (c *Cache) GetSecretValue(ctx context.Context, name, stage string) (Value, 
 		stage = StageCurrent
 	}
 	key := cacheKey(c.o.Scope(ctx), name, stage)
-	now := c.o.Now()
-	c.mu.Lock()
-	if el, ok := c.items[key]; ok {
-		e := entryOf(el)
-		if now.Before(e.expires) {
-			c.lru.MoveToFront(el)
-			v := e.val
-			c.mu.Unlock()
-			c.hits.Inc()
-			return v, nil
-		}
+	if v, ok := c.freshValue(key); ok {
+		c.hits.Inc()
+		return v, nil
 	}
-	c.mu.Unlock()
 	c.misses.Inc()
 
 	ch := c.sf.DoChan(key, func() (any, error) {
@@ -224,7 +210,7 @@ func (c *Cache) GetSecretValue(ctx context.Context, name, stage string) (Value, 
 		case err == nil:
 			c.put(key, v)
 		case IsPermanent(err):
-			c.remove(key)
+			c.items.Remove(key)
 		}
 		return v, err
 	})
@@ -241,9 +227,9 @@ func (c *Cache) GetSecretValue(ctx context.Context, name, stage string) (Value, 
 	if IsPermanent(res.Err) {
 		return Value{}, res.Err
 	}
-	if v, ok := c.staleValue(key, c.o.Now()); ok {
+	if e, ok := c.items.Get(key, c.o.Now()); ok { // within MaxStale of its expiry
 		c.stale.Inc()
-		return v, nil
+		return e.val, nil
 	}
 	c.failures.Inc()
 	return Value{}, fmt.Errorf("%w: %q: %w", ErrUnavailable, name, res.Err)
@@ -255,7 +241,7 @@ func (c *Cache) Invalidate(ctx context.Context, name, stage string) {
 	if stage == "" {
 		stage = StageCurrent
 	}
-	c.remove(cacheKey(c.o.Scope(ctx), name, stage))
+	c.items.Remove(cacheKey(c.o.Scope(ctx), name, stage))
 }
 
 // fetch reads the source, retrying transient errors Attempts times in all
@@ -290,66 +276,19 @@ func (c *Cache) fetch(ctx context.Context, name, stage string) (Value, error) {
 	return v, nil
 }
 
+// put caches v: fresh for the TTL less up to Jitter of it, then held for
+// stale serving until MaxStale after that.
 func (c *Cache) put(key string, v Value) {
 	now := c.o.Now()
-	ttl := c.o.TTL - time.Duration(rand.Float64()*c.o.Jitter*float64(c.o.TTL))
-	e := &entry{key: key, val: v, expires: now.Add(ttl)}
-	if c.o.MaxStale > 0 {
-		e.staleUntil = e.expires.Add(c.o.MaxStale)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		el.Value = e
-		c.lru.MoveToFront(el)
-		return
-	}
-	c.items[key] = c.lru.PushFront(e)
-	for c.lru.Len() > c.o.MaxEntries {
-		old := c.lru.Back()
-		c.lru.Remove(old)
-		delete(c.items, entryOf(old).key)
-		c.evictions.Inc()
-	}
+	e := entry{val: v, expires: now.Add(c.o.TTL - time.Duration(rand.Float64()*c.o.Jitter*float64(c.o.TTL)))}
+	c.items.Put(key, e, e.expires.Add(max(c.o.MaxStale, 0)))
 }
 
-func (c *Cache) remove(key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		c.lru.Remove(el)
-		delete(c.items, key)
-	}
-}
-
+// freshValue returns key's value if it has not expired.
 func (c *Cache) freshValue(key string) (Value, bool) {
 	now := c.o.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		if e := entryOf(el); now.Before(e.expires) {
-			return e.val, true
-		}
-	}
-	return Value{}, false
-}
-
-func (c *Cache) staleValue(key string, now time.Time) (Value, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[key]
-	if !ok {
-		return Value{}, false
-	}
-	e := entryOf(el)
-	if now.Before(e.staleUntil) {
+	if e, ok := c.items.Get(key, now); ok && now.Before(e.expires) {
 		return e.val, true
 	}
 	return Value{}, false
-}
-
-// entryOf returns the entry an LRU element holds (the list holds only *entry).
-func entryOf(el *list.Element) *entry {
-	e, _ := el.Value.(*entry)
-	return e
 }

@@ -1,7 +1,6 @@
 package tenantkey
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/ttlcache"
 )
 
 // DefaultTTL is how long a tenant's key is used before keyvault is asked
@@ -29,23 +29,17 @@ var errLoadPanicked = errors.New("tenant data key load failed")
 // Cache holds one K per tenant (LRU-bounded, each for at most the TTL) and
 // runs at most one load per tenant at a time.
 type Cache[K any] struct {
-	max    int
 	ttl    time.Duration
-	now    func() time.Time
 	unlock func(tenant string)
 
+	// mu is taken around every use of keys (which has its own lock too) so
+	// that a load's "dropped?" check and its insert are one step for Forget.
 	mu   sync.Mutex
-	keys map[string]*list.Element // of *entry[K]
-	lru  *list.List
+	now  func() time.Time
+	keys *ttlcache.Cache[string, K]
 	// loading holds each tenant's load in flight; Forget marks it dropped
 	// and removes it, so that a Get from then on starts its own load.
 	loading map[string]*load[K]
-}
-
-type entry[K any] struct {
-	tenant   string
-	key      K
-	loadedAt time.Time
 }
 
 // load is one tenant's load in flight; key and err are set before done
@@ -66,7 +60,7 @@ func NewCache[K any](maxKeys int, ttl time.Duration) *Cache[K] {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	return &Cache[K]{max: maxKeys, ttl: ttl, now: time.Now, keys: map[string]*list.Element{}, lru: list.New(), loading: map[string]*load[K]{}}
+	return &Cache[K]{ttl: ttl, now: time.Now, keys: ttlcache.New[string, K](maxKeys, nil), loading: map[string]*load[K]{}}
 }
 
 // SetClock replaces the clock (tests).
@@ -88,21 +82,7 @@ func (c *Cache[K]) Cached(tenant string) (K, bool) {
 	return c.cachedLocked(tenant)
 }
 
-func (c *Cache[K]) cachedLocked(tenant string) (K, bool) {
-	var zero K
-	e, ok := c.keys[tenant]
-	if !ok {
-		return zero, false
-	}
-	en, _ := e.Value.(*entry[K])
-	if c.now().Sub(en.loadedAt) >= c.ttl {
-		c.lru.Remove(e)
-		delete(c.keys, tenant)
-		return zero, false
-	}
-	c.lru.MoveToFront(e)
-	return en.key, true
-}
+func (c *Cache[K]) cachedLocked(tenant string) (K, bool) { return c.keys.Get(tenant, c.now()) }
 
 // GetOrLoad returns the tenant's cached key, else joins the tenant's load
 // in flight, else runs load (with ctx: it carries the principal keyvault
@@ -158,11 +138,7 @@ func (c *Cache[K]) settle(tenant string, l *load[K], k K, err error) (K, error) 
 	if err != nil {
 		k = zero
 	} else {
-		c.keys[tenant] = c.lru.PushFront(&entry[K]{tenant: tenant, key: k, loadedAt: c.now()})
-		for c.lru.Len() > c.max {
-			old, _ := c.lru.Remove(c.lru.Back()).(*entry[K])
-			delete(c.keys, old.tenant)
-		}
+		c.keys.Put(tenant, k, c.now().Add(c.ttl))
 	}
 	l.key, l.err = k, err
 	c.mu.Unlock()
@@ -175,14 +151,7 @@ func (c *Cache[K]) settle(tenant string, l *load[K], k K, err error) (K, error) 
 func (c *Cache[K]) Tenants() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.keys))
-	now := c.now()
-	for tenant, e := range c.keys {
-		if en, _ := e.Value.(*entry[K]); now.Sub(en.loadedAt) < c.ttl {
-			out = append(out, tenant)
-		}
-	}
-	return out
+	return c.keys.Keys(c.now())
 }
 
 // Forget drops a tenant's key at once (purge, shred): the cached one, and
@@ -191,10 +160,7 @@ func (c *Cache[K]) Tenants() []string {
 func (c *Cache[K]) Forget(tenant string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.keys[tenant]; ok {
-		c.lru.Remove(e)
-		delete(c.keys, tenant)
-	}
+	c.keys.Remove(tenant)
 	if l, ok := c.loading[tenant]; ok {
 		l.dropped = true
 		delete(c.loading, tenant)
@@ -207,8 +173,7 @@ func (c *Cache[K]) Forget(tenant string) {
 func (c *Cache[K]) ForgetAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	clear(c.keys)
-	c.lru.Init()
+	c.keys.Clear()
 	for _, l := range c.loading {
 		l.dropped = true
 	}
