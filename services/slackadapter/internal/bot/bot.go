@@ -54,7 +54,7 @@ type Adapter struct {
 
 	mu         sync.Mutex
 	assertions map[string]assertion // tenant → cached assertion
-	orgs       *orgCache            // ownOrg's users.info answers
+	orgs       *orgCache            // ownOrg's users.info answers (its own lock)
 	wg         sync.WaitGroup
 }
 
@@ -74,8 +74,9 @@ func New(o Options) (*Adapter, error) {
 	}
 	a := &Adapter{cfg: o.Config, st: o.Store, kr: o.Keyring, auth: o.Auth, vault: o.Vault, inf: o.Inference, ing: o.Ingestion,
 		slack: o.Slack, log: o.Log, now: o.Now, httpOK: o.AllowHTTPResponseURL,
-		queue: make(chan job, o.Config.QueueSize), assertions: map[string]assertion{}, orgs: newOrgCache(OrgCacheMaxEntries),
-		m: newMetrics(o.Registry)}
+		queue: make(chan job, o.Config.QueueSize), assertions: map[string]assertion{},
+		orgs: newOrgCache(OrgCacheMaxEntries, o.Now, o.Registry),
+		m:    newMetrics(o.Registry)}
 	cache, err := secrets.NewCache(secrets.SourceFunc(a.fetchSecret), secrets.CacheOptions{
 		Name: "slackadapter", TTL: 5 * time.Minute, Scope: tenantScope, Now: o.Now, Registerer: o.Registry,
 	})

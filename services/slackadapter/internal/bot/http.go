@@ -306,24 +306,22 @@ func orgWide(inst store.Installation) bool {
 
 // ownOrg reports whether user (of another workspace than the event's)
 // belongs to org-wide inst's organisation, asking Slack (users.info) at
-// most once per orgCache TTL. A failure to find out is not an answer:
-// the caller refuses, and it is not remembered.
+// most once per orgCache TTL (concurrent messages of one writer share the
+// call). A failure to find out is not an answer: the caller refuses, and
+// it is not remembered.
 func (a *Adapter) ownOrg(ctx context.Context, inst store.Installation, user string) (bool, error) {
 	key := orgCacheKey(inst.TenantID, inst.TeamID, inst.EnterpriseID, user)
-	if own, ok := a.orgs.get(key, a.now()); ok {
-		return own, nil
-	}
-	bot, err := a.botToken(ctx, inst)
-	if err != nil {
-		return false, err
-	}
-	org, err := a.slack.UserOrg(ctx, bot.AccessToken, user)
-	if err != nil {
-		return false, fmt.Errorf("users.info: %w", err)
-	}
-	own := org != "" && org == inst.EnterpriseID
-	a.orgs.put(key, own, a.now())
-	return own, nil
+	return a.orgs.lookup(ctx, key, func(ctx context.Context) (bool, error) {
+		bot, err := a.botToken(ctx, inst)
+		if err != nil {
+			return false, err
+		}
+		org, err := a.slack.UserOrg(ctx, bot.AccessToken, user)
+		if err != nil {
+			return false, fmt.Errorf("users.info: %w", err)
+		}
+		return org != "" && org == inst.EnterpriseID, nil
+	})
 }
 
 // ignored: bots (including this one, whose messages carry bot_id), edits,
