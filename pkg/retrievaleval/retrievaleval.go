@@ -16,6 +16,12 @@ type Question struct {
 	ID       string   `json:"id"`
 	Question string   `json:"question"`
 	Relevant []string `json:"relevant"`
+	// Passages, when given, make the question one about passages rather
+	// than documents: quotes (one sentence or part of one, white space
+	// free to differ) of the relevant documents, and a search result is
+	// relevant when it is of a relevant document and contains a quote
+	// (see ScoreQuestion).
+	Passages []string `json:"passages,omitempty"`
 }
 
 // Load reads a JSON Lines question set; blank lines are skipped. Every
@@ -46,6 +52,8 @@ func Load(r io.Reader) ([]Question, error) {
 			return nil, fmt.Errorf("line %d: question is required", line)
 		case len(q.Relevant) == 0:
 			return nil, fmt.Errorf("line %d: relevant needs at least one document", line)
+		case slices.ContainsFunc(q.Passages, func(p string) bool { return Squeeze(p) == "" }):
+			return nil, fmt.Errorf("line %d: a passage quote is blank", line)
 		}
 		seen[q.ID] = true
 		out = append(out, q)
@@ -62,6 +70,9 @@ func Load(r io.Reader) ([]Question, error) {
 // Result is one search result as the scorer sees it.
 type Result struct {
 	DocumentID, Source string
+	// Text is the passage's text (needed only for questions with
+	// Passages).
+	Text string
 }
 
 // Matches reports whether r is the document named by a relevant entry.
@@ -105,48 +116,89 @@ type Scores struct {
 // Score computes the metrics of one ranking of documents for recall at
 // each of ks.
 func Score(ranking []Result, relevant []string, ks []int) Scores {
-	rel := make([]bool, len(ranking))
-	for i, r := range ranking {
-		for _, e := range relevant {
-			if r.Matches(e) {
-				rel[i] = true
-				break
-			}
-		}
-	}
-	s := Scores{Recall: map[int]float64{}}
-	// distinct relevant entries found within the first k
-	found := func(k int) int {
+	return score(len(ranking), len(relevant), ks, func(i int) bool {
+		return slices.ContainsFunc(relevant, ranking[i].Matches)
+	}, func(k int) int {
+		// distinct relevant entries found within the first k
 		n := 0
 		for _, e := range relevant {
-			for i := 0; i < min(k, len(ranking)); i++ {
-				if ranking[i].Matches(e) {
-					n++
-					break
-				}
+			if slices.ContainsFunc(ranking[:min(k, len(ranking))], func(r Result) bool { return r.Matches(e) }) {
+				n++
 			}
 		}
 		return n
+	})
+}
+
+// ScoreQuestion scores a search's passages (best first) for q: a
+// question without Passages by the ranking of distinct documents (Score),
+// one with Passages by the passages themselves: a passage is relevant when
+// it is of a relevant document and contains one of the quotes, recall@k is
+// the share of the quotes found in the first k passages, and MRR and nDCG
+// count relevant passages.
+func ScoreQuestion(passages []Result, q Question, ks []int) Scores {
+	if len(q.Passages) == 0 {
+		return Score(Documents(passages), q.Relevant, ks)
 	}
+	quotes := make([]string, len(q.Passages))
+	for i, p := range q.Passages {
+		quotes[i] = Squeeze(p)
+	}
+	// has[i][j]: passage i answers quote j
+	has := make([][]bool, len(passages))
+	for i, p := range passages {
+		if !slices.ContainsFunc(q.Relevant, p.Matches) {
+			continue
+		}
+		text := Squeeze(p.Text)
+		has[i] = make([]bool, len(quotes))
+		for j, quote := range quotes {
+			has[i][j] = strings.Contains(text, quote)
+		}
+	}
+	return score(len(passages), len(quotes), ks, func(i int) bool {
+		return slices.Contains(has[i], true)
+	}, func(k int) int {
+		n := 0
+		for j := range quotes {
+			if slices.ContainsFunc(has[:min(k, len(has))], func(h []bool) bool { return h != nil && h[j] }) {
+				n++
+			}
+		}
+		return n
+	})
+}
+
+// Squeeze is s with its runs of white space made one space and none
+// around it: how passages and quotes are compared (chunks squeeze the
+// white space of their sentences, a quote may be copied across a line
+// break).
+func Squeeze(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// score computes the metrics of a ranking of n results of which rel says
+// which are relevant, found(k) how many of the nrel relevant items the
+// first k results hold.
+func score(n, nrel int, ks []int, rel func(i int) bool, found func(k int) int) Scores {
+	s := Scores{Recall: map[int]float64{}}
 	for _, k := range ks {
-		s.Recall[k] = float64(found(k)) / float64(len(relevant))
+		s.Recall[k] = float64(found(k)) / float64(nrel)
 	}
-	for i, ok := range rel {
-		if ok {
+	var dcg, idcg float64
+	for i := range n {
+		if !rel(i) {
+			continue
+		}
+		if s.FirstRank == 0 {
 			s.FirstRank = i + 1
 			if i < 10 {
 				s.MRR10 = 1 / float64(i+1)
 			}
-			break
 		}
-	}
-	var dcg, idcg float64
-	for i := 0; i < min(10, len(ranking)); i++ {
-		if rel[i] {
+		if i < 10 {
 			dcg += 1 / math.Log2(float64(i+2))
 		}
 	}
-	for i := 0; i < min(10, len(relevant)); i++ {
+	for i := range min(10, nrel) {
 		idcg += 1 / math.Log2(float64(i+2))
 	}
 	if idcg > 0 {

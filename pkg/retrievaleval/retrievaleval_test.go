@@ -65,10 +65,53 @@ func TestLoad(t *testing.T) {
 	require.Len(t, qs, 1)
 	for _, bad := range []string{
 		"", "{}", `{"id":"a","question":"q","relevant":[]}`, `{"id":"a","question":" ","relevant":["x"]}`,
-		`{"id":"a","question":"q","relevant":["x"],"extra":1}`,
+		`{"id":"a","question":"q","relevant":["x"],"extra":1}`, `{"id":"a","question":"q","relevant":["x"],"passages":[" "]}`,
 		"{\"id\":\"a\",\"question\":\"q\",\"relevant\":[\"x\"]}\n{\"id\":\"a\",\"question\":\"q\",\"relevant\":[\"x\"]}", "not json",
 	} {
 		_, err := retrievaleval.Load(strings.NewReader(bad))
 		require.Error(t, err, bad)
 	}
+}
+
+// TestScoreQuestionPassages: a question with passages is scored on the
+// passages that contain a quote (white space free to differ) and are of
+// a relevant document; one without on the documents.
+func TestScoreQuestionPassages(t *testing.T) {
+	ks := []int{1, 3}
+	q := retrievaleval.Question{ID: "p", Question: "how?", Relevant: []string{"security.md"}, Passages: []string{"A key may\n  rotate itself", "never revives"}}
+	p := func(src, text string) retrievaleval.Result {
+		return retrievaleval.Result{DocumentID: "d-" + src, Source: "docs/" + src, Text: text}
+	}
+	for _, tc := range []struct {
+		name      string
+		passages  []retrievaleval.Result
+		recall    map[int]float64
+		mrr, ndcg float64
+		first     int
+	}{
+		{"table row first", []retrievaleval.Result{
+			p("security.md", "| `POST /v1/keys/{key_id}:rotate` | keys:write |"),
+			p("security.md", "Self-rotation. A key may rotate itself (ADR 0017)."),
+			p("security.md", "Rotation never revives a key."),
+		}, map[int]float64{1: 0, 3: 1}, 0.5, (1/math.Log2(3) + 1/math.Log2(4)) / (1 + 1/math.Log2(3)), 2},
+		{"quote in another document does not count", []retrievaleval.Result{
+			p("README.md", "A key may rotate itself"),
+			p("security.md", "A key may rotate itself"),
+		}, map[int]float64{1: 0, 3: 0.5}, 0.5, (1 / math.Log2(3)) / (1 + 1/math.Log2(3)), 2},
+		{"none", []retrievaleval.Result{p("security.md", "keys")}, map[int]float64{1: 0, 3: 0}, 0, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := retrievaleval.ScoreQuestion(tc.passages, q, ks)
+			for k, want := range tc.recall {
+				require.InDelta(t, want, s.Recall[k], 1e-9, "recall@%d", k)
+			}
+			require.InDelta(t, tc.mrr, s.MRR10, 1e-9)
+			require.InDelta(t, tc.ndcg, s.NDCG10, 1e-9)
+			require.Equal(t, tc.first, s.FirstRank)
+		})
+	}
+	// without passages: the documents' ranking
+	q.Passages = nil
+	s := retrievaleval.ScoreQuestion([]retrievaleval.Result{p("README.md", "x"), p("README.md", "y"), p("security.md", "z")}, q, ks)
+	require.Equal(t, 2, s.FirstRank, "the second distinct document")
 }
