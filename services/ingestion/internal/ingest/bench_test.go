@@ -76,17 +76,25 @@ type env struct {
 
 func newEnv(b testing.TB, workers int) *env {
 	b.Helper()
+	return newEnvWith(b, workers, func(*ingest.Options) {})
+}
+
+// newEnvWith is newEnv with options changed by set.
+func newEnvWith(b testing.TB, workers int, set func(*ingest.Options)) *env {
+	b.Helper()
 	dir := b.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(dir, "ingestion.db"))
 	require.NoError(b, err)
 	lex := index.NewLexical(filepath.Join(dir, "index"))
 	e := &env{done: make(chan int, 1024)}
-	e.svc = ingest.New(ingest.Options{
+	o := ingest.Options{
 		Store: st, Ring: keyring.New(keyvaulttest.Direct{K: keyvaulttest.NewKMS()}, st, 0, 0), Lexical: lex,
 		Vectors: index.NewVectors(0), Embedder: embed.Hash{}, Fetcher: fetch.New(fetch.Options{}),
 		Chunk: chunk.Options{Tokens: 300, Overlap: 50}, Workers: workers,
 		OnJobDone: func(_, _ string, s int) { e.done <- s },
-	})
+	}
+	set(&o)
+	e.svc = ingest.New(o)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { _ = e.svc.Run(ctx) }()
 	b.Cleanup(func() { cancel(); _ = lex.Close(); _ = st.Close() })

@@ -67,6 +67,7 @@ func TestRetrievalQualityRampartDocs(t *testing.T) {
 	}
 	corpus := rampartDocs(t)
 	qs := loadSet(t, "../../eval/rampartdocs/questions.jsonl")
+	var before, r docsRun
 	// The docs change; a quote that left its document must be rewritten
 	// in the set rather than silently count as a miss.
 	for _, q := range qs {
@@ -77,20 +78,32 @@ func TestRetrievalQualityRampartDocs(t *testing.T) {
 			require.True(t, in, "eval/rampartdocs question %s: %q is no longer in %v; update the question", q.ID, p, q.Relevant)
 		}
 	}
-	r := measureDocs(t, corpus, qs)
-	for _, m := range []ingest.Mode{ingest.ModeHybrid, ingest.ModeLexical, ingest.ModeVector} {
-		t.Logf("handbook %-6s %s", modeName(m), r.handbook[m])
+	// before: table rows ranked as any passage; now: the default weight
+	for _, c := range []struct {
+		name   string
+		weight float64
+	}{{"before", 1}, {"now", 0}} {
+		r = measureDocs(t, corpus, qs, func(o *ingest.Options) { o.TableWeight = c.weight })
+		for _, m := range []ingest.Mode{ingest.ModeHybrid, ingest.ModeLexical, ingest.ModeVector} {
+			t.Logf("%-6s handbook %-6s %s", c.name, modeName(m), r.handbook[m])
+		}
+		for _, m := range []ingest.Mode{ingest.ModeHybrid, ingest.ModeLexical, ingest.ModeVector} {
+			t.Logf("%-6s docs     %-6s %s", c.name, modeName(m), r.docs[m])
+		}
+		t.Logf("%-6s hybrid misses at 5: handbook %s; docs %s", c.name, strings.Join(r.handbookMisses, ", "), strings.Join(r.docsMisses, ", "))
+		if c.weight == 1 {
+			before = r
+		}
 	}
-	for _, m := range []ingest.Mode{ingest.ModeHybrid, ingest.ModeLexical, ingest.ModeVector} {
-		t.Logf("docs     %-6s %s", modeName(m), r.docs[m])
-	}
-	t.Logf("hybrid misses at 5: handbook %s; docs %s", strings.Join(r.handbookMisses, ", "), strings.Join(r.docsMisses, ", "))
-	// Floors a little under the measured values (ADR 0104): about one
-	// question of slack at MRR@10 on each collection.
-	require.GreaterOrEqual(t, r.handbook[ingest.ModeHybrid].MRR10, 0.72, "handbook: hybrid MRR@10")
+	// Floors a little under the measured values (ADR 0104: handbook
+	// 0.818 / 0.844, docs 0.475 / 0.576): about one question of slack.
+	require.GreaterOrEqual(t, r.handbook[ingest.ModeHybrid].MRR10, 0.76, "handbook: hybrid MRR@10")
 	require.GreaterOrEqual(t, r.handbook[ingest.ModeHybrid].Recall[5], 0.78, "handbook: hybrid recall@5")
 	require.GreaterOrEqual(t, r.docs[ingest.ModeHybrid].MRR10, 0.43, "docs: hybrid MRR@10")
 	require.GreaterOrEqual(t, r.docs[ingest.ModeHybrid].Recall[5], 0.53, "docs: hybrid recall@5")
+	// The table weight must not cost: at least as good as without it.
+	require.GreaterOrEqual(t, r.handbook[ingest.ModeHybrid].MRR10, before.handbook[ingest.ModeHybrid].MRR10, "handbook: table weight against none")
+	require.GreaterOrEqual(t, r.docs[ingest.ModeHybrid].MRR10, before.docs[ingest.ModeHybrid].MRR10, "docs: table weight against none")
 }
 
 func modeName(m ingest.Mode) string {
@@ -99,9 +112,9 @@ func modeName(m ingest.Mode) string {
 
 // measureDocs ingests the handbook into one collection and the corpus into
 // another and scores qs against both.
-func measureDocs(t *testing.T, corpus map[string]string, qs []retrievaleval.Question) docsRun {
+func measureDocs(t *testing.T, corpus map[string]string, qs []retrievaleval.Question, set func(*ingest.Options)) docsRun {
 	t.Helper()
-	e := newEnv(t, 1)
+	e := newEnvWith(t, 1, set)
 	_, err := e.svc.CreateCollection(e.ctx, "t", "", "handbook", "", "")
 	require.NoError(t, err)
 	add := func(collection, src string) {

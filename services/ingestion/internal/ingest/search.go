@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -175,12 +177,36 @@ func (s *Service) loadVectors(ctx context.Context, key *keyring.Key, tenant, col
 	return out, err
 }
 
+// TableWeight is the default weight of a passage of Markdown table rows in
+// the final ranking (Options.TableWeight): a table's rows repeat the
+// words of the questions its prose answers (a permission table names every
+// route that rotates or revokes a key) in short rows that BM25's length
+// normalisation favours, so for the README's own question over
+// docs/security.md they ranked above the prose. Measured on
+// eval/rampartdocs (ADR 0104).
+const TableWeight = 0.6
+
+// tableRows reports whether a chunk's text is Markdown table rows: it
+// starts and ends inside a table (chunks squeeze a row's line into
+// "| a | b |").
+func tableRows(text string) bool {
+	return len(text) > 1 && text[0] == '|' && text[len(text)-1] == '|'
+}
+
 // passages opens the best fused hits that still have rows (index entries
-// of deleted or uncommitted chunks are skipped), best first.
+// of deleted or uncommitted chunks are skipped), best first. A passage of
+// table rows scores its fused score times the table weight: when one is
+// among the first topK, up to 2·topK hits are opened and reordered, so
+// prose a little behind it comes first (no extra work otherwise).
 func (s *Service) passages(ctx context.Context, key *keyring.Key, tenant, collection string, fused []index.Hit, topK int) ([]Passage, error) {
+	weight := s.o.TableWeight
+	if weight <= 0 {
+		weight = TableWeight
+	}
+	want, tables := topK, false
 	out := make([]Passage, 0, topK)
-	for start := 0; start < len(fused) && len(out) < topK; {
-		end := min(start+2*(topK-len(out)), len(fused))
+	for start := 0; start < len(fused) && len(out) < want; {
+		end := min(start+2*(want-len(out)), len(fused))
 		refs := make([]store.ChunkRef, 0, end-start)
 		for _, h := range fused[start:end] {
 			if doc, seq, ok := splitChunkID(h.ID); ok {
@@ -200,47 +226,66 @@ func (s *Service) passages(ctx context.Context, key *keyring.Key, tenant, collec
 			if !ok {
 				continue
 			}
-			text, err := key.Open(kindText, h.ID, r.Text)
+			p, err := openPassage(key, h, r)
 			if err != nil {
 				return nil, err
 			}
-			src, err := key.Open(kindSource, r.DocumentID, r.Source)
-			if err != nil {
-				return nil, err
-			}
-			p := Passage{ChunkID: h.ID, DocumentID: r.DocumentID, Source: string(src), Text: string(text), Score: h.Score, UpdatedAt: r.DocumentCreatedAt}
-			if r.Title != nil {
-				t, err := key.Open(kindTitle, r.DocumentID, r.Title)
-				if err != nil {
-					return nil, err
+			if weight != 1 && tableRows(p.Text) {
+				p.Score *= weight
+				if !tables {
+					tables, want = true, 2*topK
 				}
-				p.Title = string(t)
-			}
-			if r.Heading != nil {
-				hd, err := key.Open(kindHeading, h.ID, r.Heading)
-				if err != nil {
-					return nil, err
-				}
-				p.Heading = string(hd)
-			}
-			if r.Location != nil {
-				loc, err := key.Open(kindLocation, h.ID, r.Location)
-				if err != nil {
-					return nil, err
-				}
-				if p.Spans, err = decodeLocation(loc); err != nil {
-					return nil, err
-				}
-			}
-			if strings.HasPrefix(p.Source, "https://") || strings.HasPrefix(p.Source, "http://") {
-				p.URL = p.Source
 			}
 			out = append(out, p)
-			if len(out) == topK {
+			if len(out) == want {
 				break
 			}
 		}
 		start = end
 	}
+	if tables {
+		slices.SortStableFunc(out, func(a, b Passage) int { return cmp.Compare(b.Score, a.Score) })
+		out = out[:min(len(out), topK)]
+	}
 	return out, nil
+}
+
+// openPassage opens a fused hit's stored chunk.
+func openPassage(key *keyring.Key, h index.Hit, r store.StoredChunk) (Passage, error) {
+	text, err := key.Open(kindText, h.ID, r.Text)
+	if err != nil {
+		return Passage{}, err
+	}
+	src, err := key.Open(kindSource, r.DocumentID, r.Source)
+	if err != nil {
+		return Passage{}, err
+	}
+	p := Passage{ChunkID: h.ID, DocumentID: r.DocumentID, Source: string(src), Text: string(text), Score: h.Score, UpdatedAt: r.DocumentCreatedAt}
+	if r.Title != nil {
+		t, err := key.Open(kindTitle, r.DocumentID, r.Title)
+		if err != nil {
+			return Passage{}, err
+		}
+		p.Title = string(t)
+	}
+	if r.Heading != nil {
+		hd, err := key.Open(kindHeading, h.ID, r.Heading)
+		if err != nil {
+			return Passage{}, err
+		}
+		p.Heading = string(hd)
+	}
+	if r.Location != nil {
+		loc, err := key.Open(kindLocation, h.ID, r.Location)
+		if err != nil {
+			return Passage{}, err
+		}
+		if p.Spans, err = decodeLocation(loc); err != nil {
+			return Passage{}, err
+		}
+	}
+	if strings.HasPrefix(p.Source, "https://") || strings.HasPrefix(p.Source, "http://") {
+		p.URL = p.Source
+	}
+	return p, nil
 }

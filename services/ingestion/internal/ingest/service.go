@@ -62,6 +62,10 @@ type Options struct {
 	// vector ranking in the fusion (BM25's is 1); 0 takes
 	// embed.HashFusion's.
 	VectorWeight float64
+	// TableWeight multiplies the score of a passage of Markdown table
+	// rows in the final ranking; 0 takes the package's TableWeight, 1
+	// ranks tables as any passage.
+	TableWeight float64
 	// Workers process jobs concurrently (default 2).
 	Workers int
 	Log     *slog.Logger
