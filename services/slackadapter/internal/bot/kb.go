@@ -81,7 +81,7 @@ func (a *Adapter) SetBinding(ctx context.Context, c Caller, b store.Binding) (st
 	if err := a.checkCollections(ctx, "", b.Collections); err != nil {
 		return store.Binding{}, err
 	}
-	b.TenantID, b.UpdatedBy, b.UpdatedAt = c.TenantID, "rampart:"+c.Subject, a.now().Truncate(1e9)
+	b.TenantID, b.UpdatedBy, b.UpdatedAt = c.TenantID, byTenantAdmin+c.Subject, a.now().Truncate(1e9)
 	if err := a.st.PutBinding(ctx, b); errors.Is(err, store.ErrNotFound) {
 		return store.Binding{}, workspaceNotFound(b.TeamID)
 	} else if err != nil {
@@ -189,17 +189,11 @@ func (a *Adapter) kb(ctx context.Context, inst store.Installation, j job) error 
 		}
 		return say("Answers here use " + describe(b) + " (" + scope + ").")
 	}
-	bot, err := a.botToken(ctx, inst)
-	if err != nil {
-		return err
-	}
-	admin, err := a.slack.IsWorkspaceAdmin(ctx, bot.AccessToken, j.ev.User)
-	if err != nil {
-		return fmt.Errorf("users.info: %w", err)
-	}
-	if !admin {
-		a.log.InfoContext(ctx, "kb change refused: not a workspace admin", "team_id", inst.TeamID, "user_id", j.ev.User)
-		return say("Only workspace admins and owners can change what Rampart answers from (tenant admins can also use `rampart slack bind`).")
+	if why, err := a.slackAdminMay(ctx, inst, j, channel, where); err != nil || why != "" {
+		if err != nil {
+			return err
+		}
+		return say(why)
 	}
 	if j.cmd.sub == "clear" {
 		err := a.st.DeleteBinding(ctx, inst.TenantID, inst.TeamID, channel)
@@ -237,6 +231,52 @@ func (a *Adapter) kb(ctx context.Context, inst store.Installation, j job) error 
 	a.log.InfoContext(ctx, "slack binding set", "team_id", inst.TeamID, "channel_id", channel, "slack_user_id", j.ev.User,
 		"assistant", b.Assistant, "collections", b.Collections)
 	return say(where + " now answers from " + describe(b) + ".")
+}
+
+// byTenantAdmin prefixes the updated_by of a binding a tenant admin set
+// (SetBinding); Slack admins' are "slack:<user>".
+const byTenantAdmin = "rampart:"
+
+// slackAdminMay tells the user of j why they may not change the binding
+// of channel ("" when they may): only workspace admins change bindings
+// from Slack, and not one a tenant admin set (tenantAdminsBinding).
+func (a *Adapter) slackAdminMay(ctx context.Context, inst store.Installation, j job, channel, where string) (string, error) {
+	bot, err := a.botToken(ctx, inst)
+	if err != nil {
+		return "", err
+	}
+	admin, err := a.slack.IsWorkspaceAdmin(ctx, bot.AccessToken, j.ev.User)
+	if err != nil {
+		return "", fmt.Errorf("users.info: %w", err)
+	}
+	if !admin {
+		a.log.InfoContext(ctx, "kb change refused: not a workspace admin", "team_id", inst.TeamID, "user_id", j.ev.User)
+		return "Only workspace admins and owners can change what Rampart answers from (tenant admins can also use `rampart slack bind`).", nil
+	}
+	// A tenant admin's binding is the tenant's decision: clearing a
+	// channel's would make it answer from the workspace default, which
+	// need not be on the list Slack may bind (authorization review 7).
+	return a.tenantAdminsBinding(ctx, inst, channel, where)
+}
+
+// tenantAdminsBinding tells a Slack admin why the binding of exactly
+// channel ("": the workspace default) of inst is not theirs to change
+// ("" when it is): a tenant admin set it (SetBinding), and only tenant
+// admins change it (authorization review 7).
+func (a *Adapter) tenantAdminsBinding(ctx context.Context, inst store.Installation, channel, where string) (string, error) {
+	b, err := a.st.BindingFor(ctx, inst.TenantID, inst.TeamID, channel)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil || b.ChannelID != channel || !strings.HasPrefix(b.UpdatedBy, byTenantAdmin) {
+		return "", err
+	}
+	cmd := "rampart slack bind " + inst.TeamID
+	if channel != "" {
+		cmd += " --channel " + channel
+	}
+	return where + "'s binding was set by a Rampart tenant admin; only tenant admins change it (`" + cmd +
+		" …` or `rampart slack unbind`).", nil
 }
 
 // kbTarget sets b's assistant or collections from /rampart kb use's

@@ -513,3 +513,52 @@ func TestStreamingUpdateRateLimitedIsSkipped(t *testing.T) {
 	default:
 	}
 }
+
+// Authorization review 7: a binding a tenant admin set is changed only by
+// tenant admins. Before, a Slack workspace admin (no member of the tenant)
+// ran `kb clear` in a channel a tenant admin had bound narrowly, and the
+// channel answered from the workspace default instead — a collection that
+// is not on the list Slack may bind (`kb use` over it first, then `kb
+// clear`, did the same).
+func TestSlackAdminsKeepTenantAdminsBindings(t *testing.T) {
+	h := grounded(t)
+	h.ing.Add("t_acme", "public")
+	h.slack.SetAdmin("UADMIN")
+	n := 0
+	run := func(channel, text string) string {
+		t.Helper()
+		n++
+		form := url.Values{"team_id": {"T1"}, "command": {"/rampart"}, "text": {text}, "user_id": {"UADMIN"}, "channel_id": {channel},
+			"response_url": {h.slack.URL + "/hooks/commands/T1/" + text}}
+		st, out := h.send(t, h.signedAt(h.now.Add(-time1(n)), "/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode())))
+		require.Equal(t, http.StatusOK, st, out)
+		return recv(t, h.slack.Responses()).Text
+	}
+	h.bind(t, "t_acme", &slackadapterv1.SetBindingRequest{TeamId: "T1", Collections: []string{"handbook"}})
+	h.bind(t, "t_acme", &slackadapterv1.SetBindingRequest{TeamId: "T1", ChannelId: "C42", Collections: []string{"public"}})
+	h.allow(t, &slackadapterv1.SetInstallationPolicyRequest{TeamId: "T1", BindableCollections: []string{"public"}})
+
+	for _, tt := range []struct{ channel, text string }{
+		{"C42", "kb clear"},
+		{"C42", "kb use public"},
+		{"C43", "kb clear --workspace"},
+		{"C43", "kb use public --workspace"},
+	} {
+		out := run(tt.channel, tt.text)
+		require.Contains(t, out, "set by a Rampart tenant admin", tt.text)
+		require.Contains(t, out, "rampart slack bind", tt.text)
+	}
+	list, err := h.client.ListBindings(h.admin(t, "t_acme"), &slackadapterv1.ListBindingsRequest{TeamId: "T1"})
+	require.NoError(t, err)
+	require.Len(t, list.GetBindings(), 2)
+	for _, b := range list.GetBindings() {
+		require.Equal(t, "rampart:", b.GetUpdatedBy()[:len("rampart:")], "unchanged: %v", b)
+	}
+
+	// A channel without a binding of its own: what a Slack admin binds
+	// there (from the list) they may clear again, back to the tenant's
+	// workspace default.
+	require.Contains(t, run("C43", "kb use public"), "now answers from the collection `public`")
+	require.Contains(t, run("C43", "kb clear"), "no longer bound")
+	require.Contains(t, run("C43", "kb show"), "`handbook`")
+}
