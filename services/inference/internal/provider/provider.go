@@ -147,7 +147,9 @@ type Provider interface {
 	// error from emit stops the stream and is returned. An empty delta
 	// says the upstream accepted the stream: the service starts the
 	// client's stream there (ADR 0080), and a later failure is a
-	// mid-stream error, no longer a status or a fallback.
+	// mid-stream error, no longer a status or a fallback. emit must not
+	// keep the delta after it returns: a provider may reuse it for the
+	// next (ADR 0099).
 	Stream(ctx context.Context, call *ChatCall, emit func(*Delta) error) error
 	// Embed computes embeddings.
 	Embed(ctx context.Context, call *EmbedCall) (*EmbedResult, error)

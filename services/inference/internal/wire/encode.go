@@ -143,6 +143,9 @@ func (e *ChunkEncoder) Encode(c *Chunk) ([]byte, error) {
 	}
 	if e.head == nil || c.ID != e.id || c.Object != e.object || c.Created != e.created || c.Model != e.model {
 		e.id, e.object, e.created, e.model = c.ID, c.Object, c.Created, c.Model
+		if e.head == nil {
+			e.head = make([]byte, 0, 128)
+		}
 		e.head = appendHead(e.head[:0], c.ID, c.Object, c.Created, c.Model)
 	}
 	b := append(make([]byte, 0, len(e.head)+192), e.head...)

@@ -128,13 +128,21 @@ func readUsage(r *jsonread.Reader) (*wire.Usage, bool) {
 // caller's reader to the heap (one allocation more per decode,
 // BenchmarkDecodeAnswer, BenchmarkDecodeChunk).
 func readArray[T any](r *jsonread.Reader, read func(jsonread.Reader, *T) (jsonread.Reader, bool)) ([]T, bool) {
+	return readArrayInto(r, nil, read)
+}
+
+// readArrayInto is readArray appending to out (empty, or nil for a new
+// slice), as json.Unmarshal reuses a slice's backing array.
+func readArrayInto[T any](r *jsonread.Reader, out []T, read func(jsonread.Reader, *T) (jsonread.Reader, bool)) ([]T, bool) {
 	if r.Null() {
 		return nil, true
 	}
 	if !r.Array() {
 		return nil, false
 	}
-	out := make([]T, 0, 1)
+	if out == nil {
+		out = make([]T, 0, 1)
+	}
 	for first := true; r.MoreElements(first); first = false {
 		out = append(out, *new(T))
 		var ok bool

@@ -14,12 +14,20 @@ import (
 // so results and errors are encoding/json's (FuzzDecodeChunk). json.Unmarshal
 // of every chunk was ~11 % of inference's CPU per streamed completion
 // (issue 15, ADR 0067), as decodeAnswer's was for a whole answer (ADR 0053).
+//
+// out.Choices' backing array, when it has one, is reused as json.Unmarshal
+// reuses it (length reset to zero, elements appended): a stream decodes
+// every chunk into one (ADR 0099). out does not escape, so the caller's
+// chunk can stay on its stack; the slow path unmarshals into a value of
+// its own and copies it (as decodeAnswer does).
 func decodeChunk(b []byte, out *upstreamChunk) error {
 	if fastChunk(b, out) {
 		return nil
 	}
-	*out = upstreamChunk{}
-	return json.Unmarshal(b, out)
+	var v upstreamChunk
+	err := json.Unmarshal(b, &v)
+	*out = v
+	return err
 }
 
 // fastChunk reads the common shape; false leaves out to json.Unmarshal.
@@ -37,7 +45,7 @@ func fastChunk(b []byte, out *upstreamChunk) bool {
 		switch {
 		case string(name) == "choices" && !seenChoices:
 			seenChoices = true
-			if out.Choices, ok = readArray(&r, func(r jsonread.Reader, c *upstreamChunkChoice) (jsonread.Reader, bool) {
+			if out.Choices, ok = readArrayInto(&r, out.Choices[:0], func(r jsonread.Reader, c *upstreamChunkChoice) (jsonread.Reader, bool) {
 				ok := chunkChoice(&r, c)
 				return r, ok
 			}); !ok {

@@ -68,6 +68,37 @@ func TestDecodeChunkMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestDecodeChunkReusingChoices: a stream decodes every chunk into one
+// Choices backing array (streamState.chunk); each chunk's result is still
+// what json.Unmarshal gives into a fresh chunk, whatever the chunk before
+// it left in the array.
+func TestDecodeChunkReusingChoices(t *testing.T) {
+	var buf []upstreamChunkChoice
+	for range 3 {
+		for _, tc := range chunkCases {
+			var want upstreamChunk
+			wantErr := json.Unmarshal([]byte(tc.body), &want)
+			got := upstreamChunk{Choices: buf[:0]}
+			gotErr := decodeChunk([]byte(tc.body), &got)
+			if wantErr != nil {
+				require.Error(t, gotErr, tc.name)
+				continue
+			}
+			require.NoError(t, gotErr, tc.name)
+			if len(want.Choices) == 0 && len(got.Choices) == 0 {
+				// No choices (absent, null or []): the reused array's empty
+				// slice where a fresh chunk has nil, as json.Unmarshal leaves
+				// a preset slice alone; streamState.chunk ranges over them.
+				got.Choices = want.Choices
+			}
+			require.Equal(t, want, got, tc.name)
+			if cap(got.Choices) > cap(buf) {
+				buf = got.Choices
+			}
+		}
+	}
+}
+
 // requireSameChunk: decodeChunk's result and error are json.Unmarshal's.
 func requireSameChunk(t *testing.T, b []byte) {
 	t.Helper()

@@ -94,7 +94,7 @@ func errTruncated() error {
 // event over at its blank line, so nothing waits for more of the stream.
 func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
 	dec := ssestream.NewDecoder(resp)
-	st := streamState{tools: map[int]*wire.ToolCall{}}
+	var st streamState
 	for dec.Next() {
 		ev := dec.Event()
 		data := bytes.TrimSpace(ev.Data)
@@ -117,17 +117,25 @@ func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
 // streamState is what a stream carries to its end: the tool calls being
 // assembled from their fragments, the finish reason and the usage.
 type streamState struct {
-	tools  map[int]*wire.ToolCall
+	tools  map[int]*wire.ToolCall // made at the first fragment
 	finish string
 	usage  *provider.Usage
+	// choices is the chunks' choices' backing array and delta the content
+	// delta emitted, one of each per stream instead of per chunk (emit
+	// does not keep the delta; issue 15, ADR 0099).
+	choices []upstreamChunkChoice
+	delta   provider.Delta
 }
 
 // chunk takes one data event: content passes through at once, tool-call
 // fragments and the finish reason and usage are kept for the end.
 func (st *streamState) chunk(data []byte, emit func(*provider.Delta) error) error {
-	var ch upstreamChunk
+	ch := upstreamChunk{Choices: st.choices[:0]}
 	if err := decodeChunk(data, &ch); err != nil {
 		return fmt.Errorf("openai: bad stream chunk: %w", err)
+	}
+	if cap(ch.Choices) > cap(st.choices) {
+		st.choices = ch.Choices
 	}
 	if len(ch.Error) > 0 && !bytes.Equal(ch.Error, []byte("null")) {
 		return upstreamStreamError(ch.Error)
@@ -139,6 +147,9 @@ func (st *streamState) chunk(data []byte, emit func(*provider.Delta) error) erro
 		for _, td := range c.Delta.ToolCalls {
 			tc := st.tools[td.Index]
 			if tc == nil {
+				if st.tools == nil {
+					st.tools = map[int]*wire.ToolCall{}
+				}
 				tc = &wire.ToolCall{Type: "function"}
 				st.tools[td.Index] = tc
 			}
@@ -149,7 +160,8 @@ func (st *streamState) chunk(data []byte, emit func(*provider.Delta) error) erro
 			tc.Function.Arguments += td.Function.Arguments
 		}
 		if c.Delta.Content != nil && *c.Delta.Content != "" {
-			if err := emit(&provider.Delta{Content: *c.Delta.Content}); err != nil {
+			st.delta = provider.Delta{Content: *c.Delta.Content}
+			if err := emit(&st.delta); err != nil {
 				return err
 			}
 		}
