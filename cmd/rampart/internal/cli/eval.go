@@ -32,7 +32,9 @@ func newEvalCmd(f *apiFlags) *cobra.Command {
 		Short: "Score search on a labelled question set: recall@k, MRR@10, nDCG@10",
 		Long: `Runs every question of a JSON Lines set ({"id","question","relevant":[document id or source]})
 through POST /v1/search of the collection and reports recall@k, MRR@10 and nDCG@10
-over the ranking of distinct documents (each ranked by its best passage).
+over the ranking of distinct documents (each ranked by its best passage); a
+question that quotes its answer ("passages":[quote]) is scored on the passages
+themselves (one of a relevant document containing a quote; pkg/retrievaleval).
 --mode all compares hybrid search with BM25 alone and the vector ranking alone.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -108,6 +110,7 @@ type searchAnswer struct {
 	Passages []struct {
 		DocumentID string `json:"document_id"`
 		Source     string `json:"source"`
+		Text       string `json:"text"`
 	} `json:"passages"`
 }
 
@@ -125,9 +128,9 @@ func evalRetrieval(cmd *cobra.Command, c *restclient.Client, collection, mode st
 		}
 		rs := make([]retrievaleval.Result, len(ans.Passages))
 		for i, p := range ans.Passages {
-			rs[i] = retrievaleval.Result{DocumentID: p.DocumentID, Source: p.Source}
+			rs[i] = retrievaleval.Result{DocumentID: p.DocumentID, Source: p.Source, Text: p.Text}
 		}
-		s := retrievaleval.Score(retrievaleval.Documents(rs), q.Relevant, ks)
+		s := retrievaleval.ScoreQuestion(rs, q, ks)
 		if verbose && (s.FirstRank == 0 || s.FirstRank > 5) {
 			fmt.Fprintf(out, "  miss %s (first relevant at rank %d; 0 = not found): %s\n", q.ID, s.FirstRank, q.Question)
 		}

@@ -36,6 +36,8 @@ func TestEvalRetrieval(t *testing.T) {
 			"stash changes": `{"passages":[{"document_id":"d1","source":"git-stash.html"},{"document_id":"d1","source":"git-stash.html"}]}`,
 			"bisect":        `{"passages":[{"document_id":"d2","source":"a.html"},{"document_id":"d2","source":"a.html"},{"document_id":"d3","source":"b.html"},{"document_id":"d4","source":"/x/git-bisect.html"}]}`,
 			"nothing":       `{"passages":[]}`,
+			// q4 quotes its answer: the second passage holds it
+			"rotate": `{"passages":[{"document_id":"d5","source":"docs/security.md","text":"| POST /v1/keys/{key_id}:rotate | keys:write |"},{"document_id":"d5","source":"docs/security.md","text":"Self-rotation. A key may rotate itself."}]}`,
 		}
 		_, _ = w.Write([]byte(answers[req.Query]))
 	}))
@@ -46,17 +48,19 @@ func TestEvalRetrieval(t *testing.T) {
 	require.NoError(t, os.WriteFile(set, []byte(`{"id":"q1","question":"stash changes","relevant":["git-stash.html"]}
 {"id":"q2","question":"bisect","relevant":["git-bisect.html"]}
 {"id":"q3","question":"nothing","relevant":["git-log.html"]}
+{"id":"q4","question":"rotate","relevant":["security.md"],"passages":["A key may rotate itself"]}
 `), 0o600))
 
 	var out bytes.Buffer
 	root := newRoot(&out, &out)
 	root.SetArgs([]string{"eval", "retrieval", "--collection", "gitdoc", "--set", set, "--mode", "all", "-v"})
 	require.NoError(t, root.ExecuteContext(context.Background()))
-	require.Equal(t, []string{"SEARCH_MODE_HYBRID", "SEARCH_MODE_HYBRID", "SEARCH_MODE_HYBRID", "SEARCH_MODE_LEXICAL", "SEARCH_MODE_LEXICAL", "SEARCH_MODE_LEXICAL",
-		"SEARCH_MODE_VECTOR", "SEARCH_MODE_VECTOR", "SEARCH_MODE_VECTOR"}, modes)
-	// recall@1 = 1/3, recall@5 = 2/3, MRR = (1 + 1/3)/3 = 0.444
-	require.Contains(t, out.String(), "hybrid   questions=3 recall@1=0.333 recall@5=0.667 recall@10=0.667 mrr@10=0.444")
-	require.Contains(t, out.String(), "lexical  questions=3")
+	require.Equal(t, []string{"SEARCH_MODE_HYBRID", "SEARCH_MODE_HYBRID", "SEARCH_MODE_HYBRID", "SEARCH_MODE_HYBRID", "SEARCH_MODE_LEXICAL", "SEARCH_MODE_LEXICAL", "SEARCH_MODE_LEXICAL", "SEARCH_MODE_LEXICAL",
+		"SEARCH_MODE_VECTOR", "SEARCH_MODE_VECTOR", "SEARCH_MODE_VECTOR", "SEARCH_MODE_VECTOR"}, modes)
+	// recall@1 = 1/4, recall@5 = 3/4 (q4 by its passage: rank 2, not its
+	// document's rank 1), MRR = (1 + 1/3 + 1/2)/4 = 0.458
+	require.Contains(t, out.String(), "hybrid   questions=4 recall@1=0.250 recall@5=0.750 recall@10=0.750 mrr@10=0.458")
+	require.Contains(t, out.String(), "lexical  questions=4")
 	require.Contains(t, out.String(), "miss q3 (first relevant at rank 0")
 	require.NotContains(t, out.String(), "miss q2", "rank 3 is within the top 5")
 
