@@ -12,6 +12,12 @@
 // (Direct) by code that takes a KMS interface, and Gated holds each of
 // its unwraps until the test releases it (a Forget while a key loads).
 //
+// It also holds the fixtures of the secret read's hand-written answer
+// codecs (keyvault's encoder, the edge's wire-to-JSON decoder): one table
+// of awkward GetSecretValueResponse messages, random ones, the benchmark's
+// message and proto's wire form of any of them (SecretValueCases,
+// ForEachSecretValue, BenchSecretValue, SecretValueWire).
+//
 // keyvault's own implementation lives in another module's internal tree and
 // cannot be imported by other services; the e2e tests run the real one.
 package keyvaulttest
