@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
@@ -44,7 +45,7 @@ func BenchmarkSecretReadHandler(b *testing.B) {
 		Log: log, HTTPMetrics: middleware.NewMetrics(reg), AccessLogSampling: &sampling,
 		Authn: e.authn, Limiter: ratelimit.NewMemory(nil), LimitMetrics: ratelimit.NewMetrics(reg),
 		LimitDefaults: ratelimit.Defaults{KeyRPM: 1 << 30, TenantRPM: 1 << 30},
-		Gateway:       gateway.SecretReads(log, gw, fixedKeyvault{}), OpenAPI: []byte(`{}`),
+		Gateway:       gateway.SecretReads(log, gw, newFixedKeyvault(b, "dev/app/db/pass")), OpenAPI: []byte(`{}`),
 	})
 	req := httptest.NewRequest(http.MethodGet, "/v1/secrets/dev/app/db/pass:value", nil)
 	// Authentication removes the header from the request it serves.
@@ -66,22 +67,30 @@ func BenchmarkSecretReadHandler(b *testing.B) {
 	}
 }
 
-// fixedKeyvault answers every GetSecretValue with the same value, as cheaply
-// as a double can, so the benchmark counts the edge's work.
-type fixedKeyvault struct{}
+// fixedKeyvault answers a GetSecretValue of its one name with the same
+// value, as cheaply as a double can, so the benchmark counts the edge's
+// work: the answer's wire form is made once and handed to the call's
+// codec as a connection hands it (deliverWire; since ADR 0091 a plain
+// read's reply is the gateway's own value, not a GetSecretValueResponse).
+type fixedKeyvault struct {
+	name string
+	wire []byte
+}
 
-var fixedCreated = timestamppb.Now()
+func newFixedKeyvault(tb testing.TB, name string) fixedKeyvault {
+	tb.Helper()
+	wire, err := proto.Marshal(&keyvaultv1.GetSecretValueResponse{Name: name, VersionId: "v-1", SecretString: `{"password":"hunter2"}`,
+		Arn: "arn:rampart:keyvault:t_alpha:secret/" + name, CreatedAt: timestamppb.Now(),
+		VersionStages: []string{"AWSCURRENT"}, ContentType: keyvaultv1.ContentType_CONTENT_TYPE_TEXT})
+	require.NoError(tb, err)
+	return fixedKeyvault{name: name, wire: wire}
+}
 
-func (fixedKeyvault) Invoke(_ context.Context, _ string, args, reply any, _ ...grpc.CallOption) error {
-	in, ok := args.(*keyvaultv1.GetSecretValueRequest)
-	out, okOut := reply.(*keyvaultv1.GetSecretValueResponse)
-	if !ok || !okOut {
+func (k fixedKeyvault) Invoke(_ context.Context, _ string, args, reply any, opts ...grpc.CallOption) error {
+	if in, ok := args.(*keyvaultv1.GetSecretValueRequest); !ok || in.GetName() != k.name {
 		return status.Error(codes.Unimplemented, "not in this double")
 	}
-	out.Name, out.VersionId, out.SecretString = in.GetName(), "v-1", `{"password":"hunter2"}`
-	out.Arn, out.CreatedAt = "arn:rampart:keyvault:t_alpha:secret/"+in.GetName(), fixedCreated
-	out.VersionStages, out.ContentType = []string{"AWSCURRENT"}, keyvaultv1.ContentType_CONTENT_TYPE_TEXT
-	return nil
+	return deliverWire(k.wire, reply, opts)
 }
 
 func (fixedKeyvault) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {

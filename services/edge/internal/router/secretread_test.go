@@ -69,15 +69,20 @@ func (k *keyvaultDouble) Invoke(ctx context.Context, method string, args, reply 
 // deliver hands the answer to reply as a connection would: decoded by the
 // call's codec (a ForceCodecV2 option's, else proto's) from its wire form.
 func deliver(out *keyvaultv1.GetSecretValueResponse, reply any, opts []grpc.CallOption) error {
+	b, err := proto.Marshal(out)
+	if err != nil {
+		return status.Error(codes.Internal, err.Error())
+	}
+	return deliverWire(b, reply, opts)
+}
+
+// deliverWire is deliver of an answer already in its wire form.
+func deliverWire(b []byte, reply any, opts []grpc.CallOption) error {
 	codec := encoding.GetCodecV2(protocodec.Name)
 	for _, o := range opts {
 		if c, ok := o.(grpc.ForceCodecV2CallOption); ok {
 			codec = c.CodecV2
 		}
-	}
-	b, err := proto.Marshal(out)
-	if err != nil {
-		return status.Error(codes.Internal, err.Error())
 	}
 	if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, reply); err != nil {
 		return status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)
