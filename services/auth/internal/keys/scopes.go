@@ -3,40 +3,37 @@ package keys
 import (
 	"slices"
 
+	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
 )
 
-// Scopes known to Rampart.
+// Scopes known to Rampart: the permission table's (pkg/permissions), which
+// the edge enforces, so auth issues exactly those.
 const (
-	ScopeChatWrite       = "chat:write"
-	ScopeEmbeddingsWrite = "embeddings:write"
-	ScopeIngestWrite     = "ingest:write"
-	ScopeIngestRead      = "ingest:read"
-	ScopeSecretsRead     = "secrets:read"
-	ScopeSecretsWrite    = "secrets:write"
-	ScopeUsageRead       = "usage:read"
+	ScopeChatWrite       = permissions.ScopeChatWrite
+	ScopeEmbeddingsWrite = permissions.ScopeEmbeddingsWrite
+	ScopeIngestWrite     = permissions.ScopeIngestWrite
+	ScopeIngestRead      = permissions.ScopeIngestRead
+	ScopeSecretsRead     = permissions.ScopeSecretsRead
+	ScopeSecretsWrite    = permissions.ScopeSecretsWrite
+	ScopeUsageRead       = permissions.ScopeUsageRead
 	// ScopeKeysWrite allows creating, rotating and revoking keys (within
 	// the covering rule); a key may always rotate or revoke itself.
-	ScopeKeysWrite = "keys:write"
-	ScopeAdmin     = "admin"
+	ScopeKeysWrite = permissions.ScopeKeysWrite
+	ScopeAdmin     = permissions.ScopeAdmin
 )
 
-// KnownScopes lists every valid scope.
-var KnownScopes = []string{ScopeChatWrite, ScopeEmbeddingsWrite, ScopeIngestWrite, ScopeIngestRead,
-	ScopeSecretsRead, ScopeSecretsWrite, ScopeUsageRead, ScopeKeysWrite, ScopeAdmin}
+// KnownScopes lists every valid scope (permissions.AllScopes; not to be
+// modified).
+var KnownScopes = permissions.AllScopes
 
-// RoleScopes is the ceiling of scopes a role's keys may hold.
+// RoleScopes is the ceiling of scopes a role's keys may hold: the
+// permission table's (permissions.RoleCeiling); nil for no role.
 func RoleScopes(r store.Role) []string {
-	switch r {
-	case store.RoleOwner, store.RoleAdmin:
-		return KnownScopes
-	case store.RoleMember:
-		return []string{ScopeChatWrite, ScopeEmbeddingsWrite, ScopeIngestWrite, ScopeIngestRead, ScopeSecretsRead, ScopeUsageRead, ScopeKeysWrite}
-	case store.RoleViewer:
-		return []string{ScopeIngestRead, ScopeUsageRead}
-	default:
-		return nil
+	if name := RoleName(r); name != "" {
+		return permissions.RoleCeiling(permissions.RoleFromName(name))
 	}
+	return nil
 }
 
 // RoleName is the lower-case name used in principals.
@@ -65,9 +62,7 @@ func RoleFromName(s string) store.Role {
 	return 0
 }
 
-func hasScope(scopes []string, s string) bool {
-	return slices.Contains(scopes, s) || slices.Contains(scopes, ScopeAdmin)
-}
+func hasScope(scopes []string, s string) bool { return permissions.HasScope(scopes, s) }
 
 // effectiveScopes intersects a key's scopes with its subject's role ceiling.
 func effectiveScopes(key []string, role store.Role) []string {
