@@ -8,6 +8,14 @@ type Scanner interface {
 	Scan(dest ...any) error
 }
 
+// ScanColumn scans a row of one column into a T (a list of tenant ids,
+// say), for CollectRows.
+func ScanColumn[T any](sc Scanner) (T, error) {
+	var v T
+	err := sc.Scan(&v)
+	return v, err
+}
+
 // CollectRows scans every row with scan and closes rows: the listing loop
 // every store would otherwise write again.
 func CollectRows[T any](rows *sql.Rows, scan func(Scanner) (T, error)) ([]T, error) {

@@ -39,4 +39,15 @@ func TestCollectRows(t *testing.T) {
 	got, err = CollectRows(rows, scanInt)
 	require.NoError(t, err)
 	require.Empty(t, got)
+
+	rows, err = db.QueryContext(ctx, `SELECT 't' || n FROM t ORDER BY n`)
+	require.NoError(t, err)
+	names, err := CollectRows(rows, ScanColumn[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"t1", "t2", "t3"}, names)
+
+	rows, err = db.QueryContext(ctx, `SELECT 'x' FROM t`)
+	require.NoError(t, err)
+	_, err = CollectRows(rows, ScanColumn[int])
+	require.Error(t, err, "a column that is not a T")
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	pstore "github.com/rampart-platform/rampart/pkg/store"
 )
 
 // StoredResponse is one sealed Responses API response (store: true).
@@ -66,16 +68,8 @@ func (s *Store) StoredResponseTenants(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stored responses: tenants: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, fmt.Errorf("stored responses: tenants: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := pstore.CollectRows(rows, pstore.ScanColumn[string])
+	if err != nil {
 		return nil, fmt.Errorf("stored responses: tenants: %w", err)
 	}
 	return out, nil

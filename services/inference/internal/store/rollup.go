@@ -229,16 +229,8 @@ func (s *Store) PromptLogTenants(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prompt logs: tenants: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, fmt.Errorf("prompt logs: tenants: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := pstore.CollectRows(rows, pstore.ScanColumn[string])
+	if err != nil {
 		return nil, fmt.Errorf("prompt logs: tenants: %w", err)
 	}
 	return out, nil

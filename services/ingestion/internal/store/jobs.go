@@ -119,16 +119,7 @@ func (s *Store) WaitingTenants(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return store.CollectRows(rows, store.ScanColumn[string])
 }
 
 // RenewLease extends the claim's lease to now+lease; ErrLeaseLost when the

@@ -771,16 +771,7 @@ func (s *Store) Tenants(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return store.CollectRows(rows, store.ScanColumn[string])
 }
 
 // Cursor returns a saved stream position (0 when none).
