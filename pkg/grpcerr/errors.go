@@ -21,6 +21,9 @@ var (
 	ErrUnavailable        = errors.New("unavailable")
 	ErrUnimplemented      = errors.New("unimplemented")
 	ErrDeadlineExceeded   = errors.New("deadline exceeded")
+	// ErrAborted: a concurrent change won (an etag that no longer
+	// matches); the caller reads again and retries.
+	ErrAborted = errors.New("aborted")
 )
 
 // InvalidError is an invalid-argument error naming the offending field, so

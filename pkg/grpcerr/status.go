@@ -29,6 +29,7 @@ var sentinels = []struct {
 	{ErrUnavailable, codes.Unavailable},
 	{ErrUnimplemented, codes.Unimplemented},
 	{ErrDeadlineExceeded, codes.DeadlineExceeded},
+	{ErrAborted, codes.Aborted},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 	{context.Canceled, codes.Canceled},
 }

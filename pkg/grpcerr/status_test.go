@@ -50,6 +50,7 @@ func TestToStatus(t *testing.T) {
 		{name: "unimplemented", err: fmt.Errorf("rotation on this backend: %w", grpcerr.ErrUnimplemented), wantCode: codes.Unimplemented, wantMsg: "rotation on this backend: unimplemented"},
 		{name: "a service's field error", err: fmt.Errorf("put: %w", fieldErr{"secret_string", "must not be empty"}), wantCode: codes.InvalidArgument, wantMsg: "put: secret_string: must not be empty", wantFields: []string{"secret_string"}},
 		{name: "deadline sentinel", err: fmt.Errorf("upstream: %w", grpcerr.ErrDeadlineExceeded), wantCode: codes.DeadlineExceeded, wantMsg: "upstream: deadline exceeded"},
+		{name: "aborted sentinel", err: fmt.Errorf("policy changed: %w", grpcerr.ErrAborted), wantCode: codes.Aborted, wantMsg: "policy changed: aborted"},
 		{name: "deadline", err: fmt.Errorf("query: %w", context.DeadlineExceeded), wantCode: codes.DeadlineExceeded, wantMsg: "query: context deadline exceeded"},
 		{name: "canceled", err: context.Canceled, wantCode: codes.Canceled, wantMsg: "context canceled"},
 		{name: "status passes through", err: status.Error(codes.Unauthenticated, "missing principal assertion"), wantCode: codes.Unauthenticated, wantMsg: "missing principal assertion"},

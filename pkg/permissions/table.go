@@ -206,6 +206,8 @@ var routes = []Route{
 	api(del, "/v1/slack/bindings/{team_id}", slackSvc+"DeleteBinding", RoleAdmin, ScopeAdmin),
 	api(put, "/v1/slack/installations/{team_id}/policy", slackSvc+"SetInstallationPolicy", RoleAdmin, ScopeAdmin).
 		note("what Slack users may do with the tenant's workspace: what `/rampart kb use` may bind, whether other organisations' users are answered"),
+	api(patch, "/v1/slack/installations/{team_id}/policy", slackSvc+"UpdateInstallationPolicy", RoleAdmin, ScopeAdmin).
+		note("changes the policy's fields named by update_mask; with policy.etag only if unchanged since read (409 aborted)"),
 }
 
 // rpcs is every gRPC method of every Rampart service with its allowed
@@ -300,6 +302,7 @@ var rpcs = []RPC{
 	{Name: slackSvc + "ListBindings", Callers: []string{Edge}, Principal: true},
 	{Name: slackSvc + "DeleteBinding", Callers: []string{Edge}, Principal: true},
 	{Name: slackSvc + "SetInstallationPolicy", Callers: []string{Edge}, Principal: true},
+	{Name: slackSvc + "UpdateInstallationPolicy", Callers: []string{Edge}, Principal: true},
 }
 
 func secretRPC(m string) RPC {

@@ -49,6 +49,7 @@ var noSuccessExample = map[string]string{
 	"PUT /v1/slack/bindings":                               "binds a workspace of a Slack installation, which needs Slack's OAuth (slackadapter tests)",
 	"DELETE /v1/slack/bindings/{team_id}":                  "needs a binding, which needs a Slack installation (slackadapter tests)",
 	"PUT /v1/slack/installations/{team_id}/policy":         "sets a Slack installation's policy, which needs Slack's OAuth (slackadapter tests)",
+	"PATCH /v1/slack/installations/{team_id}/policy":       "updates a Slack installation's policy, which needs Slack's OAuth (slackadapter tests; TestSlackKBUseNeedsTheTenantAdminsList)",
 }
 
 // notInDocument lists table routes the document deliberately leaves out,

@@ -126,7 +126,8 @@ const collectionsTimeout = 10 * time.Second
 // A missing one is InvalidArgument naming collections[i]; ingestion
 // unreachable is Unavailable, so nothing naming unchecked collections is
 // stored. A collection deleted later still fails at question time.
-func (a *Adapter) checkCollections(ctx context.Context, assertion string, names []string) error {
+// params names each of names in the error (default "collections[i]").
+func (a *Adapter) checkCollections(ctx context.Context, assertion string, names []string, params ...string) error {
 	if len(names) == 0 {
 		return nil
 	}
@@ -135,7 +136,7 @@ func (a *Adapter) checkCollections(ctx context.Context, assertion string, names 
 	}
 	ctx, cancel := context.WithTimeout(ctx, collectionsTimeout)
 	defer cancel()
-	return collectioncheck.Check(ctx, names, nil, func(ctx context.Context) ([]string, error) {
+	return collectioncheck.Check(ctx, names, params, func(ctx context.Context) ([]string, error) {
 		return a.ing.Collections(ctx, assertion)
 	})
 }

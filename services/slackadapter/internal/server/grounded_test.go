@@ -16,6 +16,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
@@ -378,7 +379,7 @@ func TestKBSlashCommandsAndAsk(t *testing.T) {
 	// listed for the workspace; until then nothing.
 	r = run("UADMIN", "kb use handbook")
 	require.Contains(t, r.Text, "Not bound: `handbook` is not on this workspace's list of what Slack may bind")
-	require.Contains(t, r.Text, "`rampart slack policy T1 --collection …`", "names the CLI a tenant admin runs")
+	require.Contains(t, r.Text, "`rampart slack policy T1 --add-collection handbook`", "names the command a tenant admin runs")
 	require.Equal(t, "ephemeral", r.ResponseType)
 	none, err := h.client.ListBindings(h.admin(t, "t_acme"), &slackadapterv1.ListBindingsRequest{TeamId: "T1"})
 	require.NoError(t, err)
@@ -561,4 +562,107 @@ func TestSlackAdminsKeepTenantAdminsBindings(t *testing.T) {
 	require.Contains(t, run("C43", "kb use public"), "now answers from the collection `public`")
 	require.Contains(t, run("C43", "kb clear"), "no longer bound")
 	require.Contains(t, run("C43", "kb show"), "`handbook`")
+}
+
+// TestUpdateInstallationPolicy (ADR 0103): a partial update changes only
+// the fields its update mask names; unknown paths are InvalidArgument
+// naming update_mask; with an etag it applies only to the policy read
+// with it (Aborted otherwise); what it adds is checked, what it keeps is
+// not (a collection deleted since can still be removed).
+func TestUpdateInstallationPolicy(t *testing.T) {
+	h := grounded(t)
+	h.ing.Add("t_acme", "faq")
+	acme := h.admin(t, "t_acme")
+	update := func(ctx context.Context, p *slackadapterv1.InstallationPolicy, paths ...string) (*slackadapterv1.InstallationPolicy, error) {
+		req := &slackadapterv1.UpdateInstallationPolicyRequest{TeamId: "T1", Policy: p}
+		if paths != nil {
+			req.UpdateMask = &fieldmaskpb.FieldMask{Paths: paths}
+		}
+		resp, err := h.client.UpdateInstallationPolicy(ctx, req)
+		return resp.GetPolicy(), err
+	}
+	h.allow(t, &slackadapterv1.SetInstallationPolicyRequest{TeamId: "T1", BindableAssistants: []string{"rampart-extractive"}})
+
+	got, err := update(acme, &slackadapterv1.InstallationPolicy{BindableCollections: []string{"handbook"}, AllowExternalUsers: true}, "bindable_collections")
+	require.NoError(t, err)
+	require.Equal(t, []string{"handbook"}, got.GetBindableCollections())
+	require.Equal(t, []string{"rampart-extractive"}, got.GetBindableAssistants(), "not in the mask: kept")
+	require.False(t, got.GetAllowExternalUsers(), "not in the mask: kept, though set in the body")
+	require.Equal(t, "rampart:alice@t_acme", got.GetUpdatedBy())
+	require.NotEmpty(t, got.GetEtag())
+
+	// No mask: the fields set (AIP-134); the JSON name is a path too.
+	got, err = update(acme, &slackadapterv1.InstallationPolicy{AllowExternalUsers: true})
+	require.NoError(t, err)
+	require.True(t, got.GetAllowExternalUsers())
+	require.Equal(t, []string{"handbook"}, got.GetBindableCollections())
+	got, err = update(acme, &slackadapterv1.InstallationPolicy{}, "bindableAssistants", "etag", "updated_at")
+	require.NoError(t, err)
+	require.Empty(t, got.GetBindableAssistants(), "cleared")
+	require.True(t, got.GetAllowExternalUsers())
+
+	for _, tt := range []struct {
+		name  string
+		ctx   context.Context
+		p     *slackadapterv1.InstallationPolicy
+		paths []string
+		code  codes.Code
+		want  string
+	}{
+		{"unknown path", acme, &slackadapterv1.InstallationPolicy{}, []string{"bindable_collections", "bogus"}, codes.InvalidArgument, `update_mask: unknown field path "bogus"`},
+		{"only read-only paths", acme, &slackadapterv1.InstallationPolicy{}, []string{"etag", "team_id"}, codes.InvalidArgument, "update_mask: names no field to change"},
+		{"no mask, nothing set", acme, &slackadapterv1.InstallationPolicy{}, nil, codes.InvalidArgument, "update_mask: names no field to change"},
+		{"bad name", acme, &slackadapterv1.InstallationPolicy{BindableCollections: []string{"a b"}}, []string{"*"}, codes.InvalidArgument, "policy.bindable_collections[0]"},
+		{"unknown collection added", acme, &slackadapterv1.InstallationPolicy{BindableCollections: []string{"handbook", "nosuch"}}, []string{"bindable_collections"},
+			codes.InvalidArgument, `policy.bindable_collections[1]: collection "nosuch" not found`},
+		{"stale etag", acme, &slackadapterv1.InstallationPolicy{Etag: "stale", AllowExternalUsers: false}, []string{"allow_external_users"}, codes.Aborted, "read it again"},
+		{"member", h.as(t, "t_acme", []string{"member"}, []string{"chat:write"}), &slackadapterv1.InstallationPolicy{AllowExternalUsers: true}, nil, codes.PermissionDenied, "admin"},
+		{"another tenant's workspace", h.admin(t, "t_beta"), &slackadapterv1.InstallationPolicy{AllowExternalUsers: true}, nil, codes.NotFound, "T1"},
+		{"an assistant the key may not use", h.asPrincipal(t, &authv1.Principal{TenantId: "t_acme", KeyId: "k", Subject: "bob@t_acme",
+			Roles: []string{"admin"}, Scopes: []string{"admin"}, AllowedModels: []string{"cheap"}}),
+			&slackadapterv1.InstallationPolicy{BindableAssistants: []string{"kb-support"}}, nil, codes.PermissionDenied, `"kb-support"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := update(tt.ctx, tt.p, tt.paths...)
+			require.Equal(t, tt.code, status.Code(err), "%v", err)
+			require.Contains(t, status.Convert(err).Message(), tt.want)
+		})
+	}
+	// Google's form: a BadRequest field violation the edge turns into param.
+	_, err = update(acme, &slackadapterv1.InstallationPolicy{}, "bogus")
+	var fields []string
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	require.Equal(t, []string{"update_mask"}, fields)
+	after, err := update(acme, &slackadapterv1.InstallationPolicy{AllowExternalUsers: true}, "allow_external_users")
+	require.NoError(t, err)
+	require.Equal(t, got.GetEtag(), after.GetEtag(), "refused updates changed nothing")
+
+	// A read-modify-write with the etag it read: applied once; the same
+	// etag again is stale.
+	withEtag := &slackadapterv1.InstallationPolicy{Etag: after.GetEtag(), BindableCollections: []string{"handbook", "faq"}}
+	got, err = update(acme, withEtag, "bindable_collections")
+	require.NoError(t, err)
+	require.Equal(t, []string{"handbook", "faq"}, got.GetBindableCollections())
+	_, err = update(acme, withEtag, "bindable_collections")
+	require.Equal(t, codes.Aborted, status.Code(err), "%v", err)
+	require.Contains(t, status.Convert(err).Message(), "policy.etag")
+
+	// Kept entries are not checked again: a collection deleted since can
+	// be removed, and one kept alongside a new list stays.
+	h.ing.Remove("t_acme", "handbook")
+	got, err = update(acme, &slackadapterv1.InstallationPolicy{Etag: got.GetEtag(), BindableCollections: []string{"faq"}}, "bindable_collections")
+	require.NoError(t, err)
+	require.Equal(t, []string{"faq"}, got.GetBindableCollections())
+
+	// ListInstallations shows the etag an update needs.
+	list, err := h.client.ListInstallations(acme, &slackadapterv1.ListInstallationsRequest{})
+	require.NoError(t, err)
+	require.Len(t, list.GetInstallations(), 1)
+	require.Equal(t, got.GetEtag(), list.GetInstallations()[0].GetPolicy().GetEtag())
 }

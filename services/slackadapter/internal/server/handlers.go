@@ -131,7 +131,7 @@ func (h *Handlers) ListInstallations(ctx context.Context, _ *slackadapterv1.List
 
 func policyProto(p store.Policy) *slackadapterv1.InstallationPolicy {
 	out := &slackadapterv1.InstallationPolicy{TeamId: p.TeamID, BindableAssistants: p.BindableAssistants,
-		BindableCollections: p.BindableCollections, AllowExternalUsers: p.AllowExternalUsers, UpdatedBy: p.UpdatedBy}
+		BindableCollections: p.BindableCollections, AllowExternalUsers: p.AllowExternalUsers, UpdatedBy: p.UpdatedBy, Etag: p.Etag()}
 	if !p.UpdatedAt.IsZero() {
 		out.UpdatedAt = p.UpdatedAt.Unix()
 	}
@@ -151,6 +151,23 @@ func (h *Handlers) SetInstallationPolicy(ctx context.Context, r *slackadapterv1.
 		return nil, err
 	}
 	return &slackadapterv1.SetInstallationPolicyResponse{Policy: policyProto(p)}, nil
+}
+
+// UpdateInstallationPolicy changes the fields of a workspace's policy
+// that the update mask names (ADR 0103).
+func (h *Handlers) UpdateInstallationPolicy(ctx context.Context, r *slackadapterv1.UpdateInstallationPolicyRequest) (*slackadapterv1.UpdateInstallationPolicyResponse, error) {
+	ctx, c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := r.GetPolicy()
+	p, err := h.Bot.UpdatePolicy(ctx, c, bot.PolicyUpdate{TeamID: r.GetTeamId(), Mask: r.GetUpdateMask().GetPaths(), Etag: v.GetEtag(),
+		Values: store.Policy{BindableAssistants: v.GetBindableAssistants(), BindableCollections: v.GetBindableCollections(),
+			AllowExternalUsers: v.GetAllowExternalUsers()}})
+	if err != nil {
+		return nil, err
+	}
+	return &slackadapterv1.UpdateInstallationPolicyResponse{Policy: policyProto(p)}, nil
 }
 
 func bindingProto(b store.Binding) *slackadapterv1.Binding {

@@ -34,6 +34,7 @@ func TestContract(t *testing.T) {
 		{Name: "OAuth state", Run: oauthState},
 		{Name: "bindings", Run: bindings},
 		{Name: "installation policies", Run: policies},
+		{Name: "policy updates keep concurrent writes", Run: policyUpdates},
 		{Name: "stream cursors", Run: cursors},
 		{Name: "purge tenant", Run: purgeTenant},
 		{Name: "migrations are idempotent", Run: reopen},
@@ -314,6 +315,70 @@ func policies(ctx context.Context, t *testing.T, open opener) {
 	got, err = s.PolicyFor(ctx, "tn1", "T1")
 	require.NoError(t, err)
 	require.False(t, got.AllowExternalUsers, "purged with the tenant")
+}
+
+// policyUpdates: UpdatePolicy's read-change-write loses no concurrent
+// write, across replicas (ADR 0103); its change may refuse; it needs a
+// live installation of the tenant; the etag follows the content.
+func policyUpdates(ctx context.Context, t *testing.T, open opener) {
+	a, b := open(t), open(t)
+	require.NoError(t, a.SaveInstallation(ctx, inst("tn1", "T1")))
+	require.NoError(t, a.SaveInstallation(ctx, inst("tn2", "T3")))
+	zero, err := a.PolicyFor(ctx, "tn1", "T1")
+	require.NoError(t, err)
+
+	// Each writer adds its own collection to what it read: a lost update
+	// would drop another's.
+	const writers = 12
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := range writers {
+		wg.Go(func() {
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			_, err := s.UpdatePolicy(ctx, "tn1", "T1", func(p store.Policy) (store.Policy, error) {
+				p.BindableCollections = append(p.BindableCollections, fmt.Sprintf("c%02d", i))
+				p.UpdatedAt = t0
+				return p, nil
+			})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	got, err := b.PolicyFor(ctx, "tn1", "T1")
+	require.NoError(t, err)
+	require.Len(t, got.BindableCollections, writers, "no write lost: %v", got.BindableCollections)
+	require.NotEqual(t, zero.Etag(), got.Etag())
+	require.Equal(t, got.Etag(), store.Policy{TeamID: "T1", TenantID: "tn1", BindableCollections: got.BindableCollections,
+		UpdatedBy: "someone else", UpdatedAt: t0.Add(time.Hour)}.Etag(), "the etag is the content's")
+	require.NotEqual(t, got.Etag(), store.Policy{TeamID: "T1", TenantID: "tn2", BindableCollections: got.BindableCollections}.Etag(), "and the tenant's")
+
+	refused := errors.New("refused")
+	_, err = a.UpdatePolicy(ctx, "tn1", "T1", func(p store.Policy) (store.Policy, error) {
+		if p.Etag() != zero.Etag() {
+			return store.Policy{}, refused
+		}
+		return store.Policy{AllowExternalUsers: true}, nil
+	})
+	require.ErrorIs(t, err, refused)
+	after, err := a.PolicyFor(ctx, "tn1", "T1")
+	require.NoError(t, err)
+	require.Equal(t, got.Etag(), after.Etag(), "a refused change writes nothing")
+
+	keep := func(p store.Policy) (store.Policy, error) { return p, nil }
+	_, err = a.UpdatePolicy(ctx, "tn1", "T3", keep)
+	require.ErrorIs(t, err, store.ErrNotFound, "another tenant's workspace")
+	_, err = a.UpdatePolicy(ctx, "tn1", "T9", keep)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.NoError(t, a.DisableInstallation(ctx, "tn1", "T1", t0))
+	_, err = a.UpdatePolicy(ctx, "tn1", "T1", keep)
+	require.ErrorIs(t, err, store.ErrNotFound, "disabled")
 }
 
 func bindings(ctx context.Context, t *testing.T, open opener) {

@@ -2,12 +2,16 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/store"
@@ -485,20 +489,50 @@ type Policy struct {
 	UpdatedAt           time.Time
 }
 
-// PutPolicy records p (replacing the team's policy) if p's team is a live
-// installation of p's tenant; otherwise ErrNotFound.
-func (s *Store) PutPolicy(ctx context.Context, p Policy) error {
+// policyRow is a policy's content as stored: the lists as JSON text, the
+// flag as 0 or 1. UpdatePolicy compares it whole to detect a write that
+// came between its read and its write.
+type policyRow struct {
+	assistants, collections string
+	external                int64
+}
+
+func rowOf(p Policy) (policyRow, error) {
 	as, err := json.Marshal(append([]string{}, p.BindableAssistants...))
 	if err != nil {
-		return err
+		return policyRow{}, err
 	}
 	cs, err := json.Marshal(append([]string{}, p.BindableCollections...))
 	if err != nil {
-		return err
+		return policyRow{}, err
 	}
-	ext := 0
+	r := policyRow{assistants: string(as), collections: string(cs)}
 	if p.AllowExternalUsers {
-		ext = 1
+		r.external = 1
+	}
+	return r, nil
+}
+
+// Etag names p's content (tenant, team, both lists and the flag; not who
+// changed it when): equal etags, equal policies. A read-modify-write
+// sends it back so that UpdatePolicy's caller can refuse to apply a
+// change made to a policy that has since changed. The zero policy has
+// one too, so the first update of a workspace is guarded as well.
+func (p Policy) Etag() string {
+	r, err := rowOf(p)
+	if err != nil { // cannot happen: a list of strings always marshals
+		return ""
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{p.TenantID, p.TeamID, r.assistants, r.collections, strconv.FormatInt(r.external, 10)}, "\x00")))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// PutPolicy records p (replacing the team's policy) if p's team is a live
+// installation of p's tenant; otherwise ErrNotFound.
+func (s *Store) PutPolicy(ctx context.Context, p Policy) error {
+	r, err := rowOf(p)
+	if err != nil {
+		return err
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO installation_policies (team_id, tenant_id, bindable_assistants, bindable_collections,
 		allow_external_users, updated_by, updated_at)
@@ -506,7 +540,7 @@ func (s *Store) PutPolicy(ctx context.Context, p Policy) error {
 		ON CONFLICT (team_id) DO UPDATE SET tenant_id = excluded.tenant_id, bindable_assistants = excluded.bindable_assistants,
 		bindable_collections = excluded.bindable_collections, allow_external_users = excluded.allow_external_users,
 		updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-		p.TeamID, p.TenantID, string(as), string(cs), ext, p.UpdatedBy, p.UpdatedAt.Unix(), p.TeamID, p.TenantID)
+		p.TeamID, p.TenantID, r.assistants, r.collections, r.external, p.UpdatedBy, p.UpdatedAt.Unix(), p.TeamID, p.TenantID)
 	if err != nil {
 		return fmt.Errorf("put policy: %w", err)
 	}
@@ -516,28 +550,109 @@ func (s *Store) PutPolicy(ctx context.Context, p Policy) error {
 	return nil
 }
 
+// ErrConflict means UpdatePolicy lost the race for the row every time
+// it tried.
+var ErrConflict = errors.New("store: concurrent updates")
+
+// policyTries bounds UpdatePolicy's read-change-write rounds: each lost
+// round means another write landed, so a few suffice unless the row is
+// hammered.
+const policyTries = 8
+
+// UpdatePolicy applies change to the tenant's policy of team (the zero
+// policy when none is stored) and stores the result, without losing a
+// write made concurrently by another request or replica: the write is
+// conditional on the row still holding what was read (or still being
+// absent), and a lost round reads again and calls change again. So
+// change must be a function of the policy it is given (and may refuse
+// it: its error is returned as is, nothing written). ErrNotFound when
+// team is not a live installation of tenant; ErrConflict after
+// policyTries lost rounds.
+func (s *Store) UpdatePolicy(ctx context.Context, tenant, team string, change func(Policy) (Policy, error)) (Policy, error) {
+	for range policyTries {
+		cur, stored, err := s.readPolicy(ctx, tenant, team)
+		if err != nil {
+			return Policy{}, err
+		}
+		next, err := change(cur)
+		if err != nil {
+			return Policy{}, err
+		}
+		next.TenantID, next.TeamID = tenant, team
+		won, err := s.swapPolicy(ctx, stored, next)
+		if err != nil || won {
+			return next, err
+		}
+		// Lost: another write came between, or the installation is gone.
+		var live int
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM installations WHERE team_id = ? AND tenant_id = ? AND disabled_at = 0`,
+			team, tenant).Scan(&live); err != nil {
+			return Policy{}, err
+		}
+		if live == 0 {
+			return Policy{}, ErrNotFound
+		}
+	}
+	return Policy{}, ErrConflict
+}
+
+// swapPolicy writes next if the row still holds old (nil: no row yet)
+// and the installation is live; false when it does not.
+func (s *Store) swapPolicy(ctx context.Context, old *policyRow, next Policy) (bool, error) {
+	r, err := rowOf(next)
+	if err != nil {
+		return false, err
+	}
+	var res sql.Result
+	if old == nil {
+		res, err = s.db.ExecContext(ctx, `INSERT INTO installation_policies (team_id, tenant_id, bindable_assistants, bindable_collections,
+			allow_external_users, updated_by, updated_at)
+			SELECT ?, ?, ?, ?, CAST(? AS INTEGER), ?, CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM installations WHERE team_id = ? AND tenant_id = ? AND disabled_at = 0)
+			ON CONFLICT (team_id) DO NOTHING`,
+			next.TeamID, next.TenantID, r.assistants, r.collections, r.external, next.UpdatedBy, next.UpdatedAt.Unix(), next.TeamID, next.TenantID)
+	} else {
+		res, err = s.db.ExecContext(ctx, `UPDATE installation_policies SET bindable_assistants = ?, bindable_collections = ?,
+			allow_external_users = CAST(? AS INTEGER), updated_by = ?, updated_at = CAST(? AS BIGINT)
+			WHERE team_id = ? AND tenant_id = ? AND bindable_assistants = ? AND bindable_collections = ? AND allow_external_users = CAST(? AS INTEGER)
+			AND EXISTS (SELECT 1 FROM installations WHERE team_id = ? AND tenant_id = ? AND disabled_at = 0)`,
+			r.assistants, r.collections, r.external, next.UpdatedBy, next.UpdatedAt.Unix(),
+			next.TeamID, next.TenantID, old.assistants, old.collections, old.external, next.TeamID, next.TenantID)
+	}
+	if err != nil {
+		return false, fmt.Errorf("update policy: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // PolicyFor returns the tenant's policy of team; the zero Policy (for team
 // and tenant) when none was set.
 func (s *Store) PolicyFor(ctx context.Context, tenant, team string) (Policy, error) {
+	p, _, err := s.readPolicy(ctx, tenant, team)
+	return p, err
+}
+
+// readPolicy is PolicyFor plus the row as stored (nil when there is none).
+func (s *Store) readPolicy(ctx context.Context, tenant, team string) (Policy, *policyRow, error) {
 	p := Policy{TeamID: team, TenantID: tenant}
-	var as, cs string
-	var ext, at int64
+	var r policyRow
+	var at int64
 	err := s.db.QueryRowContext(ctx, `SELECT bindable_assistants, bindable_collections, allow_external_users, updated_by, updated_at
-		FROM installation_policies WHERE tenant_id = ? AND team_id = ?`, tenant, team).Scan(&as, &cs, &ext, &p.UpdatedBy, &at)
+		FROM installation_policies WHERE tenant_id = ? AND team_id = ?`, tenant, team).Scan(&r.assistants, &r.collections, &r.external, &p.UpdatedBy, &at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, nil
+		return p, nil, nil
 	}
 	if err != nil {
-		return Policy{}, err
+		return Policy{}, nil, err
 	}
-	if err := json.Unmarshal([]byte(as), &p.BindableAssistants); err != nil {
-		return Policy{}, fmt.Errorf("policy %s: assistants: %w", team, err)
+	if err := json.Unmarshal([]byte(r.assistants), &p.BindableAssistants); err != nil {
+		return Policy{}, nil, fmt.Errorf("policy %s: assistants: %w", team, err)
 	}
-	if err := json.Unmarshal([]byte(cs), &p.BindableCollections); err != nil {
-		return Policy{}, fmt.Errorf("policy %s: collections: %w", team, err)
+	if err := json.Unmarshal([]byte(r.collections), &p.BindableCollections); err != nil {
+		return Policy{}, nil, fmt.Errorf("policy %s: collections: %w", team, err)
 	}
-	p.AllowExternalUsers, p.UpdatedAt = ext != 0, time.Unix(at, 0)
-	return p, nil
+	p.AllowExternalUsers, p.UpdatedAt = r.external != 0, time.Unix(at, 0)
+	return p, &r, nil
 }
 
 // Cursor returns the saved position of stream name (0 when none).

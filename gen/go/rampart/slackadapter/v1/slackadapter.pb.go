@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -21,6 +22,121 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// UpdateInstallationPolicyRequest changes part of one workspace's policy.
+type UpdateInstallationPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Slack team id of one of the tenant's installations.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The new values of the fields update_mask names, and optionally the
+	// etag the caller read the policy with. team_id, updated_by and
+	// updated_at are ignored.
+	Policy *InstallationPolicy `protobuf:"bytes,2,opt,name=policy,proto3" json:"policy,omitempty"`
+	// Fields of policy to change: bindable_assistants,
+	// bindable_collections, allow_external_users, or "*" for all three.
+	// Paths of policy's read-only fields (team_id, etag, updated_by,
+	// updated_at) are ignored; any other is InvalidArgument.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateInstallationPolicyRequest) Reset() {
+	*x = UpdateInstallationPolicyRequest{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateInstallationPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateInstallationPolicyRequest) ProtoMessage() {}
+
+func (x *UpdateInstallationPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateInstallationPolicyRequest.ProtoReflect.Descriptor instead.
+func (*UpdateInstallationPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *UpdateInstallationPolicyRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *UpdateInstallationPolicyRequest) GetPolicy() *InstallationPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *UpdateInstallationPolicyRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateInstallationPolicyResponse is the policy as stored.
+type UpdateInstallationPolicyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The policy.
+	Policy        *InstallationPolicy `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateInstallationPolicyResponse) Reset() {
+	*x = UpdateInstallationPolicyResponse{}
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateInstallationPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateInstallationPolicyResponse) ProtoMessage() {}
+
+func (x *UpdateInstallationPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateInstallationPolicyResponse.ProtoReflect.Descriptor instead.
+func (*UpdateInstallationPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *UpdateInstallationPolicyResponse) GetPolicy() *InstallationPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
 
 // SetInstallationPolicyRequest is the whole policy of one workspace.
 type SetInstallationPolicyRequest struct {
@@ -41,7 +157,7 @@ type SetInstallationPolicyRequest struct {
 
 func (x *SetInstallationPolicyRequest) Reset() {
 	*x = SetInstallationPolicyRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[0]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -53,7 +169,7 @@ func (x *SetInstallationPolicyRequest) String() string {
 func (*SetInstallationPolicyRequest) ProtoMessage() {}
 
 func (x *SetInstallationPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[0]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -66,7 +182,7 @@ func (x *SetInstallationPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetInstallationPolicyRequest.ProtoReflect.Descriptor instead.
 func (*SetInstallationPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{0}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *SetInstallationPolicyRequest) GetTeamId() string {
@@ -108,7 +224,7 @@ type SetInstallationPolicyResponse struct {
 
 func (x *SetInstallationPolicyResponse) Reset() {
 	*x = SetInstallationPolicyResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[1]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -120,7 +236,7 @@ func (x *SetInstallationPolicyResponse) String() string {
 func (*SetInstallationPolicyResponse) ProtoMessage() {}
 
 func (x *SetInstallationPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[1]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -133,7 +249,7 @@ func (x *SetInstallationPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetInstallationPolicyResponse.ProtoReflect.Descriptor instead.
 func (*SetInstallationPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{1}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SetInstallationPolicyResponse) GetPolicy() *InstallationPolicy {
@@ -157,14 +273,18 @@ type InstallationPolicy struct {
 	// Who set it: "rampart:<subject>".
 	UpdatedBy string `protobuf:"bytes,5,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
 	// Unix seconds of the last change.
-	UpdatedAt     int64 `protobuf:"varint,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt int64 `protobuf:"varint,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// Changes with the policy's content; send it back in
+	// UpdateInstallationPolicy to apply a read-modify-write only if nobody
+	// changed the policy in between.
+	Etag          string `protobuf:"bytes,7,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InstallationPolicy) Reset() {
 	*x = InstallationPolicy{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[2]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -176,7 +296,7 @@ func (x *InstallationPolicy) String() string {
 func (*InstallationPolicy) ProtoMessage() {}
 
 func (x *InstallationPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[2]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -189,7 +309,7 @@ func (x *InstallationPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallationPolicy.ProtoReflect.Descriptor instead.
 func (*InstallationPolicy) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{2}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *InstallationPolicy) GetTeamId() string {
@@ -234,6 +354,13 @@ func (x *InstallationPolicy) GetUpdatedAt() int64 {
 	return 0
 }
 
+func (x *InstallationPolicy) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // SetBindingRequest names a workspace or channel and what it answers from:
 // exactly one of assistant or collections.
 type SetBindingRequest struct {
@@ -253,7 +380,7 @@ type SetBindingRequest struct {
 
 func (x *SetBindingRequest) Reset() {
 	*x = SetBindingRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +392,7 @@ func (x *SetBindingRequest) String() string {
 func (*SetBindingRequest) ProtoMessage() {}
 
 func (x *SetBindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[3]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +405,7 @@ func (x *SetBindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBindingRequest.ProtoReflect.Descriptor instead.
 func (*SetBindingRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{3}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SetBindingRequest) GetTeamId() string {
@@ -320,7 +447,7 @@ type SetBindingResponse struct {
 
 func (x *SetBindingResponse) Reset() {
 	*x = SetBindingResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -332,7 +459,7 @@ func (x *SetBindingResponse) String() string {
 func (*SetBindingResponse) ProtoMessage() {}
 
 func (x *SetBindingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[4]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -345,7 +472,7 @@ func (x *SetBindingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetBindingResponse.ProtoReflect.Descriptor instead.
 func (*SetBindingResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{4}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SetBindingResponse) GetBinding() *Binding {
@@ -376,7 +503,7 @@ type Binding struct {
 
 func (x *Binding) Reset() {
 	*x = Binding{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -388,7 +515,7 @@ func (x *Binding) String() string {
 func (*Binding) ProtoMessage() {}
 
 func (x *Binding) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[5]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -401,7 +528,7 @@ func (x *Binding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Binding.ProtoReflect.Descriptor instead.
 func (*Binding) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{5}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Binding) GetTeamId() string {
@@ -457,7 +584,7 @@ type ListBindingsRequest struct {
 
 func (x *ListBindingsRequest) Reset() {
 	*x = ListBindingsRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -469,7 +596,7 @@ func (x *ListBindingsRequest) String() string {
 func (*ListBindingsRequest) ProtoMessage() {}
 
 func (x *ListBindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[6]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -482,7 +609,7 @@ func (x *ListBindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBindingsRequest.ProtoReflect.Descriptor instead.
 func (*ListBindingsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{6}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListBindingsRequest) GetTeamId() string {
@@ -503,7 +630,7 @@ type ListBindingsResponse struct {
 
 func (x *ListBindingsResponse) Reset() {
 	*x = ListBindingsResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +642,7 @@ func (x *ListBindingsResponse) String() string {
 func (*ListBindingsResponse) ProtoMessage() {}
 
 func (x *ListBindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[7]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +655,7 @@ func (x *ListBindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBindingsResponse.ProtoReflect.Descriptor instead.
 func (*ListBindingsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{7}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListBindingsResponse) GetBindings() []*Binding {
@@ -551,7 +678,7 @@ type DeleteBindingRequest struct {
 
 func (x *DeleteBindingRequest) Reset() {
 	*x = DeleteBindingRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -563,7 +690,7 @@ func (x *DeleteBindingRequest) String() string {
 func (*DeleteBindingRequest) ProtoMessage() {}
 
 func (x *DeleteBindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[8]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -576,7 +703,7 @@ func (x *DeleteBindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBindingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBindingRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{8}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteBindingRequest) GetTeamId() string {
@@ -602,7 +729,7 @@ type DeleteBindingResponse struct {
 
 func (x *DeleteBindingResponse) Reset() {
 	*x = DeleteBindingResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +741,7 @@ func (x *DeleteBindingResponse) String() string {
 func (*DeleteBindingResponse) ProtoMessage() {}
 
 func (x *DeleteBindingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[9]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +754,7 @@ func (x *DeleteBindingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBindingResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBindingResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{9}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{11}
 }
 
 // Header is one HTTP header as received.
@@ -643,7 +770,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -655,7 +782,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[10]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -668,7 +795,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{10}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Header) GetName() string {
@@ -704,7 +831,7 @@ type HandleEventRequest struct {
 
 func (x *HandleEventRequest) Reset() {
 	*x = HandleEventRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +843,7 @@ func (x *HandleEventRequest) String() string {
 func (*HandleEventRequest) ProtoMessage() {}
 
 func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[11]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +856,7 @@ func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventRequest.ProtoReflect.Descriptor instead.
 func (*HandleEventRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{11}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HandleEventRequest) GetPath() string {
@@ -787,7 +914,7 @@ type HandleEventResponse struct {
 
 func (x *HandleEventResponse) Reset() {
 	*x = HandleEventResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[12]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +926,7 @@ func (x *HandleEventResponse) String() string {
 func (*HandleEventResponse) ProtoMessage() {}
 
 func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[12]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +939,7 @@ func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventResponse.ProtoReflect.Descriptor instead.
 func (*HandleEventResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{12}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *HandleEventResponse) GetStatusCode() int32 {
@@ -852,7 +979,7 @@ type GetInstallUrlRequest struct {
 
 func (x *GetInstallUrlRequest) Reset() {
 	*x = GetInstallUrlRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[13]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +991,7 @@ func (x *GetInstallUrlRequest) String() string {
 func (*GetInstallUrlRequest) ProtoMessage() {}
 
 func (x *GetInstallUrlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[13]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +1004,7 @@ func (x *GetInstallUrlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstallUrlRequest.ProtoReflect.Descriptor instead.
 func (*GetInstallUrlRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{13}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{15}
 }
 
 // GetInstallUrlResponse carries the install URL.
@@ -896,7 +1023,7 @@ type GetInstallUrlResponse struct {
 
 func (x *GetInstallUrlResponse) Reset() {
 	*x = GetInstallUrlResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[14]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -908,7 +1035,7 @@ func (x *GetInstallUrlResponse) String() string {
 func (*GetInstallUrlResponse) ProtoMessage() {}
 
 func (x *GetInstallUrlResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[14]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -921,7 +1048,7 @@ func (x *GetInstallUrlResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstallUrlResponse.ProtoReflect.Descriptor instead.
 func (*GetInstallUrlResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{14}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetInstallUrlResponse) GetUrl() string {
@@ -953,7 +1080,7 @@ type ConfigureAppRequest struct {
 
 func (x *ConfigureAppRequest) Reset() {
 	*x = ConfigureAppRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[15]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -965,7 +1092,7 @@ func (x *ConfigureAppRequest) String() string {
 func (*ConfigureAppRequest) ProtoMessage() {}
 
 func (x *ConfigureAppRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[15]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -978,7 +1105,7 @@ func (x *ConfigureAppRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureAppRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureAppRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{15}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ConfigureAppRequest) GetClientId() string {
@@ -1019,7 +1146,7 @@ type ConfigureAppResponse struct {
 
 func (x *ConfigureAppResponse) Reset() {
 	*x = ConfigureAppResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[16]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +1158,7 @@ func (x *ConfigureAppResponse) String() string {
 func (*ConfigureAppResponse) ProtoMessage() {}
 
 func (x *ConfigureAppResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[16]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +1171,7 @@ func (x *ConfigureAppResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureAppResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureAppResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{16}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{18}
 }
 
 // Deprecated: Marked as deprecated in rampart/slackadapter/v1/slackadapter.proto.
@@ -1078,7 +1205,7 @@ type GetAppRequest struct {
 
 func (x *GetAppRequest) Reset() {
 	*x = GetAppRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[17]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1090,7 +1217,7 @@ func (x *GetAppRequest) String() string {
 func (*GetAppRequest) ProtoMessage() {}
 
 func (x *GetAppRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[17]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1103,7 +1230,7 @@ func (x *GetAppRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppRequest.ProtoReflect.Descriptor instead.
 func (*GetAppRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{17}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{19}
 }
 
 // GetAppResponse describes the configured app.
@@ -1119,7 +1246,7 @@ type GetAppResponse struct {
 
 func (x *GetAppResponse) Reset() {
 	*x = GetAppResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[18]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1258,7 @@ func (x *GetAppResponse) String() string {
 func (*GetAppResponse) ProtoMessage() {}
 
 func (x *GetAppResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[18]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1271,7 @@ func (x *GetAppResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAppResponse.ProtoReflect.Descriptor instead.
 func (*GetAppResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{18}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetAppResponse) GetClientId() string {
@@ -1170,7 +1297,7 @@ type ListInstallationsRequest struct {
 
 func (x *ListInstallationsRequest) Reset() {
 	*x = ListInstallationsRequest{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[19]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1309,7 @@ func (x *ListInstallationsRequest) String() string {
 func (*ListInstallationsRequest) ProtoMessage() {}
 
 func (x *ListInstallationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[19]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1322,7 @@ func (x *ListInstallationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstallationsRequest.ProtoReflect.Descriptor instead.
 func (*ListInstallationsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{19}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{21}
 }
 
 // Installation is one Slack workspace (or org) installed for a tenant.
@@ -1226,7 +1353,7 @@ type Installation struct {
 
 func (x *Installation) Reset() {
 	*x = Installation{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[20]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1238,7 +1365,7 @@ func (x *Installation) String() string {
 func (*Installation) ProtoMessage() {}
 
 func (x *Installation) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[20]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1251,7 +1378,7 @@ func (x *Installation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Installation.ProtoReflect.Descriptor instead.
 func (*Installation) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{20}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Installation) GetTeamId() string {
@@ -1321,7 +1448,7 @@ type ListInstallationsResponse struct {
 
 func (x *ListInstallationsResponse) Reset() {
 	*x = ListInstallationsResponse{}
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[21]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1460,7 @@ func (x *ListInstallationsResponse) String() string {
 func (*ListInstallationsResponse) ProtoMessage() {}
 
 func (x *ListInstallationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[21]
+	mi := &file_rampart_slackadapter_v1_slackadapter_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1473,7 @@ func (x *ListInstallationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstallationsResponse.ProtoReflect.Descriptor instead.
 func (*ListInstallationsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{21}
+	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListInstallationsResponse) GetInstallations() []*Installation {
@@ -1360,14 +1487,21 @@ var File_rampart_slackadapter_v1_slackadapter_proto protoreflect.FileDescriptor
 
 const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\n" +
-	"*rampart/slackadapter/v1/slackadapter.proto\x12\x17rampart.slackadapter.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\xd2\x01\n" +
+	"*rampart/slackadapter/v1/slackadapter.proto\x12\x17rampart.slackadapter.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\"\xc6\x01\n" +
+	"\x1fUpdateInstallationPolicyRequest\x12\x1c\n" +
+	"\ateam_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06teamId\x12H\n" +
+	"\x06policy\x18\x02 \x01(\v2+.rampart.slackadapter.v1.InstallationPolicyB\x03\xe0A\x02R\x06policy\x12;\n" +
+	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"g\n" +
+	" UpdateInstallationPolicyResponse\x12C\n" +
+	"\x06policy\x18\x01 \x01(\v2+.rampart.slackadapter.v1.InstallationPolicyR\x06policy\"\xd2\x01\n" +
 	"\x1cSetInstallationPolicyRequest\x12\x1c\n" +
 	"\ateam_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06teamId\x12/\n" +
 	"\x13bindable_assistants\x18\x02 \x03(\tR\x12bindableAssistants\x121\n" +
 	"\x14bindable_collections\x18\x03 \x03(\tR\x13bindableCollections\x120\n" +
 	"\x14allow_external_users\x18\x04 \x01(\bR\x12allowExternalUsers\"d\n" +
 	"\x1dSetInstallationPolicyResponse\x12C\n" +
-	"\x06policy\x18\x01 \x01(\v2+.rampart.slackadapter.v1.InstallationPolicyR\x06policy\"\x81\x02\n" +
+	"\x06policy\x18\x01 \x01(\v2+.rampart.slackadapter.v1.InstallationPolicyR\x06policy\"\x95\x02\n" +
 	"\x12InstallationPolicy\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12/\n" +
 	"\x13bindable_assistants\x18\x02 \x03(\tR\x12bindableAssistants\x121\n" +
@@ -1376,7 +1510,8 @@ const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\n" +
 	"updated_by\x18\x05 \x01(\tR\tupdatedBy\x12\x1d\n" +
 	"\n" +
-	"updated_at\x18\x06 \x01(\x03R\tupdatedAt\"\x90\x01\n" +
+	"updated_at\x18\x06 \x01(\x03R\tupdatedAt\x12\x12\n" +
+	"\x04etag\x18\a \x01(\tR\x04etag\"\x90\x01\n" +
 	"\x11SetBindingRequest\x12\x1c\n" +
 	"\ateam_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06teamId\x12\x1d\n" +
 	"\n" +
@@ -1451,7 +1586,7 @@ const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"disabledAt\x12C\n" +
 	"\x06policy\x18\b \x01(\v2+.rampart.slackadapter.v1.InstallationPolicyR\x06policy\"h\n" +
 	"\x19ListInstallationsResponse\x12K\n" +
-	"\rinstallations\x18\x01 \x03(\v2%.rampart.slackadapter.v1.InstallationR\rinstallations2\xfd\t\n" +
+	"\rinstallations\x18\x01 \x03(\v2%.rampart.slackadapter.v1.InstallationR\rinstallations2\xc9\v\n" +
 	"\x13SlackAdapterService\x12h\n" +
 	"\vHandleEvent\x12+.rampart.slackadapter.v1.HandleEventRequest\x1a,.rampart.slackadapter.v1.HandleEventResponse\x12\x89\x01\n" +
 	"\rGetInstallUrl\x12-.rampart.slackadapter.v1.GetInstallUrlRequest\x1a..rampart.slackadapter.v1.GetInstallUrlResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/slack/install\x12\x85\x01\n" +
@@ -1462,7 +1597,8 @@ const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"SetBinding\x12*.rampart.slackadapter.v1.SetBindingRequest\x1a+.rampart.slackadapter.v1.SetBindingResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\x1a\x12/v1/slack/bindings\x12\x8a\x01\n" +
 	"\fListBindings\x12,.rampart.slackadapter.v1.ListBindingsRequest\x1a-.rampart.slackadapter.v1.ListBindingsResponse\"\x1d\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/slack/bindings\x90\x02\x01\x12\x94\x01\n" +
 	"\rDeleteBinding\x12-.rampart.slackadapter.v1.DeleteBindingRequest\x1a..rampart.slackadapter.v1.DeleteBindingResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/slack/bindings/{team_id}\x12\xbb\x01\n" +
-	"\x15SetInstallationPolicy\x125.rampart.slackadapter.v1.SetInstallationPolicyRequest\x1a6.rampart.slackadapter.v1.SetInstallationPolicyResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\x1a(/v1/slack/installations/{team_id}/policyBSZQgithub.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1;slackadapterv1b\x06proto3"
+	"\x15SetInstallationPolicy\x125.rampart.slackadapter.v1.SetInstallationPolicyRequest\x1a6.rampart.slackadapter.v1.SetInstallationPolicyResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\x1a(/v1/slack/installations/{team_id}/policy\x12\xc9\x01\n" +
+	"\x18UpdateInstallationPolicy\x128.rampart.slackadapter.v1.UpdateInstallationPolicyRequest\x1a9.rampart.slackadapter.v1.UpdateInstallationPolicyResponse\"8\x82\xd3\xe4\x93\x022:\x06policy2(/v1/slack/installations/{team_id}/policyBSZQgithub.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1;slackadapterv1b\x06proto3"
 
 var (
 	file_rampart_slackadapter_v1_slackadapter_proto_rawDescOnce sync.Once
@@ -1476,62 +1612,70 @@ func file_rampart_slackadapter_v1_slackadapter_proto_rawDescGZIP() []byte {
 	return file_rampart_slackadapter_v1_slackadapter_proto_rawDescData
 }
 
-var file_rampart_slackadapter_v1_slackadapter_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_rampart_slackadapter_v1_slackadapter_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_rampart_slackadapter_v1_slackadapter_proto_goTypes = []any{
-	(*SetInstallationPolicyRequest)(nil),  // 0: rampart.slackadapter.v1.SetInstallationPolicyRequest
-	(*SetInstallationPolicyResponse)(nil), // 1: rampart.slackadapter.v1.SetInstallationPolicyResponse
-	(*InstallationPolicy)(nil),            // 2: rampart.slackadapter.v1.InstallationPolicy
-	(*SetBindingRequest)(nil),             // 3: rampart.slackadapter.v1.SetBindingRequest
-	(*SetBindingResponse)(nil),            // 4: rampart.slackadapter.v1.SetBindingResponse
-	(*Binding)(nil),                       // 5: rampart.slackadapter.v1.Binding
-	(*ListBindingsRequest)(nil),           // 6: rampart.slackadapter.v1.ListBindingsRequest
-	(*ListBindingsResponse)(nil),          // 7: rampart.slackadapter.v1.ListBindingsResponse
-	(*DeleteBindingRequest)(nil),          // 8: rampart.slackadapter.v1.DeleteBindingRequest
-	(*DeleteBindingResponse)(nil),         // 9: rampart.slackadapter.v1.DeleteBindingResponse
-	(*Header)(nil),                        // 10: rampart.slackadapter.v1.Header
-	(*HandleEventRequest)(nil),            // 11: rampart.slackadapter.v1.HandleEventRequest
-	(*HandleEventResponse)(nil),           // 12: rampart.slackadapter.v1.HandleEventResponse
-	(*GetInstallUrlRequest)(nil),          // 13: rampart.slackadapter.v1.GetInstallUrlRequest
-	(*GetInstallUrlResponse)(nil),         // 14: rampart.slackadapter.v1.GetInstallUrlResponse
-	(*ConfigureAppRequest)(nil),           // 15: rampart.slackadapter.v1.ConfigureAppRequest
-	(*ConfigureAppResponse)(nil),          // 16: rampart.slackadapter.v1.ConfigureAppResponse
-	(*GetAppRequest)(nil),                 // 17: rampart.slackadapter.v1.GetAppRequest
-	(*GetAppResponse)(nil),                // 18: rampart.slackadapter.v1.GetAppResponse
-	(*ListInstallationsRequest)(nil),      // 19: rampart.slackadapter.v1.ListInstallationsRequest
-	(*Installation)(nil),                  // 20: rampart.slackadapter.v1.Installation
-	(*ListInstallationsResponse)(nil),     // 21: rampart.slackadapter.v1.ListInstallationsResponse
+	(*UpdateInstallationPolicyRequest)(nil),  // 0: rampart.slackadapter.v1.UpdateInstallationPolicyRequest
+	(*UpdateInstallationPolicyResponse)(nil), // 1: rampart.slackadapter.v1.UpdateInstallationPolicyResponse
+	(*SetInstallationPolicyRequest)(nil),     // 2: rampart.slackadapter.v1.SetInstallationPolicyRequest
+	(*SetInstallationPolicyResponse)(nil),    // 3: rampart.slackadapter.v1.SetInstallationPolicyResponse
+	(*InstallationPolicy)(nil),               // 4: rampart.slackadapter.v1.InstallationPolicy
+	(*SetBindingRequest)(nil),                // 5: rampart.slackadapter.v1.SetBindingRequest
+	(*SetBindingResponse)(nil),               // 6: rampart.slackadapter.v1.SetBindingResponse
+	(*Binding)(nil),                          // 7: rampart.slackadapter.v1.Binding
+	(*ListBindingsRequest)(nil),              // 8: rampart.slackadapter.v1.ListBindingsRequest
+	(*ListBindingsResponse)(nil),             // 9: rampart.slackadapter.v1.ListBindingsResponse
+	(*DeleteBindingRequest)(nil),             // 10: rampart.slackadapter.v1.DeleteBindingRequest
+	(*DeleteBindingResponse)(nil),            // 11: rampart.slackadapter.v1.DeleteBindingResponse
+	(*Header)(nil),                           // 12: rampart.slackadapter.v1.Header
+	(*HandleEventRequest)(nil),               // 13: rampart.slackadapter.v1.HandleEventRequest
+	(*HandleEventResponse)(nil),              // 14: rampart.slackadapter.v1.HandleEventResponse
+	(*GetInstallUrlRequest)(nil),             // 15: rampart.slackadapter.v1.GetInstallUrlRequest
+	(*GetInstallUrlResponse)(nil),            // 16: rampart.slackadapter.v1.GetInstallUrlResponse
+	(*ConfigureAppRequest)(nil),              // 17: rampart.slackadapter.v1.ConfigureAppRequest
+	(*ConfigureAppResponse)(nil),             // 18: rampart.slackadapter.v1.ConfigureAppResponse
+	(*GetAppRequest)(nil),                    // 19: rampart.slackadapter.v1.GetAppRequest
+	(*GetAppResponse)(nil),                   // 20: rampart.slackadapter.v1.GetAppResponse
+	(*ListInstallationsRequest)(nil),         // 21: rampart.slackadapter.v1.ListInstallationsRequest
+	(*Installation)(nil),                     // 22: rampart.slackadapter.v1.Installation
+	(*ListInstallationsResponse)(nil),        // 23: rampart.slackadapter.v1.ListInstallationsResponse
+	(*fieldmaskpb.FieldMask)(nil),            // 24: google.protobuf.FieldMask
 }
 var file_rampart_slackadapter_v1_slackadapter_proto_depIdxs = []int32{
-	2,  // 0: rampart.slackadapter.v1.SetInstallationPolicyResponse.policy:type_name -> rampart.slackadapter.v1.InstallationPolicy
-	5,  // 1: rampart.slackadapter.v1.SetBindingResponse.binding:type_name -> rampart.slackadapter.v1.Binding
-	5,  // 2: rampart.slackadapter.v1.ListBindingsResponse.bindings:type_name -> rampart.slackadapter.v1.Binding
-	10, // 3: rampart.slackadapter.v1.HandleEventRequest.headers:type_name -> rampart.slackadapter.v1.Header
-	10, // 4: rampart.slackadapter.v1.HandleEventResponse.headers:type_name -> rampart.slackadapter.v1.Header
-	2,  // 5: rampart.slackadapter.v1.Installation.policy:type_name -> rampart.slackadapter.v1.InstallationPolicy
-	20, // 6: rampart.slackadapter.v1.ListInstallationsResponse.installations:type_name -> rampart.slackadapter.v1.Installation
-	11, // 7: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:input_type -> rampart.slackadapter.v1.HandleEventRequest
-	13, // 8: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:input_type -> rampart.slackadapter.v1.GetInstallUrlRequest
-	15, // 9: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:input_type -> rampart.slackadapter.v1.ConfigureAppRequest
-	17, // 10: rampart.slackadapter.v1.SlackAdapterService.GetApp:input_type -> rampart.slackadapter.v1.GetAppRequest
-	19, // 11: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:input_type -> rampart.slackadapter.v1.ListInstallationsRequest
-	3,  // 12: rampart.slackadapter.v1.SlackAdapterService.SetBinding:input_type -> rampart.slackadapter.v1.SetBindingRequest
-	6,  // 13: rampart.slackadapter.v1.SlackAdapterService.ListBindings:input_type -> rampart.slackadapter.v1.ListBindingsRequest
-	8,  // 14: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:input_type -> rampart.slackadapter.v1.DeleteBindingRequest
-	0,  // 15: rampart.slackadapter.v1.SlackAdapterService.SetInstallationPolicy:input_type -> rampart.slackadapter.v1.SetInstallationPolicyRequest
-	12, // 16: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:output_type -> rampart.slackadapter.v1.HandleEventResponse
-	14, // 17: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:output_type -> rampart.slackadapter.v1.GetInstallUrlResponse
-	16, // 18: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:output_type -> rampart.slackadapter.v1.ConfigureAppResponse
-	18, // 19: rampart.slackadapter.v1.SlackAdapterService.GetApp:output_type -> rampart.slackadapter.v1.GetAppResponse
-	21, // 20: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:output_type -> rampart.slackadapter.v1.ListInstallationsResponse
-	4,  // 21: rampart.slackadapter.v1.SlackAdapterService.SetBinding:output_type -> rampart.slackadapter.v1.SetBindingResponse
-	7,  // 22: rampart.slackadapter.v1.SlackAdapterService.ListBindings:output_type -> rampart.slackadapter.v1.ListBindingsResponse
-	9,  // 23: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:output_type -> rampart.slackadapter.v1.DeleteBindingResponse
-	1,  // 24: rampart.slackadapter.v1.SlackAdapterService.SetInstallationPolicy:output_type -> rampart.slackadapter.v1.SetInstallationPolicyResponse
-	16, // [16:25] is the sub-list for method output_type
-	7,  // [7:16] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	4,  // 0: rampart.slackadapter.v1.UpdateInstallationPolicyRequest.policy:type_name -> rampart.slackadapter.v1.InstallationPolicy
+	24, // 1: rampart.slackadapter.v1.UpdateInstallationPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 2: rampart.slackadapter.v1.UpdateInstallationPolicyResponse.policy:type_name -> rampart.slackadapter.v1.InstallationPolicy
+	4,  // 3: rampart.slackadapter.v1.SetInstallationPolicyResponse.policy:type_name -> rampart.slackadapter.v1.InstallationPolicy
+	7,  // 4: rampart.slackadapter.v1.SetBindingResponse.binding:type_name -> rampart.slackadapter.v1.Binding
+	7,  // 5: rampart.slackadapter.v1.ListBindingsResponse.bindings:type_name -> rampart.slackadapter.v1.Binding
+	12, // 6: rampart.slackadapter.v1.HandleEventRequest.headers:type_name -> rampart.slackadapter.v1.Header
+	12, // 7: rampart.slackadapter.v1.HandleEventResponse.headers:type_name -> rampart.slackadapter.v1.Header
+	4,  // 8: rampart.slackadapter.v1.Installation.policy:type_name -> rampart.slackadapter.v1.InstallationPolicy
+	22, // 9: rampart.slackadapter.v1.ListInstallationsResponse.installations:type_name -> rampart.slackadapter.v1.Installation
+	13, // 10: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:input_type -> rampart.slackadapter.v1.HandleEventRequest
+	15, // 11: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:input_type -> rampart.slackadapter.v1.GetInstallUrlRequest
+	17, // 12: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:input_type -> rampart.slackadapter.v1.ConfigureAppRequest
+	19, // 13: rampart.slackadapter.v1.SlackAdapterService.GetApp:input_type -> rampart.slackadapter.v1.GetAppRequest
+	21, // 14: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:input_type -> rampart.slackadapter.v1.ListInstallationsRequest
+	5,  // 15: rampart.slackadapter.v1.SlackAdapterService.SetBinding:input_type -> rampart.slackadapter.v1.SetBindingRequest
+	8,  // 16: rampart.slackadapter.v1.SlackAdapterService.ListBindings:input_type -> rampart.slackadapter.v1.ListBindingsRequest
+	10, // 17: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:input_type -> rampart.slackadapter.v1.DeleteBindingRequest
+	2,  // 18: rampart.slackadapter.v1.SlackAdapterService.SetInstallationPolicy:input_type -> rampart.slackadapter.v1.SetInstallationPolicyRequest
+	0,  // 19: rampart.slackadapter.v1.SlackAdapterService.UpdateInstallationPolicy:input_type -> rampart.slackadapter.v1.UpdateInstallationPolicyRequest
+	14, // 20: rampart.slackadapter.v1.SlackAdapterService.HandleEvent:output_type -> rampart.slackadapter.v1.HandleEventResponse
+	16, // 21: rampart.slackadapter.v1.SlackAdapterService.GetInstallUrl:output_type -> rampart.slackadapter.v1.GetInstallUrlResponse
+	18, // 22: rampart.slackadapter.v1.SlackAdapterService.ConfigureApp:output_type -> rampart.slackadapter.v1.ConfigureAppResponse
+	20, // 23: rampart.slackadapter.v1.SlackAdapterService.GetApp:output_type -> rampart.slackadapter.v1.GetAppResponse
+	23, // 24: rampart.slackadapter.v1.SlackAdapterService.ListInstallations:output_type -> rampart.slackadapter.v1.ListInstallationsResponse
+	6,  // 25: rampart.slackadapter.v1.SlackAdapterService.SetBinding:output_type -> rampart.slackadapter.v1.SetBindingResponse
+	9,  // 26: rampart.slackadapter.v1.SlackAdapterService.ListBindings:output_type -> rampart.slackadapter.v1.ListBindingsResponse
+	11, // 27: rampart.slackadapter.v1.SlackAdapterService.DeleteBinding:output_type -> rampart.slackadapter.v1.DeleteBindingResponse
+	3,  // 28: rampart.slackadapter.v1.SlackAdapterService.SetInstallationPolicy:output_type -> rampart.slackadapter.v1.SetInstallationPolicyResponse
+	1,  // 29: rampart.slackadapter.v1.SlackAdapterService.UpdateInstallationPolicy:output_type -> rampart.slackadapter.v1.UpdateInstallationPolicyResponse
+	20, // [20:30] is the sub-list for method output_type
+	10, // [10:20] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_rampart_slackadapter_v1_slackadapter_proto_init() }
@@ -1545,7 +1689,7 @@ func file_rampart_slackadapter_v1_slackadapter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_slackadapter_v1_slackadapter_proto_rawDesc), len(file_rampart_slackadapter_v1_slackadapter_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -264,6 +264,87 @@ func local_request_SlackAdapterService_SetInstallationPolicy_0(ctx context.Conte
 	return msg, metadata, err
 }
 
+var filter_SlackAdapterService_UpdateInstallationPolicy_0 = &utilities.DoubleArray{Encoding: map[string]int{"policy": 0, "team_id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
+
+func request_SlackAdapterService_UpdateInstallationPolicy_0(ctx context.Context, marshaler runtime.Marshaler, client SlackAdapterServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UpdateInstallationPolicyRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	newReader, berr := utilities.IOReaderFactory(req.Body)
+	if berr != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", berr)
+	}
+	if err := marshaler.NewDecoder(newReader()).Decode(&protoReq.Policy); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if protoReq.UpdateMask == nil || len(protoReq.UpdateMask.GetPaths()) == 0 {
+		if fieldMask, err := runtime.FieldMaskFromRequestBody(newReader(), protoReq.Policy); err != nil {
+			return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		} else {
+			protoReq.UpdateMask = fieldMask
+		}
+	}
+	val, ok := pathParams["team_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "team_id")
+	}
+	protoReq.TeamId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "team_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_SlackAdapterService_UpdateInstallationPolicy_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.UpdateInstallationPolicy(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_SlackAdapterService_UpdateInstallationPolicy_0(ctx context.Context, marshaler runtime.Marshaler, server SlackAdapterServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UpdateInstallationPolicyRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	newReader, berr := utilities.IOReaderFactory(req.Body)
+	if berr != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", berr)
+	}
+	if err := marshaler.NewDecoder(newReader()).Decode(&protoReq.Policy); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if protoReq.UpdateMask == nil || len(protoReq.UpdateMask.GetPaths()) == 0 {
+		if fieldMask, err := runtime.FieldMaskFromRequestBody(newReader(), protoReq.Policy); err != nil {
+			return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		} else {
+			protoReq.UpdateMask = fieldMask
+		}
+	}
+	val, ok := pathParams["team_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "team_id")
+	}
+	protoReq.TeamId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "team_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_SlackAdapterService_UpdateInstallationPolicy_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.UpdateInstallationPolicy(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterSlackAdapterServiceHandlerServer registers the http handlers for service SlackAdapterService to "mux".
 // UnaryRPC     :call SlackAdapterServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -409,6 +490,26 @@ func RegisterSlackAdapterServiceHandlerServer(ctx context.Context, mux *runtime.
 			return
 		}
 		forward_SlackAdapterService_SetInstallationPolicy_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPatch, pattern_SlackAdapterService_UpdateInstallationPolicy_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/rampart.slackadapter.v1.SlackAdapterService/UpdateInstallationPolicy", runtime.WithHTTPPathPattern("/v1/slack/installations/{team_id}/policy"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_SlackAdapterService_UpdateInstallationPolicy_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_SlackAdapterService_UpdateInstallationPolicy_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -569,25 +670,44 @@ func RegisterSlackAdapterServiceHandlerClient(ctx context.Context, mux *runtime.
 		}
 		forward_SlackAdapterService_SetInstallationPolicy_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPatch, pattern_SlackAdapterService_UpdateInstallationPolicy_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/rampart.slackadapter.v1.SlackAdapterService/UpdateInstallationPolicy", runtime.WithHTTPPathPattern("/v1/slack/installations/{team_id}/policy"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_SlackAdapterService_UpdateInstallationPolicy_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_SlackAdapterService_UpdateInstallationPolicy_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_SlackAdapterService_GetInstallUrl_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "slack", "install"}, ""))
-	pattern_SlackAdapterService_ConfigureApp_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "slack", "app"}, ""))
-	pattern_SlackAdapterService_ListInstallations_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "slack", "installations"}, ""))
-	pattern_SlackAdapterService_SetBinding_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "slack", "bindings"}, ""))
-	pattern_SlackAdapterService_ListBindings_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "slack", "bindings"}, ""))
-	pattern_SlackAdapterService_DeleteBinding_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "slack", "bindings", "team_id"}, ""))
-	pattern_SlackAdapterService_SetInstallationPolicy_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "slack", "installations", "team_id", "policy"}, ""))
+	pattern_SlackAdapterService_GetInstallUrl_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "slack", "install"}, ""))
+	pattern_SlackAdapterService_ConfigureApp_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "slack", "app"}, ""))
+	pattern_SlackAdapterService_ListInstallations_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "slack", "installations"}, ""))
+	pattern_SlackAdapterService_SetBinding_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "slack", "bindings"}, ""))
+	pattern_SlackAdapterService_ListBindings_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "slack", "bindings"}, ""))
+	pattern_SlackAdapterService_DeleteBinding_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "slack", "bindings", "team_id"}, ""))
+	pattern_SlackAdapterService_SetInstallationPolicy_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "slack", "installations", "team_id", "policy"}, ""))
+	pattern_SlackAdapterService_UpdateInstallationPolicy_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "slack", "installations", "team_id", "policy"}, ""))
 )
 
 var (
-	forward_SlackAdapterService_GetInstallUrl_0         = runtime.ForwardResponseMessage
-	forward_SlackAdapterService_ConfigureApp_0          = runtime.ForwardResponseMessage
-	forward_SlackAdapterService_ListInstallations_0     = runtime.ForwardResponseMessage
-	forward_SlackAdapterService_SetBinding_0            = runtime.ForwardResponseMessage
-	forward_SlackAdapterService_ListBindings_0          = runtime.ForwardResponseMessage
-	forward_SlackAdapterService_DeleteBinding_0         = runtime.ForwardResponseMessage
-	forward_SlackAdapterService_SetInstallationPolicy_0 = runtime.ForwardResponseMessage
+	forward_SlackAdapterService_GetInstallUrl_0            = runtime.ForwardResponseMessage
+	forward_SlackAdapterService_ConfigureApp_0             = runtime.ForwardResponseMessage
+	forward_SlackAdapterService_ListInstallations_0        = runtime.ForwardResponseMessage
+	forward_SlackAdapterService_SetBinding_0               = runtime.ForwardResponseMessage
+	forward_SlackAdapterService_ListBindings_0             = runtime.ForwardResponseMessage
+	forward_SlackAdapterService_DeleteBinding_0            = runtime.ForwardResponseMessage
+	forward_SlackAdapterService_SetInstallationPolicy_0    = runtime.ForwardResponseMessage
+	forward_SlackAdapterService_UpdateInstallationPolicy_0 = runtime.ForwardResponseMessage
 )

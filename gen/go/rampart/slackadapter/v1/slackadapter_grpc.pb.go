@@ -19,15 +19,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SlackAdapterService_HandleEvent_FullMethodName           = "/rampart.slackadapter.v1.SlackAdapterService/HandleEvent"
-	SlackAdapterService_GetInstallUrl_FullMethodName         = "/rampart.slackadapter.v1.SlackAdapterService/GetInstallUrl"
-	SlackAdapterService_ConfigureApp_FullMethodName          = "/rampart.slackadapter.v1.SlackAdapterService/ConfigureApp"
-	SlackAdapterService_GetApp_FullMethodName                = "/rampart.slackadapter.v1.SlackAdapterService/GetApp"
-	SlackAdapterService_ListInstallations_FullMethodName     = "/rampart.slackadapter.v1.SlackAdapterService/ListInstallations"
-	SlackAdapterService_SetBinding_FullMethodName            = "/rampart.slackadapter.v1.SlackAdapterService/SetBinding"
-	SlackAdapterService_ListBindings_FullMethodName          = "/rampart.slackadapter.v1.SlackAdapterService/ListBindings"
-	SlackAdapterService_DeleteBinding_FullMethodName         = "/rampart.slackadapter.v1.SlackAdapterService/DeleteBinding"
-	SlackAdapterService_SetInstallationPolicy_FullMethodName = "/rampart.slackadapter.v1.SlackAdapterService/SetInstallationPolicy"
+	SlackAdapterService_HandleEvent_FullMethodName              = "/rampart.slackadapter.v1.SlackAdapterService/HandleEvent"
+	SlackAdapterService_GetInstallUrl_FullMethodName            = "/rampart.slackadapter.v1.SlackAdapterService/GetInstallUrl"
+	SlackAdapterService_ConfigureApp_FullMethodName             = "/rampart.slackadapter.v1.SlackAdapterService/ConfigureApp"
+	SlackAdapterService_GetApp_FullMethodName                   = "/rampart.slackadapter.v1.SlackAdapterService/GetApp"
+	SlackAdapterService_ListInstallations_FullMethodName        = "/rampart.slackadapter.v1.SlackAdapterService/ListInstallations"
+	SlackAdapterService_SetBinding_FullMethodName               = "/rampart.slackadapter.v1.SlackAdapterService/SetBinding"
+	SlackAdapterService_ListBindings_FullMethodName             = "/rampart.slackadapter.v1.SlackAdapterService/ListBindings"
+	SlackAdapterService_DeleteBinding_FullMethodName            = "/rampart.slackadapter.v1.SlackAdapterService/DeleteBinding"
+	SlackAdapterService_SetInstallationPolicy_FullMethodName    = "/rampart.slackadapter.v1.SlackAdapterService/SetInstallationPolicy"
+	SlackAdapterService_UpdateInstallationPolicy_FullMethodName = "/rampart.slackadapter.v1.SlackAdapterService/UpdateInstallationPolicy"
 )
 
 // SlackAdapterServiceClient is the client API for SlackAdapterService service.
@@ -85,6 +86,18 @@ type SlackAdapterServiceClient interface {
 	// unless set). A team that is not a live installation of the caller's
 	// tenant is NotFound.
 	SetInstallationPolicy(ctx context.Context, in *SetInstallationPolicyRequest, opts ...grpc.CallOption) (*SetInstallationPolicyResponse, error)
+	// UpdateInstallationPolicy changes only the fields of a workspace's
+	// policy that update_mask names (bindable_assistants,
+	// bindable_collections, allow_external_users; "*" is all three), the
+	// others staying as they are (same callers and checks as
+	// SetInstallationPolicy; a listed field is replaced whole). Without a
+	// mask, the fields set in policy (over REST: the fields the JSON body
+	// names). An unknown path is InvalidArgument. With policy.etag, the
+	// update applies only if the policy is still the one that etag was
+	// read with, else Aborted (REST 409): read it again and retry. Without
+	// it, concurrent updates of different fields still keep each other's
+	// writes.
+	UpdateInstallationPolicy(ctx context.Context, in *UpdateInstallationPolicyRequest, opts ...grpc.CallOption) (*UpdateInstallationPolicyResponse, error)
 }
 
 type slackAdapterServiceClient struct {
@@ -185,6 +198,16 @@ func (c *slackAdapterServiceClient) SetInstallationPolicy(ctx context.Context, i
 	return out, nil
 }
 
+func (c *slackAdapterServiceClient) UpdateInstallationPolicy(ctx context.Context, in *UpdateInstallationPolicyRequest, opts ...grpc.CallOption) (*UpdateInstallationPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateInstallationPolicyResponse)
+	err := c.cc.Invoke(ctx, SlackAdapterService_UpdateInstallationPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SlackAdapterServiceServer is the server API for SlackAdapterService service.
 // All implementations must embed UnimplementedSlackAdapterServiceServer
 // for forward compatibility.
@@ -240,6 +263,18 @@ type SlackAdapterServiceServer interface {
 	// unless set). A team that is not a live installation of the caller's
 	// tenant is NotFound.
 	SetInstallationPolicy(context.Context, *SetInstallationPolicyRequest) (*SetInstallationPolicyResponse, error)
+	// UpdateInstallationPolicy changes only the fields of a workspace's
+	// policy that update_mask names (bindable_assistants,
+	// bindable_collections, allow_external_users; "*" is all three), the
+	// others staying as they are (same callers and checks as
+	// SetInstallationPolicy; a listed field is replaced whole). Without a
+	// mask, the fields set in policy (over REST: the fields the JSON body
+	// names). An unknown path is InvalidArgument. With policy.etag, the
+	// update applies only if the policy is still the one that etag was
+	// read with, else Aborted (REST 409): read it again and retry. Without
+	// it, concurrent updates of different fields still keep each other's
+	// writes.
+	UpdateInstallationPolicy(context.Context, *UpdateInstallationPolicyRequest) (*UpdateInstallationPolicyResponse, error)
 	mustEmbedUnimplementedSlackAdapterServiceServer()
 }
 
@@ -276,6 +311,9 @@ func (UnimplementedSlackAdapterServiceServer) DeleteBinding(context.Context, *De
 }
 func (UnimplementedSlackAdapterServiceServer) SetInstallationPolicy(context.Context, *SetInstallationPolicyRequest) (*SetInstallationPolicyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetInstallationPolicy not implemented")
+}
+func (UnimplementedSlackAdapterServiceServer) UpdateInstallationPolicy(context.Context, *UpdateInstallationPolicyRequest) (*UpdateInstallationPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateInstallationPolicy not implemented")
 }
 func (UnimplementedSlackAdapterServiceServer) mustEmbedUnimplementedSlackAdapterServiceServer() {}
 func (UnimplementedSlackAdapterServiceServer) testEmbeddedByValue()                             {}
@@ -460,6 +498,24 @@ func _SlackAdapterService_SetInstallationPolicy_Handler(srv interface{}, ctx con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SlackAdapterService_UpdateInstallationPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateInstallationPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SlackAdapterServiceServer).UpdateInstallationPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SlackAdapterService_UpdateInstallationPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SlackAdapterServiceServer).UpdateInstallationPolicy(ctx, req.(*UpdateInstallationPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SlackAdapterService_ServiceDesc is the grpc.ServiceDesc for SlackAdapterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -502,6 +558,10 @@ var SlackAdapterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetInstallationPolicy",
 			Handler:    _SlackAdapterService_SetInstallationPolicy_Handler,
+		},
+		{
+			MethodName: "UpdateInstallationPolicy",
+			Handler:    _SlackAdapterService_UpdateInstallationPolicy_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
