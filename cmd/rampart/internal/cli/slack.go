@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/rampart-platform/rampart/cmd/rampart/internal/devstack"
+	"github.com/rampart-platform/rampart/cmd/rampart/internal/restclient"
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 )
 
@@ -205,54 +207,57 @@ func slackTenantVerbs(f *apiFlags) []*cobra.Command {
 	}
 }
 
-// newSlackPolicyCmd sets, or with --show prints, an installation's policy
-// (ADR 0097): what a Slack workspace admin may bind with `/rampart kb use`
-// and whether users of other organisations are answered. The REST call
-// replaces the whole policy, so a set needs at least one flag (--clear for
-// the empty policy): `policy T1` alone must not silently empty the list.
+// policyEdit is what one `rampart slack policy` call changes: whole lists
+// (-c/-a), single entries (--add-…/--remove-…), the external-users flag.
+type policyEdit struct {
+	assistants, collections           []string
+	addAssistants, removeAssistants   []string
+	addCollections, removeCollections []string
+	external, empty, show             bool
+}
+
+// newSlackPolicyCmd changes, or prints, an installation's policy (ADR
+// 0097, 0103): what a Slack workspace admin may bind with `/rampart kb
+// use` and whether users of other organisations are answered. A change is
+// a PATCH of the fields its flags name (the others stay); single entries
+// are a read-modify-write with the policy's etag, retried when another
+// change came between. Without a flag it prints the policy.
 func newSlackPolicyCmd(f *apiFlags) *cobra.Command {
-	var assistants, collections []string
-	var external, empty, show bool
+	var e policyEdit
 	cmd := &cobra.Command{
 		Use:   "policy TEAM_ID",
-		Short: "Set (or --show) what Slack workspace admins may bind with /rampart kb use and whether other organisations' users are answered",
-		Long: "Set a workspace's policy (tenant admin): the collections (-c/--collection) and assistants (-a/--assistant) that " +
-			"a Slack workspace admin may bind with `/rampart kb use` (nothing until set), and --allow-external-users to answer " +
-			"users of other organisations in Slack Connect channels (not answered unless set). Each call replaces the whole " +
-			"policy: name everything it should allow; --clear allows nothing. Bindings already made stay (rampart slack bindings). " +
-			"--show prints the current policy.",
-		Example: "  rampart slack policy T0123ABCD --collection handbook,faq --assistant kb-support\n" +
-			"  rampart slack policy T0123ABCD --show",
+		Short: "Show or change what Slack workspace admins may bind with /rampart kb use, and whether other organisations' users are answered",
+		Long: "A Slack workspace admin binds a channel to a collection or assistant with `/rampart kb use NAME`, but only to names " +
+			"a Rampart tenant admin put on the workspace's list (nothing until then). This command shows and changes that list " +
+			"(tenant admin key). Each flag changes only what it names; the rest of the policy stays:\n" +
+			"  --add-collection / --remove-collection, --add-assistant / --remove-assistant: one entry (repeatable, or a,b)\n" +
+			"  -c/--collection, -a/--assistant: the whole list\n" +
+			"  --allow-external-users (=false to stop): answer users of other organisations in Slack Connect channels\n" +
+			"  --clear: the empty policy\n" +
+			"Without a flag (or with --show) it prints the policy. Bindings already made stay (rampart slack bindings). " +
+			"TEAM_ID is the workspace's Slack team id (T…, or E… for an org-wide install): rampart slack installations lists them.",
+		Example: "  rampart slack policy T0123ABCD --add-collection handbook\n" +
+			"  rampart slack policy T0123ABCD --remove-collection drafts --add-assistant kb-support\n" +
+			"  rampart slack policy T0123ABCD --collection handbook,faq      # the whole list\n" +
+			"  rampart slack policy T0123ABCD",
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			set := cmd.Flags().Changed("assistant") || cmd.Flags().Changed("collection") || cmd.Flags().Changed("allow-external-users")
-			switch {
-			case show && (set || empty):
-				return errors.New("--show only prints the policy: drop --assistant, --collection, --allow-external-users and --clear")
-			case show:
-				return showSlackPolicy(cmd, f, a[0])
-			case empty && set:
-				return errors.New("--clear sets the empty policy: it takes no --assistant, --collection or --allow-external-users")
-			case !empty && !set:
-				return errors.New("nothing to set: name what /rampart kb use may bind (--collection, --assistant) and whether " +
-					"--allow-external-users; each call replaces the whole policy (--clear allows nothing, --show prints it)")
-			}
-			body := map[string]any{
-				"bindable_assistants":  nonNilStrings(assistants),
-				"bindable_collections": nonNilStrings(collections),
-				"allow_external_users": external,
-			}
-			return f.call(cmd, http.MethodPut, "/v1/slack/installations/"+esc(a[0])+"/policy", nil, body)
+			return runSlackPolicy(cmd, f, a[0], &e)
 		},
 	}
+	fl := cmd.Flags()
 	// The same -a/--assistant and -c/--collection as bind; the plurals (the
 	// body's names) are the same flags.
-	cmd.Flags().StringSliceVarP(&assistants, "assistant", "a", nil, "assistant(s) (model names) kb use may bind (repeatable, or a,b)")
-	cmd.Flags().StringSliceVarP(&collections, "collection", "c", nil, "collection(s) kb use may bind (repeatable, or handbook,faq)")
-	cmd.Flags().BoolVar(&external, "allow-external-users", false, "answer users of other organisations in Slack Connect channels")
-	cmd.Flags().BoolVar(&empty, "clear", false, "set the empty policy: kb use binds nothing, external users are not answered")
-	cmd.Flags().BoolVar(&show, "show", false, "print the current policy instead of setting it")
-	cmd.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+	fl.StringSliceVarP(&e.assistants, "assistant", "a", nil, "the whole list of assistants (model names) kb use may bind (repeatable, or a,b)")
+	fl.StringSliceVarP(&e.collections, "collection", "c", nil, "the whole list of collections kb use may bind (repeatable, or handbook,faq)")
+	fl.StringSliceVar(&e.addCollections, "add-collection", nil, "add collection(s) to the list")
+	fl.StringSliceVar(&e.removeCollections, "remove-collection", nil, "remove collection(s) from the list")
+	fl.StringSliceVar(&e.addAssistants, "add-assistant", nil, "add assistant(s) to the list")
+	fl.StringSliceVar(&e.removeAssistants, "remove-assistant", nil, "remove assistant(s) from the list")
+	fl.BoolVar(&e.external, "allow-external-users", false, "answer users of other organisations in Slack Connect channels (=false: do not)")
+	fl.BoolVar(&e.empty, "clear", false, "set the empty policy: kb use binds nothing, external users are not answered")
+	fl.BoolVar(&e.show, "show", false, "print the policy (the default without a flag)")
+	fl.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 		switch name {
 		case "collections":
 			name = "collection"
@@ -261,7 +266,129 @@ func newSlackPolicyCmd(f *apiFlags) *cobra.Command {
 		}
 		return pflag.NormalizedName(name)
 	})
+	cmd.MarkFlagsMutuallyExclusive("collection", "add-collection")
+	cmd.MarkFlagsMutuallyExclusive("collection", "remove-collection")
+	cmd.MarkFlagsMutuallyExclusive("assistant", "add-assistant")
+	cmd.MarkFlagsMutuallyExclusive("assistant", "remove-assistant")
 	return cmd
+}
+
+// policyChangeFlags are the flags that change a policy.
+var policyChangeFlags = []string{"assistant", "collection", "add-assistant", "remove-assistant",
+	"add-collection", "remove-collection", "allow-external-users"}
+
+func runSlackPolicy(cmd *cobra.Command, f *apiFlags, team string, e *policyEdit) error {
+	var changed []string
+	for _, n := range policyChangeFlags {
+		if cmd.Flags().Changed(n) {
+			changed = append(changed, "--"+n)
+		}
+	}
+	switch {
+	case e.show && (len(changed) > 0 || e.empty):
+		if e.empty {
+			changed = append(changed, "--clear")
+		}
+		return errors.New("--show only prints the policy: drop " + strings.Join(changed, ", "))
+	case e.empty && len(changed) > 0:
+		return errors.New("--clear sets the empty policy: it takes no " + strings.Join(changed, ", "))
+	case e.empty:
+		return f.call(cmd, http.MethodPut, "/v1/slack/installations/"+esc(team)+"/policy", nil, map[string]any{
+			"bindable_assistants": []string{}, "bindable_collections": []string{}, "allow_external_users": false})
+	case len(changed) == 0:
+		return showSlackPolicy(cmd, f, team)
+	}
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	// A read-modify-write when entries are added or removed: the etag makes
+	// the edge refuse it (409 aborted) if the policy changed in between,
+	// and then it starts again from the new policy.
+	const tries = 5
+	for try := 1; ; try++ {
+		body, mask, err := e.patch(cmd, f, team)
+		if err != nil {
+			return err
+		}
+		q := url.Values{"update_mask": {strings.Join(mask, ",")}}
+		out, err := c.Do(cmd.Context(), http.MethodPatch, "/v1/slack/installations/"+esc(team)+"/policy", q, body)
+		var apiErr *restclient.APIError
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict && apiErr.Code == "aborted" && try < tries {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var resp struct {
+			Policy json.RawMessage `json:"policy"`
+		}
+		if err := json.Unmarshal(out, &resp); err != nil || len(resp.Policy) == 0 {
+			return printJSON(cmd, json.RawMessage(out))
+		}
+		return printJSON(cmd, resp.Policy)
+	}
+}
+
+// patch is the PATCH body and update mask of e: whole lists and the flag
+// as given, single entries applied to the policy as it is now (read with
+// its etag, which goes in the body).
+func (e *policyEdit) patch(cmd *cobra.Command, f *apiFlags, team string) (map[string]any, []string, error) {
+	body, mask := map[string]any{}, []string{}
+	fl := cmd.Flags()
+	var cur slackPolicy
+	if len(e.addAssistants)+len(e.removeAssistants)+len(e.addCollections)+len(e.removeCollections) > 0 {
+		var err error
+		if cur, err = fetchSlackPolicy(cmd, f, team); err != nil {
+			return nil, nil, err
+		}
+		body["etag"] = cur.Etag
+	}
+	for _, l := range []struct {
+		field, flag string
+		whole       []string
+		current     []string
+		add, remove []string
+	}{
+		{"bindable_assistants", "assistant", e.assistants, cur.BindableAssistants, e.addAssistants, e.removeAssistants},
+		{"bindable_collections", "collection", e.collections, cur.BindableCollections, e.addCollections, e.removeCollections},
+	} {
+		switch {
+		case fl.Changed(l.flag):
+			body[l.field] = nonNilStrings(l.whole)
+		case len(l.add)+len(l.remove) > 0:
+			body[l.field] = editList(cmd, l.current, l.add, l.remove)
+		default:
+			continue
+		}
+		mask = append(mask, l.field)
+	}
+	if fl.Changed("allow-external-users") {
+		body["allow_external_users"], mask = e.external, append(mask, "allow_external_users")
+	}
+	return body, mask, nil
+}
+
+// editList is list with add appended (unless there) and remove taken
+// out; an entry that was already there, or not there, is said on stderr.
+func editList(cmd *cobra.Command, list, add, remove []string) []string {
+	out := nonNilStrings(slices.Clone(list))
+	for _, n := range add {
+		if slices.Contains(out, n) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s is already on the list\n", n)
+			continue
+		}
+		out = append(out, n)
+	}
+	for _, n := range remove {
+		i := slices.Index(out, n)
+		if i < 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s was not on the list\n", n)
+			continue
+		}
+		out = slices.Delete(out, i, i+1)
+	}
+	return out
 }
 
 // nonNilStrings sends an empty list as [] rather than null.
@@ -272,17 +399,27 @@ func nonNilStrings(s []string) []string {
 	return s
 }
 
-// showSlackPolicy prints team's policy as GET /v1/slack/installations
-// reports it; an installation without one prints the empty policy, which
-// is what the adapter enforces then.
-func showSlackPolicy(cmd *cobra.Command, f *apiFlags, team string) error {
+// slackPolicy is an installation's policy as REST shows it.
+type slackPolicy struct {
+	TeamID              string   `json:"team_id"`
+	BindableAssistants  []string `json:"bindable_assistants"`
+	BindableCollections []string `json:"bindable_collections"`
+	AllowExternalUsers  bool     `json:"allow_external_users"`
+	Etag                string   `json:"etag"`
+}
+
+// installedPolicy reads team's policy from GET /v1/slack/installations:
+// raw as REST answered it (nil for an installation without one, from an
+// adapter before ADR 0097's policies were listed), or an error when team
+// is not an installation of the caller's tenant.
+func installedPolicy(cmd *cobra.Command, f *apiFlags, team string) (json.RawMessage, error) {
 	c, err := f.client()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out, err := c.Do(cmd.Context(), http.MethodGet, "/v1/slack/installations", nil, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var resp struct {
 		Installations []struct {
@@ -291,20 +428,53 @@ func showSlackPolicy(cmd *cobra.Command, f *apiFlags, team string) error {
 		} `json:"installations"`
 	}
 	if err := json.Unmarshal(out, &resp); err != nil {
-		return fmt.Errorf("installations answer: %w", err)
+		return nil, fmt.Errorf("installations answer: %w", err)
 	}
 	for _, inst := range resp.Installations {
 		if inst.TeamID != team {
 			continue
 		}
-		if len(inst.Policy) > 0 && string(inst.Policy) != "null" {
-			return printJSON(cmd, inst.Policy)
+		if len(inst.Policy) == 0 || string(inst.Policy) == "null" {
+			return nil, nil
 		}
-		fmt.Fprintln(cmd.ErrOrStderr(), "no policy set: /rampart kb use binds nothing, users of other organisations are not answered")
-		return printJSON(cmd, map[string]any{"team_id": team, "bindable_assistants": []string{},
-			"bindable_collections": []string{}, "allow_external_users": false})
+		return inst.Policy, nil
 	}
-	return fmt.Errorf("slack workspace %q is not installed for your tenant (`rampart slack installations` lists the ones that are)", team)
+	return nil, fmt.Errorf("slack workspace %q is not installed for your tenant (`rampart slack installations` lists the ones that are)", team)
+}
+
+// fetchSlackPolicy is team's policy with its etag.
+func fetchSlackPolicy(cmd *cobra.Command, f *apiFlags, team string) (slackPolicy, error) {
+	raw, err := installedPolicy(cmd, f, team)
+	if err != nil {
+		return slackPolicy{}, err
+	}
+	var p slackPolicy
+	if raw != nil {
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return slackPolicy{}, fmt.Errorf("installations answer: %w", err)
+		}
+	}
+	if p.Etag == "" {
+		return slackPolicy{}, errors.New("the server does not support adding or removing single entries (no policy etag): " +
+			"name the whole list with --collection/--assistant")
+	}
+	return p, nil
+}
+
+// showSlackPolicy prints team's policy as GET /v1/slack/installations
+// reports it; an installation without one prints the empty policy, which
+// is what the adapter enforces then.
+func showSlackPolicy(cmd *cobra.Command, f *apiFlags, team string) error {
+	raw, err := installedPolicy(cmd, f, team)
+	if err != nil {
+		return err
+	}
+	if raw != nil {
+		return printJSON(cmd, raw)
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), "no policy set: /rampart kb use binds nothing, users of other organisations are not answered")
+	return printJSON(cmd, map[string]any{"team_id": team, "bindable_assistants": []string{},
+		"bindable_collections": []string{}, "allow_external_users": false})
 }
 
 // newInstallURLCmd prints the "Add to Slack" URL and, when its redirect is

@@ -104,11 +104,15 @@ func TestSlackTenantVerbs(t *testing.T) {
 		{[]string{"slack", "bindings", "--team", "T1"}, "GET", "/v1/slack/bindings", "team_id=T1", nil},
 		{[]string{"slack", "installations"}, "GET", "/v1/slack/installations", "", nil},
 		{[]string{"slack", "install-url"}, "GET", "/v1/slack/install", "", nil},
-		// ADR 0097: the policy is replaced whole, so every field is sent.
-		{[]string{"slack", "policy", "T1", "--collections", "handbook,faq", "--assistants", "kb"}, "PUT", "/v1/slack/installations/T1/policy", "",
-			map[string]any{"bindable_collections": []any{"handbook", "faq"}, "bindable_assistants": []any{"kb"}, "allow_external_users": false}},
-		{[]string{"slack", "policy", "T1", "-c", "handbook", "-c", "faq", "--allow-external-users"}, "PUT", "/v1/slack/installations/T1/policy", "",
-			map[string]any{"bindable_collections": []any{"handbook", "faq"}, "bindable_assistants": []any{}, "allow_external_users": true}},
+		// ADR 0103: whole lists and the flag are a PATCH of what they name.
+		{[]string{"slack", "policy", "T1", "--collections", "handbook,faq", "--assistants", "kb"}, "PATCH", "/v1/slack/installations/T1/policy",
+			"update_mask=bindable_assistants%2Cbindable_collections",
+			map[string]any{"bindable_collections": []any{"handbook", "faq"}, "bindable_assistants": []any{"kb"}}},
+		{[]string{"slack", "policy", "T1", "--allow-external-users"}, "PATCH", "/v1/slack/installations/T1/policy", "update_mask=allow_external_users",
+			map[string]any{"allow_external_users": true}},
+		{[]string{"slack", "policy", "T1", "-c", "handbook", "-c", "faq", "--allow-external-users=false"}, "PATCH", "/v1/slack/installations/T1/policy",
+			"update_mask=bindable_collections%2Callow_external_users",
+			map[string]any{"bindable_collections": []any{"handbook", "faq"}, "allow_external_users": false}},
 		{[]string{"slack", "policy", "T1", "--clear"}, "PUT", "/v1/slack/installations/T1/policy", "",
 			map[string]any{"bindable_collections": []any{}, "bindable_assistants": []any{}, "allow_external_users": false}},
 	}
@@ -128,19 +132,19 @@ func TestSlackTenantVerbs(t *testing.T) {
 	require.ErrorContains(t, root.ExecuteContext(context.Background()), "assistant collection", "one of them is required")
 }
 
-// TestSlackPolicyRefusesAmbiguousCalls: each PUT replaces the whole
-// policy, so `policy T1` without a flag is refused rather than emptying
-// it, and --show and --clear do not mix with what they would ignore.
+// TestSlackPolicyRefusesAmbiguousCalls: --show and --clear do not mix
+// with what they would ignore, nor a whole list with single entries of it.
 func TestSlackPolicyRefusesAmbiguousCalls(t *testing.T) {
 	got := recordingEdge(t)
 	for _, tt := range []struct {
 		args    []string
 		wantErr string
 	}{
-		{[]string{"T1"}, "nothing to set"},
-		{[]string{"T1", "--show", "-c", "handbook"}, "--show only prints"},
-		{[]string{"T1", "--show", "--clear"}, "--show only prints"},
-		{[]string{"T1", "--clear", "--allow-external-users"}, "--clear sets the empty policy"},
+		{[]string{"T1", "--show", "-c", "handbook"}, "--show only prints the policy: drop --collection"},
+		{[]string{"T1", "--show", "--clear"}, "--show only prints the policy: drop --clear"},
+		{[]string{"T1", "--clear", "--allow-external-users"}, "--clear sets the empty policy: it takes no --allow-external-users"},
+		{[]string{"T1", "-c", "handbook", "--add-collection", "faq"}, "none of the others can be"},
+		{[]string{"T1", "-a", "kb", "--remove-assistant", "x"}, "none of the others can be"},
 		{[]string{"-c", "handbook"}, "TEAM_ID"},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -151,6 +155,60 @@ func TestSlackPolicyRefusesAmbiguousCalls(t *testing.T) {
 			require.Equal(t, seen{}, *got, "nothing is sent")
 		})
 	}
+}
+
+// TestSlackPolicyAddRemove (ADR 0103): single entries are a read-modify-
+// write: the policy and its etag from GET /v1/slack/installations, then a
+// PATCH of the changed list with that etag; a 409 aborted (someone changed
+// the policy in between) starts again from the new policy, so their
+// change is kept.
+func TestSlackPolicyAddRemove(t *testing.T) {
+	policies := []string{
+		`{"team_id":"T1","bindable_assistants":["kb"],"bindable_collections":["handbook","drafts"],"etag":"e1"}`,
+		`{"team_id":"T1","bindable_assistants":["kb"],"bindable_collections":["handbook","drafts","hr"],"etag":"e2"}`,
+	}
+	var reads int
+	var patches []map[string]any
+	var masks []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method + " " + r.URL.Path {
+		case "GET /v1/slack/installations":
+			_, _ = io.WriteString(w, `{"installations":[{"team_id":"T1","policy":`+policies[min(reads, 1)]+`}]}`)
+			reads++
+		case "PATCH /v1/slack/installations/T1/policy":
+			var body map[string]any
+			require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+			patches, masks = append(patches, body), append(masks, r.URL.Query().Get("update_mask"))
+			if body["etag"] != "e2" {
+				w.WriteHeader(http.StatusConflict)
+				_, _ = io.WriteString(w, `{"error":{"message":"aborted: policy.etag: the workspace's policy changed since it was read","type":"invalid_request_error","param":null,"code":"aborted"}}`)
+				return
+			}
+			_, _ = io.WriteString(w, `{"policy":{"team_id":"T1","bindable_collections":["handbook","hr","faq"],"etag":"e3"}}`)
+		default:
+			t.Errorf("unexpected %s %s", r.Method, r.URL.Path)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("RAMPART_URL", srv.URL)
+	t.Setenv("RAMPART_ADMIN_KEY", "test-key")
+
+	var out, errOut bytes.Buffer
+	require.NoError(t, Run(context.Background(), []string{"slack", "policy", "T1", "--add-collection", "faq,handbook", "--remove-collection", "drafts"}, &out, &errOut))
+	require.Equal(t, 2, reads, "read again after the 409")
+	require.Equal(t, []map[string]any{
+		{"etag": "e1", "bindable_collections": []any{"handbook", "faq"}},
+		{"etag": "e2", "bindable_collections": []any{"handbook", "hr", "faq"}},
+	}, patches, "the second try keeps the concurrent addition (hr)")
+	require.Equal(t, []string{"bindable_collections", "bindable_collections"}, masks)
+	require.Contains(t, errOut.String(), "handbook is already on the list")
+	require.Contains(t, out.String(), `"etag": "e3"`, "prints the policy as stored")
+
+	// Not installed: said before anything is sent.
+	patches = nil
+	err := Run(context.Background(), []string{"slack", "policy", "T9", "--add-collection", "faq"}, &out, &errOut)
+	require.ErrorContains(t, err, `slack workspace "T9" is not installed for your tenant`)
+	require.Empty(t, patches)
 }
 
 // TestSlackPolicyShow: --show prints one installation's policy from GET
