@@ -201,12 +201,12 @@ func (s *Server) VerifyKey(_ context.Context, req *authv1.VerifyKeyRequest) (*au
 		return nil, status.Error(codes.InvalidArgument, "audiences: name the services the assertions are for")
 	}
 	resp := &authv1.VerifyKeyResponse{CacheUntil: s.CacheUntil.Load()}
-	for _, aud := range req.GetAudiences() {
-		assertion, err := s.signer.SignFor(p, aud, time.Time{})
-		if err != nil {
-			return nil, status.Error(codes.Internal, "sign")
-		}
-		resp.Assertions = append(resp.Assertions, &authv1.AudienceAssertion{Audience: aud, Assertion: assertion})
+	assertions, err := s.signer.SignEach(p, req.GetAudiences(), time.Time{})
+	if err != nil {
+		return nil, status.Error(codes.Internal, "sign")
+	}
+	for i, aud := range req.GetAudiences() {
+		resp.Assertions = append(resp.Assertions, &authv1.AudienceAssertion{Audience: aud, Assertion: assertions[i]})
 	}
 	resp.Assertion = resp.Assertions[0].GetAssertion()
 	signed, err := s.Verifier.Verify(resp.Assertion)

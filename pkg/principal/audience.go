@@ -13,8 +13,82 @@ import (
 // per assertion, "<audience>=<assertion>", for the services the called
 // service may call further on the principal's behalf (ADR 0083). The
 // receiver does not verify them; the service each is for does, when it is
-// called with it (ForwardTo).
+// called with it (ForwardTo). A delegation that differs from the call's
+// assertion only in audience and signature (SignEach's) is sent as
+// "<audience>=<signature>" (ADR 0098): the receiver rebuilds it from its
+// own assertion when it forwards it.
 const DelegatedKey = "x-rampart-delegated"
+
+// Delegation is DelegatedKey's value for tok, the assertion for audience,
+// on a call whose assertion is assertion: its signature alone when the two
+// share everything but audience and signature (ADR 0098), else tok whole.
+func Delegation(assertion, audience, tok string) string {
+	if sig, ok := compact(assertion, audience, tok); ok {
+		return audience + "=" + sig
+	}
+	return audience + "=" + tok
+}
+
+// Delegated returns the audience and the assertion a DelegatedKey value
+// stands for on a call whose own assertion is assertion: the value's
+// assertion as it is, or, for a signature alone, the one rebuilt from
+// assertion (tok is "" when assertion cannot rebuild it). ok is false for
+// a value that is no delegation.
+func Delegated(assertion, value string) (audience, tok string, ok bool) {
+	audience, tok, ok = strings.Cut(value, "=")
+	if !ok || audience == "" || tok == "" {
+		return "", "", false
+	}
+	// A signature has no dot; an assertion has four or five parts.
+	if !strings.Contains(tok, ".") {
+		tok = expand(assertion, audience, tok)
+	}
+	return audience, tok, true
+}
+
+// compact returns tok's signature when tok is assertion with audience and
+// signature replaced, both in the audience-bound format: exactly what
+// expand rebuilds from assertion and the signature.
+func compact(assertion, audience, tok string) (string, bool) {
+	kid, _, payload, ok := splitAud(assertion)
+	if !ok {
+		return "", false
+	}
+	tkid, taud, tpayload, ok := splitAud(tok)
+	if !ok || tkid != kid || taud != audience || tpayload != payload {
+		return "", false
+	}
+	return tok[strings.LastIndexByte(tok, '.')+1:], true
+}
+
+// expand is the assertion for audience a compact delegation (its signature
+// sig) stands for, rebuilt from the call's own assertion; "" when that is
+// not in the audience-bound format (nothing to rebuild from: the callee
+// then refuses the call).
+func expand(assertion, audience, sig string) string {
+	kid, _, payload, ok := splitAud(assertion)
+	if !ok {
+		return ""
+	}
+	return versionAud + "." + kid + "." + audience + "." + payload + "." + sig
+}
+
+// splitAud splits an audience-bound assertion into its kid, audience and
+// payload; ok is false for another format or a malformed one. It checks
+// the shape only: the signature is the callee's to verify.
+func splitAud(tok string) (kid, audience, payload string, ok bool) {
+	rest, ok := strings.CutPrefix(tok, versionAud+".")
+	if !ok {
+		return "", "", "", false
+	}
+	kid, rest, _ = strings.Cut(rest, ".")
+	audience, rest, _ = strings.Cut(rest, ".")
+	payload, sig, _ := strings.Cut(rest, ".")
+	if kid == "" || audience == "" || payload == "" || sig == "" || strings.Contains(sig, ".") {
+		return "", "", "", false
+	}
+	return kid, audience, payload, true
+}
 
 // Forwarding is what a call to one service carries for a principal: that
 // service's assertion and the delegations for the services it forwards
@@ -26,14 +100,15 @@ type Forwarding struct {
 
 // Forwardings returns, for each audience of byAudience, the Forwarding of a
 // call to it: its assertion, and delegations for delegates(audience)
-// (those byAudience has). Callers build them once per verified key.
+// (those byAudience has; compact where they can be, Delegation). Callers
+// build them once per verified key.
 func Forwardings(byAudience map[string]string, delegates func(audience string) []string) map[string]Forwarding {
 	out := make(map[string]Forwarding, len(byAudience))
 	for aud, tok := range byAudience {
 		f := Forwarding{Assertion: tok}
 		for _, d := range delegates(aud) {
 			if t, ok := byAudience[d]; ok {
-				f.Delegated = append(f.Delegated, d+"="+t)
+				f.Delegated = append(f.Delegated, Delegation(tok, d, t))
 			}
 		}
 		out[aud] = f
@@ -105,7 +180,7 @@ func (b Bundle) Forwarding(audience string, delegates []string) Forwarding {
 	f := Forwarding{Assertion: tok}
 	for _, d := range delegates {
 		if t, ok := by[d]; ok {
-			f.Delegated = append(f.Delegated, d+"="+t)
+			f.Delegated = append(f.Delegated, Delegation(tok, d, t))
 		}
 	}
 	return f

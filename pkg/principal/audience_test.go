@@ -2,7 +2,9 @@ package principal
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 )
 
 // TestAudience (ADR 0083): an assertion names the one service it is for. A
@@ -62,8 +67,6 @@ func TestAudience(t *testing.T) {
 // audience checks).
 func TestForwardTo(t *testing.T) {
 	s := newSigner(t, "k1")
-	own, err := s.SignFor(samplePrincipal(), "inference", time.Time{})
-	require.NoError(t, err)
 	legacy, err := s.Sign(samplePrincipal(), time.Time{})
 	require.NoError(t, err)
 	keys := StaticKeys{"k1": s.PublicKey()}
@@ -87,12 +90,32 @@ func TestForwardTo(t *testing.T) {
 		return md
 	}
 
-	ctx := incoming(t, own, "ingestion=ING", "keyvault=KV")
-	md := out(ForwardTo(ctx, "ingestion"))
-	require.Equal(t, []string{"ING"}, md.Get(MetadataKey))
-	require.Equal(t, []string{"keyvault=KV"}, md.Get(DelegatedKey), "ingestion may go on to keyvault")
-	md = out(ForwardTo(ctx, "keyvault"))
-	require.Equal(t, []string{"KV"}, md.Get(MetadataKey))
+	each, err := s.SignEach(samplePrincipal(), []string{"inference", "ingestion", "keyvault"}, time.Time{})
+	require.NoError(t, err)
+	own, ing, kv := each[0], each[1], each[2]
+	other, err := newSigner(t, "k1").SignFor(samplePrincipal(), "ingestion", time.Time{})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name      string
+		delegated []string // what the call brought
+		ing       string   // the assertion ForwardTo must present to ingestion
+		onward    []string // and the delegations it passes on
+	}{
+		{"whole assertions", []string{"ingestion=" + ing, "keyvault=" + kv}, ing, []string{"keyvault=" + kv}},
+		{"compact: rebuilt from the call's own assertion", []string{Delegation(own, "ingestion", ing), Delegation(own, "keyvault", kv)}, ing, []string{Delegation(own, "keyvault", kv)}},
+		{"mixed", []string{"ingestion=" + other, Delegation(own, "keyvault", kv)}, other, []string{Delegation(own, "keyvault", kv)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := incoming(t, own, tc.delegated...)
+			md := out(ForwardTo(ctx, "ingestion"))
+			require.Equal(t, []string{tc.ing}, md.Get(MetadataKey))
+			require.Equal(t, tc.onward, md.Get(DelegatedKey), "ingestion may go on to keyvault")
+			md = out(ForwardTo(ctx, "keyvault"))
+			require.Equal(t, []string{kv}, md.Get(MetadataKey))
+		})
+	}
+	ctx := incoming(t, own, "ingestion="+ing, "keyvault="+kv)
+	var md metadata.MD
 
 	md = out(ForwardTo(ctx, "auth"))
 	require.Empty(t, md.Get(MetadataKey), "no delegation for auth: nothing to present, and never inference's own")
@@ -159,6 +182,17 @@ func TestForwardToPassesOnlyTheCalleesDelegations(t *testing.T) {
 	inference := handle(t, "inference", sign("inference"), []string{ing, kv, auth})
 	_, got = relay(t, inference, "ingestion")
 	require.Equal(t, []string{kv}, got)
+
+	// The same hops with one payload and compact delegations (ADR 0098):
+	// each hop rebuilds its callee's assertion, which the callee verifies.
+	each, err := s.SignEach(samplePrincipal(), []string{"inference", "ingestion", "keyvault", "auth"}, time.Time{})
+	require.NoError(t, err)
+	d := func(i int, aud string) string { return Delegation(each[0], aud, each[i]) }
+	inference = handle(t, "inference", each[0], []string{d(1, "ingestion"), d(2, "keyvault"), d(3, "auth")})
+	ingestion, got = relay(t, inference, "ingestion")
+	require.Equal(t, []string{d(2, "keyvault")}, got)
+	_, got = relay(t, ingestion, "keyvault")
+	require.Empty(t, got, "keyvault gets no delegation, compact or whole")
 }
 
 // TestForwardingsAndBundle: the edge's and the Slack adapter's ways of
@@ -191,4 +225,143 @@ func TestForwardingsAndBundle(t *testing.T) {
 
 	_, err := NewSigner("k 1", make([]byte, 64), time.Minute)
 	require.True(t, err != nil && !errors.Is(err, ErrInvalid), "a kid with a space would break a Bundle")
+
+	// SignEach's assertions share their payload: a delegation is its
+	// audience and signature only (ADR 0098), from both ways of holding
+	// them.
+	s := newSigner(t, "k1")
+	auds := []string{"inference", "ingestion", "keyvault", "auth"}
+	each, err := s.SignEach(samplePrincipal(), auds, time.Time{})
+	require.NoError(t, err)
+	by = map[string]string{}
+	for i, a := range auds {
+		by[a] = each[i]
+	}
+	sig := func(tok string) string { return tok[strings.LastIndexByte(tok, '.')+1:] }
+	fs = Forwardings(by, delegates)
+	require.Equal(t, Forwarding{Assertion: by["inference"], Delegated: []string{"ingestion=" + sig(by["ingestion"]), "keyvault=" + sig(by["keyvault"])}}, fs["inference"])
+	require.Equal(t, fs["inference"], NewBundle(by).Forwarding("inference", delegates("inference")))
+}
+
+// TestDelegation: a delegation goes as its signature alone only when the
+// receiver can rebuild exactly the assertion auth signed from its own.
+func TestDelegation(t *testing.T) {
+	s := newSigner(t, "k1")
+	each, err := s.SignEach(samplePrincipal(), []string{"inference", "ingestion"}, time.Time{})
+	require.NoError(t, err)
+	inf, ing := each[0], each[1]
+	otherKey := samplePrincipal()
+	otherKey.KeyId = "ZzZzZz012345"
+	ingOther, err := s.SignFor(otherKey, "ingestion", time.Time{})
+	require.NoError(t, err)
+	otherKid, err := newSigner(t, "k2").SignFor(samplePrincipal(), "ingestion", time.Time{})
+	require.NoError(t, err)
+	v1Inf, err := s.Sign(samplePrincipal(), time.Time{})
+	require.NoError(t, err)
+	sig := ing[strings.LastIndexByte(ing, '.')+1:]
+
+	for _, tc := range []struct {
+		name, assertion, aud, tok, want string
+	}{
+		{"same payload: the signature", inf, "ingestion", ing, "ingestion=" + sig},
+		{"another principal: whole", inf, "ingestion", ingOther, "ingestion=" + ingOther},
+		{"another kid: whole", inf, "ingestion", otherKid, "ingestion=" + otherKid},
+		{"the call's assertion in the first format: whole", v1Inf, "ingestion", ing, "ingestion=" + ing},
+		{"named for another audience than its own: whole", inf, "keyvault", ing, "keyvault=" + ing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Delegation(tc.assertion, tc.aud, tc.tok)
+			require.Equal(t, tc.want, got)
+			if d, ok := strings.CutPrefix(got, tc.aud+"="); ok && !strings.Contains(d, ".") {
+				require.Equal(t, tc.tok, expand(tc.assertion, tc.aud, d), "rebuilt as signed")
+			}
+		})
+	}
+	require.Empty(t, expand(v1Inf, "ingestion", sig), "nothing to rebuild from")
+}
+
+// TestAudienceBoundFormat (ADR 0098): the audience is signed outside the
+// payload. Moving an assertion to another audience, a signature to
+// another payload, or dropping fields from the payload breaks the
+// signature; an audience inside the payload as well is refused; the
+// first format (an older auth's) still verifies.
+func TestAudienceBoundFormat(t *testing.T) {
+	s := newSigner(t, "k1")
+	keys := StaticKeys{"k1": s.PublicKey()}
+	full := samplePrincipal()
+	full.BudgetKeyId = "Budget012345"
+	full.AllowedModels = []string{"gpt-4o-mini"}
+	each, err := s.SignEach(full, []string{"inference", "keyvault"}, time.Time{})
+	require.NoError(t, err)
+	inf, kv := each[0], each[1]
+	ownBudget, err := s.SignFor(samplePrincipal(), "keyvault", time.Time{}) // budget key = key: left out, restored
+	require.NoError(t, err)
+	old, err := s.SignFor(samplePrincipal(), "keyvault", time.Time{})
+	require.NoError(t, err)
+	kvSig := kv[strings.LastIndexByte(kv, '.')+1:]
+	v1WithAud := func() string { // an older auth's assertion for keyvault
+		p := samplePrincipal()
+		p.Audience = "keyvault"
+		tok, err := s.Sign(p, time.Time{})
+		require.NoError(t, err)
+		return tok
+	}()
+	// signedBy signs payload p under the audience-bound format by hand,
+	// the way only a holder of auth's key could.
+	signedBy := func(aud string, p *authv1.Principal) string {
+		p.IssuedAt, p.ExpiresAt = time.Now().Unix(), time.Now().Add(time.Minute).Unix()
+		raw, err := proto.Marshal(p)
+		require.NoError(t, err)
+		signed := "v2.k1." + aud + "." + b64.EncodeToString(raw)
+		return signed + "." + b64.EncodeToString(ed25519.Sign(s.key, []byte(signed)))
+	}
+	audInPayload := samplePrincipal()
+	audInPayload.Audience = "keyvault"
+	_, _, infPayload, _ := splitAud(inf)
+	trimmed := samplePrincipal() // full's payload without its model list, kv's signature kept
+	trimmed.BudgetKeyId = "Budget012345"
+	trimmedTok := signedBy("keyvault", trimmed)
+	trimmedTok = trimmedTok[:strings.LastIndexByte(trimmedTok, '.')+1] + kvSig
+
+	for _, tc := range []struct {
+		name   string
+		token  string
+		want   error
+		budget string
+	}{
+		{"its own audience", kv, nil, "Budget012345"},
+		{"the budget key left out is the key", ownBudget, nil, "AbCdEf012345"},
+		{"an older auth's first format", v1WithAud, nil, ""},
+		{"another service's", inf, ErrAudience, ""},
+		{"audience rewritten in clear", strings.Replace(inf, ".inference.", ".keyvault.", 1), ErrInvalid, ""},
+		{"keyvault's signature on inference's assertion", inf[:strings.LastIndexByte(inf, '.')+1] + kvSig, ErrInvalid, ""},
+		{"a signature moved to another payload", "v2.k1.keyvault." + strings.Split(old, ".")[3] + "." + kvSig, ErrInvalid, ""},
+		{"trimmed payload, the full one's signature", trimmedTok, ErrInvalid, ""},
+		{"signed, but an audience in the payload too", signedBy("keyvault", audInPayload), ErrInvalid, ""},
+		{"empty audience", "v2.k1.." + infPayload + "." + kvSig, ErrInvalid, ""},
+		{"audience with a dot", "v2.k1.key.vault." + infPayload + "." + kvSig, ErrInvalid, ""},
+		{"forged by another key", func() string { tok, _ := newSigner(t, "k1").SignFor(full, "keyvault", time.Time{}); return tok }(), ErrInvalid, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, v := range []*Verifier{NewVerifier(keys, WithAudience("keyvault")), NewVerifier(keys, WithAudience("keyvault"), WithCache(8))} {
+				for range 2 { // the second round hits the cache where there is one
+					p, err := v.Verify(tc.token)
+					if tc.want != nil {
+						require.ErrorIs(t, err, tc.want)
+						continue
+					}
+					require.NoError(t, err)
+					require.Equal(t, "keyvault", p.GetAudience())
+					require.Equal(t, "t_1", p.GetTenantId())
+					if tc.budget != "" {
+						require.Equal(t, tc.budget, p.GetBudgetKeyId())
+					}
+				}
+			}
+		})
+	}
+	_, err = s.SignEach(full, []string{"key vault"}, time.Time{})
+	require.Error(t, err, "an audience that is no service name")
+	_, err = s.SignEach(full, []string{""}, time.Time{})
+	require.Error(t, err)
 }

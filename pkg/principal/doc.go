@@ -13,7 +13,11 @@
 // forwards the principal to; ForwardTo sends the one for the callee.
 //
 // Wire format: "v1.<kid>.<base64url(proto Principal)>.<base64url(signature)>",
-// the signature covering everything before the last dot. Protobuf keeps the
+// the signature covering everything before the last dot; auth signs
+// "v2.<kid>.<audience>.<base64url(proto Principal)>.<base64url(signature)>"
+// (ADR 0098): the audience outside the payload, so that one payload serves
+// every audience of a key and a call's delegations go as "<audience>=
+// <signature>" (Delegation, Delegated). Verifiers accept both. Protobuf keeps the
 // payload small and the verify path allocation-light. The payload only
 // gains fields, so the format stays "v1": a verifier built before a field
 // existed skips it (as protobuf does unknown fields) and enforces what it

@@ -126,23 +126,34 @@ func AppendToOutgoing(ctx context.Context, assertion string) context.Context {
 // delegation for audience nothing is attached and audience refuses the
 // call, unless the call's verified principal names no audience — only
 // possible behind a verifier that checks none (a test harness) — whose
-// assertion is forwarded as before.
+// assertion is forwarded as before. A delegation sent as its signature
+// alone is rebuilt from the call's own assertion (Delegated, ADR 0098).
 func ForwardTo(ctx context.Context, audience string) context.Context {
 	vals := metadata.ValueFromIncomingContext(ctx, DelegatedKey)
-	tok := ""
-	prefix := audience + "="
+	own := incoming(ctx)
+	tok, found := "", false
 	for _, v := range vals {
-		if t, ok := strings.CutPrefix(v, prefix); ok {
-			tok = t
+		if !strings.HasPrefix(v, audience+"=") {
+			continue
+		}
+		if _, t, ok := Delegated(own, v); ok {
+			tok, found = t, true
 			break
 		}
 	}
-	if tok == "" {
+	if !found {
 		if p, ok := FromContext(ctx); ok && p.GetAudience() == "" {
-			if t := incoming(ctx); t != "" {
-				return AppendToOutgoing(ctx, t)
+			if own != "" {
+				return AppendToOutgoing(ctx, own)
 			}
 		}
+		return ctx
+	}
+	// A compact delegation (ADR 0098) that could not be rebuilt: nothing
+	// to present, the callee refuses the call. The onward delegations go
+	// as they came: the rebuilt assertion has the call's payload, from
+	// which the callee rebuilds them in turn.
+	if tok == "" {
 		return ctx
 	}
 	onward := delegatesOf(audience)

@@ -71,7 +71,8 @@ func TestSignVerify(t *testing.T) {
 		{"expired", expired, ErrExpired},
 		{"tampered payload", tamperedPayload, ErrInvalid},
 		{"garbage", "not-a-token", ErrInvalid},
-		{"wrong version", "v2" + good[2:], ErrInvalid},
+		{"wrong version", "v3" + good[2:], ErrInvalid},
+		{"v2 without an audience", "v2" + good[2:], ErrInvalid},
 		{"truncated signature", good[:len(good)-4], ErrInvalid},
 	}
 	for _, tt := range tests {

@@ -19,7 +19,14 @@ const MetadataKey = "x-rampart-principal"
 // MaxTTL bounds how long any assertion may live.
 const MaxTTL = 5 * time.Minute
 
-const version = "v1"
+// version is the first format (ADR 0002): "v1.<kid>.<payload>.<signature>",
+// the audience (if any) inside the payload. versionAud is the
+// audience-bound one (ADR 0098): "v2.<kid>.<audience>.<payload>.<signature>",
+// the audience outside the payload and always present. Verifiers accept both.
+const (
+	version    = "v1"
+	versionAud = "v2"
+)
 
 var (
 	// ErrMissing means the call carried no assertion.
@@ -78,16 +85,76 @@ func (s *Signer) Sign(p *authv1.Principal, notAfter time.Time) (string, error) {
 	return s.sign(proto.CloneOf(p), notAfter)
 }
 
-// SignFor is Sign for the one service audience (ADR 0083): p's copy names
-// it, and only that service's verifier accepts the assertion.
+// SignFor is Sign for the one service audience (ADR 0083): the assertion
+// names it, and only that service's verifier accepts it. It is in the
+// audience-bound format (versionAud, ADR 0098).
 func (s *Signer) SignFor(p *authv1.Principal, audience string, notAfter time.Time) (string, error) {
-	p = proto.CloneOf(p)
-	p.Audience = audience
-	return s.sign(p, notAfter)
+	toks, err := s.SignEach(p, []string{audience}, notAfter)
+	if err != nil {
+		return "", err
+	}
+	return toks[0], nil
 }
 
-// sign stamps p, which the caller owns, and signs it.
+// SignEach signs p once for each of audiences (ADR 0083) in the
+// audience-bound format (ADR 0098): one payload, stamped once, and one
+// signature per audience over "v2.<kid>.<audience>.<payload>". The
+// assertions differ only in their audience and signature, so a call that
+// carries several of them sends the payload once and, for the others, the
+// signature alone (Forwardings). The payload leaves out what the format
+// carries or implies: the audience, and the budget key when it is the key
+// itself (Verify restores both).
+func (s *Signer) SignEach(p *authv1.Principal, audiences []string, notAfter time.Time) ([]string, error) {
+	for _, aud := range audiences {
+		if !validAudience(aud) {
+			return nil, fmt.Errorf("audience %q must be a non-empty service name", aud)
+		}
+	}
+	p = proto.CloneOf(p)
+	p.Audience = ""
+	if p.GetBudgetKeyId() == p.GetKeyId() {
+		p.BudgetKeyId = ""
+	}
+	payload, err := s.stamp(p, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(audiences))
+	for _, aud := range audiences {
+		signed := versionAud + "." + s.kid + "." + aud + "." + payload
+		out = append(out, signed+"."+b64.EncodeToString(ed25519.Sign(s.key, []byte(signed))))
+	}
+	return out, nil
+}
+
+// validAudience: a service name, which the assertion and a delegation
+// ("<audience>=<signature>") carry as it is.
+func validAudience(aud string) bool {
+	if aud == "" {
+		return false
+	}
+	for i := range len(aud) {
+		if c := aud[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// sign stamps p, which the caller owns, and signs it in the first format
+// (ADR 0002: the audience, if any, inside the payload).
 func (s *Signer) sign(p *authv1.Principal, notAfter time.Time) (string, error) {
+	payload, err := s.stamp(p, notAfter)
+	if err != nil {
+		return "", err
+	}
+	signed := s.head + payload
+	sig := ed25519.Sign(s.key, []byte(signed))
+	return signed + "." + b64.EncodeToString(sig), nil
+}
+
+// stamp sets p's issue and expiry times and returns its encoded payload.
+func (s *Signer) stamp(p *authv1.Principal, notAfter time.Time) (string, error) {
 	now := s.now()
 	exp := now.Add(s.ttl)
 	if !notAfter.IsZero() && notAfter.Before(exp) {
@@ -99,9 +166,7 @@ func (s *Signer) sign(p *authv1.Principal, notAfter time.Time) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("marshal principal: %w", err)
 	}
-	signed := s.head + b64.EncodeToString(payload)
-	sig := ed25519.Sign(s.key, []byte(signed))
-	return signed + "." + b64.EncodeToString(sig), nil
+	return b64.EncodeToString(payload), nil
 }
 
 // Keys looks up verification keys by kid.
@@ -189,7 +254,19 @@ func (v *Verifier) verify(token string) (*authv1.Principal, error) {
 	}
 	signed, sigPart := token[:lastDot], token[lastDot+1:]
 	parts := strings.SplitN(signed, ".", 3)
-	if len(parts) != 3 || parts[0] != version || parts[1] == "" {
+	if len(parts) != 3 || parts[1] == "" {
+		return nil, ErrInvalid
+	}
+	payloadPart, audience := parts[2], ""
+	switch parts[0] {
+	case version:
+	case versionAud:
+		var ok bool
+		audience, payloadPart, ok = strings.Cut(payloadPart, ".")
+		if !ok || !validAudience(audience) {
+			return nil, ErrInvalid
+		}
+	default:
 		return nil, ErrInvalid
 	}
 	pub, ok := v.keys.PublicKey(parts[1])
@@ -203,13 +280,25 @@ func (v *Verifier) verify(token string) (*authv1.Principal, error) {
 	if !ed25519.Verify(pub, []byte(signed), sig) {
 		return nil, ErrInvalid
 	}
-	payload, err := b64.DecodeString(parts[2])
+	payload, err := b64.DecodeString(payloadPart)
 	if err != nil {
 		return nil, ErrInvalid
 	}
 	p := &authv1.Principal{}
 	if err := proto.Unmarshal(payload, p); err != nil {
 		return nil, ErrInvalid
+	}
+	if parts[0] == versionAud {
+		// The signed audience is the one outside the payload; one inside
+		// too is not auth's (SignEach never writes it): refused rather
+		// than choosing between the two.
+		if p.GetAudience() != "" {
+			return nil, ErrInvalid
+		}
+		p.Audience = audience
+		if p.GetBudgetKeyId() == "" {
+			p.BudgetKeyId = p.GetKeyId()
+		}
 	}
 	now := v.now()
 	if p.GetTenantId() == "" || p.GetExpiresAt() == 0 {

@@ -117,15 +117,17 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source, audi
 	return v, nil
 }
 
-// signFor signs p once for each audience.
+// signFor signs p once for each audience, all with one payload
+// (principal.Signer.SignEach): a call carrying several of them sends the
+// others as their signatures alone (ADR 0098).
 func signFor(signer *principal.Signer, p *authv1.Principal, audiences []string, notAfter time.Time) ([]*authv1.AudienceAssertion, error) {
+	toks, err := signer.SignEach(p, audiences, notAfter)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*authv1.AudienceAssertion, 0, len(audiences))
-	for _, aud := range audiences {
-		tok, err := signer.SignFor(p, aud, notAfter)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, &authv1.AudienceAssertion{Audience: aud, Assertion: tok})
+	for i, aud := range audiences {
+		out = append(out, &authv1.AudienceAssertion{Audience: aud, Assertion: toks[i]})
 	}
 	return out, nil
 }

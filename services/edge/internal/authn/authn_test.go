@@ -18,6 +18,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
+	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/backend"
 	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
@@ -346,8 +347,9 @@ func TestEachBackendGetsItsOwnAssertion(t *testing.T) {
 		require.Equal(t, svc, audienceOf(f.Assertion), "a call to %s carries %s's assertion", svc, svc)
 		var got []string
 		for _, d := range f.Delegated {
-			aud, tok, ok := strings.Cut(d, "=")
+			aud, tok, ok := principal.Delegated(f.Assertion, d)
 			require.True(t, ok, d)
+			require.NotContains(t, strings.TrimPrefix(d, aud+"="), ".", "one payload for all: the delegation is its signature alone (ADR 0098)")
 			require.Equal(t, aud, audienceOf(tok), "a delegation is labelled with its audience")
 			got = append(got, aud)
 		}
