@@ -285,3 +285,8 @@ func (r *Route) Params() []string {
 		rest = rest[j+1:]
 	}
 }
+
+// SlackAdapterKeyScopes are the scopes of the tenant key the Slack adapter
+// creates when a tenant admin installs it, on the admin's principal; auth
+// lets the adapter's identity create no other key (authorization review 7).
+var SlackAdapterKeyScopes = []string{ScopeChatWrite, ScopeIngestRead}

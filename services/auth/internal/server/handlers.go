@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -285,6 +286,9 @@ func (s *Server) CreateKey(ctx context.Context, req *authv1.CreateKeyRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := adapterKeyOnly(ctx, req); err != nil {
+		return nil, err
+	}
 	out, err := s.svc.CreateKey(ctx, c, keys.CreateKeyInput{
 		Name: req.GetName(), Subject: req.GetSubject(), Scopes: req.GetScopes(), AllowedModels: req.GetAllowedModels(),
 		AllowedEndpoints: req.GetAllowedEndpoints(), Limits: limitsFromPB(req.GetLimits()),
@@ -294,6 +298,30 @@ func (s *Server) CreateKey(ctx context.Context, req *authv1.CreateKeyRequest) (*
 		return nil, err
 	}
 	return &authv1.CreateKeyResponse{Key: keyPB(out.Key), ApiKey: out.Plaintext}, nil
+}
+
+// slackAdapterCaller is the Slack adapter's identity: it creates its
+// tenant key on the installing admin's delegation for auth, which it holds
+// after any Slack admin route.
+var slackAdapterCaller = pki.ServiceID(permissions.SlackAdapter)
+
+// adapterKeyOnly lets the Slack adapter's identity create only the key it
+// needs (permissions.SlackAdapterKeyScopes, for the admin's own subject):
+// a compromised adapter must not turn an admin's delegation into an
+// admin-scoped key whose plaintext it receives (authorization review 7).
+func adapterKeyOnly(ctx context.Context, req *authv1.CreateKeyRequest) error {
+	id, err := mtls.PeerID(ctx)
+	if err != nil {
+		return nil //nolint:nilerr // no peer identity: not the adapter (the authorizer admitted the call)
+	}
+	if id.String() != slackAdapterCaller {
+		return nil
+	}
+	if req.GetSubject() != "" || !slices.Equal(slices.Sorted(slices.Values(req.GetScopes())), slices.Sorted(slices.Values(permissions.SlackAdapterKeyScopes))) {
+		return fmt.Errorf("%w: the Slack adapter creates only its tenant key (scopes %s, the caller's subject)",
+			grpcerr.ErrPermissionDenied, strings.Join(permissions.SlackAdapterKeyScopes, ", "))
+	}
+	return nil
 }
 
 // GetKey implements KeyService.

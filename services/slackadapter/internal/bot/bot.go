@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/config"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/keyring"
@@ -222,7 +223,7 @@ func (a *Adapter) ensureTenantKey(ctx context.Context, tenant string) error {
 	if _, err := a.assertionFor(ctx, tenant); err == nil {
 		return nil
 	}
-	id, plain, err := a.auth.CreateKey(ctx, "slackadapter", []string{"chat:write", "ingest:read"})
+	id, plain, err := a.auth.CreateKey(ctx, "slackadapter", permissions.SlackAdapterKeyScopes)
 	if err != nil {
 		return err
 	}
