@@ -77,14 +77,20 @@ func (s *Service) embed(ctx context.Context, c *Caller, m *registry.Model, input
 		s.Metrics.limited(m.ID, err)
 		return nil, 0, st, err
 	}
+	res, prompt, err := s.embedUpstream(ctx, c, m, inputs, dims)
+	return res, prompt, st, err
+}
+
+// embedUpstream calls m's upstream, after the quota check.
+func (s *Service) embedUpstream(ctx context.Context, c *Caller, m *registry.Model, inputs []string, dims int) (*provider.EmbedResult, int, error) {
 	res, err := s.Providers[m.Upstream].Embed(ctx, &provider.EmbedCall{UpstreamModel: m.UpstreamModel, Inputs: inputs, Dimensions: dims})
 	if err != nil {
 		s.Metrics.failed(m.ID, "embeddings", err)
-		return nil, 0, st, s.providerErr(ctx, c, m, err)
+		return nil, 0, s.providerErr(ctx, c, m, err)
 	}
 	if len(res.Vectors) != len(inputs) {
 		s.Metrics.failed(m.ID, "embeddings", errVectorCount)
-		return nil, 0, st, s.providerErr(ctx, c, m, errVectorCount)
+		return nil, 0, s.providerErr(ctx, c, m, errVectorCount)
 	}
 	prompt := res.Usage.PromptTokens
 	if !res.Usage.Reported {
@@ -93,7 +99,7 @@ func (s *Service) embed(ctx context.Context, c *Caller, m *registry.Model, input
 			prompt += provider.EstimateTokens(in)
 		}
 	}
-	return res, prompt, st, nil
+	return res, prompt, nil
 }
 
 var errVectorCount = errors.New("upstream returned a different number of vectors than inputs")
@@ -161,15 +167,60 @@ func stricter(a, b int64) int64 {
 	return a
 }
 
-// EmbedForTenant embeds inputs for a background job of tenant (the caller,
-// ingestion, is trusted to name only tenants whose jobs it accepted from a
-// verified principal). The model must be an embedding model the tenant may
-// use; usage is recorded for the tenant (and key, when named) and counted
-// against the tenant-wide limits seen on its principals (jobLimits;
-// carried: the caller's, nil if it sent none), or refused with
-// ErrTenantLimitsUnknown when none were seen.
-func (s *Service) EmbedForTenant(ctx context.Context, tenant, key, model string, inputs []string, carried *quota.Limits, requestID string) (*TenantEmbedding, error) {
+// KeyLimits are the calling key's own limits carried with a query embedded
+// while the key's verified principal waits (ADR 0106): only the key
+// fields (KeyTPM, KeyBudget, BudgetKey, Pools) are read.
+type KeyLimits = quota.Limits
+
+// withKey is job limits l with the key's own limits of k added, so that
+// one quota check and one charge cover the key, its pools and the tenant
+// as on a chat call.
+func withKey(l quota.Limits, k *KeyLimits) quota.Limits {
+	if k == nil {
+		return l
+	}
+	l.KeyTPM, l.KeyBudget, l.BudgetKey = k.KeyTPM, k.KeyBudget, k.BudgetKey
+	l.Pools, l.NPools = k.Pools, k.NPools
+	return l
+}
+
+// upstreamLimited is the upstream's own rate limit as EmbedForTenant
+// answers it: Unavailable (the caller retries, a search falls back to
+// keywords), so that ResourceExhausted from EmbedForTenant means only
+// that one of Rampart's limits is spent, which a search answers as is
+// (ADR 0106).
+func upstreamLimited(err error) error {
+	if e, ok := apierr.As(err); ok && e.Kind == apierr.KindRateLimited {
+		return apierr.Unavailable(e.Message, e.RetryAfter)
+	}
+	return err
+}
+
+// TenantEmbedCall is one EmbedForTenant call.
+type TenantEmbedCall struct {
+	Tenant, Key, Model string
+	Inputs             []string
+	// Carried are the tenant-wide limits the caller sent (nil: none).
+	Carried *quota.Limits
+	// KeyLimits are the key's own limits (nil: a background job, charged
+	// to the tenant only).
+	KeyLimits *KeyLimits
+	RequestID string
+}
+
+// EmbedForTenant embeds inputs for a background job of tenant, or a query
+// of a key's search (the caller, ingestion, is trusted to name only
+// tenants whose jobs it accepted from a verified principal, and a search's
+// key and its limits from the principal it verified). The model must be an
+// embedding model the tenant may use, not necessarily one of the key's
+// (ADR 0106: a narrow chat key searches a collection an admin embedded);
+// usage is recorded for the tenant (and key, when named) and counted
+// against the tenant-wide limits seen on its principals (jobLimits), and
+// the key's own when carried, or refused with ErrTenantLimitsUnknown when
+// the tenant's were seen nowhere.
+func (s *Service) EmbedForTenant(ctx context.Context, call TenantEmbedCall) (*TenantEmbedding, error) {
 	start := s.now()
+	tenant, model, inputs := call.Tenant, call.Model, call.Inputs
 	switch {
 	case model == "":
 		return nil, apierr.Invalid("model", "model is required.")
@@ -177,12 +228,14 @@ func (s *Service) EmbedForTenant(ctx context.Context, tenant, key, model string,
 		return nil, apierr.Invalid("input", "input must not be empty.")
 	case len(inputs) > MaxTenantEmbedInputs:
 		return nil, apierr.Invalid("input", "input must have at most %d items.", MaxTenantEmbedInputs)
+	case call.KeyLimits != nil && call.Key == "":
+		return nil, apierr.Invalid("key_id", "key_id is required with key_limits.")
 	}
-	limits, ok := s.jobLimits(tenant, carried)
+	limits, ok := s.jobLimits(tenant, call.Carried)
 	if !ok {
 		return nil, ErrTenantLimitsUnknown
 	}
-	c := &Caller{Tenant: tenant, Key: key, Limits: limits, RequestID: requestID}
+	c := &Caller{Tenant: tenant, Key: call.Key, Limits: withKey(limits, call.KeyLimits), RequestID: call.RequestID}
 	m, err := s.Registry.Resolve(tenant, nil, model)
 	if err != nil {
 		return nil, err
@@ -190,9 +243,13 @@ func (s *Service) EmbedForTenant(ctx context.Context, tenant, key, model string,
 	if m.Kind != registry.KindEmbedding {
 		return nil, apierr.Invalid("model", "The model `%s` is not an embedding model.", model)
 	}
-	res, prompt, _, err := s.embed(ctx, c, m, inputs, 0)
-	if err != nil {
+	if _, err := s.Quota.Check(ctx, c.subject(), c.Limits); err != nil {
+		s.Metrics.limited(m.ID, err)
 		return nil, err
+	}
+	res, prompt, err := s.embedUpstream(ctx, c, m, inputs, 0)
+	if err != nil {
+		return nil, upstreamLimited(err)
 	}
 	s.finish(ctx, c, m, "embeddings", store.Record{PromptTokens: int64(prompt), Estimated: !res.Usage.Reported}, start)
 	return &TenantEmbedding{Vectors: res.Vectors, Model: m.ID, PromptTokens: int64(prompt)}, nil

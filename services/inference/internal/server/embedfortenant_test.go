@@ -129,3 +129,58 @@ func TestEmbedForTenantFreshReplica(t *testing.T) {
 		})
 	}
 }
+
+// TestEmbedForTenantKeyLimits: a search's query, embedded for a key whose
+// own limits ingestion carries (ADR 0106), is charged against the key's
+// tokens per minute, pools and monthly budget as a chat call is, and
+// refused with ResourceExhausted when one is spent; another key of the
+// tenant and the tenant's background jobs go on. Before ADR 0106 the key's
+// limits were not sent nor applied, and every call passed.
+func TestEmbedForTenantKeyLimits(t *testing.T) {
+	long := "a fairly long search query that uses up the whole small limit at once"
+	for _, tc := range []struct {
+		name string
+		key  *inferencev1.KeyLimits
+		want string // in the refusal
+	}{
+		{"key tpm", &inferencev1.KeyLimits{TokensPerMinute: 5}, "tokens per minute (TPM) on this API key"},
+		{"key budget", &inferencev1.KeyLimits{MonthlyTokenBudget: 5}, "monthly token budget of this API key"},
+		{"pool tpm", &inferencev1.KeyLimits{TokensPools: []*inferencev1.TokensPool{{KeyId: "k-minter", TokensPerMinute: 5}}}, "minted from the same limited key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := servertest.Start(t, servertest.Options{Models: []byte(models), Clients: []string{"ingestion"}})
+			ing := inferencev1.NewInferenceServiceClient(srv.Dial(t, "ingestion"))
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			unlimited := &inferencev1.TenantJobLimits{}
+			req := &inferencev1.EmbedForTenantRequest{TenantId: "tk", KeyId: "k1", Model: "rampart-hash-embed", Inputs: []string{long},
+				TenantLimits: unlimited, KeyLimits: tc.key}
+			_, err := ing.EmbedForTenant(ctx, req)
+			require.NoError(t, err)
+			require.Eventually(t, func() bool {
+				_, err = ing.EmbedForTenant(ctx, req)
+				return status.Code(err) == codes.ResourceExhausted
+			}, 10*time.Second, 50*time.Millisecond)
+			require.Contains(t, status.Convert(err).Message(), tc.want)
+
+			// The key's limits, not the tenant's: a background job of the
+			// tenant (no key limits) still runs, so does another key with
+			// its own (unpooled) limits of the same size.
+			_, err = ing.EmbedForTenant(ctx, &inferencev1.EmbedForTenantRequest{TenantId: "tk", KeyId: "k1", Model: "rampart-hash-embed",
+				Inputs: []string{long}, TenantLimits: unlimited})
+			require.NoError(t, err)
+			if len(tc.key.GetTokensPools()) == 0 {
+				other := &inferencev1.EmbedForTenantRequest{TenantId: "tk", KeyId: "k2", Model: "rampart-hash-embed", Inputs: []string{"x"},
+					TenantLimits: unlimited, KeyLimits: tc.key}
+				_, err = ing.EmbedForTenant(ctx, other)
+				require.NoError(t, err)
+			}
+		})
+	}
+
+	srv := servertest.Start(t, servertest.Options{Models: []byte(models), Clients: []string{"ingestion"}})
+	ing := inferencev1.NewInferenceServiceClient(srv.Dial(t, "ingestion"))
+	_, err := ing.EmbedForTenant(t.Context(), &inferencev1.EmbedForTenantRequest{TenantId: "tk", Model: "rampart-hash-embed", Inputs: []string{"x"},
+		TenantLimits: &inferencev1.TenantJobLimits{}, KeyLimits: &inferencev1.KeyLimits{}})
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "key limits without the key")
+}

@@ -199,7 +199,8 @@ func (s *Server) EmbedForTenant(ctx context.Context, req *inferencev1.EmbedForTe
 	if l := req.GetTenantLimits(); l != nil {
 		carried = &quota.Limits{TenantTPM: l.GetTokensPerMinute(), TenantBudget: l.GetMonthlyTokenBudget()}
 	}
-	out, err := s.svc.EmbedForTenant(ctx, req.GetTenantId(), req.GetKeyId(), req.GetModel(), req.GetInputs(), carried, requestID(ctx))
+	out, err := s.svc.EmbedForTenant(ctx, inference.TenantEmbedCall{Tenant: req.GetTenantId(), Key: req.GetKeyId(), Model: req.GetModel(),
+		Inputs: req.GetInputs(), Carried: carried, KeyLimits: keyLimits(req.GetKeyLimits()), RequestID: requestID(ctx)})
 	if err != nil {
 		return nil, grpcerr.ToStatus(ctx, s.log, err)
 	}
@@ -209,6 +210,19 @@ func (s *Server) EmbedForTenant(ctx context.Context, req *inferencev1.EmbedForTe
 		resp.Vectors[i] = &inferencev1.Vector{Values: v}
 	}
 	return resp, nil
+}
+
+// keyLimits are a search's carried key limits as quota limits (nil: none,
+// a background job), built as caller builds a principal's.
+func keyLimits(k *inferencev1.KeyLimits) *inference.KeyLimits {
+	if k == nil {
+		return nil
+	}
+	l := &inference.KeyLimits{KeyTPM: k.GetTokensPerMinute(), KeyBudget: k.GetMonthlyTokenBudget(), BudgetKey: k.GetBudgetKeyId()}
+	for _, p := range k.GetTokensPools() {
+		l.AddPool(p.GetKeyId(), p.GetTokensPerMinute())
+	}
+	return l
 }
 
 // ListModels implements inferencev1.InferenceServiceServer.

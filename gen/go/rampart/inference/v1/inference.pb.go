@@ -1688,8 +1688,16 @@ type EmbedForTenantRequest struct {
 	// The tenant-wide limits ingestion last saw on one of the tenant's
 	// verified principals (ADR 0095). Inference charges the job against the
 	// stricter of these and its own last-seen limits; with neither it
-	// refuses (FAILED_PRECONDITION) rather than run the job unlimited.
-	TenantLimits  *TenantJobLimits `protobuf:"bytes,5,opt,name=tenant_limits,json=tenantLimits,proto3" json:"tenant_limits,omitempty"`
+	// refuses (UNAVAILABLE) rather than run the job unlimited.
+	TenantLimits *TenantJobLimits `protobuf:"bytes,5,opt,name=tenant_limits,json=tenantLimits,proto3" json:"tenant_limits,omitempty"`
+	// The calling key's own limits, set when the texts are embedded while
+	// the key's verified principal waits (a search's query, also one of a
+	// chat naming collections; ADR 0106); unset for background jobs, which
+	// are charged to the tenant only. Inference charges the call against
+	// these as well as the tenant's (the quota code of chat) and answers
+	// RESOURCE_EXHAUSTED when one is spent; RESOURCE_EXHAUSTED from this
+	// method means only that: the upstream's own rate limit is UNAVAILABLE.
+	KeyLimits     *KeyLimits `protobuf:"bytes,6,opt,name=key_limits,json=keyLimits,proto3" json:"key_limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1759,6 +1767,145 @@ func (x *EmbedForTenantRequest) GetTenantLimits() *TenantJobLimits {
 	return nil
 }
 
+func (x *EmbedForTenantRequest) GetKeyLimits() *KeyLimits {
+	if x != nil {
+		return x.KeyLimits
+	}
+	return nil
+}
+
+// KeyLimits are an API key's own token limits, from its verified principal
+// (0: no limit). key_id names the key.
+type KeyLimits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tokens per minute for the key.
+	TokensPerMinute int64 `protobuf:"varint,1,opt,name=tokens_per_minute,json=tokensPerMinute,proto3" json:"tokens_per_minute,omitempty"`
+	// Token budget per calendar month for the key.
+	MonthlyTokenBudget int64 `protobuf:"varint,2,opt,name=monthly_token_budget,json=monthlyTokenBudget,proto3" json:"monthly_token_budget,omitempty"`
+	// The key whose monthly counter the budget is checked against (the
+	// principal's budget_key_id); empty: key_id's own.
+	BudgetKeyId string `protobuf:"bytes,3,opt,name=budget_key_id,json=budgetKeyId,proto3" json:"budget_key_id,omitempty"`
+	// The key's tokens-per-minute pools, outermost first (the principal's
+	// rate pools, ADR 0086).
+	TokensPools   []*TokensPool `protobuf:"bytes,4,rep,name=tokens_pools,json=tokensPools,proto3" json:"tokens_pools,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyLimits) Reset() {
+	*x = KeyLimits{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyLimits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyLimits) ProtoMessage() {}
+
+func (x *KeyLimits) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyLimits.ProtoReflect.Descriptor instead.
+func (*KeyLimits) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *KeyLimits) GetTokensPerMinute() int64 {
+	if x != nil {
+		return x.TokensPerMinute
+	}
+	return 0
+}
+
+func (x *KeyLimits) GetMonthlyTokenBudget() int64 {
+	if x != nil {
+		return x.MonthlyTokenBudget
+	}
+	return 0
+}
+
+func (x *KeyLimits) GetBudgetKeyId() string {
+	if x != nil {
+		return x.BudgetKeyId
+	}
+	return ""
+}
+
+func (x *KeyLimits) GetTokensPools() []*TokensPool {
+	if x != nil {
+		return x.TokensPools
+	}
+	return nil
+}
+
+// TokensPool is one tokens-per-minute pool: the key whose bucket it is
+// and its rate.
+type TokensPool struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The pool's key.
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The pool's tokens per minute.
+	TokensPerMinute int64 `protobuf:"varint,2,opt,name=tokens_per_minute,json=tokensPerMinute,proto3" json:"tokens_per_minute,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *TokensPool) Reset() {
+	*x = TokensPool{}
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokensPool) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokensPool) ProtoMessage() {}
+
+func (x *TokensPool) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokensPool.ProtoReflect.Descriptor instead.
+func (*TokensPool) Descriptor() ([]byte, []int) {
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *TokensPool) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *TokensPool) GetTokensPerMinute() int64 {
+	if x != nil {
+		return x.TokensPerMinute
+	}
+	return 0
+}
+
 // TenantJobLimits are the tenant-wide limits that bound a tenant's
 // background jobs (0: no limit).
 type TenantJobLimits struct {
@@ -1773,7 +1920,7 @@ type TenantJobLimits struct {
 
 func (x *TenantJobLimits) Reset() {
 	*x = TenantJobLimits{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1785,7 +1932,7 @@ func (x *TenantJobLimits) String() string {
 func (*TenantJobLimits) ProtoMessage() {}
 
 func (x *TenantJobLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[30]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1798,7 +1945,7 @@ func (x *TenantJobLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantJobLimits.ProtoReflect.Descriptor instead.
 func (*TenantJobLimits) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{30}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TenantJobLimits) GetTokensPerMinute() int64 {
@@ -1826,7 +1973,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1838,7 +1985,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[31]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1851,7 +1998,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{31}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -1876,7 +2023,7 @@ type EmbedForTenantResponse struct {
 
 func (x *EmbedForTenantResponse) Reset() {
 	*x = EmbedForTenantResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1888,7 +2035,7 @@ func (x *EmbedForTenantResponse) String() string {
 func (*EmbedForTenantResponse) ProtoMessage() {}
 
 func (x *EmbedForTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[32]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1901,7 +2048,7 @@ func (x *EmbedForTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedForTenantResponse.ProtoReflect.Descriptor instead.
 func (*EmbedForTenantResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{32}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *EmbedForTenantResponse) GetVectors() []*Vector {
@@ -1934,7 +2081,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2093,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[33]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2106,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{33}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{35}
 }
 
 // Model is one model the caller may use.
@@ -1977,7 +2124,7 @@ type Model struct {
 
 func (x *Model) Reset() {
 	*x = Model{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2136,7 @@ func (x *Model) String() string {
 func (*Model) ProtoMessage() {}
 
 func (x *Model) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[34]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2149,7 @@ func (x *Model) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Model.ProtoReflect.Descriptor instead.
 func (*Model) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{34}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Model) GetId() string {
@@ -2037,7 +2184,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2049,7 +2196,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[35]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2062,7 +2209,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{35}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListModelsResponse) GetModels() []*Model {
@@ -2083,7 +2230,7 @@ type GetModelRequest struct {
 
 func (x *GetModelRequest) Reset() {
 	*x = GetModelRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[36]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2095,7 +2242,7 @@ func (x *GetModelRequest) String() string {
 func (*GetModelRequest) ProtoMessage() {}
 
 func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[36]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2108,7 +2255,7 @@ func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelRequest.ProtoReflect.Descriptor instead.
 func (*GetModelRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{36}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetModelRequest) GetModel() string {
@@ -2129,7 +2276,7 @@ type GetModelResponse struct {
 
 func (x *GetModelResponse) Reset() {
 	*x = GetModelResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[37]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2141,7 +2288,7 @@ func (x *GetModelResponse) String() string {
 func (*GetModelResponse) ProtoMessage() {}
 
 func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[37]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2154,7 +2301,7 @@ func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelResponse.ProtoReflect.Descriptor instead.
 func (*GetModelResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{37}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetModelResponse) GetModel() *Model {
@@ -2182,7 +2329,7 @@ type GetUsageRequest struct {
 
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[38]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2194,7 +2341,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[38]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2207,7 +2354,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{38}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetUsageRequest) GetFrom() string {
@@ -2252,7 +2399,7 @@ type UsageBucket struct {
 
 func (x *UsageBucket) Reset() {
 	*x = UsageBucket{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[39]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +2411,7 @@ func (x *UsageBucket) String() string {
 func (*UsageBucket) ProtoMessage() {}
 
 func (x *UsageBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[39]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +2424,7 @@ func (x *UsageBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageBucket.ProtoReflect.Descriptor instead.
 func (*UsageBucket) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{39}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *UsageBucket) GetGroup() string {
@@ -2341,7 +2488,7 @@ type GetUsageResponse struct {
 
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[40]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2353,7 +2500,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_inference_v1_inference_proto_msgTypes[40]
+	mi := &file_rampart_inference_v1_inference_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2366,7 +2513,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{40}
+	return file_rampart_inference_v1_inference_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetUsageResponse) GetFrom() string {
@@ -2509,13 +2656,24 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\aheaders\x18\x02 \x03(\v25.rampart.inference.v1.EmbeddingsResponse.HeadersEntryR\aheaders\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xca\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8a\x02\n" +
 	"\x15EmbedForTenantRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x14\n" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12\x1b\n" +
 	"\x06inputs\x18\x04 \x03(\tB\x03\x80\x01\x01R\x06inputs\x12J\n" +
-	"\rtenant_limits\x18\x05 \x01(\v2%.rampart.inference.v1.TenantJobLimitsR\ftenantLimits\"o\n" +
+	"\rtenant_limits\x18\x05 \x01(\v2%.rampart.inference.v1.TenantJobLimitsR\ftenantLimits\x12>\n" +
+	"\n" +
+	"key_limits\x18\x06 \x01(\v2\x1f.rampart.inference.v1.KeyLimitsR\tkeyLimits\"\xd2\x01\n" +
+	"\tKeyLimits\x12*\n" +
+	"\x11tokens_per_minute\x18\x01 \x01(\x03R\x0ftokensPerMinute\x120\n" +
+	"\x14monthly_token_budget\x18\x02 \x01(\x03R\x12monthlyTokenBudget\x12\"\n" +
+	"\rbudget_key_id\x18\x03 \x01(\tR\vbudgetKeyId\x12C\n" +
+	"\ftokens_pools\x18\x04 \x03(\v2 .rampart.inference.v1.TokensPoolR\vtokensPools\"O\n" +
+	"\n" +
+	"TokensPool\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12*\n" +
+	"\x11tokens_per_minute\x18\x02 \x01(\x03R\x0ftokensPerMinute\"o\n" +
 	"\x0fTenantJobLimits\x12*\n" +
 	"\x11tokens_per_minute\x18\x01 \x01(\x03R\x0ftokensPerMinute\x120\n" +
 	"\x14monthly_token_budget\x18\x02 \x01(\x03R\x12monthlyTokenBudget\" \n" +
@@ -2591,7 +2749,7 @@ func file_rampart_inference_v1_inference_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_inference_v1_inference_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_rampart_inference_v1_inference_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_rampart_inference_v1_inference_proto_goTypes = []any{
 	(RequestFormat)(0),                     // 0: rampart.inference.v1.RequestFormat
 	(*Assistant)(nil),                      // 1: rampart.inference.v1.Assistant
@@ -2624,20 +2782,22 @@ var file_rampart_inference_v1_inference_proto_goTypes = []any{
 	(*EmbeddingsRequest)(nil),              // 28: rampart.inference.v1.EmbeddingsRequest
 	(*EmbeddingsResponse)(nil),             // 29: rampart.inference.v1.EmbeddingsResponse
 	(*EmbedForTenantRequest)(nil),          // 30: rampart.inference.v1.EmbedForTenantRequest
-	(*TenantJobLimits)(nil),                // 31: rampart.inference.v1.TenantJobLimits
-	(*Vector)(nil),                         // 32: rampart.inference.v1.Vector
-	(*EmbedForTenantResponse)(nil),         // 33: rampart.inference.v1.EmbedForTenantResponse
-	(*ListModelsRequest)(nil),              // 34: rampart.inference.v1.ListModelsRequest
-	(*Model)(nil),                          // 35: rampart.inference.v1.Model
-	(*ListModelsResponse)(nil),             // 36: rampart.inference.v1.ListModelsResponse
-	(*GetModelRequest)(nil),                // 37: rampart.inference.v1.GetModelRequest
-	(*GetModelResponse)(nil),               // 38: rampart.inference.v1.GetModelResponse
-	(*GetUsageRequest)(nil),                // 39: rampart.inference.v1.GetUsageRequest
-	(*UsageBucket)(nil),                    // 40: rampart.inference.v1.UsageBucket
-	(*GetUsageResponse)(nil),               // 41: rampart.inference.v1.GetUsageResponse
-	nil,                                    // 42: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
-	nil,                                    // 43: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	nil,                                    // 44: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	(*KeyLimits)(nil),                      // 31: rampart.inference.v1.KeyLimits
+	(*TokensPool)(nil),                     // 32: rampart.inference.v1.TokensPool
+	(*TenantJobLimits)(nil),                // 33: rampart.inference.v1.TenantJobLimits
+	(*Vector)(nil),                         // 34: rampart.inference.v1.Vector
+	(*EmbedForTenantResponse)(nil),         // 35: rampart.inference.v1.EmbedForTenantResponse
+	(*ListModelsRequest)(nil),              // 36: rampart.inference.v1.ListModelsRequest
+	(*Model)(nil),                          // 37: rampart.inference.v1.Model
+	(*ListModelsResponse)(nil),             // 38: rampart.inference.v1.ListModelsResponse
+	(*GetModelRequest)(nil),                // 39: rampart.inference.v1.GetModelRequest
+	(*GetModelResponse)(nil),               // 40: rampart.inference.v1.GetModelResponse
+	(*GetUsageRequest)(nil),                // 41: rampart.inference.v1.GetUsageRequest
+	(*UsageBucket)(nil),                    // 42: rampart.inference.v1.UsageBucket
+	(*GetUsageResponse)(nil),               // 43: rampart.inference.v1.GetUsageResponse
+	nil,                                    // 44: rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	nil,                                    // 45: rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	nil,                                    // 46: rampart.inference.v1.EmbeddingsResponse.HeadersEntry
 }
 var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
 	1,  // 0: rampart.inference.v1.CreateAssistantRequest.assistant:type_name -> rampart.inference.v1.Assistant
@@ -2648,56 +2808,58 @@ var file_rampart_inference_v1_inference_proto_depIdxs = []int32{
 	10, // 5: rampart.inference.v1.GetPromptLogResponse.log:type_name -> rampart.inference.v1.PromptLog
 	15, // 6: rampart.inference.v1.ChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
 	0,  // 7: rampart.inference.v1.ChatCompletionRequest.format:type_name -> rampart.inference.v1.RequestFormat
-	42, // 8: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
+	44, // 8: rampart.inference.v1.ChatCompletionResponse.headers:type_name -> rampart.inference.v1.ChatCompletionResponse.HeadersEntry
 	15, // 9: rampart.inference.v1.StreamChatCompletionRequest.passages:type_name -> rampart.inference.v1.Passage
 	0,  // 10: rampart.inference.v1.StreamChatCompletionRequest.format:type_name -> rampart.inference.v1.RequestFormat
-	43, // 11: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
-	44, // 12: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
-	31, // 13: rampart.inference.v1.EmbedForTenantRequest.tenant_limits:type_name -> rampart.inference.v1.TenantJobLimits
-	32, // 14: rampart.inference.v1.EmbedForTenantResponse.vectors:type_name -> rampart.inference.v1.Vector
-	35, // 15: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
-	35, // 16: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
-	40, // 17: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
-	40, // 18: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
-	16, // 19: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
-	26, // 20: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
-	28, // 21: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
-	30, // 22: rampart.inference.v1.InferenceService.EmbedForTenant:input_type -> rampart.inference.v1.EmbedForTenantRequest
-	18, // 23: rampart.inference.v1.InferenceService.GetResponse:input_type -> rampart.inference.v1.GetResponseRequest
-	20, // 24: rampart.inference.v1.InferenceService.DeleteResponse:input_type -> rampart.inference.v1.DeleteResponseRequest
-	22, // 25: rampart.inference.v1.InferenceService.ListResponseInputItems:input_type -> rampart.inference.v1.ListResponseInputItemsRequest
-	24, // 26: rampart.inference.v1.InferenceService.CancelResponse:input_type -> rampart.inference.v1.CancelResponseRequest
-	34, // 27: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
-	37, // 28: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
-	39, // 29: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
-	11, // 30: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
-	13, // 31: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
-	2,  // 32: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
-	4,  // 33: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
-	6,  // 34: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
-	8,  // 35: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
-	17, // 36: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
-	27, // 37: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
-	29, // 38: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
-	33, // 39: rampart.inference.v1.InferenceService.EmbedForTenant:output_type -> rampart.inference.v1.EmbedForTenantResponse
-	19, // 40: rampart.inference.v1.InferenceService.GetResponse:output_type -> rampart.inference.v1.GetResponseResponse
-	21, // 41: rampart.inference.v1.InferenceService.DeleteResponse:output_type -> rampart.inference.v1.DeleteResponseResponse
-	23, // 42: rampart.inference.v1.InferenceService.ListResponseInputItems:output_type -> rampart.inference.v1.ListResponseInputItemsResponse
-	25, // 43: rampart.inference.v1.InferenceService.CancelResponse:output_type -> rampart.inference.v1.CancelResponseResponse
-	36, // 44: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
-	38, // 45: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
-	41, // 46: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
-	12, // 47: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
-	14, // 48: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
-	3,  // 49: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
-	5,  // 50: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
-	7,  // 51: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
-	9,  // 52: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
-	36, // [36:53] is the sub-list for method output_type
-	19, // [19:36] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	45, // 11: rampart.inference.v1.StreamChatCompletionResponse.headers:type_name -> rampart.inference.v1.StreamChatCompletionResponse.HeadersEntry
+	46, // 12: rampart.inference.v1.EmbeddingsResponse.headers:type_name -> rampart.inference.v1.EmbeddingsResponse.HeadersEntry
+	33, // 13: rampart.inference.v1.EmbedForTenantRequest.tenant_limits:type_name -> rampart.inference.v1.TenantJobLimits
+	31, // 14: rampart.inference.v1.EmbedForTenantRequest.key_limits:type_name -> rampart.inference.v1.KeyLimits
+	32, // 15: rampart.inference.v1.KeyLimits.tokens_pools:type_name -> rampart.inference.v1.TokensPool
+	34, // 16: rampart.inference.v1.EmbedForTenantResponse.vectors:type_name -> rampart.inference.v1.Vector
+	37, // 17: rampart.inference.v1.ListModelsResponse.models:type_name -> rampart.inference.v1.Model
+	37, // 18: rampart.inference.v1.GetModelResponse.model:type_name -> rampart.inference.v1.Model
+	42, // 19: rampart.inference.v1.GetUsageResponse.buckets:type_name -> rampart.inference.v1.UsageBucket
+	42, // 20: rampart.inference.v1.GetUsageResponse.total:type_name -> rampart.inference.v1.UsageBucket
+	16, // 21: rampart.inference.v1.InferenceService.ChatCompletion:input_type -> rampart.inference.v1.ChatCompletionRequest
+	26, // 22: rampart.inference.v1.InferenceService.StreamChatCompletion:input_type -> rampart.inference.v1.StreamChatCompletionRequest
+	28, // 23: rampart.inference.v1.InferenceService.Embeddings:input_type -> rampart.inference.v1.EmbeddingsRequest
+	30, // 24: rampart.inference.v1.InferenceService.EmbedForTenant:input_type -> rampart.inference.v1.EmbedForTenantRequest
+	18, // 25: rampart.inference.v1.InferenceService.GetResponse:input_type -> rampart.inference.v1.GetResponseRequest
+	20, // 26: rampart.inference.v1.InferenceService.DeleteResponse:input_type -> rampart.inference.v1.DeleteResponseRequest
+	22, // 27: rampart.inference.v1.InferenceService.ListResponseInputItems:input_type -> rampart.inference.v1.ListResponseInputItemsRequest
+	24, // 28: rampart.inference.v1.InferenceService.CancelResponse:input_type -> rampart.inference.v1.CancelResponseRequest
+	36, // 29: rampart.inference.v1.InferenceService.ListModels:input_type -> rampart.inference.v1.ListModelsRequest
+	39, // 30: rampart.inference.v1.InferenceService.GetModel:input_type -> rampart.inference.v1.GetModelRequest
+	41, // 31: rampart.inference.v1.InferenceService.GetUsage:input_type -> rampart.inference.v1.GetUsageRequest
+	11, // 32: rampart.inference.v1.InferenceService.ListPromptLogs:input_type -> rampart.inference.v1.ListPromptLogsRequest
+	13, // 33: rampart.inference.v1.InferenceService.GetPromptLog:input_type -> rampart.inference.v1.GetPromptLogRequest
+	2,  // 34: rampart.inference.v1.InferenceService.CreateAssistant:input_type -> rampart.inference.v1.CreateAssistantRequest
+	4,  // 35: rampart.inference.v1.InferenceService.ListAssistants:input_type -> rampart.inference.v1.ListAssistantsRequest
+	6,  // 36: rampart.inference.v1.InferenceService.GetAssistant:input_type -> rampart.inference.v1.GetAssistantRequest
+	8,  // 37: rampart.inference.v1.InferenceService.DeleteAssistant:input_type -> rampart.inference.v1.DeleteAssistantRequest
+	17, // 38: rampart.inference.v1.InferenceService.ChatCompletion:output_type -> rampart.inference.v1.ChatCompletionResponse
+	27, // 39: rampart.inference.v1.InferenceService.StreamChatCompletion:output_type -> rampart.inference.v1.StreamChatCompletionResponse
+	29, // 40: rampart.inference.v1.InferenceService.Embeddings:output_type -> rampart.inference.v1.EmbeddingsResponse
+	35, // 41: rampart.inference.v1.InferenceService.EmbedForTenant:output_type -> rampart.inference.v1.EmbedForTenantResponse
+	19, // 42: rampart.inference.v1.InferenceService.GetResponse:output_type -> rampart.inference.v1.GetResponseResponse
+	21, // 43: rampart.inference.v1.InferenceService.DeleteResponse:output_type -> rampart.inference.v1.DeleteResponseResponse
+	23, // 44: rampart.inference.v1.InferenceService.ListResponseInputItems:output_type -> rampart.inference.v1.ListResponseInputItemsResponse
+	25, // 45: rampart.inference.v1.InferenceService.CancelResponse:output_type -> rampart.inference.v1.CancelResponseResponse
+	38, // 46: rampart.inference.v1.InferenceService.ListModels:output_type -> rampart.inference.v1.ListModelsResponse
+	40, // 47: rampart.inference.v1.InferenceService.GetModel:output_type -> rampart.inference.v1.GetModelResponse
+	43, // 48: rampart.inference.v1.InferenceService.GetUsage:output_type -> rampart.inference.v1.GetUsageResponse
+	12, // 49: rampart.inference.v1.InferenceService.ListPromptLogs:output_type -> rampart.inference.v1.ListPromptLogsResponse
+	14, // 50: rampart.inference.v1.InferenceService.GetPromptLog:output_type -> rampart.inference.v1.GetPromptLogResponse
+	3,  // 51: rampart.inference.v1.InferenceService.CreateAssistant:output_type -> rampart.inference.v1.CreateAssistantResponse
+	5,  // 52: rampart.inference.v1.InferenceService.ListAssistants:output_type -> rampart.inference.v1.ListAssistantsResponse
+	7,  // 53: rampart.inference.v1.InferenceService.GetAssistant:output_type -> rampart.inference.v1.GetAssistantResponse
+	9,  // 54: rampart.inference.v1.InferenceService.DeleteAssistant:output_type -> rampart.inference.v1.DeleteAssistantResponse
+	38, // [38:55] is the sub-list for method output_type
+	21, // [21:38] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_rampart_inference_v1_inference_proto_init() }
@@ -2711,7 +2873,7 @@ func file_rampart_inference_v1_inference_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_inference_v1_inference_proto_rawDesc), len(file_rampart_inference_v1_inference_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
