@@ -42,10 +42,41 @@ type Remote struct {
 	Timeout time.Duration
 }
 
+// Limits are what an EmbedForTenant call carries for inference to hold it
+// to, besides what inference saw itself.
+type Limits struct {
+	// Tenant are the tenant's limits as last seen here (nil: none seen;
+	// ADR 0095).
+	Tenant *inferencev1.TenantJobLimits
+	// Key are the calling key's own limits, from its verified principal,
+	// for texts embedded while it waits (a search's query); nil for a
+	// background job, which is charged to the tenant only (ADR 0106).
+	Key *inferencev1.KeyLimits
+}
+
+// LimitError is inference's ResourceExhausted: one of Rampart's token
+// limits (the tenant's, or the key's of a search) is spent. Since ADR
+// 0106 EmbedForTenant answers that code for nothing else (the upstream's
+// own rate limit is Unavailable), so Status is inference's own refusal
+// (the limit's OpenAI code, type, message and retry delay, no input or
+// upstream text), which a search answers as it is. It matches
+// ErrUnavailable: a job waits and runs again later.
+type LimitError struct {
+	Model  string
+	Status *status.Status
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%v: `%s` (%s)", ErrUnavailable, e.Model, codes.ResourceExhausted)
+}
+
+// Is makes errors.Is(err, ErrUnavailable) true.
+func (e *LimitError) Is(target error) bool { return target == ErrUnavailable }
+
 // EmbedForTenant returns one vector per text, embedded with model for
 // tenant (usage is charged to the tenant, attributed to key when set, and
-// held to limits: the tenant's, nil when unknown here).
-func (r *Remote) EmbedForTenant(ctx context.Context, tenant, key, model string, limits *inferencev1.TenantJobLimits, texts []string) ([][]float32, error) {
+// held to limits).
+func (r *Remote) EmbedForTenant(ctx context.Context, tenant, key, model string, limits Limits, texts []string) ([][]float32, error) {
 	batch := r.Batch
 	if batch <= 0 || batch > 256 {
 		batch = 64
@@ -54,7 +85,7 @@ func (r *Remote) EmbedForTenant(ctx context.Context, tenant, key, model string, 
 	for start := 0; start < len(texts); start += batch {
 		end := min(start+batch, len(texts))
 		vecs, err := r.call(ctx, &inferencev1.EmbedForTenantRequest{TenantId: tenant, KeyId: key, Model: model,
-			Inputs: texts[start:end], TenantLimits: limits})
+			Inputs: texts[start:end], TenantLimits: limits.Tenant, KeyLimits: limits.Key})
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +145,8 @@ func (r *Remote) call(ctx context.Context, req *inferencev1.EmbedForTenantReques
 }
 
 // classify turns an RPC error into ErrUnavailable or ErrRejected naming
-// the model and the gRPC code only. Inference's message is dropped: for an
+// the model and the gRPC code only, or a *LimitError. Inference's message
+// is dropped (a LimitError keeps it for a search only): for an
 // upstream's refusal it is the upstream's own text, which may quote the
 // input (a chunk of the tenant's document, a search query), and this error
 // becomes a job's error, kept in clear and shown to the tenant, and a log
@@ -122,7 +154,9 @@ func (r *Remote) call(ctx context.Context, req *inferencev1.EmbedForTenantReques
 func classify(model string, err error) error {
 	code := status.Code(err)
 	switch code {
-	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.Internal, codes.Unknown, codes.ResourceExhausted, codes.Canceled:
+	case codes.ResourceExhausted:
+		return &LimitError{Model: model, Status: status.Convert(err)}
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.Internal, codes.Unknown, codes.Canceled:
 		return fmt.Errorf("%w: `%s` (%s)", ErrUnavailable, model, code)
 	default:
 		return fmt.Errorf("%w: `%s` (%s)", ErrRejected, model, code)

@@ -59,7 +59,7 @@ func TestRemoteRetries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			inf := &flakyInference{fail: tt.fail, code: tt.code}
 			r := &embed.Remote{Client: inf, Backoff: time.Millisecond}
-			vecs, err := r.EmbedForTenant(t.Context(), "t1", "", "m", nil, []string{"a", "b"})
+			vecs, err := r.EmbedForTenant(t.Context(), "t1", "", "m", embed.Limits{}, []string{"a", "b"})
 			require.Equal(t, tt.wantCalls, inf.calls.Load())
 			if tt.wantErr == nil {
 				require.NoError(t, err)
@@ -81,7 +81,7 @@ func TestRemoteRetryWaitEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := r.EmbedForTenant(ctx, "t1", "", "m", nil, []string{"a"})
+	_, err := r.EmbedForTenant(ctx, "t1", "", "m", embed.Limits{}, []string{"a"})
 	require.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
 	require.Less(t, time.Since(start), 10*time.Second)
 	require.EqualValues(t, 1, inf.calls.Load())

@@ -3,11 +3,13 @@ package ingest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
@@ -63,6 +65,11 @@ type Query struct {
 	Tenant, Key, Collection, Text string
 	TopK                          int
 	Mode                          Mode
+	// KeyLimits are the calling key's own token limits, from its verified
+	// principal: the query's embedding is charged to the key too, and a
+	// spent limit refuses the search (ADR 0106). Nil: an internal search
+	// (evaluation), charged to the tenant only.
+	KeyLimits *inferencev1.KeyLimits
 }
 
 // Result is a search's passages and, when the search was degraded, why.
@@ -114,7 +121,8 @@ func (s *Service) SearchQuery(ctx context.Context, q Query) (Result, error) {
 	var res Result
 	var lex, vec []index.Hit
 	if mode != ModeLexical {
-		qv, err := s.embedTexts(ctx, tenant, q.Key, col, []string{query})
+		qv, err := s.embedTexts(ctx, tenant, q.Key, q.KeyLimits, col, []string{query})
+		var limited *embed.LimitError
 		switch {
 		case err == nil:
 			vec, err = s.o.Vectors.Search(ctx, tenant, collection, qv[0], n, func(ctx context.Context, tenant, collection string) ([]index.VectorEntry, error) {
@@ -125,6 +133,11 @@ func (s *Service) SearchQuery(ctx context.Context, q Query) (Result, error) {
 			}
 		case ctx.Err() != nil:
 			return Result{}, ctx.Err()
+		case q.KeyLimits != nil && errors.As(err, &limited):
+			// The key's or the tenant's tokens are spent: the caller
+			// gets inference's refusal (429, the limit named, Retry-After)
+			// as from chat, not keyword results that hide it.
+			return Result{}, limited.Status.Err()
 		default:
 			// The model is down or refused the query: answer from the
 			// lexical ranking rather than fail the search.

@@ -109,8 +109,7 @@ type Options struct {
 // TenantEmbedder embeds texts with a registry model for a tenant
 // (embed.Remote over inference's EmbedForTenant).
 type TenantEmbedder interface {
-	// limits are the tenant's, as last seen here (nil: none seen).
-	EmbedForTenant(ctx context.Context, tenant, key, model string, limits *inferencev1.TenantJobLimits, texts []string) ([][]float32, error)
+	EmbedForTenant(ctx context.Context, tenant, key, model string, limits embed.Limits, texts []string) ([][]float32, error)
 }
 
 // Service is the ingestion domain.
@@ -299,7 +298,7 @@ func (s *Service) probe(ctx context.Context, tenant, key, model string) (int, er
 	if s.o.Models == nil {
 		return 0, grpcerr.Invalidf("embedding_model", "only %s is available: this ingestion has no inference service configured", store.HashEmbedModel)
 	}
-	vecs, err := s.o.Models.EmbedForTenant(ctx, tenant, key, model, s.jobLimits(tenant), []string{"rampart embedding probe"})
+	vecs, err := s.o.Models.EmbedForTenant(ctx, tenant, key, model, embed.Limits{Tenant: s.jobLimits(tenant)}, []string{"rampart embedding probe"})
 	switch {
 	case errors.Is(err, embed.ErrUnavailable):
 		return 0, fmt.Errorf("%w: %s", grpcerr.ErrUnavailable, err.Error())

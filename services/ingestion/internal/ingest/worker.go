@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/hashembed"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
@@ -573,7 +574,7 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 		if err != nil {
 			return err
 		}
-		vecs, err := s.embedTexts(ctx, r.tenant, "", target, texts)
+		vecs, err := s.embedTexts(ctx, r.tenant, "", nil, target, texts)
 		if err != nil {
 			return err
 		}
@@ -656,13 +657,15 @@ func (s *Service) embedChunkTexts(ctx context.Context, tenant string, col store.
 			return vecs, words, nil
 		}
 	}
-	vecs, err := s.embedTexts(ctx, tenant, "", col, texts)
+	vecs, err := s.embedTexts(ctx, tenant, "", nil, col, texts)
 	return vecs, make([][]uint32, len(texts)), err
 }
 
 // embedTexts embeds texts with the collection's model: the local hash
-// embedder, or the registry model through inference for the tenant.
-func (s *Service) embedTexts(ctx context.Context, tenant, key string, col store.Collection, texts []string) ([][]float32, error) {
+// embedder, or the registry model through inference for the tenant, and
+// for the key within keyLimits when a caller waits (nil: a background job;
+// ADR 0106).
+func (s *Service) embedTexts(ctx context.Context, tenant, key string, keyLimits *inferencev1.KeyLimits, col store.Collection, texts []string) ([][]float32, error) {
 	if store.HashVersion(col.EmbeddingModel) > 0 {
 		return s.hashEmbedder(col).Embed(texts), nil
 	}
@@ -672,7 +675,7 @@ func (s *Service) embedTexts(ctx context.Context, tenant, key string, col store.
 	if s.o.Models == nil {
 		return nil, fmt.Errorf("%w: `%s`: no inference service is configured", embed.ErrUnavailable, col.EmbeddingModel)
 	}
-	vecs, err := s.o.Models.EmbedForTenant(ctx, tenant, key, col.EmbeddingModel, s.jobLimits(tenant), texts)
+	vecs, err := s.o.Models.EmbedForTenant(ctx, tenant, key, col.EmbeddingModel, embed.Limits{Tenant: s.jobLimits(tenant), Key: keyLimits}, texts)
 	if err != nil {
 		if errors.Is(err, embed.ErrRejected) {
 			return nil, &failure{err.Error()}

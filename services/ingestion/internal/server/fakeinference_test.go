@@ -34,13 +34,17 @@ type fakeInference struct {
 	// InvalidArgument and a message quoting the first input, as an
 	// OpenAI-compatible upstream that repeats what it refused would.
 	quoteRefusal bool
-	calls        []fakeEmbedCall
+	// refuseQueries: single-text calls (probes, queries) are refused
+	// with this error, as inference refuses a spent limit.
+	refuseQueries error
+	calls         []fakeEmbedCall
 }
 
 type fakeEmbedCall struct {
 	Tenant, Key, Model string
 	Inputs             int
 	Limits             *inferencev1.TenantJobLimits
+	KeyLimits          *inferencev1.KeyLimits
 }
 
 const fakeModel, fakeDims = "semantic-embed", 64
@@ -68,6 +72,12 @@ func (f *fakeInference) setQuoteRefusal(on bool) {
 	f.mu.Unlock()
 }
 
+func (f *fakeInference) setRefuseQueries(err error) {
+	f.mu.Lock()
+	f.refuseQueries = err
+	f.mu.Unlock()
+}
+
 func (f *fakeInference) setDownBatches(down bool) {
 	f.mu.Lock()
 	f.downBatches = down
@@ -87,11 +97,15 @@ func (f *fakeInference) embed(c *inferencetest.Call, inputs []string) ([][]float
 	if f.down || (f.downBatches && len(inputs) > 1) {
 		return nil, status.Error(codes.Unavailable, "The upstream provider is unavailable.")
 	}
+	if f.refuseQueries != nil && len(inputs) == 1 {
+		return nil, f.refuseQueries
+	}
 	if f.quoteRefusal && len(inputs) > 1 {
 		return nil, status.Errorf(codes.InvalidArgument, "upstream refused input %q: content policy", inputs[0])
 	}
 	r, _ := c.Request.(*inferencev1.EmbedForTenantRequest)
-	f.calls = append(f.calls, fakeEmbedCall{Tenant: c.Tenant, Key: r.GetKeyId(), Model: c.Model, Inputs: len(inputs), Limits: r.GetTenantLimits()})
+	f.calls = append(f.calls, fakeEmbedCall{Tenant: c.Tenant, Key: r.GetKeyId(), Model: c.Model, Inputs: len(inputs), Limits: r.GetTenantLimits(),
+		KeyLimits: r.GetKeyLimits()})
 	out := make([][]float32, len(inputs))
 	for i, in := range inputs {
 		out[i] = conceptVector(in)

@@ -277,6 +277,22 @@ func (s *Ingestion) ListJobs(ctx context.Context, r *ingestionv1.ListJobsRequest
 	return out, nil
 }
 
+// keyLimits are the key's own token limits of p, for inference to charge
+// a search's query embedding to the key as well as the tenant (ADR 0106).
+// The collection's model need not be among p's allowed models: a narrow
+// chat key may search a collection an admin embedded with another model.
+func keyLimits(p *authv1.Principal) *inferencev1.KeyLimits {
+	if p.GetKeyId() == "" {
+		return nil // no key, no key limits: the tenant's apply
+	}
+	l := p.GetLimits()
+	out := &inferencev1.KeyLimits{TokensPerMinute: l.GetTokensPerMinute(), MonthlyTokenBudget: l.GetMonthlyTokenBudget(), BudgetKeyId: p.GetBudgetKeyId()}
+	for rp := range principal.RatePools(p.GetTokensPools(), p.GetTokensPool(), p.GetKeyId()) {
+		out.TokensPools = append(out.TokensPools, &inferencev1.TokensPool{KeyId: rp.GetKeyId(), TokensPerMinute: rp.GetPerMinute()})
+	}
+	return out
+}
+
 // Search implements the RPC.
 func (s *Ingestion) Search(ctx context.Context, r *ingestionv1.SearchRequest) (*ingestionv1.SearchResponse, error) {
 	t, err := s.tenant(ctx)
@@ -295,7 +311,8 @@ func (s *Ingestion) Search(ctx context.Context, r *ingestionv1.SearchRequest) (*
 		return nil, s.status(ctx, grpcerr.Invalid("mode", "must be SEARCH_MODE_HYBRID, SEARCH_MODE_LEXICAL or SEARCH_MODE_VECTOR"))
 	}
 	p, _ := principal.FromContext(ctx)
-	res, err := s.svc.SearchQuery(ctx, ingest.Query{Tenant: t, Key: p.GetKeyId(), Collection: r.GetCollection(), Text: r.GetQuery(), TopK: int(r.GetTopK()), Mode: mode})
+	res, err := s.svc.SearchQuery(ctx, ingest.Query{Tenant: t, Key: p.GetKeyId(), Collection: r.GetCollection(), Text: r.GetQuery(), TopK: int(r.GetTopK()), Mode: mode,
+		KeyLimits: keyLimits(p)})
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}

@@ -1,0 +1,95 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/inferencetest"
+	"github.com/rampart-platform/rampart/pkg/principal"
+)
+
+// TestSearchCarriesTheKeysLimits (authorization review 7, ADR 0106): a
+// search's query is embedded through EmbedForTenant with the searching
+// key's own limits from its verified principal (tokens per minute, budget
+// and its counter's key, rate pools), so inference charges the key as for
+// chat; background jobs carry none. A spent limit is the search's answer
+// (ResourceExhausted with inference's refusal: the edge's 429 naming the
+// limit), not keyword results. A key whose model list leaves out the
+// collection's model still searches it (an admin chose the model). Before
+// ADR 0106 no key limits were sent and a refusal fell back to keywords.
+func TestSearchCarriesTheKeysLimits(t *testing.T) {
+	h := newHarness(t, opts{})
+	c := h.client(t, "edge")
+	admin := h.ctx(t, "acme")
+	_, err := c.CreateCollection(admin, &ingestionv1.CreateCollectionRequest{Name: "fleet", EmbeddingModel: fakeModel})
+	require.NoError(t, err)
+	h.ingest(t, c, "acme", "fleet", "fleet.md", "text/markdown", carDoc)
+	for _, call := range h.inference.embedCalls() {
+		require.Nil(t, call.KeyLimits, "a job or probe is charged to the tenant only")
+	}
+
+	narrow := &authv1.Principal{TenantId: "acme", Subject: "dev-acme", KeyId: "key-narrow", Scopes: []string{"ingest:read"},
+		AllowedModels: []string{"some-chat-model"}, BudgetKeyId: "key-origin",
+		TokensPools: []*authv1.RatePool{{KeyId: "key-minter", PerMinute: 500}},
+		Limits:      &authv1.Limits{TokensPerMinute: 100, MonthlyTokenBudget: 1000, TenantTokensPerMinute: 5000}}
+	tok, err := h.Signer.Sign(narrow, time.Time{})
+	require.NoError(t, err)
+	ctx := principal.AppendToOutgoing(context.Background(), tok)
+
+	res, err := c.Search(ctx, &ingestionv1.SearchRequest{Collection: "fleet", Query: "automobile", TopK: 1, Mode: ingestionv1.SearchMode_SEARCH_MODE_VECTOR})
+	require.NoError(t, err, "the collection's model need not be in the key's list")
+	require.Empty(t, res.GetWarning())
+	require.Len(t, res.GetPassages(), 1)
+	calls := h.inference.embedCalls()
+	last := calls[len(calls)-1]
+	require.Equal(t, "key-narrow", last.Key)
+	want := &inferencev1.KeyLimits{TokensPerMinute: 100, MonthlyTokenBudget: 1000, BudgetKeyId: "key-origin",
+		TokensPools: []*inferencev1.TokensPool{{KeyId: "key-minter", TokensPerMinute: 500}}}
+	require.True(t, proto.Equal(want, last.KeyLimits), "got %v", last.KeyLimits)
+	require.Equal(t, int64(5000), last.Limits.GetTokensPerMinute(), "and the tenant's, as before")
+
+	// Inference refuses the key's spent limit: the search says so.
+	refusal := inferencetest.APIError{Code: codes.ResourceExhausted, OpenAICode: "rate_limit_exceeded", Type: "tokens",
+		Message:    "Rate limit reached for tokens per minute (TPM) on this API key: limit 100. Please try again in 1.5s.",
+		RetryAfter: 1500 * time.Millisecond}
+	h.inference.setRefuseQueries(refusal.Err())
+	for _, mode := range []ingestionv1.SearchMode{ingestionv1.SearchMode_SEARCH_MODE_HYBRID, ingestionv1.SearchMode_SEARCH_MODE_VECTOR} {
+		_, err = c.Search(ctx, &ingestionv1.SearchRequest{Collection: "fleet", Query: "car", Mode: mode})
+		st := status.Convert(err)
+		require.Equal(t, codes.ResourceExhausted, st.Code(), "%v: %v", mode, err)
+		require.Equal(t, refusal.Message, st.Message())
+		var reason string
+		var retry time.Duration
+		for _, d := range st.Details() {
+			switch d := d.(type) {
+			case *errdetails.ErrorInfo:
+				reason = d.GetReason()
+			case *errdetails.RetryInfo:
+				retry = d.GetRetryDelay().AsDuration()
+			}
+		}
+		require.Equal(t, "rate_limit_exceeded", reason)
+		require.Equal(t, 1500*time.Millisecond, retry)
+	}
+	// Lexical search embeds nothing and still answers.
+	res, err = c.Search(ctx, &ingestionv1.SearchRequest{Collection: "fleet", Query: "car", Mode: ingestionv1.SearchMode_SEARCH_MODE_LEXICAL})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.GetPassages())
+
+	// The upstream down is still a keyword search with a warning.
+	h.inference.setRefuseQueries(nil)
+	h.inference.setDown(true)
+	res, err = c.Search(ctx, &ingestionv1.SearchRequest{Collection: "fleet", Query: "car"})
+	require.NoError(t, err)
+	require.Contains(t, res.GetWarning(), fakeModel)
+}
