@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -45,6 +46,19 @@ func TestAssertionsAreBoundToTheirService(t *testing.T) {
 	ctx := metadata.AppendToOutgoingContext(t.Context(), principal.MetadataKey, by["auth"])
 	_, err = authv1.NewKeyServiceClient(e.edge).ListKeys(ctx, &authv1.ListKeysRequest{})
 	require.NoError(t, err, "the assertion for auth works at auth")
+
+	// One payload for all of a key's audiences (ADR 0098): the delegation
+	// for auth is its signature alone, rebuilt from keyvault's assertion
+	// into exactly auth's; keyvault renaming its own audience is refused.
+	kvTok := by["keyvault"]
+	d := principal.Delegation(kvTok, "auth", by["auth"])
+	require.NotContains(t, strings.TrimPrefix(d, "auth="), ".", "one payload: the signature alone")
+	_, rebuilt, ok := principal.Delegated(kvTok, d)
+	require.True(t, ok)
+	require.Equal(t, by["auth"], rebuilt)
+	ctx = metadata.AppendToOutgoingContext(t.Context(), principal.MetadataKey, strings.Replace(kvTok, ".keyvault.", ".auth.", 1))
+	_, err = authv1.NewKeyServiceClient(e.edge).ListKeys(ctx, &authv1.ListKeysRequest{})
+	require.Equal(t, codes.Unauthenticated, code(err), "keyvault's assertion renamed for auth: %v", err)
 
 	verify := authv1.NewAuthServiceClient(e.keyvault)
 	for _, tt := range []struct {
