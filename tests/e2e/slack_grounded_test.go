@@ -25,7 +25,8 @@ import (
 
 // fakeSlackAPI is the part of Slack's Web API the bot calls, on the wire
 // slack-go speaks (form POSTs, bearer token, JSON answers): oauth.v2.access,
-// chat.postMessage, chat.update, conversations.replies and users.info.
+// chat.postMessage, chat.update, conversations.replies and users.info
+// (admins: the workspace admins it names).
 type fakeSlackAPI struct {
 	srv *httptest.Server
 
@@ -35,10 +36,11 @@ type fakeSlackAPI struct {
 	codes   map[string]string // code → team
 	posts   []url.Values
 	updates chan url.Values
+	admins  map[string]bool
 }
 
 func startFakeSlackAPI(t *testing.T, clientID, clientSecret string) *fakeSlackAPI {
-	f := &fakeSlackAPI{codes: map[string]string{}, updates: make(chan url.Values, 1000)}
+	f := &fakeSlackAPI{codes: map[string]string{}, updates: make(chan url.Values, 1000), admins: map[string]bool{}}
 	reply := func(w http.ResponseWriter, v any) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(v)
@@ -99,6 +101,16 @@ func startFakeSlackAPI(t *testing.T, clientID, clientSecret string) *fakeSlackAP
 			reply(w, map[string]any{"ok": true, "messages": []any{}})
 		}
 	})
+	mux.HandleFunc("POST /api/users.info", func(w http.ResponseWriter, r *http.Request) {
+		if !authed(w, r) {
+			return
+		}
+		user := r.PostForm.Get("user")
+		f.mu.Lock()
+		admin := f.admins[user]
+		f.mu.Unlock()
+		reply(w, map[string]any{"ok": true, "user": map[string]any{"id": user, "name": strings.ToLower(user), "is_admin": admin}})
+	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -147,65 +159,13 @@ func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 	admin := s.env["RAMPART_ADMIN_KEY"]
 	setSlackApp(t, s, clientID, clientSecret, signingSecret)
 
-	// The tenant's document.
-	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", admin, map[string]any{"name": "it-handbook"}, nil))
-	var ing struct {
-		Job ingestJob `json:"job"`
-	}
-	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections/it-handbook/documents", admin, map[string]any{
-		// Plain text: ingestion flattens a Markdown chunk to one line, and
-		// rampart-extractive skips a "sentence" that starts with "#".
-		"content":      []byte("VPN certificates rotate every 45 days. The client renews VPN certificates automatically.\n\nPrinters are on floor two."),
-		"source":       source,
-		"content_type": "text/plain"}, &ing))
-	var job struct {
-		Job ingestJob `json:"job"`
-	}
-	for range 400 {
-		require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/ingest/jobs/"+ing.Job.ID, admin, nil, &job))
-		if job.Job.State == "JOB_STATE_SUCCEEDED" || job.Job.State == "JOB_STATE_FAILED" {
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	require.Equal(t, "JOB_STATE_SUCCEEDED", job.Job.State)
+	// The tenant's document. Plain text: ingestion flattens a Markdown
+	// chunk to one line, and rampart-extractive skips a "sentence" that
+	// starts with "#".
+	ingestSlackDoc(t, s, admin, "it-handbook", vpnDoc, source)
 
 	// Install workspace T1 by OAuth: install URL → Slack redirects back.
-	var inst struct {
-		URL string `json:"url"`
-	}
-	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/slack/install", admin, nil, &inst))
-	// The link opens Rampart's start page (on this stack's edge), which
-	// sets the install cookie and redirects to Slack (ADR 0069 §3).
-	link, err := url.Parse(inst.URL)
-	require.NoError(t, err)
-	require.Equal(t, "/slack/oauth/start", link.Path)
-	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := browser.Get(s.baseURL + link.Path + "?" + link.RawQuery)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	u, err := url.Parse(resp.Header.Get("Location"))
-	require.NoError(t, err)
-	require.Len(t, resp.Cookies(), 1, "the start page binds the install to this browser")
-	cookie := resp.Cookies()[0]
-	slackAPI.mu.Lock()
-	slackAPI.codes["e2e-code"] = "T1"
-	slackAPI.mu.Unlock()
-	callbackURL := s.baseURL + "/slack/oauth/callback?" + url.Values{"code": {"e2e-code"}, "state": {u.Query().Get("state")}}.Encode()
-	resp, err = http.Get(callbackURL) //nolint:gosec // G107: the test stack's own edge
-	require.NoError(t, err)
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "another browser (no cookie) cannot complete it: %s", page)
-	back, err := http.NewRequest(http.MethodGet, callbackURL, nil)
-	require.NoError(t, err)
-	back.AddCookie(cookie)
-	resp, err = http.DefaultClient.Do(back)
-	require.NoError(t, err)
-	page, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(page))
+	installSlackWorkspace(t, s, admin, slackAPI, "T1")
 
 	// A collection the tenant does not have is refused at bind time, naming
 	// the field (slackadapter asks ingestion on the admin's principal).
@@ -237,7 +197,7 @@ func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
 	req.Header.Set("X-Slack-Signature", slackSign(signingSecret, ts, body))
-	resp, err = http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	ack, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
