@@ -27,7 +27,14 @@ import (
 // (mTLS with the rampart-cli certificate, no API key), the rest are a
 // tenant admin's (REST through the edge with an API key).
 func newSlackCmd(f *apiFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "slack", Short: "Slack: the deployment's app (operator) and your tenant's workspaces"}
+	cmd := &cobra.Command{Use: "slack", Short: "Slack: the deployment's app (operator) and your tenant's workspaces",
+		Long: "The Slack bot, in the order a deployment sets it up (docs/slack-setup.md walks through it):\n" +
+			"  1. rampart slack app set        the platform operator gives Rampart the Slack app's credentials (mTLS, once per deployment)\n" +
+			"  2. rampart slack install-url    a tenant admin installs the app into a workspace (open the link in a browser)\n" +
+			"  3. rampart slack installations  the workspace's team id (T…, or E… for an org-wide install): the TEAM_ID of the verbs below\n" +
+			"  4. rampart slack bind TEAM_ID   a channel or the whole workspace answers from collections or an assistant, or\n" +
+			"     rampart slack policy TEAM_ID --add-collection NAME   lets the workspace's Slack admins bind NAME themselves (/rampart kb use NAME)\n" +
+			"Tenant verbs use RAMPART_URL and an owner or admin key with scope admin (RAMPART_ADMIN_KEY, or --key)."}
 	cmd.AddCommand(newSlackAppCmd())
 	cmd.AddCommand(slackTenantVerbs(f)...)
 	return cmd
@@ -156,7 +163,7 @@ func printJSON(cmd *cobra.Command, v any) error {
 func slackTenantVerbs(f *apiFlags) []*cobra.Command {
 	var channel, assistant string
 	var collections []string
-	bind := verb(f, "bind TEAM_ID", "Make a workspace (or --channel) answer from an assistant or collections", 1,
+	bind := verb(f, "bind TEAM_ID", "Make a workspace (or --channel) answer from an assistant or collections (TEAM_ID: rampart slack installations)", 1,
 		func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
 			body := map[string]any{"team_id": a[0], "channel_id": channel}
 			if assistant != "" {
@@ -167,7 +174,7 @@ func slackTenantVerbs(f *apiFlags) []*cobra.Command {
 			}
 			return http.MethodPut, "/v1/slack/bindings", nil, body, nil
 		})
-	bind.Flags().StringVar(&channel, "channel", "", "Slack channel id (default: the whole workspace)")
+	bind.Flags().StringVar(&channel, "channel", "", "Slack channel id, C… (in Slack: the channel's name → Copy link, the last part; default: the whole workspace)")
 	// The same -a/--assistant and -c/--collection as chat and assistant
 	// create; --collections (the body's name, older docs) is the same flag.
 	bind.Flags().StringVarP(&assistant, "assistant", "a", "", "tenant assistant (model name) to answer with")

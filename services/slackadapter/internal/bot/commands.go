@@ -21,7 +21,7 @@ const (
 func usage(cmd string) string {
 	return "Usage:\n" +
 		"• `" + cmd + " ask <question>` (or just `" + cmd + " <question>`): answer from the documents this channel is bound to\n" +
-		"• `" + cmd + " kb use <assistant | collection[,collection…]> [--workspace]`: bind this channel (or the workspace) — workspace admins\n" +
+		"• `" + cmd + " kb use <assistant | collection[,collection…]> [--workspace]`: bind this channel (or the workspace) — workspace admins, to what a Rampart tenant admin listed for this workspace\n" +
 		"• `" + cmd + " kb show`: what this channel answers from\n" +
 		"• `" + cmd + " kb clear [--workspace]`: remove the binding — workspace admins"
 }
