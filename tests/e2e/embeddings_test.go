@@ -203,6 +203,25 @@ func TestEmbeddingModelsThroughStack(t *testing.T) {
 		[]string{"car in the company fleet", "lunch menu changes weekly"},
 		[]string{"thistlewaite", "thistlewait", "brackenridge", "brackenridg"})
 
+	// A narrow key (search only, one chat model, 1 token per minute; ADR
+	// 0106) searches the admin's collection, whose model is not in its
+	// list: the query is embedded within the key's own TPM, and once that
+	// is spent the search is the usual 429 naming the key's limit, not
+	// keyword results.
+	narrow := mustKey(t, s, admin, map[string]any{"name": "narrow-search", "scopes": []string{"ingest:read"},
+		"allowed_models": []string{"echo"}, "limits": map[string]any{"tokens_per_minute": 1}})
+	query := map[string]any{"collection": "fleet", "query": "automobile", "top_k": 1, "mode": "SEARCH_MODE_VECTOR"}
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/search", narrow.APIKey, query, &res))
+	require.Empty(t, res.Warning)
+	require.Equal(t, "fleet.md", res.Passages[0].Source)
+	require.Eventually(t, func() bool {
+		status, body = rawDo(t, http.MethodPost, s.baseURL+"/v1/search", narrow.APIKey, query)
+		return status == http.StatusTooManyRequests
+	}, 10*time.Second, 100*time.Millisecond, "the key's TPM is spent")
+	require.Contains(t, string(body), `"rate_limit_exceeded"`)
+	require.Contains(t, string(body), "on this API key")
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/search", admin, query, &res), "the key's limit, not the tenant's")
+
 	// Upstream down: search degrades to lexical with a warning (never a
 	// 500); a new document's job fails with the reason and retries.
 	up.down.Store(true)
