@@ -68,6 +68,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, format infere
 var (
 	sseCT      = []string{"text/event-stream; charset=utf-8"}
 	noCache    = []string{"no-cache"}
+	accelNo    = []string{"no"}
 	dataPrefix = []byte("data: ")
 	eventEnd   = []byte("\n\n")
 	done       = []byte("data: [DONE]\n\n")
@@ -185,31 +186,17 @@ func next(ctx context.Context, msgs <-chan received) received {
 	return rm
 }
 
-// receive reads st's messages on their own goroutine until the stream ends
-// (its last item carries the error, io.EOF at a normal end) or ctx does
-// (the channel is closed then, maybe before that last item).
+// receive reads st's messages on a receiver goroutine (receivers.go) until
+// the stream ends (its last item carries the error, io.EOF at a normal end)
+// or ctx does (the channel is closed then, maybe before that last item).
 // stream flushes an event only when no other is waiting: inference's
 // chunks often arrive together (a fast upstream sends its whole answer in
 // a few TCP segments), and a flush per event cost one write syscall each,
 // about a fifth of the edge's CPU per stream (issue 15). An event is never
 // held back for one that has not arrived yet.
-func receive(ctx context.Context, st interface{ RecvMsg(any) error }) <-chan received {
+func receive(ctx context.Context, st recvStream) <-chan received {
 	out := make(chan received, 8)
-	go func() {
-		defer close(out)
-		for {
-			m := new(inferencev1.StreamChatCompletionResponse)
-			err := st.RecvMsg(m)
-			select {
-			case out <- received{m, err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	startReceiving(recvJob{ctx: ctx, st: st, out: out})
 	return out
 }
 
@@ -287,7 +274,7 @@ func startSSE(w http.ResponseWriter, extra map[string]string) {
 	hd := w.Header()
 	hd["Content-Type"] = sseCT
 	hd["Cache-Control"] = noCache
-	hd["X-Accel-Buffering"] = []string{"no"}
+	hd["X-Accel-Buffering"] = accelNo
 	w.WriteHeader(http.StatusOK)
 }
 
