@@ -171,11 +171,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 		h.tooLarge(w, r)
 		return nil, false
 	}
-	buf, ok := h.bufs.Get().(*bytes.Buffer)
-	if !ok {
-		buf = new(bytes.Buffer)
-	}
-	buf.Reset()
+	buf := h.getBuf()
 	body := r.Body
 	// The router's Limits middleware already bounds the body by the route's
 	// limit; a second MaxBytesReader with a limit no smaller would never
@@ -196,6 +192,16 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 		return nil, false
 	}
 	return buf, true
+}
+
+// getBuf returns an empty buffer from the pool; put it back with putBuf.
+func (h *Handler) getBuf() *bytes.Buffer {
+	buf, ok := h.bufs.Get().(*bytes.Buffer)
+	if !ok {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	return buf
 }
 
 func (h *Handler) putBuf(b *bytes.Buffer) {

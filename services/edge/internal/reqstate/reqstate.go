@@ -51,7 +51,10 @@ type stateCtx struct {
 // Value answers the State's key and the logging keys from the State; any
 // other key is the parent's.
 func (c *stateCtx) Value(k any) any {
-	if k == (key{}) {
+	// A type assertion, not k == key{}: the comparison called the
+	// runtime's interface equality on every look-up (~20 per chat
+	// completion, issue 15); a key{} is equal to every other key{}.
+	if _, ok := k.(key); ok {
 		return &c.st
 	}
 	if v, ok := c.st.ContextValue(k); ok {
