@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/rampart-platform/rampart/pkg/apikey"
+	"github.com/rampart-platform/rampart/pkg/atrest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
@@ -140,7 +140,7 @@ func TestNoKeyMaterialLeaks(t *testing.T) {
 	root, err := os.OpenRoot(filepath.Join(s.dir, "data"))
 	require.NoError(t, err)
 	defer root.Close()
-	require.NoError(t, walkFiles(root, func(path string, data []byte) {
+	require.NoError(t, atrest.FilesIn(root, func(path string, data []byte) {
 		if path != "dev.env" && path != "dev.sqlite.env" {
 			require.NotContains(t, string(data), secret, "key secret found in %s", path)
 		}
@@ -151,21 +151,6 @@ func TestNoKeyMaterialLeaks(t *testing.T) {
 		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), f)
 	}
 	require.NotContains(t, s.output.String(), secret, "key secret printed by rampart dev")
-}
-
-// walkFiles calls fn with the content of every regular file under root.
-func walkFiles(root *os.Root, fn func(path string, data []byte)) error {
-	return fs.WalkDir(root.FS(), ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := root.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		fn(path, data)
-		return nil
-	})
 }
 
 // TestHealthcheckMode runs every service binary the way the container health

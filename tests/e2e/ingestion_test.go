@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/pkg/atrest"
 )
 
 type ingestJob struct {
@@ -164,7 +166,7 @@ func requireSealedAtRest(t *testing.T, s *stack, plain, words []string) {
 		}))
 		return len(segments) > 0
 	}, 30*time.Second, 100*time.Millisecond, "ingestion's lexical index sealed no segment under the data dir")
-	require.NoError(t, walkFiles(root, func(path string, data []byte) {
+	require.NoError(t, atrest.FilesIn(root, func(path string, data []byte) {
 		// strings.Contains, not require.NotContains: a failure names the
 		// file, it does not print it
 		for _, p := range plain {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rampart-platform/rampart/pkg/atrest"
 	"github.com/rampart-platform/rampart/tests/e2e/internal/devenv"
 )
 
@@ -74,7 +75,7 @@ func TestSecretsThroughEdge(t *testing.T) {
 	root, err := os.OpenRoot(filepath.Join(s.dir, "data"))
 	require.NoError(t, err)
 	defer root.Close()
-	require.NoError(t, walkFiles(root, func(path string, data []byte) {
+	require.NoError(t, atrest.FilesIn(root, func(path string, data []byte) {
 		require.NotContains(t, string(data), canary, "secret value in plaintext in %s", path)
 	}))
 }

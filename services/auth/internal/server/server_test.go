@@ -6,8 +6,6 @@ import (
 	"database/sql"
 	"log/slog"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/atrest"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
@@ -499,19 +498,11 @@ func TestAuditChainTamperAndNoSecrets(t *testing.T) {
 	_, err = raw.Exec(`PRAGMA wal_checkpoint(FULL)`)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(e.plaintexts), 5)
-	err = filepath.Walk(e.dataDir, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path) //nolint:gosec // the test walks its own temp dir
-		if err != nil {
-			return err
-		}
+	err = atrest.Files(e.dataDir, func(path string, b []byte) {
 		for _, pt := range e.plaintexts {
 			require.False(t, bytes.Contains(b, []byte(pt)), "%s holds a plaintext key", path)
 			require.False(t, bytes.Contains(b, []byte(pt[15:58])), "%s holds a key secret", path)
 		}
-		return nil
 	})
 	require.NoError(t, err)
 }

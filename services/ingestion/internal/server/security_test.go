@@ -2,10 +2,8 @@ package server_test
 
 import (
 	"bytes"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -13,28 +11,17 @@ import (
 	"google.golang.org/grpc/codes"
 
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/pkg/atrest"
 )
 
 // scan returns the files under dir whose bytes contain needle.
 func scan(t *testing.T, dir, needle string) []string {
 	t.Helper()
 	var hits []string
-	root, err := os.OpenRoot(dir)
-	require.NoError(t, err)
-	defer root.Close()
-	fsys := root.FS()
-	require.NoError(t, fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
+	require.NoError(t, atrest.Files(dir, func(p string, b []byte) {
 		if bytes.Contains(bytes.ToLower(b), bytes.ToLower([]byte(needle))) {
 			hits = append(hits, filepath.FromSlash(p))
 		}
-		return nil
 	}))
 	return hits
 }
