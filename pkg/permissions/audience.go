@@ -1,6 +1,7 @@
 package permissions
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -24,6 +25,9 @@ import (
 // checks a binding's collections in ingestion on the installing admin's
 // principal. Keyvault calls auth on its own keys' assertions (rotation),
 // so it forwards nothing. Each entry must be a Callee (TestForwardsAreCallees).
+// An RPC's row may narrow its service's list for calls to it
+// (RPC.Forwards, CallDelegates): the Slack adapter's admin calls do (ADR
+// 0105 §3), only the install link carrying a delegation for auth.
 var forwards = map[string][]string{
 	Inference:    {Ingestion, Keyvault},
 	Ingestion:    {Keyvault},
@@ -84,6 +88,46 @@ func (t *Table) Delegates(target string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// CallDelegates are the services a call to the RPC rpc carries
+// delegations for, when its row narrows its service's forwards
+// (RPC.Forwards: the services it forwards to, and theirs in turn, sorted);
+// narrowed is false for every other RPC, whose calls carry
+// Delegates(ServiceOf(rpc)). The edge narrows a route's forwarding with
+// it: a Slack admin route that creates no key carries no delegation for
+// auth (ADR 0105 §3).
+func (t *Table) CallDelegates(rpc string) (delegates []string, narrowed bool) {
+	d, ok := t.callDelegates[rpc]
+	return d, ok
+}
+
+// narrowedDelegates computes CallDelegates for every RPC whose row sets
+// Forwards: each must take a principal and be one of its service's
+// forwards, so narrowing never adds an audience (Audiences and every
+// later hop's ForwardTo follow the service's list).
+func (t *Table) narrowedDelegates() (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, r := range t.rpcs {
+		if r.Forwards == nil {
+			continue
+		}
+		svc := ServiceOf(r.Name)
+		if !r.Principal {
+			return nil, fmt.Errorf("permissions: RPC %s forwards a principal it does not take", r.Name)
+		}
+		var d []string
+		for _, f := range r.Forwards {
+			if !slices.Contains(forwards[svc], f) {
+				return nil, fmt.Errorf("permissions: RPC %s forwards to %s, which %s does not forward to", r.Name, f, svc)
+			}
+			d = append(d, f)
+			d = append(d, t.Delegates(f)...)
+		}
+		slices.Sort(d)
+		out[r.Name] = slices.DeleteFunc(slices.Compact(d), func(s string) bool { return s == svc })
+	}
+	return out, nil
 }
 
 // Audiences are the services caller may obtain assertions for from

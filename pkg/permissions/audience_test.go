@@ -97,3 +97,55 @@ func TestServiceOf(t *testing.T) {
 		require.Equal(t, want, permissions.ServiceOf(in), in)
 	}
 }
+
+// TestCallDelegates (ADR 0105 §3): the Slack adapter's calls carry an
+// admin's delegation for auth only on the install link, whose call creates
+// the adapter's tenant key; ingestion's (and keyvault's, which ingestion
+// forwards to) only where it checks collections; none elsewhere. Every
+// other RPC keeps its service's delegations, and every Slack RPC taking a
+// principal says what it forwards, so a new one does not get the
+// service's whole list by default.
+func TestCallDelegates(t *testing.T) {
+	tab := permissions.Default()
+	slack := "/rampart.slackadapter.v1.SlackAdapterService/"
+	for rpc, want := range map[string][]string{
+		"GetInstallUrl":            {"auth"},
+		"ListInstallations":        nil,
+		"ListBindings":             nil,
+		"DeleteBinding":            nil,
+		"SetBinding":               {"ingestion", "keyvault"},
+		"SetInstallationPolicy":    {"ingestion", "keyvault"},
+		"UpdateInstallationPolicy": {"ingestion", "keyvault"},
+	} {
+		got, narrowed := tab.CallDelegates(slack + rpc)
+		require.True(t, narrowed, rpc)
+		require.Equal(t, want, got, rpc)
+	}
+	for _, r := range tab.RPCs() {
+		_, narrowed := tab.CallDelegates(r.Name)
+		if permissions.ServiceOf(r.Name) == permissions.SlackAdapter && r.Principal {
+			require.True(t, narrowed, "%s says which services it forwards to", r.Name)
+		} else {
+			require.False(t, narrowed, "%s keeps its service's delegations", r.Name)
+		}
+	}
+}
+
+// TestNarrowingNeverWidens: an RPC's Forwards may only name services its
+// service forwards to, and only on an RPC that takes a principal.
+func TestNarrowingNeverWidens(t *testing.T) {
+	for name, rpc := range map[string]permissions.RPC{
+		"a service the adapter does not forward to": {Name: "/rampart.slackadapter.v1.SlackAdapterService/X",
+			Callers: []string{permissions.Edge}, Principal: true, Forwards: []string{permissions.Keyvault}},
+		"a service that forwards nothing": {Name: "/rampart.keyvault.v1.KmsService/X",
+			Callers: []string{permissions.Edge}, Principal: true, Forwards: []string{permissions.Auth}},
+		"no principal": {Name: "/rampart.slackadapter.v1.SlackAdapterService/X",
+			Callers: []string{permissions.Edge}, Forwards: []string{permissions.Auth}},
+	} {
+		_, err := permissions.New(nil, []permissions.RPC{rpc})
+		require.Error(t, err, name)
+	}
+	_, err := permissions.New(nil, []permissions.RPC{{Name: "/rampart.slackadapter.v1.SlackAdapterService/X",
+		Callers: []string{permissions.Edge}, Principal: true, Forwards: []string{permissions.Auth}}})
+	require.NoError(t, err)
+}

@@ -13,6 +13,9 @@ type Table struct {
 	compiled []pattern
 	rpcs     []RPC
 	byRPC    map[string]*Route
+	// callDelegates are CallDelegates of the RPCs whose row narrows its
+	// service's forwards (RPC.Forwards).
+	callDelegates map[string][]string
 	// literal holds Match's answer for every path that is a route's whole
 	// pattern (no variables, no subtree), for every method of the table:
 	// computed by Match itself when the table is built, so the answers are
@@ -113,6 +116,11 @@ func New(routes []Route, rpcs []RPC) (*Table, error) {
 	t.literal = t.literalMatches()
 	t.memo = newMemo()
 	t.audiences = t.allAudiences()
+	d, err := t.narrowedDelegates()
+	if err != nil {
+		return nil, err
+	}
+	t.callDelegates = d
 	for i := range t.rpcs {
 		if r := t.byRPC[t.rpcs[i].Name]; r != nil && t.rpcs[i].Tenant == "" {
 			t.rpcs[i].Tenant = r.Tenant

@@ -233,6 +233,12 @@ type RPC struct {
 	Tenant Binding
 	// Note explains the rule.
 	Note string
+	// Forwards, when not nil, are the services the callee forwards the
+	// principal to on this call, narrowing its service's list (forwards in
+	// audience.go): a call to it carries delegations for these and for
+	// what they forward to, nothing else (CallDelegates, ADR 0105 §3).
+	// Nil: its service's list.
+	Forwards []string
 }
 
 // Service returns the "/pkg.Service" part of the name.

@@ -293,16 +293,24 @@ var rpcs = []RPC{
 
 	{Name: slackSvc + "HandleEvent", Callers: []string{Edge}, Tenant: BindNone,
 		Note: "Slack events relayed by the edge; authenticated by Slack's signature"},
-	{Name: slackSvc + "GetInstallUrl", Callers: []string{Edge}, Principal: true},
+	slackRPC("GetInstallUrl", []string{Edge}, Auth),
 	{Name: slackSvc + "ConfigureApp", Callers: []string{Edge, CLI},
 		Note: "the handler admits only the CLI's mTLS identity; relayed API keys are refused"},
 	{Name: slackSvc + "GetApp", Callers: []string{CLI}, Tenant: BindOperator, Note: "`rampart slack app show`"},
-	{Name: slackSvc + "ListInstallations", Callers: []string{Edge, CLI}, Principal: true},
-	{Name: slackSvc + "SetBinding", Callers: []string{Edge}, Principal: true},
-	{Name: slackSvc + "ListBindings", Callers: []string{Edge}, Principal: true},
-	{Name: slackSvc + "DeleteBinding", Callers: []string{Edge}, Principal: true},
-	{Name: slackSvc + "SetInstallationPolicy", Callers: []string{Edge}, Principal: true},
-	{Name: slackSvc + "UpdateInstallationPolicy", Callers: []string{Edge}, Principal: true},
+	slackRPC("ListInstallations", []string{Edge, CLI}),
+	slackRPC("SetBinding", []string{Edge}, Ingestion),
+	slackRPC("ListBindings", []string{Edge}),
+	slackRPC("DeleteBinding", []string{Edge}),
+	slackRPC("SetInstallationPolicy", []string{Edge}, Ingestion),
+	slackRPC("UpdateInstallationPolicy", []string{Edge}, Ingestion),
+}
+
+// slackRPC is a Slack adapter RPC taking a principal, with the services
+// it forwards that principal to: auth only where the adapter creates its
+// tenant key (the install link), ingestion where it checks collections
+// (ADR 0105 §3). Every other call carries no delegation.
+func slackRPC(m string, callers []string, forwards ...string) RPC {
+	return RPC{Name: slackSvc + m, Callers: callers, Principal: true, Forwards: append([]string{}, forwards...)}
 }
 
 func secretRPC(m string) RPC {

@@ -2,6 +2,7 @@ package principal
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc/metadata"
@@ -114,6 +115,29 @@ func Forwardings(byAudience map[string]string, delegates func(audience string) [
 		out[aud] = f
 	}
 	return out
+}
+
+// Only is f with just the delegations for audiences: what a call whose
+// RPC narrows its service's forwards carries (permissions.Table.
+// CallDelegates). f itself when it drops none; else a new slice.
+func (f Forwarding) Only(audiences []string) Forwarding {
+	keep := func(v string) bool {
+		aud, _, _ := strings.Cut(v, "=")
+		return slices.Contains(audiences, aud)
+	}
+	for i, v := range f.Delegated {
+		if keep(v) {
+			continue
+		}
+		out := slices.Clone(f.Delegated[:i])
+		for _, w := range f.Delegated[i+1:] {
+			if keep(w) {
+				out = append(out, w)
+			}
+		}
+		return Forwarding{Assertion: f.Assertion, Delegated: out}
+	}
+	return f
 }
 
 // ByAudience indexes VerifyKey's assertions by audience.

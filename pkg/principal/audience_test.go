@@ -365,3 +365,24 @@ func TestAudienceBoundFormat(t *testing.T) {
 	_, err = s.SignEach(full, []string{""}, time.Time{})
 	require.Error(t, err)
 }
+
+// TestForwardingOnly: a call whose RPC narrows its service's forwards
+// carries only the delegations for those audiences (ADR 0105 §3), and the
+// cached Forwarding it came from is never changed.
+func TestForwardingOnly(t *testing.T) {
+	all := []string{"auth=a", "ingestion=i", "keyvault=k"}
+	f := Forwarding{Assertion: "s", Delegated: all}
+	for _, tt := range []struct {
+		keep, want []string
+	}{
+		{[]string{"auth"}, []string{"auth=a"}},
+		{[]string{"ingestion", "keyvault"}, []string{"ingestion=i", "keyvault=k"}},
+		{nil, nil},
+		{[]string{"auth", "ingestion", "keyvault"}, all},
+	} {
+		got := f.Only(tt.keep)
+		require.Equal(t, "s", got.Assertion)
+		require.ElementsMatch(t, tt.want, got.Delegated, "%v", tt.keep)
+		require.Equal(t, []string{"auth=a", "ingestion=i", "keyvault=k"}, f.Delegated, "the shared slice is unchanged")
+	}
+}

@@ -357,3 +357,46 @@ func TestEachBackendGetsItsOwnAssertion(t *testing.T) {
 	}
 	require.Empty(t, id.For("mallory").Assertion)
 }
+
+// TestSlackRoutesCarryOnlyTheirCallsDelegations (ADR 0105 §3): the Slack
+// adapter gets an admin's delegation for auth only on the route whose
+// call creates its tenant key (the install link), for ingestion (and what
+// ingestion forwards to) only where it checks collections, and none on
+// the other admin routes; the key is an owner's with every scope.
+func TestSlackRoutesCarryOnlyTheirCallsDelegations(t *testing.T) {
+	a, srv := newAuthn(t, authn.Options{})
+	key := srv.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"admin"}})
+	var got []string
+	h := a.Middleware(authn.NewPolicy(nil), http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		st, _ := reqstate.Ensure(r)
+		got = nil
+		for _, d := range st.Delegated {
+			aud, _, _ := strings.Cut(d, "=")
+			got = append(got, aud)
+		}
+		require.NotEmpty(t, st.Assertion, "the adapter's own assertion goes with every route")
+	}))
+	for _, tt := range []struct {
+		method, path string
+		want         []string
+	}{
+		{"GET", "/v1/slack/install", []string{"auth"}},
+		{"GET", "/v1/slack/installations", nil},
+		{"GET", "/v1/slack/bindings", nil},
+		{"DELETE", "/v1/slack/bindings/T1", nil},
+		{"PUT", "/v1/slack/bindings", []string{"ingestion", "keyvault"}},
+		{"PUT", "/v1/slack/installations/T1/policy", []string{"ingestion", "keyvault"}},
+		{"PATCH", "/v1/slack/installations/T1/policy", []string{"ingestion", "keyvault"}},
+		{"POST", "/v1/chat/completions", []string{"ingestion", "keyvault"}},
+	} {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			got = []string{"unreached"}
+			req := httptest.NewRequest(tt.method, tt.path, nil)
+			req.Header.Set("Authorization", "Bearer "+key)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			require.ElementsMatch(t, tt.want, got)
+		})
+	}
+}

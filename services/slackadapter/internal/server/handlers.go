@@ -43,7 +43,9 @@ func caller(ctx context.Context) (context.Context, bot.Caller, error) {
 	}
 	// Outgoing calls made for this request (auth CreateKey, ingestion's
 	// collections) carry the caller's delegation for their service
-	// (principal.ForwardTo in internal/platform).
+	// (principal.ForwardTo in internal/platform), which the edge sends
+	// only with the RPCs that make them (permissions CallDelegates, ADR
+	// 0105 §3: auth's with GetInstallUrl alone).
 	return ctx, bot.Caller{TenantID: p.GetTenantId(), Subject: p.GetSubject(), Roles: p.GetRoles(), Scopes: p.GetScopes(),
 		AllowedModels: p.GetAllowedModels()}, nil
 }

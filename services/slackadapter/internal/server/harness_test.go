@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
@@ -173,7 +175,7 @@ func start(t testing.TB, o harnessOpts) *harness {
 	})
 	_, err = os.Stat(kekFile)
 	require.NoError(t, err, "the KEK is where KEK_FILE says")
-	h.client = slackadapterv1.NewSlackAdapterServiceClient(h.Dial(t, "edge", addr, "slackadapter"))
+	h.client = slackadapterv1.NewSlackAdapterServiceClient(edgeConn{h.Dial(t, "edge", addr, "slackadapter")})
 	h.cli = slackadapterv1.NewSlackAdapterServiceClient(h.Dial(t, "rampart-cli", addr, "slackadapter"))
 	return h
 }
@@ -194,6 +196,22 @@ func (h *harness) asPrincipal(t testing.TB, p *authv1.Principal) context.Context
 		by[aud] = tok
 	}
 	return principal.Forwardings(by, permissions.Default().Delegates)[permissions.SlackAdapter].Outgoing(context.Background())
+}
+
+// edgeConn sends each call, as the edge does, only the delegations its
+// RPC forwards to where the table narrows them (CallDelegates, ADR 0105
+// §3): the install link carries auth's, a binding ingestion's, a listing
+// none.
+type edgeConn struct{ grpc.ClientConnInterface }
+
+func (c edgeConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	if d, ok := permissions.Default().CallDelegates(method); ok {
+		md, _ := metadata.FromOutgoingContext(ctx)
+		if a := md.Get(principal.MetadataKey); len(a) == 1 {
+			ctx = principal.Forwarding{Assertion: a[0], Delegated: md.Get(principal.DelegatedKey)}.Only(d).Outgoing(ctx)
+		}
+	}
+	return c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
 }
 
 func (h *harness) admin(t testing.TB, tenant string) context.Context {
