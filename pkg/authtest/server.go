@@ -54,6 +54,8 @@ type Server struct {
 	VerifyCalls atomic.Int64
 	// CacheUntil, when non-zero, is returned as VerifyKeyResponse.cache_until.
 	CacheUntil atomic.Int64
+	// LimitsCalls counts GetTenantLimits calls.
+	LimitsCalls atomic.Int64
 
 	signer *principal.Signer
 	grpc   *grpc.Server
@@ -64,6 +66,8 @@ type Server struct {
 	created   []Created
 	recovered []Recovered
 	lastMD    metadata.MD
+	limits    map[string]*authv1.TenantLimits // tenant → SetTenantLimits
+	limitsErr error
 	// bootstrapped: Bootstrap issued the deployment's first owner key.
 	bootstrapped bool
 
@@ -101,6 +105,7 @@ func StartWith(t testing.TB, certDir string, o Options) *Server {
 		signer:   signer,
 		Verifier: principal.NewVerifier(principal.StaticKeys{signer.KID(): signer.PublicKey()}),
 		keys:     map[string]*key{},
+		limits:   map[string]*authv1.TenantLimits{},
 		changed:  make(chan struct{}),
 		cancels:  map[int]context.CancelFunc{},
 		watches:  make(chan int64, 64),
@@ -113,6 +118,7 @@ func StartWith(t testing.TB, certDir string, o Options) *Server {
 		authv1.AuthService_GetSigningKeys_FullMethodName,
 		authv1.AuthService_WatchRevocations_FullMethodName,
 		authv1.AuthService_WatchTenantEvents_FullMethodName,
+		authv1.AuthService_GetTenantLimits_FullMethodName,
 		authv1.AuthService_Bootstrap_FullMethodName,
 		authv1.AuthService_RecoverOwner_FullMethodName,
 	)

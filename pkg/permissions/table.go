@@ -221,6 +221,8 @@ var rpcs = []RPC{
 	{Name: authSvc + "GetSigningKeys", Callers: []string{Edge, Keyvault, Inference, Ingestion, SlackAdapter, CLI}, Tenant: BindNone,
 		Note: "public keys that verify principal assertions"},
 	{Name: authSvc + "WatchTenantEvents", Callers: []string{Edge, Keyvault, Inference, Ingestion, SlackAdapter, CLI}, Tenant: BindNone},
+	{Name: authSvc + "GetTenantLimits", Callers: []string{Inference}, Tenant: BindNone,
+		Note: "a tenant's stored limits for its background jobs on an inference replica (ADR 0106 §2); no principal"},
 	{Name: authSvc + "Bootstrap", Callers: []string{CLI}, Tenant: BindOperator, Note: "creates the platform tenant once"},
 	{Name: authSvc + "RecoverOwner", Callers: []string{CLI}, Tenant: BindOperator,
 		Note: "`rampart tenant recover-owner`: a new owner key for a tenant that lost its owners; audited"},

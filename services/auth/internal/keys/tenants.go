@@ -150,6 +150,20 @@ func (s *Service) GetTenant(ctx context.Context, c Caller, id string) (store.Ten
 	return t, mapStore(err, "tenant "+id)
 }
 
+// TenantLimits reads a tenant's stored limits with no caller: the
+// principal-less GetTenantLimits, which the mTLS allow-list opens to
+// inference's identity alone (ADR 0106 §2). An unknown tenant is NotFound.
+func (s *Service) TenantLimits(ctx context.Context, id string) (store.TenantLimits, error) {
+	if id == "" {
+		return store.TenantLimits{}, invalid("tenant_id", "required")
+	}
+	t, err := s.db.Q().GetTenant(ctx, id)
+	if err != nil {
+		return store.TenantLimits{}, mapStore(err, "tenant "+id)
+	}
+	return t.Limits, nil
+}
+
 // ListTenants lists the tenants visible to the caller.
 func (s *Service) ListTenants(ctx context.Context, c Caller, after string, limit int) ([]store.Tenant, error) {
 	if !s.IsPlatformAdmin(ctx, c) {

@@ -126,9 +126,12 @@ func limitsFromPB(l *authv1.Limits) store.Limits {
 
 func tenantPB(t store.Tenant) *authv1.Tenant {
 	return &authv1.Tenant{TenantId: t.ID, Name: t.Name, State: authv1.TenantState(t.State), CreateTime: ts(t.CreatedAt),
-		DeleteTime: ts(t.DeletedAt), PurgeTime: ts(t.PurgeAt), Limits: &authv1.TenantLimits{
-			RequestsPerMinute: t.Limits.RPM, TokensPerMinute: t.Limits.TPM, MonthlyTokenBudget: t.Limits.MonthlyTokens,
-			AllowedModels: t.Limits.AllowedModels}}
+		DeleteTime: ts(t.DeletedAt), PurgeTime: ts(t.PurgeAt), Limits: tenantLimitsPB(t.Limits)}
+}
+
+func tenantLimitsPB(l store.TenantLimits) *authv1.TenantLimits {
+	return &authv1.TenantLimits{RequestsPerMinute: l.RPM, TokensPerMinute: l.TPM, MonthlyTokenBudget: l.MonthlyTokens,
+		AllowedModels: l.AllowedModels}
 }
 
 func tenantLimitsFromPB(l *authv1.TenantLimits) store.TenantLimits {

@@ -87,7 +87,7 @@ func newEnvOn(t testing.TB, dialect string) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{clock: &fakeClock{t: time.Now().UTC()}, dataDir: t.TempDir()}
-	e.certDir, e.ca = pkitest.NewDir(t, "auth", "edge", "rampart-cli", "keyvault", "slackadapter")
+	e.certDir, e.ca = pkitest.NewDir(t, "auth", "edge", "rampart-cli", "keyvault", "slackadapter", "inference")
 	var err error
 	if dialect == "postgres" {
 		e.db, err = store.OpenPostgres(ctx, pgtest.Start(t))

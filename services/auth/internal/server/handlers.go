@@ -220,6 +220,16 @@ func (s *Server) GetSigningKeys(context.Context, *authv1.GetSigningKeysRequest) 
 	return out, nil
 }
 
+// GetTenantLimits implements AuthService: no principal (inference asks
+// for a background job's tenant); the allow-list admits inference only.
+func (s *Server) GetTenantLimits(ctx context.Context, req *authv1.GetTenantLimitsRequest) (*authv1.GetTenantLimitsResponse, error) {
+	l, err := s.svc.TenantLimits(ctx, req.GetTenantId())
+	if err != nil {
+		return nil, err
+	}
+	return &authv1.GetTenantLimitsResponse{Limits: tenantLimitsPB(l)}, nil
+}
+
 // WhoAmI implements AuthService.
 func (s *Server) WhoAmI(ctx context.Context, _ *authv1.WhoAmIRequest) (*authv1.WhoAmIResponse, error) {
 	c, err := caller(ctx)

@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
@@ -188,4 +190,37 @@ func budgetPool(t *testing.T, e *env) {
 	require.NoError(t, err)
 	e.plaintexts = append(e.plaintexts, r2.GetApiKey())
 	require.Equal(t, budgeted[3:15], budgetKey(r2.GetApiKey()), "rotated twice")
+}
+
+// TestGetTenantLimitsOnlyForInference: the principal-less GetTenantLimits
+// (ADR 0106 §2) answers a tenant's stored limits to inference's identity
+// and to no other, not even the edge with the platform admin's principal.
+func TestGetTenantLimitsOnlyForInference(t *testing.T) {
+	e := newEnv(t)
+	tid, _ := e.tenant(t, "acme")
+	_, err := authv1.NewTenantServiceClient(e.edge).UpdateTenantLimits(e.as(t, e.platformKey), &authv1.UpdateTenantLimitsRequest{
+		TenantId: tid, Limits: &authv1.TenantLimits{TokensPerMinute: 700, MonthlyTokenBudget: 9000, AllowedModels: []string{"echo"}}})
+	require.NoError(t, err)
+	req := &authv1.GetTenantLimitsRequest{TenantId: tid}
+
+	inference := authv1.NewAuthServiceClient(e.dial(t, "inference"))
+	resp, err := inference.GetTenantLimits(t.Context(), req)
+	require.NoError(t, err)
+	require.Equal(t, int64(700), resp.GetLimits().GetTokensPerMinute())
+	require.Equal(t, int64(9000), resp.GetLimits().GetMonthlyTokenBudget())
+	require.Equal(t, []string{"echo"}, resp.GetLimits().GetAllowedModels())
+
+	_, err = inference.GetTenantLimits(t.Context(), &authv1.GetTenantLimitsRequest{TenantId: "t_missing"})
+	require.Equal(t, codes.NotFound, code(err))
+	_, err = inference.GetTenantLimits(t.Context(), &authv1.GetTenantLimitsRequest{})
+	require.Equal(t, codes.InvalidArgument, code(err))
+
+	for name, ctx := range map[string]context.Context{"edge with the platform admin": e.as(t, e.platformKey), "edge": t.Context()} {
+		_, err = authv1.NewAuthServiceClient(e.edge).GetTenantLimits(ctx, req)
+		require.Equal(t, codes.PermissionDenied, code(err), name)
+	}
+	for _, conn := range []*grpc.ClientConn{e.cli, e.keyvault, e.dial(t, "slackadapter")} {
+		_, err = authv1.NewAuthServiceClient(conn).GetTenantLimits(t.Context(), req)
+		require.Equal(t, codes.PermissionDenied, code(err))
+	}
 }

@@ -10,7 +10,7 @@ import (
 
 // DefaultPolicy is the embedded per-method caller allow-list: VerifyKey and
 // WatchRevocations for the edge; GetSigningKeys and WatchTenantEvents for
-// every Rampart service; VerifyKey, KeyService GetKey and RotateKey also for
+// every Rampart service; GetTenantLimits for inference; VerifyKey, KeyService GetKey and RotateKey also for
 // keyvault (its rampart-api-key rotation acts as the key it rotates, see
 // docs/adr/0009-keyvault-rotates-api-keys.md); Bootstrap and RecoverOwner
 // for the operator CLI; the REST-facing services for the edge. Health is open to any
@@ -27,6 +27,7 @@ var ExemptMethodNames = []string{
 	authv1.AuthService_GetSigningKeys_FullMethodName,
 	authv1.AuthService_WatchRevocations_FullMethodName,
 	authv1.AuthService_WatchTenantEvents_FullMethodName,
+	authv1.AuthService_GetTenantLimits_FullMethodName,
 	authv1.AuthService_Bootstrap_FullMethodName,
 	authv1.AuthService_RecoverOwner_FullMethodName,
 }

@@ -79,6 +79,13 @@ type Options struct {
 	// Ingestion overrides the connection to ingestion (dialled with mTLS at
 	// Config.IngestionAddr otherwise), searched for retrieval.
 	Ingestion grpc.ClientConnInterface
+	// Auth is the connection to auth whose GetTenantLimits bounds a job's
+	// tenant in EmbedForTenant (ADR 0106 §2; Run dials it); nil: only the
+	// limits seen on principals and carried by ingestion (ADR 0095 §4).
+	Auth grpc.ClientConnInterface
+	// AuthLimitsTTL overrides how long one of auth's answers is used
+	// (0: inference.DefaultAuthLimitsTTL; tests).
+	AuthLimitsTTL time.Duration
 }
 
 // App is the assembled service.
@@ -215,6 +222,7 @@ func newService(ctx context.Context, o Options, c *conns, p serviceParts) (*infe
 	return inference.New(inference.Deps{
 		Registry: p.reg, Providers: providers, Quota: enf, Tools: tools, Store: p.st, Recorder: p.rec,
 		Metrics: inference.NewMetrics(p.promReg), Log: p.log, Prompts: prompts, Stored: stored, Keys: keys, Retriever: retriever,
+		AuthLimits: authLimits(o.Auth), AuthLimitsTTL: o.AuthLimitsTTL,
 	})
 }
 

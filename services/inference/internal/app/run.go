@@ -50,7 +50,14 @@ func Run(ctx context.Context, args []string) error {
 		return st.Close()
 	}
 	return backend.Run(ctx, spec, cfg, args, func(ctx context.Context, env *backend.Env) error {
-		_, err := New(ctx, Options{Config: cfg, TLS: env.TLS, Dialer: env.Dialer(), Logger: env.Log, Registry: env.Registry, Server: env.Server})
+		// Auth answers the tenant limits of ingestion's jobs (ADR 0106 §2).
+		auth, err := env.Dial(ctx, "auth")
+		if err != nil {
+			return err
+		}
+		env.OnShutdown(func(context.Context) error { return auth.Close() })
+		_, err = New(ctx, Options{Config: cfg, TLS: env.TLS, Dialer: env.Dialer(), Logger: env.Log, Registry: env.Registry, Server: env.Server,
+			Auth: auth})
 		return err
 	})
 }

@@ -141,24 +141,6 @@ type TenantEmbedding struct {
 var ErrTenantLimitsUnknown = fmt.Errorf("%w: the tenant's limits are not known here yet: no call of the tenant was seen and none were sent; retry later",
 	grpcerr.ErrUnavailable)
 
-// jobLimits are the tenant-wide limits a job of tenant is charged against:
-// the stricter, field by field, of those this replica last saw on the
-// tenant's principals and those the caller carried (nil: none), which it
-// saw on them too. Either may be stale; the stricter errs on the closed
-// side. ok is false when neither is known.
-func (s *Service) jobLimits(tenant string, carried *quota.Limits) (quota.Limits, bool) {
-	v, seen := s.tenantLimits.Load(tenant)
-	local, _ := v.(quota.Limits)
-	switch {
-	case carried == nil:
-		return local, seen
-	case !seen:
-		return *carried, true
-	}
-	return quota.Limits{TenantTPM: stricter(local.TenantTPM, carried.TenantTPM),
-		TenantBudget: stricter(local.TenantBudget, carried.TenantBudget)}, true
-}
-
 // stricter is the lower of two limits where 0 means none.
 func stricter(a, b int64) int64 {
 	if a == 0 || (b != 0 && b < a) {
@@ -215,9 +197,8 @@ type TenantEmbedCall struct {
 // embedding model the tenant may use, not necessarily one of the key's
 // (ADR 0106: a narrow chat key searches a collection an admin embedded);
 // usage is recorded for the tenant (and key, when named) and counted
-// against the tenant-wide limits seen on its principals (jobLimits), and
-// the key's own when carried, or refused with ErrTenantLimitsUnknown when
-// the tenant's were seen nowhere.
+// against the tenant-wide limits auth stores, narrowed by those seen on its
+// principals and carried (jobLimits), and the key's own when carried.
 func (s *Service) EmbedForTenant(ctx context.Context, call TenantEmbedCall) (*TenantEmbedding, error) {
 	start := s.now()
 	tenant, model, inputs := call.Tenant, call.Model, call.Inputs
@@ -231,9 +212,9 @@ func (s *Service) EmbedForTenant(ctx context.Context, call TenantEmbedCall) (*Te
 	case call.KeyLimits != nil && call.Key == "":
 		return nil, apierr.Invalid("key_id", "key_id is required with key_limits.")
 	}
-	limits, ok := s.jobLimits(tenant, call.Carried)
-	if !ok {
-		return nil, ErrTenantLimitsUnknown
+	limits, err := s.jobLimits(ctx, tenant, call.Carried)
+	if err != nil {
+		return nil, err
 	}
 	c := &Caller{Tenant: tenant, Key: call.Key, Limits: withKey(limits, call.KeyLimits), RequestID: call.RequestID}
 	m, err := s.Registry.Resolve(tenant, nil, model)

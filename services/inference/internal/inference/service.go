@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
+	"github.com/rampart-platform/rampart/pkg/ttlcache"
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/promptlog"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
@@ -74,6 +77,13 @@ type Deps struct {
 	// rampart.collections (nil: such requests are answered without
 	// documents and carry rampart.warning).
 	Retriever *rag.Retriever
+	// AuthLimits reads a tenant's limits from auth for EmbedForTenant (ADR
+	// 0106 §2); nil: only those seen on principals and carried (ADR 0095
+	// §4), as in tests without auth.
+	AuthLimits AuthLimitsFunc
+	// AuthLimitsTTL is how long one of auth's answers is used (0:
+	// DefaultAuthLimitsTTL).
+	AuthLimitsTTL time.Duration
 }
 
 // Service runs completions and embeddings.
@@ -84,6 +94,10 @@ type Service struct {
 	// tenantLimits: tenant → its tenant-wide quota.Limits, as last seen on
 	// a verified principal (NoteTenantLimits), for EmbedForTenant.
 	tenantLimits sync.Map
+	// authCache holds auth's answers per tenant (AuthLimits), authFlight
+	// makes one call per tenant at a time.
+	authCache  *ttlcache.Cache[string, quota.Limits]
+	authFlight singleflight.Group
 }
 
 // New returns a service.
@@ -99,7 +113,7 @@ func New(d Deps) (*Service, error) {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics(nil)
 	}
-	return &Service{Deps: d, now: time.Now}, nil
+	return &Service{Deps: d, now: time.Now, authCache: newAuthCache()}, nil
 }
 
 // newID is prefix plus 128 random bits from crypto/rand in base 62. A

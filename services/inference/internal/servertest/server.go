@@ -17,7 +17,9 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/authtest"
 	pkgconfig "github.com/rampart-platform/rampart/pkg/config"
+	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/ingestiontest"
 	"github.com/rampart-platform/rampart/pkg/keyvaulttest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
@@ -59,6 +61,14 @@ type Options struct {
 	// itself (its certificate must be in PKIDir: pass "ingestion" in
 	// Clients); ignored when Ingestion is set.
 	IngestionAddr string
+	// Auth, when set, runs a pkg/authtest auth that inference asks for a
+	// job's tenant limits over mTLS (Server.Auth, ADR 0106 §2); it is
+	// called with it before inference starts (to store tenants' limits).
+	// An "auth" certificate is issued.
+	Auth func(*authtest.Server)
+	// AuthLimitsTTL overrides how long inference uses one of auth's
+	// answers (0: the default).
+	AuthLimitsTTL time.Duration
 }
 
 // Server is a running inference service.
@@ -75,12 +85,13 @@ type Server struct {
 	Keyvault *keyvaulttest.Server
 	// Ingestion is the fake ingestion (Options.Ingestion), else nil.
 	Ingestion *ingestiontest.Server
-	app       *app.App
+	// Auth is the fake auth (Options.Auth), else nil.
+	Auth *authtest.Server
+	app  *app.App
 }
 
-// Start runs an inference server until the test ends.
-func Start(t testing.TB, o Options) *Server {
-	t.Helper()
+// certNames are the identities the test PKI issues for o.
+func certNames(o Options) []string {
 	names := append([]string{"inference", "edge"}, o.Clients...)
 	if o.Keyvault != nil {
 		names = append(names, "keyvault")
@@ -88,7 +99,29 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Ingestion != nil {
 		names = append(names, "ingestion")
 	}
-	dir, _ := pkitest.NewDir(t, names...)
+	if o.Auth != nil {
+		names = append(names, "auth")
+	}
+	return names
+}
+
+// startAuth runs the fake auth of o.Auth, if any, and points opts at it.
+func startAuth(t testing.TB, o Options, dir string, opts *app.Options) *authtest.Server {
+	t.Helper()
+	if o.Auth == nil {
+		return nil
+	}
+	as := authtest.Start(t, dir)
+	o.Auth(as)
+	opts.Auth = grpctest.Dial(t, dir, "inference", as.Addr, "auth")
+	opts.AuthLimitsTTL = o.AuthLimitsTTL
+	return as
+}
+
+// Start runs an inference server until the test ends.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	dir, _ := pkitest.NewDir(t, certNames(o)...)
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	signer, err := principal.NewSigner("test", priv, principal.MaxTTL)
@@ -126,6 +159,7 @@ func Start(t testing.TB, o Options) *Server {
 	}
 
 	opts := app.Options{Config: cfg, TLS: src, Keys: principal.StaticKeys{"test": signer.PublicKey()}, HTTPTransport: o.HTTPTransport, DrainDelay: -1, Logger: o.Logger}
+	as := startAuth(t, o, dir, &opts)
 	if o.Models != nil {
 		var f registry.File
 		require.NoError(t, json.Unmarshal(o.Models, &f))
@@ -155,7 +189,7 @@ func Start(t testing.TB, o Options) *Server {
 			t.Errorf("inference server did not stop")
 		}
 	})
-	return &Server{Addr: a.Server.Addr().String(), PKIDir: dir, Signer: signer, DataDir: cfg.DataDir, Keyvault: kv, Ingestion: ing, app: a}
+	return &Server{Addr: a.Server.Addr().String(), PKIDir: dir, Signer: signer, DataDir: cfg.DataDir, Keyvault: kv, Ingestion: ing, Auth: as, app: a}
 }
 
 // App is the assembled service (its store, for tests that inspect it).

@@ -1112,11 +1112,103 @@ func (x *WatchTenantEventsResponse) GetTime() int64 {
 	return 0
 }
 
+// GetTenantLimitsRequest names the tenant.
+type GetTenantLimitsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant id.
+	TenantId      string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTenantLimitsRequest) Reset() {
+	*x = GetTenantLimitsRequest{}
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTenantLimitsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTenantLimitsRequest) ProtoMessage() {}
+
+func (x *GetTenantLimitsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTenantLimitsRequest.ProtoReflect.Descriptor instead.
+func (*GetTenantLimitsRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GetTenantLimitsRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+// GetTenantLimitsResponse carries the tenant's stored limits.
+type GetTenantLimitsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant's limits (0 or empty: none).
+	Limits        *TenantLimits `protobuf:"bytes,1,opt,name=limits,proto3" json:"limits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTenantLimitsResponse) Reset() {
+	*x = GetTenantLimitsResponse{}
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTenantLimitsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTenantLimitsResponse) ProtoMessage() {}
+
+func (x *GetTenantLimitsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_auth_v1_auth_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTenantLimitsResponse.ProtoReflect.Descriptor instead.
+func (*GetTenantLimitsResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_auth_v1_auth_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetTenantLimitsResponse) GetLimits() *TenantLimits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
 var File_rampart_auth_v1_auth_proto protoreflect.FileDescriptor
 
 const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"\n" +
-	"\x1arampart/auth/v1/auth.proto\x12\x0frampart.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1frampart/auth/v1/principal.proto\"k\n" +
+	"\x1arampart/auth/v1/auth.proto\x12\x0frampart.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1frampart/auth/v1/principal.proto\x1a\x1crampart/auth/v1/tenant.proto\"k\n" +
 	"\x10VerifyKeyRequest\x12\x1c\n" +
 	"\aapi_key\x18\x01 \x01(\tB\x03\xe0A\x02R\x06apiKey\x12\x1b\n" +
 	"\tsource_ip\x18\x02 \x01(\tR\bsourceIp\x12\x1c\n" +
@@ -1177,7 +1269,11 @@ const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"\x06cursor\x18\x01 \x01(\x03R\x06cursor\x124\n" +
 	"\x04kind\x18\x02 \x01(\x0e2 .rampart.auth.v1.TenantEventKindR\x04kind\x12\x1b\n" +
 	"\ttenant_id\x18\x03 \x01(\tR\btenantId\x12\x12\n" +
-	"\x04time\x18\x04 \x01(\x03R\x04time*\xfa\x01\n" +
+	"\x04time\x18\x04 \x01(\x03R\x04time\":\n" +
+	"\x16GetTenantLimitsRequest\x12 \n" +
+	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\"P\n" +
+	"\x17GetTenantLimitsResponse\x125\n" +
+	"\x06limits\x18\x01 \x01(\v2\x1d.rampart.auth.v1.TenantLimitsR\x06limits*\xfa\x01\n" +
 	"\x0eRevocationKind\x12\x1f\n" +
 	"\x1bREVOCATION_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bREVOCATION_KIND_KEY_REVOKED\x10\x01\x12\x1f\n" +
@@ -1193,7 +1289,7 @@ const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"\x19TENANT_EVENT_KIND_RESUMED\x10\x03\x12\x1d\n" +
 	"\x19TENANT_EVENT_KIND_DELETED\x10\x04\x12\x1c\n" +
 	"\x18TENANT_EVENT_KIND_PURGED\x10\x05\x12\x1c\n" +
-	"\x18TENANT_EVENT_KIND_RESYNC\x10\x062\xc4\x05\n" +
+	"\x18TENANT_EVENT_KIND_RESYNC\x10\x062\xaf\x06\n" +
 	"\vAuthService\x12W\n" +
 	"\tVerifyKey\x12!.rampart.auth.v1.VerifyKeyRequest\x1a\".rampart.auth.v1.VerifyKeyResponse\"\x03\x90\x02\x01\x12n\n" +
 	"\x10WatchRevocations\x12(.rampart.auth.v1.WatchRevocationsRequest\x1a).rampart.auth.v1.WatchRevocationsResponse\"\x03\x90\x02\x010\x01\x12f\n" +
@@ -1202,7 +1298,8 @@ const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"/v1/whoami\x90\x02\x01\x12R\n" +
 	"\tBootstrap\x12!.rampart.auth.v1.BootstrapRequest\x1a\".rampart.auth.v1.BootstrapResponse\x12[\n" +
 	"\fRecoverOwner\x12$.rampart.auth.v1.RecoverOwnerRequest\x1a%.rampart.auth.v1.RecoverOwnerResponse\x12q\n" +
-	"\x11WatchTenantEvents\x12).rampart.auth.v1.WatchTenantEventsRequest\x1a*.rampart.auth.v1.WatchTenantEventsResponse\"\x03\x90\x02\x010\x01BCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
+	"\x11WatchTenantEvents\x12).rampart.auth.v1.WatchTenantEventsRequest\x1a*.rampart.auth.v1.WatchTenantEventsResponse\"\x03\x90\x02\x010\x01\x12i\n" +
+	"\x0fGetTenantLimits\x12'.rampart.auth.v1.GetTenantLimitsRequest\x1a(.rampart.auth.v1.GetTenantLimitsResponse\"\x03\x90\x02\x01BCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
 
 var (
 	file_rampart_auth_v1_auth_proto_rawDescOnce sync.Once
@@ -1217,7 +1314,7 @@ func file_rampart_auth_v1_auth_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_auth_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_rampart_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_rampart_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_rampart_auth_v1_auth_proto_goTypes = []any{
 	(RevocationKind)(0),               // 0: rampart.auth.v1.RevocationKind
 	(TenantEventKind)(0),              // 1: rampart.auth.v1.TenantEventKind
@@ -1237,33 +1334,39 @@ var file_rampart_auth_v1_auth_proto_goTypes = []any{
 	(*RecoverOwnerResponse)(nil),      // 15: rampart.auth.v1.RecoverOwnerResponse
 	(*WatchTenantEventsRequest)(nil),  // 16: rampart.auth.v1.WatchTenantEventsRequest
 	(*WatchTenantEventsResponse)(nil), // 17: rampart.auth.v1.WatchTenantEventsResponse
-	(*Principal)(nil),                 // 18: rampart.auth.v1.Principal
+	(*GetTenantLimitsRequest)(nil),    // 18: rampart.auth.v1.GetTenantLimitsRequest
+	(*GetTenantLimitsResponse)(nil),   // 19: rampart.auth.v1.GetTenantLimitsResponse
+	(*Principal)(nil),                 // 20: rampart.auth.v1.Principal
+	(*TenantLimits)(nil),              // 21: rampart.auth.v1.TenantLimits
 }
 var file_rampart_auth_v1_auth_proto_depIdxs = []int32{
-	18, // 0: rampart.auth.v1.VerifyKeyResponse.principal:type_name -> rampart.auth.v1.Principal
+	20, // 0: rampart.auth.v1.VerifyKeyResponse.principal:type_name -> rampart.auth.v1.Principal
 	4,  // 1: rampart.auth.v1.VerifyKeyResponse.assertions:type_name -> rampart.auth.v1.AudienceAssertion
 	0,  // 2: rampart.auth.v1.WatchRevocationsResponse.kind:type_name -> rampart.auth.v1.RevocationKind
 	8,  // 3: rampart.auth.v1.GetSigningKeysResponse.keys:type_name -> rampart.auth.v1.SigningKey
 	1,  // 4: rampart.auth.v1.WatchTenantEventsResponse.kind:type_name -> rampart.auth.v1.TenantEventKind
-	2,  // 5: rampart.auth.v1.AuthService.VerifyKey:input_type -> rampart.auth.v1.VerifyKeyRequest
-	5,  // 6: rampart.auth.v1.AuthService.WatchRevocations:input_type -> rampart.auth.v1.WatchRevocationsRequest
-	7,  // 7: rampart.auth.v1.AuthService.GetSigningKeys:input_type -> rampart.auth.v1.GetSigningKeysRequest
-	10, // 8: rampart.auth.v1.AuthService.WhoAmI:input_type -> rampart.auth.v1.WhoAmIRequest
-	12, // 9: rampart.auth.v1.AuthService.Bootstrap:input_type -> rampart.auth.v1.BootstrapRequest
-	14, // 10: rampart.auth.v1.AuthService.RecoverOwner:input_type -> rampart.auth.v1.RecoverOwnerRequest
-	16, // 11: rampart.auth.v1.AuthService.WatchTenantEvents:input_type -> rampart.auth.v1.WatchTenantEventsRequest
-	3,  // 12: rampart.auth.v1.AuthService.VerifyKey:output_type -> rampart.auth.v1.VerifyKeyResponse
-	6,  // 13: rampart.auth.v1.AuthService.WatchRevocations:output_type -> rampart.auth.v1.WatchRevocationsResponse
-	9,  // 14: rampart.auth.v1.AuthService.GetSigningKeys:output_type -> rampart.auth.v1.GetSigningKeysResponse
-	11, // 15: rampart.auth.v1.AuthService.WhoAmI:output_type -> rampart.auth.v1.WhoAmIResponse
-	13, // 16: rampart.auth.v1.AuthService.Bootstrap:output_type -> rampart.auth.v1.BootstrapResponse
-	15, // 17: rampart.auth.v1.AuthService.RecoverOwner:output_type -> rampart.auth.v1.RecoverOwnerResponse
-	17, // 18: rampart.auth.v1.AuthService.WatchTenantEvents:output_type -> rampart.auth.v1.WatchTenantEventsResponse
-	12, // [12:19] is the sub-list for method output_type
-	5,  // [5:12] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	21, // 5: rampart.auth.v1.GetTenantLimitsResponse.limits:type_name -> rampart.auth.v1.TenantLimits
+	2,  // 6: rampart.auth.v1.AuthService.VerifyKey:input_type -> rampart.auth.v1.VerifyKeyRequest
+	5,  // 7: rampart.auth.v1.AuthService.WatchRevocations:input_type -> rampart.auth.v1.WatchRevocationsRequest
+	7,  // 8: rampart.auth.v1.AuthService.GetSigningKeys:input_type -> rampart.auth.v1.GetSigningKeysRequest
+	10, // 9: rampart.auth.v1.AuthService.WhoAmI:input_type -> rampart.auth.v1.WhoAmIRequest
+	12, // 10: rampart.auth.v1.AuthService.Bootstrap:input_type -> rampart.auth.v1.BootstrapRequest
+	14, // 11: rampart.auth.v1.AuthService.RecoverOwner:input_type -> rampart.auth.v1.RecoverOwnerRequest
+	16, // 12: rampart.auth.v1.AuthService.WatchTenantEvents:input_type -> rampart.auth.v1.WatchTenantEventsRequest
+	18, // 13: rampart.auth.v1.AuthService.GetTenantLimits:input_type -> rampart.auth.v1.GetTenantLimitsRequest
+	3,  // 14: rampart.auth.v1.AuthService.VerifyKey:output_type -> rampart.auth.v1.VerifyKeyResponse
+	6,  // 15: rampart.auth.v1.AuthService.WatchRevocations:output_type -> rampart.auth.v1.WatchRevocationsResponse
+	9,  // 16: rampart.auth.v1.AuthService.GetSigningKeys:output_type -> rampart.auth.v1.GetSigningKeysResponse
+	11, // 17: rampart.auth.v1.AuthService.WhoAmI:output_type -> rampart.auth.v1.WhoAmIResponse
+	13, // 18: rampart.auth.v1.AuthService.Bootstrap:output_type -> rampart.auth.v1.BootstrapResponse
+	15, // 19: rampart.auth.v1.AuthService.RecoverOwner:output_type -> rampart.auth.v1.RecoverOwnerResponse
+	17, // 20: rampart.auth.v1.AuthService.WatchTenantEvents:output_type -> rampart.auth.v1.WatchTenantEventsResponse
+	19, // 21: rampart.auth.v1.AuthService.GetTenantLimits:output_type -> rampart.auth.v1.GetTenantLimitsResponse
+	14, // [14:22] is the sub-list for method output_type
+	6,  // [6:14] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_rampart_auth_v1_auth_proto_init() }
@@ -1272,13 +1375,14 @@ func file_rampart_auth_v1_auth_proto_init() {
 		return
 	}
 	file_rampart_auth_v1_principal_proto_init()
+	file_rampart_auth_v1_tenant_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_auth_v1_auth_proto_rawDesc), len(file_rampart_auth_v1_auth_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	AuthService_Bootstrap_FullMethodName         = "/rampart.auth.v1.AuthService/Bootstrap"
 	AuthService_RecoverOwner_FullMethodName      = "/rampart.auth.v1.AuthService/RecoverOwner"
 	AuthService_WatchTenantEvents_FullMethodName = "/rampart.auth.v1.AuthService/WatchTenantEvents"
+	AuthService_GetTenantLimits_FullMethodName   = "/rampart.auth.v1.AuthService/GetTenantLimits"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -57,6 +58,12 @@ type AuthServiceClient interface {
 	// resumed, deleted, purged) from a cursor, so services holding tenant data
 	// can crypto-shred it after a purge. Cursors share WatchRevocations' space.
 	WatchTenantEvents(ctx context.Context, in *WatchTenantEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTenantEventsResponse], error)
+	// GetTenantLimits returns a tenant's limits as auth stores them, with no
+	// principal: inference charges a background job (EmbedForTenant) against
+	// them on a replica that saw no call of the tenant, and refreshes them
+	// after a short TTL (ADR 0106 §2). Only inference's identity may call it
+	// (mTLS allow-list, no HTTP route).
+	GetTenantLimits(ctx context.Context, in *GetTenantLimitsRequest, opts ...grpc.CallOption) (*GetTenantLimitsResponse, error)
 }
 
 type authServiceClient struct {
@@ -155,6 +162,16 @@ func (c *authServiceClient) WatchTenantEvents(ctx context.Context, in *WatchTena
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AuthService_WatchTenantEventsClient = grpc.ServerStreamingClient[WatchTenantEventsResponse]
 
+func (c *authServiceClient) GetTenantLimits(ctx context.Context, in *GetTenantLimitsRequest, opts ...grpc.CallOption) (*GetTenantLimitsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTenantLimitsResponse)
+	err := c.cc.Invoke(ctx, AuthService_GetTenantLimits_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -184,6 +201,12 @@ type AuthServiceServer interface {
 	// resumed, deleted, purged) from a cursor, so services holding tenant data
 	// can crypto-shred it after a purge. Cursors share WatchRevocations' space.
 	WatchTenantEvents(*WatchTenantEventsRequest, grpc.ServerStreamingServer[WatchTenantEventsResponse]) error
+	// GetTenantLimits returns a tenant's limits as auth stores them, with no
+	// principal: inference charges a background job (EmbedForTenant) against
+	// them on a replica that saw no call of the tenant, and refreshes them
+	// after a short TTL (ADR 0106 §2). Only inference's identity may call it
+	// (mTLS allow-list, no HTTP route).
+	GetTenantLimits(context.Context, *GetTenantLimitsRequest) (*GetTenantLimitsResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -214,6 +237,9 @@ func (UnimplementedAuthServiceServer) RecoverOwner(context.Context, *RecoverOwne
 }
 func (UnimplementedAuthServiceServer) WatchTenantEvents(*WatchTenantEventsRequest, grpc.ServerStreamingServer[WatchTenantEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchTenantEvents not implemented")
+}
+func (UnimplementedAuthServiceServer) GetTenantLimits(context.Context, *GetTenantLimitsRequest) (*GetTenantLimitsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTenantLimits not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -348,6 +374,24 @@ func _AuthService_WatchTenantEvents_Handler(srv interface{}, stream grpc.ServerS
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AuthService_WatchTenantEventsServer = grpc.ServerStreamingServer[WatchTenantEventsResponse]
 
+func _AuthService_GetTenantLimits_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTenantLimitsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).GetTenantLimits(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_GetTenantLimits_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).GetTenantLimits(ctx, req.(*GetTenantLimitsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -374,6 +418,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecoverOwner",
 			Handler:    _AuthService_RecoverOwner_Handler,
+		},
+		{
+			MethodName: "GetTenantLimits",
+			Handler:    _AuthService_GetTenantLimits_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
