@@ -39,6 +39,25 @@ type fakeSlackAPI struct {
 	admins  map[string]bool
 }
 
+// finalUpdate waits up to a minute for the chat.update that ends an answer
+// (its text no longer ends with the placeholder's " …").
+func (f *fakeSlackAPI) finalUpdate(t *testing.T) url.Values {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case up := <-f.updates:
+			if !strings.HasSuffix(up.Get("text"), " …") {
+				return up
+			}
+		case <-deadline:
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			t.Fatalf("no final chat.update; posts: %v", f.posts)
+		}
+	}
+}
+
 func startFakeSlackAPI(t *testing.T, clientID, clientSecret string) *fakeSlackAPI {
 	f := &fakeSlackAPI{codes: map[string]string{}, updates: make(chan url.Values, 1000), admins: map[string]bool{}}
 	reply := func(w http.ResponseWriter, v any) {
@@ -203,18 +222,7 @@ func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(ack))
 
-	var final url.Values
-	deadline := time.After(60 * time.Second)
-	for final == nil {
-		select {
-		case up := <-slackAPI.updates:
-			if !strings.HasSuffix(up.Get("text"), " …") {
-				final = up
-			}
-		case <-deadline:
-			t.Fatalf("no final chat.update; posts: %v", slackAPI.posts)
-		}
-	}
+	final := slackAPI.finalUpdate(t)
 	slackAPI.mu.Lock()
 	require.Len(t, slackAPI.posts, 1, "one placeholder")
 	post := slackAPI.posts[0]
@@ -271,7 +279,7 @@ func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 		map[string]any{"allow_external_users": true, "bindable_collections": []string{"it-handbook"}}, &set))
 	require.Contains(t, fmt.Sprint(set), "it-handbook")
 	require.NotContains(t, external("EvE2EExt2", "1900000003.000100"), "external_user")
-	deadline = time.After(60 * time.Second)
+	deadline := time.After(60 * time.Second)
 	for answered := false; !answered; {
 		select {
 		case up := <-slackAPI.updates:

@@ -269,18 +269,7 @@ func TestSlackKBUseNeedsTheTenantAdminsList(t *testing.T) {
 	require.NoError(t, err)
 	code, ack := postSlackSigned(t, s, signingSecret, "/slack/events", "application/json", ev)
 	require.Equal(t, http.StatusOK, code, ack)
-	var final url.Values
-	deadline := time.After(60 * time.Second)
-	for final == nil {
-		select {
-		case up := <-slackAPI.updates:
-			if !strings.HasSuffix(up.Get("text"), " …") {
-				final = up
-			}
-		case <-deadline:
-			t.Fatalf("no final chat.update; posts: %v", slackAPI.posts)
-		}
-	}
+	final := slackAPI.finalUpdate(t)
 	slackAPI.mu.Lock()
 	require.Len(t, slackAPI.posts, 1, "one placeholder")
 	require.Equal(t, mentionTS, slackAPI.posts[0].Get("thread_ts"), "in the mention's thread")

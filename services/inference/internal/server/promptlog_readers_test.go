@@ -24,26 +24,8 @@ import (
 // stored responses (ADR 0097 §2). Others do not see the entry: it is left
 // out of the list and 404 by id, as one that does not exist.
 func TestPromptLogsNeedWhatTheirRequestNeeded(t *testing.T) {
-	const models = `{
-  "models": [{"id": "rampart-extractive", "upstream": "local"}, {"id": "echo", "upstream": "local"}],
-  "tenants": {"t1": {"allowed_models": ["*"], "prompt_logging": true}},
-  "default": {"allowed_models": ["*"]}
-}`
 	const quote = "CANARY-handbook-quote-41d7"
-	srv := servertest.Start(t, servertest.Options{Keyvault: func(*keyvaulttest.Server) {}, Models: []byte(models),
-		Ingestion: func(f *ingestiontest.Server) {
-			f.Add("t1", "handbook", &ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md",
-				Text: "VPN certificates rotate every 45 days at " + quote + "."})
-		}})
-	client := inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))
-	as := func(requestID string, mutate func(*authv1.Principal)) context.Context {
-		c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-		t.Cleanup(cancel)
-		return srv.Outgoing(c, t, principalFor("t1", "k-admin", func(p *authv1.Principal) {
-			p.Roles = []string{"admin"}
-			mutate(p)
-		}), "x-request-id", requestID)
-	}
+	client, as := promptLogServer(t, quote)
 	full := func(*authv1.Principal) {}
 	_, err := client.ChatCompletion(as("req-grounded", full), &inferencev1.ChatCompletionRequest{
 		Body: ragBody("rampart-extractive", `,"rampart":{"collections":["handbook"]}`, "How often do VPN certificates rotate?")})
@@ -96,26 +78,8 @@ func TestPromptLogsNeedWhatTheirRequestNeeded(t *testing.T) {
 // answer in its input, so its prompt log entry needs what the grounded
 // request needed, though it names no collection itself.
 func TestPromptLogOfAContinuedResponseNeedsTheChain(t *testing.T) {
-	const models = `{
-  "models": [{"id": "rampart-extractive", "upstream": "local"}, {"id": "echo", "upstream": "local"}],
-  "tenants": {"t1": {"allowed_models": ["*"], "prompt_logging": true}},
-  "default": {"allowed_models": ["*"]}
-}`
 	const quote = "CANARY-chained-quote-7c2e"
-	srv := servertest.Start(t, servertest.Options{Keyvault: func(*keyvaulttest.Server) {}, Models: []byte(models),
-		Ingestion: func(f *ingestiontest.Server) {
-			f.Add("t1", "handbook", &ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md",
-				Text: "VPN certificates rotate every 45 days at " + quote + "."})
-		}})
-	client := inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))
-	as := func(requestID string, mutate func(*authv1.Principal)) context.Context {
-		c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-		t.Cleanup(cancel)
-		return srv.Outgoing(c, t, principalFor("t1", "k-admin", func(p *authv1.Principal) {
-			p.Roles = []string{"admin"}
-			mutate(p)
-		}), "x-request-id", requestID)
-	}
+	client, as := promptLogServer(t, quote)
 	full := func(*authv1.Principal) {}
 	first, err := client.ChatCompletion(as("req-grounded", full), &inferencev1.ChatCompletionRequest{Format: responsesFormat,
 		Body: []byte(`{"model":"rampart-extractive","store":true,"input":"How often do VPN certificates rotate?","rampart":{"collections":["handbook"]}}`)})
@@ -154,6 +118,32 @@ func TestPromptLogOfAContinuedResponseNeedsTheChain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// promptLogServer starts inference with prompt logging on for t1 and one
+// handbook passage holding quote; as makes a call context of t1's admin
+// key k-admin with requestID, narrowed by mutate.
+func promptLogServer(t *testing.T, quote string) (inferencev1.InferenceServiceClient, func(requestID string, mutate func(*authv1.Principal)) context.Context) {
+	t.Helper()
+	const models = `{
+  "models": [{"id": "rampart-extractive", "upstream": "local"}, {"id": "echo", "upstream": "local"}],
+  "tenants": {"t1": {"allowed_models": ["*"], "prompt_logging": true}},
+  "default": {"allowed_models": ["*"]}
+}`
+	srv := servertest.Start(t, servertest.Options{Keyvault: func(*keyvaulttest.Server) {}, Models: []byte(models),
+		Ingestion: func(f *ingestiontest.Server) {
+			f.Add("t1", "handbook", &ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md",
+				Text: "VPN certificates rotate every 45 days at " + quote + "."})
+		}})
+	as := func(requestID string, mutate func(*authv1.Principal)) context.Context {
+		c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		t.Cleanup(cancel)
+		return srv.Outgoing(c, t, principalFor("t1", "k-admin", func(p *authv1.Principal) {
+			p.Roles = []string{"admin"}
+			mutate(p)
+		}), "x-request-id", requestID)
+	}
+	return inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge")), as
 }
 
 func contains(list []string, s string) bool {
