@@ -482,6 +482,10 @@ func (m *matrix) request(t *testing.T, r *permissions.Route, p *matrixPrincipal,
 		body = map[string]any{"embedding_model": "rampart-hash-embed"} // unchanged: no re-embed job
 	case "PATCH /v1/secrets/{name=**}":
 		body = map[string]any{"description": "matrix"}
+	case "PATCH /v1/slack/installations/{team_id}/policy":
+		// A partial update must name a field (an empty one is 400 before
+		// any look-up); the matrix's default {} names none.
+		body = map[string]any{"allow_external_users": false}
 	case "POST /v1/secrets/{name=**}:tag":
 		body = map[string]any{"tags": []map[string]string{{"key": "matrix", "value": "1"}}}
 	case "POST /v1/secrets/{name=**}:untag":
