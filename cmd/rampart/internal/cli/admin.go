@@ -235,15 +235,22 @@ func newKeyCmd(f *apiFlags) *cobra.Command {
 	})
 	rotate.Flags().Int64Var(&overlap, "overlap-seconds", 0, "overlap in seconds (default 14 days)")
 	showsKeyOnce(rotate, "api_key", nil)
-	cmd.AddCommand(create, rotate,
+	var cascade bool
+	revoke := verb(f, "revoke KEY_ID", "Revoke a key immediately", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
+		body := map[string]any{}
+		if cascade {
+			body["cascade"] = true
+		}
+		return http.MethodPost, "/v1/keys/" + esc(a[0]) + ":revoke", nil, body, nil
+	})
+	revoke.Flags().BoolVar(&cascade, "cascade", false,
+		"also revoke every key made with it (created or rotated by it, its replacement included), to the end: for a leaked key (also after it was revoked)")
+	cmd.AddCommand(create, rotate, revoke,
 		verb(f, "list", "List keys (metadata only)", 0, func(*cobra.Command, []string) (string, string, url.Values, any, error) {
 			return http.MethodGet, "/v1/keys", nil, nil, nil
 		}),
 		verb(f, "get KEY_ID", "Show a key's metadata", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
 			return http.MethodGet, "/v1/keys/" + esc(a[0]), nil, nil, nil
-		}),
-		verb(f, "revoke KEY_ID", "Revoke a key immediately", 1, func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
-			return http.MethodPost, "/v1/keys/" + esc(a[0]) + ":revoke", nil, map[string]any{}, nil
 		}),
 	)
 	return cmd

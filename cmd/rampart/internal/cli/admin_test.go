@@ -60,6 +60,7 @@ func TestAdminVerbs(t *testing.T) {
 			map[string]any{"name": "ci", "scopes": []any{"chat:write"}, "allowed_models": []any{"echo"}, "allowed_endpoints": []any{"/v1/chat/"}, "ttl_seconds": float64(3600),
 				"limits": map[string]any{"requests_per_minute": float64(60), "tokens_per_minute": float64(0), "monthly_token_budget": float64(100000)}}},
 		{[]string{"key", "revoke", "AbC"}, "", "POST", "/v1/keys/AbC:revoke", "", map[string]any{}},
+		{[]string{"key", "revoke", "AbC", "--cascade"}, "", "POST", "/v1/keys/AbC:revoke", "", map[string]any{"cascade": true}},
 		{[]string{"member", "create", "--subject", "a@b", "--role", "viewer"}, "", "POST", "/v1/members", "", map[string]any{"subject": "a@b", "role": "ROLE_VIEWER"}},
 		{[]string{"audit", "verify"}, "", "GET", "/v1/audit:verify", "", nil},
 		{[]string{"usage", "--group-by", "model"}, "", "GET", "/v1/usage", "group_by=model", nil},

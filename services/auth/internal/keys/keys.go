@@ -389,11 +389,16 @@ func (s *Service) RotateKey(ctx context.Context, c Caller, keyID string, overlap
 }
 
 // RevokeKey revokes a key at once and emits a revocation event. Revoking a
-// key that is already revoked or expired changes nothing.
-func (s *Service) RevokeKey(ctx context.Context, c Caller, keyID string) (store.Key, error) {
+// key that is already revoked or expired changes nothing. With cascade it
+// also revokes every live key made with it, transitively (revokeMade),
+// also when the key itself was revoked before; their ids are returned in
+// the order revoked.
+func (s *Service) RevokeKey(ctx context.Context, c Caller, keyID string, cascade bool) (store.Key, []string, error) {
 	var out store.Key
+	var along []string
 	changed := false
 	err := s.db.Tx(ctx, func(q *store.Queries) error {
+		along = nil
 		a, err := s.loadAccess(ctx, q, c)
 		if err != nil {
 			return err
@@ -406,34 +411,97 @@ func (s *Service) RevokeKey(ctx context.Context, c Caller, keyID string) (store.
 			return err
 		}
 		out = k
-		if k.State != store.KeyActive && k.State != store.KeyRotating {
-			return nil
-		}
-		now := s.opt.Now()
-		role, err := a.role(ctx, k.Subject)
-		if err != nil {
-			return err
-		}
-		if ownerCapable(k, role, now) {
-			ok, err := ownerKeyRemains(ctx, q, c.TenantID, k.ID, "", now)
+		if k.State == store.KeyActive || k.State == store.KeyRotating {
+			now := s.opt.Now()
+			role, err := a.role(ctx, k.Subject)
 			if err != nil {
 				return err
 			}
-			if !ok {
-				return errStranded("revoking key " + k.ID)
+			if ownerCapable(k, role, now) {
+				ok, err := ownerKeyRemains(ctx, q, c.TenantID, k.ID, "", now)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return errStranded("revoking key " + k.ID)
+				}
 			}
+			if err := s.revokeInTx(ctx, q, c, k, "key.revoke"); err != nil {
+				return err
+			}
+			k.State, k.RevokedAt = store.KeyRevoked, s.opt.Now()
+			out, changed = k, true
 		}
-		if err := s.revokeInTx(ctx, q, c, k, "key.revoke"); err != nil {
+		if !cascade {
+			return nil
+		}
+		if along, err = s.revokeMade(ctx, q, a, c, k.ID); err != nil {
 			return err
 		}
-		k.State, k.RevokedAt = store.KeyRevoked, s.opt.Now()
-		out, changed = k, true
+		changed = changed || len(along) > 0
 		return nil
 	})
-	if changed {
+	if changed && err == nil {
 		s.notify()
 	}
-	return out, err
+	if err != nil {
+		along = nil
+	}
+	return out, along, err
+}
+
+// revokeMade revokes, in q, every live key made with the key root —
+// created or rotated into being by it (created_by "key:<root>/…"), its
+// own replacement included — and every key made with those, to the end
+// (ADR 0110): whoever held root held what it made. A revocation only
+// takes power away, so the caller, who may revoke root, needs no covering
+// of each; a revocation that would leave the tenant without an owner key
+// refuses the whole call, as revoking that key would.
+func (s *Service) revokeMade(ctx context.Context, q *store.Queries, a *access, c Caller, root string) ([]string, error) {
+	made, err := q.LiveKeysMintedByKeys(ctx, c.TenantID, "")
+	if err != nil {
+		return nil, err
+	}
+	madeBy := map[string][]store.Key{}
+	for _, k := range made {
+		id, _ := maker(k)
+		madeBy[id] = append(madeBy[id], k)
+	}
+	var along []string
+	done := map[string]bool{root: true}
+	ownerKey := false
+	now := s.opt.Now()
+	queue := []string{root}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, k := range madeBy[id] {
+			if done[k.ID] {
+				continue
+			}
+			done[k.ID] = true
+			role, err := a.role(ctx, k.Subject)
+			if err != nil {
+				return nil, err
+			}
+			ownerKey = ownerKey || ownerCapable(k, role, now)
+			if err := s.revokeInTx(ctx, q, c, k, "key.revoke.cascade"); err != nil {
+				return nil, err
+			}
+			along = append(along, k.ID)
+			queue = append(queue, k.ID)
+		}
+	}
+	if ownerKey {
+		ok, err := ownerKeyRemains(ctx, q, c.TenantID, "", "", now)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, errStranded("revoking key " + root + " with the keys made with it")
+		}
+	}
+	return along, nil
 }
 
 func (s *Service) revokeInTx(ctx context.Context, q *store.Queries, c Caller, k store.Key, action string) error {

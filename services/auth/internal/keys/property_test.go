@@ -249,7 +249,8 @@ func randomOps(t *testing.T, rng *rand.Rand, steps int) map[string]int {
 				}
 			}
 		case 5: // revoke a key
-			_, err = svc.RevokeKey(ctx, c, ks[pick(len(ks))].ID)
+			// with or without the keys made with it (ADR 0110)
+			_, _, err = svc.RevokeKey(ctx, c, ks[pick(len(ks))].ID, pick(2) == 0)
 		case 7: // remove a member
 			ms, lerr := q.ListMembers(ctx, tid, "", 100)
 			require.NoError(t, lerr)

@@ -390,11 +390,11 @@ func (s *Server) RevokeKey(ctx context.Context, req *authv1.RevokeKeyRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	k, err := s.svc.RevokeKey(ctx, c, req.GetKeyId())
+	k, along, err := s.svc.RevokeKey(ctx, c, req.GetKeyId(), req.GetCascade())
 	if err != nil {
 		return nil, err
 	}
-	return &authv1.RevokeKeyResponse{Key: keyPB(k)}, nil
+	return &authv1.RevokeKeyResponse{Key: keyPB(k), AlsoRevoked: along}, nil
 }
 
 // ---- TenantService ----

@@ -728,7 +728,13 @@ func (x *RotateKeyResponse) GetPrevious() *ApiKey {
 type RevokeKeyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Key id.
-	KeyId         string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// Also revoke every live key made with this one — created with it, or
+	// rotated into being by it (its own replacement included) — and every
+	// key made with those, to the end (ADR 0110). For a leaked key: whoever
+	// held it may have minted keys that revoking it alone leaves working.
+	// Runs also when the key is already revoked or expired.
+	Cascade       bool `protobuf:"varint,2,opt,name=cascade,proto3" json:"cascade,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -770,11 +776,20 @@ func (x *RevokeKeyRequest) GetKeyId() string {
 	return ""
 }
 
+func (x *RevokeKeyRequest) GetCascade() bool {
+	if x != nil {
+		return x.Cascade
+	}
+	return false
+}
+
 // RevokeKeyResponse returns the revoked key.
 type RevokeKeyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Metadata.
-	Key           *ApiKey `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Key *ApiKey `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Ids of the keys revoked along with it (cascade), in the order revoked.
+	AlsoRevoked   []string `protobuf:"bytes,2,rep,name=also_revoked,json=alsoRevoked,proto3" json:"also_revoked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -812,6 +827,13 @@ func (*RevokeKeyResponse) Descriptor() ([]byte, []int) {
 func (x *RevokeKeyResponse) GetKey() *ApiKey {
 	if x != nil {
 		return x.Key
+	}
+	return nil
+}
+
+func (x *RevokeKeyResponse) GetAlsoRevoked() []string {
+	if x != nil {
+		return x.AlsoRevoked
 	}
 	return nil
 }
@@ -868,11 +890,13 @@ const file_rampart_auth_v1_key_proto_rawDesc = "" +
 	"\x11RotateKeyResponse\x12)\n" +
 	"\x03key\x18\x01 \x01(\v2\x17.rampart.auth.v1.ApiKeyR\x03key\x12\x17\n" +
 	"\aapi_key\x18\x02 \x01(\tR\x06apiKey\x123\n" +
-	"\bprevious\x18\x03 \x01(\v2\x17.rampart.auth.v1.ApiKeyR\bprevious\".\n" +
+	"\bprevious\x18\x03 \x01(\v2\x17.rampart.auth.v1.ApiKeyR\bprevious\"H\n" +
 	"\x10RevokeKeyRequest\x12\x1a\n" +
-	"\x06key_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05keyId\">\n" +
+	"\x06key_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05keyId\x12\x18\n" +
+	"\acascade\x18\x02 \x01(\bR\acascade\"a\n" +
 	"\x11RevokeKeyResponse\x12)\n" +
-	"\x03key\x18\x01 \x01(\v2\x17.rampart.auth.v1.ApiKeyR\x03key*\x81\x01\n" +
+	"\x03key\x18\x01 \x01(\v2\x17.rampart.auth.v1.ApiKeyR\x03key\x12!\n" +
+	"\falso_revoked\x18\x02 \x03(\tR\valsoRevoked*\x81\x01\n" +
 	"\bKeyState\x12\x19\n" +
 	"\x15KEY_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10KEY_STATE_ACTIVE\x10\x01\x12\x16\n" +
