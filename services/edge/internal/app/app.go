@@ -189,6 +189,7 @@ func newHandler(ctx context.Context, cfg config.Config, env *pkgbackend.Env, d h
 		LimitMetrics:      limitMetrics,
 		Gateway:           gateway.SecretReads(log, gw, d.backends.Conn("keyvault")),
 		Direct:            openai.Literal(oai),
+		GatewayFirst:      gateway.PlainSecretRead,
 		Slack:             slackHandler(d.backends.Conn("slackadapter")),
 		Ready:             func() error { return d.readiness.Ready(ctx) },
 		OpenAPI:           gen.OpenAPI, // served as committed (docs/api/openapi.json)

@@ -102,6 +102,16 @@ func (s *secretReads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(buf) //nolint:gosec // G705: JSON (Content-Type application/json, nosniff) from the marshaler, as the gateway writes it
 }
 
+// PlainSecretRead reports whether r is a secret read SecretReads answers
+// itself (plainSecretRead). Such a request has a clean path under /v1/
+// with no escaped form and the method GET, so the router's ServeMux would
+// hand it to the gateway unchanged: the router sends it there without
+// the ServeMux (router.Options.GatewayFirst, ADR 0109).
+func PlainSecretRead(r *http.Request) bool {
+	_, ok := plainSecretRead(r)
+	return ok
+}
+
 // plainSecretRead returns the secret name of a GET
 // /v1/secrets/{name=**}:value that grpc-gateway would route to
 // GetSecretValue with exactly that name and nothing from the query.

@@ -129,8 +129,10 @@ func (k *keyvaultDouble) take() []call {
 	return c
 }
 
-// TestSecretReadsAnswerAsTheGateway: gateway.SecretReads answers every
-// request exactly as grpc-gateway's generated handler does — status,
+// TestSecretReadsAnswerAsTheGateway: gateway.SecretReads, with the router
+// sending the reads it takes past the ServeMux (GatewayFirst), answers
+// every request exactly as grpc-gateway's generated handler behind the
+// ServeMux does — status,
 // headers, body, and the gRPC call keyvault gets (method, request,
 // metadata) — for plain reads it takes itself, backend errors of every
 // kind, and spellings it leaves to the gateway (queries, escapes, unclean
@@ -142,8 +144,10 @@ func TestSecretReadsAnswerAsTheGateway(t *testing.T) {
 		gw := gateway.NewMux(log)
 		require.NoError(t, gateway.Register(t.Context(), gw, gateway.Conns{Keyvault: kv}))
 		var h http.Handler = gw
+		o := router.Options{Log: log, OpenAPI: []byte(`{}`)}
 		if direct {
 			h = gateway.SecretReads(log, gw, kv)
+			o.GatewayFirst = gateway.PlainSecretRead
 		}
 		// What authentication leaves for the gateway: the principal and
 		// its assertion.
@@ -154,7 +158,8 @@ func TestSecretReadsAnswerAsTheGateway(t *testing.T) {
 			}
 			h.ServeHTTP(w, r)
 		})
-		srv := httptest.NewServer(router.New(router.Options{Log: log, Gateway: authed, OpenAPI: []byte(`{}`)}))
+		o.Gateway = authed
+		srv := httptest.NewServer(router.New(o))
 		t.Cleanup(srv.Close)
 		return srv, kv
 	}
@@ -236,4 +241,42 @@ func TestSecretReadsAnswerAsTheGateway(t *testing.T) {
 	require.Equal(t, []string{"127.0.0.1"}, a.calls[0].md.Get("x-forwarded-for"))
 	require.Empty(t, a.calls[0].md.Get("authorization"))
 	require.Greater(t, checked, 500)
+}
+
+// TestPlainSecretReadsSkipTheServeMux: with GatewayFirst, a plain secret
+// read reaches the gateway without the ServeMux (which would have set the
+// request's Pattern to "/v1/"); every other spelling, and every request
+// without the option, still goes through it, so its cleaning and redirects
+// apply as before.
+func TestPlainSecretReadsSkipTheServeMux(t *testing.T) {
+	var pattern string
+	gw := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pattern = r.Pattern
+		w.WriteHeader(http.StatusTeapot)
+	})
+	for _, tt := range []struct {
+		method, target string
+		first          bool   // GatewayFirst set
+		code           int    // the answer
+		pattern        string // the ServeMux's, "" = skipped
+	}{
+		{http.MethodGet, "/v1/secrets/dev/app/db/pass:value", true, http.StatusTeapot, ""},
+		{http.MethodGet, "/v1/secrets/dev/app/db/pass:value", false, http.StatusTeapot, "/v1/"},
+		{http.MethodGet, "/v1/secrets/dev/app/db/pass:value?version_stage=AWSPREVIOUS", true, http.StatusTeapot, "/v1/"},
+		{http.MethodGet, "/v1/secrets/dev%2Fapp/db/pass:value", true, http.StatusTeapot, "/v1/"},
+		{http.MethodPost, "/v1/secrets/dev/app/db/pass:value", true, http.StatusTeapot, "/v1/"},
+		{http.MethodGet, "/v1/secrets/dev//app:value", true, http.StatusTemporaryRedirect, "-"},
+		{http.MethodGet, "/v1/secrets/dev/../app:value", true, http.StatusTemporaryRedirect, "-"},
+		{http.MethodGet, "/v1/secrets/dev/./app:value", true, http.StatusTemporaryRedirect, "-"},
+	} {
+		o := router.Options{Gateway: gw}
+		if tt.first {
+			o.GatewayFirst = gateway.PlainSecretRead
+		}
+		pattern = "-"
+		rec := httptest.NewRecorder()
+		router.New(o).ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), tt.method, tt.target, nil))
+		require.Equal(t, tt.code, rec.Code, "%s %s", tt.method, tt.target)
+		require.Equal(t, tt.pattern, pattern, "%s %s", tt.method, tt.target)
+	}
 }
