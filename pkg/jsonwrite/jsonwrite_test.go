@@ -139,3 +139,37 @@ func TestAppendArrayMatchesMarshal(t *testing.T) {
 		require.Equal(t, string(want), string(jsonwrite.AppendArray(nil, s, jsonwrite.AppendStringElem)), "%q", s)
 	}
 }
+
+// secretTexts are the strings of the REST secret read's answer (ADR 0109).
+var secretTexts = []string{"/dev/bench/token/one", "6a26fc18-5b49-4b37-8abb-b65eeec48b96", "bench-secret-value-0123456789",
+	"AWSCURRENT", "arn:rampart:keyvault::t_b309d434c9f9e1b69ab1:secret:/dev/bench/token/one-7fc41b"}
+
+func BenchmarkAppendSecretStrings(b *testing.B) {
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		buf = buf[:0]
+		for _, s := range secretTexts {
+			buf, _ = jsonwrite.AppendProtoString(buf, s)
+		}
+	}
+}
+
+// TestEveryByteAtEveryLength: every byte value at every position of safe
+// strings of 1 to 25 bytes and just after a byte that is escaped, so each
+// eight-byte step, the last-eight-bytes check and the byte loop each meet
+// it, against each encoder.
+func TestEveryByteAtEveryLength(t *testing.T) {
+	for n := 1; n <= 25; n++ {
+		for _, prefix := range []string{"", "\"", "é"} {
+			for p := range n {
+				for c := range 256 {
+					b := []byte(prefix + strings.Repeat("x", n))
+					b[len(prefix)+p] = byte(c)
+					checkMarshal(t, string(b))
+					checkSlog(t, string(b))
+					checkProto(t, string(b))
+				}
+			}
+		}
+	}
+}

@@ -10,6 +10,7 @@ const hexDigits = "0123456789abcdef"
 // rules is how one encoder quotes a string.
 type rules struct {
 	safe       [256]bool // bytes written as they are (ASCII only: false from 0x80)
+	html       bool      // <, > and & are not safe (the only unsafe printable ASCII besides '"' and '\\')
 	shortBF    bool      // \b and \f as short escapes (else \u0008, \u000c)
 	lineSep    bool      // U+2028 and U+2029 escaped
 	replaceBad bool      // an invalid UTF-8 byte becomes U+FFFD (else: refused)
@@ -28,7 +29,7 @@ func safeASCII(extra string) (t [256]bool) {
 }
 
 var (
-	marshalRules = rules{safe: safeASCII("<>&"), shortBF: true, lineSep: true, replaceBad: true}
+	marshalRules = rules{safe: safeASCII("<>&"), html: true, shortBF: true, lineSep: true, replaceBad: true}
 	slogRules    = rules{safe: safeASCII(""), lineSep: true}
 	protoRules   = rules{safe: safeASCII(""), shortBF: true}
 )
@@ -68,7 +69,22 @@ func appendString(b []byte, s string, r *rules) ([]byte, bool) {
 		// The run of bytes written as they are, in a loop of its own: one
 		// look-up per byte, where the loop's checks for ASCII and safety
 		// cost ~15 instructions per byte of every log line (issue 15,
-		// ADR 0066).
+		// ADR 0066), and before it eight bytes at a time while all eight
+		// are safe: ~3 instructions a byte where the look-up loop took
+		// ~11 on the strings of a secret's answer (ADR 0109).
+		for i+8 <= len(s) {
+			if x := word(s[i:]); unsafeByte(x) != 0 || r.html && htmlByte(x) != 0 {
+				break
+			}
+			i += 8
+		}
+		// Fewer than eight left: the string's last eight bytes, which hold
+		// them, at once.
+		if i < len(s) && i+8 > len(s) && len(s) >= 8 {
+			if x := word(s[len(s)-8:]); unsafeByte(x) == 0 && (!r.html || htmlByte(x) == 0) {
+				i = len(s)
+			}
+		}
 		for i < len(s) && r.safe[s[i]] {
 			i++
 		}
@@ -105,6 +121,41 @@ func appendString(b []byte, s string, r *rules) ([]byte, bool) {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"'), true
+}
+
+// Bytes repeated in a word, for unsafeByte and htmlByte.
+const (
+	ones = 0x0101010101010101
+	high = 0x8080808080808080
+)
+
+// word is the first eight bytes of s (at least eight), little end first:
+// one load.
+func word(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// hasZeroByte is not zero exactly when a byte of x is zero (the classic
+// (x - 0x01…) & ^x & 0x80…: a borrow may mark the wrong byte, never a
+// word without a zero byte).
+func hasZeroByte(x uint64) uint64 { return (x - ones) & ^x & high }
+
+// unsafeByte is not zero exactly when a byte of x is not ASCII, is a
+// control character (below 0x20), '"' or '\\': the bytes no variant
+// writes as they are. For a word of ASCII bytes, (x - 0x20…) & ^x &
+// 0x80… marks a byte below 0x20 (the "has less than" form of
+// hasZeroByte); a word with a high bit is marked by x & 0x80… whatever
+// the rest gives.
+func unsafeByte(x uint64) uint64 {
+	return x&high | (x-ones*0x20)&^x&high | hasZeroByte(x^(ones*'"')) | hasZeroByte(x^(ones*'\\'))
+}
+
+// htmlByte is not zero exactly when a byte of x is '<', '>' or '&', which
+// the variants with rules.html also escape.
+func htmlByte(x uint64) uint64 {
+	return hasZeroByte(x^(ones*'<')) | hasZeroByte(x^(ones*'>')) | hasZeroByte(x^(ones*'&'))
 }
 
 // appendEscapedASCII appends the escape of an ASCII byte that is not safe.
