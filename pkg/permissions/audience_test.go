@@ -149,3 +149,41 @@ func TestNarrowingNeverWidens(t *testing.T) {
 		Callers: []string{permissions.Edge}, Principal: true, Forwards: []string{permissions.Auth}}})
 	require.NoError(t, err)
 }
+
+// TestRoutesResolveTheirForwarding (ADR 0107): every route of a table has
+// its service and its RPC's CallDelegates resolved by New, the same as
+// the table's look-ups answer, so the edge reads them from the route
+// instead of looking them up per request; a Route written as a literal
+// has nothing resolved (the edge asks the table for it).
+func TestRoutesResolveTheirForwarding(t *testing.T) {
+	tab := permissions.Default()
+	narrowedRoutes := 0
+	for _, r := range tab.Routes() {
+		require.True(t, r.Resolved(), r.Key())
+		require.Equal(t, permissions.ServiceOf(r.RPC), r.Service(), r.Key())
+		want, wantNarrowed := tab.CallDelegates(r.RPC)
+		got, narrowed := r.CallDelegates()
+		require.Equal(t, wantNarrowed, narrowed, r.Key())
+		require.Equal(t, want, got, r.Key())
+		if narrowed {
+			narrowedRoutes++
+		}
+		m, _ := tab.Match(r.Method, r.Pattern)
+		if m != nil && m.Key() == r.Key() {
+			require.True(t, m.Resolved(), "Match answers the table's own route %s", r.Key())
+		}
+	}
+	require.NotZero(t, narrowedRoutes, "the Slack admin routes narrow their forwarding")
+	chat, _ := tab.Match("POST", "/v1/chat/completions")
+	require.NotNil(t, chat)
+	require.Equal(t, permissions.Inference, chat.Service())
+	_, narrowed := chat.CallDelegates()
+	require.False(t, narrowed, "chat keeps inference's delegations")
+
+	literal := permissions.Route{Method: "GET", Pattern: "/v1/slack/installations", RPC: "/rampart.slackadapter.v1.SlackAdapterService/ListInstallations"}
+	require.False(t, literal.Resolved())
+	require.Empty(t, literal.Service())
+	d, narrowed := literal.CallDelegates()
+	require.Nil(t, d)
+	require.False(t, narrowed)
+}

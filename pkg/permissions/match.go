@@ -121,6 +121,11 @@ func New(routes []Route, rpcs []RPC) (*Table, error) {
 		return nil, err
 	}
 	t.callDelegates = d
+	for i := range t.routes {
+		r := &t.routes[i]
+		r.resolved, r.service = true, ServiceOf(r.RPC)
+		r.delegates, r.narrowed = d[r.RPC]
+	}
 	for i := range t.rpcs {
 		if r := t.byRPC[t.rpcs[i].Name]; r != nil && t.rpcs[i].Tenant == "" {
 			t.rpcs[i].Tenant = r.Tenant

@@ -166,6 +166,30 @@ type Route struct {
 	Stream bool
 	// Note explains a rule that the columns alone do not (shown in the docs).
 	Note string
+
+	// What New resolves from RPC once, so that a request does not look it
+	// up (Resolved, Service, CallDelegates).
+	resolved  bool
+	service   string
+	delegates []string
+	narrowed  bool
+}
+
+// Resolved reports whether the route comes from a Table (New), whose
+// Service and CallDelegates it then answers without a look-up; a Route
+// written as a literal has nothing resolved.
+func (r *Route) Resolved() bool { return r.resolved }
+
+// Service is ServiceOf(r.RPC) as New resolved it ("" for a route of no RPC
+// or one not from a Table: see Resolved).
+func (r *Route) Service() string { return r.service }
+
+// CallDelegates is the building Table's CallDelegates(r.RPC), resolved
+// once by New: the edge reads it on every authenticated request (issue
+// 15, ADR 0107). On a route not from a Table (Resolved false) it reports
+// nothing; callers ask the Table then.
+func (r *Route) CallDelegates() (delegates []string, narrowed bool) {
+	return r.delegates, r.narrowed
 }
 
 // Key is the route's "METHOD pattern" name, e.g. "POST /v1/keys".

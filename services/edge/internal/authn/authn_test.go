@@ -400,3 +400,40 @@ func TestSlackRoutesCarryOnlyTheirCallsDelegations(t *testing.T) {
 		})
 	}
 }
+
+// TestUnresolvedRouteNarrowedByTable (ADR 0107): a route that does not
+// come from a permissions.Table (nothing resolved on it) still gets its
+// forwarding from the policy's table: the install link's delegation for
+// auth only, none on another Slack admin route.
+func TestUnresolvedRouteNarrowedByTable(t *testing.T) {
+	a, srv := newAuthn(t, authn.Options{})
+	key := srv.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"admin"}})
+	var got []string
+	h := a.Middleware(authn.NewPolicy(nil), http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		st, _ := reqstate.Ensure(r)
+		got = nil
+		for _, d := range st.Delegated {
+			aud, _, _ := strings.Cut(d, "=")
+			got = append(got, aud)
+		}
+		require.NotEmpty(t, st.Assertion)
+	}))
+	for path, want := range map[string][]string{
+		"/v1/slack/install":       {"auth"},
+		"/v1/slack/installations": nil,
+	} {
+		tr, _ := permissions.Default().Match("GET", path)
+		require.NotNil(t, tr, path)
+		literal := permissions.Route{Method: tr.Method, Pattern: tr.Pattern, RPC: tr.RPC, Scopes: tr.Scopes,
+			MinRole: tr.MinRole, Tenant: tr.Tenant, Rate: tr.Rate, MaxBody: tr.MaxBody}
+		require.False(t, literal.Resolved())
+		got = []string{"unreached"}
+		req := httptest.NewRequest("GET", path, nil)
+		req = req.WithContext(authn.WithRoute(req.Context(), &literal, true))
+		req.Header.Set("Authorization", "Bearer "+key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		require.ElementsMatch(t, want, got, path)
+	}
+}

@@ -109,10 +109,7 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 		// for the services it forwards to, nothing else (ADR 0083); those
 		// this RPC forwards to where its row narrows them (a Slack admin
 		// route that creates no key gets none for auth, ADR 0105 §3).
-		f := id.For(permissions.ServiceOf(route.RPC))
-		if d, ok := policy.table.CallDelegates(route.RPC); ok {
-			f = f.Only(d)
-		}
+		f := policy.forwarding(id, route)
 		st.Principal, st.Assertion, st.Delegated = pr, f.Assertion, f.Delegated
 		next.ServeHTTP(w, r)
 	})

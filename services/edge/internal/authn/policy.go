@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/rampart-platform/rampart/pkg/permissions"
+	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
 )
 
@@ -62,6 +63,27 @@ func (p *Policy) routeOf(r *http.Request) (*permissions.Route, bool) {
 		return route, known
 	}
 	return p.Match(r.Method, r.URL.Path)
+}
+
+// forwarding is what a request on route carries to the route's service:
+// its own assertion and the delegations for the services it forwards to,
+// narrowed to the RPC's where its row narrows them (ADR 0105 §3). A route
+// of the table (all the edge's) has both resolved when the table was
+// built (permissions.Route.CallDelegates: no look-up per request, issue
+// 15, ADR 0107); any other is looked up in the policy's table.
+func (p *Policy) forwarding(id Identity, route *permissions.Route) principal.Forwarding {
+	if route.Resolved() {
+		f := id.For(route.Service())
+		if d, ok := route.CallDelegates(); ok {
+			f = f.Only(d)
+		}
+		return f
+	}
+	f := id.For(permissions.ServiceOf(route.RPC))
+	if d, ok := p.table.CallDelegates(route.RPC); ok {
+		f = f.Only(d)
+	}
+	return f
 }
 
 // PathHasPrefix reports whether prefix covers path on a segment boundary
