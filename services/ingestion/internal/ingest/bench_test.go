@@ -99,7 +99,7 @@ func newEnvWith(b testing.TB, workers int, set func(*ingest.Options)) *env {
 	go func() { _ = e.svc.Run(ctx) }()
 	b.Cleanup(func() { cancel(); _ = lex.Close(); _ = st.Close() })
 	e.ctx = context.Background()
-	_, err = e.svc.CreateCollection(e.ctx, "t", "", "kb", "", "")
+	_, err = e.svc.CreateCollection(e.ctx, "t", "", nil, "kb", "", "")
 	require.NoError(b, err)
 	return e
 }

@@ -69,7 +69,7 @@ func TestHashEmbedderUpgrade(t *testing.T) {
 
 	// The older deployment.
 	old, stop := start(embed.Hash{Dims: 256, Version: 1})
-	_, err = old.CreateCollection(ctx, "t", "", "kb", "", "")
+	_, err = old.CreateCollection(ctx, "t", "", nil, "kb", "", "")
 	require.NoError(t, err)
 	require.Equal(t, "rampart-hash-embed", collection().EmbeddingModel, "what every collection recorded before versions")
 	require.Equal(t, 256, collection().EmbeddingDims)
@@ -96,7 +96,7 @@ func TestHashEmbedderUpgrade(t *testing.T) {
 	cols, err := svc.ListCollections(ctx, "t")
 	require.NoError(t, err)
 	require.Equal(t, "rampart-hash-embed", store.PublicModel(cols[0].EmbeddingModel))
-	_, job, err := svc.UpdateCollection(ctx, "t", "", "kb", "rampart-hash-embed")
+	_, job, err := svc.UpdateCollection(ctx, "t", "", nil, "kb", "rampart-hash-embed")
 	require.NoError(t, err)
 	require.Nil(t, job, "already current: nothing to re-embed")
 	require.Empty(t, done)
@@ -124,7 +124,7 @@ func TestHashUpgradeOnSearch(t *testing.T) {
 	}
 	ctx := context.Background()
 	old, stop := start(embed.Hash{Dims: 256, Version: 1})
-	_, err = old.CreateCollection(ctx, "t", "", "kb", "", "")
+	_, err = old.CreateCollection(ctx, "t", "", nil, "kb", "", "")
 	require.NoError(t, err)
 	for _, d := range []string{"Certificates of the VPN rotate every 45 days.", "Lunch is served at noon."} {
 		_, _, _, err := old.Ingest(ctx, "t", ingest.Input{Collection: "kb", Content: []byte(d), ContentType: "text/plain"})

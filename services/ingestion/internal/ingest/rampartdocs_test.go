@@ -118,7 +118,7 @@ func modeName(m ingest.Mode) string {
 func measureDocs(t *testing.T, corpus map[string]string, qs []retrievaleval.Question, set func(*ingest.Options)) docsRun {
 	t.Helper()
 	e := newEnvWith(t, 1, set)
-	_, err := e.svc.CreateCollection(e.ctx, "t", "", "handbook", "", "")
+	_, err := e.svc.CreateCollection(e.ctx, "t", "", nil, "handbook", "", "")
 	require.NoError(t, err)
 	add := func(collection, src string) {
 		_, _, _, err := e.svc.Ingest(e.ctx, "t", ingest.Input{Collection: collection, Content: []byte(corpus[src]), ContentType: "text/markdown", Source: src})

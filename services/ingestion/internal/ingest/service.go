@@ -223,8 +223,9 @@ func ValidCollection(field, name string) error {
 // CreateCollection creates a collection whose vectors come from model
 // ("" or rampart-hash-embed: local hashing; otherwise an embedding model of
 // inference's registry, probed once for the tenant to check it and learn
-// its dimensions).
-func (s *Service) CreateCollection(ctx context.Context, tenant, key, name, description, model string) (store.Collection, error) {
+// its dimensions). keyLimits are the calling key's own limits (nil: none),
+// which the probe is charged to as a search's query is (ADR 0111 §4).
+func (s *Service) CreateCollection(ctx context.Context, tenant, key string, keyLimits *inferencev1.KeyLimits, name, description, model string) (store.Collection, error) {
 	if err := ValidCollection("name", name); err != nil {
 		return store.Collection{}, err
 	}
@@ -235,7 +236,7 @@ func (s *Service) CreateCollection(ctx context.Context, tenant, key, name, descr
 	if model == "" || store.HashVersion(model) > 0 {
 		col.EmbeddingModel, col.EmbeddingDims = s.hashModel(), s.o.Embedder.Dimensions()
 	} else {
-		dims, err := s.probe(ctx, tenant, key, model)
+		dims, err := s.probe(ctx, tenant, key, keyLimits, model)
 		if err != nil {
 			return store.Collection{}, err
 		}
@@ -251,8 +252,8 @@ func (s *Service) CreateCollection(ctx context.Context, tenant, key, name, descr
 // UpdateCollection switches a collection to another embedding model: the
 // model is checked like at creation and a re-embed job is queued (nil
 // when the model is unchanged). The collection keeps its current model
-// until the job commits.
-func (s *Service) UpdateCollection(ctx context.Context, tenant, key, name, model string) (store.Collection, *store.Job, error) {
+// until the job commits. keyLimits are as for CreateCollection.
+func (s *Service) UpdateCollection(ctx context.Context, tenant, key string, keyLimits *inferencev1.KeyLimits, name, model string) (store.Collection, *store.Job, error) {
 	if err := ValidCollection("collection", name); err != nil {
 		return store.Collection{}, nil, err
 	}
@@ -272,7 +273,7 @@ func (s *Service) UpdateCollection(ctx context.Context, tenant, key, name, model
 	case c.EmbeddingModel == model:
 		return c, nil, nil
 	default:
-		if _, err := s.probe(ctx, tenant, key, model); err != nil {
+		if _, err := s.probe(ctx, tenant, key, keyLimits, model); err != nil {
 			return store.Collection{}, nil, err
 		}
 	}
@@ -290,16 +291,23 @@ func (s *Service) UpdateCollection(ctx context.Context, tenant, key, name, model
 }
 
 // probe embeds one short text with model for tenant: the model must exist
-// for the tenant and be an embedding model; returns its dimensions.
-func (s *Service) probe(ctx context.Context, tenant, key, model string) (int, error) {
+// for the tenant and be an embedding model; returns its dimensions. A
+// caller's probe (keyLimits set: the key waits for it, as for a search's
+// query) is charged to the key's own limits too, and a spent one is
+// inference's refusal as it came (429, the limit named, Retry-After); a
+// job's (nil) is charged to the tenant only (ADR 0111 §4).
+func (s *Service) probe(ctx context.Context, tenant, key string, keyLimits *inferencev1.KeyLimits, model string) (int, error) {
 	if len(model) > 256 {
 		return 0, grpcerr.Invalid("embedding_model", "must be at most 256 bytes")
 	}
 	if s.o.Models == nil {
 		return 0, grpcerr.Invalidf("embedding_model", "only %s is available: this ingestion has no inference service configured", store.HashEmbedModel)
 	}
-	vecs, err := s.o.Models.EmbedForTenant(ctx, tenant, key, model, embed.Limits{Tenant: s.jobLimits(tenant)}, []string{"rampart embedding probe"})
+	vecs, err := s.o.Models.EmbedForTenant(ctx, tenant, key, model, embed.Limits{Tenant: s.jobLimits(tenant), Key: keyLimits}, []string{"rampart embedding probe"})
+	var limited *embed.LimitError
 	switch {
+	case keyLimits != nil && errors.As(err, &limited):
+		return 0, limited.Status.Err()
 	case errors.Is(err, embed.ErrUnavailable):
 		return 0, fmt.Errorf("%w: %s", grpcerr.ErrUnavailable, err.Error())
 	case err != nil:

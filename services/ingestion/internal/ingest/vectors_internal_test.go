@@ -39,7 +39,7 @@ func TestStoredVectorsAreDefinition(t *testing.T) {
 	runCtx, cancel := context.WithCancel(ctx)
 	go func() { _ = svc.Run(runCtx) }()
 	t.Cleanup(func() { cancel(); _ = lex.Close(); _ = st.Close() })
-	_, err = svc.CreateCollection(ctx, "t", "", "kb", "", "")
+	_, err = svc.CreateCollection(ctx, "t", "", nil, "kb", "", "")
 	require.NoError(t, err)
 
 	var b strings.Builder

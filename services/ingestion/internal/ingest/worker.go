@@ -593,7 +593,7 @@ func (s *Service) runReembed(ctx context.Context, key *keyring.Key, r jobRef) er
 		}
 	}
 	if target.EmbeddingDims == 0 { // an empty collection: learn the dimensions
-		if target.EmbeddingDims, err = s.probe(ctx, r.tenant, "", target.EmbeddingModel); err != nil {
+		if target.EmbeddingDims, err = s.probe(ctx, r.tenant, "", nil, target.EmbeddingModel); err != nil {
 			if errors.Is(err, grpcerr.ErrUnavailable) {
 				return fmt.Errorf("%w: %s", embed.ErrUnavailable, err.Error())
 			}

@@ -78,7 +78,7 @@ func (s *Ingestion) CreateCollection(ctx context.Context, r *ingestionv1.CreateC
 	if err := embeddingModelAllowed(p, r.GetEmbeddingModel()); err != nil {
 		return nil, s.status(ctx, err)
 	}
-	c, err := s.svc.CreateCollection(ctx, t, p.GetKeyId(), r.GetName(), r.GetDescription(), r.GetEmbeddingModel())
+	c, err := s.svc.CreateCollection(ctx, t, p.GetKeyId(), keyLimits(p), r.GetName(), r.GetDescription(), r.GetEmbeddingModel())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -112,7 +112,7 @@ func (s *Ingestion) UpdateCollection(ctx context.Context, r *ingestionv1.UpdateC
 	if err := embeddingModelAllowed(p, r.GetEmbeddingModel()); err != nil {
 		return nil, s.status(ctx, err)
 	}
-	c, j, err := s.svc.UpdateCollection(ctx, t, p.GetKeyId(), r.GetCollection(), r.GetEmbeddingModel())
+	c, j, err := s.svc.UpdateCollection(ctx, t, p.GetKeyId(), keyLimits(p), r.GetCollection(), r.GetEmbeddingModel())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -278,7 +278,8 @@ func (s *Ingestion) ListJobs(ctx context.Context, r *ingestionv1.ListJobsRequest
 }
 
 // keyLimits are the key's own token limits of p, for inference to charge
-// a search's query embedding to the key as well as the tenant (ADR 0106).
+// a search's query embedding (ADR 0106) and a collection's model probe
+// (ADR 0111 §4) to the key as well as the tenant.
 // The collection's model need not be among p's allowed models: a narrow
 // chat key may search a collection an admin embedded with another model.
 func keyLimits(p *authv1.Principal) *inferencev1.KeyLimits {
