@@ -22,15 +22,16 @@ func authLimits(conn grpc.ClientConnInterface) inference.AuthLimitsFunc {
 		return nil
 	}
 	client := authv1.NewAuthServiceClient(conn)
-	return func(ctx context.Context, tenant string) (quota.Limits, error) {
+	return func(ctx context.Context, tenant string) (inference.TenantLimits, error) {
 		resp, err := client.GetTenantLimits(ctx, &authv1.GetTenantLimitsRequest{TenantId: tenant})
 		if status.Code(err) == codes.NotFound {
-			return quota.Limits{}, fmt.Errorf("auth GetTenantLimits: %w", grpcerr.ErrNotFound)
+			return inference.TenantLimits{}, fmt.Errorf("auth GetTenantLimits: %w", grpcerr.ErrNotFound)
 		}
 		if err != nil {
-			return quota.Limits{}, fmt.Errorf("auth GetTenantLimits: %w", err)
+			return inference.TenantLimits{}, fmt.Errorf("auth GetTenantLimits: %w", err)
 		}
 		l := resp.GetLimits()
-		return quota.Limits{TenantTPM: l.GetTokensPerMinute(), TenantBudget: l.GetMonthlyTokenBudget()}, nil
+		return inference.TenantLimits{Limits: quota.Limits{TenantTPM: l.GetTokensPerMinute(), TenantBudget: l.GetMonthlyTokenBudget()},
+			Models: l.GetAllowedModels()}, nil
 	}
 }

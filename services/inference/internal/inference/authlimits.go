@@ -4,18 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/ttlcache"
+	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/quota"
 )
 
-// AuthLimitsFunc reads a tenant's tenant-wide limits (TenantTPM,
-// TenantBudget) as auth stores them: auth's principal-less GetTenantLimits,
-// open to inference's identity only (ADR 0106 §2). A tenant auth does not
-// know is an error matching grpcerr.ErrNotFound.
-type AuthLimitsFunc func(ctx context.Context, tenant string) (quota.Limits, error)
+// TenantLimits are a tenant's limits as a background job is held to them:
+// the tenant-wide token limits (only TenantTPM and TenantBudget of Limits
+// are read) and the models the tenant may use (the platform's ceiling
+// narrowed by its owners, ADR 0058; empty: every model).
+type TenantLimits struct {
+	Limits quota.Limits
+	Models []string
+}
+
+// AuthLimitsFunc reads a tenant's limits as auth stores them: auth's
+// principal-less GetTenantLimits, open to inference's identity only (ADR
+// 0106 §2). A tenant auth does not know is an error matching
+// grpcerr.ErrNotFound.
+type AuthLimitsFunc func(ctx context.Context, tenant string) (TenantLimits, error)
 
 // DefaultAuthLimitsTTL is how long one answer of auth is used for a
 // tenant's jobs: a limit lowered in auth reaches them within it.
@@ -23,8 +34,15 @@ const DefaultAuthLimitsTTL = 30 * time.Second
 
 // maxAuthLimits bounds the per-replica cache of auth's answers (tenants
 // with jobs in the last TTL; the least recently used beyond it are asked
-// again).
+// again), and that of the limits seen on principals.
 const maxAuthLimits = 10000
+
+// SeenLimitsTTL is how long the limits seen on a tenant's verified
+// principal narrow its jobs, and stand in for auth's while auth cannot be
+// asked, after the tenant's last call here (refreshed by its calls): a
+// tenant gone quiet, or evicted beyond maxAuthLimits, is unseen again and
+// its jobs wait for auth's answer (ADR 0111 §2).
+const SeenLimitsTTL = 15 * time.Minute
 
 // ErrTenantLimitsUnreachable refuses a job of a tenant this replica saw on
 // no verified principal while auth cannot be asked: Unavailable, so the
@@ -36,10 +54,18 @@ var ErrTenantLimitsUnreachable = fmt.Errorf("%w: the tenant's limits could not b
 // (never created, or purged): no job of it may run.
 var ErrTenantUnknownToAuth = fmt.Errorf("%w: the tenant is not known to auth", grpcerr.ErrFailedPrecondition)
 
+// seenLimits are a tenant's limits as last seen on a verified principal,
+// until (the entry's deadline, kept to refresh it only when half is
+// spent).
+type seenLimits struct {
+	TenantLimits
+	until time.Time
+}
+
 // authLimits is auth's answer for tenant, cached for AuthLimitsTTL, with
 // one call in flight per tenant however many jobs ask at once. Errors are
 // not cached.
-func (s *Service) authLimits(ctx context.Context, tenant string) (quota.Limits, error) {
+func (s *Service) authLimits(ctx context.Context, tenant string) (TenantLimits, error) {
 	if l, ok := s.authCache.Get(tenant, s.now()); ok {
 		return l, nil
 	}
@@ -50,9 +76,9 @@ func (s *Service) authLimits(ctx context.Context, tenant string) (quota.Limits, 
 		defer cancel()
 		l, err := s.AuthLimits(cctx, tenant)
 		if err != nil {
-			return quota.Limits{}, err
+			return TenantLimits{}, err
 		}
-		l = quota.Limits{TenantTPM: l.TenantTPM, TenantBudget: l.TenantBudget}
+		l = TenantLimits{Limits: quota.Limits{TenantTPM: l.Limits.TenantTPM, TenantBudget: l.Limits.TenantBudget}, Models: slices.Clone(l.Models)}
 		ttl := s.AuthLimitsTTL
 		if ttl <= 0 {
 			ttl = DefaultAuthLimitsTTL
@@ -61,9 +87,9 @@ func (s *Service) authLimits(ctx context.Context, tenant string) (quota.Limits, 
 		return l, nil
 	})
 	if err != nil {
-		return quota.Limits{}, err
+		return TenantLimits{}, err
 	}
-	l, _ := v.(quota.Limits)
+	l, _ := v.(TenantLimits)
 	return l, nil
 }
 
@@ -72,53 +98,93 @@ func narrow(a, b quota.Limits) quota.Limits {
 	return quota.Limits{TenantTPM: stricter(a.TenantTPM, b.TenantTPM), TenantBudget: stricter(a.TenantBudget, b.TenantBudget)}
 }
 
-// jobLimits are the tenant-wide limits a job of tenant is charged against.
-// With auth (AuthLimits set): auth's stored values, narrowed by those this
-// replica last saw on the tenant's principals and those the caller carried
-// (nil: none), which can only narrow, so a compromised ingestion sending
-// zeros (no limit) lifts nothing (ADR 0106 §2). Auth unreachable: a tenant
-// seen on a principal keeps the seen values (narrowed by the carried ones),
-// an unseen one is refused with ErrTenantLimitsUnreachable. Without auth
-// (tests, ADR 0095 §4): the stricter of seen and carried, or
-// ErrTenantLimitsUnknown when neither is known.
-func (s *Service) jobLimits(ctx context.Context, tenant string, carried *quota.Limits) (quota.Limits, error) {
-	v, seen := s.tenantLimits.Load(tenant)
-	local, _ := v.(quota.Limits)
+// jobBounds are what a job of a tenant is held to: its tenant-wide token
+// limits and each model list it must be within (auth's stored ceiling,
+// the one seen on the tenant's principals; an empty list is every model).
+type jobBounds struct {
+	limits quota.Limits
+	models [2][]string
+}
+
+// allows reports whether a model, named name and resolved to id, is on
+// every one of the bounds' model lists.
+func (b jobBounds) allows(name, id string) bool {
+	for _, l := range b.models {
+		if len(l) > 0 && !slices.Contains(l, name) && !slices.Contains(l, id) {
+			return false
+		}
+	}
+	return true
+}
+
+// errTenantModelNotAllowed refuses a job on a model outside the tenant's
+// ceiling (PermissionDenied: ingestion fails the job, it does not wait).
+func errTenantModelNotAllowed(model string) error {
+	return &apierr.Error{Kind: apierr.KindPermission, Type: "invalid_request_error", Code: "model_not_allowed", Param: "model",
+		Message: fmt.Sprintf("The model `%s` is not among the models this tenant may use (its limits' allowed_models).", model)}
+}
+
+// jobLimits are the bounds a job of tenant is held to. With auth
+// (AuthLimits set): auth's stored values (token limits and model ceiling),
+// narrowed by those this replica last saw on the tenant's principals and
+// the token limits the caller carried (nil: none), which can only narrow,
+// so a compromised ingestion sending zeros (no limit) lifts nothing and
+// names no model outside the ceiling (ADR 0106 §2, ADR 0111 §1). Auth
+// unreachable: a tenant seen on a principal keeps the seen values
+// (narrowed by the carried ones), an unseen one is refused with
+// ErrTenantLimitsUnreachable. Without auth (tests, ADR 0095 §4): the
+// stricter of seen and carried, or ErrTenantLimitsUnknown when neither is
+// known.
+func (s *Service) jobLimits(ctx context.Context, tenant string, carried *quota.Limits) (jobBounds, error) {
+	local, seen := s.seenCache.Get(tenant, s.now())
+	var b jobBounds
+	if seen {
+		b.models[1] = local.Models
+	}
 	if s.AuthLimits != nil {
 		stored, err := s.authLimits(ctx, tenant)
 		switch {
 		case errors.Is(err, grpcerr.ErrNotFound):
-			return quota.Limits{}, ErrTenantUnknownToAuth
+			return jobBounds{}, ErrTenantUnknownToAuth
 		case err == nil:
+			b.limits, b.models[0] = stored.Limits, stored.Models
 			if seen {
-				stored = narrow(stored, local)
+				b.limits = narrow(b.limits, local.Limits)
 			}
 			if carried != nil {
-				stored = narrow(stored, *carried)
+				b.limits = narrow(b.limits, *carried)
 			}
-			return stored, nil
+			return b, nil
 		case !seen:
 			s.Log.WarnContext(ctx, "tenant limits: auth unreachable for a tenant not seen here; the job waits", "tenant", tenant, "err", err)
-			return quota.Limits{}, ErrTenantLimitsUnreachable
+			return jobBounds{}, ErrTenantLimitsUnreachable
 		}
 		s.Log.WarnContext(ctx, "tenant limits: auth unreachable; the limits seen on the tenant's principals apply", "tenant", tenant, "err", err)
-		if carried == nil {
-			return local, nil
+		b.limits = local.Limits
+		if carried != nil {
+			b.limits = narrow(b.limits, *carried)
 		}
-		return narrow(local, *carried), nil
+		return b, nil
 	}
 	switch {
 	case carried == nil && !seen:
-		return quota.Limits{}, ErrTenantLimitsUnknown
+		return jobBounds{}, ErrTenantLimitsUnknown
 	case carried == nil:
-		return local, nil
+		b.limits = local.Limits
 	case !seen:
-		return *carried, nil
+		b.limits = *carried
+	default:
+		b.limits = narrow(local.Limits, *carried)
 	}
-	return narrow(local, *carried), nil
+	return b, nil
 }
 
 // newAuthCache is the bounded cache of auth's answers.
-func newAuthCache() *ttlcache.Cache[string, quota.Limits] {
-	return ttlcache.New[string, quota.Limits](maxAuthLimits, nil)
+func newAuthCache() *ttlcache.Cache[string, TenantLimits] {
+	return ttlcache.New[string, TenantLimits](maxAuthLimits, nil)
+}
+
+// newSeenCache is the bounded cache of the limits seen on principals.
+func newSeenCache() *ttlcache.Cache[string, seenLimits] {
+	return ttlcache.New[string, seenLimits](maxAuthLimits, nil)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
@@ -107,21 +108,25 @@ var errVectorCount = errors.New("upstream returned a different number of vectors
 // MaxTenantEmbedInputs bounds one EmbedForTenant batch.
 const MaxTenantEmbedInputs = 256
 
-// NoteTenantLimits remembers the tenant-wide limits of a verified
-// principal, so that EmbedForTenant (which carries no principal) charges
-// background jobs against the same tenant budget and token rate. Key-level
-// limits do not apply to a tenant's jobs.
+// NoteTenantLimits remembers the tenant-wide limits and model ceiling of
+// a verified principal, so that EmbedForTenant (which carries no
+// principal) holds background jobs to them as well as to auth's stored
+// ones. Key-level limits do not apply to a tenant's jobs. The entry lives
+// SeenLimitsTTL after the tenant's last call; an unchanged one is put
+// again only once half of that has passed, so a chat call costs one
+// lookup.
 func (s *Service) NoteTenantLimits(c *Caller) {
 	if c == nil || c.Tenant == "" {
 		return
 	}
 	l := quota.Limits{TenantTPM: c.Limits.TenantTPM, TenantBudget: c.Limits.TenantBudget}
-	if old, ok := s.tenantLimits.Load(c.Tenant); ok {
-		if prev, _ := old.(quota.Limits); prev == l {
-			return
-		}
+	now := s.now()
+	if prev, ok := s.seenCache.Get(c.Tenant, now); ok && prev.Limits == l && slices.Equal(prev.Models, c.TenantAllowedModels) &&
+		prev.until.Sub(now) > SeenLimitsTTL/2 {
+		return
 	}
-	s.tenantLimits.Store(c.Tenant, l)
+	until := now.Add(SeenLimitsTTL)
+	s.seenCache.Put(c.Tenant, seenLimits{TenantLimits: TenantLimits{Limits: l, Models: slices.Clone(c.TenantAllowedModels)}, until: until}, until)
 }
 
 // TenantEmbedding is EmbedForTenant's result.
@@ -198,7 +203,9 @@ type TenantEmbedCall struct {
 // (ADR 0106: a narrow chat key searches a collection an admin embedded);
 // usage is recorded for the tenant (and key, when named) and counted
 // against the tenant-wide limits auth stores, narrowed by those seen on its
-// principals and carried (jobLimits), and the key's own when carried.
+// principals and carried (jobLimits), and the key's own when carried. The
+// model must be within the tenant's model ceiling, auth's and the one seen
+// on its principals.
 func (s *Service) EmbedForTenant(ctx context.Context, call TenantEmbedCall) (*TenantEmbedding, error) {
 	start := s.now()
 	tenant, model, inputs := call.Tenant, call.Model, call.Inputs
@@ -212,17 +219,24 @@ func (s *Service) EmbedForTenant(ctx context.Context, call TenantEmbedCall) (*Te
 	case call.KeyLimits != nil && call.Key == "":
 		return nil, apierr.Invalid("key_id", "key_id is required with key_limits.")
 	}
-	limits, err := s.jobLimits(ctx, tenant, call.Carried)
+	bounds, err := s.jobLimits(ctx, tenant, call.Carried)
 	if err != nil {
 		return nil, err
 	}
-	c := &Caller{Tenant: tenant, Key: call.Key, Limits: withKey(limits, call.KeyLimits), RequestID: call.RequestID}
+	c := &Caller{Tenant: tenant, Key: call.Key, Limits: withKey(bounds.limits, call.KeyLimits), RequestID: call.RequestID}
 	m, err := s.Registry.Resolve(tenant, nil, model)
 	if err != nil {
 		return nil, err
 	}
 	if m.Kind != registry.KindEmbedding {
 		return nil, apierr.Invalid("model", "The model `%s` is not an embedding model.", model)
+	}
+	// The tenant's model ceiling as auth stores it (and as seen on its
+	// principals), not only the registry's view: a compromised ingestion
+	// names no model the platform or the tenant's owners took off its list
+	// (ADR 0111 §1).
+	if !bounds.allows(model, m.ID) {
+		return nil, errTenantModelNotAllowed(model)
 	}
 	if _, err := s.Quota.Check(ctx, c.subject(), c.Limits); err != nil {
 		s.Metrics.limited(m.ID, err)

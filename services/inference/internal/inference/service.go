@@ -91,12 +91,13 @@ type Service struct {
 	Deps
 	now      func() time.Time
 	counters sync.Map // model id → tokenizer.Counter
-	// tenantLimits: tenant → its tenant-wide quota.Limits, as last seen on
-	// a verified principal (NoteTenantLimits), for EmbedForTenant.
-	tenantLimits sync.Map
+	// seenCache: tenant → its tenant-wide limits and model ceiling as last
+	// seen on a verified principal (NoteTenantLimits), for EmbedForTenant;
+	// bounded and forgotten SeenLimitsTTL after the tenant's last call.
+	seenCache *ttlcache.Cache[string, seenLimits]
 	// authCache holds auth's answers per tenant (AuthLimits), authFlight
 	// makes one call per tenant at a time.
-	authCache  *ttlcache.Cache[string, quota.Limits]
+	authCache  *ttlcache.Cache[string, TenantLimits]
 	authFlight singleflight.Group
 }
 
@@ -113,7 +114,7 @@ func New(d Deps) (*Service, error) {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics(nil)
 	}
-	return &Service{Deps: d, now: time.Now, authCache: newAuthCache()}, nil
+	return &Service{Deps: d, now: time.Now, authCache: newAuthCache(), seenCache: newSeenCache()}, nil
 }
 
 // newID is prefix plus 128 random bits from crypto/rand in base 62. A

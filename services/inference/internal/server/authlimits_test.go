@@ -104,3 +104,53 @@ func TestEmbedForTenantFollowsAuthsLimits(t *testing.T) {
 		return err == nil
 	}, 10*time.Second, 50*time.Millisecond)
 }
+
+// TestEmbedForTenantHoldsJobsToTheModelCeiling (ADR 0111 §1): a job's
+// model must be within the tenant's model ceiling as auth stores it
+// (GetTenantLimits' allowed_models) and as seen on its principals, not
+// only the registry's view: a compromised ingestion cannot embed with a
+// model the platform or the tenant's owners took off the tenant's list.
+// Before, inference read auth's answer for the token limits only and
+// every case below but the allowed ones passed.
+func TestEmbedForTenantHoldsJobsToTheModelCeiling(t *testing.T) {
+	unavailable := status.Error(codes.Unavailable, "auth down")
+	for _, tc := range []struct {
+		name string
+		auth []string // auth's stored allowed_models
+		seen []string // nil: no call of the tenant seen; else its principal's tenant_allowed_models
+		down bool     // auth unreachable after the call was seen
+		want codes.Code
+	}{
+		{"auth's ceiling leaves the model out", []string{"echo"}, nil, false, codes.PermissionDenied},
+		{"auth's ceiling names the model", []string{"echo", "rampart-hash-embed"}, nil, false, codes.OK},
+		{"auth allows every model", nil, nil, false, codes.OK},
+		{"seen ceiling narrows auth's", nil, []string{"echo"}, false, codes.PermissionDenied},
+		{"seen ceiling does not widen auth's", []string{"echo"}, []string{"echo", "rampart-hash-embed"}, false, codes.PermissionDenied},
+		{"auth unreachable, seen ceiling binds", nil, []string{"echo"}, true, codes.PermissionDenied},
+		{"auth unreachable, seen ceiling names the model", nil, []string{"rampart-hash-embed"}, true, codes.OK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := servertest.Start(t, servertest.Options{Models: []byte(models), Clients: []string{"ingestion"}, Auth: func(a *authtest.Server) {
+				a.SetTenantLimits("tm", &authv1.TenantLimits{AllowedModels: tc.auth})
+			}})
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			if tc.seen != nil {
+				edge := inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))
+				p := principalFor("tm", "k1", func(p *authv1.Principal) { p.TenantAllowedModels = tc.seen })
+				_, err := edge.ChatCompletion(srv.Outgoing(ctx, t, p), &inferencev1.ChatCompletionRequest{Body: []byte(`{"model":"echo","messages":[{"role":"user","content":"hi"}]}`)})
+				require.NoError(t, err)
+			}
+			if tc.down {
+				srv.Auth.FailTenantLimits(unavailable)
+			}
+			ing := inferencev1.NewInferenceServiceClient(srv.Dial(t, "ingestion"))
+			_, err := ing.EmbedForTenant(ctx, &inferencev1.EmbedForTenantRequest{TenantId: "tm", Model: "rampart-hash-embed",
+				Inputs: []string{"a chunk"}, TenantLimits: &inferencev1.TenantJobLimits{}})
+			require.Equal(t, tc.want, status.Code(err), "%v", err)
+			if tc.want == codes.PermissionDenied {
+				require.Contains(t, status.Convert(err).Message(), "not among the models this tenant may use")
+			}
+		})
+	}
+}
