@@ -31,7 +31,8 @@ func (s *Service) UpdateTenantLimits(ctx context.Context, c Caller, id string, l
 	for _, f := range []struct {
 		name string
 		v    int64
-	}{{"limits.requests_per_minute", l.RPM}, {"limits.tokens_per_minute", l.TPM}, {"limits.monthly_token_budget", l.MonthlyTokens}} {
+	}{{"limits.requests_per_minute", l.RPM}, {"limits.tokens_per_minute", l.TPM}, {"limits.monthly_token_budget", l.MonthlyTokens},
+		{"limits.max_concurrent_streams", l.MaxStreams}} {
 		if f.v < 0 {
 			return store.Tenant{}, invalid(f.name, "must not be negative")
 		}
@@ -86,7 +87,7 @@ func describeLimits(l store.TenantLimits) string {
 	if len(l.AllowedModels) > 0 {
 		models = strings.Join(l.AllowedModels, ",")
 	}
-	return fmt.Sprintf("rpm=%d tpm=%d monthly_tokens=%d models=%s", l.RPM, l.TPM, l.MonthlyTokens, truncate(models))
+	return fmt.Sprintf("rpm=%d tpm=%d monthly_tokens=%d max_streams=%d models=%s", l.RPM, l.TPM, l.MonthlyTokens, l.MaxStreams, truncate(models))
 }
 
 // withinCeiling: limits an owner sets must be covered by the platform's
@@ -101,7 +102,7 @@ func withinCeiling(c *store.TenantLimits, l store.TenantLimits) error {
 		name       string
 		v, ceiling int64
 	}{{"limits.requests_per_minute", l.RPM, c.RPM}, {"limits.tokens_per_minute", l.TPM, c.TPM},
-		{"limits.monthly_token_budget", l.MonthlyTokens, c.MonthlyTokens}} {
+		{"limits.monthly_token_budget", l.MonthlyTokens, c.MonthlyTokens}, {"limits.max_concurrent_streams", l.MaxStreams, c.MaxStreams}} {
 		if f.ceiling > 0 && (f.v == 0 || f.v > f.ceiling) {
 			have := "no limit"
 			if f.v > 0 {

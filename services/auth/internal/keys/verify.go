@@ -83,15 +83,7 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source, audi
 		// without a key (ingestion's background jobs; ADR 0065).
 		TenantAllowedModels: slices.Clone(ka.TenantLimits.AllowedModels),
 		AllowedEndpoints:    k.AllowedEndpoints,
-		// The tenant's limits come from the tenant record; keys made before
-		// tenant records had limits may still carry their own tenant_*
-		// values, which can only narrow.
-		Limits: &authv1.Limits{
-			RequestsPerMinute: k.Limits.RPM, TokensPerMinute: k.Limits.TPM, MonthlyTokenBudget: k.Limits.MonthlyTokens,
-			TenantRequestsPerMinute:  narrowLimit(ka.TenantLimits.RPM, k.Limits.TenantRPM),
-			TenantTokensPerMinute:    narrowLimit(ka.TenantLimits.TPM, k.Limits.TenantTPM),
-			TenantMonthlyTokenBudget: narrowLimit(ka.TenantLimits.MonthlyTokens, k.Limits.TenantMonthlyTokens),
-		},
+		Limits:              principalLimits(k.Limits, ka.TenantLimits),
 	}
 	p.RequestsPool, p.RequestsPools = ratePools(k.ID, k.RequestsPools())
 	p.TokensPool, p.TokensPools = ratePools(k.ID, k.TokensPools())
@@ -252,4 +244,17 @@ func (l *failureLimiter) allow(source string, now time.Time) bool {
 	}
 	l.counts[source]++
 	return l.counts[source] <= l.max
+}
+
+// principalLimits are a principal's limits: the key's own, and the
+// tenant's from the tenant record; keys made before tenant records had
+// limits may still carry their own tenant_* values, which can only narrow.
+func principalLimits(k store.Limits, t store.TenantLimits) *authv1.Limits {
+	return &authv1.Limits{
+		RequestsPerMinute: k.RPM, TokensPerMinute: k.TPM, MonthlyTokenBudget: k.MonthlyTokens,
+		TenantRequestsPerMinute:    narrowLimit(t.RPM, k.TenantRPM),
+		TenantTokensPerMinute:      narrowLimit(t.TPM, k.TenantTPM),
+		TenantMonthlyTokenBudget:   narrowLimit(t.MonthlyTokens, k.TenantMonthlyTokens),
+		TenantMaxConcurrentStreams: t.MaxStreams,
+	}
 }

@@ -131,12 +131,12 @@ func tenantPB(t store.Tenant) *authv1.Tenant {
 
 func tenantLimitsPB(l store.TenantLimits) *authv1.TenantLimits {
 	return &authv1.TenantLimits{RequestsPerMinute: l.RPM, TokensPerMinute: l.TPM, MonthlyTokenBudget: l.MonthlyTokens,
-		AllowedModels: l.AllowedModels}
+		AllowedModels: l.AllowedModels, MaxConcurrentStreams: l.MaxStreams}
 }
 
 func tenantLimitsFromPB(l *authv1.TenantLimits) store.TenantLimits {
 	return store.TenantLimits{RPM: l.GetRequestsPerMinute(), TPM: l.GetTokensPerMinute(), MonthlyTokens: l.GetMonthlyTokenBudget(),
-		AllowedModels: l.GetAllowedModels()}
+		AllowedModels: l.GetAllowedModels(), MaxStreams: l.GetMaxConcurrentStreams()}
 }
 
 func memberPB(m store.Member) *authv1.Member {

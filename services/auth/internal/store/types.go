@@ -305,6 +305,9 @@ type TenantLimits struct {
 	TPM           int64    `json:"tpm,omitempty"`
 	MonthlyTokens int64    `json:"monthly_tokens,omitempty"`
 	AllowedModels []string `json:"allowed_models,omitempty"`
+	// MaxStreams caps the chat streams the whole tenant holds open at
+	// once (the edge enforces it, narrowing its own default; ADR 0111 §3).
+	MaxStreams int64 `json:"max_streams,omitempty"`
 	// Ceiling is what the platform admin last set on the tenant (ADR
 	// 0058); the tenant's owners may set limits only within it. nil: the
 	// platform never set limits, the owners' are self-imposed. Stored in

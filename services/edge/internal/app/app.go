@@ -166,7 +166,7 @@ func newHandler(ctx context.Context, cfg config.Config, env *pkgbackend.Env, d h
 	// mux; the router answers their literal paths directly.
 	oai := openai.New(openai.Options{
 		Inference: gateway.OrUnavailable(d.backends.Conn("inference"), "inference"), Log: log,
-		Streams: d.slots, MaxStreamsPerKey: cfg.MaxStreamsPerKey, LimitMetrics: limitMetrics,
+		Streams: d.slots, MaxStreamsPerKey: cfg.MaxStreamsPerKey, MaxStreamsPerTenant: cfg.MaxStreamsPerTenant, LimitMetrics: limitMetrics,
 	})
 	if err := openai.Register(gw, oai); err != nil {
 		return nil, fmt.Errorf("register OpenAI routes: %w", err)

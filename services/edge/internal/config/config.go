@@ -52,6 +52,9 @@ type Config struct {
 	DefaultTenantRPM int `env:"DEFAULT_TENANT_RPM" flag:"default-tenant-rpm" default:"12000" usage:"requests per minute per tenant when the tenant sets none (0: unlimited)"`
 
 	MaxStreamsPerKey int `env:"MAX_STREAMS_PER_KEY" flag:"max-streams-per-key" default:"20" usage:"chat completion streams one API key may hold open at once, shared across edges through Redis when configured (0: unlimited)"`
+	// MaxStreamsPerTenant bounds a tenant's streams across all its keys
+	// (ADR 0111 §3); a tenant's own max_concurrent_streams only narrows it.
+	MaxStreamsPerTenant int `env:"MAX_STREAMS_PER_TENANT" flag:"max-streams-per-tenant" default:"100" usage:"chat completion streams one tenant may hold open at once across all its API keys, shared across edges through Redis when configured; a tenant's limits may set fewer (0: unlimited)"`
 
 	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" flag:"read-header-timeout" default:"10s" usage:"time to read request headers"`
 	ReadTimeout       time.Duration `env:"READ_TIMEOUT" flag:"read-timeout" default:"60s" usage:"time to read a whole request"`
@@ -149,6 +152,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxStreamsPerKey < 0 {
 		errs = append(errs, pkgconfig.Invalidf("MaxStreamsPerKey", "must not be negative"))
+	}
+	if c.MaxStreamsPerTenant < 0 {
+		errs = append(errs, pkgconfig.Invalidf("MaxStreamsPerTenant", "must not be negative"))
 	}
 	if c.DefaultTenantRPM < 0 {
 		errs = append(errs, pkgconfig.Invalidf("DefaultTenantRPM", "must not be negative"))

@@ -206,58 +206,90 @@ func receive(ctx context.Context, st recvStream) <-chan received {
 	return out
 }
 
-// streamSlot takes one of the key's concurrent stream slots, and one of
-// each of its rate pools' (the limited keys it was minted or rotated from,
-// ADR 0076: what is minted from a limited key shares its rate, and so its
-// streams; authorization review 7), or writes 429 and returns false when
-// the key or a pool already holds all of them open.
+// streamLevel is the level whose cap refused a stream.
+type streamLevel int
+
+const (
+	levelKey    streamLevel = iota // the key's own cap
+	levelPool                      // a rate pool's: the keys minted from one limited key
+	levelTenant                    // the tenant's, across all its keys
+)
+
+// streamSlot takes one of the key's concurrent stream slots, one of each
+// of its rate pools' (the limited keys it was minted or rotated from, ADR
+// 0076: what is minted from a limited key shares its rate, and so its
+// streams; authorization review 7) and one of its tenant's (ADR 0111 §3:
+// keys minted from unlimited keys are in no pool, and a tenant's keys
+// together hold at most the tenant's cap), or writes 429 with Retry-After
+// and returns false when any of them already holds all of its slots open.
 func (h *Handler) streamSlot(w http.ResponseWriter, r *http.Request) (func(), bool) {
-	if h.streams == nil || h.maxStreams <= 0 {
+	if h.streams == nil {
 		return func() {}, true
 	}
 	p, _, _ := authn.FromContext(r.Context())
-	release, pooled, ok := h.acquireStreams(r.Context(), p)
+	tenantCap := h.tenantStreams(p)
+	if h.maxStreams <= 0 && tenantCap <= 0 {
+		return func() {}, true
+	}
+	release, level, ok := h.acquireStreams(r.Context(), p, tenantCap)
 	if ok {
 		return release, true
 	}
-	whose := "this API key"
-	if pooled {
+	limit, whose := h.maxStreams, "this API key"
+	switch level {
+	case levelPool:
 		whose = "the API keys minted from the same limited key (they share its streams)"
+	case levelTenant:
+		limit, whose = tenantCap, "this tenant (all of its API keys together)"
 	}
 	h.metrics.Limited("streams")
 	httperr.SetRetryAfter(w.Header(), 1)
 	httperr.Write(w, r, &httperr.Error{Status: http.StatusTooManyRequests, Code: httperr.CodeRateLimitExceeded, Type: httperr.TypeRequests,
-		Param: "stream", Message: "Too many concurrent streams for " + whose + ": at most " + strconv.Itoa(h.maxStreams) +
+		Param: "stream", Message: "Too many concurrent streams for " + whose + ": at most " + strconv.Itoa(limit) +
 			" streaming requests may be open at once. Wait for one to finish, or send the request without \"stream\": true."})
 	return nil, false
 }
 
-// acquireStreams takes a slot under the key and under each distinct pool
-// of its requests and tokens chains; on a refusal it gives back what it
-// took and reports whether a pool (not the key itself) refused.
-func (h *Handler) acquireStreams(ctx context.Context, p *authv1.Principal) (release func(), pooled, ok bool) {
+// tenantStreams is the cap on p's tenant's open streams: the edge's
+// MaxStreamsPerTenant, narrowed by the tenant's own limit when it sets a
+// smaller one (a tenant's limits never lift the operator's cap); 0 or less
+// is none.
+func (h *Handler) tenantStreams(p *authv1.Principal) int {
+	n := h.maxTenant
+	if t := p.GetLimits().GetTenantMaxConcurrentStreams(); t > 0 && (n <= 0 || t < int64(n)) {
+		n = int(t)
+	}
+	return n
+}
+
+// acquireStreams takes a slot under the key, under each distinct pool of
+// its requests and tokens chains and under its tenant (tenantCap); on a
+// refusal it gives back what it took and reports which level refused.
+func (h *Handler) acquireStreams(ctx context.Context, p *authv1.Principal, tenantCap int) (release func(), level streamLevel, ok bool) {
 	key := p.GetKeyId()
 	first, ok := h.streams.Acquire(ctx, "k:"+key, h.maxStreams)
 	if !ok {
-		return nil, false, false
+		return nil, levelKey, false
 	}
 	var ids [2 * principal.MaxRatePools]string
 	n := 0
-	for _, chain := range [2]iter.Seq[*authv1.RatePool]{
-		principal.RatePools(p.GetRequestsPools(), p.GetRequestsPool(), key),
-		principal.RatePools(p.GetTokensPools(), p.GetTokensPool(), key),
-	} {
-		for rp := range chain {
-			if id := rp.GetKeyId(); n < len(ids) && !slices.Contains(ids[:n], id) {
-				ids[n] = id
-				n++
+	if h.maxStreams > 0 {
+		for _, chain := range [2]iter.Seq[*authv1.RatePool]{
+			principal.RatePools(p.GetRequestsPools(), p.GetRequestsPool(), key),
+			principal.RatePools(p.GetTokensPools(), p.GetTokensPool(), key),
+		} {
+			for rp := range chain {
+				if id := rp.GetKeyId(); n < len(ids) && !slices.Contains(ids[:n], id) {
+					ids[n] = id
+					n++
+				}
 			}
 		}
 	}
-	if n == 0 {
-		return first, false, true
+	if n == 0 && tenantCap <= 0 {
+		return first, levelKey, true
 	}
-	releases := make([]func(), 1, 1+n)
+	releases := make([]func(), 1, 2+n)
 	releases[0] = first
 	all := func() {
 		for _, f := range releases {
@@ -268,11 +300,21 @@ func (h *Handler) acquireStreams(ctx context.Context, p *authv1.Principal) (rele
 		f, ok := h.streams.Acquire(ctx, "k:"+id, h.maxStreams)
 		if !ok {
 			all()
-			return nil, true, false
+			return nil, levelPool, false
 		}
 		releases = append(releases, f)
 	}
-	return all, false, true
+	if tenantCap > 0 {
+		// The tenant's slots: "t:" and the verified principal's tenant id,
+		// never a key id ("k:"), so the two cannot share a counter.
+		f, ok := h.streams.Acquire(ctx, "t:"+p.GetTenantId(), tenantCap)
+		if !ok {
+			all()
+			return nil, levelTenant, false
+		}
+		releases = append(releases, f)
+	}
+	return all, levelKey, true
 }
 
 func startSSE(w http.ResponseWriter, extra map[string]string) {

@@ -30,6 +30,9 @@
 // (on /v1/responses an "event: error" with {"type":"error",...}).
 //
 // An API key holds at most Options.MaxStreamsPerKey chat streams open at
-// once (ratelimit.Slots, shared through Redis when the edge has one); a
-// further stream request gets 429 rate_limit_exceeded with param "stream".
+// once (ratelimit.Slots, shared through Redis when the edge has one), so do
+// the keys minted below a limited key together (its rate pools), and a
+// tenant at most Options.MaxStreamsPerTenant across all its keys (or its
+// own smaller limit, ADR 0111 §3); a further stream request gets 429
+// rate_limit_exceeded with param "stream" and Retry-After.
 package openai

@@ -47,6 +47,10 @@ type Options struct {
 	// open at once (nil or 0: no cap); beyond it a stream request gets 429.
 	Streams          ratelimit.Slots
 	MaxStreamsPerKey int
+	// MaxStreamsPerTenant caps the chat streams one tenant holds open at
+	// once across all its keys (0: no cap); the tenant's own limit
+	// (principal tenant_max_concurrent_streams) only narrows it.
+	MaxStreamsPerTenant int
 	// LimitMetrics counts those refusals (level "streams"); may be nil.
 	LimitMetrics *ratelimit.Metrics
 }
@@ -59,13 +63,15 @@ type Handler struct {
 	bufs       sync.Pool
 	streams    ratelimit.Slots
 	maxStreams int
-	metrics    *ratelimit.Metrics
+	// maxTenant is Options.MaxStreamsPerTenant.
+	maxTenant int
+	metrics   *ratelimit.Metrics
 }
 
 // New returns the handlers.
 func New(o Options) *Handler {
 	h := &Handler{client: inferencev1.NewInferenceServiceClient(o.Inference), log: o.Log, maxBody: o.MaxBodyBytes,
-		streams: o.Streams, maxStreams: o.MaxStreamsPerKey, metrics: o.LimitMetrics}
+		streams: o.Streams, maxStreams: o.MaxStreamsPerKey, maxTenant: o.MaxStreamsPerTenant, metrics: o.LimitMetrics}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

@@ -192,8 +192,13 @@ type TenantLimits struct {
 	MonthlyTokenBudget int64 `protobuf:"varint,3,opt,name=monthly_token_budget,json=monthlyTokenBudget,proto3" json:"monthly_token_budget,omitempty"`
 	// Models the tenant's keys may use; empty means every model.
 	AllowedModels []string `protobuf:"bytes,4,rep,name=allowed_models,json=allowedModels,proto3" json:"allowed_models,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Chat streams the whole tenant may hold open at once (enforced by the
+	// edge, shared across edges through Redis). 0: the edge's default
+	// (RAMPART_EDGE_MAX_STREAMS_PER_TENANT); a value above that default is
+	// held to it (ADR 0111 §3).
+	MaxConcurrentStreams int64 `protobuf:"varint,5,opt,name=max_concurrent_streams,json=maxConcurrentStreams,proto3" json:"max_concurrent_streams,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *TenantLimits) Reset() {
@@ -252,6 +257,13 @@ func (x *TenantLimits) GetAllowedModels() []string {
 		return x.AllowedModels
 	}
 	return nil
+}
+
+func (x *TenantLimits) GetMaxConcurrentStreams() int64 {
+	if x != nil {
+		return x.MaxConcurrentStreams
+	}
+	return 0
 }
 
 // UpdateTenantLimitsRequest replaces a tenant's limits.
@@ -968,12 +980,13 @@ const file_rampart_auth_v1_tenant_proto_rawDesc = "" +
 	"deleteTime\x129\n" +
 	"\n" +
 	"purge_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tpurgeTime\x125\n" +
-	"\x06limits\x18\a \x01(\v2\x1d.rampart.auth.v1.TenantLimitsR\x06limits\"\xc3\x01\n" +
+	"\x06limits\x18\a \x01(\v2\x1d.rampart.auth.v1.TenantLimitsR\x06limits\"\xf9\x01\n" +
 	"\fTenantLimits\x12.\n" +
 	"\x13requests_per_minute\x18\x01 \x01(\x03R\x11requestsPerMinute\x12*\n" +
 	"\x11tokens_per_minute\x18\x02 \x01(\x03R\x0ftokensPerMinute\x120\n" +
 	"\x14monthly_token_budget\x18\x03 \x01(\x03R\x12monthlyTokenBudget\x12%\n" +
-	"\x0eallowed_models\x18\x04 \x03(\tR\rallowedModels\"y\n" +
+	"\x0eallowed_models\x18\x04 \x03(\tR\rallowedModels\x124\n" +
+	"\x16max_concurrent_streams\x18\x05 \x01(\x03R\x14maxConcurrentStreams\"y\n" +
 	"\x19UpdateTenantLimitsRequest\x12 \n" +
 	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\x12:\n" +
 	"\x06limits\x18\x02 \x01(\v2\x1d.rampart.auth.v1.TenantLimitsB\x03\xe0A\x02R\x06limits\"M\n" +
