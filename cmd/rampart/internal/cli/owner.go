@@ -157,17 +157,19 @@ func printOwnerKey(cmd *cobra.Command, fields map[string]any) error {
 // newTenantLimitsCmd sets a tenant's limits over REST (owners of the
 // tenant or the platform admin).
 func newTenantLimitsCmd(f *apiFlags) *cobra.Command {
-	var rpm, tpm, budget int64
+	var rpm, tpm, budget, streams int64
 	var models []string
 	cmd := verb(f, "limits TENANT_ID", "Replace a tenant's limits (0 / no --model: no limit); keys only narrow them", 1,
 		func(_ *cobra.Command, a []string) (string, string, url.Values, any, error) {
 			return http.MethodPut, "/v1/tenants/" + esc(a[0]) + "/limits", nil, map[string]any{
 				"requests_per_minute": rpm, "tokens_per_minute": tpm, "monthly_token_budget": budget, "allowed_models": models,
+				"max_concurrent_streams": streams,
 			}, nil
 		})
 	cmd.Flags().Int64Var(&rpm, "rpm", 0, "requests per minute for the whole tenant")
 	cmd.Flags().Int64Var(&tpm, "tpm", 0, "tokens per minute for the whole tenant")
 	cmd.Flags().Int64Var(&budget, "monthly-tokens", 0, "token budget per calendar month (UTC)")
 	cmd.Flags().StringSliceVar(&models, "model", nil, "allowed model (repeatable; none: every model)")
+	cmd.Flags().Int64Var(&streams, "max-streams", 0, "chat streams the whole tenant may hold open at once (0: the edge's default; never above it)")
 	return cmd
 }
