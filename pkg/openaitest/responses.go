@@ -3,6 +3,7 @@ package openaitest
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -36,22 +37,57 @@ func lastUserInput(req *fakeReq) string {
 	return ""
 }
 
+// inputReasoning counts the reasoning items of a Responses request's
+// input that carry encrypted_content, and those that do not.
+func inputReasoning(req *fakeReq) (encrypted, bare int) {
+	in, _ := req.Input.([]any)
+	for _, v := range in {
+		it, _ := v.(map[string]any)
+		if it["type"] != "reasoning" {
+			continue
+		}
+		if s, _ := it["encrypted_content"].(string); s != "" {
+			encrypted++
+		} else {
+			bare++
+		}
+	}
+	return encrypted, bare
+}
+
 // responses answers like OpenAI's POST /v1/responses: the last user input
 // echoed as one message (after a reasoning item when "reasoning" is set),
 // or a function call for "call:<name> <json>" when tools are offered;
 // "badparam" is OpenAI's 400 for a bad parameter; "errorevent" streams a
-// delta and then an error event.
+// delta and then an error event. Like OpenAI's with store false (what
+// Rampart always sends), the reasoning item has encrypted_content only
+// when include asks for it ("enc-fake-<n>"), and a reasoning input item
+// without it is 404 (nothing was stored to find by its id); the summary
+// says how many encrypted reasoning items came back in the input.
 func (f *Upstream) responses(w http.ResponseWriter, req *fakeReq) {
 	text := lastUserInput(req)
-	if text == "badparam" {
+	encrypted, bare := inputReasoning(req)
+	if text == "badparam" || bare > 0 {
+		status, body := http.StatusBadRequest, `{"error":{"message":"Invalid value for 'temperature': must be at most 2.","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}`
+		if bare > 0 {
+			status, body = http.StatusNotFound, `{"error":{"message":"Item with id 'rs_fake1' not found. Items are not persisted when `+"`store`"+` is set to false.","type":"invalid_request_error","param":"input","code":null}}`
+		}
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"error":{"message":"Invalid value for 'temperature': must be at most 2.","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}`))
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
 		return
 	}
 	var items []string // output items, complete
+	summary := "thought about it"
+	if encrypted > 0 {
+		summary = fmt.Sprintf("thought about it again (%d earlier)", encrypted)
+	}
 	if len(req.Reasoning) > 0 {
-		items = append(items, `{"type":"reasoning","id":"rs_fake1","summary":[{"type":"summary_text","text":"thought about it"}]}`)
+		enc := ""
+		if slices.Contains(req.Include, "reasoning.encrypted_content") {
+			enc = fmt.Sprintf(`,"encrypted_content":"enc-fake-%d"`, encrypted+1)
+		}
+		items = append(items, `{"type":"reasoning","id":"rs_fake1","summary":[{"type":"summary_text","text":`+jsonString(summary)+`}]`+enc+`}`)
 	}
 	var call struct{ name, args string }
 	if rest, ok := strings.CutPrefix(text, "call:"); ok && len(req.Tools) > 0 {
@@ -88,7 +124,7 @@ func (f *Upstream) responses(w http.ResponseWriter, req *fakeReq) {
 	event("response.created", `"response":`+response("in_progress", "", "null"))
 	event("response.in_progress", `"response":`+response("in_progress", "", "null"))
 	for i, it := range items {
-		if !streamItem(event, i, it, call.name, call.args, text) {
+		if !streamItem(event, i, it, call.name, call.args, text, summary) {
 			return
 		}
 	}
@@ -97,7 +133,7 @@ func (f *Upstream) responses(w http.ResponseWriter, req *fakeReq) {
 
 // streamItem sends the events of output item it (at index i) of a streamed
 // response; false when the stream ended in an error event ("errorevent").
-func streamItem(event func(typ, fields string), i int, it, callName, callArgs, text string) bool {
+func streamItem(event func(typ, fields string), i int, it, callName, callArgs, text, summary string) bool {
 	idx := fmt.Sprintf(`"output_index":%d`, i)
 	switch {
 	case strings.Contains(it, `"type":"reasoning"`):
@@ -106,9 +142,9 @@ func streamItem(event func(typ, fields string), i int, it, callName, callArgs, t
 		sum := idx + `,"item_id":"rs_fake1","summary_index":0`
 		event("response.output_item.added", idx+`,"item":{"type":"reasoning","id":"rs_fake1","summary":[]}`)
 		event("response.reasoning_summary_part.added", sum+`,"part":{"type":"summary_text","text":""}`)
-		event("response.reasoning_summary_text.delta", sum+`,"delta":"thought about it"`)
-		event("response.reasoning_summary_text.done", sum+`,"text":"thought about it"`)
-		event("response.reasoning_summary_part.done", sum+`,"part":{"type":"summary_text","text":"thought about it"}`)
+		event("response.reasoning_summary_text.delta", sum+`,"delta":`+jsonString(summary))
+		event("response.reasoning_summary_text.done", sum+`,"text":`+jsonString(summary))
+		event("response.reasoning_summary_part.done", sum+`,"part":{"type":"summary_text","text":`+jsonString(summary)+`}`)
 		event("response.output_item.done", idx+`,"item":`+it)
 	case callName != "":
 		half := len(callArgs) / 2

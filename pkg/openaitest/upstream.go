@@ -109,6 +109,7 @@ type fakeReq struct {
 	// Responses API
 	Instructions string          `json:"instructions"`
 	Reasoning    json.RawMessage `json:"reasoning"`
+	Include      []string        `json:"include"`
 }
 
 // ServeHTTP implements http.Handler.

@@ -63,7 +63,7 @@ const { OpenAI } = require("openai");
   for (const body of [
     { model: "echo", input: "x", tools: [{ type: "web_search_preview" }] },
     { model: "echo", input: "x", previous_response_id: "resp_unknown" },
-    { model: "echo", input: [{ role: "user", content: "x" }, { type: "reasoning", summary: [] }] },
+    { model: "echo", input: [{ role: "user", content: "x" }, { type: "item_reference", id: "msg_1" }] },
   ]) {
     try { await c.responses.create(body); refusals.push(null); } catch (e) { refusals.push({ status: e.status, param: e.param, code: e.code }); }
   }

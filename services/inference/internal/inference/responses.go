@@ -34,6 +34,9 @@ func (s *Service) Responses(ctx context.Context, c *Caller, body []byte) (*Outpu
 	if s.nativeModel(ctx, c, req.Model) != nil {
 		return s.nativeResponses(ctx, c, body, req)
 	}
+	if err := req.CheckChatPath(); err != nil {
+		return nil, err
+	}
 	cb, err := req.ToChat()
 	if err != nil {
 		return nil, err
@@ -95,6 +98,9 @@ func (s *Service) StreamResponses(ctx context.Context, c *Caller, body []byte, s
 	}
 	if s.nativeModel(ctx, c, req.Model) != nil {
 		return s.streamNative(ctx, c, body, req, send)
+	}
+	if err := req.CheckChatPath(); err != nil {
+		return err
 	}
 	cb, err := req.ToChat()
 	if err != nil {

@@ -158,6 +158,59 @@ func TestNativeResponses(t *testing.T) {
 		require.Equal(t, "think", r.Output[1].Content[0].Text)
 	})
 
+	// Stateless reasoning as OpenAI documents it for store false (which
+	// Rampart always sends upstream): include reasoning.encrypted_content,
+	// then send the output back as input, the reasoning item in its place.
+	t.Run("include is forwarded; encrypted reasoning items go back upstream in place, bare ones are dropped", func(t *testing.T) {
+		r, err := e.native(t, `{"model":"gpt-native","input":"think","reasoning":{"effort":"low"},"include":["reasoning.encrypted_content"]}`)
+		require.NoError(t, err)
+		require.JSONEq(t, `{"type":"reasoning","id":"rs_fake1","summary":[{"type":"summary_text","text":"thought about it"}],"encrypted_content":"enc-fake-1"}`, string(r.Raw[0]))
+		input := `[{"role":"user","content":"think"},` + string(r.Raw[0]) + `,` + string(r.Raw[1]) + `,{"role":"user","content":"again"}]`
+		r, err = e.native(t, `{"model":"gpt-native","input":`+input+`,"reasoning":{"effort":"low"},"include":["reasoning.encrypted_content"]}`)
+		require.NoError(t, err)
+		require.JSONEq(t, `{"type":"reasoning","id":"rs_fake1","summary":[{"type":"summary_text","text":"thought about it again (1 earlier)"}],"encrypted_content":"enc-fake-2"}`, string(r.Raw[0]))
+		up := lastUpstream(t, fake)
+		require.Equal(t, []map[string]any{
+			{"type": "message", "role": "user", "content": "think"},
+			{"type": "reasoning", "id": "rs_fake1", "summary": []any{map[string]any{"type": "summary_text", "text": "thought about it"}}, "encrypted_content": "enc-fake-1"},
+			{"type": "message", "role": "assistant", "content": "think"},
+			{"type": "message", "role": "user", "content": "again"},
+		}, up.Input)
+		var inc struct {
+			Include []string `json:"include"`
+		}
+		require.NoError(t, json.Unmarshal(fake.LastBody(), &inc))
+		require.Equal(t, []string{"reasoning.encrypted_content"}, inc.Include)
+
+		// Without encrypted_content the item names reasoning the upstream
+		// never kept (it would answer 404): dropped.
+		r, err = e.native(t, `{"model":"gpt-native","input":[{"role":"user","content":"think"},{"type":"reasoning","id":"rs_fake1","summary":[]},{"role":"assistant","content":"think"},{"role":"user","content":"again"}]}`)
+		require.NoError(t, err)
+		require.Equal(t, "again", r.Output[0].Content[0].Text)
+		require.Len(t, lastUpstream(t, fake).Input, 3)
+	})
+
+	t.Run("on the chat path reasoning items are dropped and include adds nothing, logprobs aside", func(t *testing.T) {
+		r, err := e.native(t, `{"model":"gpt-chat","include":["reasoning.encrypted_content","file_search_call.results"],"input":[{"role":"user","content":"think"},{"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"enc"},{"role":"assistant","content":"ok"},{"role":"user","content":"via chat"}]}`)
+		require.NoError(t, err)
+		require.Equal(t, "via chat", r.Output[0].Content[0].Text)
+		require.Len(t, lastUpstream(t, fake).Messages, 3)
+		// (no reason: the edge answers invalid_argument)
+		for body, want := range map[string][2]string{
+			`{"model":"gpt-chat","input":"x","include":["reasoning.encrypted_content","message.output_text.logprobs"]}`: {"unsupported_value", "include[1]"},
+			`{"model":"gpt-native","input":"x","include":["bogus"]}`:                                                    {"", "include[0]"},
+			`{"model":"gpt-native","input":[{"type":"reasoning","summary":[]}]}`:                                        {"", "input[0].id"},
+			`{"model":"gpt-native","input":[{"type":"reasoning","id":"rs_1"}]}`:                                         {"", "input[0].summary"},
+			`{"model":"gpt-native","input":[{"type":"reasoning","id":"rs_1","summary":[{"type":"x","text":"y"}]}]}`:     {"", "input[0].summary[0].type"},
+		} {
+			_, err := e.native(t, body)
+			code, reason, param := errInfo(t, err)
+			require.Equal(t, codes.InvalidArgument, code, "%s: %v", body, err)
+			require.Equal(t, want[0], reason, body)
+			require.Equal(t, want[1], param, body)
+		}
+	})
+
 	weather := `"tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]`
 	t.Run("an allowed function call", func(t *testing.T) {
 		r, err := e.native(t, `{"model":"gpt-native","input":"call:get_weather {\"city\":\"Paris\"}",`+weather+`}`)

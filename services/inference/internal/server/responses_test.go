@@ -172,7 +172,8 @@ func TestResponsesErrors(t *testing.T) {
 	}{
 		{"missing input", `{"model":"echo"}`, "input", codes.InvalidArgument},
 		{"hosted tool", `{"model":"echo","input":"x","tools":[{"type":"web_search_preview","search_context_size":"low"}]}`, "tools[0].type", codes.InvalidArgument},
-		{"unsupported item type", `{"model":"echo","input":[{"role":"user","content":"x"},{"type":"reasoning","summary":[]}]}`, "input[1].type", codes.InvalidArgument},
+		{"unsupported item type", `{"model":"echo","input":[{"role":"user","content":"x"},{"type":"item_reference","id":"msg_1"}]}`, "input[1].type", codes.InvalidArgument},
+		{"reasoning item without id", `{"model":"echo","input":[{"role":"user","content":"x"},{"type":"reasoning","summary":[]}]}`, "input[1].id", codes.InvalidArgument},
 		{"malformed item content", `{"model":"echo","input":[{"role":"user","content":"x"},{"role":"user","content":"y"},{"role":"user","content":42}]}`, "input[2].content", codes.InvalidArgument},
 		{"image part", `{"model":"echo","input":[{"role":"user","content":[{"type":"input_image","image_url":"https://x"}]}]}`, "input[0].content[0].type", codes.InvalidArgument},
 		{"previous_response_id unknown", `{"model":"echo","input":"x","previous_response_id":"resp_1"}`, "previous_response_id", codes.NotFound},

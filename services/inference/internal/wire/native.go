@@ -27,21 +27,27 @@ type NativeRequest struct {
 	Reasoning         json.RawMessage   `json:"reasoning,omitempty"`
 	SafetyIdentifier  string            `json:"safety_identifier,omitempty"`
 	PromptCacheKey    string            `json:"prompt_cache_key,omitempty"`
+	Include           []string          `json:"include,omitempty"`
 	Store             bool              `json:"store"`
 	Stream            bool              `json:"stream,omitempty"`
 	Metadata          map[string]string `json:"-"` // never forwarded
 }
 
-// NativeItem is one input item sent upstream: a message, a function call
-// or a function call's output.
+// NativeItem is one input item sent upstream: a message, a function call,
+// a function call's output or a reasoning item (with its
+// encrypted_content, ResponsesRequest.reasoning).
 type NativeItem struct {
 	Type      string  `json:"type"`
+	ID        string  `json:"id,omitempty"`
 	Role      string  `json:"role,omitempty"`
 	Content   *string `json:"content,omitempty"`
 	CallID    string  `json:"call_id,omitempty"`
 	Name      string  `json:"name,omitempty"`
 	Arguments *string `json:"arguments,omitempty"`
 	Output    *string `json:"output,omitempty"`
+
+	Summary          *[]SummaryText `json:"summary,omitempty"`
+	EncryptedContent *string        `json:"encrypted_content,omitempty"`
 }
 
 // Native returns the upstream request for r whose conversation is chat's
@@ -52,7 +58,7 @@ func (r *ResponsesRequest) Native(chat *ChatRequest) *NativeRequest {
 	n := &NativeRequest{
 		Tools: r.Tools, Text: r.Text, Temperature: r.Temperature, TopP: r.TopP,
 		MaxOutputTokens: r.MaxOutputTokens, ParallelToolCalls: r.ParallelToolCalls, User: r.User,
-		Reasoning: r.Reasoning, SafetyIdentifier: r.SafetyIdentifier, PromptCacheKey: r.PromptCacheKey,
+		Reasoning: r.Reasoning, SafetyIdentifier: r.SafetyIdentifier, PromptCacheKey: r.PromptCacheKey, Include: r.Include,
 	}
 	if len(r.ToolChoice) > 0 && string(r.ToolChoice) != "null" {
 		n.ToolChoice = r.ToolChoice
@@ -68,7 +74,10 @@ func (r *ResponsesRequest) Native(chat *ChatRequest) *NativeRequest {
 		n.Instructions = &s
 	}
 	n.Input = make([]NativeItem, 0, len(msgs))
-	for _, m := range msgs {
+	for i, m := range msgs {
+		// Reasoning items are keyed by their message's place from the end
+		// (everything Rampart adds is at the front).
+		n.Input = append(n.Input, r.reasoning[len(msgs)-i]...)
 		n.Input = append(n.Input, nativeItems(m)...)
 	}
 	return n

@@ -51,6 +51,13 @@ type ResponsesRequest struct {
 	// input is the input as chat messages (set by ParseResponses), after
 	// a previous response's conversation when Continue prepended one.
 	input []Message
+	// reasoning holds the input's reasoning items that carry
+	// encrypted_content, by the message they precede, counted from the
+	// end of input (what comes before it, a previous response's
+	// conversation, instructions, grounding, only ever grows the front).
+	// Only a native upstream takes them back (Native); chat has no place
+	// for them.
+	reasoning map[int][]NativeItem
 }
 
 // responseID is what a response id may look like: Rampart's are "resp_"
@@ -156,6 +163,38 @@ type inputItem struct {
 	Name      string          `json:"name"`
 	Arguments *string         `json:"arguments"`
 	Output    json.RawMessage `json:"output"`
+	// a reasoning item's
+	Summary          json.RawMessage `json:"summary"`
+	EncryptedContent *string         `json:"encrypted_content"`
+}
+
+// SummaryText is one part of a reasoning item's summary.
+type SummaryText struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+// includable are the values of a Responses request's include. Rampart has
+// none of the hosted tools' or image inputs' items they ask for, so those
+// add nothing here; reasoning.encrypted_content and
+// message.output_text.logprobs go to a native upstream, and logprobs are
+// refused on the chat path (CheckChatPath).
+var includable = map[string]bool{
+	"reasoning.encrypted_content": true, "message.output_text.logprobs": true,
+	"file_search_call.results": true, "web_search_call.results": true, "web_search_call.action.sources": true,
+	"message.input_image.image_url": true, "computer_call_output.output.image_url": true, "code_interpreter_call.outputs": true,
+}
+
+// CheckChatPath refuses what a Responses request asks for that the chat
+// path (a model without native Responses) cannot give: logprobs.
+func (r *ResponsesRequest) CheckChatPath() error {
+	for i, v := range r.Include {
+		if v == "message.output_text.logprobs" {
+			return apierr.InvalidCode("unsupported_value", fmt.Sprintf("include[%d]", i),
+				"message.output_text.logprobs is not supported: Rampart does not serve logprobs for this model")
+		}
+	}
+	return nil
 }
 
 // ParseResponses decodes and validates a Responses request body. Errors
@@ -174,16 +213,20 @@ func ParseResponses(body []byte) (*ResponsesRequest, error) {
 		return nil, apierr.InvalidCode("unsupported_parameter", "background", "background responses are not supported")
 	case r.Truncation != nil && *r.Truncation != "disabled":
 		return nil, apierr.InvalidCode("unsupported_parameter", "truncation", "truncation must be \"disabled\"")
-	case len(r.Include) > 0:
-		return nil, apierr.InvalidCode("unsupported_parameter", "include", "include is not supported")
 	case r.MaxOutputTokens != nil && *r.MaxOutputTokens < 1:
 		return nil, apierr.Invalid("max_output_tokens", "max_output_tokens must be at least 1")
 	}
-	msgs, err := inputMessages(r.Input)
+	for i, v := range r.Include {
+		if !includable[v] {
+			return nil, apierr.Invalid(fmt.Sprintf("include[%d]", i),
+				"include[%d] must be one of the Responses API's includable values (reasoning.encrypted_content, message.output_text.logprobs, ...)", i)
+		}
+	}
+	msgs, reasoning, err := inputMessages(r.Input)
 	if err != nil {
 		return nil, err
 	}
-	r.input = msgs
+	r.input, r.reasoning = msgs, reasoning
 	for i, raw := range r.RawTools {
 		p := fmt.Sprintf("tools[%d]", i)
 		var peek struct {
@@ -217,75 +260,141 @@ func ParseResponses(body []byte) (*ResponsesRequest, error) {
 	return &r, nil
 }
 
-func inputMessages(raw json.RawMessage) ([]Message, error) {
+// inputMessages is input as chat messages, and the reasoning items that
+// carry encrypted_content by the message they precede, counted from the
+// end (ResponsesRequest.reasoning).
+func inputMessages(raw json.RawMessage) ([]Message, map[int][]NativeItem, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, NullRaw) {
-		return nil, apierr.Invalid("input", "Missing required parameter: 'input'.")
+		return nil, nil, apierr.Invalid("input", "Missing required parameter: 'input'.")
 	}
 	if raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, apierr.Invalid("input", "input must be a string or an array of input items")
+			return nil, nil, apierr.Invalid("input", "input must be a string or an array of input items")
 		}
-		return []Message{{Role: "user", Content: Content{Text: s, Set: true}}}, nil
+		return []Message{{Role: "user", Content: Content{Text: s, Set: true}}}, nil, nil
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, apierr.Invalid("input", "input must be a string or an array of input items")
+		return nil, nil, apierr.Invalid("input", "input must be a string or an array of input items")
 	}
 	switch {
 	case len(items) == 0:
-		return nil, apierr.Invalid("input", "input must not be an empty array")
+		return nil, nil, apierr.Invalid("input", "input must not be an empty array")
 	case len(items) > MaxInputItems:
-		return nil, apierr.Invalid("input", "input may have at most %d items", MaxInputItems)
+		return nil, nil, apierr.Invalid("input", "input may have at most %d items", MaxInputItems)
 	}
 	msgs := make([]Message, 0, len(items))
+	// pending are reasoning items waiting for the message they precede;
+	// before[i] those that precede msgs[i].
+	var pending []NativeItem
+	before := map[int][]NativeItem{}
 	for i, b := range items {
+		start := len(msgs)
 		p := fmt.Sprintf("input[%d]", i)
 		var it inputItem
 		if err := json.Unmarshal(b, &it); err != nil {
-			return nil, apierr.Invalid(p, "each input item must be an object with a type (message, function_call, function_call_output)")
+			return nil, nil, apierr.Invalid(p, "each input item must be an object with a type (message, function_call, function_call_output)")
 		}
-		switch it.Type {
-		case "", "message":
-			m, err := itemMessage(p, &it)
+		if it.Type == "reasoning" {
+			r, err := reasoningItem(p, &it)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			msgs = append(msgs, m)
-		case "function_call":
-			if it.CallID == "" {
-				return nil, apierr.Invalid(p+".call_id", "Missing required parameter: '%s.call_id'.", p)
+			// Without encrypted_content a reasoning item only names
+			// reasoning kept upstream, and Rampart never has the upstream
+			// keep anything (store false): it is dropped, as is any
+			// reasoning on the way to a chat model.
+			if r.EncryptedContent != nil && *r.EncryptedContent != "" {
+				pending = append(pending, r)
 			}
-			if !toolName.MatchString(it.Name) {
-				return nil, apierr.Invalid(p+".name", "function names must match ^[a-zA-Z0-9_-]{1,64}$")
-			}
-			if it.Arguments == nil {
-				return nil, apierr.Invalid(p+".arguments", "Missing required parameter: '%s.arguments'.", p)
-			}
-			tc := ToolCall{ID: it.CallID, Type: "function", Function: ToolCallFunction{Name: it.Name, Arguments: *it.Arguments}}
-			// Consecutive calls are one assistant turn with several calls,
-			// as chat expects them.
-			if n := len(msgs); n > 0 && msgs[n-1].Role == "assistant" && len(msgs[n-1].ToolCalls) > 0 {
-				msgs[n-1].ToolCalls = append(msgs[n-1].ToolCalls, tc)
-				continue
-			}
-			msgs = append(msgs, Message{Role: "assistant", Content: Content{Null: true, Set: true}, ToolCalls: []ToolCall{tc}})
-		case "function_call_output":
-			if it.CallID == "" {
-				return nil, apierr.Invalid(p+".call_id", "Missing required parameter: '%s.call_id'.", p)
-			}
-			out, err := contentText(p+".output", it.Output)
-			if err != nil {
-				return nil, err
-			}
-			msgs = append(msgs, Message{Role: "tool", ToolCallID: it.CallID, Content: Content{Text: out, Set: true}})
-		default:
-			return nil, apierr.InvalidCode("unsupported_value", p+".type",
-				"input item type %q is not supported: only message, function_call and function_call_output", it.Type)
+			continue
+		}
+		// Consecutive calls are one assistant turn with several calls,
+		// as chat expects them (unless reasoning stands between them).
+		var err error
+		if msgs, err = appendItem(msgs, p, &it, len(pending) == 0); err != nil {
+			return nil, nil, err
+		}
+		if len(pending) > 0 && len(msgs) > start {
+			// This item started msgs[start]: the reasoning before it
+			// precedes it. Reasoning after the last item is dropped.
+			before[start], pending = pending, nil
 		}
 	}
-	return msgs, nil
+	if len(before) == 0 {
+		return msgs, nil, nil
+	}
+	reasoning := make(map[int][]NativeItem, len(before))
+	for i, items := range before {
+		reasoning[len(msgs)-i] = items
+	}
+	return msgs, reasoning, nil
+}
+
+// reasoningItem validates a reasoning input item (a reasoning model's
+// output item sent back): its id, its summary of summary_text parts and
+// its encrypted_content, the only fields it keeps.
+func reasoningItem(p string, it *inputItem) (NativeItem, error) {
+	if it.ID == "" {
+		return NativeItem{}, apierr.Invalid(p+".id", "Missing required parameter: '%s.id'.", p)
+	}
+	if len(bytes.TrimSpace(it.Summary)) == 0 || bytes.Equal(bytes.TrimSpace(it.Summary), NullRaw) {
+		return NativeItem{}, apierr.Invalid(p+".summary", "Missing required parameter: '%s.summary'.", p)
+	}
+	var parts []SummaryText
+	if err := json.Unmarshal(it.Summary, &parts); err != nil {
+		return NativeItem{}, apierr.Invalid(p+".summary", "%s.summary must be an array of summary_text parts", p)
+	}
+	for j, part := range parts {
+		if part.Type != "summary_text" {
+			return NativeItem{}, apierr.Invalid(fmt.Sprintf("%s.summary[%d].type", p, j), "summary parts must be of type summary_text")
+		}
+	}
+	return NativeItem{Type: "reasoning", ID: it.ID, Summary: &parts, EncryptedContent: it.EncryptedContent}, nil
+}
+
+// appendItem appends a message, function_call or function_call_output
+// input item to msgs as chat has it; a function call joins the assistant
+// turn of calls before it when merge is set.
+func appendItem(msgs []Message, p string, it *inputItem, merge bool) ([]Message, error) {
+	switch it.Type {
+	case "", "message":
+		m, err := itemMessage(p, it)
+		if err != nil {
+			return nil, err
+		}
+		return append(msgs, m), nil
+	case "function_call":
+		if it.CallID == "" {
+			return nil, apierr.Invalid(p+".call_id", "Missing required parameter: '%s.call_id'.", p)
+		}
+		if !toolName.MatchString(it.Name) {
+			return nil, apierr.Invalid(p+".name", "function names must match ^[a-zA-Z0-9_-]{1,64}$")
+		}
+		if it.Arguments == nil {
+			return nil, apierr.Invalid(p+".arguments", "Missing required parameter: '%s.arguments'.", p)
+		}
+		tc := ToolCall{ID: it.CallID, Type: "function", Function: ToolCallFunction{Name: it.Name, Arguments: *it.Arguments}}
+		if n := len(msgs); merge && n > 0 && msgs[n-1].Role == "assistant" && len(msgs[n-1].ToolCalls) > 0 {
+			msgs[n-1].ToolCalls = append(msgs[n-1].ToolCalls, tc)
+			return msgs, nil
+		}
+		return append(msgs, Message{Role: "assistant", Content: Content{Null: true, Set: true}, ToolCalls: []ToolCall{tc}}), nil
+	case "function_call_output":
+		if it.CallID == "" {
+			return nil, apierr.Invalid(p+".call_id", "Missing required parameter: '%s.call_id'.", p)
+		}
+		out, err := contentText(p+".output", it.Output)
+		if err != nil {
+			return nil, err
+		}
+		return append(msgs, Message{Role: "tool", ToolCallID: it.CallID, Content: Content{Text: out, Set: true}}), nil
+	default:
+		return nil, apierr.InvalidCode("unsupported_value", p+".type",
+			"input item type %q is not supported: only message, function_call, function_call_output and reasoning", it.Type)
+	}
 }
 
 var inputRoles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true}
