@@ -106,6 +106,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 	defer h.putBuf(ev)
 	first := new(inferencev1.StreamChatCompletionResponse)
 	var msgs <-chan received
+	sent := 0 // events written: the Responses error event's sequence_number
 	for rm := (received{first, st.RecvMsg(first)}); ; rm = next(ctx, msgs) {
 		msg, err := rm.msg, rm.err
 		if err != nil {
@@ -129,7 +130,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 			}
 			// Mid-stream: OpenAI sends an error event and ends the stream.
 			if r.Context().Err() == nil {
-				h.streamError(w, err, format)
+				h.streamError(w, err, format, sent)
 				if flusher != nil {
 					flusher.Flush()
 				}
@@ -143,6 +144,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 		if writeEvent(w, ev, msg) != nil {
 			return // client gone; returning cancels ctx and the stream
 		}
+		sent++
 		if len(msgs) > 0 {
 			continue // flushed with the events already waiting behind it
 		}
@@ -328,8 +330,10 @@ func startSSE(w http.ResponseWriter, extra map[string]string) {
 
 // streamError writes the event that ends a stream broken after its start:
 // chat's {"error":{...}} data event, or for the Responses API its "error"
-// event ({"type":"error","code","message","param"}).
-func (h *Handler) streamError(w http.ResponseWriter, err error, format inferencev1.RequestFormat) {
+// event ({"type":"error","code","message","param","sequence_number"}),
+// numbered after the sent events before it (numbered from 0, as inference
+// and a native upstream number them).
+func (h *Handler) streamError(w http.ResponseWriter, err error, format inferencev1.RequestFormat, sent int) {
 	e := fromGRPC(err)
 	msg := e.Message
 	if e.Status >= 500 {
@@ -341,7 +345,7 @@ func (h *Handler) streamError(w http.ResponseWriter, err error, format inference
 	}
 	var b []byte
 	if format == inferencev1.RequestFormat_REQUEST_FORMAT_RESPONSES {
-		b, _ = jsonMarshal(map[string]any{"type": "error", "message": msg, "param": param, "code": e.Code})
+		b, _ = jsonMarshal(map[string]any{"type": "error", "message": msg, "param": param, "code": e.Code, "sequence_number": sent})
 		_, _ = w.Write([]byte("event: error\n"))
 	} else {
 		b, _ = jsonMarshal(map[string]any{"error": map[string]any{"message": msg, "type": string(e.OpenAIType()), "param": param, "code": e.Code}})

@@ -124,7 +124,10 @@ func holding(c *inferencetest.Call) inferencetest.Answer {
 
 // The Responses stream frames each event as "event: <name>" from the
 // message's event plus one data line, ends without a [DONE] sentinel, and
-// a failure mid-stream is an "event: error" with {"type":"error",...}. An
+// a failure mid-stream is an "event: error" with {"type":"error",...}
+// numbered after the events before it (sequence_number is required in the
+// SDKs' ResponseErrorEvent; the event whose name was dropped was still
+// sent, so it counts). An
 // event name with a line break would split the frame: it is dropped.
 func TestResponsesSSEFraming(t *testing.T) {
 	s := newStack(t)
@@ -150,7 +153,7 @@ func TestResponsesSSEFraming(t *testing.T) {
 	r = post(t, s, "key-a", "/v1/responses", `{"model":"echo","stream":true,"input":"broken"}`)
 	require.Equal(t, http.StatusOK, r.status)
 	require.Equal(t, "event: response.created\ndata: "+created+"\n\ndata: "+delta+"\n\nevent: error\n"+
-		`data: {"code":"internal_error","message":"The stream was interrupted by a server error.","param":null,"type":"error"}`+"\n\n", string(r.bytes))
+		`data: {"code":"internal_error","message":"The stream was interrupted by a server error.","param":null,"sequence_number":2,"type":"error"}`+"\n\n", string(r.bytes))
 	require.NotContains(t, string(r.bytes), "[DONE]")
 }
 
