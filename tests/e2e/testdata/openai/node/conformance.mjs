@@ -108,6 +108,43 @@ const nfinal = await ns.finalResponse();
 assert.deepEqual(nfinal.output.map((o) => o.type), ['reasoning', 'message']);
 assert.equal(nfinal.output[1].content[0].text, 'think while streaming');
 
+// Stateless reasoning, as OpenAI documents it for store false (what Rampart
+// always sends upstream): include reasoning.encrypted_content, then send
+// the output back as input; the reasoning item goes back upstream in place.
+const think = { model: 'gpt-native', reasoning: { effort: 'low' }, include: ['reasoning.encrypted_content'] };
+const r1 = await client.responses.create({ ...think, input: [{ role: 'user', content: 'think' }] });
+assert.equal(r1.output[0].encrypted_content, 'enc-fake-1');
+const r2 = await client.responses.create({ ...think, input: [{ role: 'user', content: 'think' }, ...r1.output, { role: 'user', content: 'think again' }] });
+assert.equal(r2.output[0].summary[0].text, 'thought about it again (1 earlier)');
+assert.equal(r2.output_text, 'think again');
+// The chat path has no reasoning to include nor to take back, and serves
+// no logprobs.
+const viaChat = await client.responses.create({ model: 'echo', include: ['reasoning.encrypted_content'], input: [{ role: 'user', content: 'think' }, ...r1.output, { role: 'user', content: 'via chat' }] });
+assert.equal(viaChat.output_text, 'via chat');
+await expectError(client.responses.create({ model: 'echo', input: 'x', include: ['message.output_text.logprobs'] }), 400, 'invalid_request_error', 'unsupported_value', 'include[0]');
+
+// A Responses stream broken mid-way ends with an error event numbered
+// after the events before it. 5.x and 6.x yield it (a ResponseErrorEvent);
+// 4.x and 7.x throw it as an APIError (7.x with the event as err.error).
+const broken = [];
+let thrown = null;
+try {
+  for await (const ev of await client.responses.create({ model: 'gpt-fake', stream: true, input: 'badchunk' })) broken.push(ev);
+} catch (err) { thrown = err; }
+if (thrown) {
+  assert.ok(thrown instanceof OpenAI.APIError, `not an APIError: ${thrown}`);
+  assert.match(thrown.message, /interrupted by a server error/);
+} else {
+  assert.equal(broken.at(-1).type, 'error');
+}
+const errorEvent = thrown ? thrown.error : broken.pop();
+if (errorEvent) {
+  assert.equal(errorEvent.code, 'upstream_unavailable');
+  assert.equal(errorEvent.sequence_number, broken.length, 'the error event is numbered after the events before it');
+}
+assert.deepEqual(broken.map((e) => e.sequence_number), broken.map((_, i) => i), 'sequence_number counts every event from 0');
+assert.ok(broken.some((e) => e.type === 'response.output_text.delta' && e.delta === 'partial'));
+
 // Responses API structured output: parse() reads text.format json_schema.
 const person = { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } }, required: ['name', 'age'], additionalProperties: false };
 const parsed = await client.responses.parse({ model: 'echo', input: 'Ada', text: { format: { type: 'json_schema', name: 'person', strict: true, schema: person } } });
