@@ -567,6 +567,29 @@ func (cf *conformance) sdkResponses(t *testing.T) {
 			require.Positive(t, final.Usage.TotalTokens)
 		})
 	}
+	// Stateless reasoning as OpenAI documents it for store false (what
+	// Rampart always sends upstream): the output, encrypted reasoning
+	// included, goes back as input and reaches the upstream in its place.
+	t.Run("native: include reasoning.encrypted_content and the output sent back as input", func(t *testing.T) {
+		params := func(input ...responses.ResponseInputItemUnionParam) responses.ResponseNewParams {
+			return responses.ResponseNewParams{Model: "gpt-native", Reasoning: oaishared.ReasoningParam{Effort: oaishared.ReasoningEffortLow},
+				Include: []responses.ResponseIncludable{responses.ResponseIncludableReasoningEncryptedContent},
+				Input:   responses.ResponseNewParamsInputUnion{OfInputItemList: input}}
+		}
+		think := responses.ResponseInputItemParamOfMessage("think", responses.EasyInputMessageRoleUser)
+		first, err := c.Responses.New(oaiCtx(t), params(think))
+		require.NoError(t, err)
+		require.Len(t, first.Output, 2)
+		require.Equal(t, "enc-fake-1", first.Output[0].AsReasoning().EncryptedContent)
+		// ToParam sends the item's JSON as it came.
+		reasoning, message := first.Output[0].AsReasoning().ToParam(), first.Output[1].AsMessage().ToParam()
+		second, err := c.Responses.New(oaiCtx(t), params(think, responses.ResponseInputItemUnionParam{OfReasoning: &reasoning},
+			responses.ResponseInputItemUnionParam{OfOutputMessage: &message},
+			responses.ResponseInputItemParamOfMessage("think again", responses.EasyInputMessageRoleUser)))
+		require.NoError(t, err)
+		require.Equal(t, "thought about it again (1 earlier)", second.Output[0].AsReasoning().Summary[0].Text)
+		require.Equal(t, "think again", second.OutputText())
+	})
 	t.Run("native: the upstream's Responses API, reasoning items passed through", func(t *testing.T) {
 		resp, err := c.Responses.New(oaiCtx(t), responses.ResponseNewParams{Model: "gpt-native",
 			Reasoning: oaishared.ReasoningParam{Effort: oaishared.ReasoningEffortLow},
