@@ -54,12 +54,19 @@ var ErrTenantLimitsUnreachable = fmt.Errorf("%w: the tenant's limits could not b
 // (never created, or purged): no job of it may run.
 var ErrTenantUnknownToAuth = fmt.Errorf("%w: the tenant is not known to auth", grpcerr.ErrFailedPrecondition)
 
-// seenLimits are a tenant's limits as last seen on a verified principal,
-// until (the entry's deadline, kept to refresh it only when half is
-// spent).
+// seenLimits are a tenant's limits as last seen on a verified principal
+// (tenant tokens per minute and budget, the model ceiling), until the
+// entry's deadline (kept to refresh it only when half is spent). Small on
+// purpose: chat's path reads and compares it on every call.
 type seenLimits struct {
-	TenantLimits
-	until time.Time
+	tpm, budget int64
+	models      []string
+	until       time.Time
+}
+
+// limits are the seen token limits as quota limits.
+func (l seenLimits) limits() quota.Limits {
+	return quota.Limits{TenantTPM: l.tpm, TenantBudget: l.budget}
 }
 
 // authLimits is auth's answer for tenant, cached for AuthLimitsTTL, with
@@ -139,7 +146,7 @@ func (s *Service) jobLimits(ctx context.Context, tenant string, carried *quota.L
 	local, seen := s.seenCache.Get(tenant, s.now())
 	var b jobBounds
 	if seen {
-		b.models[1] = local.Models
+		b.models[1] = local.models
 	}
 	if s.AuthLimits != nil {
 		stored, err := s.authLimits(ctx, tenant)
@@ -149,7 +156,7 @@ func (s *Service) jobLimits(ctx context.Context, tenant string, carried *quota.L
 		case err == nil:
 			b.limits, b.models[0] = stored.Limits, stored.Models
 			if seen {
-				b.limits = narrow(b.limits, local.Limits)
+				b.limits = narrow(b.limits, local.limits())
 			}
 			if carried != nil {
 				b.limits = narrow(b.limits, *carried)
@@ -160,7 +167,7 @@ func (s *Service) jobLimits(ctx context.Context, tenant string, carried *quota.L
 			return jobBounds{}, ErrTenantLimitsUnreachable
 		}
 		s.Log.WarnContext(ctx, "tenant limits: auth unreachable; the limits seen on the tenant's principals apply", "tenant", tenant, "err", err)
-		b.limits = local.Limits
+		b.limits = local.limits()
 		if carried != nil {
 			b.limits = narrow(b.limits, *carried)
 		}
@@ -170,11 +177,11 @@ func (s *Service) jobLimits(ctx context.Context, tenant string, carried *quota.L
 	case carried == nil && !seen:
 		return jobBounds{}, ErrTenantLimitsUnknown
 	case carried == nil:
-		b.limits = local.Limits
+		b.limits = local.limits()
 	case !seen:
 		b.limits = *carried
 	default:
-		b.limits = narrow(local.Limits, *carried)
+		b.limits = narrow(local.limits(), *carried)
 	}
 	return b, nil
 }

@@ -119,14 +119,14 @@ func (s *Service) NoteTenantLimits(c *Caller) {
 	if c == nil || c.Tenant == "" {
 		return
 	}
-	l := quota.Limits{TenantTPM: c.Limits.TenantTPM, TenantBudget: c.Limits.TenantBudget}
+	tpm, budget := c.Limits.TenantTPM, c.Limits.TenantBudget
 	now := s.now()
-	if prev, ok := s.seenCache.Get(c.Tenant, now); ok && prev.Limits == l && slices.Equal(prev.Models, c.TenantAllowedModels) &&
-		prev.until.Sub(now) > SeenLimitsTTL/2 {
+	if prev, ok := s.seenCache.Get(c.Tenant, now); ok && prev.tpm == tpm && prev.budget == budget &&
+		slices.Equal(prev.models, c.TenantAllowedModels) && prev.until.Sub(now) > SeenLimitsTTL/2 {
 		return
 	}
 	until := now.Add(SeenLimitsTTL)
-	s.seenCache.Put(c.Tenant, seenLimits{TenantLimits: TenantLimits{Limits: l, Models: slices.Clone(c.TenantAllowedModels)}, until: until}, until)
+	s.seenCache.Put(c.Tenant, seenLimits{tpm: tpm, budget: budget, models: slices.Clone(c.TenantAllowedModels), until: until}, until)
 }
 
 // TenantEmbedding is EmbedForTenant's result.
