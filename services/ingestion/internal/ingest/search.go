@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -152,7 +153,7 @@ func (s *Service) SearchQuery(ctx context.Context, q Query) (Result, error) {
 		}
 	}
 	fused := s.fuse(col, n, lex, vec)
-	res.Passages, err = s.passages(ctx, key, tenant, collection, fused, topK)
+	res.Passages, err = s.passages(ctx, key, q, fused, topK)
 	// After this search (whose query was embedded like the vectors it
 	// loaded): queue the re-embed of outdated hash vectors.
 	s.upgradeHash(ctx, key, col)
@@ -206,17 +207,44 @@ func tableRows(text string) bool {
 	return len(text) > 1 && text[0] == '|' && text[len(text)-1] == '|'
 }
 
+// rerankTerms returns the search's reranking (Options.Rerank, else
+// DefaultRerank) and the query's terms to rerank by: none (no reranking)
+// unless the search asked for hybrid — its lexical fallback included; the
+// legs alone stay what they are, for evaluation.
+func (s *Service) rerankTerms(mode Mode, tenant, collection, query string) (Rerank, []index.QueryTerm, error) {
+	rr := DefaultRerank
+	if s.o.Rerank != nil {
+		rr = *s.o.Rerank
+	}
+	if mode != ModeHybrid || rr.off() {
+		return rr, nil, nil
+	}
+	qt, err := s.o.Lexical.QueryTerms(tenant, collection, query)
+	return rr, qt, err
+}
+
 // passages opens the best fused hits that still have rows (index entries
 // of deleted or uncommitted chunks are skipped), best first. A passage of
 // table rows scores its fused score times the table weight: when one is
 // among the first topK, up to 2·topK hits are opened and reordered, so
-// prose a little behind it comes first (no extra work otherwise).
-func (s *Service) passages(ctx context.Context, key *keyring.Key, tenant, collection string, fused []index.Hit, topK int) ([]Passage, error) {
+// prose a little behind it comes first (no extra work otherwise). A
+// hybrid search opens its first 2·topK hits (at most Rerank.Depth, at
+// least topK) and reranks them by their text (Rerank; ADR 0113).
+func (s *Service) passages(ctx context.Context, key *keyring.Key, q Query, fused []index.Hit, topK int) ([]Passage, error) {
+	tenant, collection := q.Tenant, q.Collection
+	rr, qt, err := s.rerankTerms(q.Mode, tenant, collection, q.Text)
+	if err != nil {
+		return nil, err
+	}
 	weight := s.o.TableWeight
 	if weight <= 0 {
 		weight = TableWeight
 	}
 	want, tables := topK, false
+	rerank := len(qt) > 0 && !rr.off()
+	if rerank {
+		want, tables = max(topK, min(2*topK, rr.Depth)), true
+	}
 	out := make([]Passage, 0, topK)
 	for start := 0; start < len(fused) && len(out) < want; {
 		end := min(start+2*(want-len(out)), len(fused))
@@ -245,8 +273,8 @@ func (s *Service) passages(ctx context.Context, key *keyring.Key, tenant, collec
 			}
 			if weight != 1 && tableRows(p.Text) {
 				p.Score *= weight
-				if !tables {
-					tables, want = true, 2*topK
+				if !tables || want < 2*topK {
+					tables, want = true, max(want, 2*topK)
 				}
 			}
 			out = append(out, p)
@@ -256,8 +284,23 @@ func (s *Service) passages(ctx context.Context, key *keyring.Key, tenant, collec
 		}
 		start = end
 	}
+	if rerank {
+		for i := range out {
+			out[i].Score *= rr.factor(qt, out[i])
+		}
+	}
 	if tables {
-		slices.SortStableFunc(out, func(a, b Passage) int { return cmp.Compare(b.Score, a.Score) })
+		byScore := func(a, b Passage) int { return cmp.Compare(b.Score, a.Score) }
+		slices.SortStableFunc(out, byScore)
+		if rerank && rr.DocDecay > 0 && rr.DocDecay < 1 {
+			seen := map[string]int{}
+			for i := range out {
+				j := seen[out[i].DocumentID]
+				seen[out[i].DocumentID] = j + 1
+				out[i].Score *= math.Pow(rr.DocDecay, float64(j))
+			}
+			slices.SortStableFunc(out, byScore)
+		}
 		out = out[:min(len(out), topK)]
 	}
 	return out, nil

@@ -66,6 +66,9 @@ type Options struct {
 	// rows in the final ranking; 0 takes the package's TableWeight, 1
 	// ranks tables as any passage.
 	TableWeight float64
+	// Rerank, when set, replaces DefaultRerank (ADR 0113); read at each
+	// search.
+	Rerank *Rerank
 	// Workers process jobs concurrently (default 2).
 	Workers int
 	Log     *slog.Logger

@@ -1,0 +1,119 @@
+package ingest
+
+import (
+	"math"
+	"slices"
+
+	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
+)
+
+// Rerank weighs the passages a search opened by how well their own text
+// matches the query, after the fusion (ADR 0113). A passage's score is
+// multiplied by
+//
+//	(1 + Coverage·cov + Proximity·prox + Heading·head) / (1 + Coverage + Proximity + Heading)
+//
+// where cov is the idf-weighted share of the query's terms the passage
+// holds, prox how close together it holds them (cov × m/W, W the width in
+// words of the smallest window holding each of its m ≥ 2 distinct query
+// terms; 0 with one of several, cov for a query of one informative term)
+// and head the idf-weighted share of the query's terms in its
+// heading path, so a passage matching the whole question in one sentence
+// keeps its fused score and one matching part of it scattered over the
+// window loses up to the whole weight. Scores only go down, so min_score
+// keeps its meaning as an upper scale. The j-th passage of one document
+// (0-based, in the new order) is further multiplied by DocDecay^j, so a
+// document's weaker passages make room for other documents'.
+type Rerank struct {
+	// Depth bounds how many fused hits are opened and reranked: 2·top_k
+	// (the table weight's window), at most Depth, at least top_k.
+	Depth                        int
+	Coverage, Proximity, Heading float64
+	// DocDecay (0 or 1: off) lowers a document's later passages.
+	DocDecay float64
+}
+
+// DefaultRerank is the reranking of searches (Options.Rerank nil),
+// chosen on eval/rampartdocs (ADR 0113).
+var DefaultRerank = Rerank{Depth: 20, Coverage: 0.5, Proximity: 1}
+
+// off reports whether r changes nothing.
+func (r Rerank) off() bool {
+	return r.Coverage == 0 && r.Proximity == 0 && r.Heading == 0 && (r.DocDecay == 0 || r.DocDecay == 1)
+}
+
+// rerankFactor is what a passage's score is multiplied by (see Rerank)
+// for the query terms qt.
+func (r Rerank) factor(qt []index.QueryTerm, p Passage) float64 {
+	var total float64
+	informative := 0
+	terms := make([]string, len(qt))
+	for i, t := range qt {
+		terms[i] = t.Term
+		total += t.IDF
+		if t.IDF > 0 {
+			informative++
+		}
+	}
+	if total == 0 {
+		return 1
+	}
+	pos := index.TermPositions(p.Text, terms)
+	var have float64
+	var lists [][]int
+	for i, t := range qt {
+		if ps := pos[i]; len(ps) > 0 && t.IDF > 0 {
+			have += t.IDF
+			lists = append(lists, ps)
+		}
+	}
+	cov := have / total
+	var prox float64
+	switch {
+	case informative == 1:
+		prox = cov // nothing to be near: proximity is not evidence either way
+	case len(lists) > 1:
+		prox = cov * float64(len(lists)) / float64(minWindow(lists))
+	}
+	var head float64
+	if r.Heading != 0 && p.Heading != "" {
+		hp := index.TermPositions(p.Heading, terms)
+		for i, t := range qt {
+			if len(hp[i]) > 0 {
+				head += t.IDF
+			}
+		}
+		head /= total
+	}
+	return (1 + r.Coverage*cov + r.Proximity*prox + r.Heading*head) / (1 + r.Coverage + r.Proximity + r.Heading)
+}
+
+// minWindow is the width (last − first + 1) of the smallest window of
+// positions holding at least one position of each list (each sorted).
+func minWindow(lists [][]int) int {
+	type ev struct{ pos, list int }
+	var evs []ev
+	for i, l := range lists {
+		for _, p := range l {
+			evs = append(evs, ev{p, i})
+		}
+	}
+	slices.SortFunc(evs, func(a, b ev) int { return a.pos - b.pos })
+	count := make([]int, len(lists))
+	have, best, lo := 0, math.MaxInt, 0
+	for _, e := range evs {
+		if count[e.list] == 0 {
+			have++
+		}
+		count[e.list]++
+		for have == len(lists) {
+			best = min(best, e.pos-evs[lo].pos+1)
+			count[evs[lo].list]--
+			if count[evs[lo].list] == 0 {
+				have--
+			}
+			lo++
+		}
+	}
+	return best
+}
