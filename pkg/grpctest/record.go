@@ -24,7 +24,9 @@ type Call struct {
 	// Principal is a copy of the verified principal (nil without one, as
 	// on the methods that need no assertion).
 	Principal *authv1.Principal
-	// RequestID is the x-request-id metadata, if any.
+	// RequestID is the call's request id, as pkg/serve takes it: the request
+	// message's call_request_id (serve.RequestIDCarrier) when set, else the
+	// x-request-id metadata, if any.
 	RequestID string
 	// Request is a copy of the request message as received.
 	Request proto.Message
@@ -43,7 +45,9 @@ func CallOf(ctx context.Context, method string, req proto.Message) Call {
 	if p, ok := principal.FromContext(ctx); ok {
 		c.Principal = proto.CloneOf(p)
 	}
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
+	if m, ok := req.(interface{ GetCallRequestId() string }); ok && m.GetCallRequestId() != "" {
+		c.RequestID = m.GetCallRequestId()
+	} else if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get("x-request-id"); len(v) > 0 {
 			c.RequestID = v[0]
 		}

@@ -15,6 +15,17 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 	return &fieldCtx{Context: ctx, key: requestIDKey, f: Fields{RequestID: id}}
 }
 
+// WithRequestIDField returns ctx carrying the request id id, as
+// WithRequestID does, and the field that holds it: a server that learns the
+// id only after the context was handed on (a stream's request message,
+// which arrives after the interceptors that wrap the context; pkg/serve,
+// ADR 0108) sets it there. The field must be set before any other
+// goroutine can read ctx: it is not synchronised.
+func WithRequestIDField(ctx context.Context, id string) (context.Context, *string) {
+	c := &fieldCtx{Context: ctx, key: requestIDKey, f: Fields{RequestID: id}}
+	return c, &c.f.RequestID
+}
+
 // RequestID returns the request id carried by ctx, or "".
 func RequestID(ctx context.Context) string {
 	switch v := ctx.Value(requestIDKey).(type) {

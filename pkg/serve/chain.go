@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
+	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/telemetry"
 )
 
@@ -23,7 +23,7 @@ import (
 // denial is logged and counted as before, the access log sees the request
 // id but not the principal's tenant, grpcerr maps only the handler's error.
 func (s *Server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-	ctx = withRequestID(ctx)
+	ctx = withRequestID(ctx, req)
 	defer func() {
 		if r := recover(); r != nil {
 			resp, err = nil, panicked(ctx, s.log, info.FullMethod, r)
@@ -59,33 +59,37 @@ func (s *Server) handle(ctx context.Context, req any, handler grpc.UnaryHandler)
 }
 
 // stream is unary's twin for streams. The request id's context and the
-// metrics' message counting share one wrapper of the stream.
+// metrics' message counting share one wrapper of the stream. A stream's
+// request message arrives after this runs: the wrapper settles the id at
+// the first message received (a RequestIDCarrier's, else the metadata's,
+// else one chosen), or before the first send or the log line (ADR 0108).
 func (s *Server) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-	ctx, id, chosen := requestID(ss.Context())
-	if chosen {
-		_ = ss.SetHeader(metadata.Pairs(RequestIDHeader, id)) // fails only if headers were sent: impossible here
-	}
+	calls := s.metrics.Stream(info.FullMethod, info.IsClientStream, info.IsServerStream)
+	ws := &serverStream{ServerStream: telemetry.ServerStream{ServerStream: ss, Series: calls}}
+	ws.Ctx, ws.id = logging.WithRequestIDField(ss.Context(), "")
+	ws.pending = true
 	defer func() {
 		if r := recover(); r != nil {
-			err = panicked(ctx, s.log, info.FullMethod, r)
+			err = panicked(ws.context(), s.log, info.FullMethod, r)
 		}
 	}()
 	start := time.Now()
-	calls := s.metrics.Stream(info.FullMethod, info.IsClientStream, info.IsServerStream)
 	calls.Started()
-	ws := &telemetry.ServerStream{ServerStream: ss, Ctx: ctx, Series: calls}
 	if err = s.authz.AuthorizeStream(srv, ws, info); err == nil {
 		if s.extraStream == nil {
-			err = grpcerr.ToStatus(ctx, s.log, handler(srv, ws))
+			err = handler(srv, ws)
+			err = grpcerr.ToStatus(ws.context(), s.log, err)
 		} else {
 			err = s.extraStream(srv, ws, info, func(srv any, ss grpc.ServerStream) error {
-				return grpcerr.ToStatus(ss.Context(), s.log, handler(srv, ss))
+				err := handler(srv, ss)
+				ws.context() // settled before ss's context logs with it
+				return grpcerr.ToStatus(ss.Context(), s.log, err)
 			})
 		}
 	}
 	end := time.Now()
 	calls.Handled(err, end.Sub(start))
-	logCall(ctx, s.log, info.FullMethod, end, end.Sub(start), err)
+	logCall(ws.context(), s.log, info.FullMethod, end, end.Sub(start), err)
 	return err
 }
 

@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/logging/logtest"
@@ -566,4 +567,92 @@ func TestNewValidation(t *testing.T) {
 			require.NoError(t, srv.Run(ctx), "a cancelled Run shuts down cleanly and releases the listeners")
 		})
 	}
+}
+
+// A request message carrying the call's request id (ADR 0108): the id is
+// the call's without any metadata and is not echoed; an invalid one falls
+// back to the metadata's, or to one chosen and echoed here; a valid one
+// wins over the metadata's. Unary and streamed alike, and the access log
+// line carries the id.
+func TestRequestIDCarriedInMessage(t *testing.T) {
+	f := start(t, nil)
+	conn := f.client("edge")
+	const chosen = "<chosen>"
+	tests := []struct {
+		name, carried, metadata, want string
+	}{
+		{name: "message only", carried: "carried-1", want: "carried-1"},
+		{name: "message wins", carried: "carried-2", metadata: "md-2", want: "carried-2"},
+		{name: "invalid message id falls back to the metadata", carried: `bad"id`, metadata: "md-3", want: "md-3"},
+		{name: "too long falls back to the metadata", carried: strings.Repeat("a", 129), metadata: "md-4", want: "md-4"},
+		{name: "neither: chosen and echoed", want: chosen},
+		{name: "invalid and no metadata: chosen and echoed", carried: "a b", want: chosen},
+	}
+	check := func(t *testing.T, answer string, header metadata.MD, want string) {
+		t.Helper()
+		got, _, _ := strings.Cut(answer, "|")
+		if want == chosen {
+			require.Regexp(t, `^[0-9a-f]{32}$`, got)
+			require.Equal(t, []string{got}, header.Get(serve.RequestIDHeader), "the id chosen here is echoed")
+		} else {
+			require.Equal(t, want, got)
+			require.Empty(t, header.Get(serve.RequestIDHeader), "not echoed: the caller knows its id")
+		}
+		require.Contains(t, f.logs.String(), `"request_id":"`+got+`"`, "the access line carries the id")
+	}
+	for _, tt := range tests {
+		ctx := t.Context()
+		if tt.metadata != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, serve.RequestIDHeader, tt.metadata)
+		}
+		t.Run("unary/"+tt.name, func(t *testing.T) {
+			var header metadata.MD
+			out := new(wrapperspb.StringValue)
+			err := conn.Invoke(ctx, carriedIDMethod, &inferencev1.ChatCompletionRequest{CallRequestId: tt.carried}, out, grpc.Header(&header))
+			require.NoError(t, err)
+			check(t, out.GetValue(), header, tt.want)
+		})
+		t.Run("stream/"+tt.name, func(t *testing.T) {
+			stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, carriedWatchMethod)
+			require.NoError(t, err)
+			require.NoError(t, stream.SendMsg(&inferencev1.StreamChatCompletionRequest{CallRequestId: tt.carried}))
+			require.NoError(t, stream.CloseSend())
+			out := new(wrapperspb.StringValue)
+			require.NoError(t, stream.RecvMsg(out))
+			header, err := stream.Header()
+			require.NoError(t, err)
+			check(t, out.GetValue(), header, tt.want)
+			require.ErrorIs(t, stream.RecvMsg(out), io.EOF)
+		})
+	}
+}
+
+// RequestIDDialOptions sends no x-request-id metadata for a call whose
+// message carries the id: a unary call's message, a stream opened with
+// serve.RequestIDInMessage (ADR 0108). Without either, the metadata goes
+// as before.
+func TestRequestIDDialOptionsLeaveCarriedIDsInTheMessage(t *testing.T) {
+	f := start(t, nil)
+	conn, err := mtls.Dial(t.Context(), f.srv.Addr().String(), f.source("edge"), pki.ServiceID("auth"), serve.RequestIDDialOptions()...)
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx := logging.WithRequestID(t.Context(), "from-context")
+	unary := func(carried string) string {
+		out := new(wrapperspb.StringValue)
+		require.NoError(t, conn.Invoke(ctx, carriedIDMethod, &inferencev1.ChatCompletionRequest{CallRequestId: carried}, out))
+		return out.GetValue()
+	}
+	stream := func(carried string, opts ...grpc.CallOption) string {
+		st, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, carriedWatchMethod, opts...)
+		require.NoError(t, err)
+		require.NoError(t, st.SendMsg(&inferencev1.StreamChatCompletionRequest{CallRequestId: carried}))
+		require.NoError(t, st.CloseSend())
+		out := new(wrapperspb.StringValue)
+		require.NoError(t, st.RecvMsg(out))
+		return out.GetValue()
+	}
+	require.Equal(t, "from-context|", unary("from-context"), "carried: no metadata")
+	require.Equal(t, "from-context|from-context", unary(""), "not carried: the metadata")
+	require.Equal(t, "from-context|", stream("from-context", serve.RequestIDInMessage), "carried: no metadata")
+	require.Equal(t, "from-context|from-context", stream("from-context"), "without the option: the metadata too")
 }

@@ -3,13 +3,18 @@ package serve_test
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/logging"
 )
+
+type derivedKey struct{}
 
 // A tiny test service described by hand, so these tests need no generated code.
 const (
@@ -20,6 +25,11 @@ const (
 	reqIDMethod = "/" + testService + "/RequestID"
 	badMethod   = "/" + testService + "/Invalid"
 	watchMethod = "/" + testService + "/Watch"
+	// CarriedID and CarriedWatch take a request message that carries the
+	// call's request id (serve.RequestIDCarrier) and answer the id their
+	// context holds and the x-request-id metadata received: "id|md".
+	carriedIDMethod    = "/" + testService + "/CarriedID"
+	carriedWatchMethod = "/" + testService + "/CarriedWatch"
 
 	panicSecret = "panic-canary-do-not-leak"
 	failDetail  = "db exploded at /var/lib/secret.db"
@@ -61,8 +71,31 @@ func registerTestService(s *grpc.Server, draining <-chan struct{}) {
 			unary("Invalid", func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
 				return nil, grpcerr.Invalid("value", "must not be empty")
 			}),
+			{MethodName: "CarriedID", Handler: func(_ any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
+				in := new(inferencev1.ChatCompletionRequest)
+				if err := dec(in); err != nil {
+					return nil, err
+				}
+				h := func(ctx context.Context, _ any) (any, error) {
+					return wrapperspb.String(logging.RequestID(ctx) + "|" + strings.Join(metadata.ValueFromIncomingContext(ctx, "x-request-id"), ",")), nil
+				}
+				if ic == nil {
+					return h(ctx, in)
+				}
+				return ic(ctx, in, &grpc.UnaryServerInfo{FullMethod: carriedIDMethod}, h)
+			}},
 		},
-		Streams: []grpc.StreamDesc{{StreamName: "Watch", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
+		Streams: []grpc.StreamDesc{{StreamName: "CarriedWatch", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
+			// A context derived before the message is received, as an
+			// interceptor wrapping the stream (the principal's) derives
+			// its own: it must see the id the message carries.
+			ctx := context.WithValue(ss.Context(), derivedKey{}, true)
+			in := new(inferencev1.StreamChatCompletionRequest)
+			if err := ss.RecvMsg(in); err != nil {
+				return err
+			}
+			return ss.SendMsg(wrapperspb.String(logging.RequestID(ctx) + "|" + strings.Join(metadata.ValueFromIncomingContext(ctx, "x-request-id"), ",")))
+		}}, {StreamName: "Watch", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
 			// A long-lived stream that ends when the server drains.
 			if err := ss.SendMsg(wrapperspb.String("hello")); err != nil {
 				return err

@@ -15,7 +15,9 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
+	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/principal"
+	"github.com/rampart-platform/rampart/pkg/serve"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
 )
@@ -40,7 +42,10 @@ func (h *Handler) Responses(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request, format inferencev1.RequestFormat) {
-	ctx, ok := h.outgoing(w, r)
+	// The request id goes in the message, not in the metadata: inference
+	// then has no per-call HPACK literal to decode (issue 15, ADR 0108).
+	id := logging.RequestID(r.Context())
+	ctx, ok := h.outgoingWith(w, r, "")
 	if !ok {
 		return
 	}
@@ -58,7 +63,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, format infere
 		h.stream(w, r, ctx, buf.Bytes(), format)
 		return
 	}
-	resp, err := h.client.ChatCompletion(ctx, &inferencev1.ChatCompletionRequest{Body: buf.Bytes(), Format: format})
+	resp, err := h.client.ChatCompletion(ctx, &inferencev1.ChatCompletionRequest{Body: buf.Bytes(), Format: format, CallRequestId: id})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -88,7 +93,8 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 	defer release()
 	ctx, cancel := context.WithCancel(ctx) // ends the stream and its receiver on return
 	defer cancel()
-	st, err := h.client.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Body: body, Format: format})
+	st, err := h.client.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Body: body, Format: format,
+		CallRequestId: logging.RequestID(r.Context())}, serve.RequestIDInMessage) // in the message, as complete's (ADR 0108)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

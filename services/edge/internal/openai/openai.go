@@ -138,6 +138,12 @@ func Literal(h *Handler) map[router.Literal]http.Handler {
 // outgoing returns ctx carrying the caller's assertion and request id, or
 // false after writing 401 when the route was not authenticated.
 func (h *Handler) outgoing(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
+	return h.outgoingWith(w, r, logging.RequestID(r.Context()))
+}
+
+// outgoingWith is outgoing with the request id's metadata only when id is
+// not empty: the chat RPCs carry the id in their message instead (ADR 0108).
+func (h *Handler) outgoingWith(w http.ResponseWriter, r *http.Request, id string) (context.Context, bool) {
 	_, assertion, ok := authn.FromContext(r.Context())
 	if !ok || assertion == "" {
 		httperr.WriteStatus(w, r, http.StatusUnauthorized, httperr.CodeMissingAPIKey, "You didn't provide an API key.")
@@ -158,14 +164,14 @@ func (h *Handler) outgoing(w http.ResponseWriter, r *http.Request) (context.Cont
 		for _, v := range d {
 			kv = append(kv, principal.DelegatedKey, v)
 		}
-		if id := logging.RequestID(r.Context()); id != "" {
+		if id != "" {
 			kv = append(kv, "x-request-id", id)
 		}
 		return metadata.AppendToOutgoingContext(r.Context(), kv...), true
 	}
 	// The pairs as literal arguments: a slice grown by append escaped to
 	// the heap on every request (AppendToOutgoingContext copies them).
-	if id := logging.RequestID(r.Context()); id != "" {
+	if id != "" {
 		return metadata.AppendToOutgoingContext(r.Context(), principal.MetadataKey, assertion, "x-request-id", id), true
 	}
 	return metadata.AppendToOutgoingContext(r.Context(), principal.MetadataKey, assertion), true

@@ -934,7 +934,14 @@ type ChatCompletionRequest struct {
 	// Passages supplied by retrieval to ground the answer (internal callers).
 	Passages []*Passage `protobuf:"bytes,2,rep,name=passages,proto3" json:"passages,omitempty"`
 	// Which OpenAI request and response format body uses (unspecified: chat).
-	Format        RequestFormat `protobuf:"varint,3,opt,name=format,proto3,enum=rampart.inference.v1.RequestFormat" json:"format,omitempty"`
+	Format RequestFormat `protobuf:"varint,3,opt,name=format,proto3,enum=rampart.inference.v1.RequestFormat" json:"format,omitempty"`
+	// The caller's request id for this call, what the x-request-id metadata
+	// carries otherwise (pkg/logging.ValidRequestID: 1-128 characters of
+	// [A-Za-z0-9._:-]; anything else is ignored). Carried in the
+	// message, it costs inference no per-call HPACK literal to decode and no
+	// metadata entry (issue 15, ADR 0108). Inference takes it before the
+	// metadata; a caller that sets neither gets an id chosen by inference.
+	CallRequestId string `protobuf:"bytes,4,opt,name=call_request_id,json=callRequestId,proto3" json:"call_request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -988,6 +995,13 @@ func (x *ChatCompletionRequest) GetFormat() RequestFormat {
 		return x.Format
 	}
 	return RequestFormat_REQUEST_FORMAT_UNSPECIFIED
+}
+
+func (x *ChatCompletionRequest) GetCallRequestId() string {
+	if x != nil {
+		return x.CallRequestId
+	}
+	return ""
 }
 
 // ChatCompletionResponse is a finished chat completion.
@@ -1450,7 +1464,9 @@ type StreamChatCompletionRequest struct {
 	// Passages supplied by retrieval to ground the answer (internal callers).
 	Passages []*Passage `protobuf:"bytes,2,rep,name=passages,proto3" json:"passages,omitempty"`
 	// Which OpenAI request and response format body uses (unspecified: chat).
-	Format        RequestFormat `protobuf:"varint,3,opt,name=format,proto3,enum=rampart.inference.v1.RequestFormat" json:"format,omitempty"`
+	Format RequestFormat `protobuf:"varint,3,opt,name=format,proto3,enum=rampart.inference.v1.RequestFormat" json:"format,omitempty"`
+	// The caller's request id for this call, as ChatCompletionRequest's.
+	CallRequestId string `protobuf:"bytes,4,opt,name=call_request_id,json=callRequestId,proto3" json:"call_request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1504,6 +1520,13 @@ func (x *StreamChatCompletionRequest) GetFormat() RequestFormat {
 		return x.Format
 	}
 	return RequestFormat_REQUEST_FORMAT_UNSPECIFIED
+}
+
+func (x *StreamChatCompletionRequest) GetCallRequestId() string {
+	if x != nil {
+		return x.CallRequestId
+	}
+	return ""
 }
 
 // StreamChatCompletionResponse is one chunk of a streamed completion.
@@ -2608,11 +2631,12 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\aPassage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x16\n" +
-	"\x06source\x18\x03 \x01(\tR\x06source\"\xa3\x01\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\"\xcb\x01\n" +
 	"\x15ChatCompletionRequest\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\x129\n" +
 	"\bpassages\x18\x02 \x03(\v2\x1d.rampart.inference.v1.PassageR\bpassages\x12;\n" +
-	"\x06format\x18\x03 \x01(\x0e2#.rampart.inference.v1.RequestFormatR\x06format\"\xbd\x01\n" +
+	"\x06format\x18\x03 \x01(\x0e2#.rampart.inference.v1.RequestFormatR\x06format\x12&\n" +
+	"\x0fcall_request_id\x18\x04 \x01(\tR\rcallRequestId\"\xbd\x01\n" +
 	"\x16ChatCompletionResponse\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\x12S\n" +
 	"\aheaders\x18\x02 \x03(\v29.rampart.inference.v1.ChatCompletionResponse.HeadersEntryR\aheaders\x1a:\n" +
@@ -2637,11 +2661,12 @@ const file_rampart_inference_v1_inference_proto_rawDesc = "" +
 	"\x15CancelResponseRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\",\n" +
 	"\x16CancelResponseResponse\x12\x12\n" +
-	"\x04body\x18\x01 \x01(\fR\x04body\"\xa9\x01\n" +
+	"\x04body\x18\x01 \x01(\fR\x04body\"\xd1\x01\n" +
 	"\x1bStreamChatCompletionRequest\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\fR\x04body\x129\n" +
 	"\bpassages\x18\x02 \x03(\v2\x1d.rampart.inference.v1.PassageR\bpassages\x12;\n" +
-	"\x06format\x18\x03 \x01(\x0e2#.rampart.inference.v1.RequestFormatR\x06format\"\xe1\x01\n" +
+	"\x06format\x18\x03 \x01(\x0e2#.rampart.inference.v1.RequestFormatR\x06format\x12&\n" +
+	"\x0fcall_request_id\x18\x04 \x01(\tR\rcallRequestId\"\xe1\x01\n" +
 	"\x1cStreamChatCompletionResponse\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12Y\n" +
 	"\aheaders\x18\x02 \x03(\v2?.rampart.inference.v1.StreamChatCompletionResponse.HeadersEntryR\aheaders\x12\x14\n" +
