@@ -68,3 +68,75 @@ func BenchmarkInsert(b *testing.B) {
 		})
 	}
 }
+
+// TestInsertSharedAndMixedChunks: a chunk whose rows share one tenant, key
+// and model binds them once (ADR 0108), a chunk that mixes them binds them
+// per row; either way every row keeps its own tenant, key, model and
+// tokens. Batches mix uniform and mixed chunks, on SQLite and PostgreSQL.
+func TestInsertSharedAndMixedChunks(t *testing.T) {
+	for name, dsn := range dialects {
+		t.Run(name, func(t *testing.T) {
+			st, err := store.Open(t.Context(), dsn(t))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = st.Close() })
+			at := time.Now().UTC()
+			type acct struct{ tenant, key, model string }
+			want := map[acct]int64{}
+			seq := 0
+			add := func(recs []store.Record, n int, who func(j int) acct) []store.Record {
+				for j := range n {
+					a := who(j)
+					seq++
+					recs = append(recs, store.Record{Tenant: a.tenant, Key: a.key, Model: a.model, RequestID: fmt.Sprintf("r%d", seq),
+						PromptTokens: int64(seq), CompletionTokens: 1, At: at})
+					want[a] += int64(seq) + 1
+				}
+				return recs
+			}
+			one := func(a acct) func(int) acct { return func(int) acct { return a } }
+			mixed := func(j int) acct {
+				return acct{fmt.Sprintf("t%d", j%2), fmt.Sprintf("k%d", j%3), fmt.Sprintf("m%d", j%5)}
+			}
+			// 64 uniform + 32 mixed + 4 uniform (another caller) + 1
+			var recs []store.Record
+			recs = add(recs, 64, one(acct{"t0", "k0", "m0"}))
+			recs = add(recs, 32, mixed)
+			recs = add(recs, 4, one(acct{"t1", "k2", "m4"}))
+			recs = add(recs, 1, one(acct{"t0", "k1", "m1"}))
+			require.NoError(t, st.Insert(t.Context(), recs))
+			// a batch whose only difference inside a chunk is the model
+			recs = add(nil, 3, func(j int) acct { return acct{"t1", "k1", fmt.Sprintf("m%d", j)} })
+			require.NoError(t, st.Insert(t.Context(), recs))
+
+			perKey := map[[2]string]int64{}
+			perTenant := map[string]int64{}
+			for a, n := range want {
+				perKey[[2]string{a.tenant, a.key}] += n
+				perTenant[a.tenant] += n
+			}
+			for tk, n := range perKey {
+				got, err := st.TokensSince(t.Context(), tk[0], tk[1], at.Add(-time.Minute))
+				require.NoError(t, err)
+				require.Equal(t, n, got, "tenant %s key %s", tk[0], tk[1])
+			}
+			for tenant, n := range perTenant {
+				got, err := st.TokensSince(t.Context(), tenant, "", at.Add(-time.Minute))
+				require.NoError(t, err)
+				require.Equal(t, n, got, "tenant %s", tenant)
+				buckets, err := st.Usage(t.Context(), tenant, at.Add(-time.Minute), at.Add(time.Minute), store.ByModel)
+				require.NoError(t, err)
+				byModel := map[string]int64{}
+				for a, n := range want {
+					if a.tenant == tenant {
+						byModel[a.model] += n
+					}
+				}
+				gotByModel := map[string]int64{}
+				for _, b := range buckets {
+					gotByModel[b.Group] += b.PromptTokens + b.CompletionTokens
+				}
+				require.Equal(t, byModel, gotByModel, "tenant %s by model", tenant)
+			}
+		})
+	}
+}

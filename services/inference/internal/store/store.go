@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/bits"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,14 +50,22 @@ type Store struct {
 	d  store.Dialect
 
 	// inserts caches the prepared INSERT for each power-of-two row count
-	// up to rowsPerInsert (7 statements): the recorder's batches vary in
-	// size, and parsing a 64-row INSERT for every batch was a visible share
-	// of inference's CPU under load (issue 15). One statement per row count
-	// (64 of them) kept ~3 MB of compiled SQLite programs in an idle
-	// process (ADR 0056); a batch of n rows now runs one statement per set
-	// bit of n below 64 besides its full chunks.
+	// up to rowsPerInsert (7 statements), in two forms (insertKey.shared):
+	// the recorder's batches vary in size, and parsing a 64-row INSERT for
+	// every batch was a visible share of inference's CPU under load (issue
+	// 15). One statement per row count (64 of them) kept ~3 MB of compiled
+	// SQLite programs in an idle process (ADR 0056); a batch of n rows now
+	// runs one statement per set bit of n below 64 besides its full chunks.
 	mu      sync.Mutex
-	inserts map[int]*sql.Stmt
+	inserts map[insertKey]*sql.Stmt
+}
+
+// insertKey names a prepared INSERT: its row count, and whether its rows
+// share one tenant, key and model bound once for the statement (shared:
+// three parameters instead of three per row; ADR 0108).
+type insertKey struct {
+	rows   int
+	shared bool
 }
 
 // Open opens dsn (SQLite file path or postgres:// URL) and migrates it.
@@ -73,21 +82,21 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("usage store: %w", err)
 	}
-	return &Store{db: db, d: d, inserts: map[int]*sql.Stmt{}}, nil
+	return &Store{db: db, d: d, inserts: map[insertKey]*sql.Stmt{}}, nil
 }
 
-// insertStmt returns the prepared INSERT for rows rows.
-func (s *Store) insertStmt(ctx context.Context, rows int) (*sql.Stmt, error) {
+// insertStmt returns the prepared INSERT of k.
+func (s *Store) insertStmt(ctx context.Context, k insertKey) (*sql.Stmt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st, ok := s.inserts[rows]; ok {
+	if st, ok := s.inserts[k]; ok {
 		return st, nil
 	}
-	st, err := s.db.PrepareContext(ctx, insertSQL(s.d, rows))
+	st, err := s.db.PrepareContext(ctx, insertSQL(s.d, k))
 	if err != nil {
 		return nil, err
 	}
-	s.inserts[rows] = st
+	s.inserts[k] = st
 	return st, nil
 }
 
@@ -119,14 +128,41 @@ func chunkSizes(n int) []int {
 	return sizes
 }
 
-func insertSQL(d store.Dialect, rows int) string {
+// insertColumns are usage_records' columns in the order Insert binds them:
+// the three a shared statement binds once first.
+const insertColumns = `INSERT INTO usage_records (tenant_id, key_id, model, request_id, prompt_tokens, completion_tokens, estimated, latency_us, cost_micro_usd, created_at_ms) VALUES `
+
+// insertSQL is the INSERT of k.rows rows. Unshared, every row has its ten
+// parameters. Shared, every row names parameters 1–3 (tenant, key and
+// model, bound once) and has seven of its own: SQLite's `?1, ?2, ?3`
+// followed by anonymous `?`s, which number on from the largest so far
+// (named parameters cost the driver a name look-up each, anonymous ones
+// none), PostgreSQL's `$1, $2, $3` and `$n` numbered on.
+func insertSQL(d store.Dialect, k insertKey) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO usage_records (tenant_id, key_id, model, request_id, prompt_tokens, completion_tokens, estimated, latency_us, cost_micro_usd, created_at_ms) VALUES `)
-	for i := range rows {
+	b.WriteString(insertColumns)
+	next := 4 // the next row parameter's number (shared)
+	for i := range k.rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		switch {
+		case !k.shared:
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		case d == store.Postgres:
+			b.WriteString("($1, $2, $3")
+			for range 7 {
+				b.WriteString(", $")
+				b.WriteString(strconv.Itoa(next))
+				next++
+			}
+			b.WriteByte(')')
+		default:
+			b.WriteString("(?1, ?2, ?3, ?, ?, ?, ?, ?, ?, ?)")
+		}
+	}
+	if k.shared {
+		return b.String()
 	}
 	return d.Rebind(b.String())
 }
@@ -152,10 +188,14 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 	// which a pool of one would not have while the transaction holds it.
 	sizes := chunkSizes(len(recs))
 	stmts := make([]*sql.Stmt, len(sizes))
-	for i, n := range sizes {
-		if stmts[i], err = s.insertStmt(ctx, n); err != nil {
+	shared := make([]bool, len(sizes))
+	for i, rest := 0, recs; i < len(sizes); i++ {
+		n := sizes[i]
+		shared[i] = oneCaller(rest[:n])
+		if stmts[i], err = s.insertStmt(ctx, insertKey{rows: n, shared: shared[i]}); err != nil {
 			return fmt.Errorf("usage store: prepare insert: %w", err)
 		}
+		rest = rest[n:]
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -170,6 +210,13 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 	var tenant, key, model boxed
 	for i, n := range sizes {
 		args = args[:0]
+		if shared[i] {
+			// Tenant, key and model once: SQLite copies every text value
+			// it binds into C memory (modernc's bindText), three of four
+			// per row here, all the same in most batches (ADR 0108).
+			r := recs[0]
+			args = append(args, tenant.of(r.Tenant), key.of(r.Key), model.of(r.Model))
+		}
 		for _, r := range recs[:n] {
 			// int64, not int: database/sql passes a driver.Value type
 			// through as it is and converts anything else by reflection,
@@ -178,7 +225,10 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 			if r.Estimated {
 				est = 1
 			}
-			args = append(args, tenant.of(r.Tenant), key.of(r.Key), model.of(r.Model), r.RequestID, r.PromptTokens, r.CompletionTokens,
+			if !shared[i] {
+				args = append(args, tenant.of(r.Tenant), key.of(r.Key), model.of(r.Model))
+			}
+			args = append(args, r.RequestID, r.PromptTokens, r.CompletionTokens,
 				est, r.Latency.Microseconds(), r.CostMicroUSD, r.At.UnixMilli())
 		}
 		if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, args...); err != nil {
@@ -190,6 +240,21 @@ func (s *Store) Insert(ctx context.Context, recs []Record) (err error) {
 		return fmt.Errorf("usage store: commit: %w", err)
 	}
 	return nil
+}
+
+// oneCaller reports whether recs share one tenant, key and model (a
+// statement of more than one row; one row binds each value once anyway).
+func oneCaller(recs []Record) bool {
+	if len(recs) < 2 {
+		return false
+	}
+	f := recs[0]
+	for _, r := range recs[1:] {
+		if r.Tenant != f.Tenant || r.Key != f.Key || r.Model != f.Model {
+			return false
+		}
+	}
+	return true
 }
 
 // boxed is the last string a column was bound to, as an interface value:
