@@ -159,7 +159,8 @@ func (r *responseURLs) next(t *testing.T) slackAnswer {
 // collection that is not on the tenant admins' list for the workspace is
 // refused, naming the command that lists it, and binds nothing; a tenant
 // admin adds it with the REST policy API (PATCH with update_mask: an
-// unknown path and a stale etag are refused first); then the same command
+// unknown path and a stale etag are refused first; a PUT with a stale etag
+// too, ADR 0112); then the same command
 // binds the channel and a mention there gets a grounded answer with the
 // document cited.
 func TestSlackKBUseNeedsTheTenantAdminsList(t *testing.T) {
@@ -253,6 +254,33 @@ func TestSlackKBUseNeedsTheTenantAdminsList(t *testing.T) {
 	require.NotEqual(t, etag, set.Policy.Etag)
 	code, body = rawDo(t, http.MethodPatch, policyURL, admin, map[string]any{"allow_external_users": true, "etag": etag})
 	require.Equal(t, http.StatusConflict, code, "the etag read before the change is stale now: %s", body)
+
+	// The full replace takes the etag too (ADR 0112): a PUT with the etag
+	// read before the PATCH would drop it-handbook; it is 409 with
+	// Google's error body and nothing changes. With the current etag it
+	// applies; without one it still wins (the etag is optional).
+	code, body = rawDo(t, http.MethodPut, policyURL, admin, map[string]any{"bindable_collections": []string{}, "etag": etag})
+	require.Equal(t, http.StatusConflict, code, string(body))
+	require.NoError(t, json.Unmarshal(body, &apiErr), string(body))
+	require.Equal(t, "aborted", apiErr.Error.Code)
+	require.Contains(t, apiErr.Error.Message, "etag: the workspace's policy changed since it was read")
+	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/slack/installations", admin, nil, &insts))
+	require.Equal(t, set.Policy.Etag, insts.Installations[0].Policy.Etag, "the refused PUT changed nothing")
+	var put struct {
+		Policy struct {
+			BindableCollections []string `json:"bindable_collections"`
+			AllowExternalUsers  bool     `json:"allow_external_users"`
+			Etag                string   `json:"etag"`
+		} `json:"policy"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodPut, policyURL, admin,
+		map[string]any{"bindable_collections": []string{"it-handbook"}, "allow_external_users": true, "etag": set.Policy.Etag}, &put))
+	require.True(t, put.Policy.AllowExternalUsers)
+	code, body = rawDo(t, http.MethodPut, policyURL, admin, map[string]any{"bindable_collections": []string{}, "etag": set.Policy.Etag})
+	require.Equal(t, http.StatusConflict, code, "stale after the PUT: %s", body)
+	require.Equal(t, http.StatusOK, do(t, http.MethodPut, policyURL, admin, map[string]any{"bindable_collections": []string{"it-handbook"}}, &put))
+	require.Equal(t, []string{"it-handbook"}, put.Policy.BindableCollections)
+	require.False(t, put.Policy.AllowExternalUsers, "replaced whole")
 
 	// The Slack admin's command now binds the channel.
 	r = kb("kb use it-handbook")

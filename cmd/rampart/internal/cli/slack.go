@@ -221,6 +221,10 @@ type policyEdit struct {
 	addAssistants, removeAssistants   []string
 	addCollections, removeCollections []string
 	external, empty, show             bool
+	// etag, when set (--etag), is the policy the change must apply to:
+	// sent with the PUT of --clear and every PATCH, a 409 is the answer
+	// rather than a retry (ADR 0112).
+	etag string
 }
 
 // newSlackPolicyCmd changes, or prints, an installation's policy (ADR
@@ -241,11 +245,13 @@ func newSlackPolicyCmd(f *apiFlags) *cobra.Command {
 			"  -c/--collection, -a/--assistant: the whole list\n" +
 			"  --allow-external-users (=false to stop): answer users of other organisations in Slack Connect channels\n" +
 			"  --clear: the empty policy\n" +
+			"  --etag ETAG: apply the change only if the policy is still the one printed with that etag (else 409, nothing changed)\n" +
 			"Without a flag (or with --show) it prints the policy. Bindings already made stay (rampart slack bindings). " +
 			"TEAM_ID is the workspace's Slack team id (T…, or E… for an org-wide install): rampart slack installations lists them.",
 		Example: "  rampart slack policy T0123ABCD --add-collection handbook\n" +
 			"  rampart slack policy T0123ABCD --remove-collection drafts --add-assistant kb-support\n" +
 			"  rampart slack policy T0123ABCD --collection handbook,faq      # the whole list\n" +
+			"  rampart slack policy T0123ABCD --clear --etag 3q2-7wAbC1dE5fGh   # only if unchanged since printed\n" +
 			"  rampart slack policy T0123ABCD",
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -264,6 +270,7 @@ func newSlackPolicyCmd(f *apiFlags) *cobra.Command {
 	fl.BoolVar(&e.external, "allow-external-users", false, "answer users of other organisations in Slack Connect channels (=false: do not)")
 	fl.BoolVar(&e.empty, "clear", false, "set the empty policy: kb use binds nothing, external users are not answered")
 	fl.BoolVar(&e.show, "show", false, "print the policy (the default without a flag)")
+	fl.StringVar(&e.etag, "etag", "", "the policy's etag as printed: change it only if nobody has since (409 aborted otherwise)")
 	fl.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 		switch name {
 		case "collections":
@@ -292,16 +299,24 @@ func runSlackPolicy(cmd *cobra.Command, f *apiFlags, team string, e *policyEdit)
 		}
 	}
 	switch {
-	case e.show && (len(changed) > 0 || e.empty):
+	case e.show && (len(changed) > 0 || e.empty || e.etag != ""):
 		if e.empty {
 			changed = append(changed, "--clear")
+		}
+		if e.etag != "" {
+			changed = append(changed, "--etag")
 		}
 		return errors.New("--show only prints the policy: drop " + strings.Join(changed, ", "))
 	case e.empty && len(changed) > 0:
 		return errors.New("--clear sets the empty policy: it takes no " + strings.Join(changed, ", "))
 	case e.empty:
-		return f.call(cmd, http.MethodPut, "/v1/slack/installations/"+esc(team)+"/policy", nil, map[string]any{
-			"bindable_assistants": []string{}, "bindable_collections": []string{}, "allow_external_users": false})
+		body := map[string]any{"bindable_assistants": []string{}, "bindable_collections": []string{}, "allow_external_users": false}
+		if e.etag != "" {
+			body["etag"] = e.etag
+		}
+		return f.call(cmd, http.MethodPut, "/v1/slack/installations/"+esc(team)+"/policy", nil, body)
+	case len(changed) == 0 && e.etag != "":
+		return errors.New("--etag guards a change: name one (--clear, --collection, --add-collection, …)")
 	case len(changed) == 0:
 		return showSlackPolicy(cmd, f, team)
 	}
@@ -311,7 +326,8 @@ func runSlackPolicy(cmd *cobra.Command, f *apiFlags, team string, e *policyEdit)
 	}
 	// A read-modify-write when entries are added or removed: the etag makes
 	// the edge refuse it (409 aborted) if the policy changed in between,
-	// and then it starts again from the new policy.
+	// and then it starts again from the new policy. With --etag the 409
+	// is the answer: the change was meant for the policy that etag names.
 	const tries = 5
 	for try := 1; ; try++ {
 		body, mask, err := e.patch(cmd, f, team)
@@ -321,7 +337,7 @@ func runSlackPolicy(cmd *cobra.Command, f *apiFlags, team string, e *policyEdit)
 		q := url.Values{"update_mask": {strings.Join(mask, ",")}}
 		out, err := c.Do(cmd.Context(), http.MethodPatch, "/v1/slack/installations/"+esc(team)+"/policy", q, body)
 		var apiErr *restclient.APIError
-		if errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict && apiErr.Code == "aborted" && try < tries {
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict && apiErr.Code == "aborted" && try < tries && e.etag == "" {
 			continue
 		}
 		if err != nil {
@@ -339,7 +355,7 @@ func runSlackPolicy(cmd *cobra.Command, f *apiFlags, team string, e *policyEdit)
 
 // patch is the PATCH body and update mask of e: whole lists and the flag
 // as given, single entries applied to the policy as it is now (read with
-// its etag, which goes in the body).
+// its etag, which goes in the body; --etag's instead when given).
 func (e *policyEdit) patch(cmd *cobra.Command, f *apiFlags, team string) (map[string]any, []string, error) {
 	body, mask := map[string]any{}, []string{}
 	fl := cmd.Flags()
@@ -350,6 +366,9 @@ func (e *policyEdit) patch(cmd *cobra.Command, f *apiFlags, team string) (map[st
 			return nil, nil, err
 		}
 		body["etag"] = cur.Etag
+	}
+	if e.etag != "" {
+		body["etag"] = e.etag
 	}
 	for _, l := range []struct {
 		field, flag string

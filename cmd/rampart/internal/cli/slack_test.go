@@ -115,6 +115,11 @@ func TestSlackTenantVerbs(t *testing.T) {
 			map[string]any{"bindable_collections": []any{"handbook", "faq"}, "allow_external_users": false}},
 		{[]string{"slack", "policy", "T1", "--clear"}, "PUT", "/v1/slack/installations/T1/policy", "",
 			map[string]any{"bindable_collections": []any{}, "bindable_assistants": []any{}, "allow_external_users": false}},
+		// ADR 0112: --etag goes with the PUT and the PATCH.
+		{[]string{"slack", "policy", "T1", "--clear", "--etag", "e1"}, "PUT", "/v1/slack/installations/T1/policy", "",
+			map[string]any{"bindable_collections": []any{}, "bindable_assistants": []any{}, "allow_external_users": false, "etag": "e1"}},
+		{[]string{"slack", "policy", "T1", "-c", "faq", "--etag", "e1"}, "PATCH", "/v1/slack/installations/T1/policy", "update_mask=bindable_collections",
+			map[string]any{"bindable_collections": []any{"faq"}, "etag": "e1"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -143,6 +148,8 @@ func TestSlackPolicyRefusesAmbiguousCalls(t *testing.T) {
 		{[]string{"T1", "--show", "-c", "handbook"}, "--show only prints the policy: drop --collection"},
 		{[]string{"T1", "--show", "--clear"}, "--show only prints the policy: drop --clear"},
 		{[]string{"T1", "--clear", "--allow-external-users"}, "--clear sets the empty policy: it takes no --allow-external-users"},
+		{[]string{"T1", "--etag", "e1"}, "--etag guards a change"},
+		{[]string{"T1", "--show", "--etag", "e1"}, "--show only prints the policy: drop --etag"},
 		{[]string{"T1", "-c", "handbook", "--add-collection", "faq"}, "none of the others can be"},
 		{[]string{"T1", "-a", "kb", "--remove-assistant", "x"}, "none of the others can be"},
 		{[]string{"-c", "handbook"}, "TEAM_ID"},
@@ -204,9 +211,17 @@ func TestSlackPolicyAddRemove(t *testing.T) {
 	require.Contains(t, errOut.String(), "handbook is already on the list")
 	require.Contains(t, out.String(), `"etag": "e3"`, "prints the policy as stored")
 
+	// With --etag the change is for that policy only: the 409 is the
+	// answer, not a retry on the policy read now (ADR 0112).
+	patches, reads = nil, 1
+	err := Run(context.Background(), []string{"slack", "policy", "T1", "--add-collection", "faq", "--etag", "e1"}, &out, &errOut)
+	require.ErrorContains(t, err, "aborted")
+	require.Len(t, patches, 1, "no retry")
+	require.Equal(t, "e1", patches[0]["etag"], "the given etag, not the one read")
+
 	// Not installed: said before anything is sent.
 	patches = nil
-	err := Run(context.Background(), []string{"slack", "policy", "T9", "--add-collection", "faq"}, &out, &errOut)
+	err = Run(context.Background(), []string{"slack", "policy", "T9", "--add-collection", "faq"}, &out, &errOut)
 	require.ErrorContains(t, err, `slack workspace "T9" is not installed for your tenant`)
 	require.Empty(t, patches)
 }

@@ -20,7 +20,10 @@ const maxBindable = 100
 // other organisations are answered. Tenant admins only, as SetBinding; an
 // assistant must be one the caller's key may use and a collection one of
 // the tenant's, since a workspace admin binds them on the tenant's key.
-func (a *Adapter) SetPolicy(ctx context.Context, c Caller, p store.Policy) (store.Policy, error) {
+// With etag (ADR 0112), the policy is replaced only if the stored one
+// still has it (store.Policy.Etag), else Aborted with nothing written;
+// without it, the replacement wins over whatever is stored.
+func (a *Adapter) SetPolicy(ctx context.Context, c Caller, p store.Policy, etag string) (store.Policy, error) {
 	if err := policyCaller(c, p.TeamID); err != nil {
 		return store.Policy{}, err
 	}
@@ -34,6 +37,11 @@ func (a *Adapter) SetPolicy(ctx context.Context, c Caller, p store.Policy) (stor
 		return store.Policy{}, err
 	}
 	p.TenantID, p.UpdatedBy, p.UpdatedAt = c.TenantID, "rampart:"+c.Subject, a.now().Truncate(1e9)
+	if etag != "" {
+		// The compare-and-swap of UpdatePolicy, replacing every field: the
+		// etag is checked against the policy the write replaces.
+		return a.swapPolicy(ctx, c, p.TeamID, "etag", etag, func(store.Policy) (store.Policy, error) { return p, nil })
+	}
 	if err := a.st.PutPolicy(ctx, p); errors.Is(err, store.ErrNotFound) {
 		return store.Policy{}, workspaceNotFound(p.TeamID)
 	} else if err != nil {
@@ -128,11 +136,7 @@ func (a *Adapter) UpdatePolicy(ctx context.Context, c Caller, u PolicyUpdate) (s
 	if err := a.checkWorkspace(ctx, c.TenantID, u.TeamID); err != nil {
 		return store.Policy{}, err
 	}
-	p, err := a.st.UpdatePolicy(ctx, c.TenantID, u.TeamID, func(cur store.Policy) (store.Policy, error) {
-		if u.Etag != "" && u.Etag != cur.Etag() {
-			return store.Policy{}, fmt.Errorf("policy.etag: the workspace's policy changed since it was read; read it again "+
-				"(GET /v1/slack/installations) and retry: %w", grpcerr.ErrAborted)
-		}
+	return a.swapPolicy(ctx, c, u.TeamID, "policy.etag", u.Etag, func(cur store.Policy) (store.Policy, error) {
 		next := cur
 		if fields[fieldAssistants] {
 			next.BindableAssistants = u.Values.BindableAssistants
@@ -149,9 +153,25 @@ func (a *Adapter) UpdatePolicy(ctx context.Context, c Caller, u PolicyUpdate) (s
 		next.UpdatedBy, next.UpdatedAt = "rampart:"+c.Subject, a.now().Truncate(1e9)
 		return next, nil
 	})
+}
+
+// swapPolicy writes change's policy over team's stored one with the
+// store's compare-and-swap (store.UpdatePolicy), refusing as Aborted
+// when etag is set and is not the stored policy's (checked in the same
+// round as the write, so it cannot pass on a policy that changes before
+// it; the refusal names field, the etag's path in the request). An
+// unknown or another tenant's workspace is NotFound.
+func (a *Adapter) swapPolicy(ctx context.Context, c Caller, team, field, etag string, change func(cur store.Policy) (store.Policy, error)) (store.Policy, error) {
+	p, err := a.st.UpdatePolicy(ctx, c.TenantID, team, func(cur store.Policy) (store.Policy, error) {
+		if etag != "" && etag != cur.Etag() {
+			return store.Policy{}, fmt.Errorf("%s: the workspace's policy changed since it was read; read it again "+
+				"(GET /v1/slack/installations) and retry: %w", field, grpcerr.ErrAborted)
+		}
+		return change(cur)
+	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return store.Policy{}, workspaceNotFound(u.TeamID)
+		return store.Policy{}, workspaceNotFound(team)
 	case errors.Is(err, store.ErrConflict):
 		return store.Policy{}, fmt.Errorf("the workspace's policy is being changed by other requests; retry: %w", grpcerr.ErrAborted)
 	}

@@ -666,3 +666,97 @@ func TestUpdateInstallationPolicy(t *testing.T) {
 	require.Len(t, list.GetInstallations(), 1)
 	require.Equal(t, got.GetEtag(), list.GetInstallations()[0].GetPolicy().GetEtag())
 }
+
+// TestSetInstallationPolicyEtag (ADR 0112): the full replace takes the
+// policy's etag as PATCH does. Two admins read the policy; one adds a
+// collection with PATCH; the other's PUT with the etag it read is
+// Aborted and writes nothing, so the addition is kept (on the previous
+// code the PUT won and dropped it); read again, the PUT applies once.
+// Without an etag the replace still wins (the etag is optional); the
+// zero policy's etag guards the first write; concurrent PUTs with one
+// etag apply exactly once; another tenant's workspace is NotFound
+// whatever the etag.
+func TestSetInstallationPolicyEtag(t *testing.T) {
+	h := grounded(t)
+	h.ing.Add("t_acme", "faq")
+	acme := h.admin(t, "t_acme")
+	read := func() *slackadapterv1.InstallationPolicy {
+		t.Helper()
+		list, err := h.client.ListInstallations(acme, &slackadapterv1.ListInstallationsRequest{})
+		require.NoError(t, err)
+		require.Len(t, list.GetInstallations(), 1)
+		return list.GetInstallations()[0].GetPolicy()
+	}
+	put := func(ctx context.Context, etag string, collections ...string) (*slackadapterv1.InstallationPolicy, error) {
+		resp, err := h.client.SetInstallationPolicy(ctx, &slackadapterv1.SetInstallationPolicyRequest{TeamId: "T1",
+			BindableCollections: collections, Etag: etag})
+		return resp.GetPolicy(), err
+	}
+
+	// No policy yet: the zero policy's etag guards the first write.
+	zero := read().GetEtag()
+	require.NotEmpty(t, zero)
+	_, err := put(acme, "stale", "handbook")
+	require.Equal(t, codes.Aborted, status.Code(err), "%v", err)
+	require.Contains(t, status.Convert(err).Message(), "etag: the workspace's policy changed since it was read")
+	require.Equal(t, zero, read().GetEtag(), "nothing written")
+	got, err := put(acme, zero, "handbook")
+	require.NoError(t, err)
+	require.Equal(t, []string{"handbook"}, got.GetBindableCollections())
+	require.Equal(t, "rampart:alice@t_acme", got.GetUpdatedBy())
+	require.Equal(t, got.GetEtag(), read().GetEtag())
+
+	// The lost update: both admins read e1; one PATCHes faq in; the
+	// other's PUT with e1 is refused and faq stays.
+	e1 := got.GetEtag()
+	_, err = h.client.UpdateInstallationPolicy(acme, &slackadapterv1.UpdateInstallationPolicyRequest{TeamId: "T1",
+		Policy: &slackadapterv1.InstallationPolicy{Etag: e1, BindableCollections: []string{"handbook", "faq"}}})
+	require.NoError(t, err)
+	_, err = put(acme, e1, "handbook")
+	require.Equal(t, codes.Aborted, status.Code(err), "%v", err)
+	require.Equal(t, []string{"handbook", "faq"}, read().GetBindableCollections(), "the concurrent PATCH is kept")
+
+	// Read again: the PUT applies once; its etag is stale after it.
+	e2 := read().GetEtag()
+	got, err = put(acme, e2, "faq")
+	require.NoError(t, err)
+	require.Equal(t, []string{"faq"}, got.GetBindableCollections())
+	_, err = put(acme, e2, "faq", "handbook")
+	require.Equal(t, codes.Aborted, status.Code(err), "%v", err)
+
+	// Concurrent PUTs with one etag: exactly one applies.
+	e3 := read().GetEtag()
+	const writers = 8
+	for i := range writers {
+		h.ing.Add("t_acme", fmt.Sprintf("c%d", i))
+	}
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			_, err := put(acme, e3, "faq", fmt.Sprintf("c%d", i))
+			errs <- err
+		}()
+	}
+	applied := 0
+	for range writers {
+		if err := <-errs; err == nil {
+			applied++
+		} else {
+			require.Equal(t, codes.Aborted, status.Code(err), "%v", err)
+		}
+	}
+	require.Equal(t, 1, applied, "one PUT with the etag applies, the others are aborted")
+	require.Len(t, read().GetBindableCollections(), 2)
+
+	// Optional: without an etag the replace wins.
+	got, err = put(acme, "", "handbook")
+	require.NoError(t, err)
+	require.Equal(t, []string{"handbook"}, got.GetBindableCollections())
+
+	// Another tenant's workspace: NotFound, with or without the etag.
+	for _, etag := range []string{"", got.GetEtag()} {
+		_, err = put(h.admin(t, "t_beta"), etag, "handbook")
+		require.Equal(t, codes.NotFound, status.Code(err), "%v", err)
+	}
+	require.Equal(t, got.GetEtag(), read().GetEtag())
+}

@@ -141,14 +141,15 @@ func policyProto(p store.Policy) *slackadapterv1.InstallationPolicy {
 }
 
 // SetInstallationPolicy sets what Slack users may do with a workspace of
-// the caller's tenant (ADR 0097).
+// the caller's tenant (ADR 0097); with etag, only over the policy that
+// etag was read with (ADR 0112).
 func (h *Handlers) SetInstallationPolicy(ctx context.Context, r *slackadapterv1.SetInstallationPolicyRequest) (*slackadapterv1.SetInstallationPolicyResponse, error) {
 	ctx, c, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
 	p, err := h.Bot.SetPolicy(ctx, c, store.Policy{TeamID: r.GetTeamId(), BindableAssistants: r.GetBindableAssistants(),
-		BindableCollections: r.GetBindableCollections(), AllowExternalUsers: r.GetAllowExternalUsers()})
+		BindableCollections: r.GetBindableCollections(), AllowExternalUsers: r.GetAllowExternalUsers()}, r.GetEtag())
 	if err != nil {
 		return nil, err
 	}

@@ -151,8 +151,12 @@ type SetInstallationPolicyRequest struct {
 	// Answer users of other organisations (Slack Connect) in this
 	// workspace's channels and DMs; false refuses them.
 	AllowExternalUsers bool `protobuf:"varint,4,opt,name=allow_external_users,json=allowExternalUsers,proto3" json:"allow_external_users,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Optional: the etag of the policy this replaces (InstallationPolicy.etag,
+	// as GET /v1/slack/installations lists it). Set, the policy is replaced
+	// only if it still has it, else Aborted and nothing is written.
+	Etag          string `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SetInstallationPolicyRequest) Reset() {
@@ -211,6 +215,13 @@ func (x *SetInstallationPolicyRequest) GetAllowExternalUsers() bool {
 		return x.AllowExternalUsers
 	}
 	return false
+}
+
+func (x *SetInstallationPolicyRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
 }
 
 // SetInstallationPolicyResponse is the policy as stored.
@@ -275,8 +286,8 @@ type InstallationPolicy struct {
 	// Unix seconds of the last change.
 	UpdatedAt int64 `protobuf:"varint,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// Changes with the policy's content; send it back in
-	// UpdateInstallationPolicy to apply a read-modify-write only if nobody
-	// changed the policy in between.
+	// UpdateInstallationPolicy or SetInstallationPolicy to apply a
+	// read-modify-write only if nobody changed the policy in between.
 	Etag          string `protobuf:"bytes,7,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1494,12 +1505,13 @@ const file_rampart_slackadapter_v1_slackadapter_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"g\n" +
 	" UpdateInstallationPolicyResponse\x12C\n" +
-	"\x06policy\x18\x01 \x01(\v2+.rampart.slackadapter.v1.InstallationPolicyR\x06policy\"\xd2\x01\n" +
+	"\x06policy\x18\x01 \x01(\v2+.rampart.slackadapter.v1.InstallationPolicyR\x06policy\"\xe6\x01\n" +
 	"\x1cSetInstallationPolicyRequest\x12\x1c\n" +
 	"\ateam_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06teamId\x12/\n" +
 	"\x13bindable_assistants\x18\x02 \x03(\tR\x12bindableAssistants\x121\n" +
 	"\x14bindable_collections\x18\x03 \x03(\tR\x13bindableCollections\x120\n" +
-	"\x14allow_external_users\x18\x04 \x01(\bR\x12allowExternalUsers\"d\n" +
+	"\x14allow_external_users\x18\x04 \x01(\bR\x12allowExternalUsers\x12\x12\n" +
+	"\x04etag\x18\x05 \x01(\tR\x04etag\"d\n" +
 	"\x1dSetInstallationPolicyResponse\x12C\n" +
 	"\x06policy\x18\x01 \x01(\v2+.rampart.slackadapter.v1.InstallationPolicyR\x06policy\"\x95\x02\n" +
 	"\x12InstallationPolicy\x12\x17\n" +

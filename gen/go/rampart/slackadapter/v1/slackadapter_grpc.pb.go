@@ -84,7 +84,10 @@ type SlackAdapterServiceClient interface {
 	// may bind with `/rampart kb use` (none until set), and whether users of
 	// other organisations in Slack Connect channels are answered (not
 	// unless set). A team that is not a live installation of the caller's
-	// tenant is NotFound.
+	// tenant is NotFound. With etag, the policy is replaced only if it is
+	// still the one that etag was read with, else Aborted (REST 409): read
+	// it again and retry. Without it, the replacement wins over whatever
+	// was stored (AIP-154: the etag is optional).
 	SetInstallationPolicy(ctx context.Context, in *SetInstallationPolicyRequest, opts ...grpc.CallOption) (*SetInstallationPolicyResponse, error)
 	// UpdateInstallationPolicy changes only the fields of a workspace's
 	// policy that update_mask names (bindable_assistants,
@@ -261,7 +264,10 @@ type SlackAdapterServiceServer interface {
 	// may bind with `/rampart kb use` (none until set), and whether users of
 	// other organisations in Slack Connect channels are answered (not
 	// unless set). A team that is not a live installation of the caller's
-	// tenant is NotFound.
+	// tenant is NotFound. With etag, the policy is replaced only if it is
+	// still the one that etag was read with, else Aborted (REST 409): read
+	// it again and retry. Without it, the replacement wins over whatever
+	// was stored (AIP-154: the etag is optional).
 	SetInstallationPolicy(context.Context, *SetInstallationPolicyRequest) (*SetInstallationPolicyResponse, error)
 	// UpdateInstallationPolicy changes only the fields of a workspace's
 	// policy that update_mask names (bindable_assistants,
