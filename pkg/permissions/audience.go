@@ -102,6 +102,37 @@ func (t *Table) CallDelegates(rpc string) (delegates []string, narrowed bool) {
 	return d, ok
 }
 
+// ReceivedDelegates are the services whose delegations the receiver of a
+// call to the RPC rpc keeps (ADR 0112): CallDelegates when its row
+// narrows them, else Delegates of its service for an RPC taking a
+// principal; none for an RPC that takes no principal or is not in the
+// table (default deny). The principal interceptor of every backend drops
+// the others before the handler runs, so a sender that forwards more
+// than the table says (a compromised or buggy edge) hands the receiver
+// nothing it could act on. The answer is shared: read-only.
+func (t *Table) ReceivedDelegates(rpc string) []string {
+	return t.received[rpc]
+}
+
+// receivedDelegates computes ReceivedDelegates for every RPC of the
+// table; RPCs without delegations are left out.
+func (t *Table) receivedDelegates() map[string][]string {
+	out := map[string][]string{}
+	for _, r := range t.rpcs {
+		if !r.Principal {
+			continue
+		}
+		d, narrowed := t.callDelegates[r.Name]
+		if !narrowed {
+			d = t.Delegates(ServiceOf(r.Name))
+		}
+		if len(d) > 0 {
+			out[r.Name] = d
+		}
+	}
+	return out
+}
+
 // narrowedDelegates computes CallDelegates for every RPC whose row sets
 // Forwards: each must take a principal and be one of its service's
 // forwards, so narrowing never adds an audience (Audiences and every

@@ -16,6 +16,8 @@ type Table struct {
 	// callDelegates are CallDelegates of the RPCs whose row narrows its
 	// service's forwards (RPC.Forwards).
 	callDelegates map[string][]string
+	// received are ReceivedDelegates of the RPCs that keep any.
+	received map[string][]string
 	// literal holds Match's answer for every path that is a route's whole
 	// pattern (no variables, no subtree), for every method of the table:
 	// computed by Match itself when the table is built, so the answers are
@@ -126,6 +128,7 @@ func New(routes []Route, rpcs []RPC) (*Table, error) {
 		r.resolved, r.service = true, ServiceOf(r.RPC)
 		r.delegates, r.narrowed = d[r.RPC]
 	}
+	t.received = t.receivedDelegates()
 	for i := range t.rpcs {
 		if r := t.byRPC[t.rpcs[i].Name]; r != nil && t.rpcs[i].Tenant == "" {
 			t.rpcs[i].Tenant = r.Tenant

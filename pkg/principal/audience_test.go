@@ -138,6 +138,15 @@ func TestForwardTo(t *testing.T) {
 func TestForwardToPassesOnlyTheCalleesDelegations(t *testing.T) {
 	s := newSigner(t, "k1")
 	keys := StaticKeys{"k1": s.PublicKey()}
+	// Each hop calls a real RPC of the callee: the receiver keeps only the
+	// delegations the table gives a call to it (ADR 0112).
+	method := map[string]string{
+		"slackadapter": "/rampart.slackadapter.v1.SlackAdapterService/SetBinding",
+		"inference":    "/rampart.inference.v1.InferenceService/ChatCompletion",
+		"ingestion":    "/rampart.ingestion.v1.IngestionService/Search",
+		"keyvault":     "/rampart.keyvault.v1.KmsService/Decrypt",
+		"auth":         "/rampart.auth.v1.KeyService/CreateKey",
+	}
 	// handle is what a handler of service svc sees of a call carrying tok
 	// and delegated.
 	handle := func(t *testing.T, svc, tok string, delegated []string) context.Context {
@@ -148,7 +157,7 @@ func TestForwardToPassesOnlyTheCalleesDelegations(t *testing.T) {
 		}
 		var got context.Context
 		_, err := UnaryServerInterceptor(NewVerifier(keys, WithAudience(svc)), ExemptMethods())(metadata.NewIncomingContext(context.Background(), md), nil,
-			&grpc.UnaryServerInfo{FullMethod: "/rampart." + svc + ".v1.X/Y"},
+			&grpc.UnaryServerInfo{FullMethod: method[svc]},
 			func(ctx context.Context, _ any) (any, error) { got = ctx; return nil, nil })
 		require.NoError(t, err)
 		return got
@@ -174,7 +183,11 @@ func TestForwardToPassesOnlyTheCalleesDelegations(t *testing.T) {
 	require.Equal(t, []string{kv}, got, "ingestion forwards only to keyvault")
 	_, got = relay(t, ingestion, "keyvault")
 	require.Empty(t, got, "keyvault forwards the principal to no one: no assertion for auth reaches it")
-	_, got = relay(t, adapter, "auth")
+	md, _ := metadata.FromOutgoingContext(ForwardTo(adapter, "auth"))
+	require.Empty(t, md.Get(MetadataKey), "SetBinding's receiver dropped the delegation for auth (ADR 0112)")
+	method["slackadapter"] = "/rampart.slackadapter.v1.SlackAdapterService/GetInstallUrl"
+	installLink := handle(t, "slackadapter", sign("slackadapter"), []string{auth, ing, kv})
+	_, got = relay(t, installLink, "auth")
 	require.Empty(t, got, "auth forwards the principal to no one")
 
 	// A delegation the receiver holds beyond its own forwards is not passed

@@ -47,7 +47,9 @@ func ExemptMethods(methods ...string) Exempt {
 
 // UnaryServerInterceptor verifies the assertion of every non-exempt call and
 // puts the principal (and its tenant, for logs) into the context. On an exempt
-// method a present, valid assertion is still honoured.
+// method a present, valid assertion is still honoured. Delegations the
+// permission table does not give a call to the method are dropped before
+// the handler runs (keepDelegations, ADR 0112).
 func UnaryServerInterceptor(v *Verifier, exempt Exempt) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		ctx, err := authenticate(ctx, v, exempt, info.FullMethod)
@@ -70,6 +72,7 @@ func StreamServerInterceptor(v *Verifier, exempt Exempt) grpc.StreamServerInterc
 }
 
 func authenticate(ctx context.Context, v *Verifier, exempt Exempt, method string) (context.Context, error) {
+	ctx = keepDelegations(ctx, method)
 	token := incoming(ctx)
 	if token == "" && exempt(method) {
 		return ctx, nil
@@ -82,6 +85,40 @@ func authenticate(ctx context.Context, v *Verifier, exempt Exempt, method string
 		return ctx, status.Error(codes.Unauthenticated, message(err))
 	}
 	return withVerified(ctx, p), nil
+}
+
+// keepDelegations is ctx with only the delegations (DelegatedKey) of the
+// services the permission table says a call to method carries
+// (permissions.Table.ReceivedDelegates, ADR 0112): the receiver's own
+// check of what its sender forwarded. The edge already sends each call
+// only those (ADR 0105 §3), but a compromised edge identity, a bug there
+// or any other caller could send more; what is dropped here is never seen
+// by the handler, so ForwardTo cannot present it, however the handler's
+// code changes. Default deny: a method outside the table, or one taking no
+// principal, keeps none. The call itself goes on (an older edge sent the
+// Slack adapter every delegation with every call: new receivers accept
+// old senders). ctx itself when nothing is dropped, the common case: no
+// copy of the metadata then.
+func keepDelegations(ctx context.Context, method string) context.Context {
+	vals := metadata.ValueFromIncomingContext(ctx, DelegatedKey)
+	if len(vals) == 0 {
+		return ctx
+	}
+	allowed := permissions.Default().ReceivedDelegates(method)
+	keep := func(v string) bool {
+		aud, _, _ := strings.Cut(v, "=")
+		return slices.Contains(allowed, aud)
+	}
+	if !slices.ContainsFunc(vals, func(v string) bool { return !keep(v) }) {
+		return ctx
+	}
+	md, _ := metadata.FromIncomingContext(ctx) // a copy
+	if kept := slices.DeleteFunc(vals, func(v string) bool { return !keep(v) }); len(kept) > 0 {
+		md[DelegatedKey] = kept
+	} else {
+		delete(md, DelegatedKey)
+	}
+	return metadata.NewIncomingContext(ctx, md)
 }
 
 func message(err error) string {

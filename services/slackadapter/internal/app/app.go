@@ -41,6 +41,9 @@ type Hooks struct {
 	AllowHTTPResponseURL bool
 	// Started receives the assembled adapter and server address.
 	Started func(a *bot.Adapter, env *backend.Env)
+	// ServerOptions are added to the gRPC server's (tests: an interceptor
+	// inside the standard chain sees what a handler receives).
+	ServerOptions []grpc.ServerOption
 }
 
 // openStore opens the SQLite file in the data dir, or PostgreSQL when
@@ -67,6 +70,7 @@ func Run(ctx context.Context, args []string) error { return RunWith(ctx, args, H
 func RunWith(ctx context.Context, args []string, hooks Hooks) error {
 	cfg := config.Default()
 	spec := Spec()
+	spec.ServerOptions = append(spec.ServerOptions, hooks.ServerOptions...)
 	spec.Migrate = func(ctx context.Context, log *slog.Logger) error {
 		st, err := openStore(ctx, cfg, cfg.DataDir, log)
 		if err != nil {

@@ -59,7 +59,14 @@ type harness struct {
 	bot    *bot.Adapter
 	client slackadapterv1.SlackAdapterServiceClient
 	cli    slackadapterv1.SlackAdapterServiceClient // rampart-cli identity
-	logs   *logtest.Buffer
+	// raw calls as the edge's identity with whatever delegations the
+	// context carries (client narrows them as the edge does).
+	raw *grpc.ClientConn
+	// received records, per method, the services a handler could call on
+	// the principal of its last call (principal.ForwardTo presents an
+	// assertion), as an interceptor inside the service's chain sees it.
+	received sync.Map // method → []string
+	logs     *logtest.Buffer
 	// neverLogged is checked against the whole log once the service has
 	// stopped: its log writer batches lines, so a mid-test scan sees only
 	// part of them.
@@ -137,6 +144,7 @@ func start(t testing.TB, o harnessOpts) *harness {
 				h.sleeps <- d
 				return nil
 			},
+			ServerOptions: []grpc.ServerOption{grpc.ChainUnaryInterceptor(h.probe)},
 			Started: func(a *bot.Adapter, env *backend.Env) {
 				h.bot = a
 				once.Do(func() { started <- env.Server.Addr().String() })
@@ -177,7 +185,22 @@ func start(t testing.TB, o harnessOpts) *harness {
 	require.NoError(t, err, "the KEK is where KEK_FILE says")
 	h.client = slackadapterv1.NewSlackAdapterServiceClient(edgeConn{h.Dial(t, "edge", addr, "slackadapter")})
 	h.cli = slackadapterv1.NewSlackAdapterServiceClient(h.Dial(t, "rampart-cli", addr, "slackadapter"))
+	h.raw = h.Dial(t, "edge", addr, "slackadapter")
 	return h
+}
+
+// probe records in h.received what the handler of the call will be able
+// to forward the principal to.
+func (h *harness) probe(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	var auds []string
+	for _, aud := range []string{permissions.Auth, permissions.Inference, permissions.Ingestion, permissions.Keyvault} {
+		md, _ := metadata.FromOutgoingContext(principal.ForwardTo(ctx, aud))
+		if len(md.Get(principal.MetadataKey)) > 0 {
+			auds = append(auds, aud)
+		}
+	}
+	h.received.Store(info.FullMethod, auds)
+	return handler(ctx, req)
 }
 
 // as returns ctx carrying, as the edge sends them, an assertion for the

@@ -1,0 +1,134 @@
+package principal
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/rampart-platform/rampart/pkg/permissions"
+)
+
+// TestReceiversKeepOnlyTheirRPCsDelegations (ADR 0112): whatever a sender
+// forwards, the receiving service's interceptor leaves its handler only
+// the delegations the permission table gives a call to that RPC — an RPC
+// whose row narrows its service's forwards (RPC.Forwards) its
+// CallDelegates, any other RPC taking a principal its service's
+// Delegates, an RPC taking none or a method outside the table none
+// (default deny). Generated from the table: every RPC is called with a
+// delegation for every service, compact and whole, and the handler sees
+// (in its metadata and through ForwardTo) exactly those. On the previous
+// code every receiver kept all of them: the Slack adapter's ListBindings
+// could have presented an admin's assertion to auth.
+func TestReceiversKeepOnlyTheirRPCsDelegations(t *testing.T) {
+	s := newSigner(t, "k1")
+	keys := StaticKeys{"k1": s.PublicKey()}
+	tab := permissions.Default()
+	services := []string{permissions.Auth, permissions.Inference, permissions.Ingestion, permissions.Keyvault, permissions.SlackAdapter}
+
+	// want is the table's answer from its own definitions (not
+	// ReceivedDelegates, which the interceptor uses).
+	want := func(r permissions.RPC) []string {
+		if !r.Principal {
+			return nil
+		}
+		if d, narrowed := tab.CallDelegates(r.Name); narrowed {
+			return d
+		}
+		return tab.Delegates(permissions.ServiceOf(r.Name))
+	}
+	type call struct {
+		method, service string
+		want            []string
+	}
+	var calls []call
+	for _, r := range tab.RPCs() {
+		calls = append(calls, call{r.Name, permissions.ServiceOf(r.Name), want(r)})
+	}
+	// Anchors, so that a table mistake is not mirrored silently, and
+	// methods outside the table.
+	slack := "/rampart.slackadapter.v1.SlackAdapterService/"
+	anchors := map[string][]string{
+		slack + "ListBindings":  nil,
+		slack + "GetInstallUrl": {permissions.Auth},
+		slack + "SetBinding":    {permissions.Ingestion, permissions.Keyvault},
+		slack + "HandleEvent":   nil,
+		"/rampart.inference.v1.InferenceService/ChatCompletion": {permissions.Ingestion, permissions.Keyvault},
+		"/rampart.ingestion.v1.IngestionService/Search":         {permissions.Keyvault},
+		"/rampart.keyvault.v1.KmsService/Decrypt":               nil,
+		"/rampart.auth.v1.KeyService/CreateKey":                 nil,
+	}
+	for _, c := range calls {
+		if a, ok := anchors[c.method]; ok {
+			require.Equal(t, a, c.want, "%s: the table's answer", c.method)
+			delete(anchors, c.method)
+		}
+	}
+	require.Empty(t, anchors, "every anchor is a row of the table")
+	calls = append(calls,
+		call{"/rampart.slackadapter.v1.SlackAdapterService/NoSuchMethod", permissions.SlackAdapter, nil},
+		call{"/grpc.health.v1.Health/Check", permissions.Inference, nil})
+
+	for _, c := range calls {
+		t.Run(c.method, func(t *testing.T) {
+			each, err := s.SignEach(samplePrincipal(), append([]string{c.service}, services...), time.Time{})
+			require.NoError(t, err)
+			own := each[0]
+			for _, compact := range []bool{false, true} {
+				md := metadata.Pairs(MetadataKey, own, "x-request-id", "r1")
+				for i, aud := range services {
+					d := aud + "=" + each[i+1]
+					if compact {
+						d = Delegation(own, aud, each[i+1])
+					}
+					md.Append(DelegatedKey, d)
+				}
+				var seen []string
+				var presented []string
+				var requestID []string
+				_, err := UnaryServerInterceptor(NewVerifier(keys, WithAudience(c.service)), ExemptMethods())(
+					metadata.NewIncomingContext(context.Background(), md), nil, &grpc.UnaryServerInfo{FullMethod: c.method},
+					func(ctx context.Context, _ any) (any, error) {
+						for _, v := range metadata.ValueFromIncomingContext(ctx, DelegatedKey) {
+							aud, _, _ := strings.Cut(v, "=")
+							seen = append(seen, aud)
+						}
+						for _, aud := range services {
+							out, _ := metadata.FromOutgoingContext(ForwardTo(ctx, aud))
+							if len(out.Get(MetadataKey)) > 0 {
+								presented = append(presented, aud)
+							}
+						}
+						requestID = metadata.ValueFromIncomingContext(ctx, "x-request-id")
+						return nil, nil
+					})
+				require.NoError(t, err)
+				slices.Sort(seen)
+				require.Equal(t, c.want, seen, "compact %v: the delegations the handler sees", compact)
+				require.Equal(t, c.want, presented, "compact %v: the services ForwardTo can call on the principal", compact)
+				require.Equal(t, []string{"r1"}, requestID, "the rest of the metadata stays")
+				require.Len(t, md.Get(DelegatedKey), len(services), "the caller's metadata is not changed")
+			}
+		})
+	}
+}
+
+// TestKeepDelegationsCopiesOnlyWhenItDrops: a call carrying exactly its
+// RPC's delegations (what the edge sends) keeps its context; no copy of
+// the metadata on that path.
+func TestKeepDelegationsCopiesOnlyWhenItDrops(t *testing.T) {
+	const method = "/rampart.ingestion.v1.IngestionService/Search"
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(MetadataKey, "a", DelegatedKey, "keyvault=x"))
+	require.Equal(t, ctx, keepDelegations(ctx, method))
+	none := metadata.NewIncomingContext(context.Background(), metadata.Pairs(MetadataKey, "a"))
+	require.Equal(t, none, keepDelegations(none, method))
+	more := metadata.NewIncomingContext(context.Background(), metadata.Pairs(MetadataKey, "a", DelegatedKey, "keyvault=x", DelegatedKey, "auth=y"))
+	got := keepDelegations(more, method)
+	require.Equal(t, []string{"keyvault=x"}, metadata.ValueFromIncomingContext(got, DelegatedKey))
+	require.Equal(t, []string{"a"}, metadata.ValueFromIncomingContext(got, MetadataKey))
+}
