@@ -205,7 +205,7 @@ var routes = []Route{
 	api(get, "/v1/slack/bindings", slackSvc+"ListBindings", RoleAdmin, ScopeAdmin),
 	api(del, "/v1/slack/bindings/{team_id}", slackSvc+"DeleteBinding", RoleAdmin, ScopeAdmin),
 	api(put, "/v1/slack/installations/{team_id}/policy", slackSvc+"SetInstallationPolicy", RoleAdmin, ScopeAdmin).
-		note("what Slack users may do with the tenant's workspace: what `/rampart kb use` may bind, whether other organisations' users are answered"),
+		note("what Slack users may do with the tenant's workspace: what `/rampart kb use` may bind, whether other organisations' users are answered; with etag only if unchanged since read (409 aborted)"),
 	api(patch, "/v1/slack/installations/{team_id}/policy", slackSvc+"UpdateInstallationPolicy", RoleAdmin, ScopeAdmin).
 		note("changes the policy's fields named by update_mask; with policy.etag only if unchanged since read (409 aborted)"),
 }

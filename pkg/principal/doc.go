@@ -10,7 +10,10 @@
 // (WithAudience) refuses an assertion for another service or for none. A
 // call carries its receiver's assertion and, as delegations
 // ("x-rampart-delegated"), the assertions for the services the receiver
-// forwards the principal to; ForwardTo sends the one for the callee.
+// forwards the principal to; ForwardTo sends the one for the callee. The
+// receiver's interceptor keeps only the delegations the permission table
+// gives a call to the called RPC (permissions.Table.ReceivedDelegates,
+// ADR 0112), whatever its sender forwarded.
 //
 // Wire format: "v1.<kid>.<base64url(proto Principal)>.<base64url(signature)>",
 // the signature covering everything before the last dot; auth signs
