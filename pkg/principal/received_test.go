@@ -132,3 +132,24 @@ func TestKeepDelegationsCopiesOnlyWhenItDrops(t *testing.T) {
 	require.Equal(t, []string{"keyvault=x"}, metadata.ValueFromIncomingContext(got, DelegatedKey))
 	require.Equal(t, []string{"a"}, metadata.ValueFromIncomingContext(got, MetadataKey))
 }
+
+// BenchmarkInterceptorWithDelegations is a chat call as the edge sends it
+// to inference (its assertion and the two delegations its RPC keeps)
+// through the interceptor: what keepDelegations adds to every such call.
+func BenchmarkInterceptorWithDelegations(b *testing.B) {
+	s := newSigner(b, "k1")
+	each, err := s.SignEach(samplePrincipal(), []string{permissions.Inference, permissions.Ingestion, permissions.Keyvault}, time.Time{})
+	require.NoError(b, err)
+	md := metadata.Pairs(MetadataKey, each[0],
+		DelegatedKey, Delegation(each[0], permissions.Ingestion, each[1]), DelegatedKey, Delegation(each[0], permissions.Keyvault, each[2]))
+	ctx := metadata.NewIncomingContext(context.Background(), md)
+	icpt := UnaryServerInterceptor(NewVerifier(StaticKeys{"k1": s.PublicKey()}, WithCache(16), WithAudience(permissions.Inference)), ExemptMethods())
+	info := &grpc.UnaryServerInfo{FullMethod: "/rampart.inference.v1.InferenceService/ChatCompletion"}
+	handler := func(context.Context, any) (any, error) { return nil, nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := icpt(ctx, nil, info, handler); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
