@@ -11,26 +11,22 @@ import (
 // matches the query, after the fusion (ADR 0113). A passage's score is
 // multiplied by
 //
-//	(1 + Coverage·cov + Proximity·prox + Heading·head) / (1 + Coverage + Proximity + Heading)
+//	(1 + Coverage·cov + Proximity·prox) / (1 + Coverage + Proximity)
 //
 // where cov is the idf-weighted share of the query's terms the passage
-// holds, prox how close together it holds them (cov × m/W, W the width in
-// words of the smallest window holding each of its m ≥ 2 distinct query
-// terms; 0 with one of several, cov for a query of one informative term)
-// and head the idf-weighted share of the query's terms in its
-// heading path, so a passage matching the whole question in one sentence
-// keeps its fused score and one matching part of it scattered over the
-// window loses up to the whole weight. Scores only go down, so min_score
-// keeps its meaning as an upper scale. The j-th passage of one document
-// (0-based, in the new order) is further multiplied by DocDecay^j, so a
-// document's weaker passages make room for other documents'.
+// holds and prox how close together it holds them (cov × m/W, W the width
+// in words of the smallest window holding each of its m ≥ 2 distinct
+// query terms; 0 with one of several, cov for a query of one informative
+// term), so a passage matching the whole question in one clause keeps
+// its fused score and one matching part of it, scattered, loses up to
+// the whole weight. Scores only go down, so min_score keeps its meaning.
+// A heading-match term and a per-document decay were measured and
+// rejected (ADR 0113).
 type Rerank struct {
 	// Depth bounds how many fused hits are opened and reranked: 2·top_k
 	// (the table weight's window), at most Depth, at least top_k.
-	Depth                        int
-	Coverage, Proximity, Heading float64
-	// DocDecay (0 or 1: off) lowers a document's later passages.
-	DocDecay float64
+	Depth               int
+	Coverage, Proximity float64
 }
 
 // DefaultRerank is the reranking of searches (Options.Rerank nil),
@@ -39,7 +35,7 @@ var DefaultRerank = Rerank{Depth: 20, Coverage: 0.5, Proximity: 1}
 
 // off reports whether r changes nothing.
 func (r Rerank) off() bool {
-	return r.Coverage == 0 && r.Proximity == 0 && r.Heading == 0 && (r.DocDecay == 0 || r.DocDecay == 1)
+	return r.Coverage == 0 && r.Proximity == 0
 }
 
 // rerankFactor is what a passage's score is multiplied by (see Rerank)
@@ -75,17 +71,7 @@ func (r Rerank) factor(qt []index.QueryTerm, p Passage) float64 {
 	case len(lists) > 1:
 		prox = cov * float64(len(lists)) / float64(minWindow(lists))
 	}
-	var head float64
-	if r.Heading != 0 && p.Heading != "" {
-		hp := index.TermPositions(p.Heading, terms)
-		for i, t := range qt {
-			if len(hp[i]) > 0 {
-				head += t.IDF
-			}
-		}
-		head /= total
-	}
-	return (1 + r.Coverage*cov + r.Proximity*prox + r.Heading*head) / (1 + r.Coverage + r.Proximity + r.Heading)
+	return (1 + r.Coverage*cov + r.Proximity*prox) / (1 + r.Coverage + r.Proximity)
 }
 
 // minWindow is the width (last − first + 1) of the smallest window of

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -290,17 +289,7 @@ func (s *Service) passages(ctx context.Context, key *keyring.Key, q Query, fused
 		}
 	}
 	if tables {
-		byScore := func(a, b Passage) int { return cmp.Compare(b.Score, a.Score) }
-		slices.SortStableFunc(out, byScore)
-		if rerank && rr.DocDecay > 0 && rr.DocDecay < 1 {
-			seen := map[string]int{}
-			for i := range out {
-				j := seen[out[i].DocumentID]
-				seen[out[i].DocumentID] = j + 1
-				out[i].Score *= math.Pow(rr.DocDecay, float64(j))
-			}
-			slices.SortStableFunc(out, byScore)
-		}
+		slices.SortStableFunc(out, func(a, b Passage) int { return cmp.Compare(b.Score, a.Score) })
 		out = out[:min(len(out), topK)]
 	}
 	return out, nil
