@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
 )
 
@@ -152,7 +153,11 @@ func (s *Service) GetTenant(ctx context.Context, c Caller, id string) (store.Ten
 
 // TenantLimits reads a tenant's stored limits with no caller: the
 // principal-less GetTenantLimits, which the mTLS allow-list opens to
-// inference's identity alone (ADR 0106 §2). An unknown tenant is NotFound.
+// inference's identity alone (ADR 0106 §2). An unknown or purged tenant is
+// NotFound; a suspended or deleted one is refused with a
+// *grpcerr.TenantNotActiveError (FailedPrecondition, ErrorInfo reason
+// TENANT_SUSPENDED or TENANT_DELETED): no background job of a tenant that
+// is not active may be charged, so none runs (ADR 0115).
 func (s *Service) TenantLimits(ctx context.Context, id string) (store.TenantLimits, error) {
 	if id == "" {
 		return store.TenantLimits{}, invalid("tenant_id", "required")
@@ -161,7 +166,14 @@ func (s *Service) TenantLimits(ctx context.Context, id string) (store.TenantLimi
 	if err != nil {
 		return store.TenantLimits{}, mapStore(err, "tenant "+id)
 	}
-	return t.Limits, nil
+	switch t.State {
+	case store.TenantActive:
+		return t.Limits, nil
+	case store.TenantSuspended:
+		return store.TenantLimits{}, &grpcerr.TenantNotActiveError{Reason: grpcerr.ReasonTenantSuspended}
+	default:
+		return store.TenantLimits{}, &grpcerr.TenantNotActiveError{Reason: grpcerr.ReasonTenantDeleted}
+	}
 }
 
 // ListTenants lists the tenants visible to the caller.

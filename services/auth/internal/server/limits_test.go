@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 )
 
 func TestTenantLimits(t *testing.T) { forEachStore(t, tenantLimits) }
@@ -223,4 +224,43 @@ func TestGetTenantLimitsOnlyForInference(t *testing.T) {
 		_, err = authv1.NewAuthServiceClient(conn).GetTenantLimits(t.Context(), req)
 		require.Equal(t, codes.PermissionDenied, code(err))
 	}
+}
+
+// TestGetTenantLimitsRefusesATenantNotActive: auth does not answer a
+// suspended or deleted tenant's limits as if it were active, so inference
+// charges no background job of it (ADR 0115): FailedPrecondition with an
+// ErrorInfo naming the state; resumed, the limits are answered again;
+// purged, NotFound.
+func TestGetTenantLimitsRefusesATenantNotActive(t *testing.T) {
+	e := newEnv(t)
+	tid, _ := e.tenant(t, "acme")
+	inference := authv1.NewAuthServiceClient(e.dial(t, "inference"))
+	tc := authv1.NewTenantServiceClient(e.edge)
+	pctx := e.as(t, e.platformKey)
+	req := &authv1.GetTenantLimitsRequest{TenantId: tid}
+	refused := func(t *testing.T, reason string) {
+		t.Helper()
+		_, err := inference.GetTenantLimits(t.Context(), req)
+		require.Equal(t, codes.FailedPrecondition, code(err))
+		// the status's ErrorInfo of auth's domain names the state
+		require.Equal(t, reason, grpcerr.TenantNotActive(err), "%v", err)
+	}
+
+	_, err := inference.GetTenantLimits(t.Context(), req)
+	require.NoError(t, err, "active")
+	_, err = tc.SuspendTenant(pctx, &authv1.SuspendTenantRequest{TenantId: tid})
+	require.NoError(t, err)
+	refused(t, grpcerr.ReasonTenantSuspended)
+	_, err = tc.ResumeTenant(pctx, &authv1.ResumeTenantRequest{TenantId: tid})
+	require.NoError(t, err)
+	_, err = inference.GetTenantLimits(t.Context(), req)
+	require.NoError(t, err, "resumed")
+	_, err = tc.DeleteTenant(pctx, &authv1.DeleteTenantRequest{TenantId: tid})
+	require.NoError(t, err)
+	refused(t, grpcerr.ReasonTenantDeleted)
+	e.clock.Advance(8 * 24 * time.Hour)
+	_, err = e.svc.Sweep(t.Context())
+	require.NoError(t, err)
+	_, err = inference.GetTenantLimits(t.Context(), req)
+	require.Equal(t, codes.NotFound, code(err), "purged")
 }
