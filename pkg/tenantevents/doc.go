@@ -7,7 +7,9 @@
 // position is saved in the service's own store after each event is
 // handled, so a reconnect or a restart resumes where it stopped; a purge
 // whose handler failed is retried (handlers must be idempotent) before the
-// cursor moves on.
+// cursor moves on. Its optional Suspended hook is told of a tenant
+// suspended or deleted, to drop in-memory state that lets background work
+// run for it (ingestion's cached data key, ADR 0115).
 //
 // ShredWatcher follows keyvault's WatchShreds stream for a service that
 // caches tenants' unwrapped data keys (ingestion, inference) and drops a

@@ -38,6 +38,13 @@ type Watcher struct {
 	purged  OnPurged
 	cursors Cursors
 	log     *slog.Logger
+	// Suspended, when set, is told of a tenant suspended or deleted (no
+	// longer active), to drop what the service holds to work for it
+	// without a request — ingestion its cached data key, so its queued
+	// jobs wait until a request of the resumed tenant loads the key again
+	// (ADR 0115). It is not replayed after a restart (the cursor moves
+	// on): it must only drop in-memory state, which a restart drops too.
+	Suspended func(tenant string)
 	// MinBackoff and MaxBackoff bound the reconnect delay (full jitter,
 	// doubling per consecutive failure).
 	MinBackoff, MaxBackoff time.Duration
@@ -93,6 +100,10 @@ func (w *Watcher) handle(ctx context.Context, ev *authv1.WatchTenantEventsRespon
 	case authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED:
 		if err := w.purged(ctx, ev.GetTenantId()); err != nil {
 			return fmt.Errorf("destroy purged tenant's data: %w", err)
+		}
+	case authv1.TenantEventKind_TENANT_EVENT_KIND_SUSPENDED, authv1.TenantEventKind_TENANT_EVENT_KIND_DELETED:
+		if w.Suspended != nil {
+			w.Suspended(ev.GetTenantId())
 		}
 	case authv1.TenantEventKind_TENANT_EVENT_KIND_RESYNC:
 		// Auth no longer has the events after our cursor: purges in the gap

@@ -76,3 +76,35 @@ func TestWatcherPurgesAndResumes(t *testing.T) {
 	require.EqualValues(t, 3, c)
 	require.Equal(t, []int64{0, 2}, fa.TenantWatchCursors(), "resumed after the saved cursor")
 }
+
+// TestWatcherTellsOfSuspensions: a suspension and a deletion reach the
+// Suspended hook (ingestion drops the tenant's data key, ADR 0115); a
+// resumption, a creation and a purge do not; without the hook the events
+// only move the cursor.
+func TestWatcherTellsOfSuspensions(t *testing.T) {
+	dir, _ := pkitest.NewDir(t, "auth", "ingestion")
+	fa := authtest.Start(t, dir)
+	fa.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_CREATED, "a")
+	fa.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_SUSPENDED, "a")
+	fa.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_RESUMED, "a")
+	fa.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_DELETED, "b")
+	fa.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED, "b")
+	fa.EndTenantStreamsWhenCaughtUp(true)
+	conn := grpctest.Dial(t, dir, "ingestion", fa.Addr, "auth")
+	noPurge := func(context.Context, string) error { return nil }
+	ctx := context.Background()
+
+	var suspended []string
+	w := tenantevents.New(authv1.NewAuthServiceClient(conn), noPurge, &memCursors{m: map[string]int64{}}, slog.New(slog.DiscardHandler))
+	w.Suspended = func(tenant string) { suspended = append(suspended, tenant) }
+	_, err := w.Session(ctx)
+	require.ErrorContains(t, err, "stream closed")
+	require.Equal(t, []string{"a", "b"}, suspended)
+
+	st := &memCursors{m: map[string]int64{}}
+	_, err = tenantevents.New(authv1.NewAuthServiceClient(conn), noPurge, st, slog.New(slog.DiscardHandler)).Session(ctx)
+	require.ErrorContains(t, err, "stream closed")
+	c, err := st.Cursor(ctx, tenantevents.CursorName)
+	require.NoError(t, err)
+	require.EqualValues(t, 5, c, "without the hook")
+}

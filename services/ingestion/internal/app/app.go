@@ -160,7 +160,12 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config) error {
 		return nil
 	})
 	env.Go("tenant events", func(ctx context.Context) error {
-		tenantevents.New(authv1.NewAuthServiceClient(auth), app.Service.Purge, app.Store, env.Log).Run(ctx)
+		w := tenantevents.New(authv1.NewAuthServiceClient(auth), app.Service.Purge, app.Store, env.Log)
+		// A suspended (or deleted) tenant's data key is dropped at once,
+		// so its queued jobs are not claimed until a request of the
+		// resumed tenant loads it again, not after KEY_TTL (ADR 0115).
+		w.Suspended = app.Ring.Forget
+		w.Run(ctx)
 		return nil
 	})
 	// A crypto-shred made through keyvault alone drops the tenant's key
