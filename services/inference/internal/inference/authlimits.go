@@ -54,6 +54,15 @@ var ErrTenantLimitsUnreachable = fmt.Errorf("%w: the tenant's limits could not b
 // (never created, or purged): no job of it may run.
 var ErrTenantUnknownToAuth = fmt.Errorf("%w: the tenant is not known to auth", grpcerr.ErrFailedPrecondition)
 
+// ErrTenantNotActive refuses a job of a tenant auth says is suspended or
+// deleted (GetTenantLimits' FailedPrecondition, grpcerr.TenantNotActive):
+// Unavailable, so the job waits and runs again once the tenant is resumed
+// (a purged one is then ErrTenantUnknownToAuth). Never the limits seen on
+// its principals instead: those stand in for auth's only while auth
+// cannot be asked (ADR 0115).
+var ErrTenantNotActive = fmt.Errorf("%w: the tenant is not active (suspended or deleted); its jobs wait until it is resumed",
+	grpcerr.ErrUnavailable)
+
 // seenLimits are a tenant's limits as last seen on a verified principal
 // (tenant tokens per minute and budget, the model ceiling), until the
 // entry's deadline (kept to refresh it only when half is spent). Small on
@@ -136,7 +145,8 @@ func errTenantModelNotAllowed(model string) error {
 // narrowed by those this replica last saw on the tenant's principals and
 // the token limits the caller carried (nil: none), which can only narrow,
 // so a compromised ingestion sending zeros (no limit) lifts nothing and
-// names no model outside the ceiling (ADR 0106 §2, ADR 0111 §1). Auth
+// names no model outside the ceiling (ADR 0106 §2, ADR 0111 §1). A
+// tenant auth says is not active: ErrTenantNotActive (ADR 0115). Auth
 // unreachable: a tenant seen on a principal keeps the seen values
 // (narrowed by the carried ones), an unseen one is refused with
 // ErrTenantLimitsUnreachable. Without auth (tests, ADR 0095 §4): the
@@ -153,6 +163,8 @@ func (s *Service) jobLimits(ctx context.Context, tenant string, carried *quota.L
 		switch {
 		case errors.Is(err, grpcerr.ErrNotFound):
 			return jobBounds{}, ErrTenantUnknownToAuth
+		case grpcerr.TenantNotActive(err) != "":
+			return jobBounds{}, ErrTenantNotActive
 		case err == nil:
 			b.limits, b.models[0] = stored.Limits, stored.Models
 			if seen {

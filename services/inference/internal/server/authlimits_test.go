@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/authtest"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/inference/internal/servertest"
 )
 
@@ -151,6 +153,45 @@ func TestEmbedForTenantHoldsJobsToTheModelCeiling(t *testing.T) {
 			if tc.want == codes.PermissionDenied {
 				require.Contains(t, status.Convert(err).Message(), "not among the models this tenant may use")
 			}
+		})
+	}
+}
+
+// TestEmbedForTenantWaitsWhileTheTenantIsSuspended (ADR 0115): a job of a
+// tenant auth says is suspended (GetTenantLimits' FailedPrecondition with
+// the TENANT_SUSPENDED ErrorInfo) is refused with Unavailable, so
+// ingestion's job waits, also on a replica that saw the tenant's calls
+// (before, auth's refusal counted as auth unreachable and the seen limits
+// let the job embed); resumed, it runs again. Deleted is the same.
+func TestEmbedForTenantWaitsWhileTheTenantIsSuspended(t *testing.T) {
+	for _, reason := range []string{grpcerr.ReasonTenantSuspended, grpcerr.ReasonTenantDeleted} {
+		t.Run(reason, func(t *testing.T) {
+			srv := servertest.Start(t, servertest.Options{Models: []byte(models), Clients: []string{"ingestion"}, AuthLimitsTTL: time.Millisecond,
+				Auth: func(a *authtest.Server) { a.SetTenantLimits("ts", &authv1.TenantLimits{}) }})
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			edge := inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))
+			p := principalFor("ts", "k1", func(p *authv1.Principal) { p.Limits = &authv1.Limits{} })
+			_, err := edge.Embeddings(srv.Outgoing(ctx, t, p), &inferencev1.EmbeddingsRequest{Body: []byte(`{"model":"rampart-hash-embed","input":"x"}`)})
+			require.NoError(t, err, "the tenant is seen here")
+
+			ing := inferencev1.NewInferenceServiceClient(srv.Dial(t, "ingestion"))
+			req := &inferencev1.EmbedForTenantRequest{TenantId: "ts", Model: "rampart-hash-embed", Inputs: []string{"a chunk"}, TenantLimits: &inferencev1.TenantJobLimits{}}
+			_, err = ing.EmbedForTenant(ctx, req)
+			require.NoError(t, err, "active")
+
+			srv.Auth.FailTenantLimits(grpcerr.ToStatus(ctx, slog.New(slog.DiscardHandler), &grpcerr.TenantNotActiveError{Reason: reason}))
+			require.Eventually(t, func() bool {
+				_, err = ing.EmbedForTenant(ctx, req)
+				return status.Code(err) == codes.Unavailable
+			}, 10*time.Second, 20*time.Millisecond, "refused while the tenant is not active")
+			require.Contains(t, status.Convert(err).Message(), "not active")
+
+			srv.Auth.FailTenantLimits(nil)
+			require.Eventually(t, func() bool {
+				_, err = ing.EmbedForTenant(ctx, req)
+				return err == nil
+			}, 10*time.Second, 20*time.Millisecond, "runs again once resumed")
 		})
 	}
 }
