@@ -116,7 +116,7 @@ func TestOpenAIConformance(t *testing.T) {
 		{"UpstreamStreamFailuresAreErrors", c.upstreamStreamFailuresAreErrors}, {"DisconnectCancelsUpstream", c.disconnectCancelsUpstream},
 		{"ResponsesSSEFraming", c.responsesSSEFraming}, {"StoredResponsesHTTP", c.storedResponsesHTTP},
 		{"SDKStoredResponses", c.sdkStoredResponses}, {"SDKResponseInputItemsAndCancel", c.sdkResponseInputItemsAndCancel},
-		{"NodeSDK", c.nodeSDK},
+		{"NodeSDK", c.nodeSDK}, {"TenantStreamCap", c.tenantStreamCap},
 	} {
 		t.Run(tc.name, tc.run)
 	}
