@@ -236,6 +236,11 @@ func (m *Message) validate(i int) error {
 	if !roles[m.Role] {
 		return apierr.Invalid(p()+".role", "role must be one of system, developer, user, assistant, tool")
 	}
+	if m.AnswerFields != nil {
+		if err := m.foldAnswerFields(p); err != nil {
+			return err
+		}
+	}
 	switch m.Role {
 	case "tool":
 		if m.ToolCallID == "" {
@@ -257,6 +262,35 @@ func (m *Message) validate(i int) error {
 	}
 	if m.Role != "assistant" && len(m.ToolCalls) > 0 {
 		return apierr.Invalid(p()+".tool_calls", "only assistant messages may carry tool_calls")
+	}
+	return nil
+}
+
+// foldAnswerFields takes an assistant message's answer members (see
+// AnswerFields) as OpenAI does and clears them: a refusal is the turn's
+// text when it has none. On other roles, and for a non-null audio or
+// function_call (Rampart serves neither), they are the unknown or
+// unserved parameter they would be without this.
+func (m *Message) foldAnswerFields(p func() string) error {
+	a := m.AnswerFields
+	m.AnswerFields = nil
+	fields := []struct {
+		name     string
+		set      bool
+		raw      json.RawMessage
+		nullOnly bool
+	}{{"refusal", a.Refusal != nil, nil, false}, {"annotations", a.Annotations != nil, nil, false},
+		{"audio", a.Audio != nil, a.Audio, true}, {"function_call", a.FunctionCall != nil, a.FunctionCall, true}}
+	for _, f := range fields {
+		switch {
+		case f.set && m.Role != "assistant":
+			return apierr.InvalidCode("unsupported_parameter", p()+"."+f.name, "Unrecognized request argument supplied: %s.%s", p(), f.name)
+		case f.nullOnly && len(f.raw) > 0 && !bytes.Equal(bytes.TrimSpace(f.raw), NullRaw):
+			return apierr.InvalidCode("unsupported_parameter", p()+"."+f.name, "Unsupported parameter: '%s.%s' is not supported by Rampart.", p(), f.name)
+		}
+	}
+	if a.Refusal != nil && *a.Refusal != "" && (m.Content.Null || !m.Content.Set || m.Content.Text == "") {
+		m.Content = Content{Text: *a.Refusal, Set: true}
 	}
 	return nil
 }

@@ -11,6 +11,25 @@ import (
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
 
+// A client sends an answer's message back as it came (the SDKs' examples
+// push completion.choices[0].message): its refusal is the assistant
+// turn's text when it has none, and nothing of it stays on the message
+// (nor goes upstream or into a stored conversation).
+func TestAnswerMessageSentBack(t *testing.T) {
+	r, err := wire.ParseChat([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"},` +
+		`{"role":"assistant","content":null,"refusal":"I can't help with that.","annotations":[]},` +
+		`{"role":"assistant","content":"kept","refusal":"ignored"},{"role":"user","content":"why?"}]}`))
+	require.NoError(t, err)
+	require.Equal(t, "I can't help with that.", r.Messages[1].Content.Text)
+	require.Equal(t, "kept", r.Messages[2].Content.Text)
+	for _, m := range r.Messages {
+		require.Nil(t, m.AnswerFields)
+	}
+	b, err := json.Marshal(r.Messages[1])
+	require.NoError(t, err)
+	require.JSONEq(t, `{"role":"assistant","content":"I can't help with that."}`, string(b))
+}
+
 func TestParseChat(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -25,6 +44,11 @@ func TestParseChat(t *testing.T) {
 		{"tool round trip", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"ok"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"tool_choice":{"type":"function","function":{"name":"f"}}}`, "", true},
 		{"unknown top-level", `{"model":"m","messages":[{"role":"user","content":"hi"}],"best_of":2}`, "best_of", false},
 		{"unknown nested", `{"model":"m","messages":[{"role":"user","content":"hi","audio":1}]}`, "messages[0].audio", false},
+		{"an answer's message sent back", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo","refusal":null,"annotations":[],"audio":null,"function_call":null,"tool_calls":null},{"role":"user","content":"more"}]}`, "", true},
+		{"a refusal sent back", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"refusal":"I can't"},{"role":"user","content":"more"}]}`, "", true},
+		{"refusal on a user message", `{"model":"m","messages":[{"role":"user","content":"hi","refusal":"no"}]}`, "messages[0].refusal", false},
+		{"an assistant's audio", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo","audio":{"id":"audio_1"}}]}`, "messages[1].audio", false},
+		{"an assistant's function_call", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"{}"}}]}`, "messages[1].function_call", false},
 		{"logprobs true", `{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true}`, "logprobs", false},
 		{"stop too many", `{"model":"m","messages":[{"role":"user","content":"hi"}],"stop":["a","b","c","d","e"]}`, "stop", false},
 		{"stream_options without stream", `{"model":"m","messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true}}`, "stream_options", false},

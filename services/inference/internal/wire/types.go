@@ -91,6 +91,23 @@ type Message struct {
 	Name       string     `json:"name,omitempty"`
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string     `json:"tool_call_id,omitempty"`
+	// *AnswerFields is set only when a message carries one of them (a
+	// pointer, so the common message pays 8 bytes); validate folds it in
+	// and clears it.
+	*AnswerFields
+}
+
+// AnswerFields are the members of an answer's message besides role,
+// content and tool_calls, which a client sends back as it came
+// (messages.push(completion.choices[0].message), OpenAI's own examples):
+// refusal (null in every Rampart answer) becomes the assistant turn's text
+// when it has no content; annotations are dropped; audio and
+// function_call may only be null.
+type AnswerFields struct {
+	Refusal      *string         `json:"refusal,omitempty"`
+	Annotations  json.RawMessage `json:"annotations,omitempty"`
+	Audio        json.RawMessage `json:"audio,omitempty"`
+	FunctionCall json.RawMessage `json:"function_call,omitempty"`
 }
 
 // Content is a message's content: a string or an array of text parts,

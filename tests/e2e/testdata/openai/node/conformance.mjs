@@ -56,6 +56,14 @@ for (const model of ['echo', 'gpt-fake', 'gpt-native']) {
   const call = await client.chat.completions.create({ model, tools, messages: [{ role: 'user', content: 'call:get_weather {"city":"Lima"}' }] });
   assert.equal(call.choices[0].finish_reason, 'tool_calls');
   assert.deepEqual(JSON.parse(call.choices[0].message.tool_calls[0].function.arguments), { city: 'Lima' });
+  // The SDKs' multi-turn pattern: the answer's message goes back as it
+  // came (refusal: null and all), then the tool's result.
+  const turn = await client.chat.completions.create({ model, tools, messages: [{ role: 'user', content: 'call:get_weather {"city":"Lima"}' },
+    call.choices[0].message, { role: 'tool', tool_call_id: call.choices[0].message.tool_calls[0].id, content: '18 C' }, { role: 'user', content: 'thanks' }] });
+  assert.equal(turn.choices[0].message.content, 'thanks');
+  const again = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello from node' },
+    chat.choices[0].message, { role: 'user', content: 'and again' }] });
+  assert.equal(again.choices[0].message.content, 'and again');
 
   // Responses API: mapped to chat in inference, for local and upstream
   // models alike; gpt-native's upstream serves it itself (pass-through).
