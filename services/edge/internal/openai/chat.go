@@ -91,7 +91,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 		return
 	}
 	defer release()
-	ctx, cancel := context.WithCancel(ctx) // ends the stream and its receiver on return
+	ctx, cancel := streamContext(r, ctx) // ends the stream and its receiver on return
 	defer cancel()
 	st, err := h.client.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Body: body, Format: format,
 		CallRequestId: logging.RequestID(r.Context())}, serve.RequestIDInMessage) // in the message, as complete's (ADR 0108)
@@ -162,6 +162,26 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 		}
 	}
 }
+
+// streamContext is the context of a chat stream's gRPC call and receiver,
+// and what ends it once stream returns. A request served by net/http
+// (http.ServerContextKey set: every request of the edge's server, and of
+// httptest's) has a context net/http cancels when ServeHTTP returns, which
+// ends the call, grpc-go's watcher and the receiver (grpc-go's own
+// per-stream cancel context derives from it): a cancel context of the
+// stream's own before the first byte cost ~1-2k instructions (its
+// allocation, the parent's children map, the cancellation at the end;
+// issue 15, ADR 0116). Any other request (a handler called directly) may
+// have a context nobody ends: it gets a cancel context of its own, so a
+// client gone mid-stream still cancels inference's stream.
+func streamContext(r *http.Request, ctx context.Context) (context.Context, context.CancelFunc) { //nolint:revive // ctx carries outgoing metadata
+	if r.Context().Value(http.ServerContextKey) != nil {
+		return ctx, noCancel
+	}
+	return context.WithCancel(ctx)
+}
+
+func noCancel() {}
 
 // writeEvent writes msg as one Server-Sent Event, composed in b and
 // handed to w in one Write (three or four Writes through the access log's
