@@ -33,7 +33,9 @@ type Model struct {
 	UpstreamModel string `json:"upstream_model,omitempty"`
 	// OwnedBy is shown in /v1/models (default: the upstream name).
 	OwnedBy string `json:"owned_by,omitempty"`
-	// Created is shown in /v1/models (Unix seconds).
+	// Created is shown in /v1/models (Unix seconds); DefaultCreated when
+	// unset, never the time the registry was built, so it does not change
+	// at every restart or reload (ADR 0117).
 	Created int64 `json:"created,omitempty"`
 	// InputUSDPerMTok and OutputUSDPerMTok price a million tokens.
 	InputUSDPerMTok  float64 `json:"input_usd_per_mtok,omitempty"`
@@ -61,6 +63,13 @@ type Model struct {
 	// (ResponsesAPI resolved by New).
 	native bool
 }
+
+// DefaultCreated is the `created` of a model whose registry entry sets
+// none: 2024-01-01T00:00:00Z, a fixed value rather than the start time, so
+// clients that cache or sort /v1/models see no churn across restarts and
+// reloads (ADR 0117). A registry file records no registration time; set
+// `created` on the model to show a real one.
+const DefaultCreated int64 = 1704067200
 
 // Values of Model.ResponsesAPI.
 const (
@@ -223,14 +232,13 @@ type Registry struct {
 	order   []string
 	tenants map[string]*Tenant
 	def     *Tenant
-	start   int64
 	// anyNative: some model forwards /v1/responses to its upstream.
 	anyNative bool
 }
 
 // New validates f and builds a registry.
 func New(f *File) (*Registry, error) {
-	r := &Registry{models: map[string]*Model{}, tenants: map[string]*Tenant{}, start: time.Now().Unix()}
+	r := &Registry{models: map[string]*Model{}, tenants: map[string]*Tenant{}}
 	for name, u := range f.Upstreams {
 		if err := u.check(); err != nil {
 			return nil, fmt.Errorf("registry: upstream %q: %w", name, err)
@@ -272,7 +280,7 @@ func New(f *File) (*Registry, error) {
 			m.OwnedBy = m.Upstream
 		}
 		if m.Created == 0 {
-			m.Created = r.start
+			m.Created = DefaultCreated
 		}
 		r.models[m.ID] = &m
 		r.order = append(r.order, m.ID)

@@ -151,3 +151,25 @@ func TestResponsesAPIMode(t *testing.T) {
 		})
 	}
 }
+
+// A model's created does not move with the registry's construction time
+// (ADR 0117): two builds in different seconds, as two starts or a reload,
+// list the same value, and a created set in the file is kept.
+func TestCreatedIsStableAcrossBuilds(t *testing.T) {
+	f := registry.File{Models: []registry.Model{{ID: "a", Upstream: "local"}, {ID: "b", Upstream: "local", Created: 1690000000}}}
+	list := func() []registry.Entry {
+		r, err := registry.New(&f)
+		require.NoError(t, err)
+		return r.List("t", nil)
+	}
+	first := list()
+	for sec := time.Now().Unix(); time.Now().Unix() == sec; {
+		time.Sleep(10 * time.Millisecond)
+	}
+	second := list()
+	require.Equal(t, first, second)
+	require.Equal(t, []registry.Entry{
+		{ID: "a", OwnedBy: "local", Created: registry.DefaultCreated},
+		{ID: "b", OwnedBy: "local", Created: 1690000000},
+	}, second)
+}
