@@ -184,6 +184,16 @@ func usage(text string) (prompt, completion int) {
 	return 10 + len(text)/4, len(strings.Fields(text))
 }
 
+// usageJSON is a chat usage object as OpenAI sends it, details included:
+// half the prompt cached and half the completion reasoning, so a caller
+// sees whether the details were passed through (ADR 0117).
+func usageJSON(prompt, completion int) string {
+	return fmt.Sprintf(`{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,`+
+		`"prompt_tokens_details":{"cached_tokens":%d,"audio_tokens":0},`+
+		`"completion_tokens_details":{"reasoning_tokens":%d,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`,
+		prompt, completion, prompt+completion, prompt/2, completion/2)
+}
+
 // chatJSON answers a non-streaming chat completion: text echoed, or the
 // tool call.
 func (f *Upstream) chatJSON(w http.ResponseWriter, req *fakeReq, text, toolCall string) {
@@ -200,8 +210,8 @@ func (f *Upstream) chatJSON(w http.ResponseWriter, req *fakeReq, text, toolCall 
 			jsonString(req.Model), msg, finish)
 		return
 	}
-	fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%s,"choices":[{"index":0,"message":%s,"logprobs":null,"finish_reason":"%s"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
-		jsonString(req.Model), msg, finish, prompt, completion, prompt+completion)
+	fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%s,"choices":[{"index":0,"message":%s,"logprobs":null,"finish_reason":"%s"}],"usage":%s}`,
+		jsonString(req.Model), msg, finish, usageJSON(prompt, completion))
 }
 
 // chatStream answers a streaming chat completion, word by word, with the
@@ -262,7 +272,7 @@ func (f *Upstream) chatStream(w http.ResponseWriter, r *http.Request, req *fakeR
 		fmt.Fprint(w, "data: [DONE]\n\n")
 		return
 	}
-	fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%s,\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d}}\n\n", jsonString(req.Model), prompt, completion, prompt+completion)
+	fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%s,\"choices\":[],\"usage\":%s}\n\n", jsonString(req.Model), usageJSON(prompt, completion))
 	fmt.Fprint(w, "data: [DONE]\n\n")
 }
 

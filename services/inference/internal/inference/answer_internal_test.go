@@ -21,6 +21,9 @@ func TestAnswerFastIsEncodeCompletion(t *testing.T) {
 		"escapes and unicode":    {id: "chatcmpl-3", model: "m", content: "\"q\" \\ \n\t\x01 <a>&amp; \u2028 é 😀 \xff", hasContent: true, finish: "length", prompt: 1 << 40},
 		"tool calls, no content": {id: "chatcmpl-4", model: "m", toolCalls: calls, finish: "tool_calls", prompt: 3, completion: 4},
 		"tool calls and content": {id: "chatcmpl-5", model: "an-assistant", content: "checking", hasContent: true, toolCalls: calls, finish: "tool_calls"},
+		"usage details": {id: "chatcmpl-7", model: "m", content: "x", hasContent: true, finish: "stop", prompt: 9, completion: 8,
+			promptDetails: &wire.PromptTokensDetails{CachedTokens: 4, AudioTokens: 1}, completionDetails: &wire.CompletionTokensDetails{ReasoningTokens: 5, AudioTokens: 2, AcceptedPredictionTokens: 3, RejectedPredictionTokens: 6}},
+		"prompt details only": {id: "chatcmpl-8", model: "m", content: "x", hasContent: true, finish: "stop", prompt: 9, promptDetails: &wire.PromptTokensDetails{CachedTokens: 4}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			want, err := wire.EncodeCompletion(a.chatCompletion(nil))

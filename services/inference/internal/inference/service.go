@@ -320,6 +320,7 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 		id: newID("chatcmpl-"), created: start.Unix(), model: r.name(m),
 		content: res.Content, hasContent: res.HasContent || len(toolCalls) == 0,
 		toolCalls: toolCalls, finish: finish, prompt: int(u.PromptTokens), completion: int(u.CompletionTokens),
+		promptDetails: res.Usage.PromptDetails, completionDetails: res.Usage.CompletionDetails,
 	}
 	var b []byte
 	e := g.extension(&ext)
@@ -347,6 +348,15 @@ type answer struct {
 	toolCalls          []wire.ToolCall
 	finish             string
 	prompt, completion int
+	// The upstream's usage details, nil when it sent none (ADR 0117).
+	promptDetails     *wire.PromptTokensDetails
+	completionDetails *wire.CompletionTokensDetails
+}
+
+// usage is a's usage as the wire's.
+func (a *answer) usage() wire.Usage {
+	return wire.Usage{PromptTokens: a.prompt, CompletionTokens: a.completion, TotalTokens: a.prompt + a.completion,
+		PromptTokensDetails: a.promptDetails, CompletionTokensDetails: a.completionDetails}
 }
 
 // chatCompletion is a as the wire's completion; ext is the rampart extension
@@ -359,8 +369,9 @@ func (a *answer) chatCompletion(ext *wire.Extension) *wire.ChatCompletion {
 			Logprobs:     wire.NullRaw,
 			FinishReason: a.finish,
 		}},
-		Usage: &wire.Usage{PromptTokens: a.prompt, CompletionTokens: a.completion, TotalTokens: a.prompt + a.completion},
 	}
+	usage := a.usage()
+	out.Usage = &usage
 	if a.hasContent {
 		content := a.content
 		out.Choices[0].Message.Content = &content
@@ -384,7 +395,7 @@ func (a *answer) appendFast() []byte {
 		Logprobs:     wire.NullRaw,
 		FinishReason: a.finish,
 	}}
-	usage := wire.Usage{PromptTokens: a.prompt, CompletionTokens: a.completion, TotalTokens: a.prompt + a.completion}
+	usage := a.usage()
 	out := wire.ChatCompletion{ID: a.id, Object: "chat.completion", Created: a.created, Model: a.model, Choices: choices[:], Usage: &usage}
 	content := a.content
 	if a.hasContent {

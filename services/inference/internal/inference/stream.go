@@ -85,13 +85,13 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 		pu = *got.final.Usage
 	}
 	u := s.usage(m, call.Request, pu, string(got.content), got.final.ToolCalls)
-	if err := w.finish(finish, ext, includeUsage, u); err != nil {
+	if err := w.finish(finish, ext, includeUsage, u, &pu); err != nil {
 		s.finish(ctx, c, m, "stream", u, start) // the tokens were spent
 		return s.streamErr(ctx, c, m, err)
 	}
 	s.finish(ctx, c, m, "stream", u, start)
 	if s.Prompts.Enabled(c.Tenant) {
-		wu := &wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.PromptTokens + u.CompletionTokens)}
+		wu := streamUsage(u, &pu)
 		s.logPrompt(ctx, c, m, "stream", body, streamedCompletion(w.chunk.ID, w.chunk.Created, w.chunk.Model, string(got.content), allowed, finish, wu))
 	}
 	return nil
@@ -153,17 +153,24 @@ func (w *chunkWriter) start() error {
 }
 
 // finish sends the chunk with the finish reason and, with include_usage,
-// the usage chunk with empty choices.
-func (w *chunkWriter) finish(reason string, ext *wire.Extension, includeUsage bool, u store.Record) error {
+// the usage chunk with empty choices: u's counts and pu's details.
+func (w *chunkWriter) finish(reason string, ext *wire.Extension, includeUsage bool, u store.Record, pu *provider.Usage) error {
 	if err := w.delta(wire.Delta{}, &reason, ext); err != nil {
 		return err
 	}
 	if !includeUsage {
 		return nil
 	}
-	usage, _ := json.Marshal(wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.PromptTokens + u.CompletionTokens)})
+	usage, _ := json.Marshal(streamUsage(u, pu))
 	w.chunk.Usage = usage
 	return w.emit([]wire.ChunkChoice{}, nil)
+}
+
+// streamUsage is a stream's usage as the wire's: u's counts and the
+// details the provider sent (ADR 0117).
+func streamUsage(u store.Record, pu *provider.Usage) *wire.Usage {
+	return &wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.PromptTokens + u.CompletionTokens),
+		PromptTokensDetails: pu.PromptDetails, CompletionTokensDetails: pu.CompletionDetails}
 }
 
 // streamed is what the provider streamed: the content, and in final the

@@ -100,6 +100,11 @@ type Usage struct {
 	CompletionTokens int
 	// Reported is false when the provider did not report usage.
 	Reported bool
+	// PromptDetails and CompletionDetails are the provider's
+	// usage.prompt_tokens_details and completion_tokens_details, passed
+	// through to the caller when sent (ADR 0117).
+	PromptDetails     *wire.PromptTokensDetails
+	CompletionDetails *wire.CompletionTokensDetails
 }
 
 // ChatResult is a finished completion.

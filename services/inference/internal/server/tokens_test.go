@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http/httptest"
 	"testing"
 
@@ -48,6 +50,67 @@ func TestTokenCountingWithoutProviderUsage(t *testing.T) {
 			require.NoError(t, json.Unmarshal(raw["usage"], &u))
 			require.Equal(t, tt.prompt, u["prompt_tokens"])
 			require.Equal(t, tt.completion, u["completion_tokens"])
+		})
+	}
+}
+
+// An upstream's usage.prompt_tokens_details and completion_tokens_details
+// reach the caller, in the answer and in the include_usage chunk (ADR
+// 0117); counted usage (an upstream that sends none) has no details.
+func TestUpstreamUsageDetailsArePassedThrough(t *testing.T) {
+	type usage struct {
+		Prompt     int            `json:"prompt_tokens"`
+		Completion int            `json:"completion_tokens"`
+		PromptD    map[string]int `json:"prompt_tokens_details"`
+		CompD      map[string]int `json:"completion_tokens_details"`
+	}
+	const msg = "one two three four five six seven eight"
+	for _, tt := range []struct {
+		name    string
+		noUsage bool
+	}{{"reported", false}, {"counted", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			up := httptest.NewServer(&openaitest.Upstream{NoUsage: tt.noUsage})
+			t.Cleanup(up.Close)
+			reg := `{"upstreams": {"fake": {"type": "openai", "base_url": "` + up.URL + `/v1", "max_retries": -1}},
+  "models": [{"id": "gpt-fake", "upstream": "fake", "upstream_model": "gpt-4o-mini"}]}`
+			srv := servertest.Start(t, servertest.Options{Models: []byte(reg)})
+			e := &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}
+			check := func(raw json.RawMessage) {
+				t.Helper()
+				var u usage
+				require.NoError(t, json.Unmarshal(raw, &u))
+				if tt.noUsage {
+					require.NotContains(t, string(raw), "details")
+					return
+				}
+				// The fake caches half the prompt and reasons half the completion.
+				require.Equal(t, map[string]int{"cached_tokens": u.Prompt / 2, "audio_tokens": 0}, u.PromptD)
+				require.Equal(t, map[string]int{"reasoning_tokens": u.Completion / 2, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}, u.CompD)
+				require.Positive(t, u.CompD["reasoning_tokens"])
+			}
+
+			resp, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{Body: chatBody("gpt-fake", msg, "")})
+			require.NoError(t, err)
+			var c map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(resp.GetBody(), &c))
+			check(c["usage"])
+
+			st, err := e.client.StreamChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.StreamChatCompletionRequest{
+				Body: chatBody("gpt-fake", msg, `,"stream":true,"stream_options":{"include_usage":true}`)})
+			require.NoError(t, err)
+			var last map[string]json.RawMessage
+			for {
+				m, err := st.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				require.NoError(t, err)
+				last = nil
+				require.NoError(t, json.Unmarshal(m.GetChunk(), &last))
+			}
+			require.JSONEq(t, `[]`, string(last["choices"]))
+			check(last["usage"])
 		})
 	}
 }

@@ -47,6 +47,24 @@ func appendCompletion(b []byte, c *ChatCompletion) ([]byte, bool) {
 		b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
 		b = append(b, `,"total_tokens":`...)
 		b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
+		if d := u.PromptTokensDetails; d != nil {
+			b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+			b = strconv.AppendInt(b, int64(d.CachedTokens), 10)
+			b = append(b, `,"audio_tokens":`...)
+			b = strconv.AppendInt(b, int64(d.AudioTokens), 10)
+			b = append(b, '}')
+		}
+		if d := u.CompletionTokensDetails; d != nil {
+			b = append(b, `,"completion_tokens_details":{"reasoning_tokens":`...)
+			b = strconv.AppendInt(b, int64(d.ReasoningTokens), 10)
+			b = append(b, `,"audio_tokens":`...)
+			b = strconv.AppendInt(b, int64(d.AudioTokens), 10)
+			b = append(b, `,"accepted_prediction_tokens":`...)
+			b = strconv.AppendInt(b, int64(d.AcceptedPredictionTokens), 10)
+			b = append(b, `,"rejected_prediction_tokens":`...)
+			b = strconv.AppendInt(b, int64(d.RejectedPredictionTokens), 10)
+			b = append(b, '}')
+		}
 		b = append(b, '}')
 	}
 	b = append(b, `,"system_fingerprint":`...)

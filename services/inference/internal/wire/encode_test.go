@@ -37,6 +37,13 @@ func randomCompletion(rng *rand.Rand) wire.ChatCompletion {
 	}
 	if rng.IntN(2) == 0 {
 		c.Usage = &wire.Usage{PromptTokens: rng.IntN(1000), CompletionTokens: rng.IntN(1000), TotalTokens: rng.IntN(2000)}
+		if rng.IntN(2) == 0 {
+			c.Usage.PromptTokensDetails = &wire.PromptTokensDetails{CachedTokens: rng.IntN(1000), AudioTokens: rng.IntN(10)}
+		}
+		if rng.IntN(2) == 0 {
+			c.Usage.CompletionTokensDetails = &wire.CompletionTokensDetails{ReasoningTokens: rng.IntN(1000), AudioTokens: rng.IntN(10),
+				AcceptedPredictionTokens: rng.IntN(10), RejectedPredictionTokens: rng.IntN(10)}
+		}
 	}
 	if rng.IntN(8) == 0 {
 		c.Rampart = &wire.Extension{Warning: text(), Citations: []wire.Citation{{Index: 1, Source: text(), Quote: text()}}}

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"slices"
 
 	"github.com/rampart-platform/rampart/pkg/jsonread"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
@@ -90,7 +91,7 @@ func readUsage(r *jsonread.Reader) (*wire.Usage, bool) {
 		return nil, false
 	}
 	u := &wire.Usage{}
-	var seen [3]bool
+	var seen [5]bool
 	for first := true; r.More(first); first = false {
 		name, ok := r.Name()
 		if !ok {
@@ -104,7 +105,24 @@ func readUsage(r *jsonread.Reader) (*wire.Usage, bool) {
 			dst, seen[1] = &u.CompletionTokens, true
 		case string(name) == "total_tokens" && !seen[2]:
 			dst, seen[2] = &u.TotalTokens, true
-		case !unread(name) && (jsonread.FoldEqual(name, "prompt_tokens") || jsonread.FoldEqual(name, "completion_tokens") || jsonread.FoldEqual(name, "total_tokens")):
+		case string(name) == "prompt_tokens_details" && !seen[3]:
+			// After the three counts, so usage without details pays
+			// nothing more (ADR 0117).
+			seen[3] = true
+			if u.PromptTokensDetails, ok = readPromptDetails(r); !ok {
+				return nil, false
+			}
+			continue
+		case string(name) == "completion_tokens_details" && !seen[4]:
+			seen[4] = true
+			if u.CompletionTokensDetails, ok = readCompletionDetails(r); !ok {
+				return nil, false
+			}
+			continue
+		case string(name) == "prompt_tokens_details" || string(name) == "completion_tokens_details":
+			return nil, false // a duplicate: json.Unmarshal merges it into the first
+		case !unread(name) && (jsonread.FoldEqual(name, "prompt_tokens") || jsonread.FoldEqual(name, "completion_tokens") || jsonread.FoldEqual(name, "total_tokens") ||
+			jsonread.FoldEqual(name, "prompt_tokens_details") || jsonread.FoldEqual(name, "completion_tokens_details")):
 			return nil, false
 		default:
 			if !r.Skip() {
@@ -119,6 +137,66 @@ func readUsage(r *jsonread.Reader) (*wire.Usage, bool) {
 		*dst = int(n)
 	}
 	return u, !r.Failed()
+}
+
+// readPromptDetails reads usage.prompt_tokens_details (an object or
+// null) as json.Unmarshal reads it into a *wire.PromptTokensDetails;
+// false for anything else, so the strict decoder decides.
+func readPromptDetails(r *jsonread.Reader) (*wire.PromptTokensDetails, bool) {
+	if r.Null() {
+		return nil, true
+	}
+	d := &wire.PromptTokensDetails{}
+	return d, readCounts(r, []string{"cached_tokens", "audio_tokens"}, []*int{&d.CachedTokens, &d.AudioTokens})
+}
+
+// readCompletionDetails is readPromptDetails for
+// usage.completion_tokens_details.
+func readCompletionDetails(r *jsonread.Reader) (*wire.CompletionTokensDetails, bool) {
+	if r.Null() {
+		return nil, true
+	}
+	d := &wire.CompletionTokensDetails{}
+	return d, readCounts(r,
+		[]string{"reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"},
+		[]*int{&d.ReasoningTokens, &d.AudioTokens, &d.AcceptedPredictionTokens, &d.RejectedPredictionTokens})
+}
+
+// readCounts reads an object of integer members, names[i] into *dst[i],
+// skipping other members; false for a duplicate or a name that differs
+// from one of names only by case (json.Unmarshal would take it), or
+// anything that is not such an object.
+func readCounts(r *jsonread.Reader, ns []string, ds []*int) bool {
+	if !r.Object() {
+		return false
+	}
+	var seen uint8
+	for first := true; r.More(first); first = false {
+		name, ok := r.Name()
+		if !ok {
+			return false
+		}
+		i := slices.Index(ns, string(name))
+		if i < 0 {
+			if slices.ContainsFunc(ns, func(n string) bool { return jsonread.FoldEqual(name, n) }) {
+				return false
+			}
+			if !r.Skip() {
+				return false
+			}
+			continue
+		}
+		if seen&(1<<i) != 0 {
+			return false
+		}
+		seen |= 1 << i
+		n, ok := r.Int()
+		if !ok {
+			return false
+		}
+		*ds[i] = int(n)
+	}
+	return !r.Failed()
 }
 
 // readArray reads an array or null as json.Unmarshal reads it into a []T

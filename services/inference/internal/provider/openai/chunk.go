@@ -159,8 +159,7 @@ func nullableString(r *jsonread.Reader) (*string, bool) {
 func unread(name []byte) bool {
 	switch string(name) {
 	case "id", "object", "created", "model", "system_fingerprint", "service_tier",
-		"index", "logprobs", "role", "refusal", "annotations",
-		"prompt_tokens_details", "completion_tokens_details":
+		"index", "logprobs", "role", "refusal", "annotations":
 		return true
 	}
 	return false

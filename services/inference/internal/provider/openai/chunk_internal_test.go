@@ -23,6 +23,7 @@ var chunkCases = []struct {
 	{"content", `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hello! This is "},"logprobs":null,"finish_reason":null}],"usage":null}`, true},
 	{"finish", `{"id":"chatcmpl-1","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}`, true},
 	{"usage", `{"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":11,"total_tokens":23,"completion_tokens_details":{"reasoning_tokens":0}}}`, true},
+	{"usage details", `{"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":11,"total_tokens":23,"prompt_tokens_details":{"cached_tokens":8,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":5,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}}`, true},
 	{"escapes", `{"choices":[{"delta":{"content":"a\"b\\c\n\u00e9\ud83d\ude00 <&>"}}]}`, true},
 	{"null content", `{"choices":[{"delta":{"content":null,"refusal":null}}]}`, true},
 	{"tool call fragments", `{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a"}}]},"finish_reason":null}]}`, true},
@@ -147,7 +148,7 @@ func BenchmarkDecodeChunk(b *testing.B) {
 // spelling encoding/json would match away from encoding/json.
 func TestUnreadNamesFoldToNoField(t *testing.T) {
 	var fields []string
-	for _, v := range []any{upstreamChunk{}, upstreamChunkChoice{}, upstreamDelta{}, upstreamCompletion{}, upstreamChoice{}, upstreamMessage{}, wire.Usage{}} {
+	for _, v := range []any{upstreamChunk{}, upstreamChunkChoice{}, upstreamDelta{}, upstreamCompletion{}, upstreamChoice{}, upstreamMessage{}, wire.Usage{}, wire.PromptTokensDetails{}, wire.CompletionTokensDetails{}} {
 		rt := reflect.TypeOf(v)
 		for i := range rt.NumField() {
 			name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
@@ -156,7 +157,7 @@ func TestUnreadNamesFoldToNoField(t *testing.T) {
 		}
 	}
 	names := []string{"id", "object", "created", "model", "system_fingerprint", "service_tier",
-		"index", "logprobs", "role", "refusal", "annotations", "prompt_tokens_details", "completion_tokens_details"}
+		"index", "logprobs", "role", "refusal", "annotations"}
 	for _, n := range names {
 		require.True(t, unread([]byte(n)), n)
 		for _, f := range fields {

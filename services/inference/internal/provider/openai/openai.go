@@ -176,7 +176,8 @@ func (p *Provider) Chat(ctx context.Context, call *provider.ChatCall) (*provider
 		res.Content, res.HasContent = *c.Message.Content, true
 	}
 	if out.Usage != nil {
-		res.Usage = provider.Usage{PromptTokens: out.Usage.PromptTokens, CompletionTokens: out.Usage.CompletionTokens, Reported: true}
+		res.Usage = provider.Usage{PromptTokens: out.Usage.PromptTokens, CompletionTokens: out.Usage.CompletionTokens, Reported: true,
+			PromptDetails: out.Usage.PromptTokensDetails, CompletionDetails: out.Usage.CompletionTokensDetails}
 	}
 	if res.FinishReason == "" {
 		res.FinishReason = "stop"

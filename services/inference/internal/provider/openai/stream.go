@@ -141,7 +141,8 @@ func (st *streamState) chunk(data []byte, emit func(*provider.Delta) error) erro
 		return upstreamStreamError(ch.Error)
 	}
 	if ch.Usage != nil {
-		st.usage = &provider.Usage{PromptTokens: ch.Usage.PromptTokens, CompletionTokens: ch.Usage.CompletionTokens, Reported: true}
+		st.usage = &provider.Usage{PromptTokens: ch.Usage.PromptTokens, CompletionTokens: ch.Usage.CompletionTokens, Reported: true,
+			PromptDetails: ch.Usage.PromptTokensDetails, CompletionDetails: ch.Usage.CompletionTokensDetails}
 	}
 	for _, c := range ch.Choices {
 		for _, td := range c.Delta.ToolCalls {
