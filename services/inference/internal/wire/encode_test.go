@@ -147,3 +147,26 @@ func TestEncodeChunkMatchesMarshal(t *testing.T) {
 		require.Equal(t, string(want), string(got))
 	}
 }
+
+// TestResponsesUsageOf: the Responses API's usage of a translated chat
+// answer carries the upstream's cached and reasoning tokens (ADR 0117).
+func TestResponsesUsageOf(t *testing.T) {
+	tests := []struct {
+		name string
+		in   *wire.Usage
+		want *wire.ResponsesUsage
+	}{
+		{"none", nil, nil},
+		{"counts only", &wire.Usage{PromptTokens: 3, CompletionTokens: 4, TotalTokens: 7}, &wire.ResponsesUsage{InputTokens: 3, OutputTokens: 4, TotalTokens: 7}},
+		{"details", &wire.Usage{PromptTokens: 30, CompletionTokens: 40, TotalTokens: 70,
+			PromptTokensDetails:     &wire.PromptTokensDetails{CachedTokens: 16, AudioTokens: 1},
+			CompletionTokensDetails: &wire.CompletionTokensDetails{ReasoningTokens: 25, AcceptedPredictionTokens: 2}},
+			&wire.ResponsesUsage{InputTokens: 30, OutputTokens: 40, TotalTokens: 70,
+				InputTokensDetails: wire.CachedTokens{CachedTokens: 16}, OutputTokensDetails: wire.ReasonTokens{ReasoningTokens: 25}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, wire.ResponsesUsageOf(tt.in))
+		})
+	}
+}

@@ -675,12 +675,20 @@ type ReasonTokens struct {
 	ReasoningTokens int `json:"reasoning_tokens"`
 }
 
-// ResponsesUsageOf converts chat usage.
+// ResponsesUsageOf converts chat usage, the upstream's cached and
+// reasoning tokens included (ADR 0117).
 func ResponsesUsageOf(u *Usage) *ResponsesUsage {
 	if u == nil {
 		return nil
 	}
-	return &ResponsesUsage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+	out := &ResponsesUsage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+	if d := u.PromptTokensDetails; d != nil {
+		out.InputTokensDetails.CachedTokens = d.CachedTokens
+	}
+	if d := u.CompletionTokensDetails; d != nil {
+		out.OutputTokensDetails.ReasoningTokens = d.ReasoningTokens
+	}
+	return out
 }
 
 // NewResponse returns the response object for r, in progress and without

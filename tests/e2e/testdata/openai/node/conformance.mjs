@@ -34,6 +34,14 @@ for (const model of ['echo', 'gpt-fake', 'gpt-native']) {
   assert.equal(chat.object, 'chat.completion');
   assert.equal(chat.choices[0].message.content, 'hello from node');
   assert.ok(chat.usage.total_tokens > 0);
+  // An upstream's usage details come through as it sent them (the fake
+  // sends OpenAI's: half the prompt cached, half the completion reasoning);
+  // echo counts its own and has none (ADR 0117).
+  const details = (u) => model === 'echo'
+    ? assert.ok(u.prompt_tokens_details == null && u.completion_tokens_details == null, 'no details on a counted usage')
+    : (assert.equal(u.prompt_tokens_details.cached_tokens, Math.floor(u.prompt_tokens / 2)),
+      assert.equal(u.completion_tokens_details.reasoning_tokens, Math.floor(u.completion_tokens / 2)));
+  details(chat.usage);
 
   const stream = await client.chat.completions.create({
     model, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'streamed from node' }],
@@ -51,6 +59,7 @@ for (const model of ['echo', 'gpt-fake', 'gpt-native']) {
   assert.equal(text, 'streamed from node');
   assert.equal(finish, 'stop');
   assert.ok(usage.total_tokens > 0);
+  details(usage);
 
   const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
   const call = await client.chat.completions.create({ model, tools, messages: [{ role: 'user', content: 'call:get_weather {"city":"Lima"}' }] });
@@ -73,6 +82,10 @@ for (const model of ['echo', 'gpt-fake', 'gpt-native']) {
   assert.equal(resp.output_text, 'hello responses');
   assert.ok(resp.usage.total_tokens > 0);
   assert.equal(resp.usage.total_tokens, resp.usage.input_tokens + resp.usage.output_tokens);
+  if (model === 'gpt-fake') { // translated: the chat answer's details, as cached and reasoning tokens (ADR 0117)
+    assert.equal(resp.usage.input_tokens_details.cached_tokens, Math.floor(resp.usage.input_tokens / 2));
+    assert.equal(resp.usage.output_tokens_details.reasoning_tokens, Math.floor(resp.usage.output_tokens / 2));
+  }
 
   const rtools = [{ type: 'function', name: 'get_weather', strict: false, parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
   const input = [{ role: 'user', content: 'call:get_weather {"city":"Lima"}' }];
