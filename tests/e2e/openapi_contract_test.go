@@ -263,7 +263,7 @@ func TestRESTJSONShape(t *testing.T) {
 		code, got := call(t, http.MethodPut, "/v1/tenants/"+tenantID+"/limits", admin, `{"requests_per_minute":"600"}`)
 		require.Equal(t, http.StatusOK, code)
 		limits := member(t, member(t, got, "tenant"), "limits")
-		require.JSONEq(t, `{"requests_per_minute":"600","tokens_per_minute":"0","monthly_token_budget":"0","allowed_models":[]}`,
+		require.JSONEq(t, `{"requests_per_minute":"600","tokens_per_minute":"0","monthly_token_budget":"0","allowed_models":[],"max_concurrent_streams":"0"}`,
 			string(mustJSON(t, limits)))
 	})
 
