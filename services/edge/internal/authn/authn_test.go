@@ -367,15 +367,7 @@ func TestSlackRoutesCarryOnlyTheirCallsDelegations(t *testing.T) {
 	a, srv := newAuthn(t, authn.Options{})
 	key := srv.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"admin"}})
 	var got []string
-	h := a.Middleware(authn.NewPolicy(nil), http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		st, _ := reqstate.Ensure(r)
-		got = nil
-		for _, d := range st.Delegated {
-			aud, _, _ := strings.Cut(d, "=")
-			got = append(got, aud)
-		}
-		require.NotEmpty(t, st.Assertion, "the adapter's own assertion goes with every route")
-	}))
+	h := a.Middleware(authn.NewPolicy(nil), recordDelegations(t, &got))
 	for _, tt := range []struct {
 		method, path string
 		want         []string
@@ -409,15 +401,7 @@ func TestUnresolvedRouteNarrowedByTable(t *testing.T) {
 	a, srv := newAuthn(t, authn.Options{})
 	key := srv.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"admin"}})
 	var got []string
-	h := a.Middleware(authn.NewPolicy(nil), http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		st, _ := reqstate.Ensure(r)
-		got = nil
-		for _, d := range st.Delegated {
-			aud, _, _ := strings.Cut(d, "=")
-			got = append(got, aud)
-		}
-		require.NotEmpty(t, st.Assertion)
-	}))
+	h := a.Middleware(authn.NewPolicy(nil), recordDelegations(t, &got))
 	for path, want := range map[string][]string{
 		"/v1/slack/install":       {"auth"},
 		"/v1/slack/installations": nil,
@@ -436,4 +420,19 @@ func TestUnresolvedRouteNarrowedByTable(t *testing.T) {
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 		require.ElementsMatch(t, want, got, path)
 	}
+}
+
+// recordDelegations is a handler behind the middleware that sets *got to
+// the audiences of the delegations the request carries onward, and checks
+// that the caller's own assertion goes with every route.
+func recordDelegations(t *testing.T, got *[]string) http.Handler {
+	return http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		st, _ := reqstate.Ensure(r)
+		*got = nil
+		for _, d := range st.Delegated {
+			aud, _, _ := strings.Cut(d, "=")
+			*got = append(*got, aud)
+		}
+		require.NotEmpty(t, st.Assertion, "the caller's own assertion goes with every route")
+	})
 }

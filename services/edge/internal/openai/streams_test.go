@@ -67,12 +67,7 @@ func TestConcurrentStreamsPerKey(t *testing.T) {
 	r := post(t, s, "key-a", "/v1/chat/completions", `{"model":"echo","stream":true,"messages":[{"role":"user","content":"x"}]}`)
 	require.Equal(t, http.StatusTooManyRequests, r.status, string(r.bytes))
 	require.Equal(t, "1", r.header.Get("Retry-After"))
-	var e openaitest.ErrorBody
-	require.NoError(t, json.Unmarshal(r.bytes, &e))
-	require.Equal(t, "rate_limit_exceeded", e.Error.Code)
-	require.Equal(t, "requests", e.Error.Type)
-	require.NotNil(t, e.Error.Param)
-	require.Equal(t, "stream", *e.Error.Param)
+	e := requireStreamCapError(t, r.bytes)
 	require.Contains(t, e.Error.Message, "at most 2 streaming requests")
 	require.InDelta(t, 1, testutil.ToFloat64(metrics.Counter("streams")), 0)
 
@@ -122,4 +117,18 @@ func TestMintedKeysShareTheirPoolsStreams(t *testing.T) {
 	require.Zero(t, slots.Open("k:kc2"))
 	r := post(t, s, "key-other", "/v1/chat/completions", stream)
 	require.Equal(t, http.StatusOK, r.status, "a key outside the pool keeps its own cap")
+}
+
+// requireStreamCapError decodes body as the OpenAI error of a refused
+// stream (a stream cap, the key's or the tenant's: 429 rate_limit_exceeded
+// of type requests, param stream) and returns it for its message.
+func requireStreamCapError(t *testing.T, body []byte) openaitest.ErrorBody {
+	t.Helper()
+	var e openaitest.ErrorBody
+	require.NoError(t, json.Unmarshal(body, &e))
+	require.Equal(t, "rate_limit_exceeded", e.Error.Code)
+	require.Equal(t, "requests", e.Error.Type)
+	require.NotNil(t, e.Error.Param)
+	require.Equal(t, "stream", *e.Error.Param)
+	return e
 }

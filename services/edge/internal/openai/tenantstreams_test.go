@@ -1,7 +1,6 @@
 package openai_test
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
-	"github.com/rampart-platform/rampart/pkg/openaitest"
 	"github.com/rampart-platform/rampart/pkg/store/redistest"
 	"github.com/rampart-platform/rampart/services/edge/internal/openai"
 	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
@@ -74,12 +72,7 @@ func TestTenantWideStreamCap(t *testing.T) {
 				r := post(t, s, key, "/v1/chat/completions", stream)
 				require.Equal(t, http.StatusTooManyRequests, r.status, "%s: %s", key, r.bytes)
 				require.Equal(t, "1", r.header.Get("Retry-After"))
-				var e openaitest.ErrorBody
-				require.NoError(t, json.Unmarshal(r.bytes, &e))
-				require.Equal(t, "rate_limit_exceeded", e.Error.Code)
-				require.Equal(t, "requests", e.Error.Type)
-				require.NotNil(t, e.Error.Param)
-				require.Equal(t, "stream", *e.Error.Param)
+				e := requireStreamCapError(t, r.bytes)
 				require.Contains(t, e.Error.Message, "this tenant")
 				require.Contains(t, e.Error.Message, "at most "+limit+" streaming requests")
 			}
