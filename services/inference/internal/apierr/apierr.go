@@ -41,6 +41,16 @@ type Error struct {
 	// refusal's x-ratelimit-*-tokens (ADR 0096). They travel as metadata of
 	// the ErrorInfo, beside "type" and "param".
 	Headers map[string]string
+	// Cause is what a provider saw when it is none of the client's
+	// business (a transport or SDK error): the service logs it for the
+	// operator, the client reads only Message.
+	Cause error
+}
+
+// WithCause records the provider's own error for the operator's log.
+func (e *Error) WithCause(err error) *Error {
+	e.Cause = err
+	return e
 }
 
 // Error is the message the client reads (OpenAI's error.message); the

@@ -257,7 +257,10 @@ func (s *Service) fallback(c *Caller, m *registry.Model) *registry.Model {
 }
 
 func (s *Service) providerErr(ctx context.Context, c *Caller, m *registry.Model, err error) error {
-	if _, ok := apierr.As(err); ok {
+	if e, ok := apierr.As(err); ok {
+		if e.Cause != nil {
+			s.Log.WarnContext(ctx, "upstream call failed", "model", m.ID, "upstream", m.Upstream, "request_id", c.RequestID, "err", e.Cause)
+		}
 		return err
 	}
 	if ctx.Err() != nil {

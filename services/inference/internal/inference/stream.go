@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/registry"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
@@ -243,8 +242,5 @@ func (s *Service) streamErr(ctx context.Context, c *Caller, m *registry.Model, e
 		return se.err
 	}
 	s.Metrics.failed(m.ID, "stream", err)
-	if _, ok := apierr.As(err); ok {
-		return err
-	}
 	return s.providerErr(ctx, c, m, err)
 }

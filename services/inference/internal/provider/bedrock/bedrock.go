@@ -385,9 +385,9 @@ func mapError(ctx context.Context, err error) error {
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		return apierr.Unavailable("The upstream model is unavailable.", 0)
+		return apierr.Unavailable("The upstream model is unavailable.", 0).WithCause(err)
 	}
-	return apierr.Unavailable("The upstream model is unreachable.", 0)
+	return apierr.Unavailable("The upstream model is unreachable.", 0).WithCause(err)
 }
 
 func cut(s string, n int) string {

@@ -92,7 +92,7 @@ func TestConverseStreamWithToolUse(t *testing.T) {
 		}
 		return nil
 	})
-	require.NoError(t, err)
+	require.NoError(t, err, "cause: %v", causeOf(err))
 	require.Equal(t, "Bonjour from Bedrock.", text)
 	require.Equal(t, "tool_calls", last.FinishReason)
 	require.Len(t, last.ToolCalls, 1)
@@ -169,4 +169,13 @@ func dig(t *testing.T, v any, path ...any) any {
 		}
 	}
 	return v
+}
+
+// causeOf is the provider's own error behind a mapped one, for a failing
+// test's message.
+func causeOf(err error) error {
+	if e, ok := apierr.As(err); ok {
+		return e.Cause
+	}
+	return nil
 }

@@ -501,14 +501,16 @@ func readError(ctx, actx context.Context, err error) error {
 	return apierr.Unavailable("The upstream model returned an unreadable response.", 0)
 }
 
-func (p *Provider) transportError(ctx, actx context.Context, _ error) (bool, time.Duration, error) {
+func (p *Provider) transportError(ctx, actx context.Context, err error) (bool, time.Duration, error) {
 	if ctx.Err() != nil {
 		return false, 0, ctx.Err()
 	}
 	if actx.Err() != nil {
 		return true, 0, apierr.Timeout("The upstream model timed out.")
 	}
-	return true, 0, apierr.Unavailable("The upstream model is unreachable.", 0)
+	// net/http's errors name the URL without its password; the key
+	// travels in a header, never in the URL.
+	return true, 0, apierr.Unavailable("The upstream model is unreachable.", 0).WithCause(err)
 }
 
 // statusError maps an upstream's non-2xx answer. key is the credential the

@@ -335,3 +335,19 @@ func TestUpstreamMessageNeverCarriesTheKey(t *testing.T) {
 	require.NotContains(t, ae.Message, key)
 	require.NotContains(t, ae.Message, "canary")
 }
+
+// An upstream nobody listens on: the client reads a fixed message, the
+// transport's own error travels as the Cause for the operator's log.
+func TestUnreachableUpstreamKeepsTheCauseForTheLog(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	p, err := openai.New(openai.Config{BaseURL: url, MaxRetries: 0})
+	require.NoError(t, err)
+	_, err = p.Chat(t.Context(), call(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+	e, ok := apierr.As(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, apierr.KindUnavailable, e.Kind)
+	require.Equal(t, "The upstream model is unreachable.", e.Message)
+	require.ErrorContains(t, e.Cause, "connection refused")
+}
