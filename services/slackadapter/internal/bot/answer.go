@@ -78,30 +78,23 @@ type answer struct {
 // reply answers a mention, DM or /rampart ask as the installation's
 // tenant: with the channel's (or workspace's) binding, the thread's earlier
 // user turns, streamed into a placeholder message with chat.update (slash
-// commands: one answer at response_url).
+// commands: answered at response_url). An answer longer than one Slack
+// message goes on in more messages (render); a failure after the
+// placeholder is told in it, never left as silence (docs/adr/0125).
 func (a *Adapter) reply(ctx context.Context, inst store.Installation, j job) error {
 	question := cleanText(j.ev.Text)
 	if j.cmd.kind == cmdAsk {
 		question = j.cmd.arg
 	}
 	if len(question) > MaxQuestion {
-		question = question[:MaxQuestion]
+		question = strings.ToValidUTF8(question[:MaxQuestion], "")
 	}
-	bind, err := a.st.BindingFor(ctx, inst.TenantID, inst.TeamID, j.ev.Channel)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+	if j.responseURL != "" {
+		return a.replyAtResponseURL(ctx, inst, j, question)
 	}
 	tok, err := a.assertionFor(ctx, inst.TenantID)
 	if err != nil {
-		return err
-	}
-	if j.responseURL != "" {
-		ans, err := a.ask(ctx, tok, bind, nil, question, nil)
-		msg := render(ans, err)
-		if rerr := a.respond(ctx, j, true, msg); rerr != nil {
-			return rerr
-		}
-		return a.replied(ctx, inst, j, bind, "", ans, err)
+		return err // no bot token without it: nothing can be posted
 	}
 	bot, err := a.botToken(ctx, inst)
 	if err != nil {
@@ -111,27 +104,70 @@ func (a *Adapter) reply(ctx context.Context, inst store.Installation, j job) err
 	if thread == "" {
 		thread = j.ev.TS
 	}
-	var history []string
-	if j.ev.ThreadTS != "" && j.ev.ThreadTS != j.ev.TS {
-		history = a.threadTurns(ctx, bot.AccessToken, inst, j.ev)
-	}
 	placeholder := slackapi.Message{Text: "_Looking in your documents…_"}
 	ts, err := a.slack.PostMessage(ctx, bot.AccessToken, j.ev.Channel, thread, placeholder)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errUndelivered, err)
 	}
-	// Partial answers replace the placeholder as they stream, at most
-	// once per StreamUpdateInterval (chat.update is rate limited), one
-	// attempt each: a 429 skips partial updates for its Retry-After rather
-	// than holding up the answer; the final update waits its turn.
+	// From here every failure replaces the placeholder: never silence.
+	bind, err := a.st.BindingFor(ctx, inst.TenantID, inst.TeamID, j.ev.Channel)
+	if errors.Is(err, store.ErrNotFound) {
+		err = nil
+	}
+	var history []string
+	if err == nil && j.ev.ThreadTS != "" && j.ev.ThreadTS != j.ev.TS {
+		history = a.threadTurns(ctx, bot.AccessToken, inst, j.ev)
+	}
+	progress := a.streamInto(ctx, bot.AccessToken, j.ev.Channel, ts)
+	var ans answer
+	aerr := err
+	if aerr == nil {
+		ans, aerr = a.ask(ctx, tok, bind, history, question, progress)
+	}
+	msgs := render(ans, aerr)
+	if err := a.slack.UpdateMessage(ctx, bot.AccessToken, j.ev.Channel, ts, msgs[0]); err != nil {
+		a.undeliverable(ctx, bot.AccessToken, j.ev.Channel, ts, err)
+		return fmt.Errorf("%w: %w", errUndelivered, err)
+	}
+	// A long answer goes on in the thread (docs/adr/0125).
+	for _, m := range msgs[1:] {
+		if _, err := a.slack.PostMessage(ctx, bot.AccessToken, j.ev.Channel, thread, m); err != nil {
+			return fmt.Errorf("%w: %w", errUndelivered, err)
+		}
+	}
+	return a.replied(ctx, inst, j, bind, ts, ans, aerr)
+}
+
+// replyAtResponseURL answers a slash command: every failure too, as the
+// asker saw only "Working on it…".
+func (a *Adapter) replyAtResponseURL(ctx context.Context, inst store.Installation, j job, question string) error {
+	bind, tok, err := a.answerAs(ctx, inst, j)
+	var ans answer
+	if err == nil {
+		ans, err = a.ask(ctx, tok, bind, nil, question, nil)
+	}
+	for _, msg := range render(ans, err) {
+		// A failure is the asker's alone.
+		if rerr := a.respond(ctx, j, err == nil, msg); rerr != nil {
+			return rerr
+		}
+	}
+	return a.replied(ctx, inst, j, bind, "", ans, err)
+}
+
+// streamInto returns the progress callback that replaces the placeholder
+// ts with the partial answer as it streams, at most once per
+// StreamUpdateInterval (chat.update is rate limited), one attempt each: a
+// 429 skips partial updates for its Retry-After rather than holding up
+// the answer; the final update waits its turn.
+func (a *Adapter) streamInto(ctx context.Context, botToken, channel, ts string) func(string) {
 	var next time.Time
-	progress := func(text string) {
+	return func(text string) {
 		if a.now().Before(next) || strings.TrimSpace(text) == "" {
 			return
 		}
 		next = a.now().Add(a.cfg.StreamUpdateInterval)
-		err := a.slack.TryUpdateMessage(ctx, bot.AccessToken, j.ev.Channel, ts, slackapi.Message{Text: escape(text) + " …",
-			Blocks: answerBlocks(text+" …", nil, "")})
+		err := a.slack.TryUpdateMessage(ctx, botToken, channel, ts, partial(text))
 		var rl *slack.RateLimitedError
 		if errors.As(err, &rl) {
 			next = a.now().Add(rl.RetryAfter)
@@ -140,11 +176,36 @@ func (a *Adapter) reply(ctx context.Context, inst store.Installation, j job) err
 			a.log.DebugContext(ctx, "stream update skipped", "err", err)
 		}
 	}
-	ans, aerr := a.ask(ctx, tok, bind, history, question, progress)
-	if err := a.slack.UpdateMessage(ctx, bot.AccessToken, j.ev.Channel, ts, render(ans, aerr)); err != nil {
-		return err
+}
+
+// answerAs is what a slash command's answer needs: the binding of its
+// channel (none is the zero binding) and the tenant's assertion.
+func (a *Adapter) answerAs(ctx context.Context, inst store.Installation, j job) (store.Binding, string, error) {
+	bind, err := a.st.BindingFor(ctx, inst.TenantID, inst.TeamID, j.ev.Channel)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Binding{}, "", err
 	}
-	return a.replied(ctx, inst, j, bind, ts, ans, aerr)
+	tok, err := a.assertionFor(ctx, inst.TenantID)
+	return bind, tok, err
+}
+
+// errUndelivered marks a failure to post to Slack: telling the user
+// about it through Slack again is pointless.
+var errUndelivered = errors.New("not delivered to slack")
+
+// undeliverable replaces the placeholder ts with a plain sentence when
+// Slack refused the answer's message (a limit Slack enforces that the
+// renderer did not know of), so the asker is not left with "Looking in
+// your documents…". A rate limit past the retry budget would refuse this
+// too: not tried.
+func (a *Adapter) undeliverable(ctx context.Context, botToken, channel, ts string, err error) {
+	if errors.Is(err, slackapi.ErrRateLimited) || ctx.Err() != nil {
+		return
+	}
+	msg := slackapi.Message{Text: "Sorry, Slack did not accept my answer to this, so I cannot show it here. Please ask again, or more narrowly."}
+	if uerr := a.slack.UpdateMessage(ctx, botToken, channel, ts, msg); uerr != nil {
+		a.log.WarnContext(ctx, "slack refused the failure notice too", "err", uerr)
+	}
 }
 
 // replied logs and counts a delivered reply by ids, never its text.

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -35,7 +36,25 @@ func (a *Adapter) process(j job) {
 	if err := a.handle(ctx, j); err != nil {
 		a.m.replies.WithLabelValues("error").Inc()
 		a.log.WarnContext(ctx, "slack job failed", "team_id", j.team, "event_id", j.eventID, "kind", j.ev.Type, "err", err)
+		a.tellFailure(ctx, j, err)
+	}
+}
+
+// commandFailed is what a slash command that failed on Rampart's side
+// answers: never the error (it may name internals), never silence.
+const commandFailed = "Sorry, something went wrong on Rampart's side and I could not do that. Please try again in a minute."
+
+// tellFailure answers a slash command whose job failed before it
+// responded (the asker saw only the ack): at its response_url, which needs
+// no token, so even a revoked adapter key or an unreadable bot token is
+// answered. An event's failure is told in its placeholder (reply); before
+// the placeholder there is no bot token to post with.
+func (a *Adapter) tellFailure(ctx context.Context, j job, err error) {
+	if j.responseURL == "" || errors.Is(err, errUndelivered) {
 		return
+	}
+	if rerr := a.respond(ctx, j, false, slackapi.Message{Text: commandFailed}); rerr != nil {
+		a.log.WarnContext(ctx, "slack failure notice not delivered", "team_id", j.team, "err", rerr)
 	}
 }
 
@@ -81,5 +100,8 @@ const MaxQuestion = 8000
 
 // respond answers a slash command at its response_url.
 func (a *Adapter) respond(ctx context.Context, j job, inChannel bool, msg slackapi.Message) error {
-	return a.slack.Respond(ctx, j.responseURL, inChannel, msg)
+	if err := a.slack.Respond(ctx, j.responseURL, inChannel, msg); err != nil {
+		return fmt.Errorf("%w: %w", errUndelivered, err)
+	}
+	return nil
 }

@@ -7,18 +7,34 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/slack-go/slack"
 
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackapi"
 )
 
-// Slack limits: a section's text is at most 3000 characters, a message at
-// most 50 blocks.
+// Slack's limits on one message, counted in UTF-16 code units (what
+// Slack counts; never fewer than the characters): a section's text at most
+// 3,000; at most 50 blocks; in all at most about 12,000 characters of
+// block text, past which chat.postMessage and chat.update answer
+// msg_blocks_too_long (slackapi/bolt-js#2509: "12,000 text characters with
+// a buffer for block containers"); a text field of at most 4,000, past
+// which they answer msg_too_long (the 40,000 of the 2018 changelog no
+// longer holds). An answer past these is split into several messages
+// (docs/adr/0125).
 const (
-	maxSectionText = 2900
-	maxSections    = 40
+	maxSectionText  = 2900
+	maxMessageText  = 11000
+	maxFallbackText = 3000
+	maxBlocks       = 50
+	// maxAnswerText bounds what of one answer is posted (about four
+	// messages); the rest is cut with a note.
+	maxAnswerText = 40000
 )
+
+// cutNote ends an answer cut at maxAnswerText.
+const cutNote = "_(The answer was cut here: it is longer than Rampart posts in Slack.)_"
 
 // escape makes text inert in Slack mrkdwn: an answer quoting a document
 // that says "<!channel>" or "<https://evil|bank>" must not ping or link.
@@ -56,22 +72,92 @@ func link(c citation) string {
 	return "<" + href + "|" + label + ">"
 }
 
-// answerBlocks lays out an answer: the text in sections, then the sources
-// as links, then the grounding warning if any.
-func answerBlocks(text string, cites []citation, warning string) []slack.Block {
-	var blocks []slack.Block
-	body := mrkdwn(text)
-	for body != "" && len(blocks) < maxSections {
-		part := body
-		if len(part) > maxSectionText {
-			cut := strings.LastIndexAny(part[:maxSectionText], "\n ")
-			if cut <= 0 {
-				cut = maxSectionText
+// escLen is how much r counts toward Slack's limits once escaped.
+func escLen(r rune) int {
+	switch r {
+	case '&':
+		return len("&amp;")
+	case '<', '>':
+		return len("&lt;")
+	}
+	if n := utf16.RuneLen(r); n > 0 {
+		return n
+	}
+	return 1
+}
+
+// slackLen is the length of already escaped text as Slack counts it.
+func slackLen(s string) int {
+	n := 0
+	for _, r := range s {
+		n += max(utf16.RuneLen(r), 1)
+	}
+	return n
+}
+
+// splitText cuts raw (unescaped) text into parts that are each at most
+// limit once escaped: at a line break or a space in the part's second
+// half if there is one, never inside a character (an answer in a language
+// without spaces) or an escape (a part is escaped after the cut).
+// Whitespace at a cut is dropped.
+func splitText(s string, limit int) []string {
+	var parts []string
+	s = strings.TrimSpace(s)
+	for s != "" {
+		end, n := len(s), 0
+		for i, r := range s {
+			if n += escLen(r); n > limit {
+				end = i
+				break
 			}
-			part = part[:cut]
 		}
-		body = strings.TrimLeft(body[len(part):], "\n ")
-		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, part, false, false), nil, nil))
+		cut := end
+		if end < len(s) {
+			if i := strings.LastIndexByte(s[:end], '\n'); i > end/2 {
+				cut = i
+			} else if i := strings.LastIndexByte(s[:end], ' '); i > end/2 {
+				cut = i
+			}
+		}
+		if cut == 0 { // a first character past limit: never, limit ≥ 4
+			cut = len(s)
+		}
+		parts = append(parts, strings.TrimRight(s[:cut], " \n"))
+		s = strings.TrimLeft(s[cut:], " \n")
+	}
+	return parts
+}
+
+// piece is blocks that stay together in one message: a section of the
+// answer, the sources (with their divider), the warning.
+type piece struct {
+	blocks []slack.Block
+	size   int    // block text, as Slack counts it
+	text   string // its part of the fallback text, escaped ("" for none)
+}
+
+func mrkdwnSection(text string) slack.Block {
+	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil)
+}
+
+// answerPieces lays out an answer: the text in sections, then the sources
+// as links, then the grounding warning if any.
+func answerPieces(text string, cites []citation, warning string) []piece {
+	var pieces []piece
+	cut := false
+	n := 0
+	for i, r := range text {
+		if n += escLen(r); n > maxAnswerText {
+			text, cut = text[:i], true
+			break
+		}
+	}
+	for _, part := range splitText(text, maxSectionText) {
+		body := mrkdwn(part)
+		pieces = append(pieces, piece{blocks: []slack.Block{mrkdwnSection(body)}, size: slackLen(body), text: escape(part)})
+	}
+	if cut {
+		pieces = append(pieces, piece{blocks: []slack.Block{mrkdwnSection(cutNote)}, size: len(cutNote)})
 	}
 	if len(cites) > 0 {
 		// One line per document: "[1][2] <url|title> (p. 3)".
@@ -95,29 +181,90 @@ func answerBlocks(text string, cites []citation, warning string) []slack.Block {
 			if w := where(locs[key]); w != "" {
 				line += " (" + w + ")"
 			}
-			if sb.Len()+len(line) > maxSectionText {
+			if slackLen(sb.String())+slackLen(line) > maxSectionText {
 				break
 			}
 			sb.WriteString(line)
 		}
-		blocks = append(blocks, slack.NewDividerBlock(),
-			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, sb.String(), false, false), nil, nil))
+		pieces = append(pieces, piece{blocks: []slack.Block{slack.NewDividerBlock(), mrkdwnSection(sb.String())}, size: slackLen(sb.String())})
 	}
 	if warning != "" {
-		blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, ":warning: "+escape(warning), false, false)))
+		w := ":warning: " + escape(splitText(warning, maxSectionText-len(":warning: "))[0])
+		pieces = append(pieces, piece{blocks: []slack.Block{slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, w, false, false))}, size: slackLen(w)})
 	}
-	return blocks
+	return pieces
+}
+
+// pack puts pieces in order into as few messages as Slack's limits allow.
+// A message's fallback text is its part of the answer (escaped: Slack
+// parses it too, in notifications), cut to maxFallbackText.
+func pack(pieces []piece, fallback string) []slackapi.Message {
+	var msgs []slackapi.Message
+	var cur slackapi.Message
+	var texts []string
+	size := 0
+	flush := func() {
+		if len(cur.Blocks) == 0 {
+			return
+		}
+		cur.Text = fallbackText(strings.Join(texts, "\n"), fallback)
+		msgs = append(msgs, cur)
+		cur, texts, size = slackapi.Message{}, nil, 0
+	}
+	for _, p := range pieces {
+		if size+p.size > maxMessageText || len(cur.Blocks)+len(p.blocks) > maxBlocks {
+			flush()
+		}
+		cur.Blocks = append(cur.Blocks, p.blocks...)
+		size += p.size
+		if p.text != "" {
+			texts = append(texts, p.text)
+		}
+	}
+	flush()
+	if len(msgs) == 0 {
+		msgs = append(msgs, slackapi.Message{Text: fallback})
+	}
+	return msgs
+}
+
+// fallbackText is escaped text cut to maxFallbackText at a space if it can
+// be, never inside an escape or a character; ifEmpty when there is none.
+func fallbackText(text, ifEmpty string) string {
+	if text == "" {
+		return ifEmpty
+	}
+	if slackLen(text) <= maxFallbackText {
+		return text
+	}
+	end, n := 0, 0
+	for i, r := range text {
+		if n += max(utf16.RuneLen(r), 1); n > maxFallbackText-1 {
+			end = i
+			break
+		}
+	}
+	if amp := strings.LastIndexByte(text[:end], '&'); amp >= 0 && !strings.Contains(text[amp:end], ";") {
+		end = amp
+	}
+	if sp := strings.LastIndexByte(text[:end], ' '); sp > end/2 {
+		end = sp
+	}
+	return strings.TrimRight(text[:end], " \n") + "…"
 }
 
 // trailingSources matches a closing "Sources: …" paragraph some answerers
 // append (rampart-extractive does); the Sources block replaces it.
 var trailingSources = regexp.MustCompile(`(?s)\n\s*Sources:[^\n]*\s*$`)
 
-// render is the final message of an answer (or of its failure).
-func render(ans answer, err error) slackapi.Message {
+// render is the messages of an answer (or of its failure), in order: the
+// first replaces the placeholder, the others follow it in the thread (at
+// a response_url, each is one more response). Each is within Slack's
+// limits.
+func render(ans answer, err error) []slackapi.Message {
 	if err != nil {
 		text := failure(err)
-		return slackapi.Message{Text: text, Blocks: answerBlocks(text, nil, "")}
+		return pack(answerPieces(text, nil, ""), escape(text))
 	}
 	text := ans.text
 	if len(ans.citations) > 0 {
@@ -125,8 +272,16 @@ func render(ans answer, err error) slackapi.Message {
 			text = t
 		}
 	}
-	// The fallback text is parsed by Slack too (notifications): escaped.
-	return slackapi.Message{Text: escape(text), Blocks: answerBlocks(text, ans.citations, ans.warning)}
+	return pack(answerPieces(text, ans.citations, ans.warning), "Sources")
+}
+
+// partial is what replaces the placeholder while the answer streams: the
+// start of its first message, marked as unfinished.
+func partial(text string) slackapi.Message {
+	m := render(answer{text: text}, nil)[0]
+	m.Text += " …"
+	m.Blocks = append(m.Blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, "…", false, false)))
+	return m
 }
 
 // where says where a document's cited passages are, for a reader opening

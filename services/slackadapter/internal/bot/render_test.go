@@ -2,9 +2,13 @@ package bot
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackfake"
 )
 
 func TestRender(t *testing.T) {
@@ -51,7 +55,9 @@ func TestRender(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msg := render(tt.ans, nil)
+			msgs := render(tt.ans, nil)
+			require.Len(t, msgs, 1, "a short answer is one message")
+			msg := msgs[0]
 			require.Equal(t, tt.fallback, msg.Text)
 			require.Len(t, msg.Blocks, tt.wantBlock)
 			raw, err := json.Marshal(msg.Blocks)
@@ -78,13 +84,80 @@ func TestRender(t *testing.T) {
 	}
 }
 
-func TestLongAnswerSplitsIntoSections(t *testing.T) {
-	long := ""
-	for len(long) < 7000 {
-		long += "word "
+// TestLongAnswerWithinSlackLimits: an answer longer than Slack takes in
+// one message is split into messages that Slack accepts (slackfake.Check:
+// section ≤ 3,000, ≤ 50 blocks, ≤ 12,000 of block text, text ≤ 4,000),
+// cut at characters (never inside a UTF-8 sequence, an answer without
+// spaces included) and escapes, losing nothing but the spaces at cuts,
+// with the sources and the warning once, at the end. The old renderer put
+// up to 116,000 characters in one message (Slack: msg_blocks_too_long),
+// the whole answer in the text field (msg_too_long) and cut at bytes.
+func TestLongAnswerWithinSlackLimits(t *testing.T) {
+	repeat := func(s string, n int) string { return strings.Repeat(s, n) }
+	cites := []citation{{Index: 1, DocumentID: "d1", Source: "https://w.example/vpn", URL: "https://w.example/vpn", Title: "VPN"}}
+	tests := []struct {
+		name     string
+		text     string
+		messages int
+		cut      bool
+	}{
+		{"one section's worth", repeat("word ", 500), 1, false},
+		{"words", repeat("word ", 6000), 4, false},
+		{"no spaces, three-byte characters", repeat("証明書は四十五日ごとに更新されます", 1200), 3, false},
+		{"astral characters count twice", repeat("🔐", 5000), 1, false},
+		{"escapes grow the text", repeat("a&b<c>d ", 2000), 4, false},
+		{"lines", repeat("- step one of the procedure\n", 1200), 4, false},
+		{"past what is posted", repeat("word ", 9000), 5, true},
 	}
-	msg := render(answer{text: long}, nil)
-	require.Len(t, msg.Blocks, 3)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msgs := render(answer{text: tt.text, citations: cites, warning: "Document search is unavailable"}, nil)
+			require.Equal(t, tt.messages, len(msgs), "messages")
+			var body strings.Builder
+			for i, m := range msgs {
+				raw, err := json.Marshal(m.Blocks)
+				require.NoError(t, err)
+				require.Empty(t, slackfake.Check(m.Text, string(raw)), "message %d is within Slack's limits", i)
+				require.True(t, utf8.ValidString(m.Text), "message %d: text cut inside a character", i)
+				var blocks []struct {
+					Type string
+					Text struct{ Text string }
+				}
+				require.NoError(t, json.Unmarshal(raw, &blocks))
+				for _, b := range blocks {
+					require.True(t, utf8.ValidString(b.Text.Text), "message %d: a section cut inside a character", i)
+					require.NotContains(t, b.Text.Text, "\uFFFD")
+					if b.Type == "section" && !strings.HasPrefix(b.Text.Text, "*Sources*") && !strings.Contains(b.Text.Text, "answer was cut") {
+						body.WriteString(b.Text.Text)
+					}
+				}
+				require.Equal(t, i == len(msgs)-1, strings.Contains(string(raw), "*Sources*"), "sources once, in the last message")
+				require.Equal(t, i == len(msgs)-1, strings.Contains(string(raw), ":warning:"), "the warning once, in the last message")
+			}
+			got := strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(body.String())
+			require.NotContains(t, strings.NewReplacer("&amp;", "", "&lt;", "", "&gt;", "").Replace(body.String()), "&", "no escape cut in two")
+			squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
+			if tt.cut {
+				require.Contains(t, string(must(json.Marshal(msgs[len(msgs)-1].Blocks))), "answer was cut")
+				require.True(t, strings.HasPrefix(squash(tt.text), squash(got)), "the start of the answer")
+				require.Greater(t, len(got), maxAnswerText-maxSectionText)
+			} else {
+				want, got := squash(tt.text), squash(got)
+				i := 0
+				for i < min(len(want), len(got)) && want[i] == got[i] {
+					i++
+				}
+				require.True(t, want == got, "nothing lost: %d and %d bytes, first difference at %d: %q", len(want), len(got), i, got[max(i-20, 0):min(i+20, len(got))])
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 func TestParseCommand(t *testing.T) {

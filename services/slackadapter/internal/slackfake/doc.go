@@ -4,5 +4,7 @@
 // Retry-After), chat.update, conversations.replies (seeded threads plus
 // the bot's own posts), users.info (workspace admins), oauth.v2.access
 // (code exchange and refresh-token rotation) and slash-command response
-// URLs (records answers).
+// URLs (records answers). Messages past Slack's limits are refused as
+// Slack refuses them (Check: msg_too_long, invalid_blocks,
+// msg_blocks_too_long).
 package slackfake

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf16"
 )
 
 // Post is one recorded chat.postMessage; TS is the ts the fake gave it.
@@ -64,6 +65,31 @@ type Server struct {
 	orgs      map[string]string    // user -> Enterprise Grid org (users.info enterprise_user)
 	messages  map[string]bool      // channel \x00 ts of posted messages
 	bots      map[string]string    // bot token → bot user id
+	refused   []string             // error codes of messages refused by Check
+	failU     int                  // remaining chat.update calls answered failCode
+	failCode  string
+}
+
+func (s *Server) refuse(code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refused = append(s.refused, code)
+}
+
+// Refused lists the error codes of the messages Slack's limits refused
+// (Check), oldest first.
+func (s *Server) Refused() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.refused...)
+}
+
+// FailUpdates makes the next n chat.update calls answer {"ok":false,
+// "error":code} (a refusal the adapter cannot foresee).
+func (s *Server) FailUpdates(n int, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failU, s.failCode = n, code
 }
 
 // Grant is what an OAuth code installs.
@@ -175,6 +201,72 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// Slack's limits on a message, counted in UTF-16 code units: see Check.
+const (
+	MaxTextLen        = 4000
+	MaxBlocks         = 50
+	MaxSectionTextLen = 3000
+	MaxBlocksTextLen  = 12000
+)
+
+// Check is how Slack refuses a message (chat.postMessage, chat.update, a
+// response_url) that breaks its limits, with its error code ("" when
+// Slack takes it): no_text with neither text nor blocks; msg_too_long for
+// a text field past MaxTextLen (Slack's documented 40,000 no longer
+// holds: past about 4,000 it refuses); invalid_blocks for blocks that are
+// not a JSON array, more than MaxBlocks, or a section text past
+// MaxSectionTextLen (the Block Kit reference); msg_blocks_too_long past
+// MaxBlocksTextLen of block text in all (undocumented, reported by Slack's
+// SDK maintainers in slackapi/bolt-js#2509).
+func Check(text, blocks string) string {
+	if utf16Len(text) > MaxTextLen {
+		return "msg_too_long"
+	}
+	if blocks == "" {
+		if text == "" {
+			return "no_text"
+		}
+		return ""
+	}
+	var bs []struct {
+		Type string `json:"type"`
+		Text *struct {
+			Text string `json:"text"`
+		} `json:"text"`
+		Elements []struct {
+			Text string `json:"text"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal([]byte(blocks), &bs); err != nil || len(bs) > MaxBlocks {
+		return "invalid_blocks"
+	}
+	total := 0
+	for _, b := range bs {
+		if b.Text != nil {
+			n := utf16Len(b.Text.Text)
+			if b.Type == "section" && n > MaxSectionTextLen {
+				return "invalid_blocks"
+			}
+			total += n
+		}
+		for _, e := range b.Elements {
+			total += utf16Len(e.Text)
+		}
+	}
+	if total > MaxBlocksTextLen {
+		return "msg_blocks_too_long"
+	}
+	return ""
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += max(utf16.RuneLen(r), 1)
+	}
+	return n
+}
+
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if err := r.ParseForm(); err != nil {
@@ -198,6 +290,11 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 		w.WriteHeader(http.StatusTooManyRequests)
 		writeJSON(w, map[string]any{"ok": false, "error": "ratelimited"})
+		return
+	}
+	if code := Check(r.PostForm.Get("text"), r.PostForm.Get("blocks")); code != "" {
+		s.refuse(code)
+		writeJSON(w, map[string]any{"ok": false, "error": code})
 		return
 	}
 	s.mu.Lock()
@@ -247,7 +344,20 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"ok": false, "error": "ratelimited"})
 		return
 	}
+	if s.failU > 0 {
+		s.failU--
+		code := s.failCode
+		s.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": false, "error": code})
+		return
+	}
 	known := s.messages[u.Channel+"\x00"+u.TS]
+	if code := Check(u.Text, u.Blocks); known && code != "" {
+		s.refused = append(s.refused, code)
+		s.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": false, "error": code})
+		return
+	}
 	if known && u.Text != "" {
 		// The thread shows the message's current text, as Slack does.
 		for k, msgs := range s.threads {
@@ -373,6 +483,16 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
 		http.Error(w, "bad json", http.StatusBadRequest)
+		return
+	}
+	blocks := string(m.Blocks)
+	if blocks == "null" {
+		blocks = ""
+	}
+	if code := Check(m.Text, blocks); code != "" {
+		// Like an incoming webhook: the status and the code as the body.
+		s.refuse(code)
+		http.Error(w, code, http.StatusBadRequest)
 		return
 	}
 	s.responses <- Response{Text: m.Text, ResponseType: m.ResponseType, Blocks: string(m.Blocks)}
