@@ -1,11 +1,13 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,7 +21,10 @@ import (
 
 const systemPrompt = "You are Rampart's assistant in Slack. Answer concisely."
 
-// Thread context bounds: earlier user turns sent with a follow-up.
+// placeholderText is the bot's message until the answer replaces it.
+const placeholderText = "_Looking in your documents…_"
+
+// Thread context bounds: earlier turns sent with a follow-up.
 const (
 	maxThreadTurns = 10
 	maxThreadBytes = 16 << 10
@@ -104,7 +109,7 @@ func (a *Adapter) reply(ctx context.Context, inst store.Installation, j job) err
 	if thread == "" {
 		thread = j.ev.TS
 	}
-	placeholder := slackapi.Message{Text: "_Looking in your documents…_"}
+	placeholder := slackapi.Message{Text: placeholderText}
 	ts, err := a.slack.PostMessage(ctx, bot.AccessToken, j.ev.Channel, thread, placeholder)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUndelivered, err)
@@ -114,7 +119,7 @@ func (a *Adapter) reply(ctx context.Context, inst store.Installation, j job) err
 	if errors.Is(err, store.ErrNotFound) {
 		err = nil
 	}
-	var history []string
+	var history []turn
 	if err == nil && j.ev.ThreadTS != "" && j.ev.ThreadTS != j.ev.TS {
 		history = a.threadTurns(ctx, bot.AccessToken, inst, j.ev)
 	}
@@ -228,41 +233,95 @@ func (a *Adapter) replied(ctx context.Context, inst store.Installation, j job, b
 	return nil
 }
 
-// threadTurns returns the earlier user messages of the thread (not the
-// bot's, not the current one), oldest first, mentions removed, bounded.
-func (a *Adapter) threadTurns(ctx context.Context, botToken string, inst store.Installation, ev event) []string {
+// turn is one earlier message of a thread, as chat history.
+type turn struct {
+	role    string // "user" or "assistant"
+	content string
+}
+
+// threadTurns returns the thread's messages before ev, oldest first, as
+// history: people's as user turns (mentions removed), this bot's own
+// answers as assistant turns (a long answer's messages joined), so a
+// follow-up such as "shorten that" has its "that" (docs/adr/0125). Other
+// bots' messages, this bot's placeholder, partial answers and failure
+// notices are left out. Bounded to the last maxThreadTurns turns and
+// maxThreadBytes.
+func (a *Adapter) threadTurns(ctx context.Context, botToken string, inst store.Installation, ev event) []turn {
 	msgs, err := a.slack.ThreadReplies(ctx, botToken, ev.Channel, ev.ThreadTS, 100)
 	if err != nil {
 		a.log.WarnContext(ctx, "thread history unavailable", "err", err)
 		return nil
 	}
-	var turns []string
+	var turns []turn
 	for _, m := range msgs {
-		if m.TS == ev.TS || m.User == "" || m.BotID != "" || m.User == inst.BotUserID {
+		if !tsBefore(m.TS, ev.TS) {
+			continue // the question itself, and what came after it
+		}
+		var t turn
+		switch {
+		case m.User != "" && m.User == inst.BotUserID:
+			if !isAnswer(m.Text) {
+				continue
+			}
+			t = turn{role: "assistant", content: unescape(m.Text)}
+		case m.BotID != "" || m.User == "":
+			continue
+		default:
+			t = turn{role: "user", content: cleanText(m.Text)}
+		}
+		if t.content == "" {
 			continue
 		}
-		if t := cleanText(m.Text); t != "" {
-			turns = append(turns, t)
+		if n := len(turns); n > 0 && t.role == "assistant" && turns[n-1].role == "assistant" {
+			turns[n-1].content += "\n" + t.content // one answer in several messages
+			continue
 		}
+		turns = append(turns, t)
 	}
 	if len(turns) > maxThreadTurns {
 		turns = turns[len(turns)-maxThreadTurns:]
 	}
 	total := 0
 	for i := len(turns) - 1; i >= 0; i-- {
-		if total += len(turns[i]); total > maxThreadBytes {
+		if total += len(turns[i].content); total > maxThreadBytes {
 			return turns[i+1:]
 		}
 	}
 	return turns
 }
 
+// isAnswer tells an answer the bot posted from its placeholder, a partial
+// answer left by a failed update, and its failure notices.
+func isAnswer(text string) bool {
+	return text != placeholderText && !strings.HasSuffix(text, " …") && !strings.HasPrefix(text, "Sorry, ")
+}
+
+// unescape undoes escape: the bot's own messages as the model wrote them.
+func unescape(s string) string {
+	return strings.TrimSpace(strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s))
+}
+
+// tsBefore orders Slack message timestamps ("1800000002.000100"):
+// seconds, then the part after the dot. An unreadable one is not before.
+func tsBefore(a, b string) bool {
+	as, af, _ := strings.Cut(a, ".")
+	bs, bf, _ := strings.Cut(b, ".")
+	ai, err1 := strconv.ParseInt(as, 10, 64)
+	bi, err2 := strconv.ParseInt(bs, 10, 64)
+	aj, err3 := strconv.ParseInt(cmp.Or(af, "0"), 10, 64)
+	bj, err4 := strconv.ParseInt(cmp.Or(bf, "0"), 10, 64)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return false
+	}
+	return ai < bi || ai == bi && aj < bj
+}
+
 // request builds the OpenAI body: the binding's assistant as the model,
 // or the configured model with the binding's collections.
-func (a *Adapter) request(bind store.Binding, history []string, question string) ([]byte, error) {
+func (a *Adapter) request(bind store.Binding, history []turn, question string) ([]byte, error) {
 	msgs := []map[string]string{{"role": "system", "content": systemPrompt}}
 	for _, h := range history {
-		msgs = append(msgs, map[string]string{"role": "user", "content": h})
+		msgs = append(msgs, map[string]string{"role": h.role, "content": h.content})
 	}
 	msgs = append(msgs, map[string]string{"role": "user", "content": question})
 	body := map[string]any{"model": a.cfg.Model, "messages": msgs, "stream": true}
@@ -276,7 +335,7 @@ func (a *Adapter) request(bind store.Binding, history []string, question string)
 }
 
 // ask streams the answer, calling progress with the text so far.
-func (a *Adapter) ask(ctx context.Context, tok string, bind store.Binding, history []string, question string, progress func(string)) (answer, error) {
+func (a *Adapter) ask(ctx context.Context, tok string, bind store.Binding, history []turn, question string, progress func(string)) (answer, error) {
 	if question == "" {
 		return answer{text: "Ask me a question."}, nil
 	}
