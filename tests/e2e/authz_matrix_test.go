@@ -541,6 +541,12 @@ func (m *matrix) request(t *testing.T, r *permissions.Route, p *matrixPrincipal,
 			"redirect_uri": "https://rampart.example/cb"}
 	case "POST /v1/ingest/connections/{connection_id}:complete":
 		body = map[string]any{"state": "matrix-bogus-state", "code": "matrix-code"}
+		// Only its authorizer's subject completes a connection (ADR 0118):
+		// a role that may connect data sources completes one of its own.
+		if p.kind != kindOther && slices.Contains(permissions.RoleCeiling(p.role), permissions.ScopeIngestWrite) {
+			k, _, _ := m.createKey(t, a, sub, []string{permissions.ScopeIngestWrite}, 0)
+			params["connection_id"] = m.connectionBy(t, k)
+		}
 	case "DELETE /v1/ingest/connections/{connection_id}":
 		params["connection_id"] = m.connection(t)
 	case "POST /v1/search":
@@ -632,12 +638,19 @@ func (m *matrix) ingest(t *testing.T, source string) string {
 
 func (m *matrix) connection(t *testing.T) string {
 	t.Helper()
+	return m.connectionBy(t, m.a.owner)
+}
+
+// connectionBy creates a pending connection of tenant A with key: its
+// subject is the connection's authorizer.
+func (m *matrix) connectionBy(t *testing.T, key string) string {
+	t.Helper()
 	var conn struct {
 		Connection struct {
 			ID string `json:"id"`
 		} `json:"connection"`
 	}
-	m.must(t, http.MethodPost, "/v1/ingest/connections", m.a.owner, map[string]any{
+	m.must(t, http.MethodPost, "/v1/ingest/connections", key, map[string]any{
 		"name": m.unique("conn"), "authorization_endpoint": "https://idp.example/authorize", "token_endpoint": "https://idp.example/token",
 		"client_id": "rampart", "client_secret": "matrix-client-secret", "redirect_uri": "https://rampart.example/cb",
 	}, &conn)

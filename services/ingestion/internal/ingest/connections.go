@@ -117,6 +117,42 @@ func tokenMayReach(hosts []string, u *url.URL) bool {
 	return false
 }
 
+// Actor is the verified principal of a call on a connection: the key it
+// presented and that key's subject.
+type Actor struct{ KeyID, Subject string }
+
+// CreatedBy is a connection's authorizer as the API shows it, auth's audit
+// actor form "key:<key id>/<subject>"; "" when none is recorded.
+func CreatedBy(c store.Connection) string {
+	if c.CreatedBySubject == "" {
+		return ""
+	}
+	return "key:" + c.CreatedByKey + "/" + c.CreatedBySubject
+}
+
+// mayUse checks that a connection's grant is used on behalf of the member
+// who authorized it (ADR 0118). The grant is that member's — her Drive,
+// her wiki account — so another member naming the connection would read,
+// through Rampart, whatever her grant reaches on its resource hosts: a
+// confused deputy. Any live key of her subject may use it (a rotation or a
+// second key keeps her data source working); a tenant admin may only by
+// minting a key for her subject, which auth audits. It holds no longer than
+// she can call: a removed member has no keys, and one demoted below member
+// or whose keys lost ingest:write is refused by the route. A connection
+// with no recorded authorizer (made before it was recorded) is refused:
+// default deny, connect it again.
+func mayUse(c store.Connection, a Actor, verb string) error {
+	switch {
+	case c.CreatedBySubject == "":
+		return fmt.Errorf("%w: connection_id: the connection was made before Rampart recorded who authorized it; "+
+			"delete it and connect the data source again", grpcerr.ErrFailedPrecondition)
+	case a.Subject == "" || a.Subject != c.CreatedBySubject:
+		return fmt.Errorf("%w: connection_id: the connection holds the data-source grant of the member who connected it; "+
+			"only that member's keys may %s it (connect your own)", grpcerr.ErrPermissionDenied, verb)
+	}
+	return nil
+}
+
 // connSecret is the keyvault value of a connection.
 type connSecret struct {
 	ClientSecret string    `json:"client_secret,omitempty"`
@@ -157,9 +193,13 @@ func (s *Service) requireSecrets() error {
 
 // CreateConnection registers a pending connection: the client secret goes
 // to keyvault, the PKCE verifier is sealed, only the state's hash is kept.
-func (s *Service) CreateConnection(ctx context.Context, tenant string, in ConnectionInput) (store.Connection, string, error) {
+// by, the verified principal of the call, is recorded as its authorizer.
+func (s *Service) CreateConnection(ctx context.Context, tenant string, by Actor, in ConnectionInput) (store.Connection, string, error) {
 	if err := s.requireSecrets(); err != nil {
 		return store.Connection{}, "", err
+	}
+	if by.Subject == "" {
+		return store.Connection{}, "", fmt.Errorf("%w: a connection needs a principal with a subject to record as its authorizer", grpcerr.ErrPermissionDenied)
 	}
 	switch {
 	case in.Name == "" || len(in.Name) > 128:
@@ -201,7 +241,7 @@ func (s *Service) CreateConnection(ctx context.Context, tenant string, in Connec
 	c := store.Connection{
 		Tenant: tenant, ID: newID("con_"), Name: in.Name, AuthEndpoint: in.AuthEndpoint, TokenEndpoint: in.TokenEndpoint,
 		RevocationEndpoint: in.RevocationEndpoint, ClientID: in.ClientID, RedirectURI: in.RedirectURI, Scopes: in.Scopes,
-		ResourceHosts: hosts,
+		ResourceHosts: hosts, CreatedByKey: by.KeyID, CreatedBySubject: by.Subject,
 	}
 	state := randomToken()
 	verifier := oauth2.GenerateVerifier()
@@ -226,8 +266,9 @@ func randomToken() string {
 }
 
 // CompleteConnection exchanges the code (with the PKCE verifier) and keeps
-// the tokens in keyvault.
-func (s *Service) CompleteConnection(ctx context.Context, tenant, id, state, code string) (store.Connection, error) {
+// the tokens in keyvault. Only its authorizer's subject completes it: the
+// grant signed in at the provider becomes hers to use.
+func (s *Service) CompleteConnection(ctx context.Context, tenant string, by Actor, id, state, code string) (store.Connection, error) {
 	if err := s.requireSecrets(); err != nil {
 		return store.Connection{}, err
 	}
@@ -242,6 +283,9 @@ func (s *Service) CompleteConnection(ctx context.Context, tenant, id, state, cod
 	c, err := s.o.Store.GetConnection(ctx, tenant, id)
 	if err != nil {
 		return store.Connection{}, notFound(err, "connection")
+	}
+	if err := mayUse(c, by, "complete"); err != nil {
+		return store.Connection{}, err
 	}
 	if c.Status != store.ConnPending {
 		return store.Connection{}, fmt.Errorf("%w: the connection is already connected", grpcerr.ErrFailedPrecondition)
@@ -370,11 +414,14 @@ func (s *Service) connToken(ctx context.Context, tenant, id string, force bool) 
 }
 
 // fetchWithConnection fetches rawURL with the connection's token,
-// refreshing once after a 401.
-func (s *Service) fetchWithConnection(ctx context.Context, tenant, id string, u *url.URL) (*fetch.Result, error) {
+// refreshing once after a 401, on behalf of by (its authorizer only).
+func (s *Service) fetchWithConnection(ctx context.Context, tenant string, by Actor, id string, u *url.URL) (*fetch.Result, error) {
 	c, err := s.o.Store.GetConnection(ctx, tenant, id)
 	if err != nil {
 		return nil, notFound(err, "connection")
+	}
+	if err := mayUse(c, by, "ingest through"); err != nil {
+		return nil, err
 	}
 	if hosts := TokenHosts(c); !tokenMayReach(hosts, u) {
 		return nil, grpcerr.Invalidf("url", "the connection's token is sent only to its resource_hosts (%s)", strings.Join(hosts, ", "))

@@ -375,6 +375,9 @@ type Input struct {
 	// ConnectionID names a connected data source whose token authorizes
 	// the URL fetch.
 	ConnectionID string
+	// By is the verified principal of the call: a connection's grant is
+	// used only on behalf of its authorizer (ADR 0118).
+	By Actor
 }
 
 // Document is a document's metadata with its source opened.
@@ -486,7 +489,7 @@ func (s *Service) fetchURL(ctx context.Context, tenant string, in Input) (*fetch
 	}
 	var res *fetch.Result
 	if in.ConnectionID != "" {
-		res, err = s.fetchWithConnection(ctx, tenant, in.ConnectionID, u)
+		res, err = s.fetchWithConnection(ctx, tenant, in.By, in.ConnectionID, u)
 	} else {
 		res, err = s.o.Fetcher.Get(ctx, u.String(), in.Token)
 	}

@@ -146,6 +146,7 @@ func (s *Ingestion) IngestDocument(ctx context.Context, r *ingestionv1.IngestDoc
 	d, j, dedup, err := s.svc.Ingest(ctx, t, ingest.Input{
 		Collection: r.GetCollection(), Content: r.GetContent(), URL: r.GetUrl(),
 		Source: r.GetSource(), ContentType: r.GetContentType(), Token: r.GetAccessToken(), ConnectionID: r.GetConnectionId(),
+		By: actor(ctx),
 	})
 	if err != nil {
 		return nil, s.status(ctx, err)
@@ -390,7 +391,7 @@ func (s *Ingestion) CreateConnection(ctx context.Context, r *ingestionv1.CreateC
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	c, authURL, err := s.svc.CreateConnection(ctx, t, ingest.ConnectionInput{
+	c, authURL, err := s.svc.CreateConnection(ctx, t, actor(ctx), ingest.ConnectionInput{
 		Name: r.GetName(), AuthEndpoint: r.GetAuthorizationEndpoint(), TokenEndpoint: r.GetTokenEndpoint(),
 		RevocationEndpoint: r.GetRevocationEndpoint(), ClientID: r.GetClientId(), ClientSecret: r.GetClientSecret(),
 		RedirectURI: r.GetRedirectUri(), Scopes: r.GetScopes(), ResourceHosts: r.GetResourceHosts(),
@@ -407,7 +408,7 @@ func (s *Ingestion) CompleteConnection(ctx context.Context, r *ingestionv1.Compl
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	c, err := s.svc.CompleteConnection(ctx, t, r.GetConnectionId(), r.GetState(), r.GetCode())
+	c, err := s.svc.CompleteConnection(ctx, t, actor(ctx), r.GetConnectionId(), r.GetState(), r.GetCode())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -449,6 +450,13 @@ func connectionPB(c store.Connection) *ingestionv1.Connection {
 		Id: c.ID, Name: c.Name, AuthorizationEndpoint: c.AuthEndpoint, TokenEndpoint: c.TokenEndpoint,
 		RevocationEndpoint: c.RevocationEndpoint, ClientId: c.ClientID, Scopes: c.Scopes, RedirectUri: c.RedirectURI,
 		State: ingestionv1.ConnectionState(c.Status), CreateTime: timestamppb.New(c.CreatedAt), //nolint:gosec // proto numbering
-		ResourceHosts: ingest.TokenHosts(c),
+		ResourceHosts: ingest.TokenHosts(c), CreatedBy: ingest.CreatedBy(c),
 	}
+}
+
+// actor is the verified principal of the call (s.tenant has checked there
+// is one): its key and subject, never a value of the request.
+func actor(ctx context.Context) ingest.Actor {
+	p, _ := principal.FromContext(ctx)
+	return ingest.Actor{KeyID: p.GetKeyId(), Subject: p.GetSubject()}
 }

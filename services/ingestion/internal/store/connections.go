@@ -28,15 +28,19 @@ type Connection struct {
 	StateHash, Verifier []byte // while pending
 	Status              int
 	CreatedAt           time.Time
+	// CreatedByKey and CreatedBySubject are the verified principal that
+	// created the connection (its authorizer, ADR 0118); empty for
+	// connections from before they were recorded.
+	CreatedByKey, CreatedBySubject string
 }
 
-const connSelect = `SELECT tenant, id, name, authorization_endpoint, token_endpoint, revocation_endpoint, client_id, scopes, redirect_uri, state_hash, verifier, status, created_at, resource_hosts FROM connections`
+const connSelect = `SELECT tenant, id, name, authorization_endpoint, token_endpoint, revocation_endpoint, client_id, scopes, redirect_uri, state_hash, verifier, status, created_at, resource_hosts, created_by_key, created_by_subject FROM connections`
 
 func scanConn(r scanner) (Connection, error) {
 	var c Connection
 	var scopes, hosts string
 	var t int64
-	err := r.Scan(&c.Tenant, &c.ID, &c.Name, &c.AuthEndpoint, &c.TokenEndpoint, &c.RevocationEndpoint, &c.ClientID, &scopes, &c.RedirectURI, &c.StateHash, &c.Verifier, &c.Status, &t, &hosts)
+	err := r.Scan(&c.Tenant, &c.ID, &c.Name, &c.AuthEndpoint, &c.TokenEndpoint, &c.RevocationEndpoint, &c.ClientID, &scopes, &c.RedirectURI, &c.StateHash, &c.Verifier, &c.Status, &t, &hosts, &c.CreatedByKey, &c.CreatedBySubject)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
 	}
@@ -53,10 +57,10 @@ func scanConn(r scanner) (Connection, error) {
 // CreateConnection inserts a pending connection.
 func (s *Store) CreateConnection(ctx context.Context, c Connection) (Connection, error) {
 	c.CreatedAt, c.Status = s.now().UTC(), ConnPending
-	_, err := s.db.ExecContext(ctx, `INSERT INTO connections (tenant, id, name, authorization_endpoint, token_endpoint, revocation_endpoint, client_id, scopes, redirect_uri, state_hash, verifier, status, created_at, resource_hosts)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.db.ExecContext(ctx, `INSERT INTO connections (tenant, id, name, authorization_endpoint, token_endpoint, revocation_endpoint, client_id, scopes, redirect_uri, state_hash, verifier, status, created_at, resource_hosts, created_by_key, created_by_subject)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Tenant, c.ID, c.Name, c.AuthEndpoint, c.TokenEndpoint, c.RevocationEndpoint, c.ClientID, strings.Join(c.Scopes, " "), c.RedirectURI, c.StateHash, c.Verifier, c.Status, ns(c.CreatedAt),
-		strings.Join(c.ResourceHosts, " "))
+		strings.Join(c.ResourceHosts, " "), c.CreatedByKey, c.CreatedBySubject)
 	return c, err
 }
 

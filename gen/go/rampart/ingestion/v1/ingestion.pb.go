@@ -2609,6 +2609,11 @@ type Connection struct {
 	// Hosts (host or host:port) the access token is sent to: an
 	// IngestDocument naming this connection may fetch only from them.
 	ResourceHosts []string `protobuf:"bytes,11,rep,name=resource_hosts,json=resourceHosts,proto3" json:"resource_hosts,omitempty"`
+	// Who authorized the connection: the verified principal of its
+	// CreateConnection call, as `key:<key id>/<subject>` (auth's audit actor
+	// form); empty for connections made before it was recorded. Only keys of
+	// that subject complete it and ingest through it (ADR 0118).
+	CreatedBy     string `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2718,6 +2723,13 @@ func (x *Connection) GetResourceHosts() []string {
 		return x.ResourceHosts
 	}
 	return nil
+}
+
+func (x *Connection) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
 }
 
 // CreateConnectionRequest describes the provider.
@@ -3388,7 +3400,7 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\blocation\x18\x03 \x01(\v2\x1e.rampart.ingestion.v1.LocationR\blocation\"e\n" +
 	"\x0eSearchResponse\x129\n" +
 	"\bpassages\x18\x01 \x03(\v2\x1d.rampart.ingestion.v1.PassageR\bpassages\x12\x18\n" +
-	"\awarning\x18\x02 \x01(\tR\awarning\"\xb8\x03\n" +
+	"\awarning\x18\x02 \x01(\tR\awarning\"\xd7\x03\n" +
 	"\n" +
 	"Connection\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -3403,7 +3415,9 @@ const file_rampart_ingestion_v1_ingestion_proto_rawDesc = "" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12%\n" +
-	"\x0eresource_hosts\x18\v \x03(\tR\rresourceHosts\"\xfe\x02\n" +
+	"\x0eresource_hosts\x18\v \x03(\tR\rresourceHosts\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\f \x01(\tR\tcreatedBy\"\xfe\x02\n" +
 	"\x17CreateConnectionRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12:\n" +
 	"\x16authorization_endpoint\x18\x02 \x01(\tB\x03\xe0A\x02R\x15authorizationEndpoint\x12*\n" +

@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestReview9ConnectionIsItsAuthorizers (ADR 0118 §1): a data-source
+// connection records who authorized it, and only that member's keys
+// complete it or ingest through it. Before, any member with ingest:write
+// named a colleague's connection in an IngestDocument and read, through
+// Rampart, whatever the colleague's grant reaches on its resource hosts.
+// The connection is the member's, not the key's: her other key still uses
+// it after the first is revoked with --cascade; demoted to viewer she
+// cannot, and nobody else can in her place.
+func TestReview9ConnectionIsItsAuthorizers(t *testing.T) {
+	s := startStack(t)
+	tn := newEscalationTenant(t, s, "rev9-conn")
+	members := map[string]reviewMember{}
+	for _, sub := range []string{"alice@rev9-conn", "bob@rev9-conn"} {
+		var m reviewMember
+		require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/members", tn.owner,
+			map[string]any{"subject": sub, "role": "ROLE_MEMBER"}, &m))
+		members[sub] = m
+	}
+	scopes := []string{"ingest:read", "ingest:write", "keys:write"}
+	alice := mustKey(t, s, tn.owner, map[string]any{"name": "alice", "subject": "alice@rev9-conn", "scopes": scopes})
+	aliceToo := mustKey(t, s, tn.owner, map[string]any{"name": "alice 2", "subject": "alice@rev9-conn", "scopes": scopes})
+	bob := mustKey(t, s, tn.owner, map[string]any{"name": "bob", "subject": "bob@rev9-conn", "scopes": scopes})
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", alice.APIKey, map[string]any{"name": "r9"}, nil))
+
+	var conn struct {
+		Connection struct {
+			ID        string `json:"id"`
+			CreatedBy string `json:"created_by"`
+		} `json:"connection"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/ingest/connections", alice.APIKey, map[string]any{
+		"name": "alice's drive", "authorization_endpoint": "https://idp.example/authorize", "token_endpoint": "https://idp.example/token",
+		"client_id": "rampart", "redirect_uri": "https://rampart.example/cb",
+	}, &conn))
+	want := "key:" + alice.Key.KeyID + "/alice@rev9-conn"
+	require.Equal(t, want, conn.Connection.CreatedBy, "the authorizer is the verified principal")
+	var list struct {
+		Connections []struct {
+			CreatedBy string `json:"created_by"`
+		} `json:"connections"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/ingest/connections", bob.APIKey, nil, &list))
+	require.Len(t, list.Connections, 1)
+	require.Equal(t, want, list.Connections[0].CreatedBy)
+
+	ingest := func(key string) (int, string) {
+		code, body := rawDo(t, http.MethodPost, s.baseURL+"/v1/collections/r9/documents", key,
+			map[string]any{"url": "https://idp.example/files/salaries.pdf", "connection_id": conn.Connection.ID})
+		return code, string(body)
+	}
+	code, body := ingest(bob.APIKey)
+	require.Equal(t, http.StatusForbidden, code, body)
+	require.Contains(t, body, "only that member's keys")
+	code, raw := rawDo(t, http.MethodPost, s.baseURL+"/v1/ingest/connections/"+conn.Connection.ID+":complete", bob.APIKey,
+		map[string]any{"state": "s", "code": "c"})
+	require.Equal(t, http.StatusForbidden, code, string(raw))
+	// Alice's keys pass the authorizer check and reach the next one (the
+	// connection is still pending: nobody signed in at the provider).
+	for _, k := range []createdKey{alice, aliceToo} {
+		code, body = ingest(k.APIKey)
+		require.Equal(t, http.StatusBadRequest, code, body)
+		require.Contains(t, body, "not connected yet")
+	}
+
+	// The connection is the member's: revoking the key that made it, with
+	// what it made, leaves her other key using it.
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/keys/"+alice.Key.KeyID+":revoke", tn.owner,
+		map[string]any{"cascade": true}, nil))
+	code, body = ingest(aliceToo.APIKey)
+	require.Equal(t, http.StatusBadRequest, code, body)
+	require.Contains(t, body, "not connected yet")
+
+	// Demoted to viewer, she no longer ingests — through her connection
+	// either — and a colleague still cannot in her place.
+	require.Equal(t, http.StatusOK, do(t, http.MethodPatch, s.baseURL+"/v1/members/"+members["alice@rev9-conn"].Member.MemberID,
+		tn.owner, map[string]any{"role": "ROLE_VIEWER"}, nil))
+	require.Eventually(t, func() bool {
+		code, _ := ingest(aliceToo.APIKey)
+		return code == http.StatusForbidden || code == http.StatusUnauthorized
+	}, 2*time.Second, 20*time.Millisecond, "the demotion binds the connection within the revocation latency")
+	code, body = ingest(bob.APIKey)
+	require.Equal(t, http.StatusForbidden, code, body)
+}
