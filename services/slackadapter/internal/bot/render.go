@@ -50,11 +50,13 @@ func mrkdwn(s string) string {
 }
 
 // link renders a citation: a Slack link to its URL when it has an http(s)
-// one, else its source as text.
+// one, else its source as text. Credentials in a URL (a source ingested as
+// https://user:token@host/…) are never shown: the answer is read by the
+// whole channel, Slack Connect guests included (docs/adr/0125).
 func link(c citation) string {
-	label := c.Title
+	label := withoutUserinfo(c.Title)
 	if label == "" {
-		label = c.Source
+		label = withoutUserinfo(c.Source)
 	}
 	if label == "" {
 		label = c.DocumentID
@@ -62,14 +64,26 @@ func link(c citation) string {
 	label = strings.NewReplacer("|", "¦").Replace(escape(label))
 	u, err := url.Parse(c.URL)
 	if c.URL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		if c.Title != "" && c.Source != "" && c.Source != c.Title {
-			return label + " (" + escape(c.Source) + ")"
+		if src := withoutUserinfo(c.Source); c.Title != "" && src != "" && src != c.Title {
+			return label + " (" + escape(src) + ")"
 		}
 		return label
 	}
+	u.User = nil
 	// "|" and ">" end the URL part of <url|label>; percent-encode them.
 	href := strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C", " ", "%20").Replace(u.String())
 	return "<" + href + "|" + label + ">"
+}
+
+// withoutUserinfo is s without the user:password@ of a URL it holds
+// (anything else unchanged).
+func withoutUserinfo(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil || u.Host == "" {
+		return s
+	}
+	u.User = nil
+	return u.String()
 }
 
 // escLen is how much r counts toward Slack's limits once escaped.

@@ -49,6 +49,15 @@ func TestRender(t *testing.T) {
 			wantNot: []string{"old.md ("}, fallback: "See [1], [2] and [3].", wantBlock: 3,
 		},
 		{
+			name: "credentials in a source's URL are never shown",
+			ans: answer{text: "See [1] and [2].", citations: []citation{
+				{Index: 1, DocumentID: "d1", Source: "https://svc:s3cr3t@wiki.example.com/vpn", URL: "https://svc:s3cr3t@wiki.example.com/vpn"},
+				{Index: 2, DocumentID: "d2", Source: "https://bot:t0ken@git.example.com/it/onboarding.md", Title: "Onboarding"},
+			}},
+			want:    []string{"[1] <https://wiki.example.com/vpn|https://wiki.example.com/vpn>", "[2] Onboarding (https://git.example.com/it/onboarding.md)"},
+			wantNot: []string{"s3cr3t", "t0ken", "svc:", "bot:"}, fallback: "See [1] and [2].", wantBlock: 3,
+		},
+		{
 			name: "grounding warning shown", ans: answer{text: "Plain answer.", warning: "Document search is unavailable <now>"},
 			want: []string{":warning: Document search is unavailable &lt;now&gt;"}, fallback: "Plain answer.", wantBlock: 2,
 		},
