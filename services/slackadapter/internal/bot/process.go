@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -33,12 +35,33 @@ const processTimeout = 2 * time.Minute
 func (a *Adapter) process(j job) {
 	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
 	defer cancel()
+	// A bug met by one job must not stop the worker pool (a panic in a
+	// worker ends the process: every tenant's bot goes silent). Logged
+	// with its stack, never its value unless the runtime's own (a value
+	// could carry anything), and told to a slash command's asker.
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		what := fmt.Sprintf("%T", r)
+		if re, ok := r.(runtime.Error); ok {
+			what = re.Error()
+		}
+		a.m.replies.WithLabelValues("error").Inc()
+		a.log.ErrorContext(ctx, "slack job panicked", "team_id", j.team, "event_id", j.eventID, "kind", j.ev.Type,
+			"panic", what, "stack", string(debug.Stack()))
+		a.tellFailure(ctx, j, errPanicked)
+	}()
 	if err := a.handle(ctx, j); err != nil {
 		a.m.replies.WithLabelValues("error").Inc()
 		a.log.WarnContext(ctx, "slack job failed", "team_id", j.team, "event_id", j.eventID, "kind", j.ev.Type, "err", err)
 		a.tellFailure(ctx, j, err)
 	}
 }
+
+// errPanicked is a job that panicked.
+var errPanicked = errors.New("slack job panicked")
 
 // commandFailed is what a slash command that failed on Rampart's side
 // answers: never the error (it may name internals), never silence.
