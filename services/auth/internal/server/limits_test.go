@@ -71,6 +71,7 @@ func tenantLimits(t *testing.T, e *env) {
 			{"rpm above the tenant's", &authv1.CreateKeyRequest{Limits: &authv1.Limits{RequestsPerMinute: 101}}, "limits.requests_per_minute"},
 			{"a model the tenant lacks", &authv1.CreateKeyRequest{AllowedModels: []string{"echo", "big"}}, "allowed_models[1]"},
 			{"a tenant limit on a key", &authv1.CreateKeyRequest{Limits: &authv1.Limits{TenantMonthlyTokenBudget: 5}}, "limits.tenant_monthly_token_budget"},
+			{"a tenant stream cap on a key", &authv1.CreateKeyRequest{Limits: &authv1.Limits{TenantMaxConcurrentStreams: 5}}, "limits.tenant_max_concurrent_streams"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				tt.req.Name, tt.req.Scopes = "k", []string{"chat:write"}

@@ -85,6 +85,9 @@ type Limits struct {
 	TenantRPM           int64 `json:"tenant_rpm,omitempty"`
 	TenantTPM           int64 `json:"tenant_tpm,omitempty"`
 	TenantMonthlyTokens int64 `json:"tenant_monthly_tokens,omitempty"`
+	// TenantMaxStreams is only read from a request to refuse it (the
+	// tenant's stream cap is a tenant record, ADR 0111 §3); never stored.
+	TenantMaxStreams int64 `json:"-"`
 	// RPMPool and TPMPool are the rate pools the key belongs to (ADR 0076):
 	// set by auth when a key with that limit, or a member of its pool,
 	// mints or rotates the key — never from a request. Zero: the key is in
