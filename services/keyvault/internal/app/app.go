@@ -22,6 +22,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/awsclient"
 	"github.com/rampart-platform/rampart/pkg/backend"
 	pkgconfig "github.com/rampart-platform/rampart/pkg/config"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -325,6 +326,9 @@ func loadAWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
 	}
 	if cfg.AWSEndpoint != "" {
 		c.BaseEndpoint = aws.String(cfg.AWSEndpoint)
+	}
+	if c.HTTPClient != nil {
+		c.HTTPClient = awsclient.HTTPClient(c.HTTPClient)
 	}
 	return c, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/rampart-platform/rampart/pkg/awsclient"
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
@@ -78,6 +79,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		}
 		if cfg.HTTPClient != nil {
 			o.HTTPClient = cfg.HTTPClient
+		}
+		if o.HTTPClient != nil {
+			// A ConverseStream otherwise loses its connection mid-stream
+			// now and then (pkg/awsclient says why).
+			o.HTTPClient = awsclient.HTTPClient(o.HTTPClient)
 		}
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = attempts
