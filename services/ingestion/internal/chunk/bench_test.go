@@ -9,7 +9,8 @@ import (
 )
 
 // BenchmarkSplitSections chunks a 64 KiB Markdown-like document of 32
-// sections (ingestion's chunk step for one upload).
+// sections (ingestion's chunk step for one upload), by section (ADR 0119)
+// and in the flat windows of before.
 func BenchmarkSplitSections(b *testing.B) {
 	var secs []chunk.Section
 	for s := range 32 {
@@ -19,8 +20,15 @@ func BenchmarkSplitSections(b *testing.B) {
 		}
 		secs = append(secs, chunk.Section{Heading: fmt.Sprint("Part ", s), Text: t.String()})
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = chunk.SplitSections(secs, chunk.Options{})
+	for _, c := range []struct {
+		name string
+		o    chunk.Options
+	}{{"sections", chunk.Options{Tokens: 300, Overlap: 50}}, {"flat", chunk.Options{Tokens: 300, Overlap: 50, Flat: true}}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = chunk.SplitSections(secs, c.o)
+			}
+		})
 	}
 }

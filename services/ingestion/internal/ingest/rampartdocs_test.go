@@ -84,16 +84,24 @@ func TestRetrievalQualityRampartDocs(t *testing.T) {
 		}
 	}
 	// none: table rows ranked as any passage, no reranking; adr0104: the
-	// table weight alone; now: the defaults (table weight and ADR 0113's
-	// reranking of the opened passages by query-term proximity)
+	// table weight alone; adr0113: the table weight and ADR 0113's
+	// reranking of the opened passages by query-term proximity, over the
+	// flat windows of before ADR 0119; now: the defaults (the same ranking
+	// over chunks that follow the documents' sections, ADR 0119)
 	off := ingest.Rerank{}
 	runs := map[string]docsRun{}
 	for _, c := range []struct {
 		name   string
 		weight float64
 		rerank *ingest.Rerank
-	}{{"none", 1, &off}, {"adr0104", 0, &off}, {"now", 0, nil}} {
-		r := measureDocs(t, corpus, qs, held, func(o *ingest.Options) { o.TableWeight, o.Rerank = c.weight, c.rerank })
+		flat   bool
+	}{{"none", 1, &off, false}, {"adr0104", 0, &off, false}, {"adr0113", 0, nil, true}, {"now", 0, nil, false}} {
+		if only := os.Getenv("RAMPART_EVAL_ONLY"); only != "" && !strings.Contains(","+only+",", ","+c.name+",") {
+			continue
+		}
+		r := measureDocs(t, corpus, qs, held, func(o *ingest.Options) {
+			o.TableWeight, o.Rerank, o.Chunk.Flat = c.weight, c.rerank, c.flat
+		})
 		for _, m := range []ingest.Mode{ingest.ModeHybrid, ingest.ModeLexical, ingest.ModeVector} {
 			t.Logf("%-7s handbook %-6s %s", c.name, modeName(m), r.handbook[m])
 		}
@@ -107,25 +115,39 @@ func TestRetrievalQualityRampartDocs(t *testing.T) {
 		t.Logf("%-7s hybrid misses at 5: handbook %s; docs %s; held-out docs %s", c.name, strings.Join(r.handbookMisses, ", "), strings.Join(r.docsMisses, ", "), strings.Join(r.heldMisses, ", "))
 		runs[c.name] = r
 	}
-	none, adr0104, now := runs["none"], runs["adr0104"], runs["now"]
+	if os.Getenv("RAMPART_EVAL_ONLY") != "" {
+		t.Skip("RAMPART_EVAL_ONLY: measured, not checked")
+	}
+	none, adr0104, adr0113, now := runs["none"], runs["adr0104"], runs["adr0113"], runs["now"]
 	hy := ingest.ModeHybrid
-	// Floors a little under the measured values (ADR 0113: handbook
-	// 0.702 / 0.771, docs 0.451 / 0.589): about one question of slack.
-	require.GreaterOrEqual(t, now.handbook[hy].MRR10, 0.66, "handbook: hybrid MRR@10")
-	require.GreaterOrEqual(t, now.handbook[hy].Recall[5], 0.72, "handbook: hybrid recall@5")
-	require.GreaterOrEqual(t, now.docs[hy].MRR10, 0.42, "docs: hybrid MRR@10")
-	require.GreaterOrEqual(t, now.docs[hy].Recall[5], 0.55, "docs: hybrid recall@5")
+	// Floors a little under the measured values (ADR 0119: handbook
+	// 0.774–0.795 / 0.847, docs 0.520–0.526 / 0.652): about two questions of slack,
+	// as the corpus is the repository's live docs.
+	require.GreaterOrEqual(t, now.handbook[hy].MRR10, 0.72, "handbook: hybrid MRR@10")
+	require.GreaterOrEqual(t, now.handbook[hy].Recall[5], 0.78, "handbook: hybrid recall@5")
+	require.GreaterOrEqual(t, now.docs[hy].MRR10, 0.48, "docs: hybrid MRR@10")
+	require.GreaterOrEqual(t, now.docs[hy].Recall[5], 0.60, "docs: hybrid recall@5")
 	// The table weight must not cost (ADR 0104): on the handbook at least
 	// as good as without it, on the corpus — live documents, that others
 	// edit — within a rank step of one question.
 	require.GreaterOrEqual(t, adr0104.handbook[hy].MRR10, none.handbook[hy].MRR10, "handbook: table weight against none")
 	require.GreaterOrEqual(t, adr0104.docs[hy].MRR10, none.docs[hy].MRR10-0.02, "docs: table weight against none")
+	// Chunks that follow the sections (ADR 0119) against the flat windows
+	// of before, same ranking: better on the handbook and the corpus
+	// (measured +0.080 and +0.043 MRR@10, +0.038 and +0.021 after review
+	// 9's passages) and on the held-out handbook (+0.368). The held-out
+	// corpus lost first ranks (h07, h09: −0.117, −0.033 after review 9;
+	// ADR 0119), not checked against the flat windows.
+	require.Greater(t, now.handbook[hy].MRR10, adr0113.handbook[hy].MRR10, "handbook: sections against flat windows")
+	require.Greater(t, now.docs[hy].MRR10, adr0113.docs[hy].MRR10, "docs: sections against flat windows")
+	require.GreaterOrEqual(t, now.heldHandbook[hy].MRR10, adr0113.heldHandbook[hy].MRR10, "held-out handbook: sections against flat windows")
 	// The reranking must add on the corpus, where the ADRs' passages
 	// that share the question's words outranked the sentence that answers
-	// (measured +0.081 MRR@10), and cost nowhere more than one question
-	// falling from rank 1 to 2 (0.5/questions): the handbook and the
-	// held-out questions (measured +0.014, +0.014 and +0.055).
-	require.GreaterOrEqual(t, now.docs[hy].MRR10, adr0104.docs[hy].MRR10+0.05, "docs: reranking against none")
+	// (measured +0.081 MRR@10 over flat windows, ADR 0113; +0.046 over
+	// the sections' chunks, ADR 0119), and cost nowhere more than one
+	// question falling from rank 1 to 2 (0.5/questions): the handbook and
+	// the held-out questions.
+	require.GreaterOrEqual(t, now.docs[hy].MRR10, adr0104.docs[hy].MRR10+0.03, "docs: reranking against none")
 	for _, c := range []struct {
 		name      string
 		now, base retrievaleval.Summary
@@ -179,6 +201,7 @@ func measureDocs(t *testing.T, corpus map[string]string, qs, held []retrievaleva
 		return hq
 	}
 	hq, hh := onHandbook(qs), onHandbook(held)
+	mark := ""
 	ks := []int{1, 3, 5, 10}
 	score := func(collection string, qs []retrievaleval.Question, mode ingest.Mode) (retrievaleval.Summary, []string) {
 		var all []retrievaleval.Scores
@@ -193,7 +216,7 @@ func measureDocs(t *testing.T, corpus map[string]string, qs, held []retrievaleva
 			s := retrievaleval.ScoreQuestion(rs, q, ks)
 			if os.Getenv("RAMPART_EVAL_VERBOSE") != "" && mode == ingest.ModeHybrid {
 				// each question's first relevant rank and top passages
-				t.Logf("%s %s: rank %d", collection, q.ID, s.FirstRank)
+				t.Logf("%s %s %s: rank %d", collection, mark, q.ID, s.FirstRank)
 				for i, p := range ps[:min(3, len(ps))] {
 					t.Logf("  %d %.4f %q", i+1, p.Score, p.Text[:min(100, len(p.Text))])
 				}
@@ -211,8 +234,10 @@ func measureDocs(t *testing.T, corpus map[string]string, qs, held []retrievaleva
 	}
 	for _, m := range []ingest.Mode{ingest.ModeHybrid, ingest.ModeLexical, ingest.ModeVector} {
 		var hm, dm, xm []string
+		mark = "dev"
 		r.handbook[m], hm = score("handbook", hq, m)
 		r.docs[m], dm = score("kb", qs, m)
+		mark = "held"
 		r.heldHandbook[m], _ = score("handbook", hh, m)
 		r.heldDocs[m], xm = score("kb", held, m)
 		if m == ingest.ModeHybrid {
