@@ -24,8 +24,12 @@ const systemPrompt = "You are Rampart's assistant in Slack. Answer concisely."
 // placeholderText is the bot's message until the answer replaces it.
 const placeholderText = "_Looking in your documents…_"
 
-// Thread context bounds: earlier turns sent with a follow-up.
+// Thread context bounds: earlier turns sent with a follow-up, read from
+// the root and the last threadReplies replies of the thread (a reply
+// posted after the question, the bot's own placeholder among them, is not
+// history).
 const (
+	threadReplies  = 50
 	maxThreadTurns = 10
 	maxThreadBytes = 16 << 10
 )
@@ -247,7 +251,7 @@ type turn struct {
 // notices are left out. Bounded to the last maxThreadTurns turns and
 // maxThreadBytes.
 func (a *Adapter) threadTurns(ctx context.Context, botToken string, inst store.Installation, ev event) []turn {
-	msgs, err := a.slack.ThreadReplies(ctx, botToken, ev.Channel, ev.ThreadTS, 100)
+	msgs, err := a.slack.ThreadReplies(ctx, botToken, ev.Channel, ev.ThreadTS, threadReplies)
 	if err != nil {
 		a.log.WarnContext(ctx, "thread history unavailable", "err", err)
 		return nil

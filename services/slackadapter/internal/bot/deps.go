@@ -47,7 +47,7 @@ type Slack interface {
 	PostMessage(ctx context.Context, botToken, channel, threadTS string, msg slackapi.Message) (string, error)
 	UpdateMessage(ctx context.Context, botToken, channel, ts string, msg slackapi.Message) error
 	TryUpdateMessage(ctx context.Context, botToken, channel, ts string, msg slackapi.Message) error
-	ThreadReplies(ctx context.Context, botToken, channel, threadTS string, limit int) ([]slackapi.ThreadMessage, error)
+	ThreadReplies(ctx context.Context, botToken, channel, threadTS string, keep int) ([]slackapi.ThreadMessage, error)
 	IsWorkspaceAdmin(ctx context.Context, botToken, user string) (bool, error)
 	UserOrg(ctx context.Context, botToken, user string) (string, error)
 	Exchange(ctx context.Context, clientID, clientSecret, code, redirectURI string) (*slack.OAuthV2Response, error)

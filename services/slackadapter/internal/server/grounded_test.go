@@ -769,3 +769,29 @@ func TestSetInstallationPolicyEtag(t *testing.T) {
 	}
 	require.Equal(t, got.GetEtag(), read().GetEtag())
 }
+
+// TestLongThreadFollowUpCarriesItsLatestTurns: conversations.replies
+// returns a thread earliest first, a page at a time; the adapter read one
+// page of 100, so in a thread longer than that a follow-up went with the
+// thread's first turns instead of the ones just before it. It now reads
+// the thread to its end (cursor pagination).
+func TestLongThreadFollowUpCarriesItsLatestTurns(t *testing.T) {
+	h := grounded(t)
+	root := "1800000003.000100"
+	h.slack.AddThreadMessage("C42", root, slackfake.Message{User: "U123", Text: "<@UBOT1> about VPN certificates", TS: root})
+	for i := 1; i <= 450; i++ {
+		h.slack.AddThreadMessage("C42", root, slackfake.Message{User: "U456", Text: "turn " + strconv.Itoa(i), TS: fmt.Sprintf("1800000003.%06d", 100+i)})
+	}
+	const followText = "<@UBOT1> so how often?"
+	follow := map[string]any{"type": "app_mention", "user": "U123", "text": followText, "channel": "C42", "ts": "1800000003.000551", "thread_ts": root}
+	h.slack.AddThreadMessage("C42", root, slackfake.Message{User: "U123", Text: followText, TS: "1800000003.000551"})
+
+	st, _ := h.send(t, h.signed("/slack/events", "application/json", eventBody("T1", "EvF2", follow)))
+	require.Equal(t, http.StatusOK, st)
+	h.final(t, recv(t, h.slack.Posts()))
+	msgs := h.lastAsk(t).Messages
+	require.GreaterOrEqual(t, len(msgs), 3)
+	require.Equal(t, "turn 450", msgs[len(msgs)-2].Content, "the turn just before the question")
+	require.Equal(t, "so how often?", msgs[len(msgs)-1].Content)
+	require.Greater(t, h.slack.RepliesCalls(), 1, "the thread was read page by page")
+}

@@ -135,21 +135,55 @@ type ThreadMessage struct {
 	User, BotID, Text, TS string
 }
 
-// ThreadReplies returns the messages of the thread rooted at threadTS,
-// oldest first (conversations.replies; the first page, up to limit).
-func (c *Client) ThreadReplies(ctx context.Context, botToken, channel, threadTS string, limit int) ([]ThreadMessage, error) {
-	var msgs []slack.Message
-	err := c.retry(ctx, "conversations.replies", func() error {
-		var err error
-		msgs, _, _, err = c.api(botToken).GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
-			ChannelID: channel, Timestamp: threadTS, Limit: limit})
-		return clean("conversations.replies", err)
-	})
-	out := make([]ThreadMessage, 0, len(msgs))
-	for _, m := range msgs {
-		out = append(out, ThreadMessage{User: m.User, BotID: m.BotID, Text: m.Text, TS: m.Timestamp})
+// threadPageSize is the page size of conversations.replies (Slack
+// recommends at most 200), threadMaxPages how many pages ThreadReplies
+// reads at most.
+const (
+	threadPageSize = 200
+	threadMaxPages = 10
+)
+
+// ThreadReplies returns the thread rooted at threadTS, oldest first: its
+// root and its last keep replies (conversations.replies, cursor-paginated,
+// earliest first, so a long thread is read to its end: at most
+// threadMaxPages pages; past that, the last replies read).
+func (c *Client) ThreadReplies(ctx context.Context, botToken, channel, threadTS string, keep int) ([]ThreadMessage, error) {
+	var root *ThreadMessage
+	var tail []ThreadMessage
+	cursor := ""
+	for range threadMaxPages {
+		var msgs []slack.Message
+		var more bool
+		var next string
+		err := c.retry(ctx, "conversations.replies", func() error {
+			var err error
+			msgs, more, next, err = c.api(botToken).GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+				ChannelID: channel, Timestamp: threadTS, Limit: threadPageSize, Cursor: cursor})
+			return clean("conversations.replies", err)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			tm := ThreadMessage{User: m.User, BotID: m.BotID, Text: m.Text, TS: m.Timestamp}
+			if m.Timestamp != threadTS {
+				tail = append(tail, tm)
+			} else if root == nil { // the root may head every page
+				root = &tm
+			}
+		}
+		if len(tail) > keep {
+			tail = append(tail[:0:0], tail[len(tail)-keep:]...)
+		}
+		if !more || next == "" {
+			break
+		}
+		cursor = next
 	}
-	return out, err
+	if root != nil {
+		return append([]ThreadMessage{*root}, tail...), nil
+	}
+	return tail, nil
 }
 
 // IsWorkspaceAdmin reports whether user is an admin or owner of the

@@ -44,30 +44,31 @@ type Server struct {
 	// URL is the base URL; the Web API is URL + "/api/".
 	URL string
 
-	mu        sync.Mutex
-	tokens    map[string]bool   // valid bot tokens
-	refresh   map[string]string // refresh token → team
-	codes     map[string]Grant  // OAuth code → grant
-	clientID  string
-	secret    string
-	seq       int
-	expiresIn int
-	throttle  int // remaining 429 answers
-	throttleU int // remaining 429 answers to chat.update
-	retryAft  int
-	posts     chan Post
-	updates   chan Update
-	responses chan Response
-	refreshed int
-	userInfos int                  // users.info calls served
-	threads   map[string][]Message // channel \x00 thread ts → messages
-	admins    map[string]bool      // workspace admins (users.info)
-	orgs      map[string]string    // user -> Enterprise Grid org (users.info enterprise_user)
-	messages  map[string]bool      // channel \x00 ts of posted messages
-	bots      map[string]string    // bot token → bot user id
-	refused   []string             // error codes of messages refused by Check
-	failU     int                  // remaining chat.update calls answered failCode
-	failCode  string
+	mu           sync.Mutex
+	tokens       map[string]bool   // valid bot tokens
+	refresh      map[string]string // refresh token → team
+	codes        map[string]Grant  // OAuth code → grant
+	clientID     string
+	secret       string
+	seq          int
+	expiresIn    int
+	throttle     int // remaining 429 answers
+	throttleU    int // remaining 429 answers to chat.update
+	retryAft     int
+	posts        chan Post
+	updates      chan Update
+	responses    chan Response
+	refreshed    int
+	userInfos    int                  // users.info calls served
+	threads      map[string][]Message // channel \x00 thread ts → messages
+	admins       map[string]bool      // workspace admins (users.info)
+	orgs         map[string]string    // user -> Enterprise Grid org (users.info enterprise_user)
+	messages     map[string]bool      // channel \x00 ts of posted messages
+	bots         map[string]string    // bot token → bot user id
+	refused      []string             // error codes of messages refused by Check
+	repliesCalls int
+	failU        int // remaining chat.update calls answered failCode
+	failCode     string
 }
 
 func (s *Server) refuse(code string) {
@@ -383,9 +384,27 @@ func (s *Server) replies(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	msgs := append([]Message{}, s.threads[r.PostForm.Get("channel")+"\x00"+r.PostForm.Get("ts")]...)
+	s.repliesCalls++
 	s.mu.Unlock()
-	out := make([]map[string]any, 0, len(msgs))
-	for _, m := range msgs {
+	// Cursor pagination as Slack's: earliest first, limit a page (Slack
+	// caps it below 1,000), the next page's cursor in
+	// response_metadata.next_cursor while has_more.
+	limit, err := strconv.Atoi(r.PostForm.Get("limit"))
+	if err != nil || limit <= 0 || limit > 999 {
+		limit = 999
+	}
+	from := 0
+	if c := r.PostForm.Get("cursor"); c != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(c, "cur_"))
+		if err != nil || n < 0 || n > len(msgs) {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_cursor"})
+			return
+		}
+		from = n
+	}
+	to := min(from+limit, len(msgs))
+	out := make([]map[string]any, 0, to-from)
+	for _, m := range msgs[from:to] {
 		o := map[string]any{"type": "message", "text": m.Text, "ts": m.TS, "thread_ts": m.ThreadTS}
 		if m.User != "" {
 			o["user"] = m.User
@@ -395,7 +414,18 @@ func (s *Server) replies(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, o)
 	}
-	writeJSON(w, map[string]any{"ok": true, "messages": out, "has_more": false})
+	resp := map[string]any{"ok": true, "messages": out, "has_more": to < len(msgs)}
+	if to < len(msgs) {
+		resp["response_metadata"] = map[string]any{"next_cursor": "cur_" + strconv.Itoa(to)}
+	}
+	writeJSON(w, resp)
+}
+
+// RepliesCalls counts conversations.replies calls served (pages).
+func (s *Server) RepliesCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.repliesCalls
 }
 
 func (s *Server) userInfo(w http.ResponseWriter, r *http.Request) {
