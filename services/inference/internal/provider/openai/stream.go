@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/openai/openai-go/v3/packages/ssestream"
-
 	"github.com/rampart-platform/rampart/services/inference/internal/apierr"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
@@ -89,14 +87,16 @@ func errTruncated() error {
 // "data: [DONE]" ends normally; an error event or an early end is an error,
 // and then no finish reason is emitted.
 //
-// The events are framed by openai-go's SSE decoder (ADR 0048): it reads
-// the body through a bufio.Scanner as the bytes arrive and hands each
-// event over at its blank line, so nothing waits for more of the stream.
+// The events are framed as openai-go's SSE decoder frames them (ADR 0048,
+// sseReader since ADR 0122): the body is read as the bytes arrive and each
+// event handed over at its blank line, so nothing waits for more of the
+// stream.
 func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
-	dec := ssestream.NewDecoder(resp)
+	dec := newSSEReader(resp.Body)
+	defer dec.close()
 	var st streamState
-	for dec.Next() {
-		ev := dec.Event()
+	for dec.next() {
+		ev := dec.event()
 		data := bytes.TrimSpace(ev.Data)
 		if ev.Type == "error" {
 			return upstreamStreamError(data)
@@ -108,7 +108,7 @@ func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
 			return err
 		}
 	}
-	if err := dec.Err(); err != nil {
+	if err := dec.readErr(); err != nil {
 		return fmt.Errorf("openai: read stream: %w", err)
 	}
 	return errTruncated()
