@@ -33,22 +33,25 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 	if err != nil {
 		return err
 	}
-	r, err := s.resolve(ctx, c, req)
-	if err != nil {
+	// r and g on the stack, as Chat's (ADR 0081): neither is kept.
+	var r resolved
+	if err := s.resolveInto(ctx, c, req, &r); err != nil {
 		return err
 	}
 	m := r.m
-	g, err := s.ground(ctx, c, r.req, ps, r.ret)
-	if err != nil {
+	var g grounding
+	if err := s.groundInto(ctx, c, r.req, ps, r.ret, &g); err != nil {
 		return err
 	}
-	w := &chunkWriter{send: send, headers: rateHeaders(r.st),
-		chunk: wire.Chunk{ID: newID("chatcmpl-"), Object: "chat.completion.chunk", Created: start.Unix(), Model: r.name(m)}}
+	// One heap object for the writer, what was streamed and the
+	// extension, which the emit closure and the chunks reach (ADR 0122).
+	run := &streamRun{w: chunkWriter{send: send, headers: rateHeaders(r.st),
+		chunk: wire.Chunk{ID: newID("chatcmpl-"), Object: "chat.completion.chunk", Created: start.Unix(), Model: r.name(m)}}}
+	w, got := &run.w, &run.got
 	includeUsage := req.IncludeUsage()
 	if includeUsage {
 		w.chunk.Usage = wire.NullRaw
 	}
-	var got streamed
 	emit := func(d *provider.Delta) error { return got.forward(w, d) }
 	p := g.provider(s, m)
 	call := g.call(m, p)
@@ -73,7 +76,11 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 	if err := w.start(); err != nil {
 		return s.streamErr(ctx, c, m, err)
 	}
-	ext := &wire.Extension{Citations: g.citations(got.final.Citations, string(got.content))}
+	// The streamed text as a string, once (it was converted for the
+	// citations and again for the usage).
+	content := string(got.content)
+	ext := &run.ext
+	ext.Citations = g.citations(got.final.Citations, content)
 	allowed, finish, err := s.streamToolCalls(ctx, c, m, r.set, req, got.final, ext, w)
 	if err != nil {
 		return s.streamErr(ctx, c, m, err)
@@ -83,7 +90,7 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 	if got.final.Usage != nil {
 		pu = *got.final.Usage
 	}
-	u := s.usage(m, call.Request, pu, string(got.content), got.final.ToolCalls)
+	u := s.usage(m, call.Request, pu, content, got.final.ToolCalls)
 	if err := w.finish(finish, ext, includeUsage, u, &pu); err != nil {
 		s.finish(ctx, c, m, "stream", u, start) // the tokens were spent
 		return s.streamErr(ctx, c, m, err)
@@ -91,9 +98,16 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 	s.finish(ctx, c, m, "stream", u, start)
 	if s.Prompts.Enabled(c.Tenant) {
 		wu := streamUsage(u, &pu)
-		s.logPrompt(ctx, c, m, "stream", body, streamedCompletion(w.chunk.ID, w.chunk.Created, w.chunk.Model, string(got.content), allowed, finish, wu))
+		s.logPrompt(ctx, c, m, "stream", body, streamedCompletion(w.chunk.ID, w.chunk.Created, w.chunk.Model, content, allowed, finish, wu))
 	}
 	return nil
+}
+
+// streamRun is what one streamed completion keeps on the heap.
+type streamRun struct {
+	w   chunkWriter
+	got streamed
+	ext wire.Extension
 }
 
 // chunkWriter encodes and sends the chunks of one streamed completion; the
@@ -105,11 +119,13 @@ type chunkWriter struct {
 	sent    bool
 	// enc writes the chunks; their head repeats (ADR 0099).
 	enc wire.ChunkEncoder
-	// one and text back the choice and content of the chunk being sent
-	// (delta): a chunk is encoded before the next is built, so they are
-	// reused instead of allocated per chunk (issue 15).
-	one  [1]wire.ChunkChoice
-	text string
+	// one, text and reason back the choice, content and finish reason of
+	// the chunk being sent (delta): a chunk is encoded before the next is
+	// built, so they are reused instead of allocated per chunk (issue 15,
+	// ADR 0122).
+	one    [1]wire.ChunkChoice
+	text   string
+	reason string
 }
 
 // emit sends one chunk with choices and the rampart extension.
@@ -147,14 +163,15 @@ func (w *chunkWriter) start() error {
 	if w.sent {
 		return nil
 	}
-	empty := ""
-	return w.delta(wire.Delta{Role: "assistant", Content: &empty}, nil, nil)
+	w.text = "" // the empty content, in w: no heap string per stream
+	return w.delta(wire.Delta{Role: "assistant", Content: &w.text}, nil, nil)
 }
 
 // finish sends the chunk with the finish reason and, with include_usage,
 // the usage chunk with empty choices: u's counts and pu's details.
 func (w *chunkWriter) finish(reason string, ext *wire.Extension, includeUsage bool, u store.Record, pu *provider.Usage) error {
-	if err := w.delta(wire.Delta{}, &reason, ext); err != nil {
+	w.reason = reason
+	if err := w.delta(wire.Delta{}, &w.reason, ext); err != nil {
 		return err
 	}
 	if !includeUsage {
