@@ -63,6 +63,12 @@ type Provider struct {
 	// constant headers below are; a RoundTripper never modifies a request.
 	authHeader []string
 	key        string // the static key, for redaction (statusError)
+	// headers are every request's headers with a static key: one map
+	// shared by every request, never written (send sets basic
+	// authentication only on a request without Authorization), instead of
+	// a map filled per request (issue 15, ADR 0122). nil without a static
+	// key.
+	headers http.Header
 	// urls are base+path parsed once for each path the provider posts to
 	// (a path missing here is parsed per request, as before).
 	urls    map[string]*url.URL
@@ -110,6 +116,9 @@ func New(cfg Config) (*Provider, error) {
 	}
 	if cfg.APIKey != "" {
 		p.authHeader, p.key = []string{"Bearer " + cfg.APIKey}, cfg.APIKey
+	}
+	if p.authHeader != nil && cfg.Credentials == nil {
+		p.headers = http.Header{"Content-Type": contentTypeJSON, "Accept": acceptJSONOrSSE, "Authorization": p.authHeader}
 	}
 	p.creds = cfg.Credentials
 	if p.timeout <= 0 {
@@ -350,10 +359,14 @@ func (p *Provider) attempt(ctx context.Context, rawURL, path string, body []byte
 	if err != nil {
 		return false, 0, fmt.Errorf("openai: build request: %w", err)
 	}
-	req.Header["Content-Type"] = contentTypeJSON
-	req.Header["Accept"] = acceptJSONOrSSE
-	if auth != nil {
-		req.Header["Authorization"] = auth
+	if p.creds == nil && p.headers != nil {
+		req.Header = p.headers
+	} else {
+		req.Header["Content-Type"] = contentTypeJSON
+		req.Header["Accept"] = acceptJSONOrSSE
+		if auth != nil {
+			req.Header["Authorization"] = auth
+		}
 	}
 	resp, err := send(p.rt, req)
 	if err != nil {

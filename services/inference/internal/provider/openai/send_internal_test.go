@@ -6,10 +6,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rampart-platform/rampart/services/inference/internal/provider"
+	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
 
 // TestSendIsClientDo: send answers what http.Client.Do with the
@@ -149,4 +155,68 @@ func TestNewPostIsNewRequest(t *testing.T) {
 	require.Empty(t, parseURLs("http://[::1%zz]/v1", "/chat/completions"))
 	_, err := newPost(ctx, nil, "http://[::1%zz]/v1/chat/completions", nil)
 	require.Error(t, err)
+}
+
+// headerRecorder records the header maps of the requests it sees and
+// answers an empty completion.
+type headerRecorder struct {
+	mu   sync.Mutex
+	maps []uintptr
+	seen []http.Header
+}
+
+func (h *headerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	h.maps = append(h.maps, reflect.ValueOf(req.Header).Pointer())
+	h.seen = append(h.seen, req.Header.Clone())
+	h.mu.Unlock()
+	body := `{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}, nil
+}
+
+// TestStaticKeyHeadersShared: with a static key every request carries the
+// provider's one header map (ADR 0122) and the same three headers as when
+// each request had its own; with Credentials each request has its own map
+// and its own key.
+func TestStaticKeyHeadersShared(t *testing.T) {
+	want := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json, text/event-stream"}, "Authorization": {"Bearer sk-static"}}
+	rec := &headerRecorder{}
+	p, err := New(Config{BaseURL: "http://alice:pw@127.0.0.1:1/v1", APIKey: "sk-static", Transport: rec})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			_, err := p.Chat(context.Background(), chatCall())
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	require.Len(t, rec.maps, 8)
+	for i := range rec.maps {
+		require.Equal(t, rec.maps[0], rec.maps[i], "request %d has a header map of its own", i)
+		require.Equal(t, want, rec.seen[i])
+	}
+	require.Equal(t, want, p.headers) // never written
+
+	rec = &headerRecorder{}
+	creds := staticCreds("sk-vault")
+	p, err = New(Config{BaseURL: "http://127.0.0.1:1/v1", Credentials: creds, Transport: rec})
+	require.NoError(t, err)
+	for range 2 {
+		_, err := p.Chat(context.Background(), chatCall())
+		require.NoError(t, err)
+	}
+	require.NotEqual(t, rec.maps[0], rec.maps[1])
+	require.Equal(t, "Bearer sk-vault", rec.seen[1].Get("Authorization"))
+}
+
+type staticCreds string
+
+func (s staticCreds) APIKey(context.Context) (string, error) { return string(s), nil }
+func (staticCreds) Rejected(context.Context)                 {}
+
+func chatCall() *provider.ChatCall {
+	return &provider.ChatCall{UpstreamModel: "m", Request: &wire.ChatRequest{Model: "m",
+		Messages: []wire.Message{{Role: "user", Content: wire.Content{Text: "hi", Set: true}}}}}
 }
