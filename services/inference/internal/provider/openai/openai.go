@@ -282,11 +282,11 @@ func readBody(r io.Reader, decode func([]byte) error) error {
 // A retryable first failure is replayed as backoff.Retry's first attempt,
 // so the schedule, waits and results are what they were.
 func (p *Provider) do(ctx context.Context, path string, body []byte, read func(*http.Response) error) error {
-	rawURL := "" // attempt takes the parsed URL
-	if p.urls[path] == nil {
+	rawURL, u := "", p.urls[path] // attempt takes the parsed URL, looked up once
+	if u == nil {
 		rawURL = p.base + path
 	}
-	retryable0, after0, err0 := p.attempt(ctx, rawURL, path, body, read)
+	retryable0, after0, err0 := p.attempt(ctx, u, rawURL, path, body, read)
 	if err0 == nil || !retryable0 || p.retries == 0 {
 		return err0
 	}
@@ -298,7 +298,7 @@ func (p *Provider) do(ctx context.Context, path string, body []byte, read func(*
 		if first {
 			first = false
 		} else {
-			retryable, after, err = p.attempt(ctx, rawURL, path, body, read)
+			retryable, after, err = p.attempt(ctx, u, rawURL, path, body, read)
 		}
 		if err == nil {
 			return struct{}{}, nil
@@ -344,7 +344,9 @@ var (
 	acceptJSONOrSSE = []string{"application/json, text/event-stream"}
 )
 
-func (p *Provider) attempt(ctx context.Context, rawURL, path string, body []byte, read func(*http.Response) error) (retryable bool, wait time.Duration, err error) {
+// attempt is one try: a POST of body to u (nil: rawURL, parsed per
+// request) for path.
+func (p *Provider) attempt(ctx context.Context, u *url.URL, rawURL, path string, body []byte, read func(*http.Response) error) (retryable bool, wait time.Duration, err error) {
 	auth, key := p.authHeader, p.key
 	if p.creds != nil {
 		k, err := p.creds.APIKey(ctx)
@@ -355,7 +357,7 @@ func (p *Provider) attempt(ctx context.Context, rawURL, path string, body []byte
 	}
 	actx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	req, err := newPost(actx, p.urls[path], rawURL, body)
+	req, err := newPost(actx, u, rawURL, body)
 	if err != nil {
 		return false, 0, fmt.Errorf("openai: build request: %w", err)
 	}
