@@ -51,8 +51,8 @@ type sseReader struct {
 	eof     bool
 	stopErr error
 	err     error
-	ev    sseEvent
-	data  []byte
+	ev      sseEvent
+	data    []byte
 }
 
 // newSSEReader reads events from r.
