@@ -15,7 +15,8 @@ import (
 // Rampart, whatever the colleague's grant reaches on its resource hosts.
 // The connection is the member's, not the key's: her other key still uses
 // it after the first is revoked with --cascade; demoted to viewer she
-// cannot, and nobody else can in her place.
+// cannot, nobody else can in her place, and removed and added again she is
+// another member who does not inherit it.
 func TestReview9ConnectionIsItsAuthorizers(t *testing.T) {
 	s := startStack(t)
 	tn := newEscalationTenant(t, s, "rev9-conn")
@@ -90,4 +91,14 @@ func TestReview9ConnectionIsItsAuthorizers(t *testing.T) {
 	}, 2*time.Second, 20*time.Millisecond, "the demotion binds the connection within the revocation latency")
 	code, body = ingest(bob.APIKey)
 	require.Equal(t, http.StatusForbidden, code, body)
+
+	// Removed and added again, the subject is another member: the new
+	// member does not inherit the grant the first one gave.
+	require.Equal(t, http.StatusOK, do(t, http.MethodDelete, s.baseURL+"/v1/members/"+members["alice@rev9-conn"].Member.MemberID, tn.owner, nil, nil))
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/members", tn.owner,
+		map[string]any{"subject": "alice@rev9-conn", "role": "ROLE_MEMBER"}, nil))
+	newAlice := mustKey(t, s, tn.owner, map[string]any{"name": "alice again", "subject": "alice@rev9-conn", "scopes": scopes})
+	code, body = ingest(newAlice.APIKey)
+	require.Equal(t, http.StatusForbidden, code, body)
+	require.Contains(t, body, "only that member's keys")
 }

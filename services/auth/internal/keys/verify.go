@@ -76,6 +76,7 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source, audi
 		KeyId:         k.ID,
 		BudgetKeyId:   k.BudgetPool(),
 		Subject:       k.Subject,
+		MemberId:      ka.MemberID,
 		Roles:         []string{RoleName(ka.Role)},
 		Scopes:        effectiveScopes(k.Scopes, ka.Role),
 		AllowedModels: principalModels(k.AllowedModels, ka.TenantLimits.AllowedModels),

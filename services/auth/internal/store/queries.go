@@ -284,12 +284,13 @@ func (q *Queries) GetKey(ctx context.Context, tenantID, keyID string) (Key, erro
 func (q *Queries) KeyForVerify(ctx context.Context, keyID string) (KeyAuth, error) {
 	var ka KeyAuth
 	var role sql.NullInt32
+	var member sql.NullString
 	var tlimits string
 	const cols = keyColsK
-	k, err := scanKey(q.row(ctx, `SELECT `+cols+`, t.state, t.limits, m.role FROM api_keys k
+	k, err := scanKey(q.row(ctx, `SELECT `+cols+`, t.state, t.limits, m.role, m.member_id FROM api_keys k
 		JOIN tenants t ON t.tenant_id = k.tenant_id
 		LEFT JOIN members m ON m.tenant_id = k.tenant_id AND m.subject = k.subject
-		WHERE k.key_id = ?`, keyID), &ka.TenantState, &tlimits, &role)
+		WHERE k.key_id = ?`, keyID), &ka.TenantState, &tlimits, &role, &member)
 	if err != nil {
 		return KeyAuth{}, err
 	}
@@ -298,6 +299,7 @@ func (q *Queries) KeyForVerify(ctx context.Context, keyID string) (KeyAuth, erro
 	}
 	ka.Key = k
 	ka.Role = Role(role.Int32)
+	ka.MemberID = member.String
 	return ka, nil
 }
 

@@ -232,6 +232,8 @@ type KeyAuth struct {
 	TenantState  TenantState
 	TenantLimits TenantLimits
 	Role         Role
+	// MemberID is the subject's member record ("" when it is no member).
+	MemberID string
 }
 
 // Event kinds in the shared event log.

@@ -118,8 +118,8 @@ func tokenMayReach(hosts []string, u *url.URL) bool {
 }
 
 // Actor is the verified principal of a call on a connection: the key it
-// presented and that key's subject.
-type Actor struct{ KeyID, Subject string }
+// presented, that key's subject and the subject's member record.
+type Actor struct{ KeyID, Subject, MemberID string }
 
 // CreatedBy is a connection's authorizer as the API shows it, auth's audit
 // actor form "key:<key id>/<subject>"; "" when none is recorded.
@@ -138,7 +138,9 @@ func CreatedBy(c store.Connection) string {
 // second key keeps her data source working); a tenant admin may only by
 // minting a key for her subject, which auth audits. It holds no longer than
 // she can call: a removed member has no keys, and one demoted below member
-// or whose keys lost ingest:write is refused by the route. A connection
+// or whose keys lost ingest:write is refused by the route; the same subject
+// removed and added again is another member (its member id), which does
+// not inherit the grant. A connection
 // with no recorded authorizer (made before it was recorded) is refused:
 // default deny, connect it again.
 func mayUse(c store.Connection, a Actor, verb string) error {
@@ -146,7 +148,8 @@ func mayUse(c store.Connection, a Actor, verb string) error {
 	case c.CreatedBySubject == "":
 		return fmt.Errorf("%w: connection_id: the connection was made before Rampart recorded who authorized it; "+
 			"delete it and connect the data source again", grpcerr.ErrFailedPrecondition)
-	case a.Subject == "" || a.Subject != c.CreatedBySubject:
+	case a.Subject == "" || a.Subject != c.CreatedBySubject ||
+		(c.CreatedByMember != "" && a.MemberID != c.CreatedByMember):
 		return fmt.Errorf("%w: connection_id: the connection holds the data-source grant of the member who connected it; "+
 			"only that member's keys may %s it (connect your own)", grpcerr.ErrPermissionDenied, verb)
 	}
@@ -241,7 +244,7 @@ func (s *Service) CreateConnection(ctx context.Context, tenant string, by Actor,
 	c := store.Connection{
 		Tenant: tenant, ID: newID("con_"), Name: in.Name, AuthEndpoint: in.AuthEndpoint, TokenEndpoint: in.TokenEndpoint,
 		RevocationEndpoint: in.RevocationEndpoint, ClientID: in.ClientID, RedirectURI: in.RedirectURI, Scopes: in.Scopes,
-		ResourceHosts: hosts, CreatedByKey: by.KeyID, CreatedBySubject: by.Subject,
+		ResourceHosts: hosts, CreatedByKey: by.KeyID, CreatedBySubject: by.Subject, CreatedByMember: by.MemberID,
 	}
 	state := randomToken()
 	verifier := oauth2.GenerateVerifier()

@@ -15,10 +15,17 @@ import (
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
-// ctxAs is a call of tenant-a by key keyID of subject.
+// ctxAs is a call of tenant-a by key keyID of subject, member record
+// "m-"+subject.
 func (h *harness) ctxAs(t *testing.T, subject, keyID string) context.Context {
 	t.Helper()
-	tok, err := h.Signer.Sign(&authv1.Principal{TenantId: "tenant-a", Subject: subject, KeyId: keyID,
+	return h.ctxAsMember(t, subject, "m-"+subject, keyID)
+}
+
+// ctxAsMember is ctxAs with the member record named.
+func (h *harness) ctxAsMember(t *testing.T, subject, member, keyID string) context.Context {
+	t.Helper()
+	tok, err := h.Signer.Sign(&authv1.Principal{TenantId: "tenant-a", Subject: subject, MemberId: member, KeyId: keyID,
 		Roles: []string{"member"}, Scopes: []string{"ingest:read", "ingest:write"}}, time.Time{})
 	require.NoError(t, err)
 	return principal.AppendToOutgoing(context.Background(), tok)
@@ -68,6 +75,10 @@ func TestConnectionIsItsAuthorizers(t *testing.T) {
 			require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, r.GetJob().GetId()))
 		}
 	}
+	// The same subject removed and added again is another member: it does
+	// not inherit the grant the first one gave.
+	_, err = ingest(h.ctxAsMember(t, "alice", "m-alice-again", "key-alice-3"))
+	requireCode(t, err, codes.PermissionDenied, "connection_id")
 	list, err := c.ListConnections(bob, &ingestionv1.ListConnectionsRequest{})
 	require.NoError(t, err)
 	require.Len(t, list.GetConnections(), 1)
@@ -78,7 +89,7 @@ func TestConnectionIsItsAuthorizers(t *testing.T) {
 	h.shutdown()
 	db, err := sql.Open("sqlite", filepath.Join(h.dataDir, "ingestion.db"))
 	require.NoError(t, err)
-	_, err = db.ExecContext(t.Context(), `UPDATE connections SET created_by_key = '', created_by_subject = ''`)
+	_, err = db.ExecContext(t.Context(), `UPDATE connections SET created_by_key = '', created_by_subject = '', created_by_member = ''`)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 	h.start(t, opts{allowPrivate: true})

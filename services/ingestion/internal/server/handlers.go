@@ -458,5 +458,5 @@ func connectionPB(c store.Connection) *ingestionv1.Connection {
 // is one): its key and subject, never a value of the request.
 func actor(ctx context.Context) ingest.Actor {
 	p, _ := principal.FromContext(ctx)
-	return ingest.Actor{KeyID: p.GetKeyId(), Subject: p.GetSubject()}
+	return ingest.Actor{KeyID: p.GetKeyId(), Subject: p.GetSubject(), MemberID: p.GetMemberId()}
 }

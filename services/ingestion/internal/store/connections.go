@@ -30,17 +30,18 @@ type Connection struct {
 	CreatedAt           time.Time
 	// CreatedByKey and CreatedBySubject are the verified principal that
 	// created the connection (its authorizer, ADR 0118); empty for
-	// connections from before they were recorded.
-	CreatedByKey, CreatedBySubject string
+	// connections from before they were recorded. CreatedByMember is the
+	// subject's member record then ("" when not known).
+	CreatedByKey, CreatedBySubject, CreatedByMember string
 }
 
-const connSelect = `SELECT tenant, id, name, authorization_endpoint, token_endpoint, revocation_endpoint, client_id, scopes, redirect_uri, state_hash, verifier, status, created_at, resource_hosts, created_by_key, created_by_subject FROM connections`
+const connSelect = `SELECT tenant, id, name, authorization_endpoint, token_endpoint, revocation_endpoint, client_id, scopes, redirect_uri, state_hash, verifier, status, created_at, resource_hosts, created_by_key, created_by_subject, created_by_member FROM connections`
 
 func scanConn(r scanner) (Connection, error) {
 	var c Connection
 	var scopes, hosts string
 	var t int64
-	err := r.Scan(&c.Tenant, &c.ID, &c.Name, &c.AuthEndpoint, &c.TokenEndpoint, &c.RevocationEndpoint, &c.ClientID, &scopes, &c.RedirectURI, &c.StateHash, &c.Verifier, &c.Status, &t, &hosts, &c.CreatedByKey, &c.CreatedBySubject)
+	err := r.Scan(&c.Tenant, &c.ID, &c.Name, &c.AuthEndpoint, &c.TokenEndpoint, &c.RevocationEndpoint, &c.ClientID, &scopes, &c.RedirectURI, &c.StateHash, &c.Verifier, &c.Status, &t, &hosts, &c.CreatedByKey, &c.CreatedBySubject, &c.CreatedByMember)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
 	}
@@ -57,10 +58,10 @@ func scanConn(r scanner) (Connection, error) {
 // CreateConnection inserts a pending connection.
 func (s *Store) CreateConnection(ctx context.Context, c Connection) (Connection, error) {
 	c.CreatedAt, c.Status = s.now().UTC(), ConnPending
-	_, err := s.db.ExecContext(ctx, `INSERT INTO connections (tenant, id, name, authorization_endpoint, token_endpoint, revocation_endpoint, client_id, scopes, redirect_uri, state_hash, verifier, status, created_at, resource_hosts, created_by_key, created_by_subject)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.db.ExecContext(ctx, `INSERT INTO connections (tenant, id, name, authorization_endpoint, token_endpoint, revocation_endpoint, client_id, scopes, redirect_uri, state_hash, verifier, status, created_at, resource_hosts, created_by_key, created_by_subject, created_by_member)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Tenant, c.ID, c.Name, c.AuthEndpoint, c.TokenEndpoint, c.RevocationEndpoint, c.ClientID, strings.Join(c.Scopes, " "), c.RedirectURI, c.StateHash, c.Verifier, c.Status, ns(c.CreatedAt),
-		strings.Join(c.ResourceHosts, " "), c.CreatedByKey, c.CreatedBySubject)
+		strings.Join(c.ResourceHosts, " "), c.CreatedByKey, c.CreatedBySubject, c.CreatedByMember)
 	return c, err
 }
 

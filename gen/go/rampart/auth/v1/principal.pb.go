@@ -82,7 +82,12 @@ type Principal struct {
 	// keyvault, inference, ingestion, slackadapter; ADR 0083). A service
 	// refuses an assertion for another service, and one without an audience:
 	// an assertion forwarded to one service cannot be replayed at another.
-	Audience      string `protobuf:"bytes,17,opt,name=audience,proto3" json:"audience,omitempty"`
+	Audience string `protobuf:"bytes,17,opt,name=audience,proto3" json:"audience,omitempty"`
+	// The member record of the subject (m_…): a subject removed and added
+	// again is a new member with a new id, so what a member authorized (a
+	// data-source connection, ADR 0118) is not the new one's. Empty from an
+	// auth before it.
+	MemberId      string `protobuf:"bytes,18,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -232,6 +237,13 @@ func (x *Principal) GetTokensPools() []*RatePool {
 func (x *Principal) GetAudience() string {
 	if x != nil {
 		return x.Audience
+	}
+	return ""
+}
+
+func (x *Principal) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
 	}
 	return ""
 }
@@ -399,7 +411,7 @@ var File_rampart_auth_v1_principal_proto protoreflect.FileDescriptor
 
 const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"\n" +
-	"\x1frampart/auth/v1/principal.proto\x12\x0frampart.auth.v1\"\xb8\x05\n" +
+	"\x1frampart/auth/v1/principal.proto\x12\x0frampart.auth.v1\"\xd5\x05\n" +
 	"\tPrincipal\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x18\n" +
@@ -420,7 +432,8 @@ const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"tokensPool\x12@\n" +
 	"\x0erequests_pools\x18\x0f \x03(\v2\x19.rampart.auth.v1.RatePoolR\rrequestsPools\x12<\n" +
 	"\ftokens_pools\x18\x10 \x03(\v2\x19.rampart.auth.v1.RatePoolR\vtokensPools\x12\x1a\n" +
-	"\baudience\x18\x11 \x01(\tR\baudience\"@\n" +
+	"\baudience\x18\x11 \x01(\tR\baudience\x12\x1b\n" +
+	"\tmember_id\x18\x12 \x01(\tR\bmemberId\"@\n" +
 	"\bRatePool\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1d\n" +
 	"\n" +
