@@ -97,6 +97,28 @@ func splitAud(tok string) (kid, audience, payload string, ok bool) {
 type Forwarding struct {
 	Assertion string
 	Delegated []string // "<audience>=<assertion>", DelegatedKey's values
+	// MD is Assertion and Delegated as outgoing gRPC metadata (MetadataKey,
+	// DelegatedKey), built once with the Forwarding by Forwardings; nil
+	// when not built (Only's narrowed copies, Bundle's), and then callers
+	// send the pairs. Shared by every call of the key: read-only, so it may
+	// go out as it is (metadata.NewOutgoingContext) without grpc-go's
+	// lowercasing of appended keys and the per-call copy of the pairs
+	// (issue 15, ADR 0121).
+	MD metadata.MD
+}
+
+// Metadata returns f's assertion and delegations as outgoing metadata:
+// what AppendToOutgoingContext(MetadataKey, Assertion, DelegatedKey, each
+// of Delegated) sends; nil without an assertion.
+func (f Forwarding) Metadata() metadata.MD {
+	if f.Assertion == "" {
+		return nil
+	}
+	md := metadata.MD{MetadataKey: {f.Assertion}}
+	if len(f.Delegated) > 0 {
+		md[DelegatedKey] = slices.Clip(f.Delegated)
+	}
+	return md
 }
 
 // Forwardings returns, for each audience of byAudience, the Forwarding of a
@@ -112,6 +134,8 @@ func Forwardings(byAudience map[string]string, delegates func(audience string) [
 				f.Delegated = append(f.Delegated, Delegation(tok, d, t))
 			}
 		}
+		f.Delegated = slices.Clip(f.Delegated)
+		f.MD = f.Metadata()
 		out[aud] = f
 	}
 	return out
@@ -119,7 +143,8 @@ func Forwardings(byAudience map[string]string, delegates func(audience string) [
 
 // Only is f with just the delegations for audiences: what a call whose
 // RPC narrows its service's forwards carries (permissions.Table.
-// CallDelegates). f itself when it drops none; else a new slice.
+// CallDelegates). f itself when it drops none; else a new slice, and no
+// MD (the caller sends the pairs).
 func (f Forwarding) Only(audiences []string) Forwarding {
 	keep := func(v string) bool {
 		aud, _, _ := strings.Cut(v, "=")

@@ -220,11 +220,11 @@ func TestForwardingsAndBundle(t *testing.T) {
 		return nil
 	}
 	fs := Forwardings(by, delegates)
-	require.Equal(t, Forwarding{Assertion: "INF", Delegated: []string{"ingestion=ING", "keyvault=KV"}}, fs["inference"])
-	require.Equal(t, Forwarding{Assertion: "KV"}, fs["keyvault"], "keyvault gets nothing for auth")
+	require.Equal(t, Forwarding{Assertion: "INF", Delegated: []string{"ingestion=ING", "keyvault=KV"}}, withoutMD(fs["inference"]))
+	require.Equal(t, Forwarding{Assertion: "KV"}, withoutMD(fs["keyvault"]), "keyvault gets nothing for auth")
 
 	b := NewBundle(by)
-	require.Equal(t, fs["inference"], b.Forwarding("inference", delegates("inference")))
+	require.Equal(t, withoutMD(fs["inference"]), b.Forwarding("inference", delegates("inference")))
 	require.Equal(t, Forwarding{Assertion: "AUTH"}, b.Forwarding("auth", nil))
 	require.Equal(t, Forwarding{}, b.Forwarding("slackadapter", nil))
 
@@ -252,8 +252,45 @@ func TestForwardingsAndBundle(t *testing.T) {
 	}
 	sig := func(tok string) string { return tok[strings.LastIndexByte(tok, '.')+1:] }
 	fs = Forwardings(by, delegates)
-	require.Equal(t, Forwarding{Assertion: by["inference"], Delegated: []string{"ingestion=" + sig(by["ingestion"]), "keyvault=" + sig(by["keyvault"])}}, fs["inference"])
-	require.Equal(t, fs["inference"], NewBundle(by).Forwarding("inference", delegates("inference")))
+	require.Equal(t, Forwarding{Assertion: by["inference"], Delegated: []string{"ingestion=" + sig(by["ingestion"]), "keyvault=" + sig(by["keyvault"])}}, withoutMD(fs["inference"]))
+	require.Equal(t, withoutMD(fs["inference"]), NewBundle(by).Forwarding("inference", delegates("inference")))
+}
+
+func withoutMD(f Forwarding) Forwarding {
+	f.MD = nil
+	return f
+}
+
+// TestForwardingsMetadata (ADR 0121): the ready metadata Forwardings builds
+// with each Forwarding is what appending its pairs sends (the assertion,
+// then the delegations in their order), for a Forwarding with delegations,
+// one without and one with an empty assertion; a narrowed copy (Only) that
+// drops a delegation carries none, so it never sends what it dropped.
+func TestForwardingsMetadata(t *testing.T) {
+	by := map[string]string{"inference": "INF", "ingestion": "ING", "keyvault": "KV", "auth": ""}
+	fs := Forwardings(by, func(aud string) []string {
+		if aud == "inference" {
+			return []string{"keyvault", "ingestion"}
+		}
+		return nil
+	})
+	for aud, f := range fs {
+		if f.Assertion == "" {
+			require.Nil(t, f.MD, aud)
+			continue
+		}
+		kv := []string{MetadataKey, f.Assertion}
+		for _, d := range f.Delegated {
+			kv = append(kv, DelegatedKey, d)
+		}
+		want, _ := metadata.FromOutgoingContext(metadata.AppendToOutgoingContext(context.Background(), kv...))
+		got, _ := metadata.FromOutgoingContext(metadata.NewOutgoingContext(context.Background(), f.MD))
+		require.Equal(t, want, got, aud)
+		require.Equal(t, f.Metadata(), f.MD, aud)
+	}
+	require.Equal(t, []string{"keyvault=KV", "ingestion=ING"}, fs["inference"].MD[DelegatedKey], "in the delegations' order")
+	require.Nil(t, fs["inference"].Only([]string{"keyvault"}).MD, "narrowed: no ready metadata")
+	require.Equal(t, fs["inference"].MD, fs["inference"].Only([]string{"keyvault", "ingestion"}).MD, "nothing dropped: the same")
 }
 
 // TestDelegation: a delegation goes as its signature alone only when the

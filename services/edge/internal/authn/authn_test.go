@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/authtest"
@@ -422,6 +423,29 @@ func TestUnresolvedRouteNarrowedByTable(t *testing.T) {
 	}
 }
 
+// TestChatRouteHasReadyMetadata (ADR 0121): a chat completion's forwarding
+// to inference keeps its delegations, so it carries the ready metadata the
+// handler sends as it is; what it holds is recordDelegations' check.
+func TestChatRouteHasReadyMetadata(t *testing.T) {
+	a, srv := newAuthn(t, authn.Options{})
+	key := srv.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"member"}, Scopes: []string{"chat:write"}})
+	var got []string
+	var md metadata.MD
+	rec := recordDelegations(t, &got)
+	h := a.Middleware(authn.NewPolicy(nil), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		md = authn.Outgoing(r.Context())
+		rec.ServeHTTP(w, r)
+	}))
+	req := httptest.NewRequest("POST", "/v1/chat/completions", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	require.ElementsMatch(t, []string{"ingestion", "keyvault"}, got)
+	require.Len(t, md.Get(principal.DelegatedKey), 2)
+	require.Len(t, md.Get(principal.MetadataKey), 1)
+}
+
 // recordDelegations is a handler behind the middleware that sets *got to
 // the audiences of the delegations the request carries onward, and checks
 // that the caller's own assertion goes with every route.
@@ -434,5 +458,14 @@ func recordDelegations(t *testing.T, got *[]string) http.Handler {
 			*got = append(*got, aud)
 		}
 		require.NotEmpty(t, st.Assertion, "the caller's own assertion goes with every route")
+		// The ready metadata (ADR 0121), where there is one, is exactly the
+		// route's assertion and delegations: nothing its narrowing dropped.
+		if st.Outgoing != nil {
+			want := metadata.MD{principal.MetadataKey: {st.Assertion}}
+			if len(st.Delegated) > 0 {
+				want[principal.DelegatedKey] = st.Delegated
+			}
+			require.Equal(t, want, st.Outgoing)
+		}
 	})
 }

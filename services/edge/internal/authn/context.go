@@ -3,6 +3,8 @@ package authn
 import (
 	"context"
 
+	"google.golang.org/grpc/metadata"
+
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/services/edge/internal/reqstate"
 )
@@ -25,6 +27,16 @@ func NewContext(ctx context.Context, p *authv1.Principal, assertion string) cont
 func Delegated(ctx context.Context) []string {
 	if st := reqstate.From(ctx); st != nil {
 		return st.Delegated
+	}
+	return nil
+}
+
+// Outgoing returns the request's assertion and delegations as ready
+// outgoing metadata (principal.Forwarding.MD: shared, read-only), nil when
+// the route's forwarding has none built (then send Delegated's pairs).
+func Outgoing(ctx context.Context) metadata.MD {
+	if st := reqstate.From(ctx); st != nil {
+		return st.Outgoing
 	}
 	return nil
 }

@@ -110,7 +110,7 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 		// this RPC forwards to where its row narrows them (a Slack admin
 		// route that creates no key gets none for auth, ADR 0105 §3).
 		f := policy.forwarding(id, route)
-		st.Principal, st.Assertion, st.Delegated = pr, f.Assertion, f.Delegated
+		st.Principal, st.Assertion, st.Delegated, st.Outgoing = pr, f.Assertion, f.Delegated, f.MD
 		next.ServeHTTP(w, r)
 	})
 }

@@ -149,6 +149,17 @@ func (h *Handler) outgoingWith(w http.ResponseWriter, r *http.Request, id string
 		httperr.WriteStatus(w, r, http.StatusUnauthorized, httperr.CodeMissingAPIKey, "You didn't provide an API key.")
 		return nil, false
 	}
+	// The key's assertion and delegations as one ready, shared MD, when
+	// nothing else is on the context's outgoing metadata (which it would
+	// replace): grpc-go sends an MD's keys as they are, where appended
+	// pairs are lowercased twice and copied per call (issue 15, ADR 0121).
+	if id == "" {
+		if md := authn.Outgoing(r.Context()); md != nil {
+			if _, has := metadata.FromOutgoingContext(r.Context()); !has {
+				return metadata.NewOutgoingContext(r.Context(), md), true
+			}
+		}
+	}
 	// Inference forwards the principal to ingestion and keyvault: their
 	// delegations (ADR 0083) go along.
 	if d := authn.Delegated(r.Context()); len(d) > 0 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"google.golang.org/grpc/metadata"
+
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/permissions"
@@ -36,6 +38,10 @@ type State struct {
 	// Delegated are the assertions for the services the route's backend
 	// forwards the principal to (principal.DelegatedKey's values).
 	Delegated []string
+	// Outgoing is Assertion and Delegated as ready outgoing metadata
+	// (principal.Forwarding.MD: shared by the key's calls, read-only; nil
+	// when the route's forwarding has none built).
+	Outgoing metadata.MD
 	// Response is the access log's writer (State.Recorder).
 	Response Recorder
 }
