@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -216,4 +217,48 @@ func TestMiddlewareKeys(t *testing.T) {
 			require.Equal(t, tt.want, lim.levels)
 		})
 	}
+}
+
+// TestMiddlewareKeysMemo (ADR 0121): one middleware that has seen many
+// principals (more than its memo's slots, each twice, interleaved) asks
+// the limiter for each request exactly what a fresh middleware asks for
+// that principal, and a key verified again (a new *Principal with the
+// same key id, now in a pool and with a new limit) is charged to its new
+// levels, not the remembered ones.
+func TestMiddlewareKeysMemo(t *testing.T) {
+	d := ratelimit.Defaults{KeyRPM: 10, TenantRPM: 20}
+	asked := func(h http.Handler, lim *recordingLimiter, p *authv1.Principal) []ratelimit.Level {
+		lim.levels = nil
+		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+		r = r.WithContext(authn.NewContext(r.Context(), p, "assertion"))
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		return lim.levels
+	}
+	fresh := func(p *authv1.Principal) []ratelimit.Level {
+		lim := &recordingLimiter{}
+		return asked(ratelimit.Middleware(lim, d, nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})), lim, p)
+	}
+	lim := &recordingLimiter{}
+	h := ratelimit.Middleware(lim, d, nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	var ps []*authv1.Principal
+	for i := range 300 {
+		p := &authv1.Principal{KeyId: "key" + strconv.Itoa(i), TenantId: "t" + strconv.Itoa(i%7)}
+		if i%3 == 0 {
+			p.RequestsPool = &authv1.RatePool{KeyId: "pool" + strconv.Itoa(i), PerMinute: int64(i + 1)}
+		}
+		ps = append(ps, p)
+	}
+	for round := range 2 {
+		for i, p := range ps {
+			require.Equal(t, fresh(p), asked(h, lim, p), "round %d, principal %d", round, i)
+		}
+	}
+	old := &authv1.Principal{KeyId: "AbCdEfGhIjKl", TenantId: "t_1"}
+	require.Equal(t, fresh(old), asked(h, lim, old))
+	again := &authv1.Principal{KeyId: "AbCdEfGhIjKl", TenantId: "t_1", Limits: &authv1.Limits{RequestsPerMinute: 30},
+		RequestsPool: &authv1.RatePool{KeyId: "PoOlFiRsTkEy", PerMinute: 60}}
+	require.Equal(t, []ratelimit.Level{
+		{Name: "key", Key: "k:AbCdEfGhIjKl", Limit: ratelimit.PerMinute(30)},
+		{Name: "pool", Key: "k:PoOlFiRsTkEy", Limit: ratelimit.PerMinute(60)},
+		{Name: "tenant", Key: "t:t_1", Limit: ratelimit.PerMinute(20)}}, asked(h, lim, again))
 }
