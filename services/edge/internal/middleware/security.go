@@ -17,9 +17,17 @@ var (
 	hsts       = []string{"max-age=63072000; includeSubDomains"}
 )
 
-// SecurityHeaders sets the headers every edge response carries:
-// nosniff, DENY framing, no-store caching (API responses are per-caller),
-// no referrer, and HSTS when the edge terminates TLS.
+// SecurityHeaders sets the headers every edge response carries: nosniff,
+// no-store caching (API responses are per-caller), a CSP that allows no
+// content and no framing, and HSTS when the edge terminates TLS.
+//
+// Not X-Frame-Options or Referrer-Policy (ADR 0129): the CSP's
+// frame-ancestors 'none' is what X-Frame-Options says, for every browser
+// still updated, and a JSON or SSE answer is never a document whose
+// links or loads a referrer policy would govern. The edge's one source
+// of HTML pages, the Slack relay, adds both (HTMLPageHeaders). Two keys
+// fewer keep an answer's header map within Go's small-map size (ADR
+// 0074: ~5 % of the edge's instructions per answer).
 func SecurityHeaders(tls bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Shared value slices (canonical keys, len == cap, never written
@@ -27,15 +35,21 @@ func SecurityHeaders(tls bool, next http.Handler) http.Handler {
 		// (issue 15). A later Set replaces a slice; an Add copies it.
 		h := w.Header()
 		h["X-Content-Type-Options"] = nosniff
-		h["X-Frame-Options"] = frameDeny
 		h["Cache-Control"] = noStore
-		h["Referrer-Policy"] = noReferrer
 		h["Content-Security-Policy"] = cspNone
 		if tls {
 			h["Strict-Transport-Security"] = hsts
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// HTMLPageHeaders adds, to h, the headers a page a browser renders
+// carries beyond SecurityHeaders': no framing for browsers without CSP
+// level 2 and no referrer on the page's links and redirects.
+func HTMLPageHeaders(h http.Header) {
+	h["X-Frame-Options"] = frameDeny
+	h["Referrer-Policy"] = noReferrer
 }
 
 // exposedHeaders are the response headers a browser client may read: the

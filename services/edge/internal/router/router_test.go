@@ -368,8 +368,10 @@ func TestPublicRoutesAndHeaders(t *testing.T) {
 		resp := e.do(t, http.MethodGet, p, "", nil)
 		readJSON(t, resp, 200)
 		require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
-		require.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
 		require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+		require.Equal(t, "default-src 'none'; frame-ancestors 'none'", resp.Header.Get("Content-Security-Policy"),
+			"framing is refused by the CSP; X-Frame-Options only on HTML pages (ADR 0129)")
+		require.Empty(t, resp.Header.Get("X-Frame-Options"))
 		require.Empty(t, resp.Header.Get("Strict-Transport-Security"))
 	}
 	apiErr := readError(t, e.do(t, http.MethodPost, "/slack/events", "", strings.NewReader(`{}`)), 503)

@@ -11,6 +11,7 @@ import (
 
 	slackadapterv1 "github.com/rampart-platform/rampart/gen/go/rampart/slackadapter/v1"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
+	"github.com/rampart-platform/rampart/services/edge/internal/middleware"
 )
 
 // MaxBody bounds a relayed body (Slack's payloads are far smaller).
@@ -55,12 +56,18 @@ func New(conn grpc.ClientConnInterface) http.Handler {
 		if ct := resp.GetContentType(); ct != "" {
 			w.Header().Set("Content-Type", ct)
 		}
+		// The install pages are the edge's only HTML (ADR 0129).
+		middleware.HTMLPageHeaders(w.Header())
 		for _, h := range resp.GetHeaders() {
 			// Only what the install pages need (redirect to Slack, the
 			// browser-binding cookie): the adapter cannot set anything
-			// else on the edge's origin.
-			if name := http.CanonicalHeaderKey(h.GetName()); passedHeaders[name] {
+			// else on the edge's origin. One value each but Set-Cookie.
+			name := http.CanonicalHeaderKey(h.GetName())
+			switch {
+			case name == "Set-Cookie":
 				w.Header().Add(name, h.GetValue())
+			case passedHeaders[name]:
+				w.Header().Set(name, h.GetValue())
 			}
 		}
 		w.WriteHeader(st)

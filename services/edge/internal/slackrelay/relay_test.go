@@ -33,6 +33,8 @@ func TestRelayForwardsRawBodyAndHeaders(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 	require.JSONEq(t, `{"challenge":"c"}`, rec.Body.String())
+	require.Equal(t, "DENY", rec.Header().Get("X-Frame-Options"), "every relayed answer gets the page headers")
+	require.Equal(t, "no-referrer", rec.Header().Get("Referrer-Policy"))
 
 	call, ok := adapter.LastCall("HandleEvent")
 	require.True(t, ok)
@@ -70,7 +72,8 @@ func TestRelayPassesOnlyTheInstallHeaders(t *testing.T) {
 	require.Equal(t, "https://slack.example/oauth?state=s", rec.Header().Get("Location"))
 	require.Equal(t, "__Host-rampart_slack_install=v; Path=/; HttpOnly; Secure; SameSite=Lax", rec.Header().Get("Set-Cookie"))
 	require.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
-	require.Equal(t, "no-referrer", rec.Header().Get("Referrer-Policy"))
+	require.Equal(t, []string{"no-referrer"}, rec.Header().Values("Referrer-Policy"), "one value: the adapter's replaces the page default")
+	require.Equal(t, "DENY", rec.Header().Get("X-Frame-Options"), "an HTML page is never framed (ADR 0129)")
 	for _, name := range []string{"Access-Control-Allow-Origin", "Content-Security-Policy", "X-Rampart-Principal", "Strict-Transport-Security"} {
 		require.Empty(t, rec.Header().Values(name), name)
 	}
