@@ -153,11 +153,21 @@ const MaxAssertionAge = 30 * time.Second
 // tenant verifies the key again.
 func (a *Adapter) ForgetKey(keyID string) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	for tenant, c := range a.assertions {
 		if c.keyID == keyID {
 			delete(a.assertions, tenant)
 		}
+	}
+	a.mu.Unlock()
+	// An install link asked for with the key installs no more: an admin
+	// demoted or removed after taking it must not bind a workspace to the
+	// tenant (ADR 0118).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if n, err := a.st.DropStatesOfKey(ctx, keyID); err != nil {
+		a.log.WarnContext(ctx, "drop install links of a revoked or changed key (they expire with STATE_TTL)", "key_id", keyID, "err", err)
+	} else if n > 0 {
+		a.log.InfoContext(ctx, "install links of a revoked or changed key dropped", "key_id", keyID, "links", n)
 	}
 }
 

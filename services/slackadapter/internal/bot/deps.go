@@ -58,9 +58,11 @@ type Slack interface {
 // Caller is a verified admin-API caller (from the principal assertion).
 type Caller struct {
 	TenantID string
-	Subject  string
-	Roles    []string
-	Scopes   []string
+	// KeyID is the key the caller presented.
+	KeyID   string
+	Subject string
+	Roles   []string
+	Scopes  []string
 	// AllowedModels is the key's model allow-list (empty: every model).
 	AllowedModels []string
 }

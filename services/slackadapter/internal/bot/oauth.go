@@ -102,7 +102,9 @@ func (a *Adapter) InstallURL(ctx context.Context, c Caller) (string, time.Time, 
 	}
 	exp := a.now().Add(a.cfg.StateTTL).Truncate(time.Second)
 	nonce := keyring.Nonce()
-	if err := a.st.PutState(ctx, nonce, c.TenantID, exp); err != nil {
+	// The state remembers the asking key: when auth revokes or changes it
+	// (her demotion or removal), the link stops installing (ForgetKey).
+	if err := a.st.PutState(ctx, nonce, c.TenantID, c.KeyID, exp); err != nil {
 		return "", time.Time{}, err
 	}
 	// Rampart's start page, not Slack's: it binds the install to the

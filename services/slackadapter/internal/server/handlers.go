@@ -46,7 +46,7 @@ func caller(ctx context.Context) (context.Context, bot.Caller, error) {
 	// (principal.ForwardTo in internal/platform), which the edge sends
 	// only with the RPCs that make them (permissions CallDelegates, ADR
 	// 0105 §3: auth's with GetInstallUrl alone).
-	return ctx, bot.Caller{TenantID: p.GetTenantId(), Subject: p.GetSubject(), Roles: p.GetRoles(), Scopes: p.GetScopes(),
+	return ctx, bot.Caller{TenantID: p.GetTenantId(), KeyID: p.GetKeyId(), Subject: p.GetSubject(), Roles: p.GetRoles(), Scopes: p.GetScopes(),
 		AllowedModels: p.GetAllowedModels()}, nil
 }
 

@@ -102,8 +102,8 @@ func purgeExpired(ctx context.Context, t *testing.T, open opener) {
 	require.NoError(t, err)
 	_, err = s.MarkSignature(ctx, "new-sig", t0.Add(time.Hour))
 	require.NoError(t, err)
-	require.NoError(t, s.PutState(ctx, "old-state", "tn1", t0.Add(time.Minute)))
-	require.NoError(t, s.PutState(ctx, "new-state", "tn1", t0.Add(time.Hour)))
+	require.NoError(t, s.PutState(ctx, "old-state", "tn1", "", t0.Add(time.Minute)))
+	require.NoError(t, s.PutState(ctx, "new-state", "tn1", "", t0.Add(time.Hour)))
 
 	require.NoError(t, s.PurgeExpired(ctx, t0.Add(2*time.Minute)))
 
@@ -250,8 +250,8 @@ func app(ctx context.Context, t *testing.T, open opener) {
 
 func oauthState(ctx context.Context, t *testing.T, open opener) {
 	s := open(t)
-	require.NoError(t, s.PutState(ctx, "n1", "tn1", t0.Add(10*time.Minute)))
-	require.Error(t, s.PutState(ctx, "n1", "tn2", t0.Add(10*time.Minute)), "a nonce is recorded once")
+	require.NoError(t, s.PutState(ctx, "n1", "tn1", "k1", t0.Add(10*time.Minute)))
+	require.Error(t, s.PutState(ctx, "n1", "tn2", "", t0.Add(10*time.Minute)), "a nonce is recorded once")
 
 	tenant, err := s.PeekState(ctx, "n1", t0)
 	require.NoError(t, err)
@@ -268,6 +268,24 @@ func oauthState(ctx context.Context, t *testing.T, open opener) {
 	require.ErrorIs(t, err, store.ErrNotFound, "single use")
 	_, err = s.PeekState(ctx, "n1", t0)
 	require.ErrorIs(t, err, store.ErrNotFound)
+
+	// The states asked for with a key go when that key is revoked or
+	// changed (ADR 0118); others stay.
+	require.NoError(t, s.PutState(ctx, "n2", "tn1", "k1", t0.Add(10*time.Minute)))
+	require.NoError(t, s.PutState(ctx, "n3", "tn1", "k2", t0.Add(10*time.Minute)))
+	require.NoError(t, s.PutState(ctx, "n4", "tn1", "", t0.Add(10*time.Minute)))
+	n, err := s.DropStatesOfKey(ctx, "k1")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	_, err = s.PeekState(ctx, "n2", t0)
+	require.ErrorIs(t, err, store.ErrNotFound, "the dropped key's link")
+	for _, nonce := range []string{"n3", "n4"} {
+		_, err = s.PeekState(ctx, nonce, t0)
+		require.NoError(t, err, nonce)
+	}
+	n, err = s.DropStatesOfKey(ctx, "")
+	require.NoError(t, err)
+	require.Zero(t, n, "no key names no state")
 	_, err = s.TakeState(ctx, "never", t0)
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
@@ -461,7 +479,7 @@ func purgeTenant(ctx context.Context, t *testing.T, open opener) {
 		require.NoError(t, s.SaveInstallation(ctx, inst(tn, team)))
 		require.NoError(t, s.PutBinding(ctx, store.Binding{TeamID: team, TenantID: tn, Assistant: "a", UpdatedAt: t0}))
 		require.NoError(t, s.PutTenantKey(ctx, store.TenantKey{TenantID: tn, KeyID: "k", Sealed: []byte("s")}, t0))
-		require.NoError(t, s.PutState(ctx, "n-"+tn, tn, t0.Add(time.Hour)))
+		require.NoError(t, s.PutState(ctx, "n-"+tn, tn, "", t0.Add(time.Hour)))
 	}
 	require.NoError(t, s.PurgeTenant(ctx, "tn1"))
 	require.NoError(t, s.PurgeTenant(ctx, "tn1"), "idempotent")
@@ -508,7 +526,7 @@ func reopen(ctx context.Context, t *testing.T, open opener) {
 // only.
 func twoReplicas(ctx context.Context, t *testing.T, open opener) {
 	replicas := []*store.Store{open(t), open(t)}
-	require.NoError(t, replicas[0].PutState(ctx, "nonce", "tn1", t0.Add(10*time.Minute)))
+	require.NoError(t, replicas[0].PutState(ctx, "nonce", "tn1", "", t0.Add(10*time.Minute)))
 
 	const n = 16
 	var events, sigs, states, installs atomic.Int32

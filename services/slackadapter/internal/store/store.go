@@ -369,10 +369,24 @@ func (s *Store) App(ctx context.Context) (App, error) {
 	return a, err
 }
 
-// PutState records an outstanding OAuth state nonce for tenant.
-func (s *Store) PutState(ctx context.Context, nonce, tenant string, exp time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO oauth_states (nonce, tenant_id, expires_at_ms) VALUES (?, ?, ?)`, nonce, tenant, exp.UnixMilli())
+// PutState records an outstanding OAuth state nonce for tenant, asked for
+// with the key keyID.
+func (s *Store) PutState(ctx context.Context, nonce, tenant, keyID string, exp time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO oauth_states (nonce, tenant_id, expires_at_ms, key_id) VALUES (?, ?, ?, ?)`, nonce, tenant, exp.UnixMilli(), keyID)
 	return err
+}
+
+// DropStatesOfKey deletes the outstanding states asked for with keyID (its
+// install links stop working); it returns how many.
+func (s *Store) DropStatesOfKey(ctx context.Context, keyID string) (int64, error) {
+	if keyID == "" {
+		return 0, nil
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM oauth_states WHERE key_id = ?`, keyID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // PeekState returns the tenant recorded for an unexpired nonce.
