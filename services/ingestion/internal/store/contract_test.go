@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	pstore "github.com/rampart-platform/rampart/pkg/store"
@@ -35,6 +36,7 @@ func TestContract(t *testing.T) {
 		{Name: "a large document's chunks in multi-row inserts", Run: manyChunks},
 		{Name: "versions of a source replace each other", Run: sourceVersions},
 		{Name: "a document without its text is reindexed", Run: reindex},
+		{Name: "documents of an older chunker are re-chunked", Run: rechunk},
 	}
 	pgtest.RunContract(t, "ingestion", pgtest.Openers[*store.Store]{
 		SQLite: func(ctx context.Context, dir string) (*store.Store, error) {
@@ -882,4 +884,137 @@ func reindex(ctx context.Context, t *testing.T, open opener) {
 	ds, err := st.ListDocuments(ctx, "a", "kb")
 	require.NoError(t, err)
 	require.Len(t, ds, 1)
+}
+
+// rechunk: ready documents cut by an older chunker whose stored text is a
+// file of a re-chunkable type get one rechunk job each, at most limit
+// unfinished per set of tenants, also when two replicas queue at once;
+// a failed one leaves the document, its chunks and its version as they
+// were and is not queued again; a committed one records the version; the
+// others are counted (ADR 0127).
+func rechunk(ctx context.Context, t *testing.T, open opener) {
+	st, st2 := open(t), open(t)
+	types := []string{"text/plain", "text/markdown"}
+	for _, tenant := range []string{"a", "b"} {
+		_, err := st.CreateCollection(ctx, store.Collection{Tenant: tenant, Name: "kb"})
+		require.NoError(t, err)
+	}
+	ingest := func(tenant, id, contentType string, meta store.DocMeta) {
+		t.Helper()
+		doc := store.Document{Tenant: tenant, ID: id, Collection: "kb", ContentMAC: []byte("mac-" + id), Source: []byte("s"), ContentType: contentType, SizeBytes: 1}
+		_, _, _, err := st.AddDocument(ctx, doc, store.Job{ID: "job-" + id}, []byte("p"))
+		require.NoError(t, err)
+		h := store.NewHolder("r1")
+		_, ok, err := st.ClaimJob(ctx, tenant, "job-"+id, h, time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+		_, _, err = st.Complete(ctx, store.Lease{Tenant: tenant, JobID: "job-" + id, Holder: h}, id, store.HashEmbedModel,
+			[]store.Chunk{{DocumentID: id, Text: []byte("old"), Vector: []byte("v")}, {DocumentID: id, Seq: 1, Text: []byte("old"), Vector: []byte("v")}}, meta)
+		require.NoError(t, err)
+	}
+	text := store.DocMeta{Text: []byte("sealed text")}
+	ingest("a", "md1", "text/markdown", text)
+	ingest("a", "txt2", "text/plain", text)
+	ingest("a", "html", "text/html", text)               // its stored text is not the file
+	ingest("a", "notext", "text/markdown", store.DocMeta{}) // before migration 00012
+	ingest("b", "md3", "text/markdown", text)
+	ingest("a", "new", "text/markdown", store.DocMeta{Text: []byte("t"), Chunker: 2})
+	d, err := st.GetDocument(ctx, "a", "md1")
+	require.NoError(t, err)
+	require.Equal(t, 1, d.Chunker, "Complete without a version records 1")
+	d, err = st.GetDocument(ctx, "a", "new")
+	require.NoError(t, err)
+	require.Equal(t, 2, d.Chunker)
+
+	ok, other, err := st.RechunkBacklog(ctx, 2, types)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{3, 2}, [2]int{ok, other}, "md1, txt2, md3 can be re-chunked; html and notext cannot")
+
+	// two replicas queue at once: one job per document, at most limit
+	var wg sync.WaitGroup
+	var queued atomic.Int64
+	for _, s := range []*store.Store{st, st2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := s.EnqueueRechunks(ctx, []string{"a"}, 2, 1, types)
+			assert.NoError(t, err)
+			queued.Add(int64(n))
+		}()
+	}
+	wg.Wait()
+	pending := func(tenant string) []store.Job {
+		t.Helper()
+		js, err := st.ListJobs(ctx, tenant, "", 100)
+		require.NoError(t, err)
+		var out []store.Job
+		for _, j := range js {
+			if j.Kind == store.KindRechunk && j.State == store.JobQueued {
+				out = append(out, j)
+			}
+		}
+		return out
+	}
+	js := pending("a")
+	require.Len(t, js, 1, "the limit holds across replicas on one database")
+	require.EqualValues(t, 1, queued.Load())
+	require.Equal(t, store.RechunkJobID(2, "md1"), js[0].ID, "oldest first")
+	require.Equal(t, "md1", js[0].DocumentID)
+	n, err := st.EnqueueRechunks(ctx, []string{"a"}, 2, 1, types)
+	require.NoError(t, err)
+	require.Zero(t, n, "no room while one is unfinished")
+	require.Empty(t, pending("b"), "b's key is not held: its documents wait")
+
+	// a failed rechunk leaves the document as it was, and is not retried
+	claim := func(tenant, id string) store.Lease {
+		t.Helper()
+		h := store.NewHolder("r2")
+		j, ok, err := st2.ClaimNext(ctx, []string{tenant}, h, time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, id, j.ID)
+		p, err := st2.Payload(ctx, tenant, id)
+		require.NoError(t, err)
+		require.Equal(t, store.RechunkPayload, p)
+		return store.Lease{Tenant: tenant, JobID: id, Holder: h}
+	}
+	require.NoError(t, st2.Fail(ctx, claim("a", js[0].ID), "", "extract: broken"))
+	d, err = st.GetDocument(ctx, "a", "md1")
+	require.NoError(t, err)
+	require.Equal(t, [3]int{store.DocReady, 2, 1}, [3]int{d.State, d.Chunks, d.Chunker})
+	chunks, err := st.Chunks(ctx, "a", "kb", []store.ChunkRef{{DocumentID: "md1", Seq: 0}, {DocumentID: "md1", Seq: 1}})
+	require.NoError(t, err)
+	require.Len(t, chunks, 2)
+	require.Equal(t, "old", string(chunks[0].Text))
+
+	n, err = st2.EnqueueRechunks(ctx, []string{"a", "b"}, 2, 2, types)
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "txt2 and md3, not md1 again")
+	ok, other, err = st.RechunkBacklog(ctx, 2, types)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{2, 3}, [2]int{ok, other}, "md1's failure counts with those that cannot")
+
+	// a committed one replaces the chunks and records the version
+	l := claim("a", store.RechunkJobID(2, "txt2"))
+	_, _, err = st2.Complete(ctx, l, "txt2", store.HashEmbedModel, []store.Chunk{{DocumentID: "txt2", Text: []byte("new"), Vector: []byte("v")}}, store.DocMeta{Text: []byte("sealed text"), Chunker: 2})
+	require.NoError(t, err)
+	d, err = st.GetDocument(ctx, "a", "txt2")
+	require.NoError(t, err)
+	require.Equal(t, [3]int{store.DocReady, 1, 2}, [3]int{d.State, d.Chunks, d.Chunker})
+	n, err = st.EnqueueRechunks(ctx, []string{"a"}, 2, 5, types)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing left of a's")
+
+	// the same content added again re-chunks a document of an older
+	// chunker that no rechunk job can take (ADR 0094's reindex)
+	doc := store.Document{Tenant: "a", ID: "html-again", Collection: "kb", ContentMAC: []byte("mac-html"), Source: []byte("s"), ContentType: "text/html", SizeBytes: 1, Chunker: 2}
+	got, j, dedup, err := st.AddDocument(ctx, doc, store.Job{ID: "again"}, []byte("p"))
+	require.NoError(t, err)
+	require.False(t, dedup)
+	require.Equal(t, "html", got.ID)
+	require.Equal(t, store.KindReindex, j.Kind)
+	doc.ContentMAC, doc.ID = []byte("mac-new"), "new-again"
+	_, _, dedup, err = st.AddDocument(ctx, doc, store.Job{ID: "again2"}, []byte("p"))
+	require.NoError(t, err)
+	require.True(t, dedup, "a document of the current chunker is deduplicated")
 }

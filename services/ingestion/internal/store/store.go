@@ -135,6 +135,9 @@ type Document struct {
 	// read only). Without it (ingested before migration 00012) its chunks
 	// may lack locations and adding its content again re-chunks it.
 	HasText bool
+	// Chunker is the version of the chunker that cut the document's chunks
+	// (migration 00015: 1 for documents from before; ADR 0127).
+	Chunker int
 }
 
 // DocMeta is what a document's job stores on the document when it
@@ -142,6 +145,8 @@ type Document struct {
 // its chunks' locations index (docs/adr/0094).
 type DocMeta struct {
 	Title, Text []byte
+	// Chunker is the version of the chunker that cut the chunks (0: 1).
+	Chunker int
 }
 
 // Job row. Payload (sealed content) is only read by PendingPayload.
@@ -177,7 +182,15 @@ const (
 	// again (docs/adr/0094): its chunks stay searchable until the job
 	// commits, and a failure leaves the document as it was.
 	KindReindex = "reindex"
+	// KindRechunk re-chunks a ready document chunked by an older chunker
+	// from its stored text (ADR 0127); queued by EnqueueRechunks, it keeps
+	// the document as it was on failure, like KindReindex.
+	KindRechunk = "rechunk"
 )
+
+// KeepsDocument reports whether a job of kind works on a ready document
+// that must stay as it was when the job fails (reindex, rechunk).
+func KeepsDocument(kind string) bool { return kind == KindReindex || kind == KindRechunk }
 
 // Chunk row; Text, Vector, Heading and Location (nil: none) are sealed.
 type Chunk struct {
@@ -415,8 +428,9 @@ func (s *Store) AddDocument(ctx context.Context, doc Document, job Job, payload 
 // addExisting is AddDocument for content the collection has (old, not
 // failed): the latest job of old with dedup true, except that a ready
 // document without its extracted text (ingested before migration 00012)
-// gets a reindex job carrying payload, unless one is unfinished
-// (docs/adr/0094); its chunks stay until that job commits.
+// or cut by an older chunker than doc.Chunker gets a reindex job carrying
+// payload, unless one is unfinished (docs/adr/0094, 0127); its chunks stay
+// until that job commits.
 func (s *Store) addExisting(ctx context.Context, tx *sql.Tx, q store.Rebound, old, doc Document, job Job, payload []byte) (Document, Job, bool, error) {
 	j, err := scanJob(q.QueryRowContext(ctx, jobSelect+` WHERE tenant = ? AND document_id = ? ORDER BY created_at DESC LIMIT 1`, doc.Tenant, old.ID))
 	if err != nil {
@@ -433,7 +447,9 @@ func (s *Store) addExisting(ctx context.Context, tx *sql.Tx, q store.Rebound, ol
 	}
 	dedup := true
 	unfinished := j.State == JobQueued || j.State == JobRunning || j.Retrying
-	if old.State == DocReady && !old.HasText && !unfinished {
+	// doc.Chunker is the version the caller's chunker cuts (0: not said):
+	// a document cut by an older one is re-chunked too (ADR 0127).
+	if old.State == DocReady && (!old.HasText || old.Chunker < doc.Chunker) && !unfinished {
 		now := s.now().UTC()
 		job.CreatedAt, job.UpdatedAt, job.State = now, now, JobQueued
 		job.Tenant, job.DocumentID, job.Collection, job.Kind = old.Tenant, old.ID, old.Collection, KindReindex
@@ -498,7 +514,7 @@ func (s *Store) dropPendingVersions(ctx context.Context, q store.Rebound, doc Do
 	return err
 }
 
-const docSelect = `SELECT tenant, id, collection, content_mac, source, content_type, size_bytes, chunk_count, state, created_at, connection_id, source_mac, text IS NOT NULL FROM documents`
+const docSelect = `SELECT tenant, id, collection, content_mac, source, content_type, size_bytes, chunk_count, state, created_at, connection_id, source_mac, text IS NOT NULL, chunker FROM documents`
 
 // scanner is pkg/store's, so scan functions fit store.CollectRows.
 type scanner = store.Scanner
@@ -506,7 +522,7 @@ type scanner = store.Scanner
 func scanDoc(r scanner) (Document, error) {
 	var d Document
 	var t int64
-	err := r.Scan(&d.Tenant, &d.ID, &d.Collection, &d.ContentMAC, &d.Source, &d.ContentType, &d.SizeBytes, &d.Chunks, &d.State, &t, &d.ConnectionID, &d.SourceMAC, &d.HasText)
+	err := r.Scan(&d.Tenant, &d.ID, &d.Collection, &d.ContentMAC, &d.Source, &d.ContentType, &d.SizeBytes, &d.Chunks, &d.State, &t, &d.ConnectionID, &d.SourceMAC, &d.HasText, &d.Chunker)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, ErrNotFound
 	}
