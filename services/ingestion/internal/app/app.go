@@ -75,6 +75,8 @@ func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.
 		JobLease:   cfg.JobLease,
 		// CrawlMaxPages: the most pages one crawl may ask for.
 		CrawlMaxPages: cfg.CrawlMaxPages,
+		// Rechunk: documents of an older chunker re-chunked at once (0: off).
+		Rechunk: rechunkOption(cfg.Rechunk),
 	})
 	return &App{Service: svc, Store: st, Lexical: lex, Ring: ring}, nil
 }
@@ -175,4 +177,13 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config) error {
 		return nil
 	})
 	return nil
+}
+
+// rechunkOption is the setting's value for ingest.Options.Rechunk, whose
+// zero is the default: off is negative there.
+func rechunkOption(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

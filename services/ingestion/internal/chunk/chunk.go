@@ -25,6 +25,21 @@ type Options struct {
 	Flat bool
 }
 
+// Current numbers the chunking algorithm (ADR 0127): 1 the flat windows
+// (before ADR 0119), 2 the sections. A change that moves the bounds of an
+// unchanged document's chunks takes the next number: ingestion records it
+// per document and re-chunks the documents of older versions. (Tokens and
+// Overlap are settings, not versions: changing them re-chunks nothing.)
+const Current = 2
+
+// Version is the chunking algorithm o cuts with: 1 when Flat, else Current.
+func (o Options) Version() int {
+	if o.Flat {
+		return 1
+	}
+	return Current
+}
+
 func (o Options) norm() Options {
 	if o.Tokens <= 0 {
 		o.Tokens = 300

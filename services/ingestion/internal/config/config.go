@@ -32,6 +32,7 @@ type Config struct {
 	DBStatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" flag:"db-statement-timeout" default:"30s" usage:"PostgreSQL: the server cancels statements running longer"`
 	JobLease           time.Duration `env:"JOB_LEASE" flag:"job-lease" default:"2m" usage:"a claimed job is this replica's for this long without renewal (renewed every third of it while it runs); the job of a replica that died is retaken after it"`
 	Replica            string        `env:"REPLICA" flag:"replica" usage:"this replica's name in job leases (default: the host name, the pod name on Kubernetes)"`
+	Rechunk            int           `env:"RECHUNK_CONCURRENCY" flag:"rechunk-concurrency" default:"1" usage:"documents of an older chunker re-chunked at once from their stored text, per replica (ADR 0127); 0 turns re-chunking off"`
 	ANNThreshold       int           `env:"ANN_THRESHOLD" flag:"ann-threshold" default:"100000" usage:"chunks from which a collection's vector search uses an HNSW graph (built in memory in the background; exact search until it is ready); 0 turns it off"`
 }
 
@@ -65,6 +66,7 @@ func (c *Config) Validate() error {
 	check(c.DatabaseURL == "" || pstore.IsPostgresURL(c.DatabaseURL), "DatabaseURL", "must be a postgres:// or postgresql:// URL (empty: SQLite in the data dir)")
 	check(c.DBMaxConns >= 1 && c.DBMaxConns <= 1000, "DBMaxConns", "must be 1-1000")
 	check(c.DBStatementTimeout >= 100*time.Millisecond, "DBStatementTimeout", "must be at least 100ms")
+	check(c.Rechunk >= 0 && c.Rechunk <= c.Workers, "Rechunk", "must be between 0 and the workers")
 	check(c.JobLease >= 3*time.Second && c.JobLease <= time.Hour, "JobLease", "must be between 3s and 1h")
 	return errors.Join(errs...)
 }

@@ -212,6 +212,7 @@ func (s *Service) addPage(ctx context.Context, key *keyring.Key, r jobRef, pg fe
 	doc := store.Document{
 		Tenant: r.tenant, ID: newID("doc_"), Collection: r.collection, ContentMAC: key.MAC(pg.Body),
 		ContentType: ct, SizeBytes: int64(len(pg.Body)), ModifiedAt: modified,
+		Chunker: s.o.Chunk.Version(), // a re-crawl re-chunks an older chunker's page
 	}
 	doc.Source = key.Seal(kindSource, doc.ID, []byte(u.String()))
 	doc.SourceMAC = sourceMAC(key, identity) // a re-crawl replaces the page

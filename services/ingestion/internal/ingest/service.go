@@ -107,6 +107,13 @@ type Options struct {
 	// Now is the clock (fetch time of crawled pages without
 	// Last-Modified); default time.Now.
 	Now func() time.Time
+	// Rechunk bounds the rechunk jobs (documents of an older chunker
+	// re-chunked from their stored text, ADR 0127) unfinished at once for
+	// the tenants whose keys this replica holds (default 1; negative: none
+	// are queued); RechunkInterval is how often it looks for more besides
+	// when one ends (default 30s).
+	Rechunk         int
+	RechunkInterval time.Duration
 }
 
 // TenantEmbedder embeds texts with a registry model for a tenant
@@ -129,6 +136,12 @@ type Service struct {
 	// scan cannot leave its jobs waiting.
 	resumed atomic.Bool
 	wake    chan struct{}
+	// rechunked is told when a rechunk job ended: there is room for
+	// another (rechunkLoop).
+	rechunked chan struct{}
+	// beforeCommit, when set, runs before a document job's commit (tests
+	// of a failure half-way).
+	beforeCommit func(jobRef) error
 	// cols is the state of this replica's per-collection search indexes.
 	cols freshness
 	// watches counts each tenant's open WatchJob streams (under mu).
@@ -196,7 +209,13 @@ func New(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{o: o, log: o.Log, waiting: map[string]bool{}, wake: make(chan struct{}, 1), watches: map[string]int{}}
+	if o.Rechunk == 0 {
+		o.Rechunk = 1
+	}
+	if o.RechunkInterval <= 0 {
+		o.RechunkInterval = 30 * time.Second
+	}
+	s := &Service{o: o, log: o.Log, waiting: map[string]bool{}, wake: make(chan struct{}, 1), rechunked: make(chan struct{}, 1), watches: map[string]int{}}
 	o.Ring.OnUnlock(s.unpark)
 	// The lexical index seals its files and keys its terms with the
 	// tenant's key while it is in memory (index.Lexical, ADR 0051).
@@ -433,6 +452,7 @@ func (s *Service) Ingest(ctx context.Context, tenant string, in Input) (Document
 	doc := store.Document{
 		Tenant: tenant, ID: newID("doc_"), Collection: in.Collection, ContentMAC: key.MAC(content),
 		ContentType: ct, SizeBytes: int64(len(content)), ConnectionID: in.ConnectionID, ModifiedAt: modified,
+		Chunker: s.o.Chunk.Version(), // an older one's document is re-chunked
 	}
 	doc.Source = key.Seal(kindSource, doc.ID, []byte(source))
 	doc.SourceMAC = sourceMAC(key, identity)

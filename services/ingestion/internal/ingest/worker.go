@@ -57,6 +57,9 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		}
 	})
+	if s.o.Rechunk > 0 {
+		g.Go(func() error { s.rechunkLoop(ctx); return nil })
+	}
 	for range s.o.Workers {
 		g.Go(func() error { s.work(ctx); return nil })
 	}
@@ -289,7 +292,7 @@ func (s *Service) retryLater(r jobRef, reason string) {
 
 func (s *Service) fail(r jobRef, msg string) {
 	doc := r.doc
-	if r.kind == store.KindReindex {
+	if store.KeepsDocument(r.kind) {
 		doc = "" // the document stays ready with the chunks it had
 	}
 	if err := s.o.Store.Fail(context.WithoutCancel(context.Background()), r.lease, doc, msg); err != nil {
@@ -302,6 +305,12 @@ func (s *Service) fail(r jobRef, msg string) {
 }
 
 func (s *Service) done(r jobRef, state int) {
+	if r.kind == store.KindRechunk {
+		select { // room for the next one
+		case s.rechunked <- struct{}{}:
+		default:
+		}
+	}
 	if s.o.OnJobDone != nil {
 		s.o.OnJobDone(r.tenant, r.id, state)
 	}
@@ -350,7 +359,12 @@ func (s *Service) prepare(ctx context.Context, key *keyring.Key, r jobRef) (*job
 	if err != nil {
 		return nil, err
 	}
-	content, err := key.Open(kindPayload, r.id, sealed)
+	var content []byte
+	if r.kind == store.KindRechunk {
+		content, err = s.storedFile(ctx, key, doc)
+	} else {
+		content, err = key.Open(kindPayload, r.id, sealed)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -461,7 +475,7 @@ func (s *Service) embedChunks(ctx context.Context, key *keyring.Key, r jobRef, i
 func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jobInput, c *chunks) error {
 	doc, col, xdoc := in.doc, in.col, in.xdoc
 	rows, entries, vectors := c.rows, c.entries, c.vectors
-	meta := store.DocMeta{Text: key.Seal(kindExtracted, doc.ID, []byte(in.text))}
+	meta := store.DocMeta{Text: key.Seal(kindExtracted, doc.ID, []byte(in.text)), Chunker: s.o.Chunk.Version()}
 	if xdoc.Title != "" {
 		meta.Title = key.Seal(kindTitle, doc.ID, []byte(xdoc.Title))
 	}
@@ -478,7 +492,15 @@ func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jo
 		if err := s.o.Lexical.Index(r.tenant, doc.Collection, entries); err != nil {
 			return store.Generation{}, err
 		}
-		g, replaced, err := s.o.Store.Complete(ctx, r.lease, doc.ID, col.EmbeddingModel, rows, meta)
+		var g store.Generation
+		var replaced []store.Document
+		err := error(nil)
+		if s.beforeCommit != nil {
+			err = s.beforeCommit(r)
+		}
+		if err == nil {
+			g, replaced, err = s.o.Store.Complete(ctx, r.lease, doc.ID, col.EmbeddingModel, rows, meta)
+		}
 		if err == nil {
 			// committed: the previous versions of the source are gone from
 			// the database (search ignores their index entries already);
@@ -501,16 +523,19 @@ func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jo
 			// back the index entries; if another replica committed the
 			// document, the generation moved and a search rebuilds
 			// A re-chunked document keeps its rows: only the ids past its
-			// chunk count have none (the others' entries may hold the new
-			// texts until a rebuild; a chunking unchanged since makes them
-			// the same).
+			// chunk count have none, and the others' entries now hold the
+			// new texts: the index is marked stale, so the next search
+			// rebuilds it from the rows (the old chunks; ADR 0127).
 			ids := make([]string, 0, len(entries))
 			for i, e := range entries {
-				if i >= doc.Chunks || r.kind != store.KindReindex {
+				if i >= doc.Chunks || !store.KeepsDocument(r.kind) {
 					ids = append(ids, e.ID)
 				}
 			}
 			_ = s.o.Lexical.Delete(r.tenant, doc.Collection, ids)
+			if store.KeepsDocument(r.kind) && min(len(entries), doc.Chunks) > 0 {
+				s.staleIndex(r.tenant, doc.Collection)
+			}
 		}
 		return g, err
 	}, func() {

@@ -382,6 +382,9 @@ func jobPB(j store.Job) *ingestionv1.Job {
 var jobKinds = map[string]ingestionv1.JobKind{
 	store.KindIngest: ingestionv1.JobKind_JOB_KIND_INGEST, store.KindReembed: ingestionv1.JobKind_JOB_KIND_REEMBED,
 	store.KindReindex: ingestionv1.JobKind_JOB_KIND_REINDEX,
+	// a rechunk job re-chunks a document as a reindex job does, from its
+	// stored text instead of content given again (ADR 0127)
+	store.KindRechunk: ingestionv1.JobKind_JOB_KIND_REINDEX,
 	store.KindCrawl:   ingestionv1.JobKind_JOB_KIND_CRAWL,
 }
 

@@ -915,7 +915,7 @@ func rechunk(ctx context.Context, t *testing.T, open opener) {
 	text := store.DocMeta{Text: []byte("sealed text")}
 	ingest("a", "md1", "text/markdown", text)
 	ingest("a", "txt2", "text/plain", text)
-	ingest("a", "html", "text/html", text)               // its stored text is not the file
+	ingest("a", "html", "text/html", text)                  // its stored text is not the file
 	ingest("a", "notext", "text/markdown", store.DocMeta{}) // before migration 00012
 	ingest("b", "md3", "text/markdown", text)
 	ingest("a", "new", "text/markdown", store.DocMeta{Text: []byte("t"), Chunker: 2})

@@ -1,0 +1,101 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rampart-platform/rampart/services/ingestion/internal/extract"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
+)
+
+// Re-chunking after a chunker upgrade (ADR 0127). A document records the
+// version of the chunker that cut it (chunk.Options.Version). A document
+// of an older version is re-chunked from its stored text when that text is
+// the file itself (plain text and Markdown: extract.Doc.Located), which
+// re-extracts to the same sections, offsets and locations as the upload
+// did. HTML, PDF and DOCX documents store their sections' texts without
+// the headings and page starts the chunker cuts at, and documents from
+// before migration 00012 store no text: those keep their chunks until
+// their content is added (or crawled) again, which re-chunks them
+// (store.AddDocument's reindex); the backlog log line counts them. They
+// are not fetched again on their own: outbound traffic nobody asked for,
+// and a connection's document needs its authorizer (ADR 0094, 0118).
+
+// rechunkTypes are the content types whose stored text is the file.
+var rechunkTypes = []string{extract.Plain, extract.Markdown}
+
+// storedFile is a rechunk job's content: the document's stored text,
+// which for rechunkTypes is the uploaded file.
+func (s *Service) storedFile(ctx context.Context, key *keyring.Key, doc store.Document) ([]byte, error) {
+	if doc.State != store.DocReady {
+		return nil, &failure{"re-chunk: the document is not ready"}
+	}
+	_, sealed, err := s.o.Store.DocumentText(ctx, doc.Tenant, doc.ID)
+	if err != nil {
+		return nil, err
+	}
+	if sealed == nil {
+		return nil, &failure{"re-chunk: the document's text is not stored; add its content again"}
+	}
+	text, err := key.Open(kindExtracted, doc.ID, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("document %s text: %w", doc.ID, err)
+	}
+	return text, nil
+}
+
+// rechunkLoop keeps up to Options.Rechunk rechunk jobs of the tenants
+// whose keys this replica holds queued: every RechunkInterval and whenever
+// one ends. The jobs are ordinary jobs (leases, retries, a suspended
+// tenant's wait: its key is forgotten, so they are neither claimed nor
+// counted against the bound).
+func (s *Service) rechunkLoop(ctx context.Context) {
+	t := time.NewTicker(s.o.RechunkInterval)
+	defer t.Stop()
+	lastLeft, lastOther := -1, -1
+	for {
+		if n := s.enqueueRechunks(ctx); n > 0 {
+			s.wakeOne()
+		}
+		// the backlog, when it changed: what an operator watches
+		if left, other, err := s.o.Store.RechunkBacklog(ctx, s.o.Chunk.Version(), rechunkTypes); err == nil && (left != lastLeft || other != lastOther) {
+			if left > 0 || other > 0 || lastLeft > 0 {
+				s.log.Info("documents of an older chunker", "chunker", s.o.Chunk.Version(), "to_rechunk", left, "kept_until_added_again", other)
+			}
+			lastLeft, lastOther = left, other
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.rechunked:
+		}
+	}
+}
+
+// enqueueRechunks queues the rechunk jobs there is room for.
+func (s *Service) enqueueRechunks(ctx context.Context) int {
+	n, err := s.o.Store.EnqueueRechunks(ctx, s.o.Ring.Tenants(), s.o.Chunk.Version(), s.o.Rechunk, rechunkTypes)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("queue rechunk jobs", "err", err)
+	}
+	return n
+}
+
+// staleIndex marks this replica's search index of a collection stale, so
+// the next search rebuilds it from the database: a reindex or rechunk job
+// that did not commit left its new texts under the document's live chunk
+// ids. Under own, so a concurrent own change cannot mark it current again.
+func (s *Service) staleIndex(tenant, collection string) {
+	c := s.cols.get(tenant, collection)
+	c.own.Lock()
+	defer c.own.Unlock()
+	c.mu.Lock()
+	c.loaded, c.valid = true, false
+	c.mu.Unlock()
+	if err := s.o.Lexical.SetGeneration(tenant, collection, ""); err != nil {
+		s.log.Warn("mark lexical index stale", "tenant", tenant, "collection", collection, "err", err)
+	}
+}
