@@ -492,15 +492,7 @@ func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jo
 		if err := s.o.Lexical.Index(r.tenant, doc.Collection, entries); err != nil {
 			return store.Generation{}, err
 		}
-		var g store.Generation
-		var replaced []store.Document
-		err := error(nil)
-		if s.beforeCommit != nil {
-			err = s.beforeCommit(r)
-		}
-		if err == nil {
-			g, replaced, err = s.o.Store.Complete(ctx, r.lease, doc.ID, col.EmbeddingModel, rows, meta)
-		}
+		g, replaced, err := s.complete(ctx, r, doc.ID, col.EmbeddingModel, rows, meta)
 		if err == nil {
 			// committed: the previous versions of the source are gone from
 			// the database (search ignores their index entries already);
@@ -551,6 +543,17 @@ func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jo
 	}
 	s.upgradeHash(ctx, key, col)
 	return nil
+}
+
+// complete commits a document job's chunks (store.Complete), after the
+// test hook beforeCommit when set.
+func (s *Service) complete(ctx context.Context, r jobRef, docID, model string, rows []store.Chunk, meta store.DocMeta) (store.Generation, []store.Document, error) {
+	if s.beforeCommit != nil {
+		if err := s.beforeCommit(r); err != nil {
+			return store.Generation{}, nil, err
+		}
+	}
+	return s.o.Store.Complete(ctx, r.lease, docID, model, rows, meta)
 }
 
 // chunksPast are the ids of doc's chunks (as it was read before the job)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/rampart-platform/rampart/pkg/store"
 )
 
 // RechunkPayload is the payload of a rechunk job: not content (the job
@@ -45,6 +47,13 @@ func (s *Store) EnqueueRechunks(ctx context.Context, tenants []string, version, 
 		return 0, err
 	}
 	defer func() { _ = tx.Rollback() }()
+	// Replicas queue one at a time, so the count below holds until the
+	// commit (SQLite transactions are serialised already).
+	if s.d == store.Postgres {
+		if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('rampart-ingestion-rechunk'))`); err != nil {
+			return 0, err
+		}
+	}
 	in := `(?` + strings.Repeat(", ?", len(tenants)-1) + `)`
 	args := make([]any, 0, len(tenants)+len(types)+1)
 	for _, t := range tenants {
