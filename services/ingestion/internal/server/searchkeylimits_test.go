@@ -1,21 +1,12 @@
 package server_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
-	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
-	"github.com/rampart-platform/rampart/pkg/inferencetest"
-	"github.com/rampart-platform/rampart/pkg/principal"
 )
 
 // TestSearchCarriesTheKeysLimits (authorization review 7, ADR 0106): a
@@ -39,13 +30,7 @@ func TestSearchCarriesTheKeysLimits(t *testing.T) {
 		require.Nil(t, call.KeyLimits, "a job is charged to the tenant only")
 	}
 
-	narrow := &authv1.Principal{TenantId: "acme", Subject: "dev-acme", KeyId: "key-narrow", Scopes: []string{"ingest:read"},
-		AllowedModels: []string{"some-chat-model"}, BudgetKeyId: "key-origin",
-		TokensPools: []*authv1.RatePool{{KeyId: "key-minter", PerMinute: 500}},
-		Limits:      &authv1.Limits{TokensPerMinute: 100, MonthlyTokenBudget: 1000, TenantTokensPerMinute: 5000}}
-	tok, err := h.Signer.Sign(narrow, time.Time{})
-	require.NoError(t, err)
-	ctx := principal.AppendToOutgoing(context.Background(), tok)
+	ctx, want := narrowKey(t, h, []string{"ingest:read"}, []string{"some-chat-model"})
 
 	res, err := c.Search(ctx, &ingestionv1.SearchRequest{Collection: "fleet", Query: "automobile", TopK: 1, Mode: ingestionv1.SearchMode_SEARCH_MODE_VECTOR})
 	require.NoError(t, err, "the collection's model need not be in the key's list")
@@ -54,33 +39,14 @@ func TestSearchCarriesTheKeysLimits(t *testing.T) {
 	calls := h.inference.embedCalls()
 	last := calls[len(calls)-1]
 	require.Equal(t, "key-narrow", last.Key)
-	want := &inferencev1.KeyLimits{TokensPerMinute: 100, MonthlyTokenBudget: 1000, BudgetKeyId: "key-origin",
-		TokensPools: []*inferencev1.TokensPool{{KeyId: "key-minter", TokensPerMinute: 500}}}
 	require.True(t, proto.Equal(want, last.KeyLimits), "got %v", last.KeyLimits)
 	require.Equal(t, int64(5000), last.Limits.GetTokensPerMinute(), "and the tenant's, as before")
 
 	// Inference refuses the key's spent limit: the search says so.
-	refusal := inferencetest.APIError{Code: codes.ResourceExhausted, OpenAICode: "rate_limit_exceeded", Type: "tokens",
-		Message:    "Rate limit reached for tokens per minute (TPM) on this API key: limit 100. Please try again in 1.5s.",
-		RetryAfter: 1500 * time.Millisecond}
-	h.inference.setRefuseQueries(refusal.Err())
+	h.inference.setRefuseQueries(spentKeyLimit.Err())
 	for _, mode := range []ingestionv1.SearchMode{ingestionv1.SearchMode_SEARCH_MODE_HYBRID, ingestionv1.SearchMode_SEARCH_MODE_VECTOR} {
 		_, err = c.Search(ctx, &ingestionv1.SearchRequest{Collection: "fleet", Query: "car", Mode: mode})
-		st := status.Convert(err)
-		require.Equal(t, codes.ResourceExhausted, st.Code(), "%v: %v", mode, err)
-		require.Equal(t, refusal.Message, st.Message())
-		var reason string
-		var retry time.Duration
-		for _, d := range st.Details() {
-			switch d := d.(type) {
-			case *errdetails.ErrorInfo:
-				reason = d.GetReason()
-			case *errdetails.RetryInfo:
-				retry = d.GetRetryDelay().AsDuration()
-			}
-		}
-		require.Equal(t, "rate_limit_exceeded", reason)
-		require.Equal(t, 1500*time.Millisecond, retry)
+		requireSpentKeyLimit(t, err, mode.String())
 	}
 	// Lexical search embeds nothing and still answers.
 	res, err = c.Search(ctx, &ingestionv1.SearchRequest{Collection: "fleet", Query: "car", Mode: ingestionv1.SearchMode_SEARCH_MODE_LEXICAL})
