@@ -72,7 +72,7 @@ func StreamServerInterceptor(v *Verifier, exempt Exempt) grpc.StreamServerInterc
 }
 
 func authenticate(ctx context.Context, v *Verifier, exempt Exempt, method string) (context.Context, error) {
-	ctx = keepDelegations(ctx, method)
+	ctx, kept := keepDelegations(ctx, method)
 	token := incoming(ctx)
 	if token == "" && exempt(method) {
 		return ctx, nil
@@ -84,7 +84,7 @@ func authenticate(ctx context.Context, v *Verifier, exempt Exempt, method string
 		}
 		return ctx, status.Error(codes.Unauthenticated, message(err))
 	}
-	return withVerified(ctx, p), nil
+	return withVerified(ctx, p, received{own: token, delegated: kept}), nil
 }
 
 // keepDelegations is ctx with only the delegations (DelegatedKey) of the
@@ -98,11 +98,13 @@ func authenticate(ctx context.Context, v *Verifier, exempt Exempt, method string
 // principal, keeps none. The call itself goes on (an older edge sent the
 // Slack adapter every delegation with every call: new receivers accept
 // old senders). ctx itself when nothing is dropped, the common case: no
-// copy of the metadata then.
-func keepDelegations(ctx context.Context, method string) context.Context {
+// copy of the metadata then. kept are the delegations left, the call's one
+// copy of them: the interceptor keeps it with the verified principal for
+// ForwardTo, which then copies them no more (received).
+func keepDelegations(ctx context.Context, method string) (_ context.Context, kept []string) {
 	vals := metadata.ValueFromIncomingContext(ctx, DelegatedKey)
 	if len(vals) == 0 {
-		return ctx
+		return ctx, nil
 	}
 	allowed := permissions.Default().ReceivedDelegates(method)
 	keep := func(v string) bool {
@@ -110,15 +112,16 @@ func keepDelegations(ctx context.Context, method string) context.Context {
 		return slices.Contains(allowed, aud)
 	}
 	if !slices.ContainsFunc(vals, func(v string) bool { return !keep(v) }) {
-		return ctx
+		return ctx, vals
 	}
 	md, _ := metadata.FromIncomingContext(ctx) // a copy
-	if kept := slices.DeleteFunc(vals, func(v string) bool { return !keep(v) }); len(kept) > 0 {
+	kept = slices.DeleteFunc(vals, func(v string) bool { return !keep(v) })
+	if len(kept) > 0 {
 		md[DelegatedKey] = kept
 	} else {
 		delete(md, DelegatedKey)
 	}
-	return metadata.NewIncomingContext(ctx, md)
+	return metadata.NewIncomingContext(ctx, md), kept
 }
 
 func message(err error) string {
@@ -166,8 +169,7 @@ func AppendToOutgoing(ctx context.Context, assertion string) context.Context {
 // assertion is forwarded as before. A delegation sent as its signature
 // alone is rebuilt from the call's own assertion (Delegated, ADR 0098).
 func ForwardTo(ctx context.Context, audience string) context.Context {
-	vals := metadata.ValueFromIncomingContext(ctx, DelegatedKey)
-	own := incoming(ctx)
+	own, vals := receivedOf(ctx)
 	tok, found := "", false
 	for _, v := range vals {
 		if !strings.HasPrefix(v, audience+"=") {
