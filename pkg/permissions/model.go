@@ -187,7 +187,7 @@ func (r *Route) Service() string { return r.service }
 // CallDelegates is the building Table's CallDelegates(r.RPC), resolved
 // once by New: the edge reads it on every authenticated request (issue
 // 15, ADR 0107). On a route not from a Table (Resolved false) it reports
-// nothing; callers ask the Table then.
+// nothing; the edge refuses such a route (ADR 0124).
 func (r *Route) CallDelegates() (delegates []string, narrowed bool) {
 	return r.delegates, r.narrowed
 }

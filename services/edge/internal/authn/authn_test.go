@@ -394,11 +394,14 @@ func TestSlackRoutesCarryOnlyTheirCallsDelegations(t *testing.T) {
 	}
 }
 
-// TestUnresolvedRouteNarrowedByTable (ADR 0107): a route that does not
-// come from a permissions.Table (nothing resolved on it) still gets its
-// forwarding from the policy's table: the install link's delegation for
-// auth only, none on another Slack admin route.
-func TestUnresolvedRouteNarrowedByTable(t *testing.T) {
+// TestUnresolvedRouteRefused (ADR 0124, after ADR 0107): a route that
+// does not come from the permission table (a literal put into the request
+// state: nothing resolved on it) is refused with a 500 after
+// authentication, its handler never reached, instead of being given a
+// forwarding looked up some other way; the same route from the table
+// forwards its own delegations (the install link auth's, another Slack
+// admin route none).
+func TestUnresolvedRouteRefused(t *testing.T) {
 	a, srv := newAuthn(t, authn.Options{})
 	key := srv.AddKey(t, &authv1.Principal{TenantId: "t1", Roles: []string{"owner"}, Scopes: []string{"admin"}})
 	var got []string
@@ -412,14 +415,23 @@ func TestUnresolvedRouteNarrowedByTable(t *testing.T) {
 		literal := permissions.Route{Method: tr.Method, Pattern: tr.Pattern, RPC: tr.RPC, Scopes: tr.Scopes,
 			MinRole: tr.MinRole, Tenant: tr.Tenant, Rate: tr.Rate, MaxBody: tr.MaxBody}
 		require.False(t, literal.Resolved())
-		got = []string{"unreached"}
-		req := httptest.NewRequest("GET", path, nil)
-		req = req.WithContext(authn.WithRoute(req.Context(), &literal, true))
-		req.Header.Set("Authorization", "Bearer "+key)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-		require.ElementsMatch(t, want, got, path)
+		for _, route := range []*permissions.Route{tr, &literal} {
+			got = []string{"unreached"}
+			req := httptest.NewRequest("GET", path, nil)
+			st, req := reqstate.Ensure(req)
+			st.Route, st.RouteKnown, st.RouteMatched = route, true, true
+			req.Header.Set("Authorization", "Bearer "+key)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if route.Resolved() {
+				require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+				require.ElementsMatch(t, want, got, path)
+				continue
+			}
+			require.Equal(t, http.StatusInternalServerError, rec.Code, rec.Body.String())
+			require.Contains(t, rec.Body.String(), `"code":"internal_error"`)
+			require.Equal(t, []string{"unreached"}, got, "%s: the handler is not reached", path)
+		}
 	}
 }
 

@@ -84,6 +84,9 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 		case route == nil:
 			httperr.WriteStatus(w, r, http.StatusNotFound, httperr.CodeNotFound, "no route for "+r.Method+" "+p)
 			return
+		case !route.Resolved():
+			a.unresolved(w, r, route)
+			return
 		}
 		if route.Tenant == permissions.BindOperator {
 			httperr.WriteStatus(w, r, http.StatusForbidden, CodeOperatorOnly,
@@ -109,10 +112,20 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 		// for the services it forwards to, nothing else (ADR 0083); those
 		// this RPC forwards to where its row narrows them (a Slack admin
 		// route that creates no key gets none for auth, ADR 0105 §3).
-		f := policy.forwarding(id, route)
+		f := forwarding(id, route)
 		st.Principal, st.Assertion, st.Delegated, st.Outgoing = pr, f.Assertion, f.Delegated, f.MD
 		next.ServeHTTP(w, r)
 	})
+}
+
+// unresolved refuses a route that does not come from the permission table
+// (nothing resolved on it: a literal put into the request state). Every
+// route the edge serves has a row (router's TestEveryServedRouteHasARow),
+// and only the table says what a route forwards to, so such a route is a
+// bug: refused, not given a forwarding looked up some other way (ADR 0124).
+func (a *Authenticator) unresolved(w http.ResponseWriter, r *http.Request, route *permissions.Route) {
+	a.log.ErrorContext(r.Context(), "route not from the permission table: refused", "route", route.Key())
+	httperr.WriteStatus(w, r, http.StatusInternalServerError, httperr.CodeInternal, "internal error")
 }
 
 // CodeInsufficientRole is the error code of a route refused for the role of

@@ -33,28 +33,15 @@ func (p *Policy) Match(method, path string) (route *permissions.Route, pathKnown
 	return p.table.Match(method, path)
 }
 
-type routeKey struct{}
-
-type matched struct {
-	route *permissions.Route
-	known bool
-}
-
-// WithRoute returns ctx carrying the route matched for the request, so the
-// layers after the router's (body limits, authentication, rate limiting)
-// match once.
-func WithRoute(ctx context.Context, route *permissions.Route, pathKnown bool) context.Context {
-	return context.WithValue(ctx, routeKey{}, matched{route: route, known: pathKnown})
-}
-
-// RouteFromContext returns the route stored by WithRoute; ok is false when
-// none was stored.
+// RouteFromContext returns the route the router matched for the request
+// (reqstate), so the layers after the router's (body limits,
+// authentication, rate limiting) match once; ok is false when none was
+// stored.
 func RouteFromContext(ctx context.Context) (route *permissions.Route, pathKnown, ok bool) {
 	if st := reqstate.From(ctx); st != nil && st.RouteMatched {
 		return st.Route, st.RouteKnown, true
 	}
-	m, ok := ctx.Value(routeKey{}).(matched)
-	return m.route, m.known, ok
+	return nil, false, false
 }
 
 // routeOf is the request's route from the context, else matched now.
@@ -67,20 +54,13 @@ func (p *Policy) routeOf(r *http.Request) (*permissions.Route, bool) {
 
 // forwarding is what a request on route carries to the route's service:
 // its own assertion and the delegations for the services it forwards to,
-// narrowed to the RPC's where its row narrows them (ADR 0105 §3). A route
-// of the table (all the edge's) has both resolved when the table was
-// built (permissions.Route.CallDelegates: no look-up per request, issue
-// 15, ADR 0107); any other is looked up in the policy's table.
-func (p *Policy) forwarding(id Identity, route *permissions.Route) principal.Forwarding {
-	if route.Resolved() {
-		f := id.For(route.Service())
-		if d, ok := route.CallDelegates(); ok {
-			f = f.Only(d)
-		}
-		return f
-	}
-	f := id.For(permissions.ServiceOf(route.RPC))
-	if d, ok := p.table.CallDelegates(route.RPC); ok {
+// narrowed to the RPC's where its row narrows them (ADR 0105 §3), both
+// resolved when the table was built (permissions.Route.CallDelegates: no
+// look-up per request, issue 15, ADR 0107). route comes from the table
+// (Resolved): the middleware refuses any other (ADR 0124).
+func forwarding(id Identity, route *permissions.Route) principal.Forwarding {
+	f := id.For(route.Service())
+	if d, ok := route.CallDelegates(); ok {
 		f = f.Only(d)
 	}
 	return f

@@ -71,28 +71,8 @@ func New(o Options) http.Handler {
 		o.Policy = authn.NewPolicy(nil)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, `{"status":"ok"}`)
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if o.Ready != nil {
-			if err := o.Ready(); err != nil {
-				httperr.WriteStatus(w, r, http.StatusServiceUnavailable, httperr.CodeUnavailable, "not ready: "+err.Error())
-				return
-			}
-		}
-		writeJSON(w, http.StatusOK, `{"status":"ready"}`)
-	})
-	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(o.OpenAPI)
-	})
-	if o.Slack != nil {
-		mux.Handle("/slack/", o.Slack)
-	} else {
-		mux.HandleFunc("/slack/", func(w http.ResponseWriter, r *http.Request) {
-			httperr.WriteStatus(w, r, http.StatusServiceUnavailable, httperr.CodeUnavailable, "slack adapter not configured")
-		})
+	for _, rt := range ownRoutes(o) {
+		mux.Handle(rt.pattern, rt.h)
 	}
 	if o.Gateway != nil {
 		mux.Handle("/v1/", streamErrors(o.Log, o.Gateway))
@@ -125,6 +105,43 @@ func New(o Options) http.Handler {
 	h = middleware.RequestID(h)
 	h = middleware.SecurityHeaders(o.TLS, h)
 	return h
+}
+
+// ownRoute is a route the edge's ServeMux answers itself, not through the
+// gateway; like every route the edge serves it has a row in the table
+// (TestEveryServedRouteHasARow).
+type ownRoute struct {
+	pattern string // the ServeMux pattern
+	h       http.Handler
+}
+
+// ownRoutes are the health, readiness, OpenAPI and Slack relay routes.
+func ownRoutes(o Options) []ownRoute {
+	slack := o.Slack
+	if slack == nil {
+		slack = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httperr.WriteStatus(w, r, http.StatusServiceUnavailable, httperr.CodeUnavailable, "slack adapter not configured")
+		})
+	}
+	return []ownRoute{
+		{"GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusOK, `{"status":"ok"}`)
+		})},
+		{"GET /readyz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if o.Ready != nil {
+				if err := o.Ready(); err != nil {
+					httperr.WriteStatus(w, r, http.StatusServiceUnavailable, httperr.CodeUnavailable, "not ready: "+err.Error())
+					return
+				}
+			}
+			writeJSON(w, http.StatusOK, `{"status":"ready"}`)
+		})},
+		{"GET /openapi.json", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(o.OpenAPI)
+		})},
+		{"/slack/", slack},
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, body string) {
