@@ -170,6 +170,20 @@ func page(size int32, token string) (int, string, error) {
 	return int(size), string(b), nil
 }
 
+// pageOf is one page of a list in id order: its items as messages and
+// the token of the next page (after the last item's id; "" when the page
+// is not full: the last one).
+func pageOf[T, M any](items []T, limit int, pb func(T) M, id func(T) string) ([]M, string) {
+	out := make([]M, 0, len(items))
+	for _, it := range items {
+		out = append(out, pb(it))
+	}
+	if len(items) == 0 {
+		return out, ""
+	}
+	return out, nextToken(len(items), limit, id(items[len(items)-1]))
+}
+
 func nextToken(n, limit int, last string) string {
 	if n < limit {
 		return ""

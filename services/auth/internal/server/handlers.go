@@ -361,13 +361,8 @@ func (s *Server) ListKeys(ctx context.Context, req *authv1.ListKeysRequest) (*au
 	if err != nil {
 		return nil, err
 	}
-	out := &authv1.ListKeysResponse{Keys: make([]*authv1.ApiKey, 0, len(ks))}
-	for _, k := range ks {
-		out.Keys = append(out.Keys, keyPB(k))
-	}
-	if len(ks) > 0 {
-		out.NextPageToken = nextToken(len(ks), limit, ks[len(ks)-1].ID)
-	}
+	out := &authv1.ListKeysResponse{}
+	out.Keys, out.NextPageToken = pageOf(ks, limit, keyPB, func(k store.Key) string { return k.ID })
 	return out, nil
 }
 
@@ -443,13 +438,8 @@ func (s *Server) ListTenants(ctx context.Context, req *authv1.ListTenantsRequest
 	if err != nil {
 		return nil, err
 	}
-	out := &authv1.ListTenantsResponse{Tenants: make([]*authv1.Tenant, 0, len(ts))}
-	for _, t := range ts {
-		out.Tenants = append(out.Tenants, tenantPB(t))
-	}
-	if len(ts) > 0 {
-		out.NextPageToken = nextToken(len(ts), limit, ts[len(ts)-1].ID)
-	}
+	out := &authv1.ListTenantsResponse{}
+	out.Tenants, out.NextPageToken = pageOf(ts, limit, tenantPB, func(t store.Tenant) string { return t.ID })
 	return out, nil
 }
 
@@ -550,13 +540,8 @@ func (s *Server) ListMembers(ctx context.Context, req *authv1.ListMembersRequest
 	if err != nil {
 		return nil, err
 	}
-	out := &authv1.ListMembersResponse{Members: make([]*authv1.Member, 0, len(ms))}
-	for _, m := range ms {
-		out.Members = append(out.Members, memberPB(m))
-	}
-	if len(ms) > 0 {
-		out.NextPageToken = nextToken(len(ms), limit, ms[len(ms)-1].ID)
-	}
+	out := &authv1.ListMembersResponse{}
+	out.Members, out.NextPageToken = pageOf(ms, limit, memberPB, func(m store.Member) string { return m.ID })
 	return out, nil
 }
 
