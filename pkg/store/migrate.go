@@ -11,6 +11,17 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
+// MigrationsFor is the folder of dialect d in a service's embedded
+// migrations, laid out as migrations/sqlite and migrations/postgres (every
+// service's store embeds them so: one place to find them).
+func MigrationsFor(embedded fs.FS, d Dialect) (fs.FS, error) {
+	sub, err := fs.Sub(embedded, "migrations/"+d.String())
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return sub, nil
+}
+
 // Migrate applies the goose migrations at the root of migrations that db
 // does not have yet. Applied versions are recorded in goose_db_version, so
 // running it again is a no-op. A nil migrations does nothing. On PostgreSQL

@@ -107,10 +107,10 @@ func finishOpen(ctx context.Context, db *sql.DB, d Dialect) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect %s: %w", d, err)
 	}
-	sub, err := fs.Sub(migrations, "migrations/"+d.String())
+	sub, err := pstore.MigrationsFor(migrations, d)
 	if err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("migrations: %w", err)
+		return nil, err
 	}
 	p, err := newProvider(db, d, sub)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -70,11 +69,11 @@ type insertKey struct {
 
 // Open opens dsn (SQLite file path or postgres:// URL) and migrates it.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	lite, err := fs.Sub(migrations, "migrations/sqlite")
+	lite, err := store.MigrationsFor(migrations, store.SQLite)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := fs.Sub(migrations, "migrations/postgres")
+	pg, err := store.MigrationsFor(migrations, store.Postgres)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -212,14 +211,6 @@ type Store struct {
 	now func() time.Time
 }
 
-func migrationsFor(d store.Dialect) (fs.FS, error) {
-	sub, err := fs.Sub(migrations, "migrations/"+d.String())
-	if err != nil {
-		return nil, fmt.Errorf("ingestion store: migrations: %w", err)
-	}
-	return sub, nil
-}
-
 // sqlitePageSize is the page size of a new SQLite database. A document's
 // commit writes its chunks (1–2 KB of sealed text and a 3 KB sealed vector
 // each) and its job row carries the sealed upload: at SQLite's 4 KiB most
@@ -231,7 +222,7 @@ const sqlitePageSize = 32 << 10
 
 // Open opens (creating) the SQLite database at path and migrates it.
 func Open(ctx context.Context, path string) (*Store, error) {
-	sub, err := migrationsFor(store.SQLite)
+	sub, err := store.MigrationsFor(migrations, store.SQLite)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +238,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // so replicas starting together do not race; a database migrated beyond
 // this binary is refused). Errors never include the URL.
 func OpenPostgres(ctx context.Context, url string, pool store.PoolOptions) (*Store, error) {
-	sub, err := migrationsFor(store.Postgres)
+	sub, err := store.MigrationsFor(migrations, store.Postgres)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"time"
 
@@ -49,17 +48,9 @@ type Store struct {
 	owner *flock.Flock
 }
 
-func migrationsFor(d pstore.Dialect) (fs.FS, error) {
-	sub, err := fs.Sub(migrations, "migrations/"+d.String())
-	if err != nil {
-		return nil, fmt.Errorf("store: migrations: %w", err)
-	}
-	return sub, nil
-}
-
 // Open opens (creating and migrating) the SQLite database in dataDir.
 func Open(ctx context.Context, dataDir string) (*Store, error) {
-	sub, err := migrationsFor(pstore.SQLite)
+	sub, err := pstore.MigrationsFor(migrations, pstore.SQLite)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +95,7 @@ var ErrInUse = errors.New("store: the data dir's SQLite database is in use by an
 // leases and the audit chain are coordinated by the database. Errors never
 // include the URL.
 func OpenPostgres(ctx context.Context, url string, pool pstore.PoolOptions) (*Store, error) {
-	sub, err := migrationsFor(pstore.Postgres)
+	sub, err := pstore.MigrationsFor(migrations, pstore.Postgres)
 	if err != nil {
 		return nil, err
 	}

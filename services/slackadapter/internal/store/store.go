@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -37,17 +36,9 @@ type Store struct {
 	d   store.Dialect
 }
 
-func migrationsFor(d store.Dialect) (fs.FS, error) {
-	sub, err := fs.Sub(migrations, "migrations/"+d.String())
-	if err != nil {
-		return nil, fmt.Errorf("slackadapter store: migrations: %w", err)
-	}
-	return sub, nil
-}
-
 // Open opens (creating and migrating) the SQLite file at path.
 func Open(ctx context.Context, path string) (*Store, error) {
-	sub, err := migrationsFor(store.SQLite)
+	sub, err := store.MigrationsFor(migrations, store.SQLite)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +54,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // lock, so replicas starting together do not race). Errors never include
 // the URL.
 func OpenPostgres(ctx context.Context, url string, pool store.PoolOptions) (*Store, error) {
-	sub, err := migrationsFor(store.Postgres)
+	sub, err := store.MigrationsFor(migrations, store.Postgres)
 	if err != nil {
 		return nil, err
 	}
