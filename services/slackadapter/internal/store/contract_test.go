@@ -27,6 +27,7 @@ func TestContract(t *testing.T) {
 		{Name: "event dedupe", Run: eventDedupe},
 		{Name: "signed-request replay keys", Run: signatures},
 		{Name: "purge expired", Run: purgeExpired},
+		{Name: "bot threads", Run: botThreads},
 		{Name: "installations", Run: installations},
 		{Name: "installation moves only once disabled", Run: installationOwner},
 		{Name: "tenant keys", Run: tenantKeys},
@@ -77,6 +78,49 @@ func eventDedupe(ctx context.Context, t *testing.T, open opener) {
 	require.NoError(t, err)
 	require.True(t, fresh)
 	require.NoError(t, s.ForgetSeen(ctx, "T9", "nope"), "forgetting nothing is fine")
+}
+
+// botThreads: the threads the bot answered in (ADR 0128) are per team,
+// channel, thread and tenant; a mark expires, is renewed by marking again,
+// is purged once expired and with its tenant, and is taken over by the
+// tenant a workspace moved to.
+func botThreads(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	in := func(tenant, team, channel, thread string, at time.Time) bool {
+		t.Helper()
+		ok, err := s.InBotThread(ctx, tenant, team, channel, thread, at)
+		require.NoError(t, err)
+		return ok
+	}
+	require.False(t, in("tn1", "T1", "C1", "100.1", t0), "no mark")
+	require.NoError(t, s.MarkBotThread(ctx, "tn1", "T1", "C1", "100.1", t0.Add(time.Hour)))
+	require.True(t, in("tn1", "T1", "C1", "100.1", t0))
+	require.False(t, in("tn2", "T1", "C1", "100.1", t0), "another tenant's thread")
+	require.False(t, in("tn1", "T2", "C1", "100.1", t0), "another team")
+	require.False(t, in("tn1", "T1", "C2", "100.1", t0), "another channel")
+	require.False(t, in("tn1", "T1", "C1", "100.2", t0), "another thread")
+	require.False(t, in("tn1", "T1", "C1", "100.1", t0.Add(time.Hour)), "expired")
+
+	// Renewed by another answer in the thread.
+	require.NoError(t, s.MarkBotThread(ctx, "tn1", "T1", "C1", "100.1", t0.Add(3*time.Hour)))
+	require.True(t, in("tn1", "T1", "C1", "100.1", t0.Add(2*time.Hour)))
+
+	// Purged once expired, not before.
+	require.NoError(t, s.MarkBotThread(ctx, "tn1", "T1", "C1", "200.1", t0.Add(time.Minute)))
+	require.NoError(t, s.PurgeExpired(ctx, t0.Add(2*time.Minute)))
+	require.False(t, in("tn1", "T1", "C1", "200.1", t0), "purged")
+	require.True(t, in("tn1", "T1", "C1", "100.1", t0), "unexpired stays")
+
+	// The workspace moved to tn2, which answered in the thread: tn1's mark is gone.
+	require.NoError(t, s.MarkBotThread(ctx, "tn2", "T1", "C1", "100.1", t0.Add(time.Hour)))
+	require.True(t, in("tn2", "T1", "C1", "100.1", t0))
+	require.False(t, in("tn1", "T1", "C1", "100.1", t0))
+
+	// Purged with its tenant only.
+	require.NoError(t, s.MarkBotThread(ctx, "tn1", "T9", "C1", "300.1", t0.Add(time.Hour)))
+	require.NoError(t, s.PurgeTenant(ctx, "tn2"))
+	require.False(t, in("tn2", "T1", "C1", "100.1", t0))
+	require.True(t, in("tn1", "T9", "C1", "300.1", t0))
 }
 
 func signatures(ctx context.Context, t *testing.T, open opener) {

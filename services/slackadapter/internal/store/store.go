@@ -110,6 +110,36 @@ func (s *Store) ForgetSeen(ctx context.Context, team, eventID string) error {
 	return err
 }
 
+// MarkBotThread records that the bot answered, as tenant, in the channel
+// thread rooted at threadTS of team, until until (ADR 0128). Marking it
+// again renews it; a mark of another tenant (the workspace changed
+// hands) is taken over.
+func (s *Store) MarkBotThread(ctx context.Context, tenant, team, channel, threadTS string, until time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO bot_threads (team_id, channel_id, thread_ts, tenant_id, expires_at_ms)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (team_id, channel_id, thread_ts)
+		DO UPDATE SET tenant_id = excluded.tenant_id, expires_at_ms = excluded.expires_at_ms`,
+		team, channel, threadTS, tenant, until.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("mark bot thread: %w", err)
+	}
+	return nil
+}
+
+// InBotThread reports whether the bot answered, as tenant, in the channel
+// thread rooted at threadTS of team, with the mark unexpired at now.
+func (s *Store) InBotThread(ctx context.Context, tenant, team, channel, threadTS string, now time.Time) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM bot_threads WHERE team_id = ? AND channel_id = ? AND thread_ts = ?
+		AND tenant_id = ? AND expires_at_ms > ?`, team, channel, threadTS, tenant, now.UnixMilli()).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("bot thread: %w", err)
+	}
+	return true, nil
+}
+
 // MarkSignature records a signed request (its timestamp and signature)
 // until exp and reports whether it is new. The primary key decides, so two
 // replicas sharing the database cannot both accept the same request.
@@ -132,6 +162,7 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM seen_events WHERE expires_at_ms <= ?`,
 		`DELETE FROM seen_signatures WHERE expires_at_ms <= ?`,
 		`DELETE FROM oauth_states WHERE expires_at_ms <= ?`,
+		`DELETE FROM bot_threads WHERE expires_at_ms <= ?`,
 	} {
 		if _, err := s.db.ExecContext(ctx, q, now.UnixMilli()); err != nil {
 			return err
@@ -692,6 +723,7 @@ func (s *Store) PurgeTenant(ctx context.Context, tenant string) error {
 		`DELETE FROM installations WHERE tenant_id = ?`,
 		`DELETE FROM tenant_keys WHERE tenant_id = ?`,
 		`DELETE FROM oauth_states WHERE tenant_id = ?`,
+		`DELETE FROM bot_threads WHERE tenant_id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, tenant); err != nil {
 			return fmt.Errorf("purge tenant: %w", err)
