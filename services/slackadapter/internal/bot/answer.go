@@ -118,6 +118,7 @@ func (a *Adapter) reply(ctx context.Context, inst store.Installation, j job) err
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUndelivered, err)
 	}
+	a.joinedThread(ctx, inst, j, thread)
 	// From here every failure replaces the placeholder: never silence.
 	bind, err := a.st.BindingFor(ctx, inst.TenantID, inst.TeamID, j.ev.Channel)
 	if errors.Is(err, store.ErrNotFound) {
@@ -145,6 +146,22 @@ func (a *Adapter) reply(ctx context.Context, inst store.Installation, j job) err
 		}
 	}
 	return a.replied(ctx, inst, j, bind, ts, ans, aerr)
+}
+
+// BotThreadTTL is how long after its last answer in a channel thread the
+// bot answers a plain reply there (ADR 0128); after it, a mention again.
+const BotThreadTTL = 30 * 24 * time.Hour
+
+// joinedThread records that the bot answered in a channel thread, so a
+// plain reply there is answered (ADR 0128); DMs are answered anyway. A
+// failure costs only that: the answer goes on, and a mention still works.
+func (a *Adapter) joinedThread(ctx context.Context, inst store.Installation, j job, thread string) {
+	if j.ev.ChannelType == "im" || strings.HasPrefix(j.ev.Channel, "D") {
+		return
+	}
+	if err := a.st.MarkBotThread(ctx, inst.TenantID, inst.TeamID, j.ev.Channel, thread, a.now().Add(BotThreadTTL)); err != nil {
+		a.log.WarnContext(ctx, "bot thread not recorded", "team_id", inst.TeamID, "channel_id", j.ev.Channel, "err", err)
+	}
 }
 
 // replyAtResponseURL answers a slash command: every failure too, as the

@@ -180,7 +180,8 @@ func (a *Adapter) events(ctx context.Context, r Request) Response {
 		return errResp(http.StatusBadRequest, "event: not an object")
 	}
 	lifecycle := ev.Type == "app_uninstalled" || ev.Type == "tokens_revoked"
-	if !lifecycle && ignored(ev) {
+	k := classify(ev, "")
+	if !lifecycle && k == kindIgnored {
 		return jsonResp(http.StatusOK, map[string]string{"status": "ignored"})
 	}
 	// A lifecycle event retried after a failure finds the installation
@@ -189,23 +190,42 @@ func (a *Adapter) events(ctx context.Context, r Request) Response {
 	if !ok {
 		return resp
 	}
+	if !lifecycle && classify(ev, inst.BotUserID) == kindIgnored {
+		a.m.replies.WithLabelValues("self").Inc()
+		return jsonResp(http.StatusOK, map[string]string{"status": "ignored"})
+	}
 	checkOrg, resp, ok := a.writerCheck(ctx, ev, inst, lifecycle)
 	if !ok {
 		return resp
 	}
-	fresh, err := a.st.MarkSeen(ctx, env.TeamID, env.EventID, a.now(), a.cfg.DedupeTTL)
+	if k == kindThreadReply {
+		// Asked before the dedupe mark: a reply that is not the bot's
+		// business must not take the mark its app_mention twin needs.
+		if resp, ok := a.inBotThread(ctx, inst, ev); !ok {
+			return resp
+		}
+	}
+	// A message is answered once: a reply that mentions the bot arrives
+	// as app_mention and as message, two event ids for one channel+ts
+	// (ADR 0128); a retry has the same channel+ts too.
+	key := env.EventID
+	if !lifecycle && ev.TS != "" {
+		key = "msg:" + ev.Channel + ":" + ev.TS
+	}
+	fresh, err := a.st.MarkSeen(ctx, env.TeamID, key, a.now(), a.cfg.DedupeTTL)
 	if err != nil {
 		a.log.ErrorContext(ctx, "dedupe store", "err", err)
 		return errResp(http.StatusServiceUnavailable, "try again")
 	}
 	if !fresh {
-		// A retry (X-Slack-Retry-Num) of an event already accepted.
-		a.log.InfoContext(ctx, "duplicate slack event dropped", "event_id", env.EventID, "retry_num", r.Header.Get("X-Slack-Retry-Num"))
+		// A retry (X-Slack-Retry-Num) of an event already accepted, or the
+		// other event of a message already accepted.
+		a.log.InfoContext(ctx, "duplicate slack event dropped", "event_id", env.EventID, "kind", ev.Type, "retry_num", r.Header.Get("X-Slack-Retry-Num"))
 		return jsonResp(http.StatusOK, map[string]string{"status": "duplicate"})
 	}
 	forget := func() {
 		// Not done: forget the event so Slack's retry is processed.
-		if err := a.st.ForgetSeen(context.WithoutCancel(ctx), env.TeamID, env.EventID); err != nil {
+		if err := a.st.ForgetSeen(context.WithoutCancel(ctx), env.TeamID, key); err != nil {
 			a.log.ErrorContext(ctx, "forget event", "err", err)
 		}
 	}
@@ -324,20 +344,58 @@ func (a *Adapter) ownOrg(ctx context.Context, inst store.Installation, user stri
 	})
 }
 
-// ignored: bots (including this one, whose messages carry bot_id), edits,
-// deletions and other subtypes; only app_mention and direct messages count.
-func ignored(ev event) bool {
-	if ev.BotID != "" || ev.Subtype != "" || ev.User == "" || ev.Channel == "" || strings.TrimSpace(ev.Text) == "" {
-		return true
+// kind is what an event asks of the bot.
+type kind int
+
+const (
+	kindIgnored     kind = iota
+	kindMention          // app_mention: answered
+	kindDM               // a message in a DM with the bot: answered
+	kindThreadReply      // a plain reply in a channel thread: answered in a thread the bot answered in (ADR 0128)
+)
+
+// classify tells which events are answered. Ignored: bots' messages (this
+// one's carry bot_id, and its user is botUser once known), edits
+// (message_changed), deletions (message_deleted), broadcasts and every
+// other subtype, events without a user, channel or text, and channel
+// messages that are not thread replies (a top-level message that mentions
+// the bot is answered as its app_mention).
+func classify(ev event, botUser string) kind {
+	if ev.BotID != "" || ev.Subtype != "" || ev.User == "" || ev.Channel == "" || strings.TrimSpace(ev.Text) == "" ||
+		(botUser != "" && ev.User == botUser) {
+		return kindIgnored
 	}
 	switch ev.Type {
 	case "app_mention":
-		return false
+		return kindMention
 	case "message":
-		return ev.ChannelType != "im"
-	default:
-		return true
+		switch ev.ChannelType {
+		case "im":
+			return kindDM
+		case "channel", "group":
+			if ev.ThreadTS != "" && ev.ThreadTS != ev.TS {
+				return kindThreadReply
+			}
+		}
 	}
+	return kindIgnored
+}
+
+// inBotThread lets a plain thread reply through only in a thread the bot
+// answered in for inst's tenant (ADR 0128). Anything else is not the
+// bot's business: acknowledged as ignored and counted, never answered.
+func (a *Adapter) inBotThread(ctx context.Context, inst store.Installation, ev event) (Response, bool) {
+	in, err := a.st.InBotThread(ctx, inst.TenantID, inst.TeamID, ev.Channel, ev.ThreadTS, a.now())
+	if err != nil {
+		a.log.ErrorContext(ctx, "bot thread lookup", "err", err)
+		return errResp(http.StatusServiceUnavailable, "try again"), false
+	}
+	if !in {
+		a.m.replies.WithLabelValues("not_bot_thread").Inc()
+		a.log.DebugContext(ctx, "slack thread reply outside the bot's threads ignored", "team_id", inst.TeamID, "channel_id", ev.Channel)
+		return jsonResp(http.StatusOK, map[string]string{"status": "ignored"}), false
+	}
+	return Response{}, true
 }
 
 func (a *Adapter) enqueue(j job) bool {
