@@ -25,8 +25,10 @@ import (
 
 // fakeSlackAPI is the part of Slack's Web API the bot calls, on the wire
 // slack-go speaks (form POSTs, bearer token, JSON answers): oauth.v2.access,
-// chat.postMessage, chat.update, conversations.replies and users.info
-// (admins: the workspace admins it names).
+// chat.postMessage, chat.update, conversations.replies (the thread's
+// messages oldest first: those the test says people wrote, and the bot's
+// own posts as chat.update left them) and users.info (admins: the
+// workspace admins it names).
 type fakeSlackAPI struct {
 	srv *httptest.Server
 
@@ -37,6 +39,17 @@ type fakeSlackAPI struct {
 	posts   []url.Values
 	updates chan url.Values
 	admins  map[string]bool
+	threads map[string][]map[string]any // channel+"/"+thread_ts → messages
+	replies []string                    // conversations.replies calls: channel+"/"+ts
+}
+
+// addThreadMessage records a person's message in a thread, as Slack has
+// it once they posted it (the root too: thread_ts = ts).
+func (f *fakeSlackAPI) addThreadMessage(channel, threadTS, user, text, ts string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := channel + "/" + threadTS
+	f.threads[k] = append(f.threads[k], map[string]any{"type": "message", "user": user, "text": text, "ts": ts, "thread_ts": threadTS})
 }
 
 // finalUpdate waits up to a minute for the chat.update that ends an answer
@@ -59,7 +72,8 @@ func (f *fakeSlackAPI) finalUpdate(t *testing.T) url.Values {
 }
 
 func startFakeSlackAPI(t *testing.T, clientID, clientSecret string) *fakeSlackAPI {
-	f := &fakeSlackAPI{codes: map[string]string{}, updates: make(chan url.Values, 1000), admins: map[string]bool{}}
+	f := &fakeSlackAPI{codes: map[string]string{}, updates: make(chan url.Values, 1000), admins: map[string]bool{},
+		threads: map[string][]map[string]any{}}
 	reply := func(w http.ResponseWriter, v any) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(v)
@@ -105,6 +119,11 @@ func startFakeSlackAPI(t *testing.T, clientID, clientSecret string) *fakeSlackAP
 		ts := fmt.Sprintf("1900000000.%06d", f.seq)
 		r.PostForm.Set("ts", ts)
 		f.posts = append(f.posts, r.PostForm)
+		if root := r.PostForm.Get("thread_ts"); root != "" {
+			k := r.PostForm.Get("channel") + "/" + root
+			f.threads[k] = append(f.threads[k], map[string]any{"type": "message", "user": "UBOTE2E", "bot_id": "BE2E",
+				"text": r.PostForm.Get("text"), "ts": ts, "thread_ts": root})
+		}
 		f.mu.Unlock()
 		reply(w, map[string]any{"ok": true, "channel": r.PostForm.Get("channel"), "ts": ts})
 	})
@@ -112,13 +131,28 @@ func startFakeSlackAPI(t *testing.T, clientID, clientSecret string) *fakeSlackAP
 		if !authed(w, r) {
 			return
 		}
+		f.mu.Lock()
+		for _, msgs := range f.threads {
+			for _, m := range msgs {
+				if m["ts"] == r.PostForm.Get("ts") && r.PostForm.Get("text") != "" {
+					m["text"] = r.PostForm.Get("text") // the thread shows the message's current text
+				}
+			}
+		}
+		f.mu.Unlock()
 		f.updates <- r.PostForm
 		reply(w, map[string]any{"ok": true, "channel": r.PostForm.Get("channel"), "ts": r.PostForm.Get("ts")})
 	})
 	mux.HandleFunc("POST /api/conversations.replies", func(w http.ResponseWriter, r *http.Request) {
-		if authed(w, r) {
-			reply(w, map[string]any{"ok": true, "messages": []any{}})
+		if !authed(w, r) {
+			return
 		}
+		k := r.PostForm.Get("channel") + "/" + r.PostForm.Get("ts")
+		f.mu.Lock()
+		f.replies = append(f.replies, k)
+		msgs := append([]map[string]any{}, f.threads[k]...)
+		f.mu.Unlock()
+		reply(w, map[string]any{"ok": true, "messages": msgs, "has_more": false})
 	})
 	mux.HandleFunc("POST /api/users.info", func(w http.ResponseWriter, r *http.Request) {
 		if !authed(w, r) {
