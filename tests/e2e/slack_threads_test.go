@@ -50,10 +50,10 @@ func TestSlackPlainThreadReplyIsAnswered(t *testing.T) {
 		defer slackAPI.mu.Unlock()
 		return len(slackAPI.posts)
 	}
-	grounded := func(up url.Values) {
+	grounded := func(up url.Values, want string) {
 		t.Helper()
-		require.Contains(t, up.Get("text"), "45 days")
-		require.Contains(t, up.Get("blocks"), "<"+source+"|", "the citation links the document's source")
+		require.Contains(t, up.Get("text"), want)
+		require.Contains(t, up.Get("blocks"), source+"|", "the citation links the document's source (\u003c… in the JSON)")
 	}
 
 	// The fake's bot posts have ts 1900000000.0000nn: people's messages
@@ -62,7 +62,7 @@ func TestSlackPlainThreadReplyIsAnswered(t *testing.T) {
 	slackAPI.addThreadMessage("C42", root, "U1", "<@UBOTE2E> how often do VPN certificates rotate?", root)
 	require.Equal(t, "accepted", event("EvT1", map[string]any{"type": "app_mention", "user": "U1",
 		"text": "<@UBOTE2E> how often do VPN certificates rotate?", "channel": "C42", "ts": root}))
-	grounded(slackAPI.finalUpdate(t))
+	grounded(slackAPI.finalUpdate(t), "45 days")
 	require.Equal(t, 1, posts())
 
 	// Not the bot's thread: ignored before anything is asked.
@@ -72,7 +72,7 @@ func TestSlackPlainThreadReplyIsAnswered(t *testing.T) {
 	const follow = "1900000006.000100"
 	slackAPI.addThreadMessage("C42", root, "U1", "and who renews them?", follow)
 	require.Equal(t, "accepted", event("EvT3", reply("and who renews them?", follow, root)))
-	grounded(slackAPI.finalUpdate(t))
+	grounded(slackAPI.finalUpdate(t), "renews VPN certificates")
 	slackAPI.mu.Lock()
 	require.Len(t, slackAPI.posts, 2, "one answer to the follow-up, none to the other thread")
 	require.Equal(t, root, slackAPI.posts[1].Get("thread_ts"), "answered in the thread")

@@ -190,38 +190,20 @@ func (a *Adapter) events(ctx context.Context, r Request) Response {
 	if !ok {
 		return resp
 	}
-	if !lifecycle && classify(ev, inst.BotUserID) == kindIgnored {
-		a.m.replies.WithLabelValues("self").Inc()
-		return jsonResp(http.StatusOK, map[string]string{"status": "ignored"})
-	}
 	checkOrg, resp, ok := a.writerCheck(ctx, ev, inst, lifecycle)
 	if !ok {
 		return resp
 	}
-	if k == kindThreadReply {
-		// Asked before the dedupe mark: a reply that is not the bot's
-		// business must not take the mark its app_mention twin needs.
-		if resp, ok := a.inBotThread(ctx, inst, ev); !ok {
+	// Asked before the dedupe mark: a reply that is not the bot's business
+	// must not take the mark its app_mention twin needs.
+	if !lifecycle {
+		if resp, ok := a.wanted(ctx, inst, ev, k); !ok {
 			return resp
 		}
 	}
-	// A message is answered once: a reply that mentions the bot arrives
-	// as app_mention and as message, two event ids for one channel+ts
-	// (ADR 0128); a retry has the same channel+ts too.
-	key := env.EventID
-	if !lifecycle && ev.TS != "" {
-		key = "msg:" + ev.Channel + ":" + ev.TS
-	}
-	fresh, err := a.st.MarkSeen(ctx, env.TeamID, key, a.now(), a.cfg.DedupeTTL)
-	if err != nil {
-		a.log.ErrorContext(ctx, "dedupe store", "err", err)
-		return errResp(http.StatusServiceUnavailable, "try again")
-	}
-	if !fresh {
-		// A retry (X-Slack-Retry-Num) of an event already accepted, or the
-		// other event of a message already accepted.
-		a.log.InfoContext(ctx, "duplicate slack event dropped", "event_id", env.EventID, "kind", ev.Type, "retry_num", r.Header.Get("X-Slack-Retry-Num"))
-		return jsonResp(http.StatusOK, map[string]string{"status": "duplicate"})
+	key, resp, ok := a.markSeen(ctx, r, env, ev, lifecycle)
+	if !ok {
+		return resp
 	}
 	forget := func() {
 		// Not done: forget the event so Slack's retry is processed.
@@ -245,6 +227,30 @@ func (a *Adapter) events(ctx context.Context, r Request) Response {
 		return errResp(http.StatusServiceUnavailable, "busy, retry later")
 	}
 	return jsonResp(http.StatusOK, map[string]string{"status": "accepted"})
+}
+
+// markSeen marks what the event is about as accepted and refuses it if it
+// was already: a message is answered once, and a reply that mentions the
+// bot arrives as app_mention and as message, two event ids for one
+// channel+ts (ADR 0128); a retry has the same channel+ts too. A lifecycle
+// event is keyed by its event id. key is what ForgetSeen takes back.
+func (a *Adapter) markSeen(ctx context.Context, r Request, env envelope, ev event, lifecycle bool) (key string, resp Response, ok bool) {
+	key = env.EventID
+	if !lifecycle && ev.TS != "" {
+		key = "msg:" + ev.Channel + ":" + ev.TS
+	}
+	fresh, err := a.st.MarkSeen(ctx, env.TeamID, key, a.now(), a.cfg.DedupeTTL)
+	if err != nil {
+		a.log.ErrorContext(ctx, "dedupe store", "err", err)
+		return "", errResp(http.StatusServiceUnavailable, "try again"), false
+	}
+	if !fresh {
+		// A retry (X-Slack-Retry-Num) of an event already accepted, or the
+		// other event of a message already accepted.
+		a.log.InfoContext(ctx, "duplicate slack event dropped", "event_id", env.EventID, "kind", ev.Type, "retry_num", r.Header.Get("X-Slack-Retry-Num"))
+		return "", jsonResp(http.StatusOK, map[string]string{"status": "duplicate"}), false
+	}
+	return key, Response{}, true
 }
 
 // route finds the live installation a request from Slack is for and
@@ -381,10 +387,19 @@ func classify(ev event, botUser string) kind {
 	return kindIgnored
 }
 
-// inBotThread lets a plain thread reply through only in a thread the bot
-// answered in for inst's tenant (ADR 0128). Anything else is not the
-// bot's business: acknowledged as ignored and counted, never answered.
-func (a *Adapter) inBotThread(ctx context.Context, inst store.Installation, ev event) (Response, bool) {
+// wanted refuses the bot's own messages (by its user, once the
+// installation names it) and lets a plain thread reply (k) through only in
+// a thread the bot answered in for inst's tenant (ADR 0128). Anything else
+// is not the bot's business: acknowledged as ignored and counted, never
+// answered.
+func (a *Adapter) wanted(ctx context.Context, inst store.Installation, ev event, k kind) (Response, bool) {
+	if classify(ev, inst.BotUserID) == kindIgnored {
+		a.m.replies.WithLabelValues("self").Inc()
+		return jsonResp(http.StatusOK, map[string]string{"status": "ignored"}), false
+	}
+	if k != kindThreadReply {
+		return Response{}, true
+	}
 	in, err := a.st.InBotThread(ctx, inst.TenantID, inst.TeamID, ev.Channel, ev.ThreadTS, a.now())
 	if err != nil {
 		a.log.ErrorContext(ctx, "bot thread lookup", "err", err)
