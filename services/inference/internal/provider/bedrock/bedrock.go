@@ -159,7 +159,7 @@ func (p *Provider) Chat(ctx context.Context, call *provider.ChatCall) (*provider
 		}
 	}
 	if u := out.Usage; u != nil {
-		res.Usage = provider.Usage{PromptTokens: int(aws.ToInt32(u.InputTokens)), CompletionTokens: int(aws.ToInt32(u.OutputTokens)), Reported: true}
+		res.Usage = usage(u)
 	}
 	return res, nil
 }
@@ -212,7 +212,8 @@ func (p *Provider) Stream(ctx context.Context, call *provider.ChatCall, emit fun
 			last.FinishReason = finishReason(v.Value.StopReason)
 		case *types.ConverseStreamOutputMemberMetadata:
 			if u := v.Value.Usage; u != nil {
-				last.Usage = &provider.Usage{PromptTokens: int(aws.ToInt32(u.InputTokens)), CompletionTokens: int(aws.ToInt32(u.OutputTokens)), Reported: true}
+				pu := usage(u)
+				last.Usage = &pu
 			}
 		}
 	}
@@ -401,4 +402,23 @@ func cut(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// usage maps Converse's TokenUsage to OpenAI's counts (ADR 0120 §4).
+// Converse's inputTokens leaves out the prompt tokens read from or written
+// to the prompt cache (its totalTokens counts them: input + output +
+// cacheRead + cacheWrite), while OpenAI's prompt_tokens includes the
+// cached ones and says how many in prompt_tokens_details.cached_tokens. So
+// prompt_tokens is the three input counts together and cached_tokens the
+// cache reads; the details are present only when Bedrock sent a cache
+// count (a model or request without prompt caching has none, as before).
+func usage(u *types.TokenUsage) provider.Usage {
+	out := provider.Usage{PromptTokens: int(aws.ToInt32(u.InputTokens)), CompletionTokens: int(aws.ToInt32(u.OutputTokens)), Reported: true}
+	if u.CacheReadInputTokens == nil && u.CacheWriteInputTokens == nil {
+		return out
+	}
+	read, write := int(aws.ToInt32(u.CacheReadInputTokens)), int(aws.ToInt32(u.CacheWriteInputTokens))
+	out.PromptTokens += read + write
+	out.PromptDetails = &wire.PromptTokensDetails{CachedTokens: read}
+	return out
 }

@@ -179,3 +179,28 @@ func causeOf(err error) error {
 	}
 	return nil
 }
+
+// Converse's prompt-cache counts (ADR 0120 §4): inputTokens leaves out the
+// tokens read from and written to the cache, OpenAI's prompt_tokens
+// counts them and names the cached ones in
+// prompt_tokens_details.cached_tokens; chat and stream alike.
+func TestPromptCacheUsage(t *testing.T) {
+	f := &fakeBedrock{cache: true}
+	p := setup(t, f, 0)
+	res, err := p.Chat(t.Context(), chatCall(t, conversation))
+	require.NoError(t, err)
+	require.Equal(t, provider.Usage{PromptTokens: 12 + 1024 + 64, CompletionTokens: 4, Reported: true,
+		PromptDetails: &wire.PromptTokensDetails{CachedTokens: 1024}}, res.Usage)
+
+	var last *provider.Delta
+	err = p.Stream(t.Context(), chatCall(t, conversation), func(d *provider.Delta) error {
+		if d.Usage != nil {
+			last = d
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.NotNil(t, last)
+	require.Equal(t, &provider.Usage{PromptTokens: 12 + 1024 + 64, CompletionTokens: 6, Reported: true,
+		PromptDetails: &wire.PromptTokensDetails{CachedTokens: 1024}}, last.Usage)
+}

@@ -2,6 +2,7 @@ package bedrock_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -20,6 +21,22 @@ type fakeBedrock struct {
 	paths     []string
 	// toolUse makes the model propose get_weather.
 	toolUse bool
+	// cache makes the usage report prompt-cache reads and writes as
+	// Converse does (TokenUsage's cacheReadInputTokens and
+	// cacheWriteInputTokens, left out of inputTokens and counted in
+	// totalTokens).
+	cache bool
+}
+
+// usage is the usage member Bedrock sends: input, output and total, and
+// with cache the prompt cache's reads and writes.
+func (f *fakeBedrock) usage(in, out int) string {
+	if !f.cache {
+		return fmt.Sprintf(`{"inputTokens":%d,"outputTokens":%d,"totalTokens":%d}`, in, out, in+out)
+	}
+	const read, write = 1024, 64
+	return fmt.Sprintf(`{"inputTokens":%d,"outputTokens":%d,"totalTokens":%d,"cacheReadInputTokens":%d,"cacheWriteInputTokens":%d,`+
+		`"cacheDetails":[{"inputTokens":%d,"ttl":"5m"}]}`, in, out, in+out+read+write, read, write, write)
 }
 
 func (f *fakeBedrock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -70,10 +87,10 @@ func (f *fakeBedrock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (f *fakeBedrock) converse(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
 	if f.toolUse {
-		_, _ = io.WriteString(w, `{"output":{"message":{"role":"assistant","content":[{"text":"Let me check."},{"toolUse":{"toolUseId":"tu-1","name":"get_weather","input":{"city":"Paris"}}}]}},"stopReason":"tool_use","usage":{"inputTokens":21,"outputTokens":9,"totalTokens":30},"metrics":{"latencyMs":3}}`)
+		_, _ = io.WriteString(w, `{"output":{"message":{"role":"assistant","content":[{"text":"Let me check."},{"toolUse":{"toolUseId":"tu-1","name":"get_weather","input":{"city":"Paris"}}}]}},"stopReason":"tool_use","usage":`+f.usage(21, 9)+`,"metrics":{"latencyMs":3}}`)
 		return
 	}
-	_, _ = io.WriteString(w, `{"output":{"message":{"role":"assistant","content":[{"text":"Bonjour from Bedrock."}]}},"stopReason":"end_turn","usage":{"inputTokens":12,"outputTokens":4,"totalTokens":16},"metrics":{"latencyMs":3}}`)
+	_, _ = io.WriteString(w, `{"output":{"message":{"role":"assistant","content":[{"text":"Bonjour from Bedrock."}]}},"stopReason":"end_turn","usage":`+f.usage(12, 4)+`,"metrics":{"latencyMs":3}}`)
 }
 
 func (f *fakeBedrock) converseStream(w http.ResponseWriter) {
@@ -106,5 +123,5 @@ func (f *fakeBedrock) converseStream(w http.ResponseWriter) {
 		stop = "tool_use"
 	}
 	send("messageStop", `{"stopReason":"`+stop+`"}`)
-	send("metadata", `{"usage":{"inputTokens":12,"outputTokens":6,"totalTokens":18},"metrics":{"latencyMs":5}}`)
+	send("metadata", `{"usage":`+f.usage(12, 6)+`,"metrics":{"latencyMs":5}}`)
 }
