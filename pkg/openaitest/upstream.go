@@ -27,6 +27,12 @@ import (
 // "errorfirst" sends only the role chunk and then the error event (an
 // upstream that accepted the stream and failed before any content).
 //
+// n > 1 answers n choices as OpenAI does (choice i's text is the echo
+// followed by " #i" for i > 0; usage counts every choice's completion;
+// streamed, each content chunk names its choice's index), and logprobs
+// true gives each choice (each content chunk when streamed) OpenAI's
+// logprobs object, one entry per word with top_logprobs alternatives.
+//
 // /responses speaks OpenAI's Responses API (fakeresponses.go): the same
 // echo, "call:" and "errorevent" scripting on the last user input
 // message, JSON or the SSE event sequence.
@@ -104,8 +110,11 @@ type fakeReq struct {
 		Role    string `json:"role"`
 		Content any    `json:"content"`
 	} `json:"messages"`
-	Tools []json.RawMessage `json:"tools"`
-	Input any               `json:"input"`
+	Tools       []json.RawMessage `json:"tools"`
+	Input       any               `json:"input"`
+	N           int               `json:"n"`
+	Logprobs    bool              `json:"logprobs"`
+	TopLogprobs int               `json:"top_logprobs"`
 	// Responses API
 	Instructions string          `json:"instructions"`
 	Reasoning    json.RawMessage `json:"reasoning"`
@@ -194,9 +203,67 @@ func usageJSON(prompt, completion int) string {
 		prompt, completion, prompt+completion, prompt/2, completion/2)
 }
 
+// choices is how many choices req asks for (n, at least 1).
+func (req *fakeReq) choices() int { return max(req.N, 1) }
+
+// choiceText is choice i's text of an echo of text.
+func choiceText(text string, i int) string {
+	if i == 0 {
+		return text
+	}
+	return text + " #" + strconv.Itoa(i)
+}
+
+// logprobsJSON is OpenAI's logprobs object for the words of text (null
+// unless req asks for logprobs): each word a token with logprob -0.5 and
+// top alternatives, the word first.
+func logprobsJSON(req *fakeReq, text string) string {
+	if !req.Logprobs {
+		return "null"
+	}
+	var b strings.Builder
+	b.WriteString(`{"content":[`)
+	for i, word := range strings.SplitAfter(text, " ") {
+		if word == "" {
+			continue
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		tok := jsonString(word)
+		bs, _ := json.Marshal([]int(nil))
+		if raw := []byte(word); len(raw) > 0 {
+			ints := make([]int, len(raw))
+			for j, c := range raw {
+				ints[j] = int(c)
+			}
+			bs, _ = json.Marshal(ints)
+		}
+		b.WriteString(`{"token":` + tok + `,"logprob":-0.5,"bytes":` + string(bs) + `,"top_logprobs":[`)
+		for k := range req.TopLogprobs {
+			if k > 0 {
+				b.WriteByte(',')
+			}
+			alt := tok
+			lp := "-0.5"
+			if k > 0 {
+				alt, lp = jsonString("alt"+strconv.Itoa(k)), "-"+strconv.Itoa(k+1)
+			}
+			b.WriteString(`{"token":` + alt + `,"logprob":` + lp + `,"bytes":null}`)
+		}
+		b.WriteString(`]}`)
+	}
+	b.WriteString(`],"refusal":null}`)
+	return b.String()
+}
+
 // chatJSON answers a non-streaming chat completion: text echoed, or the
 // tool call.
 func (f *Upstream) chatJSON(w http.ResponseWriter, req *fakeReq, text, toolCall string) {
+	if req.choices() > 1 || req.Logprobs {
+		f.chatChoicesJSON(w, req, text)
+		return
+	}
 	prompt, completion := usage(text)
 	w.Header().Set("Content-Type", "application/json")
 	msg := `{"role":"assistant","content":` + jsonString(text) + `}`
@@ -214,10 +281,73 @@ func (f *Upstream) chatJSON(w http.ResponseWriter, req *fakeReq, text, toolCall 
 		jsonString(req.Model), msg, finish, usageJSON(prompt, completion))
 }
 
+// chatChoicesJSON answers n choices, with logprobs when asked.
+func (f *Upstream) chatChoicesJSON(w http.ResponseWriter, req *fakeReq, text string) {
+	prompt, _ := usage(text)
+	completion := 0
+	choices := make([]string, req.choices())
+	for i := range choices {
+		t := choiceText(text, i)
+		_, c := usage(t)
+		completion += c
+		choices[i] = fmt.Sprintf(`{"index":%d,"message":{"role":"assistant","content":%s,"refusal":null,"annotations":[]},"logprobs":%s,"finish_reason":"stop"}`,
+			i, jsonString(t), logprobsJSON(req, t))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%s,"choices":[%s],"usage":%s}`,
+		jsonString(req.Model), strings.Join(choices, ","), usageJSON(prompt, completion))
+}
+
+// chatChoicesStream streams n choices word by word, the choices' chunks
+// interleaved, each content chunk with its logprobs when asked.
+func (f *Upstream) chatChoicesStream(w http.ResponseWriter, req *fakeReq, text string) {
+	prompt, _ := usage(text)
+	w.Header().Set("Content-Type", "text/event-stream")
+	fl, _ := w.(http.Flusher)
+	chunk := func(i int, delta, finish, logprobs string) {
+		fmt.Fprintf(w, `data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":%s,"choices":[{"index":%d,"delta":%s,"logprobs":%s,"finish_reason":%s}]}`+"\n\n",
+			jsonString(req.Model), i, delta, logprobs, finish)
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	n := req.choices()
+	words := make([][]string, n)
+	completion := 0
+	for i := range n {
+		chunk(i, `{"role":"assistant","content":""}`, "null", "null")
+		t := choiceText(text, i)
+		words[i] = strings.SplitAfter(t, " ")
+		_, c := usage(t)
+		completion += c
+	}
+	for k := 0; ; k++ {
+		more := false
+		for i := range n {
+			if k < len(words[i]) {
+				more = true
+				chunk(i, `{"content":`+jsonString(words[i][k])+`}`, "null", logprobsJSON(req, words[i][k]))
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	for i := range n {
+		chunk(i, `{}`, `"stop"`, "null")
+	}
+	fmt.Fprintf(w, `data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":%s,"choices":[],"usage":%s}`+"\n\n", jsonString(req.Model), usageJSON(prompt, completion))
+	fmt.Fprint(w, "data: [DONE]\n\n")
+}
+
 // chatStream answers a streaming chat completion, word by word, with the
 // failures the tests ask for by the text: badchunk, errorevent, hang and
 // nodone.
 func (f *Upstream) chatStream(w http.ResponseWriter, r *http.Request, req *fakeReq, text, toolCall string) {
+	if req.choices() > 1 || req.Logprobs {
+		f.chatChoicesStream(w, req, text)
+		return
+	}
 	prompt, completion := usage(text)
 	w.Header().Set("Content-Type", "text/event-stream")
 	fl, _ := w.(http.Flusher)

@@ -215,6 +215,11 @@ func (s *Service) resolveChat(ctx context.Context, c *Caller, req *wire.ChatRequ
 	if req.StructuredOutput() && !caps.StructuredOutputs {
 		return nil, nil, quota.Status{}, apierr.Invalid("response_format", "The model `%s` does not support response_format json_schema (structured outputs).", req.Model)
 	}
+	if req.WantsLogprobs() && !caps.Logprobs {
+		return nil, nil, quota.Status{}, apierr.InvalidCode("unsupported_parameter", "logprobs",
+			"The model `%s` does not return log probabilities: its provider (%s) has no logprobs; logprobs and top_logprobs are served on models of OpenAI-compatible upstreams.",
+			req.Model, s.Providers[m.Upstream].Name())
+	}
 	set := s.Tools.For(c.Tenant, c.Key)
 	decisions, err := set.CheckDefinitions(req.Tools)
 	s.audit(ctx, c, m.ID, decisions)
@@ -290,6 +295,9 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 	if err := s.groundInto(ctx, c, r.req, ps, r.ret, &g); err != nil {
 		return nil, err
 	}
+	if req.Choices() > 1 {
+		return s.chatChoices(ctx, c, req, body, &r, &g, start)
+	}
 	p := g.provider(s, m)
 	call := g.call(m, p)
 	res, err := p.Chat(ctx, call)
@@ -324,6 +332,7 @@ func (s *Service) Chat(ctx context.Context, c *Caller, body []byte, ps []provide
 		content: res.Content, hasContent: res.HasContent || len(toolCalls) == 0,
 		toolCalls: toolCalls, finish: finish, prompt: int(u.PromptTokens), completion: int(u.CompletionTokens),
 		promptDetails: res.Usage.PromptDetails, completionDetails: res.Usage.CompletionDetails,
+		logprobs: res.Logprobs,
 	}
 	var b []byte
 	e := g.extension(&ext)
@@ -354,6 +363,8 @@ type answer struct {
 	// The upstream's usage details, nil when it sent none (ADR 0117).
 	promptDetails     *wire.PromptTokensDetails
 	completionDetails *wire.CompletionTokensDetails
+	// logprobs is the upstream's (nil: null; ADR 0120 §2).
+	logprobs []byte
 }
 
 // usage is a's usage as the wire's.
@@ -369,7 +380,7 @@ func (a *answer) chatCompletion(ext *wire.Extension) *wire.ChatCompletion {
 		ID: a.id, Object: "chat.completion", Created: a.created, Model: a.model,
 		Choices: []wire.Choice{{
 			Message:      wire.ResponseMessage{Role: "assistant", ToolCalls: a.toolCalls},
-			Logprobs:     wire.NullRaw,
+			Logprobs:     logprobs(a.logprobs),
 			FinishReason: a.finish,
 		}},
 	}
@@ -395,7 +406,7 @@ func (a *answer) chatCompletion(ext *wire.Extension) *wire.ChatCompletion {
 func (a *answer) appendFast() []byte {
 	choices := [1]wire.Choice{{
 		Message:      wire.ResponseMessage{Role: "assistant", ToolCalls: a.toolCalls},
-		Logprobs:     wire.NullRaw,
+		Logprobs:     logprobs(a.logprobs),
 		FinishReason: a.finish,
 	}}
 	usage := a.usage()

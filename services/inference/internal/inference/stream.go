@@ -43,6 +43,9 @@ func (s *Service) Stream(ctx context.Context, c *Caller, body []byte, ps []provi
 	if err := s.groundInto(ctx, c, r.req, ps, r.ret, &g); err != nil {
 		return err
 	}
+	if req.Choices() > 1 {
+		return s.streamChoices(ctx, c, req, body, &r, &g, start, send)
+	}
 	// One heap object for the writer, what was streamed and the
 	// extension, which the emit closure and the chunks reach (ADR 0122).
 	run := &streamRun{w: chunkWriter{send: send, headers: rateHeaders(r.st),
@@ -152,6 +155,16 @@ func (w *chunkWriter) delta(d wire.Delta, finish *string, ext *wire.Extension) e
 	return w.emit(w.one[:], ext)
 }
 
+// deltaAt sends a chunk with choice i and its logprobs (nil: null; ADR
+// 0120).
+func (w *chunkWriter) deltaAt(i int, d wire.Delta, logprobs []byte, finish *string, ext *wire.Extension) error {
+	w.one[0] = wire.ChunkChoice{Index: i, Delta: d, Logprobs: wire.NullRaw, FinishReason: finish}
+	if logprobs != nil {
+		w.one[0].Logprobs = logprobs
+	}
+	return w.emit(w.one[:], ext)
+}
+
 // content sends a chunk with one choice whose delta is text.
 func (w *chunkWriter) content(text string) error {
 	w.text = text
@@ -202,9 +215,14 @@ func (st *streamed) forward(w *chunkWriter, d *provider.Delta) error {
 	if err := w.start(); err != nil {
 		return err
 	}
-	if d.Content != "" {
+	if d.Content != "" || d.Logprobs != nil {
 		st.content = append(st.content, d.Content...)
-		if err := w.content(d.Content); err != nil {
+		if d.Logprobs != nil {
+			w.text = d.Content
+			if err := w.deltaAt(0, wire.Delta{Content: &w.text}, d.Logprobs, nil, nil); err != nil {
+				return err
+			}
+		} else if err := w.content(d.Content); err != nil {
 			return err
 		}
 	}

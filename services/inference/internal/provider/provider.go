@@ -20,6 +20,14 @@ type Capabilities struct {
 	// ReportsUsage is true when the provider returns token counts; otherwise
 	// the service estimates them (see internal/inference/tokens.go).
 	ReportsUsage bool
+	// Choices: the upstream generates n choices in one call (the request's
+	// n is sent); otherwise the service makes one call per choice (ADR
+	// 0120 §1).
+	Choices bool
+	// Logprobs: the upstream returns logprobs and top_logprobs in OpenAI's
+	// shape (ChatResult.Logprobs, Delta.Logprobs); otherwise a request for
+	// them is refused (ADR 0120 §2).
+	Logprobs bool
 }
 
 // Passage is retrieved text an answer may quote and cite.
@@ -115,16 +123,28 @@ type ChatResult struct {
 	FinishReason string // stop, length, tool_calls, content_filter
 	Usage        Usage
 	Citations    []wire.Citation
+	// Logprobs is the choice's logprobs object as the upstream sent it
+	// (nil: none).
+	Logprobs []byte
+	// More are choices 1..n-1 of a call that asked an upstream with
+	// Capabilities.Choices for n > 1 (their Usage is empty: Usage above
+	// counts every choice).
+	More []ChatResult
 }
 
 // Delta is one streamed increment. Tool calls arrive complete (providers
 // assemble argument fragments) so the tool policy can check them.
 type Delta struct {
+	// Index is the choice the delta belongs to (0 unless n > 1).
+	Index        int
 	Content      string
 	ToolCalls    []wire.ToolCall
 	FinishReason string
 	Usage        *Usage
 	Citations    []wire.Citation
+	// Logprobs is the chunk's logprobs object for Content as the upstream
+	// sent it (nil: none); valid only during emit.
+	Logprobs []byte
 }
 
 // EmbedCall is one embeddings call.
@@ -186,4 +206,37 @@ type Responder interface {
 	// An error event, response.failed and a stream cut before its terminal
 	// event are errors.
 	StreamResponses(ctx context.Context, call *ResponsesCall, emit func(*Event) error) error
+}
+
+// Add adds v's counts (and details) to u: the usage of several calls made
+// for one request (n > 1 fanned out, ADR 0120 §1). u stays Reported only
+// when both were.
+func (u *Usage) Add(v Usage) {
+	if v.PromptTokens == 0 && v.CompletionTokens == 0 && !v.Reported && v.PromptDetails == nil && v.CompletionDetails == nil {
+		return
+	}
+	first := u.PromptTokens == 0 && u.CompletionTokens == 0 && !u.Reported
+	u.PromptTokens += v.PromptTokens
+	u.CompletionTokens += v.CompletionTokens
+	u.Reported = (first || u.Reported) && v.Reported
+	if d := v.PromptDetails; d != nil {
+		sum := wire.PromptTokensDetails{}
+		if u.PromptDetails != nil {
+			sum = *u.PromptDetails
+		}
+		sum.CachedTokens += d.CachedTokens
+		sum.AudioTokens += d.AudioTokens
+		u.PromptDetails = &sum
+	}
+	if d := v.CompletionDetails; d != nil {
+		sum := wire.CompletionTokensDetails{}
+		if u.CompletionDetails != nil {
+			sum = *u.CompletionDetails
+		}
+		sum.ReasoningTokens += d.ReasoningTokens
+		sum.AudioTokens += d.AudioTokens
+		sum.AcceptedPredictionTokens += d.AcceptedPredictionTokens
+		sum.RejectedPredictionTokens += d.RejectedPredictionTokens
+		u.CompletionDetails = &sum
+	}
 }

@@ -6,10 +6,9 @@ package wire
 // never forwarded (no upstream keeps conversations on Rampart's key);
 // safety_identifier and prompt_cache_key, the SDKs' successors of user, are
 // never forwarded either (not every OpenAI-compatible server knows them;
-// ADR 0096); logprobs=false has no effect.
-// logprobs=true is refused with 400. Any other parameter not in ChatRequest
-// is refused with 400 code "unsupported_parameter" naming it.
-var IgnoredParameters = []string{"frequency_penalty", "presence_penalty", "parallel_tool_calls", "store", "metadata", "logprobs",
+// ADR 0096). Any other parameter not in ChatRequest is refused with 400
+// code "unsupported_parameter" naming it.
+var IgnoredParameters = []string{"frequency_penalty", "presence_penalty", "parallel_tool_calls", "store", "metadata",
 	"safety_identifier", "prompt_cache_key"}
 
 // UnservedParameters are OpenAI request parameters Rampart refuses (400
@@ -17,7 +16,7 @@ var IgnoredParameters = []string{"frequency_penalty", "presence_penalty", "paral
 // parameter a model does not take, not as an unrecognized argument, so a
 // client sees it is not a typo (ADR 0096).
 var UnservedParameters = map[string]bool{
-	"top_logprobs": true, "logit_bias": true, "audio": true, "modalities": true, "prediction": true,
+	"logit_bias": true, "audio": true, "modalities": true, "prediction": true,
 	"reasoning_effort": true, "service_tier": true, "web_search_options": true, "functions": true,
 	"function_call": true, "verbosity": true, "prompt": true, "conversation": true, "max_tool_calls": true,
 }

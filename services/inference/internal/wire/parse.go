@@ -18,6 +18,15 @@ import (
 // MaxStop is the most stop sequences OpenAI accepts.
 const MaxStop = 4
 
+// MaxChoices is the largest n Rampart serves (OpenAI takes up to 128):
+// every choice is a completion the tenant pays for, and on a model whose
+// upstream cannot generate several choices in one call each is a call of
+// its own (ADR 0120 §1).
+const MaxChoices = 8
+
+// MaxTopLogprobs is the largest top_logprobs (OpenAI's bound).
+const MaxTopLogprobs = 20
+
 var toolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 
 // ParseChat decodes and validates a chat completion request body.
@@ -139,8 +148,8 @@ func (r *ChatRequest) Validate() error {
 			return err
 		}
 	}
-	if r.N != nil && *r.N != 1 {
-		return apierr.Invalid("n", "n must be 1: generating several choices is not supported")
+	if r.N != nil && (*r.N < 1 || *r.N > MaxChoices) {
+		return apierr.Invalid("n", "n must be between 1 and %d", MaxChoices)
 	}
 	if t := r.Temperature; t != nil && (*t < 0 || *t > 2) {
 		return apierr.Invalid("temperature", "temperature must be between 0 and 2")
@@ -160,8 +169,13 @@ func (r *ChatRequest) Validate() error {
 	if r.StreamOptions != nil && !r.Stream {
 		return apierr.Invalid("stream_options", "stream_options is only allowed when stream is true")
 	}
-	if r.Logprobs != nil && *r.Logprobs {
-		return apierr.InvalidCode("unsupported_parameter", "logprobs", "logprobs is not supported")
+	if t := r.TopLogprobs; t != nil {
+		if *t < 0 || *t > MaxTopLogprobs {
+			return apierr.Invalid("top_logprobs", "top_logprobs must be between 0 and %d", MaxTopLogprobs)
+		}
+		if !r.WantsLogprobs() {
+			return apierr.Invalid("top_logprobs", "top_logprobs is only allowed when logprobs is true")
+		}
 	}
 	if err := r.ResponseFormat.validate(); err != nil {
 		return err

@@ -49,7 +49,12 @@ func TestParseChat(t *testing.T) {
 		{"refusal on a user message", `{"model":"m","messages":[{"role":"user","content":"hi","refusal":"no"}]}`, "messages[0].refusal", false},
 		{"an assistant's audio", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo","audio":{"id":"audio_1"}}]}`, "messages[1].audio", false},
 		{"an assistant's function_call", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"{}"}}]}`, "messages[1].function_call", false},
-		{"logprobs true", `{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true}`, "logprobs", false},
+		{"logprobs true", `{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":20}`, "", true},
+		{"top_logprobs without logprobs", `{"model":"m","messages":[{"role":"user","content":"hi"}],"top_logprobs":2}`, "top_logprobs", false},
+		{"top_logprobs above 20", `{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":21}`, "top_logprobs", false},
+		{"n of MaxChoices", `{"model":"m","messages":[{"role":"user","content":"hi"}],"n":8}`, "", true},
+		{"n above MaxChoices", `{"model":"m","messages":[{"role":"user","content":"hi"}],"n":9}`, "n", false},
+		{"n zero", `{"model":"m","messages":[{"role":"user","content":"hi"}],"n":0}`, "n", false},
 		{"stop too many", `{"model":"m","messages":[{"role":"user","content":"hi"}],"stop":["a","b","c","d","e"]}`, "stop", false},
 		{"stream_options without stream", `{"model":"m","messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true}}`, "stream_options", false},
 		{"json_schema without schema", `{"model":"m","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema"}}`, "response_format.json_schema", false},
@@ -110,7 +115,7 @@ func TestUnsupportedParameterMessages(t *testing.T) {
 	const base = `{"model":"m","messages":[{"role":"user","content":"hi"}],`
 	for _, tc := range []struct{ param, body, message string }{
 		{"reasoning_effort", `"reasoning_effort":"low"}`, "Unsupported parameter: 'reasoning_effort' is not supported by Rampart."},
-		{"top_logprobs", `"logprobs":true,"top_logprobs":2}`, "Unsupported parameter: 'top_logprobs' is not supported by Rampart."},
+		{"logit_bias", `"logit_bias":{"50256":-100}}`, "Unsupported parameter: 'logit_bias' is not supported by Rampart."},
 		{"service_tier", `"service_tier":"auto"}`, "Unsupported parameter: 'service_tier' is not supported by Rampart."},
 		{"temprature", `"temprature":1}`, "Unrecognized request argument supplied: temprature"},
 		{"messages[0].audio", `{"model":"m","messages":[{"role":"user","content":"hi","audio":1}]}`, "Unrecognized request argument supplied: messages[0].audio"},

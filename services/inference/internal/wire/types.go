@@ -26,6 +26,11 @@ type ChatRequest struct {
 	ResponseFormat      *ResponseFormat `json:"response_format,omitempty"`
 	User                string          `json:"user,omitempty"`
 	Seed                *int64          `json:"seed,omitempty"`
+	// Logprobs and TopLogprobs go to upstreams that return log
+	// probabilities (OpenAI-compatible ones); a model whose provider
+	// cannot is refused with 400 naming them (ADR 0120 §2).
+	Logprobs    *bool `json:"logprobs,omitempty"`
+	TopLogprobs *int  `json:"top_logprobs,omitempty"`
 
 	// Rampart is Rampart's extension: retrieval over the tenant's
 	// collections (docs/adr/0012-retrieval-augmented-chat.md). It is never
@@ -38,7 +43,6 @@ type ChatRequest struct {
 	ParallelToolCalls *bool             `json:"parallel_tool_calls,omitempty"`
 	Store             *bool             `json:"store,omitempty"`
 	Metadata          map[string]string `json:"metadata,omitempty"`
-	Logprobs          *bool             `json:"logprobs,omitempty"`
 	SafetyIdentifier  string            `json:"safety_identifier,omitempty"`
 	PromptCacheKey    string            `json:"prompt_cache_key,omitempty"`
 }
@@ -53,6 +57,18 @@ func (r *ChatRequest) MaxOutputTokens() int {
 	}
 	return 0
 }
+
+// Choices is n: how many choices to generate (1 when absent).
+func (r *ChatRequest) Choices() int {
+	if r.N == nil {
+		return 1
+	}
+	return *r.N
+}
+
+// WantsLogprobs reports whether the request asks for log probabilities
+// (logprobs true; top_logprobs needs it, Validate checks).
+func (r *ChatRequest) WantsLogprobs() bool { return r.Logprobs != nil && *r.Logprobs }
 
 // IncludeUsage reports whether stream_options.include_usage is set.
 func (r *ChatRequest) IncludeUsage() bool {

@@ -15,8 +15,36 @@ type upstreamCompletion struct {
 }
 
 type upstreamChoice struct {
+	Index        int             `json:"index"`
 	Message      upstreamMessage `json:"message"`
 	FinishReason string          `json:"finish_reason"`
+	// Logprobs is the choice's logprobs object ("null" when the upstream
+	// sent null, as encoding/json keeps it; ADR 0120 §2).
+	Logprobs json.RawMessage `json:"logprobs"`
+}
+
+// nullRaw is the logprobs the fast decoders keep for null: the bytes
+// encoding/json keeps, shared instead of allocated per choice.
+var nullRaw = json.RawMessage("null")
+
+// readLogprobs reads a choice's logprobs as json.Unmarshal reads it into
+// a json.RawMessage: null is nullRaw, anything else a copy of its bytes
+// (the body's buffer is reused).
+func readLogprobs(r *jsonread.Reader) (json.RawMessage, bool) {
+	if r.Null() {
+		return nullRaw, true
+	}
+	raw, ok := r.Raw()
+	if !ok {
+		return nil, false
+	}
+	return append(json.RawMessage(nil), raw...), true
+}
+
+// readIndex reads a choice's index.
+func readIndex(r *jsonread.Reader) (int, bool) {
+	n, ok := r.Int()
+	return int(n), ok
 }
 
 type upstreamMessage struct {
@@ -235,13 +263,23 @@ func answerChoice(r *jsonread.Reader, c *upstreamChoice) bool {
 	if !r.Object() {
 		return false
 	}
-	seenMessage, seenFinish := false, false
+	seenMessage, seenFinish, seenIndex, seenLogprobs := false, false, false, false
 	for first := true; r.More(first); first = false {
 		name, ok := r.Name()
 		if !ok {
 			return false
 		}
 		switch {
+		case string(name) == "index" && !seenIndex:
+			seenIndex = true
+			if c.Index, ok = readIndex(r); !ok {
+				return false
+			}
+		case string(name) == "logprobs" && !seenLogprobs:
+			seenLogprobs = true
+			if c.Logprobs, ok = readLogprobs(r); !ok {
+				return false
+			}
 		case string(name) == "message" && !seenMessage:
 			seenMessage = true
 			if !answerMessage(r, &c.Message) {
@@ -252,7 +290,8 @@ func answerChoice(r *jsonread.Reader, c *upstreamChoice) bool {
 			if c.FinishReason, ok = r.String(); !ok {
 				return false
 			}
-		case !unread(name) && (jsonread.FoldEqual(name, "message") || jsonread.FoldEqual(name, "finish_reason")):
+		case !unread(name) && (jsonread.FoldEqual(name, "message") || jsonread.FoldEqual(name, "finish_reason") ||
+			jsonread.FoldEqual(name, "index") || jsonread.FoldEqual(name, "logprobs")):
 			return false
 		default:
 			if !r.Skip() {

@@ -74,13 +74,23 @@ func chunkChoice(r *jsonread.Reader, c *upstreamChunkChoice) bool {
 	if !r.Object() {
 		return false
 	}
-	seenDelta, seenFinish := false, false
+	seenDelta, seenFinish, seenIndex, seenLogprobs := false, false, false, false
 	for first := true; r.More(first); first = false {
 		name, ok := r.Name()
 		if !ok {
 			return false
 		}
 		switch {
+		case string(name) == "index" && !seenIndex:
+			seenIndex = true
+			if c.Index, ok = readIndex(r); !ok {
+				return false
+			}
+		case string(name) == "logprobs" && !seenLogprobs:
+			seenLogprobs = true
+			if c.Logprobs, ok = readLogprobs(r); !ok {
+				return false
+			}
 		case string(name) == "delta" && !seenDelta:
 			seenDelta = true
 			if !chunkDelta(r, &c.Delta) {
@@ -91,7 +101,8 @@ func chunkChoice(r *jsonread.Reader, c *upstreamChunkChoice) bool {
 			if c.FinishReason, ok = nullableString(r); !ok {
 				return false
 			}
-		case !unread(name) && (jsonread.FoldEqual(name, "delta") || jsonread.FoldEqual(name, "finish_reason")):
+		case !unread(name) && (jsonread.FoldEqual(name, "delta") || jsonread.FoldEqual(name, "finish_reason") ||
+			jsonread.FoldEqual(name, "index") || jsonread.FoldEqual(name, "logprobs")):
 			return false
 		default:
 			if !r.Skip() {
@@ -159,7 +170,7 @@ func nullableString(r *jsonread.Reader) (*string, bool) {
 func unread(name []byte) bool {
 	switch string(name) {
 	case "id", "object", "created", "model", "system_fingerprint", "service_tier",
-		"index", "logprobs", "role", "refusal", "annotations":
+		"role", "refusal", "annotations":
 		return true
 	}
 	return false

@@ -157,7 +157,7 @@ func TestUnreadNamesFoldToNoField(t *testing.T) {
 		}
 	}
 	names := []string{"id", "object", "created", "model", "system_fingerprint", "service_tier",
-		"index", "logprobs", "role", "refusal", "annotations"}
+		"role", "refusal", "annotations"}
 	for _, n := range names {
 		require.True(t, unread([]byte(n)), n)
 		for _, f := range fields {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -147,7 +148,8 @@ func (*Provider) Name() string { return "openai" }
 // Capabilities implements provider.Provider. What the upstream model really
 // supports is the registry's business; the protocol supports everything.
 func (*Provider) Capabilities(string) provider.Capabilities {
-	return provider.Capabilities{Chat: true, Stream: true, Tools: true, JSONMode: true, StructuredOutputs: true, Embeddings: true, ReportsUsage: true}
+	return provider.Capabilities{Chat: true, Stream: true, Tools: true, JSONMode: true, StructuredOutputs: true, Embeddings: true, ReportsUsage: true,
+		Choices: true, Logprobs: true}
 }
 
 // forwarded returns the request as sent upstream: store and metadata are
@@ -179,19 +181,35 @@ func (p *Provider) Chat(ctx context.Context, call *provider.ChatCall) (*provider
 	if len(out.Choices) == 0 {
 		return nil, apierr.Unavailable("The upstream model returned no choices.", 0)
 	}
-	c := out.Choices[0]
-	res := &provider.ChatResult{ToolCalls: c.Message.ToolCalls, FinishReason: c.FinishReason}
-	if c.Message.Content != nil {
-		res.Content, res.HasContent = *c.Message.Content, true
+	if len(out.Choices) > 1 {
+		// n > 1 (ADR 0120 §1): the choices in index order.
+		slices.SortStableFunc(out.Choices, func(a, b upstreamChoice) int { return a.Index - b.Index })
+	}
+	res := &provider.ChatResult{}
+	choiceResult(&out.Choices[0], res)
+	if len(out.Choices) > 1 {
+		res.More = make([]provider.ChatResult, len(out.Choices)-1)
+		for i := range res.More {
+			choiceResult(&out.Choices[i+1], &res.More[i])
+		}
 	}
 	if out.Usage != nil {
 		res.Usage = provider.Usage{PromptTokens: out.Usage.PromptTokens, CompletionTokens: out.Usage.CompletionTokens, Reported: true,
 			PromptDetails: out.Usage.PromptTokensDetails, CompletionDetails: out.Usage.CompletionTokensDetails}
 	}
+	return res, nil
+}
+
+// choiceResult is one upstream choice as a result ("stop" when it sent
+// no finish reason).
+func choiceResult(c *upstreamChoice, res *provider.ChatResult) {
+	res.ToolCalls, res.FinishReason, res.Logprobs = c.Message.ToolCalls, c.FinishReason, c.Logprobs
+	if c.Message.Content != nil {
+		res.Content, res.HasContent = *c.Message.Content, true
+	}
 	if res.FinishReason == "" {
 		res.FinishReason = "stop"
 	}
-	return res, nil
 }
 
 type upstreamEmbeddings struct {

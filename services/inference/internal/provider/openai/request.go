@@ -61,6 +61,8 @@ func appendUpstream(b []byte, u *upstreamChat) ([]byte, bool) {
 		b = append(b, `,"seed":`...)
 		b = strconv.AppendInt(b, *r.Seed, 10)
 	}
+	b = appendBool(b, `,"logprobs":`, r.Logprobs)
+	b = appendInt(b, `,"top_logprobs":`, r.TopLogprobs)
 	if b, ok = appendFloat(b, `,"frequency_penalty":`, r.FrequencyPenalty); !ok {
 		return b, false
 	}
@@ -69,7 +71,6 @@ func appendUpstream(b []byte, u *upstreamChat) ([]byte, bool) {
 	}
 	b = appendBool(b, `,"parallel_tool_calls":`, r.ParallelToolCalls)
 	b = appendBool(b, `,"store":`, r.Store)
-	b = appendBool(b, `,"logprobs":`, r.Logprobs)
 	b = append(b, `,"model":`...)
 	b = jsonwrite.AppendString(b, u.Model)
 	if u.Stream {

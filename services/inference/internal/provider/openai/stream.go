@@ -25,8 +25,10 @@ type upstreamChunk struct {
 }
 
 type upstreamChunkChoice struct {
-	Delta        upstreamDelta `json:"delta"`
-	FinishReason *string       `json:"finish_reason"`
+	Index        int             `json:"index"`
+	Delta        upstreamDelta   `json:"delta"`
+	FinishReason *string         `json:"finish_reason"`
+	Logprobs     json.RawMessage `json:"logprobs"`
 }
 
 type upstreamDelta struct {
@@ -102,7 +104,15 @@ func readSSE(resp *http.Response, emit func(*provider.Delta) error) error {
 			return upstreamStreamError(data)
 		}
 		if bytes.Equal(data, []byte("[DONE]")) {
-			return emit(st.last())
+			if len(st.others) == 0 {
+				return emit(st.last())
+			}
+			for _, d := range st.finals() {
+				if err := emit(d); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 		if err := st.chunk(data, emit); err != nil {
 			return err
@@ -120,6 +130,10 @@ type streamState struct {
 	tools  map[int]*wire.ToolCall // made at the first fragment
 	finish string
 	usage  *provider.Usage
+	// others are the tool calls and finish reasons of choices 1..n-1
+	// when the request asked for n > 1 (ADR 0120 §1), made at the first
+	// chunk of such a choice.
+	others map[int]*choiceState
 	// choices is the chunks' choices' backing array and delta the content
 	// delta emitted, one of each per stream instead of per chunk (emit
 	// does not keep the delta; issue 15, ADR 0099).
@@ -144,15 +158,21 @@ func (st *streamState) chunk(data []byte, emit func(*provider.Delta) error) erro
 		st.usage = &provider.Usage{PromptTokens: ch.Usage.PromptTokens, CompletionTokens: ch.Usage.CompletionTokens, Reported: true,
 			PromptDetails: ch.Usage.PromptTokensDetails, CompletionDetails: ch.Usage.CompletionTokensDetails}
 	}
-	for _, c := range ch.Choices {
+	for i := range ch.Choices {
+		c := &ch.Choices[i]
+		tools, finish := &st.tools, &st.finish
+		if c.Index != 0 {
+			o := st.other(c.Index)
+			tools, finish = &o.tools, &o.finish
+		}
 		for _, td := range c.Delta.ToolCalls {
-			tc := st.tools[td.Index]
+			tc := (*tools)[td.Index]
 			if tc == nil {
-				if st.tools == nil {
-					st.tools = map[int]*wire.ToolCall{}
+				if *tools == nil {
+					*tools = map[int]*wire.ToolCall{}
 				}
 				tc = &wire.ToolCall{Type: "function"}
-				st.tools[td.Index] = tc
+				(*tools)[td.Index] = tc
 			}
 			if td.ID != "" {
 				tc.ID = td.ID
@@ -160,17 +180,67 @@ func (st *streamState) chunk(data []byte, emit func(*provider.Delta) error) erro
 			tc.Function.Name += td.Function.Name
 			tc.Function.Arguments += td.Function.Arguments
 		}
-		if c.Delta.Content != nil && *c.Delta.Content != "" {
-			st.delta = provider.Delta{Content: *c.Delta.Content}
+		content := c.Delta.Content != nil && *c.Delta.Content != ""
+		logprobs := len(c.Logprobs) > 0 && !bytes.Equal(c.Logprobs, nullRaw)
+		if content || logprobs {
+			st.delta = provider.Delta{Index: c.Index}
+			if content {
+				st.delta.Content = *c.Delta.Content
+			}
+			if logprobs {
+				st.delta.Logprobs = c.Logprobs
+			}
 			if err := emit(&st.delta); err != nil {
 				return err
 			}
 		}
 		if c.FinishReason != nil && *c.FinishReason != "" {
-			st.finish = *c.FinishReason
+			*finish = *c.FinishReason
 		}
 	}
 	return nil
+}
+
+// choiceState is what a stream carries to its end for one choice
+// besides the first.
+type choiceState struct {
+	tools  map[int]*wire.ToolCall
+	finish string
+}
+
+// other is choice i's state, made at its first chunk.
+func (st *streamState) other(i int) *choiceState {
+	if st.others == nil {
+		st.others = map[int]*choiceState{}
+	}
+	o := st.others[i]
+	if o == nil {
+		o = &choiceState{}
+		st.others[i] = o
+	}
+	return o
+}
+
+// finals are the final deltas of a stream of n > 1 choices: choice 0's
+// (last) and then each other choice's in index order, the usage on the
+// last of them.
+func (st *streamState) finals() []*provider.Delta {
+	usage := st.usage
+	st.usage = nil
+	out := []*provider.Delta{st.last()}
+	idx := make([]int, 0, len(st.others))
+	for i := range st.others {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	for _, i := range idx {
+		o := st.others[i]
+		d := (&streamState{tools: o.tools, finish: o.finish}).last()
+		d.Index = i
+		out = append(out, d)
+	}
+	out[len(out)-1].Usage = usage
+	return out
 }
 
 // last is the final delta: the finish reason ("stop" when the upstream
