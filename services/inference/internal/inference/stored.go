@@ -54,14 +54,16 @@ func (s *Service) prepareStored(ctx context.Context, c *Caller, req *wire.Respon
 	if err != nil {
 		return err
 	}
-	var msgs []wire.Message
+	// With the reasoning items stored with it (ADR 0120 §3): a native
+	// upstream gets them back in place; the chat path has no place for them.
+	var msgs []wire.StoredMessage
 	if err := json.Unmarshal(prev.Input, &msgs); err != nil {
 		return fmt.Errorf("stored response: decode conversation: %w", err)
 	}
 	if len(msgs)+len(req.Conversation()) > maxConversation {
 		return apierr.Invalid("previous_response_id", "the conversation of previous_response_id and input together may have at most %d messages", maxConversation)
 	}
-	req.Continue(msgs)
+	req.ContinueStored(msgs)
 	c.continued = prev.Needs
 	return nil
 }
@@ -74,7 +76,7 @@ func (s *Service) storeResponse(ctx context.Context, c *Caller, req *wire.Respon
 	if !req.StoreRequested() {
 		return nil
 	}
-	conv, err := json.Marshal(append(append([]wire.Message(nil), req.Conversation()...), wire.OutputMessages(resp.Output)...))
+	conv, err := json.Marshal(req.StoredConversation(resp.Output))
 	if err != nil {
 		return fmt.Errorf("stored response: encode conversation: %w", err)
 	}
@@ -176,13 +178,18 @@ func (s *Service) ResponseInputItems(ctx context.Context, c *Caller, id, after s
 		return nil, fmt.Errorf("stored response: decode conversation: %w", err)
 	}
 	var resp struct {
-		Output []wire.OutputItem `json:"output"`
+		Output []json.RawMessage `json:"output"`
 	}
 	if err := json.Unmarshal(r.Response, &resp); err != nil {
 		return nil, fmt.Errorf("stored response: decode response: %w", err)
 	}
+	// As sent, so its reasoning items count as they did when it was stored.
+	output, err := wire.NativeItems(resp.Output)
+	if err != nil {
+		return nil, fmt.Errorf("stored response: decode response: %w", err)
+	}
 	// The stored conversation ends with the response's output.
-	conv = conv[:max(len(conv)-len(wire.OutputMessages(resp.Output)), 0)]
+	conv = conv[:max(len(conv)-len(wire.OutputMessages(output)), 0)]
 	items, err := wire.InputItems(id, conv)
 	if err != nil {
 		return nil, err

@@ -58,7 +58,7 @@ func (r *ResponsesRequest) Native(chat *ChatRequest) *NativeRequest {
 	n := &NativeRequest{
 		Tools: r.Tools, Text: r.Text, Temperature: r.Temperature, TopP: r.TopP,
 		MaxOutputTokens: r.MaxOutputTokens, ParallelToolCalls: r.ParallelToolCalls, User: r.User,
-		Reasoning: r.Reasoning, SafetyIdentifier: r.SafetyIdentifier, PromptCacheKey: r.PromptCacheKey, Include: r.Include,
+		Reasoning: r.Reasoning, SafetyIdentifier: r.SafetyIdentifier, PromptCacheKey: r.PromptCacheKey, Include: r.replayInclude(),
 	}
 	if len(r.ToolChoice) > 0 && string(r.ToolChoice) != "null" {
 		n.ToolChoice = r.ToolChoice

@@ -92,39 +92,6 @@ func (r *ResponsesRequest) messages() []Message {
 	return append([]Message{{Role: "system", Content: Content{Text: *r.Instructions, Set: true}}}, r.input...)
 }
 
-// OutputMessages returns a response's output as chat messages: a message
-// item as an assistant message, consecutive function calls as one
-// assistant turn with several tool calls.
-func OutputMessages(out []OutputItem) []Message {
-	var msgs []Message
-	for _, it := range out {
-		switch it.Type {
-		case "message":
-			var text strings.Builder
-			for _, c := range it.Content {
-				if c.Type == "output_text" {
-					text.WriteString(c.Text)
-				} else {
-					text.WriteString(c.Refusal)
-				}
-			}
-			msgs = append(msgs, Message{Role: "assistant", Content: Content{Text: text.String(), Set: true}})
-		case "function_call":
-			args := ""
-			if it.Arguments != nil {
-				args = *it.Arguments
-			}
-			tc := ToolCall{ID: it.CallID, Type: "function", Function: ToolCallFunction{Name: it.Name, Arguments: args}}
-			if n := len(msgs); n > 0 && msgs[n-1].Role == "assistant" && len(msgs[n-1].ToolCalls) > 0 {
-				msgs[n-1].ToolCalls = append(msgs[n-1].ToolCalls, tc)
-				continue
-			}
-			msgs = append(msgs, Message{Role: "assistant", Content: Content{Null: true, Set: true}, ToolCalls: []ToolCall{tc}})
-		}
-	}
-	return msgs
-}
-
 // ResponsesTool is one tool of a Responses request. Only function tools
 // are served; hosted tools (web_search, file_search, ...) are refused
 // naming their type.

@@ -297,7 +297,38 @@ await typed(client.files.list(), OpenAI.NotFoundError, 404, 'not_found_error', '
 await expectError((client.models.delete ?? client.models.del).call(client.models, 'echo'), 405, 'invalid_request_error', 'method_not_allowed', null);
 
 await expectError(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }), 404, 'invalid_request_error', 'model_not_found', 'model');
-await expectError(client.chat.completions.create({ model: 'echo', n: 2, messages: [{ role: 'user', content: 'x' }] }), 400, 'invalid_request_error', 'invalid_argument', 'n');
+await expectError(client.chat.completions.create({ model: 'echo', n: 9, messages: [{ role: 'user', content: 'x' }] }), 400, 'invalid_request_error', 'invalid_argument', 'n');
+
+// n > 1 (ADR 0120): choices indexed 0..n-1 with usage of them all; an
+// upstream model gets n (the fake's choice i adds " #i"), echo answers n
+// times. Streamed, each chunk names its choice, and the SDK's stream
+// helper assembles every choice (it needs each one's role and finish).
+for (const model of ['echo', 'gpt-fake']) {
+  const want = (i) => (model === 'echo' || i === 0 ? 'two choices' : `two choices #${i}`);
+  const one = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'two choices' }] });
+  const two = await client.chat.completions.create({ model, n: 2, messages: [{ role: 'user', content: 'two choices' }] });
+  assert.deepEqual(two.choices.map((c) => [c.index, c.message.content, c.finish_reason]), [[0, want(0), 'stop'], [1, want(1), 'stop']]);
+  assert.ok(two.usage.completion_tokens >= 2 * one.usage.completion_tokens, 'usage counts both choices');
+  const texts = ['', ''];
+  for await (const chunk of await client.chat.completions.create({ model, n: 2, stream: true, messages: [{ role: 'user', content: 'two choices' }] })) {
+    for (const c of chunk.choices) texts[c.index] += c.delta.content ?? '';
+  }
+  assert.deepEqual(texts, [want(0), want(1)]);
+  const nh = (client.chat.completions.stream ? client.chat.completions : client.beta.chat.completions).stream({ model, n: 2, messages: [{ role: 'user', content: 'two choices' }] });
+  const both = await nh.finalChatCompletion();
+  assert.deepEqual(both.choices.map((c) => [c.index, c.message.content, c.finish_reason]), [[0, want(0), 'stop'], [1, want(1), 'stop']]);
+}
+
+// logprobs from an upstream model, in OpenAI's shape (answer and chunks);
+// a model whose provider has none refuses them naming the parameter.
+const lp = await client.chat.completions.create({ model: 'gpt-fake', logprobs: true, top_logprobs: 2, messages: [{ role: 'user', content: 'log probs' }] });
+assert.deepEqual(lp.choices[0].logprobs.content.map((t) => t.token), ['log ', 'probs']);
+assert.equal(lp.choices[0].logprobs.content[0].top_logprobs.length, 2);
+const streamedTokens = [];
+for await (const chunk of await client.chat.completions.create({ model: 'gpt-fake', logprobs: true, stream: true, messages: [{ role: 'user', content: 'log probs' }] })) {
+  for (const c of chunk.choices) for (const t of c.logprobs?.content ?? []) streamedTokens.push(t.token);
+}
+assert.deepEqual(streamedTokens, ['log ', 'probs']);
 await expectError(client.chat.completions.create({ model: 'echo', messages: [] }), 400, 'invalid_request_error', 'invalid_argument', 'messages');
 await expectError(client.models.retrieve('nope'), 404, 'invalid_request_error', 'model_not_found', 'model');
 
@@ -324,7 +355,8 @@ assert.equal(stoppedText, 'hello world ');
 const seeded = await client.chat.completions.create({ model: 'echo', seed: 7, user: 'end-user-1', safety_identifier: 'end-user-hash',
   prompt_cache_key: 'conversation-1', messages: [{ role: 'user', content: 'seeded' }] });
 assert.equal(seeded.choices[0].message.content, 'seeded');
-await expectError(client.chat.completions.create({ model: 'echo', logprobs: true, messages: user }), 400, 'invalid_request_error', 'unsupported_parameter', 'logprobs');
+const noLogprobs = await expectError(client.chat.completions.create({ model: 'echo', logprobs: true, messages: user }), 400, 'invalid_request_error', 'unsupported_parameter', 'logprobs');
+assert.match(noLogprobs.message, /provider \(local\)/);
 const unserved = await expectError(client.chat.completions.create({ model: 'echo', reasoning_effort: 'low', messages: user }), 400, 'invalid_request_error', 'unsupported_parameter', 'reasoning_effort');
 assert.match(unserved.message, /Unsupported parameter: 'reasoning_effort' is not supported/);
 const unknown = await expectError(client.chat.completions.create({ model: 'echo', temprature: 1, messages: user }), 400, 'invalid_request_error', 'unsupported_parameter', 'temprature');
