@@ -454,9 +454,30 @@ func (r *Reader) Int() (int64, bool) {
 	if !ok {
 		return 0, false
 	}
+	if n, ok := smallUint(lit); ok {
+		return n, true
+	}
 	n, err := strconv.ParseInt(string(lit), 10, 64)
 	if err != nil {
 		return 0, r.fail()
+	}
+	return n, true
+}
+
+// smallUint is the value of a number literal of at most 18 digits and
+// nothing else (no sign, fraction or exponent; it cannot overflow), read
+// without strconv: token counts and a choice's index, a ParseInt call
+// each (ADR 0120). Anything else reports false.
+func smallUint(lit []byte) (int64, bool) {
+	if len(lit) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range lit {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
 	}
 	return n, true
 }
