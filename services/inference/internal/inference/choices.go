@@ -179,9 +179,9 @@ func logprobs(raw []byte) json.RawMessage {
 // include_usage the usage of them all.
 func (s *Service) streamChoices(ctx context.Context, c *Caller, req *wire.ChatRequest, body []byte, r *resolved, g *grounding, start time.Time, send Send) error {
 	m, n := r.m, req.Choices()
+	includeUsage := req.IncludeUsage()
 	w := &chunkWriter{send: send, headers: rateHeaders(r.st),
 		chunk: wire.Chunk{ID: newID("chatcmpl-"), Object: "chat.completion.chunk", Created: start.Unix(), Model: r.name(m)}}
-	includeUsage := req.IncludeUsage()
 	if includeUsage {
 		w.chunk.Usage = wire.NullRaw
 	}
@@ -242,39 +242,50 @@ func (s *Service) streamChoices(ctx context.Context, c *Caller, req *wire.ChatRe
 		native = true // one usage for all: already summed
 	}
 	u, pu := s.choicesUsage(m, call.Request, res, native)
-	ext = g.extension(ext)
-	for i, f := range finishes {
-		var e *wire.Extension
-		if i == n-1 {
-			e = ext
-		}
-		if err := w.deltaAt(i, wire.Delta{}, nil, &f, e); err != nil {
-			s.finish(ctx, c, m, "stream", u, start)
-			return s.streamErr(ctx, c, m, err)
-		}
-	}
-	if includeUsage {
-		usage, _ := json.Marshal(streamUsage(u, &pu))
-		w.chunk.Usage = usage
-		if err := w.emit([]wire.ChunkChoice{}, nil); err != nil {
-			s.finish(ctx, c, m, "stream", u, start)
-			return s.streamErr(ctx, c, m, err)
-		}
+	if err := w.finishChoices(finishes, g.extension(ext), includeUsage, u, &pu); err != nil {
+		s.finish(ctx, c, m, "stream", u, start) // the tokens were spent
+		return s.streamErr(ctx, c, m, err)
 	}
 	s.finish(ctx, c, m, "stream", u, start)
 	if s.Prompts.Enabled(c.Tenant) {
-		out := &wire.ChatCompletion{ID: w.chunk.ID, Object: "chat.completion", Created: w.chunk.Created, Model: w.chunk.Model, Usage: streamUsage(u, &pu)}
-		for i := range res {
-			msg := wire.ResponseMessage{Role: "assistant", ToolCalls: res[i].ToolCalls}
-			if res[i].HasContent {
-				msg.Content = &res[i].Content
-			}
-			out.Choices = append(out.Choices, wire.Choice{Index: i, Message: msg, Logprobs: wire.NullRaw, FinishReason: finishes[i]})
-		}
-		b, _ := json.Marshal(out)
-		s.logPrompt(ctx, c, m, "stream", body, b)
+		s.logPrompt(ctx, c, m, "stream", body, streamedChoicesCompletion(&w.chunk, res, finishes, streamUsage(u, &pu)))
 	}
 	return nil
+}
+
+// streamedChoicesCompletion is the assembled completion of a stream of
+// several choices, as logged.
+func streamedChoicesCompletion(ch *wire.Chunk, res []provider.ChatResult, finishes []string, u *wire.Usage) []byte {
+	out := &wire.ChatCompletion{ID: ch.ID, Object: "chat.completion", Created: ch.Created, Model: ch.Model, Usage: u}
+	for i := range res {
+		msg := wire.ResponseMessage{Role: "assistant", ToolCalls: res[i].ToolCalls}
+		if res[i].HasContent {
+			msg.Content = &res[i].Content
+		}
+		out.Choices = append(out.Choices, wire.Choice{Index: i, Message: msg, Logprobs: wire.NullRaw, FinishReason: finishes[i]})
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
+
+// finishChoices sends each choice's finish chunk (the rampart extension
+// with the last) and, with include_usage, the usage chunk.
+func (w *chunkWriter) finishChoices(finishes []string, ext *wire.Extension, includeUsage bool, u store.Record, pu *provider.Usage) error {
+	for i, f := range finishes {
+		var e *wire.Extension
+		if i == len(finishes)-1 {
+			e = ext
+		}
+		if err := w.deltaAt(i, wire.Delta{}, nil, &f, e); err != nil {
+			return err
+		}
+	}
+	if !includeUsage {
+		return nil
+	}
+	usage, _ := json.Marshal(streamUsage(u, pu))
+	w.chunk.Usage = usage
+	return w.emit([]wire.ChunkChoice{}, nil)
 }
 
 // streams runs the streams of n choices, calling emit for each delta with

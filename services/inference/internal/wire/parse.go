@@ -148,8 +148,8 @@ func (r *ChatRequest) Validate() error {
 			return err
 		}
 	}
-	if r.N != nil && (*r.N < 1 || *r.N > MaxChoices) {
-		return apierr.Invalid("n", "n must be between 1 and %d", MaxChoices)
+	if err := r.validateChoices(); err != nil {
+		return err
 	}
 	if t := r.Temperature; t != nil && (*t < 0 || *t > 2) {
 		return apierr.Invalid("temperature", "temperature must be between 0 and 2")
@@ -168,14 +168,6 @@ func (r *ChatRequest) Validate() error {
 	}
 	if r.StreamOptions != nil && !r.Stream {
 		return apierr.Invalid("stream_options", "stream_options is only allowed when stream is true")
-	}
-	if t := r.TopLogprobs; t != nil {
-		if *t < 0 || *t > MaxTopLogprobs {
-			return apierr.Invalid("top_logprobs", "top_logprobs must be between 0 and %d", MaxTopLogprobs)
-		}
-		if !r.WantsLogprobs() {
-			return apierr.Invalid("top_logprobs", "top_logprobs is only allowed when logprobs is true")
-		}
 	}
 	if err := r.ResponseFormat.validate(); err != nil {
 		return err
@@ -212,6 +204,22 @@ func (r *ChatRequest) Validate() error {
 		}
 		if choice != "none" && choice != "auto" && choice != "required" && !names[choice] {
 			return apierr.Invalid("tool_choice", "tool_choice names the unknown tool %q", choice)
+		}
+	}
+	return nil
+}
+
+// validateChoices checks n, and top_logprobs against logprobs (ADR 0120).
+func (r *ChatRequest) validateChoices() error {
+	if r.N != nil && (*r.N < 1 || *r.N > MaxChoices) {
+		return apierr.Invalid("n", "n must be between 1 and %d", MaxChoices)
+	}
+	if t := r.TopLogprobs; t != nil {
+		if *t < 0 || *t > MaxTopLogprobs {
+			return apierr.Invalid("top_logprobs", "top_logprobs must be between 0 and %d", MaxTopLogprobs)
+		}
+		if !r.WantsLogprobs() {
+			return apierr.Invalid("top_logprobs", "top_logprobs is only allowed when logprobs is true")
 		}
 	}
 	return nil
