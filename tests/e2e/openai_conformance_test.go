@@ -413,7 +413,12 @@ func (cf *conformance) sdkErrors(t *testing.T) {
 	_, err = s.sdk("key-narrow").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "gpt-fake", Messages: user})
 	sdkcheck.RequireAPIError(t, err, http.StatusForbidden, "invalid_request_error", "model_not_allowed", "model")
 
-	_, err = s.sdk("key-a").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user, N: oai.Int(2)})
+	// n: up to 8 choices (ADR 0120), above a 400 naming it.
+	two, err := s.sdk("key-a").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user, N: oai.Int(2)})
+	require.NoError(t, err)
+	require.Len(t, two.Choices, 2)
+	require.Equal(t, int64(1), two.Choices[1].Index)
+	_, err = s.sdk("key-a").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user, N: oai.Int(9)})
 	sdkcheck.RequireAPIError(t, err, http.StatusBadRequest, "invalid_request_error", "invalid_argument", "n")
 
 	// A key the stack never issued (the edge's own test harness sends none:
@@ -465,9 +470,10 @@ func (cf *conformance) badInput(t *testing.T) {
 		{"stream not bool", "/v1/chat/completions", `{"model":"echo","stream":"yes","messages":[]}`, 400, "stream"},
 		{"empty messages", "/v1/chat/completions", `{"model":"echo","messages":[]}`, 400, "messages"},
 		{"unsupported parameter", "/v1/chat/completions", `{"model":"echo","messages":[{"role":"user","content":"x"}],"best_of":3}`, 400, "best_of"},
-		{"n>1", "/v1/chat/completions", `{"model":"echo","n":3,"messages":[{"role":"user","content":"x"}]}`, 400, "n"},
-		{"logprobs", "/v1/chat/completions", `{"model":"echo","logprobs":true,"messages":[{"role":"user","content":"x"}]}`, 400, "logprobs"},
-		{"top_logprobs", "/v1/chat/completions", `{"model":"echo","logprobs":true,"top_logprobs":2,"messages":[{"role":"user","content":"x"}]}`, 400, "top_logprobs"},
+		{"n above 8", "/v1/chat/completions", `{"model":"echo","n":9,"messages":[{"role":"user","content":"x"}]}`, 400, "n"},
+		{"logprobs on a local model", "/v1/chat/completions", `{"model":"echo","logprobs":true,"messages":[{"role":"user","content":"x"}]}`, 400, "logprobs"},
+		{"top_logprobs on a local model", "/v1/chat/completions", `{"model":"echo","logprobs":true,"top_logprobs":2,"messages":[{"role":"user","content":"x"}]}`, 400, "logprobs"},
+		{"top_logprobs without logprobs", "/v1/chat/completions", `{"model":"gpt-fake","top_logprobs":2,"messages":[{"role":"user","content":"x"}]}`, 400, "top_logprobs"},
 		{"an OpenAI parameter not served", "/v1/chat/completions", `{"model":"echo","reasoning_effort":"low","messages":[{"role":"user","content":"x"}]}`, 400, "reasoning_effort"},
 		{"stop over 4", "/v1/chat/completions", `{"model":"echo","stop":["a","b","c","d","e"],"messages":[{"role":"user","content":"x"}]}`, 400, "stop"},
 		{"max_completion_tokens 0", "/v1/chat/completions", `{"model":"echo","max_completion_tokens":0,"messages":[{"role":"user","content":"x"}]}`, 400, "max_completion_tokens"},
