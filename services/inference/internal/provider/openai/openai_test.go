@@ -245,6 +245,10 @@ func TestEmbed(t *testing.T) {
 // TestRetryWaits: the wait before a retry is the upstream's Retry-After
 // (or retry-after-ms) when it sent one, else 125-250 ms (equal jitter from
 // 250 ms); a wait cut short by the caller returns the upstream's error.
+// TestRetryWaits: the retry comes no earlier than the wait it was told
+// (the schedule's exact values are TestUpstreamBackOffSchedule's), and a
+// caller that gives up ends the wait. No upper bound on a gap: on a
+// loaded machine a goroutine may wake late, which says nothing of the code.
 func TestRetryWaits(t *testing.T) {
 	const ms = time.Millisecond
 	tests := []struct {
@@ -252,13 +256,13 @@ func TestRetryWaits(t *testing.T) {
 		header   [2]string
 		cancelIn time.Duration // 0: never
 		minGap   time.Duration
-		maxGap   time.Duration
 		wantReqs int
 	}{
-		{"exponential backoff", [2]string{}, 0, 125 * ms, 2 * time.Second, 2},
-		{"retry-after-ms", [2]string{"Retry-After-Ms", "400"}, 0, 400 * ms, 3 * time.Second, 2},
-		{"retry-after seconds", [2]string{"Retry-After", "1"}, 0, time.Second, 4 * time.Second, 2},
-		{"caller gives up during the wait", [2]string{"Retry-After", "5"}, 200 * ms, 0, 0, 1},
+		{"exponential backoff", [2]string{}, 0, 125 * ms, 2},
+		{"retry-after-ms", [2]string{"Retry-After-Ms", "400"}, 0, 400 * ms, 2},
+		{"retry-after seconds", [2]string{"Retry-After", "1"}, 0, time.Second, 2},
+		// An hour's wait that is allowed: only the caller can end it.
+		{"caller gives up during the wait", [2]string{"Retry-After", "3600"}, 200 * ms, 0, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,7 +284,7 @@ func TestRetryWaits(t *testing.T) {
 				_, _ = w.Write([]byte(`{"choices":[{"message":{"content":"ok"},"finish_reason":"stop"}]}`))
 			}))
 			defer srv.Close()
-			p, err := openai.New(openai.Config{BaseURL: srv.URL, MaxRetries: 1})
+			p, err := openai.New(openai.Config{BaseURL: srv.URL, MaxRetries: 1, MaxRetryWait: 2 * time.Hour})
 			require.NoError(t, err)
 			ctx := t.Context()
 			if tt.cancelIn > 0 {
@@ -288,22 +292,19 @@ func TestRetryWaits(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tt.cancelIn)
 				defer cancel()
 			}
-			start := time.Now()
 			_, err = p.Chat(ctx, call(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
 			mu.Lock()
 			defer mu.Unlock()
 			require.Len(t, at, tt.wantReqs)
 			if tt.cancelIn > 0 {
+				// Returning at all is the proof: the wait was an hour.
 				e, ok := apierr.As(err)
 				require.True(t, ok, "the upstream's error, not the context's: %v", err)
 				require.Equal(t, apierr.KindUnavailable, e.Kind)
-				require.Less(t, time.Since(start), 3*time.Second, "the wait ended with the caller")
 				return
 			}
 			require.NoError(t, err)
-			gap := at[1].Sub(at[0])
-			require.GreaterOrEqual(t, gap, tt.minGap)
-			require.Less(t, gap, tt.maxGap)
+			require.GreaterOrEqual(t, at[1].Sub(at[0]), tt.minGap)
 		})
 	}
 }

@@ -10,10 +10,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rampart-platform/rampart/pkg/retry"
 	"github.com/rampart-platform/rampart/services/inference/internal/provider"
 	"github.com/rampart-platform/rampart/services/inference/internal/wire"
 )
@@ -219,4 +222,32 @@ func (staticCreds) Rejected(context.Context)                 {}
 func chatCall() *provider.ChatCall {
 	return &provider.ChatCall{UpstreamModel: "m", Request: &wire.ChatRequest{Model: "m",
 		Messages: []wire.Message{{Role: "user", Content: wire.Content{Text: "hi", Set: true}}}}}
+}
+
+// TestUpstreamBackOffSchedule: the wait before each retry is the
+// upstream's Retry-After when it sent one, else the equal-jitter
+// exponential schedule from 250 ms; a wait beyond maxWait stops retrying.
+func TestUpstreamBackOffSchedule(t *testing.T) {
+	const ms = time.Millisecond
+	tests := []struct {
+		name       string
+		retryAfter time.Duration
+		maxWait    time.Duration
+		min, max   time.Duration // backoff.Stop for both: stop
+	}{
+		{name: "first exponential wait", maxWait: 10 * time.Second, min: 125 * ms, max: 250 * ms},
+		{name: "the upstream's Retry-After", retryAfter: 400 * ms, maxWait: 10 * time.Second, min: 400 * ms, max: 400 * ms},
+		{name: "a Retry-After beyond maxWait stops", retryAfter: time.Hour, maxWait: 10 * time.Second, min: backoff.Stop, max: backoff.Stop},
+		{name: "a long Retry-After within maxWait is waited", retryAfter: time.Hour, maxWait: 2 * time.Hour, min: time.Hour, max: time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 50 { // the jitter is random: many draws
+				b := &upstreamBackOff{next: retry.EqualJitter(250*ms, tt.maxWait), maxWait: tt.maxWait, retryAfter: tt.retryAfter}
+				d := b.NextBackOff()
+				require.GreaterOrEqual(t, d, tt.min)
+				require.LessOrEqual(t, d, tt.max)
+			}
+		})
+	}
 }
