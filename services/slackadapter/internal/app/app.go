@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/backend"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/pkg/tenantevents"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/appsecrets"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/bot"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/config"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/keyring"
@@ -101,19 +103,30 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config, hooks Hook
 		_ = st.Close()
 		return err
 	}
+	var fromAWS *appsecrets.App
+	if cfg.SlackAppFromAWS() {
+		if fromAWS, err = loadAppFromAWS(ctx, env, cfg, hooks); err != nil {
+			_ = st.Close()
+			return err
+		}
+	}
 	c, err := dial(ctx, env, cfg)
 	if err != nil {
 		_ = st.Close()
 		return err
 	}
-	a, err := bot.New(bot.Options{
+	opts := bot.Options{
 		Config: cfg, Store: st, Keyring: kr, Log: env.Log, Registry: env.Registry, Now: hooks.Now,
 		Auth: platform.NewAuth(c.auth), Vault: platform.NewVault(c.keyvault), Inference: platform.NewInference(c.inference),
 		Ingestion: platform.NewIngestion(c.ingestion),
 		Slack: slackapi.New(slackapi.Options{APIURL: cfg.SlackAPIURL, HTTP: hooks.SlackHTTP,
 			MaxRetries: cfg.MaxRetries, MaxRetryAfter: cfg.MaxRetryAfter, Sleep: hooks.Sleep}),
 		AllowHTTPResponseURL: hooks.AllowHTTPResponseURL,
-	})
+	}
+	if fromAWS != nil {
+		opts.AppFromSettings = fromAWS
+	}
+	a, err := bot.New(opts)
 	if err != nil {
 		c.close()
 		_ = st.Close()
@@ -137,10 +150,29 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config, hooks Hook
 	rev := platform.NewRevocations(authv1.NewAuthServiceClient(c.auth), a, env.Log)
 	env.Go("revocations", rev.Run)
 	env.Go("bot", a.Run)
+	if fromAWS != nil {
+		env.Go("slack app secrets", func(ctx context.Context) error { return fromAWS.Run(ctx, cfg.SlackSecretsRefresh) })
+	}
 	if hooks.Started != nil {
 		hooks.Started(a, env)
 	}
 	return nil
+}
+
+// loadAppFromAWS resolves the RAMPART_SLACK_* references (ADR 0126) with
+// the SDK's default credential chain; the adapter does not start without
+// them, and the error names the setting.
+func loadAppFromAWS(ctx context.Context, env *backend.Env, cfg *config.Config, hooks Hooks) (*appsecrets.App, error) {
+	awsCfg, err := appsecrets.LoadAWSConfig(ctx, cfg.AWSRegion, cfg.AWSEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("slack app from AWS (RAMPART_SLACK_*): %w", err)
+	}
+	src, err := appsecrets.NewSource(awsCfg, appsecrets.SourceOptions{Refresh: cfg.SlackSecretsRefresh, Now: hooks.Now, Registerer: env.Registry})
+	if err != nil {
+		return nil, err
+	}
+	return appsecrets.Load(ctx, appsecrets.Options{Source: src, ClientID: cfg.SlackClientID, ClientSecret: cfg.SlackClientSecret,
+		SigningSecret: cfg.SlackSigningSecret, Overlap: cfg.SigningSecretOverlap, Now: hooks.Now, Log: env.Log})
 }
 
 // conns are the adapter's connections to the services it calls.

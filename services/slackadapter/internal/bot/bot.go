@@ -13,6 +13,7 @@ import (
 
 	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/secrets"
+	"github.com/rampart-platform/rampart/services/slackadapter/internal/appsecrets"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/config"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/keyring"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/store"
@@ -34,6 +35,15 @@ type Options struct {
 	Now func() time.Time
 	// AllowHTTPResponseURL admits http:// response URLs (tests' fake Slack).
 	AllowHTTPResponseURL bool
+	// AppFromSettings, when set, is the Slack app's credentials (resolved
+	// from AWS, ADR 0126) instead of the operator's stored record.
+	AppFromSettings AppFromSettings
+}
+
+// AppFromSettings gives the app's credentials as last resolved
+// (appsecrets.App).
+type AppFromSettings interface {
+	Credentials() appsecrets.Credentials
 }
 
 // Adapter is the slack bot.
@@ -52,6 +62,7 @@ type Adapter struct {
 	queue   chan job
 	secrets *secrets.Cache
 	m       *metrics
+	appSet  AppFromSettings
 
 	mu         sync.Mutex
 	assertions map[string]assertion // tenant → cached assertion
@@ -74,7 +85,7 @@ func New(o Options) (*Adapter, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	a := &Adapter{cfg: o.Config, st: o.Store, kr: o.Keyring, auth: o.Auth, vault: o.Vault, inf: o.Inference, ing: o.Ingestion,
-		slack: o.Slack, log: o.Log, now: o.Now, httpOK: o.AllowHTTPResponseURL,
+		slack: o.Slack, log: o.Log, now: o.Now, httpOK: o.AllowHTTPResponseURL, appSet: o.AppFromSettings,
 		queue: make(chan job, o.Config.QueueSize), assertions: map[string]assertion{},
 		orgs: newOrgCache(OrgCacheMaxEntries, o.Now, o.Registry),
 		m:    newMetrics(o.Registry)}

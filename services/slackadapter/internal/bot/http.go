@@ -107,6 +107,17 @@ func (a *Adapter) verify(ctx context.Context, r Request) (Response, bool) {
 		return errResp(http.StatusServiceUnavailable, "slack app not configured"), false
 	}
 	err = signature.Verify([]byte(creds.SigningSecret), r.Header.Get(signature.HeaderTimestamp), r.Header.Get(signature.HeaderSignature), r.Body, a.now())
+	// During a rotation's overlap the previous signing secret verifies too
+	// (ADR 0126); the reason logged is the current secret's.
+	for _, prev := range creds.previousSigning {
+		if err == nil {
+			break
+		}
+		if signature.Verify([]byte(prev), r.Header.Get(signature.HeaderTimestamp), r.Header.Get(signature.HeaderSignature), r.Body, a.now()) == nil {
+			a.log.InfoContext(ctx, "slack request verified with the previous signing secret (rotation overlap)")
+			err = nil
+		}
+	}
 	if err != nil {
 		a.log.InfoContext(ctx, "slack request refused", "reason", err.Error())
 		return errResp(http.StatusUnauthorized, "invalid Slack signature"), false
@@ -514,6 +525,9 @@ type appCreds struct {
 	ClientID      string `json:"client_id"`
 	ClientSecret  string `json:"client_secret"`
 	SigningSecret string `json:"signing_secret"`
+	// previousSigning still verify during a rotation's overlap (app from
+	// settings only; never stored).
+	previousSigning []string
 }
 
 var errNoApp = errors.New("slack app not configured")
@@ -525,6 +539,10 @@ const appAAD = "slack-app"
 // request (one indexed row, one AES-GCM open): every replica sees a new
 // signing secret at once.
 func (a *Adapter) appCredentials(ctx context.Context) (appCreds, error) {
+	if a.appSet != nil {
+		c := a.appSet.Credentials()
+		return appCreds{ClientID: c.ClientID, ClientSecret: c.ClientSecret, SigningSecret: c.Signing[0], previousSigning: c.Signing[1:]}, nil
+	}
 	app, err := a.st.App(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return appCreds{}, errNoApp

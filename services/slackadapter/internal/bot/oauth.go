@@ -49,6 +49,10 @@ func (a *Adapter) redirectURI() string {
 // platform operator (the caller authorizes; see server.operator), not by
 // any tenant, so no tenant's deletion or keyvault policy can affect it.
 func (a *Adapter) SetApp(ctx context.Context, clientID, clientSecret, signingSecret string) (time.Time, error) {
+	if a.appSet != nil {
+		return time.Time{}, fmt.Errorf("the Slack app's credentials come from AWS (RAMPART_SLACK_CLIENT_ID, RAMPART_SLACK_CLIENT_SECRET, "+
+			"RAMPART_SLACK_SIGNING_SECRET): change them there, the adapter reads them again within SLACK_SECRETS_REFRESH: %w", grpcerr.ErrFailedPrecondition)
+	}
 	for _, f := range []struct{ name, v string }{{"client_id", clientID}, {"client_secret", clientSecret}, {"signing_secret", signingSecret}} {
 		if f.v == "" {
 			return time.Time{}, grpcerr.Invalid(f.name, "required")
@@ -73,6 +77,10 @@ func (a *Adapter) SetApp(ctx context.Context, clientID, clientSecret, signingSec
 // App returns the configured app's client id and update time (never a
 // secret), or FailedPrecondition before the operator set it.
 func (a *Adapter) App(ctx context.Context) (string, time.Time, error) {
+	if a.appSet != nil {
+		c := a.appSet.Credentials()
+		return c.ClientID, c.UpdatedAt.Truncate(time.Second), nil
+	}
 	app, err := a.st.App(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", time.Time{}, fmt.Errorf("no Slack app is configured (the platform operator runs `rampart slack app set`): %w", grpcerr.ErrFailedPrecondition)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/config"
+	"github.com/rampart-platform/rampart/pkg/secrets/refs"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/signature"
 )
@@ -60,6 +61,27 @@ type Config struct {
 	RefreshBefore time.Duration `env:"REFRESH_BEFORE" flag:"refresh-before" default:"15m" usage:"refresh rotating bot tokens this long before they expire"`
 	MaxRetries    int           `env:"MAX_RETRIES" flag:"max-retries" default:"3" usage:"retries of a Slack call answered 429 (honoring Retry-After)"`
 	MaxRetryAfter time.Duration `env:"MAX_RETRY_AFTER" flag:"max-retry-after" default:"30s" usage:"longest Retry-After honored; a longer one fails the reply"`
+
+	// The Slack app from AWS (ADR 0126): the three together, or none (the
+	// app is then what `rampart slack app set` stored). The secrets are
+	// {{resolve:...}} references, never values (a value would show in ps
+	// or the process environment).
+	SlackClientID      string `env:"RAMPART_SLACK_CLIENT_ID,noprefix" flag:"slack-client-id" usage:"the Slack app's client id, or a {{resolve:...}} reference to it; with the two secret settings the app comes from AWS instead of rampart slack app set"`
+	SlackClientSecret  string `env:"RAMPART_SLACK_CLIENT_SECRET,noprefix" flag:"slack-client-secret" usage:"{{resolve:secretsmanager:...}} or {{resolve:ssm-secure:...}} reference to the app's client secret (never the value)"`
+	SlackSigningSecret string `env:"RAMPART_SLACK_SIGNING_SECRET,noprefix" flag:"slack-signing-secret" usage:"{{resolve:secretsmanager:...}} or {{resolve:ssm-secure:...}} reference to the app's signing secret (never the value)"`
+	// SlackSecretsRefresh is how often the references are read again.
+	SlackSecretsRefresh time.Duration `env:"SLACK_SECRETS_REFRESH" flag:"slack-secrets-refresh" default:"5m" usage:"how often the RAMPART_SLACK_* references are read again from AWS (a rotation is picked up within it)"`
+	// SigningSecretOverlap: after a rotation the previous signing secret
+	// still verifies this long.
+	SigningSecretOverlap time.Duration `env:"SIGNING_SECRET_OVERLAP" flag:"signing-secret-overlap" default:"1h" usage:"after the signing secret changes in AWS, the previous one is still accepted this long (0: not at all)"`
+	AWSRegion            string        `env:"AWS_REGION" flag:"aws-region" usage:"AWS region of the RAMPART_SLACK_* references (default from the SDK's environment)"`
+	AWSEndpoint          string        `env:"AWS_ENDPOINT" flag:"aws-endpoint" usage:"AWS endpoint override for Secrets Manager and SSM (VPC endpoint, or a fake in tests)"`
+}
+
+// SlackAppFromAWS reports whether the app's credentials are settings
+// (references resolved from AWS) rather than the stored record.
+func (c *Config) SlackAppFromAWS() bool {
+	return c.SlackClientID != "" || c.SlackClientSecret != "" || c.SlackSigningSecret != ""
 }
 
 // Default returns the defaults from docs/conventions.md.
@@ -75,6 +97,7 @@ func Default() *Config {
 		Workers:          8, QueueSize: 1024, DedupeTTL: time.Hour, StateTTL: 10 * time.Minute,
 		RefreshBefore: 15 * time.Minute, MaxRetries: 3, MaxRetryAfter: 30 * time.Second, StreamUpdateInterval: time.Second,
 		DBMaxConns: 16, DBStatementTimeout: 30 * time.Second,
+		SlackSecretsRefresh: 5 * time.Minute, SigningSecretOverlap: time.Hour,
 	}
 }
 
@@ -147,5 +170,50 @@ func (c *Config) Validate() error {
 	if c.MaxRetryAfter <= 0 {
 		errs = append(errs, config.Invalidf("MaxRetryAfter", "must be positive"))
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, c.validateSlackApp()...)...)
+}
+
+// validateSlackApp checks the app-from-AWS settings. A secret setting
+// that is not a reference is refused without echoing it: it may be the
+// secret itself.
+func (c *Config) validateSlackApp() []error {
+	var errs []error
+	if c.SlackAppFromAWS() {
+		for name, v := range map[string]string{"SlackClientID": c.SlackClientID, "SlackClientSecret": c.SlackClientSecret, "SlackSigningSecret": c.SlackSigningSecret} {
+			if v == "" {
+				errs = append(errs, config.Invalidf(name, "required when any of RAMPART_SLACK_CLIENT_ID, RAMPART_SLACK_CLIENT_SECRET and RAMPART_SLACK_SIGNING_SECRET is set"))
+			}
+		}
+		if refs.IsReference(c.SlackClientID) {
+			if _, err := refs.Parse(c.SlackClientID); err != nil {
+				errs = append(errs, config.Invalidf("SlackClientID", "%w", err))
+			}
+		}
+		for name, v := range map[string]string{"SlackClientSecret": c.SlackClientSecret, "SlackSigningSecret": c.SlackSigningSecret} {
+			if v == "" {
+				continue
+			}
+			r, err := refs.Parse(v)
+			switch {
+			case !refs.IsReference(v):
+				errs = append(errs, config.Invalidf(name, "must be a {{resolve:secretsmanager:...}} or {{resolve:ssm-secure:...}} reference, never the secret itself (the value is not shown)"))
+			case err != nil:
+				errs = append(errs, config.Invalidf(name, "%w", err))
+			case r.Kind == refs.KindSSM:
+				errs = append(errs, config.Invalidf(name, "a secret is a SecureString parameter: use {{resolve:ssm-secure:%s}}", r.Name))
+			}
+		}
+	}
+	if c.SlackSecretsRefresh < time.Second || c.SlackSecretsRefresh > 24*time.Hour {
+		errs = append(errs, config.Invalidf("SlackSecretsRefresh", "must be 1s..24h, got %s", c.SlackSecretsRefresh))
+	}
+	if c.SigningSecretOverlap < 0 || c.SigningSecretOverlap > 7*24*time.Hour {
+		errs = append(errs, config.Invalidf("SigningSecretOverlap", "must be 0..168h, got %s", c.SigningSecretOverlap))
+	}
+	if c.AWSEndpoint != "" {
+		if u, err := url.Parse(c.AWSEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, config.Invalidf("AWSEndpoint", "%q is not an http(s) URL", c.AWSEndpoint))
+		}
+	}
+	return errs
 }

@@ -87,6 +87,8 @@ type harnessOpts struct {
 	streamEvery string
 	// model is --model (default echo).
 	model string
+	// args are added to the command line.
+	args []string
 }
 
 // start runs the real service (pkg/backend, mTLS, authz, principals) with
@@ -135,6 +137,7 @@ func start(t testing.TB, o harnessOpts) *harness {
 		"--cert-dir", h.Dir, "--auth-addr", h.auth.Addr, "--keyvault-addr", h.vault.Addr, "--inference-addr", h.inf.Addr, "--ingestion-addr", h.ing.Addr,
 		"--slack-api-url", h.slack.URL + "/api/", "--response-url-hosts", u.Host, "--public-url", "https://rampart.example.com",
 		"--model", o.model, "--stream-update-interval", o.streamEvery, "--workers", strconv.Itoa(o.workers), "--queue-size", strconv.Itoa(o.queueSize), "--log-level", "debug"}
+	args = append(args, o.args...)
 	var once sync.Once
 	go func() {
 		done <- app.RunWith(ctx, args, app.Hooks{
