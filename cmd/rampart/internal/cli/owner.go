@@ -170,6 +170,6 @@ func newTenantLimitsCmd(f *apiFlags) *cobra.Command {
 	cmd.Flags().Int64Var(&tpm, "tpm", 0, "tokens per minute for the whole tenant")
 	cmd.Flags().Int64Var(&budget, "monthly-tokens", 0, "token budget per calendar month (UTC)")
 	cmd.Flags().StringSliceVar(&models, "model", nil, "allowed model (repeatable; none: every model)")
-	cmd.Flags().Int64Var(&streams, "max-streams", 0, "chat streams the whole tenant may hold open at once (0: the edge's default; never above it)")
+	cmd.Flags().Int64Var(&streams, "max-streams", 0, "chat streams the whole tenant may hold open at once (0: the edge's default; set by the platform admin it may exceed that default, set by the owners it only lowers it)")
 	return cmd
 }

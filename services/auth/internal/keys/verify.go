@@ -250,8 +250,15 @@ func (l *failureLimiter) allow(source string, now time.Time) bool {
 // principalLimits are a principal's limits: the key's own, and the
 // tenant's from the tenant record; keys made before tenant records had
 // limits may still carry their own tenant_* values, which can only narrow.
+// The platform's stream cap (its ceiling's) is carried apart from the
+// tenant's: only the platform's may lift the edge's default (ADR 0123 §3).
 func principalLimits(k store.Limits, t store.TenantLimits) *authv1.Limits {
+	var platformStreams int64
+	if t.Ceiling != nil {
+		platformStreams = t.Ceiling.MaxStreams
+	}
 	return &authv1.Limits{
+		PlatformMaxConcurrentStreams: platformStreams,
 		RequestsPerMinute: k.RPM, TokensPerMinute: k.TPM, MonthlyTokenBudget: k.MonthlyTokens,
 		TenantRequestsPerMinute:    narrowLimit(t.RPM, k.TenantRPM),
 		TenantTokensPerMinute:      narrowLimit(t.TPM, k.TenantTPM),

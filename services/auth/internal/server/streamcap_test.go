@@ -49,3 +49,49 @@ func tenantStreamCap(t *testing.T, e *env) {
 	require.NoError(t, set(owner, &authv1.TenantLimits{MaxConcurrentStreams: 10}))
 	require.EqualValues(t, 10, streams())
 }
+
+// TestPlatformStreamCap (ADR 0123 §3): who may set a tenant's stream cap,
+// and what its principals then carry. Only the platform admin's value is
+// carried as platform_max_concurrent_streams (which the edge lets replace
+// its default, also above it); the owners' own value stays
+// tenant_max_concurrent_streams (which only narrows), and within the
+// platform's once it set one; an admin member, another tenant's owner and a
+// member without scope admin cannot set it at all. The steps run in order,
+// each on the state the previous left.
+func TestPlatformStreamCap(t *testing.T) { forEachStore(t, platformStreamCap) }
+
+func platformStreamCap(t *testing.T, e *env) {
+	tid, owner := e.tenant(t, "acme")
+	_, other := e.tenant(t, "globex")
+	admin := e.member(t, owner, "admin@acme", authv1.Role_ROLE_ADMIN, "admin")
+	member := e.member(t, owner, "member@acme", authv1.Role_ROLE_MEMBER, "chat:write")
+	tc := authv1.NewTenantServiceClient(e.edge)
+	for _, step := range []struct {
+		name   string
+		caller string
+		set    int64
+		want   codes.Code
+		// the principal's values after the step
+		platform, tenant int64
+	}{
+		{"owner above the edge's default: stored, carried as the tenant's own", owner, 300, codes.OK, 0, 300},
+		{"platform above the edge's default: carried as the platform's", e.platformKey, 300, codes.OK, 300, 300},
+		{"owner narrows within the platform's", owner, 150, codes.OK, 300, 150},
+		{"owner above the platform's", owner, 301, codes.PermissionDenied, 300, 150},
+		{"owner lifts it (0: none)", owner, 0, codes.PermissionDenied, 300, 150},
+		{"admin member", admin, 200, codes.PermissionDenied, 300, 150},
+		{"member", member, 200, codes.PermissionDenied, 300, 150},
+		{"another tenant's owner", other, 400, codes.NotFound, 300, 150},
+		{"platform raises it further", e.platformKey, 1000, codes.OK, 1000, 1000},
+		{"platform clears it: the edge's default again", e.platformKey, 0, codes.OK, 0, 0},
+	} {
+		_, err := tc.UpdateTenantLimits(e.as(t, step.caller), &authv1.UpdateTenantLimitsRequest{TenantId: tid,
+			Limits: &authv1.TenantLimits{MaxConcurrentStreams: step.set}})
+		require.Equal(t, step.want, code(err), "%s: %v", step.name, err)
+		resp, err := e.verify(t.Context(), member)
+		require.NoError(t, err)
+		l := resp.GetPrincipal().GetLimits()
+		require.Equal(t, step.platform, l.GetPlatformMaxConcurrentStreams(), step.name)
+		require.Equal(t, step.tenant, l.GetTenantMaxConcurrentStreams(), step.name)
+	}
+}

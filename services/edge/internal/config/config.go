@@ -53,8 +53,9 @@ type Config struct {
 
 	MaxStreamsPerKey int `env:"MAX_STREAMS_PER_KEY" flag:"max-streams-per-key" default:"20" usage:"chat completion streams one API key may hold open at once, shared across edges through Redis when configured (0: unlimited)"`
 	// MaxStreamsPerTenant bounds a tenant's streams across all its keys
-	// (ADR 0111 §3); a tenant's own max_concurrent_streams only narrows it.
-	MaxStreamsPerTenant int `env:"MAX_STREAMS_PER_TENANT" flag:"max-streams-per-tenant" default:"100" usage:"chat completion streams one tenant may hold open at once across all its API keys, shared across edges through Redis when configured; a tenant's limits may set fewer (0: unlimited)"`
+	// (ADR 0111 §3); a tenant's own max_concurrent_streams only narrows it,
+	// the platform admin's for one tenant replaces it (ADR 0123 §3).
+	MaxStreamsPerTenant int `env:"MAX_STREAMS_PER_TENANT" flag:"max-streams-per-tenant" default:"100" usage:"chat completion streams one tenant may hold open at once across all its API keys, shared across edges through Redis when configured; a tenant's limits may set fewer, the platform admin's also more for one tenant (0: unlimited)"`
 
 	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" flag:"read-header-timeout" default:"10s" usage:"time to read request headers"`
 	ReadTimeout       time.Duration `env:"READ_TIMEOUT" flag:"read-timeout" default:"60s" usage:"time to read a whole request"`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"iter"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -279,11 +280,15 @@ func (h *Handler) streamSlot(w http.ResponseWriter, r *http.Request) (func(), bo
 }
 
 // tenantStreams is the cap on p's tenant's open streams: the edge's
-// MaxStreamsPerTenant, narrowed by the tenant's own limit when it sets a
-// smaller one (a tenant's limits never lift the operator's cap); 0 or less
-// is none.
+// MaxStreamsPerTenant, or the platform admin's cap for this tenant when it
+// set one (also above the default, ADR 0123 §3), narrowed by the tenant's
+// own limit when it sets a smaller one (the owners' limits never lift the
+// operator's cap); 0 or less is none.
 func (h *Handler) tenantStreams(p *authv1.Principal) int {
 	n := h.maxTenant
+	if pc := p.GetLimits().GetPlatformMaxConcurrentStreams(); pc > 0 {
+		n = int(min(pc, math.MaxInt32))
+	}
 	if t := p.GetLimits().GetTenantMaxConcurrentStreams(); t > 0 && (n <= 0 || t < int64(n)) {
 		n = int(t)
 	}

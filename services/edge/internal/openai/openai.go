@@ -49,7 +49,9 @@ type Options struct {
 	MaxStreamsPerKey int
 	// MaxStreamsPerTenant caps the chat streams one tenant holds open at
 	// once across all its keys (0: no cap); the tenant's own limit
-	// (principal tenant_max_concurrent_streams) only narrows it.
+	// (principal tenant_max_concurrent_streams) only narrows it; the
+	// platform admin's (platform_max_concurrent_streams) replaces it for
+	// that tenant (ADR 0123 §3).
 	MaxStreamsPerTenant int
 	// LimitMetrics counts those refusals (level "streams"); may be nil.
 	LimitMetrics *ratelimit.Metrics

@@ -113,3 +113,48 @@ func TestTenantWideStreamCap(t *testing.T) {
 		})
 	}
 }
+
+// TestPlatformTenantStreamCap (ADR 0123 §3): the cap the platform admin
+// set on a tenant (principal platform_max_concurrent_streams) replaces the
+// edge's MaxStreamsPerTenant for that tenant, also above it; the owners'
+// own limit still narrows it, and never lifts it past the platform's; each
+// key stays within its own MaxStreamsPerKey. Before, the platform's value
+// was ignored and the tenant held to the edge's default.
+func TestPlatformTenantStreamCap(t *testing.T) {
+	s := newStackOpts(t, openai.Options{Streams: ratelimit.NewMemorySlots(), MaxStreamsPerKey: 2, MaxStreamsPerTenant: 1})
+	s.Inf.SetScript(holding)
+	for bearer, p := range map[string]*authv1.Principal{
+		// The platform raised t1 to 3 (owners' limit the same: the
+		// platform's write sets both).
+		"key-r1": {TenantId: "t1", KeyId: "kr1", Limits: &authv1.Limits{PlatformMaxConcurrentStreams: 3, TenantMaxConcurrentStreams: 3}},
+		"key-r2": {TenantId: "t1", KeyId: "kr2", Limits: &authv1.Limits{PlatformMaxConcurrentStreams: 3, TenantMaxConcurrentStreams: 3}},
+		// The platform raised t2 to 5, its owners narrowed it to 2.
+		"key-n1": {TenantId: "t2", KeyId: "kn1", Limits: &authv1.Limits{PlatformMaxConcurrentStreams: 5, TenantMaxConcurrentStreams: 2}},
+		"key-n2": {TenantId: "t2", KeyId: "kn2", Limits: &authv1.Limits{PlatformMaxConcurrentStreams: 5, TenantMaxConcurrentStreams: 2}},
+		// No platform value: the owners' larger limit does not lift.
+		"key-o": {TenantId: "t3", KeyId: "ko", Limits: &authv1.Limits{TenantMaxConcurrentStreams: 4}},
+	} {
+		s.AddKey(t, bearer, p)
+	}
+	const stream = `{"model":"echo","stream":true,"messages":[{"role":"user","content":"x"}]}`
+	refused := func(key, limit, whose string) {
+		t.Helper()
+		r := post(t, s, key, "/v1/chat/completions", stream)
+		require.Equal(t, http.StatusTooManyRequests, r.status, "%s: %s", key, r.bytes)
+		e := requireStreamCapError(t, r.bytes)
+		require.Contains(t, e.Error.Message, whose)
+		require.Contains(t, e.Error.Message, "at most "+limit+" streaming requests")
+	}
+	defer openStream(t, s, "key-r1")()
+	defer openStream(t, s, "key-r1")()
+	refused("key-r1", "2", "this API key") // the key's own cap holds
+	defer openStream(t, s, "key-r2")()
+	refused("key-r2", "3", "this tenant") // 3 > the edge's 1
+
+	defer openStream(t, s, "key-n1")()
+	defer openStream(t, s, "key-n2")()
+	refused("key-n2", "2", "this tenant")
+
+	defer openStream(t, s, "key-o")()
+	refused("key-o", "1", "this tenant")
+}

@@ -324,8 +324,14 @@ type Limits struct {
 	// narrows the edge's RAMPART_EDGE_MAX_STREAMS_PER_TENANT (ADR 0111 §3).
 	// Set in principals only; a key's own limits have no such field.
 	TenantMaxConcurrentStreams int64 `protobuf:"varint,7,opt,name=tenant_max_concurrent_streams,json=tenantMaxConcurrentStreams,proto3" json:"tenant_max_concurrent_streams,omitempty"`
-	unknownFields              protoimpl.UnknownFields
-	sizeCache                  protoimpl.SizeCache
+	// The tenant's stream cap as the platform admin set it (the platform's
+	// ceiling on the tenant's limits; 0: the platform set none). When set it
+	// replaces the edge's RAMPART_EDGE_MAX_STREAMS_PER_TENANT for this tenant,
+	// also above it; tenant_max_concurrent_streams still narrows it (ADR
+	// 0123 §3). Set in principals only.
+	PlatformMaxConcurrentStreams int64 `protobuf:"varint,8,opt,name=platform_max_concurrent_streams,json=platformMaxConcurrentStreams,proto3" json:"platform_max_concurrent_streams,omitempty"`
+	unknownFields                protoimpl.UnknownFields
+	sizeCache                    protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
@@ -407,6 +413,13 @@ func (x *Limits) GetTenantMaxConcurrentStreams() int64 {
 	return 0
 }
 
+func (x *Limits) GetPlatformMaxConcurrentStreams() int64 {
+	if x != nil {
+		return x.PlatformMaxConcurrentStreams
+	}
+	return 0
+}
+
 var File_rampart_auth_v1_principal_proto protoreflect.FileDescriptor
 
 const file_rampart_auth_v1_principal_proto_rawDesc = "" +
@@ -437,7 +450,7 @@ const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"\bRatePool\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1d\n" +
 	"\n" +
-	"per_minute\x18\x02 \x01(\x03R\tperMinute\"\x8e\x03\n" +
+	"per_minute\x18\x02 \x01(\x03R\tperMinute\"\xd5\x03\n" +
 	"\x06Limits\x12.\n" +
 	"\x13requests_per_minute\x18\x01 \x01(\x03R\x11requestsPerMinute\x12*\n" +
 	"\x11tokens_per_minute\x18\x02 \x01(\x03R\x0ftokensPerMinute\x120\n" +
@@ -445,7 +458,8 @@ const file_rampart_auth_v1_principal_proto_rawDesc = "" +
 	"\x1atenant_requests_per_minute\x18\x04 \x01(\x03R\x17tenantRequestsPerMinute\x127\n" +
 	"\x18tenant_tokens_per_minute\x18\x05 \x01(\x03R\x15tenantTokensPerMinute\x12=\n" +
 	"\x1btenant_monthly_token_budget\x18\x06 \x01(\x03R\x18tenantMonthlyTokenBudget\x12A\n" +
-	"\x1dtenant_max_concurrent_streams\x18\a \x01(\x03R\x1atenantMaxConcurrentStreamsBCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
+	"\x1dtenant_max_concurrent_streams\x18\a \x01(\x03R\x1atenantMaxConcurrentStreams\x12E\n" +
+	"\x1fplatform_max_concurrent_streams\x18\b \x01(\x03R\x1cplatformMaxConcurrentStreamsBCZAgithub.com/rampart-platform/rampart/gen/go/rampart/auth/v1;authv1b\x06proto3"
 
 var (
 	file_rampart_auth_v1_principal_proto_rawDescOnce sync.Once

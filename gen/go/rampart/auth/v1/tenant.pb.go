@@ -194,8 +194,10 @@ type TenantLimits struct {
 	AllowedModels []string `protobuf:"bytes,4,rep,name=allowed_models,json=allowedModels,proto3" json:"allowed_models,omitempty"`
 	// Chat streams the whole tenant may hold open at once (enforced by the
 	// edge, shared across edges through Redis). 0: the edge's default
-	// (RAMPART_EDGE_MAX_STREAMS_PER_TENANT); a value above that default is
-	// held to it (ADR 0111 §3).
+	// (RAMPART_EDGE_MAX_STREAMS_PER_TENANT). A value the tenant's owners set
+	// above that default is held to it (ADR 0111 §3); one the platform admin
+	// sets replaces the default for this tenant, also above it, and owners
+	// only narrow it (ADR 0123 §3).
 	MaxConcurrentStreams int64 `protobuf:"varint,5,opt,name=max_concurrent_streams,json=maxConcurrentStreams,proto3" json:"max_concurrent_streams,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
