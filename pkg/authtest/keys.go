@@ -13,6 +13,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/apikey"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/principal"
 )
@@ -120,6 +121,27 @@ func (s *Server) DeleteTenant(tenant string) {
 	}
 }
 
+// SuspendTenant makes tenant's keys fail verification as auth does for a
+// suspended tenant (Unauthenticated with an ErrorInfo whose reason is
+// grpcerr.ReasonTenantSuspended, ADR 0123 §2) and publishes the
+// revocation event; ResumeTenant undoes it.
+func (s *Server) SuspendTenant(tenant string) {
+	s.mu.Lock()
+	if s.suspended == nil {
+		s.suspended = map[string]string{}
+	}
+	s.suspended[tenant] = grpcerr.ReasonTenantSuspended
+	s.mu.Unlock()
+	s.PublishRevocation(&authv1.WatchRevocationsResponse{Kind: authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED, TenantId: tenant})
+}
+
+// ResumeTenant lets a suspended tenant's keys verify again.
+func (s *Server) ResumeTenant(tenant string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.suspended, tenant)
+}
+
 // State returns a key's state and replacement.
 func (s *Server) State(id string) (authv1.KeyState, string) {
 	s.mu.Lock()
@@ -179,6 +201,13 @@ func (s *Server) lookupLocked(plaintext string) (*key, error) {
 	}
 	if k.state != authv1.KeyState_KEY_STATE_ACTIVE && k.state != authv1.KeyState_KEY_STATE_ROTATING {
 		return nil, status.Error(codes.Unauthenticated, "API key is not active")
+	}
+	if reason := s.suspended[k.p.GetTenantId()]; reason != "" {
+		st, err := status.New(codes.Unauthenticated, "invalid api key").WithDetails(grpcerr.TenantNotActiveDetails(reason)...)
+		if err != nil {
+			return nil, status.Error(codes.Internal, "details")
+		}
+		return nil, st.Err()
 	}
 	return k, nil
 }

@@ -68,6 +68,9 @@ type Server struct {
 	lastMD    metadata.MD
 	limits    map[string]*authv1.TenantLimits // tenant → SetTenantLimits
 	limitsErr error
+	// suspended: tenant → reason its right keys are refused with
+	// (SuspendTenant).
+	suspended map[string]string
 	// bootstrapped: Bootstrap issued the deployment's first owner key.
 	bootstrapped bool
 

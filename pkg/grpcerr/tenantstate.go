@@ -42,18 +42,27 @@ func (e *TenantNotActiveError) Is(target error) bool { return target == ErrFaile
 
 // StatusDetails implements DetailedError.
 func (e *TenantNotActiveError) StatusDetails() []protoadapt.MessageV1 {
-	return []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: e.Reason, Domain: TenantErrorDomain}}
+	return TenantNotActiveDetails(e.Reason)
+}
+
+// TenantNotActiveDetails are the status details saying why a tenant's
+// work is refused: an ErrorInfo of TenantErrorDomain with reason
+// ReasonTenantSuspended or ReasonTenantDeleted. Auth also attaches them to
+// the Unauthenticated answer to a right key of such a tenant (ADR 0123 §2).
+func TenantNotActiveDetails(reason string) []protoadapt.MessageV1 {
+	return []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: TenantErrorDomain}}
 }
 
 // TenantNotActive reports the reason of a refusal of a tenant that is not
 // active: a *TenantNotActiveError in err's chain, or a FailedPrecondition
-// status (from auth) carrying its ErrorInfo. "" when err is neither.
+// (GetTenantLimits) or Unauthenticated (VerifyKey of a right key, ADR 0123
+// §2) status from auth carrying its ErrorInfo. "" when err is neither.
 func TenantNotActive(err error) string {
 	var e *TenantNotActiveError
 	if errors.As(err, &e) {
 		return e.Reason
 	}
-	if status.Code(err) != codes.FailedPrecondition {
+	if c := status.Code(err); c != codes.FailedPrecondition && c != codes.Unauthenticated {
 		return ""
 	}
 	if info, ok := Detail[*errdetails.ErrorInfo](err); ok && info.GetDomain() == TenantErrorDomain {

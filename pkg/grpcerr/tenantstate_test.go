@@ -24,10 +24,15 @@ func TestTenantNotActive(t *testing.T) {
 		require.Equal(t, codes.FailedPrecondition, status.Code(st))
 		require.Equal(t, reason, grpcerr.TenantNotActive(st), "on the wire")
 		require.Equal(t, reason, grpcerr.TenantNotActive(fmt.Errorf("auth: %w", st)), "wrapped status")
+		// auth's VerifyKey of a right key of such a tenant (ADR 0123 §2)
+		unauth, err := status.New(codes.Unauthenticated, "invalid api key").WithDetails(grpcerr.TenantNotActiveDetails(reason)...)
+		require.NoError(t, err)
+		require.Equal(t, reason, grpcerr.TenantNotActive(unauth.Err()), "an invalid key's detail")
 	}
 	for name, err := range map[string]error{
 		"nil":                nil,
 		"plain precondition": status.Error(codes.FailedPrecondition, "the tenant is suspended"),
+		"plain invalid key":  status.Error(codes.Unauthenticated, "invalid api key"),
 		"another code":       status.Error(codes.Unavailable, "down"),
 		"a sentinel":         grpcerr.ErrFailedPrecondition,
 		"another error":      errors.New("x"),

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/protoadapt"
+
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 )
 
@@ -22,6 +24,25 @@ type invalidKeyError struct{}
 
 func (invalidKeyError) Error() string        { return "invalid api key" }
 func (invalidKeyError) Is(target error) bool { return target == grpcerr.ErrUnauthenticated }
+
+// keyOfTenantNotActiveError is ErrInvalidKey for a key that is right in
+// every way (secret, state, expiry) but whose tenant is suspended or
+// deleted: the same Unauthenticated "invalid api key", plus an ErrorInfo
+// of grpcerr.TenantErrorDomain whose reason says which. Only one who holds
+// the key's secret learns it; the edge answers its 401 as for any invalid
+// key, the Slack adapter (which holds its tenants' adapter keys) tells a
+// workspace's users that their tenant is suspended (ADR 0123 §2).
+type keyOfTenantNotActiveError struct{ reason string }
+
+func (keyOfTenantNotActiveError) Error() string { return ErrInvalidKey.Error() }
+func (keyOfTenantNotActiveError) Is(target error) bool {
+	return target == grpcerr.ErrUnauthenticated || target == ErrInvalidKey
+}
+
+// StatusDetails implements grpcerr.DetailedError.
+func (e keyOfTenantNotActiveError) StatusDetails() []protoadapt.MessageV1 {
+	return grpcerr.TenantNotActiveDetails(e.reason)
+}
 
 // InvalidArgumentError names the offending request field.
 type InvalidArgumentError = grpcerr.InvalidError

@@ -9,6 +9,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/apikey"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/principal"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
@@ -33,7 +34,8 @@ type Source struct {
 
 // Verify checks a presented API key. Every failure — malformed, unknown,
 // wrong secret, revoked, expired, rotated out, suspended tenant, removed
-// member — returns the same ErrInvalidKey, and the secret comparison is
+// member — returns the same ErrInvalidKey (a right key of a suspended or
+// deleted tenant also says so in a detail, ADR 0123 §2), and the secret comparison is
 // constant-time (a dummy comparison runs for unknown ids). The principal is
 // signed once per audience, each assertion valid only at that service (ADR
 // 0083); which audiences a caller may ask for is the server's to check.
@@ -69,6 +71,12 @@ func (s *Service) Verify(ctx context.Context, presented string, src Source, audi
 	}
 	if reason != "" {
 		s.auditFailure(src, k.TenantID, k.ID, reason)
+		switch {
+		case ka.TenantState == store.TenantSuspended && reason == "tenant not active":
+			return Verified{}, keyOfTenantNotActiveError{grpcerr.ReasonTenantSuspended}
+		case ka.TenantState == store.TenantDeleted && reason == "tenant not active":
+			return Verified{}, keyOfTenantNotActiveError{grpcerr.ReasonTenantDeleted}
+		}
 		return Verified{}, ErrInvalidKey
 	}
 	p := &authv1.Principal{

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
@@ -264,4 +265,44 @@ func TestGetTenantLimitsRefusesATenantNotActive(t *testing.T) {
 	require.NoError(t, err)
 	_, err = inference.GetTenantLimits(t.Context(), req)
 	require.Equal(t, codes.NotFound, code(err), "purged")
+}
+
+// TestVerifyKeySaysItsTenantIsNotActive (ADR 0123 §2): a right key of a
+// suspended or deleted tenant is refused as any invalid key
+// (Unauthenticated "invalid api key", what the edge answers 401 on), with
+// an ErrorInfo of auth's tenant domain naming the state, so the Slack
+// adapter, which holds its tenants' adapter keys, can tell a workspace why
+// it gets no answers. Whoever does not hold the key learns nothing: a
+// wrong secret for the same key id, or a revoked key of the same tenant,
+// gets the plain refusal. Before, the right key's refusal said nothing.
+func TestVerifyKeySaysItsTenantIsNotActive(t *testing.T) {
+	e := newEnv(t)
+	tid, owner := e.tenant(t, "acme")
+	revoked := e.member(t, owner, "bob@acme", authv1.Role_ROLE_MEMBER, "chat:write")
+	_, err := authv1.NewKeyServiceClient(e.edge).RevokeKey(e.as(t, owner), &authv1.RevokeKeyRequest{KeyId: revoked[3:15]})
+	require.NoError(t, err)
+	wrong := forge(t, owner[3:15])
+	tc := authv1.NewTenantServiceClient(e.edge)
+	pctx := e.as(t, e.platformKey)
+	refused := func(t *testing.T, key, reason string) {
+		t.Helper()
+		_, err := e.verify(t.Context(), key)
+		require.Equal(t, codes.Unauthenticated, code(err))
+		require.Equal(t, "invalid api key", status.Convert(err).Message())
+		require.Equal(t, reason, grpcerr.TenantNotActive(err), "%v", err)
+	}
+
+	_, err = tc.SuspendTenant(pctx, &authv1.SuspendTenantRequest{TenantId: tid})
+	require.NoError(t, err)
+	refused(t, owner, grpcerr.ReasonTenantSuspended)
+	refused(t, wrong, "")
+	refused(t, revoked, "")
+	_, err = tc.ResumeTenant(pctx, &authv1.ResumeTenantRequest{TenantId: tid})
+	require.NoError(t, err)
+	_, err = e.verify(t.Context(), owner)
+	require.NoError(t, err, "resumed")
+	_, err = tc.DeleteTenant(pctx, &authv1.DeleteTenantRequest{TenantId: tid})
+	require.NoError(t, err)
+	refused(t, owner, grpcerr.ReasonTenantDeleted)
+	refused(t, wrong, "")
 }

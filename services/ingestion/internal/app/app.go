@@ -165,8 +165,9 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config) error {
 		w := tenantevents.New(authv1.NewAuthServiceClient(auth), app.Service.Purge, app.Store, env.Log)
 		// A suspended (or deleted) tenant's data key is dropped at once,
 		// so its queued jobs are not claimed until a request of the
-		// resumed tenant loads it again, not after KEY_TTL (ADR 0115).
-		w.Suspended = app.Ring.Forget
+		// resumed tenant loads it again, not after KEY_TTL (ADR 0115),
+		// and its running jobs stop and are queued again (ADR 0123 §1).
+		w.Suspended = app.Service.SuspendTenant
 		w.Run(ctx)
 		return nil
 	})

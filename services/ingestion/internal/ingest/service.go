@@ -155,6 +155,9 @@ type Service struct {
 	// tenants: tenant → tenantView, as last seen on one of its verified
 	// principals (NoteTenant).
 	tenants sync.Map
+	// running: tenant → job id → cancel of the jobs this replica runs
+	// (under mu), so a suspension stops them (SuspendTenant).
+	running map[string]map[string]context.CancelCauseFunc
 }
 
 // jobRef is a claimed job. kind is store.KindCrawl for crawls (else an
@@ -215,7 +218,8 @@ func New(o Options) *Service {
 	if o.RechunkInterval <= 0 {
 		o.RechunkInterval = 30 * time.Second
 	}
-	s := &Service{o: o, log: o.Log, waiting: map[string]bool{}, wake: make(chan struct{}, 1), rechunked: make(chan struct{}, 1), watches: map[string]int{}}
+	s := &Service{o: o, log: o.Log, waiting: map[string]bool{}, wake: make(chan struct{}, 1), rechunked: make(chan struct{}, 1), watches: map[string]int{},
+		running: map[string]map[string]context.CancelCauseFunc{}}
 	o.Ring.OnUnlock(s.unpark)
 	// The lexical index seals its files and keys its terms with the
 	// tenant's key while it is in memory (index.Lexical, ADR 0051).

@@ -175,15 +175,85 @@ func (f *failure) Error() string { return f.msg }
 // errLeaseLost cancels a job whose lease another replica took.
 var errLeaseLost = errors.New("job lease lost")
 
+// errTenantSuspended cancels the running jobs of a tenant that was
+// suspended (or deleted): they are queued again, to wait like the
+// tenant's other jobs (ADR 0123 §1).
+var errTenantSuspended = errors.New("tenant suspended")
+
+// SuspendTenant is told of a tenant suspended or deleted (auth's tenant
+// event stream): it drops the tenant's data key, so its queued jobs are
+// not claimed (ADR 0115), and stops the jobs of the tenant this replica is
+// running at their next step — a fetch, an extraction, a batch of
+// embeddings, the commit — and queues them again without spending an
+// attempt. Nothing of a stopped job is committed: a document keeps the
+// version it had (its chunks change in one transaction), a crawl runs
+// again from its start URL (pages it queued are deduplicated). Once the
+// tenant is resumed, its jobs run again when a request of it loads the
+// key, like its other waiting jobs.
+func (s *Service) SuspendTenant(tenant string) {
+	// The key first: a job claimed meanwhile finds it gone (process).
+	s.o.Ring.Forget(tenant)
+	s.mu.Lock()
+	jobs := s.running[tenant]
+	cancels := make([]context.CancelCauseFunc, 0, len(jobs))
+	for _, c := range jobs {
+		cancels = append(cancels, c)
+	}
+	s.mu.Unlock()
+	for _, c := range cancels {
+		c(errTenantSuspended)
+	}
+	if len(cancels) > 0 {
+		s.log.Info("running jobs of a suspended tenant stopped; they wait for its resumption", "tenant", tenant, "jobs", len(cancels))
+	}
+}
+
+// track registers a running job's cancel for SuspendTenant until the
+// returned func is called.
+func (s *Service) track(r jobRef, cancel context.CancelCauseFunc) (untrack func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running[r.tenant] == nil {
+		s.running[r.tenant] = map[string]context.CancelCauseFunc{}
+	}
+	s.running[r.tenant][r.id] = cancel
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.running[r.tenant], r.id)
+		if len(s.running[r.tenant]) == 0 {
+			delete(s.running, r.tenant)
+		}
+	}
+}
+
+// requeue gives a job stopped by its tenant's suspension back to the
+// queue: queued, no progress, no attempt spent.
+func (s *Service) requeue(r jobRef) {
+	if err := s.o.Store.Requeue(context.WithoutCancel(context.Background()), r.lease); err != nil {
+		s.log.Warn("requeue a suspended tenant's job (its lease expires anyway)", "tenant", r.tenant, "job", r.id, "err", err)
+	}
+	// The tenant's next call here loads its key again (Unlock), without
+	// waiting for the next scan of the waiting tenants.
+	s.mu.Lock()
+	s.waiting[r.tenant] = true
+	s.mu.Unlock()
+}
+
 func (s *Service) process(ctx context.Context, j store.Job, holder string) {
 	r := jobRef{tenant: j.Tenant, id: j.ID, doc: j.DocumentID, collection: j.Collection, kind: j.Kind, parent: j.ParentID,
 		lease: store.Lease{Tenant: j.Tenant, JobID: j.ID, Holder: holder}, attempts: j.Attempts}
+	jobCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// Tracked before the key is looked up: a suspension either finds the
+	// job here and stops it, or dropped the key before the lookup.
+	untrack := s.track(r, cancel)
+	defer untrack()
 	key, ok := s.o.Ring.Cached(r.tenant)
-	if !ok { // expired since the claim: give the job back
+	if !ok { // expired (or the tenant suspended) since the claim: give the job back
 		s.release(r)
 		return
 	}
-	jobCtx, cancel := context.WithCancelCause(ctx)
 	stopRenew := s.renew(jobCtx, r.lease, cancel)
 	run := s.run
 	switch {
@@ -195,6 +265,7 @@ func (s *Service) process(ctx context.Context, j store.Job, holder string) {
 	err := run(jobCtx, key, r)
 	stopRenew()
 	lost := errors.Is(context.Cause(jobCtx), errLeaseLost)
+	suspended := errors.Is(context.Cause(jobCtx), errTenantSuspended)
 	cancel(nil)
 	var f *failure
 	switch {
@@ -203,6 +274,10 @@ func (s *Service) process(ctx context.Context, j store.Job, holder string) {
 		s.finishCrawl(r)
 	case err == nil:
 		s.done(r, store.JobSucceeded)
+	case suspended && ctx.Err() == nil:
+		// stopped by the tenant's suspension before its commit: it waits
+		// as a queued job (ADR 0123 §1)
+		s.requeue(r)
 	case lost || errors.Is(err, store.ErrLeaseLost):
 		// another replica holds the job now (this one stalled past its
 		// lease): its outcome is the one that counts

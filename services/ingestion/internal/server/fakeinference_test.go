@@ -38,6 +38,28 @@ type fakeInference struct {
 	// with this error, as inference refuses a spent limit.
 	refuseQueries error
 	calls         []fakeEmbedCall
+	// held: calls of several texts (jobs) block until it is closed;
+	// entered is told of each such call (holdBatches).
+	held, entered chan struct{}
+}
+
+// holdBatches makes calls of several texts (jobs' embeddings) wait until
+// the returned release is called; each such call is sent on the returned
+// channel as it starts waiting.
+func (f *fakeInference) holdBatches() (entered <-chan struct{}, release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.held, f.entered = make(chan struct{}), make(chan struct{}, 16)
+	held := f.held
+	var once sync.Once
+	return f.entered, func() {
+		once.Do(func() {
+			f.mu.Lock()
+			f.held = nil
+			f.mu.Unlock()
+			close(held)
+		})
+	}
 }
 
 type fakeEmbedCall struct {
@@ -93,6 +115,15 @@ func (f *fakeInference) embedCalls() []fakeEmbedCall {
 
 func (f *fakeInference) embed(c *inferencetest.Call, inputs []string) ([][]float32, error) {
 	f.mu.Lock()
+	if held := f.held; held != nil && len(inputs) > 1 {
+		select {
+		case f.entered <- struct{}{}:
+		default:
+		}
+		f.mu.Unlock()
+		<-held
+		f.mu.Lock()
+	}
 	defer f.mu.Unlock()
 	if f.down || (f.downBatches && len(inputs) > 1) {
 		return nil, status.Error(codes.Unavailable, "The upstream provider is unavailable.")

@@ -138,6 +138,17 @@ func (s *Store) ReleaseLease(ctx context.Context, l Lease) error {
 	return err
 }
 
+// Requeue gives the claimed job back as a queued one (its tenant was
+// suspended while it ran): no progress, no attempt counted, no error.
+func (s *Store) Requeue(ctx context.Context, l Lease) error {
+	err := s.fenced(ctx, s.db, l, `state = ?, chunks_done = 0, chunks_total = 0, error = '', lease_holder = '', lease_expires = 0, updated_at = ?`,
+		JobQueued, ns(s.now()))
+	if errors.Is(err, ErrLeaseLost) {
+		return nil
+	}
+	return err
+}
+
 // fenced runs UPDATE jobs SET <set> on the claim's job while the claim
 // holds it (and it is unfinished); ErrLeaseLost when it did not.
 func (s *Store) fenced(ctx context.Context, q querier, l Lease, set string, args ...any) error {

@@ -45,6 +45,7 @@ type Ingestion interface {
 // Slack is the Slack Web API.
 type Slack interface {
 	PostMessage(ctx context.Context, botToken, channel, threadTS string, msg slackapi.Message) (string, error)
+	PostEphemeral(ctx context.Context, botToken, channel, user, threadTS string, msg slackapi.Message) error
 	UpdateMessage(ctx context.Context, botToken, channel, ts string, msg slackapi.Message) error
 	TryUpdateMessage(ctx context.Context, botToken, channel, ts string, msg slackapi.Message) error
 	ThreadReplies(ctx context.Context, botToken, channel, threadTS string, keep int) ([]slackapi.ThreadMessage, error)

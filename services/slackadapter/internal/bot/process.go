@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/slackapi"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/store"
@@ -105,11 +106,66 @@ func (a *Adapter) handle(ctx context.Context, j job) error {
 			return nil
 		}
 	}
+	// A suspended or deleted tenant's workspace is told so, not met with
+	// silence (ADR 0123 §2); other failures of the key are the paths' own.
+	if _, err := a.assertionFor(ctx, inst.TenantID); err != nil {
+		if reason := grpcerr.TenantNotActive(err); reason != "" {
+			return a.notActive(ctx, inst, j, reason)
+		}
+	}
 	if j.cmd.kind == cmdKB {
 		return a.kb(ctx, inst, j)
 	}
 	return a.reply(ctx, inst, j)
 }
+
+// notActive answers a request of a workspace whose tenant is suspended or
+// deleted with a notice the asker alone sees: a slash command's at its
+// response_url (always possible), a mention's or direct message's with
+// chat.postEphemeral, which needs the workspace's bot token — held in
+// keyvault for the tenant, so readable only while the adapter still has
+// it cached from before the suspension (a suspended tenant's secrets are
+// not read). Without it the event is dropped, logged and counted
+// ("tenant_suspended_unnotified"). Nothing reaches inference.
+func (a *Adapter) notActive(ctx context.Context, inst store.Installation, j job, reason string) error {
+	msg := slackapi.Message{Text: suspendedNotice}
+	if reason == grpcerr.ReasonTenantDeleted {
+		msg.Text = deletedNotice
+	}
+	if j.responseURL != "" {
+		if err := a.respond(ctx, j, false, msg); err != nil {
+			return err
+		}
+		a.m.replies.WithLabelValues("tenant_suspended").Inc()
+		a.log.InfoContext(ctx, "slack request of a tenant not active refused", "team_id", inst.TeamID, "reason", reason)
+		return nil
+	}
+	bot, err := a.botToken(ctx, inst)
+	if err != nil {
+		a.m.replies.WithLabelValues("tenant_suspended_unnotified").Inc()
+		a.log.InfoContext(ctx, "slack event of a tenant not active dropped: no bot token to tell the user with", "team_id", inst.TeamID,
+			"event_id", j.eventID, "reason", reason)
+		return nil
+	}
+	thread := j.ev.ThreadTS
+	if thread == "" {
+		thread = j.ev.TS
+	}
+	if err := a.slack.PostEphemeral(ctx, bot.AccessToken, j.ev.Channel, j.ev.User, thread, msg); err != nil {
+		return err
+	}
+	a.m.replies.WithLabelValues("tenant_suspended").Inc()
+	a.log.InfoContext(ctx, "slack event of a tenant not active refused", "team_id", inst.TeamID, "event_id", j.eventID, "reason", reason)
+	return nil
+}
+
+// The notices a workspace's users get while its tenant is not active.
+const (
+	suspendedNotice = "Rampart is suspended for this workspace, so I cannot answer right now. " +
+		"A Rampart platform administrator can resume it; please ask your Rampart administrator."
+	deletedNotice = "Rampart is no longer available for this workspace: its Rampart tenant was deleted. " +
+		"Please ask your Rampart administrator."
+)
 
 var mention = regexp.MustCompile(`<@[A-Z0-9]+(\|[^>]*)?>`)
 

@@ -15,6 +15,7 @@ import (
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/secrets"
@@ -52,6 +53,11 @@ var botAudiences = []string{permissions.Inference, permissions.Ingestion, permis
 func (a *Auth) VerifyKey(ctx context.Context, apiKey string) (Verified, error) {
 	r, err := a.auth.VerifyKey(ctx, &authv1.VerifyKeyRequest{ApiKey: apiKey, Audiences: botAudiences})
 	if err != nil {
+		// A right key of a suspended or deleted tenant says so (ADR 0123
+		// §2): the bot tells the workspace instead of staying silent.
+		if reason := grpcerr.TenantNotActive(err); reason != "" {
+			return Verified{}, fmt.Errorf("auth VerifyKey: %s: %w", status.Code(err), &grpcerr.TenantNotActiveError{Reason: reason})
+		}
 		return Verified{}, fmt.Errorf("auth VerifyKey: %s", status.Code(err))
 	}
 	until := time.Unix(r.GetCacheUntil(), 0)

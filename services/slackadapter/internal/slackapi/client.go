@@ -114,6 +114,19 @@ func (c *Client) PostMessage(ctx context.Context, botToken, channel, threadTS st
 	return ts, err
 }
 
+// PostEphemeral shows msg to user alone in channel, in the thread of
+// threadTS when set (chat.postEphemeral).
+func (c *Client) PostEphemeral(ctx context.Context, botToken, channel, user, threadTS string, msg Message) error {
+	opts := msg.options()
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
+	}
+	return c.retry(ctx, "chat.postEphemeral", func() error {
+		_, err := c.api(botToken).PostEphemeralContext(ctx, channel, user, opts...)
+		return clean("chat.postEphemeral", err)
+	})
+}
+
 // UpdateMessage replaces the bot's message ts in channel (chat.update).
 func (c *Client) UpdateMessage(ctx context.Context, botToken, channel, ts string, msg Message) error {
 	return c.retry(ctx, "chat.update", func() error {

@@ -19,6 +19,11 @@ type Post struct {
 	Blocks string
 }
 
+// Ephemeral is one recorded chat.postEphemeral: shown to User alone.
+type Ephemeral struct {
+	Token, Channel, User, ThreadTS, Text string
+}
+
 // Update is one recorded chat.update.
 type Update struct {
 	Token, Channel, TS, Text, Blocks string
@@ -58,6 +63,7 @@ type Server struct {
 	posts        chan Post
 	updates      chan Update
 	responses    chan Response
+	ephemeral    chan Ephemeral
 	refreshed    int
 	userInfos    int                  // users.info calls served
 	threads      map[string][]Message // channel \x00 thread ts → messages
@@ -102,10 +108,11 @@ type Grant struct {
 func Start(t testing.TB, clientID, clientSecret string) *Server {
 	s := &Server{tokens: map[string]bool{}, refresh: map[string]string{}, codes: map[string]Grant{},
 		clientID: clientID, secret: clientSecret, posts: make(chan Post, 100), updates: make(chan Update, 1000),
-		responses: make(chan Response, 100), threads: map[string][]Message{}, admins: map[string]bool{},
+		responses: make(chan Response, 100), ephemeral: make(chan Ephemeral, 100), threads: map[string][]Message{}, admins: map[string]bool{},
 		messages: map[string]bool{}, bots: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/chat.postMessage", s.postMessage)
+	mux.HandleFunc("POST /api/chat.postEphemeral", s.postEphemeral)
 	mux.HandleFunc("POST /api/chat.update", s.update)
 	mux.HandleFunc("POST /api/conversations.replies", s.replies)
 	mux.HandleFunc("POST /api/users.info", s.userInfo)
@@ -144,6 +151,9 @@ func (s *Server) Posts() <-chan Post { return s.posts }
 
 // Responses delivers messages posted to response URLs.
 func (s *Server) Responses() <-chan Response { return s.responses }
+
+// Ephemerals delivers recorded chat.postEphemeral calls.
+func (s *Server) Ephemerals() <-chan Ephemeral { return s.ephemeral }
 
 // Updates delivers recorded chat.update calls.
 func (s *Server) Updates() <-chan Update { return s.updates }
@@ -327,6 +337,21 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) (string, bool) {
 		return "", false
 	}
 	return tok, true
+}
+
+func (s *Server) postEphemeral(w http.ResponseWriter, r *http.Request) {
+	tok, ok := s.auth(w, r)
+	if !ok {
+		return
+	}
+	e := Ephemeral{Token: tok, Channel: r.PostForm.Get("channel"), User: r.PostForm.Get("user"), ThreadTS: r.PostForm.Get("thread_ts"),
+		Text: r.PostForm.Get("text")}
+	if e.Channel == "" || e.User == "" {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+		return
+	}
+	s.ephemeral <- e
+	writeJSON(w, map[string]any{"ok": true, "message_ts": "1800000000.999999"})
 }
 
 func (s *Server) update(w http.ResponseWriter, r *http.Request) {
