@@ -25,7 +25,7 @@ import (
 
 // fakeSlackAPI is the part of Slack's Web API the bot calls, on the wire
 // slack-go speaks (form POSTs, bearer token, JSON answers): oauth.v2.access,
-// chat.postMessage, chat.update, conversations.replies (the thread's
+// chat.postMessage, chat.postEphemeral, chat.update, conversations.replies (the thread's
 // messages oldest first: those the test says people wrote, and the bot's
 // own posts as chat.update left them) and users.info (admins: the
 // workspace admins it names).
@@ -41,6 +41,8 @@ type fakeSlackAPI struct {
 	admins  map[string]bool
 	threads map[string][]map[string]any // channel+"/"+thread_ts → messages
 	replies []string                    // conversations.replies calls: channel+"/"+ts
+	// ephemerals are chat.postEphemeral calls (shown to one user).
+	ephemerals chan url.Values
 }
 
 // addThreadMessage records a person's message in a thread, as Slack has
@@ -73,7 +75,8 @@ func (f *fakeSlackAPI) finalUpdate(t *testing.T) url.Values {
 
 func startFakeSlackAPI(t *testing.T, clientID, clientSecret string) *fakeSlackAPI {
 	f := &fakeSlackAPI{codes: map[string]string{}, updates: make(chan url.Values, 1000), admins: map[string]bool{},
-		threads: map[string][]map[string]any{}}
+		threads:    map[string][]map[string]any{},
+		ephemerals: make(chan url.Values, 100)}
 	reply := func(w http.ResponseWriter, v any) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(v)
@@ -126,6 +129,13 @@ func startFakeSlackAPI(t *testing.T, clientID, clientSecret string) *fakeSlackAP
 		}
 		f.mu.Unlock()
 		reply(w, map[string]any{"ok": true, "channel": r.PostForm.Get("channel"), "ts": ts})
+	})
+	mux.HandleFunc("POST /api/chat.postEphemeral", func(w http.ResponseWriter, r *http.Request) {
+		if !authed(w, r) {
+			return
+		}
+		f.ephemerals <- r.PostForm
+		reply(w, map[string]any{"ok": true, "message_ts": "1900000000.999999"})
 	})
 	mux.HandleFunc("POST /api/chat.update", func(w http.ResponseWriter, r *http.Request) {
 		if !authed(w, r) {
