@@ -267,7 +267,7 @@ func principalLimits(k store.Limits, t store.TenantLimits) *authv1.Limits {
 	}
 	return &authv1.Limits{
 		PlatformMaxConcurrentStreams: platformStreams,
-		RequestsPerMinute: k.RPM, TokensPerMinute: k.TPM, MonthlyTokenBudget: k.MonthlyTokens,
+		RequestsPerMinute:            k.RPM, TokensPerMinute: k.TPM, MonthlyTokenBudget: k.MonthlyTokens,
 		TenantRequestsPerMinute:    narrowLimit(t.RPM, k.TenantRPM),
 		TenantTokensPerMinute:      narrowLimit(t.TPM, k.TenantTPM),
 		TenantMonthlyTokenBudget:   narrowLimit(t.MonthlyTokens, k.TenantMonthlyTokens),

@@ -78,10 +78,10 @@ func TestSuspensionStopsARunningJob(t *testing.T) {
 	require.Zero(t, doc.Chunks)
 
 	// Resumed: the tenant's first call loads its key, the job runs.
-	docs, err := c.ListDocuments(h.ctx(t, "acme"), &ingestionv1.ListDocumentsRequest{Collection: "kb"})
+	_, err = c.ListDocuments(h.ctx(t, "acme"), &ingestionv1.ListDocumentsRequest{Collection: "kb"})
 	require.NoError(t, err)
 	require.Equal(t, ingestionv1.JobState_JOB_STATE_SUCCEEDED, h.wait(t, job))
-	docs, err = c.ListDocuments(h.ctx(t, "acme"), &ingestionv1.ListDocumentsRequest{Collection: "kb"})
+	docs, err := c.ListDocuments(h.ctx(t, "acme"), &ingestionv1.ListDocumentsRequest{Collection: "kb"})
 	require.NoError(t, err)
 	require.Len(t, docs.GetDocuments(), 1, "the new version replaced the previous one")
 	require.Equal(t, r.GetDocument().GetId(), docs.GetDocuments()[0].GetId())

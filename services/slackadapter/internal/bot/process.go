@@ -140,8 +140,8 @@ func (a *Adapter) notActive(ctx context.Context, inst store.Installation, j job,
 		a.log.InfoContext(ctx, "slack request of a tenant not active refused", "team_id", inst.TeamID, "reason", reason)
 		return nil
 	}
-	bot, err := a.botToken(ctx, inst)
-	if err != nil {
+	token, ok := a.noticeToken(ctx, inst)
+	if !ok {
 		a.m.replies.WithLabelValues("tenant_suspended_unnotified").Inc()
 		a.log.InfoContext(ctx, "slack event of a tenant not active dropped: no bot token to tell the user with", "team_id", inst.TeamID,
 			"event_id", j.eventID, "reason", reason)
@@ -151,12 +151,23 @@ func (a *Adapter) notActive(ctx context.Context, inst store.Installation, j job,
 	if thread == "" {
 		thread = j.ev.TS
 	}
-	if err := a.slack.PostEphemeral(ctx, bot.AccessToken, j.ev.Channel, j.ev.User, thread, msg); err != nil {
+	if err := a.slack.PostEphemeral(ctx, token, j.ev.Channel, j.ev.User, thread, msg); err != nil {
 		return err
 	}
 	a.m.replies.WithLabelValues("tenant_suspended").Inc()
 	a.log.InfoContext(ctx, "slack event of a tenant not active refused", "team_id", inst.TeamID, "event_id", j.eventID, "reason", reason)
 	return nil
+}
+
+// noticeToken is the workspace's bot token if the secrets cache still
+// holds it (a suspended tenant's secret cannot be read again).
+func (a *Adapter) noticeToken(ctx context.Context, inst store.Installation) (string, bool) {
+	bot, err := a.botToken(ctx, inst)
+	if err != nil {
+		a.log.DebugContext(ctx, "no bot token for a notice", "team_id", inst.TeamID, "err", err)
+		return "", false
+	}
+	return bot.AccessToken, true
 }
 
 // The notices a workspace's users get while its tenant is not active.
