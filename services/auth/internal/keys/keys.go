@@ -134,7 +134,8 @@ func checkLimits(l store.Limits) error {
 		name string
 		v    int64
 	}{{"limits.tenant_requests_per_minute", l.TenantRPM}, {"limits.tenant_tokens_per_minute", l.TenantTPM},
-		{"limits.tenant_monthly_token_budget", l.TenantMonthlyTokens}, {"limits.tenant_max_concurrent_streams", l.TenantMaxStreams}} {
+		{"limits.tenant_monthly_token_budget", l.TenantMonthlyTokens}, {"limits.tenant_max_concurrent_streams", l.TenantMaxStreams},
+		{"limits.platform_max_concurrent_streams", l.PlatformMaxStreams}} {
 		if f.v != 0 {
 			return invalid(f.name, "tenant limits are set on the tenant (PUT /v1/tenants/{tenant_id}/limits), not on a key")
 		}

@@ -122,7 +122,7 @@ func limitsPB(l store.Limits) *authv1.Limits {
 func limitsFromPB(l *authv1.Limits) store.Limits {
 	return store.Limits{RPM: l.GetRequestsPerMinute(), TPM: l.GetTokensPerMinute(), MonthlyTokens: l.GetMonthlyTokenBudget(),
 		TenantRPM: l.GetTenantRequestsPerMinute(), TenantTPM: l.GetTenantTokensPerMinute(), TenantMonthlyTokens: l.GetTenantMonthlyTokenBudget(),
-		TenantMaxStreams: l.GetTenantMaxConcurrentStreams()}
+		TenantMaxStreams: l.GetTenantMaxConcurrentStreams(), PlatformMaxStreams: l.GetPlatformMaxConcurrentStreams()}
 }
 
 func tenantPB(t store.Tenant) *authv1.Tenant {

@@ -73,6 +73,7 @@ func tenantLimits(t *testing.T, e *env) {
 			{"a model the tenant lacks", &authv1.CreateKeyRequest{AllowedModels: []string{"echo", "big"}}, "allowed_models[1]"},
 			{"a tenant limit on a key", &authv1.CreateKeyRequest{Limits: &authv1.Limits{TenantMonthlyTokenBudget: 5}}, "limits.tenant_monthly_token_budget"},
 			{"a tenant stream cap on a key", &authv1.CreateKeyRequest{Limits: &authv1.Limits{TenantMaxConcurrentStreams: 5}}, "limits.tenant_max_concurrent_streams"},
+			{"a platform stream cap on a key", &authv1.CreateKeyRequest{Limits: &authv1.Limits{PlatformMaxConcurrentStreams: 500}}, "limits.platform_max_concurrent_streams"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				tt.req.Name, tt.req.Scopes = "k", []string{"chat:write"}

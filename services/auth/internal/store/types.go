@@ -88,6 +88,9 @@ type Limits struct {
 	// TenantMaxStreams is only read from a request to refuse it (the
 	// tenant's stream cap is a tenant record, ADR 0111 §3); never stored.
 	TenantMaxStreams int64 `json:"-"`
+	// PlatformMaxStreams likewise (the platform's stream cap of a tenant,
+	// ADR 0123 §3): refused on a key, never stored.
+	PlatformMaxStreams int64 `json:"-"`
 	// RPMPool and TPMPool are the rate pools the key belongs to (ADR 0076):
 	// set by auth when a key with that limit, or a member of its pool,
 	// mints or rotates the key — never from a request. Zero: the key is in
