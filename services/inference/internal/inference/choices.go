@@ -280,12 +280,7 @@ func (w *chunkWriter) finishChoices(finishes []string, ext *wire.Extension, incl
 			return err
 		}
 	}
-	if !includeUsage {
-		return nil
-	}
-	usage, _ := json.Marshal(streamUsage(u, pu))
-	w.chunk.Usage = usage
-	return w.emit([]wire.ChunkChoice{}, nil)
+	return w.usageChunk(includeUsage, u, pu)
 }
 
 // streams runs the streams of n choices, calling emit for each delta with

@@ -187,6 +187,12 @@ func (w *chunkWriter) finish(reason string, ext *wire.Extension, includeUsage bo
 	if err := w.delta(wire.Delta{}, &w.reason, ext); err != nil {
 		return err
 	}
+	return w.usageChunk(includeUsage, u, pu)
+}
+
+// usageChunk sends, with include_usage, the stream's last chunk: empty
+// choices and u's counts with pu's details.
+func (w *chunkWriter) usageChunk(includeUsage bool, u store.Record, pu *provider.Usage) error {
 	if !includeUsage {
 		return nil
 	}
