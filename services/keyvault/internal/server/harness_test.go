@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -23,6 +22,7 @@ import (
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/grpctest"
 	"github.com/rampart-platform/rampart/pkg/logging"
+	"github.com/rampart-platform/rampart/pkg/logging/logtest"
 	"github.com/rampart-platform/rampart/pkg/mtls"
 	"github.com/rampart-platform/rampart/pkg/pki"
 	"github.com/rampart-platform/rampart/pkg/pki/pkitest"
@@ -71,18 +71,6 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 type harness struct {
 	dataDir  string
 	certDir  string
@@ -93,7 +81,7 @@ type harness struct {
 	st       *store.Store
 	sink     *switchSink
 	clock    *fakeClock
-	logs     *syncBuffer
+	logs     *logtest.Buffer
 	auditLog string
 	aws      *awsfake.Fake
 	auth     *authtest.Server
@@ -137,7 +125,7 @@ func onBothStores(t *testing.T, fn func(t *testing.T, postgres bool)) {
 func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	certDir, ca := pkitest.NewDir(t, "keyvault", "edge", "slackadapter", "ingestion", "inference", "auth", "rampart-cli")
-	h := &harness{dataDir: t.TempDir(), certDir: certDir, ca: ca, clock: &fakeClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	h := &harness{dataDir: t.TempDir(), certDir: certDir, ca: ca, clock: &fakeClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}, logs: &logtest.Buffer{}, reg: prometheus.NewRegistry()}
 	ctx := context.Background()
 	var err error
 	if o.postgres {

@@ -1,12 +1,10 @@
 package appsecrets_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rampart-platform/rampart/pkg/awsfake"
+	"github.com/rampart-platform/rampart/pkg/logging/logtest"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/appsecrets"
 )
 
@@ -38,19 +37,6 @@ func newClock() *clock               { c := &clock{}; c.ns.Store(time.Now().Unix
 func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // env is the fake AWS behind a switch that takes it down (503s).
 type env struct {
 	fake *awsfake.Fake
@@ -58,11 +44,11 @@ type env struct {
 	sm   *secretsmanager.Client
 	down atomic.Bool
 	clk  *clock
-	logs *syncBuffer
+	logs *logtest.Buffer
 }
 
 func newEnv(t *testing.T) *env {
-	e := &env{fake: awsfake.New(), clk: newClock(), logs: &syncBuffer{}}
+	e := &env{fake: awsfake.New(), clk: newClock(), logs: &logtest.Buffer{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.down.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
