@@ -17,6 +17,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+
+	"github.com/rampart-platform/rampart/pkg/periodic"
 )
 
 // Authorizer holds the current compiled policy and provides the server
@@ -140,31 +142,24 @@ func FromFile(path string, refresh time.Duration, log *slog.Logger) (*Authorizer
 }
 
 func (a *Authorizer) watch(ctx context.Context, path string, refresh time.Duration, last []byte, log *slog.Logger) {
-	t := time.NewTicker(refresh)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	periodic.Every(ctx, refresh, func(context.Context) {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			log.Warn("authz policy unreadable; keeping the current one", "path", path, "error", err)
-			continue
+			return
 		}
 		if bytes.Equal(data, last) {
-			continue
+			return
 		}
 		last = data
 		rbac, err := build(data)
 		if err != nil {
 			log.Error("authz policy invalid; keeping the current one", "path", path, "error", err)
-			continue
+			return
 		}
 		a.cur.Store(newEngine(rbac))
 		log.Info("authz policy reloaded", "path", path)
-	}
+	})
 }
 
 // Close stops watching the policy file, if any.

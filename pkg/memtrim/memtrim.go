@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
+
+	"github.com/rampart-platform/rampart/pkg/periodic"
 )
 
 // Defaults of Options.
@@ -78,25 +80,19 @@ func StopHeapProfile() { runtime.MemProfileRate = 0 }
 // task).
 func Run(ctx context.Context, o Options) error {
 	o = o.withDefaults()
-	t := time.NewTicker(o.Interval)
-	defer t.Stop()
 	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
 	w := newWatcher(o, allocated(sample))
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			switch w.observe(allocated(sample)) {
-			case releaseAll:
-				release()
-				w.released(allocated(sample))
-			case releasePages:
-				releaseBinary()
-			case releaseNone:
-			}
+	periodic.Every(ctx, o.Interval, func(context.Context) {
+		switch w.observe(allocated(sample)) {
+		case releaseAll:
+			release()
+			w.released(allocated(sample))
+		case releasePages:
+			releaseBinary()
+		case releaseNone:
 		}
-	}
+	})
+	return nil
 }
 
 // stackShrinks is how many collections a release runs before returning

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"github.com/rampart-platform/rampart/pkg/periodic"
 	"github.com/rampart-platform/rampart/pkg/pki"
 )
 
@@ -141,18 +142,12 @@ func (s *Source) Reload() error {
 // picked up (and problems logged) even without handshakes. It is optional:
 // handshakes check the files themselves.
 func (s *Source) Watch(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			if err := s.Reload(); err != nil {
-				s.log.Warn("mTLS reload failed; keeping current material", "error", err)
-			}
+	periodic.Every(ctx, interval, func(context.Context) {
+		if err := s.Reload(); err != nil {
+			s.log.Warn("mTLS reload failed; keeping current material", "error", err)
 		}
-	}
+	})
+	return ctx.Err()
 }
 
 // maybeReload runs Reload at most once per interval. Handshakes call it, so

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/periodic"
 )
 
 // SigningKeysClient is the part of auth's client that RemoteKeys needs.
@@ -63,18 +64,11 @@ func (r *RemoteKeys) PublicKey(kid string) (ed25519.PublicKey, bool) {
 
 // Run refreshes the keys every interval until ctx ends.
 func (r *RemoteKeys) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := r.refresh(ctx); err != nil {
-				r.log.Warn("refresh principal signing keys", "err", err)
-			}
+	periodic.Every(ctx, interval, func(ctx context.Context) {
+		if err := r.refresh(ctx); err != nil {
+			r.log.Warn("refresh principal signing keys", "err", err)
 		}
-	}
+	})
 }
 
 func (r *RemoteKeys) refresh(ctx context.Context) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rampart-platform/rampart/pkg/backend"
+	"github.com/rampart-platform/rampart/pkg/periodic"
 	pstore "github.com/rampart-platform/rampart/pkg/store"
 
 	"github.com/rampart-platform/rampart/services/auth/internal/config"
@@ -76,18 +77,11 @@ func Run(ctx context.Context, args []string) error {
 
 // refreshSigning picks up keys rotated by other replicas and rotates when due.
 func refreshSigning(ctx context.Context, sm *signing.Manager, env *backend.Env) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := sm.Refresh(ctx); err != nil {
-				env.Log.Error("refresh signing keys", "err", err)
-			} else if err := sm.MaybeRotate(ctx); err != nil {
-				env.Log.Error("rotate signing key", "err", err)
-			}
+	periodic.Every(ctx, time.Minute, func(ctx context.Context) {
+		if err := sm.Refresh(ctx); err != nil {
+			env.Log.Error("refresh signing keys", "err", err)
+		} else if err := sm.MaybeRotate(ctx); err != nil {
+			env.Log.Error("rotate signing key", "err", err)
 		}
-	}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rampart-platform/rampart/pkg/periodic"
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
 )
 
@@ -104,19 +105,12 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 	var drain sync.WaitGroup
 	drain.Go(func() { s.DrainFailureAudit(ctx) })
 	defer drain.Wait()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			_ = s.FlushLastUsed(flush)
-			cancel()
-			return
-		case <-t.C:
-			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("auth sweep", "err", err)
-			}
+	periodic.Every(ctx, interval, func(ctx context.Context) {
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("auth sweep", "err", err)
 		}
-	}
+	})
+	flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	_ = s.FlushLastUsed(flush)
+	cancel()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rampart-platform/rampart/pkg/periodic"
 	"github.com/rampart-platform/rampart/services/inference/internal/store"
 )
 
@@ -122,23 +123,16 @@ func holderID() string {
 
 // Run sweeps every interval until ctx ends, then releases the lease.
 func (s *Sweeper) Run(ctx context.Context) {
-	t := time.NewTicker(s.interval)
-	defer t.Stop()
-	for {
+	periodic.Every(ctx, s.interval, func(ctx context.Context) {
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("retention sweep", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if err := s.store.ReleaseLease(rctx, leaseName, s.holder); err != nil {
-				s.log.Warn("retention: release lease", "err", err)
-			}
-			cancel()
-			return
-		case <-t.C:
-		}
+	}, periodic.AtStart())
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	if err := s.store.ReleaseLease(rctx, leaseName, s.holder); err != nil {
+		s.log.Warn("retention: release lease", "err", err)
 	}
+	cancel()
 }
 
 // Result is what one pass did.

@@ -3,8 +3,8 @@ package ingest
 import (
 	"context"
 	"fmt"
-	"time"
 
+	"github.com/rampart-platform/rampart/pkg/periodic"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/extract"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/keyring"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/store"
@@ -52,10 +52,8 @@ func (s *Service) storedFile(ctx context.Context, key *keyring.Key, doc store.Do
 // tenant's wait: its key is forgotten, so they are neither claimed nor
 // counted against the bound).
 func (s *Service) rechunkLoop(ctx context.Context) {
-	t := time.NewTicker(s.o.RechunkInterval)
-	defer t.Stop()
 	lastLeft, lastOther := -1, -1
-	for {
+	periodic.Every(ctx, s.o.RechunkInterval, func(ctx context.Context) {
 		if n := s.enqueueRechunks(ctx); n > 0 {
 			s.wakeOne()
 		}
@@ -66,13 +64,7 @@ func (s *Service) rechunkLoop(ctx context.Context) {
 			}
 			lastLeft, lastOther = left, other
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-s.rechunked:
-		}
-	}
+	}, periodic.AtStart(), periodic.OnWake(s.rechunked))
 }
 
 // enqueueRechunks queues the rechunk jobs there is room for.

@@ -15,6 +15,7 @@ import (
 	inferencev1 "github.com/rampart-platform/rampart/gen/go/rampart/inference/v1"
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/hashembed"
+	"github.com/rampart-platform/rampart/pkg/periodic"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/chunk"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/extract"
@@ -45,17 +46,11 @@ func (s *Service) Run(ctx context.Context) error {
 	s.resumed.Store(true)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		t := time.NewTicker(s.o.PollInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-				s.refreshWaiting(ctx)
-				s.wakeOne()
-			}
-		}
+		periodic.Every(ctx, s.o.PollInterval, func(ctx context.Context) {
+			s.refreshWaiting(ctx)
+			s.wakeOne()
+		})
+		return nil
 	})
 	if s.o.Rechunk > 0 {
 		g.Go(func() error { s.rechunkLoop(ctx); return nil })
@@ -307,33 +302,23 @@ func (s *Service) process(ctx context.Context, j store.Job, holder string) {
 // renew extends the job's lease every third of its length until the
 // returned stop is called; a lost lease cancels the job.
 func (s *Service) renew(ctx context.Context, l store.Lease, cancel context.CancelCauseFunc) (stop func()) {
-	done := make(chan struct{})
+	ctx, stopRenew := context.WithCancel(ctx)
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(s.o.JobLease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				err := s.o.Store.RenewLease(ctx, l, s.o.JobLease)
-				switch {
-				case errors.Is(err, store.ErrLeaseLost):
-					cancel(errLeaseLost)
-					return
-				case err != nil && ctx.Err() == nil:
-					// the database is unreachable: keep working, the
-					// fenced commit decides whether the work counts
-					s.log.Warn("renew ingestion job lease", "job", l.JobID, "err", err)
-				}
+		periodic.Every(ctx, s.o.JobLease/3, func(ctx context.Context) {
+			err := s.o.Store.RenewLease(ctx, l, s.o.JobLease)
+			switch {
+			case errors.Is(err, store.ErrLeaseLost):
+				cancel(errLeaseLost) // ends ctx too: no renewal after it
+			case err != nil && ctx.Err() == nil:
+				// the database is unreachable: keep working, the
+				// fenced commit decides whether the work counts
+				s.log.Warn("renew ingestion job lease", "job", l.JobID, "err", err)
 			}
-		}
+		})
 	}()
-	return func() { close(done); <-finished }
+	return func() { stopRenew(); <-finished }
 }
 
 func (s *Service) release(r jobRef) {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/rampart-platform/rampart/pkg/periodic"
 )
 
 // Actions.
@@ -237,22 +239,15 @@ func (h *Holder) Watch(ctx context.Context, interval time.Duration) {
 	if h.file == "" {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	periodic.Every(ctx, interval, func(context.Context) {
+		st, err := os.Stat(h.file)
+		if err != nil || (st.ModTime().Equal(h.mod) && st.Size() == h.size) {
 			return
-		case <-t.C:
-			st, err := os.Stat(h.file)
-			if err != nil || (st.ModTime().Equal(h.mod) && st.Size() == h.size) {
-				continue
-			}
-			if err := h.Reload(); err != nil {
-				h.log.Error("keyvault policy reload failed; keeping the previous policy", "err", err)
-				continue
-			}
-			h.log.Info("keyvault policy reloaded", "file", h.file)
 		}
-	}
+		if err := h.Reload(); err != nil {
+			h.log.Error("keyvault policy reload failed; keeping the previous policy", "err", err)
+			return
+		}
+		h.log.Info("keyvault policy reloaded", "file", h.file)
+	})
 }

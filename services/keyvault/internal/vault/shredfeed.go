@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rampart-platform/rampart/pkg/periodic"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/audit"
 	"github.com/rampart-platform/rampart/services/keyvault/internal/store"
 )
@@ -72,24 +73,17 @@ func (s *Service) noteShred(ctx context.Context) {
 // FollowShreds polls the database for shreds made on other replicas every
 // interval while a WatchShreds stream is open here, until ctx ends.
 func (s *Service) FollowShreds(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	periodic.Every(ctx, interval, func(ctx context.Context) {
 		if s.shreds.watchers.Load() == 0 {
-			continue
+			return
 		}
 		head, err := s.o.Store.ShredHead(ctx)
 		if err != nil {
 			s.log.WarnContext(ctx, "shred watchers: poll failed", "err", err)
-			continue
+			return
 		}
 		s.shreds.advance(head)
-	}
+	})
 }
 
 // ShredCursor is where a WatchShreds client resumes: the seq of the last

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rampart-platform/rampart/pkg/awsclient"
+	"github.com/rampart-platform/rampart/pkg/periodic"
 	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/pkg/secrets/awssm"
 	"github.com/rampart-platform/rampart/pkg/secrets/refs"
@@ -195,16 +196,10 @@ func (a *App) Credentials() Credentials {
 // (setting and reference, the cause without any value) and the values held
 // stay in use.
 func (a *App) Run(ctx context.Context, every time.Duration) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if err := a.Refresh(ctx); err != nil && ctx.Err() == nil {
-				a.o.Log.WarnContext(ctx, "slack app credentials: refresh from AWS failed; the last values stay in use", "err", err)
-			}
+	periodic.Every(ctx, every, func(ctx context.Context) {
+		if err := a.Refresh(ctx); err != nil && ctx.Err() == nil {
+			a.o.Log.WarnContext(ctx, "slack app credentials: refresh from AWS failed; the last values stay in use", "err", err)
 		}
-	}
+	})
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rampart-platform/rampart/pkg/periodic"
 	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/services/slackadapter/internal/appsecrets"
@@ -112,18 +113,10 @@ func (a *Adapter) Run(ctx context.Context) error {
 			}
 		})
 	}
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		a.maintain(ctx)
-		select {
-		case <-ctx.Done():
-			close(a.queue)
-			a.wg.Wait()
-			return nil
-		case <-t.C:
-		}
-	}
+	periodic.Every(ctx, time.Minute, a.maintain, periodic.AtStart())
+	close(a.queue)
+	a.wg.Wait()
+	return nil
 }
 
 // maintain purges expired dedupe marks and states and refreshes tokens.
