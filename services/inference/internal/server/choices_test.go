@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -22,18 +21,15 @@ import (
 func choicesEnv(t *testing.T) (*env, *openaitest.Upstream) {
 	t.Helper()
 	fake := &openaitest.Upstream{}
-	up := httptest.NewServer(fake)
-	t.Cleanup(up.Close)
 	reg := `{
-  "upstreams": {"fake": {"type": "openai", "base_url": "` + up.URL + `/v1", "max_retries": -1}},
+  "upstreams": {` + fakeUpstream(t, fake) + `},
   "models": [
     {"id": "echo", "upstream": "local"},
     {"id": "gpt-chat", "upstream": "fake", "upstream_model": "gpt-4o-mini"}
   ],
   "default": {"allowed_models": ["*"]}
 }`
-	srv := servertest.Start(t, servertest.Options{Models: []byte(reg), ToolPolicy: []byte(tools)})
-	return &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}, fake
+	return startEnv(t, servertest.Options{Models: []byte(reg), ToolPolicy: []byte(tools)}), fake
 }
 
 type choicesCompletion struct {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -29,22 +28,19 @@ import (
 func nativeEnv(t *testing.T) (*env, *openaitest.Upstream) {
 	t.Helper()
 	fake := &openaitest.Upstream{}
-	up := httptest.NewServer(fake)
-	t.Cleanup(up.Close)
 	reg := `{
-  "upstreams": {"fake": {"type": "openai", "base_url": "` + up.URL + `/v1", "max_retries": -1}},
+  "upstreams": {` + fakeUpstream(t, fake) + `},
   "models": [
     {"id": "gpt-native", "upstream": "fake", "upstream_model": "gpt-4.1-upstream", "responses_api": "native", "input_usd_per_mtok": 1},
     {"id": "gpt-chat", "upstream": "fake", "upstream_model": "gpt-4o-mini"}
   ],
   "tenants": {"t-log": {"allowed_models": ["*"], "prompt_logging": true}}
 }`
-	srv := servertest.Start(t, servertest.Options{Models: []byte(reg), ToolPolicy: []byte(tools),
+	return startEnv(t, servertest.Options{Models: []byte(reg), ToolPolicy: []byte(tools),
 		Keyvault: func(*keyvaulttest.Server) {},
 		Ingestion: func(f *ingestiontest.Server) {
 			f.Add("t1", "handbook", &ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText})
-		}})
-	return &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}, fake
+		}}), fake
 }
 
 // upstreamBody is the last request the fake received, decoded.

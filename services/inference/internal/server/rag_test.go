@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -92,17 +91,15 @@ const vpnText = "# VPN VPN certificates rotate every 45 days. The VPN gateway is
 func ragEnv(t *testing.T) (*env, *openaitest.Upstream) {
 	t.Helper()
 	fake := &openaitest.Upstream{}
-	up := httptest.NewServer(fake)
-	t.Cleanup(up.Close)
 	reg := `{
-  "upstreams": {"fake": {"type": "openai", "base_url": "` + up.URL + `/v1", "max_retries": -1}},
+  "upstreams": {` + fakeUpstream(t, fake) + `},
   "models": [
     {"id": "rampart-extractive", "upstream": "local"},
     {"id": "echo", "upstream": "local"},
     {"id": "gpt-fake", "upstream": "fake", "upstream_model": "gpt-4o-mini"}
   ]
 }`
-	srv := servertest.Start(t, servertest.Options{Keyvault: func(*keyvaulttest.Server) {}, Models: []byte(reg), Ingestion: func(f *ingestiontest.Server) {
+	return startEnv(t, servertest.Options{Keyvault: func(*keyvaulttest.Server) {}, Models: []byte(reg), Ingestion: func(f *ingestiontest.Server) {
 		f.Add("t1", "handbook",
 			&ingestionv1.Passage{ChunkId: "doc-vpn:0", DocumentId: "doc-vpn", Source: "vpn.md", Text: vpnText,
 				Spans: []*ingestionv1.PassageSpan{span(0, 44, 0, 44, 1), span(45, 80, 46, 81, 2)}},
@@ -116,8 +113,7 @@ func ragEnv(t *testing.T) (*env, *openaitest.Upstream) {
 			&ingestionv1.Passage{ChunkId: "doc-tok:1", DocumentId: "doc-tok", Source: "tokens.md", Text: "Session tokens expire after 8 hours."},
 			&ingestionv1.Passage{ChunkId: "doc-keys:4", DocumentId: "doc-keys", Source: "keys.md", Heading: "Keys > Revocation", Text: "A revoked key stops at once."})
 		f.Add("t2", "secret", &ingestionv1.Passage{ChunkId: "doc-x:0", DocumentId: "doc-x", Source: "x.md", Text: "Tenant two's certificates rotate every 7 days."})
-	}})
-	return &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}, fake
+	}}), fake
 }
 
 func ragBody(model, ext string, msgs ...string) []byte {

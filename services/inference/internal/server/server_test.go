@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -54,8 +56,24 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv := servertest.Start(t, servertest.Options{Models: []byte(models), ToolPolicy: []byte(tools), Clients: []string{"keyvault"}})
-	return &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}
+	return startEnv(t, servertest.Options{Models: []byte(models), ToolPolicy: []byte(tools), Clients: []string{"keyvault"}})
+}
+
+// startEnv starts inference with o and dials it as the edge.
+func startEnv(tb testing.TB, o servertest.Options) *env {
+	tb.Helper()
+	srv := servertest.Start(tb, o)
+	return &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(tb, "edge"))}
+}
+
+// fakeUpstream serves fake over HTTP until the test ends and returns the
+// model registry's "fake" upstream entry for it: OpenAI-compatible, no
+// retries (a test's scripted failure is seen once).
+func fakeUpstream(tb testing.TB, fake http.Handler) string {
+	tb.Helper()
+	up := httptest.NewServer(fake)
+	tb.Cleanup(up.Close)
+	return `"fake": {"type": "openai", "base_url": "` + up.URL + `/v1", "max_retries": -1}`
 }
 
 func principalFor(tenant, key string, mutate ...func(*authv1.Principal)) *authv1.Principal {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,19 +16,15 @@ import (
 // When an OpenAI-compatible upstream reports no usage, OpenAI-style models
 // are counted with tiktoken (offline vocabularies), others estimated.
 func TestTokenCountingWithoutProviderUsage(t *testing.T) {
-	fake := &openaitest.Upstream{NoUsage: true}
-	up := httptest.NewServer(fake)
-	t.Cleanup(up.Close)
 	reg := `{
-  "upstreams": {"fake": {"type": "openai", "base_url": "` + up.URL + `/v1", "max_retries": -1}},
+  "upstreams": {` + fakeUpstream(t, &openaitest.Upstream{NoUsage: true}) + `},
   "models": [
     {"id": "gpt-fake", "upstream": "fake", "upstream_model": "gpt-4o-mini"},
     {"id": "gpt-cl100k", "upstream": "fake", "upstream_model": "gpt-4"},
     {"id": "llama", "upstream": "fake", "upstream_model": "llama3.1:8b"}
   ]
 }`
-	srv := servertest.Start(t, servertest.Options{Models: []byte(reg)})
-	e := &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}
+	e := startEnv(t, servertest.Options{Models: []byte(reg)})
 	tests := []struct {
 		model, msg         string
 		prompt, completion int
@@ -70,12 +65,9 @@ func TestUpstreamUsageDetailsArePassedThrough(t *testing.T) {
 		noUsage bool
 	}{{"reported", false}, {"counted", true}} {
 		t.Run(tt.name, func(t *testing.T) {
-			up := httptest.NewServer(&openaitest.Upstream{NoUsage: tt.noUsage})
-			t.Cleanup(up.Close)
-			reg := `{"upstreams": {"fake": {"type": "openai", "base_url": "` + up.URL + `/v1", "max_retries": -1}},
+			reg := `{"upstreams": {` + fakeUpstream(t, &openaitest.Upstream{NoUsage: tt.noUsage}) + `},
   "models": [{"id": "gpt-fake", "upstream": "fake", "upstream_model": "gpt-4o-mini"}]}`
-			srv := servertest.Start(t, servertest.Options{Models: []byte(reg)})
-			e := &env{srv: srv, client: inferencev1.NewInferenceServiceClient(srv.Dial(t, "edge"))}
+			e := startEnv(t, servertest.Options{Models: []byte(reg)})
 			check := func(raw json.RawMessage) {
 				t.Helper()
 				var u usage
