@@ -11,11 +11,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rampart-platform/rampart/pkg/config"
 	"github.com/rampart-platform/rampart/pkg/pki"
 )
 
-// Services are the names that get a service certificate, per docs/conventions.md.
-var Services = []string{"auth", "keyvault", "inference", "ingestion", "slackadapter", "edge"}
+// Services are the names that get a service certificate: pkg/config's
+// services (docs/conventions.md), so a new service gets one without an
+// edit here.
+var Services = config.Services()
 
 // CLIName is the certificate the operator CLI uses for internal calls
 // (Bootstrap, health checks).
