@@ -5,7 +5,10 @@
 // tenant data and must destroy it when auth purges a tenant (keyvault
 // crypto-shreds, ingestion deletes its index and chunks). The stream
 // position is saved in the service's own store after each event is
-// handled, so a reconnect or a restart resumes where it stopped; a purge
+// handled, so a restart resumes where it stopped; a reconnect resumes
+// after the last event this process handled — the saved cursor is shared
+// by the service's replicas, and one whose stream was down must still
+// hear of the events another replica handled meanwhile (ADR 0134). A purge
 // whose handler failed is retried (handlers must be idempotent) before the
 // cursor moves on. Its optional Suspended hook is told of a tenant
 // suspended or deleted, to drop in-memory state that lets background work

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -48,6 +49,15 @@ type Watcher struct {
 	// MinBackoff and MaxBackoff bound the reconnect delay (full jitter,
 	// doubling per consecutive failure).
 	MinBackoff, MaxBackoff time.Duration
+
+	// mu guards pos and started: the position this process reached. The
+	// saved cursor is shared by the service's replicas (one database);
+	// resuming from it after a reconnect would skip the events another
+	// replica handled meanwhile, and with them this process's in-memory
+	// effects (ADR 0134).
+	mu      sync.Mutex
+	pos     int64
+	started bool
 }
 
 // New returns a Watcher.
@@ -64,10 +74,16 @@ func (w *Watcher) Run(ctx context.Context) {
 	})
 }
 
-// Session runs one stream from the saved cursor until it fails; it reports
-// whether any event was handled (to reset the reconnect backoff).
+// Session runs one stream until it fails; it reports whether any event
+// was handled (to reset the reconnect backoff). The first session starts
+// after the saved cursor; later ones after the last event this process
+// handled, not the saved cursor, which the service's other replicas move
+// too: a replica whose stream was down while another handled a
+// suspension or a purge must still be told of it, for what it holds in
+// memory (a tenant's data key, its search indexes). The purge handlers are
+// idempotent, so the replay costs a repeated delete at most (ADR 0134).
 func (w *Watcher) Session(ctx context.Context) (bool, error) {
-	after, err := w.cursors.Cursor(ctx, CursorName)
+	after, err := w.resumeAfter(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -95,6 +111,22 @@ func (w *Watcher) Session(ctx context.Context) (bool, error) {
 	}
 }
 
+// resumeAfter returns the cursor to resume after: the saved one the first
+// time, then the position this process reached.
+func (w *Watcher) resumeAfter(ctx context.Context) (int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return w.pos, nil
+	}
+	c, err := w.cursors.Cursor(ctx, CursorName)
+	if err != nil {
+		return 0, err
+	}
+	w.pos, w.started = c, true
+	return c, nil
+}
+
 func (w *Watcher) handle(ctx context.Context, ev *authv1.WatchTenantEventsResponse) error {
 	switch ev.GetKind() {
 	case authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED:
@@ -114,5 +146,8 @@ func (w *Watcher) handle(ctx context.Context, ev *authv1.WatchTenantEventsRespon
 	if err := w.cursors.SetCursor(ctx, CursorName, ev.GetCursor()); err != nil {
 		return fmt.Errorf("save tenant event cursor: %w", err)
 	}
+	w.mu.Lock()
+	w.pos = ev.GetCursor()
+	w.mu.Unlock()
 	return nil
 }
