@@ -211,8 +211,8 @@ func tenantKind(k string) authv1.TenantEventKind {
 }
 
 // GetSigningKeys implements AuthService.
-func (s *Server) GetSigningKeys(context.Context, *authv1.GetSigningKeysRequest) (*authv1.GetSigningKeysResponse, error) {
-	ks := s.signing.PublicKeys()
+func (s *Server) GetSigningKeys(ctx context.Context, _ *authv1.GetSigningKeysRequest) (*authv1.GetSigningKeysResponse, error) {
+	ks := s.signing.CurrentPublicKeys(ctx)
 	out := &authv1.GetSigningKeysResponse{Keys: make([]*authv1.SigningKey, 0, len(ks))}
 	for _, k := range ks {
 		out.Keys = append(out.Keys, &authv1.SigningKey{Kid: k.KID, PublicKey: k.PublicKey, NotAfter: k.NotAfter.Unix()})

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/store/pgtest"
 	"github.com/rampart-platform/rampart/services/auth/internal/signing"
 	"github.com/rampart-platform/rampart/services/auth/internal/store"
@@ -84,4 +86,47 @@ func openPostgres(t *testing.T) *store.DB {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// TestAnotherReplicasNewKeyVerifies (ADR 0134): replica A rotates and
+// signs with its new key at once; replica B, which loaded the keys before
+// (it refreshes every minute), must verify A's assertions and publish A's
+// key to a service that asks it (GetSigningKeys: a backend that meets the
+// new kid asks any auth replica). Before, B refused the assertions and
+// published its old set until its next refresh, up to a minute.
+func TestAnotherReplicasNewKeyVerifies(t *testing.T) {
+	db := openPostgres(t)
+	kek, err := signing.LoadKEK(filepath.Join(t.TempDir(), "kek"))
+	require.NoError(t, err)
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	a, err := signing.New(t.Context(), db, kek, clock, time.Hour)
+	require.NoError(t, err)
+	b, err := signing.New(t.Context(), db, kek, clock, time.Hour)
+	require.NoError(t, err)
+	old := a.Signer().KID()
+	require.Equal(t, old, b.Signer().KID())
+
+	mu.Lock()
+	now = now.Add(time.Hour + time.Minute)
+	mu.Unlock()
+	require.NoError(t, a.MaybeRotate(t.Context()))
+	kid := a.Signer().KID()
+	require.NotEqual(t, old, kid, "A signs with its new key")
+
+	tok, err := a.Signer().Sign(&authv1.Principal{TenantId: "t1", Subject: "u1", KeyId: "k1"}, time.Time{})
+	require.NoError(t, err)
+	p, err := principal.NewVerifier(b).Verify(tok)
+	require.NoError(t, err, "B verifies an assertion A signed with its new key")
+	require.Equal(t, "t1", p.GetTenantId())
+
+	var published []string
+	for _, k := range b.CurrentPublicKeys(t.Context()) {
+		published = append(published, k.KID)
+	}
+	require.Equal(t, []string{kid, old}, published, "B publishes A's new key, newest first")
+
+	_, ok := b.PublicKey("sk-forged")
+	require.False(t, ok, "a kid nobody made is still refused")
 }

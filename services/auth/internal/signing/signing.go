@@ -32,7 +32,18 @@ type Manager struct {
 	mu     sync.RWMutex
 	signer *principal.Signer
 	keys   []store.SigningKey
+
+	// pullMu serialises the refreshes asked for by a key this replica
+	// does not know (another replica rotated, ADR 0134); lastPull bounds
+	// them to one per pullGap.
+	pullMu   sync.Mutex
+	lastPull time.Time
 }
+
+// pullGap bounds the database reads caused by kids this replica does not
+// have: another replica's new key is found at the first, a forged kid
+// costs one read per pullGap at most.
+const pullGap = time.Second
 
 // LoadKEK reads the key-encryption key at path, creating it (0600) with
 // fresh random bytes when it does not exist.
@@ -205,8 +216,21 @@ func (m *Manager) rotate(ctx context.Context, onlyIfDue bool) error {
 }
 
 // PublicKey implements principal.Keys over the published keys, so auth
-// verifies the assertions it minted itself.
+// verifies the assertions it minted itself — and those another auth
+// replica minted: a kid this replica does not have (the other one rotated
+// since this one's last Refresh, up to a minute ago) reloads the keys
+// from the database first, at most once per pullGap (ADR 0134).
 func (m *Manager) PublicKey(kid string) (ed25519.PublicKey, bool) {
+	if pk, ok := m.loadedKey(kid); ok {
+		return pk, true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	m.pull(ctx)
+	return m.loadedKey(kid)
+}
+
+func (m *Manager) loadedKey(kid string) (ed25519.PublicKey, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	now := m.now()
@@ -216,4 +240,28 @@ func (m *Manager) PublicKey(kid string) (ed25519.PublicKey, bool) {
 		}
 	}
 	return nil, false
+}
+
+// CurrentPublicKeys returns PublicKeys after reloading them from the
+// database (at most once per pullGap): what GetSigningKeys publishes. A
+// service that finds a kid it does not know asks auth — any replica,
+// through its balancer — and must get the key another replica has just
+// rotated to, not this replica's copy of up to a minute ago (ADR 0134). A
+// failed reload is logged by the caller's next Refresh; the loaded keys
+// are served.
+func (m *Manager) CurrentPublicKeys(ctx context.Context) []store.SigningKey {
+	m.pull(ctx)
+	return m.PublicKeys()
+}
+
+// pull refreshes the keys unless that was done less than pullGap ago.
+func (m *Manager) pull(ctx context.Context) {
+	m.pullMu.Lock()
+	defer m.pullMu.Unlock()
+	now := m.now()
+	if since := now.Sub(m.lastPull); !m.lastPull.IsZero() && since >= 0 && since < pullGap {
+		return
+	}
+	m.lastPull = now
+	_ = m.Refresh(ctx) // on failure the loaded keys stay; the minute's Refresh logs
 }
