@@ -145,6 +145,8 @@ func TestChaosKillOneReplicaOfEachService(t *testing.T) {
 	})
 	t.Run("revoked keys refused on both edges within 1s", func(t *testing.T) { checkRevocations(t, rec) })
 	t.Run("a key's rate limit is shared by both edges", func(t *testing.T) { checkSharedRateLimit(t, c, admin) })
+	t.Run("stored responses continue on any inference replica", func(t *testing.T) { checkStoredResponses(t, s, c, admin) })
+	t.Run("a key's monthly budget is one budget across the replicas", func(t *testing.T) { checkSharedBudget(t, s, c, admin) })
 }
 
 func chat(c *client, admin string, w, i int) {
@@ -431,6 +433,25 @@ func checkSharedRateLimit(t *testing.T, c *client, admin string) {
 // HTTP requests for an edge.
 func servedRequests(t *testing.T, s *haStack, name string) int {
 	t.Helper()
+	total := 0.0
+	for _, m := range scrape(t, s, name) {
+		if m.name == "rampart_edge_http_requests_total" ||
+			(m.name == "grpc_server_handled_total" && strings.Contains(m.labels, `grpc_service="rampart.`)) {
+			total += m.value
+		}
+	}
+	return int(total)
+}
+
+// sample is one line of a Prometheus text exposition.
+type sample struct {
+	name, labels string
+	value        float64
+}
+
+// scrape reads process name's /metrics on its admin address.
+func scrape(t *testing.T, s *haStack, name string) []sample {
+	t.Helper()
 	code, list, err := s.control(http.MethodGet, "/v1/processes")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, code)
@@ -447,20 +468,17 @@ func servedRequests(t *testing.T, s *haStack, name string) int {
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	total := 0.0
+	var out []sample
 	for _, line := range strings.Split(string(data), "\n") {
-		counted := strings.HasPrefix(line, "rampart_edge_http_requests_total{") ||
-			(strings.HasPrefix(line, "grpc_server_handled_total{") && strings.Contains(line, `grpc_service="rampart.`))
-		if !counted {
+		brace, space := strings.IndexByte(line, '{'), strings.LastIndexByte(line, ' ')
+		if strings.HasPrefix(line, "#") || brace <= 0 || space < brace {
 			continue
 		}
-		if i := strings.LastIndexByte(line, ' '); i > 0 {
-			v, err := strconv.ParseFloat(line[i+1:], 64)
-			require.NoError(t, err, line)
-			total += v
-		}
+		v, err := strconv.ParseFloat(line[space+1:], 64)
+		require.NoError(t, err, line)
+		out = append(out, sample{name: line[:brace], labels: line[brace:space], value: v})
 	}
-	return int(total)
+	return out
 }
 
 func ingestionDB(t *testing.T, s *haStack) *sql.DB {

@@ -8,6 +8,9 @@
 //     stack acknowledged is readable afterwards through both edges;
 //   - a revoked key is refused on both edges within a second;
 //   - a key's rate limit is counted once across both edges (Redis);
+//   - a stored response continues (previous_response_id) and is read on
+//     either inference replica, and a key's monthly token budget is one
+//     budget across both (ADR 0134);
 //   - no ingestion job is done twice: every job succeeded once, each
 //     document has exactly its chunks, and the collection's generation
 //     (bumped by each commit) grew by the number of documents;
