@@ -14,9 +14,7 @@ import (
 func TestAssistantsContract(t *testing.T) {
 	for name, dsn := range dialects {
 		t.Run(name, func(t *testing.T) {
-			st, err := store.Open(t.Context(), dsn(t))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = st.Close() })
+			st := openStore(t, dsn)
 			ctx := t.Context()
 			at := time.Date(2026, 12, 6, 1, 2, 3, 4_000_000, time.UTC)
 			kb := store.Assistant{Tenant: "t1", Name: "kb", Model: "gpt-4o", Collections: []string{"handbook", "it"},

@@ -17,9 +17,7 @@ import (
 func TestInsertBatchSizes(t *testing.T) {
 	for name, dsn := range dialects {
 		t.Run(name, func(t *testing.T) {
-			st, err := store.Open(t.Context(), dsn(t))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = st.Close() })
+			st := openStore(t, dsn)
 			at := time.Now().UTC()
 			want := int64(0)
 			for i, n := range []int{1, 63, 64, 65, 130, 200, 1, 64, 3, 127, 511, 512, 37} {
@@ -76,9 +74,7 @@ func BenchmarkInsert(b *testing.B) {
 func TestInsertSharedAndMixedChunks(t *testing.T) {
 	for name, dsn := range dialects {
 		t.Run(name, func(t *testing.T) {
-			st, err := store.Open(t.Context(), dsn(t))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = st.Close() })
+			st := openStore(t, dsn)
 			at := time.Now().UTC()
 			type acct struct{ tenant, key, model string }
 			want := map[acct]int64{}

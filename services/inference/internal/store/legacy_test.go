@@ -17,9 +17,7 @@ import (
 func TestLegacyPromptsAndReseal(t *testing.T) {
 	for name, dsn := range dialects {
 		t.Run(name, func(t *testing.T) {
-			st, err := store.Open(t.Context(), dsn(t))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = st.Close() })
+			st := openStore(t, dsn)
 			ctx := t.Context()
 			at := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 			for _, a := range []store.Assistant{

@@ -15,9 +15,7 @@ import (
 func TestStoredResponsesContract(t *testing.T) {
 	for name, dsn := range dialects {
 		t.Run(name, func(t *testing.T) {
-			st, err := store.Open(t.Context(), dsn(t))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = st.Close() })
+			st := openStore(t, dsn)
 			ctx := t.Context()
 			now := time.Date(2026, 12, 20, 15, 47, 0, 0, time.UTC)
 			for _, tenant := range []string{"t1", "t2"} {

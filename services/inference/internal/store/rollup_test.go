@@ -20,6 +20,16 @@ var dialects = map[string]func(t *testing.T) string{
 	"postgres": func(t *testing.T) string { return pgtest.Start(t) },
 }
 
+// openStore opens the store on dsn's database (migrated) for the test's
+// life: the one setup of the dialect contract tests.
+func openStore(t *testing.T, dsn func(*testing.T) string) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.Context(), dsn(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
 func TestBucketStart(t *testing.T) {
 	t.Parallel()
 	at := func(s string) time.Time {
@@ -111,9 +121,7 @@ func usageView(t *testing.T, st *store.Store, now time.Time) map[string]any {
 func TestRollupKeepsTotals(t *testing.T) {
 	for name, dsn := range dialects {
 		t.Run(name, func(t *testing.T) {
-			st, err := store.Open(t.Context(), dsn(t))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = st.Close() })
+			st := openStore(t, dsn)
 			ctx := t.Context()
 			now := time.Date(2026, 12, 20, 15, 47, 0, 0, time.UTC)
 			seedUsage(t, st, now)
@@ -286,9 +294,7 @@ func TestTwoSweepersAtOnce(t *testing.T) {
 func TestPurgePromptLogs(t *testing.T) {
 	for name, dsn := range dialects {
 		t.Run(name, func(t *testing.T) {
-			st, err := store.Open(t.Context(), dsn(t))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = st.Close() })
+			st := openStore(t, dsn)
 			ctx := t.Context()
 			now := time.Date(2026, 12, 20, 15, 47, 0, 0, time.UTC)
 			for _, tenant := range []string{"t1", "t2"} {
