@@ -103,11 +103,8 @@ func (s *Service) DaysUntilRotation(m Metadata) (int32, bool) {
 
 // DescribeSecret returns a secret's metadata.
 func (s *Service) DescribeSecret(ctx context.Context, a Actor, name string) (Metadata, error) {
-	name, err := CanonicalName(name)
+	name, err := s.authorizeName(ctx, a, policy.ActionDescribe, name)
 	if err != nil {
-		return Metadata{}, err
-	}
-	if err := s.authorize(ctx, a, policy.ActionDescribe, name); err != nil {
 		return Metadata{}, err
 	}
 	rd := s.o.Store.Read()
@@ -189,11 +186,8 @@ func (s *Service) ListSecrets(ctx context.Context, a Actor, in ListInput) ([]Met
 
 // ListSecretVersionIds lists versions, newest first.
 func (s *Service) ListSecretVersionIds(ctx context.Context, a Actor, name string, includeDeprecated bool, pageSize int, pageToken string) ([]VersionInfo, string, error) {
-	name, err := CanonicalName(name)
+	name, err := s.authorizeName(ctx, a, policy.ActionDescribe, name)
 	if err != nil {
-		return nil, "", err
-	}
-	if err := s.authorize(ctx, a, policy.ActionDescribe, name); err != nil {
 		return nil, "", err
 	}
 	if pageSize < 0 || pageSize > 100 {

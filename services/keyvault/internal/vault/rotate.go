@@ -49,11 +49,8 @@ type RotateOutput struct {
 // the four steps. A second rotation while one is in progress is
 // FailedPrecondition; the same token again is idempotent.
 func (s *Service) RotateSecret(ctx context.Context, a Actor, in RotateInput) (RotateOutput, error) {
-	name, err := CanonicalName(in.Name)
+	name, err := s.authorizeName(ctx, a, policy.ActionRotate, in.Name)
 	if err != nil {
-		return RotateOutput{}, err
-	}
-	if err := s.authorize(ctx, a, policy.ActionRotate, name); err != nil {
 		return RotateOutput{}, err
 	}
 	out, err := s.rotateSecret(ctx, a, name, in)
@@ -497,11 +494,8 @@ func (s *Service) RunDueRotations(ctx context.Context) (int, error) {
 
 // CancelRotateSecret abandons a running rotation and disables the schedule.
 func (s *Service) CancelRotateSecret(ctx context.Context, a Actor, name string) (string, error) {
-	name, err := CanonicalName(name)
+	name, err := s.authorizeName(ctx, a, policy.ActionRotate, name)
 	if err != nil {
-		return "", err
-	}
-	if err := s.authorize(ctx, a, policy.ActionRotate, name); err != nil {
 		return "", err
 	}
 	var vid string
@@ -541,11 +535,8 @@ func (s *Service) CancelRotateSecret(ctx context.Context, a Actor, name string) 
 // RollbackSecret moves AWSCURRENT back to the AWSPREVIOUS version (which
 // in turn becomes AWSPREVIOUS).
 func (s *Service) RollbackSecret(ctx context.Context, a Actor, name string) (string, error) {
-	name, err := CanonicalName(name)
+	name, err := s.authorizeName(ctx, a, policy.ActionRotate, name)
 	if err != nil {
-		return "", err
-	}
-	if err := s.authorize(ctx, a, policy.ActionRotate, name); err != nil {
 		return "", err
 	}
 	var vid string

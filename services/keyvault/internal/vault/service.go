@@ -135,6 +135,19 @@ func (s *Service) authorize(ctx context.Context, a Actor, action, name string) e
 	return &Error{Kind: KindPermissionDenied, Msg: fmt.Sprintf("caller may not %s %q", action, name)}
 }
 
+// authorizeName is how every call on one secret starts: the name made
+// canonical (the one the policy and the store see), then authorize.
+func (s *Service) authorizeName(ctx context.Context, a Actor, action, name string) (string, error) {
+	name, err := CanonicalName(name)
+	if err != nil {
+		return "", err
+	}
+	if err := s.authorize(ctx, a, action, name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
 // record writes an audit record; a failure fails the request.
 func (s *Service) record(ctx context.Context, a Actor, r audit.Record) error {
 	r.Time = s.now()
@@ -234,11 +247,8 @@ type CreateOutput struct {
 // given). Repeating it with the same token and value returns the same
 // result; another value with that token is FailedPrecondition.
 func (s *Service) CreateSecret(ctx context.Context, a Actor, in CreateInput) (CreateOutput, error) {
-	name, err := CanonicalName(in.Name)
+	name, err := s.authorizeName(ctx, a, policy.ActionWrite, in.Name)
 	if err != nil {
-		return CreateOutput{}, err
-	}
-	if err := s.authorize(ctx, a, policy.ActionWrite, name); err != nil {
 		return CreateOutput{}, err
 	}
 	out, err := s.createSecret(ctx, a, name, in)
@@ -410,11 +420,8 @@ type SecretValue struct {
 
 // GetSecretValue reads a version by id or stage (default AWSCURRENT).
 func (s *Service) GetSecretValue(ctx context.Context, a Actor, name, versionID, stage string) (SecretValue, error) {
-	name, err := CanonicalName(name)
+	name, err := s.authorizeName(ctx, a, policy.ActionRead, name)
 	if err != nil {
-		return SecretValue{}, err
-	}
-	if err := s.authorize(ctx, a, policy.ActionRead, name); err != nil {
 		return SecretValue{}, err
 	}
 	out, err := s.getValue(ctx, a, name, versionID, stage)
@@ -514,11 +521,8 @@ func (s *Service) BatchGetSecretValue(ctx context.Context, a Actor, names []stri
 
 // PutSecretValue stores a new version.
 func (s *Service) PutSecretValue(ctx context.Context, a Actor, name string, val Value, token string, stages []string) (string, []string, error) {
-	name, err := CanonicalName(name)
+	name, err := s.authorizeName(ctx, a, policy.ActionWrite, name)
 	if err != nil {
-		return "", nil, err
-	}
-	if err := s.authorize(ctx, a, policy.ActionWrite, name); err != nil {
 		return "", nil, err
 	}
 	vid, labels, err := s.putSecretValue(ctx, a, name, val, token, stages)
@@ -584,11 +588,8 @@ type UpdateInput struct {
 
 // UpdateSecret changes metadata and optionally stores a new version.
 func (s *Service) UpdateSecret(ctx context.Context, a Actor, in UpdateInput) (string, error) {
-	name, err := CanonicalName(in.Name)
+	name, err := s.authorizeName(ctx, a, policy.ActionWrite, in.Name)
 	if err != nil {
-		return "", err
-	}
-	if err := s.authorize(ctx, a, policy.ActionWrite, name); err != nil {
 		return "", err
 	}
 	var vid string
@@ -639,11 +640,8 @@ func (s *Service) UpdateSecret(ctx context.Context, a Actor, in UpdateInput) (st
 // DeleteSecret schedules deletion after the recovery window (0 → 30 days)
 // or deletes at once when force is set.
 func (s *Service) DeleteSecret(ctx context.Context, a Actor, name string, windowDays int, force bool) (time.Time, error) {
-	name, err := CanonicalName(name)
+	name, err := s.authorizeName(ctx, a, policy.ActionDelete, name)
 	if err != nil {
-		return time.Time{}, err
-	}
-	if err := s.authorize(ctx, a, policy.ActionDelete, name); err != nil {
 		return time.Time{}, err
 	}
 	var when time.Time
@@ -690,11 +688,8 @@ func (s *Service) DeleteSecret(ctx context.Context, a Actor, name string, window
 
 // RestoreSecret cancels a scheduled deletion (a no-op for a live secret).
 func (s *Service) RestoreSecret(ctx context.Context, a Actor, name string) error {
-	name, err := CanonicalName(name)
+	name, err := s.authorizeName(ctx, a, policy.ActionDelete, name)
 	if err != nil {
-		return err
-	}
-	if err := s.authorize(ctx, a, policy.ActionDelete, name); err != nil {
 		return err
 	}
 	err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {
@@ -789,11 +784,8 @@ func (s *Service) UntagResource(ctx context.Context, a Actor, name string, keys 
 }
 
 func (s *Service) tagOp(ctx context.Context, a Actor, name, action string, fn func(*store.Tx, store.Secret) error) error {
-	name, err := CanonicalName(name)
+	name, err := s.authorizeName(ctx, a, policy.ActionWrite, name)
 	if err != nil {
-		return err
-	}
-	if err := s.authorize(ctx, a, policy.ActionWrite, name); err != nil {
 		return err
 	}
 	err = s.o.Store.InTx(ctx, func(tx *store.Tx) error {

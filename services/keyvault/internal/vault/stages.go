@@ -39,11 +39,8 @@ func (s *Service) attachStages(ctx context.Context, tx *store.Tx, sec *store.Sec
 
 // UpdateSecretVersionStage moves or removes a label following AWS's rules.
 func (s *Service) UpdateSecretVersionStage(ctx context.Context, a Actor, name, stage, moveTo, removeFrom string) error {
-	name, err := CanonicalName(name)
+	name, err := s.authorizeName(ctx, a, policy.ActionWrite, name)
 	if err != nil {
-		return err
-	}
-	if err := s.authorize(ctx, a, policy.ActionWrite, name); err != nil {
 		return err
 	}
 	err = func() error {
