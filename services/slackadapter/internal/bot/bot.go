@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,7 +69,11 @@ type Adapter struct {
 	mu         sync.Mutex
 	assertions map[string]assertion // tenant → cached assertion
 	orgs       *orgCache            // ownOrg's users.info answers (its own lock)
-	wg         sync.WaitGroup
+	// notices remembers, per team, the tenant and access token whose
+	// notice token this process stored (a hash: keepNotice writes again
+	// only when it changes).
+	notices map[string][sha256.Size]byte
+	wg      sync.WaitGroup
 }
 
 type assertion struct {
@@ -87,7 +92,7 @@ func New(o Options) (*Adapter, error) {
 	}
 	a := &Adapter{cfg: o.Config, st: o.Store, kr: o.Keyring, auth: o.Auth, vault: o.Vault, inf: o.Inference, ing: o.Ingestion,
 		slack: o.Slack, log: o.Log, now: o.Now, httpOK: o.AllowHTTPResponseURL, appSet: o.AppFromSettings,
-		queue: make(chan job, o.Config.QueueSize), assertions: map[string]assertion{},
+		queue: make(chan job, o.Config.QueueSize), assertions: map[string]assertion{}, notices: map[string][sha256.Size]byte{},
 		orgs: newOrgCache(OrgCacheMaxEntries, o.Now, o.Registry),
 		m:    newMetrics(o.Registry)}
 	cache, err := secrets.NewCache(secrets.SourceFunc(a.fetchSecret), secrets.CacheOptions{
@@ -119,13 +124,17 @@ func (a *Adapter) Run(ctx context.Context) error {
 	return nil
 }
 
-// maintain purges expired dedupe marks and states and refreshes tokens.
+// maintain purges expired dedupe marks and states, refreshes tokens and
+// deletes revoked ones keyvault did not take yet.
 func (a *Adapter) maintain(ctx context.Context) {
 	if err := a.st.PurgeExpired(ctx, a.now()); err != nil && ctx.Err() == nil {
 		a.log.Warn("purge expired events", "err", err)
 	}
 	if err := a.RefreshTokens(ctx); err != nil && ctx.Err() == nil {
 		a.log.Warn("token refresh", "err", err)
+	}
+	if err := a.SweepRevokedTokens(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("revoked bot token deletion (retried in a minute)", "err", err)
 	}
 }
 

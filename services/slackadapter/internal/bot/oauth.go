@@ -37,6 +37,8 @@ func (a *Adapter) botToken(ctx context.Context, inst store.Installation) (botTok
 	if err := json.Unmarshal([]byte(raw), &t); err != nil || t.AccessToken == "" {
 		return botToken{}, fmt.Errorf("secret %s: not a bot token object", inst.SecretName)
 	}
+	// Read as the active tenant: keep the notice token current (ADR 0137).
+	a.keepNotice(ctx, inst, t)
 	return t, nil
 }
 
@@ -195,26 +197,69 @@ func (a *Adapter) callback(ctx context.Context, r Request) Response {
 	if prev, err := a.st.InstallationByTeam(ctx, team, ""); err == nil && prev.TenantID != tenant && !prev.Disabled() {
 		return htmlResp(http.StatusConflict, "Slack install refused", "This workspace is already connected to another Rampart tenant.")
 	}
-	name := a.secretName("bot-token", team)
-	val, _ := json.Marshal(tok) //nolint:gosec // G117: serialised only into keyvault, never logged
-	if err := a.putSecret(ctx, tenant, name, string(val)); err != nil {
-		a.log.ErrorContext(ctx, "store bot token", "err", err)
-		return htmlResp(http.StatusServiceUnavailable, "Slack install failed", "Could not store the workspace's token; try again.")
-	}
-	err = a.st.SaveInstallation(ctx, store.Installation{TeamID: team, EnterpriseID: resp.Enterprise.ID, TenantID: tenant,
-		TeamName: resp.Team.Name, BotUserID: resp.BotUserID, SecretName: name, TokenExpiresAt: exp, InstalledAt: now})
-	if errors.Is(err, store.ErrTeamTaken) {
-		return htmlResp(http.StatusConflict, "Slack install refused", "This workspace is already connected to another Rampart tenant.")
-	}
-	if err != nil {
-		a.log.ErrorContext(ctx, "save installation", "err", err)
-		return htmlResp(http.StatusServiceUnavailable, "Slack install failed", "Could not record the install; try again.")
+	inst := store.Installation{TeamID: team, EnterpriseID: resp.Enterprise.ID, TenantID: tenant,
+		TeamName: resp.Team.Name, BotUserID: resp.BotUserID, SecretName: a.secretName("bot-token", team), TokenExpiresAt: exp, InstalledAt: now}
+	if failed, ok := a.saveInstall(ctx, inst, tok); !ok {
+		return failed
 	}
 	a.log.InfoContext(ctx, "slack workspace installed", "tenant_id", tenant, "team_id", team)
 	// Name the tenant: an admin lured into someone else's install link
 	// sees whose tenant the workspace just joined (and can uninstall).
 	return htmlResp(http.StatusOK, "Rampart is installed in Slack", "Slack workspace "+team+" is now connected to Rampart tenant "+tenant+
 		". If you did not expect this tenant, remove the app from the workspace. You can close this window and mention the bot in Slack.")
+}
+
+// saveInstall stores an install's bot token in keyvault and records the
+// installation, under the team's token lease (a revoked token's deletion
+// must not remove the new one), then keeps its notice token (ADR 0137).
+func (a *Adapter) saveInstall(ctx context.Context, inst store.Installation, tok botToken) (Response, bool) {
+	release, ok := a.holdTokenLease(ctx, inst.TeamID)
+	if !ok {
+		return htmlResp(http.StatusServiceUnavailable, "Slack install failed", "The workspace's token is being updated; try again in a minute."), false
+	}
+	defer release()
+	val, _ := json.Marshal(tok) //nolint:gosec // G117: serialised only into keyvault, never logged
+	if err := a.putSecret(ctx, inst.TenantID, inst.SecretName, string(val)); err != nil {
+		a.log.ErrorContext(ctx, "store bot token", "err", err)
+		return htmlResp(http.StatusServiceUnavailable, "Slack install failed", "Could not store the workspace's token; try again."), false
+	}
+	err := a.st.SaveInstallation(ctx, inst)
+	if errors.Is(err, store.ErrTeamTaken) {
+		return htmlResp(http.StatusConflict, "Slack install refused", "This workspace is already connected to another Rampart tenant."), false
+	}
+	if err != nil {
+		a.log.ErrorContext(ctx, "save installation", "err", err)
+		return htmlResp(http.StatusServiceUnavailable, "Slack install failed", "Could not record the install; try again."), false
+	}
+	a.forgetNotice(inst.TeamID)
+	a.keepNotice(ctx, inst, tok)
+	return Response{}, true
+}
+
+// holdTokenLease takes team's token lease for an install, waiting up to
+// two seconds for a refresh or deletion holding it (one keyvault call).
+func (a *Adapter) holdTokenLease(ctx context.Context, team string) (release func(), ok bool) {
+	lease, holder := tokenLease(team), newHolder()
+	for range 20 {
+		got, err := a.st.TryLease(ctx, lease, holder, a.now(), RefreshLease)
+		if err != nil {
+			a.log.ErrorContext(ctx, "token lease", "err", err)
+			return nil, false
+		}
+		if got {
+			return func() {
+				if err := a.st.ReleaseLease(context.WithoutCancel(ctx), lease, holder); err != nil {
+					a.log.WarnContext(ctx, "release token lease (it expires anyway)", "team_id", team, "err", err)
+				}
+			}, true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil, false
 }
 
 // takeState checks the install link's state and consumes it (single use),
@@ -288,7 +333,7 @@ const RefreshLease = 5 * time.Minute
 // second refresh with it would fail or leave the other replica holding a
 // revoked token. The holder is unique per attempt.
 func (a *Adapter) refreshLeased(ctx context.Context, creds appCreds, inst store.Installation, before time.Time) error {
-	lease, holder := "token-refresh:"+inst.TeamID, newHolder()
+	lease, holder := tokenLease(inst.TeamID), newHolder()
 	ok, err := a.st.TryLease(ctx, lease, holder, a.now(), RefreshLease)
 	if err != nil {
 		return err
@@ -313,6 +358,10 @@ func (a *Adapter) refreshLeased(ctx context.Context, creds appCreds, inst store.
 	}
 	return a.refresh(ctx, creds, cur)
 }
+
+// tokenLease is the database lease of a team's bot token secret: whoever
+// writes or deletes it (refresh, install, revoked-token deletion) holds it.
+func tokenLease(team string) string { return "token-refresh:" + team }
 
 func newHolder() string {
 	b := make([]byte, 8)
@@ -351,5 +400,6 @@ func (a *Adapter) refresh(ctx context.Context, creds appCreds, inst store.Instal
 	if err := a.putSecret(ctx, inst.TenantID, inst.SecretName, string(val)); err != nil {
 		return err
 	}
+	a.keepNotice(ctx, inst, next)
 	return a.st.SetTokenExpiry(ctx, inst.TenantID, inst.TeamID, exp)
 }

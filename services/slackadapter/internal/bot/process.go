@@ -98,19 +98,29 @@ func (a *Adapter) handle(ctx context.Context, j job) error {
 		a.m.replies.WithLabelValues("self").Inc()
 		return nil // our own message
 	}
+	// A suspended or deleted tenant's workspace is told so, not met with
+	// silence (ADR 0123 §2); other failures of the key are the paths' own.
+	// Asked first: the writer check below reads the bot token, which a
+	// suspended tenant's workspace may not use for anything but the
+	// notice (ADR 0137), so a writer whose organisation is unknown is
+	// not told.
+	if _, err := a.assertionFor(ctx, inst.TenantID); err != nil {
+		if reason := grpcerr.TenantNotActive(err); reason != "" {
+			if j.checkOrg {
+				a.m.replies.WithLabelValues("tenant_suspended_unnotified").Inc()
+				a.log.InfoContext(ctx, "slack event of a tenant not active dropped: writer of another workspace", "team_id", inst.TeamID,
+					"event_id", j.eventID, "reason", reason)
+				return nil
+			}
+			return a.notActive(ctx, inst, j, reason)
+		}
+	}
 	if j.checkOrg {
 		if own, err := a.ownOrg(ctx, inst, j.ev.User); err != nil || !own {
 			a.m.replies.WithLabelValues("external_user").Inc()
 			a.log.InfoContext(ctx, "slack event from another organisation's user dropped", "team_id", inst.TeamID,
 				"user_team", j.ev.UserTeam, "err", err)
 			return nil
-		}
-	}
-	// A suspended or deleted tenant's workspace is told so, not met with
-	// silence (ADR 0123 §2); other failures of the key are the paths' own.
-	if _, err := a.assertionFor(ctx, inst.TenantID); err != nil {
-		if reason := grpcerr.TenantNotActive(err); reason != "" {
-			return a.notActive(ctx, inst, j, reason)
 		}
 	}
 	if j.cmd.kind == cmdKB {
@@ -122,11 +132,11 @@ func (a *Adapter) handle(ctx context.Context, j job) error {
 // notActive answers a request of a workspace whose tenant is suspended or
 // deleted with a notice the asker alone sees: a slash command's at its
 // response_url (always possible), a mention's or direct message's with
-// chat.postEphemeral, which needs the workspace's bot token — held in
-// keyvault for the tenant, so readable only while the adapter still has
-// it cached from before the suspension (a suspended tenant's secrets are
-// not read). Without it the event is dropped, logged and counted
-// ("tenant_suspended_unnotified"). Nothing reaches inference.
+// chat.postEphemeral and the installation's notice token (ADR 0137; the
+// bot token in keyvault is not read: a suspended tenant's secrets are
+// not). Without one (never kept, or a rotating token past its expiry) the
+// event is dropped, logged and counted ("tenant_suspended_unnotified").
+// Nothing reaches inference, and Slack is called for nothing else.
 func (a *Adapter) notActive(ctx context.Context, inst store.Installation, j job, reason string) error {
 	msg := slackapi.Message{Text: suspendedNotice}
 	if reason == grpcerr.ReasonTenantDeleted {
@@ -140,11 +150,11 @@ func (a *Adapter) notActive(ctx context.Context, inst store.Installation, j job,
 		a.log.InfoContext(ctx, "slack request of a tenant not active refused", "team_id", inst.TeamID, "reason", reason)
 		return nil
 	}
-	token, ok := a.noticeToken(ctx, inst)
-	if !ok {
+	token, err := a.noticeToken(ctx, inst)
+	if err != nil {
 		a.m.replies.WithLabelValues("tenant_suspended_unnotified").Inc()
-		a.log.InfoContext(ctx, "slack event of a tenant not active dropped: no bot token to tell the user with", "team_id", inst.TeamID,
-			"event_id", j.eventID, "reason", reason)
+		a.log.InfoContext(ctx, "slack event of a tenant not active dropped: no notice token to tell the user with", "team_id", inst.TeamID,
+			"event_id", j.eventID, "reason", reason, "err", err)
 		return nil
 	}
 	thread := j.ev.ThreadTS
@@ -157,17 +167,6 @@ func (a *Adapter) notActive(ctx context.Context, inst store.Installation, j job,
 	a.m.replies.WithLabelValues("tenant_suspended").Inc()
 	a.log.InfoContext(ctx, "slack event of a tenant not active refused", "team_id", inst.TeamID, "event_id", j.eventID, "reason", reason)
 	return nil
-}
-
-// noticeToken is the workspace's bot token if the secrets cache still
-// holds it (a suspended tenant's secret cannot be read again).
-func (a *Adapter) noticeToken(ctx context.Context, inst store.Installation) (string, bool) {
-	bot, err := a.botToken(ctx, inst)
-	if err != nil {
-		a.log.DebugContext(ctx, "no bot token for a notice", "team_id", inst.TeamID, "err", err)
-		return "", false
-	}
-	return bot.AccessToken, true
 }
 
 // The notices a workspace's users get while its tenant is not active.

@@ -41,6 +41,8 @@ func TestContract(t *testing.T) {
 		{Name: "migrations are idempotent", Run: reopen},
 		{Name: "two replicas: each single use happens once", Run: twoReplicas},
 		{Name: "leases", Run: leases},
+		{Name: "notice tokens go with their installation", Run: noticeTokens},
+		{Name: "revoked tokens to delete", Run: tokenDeletions},
 	}
 	pgtest.RunContract(t, "slack", pgtest.Openers[*store.Store]{
 		SQLite: func(ctx context.Context, dir string) (*store.Store, error) {
@@ -676,4 +678,77 @@ func leases(ctx context.Context, t *testing.T, open opener) {
 	}
 	wg.Wait()
 	require.EqualValues(t, 1, won.Load())
+}
+
+// noticeTokens (ADR 0137): an installation's notice token is kept only
+// while the installation is live for its tenant, read only as that
+// tenant, and deleted when the installation is disabled or its tenant
+// purged.
+func noticeTokens(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	nt := func(tenant, team string, b byte) store.NoticeToken {
+		return store.NoticeToken{TeamID: team, TenantID: tenant, Sealed: []byte{b, b}, ExpiresAt: t0.Add(12 * time.Hour)}
+	}
+	require.True(t, errorsIsNotFound(s.PutNoticeToken(ctx, nt("t_a", "T1", 1))), "no installation, no notice token")
+	require.NoError(t, s.SaveInstallation(ctx, inst("t_a", "T1")))
+	require.True(t, errorsIsNotFound(s.PutNoticeToken(ctx, nt("t_b", "T1", 1))), "not for another tenant's installation")
+	require.NoError(t, s.PutNoticeToken(ctx, nt("t_a", "T1", 1)))
+	require.NoError(t, s.PutNoticeToken(ctx, nt("t_a", "T1", 2)), "replaced")
+	got, err := s.NoticeTokenFor(ctx, "t_a", "T1")
+	require.NoError(t, err)
+	require.Equal(t, []byte{2, 2}, got.Sealed)
+	require.Equal(t, t0.Add(12*time.Hour).Unix(), got.ExpiresAt.Unix())
+	_, err = s.NoticeTokenFor(ctx, "t_b", "T1")
+	require.True(t, errorsIsNotFound(err), "read only as its tenant")
+
+	require.NoError(t, s.DisableInstallation(ctx, "t_a", "T1", t0))
+	_, err = s.NoticeTokenFor(ctx, "t_a", "T1")
+	require.True(t, errorsIsNotFound(err), "deleted with the installation's disabling")
+	require.True(t, errorsIsNotFound(s.PutNoticeToken(ctx, nt("t_a", "T1", 3))), "a late writer cannot bring it back")
+
+	// Re-installed: kept again, until the tenant is purged.
+	require.NoError(t, s.SaveInstallation(ctx, inst("t_a", "T1")))
+	require.NoError(t, s.PutNoticeToken(ctx, nt("t_a", "T1", 4)))
+	require.NoError(t, s.SaveInstallation(ctx, inst("t_a", "T2")))
+	require.NoError(t, s.PutNoticeToken(ctx, nt("t_a", "T2", 5)))
+	require.NoError(t, s.PurgeTenant(ctx, "t_a"))
+	for _, team := range []string{"T1", "T2"} {
+		_, err = s.NoticeTokenFor(ctx, "t_a", team)
+		require.True(t, errorsIsNotFound(err), "purged with the tenant: %s", team)
+	}
+}
+
+// tokenDeletions (ADR 0137): disabling an installation records its bot
+// token for deletion until the deletion is done; installing the
+// workspace again for the same tenant cancels it (the secret holds the new
+// token), another tenant's install does not (the old secret is the old
+// tenant's), and purging the tenant drops it.
+func tokenDeletions(ctx context.Context, t *testing.T, open opener) {
+	s := open(t)
+	require.NoError(t, s.SaveInstallation(ctx, inst("t_a", "T1")))
+	require.NoError(t, s.SaveInstallation(ctx, inst("t_a", "T2")))
+	pending := func() []string {
+		t.Helper()
+		ds, err := s.TokenDeletions(ctx)
+		require.NoError(t, err)
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.TenantID+"/"+d.TeamID+"="+d.SecretName)
+		}
+		return out
+	}
+	require.Empty(t, pending())
+	require.NoError(t, s.DisableInstallation(ctx, "t_a", "T1", t0))
+	require.NoError(t, s.DisableInstallation(ctx, "t_a", "T1", t0.Add(time.Minute)), "twice: one record")
+	require.NoError(t, s.DisableInstallation(ctx, "t_a", "T2", t0))
+	require.Equal(t, []string{"t_a/T1=" + inst("t_a", "T1").SecretName, "t_a/T2=" + inst("t_a", "T2").SecretName}, pending())
+
+	require.NoError(t, s.TokenDeleted(ctx, "t_a", "T2"))
+	require.NoError(t, s.SaveInstallation(ctx, inst("t_b", "T1")), "another tenant takes T1 over")
+	require.Equal(t, []string{"t_a/T1=" + inst("t_a", "T1").SecretName}, pending(), "t_a's token of T1 is still to delete")
+	require.NoError(t, s.DisableInstallation(ctx, "t_b", "T1", t0))
+	require.NoError(t, s.SaveInstallation(ctx, inst("t_b", "T1")), "installed again by t_b")
+	require.Equal(t, []string{"t_a/T1=" + inst("t_a", "T1").SecretName}, pending(), "t_b's re-install cancelled only its own")
+	require.NoError(t, s.PurgeTenant(ctx, "t_a"))
+	require.Empty(t, pending())
 }

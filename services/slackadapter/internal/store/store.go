@@ -226,7 +226,7 @@ func (s *Store) SaveInstallation(ctx context.Context, in Installation) error {
 			return ErrTeamTaken
 		}
 		for _, q := range []string{`DELETE FROM installations WHERE team_id = ?`, `DELETE FROM bindings WHERE team_id = ?`,
-			`DELETE FROM installation_policies WHERE team_id = ?`} {
+			`DELETE FROM installation_policies WHERE team_id = ?`, `DELETE FROM notice_tokens WHERE team_id = ?`} {
 			if _, err := tx.ExecContext(ctx, q, in.TeamID); err != nil {
 				return err
 			}
@@ -253,6 +253,11 @@ func (s *Store) SaveInstallation(ctx context.Context, in Installation) error {
 	} else if n == 0 {
 		return ErrTeamTaken
 	}
+	// The secret now holds the new install's token: a deletion pending
+	// from an earlier uninstall must not remove it.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM token_deletions WHERE team_id = ? AND tenant_id = ?`, in.TeamID, in.TenantID); err != nil {
+		return err
+	}
 	return rtx.Commit()
 }
 
@@ -274,8 +279,14 @@ func (s *Store) SetTokenExpiry(ctx context.Context, tenant, team string, exp tim
 
 // DisableInstallation marks the tenant's installation of team disabled at
 // now and stops its token refresh. Disabling twice keeps the first time.
+// Its notice token (ADR 0137) is deleted in the same transaction.
 func (s *Store) DisableInstallation(ctx context.Context, tenant, team string, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE installations SET disabled_at = CASE WHEN disabled_at = 0 THEN ? ELSE disabled_at END,
+	rtx, tx, err := s.beginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rtx.Rollback() }()
+	res, err := tx.ExecContext(ctx, `UPDATE installations SET disabled_at = CASE WHEN disabled_at = 0 THEN ? ELSE disabled_at END,
 		token_expires_at = 0 WHERE tenant_id = ? AND team_id = ?`, now.Unix(), tenant, team)
 	if err != nil {
 		return err
@@ -283,7 +294,96 @@ func (s *Store) DisableInstallation(ctx context.Context, tenant, team string, no
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM notice_tokens WHERE tenant_id = ? AND team_id = ?`, tenant, team); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO token_deletions (team_id, tenant_id, secret_name, since)
+		SELECT team_id, tenant_id, secret_name, CAST(? AS BIGINT) FROM installations WHERE tenant_id = ? AND team_id = ?
+		ON CONFLICT (team_id, tenant_id) DO UPDATE SET secret_name = excluded.secret_name`, now.Unix(), tenant, team); err != nil {
+		return err
+	}
+	return rtx.Commit()
+}
+
+// TokenDeletion is a revoked bot token still to be deleted from its
+// tenant's keyvault (ADR 0137).
+type TokenDeletion struct {
+	TeamID, TenantID, SecretName string
+	Since                        time.Time
+}
+
+// TokenDeletions lists the pending deletions, oldest first.
+func (s *Store) TokenDeletions(ctx context.Context) ([]TokenDeletion, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT team_id, tenant_id, secret_name, since FROM token_deletions ORDER BY since, team_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []TokenDeletion
+	for rows.Next() {
+		var d TokenDeletion
+		var since int64
+		if err := rows.Scan(&d.TeamID, &d.TenantID, &d.SecretName, &since); err != nil {
+			return nil, err
+		}
+		d.Since = time.Unix(since, 0)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// TokenDeleted records that tenant's token of team is no longer in
+// keyvault (or is not to be deleted: the workspace was installed again).
+func (s *Store) TokenDeleted(ctx context.Context, tenant, team string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM token_deletions WHERE tenant_id = ? AND team_id = ?`, tenant, team)
+	return err
+}
+
+// NoticeToken is an installation's sealed notice token (ADR 0137): what
+// is left of its bot token while the tenant's keyvault cannot be read.
+type NoticeToken struct {
+	TeamID, TenantID string
+	Sealed           []byte
+	// ExpiresAt is the access token's expiry; zero: it does not expire.
+	ExpiresAt time.Time
+}
+
+// PutNoticeToken stores (replacing) t, only while its installation is
+// live for its tenant: a job that read the token just before an uninstall
+// cannot bring it back.
+func (s *Store) PutNoticeToken(ctx context.Context, t NoticeToken) error {
+	var exp int64
+	if !t.ExpiresAt.IsZero() {
+		exp = t.ExpiresAt.Unix()
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO notice_tokens (team_id, tenant_id, sealed, expires_at)
+		SELECT ?, ?, ?, CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM installations WHERE team_id = ? AND tenant_id = ? AND disabled_at = 0)
+		ON CONFLICT (team_id) DO UPDATE SET tenant_id = excluded.tenant_id, sealed = excluded.sealed, expires_at = excluded.expires_at`,
+		t.TeamID, t.TenantID, t.Sealed, exp, t.TeamID, t.TenantID)
+	if err != nil {
+		return fmt.Errorf("notice token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
 	return nil
+}
+
+// NoticeTokenFor returns tenant's notice token of team.
+func (s *Store) NoticeTokenFor(ctx context.Context, tenant, team string) (NoticeToken, error) {
+	t := NoticeToken{TeamID: team, TenantID: tenant}
+	var exp int64
+	err := s.db.QueryRowContext(ctx, `SELECT sealed, expires_at FROM notice_tokens WHERE team_id = ? AND tenant_id = ?`, team, tenant).Scan(&t.Sealed, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return NoticeToken{}, ErrNotFound
+	}
+	if err != nil {
+		return NoticeToken{}, err
+	}
+	if exp > 0 {
+		t.ExpiresAt = time.Unix(exp, 0)
+	}
+	return t, nil
 }
 
 // TryLease takes (or, for the same holder, renews) the named lease until
@@ -710,7 +810,8 @@ func (s *Store) SetCursor(ctx context.Context, name string, cursor int64) error 
 
 // PurgeTenant deletes everything the adapter keeps for tenant: its
 // installations (metadata; the tokens are in the tenant's keyvault, which
-// keyvault shreds), bindings and sealed adapter key. Idempotent.
+// keyvault shreds), their notice tokens, bindings and sealed adapter key.
+// Idempotent.
 func (s *Store) PurgeTenant(ctx context.Context, tenant string) error {
 	rtx, tx, err := s.beginTx(ctx)
 	if err != nil {
@@ -724,6 +825,8 @@ func (s *Store) PurgeTenant(ctx context.Context, tenant string) error {
 		`DELETE FROM tenant_keys WHERE tenant_id = ?`,
 		`DELETE FROM oauth_states WHERE tenant_id = ?`,
 		`DELETE FROM bot_threads WHERE tenant_id = ?`,
+		`DELETE FROM notice_tokens WHERE tenant_id = ?`,
+		`DELETE FROM token_deletions WHERE tenant_id = ?`, // keyvault shreds the tenant
 	} {
 		if _, err := tx.ExecContext(ctx, q, tenant); err != nil {
 			return fmt.Errorf("purge tenant: %w", err)
