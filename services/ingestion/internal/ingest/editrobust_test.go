@@ -151,6 +151,10 @@ func TestEditRobustRanks(t *testing.T) {
 // command line that asks the question (newcomer pass 7). With the flat
 // windows of before ADR 0119 the README's code block ranked first: it
 // holds every query term side by side, which ADR 0113's reranking rewards.
+// And it must be the how-to section's ("API keys: how they are rotated and
+// revoked"), not a review log's finding about self-rotation (newcomer pass
+// 8; ADR 0133): eval/rampartdocs/quickstart.jsonl, the README's questions
+// labelled with that section's passages only, must each rank one first.
 func TestReadmeQuestionAnsweredByProse(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("corpus test: skipped with -short and under the race detector (it measures quality, not concurrency)")
@@ -158,6 +162,7 @@ func TestReadmeQuestionAnsweredByProse(t *testing.T) {
 	corpus := rampartDocs(t)
 	const question = "How are API keys rotated?"
 	require.Contains(t, corpus["README.md"], `rampart chat -c handbook "`+question+`"`, "the README's example question")
+	qs := loadSet(t, "../../eval/rampartdocs/quickstart.jsonl")
 	e := newEnv(t, 1)
 	_, err := e.svc.CreateCollection(e.ctx, "t", "", nil, "handbook", "", "")
 	require.NoError(t, err)
@@ -170,8 +175,27 @@ func TestReadmeQuestionAnsweredByProse(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, ps)
 	for i, p := range ps {
-		t.Logf("%d %.4f %s %.80q", i+1, p.Score, p.Source, p.Text)
+		t.Logf("%d %.4f %s [%s] %.80q", i+1, p.Score, p.Source, p.Heading, p.Text)
 	}
 	require.Equal(t, handbook, ps[0].Source, "first passage: %.120q", ps[0].Text)
 	require.NotContains(t, ps[0].Text, question, "the first passage answers the question rather than asking it")
+
+	ks := []int{1, 3, 5, 10}
+	var all []retrievaleval.Scores
+	for _, q := range qs {
+		require.Contains(t, corpus["README.md"], q.Question, "quickstart question %s is the README's", q.ID)
+		for _, p := range q.Passages {
+			require.Contains(t, retrievaleval.Squeeze(corpus[handbook]), retrievaleval.Squeeze(p), "quickstart question %s: update its quote", q.ID)
+		}
+		ps, err := e.svc.SearchMode(e.ctx, "t", "handbook", q.Question, 10, ingest.ModeHybrid)
+		require.NoError(t, err)
+		rs := make([]retrievaleval.Result, len(ps))
+		for i, p := range ps {
+			rs[i] = retrievaleval.Result{DocumentID: p.DocumentID, Source: p.Source, Text: p.Text}
+		}
+		s := retrievaleval.ScoreQuestion(rs, q, ks)
+		all = append(all, s)
+		require.Equal(t, 1, s.FirstRank, "quickstart %s %q: the how-to section's passage first; got %.120q", q.ID, q.Question, ps[0].Text)
+	}
+	t.Logf("quickstart hybrid %s", retrievaleval.Summarize(all, ks))
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/rampart-platform/rampart/services/ingestion/internal/index"
 )
@@ -20,22 +21,34 @@ import (
 // term), so a passage matching the whole question in one clause keeps
 // its fused score and one matching part of it, scattered, loses up to
 // the whole weight. Scores only go down, so min_score keeps its meaning.
-// A heading-match term and a per-document decay were measured and
-// rejected (ADR 0113).
+// A per-document decay was measured and rejected (ADR 0113), and so was
+// a share of the query in the heading path; a section titled by the
+// whole question is another matter (Section, ADR 0133):
+//
+//	(1 + Coverage·cov + Proximity·prox + Section·titled) / (1 + Coverage + Proximity + Section)
+//
+// where titled is 1 when the passage's own section heading (the last part
+// of its heading path) holds every informative term of the query, else 0.
 type Rerank struct {
 	// Depth bounds how many fused hits are opened and reranked: 2·top_k
 	// (the table weight's window), at most Depth, at least top_k.
 	Depth               int
 	Coverage, Proximity float64
+	// Section weighs a passage whose own section's heading names every
+	// informative query term: the section that is about the question
+	// ("API keys: how they are rotated and revoked" for "How are API keys
+	// rotated?"), over passages of other sections that discuss its words
+	// (ADR 0133).
+	Section float64
 }
 
 // DefaultRerank is the reranking of searches (Options.Rerank nil),
-// chosen on eval/rampartdocs (ADR 0113).
-var DefaultRerank = Rerank{Depth: 20, Coverage: 0.5, Proximity: 1}
+// chosen on eval/rampartdocs (ADR 0113, ADR 0133).
+var DefaultRerank = Rerank{Depth: 20, Coverage: 0.5, Proximity: 1, Section: 0.5}
 
 // off reports whether r changes nothing.
 func (r Rerank) off() bool {
-	return r.Coverage == 0 && r.Proximity == 0
+	return r.Coverage == 0 && r.Proximity == 0 && r.Section == 0
 }
 
 // rerankFactor is what a passage's score is multiplied by (see Rerank)
@@ -71,7 +84,43 @@ func (r Rerank) factor(qt []index.QueryTerm, p Passage) float64 {
 	case len(lists) > 1:
 		prox = cov * float64(len(lists)) / float64(minWindow(lists))
 	}
-	return (1 + r.Coverage*cov + r.Proximity*prox) / (1 + r.Coverage + r.Proximity)
+	titled := 0.0
+	if r.Section > 0 && sectionTitled(qt, p.Heading) {
+		titled = 1
+	}
+	return (1 + r.Coverage*cov + r.Proximity*prox + r.Section*titled) / (1 + r.Coverage + r.Proximity + r.Section)
+}
+
+// headingSep separates a heading path's parts (extract.Section.HeadingPath).
+const headingSep = " > "
+
+// sectionTitled reports whether the last part of a heading path ("A > B":
+// B) holds every informative query term. A share of the terms is not
+// enough: generic headings ("Found and fixed", a man page's "OPTIONS")
+// share a word with many questions, which ADR 0113 measured as a loss.
+func sectionTitled(qt []index.QueryTerm, heading string) bool {
+	if i := strings.LastIndex(heading, headingSep); i >= 0 {
+		heading = heading[i+len(headingSep):]
+	}
+	if strings.TrimSpace(heading) == "" {
+		return false
+	}
+	terms := make([]string, len(qt))
+	for i, t := range qt {
+		terms[i] = t.Term
+	}
+	pos := index.TermPositions(heading, terms)
+	informative := 0
+	for i, t := range qt {
+		if t.IDF <= 0 {
+			continue
+		}
+		informative++
+		if len(pos[i]) == 0 {
+			return false
+		}
+	}
+	return informative > 0
 }
 
 // minWindow is the width (last − first + 1) of the smallest window of

@@ -69,3 +69,44 @@ func TestRerankFactor(t *testing.T) {
 		t.Errorf("no term in the collection: factor %v, want 1", got)
 	}
 }
+
+// TestRerankSectionTitled: a passage whose own section heading names every
+// informative query term gets the Section weight; a heading naming some of
+// them, a parent heading naming them, or no heading does not (ADR 0133).
+func TestRerankSectionTitled(t *testing.T) {
+	qt := []index.QueryTerm{{Term: "rotat", IDF: 2}, {Term: "kei", IDF: 1}, {Term: "zzz", IDF: 0}}
+	text := "Over REST the rotation needs a scope."
+	for _, tc := range []struct {
+		name    string
+		heading string
+		titled  bool
+	}{
+		{"own section names every term", "Security > API keys: how they are rotated", true},
+		{"a heading without a path", "Rotating keys", true},
+		{"one term of two", "Security > Rotation schedule", false},
+		{"only a parent names them", "Key rotation > Found and fixed", false},
+		{"no heading", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Passage{Text: text, Heading: tc.heading}
+			if got := sectionTitled(qt, tc.heading); got != tc.titled {
+				t.Fatalf("sectionTitled(%q) = %v, want %v", tc.heading, got, tc.titled)
+			}
+			base := Rerank{Coverage: 0.5, Proximity: 1}
+			with := base
+			with.Section = 0.5
+			fb, fw := base.factor(qt, p), with.factor(qt, p)
+			if tc.titled {
+				// (1 + 0.5·cov + prox + 0.5) / 3 against (1 + 0.5·cov + prox) / 2.5
+				if fw <= fb {
+					t.Errorf("titled: factor %v with Section, %v without: want higher", fw, fb)
+				}
+			} else if want := fb * 2.5 / 3; math.Abs(fw-want) > 1e-9 {
+				t.Errorf("not titled: factor %v, want %v (the weight only in the denominator)", fw, want)
+			}
+		})
+	}
+	if sectionTitled([]index.QueryTerm{{Term: "zzz"}}, "zzz") {
+		t.Error("a query without informative terms titles no section")
+	}
+}

@@ -3,6 +3,7 @@ package local
 import (
 	"cmp"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +41,8 @@ type sentence struct {
 	heading string
 	score   float64
 	loc     *wire.Location
+	// retrieved: the sentence is of a passage, not of a message
+	retrieved bool
 }
 
 // extract composes an answer of quoted context sentences. Sources, in order:
@@ -58,7 +61,7 @@ func extract(call *provider.ChatCall) *provider.ChatResult {
 	if lastUser >= 0 {
 		question = r.Messages[lastUser].Content.Text
 	}
-	best := rank(contextSentences(call, lastUser, question), questionTerms(question))
+	best := rank(withoutEchoes(contextSentences(call, lastUser, question), question), questionTerms(question))
 	if len(best) == 0 {
 		if call.Grounded {
 			return truncate(NoAnswerDocuments, r.MaxOutputTokens())
@@ -96,7 +99,7 @@ func contextSentences(call *provider.ChatCall, lastUser int, question string) []
 					loc = passage.Locate(at+i+w[0], at+i+w[1])
 				}
 				sents = append(sents, sentence{text: ellipsize(part, w[0] > 0, w[1] < len(s)), source: source, order: len(sents),
-					terms: termSet(part), cite: cite, heading: heading, score: score, loc: loc})
+					terms: termSet(part), cite: cite, heading: heading, score: score, loc: loc, retrieved: passage != nil})
 			}
 			if i >= 0 {
 				at += i + len(s)
@@ -155,9 +158,42 @@ func questionTerms(question string) map[string]bool {
 	return termSet(question)
 }
 
+// minEchoWords is how many words a question needs before a sentence holding
+// it word for word counts as asking it rather than answering it (a shorter
+// one, "rotation policy", is a phrase an answer uses too).
+const minEchoWords = 4
+
+// withoutEchoes drops the sentences of retrieved passages that hold the
+// question's words in its order: a README's example command line that
+// asks the question (`rampart chat "How are API keys rotated?"`) shares
+// every term with it and would be quoted as the answer (ADR 0133). The
+// question's own sentences are not retrieved passages: they are kept here
+// and handled by contextSentences.
+func withoutEchoes(sents []sentence, question string) []sentence {
+	var echoes []string
+	for _, q := range splitSentences(question) {
+		if w := hashembed.Words(q); len(w) >= minEchoWords {
+			echoes = append(echoes, " "+strings.Join(w, " ")+" ")
+		}
+	}
+	if len(echoes) == 0 {
+		return sents
+	}
+	return slices.DeleteFunc(sents, func(s sentence) bool {
+		if !s.retrieved {
+			return false
+		}
+		text := " " + strings.Join(hashembed.Words(s.text), " ") + " "
+		return slices.ContainsFunc(echoes, func(e string) bool { return strings.Contains(text, e) })
+	})
+}
+
 // rank scores each sentence by the question terms it shares (weighted by
 // how rare each is among the sentences) and returns the best ones, at most
-// maxQuotes, in their original order.
+// maxQuotes: the best first, the answer's lead, then the others in their
+// original order. Quoting in passage order put the top passage's sentence
+// first even when another passage's sentence answers more of the question
+// (ADR 0133).
 func rank(sents []sentence, qterms map[string]bool) []sentence {
 	df := map[string]int{}
 	for _, s := range sents {
@@ -195,7 +231,10 @@ func rank(sents []sentence, qterms map[string]bool) []sentence {
 			break
 		}
 	}
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].s.order < cands[j].s.order })
+	if len(cands) > 1 {
+		rest := cands[1:]
+		sort.SliceStable(rest, func(i, j int) bool { return rest[i].s.order < rest[j].s.order })
+	}
 	out := make([]sentence, len(cands))
 	for i, c := range cands {
 		out[i] = c.s

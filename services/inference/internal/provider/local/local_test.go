@@ -53,16 +53,47 @@ func TestExtractive(t *testing.T) {
 				{ID: "d2:0", DocumentID: "d2", Source: "faq.md", Score: 0.8, Text: "Contractors get no vacation days."},
 				{ID: "d1:4", DocumentID: "d1", Source: "README.md", Score: 0.7, Text: "Employees get 10 sick days per year."},
 			},
-			want: []string{`"Employees get 25 vacation days per year." [1]`, `"Employees get 10 sick days per year." [1]`,
+			// the sick days' sentence shares the rarest term (sick): it leads
+			want: []string{`"Employees get 10 sick days per year." [1] "Employees get 25 vacation days per year." [1]`,
 				"Sources: [1] README.md; [2] faq.md"},
 			notWant: []string{"[3]", "[2] README.md"},
 			cites: []wire.Citation{
-				{Index: 1, DocumentID: "d1", Source: "README.md", ChunkID: "d1:0", Quote: "Employees get 25 vacation days per year.", Passages: []wire.CitedPassage{
-					{ChunkID: "d1:0", Quote: "Employees get 25 vacation days per year.", Heading: "Leave", Score: 0.9},
-					{ChunkID: "d1:4", Quote: "Employees get 10 sick days per year.", Score: 0.7}}},
+				{Index: 1, DocumentID: "d1", Source: "README.md", ChunkID: "d1:4", Quote: "Employees get 10 sick days per year.", Passages: []wire.CitedPassage{
+					{ChunkID: "d1:4", Quote: "Employees get 10 sick days per year.", Score: 0.7},
+					{ChunkID: "d1:0", Quote: "Employees get 25 vacation days per year.", Heading: "Leave", Score: 0.9}}},
 				{Index: 2, DocumentID: "d2", Source: "faq.md", ChunkID: "d2:0", Quote: "Contractors get no vacation days.", Passages: []wire.CitedPassage{
 					{ChunkID: "d2:0", Quote: "Contractors get no vacation days.", Score: 0.8}}},
 			},
+		},
+		{
+			// ADR 0133: the README's example question over docs/security.md and
+			// the README, retrieval's order; before, the review log's sentence
+			// of the first passage was quoted first and the README's command
+			// line that asks the question was quoted as an answer
+			name: "the best sentence leads; a passage asking the question is not an answer",
+			body: `{"model":"x","messages":[{"role":"user","content":"How are API keys rotated?"}]}`,
+			passages: []provider.Passage{
+				{ID: "s:40", DocumentID: "s", Source: "docs/security.md", Score: 0.02, Text: "A leaked key holding it can be kept alive by rotating it, until an admin revokes the current replacement."},
+				{ID: "s:7", DocumentID: "s", Source: "docs/security.md", Score: 0.019, Text: "Rotating an API key issues a replacement key and keeps the old one working for an overlap."},
+				{ID: "r:3", DocumentID: "r", Source: "README.md", Score: 0.016, Text: `rampart search -c handbook "how are keys rotated" rampart chat -c handbook "How are API keys rotated?" # streams`},
+			},
+			want:    []string{`: "Rotating an API key issues a replacement key and keeps the old one working for an overlap." [1] "A leaked key`, "Sources: [1] docs/security.md"},
+			notWant: []string{"rampart chat", "README.md"},
+			cites: []wire.Citation{
+				{Index: 1, DocumentID: "s", Source: "docs/security.md", ChunkID: "s:7", Quote: "Rotating an API key issues a replacement key and keeps the old one working for an overlap.", Passages: []wire.CitedPassage{
+					{ChunkID: "s:7", Quote: "Rotating an API key issues a replacement key and keeps the old one working for an overlap.", Score: 0.019},
+					{ChunkID: "s:40", Quote: "A leaked key holding it can be kept alive by rotating it, until an admin revokes the current replacement.", Score: 0.02}}},
+			},
+		},
+		{
+			name: "a short question's words are an answer's too",
+			body: `{"model":"x","messages":[{"role":"user","content":"key rotation?"}]}`,
+			passages: []provider.Passage{
+				{ID: "s:1", DocumentID: "s", Source: "docs/security.md", Text: "Key rotation keeps the old key for 14 days."},
+			},
+			want: []string{`"Key rotation keeps the old key for 14 days." [1]`},
+			cites: []wire.Citation{{Index: 1, DocumentID: "s", Source: "docs/security.md", ChunkID: "s:1", Quote: "Key rotation keeps the old key for 14 days.",
+				Passages: []wire.CitedPassage{{ChunkID: "s:1", Quote: "Key rotation keeps the old key for 14 days."}}}},
 		},
 		{
 			name: "no match says so",
