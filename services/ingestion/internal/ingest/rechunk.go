@@ -12,38 +12,63 @@ import (
 
 // Re-chunking after a chunker upgrade (ADR 0127). A document records the
 // version of the chunker that cut it (chunk.Options.Version). A document
-// of an older version is re-chunked from its stored text when that text is
-// the file itself (plain text and Markdown: extract.Doc.Located), which
+// of an older version is re-chunked from storage: plain text and Markdown
+// from their stored text, which is the file (extract.Doc.Located) and
 // re-extracts to the same sections, offsets and locations as the upload
-// did. HTML, PDF and DOCX documents store their sections' texts without
-// the headings and page starts the chunker cuts at, and documents from
-// before migration 00012 store no text: those keep their chunks until
-// their content is added (or crawled) again, which re-chunks them
+// did; HTML, PDF and DOCX from their stored text and outline (the
+// headings, pages and title their text lacks, stored since ADR 0133;
+// extract.Restore). Those stored before their outline was, and documents
+// from before migration 00012 (no text), keep their chunks until their
+// content is added (or crawled) again, which re-chunks them
 // (store.AddDocument's reindex); the backlog log line counts them. They
 // are not fetched again on their own: outbound traffic nobody asked for,
 // and a connection's document needs its authorizer (ADR 0094, 0118).
 
-// rechunkTypes are the content types whose stored text is the file.
+// rechunkTypes are the content types whose stored text is the file; the
+// others are re-chunked when their outline is stored.
 var rechunkTypes = []string{extract.Plain, extract.Markdown}
 
-// storedFile is a rechunk job's content: the document's stored text,
-// which for rechunkTypes is the uploaded file.
-func (s *Service) storedFile(ctx context.Context, key *keyring.Key, doc store.Document) ([]byte, error) {
+// storedDoc is a rechunk job's document, from storage: its stored text,
+// extracted again when it is the file, else with its stored outline.
+func (s *Service) storedDoc(ctx context.Context, key *keyring.Key, doc store.Document) (extract.Doc, error) {
 	if doc.State != store.DocReady {
-		return nil, &failure{"re-chunk: the document is not ready"}
+		return extract.Doc{}, &failure{"re-chunk: the document is not ready"}
 	}
 	_, sealed, err := s.o.Store.DocumentText(ctx, doc.Tenant, doc.ID)
 	if err != nil {
-		return nil, err
+		return extract.Doc{}, err
 	}
 	if sealed == nil {
-		return nil, &failure{"re-chunk: the document's text is not stored; add its content again"}
+		return extract.Doc{}, &failure{"re-chunk: the document's text is not stored; add its content again"}
 	}
 	text, err := key.Open(kindExtracted, doc.ID, sealed)
 	if err != nil {
-		return nil, fmt.Errorf("document %s text: %w", doc.ID, err)
+		return extract.Doc{}, fmt.Errorf("document %s text: %w", doc.ID, err)
 	}
-	return text, nil
+	if extract.HasOwnText(doc.ContentType) {
+		xdoc, err := extract.Document(doc.ContentType, text)
+		clear(text)
+		if err != nil {
+			return extract.Doc{}, &failure{"extract: " + err.Error()}
+		}
+		return xdoc, nil
+	}
+	sealedOutline, err := s.o.Store.DocumentOutline(ctx, doc.Tenant, doc.ID)
+	if err != nil {
+		return extract.Doc{}, err
+	}
+	if sealedOutline == nil {
+		return extract.Doc{}, &failure{"re-chunk: the document's outline is not stored; add its content again"}
+	}
+	outline, err := key.Open(kindOutline, doc.ID, sealedOutline)
+	if err != nil {
+		return extract.Doc{}, fmt.Errorf("document %s outline: %w", doc.ID, err)
+	}
+	xdoc, err := extract.Restore(string(text), outline)
+	if err != nil {
+		return extract.Doc{}, &failure{"re-chunk: " + err.Error()}
+	}
+	return xdoc, nil
 }
 
 // rechunkLoop keeps up to Options.Rechunk rechunk jobs of the tenants

@@ -249,3 +249,85 @@ func TestFailedRechunkKeepsTheOldChunks(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, [2]int{0, 1}, [2]int{left, other})
 }
+
+// rechunkHTML is rechunkDoc as HTML: its stored text is the sections'
+// texts joined, without the headings.
+func rechunkHTML() string {
+	var b strings.Builder
+	b.WriteString("<html><head><title>Handbook</title></head><body><h1>Handbook</h1>")
+	for n, sec := range []string{"Certificates", "Backups", "Escalation"} {
+		fmt.Fprintf(&b, "<h2>%s</h2><p>", sec)
+		for i := range []int{4, 7, 5}[n] {
+			fmt.Fprintf(&b, "The %s rule %d says what the on-call engineer does next and when. ", strings.ToLower(sec), i)
+		}
+		b.WriteString("</p>")
+	}
+	b.WriteString("</body></html>")
+	return b.String()
+}
+
+// TestOldChunkerHTMLIsRechunkedFromItsOutline: an HTML document cut by the
+// flat windows is re-chunked by section from its stored text and outline
+// (ADR 0133), as the section chunker cuts the uploaded file, with its
+// headings and title; before, it kept its chunks until added again.
+func TestOldChunkerHTMLIsRechunkedFromItsOutline(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ingestion.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	kms := keyvaulttest.NewKMS()
+	flat := rechunkOpts
+	flat.Flat = true
+	old := startReplica(t, st, kms, "old", flat, nil)
+	_, err = old.svc.CreateCollection(ctx, "t", "", nil, "kb", "", "")
+	require.NoError(t, err)
+	d, _, _, err := old.svc.Ingest(ctx, "t", Input{Collection: "kb", Content: []byte(rechunkHTML()), ContentType: "text/html", Source: "handbook.html"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(old.ended()) == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, store.JobSucceeded, old.ended()[0].state)
+	old.stop()
+	oldTexts := storedTexts(t, st, old.ring, d.ID)
+
+	// what the section chunker cuts the uploaded file into
+	x, err := extract.Document(extract.HTML, []byte(rechunkHTML()))
+	require.NoError(t, err)
+	secs := make([]chunk.Section, len(x.Sections))
+	for i, sec := range x.Sections {
+		secs[i] = chunk.Section{Heading: sec.HeadingPath(), Text: sec.Text, Start: sec.Start}
+	}
+	var want []string
+	for _, p := range chunk.SplitSections(secs, rechunkOpts) {
+		want = append(want, p.Text)
+	}
+	require.NotEqual(t, want, oldTexts, "the sections cut elsewhere")
+	left, _, err := st.RechunkBacklog(ctx, chunk.Current, rechunkTypes)
+	require.NoError(t, err)
+	require.Equal(t, 1, left, "the HTML document can be re-chunked")
+
+	a := startReplica(t, st, kms, "a", rechunkOpts, nil)
+	_, err = a.svc.Search(ctx, "t", "kb", "escalation rule", 3) // loads the tenant's key
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		sd, err := st.GetDocument(ctx, "t", d.ID)
+		return err == nil && sd.Chunker == chunk.Current
+	}, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, want, storedTexts(t, st, a.ring, d.ID), "the section chunker's bounds, as for the file")
+	ps, err := a.svc.Search(ctx, "t", "kb", "escalation rule on-call", 1)
+	require.NoError(t, err)
+	require.Len(t, ps, 1)
+	require.Contains(t, ps[0].Text, "escalation rule")
+	require.NotContains(t, ps[0].Text, "backups rule", "a section's chunk, not a window across two")
+	require.Equal(t, "Handbook > Escalation", ps[0].Heading, "the heading the stored text lacks")
+	require.Equal(t, "Handbook", ps[0].Title)
+	require.NotEmpty(t, ps[0].Spans, "citations still locate the passage")
+	_, text, err := st.DocumentText(ctx, "t", d.ID)
+	require.NoError(t, err)
+	key, err := a.ring.Get(ctx, "t", false)
+	require.NoError(t, err)
+	plain, err := key.Open(kindExtracted, d.ID, text)
+	require.NoError(t, err)
+	require.Equal(t, x.Located(), string(plain), "the stored text is unchanged: locations index it")
+	left, other, err := st.RechunkBacklog(ctx, chunk.Current, rechunkTypes)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{0, 0}, [2]int{left, other})
+}

@@ -45,6 +45,9 @@ const (
 	// kindExtracted seals a document's extracted text (AAD id: document
 	// id; docs/adr/0094).
 	kindExtracted = "extracted"
+	// kindOutline seals the outline of an HTML, PDF or DOCX document's
+	// extracted text (AAD id: document id; ADR 0133).
+	kindOutline = "outline"
 )
 
 var collectionName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)

@@ -419,22 +419,27 @@ func (s *Service) prepare(ctx context.Context, key *keyring.Key, r jobRef) (*job
 	if err != nil {
 		return nil, err
 	}
-	var content []byte
+	var xdoc extract.Doc
 	if r.kind == store.KindRechunk {
-		content, err = s.storedFile(ctx, key, doc)
+		if xdoc, err = s.storedDoc(ctx, key, doc); err != nil {
+			return nil, err
+		}
+		if err := s.o.Store.SetProgress(ctx, r.lease, store.JobRunning, 0, 0); err != nil {
+			return nil, err
+		}
 	} else {
-		content, err = key.Open(kindPayload, r.id, sealed)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := s.o.Store.SetProgress(ctx, r.lease, store.JobRunning, 0, 0); err != nil {
-		return nil, err
-	}
-	xdoc, err := extract.Document(doc.ContentType, content)
-	clear(content)
-	if err != nil {
-		return nil, &failure{"extract: " + err.Error()}
+		content, err := key.Open(kindPayload, r.id, sealed)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.o.Store.SetProgress(ctx, r.lease, store.JobRunning, 0, 0); err != nil {
+			return nil, err
+		}
+		xdoc, err = extract.Document(doc.ContentType, content)
+		clear(content)
+		if err != nil {
+			return nil, &failure{"extract: " + err.Error()}
+		}
 	}
 	secs := make([]chunk.Section, len(xdoc.Sections))
 	for i, sec := range xdoc.Sections {
@@ -529,15 +534,35 @@ func (s *Service) embedChunks(ctx context.Context, key *keyring.Key, r jobRef, i
 	return &chunks{rows: rows, entries: entries, vectors: vectors}, nil
 }
 
+// docMeta is what a job stores on its document, sealed: the extracted
+// text, the title, and for a format whose text is not its file the outline
+// (headings, pages) the text lacks, so a chunker upgrade re-chunks the
+// document from storage (ADR 0133).
+func (s *Service) docMeta(key *keyring.Key, in *jobInput) (store.DocMeta, error) {
+	doc, xdoc := in.doc, in.xdoc
+	meta := store.DocMeta{Text: key.Seal(kindExtracted, doc.ID, []byte(in.text)), Chunker: s.o.Chunk.Version()}
+	if !extract.HasOwnText(doc.ContentType) {
+		outline, err := xdoc.MarshalOutline()
+		if err != nil {
+			return store.DocMeta{}, err
+		}
+		meta.Outline = key.Seal(kindOutline, doc.ID, outline)
+	}
+	if xdoc.Title != "" {
+		meta.Title = key.Seal(kindTitle, doc.ID, []byte(xdoc.Title))
+	}
+	return meta, nil
+}
+
 // commit stores the document's title and date, indexes the chunks and
 // commits them with the job's success; the versions of the source it
 // replaces leave the index and the cached vectors.
 func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jobInput, c *chunks) error {
 	doc, col, xdoc := in.doc, in.col, in.xdoc
 	rows, entries, vectors := c.rows, c.entries, c.vectors
-	meta := store.DocMeta{Text: key.Seal(kindExtracted, doc.ID, []byte(in.text)), Chunker: s.o.Chunk.Version()}
-	if xdoc.Title != "" {
-		meta.Title = key.Seal(kindTitle, doc.ID, []byte(xdoc.Title))
+	meta, err := s.docMeta(key, in)
+	if err != nil {
+		return err
 	}
 	if !xdoc.UpdatedAt.IsZero() { // the document's own date, for citations
 		if err := s.o.Store.SetModified(ctx, r.tenant, doc.ID, xdoc.UpdatedAt); err != nil {
@@ -545,7 +570,7 @@ func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jo
 		}
 	}
 	var removed []string // chunks of the versions this one replaces
-	err := s.change(r.tenant, doc.Collection, func() (store.Generation, error) {
+	err = s.change(r.tenant, doc.Collection, func() (store.Generation, error) {
 		// Index first: ids are stable, so a crash before the commit below
 		// only means the retried job re-indexes the same ids; search
 		// ignores index entries without committed rows.

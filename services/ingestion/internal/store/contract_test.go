@@ -887,7 +887,8 @@ func reindex(ctx context.Context, t *testing.T, open opener) {
 }
 
 // rechunk: ready documents cut by an older chunker whose stored text is a
-// file of a re-chunkable type get one rechunk job each, at most limit
+// file of a re-chunkable type, or whose outline is stored (ADR 0133), get
+// one rechunk job each, at most limit
 // unfinished per set of tenants, also when two replicas queue at once;
 // a failed one leaves the document, its chunks and its version as they
 // were and is not queued again; a committed one records the version; the
@@ -919,6 +920,15 @@ func rechunk(ctx context.Context, t *testing.T, open opener) {
 	ingest("a", "notext", "text/markdown", store.DocMeta{}) // before migration 00012
 	ingest("b", "md3", "text/markdown", text)
 	ingest("a", "new", "text/markdown", store.DocMeta{Text: []byte("t"), Chunker: 2})
+	ingest("a", "html-outline", "text/html", store.DocMeta{Text: []byte("sealed text"), Outline: []byte("sealed outline")}) // ADR 0133
+	outline, err := st.DocumentOutline(ctx, "a", "html-outline")
+	require.NoError(t, err)
+	require.Equal(t, "sealed outline", string(outline))
+	outline, err = st.DocumentOutline(ctx, "a", "html")
+	require.NoError(t, err)
+	require.Nil(t, outline, "none stored")
+	_, err = st.DocumentOutline(ctx, "a", "missing")
+	require.ErrorIs(t, err, store.ErrNotFound)
 	d, err := st.GetDocument(ctx, "a", "md1")
 	require.NoError(t, err)
 	require.Equal(t, 1, d.Chunker, "Complete without a version records 1")
@@ -928,7 +938,7 @@ func rechunk(ctx context.Context, t *testing.T, open opener) {
 
 	ok, other, err := st.RechunkBacklog(ctx, 2, types)
 	require.NoError(t, err)
-	require.Equal(t, [2]int{3, 2}, [2]int{ok, other}, "md1, txt2, md3 can be re-chunked; html and notext cannot")
+	require.Equal(t, [2]int{4, 2}, [2]int{ok, other}, "md1, txt2, md3 and html-outline can be re-chunked; html and notext cannot")
 
 	// two replicas queue at once: one job per document, at most limit
 	var wg sync.WaitGroup
@@ -992,7 +1002,7 @@ func rechunk(ctx context.Context, t *testing.T, open opener) {
 	require.Equal(t, 2, n, "txt2 and md3, not md1 again")
 	ok, other, err = st.RechunkBacklog(ctx, 2, types)
 	require.NoError(t, err)
-	require.Equal(t, [2]int{2, 3}, [2]int{ok, other}, "md1's failure counts with those that cannot")
+	require.Equal(t, [2]int{3, 3}, [2]int{ok, other}, "md1's failure counts with those that cannot")
 
 	// a committed one replaces the chunks and records the version
 	l := claim("a", store.RechunkJobID(2, "txt2"))
@@ -1001,6 +1011,16 @@ func rechunk(ctx context.Context, t *testing.T, open opener) {
 	d, err = st.GetDocument(ctx, "a", "txt2")
 	require.NoError(t, err)
 	require.Equal(t, [3]int{store.DocReady, 1, 2}, [3]int{d.State, d.Chunks, d.Chunker})
+	n, err = st.EnqueueRechunks(ctx, []string{"a"}, 2, 5, types)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "html-outline: an HTML document with its outline")
+	require.Equal(t, "html-outline", pending("a")[0].DocumentID)
+	l = claim("a", store.RechunkJobID(2, "html-outline"))
+	_, _, err = st2.Complete(ctx, l, "html-outline", store.HashEmbedModel, []store.Chunk{{DocumentID: "html-outline", Text: []byte("new"), Vector: []byte("v")}}, store.DocMeta{Text: []byte("sealed text"), Outline: []byte("outline 2"), Chunker: 2})
+	require.NoError(t, err)
+	outline, err = st.DocumentOutline(ctx, "a", "html-outline")
+	require.NoError(t, err)
+	require.Equal(t, "outline 2", string(outline), "the commit replaces the outline with the text")
 	n, err = st.EnqueueRechunks(ctx, []string{"a"}, 2, 5, types)
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing left of a's")

@@ -229,7 +229,7 @@ func (s *Store) Complete(ctx context.Context, l Lease, docID, model string, chun
 	if meta.Chunker <= 0 {
 		meta.Chunker = 1
 	}
-	if _, err := q.ExecContext(ctx, `UPDATE documents SET state = ?, chunk_count = ?, title = ?, text = ?, chunker = ? WHERE tenant = ? AND id = ?`, DocReady, len(chunks), meta.Title, meta.Text, meta.Chunker, l.Tenant, docID); err != nil {
+	if _, err := q.ExecContext(ctx, `UPDATE documents SET state = ?, chunk_count = ?, title = ?, text = ?, outline = ?, chunker = ? WHERE tenant = ? AND id = ?`, DocReady, len(chunks), meta.Title, meta.Text, meta.Outline, meta.Chunker, l.Tenant, docID); err != nil {
 		return Generation{}, nil, err
 	}
 	var replaced []Document

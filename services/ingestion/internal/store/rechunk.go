@@ -25,16 +25,17 @@ func RechunkJobID(version int, docID string) string {
 // rechunkable is the condition on documents d that a rechunk job to
 // version %[1]d may take: ready, cut by an older chunker, text stored, of
 // a type whose stored text is the file itself (the types' placeholders
-// follow), and without an unfinished job or an earlier rechunk job to
-// this version (one that failed for good is not tried again).
-const rechunkable = `d.state = %[2]d AND d.chunker < %[1]d AND d.text IS NOT NULL AND d.content_type IN (%[3]s)
+// follow) or with its outline stored (HTML, PDF, DOCX; ADR 0133), and
+// without an unfinished job or an earlier rechunk job to this version
+// (one that failed for good is not tried again).
+const rechunkable = `d.state = %[2]d AND d.chunker < %[1]d AND d.text IS NOT NULL AND (d.content_type IN (%[3]s) OR d.outline IS NOT NULL)
 	AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.tenant = d.tenant AND j.document_id = d.id AND (j.payload IS NOT NULL OR j.id = 'rechunk%[1]d-' || d.id))`
 
 // EnqueueRechunks queues rechunk jobs to chunker version for documents
 // of tenants (the tenants whose keys this replica holds: only they can run
-// them) whose stored text is a file of one of types, oldest first, so that
-// at most limit rechunk jobs of those tenants are unfinished. It returns
-// how many it queued. Bounding the unfinished jobs, not the queueing rate,
+// them) whose stored text is a file of one of types or has its outline
+// stored, oldest first, so that at most limit rechunk jobs of those
+// tenants are unfinished. It returns how many it queued. Bounding the unfinished jobs, not the queueing rate,
 // keeps the tenants' own jobs from waiting behind more than limit of them
 // (jobs are claimed oldest first), and a suspended tenant's (its key
 // forgotten) neither run nor take the others' room.
@@ -108,8 +109,9 @@ func (s *Store) EnqueueRechunks(ctx context.Context, tenants []string, version, 
 
 // RechunkBacklog counts the ready documents of all tenants cut by a
 // chunker older than version: those a rechunk job can take (their stored
-// text is a file of one of types), queued or not yet, and those it cannot
-// (their text is not stored, or not the file: HTML, PDF, DOCX; a failed
+// text is a file of one of types, or their outline is stored), queued or
+// not yet, and those it cannot (their text is not stored, or not the file
+// and without an outline: HTML, PDF, DOCX from before ADR 0133; a failed
 // rechunk job's too), which keep their chunks until their content is added
 // again (ADR 0127).
 func (s *Store) RechunkBacklog(ctx context.Context, version int, types []string) (rechunkable, other int, err error) {
@@ -121,7 +123,7 @@ func (s *Store) RechunkBacklog(ctx context.Context, version int, types []string)
 		args = append(args, t)
 	}
 	typeIn := `?` + strings.Repeat(", ?", len(types)-1)
-	cond := fmt.Sprintf(`d.state = %[2]d AND d.chunker < %[1]d AND d.text IS NOT NULL AND d.content_type IN (%[3]s)
+	cond := fmt.Sprintf(`d.state = %[2]d AND d.chunker < %[1]d AND d.text IS NOT NULL AND (d.content_type IN (%[3]s) OR d.outline IS NOT NULL)
 		AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.tenant = d.tenant AND j.id = 'rechunk%[1]d-' || d.id AND j.payload IS NULL)`, version, DocReady, typeIn)
 	var all int
 	err = s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN %s THEN 1 ELSE 0 END), 0) FROM documents d WHERE d.state = %d AND d.chunker < %d`, cond, DocReady, version),

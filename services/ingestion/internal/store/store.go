@@ -144,6 +144,10 @@ type Document struct {
 // its chunks' locations index (docs/adr/0094).
 type DocMeta struct {
 	Title, Text []byte
+	// Outline is the sealed extract.Outline of a document whose text is
+	// not its file (HTML, PDF, DOCX; nil for the others): with it the
+	// document is re-chunked from storage (ADR 0133).
+	Outline []byte
 	// Chunker is the version of the chunker that cut the chunks (0: 1).
 	Chunker int
 }
@@ -471,6 +475,17 @@ func (s *Store) DocumentText(ctx context.Context, tenant, id string) (Document, 
 		return d, nil, ErrNotFound
 	}
 	return d, text, err
+}
+
+// DocumentOutline returns a document's sealed outline (nil: none stored;
+// see DocMeta.Outline).
+func (s *Store) DocumentOutline(ctx context.Context, tenant, id string) ([]byte, error) {
+	var outline []byte
+	err := s.db.QueryRowContext(ctx, `SELECT outline FROM documents WHERE tenant = ? AND id = ?`, tenant, id).Scan(&outline)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return outline, err
 }
 
 // UnkeyedDocuments lists the documents of a collection whose source
