@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
@@ -47,7 +48,10 @@ type App struct {
 // Build opens the store under dataDir and assembles the domain; secrets
 // (keyvault) may be nil, which turns data-source connections off; models
 // (inference) may be nil, which leaves only rampart-hash-embed collections.
-func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.KMS, secrets ingest.Secrets, models ingest.TenantEmbedder, log *slog.Logger, onDone func(tenant, job string, state int)) (*App, error) {
+//
+// reg (pkg/backend's registry, served on the admin port) gets ingestion's
+// metrics (ingest.Metrics); nil leaves them unregistered.
+func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.KMS, secrets ingest.Secrets, models ingest.TenantEmbedder, log *slog.Logger, onDone func(tenant, job string, state int), reg prometheus.Registerer) (*App, error) {
 	st, err := openStore(ctx, cfg, dataDir, log)
 	if err != nil {
 		return nil, err
@@ -67,6 +71,7 @@ func Build(ctx context.Context, cfg *config.Config, dataDir string, kms keyring.
 		SecretEnv: cfg.Profile,
 		Log:       log,
 		OnJobDone: onDone,
+		Metrics:   ingest.NewMetrics(reg),
 		Models:    models,
 		// RetryDelay: the first wait of a job whose embedding model was
 		// unavailable (doubled per attempt).
@@ -134,7 +139,7 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config) error {
 		return err
 	}
 	app, err := Build(ctx, cfg, env.Common.DataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
-		KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, &embed.Remote{Client: inferencev1.NewInferenceServiceClient(inf)}, env.Log, nil)
+		KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, &embed.Remote{Client: inferencev1.NewInferenceServiceClient(inf)}, env.Log, nil, env.Registry)
 	if err != nil {
 		_ = kv.Close()
 		_ = inf.Close()

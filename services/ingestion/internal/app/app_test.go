@@ -25,7 +25,7 @@ func TestUnreachableDatabaseStopsTheStart(t *testing.T) {
 	require.NoError(t, lis.Close()) // nothing listens there now
 	cfg := config.Default()
 	cfg.DatabaseURL = "postgres://rampart:hunter2@" + addr + "/ingestion?sslmode=disable"
-	_, err = app.Build(t.Context(), cfg, t.TempDir(), nil, nil, nil, slog.New(slog.DiscardHandler), nil)
+	_, err = app.Build(t.Context(), cfg, t.TempDir(), nil, nil, nil, slog.New(slog.DiscardHandler), nil, nil)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "ingestion store: RAMPART_INGESTION_DATABASE_URL")
 	require.Contains(t, err.Error(), addr, "says where it tried")

@@ -49,6 +49,7 @@ func (s *Service) storedDoc(ctx context.Context, key *keyring.Key, doc store.Doc
 		xdoc, err := extract.Document(doc.ContentType, text)
 		clear(text)
 		if err != nil {
+			s.o.Metrics.extractionFailed(doc.ContentType)
 			return extract.Doc{}, &failure{"extract: " + err.Error()}
 		}
 		return xdoc, nil
@@ -84,6 +85,7 @@ func (s *Service) rechunkLoop(ctx context.Context) {
 		}
 		// the backlog, when it changed: what an operator watches
 		if left, other, err := s.o.Store.RechunkBacklog(ctx, s.o.Chunk.Version(), rechunkTypes); err == nil && (left != lastLeft || other != lastOther) {
+			s.o.Metrics.rechunkBacklog(left, other)
 			if left > 0 || other > 0 || lastLeft > 0 {
 				s.log.Info("documents of an older chunker", "chunker", s.o.Chunk.Version(), "to_rechunk", left, "kept_until_added_again", other)
 			}

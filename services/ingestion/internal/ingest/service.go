@@ -82,6 +82,9 @@ type Options struct {
 	SecretEnv string
 	// OnJobDone, when set, is called after a job succeeds or fails (tests).
 	OnJobDone func(tenant, jobID string, state int)
+	// Metrics counts jobs, chunks, extraction failures and the re-chunk
+	// backlog (nil: unregistered ones).
+	Metrics *Metrics
 	// Models embeds with inference registry models (EmbedForTenant); nil:
 	// only rampart-hash-embed collections can be created.
 	Models TenantEmbedder
@@ -220,6 +223,9 @@ func New(o Options) *Service {
 	}
 	if o.RechunkInterval <= 0 {
 		o.RechunkInterval = 30 * time.Second
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
 	}
 	s := &Service{o: o, log: o.Log, waiting: map[string]bool{}, wake: make(chan struct{}, 1), rechunked: make(chan struct{}, 1), watches: map[string]int{},
 		running: map[string]map[string]context.CancelCauseFunc{}}

@@ -267,16 +267,20 @@ func (s *Service) process(ctx context.Context, j store.Job, holder string) {
 	case err == nil && r.kind == store.KindCrawl:
 		// done crawling: the crawl succeeds once its page jobs have ended
 		s.finishCrawl(r)
+		s.o.Metrics.job(r.kind, outcomeSucceeded)
 	case err == nil:
+		s.o.Metrics.job(r.kind, outcomeSucceeded) // counted before OnJobDone
 		s.done(r, store.JobSucceeded)
 	case suspended && ctx.Err() == nil:
 		// stopped by the tenant's suspension before its commit: it waits
 		// as a queued job (ADR 0123 §1)
 		s.requeue(r)
+		s.o.Metrics.job(r.kind, "requeued")
 	case lost || errors.Is(err, store.ErrLeaseLost):
 		// another replica holds the job now (this one stalled past its
 		// lease): its outcome is the one that counts
 		s.log.Warn("ingestion job lease lost; another replica runs it", "tenant", r.tenant, "job", r.id)
+		s.o.Metrics.job(r.kind, "lease_lost")
 	case errors.Is(err, embed.ErrUnavailable) && ctx.Err() == nil:
 		s.retryLater(r, err.Error())
 	case errors.Is(err, store.ErrStale):
@@ -284,13 +288,16 @@ func (s *Service) process(ctx context.Context, j store.Job, holder string) {
 		// while the job ran: run it again with the current state
 		s.release(r)
 		s.wakeOne()
+		s.o.Metrics.job(r.kind, "rerun")
 	case errors.Is(err, store.ErrNotFound):
 		// deleted while queued: nothing to do (but its crawl may be done)
 		s.pageEnded(r)
+		s.o.Metrics.job(r.kind, "gone")
 	case ctx.Err() != nil:
 		// shutting down: give the job back so another replica takes it
 		// now rather than when the lease expires
 		s.release(r)
+		s.o.Metrics.job(r.kind, "released")
 	case errors.As(err, &f):
 		s.fail(r, f.msg)
 	default:
@@ -346,6 +353,7 @@ func (s *Service) retryLater(r jobRef, reason string) {
 		return
 	}
 	s.log.Warn("embedding model unavailable; job retries later", "tenant", r.tenant, "job", r.id, "delay_us", delay.Microseconds())
+	s.o.Metrics.job(r.kind, "retry")
 	s.done(r, store.JobFailed)
 	time.AfterFunc(delay, s.wakeOne)
 }
@@ -361,6 +369,7 @@ func (s *Service) fail(r jobRef, msg string) {
 		}
 		return
 	}
+	s.o.Metrics.job(r.kind, outcomeFailed)
 	s.done(r, store.JobFailed)
 }
 
@@ -438,6 +447,7 @@ func (s *Service) prepare(ctx context.Context, key *keyring.Key, r jobRef) (*job
 		xdoc, err = extract.Document(doc.ContentType, content)
 		clear(content)
 		if err != nil {
+			s.o.Metrics.extractionFailed(doc.ContentType)
 			return nil, &failure{"extract: " + err.Error()}
 		}
 	}
@@ -447,6 +457,7 @@ func (s *Service) prepare(ctx context.Context, key *keyring.Key, r jobRef) (*job
 	}
 	parts := chunk.SplitSections(secs, s.o.Chunk)
 	if len(parts) == 0 {
+		s.o.Metrics.extractionFailed(doc.ContentType)
 		return nil, &failure{"extract: the document has no text"}
 	}
 	return &jobInput{doc: doc, col: col, xdoc: xdoc, parts: parts, locs: locateParts(xdoc, parts), text: xdoc.Located()}, nil
@@ -626,6 +637,7 @@ func (s *Service) commit(ctx context.Context, key *keyring.Key, r jobRef, in *jo
 	if err != nil {
 		return err
 	}
+	s.o.Metrics.indexed(len(rows))
 	s.upgradeHash(ctx, key, col)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -25,6 +26,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/principal"
 	"github.com/rampart-platform/rampart/pkg/secrets"
 	"github.com/rampart-platform/rampart/pkg/serve"
+	"github.com/rampart-platform/rampart/pkg/telemetry"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/app"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/embed"
@@ -47,6 +49,9 @@ type harness struct {
 	addr string
 	stop func()
 	app  *app.App
+	// reg is the instance's metrics registry, served on admin (/metrics)
+	reg   *prometheus.Registry
+	admin string
 
 	mu   sync.Mutex
 	done map[string]chan int
@@ -98,8 +103,9 @@ func (h *harness) start(t *testing.T, o opts) {
 	inf, err := mtls.Dial(ctx, h.inference.addr, src, pki.ServiceID("inference"))
 	require.NoError(t, err)
 	models := &embed.Remote{Client: inferencev1.NewInferenceServiceClient(inf), Batch: 8, Backoff: time.Millisecond}
+	h.reg = telemetry.NewRegistry() // as pkg/backend's, one per instance
 	a, err := app.Build(ctx, h.cfg, h.dataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
-		app.KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, models, log, h.jobDone)
+		app.KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, models, log, h.jobDone, h.reg)
 	require.NoError(t, err)
 	srv, err := serve.New(serve.Options{
 		Name: "ingestion", ListenAddr: "127.0.0.1:0", TLS: src, Logger: log, AuthzPolicy: server.DefaultPolicy(),
@@ -107,10 +113,11 @@ func (h *harness) start(t *testing.T, o opts) {
 		// as pkg/backend: WatchJob is a server stream
 		ExtraStream: []grpc.StreamServerInterceptor{principal.StreamServerInterceptor(h.verifier, principal.ExemptMethods())},
 		DrainDelay:  -1, ServerOptions: app.GRPCOptions(),
+		AdminAddr: "127.0.0.1:0", Registry: h.reg,
 	})
 	require.NoError(t, err)
 	ingestionv1.RegisterIngestionServiceServer(srv.GRPC(), server.NewIngestion(a.Service, log))
-	h.addr, h.app = srv.Addr().String(), a
+	h.addr, h.app, h.admin = srv.Addr().String(), a, srv.AdminAddr().String()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = srv.Run(ctx) }()
