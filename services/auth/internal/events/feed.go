@@ -63,7 +63,9 @@ func newFeed(src headSource, hub *Hub, log *slog.Logger) *Feed {
 }
 
 // Run follows the log until ctx ends: LISTEN/NOTIFY on PostgreSQL (with a
-// slower safety poll of the head), a poll of the head elsewhere.
+// slower safety poll of the head), a poll of the head elsewhere. Its own
+// ticker, not pkg/periodic: the interval follows the LISTEN state and three
+// channels do different work (ADR 0136).
 func (f *Feed) Run(ctx context.Context) {
 	var last int64
 	if h, err := f.src.EventHead(ctx); err == nil {

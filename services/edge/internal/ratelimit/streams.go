@@ -153,6 +153,8 @@ func (r *RedisSlots) Acquire(ctx context.Context, key string, limit int) (func()
 	}, true
 }
 
+// renew extends the lease every third of its TTL until stop closes: one per
+// open stream, so a channel rather than pkg/periodic's context (ADR 0136).
 func (r *RedisSlots) renew(setKey, lease string, stop <-chan struct{}) {
 	t := time.NewTicker(r.ttl / 3)
 	defer t.Stop()

@@ -355,7 +355,8 @@ func replicaName(dataDir string) string {
 }
 
 // background runs the leased scheduler (due rotations, expired deletions,
-// audit archiving) and flushes access times.
+// audit archiving) and flushes access times: two tickers in one goroutine,
+// so a flush never runs beside the scheduler (not pkg/periodic; ADR 0136).
 func background(ctx context.Context, svc *vault.Service, st *store.Store, archiver *auditarchive.Archiver, every time.Duration, log *slog.Logger) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])

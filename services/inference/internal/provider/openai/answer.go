@@ -302,6 +302,10 @@ func answerChoice(r *jsonread.Reader, c *upstreamChoice) bool {
 	return !r.Failed()
 }
 
+// answerMessage is chunkDelta's walk (chunk.go) over an answer's message:
+// kept as two plain functions, not one generic one, as the per-chunk one
+// is on the stream's hot path and the field types differ (ToolCall,
+// ToolCallDelta).
 func answerMessage(r *jsonread.Reader, m *upstreamMessage) bool {
 	if !r.Object() {
 		return false
