@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -116,7 +117,7 @@ func TestOpenAIConformance(t *testing.T) {
 		{"UpstreamStreamFailuresAreErrors", c.upstreamStreamFailuresAreErrors}, {"DisconnectCancelsUpstream", c.disconnectCancelsUpstream},
 		{"ResponsesSSEFraming", c.responsesSSEFraming}, {"StoredResponsesHTTP", c.storedResponsesHTTP},
 		{"SDKStoredResponses", c.sdkStoredResponses}, {"SDKResponseInputItemsAndCancel", c.sdkResponseInputItemsAndCancel},
-		{"NodeSDK", c.nodeSDK}, {"TenantStreamCap", c.tenantStreamCap},
+		{"NodeSDK", c.nodeSDK}, {"TenantStreamCap", c.tenantStreamCap}, {"SDKReasoningAndTiers", c.sdkReasoningAndTiers},
 	} {
 		t.Run(tc.name, tc.run)
 	}
@@ -264,6 +265,69 @@ func (cf *conformance) sdkChat(t *testing.T) {
 			require.True(t, strings.HasPrefix(resp.ID, "chatcmpl-"))
 		})
 	}
+}
+
+// sdkReasoningAndTiers: what openai-go sends for a reasoning model and for
+// the default output and tier (ADR 0135): reasoning_effort and verbosity
+// reach an OpenAI-compatible upstream, streamed too, and are refused naming
+// the provider on a local model; modalities ["text"] and service_tier
+// "auto" are taken and not forwarded, audio output and a paid tier refused
+// naming the member; stream_options.include_obfuscation is taken; an image
+// part is refused naming its path.
+func (cf *conformance) sdkReasoningAndTiers(t *testing.T) {
+	s := cf.view(t)
+	s.AddKey(t, "key-a", keySpec{tenant: "t1"})
+	c := s.sdk("key-a")
+	user := []oai.ChatCompletionMessageParamUnion{oai.UserMessage("hello world")}
+	params := oai.ChatCompletionNewParams{Model: "gpt-fake", Messages: user, ReasoningEffort: oaishared.ReasoningEffortHigh,
+		Verbosity: oai.ChatCompletionNewParamsVerbosityLow, Modalities: []string{"text"}, ServiceTier: oai.ChatCompletionNewParamsServiceTierAuto,
+		MaxCompletionTokens: oai.Int(200)}
+	resp, err := c.Chat.Completions.New(oaiCtx(t), params)
+	require.NoError(t, err)
+	require.Equal(t, "hello world", resp.Choices[0].Message.Content)
+	var up map[string]any
+	require.NoError(t, json.Unmarshal(s.Upstream.LastBody(), &up))
+	require.Equal(t, "high", up["reasoning_effort"])
+	require.Equal(t, "low", up["verbosity"])
+	require.NotContains(t, up, "modalities")
+	require.NotContains(t, up, "service_tier")
+
+	// include_obfuscation (the SDKs' stream option): taken either way.
+	streamed := params
+	streamed.StreamOptions = oai.ChatCompletionStreamOptionsParam{IncludeUsage: oai.Bool(true), IncludeObfuscation: oai.Bool(false)}
+	stream := c.Chat.Completions.NewStreaming(oaiCtx(t), streamed)
+	var text strings.Builder
+	for stream.Next() {
+		if ch := stream.Current(); len(ch.Choices) > 0 {
+			text.WriteString(ch.Choices[0].Delta.Content)
+		}
+	}
+	require.NoError(t, stream.Err())
+	require.Equal(t, "hello world", text.String())
+	require.NoError(t, json.Unmarshal(s.Upstream.LastBody(), &up))
+	require.Equal(t, "high", up["reasoning_effort"])
+
+	params.Model = "echo"
+	_, err = c.Chat.Completions.New(oaiCtx(t), params)
+	apiErr := sdkcheck.CheckAPIError(t, err, http.StatusBadRequest, "invalid_request_error", "unsupported_parameter", "reasoning_effort")
+	require.Contains(t, apiErr.Message, "provider (local)")
+	params.ReasoningEffort, params.Verbosity = "", ""
+	resp, err = c.Chat.Completions.New(oaiCtx(t), params)
+	require.NoError(t, err, "modalities [\"text\"] and service_tier auto on a local model")
+	require.Equal(t, "hello world", resp.Choices[0].Message.Content)
+
+	params.Modalities = []string{"text", "audio"}
+	_, err = c.Chat.Completions.New(oaiCtx(t), params)
+	sdkcheck.RequireAPIError(t, err, http.StatusBadRequest, "invalid_request_error", "unsupported_value", "modalities[1]")
+	params.Modalities, params.ServiceTier = nil, oai.ChatCompletionNewParamsServiceTierPriority
+	_, err = c.Chat.Completions.New(oaiCtx(t), params)
+	sdkcheck.RequireAPIError(t, err, http.StatusBadRequest, "invalid_request_error", "unsupported_value", "service_tier")
+
+	image := oai.UserMessage([]oai.ChatCompletionContentPartUnionParam{oai.TextContentPart("what is this?"),
+		oai.ImageContentPart(oai.ChatCompletionContentPartImageImageURLParam{URL: "https://example.com/cat.png"})})
+	_, err = c.Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo",
+		Messages: []oai.ChatCompletionMessageParamUnion{oai.SystemMessage("be terse"), image}})
+	sdkcheck.RequireAPIError(t, err, http.StatusBadRequest, "invalid_request_error", "unsupported_value", "messages[1].content[1].type")
 }
 
 func (cf *conformance) sdkStreamingWithUsage(t *testing.T) {
@@ -432,6 +496,13 @@ func (cf *conformance) sdkErrors(t *testing.T) {
 	_, err = s.sdk("key-tpm").Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{Model: "echo", Messages: user})
 	apiErr := sdkcheck.CheckAPIError(t, err, http.StatusTooManyRequests, "tokens", "rate_limit_exceeded", "")
 	require.NotEmpty(t, apiErr.Response.Header.Get("Retry-After"))
+	ms, err := strconv.Atoi(apiErr.Response.Header.Get("Retry-After-Ms"))
+	require.NoError(t, err, "the precise wait the SDKs read first (ADR 0135 §3)")
+	secs, err := strconv.Atoi(apiErr.Response.Header.Get("Retry-After"))
+	require.NoError(t, err)
+	require.Positive(t, ms)
+	require.LessOrEqual(t, ms, secs*1000, "Retry-After is the same wait rounded up to whole seconds")
+	require.Greater(t, ms, (secs-1)*1000)
 	require.Equal(t, "5", apiErr.Response.Header.Get("X-Ratelimit-Limit-Tokens"), "the refusal says which limit (ADR 0096)")
 	require.Equal(t, "0", apiErr.Response.Header.Get("X-Ratelimit-Remaining-Tokens"))
 	require.NotEmpty(t, apiErr.Response.Header.Get("X-Ratelimit-Reset-Tokens"))

@@ -220,6 +220,15 @@ func (s *Service) resolveChat(ctx context.Context, c *Caller, req *wire.ChatRequ
 			"The model `%s` does not return log probabilities: its provider (%s) has no logprobs; logprobs and top_logprobs are served on models of OpenAI-compatible upstreams.",
 			req.Model, s.Providers[m.Upstream].Name())
 	}
+	if !caps.Reasoning && (req.ReasoningEffort != "" || req.Verbosity != "") {
+		param := "reasoning_effort"
+		if req.ReasoningEffort == "" {
+			param = "verbosity"
+		}
+		return nil, nil, quota.Status{}, apierr.InvalidCode("unsupported_parameter", param,
+			"Unsupported parameter: '%s' is not supported with the model `%s`: its provider (%s) takes no reasoning settings; they are served on models of OpenAI-compatible upstreams.",
+			param, req.Model, s.Providers[m.Upstream].Name())
+	}
 	set := s.Tools.For(c.Tenant, c.Key)
 	decisions, err := set.CheckDefinitions(req.Tools)
 	s.audit(ctx, c, m.ID, decisions)

@@ -28,6 +28,9 @@ type Capabilities struct {
 	// shape (ChatResult.Logprobs, Delta.Logprobs); otherwise a request for
 	// them is refused (ADR 0120 §2).
 	Logprobs bool
+	// Reasoning: the upstream takes reasoning_effort and verbosity, which
+	// are sent; otherwise a request setting them is refused (ADR 0135 §2).
+	Reasoning bool
 }
 
 // Passage is retrieved text an answer may quote and cite.

@@ -115,7 +115,7 @@ func decodeError(err error, body []byte, v any) error {
 		}
 		return apierr.Invalid(field, "Invalid type for '%s': expected %s, but got %s instead.", field, jsonType(typ.Type), jsonValue(typ.Value))
 	case errors.As(err, &part):
-		return apierr.Invalid("messages", "%s", part.Error())
+		return apierr.InvalidCode("unsupported_value", part.path(body), "%s", part.Error())
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		if p := unknownPath(body, v, name); p != "" {
@@ -172,6 +172,9 @@ func (r *ChatRequest) Validate() error {
 	if err := r.ResponseFormat.validate(); err != nil {
 		return err
 	}
+	if err := r.validateTiers(); err != nil {
+		return err
+	}
 	if err := r.Rampart.validate(); err != nil {
 		return err
 	}
@@ -205,6 +208,40 @@ func (r *ChatRequest) Validate() error {
 		if choice != "none" && choice != "auto" && choice != "required" && !names[choice] {
 			return apierr.Invalid("tool_choice", "tool_choice names the unknown tool %q", choice)
 		}
+	}
+	return nil
+}
+
+// settingWord is the form of reasoning_effort and verbosity values
+// ("low", "xhigh"): the upstream decides which it takes (OpenAI adds
+// values: "max" came after "xhigh"), Rampart only keeps out what is no
+// such word.
+var settingWord = regexp.MustCompile(`^[a-z_]{1,32}$`)
+
+// validateTiers checks the members that ask for a way of answering
+// (ADR 0135): modalities and service_tier are taken only when they ask for
+// what Rampart does anyway, a text answer on the one tier it has;
+// reasoning_effort and verbosity must be words like OpenAI's values
+// (which ones the model takes is the upstream's business, whether its
+// provider takes any resolveChat's).
+func (r *ChatRequest) validateTiers() error {
+	for i, m := range r.Modalities {
+		if m != "text" {
+			return apierr.InvalidCode("unsupported_value", indexed("modalities", i),
+				"Unsupported value: 'modalities' does not support %q with Rampart; only \"text\" is served.", m)
+		}
+	}
+	switch r.ServiceTier {
+	case "", "auto", "default":
+	default:
+		return apierr.InvalidCode("unsupported_value", "service_tier",
+			"Unsupported value: 'service_tier' does not support %q with Rampart; only \"auto\" and \"default\" are served.", r.ServiceTier)
+	}
+	if r.ReasoningEffort != "" && !settingWord.MatchString(r.ReasoningEffort) {
+		return apierr.Invalid("reasoning_effort", "reasoning_effort must be one of OpenAI's values, such as \"low\", \"medium\" or \"high\"")
+	}
+	if r.Verbosity != "" && !settingWord.MatchString(r.Verbosity) {
+		return apierr.Invalid("verbosity", "verbosity must be one of OpenAI's values: \"low\", \"medium\" or \"high\"")
 	}
 	return nil
 }

@@ -31,6 +31,11 @@ type ChatRequest struct {
 	// cannot is refused with 400 naming them (ADR 0120 §2).
 	Logprobs    *bool `json:"logprobs,omitempty"`
 	TopLogprobs *int  `json:"top_logprobs,omitempty"`
+	// ReasoningEffort and Verbosity go to upstreams whose models reason
+	// (OpenAI-compatible ones); a model whose provider has no such
+	// setting is refused with 400 naming them (ADR 0135 §2).
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
+	Verbosity       string `json:"verbosity,omitempty"`
 
 	// Rampart is Rampart's extension: retrieval over the tenant's
 	// collections (docs/adr/0012-retrieval-augmented-chat.md). It is never
@@ -45,6 +50,11 @@ type ChatRequest struct {
 	Metadata          map[string]string `json:"metadata,omitempty"`
 	SafetyIdentifier  string            `json:"safety_identifier,omitempty"`
 	PromptCacheKey    string            `json:"prompt_cache_key,omitempty"`
+	// Accepted when they ask for what Rampart does anyway (ADR 0135 §1):
+	// modalities ["text"], service_tier "auto" or "default"; never
+	// forwarded.
+	Modalities  []string `json:"modalities,omitempty"`
+	ServiceTier string   `json:"service_tier,omitempty"`
 }
 
 // MaxOutputTokens returns max_completion_tokens, else max_tokens, else 0.
@@ -75,9 +85,12 @@ func (r *ChatRequest) IncludeUsage() bool {
 	return r.StreamOptions != nil && r.StreamOptions.IncludeUsage
 }
 
-// StreamOptions is stream_options.
+// StreamOptions is stream_options. IncludeObfuscation is accepted either
+// way and never forwarded: Rampart's chunks carry no "obfuscation" member,
+// as an OpenAI stream with include_obfuscation false (ADR 0135 §1).
 type StreamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
+	IncludeUsage       bool  `json:"include_usage"`
+	IncludeObfuscation *bool `json:"include_obfuscation,omitempty"`
 }
 
 // ResponseFormat is response_format: "text", "json_object", or
@@ -145,7 +158,44 @@ type errPartType struct {
 }
 
 func (e *errPartType) Error() string {
-	return "content part type " + strconv.Quote(e.typ) + " is not supported (only \"text\")"
+	if e.typ == "text" {
+		return "a content part of type \"text\" needs its text"
+	}
+	return "content part type " + strconv.Quote(e.typ) + " is not supported by Rampart (only \"text\")"
+}
+
+// path is the refused part's path in body, messages[i].content[j].type (or
+// .text for a text part without its text): the decoder that met it knows
+// the part's index but not its message's, so the body is read again, on
+// this error's path only. "messages" when the part is not found (it is).
+func (e *errPartType) path(body []byte) string {
+	var req struct {
+		Messages []struct {
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return "messages"
+	}
+	for i, m := range req.Messages {
+		var parts []struct {
+			Type string  `json:"type"`
+			Text *string `json:"text"`
+		}
+		if json.Unmarshal(m.Content, &parts) != nil || len(parts) <= e.index {
+			continue
+		}
+		p := parts[e.index]
+		if p.Type != e.typ || (p.Type == "text" && p.Text != nil) {
+			continue
+		}
+		member := ".type"
+		if p.Type == "text" {
+			member = ".text"
+		}
+		return indexed(indexed("messages", i)+".content", e.index) + member
+	}
+	return "messages"
 }
 
 // UnmarshalJSON implements json.Unmarshaler.

@@ -149,19 +149,22 @@ func (*Provider) Name() string { return "openai" }
 // supports is the registry's business; the protocol supports everything.
 func (*Provider) Capabilities(string) provider.Capabilities {
 	return provider.Capabilities{Chat: true, Stream: true, Tools: true, JSONMode: true, StructuredOutputs: true, Embeddings: true, ReportsUsage: true,
-		Choices: true, Logprobs: true}
+		Choices: true, Logprobs: true, Reasoning: true}
 }
 
 // forwarded returns the request as sent upstream: store and metadata are
 // dropped so no upstream keeps a copy of the conversation on Rampart's key,
 // safety_identifier and prompt_cache_key because not every
-// OpenAI-compatible server knows them.
+// OpenAI-compatible server knows them, modalities and service_tier because
+// the only values Rampart takes ask for the default (ADR 0135 §1).
 func forwarded(r *wire.ChatRequest) *wire.ChatRequest {
-	if r.Store == nil && r.Metadata == nil && r.SafetyIdentifier == "" && r.PromptCacheKey == "" {
+	if r.Store == nil && r.Metadata == nil && r.SafetyIdentifier == "" && r.PromptCacheKey == "" &&
+		r.Modalities == nil && r.ServiceTier == "" {
 		return r
 	}
 	c := *r
 	c.Store, c.Metadata, c.SafetyIdentifier, c.PromptCacheKey = nil, nil, "", ""
+	c.Modalities, c.ServiceTier = nil, ""
 	return &c
 }
 

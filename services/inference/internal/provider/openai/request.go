@@ -34,7 +34,8 @@ func encodeUpstream(u upstreamChat) ([]byte, error) {
 // shadow the request's own.
 func appendUpstream(b []byte, u *upstreamChat) ([]byte, bool) {
 	r := u.ChatRequest
-	if r == nil || len(r.Tools) > 0 || len(r.ToolChoice) > 0 || r.ResponseFormat != nil || len(r.Metadata) > 0 || r.Rampart != nil {
+	if r == nil || len(r.Tools) > 0 || len(r.ToolChoice) > 0 || r.ResponseFormat != nil || len(r.Metadata) > 0 || r.Rampart != nil ||
+		len(r.Modalities) > 0 || r.ServiceTier != "" || (u.StreamOptions != nil && u.StreamOptions.IncludeObfuscation != nil) {
 		return b, false
 	}
 	b = append(b, `{"messages":`...)
@@ -63,6 +64,14 @@ func appendUpstream(b []byte, u *upstreamChat) ([]byte, bool) {
 	}
 	b = appendBool(b, `,"logprobs":`, r.Logprobs)
 	b = appendInt(b, `,"top_logprobs":`, r.TopLogprobs)
+	if r.ReasoningEffort != "" {
+		b = append(b, `,"reasoning_effort":`...)
+		b = jsonwrite.AppendString(b, r.ReasoningEffort)
+	}
+	if r.Verbosity != "" {
+		b = append(b, `,"verbosity":`...)
+		b = jsonwrite.AppendString(b, r.Verbosity)
+	}
 	if b, ok = appendFloat(b, `,"frequency_penalty":`, r.FrequencyPenalty); !ok {
 		return b, false
 	}

@@ -70,12 +70,18 @@ func randomRequest(rng *rand.Rand) upstreamChat {
 		r.Seed = &s
 	}
 	if maybe() {
+		r.ReasoningEffort = text()
+	}
+	if maybe() {
+		r.Verbosity = text()
+	}
+	if maybe() {
 		r.Metadata = map[string]string{}
 		if maybe() {
 			r.Metadata["k"] = text()
 		}
 	}
-	switch rng.IntN(12) {
+	switch rng.IntN(24) {
 	case 0:
 		r.Tools = []wire.Tool{{Type: "function", Function: wire.ToolFunction{Name: "f", Parameters: json.RawMessage(`{"type": "object"}`)}}}
 	case 1:
@@ -86,6 +92,10 @@ func randomRequest(rng *rand.Rand) upstreamChat {
 		r.Rampart = &wire.RequestExtension{Collections: []string{"c"}}
 	case 4:
 		r.StreamOptions = &wire.StreamOptions{IncludeUsage: true}
+	case 5:
+		r.Modalities = []string{"text"}
+	case 6:
+		r.ServiceTier = "auto"
 	}
 	u := upstreamChat{ChatRequest: r, Model: text()}
 	if maybe() {
