@@ -165,9 +165,17 @@ func FromGRPC(err error) *Error {
 	return out
 }
 
-// SetRetryAfter sets the Retry-After header (whole seconds, rounded up).
+// RetryAfterMsHeader is the wait in milliseconds, which OpenAI's SDKs
+// (Node, Python, Go) read before Retry-After (ADR 0135 §3).
+const RetryAfterMsHeader = "Retry-After-Ms"
+
+// SetRetryAfter sets the Retry-After header (whole seconds, rounded up, at
+// least 1) and Retry-After-Ms (milliseconds, rounded up, at least 1): the
+// SDKs take the latter first, so a client refused for 20 ms waits 20 ms,
+// not the second Retry-After rounds up to (ADR 0135 §3).
 func SetRetryAfter(h http.Header, seconds float64) {
 	h.Set("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(seconds)))))
+	h.Set(RetryAfterMsHeader, strconv.FormatInt(int64(math.Max(1, math.Ceil(seconds*1000))), 10))
 }
 
 // GatewayErrorHandler returns grpc-gateway's error handler

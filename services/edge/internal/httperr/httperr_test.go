@@ -158,3 +158,28 @@ func TestFromGRPCOpenAIErrorInfo(t *testing.T) {
 		})
 	}
 }
+
+// TestSetRetryAfter: Retry-After in whole seconds rounded up (at least 1,
+// as HTTP has no fraction) and Retry-After-Ms, which OpenAI's SDKs read
+// first, in milliseconds rounded up (at least 1: the Node SDK takes 0 as
+// absent) (ADR 0135 §3).
+func TestSetRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		seconds float64
+		after   string
+		ms      string
+	}{
+		{0.02, "1", "20"},
+		{0.0001, "1", "1"},
+		{0, "1", "1"},
+		{1, "1", "1000"},
+		{6.5, "7", "6500"},
+		{59.9991, "60", "60000"},
+		{204, "204", "204000"},
+	} {
+		h := http.Header{}
+		httperr.SetRetryAfter(h, tc.seconds)
+		require.Equal(t, tc.after, h.Get("Retry-After"), "%v s", tc.seconds)
+		require.Equal(t, tc.ms, h.Get("Retry-After-Ms"), "%v s", tc.seconds)
+	}
+}

@@ -154,7 +154,7 @@ func TestCORSAllowList(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, rec.Code)
 	require.Equal(t, "https://app.example.com", rec.Header().Get("Access-Control-Allow-Origin"))
 	exposed := strings.Split(rec.Header().Get("Access-Control-Expose-Headers"), ", ")
-	for _, name := range []string{"X-Request-Id", "Retry-After", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Limit-Tokens",
+	for _, name := range []string{"X-Request-Id", "Retry-After", "Retry-After-Ms", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Limit-Tokens",
 		"X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens"} {
 		require.Contains(t, exposed, name, "a browser client reads %s as the SDKs do", name)
 	}

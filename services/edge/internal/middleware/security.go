@@ -57,7 +57,7 @@ func HTMLPageHeaders(h http.Header) {
 // (requests at the edge, tokens from inference, on answers and on 429s),
 // as OpenAI's SDKs read them.
 var exposedHeaders = strings.Join([]string{
-	RequestIDHeader, ClientRequestIDHeader, "Retry-After",
+	RequestIDHeader, ClientRequestIDHeader, "Retry-After", "Retry-After-Ms",
 	"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests",
 	"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens",
 }, ", ")

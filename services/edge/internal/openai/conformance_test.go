@@ -2,6 +2,7 @@ package openai_test
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -191,6 +192,7 @@ func TestInferenceErrorsInOpenAIShape(t *testing.T) {
 		"tpm": {Code: codes.ResourceExhausted, Message: "tokens per minute", OpenAICode: "rate_limit_exceeded", Type: "tokens", RetryAfter: 7 * time.Second,
 			Metadata: map[string]string{"x-ratelimit-limit-tokens": "600", "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6.5s", "set-cookie": "a=b"}},
 		"tpm-later": {Code: codes.ResourceExhausted, Message: "tokens per minute", OpenAICode: "rate_limit_exceeded", Type: "tokens", RetryAfter: 204 * time.Second},
+		"tpm-soon":  {Code: codes.ResourceExhausted, Message: "tokens per minute", OpenAICode: "rate_limit_exceeded", Type: "tokens", RetryAfter: 250 * time.Millisecond},
 		"budget":    {Code: codes.ResourceExhausted, Message: "budget spent", OpenAICode: "insufficient_quota", Type: "insufficient_quota"},
 		"tool":      {Code: codes.InvalidArgument, Message: "tool rm_rf is not allowed", OpenAICode: "tool_not_allowed", Type: "invalid_request_error", Param: "tools[0].function.name"},
 		"down":      {Code: codes.Unavailable, Message: "upstream 10.1.2.3 refused sk-upstream-secret", OpenAICode: "upstream_unavailable", Type: "server_error"},
@@ -214,7 +216,9 @@ func TestInferenceErrorsInOpenAIShape(t *testing.T) {
 				require.NotContains(t, apiErr.Message, e.Message, "a server error's detail stays inside")
 			}
 			if e.RetryAfter > 0 {
-				require.Equal(t, strconv.Itoa(int(e.RetryAfter.Seconds())), apiErr.Response.Header.Get("Retry-After"))
+				require.Equal(t, strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))), apiErr.Response.Header.Get("Retry-After"))
+				require.Equal(t, strconv.FormatInt(e.RetryAfter.Milliseconds(), 10), apiErr.Response.Header.Get("Retry-After-Ms"),
+					"the precise wait, which the SDKs read first (ADR 0135 §3)")
 			}
 			for k, v := range e.Metadata {
 				if strings.HasPrefix(k, "x-ratelimit-") {

@@ -178,6 +178,7 @@ func TestPooledKeysShareTheRate(t *testing.T) {
 	require.Equal(t, 3, ok, "four minted keys share their first key's 3 requests per minute")
 	require.Equal(t, http.StatusTooManyRequests, refused.Code)
 	require.Equal(t, "20", refused.Header().Get("Retry-After"))
+	require.Equal(t, "20000", refused.Header().Get("Retry-After-Ms"), "the SDKs' precise wait")
 	require.Equal(t, "3", refused.Header().Get(ratelimit.HeaderLimit))
 	var body struct {
 		Error struct{ Message, Type, Code string }
