@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
+	"github.com/rampart-platform/rampart/services/ingestion/internal/config"
 )
 
 const (
@@ -225,6 +227,46 @@ func TestTenantIsolation(t *testing.T) {
 	// and A still has its document
 	_, err = c.GetDocument(ctxA, &ingestionv1.GetDocumentRequest{DocumentId: docID})
 	require.NoError(t, err)
+}
+
+// TestSearchStaysInItsCollection: a search of one collection never returns
+// a passage of the tenant's other collection, nor of another tenant's
+// collection of the same name, holding the same words — in every mode,
+// before and after a restart with the ANN threshold at one chunk (the graph
+// is built in the background: exact search until it is ready).
+// Passages are what grounded answers cite (ADR 0012): a passage of another
+// collection would be a citation the caller did not ask for.
+func TestSearchStaysInItsCollection(t *testing.T) {
+	h := newHarness(t, opts{})
+	c := h.client(t, "edge")
+	ctxA, ctxB := h.ctx(t, "tenant-a"), h.ctx(t, "tenant-b")
+	const text = "VPN certificates rotate every %s days; the client renews VPN certificates on its own."
+	ingest := func(ctx context.Context, tenant, coll, days string) string {
+		_, err := c.CreateCollection(ctx, &ingestionv1.CreateCollectionRequest{Name: coll})
+		require.NoError(t, err)
+		return h.ingest(t, c, tenant, coll, "vpn.md", "text/markdown", fmt.Sprintf(text, days)).GetDocument().GetId()
+	}
+	handbook := ingest(ctxA, "tenant-a", "handbook", "45")
+	ingest(ctxA, "tenant-a", "drafts", "30")
+	ingest(ctxB, "tenant-b", "handbook", "60")
+	check := func(name string) {
+		for _, mode := range []ingestionv1.SearchMode{ingestionv1.SearchMode_SEARCH_MODE_HYBRID, ingestionv1.SearchMode_SEARCH_MODE_LEXICAL, ingestionv1.SearchMode_SEARCH_MODE_VECTOR} {
+			res, err := c.Search(ctxA, &ingestionv1.SearchRequest{Collection: "handbook", Query: "How often do VPN certificates rotate?", TopK: 50, Mode: mode})
+			require.NoError(t, err, "%s %s", name, mode)
+			require.NotEmpty(t, res.GetPassages(), "%s %s", name, mode)
+			for _, p := range res.GetPassages() {
+				require.Equal(t, handbook, p.GetDocumentId(), "%s %s: %q", name, mode, p.GetText())
+				require.Contains(t, p.GetText(), "45 days", "%s %s", name, mode)
+				require.True(t, strings.HasPrefix(p.GetChunkId(), handbook+":"), "%s %s: %s", name, mode, p.GetChunkId())
+			}
+		}
+	}
+	check("exact")
+	h.cfg.ANNThreshold = 1
+	t.Cleanup(func() { h.cfg.ANNThreshold = config.Default().ANNThreshold })
+	h.restart(t, opts{})
+	c = h.client(t, "edge")
+	check("ann")
 }
 
 func TestInvalidArguments(t *testing.T) {
