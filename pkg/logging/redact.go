@@ -94,6 +94,12 @@ const keyWords = `(?:password|passwd|secret|token|api[_-]?key|private[_-]?key|se
 type rule struct {
 	re   *regexp.Regexp
 	repl string
+	// need are the triggers (trigger bits) of which every match of re
+	// holds one: on ASCII text without any of them re cannot match and
+	// is skipped without asking may. scanTriggers finds every trigger of
+	// a text in the pass that tells whether the text holds any, so a rule
+	// whose triggers are absent costs a mask test (issue 15, ADR 0131).
+	need uint32
 	// may is a cheap necessary condition for re to match: when it reports
 	// false the regular expression is skipped. A URL path such as
 	// /v1/secrets/x/token/y:value passes the shared pre-filter (it holds
@@ -101,6 +107,9 @@ type rule struct {
 	// expressions on every such access-log line was ~10% of the edge's CPU
 	// on secret reads (issue 15).
 	may func(string) bool
+	// sameMay: may is the previous rule's, so its answer for a text the
+	// previous rule left unchanged is the previous answer.
+	sameMay bool
 }
 
 // redactor holds the compiled patterns. Rules run in order; rk_ runs last as
@@ -108,22 +117,26 @@ type rule struct {
 type redactor struct{ rules []rule }
 
 func newRedactor() *redactor {
-	r := func(expr, repl string, may func(string) bool) rule { return rule{regexp.MustCompile(expr), repl, may} }
+	r := func(expr, repl string, need uint32, may func(string) bool) rule {
+		return rule{re: regexp.MustCompile(expr), repl: repl, need: need, may: may}
+	}
+	keyRule := r(`(?i)(\b(?:[a-z0-9]+[_-])*`+keyWords+`"?\s*[:=]\s*)[^\s"',;&}\]]+`, "${1}"+Redacted, keyTriggers, keyAssignment)
+	keyRule.sameMay = true
 	return &redactor{rules: []rule{
 		// Authorization: <scheme> <credentials>, in headers, JSON or key=value.
 		r(`(?i)(\bauthorization"?\s*[:=]\s*"?)(?:(?:basic|bearer|digest|token|negotiate)\s+)?[^\s",;]+`, "${1}"+Redacted,
-			func(s string) bool { return containsFold(s, "authorization") }),
+			trigAuthorization, func(s string) bool { return containsFold(s, "authorization") }),
 		r(`(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*`, "Bearer "+Redacted,
-			func(s string) bool { return containsFold(s, "bearer") }),
+			trigBearer, func(s string) bool { return containsFold(s, "bearer") }),
 		// "password":"...", password=..., x-api-key: ..., client_secret=..., aws_secret_access_key=...
-		r(`(?i)(\b(?:[a-z0-9]+[_-])*`+keyWords+`"?\s*[:=]\s*")(?:[^"\\]|\\.)*("?)`, "${1}"+Redacted+"${2}", keyAssignment),
-		r(`(?i)(\b(?:[a-z0-9]+[_-])*`+keyWords+`"?\s*[:=]\s*)[^\s"',;&}\]]+`, "${1}"+Redacted, keyAssignment),
+		r(`(?i)(\b(?:[a-z0-9]+[_-])*`+keyWords+`"?\s*[:=]\s*")(?:[^"\\]|\\.)*("?)`, "${1}"+Redacted+"${2}", keyTriggers, keyAssignment),
+		keyRule,
 		// Slack bot/user/app/refresh tokens (xoxe-: rotating refresh tokens)
 		// and app-level tokens.
-		r(`xox[abeposr]-[A-Za-z0-9-]+`, Redacted, func(s string) bool { return strings.Contains(s, "xox") }),
-		r(`xapp-[A-Za-z0-9-]+`, Redacted, func(s string) bool { return strings.Contains(s, "xapp-") }),
+		r(`xox[abeposr]-[A-Za-z0-9-]+`, Redacted, trigXox, func(s string) bool { return strings.Contains(s, "xox") }),
+		r(`xapp-[A-Za-z0-9-]+`, Redacted, trigXapp, func(s string) bool { return strings.Contains(s, "xapp-") }),
 		// Rampart API keys: rk_ + 61 base62; anything that long is treated as one.
-		r(`rk_[A-Za-z0-9]{20,}`, Redacted, func(s string) bool { return strings.Contains(s, "rk_") }),
+		r(`rk_[A-Za-z0-9]{20,}`, Redacted, trigRK, func(s string) bool { return strings.Contains(s, "rk_") }),
 	}}
 }
 
@@ -132,16 +145,33 @@ func (r *redactor) String(s string) string {
 	// The pre-filters compare ASCII only, while (?i) also folds a few
 	// non-ASCII letters (U+017F ſ to s, U+212A K to k): text with any
 	// non-ASCII byte runs every expression.
-	ascii, may := scan(s)
-	if ascii && !may {
+	ascii, found := scanTriggers(s)
+	if ascii && found == 0 {
 		return s
 	}
+	prevMay, prevAsked := false, false // the previous rule's may, for this s
 	for _, ru := range r.rules {
-		// may sees the text this rule runs on (after the earlier rules).
-		if ascii && ru.may != nil && !ru.may(s) {
-			continue
+		// need and may see the text this rule runs on (after the earlier
+		// rules).
+		if ascii {
+			if found&ru.need == 0 {
+				prevAsked = false
+				continue
+			}
+			ok := prevMay
+			if !ru.sameMay || !prevAsked {
+				ok = ru.may == nil || ru.may(s)
+			}
+			prevMay, prevAsked = ok, true
+			if !ok {
+				continue
+			}
 		}
-		s = ru.re.ReplaceAllString(s, ru.repl)
+		if out := ru.re.ReplaceAllString(s, ru.repl); out != s {
+			s = out
+			ascii, found = scanTriggers(s)
+			prevAsked = false
+		}
 	}
 	return s
 }
@@ -169,21 +199,29 @@ var byteClass = func() (t [256]uint8) {
 }()
 
 // scan reports whether s is ASCII and whether a trigger starts anywhere in
-// it, in one pass (every log string is scanned; most stop here): bytes that
-// start no trigger cost one table look-up. For non-ASCII text may is true.
+// it. For non-ASCII text may is true.
 func scan(s string) (ascii, may bool) {
+	ascii, found := scanTriggers(s)
+	return ascii, !ascii || found != 0
+}
+
+// scanTriggers reports whether s is ASCII and, if it is, the triggers
+// (trigger bits) that start anywhere in it, in one pass (every log string
+// is scanned; most stop here): bytes that start no trigger cost one table
+// look-up. For non-ASCII text found is every bit.
+func scanTriggers(s string) (ascii bool, found uint32) {
 	for i := 0; i < len(s); i++ {
 		switch byteClass[s[i]] {
 		case plainByte, escapeByte:
 		case triggerByte:
-			if !may && i+1 < len(s) && secondOfTrigger[s[i]|0x20]&letterBit(s[i+1]) != 0 {
-				may = triggerAt(s[i:])
+			if i+1 < len(s) && secondOfTrigger[s[i]|0x20]&letterBit(s[i+1]) != 0 {
+				found |= triggerBits(s[i:])
 			}
 		default:
-			return false, true
+			return false, allTriggers
 		}
 	}
-	return true, may
+	return true, found
 }
 
 // plainJSON reports whether String(s) is s and slog's JSON handler writes
@@ -293,28 +331,61 @@ func keyAssignment(s string) bool {
 // profile. For every rule there is a trigger that each of the rule's
 // matches contains, in any ASCII case (String runs every rule on non-ASCII
 // text).
-func triggerAt(rest string) bool {
+func triggerAt(rest string) bool { return triggerBits(rest) != 0 }
+
+// Trigger bits: which trigger triggerBits found. A rule's need names the
+// triggers its matches hold.
+const (
+	trigRK = 1 << iota
+	trigXox
+	trigXapp
+	trigBearer
+	trigAuthorization
+	trigPassw
+	trigPending
+	trigSecret
+	trigToken
+	trigKey
+	trigCookie
+
+	allTriggers = 1<<iota - 1
+	// keyTriggers: every word of keyWords holds one of these (password,
+	// passwd: passw; api_key, private_key: key; secret_access_key,
+	// secret_string, secret_binary: secret; pending_value: pending).
+	keyTriggers = trigPassw | trigPending | trigSecret | trigToken | trigKey | trigCookie
+)
+
+// triggerBits is the bit of the trigger rest starts with, 0 if none.
+func triggerBits(rest string) uint32 {
 	switch rest[0] | 0x20 { // ASCII lower case
 	case 'r':
-		return hasPrefixFold(rest, "rk_")
+		return bitIf(hasPrefixFold(rest, "rk_"), trigRK)
 	case 'x':
-		return hasPrefixFold(rest, "xox") || hasPrefixFold(rest, "xapp-")
+		return bitIf(hasPrefixFold(rest, "xox"), trigXox) | bitIf(hasPrefixFold(rest, "xapp-"), trigXapp)
 	case 'b':
-		return hasPrefixFold(rest, "bearer")
+		return bitIf(hasPrefixFold(rest, "bearer"), trigBearer)
 	case 'a':
-		return hasPrefixFold(rest, "authorization")
+		return bitIf(hasPrefixFold(rest, "authorization"), trigAuthorization)
 	case 'p':
-		return hasPrefixFold(rest, "passw") || hasPrefixFold(rest, "pending_value") || hasPrefixFold(rest, "pending-value")
+		return bitIf(hasPrefixFold(rest, "passw"), trigPassw) |
+			bitIf(hasPrefixFold(rest, "pending_value") || hasPrefixFold(rest, "pending-value"), trigPending)
 	case 's':
-		return hasPrefixFold(rest, "secret")
+		return bitIf(hasPrefixFold(rest, "secret"), trigSecret)
 	case 't':
-		return hasPrefixFold(rest, "token")
+		return bitIf(hasPrefixFold(rest, "token"), trigToken)
 	case 'k':
-		return hasPrefixFold(rest, "key")
+		return bitIf(hasPrefixFold(rest, "key"), trigKey)
 	case 'c':
-		return hasPrefixFold(rest, "cookie")
+		return bitIf(hasPrefixFold(rest, "cookie"), trigCookie)
 	}
-	return false
+	return 0
+}
+
+func bitIf(ok bool, bit uint32) uint32 {
+	if ok {
+		return bit
+	}
+	return 0
 }
 
 // hasPrefixFold reports whether s starts with lower (ASCII lower case) in

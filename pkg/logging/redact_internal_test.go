@@ -224,3 +224,40 @@ func TestPlainKeysAreNotSensitive(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleTriggersAreSafe: a rule's need names a trigger of every match
+// (on ASCII text a rule whose triggers scanTriggers did not find cannot
+// match, so String skips it), and String — triggers found once per text,
+// the key rules' shared pre-filter asked once — gives what running every
+// rule on every string gives, on generated strings dense in triggers,
+// separators and secrets (ADR 0131).
+func TestRuleTriggersAreSafe(t *testing.T) {
+	r := newRedactor()
+	all := func(s string) string {
+		for _, ru := range r.rules {
+			s = ru.re.ReplaceAllString(s, ru.repl)
+		}
+		return s
+	}
+	parts := []string{"rk_", "RK_", "rk_AbCdEfGhIjKlMnOpQrStUv", "xox", "xoxb-12-ab", "XAPP-", "xapp-1-A", "bearer ", "Bearer abc.def", "authorization",
+		"Authorization: ", "passw", "PASSWD", "password", "secret", "_secret", "token", "Key", "api-key", "cookie", "secret_string", "Pending-Value",
+		"_", "-", "a", "k", "/", ":", "=", " ", "\"", "\\", "\t", "ion", "ord", "string", "binary", "value", "x", "1", "é", ",", "v1/secrets/"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 100_000 {
+		var b strings.Builder
+		for range rng.IntN(8) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		s := b.String()
+		if ascii, found := scanTriggers(s); ascii {
+			for i, ru := range r.rules {
+				if ru.re.MatchString(s) {
+					require.NotZero(t, found&ru.need, "rule %d matches %q without its triggers", i, s)
+				}
+			}
+		} else {
+			require.Equal(t, uint32(allTriggers), found, "%q", s)
+		}
+		require.Equal(t, all(s), r.String(s), "%q", s)
+	}
+}
