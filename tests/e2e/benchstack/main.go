@@ -144,6 +144,9 @@ type result struct {
 	RSS        map[string]float64 // MB after the run, per process
 	Secrets    []secretRow
 	SecretHops secretRow // the two-hop floor of a secret read (hopfloor -answer)
+	// Vault is the optional baseline (BENCH_VAULT): Vault dev without and
+	// with a file audit device, read the same way as the REST read.
+	Vault      []secretRow
 	GRPCSecret secretRow
 	GRPCRPS    map[int]float64 // gRPC reads/s by concurrency
 	GRPCCPU    map[int]float64 // keyvault CPU µs per gRPC read by concurrency
@@ -394,7 +397,10 @@ func (h *harness) benchRest(res *result, sz sizes, logw io.Writer) error {
 	pids, env, dataDir, admin, base, upAddr := h.pids, h.env, h.dataDir, h.admin, h.base, h.upAddr
 	// Secrets: REST through the edge next to a bare net/http floor.
 	floors := secretFloors{http: "http://" + upAddr + "/secret", hops: "http://" + h.sfAddr + "/", hopsPIDs: []int{h.sf.Cmd.Process.Pid, h.sfBack}}
-	res.Secrets, res.SecretHops, err = benchSecrets(base, admin, floors, sz, pids)
+	if floors.vaults, err = h.startVaults(benchSecretValue); err != nil {
+		return err
+	}
+	res.Secrets, res.SecretHops, res.Vault, err = benchSecrets(base, admin, floors, sz, pids)
 	if err != nil {
 		return err
 	}
@@ -426,6 +432,9 @@ func (h *harness) benchRest(res *result, sz sizes, logw io.Writer) error {
 
 // benchSecretName is the secret the secrets phases read (env/app/type/name).
 const benchSecretName = "/dev/bench/token/one" //nolint:gosec // G101: a secret's name, not a credential
+
+// benchSecretValue is the bench secret's value (a made-up string).
+const benchSecretValue = "bench-secret-value-0123456789" //nolint:gosec // G101: a made-up value of the bench's own secret
 
 // secretRow is one secrets measurement.
 type secretRow struct {
@@ -509,19 +518,23 @@ func (t *httpTarget) do(i int) (time.Duration, error) {
 type secretFloors struct {
 	http, hops string
 	hopsPIDs   []int
+	// vaults are the optional baseline's servers (BENCH_VAULT), read in
+	// the same interleaved loop and closed loops as the floors.
+	vaults []*vaultServer
 }
 
 // benchSecrets returns the rows of the HTTP floor and the REST read and
-// write, and the two-hop floor's row; a failed read of either floor fails
-// the run (their numbers would mean nothing).
-func benchSecrets(base, admin string, floors secretFloors, sz sizes, pids map[string]int) ([]secretRow, secretRow, error) {
+// write, the two-hop floor's row and the Vault baseline's rows (none
+// without BENCH_VAULT); a failed read of a floor or a baseline fails the
+// run (their numbers would mean nothing).
+func benchSecrets(base, admin string, floors secretFloors, sz sizes, pids map[string]int) ([]secretRow, secretRow, []secretRow, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128, IdleConnTimeout: 90 * time.Second, DisableCompression: true}, Timeout: 10 * time.Second}
 	const name = benchSecretName
-	const value = "bench-secret-value-0123456789"
+	const value = benchSecretValue
 	seed := &httpTarget{name: "seed", method: http.MethodPost, url: base + "/v1/secrets", auth: "Bearer " + admin,
 		body: func(int) []byte { return []byte(`{"name":"` + name + `","secret_string":"` + value + `"}`) }, want: "{", client: client}
 	if _, err := seed.do(0); err != nil {
-		return nil, secretRow{}, fmt.Errorf("create bench secret: %w", err)
+		return nil, secretRow{}, nil, fmt.Errorf("create bench secret: %w", err)
 	}
 	svc := []int{pids["edge"], pids["auth"], pids["keyvault"]}
 	svcNames := []string{"edge", "auth", "keyvault"}
@@ -535,12 +548,17 @@ func benchSecrets(base, admin string, floors secretFloors, sz sizes, pids map[st
 	// Writes create versions: fewer of them keeps the run short.
 	seqN := []int{sz.Requests, sz.Requests, max(sz.Requests/4, 10), sz.Requests}
 	reads := []int{0, 1, 3}
+	for _, v := range floors.vaults {
+		reads = append(reads, len(targets))
+		targets = append(targets, v.target(client, value))
+		seqN = append(seqN, sz.Requests)
+	}
 	lat := make([][]time.Duration, len(targets))
 	errs := make([]int64, len(targets))
 	for i := range min(sz.Warmup, 50) {
 		for _, j := range reads {
 			if _, err := targets[j].do(i); err != nil {
-				return nil, secretRow{}, fmt.Errorf("warm-up: %w", err)
+				return nil, secretRow{}, nil, fmt.Errorf("warm-up: %w", err)
 			}
 		}
 	}
@@ -563,10 +581,12 @@ func benchSecrets(base, admin string, floors secretFloors, sz sizes, pids map[st
 		rows = append(rows, secretRow{Name: t.name, Sequential: summarize(lat[j], errs[j]), Errors: errs[j]})
 	}
 	closedLoopReads(targets, rows, reads, sz)
-	if e := rows[0].Errors + rows[3].Errors; e > 0 {
-		return nil, secretRow{}, fmt.Errorf("secret-read floors: %d failed reads", e)
+	for _, j := range append([]int{0}, reads[2:]...) {
+		if e := rows[j].Errors; e > 0 {
+			return nil, secretRow{}, nil, fmt.Errorf("%s: %d failed reads", rows[j].Name, e)
+		}
 	}
-	return rows[:3], rows[3], nil
+	return rows[:3], rows[3], rows[4:], nil
 }
 
 // closedLoopReads runs each of the reads at concurrency 16 for

@@ -48,6 +48,17 @@ func TestSmoke(t *testing.T) {
 	for _, p := range []string{"edge", "inference", "auth", "keyvault"} {
 		require.Positive(t, res.RSS[p], p)
 	}
+	if os.Getenv(vaultEnv) != "" { // the optional baseline (ADR 0131)
+		require.Len(t, res.Vault, 2)
+		for _, v := range res.Vault {
+			require.Positive(t, v.Sequential.N, v.Name)
+			require.Positive(t, v.Requests16, v.Name)
+			require.Zero(t, v.Errors, v.Name)
+			require.Positive(t, v.CPUUsPerReq, "CPU charged to %s", v.Name)
+		}
+	} else {
+		require.Empty(t, res.Vault)
+	}
 	g := res.GRPCSecret
 	require.Positive(t, g.Sequential.N, "gRPC secret reads")
 	require.Zero(t, g.Errors, "gRPC secret reads")
