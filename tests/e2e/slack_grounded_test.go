@@ -43,6 +43,9 @@ type fakeSlackAPI struct {
 	replies []string                    // conversations.replies calls: channel+"/"+ts
 	// ephemerals are chat.postEphemeral calls (shown to one user).
 	ephemerals chan url.Values
+	// throttlePosts answers that many chat.postMessage calls 429 with
+	// Retry-After: 1, as Slack does; postCalls counts every call.
+	throttlePosts, postCalls int
 }
 
 // addThreadMessage records a person's message in a thread, as Slack has
@@ -118,6 +121,15 @@ func startFakeSlackAPI(t *testing.T, clientID, clientSecret string) *fakeSlackAP
 			return
 		}
 		f.mu.Lock()
+		f.postCalls++
+		if f.throttlePosts > 0 {
+			f.throttlePosts--
+			f.mu.Unlock()
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"ok":false,"error":"ratelimited"}`))
+			return
+		}
 		f.seq++
 		ts := fmt.Sprintf("1900000000.%06d", f.seq)
 		r.PostForm.Set("ts", ts)
@@ -213,7 +225,11 @@ func launchWith(t *testing.T, env ...string) *stack {
 // API — a document is ingested, a workspace installed by OAuth and a channel
 // bound to the collection; a signed mention is answered in its thread by a
 // placeholder that chat.update turns into the grounded answer, with the
-// document's source as a Slack link.
+// document's source as a Slack link. Slack's 429 on the placeholder is
+// waited out (Retry-After), Slack's retry of the event (X-Slack-Retry-Num)
+// is acknowledged as a duplicate and not answered again, and an
+// app_uninstalled disables the workspace and deletes its bot token from
+// keyvault (ADR 0137).
 func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 	const clientID, clientSecret, signingSecret = "e2e.1", "e2e-grounded-client-secret", "e2e-grounded-signing-secret-0123"
 	const source = "https://wiki.example.com/it/vpn"
@@ -249,26 +265,28 @@ func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 	require.Equal(t, http.StatusOK, do(t, http.MethodPut, s.baseURL+"/v1/slack/bindings", admin,
 		map[string]any{"team_id": "T1", "channel_id": "C42", "collections": []string{"it-handbook"}}, nil))
 
-	// A signed mention.
+	// A signed mention; Slack rate-limits the placeholder's first post
+	// (429, Retry-After: 1), which is waited out and posted again.
+	slackAPI.mu.Lock()
+	slackAPI.throttlePosts = 1
+	slackAPI.mu.Unlock()
 	mentionTS := "1900000001.000100"
 	body, err := json.Marshal(map[string]any{"type": "event_callback", "team_id": "T1", "api_app_id": "AE2E", "event_id": "EvE2E1",
 		"event": map[string]any{"type": "app_mention", "user": "U1", "text": "<@UBOTE2E> how often do VPN certificates rotate?", "channel": "C42", "ts": mentionTS}})
 	require.NoError(t, err)
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req, err := http.NewRequest(http.MethodPost, s.baseURL+"/slack/events", bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", slackSign(signingSecret, ts, body))
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	ack, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(ack))
+	code, ack := slackEvent(t, s, signingSecret, body)
+	require.Equal(t, http.StatusOK, code, ack)
+	require.Contains(t, ack, "accepted")
+	// Slack's retry of it (its ack was late, say) is acknowledged at once
+	// and not answered again.
+	code, ack = slackEvent(t, s, signingSecret, body, "X-Slack-Retry-Num", "1", "X-Slack-Retry-Reason", "http_timeout")
+	require.Equal(t, http.StatusOK, code, ack)
+	require.Contains(t, ack, "duplicate")
 
 	final := slackAPI.finalUpdate(t)
 	slackAPI.mu.Lock()
 	require.Len(t, slackAPI.posts, 1, "one placeholder")
+	require.Equal(t, 2, slackAPI.postCalls, "the rate-limited post was tried again after Retry-After")
 	post := slackAPI.posts[0]
 	slackAPI.mu.Unlock()
 	require.Equal(t, mentionTS, post.Get("thread_ts"), "threaded reply")
@@ -334,5 +352,59 @@ func TestSlackMentionGroundedThreadedReply(t *testing.T) {
 	}
 	slackAPI.mu.Lock()
 	require.Equal(t, "1900000003.000100", slackAPI.posts[len(slackAPI.posts)-1].Get("thread_ts"))
+	posts := len(slackAPI.posts)
 	slackAPI.mu.Unlock()
+
+	// The workspace uninstalls the app: the installation is disabled at
+	// once, the bot token deleted from the tenant's keyvault (the real
+	// keyvault's default policy lets the adapter delete on its prefix), and
+	// the workspace's mentions are no longer answered.
+	uninstall, err := json.Marshal(map[string]any{"type": "event_callback", "team_id": "T1", "api_app_id": "AE2E", "event_id": "EvE2EUninstall",
+		"event": map[string]any{"type": "app_uninstalled"}})
+	require.NoError(t, err)
+	code, ack = slackEvent(t, s, signingSecret, uninstall)
+	require.Equal(t, http.StatusOK, code, ack)
+	var insts struct {
+		Installations []struct {
+			TeamID     string `json:"team_id"`
+			DisabledAt string `json:"disabled_at"`
+		} `json:"installations"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/slack/installations", admin, nil, &insts))
+	require.Len(t, insts.Installations, 1)
+	require.NotEmpty(t, insts.Installations[0].DisabledAt, "disabled")
+	require.NotEqual(t, "0", insts.Installations[0].DisabledAt, "disabled")
+	require.Eventually(t, func() bool {
+		logs, _ := os.ReadFile(filepath.Join(s.dir, "data", "logs", "slackadapter.log"))
+		return strings.Contains(string(logs), `"msg":"revoked slack bot token deleted from keyvault"`)
+	}, 30*time.Second, 100*time.Millisecond, "the bot token is deleted from keyvault")
+	after, err := json.Marshal(map[string]any{"type": "event_callback", "team_id": "T1", "api_app_id": "AE2E", "event_id": "EvE2EAfter",
+		"event": map[string]any{"type": "app_mention", "user": "U1", "text": "<@UBOTE2E> anyone?", "channel": "C42", "ts": "1900000009.000100"}})
+	require.NoError(t, err)
+	code, ack = slackEvent(t, s, signingSecret, after)
+	require.Equal(t, http.StatusOK, code, ack)
+	require.Contains(t, ack, "not_installed")
+	slackAPI.mu.Lock()
+	require.Len(t, slackAPI.posts, posts, "nothing posted for an uninstalled workspace")
+	slackAPI.mu.Unlock()
+}
+
+// slackEvent sends body to /slack/events signed now with secret, with
+// extra header name/value pairs, and returns the status and the ack.
+func slackEvent(t *testing.T, s *stack, secret string, body []byte, extra ...string) (int, string) {
+	t.Helper()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, err := http.NewRequest(http.MethodPost, s.baseURL+"/slack/events", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", slackSign(secret, ts, body))
+	for i := 0; i+1 < len(extra); i += 2 {
+		req.Header.Set(extra[i], extra[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	ack, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(ack)
 }
