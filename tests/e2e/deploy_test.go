@@ -885,7 +885,7 @@ func TestDeployK8sAWSOverlay(t *testing.T) {
 			for _, p := range r.To {
 				if p.IPBlock != nil && strings.HasPrefix(p.IPBlock.CIDR, "169.254.") {
 					require.Equal(t, "169.254.170.23/32", p.IPBlock.CIDR, "%s: link-local egress only to the EKS Pod Identity agent", np.Name)
-					require.Contains(t, []string{"keyvault-aws", "inference-aws"}, np.Name, "only AWS callers get credentials")
+					require.Contains(t, []string{"keyvault-aws", "inference-aws", "slackadapter-aws"}, np.Name, "only AWS callers get credentials")
 				}
 			}
 		}
@@ -1305,12 +1305,39 @@ func TestDeployCloudFormationIAM(t *testing.T) {
 		require.Regexp(t, `^arn:aws:bedrock:[a-z0-9-]+:(\d{12})?:(foundation-model|inference-profile)/[A-Za-z0-9.:-]+$`, arn, "exact model ARNs, no wildcards")
 	}
 
-	// Pod identities bind exactly keyvault and inference.
+	// Pod identities bind exactly keyvault, inference and slackadapter.
 	var sas []string
 	for _, a := range tmpl.GetAllEKSPodIdentityAssociationResources() {
 		sas = append(sas, a.ServiceAccount)
 	}
-	require.ElementsMatch(t, []string{"keyvault", "inference"}, sas, "only keyvault and inference get AWS credentials")
+	require.ElementsMatch(t, []string{"keyvault", "inference", "slackadapter"}, sas, "only keyvault, inference and slackadapter get AWS credentials")
+
+	// slackadapter: read-only, the Slack app's secrets and parameters under
+	// <env>/slackadapter/ (ADR 0126 references), none of keyvault's.
+	sa := roles["SlackadapterRole"]
+	require.NotNil(t, sa)
+	saResources := map[string][]string{}
+	for _, p := range sa.Policies {
+		for _, st := range statements(t, p.PolicyDocument) {
+			for _, a := range strs(st["Action"]) {
+				saResources[a] = append(saResources[a], strs(st["Resource"])...)
+			}
+		}
+	}
+	require.Equal(t, map[string][]string{
+		"secretsmanager:GetSecretValue": {"arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${Env}/slackadapter/*"},
+		"ssm:GetParameter":              {"arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${Env}/slackadapter/*"},
+	}, saResources, "slackadapter reads its own secrets, nothing else")
+	saKey := tmpl.GetAllIAMPolicyResources()["SlackadapterEnvKeyPolicy"]
+	require.NotNil(t, saKey)
+	for _, st := range statements(t, saKey.PolicyDocument) {
+		require.Equal(t, []string{"kms:Decrypt"}, strs(st["Action"]))
+		require.Equal(t, []string{cfnRef("GetAtt", "EnvKey.Arn")}, strs(st["Resource"]), "one key")
+		cond, ok := st["Condition"].(map[string]any)
+		require.True(t, ok, "conditioned")
+		require.Contains(t, cond, "StringEquals", "only via Secrets Manager/SSM")
+		require.Contains(t, fmt.Sprint(cond["StringLike"]), "/slackadapter/*", "only for the Slack app's names")
+	}
 
 	// The tenant template creates the alias the keyvault role may use.
 	tenant := openCFN(t, cfnTenant)
@@ -1424,6 +1451,55 @@ func TestDeployCloudFormationLint(t *testing.T) {
 	}
 	out, err := exec.Command(bin, cfnMain, cfnTenant).CombinedOutput()
 	require.NoError(t, err, "cfn-lint findings:\n%s", out)
+}
+
+// TestDeployK8sKubectlKustomize builds the base and the AWS overlay with
+// kubectl's own kustomize (what `kubectl apply -k` runs) when kubectl is
+// installed, and requires the same objects as the library build above.
+// `kubectl apply --dry-run=client` is not run: it asks an API server for
+// discovery even in client mode, and this check is offline.
+func TestDeployK8sKubectlKustomize(t *testing.T) {
+	t.Parallel()
+	bin, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl not installed")
+	}
+	for _, dir := range []string{k8sBase, k8sAWSOverlay} {
+		out, err := exec.Command(bin, "kustomize", dir).Output() //nolint:gosec // G204: fixed directories
+		require.NoError(t, err, "kubectl kustomize %s", dir)
+		got := &manifests{}
+		for _, doc := range splitYAML(t, dir, out) {
+			got.add(t, dir, doc)
+		}
+		want := kustomizeBuild(t, dir)
+		names := func(m *manifests) []string {
+			var n []string
+			for _, d := range m.Deployments {
+				n = append(n, "Deployment/"+d.Name)
+			}
+			for _, np := range m.NetworkPolicies {
+				n = append(n, "NetworkPolicy/"+np.Name)
+			}
+			for _, s := range m.Services {
+				n = append(n, "Service/"+s.Name)
+			}
+			for _, j := range m.Jobs {
+				n = append(n, "Job/"+j.Name)
+			}
+			for _, h := range m.HPAs {
+				n = append(n, "HPA/"+h.Name)
+			}
+			for _, b := range m.TGBs {
+				n = append(n, "TargetGroupBinding/"+b.Name)
+			}
+			return n
+		}
+		require.ElementsMatch(t, names(want), names(got), "%s: kubectl and the library build the same objects", dir)
+		for _, d := range got.Deployments {
+			require.Equal(t, want.deployment(t, d.Name).Spec.Template.Spec.Containers[0].Env, d.Spec.Template.Spec.Containers[0].Env,
+				"%s: %s's environment", dir, d.Name)
+		}
+	}
 }
 
 func requireKMSKey(t *testing.T, name string, k *kms.Key) {
