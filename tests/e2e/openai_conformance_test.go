@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -809,11 +810,19 @@ func (cf *conformance) sdkForcedToolChoice(t *testing.T) {
 	choices := map[string]oai.ChatCompletionToolChoiceOptionUnionParam{
 		"required": {OfAuto: oai.String("required")},
 		"named":    oai.ToolChoiceOptionFunctionToolChoice(oai.ChatCompletionNamedToolChoiceFunctionParam{Name: "get_weather"}),
+		// allowed_tools (ADR 0135 §5): get_weather is allowed, delete_file
+		// (added below) is not, so the model is offered get_weather alone.
+		"allowed_tools": {OfAllowedTools: &oai.ChatCompletionAllowedToolChoiceParam{AllowedTools: oai.ChatCompletionAllowedToolsParam{
+			Mode: oai.ChatCompletionAllowedToolsModeRequired, Tools: []map[string]any{{"type": "function", "function": map[string]any{"name": "get_weather"}}}}}},
 	}
 	for name, choice := range choices {
 		t.Run(name, func(t *testing.T) {
+			offered := tools
+			if name == "allowed_tools" {
+				offered = append(slices.Clip(tools), oai.ChatCompletionFunctionTool(oaishared.FunctionDefinitionParam{Name: "delete_file"}))
+			}
 			resp, err := c.Chat.Completions.New(oaiCtx(t), oai.ChatCompletionNewParams{
-				Model: "echo", Messages: []oai.ChatCompletionMessageParamUnion{oai.UserMessage("Paris")}, Tools: tools, ToolChoice: choice,
+				Model: "echo", Messages: []oai.ChatCompletionMessageParamUnion{oai.UserMessage("Paris")}, Tools: offered, ToolChoice: choice,
 			})
 			require.NoError(t, err)
 			require.Equal(t, "tool_calls", resp.Choices[0].FinishReason)

@@ -184,6 +184,9 @@ func TestResponsesErrors(t *testing.T) {
 		{"unknown parameter", `{"model":"echo","input":"x","messages":[]}`, "messages", codes.InvalidArgument},
 		{"temperature", `{"model":"echo","input":"x","temperature":3}`, "temperature", codes.InvalidArgument},
 		{"unknown model", `{"model":"gpt-17","input":"x"}`, "model", codes.NotFound},
+		{"allowed_tools unknown tool", `{"model":"echo","input":"x","tools":[{"type":"function","name":"get_weather"}],"tool_choice":{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"nope"}]}}`, "tool_choice.tools[0].name", codes.InvalidArgument},
+		{"allowed_tools hosted tool", `{"model":"echo","input":"x","tools":[{"type":"function","name":"get_weather"}],"tool_choice":{"type":"allowed_tools","mode":"auto","tools":[{"type":"web_search"}]}}`, "tool_choice.tools[0].type", codes.InvalidArgument},
+		{"allowed_tools mode", `{"model":"echo","input":"x","tools":[{"type":"function","name":"get_weather"}],"tool_choice":{"type":"allowed_tools","mode":"none","tools":[{"type":"function","name":"get_weather"}]}}`, "tool_choice.mode", codes.InvalidArgument},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -88,3 +88,86 @@ func TestReasoningAndTiers(t *testing.T) {
 		require.Equal(t, "reasoning_effort", param)
 	})
 }
+
+// tool_choice allowed_tools (ADR 0135 §5): the model is offered only the
+// allowed tools, with the mode as tool_choice, on every provider; on the
+// Responses API too. Its faults are named by their paths.
+func TestAllowedTools(t *testing.T) {
+	e, fake := choicesEnv(t)
+	const tools = `,"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}},` +
+		`{"type":"function","function":{"name":"search","parameters":{"type":"object","properties":{"q":{"type":"string"}}}}}]`
+	allowed := func(mode, name string) string {
+		return `,"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"` + mode + `","tools":[{"type":"function","function":{"name":"` + name + `"}}]}}`
+	}
+	t.Run("upstream gets the allowed tools and the mode", func(t *testing.T) {
+		e.choicesChat(t, chatBody("gpt-chat", "weather in Paris?", tools+allowed("required", "search")))
+		var up struct {
+			Tools []struct {
+				Function struct{ Name string } `json:"function"`
+			} `json:"tools"`
+			ToolChoice json.RawMessage `json:"tool_choice"`
+		}
+		require.NoError(t, json.Unmarshal(fake.LastBody(), &up))
+		require.Len(t, up.Tools, 1)
+		require.Equal(t, "search", up.Tools[0].Function.Name)
+		require.JSONEq(t, `"required"`, string(up.ToolChoice))
+	})
+	t.Run("a local model calls only an allowed tool", func(t *testing.T) {
+		resp, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")),
+			&inferencev1.ChatCompletionRequest{Body: chatBody("echo", "weather in Paris?", tools+allowed("required", "search"))})
+		require.NoError(t, err)
+		var c struct {
+			Choices []struct {
+				Message struct {
+					ToolCalls []struct {
+						Function struct{ Name string } `json:"function"`
+					} `json:"tool_calls"`
+				} `json:"message"`
+				FinishReason string `json:"finish_reason"`
+			} `json:"choices"`
+		}
+		require.NoError(t, json.Unmarshal(resp.GetBody(), &c), "%s", resp.GetBody())
+		require.Equal(t, "tool_calls", c.Choices[0].FinishReason)
+		for _, tc := range c.Choices[0].Message.ToolCalls {
+			require.Equal(t, "search", tc.Function.Name)
+		}
+		require.NotEmpty(t, c.Choices[0].Message.ToolCalls)
+	})
+	t.Run("the Responses API", func(t *testing.T) {
+		body := `{"model":"echo","input":"weather in Paris?","tools":[{"type":"function","name":"get_weather","parameters":{"type":"object"}},` +
+			`{"type":"function","name":"search","parameters":{"type":"object"}}],` +
+			`"tool_choice":{"type":"allowed_tools","mode":"required","tools":[{"type":"function","name":"search"}]}}`
+		resp, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")),
+			&inferencev1.ChatCompletionRequest{Format: responsesFormat, Body: []byte(body)})
+		require.NoError(t, err)
+		var r struct {
+			Output []struct {
+				Type string `json:"type"`
+				Name string `json:"name"`
+			} `json:"output"`
+			ToolChoice json.RawMessage `json:"tool_choice"`
+		}
+		require.NoError(t, json.Unmarshal(resp.GetBody(), &r), "%s", resp.GetBody())
+		require.NotEmpty(t, r.Output)
+		for _, o := range r.Output {
+			require.Equal(t, "function_call", o.Type)
+			require.Equal(t, "search", o.Name)
+		}
+		require.Contains(t, string(r.ToolChoice), "allowed_tools", "tool_choice echoed as sent")
+	})
+	for _, tc := range []struct{ name, extra, param string }{
+		{"unknown tool", tools + allowed("auto", "nope"), "tool_choice.allowed_tools.tools[0].function.name"},
+		{"bad mode", tools + allowed("none", "search"), "tool_choice.allowed_tools.mode"},
+		{"no tools", tools + `,"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[]}}`, "tool_choice.allowed_tools.tools"},
+		{"custom tool", tools + `,"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"custom","custom":{"name":"x"}}]}}`, "tool_choice.allowed_tools.tools[0].type"},
+		{"without tools", allowed("auto", "search"), "tool_choice.allowed_tools.tools[0].function.name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")),
+				&inferencev1.ChatCompletionRequest{Body: chatBody("echo", "x", tc.extra)})
+			code, _, param := errInfo(t, err)
+			require.Equal(t, codes.InvalidArgument, code)
+			require.Equal(t, tc.param, param, status.Convert(err).Message())
+		})
+	}
+}

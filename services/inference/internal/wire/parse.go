@@ -198,6 +198,9 @@ func (r *ChatRequest) Validate() error {
 		}
 	}
 	if len(r.ToolChoice) > 0 && !bytes.Equal(r.ToolChoice, NullRaw) {
+		if err := r.applyAllowedTools(names); err != nil {
+			return err
+		}
 		choice, err := r.ToolChoiceName()
 		if err != nil {
 			return err
@@ -262,6 +265,64 @@ func (r *ChatRequest) validateChoices() error {
 	return nil
 }
 
+// applyAllowedTools serves tool_choice {"type":"allowed_tools",
+// "allowed_tools":{"mode","tools"}} (ADR 0135 §5) on every provider: the
+// tools become the allowed ones (in their order in tools) and tool_choice
+// the mode, "auto" or "required", so the model sees and can call only
+// those, as at OpenAI. names are the tools' names. Any other tool_choice
+// is left to ToolChoiceName.
+func (r *ChatRequest) applyAllowedTools(names map[string]bool) error {
+	b := bytes.TrimSpace(r.ToolChoice)
+	if len(b) == 0 || b[0] != '{' || !bytes.Contains(b, []byte(`allowed_tools`)) {
+		return nil
+	}
+	var obj struct {
+		Type         string `json:"type"`
+		AllowedTools *struct {
+			Mode  string `json:"mode"`
+			Tools []struct {
+				Type     string `json:"type"`
+				Function struct {
+					Name string `json:"name"`
+				} `json:"function"`
+			} `json:"tools"`
+		} `json:"allowed_tools"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil || obj.Type != "allowed_tools" {
+		return nil //nolint:nilerr // not this form: ToolChoiceName names the fault
+	}
+	const p = "tool_choice.allowed_tools"
+	a := obj.AllowedTools
+	if a == nil {
+		return apierr.Invalid(p, "Missing required parameter: '%s'.", p)
+	}
+	if a.Mode != "auto" && a.Mode != "required" {
+		return apierr.Invalid(p+".mode", "%s.mode must be \"auto\" or \"required\"", p)
+	}
+	if len(a.Tools) == 0 {
+		return apierr.Invalid(p+".tools", "%s.tools must name at least one tool", p)
+	}
+	allowed := make(map[string]bool, len(a.Tools))
+	for i, t := range a.Tools {
+		if t.Type != "function" {
+			return apierr.InvalidCode("unsupported_value", indexed(p+".tools", i)+".type", "only function tools can be allowed (tools of type %q are not supported)", t.Type)
+		}
+		if !names[t.Function.Name] {
+			return apierr.Invalid(indexed(p+".tools", i)+".function.name", "%s names the unknown tool %q", p, t.Function.Name)
+		}
+		allowed[t.Function.Name] = true
+	}
+	kept := make([]Tool, 0, len(allowed))
+	for _, t := range r.Tools {
+		if allowed[t.Function.Name] {
+			kept = append(kept, t)
+		}
+	}
+	r.Tools = kept
+	r.ToolChoice = json.RawMessage(strconv.Quote(a.Mode))
+	return nil
+}
+
 // ToolChoiceName returns "none", "auto", "required", a function name, or ""
 // when tool_choice is absent.
 func (r *ChatRequest) ToolChoiceName() (string, error) {
@@ -283,7 +344,7 @@ func (r *ChatRequest) ToolChoiceName() (string, error) {
 		} `json:"function"`
 	}
 	if err := json.Unmarshal(r.ToolChoice, &obj); err != nil || obj.Type != "function" || obj.Function.Name == "" {
-		return "", apierr.Invalid("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}")
+		return "", apierr.Invalid("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\", {\"type\":\"function\",\"function\":{\"name\":...}} or {\"type\":\"allowed_tools\",...} (custom tools are not supported)")
 	}
 	return obj.Function.Name, nil
 }

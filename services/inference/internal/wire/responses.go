@@ -484,13 +484,61 @@ func (r *ResponsesRequest) chatToolChoice() (json.RawMessage, error) {
 		return nil, apierr.Invalid("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or {\"type\":\"function\",\"name\":...}")
 	}
 	var obj struct {
-		Type string `json:"type"`
-		Name string `json:"name"`
+		Type  string `json:"type"`
+		Name  string `json:"name"`
+		Mode  string `json:"mode"`
+		Tools []struct {
+			Type string `json:"type"`
+			Name string `json:"name"`
+		} `json:"tools"`
+	}
+	if err := json.Unmarshal(r.ToolChoice, &obj); err == nil && obj.Type == "allowed_tools" {
+		return r.allowedTools(obj.Mode, len(obj.Tools), func(i int) (string, string) { return obj.Tools[i].Type, obj.Tools[i].Name })
 	}
 	if err := json.Unmarshal(r.ToolChoice, &obj); err != nil || obj.Type != "function" || obj.Name == "" {
-		return nil, apierr.Invalid("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or {\"type\":\"function\",\"name\":...} (hosted tools are not supported)")
+		return nil, apierr.Invalid("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\", {\"type\":\"function\",\"name\":...} or {\"type\":\"allowed_tools\",...} (hosted tools are not supported)")
 	}
 	b, err := json.Marshal(map[string]any{"type": "function", "function": map[string]string{"name": obj.Name}})
+	if err != nil {
+		return nil, fmt.Errorf("encode tool_choice: %w", err)
+	}
+	return b, nil
+}
+
+// allowedTools maps tool_choice {"type":"allowed_tools","mode","tools":
+// [{"type":"function","name"}]} to chat's allowed_tools form, which
+// ParseChat serves (ADR 0135 §5); its faults are named by their paths
+// here, which chat's would not be.
+func (r *ResponsesRequest) allowedTools(mode string, n int, tool func(int) (typ, name string)) (json.RawMessage, error) {
+	if mode != "auto" && mode != "required" {
+		return nil, apierr.Invalid("tool_choice.mode", "tool_choice.mode must be \"auto\" or \"required\"")
+	}
+	if n == 0 {
+		return nil, apierr.Invalid("tool_choice.tools", "tool_choice.tools must name at least one tool")
+	}
+	names := make(map[string]bool, len(r.Tools))
+	for _, t := range r.Tools {
+		names[t.Name] = true
+	}
+	type fn struct {
+		Name string `json:"name"`
+	}
+	type allowed struct {
+		Type     string `json:"type"`
+		Function fn     `json:"function"`
+	}
+	tools := make([]allowed, n)
+	for i := range n {
+		typ, name := tool(i)
+		if typ != "function" {
+			return nil, apierr.InvalidCode("unsupported_value", indexed("tool_choice.tools", i)+".type", "only function tools can be allowed (tools of type %q are not supported)", typ)
+		}
+		if !names[name] {
+			return nil, apierr.Invalid(indexed("tool_choice.tools", i)+".name", "tool_choice.tools names the unknown tool %q", name)
+		}
+		tools[i] = allowed{Type: "function", Function: fn{Name: name}}
+	}
+	b, err := json.Marshal(map[string]any{"type": "allowed_tools", "allowed_tools": map[string]any{"mode": mode, "tools": tools}})
 	if err != nil {
 		return nil, fmt.Errorf("encode tool_choice: %w", err)
 	}
