@@ -270,6 +270,13 @@ func TestComposeNetworksCarryNoPublishedPortsExceptEdge(t *testing.T) {
 
 func TestComposeEdgePublishAddressIsConfigurable(t *testing.T) {
 	t.Parallel()
+	// The edge's port is plain HTTP: by default only loopback reaches it.
+	def, err := loadCompose(t).GetService("edge")
+	require.NoError(t, err)
+	require.Len(t, def.Ports, 1)
+	require.Equal(t, "127.0.0.1", def.Ports[0].HostIP, "the plain-HTTP port is not published on every interface by default")
+	require.Equal(t, "8080", def.Ports[0].Published)
+
 	p := loadCompose(t, "RAMPART_EDGE_PUBLISH=127.0.0.1:18080")
 	edge, err := p.GetService("edge")
 	require.NoError(t, err)
