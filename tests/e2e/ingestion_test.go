@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -186,4 +187,35 @@ func isLexicalSegment(path string) bool {
 	dirs := strings.Split(filepath.ToSlash(filepath.Dir(path)), "/")
 	base := filepath.Base(path)
 	return len(dirs) >= 3 && dirs[len(dirs)-3] == "index" && strings.HasPrefix(base, "seg-") && !strings.HasSuffix(base, ".tmp")
+}
+
+// TestIngestionMetricsOnItsAdminPort: the real ingestion binary serves its
+// own metrics on its admin port (ADR 0133) beside the runtime and gRPC
+// ones, and a job through the edge is counted there without its
+// collection, source, document id or content in any series.
+func TestIngestionMetricsOnItsAdminPort(t *testing.T) {
+	s := startStack(t)
+	admin := s.env["RAMPART_ADMIN_KEY"]
+	const coll, source, words = "e2e-metrics-coll", "e2e-metrics-source.md", "Wrenfallow beacons glow amber"
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/collections", admin, map[string]any{"name": coll}, nil))
+	doc := ingestAndWait(t, s, admin, coll, source, "# Beacons\n\n"+words+" on the north pier.")
+	addr, _, _ := strings.Cut(s.env["RAMPART_INGESTION_ADMIN_ADDR"], ",")
+	require.NotEmpty(t, addr)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/metrics", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	body := string(b)
+	for _, family := range []string{"rampart_ingestion_jobs_total", "rampart_ingestion_chunks_indexed_total",
+		"rampart_ingestion_extraction_failures_total", "rampart_ingestion_rechunk_backlog_documents", "grpc_server_handled_total"} {
+		require.Contains(t, body, "# TYPE "+family+" ", "the admin port serves %s", family)
+	}
+	require.Regexp(t, `(?m)^rampart_ingestion_jobs_total\{kind="ingest",outcome="succeeded"\} [1-9]`, body)
+	for _, secret := range []string{coll, source, "Wrenfallow", doc} {
+		require.NotContains(t, body, secret)
+	}
 }
