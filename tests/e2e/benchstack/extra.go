@@ -29,6 +29,13 @@ type streamRow struct {
 	// NonStreamDirect and NonStreamRampart are the same chat request without
 	// stream:true, timed to the end of the body as loadgen times it.
 	NonStreamDirect, NonStreamRampart latStats
+	// PacedDirect and PacedRampart are the stream's time to first byte
+	// from the fake's paced route, whose events after the role chunk come
+	// a model's pause later (fakeupstream -stream-gap): with the instant
+	// route the stack's work on the rest of the stream shares the two
+	// cores with the first byte's relay, which no model's stream does
+	// (ADR 0130).
+	PacedDirect, PacedRampart latStats
 }
 
 // Added is streaming's added time to first byte (p50) and the
@@ -37,17 +44,27 @@ func (s streamRow) Added() (stream, nonStream float64) {
 	return s.Rampart.P50 - s.Direct.P50, s.NonStreamRampart.P50 - s.NonStreamDirect.P50
 }
 
+// PacedAdded is the paced stream's added time to first byte (p50).
+func (s streamRow) PacedAdded() float64 { return s.PacedRampart.P50 - s.PacedDirect.P50 }
+
+// pacedModel is the registry's model on the fake's paced route.
+const pacedModel = "gpt-4o-mini-paced"
+
 // streamBody and chatBody are the streaming request and loadgen's
-// non-streaming one (the same prompt and model).
+// non-streaming one (the same prompt and model); pacedBody is the stream
+// through the stack to the paced route (the fake called directly gets
+// streamBody on its paced path: it answers any model).
 var (
 	streamBody = []byte(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello."}]}`)
+	pacedBody  = []byte(`{"model":"` + pacedModel + `","stream":true,"messages":[{"role":"user","content":"Say hello."}]}`)
 	chatBody   = []byte(`{"messages":[{"content":"Say hello.","role":"user"}],"model":"gpt-4o-mini"}`)
 )
 
-// streamTarget is one of the streaming pass's four requests.
+// streamTarget is one of the streaming pass's six requests.
 type streamTarget struct {
 	url, auth string
 	stream    bool
+	body      []byte // the request's body when not streamBody or chatBody
 }
 
 // time sends one request: for a stream, the time to the first byte of the
@@ -58,6 +75,9 @@ func (t streamTarget) time(client *http.Client) (time.Duration, error) {
 	body, want := chatBody, []byte(`"chat.completion"`)
 	if t.stream {
 		body, want = streamBody, []byte("[DONE]")
+	}
+	if t.body != nil {
+		body = t.body
 	}
 	req, _ := http.NewRequest(http.MethodPost, t.url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -89,7 +109,8 @@ func (t streamTarget) time(client *http.Client) (time.Duration, error) {
 }
 
 // benchStreaming sends stream:true chat completions to the fake directly
-// and through the edge, and the same request without stream:true to both,
+// and through the edge, the same request without stream:true to both, and
+// the stream to the fake's paced route directly and through the edge,
 // interleaved in one sequential pass (issue 15: "sequential interleaved").
 func benchStreaming(base, admin, upBase string, sz sizes) (streamRow, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 16, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, DisableCompression: true}, Timeout: 10 * time.Second}
@@ -98,6 +119,7 @@ func benchStreaming(base, admin, upBase string, sz sizes) (streamRow, error) {
 	targets := []streamTarget{
 		{url: direct, stream: true}, {url: rampart, auth: bearer, stream: true},
 		{url: direct}, {url: rampart, auth: bearer},
+		{url: upBase + "/paced/v1/chat/completions", stream: true}, {url: rampart, auth: bearer, stream: true, body: pacedBody},
 	}
 	n := sz.Requests
 	lat := make([][]time.Duration, len(targets))
@@ -123,6 +145,7 @@ func benchStreaming(base, admin, upBase string, sz sizes) (streamRow, error) {
 	return streamRow{
 		Direct: summarize(lat[0], errs[0]), Rampart: summarize(lat[1], errs[1]),
 		NonStreamDirect: summarize(lat[2], errs[2]), NonStreamRampart: summarize(lat[3], errs[3]),
+		PacedDirect: summarize(lat[4], errs[4]), PacedRampart: summarize(lat[5], errs[5]),
 	}, nil
 }
 

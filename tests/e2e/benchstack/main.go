@@ -280,9 +280,16 @@ func (h *harness) startFloors() error {
 func (h *harness) startStack() error {
 	upAddr, work, bin := h.upAddr, h.work, h.bin
 	models := map[string]any{
-		"upstreams": map[string]any{"fake": map[string]any{"type": "openai", "base_url": "http://" + upAddr + "/v1", "api_key_env": "BENCH_FAKE_UPSTREAM_KEY", "max_retries": -1}},
+		"upstreams": map[string]any{
+			"fake": map[string]any{"type": "openai", "base_url": "http://" + upAddr + "/v1", "api_key_env": "BENCH_FAKE_UPSTREAM_KEY", "max_retries": -1},
+			// The same fake on its paced route (a stream's events after
+			// the role chunk come -stream-gap later): the streaming pass's
+			// paced pair (ADR 0130).
+			"fake-paced": map[string]any{"type": "openai", "base_url": "http://" + upAddr + "/paced/v1", "api_key_env": "BENCH_FAKE_UPSTREAM_KEY", "max_retries": -1},
+		},
 		"models": []any{
 			map[string]any{"id": "gpt-4o-mini", "upstream": "fake", "upstream_model": "gpt-4o-mini"},
+			map[string]any{"id": pacedModel, "upstream": "fake-paced", "upstream_model": "gpt-4o-mini"},
 			map[string]any{"id": "rampart-extractive", "upstream": "local", "owned_by": "rampart"},
 			map[string]any{"id": "echo", "upstream": "local", "owned_by": "rampart"},
 			map[string]any{"id": "rampart-hash-embed", "kind": "embedding", "upstream": "local", "owned_by": "rampart", "max_dimensions": 4096},
@@ -410,8 +417,9 @@ func (h *harness) benchRest(res *result, sz sizes, logw io.Writer) error {
 		return err
 	}
 	// Streaming chat: time to first byte, direct vs through the stack,
-	// interleaved with the same request without streaming.
-	fmt.Fprintf(logw, "benchstack: streaming time to first byte and non-streaming, one interleaved pass (%d requests per target)\n", sz.Requests)
+	// interleaved with the same request without streaming and with the
+	// stream from the fake's paced route.
+	fmt.Fprintf(logw, "benchstack: streaming time to first byte (instant and paced upstream) and non-streaming, one interleaved pass (%d requests per target)\n", sz.Requests)
 	res.Stream, err = benchStreaming(base, admin, "http://"+upAddr, sz)
 	if err != nil {
 		return err

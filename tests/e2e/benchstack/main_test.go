@@ -70,6 +70,9 @@ func TestSmoke(t *testing.T) {
 	require.Equal(t, 100, res.Stream.NonStreamDirect.N, "non-streaming direct, same pass")
 	require.Equal(t, 100, res.Stream.NonStreamRampart.N, "non-streaming through the stack, same pass")
 	require.Zero(t, res.Stream.NonStreamRampart.Errors)
+	require.Equal(t, 100, res.Stream.PacedDirect.N, "paced streaming direct, same pass")
+	require.Equal(t, 100, res.Stream.PacedRampart.N, "paced streaming through the stack, same pass")
+	require.Zero(t, res.Stream.PacedRampart.Errors)
 	for _, p := range []string{"edge", "inference", "auth", "keyvault", "ingestion", "slackadapter"} {
 		require.Positive(t, res.Idle.RSS[p], "idle RSS of %s", p)
 		require.Contains(t, res.Idle.SettleMS, p, "settling CPU of %s", p)
@@ -77,6 +80,7 @@ func TestSmoke(t *testing.T) {
 	md := res.markdown()
 	require.Contains(t, md, "time to first byte")
 	require.Contains(t, md, "non-streaming added p50, same pass")
+	require.Contains(t, md, "paced upstream")
 	require.Contains(t, md, "idle")
 	require.Contains(t, md, "two-hop floor")
 	require.Contains(t, md, "/v1/responses")

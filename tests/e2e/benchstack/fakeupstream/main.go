@@ -2,7 +2,11 @@
 // overhead measurements: POST /v1/chat/completions answers a fixed, valid
 // chat.completion at once; GET /v1/models lists one model; GET /datasheet
 // answers an empty price list; GET /secret answers a fixed
-// secret-shaped JSON body (the bare HTTP floor for secret reads). It listens on a loopback address only and
+// secret-shaped JSON body (the bare HTTP floor for secret reads).
+// POST /paced/v1/chat/completions is the same chat, except that a stream's
+// events after its role chunk follow -stream-gap later (as a model's
+// tokens do), so the first byte's path does not share the two cores with
+// the rest of the stream's work. It listens on a loopback address only and
 // writes the chosen address to -addr-file. With -print-free-port it prints a
 // free loopback TCP port and exits. With -proxy URL it is instead a bare
 // net/http/httputil reverse proxy to URL: the floor cost of one extra
@@ -24,6 +28,9 @@ import (
 	"time"
 )
 
+// streamGap is the paced route's pause after a stream's role chunk.
+var streamGap time.Duration
+
 type chatReq struct {
 	Model  string `json:"model"`
 	Stream bool   `json:"stream"`
@@ -34,6 +41,7 @@ func main() {
 	addrFile := flag.String("addr-file", "", "write the bound address here once listening")
 	freePort := flag.Bool("print-free-port", false, "print a free loopback TCP port and exit")
 	proxyTo := flag.String("proxy", "", "run as a bare reverse proxy to this loopback base URL")
+	flag.DurationVar(&streamGap, "stream-gap", 2*time.Millisecond, "the paced route's pause between a stream's role chunk and the rest")
 	flag.Parse()
 	if *freePort {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -79,7 +87,8 @@ func main() {
 // floor.
 func fakeMux() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/chat/completions", chat)
+	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { chat(w, r, 0) })
+	mux.HandleFunc("POST /paced/v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { chat(w, r, streamGap) })
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1700000000,"owned_by":"fake"}]}`)
@@ -101,8 +110,9 @@ func fakeMux() *http.ServeMux {
 	return mux
 }
 
-// chat answers a chat completion with a fixed reply (stream or JSON).
-func chat(w http.ResponseWriter, r *http.Request) {
+// chat answers a chat completion with a fixed reply (stream or JSON); a
+// stream's events after the role chunk follow gap later.
+func chat(w http.ResponseWriter, r *http.Request, gap time.Duration) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		http.Error(w, `{"error":{"message":"read error","type":"invalid_request_error"}}`, http.StatusBadRequest)
@@ -116,7 +126,7 @@ func chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Stream {
-		streamChat(w, req.Model)
+		streamChat(w, req.Model, gap)
 		return
 	}
 	resp := map[string]any{
@@ -140,8 +150,9 @@ func chat(w http.ResponseWriter, r *http.Request) {
 // streamChat answers stream:true like OpenAI's Server-Sent Events: a role
 // chunk (flushed at once, so time to first byte is the fake's minimum), the
 // same fixed reply in three content chunks, a finish chunk with usage, and
-// [DONE]. benchstack measures streaming time to first byte with it.
-func streamChat(w http.ResponseWriter, model string) {
+// [DONE]. benchstack measures streaming time to first byte with it. A gap
+// above zero pauses after the role chunk, as a model's first token would.
+func streamChat(w http.ResponseWriter, model string, gap time.Duration) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	flusher, _ := w.(http.Flusher)
@@ -160,6 +171,9 @@ func streamChat(w http.ResponseWriter, model string) {
 	chunk(map[string]any{"role": "assistant", "content": ""}, nil, nil)
 	if flusher != nil {
 		flusher.Flush()
+	}
+	if gap > 0 {
+		time.Sleep(gap)
 	}
 	for _, part := range []string{"Hello! This is ", "a fixed reply from ", "the fake upstream."} {
 		chunk(map[string]any{"content": part}, nil, nil)
