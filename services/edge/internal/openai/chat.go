@@ -21,6 +21,7 @@ import (
 	"github.com/rampart-platform/rampart/pkg/serve"
 	"github.com/rampart-platform/rampart/services/edge/internal/authn"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
+	"github.com/rampart-platform/rampart/services/edge/internal/ratelimit"
 )
 
 // ChatCompletions serves POST /v1/chat/completions.
@@ -300,52 +301,92 @@ func (h *Handler) tenantStreams(p *authv1.Principal) int {
 // refusal it gives back what it took and reports which level refused.
 func (h *Handler) acquireStreams(ctx context.Context, p *authv1.Principal, tenantCap int) (release func(), level streamLevel, ok bool) {
 	key := p.GetKeyId()
-	first, ok := h.streams.Acquire(ctx, "k:"+key, h.maxStreams)
-	if !ok {
-		return nil, levelKey, false
+	// The slots to take, in order: the key's, its pools' (distinct key
+	// ids), the tenant's ("t:" and the verified principal's tenant id,
+	// never a key id ("k:"), so the two cannot share a counter).
+	var claims [ratelimit.MaxClaims]ratelimit.Claim
+	claims[0] = ratelimit.Claim{Prefix: "k:", ID: key, Limit: h.maxStreams}
+	n := 1
+	if h.maxStreams > 0 && hasPools(p) {
+		ids, m := poolIDs(p, key)
+		for _, id := range ids[:m] {
+			claims[n] = ratelimit.Claim{Prefix: "k:", ID: id, Limit: h.maxStreams}
+			n++
+		}
 	}
-	var ids [2 * principal.MaxRatePools]string
-	n := 0
-	if h.maxStreams > 0 {
-		for _, chain := range [2]iter.Seq[*authv1.RatePool]{
-			principal.RatePools(p.GetRequestsPools(), p.GetRequestsPool(), key),
-			principal.RatePools(p.GetTokensPools(), p.GetTokensPool(), key),
-		} {
-			for rp := range chain {
-				if id := rp.GetKeyId(); n < len(ids) && !slices.Contains(ids[:n], id) {
-					ids[n] = id
-					n++
-				}
+	pools := n
+	if tenantCap > 0 {
+		claims[n] = ratelimit.Claim{Prefix: "t:", ID: p.GetTenantId(), Limit: tenantCap}
+		n++
+	}
+	// In process: every slot under one lock, one allocation (ADR 0130).
+	if m, isMem := h.streams.(*ratelimit.MemorySlots); isMem {
+		release, refused := m.AcquireAll(claims[:n])
+		switch {
+		case refused < 0:
+			return release, levelKey, true
+		case refused == 0:
+			return nil, levelKey, false
+		case refused < pools:
+			return nil, levelPool, false
+		default:
+			return nil, levelTenant, false
+		}
+	}
+	return h.acquireEach(ctx, claims[:n], pools)
+}
+
+// hasPools reports whether p names any rate pool (most keys, minted from
+// an unlimited key, name none): the pools' iterators are only set up then,
+// their loop's closure being a heap object (ADR 0130).
+func hasPools(p *authv1.Principal) bool {
+	return len(p.GetRequestsPools()) > 0 || p.GetRequestsPool() != nil || len(p.GetTokensPools()) > 0 || p.GetTokensPool() != nil
+}
+
+// poolIDs are the distinct key ids of the pools of p's requests and
+// tokens chains, in order.
+func poolIDs(p *authv1.Principal, key string) (ids [2 * principal.MaxRatePools]string, n int) {
+	for _, chain := range [2]iter.Seq[*authv1.RatePool]{
+		principal.RatePools(p.GetRequestsPools(), p.GetRequestsPool(), key),
+		principal.RatePools(p.GetTokensPools(), p.GetTokensPool(), key),
+	} {
+		for rp := range chain {
+			if id := rp.GetKeyId(); n < len(ids) && !slices.Contains(ids[:n], id) {
+				ids[n] = id
+				n++
 			}
 		}
 	}
-	if n == 0 && tenantCap <= 0 {
-		return first, levelKey, true
-	}
-	releases := make([]func(), 1, 2+n)
-	releases[0] = first
+	return ids, n
+}
+
+// acquireEach takes claims one by one through Slots.Acquire (the shared
+// Redis slots), claims[0] the key's, claims[1:pools] its pools', the rest
+// the tenant's; on a refusal it gives back what it took.
+func (h *Handler) acquireEach(ctx context.Context, claims []ratelimit.Claim, pools int) (release func(), level streamLevel, ok bool) {
+	releases := make([]func(), 0, len(claims))
 	all := func() {
 		for _, f := range releases {
 			f()
 		}
 	}
-	for _, id := range ids[:n] {
-		f, ok := h.streams.Acquire(ctx, "k:"+id, h.maxStreams)
+	for i, c := range claims {
+		f, ok := h.streams.Acquire(ctx, c.Prefix+c.ID, c.Limit)
 		if !ok {
 			all()
-			return nil, levelPool, false
+			switch {
+			case i == 0:
+				return nil, levelKey, false
+			case i < pools:
+				return nil, levelPool, false
+			default:
+				return nil, levelTenant, false
+			}
 		}
 		releases = append(releases, f)
 	}
-	if tenantCap > 0 {
-		// The tenant's slots: "t:" and the verified principal's tenant id,
-		// never a key id ("k:"), so the two cannot share a counter.
-		f, ok := h.streams.Acquire(ctx, "t:"+p.GetTenantId(), tenantCap)
-		if !ok {
-			all()
-			return nil, levelTenant, false
-		}
-		releases = append(releases, f)
+	if len(releases) == 1 {
+		return releases[0], levelKey, true
 	}
 	return all, levelKey, true
 }

@@ -151,3 +151,58 @@ func TestRedisSlotsFallBackToMemory(t *testing.T) {
 	require.Zero(t, mem.Open("k"))
 	require.EqualValues(t, 2, r.Failures())
 }
+
+// TestMemorySlotsAcquireAll (ADR 0130): a stream's slots taken at once are
+// all taken or none (the refused claim's index reported, nothing left
+// held), claims without a limit take nothing, the release gives every
+// slot back once however often it is called, and a claim counts the same
+// slots as Acquire's joined key.
+func TestMemorySlotsAcquireAll(t *testing.T) {
+	m := ratelimit.NewMemorySlots()
+	claims := func(keyLimit, tenantLimit int) []ratelimit.Claim {
+		return []ratelimit.Claim{
+			{Prefix: "k:", ID: "a", Limit: keyLimit},
+			{Prefix: "k:", ID: "pool", Limit: keyLimit},
+			{Prefix: "t:", ID: "a", Limit: tenantLimit},
+		}
+	}
+	rel1, refused := m.AcquireAll(claims(2, 3))
+	require.Equal(t, -1, refused)
+	require.Equal(t, 1, m.Open("k:a"))
+	require.Equal(t, 1, m.Open("k:pool"))
+	require.Equal(t, 1, m.Open("t:a"), "the tenant's counter is not the key's of the same id")
+
+	// Acquire's joined key and a claim share one counter.
+	relA, ok := m.Acquire(t.Context(), "k:a", 2)
+	require.True(t, ok)
+	_, refused = m.AcquireAll(claims(2, 3))
+	require.Equal(t, 0, refused, "the key already holds its two slots")
+	require.Equal(t, 1, m.Open("k:pool"), "a refused set holds nothing")
+	require.Equal(t, 1, m.Open("t:a"))
+	relA()
+
+	// The tenant's cap refuses after the key's and pool's were taken:
+	// those are given back.
+	_, refused = m.AcquireAll(claims(5, 1))
+	require.Equal(t, 2, refused)
+	require.Equal(t, 1, m.Open("k:a"))
+	require.Equal(t, 1, m.Open("k:pool"))
+
+	// No limit: nothing taken, nothing refused.
+	relNone, refused := m.AcquireAll(claims(0, 0))
+	require.Equal(t, -1, refused)
+	require.Equal(t, 1, m.Open("k:a"))
+	relNone()
+
+	rel1()
+	rel1() // a second release must not free a second set
+	for _, k := range []string{"k:a", "k:pool", "t:a"} {
+		require.Zero(t, m.Open(k), k)
+	}
+	rel2, refused := m.AcquireAll(claims(1, 1))
+	require.Equal(t, -1, refused)
+	_, refused = m.AcquireAll(claims(1, 1))
+	require.Equal(t, 0, refused)
+	rel2()
+	require.Zero(t, m.Open("t:a"))
+}
