@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
@@ -84,6 +85,10 @@ var (
 	newline    = []byte("\n")
 )
 
+// streamCallOptions are a chat stream's call options, one slice for every
+// stream (a variadic argument list is a new one per call).
+var streamCallOptions = []grpc.CallOption{serve.RequestIDInMessage}
+
 // stream relays inference's chunks as Server-Sent Events. Headers are
 // written once the first chunk arrives, so errors before any output get a
 // proper HTTP status.
@@ -96,7 +101,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ctx context.Con
 	ctx, cancel := streamContext(r, ctx) // ends the stream and its receiver on return
 	defer cancel()
 	st, err := h.client.StreamChatCompletion(ctx, &inferencev1.StreamChatCompletionRequest{Body: body, Format: format,
-		CallRequestId: logging.RequestID(r.Context())}, serve.RequestIDInMessage) // in the message, as complete's (ADR 0108)
+		CallRequestId: logging.RequestID(r.Context())}, streamCallOptions...) // the id in the message, as complete's (ADR 0108)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
