@@ -217,7 +217,7 @@ func (r *result) streamTable(b *strings.Builder) {
 	fmt.Fprintf(b, "| streaming: time to first byte p50 / p99 (µs) | %.0f / %.0f (n=%d) | %.0f / %.0f (n=%d) | +%.0f / +%.0f |\n",
 		st.Direct.P50, st.Direct.P99, st.Direct.N, st.Rampart.P50, st.Rampart.P99, st.Rampart.N,
 		added, st.Rampart.P99-st.Direct.P99)
-	fmt.Fprintf(b, "| non-streaming: whole answer p50 / p99 (µs) | %.0f / %.0f (n=%d) | %.0f / %.0f (n=%d) | +%.0f / +%.0f |\n\n",
+	fmt.Fprintf(b, "| non-streaming: whole answer p50 / p99 (µs) | %.0f / %.0f (n=%d) | %.0f / %.0f (n=%d) | +%.0f / +%.0f |\n",
 		st.NonStreamDirect.P50, st.NonStreamDirect.P99, st.NonStreamDirect.N, st.NonStreamRampart.P50, st.NonStreamRampart.P99, st.NonStreamRampart.N,
 		nonStream, st.NonStreamRampart.P99-st.NonStreamDirect.P99)
 	paced := st.PacedAdded()
