@@ -229,6 +229,11 @@ func (s *Service) resolveChat(ctx context.Context, c *Caller, req *wire.ChatRequ
 			"Unsupported parameter: '%s' is not supported with the model `%s`: its provider (%s) takes no reasoning settings; they are served on models of OpenAI-compatible upstreams.",
 			param, req.Model, s.Providers[m.Upstream].Name())
 	}
+	if len(req.LogitBias) > 0 && !caps.LogitBias {
+		return nil, nil, quota.Status{}, apierr.InvalidCode("unsupported_parameter", "logit_bias",
+			"Unsupported parameter: 'logit_bias' is not supported with the model `%s`: its provider (%s) takes no token biases; logit_bias is served on models of OpenAI-compatible upstreams.",
+			req.Model, s.Providers[m.Upstream].Name())
+	}
 	set := s.Tools.For(c.Tenant, c.Key)
 	decisions, err := set.CheckDefinitions(req.Tools)
 	s.audit(ctx, c, m.ID, decisions)

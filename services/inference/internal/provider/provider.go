@@ -31,6 +31,10 @@ type Capabilities struct {
 	// Reasoning: the upstream takes reasoning_effort and verbosity, which
 	// are sent; otherwise a request setting them is refused (ADR 0135 §2).
 	Reasoning bool
+	// LogitBias: the upstream takes logit_bias (token ids of its own
+	// tokenizer), which is sent; otherwise a non-empty one is refused
+	// (ADR 0135 §6).
+	LogitBias bool
 }
 
 // Passage is retrieved text an answer may quote and cite.

@@ -29,8 +29,16 @@ func TestReasoningAndTiers(t *testing.T) {
 		require.NotContains(t, up, "modalities")
 		require.NotContains(t, up, "service_tier")
 	})
+	t.Run("logit_bias forwarded", func(t *testing.T) {
+		e.choicesChat(t, chatBody("gpt-chat", "hello there", `,"logit_bias":{"50256":-100,"15339":7}`))
+		var up struct {
+			LogitBias map[string]int `json:"logit_bias"`
+		}
+		require.NoError(t, json.Unmarshal(fake.LastBody(), &up))
+		require.Equal(t, map[string]int{"50256": -100, "15339": 7}, up.LogitBias)
+	})
 	t.Run("the defaults on a local model", func(t *testing.T) {
-		for _, extra := range []string{`,"modalities":["text"]`, `,"service_tier":"default"`, `,"service_tier":"auto","modalities":null`} {
+		for _, extra := range []string{`,"modalities":["text"]`, `,"service_tier":"default"`, `,"service_tier":"auto","modalities":null`, `,"logit_bias":{}`} {
 			c := e.choicesChat(t, chatBody("echo", "hello there", extra))
 			require.Equal(t, "hello there", *c.Choices[0].Message.Content, extra)
 		}
@@ -45,6 +53,10 @@ func TestReasoningAndTiers(t *testing.T) {
 		{"audio output", "gpt-chat", `,"modalities":["text","audio"]`, "unsupported_value", "modalities[1]", `"audio"`},
 		{"a paid tier", "gpt-chat", `,"service_tier":"priority"`, "unsupported_value", "service_tier", `"priority"`},
 		{"flex", "echo", `,"service_tier":"flex"`, "unsupported_value", "service_tier", `"flex"`},
+		{"logit_bias on a local model", "echo", `,"logit_bias":{"50256":-100}`, "unsupported_parameter", "logit_bias", "provider (local)"},
+		{"logit_bias key not a token id", "gpt-chat", `,"logit_bias":{"hello":5}`, "", "logit_bias", "token id"},
+		{"logit_bias value out of range", "gpt-chat", `,"logit_bias":{"42":101}`, "", "logit_bias", "-100 and 100"},
+		{"logit_bias value not an integer", "gpt-chat", `,"logit_bias":{"42":"x"}`, "", "logit_bias.42", "expected an integer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := fake.Requests()

@@ -17,7 +17,7 @@ var IgnoredParameters = []string{"frequency_penalty", "presence_penalty", "paral
 // unsupported_parameter, as any unknown one): named as OpenAI names a
 // parameter a model does not take, not as an unrecognized argument, so a
 // client sees it is not a typo (ADR 0096). Chat takes modalities,
-// service_tier, reasoning_effort and verbosity since ADR 0135; they stay
+// service_tier, reasoning_effort, verbosity and logit_bias since ADR 0135; they stay
 // here for the other endpoints that do not.
 var UnservedParameters = map[string]bool{
 	"logit_bias": true, "audio": true, "modalities": true, "prediction": true,

@@ -243,6 +243,14 @@ func (r *ChatRequest) validateTiers() error {
 	if r.ReasoningEffort != "" && !settingWord.MatchString(r.ReasoningEffort) {
 		return apierr.Invalid("reasoning_effort", "reasoning_effort must be one of OpenAI's values, such as \"low\", \"medium\" or \"high\"")
 	}
+	for k, v := range r.LogitBias {
+		if _, err := strconv.ParseUint(k, 10, 32); err != nil {
+			return apierr.Invalid("logit_bias", "Invalid key in 'logit_bias': %q is not a token id (an integer)", k)
+		}
+		if v < -100 || v > 100 {
+			return apierr.Invalid("logit_bias", "Invalid value in 'logit_bias' for token %s: must be between -100 and 100", k)
+		}
+	}
 	if r.Verbosity != "" && !settingWord.MatchString(r.Verbosity) {
 		return apierr.Invalid("verbosity", "verbosity must be one of OpenAI's values: \"low\", \"medium\" or \"high\"")
 	}

@@ -115,7 +115,7 @@ func TestUnsupportedParameterMessages(t *testing.T) {
 	const base = `{"model":"m","messages":[{"role":"user","content":"hi"}],`
 	for _, tc := range []struct{ param, body, message string }{
 		{"prediction", `"prediction":{"type":"content","content":"x"}}`, "Unsupported parameter: 'prediction' is not supported by Rampart."},
-		{"logit_bias", `"logit_bias":{"50256":-100}}`, "Unsupported parameter: 'logit_bias' is not supported by Rampart."},
+		{"web_search_options", `"web_search_options":{}}`, "Unsupported parameter: 'web_search_options' is not supported by Rampart."},
 		{"audio", `"audio":{"voice":"alloy","format":"mp3"}}`, "Unsupported parameter: 'audio' is not supported by Rampart."},
 		{"temprature", `"temprature":1}`, "Unrecognized request argument supplied: temprature"},
 		{"messages[0].audio", `{"model":"m","messages":[{"role":"user","content":"hi","audio":1}]}`, "Unrecognized request argument supplied: messages[0].audio"},

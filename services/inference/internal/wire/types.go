@@ -36,6 +36,10 @@ type ChatRequest struct {
 	// setting is refused with 400 naming them (ADR 0135 §2).
 	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 	Verbosity       string `json:"verbosity,omitempty"`
+	// LogitBias (token id → -100..100) goes to upstreams that take it
+	// (OpenAI-compatible ones: the ids are their tokenizer's); elsewhere a
+	// non-empty one is refused naming it (ADR 0135 §6).
+	LogitBias map[string]int `json:"logit_bias,omitempty"`
 
 	// Rampart is Rampart's extension: retrieval over the tenant's
 	// collections (docs/adr/0012-retrieval-augmented-chat.md). It is never

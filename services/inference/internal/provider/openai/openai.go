@@ -149,7 +149,7 @@ func (*Provider) Name() string { return "openai" }
 // supports is the registry's business; the protocol supports everything.
 func (*Provider) Capabilities(string) provider.Capabilities {
 	return provider.Capabilities{Chat: true, Stream: true, Tools: true, JSONMode: true, StructuredOutputs: true, Embeddings: true, ReportsUsage: true,
-		Choices: true, Logprobs: true, Reasoning: true}
+		Choices: true, Logprobs: true, Reasoning: true, LogitBias: true}
 }
 
 // forwarded returns the request as sent upstream: store and metadata are

@@ -35,7 +35,7 @@ func encodeUpstream(u upstreamChat) ([]byte, error) {
 func appendUpstream(b []byte, u *upstreamChat) ([]byte, bool) {
 	r := u.ChatRequest
 	if r == nil || len(r.Tools) > 0 || len(r.ToolChoice) > 0 || r.ResponseFormat != nil || len(r.Metadata) > 0 || r.Rampart != nil ||
-		len(r.Modalities) > 0 || r.ServiceTier != "" || (u.StreamOptions != nil && u.StreamOptions.IncludeObfuscation != nil) {
+		len(r.Modalities) > 0 || r.ServiceTier != "" || len(r.LogitBias) > 0 || (u.StreamOptions != nil && u.StreamOptions.IncludeObfuscation != nil) {
 		return b, false
 	}
 	b = append(b, `{"messages":`...)

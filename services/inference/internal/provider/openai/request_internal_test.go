@@ -96,6 +96,8 @@ func randomRequest(rng *rand.Rand) upstreamChat {
 		r.Modalities = []string{"text"}
 	case 6:
 		r.ServiceTier = "auto"
+	case 7:
+		r.LogitBias = map[string]int{"50256": -100}
 	}
 	u := upstreamChat{ChatRequest: r, Model: text()}
 	if maybe() {
