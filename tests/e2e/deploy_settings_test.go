@@ -11,7 +11,10 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"maps"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -112,7 +115,7 @@ var deploySettings = map[string]deploySetting{
 	"RAMPART_EDGE_SHUTDOWN_TIMEOUT":       {why: "20s, within the pods' 30s termination grace"},
 
 	// inference
-	"RAMPART_INFERENCE_MODELS":                 {why: "without it the offline local models serve every tenant; a hosted provider (Bedrock on AWS) needs a registry file mounted from a ConfigMap (docs/deploy.md)"},
+	"RAMPART_INFERENCE_MODELS":                 {at: inAWS}, // the Bedrock registry; elsewhere the offline models
 	"RAMPART_INFERENCE_TOOL_POLICY":            {why: "default deny: no tool may be offered"},
 	"RAMPART_INFERENCE_USAGE_DSN":              {why: "deprecated alias of DATABASE_URL: never set"},
 	"RAMPART_INFERENCE_SECRETS_CACHE_TTL":      {why: "5m"},
@@ -385,4 +388,46 @@ func TestDeploySettingsMatchTheCode(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDeployAWSModelsMatchTheBedrockRole: every Bedrock model the aws
+// overlay's registry (deploy/k8s/overlays/aws/models.json) names is one the
+// stack's inference role may invoke by default (BedrockModelArns), and the
+// registry keeps the model slackadapter answers with by default.
+func TestDeployAWSModelsMatchTheBedrockRole(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join(k8sAWSOverlay, "models.json"))
+	require.NoError(t, err)
+	var reg struct {
+		Upstreams map[string]struct {
+			Type string `json:"type"`
+		} `json:"upstreams"`
+		Models []struct {
+			ID            string `json:"id"`
+			Upstream      string `json:"upstream"`
+			UpstreamModel string `json:"upstream_model"`
+		} `json:"models"`
+	}
+	require.NoError(t, json.Unmarshal(data, &reg))
+	param, ok := openCFN(t, cfnMain).Parameters["BedrockModelArns"]
+	require.True(t, ok)
+	allowed := map[string]bool{}
+	for _, arn := range strings.Split(fmt.Sprint(param.Default), ",") {
+		_, model, found := strings.Cut(arn, "foundation-model/")
+		require.True(t, found, arn)
+		allowed[model] = true
+	}
+	var bedrock, extractive int
+	for _, m := range reg.Models {
+		if m.ID == "rampart-extractive" {
+			extractive++
+		}
+		if reg.Upstreams[m.Upstream].Type != "bedrock" {
+			continue
+		}
+		bedrock++
+		require.True(t, allowed[m.UpstreamModel], "%s (%s) is not in the stack's BedrockModelArns: the role could not invoke it", m.ID, m.UpstreamModel)
+	}
+	require.Positive(t, bedrock, "the aws overlay serves Bedrock models")
+	require.Equal(t, 1, extractive, "slackadapter's default model stays in the registry")
 }

@@ -91,6 +91,7 @@ type manifests struct {
 	HPAs            []*autoscalingv2.HorizontalPodAutoscaler
 	Jobs            []*batchv1.Job
 	TGBs            []*TargetGroupBinding
+	ConfigMaps      []*corev1.ConfigMap
 }
 
 // decodeStrict decodes one JSON document into dst, failing on unknown fields
@@ -164,6 +165,8 @@ func (m *manifests) add(t *testing.T, name string, doc []byte) {
 		decodeTo(decode, &m.Jobs)
 	case "elbv2.k8s.aws/v1beta1 TargetGroupBinding":
 		decodeTo(decode, &m.TGBs)
+	case "v1 ConfigMap":
+		decodeTo(decode, &m.ConfigMaps)
 	default:
 		t.Fatalf("%s: unexpected object %s %s (add it to the deploy test)", name, tm.APIVersion, tm.Kind)
 	}
@@ -234,6 +237,16 @@ func TestDeployK8sFilesDecodeStrictly(t *testing.T) {
 		for _, pt := range k.Patches {
 			if pt.Path != "" {
 				patches[filepath.Join(filepath.Dir(p), pt.Path)] = true
+			}
+		}
+		// Files a generator reads ([key=]path) are data, not objects.
+		for _, g := range k.ConfigMapGenerator {
+			for _, f := range g.FileSources {
+				_, path, found := strings.Cut(f, "=")
+				if !found {
+					path = f
+				}
+				patches[filepath.Join(filepath.Dir(p), path)] = true
 			}
 		}
 	}

@@ -29,6 +29,22 @@ func TestExamplesLoad(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestDeployAWSRegistryLoads: the registry the Kubernetes aws overlay
+// mounts (deploy/k8s/overlays/aws/models.json) loads, serves its Bedrock
+// models to every tenant and keeps the offline model slackadapter answers
+// with by default.
+func TestDeployAWSRegistryLoads(t *testing.T) {
+	f, err := registry.Load("../../../../deploy/k8s/overlays/aws/models.json")
+	require.NoError(t, err)
+	r, err := registry.New(f)
+	require.NoError(t, err)
+	for _, id := range []string{"rampart-extractive", "rampart-hash-embed", "claude-3-5-haiku", "titan-embed-v2"} {
+		m, err := r.Resolve("any-tenant", nil, id)
+		require.NoError(t, err, id)
+		require.Equal(t, id, m.ID)
+	}
+}
+
 func TestInvalidRegistries(t *testing.T) {
 	tests := []struct {
 		name string
