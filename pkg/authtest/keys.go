@@ -135,6 +135,16 @@ func (s *Server) SuspendTenant(tenant string) {
 	s.PublishRevocation(&authv1.WatchRevocationsResponse{Kind: authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED, TenantId: tenant})
 }
 
+// MarkTenantDeleted makes a tenant's right keys fail as auth's do for a
+// deleted tenant waiting for its purge (the ErrorInfo's reason
+// TENANT_DELETED), with the same event as SuspendTenant.
+func (s *Server) MarkTenantDeleted(tenant string) {
+	s.SuspendTenant(tenant)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.suspended[tenant] = grpcerr.ReasonTenantDeleted
+}
+
 // ResumeTenant lets a suspended tenant's keys verify again.
 func (s *Server) ResumeTenant(tenant string) {
 	s.mu.Lock()

@@ -17,7 +17,7 @@ import (
 
 // TestSuspendedTenantWaitsAndResumes (ADR 0123): through the real stack,
 // a tenant suspended by the platform admin gets nothing done and is told so
-// where it can be — its chat and REST calls are 401, a mention of the bot
+// where it can be — its chat and REST calls are 403 tenant_suspended (ADR 0132 §2), a mention of the bot
 // in its Slack workspace and a slash command get an ephemeral "suspended"
 // notice (not silence) and reach no model, and its crawl that was fetching
 // a page stops there and waits (the page's request is abandoned, no further
@@ -153,8 +153,15 @@ func TestSuspendedTenantWaitsAndResumes(t *testing.T) {
 	mu.Unlock()
 
 	// Refused everywhere (within the revocation stream's second).
-	require.Eventually(t, func() bool { return chat() == http.StatusUnauthorized }, 30*time.Second, 50*time.Millisecond, "chat")
-	require.Equal(t, http.StatusUnauthorized, rest(), "REST")
+	// The tenant's right keys are told why (403 tenant_suspended, ADR 0132
+	// §2); a wrong key is the plain 401 as ever.
+	require.Eventually(t, func() bool { return chat() == http.StatusForbidden }, 30*time.Second, 50*time.Millisecond, "chat")
+	code, body := rawDo(t, http.MethodGet, s.baseURL+"/v1/collections", owner, nil)
+	require.Equal(t, http.StatusForbidden, code, "REST")
+	require.Contains(t, string(body), `"code":"tenant_suspended"`)
+	code, body = rawDo(t, http.MethodGet, s.baseURL+"/v1/collections", owner[:len(owner)-7]+"AAAAAAA", nil)
+	require.Equal(t, http.StatusUnauthorized, code, "a mangled key of the suspended tenant")
+	require.NotContains(t, string(body), "suspended")
 	require.Eventually(t, func() bool {
 		ts := mention()
 		select {

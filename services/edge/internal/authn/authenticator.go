@@ -17,6 +17,7 @@ import (
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/apikey"
+	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/pkg/logging"
 	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -36,8 +37,16 @@ var (
 	// was not called.
 	ErrMalformedKey = errors.New("authn: malformed API key")
 	// ErrInvalidKey means auth rejected the key (unknown, wrong secret,
-	// revoked, expired, tenant suspended — deliberately not told apart).
+	// revoked, expired — deliberately not told apart).
 	ErrInvalidKey = errors.New("authn: invalid API key")
+	// ErrTenantSuspended means the key is right in every way (secret,
+	// state, expiry) but its tenant is suspended: auth says so only to
+	// whoever holds the key's secret (ADR 0123 §2), so telling it is no
+	// oracle for a wrong key (ADR 0132 §2).
+	ErrTenantSuspended = errors.New("authn: the key's tenant is suspended")
+	// ErrTenantDeleted is ErrTenantSuspended for a deleted tenant (waiting
+	// for its purge).
+	ErrTenantDeleted = errors.New("authn: the key's tenant is deleted")
 	// ErrAuthUnavailable means auth could not be asked.
 	ErrAuthUnavailable = errors.New("authn: auth service unavailable")
 	// ErrThrottled means auth refused to verify more keys for now.
@@ -196,7 +205,7 @@ func (a *Authenticator) verify(ctx context.Context, ck cacheKey, presented, sour
 		switch status.Code(err) {
 		case codes.Unauthenticated, codes.NotFound, codes.PermissionDenied, codes.InvalidArgument:
 			a.metrics.result("rejected")
-			return nil, ErrInvalidKey
+			return nil, notActiveOr(err)
 		case codes.ResourceExhausted:
 			a.metrics.result("throttled")
 			return nil, ErrThrottled
@@ -225,6 +234,23 @@ func (a *Authenticator) verify(ctx context.Context, ck cacheKey, presented, sour
 		a.cache.put(ck, e, epoch)
 	}
 	return e, nil
+}
+
+// notActiveOr is the refusal of a key auth rejected: ErrTenantSuspended
+// or ErrTenantDeleted when auth's refusal is Unauthenticated with the
+// ErrorInfo it attaches only for a key right in every way but its tenant's
+// state, else ErrInvalidKey.
+func notActiveOr(err error) error {
+	if status.Code(err) != codes.Unauthenticated {
+		return ErrInvalidKey
+	}
+	switch grpcerr.TenantNotActive(err) {
+	case grpcerr.ReasonTenantSuspended:
+		return ErrTenantSuspended
+	case grpcerr.ReasonTenantDeleted:
+		return ErrTenantDeleted
+	}
+	return ErrInvalidKey
 }
 
 func minTime(a, b time.Time) time.Time {

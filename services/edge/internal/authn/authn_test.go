@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
+	"github.com/rampart-platform/rampart/pkg/apikey"
 	"github.com/rampart-platform/rampart/pkg/authtest"
 	pkgbackend "github.com/rampart-platform/rampart/pkg/backend"
 	"github.com/rampart-platform/rampart/pkg/latency"
@@ -480,4 +481,54 @@ func recordDelegations(t *testing.T, got *[]string) http.Handler {
 			require.Equal(t, want, st.Outgoing)
 		}
 	})
+}
+
+// TestSuspendedTenantsRightKeyIsToldSo: a key right in every way whose
+// tenant is suspended or deleted is a 403 naming the tenant's state (ADR
+// 0132 §2), not the 401 of a wrong key; the same key id with another
+// secret, an unknown key and a revoked key of the same tenant stay the
+// plain 401, so the answer tells nothing to who does not hold the key.
+func TestSuspendedTenantsRightKeyIsToldSo(t *testing.T) {
+	a, srv := newAuthn(t, authn.Options{})
+	h := a.Middleware(authn.NewPolicy(nil), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		t.Error("a refused key reached the handler")
+	}))
+	right := srv.AddKey(t, &authv1.Principal{TenantId: "t_sus", Roles: []string{"member"}})
+	revoked := srv.AddKey(t, &authv1.Principal{TenantId: "t_sus", Roles: []string{"member"}})
+	srv.RevokeSilently(authtest.KeyID(t, revoked))
+	gone := srv.AddKey(t, &authv1.Principal{TenantId: "t_gone", Roles: []string{"member"}})
+	forged, err := apikey.Generate()
+	require.NoError(t, err)
+	forged.ID = authtest.KeyID(t, right) // the right id, another secret
+	unknown, err := apikey.Generate()
+	require.NoError(t, err)
+	srv.SuspendTenant("t_sus")
+	srv.MarkTenantDeleted("t_gone")
+
+	tests := []struct {
+		name, key, code string
+		want            int
+	}{
+		{"right key, suspended tenant", right, "tenant_suspended", http.StatusForbidden},
+		{"right key, deleted tenant", gone, "tenant_deleted", http.StatusForbidden},
+		{"the right id with a wrong secret", forged.Plaintext(), "invalid_api_key", http.StatusUnauthorized},
+		{"a revoked key of the suspended tenant", revoked, "invalid_api_key", http.StatusUnauthorized},
+		{"an unknown key", unknown.Plaintext(), "invalid_api_key", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, "/v1/whoami", nil)
+			req.Header.Set("Authorization", "Bearer "+tt.key)
+			h.ServeHTTP(rec, req)
+			require.Equal(t, tt.want, rec.Code, rec.Body.String())
+			require.Contains(t, rec.Body.String(), `"code":"`+tt.code+`"`)
+			if tt.want == http.StatusUnauthorized {
+				require.NotContains(t, rec.Body.String(), "suspended")
+			}
+		})
+	}
+	srv.ResumeTenant("t_sus")
+	_, err = a.Authenticate(t.Context(), right, "")
+	require.NoError(t, err, "resumed: the same key works again (the refusal was not cached)")
 }

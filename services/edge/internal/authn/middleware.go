@@ -132,6 +132,15 @@ func (a *Authenticator) unresolved(w http.ResponseWriter, r *http.Request, route
 // the key's subject (the key may hold the scope; the role still narrows).
 const CodeInsufficientRole = "insufficient_role"
 
+// CodeTenantSuspended refuses a right key of a suspended tenant (403):
+// the key is fine, its tenant is not active. Only a key that auth found
+// right in every way gets it; a wrong, revoked or expired one of the same
+// tenant is the plain 401 invalid_api_key (ADR 0132 §2).
+const CodeTenantSuspended = "tenant_suspended"
+
+// CodeTenantDeleted is CodeTenantSuspended for a deleted tenant.
+const CodeTenantDeleted = "tenant_deleted"
+
 // CodeOperatorOnly refuses every API key on a route only the operator's CLI
 // may call (over mTLS, not through the edge).
 const CodeOperatorOnly = "operator_only"
@@ -147,6 +156,12 @@ func (a *Authenticator) writeError(w http.ResponseWriter, r *http.Request, err e
 	case errors.Is(err, ErrInvalidKey):
 		httperr.WriteStatus(w, r, http.StatusUnauthorized, httperr.CodeInvalidAPIKey,
 			"invalid API key: unknown, revoked or expired")
+	case errors.Is(err, ErrTenantSuspended):
+		httperr.WriteStatus(w, r, http.StatusForbidden, CodeTenantSuspended,
+			"this API key's tenant is suspended by the platform operator: its keys are refused until it is resumed")
+	case errors.Is(err, ErrTenantDeleted):
+		httperr.WriteStatus(w, r, http.StatusForbidden, CodeTenantDeleted,
+			"this API key's tenant is deleted: its keys are refused")
 	case errors.Is(err, ErrThrottled):
 		httperr.SetRetryAfter(w.Header(), 1)
 		httperr.WriteStatus(w, r, http.StatusTooManyRequests, httperr.CodeRateLimitExceeded,
