@@ -34,6 +34,17 @@ func (s *Server) PublishTenantEvent(kind authv1.TenantEventKind, tenant string) 
 	return c
 }
 
+// PublishMemberEvent appends a member event (MEMBER_REMOVED or
+// MEMBER_READ_ONLY) of tenant naming the member record member.
+func (s *Server) PublishMemberEvent(kind authv1.TenantEventKind, tenant, member string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := int64(len(s.tenantEvs) + 1)
+	s.tenantEvs = append(s.tenantEvs, &authv1.WatchTenantEventsResponse{Cursor: c, Kind: kind, TenantId: tenant, MemberId: member, Time: time.Now().Unix()})
+	s.wakeLocked()
+	return c
+}
+
 func (s *Server) wakeLocked() {
 	close(s.changed)
 	s.changed = make(chan struct{})

@@ -43,6 +43,7 @@ type Server struct {
 	keyvaultv1.UnimplementedSecretsServiceServer
 	keyvaultv1.UnimplementedKmsServiceServer
 	keyvaultv1.UnimplementedKeyWrapServiceServer
+	keyvaultv1.UnimplementedTenantAdminServiceServer
 
 	// Addr is the gRPC address (127.0.0.1:port).
 	Addr string
@@ -68,10 +69,11 @@ func Start(t testing.TB, certDir string, o Options) *Server {
 		s.KMS = NewKMS()
 	}
 	gs := grpctest.NewMTLSServer(t, certDir, "keyvault",
-		grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(principal.NewVerifier(o.Keys), principal.ExemptMethods(keyWrapMethods))))
+		grpc.ChainUnaryInterceptor(principal.UnaryServerInterceptor(principal.NewVerifier(o.Keys), principal.ExemptMethods(keyWrapMethods, tenantAdminMethods))))
 	keyvaultv1.RegisterSecretsServiceServer(gs, s)
 	keyvaultv1.RegisterKmsServiceServer(gs, s)
 	keyvaultv1.RegisterKeyWrapServiceServer(gs, s)
+	keyvaultv1.RegisterTenantAdminServiceServer(gs, s)
 	s.Addr = grpctest.Serve(t, gs)
 	return s
 }

@@ -262,6 +262,8 @@ var rpcs = []RPC{
 	{Name: obsSvc + "ListSecretsObservability", Callers: []string{Edge, CLI}, Principal: true},
 	{Name: shredSvc + "ShredTenant", Callers: []string{Auth, CLI}, Tenant: BindPlatform,
 		Note: "crypto-shreds a purged tenant's keys; acts on the tenant named in the request (no principal)"},
+	{Name: shredSvc + "DeleteServiceSecret", Callers: []string{Ingestion}, Tenant: BindTenant,
+		Note: "delete-only, at once: a secret the calling service owns by its name's prefix, of the tenant named in the request (no principal); ingestion drops the data-source grant of a member removed or lowered to viewer (ADR 0132 §1)"},
 	{Name: keyWrapSvc + "WrapForTenant", Callers: []string{Inference}, Tenant: BindTenant,
 		Note: "encrypt-only: a fresh data key for the tenant named in the request, never an existing one unwrapped; inference seals legacy system prompts of tenants that are not calling (ADR 0077)"},
 	{Name: shredEvtSvc + "WatchShreds", Callers: []string{Ingestion, Inference}, Tenant: BindNone,

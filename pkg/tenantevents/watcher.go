@@ -46,6 +46,13 @@ type Watcher struct {
 	// (ADR 0115). It is not replayed after a restart (the cursor moves
 	// on): it must only drop in-memory state, which a restart drops too.
 	Suspended func(tenant string)
+	// MemberLeft, when set, is told of a member removed from a tenant or
+	// lowered to viewer (readOnly), to drop the credentials the service
+	// holds for her — ingestion deletes her data-source grants (ADR 0132
+	// §1). Unlike Suspended it is durable: an error keeps the cursor
+	// before the event, which is replayed after the reconnect, so it must
+	// be idempotent.
+	MemberLeft func(ctx context.Context, tenant, member string, readOnly bool) error
 	// MinBackoff and MaxBackoff bound the reconnect delay (full jitter,
 	// doubling per consecutive failure).
 	MinBackoff, MaxBackoff time.Duration
@@ -136,6 +143,13 @@ func (w *Watcher) handle(ctx context.Context, ev *authv1.WatchTenantEventsRespon
 	case authv1.TenantEventKind_TENANT_EVENT_KIND_SUSPENDED, authv1.TenantEventKind_TENANT_EVENT_KIND_DELETED:
 		if w.Suspended != nil {
 			w.Suspended(ev.GetTenantId())
+		}
+	case authv1.TenantEventKind_TENANT_EVENT_KIND_MEMBER_REMOVED, authv1.TenantEventKind_TENANT_EVENT_KIND_MEMBER_READ_ONLY:
+		if w.MemberLeft != nil && ev.GetMemberId() != "" {
+			readOnly := ev.GetKind() == authv1.TenantEventKind_TENANT_EVENT_KIND_MEMBER_READ_ONLY
+			if err := w.MemberLeft(ctx, ev.GetTenantId(), ev.GetMemberId(), readOnly); err != nil {
+				return fmt.Errorf("drop what is held for a member who left: %w", err)
+			}
 		}
 	case authv1.TenantEventKind_TENANT_EVENT_KIND_RESYNC:
 		// Auth no longer has the events after our cursor: purges in the gap

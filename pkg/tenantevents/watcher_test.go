@@ -3,6 +3,7 @@ package tenantevents_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -107,4 +108,41 @@ func TestWatcherTellsOfSuspensions(t *testing.T) {
 	c, err := st.Cursor(ctx, tenantevents.CursorName)
 	require.NoError(t, err)
 	require.EqualValues(t, 5, c, "without the hook")
+}
+
+// TestWatcherTellsOfMembersWhoLeft (ADR 0132 §1): a member removed or
+// lowered to viewer reaches the MemberLeft hook with her member record; a
+// failing hook keeps the cursor before the event, so it is retried after
+// the reconnect, not skipped.
+func TestWatcherTellsOfMembersWhoLeft(t *testing.T) {
+	dir, _ := pkitest.NewDir(t, "auth", "ingestion")
+	fa := authtest.Start(t, dir)
+	fa.PublishMemberEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_MEMBER_REMOVED, "a", "m_1")
+	fa.PublishTenantEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_SUSPENDED, "a")
+	fa.PublishMemberEvent(authv1.TenantEventKind_TENANT_EVENT_KIND_MEMBER_READ_ONLY, "b", "m_2")
+	fa.EndTenantStreamsWhenCaughtUp(true)
+	conn := grpctest.Dial(t, dir, "ingestion", fa.Addr, "auth")
+	noPurge := func(context.Context, string) error { return nil }
+	ctx := context.Background()
+
+	st := &memCursors{m: map[string]int64{}}
+	var left []string
+	fail := true
+	w := tenantevents.New(authv1.NewAuthServiceClient(conn), noPurge, st, slog.New(slog.DiscardHandler))
+	w.MemberLeft = func(_ context.Context, tenant, member string, readOnly bool) error {
+		if member == "m_2" && fail {
+			return errors.New("keyvault unavailable")
+		}
+		left = append(left, fmt.Sprintf("%s/%s/%t", tenant, member, readOnly))
+		return nil
+	}
+	_, err := w.Session(ctx)
+	require.ErrorContains(t, err, "keyvault unavailable")
+	c, err := st.Cursor(ctx, tenantevents.CursorName)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, c, "the failed member event is not skipped")
+	fail = false
+	_, err = w.Session(ctx)
+	require.ErrorContains(t, err, "stream closed")
+	require.Equal(t, []string{"a/m_1/false", "b/m_2/true"}, left)
 }

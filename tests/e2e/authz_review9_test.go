@@ -15,8 +15,9 @@ import (
 // Rampart, whatever the colleague's grant reaches on its resource hosts.
 // The connection is the member's, not the key's: her other key still uses
 // it after the first is revoked with --cascade; demoted to viewer she
-// cannot, nobody else can in her place, and removed and added again she is
-// another member who does not inherit it.
+// cannot, nobody else can in her place, and the connection is dropped with
+// its tokens (ADR 0132 §1), as a removed member's is; removed and added
+// again she is another member who does not inherit anything.
 func TestReview9ConnectionIsItsAuthorizers(t *testing.T) {
 	s := startStack(t)
 	tn := newEscalationTenant(t, s, "rev9-conn")
@@ -82,7 +83,13 @@ func TestReview9ConnectionIsItsAuthorizers(t *testing.T) {
 	require.Contains(t, body, "not connected yet")
 
 	// Demoted to viewer, she no longer ingests — through her connection
-	// either — and a colleague still cannot in her place.
+	// either — and a colleague still cannot in her place. Her connection
+	// goes with its tokens (ADR 0132 §1): a viewer writes nothing.
+	secrets := func() string {
+		_, body := rawDo(t, http.MethodGet, s.baseURL+"/v1/secrets", tn.owner, nil)
+		return string(body)
+	}
+	require.Contains(t, secrets(), conn.Connection.ID, "the connection's secret is in keyvault")
 	require.Equal(t, http.StatusOK, do(t, http.MethodPatch, s.baseURL+"/v1/members/"+members["alice@rev9-conn"].Member.MemberID,
 		tn.owner, map[string]any{"role": "ROLE_VIEWER"}, nil))
 	require.Eventually(t, func() bool {
@@ -90,15 +97,40 @@ func TestReview9ConnectionIsItsAuthorizers(t *testing.T) {
 		return code == http.StatusForbidden || code == http.StatusUnauthorized
 	}, 2*time.Second, 20*time.Millisecond, "the demotion binds the connection within the revocation latency")
 	code, body = ingest(bob.APIKey)
-	require.Equal(t, http.StatusForbidden, code, body)
+	require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, code, body)
+	connections := func(key string) int {
+		var l struct {
+			Connections []struct{} `json:"connections"`
+		}
+		require.Equal(t, http.StatusOK, do(t, http.MethodGet, s.baseURL+"/v1/ingest/connections", key, nil, &l))
+		return len(l.Connections)
+	}
+	require.Eventually(t, func() bool { return connections(bob.APIKey) == 0 }, 30*time.Second, 50*time.Millisecond,
+		"the viewer's connection is dropped")
+	require.NotContains(t, secrets(), conn.Connection.ID, "and its tokens with it")
+
+	// Removed, a member's connection goes with its tokens too.
+	var bobs struct {
+		Connection struct {
+			ID string `json:"id"`
+		} `json:"connection"`
+	}
+	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/ingest/connections", bob.APIKey, map[string]any{
+		"name": "bob's drive", "authorization_endpoint": "https://idp.example/authorize", "token_endpoint": "https://idp.example/token",
+		"client_id": "rampart", "client_secret": "bob-client-secret", "redirect_uri": "https://rampart.example/cb",
+	}, &bobs))
+	require.Contains(t, secrets(), bobs.Connection.ID)
+	require.Equal(t, http.StatusOK, do(t, http.MethodDelete, s.baseURL+"/v1/members/"+members["bob@rev9-conn"].Member.MemberID, tn.owner, nil, nil))
+	require.Eventually(t, func() bool { return connections(tn.owner) == 0 }, 30*time.Second, 50*time.Millisecond,
+		"the removed member's connection is dropped")
+	require.NotContains(t, secrets(), bobs.Connection.ID)
 
 	// Removed and added again, the subject is another member: the new
-	// member does not inherit the grant the first one gave.
+	// member does not inherit the grant the first one gave (it is gone).
 	require.Equal(t, http.StatusOK, do(t, http.MethodDelete, s.baseURL+"/v1/members/"+members["alice@rev9-conn"].Member.MemberID, tn.owner, nil, nil))
 	require.Equal(t, http.StatusOK, do(t, http.MethodPost, s.baseURL+"/v1/members", tn.owner,
 		map[string]any{"subject": "alice@rev9-conn", "role": "ROLE_MEMBER"}, nil))
 	newAlice := mustKey(t, s, tn.owner, map[string]any{"name": "alice again", "subject": "alice@rev9-conn", "scopes": scopes})
 	code, body = ingest(newAlice.APIKey)
-	require.Equal(t, http.StatusForbidden, code, body)
-	require.Contains(t, body, "only that member's keys")
+	require.Equal(t, http.StatusNotFound, code, body)
 }

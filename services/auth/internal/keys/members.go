@@ -121,6 +121,14 @@ func (s *Service) UpdateMember(ctx context.Context, c Caller, id string, role st
 			}
 			changed = changed || revoked
 		}
+		if role == store.RoleViewer && m.Role != store.RoleViewer {
+			// A viewer writes nothing: the grants she gave for writing
+			// (her data-source connections) are dropped (ADR 0132 §1).
+			if err := s.event(ctx, q, store.EventMemberReadOnly, c.TenantID, m.ID); err != nil {
+				return err
+			}
+			changed = true
+		}
 		m.Role, m.UpdatedAt = role, now
 		out = m
 		return s.audit(ctx, q, c, c.TenantID, "member.update", "member:"+id, "ok; role="+RoleName(role))
@@ -199,11 +207,16 @@ func (s *Service) DeleteMember(ctx context.Context, c Caller, id string) error {
 		if err := q.DeleteMember(ctx, c.TenantID, id); err != nil {
 			return err
 		}
-		minted, err := s.revokeMinted(ctx, q, c, m.Subject)
-		if err != nil {
+		if _, err := s.revokeMinted(ctx, q, c, m.Subject); err != nil {
 			return err
 		}
-		revoked = revoked || minted
+		// Services drop what they hold for her: ingestion deletes her
+		// data-source grants' tokens (ADR 0132 §1). In the transaction, so
+		// a removal is never committed without it.
+		if err := s.event(ctx, q, store.EventMemberRemoved, c.TenantID, m.ID); err != nil {
+			return err
+		}
+		revoked = true // an event was appended: wake the watchers
 		return s.audit(ctx, q, c, c.TenantID, "member.delete", "member:"+id, "ok")
 	})
 	if revoked && err == nil {

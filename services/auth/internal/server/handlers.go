@@ -186,7 +186,11 @@ func (s *Server) WatchTenantEvents(req *authv1.WatchTenantEventsRequest, stream 
 			if kind == authv1.TenantEventKind_TENANT_EVENT_KIND_UNSPECIFIED {
 				return nil
 			}
-			return stream.Send(&authv1.WatchTenantEventsResponse{Cursor: e.Cursor, Kind: kind, TenantId: e.TenantID, Time: e.At.Unix()})
+			ev := &authv1.WatchTenantEventsResponse{Cursor: e.Cursor, Kind: kind, TenantId: e.TenantID, Time: e.At.Unix()}
+			if kind == authv1.TenantEventKind_TENANT_EVENT_KIND_MEMBER_REMOVED || kind == authv1.TenantEventKind_TENANT_EVENT_KIND_MEMBER_READ_ONLY {
+				ev.MemberId = e.KeyID // a member event's id column holds the member's
+			}
+			return stream.Send(ev)
 		},
 		func(cursor int64) error {
 			return stream.Send(&authv1.WatchTenantEventsResponse{Cursor: cursor, Kind: authv1.TenantEventKind_TENANT_EVENT_KIND_RESYNC})
@@ -205,6 +209,10 @@ func tenantKind(k string) authv1.TenantEventKind {
 		return authv1.TenantEventKind_TENANT_EVENT_KIND_DELETED
 	case store.EventTenantPurged:
 		return authv1.TenantEventKind_TENANT_EVENT_KIND_PURGED
+	case store.EventMemberRemoved:
+		return authv1.TenantEventKind_TENANT_EVENT_KIND_MEMBER_REMOVED
+	case store.EventMemberReadOnly:
+		return authv1.TenantEventKind_TENANT_EVENT_KIND_MEMBER_READ_ONLY
 	default:
 		return authv1.TenantEventKind_TENANT_EVENT_KIND_UNSPECIFIED
 	}

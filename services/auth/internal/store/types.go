@@ -254,6 +254,14 @@ const (
 	// EventTenantLimitsChanged: the tenant's limits changed; caches drop
 	// every key of the tenant and verify them again.
 	EventTenantLimitsChanged = "tenant_limits_changed"
+	// EventMemberRemoved: a member left the tenant; the event's KeyID
+	// column holds the member record's id (m_…), not a key's. Services
+	// drop the credentials they hold for her (her data-source grants,
+	// ADR 0132 §1).
+	EventMemberRemoved = "member_removed"
+	// EventMemberReadOnly: a member's role was lowered to viewer (KeyID:
+	// the member id, as above): the grants only a writer uses are dropped.
+	EventMemberReadOnly = "member_read_only"
 )
 
 // Event is one row of the event log; Cursor increases monotonically.

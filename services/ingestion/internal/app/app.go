@@ -139,7 +139,7 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config) error {
 		return err
 	}
 	app, err := Build(ctx, cfg, env.Common.DataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
-		KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, &embed.Remote{Client: inferencev1.NewInferenceServiceClient(inf)}, env.Log, nil, env.Registry)
+		KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv), Admin: keyvaultv1.NewTenantAdminServiceClient(kv)}, &embed.Remote{Client: inferencev1.NewInferenceServiceClient(inf)}, env.Log, nil, env.Registry)
 	if err != nil {
 		_ = kv.Close()
 		_ = inf.Close()
@@ -173,6 +173,9 @@ func setup(ctx context.Context, env *backend.Env, cfg *config.Config) error {
 		// resumed tenant loads it again, not after KEY_TTL (ADR 0115),
 		// and its running jobs stop and are queued again (ADR 0123 §1).
 		w.Suspended = app.Service.SuspendTenant
+		// A member removed or lowered to viewer: her data-source grants'
+		// tokens are deleted and the connections with them (ADR 0132 §1).
+		w.MemberLeft = app.Service.MemberLeft
 		w.Run(ctx)
 		return nil
 	})

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 
 	keyvaultv1 "github.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1"
 	"github.com/rampart-platform/rampart/pkg/principal"
@@ -11,6 +12,9 @@ import (
 // with the caller's principal forwarded (secrets are the caller tenant's).
 type KeyvaultSecrets struct {
 	Client keyvaultv1.SecretsServiceClient
+	// Admin deletes a secret of a tenant that is not calling
+	// (DeleteForTenant); nil refuses it.
+	Admin keyvaultv1.TenantAdminServiceClient
 }
 
 // Create implements ingest.Secrets.
@@ -40,5 +44,16 @@ func (k KeyvaultSecrets) Get(ctx context.Context, name string) ([]byte, error) {
 // disconnected source's tokens must not linger).
 func (k KeyvaultSecrets) Delete(ctx context.Context, name string) error {
 	_, err := k.Client.DeleteSecret(principal.ForwardTo(ctx, "keyvault"), &keyvaultv1.DeleteSecretRequest{Name: name, ForceDeleteWithoutRecovery: true})
+	return err
+}
+
+// DeleteForTenant implements ingest.Secrets: keyvault's
+// DeleteServiceSecret, with ingestion's identity and no principal (ADR
+// 0132 §1).
+func (k KeyvaultSecrets) DeleteForTenant(ctx context.Context, tenant, name string) error {
+	if k.Admin == nil {
+		return errors.New("no keyvault TenantAdminService client")
+	}
+	_, err := k.Admin.DeleteServiceSecret(ctx, &keyvaultv1.DeleteServiceSecretRequest{TenantId: tenant, Name: name})
 	return err
 }

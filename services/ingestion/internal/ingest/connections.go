@@ -28,6 +28,11 @@ type Secrets interface {
 	Put(ctx context.Context, name string, value []byte) error
 	Get(ctx context.Context, name string) ([]byte, error)
 	Delete(ctx context.Context, name string) error
+	// DeleteForTenant deletes the service's own secret name of tenant at
+	// once with no caller's principal (keyvault's DeleteServiceSecret):
+	// for a tenant that is not calling, such as the grant of a member who
+	// left (ADR 0132 §1). An absent secret is no error.
+	DeleteForTenant(ctx context.Context, tenant, name string) error
 }
 
 const kindVerifier = "pkce-verifier"
@@ -481,6 +486,45 @@ func (s *Service) DeleteConnection(ctx context.Context, tenant, id string, purge
 		}
 	}
 	return revoked, len(docs), nil
+}
+
+// MemberLeft drops the data-source grants of a member removed from tenant
+// or lowered to viewer (auth's tenant event, ADR 0132 §1): nobody may use
+// them any more (only their authorizer's member record may, and she no
+// longer writes or no longer exists), so their tokens are deleted from
+// keyvault at once and the connections with them; the documents ingested
+// through them stay. The provider is not asked to revoke the grant: that
+// needs the token, which ingestion reads only with a caller's principal —
+// the grant dies with its last token here (an access token's own expiry at
+// the provider). A connection recorded without a member id (made through
+// an auth from before member ids) is bound by subject and not matched
+// here. Idempotent: a replayed event finds nothing left.
+func (s *Service) MemberLeft(ctx context.Context, tenant, member string, readOnly bool) error {
+	if s.o.Secrets == nil || member == "" {
+		return nil
+	}
+	cs, err := s.o.Store.ListConnections(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if c.CreatedByMember != member {
+			continue
+		}
+		if err := s.o.Secrets.DeleteForTenant(ctx, tenant, s.secretName(c.ID)); err != nil {
+			return fmt.Errorf("delete the tokens of connection %s: %w", c.ID, err)
+		}
+		if _, err := s.o.Store.DeleteConnection(ctx, tenant, c.ID, false); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("delete connection %s: %w", c.ID, err)
+		}
+		why := "removed from the tenant"
+		if readOnly {
+			why = "lowered to viewer"
+		}
+		s.log.InfoContext(ctx, "data-source connection dropped: its authorizer left", "tenant_id", tenant,
+			"connection", c.ID, "member", member, "why", why)
+	}
+	return nil
 }
 
 // revoke asks the provider to revoke the refresh token (which revokes the

@@ -105,7 +105,7 @@ func (h *harness) start(t *testing.T, o opts) {
 	models := &embed.Remote{Client: inferencev1.NewInferenceServiceClient(inf), Batch: 8, Backoff: time.Millisecond}
 	h.reg = telemetry.NewRegistry() // as pkg/backend's, one per instance
 	a, err := app.Build(ctx, h.cfg, h.dataDir, secrets.KeyvaultKMS{Client: keyvaultv1.NewKmsServiceClient(kv)},
-		app.KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv)}, models, log, h.jobDone, h.reg)
+		app.KeyvaultSecrets{Client: keyvaultv1.NewSecretsServiceClient(kv), Admin: keyvaultv1.NewTenantAdminServiceClient(kv)}, models, log, h.jobDone, h.reg)
 	require.NoError(t, err)
 	srv, err := serve.New(serve.Options{
 		Name: "ingestion", ListenAddr: "127.0.0.1:0", TLS: src, Logger: log, AuthzPolicy: server.DefaultPolicy(),

@@ -50,8 +50,10 @@ var DefaultAuthz = []byte(`{"rules": [
               "spiffe://rampart.local/svc/rampart-cli"]},
  {"methods": ["/rampart.keyvault.v1.ObservabilityService/*"],
   "callers": ["spiffe://rampart.local/svc/edge", "spiffe://rampart.local/svc/rampart-cli"]},
- {"methods": ["/rampart.keyvault.v1.TenantAdminService/*"],
+ {"methods": ["/rampart.keyvault.v1.TenantAdminService/ShredTenant"],
   "callers": ["spiffe://rampart.local/svc/auth", "spiffe://rampart.local/svc/rampart-cli"]},
+ {"methods": ["/rampart.keyvault.v1.TenantAdminService/DeleteServiceSecret"],
+  "callers": ["spiffe://rampart.local/svc/ingestion"]},
  {"methods": ["/rampart.keyvault.v1.KeyWrapService/*"],
   "callers": ["spiffe://rampart.local/svc/inference"]},
  {"methods": ["/rampart.keyvault.v1.ShredEventsService/*"],
@@ -59,7 +61,8 @@ var DefaultAuthz = []byte(`{"rules": [
 ]}`)
 
 // ExemptMethods need no principal assertion: TenantAdminService acts on a
-// tenant named in the request (one auth may already have purged),
+// tenant named in the request (one auth may already have purged; a
+// service's own secret of a tenant that is not calling, ADR 0132 §1),
 // KeyWrapService makes fresh keys for a tenant that is not calling (ADR
 // 0077), and ShredEventsService streams every tenant's shreds to the
 // services caching data keys (ADR 0084); the allow-list above is their

@@ -42,3 +42,16 @@ func (t *TenantAdmin) ShredTenant(ctx context.Context, r *keyvaultv1.ShredTenant
 		AlreadyShredded: res.AlreadyErased,
 	}, nil
 }
+
+// DeleteServiceSecret implements the RPC: the calling service (its mTLS
+// identity, admitted by the allow-list: ingestion) deletes one secret it
+// owns of the tenant the request names (ADR 0132 §1).
+func (t *TenantAdmin) DeleteServiceSecret(ctx context.Context, r *keyvaultv1.DeleteServiceSecretRequest) (*keyvaultv1.DeleteServiceSecretResponse, error) {
+	a := actor(ctx)
+	a.Subject, a.KeyID, a.Roles, a.Scopes = "", "", nil, nil // no principal is taken, even one sent
+	deleted, err := t.svc.DeleteServiceSecret(ctx, a, r.GetTenantId(), r.GetName())
+	if err != nil {
+		return nil, toStatus(ctx, t.log, err)
+	}
+	return &keyvaultv1.DeleteServiceSecretResponse{Deleted: deleted}, nil
+}

@@ -112,6 +112,12 @@ const (
 	TenantEventKind_TENANT_EVENT_KIND_PURGED TenantEventKind = 5
 	// The server cannot resume from the cursor: reconcile with ListTenants.
 	TenantEventKind_TENANT_EVENT_KIND_RESYNC TenantEventKind = 6
+	// A member was removed from the tenant (member_id): credentials held for
+	// her, such as her data-source grants, are dropped (ADR 0132 §1).
+	TenantEventKind_TENANT_EVENT_KIND_MEMBER_REMOVED TenantEventKind = 7
+	// A member's role was lowered to viewer (member_id): she reads and no
+	// longer writes, so the grants only a writer uses are dropped too.
+	TenantEventKind_TENANT_EVENT_KIND_MEMBER_READ_ONLY TenantEventKind = 8
 )
 
 // Enum value maps for TenantEventKind.
@@ -124,15 +130,19 @@ var (
 		4: "TENANT_EVENT_KIND_DELETED",
 		5: "TENANT_EVENT_KIND_PURGED",
 		6: "TENANT_EVENT_KIND_RESYNC",
+		7: "TENANT_EVENT_KIND_MEMBER_REMOVED",
+		8: "TENANT_EVENT_KIND_MEMBER_READ_ONLY",
 	}
 	TenantEventKind_value = map[string]int32{
-		"TENANT_EVENT_KIND_UNSPECIFIED": 0,
-		"TENANT_EVENT_KIND_CREATED":     1,
-		"TENANT_EVENT_KIND_SUSPENDED":   2,
-		"TENANT_EVENT_KIND_RESUMED":     3,
-		"TENANT_EVENT_KIND_DELETED":     4,
-		"TENANT_EVENT_KIND_PURGED":      5,
-		"TENANT_EVENT_KIND_RESYNC":      6,
+		"TENANT_EVENT_KIND_UNSPECIFIED":      0,
+		"TENANT_EVENT_KIND_CREATED":          1,
+		"TENANT_EVENT_KIND_SUSPENDED":        2,
+		"TENANT_EVENT_KIND_RESUMED":          3,
+		"TENANT_EVENT_KIND_DELETED":          4,
+		"TENANT_EVENT_KIND_PURGED":           5,
+		"TENANT_EVENT_KIND_RESYNC":           6,
+		"TENANT_EVENT_KIND_MEMBER_REMOVED":   7,
+		"TENANT_EVENT_KIND_MEMBER_READ_ONLY": 8,
 	}
 )
 
@@ -1049,7 +1059,9 @@ type WatchTenantEventsResponse struct {
 	// Tenant id.
 	TenantId string `protobuf:"bytes,3,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// Unix seconds when it happened.
-	Time          int64 `protobuf:"varint,4,opt,name=time,proto3" json:"time,omitempty"`
+	Time int64 `protobuf:"varint,4,opt,name=time,proto3" json:"time,omitempty"`
+	// The member record (m_…) of a member event.
+	MemberId      string `protobuf:"bytes,5,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1110,6 +1122,13 @@ func (x *WatchTenantEventsResponse) GetTime() int64 {
 		return x.Time
 	}
 	return 0
+}
+
+func (x *WatchTenantEventsResponse) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
 }
 
 // GetTenantLimitsRequest names the tenant.
@@ -1264,12 +1283,13 @@ const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"\aapi_key\x18\x03 \x01(\tR\x06apiKey\x12\x15\n" +
 	"\x06key_id\x18\x04 \x01(\tR\x05keyId\"=\n" +
 	"\x18WatchTenantEventsRequest\x12!\n" +
-	"\fafter_cursor\x18\x01 \x01(\x03R\vafterCursor\"\x9a\x01\n" +
+	"\fafter_cursor\x18\x01 \x01(\x03R\vafterCursor\"\xb7\x01\n" +
 	"\x19WatchTenantEventsResponse\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\x03R\x06cursor\x124\n" +
 	"\x04kind\x18\x02 \x01(\x0e2 .rampart.auth.v1.TenantEventKindR\x04kind\x12\x1b\n" +
 	"\ttenant_id\x18\x03 \x01(\tR\btenantId\x12\x12\n" +
-	"\x04time\x18\x04 \x01(\x03R\x04time\":\n" +
+	"\x04time\x18\x04 \x01(\x03R\x04time\x12\x1b\n" +
+	"\tmember_id\x18\x05 \x01(\tR\bmemberId\":\n" +
 	"\x16GetTenantLimitsRequest\x12 \n" +
 	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\"P\n" +
 	"\x17GetTenantLimitsResponse\x125\n" +
@@ -1281,7 +1301,7 @@ const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	" REVOCATION_KIND_TENANT_SUSPENDED\x10\x03\x12\x1a\n" +
 	"\x16REVOCATION_KIND_RESYNC\x10\x04\x12\x1f\n" +
 	"\x1bREVOCATION_KIND_KEY_CHANGED\x10\x05\x12\"\n" +
-	"\x1eREVOCATION_KIND_TENANT_CHANGED\x10\x06*\xee\x01\n" +
+	"\x1eREVOCATION_KIND_TENANT_CHANGED\x10\x06*\xbc\x02\n" +
 	"\x0fTenantEventKind\x12!\n" +
 	"\x1dTENANT_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19TENANT_EVENT_KIND_CREATED\x10\x01\x12\x1f\n" +
@@ -1289,7 +1309,9 @@ const file_rampart_auth_v1_auth_proto_rawDesc = "" +
 	"\x19TENANT_EVENT_KIND_RESUMED\x10\x03\x12\x1d\n" +
 	"\x19TENANT_EVENT_KIND_DELETED\x10\x04\x12\x1c\n" +
 	"\x18TENANT_EVENT_KIND_PURGED\x10\x05\x12\x1c\n" +
-	"\x18TENANT_EVENT_KIND_RESYNC\x10\x062\xaf\x06\n" +
+	"\x18TENANT_EVENT_KIND_RESYNC\x10\x06\x12$\n" +
+	" TENANT_EVENT_KIND_MEMBER_REMOVED\x10\a\x12&\n" +
+	"\"TENANT_EVENT_KIND_MEMBER_READ_ONLY\x10\b2\xaf\x06\n" +
 	"\vAuthService\x12W\n" +
 	"\tVerifyKey\x12!.rampart.auth.v1.VerifyKeyRequest\x1a\".rampart.auth.v1.VerifyKeyResponse\"\x03\x90\x02\x01\x12n\n" +
 	"\x10WatchRevocations\x12(.rampart.auth.v1.WatchRevocationsRequest\x1a).rampart.auth.v1.WatchRevocationsResponse\"\x03\x90\x02\x010\x01\x12f\n" +

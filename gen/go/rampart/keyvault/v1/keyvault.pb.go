@@ -3791,6 +3791,107 @@ func (x *ListSecretsObservabilityResponse) GetSecrets() []*SecretObservation {
 	return nil
 }
 
+// DeleteServiceSecretRequest names the tenant and the secret.
+type DeleteServiceSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant id (as issued by auth).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The secret's name; it must be owned by the calling service.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteServiceSecretRequest) Reset() {
+	*x = DeleteServiceSecretRequest{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteServiceSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteServiceSecretRequest) ProtoMessage() {}
+
+func (x *DeleteServiceSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteServiceSecretRequest.ProtoReflect.Descriptor instead.
+func (*DeleteServiceSecretRequest) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *DeleteServiceSecretRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *DeleteServiceSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// DeleteServiceSecretResponse reports whether a secret was deleted.
+type DeleteServiceSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when the tenant had no such secret (already gone).
+	Deleted       bool `protobuf:"varint,1,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteServiceSecretResponse) Reset() {
+	*x = DeleteServiceSecretResponse{}
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteServiceSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteServiceSecretResponse) ProtoMessage() {}
+
+func (x *DeleteServiceSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteServiceSecretResponse.ProtoReflect.Descriptor instead.
+func (*DeleteServiceSecretResponse) Descriptor() ([]byte, []int) {
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *DeleteServiceSecretResponse) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
 // ShredTenantRequest names the tenant to shred.
 type ShredTenantRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3802,7 +3903,7 @@ type ShredTenantRequest struct {
 
 func (x *ShredTenantRequest) Reset() {
 	*x = ShredTenantRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[53]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3814,7 +3915,7 @@ func (x *ShredTenantRequest) String() string {
 func (*ShredTenantRequest) ProtoMessage() {}
 
 func (x *ShredTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[53]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3827,7 +3928,7 @@ func (x *ShredTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShredTenantRequest.ProtoReflect.Descriptor instead.
 func (*ShredTenantRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{53}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ShredTenantRequest) GetTenantId() string {
@@ -3854,7 +3955,7 @@ type ShredTenantResponse struct {
 
 func (x *ShredTenantResponse) Reset() {
 	*x = ShredTenantResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[54]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3866,7 +3967,7 @@ func (x *ShredTenantResponse) String() string {
 func (*ShredTenantResponse) ProtoMessage() {}
 
 func (x *ShredTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[54]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3879,7 +3980,7 @@ func (x *ShredTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShredTenantResponse.ProtoReflect.Descriptor instead.
 func (*ShredTenantResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{54}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ShredTenantResponse) GetTenantId() string {
@@ -3930,7 +4031,7 @@ type WatchShredsRequest struct {
 
 func (x *WatchShredsRequest) Reset() {
 	*x = WatchShredsRequest{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[55]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3942,7 +4043,7 @@ func (x *WatchShredsRequest) String() string {
 func (*WatchShredsRequest) ProtoMessage() {}
 
 func (x *WatchShredsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[55]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3955,7 +4056,7 @@ func (x *WatchShredsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchShredsRequest.ProtoReflect.Descriptor instead.
 func (*WatchShredsRequest) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{55}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *WatchShredsRequest) GetAfterCursor() int64 {
@@ -3996,7 +4097,7 @@ type WatchShredsResponse struct {
 
 func (x *WatchShredsResponse) Reset() {
 	*x = WatchShredsResponse{}
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[56]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4008,7 +4109,7 @@ func (x *WatchShredsResponse) String() string {
 func (*WatchShredsResponse) ProtoMessage() {}
 
 func (x *WatchShredsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[56]
+	mi := &file_rampart_keyvault_v1_keyvault_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4021,7 +4122,7 @@ func (x *WatchShredsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchShredsResponse.ProtoReflect.Descriptor instead.
 func (*WatchShredsResponse) Descriptor() ([]byte, []int) {
-	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{56}
+	return file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *WatchShredsResponse) GetCursor() int64 {
@@ -4325,7 +4426,12 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"deleted_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAtB\x16\n" +
 	"\x14_days_until_rotation\"d\n" +
 	" ListSecretsObservabilityResponse\x12@\n" +
-	"\asecrets\x18\x01 \x03(\v2&.rampart.keyvault.v1.SecretObservationR\asecrets\"6\n" +
+	"\asecrets\x18\x01 \x03(\v2&.rampart.keyvault.v1.SecretObservationR\asecrets\"W\n" +
+	"\x1aDeleteServiceSecretRequest\x12 \n" +
+	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tB\x03\xe0A\x02R\x04name\"7\n" +
+	"\x1bDeleteServiceSecretResponse\x12\x18\n" +
+	"\adeleted\x18\x01 \x01(\bR\adeleted\"6\n" +
 	"\x12ShredTenantRequest\x12 \n" +
 	"\ttenant_id\x18\x01 \x01(\tB\x03\xe0A\x02R\btenantId\"\xbf\x01\n" +
 	"\x13ShredTenantResponse\x12\x1b\n" +
@@ -4397,9 +4503,10 @@ const file_rampart_keyvault_v1_keyvault_proto_rawDesc = "" +
 	"\x0eKeyWrapService\x12f\n" +
 	"\rWrapForTenant\x12).rampart.keyvault.v1.WrapForTenantRequest\x1a*.rampart.keyvault.v1.WrapForTenantResponse2\xc7\x01\n" +
 	"\x14ObservabilityService\x12\xae\x01\n" +
-	"\x18ListSecretsObservability\x124.rampart.keyvault.v1.ListSecretsObservabilityRequest\x1a5.rampart.keyvault.v1.ListSecretsObservabilityResponse\"%\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/observability/secrets\x90\x02\x012v\n" +
+	"\x18ListSecretsObservability\x124.rampart.keyvault.v1.ListSecretsObservabilityRequest\x1a5.rampart.keyvault.v1.ListSecretsObservabilityResponse\"%\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/observability/secrets\x90\x02\x012\xf0\x01\n" +
 	"\x12TenantAdminService\x12`\n" +
-	"\vShredTenant\x12'.rampart.keyvault.v1.ShredTenantRequest\x1a(.rampart.keyvault.v1.ShredTenantResponse2x\n" +
+	"\vShredTenant\x12'.rampart.keyvault.v1.ShredTenantRequest\x1a(.rampart.keyvault.v1.ShredTenantResponse\x12x\n" +
+	"\x13DeleteServiceSecret\x12/.rampart.keyvault.v1.DeleteServiceSecretRequest\x1a0.rampart.keyvault.v1.DeleteServiceSecretResponse2x\n" +
 	"\x12ShredEventsService\x12b\n" +
 	"\vWatchShreds\x12'.rampart.keyvault.v1.WatchShredsRequest\x1a(.rampart.keyvault.v1.WatchShredsResponse0\x01BKZIgithub.com/rampart-platform/rampart/gen/go/rampart/keyvault/v1;keyvaultv1b\x06proto3"
 
@@ -4416,7 +4523,7 @@ func file_rampart_keyvault_v1_keyvault_proto_rawDescGZIP() []byte {
 }
 
 var file_rampart_keyvault_v1_keyvault_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_rampart_keyvault_v1_keyvault_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
+var file_rampart_keyvault_v1_keyvault_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_rampart_keyvault_v1_keyvault_proto_goTypes = []any{
 	(ContentType)(0),                         // 0: rampart.keyvault.v1.ContentType
 	(RotationStatus)(0),                      // 1: rampart.keyvault.v1.RotationStatus
@@ -4476,40 +4583,42 @@ var file_rampart_keyvault_v1_keyvault_proto_goTypes = []any{
 	(*ListSecretsObservabilityRequest)(nil),  // 55: rampart.keyvault.v1.ListSecretsObservabilityRequest
 	(*SecretObservation)(nil),                // 56: rampart.keyvault.v1.SecretObservation
 	(*ListSecretsObservabilityResponse)(nil), // 57: rampart.keyvault.v1.ListSecretsObservabilityResponse
-	(*ShredTenantRequest)(nil),               // 58: rampart.keyvault.v1.ShredTenantRequest
-	(*ShredTenantResponse)(nil),              // 59: rampart.keyvault.v1.ShredTenantResponse
-	(*WatchShredsRequest)(nil),               // 60: rampart.keyvault.v1.WatchShredsRequest
-	(*WatchShredsResponse)(nil),              // 61: rampart.keyvault.v1.WatchShredsResponse
-	nil,                                      // 62: rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
-	nil,                                      // 63: rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
-	nil,                                      // 64: rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
-	nil,                                      // 65: rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
-	nil,                                      // 66: rampart.keyvault.v1.WrapForTenantRequest.EncryptionContextEntry
-	nil,                                      // 67: rampart.keyvault.v1.WrapForTenantResponse.EncryptionContextEntry
-	(*timestamppb.Timestamp)(nil),            // 68: google.protobuf.Timestamp
+	(*DeleteServiceSecretRequest)(nil),       // 58: rampart.keyvault.v1.DeleteServiceSecretRequest
+	(*DeleteServiceSecretResponse)(nil),      // 59: rampart.keyvault.v1.DeleteServiceSecretResponse
+	(*ShredTenantRequest)(nil),               // 60: rampart.keyvault.v1.ShredTenantRequest
+	(*ShredTenantResponse)(nil),              // 61: rampart.keyvault.v1.ShredTenantResponse
+	(*WatchShredsRequest)(nil),               // 62: rampart.keyvault.v1.WatchShredsRequest
+	(*WatchShredsResponse)(nil),              // 63: rampart.keyvault.v1.WatchShredsResponse
+	nil,                                      // 64: rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
+	nil,                                      // 65: rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
+	nil,                                      // 66: rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
+	nil,                                      // 67: rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
+	nil,                                      // 68: rampart.keyvault.v1.WrapForTenantRequest.EncryptionContextEntry
+	nil,                                      // 69: rampart.keyvault.v1.WrapForTenantResponse.EncryptionContextEntry
+	(*timestamppb.Timestamp)(nil),            // 70: google.protobuf.Timestamp
 }
 var file_rampart_keyvault_v1_keyvault_proto_depIdxs = []int32{
 	3,  // 0: rampart.keyvault.v1.RotationFunction.type:type_name -> rampart.keyvault.v1.RotationFunctionType
 	6,  // 1: rampart.keyvault.v1.RotationFunction.password_policy:type_name -> rampart.keyvault.v1.PasswordPolicy
 	8,  // 2: rampart.keyvault.v1.RotationFunction.api_key:type_name -> rampart.keyvault.v1.ApiKeyRotation
-	68, // 3: rampart.keyvault.v1.VersionInfo.created_at:type_name -> google.protobuf.Timestamp
+	70, // 3: rampart.keyvault.v1.VersionInfo.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 4: rampart.keyvault.v1.SecretMetadata.tags:type_name -> rampart.keyvault.v1.Tag
 	0,  // 5: rampart.keyvault.v1.SecretMetadata.content_type:type_name -> rampart.keyvault.v1.ContentType
-	68, // 6: rampart.keyvault.v1.SecretMetadata.created_at:type_name -> google.protobuf.Timestamp
-	68, // 7: rampart.keyvault.v1.SecretMetadata.last_changed_at:type_name -> google.protobuf.Timestamp
-	68, // 8: rampart.keyvault.v1.SecretMetadata.last_accessed_at:type_name -> google.protobuf.Timestamp
-	68, // 9: rampart.keyvault.v1.SecretMetadata.deleted_at:type_name -> google.protobuf.Timestamp
+	70, // 6: rampart.keyvault.v1.SecretMetadata.created_at:type_name -> google.protobuf.Timestamp
+	70, // 7: rampart.keyvault.v1.SecretMetadata.last_changed_at:type_name -> google.protobuf.Timestamp
+	70, // 8: rampart.keyvault.v1.SecretMetadata.last_accessed_at:type_name -> google.protobuf.Timestamp
+	70, // 9: rampart.keyvault.v1.SecretMetadata.deleted_at:type_name -> google.protobuf.Timestamp
 	9,  // 10: rampart.keyvault.v1.SecretMetadata.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
 	7,  // 11: rampart.keyvault.v1.SecretMetadata.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
-	68, // 12: rampart.keyvault.v1.SecretMetadata.last_rotated_at:type_name -> google.protobuf.Timestamp
-	68, // 13: rampart.keyvault.v1.SecretMetadata.next_rotation_at:type_name -> google.protobuf.Timestamp
+	70, // 12: rampart.keyvault.v1.SecretMetadata.last_rotated_at:type_name -> google.protobuf.Timestamp
+	70, // 13: rampart.keyvault.v1.SecretMetadata.next_rotation_at:type_name -> google.protobuf.Timestamp
 	1,  // 14: rampart.keyvault.v1.SecretMetadata.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
 	2,  // 15: rampart.keyvault.v1.SecretMetadata.rotation_step:type_name -> rampart.keyvault.v1.RotationStep
 	10, // 16: rampart.keyvault.v1.SecretMetadata.versions:type_name -> rampart.keyvault.v1.VersionInfo
 	0,  // 17: rampart.keyvault.v1.CreateSecretRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
 	5,  // 18: rampart.keyvault.v1.CreateSecretRequest.tags:type_name -> rampart.keyvault.v1.Tag
 	11, // 19: rampart.keyvault.v1.DescribeSecretResponse.secret:type_name -> rampart.keyvault.v1.SecretMetadata
-	68, // 20: rampart.keyvault.v1.GetSecretValueResponse.created_at:type_name -> google.protobuf.Timestamp
+	70, // 20: rampart.keyvault.v1.GetSecretValueResponse.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 21: rampart.keyvault.v1.GetSecretValueResponse.content_type:type_name -> rampart.keyvault.v1.ContentType
 	17, // 22: rampart.keyvault.v1.BatchGetSecretValueResponse.secret_values:type_name -> rampart.keyvault.v1.GetSecretValueResponse
 	19, // 23: rampart.keyvault.v1.BatchGetSecretValueResponse.errors:type_name -> rampart.keyvault.v1.BatchGetError
@@ -4517,30 +4626,30 @@ var file_rampart_keyvault_v1_keyvault_proto_depIdxs = []int32{
 	0,  // 25: rampart.keyvault.v1.UpdateSecretRequest.content_type:type_name -> rampart.keyvault.v1.ContentType
 	11, // 26: rampart.keyvault.v1.ListSecretsResponse.secrets:type_name -> rampart.keyvault.v1.SecretMetadata
 	10, // 27: rampart.keyvault.v1.ListSecretVersionIdsResponse.versions:type_name -> rampart.keyvault.v1.VersionInfo
-	68, // 28: rampart.keyvault.v1.DeleteSecretResponse.deletion_date:type_name -> google.protobuf.Timestamp
+	70, // 28: rampart.keyvault.v1.DeleteSecretResponse.deletion_date:type_name -> google.protobuf.Timestamp
 	5,  // 29: rampart.keyvault.v1.TagResourceRequest.tags:type_name -> rampart.keyvault.v1.Tag
 	7,  // 30: rampart.keyvault.v1.RotateSecretRequest.rotation_function:type_name -> rampart.keyvault.v1.RotationFunction
 	9,  // 31: rampart.keyvault.v1.RotateSecretRequest.rotation_rules:type_name -> rampart.keyvault.v1.RotationRules
 	1,  // 32: rampart.keyvault.v1.RotateSecretResponse.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
-	62, // 33: rampart.keyvault.v1.GenerateDataKeyRequest.encryption_context:type_name -> rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
-	63, // 34: rampart.keyvault.v1.DecryptRequest.encryption_context:type_name -> rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
-	64, // 35: rampart.keyvault.v1.ReEncryptRequest.source_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
-	65, // 36: rampart.keyvault.v1.ReEncryptRequest.destination_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
-	66, // 37: rampart.keyvault.v1.WrapForTenantRequest.encryption_context:type_name -> rampart.keyvault.v1.WrapForTenantRequest.EncryptionContextEntry
-	67, // 38: rampart.keyvault.v1.WrapForTenantResponse.encryption_context:type_name -> rampart.keyvault.v1.WrapForTenantResponse.EncryptionContextEntry
+	64, // 33: rampart.keyvault.v1.GenerateDataKeyRequest.encryption_context:type_name -> rampart.keyvault.v1.GenerateDataKeyRequest.EncryptionContextEntry
+	65, // 34: rampart.keyvault.v1.DecryptRequest.encryption_context:type_name -> rampart.keyvault.v1.DecryptRequest.EncryptionContextEntry
+	66, // 35: rampart.keyvault.v1.ReEncryptRequest.source_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.SourceEncryptionContextEntry
+	67, // 36: rampart.keyvault.v1.ReEncryptRequest.destination_encryption_context:type_name -> rampart.keyvault.v1.ReEncryptRequest.DestinationEncryptionContextEntry
+	68, // 37: rampart.keyvault.v1.WrapForTenantRequest.encryption_context:type_name -> rampart.keyvault.v1.WrapForTenantRequest.EncryptionContextEntry
+	69, // 38: rampart.keyvault.v1.WrapForTenantResponse.encryption_context:type_name -> rampart.keyvault.v1.WrapForTenantResponse.EncryptionContextEntry
 	10, // 39: rampart.keyvault.v1.SecretObservation.versions:type_name -> rampart.keyvault.v1.VersionInfo
-	68, // 40: rampart.keyvault.v1.SecretObservation.created_at:type_name -> google.protobuf.Timestamp
-	68, // 41: rampart.keyvault.v1.SecretObservation.last_changed_at:type_name -> google.protobuf.Timestamp
-	68, // 42: rampart.keyvault.v1.SecretObservation.last_accessed_at:type_name -> google.protobuf.Timestamp
-	68, // 43: rampart.keyvault.v1.SecretObservation.last_rotated_at:type_name -> google.protobuf.Timestamp
-	68, // 44: rampart.keyvault.v1.SecretObservation.next_rotation_at:type_name -> google.protobuf.Timestamp
+	70, // 40: rampart.keyvault.v1.SecretObservation.created_at:type_name -> google.protobuf.Timestamp
+	70, // 41: rampart.keyvault.v1.SecretObservation.last_changed_at:type_name -> google.protobuf.Timestamp
+	70, // 42: rampart.keyvault.v1.SecretObservation.last_accessed_at:type_name -> google.protobuf.Timestamp
+	70, // 43: rampart.keyvault.v1.SecretObservation.last_rotated_at:type_name -> google.protobuf.Timestamp
+	70, // 44: rampart.keyvault.v1.SecretObservation.next_rotation_at:type_name -> google.protobuf.Timestamp
 	1,  // 45: rampart.keyvault.v1.SecretObservation.rotation_status:type_name -> rampart.keyvault.v1.RotationStatus
-	68, // 46: rampart.keyvault.v1.SecretObservation.deleted_at:type_name -> google.protobuf.Timestamp
+	70, // 46: rampart.keyvault.v1.SecretObservation.deleted_at:type_name -> google.protobuf.Timestamp
 	56, // 47: rampart.keyvault.v1.ListSecretsObservabilityResponse.secrets:type_name -> rampart.keyvault.v1.SecretObservation
-	68, // 48: rampart.keyvault.v1.ShredTenantResponse.shred_time:type_name -> google.protobuf.Timestamp
-	68, // 49: rampart.keyvault.v1.WatchShredsRequest.after_shred_time:type_name -> google.protobuf.Timestamp
+	70, // 48: rampart.keyvault.v1.ShredTenantResponse.shred_time:type_name -> google.protobuf.Timestamp
+	70, // 49: rampart.keyvault.v1.WatchShredsRequest.after_shred_time:type_name -> google.protobuf.Timestamp
 	4,  // 50: rampart.keyvault.v1.WatchShredsResponse.kind:type_name -> rampart.keyvault.v1.ShredEventKind
-	68, // 51: rampart.keyvault.v1.WatchShredsResponse.shred_time:type_name -> google.protobuf.Timestamp
+	70, // 51: rampart.keyvault.v1.WatchShredsResponse.shred_time:type_name -> google.protobuf.Timestamp
 	12, // 52: rampart.keyvault.v1.SecretsService.CreateSecret:input_type -> rampart.keyvault.v1.CreateSecretRequest
 	14, // 53: rampart.keyvault.v1.SecretsService.DescribeSecret:input_type -> rampart.keyvault.v1.DescribeSecretRequest
 	16, // 54: rampart.keyvault.v1.SecretsService.GetSecretValue:input_type -> rampart.keyvault.v1.GetSecretValueRequest
@@ -4563,34 +4672,36 @@ var file_rampart_keyvault_v1_keyvault_proto_depIdxs = []int32{
 	51, // 71: rampart.keyvault.v1.KmsService.RotateKey:input_type -> rampart.keyvault.v1.RotateKeyRequest
 	53, // 72: rampart.keyvault.v1.KeyWrapService.WrapForTenant:input_type -> rampart.keyvault.v1.WrapForTenantRequest
 	55, // 73: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:input_type -> rampart.keyvault.v1.ListSecretsObservabilityRequest
-	58, // 74: rampart.keyvault.v1.TenantAdminService.ShredTenant:input_type -> rampart.keyvault.v1.ShredTenantRequest
-	60, // 75: rampart.keyvault.v1.ShredEventsService.WatchShreds:input_type -> rampart.keyvault.v1.WatchShredsRequest
-	13, // 76: rampart.keyvault.v1.SecretsService.CreateSecret:output_type -> rampart.keyvault.v1.CreateSecretResponse
-	15, // 77: rampart.keyvault.v1.SecretsService.DescribeSecret:output_type -> rampart.keyvault.v1.DescribeSecretResponse
-	17, // 78: rampart.keyvault.v1.SecretsService.GetSecretValue:output_type -> rampart.keyvault.v1.GetSecretValueResponse
-	20, // 79: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:output_type -> rampart.keyvault.v1.BatchGetSecretValueResponse
-	22, // 80: rampart.keyvault.v1.SecretsService.PutSecretValue:output_type -> rampart.keyvault.v1.PutSecretValueResponse
-	24, // 81: rampart.keyvault.v1.SecretsService.UpdateSecret:output_type -> rampart.keyvault.v1.UpdateSecretResponse
-	26, // 82: rampart.keyvault.v1.SecretsService.ListSecrets:output_type -> rampart.keyvault.v1.ListSecretsResponse
-	28, // 83: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:output_type -> rampart.keyvault.v1.ListSecretVersionIdsResponse
-	30, // 84: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:output_type -> rampart.keyvault.v1.UpdateSecretVersionStageResponse
-	32, // 85: rampart.keyvault.v1.SecretsService.DeleteSecret:output_type -> rampart.keyvault.v1.DeleteSecretResponse
-	34, // 86: rampart.keyvault.v1.SecretsService.RestoreSecret:output_type -> rampart.keyvault.v1.RestoreSecretResponse
-	36, // 87: rampart.keyvault.v1.SecretsService.TagResource:output_type -> rampart.keyvault.v1.TagResourceResponse
-	38, // 88: rampart.keyvault.v1.SecretsService.UntagResource:output_type -> rampart.keyvault.v1.UntagResourceResponse
-	40, // 89: rampart.keyvault.v1.SecretsService.RotateSecret:output_type -> rampart.keyvault.v1.RotateSecretResponse
-	42, // 90: rampart.keyvault.v1.SecretsService.CancelRotateSecret:output_type -> rampart.keyvault.v1.CancelRotateSecretResponse
-	44, // 91: rampart.keyvault.v1.SecretsService.RollbackSecret:output_type -> rampart.keyvault.v1.RollbackSecretResponse
-	46, // 92: rampart.keyvault.v1.KmsService.GenerateDataKey:output_type -> rampart.keyvault.v1.GenerateDataKeyResponse
-	48, // 93: rampart.keyvault.v1.KmsService.Decrypt:output_type -> rampart.keyvault.v1.DecryptResponse
-	50, // 94: rampart.keyvault.v1.KmsService.ReEncrypt:output_type -> rampart.keyvault.v1.ReEncryptResponse
-	52, // 95: rampart.keyvault.v1.KmsService.RotateKey:output_type -> rampart.keyvault.v1.RotateKeyResponse
-	54, // 96: rampart.keyvault.v1.KeyWrapService.WrapForTenant:output_type -> rampart.keyvault.v1.WrapForTenantResponse
-	57, // 97: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:output_type -> rampart.keyvault.v1.ListSecretsObservabilityResponse
-	59, // 98: rampart.keyvault.v1.TenantAdminService.ShredTenant:output_type -> rampart.keyvault.v1.ShredTenantResponse
-	61, // 99: rampart.keyvault.v1.ShredEventsService.WatchShreds:output_type -> rampart.keyvault.v1.WatchShredsResponse
-	76, // [76:100] is the sub-list for method output_type
-	52, // [52:76] is the sub-list for method input_type
+	60, // 74: rampart.keyvault.v1.TenantAdminService.ShredTenant:input_type -> rampart.keyvault.v1.ShredTenantRequest
+	58, // 75: rampart.keyvault.v1.TenantAdminService.DeleteServiceSecret:input_type -> rampart.keyvault.v1.DeleteServiceSecretRequest
+	62, // 76: rampart.keyvault.v1.ShredEventsService.WatchShreds:input_type -> rampart.keyvault.v1.WatchShredsRequest
+	13, // 77: rampart.keyvault.v1.SecretsService.CreateSecret:output_type -> rampart.keyvault.v1.CreateSecretResponse
+	15, // 78: rampart.keyvault.v1.SecretsService.DescribeSecret:output_type -> rampart.keyvault.v1.DescribeSecretResponse
+	17, // 79: rampart.keyvault.v1.SecretsService.GetSecretValue:output_type -> rampart.keyvault.v1.GetSecretValueResponse
+	20, // 80: rampart.keyvault.v1.SecretsService.BatchGetSecretValue:output_type -> rampart.keyvault.v1.BatchGetSecretValueResponse
+	22, // 81: rampart.keyvault.v1.SecretsService.PutSecretValue:output_type -> rampart.keyvault.v1.PutSecretValueResponse
+	24, // 82: rampart.keyvault.v1.SecretsService.UpdateSecret:output_type -> rampart.keyvault.v1.UpdateSecretResponse
+	26, // 83: rampart.keyvault.v1.SecretsService.ListSecrets:output_type -> rampart.keyvault.v1.ListSecretsResponse
+	28, // 84: rampart.keyvault.v1.SecretsService.ListSecretVersionIds:output_type -> rampart.keyvault.v1.ListSecretVersionIdsResponse
+	30, // 85: rampart.keyvault.v1.SecretsService.UpdateSecretVersionStage:output_type -> rampart.keyvault.v1.UpdateSecretVersionStageResponse
+	32, // 86: rampart.keyvault.v1.SecretsService.DeleteSecret:output_type -> rampart.keyvault.v1.DeleteSecretResponse
+	34, // 87: rampart.keyvault.v1.SecretsService.RestoreSecret:output_type -> rampart.keyvault.v1.RestoreSecretResponse
+	36, // 88: rampart.keyvault.v1.SecretsService.TagResource:output_type -> rampart.keyvault.v1.TagResourceResponse
+	38, // 89: rampart.keyvault.v1.SecretsService.UntagResource:output_type -> rampart.keyvault.v1.UntagResourceResponse
+	40, // 90: rampart.keyvault.v1.SecretsService.RotateSecret:output_type -> rampart.keyvault.v1.RotateSecretResponse
+	42, // 91: rampart.keyvault.v1.SecretsService.CancelRotateSecret:output_type -> rampart.keyvault.v1.CancelRotateSecretResponse
+	44, // 92: rampart.keyvault.v1.SecretsService.RollbackSecret:output_type -> rampart.keyvault.v1.RollbackSecretResponse
+	46, // 93: rampart.keyvault.v1.KmsService.GenerateDataKey:output_type -> rampart.keyvault.v1.GenerateDataKeyResponse
+	48, // 94: rampart.keyvault.v1.KmsService.Decrypt:output_type -> rampart.keyvault.v1.DecryptResponse
+	50, // 95: rampart.keyvault.v1.KmsService.ReEncrypt:output_type -> rampart.keyvault.v1.ReEncryptResponse
+	52, // 96: rampart.keyvault.v1.KmsService.RotateKey:output_type -> rampart.keyvault.v1.RotateKeyResponse
+	54, // 97: rampart.keyvault.v1.KeyWrapService.WrapForTenant:output_type -> rampart.keyvault.v1.WrapForTenantResponse
+	57, // 98: rampart.keyvault.v1.ObservabilityService.ListSecretsObservability:output_type -> rampart.keyvault.v1.ListSecretsObservabilityResponse
+	61, // 99: rampart.keyvault.v1.TenantAdminService.ShredTenant:output_type -> rampart.keyvault.v1.ShredTenantResponse
+	59, // 100: rampart.keyvault.v1.TenantAdminService.DeleteServiceSecret:output_type -> rampart.keyvault.v1.DeleteServiceSecretResponse
+	63, // 101: rampart.keyvault.v1.ShredEventsService.WatchShreds:output_type -> rampart.keyvault.v1.WatchShredsResponse
+	77, // [77:102] is the sub-list for method output_type
+	52, // [52:77] is the sub-list for method input_type
 	52, // [52:52] is the sub-list for extension type_name
 	52, // [52:52] is the sub-list for extension extendee
 	0,  // [0:52] is the sub-list for field type_name
@@ -4610,7 +4721,7 @@ func file_rampart_keyvault_v1_keyvault_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rampart_keyvault_v1_keyvault_proto_rawDesc), len(file_rampart_keyvault_v1_keyvault_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   63,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

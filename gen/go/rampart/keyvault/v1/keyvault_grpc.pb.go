@@ -1229,7 +1229,8 @@ var ObservabilityService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	TenantAdminService_ShredTenant_FullMethodName = "/rampart.keyvault.v1.TenantAdminService/ShredTenant"
+	TenantAdminService_ShredTenant_FullMethodName         = "/rampart.keyvault.v1.TenantAdminService/ShredTenant"
+	TenantAdminService_DeleteServiceSecret_FullMethodName = "/rampart.keyvault.v1.TenantAdminService/DeleteServiceSecret"
 )
 
 // TenantAdminServiceClient is the client API for TenantAdminService service.
@@ -1244,6 +1245,13 @@ type TenantAdminServiceClient interface {
 	// keys are destroyed and its secrets erased, so nothing it stored here or
 	// sealed with data keys from KmsService can be read again. Idempotent.
 	ShredTenant(ctx context.Context, in *ShredTenantRequest, opts ...grpc.CallOption) (*ShredTenantResponse, error)
+	// DeleteServiceSecret deletes, at once and without a recovery window, one
+	// secret the calling service owns (its name under "/<env>/<service>/")
+	// of the tenant the request names, with no principal: a service drops a
+	// credential it holds for a tenant that is not calling (ingestion, a
+	// data-source grant whose authorizer was removed from the tenant; ADR
+	// 0132 §1). Delete only: nothing is read or returned. Audited.
+	DeleteServiceSecret(ctx context.Context, in *DeleteServiceSecretRequest, opts ...grpc.CallOption) (*DeleteServiceSecretResponse, error)
 }
 
 type tenantAdminServiceClient struct {
@@ -1264,6 +1272,16 @@ func (c *tenantAdminServiceClient) ShredTenant(ctx context.Context, in *ShredTen
 	return out, nil
 }
 
+func (c *tenantAdminServiceClient) DeleteServiceSecret(ctx context.Context, in *DeleteServiceSecretRequest, opts ...grpc.CallOption) (*DeleteServiceSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteServiceSecretResponse)
+	err := c.cc.Invoke(ctx, TenantAdminService_DeleteServiceSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TenantAdminServiceServer is the server API for TenantAdminService service.
 // All implementations must embed UnimplementedTenantAdminServiceServer
 // for forward compatibility.
@@ -1276,6 +1294,13 @@ type TenantAdminServiceServer interface {
 	// keys are destroyed and its secrets erased, so nothing it stored here or
 	// sealed with data keys from KmsService can be read again. Idempotent.
 	ShredTenant(context.Context, *ShredTenantRequest) (*ShredTenantResponse, error)
+	// DeleteServiceSecret deletes, at once and without a recovery window, one
+	// secret the calling service owns (its name under "/<env>/<service>/")
+	// of the tenant the request names, with no principal: a service drops a
+	// credential it holds for a tenant that is not calling (ingestion, a
+	// data-source grant whose authorizer was removed from the tenant; ADR
+	// 0132 §1). Delete only: nothing is read or returned. Audited.
+	DeleteServiceSecret(context.Context, *DeleteServiceSecretRequest) (*DeleteServiceSecretResponse, error)
 	mustEmbedUnimplementedTenantAdminServiceServer()
 }
 
@@ -1288,6 +1313,9 @@ type UnimplementedTenantAdminServiceServer struct{}
 
 func (UnimplementedTenantAdminServiceServer) ShredTenant(context.Context, *ShredTenantRequest) (*ShredTenantResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ShredTenant not implemented")
+}
+func (UnimplementedTenantAdminServiceServer) DeleteServiceSecret(context.Context, *DeleteServiceSecretRequest) (*DeleteServiceSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteServiceSecret not implemented")
 }
 func (UnimplementedTenantAdminServiceServer) mustEmbedUnimplementedTenantAdminServiceServer() {}
 func (UnimplementedTenantAdminServiceServer) testEmbeddedByValue()                            {}
@@ -1328,6 +1356,24 @@ func _TenantAdminService_ShredTenant_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TenantAdminService_DeleteServiceSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteServiceSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TenantAdminServiceServer).DeleteServiceSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TenantAdminService_DeleteServiceSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TenantAdminServiceServer).DeleteServiceSecret(ctx, req.(*DeleteServiceSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TenantAdminService_ServiceDesc is the grpc.ServiceDesc for TenantAdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1338,6 +1384,10 @@ var TenantAdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ShredTenant",
 			Handler:    _TenantAdminService_ShredTenant_Handler,
+		},
+		{
+			MethodName: "DeleteServiceSecret",
+			Handler:    _TenantAdminService_DeleteServiceSecret_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
