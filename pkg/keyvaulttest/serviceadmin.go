@@ -19,7 +19,8 @@ const tenantAdminMethods = "/rampart.keyvault.v1.TenantAdminService/*"
 // DeleteServiceSecret implements TenantAdminService as keyvault does for
 // ingestion (ADR 0132 §1): the calling service deletes one secret under its
 // own "/{env}/{service}/" prefix of the named tenant, with no principal;
-// Deleted lists it. Another service's or a tenant's name is refused.
+// Deleted lists it. Another service's or a tenant's name is refused; Fail
+// on the name fails it.
 func (s *Server) DeleteServiceSecret(ctx context.Context, r *keyvaultv1.DeleteServiceSecretRequest) (*keyvaultv1.DeleteServiceSecretResponse, error) {
 	id, err := mtls.PeerID(ctx)
 	if err != nil {
@@ -38,6 +39,9 @@ func (s *Server) DeleteServiceSecret(ctx context.Context, r *keyvaultv1.DeleteSe
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.fail[r.GetName()]; err != nil {
+		return nil, err
+	}
 	k := r.GetTenantId() + "\x00" + r.GetName()
 	if _, ok := s.secrets[k]; !ok {
 		return &keyvaultv1.DeleteServiceSecretResponse{}, nil

@@ -109,6 +109,8 @@ type Authenticator struct {
 	metrics       *Metrics
 	now           func() time.Time
 
+	streams liveStreams // open requests of streaming routes, ended by revocations
+
 	stateMu   sync.Mutex
 	connected atomic.Bool  // revocation stream up and resynced
 	cursor    atomic.Int64 // last revocation cursor applied
@@ -152,6 +154,9 @@ func (a *Authenticator) CurrentTTL() time.Duration {
 
 // Synced reports whether the revocation stream is connected and resynced.
 func (a *Authenticator) Synced() bool { return a.connected.Load() }
+
+// OpenStreams is the number of open requests of streaming routes (tests).
+func (a *Authenticator) OpenStreams() int { return a.streams.count() }
 
 // CacheLen returns the number of cached keys.
 func (a *Authenticator) CacheLen() int { return a.cache.len() }

@@ -532,3 +532,79 @@ func TestSuspendedTenantsRightKeyIsToldSo(t *testing.T) {
 	_, err = a.Authenticate(t.Context(), right, "")
 	require.NoError(t, err, "resumed: the same key works again (the refusal was not cached)")
 }
+
+// TestRevocationEndsOpenStreams (ADR 0132 §3): a stream opened with a key
+// (a job's watch, which lasts as long as the job) ends when the key is
+// revoked or its tenant suspended; before, the key was checked once at the
+// start and the stream went on after the revocation. Another key's stream
+// goes on; a route that does not stream is not tracked.
+func TestRevocationEndsOpenStreams(t *testing.T) {
+	a, srv := newAuthn(t, authn.Options{})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { _ = a.Watch(ctx) }()
+	require.Eventually(t, a.Synced, 10*time.Second, 5*time.Millisecond)
+
+	started := make(chan struct{}, 8)
+	h := a.Middleware(authn.NewPolicy(nil), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		select {
+		case <-r.Context().Done():
+			w.WriteHeader(http.StatusGone) // the test reads why it ended
+			_, _ = w.Write([]byte(context.Cause(r.Context()).Error()))
+		case <-time.After(30 * time.Second): // a hang guard
+			w.WriteHeader(http.StatusRequestTimeout)
+		}
+	}))
+	p := &authv1.Principal{TenantId: "t_s", Roles: []string{"viewer"}, Scopes: []string{"ingest:read"}}
+	leaked, other := srv.AddKey(t, p), srv.AddKey(t, p)
+	suspended := srv.AddKey(t, &authv1.Principal{TenantId: "t_s2", Roles: []string{"viewer"}, Scopes: []string{"ingest:read"}})
+	watch := func(key string) <-chan *httptest.ResponseRecorder {
+		out := make(chan *httptest.ResponseRecorder, 1)
+		go func() {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, "/v1/ingest/jobs/job_1:watch", nil)
+			req.Header.Set("Authorization", "Bearer "+key)
+			h.ServeHTTP(rec, req)
+			out <- rec
+		}()
+		<-started
+		return out
+	}
+	ended := func(ch <-chan *httptest.ResponseRecorder) *httptest.ResponseRecorder {
+		select {
+		case rec := <-ch:
+			return rec
+		case <-time.After(10 * time.Second):
+			t.Fatal("the stream did not end")
+			return nil
+		}
+	}
+	leakedStream, otherStream, tenantStream := watch(leaked), watch(other), watch(suspended)
+	require.Equal(t, 3, a.OpenStreams())
+
+	srv.Revoke(authtest.KeyID(t, leaked), "t_s")
+	rec := ended(leakedStream)
+	require.Equal(t, http.StatusGone, rec.Code)
+	require.Contains(t, rec.Body.String(), authn.ErrStreamKeyRevoked.Error())
+	srv.SuspendTenant("t_s2")
+	require.Equal(t, http.StatusGone, ended(tenantStream).Code)
+	select {
+	case <-otherStream:
+		t.Fatal("another key's stream ended")
+	default:
+	}
+	require.Equal(t, 1, a.OpenStreams())
+
+	// A plain route is not tracked.
+	plain := a.Middleware(authn.NewPolicy(nil), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		require.Equal(t, 1, a.OpenStreams())
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/v1/ingest/jobs/job_1", nil)
+	req.Header.Set("Authorization", "Bearer "+other)
+	plain.ServeHTTP(httptest.NewRecorder(), req)
+
+	srv.Revoke(authtest.KeyID(t, other), "t_s")
+	require.Equal(t, http.StatusGone, ended(otherStream).Code)
+	require.Zero(t, a.OpenStreams(), "an ended stream is forgotten")
+}

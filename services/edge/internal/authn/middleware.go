@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -114,6 +115,14 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 		// route that creates no key gets none for auth, ADR 0105 §3).
 		f := forwarding(id, route)
 		st.Principal, st.Assertion, st.Delegated, st.Outgoing = pr, f.Assertion, f.Delegated, f.MD
+		if route.Stream {
+			// A stream may outlive its key: a revocation, a changed grant
+			// or the tenant's suspension ends it (ADR 0132 §3).
+			ctx, cancel := context.WithCancelCause(r.Context())
+			done := a.streams.add(pr.GetKeyId(), pr.GetTenantId(), cancel)
+			defer func() { done(); cancel(nil) }()
+			r = r.WithContext(ctx)
+		}
 		next.ServeHTTP(w, r)
 	})
 }

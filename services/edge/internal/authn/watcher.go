@@ -100,10 +100,16 @@ func (a *Authenticator) apply(ev *authv1.WatchRevocationsResponse) {
 		// request, so a demotion binds here as fast as a revocation.
 		authv1.RevocationKind_REVOCATION_KIND_KEY_CHANGED:
 		n = a.cache.evictKey(ev.GetKeyId())
-	case authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED,
+		// And what the key has open ends: a stream is not verified again
+		// (ADR 0132 §3); a key whose grant only changed opens it again.
+		a.streams.endKey(ev.GetKeyId())
+	case authv1.RevocationKind_REVOCATION_KIND_TENANT_SUSPENDED:
+		n = a.cache.evictTenant(ev.GetTenantId())
+		a.streams.endTenant(ev.GetTenantId())
+	case authv1.RevocationKind_REVOCATION_KIND_TENANT_CHANGED:
 		// Changed tenant limits (rates, budget, allowed models): every key
-		// of the tenant is verified again and carries the new ones.
-		authv1.RevocationKind_REVOCATION_KIND_TENANT_CHANGED:
+		// of the tenant is verified again and carries the new ones; open
+		// streams were admitted under the old ones and go on.
 		n = a.cache.evictTenant(ev.GetTenantId())
 	case authv1.RevocationKind_REVOCATION_KIND_RESYNC:
 		n = a.cache.flush()

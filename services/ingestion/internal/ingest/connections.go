@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"google.golang.org/grpc/codes"
 
 	"github.com/rampart-platform/rampart/pkg/grpcerr"
 	"github.com/rampart-platform/rampart/services/ingestion/internal/fetch"
@@ -512,6 +513,16 @@ func (s *Service) MemberLeft(ctx context.Context, tenant, member string, readOnl
 			continue
 		}
 		if err := s.o.Secrets.DeleteForTenant(ctx, tenant, s.secretName(c.ID)); err != nil {
+			if code := grpcerr.Code(err); code == codes.PermissionDenied || code == codes.Unimplemented {
+				// A keyvault that does not offer the call (older than
+				// ADR 0132, or an allow-list without it) will not later:
+				// the connection stays listed, dormant, for a member to
+				// delete, and the event stream goes on (purges behind
+				// it must not wait).
+				s.log.ErrorContext(ctx, "cannot delete the tokens of a connection whose authorizer left: delete it by hand",
+					"tenant_id", tenant, "connection", c.ID, "member", member, "code", code.String())
+				continue
+			}
 			return fmt.Errorf("delete the tokens of connection %s: %w", c.ID, err)
 		}
 		if _, err := s.o.Store.DeleteConnection(ctx, tenant, c.ID, false); err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
 
 	ingestionv1 "github.com/rampart-platform/rampart/gen/go/rampart/ingestion/v1"
 )
@@ -69,7 +70,28 @@ func TestMemberWhoLeftLosesHerConnections(t *testing.T) {
 	// Another tenant's member of the same id is not this one.
 	require.NoError(t, h.app.Service.MemberLeft(t.Context(), "tenant-b", "m-bob", true))
 	require.True(t, tokens(bobConn))
-	// Lowered to viewer: the same.
+	// A keyvault that refuses the call for good (older than the call):
+	// the connection stays listed for a member to delete by hand and the
+	// event is not retried forever (purges behind it would wait); one
+	// that is unavailable is retried.
+	name := ""
+	for _, n := range h.kv.Names() {
+		if strings.HasSuffix(n, "/ingestion/oauth/"+bobConn) {
+			_, name, _ = strings.Cut(n, "\x00")
+		}
+	}
+	h.kv.Fail(name, codes.Unavailable)
+	require.Error(t, h.app.Service.MemberLeft(t.Context(), "tenant-a", "m-bob", true), "retried later")
+	h.kv.Fail(name, codes.Unimplemented)
+	require.NoError(t, h.app.Service.MemberLeft(t.Context(), "tenant-a", "m-bob", true))
+	require.True(t, tokens(bobConn))
+	list, err = c.ListConnections(bob, &ingestionv1.ListConnectionsRequest{})
+	require.NoError(t, err)
+	require.Len(t, list.GetConnections(), 1, "kept, listed, for a member to delete")
+	require.Contains(t, h.logs.String(), "delete it by hand")
+
+	// Lowered to viewer: the same as a removal.
+	h.kv.Fail(name, codes.OK)
 	require.NoError(t, h.app.Service.MemberLeft(t.Context(), "tenant-a", "m-bob", true))
 	require.False(t, tokens(bobConn))
 }
