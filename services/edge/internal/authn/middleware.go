@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	authv1 "github.com/rampart-platform/rampart/gen/go/rampart/auth/v1"
 	"github.com/rampart-platform/rampart/pkg/apikey"
 	"github.com/rampart-platform/rampart/pkg/permissions"
 	"github.com/rampart-platform/rampart/services/edge/internal/httperr"
@@ -115,16 +116,22 @@ func (a *Authenticator) Middleware(policy *Policy, next http.Handler) http.Handl
 		// route that creates no key gets none for auth, ADR 0105 §3).
 		f := forwarding(id, route)
 		st.Principal, st.Assertion, st.Delegated, st.Outgoing = pr, f.Assertion, f.Delegated, f.MD
-		if route.Stream {
-			// A stream may outlive its key: a revocation, a changed grant
-			// or the tenant's suspension ends it (ADR 0132 §3).
-			ctx, cancel := context.WithCancelCause(r.Context())
-			done := a.streams.add(pr.GetKeyId(), pr.GetTenantId(), cancel)
-			defer func() { done(); cancel(nil) }()
-			r = r.WithContext(ctx)
-		}
-		next.ServeHTTP(w, r)
+		a.serve(w, r, route, pr, next)
 	})
+}
+
+// serve passes an admitted request on. One of a streaming route may
+// outlive its key: it is tracked, and a revocation, a changed grant or the
+// tenant's suspension ends it (ADR 0132 §3).
+func (a *Authenticator) serve(w http.ResponseWriter, r *http.Request, route *permissions.Route, pr *authv1.Principal, next http.Handler) {
+	if !route.Stream {
+		next.ServeHTTP(w, r)
+		return
+	}
+	ctx, cancel := context.WithCancelCause(r.Context())
+	done := a.streams.add(pr.GetKeyId(), pr.GetTenantId(), cancel)
+	defer func() { done(); cancel(nil) }()
+	next.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // unresolved refuses a route that does not come from the permission table
