@@ -498,7 +498,7 @@ func (cf *conformance) sdkErrors(t *testing.T) {
 	apiErr := sdkcheck.CheckAPIError(t, err, http.StatusTooManyRequests, "tokens", "rate_limit_exceeded", "")
 	require.NotEmpty(t, apiErr.Response.Header.Get("Retry-After"))
 	ms, err := strconv.Atoi(apiErr.Response.Header.Get("Retry-After-Ms"))
-	require.NoError(t, err, "the precise wait the SDKs read first (ADR 0135 §3)")
+	require.NoError(t, err, "the precise wait the SDKs read first (ADR 0135 §5)")
 	secs, err := strconv.Atoi(apiErr.Response.Header.Get("Retry-After"))
 	require.NoError(t, err)
 	require.Positive(t, ms)
@@ -810,7 +810,7 @@ func (cf *conformance) sdkForcedToolChoice(t *testing.T) {
 	choices := map[string]oai.ChatCompletionToolChoiceOptionUnionParam{
 		"required": {OfAuto: oai.String("required")},
 		"named":    oai.ToolChoiceOptionFunctionToolChoice(oai.ChatCompletionNamedToolChoiceFunctionParam{Name: "get_weather"}),
-		// allowed_tools (ADR 0135 §5): get_weather is allowed, delete_file
+		// allowed_tools (ADR 0135 §4): get_weather is allowed, delete_file
 		// (added below) is not, so the model is offered get_weather alone.
 		"allowed_tools": {OfAllowedTools: &oai.ChatCompletionAllowedToolChoiceParam{AllowedTools: oai.ChatCompletionAllowedToolsParam{
 			Mode: oai.ChatCompletionAllowedToolsModeRequired, Tools: []map[string]any{{"type": "function", "function": map[string]any{"name": "get_weather"}}}}}},

@@ -166,13 +166,13 @@ func FromGRPC(err error) *Error {
 }
 
 // RetryAfterMsHeader is the wait in milliseconds, which OpenAI's SDKs
-// (Node, Python, Go) read before Retry-After (ADR 0135 §3).
+// (Node, Python, Go) read before Retry-After (ADR 0135 §5).
 const RetryAfterMsHeader = "Retry-After-Ms"
 
 // SetRetryAfter sets the Retry-After header (whole seconds, rounded up, at
 // least 1) and Retry-After-Ms (milliseconds, rounded up, at least 1): the
 // SDKs take the latter first, so a client refused for 20 ms waits 20 ms,
-// not the second Retry-After rounds up to (ADR 0135 §3).
+// not the second Retry-After rounds up to (ADR 0135 §5).
 func SetRetryAfter(h http.Header, seconds float64) {
 	h.Set("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(seconds)))))
 	h.Set(RetryAfterMsHeader, strconv.FormatInt(int64(math.Max(1, math.Ceil(seconds*1000))), 10))

@@ -162,7 +162,7 @@ func TestFromGRPCOpenAIErrorInfo(t *testing.T) {
 // TestSetRetryAfter: Retry-After in whole seconds rounded up (at least 1,
 // as HTTP has no fraction) and Retry-After-Ms, which OpenAI's SDKs read
 // first, in milliseconds rounded up (at least 1: the Node SDK takes 0 as
-// absent) (ADR 0135 §3).
+// absent) (ADR 0135 §5).
 func TestSetRetryAfter(t *testing.T) {
 	for _, tc := range []struct {
 		seconds float64

@@ -218,7 +218,7 @@ func TestInferenceErrorsInOpenAIShape(t *testing.T) {
 			if e.RetryAfter > 0 {
 				require.Equal(t, strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))), apiErr.Response.Header.Get("Retry-After"))
 				require.Equal(t, strconv.FormatInt(e.RetryAfter.Milliseconds(), 10), apiErr.Response.Header.Get("Retry-After-Ms"),
-					"the precise wait, which the SDKs read first (ADR 0135 §3)")
+					"the precise wait, which the SDKs read first (ADR 0135 §5)")
 			}
 			for k, v := range e.Metadata {
 				if strings.HasPrefix(k, "x-ratelimit-") {

@@ -101,7 +101,7 @@ func TestReasoningAndTiers(t *testing.T) {
 	})
 }
 
-// tool_choice allowed_tools (ADR 0135 §5): the model is offered only the
+// tool_choice allowed_tools (ADR 0135 §4): the model is offered only the
 // allowed tools, with the mode as tool_choice, on every provider; on the
 // Responses API too. Its faults are named by their paths.
 func TestAllowedTools(t *testing.T) {

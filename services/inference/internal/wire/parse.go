@@ -274,7 +274,7 @@ func (r *ChatRequest) validateChoices() error {
 }
 
 // applyAllowedTools serves tool_choice {"type":"allowed_tools",
-// "allowed_tools":{"mode","tools"}} (ADR 0135 §5) on every provider: the
+// "allowed_tools":{"mode","tools"}} (ADR 0135 §4) on every provider: the
 // tools become the allowed ones (in their order in tools) and tool_choice
 // the mode, "auto" or "required", so the model sees and can call only
 // those, as at OpenAI. names are the tools' names. Any other tool_choice

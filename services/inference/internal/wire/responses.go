@@ -507,7 +507,7 @@ func (r *ResponsesRequest) chatToolChoice() (json.RawMessage, error) {
 
 // allowedTools maps tool_choice {"type":"allowed_tools","mode","tools":
 // [{"type":"function","name"}]} to chat's allowed_tools form, which
-// ParseChat serves (ADR 0135 §5); its faults are named by their paths
+// ParseChat serves (ADR 0135 §4); its faults are named by their paths
 // here, which chat's would not be.
 func (r *ResponsesRequest) allowedTools(mode string, n int, tool func(int) (typ, name string)) (json.RawMessage, error) {
 	if mode != "auto" && mode != "required" {
