@@ -21,7 +21,7 @@ import (
 // the same run"): HashiCorp Vault, OpenBao's upstream, in dev mode on
 // loopback, when BENCH_VAULT names a `vault` binary. Vault is not a
 // dependency of the repository and never runs in CI; docs/performance.md
-// says how to build one (ADR 0131).
+// says what building one takes (ADR 0131).
 //
 // Dev mode serves plain HTTP (no TLS), keeps everything in memory and has no
 // audit device; the second instance enables a file audit device before the
