@@ -96,9 +96,10 @@ func startReplica(t *testing.T, st *store.Store, kms *keyvaulttest.KMS, name str
 	return r
 }
 
-// oldDocument ingests rechunkDoc with the flat windows (chunker 1), as
-// before ADR 0119, and returns the store, KMS, document and its chunks.
-func oldDocument(t *testing.T) (*store.Store, *keyvaulttest.KMS, Document, []string) {
+// ingestFlat ingests one document of collection "kb" with the flat
+// windows (chunker 1), as before ADR 0119, on a replica it then stops, and
+// returns the store, KMS, document and that replica's key ring.
+func ingestFlat(t *testing.T, content, contentType, source string) (*store.Store, *keyvaulttest.KMS, Document, *keyring.Ring) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ingestion.db"))
@@ -110,7 +111,7 @@ func oldDocument(t *testing.T) (*store.Store, *keyvaulttest.KMS, Document, []str
 	old := startReplica(t, st, kms, "old", flat, nil)
 	_, err = old.svc.CreateCollection(ctx, "t", "", nil, "kb", "", "")
 	require.NoError(t, err)
-	d, _, _, err := old.svc.Ingest(ctx, "t", Input{Collection: "kb", Content: []byte(rechunkDoc()), ContentType: "text/markdown", Source: "handbook.md"})
+	d, _, _, err := old.svc.Ingest(ctx, "t", Input{Collection: "kb", Content: []byte(content), ContentType: contentType, Source: source})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return len(old.ended()) == 1 }, 10*time.Second, 5*time.Millisecond)
 	require.Equal(t, store.JobSucceeded, old.ended()[0].state)
@@ -118,7 +119,17 @@ func oldDocument(t *testing.T) (*store.Store, *keyvaulttest.KMS, Document, []str
 	sd, err := st.GetDocument(ctx, "t", d.ID)
 	require.NoError(t, err)
 	require.Equal(t, 1, sd.Chunker, "the flat windows are chunker 1")
-	texts := storedTexts(t, st, old.ring, d.ID)
+	return st, kms, d, old.ring
+}
+
+// oldDocument ingests rechunkDoc with the flat windows and returns the
+// store, KMS, document and its chunks.
+func oldDocument(t *testing.T) (*store.Store, *keyvaulttest.KMS, Document, []string) {
+	t.Helper()
+	st, kms, d, ring := ingestFlat(t, rechunkDoc(), "text/markdown", "handbook.md")
+	texts := storedTexts(t, st, ring, d.ID)
+	flat := rechunkOpts
+	flat.Flat = true
 	require.Equal(t, split(t, rechunkDoc(), flat), texts)
 	require.NotEqual(t, split(t, rechunkDoc(), rechunkOpts), texts, "the sections cut elsewhere")
 	return st, kms, d, texts
@@ -272,21 +283,8 @@ func rechunkHTML() string {
 // headings and title; before, it kept its chunks until added again.
 func TestOldChunkerHTMLIsRechunkedFromItsOutline(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ingestion.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	kms := keyvaulttest.NewKMS()
-	flat := rechunkOpts
-	flat.Flat = true
-	old := startReplica(t, st, kms, "old", flat, nil)
-	_, err = old.svc.CreateCollection(ctx, "t", "", nil, "kb", "", "")
-	require.NoError(t, err)
-	d, _, _, err := old.svc.Ingest(ctx, "t", Input{Collection: "kb", Content: []byte(rechunkHTML()), ContentType: "text/html", Source: "handbook.html"})
-	require.NoError(t, err)
-	require.Eventually(t, func() bool { return len(old.ended()) == 1 }, 10*time.Second, 5*time.Millisecond)
-	require.Equal(t, store.JobSucceeded, old.ended()[0].state)
-	old.stop()
-	oldTexts := storedTexts(t, st, old.ring, d.ID)
+	st, kms, d, ring := ingestFlat(t, rechunkHTML(), "text/html", "handbook.html")
+	oldTexts := storedTexts(t, st, ring, d.ID)
 
 	// what the section chunker cuts the uploaded file into
 	x, err := extract.Document(extract.HTML, []byte(rechunkHTML()))
