@@ -43,6 +43,23 @@ func (s *Service) nativeModel(ctx context.Context, c *Caller, name string) *regi
 	return m
 }
 
+// chatReasons reports whether the chat model a Responses request names (a
+// model or an assistant) has a provider that takes reasoning settings, so
+// the translated request carries them (ADR 0135 §2).
+func (s *Service) chatReasons(ctx context.Context, c *Caller, name string) bool {
+	m, err := s.Registry.Resolve(c.Tenant, c.AllowedModels, name)
+	if e, ok := apierr.As(err); ok && e.Kind == apierr.KindNotFound {
+		if _, am, aerr := s.assistant(ctx, c, name); aerr == nil && am != nil {
+			m, err = am, nil
+		}
+	}
+	if err != nil {
+		return false
+	}
+	p, ok := s.Providers[m.Upstream]
+	return ok && p.Capabilities(m.UpstreamModel).Reasoning
+}
+
 // responder reports whether m forwards the Responses API and its provider
 // can.
 func (s *Service) responder(m *registry.Model) bool {

@@ -37,6 +37,7 @@ func (s *Service) Responses(ctx context.Context, c *Caller, body []byte) (*Outpu
 	if err := req.CheckChatPath(); err != nil {
 		return nil, err
 	}
+	req.ChatReasoning = s.wantsChatReasoning(ctx, c, req)
 	cb, err := req.ToChat()
 	if err != nil {
 		return nil, err
@@ -102,6 +103,7 @@ func (s *Service) StreamResponses(ctx context.Context, c *Caller, body []byte, s
 	if err := req.CheckChatPath(); err != nil {
 		return err
 	}
+	req.ChatReasoning = s.wantsChatReasoning(ctx, c, req)
 	cb, err := req.ToChat()
 	if err != nil {
 		return err
@@ -320,4 +322,15 @@ func (st *responseStream) complete() error {
 		}
 	}
 	return st.emit(&event{Type: typ, Response: st.resp})
+}
+
+// wantsChatReasoning reports whether a translated Responses request carries
+// its reasoning settings to chat: it sets some, and the model's provider
+// takes them (otherwise they are ignored, as the Responses API always did
+// on the chat path).
+func (s *Service) wantsChatReasoning(ctx context.Context, c *Caller, req *wire.ResponsesRequest) bool {
+	if req.ReasoningEffort() == "" && (req.Text == nil || req.Text.Verbosity == "") {
+		return false
+	}
+	return s.chatReasons(ctx, c, req.Model)
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -182,4 +183,50 @@ func TestAllowedTools(t *testing.T) {
 			require.Equal(t, tc.param, param, status.Convert(err).Message())
 		})
 	}
+}
+
+// The Responses API on the chat path (ADR 0135 §2): reasoning.effort and
+// text.verbosity reach an OpenAI-compatible upstream as chat's
+// reasoning_effort and verbosity, streamed too; a local model ignores them
+// as it always did; text.verbosity is no longer an unknown argument.
+func TestResponsesReasoningOnTheChatPath(t *testing.T) {
+	e, fake := choicesEnv(t)
+	const settings = `,"reasoning":{"effort":"low","summary":"auto"},"text":{"verbosity":"high"}`
+	for _, stream := range []bool{false, true} {
+		body := `{"model":"gpt-chat","input":"hello there"` + settings + `}`
+		if stream {
+			body = `{"model":"gpt-chat","input":"hello there","stream":true` + settings + `}`
+			st, err := e.client.StreamChatCompletion(e.ctx(t, principalFor("t1", "k1")),
+				&inferencev1.StreamChatCompletionRequest{Format: responsesFormat, Body: []byte(body)})
+			require.NoError(t, err)
+			for {
+				if _, err := st.Recv(); err != nil {
+					require.ErrorIs(t, err, io.EOF)
+					break
+				}
+			}
+		} else {
+			resp, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")),
+				&inferencev1.ChatCompletionRequest{Format: responsesFormat, Body: []byte(body)})
+			require.NoError(t, err)
+			var r struct {
+				Text struct{ Verbosity string } `json:"text"`
+			}
+			require.NoError(t, json.Unmarshal(resp.GetBody(), &r))
+			require.Equal(t, "high", r.Text.Verbosity, "text echoed as sent")
+		}
+		var up map[string]any
+		require.NoError(t, json.Unmarshal(fake.LastBody(), &up))
+		require.Equal(t, "low", up["reasoning_effort"], "stream %v", stream)
+		require.Equal(t, "high", up["verbosity"], "stream %v", stream)
+		require.NotContains(t, up, "reasoning")
+	}
+	_, err := e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{Format: responsesFormat,
+		Body: []byte(`{"model":"echo","input":"hello there"` + settings + `}`)})
+	require.NoError(t, err, "ignored on a local model")
+	_, err = e.client.ChatCompletion(e.ctx(t, principalFor("t1", "k1")), &inferencev1.ChatCompletionRequest{Format: responsesFormat,
+		Body: []byte(`{"model":"gpt-chat","input":"x","reasoning":{"effort":"Max!"}}`)})
+	code, _, param := errInfo(t, err)
+	require.Equal(t, codes.InvalidArgument, code)
+	require.Equal(t, "reasoning.effort", param)
 }

@@ -48,6 +48,12 @@ type ResponsesRequest struct {
 	// ParseResponses, so a hosted tool is refused by its type rather than
 	// by its first unknown field).
 	Tools []ResponsesTool `json:"-"`
+	// ChatReasoning, set by the service when the model's provider takes
+	// reasoning settings (provider.Capabilities.Reasoning), has ToChat
+	// send reasoning.effort and text.verbosity as chat's reasoning_effort
+	// and verbosity; otherwise they are ignored on the chat path, as
+	// before (ADR 0135 §2).
+	ChatReasoning bool `json:"-"`
 	// input is the input as chat messages (set by ParseResponses), after
 	// a previous response's conversation when Continue prepended one.
 	input []Message
@@ -103,9 +109,12 @@ type ResponsesTool struct {
 	Strict      *bool           `json:"strict,omitempty"`
 }
 
-// ResponsesText is the request's and response's "text" object.
+// ResponsesText is the request's and response's "text" object. Verbosity
+// goes to a native upstream as sent, and on the chat path to a provider
+// that takes it (ChatReasoning; ADR 0135 §2).
 type ResponsesText struct {
-	Format *ResponsesFormat `json:"format,omitempty"`
+	Format    *ResponsesFormat `json:"format,omitempty"`
+	Verbosity string           `json:"verbosity,omitempty"`
 }
 
 // ResponsesFormat is text.format: the Responses API's flat form of chat's
@@ -447,6 +456,12 @@ func (r *ResponsesRequest) ToChat() ([]byte, error) {
 	if r.Stream {
 		c.StreamOptions = &StreamOptions{IncludeUsage: true}
 	}
+	if r.ChatReasoning {
+		c.ReasoningEffort = r.ReasoningEffort()
+		if r.Text != nil {
+			c.Verbosity = r.Text.Verbosity
+		}
+	}
 	for _, t := range r.Tools {
 		c.Tools = append(c.Tools, Tool{Type: "function", Function: ToolFunction{
 			Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict}})
@@ -565,6 +580,19 @@ var chatParams = []struct{ chat, responses string }{
 	{"response_format.json_schema", "text.format"},
 	{"response_format", "text.format"},
 	{"stream_options", "stream"},
+	{"reasoning_effort", "reasoning.effort"},
+	{"verbosity", "text.verbosity"},
+}
+
+// ReasoningEffort is reasoning.effort, or "" (absent or not a string).
+func (r *ResponsesRequest) ReasoningEffort() string {
+	var v struct {
+		Effort string `json:"effort"`
+	}
+	if len(r.Reasoning) == 0 || json.Unmarshal(r.Reasoning, &v) != nil {
+		return ""
+	}
+	return v.Effort
 }
 
 // Response is a Responses API response object.
@@ -731,6 +759,9 @@ func (r *ResponsesRequest) NewResponse(id string, created int64) *Response {
 	resp.Text.Format = &ResponsesFormat{Type: "text"}
 	if r.Text != nil && r.Text.Format != nil {
 		resp.Text.Format = r.Text.Format
+	}
+	if r.Text != nil {
+		resp.Text.Verbosity = r.Text.Verbosity
 	}
 	return resp
 }
