@@ -17,64 +17,52 @@ var ErrStreamKeyRevoked = errors.New("authn: the stream's API key was revoked or
 // (WatchJob lasts as long as the job) open after it was revoked — the
 // leaked-key runbook's revocation did not reach what the key had open.
 type liveStreams struct {
-	mu    sync.Mutex
-	byKey map[string]map[*liveStream]struct{}
+	mu   sync.Mutex
+	open map[*liveStream]struct{}
 }
 
 type liveStream struct {
-	tenant string
-	cancel context.CancelCauseFunc
+	keyID, tenant string
+	cancel        context.CancelCauseFunc
 }
 
 // add registers a stream of keyID in tenant; the returned func removes it.
+// One flat set: opening and closing a stream is one insert and one delete
+// on the request path, and a revocation (rare) walks the open streams.
 func (l *liveStreams) add(keyID, tenant string, cancel context.CancelCauseFunc) func() {
-	s := &liveStream{tenant: tenant, cancel: cancel}
+	s := &liveStream{keyID: keyID, tenant: tenant, cancel: cancel}
 	l.mu.Lock()
-	if l.byKey == nil {
-		l.byKey = map[string]map[*liveStream]struct{}{}
+	if l.open == nil {
+		l.open = map[*liveStream]struct{}{}
 	}
-	set := l.byKey[keyID]
-	if set == nil {
-		set = map[*liveStream]struct{}{}
-		l.byKey[keyID] = set
-	}
-	set[s] = struct{}{}
+	l.open[s] = struct{}{}
 	l.mu.Unlock()
 	return func() {
 		l.mu.Lock()
-		defer l.mu.Unlock()
-		if set := l.byKey[keyID]; set != nil {
-			delete(set, s)
-			if len(set) == 0 {
-				delete(l.byKey, keyID)
-			}
-		}
+		delete(l.open, s)
+		l.mu.Unlock()
 	}
 }
 
 // endKey ends every open stream of keyID; it returns how many.
 func (l *liveStreams) endKey(keyID string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for s := range l.byKey[keyID] {
-		s.cancel(ErrStreamKeyRevoked)
-		n++
-	}
-	return n
+	return l.end(func(s *liveStream) bool { return s.keyID == keyID })
 }
 
 // endTenant ends every open stream of tenant; it returns how many.
 func (l *liveStreams) endTenant(tenant string) int {
+	return l.end(func(s *liveStream) bool { return s.tenant == tenant })
+}
+
+// end cancels the open streams match selects.
+func (l *liveStreams) end(match func(*liveStream) bool) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
-	for _, set := range l.byKey {
-		for s := range set {
-			if s.tenant == tenant {
-				s.cancel(ErrStreamKeyRevoked)
-				n++
-			}
+	for s := range l.open {
+		if match(s) {
+			s.cancel(ErrStreamKeyRevoked)
+			n++
 		}
 	}
 	return n
@@ -84,9 +72,5 @@ func (l *liveStreams) endTenant(tenant string) int {
 func (l *liveStreams) count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := 0
-	for _, set := range l.byKey {
-		n += len(set)
-	}
-	return n
+	return len(l.open)
 }
